@@ -1,0 +1,58 @@
+# gproxy and gkeepalived: drop-in replacements for Debian's haproxy and keepalived.
+GO       ?= go
+BIN      := bin
+GOFLAGS  ?= -trimpath
+export CGO_ENABLED := 0
+
+.PHONY: all build test unit integration fuzz vet demo bench deb deps clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build $(GOFLAGS) -o $(BIN)/gproxy ./cmd/gproxy
+	$(GO) build $(GOFLAGS) -o $(BIN)/gkeepalived ./cmd/gkeepalived
+
+# Debian packages the tests, the demo and the benchmarks need (apt-get, as root).
+deps:
+	./integration/install-deps.sh
+
+vet:
+	@test -z "$$(gofmt -l cmd pkg integration)" || { gofmt -l cmd pkg integration; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+# Every test: unit tests, root integration tests in private namespaces, and a
+# short run of every fuzz target.
+test: deps vet build
+	$(GO) mod download
+	$(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) fuzz
+
+unit:
+	$(GO) test -count=1 ./pkg/...
+
+integration: deps build
+	$(GO) test -count=1 -v -timeout 25m ./integration/...
+
+# Runs each fuzz target briefly (FUZZTIME each); longer runs: make fuzz FUZZTIME=10m
+FUZZTIME ?= 8s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./pkg/...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
+		done; \
+	done
+
+# The seed's network in namespaces, failing over, narrated. Needs root.
+demo: deps build
+	$(GO) run ./integration/cmd/demo
+
+bench: deps build
+	$(GO) run ./integration/cmd/bench
+
+deb: build
+	./packaging/build-deb.sh
+
+clean:
+	rm -rf $(BIN) dist

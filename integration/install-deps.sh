@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs the Debian packages that `make test`, `make demo` and `make bench`
+# need: the reference daemons, real peers and probes. Runs `apt-get update`
+# once, and only when something is missing. Services are not started by the
+# install (policy-rc.d), so nothing listens on this machine's own addresses.
+set -eu
+PKGS="haproxy keepalived nginx-light rsyslog wrk python3-aiosmtpd socat tcpdump
+tshark psmisc iproute2 prometheus-haproxy-exporter hatop curl openssl
+util-linux procps dpkg-dev lintian"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing Debian packages:$missing; run as root to install them" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+cleanup() { rm -f /usr/sbin/policy-rc.d; }
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod +x /usr/sbin/policy-rc.d
+	trap cleanup EXIT
+fi
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,47 @@
+// Package accesslog formats the per-session log lines haproxy writes
+// (`option tcplog`, `option httplog`) from what the proxy engine records.
+package accesslog
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Session is what the proxy engine records about one proxied connection,
+// enough to print haproxy's tcplog line:
+//
+//	%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
+type Session struct {
+	Client   netip.AddrPort // %ci:%cp
+	Frontend netip.AddrPort // the local address the client reached
+	Accept   time.Time      // %t, the accept date
+
+	FrontendName string // %ft (haproxy appends '~' for SSL; we never terminate SSL)
+	BackendName  string // %b
+	ServerName   string // %s; "<NOSRV>" when no server was chosen
+
+	// Timers; a negative value means the step was never reached and is
+	// printed as -1.
+	Tw time.Duration // waiting in queues
+	Tc time.Duration // establishing the server connection
+	Tt time.Duration // whole session, accept to close
+
+	BytesToClient   int64 // %B: bytes sent to the client
+	BytesFromClient int64 // %U: bytes received from the client
+
+	// Termination state (%ts), two characters: the cause ('-' normal, 'C'
+	// client, 'S' server, 'P' proxy, 'R' resource, 'I' internal, 'D' down,
+	// 'K' killed, 'c' client timeout, 's' server timeout) and the session
+	// state at that time ('R', 'Q', 'C', 'H', 'D', 'L', 'T', '-').
+	TermCause byte
+	TermState byte
+
+	ActConn  int // %ac: concurrent connections on the process
+	FeConn   int // %fc: on the frontend
+	BeConn   int // %bc: on the backend
+	SrvConn  int // %sc: on the server
+	Retries  int // %rc
+	Redisp   bool // %rc is prefixed with '+' when the session was redispatched
+	SrvQueue int  // %sq
+	BeQueue  int  // %bq
+}

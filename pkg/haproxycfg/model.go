@@ -1,0 +1,271 @@
+package haproxycfg
+
+import (
+	"fmt"
+	"time"
+)
+
+// This file is the validated model that parsing produces and the runtime
+// consumes. The runtime never sees raw tokens: every inherited value from a
+// `defaults` section is already resolved into each proxy here.
+
+// Pos is where a directive was read, for diagnostics ("haproxy.cfg:12").
+type Pos struct {
+	File string
+	Line int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// Config is a whole haproxy configuration, possibly read from several files.
+type Config struct {
+	Global  Global
+	Proxies []*Proxy // listen, frontend and backend sections, in file order
+	Files   []string // the files read, in order
+}
+
+// Proxy returns the proxy with the given name and any of the kinds given
+// (all kinds when none), or nil.
+func (c *Config) Proxy(name string, kinds ...Kind) *Proxy {
+	for _, p := range c.Proxies {
+		if p.Name != name {
+			continue
+		}
+		if len(kinds) == 0 {
+			return p
+		}
+		for _, k := range kinds {
+			if p.Kind == k {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// Global is the `global` section.
+type Global struct {
+	Daemon       bool
+	MaxConn      int // 0 = not set
+	User, Group  string
+	UID, GID     int // -1 = not set
+	Chroot       string
+	PIDFile      string
+	NbThread     int
+	Quiet        bool
+	Logs         []LogTarget
+	StatsSockets []StatsSocket
+	StatsTimeout time.Duration // 0 = not set (haproxy's default is 10s)
+}
+
+// Facility is a syslog facility number (kern=0 ... local7=23).
+type Facility int
+
+// Level is a syslog severity (emerg=0 ... debug=7).
+type Level int
+
+// LogTarget is one `log` line: where to send and which facility/levels.
+type LogTarget struct {
+	Network  string // "udp" or "unixgram"
+	Address  string // "192.168.1.34:514" or "/dev/log"
+	Facility Facility
+	MaxLevel Level // messages above this severity number are dropped; 7 when not given
+	MinLevel Level // messages are raised to at least this severity number; 0 when not given
+	Pos      Pos
+}
+
+// StatsSocket is `stats socket PATH [mode M] [level L]` in global.
+type StatsSocket struct {
+	Path  string
+	Mode  uint32 // file mode, 0 = default
+	Level string // "user", "operator" or "admin"; default "operator"
+	Pos   Pos
+}
+
+// Kind is the section a proxy was declared in.
+type Kind int
+
+const (
+	KindListen Kind = iota
+	KindFrontend
+	KindBackend
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindListen:
+		return "listen"
+	case KindFrontend:
+		return "frontend"
+	case KindBackend:
+		return "backend"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// HasFrontend reports whether the proxy accepts connections.
+func (k Kind) HasFrontend() bool { return k == KindListen || k == KindFrontend }
+
+// HasBackend reports whether the proxy holds servers.
+func (k Kind) HasBackend() bool { return k == KindListen || k == KindBackend }
+
+// Mode is `mode tcp|http`.
+type Mode int
+
+const (
+	ModeTCP Mode = iota
+	ModeHTTP
+)
+
+func (m Mode) String() string {
+	if m == ModeHTTP {
+		return "http"
+	}
+	return "tcp"
+}
+
+// Algorithm is a `balance` keyword.
+type Algorithm string
+
+const (
+	RoundRobin Algorithm = "roundrobin"
+	StaticRR   Algorithm = "static-rr"
+	LeastConn  Algorithm = "leastconn"
+	Source     Algorithm = "source"
+	First      Algorithm = "first"
+)
+
+// Timeouts hold the `timeout` values (and the pre-2.1 spellings clitimeout,
+// srvtimeout, contimeout). Zero means not set.
+type Timeouts struct {
+	Client, Server, Connect, Queue, Check, Tunnel time.Duration
+	HTTPRequest, HTTPKeepAlive, ClientFin, ServerFin time.Duration
+}
+
+// EffectiveQueue is `timeout queue`, which defaults to `timeout connect`.
+func (t Timeouts) EffectiveQueue() time.Duration {
+	if t.Queue > 0 {
+		return t.Queue
+	}
+	return t.Connect
+}
+
+// Options are the `option` flags the runtime acts on.
+type Options struct {
+	Redispatch  bool
+	TCPLog      bool
+	HTTPLog     bool
+	DontLogNull bool
+	HTTPChk     *HTTPCheck // option httpchk; nil when absent
+}
+
+// HTTPCheck is `option httpchk [METHOD URI [VERSION]]` plus `http-check expect status N`.
+type HTTPCheck struct {
+	Method, URI, Version string
+	ExpectStatus         int // 0 = any 2xx or 3xx
+}
+
+// Bind is one address the frontend listens on. Port ranges and comma lists
+// on a bind line are expanded into one Bind each.
+type Bind struct {
+	Host string // "" for every address; IPv6 without brackets
+	Port int
+	Pos  Pos
+}
+
+// Address is host:port for net.Listen.
+func (b Bind) Address() string {
+	if b.Host == "" {
+		return fmt.Sprintf(":%d", b.Port)
+	}
+	for i := 0; i < len(b.Host); i++ {
+		if b.Host[i] == ':' {
+			return fmt.Sprintf("[%s]:%d", b.Host, b.Port)
+		}
+	}
+	return fmt.Sprintf("%s:%d", b.Host, b.Port)
+}
+
+// Server is a `server` line, with `default-server` values applied.
+type Server struct {
+	Name      string
+	Host      string // IP or hostname; IPv6 without brackets
+	Port      int    // 0: use the port the client connected to
+	Weight    int    // default 1, 0..256
+	MaxConn   int    // 0 = unlimited
+	Backup    bool
+	Disabled  bool
+	Check     bool
+	Inter     time.Duration // default 2s
+	FastInter time.Duration // 0 = Inter
+	DownInter time.Duration // 0 = Inter
+	Rise      int           // default 2
+	Fall      int           // default 3
+	CheckPort int           // 0 = Port
+	CheckAddr string        // "" = Host
+	Pos       Pos
+}
+
+// Address is host:port, or host alone with clientPort when Port is 0.
+func (s *Server) Address(clientPort int) string {
+	port := s.Port
+	if port == 0 {
+		port = clientPort
+	}
+	return Bind{Host: s.Host, Port: port}.Address()
+}
+
+// UserPass is one `stats auth user:pass`.
+type UserPass struct {
+	User, Pass string
+}
+
+// Stats is the `stats` configuration of a proxy.
+type Stats struct {
+	Enabled     bool
+	URI         string // default "/haproxy?stats"
+	Realm       string
+	Auth        []UserPass
+	Refresh     time.Duration
+	HideVersion bool
+	ShowLegends bool
+	Admin       bool // `stats admin if TRUE`
+}
+
+// UseBackend is an unconditional `use_backend NAME`.
+type UseBackend struct {
+	Name string
+	Pos  Pos
+}
+
+// Proxy is a listen, frontend or backend section with defaults applied.
+type Proxy struct {
+	Name           string
+	Kind           Kind
+	Pos            Pos
+	Mode           Mode
+	Binds          []Bind
+	MaxConn        int // per-proxy frontend limit; 0 = global default
+	Balance        Algorithm
+	Timeouts       Timeouts
+	Retries        int // default 3
+	Options        Options
+	Logs           []LogTarget // `log global` expands to the global targets
+	DefaultBackend string
+	UseBackends    []UseBackend
+	Servers        []*Server
+	Stats          Stats
+	Disabled       bool
+	ID             int // haproxy's iid: proxies numbered from 1 (stats socket uses 2.. after the internal one)
+	Prometheus     bool // http-request use-service prometheus-exporter
+}
+
+// Server returns the named server, or nil.
+func (p *Proxy) Server(name string) *Server {
+	for _, s := range p.Servers {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
