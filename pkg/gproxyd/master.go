@@ -1,0 +1,232 @@
+package gproxyd
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"hapair/pkg/sdnotify"
+)
+
+// master runs the master-worker model (-W, -Ws), which Debian's systemd
+// unit uses: the master binds every listening socket once, runs one worker
+// that serves them, and on reload (SIGUSR2, or SIGHUP) checks the new
+// configuration, starts a new worker on the same sockets and only then asks
+// the old worker to finish its sessions and exit. A broken configuration
+// keeps the running worker.
+func (p *process) master() int {
+	hard, err := HardFDLimit()
+	if err != nil {
+		p.alert("%v", err)
+		return 1
+	}
+	plan := PlanFDs(globalMaxConn(p.cfg), hard)
+	if plan.Clamped {
+		p.log.Warn().Msg(plan.Message())
+	}
+	if _, err := RaiseFDLimit(plan.Need); err != nil {
+		p.log.Warn().Err(err).Msg("open-file limit")
+	}
+	have := map[string]*net.TCPListener{}
+	for _, pid := range append(append([]int{}, p.args.SoftStopPIDs...), p.args.HardStopPIDs...) {
+		got, _ := FetchListeners(pid)
+		for a, ln := range got {
+			have[a] = ln
+		}
+	}
+	lns, err := p.openListeners(p.cfg, have)
+	if err != nil {
+		p.alert("%v", err)
+		return 1
+	}
+	ready := readyPipe() // set when -D started us
+	ctx, cancel := backgroundCtx()
+	defer cancel()
+	if err := ServeHandoff(ctx, HandoffPath(p.pid), func() (map[string]*os.File, error) { return listenerFiles(lns) }); err != nil {
+		p.log.Warn().Err(err).Msg("handoff socket")
+	}
+	if err := writePIDFile(p.args.PIDFile, p.pid); err != nil {
+		p.log.Warn().Err(err).Msg("")
+	}
+	w, err := p.startWorker(lns)
+	if err != nil {
+		p.alert("%v", err)
+		if ready != nil {
+			fmt.Fprint(ready, err.Error())
+			ready.Close()
+		}
+		return 1
+	}
+	for _, pid := range p.args.SoftStopPIDs {
+		_ = syscall.Kill(pid, syscall.SIGUSR1)
+	}
+	for _, pid := range p.args.HardStopPIDs {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+	}
+	p.log.Info().Msgf("New worker (%d) forked", w.Process.Pid)
+	if ready != nil {
+		fmt.Fprint(ready, readyPrefix)
+		ready.Close()
+		devnullStdio()
+	}
+	sdnotify.Notify(sdnotify.Ready)
+
+	sigs, stop := signals()
+	defer stop()
+	exited := make(chan *exec.Cmd, 16)
+	watch := func(c *exec.Cmd) {
+		go func() { _ = c.Wait(); exited <- c }()
+	}
+	watch(w)
+	current := w
+	old := map[*exec.Cmd]bool{}
+	stopping := false
+	for {
+		select {
+		case c := <-exited:
+			if old[c] {
+				delete(old, c)
+				p.log.Info().Msgf("Former worker (%d) exited with code %d", c.Process.Pid, c.ProcessState.ExitCode())
+				if stopping && len(old) == 0 && current == nil {
+					return 0
+				}
+				continue
+			}
+			if c == current {
+				code := c.ProcessState.ExitCode()
+				if stopping {
+					if len(old) == 0 {
+						return 0
+					}
+					current = nil
+					continue
+				}
+				p.log.Error().Msgf("Current worker (%d) exited with code %d: exiting master", c.Process.Pid, code)
+				sdnotify.Notify(sdnotify.Stopping)
+				for o := range old {
+					_ = o.Process.Signal(syscall.SIGTERM)
+				}
+				if code == 0 {
+					code = 1
+				}
+				return code
+			}
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGUSR2, syscall.SIGHUP:
+				sdnotify.Notify(sdnotify.Reloading)
+				nw, nlns, err := p.reload(lns)
+				if err != nil {
+					p.log.Error().Msgf("reload failed, the current worker keeps serving: %v", err)
+					sdnotify.Notify(sdnotify.Ready)
+					continue
+				}
+				lns = nlns
+				old[current] = true
+				_ = current.Process.Signal(syscall.SIGUSR1)
+				current = nw
+				watch(nw)
+				p.log.Info().Msgf("Reloaded: new worker (%d) forked", nw.Process.Pid)
+				sdnotify.Notify(sdnotify.Ready)
+			case syscall.SIGUSR1:
+				stopping = true
+				sdnotify.Notify(sdnotify.Stopping)
+				for l := range lns {
+					lns[l].Close()
+				}
+				_ = current.Process.Signal(syscall.SIGUSR1)
+				for o := range old {
+					_ = o.Process.Signal(syscall.SIGUSR1)
+				}
+			case syscall.SIGTERM, syscall.SIGINT:
+				stopping = true
+				sdnotify.Notify(sdnotify.Stopping)
+				_ = current.Process.Signal(syscall.SIGTERM)
+				for o := range old {
+					_ = o.Process.Signal(syscall.SIGTERM)
+				}
+				deadline := time.After(10 * time.Second)
+				for n := 1 + len(old); n > 0; n-- {
+					select {
+					case <-exited:
+					case <-deadline:
+						return 0
+					}
+				}
+				return 0
+			}
+		}
+	}
+}
+
+// reload re-reads the configuration and starts a worker for it on the
+// current sockets (plus any new address).
+func (p *process) reload(lns map[string]*net.TCPListener) (*exec.Cmd, map[string]*net.TCPListener, error) {
+	cfg, ok := p.loadConfig()
+	if !ok {
+		return nil, nil, fmt.Errorf("configuration errors (see above)")
+	}
+	keep := map[string]*net.TCPListener{}
+	for a, l := range lns {
+		keep[a] = l
+	}
+	nlns, err := p.openListeners(cfg, keep)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.cfg = cfg
+	w, err := p.startWorker(nlns)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, nlns, nil
+}
+
+// startWorker runs this program as a worker on lns and waits until it serves.
+func (p *process) startWorker(lns map[string]*net.TCPListener) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	addrs := sortedKeys(lns)
+	var files []*os.File
+	for _, a := range addrs {
+		f, err := lns[a].File()
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", a, err)
+		}
+		files = append(files, f)
+	}
+	files = append(files, wr)
+	cmd := exec.Command(exe, p.args.Reexec(p.argv[1:])...)
+	cmd.Args[0] = p.argv[0]
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.ExtraFiles = files
+	cmd.Env = append(os.Environ(), envRole+"="+roleWorker,
+		envListenFDs+"="+strings.Join(addrs, ","),
+		fmt.Sprintf("%s=%d", envReadyFD, 3+len(addrs)))
+	// The worker dies with the master.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	err = cmd.Start()
+	for _, f := range files {
+		f.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("starting a worker: %w", err)
+	}
+	if err := waitReady(rd, 30*time.Second); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("worker failed to start: %w", err)
+	}
+	return cmd, nil
+}

@@ -1,0 +1,317 @@
+package gproxyd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/accesslog"
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/proxy"
+	"hapair/pkg/syslog"
+)
+
+type mode int
+
+const (
+	modeStandalone  mode = iota // foreground, single process
+	modeDaemonChild             // the detached process of -D
+	modeWorker                  // a worker of -W/-Ws
+)
+
+// newDaemonLogger prints gproxy's own events as haproxy prints its
+// messages on stderr: "[NOTICE]   (PID) : message".
+func newDaemonLogger(w io.Writer, pid int, quiet bool) zerolog.Logger {
+	cw := zerolog.ConsoleWriter{Out: w, NoColor: true, PartsOrder: []string{zerolog.LevelFieldName, zerolog.MessageFieldName}}
+	cw.FormatLevel = func(i any) string {
+		lv, _ := i.(string)
+		tag := map[string]string{"debug": "[DEBUG]", "info": "[NOTICE]", "warn": "[WARNING]", "error": "[ALERT]", "fatal": "[ALERT]"}[lv]
+		if tag == "" {
+			tag = "[NOTICE]"
+		}
+		return fmt.Sprintf("%-10s (%d) :", tag, pid)
+	}
+	l := zerolog.New(cw)
+	if quiet {
+		l = l.Level(zerolog.ErrorLevel)
+	}
+	return l
+}
+
+// globalMaxConn is the process-wide limit haproxy applies when global
+// maxconn is not set (it derives it from the file limit; 4096 is a sane
+// floor that fits every limit we meet).
+func globalMaxConn(cfg *haproxycfg.Config) int {
+	if cfg.Global.MaxConn > 0 {
+		return cfg.Global.MaxConn
+	}
+	return 4096
+}
+
+// serve runs the proxy in this process until it is stopped.
+func (p *process) serve(m mode) int {
+	ready := readyPipe()
+	fail := func(format string, a ...any) int {
+		msg := fmt.Sprintf(format, a...)
+		p.alert("%s", msg)
+		if ready != nil {
+			fmt.Fprint(ready, msg)
+			ready.Close()
+		}
+		return 1
+	}
+	cfg := p.cfg
+
+	hard, err := HardFDLimit()
+	if err != nil {
+		return fail("%v", err)
+	}
+	plan := PlanFDs(globalMaxConn(cfg), hard)
+	if plan.Clamped {
+		p.log.Warn().Msg(plan.Message())
+	}
+	cfg.Global.MaxConn = plan.MaxConn
+	if _, err := RaiseFDLimit(plan.Need); err != nil {
+		p.log.Warn().Err(err).Msg("open-file limit")
+	}
+
+	have := map[string]*net.TCPListener{}
+	if m == modeWorker {
+		if have, err = InheritedListeners(); err != nil {
+			return fail("%v", err)
+		}
+	} else {
+		for _, pid := range append(append([]int{}, p.args.SoftStopPIDs...), p.args.HardStopPIDs...) {
+			got, err := FetchListeners(pid)
+			if err != nil {
+				p.log.Info().Msgf("taking no sockets from pid %d (%v); binding anew", pid, err)
+			}
+			for a, ln := range got {
+				have[a] = ln
+			}
+		}
+	}
+	lns, err := p.openListeners(cfg, have)
+	if err != nil {
+		return fail("%v", err)
+	}
+	uid, gid, err := credentials(cfg.Global)
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	logs, err := newSessionLogs(cfg, p.pid)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer logs.Close()
+
+	netLns := make(map[string]net.Listener, len(lns))
+	for a, ln := range lns {
+		netLns[a] = ln
+	}
+	eng, err := proxy.New(cfg, proxy.Options{
+		Logger:     p.log,
+		SessionLog: logs.session,
+		Listeners:  netLns,
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := eng.Bind(); err != nil {
+		return fail("%v", err)
+	}
+	ctx, cancel := backgroundCtx()
+	defer cancel()
+	if m != modeWorker {
+		// The master keeps the sockets of its workers; others hand over their own.
+		files := func() (map[string]*os.File, error) { return listenerFiles(lns) }
+		if err := ServeHandoff(ctx, HandoffPath(p.pid), files); err != nil {
+			p.log.Warn().Err(err).Msg("reloads will bind anew")
+		}
+	}
+	if m == modeStandalone {
+		if err := writePIDFile(p.args.PIDFile, p.pid); err != nil {
+			p.log.Warn().Err(err).Msg("")
+		}
+	}
+	if err := dropPrivileges(cfg.Global, uid, gid); err != nil {
+		eng.Close()
+		return fail("%v", err)
+	}
+	for _, pid := range p.args.SoftStopPIDs {
+		_ = syscall.Kill(pid, syscall.SIGUSR1)
+	}
+	for _, pid := range p.args.HardStopPIDs {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+	}
+	sigs, stop := signals()
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- eng.Serve(ctx) }()
+
+	logs.proxyEvent(cfg, "Proxy %s started.")
+	if ready != nil {
+		fmt.Fprint(ready, readyPrefix)
+		ready.Close()
+		ready = nil
+	}
+	if m == modeDaemonChild {
+		devnullStdio()
+	}
+	for {
+		select {
+		case err := <-served:
+			if err != nil {
+				p.log.Error().Err(err).Msg("proxy stopped")
+				eng.Close()
+				return 1
+			}
+			eng.Wait(context.Background())
+			return 0
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGUSR1:
+				// Soft stop: stop listening, let every session finish.
+				p.log.Info().Msg("soft stop: no longer accepting, finishing sessions")
+				logs.proxyEvent(cfg, "Stopping frontend %s in 0 ms.")
+				cancel()
+				eng.SoftStop()
+				eng.Wait(context.Background())
+				return 0
+			case syscall.SIGTERM, syscall.SIGINT:
+				p.log.Info().Msgf("%v: stopping now", s)
+				cancel()
+				eng.Close()
+				return 0
+			case syscall.SIGHUP, syscall.SIGUSR2:
+				if m == modeWorker {
+					continue // the master reloads
+				}
+				p.reloadStandalone()
+			}
+		}
+	}
+}
+
+// reloadStandalone starts a replacement process with `-sf <our pid>`: it
+// takes our sockets, then asks us to stop softly.
+func (p *process) reloadStandalone() {
+	exe, err := os.Executable()
+	if err != nil {
+		p.log.Error().Err(err).Msg("reload")
+		return
+	}
+	args := p.args.Reexec(p.argv[1:], p.pid)
+	cmd := exec.Command(exe, args...)
+	cmd.Args[0] = p.argv[0]
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	env := []string{}
+	for _, e := range os.Environ() {
+		if len(e) > len(envRole) && e[:len(envRole)+1] == envRole+"=" {
+			continue
+		}
+		env = append(env, e)
+	}
+	cmd.Env = env
+	if err := cmd.Start(); err != nil {
+		p.log.Error().Err(err).Msg("reload")
+		return
+	}
+	p.log.Info().Msgf("reload: started pid %d to replace this process", cmd.Process.Pid)
+	go func() { _ = cmd.Wait() }()
+}
+
+func listenerFiles(lns map[string]*net.TCPListener) (map[string]*os.File, error) {
+	out := make(map[string]*os.File, len(lns))
+	for a, ln := range lns {
+		f, err := ln.File()
+		if err != nil {
+			for _, f := range out {
+				f.Close()
+			}
+			return nil, fmt.Errorf("listener %s: %w", a, err)
+		}
+		out[a] = f
+	}
+	return out, nil
+}
+
+func devnullStdio() {
+	f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return
+	}
+	for _, fd := range []int{0, 1, 2} {
+		_ = syscall.Dup2(int(f.Fd()), fd)
+	}
+	f.Close()
+}
+
+// sessionLogs sends each proxy's session lines to its own log targets.
+type sessionLogs struct {
+	global  *syslog.Logger
+	proxies map[*haproxycfg.Proxy]*syslog.Logger
+	all     []*syslog.Logger
+}
+
+func newSessionLogs(cfg *haproxycfg.Config, pid int) (*sessionLogs, error) {
+	s := &sessionLogs{proxies: map[*haproxycfg.Proxy]*syslog.Logger{}}
+	if len(cfg.Global.Logs) > 0 {
+		l, err := syslog.New(cfg.Global.Logs, "haproxy", pid, time.Now)
+		if err != nil {
+			return nil, fmt.Errorf("global log: %w", err)
+		}
+		s.global = l
+		s.all = append(s.all, l)
+	}
+	for _, px := range cfg.Proxies {
+		if len(px.Logs) == 0 {
+			continue
+		}
+		l, err := syslog.New(px.Logs, "haproxy", pid, time.Now)
+		if err != nil {
+			return nil, fmt.Errorf("proxy %s: log: %w", px.Name, err)
+		}
+		s.proxies[px] = l
+		s.all = append(s.all, l)
+	}
+	return s, nil
+}
+
+const (
+	levelNotice haproxycfg.Level = 5
+	levelInfo   haproxycfg.Level = 6
+)
+
+func (s *sessionLogs) session(px *haproxycfg.Proxy, sess accesslog.Session) {
+	l := s.proxies[px]
+	if l == nil {
+		return
+	}
+	if px.Options.TCPLog || px.Options.HTTPLog {
+		l.Log(levelInfo, accesslog.TCPLog(sess))
+	}
+}
+
+// proxyEvent logs a notice per proxy, as haproxy does at start and stop.
+func (s *sessionLogs) proxyEvent(cfg *haproxycfg.Config, format string) {
+	for _, px := range cfg.Proxies {
+		if l := s.proxies[px]; l != nil {
+			l.Log(levelNotice, fmt.Sprintf(format, px.Name))
+		}
+	}
+}
+
+func (s *sessionLogs) Close() {
+	for _, l := range s.all {
+		l.Close()
+	}
+}
