@@ -36,11 +36,11 @@ type Session struct {
 	TermCause byte
 	TermState byte
 
-	ActConn  int // %ac: concurrent connections on the process
-	FeConn   int // %fc: on the frontend
-	BeConn   int // %bc: on the backend
-	SrvConn  int // %sc: on the server
-	Retries  int // %rc
+	ActConn  int  // %ac: concurrent connections on the process
+	FeConn   int  // %fc: on the frontend
+	BeConn   int  // %bc: on the backend
+	SrvConn  int  // %sc: on the server
+	Retries  int  // %rc
 	Redisp   bool // %rc is prefixed with '+' when the session was redispatched
 	SrvQueue int  // %sq
 	BeQueue  int  // %bq

@@ -138,7 +138,7 @@ const (
 // Timeouts hold the `timeout` values (and the pre-2.1 spellings clitimeout,
 // srvtimeout, contimeout). Zero means not set.
 type Timeouts struct {
-	Client, Server, Connect, Queue, Check, Tunnel time.Duration
+	Client, Server, Connect, Queue, Check, Tunnel    time.Duration
 	HTTPRequest, HTTPKeepAlive, ClientFin, ServerFin time.Duration
 }
 
@@ -256,7 +256,7 @@ type Proxy struct {
 	Servers        []*Server
 	Stats          Stats
 	Disabled       bool
-	ID             int // haproxy's iid: proxies numbered from 1 (stats socket uses 2.. after the internal one)
+	ID             int  // haproxy's iid: proxies numbered from 1 (stats socket uses 2.. after the internal one)
 	Prometheus     bool // http-request use-service prometheus-exporter
 }
 
