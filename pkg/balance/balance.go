@@ -1,0 +1,119 @@
+// Package balance chooses the server that takes a new connection, as
+// haproxy's `balance` algorithms do (haproxy 2.6 configuration manual,
+// section 4.2, "balance"). Like Caddy's selection policies there is one small
+// interface and one type per algorithm, whose String() is the config keyword.
+//
+// A Policy keeps per-server state (smooth round-robin credits, the source
+// hash map) keyed by the Server value itself, so one Policy serves one
+// backend and the same Server values must be passed on every call.
+package balance
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// Server is the view of a backend server a policy needs. Implementations
+// must be safe for concurrent use; the proxy engine backs these with atomics.
+type Server interface {
+	// Weight is the current effective weight. A server of weight 0 takes no
+	// new traffic (haproxy's DRAIN, or `set weight 0`).
+	Weight() int
+	// Usable reports whether the server is up and not in maintenance.
+	Usable() bool
+	// Full reports whether the server has reached its maxconn.
+	Full() bool
+	// Conns is the number of connections currently on the server.
+	Conns() int
+}
+
+// Key is what a hash-based policy hashes: the client's address for
+// `balance source`.
+type Key struct {
+	Client netip.Addr
+}
+
+// Policy picks one server of a pool. Pick only returns servers that are
+// Usable with a weight above 0. Load-spreading policies (roundrobin,
+// static-rr, leastconn, first) also skip full servers and return nil when
+// every candidate is full, so the caller queues the connection on the
+// backend. The hash policy (source) returns the server the key maps to even
+// when it is full, so the caller queues on that server, as haproxy does.
+type Policy interface {
+	Pick(pool []Server, key Key) Server
+	String() string
+}
+
+// Errors returned by Choose.
+var (
+	// ErrNoServer means no server (active or backup) is usable: haproxy
+	// logs such a connection with <NOSRV> and closes it.
+	ErrNoServer = errors.New("balance: no server available")
+	// ErrFull means usable servers exist but every candidate is full: the
+	// connection waits in the backend queue.
+	ErrFull = errors.New("balance: all servers full")
+)
+
+// New returns the policy for a `balance` keyword; "" means roundrobin,
+// haproxy's default.
+func New(algorithm string) (Policy, error) {
+	switch algorithm {
+	case "", "roundrobin":
+		return NewRoundRobin(), nil
+	case "static-rr":
+		return NewStaticRR(), nil
+	case "leastconn":
+		return NewLeastConn(), nil
+	case "source":
+		return NewSource(), nil
+	case "first":
+		return NewFirst(), nil
+	}
+	return nil, fmt.Errorf("balance: unknown algorithm %q", algorithm)
+}
+
+// candidate reports whether a server may be picked at all.
+func candidate(s Server) bool { return s.Usable() && s.Weight() > 0 }
+
+// Choose applies haproxy's rule for backup servers around a policy: the
+// active servers are balanced while at least one of them is usable; when
+// none is, the first usable backup server takes the traffic (haproxy without
+// `option allbackups`). avoid, when not nil, is left out of the choice
+// unless it is the only usable active server: `option redispatch` uses it to
+// move a retry to another server.
+//
+// When the returned server is full the caller queues on that server; on
+// ErrFull it queues on the backend.
+func Choose(p Policy, active, backup []Server, key Key, avoid Server) (Server, error) {
+	usable := 0
+	for _, s := range active {
+		if candidate(s) {
+			usable++
+		}
+	}
+	if usable > 0 {
+		pool := active
+		if avoid != nil && candidate(avoid) && usable > 1 {
+			pool = make([]Server, 0, len(active)-1)
+			for _, s := range active {
+				if s != avoid {
+					pool = append(pool, s)
+				}
+			}
+		}
+		if s := p.Pick(pool, key); s != nil {
+			return s, nil
+		}
+		return nil, ErrFull
+	}
+	for _, s := range backup {
+		if candidate(s) {
+			if s.Full() {
+				return nil, ErrFull
+			}
+			return s, nil
+		}
+	}
+	return nil, ErrNoServer
+}
