@@ -1,0 +1,290 @@
+package vrrpfsm
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Sender sends one VRRP advert for the instance at the given priority. The
+// wiring builds the packet (VIPs, advert interval, authentication, AH
+// sequence number) and sends it to the multicast group or unicast peers. It
+// is called from the machine's goroutine and must not block for long.
+type Sender interface {
+	SendAdvert(prio uint8) error
+}
+
+// AHSyncer is implemented by Senders using AH authentication that want to
+// follow keepalived when a master hears a lower priority advert: it sets its
+// sequence counter to the received sequence number + 1 (vrrp.c,
+// vrrp_state_master_rx).
+type AHSyncer interface {
+	SyncAHSeq(received uint32)
+}
+
+// Effects carries out what a transition means outside the machine. Calls are
+// made from the machine's goroutine, in keepalived's order, and must not block
+// for long: run scripts and mail asynchronously.
+type Effects interface {
+	// BecomeMaster adds the virtual addresses (and routes, rules) and starts
+	// the gratuitous ARP / NA sequence: garp_master_delay, _repeat, _refresh.
+	BecomeMaster(ctx context.Context)
+	// LeaveMaster removes them and stops any pending gratuitous ARPs.
+	LeaveMaster(ctx context.Context)
+	// Notify runs notify scripts and smtp_alert for a state change; prio is
+	// the effective priority. to is Stop on shutdown.
+	Notify(from, to State, prio int)
+}
+
+// Advert is a received advert that passed the packet layer's checks (length,
+// TTL, version, authentication, VRID, checksum, addresses).
+type Advert struct {
+	Src       netip.Addr    // the sender's IP source address
+	Priority  uint8         // 0 means the master is resigning
+	AdvertInt time.Duration // the advert's interval (VRRPv3 adopts it)
+	AHSeq     uint32        // AH sequence number, when AH is used
+}
+
+// Stats are the counters keepalived prints in /tmp/keepalived.stats.
+type Stats struct {
+	AdvertRcvd    uint64 // adverts processed in BACKUP or MASTER
+	AdvertSent    uint64 // adverts sent, priority 0 included
+	BecomeMaster  uint64 // transitions to MASTER
+	ReleaseMaster uint64 // transitions from MASTER to BACKUP or FAULT
+	PriZeroRcvd   uint64
+	PriZeroSent   uint64 // resignations (keepalived counts one per resignation)
+	Dropped       uint64 // adverts dropped because the queue was full
+}
+
+// Status is a snapshot of the instance for status dumps (/tmp/keepalived.data).
+type Status struct {
+	State             State
+	BasePriority      int
+	EffectivePriority int
+	MasterAddr        netip.Addr // last advert source seen as master (BACKUP)
+	MasterPriority    int
+	MasterAdvertInt   time.Duration
+	LastTransition    time.Time
+	LastReason        Reason
+}
+
+// ErrRunning is returned by Run when the instance already ran.
+var ErrRunning = errors.New("vrrpfsm: instance already running or stopped")
+
+// queueLen bounds the event queue; adverts beyond it are dropped as a full
+// socket buffer would drop them.
+const queueLen = 256
+
+type evKind int
+
+const (
+	evAdvert evKind = iota
+	evTrack
+	evIface
+	evSync
+)
+
+type event struct {
+	kind evKind
+	adv  Advert
+	name string
+	ok   bool
+	done chan struct{}
+}
+
+type trackEntry struct {
+	Track
+	state TrackState
+}
+
+// Instance is one VRRP instance's state machine. Create it with New, start
+// it with Run, feed it with Receive, SetTrack and InterfaceUp.
+type Instance struct {
+	cfg  Config
+	clk  Clock
+	snd  Sender
+	fx   Effects
+	log  zerolog.Logger
+	name string
+
+	events  chan event
+	done    chan struct{}
+	runOnce sync.Once
+	ran     bool
+
+	// Owned by the Run goroutine.
+	state        State
+	base, eff    int
+	tracks       map[string]*trackEntry
+	trackOrder   []string
+	ifDown       bool
+	wantMaster   bool // keepalived's wantstate == MASTER at start
+	masterAdvInt time.Duration
+	msDown       time.Duration // keepalived's ms_down_timer
+	sands        time.Time     // deadline of the state's timer
+	timer        Timer
+	timerOn      bool
+	preemptTime  time.Time
+	nextReason   Reason // keepalived's next_master_reason
+	vipSet       bool
+	masterAddr   netip.Addr
+	masterPrio   int
+	pending      *event
+	ctx          context.Context
+
+	mu     sync.Mutex
+	stats  Stats
+	status Status
+}
+
+// New returns an instance in state Init. cfg is normalized as described on
+// Config; log receives keepalived's lines as messages.
+func New(cfg Config, clk Clock, snd Sender, fx Effects, log zerolog.Logger) *Instance {
+	cfg = cfg.normalize()
+	if clk == nil {
+		clk = SystemClock()
+	}
+	in := &Instance{
+		cfg:          cfg,
+		clk:          clk,
+		snd:          snd,
+		fx:           fx,
+		log:          log,
+		name:         cfg.Name,
+		events:       make(chan event, queueLen),
+		done:         make(chan struct{}),
+		state:        Init,
+		base:         cfg.Priority,
+		eff:          cfg.Priority,
+		tracks:       make(map[string]*trackEntry),
+		ifDown:       cfg.InterfaceDown,
+		wantMaster:   cfg.InitialState == Master,
+		masterAdvInt: cfg.AdvertInt,
+	}
+	for _, t := range cfg.Tracks {
+		if _, dup := in.tracks[t.Name]; dup {
+			continue
+		}
+		in.tracks[t.Name] = &trackEntry{Track: t, state: t.Initial}
+		in.trackOrder = append(in.trackOrder, t.Name)
+	}
+	in.publish()
+	return in
+}
+
+// Config returns the normalized configuration.
+func (in *Instance) Config() Config { return in.cfg }
+
+// Receive queues a checked advert. It never blocks: when the queue is full
+// the advert is dropped and counted in Stats.Dropped.
+func (in *Instance) Receive(a Advert) {
+	select {
+	case in.events <- event{kind: evAdvert, adv: a}:
+	default:
+		in.mu.Lock()
+		in.stats.Dropped++
+		in.mu.Unlock()
+	}
+}
+
+// SetTrack reports the debounced result of the tracked object name (a
+// track_script, or any object listed in Config.Tracks): up is true while the
+// script succeeds. Unknown names are logged and ignored.
+func (in *Instance) SetTrack(name string, up bool) {
+	in.post(event{kind: evTrack, name: name, ok: up})
+}
+
+// InterfaceUp reports the state of the instance's own interface; while it is
+// down the instance is in FAULT.
+func (in *Instance) InterfaceUp(up bool) {
+	in.post(event{kind: evIface, ok: up})
+}
+
+func (in *Instance) post(ev event) {
+	select {
+	case in.events <- ev:
+	case <-in.done:
+	}
+}
+
+// Sync returns once the instance has handled every event queued and every
+// timer fired before the call (or Run has returned). Tests use it to step a
+// fake clock deterministically.
+func (in *Instance) Sync() {
+	done := make(chan struct{})
+	select {
+	case in.events <- event{kind: evSync, done: done}:
+	case <-in.done:
+		return
+	}
+	select {
+	case <-done:
+	case <-in.done:
+	}
+}
+
+// Done is closed when Run has returned.
+func (in *Instance) Done() <-chan struct{} { return in.done }
+
+// State returns the current state.
+func (in *Instance) State() State {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.status.State
+}
+
+// EffectivePriority returns the priority the instance advertises.
+func (in *Instance) EffectivePriority() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.status.EffectivePriority
+}
+
+// Stats returns a copy of the counters.
+func (in *Instance) Stats() Stats {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.stats
+}
+
+// Status returns a snapshot of the instance.
+func (in *Instance) Status() Status {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.status
+}
+
+func (in *Instance) publish() {
+	in.mu.Lock()
+	in.status.State = in.state
+	in.status.BasePriority = in.base
+	in.status.EffectivePriority = in.eff
+	in.status.MasterAddr = in.masterAddr
+	in.status.MasterPriority = in.masterPrio
+	in.status.MasterAdvertInt = in.masterAdvInt
+	in.mu.Unlock()
+}
+
+func (in *Instance) count(f func(s *Stats)) {
+	in.mu.Lock()
+	f(&in.stats)
+	in.mu.Unlock()
+}
+
+// infof logs one of keepalived's LOG_INFO lines; the message is the line.
+func (in *Instance) infof(format string, args ...any) {
+	in.log.Info().Msgf(format, args...)
+}
+
+// detailf logs a line keepalived writes only with -D (log_detail).
+func (in *Instance) detailf(format string, args ...any) {
+	if in.cfg.LogDetail {
+		in.log.Info().Msgf(format, args...)
+		return
+	}
+	in.log.Debug().Msgf(format, args...)
+}

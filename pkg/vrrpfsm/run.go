@@ -1,0 +1,258 @@
+package vrrpfsm
+
+import (
+	"context"
+	"time"
+)
+
+// Run is the instance's event loop. It chooses the initial state as
+// keepalived's vrrp_init_state does, then runs one state method at a time.
+// When ctx is done it resigns if MASTER (priority 0 advert, addresses
+// removed), notifies STOP and returns nil.
+func (in *Instance) Run(ctx context.Context) error {
+	first := false
+	in.runOnce.Do(func() { first = true })
+	if !first {
+		return ErrRunning
+	}
+	defer close(in.done)
+	in.ctx = ctx
+	in.timer = in.clk.NewTimer(time.Hour)
+	in.timer.Stop()
+	defer in.timer.Stop()
+
+	st, why := in.start()
+	for {
+		in.publish()
+		var next State
+		switch st {
+		case Backup:
+			next, why = in.backup(ctx)
+		case Master:
+			next, why = in.master(ctx)
+		case Fault:
+			next, why = in.fault(ctx)
+		default:
+			next, why = Stop, ReasonShutdown
+		}
+		in.transition(st, next, why)
+		st = next
+		if st == Stop {
+			in.publish()
+			return nil
+		}
+	}
+}
+
+// next waits for the next event of the current state. Timers that fired
+// before an event was queued are handled before it, so that Sync is
+// deterministic. It returns fired when the state's timer expired, stop when
+// ctx is done.
+func (in *Instance) next(ctx context.Context) (ev event, fired, stop bool) {
+	for {
+		if in.pending != nil {
+			ev, in.pending = *in.pending, nil
+			if ev.kind == evSync {
+				close(ev.done)
+				continue
+			}
+			return ev, false, false
+		}
+		var tc <-chan time.Time
+		if in.timerOn {
+			tc = in.timer.C()
+		}
+		select {
+		case <-ctx.Done():
+			return event{}, false, true
+		case <-tc:
+			in.timerOn = false
+			return event{}, true, false
+		case ev = <-in.events:
+			if tc != nil {
+				select {
+				case <-tc:
+					in.timerOn = false
+					in.pending = &ev
+					return event{}, true, false
+				default:
+				}
+			}
+			if ev.kind == evSync {
+				close(ev.done)
+				continue
+			}
+			return ev, false, false
+		}
+	}
+}
+
+// arm points the timer at sands (BACKUP, MASTER) or stops it (FAULT).
+func (in *Instance) arm() {
+	in.timer.Stop()
+	in.timerOn = false
+	if in.state != Backup && in.state != Master {
+		return
+	}
+	d := in.sands.Sub(in.clk.Now())
+	if d < 0 {
+		d = 0
+	}
+	in.timer.Reset(d)
+	in.timerOn = true
+}
+
+func (in *Instance) msDownTimer() time.Duration {
+	return MasterDownInterval(in.cfg.Version, in.eff, in.cfg.DownTimerAdverts, in.masterAdvInt)
+}
+
+func (in *Instance) owner() bool { return in.base == PriorityOwner }
+
+// start sets the effective priority from the tracks' initial states and
+// enters the initial state (vrrp_track.c initialise_tracking_priorities,
+// vrrp_scheduler.c vrrp_init_state).
+func (in *Instance) start() (State, Reason) {
+	in.recomputePriority()
+	faults, pending := in.faults()
+	now := in.clk.Now()
+	switch {
+	case faults == 0 && pending == 0 && in.wantMaster && in.owner():
+		// keepalived times out of BACKUP after 1 µs: no BACKUP line.
+		in.nextReason = ReasonOwner
+		in.gotoMaster(Init, ReasonOwner)
+		return Master, ReasonOwner
+	case faults == 0 && pending == 0:
+		if in.wantMaster {
+			// Listen for one advert interval for another master first.
+			in.msDown = in.masterAdvInt + skew(in.cfg.Version, 1, in.masterAdvInt)
+		} else {
+			in.msDown = in.msDownTimer()
+		}
+		in.nextReason = ReasonMasterDown
+		in.infof("(%s) Entering BACKUP STATE (init)", in.name)
+		in.state = Backup
+		in.sands = now.Add(in.msDown)
+		in.stamp(now, ReasonStart)
+		in.arm()
+		in.fx.Notify(Init, Backup, in.eff)
+		return Backup, ReasonStart
+	default:
+		in.msDown = in.msDownTimer()
+		in.infof("(%s) Entering FAULT STATE (init)", in.name)
+		in.state = Fault
+		if faults > 0 {
+			in.wantMaster = false
+		}
+		in.stamp(now, ReasonStart)
+		in.arm()
+		if faults > 0 {
+			// Scripts not yet run put the instance in FAULT silently.
+			in.fx.Notify(Init, Fault, in.eff)
+		}
+		return Fault, ReasonStart
+	}
+}
+
+func (in *Instance) stamp(now time.Time, why Reason) {
+	in.mu.Lock()
+	in.status.LastTransition = now
+	in.status.LastReason = why
+	in.mu.Unlock()
+}
+
+// transition carries out the exit and entry actions of from -> to, in
+// keepalived's order (vrrp.c vrrp_state_goto_master, vrrp_state_leave_master,
+// vrrp_state_leave_fault, down_instance; vrrp.c restore_vrrp_interfaces and
+// vrrp_notify.c notify_shutdown for Stop).
+func (in *Instance) transition(from, to State, why Reason) {
+	in.log.Debug().Str("from", from.String()).Str("to", to.String()).Str("reason", why.String()).
+		Msgf("%s: %s -> %s (%s)", in.name, from, to, why)
+	now := in.clk.Now()
+	switch {
+	case to == Stop:
+		if from == Master {
+			in.resign()
+			in.leaveMaster(context.WithoutCancel(in.ctx))
+		}
+		in.state = Stop
+		in.timer.Stop()
+		in.timerOn = false
+		in.stamp(now, why)
+		in.fx.Notify(from, Stop, in.eff)
+	case to == Master:
+		in.gotoMaster(from, why)
+	case from == Master: // to BACKUP or FAULT
+		if to == Backup {
+			in.infof("(%s) Entering BACKUP STATE", in.name)
+			in.preemptTime = time.Time{}
+		} else {
+			in.infof("(%s) Entering FAULT STATE", in.name)
+			in.send(PriorityStop)
+			in.resign()
+			in.masterAdvInt = in.cfg.AdvertInt
+		}
+		in.leaveMaster(in.ctx)
+		in.state = to
+		in.stamp(now, why)
+		in.fx.Notify(from, to, in.eff)
+		in.msDown = in.msDownTimer()
+		in.sands = now.Add(in.msDown)
+		in.arm()
+		in.count(func(s *Stats) { s.ReleaseMaster++ })
+	default: // BACKUP -> FAULT, FAULT -> BACKUP
+		in.infof("(%s) Entering %s STATE", in.name, to)
+		in.state = to
+		in.stamp(now, why)
+		in.fx.Notify(from, to, in.eff)
+		if to == Backup {
+			in.preemptTime = time.Time{}
+		}
+		in.masterAdvInt = in.cfg.AdvertInt
+		in.msDown = in.msDownTimer()
+		in.sands = now.Add(in.msDown)
+		in.arm()
+	}
+}
+
+// gotoMaster: send an advert first so the old master drops the addresses
+// before our gratuitous ARPs, then take the addresses.
+func (in *Instance) gotoMaster(from State, why Reason) {
+	now := in.clk.Now()
+	in.state = Master
+	in.masterAdvInt = in.cfg.AdvertInt
+	in.sands = now.Add(in.cfg.AdvertInt)
+	in.arm()
+	in.send(in.eff)
+	if !in.vipSet {
+		in.infof("(%s) Entering MASTER STATE", in.name)
+		in.count(func(s *Stats) { s.BecomeMaster++ })
+		in.fx.BecomeMaster(in.ctx)
+		in.vipSet = true
+		in.stamp(now, why)
+		in.fx.Notify(from, Master, in.eff)
+	}
+}
+
+// resign sends the priority 0 advert that lets a backup take over after its
+// skew time instead of the full master-down interval.
+func (in *Instance) resign() {
+	in.send(PriorityStop)
+	in.count(func(s *Stats) { s.PriZeroSent++ })
+	in.detailf("(%s) sent 0 priority", in.name)
+}
+
+func (in *Instance) leaveMaster(ctx context.Context) {
+	if in.vipSet {
+		in.fx.LeaveMaster(ctx)
+		in.vipSet = false
+	}
+}
+
+func (in *Instance) send(prio int) {
+	err := in.snd.SendAdvert(uint8(prio))
+	in.count(func(s *Stats) { s.AdvertSent++ })
+	// keepalived stays quiet about a resignation on a down interface.
+	if err != nil && (prio != PriorityStop || !in.ifDown) {
+		in.infof("(%s): send advert error (%v)", in.name, err)
+	}
+}

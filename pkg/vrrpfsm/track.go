@@ -1,0 +1,109 @@
+package vrrpfsm
+
+// track applies a track or interface event: it updates the effective
+// priority (vrrp_track.c process_script_update_priority) and says whether
+// the instance must enter FAULT (down_instance) or may leave it
+// (try_up_instance).
+func (in *Instance) track(ev event) (State, Reason, bool) {
+	wasFaults, wasPending := in.faults()
+	why := ReasonTrackFailed
+	switch ev.kind {
+	case evIface:
+		in.ifDown = !ev.ok
+		why = ReasonInterfaceDown
+	case evTrack:
+		t, ok := in.tracks[ev.name]
+		if !ok {
+			in.log.Warn().Msgf("(%s) unknown tracked object %s - ignoring", in.name, ev.name)
+			return 0, ReasonNone, false
+		}
+		if ev.ok {
+			t.state = TrackUp
+		} else {
+			t.state = TrackDown
+		}
+	default:
+		return 0, ReasonNone, false
+	}
+	in.recomputePriority()
+	faults, pending := in.faults()
+	switch {
+	case in.state != Fault && faults > 0:
+		in.wantMaster = false
+		return Fault, why, true
+	case in.state == Fault && faults == 0 && pending == 0 && (wasFaults > 0 || wasPending > 0):
+		// Only the owner still wanting MASTER since start (its scripts had
+		// not run yet) goes straight to MASTER; after a real fault keepalived
+		// always comes back as BACKUP.
+		if in.wantMaster && in.owner() {
+			in.nextReason = ReasonOwner
+			return Master, ReasonOwner, true
+		}
+		in.wantMaster = false
+		return Backup, ReasonRecovered, true
+	}
+	return 0, ReasonNone, false
+}
+
+// faults counts the unweighted tracks that hold the instance in FAULT, and
+// those not reported yet.
+func (in *Instance) faults() (faults, pending int) {
+	if in.ifDown {
+		faults++
+	}
+	for _, name := range in.trackOrder {
+		t := in.tracks[name]
+		if t.Weight != 0 {
+			continue
+		}
+		switch t.state {
+		case TrackPending:
+			pending++
+		case TrackUp:
+			if t.Reverse {
+				faults++
+			}
+		case TrackDown:
+			if !t.Reverse {
+				faults++
+			}
+		}
+	}
+	return faults, pending
+}
+
+// recomputePriority sets the effective priority from the base and the
+// weighted tracks, clamped to 1..254; the owner's priority never changes
+// (vrrp_track.c vrrp_set_effective_priority). In BACKUP the master-down
+// deadline moves by the change of the skew time.
+func (in *Instance) recomputePriority() {
+	if in.owner() {
+		return
+	}
+	total := in.base
+	for _, name := range in.trackOrder {
+		t := in.tracks[name]
+		m := 1
+		if t.Reverse {
+			m = -1
+		}
+		switch {
+		case t.Weight > 0 && t.state == TrackUp:
+			total += t.Weight * m
+		case t.Weight < 0 && t.state == TrackDown:
+			total += t.Weight * m
+		}
+	}
+	prio := min(max(total, 1), PriorityOwner-1)
+	if prio == in.eff {
+		return
+	}
+	in.infof("(%s) Changing effective priority from %d to %d", in.name, in.eff, prio)
+	in.eff = prio
+	old := in.msDown
+	in.msDown = in.msDownTimer()
+	if in.state == Backup {
+		in.sands = in.sands.Add(in.msDown - old)
+		in.arm()
+	}
+}
