@@ -1,0 +1,122 @@
+package garp
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// vethInNewNetns moves the test's locked thread into a fresh network
+// namespace with a veth pair veth0/veth1, both up.
+func vethInNewNetns(t *testing.T) (*net.Interface, *net.Interface) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root: run as root (CI does)")
+	}
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := netns.Set(orig); err != nil {
+			t.Errorf("restoring netns: %v", err)
+			return
+		}
+		orig.Close()
+		ns.Close()
+		runtime.UnlockOSThread()
+	})
+	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "veth0"}, PeerName: "veth1"}); err != nil {
+		t.Fatalf("ip link add veth0 type veth peer name veth1: %v", err)
+	}
+	var ifs []*net.Interface
+	for _, name := range []string{"veth0", "veth1"} {
+		l, err := netlink.LinkByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := netlink.LinkSetUp(l); err != nil {
+			t.Fatal(err)
+		}
+		ifi, err := net.InterfaceByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ifs = append(ifs, ifi)
+	}
+	return ifs[0], ifs[1]
+}
+
+func TestIntegrationSend(t *testing.T) {
+	ifi, peer := vethInNewNetns(t)
+	capture, err := packet.Listen(peer, packet.Raw, etherTypeARP, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capture.Close()
+
+	vip := netip.MustParseAddr("192.168.1.84")
+	// Send works without any IPv4 address on the interface: keepalived
+	// announces the VIP it has just added, whatever else is there.
+	if err := Send(ifi, vip); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Dial(ifi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Announce(netip.MustParseAddr("192.168.1.85")); err != nil {
+		t.Fatal(err)
+	}
+
+	want1, _ := Frame(ifi.HardwareAddr, vip)
+	want2, _ := Frame(ifi.HardwareAddr, netip.MustParseAddr("192.168.1.85"))
+	var got [][]byte
+	buf := make([]byte, 1500)
+	capture.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for len(got) < 2 {
+		n, from, err := capture.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("reading on veth1 after %d frames: %v", len(got), err)
+		}
+		if !bytes.Equal(from.(*packet.Addr).HardwareAddr, ifi.HardwareAddr) {
+			continue
+		}
+		got = append(got, append([]byte(nil), buf[:n]...))
+	}
+	for i, want := range [][]byte{want1, want2} {
+		if !bytes.Equal(got[i], want) {
+			t.Errorf("frame %d on the wire\n got %x\nwant %x", i, got[i], want)
+		}
+		p := gopacket.NewPacket(got[i], layers.LayerTypeEthernet, gopacket.Default)
+		a, ok := p.Layer(layers.LayerTypeARP).(*layers.ARP)
+		if !ok {
+			t.Fatalf("frame %d is not ARP: %v", i, p)
+		}
+		if a.Operation != layers.ARPRequest || !bytes.Equal(a.SourceProtAddress, a.DstProtAddress) {
+			t.Errorf("frame %d: op %d, %v -> %v; want a request with sender IP = target IP", i,
+				a.Operation, net.IP(a.SourceProtAddress), net.IP(a.DstProtAddress))
+		}
+	}
+
+	// An IPv6 VIP is refused with a clear error, not sent as ARP.
+	if err := c.Announce(netip.MustParseAddr("fd00::1")); err == nil {
+		t.Error("Announce of an IPv6 address: want error")
+	}
+}
