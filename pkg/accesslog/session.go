@@ -44,4 +44,21 @@ type Session struct {
 	Redisp   bool // %rc is prefixed with '+' when the session was redispatched
 	SrvQueue int  // %sq
 	BeQueue  int  // %bq
+
+	// HTTP fields, used by HTTPLog only.
+
+	// Th is the handshake time (%Th), Ti the idle time before the request
+	// began (%Ti, negative when no request started). The request date %tr
+	// is Accept + Th + Ti.
+	Th, Ti time.Duration
+	// TR is the time to receive the request headers (%TR), Tr the server's
+	// response time (%Tr), Ta the request's active time, Tt - Th - Ti
+	// (%Ta). Negative means never reached (-1).
+	TR, Tr, Ta time.Duration
+	// Status is the HTTP status sent to the client (%ST); haproxy prints
+	// -1 when no response was produced.
+	Status int
+	// Method, URI and Version make the request line (%r); an empty Method
+	// means no valid request was read and prints "<BADREQ>".
+	Method, URI, Version string
 }
