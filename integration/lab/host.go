@@ -88,6 +88,9 @@ func (l *Lab) AddHost(name string, addrs ...netip.Prefix) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: host %s: %w", l.name, name, err)
 	}
+	if err := foreignNetns(pid1, 0); err != nil {
+		return nil, fmt.Errorf("host %s: %w", name, err)
+	}
 	h.pid1 = pid1
 	if err := h.waitReady(5 * time.Second); err != nil {
 		return nil, err
@@ -159,6 +162,8 @@ func (h *Host) ReadFile(name string) ([]byte, error) {
 	return os.ReadFile(h.path(name))
 }
 
+// nsenter is the command line entering the host. Hosts are created only
+// after foreignNetns checked their PID 1 is not in the machine's namespace.
 func (h *Host) nsenter(args ...string) []string {
 	return append([]string{"nsenter", "-t", strconv.Itoa(h.pid1), "-p", "-m", "-n", "-u", "--"}, args...)
 }
@@ -169,6 +174,9 @@ func (h *Host) nsenter(args ...string) []string {
 //
 // Equivalent to: `nsenter -t PID1 -p -m -n -u -- cmd args...`.
 func (h *Host) Run(ctx context.Context, cmd string, args ...string) ([]byte, error) {
+	if err := h.alive(); err != nil {
+		return nil, err
+	}
 	argv := h.nsenter(append([]string{cmd}, args...)...)
 	h.lab.logf("%s$ %s", h.name, strings.Join(append([]string{cmd}, args...), " "))
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -222,6 +230,24 @@ func (h *Host) Signal(ctx context.Context, name string, sig syscall.Signal) erro
 	return err
 }
 
+// ErrHostGone is returned for commands on a host whose PID 1 has exited (the
+// lab was closed): its pid could name another process by now.
+var ErrHostGone = errors.New("lab: host is gone")
+
+func (h *Host) alive() error {
+	select {
+	case <-h.done:
+		return fmt.Errorf("host %s: %w", h.name, ErrHostGone)
+	default:
+	}
+	h.lab.mu.Lock()
+	defer h.lab.mu.Unlock()
+	if h.lab.closed {
+		return fmt.Errorf("host %s: %w", h.name, ErrClosed)
+	}
+	return nil
+}
+
 // kill SIGKILLs the host's PID 1: the kernel then kills every process of
 // the host's PID namespace.
 func (h *Host) kill() {
@@ -243,3 +269,29 @@ func (h *Host) waitGone(d time.Duration) {
 
 // ErrNotRunning is returned by Proc methods for a process that was never started.
 var ErrNotRunning = errors.New("lab: process not running")
+
+// Listening reports whether something in the host listens on port: a TCP
+// socket in LISTEN state, or any bound UDP socket, read from the host's
+// /proc/net/{tcp,tcp6,udp,udp6} (like `ss -ltn` / `ss -lun` inside).
+func (h *Host) Listening(proto string, port int) (bool, error) {
+	if proto != "tcp" && proto != "udp" {
+		return false, fmt.Errorf("host %s: Listening: proto %q: want tcp or udp", h.name, proto)
+	}
+	want := fmt.Sprintf(":%04X", port)
+	for _, f := range []string{proto, proto + "6"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", h.pid1, f))
+		if err != nil {
+			return false, fmt.Errorf("host %s: %w", h.name, err)
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(line)
+			if len(fs) < 4 || !strings.HasSuffix(fs[1], want) {
+				continue
+			}
+			if proto == "udp" || fs[3] == "0A" {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}

@@ -172,10 +172,41 @@ func (l *Lab) holderPid() (int, error) {
 	return l.holder.Process.Pid, nil
 }
 
+// ErrMachineNamespace is returned instead of running a command in what would
+// be the machine's own network namespace.
+var ErrMachineNamespace = errors.New("lab: target is in the machine's network namespace")
+
+// foreignNetns waits (up to wait) until pid's network namespace differs from
+// this process's: `unshare --net sleep` is in the machine's namespace until
+// it has called unshare(2), and nothing may ever be configured there.
+func foreignNetns(pid int, wait time.Duration) error {
+	self, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+		if err != nil {
+			return fmt.Errorf("lab: %w", err)
+		}
+		if ns != self {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: pid %d (%s)", ErrMachineNamespace, pid, ns)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // labRun runs a command in the lab's network namespace (where br0 lives).
 func (l *Lab) labRun(ctx context.Context, args ...string) error {
 	pid, err := l.holderPid()
 	if err != nil {
+		return err
+	}
+	if err := foreignNetns(pid, 5*time.Second); err != nil {
 		return err
 	}
 	full := append([]string{"nsenter", "-t", strconv.Itoa(pid), "-n", "--"}, args...)

@@ -175,6 +175,3 @@ func TestIntegrationLab(t *testing.T) {
 		t.Errorf("the machine's own addresses, routes or links changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
-
-
-

@@ -29,6 +29,9 @@ type Proc struct {
 //
 // Equivalent to: `nsenter -t PID1 -p -m -n -u -- cmd args... >>LOG 2>&1 &`.
 func (h *Host) Start(name string, cmd string, args ...string) (*Proc, error) {
+	if err := h.alive(); err != nil {
+		return nil, err
+	}
 	l := h.lab
 	logPath := filepath.Join(l.dir, h.name+"-"+name+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
