@@ -21,6 +21,9 @@ import (
 // line: each datagram ends with haproxy's own line feed.
 const goldenFile = "testdata/haproxy-2.6.12.golden"
 
+// goldenLongFile holds the web proxy's lines sent to a `len 4096` target.
+const goldenLongFile = "testdata/haproxy-2.6.12-len4096.golden"
+
 // datagram is one captured syslog datagram, split into its header fields
 // and message.
 type datagram struct {
@@ -52,8 +55,8 @@ func parseDatagram(raw string) (datagram, error) {
 
 // rebuild formats s back into a complete datagram with the captured header
 // values, going through the same syslog code the proxy uses.
-func (d datagram) rebuild(msg string) string {
-	return string(syslog.AppendMessage(nil, d.facility, d.level, d.stamp, d.tag, d.pid, msg, syslog.MaxLen))
+func (d datagram) rebuild(msg string, maxLen int) string {
+	return string(syslog.AppendMessage(nil, d.facility, d.level, d.stamp, d.tag, d.pid, msg, maxLen))
 }
 
 func splitPair(s, sep string) (string, string, error) {
@@ -237,6 +240,12 @@ func isHTTPLog(msg string) bool {
 // and compares the whole datagram byte for byte.
 func checkAccessLine(t *testing.T, raw string) {
 	t.Helper()
+	checkAccessLineLen(t, raw, syslog.MaxLen)
+}
+
+// checkAccessLineLen is checkAccessLine for a target with `len maxLen`.
+func checkAccessLineLen(t *testing.T, raw string, maxLen int) {
+	t.Helper()
 	d, err := parseDatagram(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -245,10 +254,10 @@ func checkAccessLine(t *testing.T, raw string) {
 	var got string
 	if isHTTPLog(d.msg) {
 		s, err = parseHTTPLog(d.msg)
-		got = d.rebuild(HTTPLog(s))
+		got = d.rebuild(HTTPLog(s), maxLen)
 	} else {
 		s, err = parseTCPLog(d.msg)
-		got = d.rebuild(TCPLog(s))
+		got = d.rebuild(TCPLog(s), maxLen)
 	}
 	if err != nil {
 		t.Fatalf("parsing %q: %v", raw, err)
@@ -294,5 +303,22 @@ func TestGoldenHaproxyLines(t *testing.T) {
 	}
 	if n < 10 {
 		t.Fatalf("golden file has %d access lines; want the full capture", n)
+	}
+}
+
+// TestGoldenHaproxyLongLines: the same with a `len 4096` target, where
+// the request line is cut at 1023 bytes rather than by the syslog length.
+func TestGoldenHaproxyLongLines(t *testing.T) {
+	lines := readGolden(t, goldenLongFile)
+	var long bool
+	for i, raw := range lines {
+		long = long || strings.Contains(raw, "aaaa")
+		if strings.Contains(raw, "]: Proxy ") {
+			continue
+		}
+		t.Run(fmt.Sprint(i), func(t *testing.T) { checkAccessLineLen(t, raw, 4096) })
+	}
+	if !long {
+		t.Fatal("golden file lacks the long-URI line")
 	}
 }

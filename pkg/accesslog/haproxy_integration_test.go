@@ -34,6 +34,7 @@ func TestIntegrationHaproxyLogLines(t *testing.T) {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
 	}
 	logs := listenUDP(t)
+	longLogs := listenUDP(t) // the web proxy's second target, with len 4096
 	echo := serveTCP(t, func(c net.Conn) {
 		_, _ = bufio.NewReader(c).ReadString('\n')
 		_, _ = io.WriteString(c, "hello\n")
@@ -49,7 +50,7 @@ func TestIntegrationHaproxyLogLines(t *testing.T) {
 	for _, n := range []string{"tcp", "nul", "redisp", "nosrv", "sto", "cto", "web", "webinv", "webnosrv"} {
 		ports[n] = freePort(t)
 	}
-	vars := []string{"LOGPORT", fmt.Sprint(logs.port), "ECHO", echo, "SILENT", silent, "WEB", web,
+	vars := []string{"LOGPORT", fmt.Sprint(logs.port), "LONGPORT", fmt.Sprint(longLogs.port), "ECHO", echo, "SILENT", silent, "WEB", web,
 		"DEAD", fmt.Sprintf("127.0.0.1:%d", dead)}
 	for n, p := range ports {
 		vars = append(vars, "P_"+n+"\n", fmt.Sprintf("%d\n", p))
@@ -101,6 +102,8 @@ listen cto
     server web01 SILENT
 listen web
     bind 127.0.0.1:P_web
+    log global
+    log 127.0.0.1:LONGPORT len 4096 local2
     mode http
     option httplog
     server web01 WEB
@@ -186,12 +189,35 @@ listen webnosrv
 	if len(notices) != 10 { // 9 proxies and haproxy's internal <HTTPCLIENT>
 		t.Errorf("got %d stop notices, want 10:\n%s", len(notices), strings.Join(notices, ""))
 	}
+	// With a longer `len`, the request line is cut at 1023 bytes instead.
+	long := longLogs.collect(t, 10, 2*time.Second)
+	var sawLong bool
+	for _, raw := range long {
+		if strings.Contains(raw, "]: Proxy ") {
+			continue
+		}
+		checkAccessLineLen(t, raw, 4096)
+		if strings.Contains(raw, "aaaa") {
+			sawLong = true
+			req := raw[strings.IndexByte(raw, '"')+1 : len(raw)-2]
+			if len(req) != 1023 {
+				t.Errorf("request line of %d bytes, want it cut at 1023: %q", len(req), raw)
+			}
+		}
+	}
+	if !sawLong {
+		t.Errorf("no long-URI line among %d lines on the len 4096 target", len(long))
+	}
 	if *update && !t.Failed() {
 		// Sorted by content so reruns give small diffs.
 		sort.Strings(access)
 		sort.Strings(notices)
 		out := strings.Join(access, "") + strings.Join(notices, "")
 		if err := os.WriteFile(goldenFile, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(long)
+		if err := os.WriteFile(goldenLongFile, []byte(strings.Join(long, "")), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
