@@ -69,9 +69,11 @@ type LogTarget struct {
 	Network  string // "udp" or "unixgram"
 	Address  string // "192.168.1.34:514" or "/dev/log"
 	Facility Facility
-	MaxLevel Level // messages above this severity number are dropped; 7 when not given
-	MinLevel Level // messages are raised to at least this severity number; 0 when not given
-	Pos      Pos
+	MaxLevel Level  // messages above this severity number are dropped; 7 when not given
+	MinLevel Level  // messages are raised to at least this severity number; 0 when not given
+	MaxLen   int    // `len N`: longest message in bytes; 0 when not given (haproxy's default is 1024)
+	Format   string // `format F`: "rfc3164", "rfc5424", "short", "raw", ...; "" when not given (rfc3164)
+	Pos      Pos    // where the `log` line was read (for `log global`, the line in global)
 }
 
 // StatsSocket is `stats socket PATH [mode M] [level L]` in global.
@@ -256,8 +258,9 @@ type Proxy struct {
 	Servers        []*Server
 	Stats          Stats
 	Disabled       bool
-	ID             int  // haproxy's iid: proxies numbered from 1 (stats socket uses 2.. after the internal one)
-	Prometheus     bool // http-request use-service prometheus-exporter
+	ID             int    // haproxy's iid: proxies numbered from 1 (stats socket uses 2.. after the internal one)
+	Prometheus     bool   // http-request use-service prometheus-exporter
+	PrometheusURI  string // the URI from "... if { path URI }"; "" = every request
 }
 
 // Server returns the named server, or nil.

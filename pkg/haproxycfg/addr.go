@@ -1,0 +1,271 @@
+package haproxycfg
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Address parsing, modelled on what haproxy 2.6's str2sa_range accepts
+// (configuration manual section 11, "Address formats").
+
+// addrFamily is the family a prefix such as "ipv4@" forces.
+type addrFamily int
+
+const (
+	famAny addrFamily = iota
+	fam4
+	fam6
+	famUnix  // a path, unix@, abns@: not supported by gproxy
+	famOther // fd@, sockpair@, quic4@, ...: not supported by gproxy
+)
+
+// stripPrefix removes an address family prefix and reports the family.
+func stripPrefix(s string, dgram bool) (string, addrFamily, string) {
+	i := strings.Index(s, "@")
+	if i < 0 {
+		if strings.HasPrefix(s, "/") {
+			return s, famUnix, ""
+		}
+		return s, famAny, ""
+	}
+	pfx, rest := s[:i], s[i+1:]
+	switch pfx {
+	case "ipv4", "tcp4":
+		return rest, fam4, pfx
+	case "ipv6", "tcp6":
+		return rest, fam6, pfx
+	case "tcp":
+		return rest, famAny, pfx
+	case "udp", "udp4", "udp6":
+		if dgram {
+			switch pfx {
+			case "udp4":
+				return rest, fam4, pfx
+			case "udp6":
+				return rest, fam6, pfx
+			}
+			return rest, famAny, pfx
+		}
+		return rest, famOther, pfx
+	case "unix", "abns", "uxst", "uxdg":
+		return rest, famUnix, pfx
+	}
+	return rest, famOther, pfx
+}
+
+// hostPort is an address split at its port separator.
+type hostPort struct {
+	Host    string // without brackets; "" for "*" or empty
+	Port    string // "" when absent
+	HasPort bool
+}
+
+// splitHostPort splits "host:port", "[v6]:port", ":port", "*:port",
+// and unbracketed IPv6 ("::1:80": the last colon separates the port).
+func splitHostPort(s string) hostPort {
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return hostPort{Host: s}
+		}
+		host, rest := s[1:end], s[end+1:]
+		if strings.HasPrefix(rest, ":") {
+			return hostPort{Host: host, Port: rest[1:], HasPort: true}
+		}
+		return hostPort{Host: host + rest}
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return hostPort{Host: s}
+	}
+	return hostPort{Host: s[:i], Port: s[i+1:], HasPort: true}
+}
+
+// splitOptionalPort is splitHostPort for addresses whose port is
+// optional: a complete IP literal ("::1") is taken whole.
+func splitOptionalPort(s string) hostPort {
+	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+		return hostPort{Host: s}
+	}
+	return splitHostPort(s)
+}
+
+// checkHost validates an IP literal or a host name. Names are not resolved
+// here (parsing is pure); the runtime resolves them as haproxy does at
+// startup. It returns the canonical host and whether it is acceptable.
+func checkHost(h string, fam addrFamily) (string, bool) {
+	if h == "" || h == "*" {
+		if fam == fam6 {
+			return "::", true
+		}
+		return "", true
+	}
+	if a, err := netip.ParseAddr(h); err == nil {
+		if a.Zone() != "" {
+			return "", false
+		}
+		if fam == fam4 && !a.Is4() || fam == fam6 && !a.Is6() {
+			return "", false
+		}
+		return a.String(), true
+	}
+	// Not an IP literal: a DNS name. Dotted numbers that failed the IP
+	// parse (300.1.1.1) are not names.
+	allDigits := true
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(isAlnum(c) || c == '-' || c == '.' || c == '_') {
+			return "", false
+		}
+		if isAlpha(c) {
+			allDigits = false
+		}
+	}
+	if allDigits {
+		return "", false
+	}
+	return h, true
+}
+
+// parsePortNum parses a decimal port 0..65535 with no sign.
+func parsePortNum(s string) (int, bool) {
+	if s == "" || len(s) > 5 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, _ := strconv.Atoi(s)
+	return n, n <= 65535
+}
+
+// bindAddr parses one `bind` argument (possibly a comma list, possibly
+// with port ranges) and appends the addresses to the current proxy.
+func (p *parser) bindAddr(kw, arg string) {
+	for _, one := range strings.Split(arg, ",") {
+		addr, fam, pfx := stripPrefix(one, false)
+		switch fam {
+		case famUnix:
+			p.ignored(kw, fmt.Sprintf("'%s' : UNIX socket address '%s'", kw, one))
+			continue
+		case famOther:
+			p.ignored(kw, fmt.Sprintf("'%s' : address family '%s@' in '%s'", kw, pfx, one))
+			continue
+		}
+		hp := splitHostPort(addr)
+		if !hp.HasPort || hp.Port == "" {
+			p.alert(kw, "'%s' : missing port specification in '%s'", kw, one)
+			continue
+		}
+		host, ok := checkHost(hp.Host, fam)
+		if !ok {
+			p.alert(kw, "'%s' : invalid address: '%s' in '%s'", kw, hp.Host, one)
+			continue
+		}
+		if hp.Port[0] == '+' || hp.Port[0] == '-' {
+			p.alert(kw, "'%s' : port offset not permitted here in '%s'", kw, one)
+			continue
+		}
+		lo, hi := hp.Port, hp.Port
+		if i := strings.IndexByte(hp.Port, '-'); i >= 0 {
+			lo, hi = hp.Port[:i], hp.Port[i+1:]
+		}
+		l, ok1 := parsePortNum(lo)
+		h, ok2 := parsePortNum(hi)
+		switch {
+		case lo != hi && (!ok1 || !ok2 || l == 0 || h < l):
+			p.alert(kw, "'%s' : invalid port range '%s'", kw, hp.Port)
+			continue
+		case !ok1 || l == 0:
+			p.alert(kw, "'%s' : invalid port '%s'", kw, hp.Port)
+			continue
+		}
+		if p.cur == nil {
+			continue
+		}
+		for port := l; port <= h; port++ {
+			p.cur.px.Binds = append(p.cur.px.Binds, Bind{Host: host, Port: port, Pos: p.pos()})
+		}
+	}
+}
+
+// serverAddr parses a `server` address: host with an optional port.
+// It returns ok=false after reporting an alert.
+func (p *parser) serverAddr(id, arg string) (host string, port int, ok bool) {
+	addr, fam, pfx := stripPrefix(arg, false)
+	switch fam {
+	case famUnix, famOther:
+		p.diag(Alert, LocBracket, "server", "%s : address family '%s' in '%s' is not supported by gproxy.", id, pfx+"@", arg)
+		return "", 0, false
+	}
+	hp := splitOptionalPort(addr)
+	h, okh := checkHost(hp.Host, fam)
+	if !okh || hp.Host == "" || hp.Host == "*" {
+		p.diag(Alert, LocBracket, "server", "%s : invalid address: '%s' in '%s'", id, hp.Host, arg)
+		return "", 0, false
+	}
+	if hp.HasPort && hp.Port != "" {
+		if hp.Port[0] == '+' || hp.Port[0] == '-' {
+			p.diag(Warning, LocBracket, "server", "%s : port offset in '%s' is not implemented by gproxy; the client's destination port is used.", id, arg)
+			return h, 0, true
+		}
+		if strings.IndexByte(hp.Port, '-') >= 0 {
+			p.diag(Alert, LocBracket, "server", "%s : port range not permitted here in '%s'", id, arg)
+			return "", 0, false
+		}
+		n, okp := parsePortNum(hp.Port)
+		if !okp {
+			p.diag(Alert, LocBracket, "server", "%s : invalid port '%s'", id, hp.Port)
+			return "", 0, false
+		}
+		port = n
+	}
+	return h, port, true
+}
+
+// logAddr parses a `log` target address. It returns network "udp" or
+// "unixgram" and the address with its default port 514, or ok=false
+// after reporting (alert for bad input, warning for unsupported kinds).
+func (p *parser) logAddr(arg string) (network, address string, ok bool) {
+	switch arg {
+	case "stdout", "stderr":
+		p.ignored("log", fmt.Sprintf("log target '%s'", arg))
+		return "", "", false
+	}
+	if strings.HasPrefix(arg, "ring@") || strings.HasPrefix(arg, "fd@") {
+		p.ignored("log", fmt.Sprintf("log target '%s'", arg))
+		return "", "", false
+	}
+	addr, fam, pfx := stripPrefix(arg, true)
+	switch fam {
+	case famUnix:
+		if pfx == "abns" {
+			p.ignored("log", fmt.Sprintf("log target '%s'", arg))
+			return "", "", false
+		}
+		return "unixgram", addr, true
+	case famOther:
+		p.ignored("log", fmt.Sprintf("log target '%s'", arg))
+		return "", "", false
+	}
+	hp := splitOptionalPort(addr)
+	host, okh := checkHost(hp.Host, fam)
+	if !okh || host == "" {
+		p.alert("log", "log : invalid address: '%s' in '%s'", hp.Host, arg)
+		return "", "", false
+	}
+	port := 514
+	if hp.HasPort {
+		n, okp := parsePortNum(hp.Port)
+		if !okp || n == 0 {
+			p.alert("log", "log : invalid port '%s'", hp.Port)
+			return "", "", false
+		}
+		port = n
+	}
+	return "udp", Bind{Host: host, Port: port}.Address(), true
+}

@@ -1,0 +1,271 @@
+package haproxycfg
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Keywords of the `global` section (configuration manual section 3).
+
+// globalIgnored lists global keywords haproxy 2.6 has and gproxy does not
+// implement: they are accepted with a warning. Prefixes end with '.' or '-'.
+var globalIgnored = map[string]bool{
+	"ca-base": true, "crt-base": true, "cpu-map": true, "default-path": true,
+	"description": true, "external-check": true, "h1-case-adjust": true,
+	"h1-case-adjust-file": true, "h2-workaround-bogus-websocket-clients": true,
+	"hard-stop-after": true, "insecure-fork-wanted": true, "insecure-setuid-wanted": true,
+	"issuers-chain-path": true, "localpeer": true, "log-send-hostname": true,
+	"log-tag": true, "lua-load": true, "lua-load-per-thread": true, "lua-prepend-path": true,
+	"master-worker": true, "mworker-max-reloads": true, "node": true,
+	"numa-cpu-mapping": true, "pp2-never-send-local": true, "presetenv": true,
+	"resetenv": true, "set-dumpable": true, "set-var": true, "set-var-fmt": true,
+	"setenv": true, "unsetenv": true, "strict-limits": true, "ulimit-n": true,
+	"unix-bind": true, "busy-polling": true, "max-spread-checks": true,
+	"maxcompcpuusage": true, "maxcomprate": true, "maxconnrate": true, "maxpipes": true,
+	"maxsessrate": true, "maxsslconn": true, "maxsslrate": true, "maxzlibmem": true,
+	"no-memory-trimming": true, "noepoll": true, "noevports": true, "nogetaddrinfo": true,
+	"nokqueue": true, "nopoll": true, "noreuseport": true, "nosplice": true,
+	"profiling.memory": true, "profiling.tasks": true, "server-state-base": true,
+	"server-state-file": true, "spread-checks": true, "ssl-engine": true,
+	"ssl-mode-async": true, "ssl-server-verify": true, "ssl-skip-self-issued-ca": true,
+	"ssl-load-extra-files": true, "ssl-load-extra-del-ext": true, "ssl-dh-param-file": true,
+	"ssl-propquery": true, "ssl-provider": true, "ssl-provider-path": true,
+	"debug": true, "zero-warning": true, "expose-experimental-directives": true,
+	"grace": true, "fd-hard-limit": true, "cluster-secret": true, "anonkey": true,
+	"thread-group": true, "numa": true, "uid-range": true, "log-format": true,
+}
+
+var globalIgnoredPrefixes = []string{
+	"tune.", "ssl-default-", "51degrees-", "wurfl-", "deviceatlas-", "httpclient.",
+}
+
+func (p *parser) globalKeyword(args []string) {
+	g := &p.cfg.Global
+	kw := args[0]
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
+	}
+	switch kw {
+	case "daemon":
+		if !p.tooMany(args, 0) {
+			g.Daemon = true
+		}
+	case "quiet":
+		if !p.tooMany(args, 0) {
+			g.Quiet = true
+		}
+	case "maxconn":
+		if p.tooMany(args, 1) {
+			return
+		}
+		if g.MaxConn != 0 {
+			p.alert(kw, "'%s' already specified. Continuing.", kw)
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects an integer argument.", kw)
+			return
+		}
+		n, ok := parseUint(arg(1), 1<<31-1)
+		if !ok {
+			p.alert(kw, "'%s' expects an integer argument (got '%s').", kw, arg(1))
+			return
+		}
+		g.MaxConn = n
+	case "user", "group":
+		if p.tooMany(args, 1) {
+			return
+		}
+		if arg(1) == "" {
+			// haproxy resolves the name at once and reports the lookup
+			// failure; gproxy resolves at startup, parsing stays pure.
+			p.alert(kw, "'%s' expects a %s name as an argument.", kw, kw)
+			return
+		}
+		if kw == "user" {
+			g.User = arg(1)
+		} else {
+			g.Group = arg(1)
+		}
+	case "uid", "gid":
+		if p.tooMany(args, 1) {
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects an integer argument.", kw)
+			return
+		}
+		n, ok := parseUint(arg(1), 1<<31-1)
+		if !ok {
+			other := "user"
+			if kw == "gid" {
+				other = "group"
+			}
+			p.warn(kw, " %s: string '%s' is not a number.\n   | You might want to use the '%s' parameter to use a system %s name.",
+				kw, arg(1), other, other)
+			return
+		}
+		if kw == "uid" {
+			g.UID = n
+		} else {
+			g.GID = n
+		}
+	case "chroot", "pidfile":
+		if p.tooMany(args, 1) {
+			return
+		}
+		dst := &g.Chroot
+		what := "a directory"
+		if kw == "pidfile" {
+			dst, what = &g.PIDFile, "a file name"
+		}
+		if *dst != "" {
+			p.alert(kw, "'%s' already specified. Continuing.", kw)
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects %s as an argument.", kw, what)
+			return
+		}
+		*dst = arg(1)
+	case "nbthread":
+		if p.tooMany(args, 1) {
+			return
+		}
+		n, err := strconv.Atoi(arg(1))
+		if err != nil {
+			p.alert(kw, "'%s' passed a missing or unparsable integer value in '%s'", kw, arg(1))
+			return
+		}
+		if n < 1 || n > 64 {
+			p.alert(kw, "'%s' value must be between 1 and 64 (was %d)", kw, n)
+			return
+		}
+		g.NbThread = n
+	case "nbproc":
+		p.alert(kw, "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.")
+	case "log":
+		if len(args) == 2 && args[1] == "global" {
+			p.alert(kw, "log : 'global' is not supported for a global syslog server")
+			return
+		}
+		if t, ok := p.logTarget(args); ok {
+			g.Logs = append(g.Logs, t)
+		}
+	case "stats":
+		p.globalStats(args)
+	default:
+		if globalIgnored[kw] || hasIgnoredPrefix(kw, globalIgnoredPrefixes) {
+			p.ignored(kw, fmt.Sprintf("'%s'", kw))
+			return
+		}
+		p.alert(kw, "unknown keyword '%s' in '%s' section", kw, "global")
+	}
+}
+
+func hasIgnoredPrefix(kw string, prefixes []string) bool {
+	for _, pfx := range prefixes {
+		if strings.HasPrefix(kw, pfx) {
+			return true
+		}
+	}
+	return false
+}
+
+// globalStats is `stats socket|timeout|maxconn|bind-process` in global.
+func (p *parser) globalStats(args []string) {
+	g := &p.cfg.Global
+	sub := ""
+	if len(args) > 1 {
+		sub = args[1]
+	}
+	switch sub {
+	case "socket":
+		if len(args) < 3 || args[2] == "" {
+			p.alert("stats", "'stats socket' in global section expects an address or a path to a UNIX socket")
+			return
+		}
+		s := StatsSocket{Path: args[2], Level: "operator", Pos: p.pos()}
+		if addr, fam, _ := stripPrefix(args[2], false); fam == famUnix {
+			s.Path = addr
+		} else {
+			p.warn("stats", "'stats socket' : only UNIX socket paths are implemented by gproxy; '%s' is ignored.", args[2])
+			return
+		}
+		ok := true
+		for i := 3; i < len(args) && ok; {
+			opt := args[i]
+			val := ""
+			if i+1 < len(args) {
+				val = args[i+1]
+			}
+			switch opt {
+			case "mode":
+				m, err := strconv.ParseUint(val, 8, 32)
+				if err != nil || m > 0o7777 {
+					p.alert("stats", "'stats socket' : ''mode' : missing or invalid mode '%s' (octal integer expected)'", val)
+					ok = false
+				}
+				s.Mode = uint32(m)
+				i += 2
+			case "level":
+				switch val {
+				case "":
+					p.alert("stats", "'stats socket' : ''level' : missing level'")
+					ok = false
+				case "user", "operator", "admin":
+					s.Level = val
+				default:
+					p.alert("stats", "'stats socket' : ''level' only supports 'user', 'operator', and 'admin' (got '%s')'", val)
+					ok = false
+				}
+				i += 2
+			default:
+				n, known := bindOptions[opt]
+				if !known {
+					p.alert("stats", "'stats socket' : unknown keyword '%s'.", opt)
+					ok = false
+					break
+				}
+				p.ignored("stats", fmt.Sprintf("'stats socket' option '%s'", opt))
+				i += 1 + n
+			}
+		}
+		if ok {
+			g.StatsSockets = append(g.StatsSockets, s)
+		}
+	case "timeout":
+		val := ""
+		if len(args) > 2 {
+			val = args[2]
+		}
+		tv := parseTime(val)
+		switch tv.Err {
+		case timeEmpty:
+			p.alert("stats", "'stats timeout' expects a timeout value")
+			return
+		case timeBadChar:
+			p.alert("stats", "'stats timeout' : unexpected character '%c'", tv.BadChar)
+			return
+		case timeOverflow:
+			p.alert("stats", "timer overflow in argument '%s' to 'stats timeout' (maximum value is 2147483647 ms or ~24.8 days)", val)
+			return
+		}
+		if tv.D == 0 {
+			p.alert("stats", "'stats timeout' expects a positive value")
+			return
+		}
+		if tv.Trailing != 0 {
+			p.diag(Warning, LocNone, "stats", "%s", trailingWarning(tv, val))
+		}
+		g.StatsTimeout = tv.D
+	case "maxconn", "bind-process":
+		p.ignored("stats", fmt.Sprintf("'stats %s'", sub))
+	default:
+		p.alert("stats", "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' (got '%s')", sub)
+	}
+}

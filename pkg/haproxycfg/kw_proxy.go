@@ -1,0 +1,607 @@
+package haproxycfg
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Keywords of the defaults, listen, frontend and backend sections
+// (configuration manual section 4).
+
+// proxyIgnored lists proxy keywords haproxy 2.6 has and gproxy does not
+// implement: each is accepted with a warning.
+var proxyIgnored = map[string]bool{
+	"acl": true, "backlog": true, "capture": true, "clitcpka-cnt": true,
+	"clitcpka-idle": true, "clitcpka-intvl": true, "compression": true, "cookie": true,
+	"declare": true, "description": true, "dispatch": true, "dynamic-cookie-key": true,
+	"email-alert": true, "errorfile": true, "errorfiles": true, "errorloc": true,
+	"errorloc302": true, "errorloc303": true, "external-check": true, "filter": true,
+	"force-persist": true, "fullconn": true, "hash-balance-factor": true,
+	"hash-type": true, "http-after-response": true, "http-error": true,
+	"http-response": true, "http-reuse": true, "http-send-name-header": true,
+	"ignore-persist": true, "load-server-state-from-file": true, "log-format": true,
+	"log-format-sd": true, "log-tag": true, "max-keep-alive-queue": true,
+	"monitor": true, "monitor-uri": true, "persist": true, "rate-limit": true,
+	"redirect": true, "retry-on": true, "server-state-file-name": true,
+	"server-template": true, "source": true, "srvtcpka-cnt": true, "srvtcpka-idle": true,
+	"srvtcpka-intvl": true, "stick": true, "stick-table": true, "tcp-check": true,
+	"tcp-request": true, "tcp-response": true, "unique-id-format": true,
+	"unique-id-header": true, "use-fcgi-app": true, "use-server": true,
+	"error-log-format": true, "guid": true,
+}
+
+// proxyOptions are haproxy 2.6's `option` names gproxy accepts without
+// implementing them (section 4.2, "option ...").
+var proxyOptionsIgnored = map[string]bool{
+	"abortonclose": true, "accept-invalid-http-request": true,
+	"accept-invalid-http-response": true, "allbackups": true, "checkcache": true,
+	"clitcpka": true, "contstats": true, "disable-h2-upgrade": true,
+	"dontlog-normal": true, "forwardfor": true, "h1-case-adjust-bogus-client": true,
+	"h1-case-adjust-bogus-server": true, "http-buffer-request": true,
+	"http-ignore-probes": true, "http-keep-alive": true, "http-no-delay": true,
+	"http-pretend-keepalive": true, "http-restrict-req-hdr-names": true,
+	"http-server-close": true, "http-use-proxy-header": true, "httpclose": true,
+	"httpslog": true, "idle-close-on-response": true, "independent-streams": true,
+	"ldap-check": true, "external-check": true, "log-health-checks": true,
+	"log-separate-errors": true, "logasap": true, "mysql-check": true,
+	"nolinger": true, "originalto": true, "persist": true, "pgsql-check": true,
+	"prefer-last-server": true, "redis-check": true, "smtpchk": true,
+	"socket-stats": true, "splice-auto": true, "splice-request": true,
+	"splice-response": true, "spop-check": true, "srvtcpka": true,
+	"ssl-hello-chk": true, "tcp-check": true, "tcp-smart-accept": true,
+	"tcp-smart-connect": true, "tcpka": true, "transparent": true,
+}
+
+// optionsNoNegation are options for which haproxy refuses `no option`.
+var optionsNoNegation = map[string]bool{
+	"httplog": true, "tcplog": true, "httpchk": true, "httpslog": true,
+	"forwardfor": true, "originalto": true, "ssl-hello-chk": true, "smtpchk": true,
+	"pgsql-check": true, "redis-check": true, "mysql-check": true, "ldap-check": true,
+	"spop-check": true, "tcp-check": true, "external-check": true,
+}
+
+// legacyTimeouts are the pre-2.1 spellings, still accepted by gproxy.
+var legacyTimeouts = map[string]string{
+	"clitimeout": "client", "srvtimeout": "server", "contimeout": "connect",
+}
+
+func (p *parser) kindName() string {
+	if p.cur.isDefault {
+		return "defaults"
+	}
+	return p.cur.px.Kind.String()
+}
+
+// needCap implements haproxy's warnifnotcap: a keyword that makes no sense
+// for this proxy's kind is ignored with a warning. It reports whether the
+// keyword may proceed.
+func (p *parser) needCap(kw string, frontend bool, hint string) bool {
+	if p.cur.isDefault {
+		return true
+	}
+	k := p.cur.px.Kind
+	if frontend && k.HasFrontend() || !frontend && k.HasBackend() {
+		return true
+	}
+	capName := "backend"
+	if frontend {
+		capName = "frontend"
+	}
+	p.warn(kw, "'%s' ignored because %s '%s' has no %s capability.%s", kw, k, p.cur.px.Name, capName, hint)
+	return false
+}
+
+// notInDefaults alerts for keywords a defaults section cannot hold.
+func (p *parser) notInDefaults(kw string) bool {
+	if p.cur.isDefault {
+		p.alert(kw, "'%s' not allowed in 'defaults' section.", kw)
+		return true
+	}
+	return false
+}
+
+func (p *parser) proxyKeyword(args []string) {
+	kw := args[0]
+	no := false
+	if kw == "no" || kw == "default" {
+		if len(args) < 2 {
+			p.alert(kw, "unknown keyword '%s' in '%s' section", kw, p.sectionName)
+			return
+		}
+		if kw == "default" {
+			p.ignored(args[1], fmt.Sprintf("'default %s'", args[1]))
+			return
+		}
+		no = true
+		args = args[1:]
+		kw = args[0]
+		if kw != "option" && kw != "log" {
+			p.alert(kw, "'no' prefix is not supported for keyword '%s'.", kw)
+			return
+		}
+	}
+	px := p.cur.px
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
+	}
+	switch kw {
+	case "bind":
+		if p.notInDefaults(kw) || !p.needCap(kw, true, "") {
+			return
+		}
+		p.bindKeyword(args)
+	case "mode":
+		if p.tooMany(args, 1) {
+			return
+		}
+		switch arg(1) {
+		case "tcp":
+			px.Mode = ModeTCP
+		case "http":
+			px.Mode = ModeHTTP
+		default:
+			p.alert(kw, "unknown proxy mode '%s'.", arg(1))
+		}
+	case "balance":
+		if !p.needCap(kw, false, "") {
+			return
+		}
+		p.balance(args)
+	case "maxconn":
+		if !p.needCap(kw, true, " Maybe you want 'fullconn' instead ?") || p.tooMany(args, 1) {
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects an integer argument.", kw)
+			return
+		}
+		n, ok := parseUint(arg(1), 1<<31-1)
+		if !ok {
+			p.alert(kw, "'%s' expects an integer argument (got '%s').", kw, arg(1))
+			return
+		}
+		px.MaxConn = n
+	case "retries":
+		if !p.needCap(kw, false, "") || p.tooMany(args, 1) {
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects an integer argument (dispatch counts for one).", kw)
+			return
+		}
+		n, ok := parseUint(arg(1), 1<<31-1)
+		if !ok {
+			p.alert(kw, "'%s' expects an integer argument (got '%s').", kw, arg(1))
+			return
+		}
+		px.Retries = n
+	case "timeout":
+		p.timeout(kw, arg(1), args[2:])
+	case "clitimeout", "srvtimeout", "contimeout":
+		name := legacyTimeouts[kw]
+		if !p.warned[kw] {
+			p.warned[kw] = true
+			p.warn(kw, "the '%s' directive is now deprecated in favor of 'timeout %s', and will not be supported in future versions.", kw, name)
+		}
+		p.timeout(kw, name, args[1:])
+	case "option":
+		p.option(args, no)
+	case "http-check":
+		p.httpCheck(args)
+	case "log":
+		p.proxyLog(args, no)
+	case "default_backend":
+		if !p.needCap(kw, true, "") {
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects a backend name.", kw)
+			return
+		}
+		if p.tooMany(args, 1) {
+			return
+		}
+		px.DefaultBackend = arg(1)
+		p.cur.defBEPos = p.pos()
+	case "use_backend":
+		if p.notInDefaults(kw) || !p.needCap(kw, true, "") {
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects a backend name.", kw)
+			return
+		}
+		ub := UseBackend{Name: arg(1), Pos: p.pos()}
+		if len(args) > 2 {
+			if args[2] != "if" && args[2] != "unless" {
+				p.alert(kw, "'%s' requires either 'if' or 'unless' followed by a condition but found '%s'.", kw, args[2])
+				return
+			}
+			if cond := strings.Join(args[3:], " "); cond == "TRUE" && args[2] == "if" || cond == "FALSE" && args[2] == "unless" {
+				px.UseBackends = append(px.UseBackends, ub)
+				return
+			}
+			// The backend must still exist: keep it for validation only.
+			p.cur.condBackends = append(p.cur.condBackends, ub)
+			p.warn(kw, "'use_backend %s %s' : ACL conditions are not implemented by gproxy; rule ignored.",
+				arg(1), strings.Join(args[2:], " "))
+			return
+		}
+		px.UseBackends = append(px.UseBackends, ub)
+	case "server":
+		p.server(args, false)
+	case "default-server":
+		p.server(args, true)
+	case "stats":
+		p.proxyStats(args)
+	case "http-request":
+		p.httpRequest(args)
+	case "disabled", "enabled":
+		if p.tooMany(args, 0) {
+			return
+		}
+		px.Disabled = kw == "disabled"
+	case "id":
+		if p.notInDefaults(kw) || p.tooMany(args, 1) {
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects an integer argument.", kw)
+			return
+		}
+		n, ok := parseUint(arg(1), 1<<31-1)
+		if !ok || n == 0 {
+			p.alert(kw, "%s: custom id has to be > 0.", kw)
+			return
+		}
+		px.ID = n
+		p.cur.explicitID = true
+		p.cur.idPos = p.pos()
+	case "transparent", "redisp", "redispatch":
+		p.ignored(kw, fmt.Sprintf("'%s'", kw))
+	default:
+		if proxyIgnored[kw] {
+			p.ignored(kw, fmt.Sprintf("'%s'", kw))
+			return
+		}
+		p.alert(kw, "unknown keyword '%s' in '%s' section", kw, p.sectionName)
+	}
+}
+
+// balance is `balance ALGO` (section 4.2, "balance").
+func (p *parser) balance(args []string) {
+	algo := ""
+	if len(args) > 1 {
+		algo = args[1]
+	}
+	switch Algorithm(algo) {
+	case RoundRobin, StaticRR, LeastConn, Source, First:
+		if p.tooMany(args, 1) {
+			return
+		}
+		p.cur.px.Balance = Algorithm(algo)
+		return
+	}
+	base := algo
+	if i := strings.IndexByte(base, '('); i >= 0 {
+		base = base[:i]
+	}
+	switch base {
+	case "uri", "url_param", "hdr", "rdp-cookie", "random", "hash":
+		p.alert("balance", "'balance %s' is not supported by gproxy: use 'roundrobin', 'static-rr', 'leastconn', 'source' or 'first'.", algo)
+	default:
+		p.alert("balance", "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source' and 'first' options.")
+	}
+}
+
+// timeout sets one `timeout NAME VALUE` (section 4.2, "timeout").
+func (p *parser) timeout(kw, name string, rest []string) {
+	t := &p.cur.px.Timeouts
+	var dst *time.Duration
+	switch name {
+	case "client":
+		dst = &t.Client
+	case "server":
+		dst = &t.Server
+	case "connect":
+		dst = &t.Connect
+	case "queue":
+		dst = &t.Queue
+	case "check":
+		dst = &t.Check
+	case "tunnel":
+		dst = &t.Tunnel
+	case "http-request":
+		dst = &t.HTTPRequest
+	case "http-keep-alive":
+		dst = &t.HTTPKeepAlive
+	case "client-fin":
+		dst = &t.ClientFin
+	case "server-fin":
+		dst = &t.ServerFin
+	case "tarpit":
+	default:
+		p.alert(kw, "'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '%s')", name)
+		return
+	}
+	label := "timeout " + name
+	if kw != "timeout" {
+		label = kw
+	}
+	val := ""
+	if len(rest) > 0 {
+		val = rest[0]
+	}
+	tv := parseTime(val)
+	switch tv.Err {
+	case timeEmpty:
+		p.alert(kw, "'%s' expects an integer value (in milliseconds)", label)
+		return
+	case timeBadChar:
+		p.alert(kw, "unexpected character '%c' in '%s'", tv.BadChar, label)
+		return
+	case timeOverflow:
+		p.alert(kw, "timer overflow in argument '%s' to '%s' (maximum value is 2147483647 ms or ~24.8 days)", val, label)
+		return
+	}
+	if tv.Trailing != 0 {
+		p.diag(Warning, LocNone, kw, "%s", trailingWarning(tv, val))
+	}
+	if len(rest) > 1 {
+		p.alert(kw, "'%s' : unexpected extra argument '%s' after value '%s'.", label, rest[1], val)
+		return
+	}
+	if dst == nil {
+		p.ignored(kw, "'timeout tarpit'")
+		return
+	}
+	*dst = tv.D
+}
+
+// option is `[no] option NAME ...` (section 4.2).
+func (p *parser) option(args []string, no bool) {
+	px := p.cur.px
+	if len(args) < 2 || args[1] == "" {
+		p.alert("option", "'option' expects an option name.")
+		return
+	}
+	name := args[1]
+	known := proxyOptionsIgnored[name]
+	switch name {
+	case "redispatch", "tcplog", "httplog", "dontlognull", "httpchk":
+		known = true
+	}
+	if !known {
+		p.alert("option", "unknown option '%s'.", name)
+		return
+	}
+	if no && optionsNoNegation[name] {
+		p.diag(Alert, LocParsingTight, "option", "negation/default is not supported for option '%s'.", name)
+		return
+	}
+	switch name {
+	case "redispatch":
+		if p.needCap(name, false, "") {
+			px.Options.Redispatch = !no
+		}
+	case "dontlognull":
+		if p.needCap(name, true, "") {
+			px.Options.DontLogNull = !no
+		}
+	case "tcplog", "httplog":
+		if !p.cur.isDefault && !px.Kind.HasFrontend() {
+			p.warn("option", "backend '%s' : 'option %s' directive is ignored in backends.", px.Name, name)
+			return
+		}
+		if len(args) > 2 && !(name == "httplog" && args[2] == "clf") {
+			p.alert("option", "'option %s' cannot handle unexpected argument '%s'.", name, args[2])
+			return
+		}
+		if name == "httplog" && len(args) > 2 {
+			p.ignored("option", "'option httplog clf'")
+		}
+		px.Options.TCPLog = name == "tcplog"
+		px.Options.HTTPLog = name == "httplog"
+		if px.Options.HTTPLog {
+			p.cur.httplogPos = p.pos()
+		}
+	case "httpchk":
+		if !p.needCap(name, false, "") {
+			return
+		}
+		if len(args) > 5 {
+			p.alert("option", "'option httpchk' cannot handle unexpected argument '%s'.", args[5])
+			return
+		}
+		c := &HTTPCheck{Method: "OPTIONS", URI: "/", Version: "HTTP/1.0", ExpectStatus: p.cur.expectStatus}
+		if old := px.Options.HTTPChk; old != nil && old.ExpectStatus != 0 {
+			c.ExpectStatus = old.ExpectStatus
+		}
+		switch len(args) {
+		case 3:
+			c.URI = args[2]
+		case 4:
+			c.Method, c.URI = args[2], args[3]
+		case 5:
+			c.Method, c.URI, c.Version = args[2], args[3], args[4]
+			if strings.ContainsAny(c.Version, "\r\n") {
+				p.diag(Warning, LocParsingTight, "option", "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.")
+			}
+		}
+		px.Options.HTTPChk = c
+	default:
+		p.ignored("option", fmt.Sprintf("'option %s'", name))
+	}
+}
+
+// httpCheck is `http-check expect status N`; other forms are ignored.
+func (p *parser) httpCheck(args []string) {
+	if !p.needCap("http-check", false, "") {
+		return
+	}
+	sub := ""
+	if len(args) > 1 {
+		sub = args[1]
+	}
+	switch sub {
+	case "expect":
+	case "disable-on-404", "send-state", "comment", "connect", "send", "set-var", "set-var-fmt", "unset-var":
+		p.ignored("http-check", fmt.Sprintf("'http-check %s'", sub))
+		return
+	default:
+		if strings.HasPrefix(sub, "set-var(") || strings.HasPrefix(sub, "set-var-fmt(") || strings.HasPrefix(sub, "unset-var(") {
+			p.ignored("http-check", fmt.Sprintf("'http-check %s'", sub))
+			return
+		}
+		p.alert("http-check", "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '%s'", sub)
+		return
+	}
+	if len(args) < 3 {
+		p.alert("http-check", "'http-check expect' : expects at least a matching pattern as arguments.")
+		return
+	}
+	if args[2] != "status" {
+		p.ignored("http-check", fmt.Sprintf("'http-check expect %s'", strings.Join(args[2:], " ")))
+		return
+	}
+	if len(args) < 4 || args[3] == "" {
+		p.alert("http-check", "'http-check expect' : 'status' expects a <pattern> as argument.")
+		return
+	}
+	v := args[3]
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= '0' && c <= '9') && c != '-' && c != ',' {
+			p.alert("http-check", "'http-check expect' : invalid character '%c' in the list of status codes.", c)
+			return
+		}
+	}
+	n, ok := parseUint(v, 999)
+	if !ok || n < 100 {
+		p.ignored("http-check", fmt.Sprintf("status list or range '%s' in 'http-check expect'", v))
+		return
+	}
+	if len(args) > 4 {
+		p.ignored("http-check", fmt.Sprintf("'http-check expect' options after the status (%s)", strings.Join(args[4:], " ")))
+	}
+	px := p.cur.px
+	if px.Options.HTTPChk == nil {
+		// haproxy checks at L7 only with `option httpchk`; remember the
+		// expectation in case it comes later.
+		p.cur.expectStatus = n
+		return
+	}
+	px.Options.HTTPChk.ExpectStatus = n
+}
+
+// httpRequest handles `http-request use-service prometheus-exporter`;
+// every other action is ignored with a warning.
+func (p *parser) httpRequest(args []string) {
+	if p.cur.isDefault && p.cur.name == "" {
+		p.alert("http-request", "'http-request' not allowed in anonymous 'defaults' section.")
+		return
+	}
+	if len(args) < 2 {
+		p.ignored("http-request", "'http-request'")
+		return
+	}
+	if args[1] != "use-service" {
+		p.ignored("http-request", fmt.Sprintf("'http-request %s'", args[1]))
+		return
+	}
+	if len(args) < 3 {
+		p.alert("http-request", "error detected in %s '%s' while parsing 'http-request use-service' rule : 'use-service' expects a service name..", p.kindName(), p.cur.px.Name)
+		return
+	}
+	if args[2] != "prometheus-exporter" {
+		p.alert("http-request", "error detected in %s '%s' while parsing 'http-request use-service' rule : 'use-service' unknown service name '%s'..", p.kindName(), p.cur.px.Name, args[2])
+		return
+	}
+	px := p.cur.px
+	cond := args[3:]
+	switch {
+	case len(cond) == 0:
+		px.Prometheus, px.PrometheusURI = true, ""
+	case len(cond) == 5 && cond[0] == "if" && cond[1] == "{" && cond[2] == "path" && cond[4] == "}":
+		px.Prometheus, px.PrometheusURI = true, cond[3]
+	default:
+		p.warn("http-request", "'http-request use-service prometheus-exporter %s' : only no condition or 'if { path URI }' is implemented by gproxy; rule ignored.", strings.Join(cond, " "))
+	}
+}
+
+// proxyStats is `stats ...` in a proxy (section 4.2, "stats *").
+func (p *parser) proxyStats(args []string) {
+	st := &p.cur.px.Stats
+	const expects = "expects 'admin', 'uri', 'realm', 'auth', 'scope', 'enable', 'hide-version', 'show-node', 'show-desc' or 'show-legends'."
+	if len(args) < 2 {
+		p.diag(Alert, LocParsingTight, "stats", "missing keyword in 'stats', "+expects)
+		return
+	}
+	val := ""
+	if len(args) > 2 {
+		val = args[2]
+	}
+	switch args[1] {
+	case "enable":
+		st.Enabled = true
+	case "uri":
+		if val == "" {
+			p.alert("stats", "'uri' needs an URI prefix.")
+			return
+		}
+		st.Enabled, st.URI = true, val
+	case "realm":
+		if val == "" {
+			p.alert("stats", "'realm' needs an realm name.")
+			return
+		}
+		st.Enabled, st.Realm = true, val
+	case "auth":
+		if val == "" {
+			p.alert("stats", "'auth' needs a user:password account.")
+			return
+		}
+		u, pw, _ := strings.Cut(val, ":")
+		st.Enabled = true
+		st.Auth = append(st.Auth, UserPass{User: u, Pass: pw})
+	case "refresh":
+		if val == "" {
+			p.alert("stats", "'refresh' needs a refresh period.")
+			return
+		}
+		tv := parseTime(val)
+		if tv.Err != timeOK {
+			c := byte('?')
+			if tv.Err == timeBadChar {
+				c = tv.BadChar
+			}
+			p.diag(Alert, LocParsingTight, "stats", "unexpected character '%c' in argument to stats refresh interval.", c)
+			return
+		}
+		st.Enabled, st.Refresh = true, tv.D
+	case "hide-version":
+		st.Enabled, st.HideVersion = true, true
+	case "show-legends":
+		st.Enabled, st.ShowLegends = true, true
+	case "admin":
+		if val != "if" && val != "unless" {
+			p.alert("stats", "'stats admin' requires either 'if' or 'unless' followed by a condition.")
+			return
+		}
+		cond := strings.Join(args[3:], " ")
+		st.Enabled = true
+		if val == "if" && cond == "TRUE" || val == "unless" && cond == "FALSE" {
+			st.Admin = true
+			return
+		}
+		p.warn("stats", "'stats admin %s %s' : only 'if TRUE' is implemented by gproxy; admin level not granted.", val, cond)
+	case "scope", "show-node", "show-desc", "http-request":
+		st.Enabled = true
+		p.ignored("stats", fmt.Sprintf("'stats %s'", args[1]))
+	default:
+		p.diag(Alert, LocParsingTight, "stats", "unknown stats parameter '%s', "+expects, args[1])
+	}
+}

@@ -1,0 +1,236 @@
+package haproxycfg
+
+import (
+	"fmt"
+	"time"
+)
+
+// The `server` and `default-server` keywords (configuration manual
+// section 5.2, "Server and default-server options").
+
+// serverIgnored are server options gproxy accepts without implementing
+// them, with the number of values each takes.
+var serverIgnored = map[string]int{
+	"agent-check": 0, "allow-0rtt": 0, "check-send-proxy": 0, "check-ssl": 0,
+	"check-via-socks4": 0, "force-sslv3": 0, "force-tlsv10": 0, "force-tlsv11": 0,
+	"force-tlsv12": 0, "force-tlsv13": 0, "no-agent-check": 0, "no-check-ssl": 0,
+	"no-send-proxy": 0, "no-send-proxy-v2": 0, "no-send-proxy-v2-ssl": 0,
+	"no-send-proxy-v2-ssl-cn": 0, "no-ssl": 0, "no-ssl-reuse": 0, "no-sslv3": 0,
+	"no-tls-tickets": 0, "no-tlsv10": 0, "no-tlsv11": 0, "no-tlsv12": 0,
+	"no-tlsv13": 0, "no-verifyhost": 0, "no-tfo": 0, "non-stick": 0,
+	"send-proxy": 0, "send-proxy-v2": 0, "send-proxy-v2-ssl": 0,
+	"send-proxy-v2-ssl-cn": 0, "ssl": 0, "ssl-reuse": 0, "stick": 0, "tfo": 0,
+	"tls-tickets": 0,
+
+	"agent-addr": 1, "agent-inter": 1, "agent-port": 1, "agent-send": 1,
+	"alpn": 1, "ca-file": 1, "check-alpn": 1, "check-proto": 1, "check-sni": 1,
+	"ciphers": 1, "ciphersuites": 1, "client-sigalgs": 1, "cookie": 1,
+	"crl-file": 1, "crt": 1, "curves": 1, "error-limit": 1, "id": 1,
+	"init-addr": 1, "log-proto": 1, "maxqueue": 1, "max-reuse": 1, "minconn": 1,
+	"namespace": 1, "npn": 1, "observe": 1, "on-error": 1, "on-marked-down": 1,
+	"on-marked-up": 1, "pool-low-conn": 1, "pool-max-conn": 1,
+	"pool-purge-delay": 1, "proto": 1, "proxy-v2-options": 1, "redir": 1,
+	"resolve-net": 1, "resolve-opts": 1, "resolve-prefer": 1, "resolvers": 1,
+	"sigalgs": 1, "slowstart": 1, "sni": 1, "socks4": 1, "ssl-max-ver": 1,
+	"ssl-min-ver": 1, "tcp-ut": 1, "track": 1, "verify": 1, "verifyhost": 1,
+	"ws": 1, "shard": 1, "hash-key": 1, "set-proxy-v2-tlv-fmt": 1,
+}
+
+// server parses `server NAME ADDR[:PORT] [options]`, or with def set,
+// `default-server [options]`, which updates the template later servers
+// of this proxy start from.
+func (p *parser) server(args []string, def bool) {
+	kw := args[0]
+	if p.cur.isDefault && !def {
+		p.diag(Alert, LocBracket, kw, "'%s' not allowed in 'defaults' section.", kw)
+		return
+	}
+	if !p.cur.isDefault && !p.cur.px.Kind.HasBackend() {
+		p.diag(Alert, LocBracket, kw, "parsing [%s:%d] : '%s' not allowed because %s '%s' has no backend capability.",
+			p.file, p.line, kw, p.cur.px.Kind, p.cur.px.Name)
+		return
+	}
+	srv := p.cur.defSrv // a copy: options apply to this server only
+	srv.Pos = p.pos()
+	prefix := "" // haproxy's "'server be/name' : " in front of option errors
+	opts := args[1:]
+	if !def {
+		if len(args) < 3 || args[1] == "" || args[2] == "" {
+			p.diag(Alert, LocBracket, kw, "'server' expects <name> and <addr>[:<port>] as arguments.")
+			return
+		}
+		srv.Name = args[1]
+		if c, ok := validName(srv.Name); !ok {
+			p.diag(Alert, LocBracket, kw, "character '%c' is not permitted in server name '%s'.", c, srv.Name)
+			return
+		}
+		id := fmt.Sprintf("'server %s/%s'", p.cur.px.Name, srv.Name)
+		prefix = id + " : "
+		host, port, ok := p.serverAddr(id, args[2])
+		if !ok {
+			return
+		}
+		srv.Host, srv.Port = host, port
+		opts = args[3:]
+	}
+	name := srv.Name
+	if def {
+		name = "default-server"
+	}
+	fail := func(format string, a ...any) {
+		p.diag(Alert, LocBracket, kw, "%s%s.", prefix, fmt.Sprintf(format, a...))
+	}
+	for i := 0; i < len(opts); i++ {
+		opt := opts[i]
+		val, hasVal := "", i+1 < len(opts)
+		if hasVal {
+			val = opts[i+1]
+		}
+		switch opt {
+		case "backup":
+			srv.Backup = true
+		case "no-backup":
+			srv.Backup = false
+		case "check":
+			srv.Check = true
+		case "no-check":
+			srv.Check = false
+		case "disabled":
+			srv.Disabled = true
+		case "enabled":
+			srv.Disabled = false
+		case "weight":
+			i++
+			n, ok := parseInt(val)
+			if !ok {
+				fail("'weight' expects an integer argument.")
+				return
+			}
+			if n < 0 || n > 256 {
+				fail("weight of server %s is not within 0 and 256 (%d).", name, n)
+				return
+			}
+			srv.Weight = n
+		case "maxconn":
+			i++
+			n, ok := parseUint(val, 1<<31-1)
+			if !ok {
+				fail("'maxconn' expects an integer argument.")
+				return
+			}
+			srv.MaxConn = n
+		case "rise", "fall":
+			i++
+			n, ok := parseInt(val)
+			if !ok {
+				fail("'%s' expects an integer argument.", opt)
+				return
+			}
+			if n <= 0 {
+				fail("'%s' has to be > 0.", opt)
+				return
+			}
+			if opt == "rise" {
+				srv.Rise = n
+			} else {
+				srv.Fall = n
+			}
+		case "inter", "fastinter", "downinter":
+			i++
+			if !hasVal || val == "" {
+				fail("'%s' expects a delay as argument.", opt)
+				return
+			}
+			tv := parseTime(val)
+			switch tv.Err {
+			case timeBadChar:
+				fail("unexpected character '%c' in '%s' argument of server %s.", tv.BadChar, opt, name)
+				return
+			case timeOverflow:
+				fail("timer overflow in argument <%s> to <%s> of server %s, maximum value is 2147483647 ms (~24.8 days).", val, opt, name)
+				return
+			}
+			if tv.D == 0 {
+				fail("invalid value 0 for argument '%s' of server %s.", opt, name)
+				return
+			}
+			if tv.Trailing != 0 {
+				p.diag(Warning, LocNone, kw, "%s", trailingWarning(tv, val))
+			}
+			*map[string]*time.Duration{"inter": &srv.Inter, "fastinter": &srv.FastInter, "downinter": &srv.DownInter}[opt] = tv.D
+		case "port":
+			i++
+			if !hasVal || val == "" {
+				fail("'port' expects a port number as argument.")
+				return
+			}
+			n, ok := parsePortNum(val)
+			if !ok {
+				fail("'port' : invalid port '%s'.", val)
+				return
+			}
+			srv.CheckPort = n
+		case "addr":
+			i++
+			if !hasVal || val == "" {
+				fail("'addr' expects <ipv4|ipv6> as argument.")
+				return
+			}
+			h, ok := checkHost(val, famAny)
+			if !ok || h == "" {
+				fail("'addr' : invalid address: '%s' in '%s'.", val, val)
+				return
+			}
+			srv.CheckAddr = h
+		case "source":
+			// source ADDR[:PORT] [usesrc ADDR[:PORT]] [interface NAME]
+			n := 1
+			for j := i + 2; j+1 < len(opts) && (opts[j] == "usesrc" || opts[j] == "interface"); j += 2 {
+				n += 2
+			}
+			p.diag(Warning, LocBracket, kw, "%sserver option 'source' is not implemented by gproxy and is ignored.", prefix)
+			i += n
+		default:
+			n, known := serverIgnored[opt]
+			if !known {
+				if def {
+					fail("unknown keyword '%s'. Hint: no address was expected for this server", opt)
+				} else {
+					fail("unknown keyword '%s'", opt)
+				}
+				return
+			}
+			if n > 0 && !hasVal {
+				fail("'%s' expects an argument.", opt)
+				return
+			}
+			shown := opt
+			if n > 0 {
+				shown += " " + val
+			}
+			p.diag(Warning, LocBracket, kw, "%sserver option '%s' is not implemented by gproxy and is ignored.", prefix, shown)
+			i += n
+		}
+	}
+	if def {
+		p.cur.defSrv = srv
+		return
+	}
+	px := p.cur.px
+	if o := px.Server(srv.Name); o != nil {
+		p.diag(Alert, LocParsing, kw, "%s '%s', another server named '%s' was already defined at line %d, please use distinct names.",
+			px.Kind, px.Name, srv.Name, o.Pos.Line)
+		return
+	}
+	s := srv
+	px.Servers = append(px.Servers, &s)
+}
+
+// parseInt parses a possibly negative decimal integer.
+func parseInt(s string) (int, bool) {
+	if len(s) > 1 && s[0] == '-' {
+		n, ok := parseUint(s[1:], 1<<31-1)
+		return -n, ok
+	}
+	return parseUint(s, 1<<31-1)
+}

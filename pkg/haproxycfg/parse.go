@@ -1,0 +1,450 @@
+package haproxycfg
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ParseOptions tune parsing.
+type ParseOptions struct {
+	// LookupEnv resolves "${VAR}" in double quotes; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// Parse reads one configuration text named name (used in diagnostics). It
+// touches no file or socket. The returned error wraps ErrInvalid exactly
+// when at least one diagnostic is an Alert; the Config is returned anyway
+// (partially filled) so callers can inspect it.
+func Parse(name string, src []byte, opts ParseOptions) (*Config, []Diagnostic, error) {
+	p := newParser(opts)
+	p.parseFile(name, src)
+	return p.finish()
+}
+
+// ParseFiles reads the -f arguments in order, as haproxy does: a directory
+// stands for its *.cfg files (regular files only) sorted by name.
+func ParseFiles(paths []string, opts ParseOptions) (*Config, []Diagnostic, error) {
+	p := newParser(opts)
+	for _, path := range paths {
+		files, err := expandPath(path)
+		if err != nil {
+			p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: Pos{File: path}, Style: LocNone,
+				Msg: fmt.Sprintf("Cannot open configuration file/directory %s : %s", path, errnoText(err))})
+			continue
+		}
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: Pos{File: f}, Style: LocNone,
+					Msg: fmt.Sprintf("Cannot open configuration file/directory %s : %s", f, errnoText(err))})
+				continue
+			}
+			p.parseFile(f, src)
+		}
+	}
+	return p.finish()
+}
+
+// errnoText is strerror's wording ("No such file or directory").
+func errnoText(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		err = pe.Err
+	}
+	s := err.Error()
+	if s != "" {
+		s = strings.ToUpper(s[:1]) + s[1:]
+	}
+	return s
+}
+
+func expandPath(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".cfg") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		full := filepath.Join(path, e.Name())
+		if st, err := os.Stat(full); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		out = append(out, full)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// sectionKind is the kind of section being read.
+type sectionKind int
+
+const (
+	secNone sectionKind = iota
+	secGlobal
+	secDefaults
+	secProxy
+	secIgnored // a section haproxy has and we do not implement
+)
+
+// proxyState is a proxy (or defaults section) while it is being read.
+type proxyState struct {
+	px         *Proxy
+	defSrv     Server // default-server values applied to later servers
+	isDefault  bool
+	name       string // defaults sections only ("" when unnamed)
+	explicitID bool   // `id` given
+	idPos      Pos
+	defBEPos   Pos // where default_backend was set (maybe in defaults)
+	httplogPos Pos // where `option httplog` was set
+	// condBackends are conditional use_backend rules: ignored, but the
+	// backends they name must exist.
+	condBackends []UseBackend
+	// expectStatus is `http-check expect status N` seen before
+	// `option httpchk`.
+	expectStatus int
+}
+
+type parser struct {
+	env   envFunc
+	cfg   *Config
+	diags []Diagnostic
+
+	file        string
+	line        int
+	fileAlerts  int
+	section     sectionKind
+	sectionName string // "global", "listen", ... for messages
+	cur         *proxyState
+	defaults    *proxyState            // the last defaults section
+	named       map[string]*proxyState // named defaults sections
+	proxies     []*proxyState
+	globalSeen  bool
+	cond        []condFrame
+	warned      map[string]bool
+}
+
+func newParser(opts ParseOptions) *parser {
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	p := &parser{
+		cfg:    &Config{Global: Global{UID: -1, GID: -1}},
+		named:  map[string]*proxyState{},
+		warned: map[string]bool{},
+	}
+	p.env = func(name string) (string, bool) {
+		switch name {
+		case ".FILE":
+			return p.file, true
+		case ".LINE":
+			return strconv.Itoa(p.line), true
+		case ".SECTION":
+			return p.sectionName, true
+		}
+		if strings.HasPrefix(name, ".") {
+			return "", false
+		}
+		return lookup(name)
+	}
+	p.defaults = newDefaults("")
+	return p
+}
+
+// newDefaults is a fresh defaults section holding haproxy's built-in
+// values (proxy_preset_defaults).
+func newDefaults(name string) *proxyState {
+	return &proxyState{
+		isDefault: true,
+		name:      name,
+		px: &Proxy{
+			Retries: 3,
+			Balance: RoundRobin,
+		},
+		defSrv: Server{Weight: 1, Inter: 2 * time.Second, Rise: 2, Fall: 3},
+	}
+}
+
+// clone copies a defaults section into a new proxy or defaults section.
+func (ps *proxyState) clone() *proxyState {
+	px := *ps.px
+	px.Binds, px.Servers, px.UseBackends = nil, nil, nil
+	px.DefaultBackend = ""
+	px.Logs = append([]LogTarget(nil), ps.px.Logs...)
+	px.Stats.Auth = append([]UserPass(nil), ps.px.Stats.Auth...)
+	if ps.px.Options.HTTPChk != nil {
+		c := *ps.px.Options.HTTPChk
+		px.Options.HTTPChk = &c
+	}
+	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
+		httplogPos: ps.httplogPos, expectStatus: ps.expectStatus}
+}
+
+func (p *parser) pos() Pos { return Pos{File: p.file, Line: p.line} }
+
+// diag records a diagnostic at the current line.
+func (p *parser) diag(sev Severity, style LocStyle, kw, format string, a ...any) {
+	d := Diagnostic{Severity: sev, Pos: p.pos(), Keyword: kw, Msg: fmt.Sprintf(format, a...), Style: style}
+	p.diags = append(p.diags, d)
+	if sev == Alert {
+		p.fileAlerts++
+	}
+}
+
+// alert is the common "parsing [f:l] : msg" alert.
+func (p *parser) alert(kw, format string, a ...any) { p.diag(Alert, LocParsing, kw, format, a...) }
+
+// warn is the common "parsing [f:l] : msg" warning.
+func (p *parser) warn(kw, format string, a ...any) { p.diag(Warning, LocParsing, kw, format, a...) }
+
+// ignored warns that a keyword haproxy knows is not implemented here.
+func (p *parser) ignored(kw, what string) {
+	p.warn(kw, "%s is not implemented by gproxy and is ignored.", what)
+}
+
+// tooMany alerts when args has more than n words after the keyword, with
+// haproxy's alertif_too_many_args wording. It reports whether it did.
+func (p *parser) tooMany(args []string, n int) bool {
+	if len(args) > n+1 {
+		p.alert(args[0], "'%s' cannot handle unexpected argument '%s'.", args[0], args[n+1])
+		return true
+	}
+	return false
+}
+
+func (p *parser) parseFile(name string, src []byte) {
+	p.file = name
+	p.line = 0
+	p.fileAlerts = 0
+	p.section = secNone
+	p.sectionName = ""
+	p.cur = nil
+	p.cond = p.cond[:0]
+	p.cfg.Files = append(p.cfg.Files, name)
+	lines := bytes.Split(src, []byte("\n"))
+	if len(lines) > 0 && len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1]
+	}
+	for i, raw := range lines {
+		p.line = i + 1
+		p.parseLine(string(raw))
+	}
+	if len(p.cond) > 0 {
+		p.diag(Alert, LocNone, ".if", "parsing [%s:%d]: non-terminated '.if' block.", p.file, p.cond[len(p.cond)-1].line)
+	}
+	p.endSection()
+	if p.fileAlerts > 0 {
+		p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: Pos{File: name}, Style: LocNone,
+			Msg: "Error(s) found in configuration file : " + name})
+	}
+}
+
+func (p *parser) parseLine(raw string) {
+	res, lerr := tokenize(raw, p.env)
+	if lerr != nil {
+		if lerr.Col < 0 {
+			p.diag(Alert, LocParsingTight, "", "%s.", lerr.What)
+		} else {
+			p.diag(Alert, LocParsingTight, "", "%s at position %d:\n  %s\n  %*s",
+				lerr.What, lerr.Col, sanitize(res.Trimmed), lerr.Caret+1, "^")
+		}
+		return
+	}
+	args := res.Args
+	if len(args) == 0 {
+		return
+	}
+	if strings.HasPrefix(args[0], ".") && p.directive(args) {
+		return
+	}
+	if !p.condActive() {
+		return
+	}
+	switch args[0] {
+	case "global":
+		p.startGlobal(args)
+		return
+	case "defaults", "listen", "frontend", "backend":
+		p.startProxy(args)
+		return
+	case "userlist", "peers", "resolvers", "mailers", "program", "http-errors",
+		"ring", "cache", "fcgi-app", "crt-store", "traces", "log-forward":
+		p.endSection()
+		p.section = secIgnored
+		p.sectionName = args[0]
+		p.warn(args[0], "'%s' sections are not implemented by gproxy; section ignored.", args[0])
+		return
+	}
+	switch p.section {
+	case secNone:
+		p.diag(Alert, LocParsingTight, args[0], "unknown keyword '%s' out of section.", args[0])
+	case secGlobal:
+		p.globalKeyword(args)
+	case secDefaults, secProxy:
+		p.proxyKeyword(args)
+	case secIgnored:
+	}
+}
+
+// sanitize replaces unprintable characters with '?' as haproxy does when
+// echoing a faulty line.
+func sanitize(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
+
+func (p *parser) endSection() {
+	if p.cur != nil && !p.cur.isDefault {
+		p.proxies = append(p.proxies, p.cur)
+		p.cfg.Proxies = append(p.cfg.Proxies, p.cur.px)
+	}
+	p.cur = nil
+}
+
+func (p *parser) startGlobal(args []string) {
+	p.endSection()
+	p.section = secGlobal
+	p.sectionName = "global"
+	p.globalSeen = true
+	p.tooMany(args, 0)
+}
+
+// validProxyName reports whether name only holds the characters haproxy
+// accepts in proxy names (invalid_char: letters, digits, '-', '_', '.', ':').
+func validName(name string) (byte, bool) {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if isAlnum(c) || c == '-' || c == '_' || c == '.' || c == ':' {
+			continue
+		}
+		return c, false
+	}
+	return 0, true
+}
+
+func (p *parser) startProxy(args []string) {
+	p.endSection()
+	kw := args[0]
+	p.sectionName = kw
+	name := ""
+	rest := args[1:]
+	if len(rest) > 0 && rest[0] != "from" {
+		name = rest[0]
+		rest = rest[1:]
+	}
+	if kw != "defaults" && name == "" {
+		p.alert(kw, "'%s' expects an <id> argument", kw)
+		// Read the section anyway so its keywords are still checked.
+		name = ""
+	}
+	if name != "" {
+		if c, ok := validName(name); !ok {
+			p.alert(kw, "character '%c' is not permitted in '%s' name '%s'.", c, kw, name)
+		}
+	}
+	base := p.defaults
+	var addrs []string
+	if len(rest) >= 1 && rest[0] == "from" {
+		if len(rest) < 2 {
+			p.alert(kw, "'from' expects a defaults section name.")
+		} else {
+			if d, ok := p.named[rest[1]]; ok {
+				base = d
+			} else {
+				p.alert(kw, "defaults section '%s' not found for %s '%s'.", rest[1], kw, name)
+			}
+			if len(rest) > 2 {
+				p.alert(kw, "'%s' cannot handle unexpected argument '%s'.", kw, rest[2])
+			}
+		}
+	} else if len(rest) > 0 {
+		if kw == "listen" || kw == "frontend" {
+			// The pre-1.3 form `listen NAME ADDR:PORT`: haproxy 2.6 refuses
+			// it ("please use the 'bind' keyword"), gproxy accepts it.
+			addrs = rest
+		} else {
+			p.alert(kw, "'%s' cannot handle unexpected argument '%s'.", kw, rest[0])
+		}
+	}
+
+	ps := base.clone()
+	ps.px.Pos = p.pos()
+	ps.px.Name = name
+	switch kw {
+	case "defaults":
+		p.section = secDefaults
+		ps.isDefault = true
+		ps.name = name
+		ps.px.Name = name
+		p.defaults = ps
+		if name != "" {
+			p.named[name] = ps
+		}
+	case "listen":
+		ps.px.Kind = KindListen
+		p.section = secProxy
+	case "frontend":
+		ps.px.Kind = KindFrontend
+		p.section = secProxy
+	case "backend":
+		ps.px.Kind = KindBackend
+		p.section = secProxy
+	}
+	p.cur = ps
+	if !ps.isDefault && name != "" {
+		for _, o := range p.proxies {
+			if o.px.Name == name && capsOverlap(o.px.Kind, ps.px.Kind) {
+				p.diag(Alert, LocParsingCap, kw, "proxy '%s' has the same name as %s '%s' declared at %s:%d.",
+					name, "proxy", o.px.Name, o.px.Pos.File, o.px.Pos.Line)
+				break
+			}
+		}
+	}
+	for _, a := range addrs {
+		p.bindAddr("listen", a)
+	}
+}
+
+func capsOverlap(a, b Kind) bool {
+	return (a.HasFrontend() && b.HasFrontend()) || (a.HasBackend() && b.HasBackend())
+}
+
+// finish runs the whole-configuration checks and builds the result.
+func (p *parser) finish() (*Config, []Diagnostic, error) {
+	p.endSection()
+	p.validate()
+	alerts := 0
+	var first *Diagnostic
+	for i := range p.diags {
+		if p.diags[i].Severity == Alert {
+			if first == nil {
+				first = &p.diags[i]
+			}
+			alerts++
+		}
+	}
+	if alerts > 0 {
+		return p.cfg, p.diags, fmt.Errorf("%w: %d alert(s), first: %s", ErrInvalid, alerts, first.String())
+	}
+	return p.cfg, p.diags, nil
+}

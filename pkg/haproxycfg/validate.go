@@ -1,0 +1,152 @@
+package haproxycfg
+
+import "fmt"
+
+// Whole-configuration checks, run once every file is read (haproxy's
+// check_config_validity).
+
+// DefaultStatsURI and DefaultStatsRealm are haproxy's built-in values
+// (STATS_DEFAULT_URI and STATS_DEFAULT_REALM).
+const (
+	DefaultStatsURI   = "/haproxy?stats"
+	DefaultStatsRealm = "HAProxy Statistics"
+)
+
+// typeStr is haproxy's proxy_type_str: a listen section is a "proxy".
+func typeStr(k Kind) string {
+	if k == KindListen {
+		return "proxy"
+	}
+	return k.String()
+}
+
+func (p *parser) postDiag(sev Severity, pos Pos, kw, format string, a ...any) {
+	style := LocNone
+	if pos.File != "" {
+		style = LocParsing
+	}
+	p.diags = append(p.diags, Diagnostic{Severity: sev, Pos: pos, Keyword: kw, Msg: fmt.Sprintf(format, a...), Style: style})
+}
+
+func (p *parser) validate() {
+	// Proxy IDs: explicit `id` values first, then the others numbered in
+	// file order from 1, skipping taken ones. A global stats socket
+	// creates haproxy's internal "GLOBAL" proxy, which takes id 1.
+	used := map[int]*proxyState{}
+	for _, ps := range p.proxies {
+		if !ps.explicitID {
+			continue
+		}
+		if o := used[ps.px.ID]; o != nil {
+			p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: ps.idPos, Keyword: "id", Style: LocParsing,
+				Msg: fmt.Sprintf("%s %s reuses same custom id as %s %s (declared at %s:%d).",
+					typeStr(ps.px.Kind), ps.px.Name, typeStr(o.px.Kind), o.px.Name, o.idPos.File, o.idPos.Line)})
+			continue
+		}
+		used[ps.px.ID] = ps
+	}
+	next := 1
+	if len(p.cfg.Global.StatsSockets) > 0 {
+		next = 2
+	}
+	for _, ps := range p.proxies {
+		if ps.explicitID {
+			continue
+		}
+		for used[next] != nil {
+			next++
+		}
+		ps.px.ID = next
+		used[next] = ps
+	}
+
+	for _, ps := range p.proxies {
+		p.checkProxy(ps)
+	}
+}
+
+func (p *parser) checkProxy(ps *proxyState) {
+	px := ps.px
+	if ps.expectStatus != 0 && px.Options.HTTPChk != nil && px.Options.HTTPChk.ExpectStatus == 0 {
+		px.Options.HTTPChk.ExpectStatus = ps.expectStatus
+	}
+	if px.Stats.Enabled {
+		if px.Stats.URI == "" {
+			px.Stats.URI = DefaultStatsURI
+		}
+		if px.Stats.Realm == "" {
+			px.Stats.Realm = DefaultStatsRealm
+		}
+	}
+	if !px.Kind.HasBackend() {
+		// Backend-only settings inherited from defaults mean nothing here.
+		px.Options.Redispatch = false
+		px.Options.HTTPChk = nil
+	}
+	if !px.Kind.HasFrontend() {
+		px.Options.TCPLog, px.Options.HTTPLog, px.Options.DontLogNull = false, false, false
+		px.MaxConn = 0
+		px.DefaultBackend = ""
+	}
+
+	for _, ref := range p.backendRefs(ps) {
+		b := p.cfg.Proxy(ref.Name, KindListen, KindBackend)
+		if b == nil {
+			p.postDiag(Alert, ref.Pos, ref.kw, "Proxy '%s': unable to find required %s: '%s'.", px.Name, ref.kw, ref.Name)
+		} else if b == px {
+			p.postDiag(Alert, ref.Pos, ref.kw, "Proxy '%s': %s loop detected (to itself).", px.Name, ref.kw)
+		}
+	}
+
+	if px.Disabled {
+		return
+	}
+	if px.Mode == ModeTCP {
+		if px.Options.HTTPLog {
+			pos := ps.httplogPos
+			p.postDiag(Warning, pos, "option", "'option httplog' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.", typeStr(px.Kind), px.Name)
+			px.Options.HTTPLog, px.Options.TCPLog = false, true
+		}
+		if px.Stats.Enabled && px.Kind.HasBackend() {
+			p.postDiag(Warning, Pos{}, "stats", "'stats' statement ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
+			px.Stats.Enabled = false
+		}
+		if px.Prometheus {
+			p.postDiag(Warning, Pos{}, "http-request", "'http-request' rules ignored for %s '%s' as they require HTTP mode.", typeStr(px.Kind), px.Name)
+			px.Prometheus = false
+		}
+	}
+	if px.Kind.HasFrontend() && len(px.Binds) == 0 {
+		p.postDiag(Warning, Pos{}, "bind", "%s '%s' has no 'bind' directive. Please declare it as a backend if this was intended.", typeStr(px.Kind), px.Name)
+	}
+	t := px.Timeouts
+	if px.Kind.HasFrontend() && t.Client == 0 || px.Kind.HasBackend() && (t.Connect == 0 || t.Server == 0) {
+		p.postDiag(Warning, Pos{}, "timeout", "missing timeouts for %s '%s'.\n"+
+			"   | While not properly invalid, you will certainly encounter various problems\n"+
+			"   | with such a configuration. To fix this, please ensure that all following\n"+
+			"   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.", typeStr(px.Kind), px.Name)
+	}
+	if (px.Options.TCPLog || px.Options.HTTPLog) && len(px.Logs) == 0 {
+		p.postDiag(Warning, Pos{}, "option", "log format ignored for %s '%s' since it has no log address.", typeStr(px.Kind), px.Name)
+	}
+}
+
+type backendRef struct {
+	Name string
+	Pos  Pos
+	kw   string
+}
+
+func (p *parser) backendRefs(ps *proxyState) []backendRef {
+	var refs []backendRef
+	if ps.px.DefaultBackend != "" {
+		refs = append(refs, backendRef{ps.px.DefaultBackend, ps.defBEPos, "default_backend"})
+	}
+	for _, u := range ps.px.UseBackends {
+		refs = append(refs, backendRef{u.Name, u.Pos, "use_backend"})
+	}
+	for _, u := range ps.condBackends {
+		refs = append(refs, backendRef{u.Name, u.Pos, "use_backend"})
+	}
+	return refs
+}
