@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"hapair/pkg/haproxycfg"
 	"hapair/pkg/syslog"
+	"hapair/pkg/syslog/syslogtest"
 )
 
 // goldenFile holds datagrams captured from the real haproxy 2.6.12 (see
@@ -24,39 +23,10 @@ const goldenFile = "testdata/haproxy-2.6.12.golden"
 // goldenLongFile holds the web proxy's lines sent to a `len 4096` target.
 const goldenLongFile = "testdata/haproxy-2.6.12-len4096.golden"
 
-// datagram is one captured syslog datagram, split into its header fields
-// and message.
-type datagram struct {
-	raw      string
-	facility haproxycfg.Facility
-	level    haproxycfg.Level
-	stamp    time.Time // header time, in UTC, year taken from the log date
-	tag      string
-	pid      int
-	msg      string
-}
-
-var headerRE = regexp.MustCompile(`^<(\d+)>([A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d) ([^\[]+)\[(\d+)\]: (.*)\n$`)
-
-func parseDatagram(raw string) (datagram, error) {
-	m := headerRE.FindStringSubmatch(raw)
-	if m == nil {
-		return datagram{}, fmt.Errorf("not a haproxy syslog datagram: %q", raw)
-	}
-	pri, _ := strconv.Atoi(m[1])
-	stamp, err := time.ParseInLocation("Jan _2 15:04:05", m[2], time.UTC)
-	if err != nil {
-		return datagram{}, err
-	}
-	pid, _ := strconv.Atoi(m[4])
-	return datagram{raw: raw, facility: haproxycfg.Facility(pri / 8), level: haproxycfg.Level(pri % 8),
-		stamp: stamp, tag: m[3], pid: pid, msg: m[5]}, nil
-}
-
-// rebuild formats s back into a complete datagram with the captured header
-// values, going through the same syslog code the proxy uses.
-func (d datagram) rebuild(msg string, maxLen int) string {
-	return string(syslog.AppendMessage(nil, d.facility, d.level, d.stamp, d.tag, d.pid, msg, maxLen))
+// rebuild formats msg back into a complete datagram with the captured
+// header values, going through the same syslog code the proxy uses.
+func rebuild(d syslogtest.Datagram, msg string, maxLen int) string {
+	return string(syslog.AppendMessage(nil, d.Facility, d.Level, d.Stamp, d.Tag, d.PID, msg, maxLen))
 }
 
 func splitPair(s, sep string) (string, string, error) {
@@ -246,18 +216,18 @@ func checkAccessLine(t *testing.T, raw string) {
 // checkAccessLineLen is checkAccessLine for a target with `len maxLen`.
 func checkAccessLineLen(t *testing.T, raw string, maxLen int) {
 	t.Helper()
-	d, err := parseDatagram(raw)
+	d, err := syslogtest.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var s Session
 	var got string
-	if isHTTPLog(d.msg) {
-		s, err = parseHTTPLog(d.msg)
-		got = d.rebuild(HTTPLog(s), maxLen)
+	if isHTTPLog(d.Msg) {
+		s, err = parseHTTPLog(d.Msg)
+		got = rebuild(d, HTTPLog(s), maxLen)
 	} else {
-		s, err = parseTCPLog(d.msg)
-		got = d.rebuild(TCPLog(s), maxLen)
+		s, err = parseTCPLog(d.Msg)
+		got = rebuild(d, TCPLog(s), maxLen)
 	}
 	if err != nil {
 		t.Fatalf("parsing %q: %v", raw, err)
@@ -291,11 +261,11 @@ func TestGoldenHaproxyLines(t *testing.T) {
 	lines := readGolden(t, goldenFile)
 	var n int
 	for _, raw := range lines {
-		d, err := parseDatagram(raw)
+		d, err := syslogtest.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasPrefix(d.msg, "Proxy ") {
+		if strings.HasPrefix(d.Msg, "Proxy ") {
 			continue
 		}
 		n++

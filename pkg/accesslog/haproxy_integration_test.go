@@ -12,10 +12,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"hapair/pkg/syslog/syslogtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata golden files from a real haproxy run")
@@ -33,8 +34,8 @@ func TestIntegrationHaproxyLogLines(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
 	}
-	logs := listenUDP(t)
-	longLogs := listenUDP(t) // the web proxy's second target, with len 4096
+	logs := syslogtest.NewSink(t)
+	longLogs := syslogtest.NewSink(t) // the web proxy's second target, with len 4096
 	echo := serveTCP(t, func(c net.Conn) {
 		_, _ = bufio.NewReader(c).ReadString('\n')
 		_, _ = io.WriteString(c, "hello\n")
@@ -50,7 +51,7 @@ func TestIntegrationHaproxyLogLines(t *testing.T) {
 	for _, n := range []string{"tcp", "nul", "redisp", "nosrv", "sto", "cto", "web", "webinv", "webnosrv"} {
 		ports[n] = freePort(t)
 	}
-	vars := []string{"LOGPORT", fmt.Sprint(logs.port), "LONGPORT", fmt.Sprint(longLogs.port), "ECHO", echo, "SILENT", silent, "WEB", web,
+	vars := []string{"LOGPORT", fmt.Sprint(logs.Port()), "LONGPORT", fmt.Sprint(longLogs.Port()), "ECHO", echo, "SILENT", silent, "WEB", web,
 		"DEAD", fmt.Sprintf("127.0.0.1:%d", dead)}
 	for n, p := range ports {
 		vars = append(vars, "P_"+n+"\n", fmt.Sprintf("%d\n", p))
@@ -153,23 +154,23 @@ listen webnosrv
 	// Soft stop: each proxy logs "Proxy X stopped (...)." at warning.
 	_ = hap.Process.Signal(syscall.SIGUSR1)
 	waitExit(t, hap)
-	lines := logs.collect(t, wantAccess+10, 5*time.Second)
+	lines := logs.Wait(wantAccess+10, 5*time.Second)
 
 	var access, notices []string
 	for _, raw := range lines {
-		d, err := parseDatagram(raw)
+		d, err := syslogtest.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.tag != "haproxy" || d.pid != hap.Process.Pid {
-			t.Errorf("header tag/pid %s[%d], want haproxy[%d]", d.tag, d.pid, hap.Process.Pid)
+		if d.Tag != "haproxy" || d.PID != hap.Process.Pid {
+			t.Errorf("header tag/pid %s[%d], want haproxy[%d]", d.Tag, d.PID, hap.Process.Pid)
 		}
-		if strings.HasPrefix(d.msg, "Proxy ") {
+		if strings.HasPrefix(d.Msg, "Proxy ") {
 			notices = append(notices, raw)
 			continue
 		}
-		if d.facility != 16 || d.level != 6 {
-			t.Errorf("access line at facility %d level %d, want local0 (16) info (6): %q", d.facility, d.level, raw)
+		if d.Facility != 16 || d.Level != 6 {
+			t.Errorf("access line at facility %d level %d, want local0 (16) info (6): %q", d.Facility, d.Level, raw)
 		}
 		access = append(access, raw)
 		checkAccessLine(t, raw)
@@ -190,7 +191,7 @@ listen webnosrv
 		t.Errorf("got %d stop notices, want 10:\n%s", len(notices), strings.Join(notices, ""))
 	}
 	// With a longer `len`, the request line is cut at 1023 bytes instead.
-	long := longLogs.collect(t, 10, 2*time.Second)
+	long := longLogs.Wait(11, 2*time.Second)
 	var sawLong bool
 	for _, raw := range long {
 		if strings.Contains(raw, "]: Proxy ") {
@@ -221,56 +222,6 @@ listen webnosrv
 			t.Fatal(err)
 		}
 	}
-}
-
-// udpSink collects datagrams sent to a loopback port.
-type udpSink struct {
-	port int
-	mu   sync.Mutex
-	got  []string
-}
-
-func listenUDP(t *testing.T) *udpSink {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	s := &udpSink{port: pc.LocalAddr().(*net.UDPAddr).Port}
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, _, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.got = append(s.got, string(buf[:n]))
-			s.mu.Unlock()
-		}
-	}()
-	return s
-}
-
-// collect waits until want datagrams arrived or the deadline passed, then
-// a little longer for stragglers.
-func (s *udpSink) collect(t *testing.T, want int, within time.Duration) []string {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		n := len(s.got)
-		s.mu.Unlock()
-		if n >= want {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.got...)
 }
 
 func freePort(t *testing.T) int {
