@@ -1,0 +1,548 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"hapair/integration/lab"
+	"hapair/integration/peers"
+)
+
+// Result is what a run measured.
+type Result struct {
+	Scenario string
+	Elapsed  time.Duration
+	Events   []Event   // what happened, in order
+	Started  []Started // every service start
+	Outages  []Outage  // one per measure step
+	Traffic  []Traffic // one per traffic step
+	VIPHosts []string  // hosts holding the VIP at the end (one, when all is well)
+	Syslog   []peers.Message
+	Mails    []peers.Mail
+}
+
+// Event is one line of the run's narration.
+type Event struct {
+	At   time.Duration // since the run started
+	Text string
+}
+
+// Started is one service start.
+type Started struct {
+	At      time.Duration
+	Host    string
+	Service string // proxy, vrrp, web, syslog, smtp
+	Program string // e.g. haproxy, gproxy, nginx
+	Pid     int    // inside the host, from the pidfile (0 if none)
+}
+
+// Outage is what a measure step saw after a kill (or start).
+type Outage struct {
+	Name     string
+	After    string        // the kill or start it is measured from
+	Duration time.Duration // from that step to the first request served with the VIP where expected
+	Requests int           // requests sent until then
+	Failed   int           // of which failed (refused, timed out, bad status)
+	Body     string        // the first good response's body (names the backend)
+	VIPHost  string        // where the VIP was when it was served
+}
+
+// Traffic is what a traffic step saw.
+type Traffic struct {
+	Name   string
+	OK     int
+	Failed int
+	Bodies map[string]int // response body → count
+}
+
+// Outage returns the outage called name, or nil.
+func (r *Result) Outage(name string) *Outage {
+	for i := range r.Outages {
+		if r.Outages[i].Name == name {
+			return &r.Outages[i]
+		}
+	}
+	return nil
+}
+
+// TrafficNamed returns the traffic step called name, or nil.
+func (r *Result) TrafficNamed(name string) *Traffic {
+	for i := range r.Traffic {
+		if r.Traffic[i].Name == name {
+			return &r.Traffic[i]
+		}
+	}
+	return nil
+}
+
+type runner struct {
+	s       *Scenario
+	l       *lab.Lab
+	out     io.Writer
+	r       *Result
+	start   time.Time
+	hosts   map[string]*lab.Host
+	configs map[string]map[string][]byte // host → program → rendered config
+	svcs    map[string]map[string]*peers.Service
+	syslog  *peers.Syslog
+	smtp    *peers.SMTP
+	mark    time.Time // the last kill or start
+	markTxt string
+}
+
+// Run builds the scenario's hosts in l, runs its steps and returns what it
+// measured. Narration goes to narrate (may be nil). On a failed step it
+// returns the result so far with the error. The whole run is bounded by the
+// scenario's timeout.
+func (s *Scenario) Run(ctx context.Context, l *lab.Lab, narrate io.Writer) (*Result, error) {
+	if narrate == nil {
+		narrate = io.Discard
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout.Duration)
+	defer cancel()
+	rn := &runner{s: s, l: l, out: narrate, r: &Result{Scenario: s.Name}, start: time.Now(),
+		hosts: map[string]*lab.Host{}, svcs: map[string]map[string]*peers.Service{}}
+	err := rn.run(ctx)
+	rn.collect(context.Background())
+	rn.r.Elapsed = time.Since(rn.start)
+	return rn.r, err
+}
+
+func (rn *runner) eventf(format string, args ...any) {
+	e := Event{At: time.Since(rn.start), Text: fmt.Sprintf(format, args...)}
+	rn.r.Events = append(rn.r.Events, e)
+	fmt.Fprintf(rn.out, "%6.2fs  %s\n", e.At.Seconds(), e.Text)
+}
+
+func (rn *runner) run(ctx context.Context) error {
+	var err error
+	if rn.configs, err = rn.s.render(); err != nil {
+		return err
+	}
+	for _, h := range rn.s.Hosts {
+		lh, err := rn.l.AddHost(h.Name, h.prefixes...)
+		if err != nil {
+			return err
+		}
+		rn.hosts[h.Name] = lh
+		rn.svcs[h.Name] = map[string]*peers.Service{}
+	}
+	rn.eventf("lab %s: %d hosts on %s (files in %s)", rn.s.Name, len(rn.s.Hosts), lab.Bridge, rn.l.Dir())
+	for _, st := range rn.s.Steps {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", st.line, err)
+		}
+		if err := rn.step(ctx, st); err != nil {
+			rn.eventf("FAILED %s: %v", st.line, err)
+			return fmt.Errorf("%s: %w", st.line, err)
+		}
+	}
+	return nil
+}
+
+// render applies each host's replace pairs to its programs' config
+// templates; every pair must match somewhere, so a template that drifted
+// from the scenario is an error rather than a silently wrong config.
+func (s *Scenario) render() (map[string]map[string][]byte, error) {
+	out := map[string]map[string][]byte{}
+	for _, h := range s.Hosts {
+		out[h.Name] = map[string][]byte{}
+		used := make([]bool, len(h.Replace))
+		hasProgram := false
+		for _, prog := range []string{h.Proxy, h.VRRP} {
+			if prog == "" {
+				continue
+			}
+			hasProgram = true
+			p := s.Programs[prog]
+			b, err := os.ReadFile(s.Path(p.Config))
+			if err != nil {
+				return nil, fmt.Errorf("host %s: program %s: %w", h.Name, prog, err)
+			}
+			text := string(b)
+			for i, r := range h.Replace {
+				if strings.Contains(text, r[0]) {
+					used[i] = true
+					text = strings.ReplaceAll(text, r[0], r[1])
+				}
+			}
+			out[h.Name][prog] = []byte(text)
+		}
+		for i, ok := range used {
+			if !ok && hasProgram {
+				return nil, fmt.Errorf("host %s: replace %q matches none of its config files", h.Name, h.Replace[i][0])
+			}
+		}
+	}
+	return out, nil
+}
+
+func (rn *runner) setMark(text string) {
+	rn.mark, rn.markTxt = time.Now(), text
+}
+
+func (rn *runner) step(ctx context.Context, st *Step) error {
+	switch st.Do {
+	case "start":
+		if st.Service != "" {
+			rn.setMark(fmt.Sprintf("start %s on %s", st.Service, st.Host))
+			return rn.startService(ctx, rn.s.Host(st.Host), st.Service)
+		}
+		for _, svc := range []string{"web", "syslog", "smtp", RoleProxy, RoleVRRP} {
+			for _, h := range rn.s.Hosts {
+				if st.Host != "" && h.Name != st.Host || !h.has(svc) {
+					continue
+				}
+				if err := rn.startService(ctx, h, svc); err != nil {
+					return err
+				}
+			}
+		}
+		rn.setMark("start")
+		return nil
+	case "kill":
+		svc := rn.svcs[st.Host][st.Service]
+		if svc == nil {
+			return fmt.Errorf("%s was not started on %s", st.Service, st.Host)
+		}
+		sig, _ := parseSignal(st.Signal)
+		rn.setMark(fmt.Sprintf("kill -%s %s on %s", signalName(sig), svc.Process, st.Host))
+		rn.eventf("%s: killall -s %s %s", st.Host, signalName(sig), svc.Process)
+		return svc.Signal(ctx, sig)
+	case "sleep":
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(st.For.Duration):
+			return nil
+		}
+	case "wait":
+		return rn.wait(ctx, st)
+	case "measure":
+		return rn.measure(ctx, st)
+	case "traffic":
+		return rn.traffic(ctx, st)
+	}
+	return fmt.Errorf("unknown step %q", st.Do)
+}
+
+func (h *Host) has(svc string) bool {
+	switch svc {
+	case "web":
+		return h.Web != ""
+	case "syslog":
+		return h.Syslog
+	case "smtp":
+		return h.SMTP
+	case RoleProxy:
+		return h.Proxy != ""
+	case RoleVRRP:
+		return h.VRRP != ""
+	}
+	return false
+}
+
+func (rn *runner) startService(ctx context.Context, h *Host, svc string) error {
+	lh := rn.hosts[h.Name]
+	if !h.has(svc) {
+		return fmt.Errorf("host %s has no %s", h.Name, svc)
+	}
+	var (
+		s    *peers.Service
+		prog string
+		err  error
+	)
+	switch svc {
+	case "web":
+		prog = "nginx"
+		s, err = peers.Nginx(ctx, rn.l, lh, h.Web)
+	case "syslog":
+		prog = "rsyslog"
+		var sl *peers.Syslog
+		if sl, err = peers.Rsyslog(ctx, rn.l, lh); sl != nil {
+			rn.syslog, s = sl, sl.Service
+		}
+	case "smtp":
+		prog = "aiosmtpd"
+		var sm *peers.SMTP
+		if sm, err = peers.Aiosmtpd(ctx, rn.l, lh); sm != nil {
+			rn.smtp, s = sm, sm.Service
+		}
+	case RoleProxy, RoleVRRP:
+		prog = h.Proxy
+		if svc == RoleVRRP {
+			prog = h.VRRP
+		}
+		p := rn.s.Programs[prog]
+		s, err = peers.StartDaemon(ctx, rn.l, lh, rn.s.daemon(p), filepath.Base(p.Config), rn.configs[h.Name][prog])
+	}
+	if s != nil {
+		rn.svcs[h.Name][svc] = s
+	}
+	if err != nil {
+		return fmt.Errorf("starting %s (%s) on %s: %w", svc, prog, h.Name, err)
+	}
+	pid, _ := s.Pid()
+	if s.Pidfile == "" && s.Proc != nil {
+		pid = s.Proc.Pid()
+	}
+	rn.r.Started = append(rn.r.Started, Started{At: time.Since(rn.start), Host: h.Name, Service: svc, Program: prog, Pid: pid})
+	rn.eventf("%s: %s (%s) started, pid %d", h.Name, svc, prog, pid)
+	return nil
+}
+
+func (s *Scenario) daemon(p *Program) peers.Daemon {
+	var d peers.Daemon
+	switch p.Kind {
+	case "haproxy":
+		d = peers.Haproxy(s.Path(p.Path))
+	case "keepalived":
+		d = peers.Keepalived(s.Path(p.Path))
+	}
+	d.Name = p.name
+	if p.Process != "" {
+		d.Process = p.Process
+	}
+	if len(p.Args) > 0 {
+		d.Args = p.Args
+	}
+	if p.Pidfile != "" {
+		d.Pidfile = p.Pidfile
+	}
+	d.ListenTCP = p.Listen
+	return d
+}
+
+// vipHosts returns the hosts (among those running VRRP) holding the VIP.
+func (rn *runner) vipHosts(ctx context.Context) ([]string, error) {
+	var on []string
+	for _, h := range rn.s.Hosts {
+		if h.VRRP == "" {
+			continue
+		}
+		ok, err := rn.hosts[h.Name].HasAddr(ctx, rn.s.vip)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			on = append(on, h.Name)
+		}
+	}
+	return on, nil
+}
+
+func (rn *runner) get(ctx context.Context, timeout time.Duration) (string, error) {
+	code, body, err := rn.hosts[rn.s.Client].Get(ctx, rn.s.URL, timeout)
+	if err != nil {
+		return "", err
+	}
+	if code != 200 {
+		return string(body), fmt.Errorf("status %d", code)
+	}
+	return string(body), nil
+}
+
+func (rn *runner) wait(ctx context.Context, st *Step) error {
+	deadline := time.Now().Add(st.Within.Duration)
+	var last error
+	for {
+		last = rn.check(ctx, st)
+		if last == nil {
+			rn.eventf("wait %s%s: ok", st.Until, suffix(st.Host))
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("wait %s: not within %s: %w", st.Until, st.Within.Duration, last)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func suffix(host string) string {
+	if host == "" {
+		return ""
+	}
+	return " on " + host
+}
+
+var errNotYet = errors.New("not yet")
+
+func (rn *runner) check(ctx context.Context, st *Step) error {
+	switch st.Until {
+	case "vip":
+		on, err := rn.vipHosts(ctx)
+		if err != nil {
+			return err
+		}
+		if len(on) != 1 || on[0] != st.Host {
+			return fmt.Errorf("%w: VIP %s on %v", errNotYet, rn.s.VIP, on)
+		}
+	case "http":
+		rctx, cancel := context.WithTimeout(ctx, st.RequestTimeout.Duration)
+		defer cancel()
+		_, err := rn.get(rctx, st.RequestTimeout.Duration)
+		return err
+	case "syslog":
+		n, err := rn.syslogCount(st.From)
+		if err != nil {
+			return err
+		}
+		if n < st.Count {
+			return fmt.Errorf("%w: %d syslog messages%s", errNotYet, n, suffix(st.From))
+		}
+	case "mail":
+		if rn.smtp == nil {
+			return errors.New("no smtp service started")
+		}
+		m, err := rn.smtp.Mails()
+		if err != nil {
+			return err
+		}
+		if len(m) < st.Count {
+			return fmt.Errorf("%w: %d mails", errNotYet, len(m))
+		}
+	case "running", "stopped":
+		svc := rn.svcs[st.Host][st.Service]
+		if svc == nil {
+			return fmt.Errorf("%s was not started on %s", st.Service, st.Host)
+		}
+		if running := svc.Running(ctx); running != (st.Until == "running") {
+			return fmt.Errorf("%w: %s running = %v", errNotYet, svc.Process, running)
+		}
+	}
+	return nil
+}
+
+func (rn *runner) syslogCount(from string) (int, error) {
+	if rn.syslog == nil {
+		return 0, errors.New("no syslog service started")
+	}
+	msgs, err := rn.syslog.Messages()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range msgs {
+		if from == "" || m.From.String() == from {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// measure polls the URL from the client until a request succeeds while the
+// VIP is on st.VIPOn: the outage since the last kill (or start).
+func (rn *runner) measure(ctx context.Context, st *Step) error {
+	if rn.mark.IsZero() {
+		return errors.New("measure: no kill or start before it")
+	}
+	o := Outage{Name: st.Name, After: rn.markTxt}
+	deadline := rn.mark.Add(st.Within.Duration)
+	for {
+		rctx, cancel := context.WithTimeout(ctx, st.RequestTimeout.Duration)
+		sent := time.Now()
+		body, err := rn.get(rctx, st.RequestTimeout.Duration)
+		cancel()
+		o.Requests++
+		if err == nil {
+			served := time.Now()
+			on, verr := rn.vipHosts(ctx)
+			if verr != nil {
+				return verr
+			}
+			if st.VIPOn == "" || slices.Contains(on, st.VIPOn) {
+				o.Duration = served.Sub(rn.mark)
+				o.Body = strings.TrimSpace(body)
+				o.VIPHost = strings.Join(on, ",")
+				rn.r.Outages = append(rn.r.Outages, o)
+				rn.eventf("measure %s: served by %s via %s %s after %s; %d of %d requests failed",
+					o.Name, o.Body, o.VIPHost, rn.s.VIP, o.Duration.Round(time.Millisecond), o.Failed, o.Requests)
+				return nil
+			}
+		} else {
+			o.Failed++
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			rn.r.Outages = append(rn.r.Outages, o)
+			return fmt.Errorf("measure %s: not served via %s within %s of %q (%d of %d requests failed)",
+				st.Name, st.VIPOn, st.Within.Duration, rn.markTxt, o.Failed, o.Requests)
+		}
+		if wait := st.Every.Duration - time.Since(sent); wait > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+		}
+	}
+}
+
+func (rn *runner) traffic(ctx context.Context, st *Step) error {
+	t := Traffic{Name: st.Name, Bodies: map[string]int{}}
+	for i := 0; i < st.Count; i++ {
+		rctx, cancel := context.WithTimeout(ctx, st.RequestTimeout.Duration)
+		body, err := rn.get(rctx, st.RequestTimeout.Duration)
+		cancel()
+		if err != nil {
+			t.Failed++
+			continue
+		}
+		t.OK++
+		t.Bodies[strings.TrimSpace(body)]++
+	}
+	rn.r.Traffic = append(rn.r.Traffic, t)
+	rn.eventf("traffic %s: %d ok, %d failed, bodies %v", t.Name, t.OK, t.Failed, t.Bodies)
+	return nil
+}
+
+// collect records where the VIP is and what the syslog and SMTP servers
+// received, best effort.
+func (rn *runner) collect(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if rn.s.vip.IsValid() && len(rn.hosts) == len(rn.s.Hosts) {
+		rn.r.VIPHosts, _ = rn.vipHosts(ctx)
+	}
+	if rn.syslog != nil {
+		rn.r.Syslog, _ = rn.syslog.Messages()
+	}
+	if rn.smtp != nil {
+		rn.r.Mails, _ = rn.smtp.Mails()
+	}
+}
+
+var signals = map[string]syscall.Signal{
+	"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "HUP": syscall.SIGHUP,
+	"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "QUIT": syscall.SIGQUIT, "STOP": syscall.SIGSTOP,
+	"CONT": syscall.SIGCONT,
+}
+
+// parseSignal accepts "KILL", "SIGKILL" and ""(KILL).
+func parseSignal(s string) (syscall.Signal, error) {
+	if s == "" {
+		return syscall.SIGKILL, nil
+	}
+	if sig, ok := signals[strings.TrimPrefix(strings.ToUpper(s), "SIG")]; ok {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("signal %q: want one of KILL, TERM, INT, HUP, USR1, USR2, QUIT, STOP, CONT", s)
+}
+
+func signalName(sig syscall.Signal) string {
+	for name, s := range signals {
+		if s == sig {
+			return name
+		}
+	}
+	return fmt.Sprint(int(sig))
+}
