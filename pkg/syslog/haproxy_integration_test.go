@@ -1,0 +1,217 @@
+package syslog_test
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/syslog"
+	"hapair/pkg/syslog/syslogtest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata golden files from a real haproxy run")
+
+const (
+	haproxyBin = "/usr/sbin/haproxy"
+	levelsFile = "testdata/haproxy-2.6.12-levels.golden"
+	local0     = haproxycfg.Facility(16)
+	local1     = haproxycfg.Facility(17)
+	local2     = haproxycfg.Facility(18)
+)
+
+// levelTargets are the three `log` lines of the capture, pointing at addr:
+// everything on local0, up to notice on local1, and crit..emerg lowered to
+// err on local2.
+func levelTargets(addr string) []haproxycfg.LogTarget {
+	return []haproxycfg.LogTarget{
+		{Network: "udp", Address: addr, Facility: local0, MaxLevel: syslog.Debug},
+		{Network: "udp", Address: addr, Facility: local1, MaxLevel: syslog.Notice},
+		{Network: "udp", Address: addr, Facility: local2, MaxLevel: syslog.Debug, MinLevel: syslog.Err},
+	}
+}
+
+// TestIntegrationHaproxyLevels runs the real haproxy 2.6 with three log
+// targets (all levels; `notice` max; `debug err` min), makes it log a
+// tcplog line (info), a health check failure (alert "Server ... is DOWN",
+// emerg "... has no server available!") and a soft stop (warning "Proxy
+// ... stopped"), then replays each message through our Logger with the same
+// targets, time and pid, and compares the datagrams byte for byte.
+func TestIntegrationHaproxyLevels(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	sink := syslogtest.NewSink(t)
+	backend := serveEcho(t)
+	dead, front := freePort(t), freePort(t)
+	cfg := fmt.Sprintf(`global
+    log %[1]s local0
+    log %[1]s local1 notice
+    log %[1]s local2 debug err
+defaults
+    log global
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+listen tcp
+    bind 127.0.0.1:%[2]d
+    mode tcp
+    option tcplog
+    server web01 %[3]s
+backend deadbe
+    server s1 127.0.0.1:%[4]d check inter 100ms fall 1 rise 1
+`, sink.Addr(), front, backend, dead)
+	hap := startHaproxy(t, cfg)
+	if sink.WaitFor(func(d string) bool { return strings.Contains(d, "has no server available!") }, 10*time.Second) == "" {
+		t.Fatalf("haproxy never reported the dead backend; got %q", sink.Datagrams())
+	}
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", front), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(c, "hi\n")
+	_, _ = io.Copy(io.Discard, c)
+	c.Close()
+	_ = hap.Process.Signal(syscall.SIGUSR1)
+	waitExit(t, hap)
+	// 1 tcplog (local0, local2), DOWN and no-server (3 each), 3 stopped (3 each)
+	got := sink.Wait(2+6+9, 5*time.Second)
+
+	checkReplay(t, got)
+	if *update && !t.Failed() {
+		sorted := append([]string(nil), got...)
+		sort.Strings(sorted)
+		if err := os.WriteFile(levelsFile, []byte(strings.Join(sorted, "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestGoldenHaproxyLevels replays the stored capture of
+// TestIntegrationHaproxyLevels through our Logger.
+func TestGoldenHaproxyLevels(t *testing.T) {
+	data, err := os.ReadFile(levelsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	for sc.Scan() {
+		got = append(got, sc.Text()+"\n")
+	}
+	checkReplay(t, got)
+}
+
+// checkReplay takes the unfiltered local0 copies of haproxy's messages,
+// sends each through our Logger (same three targets, time and pid) and
+// expects exactly haproxy's datagrams on all three facilities.
+func checkReplay(t *testing.T, haproxy []string) {
+	t.Helper()
+	var want []string
+	var originals []syslogtest.Datagram
+	levels := map[haproxycfg.Level]bool{}
+	for _, raw := range haproxy {
+		d, err := syslogtest.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, raw)
+		if d.Facility == local0 {
+			originals = append(originals, d)
+			levels[d.Level] = true
+		}
+	}
+	for _, l := range []haproxycfg.Level{syslog.Emerg, syslog.Alert, syslog.Warning, syslog.Info} {
+		if !levels[l] {
+			t.Errorf("capture lacks a level %d message; has %v", l, levels)
+		}
+	}
+	ours := syslogtest.NewSink(t)
+	for _, d := range originals {
+		l, err := syslog.New(levelTargets(ours.Addr()), d.Tag, d.PID, func() time.Time { return d.Stamp })
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Log(d.Level, d.Msg)
+		l.Close()
+	}
+	got := ours.Wait(len(want), 5*time.Second)
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, "") != strings.Join(want, "") {
+		t.Errorf("our datagrams differ from haproxy's\n got:\n%s\nwant:\n%s", strings.Join(got, ""), strings.Join(want, ""))
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func serveEcho(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				_, _ = bufio.NewReader(c).ReadString('\n')
+				_, _ = io.WriteString(c, "hello\n")
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func startHaproxy(t *testing.T, cfg string) *exec.Cmd {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(haproxyBin, "-db", "-f", path) // foreground: the test owns it
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { _, _ = cmd.Process.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("haproxy did not stop within 10s of SIGUSR1")
+	}
+}
