@@ -1,0 +1,405 @@
+package keepalivedcfg
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The keyword tables below follow keepalived 2.2.7's VRRP process
+// (keepalived/core/global_parser.c, keepalived/vrrp/vrrp_parser.c).
+
+var rootKeywords []keyword
+
+// initRoot runs after the other tables are complete (see parse.go).
+func initRoot() {
+	rootKeywords = []keyword{
+		{name: "global_defs", handler: func(p *parser, l line) { p.inGlobal = true }, sub: globalKeywords, close: func(p *parser) { p.inGlobal = false }},
+		{name: "vrrp_script", handler: (*parser).vrrpScript, sub: scriptKeywords, close: (*parser).vrrpScriptEnd},
+		{name: "vrrp_instance", handler: (*parser).vrrpInstance, sub: instanceKeywords, close: (*parser).vrrpInstanceEnd},
+		{name: "vrrp_sync_group", handler: (*parser).vrrpSyncGroup, sub: syncGroupKeywords},
+	}
+	// Other keepalived subsystems and VRRP features gkeepalived does not
+	// implement: their blocks are read and skipped with a warning.
+	for _, n := range []string{"track_group", "static_ipaddress", "static_routes", "static_rules",
+		"garp_group", "linkbeat_interfaces", "vrrp_track_process", "interface_up_down_delays",
+		"vrrp_track_file", "track_file", "bfd_instance", "virtual_server", "virtual_server_group"} {
+		rootKeywords = append(rootKeywords, keyword{name: n, skip: true, sub: []keyword{}})
+	}
+	for _, n := range []string{"linkbeat_use_polling", "net_namespace", "net_namespace_ipvs",
+		"namespace_with_ipsets", "use_pid_dir", "instance", "child_wait_time"} {
+		rootKeywords = append(rootKeywords, keyword{name: n, skip: true})
+	}
+}
+
+// --- global_defs -------------------------------------------------------------
+
+var globalKeywords = []keyword{
+	{name: "router_id", handler: func(p *parser, l line) {
+		if len(l.words) < 2 {
+			p.errorf(l, "routerid name missing - ignoring")
+			return
+		}
+		p.cfg.Global.RouterID = l.words[1]
+	}},
+	{name: "notification_email_from", handler: func(p *parser, l line) {
+		if len(l.words) < 2 {
+			p.errorf(l, "emailfrom missing - ignoring")
+			return
+		}
+		p.cfg.Global.NotificationEmailFrom = l.words[1]
+	}},
+	{name: "notification_email", handler: func(p *parser, l line) {
+		emails := p.readValueBlock(l)
+		if len(emails) == 0 {
+			p.errorf(l, "Warning - empty notification_email block")
+			return
+		}
+		p.cfg.Global.NotificationEmail = append(p.cfg.Global.NotificationEmail, emails...)
+	}},
+	{name: "smtp_server", handler: (*parser).smtpServer},
+	{name: "smtp_helo_name", handler: func(p *parser, l line) { p.cfg.Global.SMTPHeloName = p.arg(l, 1) }},
+	{name: "smtp_connect_timeout", handler: func(p *parser, l line) {
+		v, ok := p.readUnsigned(l, 1, 0, 4294, true)
+		if !ok {
+			p.errorf(l, "smtp_connect_timeout '%s' must be in [0, %d] - ignoring", l.words[1], 4294)
+			return
+		}
+		if v == 0 {
+			p.errorf(l, "smtp_conect_timeout must be greater than 0, setting to 1")
+			v = 1
+		}
+		p.cfg.Global.SMTPConnectTimeout = time.Duration(v) * time.Second
+	}},
+	{name: "smtp_alert", handler: func(p *parser, l line) {
+		if b, ok := p.optBool(l, "Invalid value '%s' for global smtp_alert specified"); ok {
+			p.cfg.Global.SMTPAlert = boolPtr(b)
+		}
+	}},
+	{name: "smtp_alert_vrrp", handler: func(p *parser, l line) {
+		if b, ok := p.optBool(l, "Invalid value '%s' for global smtp_alert_vrrp specified"); ok {
+			p.cfg.Global.SMTPAlertVRRP = boolPtr(b)
+		}
+	}},
+	{name: "enable_script_security", handler: func(p *parser, l line) { p.cfg.Global.EnableScriptSecurity = true }},
+	{name: "script_user", handler: func(p *parser, l line) {
+		if len(l.words) < 2 {
+			p.errorf(l, "No script username specified")
+			return
+		}
+		p.cfg.Global.ScriptUser = l.words[1]
+		if len(l.words) > 2 {
+			p.cfg.Global.ScriptGroup = l.words[2]
+		}
+	}},
+	{name: "vrrp_version", handler: func(p *parser, l line) {
+		v, ok := p.readInt(l, 1, 2, 3, true)
+		if !ok {
+			p.errorf(l, "VRRP Error: Version must be either 2 or 3")
+			return
+		}
+		p.cfg.Global.VRRPVersion = v
+	}},
+	{name: "vrrp_strict", handler: func(p *parser, l line) { p.cfg.Global.VRRPStrict = true }},
+	{name: "vrrp_mcast_group4", handler: func(p *parser, l line) {
+		a, err := netip.ParseAddr(p.arg(l, 1))
+		if err != nil || !a.Is4() || !a.IsMulticast() {
+			p.errorf(l, "vrrp_mcast_group4 '%s' invalid - ignoring", l.words[1])
+			return
+		}
+		p.cfg.Global.MulticastGroup4 = a
+	}},
+	{name: "vrrp_mcast_group6", handler: func(p *parser, l line) {
+		a, err := netip.ParseAddr(p.arg(l, 1))
+		if err != nil || !a.Is6() || !a.IsMulticast() {
+			p.errorf(l, "vrrp_mcast_group6 '%s' invalid - ignoring", l.words[1])
+			return
+		}
+		p.cfg.Global.MulticastGroup6 = a
+	}},
+	{name: "vrrp_garp_master_delay", handler: func(p *parser, l line) {
+		if v, ok := p.readUnsigned(l, 1, 0, 4294, true); ok {
+			p.cfg.Global.GARP.MasterDelay = time.Duration(v) * time.Second
+		} else {
+			p.errorf(l, "vrrp_garp_master_delay '%s' invalid - ignoring", l.words[1])
+		}
+	}},
+	{name: "vrrp_garp_master_repeat", handler: func(p *parser, l line) {
+		p.cfg.Global.GARP.MasterRepeat = p.repeat(l, p.cfg.Global.GARP.MasterRepeat, "vrrp_garp_master_repeat", "")
+	}},
+	{name: "vrrp_garp_master_refresh", handler: func(p *parser, l line) {
+		v, ok := p.readUnsigned(l, 1, 0, 1<<32-1, true)
+		if !ok {
+			p.errorf(l, "Invalid vrrp_garp_master_refresh '%s' - ignoring", l.words[1])
+			v = 0
+		}
+		p.cfg.Global.GARP.MasterRefresh = time.Duration(v) * time.Second
+	}},
+	{name: "vrrp_garp_master_refresh_repeat", handler: func(p *parser, l line) {
+		p.cfg.Global.GARP.MasterRefreshRepeat = p.repeat(l, p.cfg.Global.GARP.MasterRefreshRepeat, "vrrp_garp_master_refresh_repeat", "")
+	}},
+	{name: "vrrp_garp_lower_prio_delay", handler: func(p *parser, l line) {
+		if v, ok := p.readUnsigned(l, 1, 0, 4294, true); ok {
+			p.cfg.Global.GARP.LowerPrioDelay = time.Duration(v) * time.Second
+		} else {
+			p.errorf(l, "vrrp_garp_lower_prio_delay '%s' invalid - ignoring", l.words[1])
+		}
+	}},
+	{name: "vrrp_garp_lower_prio_repeat", handler: func(p *parser, l line) {
+		if v, ok := p.readUnsigned(l, 1, 0, 1<<31-1, true); ok {
+			p.cfg.Global.GARP.LowerPrioRepeat = int(v)
+		} else {
+			p.errorf(l, "Invalid vrrp_garp_lower_prio_repeat '%s'", l.words[1])
+		}
+	}},
+	{name: "vrrp_garp_interval", handler: func(p *parser, l line) {
+		if v, ok := p.readDecimal(l, 1, 1, 1<<32-1, true); ok {
+			p.cfg.Global.GARPInterval = usec(v)
+		} else {
+			p.errorf(l, "vrrp_garp_interval '%s' is invalid", l.words[1])
+		}
+		if p.cfg.Global.GARPInterval >= time.Second {
+			p.reportAt(l.pos, Info, classOK, "The vrrp_garp_interval is very large - %s seconds", l.words[1])
+		}
+	}},
+	{name: "vrrp_gna_interval", handler: func(p *parser, l line) {
+		if v, ok := p.readDecimal(l, 1, 1, 1<<32-1, true); ok {
+			p.cfg.Global.GNAInterval = usec(v)
+		} else {
+			p.errorf(l, "vrrp_gna_interval '%s' is invalid", l.words[1])
+		}
+		if p.cfg.Global.GNAInterval >= time.Second {
+			p.reportAt(l.pos, Info, classOK, "The vrrp_gna_interval is very large - %s seconds", l.words[1])
+		}
+	}},
+	{name: "vrrp_lower_prio_no_advert", handler: func(p *parser, l line) {
+		if len(l.words) < 2 {
+			p.cfg.Global.LowerPrioNoAdvert = true
+			return
+		}
+		if r := checkTrueFalse(l.words[1]); r < 0 {
+			p.errorf(l, "Invalid value for vrrp_lower_prio_no_advert specified")
+		} else {
+			p.cfg.Global.LowerPrioNoAdvert = r == 1
+		}
+	}},
+	{name: "vrrp_higher_prio_send_advert", handler: func(p *parser, l line) {
+		if len(l.words) < 2 {
+			p.cfg.Global.HigherPrioSendAdvert = true
+			return
+		}
+		if r := checkTrueFalse(l.words[1]); r < 0 {
+			p.errorf(l, "Invalid value for vrrp_higher_prio_send_advert specified")
+		} else {
+			p.cfg.Global.HigherPrioSendAdvert = r == 1
+		}
+	}},
+}
+
+// globalIgnored are the other global_defs keywords keepalived 2.2.7 knows:
+// accepted with a warning that gkeepalived does not act on them.
+var globalIgnored = []string{
+	"linkbeat_use_polling", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets",
+	"use_pid_dir", "instance", "child_wait_time", "process_names", "process_name",
+	"vrrp_process_name", "checker_process_name", "lvs_process_name", "bfd_process_name",
+	"startup_script", "startup_script_timeout", "shutdown_script", "shutdown_script_timeout",
+	"max_auto_priority", "min_auto_priority_delay", "smtp_alert_checker",
+	"checker_log_all_failures", "dynamic_interfaces", "no_email_faults", "default_interface",
+	"disable_local_igmp", "lvs_timeouts", "lvs_flush", "lvs_flush_on_stop", "lvs_flush_onstop",
+	"lvs_sync_daemon", "vrrp_down_timer_adverts", "vrrp_min_garp", "vrrp_garp_extra_if",
+	"vrrp_vmac_garp_intvl", "vrrp_iptables", "vrrp_ipsets", "nftables", "nftables_priority",
+	"nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority", "nftables_ipvs_start_fwmark",
+	"nftables_counters", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_priority",
+	"vrrp_no_swap", "vrrp_rt_priority", "vrrp_cpu_affinity", "vrrp_rlimit_rttime",
+	"vrrp_rlimit_rtime", "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo",
+	"vrrp_notify_fifo_script", "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
+	"lvs_notify_fifo", "lvs_notify_fifo_script", "checker_priority", "checker_no_swap",
+	"checker_rt_priority", "checker_cpu_affinity", "checker_rlimit_rttime", "checker_rlimit_rtime",
+	"bfd_priority", "bfd_no_swap", "bfd_rt_priority", "bfd_cpu_affinity", "bfd_rlimit_rttime",
+	"bfd_rlimit_rtime", "snmp_socket", "enable_traps", "enable_snmp_vrrp", "enable_snmp_keepalived",
+	"enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_checker",
+	"enable_dbus", "dbus_service_name", "vrrp_netlink_cmd_rcv_bufs",
+	"vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
+	"vrrp_netlink_monitor_rcv_bufs_force", "process_monitor_rcv_bufs",
+	"process_monitor_rcv_bufs_force", "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force",
+	"lvs_netlink_monitor_rcv_bufs", "lvs_netlink_monitor_rcv_bufs_force", "rs_init_notifies",
+	"no_checker_emails", "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", "vrrp_startup_delay",
+	"log_unknown_vrids", "vmac_prefix", "vmac_addr_prefix", "umask", "random_seed",
+	"reload_check_config", "reload_time_file", "reload_repeat", "reload_file", "include_check",
+	"config_save_dir", "tmp_config_directory", "data_use_instance",
+}
+
+// valueBlockKeywords are ignored keywords that take a { } block of values.
+var valueBlockKeywords = map[string]bool{
+	"process_names": false, "lvs_timeouts": false,
+	"track_file": true, "track_process": true, "track_bfd": true,
+	"virtual_routes": true, "virtual_rules": true,
+}
+
+func ignoredKeyword(name string) keyword {
+	return keyword{name: name, handler: func(p *parser, l line) {
+		p.ignoredf(l, "'%s' is not supported by gkeepalived - ignored", name)
+		if valueBlockKeywords[name] {
+			p.valueBlock(l, func(line) {})
+		}
+	}}
+}
+
+func init() {
+	for _, n := range globalIgnored {
+		globalKeywords = append(globalKeywords, ignoredKeyword(n))
+	}
+}
+
+func (p *parser) smtpServer(l line) {
+	host := p.arg(l, 1)
+	port := "25"
+	if len(l.words) >= 3 {
+		port = l.words[2]
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || host == "" || strings.ContainsAny(host, "/") {
+		p.errorf(l, "Invalid smtp server %s %s", host, port)
+		return
+	}
+	// keepalived resolves a host name at start-up; the model keeps it.
+	p.cfg.Global.SMTPServer = host
+	p.cfg.Global.SMTPPort = n
+}
+
+// optBool reads an optional on/off word (default on).
+func (p *parser) optBool(l line, errFormat string) (bool, bool) {
+	if len(l.words) < 2 {
+		return true, true
+	}
+	r := checkTrueFalse(l.words[1])
+	if r < 0 {
+		p.errorf(l, errFormat, l.words[1])
+		return false, false
+	}
+	return r == 1, true
+}
+
+// repeat reads a garp repeat count (0 is raised to 1 with keepalived's
+// message); prefix is "(VI_1): " for instance keywords.
+func (p *parser) repeat(l line, cur int, name, prefix string) int {
+	v, ok := p.readUnsigned(l, 1, 0, 1<<32-1, true)
+	if !ok {
+		p.errorf(l, "%s%s '%s' invalid - ignoring", prefix, name, l.words[1])
+		return cur
+	}
+	if v == 0 {
+		p.errorf(l, "%s%s must be greater than 0, setting to 1", prefix, name)
+		v = 1
+	}
+	return int(v)
+}
+
+// --- vrrp_script -------------------------------------------------------------
+
+type scriptState struct {
+	remove bool
+}
+
+var scriptKeywords = []keyword{
+	{name: "script", handler: func(p *parser, l line) {
+		s := p.script
+		words, _, _ := splitQuotedEscaped(l.raw)
+		s.Args = nil
+		if len(words) >= 2 {
+			s.Command = words[1]
+			args, _, _ := splitQuotedEscaped(words[1])
+			s.Args = args
+		}
+	}},
+	{name: "interval", handler: func(p *parser, l line) {
+		v, ok := p.readUnsigned(l, 1, 0, 4294, true)
+		if !ok {
+			p.errorf(l, "(%s): vrrp script interval '%s' must be between 1 and %d - ignoring", p.script.Name, l.words[1], 4294)
+			return
+		}
+		if v == 0 {
+			p.errorf(l, "(%s): vrrp script interval must be greater than 0, setting to 1", p.script.Name)
+			v = 1
+		}
+		p.script.Interval = time.Duration(v) * time.Second
+	}},
+	{name: "timeout", handler: func(p *parser, l line) {
+		v, ok := p.readUnsigned(l, 1, 0, 4294, true)
+		if !ok {
+			p.errorf(l, "(%s): vrrp script timeout '%s' invalid - ignoring", p.script.Name, l.words[1])
+			return
+		}
+		if v == 0 {
+			p.errorf(l, "(%s): vrrp script timeout must be greater than 0, setting to 1", p.script.Name)
+			v = 1
+		}
+		p.script.Timeout = time.Duration(v) * time.Second
+	}},
+	{name: "weight", handler: func(p *parser, l line) {
+		s := p.script
+		w, ok := p.readInt(l, 1, -253, 253, true)
+		if !ok {
+			p.errorf(l, "vrrp_script %s weight %s must be in [-253, 253]", s.Name, l.words[1])
+		}
+		// keepalived stores the value strtol produced even when it
+		// complains; keep it inside the range the runtime expects.
+		s.Weight = max(-253, min(253, w))
+		if len(l.words) >= 3 {
+			if l.words[2] == "reverse" {
+				s.Reverse = true
+			} else {
+				p.errorf(l, "vrrp_script %s unknown weight option %s", s.Name, l.words[2])
+			}
+		}
+	}},
+	{name: "rise", handler: func(p *parser, l line) {
+		v, ok := p.readUnsigned(l, 1, 1, 1<<31-1, true)
+		if !ok {
+			p.errorf(l, "(%s): vrrp script rise value '%s' invalid, defaulting to 1", p.script.Name, l.words[1])
+			v = 1
+		}
+		p.script.Rise = int(v)
+	}},
+	{name: "fall", handler: func(p *parser, l line) {
+		v, ok := p.readUnsigned(l, 1, 1, 1<<31-1, true)
+		if !ok {
+			p.errorf(l, "(%s): vrrp script fall value '%s' invalid, defaulting to 1", p.script.Name, l.words[1])
+			v = 1
+		}
+		p.script.Fall = int(v)
+	}},
+	{name: "user", handler: func(p *parser, l line) {
+		p.script.User = p.arg(l, 1)
+		if len(l.words) > 2 {
+			p.script.Group = l.words[2]
+		}
+	}},
+	{name: "init_fail", handler: func(p *parser, l line) { p.script.InitFail = true }},
+}
+
+func (p *parser) vrrpScript(l line) {
+	p.script = &Script{Name: p.arg(l, 1), Interval: time.Second, Rise: 1, Fall: 1, Pos: l.pos}
+	p.scriptState = &scriptState{}
+	p.cfg.Scripts = append(p.cfg.Scripts, p.script)
+}
+
+func (p *parser) vrrpScriptEnd() {
+	s := p.script
+	if len(s.Args) == 0 || s.Args[0] == "" {
+		p.reportAt(s.Pos, Error, classGeneral, "No script set for vrrp_script %s - removing", s.Name)
+		p.cfg.Scripts = p.cfg.Scripts[:len(p.cfg.Scripts)-1]
+		return
+	}
+	if s.Timeout == 0 {
+		// keepalived's default timeout 0 means "the interval"
+		// (vrrp_scheduler.c): resolved here.
+		s.Timeout = s.Interval
+	}
+}
+
+// findScript is keepalived's find_script_by_name: the first with that name.
+func (p *parser) findScript(name string) *Script {
+	return p.cfg.Script(name)
+}

@@ -1,0 +1,267 @@
+package keepalivedcfg
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// This file is the validated model that parsing produces and the VRRP
+// runtime consumes. Every default and every correction keepalived 2.2.7
+// makes before it starts (keepalived/vrrp/vrrp.c vrrp_complete_instance) is
+// already applied: the runtime never sees raw tokens.
+
+// Config is a whole keepalived configuration, possibly from several files.
+type Config struct {
+	Global     Global
+	Scripts    []*Script    // vrrp_script blocks, in file order
+	Instances  []*Instance  // vrrp_instance blocks, in file order
+	SyncGroups []*SyncGroup // vrrp_sync_group blocks, in file order
+	Files      []string     // the files read, in order
+}
+
+// Script returns the vrrp_script with that name, or nil.
+func (c *Config) Script(name string) *Script {
+	for _, s := range c.Scripts {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Instance returns the vrrp_instance with that name, or nil.
+func (c *Config) Instance(name string) *Instance {
+	for _, in := range c.Instances {
+		if in.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// Global is the global_defs block (keepalived.conf(5) "GLOBAL DEFINITIONS").
+type Global struct {
+	RouterID              string   // default: the host name
+	NotificationEmail     []string // notification_email { ... }
+	NotificationEmailFrom string   // default when an SMTP server is set: user@hostname
+	SMTPServer            string   // address or host name as written; "" = no mail
+	SMTPPort              int      // default 25
+	SMTPHeloName          string   // default: the host name
+	SMTPConnectTimeout    time.Duration
+	SMTPAlert             *bool // global smtp_alert; nil = not set
+	SMTPAlertVRRP         *bool // smtp_alert_vrrp; nil = not set
+
+	EnableScriptSecurity bool
+	ScriptUser           string // script_user USER [GROUP]; "" = keepalived_script or root
+	ScriptGroup          string
+
+	VRRPVersion int  // vrrp_version, default 2
+	VRRPStrict  bool // vrrp_strict
+
+	MulticastGroup4 netip.Addr // vrrp_mcast_group4, default 224.0.0.18
+	MulticastGroup6 netip.Addr // vrrp_mcast_group6, default ff02::12
+
+	GARP GARP // vrrp_garp_* defaults copied into each instance
+
+	GARPInterval         time.Duration // vrrp_garp_interval (delay between GARPs on an interface)
+	GNAInterval          time.Duration // vrrp_gna_interval
+	LowerPrioNoAdvert    bool          // vrrp_lower_prio_no_advert
+	HigherPrioSendAdvert bool          // vrrp_higher_prio_send_advert
+	NotifyFIFO           string        // notify_fifo (parsed, not run)
+}
+
+// GARP is the gratuitous ARP / unsolicited NA schedule of an instance
+// (keepalived.conf(5) garp_master_*; RFC 5798 Section 6.4.2).
+type GARP struct {
+	MasterDelay         time.Duration // garp_master_delay, default 5s (0 = no second burst)
+	MasterRepeat        int           // garp_master_repeat, default 5
+	MasterRefresh       time.Duration // garp_master_refresh, default 0 (off)
+	MasterRefreshRepeat int           // garp_master_refresh_repeat, default 1
+	LowerPrioDelay      time.Duration // garp_lower_prio_delay; -1 = not set
+	LowerPrioRepeat     int           // garp_lower_prio_repeat; -1 = not set
+}
+
+// Script is a vrrp_script block.
+type Script struct {
+	Name     string
+	Command  string   // the `script` parameter as written, quotes removed
+	Args     []string // argv, split as keepalived splits it (quotes and escapes)
+	Interval time.Duration
+	Timeout  time.Duration // keepalived's default (0) means the interval: resolved here
+	Weight   int           // -253..253
+	Reverse  bool          // weight N reverse
+	Rise     int
+	Fall     int
+	User     string // user USER [GROUP]; "" = the global script_user default
+	Group    string
+	InitFail bool
+	Pos      Pos
+}
+
+// State is an instance's configured initial state.
+type State int
+
+const (
+	StateBackup State = iota
+	StateMaster
+)
+
+func (s State) String() string {
+	if s == StateMaster {
+		return "MASTER"
+	}
+	return "BACKUP"
+}
+
+// MarshalText makes State read as MASTER/BACKUP in JSON dumps.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// AuthType is the VRRPv2 authentication type (RFC 2338 Section 5.3.6).
+type AuthType int
+
+const (
+	AuthNone AuthType = 0
+	AuthPass AuthType = 1 // simple text password
+	AuthAH   AuthType = 2 // IPsec AH (keepalived's HMAC-MD5-96)
+)
+
+func (a AuthType) String() string {
+	switch a {
+	case AuthPass:
+		return "PASS"
+	case AuthAH:
+		return "AH"
+	}
+	return "none"
+}
+
+// MarshalText makes AuthType read as PASS/AH in JSON dumps.
+func (a AuthType) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// Auth is the authentication block of a VRRPv2 instance.
+type Auth struct {
+	Type AuthType
+	Pass string // auth_pass, already cut to 8 bytes; the wire key is it NUL-padded to 8
+}
+
+// Key returns the 8-byte key (password NUL-padded), as on the wire for PASS
+// and as the HMAC key for AH.
+func (a *Auth) Key() [8]byte {
+	var k [8]byte
+	copy(k[:], a.Pass)
+	return k
+}
+
+// VIP is one virtual_ipaddress (or _excluded) line:
+// ADDR[/LEN] [brd X] [dev IF] [scope S] [label L] [peer P] [no_track] ...
+type VIP struct {
+	Prefix    netip.Prefix // the address with its prefix length (/32 or /128 by default), not masked
+	Broadcast netip.Addr   // brd; invalid = none
+	Dev       string       // dev; "" = the instance's interface
+	Scope     string       // scope name or number; "" = global
+	Label     string
+	Peer      netip.Prefix // peer; invalid = none
+	NoTrack   bool
+	Pos       Pos
+}
+
+// Addr is the VIP's address.
+func (v VIP) Addr() netip.Addr { return v.Prefix.Addr() }
+
+func (v VIP) String() string {
+	s := v.Prefix.String()
+	if v.Dev != "" {
+		s += " dev " + v.Dev
+	}
+	return s
+}
+
+// TrackScript is one track_script entry with its effective weight.
+type TrackScript struct {
+	Name    string
+	Weight  int
+	Reverse bool
+}
+
+// TrackInterface is one track_interface entry. Weight 0: the instance goes
+// to FAULT when the interface is down.
+type TrackInterface struct {
+	Name    string
+	Weight  int
+	Reverse bool
+}
+
+// Notify is a notify script: argv as keepalived splits it, and the user and
+// group to run it as ("" = the default script user).
+type Notify struct {
+	Args  []string
+	User  string
+	Group string
+	Pos   Pos
+}
+
+func (n *Notify) String() string {
+	if n == nil {
+		return ""
+	}
+	return fmt.Sprint(n.Args)
+}
+
+// Instance is a vrrp_instance block after keepalived's checks.
+type Instance struct {
+	Name      string
+	State     State  // initial state, after keepalived's rules (AH+MASTER -> BACKUP, ...)
+	Interface string // "" only for unicast instances with unicast_src_ip
+	VRID      int    // 1..255
+	Priority  int    // 1..255; default 255 if state MASTER else 100
+	AdvertInt time.Duration
+	Version   int // 2 or 3
+	Family    int // 4 or 6
+
+	NoPreempt    bool
+	PreemptDelay time.Duration
+	Auth         *Auth // nil: no authentication
+
+	VIPs         []VIP
+	ExcludedVIPs []VIP
+
+	TrackScripts     []TrackScript
+	TrackInterfaces  []TrackInterface
+	DontTrackPrimary bool
+
+	SMTPAlert    bool // instance smtp_alert, else global smtp_alert_vrrp, else smtp_alert
+	NotifyMaster *Notify
+	NotifyBackup *Notify
+	NotifyFault  *Notify
+	NotifyStop   *Notify
+	Notify       *Notify // generic notify: 4 arguments appended at run time
+
+	SrcIP        netip.Addr   // unicast_src_ip or mcast_src_ip; invalid = the interface's
+	Unicast      bool         // unicast peers configured
+	UnicastPeers []netip.Addr // in file order
+	McastDstIP   netip.Addr   // multicast destination (the global group unless mcast_dst_ip)
+	UnicastTTL   int          // unicast_ttl; IPv4 default 255
+
+	GARP                 GARP
+	LowerPrioNoAdvert    bool
+	HigherPrioSendAdvert bool
+	StrictMode           bool
+	UseVMAC              bool // parsed; gkeepalived does not create VMACs
+	SyncGroup            string
+
+	Pos Pos
+}
+
+// SyncGroup is a vrrp_sync_group block.
+type SyncGroup struct {
+	Name         string
+	Instances    []string // members that exist, in the order given
+	NotifyMaster *Notify
+	NotifyBackup *Notify
+	NotifyFault  *Notify
+	NotifyStop   *Notify
+	Notify       *Notify
+	SMTPAlert    *bool
+	Pos          Pos
+}

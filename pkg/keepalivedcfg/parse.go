@@ -1,0 +1,555 @@
+package keepalivedcfg
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Parse wraps them with the file name.
+var (
+	// ErrInvalid means the configuration has at least one Fatal
+	// diagnostic: keepalived would not run its VRRP instances.
+	ErrInvalid = errors.New("keepalivedcfg: configuration cannot run")
+	// ErrMissingParameter means a keyword lacked its parameter; keepalived
+	// stops reading at that line (and `keepalived -t` exits 2).
+	ErrMissingParameter = errors.New("keepalivedcfg: missing parameter")
+)
+
+// Options tune parsing. The zero value reads nothing but the given source.
+type Options struct {
+	// FS resolves include patterns; nil = includes find no files.
+	FS FileSystem
+	// ConfigID selects "@ID" lines (keepalived -i, default the host name).
+	ConfigID string
+	// Hostname is used for the router_id, smtp_helo_name and
+	// notification_email_from defaults; "" leaves them empty.
+	Hostname string
+	// UserName is the user part of the default notification_email_from.
+	UserName string
+	// ConfigTest selects `keepalived -t`'s number checking: an invalid
+	// number is rejected instead of accepted with a "WARNING - " message.
+	ConfigTest bool
+	// Interfaces, if set, lets the parser check interface names as
+	// keepalived does at start-up; nil skips those checks (pure parsing).
+	Interfaces func(name string) (InterfaceInfo, bool)
+}
+
+// InterfaceInfo is what the parser checks about a network interface.
+type InterfaceInfo struct {
+	Loopback  bool
+	Multicast bool
+}
+
+// ParseFile reads a keepalived.conf from disk, with keepalived's defaults
+// for the host name and config id, in `-t` mode.
+func ParseFile(path string) (*Config, []Diagnostic, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, []Diagnostic{{Severity: Fatal, Pos: Pos{File: path}, Msg: fmt.Sprintf("Unable to find configuration file %s", path), class: classFileNotFound}},
+			fmt.Errorf("keepalivedcfg: reading %s: %w", path, err)
+	}
+	return Parse(path, src, DefaultOptions())
+}
+
+// DefaultOptions are keepalived's defaults on this machine.
+func DefaultOptions() Options {
+	host, _ := os.Hostname()
+	uname := "root"
+	if u, err := user.Current(); err == nil {
+		uname = u.Username
+	}
+	return Options{FS: OSFileSystem{}, ConfigID: host, Hostname: host, UserName: uname, ConfigTest: true}
+}
+
+// Parse reads a keepalived.conf named name (used in diagnostics and to
+// resolve relative includes) from src. It always returns the model it could
+// build and every diagnostic; err is non-nil when the configuration must
+// not run (ErrInvalid, ErrMissingParameter).
+func Parse(name string, src []byte, opts Options) (*Config, []Diagnostic, error) {
+	if opts.FS == nil {
+		opts.FS = noFS{}
+	}
+	p := &parser{opts: opts, cfg: &Config{Files: []string{name}}}
+	p.cfg.Global = defaultGlobal()
+	p.r = &reader{p: p, stack: []*frame{{display: name, dir: filepath.Dir(name), lines: splitLines(src)}}}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(abortParse); !ok {
+					panic(r)
+				}
+			}
+		}()
+		p.processStream(rootKeywords, false)
+	}()
+	if p.aborted {
+		p.orderDiags()
+		return p.cfg, p.diags, fmt.Errorf("parsing %s: %w", name, ErrMissingParameter)
+	}
+	p.finishGlobal()
+	p.validate()
+	p.orderDiags()
+	if HasFatal(p.diags) {
+		for _, d := range p.diags {
+			if d.Severity == Fatal {
+				return p.cfg, p.diags, fmt.Errorf("%s: %s: %w", d.Pos, d.Msg, ErrInvalid)
+			}
+		}
+	}
+	return p.cfg, p.diags, nil
+}
+
+func init() { initRoot() }
+
+type noFS struct{}
+
+func (noFS) ReadFile(name string) ([]byte, error)  { return nil, os.ErrNotExist }
+func (noFS) Glob(pattern string) ([]string, error) { return nil, nil }
+func (noFS) Stat(name string) (os.FileInfo, error) { return nil, os.ErrNotExist }
+
+type abortParse struct{}
+
+type parser struct {
+	opts    Options
+	cfg     *Config
+	r       *reader
+	diags   []Diagnostic
+	aborted bool
+
+	kwLevel  int
+	skipSub  int
+	inGlobal bool // inside global_defs or at the top level: keepalived's parent pass
+
+	// state of the block being parsed
+	inst        *Instance
+	instState   *instState
+	script      *Script
+	scriptState *scriptState
+	sg          *SyncGroup
+	sgState     *sgState
+	states      map[*Instance]*instState
+	sgStates    map[*SyncGroup]*sgState
+}
+
+// reportAt records a diagnostic at pos.
+func (p *parser) reportAt(pos Pos, sev Severity, c class, format string, args ...any) {
+	d := Diagnostic{Severity: sev, Pos: pos, Msg: fmt.Sprintf(format, args...), class: c}
+	if p.inGlobal || p.kwLevel == 0 {
+		d.parent = true
+		if f := p.r.top(); f != nil && !f.named && len(p.r.stack) == 1 {
+			d.short = true
+		}
+	}
+	p.diags = append(p.diags, d)
+}
+
+// errorf reports a config error (keepalived's CONFIG_GENERAL_ERROR).
+func (p *parser) errorf(l line, format string, args ...any) {
+	p.reportAt(l.pos, Error, classGeneral, format, args...)
+}
+
+// ignoredf reports something gkeepalived parses but does not act on: a
+// warning for the user that keepalived itself would not print, so it does
+// not change the `-t` exit code.
+func (p *parser) ignoredf(l line, format string, args ...any) {
+	p.reportAt(l.pos, Warning, classOK, format, args...)
+	p.diags[len(p.diags)-1].extra = true
+}
+
+// global reports a whole-configuration check (no position).
+func (p *parser) global(sev Severity, c class, format string, args ...any) {
+	p.diags = append(p.diags, Diagnostic{Severity: sev, Msg: fmt.Sprintf(format, args...), class: c})
+}
+
+// arg returns word i of the line or stops parsing as keepalived does.
+func (p *parser) arg(l line, i int) string {
+	if i < len(l.words) {
+		return l.words[i]
+	}
+	var msg string
+	if i > 0 && i-1 < len(l.words) {
+		msg = fmt.Sprintf("*** Configuration line starting `%s` is missing a parameter after keyword `%s` at word position %d", l.words[0], l.words[i-1], i+1)
+	} else {
+		msg = fmt.Sprintf("*** Configuration line starting `%s` is missing a parameter at word position %d", l.words[0], i+1)
+	}
+	p.reportAt(l.pos, Fatal, classMissingParameter, "%s", msg)
+	p.diags[len(p.diags)-1].abort = true
+	p.aborted = true
+	panic(abortParse{})
+}
+
+// keyword is one entry of a keepalived keyword table.
+type keyword struct {
+	name    string
+	handler func(p *parser, l line)
+	sub     []keyword     // a block of keywords
+	close   func(*parser) // run at the end of the block unless it was skipped
+	skip    bool          // known to keepalived, not for VRRP: block skipped
+}
+
+func findKeyword(kws []keyword, name string) *keyword {
+	for i := range kws {
+		if kws[i].name == name {
+			return &kws[i]
+		}
+	}
+	return nil
+}
+
+// processStream reads lines for one block level, as lib/parser.c
+// process_stream. It returns true if the block was skipped.
+func (p *parser) processStream(kws []keyword, needBob bool) bool {
+	for {
+		l, ok := p.r.next()
+		if !ok {
+			return false
+		}
+		str := l.words[0]
+		if p.skipSub == -1 {
+			if str == "{" {
+				p.skipSub = 1
+				needBob = false
+				continue
+			}
+			p.skipSub = 0
+		}
+		if p.skipSub != 0 {
+			for _, w := range l.words {
+				if w == "{" {
+					p.skipSub++
+				} else if w == "}" {
+					p.skipSub--
+					if p.skipSub == 0 {
+						str = w
+						break
+					}
+				}
+			}
+			if str == "}" && p.skipSub == 0 && p.kwLevel > 0 {
+				return true
+			}
+			continue
+		}
+		if needBob {
+			needBob = false
+			if str == "{" && p.kwLevel > 0 {
+				continue
+			}
+			p.reportAt(l.pos, Error, classMissingBOB, "Missing '{' at beginning of configuration block")
+		} else if str == "{" {
+			p.reportAt(l.pos, Error, classUnexpectedBOB, "Unexpected '{' - ignoring")
+			continue
+		}
+		if str == "}" && p.kwLevel > 0 {
+			return false
+		}
+		kw := findKeyword(kws, str)
+		if kw == nil {
+			p.reportAt(l.pos, Error, classUnknownKeyword, "Unknown keyword '%s'", str)
+			continue
+		}
+		if kw.skip {
+			p.ignoredf(l, "'%s' is not supported by gkeepalived - ignoring", str)
+			if l.words[len(l.words)-1] == "{" {
+				p.skipSub = 1
+			} else {
+				p.skipSub = -1
+			}
+			if kw.sub != nil {
+				p.kwLevel++
+				p.processStream(nil, true)
+				p.kwLevel--
+			}
+			continue
+		}
+		bobNeeded := false
+		if kw.sub != nil {
+			if l.words[len(l.words)-1] == "{" && len(l.words) > 1 {
+				l.words = l.words[:len(l.words)-1]
+			} else {
+				bobNeeded = true
+			}
+		}
+		if kw.handler != nil {
+			kw.handler(p, l)
+		}
+		if kw.sub != nil {
+			p.kwLevel++
+			skipped := p.processStream(kw.sub, bobNeeded)
+			p.kwLevel--
+			if !skipped && kw.close != nil {
+				kw.close(p)
+			}
+		}
+	}
+}
+
+// skipBlock is keepalived's skip_block(true): ignore the block that follows.
+func (p *parser) skipBlock() { p.skipSub = -1 }
+
+// valueBlock reads a "{ value lines }" block as lib/parser.c
+// alloc_value_block, calling fn for each line's words.
+func (p *parser) valueBlock(l line, fn func(line)) {
+	needBob := true
+	var first *line
+	if len(l.words) > 1 {
+		if l.words[1] == "{" {
+			needBob = false
+			if len(l.words) > 2 {
+				f := line{words: l.words[2:], raw: l.raw, pos: l.pos}
+				first = &f
+			}
+		} else {
+			p.errorf(l, "Block %s has extra parameters %s ...", l.words[0], l.words[1])
+		}
+	}
+	for {
+		var cur line
+		hadEOB := false
+		if first != nil {
+			cur = *first
+			first = nil
+			if cur.words[len(cur.words)-1] == "}" {
+				cur.words = cur.words[:len(cur.words)-1]
+				hadEOB = true
+			}
+		} else {
+			var ok bool
+			cur, ok = p.r.next()
+			if !ok {
+				return
+			}
+			if needBob {
+				needBob = false
+				if cur.words[0] == "{" {
+					if len(cur.words) == 1 {
+						continue
+					}
+					cur.words = cur.words[1:]
+				} else {
+					p.reportAt(cur.pos, Info, classOK, "'{' missing from beginning of block %s", l.words[0])
+				}
+			}
+			if cur.words[len(cur.words)-1] == "}" {
+				if len(cur.words) == 1 {
+					return
+				}
+				hadEOB = true
+				cur.words = cur.words[:len(cur.words)-1]
+			}
+		}
+		if len(cur.words) > 0 {
+			fn(cur)
+		}
+		if hadEOB {
+			return
+		}
+	}
+}
+
+// readValueBlock collects every word of a value block (read_value_block).
+func (p *parser) readValueBlock(l line) []string {
+	var out []string
+	p.valueBlock(l, func(v line) { out = append(out, v.words...) })
+	return out
+}
+
+// --- numbers, as lib/parser.c reads them -----------------------------------
+
+// strtol parses like C's strtol(s, &end, 10): leading white space, a sign,
+// digits. rest is what follows; ok false on overflow of int64.
+func strtol(s string) (v int64, rest string, overflow bool) {
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	start := i
+	var u uint64
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		d := uint64(s[i] - '0')
+		if u > (math.MaxUint64-d)/10 {
+			overflow = true
+			u = math.MaxUint64
+		} else if !overflow {
+			u = u*10 + d
+		}
+		i++
+	}
+	if i == start {
+		return 0, s, false
+	}
+	if neg {
+		if u > 1<<63 {
+			return math.MinInt64, s[i:], true
+		}
+		return -int64(u), s[i:], overflow
+	}
+	if u > math.MaxInt64 {
+		return math.MaxInt64, s[i:], true
+	}
+	return int64(u), s[i:], overflow
+}
+
+func (p *parser) warnPrefix(ignoreErr bool) string {
+	if ignoreErr && !p.opts.ConfigTest {
+		return "WARNING - "
+	}
+	return ""
+}
+
+// readInt is read_int_func: it reports and returns ok=false for a bad value
+// (except, outside -t mode with ignoreErr, an in-range value with trailing
+// junk, which keepalived accepts with a warning).
+func (p *parser) readInt(l line, i int, min, max int, ignoreErr bool) (int, bool) {
+	s := p.arg(l, i)
+	warn := p.warnPrefix(ignoreErr)
+	v, rest, ovf := strtol(s)
+	switch {
+	case rest != "":
+		p.reportAt(l.pos, Error, classInvalidNumber, "%sinvalid number '%s'", warn, s)
+	case ovf || v < math.MinInt32 || v > math.MaxInt32:
+		p.reportAt(l.pos, Error, classInvalidNumber, "%snumber '%s' outside integer range", warn, s)
+	case v < int64(min) || v > int64(max):
+		p.reportAt(l.pos, Error, classInvalidNumber, "number '%s' outside range [%d, %d]", s, min, max)
+	default:
+		return int(v), true
+	}
+	return int(v), ignoreErr && v >= int64(min) && v <= int64(max) && !p.opts.ConfigTest
+}
+
+// readUnsigned is read_unsigned_func.
+func (p *parser) readUnsigned(l line, i int, min, max uint64, ignoreErr bool) (uint64, bool) {
+	return p.readUnsignedStr(l, p.arg(l, i), min, max, ignoreErr)
+}
+
+func (p *parser) readUnsignedStr(l line, s string, min, max uint64, ignoreErr bool) (uint64, bool) {
+	warn := p.warnPrefix(ignoreErr)
+	t := strings.TrimLeft(s, whiteSpace)
+	v, rest, ovf := strtol(t)
+	u := uint64(v)
+	switch {
+	case strings.HasPrefix(t, "-"):
+		p.reportAt(l.pos, Error, classInvalidNumber, "%snegative number '%s'", warn, s)
+	case rest != "" || t == "":
+		if t == "" {
+			return 0, true
+		}
+		p.reportAt(l.pos, Error, classInvalidNumber, "%sinvalid number '%s'", warn, s)
+	case ovf || u > math.MaxUint32:
+		p.reportAt(l.pos, Error, classInvalidNumber, "%snumber '%s' outside unsigned integer range", warn, s)
+	case u < min || u > max:
+		p.reportAt(l.pos, Error, classInvalidNumber, "%snumber '%s' outside range [%d, %d]", warn, s, min, max)
+	default:
+		return u, true
+	}
+	return u, ignoreErr && u >= min && u <= max && !p.opts.ConfigTest && !strings.HasPrefix(t, "-")
+}
+
+// readDecimal is read_decimal_unsigned_long_func with shift 6: a decimal
+// number of seconds returned in microseconds, rounded to 6 places.
+func (p *parser) readDecimal(l line, i int, min, max uint64, ignoreErr bool) (uint64, bool) {
+	const shift = 6
+	s := p.arg(l, i)
+	warn := p.warnPrefix(ignoreErr)
+	if strings.HasPrefix(s, "-") {
+		p.reportAt(l.pos, Error, classInvalidNumber, "%snegative number '%s'", warn, s)
+		return 0, false
+	}
+	intPart, frac, hasDP := strings.Cut(s, ".")
+	roundUp := false
+	if hasDP && len(frac) > shift {
+		p.reportAt(l.pos, Error, classInvalidNumber, "%snumber '%s' has too many decimal places", warn, s)
+		roundUp = frac[shift] >= '5'
+		frac = frac[:shift]
+	}
+	digits := intPart + frac + strings.Repeat("0", shift-len(frac))
+	v, rest, ovf := strtol(digits)
+	if roundUp {
+		v++
+	}
+	u := uint64(v)
+	switch {
+	case rest != "" || digits == "" || v < 0:
+		p.reportAt(l.pos, Error, classInvalidNumber, "%sinvalid number '%s'", warn, s)
+	case ovf:
+		p.reportAt(l.pos, Error, classInvalidNumber, "%snumber '%s' outside unsigned decimal range", warn, s)
+		return 0, false
+	case u < min || u > max:
+		p.reportAt(l.pos, Error, classInvalidNumber, "%snumber '%s' outside range [%d.%06d, %d.%06d]", warn, s, min/1e6, min%1e6, max/1e6, max%1e6)
+	default:
+		return u, true
+	}
+	return u, ignoreErr && u >= min && u <= max
+}
+
+// checkTrueFalse is check_true_false: 1, 0, or -1 for an invalid word.
+func checkTrueFalse(s string) int {
+	switch s {
+	case "true", "on", "yes":
+		return 1
+	case "false", "off", "no":
+		return 0
+	}
+	return -1
+}
+
+func usec(v uint64) time.Duration { return time.Duration(v) * time.Microsecond }
+
+func boolPtr(b bool) *bool { return &b }
+
+// --- global_defs -------------------------------------------------------------
+
+func defaultGlobal() Global {
+	return Global{
+		SMTPPort:           25,
+		SMTPConnectTimeout: 30 * time.Second,
+		VRRPVersion:        2,
+		MulticastGroup4:    netip.MustParseAddr("224.0.0.18"),
+		MulticastGroup6:    netip.MustParseAddr("ff02::12"),
+		GARP: GARP{
+			MasterDelay:         5 * time.Second,
+			MasterRepeat:        5,
+			MasterRefreshRepeat: 1,
+			LowerPrioDelay:      -1,
+			LowerPrioRepeat:     -1,
+		},
+	}
+}
+
+// finishGlobal fills the defaults keepalived derives from the host name
+// (keepalived/core/global_data.c init_global_data).
+func (p *parser) finishGlobal() {
+	g := &p.cfg.Global
+	if g.RouterID == "" {
+		g.RouterID = p.opts.Hostname
+	}
+	if g.SMTPServer != "" && p.opts.Hostname != "" {
+		if g.NotificationEmailFrom == "" && p.opts.UserName != "" {
+			g.NotificationEmailFrom = p.opts.UserName + "@" + p.opts.Hostname
+		}
+		if g.SMTPHeloName == "" {
+			g.SMTPHeloName = p.opts.Hostname
+		}
+	}
+}
+
+// orderDiags puts the messages of keepalived's parent pass (global_defs,
+// the top level, includes) before the others, as `keepalived -t` prints
+// them. keepalived repeats the top-level ones in each child's pass; we
+// print each once.
+func (p *parser) orderDiags() {
+	sort.SliceStable(p.diags, func(i, j int) bool { return p.diags[i].parent && !p.diags[j].parent })
+}
