@@ -1,0 +1,280 @@
+package track
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/rs/zerolog"
+)
+
+// Errors from Prepare (wrapped with the script and the cause). keepalived
+// disables such a script: it is removed from every instance tracking it.
+var (
+	// ErrNotFound means the program is not in PATH, or cannot be accessed.
+	ErrNotFound = errors.New("track: script not found")
+	// ErrUser means the script user or group does not exist.
+	ErrUser = errors.New("track: script user")
+)
+
+// DefaultScriptUser is the account keepalived runs scripts as when none is
+// configured, if it exists (lib/notify.c get_default_script_user).
+const DefaultScriptUser = "keepalived_script"
+
+// Command is a script command line resolved for execution.
+type Command struct {
+	// Args are the words of the command line; Args[0] is the program,
+	// made absolute by a PATH search as keepalived does.
+	Args []string
+	// Shell means run through `/bin/sh -c` with each word single-quoted,
+	// as keepalived's system() path: for a file-test command ("</path")
+	// and for files that are neither binaries nor have a #! line.
+	Shell bool
+	// Credential is the user to run as; nil runs as ourselves.
+	Credential *syscall.Credential
+}
+
+// String is the command line as a log shows it.
+func (c Command) String() string { return strings.Join(c.Args, " ") }
+
+// ShellLine is the line given to /bin/sh -c on the system() path: every
+// word in single quotes, except a first word that is a redirection
+// (lib/notify.c cmd_str_r).
+func (c Command) ShellLine() string {
+	var b strings.Builder
+	for i, a := range c.Args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if i == 0 && (strings.HasPrefix(a, "<") || strings.HasPrefix(a, ">")) {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteString("'" + a + "'")
+	}
+	return b.String()
+}
+
+// Options tune Prepare; the zero value matches keepalived run as root with
+// neither script_user nor enable_script_security.
+type Options struct {
+	// User and Group: the script's own `user` setting, else global_defs
+	// script_user; empty means DefaultScriptUser if it exists, else
+	// ourselves.
+	User, Group string
+	// ScriptSecurity is enable_script_security: a missing default user is
+	// then an error instead of running as root.
+	ScriptSecurity bool
+	// Path is searched for bare program names; empty means $PATH, else
+	// "/bin:/usr/bin" (glibc's _CS_PATH), as keepalived.
+	Path string
+}
+
+// Prepare splits and resolves a script command line as keepalived does
+// when it loads its config (lib/notify.c notify_script_init,
+// check_script_secure), logging keepalived's messages.
+func Prepare(line string, o Options, log zerolog.Logger) (Command, error) {
+	args, err := Split(line)
+	if err != nil {
+		return Command{}, err
+	}
+	cmd := Command{Args: args}
+
+	cred, err := credential(o)
+	if err != nil {
+		return Command{}, err
+	}
+	cmd.Credential = cred
+
+	// "</file" tests a file for readability: only a shell can do it.
+	if a := args[0]; strings.HasPrefix(a, "<") && strings.HasPrefix(strings.TrimLeft(a[1:], " \t"), "/") {
+		cmd.Shell = true
+		return cmd, nil
+	}
+	if !strings.Contains(args[0], "/") {
+		full, err := lookPath(args[0], o.Path, cred)
+		if err != nil {
+			if errors.Is(err, os.ErrPermission) {
+				log.Info().Msgf("Permissions failure for script %s in path - disabling", args[0])
+			} else {
+				log.Info().Msgf("Cannot find script %s in path - disabling", args[0])
+			}
+			return Command{}, fmt.Errorf("%w: %s: %v", ErrNotFound, args[0], err)
+		}
+		log.Info().Msgf("WARNING - script `%s` resolved by path search to `%s`. Please specify full path.", args[0], full)
+		cmd.Args[0] = full
+	}
+	real, err := filepath.EvalSymlinks(cmd.Args[0])
+	if err != nil {
+		log.Info().Msgf("Script %s cannot be accessed - %s", cmd.Args[0], errText(err))
+		return Command{}, fmt.Errorf("%w: %s: %v", ErrNotFound, cmd.Args[0], err)
+	}
+	real, _ = filepath.Abs(real)
+	// Keep the name the user gave when the link's target is named
+	// otherwise: some programs behave according to their name.
+	if filepath.Base(real) != filepath.Base(cmd.Args[0]) {
+		alt := filepath.Join(filepath.Dir(real), filepath.Base(cmd.Args[0]))
+		if sameFile(alt, real) {
+			real = alt
+		}
+	}
+	cmd.Args[0] = real
+	fi, err := os.Stat(real)
+	if err != nil {
+		log.Info().Msgf("Unable to access script `%s` - disabling", real)
+		return Command{}, fmt.Errorf("%w: %s: %v", ErrNotFound, real, err)
+	}
+	if !executable(fi, cred) {
+		uid, gid := ids(cred)
+		log.Info().Msgf("WARNING - script '%s' is not executable for uid:gid %d:%d - disabling.", real, uid, gid)
+		return Command{}, fmt.Errorf("%w: %s is not executable", ErrNotFound, real)
+	}
+	cmd.Shell = !binaryOrShebang(real)
+	return cmd, nil
+}
+
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	s := err.Error()
+	if s != "" {
+		s = strings.ToUpper(s[:1]) + s[1:]
+	}
+	return s
+}
+
+func sameFile(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+}
+
+// binaryOrShebang reports whether the kernel can exec the file itself:
+// an ELF binary or a script with a #! line.
+func binaryOrShebang(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true // let exec report it
+	}
+	defer f.Close()
+	var b [4]byte
+	n, _ := io.ReadFull(f, b[:])
+	return (n >= 2 && b[0] == '#' && b[1] == '!') || (n == 4 && string(b[:]) == "\x7fELF")
+}
+
+func ids(cred *syscall.Credential) (uint32, uint32) {
+	if cred == nil {
+		return uint32(os.Getuid()), uint32(os.Getgid())
+	}
+	return cred.Uid, cred.Gid
+}
+
+// executable mirrors keepalived's is_executable for the script's uid:gid.
+func executable(fi os.FileInfo, cred *syscall.Credential) bool {
+	if !fi.Mode().IsRegular() {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fi.Mode()&0o111 != 0
+	}
+	uid, gid := ids(cred)
+	m := uint32(fi.Mode().Perm())
+	switch {
+	case uid == 0:
+		return m&0o111 != 0
+	case st.Uid == uid:
+		return m&0o100 != 0
+	case st.Gid == gid:
+		return m&0o010 != 0
+	}
+	return m&0o001 != 0
+}
+
+func lookPath(name, path string, cred *syscall.Credential) (string, error) {
+	if path == "" {
+		path = os.Getenv("PATH")
+	}
+	if path == "" {
+		path = "/bin:/usr/bin"
+	}
+	denied := false
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if executable(fi, cred) {
+			return p, nil
+		}
+		denied = true
+	}
+	if denied {
+		return "", os.ErrPermission
+	}
+	return "", os.ErrNotExist
+}
+
+// credential picks the user a script runs as (lib/notify.c set_uid_gid,
+// get_default_script_user). It returns nil when not root: we cannot
+// switch user, keepalived run unprivileged cannot either.
+func credential(o Options) (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		if o.User != "" {
+			return nil, fmt.Errorf("%w: cannot run scripts as %s: not root", ErrUser, o.User)
+		}
+		return nil, nil
+	}
+	name := o.User
+	if name == "" {
+		u, err := user.Lookup(DefaultScriptUser)
+		if err != nil {
+			if o.ScriptSecurity {
+				return nil, fmt.Errorf("%w: unable to set default user %s for script", ErrUser, DefaultScriptUser)
+			}
+			// Root, with keepalived's supplementary groups cleared.
+			return &syscall.Credential{Uid: 0, Gid: uint32(os.Getgid()), Groups: []uint32{uint32(os.Getgid())}}, nil
+		}
+		return toCred(u, nil)
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: script user '%s' does not exist", ErrUser, name)
+	}
+	var g *user.Group
+	if o.Group != "" {
+		if g, err = user.LookupGroup(o.Group); err != nil {
+			return nil, fmt.Errorf("%w: script group '%s' does not exist", ErrUser, o.Group)
+		}
+	}
+	return toCred(u, g)
+}
+
+func toCred(u *user.User, g *user.Group) (*syscall.Credential, error) {
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%w: uid %q of %s", ErrUser, u.Uid, u.Username)
+	}
+	gidS := u.Gid
+	if g != nil {
+		gidS = g.Gid
+	}
+	gid, err := strconv.ParseUint(gidS, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%w: gid %q", ErrUser, gidS)
+	}
+	// keepalived sets the group list to the one gid (setgroups(1, &gid)).
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{uint32(gid)}}, nil
+}
