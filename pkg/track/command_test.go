@@ -51,7 +51,7 @@ func TestPrepare(t *testing.T) {
 		logWant string
 	}{
 		{line: "killall -0 haproxy", path: "/usr/local/bin:/usr/bin:/bin",
-			args: []string{"/usr/bin/killall", "-0", "haproxy"},
+			args:    []string{"/usr/bin/killall", "-0", "haproxy"},
 			logWant: "WARNING - script `killall` resolved by path search to `/usr/bin/killall`. Please specify full path."},
 		{line: shebang + " a 'b c'", args: []string{shebang, "a", "b c"}},
 		{line: "with-shebang x", path: dir, args: []string{shebang, "x"},
