@@ -283,13 +283,17 @@ func startHaproxy(t *testing.T, cfg string) *exec.Cmd {
 	}
 	// -db: stay in the foreground, so the test owns the process.
 	cmd := exec.Command(haproxyBin, "-db", "-f", path)
-	cmd.Stderr = os.Stderr
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("haproxy stderr:\n%s", stderr.String())
+		}
 	})
 	return cmd
 }

@@ -30,9 +30,14 @@ type Session struct {
 	BytesFromClient int64 // %U: bytes received from the client
 
 	// Termination state (%ts), two characters: the cause ('-' normal, 'C'
-	// client, 'S' server, 'P' proxy, 'R' resource, 'I' internal, 'D' down,
-	// 'K' killed, 'c' client timeout, 's' server timeout) and the session
-	// state at that time ('R', 'Q', 'C', 'H', 'D', 'L', 'T', '-').
+	// client abort, 'S' server abort or refusal, 'P' proxy, 'R' resource,
+	// 'I' internal, 'D' server down, 'K' killed, 'U' server up, 'L' local,
+	// 'c' client timeout, 's' server timeout) and the session state at
+	// that time ('R' request, 'Q' queue, 'C' connect, 'H' headers, 'D'
+	// data, 'L' last, 'T' tarpit, '-' closed normally). A zero byte prints
+	// as '-'. Seen from haproxy 2.6: "--", "SC" (no server / refused),
+	// "sD" (server timeout), "cD" (client timeout), "PR" (bad request),
+	// "CR" (client closed before a full request).
 	TermCause byte
 	TermState byte
 

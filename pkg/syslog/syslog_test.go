@@ -265,3 +265,24 @@ func TestLoggerClosed(t *testing.T) {
 	var nilLogger *Logger
 	nilLogger.Log(Info, "no targets") // must not panic
 }
+
+func TestLoggerIPv6(t *testing.T) {
+	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	l, err := New([]haproxycfg.LogTarget{{Network: "udp", Address: c.LocalAddr().String(), Facility: local0, MaxLevel: Debug}},
+		"haproxy", 3, fixedClock(time.Date(2026, time.March, 9, 1, 2, 3, 0, time.UTC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Log(Notice, "over v6")
+	buf := make([]byte, 2048)
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, _, err := c.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "<133>Mar  9 01:02:03 haproxy[3]: over v6\n" {
+		t.Errorf("got %q, %v", buf[:n], err)
+	}
+}
