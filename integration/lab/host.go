@@ -32,12 +32,14 @@ type Host struct {
 
 var hostName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,13}$`)
 
-// initScript is the host's PID 1: it mounts the host's own /run, names the
-// host, and then loops forever. Bash as PID 1 reaps every orphan that is
+// initScript is the host's PID 1: it mounts the host's own /run and
+// /etc/hosts (so the host's name resolves, as keepalived expects for its
+// router_id and mail subjects), names the host, and then loops forever. Bash as PID 1 reaps every orphan that is
 // re-parented to it (a daemon killed inside the host does not linger as a
 // zombie that `killall -0` would still find); `sleep infinity` would not.
 const initScript = `trap '' TERM INT HUP
 mount -t tmpfs -o mode=0755 lab-run /run || exit 1
+mount --bind "$2" /etc/hosts || exit 1
 hostname "$1" || exit 1
 : > /run/lab-ready
 while :; do sleep 1; done`
@@ -61,8 +63,18 @@ func (l *Lab) AddHost(name string, addrs ...netip.Prefix) (*Host, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	hosts := filepath.Join(l.dir, name+"-hosts")
+	etc := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	if len(addrs) > 0 {
+		etc += addrs[0].Addr().String() + "\t" + name + "\n"
+	} else {
+		etc += "127.0.1.1\t" + name + "\n"
+	}
+	if err := os.WriteFile(hosts, []byte(etc), 0o644); err != nil {
+		return nil, fmt.Errorf("lab %s: host %s: %w", l.name, name, err)
+	}
 	cmd := exec.Command("unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount", "--mount-proc",
-		"--net", "--uts", "--", "bash", "-c", initScript, "init", name)
+		"--net", "--uts", "--", "bash", "-c", initScript, "init", name, hosts)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	logf, err := os.Create(filepath.Join(l.dir, name+"-init.log"))
 	if err != nil {

@@ -18,6 +18,13 @@ import (
 func machineNet(t *testing.T) string {
 	t.Helper()
 	var b strings.Builder
+	etc, err := os.ReadFile("/etc/hosts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Write(etc)
+	hn, _ := os.Hostname()
+	b.WriteString(hn + "\n")
 	for _, args := range [][]string{{"-o", "addr"}, {"-o", "route"}, {"-o", "-6", "route"}, {"-o", "link"}} {
 		out, err := exec.Command("ip", args...).CombinedOutput()
 		if err != nil {
@@ -79,6 +86,10 @@ func TestIntegrationLab(t *testing.T) {
 		out, err = h1.Run(ctx, "hostname")
 		if err != nil || strings.TrimSpace(string(out)) != "h1" {
 			t.Errorf("hostname in h1 = %q, %v", out, err)
+		}
+		out, err = h1.Run(ctx, "getent", "hosts", "h1")
+		if err != nil || !strings.HasPrefix(string(out), "192.168.1.1 ") {
+			t.Errorf("getent hosts h1 in h1 = %q, %v; want 192.168.1.1", out, err)
 		}
 	})
 
