@@ -335,16 +335,18 @@ func checkIPv6(r Received, e Expect) (*Message, error) {
 		return nil, drop(DropAddrCount, r.Src, vrid, nil, "received an unexpected ip number count %d, expected %d!", count, len(e.VIPs))
 	}
 	m := &Message{Src: r.Src, Dst: r.Dst, TTL: r.HopLimit}
-	// keepalived leaves the IPv6 checksum to the kernel; we verify it when
-	// the destination is known (it always is from a Conn).
-	if r.Dst.IsValid() {
-		if err := m.Advertisement.Unmarshal(b, r.Src, r.Dst); err != nil {
-			return nil, codecDrop(err, r.Src, vrid)
-		}
-	} else if err := m.Advertisement.unmarshal(b, true); err != nil {
+	// keepalived leaves the IPv6 checksum to the kernel (IPV6_CHECKSUM);
+	// we verify it, so the addresses of the pseudo-header are required.
+	if err := m.Advertisement.unmarshal(b, true); err != nil {
 		return nil, codecDrop(err, r.Src, vrid)
 	}
-	if r.Dst.IsValid() && r.Dst.IsMulticast() == e.Unicast {
+	if !r.Src.Is6() || !r.Dst.Is6() {
+		return nil, drop(DropChecksum, r.Src, vrid, ErrPseudoHeader, "IPv6 advert from %v to %v: no pseudo-header", r.Src, r.Dst)
+	}
+	if checksum(b, pseudoHeaderSum(r.Src, r.Dst, len(b))) != 0 {
+		return nil, drop(DropChecksum, r.Src, vrid, ErrChecksum, "Invalid VRRPv%d checksum", version)
+	}
+	if r.Dst.IsMulticast() == e.Unicast {
 		return nil, castDrop(r.Src, vrid, e.Unicast)
 	}
 	if err := checkAddrs(m, e); err != nil {
