@@ -44,7 +44,8 @@ func levelTargets(addr string) []haproxycfg.LogTarget {
 // TestIntegrationHaproxyLevels runs the real haproxy 2.6 with three log
 // targets (all levels; `notice` max; `debug err` min), makes it log a
 // tcplog line (info), a health check failure (alert "Server ... is DOWN",
-// emerg "... has no server available!") and a soft stop (warning "Proxy
+// emerg "... has no server available!"), its recovery (notice "Server ...
+// is UP") and a soft stop (warning "Proxy
 // ... stopped"), then replays each message through our Logger with the same
 // targets, time and pid, and compares the datagrams byte for byte.
 func TestIntegrationHaproxyLevels(t *testing.T) {
@@ -75,6 +76,24 @@ backend deadbe
 	if sink.WaitFor(func(d string) bool { return strings.Contains(d, "has no server available!") }, 10*time.Second) == "" {
 		t.Fatalf("haproxy never reported the dead backend; got %q", sink.Datagrams())
 	}
+	// Bring the server up: "Server deadbe/s1 is UP" at notice.
+	up, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", dead))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	if sink.WaitFor(func(d string) bool { return strings.Contains(d, " is UP") }, 10*time.Second) == "" {
+		t.Fatalf("haproxy never reported the server up; got %q", sink.Datagrams())
+	}
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", front), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -85,8 +104,8 @@ backend deadbe
 	c.Close()
 	_ = hap.Process.Signal(syscall.SIGUSR1)
 	waitExit(t, hap)
-	// 1 tcplog (local0, local2), DOWN and no-server (3 each), 3 stopped (3 each)
-	got := sink.Wait(2+6+9, 5*time.Second)
+	// 1 tcplog (local0, local2); DOWN, no-server, UP, and 3 stopped: 3 each
+	got := sink.Wait(2+9+9, 5*time.Second)
 
 	checkReplay(t, got)
 	if *update && !t.Failed() {
@@ -132,7 +151,7 @@ func checkReplay(t *testing.T, haproxy []string) {
 			levels[d.Level] = true
 		}
 	}
-	for _, l := range []haproxycfg.Level{syslog.Emerg, syslog.Alert, syslog.Warning, syslog.Info} {
+	for _, l := range []haproxycfg.Level{syslog.Emerg, syslog.Alert, syslog.Warning, syslog.Notice, syslog.Info} {
 		if !levels[l] {
 			t.Errorf("capture lacks a level %d message; has %v", l, levels)
 		}
