@@ -1,6 +1,9 @@
 package haproxycfg
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // logFormats are the `log ... format F` values haproxy 2.6 knows.
 var logFormats = map[string]bool{
@@ -50,7 +53,7 @@ func (p *parser) logTarget(args []string) (LogTarget, bool) {
 			i += 2
 			continue
 		case "sample":
-			if i+1 >= len(args) {
+			if i+1 >= len(args) || !strings.Contains(args[i+1], ":") {
 				p.alert("log", "log : Missing sample size")
 				return t, false
 			}

@@ -280,9 +280,7 @@ func (p *parser) balance(args []string) {
 	}
 	switch Algorithm(algo) {
 	case RoundRobin, StaticRR, LeastConn, Source, First:
-		if p.tooMany(args, 1) {
-			return
-		}
+		// haproxy ignores words after these algorithms; so do we.
 		p.cur.px.Balance = Algorithm(algo)
 		return
 	}
@@ -375,12 +373,12 @@ func (p *parser) option(args []string, no bool) {
 	case "redispatch", "tcplog", "httplog", "dontlognull", "httpchk":
 		known = true
 	}
-	if !known {
-		p.alert("option", "unknown option '%s'.", name)
+	if no && (!known || optionsNoNegation[name]) {
+		p.diag(Alert, LocParsingTight, "option", "negation/default is not supported for option '%s'.", name)
 		return
 	}
-	if no && optionsNoNegation[name] {
-		p.diag(Alert, LocParsingTight, "option", "negation/default is not supported for option '%s'.", name)
+	if !known {
+		p.alert("option", "unknown option '%s'.", name)
 		return
 	}
 	switch name {
@@ -497,6 +495,22 @@ func (p *parser) httpCheck(args []string) {
 	px.Options.HTTPChk.ExpectStatus = n
 }
 
+// httpRequestActionList is haproxy 2.6's list of `http-request` actions,
+// in the order its error message gives them.
+const httpRequestActionList = "'wait-for-handshake', 'ot-group', 'set-log-level', 'set-nice', 'use-service', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'do-resolve(*)', 'cache-use', 'add-acl(*)', 'add-header', 'allow', 'auth', 'capture', 'del-acl(*)', 'del-header', 'del-map(*)', 'deny', 'disable-l7-retry', 'early-hint', 'normalize-uri', 'redirect', 'reject', 'replace-header', 'replace-path', 'replace-pathq', 'replace-uri', 'replace-value', 'return', 'set-header', 'set-map(*)', 'set-method', 'set-path', 'set-pathq', 'set-query', 'set-uri', 'strict-mode', 'tarpit', 'track-sc(*)', 'set-timeout', 'wait-for-body', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop', 'set-priority-class', 'set-priority-offset'"
+
+var httpRequestActions = func() map[string]bool {
+	m := map[string]bool{}
+	for _, a := range strings.Split(httpRequestActionList, ", ") {
+		m[strings.Trim(a, "'")] = true
+	}
+	// track-sc0..2 and sc-*-gpc0/1 are spelled with their index.
+	for _, a := range []string{"track-sc0", "track-sc1", "track-sc2"} {
+		m[a] = true
+	}
+	return m
+}()
+
 // httpRequest handles `http-request use-service prometheus-exporter`;
 // every other action is ignored with a warning.
 func (p *parser) httpRequest(args []string) {
@@ -509,6 +523,14 @@ func (p *parser) httpRequest(args []string) {
 		return
 	}
 	if args[1] != "use-service" {
+		action := args[1]
+		if i := strings.IndexByte(action, '('); i >= 0 {
+			action = action[:i] + "(*)"
+		}
+		if !httpRequestActions[action] {
+			p.diag(Alert, LocParsingTight, "http-request", "'http-request' expects %s, but got '%s'.", httpRequestActionList, args[1])
+			return
+		}
 		p.ignored("http-request", fmt.Sprintf("'http-request %s'", args[1]))
 		return
 	}

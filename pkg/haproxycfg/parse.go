@@ -130,8 +130,8 @@ type parser struct {
 	section     sectionKind
 	sectionName string // "global", "listen", ... for messages
 	cur         *proxyState
-	defaults    *proxyState            // the last defaults section
-	named       map[string]*proxyState // named defaults sections
+	defaults    *proxyState              // the last defaults section
+	named       map[string][]*proxyState // named defaults sections, by name
 	proxies     []*proxyState
 	globalSeen  bool
 	cond        []condFrame
@@ -145,7 +145,7 @@ func newParser(opts ParseOptions) *parser {
 	}
 	p := &parser{
 		cfg:    &Config{Global: Global{UID: -1, GID: -1}},
-		named:  map[string]*proxyState{},
+		named:  map[string][]*proxyState{},
 		warned: map[string]bool{},
 	}
 	p.env = func(name string) (string, bool) {
@@ -363,13 +363,21 @@ func (p *parser) startProxy(args []string) {
 		}
 	}
 	base := p.defaults
+	if kw == "defaults" {
+		// A defaults section without `from` starts from the built-in
+		// values, not from the previous defaults section.
+		base = newDefaults(name)
+	}
 	var addrs []string
 	if len(rest) >= 1 && rest[0] == "from" {
 		if len(rest) < 2 {
 			p.alert(kw, "'from' expects a defaults section name.")
 		} else {
-			if d, ok := p.named[rest[1]]; ok {
-				base = d
+			if ds := p.named[rest[1]]; len(ds) == 1 {
+				base = ds[0]
+			} else if len(ds) > 1 {
+				p.alert(kw, "ambiguous defaults section name '%s' referenced by %s '%s' exists at least at %s:%d and %s:%d.",
+					rest[1], kw, name, ds[0].px.Pos.File, ds[0].px.Pos.Line, ds[1].px.Pos.File, ds[1].px.Pos.Line)
 			} else {
 				p.alert(kw, "defaults section '%s' not found for %s '%s'.", rest[1], kw, name)
 			}
@@ -382,6 +390,9 @@ func (p *parser) startProxy(args []string) {
 			// The pre-1.3 form `listen NAME ADDR:PORT`: haproxy 2.6 refuses
 			// it ("please use the 'bind' keyword"), gproxy accepts it.
 			addrs = rest
+		} else if kw == "defaults" {
+			// haproxy 2.6 silently ignores these.
+			p.warn(kw, "'%s' : extra argument '%s' ignored.", kw, rest[0])
 		} else {
 			p.alert(kw, "'%s' cannot handle unexpected argument '%s'.", kw, rest[0])
 		}
@@ -398,7 +409,7 @@ func (p *parser) startProxy(args []string) {
 		ps.px.Name = name
 		p.defaults = ps
 		if name != "" {
-			p.named[name] = ps
+			p.named[name] = append(p.named[name], ps)
 		}
 	case "listen":
 		ps.px.Kind = KindListen

@@ -38,9 +38,9 @@ func (p *parser) validate() {
 			continue
 		}
 		if o := used[ps.px.ID]; o != nil {
-			p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: ps.idPos, Keyword: "id", Style: LocParsing,
+			p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: ps.idPos, Keyword: "id", Style: LocParsingTight,
 				Msg: fmt.Sprintf("%s %s reuses same custom id as %s %s (declared at %s:%d).",
-					typeStr(ps.px.Kind), ps.px.Name, typeStr(o.px.Kind), o.px.Name, o.idPos.File, o.idPos.Line)})
+					typeStr(ps.px.Kind), ps.px.Name, typeStr(o.px.Kind), o.px.Name, o.px.Pos.File, o.px.Pos.Line)})
 			continue
 		}
 		used[ps.px.ID] = ps
@@ -60,12 +60,19 @@ func (p *parser) validate() {
 		used[next] = ps
 	}
 
+	// haproxy runs its configuration checks only on a configuration that
+	// parsed cleanly; gproxy still reports broken references, but keeps
+	// the advisory warnings for clean configurations, as haproxy does.
+	parseAlerts := false
+	for _, d := range p.diags {
+		parseAlerts = parseAlerts || d.Severity == Alert
+	}
 	for _, ps := range p.proxies {
-		p.checkProxy(ps)
+		p.checkProxy(ps, !parseAlerts)
 	}
 }
 
-func (p *parser) checkProxy(ps *proxyState) {
+func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	px := ps.px
 	if ps.expectStatus != 0 && px.Options.HTTPChk != nil && px.Options.HTTPChk.ExpectStatus == 0 {
 		px.Options.HTTPChk.ExpectStatus = ps.expectStatus
@@ -94,11 +101,11 @@ func (p *parser) checkProxy(ps *proxyState) {
 		if b == nil {
 			p.postDiag(Alert, ref.Pos, ref.kw, "Proxy '%s': unable to find required %s: '%s'.", px.Name, ref.kw, ref.Name)
 		} else if b == px {
-			p.postDiag(Alert, ref.Pos, ref.kw, "Proxy '%s': %s loop detected (to itself).", px.Name, ref.kw)
+			p.postDiag(Alert, ref.Pos, ref.kw, "Proxy '%s': loop detected for %s: '%s'.", px.Name, ref.kw, ref.Name)
 		}
 	}
 
-	if px.Disabled {
+	if px.Disabled || !advise {
 		return
 	}
 	if px.Mode == ModeTCP {
