@@ -83,15 +83,6 @@ func splitHostPort(s string) hostPort {
 	return hostPort{Host: s[:i], Port: s[i+1:], HasPort: true}
 }
 
-// splitOptionalPort is splitHostPort for addresses whose port is
-// optional: a complete IP literal ("::1") is taken whole.
-func splitOptionalPort(s string) hostPort {
-	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
-		return hostPort{Host: s}
-	}
-	return splitHostPort(s)
-}
-
 // checkHost validates an IP literal or a host name. Names are not resolved
 // here (parsing is pure); the runtime resolves them as haproxy does at
 // startup. It returns the canonical host and whether it is acceptable.
@@ -202,7 +193,7 @@ func (p *parser) serverAddr(id, arg string) (host string, port int, ok bool) {
 		p.diag(Alert, LocBracket, "server", "%s : address family '%s' in '%s' is not supported by gproxy.", id, pfx+"@", arg)
 		return "", 0, false
 	}
-	hp := splitOptionalPort(addr)
+	hp := splitHostPort(addr)
 	h, okh := checkHost(hp.Host, fam)
 	if !okh || hp.Host == "" || hp.Host == "*" {
 		p.diag(Alert, LocBracket, "server", "%s : invalid address: '%s' in '%s'", id, hp.Host, arg)
@@ -252,7 +243,7 @@ func (p *parser) logAddr(arg string) (network, address string, ok bool) {
 		p.ignored("log", fmt.Sprintf("log target '%s'", arg))
 		return "", "", false
 	}
-	hp := splitOptionalPort(addr)
+	hp := splitHostPort(addr)
 	host, okh := checkHost(hp.Host, fam)
 	if !okh || host == "" {
 		p.alert("log", "log : invalid address: '%s' in '%s'", hp.Host, arg)

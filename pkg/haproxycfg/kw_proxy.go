@@ -110,7 +110,7 @@ func (p *parser) proxyKeyword(args []string) {
 			return
 		}
 		if kw == "default" {
-			p.ignored(args[1], fmt.Sprintf("'default %s'", args[1]))
+			p.ignored(args[1], fmt.Sprintf("'default %s'", strings.Join(args[1:], " ")))
 			return
 		}
 		no = true
