@@ -102,11 +102,12 @@ type Diagnostic struct {
 	Pos      Pos
 	Msg      string
 
-	class  class
-	abort  bool // keepalived exits at once (missing parameter: exit 2)
-	short  bool // keepalived's parent pass prints "(Line N)" for its main file
-	parent bool // reported by keepalived's parent pass (printed first)
-	extra  bool // gkeepalived's own notice; keepalived prints nothing
+	class   class
+	abort   bool // keepalived exits at once (missing parameter: exit 2)
+	short   bool // keepalived's parent pass prints "(Line N)" for its main file
+	parent  bool // reported by keepalived's parent pass (printed first)
+	extra   bool // gkeepalived's own notice; keepalived prints nothing
+	logOnly bool // keepalived logs it when running; `-t` does not print it
 }
 
 // String formats the diagnostic exactly as `keepalived -t` prints it on

@@ -317,15 +317,23 @@ func (p *parser) instBool(l line, cur int, errFormat string) int {
 }
 
 func (p *parser) vrrpInstance(l line) {
+	// A rejected block gets a detached instance, so keywords that still
+	// reach it (when no '{' follows) change nothing.
+	detached := func() {
+		p.inst = &Instance{Name: "", Pos: l.pos}
+		p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1}
+	}
 	if len(l.words) != 2 {
 		p.errorf(l, "vrrp_instance must have a name")
 		p.skipBlock()
+		detached()
 		return
 	}
 	name := l.words[1]
 	if p.cfg.Instance(name) != nil {
 		p.errorf(l, "vrrp instance %s already defined", name)
 		p.skipBlock()
+		detached()
 		return
 	}
 	g := p.cfg.Global.GARP
@@ -348,7 +356,7 @@ func (p *parser) vrrpInstance(l line) {
 func (p *parser) vrrpInstanceEnd() {
 	in, st := p.inst, p.instState
 	if len(in.UnicastPeers) == 0 && st.ttl != -1 {
-		p.global(Error, classGeneral, "(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name)
+		p.reportAt(p.r.last, Error, classGeneral, "(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name)
 		st.ttl = 0
 	}
 }
@@ -514,12 +522,14 @@ func (p *parser) notify(l line, owner, dupFormat string, dst **Notify) {
 		p.errorf(l, dupFormat, owner, arg)
 		return
 	}
-	words, msg, _ := splitQuotedEscaped(l.raw)
+	words, msg, logOnly := splitQuotedEscaped(l.raw)
 	if words == nil {
-		if msg != "" {
+		if msg != "" && logOnly {
+			p.logf(l.pos, "%s", msg)
+		} else if msg != "" {
 			p.reportAt(l.pos, Error, classUnmatchedQuote, "%s", msg)
 		}
-		p.reportAt(l.pos, Info, classOK, "Unable to parse notify script")
+		p.logf(l.pos, "Unable to parse notify script")
 		return
 	}
 	var args []string
@@ -527,7 +537,7 @@ func (p *parser) notify(l line, owner, dupFormat string, dst **Notify) {
 		args, _, _ = splitQuotedEscaped(words[1])
 	}
 	if len(args) == 0 {
-		p.reportAt(l.pos, Info, classOK, "Unable to parse script '%s' - ignoring", strings.Join(words[1:2], ""))
+		p.logf(l.pos, "Unable to parse script '%s' - ignoring", strings.Join(words[1:2], ""))
 		return
 	}
 	n := &Notify{Args: args, Pos: l.pos}
@@ -743,7 +753,7 @@ var syncGroupKeywords = []keyword{
 		st.namesPos = l.pos
 		st.groupSet = len(st.names) > 0
 		if !st.groupSet {
-			p.errorf(l, "Warning - sync group %s has empty group block", sg.Name)
+			p.reportAt(p.r.last, Error, classGeneral, "Warning - sync group %s has empty group block", sg.Name)
 		}
 	}},
 	{name: "notify_backup", handler: func(p *parser, l line) {
@@ -783,15 +793,21 @@ func init() {
 }
 
 func (p *parser) vrrpSyncGroup(l line) {
+	detached := func() {
+		p.sg = &SyncGroup{Pos: l.pos}
+		p.sgState = &sgState{}
+	}
 	if len(l.words) != 2 {
 		p.errorf(l, "vrrp_sync_group must have a name - skipping")
 		p.skipBlock()
+		detached()
 		return
 	}
 	for _, g := range p.cfg.SyncGroups {
 		if g.Name == l.words[1] {
 			p.errorf(l, "vrrp sync group %s already defined", l.words[1])
 			p.skipBlock()
+			detached()
 			return
 		}
 	}

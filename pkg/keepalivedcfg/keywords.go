@@ -53,7 +53,7 @@ var globalKeywords = []keyword{
 	{name: "notification_email", handler: func(p *parser, l line) {
 		emails := p.readValueBlock(l)
 		if len(emails) == 0 {
-			p.errorf(l, "Warning - empty notification_email block")
+			p.reportAt(p.r.last, Error, classGeneral, "Warning - empty notification_email block")
 			return
 		}
 		p.cfg.Global.NotificationEmail = append(p.cfg.Global.NotificationEmail, emails...)
@@ -160,7 +160,7 @@ var globalKeywords = []keyword{
 			p.errorf(l, "vrrp_garp_interval '%s' is invalid", l.words[1])
 		}
 		if p.cfg.Global.GARPInterval >= time.Second {
-			p.reportAt(l.pos, Info, classOK, "The vrrp_garp_interval is very large - %s seconds", l.words[1])
+			p.logf(l.pos, "The vrrp_garp_interval is very large - %s seconds", l.words[1])
 		}
 	}},
 	{name: "vrrp_gna_interval", handler: func(p *parser, l line) {
@@ -170,7 +170,7 @@ var globalKeywords = []keyword{
 			p.errorf(l, "vrrp_gna_interval '%s' is invalid", l.words[1])
 		}
 		if p.cfg.Global.GNAInterval >= time.Second {
-			p.reportAt(l.pos, Info, classOK, "The vrrp_gna_interval is very large - %s seconds", l.words[1])
+			p.logf(l.pos, "The vrrp_gna_interval is very large - %s seconds", l.words[1])
 		}
 	}},
 	{name: "vrrp_lower_prio_no_advert", handler: func(p *parser, l line) {
@@ -259,6 +259,9 @@ func (p *parser) smtpServer(l line) {
 		port = l.words[2]
 	}
 	n, err := strconv.Atoi(port)
+	if err != nil {
+		p.errorf(l, "invalid number '%s'", port)
+	}
 	if err != nil || n < 1 || n > 65535 || host == "" || strings.ContainsAny(host, "/") {
 		p.errorf(l, "Invalid smtp server %s %s", host, port)
 		return
@@ -305,7 +308,14 @@ type scriptState struct {
 var scriptKeywords = []keyword{
 	{name: "script", handler: func(p *parser, l line) {
 		s := p.script
-		words, _, _ := splitQuotedEscaped(l.raw)
+		words, msg, logOnly := splitQuotedEscaped(l.raw)
+		if msg != "" {
+			if logOnly {
+				p.logf(l.pos, "%s", msg)
+			} else {
+				p.reportAt(l.pos, Error, classUnmatchedQuote, "%s", msg)
+			}
+		}
 		s.Args = nil
 		if len(words) >= 2 {
 			s.Command = words[1]
@@ -388,7 +398,7 @@ func (p *parser) vrrpScript(l line) {
 func (p *parser) vrrpScriptEnd() {
 	s := p.script
 	if len(s.Args) == 0 || s.Args[0] == "" {
-		p.reportAt(s.Pos, Error, classGeneral, "No script set for vrrp_script %s - removing", s.Name)
+		p.reportAt(p.r.last, Error, classGeneral, "No script set for vrrp_script %s - removing", s.Name)
 		p.cfg.Scripts = p.cfg.Scripts[:len(p.cfg.Scripts)-1]
 		return
 	}

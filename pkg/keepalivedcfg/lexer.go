@@ -197,6 +197,7 @@ type reader struct {
 	resPos  Pos
 	hasRes  bool
 	depth   int // '{' minus '}' seen, for "Extra '}' found"
+	last    Pos // position of the line last read
 }
 
 func (r *reader) top() *frame {
@@ -244,7 +245,7 @@ func (r *reader) physical() (string, Pos, bool) {
 		pos := Pos{File: f.display, Line: f.next}
 		out, open := decomment(s)
 		if open {
-			r.p.reportAt(pos, Error, classGeneral, "Unterminated quote '%s'", out)
+			r.p.readerReport(pos, Error, classGeneral, "Unterminated quote '%s'", out)
 		}
 		if out == "" {
 			continue
@@ -271,6 +272,7 @@ func (r *reader) next() (line, bool) {
 				return line{}, false
 			}
 		}
+		r.last = pos
 		s, keep := r.configID(s)
 		if !keep || s == "" {
 			continue
@@ -278,7 +280,7 @@ func (r *reader) next() (line, bool) {
 		if s[0] == '$' || strings.HasPrefix(s, "~SEQ") || strings.HasPrefix(s, "~LST") {
 			// Parameter definitions, ~SEQ and ~LST are keepalived
 			// features gkeepalived does not implement.
-			r.p.reportAt(pos, Error, classGeneral, "gkeepalived does not support parameter definitions, ~SEQ or ~LST: '%s' - ignoring", s)
+			r.p.readerReport(pos, Error, classGeneral, "gkeepalived does not support parameter definitions, ~SEQ or ~LST: '%s' - ignoring", s)
 			continue
 		}
 		if r.include(s, pos) {
@@ -291,13 +293,13 @@ func (r *reader) next() (line, bool) {
 		case "}":
 			r.depth--
 			if r.depth < 0 {
-				r.p.reportAt(pos, Error, classUnexpectedEOB, "Extra '}' found")
+				r.p.readerReport(pos, Error, classUnexpectedEOB, "Extra '}' found")
 				r.depth = 0
 			}
 		}
 		words, ok := splitWords(s)
 		if !ok {
-			r.p.reportAt(pos, Error, classUnmatchedQuote, "Unmatched quote: '%s'", s)
+			r.p.readerReport(pos, Error, classUnmatchedQuote, "Unmatched quote: '%s'", s)
 		}
 		if len(words) == 0 {
 			continue
@@ -400,7 +402,7 @@ func (r *reader) include(s string, pos Pos) bool {
 		}
 		m, err := fsys.Glob(full)
 		if err != nil {
-			r.p.reportAt(pos, Info, classOK, "Error reading config file(s): glob(\"%s\") returned %d, skipping.", pattern, 1)
+			r.p.readerReport(pos, Info, classOK, "Error reading config file(s): glob(\"%s\") returned %d, skipping.", pattern, 1)
 			return true
 		}
 		if len(m) == 0 && !strings.ContainsAny(pat, "*?[") {
@@ -418,30 +420,30 @@ func (r *reader) include(s string, pos Pos) bool {
 	}
 	if len(matches) == 0 {
 		if missing {
-			r.p.reportAt(pos, Info, classOK, "Config files missing '%s'.", pattern)
+			r.p.readerReport(pos, Info, classOK, "Config files missing '%s'.", pattern)
 		}
 		return true
 	}
 	if missing {
-		r.p.reportAt(pos, Info, classOK, "Some config files missing: \"%s\".", pattern)
+		r.p.readerReport(pos, Info, classOK, "Some config files missing: \"%s\".", pattern)
 	}
 	var frames []*frame
 	for _, m := range matches {
 		if len(r.stack) >= maxIncludeDepth {
-			r.p.reportAt(pos, Error, classGeneral, "include nesting deeper than %d - skipping '%s'", maxIncludeDepth, m.display)
+			r.p.readerReport(pos, Error, classGeneral, "include nesting deeper than %d - skipping '%s'", maxIncludeDepth, m.display)
 			break
 		}
 		if st, err := fsys.Stat(m.path); err == nil && (st.IsDir() || !st.Mode().IsRegular() || st.Mode()&0o111 != 0) {
 			if st.IsDir() {
-				r.p.reportAt(pos, Info, classOK, "Configuration file '%s' is a directory - skipping", m.display+"/")
+				r.p.readerReport(pos, Info, classOK, "Configuration file '%s' is a directory - skipping", m.display+"/")
 			} else {
-				r.p.reportAt(pos, Info, classOK, "Configuration file '%s' is not a regular non-executable file - skipping", m.display)
+				r.p.readerReport(pos, Info, classOK, "Configuration file '%s' is not a regular non-executable file - skipping", m.display)
 			}
 			continue
 		}
 		src, err := fsys.ReadFile(m.path)
 		if err != nil {
-			r.p.reportAt(pos, Info, classOK, "Configuration file '%s' open problem (%s) - skipping", m.display, err)
+			r.p.readerReport(pos, Info, classOK, "Configuration file '%s' open problem (%s) - skipping", m.display, err)
 			continue
 		}
 		r.p.cfg.Files = append(r.p.cfg.Files, m.path)

@@ -124,9 +124,10 @@ type parser struct {
 	diags   []Diagnostic
 	aborted bool
 
-	kwLevel  int
-	skipSub  int
-	inGlobal bool // inside global_defs or at the top level: keepalived's parent pass
+	kwLevel   int
+	skipSub   int
+	inGlobal  bool // inside global_defs: keepalived's parent pass
+	inHandler bool // running a top-level block's handler (VRRP pass)
 
 	// state of the block being parsed
 	inst        *Instance
@@ -142,13 +143,31 @@ type parser struct {
 // reportAt records a diagnostic at pos.
 func (p *parser) reportAt(pos Pos, sev Severity, c class, format string, args ...any) {
 	d := Diagnostic{Severity: sev, Pos: pos, Msg: fmt.Sprintf(format, args...), class: c}
-	if p.inGlobal || p.kwLevel == 0 {
+	if p.inGlobal || (p.kwLevel == 0 && !p.inHandler) {
 		d.parent = true
 		if f := p.r.top(); f != nil && !f.named && len(p.r.stack) == 1 {
 			d.short = true
 		}
 	}
 	p.diags = append(p.diags, d)
+}
+
+// readerReport records a diagnostic from reading lines: keepalived's
+// parent pass reads every line, so it prints these first.
+func (p *parser) readerReport(pos Pos, sev Severity, c class, format string, args ...any) {
+	p.reportAt(pos, sev, c, format, args...)
+	d := &p.diags[len(p.diags)-1]
+	d.parent = true
+	if f := p.r.top(); f != nil && !f.named && len(p.r.stack) == 1 {
+		d.short = true
+	}
+}
+
+// logf records what keepalived only logs (log_message): shown in
+// gkeepalived's log, not printed by `keepalived -t`.
+func (p *parser) logf(pos Pos, format string, args ...any) {
+	p.reportAt(pos, Info, classOK, format, args...)
+	p.diags[len(p.diags)-1].logOnly = true
 }
 
 // errorf reports a config error (keepalived's CONFIG_GENERAL_ERROR).
@@ -279,14 +298,18 @@ func (p *parser) processStream(kws []keyword, needBob bool) bool {
 			}
 		}
 		if kw.handler != nil {
+			p.inHandler = true
 			kw.handler(p, l)
+			p.inHandler = false
 		}
 		if kw.sub != nil {
 			p.kwLevel++
 			skipped := p.processStream(kw.sub, bobNeeded)
 			p.kwLevel--
 			if !skipped && kw.close != nil {
+				p.inHandler = true
 				kw.close(p)
+				p.inHandler = false
 			}
 		}
 	}
@@ -335,7 +358,7 @@ func (p *parser) valueBlock(l line, fn func(line)) {
 					}
 					cur.words = cur.words[1:]
 				} else {
-					p.reportAt(cur.pos, Info, classOK, "'{' missing from beginning of block %s", l.words[0])
+					p.logf(cur.pos, "'{' missing from beginning of block %s", l.words[0])
 				}
 			}
 			if cur.words[len(cur.words)-1] == "}" {

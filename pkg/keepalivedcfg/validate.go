@@ -210,6 +210,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 			p.global(Error, classGeneral, "(%s) the first IPv6 VIP address must be link local", name)
 		} else {
 			p.global(Info, classOK, "(%s) the first IPv6 VIP address should be link local", name)
+			p.diags[len(p.diags)-1].logOnly = true
 		}
 	}
 
@@ -317,6 +318,23 @@ func (p *parser) completeInstance(in *Instance) bool {
 	}
 
 	in.AdvertInt = p.advertInt(in, st.adverInt)
+
+	if st.ifaceSet {
+		var ifs []TrackInterface
+		for _, t := range in.TrackInterfaces {
+			if t.Name == in.Interface {
+				p.global(Error, classGeneral, "(%s) Ignoring track_interface %s since own interface", name, t.Name)
+				continue
+			}
+			ifs = append(ifs, t)
+		}
+		in.TrackInterfaces = ifs
+	}
+
+	// keepalived checks for VIPs a second time, as a warning.
+	if len(in.VIPs) == 0 {
+		p.global(Warning, classWarning, "(%s) No VIP specified; at least one is sensible", name)
+	}
 
 	// Weighted tracking is dropped for an address owner and for members
 	// of a sync group (keepalived vrrp.c, "ignoring ... due to ...").
