@@ -1,0 +1,359 @@
+// Package proxy is gproxy's proxy engine: it accepts connections on the
+// frontends of a haproxy configuration, chooses a backend server with the
+// backend's balancing policy (package balance) and relays bytes both ways,
+// with haproxy's maxconn, queue, retry, redispatch and timeout semantics
+// (haproxy 2.6 configuration manual, sections 4 and 8). Mode tcp is relayed
+// with io.Copy between TCP connections so Linux splice stays in use; mode
+// http serves the stats page or reverse-proxies requests.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/accesslog"
+	"hapair/pkg/balance"
+	"hapair/pkg/haproxycfg"
+)
+
+// Options are the engine's collaborators.
+type Options struct {
+	Logger zerolog.Logger
+	// SessionLog is called once per finished session (per request in mode
+	// http) of a frontend that has log targets; may be nil.
+	SessionLog func(px *haproxycfg.Proxy, s accesslog.Session)
+	// Listeners are already-open listeners keyed by haproxycfg.Bind.Address();
+	// Bind opens the missing ones.
+	Listeners map[string]net.Listener
+	// Now is the clock for session timestamps; nil means time.Now.
+	Now func() time.Time
+	// HTTPHandler serves a `mode http` proxy with `stats enable`; nil, or a
+	// nil handler, answers 503.
+	HTTPHandler func(px *haproxycfg.Proxy) http.Handler
+}
+
+// Engine runs every frontend and backend of one configuration.
+type Engine struct {
+	cfg       *haproxycfg.Config
+	opts      Options
+	log       zerolog.Logger
+	now       func() time.Time
+	frontends []*Frontend
+	backends  []*Backend
+	byProxy   map[*haproxycfg.Proxy]*Backend
+
+	actconn atomic.Int64 // %ac: connections on the process
+	global  gate
+
+	mu        sync.Mutex
+	listeners map[string]net.Listener
+	sessions  map[*session]struct{}
+	https     []*http.Server
+	serving   bool
+
+	stop     chan struct{} // closed by SoftStop/Close: accept loops end
+	stopOnce sync.Once
+	killed   context.Context // done on Close: queued sessions give up
+	kill     context.CancelFunc
+	wg       sync.WaitGroup // sessions
+	acceptWG sync.WaitGroup
+}
+
+// New builds the engine for a validated configuration. It opens no socket.
+func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
+	e := &Engine{
+		cfg:       cfg,
+		opts:      opts,
+		log:       opts.Logger,
+		now:       opts.Now,
+		byProxy:   map[*haproxycfg.Proxy]*Backend{},
+		listeners: map[string]net.Listener{},
+		sessions:  map[*session]struct{}{},
+		stop:      make(chan struct{}),
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	e.killed, e.kill = context.WithCancel(context.Background())
+	e.global = gate{max: int64(cfg.Global.MaxConn), cur: &e.actconn}
+	for a, ln := range opts.Listeners {
+		e.listeners[a] = ln
+	}
+	start := e.now()
+	for _, px := range cfg.Proxies {
+		if !px.Kind.HasBackend() {
+			continue
+		}
+		pol, err := balance.New(string(px.Balance))
+		if err != nil {
+			return nil, fmt.Errorf("%s: backend %s: %w", px.Pos, px.Name, err)
+		}
+		b := &Backend{px: px, policy: pol, hash: px.Balance == haproxycfg.Source, started: start}
+		for i, sc := range px.Servers {
+			s := &Server{cfg: sc, be: b, id: i + 1}
+			s.weight.Store(int32(sc.Weight))
+			if sc.Disabled {
+				s.admin.Store(int32(AdminMaint))
+			}
+			b.servers = append(b.servers, s)
+			if sc.Backup {
+				b.backup = append(b.backup, s)
+			} else {
+				b.active = append(b.active, s)
+			}
+		}
+		e.backends = append(e.backends, b)
+		e.byProxy[px] = b
+	}
+	for _, px := range cfg.Proxies {
+		if !px.Kind.HasFrontend() || px.Disabled {
+			continue
+		}
+		f := &Frontend{px: px}
+		max := px.MaxConn
+		if max == 0 {
+			max = cfg.Global.MaxConn
+		}
+		f.gate = gate{max: int64(max), cur: &f.slots}
+		switch {
+		case px.Kind == haproxycfg.KindListen:
+			f.backend = e.byProxy[px]
+		default:
+			name := px.DefaultBackend
+			if len(px.UseBackends) > 0 {
+				name = px.UseBackends[0].Name
+			}
+			if name != "" {
+				bp := cfg.Proxy(name, haproxycfg.KindBackend, haproxycfg.KindListen)
+				if bp == nil {
+					return nil, fmt.Errorf("%s: frontend %s: no backend %q", px.Pos, px.Name, name)
+				}
+				f.backend = e.byProxy[bp]
+			}
+		}
+		e.frontends = append(e.frontends, f)
+	}
+	return e, nil
+}
+
+// Frontends are the enabled frontends and listens, in file order.
+func (e *Engine) Frontends() []*Frontend { return e.frontends }
+
+// Backends are the backends and listens, in file order.
+func (e *Engine) Backends() []*Backend { return e.backends }
+
+// Backend returns the named backend, or nil.
+func (e *Engine) Backend(name string) *Backend {
+	for _, b := range e.backends {
+		if b.Name() == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// Frontend returns the named frontend, or nil.
+func (e *Engine) Frontend(name string) *Frontend {
+	for _, f := range e.frontends {
+		if f.Name() == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// ActiveConns is the number of connections on the process (%ac).
+func (e *Engine) ActiveConns() int { return int(e.actconn.Load()) }
+
+// MaxConn is the process-wide limit (global maxconn; 0 = none).
+func (e *Engine) MaxConn() int { return int(e.global.max) }
+
+// Bind makes sure every bind of every enabled frontend has a listener,
+// reusing those given in Options.Listeners.
+func (e *Engine) Bind() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, f := range e.frontends {
+		f.lns = f.lns[:0]
+		for _, b := range f.px.Binds {
+			a := b.Address()
+			ln := e.listeners[a]
+			if ln == nil {
+				var err error
+				ln, err = net.Listen("tcp", a)
+				if err != nil {
+					return fmt.Errorf("%s: starting %s %s: cannot bind socket [%s]: %w", b.Pos, f.px.Kind, f.px.Name, a, err)
+				}
+				e.listeners[a] = ln
+			}
+			f.lns = append(f.lns, ln)
+		}
+	}
+	return nil
+}
+
+// Serve accepts connections on every listener until ctx is done, SoftStop
+// or Close. It returns nil on such a normal stop. Sessions keep running
+// after Serve returns; Wait waits for them.
+func (e *Engine) Serve(ctx context.Context) error {
+	e.mu.Lock()
+	bound := true
+	for _, f := range e.frontends {
+		if len(f.lns) != len(f.px.Binds) {
+			bound = false
+		}
+	}
+	e.mu.Unlock()
+	if !bound {
+		if err := e.Bind(); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	if e.serving {
+		e.mu.Unlock()
+		return errors.New("proxy: Serve called twice")
+	}
+	e.serving = true
+	select {
+	case <-e.stop:
+		e.mu.Unlock()
+		return nil
+	default:
+	}
+	for _, f := range e.frontends {
+		for _, ln := range f.lns {
+			if f.px.Mode == haproxycfg.ModeHTTP {
+				e.serveHTTP(f, ln)
+				continue
+			}
+			e.acceptWG.Add(1)
+			go e.acceptLoop(f, ln)
+		}
+	}
+	e.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		e.SoftStop()
+	case <-e.stop:
+	}
+	e.acceptWG.Wait()
+	return nil
+}
+
+// acceptLoop accepts on one listener while the frontend and the process
+// have free slots; when either is full it stops calling accept, so new
+// clients wait in the kernel's backlog.
+func (e *Engine) acceptLoop(f *Frontend, ln net.Listener) {
+	defer e.acceptWG.Done()
+	backoff := 5 * time.Millisecond
+	for {
+		if !e.global.wait(e.stop) || !f.gate.wait(e.stop) {
+			return
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-e.stop:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE, ECONNABORTED and the like: wait and go on.
+			e.log.Warn().Err(err).Msgf("proxy %s: accept", f.Name())
+			select {
+			case <-time.After(backoff):
+			case <-e.stop:
+				return
+			}
+			if backoff *= 2; backoff > time.Second {
+				backoff = time.Second
+			}
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		if !e.global.acquire(e.stop) {
+			c.Close()
+			return
+		}
+		if !f.gate.acquire(e.stop) {
+			e.global.release()
+			c.Close()
+			return
+		}
+		e.wg.Add(1)
+		go e.handle(f, c)
+	}
+}
+
+// stopAccepting ends the accept loops and closes this process's listener
+// descriptors. A listener handed to a newer process lives on there: closing
+// our descriptor does not shut the socket down for the other holder.
+func (e *Engine) stopAccepting() {
+	e.stopOnce.Do(func() {
+		close(e.stop)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, f := range e.frontends {
+			f.stopped.Store(true)
+		}
+		for _, ln := range e.listeners {
+			ln.Close()
+		}
+	})
+}
+
+// SoftStop stops accepting; running sessions finish on their own.
+func (e *Engine) SoftStop() {
+	e.stopAccepting()
+	e.mu.Lock()
+	hs := e.https
+	e.mu.Unlock()
+	for _, h := range hs {
+		h := h
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			// Idle keep-alive connections close, requests in progress end.
+			_ = h.Shutdown(e.killed)
+		}()
+	}
+}
+
+// Close stops accepting and ends every session now (termination state K).
+func (e *Engine) Close() {
+	e.stopAccepting()
+	e.kill()
+	e.mu.Lock()
+	for s := range e.sessions {
+		s.abort(termKilled)
+	}
+	hs := e.https
+	e.mu.Unlock()
+	for _, h := range hs {
+		h.Close()
+	}
+}
+
+// Wait returns when every session has ended, or when ctx is done.
+func (e *Engine) Wait(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		e.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}

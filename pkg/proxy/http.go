@@ -1,0 +1,310 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hapair/pkg/accesslog"
+	"hapair/pkg/balance"
+)
+
+// serveHTTP serves a `mode http` frontend on one listener: the stats page
+// for a proxy with `stats enable`, else a reverse proxy balancing each
+// request over the backend's servers. e.mu is held.
+func (e *Engine) serveHTTP(f *Frontend, ln net.Listener) {
+	var h http.Handler
+	switch {
+	case f.px.Stats.Enabled:
+		if e.opts.HTTPHandler != nil {
+			h = e.opts.HTTPHandler(f.px)
+		}
+	case f.backend != nil && len(f.backend.servers) > 0:
+		h = e.reverseProxy(f)
+	}
+	if h == nil {
+		h = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "503 Service Unavailable\nNo server is available to handle this request.", http.StatusServiceUnavailable)
+		})
+	}
+	t := f.px.Timeouts
+	hs := &http.Server{
+		Handler:           e.logHTTP(f, h),
+		ReadHeaderTimeout: firstSet(t.HTTPRequest, t.Client),
+		IdleTimeout:       firstSet(t.HTTPKeepAlive, t.Client),
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	e.https = append(e.https, hs)
+	e.acceptWG.Add(1)
+	go func() {
+		defer e.acceptWG.Done()
+		_ = hs.Serve(&gateListener{Listener: ln, e: e, f: f})
+	}()
+}
+
+func firstSet(ds ...time.Duration) time.Duration {
+	for _, d := range ds {
+		if d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// gateListener applies global and frontend maxconn to an http.Server and
+// counts its connections as sessions of the frontend.
+type gateListener struct {
+	net.Listener
+	e *Engine
+	f *Frontend
+}
+
+func (l *gateListener) Accept() (net.Conn, error) {
+	e, f := l.e, l.f
+	if !e.global.wait(e.stop) || !f.gate.wait(e.stop) {
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if !e.global.acquire(e.stop) {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	if !f.gate.acquire(e.stop) {
+		e.global.release()
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	f.ctr.open(e.now())
+	e.wg.Add(1)
+	return &gatedConn{Conn: c, l: l}, nil
+}
+
+type gatedConn struct {
+	net.Conn
+	l    *gateListener
+	once sync.Once
+}
+
+func (c *gatedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.l.f.ctr.cur.Add(-1)
+		c.l.f.gate.release()
+		c.l.e.global.release()
+		c.l.e.wg.Done()
+	})
+	return err
+}
+
+type ctxKey int
+
+const reqStateKey ctxKey = 0
+
+// reqState is what the reverse proxy reports about one request for its
+// log line.
+type reqState struct {
+	log     accesslog.Session
+	srv     *Server
+	connErr bool
+}
+
+// countingBody counts the request body read from the client.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// recorder counts the response bytes sent to the client.
+type recorder struct {
+	http.ResponseWriter
+	n      int64
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(p)
+	r.n += int64(n)
+	return n, err
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// logHTTP records one accesslog.Session per request.
+func (e *Engine) logHTTP(f *Frontend, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := e.now()
+		st := &reqState{log: accesslog.Session{
+			Accept:       start,
+			FrontendName: f.Name(),
+			BackendName:  f.Name(),
+			ServerName:   "<NOSRV>",
+			Tw:           -1,
+			Tc:           -1,
+		}}
+		if ap, err := netipAddrPort(r.RemoteAddr); err == nil {
+			st.log.Client = ap
+		}
+		if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			st.log.Frontend = addrPort(la)
+		}
+		body := &countingBody{ReadCloser: r.Body}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = body
+		}
+		rec := &recorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), reqStateKey, st)))
+		st.log.Tt = e.now().Sub(start)
+		st.log.BytesToClient = rec.n
+		st.log.BytesFromClient = body.n.Load()
+		f.ctr.bytesIn.Add(st.log.BytesFromClient)
+		f.ctr.bytesOut.Add(rec.n)
+		if st.log.TermCause == 0 {
+			st.log.TermCause, st.log.TermState = termNormal, termNormal
+		}
+		st.log.ActConn = int(e.actconn.Load())
+		st.log.FeConn = int(f.ctr.cur.Load())
+		if f.backend != nil {
+			st.log.BeConn = int(f.backend.ctr.cur.Load())
+		}
+		if st.srv != nil {
+			st.log.SrvConn = st.srv.Conns()
+		}
+		// An HTTP request always carries bytes from the client, so
+		// dontlognull never drops it.
+		st.log.BytesFromClient += approxHeaderSize(r)
+		e.logSession(f.px, st.log)
+	})
+}
+
+// approxHeaderSize estimates the request head, which net/http does not
+// expose, so %U counts it as haproxy does.
+func approxHeaderSize(r *http.Request) int64 {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return int64(n + 2)
+}
+
+func netipAddrPort(s string) (ap netip.AddrPort, err error) {
+	a, err := net.ResolveTCPAddr("tcp", s)
+	if err != nil {
+		return ap, err
+	}
+	return addrPort(a), nil
+}
+
+// reverseProxy balances each request of a frontend over its backend.
+func (e *Engine) reverseProxy(f *Frontend) http.Handler {
+	be := f.backend
+	bt := be.px.Timeouts
+	tr := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: bt.Connect}).DialContext,
+		ResponseHeaderTimeout: bt.Server,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       firstSet(bt.HTTPKeepAlive, 90*time.Second),
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			st := pr.In.Context().Value(reqStateKey).(*reqState)
+			port := int(st.log.Frontend.Port())
+			pr.SetURL(&url.URL{Scheme: "http", Host: st.srv.cfg.Address(port)})
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: tr,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			st := r.Context().Value(reqStateKey).(*reqState)
+			st.connErr = true
+			status := http.StatusBadGateway
+			st.log.TermCause, st.log.TermState = termServer, 'H'
+			if isTimeout(err) {
+				status = http.StatusGatewayTimeout
+				st.log.TermCause = termServerTimeout
+			}
+			if r.Context().Err() != nil {
+				st.log.TermCause, st.log.TermState = termClient, stateData
+			}
+			w.WriteHeader(status)
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := r.Context().Value(reqStateKey).(*reqState)
+		st.log.BackendName = be.Name()
+		start := e.now()
+		be.ctr.open(start)
+		defer be.ctr.cur.Add(-1)
+		a, err := be.acquire(r.Context(), balance.Key{Client: st.log.Client.Addr()}, nil, bt.EffectiveQueue())
+		st.log.SrvQueue, st.log.BeQueue = a.sq, a.bq
+		if err != nil {
+			st.log.Tw = e.now().Sub(start)
+			st.log.TermCause, st.log.TermState = termServer, stateConnect
+			if errors.Is(err, ErrQueueTimeout) {
+				st.log.TermCause, st.log.TermState = termServerTimeout, stateQueue
+			} else if errors.Is(err, ErrNoServer) {
+				st.log.Tw = -1
+			}
+			http.Error(w, "503 Service Unavailable\nNo server is available to handle this request.", http.StatusServiceUnavailable)
+			return
+		}
+		srv := a.srv
+		defer be.release(srv)
+		st.srv = srv
+		st.log.ServerName = srv.Name()
+		st.log.Tw = e.now().Sub(start)
+		srv.ctr.total.Add(1)
+		srv.ctr.rate.add(start)
+		srv.ctr.lastSession.Store(start.UnixNano())
+		rec, _ := w.(*recorder)
+		var before int64
+		if rec != nil {
+			before = rec.n
+		}
+		rp.ServeHTTP(w, r)
+		if st.connErr {
+			srv.ctr.connErrors.Add(1)
+			be.ctr.connErrors.Add(1)
+		} else {
+			st.log.Tc = 0
+		}
+		if rec != nil {
+			srv.ctr.bytesOut.Add(rec.n - before)
+			be.ctr.bytesOut.Add(rec.n - before)
+		}
+	})
+}

@@ -1,0 +1,292 @@
+package proxy
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hapair/pkg/balance"
+	"hapair/pkg/haproxycfg"
+)
+
+// Status is what haproxy's stats show in the status column of a server,
+// frontend or backend.
+type Status int32
+
+// The statuses. A server's status combines its administrative state
+// (maintenance, drain: set by an operator) with its operational state (up,
+// down: set by health checks): MAINT wins over DOWN, which wins over DRAIN.
+const (
+	StatusUp Status = iota
+	StatusDown
+	StatusMaint
+	StatusDrain
+	StatusOpen // frontends that accept
+	StatusStop // frontends that no longer accept
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusUp:
+		return "UP"
+	case StatusDown:
+		return "DOWN"
+	case StatusMaint:
+		return "MAINT"
+	case StatusDrain:
+		return "DRAIN"
+	case StatusOpen:
+		return "OPEN"
+	case StatusStop:
+		return "STOP"
+	}
+	return fmt.Sprintf("Status(%d)", int32(s))
+}
+
+// AdminState is a server's administrative state, as `set server
+// <b>/<s> state ready|drain|maint` sets it.
+type AdminState int32
+
+const (
+	AdminReady AdminState = iota
+	AdminDrain
+	AdminMaint
+)
+
+func (a AdminState) String() string {
+	switch a {
+	case AdminReady:
+		return "ready"
+	case AdminDrain:
+		return "drain"
+	case AdminMaint:
+		return "maint"
+	}
+	return fmt.Sprintf("AdminState(%d)", int32(a))
+}
+
+// Server is a backend server at run time. Its methods are safe for
+// concurrent use; it implements balance.Server.
+type Server struct {
+	cfg     *haproxycfg.Server
+	be      *Backend
+	id      int
+	admin   atomic.Int32 // AdminState
+	down    atomic.Bool  // operational state from health checks
+	weight  atomic.Int32 // configured or set at run time
+	changed atomic.Int64 // unix nanoseconds of the last status change
+	ctr     counters
+}
+
+// Name is the server's name.
+func (s *Server) Name() string { return s.cfg.Name }
+
+// ID is the server's position in its backend, from 1 (haproxy's sid).
+func (s *Server) ID() int { return s.id }
+
+// Config is the server line the server was made from.
+func (s *Server) Config() *haproxycfg.Server { return s.cfg }
+
+// Backend is the backend holding the server.
+func (s *Server) Backend() *Backend { return s.be }
+
+// Backup reports whether the server is a backup server.
+func (s *Server) Backup() bool { return s.cfg.Backup }
+
+// AdminState is the administrative state.
+func (s *Server) AdminState() AdminState { return AdminState(s.admin.Load()) }
+
+// Status combines the administrative and operational states.
+func (s *Server) Status() Status {
+	switch {
+	case s.AdminState() == AdminMaint:
+		return StatusMaint
+	case s.down.Load():
+		return StatusDown
+	case s.AdminState() == AdminDrain:
+		return StatusDrain
+	}
+	return StatusUp
+}
+
+// SetAdminState sets the administrative state (stats socket, stats page).
+// Leaving maintenance or drain lets queued connections through.
+func (s *Server) SetAdminState(a AdminState) {
+	if AdminState(s.admin.Swap(int32(a))) != a {
+		s.changed.Store(time.Now().UnixNano())
+		s.be.statusChanged(s)
+	}
+}
+
+// SetUp sets the operational state (health checks). A server going down
+// hands its queued connections back to the backend.
+func (s *Server) SetUp(up bool) {
+	if s.down.Swap(!up) != !up {
+		s.changed.Store(time.Now().UnixNano())
+		s.be.statusChanged(s)
+	}
+}
+
+// Up reports the operational state.
+func (s *Server) Up() bool { return !s.down.Load() }
+
+// SetWeight sets the weight at run time (`set weight`, 0..256).
+// roundrobin and leastconn use it at once; static-rr only honours 0 (no new
+// traffic) and back, as in haproxy.
+func (s *Server) SetWeight(w int) error {
+	if w < 0 || w > 256 {
+		return fmt.Errorf("server %s/%s: weight %d out of range 0..256", s.be.Name(), s.Name(), w)
+	}
+	s.weight.Store(int32(w))
+	s.be.statusChanged(s)
+	return nil
+}
+
+// ConfigWeight is the weight the configuration gave.
+func (s *Server) ConfigWeight() int { return s.cfg.Weight }
+
+// Weight is the effective weight for balancing: 0 while draining.
+func (s *Server) Weight() int {
+	if s.AdminState() == AdminDrain {
+		return 0
+	}
+	return int(s.weight.Load())
+}
+
+// Usable reports whether the server may take traffic (balance.Server).
+func (s *Server) Usable() bool { return s.AdminState() != AdminMaint && !s.down.Load() }
+
+// Full reports whether the server is at its maxconn (balance.Server).
+func (s *Server) Full() bool { return s.cfg.MaxConn > 0 && s.ctr.cur.Load() >= int64(s.cfg.MaxConn) }
+
+// Conns is the number of current connections (balance.Server).
+func (s *Server) Conns() int { return int(s.ctr.cur.Load()) }
+
+// Stats is a snapshot of the server's counters.
+func (s *Server) Stats() Stats {
+	st := s.ctr.snapshot(time.Now())
+	st.Status = s.Status()
+	st.SessionLimit = int64(s.cfg.MaxConn)
+	st.Weight = s.Weight()
+	if s.cfg.Backup {
+		st.BackupServers = 1
+	} else {
+		st.ActiveServers = 1
+	}
+	if ns := s.changed.Load(); ns != 0 {
+		st.LastChange = time.Unix(0, ns)
+	}
+	return st
+}
+
+// Backend is a proxy's server side (a `backend` or the servers of a
+// `listen`).
+type Backend struct {
+	px      *haproxycfg.Proxy
+	servers []*Server
+	active  []balance.Server
+	backup  []balance.Server
+	policy  balance.Policy
+	hash    bool // hash-based policy: retries stay on the server
+	ctr     counters
+	started time.Time
+
+	mu    sync.Mutex // guards the queue and server slot hand-over
+	queue []*waiter  // FIFO of connections waiting for a server slot
+}
+
+// Name is the proxy's name.
+func (b *Backend) Name() string { return b.px.Name }
+
+// Proxy is the configuration section.
+func (b *Backend) Proxy() *haproxycfg.Proxy { return b.px }
+
+// Servers are the backend's servers in configuration order (by id).
+func (b *Backend) Servers() []*Server { return b.servers }
+
+// Server returns the named server, or nil.
+func (b *Backend) Server(name string) *Server {
+	for _, s := range b.servers {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Policy is the `balance` keyword in effect.
+func (b *Backend) Policy() string { return b.policy.String() }
+
+// Status is UP while at least one server is usable, else DOWN.
+func (b *Backend) Status() Status {
+	for _, s := range b.servers {
+		if s.Usable() {
+			return StatusUp
+		}
+	}
+	return StatusDown
+}
+
+// Stats is a snapshot of the backend's counters.
+func (b *Backend) Stats() Stats {
+	st := b.ctr.snapshot(time.Now())
+	st.Status = b.Status()
+	st.SessionLimit = int64(b.px.MaxConn)
+	for _, s := range b.servers {
+		if !s.Usable() {
+			continue
+		}
+		st.Weight += s.Weight()
+		if s.Backup() {
+			st.BackupServers++
+		} else {
+			st.ActiveServers++
+		}
+	}
+	st.LastChange = b.started
+	for _, s := range b.servers {
+		if ns := s.changed.Load(); ns != 0 && time.Unix(0, ns).After(st.LastChange) {
+			st.LastChange = time.Unix(0, ns)
+		}
+	}
+	return st
+}
+
+// Frontend is a proxy's accepting side (a `frontend` or a `listen`).
+type Frontend struct {
+	px      *haproxycfg.Proxy
+	backend *Backend // nil: connections are closed (<NOSRV>)
+	ctr     counters
+	slots   atomic.Int64 // connections holding a maxconn slot
+	gate    gate
+	stopped atomic.Bool
+	lns     []net.Listener
+}
+
+// Name is the proxy's name.
+func (f *Frontend) Name() string { return f.px.Name }
+
+// Proxy is the configuration section.
+func (f *Frontend) Proxy() *haproxycfg.Proxy { return f.px }
+
+// Backend is the backend connections go to, or nil.
+func (f *Frontend) Backend() *Backend { return f.backend }
+
+// MaxConn is the frontend's effective connection limit (0 = none).
+func (f *Frontend) MaxConn() int { return int(f.gate.max) }
+
+// Listeners are the sockets the frontend accepts on.
+func (f *Frontend) Listeners() []net.Listener { return f.lns }
+
+// Stats is a snapshot of the frontend's counters.
+func (f *Frontend) Stats() Stats {
+	st := f.ctr.snapshot(time.Now())
+	st.Status = StatusOpen
+	if f.stopped.Load() {
+		st.Status = StatusStop
+	}
+	st.SessionLimit = f.gate.max
+	return st
+}

@@ -1,0 +1,474 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"hapair/pkg/accesslog"
+	"hapair/pkg/balance"
+	"hapair/pkg/haproxycfg"
+)
+
+// Termination causes (first character of haproxy's termination state).
+const (
+	termNormal        = '-'
+	termClient        = 'C'
+	termServer        = 'S'
+	termKilled        = 'K'
+	termClientTimeout = 'c'
+	termServerTimeout = 's'
+)
+
+// Session states (second character).
+const (
+	stateQueue   = 'Q'
+	stateConnect = 'C'
+	stateData    = 'D'
+)
+
+// session is one proxied TCP connection.
+type session struct {
+	e   *Engine
+	f   *Frontend
+	be  *Backend
+	srv *Server
+	cli net.Conn
+
+	mu      sync.Mutex
+	sc      net.Conn // server connection once established
+	state   byte
+	cause   byte // termination cause; 0 while running
+	tstate  byte
+	aborted bool
+
+	lastAct atomic.Int64 // unix nanoseconds of the last byte moved
+	cliFin  atomic.Bool  // the client sent its FIN
+	srvFin  atomic.Bool  // the server sent its FIN
+	in, out atomic.Int64 // bytes from and to the client
+
+	fe, bt haproxycfg.Timeouts // frontend and backend timeouts
+}
+
+// terminate records the termination state unless one is already set.
+func (s *session) terminate(cause, state byte) {
+	s.mu.Lock()
+	if s.cause == 0 {
+		s.cause, s.tstate = cause, state
+	}
+	s.mu.Unlock()
+}
+
+// abort records the cause and closes both connections, which ends the
+// copies in progress.
+func (s *session) abort(cause byte) {
+	s.mu.Lock()
+	if s.cause == 0 {
+		s.cause, s.tstate = cause, s.state
+	}
+	s.aborted = true
+	sc := s.sc
+	s.mu.Unlock()
+	s.cli.Close()
+	if sc != nil {
+		sc.Close()
+	}
+}
+
+func (s *session) isAborted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.aborted
+}
+
+func (s *session) setState(st byte) {
+	s.mu.Lock()
+	s.state = st
+	s.mu.Unlock()
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ap := t.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}
+
+// handle runs one accepted connection to its end.
+func (e *Engine) handle(f *Frontend, c net.Conn) {
+	defer e.wg.Done()
+	now := e.now()
+	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts}
+	e.mu.Lock()
+	e.sessions[s] = struct{}{}
+	killed := e.killed.Err() != nil
+	e.mu.Unlock()
+	if killed {
+		s.abort(termKilled)
+	}
+	f.ctr.open(now)
+
+	log := accesslog.Session{
+		Client:       addrPort(c.RemoteAddr()),
+		Frontend:     addrPort(c.LocalAddr()),
+		Accept:       now,
+		FrontendName: f.Name(),
+		BackendName:  f.Name(),
+		ServerName:   "<NOSRV>",
+		Tw:           -1,
+		Tc:           -1,
+	}
+	s.run(&log, now)
+
+	// Close and account; %ac and %fc still count this session, %bc and
+	// %sc no longer do, as haproxy's log shows ("1/1/0/0/0" alone).
+	c.Close()
+	s.mu.Lock()
+	if s.sc != nil {
+		s.sc.Close()
+	}
+	if s.cause == 0 {
+		s.cause, s.tstate = termNormal, termNormal
+	}
+	log.TermCause, log.TermState = s.cause, s.tstate
+	s.mu.Unlock()
+	end := e.now()
+	log.Tt = end.Sub(now)
+	log.BytesFromClient, log.BytesToClient = s.in.Load(), s.out.Load()
+	if s.srv != nil {
+		s.be.release(s.srv)
+		log.SrvConn = s.srv.Conns()
+	}
+	if s.be != nil {
+		s.be.ctr.cur.Add(-1)
+		log.BeConn = int(s.be.ctr.cur.Load())
+	}
+	log.ActConn = int(e.actconn.Load())
+	log.FeConn = int(f.ctr.cur.Load())
+	f.ctr.cur.Add(-1)
+	e.mu.Lock()
+	delete(e.sessions, s)
+	e.mu.Unlock()
+	f.gate.release()
+	e.global.release()
+
+	e.logSession(f.px, log)
+}
+
+// logSession calls SessionLog for a frontend with log targets; with
+// `option dontlognull`, sessions that received nothing from the client are
+// not logged (haproxy checks the request channel's total).
+func (e *Engine) logSession(px *haproxycfg.Proxy, log accesslog.Session) {
+	if e.opts.SessionLog == nil || len(px.Logs) == 0 {
+		return
+	}
+	if px.Options.DontLogNull && log.BytesFromClient == 0 {
+		return
+	}
+	e.opts.SessionLog(px, log)
+}
+
+// run assigns a server, connects with retries and relays the data.
+func (s *session) run(log *accesslog.Session, accept time.Time) {
+	e, be := s.e, s.be
+	if be == nil {
+		s.terminate(termServer, stateConnect)
+		return
+	}
+	s.bt = be.px.Timeouts
+	log.BackendName = be.Name()
+	be.ctr.open(accept)
+	if s.isAborted() {
+		return
+	}
+
+	key := balance.Key{Client: log.Client.Addr()}
+	s.setState(stateQueue)
+	a, err := be.acquire(e.killed, key, nil, s.bt.EffectiveQueue())
+	if !s.assigned(log, a, err, accept) {
+		return
+	}
+	queueExit := e.now()
+	log.Tw = queueExit.Sub(accept)
+
+	s.setState(stateConnect)
+	retries := be.px.Retries
+	var conn net.Conn
+	for attempt := 0; ; attempt++ {
+		conn, err = s.dial(log.Frontend.Port())
+		if err == nil {
+			break
+		}
+		if e.killed.Err() != nil {
+			s.terminate(termKilled, stateConnect)
+			return
+		}
+		timedOut := isTimeout(err)
+		srv := s.srv
+		if attempt >= retries {
+			srv.ctr.connErrors.Add(1)
+			be.ctr.connErrors.Add(1)
+			if timedOut {
+				s.terminate(termServerTimeout, stateConnect)
+			} else {
+				s.terminate(termServer, stateConnect)
+			}
+			return
+		}
+		log.Retries++
+		// haproxy 2.6 (back_handle_st_cer): with option redispatch a retry
+		// goes back to load balancing when the server is no longer
+		// usable, on the last retry, or at every retry when more than one
+		// active server is usable and the algorithm is not a hash.
+		active := usableActives(be)
+		redisp := be.px.Options.Redispatch &&
+			(!srv.Usable() || attempt+1 == retries || (!be.hash && active > 1))
+		wait := !timedOut
+		if redisp {
+			be.release(srv)
+			s.srv = nil
+			s.setState(stateQueue)
+			a, err := be.acquire(e.killed, key, srv, s.bt.EffectiveQueue())
+			if !s.assigned(log, a, err, accept) {
+				return
+			}
+			s.setState(stateConnect)
+			if s.srv != srv {
+				be.ctr.redispatches.Add(1)
+				srv.ctr.redispatches.Add(1)
+				log.Redisp = true
+			} else {
+				be.ctr.retries.Add(1)
+				srv.ctr.retries.Add(1)
+			}
+			// No turn-around wait when load balancing moved us on.
+			wait = wait && (be.hash || active <= 1)
+		} else {
+			be.ctr.retries.Add(1)
+			srv.ctr.retries.Add(1)
+		}
+		if wait {
+			// haproxy's turn-around timer: min(timeout connect, 1s)
+			// before retrying a server that refused.
+			d := time.Second
+			if c := s.bt.Connect; c > 0 && c < d {
+				d = c
+			}
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-e.killed.Done():
+				t.Stop()
+				s.terminate(termKilled, stateConnect)
+				return
+			}
+		}
+	}
+	s.mu.Lock()
+	s.sc = conn
+	aborted := s.aborted
+	s.state = stateData
+	s.mu.Unlock()
+	if aborted {
+		conn.Close()
+		return
+	}
+	log.Tc = e.now().Sub(queueExit)
+	s.relay()
+}
+
+// assigned records the outcome of a server assignment; false ends the
+// session.
+func (s *session) assigned(log *accesslog.Session, a assignment, err error, accept time.Time) bool {
+	if a.sq > log.SrvQueue {
+		log.SrvQueue = a.sq
+	}
+	if a.bq > log.BeQueue {
+		log.BeQueue = a.bq
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNoServer):
+		log.ServerName = "<NOSRV>"
+		s.terminate(termServer, stateConnect)
+		return false
+	case errors.Is(err, ErrQueueTimeout):
+		log.ServerName = "<NOSRV>"
+		log.Tw = s.e.now().Sub(accept)
+		s.terminate(termServerTimeout, stateQueue)
+		return false
+	default: // killed
+		log.ServerName = "<NOSRV>"
+		log.Tw = s.e.now().Sub(accept)
+		s.terminate(termKilled, stateQueue)
+		return false
+	}
+	s.srv = a.srv
+	log.ServerName = a.srv.Name()
+	a.srv.ctr.total.Add(1)
+	now := s.e.now()
+	a.srv.ctr.rate.add(now)
+	storeMax(&a.srv.ctr.maxRate, a.srv.ctr.rate.read(now))
+	a.srv.ctr.lastSession.Store(now.UnixNano())
+	return true
+}
+
+func usableActives(b *Backend) int {
+	n := 0
+	for _, s := range b.active {
+		if s.Usable() && s.Weight() > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// dial connects to the current server within `timeout connect`.
+func (s *session) dial(clientPort uint16) (net.Conn, error) {
+	d := net.Dialer{Timeout: s.bt.Connect}
+	return d.DialContext(s.e.killed, "tcp", s.srv.cfg.Address(int(clientPort)))
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
+		(errors.As(err, &ne) && ne.Timeout())
+}
+
+// timeouts are the client and server inactivity timeouts in effect now.
+func (s *session) timeouts() (tc, ts time.Duration) {
+	tc, ts = s.fe.Client, s.bt.Server
+	if s.bt.Tunnel > 0 {
+		tc, ts = s.bt.Tunnel, s.bt.Tunnel
+	}
+	if s.cliFin.Load() && s.fe.ClientFin > 0 {
+		tc = s.fe.ClientFin
+	}
+	if s.srvFin.Load() && s.bt.ServerFin > 0 {
+		ts = s.bt.ServerFin
+	}
+	return tc, ts
+}
+
+// maxStep bounds how long a copy runs between deadline checks, which is
+// also how stale the live byte counters may be.
+const maxStep = 2 * time.Second
+
+// step is how long one copy call may block before the inactivity timers
+// are checked: a quarter of the shortest timeout, so a timeout fires at
+// most 25% late.
+func (s *session) step() time.Duration {
+	tc, ts := s.timeouts()
+	m := tc
+	if m == 0 || (ts > 0 && ts < m) {
+		m = ts
+	}
+	st := m / 4
+	if m == 0 || st > maxStep {
+		st = maxStep
+	}
+	if st < 5*time.Millisecond {
+		st = 5 * time.Millisecond
+	}
+	return st
+}
+
+// expired returns the timeout cause when a side has been idle too long.
+func (s *session) expired() byte {
+	idle := time.Since(time.Unix(0, s.lastAct.Load()))
+	tc, ts := s.timeouts()
+	switch {
+	case tc > 0 && idle >= tc:
+		return termClientTimeout
+	case ts > 0 && idle >= ts:
+		return termServerTimeout
+	}
+	return 0
+}
+
+// relay copies both ways until both directions have ended.
+func (s *session) relay() {
+	s.lastAct.Store(time.Now().UnixNano())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.pipe(s.cli, s.sc, true)
+	}()
+	s.pipe(s.sc, s.cli, false)
+	<-done
+}
+
+type closeWriter interface{ CloseWrite() error }
+
+// pipe copies src to dst. io.Copy between two *net.TCPConn uses splice(2)
+// on Linux; the copy is restarted every step to check the inactivity
+// timers and publish the byte counters. At EOF the FIN is passed on with
+// CloseWrite and the other direction keeps going.
+func (s *session) pipe(src, dst net.Conn, fromClient bool) {
+	for {
+		dl := time.Now().Add(s.step())
+		_ = src.SetReadDeadline(dl)
+		_ = dst.SetWriteDeadline(dl)
+		n, err := io.Copy(dst, src)
+		if n > 0 {
+			s.lastAct.Store(time.Now().UnixNano())
+			s.count(n, fromClient)
+		}
+		if err == nil {
+			if fromClient {
+				s.cliFin.Store(true)
+			} else {
+				s.srvFin.Store(true)
+			}
+			if cw, ok := dst.(closeWriter); ok {
+				_ = cw.CloseWrite()
+			}
+			return
+		}
+		if s.isAborted() {
+			return
+		}
+		if isTimeout(err) {
+			if cause := s.expired(); cause != 0 {
+				s.abort(cause)
+				return
+			}
+			continue
+		}
+		// A write to a closed peer is the destination's fault; anything
+		// else (reset, read error) is the source's.
+		srcSide := !errors.Is(err, syscall.EPIPE)
+		if srcSide == fromClient {
+			s.be.ctr.cliAborts.Add(1)
+			s.srv.ctr.cliAborts.Add(1)
+			s.abort(termClient)
+		} else {
+			s.be.ctr.srvAborts.Add(1)
+			s.srv.ctr.srvAborts.Add(1)
+			s.abort(termServer)
+		}
+		return
+	}
+}
+
+func (s *session) count(n int64, fromClient bool) {
+	if fromClient {
+		s.in.Add(n)
+		s.f.ctr.bytesIn.Add(n)
+		s.be.ctr.bytesIn.Add(n)
+		s.srv.ctr.bytesIn.Add(n)
+	} else {
+		s.out.Add(n)
+		s.f.ctr.bytesOut.Add(n)
+		s.be.ctr.bytesOut.Add(n)
+		s.srv.ctr.bytesOut.Add(n)
+	}
+}
