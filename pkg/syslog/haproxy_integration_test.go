@@ -2,6 +2,7 @@ package syslog_test
 
 import (
 	"bufio"
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -232,5 +235,202 @@ func waitExit(t *testing.T, cmd *exec.Cmd) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("haproxy did not stop within 10s of SIGUSR1")
+	}
+}
+
+// TestIntegrationHaproxyFormats runs haproxy with one target per `format`
+// value (and one with a short `len`), and checks that every datagram it
+// sent is what AppendFormatted builds from the same level, message, time
+// and pid.
+func TestIntegrationHaproxyFormats(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	type fmtTarget struct {
+		format string
+		maxLen int
+		sink   *syslogtest.Sink
+	}
+	targets := []*fmtTarget{
+		{format: syslog.FormatLocal}, {format: ""}, {format: syslog.FormatRFC3164}, {format: syslog.FormatRFC5424},
+		{format: syslog.FormatPriority}, {format: syslog.FormatShort}, {format: syslog.FormatTimed},
+		{format: syslog.FormatISO}, {format: syslog.FormatRaw}, {format: "", maxLen: 80},
+	}
+	var logLines strings.Builder
+	for _, ft := range targets {
+		ft.sink = syslogtest.NewSink(t)
+		fmt.Fprintf(&logLines, "    log %s", ft.sink.Addr())
+		if ft.maxLen > 0 {
+			fmt.Fprintf(&logLines, " len %d", ft.maxLen)
+		}
+		if ft.format != "" {
+			fmt.Fprintf(&logLines, " format %s", ft.format)
+		}
+		logLines.WriteString(" local3\n")
+	}
+	backend := serveEcho(t)
+	front := freePort(t)
+	hap := startHaproxy(t, fmt.Sprintf(`global
+%s
+defaults
+    log global
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+listen tcp
+    bind 127.0.0.1:%d
+    mode tcp
+    option tcplog
+    server web01 %s
+`, logLines.String(), front, backend))
+	waitBound(t, fmt.Sprintf("127.0.0.1:%d", front))
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", front), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(c, "hi\n")
+	_, _ = io.Copy(io.Discard, c)
+	c.Close()
+	_ = hap.Process.Signal(syscall.SIGUSR1)
+	waitExit(t, hap)
+
+	// The messages, their levels, time and pid, from the local target.
+	const n = 3 // tcplog, "Proxy tcp stopped", "Proxy <HTTPCLIENT> stopped"
+	var originals []syslogtest.Datagram
+	for _, raw := range targets[0].sink.Wait(n, 5*time.Second) {
+		d, err := syslogtest.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		originals = append(originals, d)
+	}
+	if len(originals) != n {
+		t.Fatalf("local target got %d datagrams, want %d", len(originals), n)
+	}
+	isoRE := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d`)
+	legacyRE := regexp.MustCompile(`[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d`)
+	for _, ft := range targets {
+		got := ft.sink.Wait(n, 5*time.Second)
+		if len(got) != n {
+			t.Errorf("format %q: %d datagrams, want %d", ft.format, len(got), n)
+		}
+		for _, raw := range got {
+			// The time as the datagram shows it, if it shows one.
+			stamp := originals[0].Stamp
+			if m := isoRE.FindString(raw); m != "" {
+				if stamp, err = time.Parse("2006-01-02T15:04:05.000000-07:00", m); err != nil {
+					t.Fatal(err)
+				}
+			} else if m := legacyRE.FindString(raw); m != "" {
+				stamp, _ = time.ParseInLocation("Jan _2 15:04:05", m, time.UTC)
+			}
+			var match bool
+			for _, o := range originals {
+				ours := string(syslog.AppendFormatted(nil, ft.format, 19, o.Level, stamp, "haproxy", o.PID, o.Msg, cmp.Or(ft.maxLen, syslog.MaxLen)))
+				match = match || ours == raw
+			}
+			if !match {
+				t.Errorf("format %q len %d: no message of ours gives haproxy's %q", ft.format, ft.maxLen, raw)
+			}
+			formatGolden = append(formatGolden, fmt.Sprintf("%s %d\t%s", cmp.Or(ft.format, "-"), ft.maxLen, raw))
+		}
+	}
+	if *update && !t.Failed() {
+		sort.Strings(formatGolden)
+		formatGolden = slices.Compact(formatGolden)
+		if err := os.WriteFile(formatsFile, []byte(strings.Join(formatGolden, "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// formatsFile holds TestIntegrationHaproxyFormats' capture, one datagram
+// per line as "FORMAT LEN<TAB>datagram" (FORMAT "-" when not given, LEN 0
+// when not given).
+const formatsFile = "testdata/haproxy-2.6.12-formats.golden"
+
+var formatGolden []string
+
+// TestGoldenHaproxyFormats checks the stored capture of every format.
+func TestGoldenHaproxyFormats(t *testing.T) {
+	data, err := os.ReadFile(formatsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type line struct {
+		format string
+		maxLen int
+		raw    string
+	}
+	var lines []line
+	var originals []syslogtest.Datagram
+	for _, l := range strings.SplitAfter(string(data), "\n") {
+		if l == "" {
+			continue
+		}
+		head, raw, ok := strings.Cut(l, "\t")
+		if !ok {
+			t.Fatalf("bad golden line %q", l)
+		}
+		var f line
+		if _, err := fmt.Sscanf(head, "%s %d", &f.format, &f.maxLen); err != nil {
+			t.Fatalf("bad golden line %q: %v", l, err)
+		}
+		if f.format == "-" {
+			f.format = ""
+		}
+		f.raw = raw
+		lines = append(lines, f)
+		if f.format == syslog.FormatLocal {
+			d, err := syslogtest.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			originals = append(originals, d)
+		}
+	}
+	formats := map[string]bool{}
+	isoRE := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d`)
+	legacyRE := regexp.MustCompile(`[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d`)
+	for _, f := range lines {
+		formats[f.format] = true
+		stamp := originals[0].Stamp
+		if m := isoRE.FindString(f.raw); m != "" {
+			if stamp, err = time.Parse("2006-01-02T15:04:05.000000-07:00", m); err != nil {
+				t.Fatal(err)
+			}
+		} else if m := legacyRE.FindString(f.raw); m != "" {
+			stamp, _ = time.ParseInLocation("Jan _2 15:04:05", m, time.UTC)
+		}
+		var match bool
+		for _, o := range originals {
+			ours := string(syslog.AppendFormatted(nil, f.format, 19, o.Level, stamp, "haproxy", o.PID, o.Msg, cmp.Or(f.maxLen, syslog.MaxLen)))
+			match = match || ours == f.raw
+		}
+		if !match {
+			t.Errorf("format %q len %d: no message of ours gives haproxy's %q", f.format, f.maxLen, f.raw)
+		}
+	}
+	if len(formats) != 9 || len(originals) != 3 {
+		t.Errorf("golden file covers %d formats and %d messages, want 9 and 3", len(formats), len(originals))
+	}
+}
+
+// waitBound waits until something listens on addr, without connecting
+// (a connection would be logged).
+func waitBound(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return
+		}
+		l.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listening after 10s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -1,16 +1,19 @@
-// Package syslog sends log lines the way haproxy 2.6 does: one RFC 3164
-// style datagram per message, over UDP or a unix datagram socket such as
-// /dev/log, never waiting for a slow receiver.
+// Package syslog sends log lines the way haproxy 2.6 does: one datagram
+// per message, over UDP or a unix datagram socket such as /dev/log, never
+// waiting for a slow receiver.
 //
-// The datagram is haproxy's default "local" header format (no hostname,
-// `log-send-hostname` off), followed by the message and a line feed:
+// The default datagram is haproxy's "local" header format (RFC 3164
+// without a hostname, as with `log-send-hostname` off), then the message
+// and a line feed:
 //
 //	<PRI>Mmm dd hh:mm:ss tag[pid]: message\n
 //
 // PRI is facility*8 + severity (RFC 3164, Section 4.1.1); the day of month
 // is padded with a space ("Nov  4"); the time is the local time of the
-// injected clock. Header and message together are cut at 1024 bytes, the
-// default `len` of a haproxy `log` line, before the line feed is added.
+// injected clock. Header and message together are cut at the target's
+// `len` (1024 by default) before the line feed is added. The other
+// `format` values of a `log` line (rfc3164, rfc5424, priority, short,
+// timed, iso, raw) are supported too; see AppendFormatted.
 package syslog
 
 import (
@@ -98,12 +101,93 @@ func append2(b []byte, v int) []byte {
 	return append(b, byte('0'+v/10), byte('0'+v%10))
 }
 
-// AppendMessage appends one complete datagram: header, message without its
-// trailing line feeds or NULs, cut so header and message fit in maxLen
-// bytes, then a line feed, as haproxy's __do_send_log builds it.
-func AppendMessage(b []byte, facility haproxycfg.Facility, level haproxycfg.Level, t time.Time, tag string, pid int, msg string, maxLen int) []byte {
+// Header formats of a `log ... format F` line (haproxy configuration
+// manual, section 3.1, "log"). An empty format is haproxy's default, which
+// is FormatLocal since we never send a hostname.
+const (
+	FormatLocal    = "local"
+	FormatRFC3164  = "rfc3164"
+	FormatRFC5424  = "rfc5424"
+	FormatPriority = "priority"
+	FormatShort    = "short"
+	FormatTimed    = "timed"
+	FormatISO      = "iso"
+	FormatRaw      = "raw"
+)
+
+var formats = map[string]bool{"": true, FormatLocal: true, FormatRFC3164: true, FormatRFC5424: true,
+	FormatPriority: true, FormatShort: true, FormatTimed: true, FormatISO: true, FormatRaw: true}
+
+// AppendISOTime appends haproxy's ISO 8601 time with microseconds and the
+// UTC offset, "2026-11-24T23:40:01.123456+00:00" (RFC 5424, Section 6.2.3).
+func AppendISOTime(b []byte, t time.Time) []byte {
+	return t.AppendFormat(b, "2006-01-02T15:04:05.000000-07:00")
+}
+
+// AppendFormatted appends one complete datagram in the given header format,
+// as haproxy 2.6's build_log_header lays it out (no hostname is known, so
+// rfc3164 says "localhost" and rfc5424 "-"):
+//
+//	local     <PRI>Mmm dd hh:mm:ss tag[pid]: msg
+//	rfc3164   <PRI>Mmm dd hh:mm:ss localhost tag[pid]: msg
+//	rfc5424   <PRI>1 ISO-TIME - tag pid - - msg
+//	priority  <PRI>msg
+//	short     <SEVERITY>msg
+//	timed     <SEVERITY>ISO-TIME msg
+//	iso       ISO-TIME msg
+//	raw       msg
+//
+// The message loses its trailing line feeds and NULs, the whole is cut at
+// maxLen bytes (0: no limit), and a line feed ends the datagram.
+func AppendFormatted(b []byte, format string, facility haproxycfg.Facility, level haproxycfg.Level, t time.Time, tag string, pid int, msg string, maxLen int) []byte {
 	start := len(b)
-	b = AppendHeader(b, facility, level, t, tag, pid)
+	pri := func(b []byte, v int64) []byte {
+		b = append(b, '<')
+		b = strconv.AppendInt(b, v, 10)
+		return append(b, '>')
+	}
+	switch format {
+	case "", FormatLocal:
+		b = AppendHeader(b, facility, level, t, tag, pid)
+	case FormatRFC3164:
+		b = pri(b, int64(facility)*8+int64(level))
+		b = AppendTimestamp(b, t)
+		b = append(b, " localhost "...)
+		if tag != "" {
+			b = append(b, tag...)
+			if pid > 0 {
+				b = append(b, '[')
+				b = strconv.AppendInt(b, int64(pid), 10)
+				b = append(b, ']')
+			}
+			b = append(b, ':', ' ')
+		}
+	case FormatRFC5424:
+		b = pri(b, int64(facility)*8+int64(level))
+		b = append(b, '1', ' ')
+		b = AppendISOTime(b, t)
+		b = append(b, " - "...)
+		b = appendOrNil(b, tag)
+		if pid > 0 {
+			b = strconv.AppendInt(b, int64(pid), 10)
+			b = append(b, ' ')
+		} else {
+			b = append(b, '-', ' ')
+		}
+		b = append(b, "- - "...) // MSGID, STRUCTURED-DATA
+	case FormatPriority:
+		b = pri(b, int64(facility)*8+int64(level))
+	case FormatShort:
+		b = pri(b, int64(level))
+	case FormatTimed:
+		b = pri(b, int64(level))
+		b = AppendISOTime(b, t)
+		b = append(b, ' ')
+	case FormatISO:
+		b = AppendISOTime(b, t)
+		b = append(b, ' ')
+	case FormatRaw:
+	}
 	for len(msg) > 0 && (msg[len(msg)-1] == '\n' || msg[len(msg)-1] == 0) {
 		msg = msg[:len(msg)-1]
 	}
@@ -112,6 +196,21 @@ func AppendMessage(b []byte, facility haproxycfg.Facility, level haproxycfg.Leve
 		b = b[:start+maxLen]
 	}
 	return append(b, '\n')
+}
+
+func appendOrNil(b []byte, v string) []byte {
+	if v == "" {
+		return append(b, '-', ' ')
+	}
+	b = append(b, v...)
+	return append(b, ' ')
+}
+
+// AppendMessage appends one complete datagram: header, message without its
+// trailing line feeds or NULs, cut so header and message fit in maxLen
+// bytes, then a line feed, as haproxy's __do_send_log builds it.
+func AppendMessage(b []byte, facility haproxycfg.Facility, level haproxycfg.Level, t time.Time, tag string, pid int, msg string, maxLen int) []byte {
+	return AppendFormatted(b, FormatLocal, facility, level, t, tag, pid, msg, maxLen)
 }
 
 // Logger sends messages to a fixed set of targets (the `log` lines of one
@@ -131,9 +230,10 @@ type Logger struct {
 }
 
 type target struct {
-	cfg haproxycfg.LogTarget
-	sa  syscall.Sockaddr
-	af  int
+	cfg    haproxycfg.LogTarget
+	maxLen int
+	sa     syscall.Sockaddr
+	af     int
 }
 
 // New returns a Logger for targets, tagging messages "tag[pid]: " and
@@ -142,7 +242,7 @@ type target struct {
 // with no connect(), a UDP receiver that is down gives no error back.
 func New(targets []haproxycfg.LogTarget, tag string, pid int, now func() time.Time) (*Logger, error) {
 	l := &Logger{tag: tag, pid: pid, now: now, fds: map[int]int{}}
-	l.bufs.New = func() any { b := make([]byte, 0, MaxLen+1); return &b }
+	l.bufs.New = func() any { b := make([]byte, 0, 2*MaxLen); return &b }
 	for _, tc := range targets {
 		t, err := resolve(tc)
 		if err != nil {
@@ -177,21 +277,34 @@ func resolve(tc haproxycfg.LogTarget) (target, error) {
 	if tc.MaxLevel < 0 || tc.MaxLevel > 7 || tc.MinLevel < 0 || tc.MinLevel > 7 {
 		return target{}, fmt.Errorf("%w: %s: level out of range 0..7", ErrBadTarget, where)
 	}
+	if !formats[tc.Format] {
+		return target{}, fmt.Errorf("%w: %s: unknown log format %q", ErrBadTarget, where, tc.Format)
+	}
+	t := target{cfg: tc, maxLen: tc.MaxLen}
+	if t.maxLen == 0 {
+		t.maxLen = MaxLen
+	} else if t.maxLen < 80 || t.maxLen > 65535 {
+		// The same bounds as haproxy's parser.
+		return target{}, fmt.Errorf("%w: %s: len %d out of range 80..65535", ErrBadTarget, where, tc.MaxLen)
+	}
 	switch tc.Network {
 	case "unixgram", "unix":
 		if tc.Address == "" {
 			return target{}, fmt.Errorf("%w: %s: empty socket path", ErrBadTarget, where)
 		}
-		return target{cfg: tc, sa: &syscall.SockaddrUnix{Name: tc.Address}, af: syscall.AF_UNIX}, nil
+		t.sa, t.af = &syscall.SockaddrUnix{Name: tc.Address}, syscall.AF_UNIX
+		return t, nil
 	case "udp", "udp4", "udp6", "":
 		ap, err := resolveUDP(tc.Address)
 		if err != nil {
 			return target{}, fmt.Errorf("%w: %s: %v", ErrBadTarget, where, err)
 		}
 		if ap.Addr().Is4() {
-			return target{cfg: tc, sa: &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}, af: syscall.AF_INET}, nil
+			t.sa, t.af = &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}, syscall.AF_INET
+		} else {
+			t.sa, t.af = &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}, syscall.AF_INET6
 		}
-		return target{cfg: tc, sa: &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}, af: syscall.AF_INET6}, nil
+		return t, nil
 	}
 	return target{}, fmt.Errorf("%w: %s: network %q (want udp or unixgram)", ErrBadTarget, where, tc.Network)
 }
@@ -238,7 +351,7 @@ func (l *Logger) Log(level haproxycfg.Level, msg string) {
 			continue
 		}
 		lv := max(level, t.cfg.MinLevel)
-		*bp = AppendMessage((*bp)[:0], t.cfg.Facility, lv, now, l.tag, l.pid, msg, MaxLen)
+		*bp = AppendFormatted((*bp)[:0], t.cfg.Format, t.cfg.Facility, lv, now, l.tag, l.pid, msg, t.maxLen)
 		fd, ok := l.fds[t.af]
 		if !ok {
 			l.failed.Add(1)
