@@ -57,6 +57,9 @@ func TestIntegrationReferenceFailover(t *testing.T) {
 			}
 		}
 	}
+	if tr := res.TrafficNamed("https before"); tr == nil || tr.OK != 4 || tr.Bodies["web01"] != 2 || tr.Bodies["web02"] != 2 {
+		t.Errorf("https through the VIP (roundrobin) = %+v; want 2 from web01 and 2 from web02", tr)
+	}
 	if len(res.VIPHosts) != 1 || res.VIPHosts[0] != "lb1" {
 		t.Errorf("VIP at the end on %v; want lb1 only", res.VIPHosts)
 	}

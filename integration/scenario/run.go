@@ -339,8 +339,8 @@ func (rn *runner) vipHosts(ctx context.Context) ([]string, error) {
 	return on, nil
 }
 
-func (rn *runner) get(ctx context.Context, timeout time.Duration) (string, error) {
-	code, body, err := rn.hosts[rn.s.Client].Get(ctx, rn.s.URL, timeout)
+func (rn *runner) get(ctx context.Context, url string, timeout time.Duration) (string, error) {
+	code, body, err := rn.hosts[rn.s.Client].Get(ctx, url, timeout)
 	if err != nil {
 		return "", err
 	}
@@ -391,10 +391,10 @@ func (rn *runner) check(ctx context.Context, st *Step) error {
 	case "http":
 		rctx, cancel := context.WithTimeout(ctx, st.RequestTimeout.Duration)
 		defer cancel()
-		_, err := rn.get(rctx, st.RequestTimeout.Duration)
+		_, err := rn.get(rctx, st.URL, st.RequestTimeout.Duration)
 		return err
 	case "syslog":
-		n, err := rn.syslogCount(st.From)
+		n, err := rn.syslogCount(st.From, st.Contains)
 		if err != nil {
 			return err
 		}
@@ -405,12 +405,18 @@ func (rn *runner) check(ctx context.Context, st *Step) error {
 		if rn.smtp == nil {
 			return errors.New("no smtp service started")
 		}
-		m, err := rn.smtp.Mails()
+		mails, err := rn.smtp.Mails()
 		if err != nil {
 			return err
 		}
-		if len(m) < st.Count {
-			return fmt.Errorf("%w: %d mails", errNotYet, len(m))
+		n := 0
+		for _, m := range mails {
+			if strings.Contains(m.Subject, st.Contains) {
+				n++
+			}
+		}
+		if n < st.Count {
+			return fmt.Errorf("%w: %d mails with %q in the subject", errNotYet, n, st.Contains)
 		}
 	case "running", "stopped":
 		svc := rn.svcs[st.Host][st.Service]
@@ -424,7 +430,7 @@ func (rn *runner) check(ctx context.Context, st *Step) error {
 	return nil
 }
 
-func (rn *runner) syslogCount(from string) (int, error) {
+func (rn *runner) syslogCount(from, contains string) (int, error) {
 	if rn.syslog == nil {
 		return 0, errors.New("no syslog service started")
 	}
@@ -434,7 +440,7 @@ func (rn *runner) syslogCount(from string) (int, error) {
 	}
 	n := 0
 	for _, m := range msgs {
-		if from == "" || m.From.String() == from {
+		if (from == "" || m.From.String() == from) && strings.Contains(m.Raw, contains) {
 			n++
 		}
 	}
@@ -452,7 +458,7 @@ func (rn *runner) measure(ctx context.Context, st *Step) error {
 	for {
 		rctx, cancel := context.WithTimeout(ctx, st.RequestTimeout.Duration)
 		sent := time.Now()
-		body, err := rn.get(rctx, st.RequestTimeout.Duration)
+		body, err := rn.get(rctx, st.URL, st.RequestTimeout.Duration)
 		cancel()
 		o.Requests++
 		if err == nil {
@@ -491,7 +497,7 @@ func (rn *runner) traffic(ctx context.Context, st *Step) error {
 	t := Traffic{Name: st.Name, Bodies: map[string]int{}}
 	for i := 0; i < st.Count; i++ {
 		rctx, cancel := context.WithTimeout(ctx, st.RequestTimeout.Duration)
-		body, err := rn.get(rctx, st.RequestTimeout.Duration)
+		body, err := rn.get(rctx, st.URL, st.RequestTimeout.Duration)
 		cancel()
 		if err != nil {
 			t.Failed++
@@ -501,7 +507,7 @@ func (rn *runner) traffic(ctx context.Context, st *Step) error {
 		t.Bodies[strings.TrimSpace(body)]++
 	}
 	rn.r.Traffic = append(rn.r.Traffic, t)
-	rn.eventf("traffic %s: %d ok, %d failed, bodies %v", t.Name, t.OK, t.Failed, t.Bodies)
+	rn.eventf("traffic %s (%s): %d ok, %d failed, bodies %v", t.Name, st.URL, t.OK, t.Failed, t.Bodies)
 	return nil
 }
 

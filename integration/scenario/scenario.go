@@ -94,7 +94,8 @@ type Host struct {
 //	wait     poll until Until holds, within Within (default 10s):
 //	         vip (the VIP is on Host and no other host), http (the client
 //	         gets 200 from URL), syslog / mail (at least Count received,
-//	         syslog From an address), running / stopped (Service on Host)
+//	         syslog From an address, containing Contains in the raw
+//	         message or the subject), running / stopped (Service on Host)
 //	measure  after the last kill or start: poll URL from the client every
 //	         Every (default 100ms, each request bounded by RequestTimeout,
 //	         default 500ms) until a request succeeds while the VIP is on
@@ -115,6 +116,8 @@ type Step struct {
 	Every          Duration `toml:"every"`
 	RequestTimeout Duration `toml:"request_timeout"`
 	For            Duration `toml:"for"`
+	URL            string   `toml:"url"`      // measure, traffic, wait http: instead of the scenario's
+	Contains       string   `toml:"contains"` // wait syslog: in the raw message; wait mail: in the subject
 
 	line string // "step N" for errors
 }
@@ -345,7 +348,7 @@ func (s *Scenario) validate() error {
 				return fmt.Errorf("%s: until %s needs a service", st.line, st.Until)
 			}
 		case "measure", "traffic":
-			if s.Client == "" || s.URL == "" {
+			if s.Client == "" || (s.URL == "" && st.URL == "") {
 				return fmt.Errorf("%s: needs client and url (or vip)", st.line)
 			}
 			if st.Name == "" {
@@ -357,6 +360,9 @@ func (s *Scenario) validate() error {
 		}
 		if (st.Until == "vip" || st.VIPOn != "") && !s.vip.IsValid() {
 			return fmt.Errorf("%s: needs vip", st.line)
+		}
+		if st.URL == "" {
+			st.URL = s.URL
 		}
 		if st.Within.Duration == 0 {
 			st.Within.Duration = 10 * time.Second
