@@ -20,13 +20,17 @@ const (
 	Alert
 	// Notice is an informational message (the `.notice` directive).
 	Notice
+	// AlertNonFatal is printed as [ALERT] but, as in haproxy, does not
+	// make the configuration invalid (e.g. "'pidfile' already specified.
+	// Continuing.").
+	AlertNonFatal
 )
 
 func (s Severity) String() string {
 	switch s {
 	case Warning:
 		return "WARNING"
-	case Alert:
+	case Alert, AlertNonFatal:
 		return "ALERT"
 	case Notice:
 		return "NOTICE"

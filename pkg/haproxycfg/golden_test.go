@@ -34,7 +34,8 @@ type golden struct {
 // TestGolden parses each testdata/NAME.cfg. With NAME.golden beside it the
 // model and diagnostics must match it exactly (regenerate with
 // `go test -run TestGolden -update`); with NAME.err the parse must fail
-// and every line of the .err file must appear in the diagnostics.
+// (unless the file has a line "=valid") and every line of the .err file
+// must appear in the diagnostics, except lines "!text": text must not.
 func TestGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.cfg")
 	if err != nil || len(files) == 0 {
@@ -54,12 +55,18 @@ func TestGolden(t *testing.T) {
 			}
 			errFile := strings.TrimSuffix(f, ".cfg") + ".err"
 			if want, err := os.ReadFile(errFile); err == nil {
-				if perr == nil || !errors.Is(perr, ErrInvalid) {
+				valid := strings.Contains(string(want), "\n=valid\n") || strings.HasPrefix(string(want), "=valid\n")
+				switch {
+				case valid && perr != nil:
+					t.Fatalf("parse failed (%v), want a valid configuration; diagnostics:\n%s", perr, strings.Join(lines, "\n"))
+				case !valid && (perr == nil || !errors.Is(perr, ErrInvalid)):
 					t.Fatalf("parse succeeded, want errors; diagnostics:\n%s", strings.Join(lines, "\n"))
 				}
 				all := strings.Join(lines, "\n")
 				for _, w := range strings.Split(strings.TrimSpace(string(want)), "\n") {
-					w = strings.TrimSpace(w)
+					if w = strings.TrimSpace(w); w == "=valid" {
+						continue
+					}
 					if absent, ok := strings.CutPrefix(w, "!"); ok {
 						if strings.Contains(all, absent) {
 							t.Errorf("unexpected diagnostic %q; got:\n%s", absent, all)

@@ -63,7 +63,7 @@ func (p *parser) globalKeyword(args []string) {
 			return
 		}
 		if g.MaxConn != 0 {
-			p.alert(kw, "'%s' already specified. Continuing.", kw)
+			p.diag(AlertNonFatal, LocParsing, kw, "'%s' already specified. Continuing.", kw)
 			return
 		}
 		if arg(1) == "" {
@@ -87,8 +87,16 @@ func (p *parser) globalKeyword(args []string) {
 			return
 		}
 		if kw == "user" {
+			if g.User != "" || g.UID != -1 {
+				p.diag(AlertNonFatal, LocParsing, kw, "user/uid already specified. Continuing.")
+				return
+			}
 			g.User = arg(1)
 		} else {
+			if g.Group != "" || g.GID != -1 {
+				p.diag(AlertNonFatal, LocParsing, kw, "gid/group was already specified. Continuing.")
+				return
+			}
 			g.Group = arg(1)
 		}
 	case "uid", "gid":
@@ -110,8 +118,16 @@ func (p *parser) globalKeyword(args []string) {
 			return
 		}
 		if kw == "uid" {
+			if g.User != "" || g.UID != -1 {
+				p.diag(AlertNonFatal, LocParsing, kw, "user/uid already specified. Continuing.")
+				return
+			}
 			g.UID = n
 		} else {
+			if g.Group != "" || g.GID != -1 {
+				p.diag(AlertNonFatal, LocParsing, kw, "group/gid already specified. Continuing.")
+				return
+			}
 			g.GID = n
 		}
 	case "chroot", "pidfile":
@@ -124,7 +140,7 @@ func (p *parser) globalKeyword(args []string) {
 			dst, what = &g.PIDFile, "a file name"
 		}
 		if *dst != "" {
-			p.alert(kw, "'%s' already specified. Continuing.", kw)
+			p.diag(AlertNonFatal, LocParsing, kw, "'%s' already specified. Continuing.", kw)
 			return
 		}
 		if arg(1) == "" {
