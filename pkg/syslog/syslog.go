@@ -329,9 +329,10 @@ func resolveUDP(addr string) (netip.AddrPort, error) {
 }
 
 // Log sends msg at level to every target whose max level admits it, raised
-// to the target's min level, with the target's facility; as haproxy's
-// process_send_log. It never waits: a datagram that does not fit in the
-// socket buffer is dropped and counted (see Dropped).
+// to the target's min level, with the target's facility, format and
+// length limit; as haproxy's process_send_log. It never waits: a datagram
+// that does not fit in the socket buffer is dropped and counted (see
+// Dropped).
 func (l *Logger) Log(level haproxycfg.Level, msg string) {
 	if l == nil || len(l.targets) == 0 {
 		return

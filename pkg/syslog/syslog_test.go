@@ -178,6 +178,8 @@ func TestNewBadTargets(t *testing.T) {
 		{Network: "udp", Address: "127.0.0.1:514", Facility: local0, MaxLevel: 8},
 		{Network: "udp", Address: "127.0.0.1:99999", Facility: local0, MaxLevel: Debug},
 		{Network: "unixgram", Address: "", Facility: local0, MaxLevel: Debug},
+		{Network: "udp", Address: "127.0.0.1:514", Facility: local0, MaxLevel: Debug, Format: "json"},
+		{Network: "udp", Address: "127.0.0.1:514", Facility: local0, MaxLevel: Debug, MaxLen: 79},
 	} {
 		if _, err := New([]haproxycfg.LogTarget{tc}, "haproxy", 1, time.Now); !errors.Is(err, ErrBadTarget) {
 			t.Errorf("%+v: got %v, want ErrBadTarget", tc, err)
@@ -284,5 +286,28 @@ func TestLoggerIPv6(t *testing.T) {
 	n, _, err := c.ReadFrom(buf)
 	if err != nil || string(buf[:n]) != "<133>Mar  9 01:02:03 haproxy[3]: over v6\n" {
 		t.Errorf("got %q, %v", buf[:n], err)
+	}
+}
+
+// TestLoggerLenAndFormat: a target's `len` and `format` apply to it alone.
+func TestLoggerLenAndFormat(t *testing.T) {
+	short, shortAddr := udpSink(t)
+	raw, rawAddr := udpSink(t)
+	l, err := New([]haproxycfg.LogTarget{
+		{Network: "udp", Address: shortAddr, Facility: local0, MaxLevel: Debug, MaxLen: 80},
+		{Network: "udp", Address: rawAddr, Facility: local0, MaxLevel: Debug, Format: FormatRaw},
+	}, "haproxy", 9, fixedClock(time.Date(2026, time.November, 24, 1, 2, 3, 0, time.UTC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	msg := strings.Repeat("0123456789", 10)
+	l.Log(Info, msg)
+	hdr := "<134>Nov 24 01:02:03 haproxy[9]: "
+	if got := drain(t, short); len(got) != 1 || got[0] != (hdr + msg)[:80]+"\n" {
+		t.Errorf("len 80 target got %q", got)
+	}
+	if got := drain(t, raw); len(got) != 1 || got[0] != msg+"\n" {
+		t.Errorf("raw target got %q", got)
 	}
 }
