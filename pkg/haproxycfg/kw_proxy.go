@@ -180,7 +180,11 @@ func (p *parser) proxyKeyword(args []string) {
 		}
 		px.Retries = n
 	case "timeout":
-		p.timeout(kw, arg(1), args[2:])
+		var rest []string
+		if len(args) > 2 {
+			rest = args[2:]
+		}
+		p.timeout(kw, arg(1), rest)
 	case "clitimeout", "srvtimeout", "contimeout":
 		name := legacyTimeouts[kw]
 		if !p.warned[kw] {

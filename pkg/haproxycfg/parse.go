@@ -245,7 +245,8 @@ func (p *parser) parseFile(name string, src []byte) {
 		p.parseLine(string(raw))
 	}
 	if len(p.cond) > 0 {
-		p.diag(Alert, LocNone, ".if", "parsing [%s:%d]: non-terminated '.if' block.", p.file, p.cond[len(p.cond)-1].line)
+		p.line = p.cond[len(p.cond)-1].line
+		p.diag(Alert, LocParsingTight, ".if", "non-terminated '.if' block.")
 	}
 	p.endSection()
 	if p.fileAlerts > 0 {

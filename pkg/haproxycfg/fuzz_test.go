@@ -1,0 +1,54 @@
+package haproxycfg
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse: no input makes the parser panic, err is set exactly when an
+// Alert is reported, and every diagnostic and proxy refers to a real line.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("../../conf/*.cfg")
+	more, _ := filepath.Glob("testdata/*.cfg")
+	for _, p := range append(seeds, more...) {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	for _, s := range []string{
+		"\"", "'", "\\x4", "\"${", "\"${A[*]}\"", "\"$.\"", ".if (\n", ".if !(1&&\n.endif",
+		"listen a 1.2.3.4:1-65535\n", "bind [", "backend b\n server s [::1\n",
+		"global\n log [::1]:0 local0\n", "listen x ::::\n", "frontend f\n bind :1,,:2\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		env := func(name string) (string, bool) { return "x y", name == "A" }
+		cfg, diags, err := Parse("fuzz.cfg", src, ParseOptions{LookupEnv: env})
+		if cfg == nil {
+			t.Fatal("nil config")
+		}
+		alert := false
+		for _, d := range diags {
+			alert = alert || d.Severity == Alert
+			_ = d.FormatWithPID(1)
+		}
+		if alert != (err != nil) || err != nil && !errors.Is(err, ErrInvalid) {
+			t.Fatalf("alert=%v err=%v", alert, err)
+		}
+		for _, px := range cfg.Proxies {
+			for _, b := range px.Binds {
+				if b.Port < 1 || b.Port > 65535 {
+					t.Fatalf("bind port %d accepted", b.Port)
+				}
+			}
+			for _, s := range px.Servers {
+				if s.Port < 0 || s.Port > 65535 || s.Weight < 0 || s.Weight > 256 {
+					t.Fatalf("server %+v accepted", s)
+				}
+			}
+		}
+	})
+}
