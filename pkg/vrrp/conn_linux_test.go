@@ -409,7 +409,10 @@ func TestIntegrationKeepalived(t *testing.T) {
 		}()
 	}
 	var drops []string
-	// next returns the next advert of keepalived that passes our checks.
+	reencoded := 0
+	// next returns the next advert of keepalived that passes our checks,
+	// after checking that our encoder reproduces its bytes exactly from
+	// the decoded fields (IP header, AH and ICV, v3 checksum).
 	next := func(deadline time.Time) (*Message, bool) {
 		for {
 			select {
@@ -423,6 +426,16 @@ func TestIntegrationKeepalived(t *testing.T) {
 					drops = append(drops, err.Error())
 					continue
 				}
+				d, err := ParseIPv4(x.r.Packet)
+				if err != nil {
+					t.Fatalf("ParseIPv4 after Check: %v", err)
+				}
+				again := IPv4Datagram{TOS: TOS, ID: d.ID, TTL: TTL, Src: d.Src, Dst: d.Dst, SPI: SPIFor(d.Src), Seq: d.Seq, Advert: d.Advert}
+				b, err := again.Marshal(key, false)
+				if err != nil || !bytes.Equal(b, x.r.Packet) {
+					t.Errorf("re-encoding keepalived's advert (%v):\n got %x\nwant %x", err, b, x.r.Packet)
+				}
+				reencoded++
 				return m, x.ah
 			case <-time.After(time.Until(deadline)):
 				return nil, false
@@ -513,6 +526,38 @@ func TestIntegrationKeepalived(t *testing.T) {
 			back[m.VRID] = true
 		}
 	}
+	// A master receiving a lower-priority AH advert syncs its counter to
+	// ours + 1 and answers at once with ours + 2 ("forcing new election").
+	adLow := adAH
+	adLow.Priority = 50
+	synced := false
+	for try := 0; try < 3 && !synced; try++ {
+		m, _ := next(time.Now().Add(3 * time.Second)) // right after one of its adverts
+		if m == nil || m.VRID != 51 {
+			continue
+		}
+		out, err := encAH.Encode(&adLow, GroupIPv4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours := seq.Value()
+		if err := connAH.Send(out[0], GroupIPv4); err != nil {
+			t.Fatal(err)
+		}
+		until := time.Now().Add(1500 * time.Millisecond)
+		for !synced {
+			m, _ := next(until)
+			if m == nil {
+				break
+			}
+			if m.VRID == 51 && m.Seq == ours+2 {
+				synced = true
+			}
+		}
+	}
+	if !synced || !strings.Contains(log.String(), "(VI_AH) IPSEC-AH : Syncing seq_num - Increment seq") {
+		t.Errorf("keepalived did not answer our lower-priority AH advert with our sequence number + 2")
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	deadline = time.Now().Add(10 * time.Second)
 	zero := map[uint8]bool{}
@@ -528,5 +573,5 @@ func TestIntegrationKeepalived(t *testing.T) {
 	if len(drops) != 0 {
 		t.Errorf("dropped keepalived adverts: %q", drops)
 	}
-	t.Logf("keepalived accepted ours, and its priority-0 adverts verified; AH counter %d", seq.Value())
+	t.Logf("keepalived accepted ours, and its priority-0 adverts verified; AH counter %d; %d adverts re-encoded byte for byte", seq.Value(), reencoded)
 }
