@@ -22,8 +22,21 @@ func (w logWriter) Write(p []byte) (int, error) {
 // when it is restarted; haproxy logs to the syslog host, keepalived mails
 // the SMTP host.
 func TestIntegrationReferenceFailover(t *testing.T) {
+	testFailover(t, "haproxy", "keepalived")
+}
+
+// testFailover runs scenario/reference.toml with proxy and vrrp (names of
+// its [programs]: haproxy or gproxy, keepalived or gkeepalived) on both load
+// balancers, and asserts what a user of the seed's setup would check.
+func testFailover(t *testing.T, proxy, vrrp string) {
 	sc, err := scenario.Load("scenario/reference.toml")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Use(scenario.RoleProxy, proxy); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Use(scenario.RoleVRRP, vrrp); err != nil {
 		t.Fatal(err)
 	}
 	l := lab.NewT(t)
@@ -79,6 +92,7 @@ func TestIntegrationReferenceFailover(t *testing.T) {
 		t.Error(err)
 	}
 
+	t.Logf("%s + %s", proxy, vrrp)
 	t.Logf("failover (kill haproxy on lb1 -> served via lb2): outage %d ms, %d of %d requests failed",
 		fo.Duration.Milliseconds(), fo.Failed, fo.Requests)
 	if tb != nil {

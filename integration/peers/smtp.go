@@ -87,6 +87,25 @@ func (s *SMTP) Mails() ([]Mail, error) {
 			mails = append(mails, m)
 		}
 	}
-	sort.SliceStable(mails, func(i, j int) bool { return mails[i].Date.Before(mails[j].Date) })
+	sort.SliceStable(mails, func(i, j int) bool { return seq(mails[i].File) < seq(mails[j].File) })
 	return mails, nil
+}
+
+// seq is the delivery counter in a Maildir file name written by Python's
+// mailbox module ("<time>.M<usec>P<pid>Q<counter>.<host>"): the order of
+// arrival, finer than the Date header's seconds.
+func seq(path string) int {
+	name := filepath.Base(path)
+	i := strings.LastIndex(name, "Q")
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, c := range name[i+1:] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }

@@ -389,3 +389,24 @@ func (s *Scenario) validate() error {
 	}
 	return nil
 }
+
+// UseOn makes host run program in role ("proxy" or "vrrp"), e.g.
+// UseOn("lb2", "vrrp", "gkeepalived") for a mixed pair.
+func (s *Scenario) UseOn(host, role, program string) error {
+	h := s.Host(host)
+	if h == nil {
+		return fmt.Errorf("%s: %w: no host %q", s.file, ErrInvalid, host)
+	}
+	if s.Programs[program] == nil {
+		return fmt.Errorf("%s: %w: no program %q", s.file, ErrInvalid, program)
+	}
+	switch role {
+	case RoleProxy:
+		h.Proxy = program
+	case RoleVRRP:
+		h.VRRP = program
+	default:
+		return fmt.Errorf("%s: %w: role %q: want proxy or vrrp", s.file, ErrInvalid, role)
+	}
+	return nil
+}
