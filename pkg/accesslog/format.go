@@ -21,6 +21,12 @@ const maxRequestLine = 1023
 // session with `option tcplog`, for example
 //
 //	127.0.0.1:40000 [24/Nov/2026:23:40:01.123] http http/web01 1/0/5 123 -- 1/1/0/0/0 0/0
+//
+// Timers are whole milliseconds counted from the accept, as haproxy keeps
+// them, then subtracted: %Tc is ms(Tw+Tc) - ms(Tw). In TCP mode haproxy
+// 2.6 never stamps a request time, counts it as -1 ms, and so prints %Tw
+// as the queue time plus one: a session that never queued shows "1/...".
+// TCPLog does the same.
 func TCPLog(s Session) string {
 	b := make([]byte, 0, 160)
 	b = appendClient(b, s)
@@ -28,9 +34,24 @@ func TCPLog(s Session) string {
 	b = AppendDate(b, s.Accept)
 	b = append(b, "] "...)
 	b = appendNames(b, s)
-	b = appendTimer(b, s.Tw)
+	tq, tc := int64(-1), int64(-1)
+	if s.Tw >= 0 {
+		tq = s.Tw.Milliseconds()
+		if s.Tc >= 0 {
+			tc = (s.Tw + s.Tc).Milliseconds()
+		}
+	}
+	if tq >= 0 {
+		b = strconv.AppendInt(b, tq+1, 10)
+	} else {
+		b = append(b, '-', '1')
+	}
 	b = append(b, '/')
-	b = appendTimer(b, s.Tc)
+	if tc >= 0 {
+		b = strconv.AppendInt(b, tc-tq, 10)
+	} else {
+		b = append(b, '-', '1')
+	}
 	b = append(b, '/')
 	b = appendTimer(b, s.Tt)
 	b = append(b, ' ')

@@ -16,7 +16,7 @@ func tcpSession() Session {
 		FrontendName:  "http",
 		BackendName:   "http",
 		ServerName:    "web01",
-		Tw:            1 * time.Millisecond,
+		Tw:            0, // printed as 1, as haproxy does in TCP mode
 		Tc:            0,
 		Tt:            5*time.Millisecond + 999*time.Microsecond, // printed as 5: truncated
 		BytesToClient: 123,
@@ -44,7 +44,12 @@ func TestTCPLog(t *testing.T) {
 			s.ActConn, s.FeConn, s.BeConn, s.SrvConn, s.Retries = 20001, 10000, 9999, 5000, 3
 			s.SrvQueue, s.BeQueue, s.Tw = 12, 34, 2500*time.Millisecond
 			s.TermCause, s.TermState = 's', 'Q'
-		}, "192.168.1.10:40000 [04/Nov/2026:03:05:07.009] http http/web01 2500/0/5 123 sQ 20001/10000/9999/5000/3 12/34"},
+		}, "192.168.1.10:40000 [04/Nov/2026:03:05:07.009] http http/web01 2501/0/5 123 sQ 20001/10000/9999/5000/3 12/34"},
+		{"timers truncate from the accept, then subtract", func(s *Session) {
+			s.Tw, s.Tc = 600*time.Microsecond, 600*time.Microsecond // at 0.6 ms and 1.2 ms
+		}, "192.168.1.10:40000 [04/Nov/2026:03:05:07.009] http http/web01 1/1/5 123 -- 1/1/0/0/0 0/0"},
+		{"connect never finished", func(s *Session) { s.Tc, s.TermCause, s.TermState = -1, 'S', 'C' },
+			"192.168.1.10:40000 [04/Nov/2026:03:05:07.009] http http/web01 1/-1/5 123 SC 1/1/0/0/0 0/0"},
 		{"IPv6 client", func(s *Session) { s.Client = netip.MustParseAddrPort("[2001:db8::1]:443") },
 			"2001:db8::1:443 [04/Nov/2026:03:05:07.009] http http/web01 1/0/5 123 -- 1/1/0/0/0 0/0"},
 		{"IPv4 client on a v6 socket", func(s *Session) { s.Client = netip.MustParseAddrPort("[::ffff:127.0.0.1]:80") },

@@ -125,7 +125,11 @@ func parseTCPLog(msg string) (Session, error) {
 	if err != nil {
 		return s, err
 	}
-	s.Tw, s.Tc, s.Tt = ms(t[0]), ms(t[1]), ms(t[2])
+	// %Tw is printed one higher than the queue time (see TCPLog).
+	s.Tw, s.Tc, s.Tt = ms(t[0]-1), ms(t[1]), ms(t[2])
+	if t[0] < 0 {
+		s.Tw = -1
+	}
 	if s.BytesToClient, err = strconv.ParseInt(f[5], 10, 64); err != nil {
 		return s, err
 	}

@@ -22,8 +22,13 @@ type Session struct {
 
 	// Timers; a negative value means the step was never reached and is
 	// printed as -1.
-	Tw time.Duration // waiting in queues
-	Tc time.Duration // establishing the server connection
+	//
+	// Tw is the time spent before the server connection was attempted:
+	// in TCP mode from the accept (queues and server choice), in HTTP mode
+	// from the end of the request headers. TCPLog prints it one
+	// millisecond higher, as haproxy 2.6 does in TCP mode (see TCPLog).
+	Tw time.Duration
+	Tc time.Duration // establishing the server connection, after Tw
 	Tt time.Duration // whole session, accept to close
 
 	BytesToClient   int64 // %B: bytes sent to the client
