@@ -70,13 +70,23 @@ func TestDistribution(t *testing.T) {
 }
 
 func TestServerMaxconnQueue(t *testing.T) {
+	// roundrobin skips full servers: the waiter goes to the backend queue.
+	// source hashes to the full server: the waiter goes to its queue.
+	for _, alg := range []haproxycfg.Algorithm{haproxycfg.RoundRobin, haproxycfg.Source} {
+		t.Run(string(alg), func(t *testing.T) { testServerMaxconnQueue(t, alg) })
+	}
+}
+
+func testServerMaxconnQueue(t *testing.T, alg haproxycfg.Algorithm) {
 	be := startBackend(t, echo)
 	ln, bind := listen(t)
 	s1 := server("s1", be.port)
 	s1.MaxConn = 1
 	px := listenProxy("q", bind, s1)
+	px.Balance = alg
 	px.Timeouts.Queue = deadline
 	e, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	srvQueue := alg == haproxycfg.Source
 
 	a := dial(t, bind)
 	roundTrip(t, a, "first")
@@ -85,7 +95,12 @@ func TestServerMaxconnQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	bk := e.Backend("q")
-	eventually(t, "the second client in the backend queue", func() bool { return bk.Stats().QueueCur == 1 })
+	eventually(t, "the second client in a queue", func() bool {
+		if srvQueue {
+			return bk.Server("s1").Stats().QueueCur == 1 && bk.Stats().QueueCur == 0
+		}
+		return bk.Stats().QueueCur == 1 && bk.Server("s1").Stats().QueueCur == 0
+	})
 	if be.accepted.Load() != 1 {
 		t.Fatalf("backend accepted %d connections while maxconn is 1", be.accepted.Load())
 	}
@@ -104,7 +119,11 @@ func TestServerMaxconnQueue(t *testing.T) {
 	for _, l := range sink.all() {
 		if l.BytesFromClient == 6 {
 			queued = true
-			if l.BeQueue != 1 || l.ServerName != "s1" || ts(l) != "--" || l.Tw <= 0 {
+			wantSQ, wantBQ := 0, 1
+			if srvQueue {
+				wantSQ, wantBQ = 1, 0
+			}
+			if l.BeQueue != wantBQ || l.SrvQueue != wantSQ || l.ServerName != "s1" || ts(l) != "--" || l.Tw <= 0 {
 				t.Errorf("queued session log: %+v", l)
 			}
 		}
@@ -112,8 +131,12 @@ func TestServerMaxconnQueue(t *testing.T) {
 	if !queued {
 		t.Fatalf("no log for the queued session: %+v", sink.all())
 	}
-	if st := bk.Stats(); st.QueueMax != 1 || st.QueueCur != 0 {
-		t.Errorf("backend queue cur/max = %d/%d, want 0/1", st.QueueCur, st.QueueMax)
+	qs := bk.Stats()
+	if srvQueue {
+		qs = bk.Server("s1").Stats()
+	}
+	if qs.QueueMax != 1 || qs.QueueCur != 0 {
+		t.Errorf("queue cur/max = %d/%d, want 0/1", qs.QueueCur, qs.QueueMax)
 	}
 	if st := bk.Server("s1").Stats(); st.MaxSessions != 1 || st.TotalSessions != 2 {
 		t.Errorf("server max/total sessions = %d/%d, want 1/2", st.MaxSessions, st.TotalSessions)
@@ -476,6 +499,28 @@ func TestIdleTimeouts(t *testing.T) {
 				t.Fatalf("closed after %v, before timeout tunnel %v", time.Since(start), min)
 			}
 		})
+	}
+}
+
+func TestClientFin(t *testing.T) {
+	// The client half-closes; the server keeps its side open and silent.
+	hold := make(chan struct{})
+	be := startBackend(t, func(c *net.TCPConn) {
+		io.Copy(io.Discard, c)
+		<-hold
+	})
+	defer close(hold)
+	ln, bind := listen(t)
+	px := listenProxy("f", bind, server("s1", be.port))
+	px.Timeouts.Client, px.Timeouts.Server = time.Minute, time.Minute
+	px.Timeouts.ClientFin = 100 * time.Millisecond
+	_, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	c := dial(t, bind)
+	c.Write([]byte("bye"))
+	c.CloseWrite()
+	readClosed(t, c)
+	if l := sink.wait(t, 1); ts(l) != "cD" || l.BytesFromClient != 3 {
+		t.Fatalf("half-closed idle session ended %s with %d bytes, want cD after client-fin", ts(l), l.BytesFromClient)
 	}
 }
 

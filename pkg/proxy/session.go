@@ -431,6 +431,11 @@ func (s *session) pipe(src, dst net.Conn, fromClient bool) {
 			if cw, ok := dst.(closeWriter); ok {
 				_ = cw.CloseWrite()
 			}
+			// client-fin/server-fin may now be shorter than the step the
+			// other direction is sleeping on: wake it sooner.
+			dl := time.Now().Add(s.step())
+			_ = dst.SetReadDeadline(dl)
+			_ = src.SetWriteDeadline(dl)
 			return
 		}
 		if s.isAborted() {
