@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/rs/zerolog"
@@ -74,7 +75,14 @@ type Options struct {
 	// Path is searched for bare program names; empty means $PATH, else
 	// "/bin:/usr/bin" (glibc's _CS_PATH), as keepalived.
 	Path string
+	// Default caches the default user's lookup across Prepare calls; nil
+	// looks it up (and logs) every time.
+	Default *DefaultUser
 }
+
+// SecurityViolation is the warning keepalived logs once after loading a
+// config that runs scripts without enable_script_security (vrrp.c).
+const SecurityViolation = "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
 
 // Prepare splits and resolves a script command line as keepalived does
 // when it loads its config (lib/notify.c notify_script_init,
@@ -86,7 +94,7 @@ func Prepare(line string, o Options, log zerolog.Logger) (Command, error) {
 	}
 	cmd := Command{Args: args}
 
-	cred, err := credential(o)
+	cred, err := credential(o, log)
 	if err != nil {
 		return Command{}, err
 	}
@@ -227,35 +235,60 @@ func lookPath(name, path string, cred *syscall.Credential) (string, error) {
 	return "", os.ErrNotExist
 }
 
+// DefaultUser resolves keepalived's default script user once per config
+// load, logging its lookup once as keepalived does; share one between the
+// Prepare calls of a config through Options.Default.
+type DefaultUser struct {
+	once sync.Once
+	cred *syscall.Credential
+	err  error
+}
+
+func (d *DefaultUser) get(o Options, log zerolog.Logger) (*syscall.Credential, error) {
+	d.once.Do(func() {
+		u, err := user.Lookup(DefaultScriptUser)
+		if err != nil {
+			log.Info().Msgf("Script user '%s' does not exist", DefaultScriptUser)
+			if o.ScriptSecurity {
+				d.err = fmt.Errorf("%w: unable to set default user %s for script", ErrUser, DefaultScriptUser)
+				return
+			}
+			// Root, with the supplementary groups cleared as keepalived.
+			gid := uint32(os.Getgid())
+			d.cred = &syscall.Credential{Uid: uint32(os.Getuid()), Gid: gid, Groups: []uint32{gid}}
+			return
+		}
+		d.cred, d.err = toCred(u, nil)
+	})
+	return d.cred, d.err
+}
+
 // credential picks the user a script runs as (lib/notify.c set_uid_gid,
 // get_default_script_user). It returns nil when not root: we cannot
 // switch user, keepalived run unprivileged cannot either.
-func credential(o Options) (*syscall.Credential, error) {
+func credential(o Options, log zerolog.Logger) (*syscall.Credential, error) {
 	if os.Geteuid() != 0 {
 		if o.User != "" {
 			return nil, fmt.Errorf("%w: cannot run scripts as %s: not root", ErrUser, o.User)
 		}
 		return nil, nil
 	}
-	name := o.User
-	if name == "" {
-		u, err := user.Lookup(DefaultScriptUser)
-		if err != nil {
-			if o.ScriptSecurity {
-				return nil, fmt.Errorf("%w: unable to set default user %s for script", ErrUser, DefaultScriptUser)
-			}
-			// Root, with keepalived's supplementary groups cleared.
-			return &syscall.Credential{Uid: 0, Gid: uint32(os.Getgid()), Groups: []uint32{uint32(os.Getgid())}}, nil
+	if o.User == "" {
+		d := o.Default
+		if d == nil {
+			d = &DefaultUser{}
 		}
-		return toCred(u, nil)
+		return d.get(o, log)
 	}
-	u, err := user.Lookup(name)
+	u, err := user.Lookup(o.User)
 	if err != nil {
-		return nil, fmt.Errorf("%w: script user '%s' does not exist", ErrUser, name)
+		log.Info().Msgf("Script user '%s' does not exist", o.User)
+		return nil, fmt.Errorf("%w: script user '%s' does not exist", ErrUser, o.User)
 	}
 	var g *user.Group
 	if o.Group != "" {
 		if g, err = user.LookupGroup(o.Group); err != nil {
+			log.Info().Msgf("Script group '%s' does not exist", o.Group)
 			return nil, fmt.Errorf("%w: script group '%s' does not exist", ErrUser, o.Group)
 		}
 	}

@@ -115,6 +115,17 @@ func TestPrepareUser(t *testing.T) {
 		if _, err := Prepare("/bin/true", Options{ScriptSecurity: true}, log); !errors.Is(err, ErrUser) {
 			t.Errorf("script security without %s: %v, want ErrUser", DefaultScriptUser, err)
 		}
+		// One config load, two scripts: keepalived says it once.
+		lb, log := msgLogger()
+		d := &DefaultUser{}
+		for _, line := range []string{"/bin/true", "/bin/false"} {
+			if _, err := Prepare(line, Options{Default: d}, log); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := strings.Count(lb.String(), "Script user 'keepalived_script' does not exist"); got != 1 {
+			t.Errorf("default user warning logged %d times, want 1:\n%s", got, lb.String())
+		}
 	}
 }
 
