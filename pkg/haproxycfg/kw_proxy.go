@@ -624,7 +624,7 @@ func (p *parser) proxyStats(args []string) {
 			return
 		}
 		p.warn("stats", "'stats admin %s %s' : only 'if TRUE' is implemented by gproxy; admin level not granted.", val, cond)
-	case "scope", "show-node", "show-desc", "http-request":
+	case "scope", "show-node", "show-desc", "show-modules", "http-request":
 		st.Enabled = true
 		p.ignored("stats", fmt.Sprintf("'stats %s'", args[1]))
 	default:

@@ -105,6 +105,9 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
+// MarshalText writes the section keyword, so JSON dumps read "listen".
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
 // HasFrontend reports whether the proxy accepts connections.
 func (k Kind) HasFrontend() bool { return k == KindListen || k == KindFrontend }
 
@@ -125,6 +128,9 @@ func (m Mode) String() string {
 	}
 	return "tcp"
 }
+
+// MarshalText writes the `mode` keyword, so JSON dumps read "http".
+func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
 // Algorithm is a `balance` keyword.
 type Algorithm string
