@@ -2,9 +2,11 @@ package syslog
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -310,4 +312,40 @@ func TestLoggerLenAndFormat(t *testing.T) {
 	if got := drain(t, raw); len(got) != 1 || got[0] != msg+"\n" {
 		t.Errorf("raw target got %q", got)
 	}
+}
+
+// TestLoggerConcurrent: Log from many goroutines, with Close racing at the
+// end (run with -race to check the locking).
+func TestLoggerConcurrent(t *testing.T) {
+	c, addr := udpSink(t)
+	_ = c.SetReadBuffer(4 << 20)
+	l, err := New([]haproxycfg.LogTarget{{Network: "udp", Address: addr, Facility: local0, MaxLevel: Debug}}, "haproxy", 1, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 8, 100
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				l.Log(Info, fmt.Sprintf("worker %d line %d", w, i))
+			}
+		}()
+	}
+	wg.Wait()
+	got := drain(t, c)
+	if len(got) != workers*each {
+		t.Errorf("received %d datagrams, want %d (dropped %d, failed %d)", len(got), workers*each, l.Dropped(), l.Failed())
+	}
+	for _, d := range got {
+		if !strings.HasPrefix(d, "<134>") || !strings.Contains(d, "haproxy[1]: worker ") || !strings.HasSuffix(d, "\n") {
+			t.Fatalf("garbled datagram %q", d)
+		}
+	}
+	done := make(chan struct{})
+	go func() { l.Log(Info, "racing close"); close(done) }()
+	l.Close()
+	<-done
 }
