@@ -1,5 +1,7 @@
 package vrrp
 
+import "sync"
+
 // maxSeq is the last sequence number keepalived sends; past it the counter
 // has "cycled" and keepalived stops sending (vrrp.c, vrrp_update_pkt).
 const maxSeq = 0xFFFFFFFD
@@ -19,22 +21,28 @@ const maxSeq = 0xFFFFFFFD
 // numbers are dropped by its peers until it has learnt theirs by receiving,
 // which is why keepalived refuses "state MASTER" below priority 255 with AH.
 //
-// The zero value is ready. It is not safe for concurrent use; an instance
-// uses it from one goroutine.
+// The zero value is ready. It is safe for concurrent use, since the receive
+// path (Check) and the send path (Encoder, Sender) usually run in different
+// goroutines. Share it by pointer; never copy it.
 type SeqCounter struct {
-	n      uint32
-	cycled bool
+	mu sync.Mutex
+	n  uint32
 }
 
 // Value returns the counter: the last number sent or accepted.
-func (c *SeqCounter) Value() uint32 { return c.n }
+func (c *SeqCounter) Value() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
 
 // Next returns the sequence number for the next advert. ok is false once
 // the counter has passed 0xFFFFFFFD; keepalived then stops advertising and
 // becomes BACKUP until a received advert resets it.
 func (c *SeqCounter) Next() (seq uint32, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.n > maxSeq {
-		c.cycled = true
 		return c.n, false
 	}
 	c.n++
@@ -45,11 +53,12 @@ func (c *SeqCounter) Next() (seq uint32, ok bool) {
 // number: it reports whether seq is greater than the counter and, if so,
 // stores it.
 func (c *SeqCounter) Accept(seq uint32) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if seq <= c.n {
 		return false
 	}
 	c.n = seq
-	c.cycled = false
 	return true
 }
 
@@ -57,9 +66,14 @@ func (c *SeqCounter) Accept(seq uint32) bool {
 // number seq ("IPSEC-AH : Syncing seq_num - Increment seq"): counter =
 // seq + 1.
 func (c *SeqCounter) Sync(seq uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.n = seq + 1
-	c.cycled = false
 }
 
 // Reset sets the counter back to 0, as at start.
-func (c *SeqCounter) Reset() { *c = SeqCounter{} }
+func (c *SeqCounter) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n = 0
+}
