@@ -1,0 +1,401 @@
+package keepalived
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/garp"
+	"hapair/pkg/keepalivedcfg"
+	"hapair/pkg/notify"
+	"hapair/pkg/track"
+	"hapair/pkg/vip"
+	"hapair/pkg/vrrp"
+	"hapair/pkg/vrrpfsm"
+)
+
+// Env holds what the VRRP daemon needs from the operating system. Each field
+// is a seam: tests replace sockets, addresses and clocks with fakes.
+type Env struct {
+	Log       zerolog.Logger
+	LogDetail bool // -D: keepalived's detailed lines at Info
+
+	// Listen opens an instance's VRRP sockets (vrrp.Listen in production).
+	Listen func(vrrp.Config) (vrrp.Conn, error)
+	// Interfaces looks up an interface and its addresses.
+	Interfaces func(name string) (*net.Interface, []netip.Prefix, error)
+	VIPs       vip.Manager
+	Links      vip.LinkWatcher // nil: interfaces are assumed up
+	GARP       garp.Sender     // nil: no gratuitous ARPs
+	GARPClock  garp.Clock
+	// GARPInterval is vrrp_garp_interval.
+	GARPInterval time.Duration
+	Clock        vrrpfsm.Clock
+	TrackRunner  *track.Runner
+	Notifier     *notify.Notifier
+	// Mailer builds the SMTP alerter for global_defs; nil: no mail.
+	Mailer func(g keepalivedcfg.Global) *notify.Mailer
+
+	mail atomic.Pointer[notify.Mailer]
+}
+
+func (e *Env) mailer() *notify.Mailer { return e.mail.Load() }
+
+// SystemInterfaces is Env.Interfaces on the machine's own interfaces.
+func SystemInterfaces(name string) (*net.Interface, []netip.Prefix, error) {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []netip.Prefix
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			ip, ok := netip.AddrFromSlice(ipn.IP)
+			if !ok {
+				continue
+			}
+			ones, _ := ipn.Mask.Size()
+			out = append(out, netip.PrefixFrom(ip.Unmap(), ones))
+		}
+	}
+	return ifi, out, nil
+}
+
+// Daemon runs the VRRP instances of a configuration and applies reloads.
+type Daemon struct {
+	env *Env
+
+	mu      sync.Mutex
+	cfg     *keepalivedcfg.Config
+	nodes   map[string]*runningNode
+	scripts map[string]*runningScript
+	ctx     context.Context
+	cancel  context.CancelFunc
+	mailCtx context.CancelFunc
+}
+
+type runningNode struct {
+	*node
+	key string // the instance's configuration, to tell a changed one on reload
+}
+
+type runningScript struct {
+	key    string
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	last   *track.Result
+	// subscribers get every result: the instances that track the script.
+	subscribers map[string]func(track.Result)
+}
+
+// NewDaemon returns a daemon that runs nothing yet.
+func NewDaemon(env *Env) *Daemon {
+	return &Daemon{env: env, nodes: map[string]*runningNode{}, scripts: map[string]*runningScript{}}
+}
+
+// Start runs every instance of cfg. An instance that cannot start (missing
+// interface, no address) is logged and left out, as keepalived does; Start
+// fails only when none can run.
+func (d *Daemon) Start(ctx context.Context, cfg *keepalivedcfg.Config) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ctx, d.cancel = context.WithCancel(ctx)
+	d.apply(cfg)
+	if len(cfg.Instances) > 0 && len(d.nodes) == 0 {
+		return fmt.Errorf("no VRRP instance could start")
+	}
+	return nil
+}
+
+// Reload applies a new configuration: instances whose configuration did not
+// change keep running (their VIPs stay where they are), changed ones restart,
+// removed ones stop.
+func (d *Daemon) Reload(cfg *keepalivedcfg.Config) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.apply(cfg)
+}
+
+// Stop stops every instance: a MASTER sends priority 0 and removes its VIPs.
+func (d *Daemon) Stop(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var wg sync.WaitGroup
+	for name, n := range d.nodes {
+		wg.Add(1)
+		go func(n *runningNode) { defer wg.Done(); n.stop(ctx) }(n)
+		delete(d.nodes, name)
+	}
+	wg.Wait()
+	for name, s := range d.scripts {
+		s.cancel()
+		<-s.done
+		delete(d.scripts, name)
+	}
+	if d.env.Notifier != nil {
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_ = d.env.Notifier.Wait(wctx)
+		cancel()
+	}
+	if m := d.env.mail.Swap(nil); m != nil {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_ = m.Close(cctx)
+		cancel()
+	}
+	if d.cancel != nil {
+		d.cancel()
+	}
+}
+
+// Instances returns the running instances' names, sorted.
+func (d *Daemon) Instances() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.nodes))
+	for name := range d.nodes {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Status returns the state machine status of a running instance.
+func (d *Daemon) Status(name string) (vrrpfsm.Status, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, ok := d.nodes[name]
+	if !ok {
+		return vrrpfsm.Status{}, false
+	}
+	return n.fsm.Status(), true
+}
+
+func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
+	log := d.env.Log
+	d.cfg = cfg
+	d.applyMailer(cfg.Global)
+
+	topts := track.Options{User: cfg.Global.ScriptUser, Group: cfg.Global.ScriptGroup, ScriptSecurity: cfg.Global.EnableScriptSecurity}
+
+	// Instances: keep the unchanged, stop the rest, then start the new.
+	want := map[string]*keepalivedcfg.Instance{}
+	keys := map[string]string{}
+	for _, in := range cfg.Instances {
+		want[in.Name] = in
+		keys[in.Name] = instanceKey(cfg, in)
+	}
+	for name, n := range d.nodes {
+		if in, ok := want[name]; ok && keys[name] == n.key {
+			n.cfg = in
+			continue
+		}
+		n.stop(context.Background())
+		delete(d.nodes, name)
+		for _, s := range d.scripts {
+			s.mu.Lock()
+			delete(s.subscribers, name)
+			s.mu.Unlock()
+		}
+	}
+	// Scripts: restart those whose definition changed, stop unused ones.
+	used := map[string]bool{}
+	for _, in := range cfg.Instances {
+		for _, ts := range in.TrackScripts {
+			used[ts.Name] = true
+		}
+	}
+	for name, s := range d.scripts {
+		sc := cfg.Script(name)
+		if sc != nil && used[name] && scriptKey(sc) == s.key {
+			continue
+		}
+		s.cancel()
+		<-s.done
+		delete(d.scripts, name)
+	}
+	for _, in := range cfg.Instances {
+		if _, ok := d.nodes[in.Name]; ok {
+			continue
+		}
+		var tracks []vrrpfsm.Track
+		for _, ts := range in.TrackScripts {
+			tracks = append(tracks, vrrpfsm.Track{Name: "script:" + ts.Name, Weight: ts.Weight, Reverse: ts.Reverse})
+		}
+		for _, ti := range in.TrackInterfaces {
+			tracks = append(tracks, vrrpfsm.Track{Name: "interface:" + ti.Name, Weight: ti.Weight, Reverse: ti.Reverse, Initial: vrrpfsm.TrackUp})
+		}
+		n, err := newNode(d.env, in, tracks, notifyScripts(in, topts, log))
+		if err != nil {
+			log.Error().Msgf("%v", err)
+			continue
+		}
+		rn := &runningNode{node: n, key: keys[in.Name]}
+		d.nodes[in.Name] = rn
+		n.start(d.ctx)
+		for _, ti := range in.TrackInterfaces {
+			d.watchTrackedInterface(n, ti.Name)
+		}
+	}
+	// Scripts start after the instances so the first verdict reaches them.
+	for _, sc := range cfg.Scripts {
+		if !used[sc.Name] {
+			continue
+		}
+		s := d.scripts[sc.Name]
+		if s == nil {
+			var err error
+			s, err = d.startScript(sc, topts)
+			if err != nil {
+				log.Error().Msgf("VRRP_Script(%s) %v", sc.Name, err)
+				continue
+			}
+			d.scripts[sc.Name] = s
+		}
+		for _, in := range cfg.Instances {
+			n := d.nodes[in.Name]
+			if n == nil {
+				continue
+			}
+			for _, ts := range in.TrackScripts {
+				if ts.Name != sc.Name {
+					continue
+				}
+				fsm := n.fsm
+				s.subscribe(in.Name, func(r track.Result) { fsm.SetTrack("script:"+r.Name, r.OK) })
+			}
+		}
+	}
+}
+
+// watchTrackedInterface feeds a track_interface entry's link state to the
+// instance.
+func (d *Daemon) watchTrackedInterface(n *node, name string) {
+	if d.env.Links == nil {
+		return
+	}
+	ch, err := d.env.Links.WatchLink(d.ctx, name)
+	if err != nil {
+		d.env.Log.Warn().Msgf("(%s) cannot watch tracked interface %s: %v", n.cfg.Name, name, err)
+		return
+	}
+	go func() {
+		for up := range ch {
+			n.fsm.SetTrack("interface:"+name, up)
+		}
+	}()
+}
+
+func (d *Daemon) startScript(sc *keepalivedcfg.Script, topts track.Options) (*runningScript, error) {
+	o := topts
+	if sc.User != "" {
+		o.User, o.Group = sc.User, sc.Group
+	}
+	cmd, err := track.Prepare(sc.Command, o, d.env.Log)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(d.ctx)
+	s := &runningScript{key: scriptKey(sc), cancel: cancel, done: make(chan struct{}), subscribers: map[string]func(track.Result){}}
+	ts := track.Script{
+		Name: sc.Name, Command: sc.Command, Interval: sc.Interval, Timeout: sc.Timeout,
+		Rise: sc.Rise, Fall: sc.Fall, Weight: sc.Weight, Reverse: sc.Reverse,
+		User: sc.User, Group: sc.Group, InitFail: sc.InitFail,
+	}
+	runner := d.env.TrackRunner
+	if runner == nil {
+		runner = &track.Runner{Log: d.env.Log}
+	}
+	go func() {
+		defer close(s.done)
+		runner.Run(ctx, ts, cmd, s.publish)
+	}()
+	return s, nil
+}
+
+func (s *runningScript) publish(r track.Result) {
+	s.mu.Lock()
+	s.last = &r
+	subs := make([]func(track.Result), 0, len(s.subscribers))
+	for _, f := range s.subscribers {
+		subs = append(subs, f)
+	}
+	s.mu.Unlock()
+	for _, f := range subs {
+		f(r)
+	}
+}
+
+// subscribe adds an instance; it gets the last verdict at once, so an
+// instance restarted by a reload does not wait for the next change.
+func (s *runningScript) subscribe(name string, f func(track.Result)) {
+	s.mu.Lock()
+	s.subscribers[name] = f
+	last := s.last
+	s.mu.Unlock()
+	if last != nil {
+		f(*last)
+	}
+}
+
+func (d *Daemon) applyMailer(g keepalivedcfg.Global) {
+	var m *notify.Mailer
+	if d.env.Mailer != nil && g.SMTPServer != "" {
+		m = d.env.Mailer(g)
+	}
+	if old := d.env.mail.Swap(m); old != nil {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = old.Close(ctx)
+		}()
+	}
+	if m != nil {
+		go m.Run(d.ctx)
+	}
+}
+
+// instanceKey identifies an instance's whole configuration, including the
+// scripts it tracks, so a reload can tell whether it changed.
+func instanceKey(cfg *keepalivedcfg.Config, in *keepalivedcfg.Instance) string {
+	c := *in
+	c.Pos = keepalivedcfg.Pos{}
+	strip := func(n *keepalivedcfg.Notify) *keepalivedcfg.Notify {
+		if n == nil {
+			return nil
+		}
+		m := *n
+		m.Pos = keepalivedcfg.Pos{}
+		return &m
+	}
+	c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify = strip(c.NotifyMaster), strip(c.NotifyBackup), strip(c.NotifyFault), strip(c.NotifyStop), strip(c.Notify)
+	c.VIPs = append([]keepalivedcfg.VIP(nil), in.VIPs...)
+	for i := range c.VIPs {
+		c.VIPs[i].Pos = keepalivedcfg.Pos{}
+	}
+	c.ExcludedVIPs = append([]keepalivedcfg.VIP(nil), in.ExcludedVIPs...)
+	for i := range c.ExcludedVIPs {
+		c.ExcludedVIPs[i].Pos = keepalivedcfg.Pos{}
+	}
+	b, _ := json.Marshal(&c)
+	return string(b)
+}
+
+func scriptKey(s *keepalivedcfg.Script) string {
+	c := *s
+	c.Pos = keepalivedcfg.Pos{}
+	b, _ := json.Marshal(&c)
+	return string(b)
+}

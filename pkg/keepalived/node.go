@@ -1,0 +1,469 @@
+package keepalived
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/garp"
+	"hapair/pkg/keepalivedcfg"
+	"hapair/pkg/notify"
+	"hapair/pkg/track"
+	"hapair/pkg/vip"
+	"hapair/pkg/vrrp"
+	"hapair/pkg/vrrpfsm"
+)
+
+// node runs one vrrp_instance: its VRRP sockets, its state machine and the
+// effects of its transitions (VIPs, gratuitous ARPs, notify scripts, mail).
+// It implements vrrpfsm.Sender, vrrpfsm.AHSyncer and vrrpfsm.Effects.
+type node struct {
+	cfg  *keepalivedcfg.Instance
+	env  *Env
+	log  zerolog.Logger
+	ifi  *net.Interface
+	src  netip.Addr
+	dsts []netip.Addr
+	vips []vip.VIP
+	// advertised are the addresses carried in adverts (the VIPs).
+	advertised []netip.Addr
+	scripts    notify.Scripts
+	smtpAlert  bool
+
+	conn vrrp.Conn
+	fsm  *vrrpfsm.Instance
+
+	// mu guards enc and expect: the AH sequence counter they share is used
+	// by the sending (state machine) and receiving goroutines.
+	mu     sync.Mutex
+	enc    vrrp.Encoder
+	expect vrrp.Expect
+
+	drops   [32]atomic.Uint64 // by vrrp.DropReason
+	lastLog [32]atomic.Int64  // unix nanos of the last drop logged, per reason
+
+	garpMu     sync.Mutex
+	garpCancel context.CancelFunc
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// newNode prepares an instance: it resolves its interface and addresses and
+// opens its sockets, but starts nothing.
+func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scripts notify.Scripts) (*node, error) {
+	n := &node{cfg: cfg, env: env, scripts: scripts, smtpAlert: cfg.SMTPAlert, done: make(chan struct{})}
+	n.log = env.Log
+	ifi, addrs, err := env.Interfaces(cfg.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("(%s) interface %s: %w", cfg.Name, cfg.Interface, err)
+	}
+	n.ifi = ifi
+	n.src = cfg.SrcIP
+	if !n.src.IsValid() {
+		n.src = primaryAddr(addrs, cfg.Family)
+	}
+	if !n.src.IsValid() {
+		return nil, fmt.Errorf("(%s) interface %s has no IPv%d address to send adverts from", cfg.Name, cfg.Interface, cfg.Family)
+	}
+	for _, v := range cfg.VIPs {
+		vv, err := toVIP(v, cfg.Interface)
+		if err != nil {
+			return nil, fmt.Errorf("(%s) %w", cfg.Name, err)
+		}
+		n.vips = append(n.vips, vv)
+		n.advertised = append(n.advertised, v.Addr())
+	}
+	for _, v := range cfg.ExcludedVIPs {
+		vv, err := toVIP(v, cfg.Interface)
+		if err != nil {
+			return nil, fmt.Errorf("(%s) %w", cfg.Name, err)
+		}
+		n.vips = append(n.vips, vv)
+	}
+	if cfg.Unicast {
+		n.dsts = append(n.dsts, cfg.UnicastPeers...)
+	} else {
+		g := cfg.McastDstIP
+		if !g.IsValid() {
+			g = vrrp.GroupIPv4
+			if cfg.Family == 6 {
+				g = vrrp.GroupIPv6
+			}
+		}
+		n.dsts = []netip.Addr{g}
+	}
+
+	authType, key := vrrp.AuthNone, vrrp.Key{}
+	if cfg.Auth != nil && cfg.Version == 2 && cfg.Family == 4 {
+		switch cfg.Auth.Type {
+		case keepalivedcfg.AuthPass:
+			authType = vrrp.AuthPass
+		case keepalivedcfg.AuthAH:
+			authType = vrrp.AuthAH
+		}
+		key = vrrp.Key(cfg.Auth.Key())
+	}
+	seq := new(vrrp.SeqCounter)
+	ttl := uint8(vrrp.TTL)
+	if cfg.Unicast && cfg.UnicastTTL > 0 && cfg.UnicastTTL < 256 {
+		ttl = uint8(cfg.UnicastTTL)
+	}
+	n.enc = vrrp.Encoder{Src: n.src, TTL: ttl, Unicast: cfg.Unicast, Key: key, Seq: seq}
+	n.expect = vrrp.Expect{
+		VRID: uint8(cfg.VRID), Version: cfg.Version, AuthType: authType, Key: key, Seq: seq,
+		AdvertInt: cfg.AdvertInt, Unicast: cfg.Unicast, VIPs: n.advertised, Peers: cfg.UnicastPeers,
+	}
+	var group netip.Addr
+	if !cfg.Unicast {
+		group = n.dsts[0]
+	}
+	hop := 0
+	if cfg.Unicast {
+		hop = cfg.UnicastTTL
+	}
+	conn, err := env.Listen(vrrp.Config{IfIndex: ifi.Index, Src: n.src, Unicast: cfg.Unicast, AH: authType == vrrp.AuthAH, Group: group, HopLimit: hop})
+	if err != nil {
+		return nil, fmt.Errorf("(%s) opening VRRP sockets on %s: %w", cfg.Name, cfg.Interface, err)
+	}
+	n.conn = conn
+
+	initial := vrrpfsm.Backup
+	if cfg.State == keepalivedcfg.StateMaster {
+		initial = vrrpfsm.Master
+	}
+	fcfg := vrrpfsm.Config{
+		Name: cfg.Name, VRID: uint8(cfg.VRID), Version: cfg.Version, Priority: cfg.Priority,
+		InitialState: initial, AdvertInt: cfg.AdvertInt, NoPreempt: cfg.NoPreempt, PreemptDelay: cfg.PreemptDelay,
+		AuthAH: authType == vrrp.AuthAH, LowerPrioNoAdvert: cfg.LowerPrioNoAdvert,
+		HigherPrioSendAdvert: cfg.HigherPrioSendAdvert, Address: n.src, Tracks: tracks, LogDetail: env.LogDetail,
+		InterfaceDown: ifi.Flags&net.FlagUp == 0,
+	}
+	n.fsm = vrrpfsm.New(fcfg, env.Clock, n, n, env.Log)
+	return n, nil
+}
+
+// toVIP turns a virtual_ipaddress line into what package vip manages.
+func toVIP(v keepalivedcfg.VIP, iface string) (vip.VIP, error) {
+	dev := v.Dev
+	if dev == "" {
+		dev = iface
+	}
+	scope := vip.ScopeGlobal
+	if v.Scope != "" {
+		s, err := vip.ParseScope(v.Scope)
+		if err != nil {
+			return vip.VIP{}, fmt.Errorf("%s:%d: %w", v.Pos.File, v.Pos.Line, err)
+		}
+		scope = s
+	}
+	return vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Broadcast: v.Broadcast, Scope: scope}, nil
+}
+
+// primaryAddr is the address keepalived sends from when no unicast_src_ip
+// or mcast_src_ip is set: the interface's first IPv4 address, or its IPv6
+// link-local address.
+func primaryAddr(addrs []netip.Prefix, family int) netip.Addr {
+	for _, p := range addrs {
+		a := p.Addr()
+		if family == 6 {
+			if a.Is6() && a.IsLinkLocalUnicast() {
+				return a
+			}
+			continue
+		}
+		if a.Is4() {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
+// start runs the state machine and the receive loop until stop.
+func (n *node) start(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	n.cancel = cancel
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := n.fsm.Run(ctx); err != nil {
+			n.log.Error().Msgf("(%s) %v", n.cfg.Name, err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		n.receive(ctx)
+	}()
+	if n.env.Links != nil {
+		if ch, err := n.env.Links.WatchLink(ctx, n.cfg.Interface); err == nil {
+			go func() {
+				for up := range ch {
+					n.fsm.InterfaceUp(up)
+				}
+			}()
+		} else {
+			n.log.Warn().Msgf("(%s) cannot watch interface %s: %v", n.cfg.Name, n.cfg.Interface, err)
+		}
+	}
+	go func() {
+		wg.Wait()
+		n.conn.Close()
+		close(n.done)
+	}()
+}
+
+// stop resigns (priority 0 when MASTER), removes the VIPs and waits.
+func (n *node) stop(ctx context.Context) {
+	if n.cancel == nil {
+		n.conn.Close()
+		return
+	}
+	n.cancel()
+	select {
+	case <-n.done:
+	case <-ctx.Done():
+	}
+}
+
+func (n *node) receive(ctx context.Context) {
+	for {
+		r, err := n.conn.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			n.log.Warn().Msgf("(%s) receiving: %v", n.cfg.Name, err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		n.mu.Lock()
+		msg, err := vrrp.Check(r, n.expect)
+		n.mu.Unlock()
+		if err != nil {
+			n.dropped(err, r.Src)
+			continue
+		}
+		n.fsm.Receive(vrrpfsm.Advert{Src: msg.Src, Priority: msg.Priority, AdvertInt: msg.AdvertInt, AHSeq: msg.Seq})
+	}
+}
+
+// dropped counts a refused advert by reason and logs it as keepalived
+// does, at most once a second per reason so a flood cannot fill the logs.
+func (n *node) dropped(err error, src netip.Addr) {
+	var de *vrrp.DropError
+	if !errors.As(err, &de) {
+		n.log.Warn().Msgf("(%s) dropped advert from %v: %v", n.cfg.Name, src, err)
+		return
+	}
+	r := int(de.Reason)
+	if r < 0 || r >= len(n.drops) {
+		r = 0
+	}
+	n.drops[r].Add(1)
+	if de.Reason == vrrp.DropVRID {
+		// Adverts of other virtual routers on the same link are normal.
+		return
+	}
+	now := time.Now().UnixNano()
+	last := n.lastLog[r].Load()
+	if now-last < int64(time.Second) || !n.lastLog[r].CompareAndSwap(last, now) {
+		return
+	}
+	detail := de.Detail
+	if detail == "" {
+		detail = de.Error()
+	}
+	n.log.Info().Msgf("(%s) %s", n.cfg.Name, detail)
+}
+
+// Drops returns the dropped adverts by reason.
+func (n *node) Drops() map[vrrp.DropReason]uint64 {
+	out := map[vrrp.DropReason]uint64{}
+	for _, r := range vrrp.DropReasons() {
+		if int(r) < len(n.drops) {
+			if v := n.drops[r].Load(); v > 0 {
+				out[r] = v
+			}
+		}
+	}
+	return out
+}
+
+// SendAdvert implements vrrpfsm.Sender.
+func (n *node) SendAdvert(prio uint8) error {
+	authType := n.expect.AuthType
+	a := &vrrp.Advertisement{
+		Version: n.cfg.Version, Type: 1, VRID: uint8(n.cfg.VRID), Priority: prio,
+		AuthType: authType, AdvertInt: n.cfg.AdvertInt, Addresses: n.advertised,
+	}
+	if authType == vrrp.AuthPass {
+		a.Password = n.expect.Key
+	}
+	n.mu.Lock()
+	dgs, err := n.enc.Encode(a, n.dsts...)
+	n.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	var first error
+	for i, b := range dgs {
+		if err := n.conn.Send(b, n.dsts[i]); err != nil && first == nil {
+			first = fmt.Errorf("(%s) sending advert to %v: %w", n.cfg.Name, n.dsts[i], err)
+		}
+	}
+	return first
+}
+
+// SyncAHSeq implements vrrpfsm.AHSyncer.
+func (n *node) SyncAHSeq(received uint32) {
+	n.mu.Lock()
+	n.enc.Seq.Sync(received)
+	n.mu.Unlock()
+}
+
+// BecomeMaster implements vrrpfsm.Effects: add the VIPs, then announce them.
+func (n *node) BecomeMaster(ctx context.Context) {
+	n.log.Info().Msgf("(%s) setting VIPs.", n.cfg.Name)
+	for _, v := range n.vips {
+		if err := n.env.VIPs.Add(ctx, v); err != nil {
+			n.log.Error().Msgf("(%s) cannot add %v: %v", n.cfg.Name, v, err)
+		}
+	}
+	var v4 []netip.Addr
+	for _, v := range n.vips {
+		if v.Prefix.Addr().Is4() {
+			v4 = append(v4, v.Prefix.Addr())
+		}
+	}
+	if len(v4) == 0 || n.env.GARP == nil {
+		return
+	}
+	for _, ip := range v4 {
+		n.log.Info().Msgf("(%s) Sending/queueing gratuitous ARPs on %s for %v", n.cfg.Name, n.ifi.Name, ip)
+	}
+	gctx, cancel := context.WithCancel(context.Background())
+	n.garpMu.Lock()
+	if n.garpCancel != nil {
+		n.garpCancel()
+	}
+	n.garpCancel = cancel
+	n.garpMu.Unlock()
+	g := n.cfg.GARP
+	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat, Interval: n.env.GARPInterval}
+	ifi := n.ifi
+	go garp.Schedule(gctx, n.env.GARPClock, gcfg, func() {
+		for _, ip := range v4 {
+			if err := n.env.GARP.Send(ifi, ip); err != nil {
+				n.log.Warn().Msgf("(%s) gratuitous ARP on %s for %v: %v", n.cfg.Name, ifi.Name, ip, err)
+				continue
+			}
+			n.log.Debug().Msgf("Sending gratuitous ARP on %s for %v", ifi.Name, ip)
+		}
+	})
+}
+
+// LeaveMaster implements vrrpfsm.Effects.
+func (n *node) LeaveMaster(ctx context.Context) {
+	n.garpMu.Lock()
+	if n.garpCancel != nil {
+		n.garpCancel()
+		n.garpCancel = nil
+	}
+	n.garpMu.Unlock()
+	n.log.Info().Msgf("(%s) removing VIPs.", n.cfg.Name)
+	for _, v := range n.vips {
+		if err := n.env.VIPs.Remove(ctx, v); err != nil {
+			n.log.Error().Msgf("(%s) cannot remove %v: %v", n.cfg.Name, v, err)
+		}
+	}
+}
+
+// Notify implements vrrpfsm.Effects: notify scripts and smtp_alert, both
+// asynchronous.
+func (n *node) Notify(from, to vrrpfsm.State, prio int) {
+	st, ok := notifyState(to)
+	if !ok {
+		return
+	}
+	if n.env.Notifier != nil {
+		n.env.Notifier.Notify(n.scripts, notify.Event{Name: n.cfg.Name, State: st, Priority: prio})
+	}
+	if n.smtpAlert && st != notify.Stop {
+		if m := n.env.mailer(); m != nil {
+			m.Alert(context.Background(), n.cfg.Name, st)
+		}
+	}
+}
+
+func notifyState(s vrrpfsm.State) (notify.State, bool) {
+	switch s {
+	case vrrpfsm.Master:
+		return notify.Master, true
+	case vrrpfsm.Backup:
+		return notify.Backup, true
+	case vrrpfsm.Fault:
+		return notify.Fault, true
+	case vrrpfsm.Stop:
+		return notify.Stop, true
+	}
+	return 0, false
+}
+
+// notifyScripts prepares an instance's notify_* commands.
+func notifyScripts(cfg *keepalivedcfg.Instance, opts track.Options, log zerolog.Logger) notify.Scripts {
+	var s notify.Scripts
+	prep := func(nf *keepalivedcfg.Notify) *track.Command {
+		if nf == nil || len(nf.Args) == 0 {
+			return nil
+		}
+		o := opts
+		if nf.User != "" {
+			o.User, o.Group = nf.User, nf.Group
+		}
+		c, err := track.Prepare(quoteArgs(nf.Args), o, log)
+		if err != nil {
+			log.Error().Msgf("(%s) notify script %s: %v", cfg.Name, nf, err)
+			return nil
+		}
+		return &c
+	}
+	s.Master = prep(cfg.NotifyMaster)
+	s.Backup = prep(cfg.NotifyBackup)
+	s.Fault = prep(cfg.NotifyFault)
+	s.Stop = prep(cfg.NotifyStop)
+	s.Notify = prep(cfg.Notify)
+	return s
+}
+
+// quoteArgs joins already-split words back into a line track.Prepare splits
+// to the same words.
+func quoteArgs(args []string) string {
+	var b []byte
+	for i, a := range args {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, '\'')
+		for j := 0; j < len(a); j++ {
+			// track.Split honours a backslash even inside single quotes.
+			if a[j] == '\'' || a[j] == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, a[j])
+		}
+		b = append(b, '\'')
+	}
+	return string(b)
+}
