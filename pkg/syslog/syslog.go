@@ -232,8 +232,26 @@ type Logger struct {
 type target struct {
 	cfg    haproxycfg.LogTarget
 	maxLen int
-	sa     syscall.Sockaddr
+	sa     syscall.Sockaddr // a template: see sockaddr
 	af     int
+}
+
+// sockaddr returns a fresh copy of the target address: syscall.Sendto
+// writes into the Sockaddr it is given, so one value cannot be shared by
+// concurrent senders.
+func (t *target) sockaddr() syscall.Sockaddr {
+	switch sa := t.sa.(type) {
+	case *syscall.SockaddrInet4:
+		c := *sa
+		return &c
+	case *syscall.SockaddrInet6:
+		c := *sa
+		return &c
+	case *syscall.SockaddrUnix:
+		c := *sa
+		return &c
+	}
+	return t.sa
 }
 
 // New returns a Logger for targets, tagging messages "tag[pid]: " and
@@ -347,7 +365,8 @@ func (l *Logger) Log(level haproxycfg.Level, msg string) {
 	defer l.bufs.Put(bp)
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	for _, t := range l.targets {
+	for i := range l.targets {
+		t := &l.targets[i]
 		if level > t.cfg.MaxLevel {
 			continue
 		}
@@ -358,7 +377,7 @@ func (l *Logger) Log(level haproxycfg.Level, msg string) {
 			l.failed.Add(1)
 			continue
 		}
-		l.count(sendto(fd, *bp, t.sa))
+		l.count(sendto(fd, *bp, t.sockaddr()))
 	}
 }
 
