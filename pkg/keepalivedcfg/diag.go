@@ -143,9 +143,9 @@ const (
 	ExitSecurity         = 6 // script security not enabled while scripts run
 )
 
-// TestExitCode returns the exit status `keepalived -t` would give for these
+// ConfigTestExitCode returns the exit status `keepalived -t` would give for these
 // diagnostics.
-func TestExitCode(diags []Diagnostic) int {
+func ConfigTestExitCode(diags []Diagnostic) int {
 	max := classOK
 	for _, d := range diags {
 		if d.abort {

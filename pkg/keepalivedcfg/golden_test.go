@@ -45,7 +45,7 @@ func TestGolden(t *testing.T) {
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".conf"), func(t *testing.T) {
 			cfg, diags, err := parseTestdata(t, f)
-			out := goldenOut{Exit: TestExitCode(diags), Config: cfg}
+			out := goldenOut{Exit: ConfigTestExitCode(diags), Config: cfg}
 			if err != nil {
 				out.Err = err.Error()
 			}
@@ -152,10 +152,10 @@ func TestAgainstKeepalived(t *testing.T) {
 			if rcLine == "rc=139" || rcLine == "rc=143" {
 				// keepalived crashed (segfault, or killed) on this file;
 				// we must still give an answer: at least one diagnostic.
-				t.Logf("keepalived crashed (%s); ours: exit %d, %d diagnostics", rcLine, TestExitCode(diags), len(diags))
+				t.Logf("keepalived crashed (%s); ours: exit %d, %d diagnostics", rcLine, ConfigTestExitCode(diags), len(diags))
 				return
 			}
-			if got := "rc=" + itoa(TestExitCode(diags)); got != rcLine {
+			if got := "rc=" + itoa(ConfigTestExitCode(diags)); got != rcLine {
 				t.Errorf("exit code: ours %s, keepalived %s", got, rcLine)
 			}
 			ka, us := normalize(lines), normalize(ours)

@@ -59,8 +59,12 @@ var instanceKeywords = []keyword{
 			p.errorf(l, "Interface name '%s' too long - ignoring", name)
 			return
 		}
-		if p.opts.Interfaces != nil {
-			info, ok := p.opts.Interfaces(name)
+		if name == "" || p.opts.Interfaces != nil {
+			var info InterfaceInfo
+			ok := false
+			if name != "" {
+				info, ok = p.opts.Interfaces(name)
+			}
 			if !ok {
 				p.errorf(l, "WARNING - interface %s for vrrp_instance %s doesn't exist", name, p.inst.Name)
 				p.instState.ifaceMissing = true
@@ -537,7 +541,11 @@ func (p *parser) notify(l line, owner, dupFormat string, dst **Notify) {
 		args, _, _ = splitQuotedEscaped(words[1])
 	}
 	if len(args) == 0 {
-		p.logf(l.pos, "Unable to parse script '%s' - ignoring", strings.Join(words[1:2], ""))
+		first := ""
+		if len(words) > 1 {
+			first = words[1]
+		}
+		p.logf(l.pos, "Unable to parse script '%s' - ignoring", first)
 		return
 	}
 	n := &Notify{Args: args, Pos: l.pos}

@@ -186,7 +186,8 @@ type frame struct {
 	dir     string // directory relative includes are resolved against
 	lines   []string
 	next    int
-	named   bool // keepalived prints the file name even in the parent's pass
+	named   bool   // keepalived prints the file name even in the parent's pass
+	path    string // recorded in Config.Files when reading starts
 }
 
 // reader yields logical lines from the main file and its includes.
@@ -231,6 +232,10 @@ func (r *reader) physical() (string, Pos, bool) {
 		f := r.top()
 		if f == nil {
 			return "", Pos{}, false
+		}
+		if f.path != "" {
+			r.p.cfg.Files = append(r.p.cfg.Files, f.path)
+			f.path = ""
 		}
 		if f.next >= len(f.lines) {
 			r.stack = r.stack[:len(r.stack)-1]
@@ -446,8 +451,7 @@ func (r *reader) include(s string, pos Pos) bool {
 			r.p.readerReport(pos, Info, classOK, "Configuration file '%s' open problem (%s) - skipping", m.display, err)
 			continue
 		}
-		r.p.cfg.Files = append(r.p.cfg.Files, m.path)
-		frames = append(frames, &frame{display: m.display, dir: filepath.Dir(m.path), lines: splitLines(src), named: true})
+		frames = append(frames, &frame{display: m.display, dir: filepath.Dir(m.path), lines: splitLines(src), named: true, path: m.path})
 	}
 	// The first match is read first: push in reverse.
 	for i := len(frames) - 1; i >= 0; i-- {

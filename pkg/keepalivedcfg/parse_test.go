@@ -1,0 +1,401 @@
+package keepalivedcfg
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+func TestDecomment(t *testing.T) {
+	tests := []struct {
+		in, want string
+		open     bool
+	}{
+		{"  state MASTER # or BACKUP", "state MASTER", false},
+		{"state MASTER! bang", "state MASTER", false},
+		{"#whole line", "", false},
+		{"! whole line", "", false},
+		{`script "a # b" # c`, `script "a # b"`, false},
+		{`x \# y \! z`, "x # y ! z", false},
+		{`script "a \# b"`, `script "a \# b"`, false},
+		{"value\t \t", "value", false},
+		{`script "open # x`, `script "open # x`, true},
+		{`a b \`, `a b\`, false},
+		{"abc#def", "abc", false},
+	}
+	for _, tt := range tests {
+		got, open := decomment(tt.in)
+		if got != tt.want || open != tt.open {
+			t.Errorf("decomment(%q) = %q, %v; want %q, %v", tt.in, got, open, tt.want, tt.open)
+		}
+	}
+}
+
+func TestSplitWords(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		ok   bool
+	}{
+		{"interface eth0", []string{"interface", "eth0"}, true},
+		{"  a\tb\fc  ", []string{"a", "b", "c"}, true},
+		{`script "killall -0 haproxy"`, []string{"script", "killall -0 haproxy"}, true},
+		{`a"b c"d`, []string{"a", "b c", "d"}, true},
+		{`router_id ""`, []string{"router_id", ""}, true},
+		{`a "b`, []string{"a"}, false},
+		{`'single quotes' stay`, []string{"'single", "quotes'", "stay"}, true},
+	}
+	for _, tt := range tests {
+		got, ok := splitWords(tt.in)
+		if !reflect.DeepEqual(got, tt.want) || ok != tt.ok {
+			t.Errorf("splitWords(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestSplitQuotedEscaped(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		err  string
+	}{
+		{`killall -0 haproxy`, []string{"killall", "-0", "haproxy"}, ""},
+		{`/bin/sh -c 'exit 1'`, []string{"/bin/sh", "-c", "exit 1"}, ""},
+		{`a"b c"'d e'`, []string{"ab cd e"}, ""},
+		{`tab\there new\nline`, []string{"tab\there", "new\nline"}, ""},
+		{`hex\x41 oct\101 ctl\cA`, []string{"hexA", "octA", "ctl\x01"}, ""},
+		{`esc\ aped`, []string{"esc aped"}, ""},
+		{`"a \" b"`, []string{`a " b`}, ""},
+		{`"open`, nil, `String '"open': missing terminating "`},
+		{`end\`, nil, `Missing escape char at end: 'end\'`},
+		{"", nil, ""},
+	}
+	for _, tt := range tests {
+		got, err, _ := splitQuotedEscaped(tt.in)
+		if !reflect.DeepEqual(got, tt.want) || err != tt.err {
+			t.Errorf("splitQuotedEscaped(%q) = %q, %q; want %q, %q", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+// logicalLines runs the reader alone over src.
+func logicalLines(t *testing.T, src string, opts Options) ([]string, []Diagnostic) {
+	t.Helper()
+	if opts.FS == nil {
+		opts.FS = noFS{}
+	}
+	p := &parser{opts: opts, cfg: &Config{}}
+	p.r = &reader{p: p, stack: []*frame{{display: "k.conf", dir: "/etc/keepalived", lines: splitLines([]byte(src))}}}
+	var out []string
+	for {
+		l, ok := p.r.next()
+		if !ok {
+			return out, p.diags
+		}
+		out = append(out, strings.Join(l.words, "|"))
+	}
+}
+
+func TestReaderBracesAndPrefixes(t *testing.T) {
+	src := `vrrp_instance VI_1 {   # comment
+  state MASTER }
+{ a b } c
+virtual_ipaddress { 10.0.0.1 10.0.0.2 }
+script "x { y }" {
+@lb1 mine
+@lb2 other
+@^lb2 not_other
+@^lb1 not_mine
+@lb1
+}
+}`
+	got, diags := logicalLines(t, src, Options{ConfigID: "lb1"})
+	want := []string{"vrrp_instance|VI_1", "{", "state|MASTER", "}", "{", "a|b", "}", "c",
+		"virtual_ipaddress", "{", "10.0.0.1|10.0.0.2", "}", "script|x { y }", "{", "mine", "not_other", "}", "}"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("lines:\n got %q\nwant %q", got, want)
+	}
+	if len(diags) != 1 || diags[0].String() != "(Line 12) Extra '}' found" {
+		t.Errorf("diagnostics: %v", diags)
+	}
+}
+
+func TestIncludeFromFS(t *testing.T) {
+	fsys := fstest.MapFS{
+		"etc/keepalived/keepalived.conf": {Data: []byte(`include conf.d/*.conf
+include /etc/keepalived/extra/{b,a}.conf
+include conf.d/missing.conf
+vrrp_instance MAIN {
+    interface eth0
+    virtual_router_id 1
+    track_script {
+        chk
+    }
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+`)},
+		"etc/keepalived/conf.d/10-script.conf": {Data: []byte("vrrp_script chk {\n  script /bin/true\n}\n")},
+		"etc/keepalived/conf.d/20-global.conf": {Data: []byte("global_defs {\n  router_id from_include\n  bogus\n}\n")},
+		"etc/keepalived/conf.d/ignored.txt":    {Data: []byte("garbage\n")},
+		"etc/keepalived/extra/a.conf":          {Data: []byte("vrrp_instance A {\n interface eth0\n virtual_router_id 2\n virtual_ipaddress {\n  10.0.0.2\n }\n}\n")},
+		"etc/keepalived/extra/b.conf":          {Data: []byte("include ../conf.d/10-script.conf\n")},
+		"etc/keepalived/loop.conf":             {Data: []byte("include loop.conf\n")},
+	}
+	opts := Options{FS: FromFS(fsys), Hostname: "h"}
+	path := "/etc/keepalived/keepalived.conf"
+	cfg, diags, err := Parse(path, fsys[strings.TrimPrefix(path, "/")].Data, opts)
+	if err != nil {
+		t.Fatalf("Parse: %v\n%s", err, FormatDiagnostics(diags))
+	}
+	wantFiles := []string{path, "/etc/keepalived/conf.d/10-script.conf", "/etc/keepalived/conf.d/20-global.conf",
+		"/etc/keepalived/extra/b.conf", "/etc/keepalived/conf.d/10-script.conf", "/etc/keepalived/extra/a.conf"}
+	if !reflect.DeepEqual(cfg.Files, wantFiles) {
+		t.Errorf("files read:\n got %q\nwant %q", cfg.Files, wantFiles)
+	}
+	if cfg.Global.RouterID != "from_include" || cfg.Instance("A") == nil || cfg.Instance("MAIN") == nil {
+		t.Errorf("included content missing: router_id %q, instances %v", cfg.Global.RouterID, len(cfg.Instances))
+	}
+	if ts := cfg.Instance("MAIN").TrackScripts; len(ts) != 1 || ts[0].Name != "chk" {
+		t.Errorf("track script from included vrrp_script: %+v", ts)
+	}
+	wantDiags := []string{
+		"(conf.d/20-global.conf: Line 3) Unknown keyword 'bogus'",
+		"(Line 3) Config files missing 'conf.d/missing.conf'.",
+		"SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+	}
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	if !reflect.DeepEqual(got, wantDiags) {
+		t.Errorf("diagnostics:\n got %q\nwant %q", got, wantDiags)
+	}
+
+	// A file that includes itself stops at the nesting limit.
+	_, diags, _ = Parse("/etc/keepalived/loop.conf", fsys["etc/keepalived/loop.conf"].Data, opts)
+	if len(diags) != 1 || !strings.Contains(diags[0].Msg, "include nesting deeper than 32") {
+		t.Errorf("include loop: %v", diags)
+	}
+}
+
+// TestConfExample parses the seed's conf/keepalived.conf verbatim: it must
+// give exactly keepalived 2.2.7's messages and the model the runtime needs.
+func TestConfExample(t *testing.T) {
+	path := filepath.Join("..", "..", "conf", "keepalived.conf")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags, err := Parse(path, src, testOptions())
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := []string{
+		"(" + path + ": Line 26) Truncating auth_pass to 8 characters",
+		"SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+		"(VI_1) Initial state master is incompatible with AH authentication - clearing",
+	}
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("diagnostics:\n got %q\nwant %q", got, want)
+	}
+	if ConfigTestExitCode(diags) != ExitSecurity {
+		t.Errorf("exit code %d, want %d", ConfigTestExitCode(diags), ExitSecurity)
+	}
+	in := cfg.Instance("VI_1")
+	if in == nil || in.State != StateBackup || in.Priority != 101 || in.VRID != 51 || in.Interface != "eth0" ||
+		in.Version != 2 || in.AdvertInt != time.Second || !in.SMTPAlert {
+		t.Fatalf("VI_1: %+v", in)
+	}
+	if in.Auth == nil || in.Auth.Type != AuthAH || in.Auth.Pass != "supersec" || in.Auth.Key() != [8]byte{'s', 'u', 'p', 'e', 'r', 's', 'e', 'c'} {
+		t.Errorf("auth: %+v", in.Auth)
+	}
+	if len(in.VIPs) != 1 || in.VIPs[0].Prefix.String() != "192.168.1.84/32" {
+		t.Errorf("VIPs: %+v", in.VIPs)
+	}
+	s := cfg.Script("chk_haproxy")
+	if s == nil || !reflect.DeepEqual(s.Args, []string{"killall", "-0", "haproxy"}) || s.Interval != 2*time.Second || s.Weight != 2 || s.Rise != 1 || s.Fall != 1 {
+		t.Errorf("script: %+v", s)
+	}
+	if len(in.TrackScripts) != 1 || in.TrackScripts[0] != (TrackScript{Name: "chk_haproxy", Weight: 2}) {
+		t.Errorf("track scripts: %+v", in.TrackScripts)
+	}
+	g := cfg.Global
+	if g.SMTPServer != "192.168.1.119" || g.SMTPPort != 25 || g.SMTPConnectTimeout != 30*time.Second ||
+		g.NotificationEmailFrom != "keepalived@haproxy01.example.com" || !reflect.DeepEqual(g.NotificationEmail, []string{"sysadmin@example.com"}) || g.RouterID != "lb1" {
+		t.Errorf("global: %+v", g)
+	}
+	if in.McastDstIP.String() != "224.0.0.18" || in.GARP.MasterDelay != 5*time.Second || in.GARP.MasterRepeat != 5 {
+		t.Errorf("multicast/garp defaults: %v %+v", in.McastDstIP, in.GARP)
+	}
+}
+
+func parseString(t *testing.T, src string) (*Config, []Diagnostic, error) {
+	t.Helper()
+	return Parse("k.conf", []byte(src), Options{ConfigTest: true})
+}
+
+func TestPriorityAndState(t *testing.T) {
+	tests := []struct {
+		body      string
+		wantPrio  int
+		wantState State
+	}{
+		{"state MASTER", 255, StateMaster},
+		{"state BACKUP", 100, StateBackup},
+		{"", 100, StateBackup},
+		{"priority 255", 255, StateMaster},
+		{"priority 254", 254, StateBackup},
+		{"state MASTER\npriority 101", 101, StateMaster},
+		{"state BACKUP\npriority 255", 255, StateBackup},
+		{"state MASTER\npriority 150\nauthentication {\nauth_type AH\nauth_pass x\n}", 150, StateBackup},
+		{"state MASTER\npriority 255\nauthentication {\nauth_type AH\nauth_pass x\n}", 255, StateMaster},
+		{"state MASTER\npriority 150\nauthentication {\nauth_type PASS\nauth_pass x\n}", 150, StateMaster},
+	}
+	for _, tt := range tests {
+		cfg, diags, err := parseString(t, "vrrp_instance I {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n10.0.0.1\n}\n"+tt.body+"\n}\n")
+		if err != nil {
+			t.Errorf("%q: %v %v", tt.body, err, diags)
+			continue
+		}
+		in := cfg.Instances[0]
+		if in.Priority != tt.wantPrio || in.State != tt.wantState {
+			t.Errorf("%q: priority %d state %v, want %d %v", tt.body, in.Priority, in.State, tt.wantPrio, tt.wantState)
+		}
+	}
+}
+
+func TestAdvertInt(t *testing.T) {
+	tests := []struct {
+		version, advert string
+		want            time.Duration
+		msg             string
+	}{
+		{"2", "", time.Second, ""},
+		{"2", "3", 3 * time.Second, ""},
+		{"2", "1.5", 2 * time.Second, "(I) VRRPv2 advertisement interval 1.500000s must be an integer. rounding"},
+		{"2", "0.4", time.Second, "(I) VRRPv2 advertisement interval 0.400000s must be an integer. rounding"},
+		{"2", "255", 255 * time.Second, ""},
+		{"3", "0.015", 20 * time.Millisecond, "(I) VRRPv3 advertisement interval 0.015000s must be in units of 10ms - rounding"},
+		{"3", "0.25", 250 * time.Millisecond, ""},
+		{"3", "41", 40950 * time.Millisecond, "(I) VRRPv3 advertisement interval 41.00s is out of range. Must be less than 40.96s. Setting to 40.95s"},
+		{"3", "0.001", time.Second, "Line 5) number '0.001' outside range [0.010000, 255.000000]"},
+		{"2", "1.0000005", time.Second, "Line 5) number '1.0000005' has too many decimal places"},
+	}
+	for _, tt := range tests {
+		adv := ""
+		if tt.advert != "" {
+			adv = "advert_int " + tt.advert
+		}
+		cfg, diags, _ := parseString(t, "vrrp_instance I {\ninterface eth0\nvirtual_router_id 1\nversion "+tt.version+"\n"+adv+"\nvirtual_ipaddress {\n10.0.0.1\n}\n}\n")
+		in := cfg.Instances[0]
+		if in.AdvertInt != tt.want {
+			t.Errorf("v%s advert_int %q = %v, want %v", tt.version, tt.advert, in.AdvertInt, tt.want)
+		}
+		found := tt.msg == ""
+		for _, d := range diags {
+			if strings.Contains(d.String(), tt.msg) {
+				found = true
+			}
+		}
+		if !found || (tt.msg == "" && len(diags) != 0) {
+			t.Errorf("v%s advert_int %q: diagnostics %v, want %q", tt.version, tt.advert, diags, tt.msg)
+		}
+	}
+}
+
+func TestConfigTestExitCode(t *testing.T) {
+	d := func(c class) Diagnostic { return Diagnostic{class: c, Severity: c.severity()} }
+	tests := []struct {
+		diags []Diagnostic
+		want  int
+	}{
+		{nil, ExitOK},
+		{[]Diagnostic{d(classOK)}, ExitOK},
+		{[]Diagnostic{d(classFileNotFound)}, ExitFatal},
+		{[]Diagnostic{d(classBadIf), d(classFatal)}, ExitFatal},
+		{[]Diagnostic{d(classBadIf), d(classGeneral)}, ExitConfigErrors},
+		{[]Diagnostic{d(classDeprecated)}, ExitConfigErrors},
+		{[]Diagnostic{d(classSecurity), d(classGeneral)}, ExitSecurity},
+		{[]Diagnostic{d(classGeneral), {class: classMissingParameter, abort: true}}, ExitMissingParameter},
+	}
+	for i, tt := range tests {
+		if got := ConfigTestExitCode(tt.diags); got != tt.want {
+			t.Errorf("%d: exit %d, want %d", i, got, tt.want)
+		}
+	}
+}
+
+func TestDiagnosticFormats(t *testing.T) {
+	d := Diagnostic{Severity: Error, Pos: Pos{File: "/etc/keepalived/keepalived.conf", Line: 26}, Msg: "Truncating auth_pass to 8 characters"}
+	if got, want := d.String(), "(/etc/keepalived/keepalived.conf: Line 26) Truncating auth_pass to 8 characters"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if got, want := d.LogString(), "error: /etc/keepalived/keepalived.conf:26: Truncating auth_pass to 8 characters"; got != want {
+		t.Errorf("LogString() = %q, want %q", got, want)
+	}
+	g := Diagnostic{Severity: Security, Msg: "SECURITY VIOLATION"}
+	if g.String() != "SECURITY VIOLATION" || g.LogString() != "security: SECURITY VIOLATION" {
+		t.Errorf("global diagnostic: %q / %q", g.String(), g.LogString())
+	}
+}
+
+func TestMissingParameterStops(t *testing.T) {
+	cfg, diags, err := parseString(t, "vrrp_instance I {\ninterface\nvirtual_router_id 1\n}\nglobal_defs {\nbogus\n}\n")
+	if err == nil || !strings.Contains(err.Error(), "missing parameter") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(diags) != 1 || diags[0].String() != "(k.conf: Line 2) *** Configuration line starting `interface` is missing a parameter after keyword `interface` at word position 2" {
+		t.Errorf("diagnostics: %v", diags)
+	}
+	if ConfigTestExitCode(diags) != ExitMissingParameter || cfg == nil {
+		t.Errorf("exit %d", ConfigTestExitCode(diags))
+	}
+}
+
+func TestParseFile(t *testing.T) {
+	dir := t.TempDir()
+	main := filepath.Join(dir, "keepalived.conf")
+	os.MkdirAll(filepath.Join(dir, "conf.d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "conf.d", "vi.conf"), []byte("vrrp_instance VI {\ninterface eth0\nvirtual_router_id 9\nvirtual_ipaddress {\n10.9.9.9/24\n}\n}\n"), 0o644)
+	os.WriteFile(main, []byte("include conf.d/*.conf\n"), 0o644)
+	cfg, diags, err := ParseFile(main)
+	if err != nil || len(diags) != 0 {
+		t.Fatalf("ParseFile: %v %v", err, diags)
+	}
+	if len(cfg.Instances) != 1 || cfg.Instances[0].VIPs[0].Prefix.String() != "10.9.9.9/24" || cfg.Global.RouterID == "" {
+		t.Errorf("config: %+v", cfg)
+	}
+	if _, _, err := ParseFile(filepath.Join(dir, "absent.conf")); err == nil {
+		t.Error("ParseFile of a missing file: no error")
+	}
+}
+
+func TestInterfaceChecks(t *testing.T) {
+	ifs := map[string]InterfaceInfo{"lo": {Loopback: true}, "eth0": {Multicast: true}}
+	opts := Options{ConfigTest: true, Interfaces: func(n string) (InterfaceInfo, bool) { i, ok := ifs[n]; return i, ok }}
+	src := "vrrp_instance I {\ninterface %s\nvirtual_router_id 1\nvirtual_ipaddress {\n10.0.0.1\n}\n}\n"
+	for _, tt := range []struct{ ifname, want string }{
+		{"eth9", "WARNING - interface eth9 for vrrp_instance I doesn't exist|Non-existent interface specified in configuration"},
+		{"lo", "(I) cannot use a loopback interface (lo) for vrrp - ignoring|(I) Unknown interface!"},
+		{"eth0", ""},
+	} {
+		_, diags, _ := Parse("k.conf", []byte(strings.Replace(src, "%s", tt.ifname, 1)), opts)
+		var msgs []string
+		for _, d := range diags {
+			msgs = append(msgs, d.Msg)
+		}
+		if got := strings.Join(msgs, "|"); got != tt.want {
+			t.Errorf("interface %s: %q, want %q", tt.ifname, got, tt.want)
+		}
+	}
+}
