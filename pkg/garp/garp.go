@@ -7,6 +7,8 @@
 // *request* (opcode 1) broadcast to ff:ff:ff:ff:ff:ff, sender and target IP
 // both the VIP, sender hardware the interface's MAC, target hardware the
 // broadcast address (not zeros as in RFC 5227 probes), 42 bytes unpadded.
+// IPv6 VIPs get keepalived's unsolicited Neighbor Advertisement instead
+// (NAFrame).
 package garp
 
 import (
@@ -73,6 +75,7 @@ type Sender interface {
 type Conn struct {
 	ifi *net.Interface
 	c   *packet.Conn
+	c6  *packet.Conn // for IPv6 NAs, opened on first use
 }
 
 // dropAll is the classic BPF program "ret #0".
@@ -87,11 +90,20 @@ func Dial(ifi *net.Interface) (*Conn, error) {
 	return &Conn{ifi: ifi, c: c}, nil
 }
 
-// Close closes the socket.
-func (c *Conn) Close() error { return c.c.Close() }
+// Close closes the sockets.
+func (c *Conn) Close() error {
+	if c.c6 != nil {
+		c.c6.Close()
+	}
+	return c.c.Close()
+}
 
-// Announce sends one gratuitous ARP for ip.
+// Announce sends one gratuitous ARP for an IPv4 ip, or one unsolicited
+// Neighbor Advertisement for an IPv6 one.
 func (c *Conn) Announce(ip netip.Addr) error {
+	if ip.Is6() && !ip.Is4In6() {
+		return c.announce6(ip)
+	}
 	f, err := Frame(c.ifi.HardwareAddr, ip)
 	if err != nil {
 		return fmt.Errorf("garp: %s on %s: %w", ip, c.ifi.Name, err)
@@ -102,7 +114,8 @@ func (c *Conn) Announce(ip netip.Addr) error {
 	return nil
 }
 
-// Send sends one gratuitous ARP for ip on ifi, opening and closing a socket.
+// Send announces ip on ifi (gratuitous ARP or, for IPv6, unsolicited NA),
+// opening and closing a socket.
 // Callers sending bursts should Dial once and Announce.
 func Send(ifi *net.Interface, ip netip.Addr) error {
 	if len(ifi.HardwareAddr) != 6 {

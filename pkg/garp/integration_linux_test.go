@@ -59,6 +59,19 @@ func vethInNewNetns(t *testing.T) (*net.Interface, *net.Interface) {
 		}
 		ifs = append(ifs, ifi)
 	}
+	// Frames sent before the kernel's link watcher has attached a qdisc
+	// (operstate up, asynchronously) are dropped: wait for it.
+	for _, name := range []string{"veth0", "veth1"} {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			l, err := netlink.LinkByName(name)
+			if err == nil && l.Attrs().OperState == netlink.OperUp {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not operationally up after 10s", name)
+			}
+		}
+	}
 	return ifs[0], ifs[1]
 }
 
@@ -115,8 +128,30 @@ func TestIntegrationSend(t *testing.T) {
 		}
 	}
 
-	// An IPv6 VIP is refused with a clear error, not sent as ARP.
-	if err := c.Announce(netip.MustParseAddr("fd00::1")); err == nil {
-		t.Error("Announce of an IPv6 address: want error")
+	// An IPv6 VIP is announced with an unsolicited Neighbor Advertisement.
+	cap6, err := packet.Listen(peer, packet.Raw, etherTypeIPv6, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cap6.Close()
+	vip6 := netip.MustParseAddr("fd00::84")
+	if err := c.Announce(vip6); err != nil {
+		t.Fatal(err)
+	}
+	want6, _ := NAFrame(ifi.HardwareAddr, vip6, false)
+	cap6.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		n, from, err := cap6.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no NA seen on veth1: %v", err)
+		}
+		// Skip the kernel's own IPv6 traffic (MLD, router solicitations).
+		if !bytes.Equal(from.(*packet.Addr).HardwareAddr, ifi.HardwareAddr) || n != NAFrameLen || buf[54] != 136 {
+			continue
+		}
+		if !bytes.Equal(buf[:n], want6) {
+			t.Errorf("NA on the wire\n got %x\nwant %x", buf[:n], want6)
+		}
+		break
 	}
 }
