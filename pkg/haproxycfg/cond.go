@@ -92,6 +92,10 @@ func (p *parser) directive(args []string) bool {
 		if !p.condActive() {
 			return true
 		}
+		if len(args) > 2 {
+			p.diag(Alert, LocParsingTight, kw, "Unexpected argument '%s' for '%s'. Use quotes if the message should contain spaces.", args[2], kw)
+			return true
+		}
 		sev := map[string]Severity{".notice": Notice, ".warning": Warning, ".alert": Alert}[kw]
 		p.diag(sev, LocParsingTight, kw, "'%s'.", expr)
 	default:

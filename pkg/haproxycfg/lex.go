@@ -72,7 +72,14 @@ func tokenize(line string, env envFunc) (lexResult, *lexError) {
 		in = in[:i]
 	}
 	res := lexResult{Trimmed: in}
+	// haproxy ends a ${NAME-default} default value by writing a NUL over
+	// the '}' in its line buffer, so the line it echoes under a later
+	// error stops there; we echo the same.
+	cut := -1
 	fail := func(what string, at int) (lexResult, *lexError) {
+		if cut >= 0 {
+			res.Trimmed = in[:cut]
+		}
 		return res, &lexError{What: what, Col: lead + at + 1, Caret: at}
 	}
 
@@ -199,6 +206,9 @@ func tokenize(line string, env envFunc) (lexResult, *lexError) {
 						value, ok = in[i+1:i+end], true
 					}
 					i += end
+					if cut < 0 {
+						cut = i
+					}
 				} else if i >= len(in) || in[i] != '}' {
 					return fail("unmatched brace in environment variable name", brace)
 				}
