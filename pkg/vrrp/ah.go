@@ -58,7 +58,7 @@ type IPv4Datagram struct {
 	// IPChecksum is the IP header checksum as read; Marshal computes it.
 	IPChecksum uint16
 	Advert     Advertisement
-	// Header is the raw IP header as read (options included), for ICV checks.
+	// header is the raw IP header as read (options included).
 	header []byte
 }
 
