@@ -57,6 +57,7 @@ func stripPrefix(s string, dgram bool) (string, addrFamily, string) {
 
 // hostPort is an address split at its port separator.
 type hostPort struct {
+	Raw     string // the host as written, brackets included, for messages
 	Host    string // without brackets; "" for "*" or empty
 	Port    string // "" when absent
 	HasPort bool
@@ -72,15 +73,15 @@ func splitHostPort(s string) hostPort {
 		}
 		host, rest := s[1:end], s[end+1:]
 		if strings.HasPrefix(rest, ":") {
-			return hostPort{Host: host, Port: rest[1:], HasPort: true}
+			return hostPort{Raw: s[:end+1], Host: host, Port: rest[1:], HasPort: true}
 		}
-		return hostPort{Host: host + rest}
+		return hostPort{Raw: s, Host: host + rest}
 	}
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
-		return hostPort{Host: s}
+		return hostPort{Raw: s, Host: s}
 	}
-	return hostPort{Host: s[:i], Port: s[i+1:], HasPort: true}
+	return hostPort{Raw: s[:i], Host: s[:i], Port: s[i+1:], HasPort: true}
 }
 
 // checkHost validates an IP literal or a host name. Names are not resolved
@@ -137,8 +138,19 @@ func parsePortNum(s string) (int, bool) {
 // bindAddr parses one `bind` argument (possibly a comma list, possibly
 // with port ranges) and appends the addresses to the current proxy.
 func (p *parser) bindAddr(kw, arg string) {
-	for _, one := range strings.Split(arg, ",") {
+	parts := strings.Split(arg, ",")
+	for n, one := range parts {
+		if one == "" {
+			if n < len(parts)-1 {
+				p.alert(kw, "'%s' : '' resolves to an empty address (environment variable missing?)", kw)
+			}
+			continue
+		}
 		addr, fam, pfx := stripPrefix(one, false)
+		if strings.HasPrefix(pfx, "udp") {
+			p.alert(kw, "'%s' : dgram-type address not acceptable in '%s'", kw, one)
+			continue
+		}
 		switch fam {
 		case famUnix:
 			p.ignored(kw, fmt.Sprintf("'%s' : UNIX socket address '%s'", kw, one))
@@ -154,26 +166,46 @@ func (p *parser) bindAddr(kw, arg string) {
 		}
 		host, ok := checkHost(hp.Host, fam)
 		if !ok {
-			p.alert(kw, "'%s' : invalid address: '%s' in '%s'", kw, hp.Host, one)
+			p.alert(kw, "'%s' : invalid address: '%s' in '%s'", kw, hp.Raw, one)
 			continue
 		}
 		if hp.Port[0] == '+' || hp.Port[0] == '-' {
 			p.alert(kw, "'%s' : port offset not permitted here in '%s'", kw, one)
 			continue
 		}
-		lo, hi := hp.Port, hp.Port
-		if i := strings.IndexByte(hp.Port, '-'); i >= 0 {
-			lo, hi = hp.Port[:i], hp.Port[i+1:]
+		ends := strings.SplitN(hp.Port, "-", 2)
+		var nums [2]int
+		bad := false
+		for k, e := range ends {
+			for j := 0; j < len(e); j++ {
+				if e[j] < '0' || e[j] > '9' {
+					// haproxy reads "8x" as 8; gproxy refuses it.
+					p.alert(kw, "'%s' : invalid character '%c' in port number '%s' in '%s'", kw, e[j], e, one)
+					bad = true
+					break
+				}
+			}
+			if bad {
+				break
+			}
+			v, okp := parsePortNum(e)
+			if !okp || v == 0 {
+				p.alert(kw, "'%s' : invalid port '%s'", kw, e)
+				bad = true
+				break
+			}
+			nums[k] = v
 		}
-		l, ok1 := parsePortNum(lo)
-		h, ok2 := parsePortNum(hi)
-		switch {
-		case lo != hi && (!ok1 || !ok2 || l == 0 || h < l):
-			p.alert(kw, "'%s' : invalid port range '%s'", kw, hp.Port)
+		if bad {
 			continue
-		case !ok1 || l == 0:
-			p.alert(kw, "'%s' : invalid port '%s'", kw, hp.Port)
-			continue
+		}
+		l, h := nums[0], nums[0]
+		if len(ends) == 2 {
+			h = nums[1]
+			if h < l {
+				p.alert(kw, "'%s' : invalid port range '%s'", kw, hp.Port)
+				continue
+			}
 		}
 		if p.cur == nil {
 			continue
