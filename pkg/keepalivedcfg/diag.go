@@ -95,8 +95,8 @@ func (c class) severity() Severity {
 }
 
 // Diagnostic is one message about the configuration, with the file and line
-// it concerns (Line 0 for whole-configuration checks, as keepalived prints
-// them without a position).
+// it concerns: the line read, or for checks made after parsing (which
+// keepalived prints without a position) the line of the block concerned.
 type Diagnostic struct {
 	Severity Severity
 	Pos      Pos
@@ -107,6 +107,7 @@ type Diagnostic struct {
 	short   bool // keepalived's parent pass prints "(Line N)" for its main file
 	parent  bool // reported by keepalived's parent pass (printed first)
 	extra   bool // gkeepalived's own notice; keepalived prints nothing
+	bare    bool // keepalived prints it without a position
 	logOnly bool // keepalived logs it when running; `-t` does not print it
 }
 
@@ -114,7 +115,7 @@ type Diagnostic struct {
 // stderr: "(FILE: Line N) message", or the bare message for checks made
 // after parsing.
 func (d Diagnostic) String() string {
-	if d.Pos.Line == 0 || d.Pos.File == "" {
+	if d.bare || d.Pos.Line == 0 || d.Pos.File == "" {
 		return d.Msg
 	}
 	if d.short {

@@ -50,7 +50,7 @@ func TestGolden(t *testing.T) {
 				out.Err = err.Error()
 			}
 			for _, d := range diags {
-				out.Diagnostics = append(out.Diagnostics, d.Severity.String()+" | "+d.String())
+				out.Diagnostics = append(out.Diagnostics, d.Severity.String()+" | "+d.Pos.String()+" | "+d.String())
 			}
 			got, err := json.MarshalIndent(out, "", "  ")
 			if err != nil {

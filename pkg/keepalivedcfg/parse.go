@@ -18,6 +18,8 @@ var (
 	// ErrInvalid means the configuration has at least one Fatal
 	// diagnostic: keepalived would not run its VRRP instances.
 	ErrInvalid = errors.New("keepalivedcfg: configuration cannot run")
+	// ErrNoConfig means the configuration file does not exist.
+	ErrNoConfig = errors.New("keepalivedcfg: no configuration file")
 	// ErrMissingParameter means a keyword lacked its parameter; keepalived
 	// stops reading at that line (and `keepalived -t` exits 2).
 	ErrMissingParameter = errors.New("keepalivedcfg: missing parameter")
@@ -48,15 +50,37 @@ type InterfaceInfo struct {
 	Multicast bool
 }
 
-// ParseFile reads a keepalived.conf from disk, with keepalived's defaults
-// for the host name and config id, in `-t` mode.
+// ParseFile reads a keepalived.conf from disk with DefaultOptions. Like
+// keepalived's -f, path may be a glob; with several matches the first is
+// read (keepalived warns, as here). A missing file gives ErrNoConfig and
+// keepalived's message, which `keepalived -t` reports with exit status 0
+// (and the daemon with exit status 6).
 func ParseFile(path string) (*Config, []Diagnostic, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, []Diagnostic{{Severity: Fatal, Pos: Pos{File: path}, Msg: fmt.Sprintf("Unable to find configuration file %s", path), class: classFileNotFound}},
-			fmt.Errorf("keepalivedcfg: reading %s: %w", path, err)
+	return ParseFileOptions(path, DefaultOptions())
+}
+
+// ParseFileOptions is ParseFile with explicit options (opts.FS is used to
+// read the file itself too; nil means the real file system).
+func ParseFileOptions(path string, opts Options) (*Config, []Diagnostic, error) {
+	if opts.FS == nil {
+		opts.FS = OSFileSystem{}
 	}
-	return Parse(path, src, DefaultOptions())
+	var diags []Diagnostic
+	matches, _ := opts.FS.Glob(path)
+	if len(matches) == 0 {
+		diags = append(diags, Diagnostic{Severity: Fatal, Pos: Pos{File: path}, Msg: fmt.Sprintf("Config files missing '%s'.", path), class: classOK})
+		return nil, diags, fmt.Errorf("keepalivedcfg: %s: %w", path, ErrNoConfig)
+	}
+	if len(matches) > 1 {
+		diags = append(diags, Diagnostic{Severity: Warning, Pos: Pos{File: path}, Msg: fmt.Sprintf("WARNING, multiple configuration file matches of %s, starting with %s", path, matches[0]), class: classMultipleFiles})
+	}
+	src, err := opts.FS.ReadFile(matches[0])
+	if err != nil {
+		diags = append(diags, Diagnostic{Severity: Fatal, Pos: Pos{File: matches[0]}, Msg: fmt.Sprintf("Unable to read configuration file %s", matches[0]), class: classFileNotFound})
+		return nil, diags, fmt.Errorf("keepalivedcfg: reading %s: %w", matches[0], err)
+	}
+	cfg, more, err := Parse(matches[0], src, opts)
+	return cfg, append(diags, more...), err
 }
 
 // DefaultOptions are keepalived's defaults on this machine.
@@ -183,9 +207,11 @@ func (p *parser) ignoredf(l line, format string, args ...any) {
 	p.diags[len(p.diags)-1].extra = true
 }
 
-// global reports a whole-configuration check (no position).
-func (p *parser) global(sev Severity, c class, format string, args ...any) {
-	p.diags = append(p.diags, Diagnostic{Severity: sev, Msg: fmt.Sprintf(format, args...), class: c})
+// global reports a check made after parsing. keepalived prints these
+// without a position; the diagnostic still carries the line of the block
+// concerned (shown by LogString).
+func (p *parser) global(pos Pos, sev Severity, c class, format string, args ...any) {
+	p.diags = append(p.diags, Diagnostic{Severity: sev, Pos: pos, Msg: fmt.Sprintf(format, args...), class: c, bare: true})
 }
 
 // arg returns word i of the line or stops parsing as keepalived does.

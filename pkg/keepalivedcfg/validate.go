@@ -13,7 +13,7 @@ import (
 func (p *parser) validate() {
 	for _, in := range p.cfg.Instances {
 		if p.states[in].ifaceMissing {
-			p.global(Fatal, classBadIf, "Non-existent interface specified in configuration")
+			p.global(in.Pos, Fatal, classBadIf, "Non-existent interface specified in configuration")
 			return
 		}
 	}
@@ -24,11 +24,11 @@ func (p *parser) validate() {
 	for _, in := range p.cfg.Instances {
 		st := p.states[in]
 		if in.VRID == 0 {
-			p.global(Fatal, classGeneral, "(%s) the virtual router id must be set", in.Name)
+			p.global(in.Pos, Fatal, classGeneral, "(%s) the virtual router id must be set", in.Name)
 			return
 		}
 		if !st.ifaceSet && len(in.UnicastPeers) == 0 {
-			p.global(Fatal, classGeneral, "(%s) Unknown interface!", in.Name)
+			p.global(in.Pos, Fatal, classGeneral, "(%s) Unknown interface!", in.Name)
 			return
 		}
 	}
@@ -48,19 +48,32 @@ func (p *parser) scriptSecurity() {
 	if p.cfg.Global.EnableScriptSecurity {
 		return
 	}
-	used := len(p.cfg.Scripts) > 0
+	// The diagnostic points at the first script configured.
+	var pos Pos
+	used := func(at Pos) {
+		if pos.Line == 0 {
+			pos = at
+		}
+	}
+	for _, s := range p.cfg.Scripts {
+		used(s.Pos)
+	}
 	for _, in := range p.cfg.Instances {
 		for _, n := range []*Notify{in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.Notify} {
-			used = used || n != nil
+			if n != nil {
+				used(n.Pos)
+			}
 		}
 	}
 	for _, g := range p.cfg.SyncGroups {
 		for _, n := range []*Notify{g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop, g.Notify} {
-			used = used || n != nil
+			if n != nil {
+				used(n.Pos)
+			}
 		}
 	}
-	if used {
-		p.global(Security, classSecurity, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
+	if pos.Line != 0 {
+		p.global(pos, Security, classSecurity, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
 	}
 }
 
@@ -70,18 +83,18 @@ func (p *parser) syncGroups() {
 	for _, g := range p.cfg.SyncGroups {
 		st := p.sgStates[g]
 		if !st.groupSet {
-			p.global(Error, classGeneral, "Sync group %s has no virtual router(s). removing", g.Name)
+			p.global(g.Pos, Error, classGeneral, "Sync group %s has no virtual router(s). removing", g.Name)
 			continue
 		}
 		state := -1
 		for _, name := range st.names {
 			in := p.cfg.Instance(name)
 			if in == nil {
-				p.global(Error, classGeneral, "Virtual router %s specified in sync group %s doesn't exist - ignoring", name, g.Name)
+				p.global(st.namesPos, Error, classGeneral, "Virtual router %s specified in sync group %s doesn't exist - ignoring", name, g.Name)
 				continue
 			}
 			if member[name] {
-				p.global(Error, classGeneral, "Virtual router %s cannot exist in more than one sync group; ignoring %s", name, g.Name)
+				p.global(st.namesPos, Error, classGeneral, "Virtual router %s cannot exist in more than one sync group; ignoring %s", name, g.Name)
 				continue
 			}
 			member[name] = true
@@ -89,7 +102,7 @@ func (p *parser) syncGroups() {
 			g.Instances = append(g.Instances, name)
 			ist := p.states[in]
 			if state == wantMaster && ist.wantState == wantBackup {
-				p.global(Error, classGeneral, "Sync group %s has some member(s) as address owner and some not as address owner. This won't work.", g.Name)
+				p.global(g.Pos, Error, classGeneral, "Sync group %s has some member(s) as address owner and some not as address owner. This won't work.", g.Name)
 			}
 			if state != wantBackup {
 				if ist.wantState == wantMaster && ist.basePriority == 255 {
@@ -100,11 +113,11 @@ func (p *parser) syncGroups() {
 			}
 		}
 		if len(g.Instances) == 0 {
-			p.global(Error, classGeneral, "Sync group %s, no matching virtual router found in group declaration - removing", g.Name)
+			p.global(g.Pos, Error, classGeneral, "Sync group %s, no matching virtual router found in group declaration - removing", g.Name)
 			continue
 		}
 		if len(g.Instances) == 1 {
-			p.global(Error, classGeneral, "Sync group %s has only 1 virtual router(s) - this probably isn't what you want", g.Name)
+			p.global(g.Pos, Error, classGeneral, "Sync group %s has only 1 virtual router(s) - this probably isn't what you want", g.Name)
 		}
 		keep = append(keep, g)
 	}
@@ -125,7 +138,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 
 	if st.family == 6 {
 		if st.version == 2 && strict {
-			p.global(Error, classGeneral, "(%s) cannot use IPv6 with VRRP version 2; setting version 3", name)
+			p.global(in.Pos, Error, classGeneral, "(%s) cannot use IPv6 with VRRP version 2; setting version 3", name)
 			st.version = 3
 		} else if st.version == 0 {
 			st.version = 3
@@ -145,10 +158,10 @@ func (p *parser) completeInstance(in *Instance) bool {
 
 	if len(in.VIPs) == 0 {
 		if in.Version == 3 || strict {
-			p.global(Fatal, classGeneral, "(%s) No VIP specified; at least one is required", name)
+			p.global(in.Pos, Fatal, classGeneral, "(%s) No VIP specified; at least one is required", name)
 			return false
 		}
-		p.global(Error, classGeneral, "(%s) No VIP specified; at least one is sensible", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) No VIP specified; at least one is sensible", name)
 	}
 
 	if st.basePriority == 0 {
@@ -165,7 +178,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 			st.wantState = wantBackup
 		}
 	} else if strict && (st.wantState == wantMaster) != (st.basePriority == 255) {
-		p.global(Error, classGeneral, "(%s) State MASTER must match being address owner", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) State MASTER must match being address owner", name)
 		if st.basePriority == 255 {
 			st.wantState = wantMaster
 		} else {
@@ -176,21 +189,21 @@ func (p *parser) completeInstance(in *Instance) bool {
 	auth := st.authType
 	switch {
 	case strict && auth != AuthNone:
-		p.global(Error, classGeneral, "(%s) Strict mode does not support authentication. Ignoring.", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) Strict mode does not support authentication. Ignoring.", name)
 		auth = AuthNone
 	case in.Version == 3 && auth != AuthNone:
-		p.global(Error, classGeneral, "(%s) VRRP version 3 does not support authentication. Ignoring.", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) VRRP version 3 does not support authentication. Ignoring.", name)
 		auth = AuthNone
 	case auth != AuthNone && st.authPass == "":
-		p.global(Error, classGeneral, "(%s) Authentication specified but no password given. Ignoring", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) Authentication specified but no password given. Ignoring", name)
 		auth = AuthNone
 	case in.Family == 6 && auth == AuthAH:
-		p.global(Error, classGeneral, "(%s) Cannot use AH authentication with IPv6. ignoring", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) Cannot use AH authentication with IPv6. ignoring", name)
 		auth = AuthNone
 	case auth == AuthAH && st.wantState == wantMaster && st.basePriority != 255:
 		// An AH backup needs a received advert to learn the sequence
 		// number before it may take over (keepalived vrrp.c).
-		p.global(Error, classGeneral, "(%s) Initial state master is incompatible with AH authentication - clearing", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) Initial state master is incompatible with AH authentication - clearing", name)
 		st.wantState = wantBackup
 	}
 	if auth != AuthNone {
@@ -198,18 +211,18 @@ func (p *parser) completeInstance(in *Instance) bool {
 	}
 
 	if !st.ifaceSet && !st.saddrFromConfig {
-		p.global(Fatal, classGeneral, "(%s): Unicast instances must have unicast_src_ip or interface", name)
+		p.global(in.Pos, Fatal, classGeneral, "(%s): Unicast instances must have unicast_src_ip or interface", name)
 		return false
 	}
 	in.Unicast = len(in.UnicastPeers) > 0
 	if st.unicastConfigured && !in.Unicast {
-		p.global(Warning, classDeprecated, "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.", name)
+		p.global(in.Pos, Warning, classDeprecated, "(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.", name)
 	}
 	if in.Family == 6 && !in.Unicast && len(in.VIPs) > 0 && !in.VIPs[0].Addr().IsLinkLocalUnicast() {
 		if strict {
-			p.global(Error, classGeneral, "(%s) the first IPv6 VIP address must be link local", name)
+			p.global(in.Pos, Error, classGeneral, "(%s) the first IPv6 VIP address must be link local", name)
 		} else {
-			p.global(Info, classOK, "(%s) the first IPv6 VIP address should be link local", name)
+			p.global(in.Pos, Info, classOK, "(%s) the first IPv6 VIP address should be link local", name)
 			p.diags[len(p.diags)-1].logOnly = true
 		}
 	}
@@ -227,32 +240,32 @@ func (p *parser) completeInstance(in *Instance) bool {
 	}
 	maxAddr := min((1500-hdr)/addrLen, 255)
 	if len(in.VIPs) > maxAddr {
-		p.global(Error, classGeneral, "(%s) Number of VIPs (%d) exceeds maximum/space available in packet (max %d addresses) - excess moved to eVIPs", name, len(in.VIPs), maxAddr)
+		p.global(in.Pos, Error, classGeneral, "(%s) Number of VIPs (%d) exceeds maximum/space available in packet (max %d addresses) - excess moved to eVIPs", name, len(in.VIPs), maxAddr)
 		in.ExcludedVIPs = append(in.ExcludedVIPs, in.VIPs[maxAddr:]...)
 		in.VIPs = in.VIPs[:maxAddr]
 	}
 
 	if st.basePriority == 255 && in.NoPreempt {
-		p.global(Error, classGeneral, "(%s) nopreempt is incompatible with priority %d. resetting nopreempt", name, 255)
+		p.global(in.Pos, Error, classGeneral, "(%s) nopreempt is incompatible with priority %d. resetting nopreempt", name, 255)
 		in.NoPreempt = false
 	}
 	if st.wantState == wantMaster {
 		if in.NoPreempt {
-			p.global(Error, classGeneral, "(%s) Warning - nopreempt will not work with initial state MASTER - clearing", name)
+			p.global(in.Pos, Error, classGeneral, "(%s) Warning - nopreempt will not work with initial state MASTER - clearing", name)
 			in.NoPreempt = false
 		}
 		if in.PreemptDelay != 0 {
-			p.global(Error, classGeneral, "(%s) Warning - preempt delay will not work with initial state MASTER - clearing", name)
+			p.global(in.Pos, Error, classGeneral, "(%s) Warning - preempt delay will not work with initial state MASTER - clearing", name)
 			in.PreemptDelay = 0
 		}
 	}
 	if in.PreemptDelay != 0 {
 		if strict {
-			p.global(Error, classGeneral, "(%s) preempt_delay is incompatible with strict mode - resetting", name)
+			p.global(in.Pos, Error, classGeneral, "(%s) preempt_delay is incompatible with strict mode - resetting", name)
 			in.PreemptDelay = 0
 		}
 		if in.NoPreempt {
-			p.global(Error, classGeneral, "(%s) preempt_delay is incompatible with nopreempt mode - resetting", name)
+			p.global(in.Pos, Error, classGeneral, "(%s) preempt_delay is incompatible with nopreempt mode - resetting", name)
 			in.PreemptDelay = 0
 		}
 	}
@@ -267,7 +280,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 			in.McastDstIP = g.MulticastGroup6
 		}
 	} else if st.mcastDst.IsValid() {
-		p.global(Error, classGeneral, "(%s) multicast destination specified with unicast - ignoring", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) multicast destination specified with unicast - ignoring", name)
 	}
 
 	gl := g.GARP
@@ -277,7 +290,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 	case in.GARP.LowerPrioRepeat == -1:
 		in.GARP.LowerPrioRepeat = gl.LowerPrioRepeat
 	case strict && in.GARP.LowerPrioRepeat != 0:
-		p.global(Error, classGeneral, "(%s) Strict mode requires no repeat garps. resetting", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) Strict mode requires no repeat garps. resetting", name)
 		in.GARP.LowerPrioRepeat = 0
 	}
 	switch {
@@ -286,14 +299,14 @@ func (p *parser) completeInstance(in *Instance) bool {
 	case in.GARP.LowerPrioDelay == -1:
 		in.GARP.LowerPrioDelay = gl.LowerPrioDelay
 	case strict && in.GARP.LowerPrioDelay != 0:
-		p.global(Error, classGeneral, "(%s) Strict mode requires no repeat garp delay. resetting", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) Strict mode requires no repeat garp delay. resetting", name)
 		in.GARP.LowerPrioDelay = 0
 	}
 	switch {
 	case st.lowerPrioNoAdvert == -1:
 		in.LowerPrioNoAdvert = strict || g.LowerPrioNoAdvert
 	case strict && st.lowerPrioNoAdvert == 0:
-		p.global(Error, classGeneral, "(%s) Strict mode requires no lower priority advert. resetting", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) Strict mode requires no lower priority advert. resetting", name)
 		in.LowerPrioNoAdvert = true
 	default:
 		in.LowerPrioNoAdvert = st.lowerPrioNoAdvert == 1
@@ -302,7 +315,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 	case st.higherPrioSend == -1:
 		in.HigherPrioSendAdvert = !strict && g.HigherPrioSendAdvert
 	case strict && st.higherPrioSend == 1:
-		p.global(Error, classGeneral, "(%s) strict mode requires higher_prio_send_advert to be clear. resetting", name)
+		p.global(in.Pos, Error, classGeneral, "(%s) strict mode requires higher_prio_send_advert to be clear. resetting", name)
 		in.HigherPrioSendAdvert = false
 	default:
 		in.HigherPrioSendAdvert = st.higherPrioSend == 1
@@ -323,7 +336,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 		var ifs []TrackInterface
 		for _, t := range in.TrackInterfaces {
 			if t.Name == in.Interface {
-				p.global(Error, classGeneral, "(%s) Ignoring track_interface %s since own interface", name, t.Name)
+				p.global(in.Pos, Error, classGeneral, "(%s) Ignoring track_interface %s since own interface", name, t.Name)
 				continue
 			}
 			ifs = append(ifs, t)
@@ -333,7 +346,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 
 	// keepalived checks for VIPs a second time, as a warning.
 	if len(in.VIPs) == 0 {
-		p.global(Warning, classWarning, "(%s) No VIP specified; at least one is sensible", name)
+		p.global(in.Pos, Warning, classWarning, "(%s) No VIP specified; at least one is sensible", name)
 	}
 
 	// Weighted tracking is dropped for an address owner and for members
@@ -347,7 +360,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 				if sync {
 					w, why = "weight ", "SYNC group"
 				}
-				p.global(Error, classGeneral, "(%s) ignoring %s tracked interface %sdue to %s", name, t.Name, w, why)
+				p.global(in.Pos, Error, classGeneral, "(%s) ignoring %s tracked interface %sdue to %s", name, t.Name, w, why)
 				if sync {
 					t.Weight = 0
 				} else {
@@ -364,7 +377,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 				if sync {
 					why = "SYNC group"
 				}
-				p.global(Error, classGeneral, "(%s) ignoring tracked script %s with weights due to %s", name, t.Name, why)
+				p.global(in.Pos, Error, classGeneral, "(%s) ignoring tracked script %s with weights due to %s", name, t.Name, why)
 				continue
 			}
 			scs = append(scs, t)
@@ -392,10 +405,10 @@ func (p *parser) advertInt(in *Instance, v uint64) time.Duration {
 	secs := func(v uint64) float64 { return float64(v) / hz }
 	if in.Version == 2 {
 		if v >= 256*hz {
-			p.global(Error, classGeneral, "(%s) VRRPv2 advertisement interval %.2fs is out of range. Must be less than %ds. Setting to %ds", in.Name, secs(v), 256, 255)
+			p.global(in.Pos, Error, classGeneral, "(%s) VRRPv2 advertisement interval %.2fs is out of range. Must be less than %ds. Setting to %ds", in.Name, secs(v), 256, 255)
 			v = 255 * hz
 		} else if v%hz != 0 {
-			p.global(Error, classGeneral, "(%s) VRRPv2 advertisement interval %fs must be an integer. rounding", in.Name, secs(v))
+			p.global(in.Pos, Error, classGeneral, "(%s) VRRPv2 advertisement interval %fs must be an integer. rounding", in.Name, secs(v))
 			v += hz / 2
 			v -= v % hz
 			if v == 0 {
@@ -404,10 +417,10 @@ func (p *parser) advertInt(in *Instance, v uint64) time.Duration {
 		}
 	} else {
 		if v >= 4096*centi {
-			p.global(Error, classGeneral, "(%s) VRRPv3 advertisement interval %.2fs is out of range. Must be less than %.2fs. Setting to %.2fs", in.Name, secs(v), 40.96, 40.95)
+			p.global(in.Pos, Error, classGeneral, "(%s) VRRPv3 advertisement interval %.2fs is out of range. Must be less than %.2fs. Setting to %.2fs", in.Name, secs(v), 40.96, 40.95)
 			v = 4095 * centi
 		} else if v%centi != 0 {
-			p.global(Error, classGeneral, "(%s) VRRPv3 advertisement interval %fs must be in units of 10ms - rounding", in.Name, secs(v))
+			p.global(in.Pos, Error, classGeneral, "(%s) VRRPv3 advertisement interval %fs must be in units of 10ms - rounding", in.Name, secs(v))
 			v += centi / 2
 			v -= v % centi
 			if v == 0 {
@@ -440,14 +453,14 @@ func (p *parser) vridConflicts() {
 					}
 				}
 				if shared {
-					p.global(Fatal, classGeneral, "(%s) duplicate VRID conflict with %s VRID %d", a.Name, b.Name, a.VRID)
+					p.global(a.Pos, Fatal, classGeneral, "(%s) duplicate VRID conflict with %s VRID %d", a.Name, b.Name, a.VRID)
 				}
 				continue
 			}
 			if a.Interface != b.Interface || a.McastDstIP != b.McastDstIP {
 				continue
 			}
-			p.global(Fatal, classGeneral, "%s and %s both use VRID %d with IPv%d on interface %s", a.Name, b.Name, a.VRID, a.Family, a.Interface)
+			p.global(a.Pos, Fatal, classGeneral, "%s and %s both use VRID %d with IPv%d on interface %s", a.Name, b.Name, a.VRID, a.Family, a.Interface)
 		}
 	}
 }
