@@ -87,6 +87,10 @@ func TestIntegrationLab(t *testing.T) {
 		if err != nil || strings.TrimSpace(string(out)) != "h1" {
 			t.Errorf("hostname in h1 = %q, %v", out, err)
 		}
+		out, err = h1.Run(ctx, "ip", "route", "show", "default")
+		if err != nil || strings.TrimSpace(string(out)) != "" {
+			t.Errorf("h1 has a default route %q (%v): the lab must not reach outside", out, err)
+		}
 		out, err = h1.Run(ctx, "getent", "hosts", "h1")
 		if err != nil || !strings.HasPrefix(string(out), "192.168.1.1 ") {
 			t.Errorf("getent hosts h1 in h1 = %q, %v; want 192.168.1.1", out, err)

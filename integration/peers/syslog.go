@@ -21,7 +21,7 @@ type Syslog struct {
 }
 
 const rsyslogConf = `# rsyslog as the lab's syslog server; written by integration/peers.
-global(workDirectory="{{dir}}/work")
+global(workDirectory="{{dir}}/work" net.enableDNS="off")
 module(load="imudp")
 input(type="imudp" address="{{addr}}" port="514")
 template(name="raw" type="string" string="%fromhost-ip% %rawmsg%\n")
