@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"syscall"
@@ -117,14 +118,29 @@ func (p *process) serve(m mode) int {
 	for a, ln := range lns {
 		netLns[a] = ln
 	}
+	// The stats page needs the engine, which needs the page's handler: the
+	// handler is looked up when the first listener starts serving.
+	var ops *operatorServices
 	eng, err := proxy.New(cfg, proxy.Options{
 		Logger:     p.log,
 		SessionLog: logs.session,
 		Listeners:  netLns,
+		HTTPHandler: func(px *haproxycfg.Proxy) http.Handler {
+			if ops == nil {
+				return nil
+			}
+			return ops.handler(px)
+		},
 	})
 	if err != nil {
 		return fail("%v", err)
 	}
+	ops, err = startOperatorServices(p.log, cfg, eng, logs, p.pid)
+	if err != nil {
+		eng.Close()
+		return fail("%v", err)
+	}
+	defer ops.Close()
 	if err := eng.Bind(); err != nil {
 		return fail("%v", err)
 	}
@@ -157,7 +173,6 @@ func (p *process) serve(m mode) int {
 	served := make(chan error, 1)
 	go func() { served <- eng.Serve(ctx) }()
 
-	logs.proxyEvent(cfg, "Proxy %s started.")
 	if ready != nil {
 		fmt.Fprint(ready, readyPrefix)
 		ready.Close()
@@ -181,10 +196,10 @@ func (p *process) serve(m mode) int {
 			case syscall.SIGUSR1:
 				// Soft stop: stop listening, let every session finish.
 				p.log.Info().Msg("soft stop: no longer accepting, finishing sessions")
-				logs.proxyEvent(cfg, "Stopping frontend %s in 0 ms.")
 				cancel()
 				eng.SoftStop()
 				eng.Wait(context.Background())
+				logs.stopped(eng)
 				return 0
 			case syscall.SIGTERM, syscall.SIGINT:
 				p.log.Info().Msgf("%v: stopping now", s)
@@ -287,8 +302,8 @@ func newSessionLogs(cfg *haproxycfg.Config, pid int) (*sessionLogs, error) {
 }
 
 const (
-	levelNotice haproxycfg.Level = 5
-	levelInfo   haproxycfg.Level = 6
+	levelWarning haproxycfg.Level = 4
+	levelInfo    haproxycfg.Level = 6
 )
 
 func (s *sessionLogs) session(px *haproxycfg.Proxy, sess accesslog.Session) {
@@ -296,17 +311,37 @@ func (s *sessionLogs) session(px *haproxycfg.Proxy, sess accesslog.Session) {
 	if l == nil {
 		return
 	}
-	if px.Options.TCPLog || px.Options.HTTPLog {
+	switch {
+	case px.Mode == haproxycfg.ModeHTTP && px.Options.HTTPLog:
+		l.Log(levelInfo, accesslog.HTTPLog(sess))
+	case px.Options.TCPLog || px.Options.HTTPLog:
 		l.Log(levelInfo, accesslog.TCPLog(sess))
 	}
 }
 
-// proxyEvent logs a notice per proxy, as haproxy does at start and stop.
-func (s *sessionLogs) proxyEvent(cfg *haproxycfg.Config, format string) {
-	for _, px := range cfg.Proxies {
-		if l := s.proxies[px]; l != nil {
-			l.Log(levelNotice, fmt.Sprintf(format, px.Name))
+// stopped logs, once every session of a soft stop has ended, the warning
+// haproxy 2.6 logs per proxy: "Proxy http stopped (cumulated conns: FE: 12,
+// BE: 12)." (it logs nothing when it starts).
+func (s *sessionLogs) stopped(eng *proxy.Engine) {
+	for _, f := range eng.Frontends() {
+		px := f.Proxy()
+		l := s.proxies[px]
+		if l == nil {
+			continue
 		}
+		var be int64
+		if b := eng.Backend(px.Name); b != nil && px.Kind.HasBackend() {
+			be = b.Stats().TotalSessions
+		}
+		l.Log(levelWarning, fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", px.Name, f.Stats().TotalSessions, be))
+	}
+	for _, b := range eng.Backends() {
+		px := b.Proxy()
+		l := s.proxies[px]
+		if l == nil || px.Kind != haproxycfg.KindBackend {
+			continue
+		}
+		l.Log(levelWarning, fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: 0, BE: %d).", px.Name, b.Stats().TotalSessions))
 	}
 }
 
