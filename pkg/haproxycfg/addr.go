@@ -220,9 +220,15 @@ func (p *parser) bindAddr(kw, arg string) {
 // It returns ok=false after reporting an alert.
 func (p *parser) serverAddr(id, arg string) (host string, port int, ok bool) {
 	addr, fam, pfx := stripPrefix(arg, false)
-	switch fam {
-	case famUnix, famOther:
-		p.diag(Alert, LocBracket, "server", "%s : address family '%s' in '%s' is not supported by gproxy.", id, pfx+"@", arg)
+	switch {
+	case strings.HasPrefix(pfx, "udp"):
+		p.diag(Alert, LocBracket, "server", "%s : dgram-type address not acceptable in '%s'", id, arg)
+		return "", 0, false
+	case fam == famUnix && pfx == "":
+		p.diag(Alert, LocBracket, "server", "%s : UNIX socket address '%s' is not supported by gproxy.", id, arg)
+		return "", 0, false
+	case fam == famUnix || fam == famOther:
+		p.diag(Alert, LocBracket, "server", "%s : address family '%s@' in '%s' is not supported by gproxy.", id, pfx, arg)
 		return "", 0, false
 	}
 	hp := splitHostPort(addr)
@@ -239,6 +245,12 @@ func (p *parser) serverAddr(id, arg string) (host string, port int, ok bool) {
 		if strings.IndexByte(hp.Port, '-') >= 0 {
 			p.diag(Alert, LocBracket, "server", "%s : port range not permitted here in '%s'", id, arg)
 			return "", 0, false
+		}
+		for j := 0; j < len(hp.Port); j++ {
+			if c := hp.Port[j]; c < '0' || c > '9' {
+				p.diag(Alert, LocBracket, "server", "%s : invalid character '%c' in port number '%s' in '%s'", id, c, hp.Port, arg)
+				return "", 0, false
+			}
 		}
 		n, okp := parsePortNum(hp.Port)
 		if !okp {

@@ -155,7 +155,7 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			if tv.Trailing != 0 {
-				p.diag(Warning, LocNone, kw, "%s", trailingWarning(tv, val))
+				p.diag(Warning, LocBracket, kw, "%s%s", prefix, trailingWarning(tv, val))
 			}
 			*map[string]*time.Duration{"inter": &srv.Inter, "fastinter": &srv.FastInter, "downinter": &srv.DownInter}[opt] = tv.D
 		case "port":
@@ -176,9 +176,12 @@ func (p *parser) server(args []string, def bool) {
 				fail("'addr' expects <ipv4|ipv6> as argument.")
 				return
 			}
-			h, ok := checkHost(val, famAny)
+			// haproxy reads it as an address whose port, if any, is
+			// ignored; the last colon starts the port.
+			hp := splitHostPort(val)
+			h, ok := checkHost(hp.Host, famAny)
 			if !ok || h == "" {
-				fail("'addr' : invalid address: '%s' in '%s'.", val, val)
+				fail("'addr' : invalid address: '%s' in '%s'", hp.Raw, val)
 				return
 			}
 			srv.CheckAddr = h
