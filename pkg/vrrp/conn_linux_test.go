@@ -321,6 +321,17 @@ vrrp_instance VI_V3 {
         192.168.1.85/24
     }
 }
+vrrp_instance VI_V6 {
+    state BACKUP
+    interface vethB
+    virtual_router_id 53
+    version 3
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        2001:db8::84/64
+    }
+}
 `
 
 // TestIntegrationKeepalived runs the real keepalived 2.2.7 in namespace B
@@ -341,6 +352,7 @@ func TestIntegrationKeepalived(t *testing.T) {
 	}
 	connAH := l.listen(t, l.a, Config{IfIndex: l.ifA, Src: labA, AH: true})
 	connV3 := l.listen(t, l.a, Config{IfIndex: l.ifA, Src: labA})
+	connV6 := l.listen(t, l.a, Config{IfIndex: l.ifA, Src: labA6})
 
 	// nsenter into B through our own descriptor of its namespace.
 	cmd := exec.Command("nsenter", fmt.Sprintf("--net=/proc/%d/fd/%d", os.Getpid(), int(l.b)),
@@ -380,20 +392,21 @@ func TestIntegrationKeepalived(t *testing.T) {
 	seq := new(SeqCounter) // our VI_AH's one counter, as in keepalived
 	expAH := Expect{VRID: 51, Version: 2, AuthType: AuthAH, Key: key, Seq: seq, AdvertInt: time.Second, VIPs: []netip.Addr{labVIP}}
 	expV3 := Expect{VRID: 52, Version: 3, AdvertInt: time.Second, VIPs: []netip.Addr{netip.MustParseAddr("192.168.1.85")}}
+	expV6 := Expect{VRID: 53, Version: 3, AdvertInt: time.Second, VIPs: []netip.Addr{netip.MustParseAddr("2001:db8::84")}}
 
 	// One goroutine reads each Conn; the test goroutine checks and sends,
 	// so the sequence counter is used from one goroutine only.
 	type rx struct {
-		r  Received
-		ah bool
+		r Received
+		e *Expect
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rxc := make(chan rx, 64)
 	for _, c := range []struct {
 		conn Conn
-		ah   bool
-	}{{connAH, true}, {connV3, false}} {
+		e    *Expect
+	}{{connAH, &expAH}, {connV3, &expV3}, {connV6, &expV6}} {
 		go func() {
 			for {
 				r, err := c.conn.Receive(ctx)
@@ -401,7 +414,7 @@ func TestIntegrationKeepalived(t *testing.T) {
 					return
 				}
 				select {
-				case rxc <- rx{r, c.ah}:
+				case rxc <- rx{r, c.e}:
 				case <-ctx.Done():
 					return
 				}
@@ -412,19 +425,24 @@ func TestIntegrationKeepalived(t *testing.T) {
 	reencoded := 0
 	// next returns the next advert of keepalived that passes our checks,
 	// after checking that our encoder reproduces its bytes exactly from
-	// the decoded fields (IP header, AH and ICV, v3 checksum).
+	// the decoded fields (IP header, AH and ICV, v3 checksum; over IPv6
+	// the message with the kernel's checksum).
 	next := func(deadline time.Time) (*Message, bool) {
 		for {
 			select {
 			case x := <-rxc:
-				e := expV3
-				if x.ah {
-					e = expAH
-				}
-				m, err := Check(x.r, e)
+				m, err := Check(x.r, *x.e)
 				if err != nil {
 					drops = append(drops, err.Error())
 					continue
+				}
+				if x.r.Src.Is6() {
+					b, err := m.Advertisement.Marshal(m.Src, m.Dst)
+					if err != nil || !bytes.Equal(b, x.r.Packet) {
+						t.Errorf("re-encoding keepalived's IPv6 advert (%v):\n got %x\nwant %x", err, b, x.r.Packet)
+					}
+					reencoded++
+					return m, false
 				}
 				d, err := ParseIPv4(x.r.Packet)
 				if err != nil {
@@ -436,7 +454,7 @@ func TestIntegrationKeepalived(t *testing.T) {
 					t.Errorf("re-encoding keepalived's advert (%v):\n got %x\nwant %x", err, b, x.r.Packet)
 				}
 				reencoded++
-				return m, x.ah
+				return m, x.e == &expAH
 			case <-time.After(time.Until(deadline)):
 				return nil, false
 			}
@@ -446,12 +464,12 @@ func TestIntegrationKeepalived(t *testing.T) {
 	// Phase 1: keepalived becomes master (3 x 1 s + skew) and advertises.
 	deadline := time.Now().Add(15 * time.Second)
 	seen := map[uint8]int{}
-	for seen[51] < 3 || seen[52] < 3 {
+	for seen[51] < 3 || seen[52] < 3 || seen[53] < 3 {
 		m, _ := next(deadline)
 		if m == nil {
 			t.Fatalf("keepalived adverts accepted by VRID: %v; drops: %q", seen, drops)
 		}
-		if m.Src != labB || m.Priority != 100 || m.TTL != 255 {
+		if (m.Src != labB && !m.Src.IsLinkLocalUnicast()) || m.Priority != 100 || m.TTL != 255 {
 			t.Errorf("advert %+v", m)
 		}
 		seen[m.VRID]++
@@ -465,6 +483,8 @@ func TestIntegrationKeepalived(t *testing.T) {
 	// accept ours and yield.
 	encAH := &Encoder{Src: labA, Key: key, Seq: seq}
 	encV3 := &Encoder{Src: labA}
+	encV6 := &Encoder{Src: labA6}
+	adV6 := Advertisement{Version: 3, Type: 1, VRID: 53, Priority: 150, AdvertInt: time.Second, Addresses: expV6.VIPs}
 	adAH := Advertisement{Version: 2, Type: 1, VRID: 51, Priority: 150, AuthType: AuthAH, AdvertInt: time.Second, Addresses: []netip.Addr{labVIP}}
 	adV3 := Advertisement{Version: 3, Type: 1, VRID: 52, Priority: 150, AdvertInt: time.Second, Addresses: expV3.VIPs}
 	send := func() {
@@ -481,11 +501,18 @@ func TestIntegrationKeepalived(t *testing.T) {
 		if err := connV3.Send(out[0], GroupIPv4); err != nil {
 			t.Fatal(err)
 		}
+		if out, err = encV6.Encode(&adV6, GroupIPv6); err != nil {
+			t.Fatal(err)
+		}
+		if err := connV6.Send(out[0], GroupIPv6); err != nil {
+			t.Fatal(err)
+		}
 	}
 	yielded := func() bool {
 		s := log.String()
 		return strings.Contains(s, "(VI_AH) Master received advert from 192.168.1.80 with higher priority 150, ours 100") &&
-			strings.Contains(s, "(VI_V3) Master received advert from 192.168.1.80 with higher priority 150, ours 100")
+			strings.Contains(s, "(VI_V3) Master received advert from 192.168.1.80 with higher priority 150, ours 100") &&
+			strings.Contains(s, "(VI_V6) Master received advert from fe80::a with higher priority 150, ours 100")
 	}
 	deadline = time.Now().Add(10 * time.Second)
 	for !yielded() {
@@ -517,7 +544,7 @@ func TestIntegrationKeepalived(t *testing.T) {
 	// now follows ours), then SIGTERM makes it send priority 0.
 	deadline = time.Now().Add(15 * time.Second)
 	back := map[uint8]bool{}
-	for !back[51] || !back[52] {
+	for !back[51] || !back[52] || !back[53] {
 		m, _ := next(deadline)
 		if m == nil {
 			t.Fatalf("keepalived did not take over again; drops %q", drops)
@@ -561,7 +588,7 @@ func TestIntegrationKeepalived(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	deadline = time.Now().Add(10 * time.Second)
 	zero := map[uint8]bool{}
-	for !zero[51] || !zero[52] {
+	for !zero[51] || !zero[52] || !zero[53] {
 		m, _ := next(deadline)
 		if m == nil {
 			t.Fatalf("no priority-0 advert on SIGTERM: %v; drops %q", zero, drops)
