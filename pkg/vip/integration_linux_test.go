@@ -96,7 +96,9 @@ func TestIntegrationAddHasRemove(t *testing.T) {
 		{"v4 label brd", VIP{Prefix: netip.MustParsePrefix("192.168.1.85/24"), Dev: "veth0", Label: "veth0:vip",
 			Broadcast: netip.MustParseAddr("192.168.1.255")}, "inet 192.168.1.85/24 brd 192.168.1.255 scope global veth0:vip"},
 		{"v4 scope host", VIP{Prefix: netip.MustParsePrefix("10.9.9.9/32"), Dev: "veth0", Scope: ScopeHost}, "inet 10.9.9.9/32 scope host veth0"},
-		{"v6", VIP{Prefix: netip.MustParsePrefix("fd00::84/128"), Dev: "veth0"}, "inet6 fd00::84/128 scope global nodad"},
+		// As keepalived 2.2.7 shows it: a /128 VIP is deprecated.
+		{"v6", VIP{Prefix: netip.MustParsePrefix("fd00::84/128"), Dev: "veth0"}, "inet6 fd00::84/128 scope global nodad deprecated \\       valid_lft forever preferred_lft 0sec"},
+		{"v6 /64", VIP{Prefix: netip.MustParsePrefix("fd00::85/64"), Dev: "veth0"}, "inet6 fd00::85/64 scope global nodad \\       valid_lft forever preferred_lft forever"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := inNewNetns(t)

@@ -77,6 +77,10 @@ func toAddr(v VIP) (*netlink.Addr, error) {
 		}
 	} else {
 		addr.Flags = ifaFNoDAD
+		if lft := v.preferredLft(); lft != LftForever {
+			addr.PreferedLft = int(lft)
+			addr.ValidLft = int(LftForever)
+		}
 	}
 	return addr, nil
 }
@@ -84,7 +88,8 @@ func toAddr(v VIP) (*netlink.Addr, error) {
 // Add assigns the VIP; if the address is already there it succeeds.
 //
 // Equivalent to: `ip addr add 192.168.1.84/32 dev eth0 [brd B] [scope S] [label L]`
-// (with `nodad` for IPv6).
+// (for IPv6: `ip addr add fd00::84/128 dev eth0 nodad preferred_lft 0`,
+// as keepalived).
 func (n *Netlink) Add(ctx context.Context, v VIP) error {
 	if err := ctx.Err(); err != nil {
 		return err

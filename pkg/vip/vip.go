@@ -42,6 +42,25 @@ type VIP struct {
 	Broadcast netip.Addr
 	// Scope is one of the Scope* constants; zero is global.
 	Scope int
+	// PreferredLft is an IPv6 VIP's preferred lifetime in seconds
+	// (`preferred_lft`), LftForever for none. nil means keepalived's
+	// default: 0 for a /128, which marks the address deprecated so that it
+	// is not picked as a source address (RFC 3484), forever otherwise.
+	PreferredLft *uint32
+}
+
+// LftForever is the infinite address lifetime (INFINITY_LIFE_TIME).
+const LftForever = ^uint32(0)
+
+// preferredLft returns the lifetime to set for an IPv6 VIP.
+func (v VIP) preferredLft() uint32 {
+	if v.PreferredLft != nil {
+		return *v.PreferredLft
+	}
+	if v.Prefix.Bits() == 128 {
+		return 0
+	}
+	return LftForever
 }
 
 // Host returns the VIP for a bare address as keepalived reads it: /32 for
@@ -58,6 +77,12 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			return netip.Prefix{}, fmt.Errorf("vip: %w", err)
+		}
+		if a := p.Addr(); a.Is4In6() {
+			if p.Bits() < 96 {
+				return netip.Prefix{}, fmt.Errorf("vip: %s: IPv4-mapped prefix shorter than /96", s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
 		return p, nil
 	}

@@ -65,3 +65,22 @@ func TestParseScope(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParsePrefix(f *testing.F) {
+	for _, s := range []string{"192.168.1.84", "192.168.1.84/24", "fd00::84", "fd00::84/64", "::ffff:1.2.3.4/120", "/", "1.2.3.4/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePrefix(s)
+		if err != nil {
+			return
+		}
+		if !p.IsValid() || p.Addr().Is4In6() {
+			t.Fatalf("ParsePrefix(%q) = %v: invalid or v4-mapped", s, p)
+		}
+		back, err := ParsePrefix(p.String())
+		if err != nil || back != p {
+			t.Fatalf("round trip %q -> %v -> %v, %v", s, p, back, err)
+		}
+	})
+}
