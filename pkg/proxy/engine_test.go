@@ -524,6 +524,69 @@ func TestClientFin(t *testing.T) {
 	}
 }
 
+func TestSlowAndStalledReaders(t *testing.T) {
+	payload := bigPayload()
+	tests := []struct {
+		name string
+		read func(c net.Conn) int // returns the bytes read
+		want string
+	}{
+		{
+			// Reads 64 kB every 10 ms: far slower than the proxy
+			// writes, so its writes block for longer than the timeout,
+			// but the client acknowledges data all the time.
+			name: "slow reader", want: "--",
+			read: func(c net.Conn) int {
+				n, buf := 0, make([]byte, 64<<10)
+				for {
+					m, err := io.ReadFull(c, buf)
+					n += m
+					if err != nil {
+						return n
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			},
+		},
+		{
+			// Reads nothing: the proxy's write blocks, nothing is
+			// acknowledged, the client timeout fires.
+			name: "stalled reader", want: "cD",
+			read: func(c net.Conn) int { readClosed(t, c); return 0 },
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			be := startBackend(t, func(c *net.TCPConn) {
+				io.ReadFull(c, make([]byte, 2))
+				c.Write(payload)
+			})
+			ln, bind := listen(t)
+			px := listenProxy("w", bind, server("s1", be.port))
+			px.Timeouts.Client, px.Timeouts.Server = 150*time.Millisecond, 150*time.Millisecond
+			_, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+			c := dial(t, bind)
+			c.SetReadBuffer(256 << 10)
+			c.Write([]byte("go"))
+			if tc.name == "stalled reader" {
+				// Let the buffers fill, and stay stalled past the timeout.
+				l := sink.wait(t, 1)
+				if ts(l) != tc.want {
+					t.Fatalf("stalled reader: state %s after %d bytes, want %s", ts(l), l.BytesToClient, tc.want)
+				}
+				return
+			}
+			_ = c.SetReadDeadline(time.Now().Add(deadline))
+			got := tc.read(c)
+			c.Close()
+			l := sink.wait(t, 1)
+			if got != len(payload) || ts(l) != tc.want || l.BytesToClient != int64(len(payload)) {
+				t.Fatalf("slow reader got %d of %d bytes, log %s %d bytes", got, len(payload), ts(l), l.BytesToClient)
+			}
+		})
+	}
+}
+
 func TestActivityKeepsSessionAlive(t *testing.T) {
 	be := startBackend(t, echo)
 	ln, bind := listen(t)

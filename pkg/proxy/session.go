@@ -49,10 +49,14 @@ type session struct {
 	tstate  byte
 	aborted bool
 
-	lastAct atomic.Int64 // unix nanoseconds of the last byte moved
-	cliFin  atomic.Bool  // the client sent its FIN
-	srvFin  atomic.Bool  // the server sent its FIN
-	in, out atomic.Int64 // bytes from and to the client
+	lastAct  atomic.Int64 // unix nanoseconds of the last byte moved or acknowledged
+	ackCli   atomic.Int64 // tcpi_bytes_acked last seen on each side
+	ackSrv   atomic.Int64
+	watchdog *time.Timer
+	finished atomic.Bool
+	cliFin   atomic.Bool  // the client sent its FIN
+	srvFin   atomic.Bool  // the server sent its FIN
+	in, out  atomic.Int64 // bytes from and to the client
 
 	fe, bt haproxycfg.Timeouts // frontend and backend timeouts
 }
@@ -358,13 +362,12 @@ func (s *session) timeouts() (tc, ts time.Duration) {
 	return tc, ts
 }
 
-// maxStep bounds how long a copy runs between deadline checks, which is
-// also how stale the live byte counters may be.
+// maxStep bounds how long a copy runs before it returns to publish the
+// live byte counters, and how often the watchdog looks at an idle session.
 const maxStep = 2 * time.Second
 
-// step is how long one copy call may block before the inactivity timers
-// are checked: a quarter of the shortest timeout, so a timeout fires at
-// most 25% late.
+// step is the watchdog's period: a quarter of the shortest inactivity
+// timeout in effect, so a timeout fires at most 25% late.
 func (s *session) step() time.Duration {
 	tc, ts := s.timeouts()
 	m := tc
@@ -382,8 +385,8 @@ func (s *session) step() time.Duration {
 }
 
 // expired returns the timeout cause when a side has been idle too long.
-func (s *session) expired() byte {
-	idle := time.Since(time.Unix(0, s.lastAct.Load()))
+func (s *session) expired(now time.Time) byte {
+	idle := now.Sub(time.Unix(0, s.lastAct.Load()))
 	tc, ts := s.timeouts()
 	switch {
 	case tc > 0 && idle >= tc:
@@ -394,9 +397,36 @@ func (s *session) expired() byte {
 	return 0
 }
 
+// tick is the session's watchdog. A copy blocked writing to a peer that
+// reads slowly does not return, so besides the bytes the copies report it
+// counts the peers' acknowledgements (tcpi_bytes_acked) as activity: the
+// inactivity timeout applies "when the client is expected to acknowledge
+// or send data" (haproxy manual, timeout client). A peer that stopped
+// reading acknowledges nothing and is timed out.
+func (s *session) tick() {
+	if s.finished.Load() || s.isAborted() {
+		return
+	}
+	now := time.Now()
+	if now.Sub(time.Unix(0, s.lastAct.Load())) >= s.step() {
+		a, b := ackedBytes(s.cli), ackedBytes(s.sc)
+		if s.ackCli.Swap(a) != a || s.ackSrv.Swap(b) != b {
+			s.lastAct.Store(now.UnixNano())
+		}
+	}
+	if cause := s.expired(now); cause != 0 {
+		s.abort(cause)
+		return
+	}
+	s.watchdog.Reset(s.step())
+}
+
 // relay copies both ways until both directions have ended.
 func (s *session) relay() {
 	s.lastAct.Store(time.Now().UnixNano())
+	s.ackCli.Store(ackedBytes(s.cli))
+	s.ackSrv.Store(ackedBytes(s.sc))
+	s.watchdog = time.AfterFunc(s.step(), s.tick)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -404,19 +434,20 @@ func (s *session) relay() {
 	}()
 	s.pipe(s.sc, s.cli, false)
 	<-done
+	s.finished.Store(true)
+	s.watchdog.Stop()
 }
 
 type closeWriter interface{ CloseWrite() error }
 
 // pipe copies src to dst. io.Copy between two *net.TCPConn uses splice(2)
-// on Linux; the copy is restarted every step to check the inactivity
-// timers and publish the byte counters. At EOF the FIN is passed on with
-// CloseWrite and the other direction keeps going.
+// on Linux. The copy returns every step (a read deadline) to publish the
+// byte counters. No write deadline is ever set: Go's splice drops the
+// bytes already in its pipe when a write times out. At EOF the FIN is
+// passed on with CloseWrite and the other direction keeps going.
 func (s *session) pipe(src, dst net.Conn, fromClient bool) {
 	for {
-		dl := time.Now().Add(s.step())
-		_ = src.SetReadDeadline(dl)
-		_ = dst.SetWriteDeadline(dl)
+		_ = src.SetReadDeadline(time.Now().Add(s.step()))
 		n, err := io.Copy(dst, src)
 		if n > 0 {
 			s.lastAct.Store(time.Now().UnixNano())
@@ -431,21 +462,15 @@ func (s *session) pipe(src, dst net.Conn, fromClient bool) {
 			if cw, ok := dst.(closeWriter); ok {
 				_ = cw.CloseWrite()
 			}
-			// client-fin/server-fin may now be shorter than the step the
-			// other direction is sleeping on: wake it sooner.
-			dl := time.Now().Add(s.step())
-			_ = dst.SetReadDeadline(dl)
-			_ = src.SetWriteDeadline(dl)
+			// client-fin/server-fin may now be shorter than the
+			// watchdog's period: look again sooner.
+			s.watchdog.Reset(s.step())
 			return
 		}
 		if s.isAborted() {
 			return
 		}
 		if isTimeout(err) {
-			if cause := s.expired(); cause != 0 {
-				s.abort(cause)
-				return
-			}
 			continue
 		}
 		// A write to a closed peer is the destination's fault; anything
