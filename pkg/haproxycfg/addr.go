@@ -295,6 +295,12 @@ func (p *parser) logAddr(arg string) (network, address string, ok bool) {
 	}
 	port := 514
 	if hp.HasPort {
+		for j := 0; j < len(hp.Port); j++ {
+			if c := hp.Port[j]; c < '0' || c > '9' {
+				p.alert("log", "log : invalid character '%c' in port number '%s' in '%s'", c, hp.Port, arg)
+				return "", "", false
+			}
+		}
 		n, okp := parsePortNum(hp.Port)
 		if !okp || n == 0 {
 			p.alert("log", "log : invalid port '%s'", hp.Port)

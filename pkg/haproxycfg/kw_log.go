@@ -24,44 +24,40 @@ func (p *parser) logTarget(args []string) (LogTarget, bool) {
 		return t, false
 	}
 	t.Network, t.Address = network, address
+	// haproxy takes the options in this order only: len, format, sample.
 	i := 2
-	for i < len(args) {
-		switch args[i] {
-		case "len":
-			v := ""
-			if i+1 < len(args) {
-				v = args[i+1]
-			}
-			n, ok := parseUint(v, 65535)
-			if !ok || n < 80 {
-				p.alert("log", "log : invalid log length '%s', must be between 80 and 65535", v)
-				return t, false
-			}
-			t.MaxLen = n
-			i += 2
-			continue
-		case "format":
-			v := ""
-			if i+1 < len(args) {
-				v = args[i+1]
-			}
-			if !logFormats[v] {
-				p.alert("log", "log : unknown log format '%s'", v)
-				return t, false
-			}
-			t.Format = v
-			i += 2
-			continue
-		case "sample":
-			if i+1 >= len(args) || !strings.Contains(args[i+1], ":") {
-				p.alert("log", "log : Missing sample size")
-				return t, false
-			}
-			p.ignored("log", fmt.Sprintf("log sampling 'sample %s'", args[i+1]))
-			i += 2
-			continue
+	if i < len(args) && args[i] == "len" {
+		v := ""
+		if i+1 < len(args) {
+			v = args[i+1]
 		}
-		break
+		n, ok := parseUint(v, 65535)
+		if !ok || n < 80 {
+			p.alert("log", "log : invalid log length '%s', must be between 80 and 65535", v)
+			return t, false
+		}
+		t.MaxLen = n
+		i += 2
+	}
+	if i < len(args) && args[i] == "format" {
+		v := ""
+		if i+1 < len(args) {
+			v = args[i+1]
+		}
+		if !logFormats[v] {
+			p.alert("log", "log : unknown log format '%s'", v)
+			return t, false
+		}
+		t.Format = v
+		i += 2
+	}
+	if i < len(args) && args[i] == "sample" {
+		if i+1 >= len(args) || !strings.Contains(args[i+1], ":") {
+			p.alert("log", "log : Missing sample size")
+			return t, false
+		}
+		p.ignored("log", fmt.Sprintf("log sampling 'sample %s'", args[i+1]))
+		i += 2
 	}
 	if i >= len(args) {
 		p.alert("log", "log : expects <address> and <facility>  as arguments")
