@@ -492,10 +492,7 @@ func (p *parser) readUnsignedStr(l line, s string, min, max uint64, ignoreErr bo
 	switch {
 	case strings.HasPrefix(t, "-"):
 		p.reportAt(l.pos, Error, classInvalidNumber, "%snegative number '%s'", warn, s)
-	case rest != "" || t == "":
-		if t == "" {
-			return 0, true
-		}
+	case rest != "":
 		p.reportAt(l.pos, Error, classInvalidNumber, "%sinvalid number '%s'", warn, s)
 	case ovf || u > math.MaxUint32:
 		p.reportAt(l.pos, Error, classInvalidNumber, "%snumber '%s' outside unsigned integer range", warn, s)

@@ -399,3 +399,61 @@ func TestInterfaceChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonModeNumbers: outside -t, keepalived accepts an in-range number
+// with trailing junk where the keyword tolerates errors, with a warning.
+func TestDaemonModeNumbers(t *testing.T) {
+	src := "vrrp_instance I {\ninterface eth0\nvirtual_router_id 1\ngarp_master_repeat 3x\nvirtual_ipaddress {\n10.0.0.1\n}\n}\n"
+	for _, tt := range []struct {
+		test   bool
+		repeat int
+		msg    string
+	}{
+		{true, 5, "invalid number '3x'"},
+		{false, 3, "WARNING - invalid number '3x'"},
+	} {
+		cfg, diags, _ := Parse("k.conf", []byte(src), Options{ConfigTest: tt.test})
+		if got := cfg.Instances[0].GARP.MasterRepeat; got != tt.repeat {
+			t.Errorf("ConfigTest=%v: garp_master_repeat %d, want %d", tt.test, got, tt.repeat)
+		}
+		if len(diags) == 0 || diags[0].Msg != tt.msg {
+			t.Errorf("ConfigTest=%v: diagnostics %v, want %q first", tt.test, diags, tt.msg)
+		}
+	}
+}
+
+// TestGlobalGARPOrder: an instance copies the global GARP settings read
+// before it, as keepalived's alloc_vrrp does.
+func TestGlobalGARPOrder(t *testing.T) {
+	src := `global_defs {
+  vrrp_garp_master_delay 2
+}
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress {
+    10.0.0.1
+  }
+}
+global_defs {
+  vrrp_garp_master_delay 9
+  vrrp_garp_master_repeat 7
+}
+vrrp_instance B {
+  interface eth0
+  virtual_router_id 2
+  garp_master_repeat 1
+  virtual_ipaddress {
+    10.0.0.2
+  }
+}
+`
+	cfg, diags, err := parseString(t, src)
+	if err != nil || len(diags) != 0 {
+		t.Fatalf("%v %v", err, diags)
+	}
+	a, b := cfg.Instance("A").GARP, cfg.Instance("B").GARP
+	if a.MasterDelay != 2*time.Second || a.MasterRepeat != 5 || b.MasterDelay != 9*time.Second || b.MasterRepeat != 1 {
+		t.Errorf("A %+v, B %+v", a, b)
+	}
+}
