@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -40,16 +39,16 @@ func testFailover(t *testing.T, proxy, vrrp string) {
 	if err := sc.Use(scenario.RoleVRRP, vrrp); err != nil {
 		t.Fatal(err)
 	}
-	before, err := exec.Command("ip", "-o", "addr").CombinedOutput()
+	before, err := lab.MachineSnapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := lab.NewT(t)
 	defer func() {
 		l.Close()
-		after, err := exec.Command("ip", "-o", "addr").CombinedOutput()
-		if err != nil || string(after) != string(before) {
-			t.Errorf("the machine's addresses changed (%v):\nbefore:\n%s\nafter:\n%s", err, before, after)
+		after, err := lab.MachineSnapshot()
+		if err != nil || after != before {
+			t.Errorf("the machine's network configuration changed (%v):\nbefore:\n%s\nafter:\n%s", err, before, after)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

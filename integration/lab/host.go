@@ -209,24 +209,41 @@ func (h *Host) Run(ctx context.Context, cmd string, args ...string) ([]byte, err
 	return out.Bytes(), nil
 }
 
-// HasAddr reports whether ip is on one of the host's interfaces
-// (`ip -br addr` inside the host).
-func (h *Host) HasAddr(ctx context.Context, ip netip.Addr) (bool, error) {
+// Addresses lists the addresses on the host's interfaces (`ip -br addr`
+// inside the host).
+func (h *Host) Addresses(ctx context.Context) ([]netip.Prefix, error) {
 	out, err := h.Run(ctx, "ip", "-br", "addr")
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	var ps []netip.Prefix
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		for _, a := range f[min(2, len(f)):] {
-			p, err := netip.ParsePrefix(a)
-			if err == nil && p.Addr() == ip {
-				return true, nil
+			if p, err := netip.ParsePrefix(a); err == nil {
+				ps = append(ps, p)
 			}
 		}
 	}
-	return false, nil
+	return ps, nil
+}
+
+// HasAddr reports whether ip is on one of the host's interfaces (`ip -br
+// addr` inside the host, bounded by 5 s); false if that cannot be run.
+func (h *Host) HasAddr(ip netip.Addr) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ps, err := h.Addresses(ctx)
+	if err != nil {
+		return false
+	}
+	for _, p := range ps {
+		if p.Addr() == ip {
+			return true
+		}
+	}
+	return false
 }
 
 // Running reports whether a process called name runs in the host

@@ -328,12 +328,14 @@ func (rn *runner) vipHosts(ctx context.Context) ([]string, error) {
 		if h.VRRP == "" {
 			continue
 		}
-		ok, err := rn.hosts[h.Name].HasAddr(ctx, rn.s.vip)
+		ps, err := rn.hosts[h.Name].Addresses(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			on = append(on, h.Name)
+		for _, p := range ps {
+			if p.Addr() == rn.s.vip {
+				on = append(on, h.Name)
+			}
 		}
 	}
 	return on, nil
