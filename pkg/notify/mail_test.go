@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/mail"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -377,5 +379,59 @@ func TestDefaults(t *testing.T) {
 		if !strings.Contains(string(s[0]), want) {
 			t.Errorf("session lacks %q:\n%s", want, s[0])
 		}
+	}
+}
+
+// fullListener returns a loopback address whose listen queue (backlog 0,
+// never accepted) is already full, so a new connection attempt hangs.
+func fullListener(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	// Fill the queue: connections complete until it is full.
+	for i := 0; i < 8; i++ {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			return addr
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Fatal("listen queue never filled")
+	return ""
+}
+
+func TestConnectTimeout(t *testing.T) {
+	addr := fullListener(t)
+	lb, log := newLogger()
+	m := &notify.Mailer{Server: addr, To: []string{"t@h"}, From: "f@h", Hostname: "h",
+		ConnectTimeout: 300 * time.Millisecond, Log: log}
+	startMailer(t, m)
+	m.Alert(context.Background(), "VI_1", notify.Master)
+	want := "Timeout opening connection to remote SMTP server [127.0.0.1]:" + strings.Split(addr, ":")[1] + "."
+	if !lb.waitLog(want, 15*time.Second) {
+		t.Fatalf("log lacks %q:\n%s", want, lb.String())
+	}
+}
+
+func TestParseState(t *testing.T) {
+	for _, s := range []string{"MASTER", "BACKUP", "FAULT", "STOP", "DELETED"} {
+		st, ok := notify.ParseState(s)
+		if !ok || st.String() != s {
+			t.Errorf("ParseState(%q) = %v, %v", s, st, ok)
+		}
+	}
+	if _, ok := notify.ParseState("master"); ok {
+		t.Error("lower case accepted")
 	}
 }

@@ -205,3 +205,13 @@ type Alerter interface {
 }
 
 var _ Alerter = (*Mailer)(nil)
+
+// ParseState reads a state name as String writes it.
+func ParseState(s string) (State, bool) {
+	for st := Master; st <= Deleted; st++ {
+		if st.String() == s {
+			return st, true
+		}
+	}
+	return 0, false
+}
