@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"net/smtp"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,38 @@ func TestIntegrationPeers(t *testing.T) {
 	}
 	if _, _, err := client.Get(ctx, "http://192.168.1.68/", time.Second); err == nil {
 		t.Error("GET succeeded after nginx was stopped")
+	}
+}
+
+// A drop-in started under the name the track script looks for: our gproxy
+// runs as "haproxy" (a symlink), so `killall -0 haproxy` finds it.
+func TestIntegrationDaemonProcessName(t *testing.T) {
+	l := lab.NewT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h, err := l.AddHost("lb1", netip.MustParsePrefix("192.168.1.80/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := l.Dir() + "/fakeproxy"
+	if out, err := exec.Command("cp", "/bin/sleep", fake).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	d := peers.Daemon{Name: "proxy", Path: fake, Process: "haproxy", Args: []string{"300"}}
+	s, err := peers.StartDaemon(ctx, l, h, d, "unused.cfg", []byte("# unused\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Running(ctx) || !h.Running(ctx, "haproxy") {
+		t.Fatal("killall -0 haproxy does not see the drop-in started as haproxy")
+	}
+	if h.Running(ctx, "fakeproxy") {
+		t.Error("the drop-in runs under its own name, not haproxy")
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h.Running(ctx, "haproxy") {
+		t.Error("killall -0 haproxy still succeeds after Stop")
 	}
 }
