@@ -198,7 +198,7 @@ func (m *Mailer) Enqueue(subject, body string) error {
 	}
 }
 
-// Run sends queued mails one after the other until ctx is done (abandoning
+// Run (call it once) sends queued mails one after the other until ctx is done (abandoning
 // the one in flight) or Close was called and the queue is empty.
 func (m *Mailer) Run(ctx context.Context) {
 	m.init()
