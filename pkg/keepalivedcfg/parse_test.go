@@ -457,3 +457,13 @@ vrrp_instance B {
 		t.Errorf("A %+v, B %+v", a, b)
 	}
 }
+
+func TestSystemInterfaces(t *testing.T) {
+	info, ok := SystemInterfaces("lo")
+	if !ok || !info.Loopback {
+		t.Errorf("lo: %+v %v", info, ok)
+	}
+	if _, ok := SystemInterfaces("no-such-if0"); ok {
+		t.Error("no-such-if0 found")
+	}
+}
