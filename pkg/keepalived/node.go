@@ -23,7 +23,7 @@ import (
 
 // node runs one vrrp_instance: its VRRP sockets, its state machine and the
 // effects of its transitions (VIPs, gratuitous ARPs, notify scripts, mail).
-// It implements vrrpfsm.Sender, vrrpfsm.AHSyncer and vrrpfsm.Effects.
+// It implements vrrpfsm.Effects; its vrrp.Sender is the machine's Sender.
 type node struct {
 	cfg  *keepalivedcfg.Instance
 	env  *Env
@@ -37,13 +37,11 @@ type node struct {
 	scripts    notify.Scripts
 	smtpAlert  bool
 
-	conn vrrp.Conn
-	fsm  *vrrpfsm.Instance
-
-	// mu guards enc and expect: the AH sequence counter they share is used
-	// by the sending (state machine) and receiving goroutines.
-	mu     sync.Mutex
-	enc    vrrp.Encoder
+	conn   vrrp.Conn
+	fsm    *vrrpfsm.Instance
+	sender *vrrp.Sender
+	// expect shares its AH sequence counter with the sender's encoder (the
+	// counter is safe for concurrent use).
 	expect vrrp.Expect
 
 	drops   [32]atomic.Uint64 // by vrrp.DropReason
@@ -116,7 +114,6 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 	if cfg.Unicast && cfg.UnicastTTL > 0 && cfg.UnicastTTL < 256 {
 		ttl = uint8(cfg.UnicastTTL)
 	}
-	n.enc = vrrp.Encoder{Src: n.src, TTL: ttl, Unicast: cfg.Unicast, Key: key, Seq: seq}
 	n.expect = vrrp.Expect{
 		VRID: uint8(cfg.VRID), Version: cfg.Version, AuthType: authType, Key: key, Seq: seq,
 		AdvertInt: cfg.AdvertInt, Unicast: cfg.Unicast, VIPs: n.advertised, Peers: cfg.UnicastPeers,
@@ -134,6 +131,19 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		return nil, fmt.Errorf("(%s) opening VRRP sockets on %s: %w", cfg.Name, cfg.Interface, err)
 	}
 	n.conn = conn
+	tmpl := vrrp.Advertisement{
+		Version: cfg.Version, Type: 1, VRID: uint8(cfg.VRID), AuthType: authType,
+		AdvertInt: cfg.AdvertInt, Addresses: n.advertised,
+	}
+	if authType == vrrp.AuthPass {
+		tmpl.Password = key
+	}
+	n.sender = &vrrp.Sender{
+		Conn:   conn,
+		Enc:    &vrrp.Encoder{Src: n.src, TTL: ttl, Unicast: cfg.Unicast, Key: key, Seq: seq},
+		Advert: tmpl,
+		Dsts:   n.dsts,
+	}
 
 	initial := vrrpfsm.Backup
 	if cfg.State == keepalivedcfg.StateMaster {
@@ -146,7 +156,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		HigherPrioSendAdvert: cfg.HigherPrioSendAdvert, Address: n.src, Tracks: tracks, LogDetail: env.LogDetail,
 		InterfaceDown: ifi.Flags&net.FlagUp == 0,
 	}
-	n.fsm = vrrpfsm.New(fcfg, env.Clock, n, n, env.Log)
+	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
 	return n, nil
 }
 
@@ -248,9 +258,7 @@ func (n *node) receive(ctx context.Context) {
 			}
 			continue
 		}
-		n.mu.Lock()
 		msg, err := vrrp.Check(r, n.expect)
-		n.mu.Unlock()
 		if err != nil {
 			n.dropped(err, r.Src)
 			continue
@@ -299,38 +307,6 @@ func (n *node) Drops() map[vrrp.DropReason]uint64 {
 		}
 	}
 	return out
-}
-
-// SendAdvert implements vrrpfsm.Sender.
-func (n *node) SendAdvert(prio uint8) error {
-	authType := n.expect.AuthType
-	a := &vrrp.Advertisement{
-		Version: n.cfg.Version, Type: 1, VRID: uint8(n.cfg.VRID), Priority: prio,
-		AuthType: authType, AdvertInt: n.cfg.AdvertInt, Addresses: n.advertised,
-	}
-	if authType == vrrp.AuthPass {
-		a.Password = n.expect.Key
-	}
-	n.mu.Lock()
-	dgs, err := n.enc.Encode(a, n.dsts...)
-	n.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	var first error
-	for i, b := range dgs {
-		if err := n.conn.Send(b, n.dsts[i]); err != nil && first == nil {
-			first = fmt.Errorf("(%s) sending advert to %v: %w", n.cfg.Name, n.dsts[i], err)
-		}
-	}
-	return first
-}
-
-// SyncAHSeq implements vrrpfsm.AHSyncer.
-func (n *node) SyncAHSeq(received uint32) {
-	n.mu.Lock()
-	n.enc.Seq.Sync(received)
-	n.mu.Unlock()
 }
 
 // BecomeMaster implements vrrpfsm.Effects: add the VIPs, then announce them.

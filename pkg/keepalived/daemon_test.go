@@ -1,0 +1,201 @@
+package keepalived
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/keepalivedcfg"
+	"hapair/pkg/notify"
+	"hapair/pkg/track"
+	"hapair/pkg/track/tracktest"
+	"hapair/pkg/vip/viptest"
+	"hapair/pkg/vrrp"
+	"hapair/pkg/vrrp/vrrptest"
+	"hapair/pkg/vrrpfsm"
+)
+
+// testNode is one load balancer of the seed on an in-memory LAN: real
+// daemon wiring, real clock, fake sockets, addresses and processes.
+type testNode struct {
+	name    string
+	d       *Daemon
+	vips    *viptest.Manager
+	haproxy atomic.Bool // what `killall -0 haproxy` finds
+	log     *strings.Builder
+}
+
+func seedConfig(t *testing.T, master bool) *keepalivedcfg.Config {
+	t.Helper()
+	src, err := os.ReadFile("../../conf/keepalived.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(src)
+	if !master {
+		s = strings.Replace(s, "state MASTER", "state BACKUP", 1)
+		s = strings.Replace(s, "priority 101", "priority 100", 1)
+	}
+	opts := keepalivedcfg.DefaultOptions()
+	opts.FS = nil
+	cfg, _, err := keepalivedcfg.Parse("keepalived.conf", []byte(s), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func startTestNode(t *testing.T, link *vrrptest.Link, name string, index int, addr string, cfg *keepalivedcfg.Config) *testNode {
+	t.Helper()
+	n := &testNode{name: name, vips: viptest.New("eth0"), log: &strings.Builder{}}
+	n.haproxy.Store(true)
+	starter := tracktest.NewStarter()
+	starter.Auto = func(cmd track.Command) track.Exit {
+		if n.haproxy.Load() {
+			return track.Exit{Exited: true, Status: 0}
+		}
+		return track.Exit{Exited: true, Status: 1}
+	}
+	log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: n.log})).With().Str("node", name).Logger()
+	prefix := netip.MustParsePrefix(addr)
+	env := &Env{
+		Log:    log,
+		Listen: func(c vrrp.Config) (vrrp.Conn, error) { return link.Listen(c) },
+		Interfaces: func(ifname string) (*net.Interface, []netip.Prefix, error) {
+			return &net.Interface{Index: index, Name: ifname, Flags: net.FlagUp | net.FlagMulticast}, []netip.Prefix{prefix}, nil
+		},
+		VIPs:        n.vips,
+		Links:       n.vips,
+		Clock:       vrrpfsm.SystemClock(),
+		TrackRunner: &track.Runner{Starter: starter, Log: log},
+		Notifier:    &notify.Notifier{Starter: tracktest.NewStarter(), Log: log},
+	}
+	n.d = NewDaemon(env)
+	if err := n.d.Start(context.Background(), cfg); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n.d.Stop(ctx)
+	})
+	return n
+}
+
+type lockedBuilder struct{ b *strings.Builder }
+
+func (l *lockedBuilder) Write(p []byte) (int, error) { return l.b.Write(p) }
+
+var seedVIP = netip.MustParsePrefix("192.168.1.84/32")
+
+func (n *testNode) hasVIP() bool {
+	for _, p := range n.vips.Addrs("eth0") {
+		if p == seedVIP {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *testNode) state() vrrpfsm.State {
+	st, _ := n.d.Status("VI_1")
+	return st.State
+}
+
+// waitFor polls cond for at most d: failover takes seconds of real VRRP time.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < d {
+		if cond() {
+			return time.Since(start)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("after %v: %s did not happen", d, what)
+	return 0
+}
+
+// TestDaemonSeedFailover runs the seed's keepalived.conf (AH, track script
+// weight 2, lb1 MASTER 101, lb2 BACKUP 100) through the whole daemon wiring
+// on an in-memory LAN: election, failover when haproxy dies on lb1,
+// preemption when it comes back, and the priority-0 handover on stop.
+func TestDaemonSeedFailover(t *testing.T) {
+	link := vrrptest.NewLink()
+	lb1 := startTestNode(t, link, "lb1", 2, "192.168.1.80/24", seedConfig(t, true))
+	lb2 := startTestNode(t, link, "lb2", 3, "192.168.1.81/24", seedConfig(t, false))
+
+	// AH turns lb1's MASTER into BACKUP; it wins the election at 103 > 102.
+	waitFor(t, 8*time.Second, "lb1 holds the VIP", func() bool { return lb1.hasVIP() && lb1.state() == vrrpfsm.Master })
+	if lb2.hasVIP() || lb2.state() != vrrpfsm.Backup {
+		t.Fatalf("lb2 is %v with VIP %v, want BACKUP without it", lb2.state(), lb2.hasVIP())
+	}
+	frames := link.Frames()
+	if len(frames) == 0 {
+		t.Fatal("no advert on the link")
+	}
+	d, err := vrrp.ParseIPv4(frames[len(frames)-1].Packet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Protocol != vrrp.ProtocolAH || d.Advert.Priority != 103 || d.Src != netip.MustParseAddr("192.168.1.80") {
+		t.Fatalf("last advert: proto %d prio %d from %v; want AH, 103, 192.168.1.80", d.Protocol, d.Advert.Priority, d.Src)
+	}
+	if !vrrp.VerifyICV(frames[len(frames)-1].Packet, vrrp.NewKey("supersecret"), false) {
+		t.Fatal("lb1's advert does not verify with the key 'supersec'")
+	}
+
+	// haproxy dies on lb1: 101 < 102, lb2 takes over after its master-down timer.
+	lb1.haproxy.Store(false)
+	took := waitFor(t, 10*time.Second, "lb2 takes the VIP", func() bool { return lb2.hasVIP() && !lb1.hasVIP() })
+	t.Logf("failover after the script failed: %v", took)
+	if lb1.state() != vrrpfsm.Backup {
+		t.Fatalf("lb1 is %v, want BACKUP", lb1.state())
+	}
+
+	// haproxy is back: lb1 (103) preempts lb2 (102).
+	lb1.haproxy.Store(true)
+	waitFor(t, 10*time.Second, "lb1 takes the VIP back", func() bool { return lb1.hasVIP() && !lb2.hasVIP() })
+
+	// lb1 stops cleanly: priority 0, lb2 takes over within a skew time.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	lb1.d.Stop(ctx)
+	if lb1.hasVIP() {
+		t.Fatal("lb1 kept the VIP after stopping")
+	}
+	took = waitFor(t, 3*time.Second, "lb2 takes the VIP after lb1's priority 0", func() bool { return lb2.hasVIP() })
+	t.Logf("handover after priority 0: %v", took)
+	if !strings.Contains(lb2.log.String(), "Backup received priority 0 advertisement") {
+		t.Errorf("lb2's log lacks the priority-0 line:\n%s", lb2.log.String())
+	}
+}
+
+// TestDaemonWrongPasswordDropped: adverts with another AH key are dropped,
+// counted, and change nothing.
+func TestDaemonWrongPasswordDropped(t *testing.T) {
+	link := vrrptest.NewLink()
+	other := seedConfig(t, true)
+	other.Instances[0].Auth.Pass = "wrongpwd"
+	lb1 := startTestNode(t, link, "lb1", 2, "192.168.1.80/24", other)
+	lb2 := startTestNode(t, link, "lb2", 3, "192.168.1.81/24", seedConfig(t, false))
+	// Both become master: neither accepts the other's adverts.
+	waitFor(t, 8*time.Second, "both nodes master", func() bool {
+		return lb1.state() == vrrpfsm.Master && lb2.state() == vrrpfsm.Master
+	})
+	waitFor(t, 3*time.Second, "an ICV drop counted on lb2", func() bool {
+		lb2.d.mu.Lock()
+		defer lb2.d.mu.Unlock()
+		return lb2.d.nodes["VI_1"].Drops()[vrrp.DropICV] > 0
+	})
+	if s := lb2.d.StatsDump(); !strings.Contains(s, "Authentication Errors:") || strings.Contains(s, "    Failure: 0\n") {
+		t.Errorf("stats dump does not count the failures:\n%s", s)
+	}
+}
