@@ -96,7 +96,7 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: backend %s: %w", px.Pos, px.Name, err)
 		}
-		b := &Backend{px: px, policy: pol, hash: px.Balance == haproxycfg.Source, started: start}
+		b := &Backend{px: px, policy: pol, hash: px.Balance == haproxycfg.Source, started: start, now: e.now}
 		for i, sc := range px.Servers {
 			s := &Server{cfg: sc, be: b, id: i + 1}
 			s.weight.Store(int32(sc.Weight))
@@ -117,7 +117,7 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if !px.Kind.HasFrontend() || px.Disabled {
 			continue
 		}
-		f := &Frontend{px: px}
+		f := &Frontend{px: px, now: e.now}
 		max := px.MaxConn
 		if max == 0 {
 			max = cfg.Global.MaxConn

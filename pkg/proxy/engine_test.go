@@ -191,6 +191,9 @@ func TestMaxconnStopsAccepting(t *testing.T) {
 			if be.accepted.Load() != 1 || e.ActiveConns() != 1 || e.Frontend("m").Stats().CurSessions != 1 {
 				t.Fatalf("accepted %d, ac %d with maxconn 1", be.accepted.Load(), e.ActiveConns())
 			}
+			if st := e.Frontend("m").Stats().Status; st != StatusFull {
+				t.Errorf("frontend status %s at maxconn, want FULL", st)
+			}
 			a.Close()
 			_ = b.SetReadDeadline(time.Now().Add(deadline))
 			buf := make([]byte, 1)

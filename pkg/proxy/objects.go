@@ -24,6 +24,7 @@ const (
 	StatusMaint
 	StatusDrain
 	StatusOpen // frontends that accept
+	StatusFull // frontends at their maxconn (or the process at its own)
 	StatusStop // frontends that no longer accept
 )
 
@@ -39,6 +40,8 @@ func (s Status) String() string {
 		return "DRAIN"
 	case StatusOpen:
 		return "OPEN"
+	case StatusFull:
+		return "FULL"
 	case StatusStop:
 		return "STOP"
 	}
@@ -115,7 +118,7 @@ func (s *Server) Status() Status {
 // Leaving maintenance or drain lets queued connections through.
 func (s *Server) SetAdminState(a AdminState) {
 	if AdminState(s.admin.Swap(int32(a))) != a {
-		s.changed.Store(time.Now().UnixNano())
+		s.changed.Store(s.be.now().UnixNano())
 		s.be.statusChanged(s)
 	}
 }
@@ -124,7 +127,7 @@ func (s *Server) SetAdminState(a AdminState) {
 // hands its queued connections back to the backend.
 func (s *Server) SetUp(up bool) {
 	if s.down.Swap(!up) != !up {
-		s.changed.Store(time.Now().UnixNano())
+		s.changed.Store(s.be.now().UnixNano())
 		s.be.statusChanged(s)
 	}
 }
@@ -166,7 +169,7 @@ func (s *Server) Conns() int { return int(s.ctr.cur.Load()) }
 
 // Stats is a snapshot of the server's counters.
 func (s *Server) Stats() Stats {
-	st := s.ctr.snapshot(time.Now())
+	st := s.ctr.snapshot(s.be.now())
 	st.Status = s.Status()
 	st.SessionLimit = int64(s.cfg.MaxConn)
 	st.Weight = s.Weight()
@@ -192,6 +195,7 @@ type Backend struct {
 	hash    bool // hash-based policy: retries stay on the server
 	ctr     counters
 	started time.Time
+	now     func() time.Time
 
 	mu    sync.Mutex // guards the queue and server slot hand-over
 	queue []*waiter  // FIFO of connections waiting for a server slot
@@ -231,7 +235,7 @@ func (b *Backend) Status() Status {
 
 // Stats is a snapshot of the backend's counters.
 func (b *Backend) Stats() Stats {
-	st := b.ctr.snapshot(time.Now())
+	st := b.ctr.snapshot(b.now())
 	st.Status = b.Status()
 	st.SessionLimit = int64(b.px.MaxConn)
 	for _, s := range b.servers {
@@ -258,6 +262,7 @@ func (b *Backend) Stats() Stats {
 type Frontend struct {
 	px      *haproxycfg.Proxy
 	backend *Backend // nil: connections are closed (<NOSRV>)
+	now     func() time.Time
 	ctr     counters
 	slots   atomic.Int64 // connections holding a maxconn slot
 	gate    gate
@@ -282,10 +287,14 @@ func (f *Frontend) Listeners() []net.Listener { return f.lns }
 
 // Stats is a snapshot of the frontend's counters.
 func (f *Frontend) Stats() Stats {
-	st := f.ctr.snapshot(time.Now())
-	st.Status = StatusOpen
-	if f.stopped.Load() {
+	st := f.ctr.snapshot(f.now())
+	switch {
+	case f.stopped.Load():
 		st.Status = StatusStop
+	case f.gate.full():
+		st.Status = StatusFull
+	default:
+		st.Status = StatusOpen
 	}
 	st.SessionLimit = f.gate.max
 	return st
