@@ -124,6 +124,10 @@ func (d Diagnostic) String() string {
 	return fmt.Sprintf("(%s: Line %d) %s", d.Pos.File, d.Pos.Line, d.Msg)
 }
 
+// LogOnly reports whether keepalived only logs this message while running
+// (log_message), so that `keepalived -t` does not print it.
+func (d Diagnostic) LogOnly() bool { return d.logOnly }
+
 // LogString is the diagnostic for a log line: severity, file:line, message.
 func (d Diagnostic) LogString() string {
 	if d.Pos.File == "" {
@@ -177,10 +181,15 @@ func HasFatal(diags []Diagnostic) bool {
 	return false
 }
 
-// FormatDiagnostics joins diagnostics one per line, as keepalived prints them.
+// FormatDiagnostics joins diagnostics one per line, as `keepalived -t`
+// prints them. Messages keepalived only logs while running (LogOnly) are
+// left out; gkeepalived's own notices (keyword ignored, ...) are kept.
 func FormatDiagnostics(diags []Diagnostic) string {
 	var b strings.Builder
 	for _, d := range diags {
+		if d.logOnly {
+			continue
+		}
 		b.WriteString(d.String())
 		b.WriteByte('\n')
 	}

@@ -467,3 +467,21 @@ func TestSystemInterfaces(t *testing.T) {
 		t.Error("no-such-if0 found")
 	}
 }
+
+func TestFormatDiagnosticsLeavesOutLogOnly(t *testing.T) {
+	_, diags, _ := parseString(t, "vrrp_instance I {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n2001:db8::1\n}\nuse_vmac\n}\n")
+	out := FormatDiagnostics(diags)
+	if strings.Contains(out, "should be link local") {
+		t.Errorf("log-only message printed:\n%s", out)
+	}
+	if !strings.Contains(out, "(k.conf: Line 7) (I) use_vmac is not supported by gkeepalived") {
+		t.Errorf("gkeepalived's own warning missing:\n%s", out)
+	}
+	found := false
+	for _, d := range diags {
+		found = found || (d.LogOnly() && d.Msg == "(I) the first IPv6 VIP address should be link local")
+	}
+	if !found {
+		t.Errorf("log-only diagnostic missing: %v", diags)
+	}
+}
