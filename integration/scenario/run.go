@@ -290,12 +290,15 @@ func (rn *runner) startService(ctx context.Context, h *Host, svc string) error {
 	if err != nil {
 		return fmt.Errorf("starting %s (%s) on %s: %w", svc, prog, h.Name, err)
 	}
-	pid, _ := s.Pid()
+	var pid int
+	what := ""
 	if s.Pidfile == "" && s.Proc != nil {
 		pid = s.Proc.Pid()
+	} else if pid, err = s.Pid(); err != nil {
+		what = fmt.Sprintf(" (no pid: %v)", err)
 	}
 	rn.r.Started = append(rn.r.Started, Started{At: time.Since(rn.start), Host: h.Name, Service: svc, Program: prog, Pid: pid})
-	rn.eventf("%s: %s (%s) started, pid %d", h.Name, svc, prog, pid)
+	rn.eventf("%s: %s (%s) started, pid %d%s", h.Name, svc, prog, pid, what)
 	return nil
 }
 
