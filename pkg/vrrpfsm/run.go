@@ -68,21 +68,21 @@ func (in *Instance) next(ctx context.Context) (ev event, fired, stop bool) {
 		case <-tc:
 			in.timerOn = false
 			return event{}, true, false
-		case ev = <-in.events:
+		case got := <-in.events:
 			if tc != nil {
 				select {
 				case <-tc:
 					in.timerOn = false
-					in.pending = &ev
+					in.pending = &got
 					return event{}, true, false
 				default:
 				}
 			}
-			if ev.kind == evSync {
-				close(ev.done)
+			if got.kind == evSync {
+				close(got.done)
 				continue
 			}
-			return ev, false, false
+			return got, false, false
 		}
 	}
 }

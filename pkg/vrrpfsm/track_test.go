@@ -57,7 +57,6 @@ func TestWeights(t *testing.T) {
 	}
 }
 
-
 func TestInitialTrackStateSetsPriorityAtStart(t *testing.T) {
 	l := newLab(t)
 	cfg := vi1(101, vrrpfsm.Backup)
