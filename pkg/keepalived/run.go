@@ -2,6 +2,7 @@ package keepalived
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -74,25 +75,18 @@ func progName(argv []string) string {
 	return s
 }
 
-// loadConfig reads and checks the configuration file.
+// loadConfig reads and checks the configuration file (a glob, as
+// keepalived's -f).
 func loadConfig(path string, test bool) (*keepalivedcfg.Config, []keepalivedcfg.Diagnostic, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("Configuration file '%s' does not exist or cannot be read: %w", path, err)
-	}
 	opts := keepalivedcfg.DefaultOptions()
 	opts.ConfigTest = test
-	return keepalivedcfg.Parse(path, src, opts)
+	return keepalivedcfg.ParseFileOptions(path, opts)
 }
 
 // configTest is `keepalived -t`: print every diagnostic, exit with
 // keepalived's code.
 func configTest(args Args, stderr io.Writer) int {
 	_, diags, err := loadConfig(args.ConfigFile, true)
-	if err != nil && diags == nil {
-		fmt.Fprintln(stderr, err)
-		return keepalivedcfg.ExitFatal
-	}
 	out := stderr
 	if args.TestLogFile != "" {
 		f, ferr := os.Create(args.TestLogFile)
@@ -103,6 +97,10 @@ func configTest(args Args, stderr io.Writer) int {
 	}
 	if s := keepalivedcfg.FormatDiagnostics(diags); s != "" {
 		fmt.Fprintln(out, s)
+	}
+	if errors.Is(err, keepalivedcfg.ErrNoConfig) {
+		// keepalived 2.2.7 says so (a diagnostic above) and exits 0.
+		return keepalivedcfg.ExitOK
 	}
 	return keepalivedcfg.ConfigTestExitCode(diags)
 }

@@ -1,0 +1,470 @@
+package gproxyd_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests drive the real gproxy binary the way init scripts, systemd
+// and operators do, on loopback addresses only.
+
+var gproxyBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gproxy-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	gproxyBin = filepath.Join(dir, "haproxy") // named as installed, so `killall -0 haproxy` sees it
+	cmd := exec.Command("go", "build", "-o", gproxyBin, "hapair/cmd/gproxy")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building gproxy:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// echoBackend answers each connection with its name, then echoes.
+func echoBackend(t *testing.T, name string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				fmt.Fprintf(c, "%s\n", name)
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// greet connects, reads the backend's name line and closes.
+func greet(addr string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return strings.TrimSpace(line), err
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s after 10 s", addr)
+}
+
+func startGproxy(t *testing.T, args ...string) (*exec.Cmd, *lockedBuf) {
+	t.Helper()
+	out := &lockedBuf{}
+	cmd := exec.Command(gproxyBin, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+	})
+	return cmd, out
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestCheckSeedConfig(t *testing.T) {
+	out, err := exec.Command(gproxyBin, "-c", "-f", "../../conf/haproxy.cfg").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gproxy -c on the seed's haproxy.cfg: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "Configuration file is valid") {
+		t.Fatalf("output lacks the verdict:\n%s", out)
+	}
+}
+
+func TestCheckBrokenConfig(t *testing.T) {
+	p := writeConfig(t, "global\n    maxconn 10\n\nlisten x\n    bind 127.0.0.1:notaport\n    balance nosuchalgo\n")
+	cmd := exec.Command(gproxyBin, "-c", "-f", p)
+	out, err := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("exit code %d (%v), want 1\n%s", cmd.ProcessState.ExitCode(), err, out)
+	}
+	for _, want := range []string{"[ALERT]", "haproxy.cfg:5]", "haproxy.cfg:6]"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "Configuration file is valid") {
+		t.Errorf("a broken configuration was called valid:\n%s", out)
+	}
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root: run as root (CI does)")
+	}
+}
+
+// TestIntegrationDaemonPIDAndStop: -D returns only once the proxy listens,
+// the pidfile names the daemon, SIGTERM stops it.
+func TestIntegrationDaemonPIDAndStop(t *testing.T) {
+	needRoot(t)
+	be := echoBackend(t, "web01")
+	port := freePort(t)
+	pidfile := filepath.Join(t.TempDir(), "haproxy.pid")
+	p := writeConfig(t, fmt.Sprintf("global\n    maxconn 100\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server web01 %s\n", port, be))
+	out, err := exec.Command(gproxyBin, "-f", p, "-D", "-p", pidfile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gproxy -D: %v\n%s", err, out)
+	}
+	// Listening at once: -D returned after the sockets were bound.
+	if got, err := greet(fmt.Sprintf("127.0.0.1:%d", port)); err != nil || got != "web01" {
+		t.Fatalf("right after -D returned: %q, %v", got, err)
+	}
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("pidfile %q: %v", b, err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if strings.TrimSpace(string(comm)) != "haproxy" {
+		t.Fatalf("pid %d is %q, want haproxy", pid, comm)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		// A daemon's parent is init here only if it was reparented; it may
+		// stay a zombie of nobody we can reap, so read its state.
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if strings.Contains(string(st), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still runs 5 s after SIGTERM", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := greet(fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+		t.Fatal("still serving after SIGTERM")
+	}
+}
+
+// TestIntegrationSoftStopFinishesSessions: SIGUSR1 stops accepting, lets a
+// running session finish, then exits.
+func TestIntegrationSoftStopFinishesSessions(t *testing.T) {
+	needRoot(t)
+	be := echoBackend(t, "web01")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\nlisten l\n    bind %s\n    server web01 %s\n", addr, be))
+	cmd, out := startGproxy(t, "-f", p)
+	waitListening(t, addr)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	if line, _ := r.ReadString('\n'); strings.TrimSpace(line) != "web01" {
+		t.Fatalf("greeting %q", line)
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	// New connections are refused once the listener is closed.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		nc, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			break
+		}
+		nc.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("still accepting 5 s after SIGUSR1")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The session still works both ways.
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || line != "ping\n" {
+		t.Fatalf("echo after SIGUSR1: %q, %v", line, err)
+	}
+	c.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after soft stop: %v\n%s", err, out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("did not exit after its last session ended\n%s", out)
+	}
+}
+
+// TestIntegrationReloadLosesNothing: a new process started with -sf takes
+// the listening sockets over; clients connecting all along see no error and
+// a session open on the old process finishes.
+func TestIntegrationReloadLosesNothing(t *testing.T) {
+	needRoot(t)
+	be1 := echoBackend(t, "old")
+	be2 := echoBackend(t, "new")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	conf := func(be string) string {
+		return writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
+	}
+	oldCmd, _ := startGproxy(t, "-f", conf(be1))
+	waitListening(t, addr)
+	long, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close()
+	lr := bufio.NewReader(long)
+	if line, _ := lr.ReadString('\n'); strings.TrimSpace(line) != "old" {
+		t.Fatalf("greeting %q", line)
+	}
+
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < 100000 && ctx.Err() == nil; n++ {
+				if got, err := greet(addr); err != nil || (got != "old" && got != "new") {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%q %v", got, err))
+				} else {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	newCmd, newOut := startGproxy(t, "-f", conf(be2), "-sf", strconv.Itoa(oldCmd.Process.Pid))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got, err := greet(addr); err == nil && got == "new" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new process never served\n%s", newOut)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	t.Logf("during the reload: %d connections served, %d failed", ok.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Fatalf("%d connections failed during the reload (first: %v)", failed.Load(), firstErr.Load())
+	}
+	// The old process still serves its session, then exits.
+	_ = long.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := long.Write([]byte("still there\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := lr.ReadString('\n'); err != nil || line != "still there\n" {
+		t.Fatalf("old session after reload: %q, %v", line, err)
+	}
+	long.Close()
+	done := make(chan error, 1)
+	go func() { done <- oldCmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the old process did not exit after its last session")
+	}
+	_ = newCmd
+}
+
+// TestIntegrationFDLimitClamp: the seed's maxconn 20000 under a hard limit
+// of 1024 open files starts, clamped, with a message naming the limit, the
+// need and the fix.
+func TestIntegrationFDLimitClamp(t *testing.T) {
+	needRoot(t)
+	be := echoBackend(t, "web01")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p := writeConfig(t, fmt.Sprintf("global\n    maxconn 20000\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server web01 %s\n", addr, be))
+	out := &lockedBuf{}
+	cmd := exec.Command("prlimit", "--nofile=1024:1024", gproxyBin, "-f", p)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	waitListening(t, addr)
+	if got, err := greet(addr); err != nil || got != "web01" {
+		t.Fatalf("clamped proxy: %q, %v", got, err)
+	}
+	for _, want := range []string{"[WARNING]", "maxconn 20000", "40064", "hard limit is 1024", "serving at most 480", "LimitNOFILE=40064"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("start-up output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestIntegrationDropsPrivileges: `user nobody` takes effect after binding
+// a privileged port.
+func TestIntegrationDropsPrivileges(t *testing.T) {
+	needRoot(t)
+	be := echoBackend(t, "web01")
+	addr := "127.0.0.1:81"
+	if ln, err := net.Listen("tcp", addr); err != nil {
+		t.Fatalf("port 81 is taken on this machine: %v", err)
+	} else {
+		ln.Close()
+	}
+	p := writeConfig(t, fmt.Sprintf("global\n    user nobody\n    group nogroup\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server web01 %s\n", addr, be))
+	cmd, out := startGproxy(t, "-f", p)
+	waitListening(t, addr)
+	if got, err := greet(addr); err != nil || got != "web01" {
+		t.Fatalf("%q, %v\n%s", got, err, out)
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "Uid:") {
+			f := strings.Fields(line)
+			if len(f) < 3 || f[1] != "65534" || f[2] != "65534" {
+				t.Fatalf("after start: %s, want nobody (65534)", line)
+			}
+			return
+		}
+	}
+	t.Fatal("no Uid line in /proc status")
+}
+
+// TestIntegrationMasterWorkerReload: -Ws (Debian's unit) reloads on SIGUSR2
+// without refusing connections; a broken config keeps the old worker.
+func TestIntegrationMasterWorkerReload(t *testing.T) {
+	needRoot(t)
+	be1 := echoBackend(t, "v1")
+	be2 := echoBackend(t, "v2")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := writeConfig(t, "")
+	write := func(body string) {
+		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmpl := "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n"
+	write(fmt.Sprintf(tmpl, addr, be1))
+	cmd, out := startGproxy(t, "-Ws", "-f", cfg, "-p", filepath.Join(t.TempDir(), "pid"))
+	waitListening(t, addr)
+	if got, _ := greet(addr); got != "v1" {
+		t.Fatalf("before reload: %q", got)
+	}
+	write("listen broken\n    bind nope\n")
+	_ = cmd.Process.Signal(syscall.SIGUSR2)
+	time.Sleep(500 * time.Millisecond)
+	if got, err := greet(addr); got != "v1" {
+		t.Fatalf("after a broken reload: %q, %v\n%s", got, err, out)
+	}
+	write(fmt.Sprintf(tmpl, addr, be2))
+	_ = cmd.Process.Signal(syscall.SIGUSR2)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := greet(addr)
+		if err != nil {
+			t.Fatalf("connection failed during the reload: %v\n%s", err, out)
+		}
+		if got == "v2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never served v2\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "[ALERT]") {
+		t.Errorf("the broken reload reported no error:\n%s", out)
+	}
+}
