@@ -186,11 +186,19 @@ func (h *Host) nsenter(args ...string) []string {
 //
 // Equivalent to: `nsenter -t PID1 -p -m -n -u -- cmd args...`.
 func (h *Host) Run(ctx context.Context, cmd string, args ...string) ([]byte, error) {
+	return h.run(ctx, true, cmd, args...)
+}
+
+// run is Run; probes polled many times a second (ip -br addr, killall -0)
+// pass logged=false to keep the lab's log readable.
+func (h *Host) run(ctx context.Context, logged bool, cmd string, args ...string) ([]byte, error) {
 	if err := h.alive(); err != nil {
 		return nil, err
 	}
 	argv := h.nsenter(append([]string{cmd}, args...)...)
-	h.lab.logf("%s$ %s", h.name, strings.Join(append([]string{cmd}, args...), " "))
+	if logged {
+		h.lab.logf("%s$ %s", h.name, strings.Join(append([]string{cmd}, args...), " "))
+	}
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out bytes.Buffer
 	c.Stdout, c.Stderr = &out, &out
@@ -212,7 +220,7 @@ func (h *Host) Run(ctx context.Context, cmd string, args ...string) ([]byte, err
 // Addresses lists the addresses on the host's interfaces (`ip -br addr`
 // inside the host).
 func (h *Host) Addresses(ctx context.Context) ([]netip.Prefix, error) {
-	out, err := h.Run(ctx, "ip", "-br", "addr")
+	out, err := h.run(ctx, false, "ip", "-br", "addr")
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +257,7 @@ func (h *Host) HasAddr(ip netip.Addr) bool {
 // Running reports whether a process called name runs in the host
 // (`killall -0 name`, as keepalived's track scripts ask).
 func (h *Host) Running(ctx context.Context, name string) bool {
-	_, err := h.Run(ctx, "killall", "-0", name)
+	_, err := h.run(ctx, false, "killall", "-0", name)
 	return err == nil
 }
 
