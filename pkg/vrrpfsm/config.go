@@ -53,6 +53,8 @@ type Config struct {
 	// Address is our primary address on the interface (or mcast_src_ip /
 	// unicast_src_ip): the tie-break between equal priorities.
 	Address netip.Addr
+	// Interface names the instance's interface, for log lines.
+	Interface string
 	// InterfaceDown: the instance's interface is down at start.
 	InterfaceDown bool
 	// Tracks lists the tracked scripts (and weighted interfaces, files,

@@ -112,6 +112,14 @@ func (in *Instance) owner() bool { return in.base == PriorityOwner }
 // enters the initial state (vrrp_track.c initialise_tracking_priorities,
 // vrrp_scheduler.c vrrp_init_state).
 func (in *Instance) start() (State, Reason) {
+	if in.ifDown {
+		in.infof("(%s): entering FAULT state (interface %s down)", in.name, in.cfg.Interface)
+	}
+	for _, name := range in.trackOrder {
+		if t := in.tracks[name]; t.Weight == 0 && t.state != TrackPending && (t.state == TrackUp) == t.Reverse {
+			in.infof("(%s): entering FAULT state due to script %s", in.name, name)
+		}
+	}
 	in.recomputePriority()
 	faults, pending := in.faults()
 	now := in.clk.Now()
@@ -137,18 +145,15 @@ func (in *Instance) start() (State, Reason) {
 		in.fx.Notify(Init, Backup, in.eff)
 		return Backup, ReasonStart
 	default:
+		// keepalived logs the cause (vrrp_track.c initialise_*), not a state
+		// line, and sends no notification for a FAULT at start.
 		in.msDown = in.msDownTimer()
-		in.infof("(%s) Entering FAULT STATE (init)", in.name)
 		in.state = Fault
 		if faults > 0 {
 			in.wantMaster = false
 		}
 		in.stamp(now, ReasonStart)
 		in.arm()
-		if faults > 0 {
-			// Scripts not yet run put the instance in FAULT silently.
-			in.fx.Notify(Init, Fault, in.eff)
-		}
 		return Fault, ReasonStart
 	}
 }

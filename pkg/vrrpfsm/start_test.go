@@ -91,7 +91,9 @@ func TestStartPendingScriptHoldsFaultSilently(t *testing.T) {
 	n := l.add(cfg)
 	l.settle()
 	mustState(t, n, vrrpfsm.Fault)
-	mustLog(t, n, "(VI_1) Entering FAULT STATE (init)")
+	if got := n.logs.info(); len(got) != 0 {
+		t.Fatalf("pending script logged %q", got)
+	}
 	if got := n.fx.Notifies(); len(got) != 0 {
 		t.Fatalf("pending script notified %v", got)
 	}
@@ -127,15 +129,36 @@ func TestStartInterfaceDownIsFault(t *testing.T) {
 	l := newLab(t)
 	cfg := vi1(100, vrrpfsm.Backup)
 	cfg.InterfaceDown = true
+	cfg.Interface = "eth0"
 	n := l.add(cfg)
 	l.settle()
 	mustState(t, n, vrrpfsm.Fault)
-	if got := n.fx.Notifies(); !slices.Equal(got, []string{"INIT->FAULT"}) {
+	if got := n.logs.info(); !slices.Equal(got, []string{"(VI_1): entering FAULT state (interface eth0 down)"}) {
+		t.Fatalf("log %q", got)
+	}
+	// keepalived notifies nothing for a FAULT at start.
+	if got := n.fx.Notifies(); len(got) != 0 {
 		t.Fatalf("notifies %v", got)
 	}
 	n.in.InterfaceUp(true)
 	l.settle()
 	mustState(t, n, vrrpfsm.Backup)
+	mustLog(t, n, "(VI_1) Entering BACKUP STATE")
+	if got := n.fx.Notifies(); !slices.Equal(got, []string{"FAULT->BACKUP"}) {
+		t.Fatalf("notifies %v", got)
+	}
+}
+
+func TestStartFailedScriptIsFault(t *testing.T) {
+	l := newLab(t)
+	cfg := vi1(100, vrrpfsm.Backup)
+	cfg.Tracks = []vrrpfsm.Track{{Name: "chk", Initial: vrrpfsm.TrackDown}}
+	n := l.add(cfg)
+	l.settle()
+	mustState(t, n, vrrpfsm.Fault)
+	if got := n.logs.info(); !slices.Equal(got, []string{"(VI_1): entering FAULT state due to script chk"}) {
+		t.Fatalf("log %q", got)
+	}
 }
 
 func TestRunTwice(t *testing.T) {
