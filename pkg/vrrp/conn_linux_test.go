@@ -558,11 +558,15 @@ func TestIntegrationKeepalived(t *testing.T) {
 	adLow := adAH
 	adLow.Priority = 50
 	synced := false
-	for try := 0; try < 3 && !synced; try++ {
-		m, _ := next(time.Now().Add(3 * time.Second)) // right after one of its adverts
+	syncDeadline := time.Now().Add(10 * time.Second)
+	for try := 0; try < 3 && !synced && time.Now().Before(syncDeadline); {
+		// Send right after one of its VRID 51 adverts, so that no advert of
+		// its own crosses ours (it would make ours a replay).
+		m, _ := next(syncDeadline)
 		if m == nil || m.VRID != 51 {
 			continue
 		}
+		try++
 		out, err := encAH.Encode(&adLow, GroupIPv4)
 		if err != nil {
 			t.Fatal(err)
@@ -582,8 +586,16 @@ func TestIntegrationKeepalived(t *testing.T) {
 			}
 		}
 	}
-	if !synced || !strings.Contains(log.String(), "(VI_AH) IPSEC-AH : Syncing seq_num - Increment seq") {
+	if !synced {
 		t.Errorf("keepalived did not answer our lower-priority AH advert with our sequence number + 2")
+	}
+	// Its log line may trail the advert through the pipe: poll briefly.
+	for logDeadline := time.Now().Add(3 * time.Second); !strings.Contains(log.String(), "(VI_AH) IPSEC-AH : Syncing seq_num - Increment seq"); {
+		if time.Now().After(logDeadline) {
+			t.Errorf("keepalived did not log its sequence sync")
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	deadline = time.Now().Add(10 * time.Second)
