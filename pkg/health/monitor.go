@@ -1,0 +1,263 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/proxy"
+)
+
+// Syslog severities of haproxy's state-change messages.
+const (
+	levelEmerg  haproxycfg.Level = 0 // "backend be has no server available!"
+	levelAlert  haproxycfg.Level = 1 // "Server be/s1 is DOWN, ..."
+	levelNotice haproxycfg.Level = 5 // "Server be/s1 is UP, ..."
+)
+
+// Options are a Monitor's collaborators.
+type Options struct {
+	// Logger receives the daemon's copy of each message (haproxy prints
+	// them on stderr as [WARNING], and the no-server one as [ALERT]).
+	Logger zerolog.Logger
+	// Log sends a message to the log targets of a proxy; may be nil.
+	Log func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Snapshot is what the stats show of one server's checks.
+type Snapshot struct {
+	State     State
+	Last      Result    // the latest completed check
+	LastCheck time.Time // when it completed; zero before the first one
+	Failures  int64     // chkfail: failed checks while up
+	Downs     int64     // chkdown: UP -> DOWN transitions
+	Downtime  time.Duration
+	Probe     Probe
+}
+
+// Monitor runs the checks of every server with `check` in an engine.
+type Monitor struct {
+	opts   Options
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	checks map[*proxy.Server]*check
+}
+
+type check struct {
+	srv       *proxy.Server
+	probe     Probe
+	st        State
+	last      Result
+	lastCheck time.Time
+	failures  int64
+	downs     int64
+	downtime  time.Duration
+	downSince time.Time
+}
+
+// Start begins checking every server with `check` of the engine's backends.
+// Servers start up; a fresh server's first failed check takes it down.
+func Start(eng *proxy.Engine, opts Options) *Monitor {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Monitor{opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{}}
+	for _, b := range eng.Backends() {
+		px := b.Proxy()
+		for _, s := range b.Servers() {
+			cfg := s.Config()
+			if !cfg.Check {
+				continue
+			}
+			c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall)}
+			m.checks[s] = c
+			m.wg.Add(1)
+			go m.loop(ctx, c)
+		}
+	}
+	return m
+}
+
+// ProbeFor is the check a server line asks for: its `addr` and `port`, the
+// proxy's `option httpchk`, and timeouts as haproxy derives them (`timeout
+// connect` for the connection, `timeout check` or else `inter` for the
+// answer).
+func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
+	host, port := s.Host, s.Port
+	if s.CheckAddr != "" {
+		host = s.CheckAddr
+	}
+	if s.CheckPort != 0 {
+		port = s.CheckPort
+	}
+	inter := interval(s.Inter)
+	p := Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter}
+	if px.Timeouts.Connect > 0 {
+		p.Connect = min(px.Timeouts.Connect, inter)
+	}
+	if px.Timeouts.Check > 0 {
+		p.Connect = min(p.Connect, px.Timeouts.Check)
+		p.Read = px.Timeouts.Check
+	}
+	if px.Mode == haproxycfg.ModeHTTP || px.Options.HTTPChk != nil {
+		p.HTTP = px.Options.HTTPChk
+	}
+	return p
+}
+
+func interval(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 2 * time.Second // haproxy's default inter
+	}
+	return d
+}
+
+// next is the delay before the next check: `inter` when the server is
+// fully up, `downinter` when fully down, `fastinter` in between.
+func next(cfg *haproxycfg.Server, st State) time.Duration {
+	inter := interval(cfg.Inter)
+	switch {
+	case st.Health == 0 && cfg.DownInter > 0:
+		return cfg.DownInter
+	case !st.Steady() && cfg.FastInter > 0:
+		return cfg.FastInter
+	}
+	return inter
+}
+
+func (m *Monitor) loop(ctx context.Context, c *check) {
+	defer m.wg.Done()
+	cfg := c.srv.Config()
+	// haproxy spreads the first checks over one interval.
+	t := time.NewTimer(rand.N(interval(cfg.Inter)))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if c.srv.AdminState() != proxy.AdminMaint {
+			res := c.probe.Run(ctx, m.opts.Now)
+			if ctx.Err() != nil {
+				return
+			}
+			m.record(c, res)
+		}
+		m.mu.Lock()
+		d := next(cfg, c.st)
+		m.mu.Unlock()
+		t.Reset(d)
+	}
+}
+
+// record applies one result and logs a state change.
+func (m *Monitor) record(c *check, res Result) {
+	now := m.opts.Now()
+	m.mu.Lock()
+	c.last, c.lastCheck = res, now
+	changed, failWhileUp := c.st.Record(res.Code.OK())
+	if failWhileUp {
+		c.failures++
+	}
+	up := c.st.Up()
+	if changed && !up {
+		c.downs++
+		c.downSince = now
+	}
+	if changed && up && !c.downSince.IsZero() {
+		c.downtime += now.Sub(c.downSince)
+		c.downSince = time.Time{}
+	}
+	m.mu.Unlock()
+	if !changed {
+		return
+	}
+	s := c.srv
+	st := s.Stats()
+	s.SetUp(up)
+	act, bck := usable(s.Backend())
+	px := s.Backend().Proxy()
+	kind := "Server"
+	if s.Backup() {
+		kind = "Backup Server"
+	}
+	var msg string
+	if up {
+		msg = fmt.Sprintf("%s %s/%s is UP, reason: %s, check duration: %dms. %d active and %d backup servers online. %d sessions requeued, %d total in queue.",
+			kind, px.Name, s.Name(), res.Reason(), res.Duration.Milliseconds(), act, bck, 0, st.QueueCur)
+		m.log(px, levelNotice, msg)
+		return
+	}
+	msg = fmt.Sprintf("%s %s/%s is DOWN, reason: %s, check duration: %dms. %d active and %d backup servers left. %d sessions active, %d requeued, %d remaining in queue.",
+		kind, px.Name, s.Name(), res.Reason(), res.Duration.Milliseconds(), act, bck, st.CurSessions, 0, st.QueueCur)
+	m.log(px, levelAlert, msg)
+	if act+bck == 0 {
+		if m.opts.Log != nil {
+			m.opts.Log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+		}
+		m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
+	}
+}
+
+func (m *Monitor) log(px *haproxycfg.Proxy, level haproxycfg.Level, msg string) {
+	if m.opts.Log != nil {
+		m.opts.Log(px, level, msg)
+	}
+	m.opts.Logger.Warn().Msg(msg)
+}
+
+// usable counts the servers of a backend that take traffic, active and
+// backup, as the "N active and M backup servers left" of haproxy's logs.
+func usable(b *proxy.Backend) (act, bck int) {
+	for _, s := range b.Servers() {
+		if !s.Usable() || s.Weight() == 0 {
+			continue
+		}
+		if s.Backup() {
+			bck++
+		} else {
+			act++
+		}
+	}
+	return act, bck
+}
+
+// Snapshot returns the check state of a server; false when it has no check.
+func (m *Monitor) Snapshot(s *proxy.Server) (Snapshot, bool) {
+	if m == nil {
+		return Snapshot{}, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.checks[s]
+	if c == nil {
+		return Snapshot{}, false
+	}
+	dt := c.downtime
+	if !c.downSince.IsZero() {
+		dt += m.opts.Now().Sub(c.downSince)
+	}
+	return Snapshot{State: c.st, Last: c.last, LastCheck: c.lastCheck, Failures: c.failures, Downs: c.downs, Downtime: dt, Probe: c.probe}, true
+}
+
+// Close stops every check and waits for them.
+func (m *Monitor) Close() {
+	if m == nil {
+		return
+	}
+	m.cancel()
+	m.wg.Wait()
+}

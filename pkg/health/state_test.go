@@ -1,0 +1,83 @@
+package health
+
+import "testing"
+
+func TestStateRiseFall(t *testing.T) {
+	tests := []struct {
+		name        string
+		rise, fall  int
+		results     string // o = pass, x = fail
+		wantUp      []bool // after each result
+		wantChanges int
+		wantText    string
+	}{
+		{"first failure takes a fresh server down", 2, 3, "x", []bool{false}, 1, "DOWN"},
+		{"up needs rise passes", 2, 3, "xoo", []bool{false, false, true}, 2, "UP 1/3"},
+		{"full health needs fall failures", 2, 3, "ooxxx", []bool{true, true, true, true, false}, 1, "DOWN"},
+		{"passes in between climb back", 2, 3, "ooxxoox", []bool{true, true, true, true, true, true, true}, 0, "UP 2/3"},
+		{"fall counts from the top", 2, 3, "ooxxoxx", []bool{true, true, true, true, true, true, false}, 1, "DOWN"},
+		{"rise 1 fall 1", 1, 1, "xoxo", []bool{false, true, false, true}, 4, "UP"},
+		{"down then one pass", 3, 2, "xo", []bool{false, false}, 1, "DOWN 1/3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewState(tt.rise, tt.fall)
+			changes := 0
+			for i, r := range tt.results {
+				ch, _ := s.Record(r == 'o')
+				if ch {
+					changes++
+				}
+				if s.Up() != tt.wantUp[i] {
+					t.Fatalf("after %q: up=%v, want %v (health %d)", tt.results[:i+1], s.Up(), tt.wantUp[i], s.Health)
+				}
+			}
+			if changes != tt.wantChanges {
+				t.Errorf("changes = %d, want %d", changes, tt.wantChanges)
+			}
+			if got := s.Text(); got != tt.wantText {
+				t.Errorf("Text() = %q, want %q", got, tt.wantText)
+			}
+		})
+	}
+}
+
+func TestJudge(t *testing.T) {
+	tests := []struct {
+		line   string
+		expect int
+		want   Result
+	}{
+		{"HTTP/1.1 200 OK\r\n", 0, Result{Code: CodeL7OK, HTTP: 200}},
+		{"HTTP/1.1 302 Found\r\n", 0, Result{Code: CodeL7OK, HTTP: 302}},
+		{"HTTP/1.1 404 Not Found\r\n", 0, Result{Code: CodeL7STS, HTTP: 404, Info: "Not Found"}},
+		{"HTTP/1.1 200 OK\r\n", 204, Result{Code: CodeL7STS, HTTP: 200, Info: "OK"}},
+		{"HTTP/1.0 204\r\n", 204, Result{Code: CodeL7OK, HTTP: 204}},
+		{"SSH-2.0-OpenSSH\r\n", 0, Result{Code: CodeL7RSP, Info: "Invalid HTTP response"}},
+		{"HTTP/1.1 2x0 OK\r\n", 0, Result{Code: CodeL7RSP, Info: "Invalid HTTP response"}},
+	}
+	for _, tt := range tests {
+		if got := judge(tt.line, tt.expect); got != tt.want {
+			t.Errorf("judge(%q, %d) = %+v, want %+v", tt.line, tt.expect, got, tt.want)
+		}
+	}
+}
+
+func TestReason(t *testing.T) {
+	// The texts of haproxy 2.6's log lines, testdata/haproxy26_syslog_*.txt.
+	tests := []struct {
+		r    Result
+		want string
+	}{
+		{Result{Code: CodeL4CON, Info: "Connection refused"}, `Layer4 connection problem, info: "Connection refused"`},
+		{Result{Code: CodeL7STS, HTTP: 404, Info: "Not Found"}, `Layer7 wrong status, code: 404, info: "Not Found"`},
+		{Result{Code: CodeL7OK, HTTP: 200}, `Layer7 check passed, code: 200`},
+		{Result{Code: CodeL7TOUT}, `Layer7 timeout`},
+		{Result{Code: CodeL4OK}, `Layer4 check passed`},
+	}
+	for _, tt := range tests {
+		if got := tt.r.Reason(); got != tt.want {
+			t.Errorf("Reason() = %q, want %q", got, tt.want)
+		}
+	}
+}
