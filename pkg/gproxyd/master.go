@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"hapair/pkg/reexec"
 	"hapair/pkg/sdnotify"
 )
 
@@ -188,7 +189,7 @@ func (p *process) reload(lns map[string]*net.TCPListener) (*exec.Cmd, map[string
 
 // startWorker runs this program as a worker on lns and waits until it serves.
 func (p *process) startWorker(lns map[string]*net.TCPListener) (*exec.Cmd, error) {
-	exe, err := os.Executable()
+	exe, err := reexec.Path(p.argv[0])
 	if err != nil {
 		return nil, err
 	}

@@ -29,11 +29,17 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	gproxyBin = filepath.Join(dir, "haproxy") // named as installed, so `killall -0 haproxy` sees it
-	cmd := exec.Command("go", "build", "-o", gproxyBin, "hapair/cmd/gproxy")
+	// Installed as the package does: /usr/sbin/haproxy -> gproxy. The
+	// daemon must keep the name "haproxy" (keepalived's `killall -0 haproxy`).
+	gproxyBin = filepath.Join(dir, "haproxy")
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "gproxy"), "hapair/cmd/gproxy")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building gproxy:", err)
+		os.Exit(1)
+	}
+	if err := os.Symlink("gproxy", gproxyBin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

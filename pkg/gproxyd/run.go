@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/reexec"
 )
 
 // Environment markers between the processes of one gproxy.
@@ -133,7 +134,7 @@ func (p *process) daemonize() int {
 		p.alert("daemonizing: %v", err)
 		return 1
 	}
-	exe, err := os.Executable()
+	exe, err := reexec.Path(p.argv[0])
 	if err != nil {
 		p.alert("daemonizing: %v", err)
 		return 1

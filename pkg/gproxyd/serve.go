@@ -16,6 +16,7 @@ import (
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/proxy"
+	"hapair/pkg/reexec"
 	"hapair/pkg/syslog"
 )
 
@@ -219,7 +220,7 @@ func (p *process) serve(m mode) int {
 // reloadStandalone starts a replacement process with `-sf <our pid>`: it
 // takes our sockets, then asks us to stop softly.
 func (p *process) reloadStandalone() {
-	exe, err := os.Executable()
+	exe, err := reexec.Path(p.argv[0])
 	if err != nil {
 		p.log.Error().Err(err).Msg("reload")
 		return

@@ -19,6 +19,7 @@ import (
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/notify"
+	"hapair/pkg/reexec"
 	"hapair/pkg/sdnotify"
 	"hapair/pkg/syslog"
 	"hapair/pkg/track"
@@ -108,7 +109,7 @@ func configTest(args Args, stderr io.Writer) int {
 // daemonize starts this program again detached from the terminal, as
 // keepalived forks without -n, and returns once it runs (or failed).
 func daemonize(argv []string, stderr io.Writer) int {
-	exe, err := os.Executable()
+	exe, err := reexec.Path(argv[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "keepalived: %v\n", err)
 		return 1
