@@ -3,7 +3,6 @@ package haproxycfg
 import (
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // Keywords of the `global` section (configuration manual section 3).
@@ -26,19 +25,27 @@ var globalIgnored = map[string]bool{
 	"maxsessrate": true, "maxsslconn": true, "maxsslrate": true, "maxzlibmem": true,
 	"no-memory-trimming": true, "noepoll": true, "noevports": true, "nogetaddrinfo": true,
 	"nokqueue": true, "nopoll": true, "noreuseport": true, "nosplice": true,
-	"profiling.memory": true, "profiling.tasks": true, "server-state-base": true,
-	"server-state-file": true, "spread-checks": true, "ssl-engine": true,
-	"ssl-mode-async": true, "ssl-server-verify": true, "ssl-skip-self-issued-ca": true,
+	"profiling.tasks": true, "server-state-base": true,
+	"server-state-file": true, "spread-checks": true, "ssl-mode-async": true, "ssl-server-verify": true, "ssl-skip-self-issued-ca": true,
 	"ssl-load-extra-files": true, "ssl-load-extra-del-ext": true, "ssl-dh-param-file": true,
 	"ssl-propquery": true, "ssl-provider": true, "ssl-provider-path": true,
-	"debug": true, "zero-warning": true, "expose-experimental-directives": true,
-	"grace": true, "fd-hard-limit": true, "cluster-secret": true, "anonkey": true,
-	"thread-group": true, "numa": true, "uid-range": true, "log-format": true,
-}
+	"zero-warning": true, "expose-experimental-directives": true,
+	"grace": true, "fd-hard-limit": true, "cluster-secret": true, "thread-group": true}
 
-var globalIgnoredPrefixes = []string{
-	"tune.", "ssl-default-", "51degrees-", "wurfl-", "deviceatlas-", "httpclient.",
-}
+// knownGlobal holds every global keyword haproxy 2.6.12 accepts (the
+// suggestion candidates minus section names), so that any of them not
+// implemented here is a warning rather than an "unknown keyword" alert.
+var knownGlobal = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range suggestGlobal {
+		switch w {
+		case "global", "defaults", "listen", "frontend", "backend", "peers", "resolvers":
+			continue
+		}
+		m[w] = true
+	}
+	return m
+}()
 
 func (p *parser) globalKeyword(args []string) {
 	g := &p.cfg.Global
@@ -175,21 +182,12 @@ func (p *parser) globalKeyword(args []string) {
 	case "stats":
 		p.globalStats(args)
 	default:
-		if globalIgnored[kw] || hasIgnoredPrefix(kw, globalIgnoredPrefixes) {
+		if globalIgnored[kw] || knownGlobal[kw] {
 			p.ignored(kw, fmt.Sprintf("'%s'", kw))
 			return
 		}
-		p.alert(kw, "unknown keyword '%s' in '%s' section", kw, "global")
+		p.alert(kw, "unknown keyword '%s' in '%s' section%s", kw, "global", didYouMean(kw, suggestGlobal))
 	}
-}
-
-func hasIgnoredPrefix(kw string, prefixes []string) bool {
-	for _, pfx := range prefixes {
-		if strings.HasPrefix(kw, pfx) {
-			return true
-		}
-	}
-	return false
 }
 
 // globalStats is `stats socket|timeout|maxconn|bind-process` in global.

@@ -28,8 +28,7 @@ var proxyIgnored = map[string]bool{
 	"srvtcpka-intvl": true, "stick": true, "stick-table": true, "tcp-check": true,
 	"tcp-request": true, "tcp-response": true, "unique-id-format": true,
 	"unique-id-header": true, "use-fcgi-app": true, "use-server": true,
-	"error-log-format": true, "guid": true,
-}
+	"error-log-format": true}
 
 // proxyOptions are haproxy 2.6's `option` names gproxy accepts without
 // implementing them (section 4.2, "option ...").
@@ -272,7 +271,7 @@ func (p *parser) proxyKeyword(args []string) {
 			p.ignored(kw, fmt.Sprintf("'%s'", kw))
 			return
 		}
-		p.alert(kw, "unknown keyword '%s' in '%s' section", kw, p.sectionName)
+		p.alert(kw, "unknown keyword '%s' in '%s' section%s", kw, p.sectionName, didYouMean(kw, suggestListen))
 	}
 }
 
@@ -382,7 +381,11 @@ func (p *parser) option(args []string, no bool) {
 		return
 	}
 	if !known {
-		p.alert("option", "unknown option '%s'.", name)
+		if hint := didYouMean(name, suggestOption); hint != "" {
+			p.alert("option", "unknown option '%s'%s", name, hint)
+		} else {
+			p.alert("option", "unknown option '%s'.", name)
+		}
 		return
 	}
 	switch name {

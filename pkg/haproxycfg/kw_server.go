@@ -13,28 +13,27 @@ import (
 var serverIgnored = map[string]int{
 	"agent-check": 0, "allow-0rtt": 0, "check-send-proxy": 0, "check-ssl": 0,
 	"check-via-socks4": 0, "force-sslv3": 0, "force-tlsv10": 0, "force-tlsv11": 0,
-	"force-tlsv12": 0, "force-tlsv13": 0, "no-agent-check": 0, "no-check-ssl": 0,
+	"force-tlsv12": 0, "force-tlsv13": 0, "no-agent-check": 0, "no-check-ssl": 0, "no-check-send-proxy": 0,
 	"no-send-proxy": 0, "no-send-proxy-v2": 0, "no-send-proxy-v2-ssl": 0,
 	"no-send-proxy-v2-ssl-cn": 0, "no-ssl": 0, "no-ssl-reuse": 0, "no-sslv3": 0,
 	"no-tls-tickets": 0, "no-tlsv10": 0, "no-tlsv11": 0, "no-tlsv12": 0,
-	"no-tlsv13": 0, "no-verifyhost": 0, "no-tfo": 0, "non-stick": 0,
+	"no-tlsv13": 0, "no-tfo": 0, "non-stick": 0,
 	"send-proxy": 0, "send-proxy-v2": 0, "send-proxy-v2-ssl": 0,
 	"send-proxy-v2-ssl-cn": 0, "ssl": 0, "ssl-reuse": 0, "stick": 0, "tfo": 0,
 	"tls-tickets": 0,
 
 	"agent-addr": 1, "agent-inter": 1, "agent-port": 1, "agent-send": 1,
 	"alpn": 1, "ca-file": 1, "check-alpn": 1, "check-proto": 1, "check-sni": 1,
-	"ciphers": 1, "ciphersuites": 1, "client-sigalgs": 1, "cookie": 1,
-	"crl-file": 1, "crt": 1, "curves": 1, "error-limit": 1, "id": 1,
+	"ciphers": 1, "ciphersuites": 1, "cookie": 1,
+	"crl-file": 1, "crt": 1, "error-limit": 1, "id": 1,
 	"init-addr": 1, "log-proto": 1, "maxqueue": 1, "max-reuse": 1, "minconn": 1,
 	"namespace": 1, "npn": 1, "observe": 1, "on-error": 1, "on-marked-down": 1,
 	"on-marked-up": 1, "pool-low-conn": 1, "pool-max-conn": 1,
 	"pool-purge-delay": 1, "proto": 1, "proxy-v2-options": 1, "redir": 1,
 	"resolve-net": 1, "resolve-opts": 1, "resolve-prefer": 1, "resolvers": 1,
-	"sigalgs": 1, "slowstart": 1, "sni": 1, "socks4": 1, "ssl-max-ver": 1,
+	"slowstart": 1, "sni": 1, "socks4": 1, "ssl-max-ver": 1,
 	"ssl-min-ver": 1, "tcp-ut": 1, "track": 1, "verify": 1, "verifyhost": 1,
-	"ws": 1, "shard": 1, "hash-key": 1, "set-proxy-v2-tlv-fmt": 1,
-}
+	"ws": 1}
 
 // server parses `server NAME ADDR[:PORT] [options]`, or with def set,
 // `default-server [options]`, which updates the template later servers
@@ -196,9 +195,15 @@ func (p *parser) server(args []string, def bool) {
 		default:
 			n, known := serverIgnored[opt]
 			if !known {
-				if def {
+				hint := didYouMean(opt, suggestServer)
+				switch {
+				case def && hint != "":
+					p.diag(Alert, LocBracket, kw, "unknown keyword '%s'%s Hint: no address was expected for this server.", opt, hint)
+				case def:
 					fail("unknown keyword '%s'. Hint: no address was expected for this server", opt)
-				} else {
+				case hint != "":
+					p.diag(Alert, LocBracket, kw, "%sunknown keyword '%s'%s", prefix, opt, hint)
+				default:
 					fail("unknown keyword '%s'", opt)
 				}
 				return

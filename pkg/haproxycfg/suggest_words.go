@@ -1,0 +1,118 @@
+package haproxycfg
+
+// Candidate words for haproxy's "did you mean '...' maybe ?" hints, in the
+// order haproxy compares them: the keywords haproxy 2.6.12 registers (as
+// listed, sorted, by `haproxy -dKcfg`), then the extra words its parsers
+// add (common_kw_list, common_options, extra_kw_list in haproxy 2.6).
+// Generated from the installed binary and the 2.6 sources; data only.
+
+var suggestGlobal = []string{
+	"ca-base", "close-spread-time", "crt-base", "default-path", "grace",
+	"h1-accept-payload-with-any-method", "h1-case-adjust", "h1-case-adjust-file",
+	"hard-stop-after", "httpclient.resolvers.id", "httpclient.resolvers.prefer",
+	"httpclient.ssl.ca-file", "httpclient.ssl.verify", "issuers-chain-path", "lua-load",
+	"lua-load-per-thread", "lua-prepend-path", "maxsslconn", "mworker-max-reloads",
+	"nbthread", "no-memory-trimming", "pp2-never-send-local", "profiling.tasks",
+	"set-var", "set-var-fmt", "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
+	"ssl-default-bind-curves", "ssl-default-bind-options", "ssl-default-server-ciphers",
+	"ssl-default-server-ciphersuites", "ssl-default-server-options", "ssl-dh-param-file",
+	"ssl-load-extra-del-ext", "ssl-load-extra-files", "ssl-mode-async", "ssl-propquery",
+	"ssl-provider", "ssl-provider-path", "ssl-skip-self-issued-ca", "stats",
+	"thread-group", "thread-groups", "tune.fail-alloc", "tune.fd.edge-triggered",
+	"tune.h2.header-table-size", "tune.h2.initial-window-size",
+	"tune.h2.max-concurrent-streams", "tune.h2.max-frame-size", "tune.idle-pool.shared",
+	"tune.listener.multi-queue", "tune.lua.forced-yield", "tune.lua.maxmem",
+	"tune.lua.service-timeout", "tune.lua.session-timeout", "tune.lua.task-timeout",
+	"tune.peers.max-updates-at-once", "tune.pool-high-fd-ratio", "tune.pool-low-fd-ratio",
+	"tune.sched.low-latency", "tune.ssl.cachesize", "tune.ssl.capture-buffer-size",
+	"tune.ssl.capture-cipherlist-size", "tune.ssl.default-dh-param",
+	"tune.ssl.force-private-cache", "tune.ssl.hard-maxrecord", "tune.ssl.keylog",
+	"tune.ssl.lifetime", "tune.ssl.maxrecord", "tune.ssl.ssl-ctx-cache-size",
+	"tune.vars.check-max-size", "tune.vars.global-max-size", "tune.vars.proc-max-size",
+	"tune.vars.reqres-max-size", "tune.vars.sess-max-size", "tune.vars.txn-max-size",
+	"global", "daemon", "master-worker", "noepoll", "nokqueue", "noevports", "nopoll",
+	"busy-polling", "set-dumpable", "insecure-fork-wanted", "insecure-setuid-wanted",
+	"nosplice", "nogetaddrinfo", "noreuseport", "quiet", "zero-warning",
+	"tune.runqueue-depth", "tune.maxpollevents", "tune.maxaccept", "tune.recv_enough",
+	"tune.buffers.limit", "tune.buffers.reserve", "tune.bufsize", "tune.maxrewrite",
+	"tune.idletimer", "tune.rcvbuf.client", "tune.rcvbuf.server", "tune.sndbuf.client",
+	"tune.sndbuf.server", "tune.pipesize", "tune.http.cookielen", "tune.http.logurilen",
+	"tune.http.maxhdr", "tune.comp.maxlevel", "tune.pattern.cache-size", "uid", "gid",
+	"external-check", "user", "group", "nbproc", "maxconn", "ssl-server-verify",
+	"maxconnrate", "maxsessrate", "maxsslrate", "maxcomprate", "maxpipes", "maxzlibmem",
+	"maxcompcpuusage", "ulimit-n", "chroot", "description", "node", "pidfile",
+	"unix-bind", "log", "log-send-hostname", "server-state-base", "server-state-file",
+	"log-tag", "spread-checks", "max-spread-checks", "cpu-map", "setenv", "presetenv",
+	"unsetenv", "resetenv", "strict-limits", "localpeer", "numa-cpu-mapping", "defaults",
+	"listen", "frontend", "backend", "peers", "resolvers", "cluster-secret",
+}
+
+var suggestListen = []string{
+	"clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl", "clitimeout", "compression",
+	"contimeout", "declare", "errorfile", "errorfiles", "errorloc", "errorloc302",
+	"errorloc303", "external-check", "filter", "http-check", "http-error",
+	"max-keep-alive-queue", "rate-limit", "retry-on", "srvtcpka-cnt", "srvtcpka-idle",
+	"srvtcpka-intvl", "srvtimeout", "tcp-check", "tcp-request", "tcp-response", "timeout",
+	"use-fcgi-app", "listen", "frontend", "backend", "defaults", "server",
+	"default-server", "server-template", "bind", "monitor-net", "monitor-uri", "mode",
+	"id", "description", "disabled", "enabled", "bind-process", "acl",
+	"dynamic-cookie-key", "cookie", "email-alert", "persist", "appsession",
+	"load-server-state-from-file", "server-state-file-name", "max-session-srv-conns",
+	"capture", "retries", "http-request", "http-response", "http-after-response",
+	"http-send-name-header", "block", "redirect", "use_backend", "use-server",
+	"force-persist", "ignore-persist", "force-persist", "stick-table", "stick", "stats",
+	"option", "default_backend", "http-reuse", "monitor", "transparent", "maxconn",
+	"backlog", "fullconn", "dispatch", "balance", "hash-type", "hash-balance-factor",
+	"unique-id-format", "unique-id-header", "log-format", "log-format-sd", "log-tag",
+	"log", "source", "usesrc", "error-log-format",
+}
+
+var suggestOption = []string{
+	"abortonclose", "accept-invalid-http-request", "accept-invalid-http-response",
+	"allbackups", "checkcache", "clitcpka", "contstats", "disable-h2-upgrade",
+	"dontlog-normal", "dontlognull", "h1-case-adjust-bogus-client",
+	"h1-case-adjust-bogus-server", "http-buffer-request", "http-ignore-probes",
+	"http-no-delay", "http-pretend-keepalive", "http-use-proxy-header",
+	"idle-close-on-response", "independent-streams", "log-health-checks",
+	"log-separate-errors", "logasap", "nolinger", "persist", "prefer-last-server",
+	"socket-stats", "splice-auto", "splice-request", "splice-response", "srvtcpka",
+	"tcp-smart-accept", "tcp-smart-connect", "transparent", "httpclose",
+	"http-server-close", "http-keep-alive", "redispatch", "httplog", "tcplog", "tcpka",
+	"httpchk", "ssl-hello-chk", "smtpchk", "pgsql-check", "redis-check", "mysql-check",
+	"ldap-check", "spop-check", "tcp-check", "external-check", "forwardfor",
+	"original-to",
+}
+
+var suggestServer = []string{
+	"addr", "agent-addr", "agent-check", "agent-inter", "agent-port", "agent-send",
+	"allow-0rtt", "alpn", "backup", "ca-file", "check", "check-alpn", "check-proto",
+	"check-send-proxy", "check-sni", "check-ssl", "check-via-socks4", "ciphers",
+	"ciphersuites", "cookie", "crl-file", "crt", "disabled", "downinter", "enabled",
+	"error-limit", "fall", "fastinter", "force-sslv3", "force-tlsv10", "force-tlsv11",
+	"force-tlsv12", "force-tlsv13", "id", "init-addr", "inter", "log-proto", "max-reuse",
+	"maxconn", "maxqueue", "minconn", "namespace", "no-agent-check", "no-backup",
+	"no-check", "no-check-send-proxy", "no-check-ssl", "no-send-proxy",
+	"no-send-proxy-v2", "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn", "no-ssl",
+	"no-ssl-reuse", "no-sslv3", "no-tfo", "no-tls-tickets", "no-tlsv10", "no-tlsv11",
+	"no-tlsv12", "no-tlsv13", "non-stick", "npn", "observe", "on-error", "on-marked-down",
+	"on-marked-up", "pool-low-conn", "pool-max-conn", "pool-purge-delay", "port", "proto",
+	"proxy-v2-options", "redir", "resolve-net", "resolve-opts", "resolve-prefer",
+	"resolvers", "rise", "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl",
+	"send-proxy-v2-ssl-cn", "slowstart", "sni", "socks4", "source", "ssl", "ssl-max-ver",
+	"ssl-min-ver", "ssl-reuse", "stick", "tcp-ut", "tfo", "tls-tickets", "track",
+	"usesrc", "verify", "verifyhost", "weight", "ws", "ipv4", "ipv6", "legacy",
+	"octet-count", "fail-check", "sudden-death", "mark-down",
+}
+
+var suggestBind = []string{
+	"accept-netscaler-cip", "accept-proxy", "backlog", "defer-accept", "expose-fd", "gid",
+	"group", "id", "interface", "level", "maxconn", "mode", "mss", "name", "namespace",
+	"nice", "process", "proto", "severity-output", "shards", "tcp-ut", "tfo", "thread",
+	"transparent", "uid", "user", "v4v6", "v6only", "allow-0rtt", "alpn", "ca-file",
+	"ca-ignore-err", "ca-sign-file", "ca-sign-pass", "ca-verify-file", "ciphers",
+	"ciphersuites", "crl-file", "crt", "crt-ignore-err", "crt-list", "curves", "ecdhe",
+	"force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13",
+	"generate-certificates", "no-ca-names", "no-sslv3", "no-tls-tickets", "no-tlsv10",
+	"no-tlsv11", "no-tlsv12", "no-tlsv13", "npn", "prefer-client-ciphers", "ssl-max-ver",
+	"ssl-min-ver", "strict-sni", "tls-ticket-keys", "verify",
+}
