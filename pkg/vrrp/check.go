@@ -143,7 +143,8 @@ type Expect struct {
 	Key      Key
 	// Seq is the instance's AH sequence state; Check updates it when an AH
 	// advert passes the ICV and SPI checks, as keepalived does, even if a
-	// later check drops the advert. Required for AuthAH.
+	// later check drops the advert. Required for AuthAH (nil means a fresh
+	// counter on every call: no replay protection).
 	Seq *SeqCounter
 	// AdvertInt is our interval; a v2 advert with another is dropped.
 	AdvertInt time.Duration
