@@ -37,7 +37,7 @@ integration: deps build
 # Runs each fuzz target briefly (FUZZTIME each); longer runs: make fuzz FUZZTIME=10m
 FUZZTIME ?= 8s
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./pkg/...); do \
+	@set -e; for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
