@@ -505,25 +505,83 @@ func TestIdleTimeouts(t *testing.T) {
 	}
 }
 
-func TestClientFin(t *testing.T) {
-	// The client half-closes; the server keeps its side open and silent.
-	hold := make(chan struct{})
-	be := startBackend(t, func(c *net.TCPConn) {
-		io.Copy(io.Discard, c)
-		<-hold
-	})
-	defer close(hold)
-	ln, bind := listen(t)
-	px := listenProxy("f", bind, server("s1", be.port))
-	px.Timeouts.Client, px.Timeouts.Server = time.Minute, time.Minute
-	px.Timeouts.ClientFin = 100 * time.Millisecond
-	_, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
-	c := dial(t, bind)
-	c.Write([]byte("bye"))
-	c.CloseWrite()
-	readClosed(t, c)
-	if l := sink.wait(t, 1); ts(l) != "cD" || l.BytesFromClient != 3 {
-		t.Fatalf("half-closed idle session ended %s with %d bytes, want cD after client-fin", ts(l), l.BytesFromClient)
+func TestHalfClosedTimeouts(t *testing.T) {
+	tests := []struct {
+		name string
+		// server runs the server side; client the client side after
+		// dialing; want is the termination state and body the bytes the
+		// client must receive.
+		server func(c *net.TCPConn, hold <-chan struct{})
+		client func(c *net.TCPConn)
+		set    func(*haproxycfg.Timeouts)
+		want   string
+		body   string
+	}{
+		{
+			// The server answers and closes; the client keeps its side
+			// open and says nothing: client-fin ends it.
+			name: "client-fin",
+			server: func(c *net.TCPConn, _ <-chan struct{}) {
+				io.ReadFull(c, make([]byte, 3))
+				c.Write([]byte("bye"))
+			},
+			client: func(c *net.TCPConn) { c.Write([]byte("hi!")) },
+			set: func(to *haproxycfg.Timeouts) {
+				to.Client, to.Server, to.ClientFin = time.Minute, time.Minute, 100*time.Millisecond
+			},
+			want: "cD", body: "bye",
+		},
+		{
+			// The client half-closes; the server keeps its side open and
+			// says nothing: server-fin ends it.
+			name: "server-fin",
+			server: func(c *net.TCPConn, hold <-chan struct{}) {
+				io.Copy(io.Discard, c)
+				<-hold
+			},
+			client: func(c *net.TCPConn) { c.Write([]byte("hi!")); c.CloseWrite() },
+			set: func(to *haproxycfg.Timeouts) {
+				to.Client, to.Server, to.ServerFin = time.Minute, time.Minute, 100*time.Millisecond
+			},
+			want: "sD",
+		},
+		{
+			// The client half-closes and waits; the server takes longer
+			// than timeout client to answer. haproxy keeps the session:
+			// nothing is expected from the client meanwhile.
+			name: "half-closed client is not timed out",
+			server: func(c *net.TCPConn, _ <-chan struct{}) {
+				io.Copy(io.Discard, c)
+				time.Sleep(400 * time.Millisecond)
+				c.Write([]byte("late answer"))
+			},
+			client: func(c *net.TCPConn) { c.Write([]byte("hi!")); c.CloseWrite() },
+			set: func(to *haproxycfg.Timeouts) {
+				to.Client, to.Server = 100*time.Millisecond, time.Minute
+			},
+			want: "--", body: "late answer",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hold := make(chan struct{})
+			defer close(hold)
+			be := startBackend(t, func(c *net.TCPConn) { tc.server(c, hold) })
+			ln, bind := listen(t)
+			px := listenProxy("f", bind, server("s1", be.port))
+			tc.set(&px.Timeouts)
+			_, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+			c := dial(t, bind)
+			tc.client(c)
+			got := readClosed(t, c)
+			if tc.want == "--" {
+				c.Close()
+			}
+			l := sink.wait(t, 1)
+			if ts(l) != tc.want || string(got) != tc.body || l.BytesFromClient != 3 {
+				t.Fatalf("state %s, client got %q, %d bytes from client; want %s %q 3", ts(l), got, l.BytesFromClient, tc.want, tc.body)
+			}
+		})
 	}
 }
 

@@ -132,17 +132,18 @@ func (b *Backend) grant(w *waiter, srv *Server) {
 }
 
 // release gives back a slot on srv: the oldest waiter it may serve takes
-// it over, or the slot frees.
-func (b *Backend) release(srv *Server) {
+// it over (handedOver), or the slot frees.
+func (b *Backend) release(srv *Server) (handedOver bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, w := range b.queue {
 		if w.target == srv || (w.target == nil && srv.Usable() && srv.Weight() > 0) {
 			b.grant(w, srv)
-			return
+			return true
 		}
 	}
 	srv.ctr.cur.Add(-1)
+	return false
 }
 
 // statusChanged reacts to a server's state or weight change: waiters of a

@@ -148,8 +148,11 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	log.Tt = end.Sub(now)
 	log.BytesFromClient, log.BytesToClient = s.in.Load(), s.out.Load()
 	if s.srv != nil {
+		// Counted before the release: a slot handed over to a queued
+		// session is not counted yet, as haproxy counts it only once
+		// that session connects.
+		log.SrvConn = s.srv.Conns() - 1
 		s.be.release(s.srv)
-		log.SrvConn = s.srv.Conns()
 	}
 	if s.be != nil {
 		s.be.ctr.cur.Add(-1)
@@ -348,15 +351,19 @@ func isTimeout(err error) bool {
 }
 
 // timeouts are the client and server inactivity timeouts in effect now.
+// `timeout tunnel` replaces both once connected; `timeout client-fin`
+// replaces the client's once we have shut our write side towards the
+// client (the server sent its FIN), and `timeout server-fin` the server's
+// once we have shut towards the server (haproxy manual, 4.2).
 func (s *session) timeouts() (tc, ts time.Duration) {
 	tc, ts = s.fe.Client, s.bt.Server
 	if s.bt.Tunnel > 0 {
 		tc, ts = s.bt.Tunnel, s.bt.Tunnel
 	}
-	if s.cliFin.Load() && s.fe.ClientFin > 0 {
+	if s.srvFin.Load() && s.fe.ClientFin > 0 {
 		tc = s.fe.ClientFin
 	}
-	if s.srvFin.Load() && s.bt.ServerFin > 0 {
+	if s.cliFin.Load() && s.bt.ServerFin > 0 {
 		ts = s.bt.ServerFin
 	}
 	return tc, ts
@@ -385,13 +392,17 @@ func (s *session) step() time.Duration {
 }
 
 // expired returns the timeout cause when a side has been idle too long.
+// As in haproxy, a side's timer only runs while something is expected of
+// that side: data to read (it has not sent its FIN) or data it has not
+// acknowledged yet. A client that half-closed and has read everything is
+// not timed out while the server prepares its answer.
 func (s *session) expired(now time.Time) byte {
 	idle := now.Sub(time.Unix(0, s.lastAct.Load()))
 	tc, ts := s.timeouts()
 	switch {
-	case tc > 0 && idle >= tc:
+	case tc > 0 && idle >= tc && (!s.cliFin.Load() || unsentBytes(s.cli) > 0):
 		return termClientTimeout
-	case ts > 0 && idle >= ts:
+	case ts > 0 && idle >= ts && (!s.srvFin.Load() || unsentBytes(s.sc) > 0):
 		return termServerTimeout
 	}
 	return 0

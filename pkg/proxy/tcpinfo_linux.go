@@ -34,3 +34,24 @@ func ackedBytes(c net.Conn) int64 {
 	})
 	return v
 }
+
+// unsentBytes returns how many bytes written to a TCP socket the peer has
+// not acknowledged yet (SIOCOUTQ), or 0 when unknown.
+func unsentBytes(c net.Conn) int {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := int32(0)
+	_ = rc.Control(func(fd uintptr) {
+		_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&n)))
+		if errno != 0 {
+			n = 0
+		}
+	})
+	return int(n)
+}
