@@ -264,9 +264,12 @@ type Proxy struct {
 	Servers        []*Server
 	Stats          Stats
 	Disabled       bool
-	ID             int    // haproxy's iid: proxies numbered from 1 (stats socket uses 2.. after the internal one)
-	Prometheus     bool   // http-request use-service prometheus-exporter
-	PrometheusURI  string // the URI from "... if { path URI }"; "" = every request
+	// ID is haproxy's iid (the stats "iid" column): proxies numbered in
+	// file order from 1, or from 2 when a global `stats socket` exists
+	// (haproxy's internal GLOBAL proxy takes 1); `id N` sets it explicitly.
+	ID            int
+	Prometheus    bool   // http-request use-service prometheus-exporter
+	PrometheusURI string // the URI from "... if { path URI }"; "" = every request
 }
 
 // Server returns the named server, or nil.

@@ -133,7 +133,6 @@ type parser struct {
 	defaults    *proxyState              // the last defaults section
 	named       map[string][]*proxyState // named defaults sections, by name
 	proxies     []*proxyState
-	globalSeen  bool
 	cond        []condFrame
 	warned      map[string]bool
 }
@@ -326,7 +325,6 @@ func (p *parser) startGlobal(args []string) {
 	p.endSection()
 	p.section = secGlobal
 	p.sectionName = "global"
-	p.globalSeen = true
 	p.tooMany(args, 0)
 }
 
