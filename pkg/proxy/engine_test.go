@@ -855,3 +855,90 @@ func TestNewErrors(t *testing.T) {
 		t.Fatalf("bind on a used port: %v", err)
 	}
 }
+
+func TestManyConcurrentSessions(t *testing.T) {
+	be := startBackend(t, echo)
+	ln, bind := listen(t)
+	s1, s2 := server("s1", be.port), server("s2", be.port)
+	s1.MaxConn, s2.MaxConn = 20, 20 // 200 clients over 40 slots: most queue
+	px := listenProxy("many", bind, s1, s2)
+	px.Balance = haproxycfg.LeastConn
+	px.Timeouts.Queue = deadline
+	e, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	const n = 200
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			c, err := net.Dial("tcp", bind.Address())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			msg := fmt.Sprintf("client %03d", i)
+			c.SetDeadline(time.Now().Add(deadline))
+			if _, err := io.WriteString(c, msg); err != nil {
+				errs <- err
+				return
+			}
+			c.(*net.TCPConn).CloseWrite()
+			got, err := io.ReadAll(c)
+			if err == nil && string(got) != msg {
+				err = fmt.Errorf("client %d got %q", i, got)
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink.wait(t, n)
+	bk := e.Backend("many")
+	var total int64
+	for _, s := range bk.Servers() {
+		st := s.Stats()
+		if st.MaxSessions > 20 {
+			t.Errorf("%s reached %d sessions over maxconn 20", s.Name(), st.MaxSessions)
+		}
+		total += st.TotalSessions
+	}
+	if total != n || bk.Stats().BytesIn != n*10 || bk.Stats().QueueCur != 0 {
+		t.Errorf("servers total %d, backend bytes in %d, queue %d", total, bk.Stats().BytesIn, bk.Stats().QueueCur)
+	}
+	eventually(t, "all sessions closed", func() bool { return e.ActiveConns() == 0 })
+	for _, l := range sink.all() {
+		if ts(l) != "--" || l.BytesToClient != 10 {
+			t.Fatalf("session log %+v state %s", l, ts(l))
+		}
+	}
+}
+
+func TestServerWithoutPortUsesClientPort(t *testing.T) {
+	ln, bind := listen(t)
+	bl, err := net.Listen("tcp", fmt.Sprintf("127.0.0.2:%d", bind.Port))
+	if err != nil {
+		t.Fatalf("backend on 127.0.0.2 with the frontend's port: %v", err)
+	}
+	defer bl.Close()
+	go func() {
+		c, err := bl.Accept()
+		if err == nil {
+			c.Write([]byte("same port"))
+			c.Close()
+		}
+	}()
+	s := server("s1", 0)
+	s.Host = "127.0.0.2"
+	px := listenProxy("p", bind, s)
+	_, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	c := dial(t, bind)
+	if got := string(readAll(t, c)); got != "same port" {
+		t.Fatalf("got %q", got)
+	}
+	c.Close()
+	if l := sink.wait(t, 1); ts(l) != "--" {
+		t.Fatalf("state %s", ts(l))
+	}
+}
