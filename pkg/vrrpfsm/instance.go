@@ -114,7 +114,6 @@ type Instance struct {
 	events  chan event
 	done    chan struct{}
 	runOnce sync.Once
-	ran     bool
 
 	// Owned by the Run goroutine.
 	state        State

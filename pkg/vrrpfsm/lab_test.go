@@ -81,6 +81,7 @@ type node struct {
 type lab struct {
 	t         *testing.T
 	clk       *fsmtest.Clock
+	mu        sync.Mutex
 	nodes     []*node
 	delivered atomic.Int64
 }
@@ -98,7 +99,7 @@ func (l *lab) add(cfg vrrpfsm.Config) *node {
 			return
 		}
 		norm := n.in.Config()
-		for _, o := range l.nodes {
+		for _, o := range l.peers() {
 			if o == n {
 				continue
 			}
@@ -108,7 +109,9 @@ func (l *lab) add(cfg vrrpfsm.Config) *node {
 	}}
 	log := zerolog.New(n.logs).Level(zerolog.DebugLevel)
 	n.in = vrrpfsm.New(cfg, l.clk, n.snd, n.fx, log)
+	l.mu.Lock()
 	l.nodes = append(l.nodes, n)
+	l.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() {
@@ -118,6 +121,14 @@ func (l *lab) add(cfg vrrpfsm.Config) *node {
 	}()
 	l.t.Cleanup(func() { cancel(); <-n.in.Done() })
 	return n
+}
+
+// peers returns the nodes; instances read it from their goroutines while
+// the test may add nodes.
+func (l *lab) peers() []*node {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.nodes)
 }
 
 // settle waits until no node has anything left to do at the current time.

@@ -169,3 +169,29 @@ func TestRunTwice(t *testing.T) {
 		t.Fatalf("second Run = %v, want ErrRunning", err)
 	}
 }
+
+// keepalived 2.2.7 measured: `state MASTER`, priority 101, a weight 2
+// script that succeeds right after start: the priority change resets the
+// short start timer to the full master-down interval (vrrp_track.c moves the
+// deadline by the difference of the two), so MASTER comes 3 s + skew(103)
+// after start, not 1 s + 1/256 s.
+func TestStartMasterPriorityChangeExtendsStartTimer(t *testing.T) {
+	l := newLab(t)
+	cfg := vi1(101, vrrpfsm.Master)
+	cfg.Tracks = []vrrpfsm.Track{{Name: "chk", Weight: 2}}
+	n := l.add(cfg)
+	l.settle()
+	l.advance(100 * time.Millisecond)
+	n.in.SetTrack("chk", true)
+	l.settle()
+	if got := n.logs.info(); !slices.Equal(got, []string{
+		"(VI_1) Entering BACKUP STATE (init)",
+		"(VI_1) Changing effective priority from 101 to 103",
+	}) {
+		t.Fatalf("log %q", got)
+	}
+	l.until(5*time.Second, time.Millisecond, func() bool { return n.in.State() == vrrpfsm.Master })
+	if got := lastTransition(n).Sub(t0); got != 3*time.Second+us(597656) {
+		t.Fatalf("master at %v, want 3.597656s", got)
+	}
+}
