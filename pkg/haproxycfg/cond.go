@@ -12,13 +12,64 @@ import (
 // gproxy stands in for.
 const haproxyVersion = "2.6.12"
 
-// features are the build features `feature(NAME)` reports, those of
-// Debian's haproxy 2.6 that matter to configurations.
+// features are the build features `feature(NAME)` reports: the "+" ones
+// of Debian's haproxy 2.6.12 ("Feature list" in `haproxy -vv`).
 var features = map[string]bool{
-	"EPOLL": true, "THREAD": true, "LINUX_TPROXY": true, "TPROXY": true,
-	"OPENSSL": true, "LUA": true, "PCRE2": true, "PCRE2_JIT": true,
-	"PROMEX": true, "ZLIB": true, "SYSTEMD": true, "PROCCTL": true,
-	"GETADDRINFO": true, "NS": true, "TFO": true, "CPU_AFFINITY": true,
+	"ACCEPT4": true, "BACKTRACE": true, "CPU_AFFINITY": true, "CRYPT_H": true,
+	"DL": true, "EPOLL": true, "GETADDRINFO": true, "LIBCRYPT": true,
+	"LINUX_SPLICE": true, "LINUX_TPROXY": true, "LUA": true, "NETFILTER": true,
+	"NS": true, "OPENSSL": true, "OT": true, "PCRE2": true, "PCRE2_JIT": true,
+	"POLL": true, "PRCTL": true, "PROMEX": true, "RT": true, "SLZ": true,
+	"SYSTEMD": true, "TFO": true, "THREAD": true, "THREAD_DUMP": true, "TPROXY": true,
+}
+
+// opensslVersionNumber is OPENSSL_VERSION_NUMBER of the OpenSSL Debian's
+// haproxy 2.6.12 is built with (3.0.22, OpenSSL 3 layout MNN00PP0).
+const opensslVersionNumber = 0x30000160
+
+// opensslVersionValue encodes "M.N.F[letters|-betaN]" in the OpenSSL 1.x
+// layout MNNFFPPS, as haproxy's openssl_version_* predicates do; against
+// an OpenSSL 3 number this makes "3.0.1" newer than 3.0.22 (haproxy's own
+// quirk, reproduced). It returns 0 for an unparsable version.
+func opensslVersionValue(v string) uint32 {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) != 3 {
+		return 0
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil || major < 0 || major > 0xf || minor < 0 || minor > 0xff {
+		return 0
+	}
+	i := 0
+	for i < len(parts[2]) && parts[2][i] >= '0' && parts[2][i] <= '9' {
+		i++
+	}
+	fix, _ := strconv.Atoi(parts[2][:i])
+	if fix > 0xff {
+		return 0
+	}
+	rest := parts[2][i:]
+	var patch, status uint32
+	switch {
+	case rest == "":
+		status = 0xf
+	case rest[0] == '-':
+		if b, ok := strings.CutPrefix(rest[1:], "beta"); ok {
+			n, _ := strconv.Atoi(b)
+			if n > 14 {
+				return 0
+			}
+			status = uint32(n)
+		}
+	default:
+		patch = 1
+		for j := 0; j < len(rest); j++ {
+			patch += uint32(rest[j]&^0x20) - 'A'
+		}
+		status = 0xf
+	}
+	return uint32(major)<<28 | uint32(minor)<<20 | uint32(fix)<<12 | (patch&0xff)<<4 | status
 }
 
 type condFrame struct {
@@ -215,7 +266,7 @@ func (e *condEval) predicate(start int, name string) bool {
 		"defined": 1, "feature": 1, "streq": 2, "strneq": 2,
 		"version_atleast": 1, "version_before": 1,
 		"openssl_version_atleast": 1, "openssl_version_before": 1,
-		"ssllib_name_startswith": 1, "enabled": 1,
+		"ssllib_name_startswith": 1,
 	}
 	n, ok := nargs[name]
 	if !ok {
@@ -256,9 +307,11 @@ func (e *condEval) predicate(start int, name string) bool {
 	case "version_before":
 		return compareVersions(haproxyVersion, args[0]) < 0
 	case "openssl_version_atleast":
-		return compareVersions("3.0.0", args[0]) >= 0
+		v := opensslVersionValue(args[0])
+		return v != 0 && v <= opensslVersionNumber
 	case "openssl_version_before":
-		return compareVersions("3.0.0", args[0]) < 0
+		v := opensslVersionValue(args[0])
+		return v != 0 && v > opensslVersionNumber
 	case "ssllib_name_startswith":
 		return strings.HasPrefix("OpenSSL", args[0])
 	}
