@@ -157,7 +157,7 @@ func TestBackupPreemptDelayStoppedByHigherPriority(t *testing.T) {
 }
 
 func TestBackupV3AdoptsMasterInterval(t *testing.T) {
-	l, n := backupOf(t, 100, func(c *vrrpfsm.Config) { c.Version = 3 })
+	l, n := backupOf(t, 100, func(c *vrrpfsm.Config) { c.Version = 3; c.LogDetail = true })
 	for range 5 {
 		l.advance(500 * time.Millisecond)
 		n.in.Receive(vrrpfsm.Advert{Src: addr("192.168.1.81"), Priority: 150, AdvertInt: 500 * time.Millisecond})
@@ -166,12 +166,14 @@ func TestBackupV3AdoptsMasterInterval(t *testing.T) {
 	if got := n.in.Status().MasterAdvertInt; got != 500*time.Millisecond {
 		t.Fatalf("MasterAdvertInt = %v", got)
 	}
+	mustLog(t, n, "(VI_1) advertisement interval updated from 1000ms to 500ms by master")
 	last := l.now()
 	l.until(5*time.Second, time.Millisecond, func() bool { return n.in.State() == vrrpfsm.Master })
 	// 3 × 0.5 s + 156 × 50 cs × 625/16 µs.
 	if got := lastTransition(n).Sub(last); got != 1500*time.Millisecond+us(304687) {
 		t.Fatalf("master %v after the last advert, want 1.804687s", got)
 	}
+	mustLog(t, n, "(VI_1) changing advert interval from 500ms to locally configured 1000ms")
 	// As master it advertises its own interval again.
 	l.advance(2 * time.Second)
 	sent := n.snd.Sent()

@@ -224,12 +224,20 @@ func (in *Instance) transition(from, to State, why Reason) {
 func (in *Instance) gotoMaster(from State, why Reason) {
 	now := in.clk.Now()
 	in.state = Master
-	in.masterAdvInt = in.cfg.AdvertInt
 	in.sands = now.Add(in.cfg.AdvertInt)
 	in.arm()
 	in.send(in.eff)
 	if !in.vipSet {
 		in.infof("(%s) Entering MASTER STATE", in.name)
+		if in.cfg.Version == 3 && in.masterAdvInt != in.cfg.AdvertInt {
+			in.detailf("(%s) changing advert interval from %dms to locally configured %dms", in.name,
+				in.masterAdvInt.Milliseconds(), in.cfg.AdvertInt.Milliseconds())
+		}
+	}
+	// keepalived resets the interval only with -D (log_detail), a slip
+	// without visible effect: a master times nothing by it.
+	in.masterAdvInt = in.cfg.AdvertInt
+	if !in.vipSet {
 		in.count(func(s *Stats) { s.BecomeMaster++ })
 		in.fx.BecomeMaster(in.ctx)
 		in.vipSet = true
