@@ -72,6 +72,9 @@ func opensslVersionValue(v string) uint32 {
 	return uint32(major)<<28 | uint32(minor)<<20 | uint32(fix)<<12 | (patch&0xff)<<4 | status
 }
 
+// maxNestedConds is haproxy's MAXNESTEDCONDS.
+const maxNestedConds = 100
+
 type condFrame struct {
 	line       int
 	parentOn   bool // whether the enclosing block is active
@@ -96,6 +99,11 @@ func (p *parser) directive(args []string) bool {
 	expr := strings.Join(args[1:], " ")
 	switch kw {
 	case ".if":
+		if len(p.cond)+1 >= maxNestedConds {
+			p.diag(Alert, LocParsingTight, kw, "too many nested '.if', max is %d.", maxNestedConds)
+			p.abort = true
+			return true
+		}
 		on := false
 		parent := p.condActive()
 		if parent {

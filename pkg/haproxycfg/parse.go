@@ -134,6 +134,7 @@ type parser struct {
 	named       map[string][]*proxyState // named defaults sections, by name
 	proxies     []*proxyState
 	cond        []condFrame
+	abort       bool // stop reading the current file (haproxy's ERR_ABORT)
 	warned      map[string]bool
 }
 
@@ -235,16 +236,42 @@ func (p *parser) parseFile(name string, src []byte) {
 	p.cur = nil
 	p.cond = p.cond[:0]
 	p.cfg.Files = append(p.cfg.Files, name)
+	p.abort = false
 	lines := bytes.Split(src, []byte("\n"))
-	if len(lines) > 0 && len(lines[len(lines)-1]) == 0 {
+	missingLF := len(lines[len(lines)-1]) != 0
+	if !missingLF {
 		lines = lines[:len(lines)-1]
 	}
 	for i, raw := range lines {
 		p.line = i + 1
+		// haproxy stops reading a file after 50 fatal errors.
+		if p.fileAlerts >= 50 {
+			p.diag(Alert, LocParsingTight, "", "too many fatal errors (%d), stopping now.", p.fileAlerts)
+			break
+		}
+		last := i == len(lines)-1
+		// haproxy reads lines as C strings: a NUL ends the line, and
+		// then the file ("Stray NUL"), or looks like a truncated file
+		// on the last line.
+		nul := bytes.IndexByte(raw, 0)
+		if nul >= 0 {
+			raw = raw[:nul]
+		}
 		p.parseLine(string(raw))
+		if p.abort {
+			break
+		}
+		switch {
+		case nul >= 0 && !last:
+			p.diag(Alert, LocParsingTight, "", "Stray NUL character at position %d.", nul+1)
+		case last && (missingLF || nul >= 0):
+			p.diag(Alert, LocParsingTight, "", "Missing LF on last line, file might have been truncated at position %d.", len(raw)+1)
+		default:
+			continue
+		}
+		break
 	}
-	if len(p.cond) > 0 {
-		p.line = p.cond[len(p.cond)-1].line
+	if len(p.cond) > 0 && !p.abort {
 		p.diag(Alert, LocParsingTight, ".if", "non-terminated '.if' block.")
 	}
 	p.endSection()
