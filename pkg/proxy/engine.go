@@ -5,6 +5,18 @@
 // (haproxy 2.6 configuration manual, sections 4 and 8). Mode tcp is relayed
 // with io.Copy between TCP connections so Linux splice stays in use; mode
 // http serves the stats page or reverse-proxies requests.
+//
+// Compared with haproxy 2.6 (tcplog lines of the same scenarios match:
+// NOSRV, refused with retries, redispatch, queue and queue timeout, client
+// timeout), known differences are:
+//   - an expired client or server timeout closes the whole session at once;
+//     haproxy only shuts that side and logs when the other side closes, so
+//     its Tt can be longer;
+//   - inactivity timeouts are checked by a per-session watchdog, so they
+//     fire up to a quarter of the timeout late while a blocked peer is
+//     still acknowledging data;
+//   - the server and backend queues share one FIFO (the oldest waiter a
+//     freed slot may serve goes first, as haproxy compares both heads).
 package proxy
 
 import (
@@ -190,7 +202,7 @@ func (e *Engine) Bind() error {
 				var err error
 				ln, err = net.Listen("tcp", a)
 				if err != nil {
-					return fmt.Errorf("%s: starting %s %s: cannot bind socket [%s]: %w", b.Pos, f.px.Kind, f.px.Name, a, err)
+					return fmt.Errorf("%s: starting proxy %s: cannot bind socket [%s]: %w", b.Pos, f.px.Name, a, err)
 				}
 				e.listeners[a] = ln
 			}

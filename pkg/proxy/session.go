@@ -29,6 +29,7 @@ const (
 
 // Session states (second character).
 const (
+	stateRequest = 'R' // accepted, not yet assigned to a server
 	stateQueue   = 'Q'
 	stateConnect = 'C'
 	stateData    = 'D'
@@ -110,7 +111,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 func (e *Engine) handle(f *Frontend, c net.Conn) {
 	defer e.wg.Done()
 	now := e.now()
-	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts}
+	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest}
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}
 	killed := e.killed.Err() != nil
