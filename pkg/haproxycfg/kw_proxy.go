@@ -356,6 +356,18 @@ func (p *parser) timeout(kw, name string, rest []string) {
 		p.alert(kw, "'%s' : unexpected extra argument '%s' after value '%s'.", label, rest[1], val)
 		return
 	}
+	if px := p.cur.px; !p.cur.isDefault {
+		// Timeouts of one side only; haproxy keeps the value but warns.
+		needFE := name == "client" || name == "client-fin"
+		needBE := name == "server" || name == "connect" || name == "queue" ||
+			name == "check" || name == "tunnel" || name == "server-fin"
+		switch {
+		case needFE && !px.Kind.HasFrontend():
+			p.warn(kw, "'%s' will be ignored because %s '%s' has no frontend capability", label, px.Kind, px.Name)
+		case needBE && !px.Kind.HasBackend():
+			p.warn(kw, "'%s' will be ignored because %s '%s' has no backend capability", label, px.Kind, px.Name)
+		}
+	}
 	if dst == nil {
 		p.ignored(kw, "'timeout tarpit'")
 		return
