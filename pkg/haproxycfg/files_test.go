@@ -25,6 +25,9 @@ func TestParseFilesDirectory(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "30-api.cfg"), "backend api\n server s 127.0.0.1:81\n")
 	writeFile(t, filepath.Join(dir, "README"), "not a config\n")
 	writeFile(t, filepath.Join(dir, "40-old.cfg.bak"), "garbage\n")
+	writeFile(t, filepath.Join(dir, "45-twice.cfg.cfg"), "garbage\n") // haproxy skips it too
+	writeFile(t, filepath.Join(dir, ".hidden.cfg"), "garbage\n")
+	writeFile(t, filepath.Join(dir, "cfg"), "garbage\n")
 	if err := os.Mkdir(filepath.Join(dir, "50-sub.cfg"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,10 +76,14 @@ func expandPath(path string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".cfg") || strings.HasPrefix(e.Name(), ".") {
+		// haproxy keeps names whose first ".cfg" ends them, skips dot
+		// files, and joins with a plain "/" (so "conf.d/" gives
+		// "conf.d//a.cfg" in messages, as in haproxy).
+		name := e.Name()
+		if i := strings.Index(name, ".cfg"); strings.HasPrefix(name, ".") || i < 0 || i != len(name)-4 {
 			continue
 		}
-		full := filepath.Join(path, e.Name())
+		full := path + "/" + name
 		if st, err := os.Stat(full); err != nil || !st.Mode().IsRegular() {
 			continue
 		}
