@@ -1,26 +1,64 @@
 #!/bin/sh
-# Builds dist/gproxy_VERSION_ARCH.deb and dist/gkeepalived_VERSION_ARCH.deb
-# from bin/ (make build) with dpkg-deb, offline.
+# Builds gproxy_VERSION_ARCH.deb and gkeepalived_VERSION_ARCH.deb with
+# dpkg-deb, offline.
+#
+# Environment:
+#   BINDIR   where gproxy and gkeepalived are (default: bin, as `make build`)
+#   DISTDIR  where the .deb files go (default: dist)
+#   VERSION  package version (default: gproxyd.Version from the source)
+#   ARCH     Debian architecture (default: dpkg --print-architecture)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+BINDIR=$(cd "${BINDIR:-bin}" && pwd)
 VERSION=${VERSION:-$(sed -n 's/^const Version = "\(.*\)"/\1/p' pkg/gproxyd/args.go)}
-ARCH=$(dpkg --print-architecture)
-out="$top/dist"
-rm -rf "$out/root"
-mkdir -p "$out"
+ARCH=${ARCH:-$(dpkg --print-architecture)}
+mkdir -p "${DISTDIR:-dist}"
+out=$(cd "${DISTDIR:-dist}" && pwd)
+for b in gproxy gkeepalived; do
+	[ -x "$BINDIR/$b" ] || { echo "build-deb.sh: $BINDIR/$b missing: run make build" >&2; exit 1; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+umask 022
+# Reproducible timestamps in the archives and the changelog.
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+export SOURCE_DATE_EPOCH
 
-# stage NAME: creates the tree and DEBIAN/ files shared by both packages.
+# stage NAME: the tree and the files every Debian package carries.
 stage() {
-	d="$out/root/$1"
+	d="$work/$1"
 	mkdir -p "$d/DEBIAN" "$d/usr/sbin" "$d/usr/share/doc/$1" "$d/lib/systemd/system" "$d/etc/init.d" "$d/etc/default"
-	cp README.md "$d/usr/share/doc/$1/README.md"
+	install -m 0644 README.md "$d/usr/share/doc/$1/README.md"
+	install -m 0644 packaging/copyright "$d/usr/share/doc/$1/copyright"
+	{
+		printf '%s (%s) unstable; urgency=medium\n\n' "$1" "$VERSION"
+		printf '  * Built from the hapair tree by packaging/build-deb.sh.\n\n'
+		printf ' -- hapair developers <hapair@example.org>  %s\n' "$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
+	} | gzip -9n > "$d/usr/share/doc/$1/changelog.gz"
+	# Go binaries built with CGO_ENABLED=0 are static on purpose.
+	mkdir -p "$d/usr/share/lintian/overrides"
+	printf '%s: statically-linked-binary [usr/sbin/%s]\n' "$1" "$1" > "$d/usr/share/lintian/overrides/$1"
+	chmod 0644 "$d/usr/share/lintian/overrides/$1"
 	echo "$d"
 }
 
+# finish NAME DIR: md5sums, sizes, then the archive.
+finish() {
+	(cd "$2" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) > "$2/DEBIAN/md5sums"
+	chmod 0644 "$2/DEBIAN/md5sums" "$2/DEBIAN/conffiles" "$2/DEBIAN/control"
+	find "$2" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+	dpkg-deb --root-owner-group -Zxz --build "$2" "$out/$1_${VERSION}_${ARCH}.deb" >/dev/null
+	echo "$out/$1_${VERSION}_${ARCH}.deb"
+}
+
+size() { du -sk --exclude=DEBIAN "$1" | cut -f1; }
+
 # --- gproxy: replaces haproxy ---
 d=$(stage gproxy)
-install -m 0755 bin/gproxy "$d/usr/sbin/gproxy"
+install -m 0755 "$BINDIR/gproxy" "$d/usr/sbin/gproxy"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$d/usr/sbin/gproxy"
+# Started as /usr/sbin/haproxy the process is called haproxy (killall -0 haproxy).
 ln -s gproxy "$d/usr/sbin/haproxy"
 install -m 0755 packaging/gproxy/haproxy.init "$d/etc/init.d/haproxy"
 install -m 0644 packaging/gproxy/haproxy.default "$d/etc/default/haproxy"
@@ -28,11 +66,15 @@ install -m 0644 packaging/gproxy/haproxy.service "$d/lib/systemd/system/haproxy.
 install -D -m 0644 packaging/gproxy/haproxy.cfg "$d/etc/haproxy/haproxy.cfg"
 install -D -m 0644 packaging/gproxy/haproxy.logrotate "$d/etc/logrotate.d/haproxy"
 install -D -m 0644 packaging/gproxy/haproxy.rsyslog "$d/etc/rsyslog.d/49-haproxy.conf"
-install -d "$d/var/lib/haproxy"
-for f in postinst postrm prerm; do install -m 0755 "packaging/gproxy/$f" "$d/DEBIAN/$f"; done
+install -D -m 0644 packaging/gproxy/haproxy.tmpfiles "$d/usr/lib/tmpfiles.d/haproxy.conf"
+install -d -m 0755 "$d/var/lib/haproxy/dev"
+for f in preinst postinst postrm prerm; do install -m 0755 "packaging/gproxy/$f" "$d/DEBIAN/$f"; done
+# ENABLED=0 in /etc/default/haproxy is honoured on purpose: guides for the
+# older packages (the seed among them) set ENABLED=1 there.
+printf '%s\n' "gproxy: init.d-script-should-always-start-service [etc/default/haproxy:*]" >> "$d/usr/share/lintian/overrides/gproxy"
 cat > "$d/DEBIAN/conffiles" <<CONF
-/etc/haproxy/haproxy.cfg
 /etc/default/haproxy
+/etc/haproxy/haproxy.cfg
 /etc/init.d/haproxy
 /etc/logrotate.d/haproxy
 /etc/rsyslog.d/49-haproxy.conf
@@ -41,31 +83,33 @@ cat > "$d/DEBIAN/control" <<CTRL
 Package: gproxy
 Version: $VERSION
 Architecture: $ARCH
-Maintainer: gproxy developers <gproxy@localhost>
-Section: net
-Priority: optional
+Maintainer: hapair developers <hapair@example.org>
+Installed-Size: $(size "$d")
+Pre-Depends: init-system-helpers (>= 1.54~)
 Depends: adduser
 Provides: haproxy
-Replaces: haproxy
 Conflicts: haproxy
-Installed-Size: $(du -sk "$d" | cut -f1)
+Replaces: haproxy
+Section: net
+Priority: optional
 Description: drop-in replacement for HAProxy, written in Go
  gproxy reads haproxy.cfg, serves TCP and HTTP listeners, balances over
  backend servers, logs to syslog in haproxy's formats and shows a stats
  page. It installs /usr/sbin/haproxy, the init script and the systemd unit,
  so existing configurations and tools keep working.
 CTRL
-dpkg-deb --root-owner-group --build "$d" "$out/gproxy_${VERSION}_${ARCH}.deb" >/dev/null
+finish gproxy "$d"
 
 # --- gkeepalived: replaces keepalived ---
 d=$(stage gkeepalived)
-install -m 0755 bin/gkeepalived "$d/usr/sbin/gkeepalived"
+install -m 0755 "$BINDIR/gkeepalived" "$d/usr/sbin/gkeepalived"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$d/usr/sbin/gkeepalived"
 ln -s gkeepalived "$d/usr/sbin/keepalived"
 install -m 0755 packaging/gkeepalived/keepalived.init "$d/etc/init.d/keepalived"
 install -m 0644 packaging/gkeepalived/keepalived.default "$d/etc/default/keepalived"
 install -m 0644 packaging/gkeepalived/keepalived.service "$d/lib/systemd/system/keepalived.service"
 install -D -m 0644 packaging/gkeepalived/keepalived.conf.sample "$d/etc/keepalived/keepalived.conf.sample"
-for f in postinst postrm prerm; do install -m 0755 "packaging/gkeepalived/$f" "$d/DEBIAN/$f"; done
+for f in preinst postinst postrm prerm; do install -m 0755 "packaging/gkeepalived/$f" "$d/DEBIAN/$f"; done
 cat > "$d/DEBIAN/conffiles" <<CONF
 /etc/default/keepalived
 /etc/init.d/keepalived
@@ -75,20 +119,19 @@ cat > "$d/DEBIAN/control" <<CTRL
 Package: gkeepalived
 Version: $VERSION
 Architecture: $ARCH
-Maintainer: gproxy developers <gproxy@localhost>
+Maintainer: hapair developers <hapair@example.org>
+Installed-Size: $(size "$d")
+Pre-Depends: init-system-helpers (>= 1.54~)
+Recommends: psmisc
+Provides: keepalived
+Conflicts: keepalived
+Replaces: keepalived
 Section: admin
 Priority: optional
-Depends: psmisc
-Provides: keepalived
-Replaces: keepalived
-Conflicts: keepalived
-Installed-Size: $(du -sk "$d" | cut -f1)
 Description: drop-in replacement for keepalived's VRRP, written in Go
  gkeepalived reads keepalived.conf, speaks VRRP v2/v3 (no auth, PASS and AH,
  byte-compatible with keepalived 2.2.7), runs track scripts, moves virtual
  IPs with gratuitous ARP and mails the admin on state changes. It installs
  /usr/sbin/keepalived, the init script and the systemd unit.
 CTRL
-dpkg-deb --root-owner-group --build "$d" "$out/gkeepalived_${VERSION}_${ARCH}.deb" >/dev/null
-rm -rf "$out/root"
-ls -1 "$out"/*.deb
+finish gkeepalived "$d"
