@@ -26,15 +26,15 @@ type Code int
 
 // The check results gproxy produces.
 const (
-	CodeNone   Code = iota // no check has completed yet
-	CodeL4OK               // TCP connect succeeded
-	CodeL4TOUT             // TCP connect timed out
-	CodeL4CON              // TCP connect failed (refused, unreachable)
-	CodeL7OK               // HTTP answer accepted
-	CodeL7TOUT             // no complete HTTP status line in time
-	CodeL7RSP              // not an HTTP answer
-	CodeL7STS              // HTTP status not the expected one
-	CodeSOCKERR            // local socket error
+	CodeNone    Code = iota // no check has completed yet
+	CodeL4OK                // TCP connect succeeded
+	CodeL4TOUT              // TCP connect timed out
+	CodeL4CON               // TCP connect failed (refused, unreachable)
+	CodeL7OK                // HTTP answer accepted
+	CodeL7TOUT              // no complete HTTP status line in time
+	CodeL7RSP               // not an HTTP answer
+	CodeL7STS               // HTTP status not the expected one
+	CodeSOCKERR             // local socket error
 )
 
 var codeNames = [...]string{"", "L4OK", "L4TOUT", "L4CON", "L7OK", "L7TOUT", "L7RSP", "L7STS", "SOCKERR"}

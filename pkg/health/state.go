@@ -19,19 +19,23 @@ func NewState(rise, fall int) State {
 // Up reports the operational state the counter gives.
 func (s State) Up() bool { return s.Health >= s.Rise }
 
-// Record counts one check result. It returns true when the server changes
+// Record counts one check result: a pass raises Health by one, and to
+// the top once the server is up; a failure lowers it by one, and to 0 when
+// it falls below Rise. It returns true when the server changes
 // between up and down, and whether the failure counts in chkfail (failures
 // seen while up).
 func (s *State) Record(ok bool) (changed, failWhileUp bool) {
 	top := s.Rise + s.Fall - 1
 	if ok {
+		wasUp := s.Up()
 		if s.Health < top {
 			s.Health++
-			if s.Health == s.Rise {
-				return true, false
-			}
 		}
-		return false, false
+		// Once up, one pass restores full health (haproxy's "OK now").
+		if s.Health >= s.Rise {
+			s.Health = top
+		}
+		return !wasUp && s.Up(), false
 	}
 	if !s.Up() {
 		if s.Health > 0 {

@@ -12,10 +12,11 @@ func TestStateRiseFall(t *testing.T) {
 		wantText    string
 	}{
 		{"first failure takes a fresh server down", 2, 3, "x", []bool{false}, 1, "DOWN"},
-		{"up needs rise passes", 2, 3, "xoo", []bool{false, false, true}, 2, "UP 1/3"},
+		{"up needs rise passes", 2, 3, "xoo", []bool{false, false, true}, 2, "UP"},
 		{"full health needs fall failures", 2, 3, "ooxxx", []bool{true, true, true, true, false}, 1, "DOWN"},
-		{"passes in between climb back", 2, 3, "ooxxoox", []bool{true, true, true, true, true, true, true}, 0, "UP 2/3"},
-		{"fall counts from the top", 2, 3, "ooxxoxx", []bool{true, true, true, true, true, true, false}, 1, "DOWN"},
+		{"a pass restores full health", 2, 3, "ooxxoxx", []bool{true, true, true, true, true, true, true}, 0, "UP 1/3"},
+		{"fall failures in a row", 2, 3, "oxxoxxx", []bool{true, true, true, true, true, true, false}, 1, "DOWN"},
+		{"first pass of a fresh server is full health", 2, 3, "ox", []bool{true, true}, 0, "UP 2/3"},
 		{"rise 1 fall 1", 1, 1, "xoxo", []bool{false, true, false, true}, 4, "UP"},
 		{"down then one pass", 3, 2, "xo", []bool{false, false}, 1, "DOWN 1/3"},
 	}

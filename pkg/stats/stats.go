@@ -1,0 +1,366 @@
+// Package stats renders the counters of a running gproxy as haproxy 2.6
+// does: the stats CSV (management guide, section 9.1), the HTML stats page
+// (configuration manual, "stats enable" and friends) and the Prometheus
+// exporter's text (`http-request use-service prometheus-exporter`).
+package stats
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/health"
+	"hapair/pkg/proxy"
+)
+
+// Version is what the page and `show info` report as haproxy's version:
+// the release gproxy matches.
+const (
+	Version     = "2.6.12-1+deb12u4"
+	ReleaseDate = "2026/10/17"
+)
+
+// Source is where the statistics come from.
+type Source struct {
+	Config *haproxycfg.Config
+	Engine *proxy.Engine
+	Checks *health.Monitor // nil when no server is checked
+	PID    int             // the OS process id
+	Start  time.Time       // when the process started
+	Now    func() time.Time
+
+	legends bool // addr and algo: the CLI always, HTTP with `stats show-legends`
+}
+
+func (s *Source) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// Kind is the type of a row (the CSV's "type" field).
+type Kind int
+
+// The row kinds, numbered as the CSV's type field.
+const (
+	KindFrontend Kind = 0
+	KindBackend  Kind = 1
+	KindServer   Kind = 2
+)
+
+// Row is one line of the stats: a frontend, a backend or a server.
+type Row struct {
+	Kind     Kind
+	Proxy    *haproxycfg.Proxy
+	Frontend *proxy.Frontend // KindFrontend
+	Backend  *proxy.Backend  // KindBackend and KindServer
+	Server   *proxy.Server   // KindServer
+	Stats    proxy.Stats
+	Check    *health.Snapshot // checked servers
+	Fields   map[string]string
+}
+
+// Name is the svname: FRONTEND, BACKEND or the server's name.
+func (r *Row) Name() string { return r.Fields["svname"] }
+
+// Get returns a field as the CSV shows it ("" when empty).
+func (r *Row) Get(name string) string {
+	i := ColumnIndex(name)
+	if i < 0 {
+		return ""
+	}
+	return r.value(i)
+}
+
+func (r *Row) value(i int) string {
+	c := columns[i]
+	v, ok := r.Fields[c.name]
+	if c.kinds == "" {
+		return ""
+	}
+	if strings.Contains(c.kinds, "?") && ok {
+		return v
+	}
+	mode := "t"
+	if r.Proxy.Mode == haproxycfg.ModeHTTP {
+		mode = "h"
+	}
+	tag := string("FBS"[r.Kind]) + mode
+	if !strings.Contains(c.kinds, tag) {
+		return ""
+	}
+	if !ok {
+		return "0"
+	}
+	return v
+}
+
+// Rows are the rows haproxy prints, in its order: per proxy in file order,
+// its FRONTEND, its servers, its BACKEND.
+func (s *Source) Rows() []*Row {
+	var rows []*Row
+	for _, px := range s.Config.Proxies {
+		if px.Kind.HasFrontend() {
+			if f := s.Engine.Frontend(px.Name); f != nil && f.Proxy() == px {
+				rows = append(rows, s.frontendRow(f))
+			}
+		}
+		if px.Kind.HasBackend() {
+			if b := s.Engine.Backend(px.Name); b != nil && b.Proxy() == px {
+				for _, sv := range b.Servers() {
+					rows = append(rows, s.serverRow(b, sv))
+				}
+				rows = append(rows, s.backendRow(b))
+			}
+		}
+	}
+	return rows
+}
+
+func itoa[T ~int | ~int64](v T) string { return strconv.FormatInt(int64(v), 10) }
+
+func secondsSince(now, t time.Time) string {
+	if t.IsZero() {
+		return "-1"
+	}
+	d := now.Sub(t)
+	if d < 0 {
+		d = 0
+	}
+	return itoa(int64(d / time.Second))
+}
+
+// common fills the fields every kind shares.
+func (s *Source) common(px *haproxycfg.Proxy, st proxy.Stats, svname string, kind Kind, sid int) map[string]string {
+	return map[string]string{
+		"pxname": px.Name, "svname": svname,
+		"scur": itoa(st.CurSessions), "smax": itoa(st.MaxSessions), "stot": itoa(st.TotalSessions),
+		"bin": itoa(st.BytesIn), "bout": itoa(st.BytesOut),
+		"pid": "1", "iid": itoa(px.ID), "sid": itoa(sid), "type": itoa(kind),
+		"rate": itoa(st.SessionRate), "rate_max": itoa(st.MaxSessionRate),
+		"mode": px.Mode.String(), "-": "-",
+	}
+}
+
+func (s *Source) frontendRow(f *proxy.Frontend) *Row {
+	px, st := f.Proxy(), f.Stats()
+	m := s.common(px, st, "FRONTEND", KindFrontend, 0)
+	m["slim"] = itoa(f.MaxConn())
+	m["status"] = "OPEN"
+	if st.Status == proxy.StatusStop {
+		m["status"] = "STOP"
+	}
+	m["dcon"] = itoa(st.Denied)
+	m["conn_rate"], m["conn_rate_max"], m["conn_tot"] = itoa(st.SessionRate), itoa(st.MaxSessionRate), itoa(st.TotalSessions)
+	if px.Mode == haproxycfg.ModeHTTP {
+		m["req_rate"], m["req_rate_max"], m["req_tot"] = itoa(st.SessionRate), itoa(st.MaxSessionRate), itoa(st.TotalSessions)
+		m["h1_total_connections"], m["h1_total_streams"] = itoa(st.TotalSessions), itoa(st.TotalSessions)
+		m["h1_open_connections"], m["h1_open_streams"] = itoa(st.CurSessions), itoa(st.CurSessions)
+	}
+	return &Row{Kind: KindFrontend, Proxy: px, Frontend: f, Stats: st, Fields: m}
+}
+
+// backendLimit is a backend's slim: haproxy's default fullconn, a tenth
+// of the maxconn of the frontends that use it, rounded up (at least 1).
+func (s *Source) backendLimit(b *proxy.Backend) int {
+	sum := 0
+	for _, f := range s.Engine.Frontends() {
+		if f.Backend() == b {
+			sum += f.MaxConn()
+		}
+	}
+	return max((sum+9)/10, 1)
+}
+
+func (s *Source) backendRow(b *proxy.Backend) *Row {
+	px, st, now := b.Proxy(), b.Stats(), s.now()
+	m := s.common(px, st, "BACKEND", KindBackend, 0)
+	m["qcur"], m["qmax"] = itoa(st.QueueCur), itoa(st.QueueMax)
+	m["slim"] = itoa(s.backendLimit(b))
+	m["econ"], m["wretr"], m["wredis"] = itoa(st.ConnErrors), itoa(st.Retries), itoa(st.Redispatches)
+	m["status"] = "UP"
+	// haproxy reports a backend without servers (a stats listen) UP.
+	if len(b.Servers()) > 0 && !backendUp(b) {
+		m["status"] = "DOWN"
+	}
+	act, bck, weight := backendServers(b)
+	m["weight"], m["uweight"] = itoa(weight), itoa(weight)
+	m["act"], m["bck"] = itoa(act), itoa(bck)
+	var downs int64
+	for _, sv := range b.Servers() {
+		if snap, ok := s.Checks.Snapshot(sv); ok {
+			downs += snap.Downs
+		}
+	}
+	m["chkdown"] = itoa(downs)
+	m["lastchg"] = secondsSince(now, st.LastChange)
+	if st.LastChange.IsZero() {
+		m["lastchg"] = secondsSince(now, s.Start)
+	}
+	if len(b.Servers()) > 0 {
+		m["downtime"] = "0"
+		if m["status"] == "DOWN" && !st.LastChange.IsZero() {
+			m["downtime"] = secondsSince(now, st.LastChange)
+		}
+	}
+	m["lbtot"], m["connect"] = itoa(st.TotalSessions), itoa(st.TotalSessions)
+	m["cli_abrt"], m["srv_abrt"] = itoa(st.ClientAborts), itoa(st.ServerAborts)
+	m["lastsess"] = secondsSince(now, st.LastSession)
+	if s.legends {
+		m["algo"] = b.Policy()
+	}
+	if px.Mode == haproxycfg.ModeHTTP {
+		m["req_tot"] = itoa(st.TotalSessions)
+	}
+	return &Row{Kind: KindBackend, Proxy: px, Backend: b, Stats: st, Fields: m}
+}
+
+// serverStatus is the status column of a server.
+func serverStatus(sv *proxy.Server, st proxy.Stats, snap *health.Snapshot) string {
+	switch st.Status {
+	case proxy.StatusMaint:
+		return "MAINT"
+	case proxy.StatusDrain:
+		if snap == nil || snap.State.Up() {
+			return "DRAIN"
+		}
+	}
+	if snap == nil {
+		if st.Status == proxy.StatusDown {
+			return "DOWN"
+		}
+		return "no check"
+	}
+	return snap.State.Text()
+}
+
+func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
+	px, st, now := b.Proxy(), sv.Stats(), s.now()
+	m := s.common(px, st, sv.Name(), KindServer, sv.ID())
+	cfg := sv.Config()
+	m["qcur"], m["qmax"] = itoa(st.QueueCur), itoa(st.QueueMax)
+	if cfg.MaxConn > 0 {
+		m["slim"] = itoa(cfg.MaxConn)
+	}
+	m["econ"], m["wretr"], m["wredis"] = itoa(st.ConnErrors), itoa(st.Retries), itoa(st.Redispatches)
+	w := sv.Weight()
+	if sv.AdminState() == proxy.AdminDrain {
+		// haproxy shows the user weight of a draining server.
+		w = sv.ConfigWeight()
+	}
+	m["weight"], m["uweight"] = itoa(w), itoa(w)
+	if sv.Backup() {
+		m["act"], m["bck"] = "0", "1"
+	} else {
+		m["act"], m["bck"] = "1", "0"
+	}
+	m["lastchg"] = secondsSince(now, st.LastChange)
+	if st.LastChange.IsZero() {
+		m["lastchg"] = secondsSince(now, s.Start)
+	}
+	m["lbtot"], m["connect"] = itoa(st.TotalSessions), itoa(st.TotalSessions)
+	m["cli_abrt"], m["srv_abrt"] = itoa(st.ClientAborts), itoa(st.ServerAborts)
+	m["lastsess"] = secondsSince(now, st.LastSession)
+	if s.legends {
+		m["addr"] = cfg.Address(0)
+		if cfg.Port == 0 {
+			m["addr"] = cfg.Host
+		}
+	}
+	if px.Mode == haproxycfg.ModeHTTP {
+		m["req_tot"] = itoa(st.TotalSessions)
+	}
+	m["srv_icur"], m["used_conn_cur"] = "0", itoa(st.CurSessions)
+	var snapp *health.Snapshot
+	if snap, ok := s.Checks.Snapshot(sv); ok {
+		snapp = &snap
+		m["chkfail"], m["chkdown"] = itoa(snap.Failures), itoa(snap.Downs)
+		down := snap.Downtime
+		if st.Status == proxy.StatusMaint && !st.LastChange.IsZero() {
+			down += now.Sub(st.LastChange)
+		}
+		m["downtime"] = itoa(int64(down / time.Second))
+		if snap.Last.Code != health.CodeNone {
+			m["check_status"] = snap.Last.Code.String()
+			m["check_duration"] = itoa(snap.Last.Duration.Milliseconds())
+			m["check_desc"] = snap.Last.Code.Desc()
+			if snap.Last.HTTP != 0 {
+				m["check_code"] = itoa(snap.Last.HTTP)
+			}
+			if snap.Last.Info != "" {
+				m["last_chk"] = snap.Last.Info
+			}
+			m["check_rise"], m["check_fall"], m["check_health"] = itoa(snap.State.Rise), itoa(snap.State.Fall), itoa(snap.State.Health)
+		}
+	}
+	m["status"] = serverStatus(sv, st, snapp)
+	return &Row{Kind: KindServer, Proxy: px, Backend: b, Server: sv, Stats: st, Check: snapp, Fields: m}
+}
+
+// csvField quotes nothing: haproxy replaces the separators it cannot
+// print in a field.
+func csvField(s string) string {
+	return strings.NewReplacer(",", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+// WriteCSV writes the header and every row, as `;csv` and `show stat` do.
+// legends adds the server addresses and balancing algorithms, which haproxy
+// shows on the stats socket and, over HTTP, only with `stats show-legends`.
+func (s *Source) WriteCSV(w io.Writer, legends bool) error {
+	c := *s
+	c.legends = legends
+	s = &c
+	var b strings.Builder
+	b.WriteString(Header())
+	b.WriteByte('\n')
+	for _, r := range s.Rows() {
+		for i := range columns {
+			b.WriteString(csvField(r.value(i)))
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	if err != nil {
+		return fmt.Errorf("stats: writing CSV: %w", err)
+	}
+	return nil
+}
+
+// backendUp reports whether some server takes new traffic; haproxy counts
+// a backend whose only servers drain as DOWN.
+func backendUp(b *proxy.Backend) bool {
+	for _, sv := range b.Servers() {
+		if sv.Usable() && sv.Weight() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// backendServers counts the servers taking new traffic, active and backup,
+// and the weight in use: the actives', or the backups' when no active is
+// left (haproxy's act, bck and weight of a BACKEND row).
+func backendServers(b *proxy.Backend) (act, bck, weight int) {
+	var wact, wbck int
+	for _, sv := range b.Servers() {
+		if !sv.Usable() || sv.Weight() == 0 {
+			continue
+		}
+		if sv.Backup() {
+			bck++
+			wbck += sv.Weight()
+		} else {
+			act++
+			wact += sv.Weight()
+		}
+	}
+	if act > 0 {
+		return act, bck, wact
+	}
+	return act, bck, wbck
+}
