@@ -624,7 +624,7 @@ func TestSlowAndStalledReaders(t *testing.T) {
 			})
 			ln, bind := listen(t)
 			px := listenProxy("w", bind, server("s1", be.port))
-			px.Timeouts.Client, px.Timeouts.Server = 150*time.Millisecond, 150*time.Millisecond
+			px.Timeouts.Client, px.Timeouts.Server = 300*time.Millisecond, 300*time.Millisecond
 			_, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
 			c := dial(t, bind)
 			c.SetReadBuffer(256 << 10)

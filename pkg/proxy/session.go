@@ -481,7 +481,9 @@ func (s *session) pipe(src, dst net.Conn, fromClient bool) {
 		n, err := io.Copy(dst, src)
 		wait = idleStep
 		if n > 0 {
-			wait = publishStep
+			// While data flows, return often enough that the bytes moved
+			// count as activity even where acknowledgements are unknown.
+			wait = min(publishStep, s.step())
 		}
 		if n > 0 {
 			s.lastAct.Store(time.Now().UnixNano())
