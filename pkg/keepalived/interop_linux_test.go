@@ -1,0 +1,617 @@
+package keepalived_test
+
+// End-to-end VRRP interoperability of gkeepalived with Debian's keepalived
+// 2.2.7: the seed's two load balancers in a private lab (integration/lab),
+// each daemon a real process in its own network and PID namespace, the
+// seed's keepalived.conf as written (only the per-host changes its comments
+// name), a fake haproxy for the track script `killall -0 haproxy`, and a
+// client host that reaches the VIP.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"hapair/integration/lab"
+)
+
+// gkBin is gkeepalived, built by TestMain.
+var gkBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "gkeepalived-interop-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	gkBin = filepath.Join(dir, "gkeepalived")
+	cmd := exec.Command("go", "build", "-o", gkBin, "./cmd/gkeepalived")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building gkeepalived: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// moduleRoot finds go.mod above the test's working directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for i := 0; i < 10; i++ {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		dir = filepath.Dir(dir)
+	}
+	return "", fmt.Errorf("no go.mod above the working directory")
+}
+
+// impl is one VRRP daemon program: ours or the reference.
+type impl string
+
+const (
+	gk = impl("gkeepalived")
+	kd = impl("keepalived")
+)
+
+// argv is the command line: keepalived's own flags for both, in the
+// foreground, logging to the console only, pidfiles in the host's /run.
+func (i impl) argv(conf string) (string, []string) {
+	common := []string{"-n", "-l", "-D", "-G", "-f", conf, "-p", "/run/keepalived.pid", "-r", "/run/keepalived_vrrp.pid"}
+	if i == gk {
+		return gkBin, common
+	}
+	return "/usr/sbin/keepalived", append([]string{"-P"}, common...)
+}
+
+var (
+	vip     = netip.MustParseAddr("192.168.1.84")
+	lb1Addr = netip.MustParsePrefix("192.168.1.80/24")
+	lb2Addr = netip.MustParsePrefix("192.168.1.81/24")
+	cliAddr = netip.MustParsePrefix("192.168.1.10/24")
+)
+
+// seedConf is conf/keepalived.conf with the per-host changes its comments
+// name for a backup, then the edits a scenario asks for (each must apply
+// exactly once, so a changed seed cannot silently turn a test into a no-op).
+func seedConf(t *testing.T, backup bool, edits ...[2]string) []byte {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "conf", "keepalived.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	if backup {
+		edits = append([][2]string{{"state MASTER", "state BACKUP"}, {"priority 101", "priority 100"}}, edits...)
+	}
+	for _, e := range edits {
+		if n := strings.Count(s, e[0]); n != 1 {
+			t.Fatalf("seed keepalived.conf: %q occurs %d times, want once", e[0], n)
+		}
+		s = strings.Replace(s, e[0], e[1], 1)
+	}
+	return []byte(s)
+}
+
+// The scenario edits.
+var (
+	authPASS   = [2]string{"auth_type AH", "auth_type PASS"}
+	authNone   = [2]string{"authentication {\n        auth_type AH\n        auth_pass supersecret\n    }\n", ""}
+	wrongPass  = [2]string{"auth_pass supersecret", "auth_pass notsecret"}
+	wrongVRID  = [2]string{"virtual_router_id 51", "virtual_router_id 52"}
+	masterLine = "(VI_1) Entering MASTER STATE"
+	backupLine = "(VI_1) Entering BACKUP STATE"
+)
+
+// lb is one load balancer: a lab host running a VRRP daemon and a fake
+// haproxy that the track script finds.
+type lb struct {
+	t       *testing.T
+	h       *lab.Host
+	impl    impl
+	daemon  *lab.Proc
+	haproxy *lab.Proc
+	fake    string // a copy of sleep called haproxy
+}
+
+func (n *lb) String() string { return fmt.Sprintf("%s(%s)", n.h.Name(), n.impl) }
+
+func (n *lb) startHaproxy() {
+	n.t.Helper()
+	p, err := n.h.Start("haproxy", n.fake, "1000")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.haproxy = p
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if !n.h.Running(ctx, "haproxy") {
+		n.t.Fatalf("%s: the fake haproxy does not run", n)
+	}
+}
+
+func (n *lb) killHaproxy() {
+	n.t.Helper()
+	if err := n.haproxy.Kill(); err != nil {
+		n.t.Fatal(err)
+	}
+	// PID 1 of the host reaps it; the track script must then fail.
+	poll(n.t, 5*time.Second, n.String()+": killall -0 haproxy fails", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return !n.h.Running(ctx, "haproxy")
+	})
+}
+
+func (n *lb) startDaemon(conf []byte) {
+	n.t.Helper()
+	path := filepath.Join(filepath.Dir(n.fake), "keepalived.conf")
+	if err := os.WriteFile(path, conf, 0o644); err != nil {
+		n.t.Fatal(err)
+	}
+	bin, args := n.impl.argv(path)
+	p, err := n.h.Start(string(n.impl), bin, args...)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.daemon = p
+}
+
+func (n *lb) log() string { return n.daemon.Log() }
+
+func (n *lb) hasVIP() bool { return n.h.HasAddr(vip) }
+
+// stats sends SIGUSR2 and returns /tmp/keepalived.stats as the daemon
+// writes it. /tmp is shared by every lab host, so the signal and the read
+// are serialized and the file must be newer than the signal.
+func (n *lb) stats() string {
+	n.t.Helper()
+	statsMu.Lock()
+	defer statsMu.Unlock()
+	const file = "/tmp/keepalived.stats"
+	sent := time.Now()
+	time.Sleep(10 * time.Millisecond) // coarse mtimes
+	if err := n.daemon.Signal(syscall.SIGUSR2); err != nil {
+		n.t.Fatal(err)
+	}
+	var out string
+	poll(n.t, 5*time.Second, n.String()+" writes "+file, func() bool {
+		fi, err := os.Stat(file)
+		if err != nil || fi.ModTime().Before(sent) {
+			return false
+		}
+		b, err := os.ReadFile(file)
+		out = string(b)
+		return err == nil && strings.Contains(out, "VRRP Instance: VI_1") && strings.Contains(out, "Priority Zero:")
+	})
+	return out
+}
+
+var statsMu sync.Mutex
+
+// statsCounter reads one counter of keepalived's stats layout: the
+// indented line "name: N" under the section line "section:".
+func statsCounter(t *testing.T, stats, section, name string) int {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(section) + `:\n(?:    .*\n)*?    ` + regexp.QuoteMeta(name) + `: (\d+)`)
+	m := re.FindStringSubmatch(stats)
+	if m == nil {
+		t.Fatalf("no %q/%q counter in stats:\n%s", section, name, stats)
+	}
+	v, _ := strconv.Atoi(m[1])
+	return v
+}
+
+// poll checks cond until it holds, for at most d; it returns how long that took.
+func poll(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for i := 0; ; i++ {
+		if cond() {
+			return time.Since(start)
+		}
+		if time.Since(start) > d || i > 10000 {
+			t.Fatalf("after %v: %s did not happen", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pair is a lab with two load balancers and a client.
+type pair struct {
+	t        *testing.T
+	l        *lab.Lab
+	lb1, lb2 *lb
+	client   *lab.Host
+}
+
+func newPair(t *testing.T, i1, i2 impl, withClient bool) *pair {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root: run as root (CI does)")
+	}
+	l := lab.NewT(t)
+	p := &pair{t: t, l: l}
+	fake := func(name string) string {
+		dir := filepath.Join(l.Dir(), name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		src, err := os.ReadFile("/bin/sleep")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "haproxy")
+		if err := os.WriteFile(path, src, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, c := range []struct {
+		dst  **lb
+		name string
+		addr netip.Prefix
+		impl impl
+	}{{&p.lb1, "lb1", lb1Addr, i1}, {&p.lb2, "lb2", lb2Addr, i2}} {
+		h, err := l.AddHost(c.name, c.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*c.dst = &lb{t: t, h: h, impl: c.impl, fake: fake(c.name)}
+	}
+	if withClient {
+		h, err := l.AddHost("client", cliAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.client = h
+		// A web-ish responder on both balancers, bound to the VIP (nonlocal
+		// bind): it answers the name of the host that holds the VIP.
+		for _, n := range []*lb{p.lb1, p.lb2} {
+			if _, err := n.h.Start("responder", "socat", "TCP-LISTEN:80,bind="+vip.String()+",reuseaddr,fork", "EXEC:hostname"); err != nil {
+				t.Fatal(err)
+			}
+			poll(t, 5*time.Second, n.h.Name()+" listens on :80", func() bool {
+				ok, _ := n.h.Listening("tcp", 80)
+				return ok
+			})
+		}
+	}
+	return p
+}
+
+// start runs the fake haproxy and the daemons on both balancers, lb2's
+// stagger after lb1's. It returns when lb1's daemon was started.
+//
+// Under AH both start as BACKUP, and their master-down timers (3 intervals
+// plus a skew of (256-priority)/256 s) differ by 4 ms: started within a few
+// ms of each other both expire together, both become MASTER and the lower
+// one steps down at the first advert (seen with either program). A second
+// of stagger makes lb2 hear lb1's adverts before its own timer fires.
+func (p *pair) start(conf1, conf2 []byte, stagger time.Duration) time.Time {
+	p.lb1.startHaproxy()
+	p.lb2.startHaproxy()
+	start := time.Now()
+	p.lb1.startDaemon(conf1)
+	time.Sleep(stagger)
+	p.lb2.startDaemon(conf2)
+	return start
+}
+
+// waitHolder waits until want holds the VIP and the other balancer does
+// not (the overlap right at a handover is allowed), then checks that this
+// stays so for one advert interval. It returns the time from since until
+// want had the VIP.
+func (p *pair) waitHolder(step string, want *lb, since time.Time, limit time.Duration) time.Duration {
+	p.t.Helper()
+	other := p.lb1
+	if want == p.lb1 {
+		other = p.lb2
+	}
+	var took time.Duration
+	poll(p.t, limit, step+": VIP on "+want.String(), func() bool {
+		if want.hasVIP() {
+			took = time.Since(since)
+			return true
+		}
+		return false
+	})
+	poll(p.t, 5*time.Second, step+": VIP gone from "+other.String(), func() bool { return !other.hasVIP() })
+	time.Sleep(time.Second)
+	if !want.hasVIP() || other.hasVIP() {
+		p.t.Fatalf("%s: one second later the VIP is on %s: %v, on %s: %v; want only on %s", step, want, want.hasVIP(), other, other.hasVIP(), want)
+	}
+	return took
+}
+
+// fetch connects from the client to the VIP's port 80 and returns the
+// answering host's name.
+func (p *pair) fetch(timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := p.client.DialContext(ctx, "tcp", netip.AddrPortFrom(vip, 80).String())
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	b, err := io.ReadAll(c)
+	return strings.TrimSpace(string(b)), err
+}
+
+// clientReaches checks that the client reaches the VIP on want, through
+// its ARP cache (which the new master's gratuitous ARP must update: without
+// it the entry still names the old master's MAC for tens of seconds).
+func (p *pair) clientReaches(step string, want *lb) {
+	p.t.Helper()
+	if p.client == nil {
+		return
+	}
+	var got string
+	var err error
+	poll(p.t, 4*time.Second, step+": client reaches "+want.String()+" through the VIP", func() bool {
+		got, err = p.fetch(300 * time.Millisecond)
+		return err == nil && got == want.h.Name()
+	})
+	mac := macOf(p.t, want.h)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := p.client.Run(ctx, "ip", "neigh", "show", vip.String())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "lladdr "+mac) {
+		p.t.Fatalf("%s: client's ARP entry for %v is %q, want %s's MAC %s", step, vip, strings.TrimSpace(string(out)), want, mac)
+	}
+}
+
+func macOf(t *testing.T, h *lab.Host) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := h.Run(ctx, "ip", "-br", "link", "show", "eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 3 {
+		t.Fatalf("%s: ip -br link: %q", h.Name(), out)
+	}
+	return f[2]
+}
+
+// stop sends SIGTERM to n's daemon and waits for it to exit.
+func (p *pair) stop(n *lb) time.Time {
+	p.t.Helper()
+	t0 := time.Now()
+	if err := n.daemon.Signal(syscall.SIGTERM); err != nil {
+		p.t.Fatal(err)
+	}
+	return t0
+}
+
+func (p *pair) waitExited(n *lb) {
+	p.t.Helper()
+	poll(p.t, 15*time.Second, n.String()+" exits after SIGTERM", n.daemon.Exited)
+}
+
+// count is how many lines of s contain sub.
+func count(s, sub string) int {
+	c := 0
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			c++
+		}
+	}
+	return c
+}
+
+// failLogs shows both daemons' logs when a test failed, or always with
+// GK_INTEROP_LOGS=1 (to compare the two programs' words).
+func (p *pair) failLogs() {
+	p.t.Cleanup(func() {
+		if p.t.Failed() || os.Getenv("GK_INTEROP_LOGS") != "" {
+			for _, n := range []*lb{p.lb1, p.lb2} {
+				if n.daemon != nil {
+					p.t.Logf("--- %s log:\n%s", n, lastLines(n.log(), 80))
+				}
+			}
+		}
+	})
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestIntegrationInteropSeedAH runs the seed's keepalived.conf (AH) on
+// both balancers for each pairing of gkeepalived and keepalived: election,
+// failover when haproxy dies on the master, preemption when it comes back,
+// and the priority-0 handover when the master's daemon stops; a client
+// reaches the VIP on whichever balancer holds it.
+func TestIntegrationInteropSeedAH(t *testing.T) {
+	// keepalived-keepalived is the reference: the same assertions hold for it.
+	for _, c := range []struct{ lb1, lb2 impl }{{gk, kd}, {kd, gk}, {gk, gk}, {kd, kd}} {
+		t.Run(fmt.Sprintf("%s-%s", c.lb1, c.lb2), func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, c.lb1, c.lb2, true)
+			p.failLogs()
+			t0 := p.start(seedConf(t, false), seedConf(t, true), time.Second)
+
+			// AH: both start as BACKUP (keepalived clears state MASTER);
+			// lb1 wins at 101+2 against 100+2.
+			elect := p.waitHolder("election", p.lb1, t0, 15*time.Second)
+			if !strings.Contains(p.lb1.log(), "Initial state master is incompatible with AH authentication - clearing") {
+				t.Errorf("%s did not say it clears state MASTER under AH", p.lb1)
+			}
+			if count(p.lb1.log(), masterLine) != 1 || count(p.lb2.log(), masterLine) != 0 {
+				t.Fatalf("election: MASTER entries lb1 %d lb2 %d, want 1 and 0", count(p.lb1.log(), masterLine), count(p.lb2.log(), masterLine))
+			}
+			p.clientReaches("election", p.lb1)
+
+			t1 := time.Now()
+			p.lb1.killHaproxy()
+			failover := p.waitHolder("haproxy killed on lb1", p.lb2, t1, 15*time.Second)
+			p.clientReaches("haproxy killed on lb1", p.lb2)
+
+			t2 := time.Now()
+			p.lb1.startHaproxy()
+			failback := p.waitHolder("haproxy back on lb1", p.lb1, t2, 15*time.Second)
+			p.clientReaches("haproxy back on lb1", p.lb1)
+
+			t3 := p.stop(p.lb1)
+			handover := p.waitHolder("SIGTERM to lb1's daemon", p.lb2, t3, 10*time.Second)
+			p.waitExited(p.lb1)
+			p.clientReaches("SIGTERM to lb1's daemon", p.lb2)
+			// The backup needs 3 advert intervals plus its skew without
+			// the priority-0 advert; with it only the skew (0.6 s).
+			st := p.lb2.stats()
+			if got := statsCounter(t, st, "Priority Zero", "Received"); got < 1 {
+				t.Errorf("%s counted %d priority-0 adverts after lb1's daemon stopped, want >= 1", p.lb2, got)
+			}
+			if handover > 2500*time.Millisecond {
+				t.Errorf("priority-0 handover took %v, want well under the 3.6 s master-down interval", handover)
+			}
+			if got := count(p.lb2.log(), masterLine); got != 2 {
+				t.Errorf("%s entered MASTER %d times, want 2", p.lb2, got)
+			}
+			t.Logf("pair lb1=%s lb2=%s AH: election %.2fs, haproxy killed -> VIP on lb2 %.2fs, haproxy back -> VIP on lb1 %.2fs, SIGTERM -> VIP on lb2 %.2fs; the client followed each move",
+				c.lb1, c.lb2, elect.Seconds(), failover.Seconds(), failback.Seconds(), handover.Seconds())
+		})
+	}
+}
+
+// TestIntegrationInteropAuthVariants runs the mixed pairs with auth_type
+// PASS and with no authentication block: election and failover.
+func TestIntegrationInteropAuthVariants(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		lb1, lb2 impl
+		edit     [2]string
+	}{
+		{"PASS", gk, kd, authPASS},
+		{"PASS", kd, gk, authPASS},
+		{"none", gk, kd, authNone},
+		{"none", kd, gk, authNone},
+	} {
+		t.Run(fmt.Sprintf("%s-%s-%s", c.name, c.lb1, c.lb2), func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, c.lb1, c.lb2, false)
+			p.failLogs()
+			t0 := p.start(seedConf(t, false, c.edit), seedConf(t, true, c.edit), time.Second)
+			elect := p.waitHolder("election", p.lb1, t0, 15*time.Second)
+			if got := count(p.lb2.log(), masterLine); got != 0 {
+				t.Fatalf("%s entered MASTER %d times during the election, want 0", p.lb2, got)
+			}
+			t1 := time.Now()
+			p.lb1.killHaproxy()
+			failover := p.waitHolder("haproxy killed on lb1", p.lb2, t1, 15*time.Second)
+			if got := count(p.lb1.log(), backupLine); got < 1 {
+				t.Errorf("%s never logged %q", p.lb1, backupLine)
+			}
+			t.Logf("pair lb1=%s lb2=%s %s: election %.2fs, haproxy killed -> VIP on lb2 %.2fs", c.lb1, c.lb2, c.name, elect.Seconds(), failover.Seconds())
+		})
+	}
+}
+
+// TestIntegrationInteropMismatch runs gkeepalived on lb2 (the lower
+// priority) against keepalived on lb1 with a different password or VRID:
+// each ignores the other's adverts and, as with two keepalived, each is
+// MASTER of its own view and holds the VIP. Had gkeepalived accepted lb1's
+// higher-priority adverts it would have stayed BACKUP.
+func TestIntegrationInteropMismatch(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit [2]string
+		// what gkeepalived's stats must count, and keepalived's log say
+		statsSection, statsName string
+		kdLog                   string
+	}{
+		{"wrong-password", wrongPass, "Authentication Errors", "Failure", "invalid IPSEC HMAC-MD5"},
+		{"wrong-vrid", wrongVRID, "", "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, kd, gk, false)
+			p.failLogs()
+			t0 := p.start(seedConf(t, false), seedConf(t, true, c.edit), 0)
+			for _, n := range []*lb{p.lb1, p.lb2} {
+				poll(t, 15*time.Second, n.String()+" is MASTER with the VIP", func() bool {
+					return strings.Contains(n.log(), masterLine) && n.hasVIP()
+				})
+			}
+			t.Logf("%s: both MASTER after %.2fs", c.name, time.Since(t0).Seconds())
+			// Three more advert intervals: nothing changes.
+			time.Sleep(3500 * time.Millisecond)
+			for _, n := range []*lb{p.lb1, p.lb2} {
+				l := n.log()
+				if got := count(l, masterLine); got != 1 {
+					t.Errorf("%s entered MASTER %d times, want 1", n, got)
+				}
+				if i := strings.LastIndex(l, backupLine); i > strings.Index(l, masterLine) {
+					t.Errorf("%s went back to BACKUP: %s", n, l[i:])
+				}
+				if !n.hasVIP() {
+					t.Errorf("%s lost the VIP", n)
+				}
+			}
+			st := p.lb2.stats()
+			if got := statsCounter(t, st, "Advertisements", "Received"); got != 0 {
+				t.Errorf("gkeepalived accepted %d adverts from lb1, want 0", got)
+			}
+			if c.statsSection != "" {
+				if got := statsCounter(t, st, c.statsSection, c.statsName); got < 2 {
+					t.Errorf("gkeepalived counted %d %s/%s, want one per advert of lb1 (>= 2)", got, c.statsSection, c.statsName)
+				}
+			}
+			if c.kdLog != "" && !strings.Contains(p.lb1.log(), c.kdLog) {
+				t.Errorf("keepalived did not log %q", c.kdLog)
+			}
+			t.Logf("%s: keepalived says %q; gkeepalived says %q", c.name, firstMatch(p.lb1.log(), dropWords), firstMatch(p.lb2.log(), dropWords))
+		})
+	}
+}
+
+// dropWords finds the log lines where either program says it refused an advert.
+var dropWords = regexp.MustCompile(`(?i)dropped|invalid|HMAC|VRID|passw|discard|ignor`)
+
+func firstMatch(log string, r *regexp.Regexp) string {
+	for _, l := range strings.Split(log, "\n") {
+		if r.MatchString(l) {
+			return l
+		}
+	}
+	return ""
+}
