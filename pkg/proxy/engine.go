@@ -294,11 +294,15 @@ func (e *Engine) acceptLoop(f *Frontend, ln net.Listener) {
 			continue
 		}
 		backoff = 5 * time.Millisecond
-		if !e.global.acquire(e.stop) {
+		// An accepted connection is served even if a soft stop began
+		// meanwhile: during a reload the listening socket is shared with
+		// the new process, and dropping it here would lose a client that
+		// the new process could have taken. Only a hard stop gives up.
+		if !e.global.acquire(e.killed.Done()) {
 			c.Close()
 			return
 		}
-		if !f.gate.acquire(e.stop) {
+		if !f.gate.acquire(e.killed.Done()) {
 			e.global.release()
 			c.Close()
 			return
