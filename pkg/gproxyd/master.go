@@ -73,6 +73,7 @@ func (p *process) master() int {
 		fmt.Fprint(ready, readyPrefix)
 		ready.Close()
 		devnullStdio()
+		p.sink.toSyslog()
 	}
 	sdnotify.Notify(sdnotify.Ready)
 

@@ -45,7 +45,7 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	p := &process{args: args, argv: argv, stdout: stdout, stderr: stderr, pid: os.Getpid()}
-	p.log = newDaemonLogger(stderr, p.pid, args.Quiet)
+	p.log, p.sink = newDaemonLogger(stderr, p.pid, args.Quiet)
 	return p.main()
 }
 
@@ -56,6 +56,7 @@ type process struct {
 	stderr io.Writer
 	pid    int
 	log    zerolog.Logger
+	sink   *logSink
 	cfg    *haproxycfg.Config
 }
 

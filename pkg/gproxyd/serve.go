@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,9 +29,36 @@ const (
 	modeWorker                  // a worker of -W/-Ws
 )
 
-// newDaemonLogger prints gproxy's own events as haproxy prints its
-// messages on stderr: "[NOTICE]   (PID) : message".
-func newDaemonLogger(w io.Writer, pid int, quiet bool) zerolog.Logger {
+// logSink is where gproxy's own messages go: stderr, as haproxy prints
+// "[NOTICE]   (PID) : message", until the process detaches; then the local
+// syslog (daemon facility, tag haproxy), since a daemon has no terminal.
+type logSink struct {
+	mu  sync.Mutex
+	w   zerolog.LevelWriter
+	pid int
+}
+
+func (s *logSink) Write(p []byte) (int, error) { return s.WriteLevel(zerolog.InfoLevel, p) }
+
+func (s *logSink) WriteLevel(l zerolog.Level, p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.WriteLevel(l, p)
+}
+
+// toSyslog sends further messages to /dev/log; without a syslog socket
+// they are dropped, as they would be on a closed terminal.
+func (s *logSink) toSyslog() {
+	lw, err := syslog.NewLocalWriter(syslog.DevLog, "haproxy", 3 /* daemon */, s.pid, time.Now)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.w = syslog.Messages(lw)
+	s.mu.Unlock()
+}
+
+func newDaemonLogger(w io.Writer, pid int, quiet bool) (zerolog.Logger, *logSink) {
 	cw := zerolog.ConsoleWriter{Out: w, NoColor: true, PartsOrder: []string{zerolog.LevelFieldName, zerolog.MessageFieldName}}
 	cw.FormatLevel = func(i any) string {
 		lv, _ := i.(string)
@@ -40,11 +68,12 @@ func newDaemonLogger(w io.Writer, pid int, quiet bool) zerolog.Logger {
 		}
 		return fmt.Sprintf("%-10s (%d) :", tag, pid)
 	}
-	l := zerolog.New(cw)
+	sink := &logSink{w: zerolog.LevelWriterAdapter{Writer: cw}, pid: pid}
+	l := zerolog.New(sink)
 	if quiet {
 		l = l.Level(zerolog.ErrorLevel)
 	}
-	return l
+	return l, sink
 }
 
 // globalMaxConn is the process-wide limit haproxy applies when global
@@ -181,6 +210,7 @@ func (p *process) serve(m mode) int {
 	}
 	if m == modeDaemonChild {
 		devnullStdio()
+		p.sink.toSyslog()
 	}
 	for {
 		select {

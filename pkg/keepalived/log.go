@@ -1,12 +1,13 @@
 package keepalived
 
 import (
-	"encoding/json"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"hapair/pkg/syslog"
 )
 
 // lineWriter turns zerolog's JSON events back into keepalived's plain
@@ -26,20 +27,7 @@ const ctimeLayout = "Mon Jan _2 15:04:05 2006"
 func (w *lineWriter) Write(p []byte) (int, error) { return w.WriteLevel(zerolog.InfoLevel, p) }
 
 func (w *lineWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
-	var ev struct {
-		Message string `json:"message"`
-		Error   string `json:"error"`
-	}
-	msg := string(p)
-	if json.Unmarshal(p, &ev) == nil {
-		msg = ev.Message
-		if ev.Error != "" {
-			if msg != "" {
-				msg += ": "
-			}
-			msg += ev.Error
-		}
-	}
+	msg := syslog.EventMessage(p)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.console != nil || w.file != nil {
