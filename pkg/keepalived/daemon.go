@@ -113,6 +113,10 @@ func (d *Daemon) Start(ctx context.Context, cfg *keepalivedcfg.Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.ctx, d.cancel = context.WithCancel(ctx)
+	for _, g := range cfg.SyncGroups {
+		// Said once at start so nobody relies on it silently.
+		d.env.Log.Warn().Msgf("vrrp_sync_group %s (%s:%d): gkeepalived does not synchronise its instances yet; each runs on its own", g.Name, g.Pos.File, g.Pos.Line)
+	}
 	d.apply(cfg)
 	if len(cfg.Instances) > 0 && len(d.nodes) == 0 {
 		return fmt.Errorf("no VRRP instance could start")
