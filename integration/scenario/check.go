@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Check returns one error per expectation of the scenario the result does
@@ -51,6 +52,20 @@ func (s *Scenario) Check(r *Result) []error {
 			if n < e.Min {
 				fail(i, e, "%d mails with %q in the subject, want at least %d", n, e.Contains, e.Min)
 			}
+		case "page":
+			p := r.PageNamed(e.Name)
+			switch {
+			case p == nil:
+				fail(i, e, "no http step %q", e.Name)
+			case p.Status != e.Status:
+				why := ""
+				if p.Err != "" {
+					why = " (" + p.Err + ")"
+				}
+				fail(i, e, "GET %s: status %d%s, want %d", p.URL, p.Status, why, e.Status)
+			case !strings.Contains(p.Body, e.Contains):
+				fail(i, e, "GET %s: body lacks %q", p.URL, e.Contains)
+			}
 		case "traffic":
 			t := r.TrafficNamed(e.Name)
 			if t == nil || t.OK < e.Min {
@@ -59,4 +74,27 @@ func (s *Scenario) Check(r *Result) []error {
 		}
 	}
 	return slices.Clip(errs)
+}
+
+// Compare checks the scenario's "compare" expectations: each outage named
+// lasted at most Max longer in r than in ref (the same scenario run with the
+// reference daemons, in the same test run so that both saw the same load).
+func (s *Scenario) Compare(ref, r *Result) []error {
+	var errs []error
+	for i, e := range s.Expect {
+		if e.What != "compare" {
+			continue
+		}
+		o, ro := r.Outage(e.Name), ref.Outage(e.Name)
+		switch {
+		case o == nil || o.Duration == 0:
+			errs = append(errs, fmt.Errorf("%s: expect[%d] (compare): outage %q not measured in %s", s.file, i, e.Name, r.Scenario))
+		case ro == nil || ro.Duration == 0:
+			errs = append(errs, fmt.Errorf("%s: expect[%d] (compare): outage %q not measured in the reference run %s", s.file, i, e.Name, ref.Scenario))
+		case o.Duration > ro.Duration+e.Max.Duration:
+			errs = append(errs, fmt.Errorf("%s: expect[%d] (compare): outage %q lasted %s, the reference's %s: more than %s longer",
+				s.file, i, e.Name, o.Duration.Round(time.Millisecond), ro.Duration.Round(time.Millisecond), e.Max.Duration))
+		}
+	}
+	return errs
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,7 +26,9 @@ type Result struct {
 	Started  []Started // every service start
 	Outages  []Outage  // one per measure step
 	Traffic  []Traffic // one per traffic step
+	Pages    []Page    // one per http step
 	VIPHosts []string  // hosts holding the VIP at the end (one, when all is well)
+	Programs []string  // what ran where, e.g. "lb1: gproxy + gkeepalived"
 	Syslog   []peers.Message
 	Mails    []peers.Mail
 }
@@ -61,6 +65,25 @@ type Traffic struct {
 	OK     int
 	Failed int
 	Bodies map[string]int // response body → count
+}
+
+// Page is what an http step got.
+type Page struct {
+	Name   string
+	URL    string // without the password
+	Status int    // 0 when no response came
+	Body   string
+	Err    string // why no response came
+}
+
+// PageNamed returns the http step called name, or nil.
+func (r *Result) PageNamed(name string) *Page {
+	for i := range r.Pages {
+		if r.Pages[i].Name == name {
+			return &r.Pages[i]
+		}
+	}
+	return nil
 }
 
 // Outage returns the outage called name, or nil.
@@ -135,10 +158,18 @@ func (rn *runner) run(ctx context.Context) error {
 		rn.hosts[h.Name] = lh
 		rn.svcs[h.Name] = map[string]*peers.Service{}
 	}
-	rn.eventf("lab %s: %d hosts on %s (files in %s)", rn.s.Name, len(rn.s.Hosts), lab.Bridge, rn.l.Dir())
+	for _, h := range rn.s.Hosts {
+		if h.Proxy != "" || h.VRRP != "" {
+			rn.r.Programs = append(rn.r.Programs, fmt.Sprintf("%s: %s", h.Name, strings.Join(slices.DeleteFunc([]string{h.Proxy, h.VRRP}, func(p string) bool { return p == "" }), " + ")))
+		}
+	}
+	rn.eventf("lab %s: %d hosts on bridge %s (files in %s); %s", rn.s.Name, len(rn.s.Hosts), lab.Bridge, rn.l.Dir(), strings.Join(rn.r.Programs, "; "))
 	for _, st := range rn.s.Steps {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%s: %w", st.line, err)
+		}
+		if st.Say != "" {
+			rn.eventf("%s", st.Say)
 		}
 		if err := rn.step(ctx, st); err != nil {
 			rn.eventf("FAILED %s: %v", st.line, err)
@@ -230,6 +261,8 @@ func (rn *runner) step(ctx context.Context, st *Step) error {
 		return rn.measure(ctx, st)
 	case "traffic":
 		return rn.traffic(ctx, st)
+	case "http":
+		return rn.page(ctx, st)
 	}
 	return fmt.Errorf("unknown step %q", st.Do)
 }
@@ -361,7 +394,7 @@ func (rn *runner) wait(ctx context.Context, st *Step) error {
 	for {
 		last = rn.check(ctx, st)
 		if last == nil {
-			rn.eventf("wait %s%s: ok", st.Until, suffix(st.Host))
+			rn.eventf("%s", rn.waited(st))
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -372,6 +405,33 @@ func (rn *runner) wait(ctx context.Context, st *Step) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// waited says in plain words what a wait step saw.
+func (rn *runner) waited(st *Step) string {
+	switch st.Until {
+	case "vip":
+		return fmt.Sprintf("the VIP %s is on %s (and on no other load balancer)", rn.s.VIP, st.Host)
+	case "http":
+		return fmt.Sprintf("the client gets 200 from %s", redact(st.URL))
+	case "syslog":
+		n, _ := rn.syslogCount(st.From, st.Contains)
+		return fmt.Sprintf("the syslog host has %d messages%s containing %q", n, suffix2(" from ", st.From), st.Contains)
+	case "mail":
+		return fmt.Sprintf("the SMTP host has at least %d mail(s) titled %q", st.Count, st.Contains)
+	case "running":
+		return fmt.Sprintf("%s is running on %s", rn.svcs[st.Host][st.Service].Process, st.Host)
+	case "stopped":
+		return fmt.Sprintf("no process called %s is left on %s", rn.svcs[st.Host][st.Service].Process, st.Host)
+	}
+	return "wait " + st.Until + ": ok"
+}
+
+func suffix2(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }
 
 func suffix(host string) string {
@@ -452,48 +512,104 @@ func (rn *runner) syslogCount(from, contains string) (int, error) {
 	return n, nil
 }
 
-// measure polls the URL from the client until a request succeeds while the
-// VIP is on st.VIPOn: the outage since the last kill (or start).
+// probe is one request of a measure step.
+type probe struct {
+	sent, done time.Time
+	body       string
+	err        error
+}
+
+// measure sends a request from the client every st.Every, without waiting
+// for the earlier ones (each bounded by st.RequestTimeout), until one is
+// answered while the VIP is on st.VIPOn: the outage lasts from the last kill
+// (or start) to that answer. Overlapping requests keep the figure's
+// resolution at st.Every even when a request hangs until its timeout (a SYN
+// sent to the old master is dropped and retried only after 1 s). Requests
+// sent before that answer and failed, or still failing after it (waited for
+// up to their timeout), are counted as failed.
 func (rn *runner) measure(ctx context.Context, st *Step) error {
 	if rn.mark.IsZero() {
 		return errors.New("measure: no kill or start before it")
 	}
 	o := Outage{Name: st.Name, After: rn.markTxt}
 	deadline := rn.mark.Add(st.Within.Duration)
-	for {
-		rctx, cancel := context.WithTimeout(ctx, st.RequestTimeout.Duration)
-		sent := time.Now()
-		body, err := rn.get(rctx, st.URL, st.RequestTimeout.Duration)
-		cancel()
+	results := make(chan probe, 64)
+	pending := 0
+	var sent []probe // finished probes
+	send := func() {
+		pending++
 		o.Requests++
-		if err == nil {
-			served := time.Now()
-			on, verr := rn.vipHosts(ctx)
-			if verr != nil {
-				return verr
-			}
-			if st.VIPOn == "" || slices.Contains(on, st.VIPOn) {
-				o.Duration = served.Sub(rn.mark)
-				o.Body = strings.TrimSpace(body)
-				o.VIPHost = strings.Join(on, ",")
-				rn.r.Outages = append(rn.r.Outages, o)
-				rn.eventf("measure %s: served by %s via %s %s after %s; %d of %d requests failed",
-					o.Name, o.Body, o.VIPHost, rn.s.VIP, o.Duration.Round(time.Millisecond), o.Failed, o.Requests)
-				return nil
-			}
-		} else {
-			o.Failed++
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			rn.r.Outages = append(rn.r.Outages, o)
-			return fmt.Errorf("measure %s: not served via %s within %s of %q (%d of %d requests failed)",
-				st.Name, st.VIPOn, st.Within.Duration, rn.markTxt, o.Failed, o.Requests)
-		}
-		if wait := st.Every.Duration - time.Since(sent); wait > 0 {
+		go func() {
+			p := probe{sent: time.Now()}
+			rctx, cancel := context.WithTimeout(ctx, st.RequestTimeout.Duration)
+			defer cancel()
+			p.body, p.err = rn.get(rctx, st.URL, st.RequestTimeout.Duration)
+			p.done = time.Now()
+			results <- p
+		}()
+	}
+	// drain waits for the requests still out (each ends within its
+	// timeout) and counts those sent before end that failed.
+	drain := func(end time.Time) {
+		limit := time.After(st.RequestTimeout.Duration + time.Second)
+		for pending > 0 {
 			select {
-			case <-ctx.Done():
-			case <-time.After(wait):
+			case p := <-results:
+				pending--
+				sent = append(sent, p)
+			case <-limit:
+				pending = 0
 			}
+		}
+		o.Requests, o.Failed = 0, 0
+		for _, p := range sent {
+			if !end.IsZero() && p.sent.After(end) {
+				continue
+			}
+			o.Requests++
+			if p.err != nil {
+				o.Failed++
+			}
+		}
+	}
+	send()
+	tick := time.NewTicker(st.Every.Duration)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			drain(time.Time{})
+			rn.r.Outages = append(rn.r.Outages, o)
+			return fmt.Errorf("measure %s: %w", st.Name, ctx.Err())
+		case <-tick.C:
+			if time.Now().After(deadline) {
+				drain(time.Time{})
+				rn.r.Outages = append(rn.r.Outages, o)
+				return fmt.Errorf("measure %s: not served via %s within %s of %q (%d of %d requests failed)",
+					st.Name, st.VIPOn, st.Within.Duration, rn.markTxt, o.Failed, o.Requests)
+			}
+			send()
+		case p := <-results:
+			pending--
+			sent = append(sent, p)
+			if p.err != nil {
+				continue
+			}
+			on, err := rn.vipHosts(ctx)
+			if err != nil {
+				return err
+			}
+			if st.VIPOn != "" && !slices.Contains(on, st.VIPOn) {
+				continue
+			}
+			o.Duration = p.done.Sub(rn.mark)
+			o.Body = strings.TrimSpace(p.body)
+			o.VIPHost = strings.Join(on, ",")
+			drain(p.done)
+			rn.r.Outages = append(rn.r.Outages, o)
+			rn.eventf("%s: the client is served again (by %s, the VIP %s on %s) %s after %q; %d of its %d requests failed",
+				o.Name, o.Body, rn.s.VIP, o.VIPHost, o.Duration.Round(time.Millisecond), o.After, o.Failed, o.Requests)
+			return nil
 		}
 	}
 }
@@ -512,8 +628,50 @@ func (rn *runner) traffic(ctx context.Context, st *Step) error {
 		t.Bodies[strings.TrimSpace(body)]++
 	}
 	rn.r.Traffic = append(rn.r.Traffic, t)
-	rn.eventf("traffic %s (%s): %d ok, %d failed, bodies %v", t.Name, st.URL, t.OK, t.Failed, t.Bodies)
+	rn.eventf("%s: %d requests to %s: %d answered, %d failed; answered by %s", t.Name, st.Count, redact(st.URL), t.OK, t.Failed, bodies(t.Bodies))
 	return nil
+}
+
+// page makes one request and records what came back, whatever it was.
+func (rn *runner) page(ctx context.Context, st *Step) error {
+	p := Page{Name: st.Name, URL: redact(st.URL)}
+	code, body, err := rn.hosts[rn.s.Client].Get(ctx, st.URL, st.RequestTimeout.Duration)
+	p.Status, p.Body = code, string(body)
+	if err != nil {
+		p.Err = err.Error()
+	}
+	rn.r.Pages = append(rn.r.Pages, p)
+	if err != nil {
+		rn.eventf("%s: GET %s: no answer: %v", p.Name, p.URL, err)
+		return nil
+	}
+	rn.eventf("%s: GET %s: %d %s, %d bytes", p.Name, p.URL, code, http.StatusText(code), len(body))
+	return nil
+}
+
+// redact hides the password of a URL's user info.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// bodies says which backend answered how often: "web01 ×2, web02 ×2".
+func bodies(m map[string]int) string {
+	if len(m) == 0 {
+		return "nobody"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		keys[i] = fmt.Sprintf("%s ×%d", k, m[k])
+	}
+	return strings.Join(keys, ", ")
 }
 
 // collect records where the VIP is and what the syslog and SMTP servers

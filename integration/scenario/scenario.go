@@ -101,7 +101,12 @@ type Host struct {
 //	         default 500ms) until a request succeeds while the VIP is on
 //	         VIPOn; records an Outage called Name
 //	traffic  Count requests to URL from the client; records a Traffic
+//	http     one request to URL from the client (user:password@ in the URL
+//	         for basic auth); records a Page called Name, never fails the run
+//	         (an Expect "page" checks it)
 //	sleep    wait For
+//
+// Say, on any step, is a sentence narrated before the step runs.
 type Step struct {
 	Do             string   `toml:"do"`
 	Name           string   `toml:"name"`
@@ -118,6 +123,7 @@ type Step struct {
 	For            Duration `toml:"for"`
 	URL            string   `toml:"url"`      // measure, traffic, wait http: instead of the scenario's
 	Contains       string   `toml:"contains"` // wait syslog: in the raw message; wait mail: in the subject
+	Say            string   `toml:"say"`      // narrated before the step runs
 
 	line string // "step N" for errors
 }
@@ -130,6 +136,10 @@ type Step struct {
 //	syslog   at least Min messages, From an address if set, containing Contains
 //	mails    at least Min mails, whose subject contains Contains
 //	traffic  traffic Name had at least Min successful requests
+//	page     the http step Name got status Status (default 200) and a body
+//	         containing Contains
+//	compare  (checked by Compare, across runs) the outage Name lasted at
+//	         most Max longer than in the reference run
 type Expect struct {
 	What     string   `toml:"what"`
 	Host     string   `toml:"host"`
@@ -139,6 +149,7 @@ type Expect struct {
 	Min      int      `toml:"min"`
 	From     string   `toml:"from"`
 	Contains string   `toml:"contains"`
+	Status   int      `toml:"status"`
 }
 
 // Duration is a time.Duration written as in Go ("3s", "100ms") in TOML.
@@ -246,10 +257,10 @@ func (s *Scenario) Use(role, program string) error {
 }
 
 var (
-	steps    = []string{"start", "kill", "wait", "measure", "traffic", "sleep"}
+	steps    = []string{"start", "kill", "wait", "measure", "traffic", "http", "sleep"}
 	untils   = []string{"vip", "http", "syslog", "mail", "running", "stopped"}
 	services = []string{"proxy", "vrrp", "web", "syslog", "smtp"}
-	expects  = []string{"vip", "outage", "failed", "syslog", "mails", "traffic"}
+	expects  = []string{"vip", "outage", "failed", "syslog", "mails", "traffic", "page", "compare"}
 	kinds    = []string{"haproxy", "keepalived"}
 )
 
@@ -347,7 +358,7 @@ func (s *Scenario) validate() error {
 			if (st.Until == "running" || st.Until == "stopped") && st.Service == "" {
 				return fmt.Errorf("%s: until %s needs a service", st.line, st.Until)
 			}
-		case "measure", "traffic":
+		case "measure", "traffic", "http":
 			if s.Client == "" || (s.URL == "" && st.URL == "") {
 				return fmt.Errorf("%s: needs client and url (or vip)", st.line)
 			}
@@ -380,6 +391,12 @@ func (s *Scenario) validate() error {
 	for i, e := range s.Expect {
 		if !slices.Contains(expects, e.What) {
 			return fmt.Errorf("expect[%d]: what %q: want one of %v", i, e.What, expects)
+		}
+		if (e.What == "page" || e.What == "compare" || e.What == "outage" || e.What == "failed" || e.What == "traffic") && e.Name == "" {
+			return fmt.Errorf("expect[%d] (%s): name is required", i, e.What)
+		}
+		if e.What == "page" && e.Status == 0 {
+			e.Status = 200
 		}
 		if e.What == "vip" {
 			if err := hostRef(fmt.Sprintf("expect[%d]", i), e.Host, true); err != nil {

@@ -2,9 +2,12 @@ package scenario
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"hapair/integration/peers"
 )
 
 func TestLoadReference(t *testing.T) {
@@ -12,7 +15,7 @@ func TestLoadReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "reference" || s.URL != "http://192.168.1.84/" || s.Timeout.Duration != 85*time.Second {
+	if s.Name != "seed" || s.URL != "http://192.168.1.84/" || s.Timeout.Duration != 85*time.Second {
 		t.Errorf("scenario = %q %q %s", s.Name, s.URL, s.Timeout.Duration)
 	}
 	if h := s.Host("lb2"); h == nil || h.Proxy != "haproxy" || h.VRRP != "keepalived" || h.prefixes[0].String() != "192.168.1.81/24" {
@@ -147,26 +150,95 @@ func TestRenderUnmatchedReplace(t *testing.T) {
 	}
 }
 
+// goodResult is what a run of reference.toml that meets every expectation
+// returns.
+func goodResult() *Result {
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	r := &Result{
+		VIPHosts: []string{"lb1"},
+		Outages: []Outage{
+			{Name: "failover", Duration: sec(4), Failed: 30},
+			{Name: "takeback", Duration: sec(3.6)},
+			{Name: "lb1 vrrp stopped", Duration: sec(0.7), Failed: 1},
+			{Name: "lb2 vrrp stopped", Duration: sec(0.7), Failed: 1},
+		},
+		Pages: []Page{
+			{Name: "stats page", Status: 200, Body: "<td>web01</td>"},
+			{Name: "stats csv", Status: 200, Body: "http,web01,0,0"},
+			{Name: "stats without password", Status: 401},
+		},
+		Syslog: []peers.Message{{From: netip.MustParseAddr("192.168.1.80"), Raw: "<134>... http http/web01 1/0/2 148 --"}},
+	}
+	for _, n := range []string{"http before", "https before", "http on lb2", "http after", "http at the end"} {
+		r.Traffic = append(r.Traffic, Traffic{Name: n, OK: 5})
+	}
+	for _, n := range []string{"lb1", "lb1", "lb1", "lb2", "lb2"} {
+		r.Mails = append(r.Mails, peers.Mail{Subject: "[" + n + "] VRRP Instance VI_1 - Entering MASTER state"})
+	}
+	return r
+}
+
 func TestCheck(t *testing.T) {
 	s, err := Load("reference.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := &Result{
-		VIPHosts: []string{"lb1"},
-		Outages:  []Outage{{Name: "failover", Duration: 4 * time.Second, Failed: 30}},
-		Traffic:  []Traffic{{Name: "before", OK: 5}, {Name: "https before", OK: 4}, {Name: "on lb2", OK: 5}, {Name: "after", OK: 5}},
-		Mails:    nil,
+	for _, c := range []struct {
+		name  string
+		spoil func(r *Result)
+		want  []string // substrings, one per error
+	}{
+		{"all met", func(*Result) {}, nil},
+		{"split VIP", func(r *Result) { r.VIPHosts = []string{"lb1", "lb2"} }, []string{"VIP 192.168.1.84 on [lb1 lb2]"}},
+		{"long failover", func(r *Result) { r.Outages[0].Duration = 11 * time.Second }, []string{`outage "failover" lasted 11s`}},
+		{"slow handover", func(r *Result) { r.Outages[3].Duration = 1500 * time.Millisecond }, []string{`"lb2 vrrp stopped" lasted 1.5s, want at most 1s`}},
+		{"no failover", func(r *Result) { r.Outages = r.Outages[1:] }, []string{`no outage "failover"`}},
+		{"stats 503", func(r *Result) { r.Pages[0].Status = 503 }, []string{"status 503"}},
+		{"open stats", func(r *Result) { r.Pages[2].Status = 200 }, []string{"status 200, want 401"}},
+		{"no log", func(r *Result) { r.Syslog = nil }, []string{"0 syslog messages"}},
+		{"no mail", func(r *Result) { r.Mails = nil }, []string{"0 mails with \"[lb1]", "0 mails with \"[lb2]"}},
+		{"traffic lost", func(r *Result) { r.Traffic[2].OK = 4 }, []string{`traffic "http on lb2"`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := goodResult()
+			c.spoil(r)
+			errs := s.Check(r)
+			if len(errs) != len(c.want) {
+				t.Fatalf("Check = %v; want %d errors", errs, len(c.want))
+			}
+			for i, e := range errs {
+				if !strings.Contains(e.Error(), c.want[i]) {
+					t.Errorf("error %d = %v; want it to contain %q", i, e, c.want[i])
+				}
+			}
+		})
 	}
-	errs := s.Check(good)
-	if len(errs) != 3 { // no syslog, no mails (two expectations)
-		t.Fatalf("Check = %v; want the syslog and mails expectations unmet", errs)
+}
+
+func TestCompare(t *testing.T) {
+	s, err := Load("reference.toml")
+	if err != nil {
+		t.Fatal(err)
 	}
-	bad := *good
-	bad.VIPHosts = []string{"lb1", "lb2"}
-	bad.Outages = []Outage{{Name: "failover", Duration: 11 * time.Second}}
-	if errs := s.Check(&bad); len(errs) != 5 {
-		t.Fatalf("Check = %v; want 5 errors (split VIP, long outage, syslog, 2 mails)", errs)
+	ref := goodResult()
+	for _, c := range []struct {
+		name  string
+		spoil func(r *Result)
+		want  int
+	}{
+		{"same", func(*Result) {}, 0},
+		{"one advert slower", func(r *Result) { r.Outages[0].Duration += time.Second }, 0},
+		{"more than one advert slower", func(r *Result) { r.Outages[0].Duration += 1001 * time.Millisecond }, 1},
+		{"never served", func(r *Result) { r.Outages[1].Duration = 0 }, 1},
+		{"not measured", func(r *Result) { r.Outages = nil }, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := goodResult()
+			c.spoil(r)
+			if errs := s.Compare(ref, r); len(errs) != c.want {
+				t.Errorf("Compare = %v; want %d errors", errs, c.want)
+			}
+		})
 	}
 }
 
