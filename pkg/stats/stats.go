@@ -31,6 +31,10 @@ type Source struct {
 	PID    int             // the OS process id
 	Start  time.Time       // when the process started
 	Now    func() time.Time
+	// UserWeight is the weight an operator set (runtimeapi), shown for
+	// servers whose effective weight is 0 while draining; nil means the
+	// configured weight.
+	UserWeight func(*proxy.Server) int
 
 	legends bool // addr and algo: the CLI always, HTTP with `stats show-legends`
 }
@@ -251,6 +255,9 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	if sv.AdminState() == proxy.AdminDrain {
 		// haproxy shows the user weight of a draining server.
 		w = sv.ConfigWeight()
+		if s.UserWeight != nil {
+			w = s.UserWeight(sv)
+		}
 	}
 	m["weight"], m["uweight"] = itoa(w), itoa(w)
 	if sv.Backup() {

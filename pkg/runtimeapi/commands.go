@@ -1,0 +1,432 @@
+package runtimeapi
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/health"
+	"hapair/pkg/proxy"
+	"hapair/pkg/stats"
+)
+
+// Level is a socket's access level (`level user|operator|admin`).
+type Level int
+
+// The levels, in increasing power.
+const (
+	LevelUser Level = iota
+	LevelOperator
+	LevelAdmin
+)
+
+// ParseLevel reads a `level` word; "" is haproxy's default, operator.
+func ParseLevel(s string) (Level, error) {
+	switch s {
+	case "user":
+		return LevelUser, nil
+	case "", "operator":
+		return LevelOperator, nil
+	case "admin":
+		return LevelAdmin, nil
+	}
+	return 0, fmt.Errorf("runtimeapi: unknown level %q", s)
+}
+
+// Commands runs CLI commands against a running engine. It is safe for
+// concurrent use by several connections.
+type Commands struct {
+	Source *stats.Source
+	// Log sends a state-change message to a proxy's log targets; may be nil.
+	Log func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string)
+
+	mu      sync.Mutex
+	weights map[*proxy.Server]int // user weights set by `set weight`
+}
+
+// UserWeight is the weight last set by `set weight`, else the configured
+// one: haproxy's uweight, which draining does not change.
+func (c *Commands) UserWeight(s *proxy.Server) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w, ok := c.weights[s]; ok {
+		return w
+	}
+	return s.ConfigWeight()
+}
+
+type command struct {
+	words []string // the words that name it
+	usage string   // as help lists it
+	desc  string
+	level Level
+	run   func(c *Commands, args []string) string
+}
+
+// The commands gproxy implements, in the order `help` lists them
+// (alphabetical, as haproxy 2.6).
+var commands = []command{
+	{[]string{"disable", "server"}, "disable server (DEPRECATED)", "put a server in maintenance (use 'set server' instead)", LevelAdmin, (*Commands).disableServer},
+	{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "take a server out of maintenance (use 'set server' instead)", LevelAdmin, (*Commands).enableServer},
+	{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", LevelUser, (*Commands).getWeight},
+	{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, (*Commands).setServer},
+	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight},
+	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo},
+	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState},
+	{[]string{"show", "stat"}, "show stat", "report counters for each proxy and server", LevelUser, (*Commands).showStat},
+}
+
+// session-level commands, listed last by help as haproxy does.
+var sessionHelp = [][2]string{
+	{"help [<command>]", "list matching or all commands"},
+	{"prompt", "toggle interactive mode with prompt"},
+	{"quit", "disconnect"},
+}
+
+// Help is the command list for a level.
+func Help(level Level) string {
+	var b strings.Builder
+	b.WriteString("The following commands are valid at this level:\n")
+	for _, c := range commands {
+		if c.level <= level {
+			fmt.Fprintf(&b, "  %-39s : %s\n", c.usage, c.desc)
+		}
+	}
+	for _, h := range sessionHelp {
+		fmt.Fprintf(&b, "  %-39s : %s\n", h[0], h[1])
+	}
+	return b.String()
+}
+
+// Exec runs one command (its words) at a level and returns its output,
+// without the empty line that ends every answer on the socket.
+func (c *Commands) Exec(args []string, level Level) string {
+	if len(args) == 0 {
+		return "Unknown command. Please enter one of the following commands only:\n" + strings.TrimPrefix(Help(level), "The following commands are valid at this level:\n")
+	}
+	if args[0] == "help" {
+		return Help(level)
+	}
+	for _, cmd := range commands {
+		if !hasPrefix(args, cmd.words) {
+			continue
+		}
+		if cmd.level > level {
+			return "Permission denied\n"
+		}
+		return cmd.run(c, args)
+	}
+	return "Unknown command. Please enter one of the following commands only:\n" + strings.TrimPrefix(Help(level), "The following commands are valid at this level:\n")
+}
+
+func hasPrefix(args, words []string) bool {
+	if len(args) < len(words) {
+		return false
+	}
+	for i, w := range words {
+		if args[i] != w {
+			return false
+		}
+	}
+	return true
+}
+
+// lookup finds "backend/server" as haproxy's CLI reports errors.
+func (c *Commands) lookup(arg string) (*proxy.Server, string) {
+	be, sv, ok := strings.Cut(arg, "/")
+	if !ok {
+		return nil, "Require 'backend/server'.\n"
+	}
+	b := c.Source.Engine.Backend(be)
+	if b == nil {
+		return nil, "No such backend.\n"
+	}
+	s := b.Server(sv)
+	if s == nil {
+		return nil, "No such server.\n"
+	}
+	return s, ""
+}
+
+func arg(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
+	}
+	return ""
+}
+
+func (c *Commands) disableServer(args []string) string {
+	s, msg := c.lookup(arg(args, 2))
+	if s == nil {
+		return msg
+	}
+	c.setAdmin(s, proxy.AdminMaint)
+	return ""
+}
+
+func (c *Commands) enableServer(args []string) string {
+	s, msg := c.lookup(arg(args, 2))
+	if s == nil {
+		return msg
+	}
+	c.setAdmin(s, proxy.AdminReady)
+	return ""
+}
+
+// setAdmin changes the administrative state and logs it as haproxy does
+// ("Server be/s1 is going DOWN for maintenance.").
+func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
+	before := s.AdminState()
+	s.SetAdminState(a)
+	if before == a || c.Log == nil {
+		return
+	}
+	px := s.Backend().Proxy()
+	kind := "Server"
+	if s.Backup() {
+		kind = "Backup Server"
+	}
+	act, bck := 0, 0
+	for _, o := range s.Backend().Servers() {
+		if o.Usable() && o.Weight() > 0 {
+			if o.Backup() {
+				bck++
+			} else {
+				act++
+			}
+		}
+	}
+	st := s.Stats()
+	switch {
+	case a == proxy.AdminMaint:
+		c.Log(px, 4, fmt.Sprintf("%s %s/%s is going DOWN for maintenance. %d active and %d backup servers left. %d sessions active, %d requeued, %d remaining in queue.",
+			kind, px.Name, s.Name(), act, bck, st.CurSessions, 0, st.QueueCur))
+	case before == proxy.AdminMaint && s.Up():
+		c.Log(px, 4, fmt.Sprintf("%s %s/%s is UP (leaving forced maintenance).", kind, px.Name, s.Name()))
+	}
+}
+
+func (c *Commands) getWeight(args []string) string {
+	s, msg := c.lookup(arg(args, 2))
+	if s == nil {
+		return msg
+	}
+	return fmt.Sprintf("%d (initial %d)\n", c.UserWeight(s), s.ConfigWeight())
+}
+
+// parseWeight reads "N" or "N%" (of the initial weight) as haproxy does.
+func parseWeight(s *proxy.Server, w string) (int, string) {
+	if w == "" {
+		return 0, "Require <weight> or <weight%>.\n"
+	}
+	pct := strings.HasSuffix(w, "%")
+	n, err := strconv.Atoi(strings.TrimSuffix(w, "%"))
+	if err != nil || n < 0 {
+		return 0, "Empty weight string empty or preceded by garbage"
+	}
+	if pct {
+		if n > 100 {
+			return 0, "Relative weight must be positive.\n"
+		}
+		return (s.ConfigWeight()*n + 50) / 100, ""
+	}
+	if n > 256 {
+		return 0, "Absolute weight can only be between 0 and 256 inclusive.\n"
+	}
+	return n, ""
+}
+
+func (c *Commands) applyWeight(s *proxy.Server, w string) string {
+	n, msg := parseWeight(s, w)
+	if msg != "" {
+		return msg
+	}
+	if err := s.SetWeight(n); err != nil {
+		return err.Error() + "\n"
+	}
+	c.mu.Lock()
+	if c.weights == nil {
+		c.weights = map[*proxy.Server]int{}
+	}
+	c.weights[s] = n
+	c.mu.Unlock()
+	return ""
+}
+
+func (c *Commands) setWeight(args []string) string {
+	s, msg := c.lookup(arg(args, 2))
+	if s == nil {
+		return msg
+	}
+	return c.applyWeight(s, arg(args, 3))
+}
+
+func (c *Commands) setServer(args []string) string {
+	s, msg := c.lookup(arg(args, 2))
+	if s == nil {
+		return msg
+	}
+	switch arg(args, 3) {
+	case "state":
+		switch arg(args, 4) {
+		case "ready":
+			c.setAdmin(s, proxy.AdminReady)
+		case "drain":
+			c.setAdmin(s, proxy.AdminDrain)
+		case "maint":
+			c.setAdmin(s, proxy.AdminMaint)
+		default:
+			return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"
+		}
+		return ""
+	case "weight":
+		return c.applyWeight(s, arg(args, 4))
+	}
+	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
+}
+
+func (c *Commands) showStat(args []string) string {
+	var b strings.Builder
+	_ = c.Source.WriteCSV(&b, true)
+	return b.String()
+}
+
+// haproxy's check status numbers in `show servers state` (HCHK_STATUS_*).
+var checkStatusNum = map[health.Code]int{
+	health.CodeNone: 1, health.CodeSOCKERR: 5, health.CodeL4OK: 6, health.CodeL4TOUT: 7, health.CodeL4CON: 8,
+	health.CodeL7TOUT: 12, health.CodeL7RSP: 13, health.CodeL7OK: 15, health.CodeL7STS: 17,
+}
+
+func (c *Commands) showServersState(args []string) string {
+	var b strings.Builder
+	name := arg(args, 3)
+	if name != "" && c.Source.Engine.Backend(name) == nil {
+		return "Can't find backend.\n"
+	}
+	b.WriteString("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n")
+	now := time.Now()
+	if c.Source.Now != nil {
+		now = c.Source.Now()
+	}
+	for _, be := range c.Source.Engine.Backends() {
+		if name != "" && be.Name() != name {
+			continue
+		}
+		px := be.Proxy()
+		for _, s := range be.Servers() {
+			cfg := s.Config()
+			st := s.Stats()
+			op := 2 // SRV_ST_RUNNING
+			if st.Status == proxy.StatusMaint || st.Status == proxy.StatusDown {
+				op = 0 // SRV_ST_STOPPED
+			}
+			admin := 0
+			if s.AdminState() == proxy.AdminMaint {
+				admin |= 0x01 // SRV_ADMF_FMAINT
+				if cfg.Disabled {
+					admin |= 0x04 // SRV_ADMF_CMAINT
+				}
+			}
+			if s.AdminState() == proxy.AdminDrain {
+				admin |= 0x08 // SRV_ADMF_FDRAIN
+			}
+			chkStatus, chkResult, chkHealth, chkState := 1, 0, max(cfg.Rise, 1), 0
+			if snap, ok := c.Source.Checks.Snapshot(s); ok {
+				chkStatus = checkStatusNum[snap.Last.Code]
+				chkHealth = snap.State.Health
+				chkState = 0x06 // CHK_ST_CONFIGURED | CHK_ST_ENABLED
+				if s.AdminState() == proxy.AdminMaint {
+					chkState |= 0x08 // CHK_ST_PAUSED
+				}
+				switch {
+				case snap.Last.Code == health.CodeNone:
+				case snap.Last.Code.OK():
+					chkResult = 3 // CHK_RES_PASSED
+				default:
+					chkResult = 2 // CHK_RES_FAILED
+				}
+			}
+			changed := st.LastChange
+			if changed.IsZero() {
+				changed = c.Source.Start
+			}
+			port := cfg.Port
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 - %d - 0 %d %s - 0\n",
+				px.ID, px.Name, s.ID(), s.Name(), cfg.Host, op, admin, c.UserWeight(s), s.ConfigWeight(),
+				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState,
+				port, cfg.CheckPort, dash(cfg.CheckAddr))
+		}
+	}
+	return b.String()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (c *Commands) showInfo(args []string) string {
+	src := c.Source
+	now := time.Now()
+	if src.Now != nil {
+		now = src.Now()
+	}
+	up := int64(now.Sub(src.Start) / time.Second)
+	var lim syscall.Rlimit
+	_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	host, _ := os.Hostname()
+	var cum, bytesOut int64
+	listeners := 0
+	for _, f := range src.Engine.Frontends() {
+		st := f.Stats()
+		cum += st.TotalSessions
+		bytesOut += st.BytesOut
+		listeners += len(f.Listeners())
+	}
+	var maxRate, rate int64
+	for _, f := range src.Engine.Frontends() {
+		st := f.Stats()
+		rate += st.SessionRate
+		maxRate = max(maxRate, st.MaxSessionRate)
+	}
+	nbthread := max(src.Config.Global.NbThread, 1)
+	fields := []struct{ k, v string }{
+		{"Name", "HAProxy"}, {"Version", stats.Version}, {"Release_date", stats.ReleaseDate},
+		{"Nbthread", itoa(nbthread)}, {"Nbproc", "1"}, {"Process_num", "1"}, {"Pid", itoa(src.PID)},
+		{"Uptime", fmt.Sprintf("%dd %dh%02dm%02ds", up/86400, up%86400/3600, up%3600/60, up%60)},
+		{"Uptime_sec", itoa(up)}, {"Memmax_MB", "0"}, {"PoolAlloc_MB", "0"}, {"PoolUsed_MB", "0"}, {"PoolFailed", "0"},
+		{"Ulimit-n", itoa(lim.Cur)}, {"Maxsock", itoa(lim.Cur)},
+		{"Maxconn", itoa(src.Engine.MaxConn())}, {"Hard_maxconn", itoa(src.Engine.MaxConn())},
+		{"CurrConns", itoa(src.Engine.ActiveConns())}, {"CumConns", itoa(cum)}, {"CumReq", itoa(cum)},
+		{"MaxSslConns", "0"}, {"CurrSslConns", "0"}, {"CumSslConns", "0"},
+		{"Maxpipes", "0"}, {"PipesUsed", "0"}, {"PipesFree", "0"},
+		{"ConnRate", itoa(rate)}, {"ConnRateLimit", "0"}, {"MaxConnRate", itoa(maxRate)},
+		{"SessRate", itoa(rate)}, {"SessRateLimit", "0"}, {"MaxSessRate", itoa(maxRate)},
+		{"SslRate", "0"}, {"SslRateLimit", "0"}, {"MaxSslRate", "0"},
+		{"SslFrontendKeyRate", "0"}, {"SslFrontendMaxKeyRate", "0"}, {"SslFrontendSessionReuse_pct", "0"},
+		{"SslBackendKeyRate", "0"}, {"SslBackendMaxKeyRate", "0"}, {"SslCacheLookups", "0"}, {"SslCacheMisses", "0"},
+		{"CompressBpsIn", "0"}, {"CompressBpsOut", "0"}, {"CompressBpsRateLim", "0"},
+		{"Tasks", itoa(src.Engine.ActiveConns())}, {"Run_queue", "0"}, {"Idle_pct", "100"}, {"node", host},
+		{"Stopping", "0"}, {"Jobs", itoa(src.Engine.ActiveConns() + listeners)}, {"Unstoppable Jobs", "0"},
+		{"Listeners", itoa(listeners)}, {"ActivePeers", "0"}, {"ConnectedPeers", "0"}, {"DroppedLogs", "0"},
+		{"BusyPolling", "0"}, {"FailedResolutions", "0"}, {"TotalBytesOut", itoa(bytesOut)},
+		{"TotalSplicdedBytesOut", "0"}, {"BytesOutRate", "0"}, {"DebugCommandsIssued", "0"}, {"CumRecvLogs", "0"},
+		{"Build info", stats.Version}, {"Memmax_bytes", "0"}, {"PoolAlloc_bytes", "0"}, {"PoolUsed_bytes", "0"},
+		{"Start_time_sec", itoa(src.Start.Unix())}, {"Tainted", "0"},
+	}
+	var b strings.Builder
+	for _, f := range fields {
+		b.WriteString(f.k + ": " + f.v + "\n")
+	}
+	return b.String()
+}
+
+func itoa[T ~int | ~int64 | ~uint64](v T) string { return fmt.Sprint(v) }
+
