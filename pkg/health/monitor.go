@@ -111,9 +111,8 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 		p.Connect = min(p.Connect, px.Timeouts.Check)
 		p.Read = px.Timeouts.Check
 	}
-	if px.Mode == haproxycfg.ModeHTTP || px.Options.HTTPChk != nil {
-		p.HTTP = px.Options.HTTPChk
-	}
+	// Without `option httpchk` a check is a TCP connection, in mode http too.
+	p.HTTP = px.Options.HTTPChk
 	return p
 }
 

@@ -429,4 +429,3 @@ func (c *Commands) showInfo(args []string) string {
 }
 
 func itoa[T ~int | ~int64 | ~uint64](v T) string { return fmt.Sprint(v) }
-

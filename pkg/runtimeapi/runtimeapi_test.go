@@ -160,8 +160,9 @@ func TestSocatShowCommands(t *testing.T) {
 	}
 
 	healthtest.Eventually(t, "checks ran", func() bool {
-		sn, _ := e.src.Checks.Snapshot(e.eng.Backend("web").Server("s2"))
-		return sn.Last.Code == health.CodeL4OK
+		a, _ := e.src.Checks.Snapshot(e.eng.Backend("web").Server("s1"))
+		b, _ := e.src.Checks.Snapshot(e.eng.Backend("web").Server("s2"))
+		return a.Last.Code == health.CodeL4OK && b.Last.Code == health.CodeL4OK
 	})
 	state := socat(t, e.sock, "show servers state\n")
 	refState := strings.Split(golden(t, "haproxy26_servers_state.txt"), "\n")
@@ -169,6 +170,7 @@ func TestSocatShowCommands(t *testing.T) {
 	if got[0] != "1" || got[1] != refState[1] {
 		t.Fatalf("show servers state header:\n%s\nhaproxy:\n%s", strings.Join(got[:2], "\n"), strings.Join(refState[:2], "\n"))
 	}
+	// mode http without httpchk: TCP checks as haproxy, L4OK = 6.
 	re := regexp.MustCompile(`^2 web 1 s1 127\.0\.0\.1 2 0 1 1 \d+ 6 3 4 6 0 0 0 - \d+ - 0 0 - - 0$`)
 	if !re.MatchString(got[2]) {
 		t.Errorf("s1 state line %q, want like haproxy's %q", got[2], refState[2])
