@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// wrkResult is what wrk's done() hook prints (exact counts, not the
+// rounded human summary).
+type wrkResult struct {
+	Requests int64
+	Bytes    int64
+	Duration time.Duration
+	Errors   int64 // connect+read+write+timeout+non-2xx
+}
+
+func (r wrkResult) perSec(n int64) float64 { return float64(n) / r.Duration.Seconds() }
+
+const wrkScript = `done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d %d %d\n", summary.requests, summary.bytes,
+    summary.duration, e.connect + e.read + e.write + e.timeout + e.status))
+end
+`
+
+// runWrk runs wrk (one thread) on the load CPU against url.
+func runWrk(ctx context.Context, dir string, o options, url string, extra ...string) (wrkResult, error) {
+	script := filepath.Join(dir, "report.lua")
+	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
+		return wrkResult{}, err
+	}
+	args := []string{"-c", cpuLoad, "wrk", "-t1", "-c", strconv.Itoa(o.conns), "-d", o.dur.String(), "-s", script}
+	args = append(args, extra...)
+	args = append(args, url)
+	ctx, cancel := context.WithTimeout(ctx, o.dur+30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "taskset", args...).CombinedOutput()
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk %s: %w: %s", url, err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if f, ok := strings.CutPrefix(l, "BENCH "); ok {
+			var r wrkResult
+			var us int64
+			if _, err := fmt.Sscan(f, &r.Requests, &r.Bytes, &us, &r.Errors); err != nil {
+				return wrkResult{}, fmt.Errorf("wrk output %q: %w", l, err)
+			}
+			r.Duration = time.Duration(us) * time.Microsecond
+			return r, nil
+		}
+	}
+	return wrkResult{}, fmt.Errorf("wrk %s: no summary in %s", url, out)
+}
+
+// httpConn is one keep-alive HTTP/1.1 client connection.
+type httpConn struct {
+	c   net.Conn
+	br  *bufio.Reader
+	req []byte
+}
+
+func dialHTTP(addr, path string) (*httpConn, error) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &httpConn{c: c, br: bufio.NewReaderSize(c, 16<<10),
+		req: []byte("GET " + path + " HTTP/1.1\r\nHost: bench\r\n\r\n")}, nil
+}
+
+// do sends one request and reads the whole response (Content-Length
+// bodies, as nginx sends for static files).
+func (h *httpConn) do() error {
+	if _, err := h.c.Write(h.req); err != nil {
+		return err
+	}
+	status := true
+	clen := -1
+	for {
+		l, err := h.br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if status {
+			if !strings.HasPrefix(string(l), "HTTP/1.1 200") {
+				return fmt.Errorf("status %q", strings.TrimSpace(string(l)))
+			}
+			status = false
+			continue
+		}
+		if len(l) <= 2 {
+			break
+		}
+		if k, v, ok := strings.Cut(string(l), ":"); ok && strings.EqualFold(k, "Content-Length") {
+			clen, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if clen < 0 {
+		return errors.New("no Content-Length")
+	}
+	_, err := h.br.Discard(clen)
+	return err
+}
+
+// rateResult is the outcome of a fixed-rate run.
+type rateResult struct {
+	Rate            int // requested
+	Achieved        float64
+	P50, P99, P999  time.Duration
+	Samples, Errors int
+	Late            int // requests that could not be scheduled (every connection busy, backlog full)
+	Conns           int
+}
+
+// fixedRate issues GET path at rate requests per second over conns
+// keep-alive connections for dur. Each request has an intended start time
+// on a fixed schedule and its latency counts from that time, so a stall
+// delays the requests behind it and shows in the percentiles (no
+// coordinated omission). The first second is warm-up and not recorded.
+func fixedRate(ctx context.Context, addr, path string, rate, conns int, dur time.Duration) (*rateResult, error) {
+	res := &rateResult{Rate: rate, Conns: conns}
+	hs := make([]*httpConn, 0, conns)
+	defer func() {
+		for _, h := range hs {
+			h.c.Close()
+		}
+	}()
+	for i := 0; i < conns; i++ {
+		h, err := dialHTTP(addr, path)
+		if err != nil {
+			return nil, fmt.Errorf("fixed-rate dial %s: %w", addr, err)
+		}
+		hs = append(hs, h)
+	}
+	warm := time.Second
+	total := int(float64(rate) * (dur + warm).Seconds())
+	tickets := make(chan time.Time, rate) // at most 1 s of backlog
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, total)
+	start := time.Now().Add(10 * time.Millisecond)
+	recordFrom := start.Add(warm)
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		wg.Add(1)
+		go func(h *httpConn) {
+			defer wg.Done()
+			local := make([]time.Duration, 0, total/conns+16)
+			errs := 0
+			for t := range tickets {
+				if err := h.do(); err != nil {
+					errs++
+					if errs > 10 {
+						break
+					}
+					continue
+				}
+				if !t.Before(recordFrom) {
+					local = append(local, time.Since(t))
+				}
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			res.Errors += errs
+			mu.Unlock()
+		}(h)
+	}
+	interval := time.Second / time.Duration(rate)
+	for i := 0; i < total && ctx.Err() == nil; i++ {
+		t := start.Add(time.Duration(i) * interval)
+		if d := time.Until(t); d > 0 {
+			time.Sleep(d)
+		}
+		select {
+		case tickets <- t:
+		default:
+			res.Late++
+		}
+	}
+	close(tickets)
+	wg.Wait()
+	if len(lat) == 0 {
+		return nil, fmt.Errorf("fixed-rate %s: no sample", addr)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+	res.P50, res.P99, res.P999 = q(0.50), q(0.99), q(0.999)
+	res.Samples = len(lat)
+	res.Achieved = float64(len(lat)) / dur.Seconds()
+	return res, ctx.Err()
+}
+
+// idleConns opens n connections to addr, makes one request on each so the
+// whole path (client-proxy-nginx) is established and has carried data, and
+// keeps them open until close is called.
+type idleSet struct {
+	hs []*httpConn
+}
+
+func openIdle(ctx context.Context, addr, path string, n int) (*idleSet, error) {
+	s := &idleSet{hs: make([]*httpConn, n)}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	next := make(chan int)
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				h, err := dialHTTP(addr, path)
+				if err == nil {
+					_ = h.c.SetDeadline(time.Now().Add(20 * time.Second))
+					err = h.do()
+					_ = h.c.SetDeadline(time.Time{})
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("idle connection %d to %s: %w", i, addr, err)
+					}
+					mu.Unlock()
+					if h != nil {
+						h.c.Close()
+					}
+					continue
+				}
+				s.hs[i] = h
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		s.close()
+		return nil, firstErr
+	}
+	return s, nil
+}
+
+// check makes sure every connection is still open: a read with a short
+// deadline must time out, not see EOF.
+func (s *idleSet) check() error {
+	buf := make([]byte, 1)
+	dead := 0
+	for _, h := range s.hs {
+		_ = h.c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		_, err := h.c.Read(buf)
+		var ne net.Error
+		if !(errors.As(err, &ne) && ne.Timeout()) {
+			dead++
+		}
+		_ = h.c.SetReadDeadline(time.Time{})
+	}
+	if dead > 0 {
+		return fmt.Errorf("%d of %d idle connections were closed", dead, len(s.hs))
+	}
+	return nil
+}
+
+func (s *idleSet) close() {
+	for _, h := range s.hs {
+		if h != nil {
+			h.c.Close()
+		}
+	}
+}

@@ -1,0 +1,95 @@
+// Command bench measures gproxy against haproxy 2.6 and direct connections,
+// and gkeepalived against keepalived 2.2.7, in one run, and writes the table
+// of ratios with the raw figures to bench/results.md. Needs root (the VRRP
+// part runs in private network namespaces).
+//
+//	go run ./integration/cmd/bench [-out bench] [-d 6s] [-idle 5000] [-vrrp-window 20s]
+//	go run ./integration/cmd/bench -profile   # gproxy's engine in-process, pprof of (a)-(c)
+//
+// Everything runs on loopback 127.77.0.0/24 (nginx, the proxies, wrk). The
+// proxy under test is pinned to CPU 1, nginx, wrk and this program's load
+// generator to CPU 0.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Addresses on loopback; unusual ones so other tests' ports do not collide.
+const (
+	backendAddr = "127.77.0.1:8080"
+	proxyAddr   = "127.77.0.2:8000"
+	cpuLoad     = "0" // wrk, nginx, the Go load generator
+	cpuProxy    = "1" // the proxy under test
+	envPinned   = "HAPAIR_BENCH_PINNED"
+)
+
+type options struct {
+	out        string        // directory for results.md and tmp/
+	dur        time.Duration // length of each load case
+	conns      int           // wrk connections
+	idle       int           // idle proxied connections for (e)
+	vrrpWindow time.Duration // idle measurement window per VRRP daemon
+	profile    bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.out, "out", "bench", "directory for results.md (tmp/ under it holds configs, logs, binaries)")
+	flag.DurationVar(&o.dur, "d", 6*time.Second, "length of each load case")
+	flag.IntVar(&o.conns, "c", 50, "wrk connections")
+	flag.IntVar(&o.idle, "idle", 5000, "idle proxied connections for the RSS case (10,000 would need 20,000+ descriptors in the proxy: the hard limit here is 20,000)")
+	flag.DurationVar(&o.vrrpWindow, "vrrp-window", 20*time.Second, "idle CPU/RSS window per VRRP daemon")
+	flag.BoolVar(&o.profile, "profile", false, "instead of the comparison, run gproxy's engine in this process and write CPU profiles of (a)-(c) to <out>/profile.md")
+	child := flag.String("vrrp-child", "", "internal: run one VRRP daemon measurement inside a private namespace")
+	childN := flag.Int("vrrp-instances", 1, "internal")
+	flag.Parse()
+
+	if *child != "" {
+		os.Exit(vrrpChild(*child, *childN, o))
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "bench: needs root: the VRRP part runs keepalived and gkeepalived in private network namespaces (unshare --net); run as root")
+		os.Exit(1)
+	}
+	// Pin this process (the fixed-rate load generator, the idle
+	// connections' client) to the load CPU, or to the proxy's CPU when it
+	// runs the engine itself, by running again under taskset.
+	if os.Getenv(envPinned) == "" {
+		cpu := cpuLoad
+		if o.profile {
+			cpu = cpuProxy
+		}
+		cmd := exec.Command("taskset", append([]string{"-c", cpu, "/proc/self/exe"}, os.Args[1:]...)...)
+		cmd.Env = append(os.Environ(), envPinned+"=1")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		signal.Ignore(os.Interrupt, syscall.SIGTERM) // the child gets them and cleans up
+		if err := cmd.Run(); err != nil {
+			if ee, ok := err.(*exec.ExitError); ok {
+				os.Exit(ee.ExitCode())
+			}
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if o.profile {
+		err = runProfile(ctx, o)
+	} else {
+		err = run(ctx, o)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// targetResult holds one target's raw figures.
+type targetResult struct {
+	KeepAlive, Close, Big          wrkResult
+	CPUKeepAlive, CPUClose, CPUBig ticks // proxy utime, stime over each run
+	Latency                        *rateResult
+	RSSBefore, RSSAfter            int64 // KiB
+	FDBefore, FDAfter              int
+	IdleCPU, IdleWindow, OpenTook  time.Duration
+}
+
+type results struct {
+	Idle                  int
+	Date, Machine         string
+	Versions              [][2]string
+	LoadBefore, LoadAfter string
+	Took                  time.Duration
+	T                     map[string]*targetResult
+	VRRP                  []vrrpResult
+}
+
+func (r *results) get(name string) *targetResult {
+	if r.T == nil {
+		r.T = map[string]*targetResult{}
+	}
+	if r.T[name] == nil {
+		r.T[name] = &targetResult{}
+	}
+	return r.T[name]
+}
+
+func (r *results) machine() {
+	r.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	mem := ""
+	for _, l := range strings.Split(readFile("/proc/meminfo"), "\n") {
+		if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
+			mem = strings.TrimSpace(v)
+		}
+	}
+	model := ""
+	for _, l := range strings.Split(readFile("/proc/cpuinfo"), "\n") {
+		if v, ok := strings.CutPrefix(l, "model name"); ok {
+			model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+			break
+		}
+	}
+	r.Machine = fmt.Sprintf("nproc %s (%s), MemTotal %s, kernel %s", firstLine("nproc"), model, mem, firstLine("uname", "-r"))
+	gover, _ := exec.Command("go", "version").Output()
+	r.Versions = [][2]string{
+		{"go", strings.TrimSpace(string(gover))},
+		{"haproxy -v", firstLine("haproxy", "-v")},
+		{"keepalived -v", firstLine("keepalived", "-v")},
+		{"nginx -v", firstLine("nginx", "-v")},
+		{"wrk -v", firstLine("wrk", "-v")},
+		{"gproxy -v", firstLine(filepath.Join("bench", "tmp", "gproxy"), "-v")},
+		{"gkeepalived -v", firstLine(filepath.Join("bench", "tmp", "gkeepalived"), "-v")},
+	}
+}
+
+type row struct {
+	what, unit, better string
+	direct, ref, ours  float64 // NaN-free: 0 means not applicable
+	refName            string
+}
+
+func ratio(a, b float64) string {
+	if a == 0 || b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+func num(v float64) string {
+	switch {
+	case v == 0:
+		return "–"
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+func (r *results) rows() []row {
+	d, h, g := r.get("direct"), r.get("haproxy"), r.get("gproxy")
+	rate := func(w wrkResult) float64 { return w.perSec(w.Requests) }
+	gbs := func(w wrkResult) float64 { return w.perSec(w.Bytes) / 1e9 }
+	cpuPer := func(t ticks, n int64, scale float64) float64 {
+		if n == 0 {
+			return 0
+		}
+		return float64(time.Duration(t.U+t.S)*clockTick) / float64(time.Microsecond) / float64(n) * scale
+	}
+	rows := []row{
+		{what: "(a) keep-alive, 128 B responses", unit: "req/s", better: "↑", direct: rate(d.KeepAlive), ref: rate(h.KeepAlive), ours: rate(g.KeepAlive)},
+		{what: "(b) new connection per request", unit: "conn/s", better: "↑", direct: rate(d.Close), ref: rate(h.Close), ours: rate(g.Close)},
+		{what: "(c) 1 MiB bodies", unit: "GB/s", better: "↑", direct: gbs(d.Big), ref: gbs(h.Big), ours: gbs(g.Big)},
+	}
+	if d.Latency != nil && h.Latency != nil && g.Latency != nil {
+		at := fmt.Sprintf(" at %d req/s", d.Latency.Rate)
+		rows = append(rows,
+			row{what: "(d) p50 latency" + at, unit: "µs", better: "↓", direct: us(d.Latency.P50), ref: us(h.Latency.P50), ours: us(g.Latency.P50)},
+			row{what: "(d) p99 latency" + at, unit: "µs", better: "↓", direct: us(d.Latency.P99), ref: us(h.Latency.P99), ours: us(g.Latency.P99)},
+			row{what: "(d) p99.9 latency" + at, unit: "µs", better: "↓", direct: us(d.Latency.P999), ref: us(h.Latency.P999), ours: us(g.Latency.P999)},
+		)
+	}
+	perConn := func(t *targetResult) float64 { return float64(t.RSSAfter-t.RSSBefore) / float64(r.Idle) }
+	fdPer := func(t *targetResult) float64 { return float64(t.FDAfter-t.FDBefore) / float64(r.Idle) }
+	idle := func(t *targetResult) float64 {
+		if t.IdleWindow == 0 {
+			return 0
+		}
+		return float64(t.IdleCPU) / float64(time.Millisecond) / t.IdleWindow.Seconds()
+	}
+	n := fmt.Sprintf("%d", r.Idle)
+	rows = append(rows,
+		row{what: "(e) RSS per idle proxied connection (" + n + ")", unit: "KiB", better: "↓", ref: perConn(h), ours: perConn(g)},
+		row{what: "(e) descriptors per idle proxied connection", unit: "fds", better: "↓", ref: fdPer(h), ours: fdPer(g)},
+		row{what: "(e) CPU with " + n + " idle connections", unit: "ms/s", better: "↓", ref: idle(h), ours: idle(g)},
+		row{what: "(f) proxy CPU per request, (a)", unit: "µs", better: "↓", ref: cpuPer(h.CPUKeepAlive, h.KeepAlive.Requests, 1), ours: cpuPer(g.CPUKeepAlive, g.KeepAlive.Requests, 1)},
+		row{what: "(f) proxy CPU per connection, (b)", unit: "µs", better: "↓", ref: cpuPer(h.CPUClose, h.Close.Requests, 1), ours: cpuPer(g.CPUClose, g.Close.Requests, 1)},
+		row{what: "(f) proxy CPU per MiB, (c)", unit: "µs", better: "↓", ref: cpuPer(h.CPUBig, h.Big.Requests, 1), ours: cpuPer(g.CPUBig, g.Big.Requests, 1)},
+	)
+	for i := range rows {
+		rows[i].refName = "haproxy"
+	}
+	vr := func(d string, n int) *vrrpResult {
+		for i := range r.VRRP {
+			if r.VRRP[i].Daemon == d && r.VRRP[i].Instances == n {
+				return &r.VRRP[i]
+			}
+		}
+		return nil
+	}
+	for _, n := range []int{1, 100} {
+		k, g := vr("keepalived", n), vr("gkeepalived", n)
+		if k == nil || g == nil {
+			continue
+		}
+		cpu := func(v *vrrpResult) float64 {
+			return float64(v.CPU) / float64(time.Millisecond) / v.Window.Seconds()
+		}
+		rows = append(rows,
+			row{what: fmt.Sprintf("VRRP RSS, %d instance(s), process tree", n), unit: "KiB", better: "↓", ref: float64(k.RSSKiB), ours: float64(g.RSSKiB), refName: "keepalived"},
+			row{what: fmt.Sprintf("VRRP PSS, %d instance(s), process tree", n), unit: "KiB", better: "↓", ref: float64(k.PSSKiB), ours: float64(g.PSSKiB), refName: "keepalived"},
+			row{what: fmt.Sprintf("VRRP idle CPU, %d instance(s), master", n), unit: "ms/s", better: "↓", ref: cpu(k), ours: cpu(g), refName: "keepalived"},
+		)
+	}
+	return rows
+}
+
+func (r *results) table() string {
+	var b strings.Builder
+	b.WriteString("| case | unit | better | direct | reference | ours | ours/reference | ours/direct |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	for _, x := range r.rows() {
+		ref := x.refName
+		ours := "gproxy"
+		if ref == "keepalived" {
+			ours = "gkeepalived"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s %s | %s %s | %s | %s |\n", x.what, x.unit, x.better,
+			num(x.direct), ref, num(x.ref), ours, num(x.ours), ratio(x.ours, x.ref), ratio(x.ours, x.direct))
+	}
+	return b.String()
+}
+
+func (r *results) raw() string {
+	var b strings.Builder
+	for _, name := range []string{"direct", "haproxy", "gproxy"} {
+		t := r.get(name)
+		fmt.Fprintf(&b, "%s:\n", name)
+		for _, c := range []struct {
+			n   string
+			w   wrkResult
+			cpu ticks
+		}{{"(a)", t.KeepAlive, t.CPUKeepAlive}, {"(b)", t.Close, t.CPUClose}, {"(c)", t.Big, t.CPUBig}} {
+			fmt.Fprintf(&b, "  %s wrk: %d requests, %d bytes in %v, %d errors; proxy CPU user %v sys %v\n", c.n, c.w.Requests, c.w.Bytes,
+				c.w.Duration.Round(time.Millisecond), c.w.Errors, time.Duration(c.cpu.U)*clockTick, time.Duration(c.cpu.S)*clockTick)
+		}
+		if l := t.Latency; l != nil {
+			fmt.Fprintf(&b, "  (d) %d req/s over %d connections: %d samples (%.0f/s), p50 %v p99 %v p99.9 %v, %d late, %d errors\n",
+				l.Rate, l.Conns, l.Samples, l.Achieved, l.P50, l.P99, l.P999, l.Late, l.Errors)
+		}
+		if t.RSSAfter > 0 {
+			fmt.Fprintf(&b, "  (e) %d idle connections opened in %v: VmRSS %d -> %d KiB, fds %d -> %d, CPU %v over %v\n", r.Idle,
+				t.OpenTook.Round(time.Millisecond), t.RSSBefore, t.RSSAfter, t.FDBefore, t.FDAfter, t.IdleCPU, t.IdleWindow.Round(time.Millisecond))
+		}
+	}
+	for _, v := range r.VRRP {
+		fmt.Fprintf(&b, "%s, %d instances: %d VIPs up after %v; %d processes, VmRSS %d KiB, Pss %d KiB, CPU %v over %v\n",
+			v.Daemon, v.Instances, v.VIPs, v.Master.Round(time.Millisecond), v.Procs, v.RSSKiB, v.PSSKiB, v.CPU, v.Window.Round(time.Millisecond))
+	}
+	return b.String()
+}
+
+func (r *results) write(out string) error {
+	var b strings.Builder
+	b.WriteString("# make bench: gproxy vs haproxy, gkeepalived vs keepalived\n\n")
+	b.WriteString("Written by `go run ./integration/cmd/bench` (`make bench`); one run, ratios from that run.\n")
+	b.WriteString("Every process shares the machine's 2 cores with other work: compare ratios, not absolute figures across runs.\n\n")
+	fmt.Fprintf(&b, "- date: %s; the run took %v\n- machine: %s\n- load average before / after: %s / %s\n", r.Date, r.Took, r.Machine, r.LoadBefore, r.LoadAfter)
+	for _, v := range r.Versions {
+		fmt.Fprintf(&b, "- %s: %s\n", v[0], v[1])
+	}
+	fmt.Fprintf(&b, "- bench binary: %s\n", runtime.Version())
+	b.WriteString(`
+Setup: nginx-light (1 worker, sendfile, keepalive_timeout 300s) on 127.77.0.1:8080 serving a
+128-byte file and a 1 MiB file; each proxy alone on 127.77.0.2:8000 with the same file
+(bench/tmp/proxy.cfg: mode tcp, roundrobin, one server, nbthread 1); gproxy with GOMAXPROCS=1.
+The proxy is pinned to CPU 1 (taskset), nginx, wrk and the Go load generator to CPU 0, so
+"direct" is what the client and nginx do on one core: gproxy/direct near 1 means the proxy
+is not the bottleneck. wrk 1 thread, 50 connections, 6 s per case. (d) is this program's
+open-loop generator: a fixed schedule over 50 keep-alive connections, latency counted from
+each request's scheduled time (no coordinated omission), first second discarded; the rate is
+30% of the slowest (a). (e) opens the connections through a freshly started proxy, one request
+on each, then reads VmRSS and the descriptor count; 10,000 would need over 20,000 descriptors
+in the proxy and the hard limit here is 20,000. (f) is utime+stime of the proxy from
+/proc/PID/stat over the run, divided by requests (10 ms ticks). VRRP: each daemon alone in a
+private network namespace (unshare --net) on a veth, state MASTER, advert_int 1, one /32 VIP
+per instance, distinct VRIDs; measured over the window after every VIP is up and the
+gratuitous-ARP bursts are over; RSS/PSS/CPU summed over the daemon's process tree
+(keepalived forks a VRRP child).
+
+`)
+	b.WriteString(r.table())
+	b.WriteString("\n## Raw figures\n\n```\n")
+	b.WriteString(r.raw())
+	b.WriteString("```\n")
+	fmt.Println()
+	fmt.Print(r.table())
+	path := filepath.Join(out, "results.md")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nwritten to %s\n", path)
+	return nil
+}

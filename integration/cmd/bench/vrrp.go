@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// vrrpResult is one daemon's idle figures, printed by the child as JSON.
+type vrrpResult struct {
+	Daemon    string
+	Instances int
+	VIPs      int           // virtual addresses on v0 when measured
+	Master    time.Duration // time until every VIP was up
+	RSSKiB    int64         // sum of VmRSS over the process tree, end of window
+	PSSKiB    int64         // sum of Pss over the tree
+	Procs     int
+	CPU       time.Duration // utime+stime over the window, whole tree
+	Window    time.Duration
+	Err       string
+}
+
+func keepalivedConf(n int) string {
+	var b strings.Builder
+	b.WriteString("# make bench: n VRRP instances, one VIP each, alone on a veth in a private netns.\n")
+	b.WriteString("global_defs {\n\trouter_id bench\n}\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `
+vrrp_instance VI_%d {
+	state MASTER
+	interface v0
+	virtual_router_id %d
+	priority 100
+	advert_int 1
+	virtual_ipaddress {
+		10.77.%d.%d/32
+	}
+}
+`, i, i, i/250, i%250+1)
+	}
+	return b.String()
+}
+
+// vrrp measures keepalived and gkeepalived side by side (each alone in its
+// own network namespace) with 1 and then 100 instances.
+func (e *env) vrrp(ctx context.Context) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	for _, n := range []int{1, 100} {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var firstErr error
+		for _, d := range []string{"keepalived", "gkeepalived"} {
+			wg.Add(1)
+			go func(d string) {
+				defer wg.Done()
+				r, err := e.vrrpRun(ctx, exe, d, n)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if err == nil {
+					e.result.VRRP = append(e.result.VRRP, r)
+					fmt.Printf("%-11s %3d instances: VIPs %d up in %v, RSS %d KiB (PSS %d, %d procs), CPU %v over %v\n",
+						d, n, r.VIPs, r.Master.Round(time.Millisecond), r.RSSKiB, r.PSSKiB, r.Procs, r.CPU, r.Window.Round(time.Millisecond))
+				}
+			}(d)
+		}
+		wg.Wait()
+		if firstErr != nil {
+			return firstErr
+		}
+	}
+	return nil
+}
+
+func (e *env) vrrpRun(ctx context.Context, exe, daemon string, n int) (vrrpResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.o.vrrpWindow+60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "unshare", "--net", "--mount", "--propagation", "private",
+		exe, "-vrrp-child", daemon, "-vrrp-instances", fmt.Sprint(n),
+		"-out", e.o.out, "-vrrp-window", e.o.vrrpWindow.String())
+	cmd.Dir, _ = os.Getwd()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var r vrrpResult
+	for _, l := range strings.Split(string(out), "\n") {
+		if j, ok := strings.CutPrefix(l, "VRRPRESULT "); ok {
+			if jerr := json.Unmarshal([]byte(j), &r); jerr != nil {
+				return r, fmt.Errorf("%s: %w", daemon, jerr)
+			}
+			if r.Err != "" {
+				return r, fmt.Errorf("%s with %d instances: %s", daemon, n, r.Err)
+			}
+			return r, nil
+		}
+	}
+	return r, fmt.Errorf("%s with %d instances: no result (%v): %s", daemon, n, err, stderr.String())
+}
+
+// vrrpChild runs inside `unshare --net --mount`: a veth pair, /run on a
+// tmpfs, one daemon with n instances, measured once every VIP is up.
+func vrrpChild(daemon string, n int, o options) int {
+	r, err := vrrpMeasure(daemon, n, o)
+	if err != nil {
+		r.Err = err.Error()
+	}
+	j, _ := json.Marshal(r)
+	fmt.Printf("VRRPRESULT %s\n", j)
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func vrrpMeasure(daemon string, n int, o options) (vrrpResult, error) {
+	r := vrrpResult{Daemon: daemon, Instances: n, Window: o.vrrpWindow}
+	// We must be in a fresh network namespace: it holds only lo.
+	ifs, _ := os.ReadDir("/sys/class/net")
+	if len(ifs) != 1 {
+		return r, fmt.Errorf("refusing to configure a namespace with %d interfaces (expected only lo): not a private netns", len(ifs))
+	}
+	for _, c := range [][]string{
+		{"mount", "-t", "tmpfs", "tmpfs", "/run"},
+		{"ip", "link", "set", "lo", "up"},
+		{"ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"},
+		{"ip", "addr", "add", "10.76.0.1/24", "dev", "v0"},
+		{"ip", "link", "set", "v0", "up"},
+		{"ip", "link", "set", "v1", "up"},
+	} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			return r, fmt.Errorf("%s: %w: %s", strings.Join(c, " "), err, out)
+		}
+	}
+	dir, err := filepath.Abs(filepath.Join(o.out, "tmp", "vrrp"))
+	if err != nil {
+		return r, err
+	}
+	conf := filepath.Join(dir, fmt.Sprintf("%s-%d.conf", daemon, n))
+	if err := os.WriteFile(conf, []byte(keepalivedConf(n)), 0o644); err != nil {
+		return r, err
+	}
+	prog := daemon
+	if daemon == "gkeepalived" {
+		prog = filepath.Join(o.out, "tmp", "gkeepalived")
+		if prog, err = filepath.Abs(prog); err != nil {
+			return r, err
+		}
+	}
+	p, err := startProc(dir, fmt.Sprintf("%s-%d", daemon, n), cpuProxy, nil, prog,
+		"-n", "-l", "-D", "-P", "-f", conf, "-p", "/run/bench.pid", "-r", "/run/bench_vrrp.pid")
+	if err != nil {
+		return r, err
+	}
+	defer p.stop()
+	start := time.Now()
+	for r.VIPs < n {
+		if p.exited() {
+			return r, fmt.Errorf("%s exited: %s", daemon, p.logTail())
+		}
+		if time.Since(start) > 20*time.Second {
+			return r, fmt.Errorf("%s: %d of %d VIPs up after 20 s: %s", daemon, r.VIPs, n, p.logTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+		r.VIPs = countVIPs()
+	}
+	r.Master = time.Since(start)
+	// Past the gratuitous ARP bursts (at the transition and
+	// vrrp_garp_master_delay, 5 s, later): what is left is steady state.
+	time.Sleep(6 * time.Second)
+	_, _, t0, _ := treeUsage(p.pid())
+	w0 := time.Now()
+	time.Sleep(o.vrrpWindow)
+	rss, pss, t1, procs := treeUsage(p.pid())
+	r.Window = time.Since(w0)
+	r.RSSKiB, r.PSSKiB, r.Procs = rss, pss, procs
+	r.CPU = time.Duration(t1-t0) * clockTick
+	r.VIPs = countVIPs()
+	if r.VIPs != n {
+		return r, fmt.Errorf("%s: only %d of %d VIPs left at the end of the window", daemon, r.VIPs, n)
+	}
+	return r, nil
+}
+
+// countVIPs counts the /32 addresses on v0 (`ip -o addr show dev v0`).
+func countVIPs() int {
+	out, err := exec.Command("ip", "-o", "-4", "addr", "show", "dev", "v0").Output()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "/32") {
+			n++
+		}
+	}
+	return n
+}
