@@ -29,6 +29,9 @@ type Result struct {
 	Pages    []Page    // one per http step
 	VIPHosts []string  // hosts holding the VIP at the end (one, when all is well)
 	Programs []string  // what ran where, e.g. "lb1: gproxy + gkeepalived"
+	// Where the syslog host's received lines and the SMTP host's mails are
+	// (outside the lab), when those services ran.
+	SyslogFile, Maildir string
 	Syslog   []peers.Message
 	Mails    []peers.Mail
 }
@@ -684,9 +687,11 @@ func (rn *runner) collect(ctx context.Context) {
 	}
 	if rn.syslog != nil {
 		rn.r.Syslog, _ = rn.syslog.Messages()
+		rn.r.SyslogFile = rn.syslog.File
 	}
 	if rn.smtp != nil {
 		rn.r.Mails, _ = rn.smtp.Mails()
+		rn.r.Maildir = rn.smtp.Maildir
 	}
 }
 
