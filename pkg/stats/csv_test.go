@@ -52,11 +52,12 @@ type env struct {
 func start(t *testing.T, cfgText string) *env {
 	t.Helper()
 	e := &env{}
+	// The engine asks for handlers when it starts serving, before the
+	// Source exists: look it up per request.
 	handler := func(px *haproxycfg.Proxy) http.Handler {
-		if e.src == nil {
-			return nil
-		}
-		return stats.Handler(px, e.src)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			stats.Handler(px, e.src).ServeHTTP(w, r)
+		})
 	}
 	e.cfg, e.eng = healthtest.Engine(t, cfgText, zerolog.Nop(), handler)
 	e.mon = health.Start(e.eng, health.Options{Logger: zerolog.Nop()})
