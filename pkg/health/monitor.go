@@ -187,7 +187,7 @@ func (m *Monitor) record(c *check, res Result) {
 	s := c.srv
 	st := s.Stats()
 	s.SetUp(up)
-	act, bck := usable(s.Backend())
+	act, bck := Usable(s.Backend())
 	px := s.Backend().Proxy()
 	kind := "Server"
 	if s.Backup() {
@@ -200,8 +200,8 @@ func (m *Monitor) record(c *check, res Result) {
 		m.log(px, levelNotice, msg)
 		return
 	}
-	msg = fmt.Sprintf("%s %s/%s is DOWN, reason: %s, check duration: %dms. %d active and %d backup servers left. %d sessions active, %d requeued, %d remaining in queue.",
-		kind, px.Name, s.Name(), res.Reason(), res.Duration.Milliseconds(), act, bck, st.CurSessions, 0, st.QueueCur)
+	msg = fmt.Sprintf("%s %s/%s is DOWN, reason: %s, check duration: %dms. %s %d sessions active, %d requeued, %d remaining in queue.",
+		kind, px.Name, s.Name(), res.Reason(), res.Duration.Milliseconds(), ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur)
 	m.log(px, levelAlert, msg)
 	if act+bck == 0 {
 		if m.opts.Log != nil {
@@ -218,9 +218,19 @@ func (m *Monitor) log(px *haproxycfg.Proxy, level haproxycfg.Level, msg string) 
 	m.opts.Logger.Warn().Msg(msg)
 }
 
-// usable counts the servers of a backend that take traffic, active and
+// ServersLeft is the middle of haproxy's DOWN messages: "1 active and 1
+// backup servers left.", with " Running on backup." when only backups are.
+func ServersLeft(act, bck int) string {
+	s := fmt.Sprintf("%d active and %d backup servers left.", act, bck)
+	if act == 0 && bck > 0 {
+		s += " Running on backup."
+	}
+	return s
+}
+
+// Usable counts the servers of a backend that take new traffic, active and
 // backup, as the "N active and M backup servers left" of haproxy's logs.
-func usable(b *proxy.Backend) (act, bck int) {
+func Usable(b *proxy.Backend) (act, bck int) {
 	for _, s := range b.Servers() {
 		if !s.Usable() || s.Weight() == 0 {
 			continue

@@ -129,7 +129,7 @@ listen web
 			t.Fatalf("with every active server down, answer %q, want the backup b1", got)
 		}
 	}
-	if !sink.has(`^<1>Server web/s2 is DOWN, .* 0 active and 1 backup servers left\.`) {
+	if !sink.has(`^<1>Server web/s2 is DOWN, .* 0 active and 1 backup servers left\. Running on backup\. 0 sessions active`) {
 		t.Errorf("no DOWN line for s2 with 0 active left in:\n%s", sink.dump())
 	}
 

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/health"
 	"hapair/pkg/proxy"
@@ -44,6 +46,8 @@ type Commands struct {
 	Source *stats.Source
 	// Log sends a state-change message to a proxy's log targets; may be nil.
 	Log func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string)
+	// Logger receives the daemon's copy of those messages.
+	Logger zerolog.Logger
 
 	mu      sync.Mutex
 	weights map[*proxy.Server]int // user weights set by `set weight`
@@ -178,12 +182,12 @@ func (c *Commands) enableServer(args []string) string {
 	return ""
 }
 
-// setAdmin changes the administrative state and logs it as haproxy does
-// ("Server be/s1 is going DOWN for maintenance.").
+// setAdmin changes the administrative state and logs the change with
+// haproxy 2.6's words and levels (testdata/haproxy26_syslog_admin.txt).
 func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
 	before := s.AdminState()
 	s.SetAdminState(a)
-	if before == a || c.Log == nil {
+	if before == a {
 		return
 	}
 	px := s.Backend().Proxy()
@@ -191,24 +195,45 @@ func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
 	if s.Backup() {
 		kind = "Backup Server"
 	}
-	act, bck := 0, 0
-	for _, o := range s.Backend().Servers() {
-		if o.Usable() && o.Weight() > 0 {
-			if o.Backup() {
-				bck++
-			} else {
-				act++
-			}
-		}
-	}
+	act, bck := health.Usable(s.Backend())
 	st := s.Stats()
+	name := fmt.Sprintf("%s %s/%s", kind, px.Name, s.Name())
 	switch {
 	case a == proxy.AdminMaint:
-		c.Log(px, 4, fmt.Sprintf("%s %s/%s is going DOWN for maintenance. %d active and %d backup servers left. %d sessions active, %d requeued, %d remaining in queue.",
-			kind, px.Name, s.Name(), act, bck, st.CurSessions, 0, st.QueueCur))
-	case before == proxy.AdminMaint && s.Up():
-		c.Log(px, 4, fmt.Sprintf("%s %s/%s is UP (leaving forced maintenance).", kind, px.Name, s.Name()))
+		c.log(px, levelAlert, fmt.Sprintf("%s is going DOWN for maintenance. %s %d sessions active, %d requeued, %d remaining in queue.",
+			name, health.ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur))
+		if act+bck == 0 {
+			c.log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+		}
+	case a == proxy.AdminDrain:
+		c.log(px, levelNotice, fmt.Sprintf("%s enters drain state. %d active and %d backup servers online. %d sessions requeued, %d total in queue.",
+			name, act, bck, 0, st.QueueCur))
+	case before == proxy.AdminMaint:
+		c.log(px, levelNotice, fmt.Sprintf("%s is UP/READY (leaving forced maintenance).", name))
+	case before == proxy.AdminDrain:
+		c.log(px, levelNotice, fmt.Sprintf("%s is UP (leaving forced drain).", name))
 	}
+}
+
+// Syslog levels of the state-change messages.
+const (
+	levelEmerg  haproxycfg.Level = 0
+	levelAlert  haproxycfg.Level = 1
+	levelNotice haproxycfg.Level = 5
+)
+
+// log sends a message to the proxy's log targets and, as haproxy prints it
+// on stderr, to the daemon log: [WARNING], or [ALERT] for no server left
+// (with the backend name quoted, as haproxy does there).
+func (c *Commands) log(px *haproxycfg.Proxy, level haproxycfg.Level, msg string) {
+	if c.Log != nil {
+		c.Log(px, level, msg)
+	}
+	if level == levelEmerg {
+		c.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
+		return
+	}
+	c.Logger.Warn().Msg(msg)
 }
 
 func (c *Commands) getWeight(args []string) string {

@@ -236,7 +236,7 @@ func TestSocatDrivesServers(t *testing.T) {
 	}
 	select {
 	case l := <-e.logs:
-		if !strings.HasPrefix(l, "<4>Server web/s1 is going DOWN for maintenance. 1 active and 0 backup servers left.") {
+		if l != "<1>Server web/s1 is going DOWN for maintenance. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue." {
 			t.Errorf("maintenance log line %q", l)
 		}
 	case <-time.After(5 * time.Second):
@@ -251,6 +251,19 @@ func TestSocatDrivesServers(t *testing.T) {
 		t.Error("show stat does not show s1 MAINT")
 	}
 	socat(t, e.sock, "set server web/s1 state ready; set server web/s2 state drain\n")
+	for _, want := range []string{
+		"<5>Server web/s1 is UP/READY (leaving forced maintenance).",
+		"<5>Server web/s2 enters drain state. 1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.",
+	} {
+		select {
+		case l := <-e.logs:
+			if l != want {
+				t.Errorf("log line %q, haproxy 2.6 logs %q", l, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("no log line %q", want)
+		}
+	}
 	for range 6 {
 		if got := get(t, url); got != "s1" {
 			t.Fatalf("answer %q with s2 draining", got)
