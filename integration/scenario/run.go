@@ -32,8 +32,8 @@ type Result struct {
 	// Where the syslog host's received lines and the SMTP host's mails are
 	// (outside the lab), when those services ran.
 	SyslogFile, Maildir string
-	Syslog   []peers.Message
-	Mails    []peers.Mail
+	Syslog              []peers.Message
+	Mails               []peers.Mail
 }
 
 // Event is one line of the run's narration.
