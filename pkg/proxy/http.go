@@ -2,34 +2,29 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/netip"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"hapair/pkg/accesslog"
-	"hapair/pkg/balance"
 )
 
 // serveHTTP serves a `mode http` frontend on one listener: the stats page
 // for a proxy with `stats enable`, else a reverse proxy balancing each
-// request over the backend's servers. e.mu is held.
+// request over the backend's servers (serveH1). e.mu is held.
 func (e *Engine) serveHTTP(f *Frontend, ln net.Listener) {
+	if !f.px.Stats.Enabled {
+		e.serveH1(f, ln)
+		return
+	}
 	var h http.Handler
-	switch {
-	case f.px.Stats.Enabled:
-		if e.opts.HTTPHandler != nil {
-			h = e.opts.HTTPHandler(f.px)
-		}
-	case f.backend != nil && len(f.backend.servers) > 0:
-		h = e.reverseProxy(f)
+	if e.opts.HTTPHandler != nil {
+		h = e.opts.HTTPHandler(f.px)
 	}
 	if h == nil {
 		h = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -112,12 +107,10 @@ type ctxKey int
 
 const reqStateKey ctxKey = 0
 
-// reqState is what the reverse proxy reports about one request for its
-// log line.
+// reqState is what the stats handler's wrapper records about one request
+// for its log line.
 type reqState struct {
-	log     accesslog.Session
-	srv     *Server
-	connErr bool
+	log accesslog.Session
 }
 
 // countingBody counts the request body read from the client.
@@ -200,9 +193,6 @@ func (e *Engine) logHTTP(f *Frontend, h http.Handler) http.Handler {
 		if f.backend != nil {
 			st.log.BeConn = int(f.backend.ctr.cur.Load())
 		}
-		if st.srv != nil {
-			st.log.SrvConn = st.srv.Conns()
-		}
 		// An HTTP request always carries bytes from the client, so
 		// dontlognull never drops it.
 		st.log.BytesFromClient += approxHeaderSize(r)
@@ -228,83 +218,4 @@ func netipAddrPort(s string) (ap netip.AddrPort, err error) {
 		return ap, err
 	}
 	return addrPort(a), nil
-}
-
-// reverseProxy balances each request of a frontend over its backend.
-func (e *Engine) reverseProxy(f *Frontend) http.Handler {
-	be := f.backend
-	bt := be.px.Timeouts
-	tr := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: bt.Connect}).DialContext,
-		ResponseHeaderTimeout: bt.Server,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       firstSet(bt.HTTPKeepAlive, 90*time.Second),
-	}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			st := pr.In.Context().Value(reqStateKey).(*reqState)
-			port := int(st.log.Frontend.Port())
-			pr.SetURL(&url.URL{Scheme: "http", Host: st.srv.cfg.Address(port)})
-			pr.Out.Host = pr.In.Host
-		},
-		Transport: tr,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			st := r.Context().Value(reqStateKey).(*reqState)
-			st.connErr = true
-			status := http.StatusBadGateway
-			st.log.TermCause, st.log.TermState = termServer, 'H'
-			if isTimeout(err) {
-				status = http.StatusGatewayTimeout
-				st.log.TermCause = termServerTimeout
-			}
-			if r.Context().Err() != nil {
-				st.log.TermCause, st.log.TermState = termClient, stateData
-			}
-			w.WriteHeader(status)
-		},
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := r.Context().Value(reqStateKey).(*reqState)
-		st.log.BackendName = be.Name()
-		start := e.now()
-		be.ctr.open(start)
-		defer be.ctr.cur.Add(-1)
-		a, err := be.acquire(r.Context(), balance.Key{Client: st.log.Client.Addr()}, nil, bt.EffectiveQueue())
-		st.log.SrvQueue, st.log.BeQueue = a.sq, a.bq
-		if err != nil {
-			st.log.Tw = e.now().Sub(start)
-			st.log.TermCause, st.log.TermState = termServer, stateConnect
-			if errors.Is(err, ErrQueueTimeout) {
-				st.log.TermCause, st.log.TermState = termServerTimeout, stateQueue
-			} else if errors.Is(err, ErrNoServer) {
-				st.log.Tw = -1
-			}
-			http.Error(w, "503 Service Unavailable\nNo server is available to handle this request.", http.StatusServiceUnavailable)
-			return
-		}
-		srv := a.srv
-		defer be.release(srv)
-		st.srv = srv
-		st.log.ServerName = srv.Name()
-		st.log.Tw = e.now().Sub(start)
-		srv.ctr.total.Add(1)
-		srv.ctr.rate.add(start)
-		srv.ctr.lastSession.Store(start.UnixNano())
-		rec, _ := w.(*recorder)
-		var before int64
-		if rec != nil {
-			before = rec.n
-		}
-		rp.ServeHTTP(w, r)
-		if st.connErr {
-			srv.ctr.connErrors.Add(1)
-			be.ctr.connErrors.Add(1)
-		} else {
-			st.log.Tc = 0
-		}
-		if rec != nil {
-			srv.ctr.bytesOut.Add(rec.n - before)
-			be.ctr.bytesOut.Add(rec.n - before)
-		}
-	})
 }

@@ -64,7 +64,7 @@ func TestHTTPReverseProxy(t *testing.T) {
 		t.Fatalf("post answered %q", b)
 	}
 	l := sink.wait(t, 5)
-	if l.ServerName != "s1" || l.BackendName != "web" || ts(l) != "--" || l.BytesToClient != int64(len(b)) || l.BytesFromClient < 5 {
+	if l.ServerName != "s1" || l.BackendName != "web" || ts(l) != "--" || l.BytesToClient <= int64(len(b)) || l.BytesFromClient < 5 {
 		t.Fatalf("log %+v", l)
 	}
 	// Keep-alive: five requests over one client connection.

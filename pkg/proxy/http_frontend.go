@@ -1,0 +1,605 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hapair/pkg/accesslog"
+	"hapair/pkg/balance"
+)
+
+// h1Frontend serves one `mode http` listener that proxies to a backend:
+// it reads HTTP/1.x requests itself, so that malformed or cut requests are
+// logged (<BADREQ>) and every httplog timer is measured as haproxy 2.6
+// does, and forwards each request with an http.Transport that keeps server
+// connections alive.
+type h1Frontend struct {
+	e  *Engine
+	f  *Frontend
+	tr *http.Transport // nil without a backend
+
+	mu       sync.Mutex
+	conns    map[*h1Conn]bool // true while idle between two requests
+	draining bool
+}
+
+// h1Conn is one client connection.
+type h1Conn struct {
+	nc  net.Conn
+	cnt *deadlineConn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+}
+
+// deadlineConn counts the bytes read and, when idle is set, pushes the
+// read or write deadline at every call: the inactivity timeouts `timeout
+// client` while a body flows.
+type deadlineConn struct {
+	net.Conn
+	n    atomic.Int64
+	idle atomic.Int64 // time.Duration; 0: deadlines are set by the caller
+}
+
+func (d *deadlineConn) Read(p []byte) (int, error) {
+	if t := time.Duration(d.idle.Load()); t > 0 {
+		_ = d.Conn.SetReadDeadline(time.Now().Add(t))
+	}
+	n, err := d.Conn.Read(p)
+	d.n.Add(int64(n))
+	return n, err
+}
+
+func (d *deadlineConn) Write(p []byte) (int, error) {
+	if t := time.Duration(d.idle.Load()); t > 0 {
+		_ = d.Conn.SetWriteDeadline(time.Now().Add(t))
+	}
+	return d.Conn.Write(p)
+}
+
+// serveH1 starts the accept loop of a proxying `mode http` listener.
+func (e *Engine) serveH1(f *Frontend, ln net.Listener) {
+	h := &h1Frontend{e: e, f: f, conns: map[*h1Conn]bool{}}
+	if f.backend != nil {
+		h.tr = backendTransport(f.backend)
+	}
+	e.acceptWG.Add(1)
+	go func() {
+		defer e.acceptWG.Done()
+		gl := &gateListener{Listener: ln, e: e, f: f}
+		for {
+			c, err := gl.Accept()
+			if err != nil {
+				select {
+				case <-e.stop:
+					return
+				default:
+				}
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				e.log.Warn().Err(err).Msgf("proxy %s: accept", f.Name())
+				select {
+				case <-time.After(50 * time.Millisecond):
+				case <-e.stop:
+					return
+				}
+				continue
+			}
+			go h.serve(c)
+		}
+	}()
+	go h.watch()
+}
+
+// backendTransport is the client side towards a backend's servers.
+func backendTransport(be *Backend) *http.Transport {
+	bt := be.px.Timeouts
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: bt.Connect}).DialContext,
+		ResponseHeaderTimeout: bt.Server,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       firstSet(bt.HTTPKeepAlive, 90*time.Second),
+		DisableCompression:    true,
+	}
+}
+
+// watch closes idle keep-alive connections on a soft stop (busy ones
+// close after their response) and every connection on Close.
+func (h *h1Frontend) watch() {
+	select {
+	case <-h.e.stop:
+	case <-h.e.killed.Done():
+	}
+	h.mu.Lock()
+	h.draining = true
+	for c, idle := range h.conns {
+		if idle {
+			c.nc.Close()
+		}
+	}
+	h.mu.Unlock()
+	<-h.e.killed.Done()
+	h.mu.Lock()
+	for c := range h.conns {
+		c.nc.Close()
+	}
+	h.mu.Unlock()
+	if h.tr != nil {
+		h.tr.CloseIdleConnections()
+	}
+}
+
+// setIdle marks c idle or busy; false means the proxy is stopping and an
+// idle connection must close.
+func (h *h1Frontend) setIdle(c *h1Conn, idle bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if idle && h.draining {
+		return false
+	}
+	h.conns[c] = idle
+	return true
+}
+
+func (h *h1Frontend) isDraining() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.draining
+}
+
+// serve runs the requests of one client connection.
+func (h *h1Frontend) serve(nc net.Conn) {
+	e, f := h.e, h.f
+	d := &deadlineConn{Conn: nc}
+	c := &h1Conn{nc: nc, cnt: d, br: bufio.NewReaderSize(d, 16384), bw: bufio.NewWriterSize(d, 16384)}
+	h.mu.Lock()
+	h.conns[c] = false
+	killed := e.killed.Err() != nil
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.conns, c)
+		drained := h.draining && len(h.conns) == 0
+		h.mu.Unlock()
+		nc.Close()
+		if drained && h.tr != nil {
+			h.tr.CloseIdleConnections()
+		}
+	}()
+	if killed {
+		return
+	}
+	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
+	t := f.px.Timeouts
+	reqTimeout := firstSet(t.HTTPRequest, t.Client)
+	start := e.now() // the accept, then the end of the previous request
+	for first := true; ; first = false {
+		wait := reqTimeout
+		if !first {
+			wait = firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client)
+			if !h.setIdle(c, true) {
+				return
+			}
+		}
+		d.idle.Store(0)
+		setDeadline(nc.SetReadDeadline, start, wait)
+		_, err := c.br.Peek(1)
+		h.setIdle(c, false)
+		s := accesslog.Session{
+			Client: client, Frontend: local, Accept: start,
+			FrontendName: f.Name(), BackendName: f.Name(), ServerName: "<NOSRV>",
+			TR: -1, Tw: -1, Tc: -1, Tr: -1,
+		}
+		if err != nil {
+			// Nothing arrived: on a kept-alive connection the client may
+			// leave silently; a new connection is logged as haproxy does
+			// (408 cR on timeout, 400 CR on close).
+			if !first || e.killed.Err() != nil {
+				return
+			}
+			h.badRequest(c, &s, start, err)
+			return
+		}
+		tFirst := e.now()
+		s.Ti = tFirst.Sub(start)
+		read0 := d.n.Load() - int64(c.br.Buffered())
+		if !first {
+			setDeadline(nc.SetReadDeadline, tFirst, reqTimeout)
+		}
+		req, err := readRequest(c.br)
+		if err != nil {
+			h.badRequest(c, &s, tFirst, err)
+			return
+		}
+		_ = nc.SetReadDeadline(time.Time{})
+		d.idle.Store(int64(t.Client))
+		s.Method, s.URI, s.Version = req.method, req.uri, req.version
+		keep := h.forward(c, req, &s)
+		end := e.now()
+		s.Tt = end.Sub(start)
+		s.Ta = end.Sub(tFirst)
+		s.BytesFromClient = d.n.Load() - int64(c.br.Buffered()) - read0
+		f.ctr.bytesIn.Add(s.BytesFromClient)
+		f.ctr.bytesOut.Add(s.BytesToClient)
+		s.ActConn = int(e.actconn.Load())
+		s.FeConn = int(f.ctr.cur.Load())
+		e.logSession(f.px, s)
+		if !keep || h.isDraining() {
+			return
+		}
+		start = end
+	}
+}
+
+func setDeadline(set func(time.Time) error, from time.Time, d time.Duration) {
+	if d > 0 {
+		_ = set(from.Add(d))
+	} else {
+		_ = set(time.Time{})
+	}
+}
+
+// badRequest answers and logs a request that could not be read: 408 and
+// "cR" on timeout, 400 and "CR" without a reply when the client closed,
+// 400 and "PR" for a malformed head. haproxy counts no byte sent (%B 0)
+// for these replies, which its HTTP/1 layer writes itself.
+func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time, err error) {
+	e := h.e
+	switch {
+	case isTimeout(err):
+		s.Status, s.TermCause, s.TermState = http.StatusRequestTimeout, termClientTimeout, stateRequest
+		c.writeRaw(page408)
+	case errors.Is(err, errBadRequest):
+		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
+		c.writeRaw(page400)
+	default: // closed, reset
+		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, stateRequest
+	}
+	end := e.now()
+	s.Tt = end.Sub(s.Accept)
+	s.Ta = end.Sub(from)
+	if s.Ti == 0 && from.After(s.Accept) {
+		s.Ti = from.Sub(s.Accept)
+	}
+	s.BytesFromClient = c.cnt.n.Load()
+	s.ActConn = int(e.actconn.Load())
+	s.FeConn = int(h.f.ctr.cur.Load())
+	e.logSession(h.f.px, *s)
+}
+
+func (c *h1Conn) writeRaw(p string) {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = io.WriteString(c.nc, p)
+}
+
+// forward sends one request to a server of the backend and the response
+// back to the client, filling the log fields. It reports whether the
+// connection may serve another request.
+func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) bool {
+	e, be := h.e, h.f.backend
+	body := newBodyReader(c.br, req)
+	keep := req.keepAlive && !h.isDraining()
+	tHead := e.now()
+	s.TR = tHead.Sub(s.Accept.Add(s.Ti))
+	if be == nil {
+		s.TermCause, s.TermState = termServer, stateConnect
+		s.Status = http.StatusServiceUnavailable
+		return h.errorPage(c, s, page503, keep && drain(body))
+	}
+	s.BackendName = be.Name()
+	bt := be.px.Timeouts
+	be.ctr.open(tHead)
+	defer func() {
+		be.ctr.cur.Add(-1)
+		s.BeConn = int(be.ctr.cur.Load())
+	}()
+	a, err := be.acquire(e.killed, balance.Key{Client: s.Client.Addr()}, nil, bt.EffectiveQueue())
+	s.SrvQueue, s.BeQueue = a.sq, a.bq
+	if err != nil {
+		s.Status = http.StatusServiceUnavailable
+		switch {
+		case errors.Is(err, ErrNoServer):
+			s.TermCause, s.TermState = termServer, stateConnect
+		case errors.Is(err, ErrQueueTimeout):
+			s.Tw = e.now().Sub(tHead)
+			s.TermCause, s.TermState = termServerTimeout, stateQueue
+		default:
+			s.Tw = e.now().Sub(tHead)
+			s.TermCause, s.TermState = termKilled, stateQueue
+			return false
+		}
+		return h.errorPage(c, s, page503, keep && drain(body))
+	}
+	srv := a.srv
+	defer func() {
+		s.SrvConn = srv.Conns() - 1
+		be.release(srv)
+	}()
+	s.ServerName = srv.Name()
+	tAssigned := e.now()
+	s.Tw = tAssigned.Sub(tHead)
+	srv.ctr.total.Add(1)
+	srv.ctr.rate.add(tAssigned)
+	storeMax(&srv.ctr.maxRate, srv.ctr.rate.read(tAssigned))
+	srv.ctr.lastSession.Store(tAssigned.UnixNano())
+
+	ctx, cancel := context.WithCancel(e.killed)
+	defer cancel()
+	var (
+		tConn   time.Time
+		dialErr error
+	)
+	trace := &httptrace.ClientTrace{
+		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
+		ConnectDone: func(_, _ string, err error) { dialErr = err },
+	}
+	out := &http.Request{
+		Method:     req.method,
+		URL:        &url.URL{Scheme: "http", Host: srv.cfg.Address(int(s.Frontend.Port())), Opaque: req.uri},
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, len(req.headers)+1),
+		Host:   req.host,
+		Body:   http.NoBody,
+	}
+	for _, hd := range req.headers {
+		k := http.CanonicalHeaderKey(hd.name)
+		out.Header[k] = append(out.Header[k], hd.value)
+	}
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = []string{""} // no Go default
+	}
+	switch {
+	case req.chunked:
+		out.Body, out.ContentLength = body, -1
+	case req.contentLength > 0:
+		out.Body, out.ContentLength = body, req.contentLength
+	}
+	out = out.WithContext(httptrace.WithClientTrace(ctx, trace))
+	var resp *http.Response
+	for attempt := 0; ; attempt++ {
+		tConn, dialErr = time.Time{}, nil
+		resp, err = h.tr.RoundTrip(out)
+		if err == nil || dialErr == nil || !tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
+			break
+		}
+		// The connection was refused or timed out: retry after haproxy's
+		// turn-around time, min(timeout connect, 1s), if it was refused.
+		s.Retries++
+		be.ctr.retries.Add(1)
+		srv.ctr.retries.Add(1)
+		if !isTimeout(dialErr) {
+			wait := time.Second
+			if bt.Connect > 0 && bt.Connect < wait {
+				wait = bt.Connect
+			}
+			select {
+			case <-time.After(wait):
+			case <-e.killed.Done():
+			}
+		}
+	}
+	if err != nil {
+		srv.ctr.connErrors.Add(1)
+		be.ctr.connErrors.Add(1)
+		switch {
+		case e.killed.Err() != nil:
+			s.TermCause, s.TermState = termKilled, stateConnect
+			return false
+		case body.err != nil:
+			// The client went away while sending its body.
+			s.TermCause, s.TermState = termClient, stateData
+			be.ctr.cliAborts.Add(1)
+			srv.ctr.cliAborts.Add(1)
+			return false
+		case tConn.IsZero():
+			s.Status = http.StatusServiceUnavailable
+			s.TermCause, s.TermState = termServer, stateConnect
+			if isTimeout(dialErr) {
+				s.TermCause = termServerTimeout
+			}
+			return h.errorPage(c, s, page503, false)
+		}
+		s.Tc = tConn.Sub(tAssigned)
+		s.TermCause, s.TermState = termServer, 'H'
+		page := page502
+		s.Status = http.StatusBadGateway
+		if isTimeout(err) {
+			s.TermCause, page, s.Status = termServerTimeout, page504, http.StatusGatewayTimeout
+		}
+		be.ctr.srvAborts.Add(1)
+		srv.ctr.srvAborts.Add(1)
+		return h.errorPage(c, s, page, false)
+	}
+	defer resp.Body.Close()
+	tResp := e.now()
+	s.Tc = tConn.Sub(tAssigned)
+	s.Tr = tResp.Sub(tConn)
+	s.Status = resp.StatusCode
+	if !body.complete() {
+		// The server answered before reading the whole body: the rest of
+		// it cannot be told from a next request.
+		keep = false
+	}
+	n, err := c.writeResponse(req, resp, &keep)
+	s.BytesToClient = n
+	be.ctr.bytesOut.Add(n)
+	srv.ctr.bytesOut.Add(n)
+	if err != nil {
+		var we *clientWriteError
+		if errors.As(err, &we) {
+			s.TermCause, s.TermState = termClient, stateData
+			be.ctr.cliAborts.Add(1)
+			srv.ctr.cliAborts.Add(1)
+			if isTimeout(err) {
+				s.TermCause = termClientTimeout
+			}
+		} else {
+			s.TermCause, s.TermState = termServer, stateData
+			be.ctr.srvAborts.Add(1)
+			srv.ctr.srvAborts.Add(1)
+			if isTimeout(err) {
+				s.TermCause = termServerTimeout
+			}
+		}
+		return false
+	}
+	s.TermCause, s.TermState = termNormal, termNormal
+	return keep
+}
+
+// drain reads the rest of a request body before an error reply, so the
+// connection can go on; false if it could not.
+func drain(b *bodyReader) bool {
+	_, err := io.Copy(io.Discard, io.LimitReader(b, 1<<20))
+	return err == nil && b.complete()
+}
+
+// errorPage sends one of haproxy's own replies and records it.
+func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, keep bool) bool {
+	s.BytesToClient = p.htxSize()
+	if err := c.writePage(p, keep); err != nil {
+		return false
+	}
+	if s.TermCause == 0 {
+		s.TermCause, s.TermState = termNormal, termNormal
+	}
+	return keep
+}
+
+type clientWriteError struct{ error }
+
+func (e *clientWriteError) Unwrap() error { return e.error }
+
+// hopByHop are response headers that concern one connection only and are
+// not forwarded (RFC 9110 section 7.6.1).
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
+	"Transfer-Encoding": true, "Upgrade": true, "Te": true, "Trailer": true,
+}
+
+// writeResponse sends the server's response to the client: status line,
+// end-to-end headers with lower-case names (as haproxy 2.6 writes them),
+// and the body, chunked towards an HTTP/1.1 client when the server gave no
+// length. It returns what haproxy counts as bytes sent (%B): the size of
+// the response in its internal HTX form (see htxSize).
+func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool) (int64, error) {
+	bw := c.bw
+	code := resp.StatusCode
+	reason := strings.TrimLeft(strings.TrimPrefix(resp.Status, strconv.Itoa(code)), " ")
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(code))
+	bw.WriteByte(' ')
+	bw.WriteString(reason)
+	bw.WriteString("\r\n")
+	size := htxStartLine + int64(len(resp.Proto)+3+len(reason))
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		if !hopByHop[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		lk := strings.ToLower(k)
+		for _, v := range resp.Header[k] {
+			bw.WriteString(lk)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+			size += int64(len(k) + len(v))
+		}
+	}
+	bodyless := req.method == http.MethodHead || code/100 == 1 || code == 204 || code == 304
+	chunked := false
+	if !bodyless && resp.ContentLength < 0 {
+		if len(resp.TransferEncoding) > 0 {
+			// haproxy keeps the server's "transfer-encoding: chunked".
+			size += int64(len("transfer-encoding") + len("chunked"))
+		}
+		if req.version == "HTTP/1.1" {
+			chunked = true
+			bw.WriteString("transfer-encoding: chunked\r\n")
+		} else {
+			*keep = false // the end of the body is the close
+		}
+	}
+	switch {
+	case !*keep:
+		bw.WriteString("connection: close\r\n")
+	case req.version == "HTTP/1.0":
+		bw.WriteString("connection: keep-alive\r\n")
+	}
+	bw.WriteString("\r\n")
+	size += htxEOH
+	if bodyless {
+		if err := bw.Flush(); err != nil {
+			return size, &clientWriteError{err}
+		}
+		return size, nil
+	}
+	var w io.Writer = bw
+	var cw *chunkWriter
+	if chunked {
+		cw = &chunkWriter{w: bw}
+		w = cw
+	}
+	n, err := copyBody(w, resp.Body)
+	size += n
+	if err != nil {
+		return size, err
+	}
+	if cw != nil {
+		if _, err := bw.WriteString("0\r\n\r\n"); err != nil {
+			return size, &clientWriteError{err}
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return size, &clientWriteError{err}
+	}
+	return size, nil
+}
+
+// copyBody copies the server's body, telling client write errors from
+// server read errors, flushing whenever the server pauses.
+func copyBody(w io.Writer, r io.Reader) (int64, error) {
+	buf := make([]byte, 32*1024)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return total, &clientWriteError{werr}
+			}
+			total += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+type chunkWriter struct{ w *bufio.Writer }
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	c.w.WriteString(strconv.FormatInt(int64(len(p)), 16))
+	c.w.WriteString("\r\n")
+	c.w.Write(p)
+	c.w.WriteString("\r\n")
+	return len(p), c.w.Flush()
+}

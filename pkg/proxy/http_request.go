@@ -1,0 +1,347 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// maxRequestHead is the largest request head accepted: haproxy 2.6's
+// tune.bufsize (16384) less tune.maxrewrite (1024). A longer head is a bad
+// request.
+const maxRequestHead = 16384 - 1024
+
+// Request read outcomes; each ends the connection with its own log line.
+var (
+	// errEmptyRequest means the client closed without sending a byte.
+	errEmptyRequest = errors.New("proxy: connection closed before a request")
+	// errCutRequest means the client closed in the middle of a request
+	// head (haproxy's "CR", status 400, nothing sent back).
+	errCutRequest = errors.New("proxy: connection closed in the middle of a request")
+	// errBadRequest means the head is malformed (haproxy's "PR", 400).
+	errBadRequest = errors.New("proxy: malformed request")
+)
+
+// header is one request header field as received.
+type header struct{ name, value string }
+
+// httpRequest is a parsed HTTP/1.x request head.
+type httpRequest struct {
+	method, uri, version string
+	headers              []header // forwarded ones, in order
+	host                 string
+	contentLength        int64 // -1 when the request has no Content-Length
+	chunked              bool
+	keepAlive            bool // the client allows another request afterwards
+	size                 int  // bytes of the head, CRLFs included
+}
+
+// readRequest reads and checks one request head with the rules of haproxy
+// 2.6's HTTP/1 parser that a client can observe: a request line of three
+// parts with a token method, a URI of visible ASCII without '#', version
+// HTTP/1.0 or HTTP/1.1; header names are tokens followed at once by ':';
+// values hold no control character but HTAB; no obsolete line folding;
+// Content-Length values agree; Transfer-Encoding ends with chunked and
+// then replaces Content-Length (RFC 9112 section 6.3). Lines may end in
+// CRLF or a bare LF.
+func readRequest(br *bufio.Reader) (*httpRequest, error) {
+	r := &httpRequest{contentLength: -1}
+	line, err := r.readLine(br)
+	if err != nil {
+		if r.size == 0 && errors.Is(err, io.EOF) {
+			return nil, errEmptyRequest
+		}
+		return nil, err
+	}
+	if err := r.parseRequestLine(line); err != nil {
+		return nil, err
+	}
+	var te []string
+	var connTokens []string
+	for {
+		line, err := r.readLine(br)
+		if err != nil {
+			return nil, err
+		}
+		if line == "" {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return nil, errBadRequest // obs-fold
+		}
+		i := strings.IndexByte(line, ':')
+		if i <= 0 || !isToken(line[:i]) {
+			return nil, errBadRequest
+		}
+		name, value := line[:i], strings.Trim(line[i+1:], " \t")
+		for j := 0; j < len(value); j++ {
+			if c := value[j]; (c < ' ' && c != '\t') || c == 0x7f {
+				return nil, errBadRequest
+			}
+		}
+		switch strings.ToLower(name) {
+		case "content-length":
+			for _, v := range strings.Split(value, ",") {
+				n, err := strconv.ParseInt(strings.Trim(v, " \t"), 10, 64)
+				if err != nil || n < 0 || (r.contentLength >= 0 && n != r.contentLength) {
+					return nil, errBadRequest
+				}
+				r.contentLength = n
+			}
+			continue
+		case "transfer-encoding":
+			for _, v := range strings.Split(value, ",") {
+				te = append(te, strings.ToLower(strings.Trim(v, " \t")))
+			}
+			continue
+		case "connection":
+			for _, v := range strings.Split(value, ",") {
+				connTokens = append(connTokens, strings.ToLower(strings.Trim(v, " \t")))
+			}
+			continue
+		case "keep-alive", "proxy-connection", "upgrade":
+			continue // hop by hop
+		case "host":
+			if r.host != "" && r.host != value {
+				return nil, errBadRequest
+			}
+			r.host = value
+			continue
+		}
+		r.headers = append(r.headers, header{name, value})
+	}
+	if len(te) > 0 {
+		// Only "chunked" last, once, and never in HTTP/1.0.
+		n := 0
+		for _, v := range te {
+			if v == "chunked" {
+				n++
+			}
+		}
+		if r.version == "HTTP/1.0" || te[len(te)-1] != "chunked" || n != 1 {
+			return nil, errBadRequest
+		}
+		r.chunked, r.contentLength = true, -1
+	}
+	r.keepAlive = r.version == "HTTP/1.1"
+	if r.version == "HTTP/1.0" && slices.Contains(connTokens, "keep-alive") {
+		r.keepAlive = true
+	}
+	if slices.Contains(connTokens, "close") {
+		r.keepAlive = false
+	}
+	return r, nil
+}
+
+// readLine returns one line without its CRLF or LF, counting it in r.size.
+func (r *httpRequest) readLine(br *bufio.Reader) (string, error) {
+	var buf []byte
+	for {
+		b, err := br.ReadSlice('\n')
+		r.size += len(b)
+		if r.size > maxRequestHead {
+			return "", errBadRequest
+		}
+		buf = append(buf, b...)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			if r.size == 0 {
+				return "", io.EOF
+			}
+			return "", errCutRequest
+		}
+		return "", err
+	}
+	buf = buf[:len(buf)-1]
+	if n := len(buf); n > 0 && buf[n-1] == '\r' {
+		buf = buf[:n-1]
+	}
+	for _, c := range buf {
+		if c == '\r' || c == 0 {
+			return "", errBadRequest
+		}
+	}
+	return string(buf), nil
+}
+
+func (r *httpRequest) parseRequestLine(line string) error {
+	m, rest, ok := strings.Cut(line, " ")
+	if !ok || !isToken(m) {
+		return errBadRequest
+	}
+	uri, version, ok := strings.Cut(rest, " ")
+	if !ok || uri == "" || (version != "HTTP/1.1" && version != "HTTP/1.0") {
+		return errBadRequest
+	}
+	for i := 0; i < len(uri); i++ {
+		// DEL is let through, as haproxy does.
+		if c := uri[i]; c <= ' ' || c > 0x7f || c == '#' {
+			return errBadRequest
+		}
+	}
+	r.method, r.uri, r.version = m, uri, version
+	return nil
+}
+
+// isToken reports whether s is an RFC 9110 token (section 5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// bodyReader reads a request body off the client connection: exactly
+// Content-Length bytes, or chunks up to the last one and its trailers. It
+// records whether the whole body was read, so the connection can serve
+// another request, and never closes the connection.
+type bodyReader struct {
+	r    io.Reader
+	br   *bufio.Reader
+	ch   bool
+	done chan struct{} // closed at the end of the body
+	err  error
+}
+
+func newBodyReader(br *bufio.Reader, req *httpRequest) *bodyReader {
+	b := &bodyReader{br: br, done: make(chan struct{})}
+	switch {
+	case req.chunked:
+		b.ch = true
+		b.r = &chunkReader{br: br}
+	case req.contentLength > 0:
+		b.r = io.LimitReader(br, req.contentLength)
+	default:
+		close(b.done)
+	}
+	return b
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.r == nil {
+		return 0, io.EOF
+	}
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.r = nil
+		close(b.done)
+	} else if err != nil {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *bodyReader) Close() error { return nil }
+
+// complete reports whether the body was read to its end.
+func (b *bodyReader) complete() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// chunkReader decodes chunked transfer coding (RFC 9112 section 7.1),
+// trailers included, reading no further than the message's end.
+type chunkReader struct {
+	br   *bufio.Reader
+	left int64 // bytes left in the current chunk
+	eof  bool
+	mid  bool // inside a chunk's data
+}
+
+func (c *chunkReader) line() (string, error) {
+	var buf []byte
+	for {
+		b, err := c.br.ReadSlice('\n')
+		buf = append(buf, b...)
+		if len(buf) > 4096 {
+			return "", errBadRequest
+		}
+		if err == nil {
+			break
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return "", err
+	}
+	s := strings.TrimSuffix(strings.TrimSuffix(string(buf), "\n"), "\r")
+	if strings.ContainsAny(s, "\r\x00") {
+		return "", errBadRequest
+	}
+	return s, nil
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.eof {
+		return 0, io.EOF
+	}
+	if !c.mid {
+		l, err := c.line()
+		if err != nil {
+			return 0, err
+		}
+		size, _, _ := strings.Cut(l, ";")
+		size = strings.TrimRight(size, " \t")
+		n, err := strconv.ParseInt(size, 16, 64)
+		if err != nil || n < 0 || len(size) > 16 || size == "" || size[0] == '+' || size[0] == '-' {
+			return 0, errBadRequest
+		}
+		if n == 0 {
+			for { // trailers up to the empty line
+				l, err := c.line()
+				if err != nil {
+					return 0, err
+				}
+				if l == "" {
+					break
+				}
+			}
+			c.eof = true
+			return 0, io.EOF
+		}
+		c.left, c.mid = n, true
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.br.Read(p)
+	c.left -= int64(n)
+	if c.left == 0 {
+		l, lerr := c.line()
+		if lerr != nil {
+			return n, lerr
+		}
+		if l != "" {
+			return n, errBadRequest
+		}
+		c.mid = false
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
