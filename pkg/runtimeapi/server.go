@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -101,8 +102,9 @@ func (s *Server) Session(c net.Conn) {
 	w := bufio.NewWriter(c)
 	interactive := false
 	level := s.level
+	timeout := s.timeout
 	for {
-		_ = c.SetReadDeadline(time.Now().Add(s.timeout))
+		_ = c.SetReadDeadline(time.Now().Add(timeout))
 		line, err := readLine(r)
 		if err != nil && line == "" {
 			return
@@ -122,6 +124,15 @@ func (s *Server) Session(c net.Conn) {
 				quit = true
 			case len(args) > 0 && args[0] == "prompt":
 				interactive = !interactive
+			case len(args) >= 3 && args[0] == "set" && args[1] == "timeout" && args[2] == "cli":
+				// hatop sets its session's idle timeout (seconds).
+				d, err := parseTimeout(arg(args, 3))
+				if err != nil {
+					w.WriteString("'set timeout cli' requires a valid delay.\n")
+				} else {
+					timeout = d
+				}
+				w.WriteString("\n")
 			case len(args) > 0 && args[0] == "user":
 				level = LevelUser
 				w.WriteString("\n")
@@ -174,4 +185,32 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.wg.Wait()
 	return err
+}
+
+// parseTimeout reads a delay as haproxy's time format: a number with an
+// optional unit (us, ms, s, m, h, d), seconds by default here.
+func parseTimeout(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, errors.New("runtimeapi: empty delay")
+	}
+	i := 0
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("runtimeapi: bad delay %q", v)
+	}
+	n, err := strconv.ParseInt(v[:i], 10, 64)
+	if err != nil || n > 1<<31 {
+		return 0, fmt.Errorf("runtimeapi: bad delay %q", v)
+	}
+	units := map[string]time.Duration{"": time.Second, "us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
+	u, ok := units[v[i:]]
+	if !ok {
+		return 0, fmt.Errorf("runtimeapi: bad delay unit in %q", v)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("runtimeapi: zero delay")
+	}
+	return time.Duration(n) * u, nil
 }
