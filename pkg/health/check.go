@@ -159,8 +159,9 @@ func judge(line string, expect int) Result {
 	if !strings.HasPrefix(line, "HTTP/") || len(line) < 12 || line[8] != ' ' {
 		return Result{Code: CodeL7RSP, Info: "Invalid HTTP response"}
 	}
-	code, err := strconv.Atoi(line[9:12])
-	if err != nil || (len(line) > 12 && line[12] != ' ') {
+	digits := line[9:12]
+	code, err := strconv.Atoi(digits)
+	if err != nil || digits[0] < '1' || digits[0] > '9' || digits[1] < '0' || digits[1] > '9' || digits[2] < '0' || digits[2] > '9' || (len(line) > 12 && line[12] != ' ') {
 		return Result{Code: CodeL7RSP, Info: "Invalid HTTP response"}
 	}
 	reason := ""
