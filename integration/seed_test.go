@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -62,6 +64,12 @@ func TestIntegrationSeed(t *testing.T) {
 				results[v.name], sc = res, s
 				mu.Unlock()
 				checkEach(t, s, res)
+				for _, m := range res.Syslog {
+					t.Logf("syslog from %s: %s", m.From, m.Raw)
+				}
+				for _, m := range res.Mails {
+					t.Logf("mail: %s\n%s", m.Subject, m.Raw)
+				}
 			})
 		}
 	})
@@ -80,15 +88,109 @@ func TestIntegrationSeed(t *testing.T) {
 		if v.reference {
 			continue
 		}
-		t.Run("within one advert interval of keepalived/"+v.name, func(t *testing.T) {
-			if ref == nil || results[v.name] == nil {
-				t.Fatalf("no figures to compare: theirs %v, %s %v", ref != nil, v.name, results[v.name] != nil)
-			}
-			for _, err := range sc.Compare(ref, results[v.name]) {
+		r := results[v.name]
+		compare := func(name string, f func(t *testing.T, r, ref *scenario.Result)) {
+			t.Run(name+"/"+v.name, func(t *testing.T) {
+				if ref == nil || r == nil {
+					t.Fatalf("nothing to compare: theirs ran %v, %s ran %v", ref != nil, v.name, r != nil)
+				}
+				f(t, r, ref)
+			})
+		}
+		compare("within one advert interval of keepalived", func(t *testing.T, r, ref *scenario.Result) {
+			for _, err := range sc.Compare(ref, r) {
 				t.Error(err)
 			}
 		})
+		// balance source hashes the client's address over the servers'
+		// weights: a drop-in must pick the backend haproxy picks, or a
+		// client moves to another backend when the other node is haproxy.
+		compare("balance source picks haproxy's backend", func(t *testing.T, r, ref *scenario.Result) {
+			for _, name := range []string{"http before", "http on lb2"} {
+				got, want := r.TrafficNamed(name), ref.TrafficNamed(name)
+				if got == nil || want == nil || fmt.Sprint(got.Bodies) != fmt.Sprint(want.Bodies) {
+					t.Errorf("%s: backends %v; haproxy: %v", name, got, want)
+				}
+			}
+		})
+		// lb1's lines at the syslog host, with numbers blanked: every kind
+		// of line haproxy sends must come from ours too.
+		compare("syslog lines from lb1 as haproxy's", func(t *testing.T, r, ref *scenario.Result) {
+			got := lineShapes(r, "192.168.1.80")
+			for shape, example := range lineShapes(ref, "192.168.1.80") {
+				if _, ok := got[shape]; !ok {
+					t.Errorf("haproxy sent a line like %q; none like it from ours (ours sent %d kinds: %q)", example, len(got), keys(got))
+				}
+			}
+		})
+		// keepalived's smtp_alert mails, dates and ports blanked.
+		compare("alert mails as keepalived's", func(t *testing.T, r, ref *scenario.Result) {
+			got, want := mailShapes(r), mailShapes(ref)
+			for shape := range want {
+				if !got[shape] {
+					t.Errorf("keepalived sent:\n%s\nours sent no such mail", shape)
+				}
+			}
+			for shape := range got {
+				if !want[shape] {
+					t.Errorf("ours sent:\n%s\nkeepalived sent no such mail", shape)
+				}
+			}
+		})
 	}
+}
+
+var (
+	digits = regexp.MustCompile(`[0-9]+`)
+	// The termination state of a tcplog line (two characters after the
+	// byte count) depends on which side closed first: a race here.
+	termState = regexp.MustCompile(`(\] \S+ \S+ \S+ \S+ )\S\S `)
+)
+
+// lineShapes returns the syslog messages from an address with every
+// number blanked (and the termination state of tcplog lines), each with
+// an example.
+func lineShapes(r *scenario.Result, from string) map[string]string {
+	shapes := map[string]string{}
+	for _, m := range r.Syslog {
+		if m.From.String() != from {
+			continue
+		}
+		shape := termState.ReplaceAllString(digits.ReplaceAllString(m.Raw, "9"), "$1.. ")
+		if _, ok := shapes[shape]; !ok {
+			shapes[shape] = m.Raw
+		}
+	}
+	return shapes
+}
+
+func keys(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// mailShapes returns the distinct mails with their Date and the SMTP
+// client's port (X-Peer, added by the server) blanked.
+func mailShapes(r *scenario.Result) map[string]bool {
+	shapes := map[string]bool{}
+	for _, m := range r.Mails {
+		var b strings.Builder
+		for _, line := range strings.Split(strings.ReplaceAll(string(m.Raw), "\r\n", "\n"), "\n") {
+			switch {
+			case strings.HasPrefix(line, "Date: "):
+				line = "Date: ..."
+			case strings.HasPrefix(line, "X-Peer: "):
+				line = digits.ReplaceAllString(line, "9")
+			}
+			b.WriteString(line + "\n")
+		}
+		shapes[b.String()] = true
+	}
+	return shapes
 }
 
 // runVariant runs the scenario with v's programs in a lab of its own and
