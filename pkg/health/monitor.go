@@ -52,6 +52,7 @@ type Monitor struct {
 
 	mu     sync.Mutex
 	checks map[*proxy.Server]*check
+	bdowns map[*proxy.Backend]int64 // backends left without a server by a check
 }
 
 type check struct {
@@ -204,6 +205,12 @@ func (m *Monitor) record(c *check, res Result) {
 		kind, px.Name, s.Name(), res.Reason(), res.Duration.Milliseconds(), ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur)
 	m.log(px, levelAlert, msg)
 	if act+bck == 0 {
+		m.mu.Lock()
+		if m.bdowns == nil {
+			m.bdowns = map[*proxy.Backend]int64{}
+		}
+		m.bdowns[s.Backend()]++
+		m.mu.Unlock()
 		if m.opts.Log != nil {
 			m.opts.Log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
 		}
@@ -260,6 +267,17 @@ func (m *Monitor) Snapshot(s *proxy.Server) (Snapshot, bool) {
 		dt += m.opts.Now().Sub(c.downSince)
 	}
 	return Snapshot{State: c.st, Last: c.last, LastCheck: c.lastCheck, Failures: c.failures, Downs: c.downs, Downtime: dt, Probe: c.probe}, true
+}
+
+// BackendDowns is how many times checks left a backend without any usable
+// server (the chkdown of a BACKEND row).
+func (m *Monitor) BackendDowns(b *proxy.Backend) int64 {
+	if m == nil {
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bdowns[b]
 }
 
 // Close stops every check and waits for them.

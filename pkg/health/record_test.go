@@ -64,6 +64,9 @@ backend be
 		}
 	}
 	snap, _ := m.Snapshot(s1)
+	if got := m.BackendDowns(eng.Backend("be")); got != 0 {
+		t.Errorf("backend chkdown %d while the backup was left", got)
+	}
 	if snap.Failures != 2 || snap.Downs != 1 || snap.Downtime != 16*time.Second {
 		t.Errorf("chkfail %d chkdown %d downtime %v; want 2, 1, 16s", snap.Failures, snap.Downs, snap.Downtime)
 	}

@@ -262,7 +262,11 @@ func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time) {
 			if c.Info != "" {
 				desc += ": " + c.Info
 			}
-			lastChk = tips(fmt.Sprintf(" %s in %dms", c.Code, c.Duration.Milliseconds()), html.EscapeString(desc))
+			code := c.Code.String()
+			if c.HTTP != 0 {
+				code += "/" + itoa(c.HTTP) // haproxy's "L7OK/200"
+			}
+			lastChk = tips(fmt.Sprintf(" %s in %dms", code, c.Duration.Milliseconds()), html.EscapeString(desc))
 		}
 		b.WriteString(tdac(humanTime(now.Sub(lastchg))+" "+html.EscapeString(status)) + tdac(lastChk))
 		act, bck := "Y", "-"

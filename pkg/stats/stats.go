@@ -194,13 +194,7 @@ func (s *Source) backendRow(b *proxy.Backend) *Row {
 	act, bck, weight := backendServers(b)
 	m["weight"], m["uweight"] = itoa(weight), itoa(weight)
 	m["act"], m["bck"] = itoa(act), itoa(bck)
-	var downs int64
-	for _, sv := range b.Servers() {
-		if snap, ok := s.Checks.Snapshot(sv); ok {
-			downs += snap.Downs
-		}
-	}
-	m["chkdown"] = itoa(downs)
+	m["chkdown"] = itoa(s.Checks.BackendDowns(b))
 	m["lastchg"] = secondsSince(now, st.LastChange)
 	if st.LastChange.IsZero() {
 		m["lastchg"] = secondsSince(now, s.Start)
