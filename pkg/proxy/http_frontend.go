@@ -526,10 +526,11 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool
 	chunked := false
 	if !bodyless && resp.ContentLength < 0 {
 		if len(resp.TransferEncoding) > 0 {
-			// haproxy keeps the server's "transfer-encoding: chunked".
-			size += int64(len("transfer-encoding") + len("chunked"))
+			// haproxy keeps the server's "transfer-encoding: chunked"
+			// header and ends the message with a one-byte block.
+			size += int64(len("transfer-encoding")+len("chunked")) + htxEOT
 		}
-		if req.version == "HTTP/1.1" {
+		if req.http11() {
 			chunked = true
 			bw.WriteString("transfer-encoding: chunked\r\n")
 		} else {
@@ -539,7 +540,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool
 	switch {
 	case !*keep:
 		bw.WriteString("connection: close\r\n")
-	case req.version == "HTTP/1.0":
+	case !req.http11():
 		bw.WriteString("connection: keep-alive\r\n")
 	}
 	bw.WriteString("\r\n")

@@ -42,8 +42,8 @@ type httpRequest struct {
 // readRequest reads and checks one request head with the rules of haproxy
 // 2.6's HTTP/1 parser that a client can observe: a request line of three
 // parts with a token method, a URI of visible ASCII without '#', version
-// HTTP/1.0 or HTTP/1.1; header names are tokens followed at once by ':';
-// values hold no control character but HTAB; no obsolete line folding;
+// HTTP/d.d; header names are tokens followed at once by ':'; values hold
+// no control character but HTAB; folded lines are joined; one Host;
 // Content-Length values agree; Transfer-Encoding ends with chunked and
 // then replaces Content-Length (RFC 9112 section 6.3). Lines may end in
 // CRLF or a bare LF.
@@ -59,8 +59,10 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	if err := r.parseRequestLine(line); err != nil {
 		return nil, err
 	}
-	var te []string
-	var connTokens []string
+	// Collect the fields first: an obsolete folded line continues the
+	// previous value, which haproxy joins with a space (RFC 9112 section
+	// 5.2).
+	var fields []header
 	for {
 		line, err := r.readLine(br)
 		if err != nil {
@@ -70,17 +72,24 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return nil, errBadRequest // obs-fold
+			if len(fields) == 0 {
+				return nil, errBadRequest
+			}
+			last := &fields[len(fields)-1]
+			last.value = strings.Trim(last.value+" "+strings.Trim(line, " \t"), " \t")
+			continue
 		}
 		i := strings.IndexByte(line, ':')
 		if i <= 0 || !isToken(line[:i]) {
 			return nil, errBadRequest
 		}
-		name, value := line[:i], strings.Trim(line[i+1:], " \t")
-		for j := 0; j < len(value); j++ {
-			if c := value[j]; (c < ' ' && c != '\t') || c == 0x7f {
-				return nil, errBadRequest
-			}
+		fields = append(fields, header{line[:i], strings.Trim(line[i+1:], " \t")})
+	}
+	var te, connTokens []string
+	for _, f := range fields {
+		name, value := f.name, f.value
+		if err := checkValue(value); err != nil {
+			return nil, err
 		}
 		switch strings.ToLower(name) {
 		case "content-length":
@@ -114,20 +123,21 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 		r.headers = append(r.headers, header{name, value})
 	}
 	if len(te) > 0 {
-		// Only "chunked" last, once, and never in HTTP/1.0.
+		// Only "chunked", last and once; haproxy 2.6 takes it from an
+		// HTTP/1.0 client too.
 		n := 0
 		for _, v := range te {
 			if v == "chunked" {
 				n++
 			}
 		}
-		if r.version == "HTTP/1.0" || te[len(te)-1] != "chunked" || n != 1 {
+		if te[len(te)-1] != "chunked" || n != 1 {
 			return nil, errBadRequest
 		}
 		r.chunked, r.contentLength = true, -1
 	}
-	r.keepAlive = r.version == "HTTP/1.1"
-	if r.version == "HTTP/1.0" && slices.Contains(connTokens, "keep-alive") {
+	r.keepAlive = r.http11()
+	if !r.http11() && slices.Contains(connTokens, "keep-alive") {
 		r.keepAlive = true
 	}
 	if slices.Contains(connTokens, "close") {
@@ -135,6 +145,10 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	}
 	return r, nil
 }
+
+// http11 reports whether the request is HTTP/1.1 or later, where
+// connections stay open by default.
+func (r *httpRequest) http11() bool { return r.version >= "HTTP/1.1" }
 
 // readLine returns one line without its CRLF or LF, counting it in r.size.
 func (r *httpRequest) readLine(br *bufio.Reader) (string, error) {
@@ -178,7 +192,7 @@ func (r *httpRequest) parseRequestLine(line string) error {
 		return errBadRequest
 	}
 	uri, version, ok := strings.Cut(rest, " ")
-	if !ok || uri == "" || (version != "HTTP/1.1" && version != "HTTP/1.0") {
+	if !ok || uri == "" || !validVersion(version) {
 		return errBadRequest
 	}
 	for i := 0; i < len(uri); i++ {
@@ -188,6 +202,26 @@ func (r *httpRequest) parseRequestLine(line string) error {
 		}
 	}
 	r.method, r.uri, r.version = m, uri, version
+	return nil
+}
+
+// validVersion accepts "HTTP/" digit "." digit, as haproxy 2.6 does: a
+// request claiming HTTP/2.0 over HTTP/1 syntax is served as HTTP/1.1.
+func validVersion(v string) bool {
+	return len(v) == 8 && strings.HasPrefix(v, "HTTP/") && isDigit(v[5]) && v[6] == '.' && isDigit(v[7])
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// checkValue refuses control characters but HTAB in a field value. haproxy
+// 2.6 forwards a NUL there; we refuse it, as RFC 9110 section 5.5 allows
+// and as Go's client would refuse to send it.
+func checkValue(v string) error {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return errBadRequest
+		}
+	}
 	return nil
 }
 
