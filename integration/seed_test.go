@@ -64,6 +64,18 @@ func TestIntegrationSeed(t *testing.T) {
 				results[v.name], sc = res, s
 				mu.Unlock()
 				checkEach(t, s, res)
+				t.Run("balance source: one client, one backend", func(t *testing.T) {
+					for _, name := range []string{"http before", "http on lb2", "http after", "http at the end"} {
+						if tr := res.TrafficNamed(name); tr == nil || len(tr.Bodies) != 1 {
+							t.Errorf("%s: %+v; want every request answered by the same backend", name, tr)
+						}
+					}
+				})
+				t.Run("https roundrobin over both backends", func(t *testing.T) {
+					if tr := res.TrafficNamed("https before"); tr == nil || tr.Bodies["web01"] != 2 || tr.Bodies["web02"] != 2 {
+						t.Errorf("https through the VIP = %+v; want 2 answers from web01 and 2 from web02", tr)
+					}
+				})
 				for _, m := range res.Syslog {
 					t.Logf("syslog from %s: %s", m.From, m.Raw)
 				}
@@ -82,7 +94,6 @@ func TestIntegrationSeed(t *testing.T) {
 	}
 	table := figures(results)
 	t.Log("\n" + table)
-	fmt.Print(table)
 	ref := results["theirs"]
 	for _, v := range variants {
 		if v.reference {

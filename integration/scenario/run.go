@@ -330,8 +330,17 @@ func (rn *runner) startService(ctx context.Context, h *Host, svc string) error {
 	what := ""
 	if s.Pidfile == "" && s.Proc != nil {
 		pid = s.Proc.Pid()
-	} else if pid, err = s.Pid(); err != nil {
-		what = fmt.Sprintf(" (no pid: %v)", err)
+	} else {
+		// Some daemons (rsyslogd) write their pidfile after they listen.
+		for i := 0; i < 20; i++ {
+			if pid, err = s.Pid(); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil {
+			what = fmt.Sprintf(" (no pid: %v)", err)
+		}
 	}
 	rn.r.Started = append(rn.r.Started, Started{At: time.Since(rn.start), Host: h.Name, Service: svc, Program: prog, Pid: pid})
 	rn.eventf("%s: %s (%s) started, pid %d%s", h.Name, svc, prog, pid, what)
