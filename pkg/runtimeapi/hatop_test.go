@@ -63,8 +63,19 @@ func TestHatop(t *testing.T) {
 		}
 	}
 	// Mode 5 is hatop's CLI: type a command as an operator would.
-	x.run("send-keys", "-t", "hatop", "5")
-	healthtest.Eventually(t, "hatop CLI mode", func() bool { return strings.Contains(x.screen(), "> ") })
+	// Keys typed while hatop redraws may be lost: press again until the
+	// CLI screen shows.
+	last := time.Time{}
+	healthtest.Eventually(t, "hatop CLI mode", func() bool {
+		if strings.Contains(x.screen(), "haproxy command line") {
+			return true
+		}
+		if time.Since(last) > time.Second {
+			x.run("send-keys", "-t", "hatop", "5")
+			last = time.Now()
+		}
+		return false
+	})
 	x.run("send-keys", "-t", "hatop", "disable server web/s1", "Enter")
 	healthtest.Eventually(t, "s1 in maintenance through hatop", func() bool {
 		return e.eng.Backend("web").Server("s1").Status() == proxy.StatusMaint
