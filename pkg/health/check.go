@@ -132,8 +132,10 @@ func (p Probe) run(ctx context.Context) Result {
 	return judge(line, p.HTTP.ExpectStatus)
 }
 
-// request is the check request: haproxy 2.6 sends `OPTIONS / HTTP/1.0` when
-// `option httpchk` has no arguments.
+// request is the check request as haproxy 2.6 sends it
+// (testdata/haproxy26_httpchk_*.txt): `OPTIONS / HTTP/1.0` when `option
+// httpchk` has no arguments; headers hidden after the version ("HTTP/1.1\r\n
+// Host: foo") sent with lower-case names; "connection: close" in HTTP/1.1.
 func request(h *haproxycfg.HTTPCheck) string {
 	method, uri, version := h.Method, h.URI, h.Version
 	if method == "" {
@@ -145,9 +147,17 @@ func request(h *haproxycfg.HTTPCheck) string {
 	if version == "" {
 		version = "HTTP/1.0"
 	}
-	req := method + " " + uri + " " + version + "\r\n"
-	if version == "HTTP/1.1" {
-		req += "Connection: close\r\n"
+	lines := strings.Split(version, "\r\n")
+	req := method + " " + uri + " " + lines[0] + "\r\n"
+	for _, l := range lines[1:] {
+		name, value, ok := strings.Cut(l, ":")
+		if !ok || name == "" {
+			continue
+		}
+		req += strings.ToLower(strings.TrimSpace(name)) + ": " + strings.TrimSpace(value) + "\r\n"
+	}
+	if lines[0] == "HTTP/1.1" {
+		req += "connection: close\r\n"
 	}
 	return req + "\r\n"
 }

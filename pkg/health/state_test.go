@@ -1,6 +1,11 @@
 package health
 
-import "testing"
+import (
+	"os"
+	"testing"
+
+	"hapair/pkg/haproxycfg"
+)
 
 func TestStateRiseFall(t *testing.T) {
 	tests := []struct {
@@ -79,6 +84,29 @@ func TestReason(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.r.Reason(); got != tt.want {
 			t.Errorf("Reason() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+// TestRequestMatchesHAProxy compares the check requests with the bytes
+// haproxy 2.6 sent for testdata/haproxy26_httpchk.cfg.
+func TestRequestMatchesHAProxy(t *testing.T) {
+	tests := []struct {
+		hc     haproxycfg.HTTPCheck
+		golden string
+	}{
+		{haproxycfg.HTTPCheck{Method: "GET", URI: "/health", Version: "HTTP/1.0"}, "haproxy26_httpchk_18071.txt"},
+		{haproxycfg.HTTPCheck{}, "haproxy26_httpchk_18072.txt"},
+		{haproxycfg.HTTPCheck{Method: "HEAD", URI: "/x", Version: "HTTP/1.1\r\nHost: foo"}, "haproxy26_httpchk_18073.txt"},
+		{haproxycfg.HTTPCheck{Method: "GET", URI: "/y", Version: "HTTP/1.1"}, "haproxy26_httpchk_18074.txt"},
+	}
+	for _, tt := range tests {
+		want, err := os.ReadFile("testdata/" + tt.golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := request(&tt.hc); got != string(want) {
+			t.Errorf("request(%+v) = %q, haproxy sends %q", tt.hc, got, want)
 		}
 	}
 }
