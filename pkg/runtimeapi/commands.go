@@ -315,9 +315,28 @@ func (c *Commands) setServer(args []string) string {
 	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }
 
+// showStat is `show stat [{<iid>|<proxy>} <type> <sid>]`: type is a mask
+// (1 frontends, 2 backends, 4 servers), -1 meaning all, as hatop's filters
+// use it.
 func (c *Commands) showStat(args []string) string {
 	var b strings.Builder
-	_ = c.Source.WriteCSV(&b, true)
+	f := stats.Filter{IID: -1, Types: -1, SID: -1}
+	if len(args) >= 5 {
+		if n, err := strconv.Atoi(args[2]); err == nil {
+			f.IID = n
+		} else if px := c.Source.Config.Proxy(args[2]); px != nil {
+			f.IID = px.ID
+		} else {
+			return "No such proxy.\n"
+		}
+		t, err1 := strconv.Atoi(args[3])
+		sid, err2 := strconv.Atoi(args[4])
+		if err1 != nil || err2 != nil {
+			return "Require <iid> <type> <sid>.\n"
+		}
+		f.Types, f.SID = t, sid
+	}
+	_ = c.Source.WriteCSVFiltered(&b, true, f)
 	return b.String()
 }
 

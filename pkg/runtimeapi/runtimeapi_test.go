@@ -188,6 +188,26 @@ func TestSocatShowCommands(t *testing.T) {
 		t.Errorf("show stat rows:\n%s", stat)
 	}
 
+	// Filters as hatop's -f uses them (type mask 4 = servers).
+	for in, want := range map[string][]string{
+		"show stat -1 4 -1\n": {"web,s1", "web,s2"},
+		"show stat 2 1 -1\n":  {"web,FRONTEND"},
+		"show stat web 6 2\n": {"web,s2", "web,BACKEND"},
+	} {
+		lines := strings.Split(strings.TrimSpace(socat(t, e.sock, in)), "\n")[1:]
+		var got []string
+		for _, l := range lines {
+			f := strings.SplitN(l, ",", 3)
+			got = append(got, f[0]+","+f[1])
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%q rows %v, want %v", in, got, want)
+		}
+	}
+	if got := socat(t, e.sock, "show stat nosuch 2 -1\n"); got != "No such proxy.\n\n" {
+		t.Errorf("unknown proxy: %q", got)
+	}
+
 	help := socat(t, e.sock, "help\n")
 	lineRE := regexp.MustCompile(`^  .{39} : .+$`)
 	lines := strings.Split(strings.TrimSpace(help), "\n")

@@ -308,10 +308,29 @@ func csvField(s string) string {
 	return strings.NewReplacer(",", " ", "\n", " ", "\r", " ").Replace(s)
 }
 
+// Filter selects rows as `show stat <iid> <type> <sid>` does: -1 means
+// any; Types is a mask of 1 << Kind.
+type Filter struct{ IID, Types, SID int }
+
+func (f Filter) match(r *Row) bool {
+	if f.IID != -1 && r.Proxy.ID != f.IID {
+		return false
+	}
+	if f.Types != -1 && f.Types&(1<<r.Kind) == 0 {
+		return false
+	}
+	return f.SID == -1 || r.Kind != KindServer || r.Server.ID() == f.SID
+}
+
 // WriteCSV writes the header and every row, as `;csv` and `show stat` do.
 // legends adds the server addresses and balancing algorithms, which haproxy
 // shows on the stats socket and, over HTTP, only with `stats show-legends`.
 func (s *Source) WriteCSV(w io.Writer, legends bool) error {
+	return s.WriteCSVFiltered(w, legends, Filter{IID: -1, Types: -1, SID: -1})
+}
+
+// WriteCSVFiltered writes the header and the rows the filter selects.
+func (s *Source) WriteCSVFiltered(w io.Writer, legends bool, f Filter) error {
 	c := *s
 	c.legends = legends
 	s = &c
@@ -319,6 +338,9 @@ func (s *Source) WriteCSV(w io.Writer, legends bool) error {
 	b.WriteString(Header())
 	b.WriteByte('\n')
 	for _, r := range s.Rows() {
+		if !f.match(r) {
+			continue
+		}
 		for i := range columns {
 			b.WriteString(csvField(r.value(i)))
 			b.WriteByte(',')
