@@ -356,6 +356,7 @@ var (
 type wrkResult struct {
 	requests, socketErrors, non2xx int
 	reloadFailures                 int
+	processes                      int // distinct haproxy pids seen during the run
 	raw                            string
 }
 
@@ -377,6 +378,15 @@ func parseWrk(out string) (wrkResult, error) {
 		fmt.Sscan(m[1], &r.non2xx)
 	}
 	r.reloadFailures = strings.Count(out, "RELOAD-FAILED")
+	seen := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "PIDS" {
+			for _, p := range f[1:] {
+				seen[p] = true
+			}
+		}
+	}
+	r.processes = len(seen)
 	return r, nil
 }
 
@@ -386,7 +396,7 @@ func TestParseWrk(t *testing.T) {
 		req, sock, non2xx int
 		wantErr           bool
 	}{
-		{"clean", "Running 5s test @ http://127.0.0.84/\n  1 threads and 20 connections\n  52311 requests in 5.00s, 12.1MB read\nRequests/sec:  10461.2\n", 52311, 0, 0, false},
+		{"clean", "PIDS 12\nRunning 5s test @ http://127.0.0.84/\n  1 threads and 20 connections\n  52311 requests in 5.00s, 12.1MB read\nRequests/sec:  10461.2\n", 52311, 0, 0, false},
 		{"errors", "  239012 requests in 8.00s, 50MB read\n  Socket errors: connect 0, read 70, write 12, timeout 0\n  Non-2xx or 3xx responses: 3\n", 239012, 82, 3, false},
 		{"no summary", "unable to connect to 127.0.0.84:80 Connection refused\n", 0, 0, 0, true},
 	}
@@ -423,13 +433,15 @@ http {
 `
 
 // modernSeedCfg is the seed's configuration in haproxy 2.6's spelling
-// (2.6 refuses clitimeout & co. and addresses on listen lines).
+// (2.6 refuses clitimeout & co. and addresses on listen lines), with
+// maxconn 5000: 20000 needs 40018 descriptors, over this machine's hard
+// limit of 20000, and haproxy 2.6 then refuses to start.
 const modernSeedCfg = `global
 	log 127.0.0.34 local0
 	user haproxy
 	group haproxy
 	daemon
-	maxconn 20000
+	maxconn 5000
 
 defaults
 	log global
@@ -466,14 +478,17 @@ func reloadsUnderLoad(t *testing.T, w *world, reload string) wrkResult {
 	t.Helper()
 	script := `wrk -t1 -c20 -d120s -H 'Connection: close' http://127.0.0.84/ >/tmp/wrk.out 2>&1 &
 W=$!
+echo "PIDS $(pidof haproxy)"
 sleep 1
 i=0
 while [ $i -lt 20 ]; do
 	( ` + reload + ` ) >/tmp/reload.out 2>&1 || { echo RELOAD-FAILED; cat /tmp/reload.out; }
 	sleep 0.2
+	echo "PIDS $(pidof haproxy)"
 	i=$((i + 1))
 done
 sleep 1
+echo "PIDS $(pidof haproxy)"
 kill -INT $W
 wait $W
 cat /tmp/wrk.out`
@@ -484,6 +499,11 @@ cat /tmp/wrk.out`
 	}
 	if r.requests < 100 {
 		t.Fatalf("wrk made only %d requests:\n%s", r.requests, out)
+	}
+	// Every reload started a new process (worker): 20 reloads, 21 or more
+	// processes named haproxy over the run (a master-worker's master too).
+	if r.processes < 21 {
+		t.Errorf("only %d distinct haproxy processes over 20 reloads: reloads did not happen\n%s", r.processes, out)
 	}
 	return r
 }
@@ -517,7 +537,7 @@ func TestIntegrationReloadUnderLoad(t *testing.T) {
 	w.waitNoProcess("haproxy", 10*time.Second)
 	w.write("/etc/haproxy/haproxy.cfg", seedHaproxyCfg(t))
 
-	check := func(name string, r wrkResult) {
+	check := func(t *testing.T, name string, r wrkResult) {
 		t.Logf("gproxy, %s x20: %d requests, %d socket errors, %d non-2xx, %d failed reloads",
 			name, r.requests, r.socketErrors, r.non2xx, r.reloadFailures)
 		if r.socketErrors != 0 || r.non2xx != 0 || r.reloadFailures != 0 {
@@ -527,7 +547,7 @@ func TestIntegrationReloadUnderLoad(t *testing.T) {
 
 	t.Run("init script -sf", func(t *testing.T) {
 		w.must("service haproxy start")
-		check("service haproxy reload (-sf)", reloadsUnderLoad(t, w, "service haproxy reload"))
+		check(t, "service haproxy reload (-sf)", reloadsUnderLoad(t, w, "service haproxy reload"))
 		w.must("service haproxy stop")
 		w.waitNoProcess("haproxy", 10*time.Second)
 	})
@@ -537,7 +557,7 @@ func TestIntegrationReloadUnderLoad(t *testing.T) {
 		// foreground, reload = check, then USR2 to the master.
 		w.must("cd / && setsid /usr/sbin/haproxy -Ws -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid -S /run/haproxy-master.sock </dev/null >/tmp/master.log 2>&1 &")
 		w.waitFor("master-worker serving", statsProbe+" | grep -q 200", 10*time.Second)
-		check("haproxy -Ws, ExecReload (-c, kill -USR2)",
+		check(t, "haproxy -Ws, ExecReload (-c, kill -USR2)",
 			reloadsUnderLoad(t, w, "haproxy -Ws -f /etc/haproxy/haproxy.cfg -c -q && kill -USR2 $(cat /run/haproxy.pid)"))
 		w.must("kill -TERM $(cat /run/haproxy.pid)")
 		w.waitNoProcess("haproxy", 10*time.Second)

@@ -51,6 +51,9 @@ var (
 	buildBins string // directory holding gproxy and gkeepalived
 	buildErr  error
 	tmpRoot   string // removed by TestMain
+
+	debsMu    sync.Mutex
+	debsBuilt = map[string]debs{} // by requested version ("" = the source's)
 )
 
 func TestMain(m *testing.M) {
@@ -63,11 +66,16 @@ func TestMain(m *testing.M) {
 
 // binaries builds cmd/gproxy and cmd/gkeepalived once per test run, as
 // `make build` does, into a temporary directory (a fresh clone has no bin/).
+// PACKAGING_TEST_BINDIR names a directory of binaries already built instead.
 func binaries(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		tmpRoot, buildErr = os.MkdirTemp("", "packaging-test-")
 		if buildErr != nil {
+			return
+		}
+		if dir := os.Getenv("PACKAGING_TEST_BINDIR"); dir != "" {
+			buildBins = dir
 			return
 		}
 		buildBins = filepath.Join(tmpRoot, "bin")
@@ -91,7 +99,15 @@ func binaries(t *testing.T) string {
 func buildDebs(t *testing.T, version string) debs {
 	t.Helper()
 	bins := binaries(t)
-	dist := t.TempDir()
+	debsMu.Lock()
+	defer debsMu.Unlock()
+	if d, ok := debsBuilt[version]; ok {
+		return d
+	}
+	dist, err := os.MkdirTemp(tmpRoot, "dist-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("sh", filepath.Join(repoRoot(t), "packaging", "build-deb.sh"))
 	cmd.Env = append(os.Environ(), "BINDIR="+bins, "DISTDIR="+dist)
 	if version != "" {
@@ -117,6 +133,7 @@ func buildDebs(t *testing.T, version string) debs {
 			t.Fatalf("build-deb.sh did not write %s (it said:\n%s)", f, out)
 		}
 	}
+	debsBuilt[version] = d
 	return d
 }
 
