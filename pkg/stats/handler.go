@@ -83,7 +83,7 @@ func Handler(px *haproxycfg.Proxy, src *Source) http.Handler {
 			return
 		}
 		var b strings.Builder
-		src.WritePage(&b, px, PageOptions{URI: uri, HideDown: has("up"), NoRefresh: has("norefresh")})
+		src.WritePage(&b, px, PageOptions{URI: uri, HideDown: has("up"), NoRefresh: has("norefresh"), Refresh: px.Stats.Refresh})
 		_, _ = w.Write([]byte(b.String()))
 	})
 }

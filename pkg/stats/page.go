@@ -64,6 +64,27 @@ type PageOptions struct {
 	URI       string // the stats URI, for links
 	HideDown  bool
 	NoRefresh bool
+	Refresh   time.Duration // `stats refresh`
+}
+
+// capability is haproxy's "cap:" legend of a proxy.
+func capability(p *haproxycfg.Proxy) string {
+	switch p.Kind {
+	case haproxycfg.KindFrontend:
+		return "frontend"
+	case haproxycfg.KindBackend:
+		return "backend"
+	}
+	return "proxy"
+}
+
+// addressLegend is "IPv4: 127.0.0.1:80" or "IPv6: [::1]:80".
+func addressLegend(s *haproxycfg.Server) string {
+	fam := "IPv4"
+	if strings.Contains(s.Host, ":") {
+		fam = "IPv6"
+	}
+	return fam + ": " + html.EscapeString(s.Address(0))
 }
 
 // humanTime is haproxy's short duration: "5s", "1m5s", "2h3m", "1d5h".
@@ -162,7 +183,11 @@ func (s *Source) WritePage(b *strings.Builder, px *haproxycfg.Proxy, o PageOptio
 			continue
 		}
 		n := esc(p.Name)
-		fmt.Fprintf(b, "<table class=\"tbl\" width=\"100%%\">\n<tr class=\"titre\"><th class=\"pxname\" width=\"10%%\"><a name=\"%s\"></a><a class=px href=\"#%s\">%s</a></th><th class=\"empty\" width=\"90%%\"></th></tr>\n</table>\n", n, n, n)
+		link := fmt.Sprintf("<a class=px href=\"#%s\">%s</a>", n, n)
+		if px.Stats.ShowLegends {
+			link = "<u>" + link + fmt.Sprintf("<div class=tips>cap: %s, mode: %s, id: %d</div></u>", capability(p), p.Mode, p.ID)
+		}
+		fmt.Fprintf(b, "<table class=\"tbl\" width=\"100%%\">\n<tr class=\"titre\"><th class=\"pxname\" width=\"10%%\"><a name=\"%s\"></a>%s</th><th class=\"empty\" width=\"90%%\"></th></tr>\n</table>\n", n, link)
 		b.WriteString("<table class=\"tbl\" width=\"100%\">\n<tr class=\"titre\"><th rowspan=2></th><th colspan=3>Queue</th><th colspan=3>Session rate</th><th colspan=6>Sessions</th><th colspan=2>Bytes</th><th colspan=2>Denied</th><th colspan=3>Errors</th><th colspan=2>Warnings</th><th colspan=9>Server</th></tr>\n")
 		b.WriteString("<tr class=\"titre\">")
 		for _, h := range []string{"Cur", "Max", "Limit", "Cur", "Max", "Limit", "Cur", "Max", "Limit", "Total", "LbTot", "Last", "In", "Out", "Req", "Resp", "Req", "Conn", "Resp", "Retr", "Redis", "Status", "LastChk", "Wght", "Act", "Bck", "Chk", "Dwn", "Dwntme", "Thrtle"} {
@@ -173,7 +198,7 @@ func (s *Source) WritePage(b *strings.Builder, px *haproxycfg.Proxy, o PageOptio
 			if o.HideDown && r.Kind == KindServer && r.Stats.Status != proxy.StatusUp && r.Stats.Status != proxy.StatusDrain {
 				continue
 			}
-			s.writeRow(b, r, now)
+			s.writeRow(b, r, now, px.Stats.ShowLegends)
 		}
 		b.WriteString("</table><p>\n")
 	}
@@ -203,7 +228,16 @@ func (s *Source) writeGeneral(b *strings.Builder, now time.Time, o PageOptions) 
 	} else {
 		fmt.Fprintf(b, "<li><a href=\"%s;up\">Hide 'DOWN' servers</a><br>\n", uri)
 	}
-	fmt.Fprintf(b, "<li><a href=\"%s\">Refresh now</a><br>\n<li><a href=\"%s;csv\">CSV export</a><br>\n</ul></td></tr></table>\n", uri, uri)
+	csv := uri + ";csv"
+	if o.Refresh > 0 {
+		if o.NoRefresh {
+			fmt.Fprintf(b, "<li><a href=\"%s\">Enable refresh</a><br>\n", uri)
+		} else {
+			fmt.Fprintf(b, "<li><a href=\"%s;norefresh\">Disable refresh</a><br>\n", uri)
+		}
+		csv += ";norefresh"
+	}
+	fmt.Fprintf(b, "<li><a href=\"%s\">Refresh now</a><br>\n<li><a href=\"%s\">CSV export</a><br>\n</ul></td></tr></table>\n", uri, csv)
 }
 
 // cell helpers
@@ -213,12 +247,22 @@ func tips(v, tip string) string {
 	return "<u>" + v + "<div class=tips>" + tip + "</div></u>"
 }
 
-func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time) {
+func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends bool) {
 	st := r.Stats
 	n := html.EscapeString(r.Proxy.Name)
 	name := func(label string) string {
 		id := n + "/" + label
-		return fmt.Sprintf("<td class=ac><a name=\"%s\"></a><a class=lfsb href=\"#%s\">%s</a></td>", id, id, html.EscapeString(label))
+		anchor := fmt.Sprintf("<a name=\"%s\"></a>", id)
+		link := fmt.Sprintf("<a class=lfsb href=\"#%s\">%s</a>", id, html.EscapeString(label))
+		// With `stats show-legends`, haproxy adds tooltips: a server's
+		// address and id, a backend's balancing algorithm.
+		switch {
+		case legends && r.Kind == KindServer:
+			return fmt.Sprintf("<td class=ac>%s<u>%s<div class=tips>%s, id: %d</div></u></td>", anchor, link, addressLegend(r.Server.Config()), r.Server.ID())
+		case legends && r.Kind == KindBackend:
+			return fmt.Sprintf("<td class=ac><u>%s%s<div class=tips>balancing: %s</div></u></td>", anchor, link, html.EscapeString(r.Backend.Policy()))
+		}
+		return "<td class=ac>" + anchor + link + "</td>"
 	}
 	last := "?"
 	if !st.LastSession.IsZero() {

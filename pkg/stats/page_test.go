@@ -147,7 +147,7 @@ func TestStatsPage(t *testing.T) {
 // TestStatsPageHideVersion covers `stats hide-version` and `;up`.
 func TestStatsPageHideVersion(t *testing.T) {
 	ng := []*healthtest.Nginx{healthtest.StartNginx(t, "a"), healthtest.StartNginx(t, "b"), healthtest.StartNginx(t, "c")}
-	cfg, st, _ := pageConfig(t, "    stats hide-version", ng...)
+	cfg, st, _ := pageConfig(t, "    stats hide-version\n    stats show-legends", ng...)
 	e := start(t, cfg)
 	ng[2].Stop()
 	healthtest.Eventually(t, "bk down", func() bool { return !e.eng.Backend("web").Server("bk").Up() })
@@ -157,6 +157,18 @@ func TestStatsPageHideVersion(t *testing.T) {
 	}
 	if strings.Contains(page, "#web/bk") || !strings.Contains(page, "#web/web01") {
 		t.Error(";up should hide the DOWN server bk only")
+	}
+	// show-legends tooltips, as haproxy 2.6 writes them.
+	for _, want := range []string{
+		`<a name="web"></a><u><a class=px href="#web">web</a><div class=tips>cap: proxy, mode: http, id: 2</div></u></th>`,
+		fmt.Sprintf(`<a name="web/web01"></a><u><a class=lfsb href="#web/web01">web01</a><div class=tips>IPv4: %s, id: 1</div></u></td>`, ng[0].Addr()),
+		`<td class=ac><u><a name="web/Backend"></a><a class=lfsb href="#web/Backend">Backend</a><div class=tips>balancing: roundrobin</div></u></td>`,
+		`<li><a href="/stats;norefresh">Disable refresh</a><br>`,
+		`<li><a href="/stats;csv;norefresh">CSV export</a><br>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("show-legends page lacks %q", want)
+		}
 	}
 }
 
