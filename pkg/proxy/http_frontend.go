@@ -219,6 +219,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			setDeadline(nc.SetReadDeadline, tFirst, reqTimeout)
 		}
 		req, err := readRequest(c.br)
+		if err == nil && req.chunked {
+			buf, _ := c.br.Peek(c.br.Buffered())
+			err = checkBufferedChunks(buf)
+		}
 		if err != nil {
 			h.badRequest(c, &s, tFirst, err)
 			return
@@ -398,11 +402,29 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case e.killed.Err() != nil:
 			s.TermCause, s.TermState = termKilled, stateConnect
 			return false
-		case body.err != nil:
-			// The client went away while sending its body.
-			s.TermCause, s.TermState = termClient, stateData
+		case errors.Is(body.readErr(), errBadRequest):
+			// A malformed chunked body: refused as a bad request.
+			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateData
+			c.writeRaw(page400)
+			return false
+		case body.readErr() != nil:
+			// The client went away while sending its body: haproxy logs
+			// "CL" and no status.
+			if !tConn.IsZero() {
+				s.Tc = tConn.Sub(tAssigned)
+			}
+			s.Status = -1
+			s.TermCause, s.TermState = termClient, 'L'
 			be.ctr.cliAborts.Add(1)
 			srv.ctr.cliAborts.Add(1)
+			return false
+		case tConn.IsZero() && dialErr == nil:
+			// No connection was even tried: Go's client refused the
+			// request (a Host it cannot write). Answer as to a bad request.
+			srv.ctr.connErrors.Add(-1)
+			be.ctr.connErrors.Add(-1)
+			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
+			c.writeRaw(page400)
 			return false
 		case tConn.IsZero():
 			s.Status = http.StatusServiceUnavailable

@@ -63,11 +63,16 @@ type httpScenario struct {
 	run         func(t *testing.T, addr string)
 }
 
-// httpKnownDiffs are documented differences: for these scenarios our line
-// must hold the given text instead of matching haproxy's.
+// httpKnownDiffs are documented differences: for these scenarios our line,
+// with the fields as httpLogFields gives them, must end with the given
+// text instead of matching haproxy's.
 var httpKnownDiffs = map[string]string{
 	// haproxy 2.6 forwards a NUL inside a header value; we refuse it.
-	"nul-header": `web/<NOSRV> -1/-1/-1/-1/0 400 0 - - PR-- 1/1/0/0/0 0/0 "<BADREQ>"`,
+	"nul-header": `web/<NOSRV> -1/-1/-1/-1/n 400 0 - - PR-- 1/1/0/0/0 0/0 "<BADREQ>"`,
+	// A client closing in the middle of its body: haproxy logs CR, CD or
+	// CL from run to run, depending on how far it got; we log CL once the
+	// server was connected, as haproxy does most often.
+	"cut-body": `web/web01 n/n/n/-1/n -1 0 - - CL-- 1/1/0/0/0 0/0 "POST /post HTTP/1.1"`,
 }
 
 func rawExchange(req string, halfClose bool) func(t *testing.T, addr string) {
@@ -148,6 +153,8 @@ var httpScenarios = []httpScenario{
 	{"two-hosts", "web", 1, rawExchange("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", false)},
 	{"cl-negative", "web", 1, rawExchange("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", false)},
 	{"utf8-uri", "web", 1, rawExchange(getReq("/\xc3\xa9"), false)},
+	{"bad-chunk-size", "web", 1, rawExchange("POST /post HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", false)},
+	{"cut-body", "web", 1, rawExchange("POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc", true)},
 	{"fragment", "web", 1, rawExchange(getReq("/h=#frag"), false)},
 	{"cut", "web", 1, rawExchange("GET / HTTP/1.1\r\nHost: t\r\n", true)},
 	{"request-timeout", "web", 1, rawExchange("GET / HTTP/1.1\r\nHost: t\r\n", false)},
@@ -321,8 +328,12 @@ func compareHTTPLogs(t *testing.T, want, got map[string][]string) {
 	for _, sc := range httpScenarios {
 		w, g := want[sc.name], got[sc.name]
 		if ours, ok := httpKnownDiffs[sc.name]; ok {
-			if len(g) != 1 || !strings.Contains(g[0], ours) {
-				t.Errorf("%s: got %q, want a line with %q", sc.name, g, ours)
+			var gf []string
+			if len(g) == 1 {
+				gf, _ = httpLogFields(g[0])
+			}
+			if !strings.HasSuffix(strings.Join(gf, " "), ours) {
+				t.Errorf("%s: got %q, want a line ending with %q", sc.name, g, ours)
 			}
 			t.Logf("%s: known difference: haproxy %q, gproxy %q", sc.name, w, g)
 			continue

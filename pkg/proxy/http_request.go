@@ -2,11 +2,13 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // maxRequestHead is the largest request head accepted: haproxy 2.6's
@@ -251,7 +253,15 @@ type bodyReader struct {
 	br   *bufio.Reader
 	ch   bool
 	done chan struct{} // closed at the end of the body
-	err  error
+	mu   sync.Mutex
+	err  error // the client's read error, set by the reading goroutine
+}
+
+// readErr is the error that ended the body early, if any.
+func (b *bodyReader) readErr() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 func newBodyReader(br *bufio.Reader, req *httpRequest) *bodyReader {
@@ -261,7 +271,7 @@ func newBodyReader(br *bufio.Reader, req *httpRequest) *bodyReader {
 		b.ch = true
 		b.r = &chunkReader{br: br}
 	case req.contentLength > 0:
-		b.r = io.LimitReader(br, req.contentLength)
+		b.r = &lengthReader{br: br, left: req.contentLength}
 	default:
 		close(b.done)
 	}
@@ -277,7 +287,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.r = nil
 		close(b.done)
 	} else if err != nil {
+		b.mu.Lock()
 		b.err = err
+		b.mu.Unlock()
 	}
 	return n, err
 }
@@ -292,6 +304,87 @@ func (b *bodyReader) complete() bool {
 	default:
 		return false
 	}
+}
+
+// parseChunkSize reads a chunk-size line: hex digits, then optional
+// extensions after ';' (RFC 9112 section 7.1.1).
+func parseChunkSize(l string) (int64, error) {
+	size, _, _ := strings.Cut(l, ";")
+	size = strings.TrimRight(size, " \t")
+	if size == "" || len(size) > 15 {
+		return 0, errBadRequest
+	}
+	for i := 0; i < len(size); i++ {
+		if c := size[i] | 0x20; !isDigit(size[i]) && (c < 'a' || c > 'f') {
+			return 0, errBadRequest
+		}
+	}
+	n, err := strconv.ParseInt(size, 16, 64)
+	if err != nil {
+		return 0, errBadRequest
+	}
+	return n, nil
+}
+
+// checkBufferedChunks checks the framing of the chunked body bytes that
+// arrived with the head. haproxy parses them with the head, so an error
+// there is a bad request (<BADREQ>, "PR") rather than a body error.
+func checkBufferedChunks(buf []byte) error {
+	for len(buf) > 0 {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			return nil
+		}
+		line := strings.TrimSuffix(string(buf[:i]), "\r")
+		n, err := parseChunkSize(line)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil // trailers follow
+		}
+		buf = buf[i+1:]
+		if int64(len(buf)) < n+1 {
+			return nil
+		}
+		buf = buf[n:]
+		switch {
+		case buf[0] == '\n':
+			buf = buf[1:]
+		case buf[0] == '\r' && len(buf) == 1:
+			return nil
+		case buf[0] == '\r' && buf[1] == '\n':
+			buf = buf[2:]
+		default:
+			return errBadRequest
+		}
+	}
+	return nil
+}
+
+// lengthReader reads a Content-Length body; the client's close before its
+// end is an error, not the end of the body.
+type lengthReader struct {
+	br   *bufio.Reader
+	left int64
+}
+
+func (l *lengthReader) Read(p []byte) (int, error) {
+	if l.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.br.Read(p)
+	l.left -= int64(n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == nil && l.left == 0 {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // chunkReader decodes chunked transfer coding (RFC 9112 section 7.1),
@@ -338,11 +431,9 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		size, _, _ := strings.Cut(l, ";")
-		size = strings.TrimRight(size, " \t")
-		n, err := strconv.ParseInt(size, 16, 64)
-		if err != nil || n < 0 || len(size) > 16 || size == "" || size[0] == '+' || size[0] == '-' {
-			return 0, errBadRequest
+		n, err := parseChunkSize(l)
+		if err != nil {
+			return 0, err
 		}
 		if n == 0 {
 			for { // trailers up to the empty line
