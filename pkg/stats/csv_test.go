@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,15 +55,17 @@ func start(t *testing.T, cfgText string) *env {
 	e := &env{}
 	// The engine asks for handlers when it starts serving, before the
 	// Source exists: look it up per request.
+	var src atomic.Pointer[stats.Source]
 	handler := func(px *haproxycfg.Proxy) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			stats.Handler(px, e.src).ServeHTTP(w, r)
+			stats.Handler(px, src.Load()).ServeHTTP(w, r)
 		})
 	}
 	e.cfg, e.eng = healthtest.Engine(t, cfgText, zerolog.Nop(), handler)
 	e.mon = health.Start(e.eng, health.Options{Logger: zerolog.Nop()})
 	t.Cleanup(e.mon.Close)
 	e.src = &stats.Source{Config: e.cfg, Engine: e.eng, Checks: e.mon, PID: os.Getpid(), Start: time.Now()}
+	src.Store(e.src)
 	return e
 }
 
