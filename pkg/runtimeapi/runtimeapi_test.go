@@ -349,3 +349,28 @@ func TestPromptSession(t *testing.T) {
 		t.Errorf("after quit: %q", rest)
 	}
 }
+
+// TestReloadKeepsNewSocket opens a second server on the same path, as the
+// new process of a reload does, then closes the first: the path must still
+// answer (the old process may not unlink the new socket), and closing the
+// second removes the file.
+func TestReloadKeepsNewSocket(t *testing.T) {
+	e := start(t, "admin")
+	cfg := haproxycfg.StatsSocket{Path: e.sock, Level: "admin"}
+	old, err := runtimeapi.Listen(cfg, time.Second, e.cmds, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	neu, err := runtimeapi.Listen(cfg, time.Second, e.cmds, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	if out := socat(t, e.sock, "show info\n"); !strings.HasPrefix(out, "Name: HAProxy") {
+		t.Fatalf("new socket gone after the old server closed: %q", out)
+	}
+	neu.Close()
+	if _, err := os.Stat(e.sock); !os.IsNotExist(err) {
+		t.Errorf("socket file left after close: %v", err)
+	}
+}

@@ -29,6 +29,7 @@ type Server struct {
 	log     zerolog.Logger
 	ln      net.Listener
 	path    string
+	file    os.FileInfo // the socket file as created, to remove only ours
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -52,14 +53,22 @@ func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
 	}
-	ln.(*net.UnixListener).SetUnlinkOnClose(true)
+	// On a reload the new process binds the path before the old one
+	// stops: the old one must not unlink the new socket, so Close removes
+	// the file only if it is still the one created here.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	if sock.Mode != 0 {
 		if err := os.Chmod(sock.Path, os.FileMode(sock.Mode)); err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
 		}
 	}
-	s := &Server{cmds: cmds, level: level, timeout: timeout, log: log, ln: ln, path: sock.Path, conns: map[net.Conn]struct{}{}}
+	fi, err := os.Stat(sock.Path)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+	}
+	s := &Server{cmds: cmds, level: level, timeout: timeout, log: log, ln: ln, path: sock.Path, file: fi, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -178,6 +187,9 @@ func readLine(r *bufio.Reader) (string, error) {
 // and waits for the sessions to end.
 func (s *Server) Close() error {
 	err := s.ln.Close()
+	if fi, serr := os.Stat(s.path); serr == nil && os.SameFile(fi, s.file) {
+		_ = os.Remove(s.path)
+	}
 	s.mu.Lock()
 	for c := range s.conns {
 		c.Close()
