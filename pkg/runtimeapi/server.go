@@ -36,8 +36,8 @@ type Server struct {
 	wg    sync.WaitGroup
 }
 
-// Listen creates the socket file (replacing a stale one) with the
-// configured mode, as haproxy does, and starts serving it.
+// Listen creates the socket file with the configured mode, replacing any
+// previous one atomically, and starts serving it.
 func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, log zerolog.Logger) (*Server, error) {
 	level, err := ParseLevel(sock.Level)
 	if err != nil {
@@ -46,27 +46,34 @@ func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	if fi, err := os.Lstat(sock.Path); err == nil && fi.Mode()&os.ModeSocket != 0 {
-		_ = os.Remove(sock.Path)
-	}
-	ln, err := net.Listen("unix", sock.Path)
+	// As haproxy does, bind a temporary path and rename it over the
+	// socket's: a running process (the old one of a reload) keeps serving
+	// until the new socket replaces its file atomically.
+	tmp := fmt.Sprintf("%s.%d.tmp", sock.Path, os.Getpid())
+	_ = os.Remove(tmp)
+	ln, err := net.Listen("unix", tmp)
 	if err != nil {
 		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
 	}
-	// On a reload the new process binds the path before the old one
-	// stops: the old one must not unlink the new socket, so Close removes
-	// the file only if it is still the one created here.
+	// The old process of a reload must not unlink the new socket: Close
+	// removes the file only if it is still the one created here.
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	fail := func(err error) (*Server, error) {
+		ln.Close()
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+	}
 	if sock.Mode != 0 {
-		if err := os.Chmod(sock.Path, os.FileMode(sock.Mode)); err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+		if err := os.Chmod(tmp, os.FileMode(sock.Mode)); err != nil {
+			return fail(err)
 		}
+	}
+	if err := os.Rename(tmp, sock.Path); err != nil {
+		return fail(err)
 	}
 	fi, err := os.Stat(sock.Path)
 	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+		return fail(err)
 	}
 	s := &Server{cmds: cmds, level: level, timeout: timeout, log: log, ln: ln, path: sock.Path, file: fi, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
