@@ -108,8 +108,9 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 	if px.Timeouts.Connect > 0 {
 		p.Connect = min(px.Timeouts.Connect, inter)
 	}
+	// "timeout check": min(connect, inter) to connect, then this long to
+	// read the answer (configuration manual, "timeout check").
 	if px.Timeouts.Check > 0 {
-		p.Connect = min(p.Connect, px.Timeouts.Check)
 		p.Read = px.Timeouts.Check
 	}
 	// Without `option httpchk` a check is a TCP connection, in mode http too.

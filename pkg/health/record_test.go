@@ -99,3 +99,25 @@ func TestNextInterval(t *testing.T) {
 		t.Errorf("defaults: %v, want haproxy's 2s inter", got)
 	}
 }
+
+func TestProbeFor(t *testing.T) {
+	px := &haproxycfg.Proxy{Timeouts: haproxycfg.Timeouts{Connect: 5 * time.Second}, Options: haproxycfg.Options{HTTPChk: &haproxycfg.HTTPCheck{Method: "GET", URI: "/"}}}
+	tests := []struct {
+		name string
+		px   *haproxycfg.Proxy
+		s    *haproxycfg.Server
+		want Probe
+	}{
+		{"server address, connect capped by inter", px, &haproxycfg.Server{Host: "127.0.0.1", Port: 80, Inter: time.Second},
+			Probe{Addr: "127.0.0.1:80", HTTP: px.Options.HTTPChk, Connect: time.Second, Read: time.Second}},
+		{"addr and port", px, &haproxycfg.Server{Host: "127.0.0.1", Port: 80, CheckAddr: "127.0.0.2", CheckPort: 8080, Inter: 10 * time.Second},
+			Probe{Addr: "127.0.0.2:8080", HTTP: px.Options.HTTPChk, Connect: 5 * time.Second, Read: 10 * time.Second}},
+		{"timeout check, IPv6, tcp", &haproxycfg.Proxy{Timeouts: haproxycfg.Timeouts{Check: 300 * time.Millisecond}}, &haproxycfg.Server{Host: "::1", Port: 80},
+			Probe{Addr: "[::1]:80", Connect: 2 * time.Second, Read: 300 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		if got := ProbeFor(tt.px, tt.s); got != tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
