@@ -32,6 +32,8 @@ const (
 // Other requests get haproxy's 503 page, as the proxy has no server.
 func Handler(px *haproxycfg.Proxy, src *Source) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// haproxy's stats applet sends no Date header.
+		w.Header()["Date"] = nil
 		uri := px.Stats.URI
 		if uri == "" {
 			uri = DefaultURI

@@ -54,7 +54,8 @@ func TestStatsAuth(t *testing.T) {
 		}
 	}
 	resp, body := get(t, fmt.Sprintf("http://127.0.0.1:%d/stats", st), "admin", "supersecret")
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html" || resp.Header.Get("Refresh") != "10" {
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html" || resp.Header.Get("Refresh") != "10" ||
+		resp.Header.Get("Cache-Control") != "no-cache" || resp.Header.Get("Date") != "" {
 		t.Errorf("authorized page: %s %v", resp.Status, resp.Header)
 	}
 	if !strings.Contains(body, "Statistics Report for pid") {
