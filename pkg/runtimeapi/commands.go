@@ -87,6 +87,8 @@ var commands = []command{
 
 // session-level commands, listed last by help as haproxy does.
 var sessionHelp = [][2]string{
+	{"set timeout cli <delay>", "change this session's idle timeout"},
+	{"user", "lower this session's level to user"},
 	{"help [<command>]", "list matching or all commands"},
 	{"prompt", "toggle interactive mode with prompt"},
 	{"quit", "disconnect"},
