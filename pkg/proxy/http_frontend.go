@@ -41,6 +41,40 @@ type h1Conn struct {
 	cnt *deadlineConn
 	br  *bufio.Reader
 	bw  *bufio.Writer
+
+	wmu      sync.Mutex
+	started  bool // the response to the current request has begun
+	interims int  // interim responses sent for it
+}
+
+// startResponse marks the response as begun: no interim 100 may follow.
+func (c *h1Conn) startResponse() {
+	c.wmu.Lock()
+	c.started = true
+	c.wmu.Unlock()
+}
+
+// interim tells a client that sent "Expect: 100-continue" to go on with
+// its body, when the server starts reading it and nothing was answered
+// yet (RFC 9110 section 10.1.1). It runs on the goroutine sending the body.
+func (c *h1Conn) interim() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.started {
+		_, _ = io.WriteString(c.nc, "HTTP/1.1 100 Continue\r\n\r\n")
+		c.interims++
+	}
+}
+
+// interimSize is what haproxy counts in %B for a "100 Continue" it
+// forwards (HTX form: start line and end of headers).
+const interimSize = htxStartLine + len("HTTP/1.1") + 3 + len("Continue") + htxEOH
+
+// interimBytes is the %B share of the interim responses sent.
+func (c *h1Conn) interimBytes() int64 {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return int64(c.interims * interimSize)
 }
 
 // deadlineConn counts the bytes read and, when idle is set, pushes the
@@ -218,6 +252,9 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		if !first {
 			setDeadline(nc.SetReadDeadline, tFirst, reqTimeout)
 		}
+		c.wmu.Lock()
+		c.started, c.interims = false, 0
+		c.wmu.Unlock()
 		req, err := readRequest(c.br)
 		if err == nil && req.chunked {
 			buf, _ := c.br.Peek(c.br.Buffered())
@@ -284,6 +321,7 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 }
 
 func (c *h1Conn) writeRaw(p string) {
+	c.startResponse()
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = io.WriteString(c.nc, p)
 }
@@ -294,6 +332,9 @@ func (c *h1Conn) writeRaw(p string) {
 func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) bool {
 	e, be := h.e, h.f.backend
 	body := newBodyReader(c.br, req)
+	if req.expectContinue {
+		body.first = c.interim
+	}
 	keep := req.keepAlive && !h.isDraining()
 	tHead := e.now()
 	s.TR = tHead.Sub(s.Accept.Add(s.Ti))
@@ -401,6 +442,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		switch {
 		case e.killed.Err() != nil:
 			s.TermCause, s.TermState = termKilled, stateConnect
+			if !tConn.IsZero() {
+				s.Tc, s.TermState = tConn.Sub(tAssigned), 'H'
+			}
 			return false
 		case errors.Is(body.readErr(), errBadRequest):
 			// A malformed chunked body: refused as a bad request.
@@ -456,6 +500,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		keep = false
 	}
 	n, err := c.writeResponse(req, resp, &keep)
+	n += c.interimBytes()
 	s.BytesToClient = n
 	be.ctr.bytesOut.Add(n)
 	srv.ctr.bytesOut.Add(n)
@@ -518,6 +563,7 @@ var hopByHop = map[string]bool{
 // length. It returns what haproxy counts as bytes sent (%B): the size of
 // the response in its internal HTX form (see htxSize).
 func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool) (int64, error) {
+	c.startResponse()
 	bw := c.bw
 	code := resp.StatusCode
 	reason := strings.TrimLeft(strings.TrimPrefix(resp.Status, strconv.Itoa(code)), " ")

@@ -53,6 +53,10 @@ listen down
 listen nosrv
     bind 127.0.0.1:P_nosrv
     server web01 BACKEND disabled
+listen slow
+    bind 127.0.0.1:P_slow
+    timeout server 200ms
+    server web01 BACKEND
 `
 
 // httpScenario is one client exchange and the number of access lines
@@ -162,6 +166,8 @@ var httpScenarios = []httpScenario{
 	{"server-closes", "web", 1, rawExchange(getReq("/close"), false)},
 	{"server-down", "down", 1, rawExchange(getReq("/"), false)},
 	{"no-server", "nosrv", 1, rawExchange(getReq("/"), false)},
+	{"server-timeout", "slow", 1, rawExchange(getReq("/slow"), false)},
+	{"expect-continue", "web", 1, rawExchange("POST /post HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", false)},
 }
 
 // httpLogBackend is the Go server behind both proxies.
@@ -182,6 +188,12 @@ func httpLogBackend(t *testing.T) string {
 			io.WriteString(w, "part one\n")
 			w.(http.Flusher).Flush()
 			io.WriteString(w, "part two\n")
+		case "/slow":
+			select {
+			case <-time.After(time.Second):
+			case <-r.Context().Done():
+			}
+			io.WriteString(w, "late\n")
 		case "/close":
 			c, _, err := w.(http.Hijacker).Hijack()
 			if err == nil {
@@ -231,7 +243,7 @@ func runGproxyHTTPLog(t *testing.T, backend string) map[string][]string {
 	t.Helper()
 	ports := map[string]int{}
 	lns := map[string]net.Listener{}
-	for _, n := range []string{"web", "down", "nosrv"} {
+	for _, n := range []string{"web", "down", "nosrv", "slow"} {
 		ln, bind := listen(t)
 		ports[n] = bind.Port
 		lns[bind.Address()] = ln
@@ -383,7 +395,7 @@ func TestIntegrationHTTPLogHaproxy(t *testing.T) {
 	backend := httpLogBackend(t)
 	sink := syslogtest.NewSink(t)
 	ports := map[string]int{}
-	for _, n := range []string{"web", "down", "nosrv"} {
+	for _, n := range []string{"web", "down", "nosrv", "slow"} {
 		ports[n] = deadPort(t)
 	}
 	src := fillConfig(ports, backend, fmt.Sprintf("127.0.0.1:%d", deadPort(t)), sink.Port())

@@ -38,6 +38,7 @@ type httpRequest struct {
 	contentLength        int64 // -1 when the request has no Content-Length
 	chunked              bool
 	keepAlive            bool // the client allows another request afterwards
+	expectContinue       bool // "Expect: 100-continue": the client waits before its body
 	size                 int  // bytes of the head, CRLFs included
 }
 
@@ -115,6 +116,8 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 			continue
 		case "keep-alive", "proxy-connection", "upgrade":
 			continue // hop by hop
+		case "expect":
+			r.expectContinue = strings.EqualFold(value, "100-continue")
 		case "host":
 			if r.host != "" && r.host != value {
 				return nil, errBadRequest
@@ -249,12 +252,13 @@ func isToken(s string) bool {
 // records whether the whole body was read, so the connection can serve
 // another request, and never closes the connection.
 type bodyReader struct {
-	r    io.Reader
-	br   *bufio.Reader
-	ch   bool
-	done chan struct{} // closed at the end of the body
-	mu   sync.Mutex
-	err  error // the client's read error, set by the reading goroutine
+	r     io.Reader
+	first func() // called before the first read, once
+	br    *bufio.Reader
+	ch    bool
+	done  chan struct{} // closed at the end of the body
+	mu    sync.Mutex
+	err   error // the client's read error, set by the reading goroutine
 }
 
 // readErr is the error that ended the body early, if any.
@@ -281,6 +285,10 @@ func newBodyReader(br *bufio.Reader, req *httpRequest) *bodyReader {
 func (b *bodyReader) Read(p []byte) (int, error) {
 	if b.r == nil {
 		return 0, io.EOF
+	}
+	if f := b.first; f != nil {
+		b.first = nil
+		f()
 	}
 	n, err := b.r.Read(p)
 	if err == io.EOF {

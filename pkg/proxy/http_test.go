@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -139,5 +140,89 @@ func TestHTTPStatsHandler(t *testing.T) {
 	client.CloseIdleConnections()
 	if _, err := (&http.Client{Timeout: time.Second}).Get("http://" + bind.Address() + "/stats"); err == nil {
 		t.Fatal("served after SoftStop")
+	}
+}
+
+// httpProxy runs a mode http listen section over one test backend.
+func httpProxy(t *testing.T, backendPort int) (*Engine, *logSink, haproxycfg.Bind) {
+	t.Helper()
+	ln, bind := listen(t)
+	px := listenProxy("web", bind, server("s1", backendPort))
+	px.Mode = haproxycfg.ModeHTTP
+	px.Options = haproxycfg.Options{HTTPLog: true}
+	e, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	return e, sink, bind
+}
+
+// A client sending "Expect: 100-continue" waits for the go-ahead before
+// its body: it gets it, then the final response.
+func TestHTTPExpectContinue(t *testing.T) {
+	_, sink, bind := httpProxy(t, httpBackend(t, "s1"))
+	c := dial(t, bind)
+	_ = c.SetDeadline(time.Now().Add(deadline))
+	io.WriteString(c, "POST /up HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+	want := "HTTP/1.1 100 Continue\r\n\r\n"
+	buf := make([]byte, len(want))
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != want {
+		t.Fatalf("interim response %q, %v; want %q", buf, err, want)
+	}
+	io.WriteString(c, "hello")
+	out := string(readAll(t, c))
+	if !strings.HasPrefix(out, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(out, "s1 POST /up 5") {
+		t.Fatalf("final response %q", out)
+	}
+	if l := sink.wait(t, 1); l.Status != 200 || ts(l) != "--" || l.Method != "POST" {
+		t.Fatalf("log %+v", l)
+	}
+}
+
+// A soft stop closes a kept-alive connection waiting for its next request
+// and lets the engine finish; Close ends a request in progress.
+func TestHTTPSoftStopAndClose(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(func() { close(release); slow.Close() })
+	e, sink, bind := httpProxy(t, slow.Listener.Addr().(*net.TCPAddr).Port)
+
+	idle := dial(t, bind)
+	_ = idle.SetDeadline(time.Now().Add(deadline))
+	br := bufio.NewReader(idle)
+	io.WriteString(idle, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first request: %v %v", resp, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	busy := dial(t, bind)
+	io.WriteString(busy, "GET /hang HTTP/1.1\r\nHost: t\r\n\r\n")
+	eventually(t, "the hanging request reaching the server", func() bool {
+		return e.Backend("web").Server("s1").Conns() == 1
+	})
+
+	e.SoftStop()
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Fatalf("idle keep-alive connection after SoftStop: %q, %v; want a close", rest, err)
+	}
+	e.Close()
+	out := readClosed(t, busy)
+	if len(out) != 0 {
+		t.Fatalf("request killed by Close answered %q", out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	e.Wait(ctx)
+	if ctx.Err() != nil {
+		t.Fatal("engine still busy after Close")
+	}
+	if l := sink.wait(t, 2); ts(l) != "KH" || l.ServerName != "s1" {
+		t.Fatalf("killed request logged %s on %s, want KH on s1", ts(l), l.ServerName)
 	}
 }
