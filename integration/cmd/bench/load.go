@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -200,46 +201,52 @@ func fixedRate(ctx context.Context, addr, path string, rate, conns int, dur time
 	return res, ctx.Err()
 }
 
-// idleConns opens n connections to addr, makes one request on each so the
-// whole path (client-proxy-nginx) is established and has carried data, and
-// keeps them open until close is called.
+// idleSet holds connections opened through a proxy, each of which has
+// carried one request, so the whole path (client-proxy-nginx) is
+// established and has moved data; they stay open until close.
 type idleSet struct {
 	hs []*httpConn
 }
 
-func openIdle(ctx context.Context, addr, path string, n int) (*idleSet, error) {
-	s := &idleSet{hs: make([]*httpConn, n)}
+// open adds n connections to s. It stops at the first failure and
+// returns it; s then holds the connections that succeeded.
+func (s *idleSet) open(ctx context.Context, addr, path string, n int) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return firstErr != nil
+	}
 	next := make(chan int)
 	for w := 0; w < 32; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
+			for range next {
 				h, err := dialHTTP(addr, path)
 				if err == nil {
-					_ = h.c.SetDeadline(time.Now().Add(20 * time.Second))
+					_ = h.c.SetDeadline(time.Now().Add(10 * time.Second))
 					err = h.do()
 					_ = h.c.SetDeadline(time.Time{})
 				}
+				mu.Lock()
 				if err != nil {
-					mu.Lock()
 					if firstErr == nil {
-						firstErr = fmt.Errorf("idle connection %d to %s: %w", i, addr, err)
+						firstErr = fmt.Errorf("idle connection %d to %s: %w", len(s.hs)+1, addr, err)
 					}
-					mu.Unlock()
 					if h != nil {
 						h.c.Close()
 					}
-					continue
+				} else {
+					s.hs = append(s.hs, h)
 				}
-				s.hs[i] = h
+				mu.Unlock()
 			}
 		}()
 	}
-	for i := 0; i < n && ctx.Err() == nil; i++ {
+	for i := 0; i < n && ctx.Err() == nil && !failed(); i++ {
 		next <- i
 	}
 	close(next)
@@ -247,29 +254,34 @@ func openIdle(ctx context.Context, addr, path string, n int) (*idleSet, error) {
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
-	if firstErr != nil {
-		s.close()
-		return nil, firstErr
-	}
-	return s, nil
+	return firstErr
 }
 
 // check makes sure every connection is still open: a read with a short
-// deadline must time out, not see EOF.
+// deadline must time out, not see EOF or a reset.
 func (s *idleSet) check() error {
-	buf := make([]byte, 1)
-	dead := 0
-	for _, h := range s.hs {
-		_ = h.c.SetReadDeadline(time.Now().Add(time.Millisecond))
-		_, err := h.c.Read(buf)
-		var ne net.Error
-		if !(errors.As(err, &ne) && ne.Timeout()) {
-			dead++
-		}
-		_ = h.c.SetReadDeadline(time.Time{})
+	var dead atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			buf := make([]byte, 1)
+			for i := w; i < len(s.hs); i += 64 {
+				c := s.hs[i].c
+				_ = c.SetReadDeadline(time.Now().Add(2 * time.Millisecond))
+				_, err := c.Read(buf)
+				var ne net.Error
+				if !(errors.As(err, &ne) && ne.Timeout()) {
+					dead.Add(1)
+				}
+				_ = c.SetReadDeadline(time.Time{})
+			}
+		}(w)
 	}
-	if dead > 0 {
-		return fmt.Errorf("%d of %d idle connections were closed", dead, len(s.hs))
+	wg.Wait()
+	if n := dead.Load(); n > 0 {
+		return fmt.Errorf("%d of %d idle connections were closed", n, len(s.hs))
 	}
 	return nil
 }

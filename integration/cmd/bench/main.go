@@ -36,6 +36,7 @@ type options struct {
 	dur        time.Duration // length of each load case
 	conns      int           // wrk connections
 	idle       int           // idle proxied connections for (e)
+	idleMax    int           // then try to hold this many
 	vrrpWindow time.Duration // idle measurement window per VRRP daemon
 	profile    bool
 }
@@ -45,7 +46,8 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench", "directory for results.md (tmp/ under it holds configs, logs, binaries)")
 	flag.DurationVar(&o.dur, "d", 6*time.Second, "length of each load case")
 	flag.IntVar(&o.conns, "c", 50, "wrk connections")
-	flag.IntVar(&o.idle, "idle", 5000, "idle proxied connections for the RSS case (10,000 would need 20,000+ descriptors in the proxy: the hard limit here is 20,000)")
+	flag.IntVar(&o.idle, "idle", 3000, "idle proxied connections for the RSS case (10,000 would need 20,000+ descriptors in the proxy: the hard limit here is 20,000)")
+	flag.IntVar(&o.idleMax, "idle-max", 5000, "then add connections up to this many and report how many the proxy holds")
 	flag.DurationVar(&o.vrrpWindow, "vrrp-window", 20*time.Second, "idle CPU/RSS window per VRRP daemon")
 	flag.BoolVar(&o.profile, "profile", false, "instead of the comparison, run gproxy's engine in this process and write CPU profiles of (a)-(c) to <out>/profile.md")
 	child := flag.String("vrrp-child", "", "internal: run one VRRP daemon measurement inside a private namespace")
@@ -67,7 +69,12 @@ func main() {
 		if o.profile {
 			cpu = cpuProxy
 		}
-		cmd := exec.Command("taskset", append([]string{"-c", cpu, "/proc/self/exe"}, os.Args[1:]...)...)
+		exe, err := os.Executable()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		cmd := exec.Command("taskset", append([]string{"-c", cpu, exe}, os.Args[1:]...)...)
 		cmd.Env = append(os.Environ(), envPinned+"=1")
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 		signal.Ignore(os.Interrupt, syscall.SIGTERM) // the child gets them and cleans up

@@ -105,13 +105,7 @@ type ticks struct{ U, S int64 }
 
 func (t ticks) sub(o ticks) ticks { return ticks{t.U - o.U, t.S - o.S} }
 
-// cpuTicks is utime+stime of one process (/proc/PID/stat fields 14, 15).
-func cpuTicks(pid int) (int64, error) {
-	t, err := cpuSplit(pid)
-	return t.U + t.S, err
-}
-
-// cpuSplit is utime and stime of one process.
+// cpuSplit is utime and stime of one process (/proc/PID/stat fields 14, 15).
 func cpuSplit(pid int) (ticks, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -211,18 +205,17 @@ func contains(xs []int, x int) bool {
 	return false
 }
 
-// treeUsage sums RSS, PSS and CPU ticks over a process tree.
-func treeUsage(pid int) (rss, pss, ticks int64, n int) {
+// treeUsage sums RSS, PSS and CPU time over a process tree.
+func treeUsage(pid int) (rss, pss int64, cpu time.Duration, n int) {
 	for _, p := range tree(pid) {
 		r, err := statusKiB(p, "VmRSS")
 		if err != nil {
 			continue // a kernel thread or gone
 		}
 		ps, _ := pssKiB(p)
-		t, _ := cpuTicks(p)
-		rss, pss, ticks, n = rss+r, pss+ps, ticks+t, n+1
+		rss, pss, cpu, n = rss+r, pss+ps, cpu+cpuTime(p), n+1
 	}
-	return rss, pss, ticks, n
+	return rss, pss, cpu, n
 }
 
 // output runs a command and returns its combined output's first line.
@@ -233,4 +226,24 @@ func firstLine(name string, args ...string) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// cpuTime is the time the threads of pid have run, from
+// /proc/PID/task/*/schedstat (nanoseconds; utime/stime count 10 ms ticks,
+// too coarse for an idle daemon). Threads that ended are not counted.
+func cpuTime(pid int) time.Duration {
+	es, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var sum int64
+	for _, e := range es {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, e.Name()))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			sum += n
+		}
+	}
+	return time.Duration(sum)
 }

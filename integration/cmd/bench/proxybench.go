@@ -87,7 +87,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	e := &env{o: o, dir: dir, bin: dir, result: &results{Idle: o.idle}}
+	e := &env{o: o, dir: dir, bin: dir, result: &results{Idle: o.idle, IdleMax: o.idleMax}}
 	defer e.cleanup()
 	if err := e.prepare(); err != nil {
 		return err
@@ -304,25 +304,38 @@ func (e *env) idleMemory(ctx context.Context, t target) error {
 	r.RSSBefore, _ = statusKiB(pid, "VmRSS")
 	r.FDBefore = fdCount(pid)
 	t0 := time.Now()
-	s, err := openIdle(ctx, t.addr, smallPath, e.o.idle)
-	if err != nil {
-		return fmt.Errorf("%s (e): %w", t.name, err)
-	}
+	s := &idleSet{}
 	defer s.close()
+	if err := s.open(ctx, t.addr, smallPath, e.o.idle); err != nil {
+		return fmt.Errorf("%s (e): %d of %d idle connections: %w", t.name, len(s.hs), e.o.idle, err)
+	}
 	r.OpenTook = time.Since(t0)
 	time.Sleep(2 * time.Second)
 	r.RSSAfter, _ = statusKiB(pid, "VmRSS")
 	r.FDAfter = fdCount(pid)
-	c0, _ := cpuTicks(pid)
+	c0 := cpuTime(pid)
 	w0 := time.Now()
 	time.Sleep(5 * time.Second)
-	c1, _ := cpuTicks(pid)
-	r.IdleCPU = time.Duration(c1-c0) * clockTick
+	r.IdleCPU = cpuTime(pid) - c0
 	r.IdleWindow = time.Since(w0)
 	if err := s.check(); err != nil {
 		return fmt.Errorf("%s (e): %w", t.name, err)
 	}
 	fmt.Printf("%-8s (e) %d idle: VmRSS %d -> %d KiB, fds %d -> %d, CPU %v over %v, opened in %v\n", t.name, e.o.idle,
 		r.RSSBefore, r.RSSAfter, r.FDBefore, r.FDAfter, r.IdleCPU, r.IdleWindow.Round(time.Millisecond), r.OpenTook.Round(time.Millisecond))
-	return nil
+	// How many can it hold at all under the descriptor limit? Add
+	// connections up to idleMax; a failure here is a result, not an error.
+	if e.o.idleMax > e.o.idle {
+		err := s.open(ctx, t.addr, smallPath, e.o.idleMax-e.o.idle)
+		r.MaxHeld = len(s.hs)
+		if err == nil {
+			err = s.check()
+		}
+		if err != nil {
+			r.MaxErr = err.Error()
+		}
+		r.MaxFDs = fdCount(pid)
+		fmt.Printf("%-8s (e) %d of %d idle connections held, %d fds (%s)\n", t.name, r.MaxHeld, e.o.idleMax, r.MaxFDs, r.MaxErr)
+	}
+	return ctx.Err()
 }

@@ -18,10 +18,12 @@ type targetResult struct {
 	RSSBefore, RSSAfter            int64 // KiB
 	FDBefore, FDAfter              int
 	IdleCPU, IdleWindow, OpenTook  time.Duration
+	MaxHeld, MaxFDs                int // connections held when trying idleMax, descriptors then
+	MaxErr                         string
 }
 
 type results struct {
-	Idle                  int
+	Idle, IdleMax         int
 	Date, Machine         string
 	Versions              [][2]string
 	LoadBefore, LoadAfter string
@@ -90,7 +92,7 @@ func num(v float64) string {
 	case v >= 10:
 		return fmt.Sprintf("%.1f", v)
 	default:
-		return fmt.Sprintf("%.2f", v)
+		return fmt.Sprintf("%.3g", v)
 	}
 }
 
@@ -132,6 +134,7 @@ func (r *results) rows() []row {
 		row{what: "(e) RSS per idle proxied connection (" + n + ")", unit: "KiB", better: "↓", ref: perConn(h), ours: perConn(g)},
 		row{what: "(e) descriptors per idle proxied connection", unit: "fds", better: "↓", ref: fdPer(h), ours: fdPer(g)},
 		row{what: "(e) CPU with " + n + " idle connections", unit: "ms/s", better: "↓", ref: idle(h), ours: idle(g)},
+		row{what: fmt.Sprintf("(e) idle connections held of %d tried (fd limit 20000)", r.IdleMax), unit: "conns", better: "↑", ref: float64(h.MaxHeld), ours: float64(g.MaxHeld)},
 		row{what: "(f) proxy CPU per request, (a)", unit: "µs", better: "↓", ref: cpuPer(h.CPUKeepAlive, h.KeepAlive.Requests, 1), ours: cpuPer(g.CPUKeepAlive, g.KeepAlive.Requests, 1)},
 		row{what: "(f) proxy CPU per connection, (b)", unit: "µs", better: "↓", ref: cpuPer(h.CPUClose, h.Close.Requests, 1), ours: cpuPer(g.CPUClose, g.Close.Requests, 1)},
 		row{what: "(f) proxy CPU per MiB, (c)", unit: "µs", better: "↓", ref: cpuPer(h.CPUBig, h.Big.Requests, 1), ours: cpuPer(g.CPUBig, g.Big.Requests, 1)},
@@ -200,6 +203,7 @@ func (r *results) raw() string {
 		if t.RSSAfter > 0 {
 			fmt.Fprintf(&b, "  (e) %d idle connections opened in %v: VmRSS %d -> %d KiB, fds %d -> %d, CPU %v over %v\n", r.Idle,
 				t.OpenTook.Round(time.Millisecond), t.RSSBefore, t.RSSAfter, t.FDBefore, t.FDAfter, t.IdleCPU, t.IdleWindow.Round(time.Millisecond))
+			fmt.Fprintf(&b, "  (e) trying %d: %d held, %d fds; %s\n", r.IdleMax, t.MaxHeld, t.MaxFDs, orOK(t.MaxErr))
 		}
 	}
 	for _, v := range r.VRRP {
@@ -207,6 +211,13 @@ func (r *results) raw() string {
 			v.Daemon, v.Instances, v.VIPs, v.Master.Round(time.Millisecond), v.Procs, v.RSSKiB, v.PSSKiB, v.CPU, v.Window.Round(time.Millisecond))
 	}
 	return b.String()
+}
+
+func orOK(s string) string {
+	if s == "" {
+		return "no error"
+	}
+	return s
 }
 
 func (r *results) write(out string) error {
