@@ -92,9 +92,11 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 }
 
 // ProbeFor is the check a server line asks for: its `addr` and `port`, the
-// proxy's `option httpchk`, and timeouts as haproxy derives them (`timeout
-// connect` for the connection, `timeout check` or else `inter` for the
-// answer).
+// proxy's `option httpchk`, and timeouts as haproxy derives them: `inter`
+// for the whole check, or with `timeout check`, min(`timeout connect`,
+// `inter`) to connect and `timeout check` to read the answer
+// (configuration manual, "timeout check"; testdata/haproxy26_l4tout.cfg
+// times out after inter, not timeout connect).
 func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 	host, port := s.Host, s.Port
 	if s.CheckAddr != "" {
@@ -105,12 +107,10 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 	}
 	inter := interval(s.Inter)
 	p := Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter}
-	if px.Timeouts.Connect > 0 {
-		p.Connect = min(px.Timeouts.Connect, inter)
-	}
-	// "timeout check": min(connect, inter) to connect, then this long to
-	// read the answer (configuration manual, "timeout check").
 	if px.Timeouts.Check > 0 {
+		if px.Timeouts.Connect > 0 {
+			p.Connect = min(px.Timeouts.Connect, inter)
+		}
 		p.Read = px.Timeouts.Check
 	}
 	// Without `option httpchk` a check is a TCP connection, in mode http too.
