@@ -88,6 +88,7 @@ type Probe struct {
 	HTTP    *haproxycfg.HTTPCheck // nil for a TCP connect check
 	Connect time.Duration         // connect timeout
 	Read    time.Duration         // time allowed for the HTTP answer after connecting
+	Whole   time.Duration         // bound on the whole check; 0 = none beyond Connect and Read
 }
 
 // Run performs one check. now is the clock used for the duration.
@@ -102,6 +103,10 @@ func (p Probe) Run(ctx context.Context, now func() time.Time) Result {
 }
 
 func (p Probe) run(ctx context.Context) Result {
+	var end time.Time
+	if p.Whole > 0 {
+		end = time.Now().Add(p.Whole)
+	}
 	cctx, cancel := context.WithTimeout(ctx, p.Connect)
 	defer cancel()
 	var d net.Dialer
@@ -116,7 +121,11 @@ func (p Probe) run(ctx context.Context) Result {
 	if p.HTTP == nil {
 		return Result{Code: CodeL4OK}
 	}
-	_ = c.SetDeadline(time.Now().Add(p.Read))
+	deadline := time.Now().Add(p.Read)
+	if !end.IsZero() && end.Before(deadline) {
+		deadline = end
+	}
+	_ = c.SetDeadline(deadline)
 	if _, err := c.Write([]byte(request(p.HTTP))); err != nil {
 		return Result{Code: CodeL7RSP, Info: errnoText(err)}
 	}

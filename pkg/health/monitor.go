@@ -106,8 +106,9 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 		port = s.CheckPort
 	}
 	inter := interval(s.Inter)
-	p := Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter}
+	p := Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter}
 	if px.Timeouts.Check > 0 {
+		p.Whole = 0
 		if px.Timeouts.Connect > 0 {
 			p.Connect = min(px.Timeouts.Connect, inter)
 		}

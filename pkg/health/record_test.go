@@ -109,9 +109,9 @@ func TestProbeFor(t *testing.T) {
 		want Probe
 	}{
 		{"inter bounds the check, not timeout connect", px, &haproxycfg.Server{Host: "127.0.0.1", Port: 80, Inter: time.Second},
-			Probe{Addr: "127.0.0.1:80", HTTP: px.Options.HTTPChk, Connect: time.Second, Read: time.Second}},
+			Probe{Addr: "127.0.0.1:80", HTTP: px.Options.HTTPChk, Connect: time.Second, Read: time.Second, Whole: time.Second}},
 		{"addr and port", px, &haproxycfg.Server{Host: "127.0.0.1", Port: 80, CheckAddr: "127.0.0.2", CheckPort: 8080, Inter: 10 * time.Second},
-			Probe{Addr: "127.0.0.2:8080", HTTP: px.Options.HTTPChk, Connect: 10 * time.Second, Read: 10 * time.Second}},
+			Probe{Addr: "127.0.0.2:8080", HTTP: px.Options.HTTPChk, Connect: 10 * time.Second, Read: 10 * time.Second, Whole: 10 * time.Second}},
 		{"timeout check: min(connect, inter) then check", &haproxycfg.Proxy{Timeouts: haproxycfg.Timeouts{Connect: time.Second, Check: 300 * time.Millisecond}}, &haproxycfg.Server{Host: "::1", Port: 80},
 			Probe{Addr: "[::1]:80", Connect: time.Second, Read: 300 * time.Millisecond}},
 	}
