@@ -156,7 +156,10 @@ func (r *recorder) Flush() {
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// logHTTP records one accesslog.Session per request.
+// logHTTP records one accesslog.Session per request of the stats page.
+// haproxy 2.6 logs such a request as served by "<STATS>", with zero
+// queue, connect and response times and the termination state "LR" (the
+// local applet answered during the request).
 func (e *Engine) logHTTP(f *Frontend, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := e.now()
@@ -164,9 +167,12 @@ func (e *Engine) logHTTP(f *Frontend, h http.Handler) http.Handler {
 			Accept:       start,
 			FrontendName: f.Name(),
 			BackendName:  f.Name(),
-			ServerName:   "<NOSRV>",
-			Tw:           -1,
-			Tc:           -1,
+			ServerName:   "<STATS>",
+			Method:       r.Method,
+			URI:          r.RequestURI,
+			Version:      r.Proto,
+			TermCause:    'L',
+			TermState:    stateRequest,
 		}}
 		if ap, err := netipAddrPort(r.RemoteAddr); err == nil {
 			st.log.Client = ap
@@ -181,13 +187,21 @@ func (e *Engine) logHTTP(f *Frontend, h http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w}
 		h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), reqStateKey, st)))
 		st.log.Tt = e.now().Sub(start)
-		st.log.BytesToClient = rec.n
+		st.log.Ta = st.log.Tt
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		st.log.Status = rec.status
+		// %B as haproxy counts it: the response in HTX form (http_pages.go).
+		st.log.BytesToClient = htxStartLine + int64(len("HTTP/1.1")+3+len(http.StatusText(rec.status))) + htxEOH + rec.n
+		for k, vs := range w.Header() {
+			for _, v := range vs {
+				st.log.BytesToClient += int64(len(k) + len(v))
+			}
+		}
 		st.log.BytesFromClient = body.n.Load()
 		f.ctr.bytesIn.Add(st.log.BytesFromClient)
-		f.ctr.bytesOut.Add(rec.n)
-		if st.log.TermCause == 0 {
-			st.log.TermCause, st.log.TermState = termNormal, termNormal
-		}
+		f.ctr.bytesOut.Add(st.log.BytesToClient)
 		st.log.ActConn = int(e.actconn.Load())
 		st.log.FeConn = int(f.ctr.cur.Load())
 		if f.backend != nil {
