@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -338,6 +339,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	keep := req.keepAlive && !h.isDraining()
 	tHead := e.now()
 	s.TR = tHead.Sub(s.Accept.Add(s.Ti))
+	if req.method == http.MethodConnect {
+		// Tunnels are not relayed: Go's client would take over the
+		// server connection.
+		s.Status, s.TermCause, s.TermState = http.StatusNotImplemented, 'P', stateRequest
+		return h.errorPage(c, s, page501, false)
+	}
 	if be == nil {
 		s.TermCause, s.TermState = termServer, stateConnect
 		s.Status = http.StatusServiceUnavailable
@@ -490,6 +497,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		return h.errorPage(c, s, page, false)
 	}
 	defer resp.Body.Close()
+	tb := &timedBody{r: resp.Body, d: bt.Server, cancel: cancel}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{tb, resp.Body}
 	tResp := e.now()
 	s.Tc = tConn.Sub(tAssigned)
 	s.Tr = tResp.Sub(tConn)
@@ -625,7 +637,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool
 		cw = &chunkWriter{w: bw}
 		w = cw
 	}
-	n, err := copyBody(w, resp.Body)
+	n, err := copyBody(bw, w, resp.Body)
 	size += n
 	if err != nil {
 		return size, err
@@ -641,9 +653,35 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool
 	return size, nil
 }
 
-// copyBody copies the server's body, telling client write errors from
-// server read errors, flushing whenever the server pauses.
-func copyBody(w io.Writer, r io.Reader) (int64, error) {
+// timedBody applies `timeout server` to each read of a server's body: a
+// server silent that long has its request cancelled.
+type timedBody struct {
+	r       io.Reader
+	d       time.Duration
+	cancel  func()
+	expired atomic.Bool
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	if b.d <= 0 {
+		return b.r.Read(p)
+	}
+	t := time.AfterFunc(b.d, func() {
+		b.expired.Store(true)
+		b.cancel()
+	})
+	n, err := b.r.Read(p)
+	t.Stop()
+	if err != nil && err != io.EOF && b.expired.Load() {
+		err = os.ErrDeadlineExceeded
+	}
+	return n, err
+}
+
+// copyBody copies the server's body as it comes, telling client write
+// errors from server read errors; what arrived is passed on at once, as
+// haproxy forwards it, even when the server then fails.
+func copyBody(bw *bufio.Writer, w io.Writer, r io.Reader) (int64, error) {
 	buf := make([]byte, 32*1024)
 	var total int64
 	for {
@@ -656,6 +694,9 @@ func copyBody(w io.Writer, r io.Reader) (int64, error) {
 		}
 		if err == io.EOF {
 			return total, nil
+		}
+		if ferr := bw.Flush(); ferr != nil {
+			return total, &clientWriteError{ferr}
 		}
 		if err != nil {
 			return total, err

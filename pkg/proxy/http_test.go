@@ -226,3 +226,30 @@ func TestHTTPSoftStopAndClose(t *testing.T) {
 		t.Fatalf("killed request logged %s on %s, want KH on s1", ts(l), l.ServerName)
 	}
 }
+
+// A server that stops in the middle of its body is timed out by `timeout
+// server` ("sD"); the client gets what came and a close.
+func TestHTTPServerStallsInBody(t *testing.T) {
+	be := startBackend(t, func(c *net.TCPConn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart")
+		_, _ = io.Copy(io.Discard, br) // until the proxy gives up
+	})
+	ln, bind := listen(t)
+	px := listenProxy("web", bind, server("s1", be.port))
+	px.Mode = haproxycfg.ModeHTTP
+	px.Timeouts.Server = 200 * time.Millisecond
+	_, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	c := dial(t, bind)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	out := string(readClosed(t, c))
+	if !strings.HasPrefix(out, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(out, "\r\n\r\npart") {
+		t.Fatalf("client got %q", out)
+	}
+	if l := sink.wait(t, 1); ts(l) != "sD" || l.Status != 200 {
+		t.Fatalf("log %s %d, want sD 200", ts(l), l.Status)
+	}
+}
