@@ -26,6 +26,19 @@ import (
 // logged (<BADREQ>) and every httplog timer is measured as haproxy 2.6
 // does, and forwards each request with an http.Transport that keeps server
 // connections alive.
+//
+// The httplog lines of 38 exchanges match haproxy 2.6.12's field by field
+// (testdata/haproxy-2.6.12-httplog.golden). Known differences:
+//   - a NUL or other control character in a header value is refused (400,
+//     <BADREQ>); haproxy forwards it;
+//   - CONNECT is answered 501 and Upgrade is not relayed (no tunnels);
+//   - a retry after a refused connection stays on the same server (no
+//     redispatch in mode http);
+//   - response headers are written sorted by name, not in the server's
+//     order (names are lower case, as haproxy writes them); request
+//     headers reach the server with Go's canonical case;
+//   - haproxy logs CR, CD or CL for a body cut by the client depending on
+//     timing; we log CL once the server is connected.
 type h1Frontend struct {
 	e  *Engine
 	f  *Frontend
