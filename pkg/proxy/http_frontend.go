@@ -27,7 +27,7 @@ import (
 // does, and forwards each request with an http.Transport that keeps server
 // connections alive.
 //
-// The httplog lines of 38 exchanges match haproxy 2.6.12's field by field
+// The httplog lines of 40 exchanges match haproxy 2.6.12's field by field
 // (testdata/haproxy-2.6.12-httplog.golden). Known differences:
 //   - a NUL or other control character in a header value is refused (400,
 //     <BADREQ>); haproxy forwards it;
