@@ -66,48 +66,67 @@ func sameMembers(a, b []member) bool {
 	return true
 }
 
-// rebuild lays the members out in smooth weighted order, so that
-// consecutive hash values spread over servers as round-robin would.
+// rebuild lays the members out as haproxy's map-based algorithms do
+// (lb_map.c recalc_server_map): weights reduced by their greatest common
+// divisor, then each slot goes to the first server, in declaration order,
+// with the highest (score+total)/total, whose score then drops by the total.
+// The same layout as haproxy is what keeps a client on the same backend
+// when haproxy and gproxy share a VIP (a mixed pair during a migration).
 func (p *Source) rebuild() {
 	p.sig = append(p.sig[:0], p.scratch...)
-	total := 0
+	g := 0
 	for _, m := range p.sig {
-		total += m.w
+		g = gcd(g, m.w)
+	}
+	if g == 0 {
+		g = 1
+	}
+	total := 0
+	weights := make([]int, len(p.sig))
+	for i, m := range p.sig {
+		weights[i] = m.w / g
+		total += weights[i]
 	}
 	p.slots = make([]Server, 0, total)
-	credit := make([]int, len(p.sig))
+	score := make([]int, len(p.sig))
 	for len(p.slots) < total {
-		best := -1
-		for i, m := range p.sig {
-			credit[i] += m.w
-			if best < 0 || credit[i] > credit[best] {
-				best = i
+		best, max := -1, 0
+		for i := range p.sig {
+			if weights[i] == 0 {
+				continue
+			}
+			score[i] += weights[i]
+			// Integer division truncating toward zero, as in C.
+			if v := (score[i] + total) / total; best < 0 || v > max {
+				best, max = i, v
 			}
 		}
-		credit[best] -= total
+		score[best] -= total
 		p.slots = append(p.slots, p.sig[best].s)
 	}
 }
 
-// HashAddr hashes a client address the way haproxy's source hashing does in
-// spirit: the address is folded into 32 bits (IPv4 as is, IPv6 by XOR of its
-// four words) and then mixed so that neighbouring addresses spread.
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// HashAddr is haproxy's source hash (backend.c get_server_sh with the
+// default map-based hash-type): the address folded into 32 bits, IPv4 as a
+// big-endian number, IPv6 as the XOR of its four big-endian words. haproxy
+// mixes the bits further only with `hash-type consistent` or `avalanche`,
+// which gproxy does not implement.
 func HashAddr(key Key) uint32 {
-	var h uint32
 	if key.Client.Is4() {
 		b := key.Client.As4()
-		h = uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	} else {
-		b := key.Client.As16()
-		for i := 0; i < 16; i += 4 {
-			h ^= uint32(b[i])<<24 | uint32(b[i+1])<<16 | uint32(b[i+2])<<8 | uint32(b[i+3])
-		}
+		return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 	}
-	// A 32-bit avalanche finaliser (MurmurHash3's fmix32).
-	h ^= h >> 16
-	h *= 0x85ebca6b
-	h ^= h >> 13
-	h *= 0xc2b2ae35
-	h ^= h >> 16
+	var h uint32
+	b := key.Client.As16()
+	for i := 0; i < 16; i += 4 {
+		h ^= uint32(b[i])<<24 | uint32(b[i+1])<<16 | uint32(b[i+2])<<8 | uint32(b[i+3])
+	}
 	return h
 }
