@@ -57,20 +57,28 @@ type process struct {
 	pid    int
 	log    zerolog.Logger
 	sink   *logSink
-	cfg    *haproxycfg.Config
+	// noticed: the version and path notices were printed.
+	noticed bool
+	cfg     *haproxycfg.Config
 }
 
 func (p *process) alert(format string, a ...any) {
+	p.startupNotices()
 	fmt.Fprintf(p.stderr, "[ALERT]    (%d) : %s\n", p.pid, fmt.Sprintf(format, a...))
 }
 
 // loadConfig parses the files and prints every diagnostic haproxy-style.
 func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 	cfg, diags, err := haproxycfg.ParseFiles(p.args.Files, haproxycfg.ParseOptions{})
+	// A re-executed process (the -D child, a -W worker) parses the files
+	// again but its parent already printed the warnings: haproxy prints
+	// each once.
+	reexecuted := os.Getenv(envRole) != ""
 	for _, d := range diags {
-		if d.Severity == haproxycfg.Warning && p.args.Quiet {
+		if d.Severity != haproxycfg.Alert && (p.args.Quiet || reexecuted) {
 			continue
 		}
+		p.startupNotices()
 		fmt.Fprintln(p.stderr, d.FormatWithPID(p.pid))
 	}
 	if err != nil {
@@ -81,6 +89,21 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 		return nil, false
 	}
 	return cfg, true
+}
+
+// startupNotices prints, once and before the first warning or alert, the
+// two lines haproxy 2.6 starts its diagnostics with.
+func (p *process) startupNotices() {
+	if p.noticed {
+		return
+	}
+	p.noticed = true
+	path, err := reexec.Path(p.argv[0])
+	if err != nil {
+		path = p.argv[0]
+	}
+	fmt.Fprintf(p.stderr, "[NOTICE]   (%d) : haproxy version is gproxy-%s (haproxy 2.6 compatible)\n", p.pid, Version)
+	fmt.Fprintf(p.stderr, "[NOTICE]   (%d) : path to executable is %s\n", p.pid, path)
 }
 
 func hasAlerts(diags []haproxycfg.Diagnostic) bool {

@@ -154,6 +154,7 @@ func (p *process) serve(m mode) int {
 	eng, err := proxy.New(cfg, proxy.Options{
 		Logger:     p.log,
 		SessionLog: logs.session,
+		ConnectLog: logs.connect,
 		Listeners:  netLns,
 		HTTPHandler: func(px *haproxycfg.Proxy) http.Handler {
 			if ops == nil {
@@ -348,6 +349,33 @@ func (s *sessionLogs) session(px *haproxycfg.Proxy, sess accesslog.Session) {
 	case px.Options.TCPLog || px.Options.HTTPLog:
 		l.Log(levelInfo, accesslog.TCPLog(sess))
 	}
+}
+
+// connect logs haproxy's "Connect from 192.168.1.10:40000 to
+// 192.168.1.80:80 (stats/HTTP)" at info for each connection a logging proxy
+// without tcplog or httplog accepts (dontlognull does not apply to it).
+func (s *sessionLogs) connect(px *haproxycfg.Proxy, client, local net.Addr) {
+	l := s.proxies[px]
+	if l == nil || px.Options.TCPLog || px.Options.HTTPLog {
+		return
+	}
+	mode := "TCP"
+	if px.Mode == haproxycfg.ModeHTTP {
+		mode = "HTTP"
+	}
+	l.Log(levelInfo, fmt.Sprintf("Connect from %s to %s (%s/%s)", hostPort(client), hostPort(local), px.Name, mode))
+}
+
+// hostPort prints an address as haproxy does: IPv6 without brackets.
+func hostPort(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ip := t.IP
+		if v4 := ip.To4(); v4 != nil {
+			ip = v4
+		}
+		return fmt.Sprintf("%s:%d", ip, t.Port)
+	}
+	return a.String()
 }
 
 // stopped logs, once every session of a soft stop has ended, the warning

@@ -47,6 +47,9 @@ type Options struct {
 	Listeners map[string]net.Listener
 	// Now is the clock for session timestamps; nil means time.Now.
 	Now func() time.Time
+	// ConnectLog is called for every connection a frontend accepts, before
+	// it is served (haproxy's "Connect from" line); may be nil.
+	ConnectLog func(px *haproxycfg.Proxy, client, local net.Addr)
 	// HTTPHandler serves a `mode http` proxy with `stats enable`; nil, or a
 	// nil handler, answers 503.
 	HTTPHandler func(px *haproxycfg.Proxy) http.Handler
@@ -307,8 +310,16 @@ func (e *Engine) acceptLoop(f *Frontend, ln net.Listener) {
 			c.Close()
 			return
 		}
+		e.connected(f, c)
 		e.wg.Add(1)
 		go e.handle(f, c)
+	}
+}
+
+// connected reports an accepted connection to Options.ConnectLog.
+func (e *Engine) connected(f *Frontend, c net.Conn) {
+	if e.opts.ConnectLog != nil {
+		e.opts.ConnectLog(f.px, c.RemoteAddr(), c.LocalAddr())
 	}
 }
 

@@ -15,10 +15,10 @@ import (
 )
 
 // serveHTTP serves a `mode http` frontend on one listener: the stats page
-// for a proxy with `stats enable`, else a reverse proxy balancing each
+// for a proxy with `stats enable` (or the Prometheus exporter), else a reverse proxy balancing each
 // request over the backend's servers (serveH1). e.mu is held.
 func (e *Engine) serveHTTP(f *Frontend, ln net.Listener) {
-	if !f.px.Stats.Enabled {
+	if !f.px.Stats.Enabled && !f.px.Prometheus {
 		e.serveH1(f, ln)
 		return
 	}
@@ -72,15 +72,18 @@ func (l *gateListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !e.global.acquire(e.stop) {
+	// Accepted is served, even if a soft stop began meanwhile (see
+	// acceptLoop); only a hard stop gives up.
+	if !e.global.acquire(e.killed.Done()) {
 		c.Close()
 		return nil, net.ErrClosed
 	}
-	if !f.gate.acquire(e.stop) {
+	if !f.gate.acquire(e.killed.Done()) {
 		e.global.release()
 		c.Close()
 		return nil, net.ErrClosed
 	}
+	e.connected(f, c)
 	f.ctr.open(e.now())
 	e.wg.Add(1)
 	return &gatedConn{Conn: c, l: l}, nil
