@@ -242,6 +242,13 @@ func newWorld(t *testing.T) *world {
 	return nil
 }
 
+// in returns the world for a subtest: failures are reported on t.
+func (w *world) in(t *testing.T) *world {
+	c := *w
+	c.t = t
+	return &c
+}
+
 // path is where the machine sees a file of the world.
 func (w *world) path(p string) string {
 	return fmt.Sprintf("/proc/%d/root%s", w.pid, p)
