@@ -141,8 +141,12 @@ func TestIntegrationInstallServiceUpgradePurge(t *testing.T) {
 			t.Errorf("haproxy user: %q", pw)
 		}
 		w.must("getent group haproxy")
-		// rsyslog accepts the configuration with our snippet in it.
+		// rsyslog accepts the configuration with our snippet in it, systemd
+		// our units (with our binaries in place).
 		w.must("rsyslogd -N1 -f /etc/rsyslog.conf")
+		if out := w.must("systemd-analyze verify --man=no /lib/systemd/system/haproxy.service /lib/systemd/system/keepalived.service 2>&1"); strings.TrimSpace(out) != "" {
+			t.Errorf("systemd-analyze verify:\n%s", out)
+		}
 		if out := w.must("stat -c '%U:%G %a' /run/haproxy"); strings.TrimSpace(out) != "haproxy:haproxy 2775" {
 			t.Errorf("/run/haproxy: %s, want haproxy:haproxy 2775", out)
 		}
@@ -288,6 +292,7 @@ func TestIntegrationInstallServiceUpgradePurge(t *testing.T) {
 		w.must("echo '# edited by the test' >> /etc/default/keepalived")
 		cfg := w.read("/etc/haproxy/haproxy.cfg")
 		keep := w.read("/etc/default/keepalived")
+		before := w.pids("haproxy")
 		next := buildDebs(t, d.version+"+1")
 		out := w.must(fmt.Sprintf("dpkg -i %s %s </dev/null", next.gproxy, next.gkeepalived))
 		if v := strings.TrimSpace(w.must("dpkg-query -W -f '${Version}' gproxy")); v != next.version {
@@ -299,8 +304,10 @@ func TestIntegrationInstallServiceUpgradePurge(t *testing.T) {
 		if got := w.read("/etc/default/keepalived"); got != keep {
 			t.Errorf("upgrade replaced the edited /etc/default/keepalived:\n%s", got)
 		}
-		if len(w.pids("haproxy")) == 0 {
-			t.Errorf("haproxy not running after upgrade:\n%s", out)
+		// Reloaded, not stopped: a new process (the new binary) serves.
+		w.waitFor("pre-upgrade haproxy gone", fmt.Sprintf("! kill -0 %d 2>/dev/null", before[0]), 10*time.Second)
+		if after := w.pids("haproxy"); len(after) != 1 || after[0] == before[0] {
+			t.Errorf("haproxy processes after upgrade: %v (before: %v), want one new one:\n%s", after, before, out)
 		}
 		if code := strings.TrimSpace(w.must(statsProbe)); code != "200" {
 			t.Errorf("stats page after upgrade: HTTP %s", code)
