@@ -151,11 +151,12 @@ func (n *lb) startHaproxy() {
 		n.t.Fatal(err)
 	}
 	n.haproxy = p
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if !n.h.Running(ctx, "haproxy") {
-		n.t.Fatalf("%s: the fake haproxy does not run", n)
-	}
+	// Start returns once nsenter forked, maybe before the exec.
+	poll(n.t, 5*time.Second, n.String()+": killall -0 haproxy succeeds", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return n.h.Running(ctx, "haproxy")
+	})
 }
 
 func (n *lb) killHaproxy() {
@@ -212,6 +213,7 @@ func (n *lb) stats() string {
 		out = string(b)
 		return err == nil && strings.Contains(out, "VRRP Instance: VI_1") && strings.Contains(out, "Priority Zero:")
 	})
+	os.Remove(file) // leave the machine's /tmp as it was
 	return out
 }
 
@@ -484,6 +486,7 @@ func TestIntegrationInteropSeedAH(t *testing.T) {
 			t1 := time.Now()
 			p.lb1.killHaproxy()
 			failover := p.waitHolder("haproxy killed on lb1", p.lb2, t1, 15*time.Second)
+			t.Logf("haproxy killed on lb1 at %s, VIP on lb2 at %s", t1.Format("15:04:05.000"), t1.Add(failover).Format("15:04:05.000"))
 			p.clientReaches("haproxy killed on lb1", p.lb2)
 
 			t2 := time.Now()
@@ -548,25 +551,35 @@ func TestIntegrationInteropAuthVariants(t *testing.T) {
 
 // TestIntegrationInteropMismatch runs gkeepalived on lb2 (the lower
 // priority) against keepalived on lb1 with a different password or VRID:
-// each ignores the other's adverts and, as with two keepalived, each is
-// MASTER of its own view and holds the VIP. Had gkeepalived accepted lb1's
-// higher-priority adverts it would have stayed BACKUP.
+// each ignores the other's adverts and, as with two keepalived (the
+// reference rows), each is MASTER of its own view and holds the VIP. Had
+// gkeepalived accepted lb1's higher-priority adverts it would have stayed
+// BACKUP. GK_INTEROP_TCPDUMP=1 logs what tcpdump sees on both balancers.
 func TestIntegrationInteropMismatch(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		edit [2]string
-		// what gkeepalived's stats must count, and keepalived's log say
+		name         string
+		lb2          impl
+		edit1, edit2 [][2]string
+		// what both programs' stats must count, and both logs say
 		statsSection, statsName string
-		kdLog                   string
+		logs                    string
 	}{
-		{"wrong-password", wrongPass, "Authentication Errors", "Failure", "invalid IPSEC HMAC-MD5"},
-		{"wrong-vrid", wrongVRID, "", "", ""},
+		{"wrong-password-AH", gk, nil, [][2]string{wrongPass}, "Authentication Errors", "Failure", "invalid IPSEC HMAC-MD5"},
+		{"wrong-password-PASS", gk, [][2]string{authPASS}, [][2]string{authPASS, wrongPass}, "Authentication Errors", "Failure", "received an invalid passwd!"},
+		{"wrong-vrid", gk, nil, [][2]string{wrongVRID}, "", "", ""},
+		{"wrong-password-AH", kd, nil, [][2]string{wrongPass}, "Authentication Errors", "Failure", "invalid IPSEC HMAC-MD5"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s-keepalived-%s", c.name, c.lb2), func(t *testing.T) {
 			t.Parallel()
-			p := newPair(t, kd, gk, false)
+			p := newPair(t, kd, c.lb2, false)
 			p.failLogs()
-			t0 := p.start(seedConf(t, false), seedConf(t, true, c.edit), 0)
+			if os.Getenv("GK_INTEROP_TCPDUMP") != "" {
+				for _, n := range []*lb{p.lb1, p.lb2} {
+					td, _ := n.h.Start("tcpdump", "tcpdump", "-p", "-l", "-n", "-i", "eth0", "-tt", "ip proto 51 or ip proto 112")
+					t.Cleanup(func() { t.Logf("tcpdump on %s:\n%s", n, td.Log()) })
+				}
+			}
+			t0 := p.start(seedConf(t, false, c.edit1...), seedConf(t, true, c.edit2...), 0)
 			for _, n := range []*lb{p.lb1, p.lb2} {
 				poll(t, 15*time.Second, n.String()+" is MASTER with the VIP", func() bool {
 					return strings.Contains(n.log(), masterLine) && n.hasVIP()
@@ -587,19 +600,32 @@ func TestIntegrationInteropMismatch(t *testing.T) {
 					t.Errorf("%s lost the VIP", n)
 				}
 			}
-			st := p.lb2.stats()
-			if got := statsCounter(t, st, "Advertisements", "Received"); got != 0 {
-				t.Errorf("gkeepalived accepted %d adverts from lb1, want 0", got)
-			}
-			if c.statsSection != "" {
-				if got := statsCounter(t, st, c.statsSection, c.statsName); got < 2 {
-					t.Errorf("gkeepalived counted %d %s/%s, want one per advert of lb1 (>= 2)", got, c.statsSection, c.statsName)
+			st1, st2 := p.lb1.stats(), p.lb2.stats()
+			for _, s := range []struct {
+				n        *lb
+				st, peer string
+			}{{p.lb1, st1, st2}, {p.lb2, st2, st1}} {
+				if got := statsCounter(t, s.st, "Advertisements", "Received"); got != 0 {
+					t.Errorf("%s accepted %d adverts from its peer, want 0", s.n, got)
+				}
+				if c.statsSection == "" {
+					continue
+				}
+				// Every advert of the peer is refused and counted; the
+				// two stats are read a moment apart, so one or two
+				// adverts may be in flight.
+				got := statsCounter(t, s.st, c.statsSection, c.statsName)
+				sent := statsCounter(t, s.peer, "Advertisements", "Sent")
+				if got < 1 || got < sent-2 {
+					t.Errorf("%s counted %d %s/%s for the %d adverts its peer sent; stats:\n%s\npeer's:\n%s", s.n, got, c.statsSection, c.statsName, sent, s.st, s.peer)
+				}
+				if !strings.Contains(s.n.log(), c.logs) {
+					t.Errorf("%s did not log %q", s.n, c.logs)
 				}
 			}
-			if c.kdLog != "" && !strings.Contains(p.lb1.log(), c.kdLog) {
-				t.Errorf("keepalived did not log %q", c.kdLog)
-			}
-			t.Logf("%s: keepalived says %q; gkeepalived says %q", c.name, firstMatch(p.lb1.log(), dropWords), firstMatch(p.lb2.log(), dropWords))
+			t.Logf("%s: lb1(keepalived) sent %d adverts, says %q; lb2(%s) sent %d, says %q", c.name,
+				statsCounter(t, st1, "Advertisements", "Sent"), firstMatch(p.lb1.log(), dropWords), c.lb2,
+				statsCounter(t, st2, "Advertisements", "Sent"), firstMatch(p.lb2.log(), dropWords))
 		})
 	}
 }
