@@ -52,6 +52,14 @@ finish() {
 	echo "$out/$1_${VERSION}_${ARCH}.deb"
 }
 
+# man DIR NAME ALIAS: section 8 page NAME, and ALIAS pointing to it.
+man() {
+	mkdir -p "$1/usr/share/man/man8"
+	gzip -9n < "packaging/$2/$2.8" > "$1/usr/share/man/man8/$2.8.gz"
+	chmod 0644 "$1/usr/share/man/man8/$2.8.gz"
+	ln -s "$2.8.gz" "$1/usr/share/man/man8/$3.8.gz"
+}
+
 size() { du -sk --exclude=DEBIAN "$1" | cut -f1; }
 
 # --- gproxy: replaces haproxy ---
@@ -60,6 +68,7 @@ install -m 0755 "$BINDIR/gproxy" "$d/usr/sbin/gproxy"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$d/usr/sbin/gproxy"
 # Started as /usr/sbin/haproxy the process is called haproxy (killall -0 haproxy).
 ln -s gproxy "$d/usr/sbin/haproxy"
+man "$d" gproxy haproxy
 install -m 0755 packaging/gproxy/haproxy.init "$d/etc/init.d/haproxy"
 install -m 0644 packaging/gproxy/haproxy.default "$d/etc/default/haproxy"
 install -m 0644 packaging/gproxy/haproxy.service "$d/lib/systemd/system/haproxy.service"
@@ -105,6 +114,7 @@ d=$(stage gkeepalived)
 install -m 0755 "$BINDIR/gkeepalived" "$d/usr/sbin/gkeepalived"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$d/usr/sbin/gkeepalived"
 ln -s gkeepalived "$d/usr/sbin/keepalived"
+man "$d" gkeepalived keepalived
 install -m 0755 packaging/gkeepalived/keepalived.init "$d/etc/init.d/keepalived"
 install -m 0644 packaging/gkeepalived/keepalived.default "$d/etc/default/keepalived"
 install -m 0644 packaging/gkeepalived/keepalived.service "$d/lib/systemd/system/keepalived.service"

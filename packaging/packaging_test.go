@@ -28,10 +28,12 @@ func TestIntegrationDebs(t *testing.T) {
 	}{
 		{d.gproxy, "haproxy",
 			[]string{"/etc/haproxy/haproxy.cfg", "/etc/default/haproxy", "/etc/init.d/haproxy", "/etc/logrotate.d/haproxy", "/etc/rsyslog.d/49-haproxy.conf"},
-			[]string{"./usr/sbin/gproxy", "./usr/sbin/haproxy -> gproxy", "./lib/systemd/system/haproxy.service", "./usr/lib/tmpfiles.d/haproxy.conf", "./var/lib/haproxy/dev/", "./usr/share/doc/gproxy/copyright"}},
+			[]string{"./usr/sbin/gproxy", "./usr/sbin/haproxy -> gproxy", "./lib/systemd/system/haproxy.service", "./usr/lib/tmpfiles.d/haproxy.conf", "./var/lib/haproxy/dev/", "./usr/share/doc/gproxy/copyright",
+				"./usr/share/man/man8/gproxy.8.gz", "./usr/share/man/man8/haproxy.8.gz -> gproxy.8.gz"}},
 		{d.gkeepalived, "keepalived",
 			[]string{"/etc/default/keepalived", "/etc/init.d/keepalived", "/etc/keepalived/keepalived.conf.sample"},
-			[]string{"./usr/sbin/gkeepalived", "./usr/sbin/keepalived -> gkeepalived", "./lib/systemd/system/keepalived.service", "./usr/share/doc/gkeepalived/copyright"}},
+			[]string{"./usr/sbin/gkeepalived", "./usr/sbin/keepalived -> gkeepalived", "./lib/systemd/system/keepalived.service", "./usr/share/doc/gkeepalived/copyright",
+				"./usr/share/man/man8/gkeepalived.8.gz", "./usr/share/man/man8/keepalived.8.gz -> gkeepalived.8.gz"}},
 	}
 	for _, c := range cases {
 		t.Run(c.replaces, func(t *testing.T) {
