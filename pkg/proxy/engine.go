@@ -376,6 +376,14 @@ func (e *Engine) Close() {
 func (e *Engine) Wait(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
+		select {
+		case <-e.stop:
+			// An accept loop may hold a connection it accepted but has not
+			// counted yet: wait for the loops first, or a process exiting
+			// after a reload would reset that client.
+			e.acceptWG.Wait()
+		default:
+		}
 		e.wg.Wait()
 		close(done)
 	}()
