@@ -180,9 +180,15 @@ func TestPrometheusExporter(t *testing.T) {
 	ng := []*healthtest.Nginx{healthtest.StartNginx(t, "a"), healthtest.StartNginx(t, "b"), healthtest.StartNginx(t, "c")}
 	cfg, st, fe := pageConfig(t, "", ng...)
 	e := start(t, cfg)
+	// Every server's first check must have run: the metrics name web01's.
 	healthtest.Eventually(t, "checks", func() bool {
-		s, _ := e.mon.Snapshot(e.eng.Backend("web").Server("web02"))
-		return s.Last.Code == health.CodeL4OK
+		for _, name := range []string{"web01", "web02"} {
+			s, _ := e.mon.Snapshot(e.eng.Backend("web").Server(name))
+			if s.Last.Code != health.CodeL4OK {
+				return false
+			}
+		}
+		return true
 	})
 	for range 4 {
 		get(t, fmt.Sprintf("http://127.0.0.1:%d/", fe), "", "")
