@@ -199,3 +199,40 @@ func TestDaemonWrongPasswordDropped(t *testing.T) {
 		t.Errorf("stats dump does not count the failures:\n%s", s)
 	}
 }
+
+// TestDaemonReloadKeepsUnchangedInstance: a reload (SIGHUP) with the same
+// instance keeps it MASTER without touching its VIP; a changed instance
+// restarts (and, having been master, releases the VIP with priority 0).
+func TestDaemonReloadKeepsUnchangedInstance(t *testing.T) {
+	link := vrrptest.NewLink()
+	lb1 := startTestNode(t, link, "lb1", 2, "192.168.1.80/24", seedConfig(t, true))
+	waitFor(t, 8*time.Second, "lb1 master", func() bool { return lb1.hasVIP() && lb1.state() == vrrpfsm.Master })
+	before, _ := lb1.d.Status("VI_1")
+	ops := len(lb1.vips.Ops())
+
+	lb1.d.Reload(seedConfig(t, true))
+	after, _ := lb1.d.Status("VI_1")
+	if after.State != vrrpfsm.Master || !after.LastTransition.Equal(before.LastTransition) {
+		t.Fatalf("after an identical reload: %v since %v, want MASTER since %v", after.State, after.LastTransition, before.LastTransition)
+	}
+	if n := len(lb1.vips.Ops()); n != ops || !lb1.hasVIP() {
+		t.Fatalf("an identical reload touched the VIPs: %v", lb1.vips.Ops()[ops:])
+	}
+
+	changed := seedConfig(t, true)
+	changed.Instances[0].Priority = 150
+	lb1.d.Reload(changed)
+	waitFor(t, 8*time.Second, "the changed instance back to MASTER at 152", func() bool {
+		st, ok := lb1.d.Status("VI_1")
+		return ok && st.State == vrrpfsm.Master && st.EffectivePriority == 152 && lb1.hasVIP()
+	})
+	removed := false
+	for _, op := range lb1.vips.Ops()[ops:] {
+		if op.Kind == "remove" {
+			removed = true
+		}
+	}
+	if !removed {
+		t.Errorf("the changed instance did not release its VIP before restarting: %v", lb1.vips.Ops()[ops:])
+	}
+}
