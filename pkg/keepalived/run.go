@@ -281,10 +281,12 @@ func run(argv []string, args Args, stderr io.Writer) int {
 			}
 			sdnotify.Notify(sdnotify.Ready)
 		case syscall.SIGUSR1:
+			log.Info().Msgf("Printing VRRP data for process(%d) on signal", pid)
 			if err := os.WriteFile(DataFile, []byte(d.DataDump()), 0o600); err != nil {
 				log.Error().Msgf("writing %s: %v", DataFile, err)
 			}
 		case syscall.SIGUSR2:
+			log.Info().Msgf("Printing VRRP stats for process(%d) on signal", pid)
 			if err := os.WriteFile(StatsFile, []byte(d.StatsDump()), 0o600); err != nil {
 				log.Error().Msgf("writing %s: %v", StatsFile, err)
 			}
