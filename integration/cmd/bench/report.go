@@ -57,7 +57,7 @@ func (r *results) machine() {
 			break
 		}
 	}
-	r.Machine = fmt.Sprintf("nproc %s (%s), MemTotal %s, kernel %s", firstLine("nproc"), model, mem, firstLine("uname", "-r"))
+	r.Machine = fmt.Sprintf("nproc --all %s (%s), MemTotal %s, kernel %s", firstLine("nproc", "--all"), model, mem, firstLine("uname", "-r"))
 	gover, _ := exec.Command("go", "version").Output()
 	r.Versions = [][2]string{
 		{"go", strings.TrimSpace(string(gover))},
@@ -193,8 +193,12 @@ func (r *results) raw() string {
 			w   wrkResult
 			cpu ticks
 		}{{"(a)", t.KeepAlive, t.CPUKeepAlive}, {"(b)", t.Close, t.CPUClose}, {"(c)", t.Big, t.CPUBig}} {
-			fmt.Fprintf(&b, "  %s wrk: %d requests, %d bytes in %v, %d errors; proxy CPU user %v sys %v\n", c.n, c.w.Requests, c.w.Bytes,
-				c.w.Duration.Round(time.Millisecond), c.w.Errors, time.Duration(c.cpu.U)*clockTick, time.Duration(c.cpu.S)*clockTick)
+			fmt.Fprintf(&b, "  %s wrk: %d requests, %d bytes in %v, %d errors", c.n, c.w.Requests, c.w.Bytes,
+				c.w.Duration.Round(time.Millisecond), c.w.Errors)
+			if name != "direct" {
+				fmt.Fprintf(&b, "; proxy CPU user %v sys %v", time.Duration(c.cpu.U)*clockTick, time.Duration(c.cpu.S)*clockTick)
+			}
+			b.WriteString("\n")
 		}
 		if l := t.Latency; l != nil {
 			fmt.Fprintf(&b, "  (d) %d req/s over %d connections: %d samples (%.0f/s), p50 %v p99 %v p99.9 %v, %d late, %d errors\n",
