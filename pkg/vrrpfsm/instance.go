@@ -86,6 +86,7 @@ const (
 	evTrack
 	evIface
 	evSync
+	evForce // the sync group queued an order (Group.take)
 )
 
 type event struct {
@@ -134,6 +135,12 @@ type Instance struct {
 	masterPrio   int
 	pending      *event
 	ctx          context.Context
+	forcing      bool // the transition under way was ordered by the group
+	notified     bool // an instance notification was sent (notifies_sent)
+
+	// Set by NewGroup before Run.
+	grp  *Group
+	kick chan struct{} // the group queued an order
 
 	mu     sync.Mutex
 	stats  Stats
@@ -225,6 +232,17 @@ func (in *Instance) Sync() {
 	case <-in.done:
 	}
 }
+
+// wake tells the loop that its group queued an order; it never blocks.
+func (in *Instance) wake() {
+	select {
+	case in.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Group returns the sync group the instance belongs to, or nil.
+func (in *Instance) Group() *Group { return in.grp }
 
 // Done is closed when Run has returned.
 func (in *Instance) Done() <-chan struct{} { return in.done }

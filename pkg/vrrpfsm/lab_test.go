@@ -83,6 +83,7 @@ type lab struct {
 	clk       *fsmtest.Clock
 	mu        sync.Mutex
 	nodes     []*node
+	groups    []*vrrpfsm.Group
 	delivered atomic.Int64
 }
 
@@ -91,8 +92,16 @@ func newLab(t *testing.T) *lab {
 }
 
 // add creates and starts an instance. Every advert it sends reaches every
-// other node of the lab.
+// other node of the lab with the same VRID.
 func (l *lab) add(cfg vrrpfsm.Config) *node {
+	n := l.create(cfg)
+	l.run(n)
+	return n
+}
+
+// create makes an instance without starting it (a sync group must be made
+// before its members run).
+func (l *lab) create(cfg vrrpfsm.Config) *node {
 	n := &node{addr: cfg.Address, logs: &logSink{}, fx: &fsmtest.Effects{}}
 	n.snd = &fsmtest.Sender{Clock: l.clk, OnSend: func(prio uint8) {
 		if n.cut.Load() {
@@ -100,7 +109,7 @@ func (l *lab) add(cfg vrrpfsm.Config) *node {
 		}
 		norm := n.in.Config()
 		for _, o := range l.peers() {
-			if o == n {
+			if o == n || o.in.Config().VRID != norm.VRID {
 				continue
 			}
 			o.in.Receive(vrrpfsm.Advert{Src: n.addr, Priority: prio, AdvertInt: norm.AdvertInt})
@@ -112,6 +121,11 @@ func (l *lab) add(cfg vrrpfsm.Config) *node {
 	l.mu.Lock()
 	l.nodes = append(l.nodes, n)
 	l.mu.Unlock()
+	return n
+}
+
+// run starts a created node's Run.
+func (l *lab) run(n *node) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() {
@@ -120,7 +134,6 @@ func (l *lab) add(cfg vrrpfsm.Config) *node {
 		}
 	}()
 	l.t.Cleanup(func() { cancel(); <-n.in.Done() })
-	return n
 }
 
 // peers returns the nodes; instances read it from their goroutines while
@@ -138,11 +151,21 @@ func (l *lab) settle() {
 		for _, n := range l.nodes {
 			n.in.Sync()
 		}
-		if l.delivered.Load() == before {
+		if l.delivered.Load() == before && !l.busy() {
 			return
 		}
 	}
 	l.t.Fatal("lab does not settle: adverts ping-pong forever")
+}
+
+// busy reports whether a sync group still has an order on its way.
+func (l *lab) busy() bool {
+	for _, g := range l.groups {
+		if g.Busy() {
+			return true
+		}
+	}
+	return false
 }
 
 // advance moves the fake clock forward by d, one timer deadline at a time,

@@ -58,6 +58,13 @@ func (in *Instance) next(ctx context.Context) (ev event, fired, stop bool) {
 			}
 			return ev, false, false
 		}
+		// A group's order goes first: it was queued while another member
+		// handled an event, and supersedes what this one would do.
+		select {
+		case <-in.kick:
+			return event{kind: evForce}, false, false
+		default:
+		}
 		var tc <-chan time.Time
 		if in.timerOn {
 			tc = in.timer.C()
@@ -65,6 +72,8 @@ func (in *Instance) next(ctx context.Context) (ev event, fired, stop bool) {
 		select {
 		case <-ctx.Done():
 			return event{}, false, true
+		case <-in.kick:
+			return event{kind: evForce}, false, false
 		case <-tc:
 			in.timerOn = false
 			return event{}, true, false
@@ -123,11 +132,36 @@ func (in *Instance) start() (State, Reason) {
 	in.recomputePriority()
 	faults, pending := in.faults()
 	now := in.clk.Now()
+	gst := Backup
+	if in.grp != nil {
+		gst = in.grp.start(in)
+	}
 	switch {
+	case gst == Fault:
+		// A member faulty at start holds its whole group in FAULT, and
+		// keepalived says so and notifies (vrrp.c vrrp_complete_init).
+		in.infof("(%s) entering FAULT state", in.name)
+		in.msDown = in.msDownTimer()
+		in.state = Fault
+		in.wantMaster = false
+		in.stamp(now, ReasonStart)
+		in.arm()
+		in.notify(Init, Fault)
+		in.report(Init, Fault)
+		return Fault, ReasonStart
+	case gst == Init && faults == 0 && pending == 0:
+		// Another member waits for its scripts: FAULT without a word.
+		in.msDown = in.msDownTimer()
+		in.state = Fault
+		in.stamp(now, ReasonStart)
+		in.arm()
+		in.report(Init, Fault)
+		return Fault, ReasonStart
 	case faults == 0 && pending == 0 && in.wantMaster && in.owner():
 		// keepalived times out of BACKUP after 1 µs: no BACKUP line.
 		in.nextReason = ReasonOwner
 		in.gotoMaster(Init, ReasonOwner)
+		in.report(Init, Master)
 		return Master, ReasonOwner
 	case faults == 0 && pending == 0:
 		if in.wantMaster {
@@ -142,7 +176,8 @@ func (in *Instance) start() (State, Reason) {
 		in.sands = now.Add(in.msDown)
 		in.stamp(now, ReasonStart)
 		in.arm()
-		in.fx.Notify(Init, Backup, in.eff)
+		in.notify(Init, Backup)
+		in.report(Init, Backup)
 		return Backup, ReasonStart
 	default:
 		// keepalived logs the cause (vrrp_track.c initialise_*), not a state
@@ -154,6 +189,7 @@ func (in *Instance) start() (State, Reason) {
 		}
 		in.stamp(now, ReasonStart)
 		in.arm()
+		in.report(Init, Fault)
 		return Fault, ReasonStart
 	}
 }
@@ -173,6 +209,16 @@ func (in *Instance) transition(from, to State, why Reason) {
 	in.log.Debug().Str("from", from.String()).Str("to", to.String()).Str("reason", why.String()).
 		Msgf("%s: %s -> %s (%s)", in.name, from, to, why)
 	now := in.clk.Now()
+	forced := in.forcing
+	defer func() {
+		if in.grp != nil {
+			// Published first: a test that sees the group idle sees the
+			// member's new state.
+			in.publish()
+			in.grp.report(in, from, to, forced)
+		}
+		in.forcing = false
+	}()
 	switch {
 	case to == Stop:
 		if from == Master {
@@ -183,7 +229,7 @@ func (in *Instance) transition(from, to State, why Reason) {
 		in.timer.Stop()
 		in.timerOn = false
 		in.stamp(now, why)
-		in.fx.Notify(from, Stop, in.eff)
+		in.notify(from, Stop)
 	case to == Master:
 		in.gotoMaster(from, why)
 	case from == Master: // to BACKUP or FAULT
@@ -193,22 +239,31 @@ func (in *Instance) transition(from, to State, why Reason) {
 		} else {
 			in.infof("(%s) Entering FAULT STATE", in.name)
 			in.send(PriorityStop)
-			in.resign()
+			if !forced {
+				// A member ordered to FAULT sends one priority 0 advert,
+				// not two (vrrp_sync.c vrrp_sync_fault).
+				in.resign()
+			}
 			in.masterAdvInt = in.cfg.AdvertInt
 		}
 		in.leaveMaster(in.ctx)
 		in.state = to
 		in.stamp(now, why)
-		in.fx.Notify(from, to, in.eff)
+		in.notify(from, to)
 		in.msDown = in.msDownTimer()
 		in.sands = now.Add(in.msDown)
 		in.arm()
 		in.count(func(s *Stats) { s.ReleaseMaster++ })
 	default: // BACKUP -> FAULT, FAULT -> BACKUP
-		in.infof("(%s) Entering %s STATE", in.name, to)
+		// A BACKUP member ordered to FAULT enters it without the line
+		// (vrrp_sync.c vrrp_sync_fault sets the state before
+		// vrrp_state_leave_fault, which logs only a change).
+		if !forced || to != Fault {
+			in.infof("(%s) Entering %s STATE", in.name, to)
+		}
 		in.state = to
 		in.stamp(now, why)
-		in.fx.Notify(from, to, in.eff)
+		in.notify(from, to)
 		if to == Backup {
 			in.preemptTime = time.Time{}
 		}
@@ -242,7 +297,24 @@ func (in *Instance) gotoMaster(from State, why Reason) {
 		in.fx.BecomeMaster(in.ctx)
 		in.vipSet = true
 		in.stamp(now, why)
-		in.fx.Notify(from, Master, in.eff)
+		in.notify(from, Master)
+	}
+}
+
+// notify sends the instance's notification unless its sync group says it
+// is redundant (vrrp_notify.c send_instance_notifies).
+func (in *Instance) notify(from, to State) {
+	if in.grp != nil && in.grp.quiet(in, to, in.forcing) {
+		return
+	}
+	in.notified = true
+	in.fx.Notify(from, to, in.eff)
+}
+
+// report tells the sync group, if any, about a transition.
+func (in *Instance) report(from, to State) {
+	if in.grp != nil {
+		in.grp.report(in, from, to, in.forcing)
 	}
 }
 

@@ -64,6 +64,8 @@ const (
 	ReasonRecovered
 	// ReasonShutdown: Run's context was cancelled.
 	ReasonShutdown
+	// ReasonSync: the instance's sync group ordered it (Group).
+	ReasonSync
 )
 
 var reasonNames = [...]string{
@@ -79,6 +81,7 @@ var reasonNames = [...]string{
 	ReasonInterfaceDown:  "interface down",
 	ReasonRecovered:      "tracked objects recovered",
 	ReasonShutdown:       "shutdown",
+	ReasonSync:           "sync group",
 }
 
 func (r Reason) String() string {

@@ -15,6 +15,15 @@ func (in *Instance) backup(ctx context.Context) (State, Reason) {
 			return Stop, ReasonShutdown
 		case fired:
 			in.detailf("(%s) Receive advertisement timeout", in.name)
+			if in.grp != nil && !in.grp.canMaster(in) {
+				// Held in BACKUP by a member that does not want MASTER:
+				// wait a whole master-down interval again
+				// (vrrp_sync.c vrrp_sync_can_goto_master).
+				in.msDown = in.msDownTimer()
+				in.sands = in.clk.Now().Add(in.msDown)
+				in.arm()
+				break
+			}
 			return Master, in.nextReason
 		case ev.kind == evAdvert:
 			in.backupRx(ev.adv)
@@ -44,6 +53,11 @@ func (in *Instance) backupRx(a Advert) {
 		in.msDown = in.msDownTimer()
 		in.masterAddr, in.masterPrio = a.Src, prio
 		in.nextReason = ReasonMasterDown
+		if in.grp != nil {
+			// A master is alive: whatever an expired timer said, this
+			// member no longer wants MASTER, and holds its group back.
+			in.grp.wantBackup(in)
+		}
 		if in.cfg.PreemptDelay > 0 {
 			if prio >= in.eff {
 				if !in.preemptTime.IsZero() {

@@ -5,6 +5,9 @@ package vrrpfsm
 // the instance must enter FAULT (down_instance) or may leave it
 // (try_up_instance).
 func (in *Instance) track(ev event) (State, Reason, bool) {
+	if ev.kind == evForce {
+		return in.forced()
+	}
 	wasFaults, wasPending := in.faults()
 	why := ReasonTrackFailed
 	switch ev.kind {
@@ -27,6 +30,9 @@ func (in *Instance) track(ev event) (State, Reason, bool) {
 	}
 	in.recomputePriority()
 	faults, pending := in.faults()
+	if in.grp != nil {
+		in.grp.health(in, faults > 0, pending > 0)
+	}
 	switch {
 	case in.state != Fault && faults > 0:
 		in.wantMaster = false
@@ -34,8 +40,13 @@ func (in *Instance) track(ev event) (State, Reason, bool) {
 	case in.state == Fault && faults == 0 && pending == 0 && (wasFaults > 0 || wasPending > 0):
 		// Only the owner still wanting MASTER since start (its scripts had
 		// not run yet) goes straight to MASTER; after a real fault keepalived
-		// always comes back as BACKUP.
-		if in.wantMaster && in.owner() {
+		// always comes back as BACKUP. A sync group member stays in FAULT
+		// while another member is faulty; the group brings it back.
+		if in.grp != nil && !in.grp.mayRecover(in) {
+			in.wantMaster = false
+			return 0, ReasonNone, false
+		}
+		if in.wantMaster && in.owner() && (in.grp == nil || in.grp.canMaster(in)) {
 			in.nextReason = ReasonOwner
 			return Master, ReasonOwner, true
 		}
@@ -106,4 +117,28 @@ func (in *Instance) recomputePriority() {
 		in.sands = in.sands.Add(in.msDown - old)
 		in.arm()
 	}
+}
+
+// forced carries out the order the sync group queued (vrrp_sync.c): a
+// transition to the group's state, or for a held BACKUP member a fresh
+// master-down timer.
+func (in *Instance) forced() (State, Reason, bool) {
+	to, hold := in.grp.take(in)
+	if hold && in.state == Backup {
+		in.msDown = in.msDownTimer()
+		in.sands = in.clk.Now().Add(in.msDown)
+		in.arm()
+	}
+	if to == Init || to == in.state {
+		in.grp.done(in, to, hold)
+		return 0, ReasonNone, false
+	}
+	if faults, _ := in.faults(); faults > 0 && to != Fault {
+		// Its own fault keeps it down; the group will hear of its recovery.
+		in.grp.done(in, to, hold)
+		return 0, ReasonNone, false
+	}
+	in.forcing = true
+	in.wantMaster = to == Master
+	return to, ReasonSync, true
 }
