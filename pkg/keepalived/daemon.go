@@ -113,10 +113,6 @@ func (d *Daemon) Start(ctx context.Context, cfg *keepalivedcfg.Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.ctx, d.cancel = context.WithCancel(ctx)
-	for _, g := range cfg.SyncGroups {
-		// Said once at start so nobody relies on it silently.
-		d.env.Log.Warn().Msgf("vrrp_sync_group %s (%s:%d): gkeepalived does not synchronise its instances yet; each runs on its own", g.Name, g.Pos.File, g.Pos.Line)
-	}
 	d.apply(cfg)
 	if len(cfg.Instances) > 0 && len(d.nodes) == 0 {
 		return fmt.Errorf("no VRRP instance could start")
@@ -201,6 +197,9 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 		want[in.Name] = in
 		keys[in.Name] = instanceKey(cfg, in)
 	}
+	for name, gk := range syncGroupKeys(cfg, keys) {
+		keys[name] += "\x00" + gk
+	}
 	for name, n := range d.nodes {
 		if in, ok := want[name]; ok && keys[name] == n.key {
 			n.cfg = in
@@ -230,6 +229,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 		<-s.done
 		delete(d.scripts, name)
 	}
+	var created []*node
 	for _, in := range cfg.Instances {
 		if _, ok := d.nodes[in.Name]; ok {
 			continue
@@ -248,8 +248,31 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 		}
 		rn := &runningNode{node: n, key: keys[in.Name]}
 		d.nodes[in.Name] = rn
+		created = append(created, n)
+	}
+	// Sync groups are made before their members run. A member that kept
+	// running keeps its group: its key covers the whole group.
+	isNew := map[*node]bool{}
+	for _, n := range created {
+		isNew[n] = true
+	}
+	for _, g := range cfg.SyncGroups {
+		var members []*node
+		for _, name := range g.Instances {
+			if rn := d.nodes[name]; rn != nil && isNew[rn.node] {
+				members = append(members, rn.node)
+			}
+		}
+		if len(members) == 0 {
+			continue
+		}
+		if _, err := newSyncGroup(d.env, cfg, g, members, topts); err != nil {
+			log.Error().Msgf("VRRP_Group(%s) %v", g.Name, err)
+		}
+	}
+	for _, n := range created {
 		n.start(d.ctx)
-		for _, ti := range in.TrackInterfaces {
+		for _, ti := range n.cfg.TrackInterfaces {
 			d.watchTrackedInterface(n, ti.Name)
 		}
 	}

@@ -400,27 +400,31 @@ func notifyState(s vrrpfsm.State) (notify.State, bool) {
 // notifyScripts prepares an instance's notify_* commands.
 func notifyScripts(cfg *keepalivedcfg.Instance, opts track.Options, log zerolog.Logger) notify.Scripts {
 	var s notify.Scripts
-	prep := func(nf *keepalivedcfg.Notify) *track.Command {
-		if nf == nil || len(nf.Args) == 0 {
-			return nil
-		}
-		o := opts
-		if nf.User != "" {
-			o.User, o.Group = nf.User, nf.Group
-		}
-		c, err := track.Prepare(quoteArgs(nf.Args), o, log)
-		if err != nil {
-			log.Error().Msgf("(%s) notify script %s: %v", cfg.Name, nf, err)
-			return nil
-		}
-		return &c
-	}
+	prep := func(nf *keepalivedcfg.Notify) *track.Command { return prepareNotify("("+cfg.Name+")", nf, opts, log) }
 	s.Master = prep(cfg.NotifyMaster)
 	s.Backup = prep(cfg.NotifyBackup)
 	s.Fault = prep(cfg.NotifyFault)
 	s.Stop = prep(cfg.NotifyStop)
 	s.Notify = prep(cfg.Notify)
 	return s
+}
+
+// prepareNotify prepares one notify command of an instance or a sync group
+// (who names it in the error line); nil when unset or unusable.
+func prepareNotify(who string, nf *keepalivedcfg.Notify, opts track.Options, log zerolog.Logger) *track.Command {
+	if nf == nil || len(nf.Args) == 0 {
+		return nil
+	}
+	o := opts
+	if nf.User != "" {
+		o.User, o.Group = nf.User, nf.Group
+	}
+	c, err := track.Prepare(quoteArgs(nf.Args), o, log)
+	if err != nil {
+		log.Error().Msgf("%s notify script %s: %v", who, nf, err)
+		return nil
+	}
+	return &c
 }
 
 // quoteArgs joins already-split words back into a line track.Prepare splits

@@ -1,0 +1,216 @@
+package keepalived
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/keepalivedcfg"
+	"hapair/pkg/notify"
+	"hapair/pkg/track"
+	"hapair/pkg/track/tracktest"
+	"hapair/pkg/vip/viptest"
+	"hapair/pkg/vrrp"
+	"hapair/pkg/vrrp/vrrptest"
+	"hapair/pkg/vrrpfsm"
+)
+
+// syncConf is a keepalived.conf with a sync group of two instances; only
+// VI_1 tracks the script, so only a group can move VI_2's address.
+const syncConf = `global_defs {
+  router_id %s
+}
+vrrp_script chk {
+  script "/bin/true chk"
+  interval 1
+  fall 1
+  rise 1
+}
+vrrp_sync_group G1 {
+  group {
+    VI_1
+    VI_2
+  }
+  notify_fault "/bin/true group_fault"
+  notify "/bin/true group"
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority %d
+  advert_int 1
+  virtual_ipaddress {
+    192.168.1.51/24
+  }
+  track_script {
+    chk
+  }
+}
+vrrp_instance VI_2 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 52
+  priority %d
+  advert_int 1
+  virtual_ipaddress {
+    192.168.1.52/24
+  }
+}
+`
+
+// syncNode is one load balancer running syncConf on the in-memory LAN.
+type syncNode struct {
+	d       *Daemon
+	vips    *viptest.Manager
+	healthy atomic.Bool // the track script's verdict
+	mu      sync.Mutex
+	ran     []string // notify command lines run
+	log     *lockedLog
+}
+
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startSyncNode(t *testing.T, link *vrrptest.Link, name string, index int, addr string, prio int) *syncNode {
+	t.Helper()
+	n := &syncNode{vips: viptest.New("eth0"), log: &lockedLog{}}
+	n.healthy.Store(true)
+	opts := keepalivedcfg.DefaultOptions()
+	opts.FS = nil
+	cfg, _, err := keepalivedcfg.Parse("keepalived.conf", []byte(fmt.Sprintf(syncConf, name, prio, prio)), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts := tracktest.NewStarter()
+	scripts.Auto = func(track.Command) track.Exit {
+		if n.healthy.Load() {
+			return track.Exit{Exited: true, Status: 0}
+		}
+		return track.Exit{Exited: true, Status: 1}
+	}
+	notifies := tracktest.NewStarter()
+	notifies.Auto = func(cmd track.Command) track.Exit {
+		n.mu.Lock()
+		n.ran = append(n.ran, strings.Join(cmd.Args[1:], " "))
+		n.mu.Unlock()
+		return track.Exit{Exited: true}
+	}
+	log := zerolog.New(n.log).With().Str("node", name).Logger()
+	prefix := netip.MustParsePrefix(addr)
+	env := &Env{
+		Log:    log,
+		Listen: func(c vrrp.Config) (vrrp.Conn, error) { return link.Listen(c) },
+		Interfaces: func(ifname string) (*net.Interface, []netip.Prefix, error) {
+			return &net.Interface{Index: index, Name: ifname, Flags: net.FlagUp | net.FlagMulticast}, []netip.Prefix{prefix}, nil
+		},
+		VIPs:        n.vips,
+		Links:       n.vips,
+		Clock:       vrrpfsm.SystemClock(),
+		TrackRunner: &track.Runner{Starter: scripts, Log: log},
+		Notifier:    &notify.Notifier{Starter: notifies, Log: log},
+	}
+	n.d = NewDaemon(env)
+	if err := n.d.Start(context.Background(), cfg); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n.d.Stop(ctx)
+	})
+	return n
+}
+
+// holds reports which of the two VIPs the node has: "51+52", "51", "52" or "".
+func (n *syncNode) holds() string {
+	var got []string
+	for _, p := range n.vips.Addrs("eth0") {
+		switch p.Addr() {
+		case netip.MustParseAddr("192.168.1.51"):
+			got = append(got, "51")
+		case netip.MustParseAddr("192.168.1.52"):
+			got = append(got, "52")
+		}
+	}
+	slices.Sort(got)
+	return strings.Join(got, "+")
+}
+
+func (n *syncNode) states() string {
+	s1, _ := n.d.Status("VI_1")
+	s2, _ := n.d.Status("VI_2")
+	return s1.State.String() + "/" + s2.State.String()
+}
+
+func (n *syncNode) notified() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.ran)
+}
+
+// TestSyncGroupFailover: lb1 (150) holds both VIPs; its VI_1 script fails,
+// so both of its instances enter FAULT and lb2 takes both VIPs, although
+// VI_2 tracks nothing. When the script recovers lb1 takes both back.
+func TestSyncGroupFailover(t *testing.T) {
+	link := vrrptest.NewLink()
+	lb1 := startSyncNode(t, link, "lb1", 2, "192.168.1.80/24", 150)
+	lb2 := startSyncNode(t, link, "lb2", 3, "192.168.1.81/24", 100)
+
+	waitFor(t, 8*time.Second, "lb1 holds both VIPs", func() bool { return lb1.holds() == "51+52" && lb1.states() == "MASTER/MASTER" })
+	if lb2.holds() != "" || lb2.states() != "BACKUP/BACKUP" {
+		t.Fatalf("lb2 is %s holding %q, want BACKUP/BACKUP holding nothing", lb2.states(), lb2.holds())
+	}
+	if !strings.Contains(lb1.log.String(), "VRRP_Group(G1) Syncing instances to MASTER state") {
+		t.Fatalf("lb1's log lacks the group line:\n%s", lb1.log.String())
+	}
+
+	lb1.healthy.Store(false)
+	took := waitFor(t, 10*time.Second, "lb2 takes both VIPs", func() bool { return lb2.holds() == "51+52" && lb1.holds() == "" })
+	t.Logf("both VIPs moved after the script failed: %v", took)
+	if s := lb1.states(); s != "FAULT/FAULT" {
+		t.Fatalf("lb1 is %s, want FAULT/FAULT", s)
+	}
+	if !strings.Contains(lb1.log.String(), "VRRP_Group(G1) Syncing instances to FAULT state") {
+		t.Fatalf("lb1's log lacks the FAULT group line:\n%s", lb1.log.String())
+	}
+	waitFor(t, 3*time.Second, "lb1's group FAULT notifications", func() bool {
+		ran := lb1.notified()
+		return slices.Contains(ran, "group_fault") && slices.Contains(ran, "group GROUP G1 FAULT 0")
+	})
+
+	lb1.healthy.Store(true)
+	waitFor(t, 10*time.Second, "lb1 takes both VIPs back", func() bool { return lb1.holds() == "51+52" && lb2.holds() == "" })
+	if s := lb2.states(); s != "BACKUP/BACKUP" {
+		t.Fatalf("lb2 is %s, want BACKUP/BACKUP", s)
+	}
+	ran := lb2.notified()
+	for _, want := range []string{"group GROUP G1 MASTER 0", "group GROUP G1 BACKUP 0"} {
+		if !slices.Contains(ran, want) {
+			t.Errorf("lb2 ran %q, want it to include %q", ran, want)
+		}
+	}
+}
