@@ -68,6 +68,18 @@ vrrp_instance VI_2 {
 }
 `
 
+// parseSync reads syncConf with VI_1's and VI_2's priorities.
+func parseSync(t *testing.T, name string, prio1, prio2 int) *keepalivedcfg.Config {
+	t.Helper()
+	opts := keepalivedcfg.DefaultOptions()
+	opts.FS = nil
+	cfg, _, err := keepalivedcfg.Parse("keepalived.conf", []byte(fmt.Sprintf(syncConf, name, prio1, prio2)), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // syncNode is one load balancer running syncConf on the in-memory LAN.
 type syncNode struct {
 	d       *Daemon
@@ -99,12 +111,7 @@ func startSyncNode(t *testing.T, link *vrrptest.Link, name string, index int, ad
 	t.Helper()
 	n := &syncNode{vips: viptest.New("eth0"), log: &lockedLog{}}
 	n.healthy.Store(true)
-	opts := keepalivedcfg.DefaultOptions()
-	opts.FS = nil
-	cfg, _, err := keepalivedcfg.Parse("keepalived.conf", []byte(fmt.Sprintf(syncConf, name, prio, prio)), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := parseSync(t, name, prio, prio)
 	scripts := tracktest.NewStarter()
 	scripts.Auto = func(track.Command) track.Exit {
 		if n.healthy.Load() {
@@ -213,4 +220,34 @@ func TestSyncGroupFailover(t *testing.T) {
 			t.Errorf("lb2 ran %q, want it to include %q", ran, want)
 		}
 	}
+}
+
+// TestSyncGroupReload: an identical reload leaves the group alone; a change
+// to one member restarts both, under a new group that still syncs them.
+func TestSyncGroupReload(t *testing.T) {
+	link := vrrptest.NewLink()
+	lb1 := startSyncNode(t, link, "lb1", 2, "192.168.1.80/24", 150)
+	waitFor(t, 8*time.Second, "lb1 holds both VIPs", func() bool { return lb1.holds() == "51+52" && lb1.states() == "MASTER/MASTER" })
+	before, _ := lb1.d.Status("VI_1")
+	ops := len(lb1.vips.Ops())
+
+	lb1.d.Reload(parseSync(t, "lb1", 150, 150))
+	if after, _ := lb1.d.Status("VI_1"); !after.LastTransition.Equal(before.LastTransition) || len(lb1.vips.Ops()) != ops {
+		t.Fatalf("an identical reload restarted VI_1 or touched the VIPs: %v", lb1.vips.Ops()[ops:])
+	}
+
+	// Only VI_2 changes; VI_1 restarts with it.
+	lb1.d.Reload(parseSync(t, "lb1", 150, 160))
+	waitFor(t, 8*time.Second, "both members MASTER again", func() bool {
+		st, _ := lb1.d.Status("VI_2")
+		return lb1.states() == "MASTER/MASTER" && st.EffectivePriority == 160 && lb1.holds() == "51+52"
+	})
+	if after, _ := lb1.d.Status("VI_1"); after.LastTransition.Equal(before.LastTransition) {
+		t.Fatal("VI_1 kept running under the old group after its group changed")
+	}
+	if got := strings.Count(lb1.log.String(), "VRRP_Group(G1) Syncing instances to MASTER state"); got != 2 {
+		t.Fatalf("the group synced to MASTER %d times, want 2 (start, after the reload)", got)
+	}
+	lb1.healthy.Store(false)
+	waitFor(t, 8*time.Second, "the new group takes VI_2 to FAULT with VI_1", func() bool { return lb1.states() == "FAULT/FAULT" && lb1.holds() == "" })
 }

@@ -266,6 +266,8 @@ func (in *Instance) transition(from, to State, why Reason) {
 		in.notify(from, to)
 		if to == Backup {
 			in.preemptTime = time.Time{}
+			// try_up_instance: the next takeover is for a silent master.
+			in.nextReason = ReasonMasterDown
 		}
 		in.masterAdvInt = in.cfg.AdvertInt
 		in.msDown = in.msDownTimer()
