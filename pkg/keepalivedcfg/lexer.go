@@ -1,6 +1,7 @@
 package keepalivedcfg
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 )
@@ -90,6 +91,17 @@ func splitWords(s string) (words []string, ok bool) {
 		}
 		words = append(words, s[start:i])
 	}
+}
+
+// SplitCommand cuts a script or notify command line into words exactly as
+// keepalived 2.2.7 does (see splitQuotedEscaped); the runtime (package
+// track) uses it for command lines that do not come from a config file.
+func SplitCommand(s string) ([]string, error) {
+	words, msg, _ := splitQuotedEscaped(s)
+	if msg != "" {
+		return nil, errors.New(msg)
+	}
+	return words, nil
 }
 
 // splitQuotedEscaped is keepalived's alloc_strvec_quoted_escaped, used for

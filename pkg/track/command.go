@@ -92,7 +92,16 @@ func Prepare(line string, o Options, log zerolog.Logger) (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
-	cmd := Command{Args: args}
+	return PrepareArgs(args, o, log)
+}
+
+// PrepareArgs is Prepare for a command line already split into words, as
+// the config model holds it (keepalivedcfg Script.Args, Notify.Args).
+func PrepareArgs(args []string, o Options, log zerolog.Logger) (Command, error) {
+	if len(args) == 0 {
+		return Command{}, fmt.Errorf("%w: empty command", ErrSyntax)
+	}
+	cmd := Command{Args: append([]string(nil), args...)}
 
 	cred, err := credential(o, log)
 	if err != nil {
