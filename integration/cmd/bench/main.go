@@ -4,7 +4,8 @@
 // part runs in private network namespaces).
 //
 //	go run ./integration/cmd/bench [-out bench] [-d 6s] [-idle 5000] [-vrrp-window 20s]
-//	go run ./integration/cmd/bench -profile   # gproxy's engine in-process, pprof of (a)-(c)
+//	go run ./integration/cmd/bench -profile   # gproxy's engine in-process, pprof of (a)-(c): bench/profile.md
+//	go run ./integration/cmd/bench -proto     # relay prototypes (splice, buffered, adaptive): bench/proto.md
 //
 // Everything runs on loopback 127.77.0.0/24 (nginx, the proxies, wrk). The
 // proxy under test is pinned to CPU 1, nginx, wrk and this program's load
@@ -39,6 +40,7 @@ type options struct {
 	idleMax    int           // then try to hold this many
 	vrrpWindow time.Duration // idle measurement window per VRRP daemon
 	profile    bool
+	proto      bool
 }
 
 func main() {
@@ -50,6 +52,7 @@ func main() {
 	flag.IntVar(&o.idleMax, "idle-max", 5000, "then add connections up to this many and report how many the proxy holds")
 	flag.DurationVar(&o.vrrpWindow, "vrrp-window", 20*time.Second, "idle CPU/RSS window per VRRP daemon")
 	flag.BoolVar(&o.profile, "profile", false, "instead of the comparison, run gproxy's engine in this process and write CPU profiles of (a)-(c) to <out>/profile.md")
+	flag.BoolVar(&o.proto, "proto", false, "instead of the comparison, measure minimal relay prototypes (splice, buffered, adaptive) in this process; writes <out>/proto.md")
 	child := flag.String("vrrp-child", "", "internal: run one VRRP daemon measurement inside a private namespace")
 	childN := flag.Int("vrrp-instances", 1, "internal")
 	flag.Parse()
@@ -66,7 +69,7 @@ func main() {
 	// runs the engine itself, by running again under taskset.
 	if os.Getenv(envPinned) == "" {
 		cpu := cpuLoad
-		if o.profile {
+		if o.profile || o.proto {
 			cpu = cpuProxy
 		}
 		exe, err := os.Executable()
@@ -90,9 +93,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if o.profile {
+	switch {
+	case o.profile:
 		err = runProfile(ctx, o)
-	} else {
+	case o.proto:
+		err = runProto(ctx, o)
+	default:
 		err = run(ctx, o)
 	}
 	if err != nil {
