@@ -16,4 +16,9 @@
 // one method per state (backup, master, fault) that returns the next state and
 // the Reason, and Run switches on the state. Log lines are keepalived's own
 // texts, e.g. "(VI_1) Entering MASTER STATE".
+//
+// A Group (vrrp_sync_group) links instances so that they change state
+// together (vrrp_sync.c). Members consult it synchronously before going
+// MASTER and report each transition; the group queues forced transitions to
+// the other members, which carry them out in their own goroutines.
 package vrrpfsm

@@ -43,7 +43,8 @@ type router struct {
 
 // member returns the usual instance config of a group member.
 func member(name string, vrid uint8, address string, prio int) vrrpfsm.Config {
-	return vrrpfsm.Config{Name: name, VRID: vrid, Priority: prio, InitialState: vrrpfsm.Backup, Address: addr(address)}
+	// LogDetail: the reference runs were logged with -D.
+	return vrrpfsm.Config{Name: name, VRID: vrid, Priority: prio, InitialState: vrrpfsm.Backup, Address: addr(address), LogDetail: true}
 }
 
 // addRouter creates both members, groups them and starts them.
@@ -320,4 +321,60 @@ func TestNewGroupRefusesMemberTwice(t *testing.T) {
 		t.Fatal("a second group accepted the same instance")
 	}
 	l.run(n)
+}
+
+// TestGroupReferenceRun replays a run of two keepalived 2.2.7 processes
+// (A: `state MASTER`, VI_1 150, VI_2 50; B: 100 and 100), with the times
+// keepalived logged: A alone goes MASTER when VI_2's master-down timer
+// (3.805 s) expires, not after one advert interval; B, started later, is
+// held in BACKUP by its VI_1 hearing A's VI_1 although its VI_2 outranks
+// A's; when A stops, B's members take over together at the priority 0
+// skew time (0.609 s), VI_2 still wanting MASTER since its held timeout; A
+// restarted is held in turn by its VI_2.
+func TestGroupReferenceRun(t *testing.T) {
+	l := newLab(t)
+	c1, c2 := member("VI_1", 1, "10.0.0.1", 150), member("VI_2", 2, "10.0.0.1", 50)
+	c1.InitialState, c2.InitialState = vrrpfsm.Master, vrrpfsm.Master
+	a := l.addRouter(c1, c2)
+	l.advance(8 * time.Second)
+	mustStates(t, a, "MASTER/MASTER")
+	if got := lastTransition(a.vi1).Sub(t0); got != 3*time.Second+us(804687) {
+		t.Fatalf("A MASTER after %v, want VI_2's master-down interval 3.804687s", got)
+	}
+
+	b := l.addRouter(member("VI_1", 1, "10.0.0.2", 100), member("VI_2", 2, "10.0.0.2", 100))
+	l.advance(10 * time.Second)
+	mustStates(t, a, "MASTER/MASTER")
+	mustStates(t, b, "BACKUP/BACKUP")
+	if n := b.vi2.logs.count("(VI_2) received lower priority (50) advert from 10.0.0.1 - discarding"); n < 9 {
+		t.Fatalf("B's VI_2 discarded %d adverts, want one a second", n)
+	}
+	// Held, its timer restarts with the whole master-down interval (3.609 s)
+	// and the discarded adverts do not touch it: keepalived timed out at
+	// +3.6 s and +7.2 s after start.
+	if n := b.vi2.logs.count("(VI_2) Receive advertisement timeout"); n != 2 {
+		t.Fatalf("B's VI_2 timed out %d times in 10 s, want 2", n)
+	}
+
+	stopAt := l.now()
+	l.stop(a.vi1)
+	l.stop(a.vi2)
+	l.advance(2 * time.Second)
+	mustStates(t, b, "MASTER/MASTER")
+	mustLog(t, b.vi2, "(VI_2) Backup received priority 0 advertisement")
+	for _, n := range []*node{b.vi1, b.vi2} {
+		if got := lastTransition(n).Sub(stopAt); got != us(609375) {
+			t.Fatalf("%s MASTER %v after A stopped, want the skew time 0.609375s", n.in.Config().Name, got)
+		}
+	}
+	mustGroupNotifies(t, a, "BACKUP", "MASTER", "STOP")
+	mustGroupNotifies(t, b, "BACKUP", "MASTER")
+
+	a2 := l.addRouter(c1, c2)
+	l.advance(12 * time.Second)
+	mustStates(t, a2, "BACKUP/BACKUP")
+	mustStates(t, b, "MASTER/MASTER")
+	if n := a2.vi1.logs.count("(VI_1) received lower priority (100) advert from 10.0.0.2 - discarding"); n < 11 {
+		t.Fatalf("A's VI_1 discarded %d adverts, want one a second", n)
+	}
 }
