@@ -220,6 +220,15 @@ func TestSyncGroupFailover(t *testing.T) {
 			t.Errorf("lb2 ran %q, want it to include %q", ran, want)
 		}
 	}
+
+	// Stopping: the members' STOP, then the group's, once.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	lb1.d.Stop(ctx)
+	ran = lb1.notified()
+	if n := slices.Index(ran, "group GROUP G1 STOP 0"); n < 0 || slices.Index(ran[n+1:], "group GROUP G1 STOP 0") >= 0 {
+		t.Fatalf("lb1 ran %q, want the group's STOP notification once", ran)
+	}
 }
 
 // TestSyncGroupReload: an identical reload leaves the group alone; a change
