@@ -3,7 +3,7 @@
 // of ratios with the raw figures to bench/results.md. Needs root (the VRRP
 // part runs in private network namespaces).
 //
-//	go run ./integration/cmd/bench [-out bench] [-d 6s] [-idle 5000] [-vrrp-window 20s]
+//	go run ./integration/cmd/bench [-out bench] [-d 6s] [-idle 3000] [-idle-max 5000] [-vrrp-window 20s]
 //	go run ./integration/cmd/bench -profile   # gproxy's engine in-process, pprof of (a)-(c): bench/profile.md
 //	go run ./integration/cmd/bench -proto     # relay prototypes (splice, buffered, adaptive): bench/proto.md
 //

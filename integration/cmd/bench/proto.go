@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -62,19 +63,18 @@ func runProto(ctx context.Context, o options) error {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
-// waitReadable blocks until c has data or EOF, holding no buffer.
+// waitReadable blocks until c has data, EOF or an error, holding no
+// buffer: a one-byte MSG_PEEK tells whether to wait (RawConn.Read clears
+// the poller's ready flag first, so it must look before waiting).
 func waitReadable(c *net.TCPConn) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return err
 	}
-	first := true
-	return rc.Read(func(uintptr) bool {
-		if first {
-			first = false
-			return false // not yet: wait for readability
-		}
-		return true
+	var one [1]byte
+	return rc.Read(func(fd uintptr) bool {
+		_, _, err := syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return !errors.Is(err, syscall.EAGAIN)
 	})
 }
 
@@ -82,15 +82,9 @@ func waitReadable(c *net.TCPConn) error {
 // data is moving. With adaptive, a read that fills the buffer hands the
 // rest of the direction to io.Copy (splice).
 func bufferedCopy(dst, src *net.TCPConn, adaptive bool) error {
-	// Wait only after a short read: the socket was empty then, so the
-	// next data raises a new edge for Go's edge-triggered poller. After a
-	// full read more may be queued with no new edge coming.
-	wait := true
 	for {
-		if wait {
-			if err := waitReadable(src); err != nil {
-				return err
-			}
+		if err := waitReadable(src); err != nil {
+			return err
 		}
 		bp := bufPool.Get().(*[]byte)
 		n, rerr := src.Read(*bp)
@@ -101,7 +95,6 @@ func bufferedCopy(dst, src *net.TCPConn, adaptive bool) error {
 			}
 		}
 		full := n == len(*bp)
-		wait = !full
 		bufPool.Put(bp)
 		if rerr != nil {
 			if errors.Is(rerr, io.EOF) {
