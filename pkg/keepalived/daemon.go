@@ -81,6 +81,7 @@ type Daemon struct {
 	cfg     *keepalivedcfg.Config
 	nodes   map[string]*runningNode
 	scripts map[string]*runningScript
+	groups  map[string]*syncGroup // running sync groups by name
 	ctx     context.Context
 	cancel  context.CancelFunc
 	mailCtx context.CancelFunc
@@ -103,7 +104,7 @@ type runningScript struct {
 
 // NewDaemon returns a daemon that runs nothing yet.
 func NewDaemon(env *Env) *Daemon {
-	return &Daemon{env: env, nodes: map[string]*runningNode{}, scripts: map[string]*runningScript{}}
+	return &Daemon{env: env, nodes: map[string]*runningNode{}, scripts: map[string]*runningScript{}, groups: map[string]*syncGroup{}}
 }
 
 // Start runs every instance of cfg. An instance that cannot start (missing
@@ -256,6 +257,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	for _, n := range created {
 		isNew[n] = true
 	}
+	groups := map[string]*syncGroup{}
 	for _, g := range cfg.SyncGroups {
 		var members []*node
 		for _, name := range g.Instances {
@@ -264,12 +266,19 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			}
 		}
 		if len(members) == 0 {
+			if old := d.groups[g.Name]; old != nil {
+				groups[g.Name] = old
+			}
 			continue
 		}
-		if _, err := newSyncGroup(d.env, cfg, g, members, topts); err != nil {
+		sg, err := newSyncGroup(d.env, cfg, g, members, topts)
+		if err != nil {
 			log.Error().Msgf("VRRP_Group(%s) %v", g.Name, err)
+			continue
 		}
+		groups[g.Name] = sg
 	}
+	d.groups = groups
 	for _, n := range created {
 		n.start(d.ctx)
 		for _, ti := range n.cfg.TrackInterfaces {

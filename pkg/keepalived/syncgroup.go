@@ -3,6 +3,8 @@ package keepalived
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -126,4 +128,61 @@ func stripNotify(n *keepalivedcfg.Notify) *keepalivedcfg.Notify {
 	m := *n
 	m.Pos = keepalivedcfg.Pos{}
 	return &m
+}
+
+// dumpSyncGroups writes the "VRRP Sync groups" section of keepalived's data
+// dump (/tmp/keepalived.data on SIGUSR1; vrrp_data.c dump_sync_group),
+// header included, or nothing without groups. keepalived prints it after
+// the VRRP Topology (and Sockpool) sections, and in each member's topology
+// entry "   Sync group = G1" after "   VRRP Version = 2" (syncGroupOf).
+// The caller holds d.mu.
+func (d *Daemon) dumpSyncGroups(b *strings.Builder) {
+	if d.cfg == nil {
+		return
+	}
+	header := false
+	for _, g := range d.cfg.SyncGroups {
+		sg := d.groups[g.Name]
+		if sg == nil {
+			continue
+		}
+		if !header {
+			b.WriteString("------< VRRP Sync groups >------\n")
+			header = true
+		}
+		fault, init := sg.fsm.Counts()
+		fmt.Fprintf(b, " VRRP Sync Group = %s, %s\n", sg.name, sg.fsm.State())
+		fmt.Fprintf(b, "   Num member fault %d, num member init %d\n", fault, init)
+		b.WriteString("   VRRP member instances :\n")
+		for _, name := range sg.fsm.Members() {
+			fmt.Fprintf(b, "     %s\n", name)
+		}
+		fmt.Fprintf(b, "   Using smtp notification = %s\n", map[bool]string{true: "yes", false: "no"}[sg.smtpAlert])
+		for _, s := range []struct {
+			kind string
+			cmd  *track.Command
+		}{{"Backup", sg.scripts.Backup}, {"Master", sg.scripts.Master}, {"Fault", sg.scripts.Fault}, {"Stop", sg.scripts.Stop}, {"Generic", sg.scripts.Notify}} {
+			if s.cmd == nil {
+				continue
+			}
+			uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
+			if c := s.cmd.Credential; c != nil {
+				uid, gid = c.Uid, c.Gid
+			}
+			fmt.Fprintf(b, "   %s state transition script = %s, uid:gid %d:%d\n", s.kind, s.cmd.ShellLine(), uid, gid)
+		}
+	}
+}
+
+// syncGroupOf returns the name of the running sync group an instance
+// belongs to, or "" (for the dump's "   Sync group = G1" line).
+func (d *Daemon) syncGroupOf(instance string) string {
+	for name, sg := range d.groups {
+		for _, m := range sg.fsm.Members() {
+			if m == instance {
+				return name
+			}
+		}
+	}
+	return ""
 }

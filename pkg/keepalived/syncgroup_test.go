@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -30,7 +31,7 @@ const syncConf = `global_defs {
   router_id %s
 }
 vrrp_script chk {
-  script "/bin/true chk"
+  script "/usr/bin/true chk"
   interval 1
   fall 1
   rise 1
@@ -40,8 +41,8 @@ vrrp_sync_group G1 {
     VI_1
     VI_2
   }
-  notify_fault "/bin/true group_fault"
-  notify "/bin/true group"
+  notify_fault "/usr/bin/true group_fault"
+  notify "/usr/bin/true group"
 }
 vrrp_instance VI_1 {
   state BACKUP
@@ -259,4 +260,44 @@ func TestSyncGroupReload(t *testing.T) {
 	}
 	lb1.healthy.Store(false)
 	waitFor(t, 8*time.Second, "the new group takes VI_2 to FAULT with VI_1", func() bool { return lb1.states() == "FAULT/FAULT" && lb1.holds() == "" })
+}
+
+// TestSyncGroupDump: the data dump's sync group section, in the words of
+// keepalived 2.2.7's /tmp/keepalived.data (captured with a group of two
+// instances and a generic notify script), follows the group's state.
+func TestSyncGroupDump(t *testing.T) {
+	link := vrrptest.NewLink()
+	lb1 := startSyncNode(t, link, "lb1", 2, "192.168.1.80/24", 150)
+	waitFor(t, 8*time.Second, "lb1 MASTER", func() bool { return lb1.states() == "MASTER/MASTER" })
+	dump := func() string {
+		lb1.d.mu.Lock()
+		defer lb1.d.mu.Unlock()
+		var b strings.Builder
+		lb1.d.dumpSyncGroups(&b)
+		return b.String()
+	}
+	ids := fmt.Sprintf("uid:gid %d:%d", os.Getuid(), os.Getgid())
+	want := func(state string, fault int) string {
+		return "------< VRRP Sync groups >------\n" +
+			" VRRP Sync Group = G1, " + state + "\n" +
+			fmt.Sprintf("   Num member fault %d, num member init 0\n", fault) +
+			"   VRRP member instances :\n     VI_1\n     VI_2\n" +
+			"   Using smtp notification = no\n" +
+			"   Fault state transition script = '/usr/bin/true' 'group_fault', " + ids + "\n" +
+			"   Generic state transition script = '/usr/bin/true' 'group', " + ids + "\n"
+	}
+	if got := dump(); got != want("MASTER", 0) {
+		t.Fatalf("dump:\n%s\nwant:\n%s", got, want("MASTER", 0))
+	}
+	lb1.healthy.Store(false)
+	waitFor(t, 8*time.Second, "lb1 FAULT", func() bool { return lb1.states() == "FAULT/FAULT" })
+	if got := dump(); got != want("FAULT", 1) {
+		t.Fatalf("dump:\n%s\nwant:\n%s", got, want("FAULT", 1))
+	}
+	lb1.d.mu.Lock()
+	g1, g2 := lb1.d.syncGroupOf("VI_1"), lb1.d.syncGroupOf("nope")
+	lb1.d.mu.Unlock()
+	if g1 != "G1" || g2 != "" {
+		t.Fatalf("syncGroupOf: %q, %q", g1, g2)
+	}
 }

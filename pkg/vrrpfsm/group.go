@@ -374,3 +374,31 @@ func (g *Group) clear(m *member, to State, hold bool) {
 		m.hold = false
 	}
 }
+
+// Members returns the members' names in the configured order.
+func (g *Group) Members() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]string, len(g.members))
+	for i, m := range g.members {
+		out[i] = m.in.name
+	}
+	return out
+}
+
+// Counts returns keepalived's num_member_fault and num_member_init: the
+// members held in FAULT by their own tracked objects, and those waiting for
+// their first script results.
+func (g *Group) Counts() (fault, init int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, m := range g.members {
+		if m.faulty {
+			fault++
+		}
+		if m.pending {
+			init++
+		}
+	}
+	return fault, init
+}
