@@ -43,6 +43,12 @@ type RawConn struct {
 
 var _ Conn = (*RawConn)(nil)
 
+// maxDatagram bounds what Receive reads: the largest VRRP datagram (255
+// IPv6 addresses, 4 KiB) fits a jumbo frame, anything larger is not VRRP and
+// is skipped as truncated. A 64 KiB buffer per instance cost 6 MiB of RSS
+// with 100 instances.
+const maxDatagram = 9216
+
 // Listen opens the sockets of cfg. It needs CAP_NET_RAW. Sockets belong to
 // the network namespace of the calling thread.
 func Listen(cfg Config) (*RawConn, error) {
@@ -56,7 +62,7 @@ func Listen(cfg Config) (*RawConn, error) {
 	if g := cfg.group(); !cfg.Unicast && (!g.IsMulticast() || g.Is4() != cfg.Src.Is4()) {
 		return nil, fmt.Errorf("%w: group %v for source %v", ErrConfig, g, cfg.Src)
 	}
-	c := &RawConn{cfg: cfg, buf: make([]byte, 65536), oob: make([]byte, 256)}
+	c := &RawConn{cfg: cfg, buf: make([]byte, maxDatagram), oob: make([]byte, 256)}
 	if c.send, err = openSend(cfg, ifi.Name); err != nil {
 		return nil, fmt.Errorf("vrrp: send socket on %s: %w", ifi.Name, err)
 	}
