@@ -1,6 +1,7 @@
 package keepalived
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/notify"
+	"hapair/pkg/notify/notifytest"
 	"hapair/pkg/track"
 	"hapair/pkg/track/tracktest"
 	"hapair/pkg/vip/viptest"
@@ -110,9 +112,14 @@ func (l *lockedLog) String() string {
 
 func startSyncNode(t *testing.T, link *vrrptest.Link, name string, index int, addr string, prio int) *syncNode {
 	t.Helper()
+	return startSyncNodeWith(t, link, name, index, addr, parseSync(t, name, prio, prio), "")
+}
+
+// startSyncNodeWith runs cfg; with smtp set, mail goes to that server.
+func startSyncNodeWith(t *testing.T, link *vrrptest.Link, name string, index int, addr string, cfg *keepalivedcfg.Config, smtp string) *syncNode {
+	t.Helper()
 	n := &syncNode{vips: viptest.New("eth0"), log: &lockedLog{}}
 	n.healthy.Store(true)
-	cfg := parseSync(t, name, prio, prio)
 	scripts := tracktest.NewStarter()
 	scripts.Auto = func(track.Command) track.Exit {
 		if n.healthy.Load() {
@@ -140,6 +147,11 @@ func startSyncNode(t *testing.T, link *vrrptest.Link, name string, index int, ad
 		Clock:       vrrpfsm.SystemClock(),
 		TrackRunner: &track.Runner{Starter: scripts, Log: log},
 		Notifier:    &notify.Notifier{Starter: notifies, Log: log},
+	}
+	if smtp != "" {
+		env.Mailer = func(g keepalivedcfg.Global) *notify.Mailer {
+			return &notify.Mailer{Server: smtp, To: g.NotificationEmail, RouterID: g.RouterID, Hostname: "lb", Log: log}
+		}
 	}
 	n.d = NewDaemon(env)
 	if err := n.d.Start(context.Background(), cfg); err != nil {
@@ -300,4 +312,43 @@ func TestSyncGroupDump(t *testing.T) {
 	if g1 != "G1" || g2 != "" {
 		t.Fatalf("syncGroupOf: %q, %q", g1, g2)
 	}
+}
+
+// TestSyncGroupSMTPAlert: a group with smtp_alert mails each group
+// transition, with keepalived's subject "[router_id] VRRP Group G1 -
+// Entering MASTER state".
+func TestSyncGroupSMTPAlert(t *testing.T) {
+	srv := &notifytest.SMTPServer{}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	text := fmt.Sprintf(syncConf, "lb1", 150, 150)
+	text = strings.Replace(text, "  router_id lb1\n", "  router_id lb1\n  smtp_server 127.0.0.1\n  notification_email {\n    ops@example.com\n  }\n", 1)
+	text = strings.Replace(text, "  notify \"/usr/bin/true group\"\n", "  notify \"/usr/bin/true group\"\n  smtp_alert\n", 1)
+	opts := keepalivedcfg.DefaultOptions()
+	opts.FS = nil
+	cfg, _, err := keepalivedcfg.Parse("keepalived.conf", []byte(text), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := cfg.SyncGroups[0]; g.SMTPAlert == nil || !*g.SMTPAlert || cfg.Global.SMTPServer == "" {
+		t.Fatalf("the edited configuration lacks smtp_alert or smtp_server:\n%s", text)
+	}
+	link := vrrptest.NewLink()
+	lb1 := startSyncNodeWith(t, link, "lb1", 2, "192.168.1.80/24", cfg, srv.Addr)
+	mailed := func(subject string) bool {
+		for _, s := range srv.Sessions() {
+			if bytes.Contains(s, []byte(subject)) {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, 10*time.Second, "the group's MASTER mail", func() bool { return mailed("[lb1] VRRP Group G1 - Entering MASTER state") })
+	if !mailed("[lb1] VRRP Group G1 - Entering BACKUP state") {
+		t.Error("no BACKUP mail for the group's first state")
+	}
+	lb1.healthy.Store(false)
+	waitFor(t, 10*time.Second, "the group's FAULT mail", func() bool { return mailed("[lb1] VRRP Group G1 - Entering FAULT state") })
 }
