@@ -219,3 +219,75 @@ func TestIntegrationWatchLink(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationWatchLinkShared: watches share one subscription; each
+// sees its own link, a cancelled one closes without disturbing the others,
+// and the subscription closes with the last watch.
+func TestIntegrationWatchLinkShared(t *testing.T) {
+	n := inNewNetns(t)
+	l0 := addVeth(t, "veth0", "peer0")
+	l1 := addVeth(t, "veth1", "peer1")
+	ctxA, cancelA := context.WithCancel(context.Background())
+	ctxB, cancelB := context.WithCancel(context.Background())
+	defer cancelB()
+	a, err := n.WatchLink(ctxA, "veth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := n.WatchLink(ctxB, "veth1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := n.WatchLink(ctxB, "veth1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func(ch <-chan bool, want bool, what string) {
+		t.Helper()
+		select {
+		case got, ok := <-ch:
+			if !ok || got != want {
+				t.Fatalf("%s: got %v (open %v), want %v", what, got, ok, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no event within 10s", what)
+		}
+	}
+	for _, ch := range []<-chan bool{a, b, b2} {
+		next(ch, true, "initial state")
+	}
+	if err := netlink.LinkSetDown(l1); err != nil {
+		t.Fatal(err)
+	}
+	next(b, false, "veth1 down, first watch")
+	next(b2, false, "veth1 down, second watch")
+	cancelA()
+	for range a {
+	}
+	if err := netlink.LinkSetDown(l0); err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkSetUp(l1); err != nil {
+		t.Fatal(err)
+	}
+	next(b, true, "veth1 up after the other watch ended")
+	next(b2, true, "veth1 up, second watch")
+	cancelB()
+	for range b {
+	}
+	for range b2 {
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n.watchMu.Lock()
+		idle := n.watchers == nil && n.stopSub == nil
+		n.watchMu.Unlock()
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the shared subscription is still open after every watch ended")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -20,6 +21,10 @@ const ifaFNoDAD = 0x02
 type Netlink struct {
 	h  *netlink.Handle
 	ns netns.NsHandle
+
+	watchMu  sync.Mutex
+	watchers map[*linkWatch]struct{} // nil when not subscribed
+	stopSub  chan struct{}           // closes the shared subscription
 }
 
 var (
@@ -167,72 +172,141 @@ func flagsUp(f uint32) bool {
 }
 
 // WatchLink reports whether the interface is up and running: the current
-// state first, then each change. A deleted interface reads as down; one
+// state first, then each change (a receiver that falls behind gets the
+// latest state, not every flap). A deleted interface reads as down; one
 // created again with the same name is followed.
+//
+// All watches of a Netlink share one netlink subscription: 100 instances
+// on one interface used to open 100 sockets, each reading every link event
+// into its own 64 KiB buffer.
 //
 // Equivalent to: `ip monitor link dev eth0`
 func (n *Netlink) WatchLink(ctx context.Context, name string) (<-chan bool, error) {
-	updates := make(chan netlink.LinkUpdate, 16)
+	n.watchMu.Lock()
+	defer n.watchMu.Unlock()
+	if n.watchers == nil {
+		if err := n.subscribe(); err != nil {
+			return nil, fmt.Errorf("vip: watching %s: %w", name, err)
+		}
+	}
+	// Read the state after subscribing so no change falls between the two.
+	l, err := n.link(name)
+	if err != nil {
+		n.unsubscribeIfIdle()
+		return nil, fmt.Errorf("vip: watching %s: %w", name, err)
+	}
+	w := &linkWatch{name: name, index: l.Attrs().Index, cur: flagsUp(l.Attrs().RawFlags), out: make(chan bool, 1), gone: make(chan struct{})}
+	w.out <- w.cur
+	n.watchers[w] = struct{}{}
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-w.gone:
+			return
+		}
+		n.watchMu.Lock()
+		defer n.watchMu.Unlock()
+		if _, ok := n.watchers[w]; ok {
+			delete(n.watchers, w)
+			close(w.out)
+			n.unsubscribeIfIdle()
+		}
+	}()
+	return w.out, nil
+}
+
+// linkWatch is one WatchLink caller.
+type linkWatch struct {
+	name  string
+	index int
+	cur   bool
+	out   chan bool
+	gone  chan struct{} // closed when the subscription failed
+}
+
+// subscribe opens the shared subscription and its dispatcher. watchMu is
+// held.
+func (n *Netlink) subscribe() error {
+	updates := make(chan netlink.LinkUpdate, 64)
 	done := make(chan struct{})
 	ns := n.ns
-	// A fatal receive error closes updates, which ends the watch; other
+	// A fatal receive error closes updates, which ends every watch; other
 	// errors are per message and skipped by the library.
 	err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
 		Namespace:     &ns,
 		ErrorCallback: func(error) {},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("vip: watching %s: %w", name, err)
+		return err
 	}
-	// Read the state after subscribing so no change falls between the two.
-	l, err := n.link(name)
-	if err != nil {
-		close(done)
-		return nil, fmt.Errorf("vip: watching %s: %w", name, err)
-	}
-	index := l.Attrs().Index
-	cur := flagsUp(l.Attrs().RawFlags)
+	n.watchers = map[*linkWatch]struct{}{}
+	n.stopSub = done
+	go n.dispatch(updates, done)
+	return nil
+}
 
-	out := make(chan bool, 1)
-	out <- cur
-	go func() {
-		defer close(out)
-		defer func() {
-			close(done)
-			// Drain so the library's receiver is never stuck sending.
-			go func() {
-				for range updates {
-				}
-			}()
-		}()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case u, ok := <-updates:
-				if !ok {
-					return
-				}
-				if u.Attrs() == nil || (u.Attrs().Name != name && int(u.Index) != index) {
-					continue
-				}
-				up := flagsUp(u.Flags)
-				if u.Header.Type == syscall.RTM_DELLINK {
-					up = false
-				} else {
-					index = int(u.Index)
-				}
-				if up == cur {
-					continue
-				}
-				cur = up
-				select {
-				case out <- up:
-				case <-ctx.Done():
-					return
-				}
+// unsubscribeIfIdle closes the subscription once nobody watches. watchMu
+// is held.
+func (n *Netlink) unsubscribeIfIdle() {
+	if len(n.watchers) > 0 || n.stopSub == nil {
+		return
+	}
+	close(n.stopSub)
+	n.stopSub = nil
+	n.watchers = nil
+}
+
+func (n *Netlink) dispatch(updates <-chan netlink.LinkUpdate, done chan struct{}) {
+	defer func() {
+		// Drain so the library's receiver is never stuck sending.
+		go func() {
+			for range updates {
 			}
-		}
+		}()
 	}()
-	return out, nil
+	for u := range updates {
+		if u.Attrs() == nil {
+			continue
+		}
+		n.watchMu.Lock()
+		if n.stopSub != done {
+			n.watchMu.Unlock()
+			return
+		}
+		for w := range n.watchers {
+			if u.Attrs().Name != w.name && int(u.Index) != w.index {
+				continue
+			}
+			up := flagsUp(u.Flags)
+			if u.Header.Type == syscall.RTM_DELLINK {
+				up = false
+			} else {
+				w.index = int(u.Index)
+			}
+			if up == w.cur {
+				continue
+			}
+			w.cur = up
+			// Latest state wins: never block the dispatcher.
+			select {
+			case <-w.out:
+			default:
+			}
+			w.out <- up
+		}
+		n.watchMu.Unlock()
+	}
+	// The subscription failed: end every watch, a later WatchLink
+	// subscribes again.
+	n.watchMu.Lock()
+	defer n.watchMu.Unlock()
+	if n.stopSub != done {
+		return
+	}
+	for w := range n.watchers {
+		close(w.gone)
+		close(w.out)
+	}
+	n.watchers = nil
+	n.stopSub = nil
 }
