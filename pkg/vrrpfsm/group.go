@@ -45,7 +45,6 @@ type Group struct {
 	mu       sync.Mutex
 	state    State // keepalived's sgroup->state; Init while scripts are pending
 	members  []*member
-	started  bool
 	stopped  int
 	notified bool // the start notification was sent
 }
