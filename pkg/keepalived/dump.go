@@ -39,6 +39,9 @@ func (d *Daemon) DataDump() string {
 		c := n.cfg
 		fmt.Fprintf(&b, " VRRP Instance = %s\n", c.Name)
 		fmt.Fprintf(&b, "   VRRP Version = %d\n", c.Version)
+		if g := d.syncGroupOf(c.Name); g != "" {
+			fmt.Fprintf(&b, "   Sync group = %s\n", g)
+		}
 		fmt.Fprintf(&b, "   State = %s\n", st.State)
 		if !st.LastTransition.IsZero() {
 			t := st.LastTransition
@@ -84,6 +87,7 @@ func (d *Daemon) DataDump() string {
 		}
 		fmt.Fprintf(&b, "   Using smtp notification = %s\n", map[bool]string{true: "yes", false: "no"}[c.SMTPAlert])
 	}
+	d.dumpSyncGroups(&b)
 	if d.cfg != nil && len(d.cfg.Scripts) > 0 {
 		b.WriteString("------< VRRP Scripts >------\n")
 		for _, sc := range d.cfg.Scripts {
