@@ -339,7 +339,7 @@ func (d *Daemon) startScript(sc *keepalivedcfg.Script, topts track.Options) (*ru
 	if sc.User != "" {
 		o.User, o.Group = sc.User, sc.Group
 	}
-	cmd, err := track.Prepare(sc.Command, o, d.env.Log)
+	cmd, err := track.PrepareArgs(sc.Args, o, d.env.Log)
 	if err != nil {
 		return nil, err
 	}

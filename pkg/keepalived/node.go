@@ -419,31 +419,10 @@ func prepareNotify(who string, nf *keepalivedcfg.Notify, opts track.Options, log
 	if nf.User != "" {
 		o.User, o.Group = nf.User, nf.Group
 	}
-	c, err := track.Prepare(quoteArgs(nf.Args), o, log)
+	c, err := track.PrepareArgs(nf.Args, o, log)
 	if err != nil {
 		log.Error().Msgf("%s notify script %s: %v", who, nf, err)
 		return nil
 	}
 	return &c
-}
-
-// quoteArgs joins already-split words back into a line track.Prepare splits
-// to the same words.
-func quoteArgs(args []string) string {
-	var b []byte
-	for i, a := range args {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, '\'')
-		for j := 0; j < len(a); j++ {
-			// track.Split honours a backslash even inside single quotes.
-			if a[j] == '\'' || a[j] == '\\' {
-				b = append(b, '\\')
-			}
-			b = append(b, a[j])
-		}
-		b = append(b, '\'')
-	}
-	return string(b)
 }
