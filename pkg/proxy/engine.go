@@ -2,9 +2,10 @@
 // frontends of a haproxy configuration, chooses a backend server with the
 // backend's balancing policy (package balance) and relays bytes both ways,
 // with haproxy's maxconn, queue, retry, redispatch and timeout semantics
-// (haproxy 2.6 configuration manual, sections 4 and 8). Mode tcp is relayed
-// with io.Copy between TCP connections so Linux splice stays in use; mode
-// http serves the stats page or reverse-proxies requests.
+// (haproxy 2.6 configuration manual, sections 4 and 8). Mode tcp copies
+// small transfers through pooled 16 KiB buffers and splices bulk ones
+// (io.Copy between TCP connections); mode http serves the stats page or
+// reverse-proxies requests.
 //
 // Compared with haproxy 2.6 (tcplog lines of the same scenarios match:
 // NOSRV, refused with retries, redispatch, queue and queue timeout, client
@@ -114,6 +115,9 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		b := &Backend{px: px, policy: pol, hash: px.Balance == haproxycfg.Source, started: start, now: e.now}
 		for i, sc := range px.Servers {
 			s := &Server{cfg: sc, be: b, id: i + 1}
+			if sc.Port != 0 {
+				s.dialAddr = sc.Address(0)
+			}
 			s.weight.Store(int32(sc.Weight))
 			if sc.Disabled {
 				s.admin.Store(int32(AdminMaint))
@@ -203,7 +207,10 @@ func (e *Engine) Bind() error {
 			ln := e.listeners[a]
 			if ln == nil {
 				var err error
-				ln, err = net.Listen("tcp", a)
+				// No TCP keep-alive on accepted connections, as haproxy
+				// without `option clitcpka`.
+				lc := net.ListenConfig{KeepAlive: -1}
+				ln, err = lc.Listen(context.Background(), "tcp", a)
 				if err != nil {
 					return fmt.Errorf("%s: starting proxy %s: cannot bind socket [%s]: %w", b.Pos, f.px.Name, a, err)
 				}

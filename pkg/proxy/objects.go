@@ -73,14 +73,17 @@ func (a AdminState) String() string {
 // Server is a backend server at run time. Its methods are safe for
 // concurrent use; it implements balance.Server.
 type Server struct {
-	cfg     *haproxycfg.Server
-	be      *Backend
-	id      int
-	admin   atomic.Int32 // AdminState
-	down    atomic.Bool  // operational state from health checks
-	weight  atomic.Int32 // configured or set at run time
-	changed atomic.Int64 // unix nanoseconds of the last status change
-	ctr     counters
+	cfg *haproxycfg.Server
+	// dialAddr is host:port, formatted once; "" when the port is the
+	// client's.
+	dialAddr string
+	be       *Backend
+	id       int
+	admin    atomic.Int32 // AdminState
+	down     atomic.Bool  // operational state from health checks
+	weight   atomic.Int32 // configured or set at run time
+	changed  atomic.Int64 // unix nanoseconds of the last status change
+	ctr      counters
 }
 
 // Name is the server's name.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -339,10 +340,16 @@ func usableActives(b *Backend) int {
 	return n
 }
 
-// dial connects to the current server within `timeout connect`.
+// dial connects to the current server within `timeout connect`. TCP
+// keep-alive stays off, as haproxy's default (no `option srvtcpka`): Go's
+// default would cost 4 setsockopt calls per connection.
 func (s *session) dial(clientPort uint16) (net.Conn, error) {
-	d := net.Dialer{Timeout: s.bt.Connect}
-	return d.DialContext(s.e.killed, "tcp", s.srv.cfg.Address(int(clientPort)))
+	d := net.Dialer{Timeout: s.bt.Connect, KeepAlive: -1}
+	addr := s.srv.dialAddr
+	if addr == "" {
+		addr = s.srv.cfg.Address(int(clientPort))
+	}
+	return d.DialContext(s.e.killed, "tcp", addr)
 }
 
 func isTimeout(err error) bool {
@@ -416,6 +423,9 @@ func (s *session) expired(now time.Time) byte {
 	return 0
 }
 
+// ackUnread marks an acknowledgement baseline not read yet.
+const ackUnread = math.MinInt64
+
 // tick is the session's watchdog. A copy blocked writing to a peer that
 // reads slowly does not return, so besides the bytes the copies report it
 // counts the peers' acknowledgements (tcpi_bytes_acked) as activity: the
@@ -428,8 +438,11 @@ func (s *session) tick() {
 	}
 	now := time.Now()
 	if now.Sub(time.Unix(0, s.lastAct.Load())) >= s.step() {
+		// The first look only takes the baseline: a blocked peer's
+		// progress is still seen at the next step, well before a timeout
+		// of 4 steps, and short sessions never pay for TCP_INFO.
 		a, b := ackedBytes(s.cli), ackedBytes(s.sc)
-		if s.ackCli.Swap(a) != a || s.ackSrv.Swap(b) != b {
+		if oa, ob := s.ackCli.Swap(a), s.ackSrv.Swap(b); (oa != ackUnread && oa != a) || (ob != ackUnread && ob != b) {
 			s.lastAct.Store(now.UnixNano())
 		}
 	}
@@ -452,8 +465,8 @@ func (s *session) tick() {
 // relay copies both ways until both directions have ended.
 func (s *session) relay() {
 	s.lastAct.Store(time.Now().UnixNano())
-	s.ackCli.Store(ackedBytes(s.cli))
-	s.ackSrv.Store(ackedBytes(s.sc))
+	s.ackCli.Store(ackUnread)
+	s.ackSrv.Store(ackUnread)
 	s.watchdog = time.AfterFunc(s.step(), s.tick)
 	done := make(chan struct{})
 	go func() {
