@@ -609,33 +609,31 @@ func readReady(src net.Conn, rc syscall.RawConn) (bp *[]byte, n int, err error) 
 	return bp, n, nil
 }
 
-// splice copies a bulk transfer with io.Copy (splice(2)) and returns
-// io.ErrNoProgress when the data pauses, so that the idle direction goes
-// back to waiting without a pipe; otherwise it returns like copyLoop.
+// splice copies a bulk transfer with io.Copy (splice(2)) for up to
+// publishStep and returns io.ErrNoProgress then, so that a direction that
+// went idle goes back to waiting without a pipe; otherwise it returns like
+// copyLoop.
 func (s *session) splice(src, dst net.Conn, fromClient bool) (srcSide bool, err error) {
-	defer func() { _ = src.SetReadDeadline(time.Time{}) }()
-	for {
-		_ = src.SetReadDeadline(time.Now().Add(min(publishStep, s.step())))
-		n, err := io.Copy(dst, src)
-		if n > 0 {
-			s.moved(n, fromClient)
-		}
-		switch {
-		case err == nil:
-			return true, nil
-		case s.isAborted():
-			return true, err
-		case isTimeout(err):
-			if n == 0 {
-				return true, io.ErrNoProgress
-			}
-			continue
-		}
-		// A write to a closed peer is the destination's fault; anything
-		// else (reset, read error) is the source's: io.Copy does not say
-		// which side failed.
-		return !errors.Is(err, syscall.EPIPE), err
+	_ = src.SetReadDeadline(time.Now().Add(min(publishStep, s.step())))
+	n, err := io.Copy(dst, src)
+	_ = src.SetReadDeadline(time.Time{})
+	if n > 0 {
+		s.moved(n, fromClient)
 	}
+	switch {
+	case err == nil:
+		return true, nil
+	case s.isAborted():
+		return true, err
+	case isTimeout(err):
+		// Counters published; a transfer still going comes back at its
+		// next full read.
+		return true, io.ErrNoProgress
+	}
+	// A write to a closed peer is the destination's fault; anything else
+	// (reset, read error) is the source's: io.Copy does not say which
+	// side failed.
+	return !errors.Is(err, syscall.EPIPE), err
 }
 
 // moved publishes bytes copied: activity for the watchdog and counters.

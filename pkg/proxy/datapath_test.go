@@ -1,0 +1,82 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"hapair/pkg/haproxycfg"
+)
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	d, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(d)
+}
+
+// bufEcho echoes through a buffer: io.Copy between TCP connections would
+// splice and hold a pipe on the test's side.
+func bufEcho(c *net.TCPConn) {
+	_, _ = io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 4096))
+	_ = c.CloseWrite()
+}
+
+// An idle proxied session holds its two sockets and nothing else (as
+// haproxy): no splice pipe while no data moves, also after a bulk transfer
+// went through splice. The test process holds each session's client and
+// backend sockets too, hence 4 per session.
+func TestIdleSessionDescriptors(t *testing.T) {
+	const n = 20
+	be := startBackend(t, bufEcho)
+	ln, bind := listen(t)
+	px := listenProxy("d", bind, server("s1", be.port))
+	e, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	before := openFDs(t)
+
+	conns := make([]*net.TCPConn, 0, n)
+	for i := 0; i < n; i++ {
+		c := dial(t, bind)
+		roundTrip(t, c, "hello")
+		conns = append(conns, c)
+	}
+	// A bulk transfer both ways on the first session, then small
+	// exchanges again: bytes intact and in order across the switches.
+	bulk := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	c := conns[0]
+	go func() { _, _ = c.Write(bulk) }()
+	_ = c.SetReadDeadline(time.Now().Add(deadline))
+	got := make([]byte, len(bulk))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, bulk) {
+		t.Fatalf("bulk echo: %v (intact: %v)", err, bytes.Equal(got, bulk))
+	}
+	roundTrip(t, c, "after")
+
+	eventually(t, "every session established", func() bool { return e.ActiveConns() == n })
+	// The bulk session leaves splice once its data pauses (publishStep);
+	// Go pools the pipe it used, which two collections close.
+	limit := before + 4*n
+	fds := func() int { runtime.GC(); runtime.GC(); return openFDs(t) }
+	var now int
+	end := time.Now().Add(deadline)
+	for now = fds(); now > limit && time.Now().Before(end); now = fds() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if now > limit {
+		t.Fatalf("%d idle sessions hold %d descriptors in this process (client, proxy and server sides), want at most %d (4 per session)",
+			n, now-before, limit-before)
+	}
+
+	conns[0].Close()
+	l := sink.wait(t, 1)
+	want := int64(len("hello") + len(bulk) + len("after"))
+	if l.BytesFromClient != want || l.BytesToClient != want {
+		t.Fatalf("log bytes from/to client %d/%d, want %d both", l.BytesFromClient, l.BytesToClient, want)
+	}
+}
