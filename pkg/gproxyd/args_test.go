@@ -55,12 +55,19 @@ func TestReexec(t *testing.T) {
 }
 
 func TestPlanFDs(t *testing.T) {
-	// The seed: maxconn 20000 on a machine whose hard limit is 20000.
+	// The seed: maxconn 20000 on a machine whose hard limit is 20000. It
+	// needs 2 descriptors per connection, 2 per splice pipe for 5000 pipes
+	// (maxconn/4) and the reserve: 40000 + 10000 + 64.
 	p := PlanFDs(20000, 20000)
-	if !p.Clamped || p.MaxConn != (20000-fdReserve)/2 || p.Need != 40064 {
+	if !p.Clamped || p.Need != 50064 {
 		t.Fatalf("PlanFDs(20000, 20000) = %+v", p)
 	}
-	for _, s := range []string{"20000", "40064", "hard limit is 20000", "LimitNOFILE=40064", "ulimit -Hn 40064"} {
+	// The largest maxconn that fits: 7975 needs 15950 + 2*1993 + 64 = 20000.
+	if p.MaxConn != 7975 || fdNeed(p.MaxConn) > 20000 || fdNeed(p.MaxConn+1) <= 20000 {
+		t.Fatalf("PlanFDs(20000, 20000).MaxConn = %d (needs %d; %d needs %d), want 7975, the largest within 20000",
+			p.MaxConn, fdNeed(p.MaxConn), p.MaxConn+1, fdNeed(p.MaxConn+1))
+	}
+	for _, s := range []string{"20000", "50064", "hard limit is 20000", "at most 7975", "LimitNOFILE=50064", "ulimit -Hn 50064"} {
 		if !strings.Contains(p.Message(), s) {
 			t.Errorf("message %q lacks %q", p.Message(), s)
 		}
@@ -70,5 +77,11 @@ func TestPlanFDs(t *testing.T) {
 	}
 	if p := PlanFDs(1000, rlimInfinity); p.Clamped {
 		t.Errorf("unlimited: %+v", p)
+	}
+	for _, lim := range []uint64{0, 10, 70, 100, 1000, 19999} {
+		p := PlanFDs(20000, lim)
+		if !p.Clamped || p.MaxConn < 1 || (p.MaxConn > 1 && fdNeed(p.MaxConn) > lim) || fdNeed(p.MaxConn+1) <= lim {
+			t.Errorf("PlanFDs(20000, %d) = %+v: not the largest maxconn within the limit (at least 1)", lim, p)
+		}
 	}
 }

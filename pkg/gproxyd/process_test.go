@@ -369,7 +369,8 @@ func TestIntegrationReloadLosesNothing(t *testing.T) {
 
 // TestIntegrationFDLimitClamp: the seed's maxconn 20000 under a hard limit
 // of 1024 open files starts, clamped, with a message naming the limit, the
-// need and the fix.
+// need and the fix. 384 connections fit: 2*384 sockets + 2*96 splice
+// pipe descriptors (maxconn/4) + 64 reserved = 1024.
 func TestIntegrationFDLimitClamp(t *testing.T) {
 	needRoot(t)
 	be := echoBackend(t, "web01")
@@ -387,7 +388,7 @@ func TestIntegrationFDLimitClamp(t *testing.T) {
 	if got, err := greet(addr); err != nil || got != "web01" {
 		t.Fatalf("clamped proxy: %q, %v", got, err)
 	}
-	for _, want := range []string{"[WARNING]", "maxconn 20000", "40064", "hard limit is 1024", "serving at most 480", "LimitNOFILE=40064"} {
+	for _, want := range []string{"[WARNING]", "maxconn 20000", "50064", "hard limit is 1024", "serving at most 384", "LimitNOFILE=50064"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("start-up output lacks %q:\n%s", want, out)
 		}

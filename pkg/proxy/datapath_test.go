@@ -80,3 +80,37 @@ func TestIdleSessionDescriptors(t *testing.T) {
 		t.Fatalf("log bytes from/to client %d/%d, want %d both", l.BytesFromClient, l.BytesToClient, want)
 	}
 }
+
+func TestMaxPipes(t *testing.T) {
+	for _, c := range []struct{ maxconn, want int }{
+		{0, -1}, {3, 0}, {4, 1}, {20000, 5000}, {9975, 2493},
+	} {
+		if got := MaxPipes(c.maxconn); got != c.want {
+			t.Errorf("MaxPipes(%d) = %d, want %d", c.maxconn, got, c.want)
+		}
+	}
+}
+
+// With every pipe in use (here: none allowed, maxconn 3), bulk transfers
+// are copied through buffers, intact and counted.
+func TestBulkWithoutPipes(t *testing.T) {
+	be := startBackend(t, bufEcho)
+	ln, bind := listen(t)
+	px := listenProxy("p", bind, server("s1", be.port))
+	e, sink := run(t, &haproxycfg.Config{Global: haproxycfg.Global{MaxConn: 3}, Proxies: []*haproxycfg.Proxy{px}}, ln)
+	if e.maxPipes != 0 {
+		t.Fatalf("maxconn 3: %d pipes allowed, want 0", e.maxPipes)
+	}
+	c := dial(t, bind)
+	bulk := bigPayload()
+	go func() { _, _ = c.Write(bulk); _ = c.CloseWrite() }()
+	got := readAll(t, c)
+	if !bytes.Equal(got, bulk) {
+		t.Fatalf("echo of %d bytes: got %d, intact %v", len(bulk), len(got), bytes.Equal(got, bulk))
+	}
+	c.Close()
+	l := sink.wait(t, 1)
+	if n := int64(len(bulk)); l.BytesFromClient != n || l.BytesToClient != n || ts(l) != "--" {
+		t.Fatalf("log bytes from/to client %d/%d state %s, want %d/%d --", l.BytesFromClient, l.BytesToClient, ts(l), n, n)
+	}
+}

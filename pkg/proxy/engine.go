@@ -69,6 +69,9 @@ type Engine struct {
 	actconn atomic.Int64 // %ac: connections on the process
 	global  gate
 
+	maxPipes int64        // splice pipes in use at most; -1 = no limit
+	pipes    atomic.Int64 // splice pipes in use
+
 	mu        sync.Mutex
 	listeners map[string]net.Listener
 	sessions  map[*session]struct{}
@@ -100,6 +103,7 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 	}
 	e.killed, e.kill = context.WithCancel(context.Background())
 	e.global = gate{max: int64(cfg.Global.MaxConn), cur: &e.actconn}
+	e.maxPipes = int64(MaxPipes(cfg.Global.MaxConn))
 	for a, ln := range opts.Listeners {
 		e.listeners[a] = ln
 	}

@@ -496,8 +496,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b 
 // is there. Go's splice takes a pipe (2 descriptors) before it waits, so
 // splicing idle directions would triple a session's descriptors. A read
 // that fills the buffer marks a bulk transfer, which is handed to io.Copy
-// (splice(2) between two *net.TCPConn) until the data pauses; splice moves
-// a MiB in ~11 system calls where 16 KiB copies need ~130.
+// (splice(2) between two *net.TCPConn) until the data pauses, if one of
+// the engine's MaxPipes pipes is free; splice moves a MiB in ~11 system
+// calls where 16 KiB copies need ~130.
 //
 // Inactivity timeouts are the watchdog's business: the buffered loop sets
 // no deadline (it publishes its counters per chunk), the splice phase a
@@ -561,8 +562,10 @@ func (s *session) copyLoop(src, dst net.Conn, fromClient bool) (srcSide bool, er
 			return true, nil
 		case rerr != nil:
 			return true, rerr
-		case full:
-			if srcSide, err := s.splice(src, dst, fromClient); err != io.ErrNoProgress {
+		case full && s.e.takePipe():
+			srcSide, err := s.splice(src, dst, fromClient)
+			s.e.putPipe()
+			if err != io.ErrNoProgress {
 				return srcSide, err
 			}
 		}
