@@ -55,6 +55,8 @@ type session struct {
 	ackCli   atomic.Int64 // tcpi_bytes_acked last seen on each side
 	ackSrv   atomic.Int64
 	watchdog *time.Timer
+	writing  atomic.Int32 // directions writing or splicing now
+	sleeping atomic.Bool  // the watchdog waits for the next expiry, not a step
 	finished atomic.Bool
 	cliFin   atomic.Bool  // the client sent its FIN
 	srvFin   atomic.Bool  // the server sent its FIN
@@ -431,27 +433,44 @@ const ackUnread = math.MinInt64
 // counts the peers' acknowledgements (tcpi_bytes_acked) as activity: the
 // inactivity timeout applies "when the client is expected to acknowledge
 // or send data" (haproxy manual, timeout client). A peer that stopped
-// reading acknowledges nothing and is timed out.
+// reading acknowledges nothing and is timed out. While nothing waits on a
+// peer the watchdog sleeps until the next expiry: an idle session wakes
+// once per timeout, not every step.
 func (s *session) tick() {
 	if s.finished.Load() || s.isAborted() {
 		return
 	}
 	now := time.Now()
+	// Acknowledgements matter while a write is under way or written data
+	// waits in a socket: the peer reading it is activity.
+	busy := s.writing.Load() > 0 || unsentBytes(s.cli) > 0 || unsentBytes(s.sc) > 0
 	if now.Sub(time.Unix(0, s.lastAct.Load())) >= s.step() {
-		// The first look only takes the baseline: a blocked peer's
-		// progress is still seen at the next step, well before a timeout
-		// of 4 steps, and short sessions never pay for TCP_INFO.
-		a, b := ackedBytes(s.cli), ackedBytes(s.sc)
-		if oa, ob := s.ackCli.Swap(a), s.ackSrv.Swap(b); (oa != ackUnread && oa != a) || (ob != ackUnread && ob != b) {
-			s.lastAct.Store(now.UnixNano())
+		if busy {
+			// The first look only takes the baseline: a blocked peer's
+			// progress is still seen at the next step, well before a
+			// timeout of 4 steps, and short sessions never pay for
+			// TCP_INFO.
+			a, b := ackedBytes(s.cli), ackedBytes(s.sc)
+			if oa, ob := s.ackCli.Swap(a), s.ackSrv.Swap(b); (oa != ackUnread && oa != a) || (ob != ackUnread && ob != b) {
+				s.lastAct.Store(now.UnixNano())
+			}
+		} else {
+			// Nothing is waiting on a peer's acknowledgements.
+			s.ackCli.Store(ackUnread)
+			s.ackSrv.Store(ackUnread)
 		}
 	}
 	if cause := s.expired(now); cause != 0 {
 		s.abort(cause)
 		return
 	}
-	// Look again after a step, or right when a timer would expire.
+	// Look again after a step while a write is under way, or right when a
+	// timer would expire; an idle session sleeps until then, and a write
+	// that begins meanwhile brings the watchdog back to steps (writeBegin).
 	next := s.step()
+	if !busy {
+		next = maxIdleSleep
+	}
 	last := time.Unix(0, s.lastAct.Load())
 	tc, ts := s.timeouts()
 	for _, t := range []time.Duration{tc, ts} {
@@ -460,7 +479,31 @@ func (s *session) tick() {
 		}
 	}
 	s.watchdog.Reset(next)
+	if busy {
+		return
+	}
+	// Published after the Reset so that a writer that sees it resets last;
+	// and a writer that began before it is seen here.
+	s.sleeping.Store(true)
+	if s.writing.Load() > 0 && s.sleeping.CompareAndSwap(true, false) {
+		s.watchdog.Reset(s.step())
+	}
 }
+
+// maxIdleSleep bounds the watchdog's sleep on an idle session whose
+// timers do not run (no timeout, or both sides closed and acknowledged).
+const maxIdleSleep = time.Hour
+
+// writeBegin marks a write (or splice) under way, waking a sleeping
+// watchdog so that it watches the peer's acknowledgements every step.
+func (s *session) writeBegin() {
+	s.writing.Add(1)
+	if s.sleeping.Load() && s.sleeping.CompareAndSwap(true, false) {
+		s.watchdog.Reset(s.step())
+	}
+}
+
+func (s *session) writeEnd() { s.writing.Add(-1) }
 
 // relay copies both ways until both directions have ended.
 func (s *session) relay() {
@@ -546,7 +589,10 @@ func (s *session) copyLoop(src, dst net.Conn, fromClient bool) (srcSide bool, er
 		bp, n, rerr := readReady(src, rc)
 		var werr error
 		if n > 0 {
+			s.lastAct.Store(time.Now().UnixNano())
+			s.writeBegin()
 			_, werr = dst.Write((*bp)[:n])
+			s.writeEnd()
 		}
 		full := n == copyBuf
 		if bp != nil {
@@ -563,7 +609,9 @@ func (s *session) copyLoop(src, dst net.Conn, fromClient bool) (srcSide bool, er
 		case rerr != nil:
 			return true, rerr
 		case full && s.e.takePipe():
+			s.writeBegin()
 			srcSide, err := s.splice(src, dst, fromClient)
+			s.writeEnd()
 			s.e.putPipe()
 			if err != io.ErrNoProgress {
 				return srcSide, err
