@@ -379,11 +379,12 @@ func (s *session) timeouts() (tc, ts time.Duration) {
 	return tc, ts
 }
 
-// Periods of the data path. A splice returns every publishStep while data
-// flows, to publish the live byte counters; an idle direction waits with
-// no deadline; the watchdog looks at a session at most every maxStep.
-// Long idle periods keep idle sessions cheap: 2000 idle sessions cost 2.8%
-// of a core with 2 s periods everywhere (measured on loopback).
+// Periods of the data path. A splice returns every publishStep, to publish
+// its byte counters and give its pipe back; an idle direction waits with
+// no deadline; the watchdog steps at most every maxStep while a peer's
+// acknowledgements matter and otherwise sleeps until the next expiry.
+// Measured on loopback, 2400 idle sessions (timeouts 1m) cost 1.3 ms/s of
+// CPU, against 6.5 with a read deadline per direction and watchdog steps.
 const (
 	publishStep = 2 * time.Second
 	maxStep     = 15 * time.Second
