@@ -552,12 +552,19 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b 
 func (s *session) pipe(src, dst net.Conn, fromClient bool) {
 	srcSide, err := s.copyLoop(src, dst, fromClient)
 	if err == nil {
+		var otherDone bool
 		if fromClient {
 			s.cliFin.Store(true)
+			otherDone = s.srvFin.Load()
 		} else {
 			s.srvFin.Store(true)
+			otherDone = s.cliFin.Load()
 		}
-		if cw, ok := dst.(closeWriter); ok {
+		// When the other direction already ended, dst sent its FIN and
+		// has no unread data: closing it at the end of the session,
+		// right after this, sends our FIN; a shutdown would be one more
+		// system call per connection.
+		if cw, ok := dst.(closeWriter); ok && !otherDone {
 			_ = cw.CloseWrite()
 		}
 		// client-fin/server-fin may now be shorter than the watchdog's
