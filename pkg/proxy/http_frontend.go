@@ -155,7 +155,8 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener) {
 func backendTransport(be *Backend) *http.Transport {
 	bt := be.px.Timeouts
 	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: bt.Connect}).DialContext,
+		// No TCP keep-alive: haproxy's default without `option srvtcpka`.
+		DialContext:           (&net.Dialer{Timeout: bt.Connect, KeepAlive: -1}).DialContext,
 		ResponseHeaderTimeout: bt.Server,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       firstSet(bt.HTTPKeepAlive, 90*time.Second),
