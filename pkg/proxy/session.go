@@ -63,6 +63,9 @@ type session struct {
 	in, out  atomic.Int64 // bytes from and to the client
 
 	fe, bt haproxycfg.Timeouts // frontend and backend timeouts
+
+	accept time.Time
+	log    accesslog.Session // filled as the session goes; logged by finish
 }
 
 // terminate records the termination state unless one is already set.
@@ -110,11 +113,12 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// handle runs one accepted connection to its end.
+// handle serves one accepted connection until its data flows; the relay
+// goroutines finish it then, so that this goroutine, whose stack the dial
+// grew to 8 KiB, does not stay behind for the session's lifetime.
 func (e *Engine) handle(f *Frontend, c net.Conn) {
-	defer e.wg.Done()
 	now := e.now()
-	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest}
+	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}
 	killed := e.killed.Err() != nil
@@ -124,7 +128,7 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	}
 	f.ctr.open(now)
 
-	log := accesslog.Session{
+	s.log = accesslog.Session{
 		Client:       addrPort(c.RemoteAddr()),
 		Frontend:     addrPort(c.LocalAddr()),
 		Accept:       now,
@@ -134,8 +138,15 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 		Tw:           -1,
 		Tc:           -1,
 	}
-	s.run(&log, now)
+	if !s.run(&s.log, now) {
+		s.finish()
+	}
+}
 
+// finish closes the session's connections, accounts for it and logs it.
+func (s *session) finish() {
+	e, f, c, log := s.e, s.f, s.cli, &s.log
+	defer e.wg.Done()
 	// Close and account; %ac and %fc still count this session, %bc and
 	// %sc no longer do, as haproxy's log shows ("1/1/0/0/0" alone).
 	c.Close()
@@ -149,7 +160,7 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	log.TermCause, log.TermState = s.cause, s.tstate
 	s.mu.Unlock()
 	end := e.now()
-	log.Tt = end.Sub(now)
+	log.Tt = end.Sub(s.accept)
 	log.BytesFromClient, log.BytesToClient = s.in.Load(), s.out.Load()
 	if s.srv != nil {
 		// Counted before the release: a slot handed over to a queued
@@ -171,7 +182,7 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	f.gate.release()
 	e.global.release()
 
-	e.logSession(f.px, log)
+	e.logSession(f.px, *log)
 }
 
 // logSession calls SessionLog for a frontend with log targets; with
@@ -187,25 +198,26 @@ func (e *Engine) logSession(px *haproxycfg.Proxy, log accesslog.Session) {
 	e.opts.SessionLog(px, log)
 }
 
-// run assigns a server, connects with retries and relays the data.
-func (s *session) run(log *accesslog.Session, accept time.Time) {
+// run assigns a server, connects with retries and starts relaying the
+// data; true when the relay goroutines now own the session and finish it.
+func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	e, be := s.e, s.be
 	if be == nil {
 		s.terminate(termServer, stateConnect)
-		return
+		return false
 	}
 	s.bt = be.px.Timeouts
 	log.BackendName = be.Name()
 	be.ctr.open(accept)
 	if s.isAborted() {
-		return
+		return false
 	}
 
 	key := balance.Key{Client: log.Client.Addr()}
 	s.setState(stateQueue)
 	a, err := be.acquire(e.killed, key, nil, s.bt.EffectiveQueue())
 	if !s.assigned(log, a, err, accept) {
-		return
+		return false
 	}
 	queueExit := e.now()
 	log.Tw = queueExit.Sub(accept)
@@ -220,7 +232,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) {
 		}
 		if e.killed.Err() != nil {
 			s.terminate(termKilled, stateConnect)
-			return
+			return false
 		}
 		timedOut := isTimeout(err)
 		srv := s.srv
@@ -232,7 +244,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) {
 			} else {
 				s.terminate(termServer, stateConnect)
 			}
-			return
+			return false
 		}
 		log.Retries++
 		// haproxy 2.6 (back_handle_st_cer): with option redispatch a retry
@@ -249,7 +261,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) {
 			s.setState(stateQueue)
 			a, err := be.acquire(e.killed, key, srv, s.bt.EffectiveQueue())
 			if !s.assigned(log, a, err, accept) {
-				return
+				return false
 			}
 			s.setState(stateConnect)
 			if s.srv != srv {
@@ -279,7 +291,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) {
 			case <-e.killed.Done():
 				t.Stop()
 				s.terminate(termKilled, stateConnect)
-				return
+				return false
 			}
 		}
 	}
@@ -290,10 +302,11 @@ func (s *session) run(log *accesslog.Session, accept time.Time) {
 	s.mu.Unlock()
 	if aborted {
 		conn.Close()
-		return
+		return false
 	}
 	log.Tc = e.now().Sub(queueExit)
 	s.relay()
+	return true
 }
 
 // assigned records the outcome of a server assignment; false ends the
@@ -506,21 +519,24 @@ func (s *session) writeBegin() {
 
 func (s *session) writeEnd() { s.writing.Add(-1) }
 
-// relay copies both ways until both directions have ended.
+// relay starts copying both ways, one goroutine per direction; the one
+// that ends last finishes the session.
 func (s *session) relay() {
 	s.lastAct.Store(time.Now().UnixNano())
 	s.ackCli.Store(ackUnread)
 	s.ackSrv.Store(ackUnread)
 	s.watchdog = time.AfterFunc(s.step(), s.tick)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.pipe(s.cli, s.sc, true)
-	}()
-	s.pipe(s.sc, s.cli, false)
-	<-done
-	s.finished.Store(true)
-	s.watchdog.Stop()
+	var left atomic.Int32
+	left.Store(2)
+	end := func() {
+		if left.Add(-1) == 0 {
+			s.finished.Store(true)
+			s.watchdog.Stop()
+			s.finish()
+		}
+	}
+	go func() { s.pipe(s.cli, s.sc, true); end() }()
+	go func() { s.pipe(s.sc, s.cli, false); end() }()
 }
 
 type closeWriter interface{ CloseWrite() error }
