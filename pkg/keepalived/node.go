@@ -268,7 +268,8 @@ func (n *node) receive(ctx context.Context) {
 }
 
 // dropped counts a refused advert by reason and logs it as keepalived
-// does, at most once a second per reason so a flood cannot fill the logs.
+// does: every advert a peer sends at its interval (keepalived logs each),
+// but at most ten a second per reason so a flood cannot fill the logs.
 func (n *node) dropped(err error, src netip.Addr) {
 	var de *vrrp.DropError
 	if !errors.As(err, &de) {
@@ -286,7 +287,7 @@ func (n *node) dropped(err error, src netip.Addr) {
 	}
 	now := time.Now().UnixNano()
 	last := n.lastLog[r].Load()
-	if now-last < int64(time.Second) || !n.lastLog[r].CompareAndSwap(last, now) {
+	if now-last < int64(dropLogGap) || !n.lastLog[r].CompareAndSwap(last, now) {
 		return
 	}
 	detail := de.Detail
@@ -295,6 +296,9 @@ func (n *node) dropped(err error, src netip.Addr) {
 	}
 	n.log.Info().Msgf("(%s) %s", n.cfg.Name, detail)
 }
+
+// dropLogGap is the least time between two drop lines of one reason.
+const dropLogGap = 100 * time.Millisecond
 
 // Drops returns the dropped adverts by reason.
 func (n *node) Drops() map[vrrp.DropReason]uint64 {
