@@ -8,20 +8,17 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"hapair/pkg/haproxytest"
 	"hapair/pkg/syslog/syslogtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata golden files from a real haproxy run")
-
-const haproxyBin = "/usr/sbin/haproxy"
 
 // TestIntegrationHaproxyLogLines runs the real haproxy 2.6 on loopback with
 // tcplog and httplog proxies, drives sessions that end in the common ways
@@ -31,7 +28,7 @@ const haproxyBin = "/usr/sbin/haproxy"
 // byte from the values it shows. With -update it rewrites the golden file
 // the unit tests use.
 func TestIntegrationHaproxyLogLines(t *testing.T) {
-	if _, err := os.Stat(haproxyBin); err != nil {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
 	}
 	logs := syslogtest.NewSink(t)
@@ -45,11 +42,11 @@ func TestIntegrationHaproxyLogLines(t *testing.T) {
 		_, _ = io.Copy(io.Discard, c)
 	})
 	web := serveHTTP(t)
-	dead := freePort(t)
+	dead := haproxytest.FreePort(t)
 
 	ports := map[string]int{}
 	for _, n := range []string{"tcp", "nul", "redisp", "nosrv", "sto", "cto", "web", "webinv", "webnosrv"} {
-		ports[n] = freePort(t)
+		ports[n] = haproxytest.FreePort(t)
 	}
 	vars := []string{"LOGPORT", fmt.Sprint(logs.Port()), "LONGPORT", fmt.Sprint(longLogs.Port()), "ECHO", echo, "SILENT", silent, "WEB", web,
 		"DEAD", fmt.Sprintf("127.0.0.1:%d", dead)}
@@ -120,9 +117,9 @@ listen webnosrv
     option httplog
     server web01 WEB disabled
 `)
-	hap := startHaproxy(t, cfg)
+	hap := haproxytest.Start(t, cfg)
 	for _, p := range ports {
-		waitListening(t, fmt.Sprintf("127.0.0.1:%d", p))
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
 	}
 
 	addr := func(n string) string { return fmt.Sprintf("127.0.0.1:%d", ports[n]) }
@@ -153,7 +150,7 @@ listen webnosrv
 
 	// Soft stop: each proxy logs "Proxy X stopped (...)." at warning.
 	_ = hap.Process.Signal(syscall.SIGUSR1)
-	waitExit(t, hap)
+	haproxytest.WaitExit(t, hap)
 	lines := logs.Wait(wantAccess+10, 5*time.Second)
 
 	var access, notices []string
@@ -224,16 +221,6 @@ listen webnosrv
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func serveTCP(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -272,59 +259,6 @@ func serveHTTP(t *testing.T) string {
 	t.Cleanup(func() { srv.Close() })
 	go func() { _ = srv.Serve(l) }()
 	return l.Addr().String()
-}
-
-func startHaproxy(t *testing.T, cfg string) *exec.Cmd {
-	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// -db: stay in the foreground, so the test owns the process.
-	cmd := exec.Command(haproxyBin, "-db", "-f", path)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy stderr:\n%s", stderr.String())
-		}
-	})
-	return cmd
-}
-
-func waitExit(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { _, _ = cmd.Process.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("haproxy did not stop within 10s of SIGUSR1")
-	}
-}
-
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		// A probe on a tcplog proxy would be logged: only check that the
-		// port is bound, by failing to bind it ourselves.
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return
-		}
-		l.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening after 10s", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // exchange connects, sends req (if any), half-closes when asked, and

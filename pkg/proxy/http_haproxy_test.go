@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,15 +18,13 @@ import (
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/haproxytest"
 	"hapair/pkg/syslog/syslogtest"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/haproxy-2.6.12-httplog.golden from a real haproxy run")
 
-const (
-	haproxyBin    = "/usr/sbin/haproxy"
-	httpLogGolden = "testdata/haproxy-2.6.12-httplog.golden"
-)
+const httpLogGolden = "testdata/haproxy-2.6.12-httplog.golden"
 
 // httpLogConfig is the configuration both haproxy and gproxy run for the
 // httplog comparison; P_<proxy>, BACKEND, DEAD and LOGPORT are replaced.
@@ -406,7 +402,7 @@ func TestHTTPLogMatchesHaproxy(t *testing.T) {
 // haproxy's syslog datagrams and compares both field by field. With
 // -update it rewrites the golden file.
 func TestIntegrationHTTPLogHaproxy(t *testing.T) {
-	if _, err := os.Stat(haproxyBin); err != nil {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
 	}
 	backend := httpLogBackend(t)
@@ -416,34 +412,9 @@ func TestIntegrationHTTPLogHaproxy(t *testing.T) {
 		ports[n] = deadPort(t)
 	}
 	src := fillConfig(ports, backend, fmt.Sprintf("127.0.0.1:%d", deadPort(t)), sink.Port())
-	dir := t.TempDir()
-	path := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(haproxyBin, "-db", "-f", path)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy stderr:\n%s", stderr.String())
-		}
-	})
+	haproxytest.Start(t, src)
 	for _, p := range ports {
-		a := fmt.Sprintf("127.0.0.1:%d", p)
-		eventually(t, "haproxy listening on "+a, func() bool {
-			l, err := net.Listen("tcp", a)
-			if err != nil {
-				return true
-			}
-			l.Close()
-			return false
-		})
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
 	}
 	var raws []string
 	var names []string

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/haproxytest"
 	"hapair/pkg/syslog"
 	"hapair/pkg/syslog/syslogtest"
 )
@@ -26,7 +25,6 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata golden files from a real haproxy run")
 
 const (
-	haproxyBin = "/usr/sbin/haproxy"
 	levelsFile = "testdata/haproxy-2.6.12-levels.golden"
 	local0     = haproxycfg.Facility(16)
 	local1     = haproxycfg.Facility(17)
@@ -52,12 +50,12 @@ func levelTargets(addr string) []haproxycfg.LogTarget {
 // ... stopped"), then replays each message through our Logger with the same
 // targets, time and pid, and compares the datagrams byte for byte.
 func TestIntegrationHaproxyLevels(t *testing.T) {
-	if _, err := os.Stat(haproxyBin); err != nil {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
 	}
 	sink := syslogtest.NewSink(t)
 	backend := serveEcho(t)
-	dead, front := freePort(t), freePort(t)
+	dead, front := haproxytest.FreePort(t), haproxytest.FreePort(t)
 	cfg := fmt.Sprintf(`global
     log %[1]s local0
     log %[1]s local1 notice
@@ -75,7 +73,7 @@ listen tcp
 backend deadbe
     server s1 127.0.0.1:%[4]d check inter 100ms fall 1 rise 1
 `, sink.Addr(), front, backend, dead)
-	hap := startHaproxy(t, cfg)
+	hap := haproxytest.Start(t, cfg)
 	if sink.WaitFor(func(d string) bool { return strings.Contains(d, "has no server available!") }, 10*time.Second) == "" {
 		t.Fatalf("haproxy never reported the dead backend; got %q", sink.Datagrams())
 	}
@@ -106,7 +104,7 @@ backend deadbe
 	_, _ = io.Copy(io.Discard, c)
 	c.Close()
 	_ = hap.Process.Signal(syscall.SIGUSR1)
-	waitExit(t, hap)
+	haproxytest.WaitExit(t, hap)
 	// 1 tcplog (local0, local2); DOWN, no-server, UP, and 3 stopped: 3 each
 	got := sink.Wait(2+9+9, 5*time.Second)
 
@@ -176,16 +174,6 @@ func checkReplay(t *testing.T, haproxy []string) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func serveEcho(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -210,40 +198,12 @@ func serveEcho(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startHaproxy(t *testing.T, cfg string) *exec.Cmd {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(haproxyBin, "-db", "-f", path) // foreground: the test owns it
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return cmd
-}
-
-func waitExit(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { _, _ = cmd.Process.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("haproxy did not stop within 10s of SIGUSR1")
-	}
-}
-
 // TestIntegrationHaproxyFormats runs haproxy with one target per `format`
 // value (and one with a short `len`), and checks that every datagram it
 // sent is what AppendFormatted builds from the same level, message, time
 // and pid.
 func TestIntegrationHaproxyFormats(t *testing.T) {
-	if _, err := os.Stat(haproxyBin); err != nil {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
 	}
 	type fmtTarget struct {
@@ -269,8 +229,8 @@ func TestIntegrationHaproxyFormats(t *testing.T) {
 		logLines.WriteString(" local3\n")
 	}
 	backend := serveEcho(t)
-	front := freePort(t)
-	hap := startHaproxy(t, fmt.Sprintf(`global
+	front := haproxytest.FreePort(t)
+	hap := haproxytest.Start(t, fmt.Sprintf(`global
 %s
 defaults
     log global
@@ -283,7 +243,7 @@ listen tcp
     option tcplog
     server web01 %s
 `, logLines.String(), front, backend))
-	waitBound(t, fmt.Sprintf("127.0.0.1:%d", front))
+	haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", front))
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", front), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +253,7 @@ listen tcp
 	_, _ = io.Copy(io.Discard, c)
 	c.Close()
 	_ = hap.Process.Signal(syscall.SIGUSR1)
-	waitExit(t, hap)
+	haproxytest.WaitExit(t, hap)
 
 	// The messages, their levels, time and pid, from the local target.
 	const n = 3 // tcplog, "Proxy tcp stopped", "Proxy <HTTPCLIENT> stopped"
@@ -414,23 +374,5 @@ func TestGoldenHaproxyFormats(t *testing.T) {
 	}
 	if len(formats) != 9 || len(originals) != 3 {
 		t.Errorf("golden file covers %d formats and %d messages, want 9 and 3", len(formats), len(originals))
-	}
-}
-
-// waitBound waits until something listens on addr, without connecting
-// (a connection would be logged).
-func waitBound(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return
-		}
-		l.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening after 10s", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/haproxytest"
 	"hapair/pkg/syslog"
 )
 
@@ -170,12 +171,12 @@ func TestIntegrationRsyslog(t *testing.T) {
 	}
 
 	// The real haproxy's line for one session, through the same rsyslogd.
-	if _, err := os.Stat(haproxyBin); err != nil {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
 		t.Fatalf("needs the real haproxy: %v", err)
 	}
 	backend := serveEcho(t)
-	front := freePort(t)
-	hap := startHaproxy(t, fmt.Sprintf(`global
+	front := haproxytest.FreePort(t)
+	hap := haproxytest.Start(t, fmt.Sprintf(`global
     log %s local0
 defaults
     log global
@@ -188,7 +189,7 @@ listen http
     option tcplog
     server web01 %s
 `, addr, front, backend))
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", front))
+	haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", front))
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", front), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -231,21 +232,4 @@ func mask(fields string) string {
 		m[4] = "TIMERS"
 	}
 	return strings.Join(f[:4], "|") + "| " + strings.Join(m, " ")
-}
-
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		// Bind-probe rather than connect, so no session is logged.
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return
-		}
-		l.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening after 10s", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -1,0 +1,101 @@
+// Package haproxytest runs Debian's haproxy 2.6 in tests: the reference
+// whose log lines, messages and behaviour gproxy's are compared with.
+package haproxytest
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Bin is the reference haproxy, installed by integration/install-deps.sh.
+const Bin = "/usr/sbin/haproxy"
+
+// Start writes cfg to a temporary file and runs haproxy on it in the
+// foreground (-db), so the test owns the process: it is killed at cleanup,
+// and its stderr is logged if the test failed.
+func Start(t testing.TB, cfg string) *exec.Cmd {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(Bin, "-db", "-f", path)
+	stderr := &lockedBuilder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("haproxy stderr:\n%s", stderr.String())
+		}
+	})
+	return cmd
+}
+
+// WaitExit waits at most 10 s for cmd, which the test asked to stop, to
+// exit.
+func WaitExit(t testing.TB, cmd *exec.Cmd) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { _, _ = cmd.Process.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("haproxy did not stop within 10s")
+	}
+}
+
+// WaitBound waits at most 10 s until something listens on addr, without
+// connecting to it: a probe connection would be logged by a tcplog proxy.
+func WaitBound(t testing.TB, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return
+		}
+		l.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listening after 10s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
