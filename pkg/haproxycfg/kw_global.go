@@ -73,13 +73,8 @@ func (p *parser) globalKeyword(args []string) {
 			p.diag(AlertNonFatal, LocParsing, kw, "'%s' already specified. Continuing.", kw)
 			return
 		}
-		if arg(1) == "" {
-			p.alert(kw, "'%s' expects an integer argument.", kw)
-			return
-		}
-		n, ok := parseUint(arg(1), 1<<31-1)
+		n, ok := p.intArg(kw, arg(1), fmt.Sprintf("'%s' expects an integer argument.", kw))
 		if !ok {
-			p.alert(kw, "'%s' expects an integer argument (got '%s').", kw, arg(1))
 			return
 		}
 		g.MaxConn = n

@@ -154,13 +154,8 @@ func (p *parser) proxyKeyword(args []string) {
 		if !p.needCap(kw, true, " Maybe you want 'fullconn' instead ?") || p.tooMany(args, 1) {
 			return
 		}
-		if arg(1) == "" {
-			p.alert(kw, "'%s' expects an integer argument.", kw)
-			return
-		}
-		n, ok := parseUint(arg(1), 1<<31-1)
+		n, ok := p.intArg(kw, arg(1), fmt.Sprintf("'%s' expects an integer argument.", kw))
 		if !ok {
-			p.alert(kw, "'%s' expects an integer argument (got '%s').", kw, arg(1))
 			return
 		}
 		px.MaxConn = n
@@ -168,13 +163,8 @@ func (p *parser) proxyKeyword(args []string) {
 		if !p.needCap(kw, false, "") || p.tooMany(args, 1) {
 			return
 		}
-		if arg(1) == "" {
-			p.alert(kw, "'%s' expects an integer argument (dispatch counts for one).", kw)
-			return
-		}
-		n, ok := parseUint(arg(1), 1<<31-1)
+		n, ok := p.intArg(kw, arg(1), fmt.Sprintf("'%s' expects an integer argument (dispatch counts for one).", kw))
 		if !ok {
-			p.alert(kw, "'%s' expects an integer argument (got '%s').", kw, arg(1))
 			return
 		}
 		px.Retries = n

@@ -212,6 +212,20 @@ func (p *parser) diag(sev Severity, style LocStyle, kw, format string, a ...any)
 // alert is the common "parsing [f:l] : msg" alert.
 func (p *parser) alert(kw, format string, a ...any) { p.diag(Alert, LocParsing, kw, format, a...) }
 
+// intArg reads the integer argument of kw (maxconn, retries) with
+// haproxy's two alerts: missing is the text for an absent argument.
+func (p *parser) intArg(kw, v, missing string) (int, bool) {
+	if v == "" {
+		p.alert(kw, "%s", missing)
+		return 0, false
+	}
+	n, ok := parseUint(v, 1<<31-1)
+	if !ok {
+		p.alert(kw, "'%s' expects an integer argument (got '%s').", kw, v)
+	}
+	return n, ok
+}
+
 // warn is the common "parsing [f:l] : msg" warning.
 func (p *parser) warn(kw, format string, a ...any) { p.diag(Warning, LocParsing, kw, format, a...) }
 
