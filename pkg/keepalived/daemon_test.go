@@ -64,20 +64,7 @@ func startTestNode(t *testing.T, link *vrrptest.Link, name string, index int, ad
 		return track.Exit{Exited: true, Status: 1}
 	}
 	log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: n.log})).With().Str("node", name).Logger()
-	prefix := netip.MustParsePrefix(addr)
-	env := &Env{
-		Log:    log,
-		Listen: func(c vrrp.Config) (vrrp.Conn, error) { return link.Listen(c) },
-		Interfaces: func(ifname string) (*net.Interface, []netip.Prefix, error) {
-			return &net.Interface{Index: index, Name: ifname, Flags: net.FlagUp | net.FlagMulticast}, []netip.Prefix{prefix}, nil
-		},
-		VIPs:        n.vips,
-		Links:       n.vips,
-		Clock:       vrrpfsm.SystemClock(),
-		TrackRunner: &track.Runner{Starter: starter, Log: log},
-		Notifier:    &notify.Notifier{Starter: tracktest.NewStarter(), Log: log},
-	}
-	n.d = NewDaemon(env)
+	n.d = NewDaemon(testEnv(link, index, addr, n.vips, log, starter, tracktest.NewStarter()))
 	if err := n.d.Start(context.Background(), cfg); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -87,6 +74,24 @@ func startTestNode(t *testing.T, link *vrrptest.Link, name string, index int, ad
 		n.d.Stop(ctx)
 	})
 	return n
+}
+
+// testEnv is a daemon's Env on an in-memory LAN: interface eth0 with
+// index and addr, fake VIPs, real clock, fake script and notify processes.
+func testEnv(link *vrrptest.Link, index int, addr string, vips *viptest.Manager, log zerolog.Logger, scripts, notifies track.Starter) *Env {
+	prefix := netip.MustParsePrefix(addr)
+	return &Env{
+		Log:    log,
+		Listen: func(c vrrp.Config) (vrrp.Conn, error) { return link.Listen(c) },
+		Interfaces: func(ifname string) (*net.Interface, []netip.Prefix, error) {
+			return &net.Interface{Index: index, Name: ifname, Flags: net.FlagUp | net.FlagMulticast}, []netip.Prefix{prefix}, nil
+		},
+		VIPs:        vips,
+		Links:       vips,
+		Clock:       vrrpfsm.SystemClock(),
+		TrackRunner: &track.Runner{Starter: scripts, Log: log},
+		Notifier:    &notify.Notifier{Starter: notifies, Log: log},
+	}
 }
 
 type lockedBuilder struct{ b *strings.Builder }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -22,9 +21,7 @@ import (
 	"hapair/pkg/track"
 	"hapair/pkg/track/tracktest"
 	"hapair/pkg/vip/viptest"
-	"hapair/pkg/vrrp"
 	"hapair/pkg/vrrp/vrrptest"
-	"hapair/pkg/vrrpfsm"
 )
 
 // syncConf is a keepalived.conf with a sync group of two instances; only
@@ -135,19 +132,7 @@ func startSyncNodeWith(t *testing.T, link *vrrptest.Link, name string, index int
 		return track.Exit{Exited: true}
 	}
 	log := zerolog.New(n.log).With().Str("node", name).Logger()
-	prefix := netip.MustParsePrefix(addr)
-	env := &Env{
-		Log:    log,
-		Listen: func(c vrrp.Config) (vrrp.Conn, error) { return link.Listen(c) },
-		Interfaces: func(ifname string) (*net.Interface, []netip.Prefix, error) {
-			return &net.Interface{Index: index, Name: ifname, Flags: net.FlagUp | net.FlagMulticast}, []netip.Prefix{prefix}, nil
-		},
-		VIPs:        n.vips,
-		Links:       n.vips,
-		Clock:       vrrpfsm.SystemClock(),
-		TrackRunner: &track.Runner{Starter: scripts, Log: log},
-		Notifier:    &notify.Notifier{Starter: notifies, Log: log},
-	}
+	env := testEnv(link, index, addr, n.vips, log, scripts, notifies)
 	if smtp != "" {
 		env.Mailer = func(g keepalivedcfg.Global) *notify.Mailer {
 			return &notify.Mailer{Server: smtp, To: g.NotificationEmail, RouterID: g.RouterID, Hostname: "lb", Log: log}
