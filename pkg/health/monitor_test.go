@@ -3,12 +3,10 @@ package health_test
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -46,18 +44,6 @@ func (l *logSink) dump() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.Join(l.lines, "\n")
-}
-
-func get(t *testing.T, url string) string {
-	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get(url)
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return strings.TrimSpace(string(b))
 }
 
 func status(m *health.Monitor, s *proxy.Server) string {
@@ -101,7 +87,7 @@ listen web
 	})
 	seen := map[string]bool{}
 	for range 6 {
-		seen[get(t, url)] = true
+		seen[healthtest.Get(url)] = true
 	}
 	if !seen["s1"] || !seen["s2"] || seen["b1"] {
 		t.Fatalf("with both actives up, answers came from %v, want s1 and s2 only", seen)
@@ -117,7 +103,7 @@ listen web
 		t.Errorf("no haproxy DOWN line for s1 in:\n%s", sink.dump())
 	}
 	for range 6 {
-		if got := get(t, url); got != "s2" {
+		if got := healthtest.Get(url); got != "s2" {
 			t.Fatalf("with s1 down, answer %q, want s2", got)
 		}
 	}
@@ -125,7 +111,7 @@ listen web
 	s2.Stop()
 	healthtest.Eventually(t, "s2 DOWN", func() bool { return !srv("s2").Up() })
 	for range 4 {
-		if got := get(t, url); got != "b1" {
+		if got := healthtest.Get(url); got != "b1" {
 			t.Fatalf("with every active server down, answer %q, want the backup b1", got)
 		}
 	}
@@ -145,7 +131,7 @@ listen web
 	if !sink.has(`^<5>Server web/s1 is UP, reason: Layer4 check passed, check duration: \d+ms\. 1 active and 0 backup servers online\. 0 sessions requeued, 0 total in queue\.$`) {
 		t.Errorf("no UP line for s1 in:\n%s", sink.dump())
 	}
-	if got := get(t, url); got != "s1" {
+	if got := healthtest.Get(url); got != "s1" {
 		t.Errorf("after s1 came back, answer %q, want s1", got)
 	}
 	dmu.Lock()
@@ -209,7 +195,7 @@ listen web
 	}
 	before := s1.AccessLines()
 	for range 8 {
-		if got := get(t, url); got != "s2" {
+		if got := healthtest.Get(url); got != "s2" {
 			t.Fatalf("answer %q while s1 is DOWN, want s2", got)
 		}
 	}

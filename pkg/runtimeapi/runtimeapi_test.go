@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,18 +107,6 @@ func socat(t *testing.T, sock, input string) string {
 		t.Fatalf("socat %q: %v\n%s", input, err, out)
 	}
 	return string(out)
-}
-
-func get(t *testing.T, url string) string {
-	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get(url)
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return strings.TrimSpace(string(b))
 }
 
 func keys(text string) []string {
@@ -263,7 +250,7 @@ func TestSocatDrivesServers(t *testing.T) {
 		t.Error("no log line for maintenance")
 	}
 	for range 6 {
-		if got := get(t, url); got != "s2" {
+		if got := healthtest.Get(url); got != "s2" {
 			t.Fatalf("answer %q with s1 in maintenance", got)
 		}
 	}
@@ -285,14 +272,14 @@ func TestSocatDrivesServers(t *testing.T) {
 		}
 	}
 	for range 6 {
-		if got := get(t, url); got != "s1" {
+		if got := healthtest.Get(url); got != "s1" {
 			t.Fatalf("answer %q with s2 draining", got)
 		}
 	}
 	socat(t, e.sock, "enable server web/s1; set server web/s2 state ready\n")
 	seen := map[string]bool{}
 	for range 6 {
-		seen[get(t, url)] = true
+		seen[healthtest.Get(url)] = true
 	}
 	if !seen["s1"] || !seen["s2"] {
 		t.Errorf("after enabling both, answers from %v", seen)
