@@ -26,16 +26,12 @@ import (
 // and haproxy as separate processes with strace -c. It writes
 // <out>/profile.md.
 func runProfile(ctx context.Context, o options) error {
-	dir, err := filepath.Abs(filepath.Join(o.out, "tmp"))
+	e, err := inProcessEnv(o)
 	if err != nil {
 		return err
 	}
-	e := &env{o: o, dir: dir, bin: dir, result: &results{}}
 	defer e.cleanup()
-	if err := e.prepare(); err != nil {
-		return err
-	}
-	runtime.GOMAXPROCS(1)
+	dir := e.dir
 	cfg, diags, err := haproxycfg.Parse("proxy.cfg", []byte(proxyCfg), haproxycfg.ParseOptions{})
 	if err != nil {
 		return err

@@ -27,17 +27,28 @@ import (
 //     once a read fills the buffer (haproxy's `option splice-auto` idea).
 //
 // None has timeouts, counters or logs: the figures are the copy's cost.
-func runProto(ctx context.Context, o options) error {
+// inProcessEnv prepares nginx and the binaries for a pass that runs the
+// relay in this process, pinned like the proxy (GOMAXPROCS 1).
+func inProcessEnv(o options) (*env, error) {
 	dir, err := filepath.Abs(filepath.Join(o.out, "tmp"))
+	if err != nil {
+		return nil, err
+	}
+	e := &env{o: o, dir: dir, bin: dir, result: &results{}}
+	if err := e.prepare(); err != nil {
+		e.cleanup()
+		return nil, err
+	}
+	runtime.GOMAXPROCS(1)
+	return e, nil
+}
+
+func runProto(ctx context.Context, o options) error {
+	e, err := inProcessEnv(o)
 	if err != nil {
 		return err
 	}
-	e := &env{o: o, dir: dir, bin: dir, result: &results{}}
 	defer e.cleanup()
-	if err := e.prepare(); err != nil {
-		return err
-	}
-	runtime.GOMAXPROCS(1)
 	var b strings.Builder
 	b.WriteString("# Relay prototypes: the cost of the copy alone\n\n")
 	b.WriteString("Written by `go run ./integration/cmd/bench -proto`: minimal relays in the bench process\n")
