@@ -302,37 +302,27 @@ func (g *Group) syncMaster(m *member) {
 }
 
 // syncBackup is vrrp_sync.c vrrp_sync_backup.
-func (g *Group) syncBackup(m *member) {
-	if g.state == Backup {
-		return
-	}
-	g.infof("VRRP_Group(%s) Syncing instances to BACKUP state", g.name)
-	for _, o := range g.members {
-		if o == m || o.state == Backup {
-			continue
-		}
-		o.want = Backup
-		g.order(o, Backup)
-	}
-	g.state = Backup
-	g.fx.NotifyGroup(Backup)
-}
+func (g *Group) syncBackup(m *member) { g.syncTo(m, Backup) }
 
 // syncFault is vrrp_sync.c vrrp_sync_fault.
-func (g *Group) syncFault(m *member) {
-	if g.state == Fault {
+func (g *Group) syncFault(m *member) { g.syncTo(m, Fault) }
+
+// syncTo forces every other member into to (BACKUP or FAULT) after m went
+// there, and notifies the group once.
+func (g *Group) syncTo(m *member, to State) {
+	if g.state == to {
 		return
 	}
-	g.infof("VRRP_Group(%s) Syncing instances to FAULT state", g.name)
+	g.infof("VRRP_Group(%s) Syncing instances to %s state", g.name, to)
 	for _, o := range g.members {
-		if o == m || o.state == Fault {
+		if o == m || o.state == to {
 			continue
 		}
-		o.want = Fault
-		g.order(o, Fault)
+		o.want = to
+		g.order(o, to)
 	}
-	g.state = Fault
-	g.fx.NotifyGroup(Fault)
+	g.state = to
+	g.fx.NotifyGroup(to)
 }
 
 // order queues a forced transition; the member's loop carries it out.
