@@ -76,12 +76,15 @@ type LogTarget struct {
 	Pos      Pos    // where the `log` line was read (for `log global`, the line in global)
 }
 
-// StatsSocket is `stats socket PATH [mode M] [level L]` in global.
+// StatsSocket is `stats socket PATH [mode M] [level L] [user U] [group G]
+// [uid N] [gid N]` in global.
 type StatsSocket struct {
-	Path  string
-	Mode  uint32 // file mode, 0 = default
-	Level string // "user", "operator" or "admin"; default "operator"
-	Pos   Pos
+	Path        string
+	Mode        uint32 // file mode, 0 = default
+	Level       string // "user", "operator" or "admin"; default "operator"
+	User, Group string // owner names, resolved by the runtime; "" = not set
+	UID, GID    int    // numeric owner; -1 = not set
+	Pos         Pos
 }
 
 // Kind is the section a proxy was declared in.
@@ -178,8 +181,37 @@ type HTTPCheck struct {
 type Bind struct {
 	Host string // "" for every address; IPv6 without brackets
 	Port int
-	Pos  Pos
+	// Family is the address family: forced by an ipv4@/ipv6@ prefix or
+	// given by the host's form. A wildcard host ("", "*") with FamilyAny
+	// listens on IPv4 only, as haproxy 2.6 does.
+	Family      Family
+	V4V6        bool // `v4v6`: an IPv6 socket also accepts IPv4
+	V6Only      bool // `v6only`: an IPv6 socket accepts IPv6 only
+	Transparent bool // `transparent`: may bind a foreign address (IP_TRANSPARENT/IP_FREEBIND)
+	Pos         Pos
 }
+
+// Family is an address family of a bind line.
+type Family int
+
+const (
+	FamilyAny Family = iota // not forced: IPv4 for a wildcard host
+	FamilyIPv4
+	FamilyIPv6
+)
+
+func (f Family) String() string {
+	switch f {
+	case FamilyIPv4:
+		return "ipv4"
+	case FamilyIPv6:
+		return "ipv6"
+	}
+	return "any"
+}
+
+// MarshalText writes the family name, so JSON dumps read "ipv4".
+func (f Family) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
 // Address is host:port for net.Listen.
 func (b Bind) Address() string {
@@ -211,7 +243,10 @@ type Server struct {
 	Fall      int           // default 3
 	CheckPort int           // 0 = Port
 	CheckAddr string        // "" = Host
-	Pos       Pos
+	// InitAddr is `init-addr` (methods "last", "libc", "none" or IP
+	// addresses, in order); nil means haproxy's default "last,libc".
+	InitAddr []string
+	Pos      Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.
@@ -267,9 +302,18 @@ type Proxy struct {
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in
 	// file order from 1, or from 2 when a global `stats socket` exists
 	// (haproxy's internal GLOBAL proxy takes 1); `id N` sets it explicitly.
-	ID            int
+	ID int
+	// ErrorFiles are `errorfile CODE FILE` (defaults inherited): the file
+	// sent verbatim instead of the built-in page for that status.
+	ErrorFiles    map[int]ErrorFile
 	Prometheus    bool   // http-request use-service prometheus-exporter
 	PrometheusURI string // the URI from "... if { path URI }"; "" = every request
+}
+
+// ErrorFile is one `errorfile CODE FILE` line.
+type ErrorFile struct {
+	Path string
+	Pos  Pos
 }
 
 // Server returns the named server, or nil.
