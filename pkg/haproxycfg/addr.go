@@ -137,7 +137,8 @@ func parsePortNum(s string) (int, bool) {
 
 // bindAddr parses one `bind` argument (possibly a comma list, possibly
 // with port ranges) and appends the addresses to the current proxy.
-func (p *parser) bindAddr(kw, arg string) {
+// tmpl carries the bind line's options that each address inherits.
+func (p *parser) bindAddr(kw, arg string, tmpl Bind) {
 	parts := strings.Split(arg, ",")
 	for n, one := range parts {
 		if one == "" {
@@ -210,8 +211,24 @@ func (p *parser) bindAddr(kw, arg string) {
 		if p.cur == nil {
 			continue
 		}
+		b := tmpl
+		b.Host, b.Pos = host, p.pos()
+		switch {
+		case fam == fam4:
+			b.Family = FamilyIPv4
+		case fam == fam6:
+			b.Family = FamilyIPv6
+		default:
+			if a, err := netip.ParseAddr(host); err == nil {
+				b.Family = FamilyIPv4
+				if a.Is6() {
+					b.Family = FamilyIPv6
+				}
+			}
+		}
 		for port := l; port <= h; port++ {
-			p.cur.px.Binds = append(p.cur.px.Binds, Bind{Host: host, Port: port, Pos: p.pos()})
+			b.Port = port
+			p.cur.px.Binds = append(p.cur.px.Binds, b)
 		}
 	}
 }

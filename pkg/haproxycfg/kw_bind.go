@@ -29,8 +29,23 @@ func (p *parser) bindKeyword(args []string) {
 		p.alert("bind", "'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.")
 		return
 	}
+	tmpl := Bind{}
 	for i := 2; i < len(args); {
 		opt := args[i]
+		switch opt {
+		case "v4v6":
+			tmpl.V4V6 = true
+			i++
+			continue
+		case "v6only":
+			tmpl.V6Only = true
+			i++
+			continue
+		case "transparent":
+			tmpl.Transparent = true
+			i++
+			continue
+		}
 		n, ok := bindOptions[opt]
 		if !ok {
 			if hint := didYouMean(opt, suggestBind); hint != "" {
@@ -51,5 +66,5 @@ func (p *parser) bindKeyword(args []string) {
 		}
 		i += 1 + n
 	}
-	p.bindAddr("bind", args[1])
+	p.bindAddr("bind", args[1], tmpl)
 }

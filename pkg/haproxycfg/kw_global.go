@@ -198,7 +198,7 @@ func (p *parser) globalStats(args []string) {
 			p.alert("stats", "'stats socket' in global section expects an address or a path to a UNIX socket")
 			return
 		}
-		s := StatsSocket{Path: args[2], Level: "operator", Pos: p.pos()}
+		s := StatsSocket{Path: args[2], Level: "operator", UID: -1, GID: -1, Pos: p.pos()}
 		if addr, fam, _ := stripPrefix(args[2], false); fam == famUnix {
 			s.Path = addr
 		} else {
@@ -220,6 +220,38 @@ func (p *parser) globalStats(args []string) {
 					ok = false
 				}
 				s.Mode = uint32(m)
+				i += 2
+			case "uid", "gid":
+				if val == "" {
+					p.alert("stats", "'stats socket' : ''%s' : missing value'", opt)
+					ok = false
+					break
+				}
+				n, okn := parseUint(val, 1<<31-1)
+				if !okn {
+					// haproxy reads it with atol ("abc" = 0, root); gproxy refuses.
+					p.alert("stats", "'stats socket' : ''%s' : invalid value '%s' (integer expected)'", opt, val)
+					ok = false
+					break
+				}
+				if opt == "uid" {
+					s.UID = n
+				} else {
+					s.GID = n
+				}
+				i += 2
+			case "user", "group":
+				if val == "" {
+					p.alert("stats", "'stats socket' : ''%s' : missing %s name'", opt, opt)
+					ok = false
+					break
+				}
+				// Names are resolved by the runtime: parsing stays pure.
+				if opt == "user" {
+					s.User = val
+				} else {
+					s.Group = val
+				}
 				i += 2
 			case "level":
 				switch val {

@@ -15,7 +15,7 @@ var proxyIgnored = map[string]bool{
 	"acl": true, "backlog": true, "capture": true, "clitcpka-cnt": true,
 	"clitcpka-idle": true, "clitcpka-intvl": true, "compression": true, "cookie": true,
 	"declare": true, "description": true, "dispatch": true, "dynamic-cookie-key": true,
-	"email-alert": true, "errorfile": true, "errorfiles": true, "errorloc": true,
+	"email-alert": true, "errorfiles": true, "errorloc": true,
 	"errorloc302": true, "errorloc303": true, "external-check": true, "filter": true,
 	"force-persist": true, "fullconn": true, "hash-balance-factor": true,
 	"hash-type": true, "http-after-response": true, "http-error": true,
@@ -254,6 +254,8 @@ func (p *parser) proxyKeyword(args []string) {
 		px.ID = n
 		p.cur.explicitID = true
 		p.cur.idPos = p.pos()
+	case "errorfile":
+		p.errorFile(args)
 	case "transparent", "redisp", "redispatch":
 		p.ignored(kw, fmt.Sprintf("'%s'", kw))
 	default:
@@ -635,4 +637,40 @@ func (p *parser) proxyStats(args []string) {
 	default:
 		p.diag(Alert, LocParsingTight, "stats", "unknown stats parameter '%s', "+expects, args[1])
 	}
+}
+
+// errorStatuses are the status codes `errorfile` may replace in haproxy
+// 2.6 (its http_err_codes).
+var errorStatuses = map[int]bool{
+	200: true, 400: true, 401: true, 403: true, 404: true, 405: true, 407: true,
+	408: true, 410: true, 413: true, 421: true, 425: true, 429: true, 500: true,
+	501: true, 502: true, 503: true, 504: true,
+}
+
+// errorFile is `errorfile CODE FILE` (section 4.2, "errorfile"). The file
+// is read now, as haproxy does, so that a chroot later does not hide it.
+func (p *parser) errorFile(args []string) {
+	if len(args) < 3 || args[1] == "" || args[2] == "" {
+		p.alert("errorfile", "errorfile : expects <status_code> and <file> as arguments.")
+		return
+	}
+	code, _ := parseUint(args[1], 1<<31-1) // haproxy's atol: garbage reads as 0
+	if !errorStatuses[code] {
+		p.alert("errorfile", "errorfile : status code '%d' not handled.", code)
+		return
+	}
+	ef := ErrorFile{Path: args[2], Pos: p.pos()}
+	if p.readFile != nil {
+		b, err := p.readFile(ef.Path)
+		if err != nil {
+			p.alert("errorfile", "errorfile : error opening file '%s'.", ef.Path)
+			return
+		}
+		ef.Content = b
+	}
+	px := p.cur.px
+	if px.ErrorFiles == nil {
+		px.ErrorFiles = map[int]ErrorFile{}
+	}
+	px.ErrorFiles[code] = ef
 }

@@ -2,6 +2,8 @@ package haproxycfg
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -26,7 +28,7 @@ var serverIgnored = map[string]int{
 	"alpn": 1, "ca-file": 1, "check-alpn": 1, "check-proto": 1, "check-sni": 1,
 	"ciphers": 1, "ciphersuites": 1, "cookie": 1,
 	"crl-file": 1, "crt": 1, "error-limit": 1, "id": 1,
-	"init-addr": 1, "log-proto": 1, "maxqueue": 1, "max-reuse": 1, "minconn": 1,
+	"log-proto": 1, "maxqueue": 1, "max-reuse": 1, "minconn": 1,
 	"namespace": 1, "npn": 1, "observe": 1, "on-error": 1, "on-marked-down": 1,
 	"on-marked-up": 1, "pool-low-conn": 1, "pool-max-conn": 1,
 	"pool-purge-delay": 1, "proto": 1, "proxy-v2-options": 1, "redir": 1,
@@ -184,6 +186,17 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			srv.CheckAddr = h
+		case "init-addr":
+			i++
+			if !hasVal || val == "" {
+				fail("'init-addr' expects an argument.")
+				return
+			}
+			methods, ok := p.initAddr(val, fail)
+			if !ok {
+				return
+			}
+			srv.InitAddr = methods
 		case "source":
 			// source ADDR[:PORT] [usesrc ADDR[:PORT]] [interface NAME]
 			n := 1
@@ -241,4 +254,30 @@ func parseInt(s string) (int, bool) {
 		return -n, ok
 	}
 	return parseUint(s, 1<<31-1)
+}
+
+// initAddr reads `init-addr METHOD[,METHOD...]`: "last", "libc", "none"
+// or one IP address, tried in order at start.
+func (p *parser) initAddr(val string, fail func(string, ...any)) ([]string, bool) {
+	var out []string
+	haveIP := false
+	for _, m := range strings.Split(val, ",") {
+		switch m {
+		case "last", "libc", "none":
+			out = append(out, m)
+			continue
+		}
+		a, err := netip.ParseAddr(m)
+		if err != nil || a.Zone() != "" {
+			fail("'init-addr' : unknown init-addr method '%s', supported methods are 'libc', 'last', 'none'.", m)
+			return nil, false
+		}
+		if haveIP {
+			fail("'init-addr' : initial address already specified, cannot add '%s'.", m)
+			return nil, false
+		}
+		haveIP = true
+		out = append(out, a.String())
+	}
+	return out, true
 }

@@ -310,10 +310,13 @@ type Proxy struct {
 	PrometheusURI string // the URI from "... if { path URI }"; "" = every request
 }
 
-// ErrorFile is one `errorfile CODE FILE` line.
+// ErrorFile is one `errorfile CODE FILE` line. Content is the file as
+// read while parsing (before any chroot), as haproxy loads it; nil when
+// the parse was asked not to read files (ParseOptions.ReadFile unset).
 type ErrorFile struct {
-	Path string
-	Pos  Pos
+	Path    string
+	Content []byte
+	Pos     Pos
 }
 
 // Server returns the named server, or nil.

@@ -14,6 +14,10 @@ import (
 type ParseOptions struct {
 	// LookupEnv resolves "${VAR}" in double quotes; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// ReadFile reads files a directive names (errorfile). Parse leaves
+	// it nil (no file is touched and contents stay empty); ParseFiles
+	// uses os.ReadFile when nil, as haproxy reads them while parsing.
+	ReadFile func(string) ([]byte, error)
 }
 
 // Parse reads one configuration text named name (used in diagnostics). It
@@ -29,6 +33,9 @@ func Parse(name string, src []byte, opts ParseOptions) (*Config, []Diagnostic, e
 // ParseFiles reads the -f arguments in order, as haproxy does: a directory
 // stands for its *.cfg files (regular files only) sorted by name.
 func ParseFiles(paths []string, opts ParseOptions) (*Config, []Diagnostic, error) {
+	if opts.ReadFile == nil {
+		opts.ReadFile = os.ReadFile
+	}
 	p := newParser(opts)
 	for _, path := range paths {
 		files, err := expandPath(path)
@@ -123,9 +130,10 @@ type proxyState struct {
 }
 
 type parser struct {
-	env   envFunc
-	cfg   *Config
-	diags []Diagnostic
+	env      envFunc
+	readFile func(string) ([]byte, error) // nil: referenced files are not read
+	cfg      *Config
+	diags    []Diagnostic
 
 	file        string
 	line        int
@@ -147,9 +155,10 @@ func newParser(opts ParseOptions) *parser {
 		lookup = os.LookupEnv
 	}
 	p := &parser{
-		cfg:    &Config{Global: Global{UID: -1, GID: -1}},
-		named:  map[string][]*proxyState{},
-		warned: map[string]bool{},
+		readFile: opts.ReadFile,
+		cfg:      &Config{Global: Global{UID: -1, GID: -1}},
+		named:    map[string][]*proxyState{},
+		warned:   map[string]bool{},
 	}
 	p.env = func(name string) (string, bool) {
 		switch name {
@@ -189,6 +198,12 @@ func (ps *proxyState) clone() *proxyState {
 	px.Binds, px.Servers, px.UseBackends = nil, nil, nil
 	px.DefaultBackend = ""
 	px.Logs = append([]LogTarget(nil), ps.px.Logs...)
+	if ps.px.ErrorFiles != nil {
+		px.ErrorFiles = make(map[int]ErrorFile, len(ps.px.ErrorFiles))
+		for code, ef := range ps.px.ErrorFiles {
+			px.ErrorFiles[code] = ef
+		}
+	}
 	px.Stats.Auth = append([]UserPass(nil), ps.px.Stats.Auth...)
 	if ps.px.Options.HTTPChk != nil {
 		c := *ps.px.Options.HTTPChk
@@ -475,7 +490,7 @@ func (p *parser) startProxy(args []string) {
 		}
 	}
 	for _, a := range addrs {
-		p.bindAddr("listen", a)
+		p.bindAddr("listen", a, Bind{})
 	}
 }
 
