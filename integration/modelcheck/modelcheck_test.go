@@ -1,0 +1,64 @@
+package modelcheck
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEveryModelFieldIsRead: no setting is parsed and then dropped. Each
+// field of haproxycfg's and keepalivedcfg's models and of both daemons'
+// parsed command lines is read somewhere in the runtime (the packages
+// under pkg/ and cmd/ other than the parser's own files). A field nobody
+// reads means a keyword or flag that -c/-t accepts and the daemon then
+// ignores: implement it, or make the parser refuse it (fail closed).
+func TestEveryModelFieldIsRead(t *testing.T) {
+	models := []Model{
+		{Pkg: "hapair/pkg/haproxycfg", Files: []string{"model.go"},
+			OwnReader: func(f string) bool { return f == "model.go" }},
+		{Pkg: "hapair/pkg/keepalivedcfg", Files: []string{"model.go"},
+			OwnReader: func(f string) bool { return f == "model.go" }},
+		{Pkg: "hapair/pkg/gproxyd", Files: []string{"args.go"}, Types: []string{"Args"},
+			OwnReader: func(f string) bool { return f != "args.go" }},
+		{Pkg: "hapair/pkg/keepalived", Files: []string{"args.go"}, Types: []string{"Args"},
+			OwnReader: func(f string) bool { return f != "args.go" }},
+	}
+	unread, err := Unread("../..", models, []string{"hapair/pkg/...", "hapair/cmd/..."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields that exist for diagnostics or identity only, with the reason.
+	allowed := map[string]string{
+		"haproxycfg.Config.Files":    "the files read, for -c's summary and diagnostics",
+		"keepalivedcfg.Config.Files": "the files read, for -t's summary and diagnostics",
+	}
+	var bad []string
+	for _, f := range unread {
+		if _, ok := allowed[f.String()]; ok || f.Name == "Pos" {
+			continue // Pos: where a directive was read, for diagnostics only
+		}
+		bad = append(bad, f.String())
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d settings are parsed and never read by the runtime (implement or refuse them):\n\t%s",
+			len(bad), strings.Join(bad, "\n\t"))
+	}
+}
+
+// TestUnreadFinds: the checker is not blind: a field the runtime does not
+// read is reported, and one it reads is not.
+func TestUnreadFinds(t *testing.T) {
+	unread, err := Unread("../..", []Model{{Pkg: "hapair/integration/modelcheck/testdata/model",
+		Files: []string{"model.go"}, OwnReader: func(f string) bool { return f == "model.go" }}},
+		[]string{"hapair/integration/modelcheck/testdata/model", "hapair/integration/modelcheck/testdata/runtime"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range unread {
+		got = append(got, f.String())
+	}
+	want := "model.Cfg.Dropped model.Cfg.OnlyParsed"
+	if strings.Join(got, " ") != want {
+		t.Errorf("unread = %v, want %s", got, want)
+	}
+}
