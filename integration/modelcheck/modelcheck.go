@@ -288,4 +288,3 @@ func matchesAny(path string, patterns []string, _ []listed) bool {
 	}
 	return false
 }
-
