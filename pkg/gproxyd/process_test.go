@@ -475,3 +475,38 @@ func TestIntegrationMasterWorkerReload(t *testing.T) {
 		t.Errorf("the broken reload reported no error:\n%s", out)
 	}
 }
+
+// TestIntegrationGlobalPidfileAndQuiet: the global section's `pidfile` is
+// -p when the command line has none, and `quiet` silences -c's verdict, as
+// in haproxy 2.6 (which prints nothing for `-c` with `quiet`).
+func TestIntegrationGlobalPidfileAndQuiet(t *testing.T) {
+	needRoot(t)
+	be := echoBackend(t, "web01")
+	port := freePort(t)
+	pidfile := filepath.Join(t.TempDir(), "global.pid")
+	p := writeConfig(t, fmt.Sprintf("global\n    quiet\n    pidfile %s\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server web01 %s\n", pidfile, port, be))
+	out, err := exec.Command(gproxyBin, "-c", "-f", p).CombinedOutput()
+	if err != nil || len(out) != 0 {
+		t.Fatalf("gproxy -c with global quiet: %v, output %q (want none)", err, out)
+	}
+	out, err = exec.Command(gproxyBin, "-f", p, "-D").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gproxy -D: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatalf("global pidfile not written: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("pidfile %q: %v", b, err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	if got, err := greet(fmt.Sprintf("127.0.0.1:%d", port)); err != nil || got != "web01" {
+		t.Fatalf("daemon named in the pidfile does not serve: %q, %v", got, err)
+	}
+	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if strings.TrimSpace(string(comm)) != "haproxy" {
+		t.Fatalf("pidfile names pid %d (%q), not the daemon", pid, comm)
+	}
+}

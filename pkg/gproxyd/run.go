@@ -121,6 +121,13 @@ func (p *process) main() int {
 		return 1
 	}
 	p.cfg = cfg
+	// The global section's `quiet` is -q from here on (diagnostics were
+	// already printed, as haproxy prints them while parsing), and its
+	// `pidfile` is -p unless the command line gave one.
+	p.args.Quiet = p.args.Quiet || cfg.Global.Quiet
+	if p.args.PIDFile == "" {
+		p.args.PIDFile = cfg.Global.PIDFile
+	}
 	if p.args.Check {
 		if !p.args.Quiet {
 			fmt.Fprintln(p.stdout, "Configuration file is valid")
