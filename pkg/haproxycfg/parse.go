@@ -244,7 +244,6 @@ func (p *parser) intArg(kw, v, missing string) (int, bool) {
 // warn is the common "parsing [f:l] : msg" warning.
 func (p *parser) warn(kw, format string, a ...any) { p.diag(Warning, LocParsing, kw, format, a...) }
 
-
 // tooMany alerts when args has more than n words after the keyword, with
 // haproxy's alertif_too_many_args wording. It reports whether it did.
 func (p *parser) tooMany(args []string, n int) bool {
