@@ -480,6 +480,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "redirect", Refused, 0, grpRules},
 	{CtxProxy, "use-server", Refused, 0, grpRules},
 	{CtxProxy, "monitor", Refused, 0, grpRules},
+	{CtxProxy, "monitor-uri", Refused, 0, grpRules},
 	{CtxProxy, "cookie", Refused, 0, grpRouting},
 	{CtxProxy, "dispatch", Refused, 0, grpRouting},
 	{CtxProxy, "force-persist", Refused, 0, grpRouting},
