@@ -365,3 +365,37 @@ backend b
 		})
 	}
 }
+
+// TestShippedConfigs: the configurations the project ships pass
+// `gproxy -c` without an alert: the seed's (which haproxy 2.6 refuses for
+// its pre-2.1 spellings), Debian's default haproxy.cfg (errorfile lines,
+// ssl-default-* globals: warnings only) and the package's own; haproxy
+// 2.6 accepts the last two as well.
+func TestShippedConfigs(t *testing.T) {
+	needHaproxy(t)
+	for _, c := range []struct {
+		path       string
+		haproxyToo bool
+	}{
+		{"../../conf/haproxy.cfg", false},
+		{"../../conf/debian-haproxy.cfg", true},
+		{"../../packaging/gproxy/haproxy.cfg", true},
+	} {
+		t.Run(filepath.Base(filepath.Dir(c.path))+"/"+filepath.Base(c.path), func(t *testing.T) {
+			abs, err := filepath.Abs(c.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := run(t, ".", gproxyBin, "-c", "-f", abs)
+			if got.code != 0 || !strings.Contains(got.stdout, "Configuration file is valid") || strings.Contains(got.stderr, "[ALERT]") {
+				t.Errorf("gproxy -c -f %s: exit %d\n%s%s", c.path, got.code, got.stdout, got.stderr)
+			}
+			if c.haproxyToo {
+				ref := run(t, ".", haproxyBin, "-c", "-f", abs)
+				if ref.code != 0 {
+					t.Errorf("haproxy -c -f %s: exit %d\n%s", c.path, ref.code, ref.stderr)
+				}
+			}
+		})
+	}
+}
