@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -397,5 +399,49 @@ func TestShippedConfigs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestMasterWorkerKeyword: `master-worker` in global starts the master
+// and a worker, as -W does (haproxy prints "New worker (PID) forked").
+func TestMasterWorkerKeyword(t *testing.T) {
+	dir := t.TempDir()
+	// No listener: nothing is bound on the machine's network.
+	writeFile(t, dir, "haproxy.cfg", "global\n    master-worker\ndefaults\n    timeout connect 1s\n    timeout server 1s\nbackend b\n    server s 127.0.0.1:9\n")
+	out := &lockedBuf{}
+	cmd := exec.Command(gproxyBin, "-db", "-f", "haproxy.cfg")
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_, _ = cmd.Process.Wait()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "New worker (") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no worker forked within 10 s:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
