@@ -164,6 +164,10 @@ func (p *parser) proxyKeyword(args []string) {
 		if p.tooMany(args, 1) {
 			return
 		}
+		if strings.Contains(arg(1), "%[") {
+			p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("a backend name built from a sample expression ('%s')", arg(1)))
+			return
+		}
 		px.DefaultBackend = arg(1)
 		p.cur.defBEPos = p.pos()
 	case "use_backend":
@@ -172,6 +176,10 @@ func (p *parser) proxyKeyword(args []string) {
 		}
 		if arg(1) == "" {
 			p.alert(kw, "'%s' expects a backend name.", kw)
+			return
+		}
+		if strings.Contains(arg(1), "%[") {
+			p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("a backend name built from a sample expression ('%s')", arg(1)))
 			return
 		}
 		ub := UseBackend{Name: arg(1), Pos: p.pos()}
