@@ -3,6 +3,8 @@ package haproxycfg
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -233,5 +235,64 @@ func TestKeywordTableConsistent(t *testing.T) {
 	groups := RefusedGroups()
 	if !sort.StringsAreSorted(groups) || len(groups) < 10 {
 		t.Errorf("RefusedGroups() = %v", groups)
+	}
+}
+
+// TestKeywordTableMatchesHaproxy: every configuration keyword the
+// installed haproxy 2.6 registers (`haproxy -dKcfg`: global and proxy
+// keywords, bind and server options, options, HTTP rule actions) is in
+// the table.
+func TestKeywordTableMatchesHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Fatalf("reference haproxy not installed (%v): apt-get install haproxy", err)
+	}
+	// haproxy exits 2 after the dump.
+	out, _ := exec.Command(haproxyBin, "-dKcfg", "-q", "-c", "-f", "/dev/null").CombinedOutput()
+	section := ""
+	n := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !strings.HasPrefix(line, "\t") {
+			section = strings.TrimSpace(line)
+			continue
+		}
+		f := strings.Fields(line)
+		ctx, name := CtxProxy, f[0]
+		switch {
+		case section == "global":
+			ctx = CtxGlobal
+		case section != "listen":
+			continue // crt-list options: TLS, refused with crt-list itself
+		case len(f) == 1:
+			// a proxy keyword
+		case f[0] == "bind" && f[2] == "ssl":
+			ctx, name = CtxBind, f[3]
+		case f[0] == "bind":
+			ctx, name = CtxBind, f[2]
+		case f[0] == "server":
+			ctx, name = CtxServer, f[3]
+		case f[0] == "option":
+			ctx, name = CtxOption, f[1]
+		case f[0] == "http-request" || f[0] == "http-response" || f[0] == "http-after-response":
+			ctx = map[string]Context{"http-request": CtxHTTPRequest, "http-response": CtxHTTPResponse,
+				"http-after-response": CtxHTTPAfterResponse}[f[0]]
+			name = f[1]
+		case f[0] == "tcp-request" || f[0] == "tcp-response":
+			ctx = map[string]Context{"tcp-request": CtxTCPRequest, "tcp-response": CtxTCPResponse}[f[0]]
+			name = f[1] // the rule set; its actions are refused with it
+		}
+		name = strings.TrimSuffix(name, "*")
+		if strings.HasSuffix(f[len(f)-1], "*") && (ctx == CtxHTTPRequest || ctx == CtxHTTPResponse || ctx == CtxHTTPAfterResponse) {
+			name += "(*)"
+		}
+		n++
+		if _, ok := lookup(ctx, name); !ok {
+			t.Errorf("haproxy registers %s keyword %q (%q), missing from the table", ctx, name, strings.TrimSpace(line))
+		}
+	}
+	if n < 300 {
+		t.Fatalf("only %d keywords read from haproxy -dKcfg:\n%s", n, out)
 	}
 }
