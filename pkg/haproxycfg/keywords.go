@@ -463,7 +463,6 @@ var keywordTable = []Keyword{
 	{CtxProxy, "srvtcpka-cnt", Cosmetic, 0, grpNone},
 	{CtxProxy, "srvtcpka-idle", Cosmetic, 0, grpNone},
 	{CtxProxy, "srvtcpka-intvl", Cosmetic, 0, grpNone},
-	{CtxProxy, "max-keep-alive-queue", Cosmetic, 0, grpNone},
 	{CtxProxy, "max-session-srv-conns", Cosmetic, 0, grpNone},
 	// haproxy 2.6 says it has no effect
 	{CtxProxy, "bind-process", Cosmetic, 0, grpNone},
@@ -493,6 +492,8 @@ var keywordTable = []Keyword{
 	{CtxProxy, "usesrc", Refused, 0, grpRouting},
 	{CtxProxy, "transparent", Refused, 0, grpRouting},
 	{CtxProxy, "retry-on", Refused, 0, grpRouting},
+	// Redispatches a keep-alive request when its server's queue is long.
+	{CtxProxy, "max-keep-alive-queue", Refused, 0, grpRouting},
 	{CtxProxy, "server-template", Refused, 0, grpDNS},
 	{CtxProxy, "tcp-check", Refused, 0, grpChecks},
 	{CtxProxy, "external-check", Refused, 0, grpChecks},
