@@ -32,6 +32,7 @@ type Args struct {
 	BuildInfo    bool     // -vv
 	SocketFrom   string   // -x: accepted; sockets come from the old process's handoff socket
 	MaxConn      int      // -n
+	ZeroWarning  bool     // -dW: any configuration warning is fatal, as `zero-warning`
 	Warnings     []string // flags accepted but not acted upon
 }
 
@@ -115,7 +116,9 @@ func ParseArgs(argv []string) (Args, error) {
 			if p, err = pids(); err == nil {
 				a.HardStopPIDs = append(a.HardStopPIDs, p...)
 			}
-		case "-de", "-dp", "-dS", "-dr", "-dV", "-dW", "-dM", "-m", "-N", "-L", "-C":
+		case "-dW":
+			a.ZeroWarning = true
+		case "-de", "-dp", "-dS", "-dr", "-dV", "-dM", "-m", "-N", "-L", "-C":
 			// Tuning and debugging switches of haproxy with no effect here;
 			// some take a value.
 			if arg == "-m" || arg == "-N" || arg == "-L" || arg == "-C" {

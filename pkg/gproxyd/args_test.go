@@ -24,6 +24,9 @@ func TestParseArgs(t *testing.T) {
 			Args{Files: []string{"a.cfg", "conf.d"}, Check: true, Quiet: true}},
 		{[]string{"-st", "7", "-f", "a.cfg", "-n", "100"},
 			Args{Files: []string{"a.cfg"}, HardStopPIDs: []int{7}, MaxConn: 100}},
+		// -dW: warnings are fatal, as `zero-warning`.
+		{[]string{"-c", "-dW", "-f", "a.cfg"},
+			Args{Files: []string{"a.cfg"}, Check: true, ZeroWarning: true}},
 	}
 	for _, tt := range tests {
 		got, err := ParseArgs(tt.argv)

@@ -59,7 +59,9 @@ type process struct {
 	sink   *logSink
 	// noticed: the version and path notices were printed.
 	noticed bool
-	cfg     *haproxycfg.Config
+	// warned: the configuration gave at least one warning.
+	warned bool
+	cfg    *haproxycfg.Config
 }
 
 func (p *process) alert(format string, a ...any) {
@@ -88,7 +90,23 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 		p.alert("Fatal errors found in configuration.")
 		return nil, false
 	}
+	p.warned = hasWarnings(diags)
+	if p.warned && (p.args.ZeroWarning || cfg.Global.ZeroWarning) {
+		// As haproxy 2.6: `zero-warning` or -dW make any warning fatal,
+		// for -c and for a start alike.
+		p.alert("config : Some warnings were found and 'zero-warning' is set. Aborting.")
+		return nil, false
+	}
 	return cfg, true
+}
+
+func hasWarnings(diags []haproxycfg.Diagnostic) bool {
+	for _, d := range diags {
+		if d.Severity == haproxycfg.Warning {
+			return true
+		}
+	}
+	return false
 }
 
 // startupNotices prints, once and before the first warning or alert, the
@@ -130,6 +148,9 @@ func (p *process) main() int {
 	}
 	if p.args.Check {
 		if !p.args.Quiet {
+			if p.warned {
+				fmt.Fprintln(p.stdout, "Warnings were found.")
+			}
 			fmt.Fprintln(p.stdout, "Configuration file is valid")
 		}
 		return 0
@@ -138,7 +159,7 @@ func (p *process) main() int {
 		p.cfg.Global.MaxConn = p.args.MaxConn
 	}
 	daemon := (p.args.Daemon || cfg.Global.Daemon) && !p.args.Foreground
-	masterWorker := p.args.MasterWorker
+	masterWorker := p.args.MasterWorker || cfg.Global.MasterWorker
 	switch os.Getenv(envRole) {
 	case roleWorker:
 		return p.serve(modeWorker)

@@ -34,6 +34,8 @@ func stripPrefix(s string, dgram bool) (string, addrFamily, string) {
 	switch pfx {
 	case "ipv4", "tcp4":
 		return rest, fam4, pfx
+	case "ip":
+		return rest, famAny, pfx
 	case "ipv6", "tcp6":
 		return rest, fam6, pfx
 	case "tcp":
@@ -152,12 +154,8 @@ func (p *parser) bindAddr(kw, arg string, tmpl Bind) {
 			p.alert(kw, "'%s' : dgram-type address not acceptable in '%s'", kw, one)
 			continue
 		}
-		switch fam {
-		case famUnix:
-			p.ignored(kw, fmt.Sprintf("'%s' : UNIX socket address '%s'", kw, one))
-			continue
-		case famOther:
-			p.ignored(kw, fmt.Sprintf("'%s' : address family '%s@' in '%s'", kw, pfx, one))
+		if fam == famUnix || fam == famOther {
+			p.refuseAddr(LocParsing, kw, "", pfx, one)
 			continue
 		}
 		hp := splitHostPort(addr)
@@ -241,11 +239,8 @@ func (p *parser) serverAddr(id, arg string) (host string, port int, ok bool) {
 	case strings.HasPrefix(pfx, "udp"):
 		p.diag(Alert, LocBracket, "server", "%s : dgram-type address not acceptable in '%s'", id, arg)
 		return "", 0, false
-	case fam == famUnix && pfx == "":
-		p.diag(Alert, LocBracket, "server", "%s : UNIX socket address '%s' is not supported by gproxy.", id, arg)
-		return "", 0, false
 	case fam == famUnix || fam == famOther:
-		p.diag(Alert, LocBracket, "server", "%s : address family '%s@' in '%s' is not supported by gproxy.", id, pfx, arg)
+		p.refuseAddr(LocBracket, "server", id+" : ", pfx, arg)
 		return "", 0, false
 	}
 	hp := splitHostPort(addr)
@@ -256,8 +251,8 @@ func (p *parser) serverAddr(id, arg string) (host string, port int, ok bool) {
 	}
 	if hp.HasPort && hp.Port != "" {
 		if hp.Port[0] == '+' || hp.Port[0] == '-' {
-			p.diag(Warning, LocBracket, "server", "%s : port offset in '%s' is not implemented by gproxy; the client's destination port is used.", id, arg)
-			return h, 0, true
+			p.refuseForm(grpRouting, LocBracket, "server", id+" : ", fmt.Sprintf("a port offset ('%s')", arg))
+			return "", 0, false
 		}
 		if strings.IndexByte(hp.Port, '-') >= 0 {
 			p.diag(Alert, LocBracket, "server", "%s : port range not permitted here in '%s'", id, arg)
@@ -283,25 +278,24 @@ func (p *parser) serverAddr(id, arg string) (host string, port int, ok bool) {
 // "unixgram" and the address with its default port 514, or ok=false
 // after reporting (alert for bad input, warning for unsupported kinds).
 func (p *parser) logAddr(arg string) (network, address string, ok bool) {
-	switch arg {
-	case "stdout", "stderr":
-		p.ignored("log", fmt.Sprintf("log target '%s'", arg))
-		return "", "", false
+	kind := arg
+	if i := strings.IndexByte(arg, '@'); i >= 0 {
+		kind = arg[:i+1]
 	}
-	if strings.HasPrefix(arg, "ring@") || strings.HasPrefix(arg, "fd@") {
-		p.ignored("log", fmt.Sprintf("log target '%s'", arg))
+	if k, ok := lookup(CtxLogTarget, kind); ok {
+		p.notImplemented(k, LocParsing, "log", "", fmt.Sprintf("log target '%s'", arg))
 		return "", "", false
 	}
 	addr, fam, pfx := stripPrefix(arg, true)
 	switch fam {
 	case famUnix:
-		if pfx == "abns" {
-			p.ignored("log", fmt.Sprintf("log target '%s'", arg))
+		if pfx != "" && pfx != "unix" {
+			p.refuseAddr(LocParsing, "log", "", pfx, arg)
 			return "", "", false
 		}
 		return "unixgram", addr, true
 	case famOther:
-		p.ignored("log", fmt.Sprintf("log target '%s'", arg))
+		p.refuseAddr(LocParsing, "log", "", pfx, arg)
 		return "", "", false
 	}
 	hp := splitHostPort(addr)
@@ -326,4 +320,22 @@ func (p *parser) logAddr(arg string) (network, address string, ok bool) {
 		port = n
 	}
 	return "udp", Bind{Host: host, Port: port}.Address(), true
+}
+
+// refuseAddr alerts for an address whose family gproxy does not serve:
+// a UNIX socket path, unix@, abns@, fd@, sockpair@, quic4@...
+func (p *parser) refuseAddr(style LocStyle, kw, prefix, pfx, arg string) {
+	name := pfx + "@"
+	if pfx == "" {
+		name = "/"
+	}
+	k, ok := lookup(CtxAddress, name)
+	if !ok {
+		k = Keyword{Class: Refused, Group: grpAddress}
+	}
+	shown := fmt.Sprintf("address prefix '%s' in '%s'", name, arg)
+	if pfx == "" {
+		shown = fmt.Sprintf("UNIX socket address '%s'", arg)
+	}
+	p.notImplemented(k, style, kw, prefix, shown)
 }

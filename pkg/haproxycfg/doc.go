@@ -16,8 +16,10 @@
 //   - the pre-2.1 spellings (clitimeout, srvtimeout, contimeout, `listen
 //     NAME ADDR:PORT`) are accepted, with haproxy 2.0's deprecation
 //     warning for the timeouts, since the seed configuration uses them;
-//   - keywords haproxy has and gproxy does not implement are accepted
-//     with a warning saying they are ignored, never silently;
+//   - keywords haproxy has and gproxy does not implement are classed in
+//     one table (keywords.go): tuning-only ones are accepted with a
+//     warning saying they are ignored, the others are refused with an
+//     alert naming the keyword (KEYWORDS.md lists them all);
 //   - numbers haproxy reads with atol() ("maxconn abc" = 0) are refused;
 //   - host and user names are not resolved while parsing (parsing is
 //     pure); the runtime resolves them;

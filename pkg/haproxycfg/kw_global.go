@@ -7,46 +7,6 @@ import (
 
 // Keywords of the `global` section (configuration manual section 3).
 
-// globalIgnored lists global keywords haproxy 2.6 has and gproxy does not
-// implement: they are accepted with a warning. Prefixes end with '.' or '-'.
-var globalIgnored = map[string]bool{
-	"ca-base": true, "crt-base": true, "cpu-map": true, "default-path": true,
-	"description": true, "external-check": true, "h1-case-adjust": true,
-	"h1-case-adjust-file": true, "h2-workaround-bogus-websocket-clients": true,
-	"hard-stop-after": true, "insecure-fork-wanted": true, "insecure-setuid-wanted": true,
-	"issuers-chain-path": true, "localpeer": true, "log-send-hostname": true,
-	"log-tag": true, "lua-load": true, "lua-load-per-thread": true, "lua-prepend-path": true,
-	"master-worker": true, "mworker-max-reloads": true, "node": true,
-	"numa-cpu-mapping": true, "pp2-never-send-local": true, "presetenv": true,
-	"resetenv": true, "set-dumpable": true, "set-var": true, "set-var-fmt": true,
-	"setenv": true, "unsetenv": true, "strict-limits": true, "ulimit-n": true,
-	"unix-bind": true, "busy-polling": true, "max-spread-checks": true,
-	"maxcompcpuusage": true, "maxcomprate": true, "maxconnrate": true, "maxpipes": true,
-	"maxsessrate": true, "maxsslconn": true, "maxsslrate": true, "maxzlibmem": true,
-	"no-memory-trimming": true, "noepoll": true, "noevports": true, "nogetaddrinfo": true,
-	"nokqueue": true, "nopoll": true, "noreuseport": true, "nosplice": true,
-	"profiling.tasks": true, "server-state-base": true,
-	"server-state-file": true, "spread-checks": true, "ssl-mode-async": true, "ssl-server-verify": true, "ssl-skip-self-issued-ca": true,
-	"ssl-load-extra-files": true, "ssl-load-extra-del-ext": true, "ssl-dh-param-file": true,
-	"ssl-propquery": true, "ssl-provider": true, "ssl-provider-path": true,
-	"zero-warning": true, "expose-experimental-directives": true,
-	"grace": true, "fd-hard-limit": true, "cluster-secret": true, "thread-group": true}
-
-// knownGlobal holds every global keyword haproxy 2.6.12 accepts (the
-// suggestion candidates minus section names), so that any of them not
-// implemented here is a warning rather than an "unknown keyword" alert.
-var knownGlobal = func() map[string]bool {
-	m := map[string]bool{}
-	for _, w := range suggestGlobal {
-		switch w {
-		case "global", "defaults", "listen", "frontend", "backend", "peers", "resolvers":
-			continue
-		}
-		m[w] = true
-	}
-	return m
-}()
-
 func (p *parser) globalKeyword(args []string) {
 	g := &p.cfg.Global
 	kw := args[0]
@@ -176,9 +136,26 @@ func (p *parser) globalKeyword(args []string) {
 		}
 	case "stats":
 		p.globalStats(args)
+	case "zero-warning":
+		if !p.tooMany(args, 0) {
+			g.ZeroWarning = true
+		}
+	case "master-worker":
+		if p.tooMany(args, 1) {
+			return
+		}
+		if len(args) > 1 && args[1] != "no-exit-on-failure" {
+			p.alert(kw, "'%s' only supports 'no-exit-on-failure' option.", kw)
+			return
+		}
+		if len(args) > 1 {
+			p.refuseForm(grpProcess, LocParsing, kw, "", "'master-worker no-exit-on-failure'")
+			return
+		}
+		g.MasterWorker = true
 	default:
-		if globalIgnored[kw] || knownGlobal[kw] {
-			p.ignored(kw, fmt.Sprintf("'%s'", kw))
+		if k, ok := lookup(CtxGlobal, kw); ok {
+			p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s'", kw))
 			return
 		}
 		p.alert(kw, "unknown keyword '%s' in '%s' section%s", kw, "global", didYouMean(kw, suggestGlobal))
@@ -199,12 +176,12 @@ func (p *parser) globalStats(args []string) {
 			return
 		}
 		s := StatsSocket{Path: args[2], Level: "operator", UID: -1, GID: -1, Pos: p.pos()}
-		if addr, fam, _ := stripPrefix(args[2], false); fam == famUnix {
-			s.Path = addr
-		} else {
-			p.warn("stats", "'stats socket' : only UNIX socket paths are implemented by gproxy; '%s' is ignored.", args[2])
+		addr, fam, pfx := stripPrefix(args[2], false)
+		if fam != famUnix || (pfx != "" && pfx != "unix") {
+			p.refuseForm(grpAddress, LocParsing, "stats", "", fmt.Sprintf("a 'stats socket' on '%s' (only UNIX socket paths are)", args[2]))
 			return
 		}
+		s.Path = addr
 		ok := true
 		for i := 3; i < len(args) && ok; {
 			opt := args[i]
@@ -266,14 +243,20 @@ func (p *parser) globalStats(args []string) {
 				}
 				i += 2
 			default:
-				n, known := bindOptions[opt]
+				k, known := lookup(CtxBind, opt)
 				if !known {
 					p.alert("stats", "'stats socket' : unknown keyword '%s'.", opt)
 					ok = false
 					break
 				}
-				p.ignored("stats", fmt.Sprintf("'stats socket' option '%s'", opt))
-				i += 1 + n
+				if k.Class == Works {
+					// v4v6, v6only, transparent: about IP sockets only.
+					k.Class = Cosmetic
+				}
+				if p.notImplemented(k, LocParsing, "stats", "", fmt.Sprintf("'stats socket' option '%s'", opt)) {
+					ok = false
+				}
+				i += 1 + k.Args
 			}
 		}
 		if ok {
@@ -305,7 +288,8 @@ func (p *parser) globalStats(args []string) {
 		}
 		g.StatsTimeout = tv.D
 	case "maxconn", "bind-process":
-		p.ignored("stats", fmt.Sprintf("'stats %s'", sub))
+		k, _ := lookup(CtxGlobalStats, sub)
+		p.notImplemented(k, LocParsing, "stats", "", fmt.Sprintf("'stats %s'", sub))
 	default:
 		p.alert("stats", "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' (got '%s')", sub)
 	}

@@ -56,8 +56,9 @@ func (p *parser) logTarget(args []string) (LogTarget, bool) {
 			p.alert("log", "log : Missing sample size")
 			return t, false
 		}
-		p.ignored("log", fmt.Sprintf("log sampling 'sample %s'", args[i+1]))
-		i += 2
+		k, _ := lookup(CtxLogOption, "sample")
+		p.notImplemented(k, LocParsing, "log", "", fmt.Sprintf("log sampling 'sample %s'", args[i+1]))
+		return t, false
 	}
 	if i >= len(args) {
 		p.alert("log", "log : expects <address> and <facility>  as arguments")

@@ -9,49 +9,6 @@ import (
 // Keywords of the defaults, listen, frontend and backend sections
 // (configuration manual section 4).
 
-// proxyIgnored lists proxy keywords haproxy 2.6 has and gproxy does not
-// implement: each is accepted with a warning.
-var proxyIgnored = map[string]bool{
-	"acl": true, "backlog": true, "capture": true, "clitcpka-cnt": true,
-	"clitcpka-idle": true, "clitcpka-intvl": true, "compression": true, "cookie": true,
-	"declare": true, "description": true, "dispatch": true, "dynamic-cookie-key": true,
-	"email-alert": true, "errorfiles": true, "errorloc": true,
-	"errorloc302": true, "errorloc303": true, "external-check": true, "filter": true,
-	"force-persist": true, "fullconn": true, "hash-balance-factor": true,
-	"hash-type": true, "http-after-response": true, "http-error": true,
-	"http-response": true, "http-reuse": true, "http-send-name-header": true,
-	"ignore-persist": true, "load-server-state-from-file": true, "log-format": true,
-	"log-format-sd": true, "log-tag": true, "max-keep-alive-queue": true,
-	"monitor": true, "monitor-uri": true, "persist": true, "rate-limit": true,
-	"redirect": true, "retry-on": true, "server-state-file-name": true,
-	"server-template": true, "source": true, "srvtcpka-cnt": true, "srvtcpka-idle": true,
-	"srvtcpka-intvl": true, "stick": true, "stick-table": true, "tcp-check": true,
-	"tcp-request": true, "tcp-response": true, "unique-id-format": true,
-	"unique-id-header": true, "use-fcgi-app": true, "use-server": true,
-	"error-log-format": true}
-
-// proxyOptions are haproxy 2.6's `option` names gproxy accepts without
-// implementing them (section 4.2, "option ...").
-var proxyOptionsIgnored = map[string]bool{
-	"abortonclose": true, "accept-invalid-http-request": true,
-	"accept-invalid-http-response": true, "allbackups": true, "checkcache": true,
-	"clitcpka": true, "contstats": true, "disable-h2-upgrade": true,
-	"dontlog-normal": true, "forwardfor": true, "h1-case-adjust-bogus-client": true,
-	"h1-case-adjust-bogus-server": true, "http-buffer-request": true,
-	"http-ignore-probes": true, "http-keep-alive": true, "http-no-delay": true,
-	"http-pretend-keepalive": true, "http-restrict-req-hdr-names": true,
-	"http-server-close": true, "http-use-proxy-header": true, "httpclose": true,
-	"httpslog": true, "idle-close-on-response": true, "independent-streams": true,
-	"ldap-check": true, "external-check": true, "log-health-checks": true,
-	"log-separate-errors": true, "logasap": true, "mysql-check": true,
-	"nolinger": true, "originalto": true, "persist": true, "pgsql-check": true,
-	"prefer-last-server": true, "redis-check": true, "smtpchk": true,
-	"socket-stats": true, "splice-auto": true, "splice-request": true,
-	"splice-response": true, "spop-check": true, "srvtcpka": true,
-	"ssl-hello-chk": true, "tcp-check": true, "tcp-smart-accept": true,
-	"tcp-smart-connect": true, "tcpka": true, "transparent": true,
-}
-
 // optionsNoNegation are options for which haproxy refuses `no option`.
 var optionsNoNegation = map[string]bool{
 	"httplog": true, "tcplog": true, "httpchk": true, "httpslog": true,
@@ -63,6 +20,14 @@ var optionsNoNegation = map[string]bool{
 // legacyTimeouts are the pre-2.1 spellings, still accepted by gproxy.
 var legacyTimeouts = map[string]string{
 	"clitimeout": "client", "srvtimeout": "server", "contimeout": "connect",
+}
+
+// proxyTypeName is haproxy's proxy_type_str for the current section.
+func (p *parser) proxyTypeName() string {
+	if p.cur.isDefault {
+		return "defaults"
+	}
+	return typeStr(p.cur.px.Kind)
 }
 
 func (p *parser) kindName() string {
@@ -109,7 +74,8 @@ func (p *parser) proxyKeyword(args []string) {
 			return
 		}
 		if kw == "default" {
-			p.ignored(args[1], fmt.Sprintf("'default %s'", strings.Join(args[1:], " ")))
+			// `default option X` resets an option to its built-in value.
+			p.refuseForm(grpNone, LocParsing, args[1], "", fmt.Sprintf("'default %s'", strings.Join(args[1:], " ")))
 			return
 		}
 		no = true
@@ -198,6 +164,10 @@ func (p *parser) proxyKeyword(args []string) {
 		if p.tooMany(args, 1) {
 			return
 		}
+		if strings.Contains(arg(1), "%[") {
+			p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("a backend name built from a sample expression ('%s')", arg(1)))
+			return
+		}
 		px.DefaultBackend = arg(1)
 		p.cur.defBEPos = p.pos()
 	case "use_backend":
@@ -206,6 +176,10 @@ func (p *parser) proxyKeyword(args []string) {
 		}
 		if arg(1) == "" {
 			p.alert(kw, "'%s' expects a backend name.", kw)
+			return
+		}
+		if strings.Contains(arg(1), "%[") {
+			p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("a backend name built from a sample expression ('%s')", arg(1)))
 			return
 		}
 		ub := UseBackend{Name: arg(1), Pos: p.pos()}
@@ -220,8 +194,8 @@ func (p *parser) proxyKeyword(args []string) {
 			}
 			// The backend must still exist: keep it for validation only.
 			p.cur.condBackends = append(p.cur.condBackends, ub)
-			p.warn(kw, "'use_backend %s %s' : ACL conditions are not implemented by gproxy; rule ignored.",
-				arg(1), strings.Join(args[2:], " "))
+			p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("the condition of 'use_backend %s %s'",
+				arg(1), strings.Join(args[2:], " ")))
 			return
 		}
 		px.UseBackends = append(px.UseBackends, ub)
@@ -256,15 +230,53 @@ func (p *parser) proxyKeyword(args []string) {
 		p.cur.idPos = p.pos()
 	case "errorfile":
 		p.errorFile(args)
-	case "transparent", "redisp", "redispatch":
-		p.ignored(kw, fmt.Sprintf("'%s'", kw))
+	case "http-response", "http-after-response", "tcp-request", "tcp-response", "tcp-check":
+		p.ruleKeyword(args)
+	case "redisp", "redispatch":
+		p.alert(kw, "keyword '%s' directive is not supported anymore since HAProxy 2.1. Use 'option redispatch'.", kw)
+	case "block":
+		p.alert(kw, "The 'block' directive is not supported anymore since HAProxy 2.1. Use 'http-request deny' which uses the exact same syntax.")
+	case "appsession":
+		p.alert(kw, "'appsession' is not supported anymore since HAProxy 1.6.")
+	case "monitor-net":
+		p.alert(kw, "'monitor-net' doesn't exist anymore. Please use 'http-request return status 200 if { src %s }' instead.", arg(1))
 	default:
-		if proxyIgnored[kw] {
-			p.ignored(kw, fmt.Sprintf("'%s'", kw))
+		if k, ok := lookup(CtxProxy, kw); ok {
+			p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s'", kw))
 			return
 		}
 		p.alert(kw, "unknown keyword '%s' in '%s' section%s", kw, p.sectionName, didYouMean(kw, suggestListen))
 	}
+}
+
+// ruleKeyword refuses http-response, http-after-response, tcp-request,
+// tcp-response and tcp-check rules, naming the action or form; one
+// haproxy does not know gets haproxy's message.
+func (p *parser) ruleKeyword(args []string) {
+	kw := args[0]
+	sub := ""
+	if len(args) > 1 {
+		sub = args[1]
+	}
+	ctx := map[string]Context{"http-response": CtxHTTPResponse, "http-after-response": CtxHTTPAfterResponse,
+		"tcp-request": CtxTCPRequest, "tcp-response": CtxTCPResponse, "tcp-check": CtxTCPCheck}[kw]
+	k, ok := lookup(ctx, sub)
+	if !ok {
+		switch kw {
+		case "http-response":
+			p.diag(Alert, LocParsingTight, kw, "'http-response' expects %s, but got '%s'.", httpResponseActionList, sub)
+		case "http-after-response":
+			p.diag(Alert, LocParsingTight, kw, "'http-after-response' expects %s, but got '%s'.", httpAfterResponseActionList, sub)
+		case "tcp-request":
+			p.alert(kw, "'tcp-request' expects 'inspect-delay', 'connection', or 'content' in %s '%s' (got '%s')", p.proxyTypeName(), p.cur.px.Name, sub)
+		case "tcp-response":
+			p.alert(kw, "'tcp-response' expects 'inspect-delay' or 'content' in %s '%s' (got '%s')", p.proxyTypeName(), p.cur.px.Name, sub)
+		case "tcp-check":
+			p.alert(kw, "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '%s'", sub)
+		}
+		return
+	}
+	p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s %s'", kw, sub))
 }
 
 // balance is `balance ALGO` (section 4.2, "balance").
@@ -361,7 +373,8 @@ func (p *parser) timeout(kw, name string, rest []string) {
 		}
 	}
 	if dst == nil {
-		p.ignored(kw, "'timeout tarpit'")
+		k, _ := lookup(CtxTimeout, name)
+		p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'timeout %s'", name))
 		return
 	}
 	*dst = tv.D
@@ -375,11 +388,7 @@ func (p *parser) option(args []string, no bool) {
 		return
 	}
 	name := args[1]
-	known := proxyOptionsIgnored[name]
-	switch name {
-	case "redispatch", "tcplog", "httplog", "dontlognull", "httpchk":
-		known = true
-	}
+	k, known := lookup(CtxOption, name)
 	if no && (!known || optionsNoNegation[name]) {
 		p.diag(Alert, LocParsingTight, "option", "negation/default is not supported for option '%s'.", name)
 		return
@@ -390,6 +399,14 @@ func (p *parser) option(args []string, no bool) {
 		} else {
 			p.alert("option", "unknown option '%s'.", name)
 		}
+		return
+	}
+	if k.Class != Works {
+		shown := "'option " + name + "'"
+		if no {
+			shown = "'no option " + name + "'"
+		}
+		p.notImplemented(k, LocParsing, "option", "", shown)
 		return
 	}
 	switch name {
@@ -411,7 +428,8 @@ func (p *parser) option(args []string, no bool) {
 			return
 		}
 		if name == "httplog" && len(args) > 2 {
-			p.ignored("option", "'option httplog clf'")
+			p.refuseForm(grpLogs, LocParsing, "option", "", "'option httplog clf'")
+			return
 		}
 		px.Options.TCPLog = name == "tcplog"
 		px.Options.HTTPLog = name == "httplog"
@@ -442,12 +460,10 @@ func (p *parser) option(args []string, no bool) {
 			}
 		}
 		px.Options.HTTPChk = c
-	default:
-		p.ignored("option", fmt.Sprintf("'option %s'", name))
 	}
 }
 
-// httpCheck is `http-check expect status N`; other forms are ignored.
+// httpCheck is `http-check expect status N`; the other forms are refused.
 func (p *parser) httpCheck(args []string) {
 	if !p.needCap("http-check", false, "") {
 		return
@@ -456,17 +472,13 @@ func (p *parser) httpCheck(args []string) {
 	if len(args) > 1 {
 		sub = args[1]
 	}
-	switch sub {
-	case "expect":
-	case "disable-on-404", "send-state", "comment", "connect", "send", "set-var", "set-var-fmt", "unset-var":
-		p.ignored("http-check", fmt.Sprintf("'http-check %s'", sub))
-		return
-	default:
-		if strings.HasPrefix(sub, "set-var(") || strings.HasPrefix(sub, "set-var-fmt(") || strings.HasPrefix(sub, "unset-var(") {
-			p.ignored("http-check", fmt.Sprintf("'http-check %s'", sub))
-			return
-		}
+	k, ok := lookup(CtxHTTPCheck, sub)
+	if !ok {
 		p.alert("http-check", "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '%s'", sub)
+		return
+	}
+	if k.Class != Works {
+		p.notImplemented(k, LocParsing, "http-check", "", fmt.Sprintf("'http-check %s'", sub))
 		return
 	}
 	if len(args) < 3 {
@@ -474,7 +486,7 @@ func (p *parser) httpCheck(args []string) {
 		return
 	}
 	if args[2] != "status" {
-		p.ignored("http-check", fmt.Sprintf("'http-check expect %s'", strings.Join(args[2:], " ")))
+		p.refuseForm(grpChecks, LocParsing, "http-check", "", fmt.Sprintf("'http-check expect %s'", args[2]))
 		return
 	}
 	if len(args) < 4 || args[3] == "" {
@@ -490,11 +502,12 @@ func (p *parser) httpCheck(args []string) {
 	}
 	n, ok := parseUint(v, 999)
 	if !ok || n < 100 {
-		p.ignored("http-check", fmt.Sprintf("status list or range '%s' in 'http-check expect'", v))
+		p.refuseForm(grpChecks, LocParsing, "http-check", "", fmt.Sprintf("a status list or range ('%s') in 'http-check expect'", v))
 		return
 	}
 	if len(args) > 4 {
-		p.ignored("http-check", fmt.Sprintf("'http-check expect' options after the status (%s)", strings.Join(args[4:], " ")))
+		p.refuseForm(grpChecks, LocParsing, "http-check", "", fmt.Sprintf("'http-check expect' options after the status (%s)", strings.Join(args[4:], " ")))
+		return
 	}
 	px := p.cur.px
 	if px.Options.HTTPChk == nil {
@@ -510,17 +523,11 @@ func (p *parser) httpCheck(args []string) {
 // in the order its error message gives them.
 const httpRequestActionList = "'wait-for-handshake', 'ot-group', 'set-log-level', 'set-nice', 'use-service', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'do-resolve(*)', 'cache-use', 'add-acl(*)', 'add-header', 'allow', 'auth', 'capture', 'del-acl(*)', 'del-header', 'del-map(*)', 'deny', 'disable-l7-retry', 'early-hint', 'normalize-uri', 'redirect', 'reject', 'replace-header', 'replace-path', 'replace-pathq', 'replace-uri', 'replace-value', 'return', 'set-header', 'set-map(*)', 'set-method', 'set-path', 'set-pathq', 'set-query', 'set-uri', 'strict-mode', 'tarpit', 'track-sc(*)', 'set-timeout', 'wait-for-body', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop', 'set-priority-class', 'set-priority-offset'"
 
-var httpRequestActions = func() map[string]bool {
-	m := map[string]bool{}
-	for _, a := range strings.Split(httpRequestActionList, ", ") {
-		m[strings.Trim(a, "'")] = true
-	}
-	// track-sc0..2 and sc-*-gpc0/1 are spelled with their index.
-	for _, a := range []string{"track-sc0", "track-sc1", "track-sc2"} {
-		m[a] = true
-	}
-	return m
-}()
+// httpResponseActionList and httpAfterResponseActionList are haproxy
+// 2.6's lists for the other two HTTP rule sets, in its message's order.
+const httpResponseActionList = "'ot-group', 'set-log-level', 'set-nice', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'cache-store', 'add-acl(*)', 'add-header', 'allow', 'capture', 'del-acl(*)', 'del-header', 'del-map(*)', 'deny', 'redirect', 'replace-header', 'replace-value', 'return', 'set-header', 'set-map(*)', 'set-status', 'strict-mode', 'track-sc(*)', 'wait-for-body', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-mark', 'set-tos', 'silent-drop'"
+
+const httpAfterResponseActionList = "'ot-group', 'add-header', 'allow', 'capture', 'del-header', 'replace-header', 'replace-value', 'set-header', 'set-status', 'strict-mode', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'"
 
 // httpRequest handles `http-request use-service prometheus-exporter`;
 // every other action is ignored with a warning.
@@ -529,20 +536,24 @@ func (p *parser) httpRequest(args []string) {
 		p.alert("http-request", "'http-request' not allowed in anonymous 'defaults' section.")
 		return
 	}
-	if len(args) < 2 {
-		p.ignored("http-request", "'http-request'")
+	action := ""
+	if len(args) > 1 {
+		action = args[1]
+	}
+	// track-sc0..2 are spelled with their index.
+	norm := strings.TrimRight(action, "012")
+	if !strings.HasPrefix(action, "track-sc") || norm != "track-sc" {
+		norm = action
+	} else {
+		norm = "track-sc(*)"
+	}
+	k, ok := lookup(CtxHTTPRequest, norm)
+	if !ok {
+		p.diag(Alert, LocParsingTight, "http-request", "'http-request' expects %s, but got '%s'.", httpRequestActionList, action)
 		return
 	}
-	if args[1] != "use-service" {
-		action := args[1]
-		if i := strings.IndexByte(action, '('); i >= 0 {
-			action = action[:i] + "(*)"
-		}
-		if !httpRequestActions[action] {
-			p.diag(Alert, LocParsingTight, "http-request", "'http-request' expects %s, but got '%s'.", httpRequestActionList, args[1])
-			return
-		}
-		p.ignored("http-request", fmt.Sprintf("'http-request %s'", args[1]))
+	if k.Class != Works {
+		p.notImplemented(k, LocParsing, "http-request", "", fmt.Sprintf("'http-request %s'", action))
 		return
 	}
 	if len(args) < 3 {
@@ -561,7 +572,7 @@ func (p *parser) httpRequest(args []string) {
 	case len(cond) == 5 && cond[0] == "if" && cond[1] == "{" && cond[2] == "path" && cond[4] == "}":
 		px.Prometheus, px.PrometheusURI = true, cond[3]
 	default:
-		p.warn("http-request", "'http-request use-service prometheus-exporter %s' : only no condition or 'if { path URI }' is implemented by gproxy; rule ignored.", strings.Join(cond, " "))
+		p.refuseForm(grpRules, LocParsing, "http-request", "", fmt.Sprintf("the condition of 'http-request use-service prometheus-exporter %s'", strings.Join(cond, " ")))
 	}
 }
 
@@ -630,11 +641,13 @@ func (p *parser) proxyStats(args []string) {
 			st.Admin = true
 			return
 		}
-		p.warn("stats", "'stats admin %s %s' : only 'if TRUE' is implemented by gproxy; admin level not granted.", val, cond)
-	case "scope", "show-node", "show-desc", "show-modules", "http-request":
-		st.Enabled = true
-		p.ignored("stats", fmt.Sprintf("'stats %s'", args[1]))
+		p.refuseForm(grpRules, LocParsing, "stats", "", fmt.Sprintf("the condition of 'stats admin %s %s'", val, cond))
 	default:
+		if k, ok := lookup(CtxStats, args[1]); ok {
+			st.Enabled = true
+			p.notImplemented(k, LocParsing, "stats", "", fmt.Sprintf("'stats %s'", args[1]))
+			return
+		}
 		p.diag(Alert, LocParsingTight, "stats", "unknown stats parameter '%s', "+expects, args[1])
 	}
 }

@@ -10,33 +10,6 @@ import (
 // The `server` and `default-server` keywords (configuration manual
 // section 5.2, "Server and default-server options").
 
-// serverIgnored are server options gproxy accepts without implementing
-// them, with the number of values each takes.
-var serverIgnored = map[string]int{
-	"agent-check": 0, "allow-0rtt": 0, "check-send-proxy": 0, "check-ssl": 0,
-	"check-via-socks4": 0, "force-sslv3": 0, "force-tlsv10": 0, "force-tlsv11": 0,
-	"force-tlsv12": 0, "force-tlsv13": 0, "no-agent-check": 0, "no-check-ssl": 0, "no-check-send-proxy": 0,
-	"no-send-proxy": 0, "no-send-proxy-v2": 0, "no-send-proxy-v2-ssl": 0,
-	"no-send-proxy-v2-ssl-cn": 0, "no-ssl": 0, "no-ssl-reuse": 0, "no-sslv3": 0,
-	"no-tls-tickets": 0, "no-tlsv10": 0, "no-tlsv11": 0, "no-tlsv12": 0,
-	"no-tlsv13": 0, "no-tfo": 0, "non-stick": 0,
-	"send-proxy": 0, "send-proxy-v2": 0, "send-proxy-v2-ssl": 0,
-	"send-proxy-v2-ssl-cn": 0, "ssl": 0, "ssl-reuse": 0, "stick": 0, "tfo": 0,
-	"tls-tickets": 0,
-
-	"agent-addr": 1, "agent-inter": 1, "agent-port": 1, "agent-send": 1,
-	"alpn": 1, "ca-file": 1, "check-alpn": 1, "check-proto": 1, "check-sni": 1,
-	"ciphers": 1, "ciphersuites": 1, "cookie": 1,
-	"crl-file": 1, "crt": 1, "error-limit": 1, "id": 1,
-	"log-proto": 1, "maxqueue": 1, "max-reuse": 1, "minconn": 1,
-	"namespace": 1, "npn": 1, "observe": 1, "on-error": 1, "on-marked-down": 1,
-	"on-marked-up": 1, "pool-low-conn": 1, "pool-max-conn": 1,
-	"pool-purge-delay": 1, "proto": 1, "proxy-v2-options": 1, "redir": 1,
-	"resolve-net": 1, "resolve-opts": 1, "resolve-prefer": 1, "resolvers": 1,
-	"slowstart": 1, "sni": 1, "socks4": 1, "ssl-max-ver": 1,
-	"ssl-min-ver": 1, "tcp-ut": 1, "track": 1, "verify": 1, "verifyhost": 1,
-	"ws": 1}
-
 // server parses `server NAME ADDR[:PORT] [options]`, or with def set,
 // `default-server [options]`, which updates the template later servers
 // of this proxy start from.
@@ -203,10 +176,15 @@ func (p *parser) server(args []string, def bool) {
 			for j := i + 2; j+1 < len(opts) && (opts[j] == "usesrc" || opts[j] == "interface"); j += 2 {
 				n += 2
 			}
-			p.diag(Warning, LocBracket, kw, "%sserver option 'source' is not implemented by gproxy and is ignored.", prefix)
+			k, _ := lookup(CtxServer, opt)
+			p.notImplemented(k, LocBracket, kw, prefix, "server option 'source'")
 			i += n
+		case "no-ssl", "no-check-ssl", "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
+			"no-send-proxy-v2-ssl-cn", "no-check-send-proxy", "no-agent-check":
+			// What gproxy always does: undoes a default-server setting
+			// gproxy refuses anyway.
 		default:
-			n, known := serverIgnored[opt]
+			k, known := lookup(CtxServer, opt)
 			if !known {
 				hint := didYouMean(opt, suggestServer)
 				switch {
@@ -221,6 +199,7 @@ func (p *parser) server(args []string, def bool) {
 				}
 				return
 			}
+			n := k.Args
 			if n > 0 && !hasVal {
 				fail("'%s' expects an argument.", opt)
 				return
@@ -229,7 +208,7 @@ func (p *parser) server(args []string, def bool) {
 			if n > 0 {
 				shown += " " + val
 			}
-			p.diag(Warning, LocBracket, kw, "%sserver option '%s' is not implemented by gproxy and is ignored.", prefix, shown)
+			p.notImplemented(k, LocBracket, kw, prefix, fmt.Sprintf("server option '%s'", shown))
 			i += n
 		}
 	}

@@ -56,6 +56,11 @@ type Global struct {
 	Logs         []LogTarget
 	StatsSockets []StatsSocket
 	StatsTimeout time.Duration // 0 = not set (haproxy's default is 10s)
+	// ZeroWarning is `zero-warning`: any warning makes the configuration
+	// fail (-c exits 1, the start is refused), as haproxy's -dW.
+	ZeroWarning bool
+	// MasterWorker is `master-worker`, the same as the -W flag.
+	MasterWorker bool
 }
 
 // Facility is a syslog facility number (kern=0 ... local7=23).

@@ -108,7 +108,7 @@ const (
 	secGlobal
 	secDefaults
 	secProxy
-	secIgnored // a section haproxy has and we do not implement
+	secIgnored // a section haproxy has and gproxy refuses
 )
 
 // proxyState is a proxy (or defaults section) while it is being read.
@@ -244,11 +244,6 @@ func (p *parser) intArg(kw, v, missing string) (int, bool) {
 // warn is the common "parsing [f:l] : msg" warning.
 func (p *parser) warn(kw, format string, a ...any) { p.diag(Warning, LocParsing, kw, format, a...) }
 
-// ignored warns that a keyword haproxy knows is not implemented here.
-func (p *parser) ignored(kw, what string) {
-	p.warn(kw, "%s is not implemented by gproxy and is ignored.", what)
-}
-
 // tooMany alerts when args has more than n words after the keyword, with
 // haproxy's alertif_too_many_args wording. It reports whether it did.
 func (p *parser) tooMany(args []string, n int) bool {
@@ -341,12 +336,14 @@ func (p *parser) parseLine(raw string) {
 	case "defaults", "listen", "frontend", "backend":
 		p.startProxy(args)
 		return
-	case "userlist", "peers", "resolvers", "mailers", "program", "http-errors",
-		"ring", "cache", "fcgi-app", "crt-store", "traces", "log-forward":
+	}
+	if k, ok := lookup(CtxSection, args[0]); ok {
+		// A section kind gproxy does not implement: its lines are
+		// skipped, and the whole configuration refused.
 		p.endSection()
 		p.section = secIgnored
 		p.sectionName = args[0]
-		p.warn(args[0], "'%s' sections are not implemented by gproxy; section ignored.", args[0])
+		p.notImplemented(k, LocParsing, args[0], "", fmt.Sprintf("'%s' section", args[0]))
 		return
 	}
 	switch p.section {

@@ -66,13 +66,13 @@ func abs(x int) int {
 
 func init() {
 	// The TLS bind options live in a list `haproxy -dKcfg` does not print;
-	// add whatever bindOptions knows that the dump lacked.
+	// add whatever the keyword table knows that the dump lacked.
 	have := map[string]bool{}
 	for _, w := range suggestBind {
 		have[w] = true
 	}
 	var extra []string
-	for w := range bindOptions {
+	for _, w := range names(CtxBind) {
 		if !have[w] {
 			extra = append(extra, w)
 		}

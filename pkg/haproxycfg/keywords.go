@@ -1,0 +1,961 @@
+package haproxycfg
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// The one table of every keyword haproxy 2.6 knows, in each place a
+// keyword can appear, with what gproxy does about it. The parser asks it
+// (lookup) whenever it meets a keyword it does not implement; TestKeywordTable
+// walks it; the README's "not implemented" list is checked against it.
+//
+// The rule (README, "Fail closed"): a keyword either works as in haproxy
+// 2.6, or is only tuning or information (Cosmetic: a warning naming
+// file:line, the keyword is ignored), or it changes who gets in, where
+// traffic goes, what is encrypted, what is on the wire, how health is
+// judged or what the logs say, and then, while unimplemented, it is
+// Refused: an alert naming file:line, so `-c` fails and the start is
+// refused. When in doubt: Refused. Implementing a keyword is a change of
+// its line here (and the parser and runtime code that acts on it).
+
+// Class is what gproxy does with a keyword haproxy 2.6 knows.
+type Class int
+
+const (
+	// Works: read into the model and acted upon by the runtime, as in
+	// haproxy 2.6.
+	Works Class = iota + 1
+	// Cosmetic: tuning or information only; a warning says it is ignored.
+	Cosmetic
+	// Refused: not implemented and not cosmetic; an alert refuses the
+	// configuration rather than serving it differently from haproxy.
+	Refused
+	// Removed: haproxy 2.6 itself refuses it (a keyword of older
+	// versions); gproxy alerts with haproxy's message.
+	Removed
+)
+
+func (c Class) String() string {
+	switch c {
+	case Works:
+		return "works"
+	case Cosmetic:
+		return "cosmetic"
+	case Refused:
+		return "refused"
+	case Removed:
+		return "removed"
+	}
+	return fmt.Sprintf("Class(%d)", int(c))
+}
+
+// Context is where a keyword appears.
+type Context int
+
+const (
+	CtxSection           Context = iota // a section header
+	CtxGlobal                           // a keyword of the global section
+	CtxGlobalStats                      // `stats X` in global
+	CtxProxy                            // a keyword of defaults, listen, frontend, backend
+	CtxOption                           // `option X`
+	CtxTimeout                          // `timeout X`
+	CtxStats                            // `stats X` in a proxy
+	CtxBind                             // an option on a bind line
+	CtxServer                           // an option on a server or default-server line
+	CtxHTTPRequest                      // an `http-request` action
+	CtxHTTPResponse                     // an `http-response` action
+	CtxHTTPAfterResponse                // an `http-after-response` action
+	CtxTCPRequest                       // `tcp-request X`
+	CtxTCPResponse                      // `tcp-response X`
+	CtxHTTPCheck                        // `http-check X`
+	CtxTCPCheck                         // `tcp-check X`
+	CtxLogTarget                        // the kind of a `log` target
+	CtxLogOption                        // an option of a `log` line
+	CtxAddress                          // an address prefix on bind, server and log lines
+	numContexts
+)
+
+var contextNames = [...]string{
+	CtxSection: "section", CtxGlobal: "global", CtxGlobalStats: "global stats",
+	CtxProxy: "proxy", CtxOption: "option", CtxTimeout: "timeout", CtxStats: "stats",
+	CtxBind: "bind", CtxServer: "server", CtxHTTPRequest: "http-request",
+	CtxHTTPResponse: "http-response", CtxHTTPAfterResponse: "http-after-response",
+	CtxTCPRequest: "tcp-request", CtxTCPResponse: "tcp-response",
+	CtxHTTPCheck: "http-check", CtxTCPCheck: "tcp-check", CtxLogTarget: "log target",
+	CtxLogOption: "log option", CtxAddress: "address prefix",
+}
+
+func (c Context) String() string {
+	if c >= 0 && c < numContexts {
+		return contextNames[c]
+	}
+	return fmt.Sprintf("Context(%d)", int(c))
+}
+
+// Group is the feature a refused keyword belongs to: it names the feature
+// in the alert and in the README, and says what the operator can do.
+type Group int
+
+const (
+	grpNone Group = iota
+	grpRules
+	grpTLS
+	grpProxyProtocol
+	grpHTTP
+	grpChecks
+	grpRouting
+	grpLimits
+	grpLogs
+	grpErrors
+	grpExtensions
+	grpSections
+	grpAddress
+	grpDNS
+	grpProcess
+	numGroups
+)
+
+// groupNames are the features as the alerts and the README name them.
+var groupNames = [...]string{
+	grpNone:          "",
+	grpRules:         "ACLs and rules",
+	grpTLS:           "TLS",
+	grpProxyProtocol: "PROXY protocol",
+	grpHTTP:          "HTTP header and connection handling",
+	grpChecks:        "health-check rules",
+	grpRouting:       "persistence and routing",
+	grpLimits:        "rate and queue limits",
+	grpLogs:          "log formats and targets",
+	grpErrors:        "error pages other than errorfile",
+	grpExtensions:    "compression, cache, filters, Lua, FastCGI",
+	grpSections:      "userlist, peers, resolvers and other sections",
+	grpAddress:       "UNIX sockets and other address families",
+	grpDNS:           "DNS resolvers and server templates",
+	grpProcess:       "environment variables, server state, stop timers",
+}
+
+func (g Group) String() string {
+	if g >= 0 && g < numGroups {
+		return groupNames[g]
+	}
+	return fmt.Sprintf("Group(%d)", int(g))
+}
+
+// hint is what the alert tells the operator to do.
+func (g Group) hint() string {
+	if g == grpTLS {
+		return "terminate TLS in front of gproxy, or keep haproxy for this configuration"
+	}
+	return "remove it, or keep haproxy for this configuration"
+}
+
+// Keyword is one row of the table.
+type Keyword struct {
+	Context Context
+	Name    string // rule actions taking a name in parentheses end with "(*)"
+	Class   Class
+	Args    int   // values that follow it (bind and server options)
+	Group   Group // for Refused keywords
+}
+
+// Keywords returns a copy of the table, for tests and documentation.
+func Keywords() []Keyword { return append([]Keyword(nil), keywordTable...) }
+
+var keywordIndex = func() map[Context]map[string]Keyword {
+	m := map[Context]map[string]Keyword{}
+	for _, k := range keywordTable {
+		if m[k.Context] == nil {
+			m[k.Context] = map[string]Keyword{}
+		}
+		if _, dup := m[k.Context][k.Name]; dup {
+			panic("haproxycfg: keyword listed twice: " + k.Context.String() + " " + k.Name)
+		}
+		m[k.Context][k.Name] = k
+	}
+	return m
+}()
+
+// lookup finds a keyword of a context. Names with an argument in
+// parentheses ("set-var(txn.x)") are found as "set-var(*)".
+func lookup(ctx Context, name string) (Keyword, bool) {
+	if i := strings.IndexByte(name, '('); i > 0 {
+		name = name[:i] + "(*)"
+	}
+	k, ok := keywordIndex[ctx][name]
+	return k, ok
+}
+
+// names lists a context's keywords, sorted (suggestions and tests).
+func names(ctx Context) []string {
+	var out []string
+	for n := range keywordIndex[ctx] {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RefusedGroups lists the features whose keywords are refused, for the
+// README's "not implemented" list.
+func RefusedGroups() []string {
+	seen := map[Group]bool{}
+	var out []string
+	for _, k := range keywordTable {
+		if k.Class == Refused && !seen[k.Group] {
+			seen[k.Group] = true
+			out = append(out, k.Group.String())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// notImplemented reports a known keyword gproxy does not act on, by its
+// class: Cosmetic warns that it is ignored, Refused alerts. shown is the
+// keyword as the message quotes it ("'bind :443' option 'ssl'"); prefix
+// goes in front (the server lines' "'server b/s' : "). It reports whether
+// the keyword was refused.
+func (p *parser) notImplemented(k Keyword, style LocStyle, diagKw, prefix, shown string) bool {
+	switch k.Class {
+	case Cosmetic:
+		p.diag(Warning, style, diagKw, "%s%s is not implemented by gproxy and is ignored.", prefix, shown)
+		return false
+	case Removed:
+		p.diag(Alert, style, diagKw, "%s%s is not supported by haproxy 2.6 either.", prefix, shown)
+		return true
+	}
+	feature := ""
+	if k.Group != grpNone {
+		feature = " (" + k.Group.String() + ")"
+	}
+	p.diag(Alert, style, diagKw, "%s%s is not implemented by gproxy%s: %s.", prefix, shown, feature, k.Group.hint())
+	return true
+}
+
+// refuseForm alerts for an unimplemented form of an implemented keyword
+// (a conditional use_backend, a status range in http-check expect...).
+func (p *parser) refuseForm(group Group, style LocStyle, diagKw, prefix, shown string) {
+	p.notImplemented(Keyword{Class: Refused, Group: group}, style, diagKw, prefix, shown)
+}
+
+// keywordTable is the table. Comments give the reason for a Cosmetic
+// class; a Refused row's Group says which feature it belongs to.
+var keywordTable = []Keyword{
+	// CtxSection
+	{CtxSection, "global", Works, 0, grpNone},
+	{CtxSection, "defaults", Works, 0, grpNone},
+	{CtxSection, "listen", Works, 0, grpNone},
+	{CtxSection, "frontend", Works, 0, grpNone},
+	{CtxSection, "backend", Works, 0, grpNone},
+	{CtxSection, "userlist", Refused, 0, grpSections},
+	{CtxSection, "peers", Refused, 0, grpSections},
+	{CtxSection, "mailers", Refused, 0, grpSections},
+	{CtxSection, "namespace_list", Refused, 0, grpSections},
+	{CtxSection, "resolvers", Refused, 0, grpSections},
+	{CtxSection, "program", Refused, 0, grpSections},
+	{CtxSection, "http-errors", Refused, 0, grpSections},
+	{CtxSection, "ring", Refused, 0, grpSections},
+	{CtxSection, "cache", Refused, 0, grpSections},
+	{CtxSection, "fcgi-app", Refused, 0, grpSections},
+	{CtxSection, "log-forward", Refused, 0, grpSections},
+
+	// CtxGlobal
+	{CtxGlobal, "daemon", Works, 0, grpNone},
+	{CtxGlobal, "quiet", Works, 0, grpNone},
+	{CtxGlobal, "maxconn", Works, 0, grpNone},
+	{CtxGlobal, "user", Works, 0, grpNone},
+	{CtxGlobal, "group", Works, 0, grpNone},
+	{CtxGlobal, "uid", Works, 0, grpNone},
+	{CtxGlobal, "gid", Works, 0, grpNone},
+	{CtxGlobal, "chroot", Works, 0, grpNone},
+	{CtxGlobal, "pidfile", Works, 0, grpNone},
+	{CtxGlobal, "nbthread", Works, 0, grpNone},
+	{CtxGlobal, "log", Works, 0, grpNone},
+	{CtxGlobal, "stats", Works, 0, grpNone},
+	{CtxGlobal, "zero-warning", Works, 0, grpNone},
+	{CtxGlobal, "master-worker", Works, 0, grpNone},
+	{CtxGlobal, "nbproc", Removed, 0, grpNone},
+	// informational: the stats page and `show info`
+	{CtxGlobal, "description", Cosmetic, 0, grpNone},
+	{CtxGlobal, "node", Cosmetic, 0, grpNone},
+	// TLS defaults: they only act through `ssl` on a bind or server line, which is refused
+	{CtxGlobal, "ca-base", Cosmetic, 0, grpNone},
+	{CtxGlobal, "crt-base", Cosmetic, 0, grpNone},
+	{CtxGlobal, "issuers-chain-path", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-default-bind-ciphers", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-default-bind-ciphersuites", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-default-bind-curves", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-default-bind-options", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-default-server-ciphers", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-default-server-ciphersuites", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-default-server-options", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-dh-param-file", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-load-extra-del-ext", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-load-extra-files", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-mode-async", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-propquery", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-provider", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-provider-path", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-server-verify", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-skip-self-issued-ca", Cosmetic, 0, grpNone},
+	{CtxGlobal, "maxsslconn", Cosmetic, 0, grpNone},
+	{CtxGlobal, "maxsslrate", Cosmetic, 0, grpNone},
+	{CtxGlobal, "httpclient.resolvers.id", Cosmetic, 0, grpNone},
+	{CtxGlobal, "httpclient.resolvers.prefer", Cosmetic, 0, grpNone},
+	{CtxGlobal, "httpclient.ssl.ca-file", Cosmetic, 0, grpNone},
+	{CtxGlobal, "httpclient.ssl.verify", Cosmetic, 0, grpNone},
+	// compression limits: compression is refused
+	{CtxGlobal, "maxcompcpuusage", Cosmetic, 0, grpNone},
+	{CtxGlobal, "maxcomprate", Cosmetic, 0, grpNone},
+	{CtxGlobal, "maxzlibmem", Cosmetic, 0, grpNone},
+	// settings of features that are refused where they are used
+	{CtxGlobal, "external-check", Cosmetic, 0, grpNone},
+	{CtxGlobal, "insecure-fork-wanted", Cosmetic, 0, grpNone},
+	{CtxGlobal, "insecure-setuid-wanted", Cosmetic, 0, grpNone},
+	{CtxGlobal, "h1-case-adjust", Cosmetic, 0, grpNone},
+	{CtxGlobal, "h1-case-adjust-file", Cosmetic, 0, grpNone},
+	{CtxGlobal, "h2-workaround-bogus-websocket-clients", Cosmetic, 0, grpNone},
+	{CtxGlobal, "localpeer", Cosmetic, 0, grpNone},
+	{CtxGlobal, "cluster-secret", Cosmetic, 0, grpNone},
+	{CtxGlobal, "pp2-never-send-local", Cosmetic, 0, grpNone},
+	{CtxGlobal, "unix-bind", Cosmetic, 0, grpNone},
+	{CtxGlobal, "expose-experimental-directives", Cosmetic, 0, grpNone},
+	// process tuning
+	{CtxGlobal, "close-spread-time", Cosmetic, 0, grpNone},
+	{CtxGlobal, "cpu-map", Cosmetic, 0, grpNone},
+	{CtxGlobal, "fd-hard-limit", Cosmetic, 0, grpNone},
+	{CtxGlobal, "max-spread-checks", Cosmetic, 0, grpNone},
+	{CtxGlobal, "spread-checks", Cosmetic, 0, grpNone},
+	{CtxGlobal, "maxpipes", Cosmetic, 0, grpNone},
+	{CtxGlobal, "mworker-max-reloads", Cosmetic, 0, grpNone},
+	{CtxGlobal, "no-memory-trimming", Cosmetic, 0, grpNone},
+	{CtxGlobal, "busy-polling", Cosmetic, 0, grpNone},
+	{CtxGlobal, "noepoll", Cosmetic, 0, grpNone},
+	{CtxGlobal, "noevports", Cosmetic, 0, grpNone},
+	{CtxGlobal, "nogetaddrinfo", Cosmetic, 0, grpNone},
+	{CtxGlobal, "nokqueue", Cosmetic, 0, grpNone},
+	{CtxGlobal, "nopoll", Cosmetic, 0, grpNone},
+	{CtxGlobal, "noreuseport", Cosmetic, 0, grpNone},
+	{CtxGlobal, "nosplice", Cosmetic, 0, grpNone},
+	{CtxGlobal, "numa-cpu-mapping", Cosmetic, 0, grpNone},
+	{CtxGlobal, "profiling.tasks", Cosmetic, 0, grpNone},
+	{CtxGlobal, "set-dumpable", Cosmetic, 0, grpNone},
+	{CtxGlobal, "strict-limits", Cosmetic, 0, grpNone},
+	{CtxGlobal, "thread-group", Cosmetic, 0, grpNone},
+	{CtxGlobal, "thread-groups", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ulimit-n", Cosmetic, 0, grpNone},
+	// buffer and scheduler tuning
+	{CtxGlobal, "tune.fail-alloc", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.fd.edge-triggered", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.h2.header-table-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.h2.initial-window-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.h2.max-concurrent-streams", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.h2.max-frame-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.idle-pool.shared", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.listener.multi-queue", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.lua.forced-yield", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.lua.maxmem", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.lua.service-timeout", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.lua.session-timeout", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.lua.task-timeout", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.peers.max-updates-at-once", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.pool-high-fd-ratio", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.pool-low-fd-ratio", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.sched.low-latency", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.ssl.cachesize", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.ssl.capture-buffer-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.ssl.capture-cipherlist-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.ssl.default-dh-param", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.ssl.force-private-cache", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.ssl.hard-maxrecord", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.ssl.keylog", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.ssl.lifetime", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.ssl.maxrecord", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.ssl.ssl-ctx-cache-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.vars.check-max-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.vars.global-max-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.vars.proc-max-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.vars.reqres-max-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.vars.sess-max-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.vars.txn-max-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.runqueue-depth", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.maxpollevents", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.maxaccept", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.recv_enough", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.buffers.limit", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.buffers.reserve", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.bufsize", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.maxrewrite", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.idletimer", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.rcvbuf.client", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.rcvbuf.server", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.sndbuf.client", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.sndbuf.server", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.pipesize", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.http.cookielen", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.http.logurilen", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.http.maxhdr", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.comp.maxlevel", Cosmetic, 0, grpNone},
+	{CtxGlobal, "tune.pattern.cache-size", Cosmetic, 0, grpNone},
+	{CtxGlobal, "default-path", Refused, 0, grpProcess},
+	{CtxGlobal, "grace", Refused, 0, grpProcess},
+	{CtxGlobal, "hard-stop-after", Refused, 0, grpProcess},
+	{CtxGlobal, "presetenv", Refused, 0, grpProcess},
+	{CtxGlobal, "setenv", Refused, 0, grpProcess},
+	{CtxGlobal, "unsetenv", Refused, 0, grpProcess},
+	{CtxGlobal, "resetenv", Refused, 0, grpProcess},
+	{CtxGlobal, "server-state-base", Refused, 0, grpProcess},
+	{CtxGlobal, "server-state-file", Refused, 0, grpProcess},
+	{CtxGlobal, "h1-accept-payload-with-any-method", Refused, 0, grpHTTP},
+	{CtxGlobal, "log-send-hostname", Refused, 0, grpLogs},
+	{CtxGlobal, "log-tag", Refused, 0, grpLogs},
+	{CtxGlobal, "lua-load", Refused, 0, grpExtensions},
+	{CtxGlobal, "lua-load-per-thread", Refused, 0, grpExtensions},
+	{CtxGlobal, "lua-prepend-path", Refused, 0, grpExtensions},
+	{CtxGlobal, "maxconnrate", Refused, 0, grpLimits},
+	{CtxGlobal, "maxsessrate", Refused, 0, grpLimits},
+	{CtxGlobal, "set-var", Refused, 0, grpRules},
+	{CtxGlobal, "set-var-fmt", Refused, 0, grpRules},
+
+	// CtxGlobalStats
+	{CtxGlobalStats, "socket", Works, 0, grpNone},
+	{CtxGlobalStats, "timeout", Works, 0, grpNone},
+	{CtxGlobalStats, "maxconn", Cosmetic, 0, grpNone},
+	{CtxGlobalStats, "bind-process", Cosmetic, 0, grpNone},
+
+	// CtxProxy
+	{CtxProxy, "bind", Works, 0, grpNone},
+	{CtxProxy, "mode", Works, 0, grpNone},
+	{CtxProxy, "balance", Works, 0, grpNone},
+	{CtxProxy, "maxconn", Works, 0, grpNone},
+	{CtxProxy, "retries", Works, 0, grpNone},
+	{CtxProxy, "timeout", Works, 0, grpNone},
+	{CtxProxy, "clitimeout", Works, 0, grpNone},
+	{CtxProxy, "srvtimeout", Works, 0, grpNone},
+	{CtxProxy, "contimeout", Works, 0, grpNone},
+	{CtxProxy, "option", Works, 0, grpNone},
+	{CtxProxy, "http-check", Works, 0, grpNone},
+	{CtxProxy, "log", Works, 0, grpNone},
+	{CtxProxy, "default_backend", Works, 0, grpNone},
+	{CtxProxy, "use_backend", Works, 0, grpNone},
+	{CtxProxy, "server", Works, 0, grpNone},
+	{CtxProxy, "default-server", Works, 0, grpNone},
+	{CtxProxy, "stats", Works, 0, grpNone},
+	{CtxProxy, "http-request", Works, 0, grpNone},
+	{CtxProxy, "disabled", Works, 0, grpNone},
+	{CtxProxy, "enabled", Works, 0, grpNone},
+	{CtxProxy, "id", Works, 0, grpNone},
+	{CtxProxy, "errorfile", Works, 0, grpNone},
+	{CtxProxy, "monitor-net", Removed, 0, grpNone},
+	{CtxProxy, "block", Removed, 0, grpNone},
+	{CtxProxy, "appsession", Removed, 0, grpNone},
+	{CtxProxy, "redisp", Removed, 0, grpNone},
+	{CtxProxy, "redispatch", Removed, 0, grpNone},
+	// informational
+	{CtxProxy, "description", Cosmetic, 0, grpNone},
+	// TCP and connection tuning
+	{CtxProxy, "backlog", Cosmetic, 0, grpNone},
+	{CtxProxy, "clitcpka-cnt", Cosmetic, 0, grpNone},
+	{CtxProxy, "clitcpka-idle", Cosmetic, 0, grpNone},
+	{CtxProxy, "clitcpka-intvl", Cosmetic, 0, grpNone},
+	{CtxProxy, "srvtcpka-cnt", Cosmetic, 0, grpNone},
+	{CtxProxy, "srvtcpka-idle", Cosmetic, 0, grpNone},
+	{CtxProxy, "srvtcpka-intvl", Cosmetic, 0, grpNone},
+	{CtxProxy, "max-session-srv-conns", Cosmetic, 0, grpNone},
+	// haproxy 2.6 says it has no effect
+	{CtxProxy, "bind-process", Cosmetic, 0, grpNone},
+	// settings of features that are refused where they are used (minconn, hash-type consistent, cookie, capture)
+	{CtxProxy, "fullconn", Cosmetic, 0, grpNone},
+	{CtxProxy, "hash-balance-factor", Cosmetic, 0, grpNone},
+	{CtxProxy, "dynamic-cookie-key", Cosmetic, 0, grpNone},
+	{CtxProxy, "declare", Cosmetic, 0, grpNone},
+	{CtxProxy, "acl", Refused, 0, grpRules},
+	{CtxProxy, "http-response", Refused, 0, grpRules},
+	{CtxProxy, "http-after-response", Refused, 0, grpRules},
+	{CtxProxy, "tcp-request", Refused, 0, grpRules},
+	{CtxProxy, "tcp-response", Refused, 0, grpRules},
+	{CtxProxy, "redirect", Refused, 0, grpRules},
+	{CtxProxy, "use-server", Refused, 0, grpRules},
+	{CtxProxy, "monitor", Refused, 0, grpRules},
+	{CtxProxy, "monitor-uri", Refused, 0, grpRules},
+	{CtxProxy, "cookie", Refused, 0, grpRouting},
+	{CtxProxy, "dispatch", Refused, 0, grpRouting},
+	{CtxProxy, "force-persist", Refused, 0, grpRouting},
+	{CtxProxy, "ignore-persist", Refused, 0, grpRouting},
+	{CtxProxy, "persist", Refused, 0, grpRouting},
+	{CtxProxy, "hash-type", Refused, 0, grpRouting},
+	{CtxProxy, "stick", Refused, 0, grpRouting},
+	{CtxProxy, "stick-table", Refused, 0, grpRouting},
+	{CtxProxy, "source", Refused, 0, grpRouting},
+	{CtxProxy, "usesrc", Refused, 0, grpRouting},
+	{CtxProxy, "transparent", Refused, 0, grpRouting},
+	{CtxProxy, "retry-on", Refused, 0, grpRouting},
+	// Redispatches a keep-alive request when its server's queue is long.
+	{CtxProxy, "max-keep-alive-queue", Refused, 0, grpRouting},
+	{CtxProxy, "server-template", Refused, 0, grpDNS},
+	{CtxProxy, "tcp-check", Refused, 0, grpChecks},
+	{CtxProxy, "external-check", Refused, 0, grpChecks},
+	{CtxProxy, "email-alert", Refused, 0, grpChecks},
+	{CtxProxy, "capture", Refused, 0, grpLogs},
+	{CtxProxy, "log-format", Refused, 0, grpLogs},
+	{CtxProxy, "log-format-sd", Refused, 0, grpLogs},
+	{CtxProxy, "error-log-format", Refused, 0, grpLogs},
+	{CtxProxy, "log-tag", Refused, 0, grpLogs},
+	{CtxProxy, "unique-id-format", Refused, 0, grpLogs},
+	{CtxProxy, "unique-id-header", Refused, 0, grpLogs},
+	{CtxProxy, "errorfiles", Refused, 0, grpErrors},
+	{CtxProxy, "errorloc", Refused, 0, grpErrors},
+	{CtxProxy, "errorloc302", Refused, 0, grpErrors},
+	{CtxProxy, "errorloc303", Refused, 0, grpErrors},
+	{CtxProxy, "http-error", Refused, 0, grpErrors},
+	{CtxProxy, "compression", Refused, 0, grpExtensions},
+	{CtxProxy, "filter", Refused, 0, grpExtensions},
+	{CtxProxy, "use-fcgi-app", Refused, 0, grpExtensions},
+	{CtxProxy, "http-reuse", Refused, 0, grpHTTP},
+	{CtxProxy, "http-send-name-header", Refused, 0, grpHTTP},
+	{CtxProxy, "rate-limit", Refused, 0, grpLimits},
+	{CtxProxy, "load-server-state-from-file", Refused, 0, grpProcess},
+	{CtxProxy, "server-state-file-name", Refused, 0, grpProcess},
+
+	// CtxOption
+	{CtxOption, "redispatch", Works, 0, grpNone},
+	{CtxOption, "tcplog", Works, 0, grpNone},
+	{CtxOption, "httplog", Works, 0, grpNone},
+	{CtxOption, "dontlognull", Works, 0, grpNone},
+	{CtxOption, "httpchk", Works, 0, grpNone},
+	// TCP and buffering tuning, statistics counters
+	{CtxOption, "clitcpka", Cosmetic, 0, grpNone},
+	{CtxOption, "srvtcpka", Cosmetic, 0, grpNone},
+	{CtxOption, "tcpka", Cosmetic, 0, grpNone},
+	{CtxOption, "tcp-smart-accept", Cosmetic, 0, grpNone},
+	{CtxOption, "tcp-smart-connect", Cosmetic, 0, grpNone},
+	{CtxOption, "splice-auto", Cosmetic, 0, grpNone},
+	{CtxOption, "splice-request", Cosmetic, 0, grpNone},
+	{CtxOption, "splice-response", Cosmetic, 0, grpNone},
+	{CtxOption, "http-no-delay", Cosmetic, 0, grpNone},
+	{CtxOption, "independent-streams", Cosmetic, 0, grpNone},
+	{CtxOption, "idle-close-on-response", Cosmetic, 0, grpNone},
+	{CtxOption, "contstats", Cosmetic, 0, grpNone},
+	{CtxOption, "socket-stats", Cosmetic, 0, grpNone},
+	// gproxy never upgrades a clear connection to HTTP/2
+	{CtxOption, "disable-h2-upgrade", Cosmetic, 0, grpNone},
+	{CtxOption, "forwardfor", Refused, 0, grpHTTP},
+	{CtxOption, "originalto", Refused, 0, grpHTTP},
+	{CtxOption, "httpclose", Refused, 0, grpHTTP},
+	{CtxOption, "http-server-close", Refused, 0, grpHTTP},
+	{CtxOption, "http-keep-alive", Refused, 0, grpHTTP},
+	{CtxOption, "http-pretend-keepalive", Refused, 0, grpHTTP},
+	{CtxOption, "http-buffer-request", Refused, 0, grpHTTP},
+	{CtxOption, "http-use-proxy-header", Refused, 0, grpHTTP},
+	{CtxOption, "http-restrict-req-hdr-names", Refused, 0, grpHTTP},
+	{CtxOption, "h1-case-adjust-bogus-client", Refused, 0, grpHTTP},
+	{CtxOption, "h1-case-adjust-bogus-server", Refused, 0, grpHTTP},
+	{CtxOption, "accept-invalid-http-request", Refused, 0, grpHTTP},
+	{CtxOption, "accept-invalid-http-response", Refused, 0, grpHTTP},
+	{CtxOption, "abortonclose", Refused, 0, grpHTTP},
+	{CtxOption, "checkcache", Refused, 0, grpHTTP},
+	{CtxOption, "nolinger", Refused, 0, grpHTTP},
+	{CtxOption, "ssl-hello-chk", Refused, 0, grpChecks},
+	{CtxOption, "smtpchk", Refused, 0, grpChecks},
+	{CtxOption, "pgsql-check", Refused, 0, grpChecks},
+	{CtxOption, "redis-check", Refused, 0, grpChecks},
+	{CtxOption, "mysql-check", Refused, 0, grpChecks},
+	{CtxOption, "ldap-check", Refused, 0, grpChecks},
+	{CtxOption, "spop-check", Refused, 0, grpChecks},
+	{CtxOption, "tcp-check", Refused, 0, grpChecks},
+	{CtxOption, "external-check", Refused, 0, grpChecks},
+	{CtxOption, "httpslog", Refused, 0, grpLogs},
+	{CtxOption, "dontlog-normal", Refused, 0, grpLogs},
+	{CtxOption, "log-separate-errors", Refused, 0, grpLogs},
+	{CtxOption, "logasap", Refused, 0, grpLogs},
+	{CtxOption, "log-health-checks", Refused, 0, grpLogs},
+	{CtxOption, "http-ignore-probes", Refused, 0, grpLogs},
+	{CtxOption, "allbackups", Refused, 0, grpRouting},
+	{CtxOption, "persist", Refused, 0, grpRouting},
+	{CtxOption, "prefer-last-server", Refused, 0, grpRouting},
+	{CtxOption, "transparent", Refused, 0, grpRouting},
+
+	// CtxTimeout
+	{CtxTimeout, "client", Works, 0, grpNone},
+	{CtxTimeout, "server", Works, 0, grpNone},
+	{CtxTimeout, "connect", Works, 0, grpNone},
+	{CtxTimeout, "queue", Works, 0, grpNone},
+	{CtxTimeout, "check", Works, 0, grpNone},
+	{CtxTimeout, "tunnel", Works, 0, grpNone},
+	{CtxTimeout, "http-request", Works, 0, grpNone},
+	{CtxTimeout, "http-keep-alive", Works, 0, grpNone},
+	{CtxTimeout, "client-fin", Works, 0, grpNone},
+	{CtxTimeout, "server-fin", Works, 0, grpNone},
+	// only `http-request tarpit` uses it, which is refused
+	{CtxTimeout, "tarpit", Cosmetic, 0, grpNone},
+
+	// CtxStats
+	{CtxStats, "enable", Works, 0, grpNone},
+	{CtxStats, "uri", Works, 0, grpNone},
+	{CtxStats, "realm", Works, 0, grpNone},
+	{CtxStats, "auth", Works, 0, grpNone},
+	{CtxStats, "refresh", Works, 0, grpNone},
+	{CtxStats, "hide-version", Works, 0, grpNone},
+	{CtxStats, "show-legends", Works, 0, grpNone},
+	{CtxStats, "admin", Works, 0, grpNone},
+	// informational lines on the stats page
+	{CtxStats, "show-node", Cosmetic, 0, grpNone},
+	{CtxStats, "show-desc", Cosmetic, 0, grpNone},
+	{CtxStats, "show-modules", Cosmetic, 0, grpNone},
+	{CtxStats, "scope", Refused, 0, grpRules},
+	{CtxStats, "http-request", Refused, 0, grpRules},
+
+	// CtxBind
+	{CtxBind, "v4v6", Works, 0, grpNone},
+	{CtxBind, "v6only", Works, 0, grpNone},
+	{CtxBind, "transparent", Works, 0, grpNone},
+	// TCP tuning
+	{CtxBind, "defer-accept", Cosmetic, 0, grpNone},
+	{CtxBind, "tfo", Cosmetic, 0, grpNone},
+	{CtxBind, "backlog", Cosmetic, 1, grpNone},
+	{CtxBind, "mss", Cosmetic, 1, grpNone},
+	{CtxBind, "tcp-ut", Cosmetic, 1, grpNone},
+	{CtxBind, "nice", Cosmetic, 1, grpNone},
+	{CtxBind, "process", Cosmetic, 1, grpNone},
+	{CtxBind, "shards", Cosmetic, 1, grpNone},
+	{CtxBind, "thread", Cosmetic, 1, grpNone},
+	{CtxBind, "id", Cosmetic, 1, grpNone},
+	{CtxBind, "name", Cosmetic, 1, grpNone},
+	// UNIX socket and CLI settings: UNIX sockets are refused; `stats socket` reads its own
+	{CtxBind, "expose-fd", Cosmetic, 1, grpNone},
+	{CtxBind, "gid", Cosmetic, 1, grpNone},
+	{CtxBind, "group", Cosmetic, 1, grpNone},
+	{CtxBind, "level", Cosmetic, 1, grpNone},
+	{CtxBind, "mode", Cosmetic, 1, grpNone},
+	{CtxBind, "severity-output", Cosmetic, 1, grpNone},
+	{CtxBind, "uid", Cosmetic, 1, grpNone},
+	{CtxBind, "user", Cosmetic, 1, grpNone},
+	{CtxBind, "accept-proxy", Refused, 0, grpProxyProtocol},
+	{CtxBind, "accept-netscaler-cip", Refused, 1, grpProxyProtocol},
+	{CtxBind, "interface", Refused, 1, grpAddress},
+	{CtxBind, "namespace", Refused, 1, grpAddress},
+	{CtxBind, "maxconn", Refused, 1, grpLimits},
+	{CtxBind, "proto", Refused, 1, grpHTTP},
+	{CtxBind, "ssl", Refused, 0, grpTLS},
+	{CtxBind, "allow-0rtt", Refused, 0, grpTLS},
+	{CtxBind, "force-sslv3", Refused, 0, grpTLS},
+	{CtxBind, "force-tlsv10", Refused, 0, grpTLS},
+	{CtxBind, "force-tlsv11", Refused, 0, grpTLS},
+	{CtxBind, "force-tlsv12", Refused, 0, grpTLS},
+	{CtxBind, "force-tlsv13", Refused, 0, grpTLS},
+	{CtxBind, "generate-certificates", Refused, 0, grpTLS},
+	{CtxBind, "no-ca-names", Refused, 0, grpTLS},
+	{CtxBind, "no-sslv3", Refused, 0, grpTLS},
+	{CtxBind, "no-tls-tickets", Refused, 0, grpTLS},
+	{CtxBind, "no-tlsv10", Refused, 0, grpTLS},
+	{CtxBind, "no-tlsv11", Refused, 0, grpTLS},
+	{CtxBind, "no-tlsv12", Refused, 0, grpTLS},
+	{CtxBind, "no-tlsv13", Refused, 0, grpTLS},
+	{CtxBind, "prefer-client-ciphers", Refused, 0, grpTLS},
+	{CtxBind, "strict-sni", Refused, 0, grpTLS},
+	{CtxBind, "alpn", Refused, 1, grpTLS},
+	{CtxBind, "ca-file", Refused, 1, grpTLS},
+	{CtxBind, "ca-ignore-err", Refused, 1, grpTLS},
+	{CtxBind, "ca-sign-file", Refused, 1, grpTLS},
+	{CtxBind, "ca-sign-pass", Refused, 1, grpTLS},
+	{CtxBind, "ca-verify-file", Refused, 1, grpTLS},
+	{CtxBind, "ciphers", Refused, 1, grpTLS},
+	{CtxBind, "ciphersuites", Refused, 1, grpTLS},
+	{CtxBind, "crl-file", Refused, 1, grpTLS},
+	{CtxBind, "crt", Refused, 1, grpTLS},
+	{CtxBind, "crt-ignore-err", Refused, 1, grpTLS},
+	{CtxBind, "crt-list", Refused, 1, grpTLS},
+	{CtxBind, "curves", Refused, 1, grpTLS},
+	{CtxBind, "ecdhe", Refused, 1, grpTLS},
+	{CtxBind, "npn", Refused, 1, grpTLS},
+	{CtxBind, "ssl-max-ver", Refused, 1, grpTLS},
+	{CtxBind, "ssl-min-ver", Refused, 1, grpTLS},
+	{CtxBind, "tls-ticket-keys", Refused, 1, grpTLS},
+	{CtxBind, "verify", Refused, 1, grpTLS},
+
+	// CtxServer
+	{CtxServer, "backup", Works, 0, grpNone},
+	{CtxServer, "no-backup", Works, 0, grpNone},
+	{CtxServer, "check", Works, 0, grpNone},
+	{CtxServer, "no-check", Works, 0, grpNone},
+	{CtxServer, "disabled", Works, 0, grpNone},
+	{CtxServer, "enabled", Works, 0, grpNone},
+	{CtxServer, "weight", Works, 1, grpNone},
+	{CtxServer, "maxconn", Works, 1, grpNone},
+	{CtxServer, "rise", Works, 1, grpNone},
+	{CtxServer, "fall", Works, 1, grpNone},
+	{CtxServer, "inter", Works, 1, grpNone},
+	{CtxServer, "fastinter", Works, 1, grpNone},
+	{CtxServer, "downinter", Works, 1, grpNone},
+	{CtxServer, "port", Works, 1, grpNone},
+	{CtxServer, "addr", Works, 1, grpNone},
+	{CtxServer, "init-addr", Works, 1, grpNone},
+	// ask for what gproxy always does (undo a default-server setting)
+	{CtxServer, "no-ssl", Works, 0, grpNone},
+	{CtxServer, "no-check-ssl", Works, 0, grpNone},
+	{CtxServer, "no-send-proxy", Works, 0, grpNone},
+	{CtxServer, "no-send-proxy-v2", Works, 0, grpNone},
+	{CtxServer, "no-send-proxy-v2-ssl", Works, 0, grpNone},
+	{CtxServer, "no-send-proxy-v2-ssl-cn", Works, 0, grpNone},
+	{CtxServer, "no-check-send-proxy", Works, 0, grpNone},
+	{CtxServer, "no-agent-check", Works, 0, grpNone},
+	// TCP tuning; stick tables are refused
+	{CtxServer, "tfo", Cosmetic, 0, grpNone},
+	{CtxServer, "no-tfo", Cosmetic, 0, grpNone},
+	{CtxServer, "non-stick", Cosmetic, 0, grpNone},
+	{CtxServer, "stick", Cosmetic, 0, grpNone},
+	// stats id, idle connection pool and TCP tuning
+	{CtxServer, "id", Cosmetic, 1, grpNone},
+	{CtxServer, "log-proto", Cosmetic, 1, grpNone},
+	{CtxServer, "max-reuse", Cosmetic, 1, grpNone},
+	{CtxServer, "pool-low-conn", Cosmetic, 1, grpNone},
+	{CtxServer, "pool-max-conn", Cosmetic, 1, grpNone},
+	{CtxServer, "pool-purge-delay", Cosmetic, 1, grpNone},
+	{CtxServer, "tcp-ut", Cosmetic, 1, grpNone},
+	{CtxServer, "agent-check", Refused, 0, grpChecks},
+	{CtxServer, "check-send-proxy", Refused, 0, grpChecks},
+	{CtxServer, "check-via-socks4", Refused, 0, grpChecks},
+	{CtxServer, "agent-addr", Refused, 1, grpChecks},
+	{CtxServer, "agent-inter", Refused, 1, grpChecks},
+	{CtxServer, "agent-port", Refused, 1, grpChecks},
+	{CtxServer, "agent-send", Refused, 1, grpChecks},
+	{CtxServer, "check-alpn", Refused, 1, grpChecks},
+	{CtxServer, "check-proto", Refused, 1, grpChecks},
+	{CtxServer, "check-sni", Refused, 1, grpChecks},
+	{CtxServer, "error-limit", Refused, 1, grpChecks},
+	{CtxServer, "observe", Refused, 1, grpChecks},
+	{CtxServer, "on-error", Refused, 1, grpChecks},
+	{CtxServer, "on-marked-down", Refused, 1, grpChecks},
+	{CtxServer, "on-marked-up", Refused, 1, grpChecks},
+	{CtxServer, "slowstart", Refused, 1, grpChecks},
+	{CtxServer, "track", Refused, 1, grpChecks},
+	{CtxServer, "send-proxy", Refused, 0, grpProxyProtocol},
+	{CtxServer, "send-proxy-v2", Refused, 0, grpProxyProtocol},
+	{CtxServer, "send-proxy-v2-ssl", Refused, 0, grpProxyProtocol},
+	{CtxServer, "send-proxy-v2-ssl-cn", Refused, 0, grpProxyProtocol},
+	{CtxServer, "proxy-v2-options", Refused, 1, grpProxyProtocol},
+	{CtxServer, "ssl", Refused, 0, grpTLS},
+	{CtxServer, "check-ssl", Refused, 0, grpTLS},
+	{CtxServer, "allow-0rtt", Refused, 0, grpTLS},
+	{CtxServer, "force-sslv3", Refused, 0, grpTLS},
+	{CtxServer, "force-tlsv10", Refused, 0, grpTLS},
+	{CtxServer, "force-tlsv11", Refused, 0, grpTLS},
+	{CtxServer, "force-tlsv12", Refused, 0, grpTLS},
+	{CtxServer, "force-tlsv13", Refused, 0, grpTLS},
+	{CtxServer, "no-sslv3", Refused, 0, grpTLS},
+	{CtxServer, "no-tlsv10", Refused, 0, grpTLS},
+	{CtxServer, "no-tlsv11", Refused, 0, grpTLS},
+	{CtxServer, "no-tlsv12", Refused, 0, grpTLS},
+	{CtxServer, "no-tlsv13", Refused, 0, grpTLS},
+	{CtxServer, "ssl-reuse", Refused, 0, grpTLS},
+	{CtxServer, "no-ssl-reuse", Refused, 0, grpTLS},
+	{CtxServer, "tls-tickets", Refused, 0, grpTLS},
+	{CtxServer, "no-tls-tickets", Refused, 0, grpTLS},
+	{CtxServer, "alpn", Refused, 1, grpTLS},
+	{CtxServer, "ca-file", Refused, 1, grpTLS},
+	{CtxServer, "ciphers", Refused, 1, grpTLS},
+	{CtxServer, "ciphersuites", Refused, 1, grpTLS},
+	{CtxServer, "crl-file", Refused, 1, grpTLS},
+	{CtxServer, "crt", Refused, 1, grpTLS},
+	{CtxServer, "npn", Refused, 1, grpTLS},
+	{CtxServer, "sni", Refused, 1, grpTLS},
+	{CtxServer, "ssl-max-ver", Refused, 1, grpTLS},
+	{CtxServer, "ssl-min-ver", Refused, 1, grpTLS},
+	{CtxServer, "verify", Refused, 1, grpTLS},
+	{CtxServer, "verifyhost", Refused, 1, grpTLS},
+	{CtxServer, "cookie", Refused, 1, grpRouting},
+	{CtxServer, "redir", Refused, 1, grpRouting},
+	{CtxServer, "source", Refused, 1, grpRouting},
+	{CtxServer, "usesrc", Refused, 1, grpRouting},
+	{CtxServer, "minconn", Refused, 1, grpLimits},
+	{CtxServer, "maxqueue", Refused, 1, grpLimits},
+	{CtxServer, "resolvers", Refused, 1, grpDNS},
+	{CtxServer, "resolve-net", Refused, 1, grpDNS},
+	{CtxServer, "resolve-opts", Refused, 1, grpDNS},
+	{CtxServer, "resolve-prefer", Refused, 1, grpDNS},
+	{CtxServer, "namespace", Refused, 1, grpAddress},
+	{CtxServer, "socks4", Refused, 1, grpAddress},
+	{CtxServer, "proto", Refused, 1, grpHTTP},
+	{CtxServer, "ws", Refused, 1, grpHTTP},
+
+	// CtxHTTPRequest
+	// `use-service prometheus-exporter`, unconditional or `if { path URI }`
+	{CtxHTTPRequest, "use-service", Works, 0, grpNone},
+	{CtxHTTPRequest, "wait-for-handshake", Refused, 0, grpRules},
+	{CtxHTTPRequest, "ot-group", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-log-level", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-nice", Refused, 0, grpRules},
+	{CtxHTTPRequest, "sc-inc-gpc(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "sc-inc-gpc0(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "sc-inc-gpc1(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "sc-set-gpt(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "sc-set-gpt0(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "send-spoe-group", Refused, 0, grpRules},
+	{CtxHTTPRequest, "do-resolve(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "cache-use", Refused, 0, grpRules},
+	{CtxHTTPRequest, "add-acl(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "add-header", Refused, 0, grpRules},
+	{CtxHTTPRequest, "allow", Refused, 0, grpRules},
+	{CtxHTTPRequest, "auth", Refused, 0, grpRules},
+	{CtxHTTPRequest, "capture", Refused, 0, grpRules},
+	{CtxHTTPRequest, "del-acl(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "del-header", Refused, 0, grpRules},
+	{CtxHTTPRequest, "del-map(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "deny", Refused, 0, grpRules},
+	{CtxHTTPRequest, "disable-l7-retry", Refused, 0, grpRules},
+	{CtxHTTPRequest, "early-hint", Refused, 0, grpRules},
+	{CtxHTTPRequest, "normalize-uri", Refused, 0, grpRules},
+	{CtxHTTPRequest, "redirect", Refused, 0, grpRules},
+	{CtxHTTPRequest, "reject", Refused, 0, grpRules},
+	{CtxHTTPRequest, "replace-header", Refused, 0, grpRules},
+	{CtxHTTPRequest, "replace-path", Refused, 0, grpRules},
+	{CtxHTTPRequest, "replace-pathq", Refused, 0, grpRules},
+	{CtxHTTPRequest, "replace-uri", Refused, 0, grpRules},
+	{CtxHTTPRequest, "replace-value", Refused, 0, grpRules},
+	{CtxHTTPRequest, "return", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-header", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-map(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-method", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-path", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-pathq", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-query", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-uri", Refused, 0, grpRules},
+	{CtxHTTPRequest, "strict-mode", Refused, 0, grpRules},
+	{CtxHTTPRequest, "tarpit", Refused, 0, grpRules},
+	{CtxHTTPRequest, "track-sc(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-timeout", Refused, 0, grpRules},
+	{CtxHTTPRequest, "wait-for-body", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-var-fmt(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-var(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "unset-var(*)", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-dst", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-dst-port", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-mark", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-src", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-src-port", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-tos", Refused, 0, grpRules},
+	{CtxHTTPRequest, "silent-drop", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-priority-class", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-priority-offset", Refused, 0, grpRules},
+
+	// CtxHTTPResponse
+	{CtxHTTPResponse, "ot-group", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-log-level", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-nice", Refused, 0, grpRules},
+	{CtxHTTPResponse, "sc-inc-gpc(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "sc-inc-gpc0(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "sc-inc-gpc1(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "sc-set-gpt(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "sc-set-gpt0(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "send-spoe-group", Refused, 0, grpRules},
+	{CtxHTTPResponse, "cache-store", Refused, 0, grpRules},
+	{CtxHTTPResponse, "add-acl(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "add-header", Refused, 0, grpRules},
+	{CtxHTTPResponse, "allow", Refused, 0, grpRules},
+	{CtxHTTPResponse, "capture", Refused, 0, grpRules},
+	{CtxHTTPResponse, "del-acl(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "del-header", Refused, 0, grpRules},
+	{CtxHTTPResponse, "del-map(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "deny", Refused, 0, grpRules},
+	{CtxHTTPResponse, "redirect", Refused, 0, grpRules},
+	{CtxHTTPResponse, "replace-header", Refused, 0, grpRules},
+	{CtxHTTPResponse, "replace-value", Refused, 0, grpRules},
+	{CtxHTTPResponse, "return", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-header", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-map(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-status", Refused, 0, grpRules},
+	{CtxHTTPResponse, "strict-mode", Refused, 0, grpRules},
+	{CtxHTTPResponse, "track-sc(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "wait-for-body", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-var-fmt(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-var(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "unset-var(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-mark", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-tos", Refused, 0, grpRules},
+	{CtxHTTPResponse, "silent-drop", Refused, 0, grpRules},
+
+	// CtxHTTPAfterResponse
+	{CtxHTTPAfterResponse, "ot-group", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "add-header", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "allow", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "capture", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "del-header", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "replace-header", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "replace-value", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "set-header", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "set-status", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "strict-mode", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "set-var-fmt(*)", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "set-var(*)", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "unset-var(*)", Refused, 0, grpRules},
+
+	// CtxTCPRequest
+	{CtxTCPRequest, "inspect-delay", Refused, 0, grpRules},
+	{CtxTCPRequest, "connection", Refused, 0, grpRules},
+	{CtxTCPRequest, "session", Refused, 0, grpRules},
+	{CtxTCPRequest, "content", Refused, 0, grpRules},
+
+	// CtxTCPResponse
+	{CtxTCPResponse, "inspect-delay", Refused, 0, grpRules},
+	{CtxTCPResponse, "content", Refused, 0, grpRules},
+
+	// CtxHTTPCheck
+	// `expect status N` only; other expectations are refused
+	{CtxHTTPCheck, "expect", Works, 0, grpNone},
+	{CtxHTTPCheck, "disable-on-404", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "send-state", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "comment", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "connect", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "send", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "set-var-fmt(*)", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "set-var(*)", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "unset-var(*)", Refused, 0, grpChecks},
+
+	// CtxTCPCheck
+	{CtxTCPCheck, "comment", Refused, 0, grpChecks},
+	{CtxTCPCheck, "connect", Refused, 0, grpChecks},
+	{CtxTCPCheck, "send", Refused, 0, grpChecks},
+	{CtxTCPCheck, "send-binary", Refused, 0, grpChecks},
+	{CtxTCPCheck, "expect", Refused, 0, grpChecks},
+	{CtxTCPCheck, "set-var-fmt(*)", Refused, 0, grpChecks},
+	{CtxTCPCheck, "set-var(*)", Refused, 0, grpChecks},
+	{CtxTCPCheck, "unset-var(*)", Refused, 0, grpChecks},
+
+	// CtxLogTarget
+	// an IP address (UDP syslog) or a UNIX datagram socket path
+	{CtxLogTarget, "udp", Works, 0, grpNone},
+	{CtxLogTarget, "unix", Works, 0, grpNone},
+	{CtxLogTarget, "stdout", Refused, 0, grpLogs},
+	{CtxLogTarget, "stderr", Refused, 0, grpLogs},
+	{CtxLogTarget, "ring@", Refused, 0, grpLogs},
+	{CtxLogTarget, "fd@", Refused, 0, grpLogs},
+	{CtxLogTarget, "abns@", Refused, 0, grpLogs},
+
+	// CtxLogOption
+	{CtxLogOption, "len", Works, 0, grpNone},
+	{CtxLogOption, "format", Works, 0, grpNone},
+	{CtxLogOption, "sample", Refused, 0, grpLogs},
+
+	// CtxAddress
+	// udp prefixes are for log targets; bind and server refuse them as haproxy does
+	{CtxAddress, "ipv4@", Works, 0, grpNone},
+	{CtxAddress, "ipv6@", Works, 0, grpNone},
+	{CtxAddress, "ip@", Works, 0, grpNone},
+	{CtxAddress, "tcp@", Works, 0, grpNone},
+	{CtxAddress, "tcp4@", Works, 0, grpNone},
+	{CtxAddress, "tcp6@", Works, 0, grpNone},
+	{CtxAddress, "udp@", Works, 0, grpNone},
+	{CtxAddress, "udp4@", Works, 0, grpNone},
+	{CtxAddress, "udp6@", Works, 0, grpNone},
+	{CtxAddress, "unix@", Refused, 0, grpAddress},
+	{CtxAddress, "abns@", Refused, 0, grpAddress},
+	{CtxAddress, "uxst@", Refused, 0, grpAddress},
+	{CtxAddress, "uxdg@", Refused, 0, grpAddress},
+	{CtxAddress, "fd@", Refused, 0, grpAddress},
+	{CtxAddress, "sockpair@", Refused, 0, grpAddress},
+	{CtxAddress, "quic4@", Refused, 0, grpAddress},
+	{CtxAddress, "quic6@", Refused, 0, grpAddress},
+	{CtxAddress, "/", Refused, 0, grpAddress},
+}
