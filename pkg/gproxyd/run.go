@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/proxy"
 	"hapair/pkg/reexec"
 )
 
@@ -180,7 +181,11 @@ func (p *process) daemonize() int {
 	if status != nil {
 		_ = cmd.Process.Kill()
 		_, _ = cmd.Process.Wait()
-		p.alert("%v", status)
+		// The child printed its own alerts on our stderr; only a silent
+		// death needs saying.
+		if errors.Is(status, errSilentExit) {
+			p.alert("%v", status)
+		}
 		return 1
 	}
 	if err := writePIDFile(p.args.PIDFile, cmd.Process.Pid); err != nil {
@@ -189,6 +194,9 @@ func (p *process) daemonize() int {
 	_ = cmd.Process.Release()
 	return 0
 }
+
+// errSilentExit: the child ended without saying why.
+var errSilentExit = errors.New("the new process exited before it was ready")
 
 // waitReady reads a child's ready pipe: "READY" or an error text.
 func waitReady(r *os.File, timeout time.Duration) error {
@@ -204,7 +212,7 @@ func waitReady(r *os.File, timeout time.Duration) error {
 		if err != nil {
 			msg := strings.TrimSpace(string(got))
 			if msg == "" {
-				msg = "the new process exited before it was ready"
+				return errSilentExit
 			}
 			return errors.New(msg)
 		}
@@ -237,9 +245,14 @@ func writePIDFile(path string, pids ...int) error {
 
 // openListeners returns a listener for every bind of every enabled
 // frontend: taken over from old processes (-sf/-st), inherited from the
-// master, or bound here.
+// master, or bound here. A socket taken over is reused only if it has the
+// address, family, IPv6-only and transparent settings the bind line asks
+// for now; otherwise it is bound anew, as haproxy does. Every bind that
+// fails is reported with haproxy's alert, IPv6 ones first as haproxy
+// binds them, then the start fails.
 func (p *process) openListeners(cfg *haproxycfg.Config, have map[string]*net.TCPListener) (map[string]*net.TCPListener, error) {
 	out := map[string]*net.TCPListener{}
+	var failed4, failed6 []string
 	for _, px := range cfg.Proxies {
 		if !px.Kind.HasFrontend() || px.Disabled {
 			continue
@@ -249,36 +262,64 @@ func (p *process) openListeners(cfg *haproxycfg.Config, have map[string]*net.TCP
 			if _, ok := out[addr]; ok {
 				continue
 			}
-			if ln, ok := have[addr]; ok {
+			if ln, ok := have[addr]; ok && proxy.Compatible(ln, b) {
 				out[addr] = ln
 				continue
 			}
-			ln, err := Listen(addr)
+			ln, err := proxy.ListenBind(b)
 			if err != nil {
-				for _, l := range out {
-					l.Close()
+				msg := fmt.Sprintf("Binding [%s:%d] for %s %s: cannot bind socket (%s) for [%s]",
+					b.Pos.File, b.Pos.Line, proxyKind(px), px.Name, errText(err), proxy.BindString(b))
+				if ap, ok := proxy.BindSockAddr(b); ok && ap.Addr().Is6() {
+					failed6 = append(failed6, msg)
+				} else {
+					failed4 = append(failed4, msg)
 				}
-				return nil, fmt.Errorf("Starting proxy %s: cannot bind socket (%v) [%s]", px.Name, errText(err), addr)
+				continue
 			}
 			out[addr] = ln
 		}
 	}
-	// Sockets of the old process that the new config no longer binds are
-	// closed here; the old process closes its own copies when it stops.
+	if len(failed4)+len(failed6) > 0 {
+		for _, msg := range append(failed6, failed4...) {
+			p.alert("%s", msg)
+		}
+		for _, l := range out {
+			l.Close()
+		}
+		return nil, errors.New("[haproxy.main()] Some protocols failed to start their listeners! Exiting.")
+	}
+	// Sockets of the old process that the new config no longer binds (or
+	// binds differently) are closed here; the old process closes its own
+	// copies when it stops.
 	for addr, ln := range have {
-		if _, ok := out[addr]; !ok {
+		if out[addr] != ln {
 			ln.Close()
 		}
 	}
 	return out, nil
 }
 
-func errText(err error) string {
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Err.Error()
+// proxyKind is the section name haproxy's bind errors use.
+func proxyKind(px *haproxycfg.Proxy) string {
+	if px.Kind == haproxycfg.KindListen {
+		return "proxy"
 	}
-	return err.Error()
+	return "frontend"
+}
+
+// errText is an error as strerror(3) words it ("Address already in use"):
+// Go's errno texts are libc's, lower-cased.
+func errText(err error) string {
+	var en syscall.Errno
+	s := err.Error()
+	if errors.As(err, &en) {
+		s = en.Error()
+	}
+	if s != "" {
+		s = strings.ToUpper(s[:1]) + s[1:]
+	}
+	return s
 }
 
 func runtimeInfo() string {
