@@ -8,10 +8,10 @@ import (
 
 // Socket options of Linux not named by package syscall.
 const (
-	soReusePort      = 0xf  // SO_REUSEPORT
-	ipFreebind       = 15   // IP_FREEBIND, SOL_IP; honoured by IPv6 sockets too
-	ipTransparent    = 19   // IP_TRANSPARENT, SOL_IP
-	ipv6Transparent  = 75   // IPV6_TRANSPARENT, SOL_IPV6
+	soReusePort      = 0xf // SO_REUSEPORT
+	ipFreebind       = 15  // IP_FREEBIND, SOL_IP; honoured by IPv6 sockets too
+	ipTransparent    = 19  // IP_TRANSPARENT, SOL_IP
+	ipv6Transparent  = 75  // IPV6_TRANSPARENT, SOL_IPV6
 	sysctlBindV6Only = "/proc/sys/net/ipv6/bindv6only"
 )
 
