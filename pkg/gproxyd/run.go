@@ -287,7 +287,7 @@ func (p *process) openListeners(cfg *haproxycfg.Config, have map[string]*net.TCP
 		for _, l := range out {
 			l.Close()
 		}
-		return nil, errors.New("[haproxy.main()] Some protocols failed to start their listeners! Exiting.")
+		return nil, fmt.Errorf("[%s.main()] Some protocols failed to start their listeners! Exiting.", p.argv[0])
 	}
 	// Sockets of the old process that the new config no longer binds (or
 	// binds differently) are closed here; the old process closes its own
