@@ -32,7 +32,10 @@ type Args struct {
 	BuildInfo    bool     // -vv
 	SocketFrom   string   // -x: accepted; sockets come from the old process's handoff socket
 	MaxConn      int      // -n
-	Warnings     []string // flags accepted but not acted upon
+	// DontFailResolve is -dr: a server name that does not resolve puts
+	// the server in maintenance instead of refusing the configuration.
+	DontFailResolve bool
+	Warnings        []string // flags accepted but not acted upon
 }
 
 // ErrUsage is returned for a command line gproxy cannot understand.
@@ -115,7 +118,9 @@ func ParseArgs(argv []string) (Args, error) {
 			if p, err = pids(); err == nil {
 				a.HardStopPIDs = append(a.HardStopPIDs, p...)
 			}
-		case "-de", "-dp", "-dS", "-dr", "-dV", "-dW", "-dM", "-m", "-N", "-L", "-C":
+		case "-dr":
+			a.DontFailResolve = true
+		case "-de", "-dp", "-dS", "-dV", "-dW", "-dM", "-m", "-N", "-L", "-C":
 			// Tuning and debugging switches of haproxy with no effect here;
 			// some take a value.
 			if arg == "-m" || arg == "-N" || arg == "-L" || arg == "-C" {

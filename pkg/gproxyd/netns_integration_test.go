@@ -288,3 +288,90 @@ ss -Hltn
 		t.Errorf("after reload to `v6only`, an IPv4 client still gets in:\n%s", out)
 	}
 }
+
+const serverNamesCfg = `global
+  chroot /var/empty
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 2s
+  timeout server 2s
+frontend f
+  bind 127.0.0.1:8080
+  default_backend b
+backend b
+  server s1 both.test:9000
+  server s2 v4.test:9
+  server s3 nosuch.test:9
+  server s4 nosuch.test:9 init-addr none
+  server s5 nosuch.test:9 init-addr last,libc,10.0.0.9
+  server s6 v6.test:9
+  server s7 nosuch.test:9 init-addr 10.1.1.1
+  server s8 v4.test:9 init-addr none
+  server s9 nosuch.test:9 init-addr libc,none check
+  server s10 v4.test:9 init-addr last
+  server s11 both2.test:9
+`
+
+// TestIntegrationServerNames: server names resolve once at start, from
+// /etc/hosts (bind-mounted; resolv.conf empty so no query leaves), before
+// the chroot, in the order glibc gives; init-addr, -dr and the messages and
+// exit codes of -c and of the start are haproxy's; servers left without an
+// address are "MAINT (resolution)". Traffic reaches a named server from
+// inside the chroot (before: every connection resolved the name again
+// and failed there).
+func TestIntegrationServerNames(t *testing.T) {
+	requireRootAndHAProxy(t)
+	dir := t.TempDir()
+	hosts := "127.0.0.1 localhost\n127.0.0.2 v4.test\n::1 v6.test\n127.0.0.3 both.test\n::3 both.test\n127.0.0.4 both2.test\n::1 both2.test\n"
+	for name, text := range map[string]string{"r.cfg": serverNamesCfg, "hosts": hosts, "resolv.conf": "",
+		"g.cfg": "global\n  stats socket " + filepath.Join(dir, "s.sock") + " level admin\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := `
+mount --bind "$DIR/hosts" /etc/hosts; mount --bind "$DIR/resolv.conf" /etc/resolv.conf
+mkdir -p /var/empty
+socat TCP-LISTEN:9000,bind=127.0.0.3,fork,reuseaddr SYSTEM:'echo hello' & 
+run() {
+  cp "$DIR/r.cfg" "$DIR/rc.cfg"
+  "$1" -c -f "$DIR/rc.cfg"; echo "check=$?"
+  "$1" -c -dr -f "$DIR/rc.cfg"; echo "check-dr=$?"
+  timeout 10 "$1" -db -f "$DIR/rc.cfg"; echo "start=$?"
+  sed -i '/s3 nosuch/d; /s10/d' "$DIR/rc.cfg"
+  "$1" -c -f "$DIR/rc.cfg"; echo "check-fixed=$?"
+  "$1" -db -f "$DIR/g.cfg" -f "$DIR/rc.cfg" 2>/dev/null & pid=$!
+  for i in $(seq 200); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done
+  echo "show servers state" | socat - "$DIR/s.sock" | cut -d' ' -f4-7
+  echo "show stat" | socat - "$DIR/s.sock" | cut -d, -f1,2,18,74
+  echo "through: $(timeout 3 socat -T2 - TCP:127.0.0.1:8080 </dev/null)"
+  kill $pid; wait $pid; rm -f "$DIR/s.sock"
+}
+echo '== haproxy'; run "$HAPROXY" 2>&1; echo '== gproxy'; run "$GPROXY" 2>&1
+`
+	out := inPrivateNet(t, dir, script)
+	ref, got, ok := strings.Cut(out, "== gproxy")
+	if !ok {
+		t.Fatalf("output incomplete:\n%s", out)
+	}
+	ref = strings.TrimPrefix(ref, "== haproxy")
+	// "Warnings were found." after -c is printed by haproxy's warning
+	// summary, not by name resolution.
+	ref = strings.ReplaceAll(ref, "Warnings were found.\n", "")
+	if normalize(got) != normalize(ref) {
+		t.Errorf("gproxy differs from haproxy:\nhaproxy:%s\ngproxy:%s", ref, got)
+	}
+	for _, want := range []string{
+		"config : [" + filepath.Join(dir, "rc.cfg") + ":14] : 'server b/s3' : could not resolve address 'nosuch.test'.",
+		"config : Failed to initialize server(s) addr.",
+		"check=1", "check-dr=0", "start=1", "check-fixed=0",
+		"s1 127.0.0.3 2 0", "s11 ::1 2 0", "s4 - 0 32",
+		"b,s9,MAINT (resolution),",
+		"through: hello",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("gproxy: missing %q in:\n%s", want, got)
+		}
+	}
+}

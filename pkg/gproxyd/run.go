@@ -61,6 +61,8 @@ type process struct {
 	// noticed: the version and path notices were printed.
 	noticed bool
 	cfg     *haproxycfg.Config
+	// resolver replaces libcLookup in tests.
+	resolver lookupFunc
 }
 
 func (p *process) alert(format string, a ...any) {
@@ -89,7 +91,31 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 		p.alert("Fatal errors found in configuration.")
 		return nil, false
 	}
+	// Names are resolved now, before any chroot, in -c too (haproxy's -c
+	// fails on a server name that does not resolve).
+	res := resolveConfig(context.Background(), cfg, p.lookup(), p.args.DontFailResolve)
+	for _, d := range res.diags {
+		if d.Severity != haproxycfg.Alert && (p.args.Quiet || reexecuted) {
+			continue
+		}
+		p.startupNotices()
+		fmt.Fprintln(p.stderr, d.FormatWithPID(p.pid))
+	}
+	if res.parseErrors {
+		p.alert("Fatal errors found in configuration.")
+	}
+	if !res.ok() {
+		return nil, false
+	}
 	return cfg, true
+}
+
+// lookup is the resolver: libc's order, or a test's.
+func (p *process) lookup() lookupFunc {
+	if p.resolver != nil {
+		return p.resolver
+	}
+	return libcLookup
 }
 
 // startupNotices prints, once and before the first warning or alert, the
