@@ -88,7 +88,7 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 		if !hasAlerts(diags) {
 			p.alert("%v", err)
 		}
-		p.alert("Fatal errors found in configuration.")
+		p.alert("config : Fatal errors found in configuration.")
 		return nil, false
 	}
 	// Names are resolved now, before any chroot, in -c too (haproxy's -c
@@ -102,7 +102,7 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 		fmt.Fprintln(p.stderr, d.FormatWithPID(p.pid))
 	}
 	if res.parseErrors {
-		p.alert("Fatal errors found in configuration.")
+		p.alert("config : Fatal errors found in configuration.")
 	}
 	if !res.ok() {
 		return nil, false
