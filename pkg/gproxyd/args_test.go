@@ -24,6 +24,10 @@ func TestParseArgs(t *testing.T) {
 			Args{Files: []string{"a.cfg", "conf.d"}, Check: true, Quiet: true}},
 		{[]string{"-st", "7", "-f", "a.cfg", "-n", "100"},
 			Args{Files: []string{"a.cfg"}, HardStopPIDs: []int{7}, MaxConn: 100}},
+		{[]string{"-N", "5", "-C", "/etc/haproxy", "-L", "lb1", "-dr", "-f", "a.cfg"},
+			Args{Files: []string{"a.cfg"}, ProxyMaxConn: 5, ChDir: "/etc/haproxy", LocalPeer: "lb1", DontFailResolve: true}},
+		{[]string{"-de", "-dp", "-dS", "-dV", "-dM0x20,no-merge", "-f", "a.cfg"},
+			Args{Files: []string{"a.cfg"}, Cosmetic: []string{"-de", "-dp", "-dS", "-dV", "-dM0x20,no-merge"}}},
 	}
 	for _, tt := range tests {
 		got, err := ParseArgs(tt.argv)
@@ -38,7 +42,8 @@ func TestParseArgs(t *testing.T) {
 }
 
 func TestParseArgsErrors(t *testing.T) {
-	for _, argv := range [][]string{{}, {"-f"}, {"-Z", "-f", "x"}, {"-n", "x", "-f", "a"}, {"-f", "a", "-p"}} {
+	for _, argv := range [][]string{{}, {"-f"}, {"-Z", "-f", "x"}, {"-n", "x", "-f", "a"}, {"-f", "a", "-p"},
+		{"-m", "100", "-f", "a"}, {"-N", "0", "-f", "a"}, {"-dG", "-f", "a"}, {"-dR", "-f", "a"}, {"-d", "-f", "a"}, {"-f", "a", "-C"}} {
 		if _, err := ParseArgs(argv); !errors.Is(err, ErrUsage) {
 			t.Errorf("ParseArgs(%q) = %v, want ErrUsage", argv, err)
 		}

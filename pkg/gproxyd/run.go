@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,9 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	args, err := ParseArgs(argv[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (%d) : %v\n", os.Getpid(), err)
+		if errors.Is(err, ErrUsage) {
+			fmt.Fprint(stderr, Usage)
+		}
 		return 1
 	}
 	if args.Version {
@@ -47,6 +51,9 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	}
 	p := &process{args: args, argv: argv, stdout: stdout, stderr: stderr, pid: os.Getpid()}
 	p.log, p.sink = newDaemonLogger(stderr, p.pid, args.Quiet)
+	if !p.applyStartFlags() {
+		return 1
+	}
 	return p.main()
 }
 
@@ -68,6 +75,40 @@ type process struct {
 func (p *process) alert(format string, a ...any) {
 	p.startupNotices()
 	fmt.Fprintf(p.stderr, "[ALERT]    (%d) : %s\n", p.pid, fmt.Sprintf(format, a...))
+}
+
+// applyStartFlags does what -C and -L ask before any file is read: change
+// directory (every process started again later gets the absolute path, so
+// it lands in the same place), and set HAPROXY_LOCALPEER, which a
+// configuration may use as "${HAPROXY_LOCALPEER}", to the -L name or the
+// host name, as haproxy does.
+func (p *process) applyStartFlags() bool {
+	if dir := p.args.ChDir; dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err == nil {
+			err = os.Chdir(abs)
+		}
+		if err != nil {
+			p.alert("Could not change to directory %s : %s", dir, errText(err))
+			return false
+		}
+		p.argv = append([]string{}, p.argv...)
+		for i := 1; i+1 < len(p.argv); i++ {
+			if p.argv[i] == "--" {
+				break
+			}
+			if p.argv[i] == "-C" {
+				p.argv[i+1] = abs
+				i++
+			}
+		}
+	}
+	peer := p.args.LocalPeer
+	if peer == "" {
+		peer, _ = os.Hostname()
+	}
+	os.Setenv("HAPROXY_LOCALPEER", peer)
+	return true
 }
 
 // loadConfig parses the files and prints every diagnostic haproxy-style.
@@ -133,6 +174,20 @@ func (p *process) startupNotices() {
 	fmt.Fprintf(p.stderr, "[NOTICE]   (%d) : path to executable is %s\n", p.pid, path)
 }
 
+// hasListener reports whether cfg listens anywhere: a bind of an enabled
+// frontend or a stats socket.
+func hasListener(cfg *haproxycfg.Config) bool {
+	if len(cfg.Global.StatsSockets) > 0 {
+		return true
+	}
+	for _, px := range cfg.Proxies {
+		if px.Kind.HasFrontend() && !px.Disabled && len(px.Binds) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func hasAlerts(diags []haproxycfg.Diagnostic) bool {
 	for _, d := range diags {
 		if d.Severity == haproxycfg.Alert {
@@ -148,14 +203,35 @@ func (p *process) main() int {
 		return 1
 	}
 	p.cfg = cfg
+	noListener := !hasListener(cfg)
 	if p.args.Check {
+		if noListener {
+			// haproxy's -c distinguishes a file that would not start.
+			if !p.args.Quiet {
+				fmt.Fprintln(p.stdout, "Configuration file has no error but will not start (no listener) => exit(2).")
+			}
+			return 2
+		}
 		if !p.args.Quiet {
 			fmt.Fprintln(p.stdout, "Configuration file is valid")
 		}
 		return 0
 	}
+	if noListener {
+		p.alert("[%s.main()] No enabled listener found (check for 'bind' directives) ! Exiting.", p.argv[0])
+		return 1
+	}
 	if p.args.MaxConn > 0 {
 		p.cfg.Global.MaxConn = p.args.MaxConn
+	}
+	if p.args.ProxyMaxConn > 0 {
+		// -N is haproxy's initial value of every proxy's maxconn: a
+		// `maxconn` in the section or its defaults overrides it.
+		for _, px := range p.cfg.Proxies {
+			if px.Kind.HasFrontend() && px.MaxConn == 0 {
+				px.MaxConn = p.args.ProxyMaxConn
+			}
+		}
 	}
 	daemon := (p.args.Daemon || cfg.Global.Daemon) && !p.args.Foreground
 	masterWorker := p.args.MasterWorker
