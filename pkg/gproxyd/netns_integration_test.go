@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -372,6 +373,71 @@ echo '== haproxy'; run "$HAPROXY" 2>&1; echo '== gproxy'; run "$GPROXY" 2>&1
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("gproxy: missing %q in:\n%s", want, got)
+		}
+	}
+}
+
+// TestIntegrationCheckLikeHAProxy: -c refuses what haproxy's -c refuses
+// beyond the grammar (log targets and bind names that do not resolve, an
+// http frontend using a tcp backend, unknown user or group), with its
+// exit code and, where gproxy has the line, its words. Names resolve from
+// a bind-mounted /etc/hosts with an empty resolv.conf: no query leaves.
+func TestIntegrationCheckLikeHAProxy(t *testing.T) {
+	requireRootAndHAProxy(t)
+	dir := t.TempDir()
+	const d = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n"
+	const l = "listen l\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n"
+	cases := []struct {
+		name, text string
+		code       int
+		sameText   bool
+	}{
+		{"log", "global\n  log nosuch.test:514 local0\n" + d + l, 1, true},
+		{"log-ok", "global\n  log v4.test:514 local0\n" + d + l, 0, true},
+		{"bind", d + "listen l\n  bind nosuch.test:1\n  server s 127.0.0.1:2\n", 1, true},
+		{"mode-default", d + "frontend f\n  mode http\n  bind 127.0.0.1:1\n  default_backend b\nbackend b\n  server s 127.0.0.1:2\n", 1, true},
+		{"mode-use", d + "frontend f\n  mode http\n  bind 127.0.0.1:1\n  use_backend b\nbackend b\n  server s 127.0.0.1:2\n", 1, true},
+		{"mode-listen", d + "frontend f\n  mode http\n  bind 127.0.0.1:1\n  default_backend b\nlisten b\n  bind 127.0.0.1:3\n  server s 127.0.0.1:2\n", 1, true},
+		{"mode-tcp-to-http", d + "frontend f\n  bind 127.0.0.1:1\n  default_backend b\nbackend b\n  mode http\n  server s 127.0.0.1:2\n", 0, true},
+		{"user", "global\n  user nosuchuser\n" + d + l, 1, false},
+		{"group", "global\n  group nosuchgroup\n" + d + l, 1, false},
+	}
+	var script strings.Builder
+	script.WriteString(`mount --bind "$DIR/hosts" /etc/hosts; mount --bind "$DIR/resolv.conf" /etc/resolv.conf` + "\n")
+	for name, text := range map[string]string{"hosts": "127.0.0.1 localhost\n127.0.0.2 v4.test\n", "resolv.conf": ""} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range cases {
+		if err := os.WriteFile(filepath.Join(dir, c.name+".cfg"), []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		script.WriteString("for b in \"$HAPROXY\" \"$GPROXY\"; do echo \"== " + c.name + "\"; cd \"$DIR\"; \"$b\" -c -f " + c.name + ".cfg 2>&1; echo \"exit=$?\"; done\n")
+	}
+	out := inPrivateNet(t, dir, script.String())
+	blocks := strings.Split(out, "== ")
+	for _, c := range cases {
+		var runs []string
+		for _, b := range blocks {
+			if rest, ok := strings.CutPrefix(b, c.name+"\n"); ok {
+				runs = append(runs, normalize(rest))
+			}
+		}
+		if len(runs) != 2 {
+			t.Errorf("%s: output incomplete:\n%s", c.name, out)
+			continue
+		}
+		ref, got := runs[0], runs[1]
+		// "Warnings were found." belongs to haproxy's warning summary.
+		ref = strings.ReplaceAll(ref, "Warnings were found.\n", "")
+		want := "exit=" + strconv.Itoa(c.code)
+		if !strings.Contains(ref, want) || !strings.Contains(got, want) {
+			t.Errorf("%s: want %s from both:\nhaproxy:\n%s\ngproxy:\n%s", c.name, want, ref, got)
+			continue
+		}
+		if c.sameText && strings.TrimSpace(got) != strings.TrimSpace(ref) {
+			t.Errorf("%s: gproxy's words differ:\nhaproxy:\n%s\ngproxy:\n%s", c.name, ref, got)
 		}
 	}
 }

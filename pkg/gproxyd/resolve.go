@@ -125,14 +125,17 @@ type resolution struct {
 	// parseErrors: a bind or `addr` name did not resolve; haproxy reports
 	// these while parsing, then "Error(s) found in configuration file".
 	parseErrors bool
+	// fatal: the configuration as a whole is refused (modes).
+	fatal bool
 	// serverErrors: a server address could not be initialised.
 	serverErrors bool
 }
 
-func (r resolution) ok() bool { return !r.parseErrors && !r.serverErrors }
+func (r resolution) ok() bool { return !r.parseErrors && !r.fatal && !r.serverErrors }
 
-// resolveConfig resolves every host name of cfg and rewrites the model
-// with the addresses. dontFail is -dr: a server whose name does not
+// resolveConfig resolves every host name of cfg (bind lines, log targets,
+// check and server addresses) and rewrites the model with the addresses;
+// it also makes the other checks of checks.go, in haproxy's order. dontFail is -dr: a server whose name does not
 // resolve starts in maintenance instead of failing the start. A server
 // left without an address gets an empty Host (the engine keeps it in
 // maintenance, "MAINT (resolution)") and no health check.
@@ -192,11 +195,45 @@ func resolveConfig(ctx context.Context, cfg *haproxycfg.Config, lookup lookupFun
 			s.CheckAddr = a.String()
 		}
 	}
+	seenLog := map[haproxycfg.Pos]bool{}
+	resolveLogs := func(logs []haproxycfg.LogTarget) {
+		for i := range logs {
+			l := &logs[i]
+			host, port, err := net.SplitHostPort(l.Address)
+			if l.Network != "udp" || err != nil || !isName(host) {
+				continue
+			}
+			a, ok := first(host, haproxycfg.FamilyAny)
+			if !ok {
+				if !seenLog[l.Pos] {
+					add(haproxycfg.Alert, haproxycfg.LocParsing, l.Pos, "log", "log : invalid address: '%s' in '%s'\n", host, l.Address) // haproxy adds an empty line
+					bad[l.Pos.File] = true
+				}
+				seenLog[l.Pos] = true
+				continue
+			}
+			l.Address = net.JoinHostPort(a.String(), port)
+		}
+	}
+	resolveLogs(cfg.Global.Logs)
+	for _, px := range cfg.Proxies {
+		resolveLogs(px.Logs)
+	}
+	if d := checkCredentials(cfg.Global); len(d) > 0 {
+		r.diags = append(r.diags, d...)
+		r.parseErrors = true
+	}
 	for _, f := range cfgFiles(cfg, bad) {
 		r.parseErrors = true
 		add(haproxycfg.Alert, haproxycfg.LocNone, haproxycfg.Pos{File: f}, "", "Error(s) found in configuration file : %s", f)
 	}
 	if r.parseErrors {
+		return r
+	}
+	// haproxy checks the whole configuration before it resolves servers.
+	if d := checkModes(cfg); len(d) > 0 {
+		r.diags = append(r.diags, d...)
+		r.fatal = true
 		return r
 	}
 	for _, px := range cfg.Proxies {

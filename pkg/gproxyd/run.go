@@ -142,7 +142,7 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 		p.startupNotices()
 		fmt.Fprintln(p.stderr, d.FormatWithPID(p.pid))
 	}
-	if res.parseErrors {
+	if res.parseErrors || res.fatal {
 		p.alert("config : Fatal errors found in configuration.")
 	}
 	if !res.ok() {
