@@ -441,3 +441,24 @@ func TestIntegrationCheckLikeHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationChrootMissing: a chroot directory that does not exist
+// passes -c (as haproxy's) and fails the start with haproxy's alert.
+func TestIntegrationChrootMissing(t *testing.T) {
+	requireRootAndHAProxy(t)
+	dir := t.TempDir()
+	cfg := "global\n  chroot /nonexistent-gpnet\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten l\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n"
+	if err := os.WriteFile(filepath.Join(dir, "c.cfg"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := inPrivateNet(t, dir, `for b in "$HAPROXY" "$GPROXY"; do echo "== $b"; "$b" -c -q -f "$DIR/c.cfg"; echo "check=$?"; timeout 10 "$b" -db -f "$DIR/c.cfg" 2>&1; echo "start=$?"; done`)
+	parts := strings.Split(out, "== ")
+	if len(parts) != 3 {
+		t.Fatalf("output incomplete:\n%s", out)
+	}
+	strip := func(s string) string { _, rest, _ := strings.Cut(s, "\n"); return normalize(rest) }
+	ref, got := strip(parts[1]), strip(parts[2])
+	if got != ref || !strings.Contains(got, "[PROG.main()] Cannot chroot(/nonexistent-gpnet).") || !strings.Contains(got, "check=0") {
+		t.Errorf("haproxy:\n%s\ngproxy:\n%s", ref, got)
+	}
+}
