@@ -192,3 +192,24 @@ func cli(sock, command string) string {
 	}
 	return b.String()
 }
+
+// TestFlagVerboseAndQuiet: `quiet` in global silences -c as -q does, and
+// -V undoes both (before, `quiet` was parsed and dropped and -V ignored).
+func TestFlagVerboseAndQuiet(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "q.cfg"), []byte("global\n  quiet\ndefaults\n  mode tcp\nlisten l\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{}, {"-V"}, {"-q"}, {"-q", "-V"}} {
+		ref, got, rc, gc := runBoth(t, dir, append(args, "-c", "-f", "q.cfg")...)
+		// "Warnings were found." belongs to haproxy's warning summary.
+		ref = strings.ReplaceAll(ref, "Warnings were found.\n", "")
+		if rc != gc || got != ref {
+			t.Errorf("%q: haproxy %d %q, gproxy %d %q", args, rc, ref, gc, got)
+		}
+		verbose := len(args) > 0 && args[len(args)-1] == "-V"
+		if strings.Contains(got, "missing timeouts") != verbose {
+			t.Errorf("%q: warnings shown %v, want %v:\n%s", args, !verbose, verbose, got)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	p := &process{args: args, argv: argv, stdout: stdout, stderr: stderr, pid: os.Getpid()}
-	p.log, p.sink = newDaemonLogger(stderr, p.pid, args.Quiet)
+	p.log, p.sink = newDaemonLogger(stderr, p.pid, args.Quiet && !args.Verbose)
 	if !p.applyStartFlags() {
 		return 1
 	}
@@ -111,6 +111,15 @@ func (p *process) applyStartFlags() bool {
 	return true
 }
 
+// quiet is haproxy's quiet mode: -q or `quiet` in global, unless -V
+// (verbose wins over both).
+func (p *process) quiet(cfg *haproxycfg.Config) bool {
+	if p.args.Verbose {
+		return false
+	}
+	return p.args.Quiet || cfg != nil && cfg.Global.Quiet
+}
+
 // loadConfig parses the files and prints every diagnostic haproxy-style.
 func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 	cfg, diags, err := haproxycfg.ParseFiles(p.args.Files, haproxycfg.ParseOptions{})
@@ -119,7 +128,7 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 	// each once.
 	reexecuted := os.Getenv(envRole) != ""
 	for _, d := range diags {
-		if d.Severity != haproxycfg.Alert && (p.args.Quiet || reexecuted) {
+		if d.Severity != haproxycfg.Alert && (p.quiet(cfg) || reexecuted) {
 			continue
 		}
 		p.startupNotices()
@@ -136,7 +145,7 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 	// fails on a server name that does not resolve).
 	res := resolveConfig(context.Background(), cfg, p.lookup(), p.args.DontFailResolve)
 	for _, d := range res.diags {
-		if d.Severity != haproxycfg.Alert && (p.args.Quiet || reexecuted) {
+		if d.Severity != haproxycfg.Alert && (p.quiet(cfg) || reexecuted) {
 			continue
 		}
 		p.startupNotices()
@@ -203,16 +212,19 @@ func (p *process) main() int {
 		return 1
 	}
 	p.cfg = cfg
+	if p.quiet(cfg) {
+		p.log = p.log.Level(zerolog.ErrorLevel)
+	}
 	noListener := !hasListener(cfg)
 	if p.args.Check {
 		if noListener {
 			// haproxy's -c distinguishes a file that would not start.
-			if !p.args.Quiet {
+			if !p.quiet(cfg) {
 				fmt.Fprintln(p.stdout, "Configuration file has no error but will not start (no listener) => exit(2).")
 			}
 			return 2
 		}
-		if !p.args.Quiet {
+		if !p.quiet(cfg) {
 			fmt.Fprintln(p.stdout, "Configuration file is valid")
 		}
 		return 0
