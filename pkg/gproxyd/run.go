@@ -70,6 +70,8 @@ type process struct {
 	cfg     *haproxycfg.Config
 	// resolver replaces libcLookup in tests.
 	resolver lookupFunc
+	// warnings counts the configuration's warnings (-c reports them).
+	warnings int
 }
 
 func (p *process) alert(format string, a ...any) {
@@ -128,6 +130,9 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 	// each once.
 	reexecuted := os.Getenv(envRole) != ""
 	for _, d := range diags {
+		if d.Severity == haproxycfg.Warning {
+			p.warnings++
+		}
 		if d.Severity != haproxycfg.Alert && (p.quiet(cfg) || reexecuted) {
 			continue
 		}
@@ -145,6 +150,9 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 	// fails on a server name that does not resolve).
 	res := resolveConfig(context.Background(), cfg, p.lookup(), p.args.DontFailResolve)
 	for _, d := range res.diags {
+		if d.Severity == haproxycfg.Warning {
+			p.warnings++
+		}
 		if d.Severity != haproxycfg.Alert && (p.quiet(cfg) || reexecuted) {
 			continue
 		}
@@ -217,6 +225,9 @@ func (p *process) main() int {
 	}
 	noListener := !hasListener(cfg)
 	if p.args.Check {
+		if p.warnings > 0 && !p.quiet(cfg) {
+			fmt.Fprintln(p.stdout, "Warnings were found.")
+		}
 		if noListener {
 			// haproxy's -c distinguishes a file that would not start.
 			if !p.quiet(cfg) {
