@@ -32,12 +32,45 @@ type Args struct {
 	BuildInfo    bool     // -vv
 	SocketFrom   string   // -x: accepted; sockets come from the old process's handoff socket
 	MaxConn      int      // -n
-	ZeroWarning  bool     // -dW: any configuration warning is fatal, as `zero-warning`
-	Warnings     []string // flags accepted but not acted upon
+	// ProxyMaxConn is -N: the maxconn of frontends that set none (neither
+	// in the section nor in its defaults).
+	ProxyMaxConn int
+	ChDir        string // -C: directory to change to before loading files
+	LocalPeer    string // -L: HAPROXY_LOCALPEER, the hostname by default
+	// Cosmetic are tuning and debugging switches of haproxy that change
+	// nothing a user sees in gproxy (see ParseArgs).
+	Cosmetic []string
+	// DontFailResolve is -dr: a server name that does not resolve puts
+	// the server in maintenance instead of refusing the configuration.
+	DontFailResolve bool
+	ZeroWarning     bool     // -dW: any configuration warning is fatal, as `zero-warning`
 }
 
 // ErrUsage is returned for a command line gproxy cannot understand.
-var ErrUsage = errors.New("usage: gproxy [-f cfgfile[.cfg]]* [-c] [-D] [-W|-Ws] [-db] [-q] [-V] [-v|-vv] [-p pidfile] [-n maxconn] [-S socket] [-x socket] [-sf|-st pid]*")
+var ErrUsage = errors.New("see the usage below")
+
+// Usage is what gproxy prints after a usage error, in haproxy's layout,
+// naming only the options gproxy honours.
+const Usage = `Usage : haproxy [-f <cfgfile|cfgdir>]* [ -vVD ] [ -n <maxconn> ] [ -N <maxpconn> ]
+        [ -p <pidfile> ] [ -C <dir> ] [-- <cfgfile>*]
+        -v displays version ; -vv shows known build options.
+        -db only disables background mode.
+        -V enters verbose mode (disables quiet mode)
+        -D goes daemon ; -C changes to <dir> before loading files.
+        -W master-worker mode.
+        -Ws master-worker mode with systemd notify support.
+        -q quiet mode : don't display messages
+        -c check mode : only check config files and exit
+        -n sets the maximum total # of connections
+        -N sets the default, per-proxy maximum # of connections
+        -L set local peer name (default to hostname)
+        -p writes pids of all children to this file
+        -de, -dp, -dS, -dV, -dM are accepted and change nothing in gproxy
+        -dr ignores server address resolution failures
+        -sf/-st [pid ]* finishes/terminates old pids.
+        -x <unix_socket> get listening sockets from a unix socket
+        -S <bind>[,<bind options>...] new master CLI
+`
 
 // ParseArgs reads haproxy's flags. `-sf` and `-st` take every following
 // argument that is a number, as haproxy does; anything after `--` is a
@@ -116,18 +149,44 @@ func ParseArgs(argv []string) (Args, error) {
 			if p, err = pids(); err == nil {
 				a.HardStopPIDs = append(a.HardStopPIDs, p...)
 			}
-		case "-dW":
-			a.ZeroWarning = true
-		case "-de", "-dp", "-dS", "-dr", "-dV", "-dM", "-m", "-N", "-L", "-C":
-			// Tuning and debugging switches of haproxy with no effect here;
-			// some take a value.
-			if arg == "-m" || arg == "-N" || arg == "-L" || arg == "-C" {
-				if _, err = next(); err != nil {
-					break
+		case "-dr":
+			a.DontFailResolve = true
+		case "-N":
+			var v string
+			if v, err = next(); err == nil {
+				if a.ProxyMaxConn, err = strconv.Atoi(v); err != nil || a.ProxyMaxConn <= 0 {
+					err = fmt.Errorf("option -N: %q is not a positive number: %w", v, ErrUsage)
 				}
 			}
-			a.Warnings = append(a.Warnings, fmt.Sprintf("option %s is accepted and ignored", arg))
+		case "-C":
+			a.ChDir, err = next()
+		case "-L":
+			a.LocalPeer, err = next()
+		case "-de", "-dp", "-dS", "-dV":
+			// -de/-dp disable haproxy's epoll/poll pollers and -dS its use
+			// of splice: Go's runtime polls and copies its own way, and the
+			// bytes and timings a user sees are the same. -dV disables TLS
+			// verification towards servers: gproxy has no server-side TLS
+			// (the configuration check refuses `ssl` on servers), so there
+			// is nothing to verify.
+			a.Cosmetic = append(a.Cosmetic, arg)
+		case "-dW":
+			a.ZeroWarning = true
+		case "-m":
+			// haproxy caps its address space (RLIMIT_AS); Go's runtime
+			// reserves more address space than any sensible cap at start
+			// and dies on a failed allocation where haproxy fails one
+			// request: refused rather than run differently.
+			if _, err = next(); err == nil {
+				err = fmt.Errorf("option -m (memory limit) is not supported by gproxy: %w", ErrUsage)
+			}
 		default:
+			if strings.HasPrefix(arg, "-dM") {
+				// Memory poisoning and pool debugging of haproxy's
+				// allocator (-dM[<byte>][,<opt>...]): Go has no such pools.
+				a.Cosmetic = append(a.Cosmetic, arg)
+				break
+			}
 			if strings.HasPrefix(arg, "-") {
 				return a, fmt.Errorf("unknown option %q: %w", arg, ErrUsage)
 			}

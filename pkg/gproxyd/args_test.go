@@ -27,6 +27,10 @@ func TestParseArgs(t *testing.T) {
 		// -dW: warnings are fatal, as `zero-warning`.
 		{[]string{"-c", "-dW", "-f", "a.cfg"},
 			Args{Files: []string{"a.cfg"}, Check: true, ZeroWarning: true}},
+		{[]string{"-N", "5", "-C", "/etc/haproxy", "-L", "lb1", "-dr", "-f", "a.cfg"},
+			Args{Files: []string{"a.cfg"}, ProxyMaxConn: 5, ChDir: "/etc/haproxy", LocalPeer: "lb1", DontFailResolve: true}},
+		{[]string{"-de", "-dp", "-dS", "-dV", "-dM0x20,no-merge", "-f", "a.cfg"},
+			Args{Files: []string{"a.cfg"}, Cosmetic: []string{"-de", "-dp", "-dS", "-dV", "-dM0x20,no-merge"}}},
 	}
 	for _, tt := range tests {
 		got, err := ParseArgs(tt.argv)
@@ -41,7 +45,8 @@ func TestParseArgs(t *testing.T) {
 }
 
 func TestParseArgsErrors(t *testing.T) {
-	for _, argv := range [][]string{{}, {"-f"}, {"-Z", "-f", "x"}, {"-n", "x", "-f", "a"}, {"-f", "a", "-p"}} {
+	for _, argv := range [][]string{{}, {"-f"}, {"-Z", "-f", "x"}, {"-n", "x", "-f", "a"}, {"-f", "a", "-p"},
+		{"-m", "100", "-f", "a"}, {"-N", "0", "-f", "a"}, {"-dG", "-f", "a"}, {"-dR", "-f", "a"}, {"-d", "-f", "a"}, {"-f", "a", "-C"}} {
 		if _, err := ParseArgs(argv); !errors.Is(err, ErrUsage) {
 			t.Errorf("ParseArgs(%q) = %v, want ErrUsage", argv, err)
 		}

@@ -38,7 +38,7 @@ func credentials(g haproxycfg.Global) (uid, gid int, err error) {
 func dropPrivileges(g haproxycfg.Global, uid, gid int) error {
 	if g.Chroot != "" {
 		if err := syscall.Chroot(g.Chroot); err != nil {
-			return fmt.Errorf("chroot %s: %w", g.Chroot, err)
+			return fmt.Errorf("Cannot chroot(%s).", g.Chroot) // haproxy's words; errno is not shown
 		}
 		if err := syscall.Chdir("/"); err != nil {
 			return fmt.Errorf("chdir / in chroot %s: %w", g.Chroot, err)

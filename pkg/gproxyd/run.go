@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/proxy"
 	"hapair/pkg/reexec"
 )
 
@@ -35,6 +37,9 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	args, err := ParseArgs(argv[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT]    (%d) : %v\n", os.Getpid(), err)
+		if errors.Is(err, ErrUsage) {
+			fmt.Fprint(stderr, Usage)
+		}
 		return 1
 	}
 	if args.Version {
@@ -45,7 +50,10 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	p := &process{args: args, argv: argv, stdout: stdout, stderr: stderr, pid: os.Getpid()}
-	p.log, p.sink = newDaemonLogger(stderr, p.pid, args.Quiet)
+	p.log, p.sink = newDaemonLogger(stderr, p.pid, args.Quiet && !args.Verbose)
+	if !p.applyStartFlags() {
+		return 1
+	}
 	return p.main()
 }
 
@@ -59,14 +67,59 @@ type process struct {
 	sink   *logSink
 	// noticed: the version and path notices were printed.
 	noticed bool
-	// warned: the configuration gave at least one warning.
-	warned bool
-	cfg    *haproxycfg.Config
+	cfg     *haproxycfg.Config
+	// resolver replaces libcLookup in tests.
+	resolver lookupFunc
+	// warnings counts the configuration's warnings (-c reports them).
+	warnings int
 }
 
 func (p *process) alert(format string, a ...any) {
 	p.startupNotices()
 	fmt.Fprintf(p.stderr, "[ALERT]    (%d) : %s\n", p.pid, fmt.Sprintf(format, a...))
+}
+
+// applyStartFlags does what -C and -L ask before any file is read: change
+// directory (every process started again later gets the absolute path, so
+// it lands in the same place), and set HAPROXY_LOCALPEER, which a
+// configuration may use as "${HAPROXY_LOCALPEER}", to the -L name or the
+// host name, as haproxy does.
+func (p *process) applyStartFlags() bool {
+	if dir := p.args.ChDir; dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err == nil {
+			err = os.Chdir(abs)
+		}
+		if err != nil {
+			p.alert("Could not change to directory %s : %s", dir, errText(err))
+			return false
+		}
+		p.argv = append([]string{}, p.argv...)
+		for i := 1; i+1 < len(p.argv); i++ {
+			if p.argv[i] == "--" {
+				break
+			}
+			if p.argv[i] == "-C" {
+				p.argv[i+1] = abs
+				i++
+			}
+		}
+	}
+	peer := p.args.LocalPeer
+	if peer == "" {
+		peer, _ = os.Hostname()
+	}
+	os.Setenv("HAPROXY_LOCALPEER", peer)
+	return true
+}
+
+// quiet is haproxy's quiet mode: -q or `quiet` in global, unless -V
+// (verbose wins over both).
+func (p *process) quiet(cfg *haproxycfg.Config) bool {
+	if p.args.Verbose {
+		return false
+	}
+	return p.args.Quiet || cfg != nil && cfg.Global.Quiet
 }
 
 // loadConfig parses the files and prints every diagnostic haproxy-style.
@@ -77,7 +130,10 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 	// each once.
 	reexecuted := os.Getenv(envRole) != ""
 	for _, d := range diags {
-		if d.Severity != haproxycfg.Alert && (p.args.Quiet || reexecuted) {
+		if d.Severity == haproxycfg.Warning {
+			p.warnings++
+		}
+		if d.Severity != haproxycfg.Alert && (p.quiet(cfg) || reexecuted) {
 			continue
 		}
 		p.startupNotices()
@@ -87,11 +143,29 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 		if !hasAlerts(diags) {
 			p.alert("%v", err)
 		}
-		p.alert("Fatal errors found in configuration.")
+		p.alert("config : Fatal errors found in configuration.")
 		return nil, false
 	}
-	p.warned = hasWarnings(diags)
-	if p.warned && (p.args.ZeroWarning || cfg.Global.ZeroWarning) {
+	// Names are resolved now, before any chroot, in -c too (haproxy's -c
+	// fails on a server name that does not resolve).
+	res := resolveConfig(context.Background(), cfg, p.lookup(), p.args.DontFailResolve)
+	for _, d := range res.diags {
+		if d.Severity == haproxycfg.Warning {
+			p.warnings++
+		}
+		if d.Severity != haproxycfg.Alert && (p.quiet(cfg) || reexecuted) {
+			continue
+		}
+		p.startupNotices()
+		fmt.Fprintln(p.stderr, d.FormatWithPID(p.pid))
+	}
+	if res.parseErrors || res.fatal {
+		p.alert("config : Fatal errors found in configuration.")
+	}
+	if !res.ok() {
+		return nil, false
+	}
+	if p.warnings > 0 && (p.args.ZeroWarning || cfg.Global.ZeroWarning) {
 		// As haproxy 2.6: `zero-warning` or -dW make any warning fatal,
 		// for -c and for a start alike.
 		p.alert("config : Some warnings were found and 'zero-warning' is set. Aborting.")
@@ -100,13 +174,12 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 	return cfg, true
 }
 
-func hasWarnings(diags []haproxycfg.Diagnostic) bool {
-	for _, d := range diags {
-		if d.Severity == haproxycfg.Warning {
-			return true
-		}
+// lookup is the resolver: libc's order, or a test's.
+func (p *process) lookup() lookupFunc {
+	if p.resolver != nil {
+		return p.resolver
 	}
-	return false
+	return libcLookup
 }
 
 // startupNotices prints, once and before the first warning or alert, the
@@ -124,6 +197,20 @@ func (p *process) startupNotices() {
 	fmt.Fprintf(p.stderr, "[NOTICE]   (%d) : path to executable is %s\n", p.pid, path)
 }
 
+// hasListener reports whether cfg listens anywhere: a bind of an enabled
+// frontend or a stats socket.
+func hasListener(cfg *haproxycfg.Config) bool {
+	if len(cfg.Global.StatsSockets) > 0 {
+		return true
+	}
+	for _, px := range cfg.Proxies {
+		if px.Kind.HasFrontend() && !px.Disabled && len(px.Binds) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func hasAlerts(diags []haproxycfg.Diagnostic) bool {
 	for _, d := range diags {
 		if d.Severity == haproxycfg.Alert {
@@ -139,24 +226,45 @@ func (p *process) main() int {
 		return 1
 	}
 	p.cfg = cfg
-	// The global section's `quiet` is -q from here on (diagnostics were
-	// already printed, as haproxy prints them while parsing), and its
-	// `pidfile` is -p unless the command line gave one.
-	p.args.Quiet = p.args.Quiet || cfg.Global.Quiet
+	// The global section's `pidfile` is -p unless the command line gave one.
 	if p.args.PIDFile == "" {
 		p.args.PIDFile = cfg.Global.PIDFile
 	}
+	if p.quiet(cfg) {
+		p.log = p.log.Level(zerolog.ErrorLevel)
+	}
+	noListener := !hasListener(cfg)
 	if p.args.Check {
-		if !p.args.Quiet {
-			if p.warned {
-				fmt.Fprintln(p.stdout, "Warnings were found.")
+		if p.warnings > 0 && !p.quiet(cfg) {
+			fmt.Fprintln(p.stdout, "Warnings were found.")
+		}
+		if noListener {
+			// haproxy's -c distinguishes a file that would not start.
+			if !p.quiet(cfg) {
+				fmt.Fprintln(p.stdout, "Configuration file has no error but will not start (no listener) => exit(2).")
 			}
+			return 2
+		}
+		if !p.quiet(cfg) {
 			fmt.Fprintln(p.stdout, "Configuration file is valid")
 		}
 		return 0
 	}
+	if noListener {
+		p.alert("[%s.main()] No enabled listener found (check for 'bind' directives) ! Exiting.", p.argv[0])
+		return 1
+	}
 	if p.args.MaxConn > 0 {
 		p.cfg.Global.MaxConn = p.args.MaxConn
+	}
+	if p.args.ProxyMaxConn > 0 {
+		// -N is haproxy's initial value of every proxy's maxconn: a
+		// `maxconn` in the section or its defaults overrides it.
+		for _, px := range p.cfg.Proxies {
+			if px.Kind.HasFrontend() && px.MaxConn == 0 {
+				px.MaxConn = p.args.ProxyMaxConn
+			}
+		}
 	}
 	daemon := (p.args.Daemon || cfg.Global.Daemon) && !p.args.Foreground
 	masterWorker := p.args.MasterWorker || cfg.Global.MasterWorker
@@ -208,7 +316,11 @@ func (p *process) daemonize() int {
 	if status != nil {
 		_ = cmd.Process.Kill()
 		_, _ = cmd.Process.Wait()
-		p.alert("%v", status)
+		// The child printed its own alerts on our stderr; only a silent
+		// death needs saying.
+		if errors.Is(status, errSilentExit) {
+			p.alert("%v", status)
+		}
 		return 1
 	}
 	if err := writePIDFile(p.args.PIDFile, cmd.Process.Pid); err != nil {
@@ -217,6 +329,9 @@ func (p *process) daemonize() int {
 	_ = cmd.Process.Release()
 	return 0
 }
+
+// errSilentExit: the child ended without saying why.
+var errSilentExit = errors.New("the new process exited before it was ready")
 
 // waitReady reads a child's ready pipe: "READY" or an error text.
 func waitReady(r *os.File, timeout time.Duration) error {
@@ -232,7 +347,7 @@ func waitReady(r *os.File, timeout time.Duration) error {
 		if err != nil {
 			msg := strings.TrimSpace(string(got))
 			if msg == "" {
-				msg = "the new process exited before it was ready"
+				return errSilentExit
 			}
 			return errors.New(msg)
 		}
@@ -265,9 +380,14 @@ func writePIDFile(path string, pids ...int) error {
 
 // openListeners returns a listener for every bind of every enabled
 // frontend: taken over from old processes (-sf/-st), inherited from the
-// master, or bound here.
+// master, or bound here. A socket taken over is reused only if it has the
+// address, family, IPv6-only and transparent settings the bind line asks
+// for now; otherwise it is bound anew, as haproxy does. Every bind that
+// fails is reported with haproxy's alert, IPv6 ones first as haproxy
+// binds them, then the start fails.
 func (p *process) openListeners(cfg *haproxycfg.Config, have map[string]*net.TCPListener) (map[string]*net.TCPListener, error) {
 	out := map[string]*net.TCPListener{}
+	var failed4, failed6 []string
 	for _, px := range cfg.Proxies {
 		if !px.Kind.HasFrontend() || px.Disabled {
 			continue
@@ -277,36 +397,64 @@ func (p *process) openListeners(cfg *haproxycfg.Config, have map[string]*net.TCP
 			if _, ok := out[addr]; ok {
 				continue
 			}
-			if ln, ok := have[addr]; ok {
+			if ln, ok := have[addr]; ok && proxy.Compatible(ln, b) {
 				out[addr] = ln
 				continue
 			}
-			ln, err := Listen(addr)
+			ln, err := proxy.ListenBind(b)
 			if err != nil {
-				for _, l := range out {
-					l.Close()
+				msg := fmt.Sprintf("Binding [%s:%d] for %s %s: cannot bind socket (%s) for [%s]",
+					b.Pos.File, b.Pos.Line, proxyKind(px), px.Name, errText(err), proxy.BindString(b))
+				if ap, ok := proxy.BindSockAddr(b); ok && ap.Addr().Is6() {
+					failed6 = append(failed6, msg)
+				} else {
+					failed4 = append(failed4, msg)
 				}
-				return nil, fmt.Errorf("Starting proxy %s: cannot bind socket (%v) [%s]", px.Name, errText(err), addr)
+				continue
 			}
 			out[addr] = ln
 		}
 	}
-	// Sockets of the old process that the new config no longer binds are
-	// closed here; the old process closes its own copies when it stops.
+	if len(failed4)+len(failed6) > 0 {
+		for _, msg := range append(failed6, failed4...) {
+			p.alert("%s", msg)
+		}
+		for _, l := range out {
+			l.Close()
+		}
+		return nil, fmt.Errorf("[%s.main()] Some protocols failed to start their listeners! Exiting.", p.argv[0])
+	}
+	// Sockets of the old process that the new config no longer binds (or
+	// binds differently) are closed here; the old process closes its own
+	// copies when it stops.
 	for addr, ln := range have {
-		if _, ok := out[addr]; !ok {
+		if out[addr] != ln {
 			ln.Close()
 		}
 	}
 	return out, nil
 }
 
-func errText(err error) string {
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Err.Error()
+// proxyKind is the section name haproxy's bind errors use.
+func proxyKind(px *haproxycfg.Proxy) string {
+	if px.Kind == haproxycfg.KindListen {
+		return "proxy"
 	}
-	return err.Error()
+	return "frontend"
+}
+
+// errText is an error as strerror(3) words it ("Address already in use"):
+// Go's errno texts are libc's, lower-cased.
+func errText(err error) string {
+	var en syscall.Errno
+	s := err.Error()
+	if errors.As(err, &en) {
+		s = en.Error()
+	}
+	if s != "" {
+		s = strings.ToUpper(s[:1]) + s[1:]
+	}
+	return s
 }
 
 func runtimeInfo() string {

@@ -191,7 +191,7 @@ func (p *process) serve(m mode) int {
 	}
 	if err := dropPrivileges(cfg.Global, uid, gid); err != nil {
 		eng.Close()
-		return fail("%v", err)
+		return fail("[%s.main()] %v", p.argv[0], err)
 	}
 	for _, pid := range p.args.SoftStopPIDs {
 		_ = syscall.Kill(pid, syscall.SIGUSR1)

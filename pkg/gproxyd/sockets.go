@@ -29,36 +29,6 @@ func HandoffPath(pid int) string {
 	return "@gproxy-handoff-" + strconv.Itoa(pid)
 }
 
-// Listen opens a TCP listener with SO_REUSEPORT, so that during a reload the
-// new process can bind an address the old one still holds, and with
-// IP_FREEBIND, so that a VIP the node does not hold yet can be bound (as
-// net.ipv4.ip_nonlocal_bind would allow).
-func Listen(addr string) (*net.TCPListener, error) {
-	// KeepAlive -1: accepted sockets get no TCP keep-alive, haproxy's
-	// default without `option clitcpka` (and 4 setsockopt calls fewer per
-	// connection). Listeners inherited from a master or an old process
-	// (net.FileListener) cannot carry this setting and keep Go's default.
-	lc := net.ListenConfig{KeepAlive: -1, Control: func(network, address string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			if serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1); serr != nil {
-				return
-			}
-			// IP_FREEBIND (15) exists for IPv4 and IPv6 alike; failure is harmless.
-			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_IP, 15, 1)
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	ln, err := lc.Listen(context.Background(), "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return ln.(*net.TCPListener), nil
-}
-
 // handoffReply precedes the descriptors: one address per descriptor, in order.
 type handoffReply struct {
 	Addrs []string `json:"addrs"`

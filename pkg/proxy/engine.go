@@ -211,10 +211,7 @@ func (e *Engine) Bind() error {
 			ln := e.listeners[a]
 			if ln == nil {
 				var err error
-				// No TCP keep-alive on accepted connections, as haproxy
-				// without `option clitcpka`.
-				lc := net.ListenConfig{KeepAlive: -1}
-				ln, err = lc.Listen(context.Background(), "tcp", a)
+				ln, err = ListenBind(b)
 				if err != nil {
 					return fmt.Errorf("%s: starting proxy %s: cannot bind socket [%s]: %w", b.Pos, f.px.Name, a, err)
 				}

@@ -107,7 +107,7 @@ func (s *Server) AdminState() AdminState { return AdminState(s.admin.Load()) }
 // Status combines the administrative and operational states.
 func (s *Server) Status() Status {
 	switch {
-	case s.AdminState() == AdminMaint:
+	case s.AdminState() == AdminMaint || s.Unresolved():
 		return StatusMaint
 	case s.down.Load():
 		return StatusDown
@@ -162,7 +162,9 @@ func (s *Server) Weight() int {
 }
 
 // Usable reports whether the server may take traffic (balance.Server).
-func (s *Server) Usable() bool { return s.AdminState() != AdminMaint && !s.down.Load() }
+func (s *Server) Usable() bool {
+	return s.AdminState() != AdminMaint && !s.down.Load() && !s.Unresolved()
+}
 
 // Full reports whether the server is at its maxconn (balance.Server).
 func (s *Server) Full() bool { return s.cfg.MaxConn > 0 && s.ctr.cur.Load() >= int64(s.cfg.MaxConn) }

@@ -359,6 +359,9 @@ func usableActives(b *Backend) int {
 // keep-alive stays off, as haproxy's default (no `option srvtcpka`): Go's
 // default would cost 4 setsockopt calls per connection.
 func (s *session) dial(clientPort uint16) (net.Conn, error) {
+	if s.srv.Unresolved() {
+		return nil, errNoAddress
+	}
 	d := net.Dialer{Timeout: s.bt.Connect, KeepAlive: -1}
 	addr := s.srv.dialAddr
 	if addr == "" {

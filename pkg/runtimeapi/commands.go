@@ -378,6 +378,9 @@ func (c *Commands) showServersState(args []string) string {
 					admin |= 0x04 // SRV_ADMF_CMAINT
 				}
 			}
+			if s.Unresolved() {
+				admin |= 0x20 // SRV_ADMF_RMAINT: no address at start
+			}
 			if s.AdminState() == proxy.AdminDrain {
 				admin |= 0x08 // SRV_ADMF_FDRAIN
 			}
@@ -403,7 +406,7 @@ func (c *Commands) showServersState(args []string) string {
 			}
 			port := cfg.Port
 			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 - %d - 0 %d %s - 0\n",
-				px.ID, px.Name, s.ID(), s.Name(), cfg.Host, op, admin, c.UserWeight(s), s.ConfigWeight(),
+				px.ID, px.Name, s.ID(), s.Name(), dash(cfg.Host), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState,
 				port, cfg.CheckPort, dash(cfg.CheckAddr))
 		}

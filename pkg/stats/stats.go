@@ -221,6 +221,9 @@ func (s *Source) backendRow(b *proxy.Backend) *Row {
 func serverStatus(sv *proxy.Server, st proxy.Stats, snap *health.Snapshot) string {
 	switch st.Status {
 	case proxy.StatusMaint:
+		if sv.Unresolved() {
+			return "MAINT (resolution)"
+		}
 		return "MAINT"
 	case proxy.StatusDrain:
 		if snap == nil || snap.State.Up() {
@@ -268,7 +271,7 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	m["lastsess"] = secondsSince(now, st.LastSession)
 	if s.legends {
 		m["addr"] = cfg.Address(0)
-		if cfg.Port == 0 {
+		if cfg.Port == 0 || sv.Unresolved() {
 			m["addr"] = cfg.Host
 		}
 	}

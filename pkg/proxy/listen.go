@@ -1,0 +1,145 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+
+	"hapair/pkg/haproxycfg"
+)
+
+// Listening sockets as haproxy 2.6 opens them (configuration manual 4.2
+// "bind" and 5.1 "v4v6", "v6only", "transparent"):
+//   - a wildcard address without a family prefix (`*:80`, `:80`) is IPv4
+//     only (0.0.0.0); `ipv6@:80` or `:::80` is the IPv6 wildcard;
+//   - an IPv6 socket accepts IPv4 too unless `v6only`, `v4v6` forces it to,
+//     and without either the system's net.ipv6.bindv6only decides (haproxy
+//     leaves the socket option alone; Go always sets it, so we set it back);
+//   - a foreign (non-local) address can be bound only with `transparent`
+//     (IP_TRANSPARENT, else IP_FREEBIND) or when net.ipv4.ip_nonlocal_bind /
+//     net.ipv6.ip_nonlocal_bind allow it;
+//   - SO_REUSEPORT, so that during a reload the new process can bind an
+//     address the old one still holds.
+
+// BindSockAddr is the socket address of a bind line: its family and IP,
+// the wildcard of the family when the host is empty. ok is false when the
+// host is not an IP literal (a name not resolved yet).
+func BindSockAddr(b haproxycfg.Bind) (ap netip.AddrPort, ok bool) {
+	var ip netip.Addr
+	switch {
+	case b.Host != "":
+		a, err := netip.ParseAddr(b.Host)
+		if err != nil {
+			return netip.AddrPort{}, false
+		}
+		ip = a.Unmap()
+		if b.Family == haproxycfg.FamilyIPv6 && ip.Is4() {
+			ip = netip.AddrFrom16(ip.As16())
+		}
+	case b.Family == haproxycfg.FamilyIPv6:
+		ip = netip.IPv6Unspecified()
+	default:
+		ip = netip.IPv4Unspecified()
+	}
+	return netip.AddrPortFrom(ip, uint16(b.Port)), true
+}
+
+// BindString is the address as haproxy's bind errors print it:
+// "0.0.0.0:80", ":::80", "2001:db8::1:80".
+func BindString(b haproxycfg.Bind) string {
+	ap, ok := BindSockAddr(b)
+	if !ok {
+		return b.Host + ":" + strconv.Itoa(b.Port)
+	}
+	return ap.Addr().String() + ":" + strconv.Itoa(int(ap.Port()))
+}
+
+// sockOpts are the options a listening socket of a bind line must carry.
+type sockOpts struct {
+	v6       bool
+	v6only   bool // for v6 sockets
+	foreign  bool // `transparent`
+	setV6Opt bool // false when the system default is unreadable and nothing forces it
+}
+
+func bindOpts(b haproxycfg.Bind, ap netip.AddrPort) sockOpts {
+	o := sockOpts{v6: ap.Addr().Is6(), foreign: b.Transparent, setV6Opt: true}
+	switch {
+	case b.V6Only:
+		o.v6only = true
+	case b.V4V6:
+		o.v6only = false
+	default:
+		def, err := systemV6Only()
+		o.v6only, o.setV6Opt = def, err == nil
+	}
+	return o
+}
+
+// ListenBind opens the listening socket of one bind line.
+func ListenBind(b haproxycfg.Bind) (*net.TCPListener, error) {
+	ap, ok := BindSockAddr(b)
+	if !ok {
+		return nil, fmt.Errorf("bind address %q is not an IP address", b.Host)
+	}
+	o := bindOpts(b, ap)
+	network := "tcp4"
+	if o.v6 {
+		network = "tcp6"
+	}
+	// KeepAlive -1: accepted sockets get no TCP keep-alive, haproxy's
+	// default without `option clitcpka`. Listeners inherited from a master
+	// or an old process (net.FileListener) cannot carry this setting and
+	// keep Go's default.
+	lc := net.ListenConfig{KeepAlive: -1, Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) { serr = o.apply(int(fd)) }); err != nil {
+			return err
+		}
+		return serr
+	}}
+	ln, err := lc.Listen(context.Background(), network, ap.String())
+	if err != nil {
+		return nil, err
+	}
+	return ln.(*net.TCPListener), nil
+}
+
+// Compatible reports whether an open listener (inherited on reload) is the
+// socket bind b asks for: same address and family, same IPv6-only and
+// transparent settings. An incompatible one must not be reused: the new
+// configuration would be served with the old one's properties.
+func Compatible(ln *net.TCPListener, b haproxycfg.Bind) bool {
+	want, ok := BindSockAddr(b)
+	if !ok {
+		return false
+	}
+	got, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	gap := got.AddrPort()
+	// The family is compared by matches (SO_DOMAIN); Go reports an IPv4
+	// socket's address in IPv6 form.
+	if gap.Port() != want.Port() || gap.Addr().Unmap() != want.Addr().Unmap() {
+		return false
+	}
+	o := bindOpts(b, want)
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return false
+	}
+	match := false
+	if err := rc.Control(func(fd uintptr) { match = o.matches(int(fd)) }); err != nil {
+		return false
+	}
+	return match
+}
+
+// errNotTransparent is haproxy's reason when `transparent` cannot be
+// honoured.
+var errNotTransparent = errors.New("cannot make receiving socket transparent")
