@@ -43,7 +43,7 @@ type Args struct {
 	// DontFailResolve is -dr: a server name that does not resolve puts
 	// the server in maintenance instead of refusing the configuration.
 	DontFailResolve bool
-	ZeroWarning     bool     // -dW: any configuration warning is fatal, as `zero-warning`
+	ZeroWarning     bool // -dW: any configuration warning is fatal, as `zero-warning`
 }
 
 // ErrUsage is returned for a command line gproxy cannot understand.
