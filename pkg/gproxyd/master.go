@@ -120,6 +120,12 @@ func (p *process) master() int {
 		case s := <-sigs:
 			switch s {
 			case syscall.SIGUSR2, syscall.SIGHUP:
+				if stopping {
+					// The sockets are closed and the workers finishing: a
+					// stopping master starts nothing new.
+					p.log.Warn().Msgf("%v ignored: the master is stopping", s)
+					continue
+				}
 				sdnotify.Notify(sdnotify.Reloading)
 				nw, nlns, err := p.reload(lns)
 				if err != nil {
@@ -140,19 +146,13 @@ func (p *process) master() int {
 				for l := range lns {
 					lns[l].Close()
 				}
-				_ = current.Process.Signal(syscall.SIGUSR1)
-				for o := range old {
-					_ = o.Process.Signal(syscall.SIGUSR1)
-				}
+				signalWorkers(current, old, syscall.SIGUSR1)
 			case syscall.SIGTERM, syscall.SIGINT:
 				stopping = true
 				sdnotify.Notify(sdnotify.Stopping)
-				_ = current.Process.Signal(syscall.SIGTERM)
-				for o := range old {
-					_ = o.Process.Signal(syscall.SIGTERM)
-				}
+				n := signalWorkers(current, old, syscall.SIGTERM)
 				deadline := time.After(10 * time.Second)
-				for n := 1 + len(old); n > 0; n-- {
+				for ; n > 0; n-- {
 					select {
 					case <-exited:
 					case <-deadline:
@@ -163,6 +163,22 @@ func (p *process) master() int {
 			}
 		}
 	}
+}
+
+// signalWorkers sends sig to the current worker, if one still runs (during
+// a soft stop it may have exited before the old ones), and to every old
+// worker; it returns how many it signalled.
+func signalWorkers(current *exec.Cmd, old map[*exec.Cmd]bool, sig syscall.Signal) int {
+	n := 0
+	if current != nil {
+		_ = current.Process.Signal(sig)
+		n++
+	}
+	for o := range old {
+		_ = o.Process.Signal(sig)
+		n++
+	}
+	return n
 }
 
 // reload re-reads the configuration and starts a worker for it on the

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -474,4 +475,85 @@ func TestIntegrationMasterWorkerReload(t *testing.T) {
 	if !strings.Contains(out.String(), "[ALERT]") {
 		t.Errorf("the broken reload reported no error:\n%s", out)
 	}
+}
+
+// waitOutput polls a process's output until re matches it and returns the
+// first submatch.
+func waitOutput(t *testing.T, out *lockedBuf, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m[len(m)-1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("output never matched %s:\n%s", re, out)
+	return ""
+}
+
+// waitGone polls until pid no longer exists (its parent reaped it).
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still exists after 10 s", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestIntegrationMasterSignalsDuringSoftStop: during a soft stop the current
+// worker can exit before an old one that still has a session; a further
+// signal to the master (another SIGUSR1, a reload, then SIGTERM) must reach
+// the old worker and stop the master cleanly, not dereference the worker
+// that is gone (the master panicked here).
+func TestIntegrationMasterSignalsDuringSoftStop(t *testing.T) {
+	needRoot(t)
+	be := echoBackend(t, "web01")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
+	cmd, out := startGproxy(t, "-W", "-f", cfg)
+	first, err := strconv.Atoi(waitOutput(t, out, regexp.MustCompile(`New worker \((\d+)\) forked`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitListening(t, addr)
+	// A session that keeps the first worker busy.
+	long, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close()
+	if line, _ := bufio.NewReader(long).ReadString('\n'); strings.TrimSpace(line) != "web01" {
+		t.Fatalf("greeting %q", line)
+	}
+	_ = cmd.Process.Signal(syscall.SIGUSR2)
+	second, err := strconv.Atoi(waitOutput(t, out, regexp.MustCompile(`new worker \((\d+)\) forked`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Soft stop: the idle new worker exits at once, the old one stays.
+	_ = cmd.Process.Signal(syscall.SIGUSR1)
+	waitGone(t, second)
+	if syscall.Kill(first, 0) != nil {
+		t.Fatalf("the old worker %d exited with a session open", first)
+	}
+	for _, s := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM} {
+		_ = cmd.Process.Signal(s)
+	}
+	// Process.Wait, not cmd.Wait: the workers share the master's output pipe.
+	done := make(chan *os.ProcessState, 1)
+	go func() { st, _ := cmd.Process.Wait(); done <- st }()
+	select {
+	case st := <-done:
+		if !st.Success() || strings.Contains(out.String(), "panic") {
+			t.Fatalf("master after signals during a soft stop: %v\n%s", st, out)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("master still runs 15 s after SIGTERM\n%s", out)
+	}
+	// SIGTERM reached the old worker in the middle of its soft stop.
+	waitGone(t, first)
 }

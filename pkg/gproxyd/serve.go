@@ -230,9 +230,22 @@ func (p *process) serve(m mode) int {
 				p.log.Info().Msg("soft stop: no longer accepting, finishing sessions")
 				cancel()
 				eng.SoftStop()
-				eng.Wait(context.Background())
-				logs.stopped(eng)
-				return 0
+				// SIGTERM still ends the sessions at once, as in haproxy.
+				finished := make(chan struct{})
+				go func() { eng.Wait(context.Background()); close(finished) }()
+				for {
+					select {
+					case <-finished:
+						logs.stopped(eng)
+						return 0
+					case s := <-sigs:
+						if s == syscall.SIGTERM || s == syscall.SIGINT {
+							p.log.Info().Msgf("%v: stopping now", s)
+							eng.Close()
+							return 0
+						}
+					}
+				}
 			case syscall.SIGTERM, syscall.SIGINT:
 				p.log.Info().Msgf("%v: stopping now", s)
 				cancel()
