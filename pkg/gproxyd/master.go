@@ -34,7 +34,10 @@ func (p *process) master() int {
 	}
 	have := map[string]*net.TCPListener{}
 	for _, pid := range append(append([]int{}, p.args.SoftStopPIDs...), p.args.HardStopPIDs...) {
-		got, _ := FetchListeners(pid)
+		got, err := FetchListeners(pid)
+		if err != nil {
+			p.log.Warn().Msgf("taking no sockets from pid %d (%v); binding anew", pid, err)
+		}
 		for a, ln := range got {
 			have[a] = ln
 		}

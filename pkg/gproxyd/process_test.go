@@ -3,6 +3,7 @@ package gproxyd_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"hapair/pkg/gproxyd"
 )
 
 // These tests drive the real gproxy binary the way init scripts, systemd
@@ -556,4 +559,69 @@ func TestIntegrationMasterSignalsDuringSoftStop(t *testing.T) {
 	}
 	// SIGTERM reached the old worker in the middle of its soft stop.
 	waitGone(t, first)
+}
+
+// TestIntegrationHandoffImpostor: a process that binds another's handoff
+// name first (the names are abstract: anyone may) does not get its sockets
+// used. Run by another user, or on behalf of another pid, the new gproxy
+// warns, binds its own socket and serves.
+func TestIntegrationHandoffImpostor(t *testing.T) {
+	needRoot(t)
+	// Another user serving its own pid's name: refused on the uid.
+	py := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
+		`import os, socket, time
+s = socket.socket(socket.AF_UNIX)
+s.bind("\0gproxy-handoff-%d" % os.getpid())
+s.listen()
+print("ready", flush=True)
+c, _ = s.accept()
+time.sleep(5)`)
+	stdout, err := py.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := py.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = py.Process.Kill(); _ = py.Wait() })
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("impostor as nobody: %q, %v", line, err)
+	}
+	if got, err := gproxyd.FetchListeners(py.Process.Pid); !errors.Is(err, gproxyd.ErrHandoffPeer) || !strings.Contains(err.Error(), "uid 65534") {
+		t.Fatalf("handoff served by uid 65534: %v, %v; want ErrHandoffPeer naming the uid", got, err)
+	}
+
+	// This test serving the name of a sleeping process, with a socket
+	// bound to the proxy's address: gproxy -sf <sleeper> must not take it.
+	sleeper := exec.Command("sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	be := echoBackend(t, "web01")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	decoy, err := gproxyd.Listen(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer decoy.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	files := func() (map[string]*os.File, error) {
+		f, err := decoy.File()
+		return map[string]*os.File{addr: f}, err
+	}
+	if err := gproxyd.ServeHandoff(ctx, gproxyd.HandoffPath(sleeper.Process.Pid), files); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
+	_, out := startGproxy(t, "-f", cfg, "-sf", strconv.Itoa(sleeper.Process.Pid))
+	waitOutput(t, out, regexp.MustCompile(`(?m)^\[WARNING\].*taking no sockets from pid \d+ .*untrusted handoff.*served by pid \d+, not \d+`))
+	// Served on its own socket: the decoy (same port, SO_REUSEPORT) never
+	// accepts, so every connection answered came through gproxy.
+	decoy.Close()
+	waitListening(t, addr)
+	if got, err := greet(addr); err != nil || got != "web01" {
+		t.Fatalf("after refusing the impostor: %q, %v\n%s", got, err, out)
+	}
 }

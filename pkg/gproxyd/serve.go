@@ -2,6 +2,7 @@ package gproxyd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -121,7 +122,9 @@ func (p *process) serve(m mode) int {
 	} else {
 		for _, pid := range append(append([]int{}, p.args.SoftStopPIDs...), p.args.HardStopPIDs...) {
 			got, err := FetchListeners(pid)
-			if err != nil {
+			if errors.Is(err, ErrHandoffPeer) {
+				p.log.Warn().Msgf("taking no sockets from pid %d (%v); binding anew", pid, err)
+			} else if err != nil {
 				p.log.Info().Msgf("taking no sockets from pid %d (%v); binding anew", pid, err)
 			}
 			for a, ln := range got {
