@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -49,19 +51,27 @@ func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, 
 	// As haproxy does, bind a temporary path and rename it over the
 	// socket's: a running process (the old one of a reload) keeps serving
 	// until the new socket replaces its file atomically.
-	tmp := fmt.Sprintf("%s.%d.tmp", sock.Path, os.Getpid())
-	_ = os.Remove(tmp)
-	ln, err := net.Listen("unix", tmp)
+	uid, gid, err := socketOwner(sock)
 	if err != nil {
 		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
 	}
-	// The old process of a reload must not unlink the new socket: Close
-	// removes the file only if it is still the one created here.
-	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	tmp := fmt.Sprintf("%s.%d.tmp", sock.Path, os.Getpid())
+	_ = os.Remove(tmp)
+	ln, err := listenUnix(tmp, MaxConns)
+	if err != nil {
+		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+	}
 	fail := func(err error) (*Server, error) {
 		ln.Close()
 		_ = os.Remove(tmp)
 		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+	}
+	// Owner and mode are set before the file takes the socket's name, so
+	// that nobody meets it with the wrong ones.
+	if uid >= 0 || gid >= 0 {
+		if err := os.Lchown(tmp, uid, gid); err != nil {
+			return fail(err)
+		}
 	}
 	if sock.Mode != 0 {
 		if err := os.Chmod(tmp, os.FileMode(sock.Mode)); err != nil {
@@ -81,12 +91,83 @@ func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, 
 	return s, nil
 }
 
+// MaxConns is how many sessions one stats socket serves at a time, as
+// haproxy 2.6 (`stats maxconn`, 10 by default). Further clients wait in the
+// listen backlog, which is as long, until a session ends.
+const MaxConns = 10
+
+// listenUnix binds a Unix stream socket at path with the given backlog
+// (Go's net.Listen always asks for the system's maximum).
+func listenUnix(path string, backlog int) (*net.UnixListener, error) {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		syscall.Close(fd)
+		return nil, &net.OpError{Op: "listen", Net: "unix", Addr: &net.UnixAddr{Name: path, Net: "unix"}, Err: os.NewSyscallError("bind", err)}
+	}
+	if err := syscall.Listen(fd, backlog); err != nil {
+		syscall.Close(fd)
+		_ = os.Remove(path)
+		return nil, os.NewSyscallError("listen", err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	ln, err := net.FileListener(f)
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, err
+	}
+	// The old process of a reload must not unlink the new socket: Close
+	// removes the file only if it is still the one created here.
+	ul := ln.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false)
+	return ul, nil
+}
+
+// socketOwner resolves the `user`/`group` names and `uid`/`gid` numbers of a
+// socket; -1 leaves that part of the ownership as created. A number given
+// with a name wins over it.
+func socketOwner(sock haproxycfg.StatsSocket) (uid, gid int, err error) {
+	uid, gid = -1, -1
+	if sock.User != "" {
+		u, err := user.Lookup(sock.User)
+		if err != nil {
+			return 0, 0, fmt.Errorf("unknown user '%s'", sock.User)
+		}
+		if uid, err = strconv.Atoi(u.Uid); err != nil {
+			return 0, 0, fmt.Errorf("user '%s': uid %q", sock.User, u.Uid)
+		}
+	}
+	if sock.Group != "" {
+		g, err := user.LookupGroup(sock.Group)
+		if err != nil {
+			return 0, 0, fmt.Errorf("unknown group '%s'", sock.Group)
+		}
+		if gid, err = strconv.Atoi(g.Gid); err != nil {
+			return 0, 0, fmt.Errorf("group '%s': gid %q", sock.Group, g.Gid)
+		}
+	}
+	if sock.UID > 0 || (sock.UID == 0 && sock.User == "") {
+		uid = sock.UID
+	}
+	if sock.GID > 0 || (sock.GID == 0 && sock.Group == "") {
+		gid = sock.GID
+	}
+	return uid, gid, nil
+}
+
 // Addr is the socket's path.
 func (s *Server) Addr() string { return s.path }
 
 func (s *Server) accept() {
 	defer s.wg.Done()
+	// A slot is taken before accepting: with MaxConns sessions open, the
+	// next client stays in the kernel's backlog, as with haproxy.
+	slots := make(chan struct{}, MaxConns)
 	for {
+		slots <- struct{}{}
 		c, err := s.ln.Accept()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
@@ -104,6 +185,7 @@ func (s *Server) accept() {
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
+			<-slots
 		}()
 	}
 }
@@ -140,6 +222,7 @@ func (s *Server) Session(c net.Conn) {
 				quit = true
 			case len(args) > 0 && args[0] == "prompt":
 				interactive = !interactive
+				w.WriteString("\n")
 			case len(args) >= 3 && args[0] == "set" && args[1] == "timeout" && args[2] == "cli":
 				// hatop sets its session's idle timeout (seconds).
 				d, err := parseTimeout(arg(args, 3))
