@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hapair/pkg/reexec"
+	"hapair/pkg/runtimeapi"
 	"hapair/pkg/sdnotify"
 )
 
@@ -50,6 +51,25 @@ func (p *process) master() int {
 	ready := readyPipe() // set when -D started us
 	ctx, cancel := backgroundCtx()
 	defer cancel()
+	p.procs = newProcTable(p.pid)
+	if p.args.MasterSocket != "" {
+		sock, err := runtimeapi.ParseMasterSocket(p.args.MasterSocket)
+		if err == nil {
+			var mcli *runtimeapi.MasterServer
+			if mcli, err = runtimeapi.ListenMaster(sock, p.procs, p.log); err == nil {
+				defer mcli.Close()
+			}
+		}
+		if err != nil {
+			p.alert("config : %v", err)
+			p.alert("config : Can't create the master's CLI.")
+			if ready != nil {
+				fmt.Fprint(ready, err.Error())
+				ready.Close()
+			}
+			return 1
+		}
+	}
 	if err := ServeHandoff(ctx, HandoffPath(p.pid), func() (map[string]*os.File, error) { return listenerFiles(lns) }); err != nil {
 		p.log.Warn().Err(err).Msg("handoff socket")
 	}
@@ -82,6 +102,17 @@ func (p *process) master() int {
 
 	sigs, stop := signals()
 	defer stop()
+	go func() {
+		// `reload` on the master CLI is SIGUSR2.
+		for {
+			select {
+			case <-p.procs.reload:
+				sigs <- syscall.SIGUSR2
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	exited := make(chan *exec.Cmd, 16)
 	watch := func(c *exec.Cmd) {
 		go func() { _ = c.Wait(); exited <- c }()
@@ -93,6 +124,7 @@ func (p *process) master() int {
 	for {
 		select {
 		case c := <-exited:
+			p.procs.gone(c)
 			if old[c] {
 				delete(old, c)
 				p.log.Info().Msgf("Former worker (%d) exited with code %d", c.Process.Pid, c.ProcessState.ExitCode())
@@ -130,7 +162,9 @@ func (p *process) master() int {
 					continue
 				}
 				sdnotify.Notify(sdnotify.Reloading)
+				p.procs.reloading()
 				nw, nlns, err := p.reload(lns)
+				p.procs.reloaded(current, err == nil)
 				if err != nil {
 					p.log.Error().Msgf("reload failed, the current worker keeps serving: %v", err)
 					sdnotify.Notify(sdnotify.Ready)
@@ -227,14 +261,23 @@ func (p *process) startWorker(lns map[string]*net.TCPListener) (*exec.Cmd, error
 		}
 		files = append(files, f)
 	}
-	files = append(files, wr)
+	ctl, theirs, err := workerCLIPair()
+	if err != nil {
+		wr.Close()
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, fmt.Errorf("starting a worker: %w", err)
+	}
+	files = append(files, wr, theirs)
 	cmd := exec.Command(exe, p.args.Reexec(p.argv[1:])...)
 	cmd.Args[0] = p.argv[0]
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = files
 	cmd.Env = append(os.Environ(), envRole+"="+roleWorker,
 		envListenFDs+"="+strings.Join(addrs, ","),
-		fmt.Sprintf("%s=%d", envReadyFD, 3+len(addrs)))
+		fmt.Sprintf("%s=%d", envReadyFD, 3+len(addrs)),
+		fmt.Sprintf("%s=%d", envMasterCLIFD, 4+len(addrs)))
 	// The worker dies with the master.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	err = cmd.Start()
@@ -242,12 +285,15 @@ func (p *process) startWorker(lns map[string]*net.TCPListener) (*exec.Cmd, error
 		f.Close()
 	}
 	if err != nil {
+		ctl.Close()
 		return nil, fmt.Errorf("starting a worker: %w", err)
 	}
 	if err := waitReady(rd, 30*time.Second); err != nil {
+		ctl.Close()
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("worker failed to start: %w", err)
 	}
+	p.procs.add(cmd, ctl)
 	return cmd, nil
 }

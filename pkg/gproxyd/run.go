@@ -60,6 +60,7 @@ type process struct {
 	// noticed: the version and path notices were printed.
 	noticed bool
 	cfg     *haproxycfg.Config
+	procs   *procTable // the master's workers, for its CLI
 }
 
 func (p *process) alert(format string, a ...any) {
@@ -132,6 +133,10 @@ func (p *process) main() int {
 	}
 	daemon := (p.args.Daemon || cfg.Global.Daemon) && !p.args.Foreground
 	masterWorker := p.args.MasterWorker
+	if p.args.MasterSocket != "" && !masterWorker && os.Getenv(envRole) == "" {
+		p.startupNotices()
+		p.log.Warn().Msg("config : a master CLI socket was defined, but master-worker mode (-W) is not enabled.")
+	}
 	switch os.Getenv(envRole) {
 	case roleWorker:
 		return p.serve(modeWorker)

@@ -40,6 +40,17 @@ func ParseLevel(s string) (Level, error) {
 	return 0, fmt.Errorf("runtimeapi: unknown level %q", s)
 }
 
+// String is the level's keyword, as `show cli level` prints it.
+func (l Level) String() string {
+	switch l {
+	case LevelUser:
+		return "user"
+	case LevelOperator:
+		return "operator"
+	}
+	return "admin"
+}
+
 // Commands runs CLI commands against a running engine. It is safe for
 // concurrent use by several connections.
 type Commands struct {

@@ -48,23 +48,36 @@ func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	ln, fi, err := listenFile(sock)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cmds: cmds, level: level, timeout: timeout, log: log, ln: ln, path: sock.Path, file: fi, conns: map[net.Conn]struct{}{}}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// listenFile creates a CLI socket file with the configured owner and
+// mode, replacing any previous one atomically.
+func listenFile(sock haproxycfg.StatsSocket) (*net.UnixListener, os.FileInfo, error) {
+	uid, gid, err := socketOwner(sock)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+	}
 	// As haproxy does, bind a temporary path and rename it over the
 	// socket's: a running process (the old one of a reload) keeps serving
 	// until the new socket replaces its file atomically.
-	uid, gid, err := socketOwner(sock)
-	if err != nil {
-		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
-	}
 	tmp := fmt.Sprintf("%s.%d.tmp", sock.Path, os.Getpid())
 	_ = os.Remove(tmp)
 	ln, err := listenUnix(tmp, MaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+		return nil, nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
 	}
-	fail := func(err error) (*Server, error) {
+	fail := func(err error) (*net.UnixListener, os.FileInfo, error) {
 		ln.Close()
 		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+		return nil, nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
 	}
 	// Owner and mode are set before the file takes the socket's name, so
 	// that nobody meets it with the wrong ones.
@@ -85,10 +98,7 @@ func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, 
 	if err != nil {
 		return fail(err)
 	}
-	s := &Server{cmds: cmds, level: level, timeout: timeout, log: log, ln: ln, path: sock.Path, file: fi, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.accept()
-	return s, nil
+	return ln, fi, nil
 }
 
 // MaxConns is how many sessions one stats socket serves at a time, as
@@ -194,13 +204,18 @@ func (s *Server) accept() {
 // and the connection closes; in prompt mode, lines until `quit`, each
 // answer followed by "> ". Every command's answer ends with an empty line.
 // The connection closes after `stats timeout` without input.
-func (s *Server) Session(c net.Conn) {
+func (s *Server) Session(c net.Conn) { ServeConn(c, s.cmds, s.level, s.timeout) }
+
+// ServeConn serves one CLI connection at a level, as Session does: the
+// master CLI hands a worker its forwarded commands this way.
+func ServeConn(c net.Conn, cmds *Commands, level Level, timeout time.Duration) {
 	defer c.Close()
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
 	r := bufio.NewReaderSize(c, 4096)
 	w := bufio.NewWriter(c)
 	interactive := false
-	level := s.level
-	timeout := s.timeout
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(timeout))
 		line, err := readLine(r)
@@ -208,15 +223,15 @@ func (s *Server) Session(c net.Conn) {
 			return
 		}
 		quit := false
-		cmds, perr := SplitLine(line)
+		lineCmds, perr := SplitLine(line)
 		if perr != nil {
 			fmt.Fprintf(w, "%v\n\n", perr)
-			cmds = nil
+			lineCmds = nil
 		}
-		if interactive && len(cmds) == 1 && len(cmds[0]) == 0 {
-			cmds = nil // an empty line in prompt mode only shows the prompt
+		if interactive && len(lineCmds) == 1 && len(lineCmds[0]) == 0 {
+			lineCmds = nil // an empty line in prompt mode only shows the prompt
 		}
-		for _, args := range cmds {
+		for _, args := range lineCmds {
 			switch {
 			case len(args) > 0 && args[0] == "quit":
 				quit = true
@@ -232,6 +247,8 @@ func (s *Server) Session(c net.Conn) {
 					timeout = d
 				}
 				w.WriteString("\n")
+			case len(args) == 3 && args[0] == "show" && args[1] == "cli" && args[2] == "level":
+				w.WriteString(level.String() + "\n\n")
 			case len(args) > 0 && args[0] == "user":
 				level = LevelUser
 				w.WriteString("\n")
@@ -239,7 +256,7 @@ func (s *Server) Session(c net.Conn) {
 				level = LevelOperator
 				w.WriteString("\n")
 			default:
-				w.WriteString(s.cmds.Exec(args, level))
+				w.WriteString(cmds.Exec(args, level))
 				w.WriteString("\n")
 			}
 			if quit {
