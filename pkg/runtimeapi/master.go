@@ -312,8 +312,8 @@ func (s *MasterServer) Session(c net.Conn) {
 }
 
 // resolve reads a prefix: "@" and "@master" (and "@0") name the master,
-// "@!<pid>" a worker by pid, "@<n>" the current worker (haproxy 2.6 has
-// one process per worker, so every relative pid is 1: the current worker).
+// "@!<pid>" a worker by pid, "@1" the current worker (haproxy 2.6 has one
+// process per worker: 1 is the only relative pid).
 func (s *MasterServer) resolve(prefix string) (int, bool) {
 	p := strings.TrimPrefix(prefix, "@")
 	if p == "" || p == "master" {
@@ -333,7 +333,7 @@ func (s *MasterServer) resolve(prefix string) (int, bool) {
 		return 0, false
 	}
 	n, err := strconv.Atoi(p)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > 1 {
 		return 0, false
 	}
 	if n == 0 {

@@ -1,0 +1,217 @@
+package gproxyd_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mcli sends input to a master CLI and returns everything it answers
+// until it closes (socat's habit: the input, then end of input).
+func mcli(t *testing.T, sock, input string) string {
+	t.Helper()
+	// haproxy's master re-executes itself on reload: its socket refuses
+	// connections for a moment.
+	deadline := time.Now().Add(10 * time.Second)
+	c, err := net.DialTimeout("unix", sock, 5*time.Second)
+	for err != nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		c, err = net.DialTimeout("unix", sock, 5*time.Second)
+	}
+	if err != nil {
+		t.Fatalf("master CLI %s: %v", sock, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, input); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.(*net.UnixConn).CloseWrite()
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("master CLI %q: %v (got %q)", input, err, out)
+	}
+	return string(out)
+}
+
+var procLine = regexp.MustCompile(`(?m)^(\d+)\s+(master|worker)\s+(\d+)`)
+
+// procs reads `show proc`: the master's pid, then the workers' (current
+// first, then the old ones).
+func procs(out string) (master int, workers []int) {
+	for _, m := range procLine.FindAllStringSubmatch(out, -1) {
+		pid, _ := strconv.Atoi(m[1])
+		if m[2] == "master" {
+			master = pid
+		} else {
+			workers = append(workers, pid)
+		}
+	}
+	return master, workers
+}
+
+// masterRun is one master-worker process (haproxy or gproxy) and what a
+// user reads from its master CLI, with the pids named by role and the
+// uptimes blanked: the only things that differ by nature.
+type masterRun struct {
+	t     *testing.T
+	sock  string
+	names map[int]string
+}
+
+var uptime = regexp.MustCompile(`\d+d\d\dh\d\dm\d\ds`)
+
+func (r *masterRun) ask(input string) string {
+	out := mcli(r.t, r.sock, input)
+	m, ws := procs(mcli(r.t, r.sock, "show proc\n"))
+	if _, ok := r.names[m]; !ok && m != 0 {
+		r.names[m] = "MASTER"
+	}
+	for _, w := range ws {
+		if _, ok := r.names[w]; !ok {
+			r.names[w] = fmt.Sprintf("WORKER%d", len(r.names))
+		}
+	}
+	out = uptime.ReplaceAllString(out, "UPTIME")
+	return regexp.MustCompile(`\b\d{2,8}\b`).ReplaceAllStringFunc(out, func(s string) string {
+		n, _ := strconv.Atoi(s)
+		if name, ok := r.names[n]; ok {
+			return name
+		}
+		return s
+	})
+}
+
+// waitProc polls `show proc` until it matches re.
+func (r *masterRun) waitProc(re string) string {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := mcli(r.t, r.sock, "show proc\n")
+		if regexp.MustCompile(re).MatchString(out) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("show proc never matched %s:\n%s", re, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// masterScenario drives a master CLI the way an operator does with socat
+// and returns each answer, normalised.
+func masterScenario(t *testing.T, bin string) []string {
+	dir := t.TempDir()
+	be := echoBackend(t, "web01")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	good := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nlisten l\n    bind %s\n    server s %s\n", addr, be)
+	if err := os.WriteFile(cfg, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &masterRun{t: t, sock: filepath.Join(dir, "master.sock"), names: map[int]string{}}
+	cmd := exec.Command(bin, "-W", "-S", r.sock+",mode,600", "-f", cfg)
+	out := &lockedBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", bin, out)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// haproxy names the file before it listens on it.
+		if c, err := net.Dial("unix", r.sock); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never created %s\n%s", bin, r.sock, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.waitProc(`(?m)^\d+\s+worker`)
+	waitListening(t, addr)
+
+	var got []string
+	for _, in := range []string{
+		"show proc\n", "help\n", "help show\n", "show version; show cli level\n", "show\n", "\n",
+		"user; show cli level; reload\n", "user; operator\n", "@1 show cli level\n", "@1 show version\n",
+		"@2 show info\n", "@!1 show info\n", "@nope\n", "@0 show version\n", "@master show cli level\n",
+		"prompt\nshow version\n@1\nshow cli level\n@\nquit\n",
+	} {
+		got = append(got, in+" => "+r.ask(in))
+	}
+	info := r.ask("@1 show info\n")
+	if !strings.HasPrefix(info, "Name: HAProxy\n") || !strings.Contains(info, "\nPid: WORKER1\n") {
+		t.Errorf("%s: @1 show info does not describe the current worker:\n%s", bin, info)
+	}
+	// A session keeps the first worker busy through a reload.
+	long, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close()
+	if _, err := long.Read(make([]byte, 6)); err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, "reload => "+r.ask("reload\n"))
+	r.waitProc(`# old workers\n\d+\s+worker\s+1 `)
+	for _, in := range []string{"show proc\n", "@!" + pidOf(r, "WORKER1") + " show cli level\n", "prompt\n@!" + pidOf(r, "WORKER1") + "\nshow version\n"} {
+		got = append(got, strings.ReplaceAll(in, pidOf(r, "WORKER1"), "WORKER1")+" => "+r.ask(in))
+	}
+	// A reload that fails keeps the workers and says so.
+	if err := os.WriteFile(cfg, []byte(good+"listen broken\n    bind nope\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, "failed reload => "+r.ask("reload\n"))
+	r.waitProc(`\[failed: 1\]`)
+	for _, in := range []string{"show proc\n", "prompt\nshow version\n"} {
+		got = append(got, in+" => "+r.ask(in))
+	}
+	return got
+}
+
+func pidOf(r *masterRun, name string) string {
+	for pid, n := range r.names {
+		if n == name {
+			return strconv.Itoa(pid)
+		}
+	}
+	r.t.Fatalf("no process named %s yet", name)
+	return ""
+}
+
+// TestIntegrationMasterCLI: gproxy's -S master CLI answers as haproxy 2.6's
+// (run here on the same scenario): show proc before and after reloads
+// (with an old worker still serving, then a failed reload), help, levels,
+// prefixes to the current and to an old worker, prompt mode and errors.
+func TestIntegrationMasterCLI(t *testing.T) {
+	needRoot(t)
+	ref := masterScenario(t, "haproxy")
+	got := masterScenario(t, gproxyBin)
+	t.Logf("haproxy 2.6 answered:\n%s", strings.Join(ref, "\n"))
+	for i := range ref {
+		if i >= len(got) {
+			break
+		}
+		if got[i] != ref[i] {
+			t.Errorf("gproxy:\n%s\nhaproxy 2.6:\n%s", got[i], ref[i])
+		}
+	}
+	if len(got) != len(ref) {
+		t.Errorf("%d answers, haproxy gave %d", len(got), len(ref))
+	}
+}
