@@ -33,15 +33,10 @@ func (p *process) master() int {
 	if _, err := RaiseFDLimit(plan.Need); err != nil {
 		p.log.Warn().Err(err).Msg("open-file limit")
 	}
-	have := map[string]*net.TCPListener{}
-	for _, pid := range append(append([]int{}, p.args.SoftStopPIDs...), p.args.HardStopPIDs...) {
-		got, err := FetchListeners(pid)
-		if err != nil {
-			p.log.Warn().Msgf("taking no sockets from pid %d (%v); binding anew", pid, err)
-		}
-		for a, ln := range got {
-			have[a] = ln
-		}
+	have, err := p.takeOverListeners()
+	if err != nil {
+		p.alert("%v", err)
+		return 1
 	}
 	lns, err := p.openListeners(p.cfg, have)
 	if err != nil {

@@ -625,3 +625,113 @@ time.sleep(5)`)
 		t.Fatalf("after refusing the impostor: %q, %v\n%s", got, err, out)
 	}
 }
+
+// socketInodes lists the sockets a process holds.
+func socketInodes(t *testing.T, pid int) map[string]bool {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, e := range ents {
+		if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && strings.HasPrefix(l, "socket:") {
+			out[l] = true
+		}
+	}
+	return out
+}
+
+// TestIntegrationSocketsFromStatsSocket: -x names the old process's stats
+// socket; the new process takes that process's listening socket itself
+// (the same kernel socket, not a second bind) and serves.
+func TestIntegrationSocketsFromStatsSocket(t *testing.T) {
+	needRoot(t)
+	be1, be2 := echoBackend(t, "old"), echoBackend(t, "new")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	stats := filepath.Join(t.TempDir(), "admin.sock")
+	conf := func(be string) string {
+		return writeConfig(t, fmt.Sprintf("global\n    stats socket %s mode 600 level admin expose-fd listeners\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\nlisten l\n    bind %s\n    server s %s\n", stats, addr, be))
+	}
+	oldCmd, _ := startGproxy(t, "-f", conf(be1))
+	waitListening(t, addr)
+	before := socketInodes(t, oldCmd.Process.Pid)
+	// Not -sf: the old process keeps its sockets open while we look.
+	newCmd, out := startGproxy(t, "-x", stats, "-f", conf(be2))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got, err := greet(addr); err == nil && got == "new" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new process never served\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	shared := 0
+	for ino := range socketInodes(t, newCmd.Process.Pid) {
+		if before[ino] {
+			shared++
+		}
+	}
+	if shared != 1 {
+		t.Fatalf("the new process shares %d sockets with the old one, want its listener (1)\n%s", shared, out)
+	}
+}
+
+// TestIntegrationSocketsFromFails: -x that yields no sockets stops the
+// start with haproxy 2.6's messages (compared with it) instead of being
+// ignored: a path where nothing listens, and a real haproxy's stats socket.
+func TestIntegrationSocketsFromFails(t *testing.T) {
+	needRoot(t)
+	be := echoBackend(t, "web01")
+	dir := t.TempDir()
+	cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server s %s\n", freePort(t), be))
+	pidRe := regexp.MustCompile(`\(\d+\)`)
+	run := func(bin string, args ...string) (int, []string) {
+		// Bounded: a start that ignored -x would serve until killed.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		out, _ := cmd.CombinedOutput()
+		var lines []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "[WARNING]") || strings.HasPrefix(l, "[ALERT]") {
+				lines = append(lines, pidRe.ReplaceAllString(l, "(PID)"))
+			}
+		}
+		return cmd.ProcessState.ExitCode(), lines
+	}
+	nothing := filepath.Join(dir, "nothing.sock")
+	refCode, ref := run("haproxy", "-db", "-x", nothing, "-f", cfg)
+	code, got := run(gproxyBin, "-db", "-x", nothing, "-f", cfg)
+	if code != 1 || refCode != 1 || strings.Join(got, "\n") != strings.Join(ref, "\n") {
+		t.Errorf("-x %s: exit %d\n%s\nhaproxy 2.6: exit %d\n%s", nothing, code, strings.Join(got, "\n"), refCode, strings.Join(ref, "\n"))
+	}
+
+	// A real haproxy behind the socket: it serves no gproxy handoff.
+	stats := filepath.Join(dir, "haproxy-admin.sock")
+	refCfg := writeConfig(t, fmt.Sprintf("global\n    stats socket %s level admin expose-fd listeners\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n", stats, filepath.Join(dir, "fe.sock"), be))
+	ha := exec.Command("haproxy", "-db", "-f", refCfg)
+	if err := ha.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ha.Process.Kill(); _ = ha.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("unix", stats); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("haproxy never served its stats socket")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	code, got = run(gproxyBin, "-db", "-x", stats, "-f", cfg)
+	text := strings.Join(got, "\n")
+	if code != 1 || !strings.Contains(text, "[ALERT]    (PID) : Failed to get the sockets from the old process!") || !strings.Contains(text, "no handoff socket") {
+		t.Errorf("-x to a real haproxy: exit %d\n%s", code, text)
+	}
+}

@@ -2,7 +2,6 @@ package gproxyd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -119,18 +118,8 @@ func (p *process) serve(m mode) int {
 		if have, err = InheritedListeners(); err != nil {
 			return fail("%v", err)
 		}
-	} else {
-		for _, pid := range append(append([]int{}, p.args.SoftStopPIDs...), p.args.HardStopPIDs...) {
-			got, err := FetchListeners(pid)
-			if errors.Is(err, ErrHandoffPeer) {
-				p.log.Warn().Msgf("taking no sockets from pid %d (%v); binding anew", pid, err)
-			} else if err != nil {
-				p.log.Info().Msgf("taking no sockets from pid %d (%v); binding anew", pid, err)
-			}
-			for a, ln := range got {
-				have[a] = ln
-			}
-		}
+	} else if have, err = p.takeOverListeners(); err != nil {
+		return fail("%v", err)
 	}
 	lns, err := p.openListeners(cfg, have)
 	if err != nil {

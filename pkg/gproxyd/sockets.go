@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -307,6 +308,77 @@ func FetchListeners(pid int) (map[string]*net.TCPListener, error) {
 		out[addr] = tl
 	}
 	return out, nil
+}
+
+// SocketsFrom is -x: the old process is found through the stats socket
+// at path (its `show info` gives its pid) and its listeners are taken over
+// that pid's handoff socket, with the checks FetchListeners makes. haproxy
+// asks the stats socket itself for the descriptors, which needs `expose-fd
+// listeners` on it; gproxy's handoff needs no such option, being open only
+// to root and the process's own user. Taking the sockets of a real haproxy
+// is not possible: that is an error, as any failure to take them is.
+func SocketsFrom(path string) (int, map[string]*net.TCPListener, error) {
+	c, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		return 0, nil, fmt.Errorf("Failed to connect to the old process socket '%s'", path)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "show info\n"); err != nil {
+		return 0, nil, fmt.Errorf("old process socket '%s': %w", path, err)
+	}
+	info, err := io.ReadAll(io.LimitReader(c, 1<<20))
+	if err != nil {
+		return 0, nil, fmt.Errorf("old process socket '%s': %w", path, err)
+	}
+	pid := 0
+	for _, l := range strings.Split(string(info), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pid: "); ok {
+			pid, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if pid <= 0 {
+		return 0, nil, fmt.Errorf("the process behind '%s' did not tell its pid (show info)", path)
+	}
+	lns, err := FetchListeners(pid)
+	if err != nil {
+		return pid, nil, err
+	}
+	return pid, lns, nil
+}
+
+// takeOverListeners gathers the listening sockets of the processes this
+// one replaces: from -x (where failing is fatal, as in haproxy), then from
+// each -sf/-st pid (where failing means binding anew).
+func (p *process) takeOverListeners() (map[string]*net.TCPListener, error) {
+	have := map[string]*net.TCPListener{}
+	from := 0
+	if p.args.SocketFrom != "" {
+		pid, got, err := SocketsFrom(p.args.SocketFrom)
+		if err != nil {
+			p.log.Warn().Msg(err.Error())
+			return nil, errors.New("Failed to get the sockets from the old process!")
+		}
+		from, have = pid, got
+	}
+	for _, pid := range append(append([]int{}, p.args.SoftStopPIDs...), p.args.HardStopPIDs...) {
+		if pid == from {
+			continue // taken already
+		}
+		got, err := FetchListeners(pid)
+		if errors.Is(err, ErrHandoffPeer) {
+			p.log.Warn().Msgf("taking no sockets from pid %d (%v); binding anew", pid, err)
+		} else if err != nil {
+			p.log.Info().Msgf("taking no sockets from pid %d (%v); binding anew", pid, err)
+		}
+		for a, ln := range got {
+			if old, ok := have[a]; ok {
+				old.Close()
+			}
+			have[a] = ln
+		}
+	}
+	return have, nil
 }
 
 // Inherited listeners travel from a master to its worker as extra files;
