@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -18,28 +19,35 @@ import (
 // until it closes (socat's habit: the input, then end of input).
 func mcli(t *testing.T, sock, input string) string {
 	t.Helper()
-	// haproxy's master re-executes itself on reload: its socket refuses
-	// connections for a moment.
+	// haproxy's master re-executes itself on reload, and while it starts
+	// its socket may refuse or reset a connection: retry for a while when
+	// nothing was answered.
 	deadline := time.Now().Add(10 * time.Second)
-	c, err := net.DialTimeout("unix", sock, 5*time.Second)
-	for err != nil && time.Now().Before(deadline) {
+	for {
+		out, err := mcliOnce(sock, input)
+		if err == nil {
+			return out
+		}
+		if out != "" || time.Now().After(deadline) {
+			t.Fatalf("master CLI %s %q: %v (got %q)", sock, input, err, out)
+		}
 		time.Sleep(50 * time.Millisecond)
-		c, err = net.DialTimeout("unix", sock, 5*time.Second)
 	}
+}
+
+func mcliOnce(sock, input string) (string, error) {
+	c, err := net.DialTimeout("unix", sock, 5*time.Second)
 	if err != nil {
-		t.Fatalf("master CLI %s: %v", sock, err)
+		return "", err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(c, input); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	_ = c.(*net.UnixConn).CloseWrite()
 	out, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("master CLI %q: %v (got %q)", input, err, out)
-	}
-	return string(out)
+	return string(out), err
 }
 
 var procLine = regexp.MustCompile(`(?m)^(\d+)\s+(master|worker)\s+(\d+)`)
@@ -214,4 +222,118 @@ func TestIntegrationMasterCLI(t *testing.T) {
 	if len(got) != len(ref) {
 		t.Errorf("%d answers, haproxy gave %d", len(got), len(ref))
 	}
+}
+
+// diagLines keeps a run's [WARNING] and [ALERT] lines, pids and the
+// temporary directory replaced.
+func diagLines(out, dir string) string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "[WARNING]") || strings.HasPrefix(l, "[ALERT]") {
+			l = regexp.MustCompile(`\(\d+\)`).ReplaceAllString(l, "(PID)")
+			lines = append(lines, strings.ReplaceAll(l, dir, "DIR"))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestIntegrationMasterSocketOptions: -S options as haproxy 2.6 takes them:
+// a bad one stops the start with its words, -S without -W is a warning,
+// mode/uid/gid give the socket file the same owner and mode.
+func TestIntegrationMasterSocketOptions(t *testing.T) {
+	needRoot(t)
+	be := echoBackend(t, "web01")
+	cfgFor := func() string {
+		return writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server s %s\n", freePort(t), be))
+	}
+	// run starts bin until its output matches until (or it exits), then
+	// stops it; it returns the exit code (-1 if stopped) and the output.
+	run := func(bin, until string, args ...string) (int, string) {
+		cmd := exec.Command(bin, args...)
+		out := &lockedBuf{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan int, 1)
+		// cmd.Wait: the output is complete once it returns (no worker
+		// outlives these runs to hold the pipe).
+		go func() { _ = cmd.Wait(); done <- cmd.ProcessState.ExitCode() }()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case code := <-done:
+				return code, out.String()
+			case <-deadline:
+				_ = cmd.Process.Kill()
+				<-done
+				t.Fatalf("%s %q: neither exited nor printed %q in 10 s\n%s", bin, args, until, out)
+			case <-time.After(20 * time.Millisecond):
+				if until != "" && regexp.MustCompile(until).MatchString(out.String()) {
+					_ = cmd.Process.Kill()
+					<-done
+					return -1, out.String()
+				}
+			}
+		}
+	}
+	type result struct {
+		code int
+		diag string
+	}
+	scenario := func(bin string) []result {
+		dir := t.TempDir()
+		var res []result
+		code, out := run(bin, "", "-W", "-S", dir+"/m.sock,bogus", "-f", cfgFor())
+		res = append(res, result{code, diagLines(out, dir)})
+		code, out = run(bin, "master-worker mode", "-db", "-S", dir+"/m.sock", "-f", cfgFor())
+		res = append(res, result{code, diagLines(out, dir)})
+		if _, err := os.Stat(dir + "/m.sock"); !os.IsNotExist(err) {
+			t.Errorf("%s: -S without -W created the socket: %v", bin, err)
+		}
+		sock := dir + "/owned.sock"
+		startGproxyBin(t, bin, "-W", "-S", sock+",mode,640,uid,65534,gid,4", "-f", cfgFor())
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if c, err := net.Dial("unix", sock); err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never served %s", bin, sock)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		fi, err := os.Stat(sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		res = append(res, result{0, fmt.Sprintf("%v %d:%d", fi.Mode(), st.Uid, st.Gid)})
+		return res
+	}
+	ref, got := scenario("haproxy"), scenario(gproxyBin)
+	for i := range ref {
+		if got[i] != ref[i] {
+			t.Errorf("case %d: gproxy %+v\nhaproxy 2.6 %+v", i, got[i], ref[i])
+		}
+	}
+	if ref[0].code != 1 || !strings.Contains(ref[0].diag, "unknown keyword 'bogus'") {
+		t.Errorf("the reference changed: %+v", ref[0])
+	}
+}
+
+func startGproxyBin(t *testing.T, bin string, args ...string) (*exec.Cmd, *lockedBuf) {
+	t.Helper()
+	out := &lockedBuf{}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+	})
+	return cmd, out
 }

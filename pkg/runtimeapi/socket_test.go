@@ -191,3 +191,35 @@ func TestStatsSocketTenSessions(t *testing.T) {
 		tenSessionsThenQueue(t, e.sock)
 	})
 }
+
+func TestParseMasterSocket(t *testing.T) {
+	good := []struct {
+		spec string
+		want haproxycfg.StatsSocket
+	}{
+		{"/run/haproxy-master.sock", haproxycfg.StatsSocket{Path: "/run/haproxy-master.sock", Level: "admin", UID: -1, GID: -1}},
+		{"unix@/run/m.sock,mode,600,level,operator", haproxycfg.StatsSocket{Path: "/run/m.sock", Mode: 0o600, Level: "operator", UID: -1, GID: -1}},
+		{"/run/m.sock,user,haproxy,group,haproxy", haproxycfg.StatsSocket{Path: "/run/m.sock", Level: "admin", User: "haproxy", Group: "haproxy", UID: -1, GID: -1}},
+		{"/run/m.sock,uid,0,gid,4", haproxycfg.StatsSocket{Path: "/run/m.sock", Level: "admin", UID: 0, GID: 4}},
+	}
+	for _, tt := range good {
+		got, err := runtimeapi.ParseMasterSocket(tt.spec)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseMasterSocket(%q) = %+v, %v; want %+v", tt.spec, got, err, tt.want)
+		}
+	}
+	// haproxy 2.6's words where it has them.
+	bad := map[string]string{
+		"/run/m.sock,bogus":       "'/run/m.sock bogus' : unknown keyword 'bogus'.",
+		"/run/m.sock,mode,9":      "'mode' : missing or invalid mode '9' (octal integer expected)",
+		"/run/m.sock,level,root":  "'level' only supports 'user', 'operator', and 'admin' (got 'root')",
+		"/run/m.sock,uid,x":       "missing or invalid uid 'x'",
+		"ipv4@127.0.0.1:9999":     "only UNIX socket paths are implemented by gproxy",
+		"127.0.0.1:9999,level,op": "only UNIX socket paths",
+	}
+	for spec, want := range bad {
+		if _, err := runtimeapi.ParseMasterSocket(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseMasterSocket(%q) = %v, want an error containing %q", spec, err, want)
+		}
+	}
+}
