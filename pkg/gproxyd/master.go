@@ -1,6 +1,7 @@
 package gproxyd
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -87,6 +88,7 @@ func (p *process) master() int {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 	}
 	p.log.Info().Msgf("New worker (%d) forked", w.Process.Pid)
+	p.log.Info().Msg("Loading success.")
 	if ready != nil {
 		fmt.Fprint(ready, readyPrefix)
 		ready.Close()
@@ -116,28 +118,47 @@ func (p *process) master() int {
 	current := w
 	old := map[*exec.Cmd]bool{}
 	stopping := false
+	// exitedLog logs a worker's end as haproxy 2.6's master does and
+	// returns its status.
+	exitedLog := func(c *exec.Cmd) int {
+		code, how := exitStatus(c.ProcessState)
+		switch {
+		case c != current:
+			p.log.Warn().Msgf("Former worker (%d) exited with code %d (%s)", c.Process.Pid, code, how)
+		case code == 0:
+			p.log.Warn().Msgf("Current worker (%d) exited with code %d (%s)", c.Process.Pid, code, how)
+		default:
+			p.log.Error().Msgf("Current worker (%d) exited with code %d (%s)", c.Process.Pid, code, how)
+		}
+		return code
+	}
+	allExited := func(code int) int {
+		p.log.Warn().Msgf("All workers exited. Exiting... (%d)", code)
+		return code
+	}
 	for {
 		select {
 		case c := <-exited:
 			p.procs.gone(c)
+			code := exitedLog(c)
 			if old[c] {
 				delete(old, c)
-				p.log.Info().Msgf("Former worker (%d) exited with code %d", c.Process.Pid, c.ProcessState.ExitCode())
 				if stopping && len(old) == 0 && current == nil {
-					return 0
+					return allExited(0)
 				}
 				continue
 			}
 			if c == current {
-				code := c.ProcessState.ExitCode()
 				if stopping {
-					if len(old) == 0 {
-						return 0
-					}
 					current = nil
+					if len(old) == 0 {
+						return allExited(code)
+					}
 					continue
 				}
-				p.log.Error().Msgf("Current worker (%d) exited with code %d: exiting master", c.Process.Pid, code)
+				// The worker died on its own: stop everything, as
+				// haproxy's exit-on-failure does.
+				p.log.Error().Msg("exit-on-failure: killing every processes with SIGTERM")
 				sdnotify.Notify(sdnotify.Stopping)
 				for o := range old {
 					_ = o.Process.Signal(syscall.SIGTERM)
@@ -145,7 +166,7 @@ func (p *process) master() int {
 				if code == 0 {
 					code = 1
 				}
-				return code
+				return allExited(code)
 			}
 		case s := <-sigs:
 			switch s {
@@ -157,11 +178,15 @@ func (p *process) master() int {
 					continue
 				}
 				sdnotify.Notify(sdnotify.Reloading)
+				p.log.Info().Msg("Reloading HAProxy")
 				p.procs.reloading()
 				nw, nlns, err := p.reload(lns)
 				p.procs.reloaded(current, err == nil)
 				if err != nil {
-					p.log.Error().Msgf("reload failed, the current worker keeps serving: %v", err)
+					if !errors.Is(err, errConfig) {
+						p.log.Error().Msgf("%v", err)
+					}
+					p.log.Warn().Msg("Loading failure!")
 					sdnotify.Notify(sdnotify.Ready)
 					continue
 				}
@@ -170,9 +195,11 @@ func (p *process) master() int {
 				_ = current.Process.Signal(syscall.SIGUSR1)
 				current = nw
 				watch(nw)
-				p.log.Info().Msgf("Reloaded: new worker (%d) forked", nw.Process.Pid)
+				p.log.Info().Msgf("New worker (%d) forked", nw.Process.Pid)
+				p.log.Info().Msg("Loading success.")
 				sdnotify.Notify(sdnotify.Ready)
 			case syscall.SIGUSR1:
+				p.log.Warn().Msg("Exiting Master process...")
 				stopping = true
 				sdnotify.Notify(sdnotify.Stopping)
 				for l := range lns {
@@ -180,22 +207,45 @@ func (p *process) master() int {
 				}
 				signalWorkers(current, old, syscall.SIGUSR1)
 			case syscall.SIGTERM, syscall.SIGINT:
+				p.log.Warn().Msg("Exiting Master process...")
 				stopping = true
 				sdnotify.Notify(sdnotify.Stopping)
 				n := signalWorkers(current, old, syscall.SIGTERM)
 				deadline := time.After(10 * time.Second)
 				for ; n > 0; n-- {
 					select {
-					case <-exited:
+					case c := <-exited:
+						p.procs.gone(c)
+						exitedLog(c)
+						if c == current {
+							current = nil
+						}
+						delete(old, c)
 					case <-deadline:
 						return 0
 					}
 				}
-				return 0
+				return allExited(0)
 			}
 		}
 	}
 }
+
+// exitStatus is a worker's exit code as a shell reports it (128 + the
+// signal) and haproxy's word for how it ended ("Exit", "Terminated").
+func exitStatus(st *os.ProcessState) (int, string) {
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		name := ws.Signal().String()
+		if name != "" {
+			name = strings.ToUpper(name[:1]) + name[1:]
+		}
+		return 128 + int(ws.Signal()), name
+	}
+	return st.ExitCode(), "Exit"
+}
+
+// errConfig: a reload's configuration has errors, already printed.
+var errConfig = errors.New("configuration errors (see above)")
 
 // signalWorkers sends sig to the current worker, if one still runs (during
 // a soft stop it may have exited before the old ones), and to every old
@@ -218,7 +268,7 @@ func signalWorkers(current *exec.Cmd, old map[*exec.Cmd]bool, sig syscall.Signal
 func (p *process) reload(lns map[string]*net.TCPListener) (*exec.Cmd, map[string]*net.TCPListener, error) {
 	cfg, ok := p.loadConfig()
 	if !ok {
-		return nil, nil, fmt.Errorf("configuration errors (see above)")
+		return nil, nil, errConfig
 	}
 	keep := map[string]*net.TCPListener{}
 	for a, l := range lns {

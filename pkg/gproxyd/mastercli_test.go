@@ -337,3 +337,54 @@ func startGproxyBin(t *testing.T, bin string, args ...string) (*exec.Cmd, *locke
 	})
 	return cmd, out
 }
+
+// TestIntegrationMasterLogLines: the master's own lines through a start,
+// a reload, a failed reload and a soft stop are haproxy 2.6's (run on the
+// same steps), pids aside.
+func TestIntegrationMasterLogLines(t *testing.T) {
+	needRoot(t)
+	scenario := func(bin string) string {
+		be := echoBackend(t, "web01")
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		good := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n", addr, be)
+		cfg := writeConfig(t, good)
+		sock := filepath.Join(t.TempDir(), "m.sock")
+		cmd, out := startGproxyBin(t, bin, "-W", "-S", sock, "-f", cfg)
+		r := &masterRun{t: t, sock: sock, names: map[int]string{}}
+		r.waitProc(`(?m)^\d+\s+worker`)
+		waitListening(t, addr)
+		_ = cmd.Process.Signal(syscall.SIGUSR2)
+		r.waitProc(`master\s+1 \[failed: 0\](?s:.*)# workers\n\d+\s+worker\s+0 `)
+		r.waitProc(`(?m)# workers\n\d+\s+worker\s+0 [^\n]*\n# programs`) // the old worker is gone
+		if err := os.WriteFile(cfg, []byte(good+"listen broken\n    bind nope\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Process.Signal(syscall.SIGUSR2)
+		r.waitProc(`\[failed: 1\]`)
+		_ = cmd.Process.Signal(syscall.SIGUSR1)
+		done := make(chan struct{})
+		// cmd.Wait: the output is complete (the workers are gone too).
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the master still runs 10 s after SIGUSR1\n%s", bin, out)
+		}
+		master := regexp.MustCompile(`\((\d+)\)`).FindStringSubmatch(out.String())[1]
+		var lines []string
+		for _, l := range strings.Split(out.String(), "\n") {
+			// The master's lines, without those haproxy prints again when
+			// it re-executes itself and the configuration's own alerts.
+			if !strings.Contains(l, "("+master+")") || strings.Contains(l, "haproxy version is") ||
+				strings.Contains(l, "path to executable") || strings.Contains(l, "config :") {
+				continue
+			}
+			lines = append(lines, regexp.MustCompile(`\(\d+\)`).ReplaceAllString(l, "(PID)"))
+		}
+		return strings.Join(lines, "\n")
+	}
+	ref, got := scenario("haproxy"), scenario(gproxyBin)
+	if got != ref {
+		t.Errorf("gproxy's master said:\n%s\nhaproxy 2.6's:\n%s", got, ref)
+	}
+}

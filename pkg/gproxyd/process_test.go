@@ -533,7 +533,7 @@ func TestIntegrationMasterSignalsDuringSoftStop(t *testing.T) {
 		t.Fatalf("greeting %q", line)
 	}
 	_ = cmd.Process.Signal(syscall.SIGUSR2)
-	second, err := strconv.Atoi(waitOutput(t, out, regexp.MustCompile(`new worker \((\d+)\) forked`)))
+	second, err := strconv.Atoi(waitOutput(t, out, regexp.MustCompile(`(?s)Reloading HAProxy.*New worker \((\d+)\) forked`)))
 	if err != nil {
 		t.Fatal(err)
 	}

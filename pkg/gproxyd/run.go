@@ -86,7 +86,7 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 		if !hasAlerts(diags) {
 			p.alert("%v", err)
 		}
-		p.alert("Fatal errors found in configuration.")
+		p.alert("config : Fatal errors found in configuration.")
 		return nil, false
 	}
 	return cfg, true
