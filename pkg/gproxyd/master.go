@@ -34,7 +34,7 @@ func (p *process) master() int {
 	if _, err := RaiseFDLimit(plan.Need); err != nil {
 		p.log.Warn().Err(err).Msg("open-file limit")
 	}
-	have, err := p.takeOverListeners()
+	have, err := p.takeOverListeners(true)
 	if err != nil {
 		p.alert("%v", err)
 		return 1

@@ -710,6 +710,15 @@ func TestIntegrationSocketsFromFails(t *testing.T) {
 		t.Errorf("-x %s: exit %d\n%s\nhaproxy 2.6: exit %d\n%s", nothing, code, strings.Join(got, "\n"), refCode, strings.Join(ref, "\n"))
 	}
 
+	// A master (-W) starts anyway, as haproxy's does, binding anew.
+	port := freePort(t)
+	wcfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server s %s\n", port, be))
+	_, wout := startGproxy(t, "-W", "-x", nothing, "-f", wcfg)
+	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	if got, err := greet(fmt.Sprintf("127.0.0.1:%d", port)); err != nil || got != "web01" {
+		t.Errorf("-W -x %s: %q, %v\n%s", nothing, got, err, wout)
+	}
+
 	// A real haproxy behind the socket: it serves no gproxy handoff.
 	stats := filepath.Join(dir, "haproxy-admin.sock")
 	refCfg := writeConfig(t, fmt.Sprintf("global\n    stats socket %s level admin expose-fd listeners\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n", stats, filepath.Join(dir, "fe.sock"), be))

@@ -118,7 +118,7 @@ func (p *process) serve(m mode) int {
 		if have, err = InheritedListeners(); err != nil {
 			return fail("%v", err)
 		}
-	} else if have, err = p.takeOverListeners(); err != nil {
+	} else if have, err = p.takeOverListeners(false); err != nil {
 		return fail("%v", err)
 	}
 	lns, err := p.openListeners(cfg, have)

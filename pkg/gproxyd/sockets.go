@@ -348,18 +348,23 @@ func SocketsFrom(path string) (int, map[string]*net.TCPListener, error) {
 }
 
 // takeOverListeners gathers the listening sockets of the processes this
-// one replaces: from -x (where failing is fatal, as in haproxy), then from
-// each -sf/-st pid (where failing means binding anew).
-func (p *process) takeOverListeners() (map[string]*net.TCPListener, error) {
+// one replaces: from -x, then from each -sf/-st pid (where failing means
+// binding anew). A failed -x is fatal for a single process, as in haproxy;
+// haproxy's master (-W) starts anyway, binding anew.
+func (p *process) takeOverListeners(master bool) (map[string]*net.TCPListener, error) {
 	have := map[string]*net.TCPListener{}
 	from := 0
 	if p.args.SocketFrom != "" {
 		pid, got, err := SocketsFrom(p.args.SocketFrom)
-		if err != nil {
+		switch {
+		case err != nil && master:
+			p.log.Info().Msgf("taking no sockets through %s (%v); binding anew", p.args.SocketFrom, err)
+		case err != nil:
 			p.log.Warn().Msg(err.Error())
 			return nil, errors.New("Failed to get the sockets from the old process!")
+		default:
+			from, have = pid, got
 		}
-		from, have = pid, got
 	}
 	for _, pid := range append(append([]int{}, p.args.SoftStopPIDs...), p.args.HardStopPIDs...) {
 		if pid == from {
