@@ -22,6 +22,11 @@ import (
 // the old worker to finish its sessions and exit. A broken configuration
 // keeps the running worker.
 func (p *process) master() int {
+	// Signals wait in the channel from the start: a reload asked for as
+	// soon as systemd hears READY=1 must not find the default action
+	// (which ends the process) still in place.
+	sigs, stop := signals()
+	defer stop()
 	hard, err := HardFDLimit()
 	if err != nil {
 		p.alert("%v", err)
@@ -97,8 +102,6 @@ func (p *process) master() int {
 	}
 	sdnotify.Notify(sdnotify.Ready)
 
-	sigs, stop := signals()
-	defer stop()
 	go func() {
 		// `reload` on the master CLI is SIGUSR2.
 		for {

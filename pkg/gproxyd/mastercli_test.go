@@ -353,6 +353,11 @@ func TestIntegrationMasterLogLines(t *testing.T) {
 		r := &masterRun{t: t, sock: sock, names: map[int]string{}}
 		r.waitProc(`(?m)^\d+\s+worker`)
 		waitListening(t, addr)
+		// The worker answers: it is fully started (haproxy's may otherwise
+		// miss the soft stop of the reload).
+		if v := r.ask("@1 show version\n"); v != "2.6.12-1+deb12u4\n\n" {
+			t.Fatalf("%s: @1 show version: %q", bin, v)
+		}
 		_ = cmd.Process.Signal(syscall.SIGUSR2)
 		r.waitProc(`master\s+1 \[failed: 0\](?s:.*)# workers\n\d+\s+worker\s+0 `)
 		r.waitProc(`(?m)# workers\n\d+\s+worker\s+0 [^\n]*\n# programs`) // the old worker is gone

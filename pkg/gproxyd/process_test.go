@@ -448,14 +448,18 @@ func TestIntegrationMasterWorkerReload(t *testing.T) {
 	}
 	tmpl := "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n"
 	write(fmt.Sprintf(tmpl, addr, be1))
-	cmd, out := startGproxy(t, "-Ws", "-f", cfg, "-p", filepath.Join(t.TempDir(), "pid"))
+	sock := filepath.Join(t.TempDir(), "master.sock")
+	cmd, out := startGproxy(t, "-Ws", "-f", cfg, "-p", filepath.Join(t.TempDir(), "pid"), "-S", sock)
 	waitListening(t, addr)
 	if got, _ := greet(addr); got != "v1" {
 		t.Fatalf("before reload: %q", got)
 	}
 	write("listen broken\n    bind nope\n")
 	_ = cmd.Process.Signal(syscall.SIGUSR2)
-	time.Sleep(500 * time.Millisecond)
+	// The master CLI says when the reload has failed (two signals close
+	// together may arrive as one).
+	r := &masterRun{t: t, sock: sock, names: map[int]string{}}
+	r.waitProc(`\[failed: 1\]`)
 	if got, err := greet(addr); got != "v1" {
 		t.Fatalf("after a broken reload: %q, %v\n%s", got, err, out)
 	}
