@@ -159,9 +159,12 @@ func (p *process) master() int {
 					}
 					continue
 				}
-				// The worker died on its own: stop everything, as
-				// haproxy's exit-on-failure does.
-				p.log.Error().Msg("exit-on-failure: killing every processes with SIGTERM")
+				// The worker ended on its own: stop everything, as
+				// haproxy's exit-on-failure does (which it names only
+				// for a failure, not an exit or SIGINT/SIGTERM).
+				if code != 0 && code != 130 && code != 143 {
+					p.log.Error().Msg("exit-on-failure: killing every processes with SIGTERM")
+				}
 				sdnotify.Notify(sdnotify.Stopping)
 				for o := range old {
 					_ = o.Process.Signal(syscall.SIGTERM)

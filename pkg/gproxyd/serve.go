@@ -164,8 +164,10 @@ func (p *process) serve(m mode) int {
 		return fail("%v", err)
 	}
 	defer ops.Close()
-	if ctl := inheritedMasterCLI(); ctl != nil && m == modeWorker {
-		go serveMasterCLI(ctl, ops.cmds, cfg.Global.StatsTimeout, p.log)
+	if m == modeWorker {
+		if ctl := inheritedMasterCLI(); ctl != nil {
+			go serveMasterCLI(ctl, ops.cmds, cfg.Global.StatsTimeout, p.log)
+		}
 	}
 	if err := eng.Bind(); err != nil {
 		return fail("%v", err)
