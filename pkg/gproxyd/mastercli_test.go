@@ -393,3 +393,42 @@ func TestIntegrationMasterLogLines(t *testing.T) {
 		t.Errorf("gproxy's master said:\n%s\nhaproxy 2.6's:\n%s", got, ref)
 	}
 }
+
+// TestIntegrationMasterWorkerKilled: a worker killed by SIGKILL makes the
+// master stop with haproxy 2.6's lines and exit status (137 = 128 + 9).
+func TestIntegrationMasterWorkerKilled(t *testing.T) {
+	needRoot(t)
+	scenario := func(bin string) (int, string) {
+		be := echoBackend(t, "web01")
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
+		sock := filepath.Join(t.TempDir(), "m.sock")
+		cmd, out := startGproxyBin(t, bin, "-W", "-S", sock, "-f", cfg)
+		r := &masterRun{t: t, sock: sock, names: map[int]string{}}
+		_, workers := procs(r.waitProc(`(?m)^\d+\s+worker`))
+		waitListening(t, addr)
+		if err := syscall.Kill(workers[0], syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan int, 1)
+		go func() { _ = cmd.Wait(); done <- cmd.ProcessState.ExitCode() }()
+		select {
+		case code := <-done:
+			var lines []string
+			for _, l := range strings.Split(out.String(), "\n") {
+				if (strings.HasPrefix(l, "[ALERT]") || strings.HasPrefix(l, "[WARNING]")) && !strings.Contains(l, "haproxy version") {
+					lines = append(lines, regexp.MustCompile(`\(\d+\) :`).ReplaceAllString(strings.ReplaceAll(l, strconv.Itoa(workers[0]), "WORKER"), "(PID) :"))
+				}
+			}
+			return code, strings.Join(lines, "\n")
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the master still runs 10 s after its worker was killed\n%s", bin, out)
+		}
+		return 0, ""
+	}
+	refCode, ref := scenario("haproxy")
+	code, got := scenario(gproxyBin)
+	if code != refCode || got != ref {
+		t.Errorf("gproxy: exit %d\n%s\nhaproxy 2.6: exit %d\n%s", code, got, refCode, ref)
+	}
+}
