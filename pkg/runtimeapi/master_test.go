@@ -132,3 +132,47 @@ func TestMasterSessionBadInput(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMasterLine sends arbitrary input to a master CLI: no input may
+// panic or hang the session, and only `reload` at operator level or above
+// asks for a reload.
+func FuzzMasterLine(f *testing.F) {
+	for _, s := range []string{
+		"show proc\n", "help\n", "help show\n", "@1 show info\n", "@!200 show stat\n", "@master show proc\n",
+		"prompt\n@1\nshow info\n@\nquit\n", "user; reload\n", "operator; reload\n", "@!100 x\n", "@\n", "@!\n",
+		"show version;\n", "\\\n", ";;;\n", "@1 a\\ b\\;c\n", "reload\n",
+	} {
+		f.Add(s)
+	}
+	m := &fakeMaster{}
+	path := f.TempDir() + "/m.sock"
+	srv, err := runtimeapi.ListenMaster(haproxycfg.StatsSocket{Path: path, Level: "admin", UID: -1, GID: -1}, m, zerolog.Nop())
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer srv.Close()
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		go func() {
+			_, _ = io.WriteString(c, in)
+			_ = c.(*net.UnixConn).CloseWrite()
+		}()
+		m.mu.Lock()
+		before := m.reloads
+		m.mu.Unlock()
+		if _, err := io.ReadAll(c); err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		m.mu.Lock()
+		reloaded := m.reloads != before
+		m.mu.Unlock()
+		if reloaded && !strings.Contains(in, "reload") {
+			t.Errorf("%q asked for a reload", in)
+		}
+	})
+}
