@@ -22,7 +22,7 @@ type Args struct {
 	Foreground   bool     // -db: disable background mode
 	MasterWorker bool     // -W or -Ws
 	SystemdReady bool     // -Ws: tell systemd READY=1 once serving
-	MasterSocket string   // -S path[,opts]: accepted, for the unit's EXTRAOPTS
+	MasterSocket string   // -S path[,opts]: the master CLI (-W), runtimeapi.ParseMasterSocket
 	PIDFile      string   // -p
 	SoftStopPIDs []int    // -sf PID...
 	HardStopPIDs []int    // -st PID...
@@ -30,7 +30,7 @@ type Args struct {
 	Verbose      bool     // -V
 	Version      bool     // -v
 	BuildInfo    bool     // -vv
-	SocketFrom   string   // -x: accepted; sockets come from the old process's handoff socket
+	SocketFrom   string   // -x: the old process's stats socket; its listeners are taken (SocketsFrom)
 	MaxConn      int      // -n
 	// ProxyMaxConn is -N: the maxconn of frontends that set none (neither
 	// in the section nor in its defaults).

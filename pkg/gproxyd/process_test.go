@@ -3,12 +3,15 @@ package gproxyd_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +19,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"hapair/pkg/gproxyd"
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/proxy"
 )
 
 // These tests drive the real gproxy binary the way init scripts, systemd
@@ -444,14 +451,18 @@ func TestIntegrationMasterWorkerReload(t *testing.T) {
 	}
 	tmpl := "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n"
 	write(fmt.Sprintf(tmpl, addr, be1))
-	cmd, out := startGproxy(t, "-Ws", "-f", cfg, "-p", filepath.Join(t.TempDir(), "pid"))
+	sock := filepath.Join(t.TempDir(), "master.sock")
+	cmd, out := startGproxy(t, "-Ws", "-f", cfg, "-p", filepath.Join(t.TempDir(), "pid"), "-S", sock)
 	waitListening(t, addr)
 	if got, _ := greet(addr); got != "v1" {
 		t.Fatalf("before reload: %q", got)
 	}
 	write("listen broken\n    bind nope\n")
 	_ = cmd.Process.Signal(syscall.SIGUSR2)
-	time.Sleep(500 * time.Millisecond)
+	// The master CLI says when the reload has failed (two signals close
+	// together may arrive as one).
+	r := &masterRun{t: t, sock: sock, names: map[int]string{}}
+	r.waitProc(`\[failed: 1\]`)
 	if got, err := greet(addr); got != "v1" {
 		t.Fatalf("after a broken reload: %q, %v\n%s", got, err, out)
 	}
@@ -508,5 +519,271 @@ func TestIntegrationGlobalPidfileAndQuiet(t *testing.T) {
 	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 	if strings.TrimSpace(string(comm)) != "haproxy" {
 		t.Fatalf("pidfile names pid %d (%q), not the daemon", pid, comm)
+	}
+}
+
+// waitOutput polls a process's output until re matches it and returns the
+// first submatch.
+func waitOutput(t *testing.T, out *lockedBuf, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m[len(m)-1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("output never matched %s:\n%s", re, out)
+	return ""
+}
+
+// waitGone polls until pid no longer exists (its parent reaped it).
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still exists after 10 s", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestIntegrationMasterSignalsDuringSoftStop: during a soft stop the current
+// worker can exit before an old one that still has a session; a further
+// signal to the master (another SIGUSR1, a reload, then SIGTERM) must reach
+// the old worker and stop the master cleanly, not dereference the worker
+// that is gone (the master panicked here).
+func TestIntegrationMasterSignalsDuringSoftStop(t *testing.T) {
+	needRoot(t)
+	be := echoBackend(t, "web01")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
+	cmd, out := startGproxy(t, "-W", "-f", cfg)
+	first, err := strconv.Atoi(waitOutput(t, out, regexp.MustCompile(`New worker \((\d+)\) forked`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitListening(t, addr)
+	// A session that keeps the first worker busy.
+	long, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close()
+	if line, _ := bufio.NewReader(long).ReadString('\n'); strings.TrimSpace(line) != "web01" {
+		t.Fatalf("greeting %q", line)
+	}
+	_ = cmd.Process.Signal(syscall.SIGUSR2)
+	second, err := strconv.Atoi(waitOutput(t, out, regexp.MustCompile(`(?s)Reloading HAProxy.*New worker \((\d+)\) forked`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Soft stop: the idle new worker exits at once, the old one stays.
+	_ = cmd.Process.Signal(syscall.SIGUSR1)
+	waitGone(t, second)
+	if syscall.Kill(first, 0) != nil {
+		t.Fatalf("the old worker %d exited with a session open", first)
+	}
+	for _, s := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM} {
+		_ = cmd.Process.Signal(s)
+	}
+	// Process.Wait, not cmd.Wait: the workers share the master's output pipe.
+	done := make(chan *os.ProcessState, 1)
+	go func() { st, _ := cmd.Process.Wait(); done <- st }()
+	select {
+	case st := <-done:
+		if !st.Success() || strings.Contains(out.String(), "panic") {
+			t.Fatalf("master after signals during a soft stop: %v\n%s", st, out)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("master still runs 15 s after SIGTERM\n%s", out)
+	}
+	// SIGTERM reached the old worker in the middle of its soft stop.
+	waitGone(t, first)
+}
+
+// TestIntegrationHandoffImpostor: a process that binds another's handoff
+// name first (the names are abstract: anyone may) does not get its sockets
+// used. Run by another user, or on behalf of another pid, the new gproxy
+// warns, binds its own socket and serves.
+func TestIntegrationHandoffImpostor(t *testing.T) {
+	needRoot(t)
+	// Another user serving its own pid's name: refused on the uid.
+	py := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
+		`import os, socket, time
+s = socket.socket(socket.AF_UNIX)
+s.bind("\0gproxy-handoff-%d" % os.getpid())
+s.listen()
+print("ready", flush=True)
+c, _ = s.accept()
+time.sleep(5)`)
+	stdout, err := py.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := py.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = py.Process.Kill(); _ = py.Wait() })
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("impostor as nobody: %q, %v", line, err)
+	}
+	if got, err := gproxyd.FetchListeners(py.Process.Pid); !errors.Is(err, gproxyd.ErrHandoffPeer) || !strings.Contains(err.Error(), "uid 65534") {
+		t.Fatalf("handoff served by uid 65534: %v, %v; want ErrHandoffPeer naming the uid", got, err)
+	}
+
+	// This test serving the name of a sleeping process, with a socket
+	// bound to the proxy's address: gproxy -sf <sleeper> must not take it.
+	sleeper := exec.Command("sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	be := echoBackend(t, "web01")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ap := netip.MustParseAddrPort(addr)
+	decoy, err := proxy.ListenBind(haproxycfg.Bind{Host: ap.Addr().String(), Port: int(ap.Port()), Family: haproxycfg.FamilyIPv4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer decoy.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	files := func() (map[string]*os.File, error) {
+		f, err := decoy.File()
+		return map[string]*os.File{addr: f}, err
+	}
+	if err := gproxyd.ServeHandoff(ctx, gproxyd.HandoffPath(sleeper.Process.Pid), files); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
+	_, out := startGproxy(t, "-f", cfg, "-sf", strconv.Itoa(sleeper.Process.Pid))
+	waitOutput(t, out, regexp.MustCompile(`(?m)^\[WARNING\].*taking no sockets from pid \d+ .*untrusted handoff.*served by pid \d+, not \d+`))
+	// Served on its own socket: the decoy (same port, SO_REUSEPORT) never
+	// accepts, so every connection answered came through gproxy.
+	decoy.Close()
+	waitListening(t, addr)
+	if got, err := greet(addr); err != nil || got != "web01" {
+		t.Fatalf("after refusing the impostor: %q, %v\n%s", got, err, out)
+	}
+}
+
+// socketInodes lists the sockets a process holds.
+func socketInodes(t *testing.T, pid int) map[string]bool {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, e := range ents {
+		if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && strings.HasPrefix(l, "socket:") {
+			out[l] = true
+		}
+	}
+	return out
+}
+
+// TestIntegrationSocketsFromStatsSocket: -x names the old process's stats
+// socket; the new process takes that process's listening socket itself
+// (the same kernel socket, not a second bind) and serves.
+func TestIntegrationSocketsFromStatsSocket(t *testing.T) {
+	needRoot(t)
+	be1, be2 := echoBackend(t, "old"), echoBackend(t, "new")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	stats := filepath.Join(t.TempDir(), "admin.sock")
+	conf := func(be string) string {
+		return writeConfig(t, fmt.Sprintf("global\n    stats socket %s mode 600 level admin expose-fd listeners\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\nlisten l\n    bind %s\n    server s %s\n", stats, addr, be))
+	}
+	oldCmd, _ := startGproxy(t, "-f", conf(be1))
+	waitListening(t, addr)
+	before := socketInodes(t, oldCmd.Process.Pid)
+	// Not -sf: the old process keeps its sockets open while we look.
+	newCmd, out := startGproxy(t, "-x", stats, "-f", conf(be2))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got, err := greet(addr); err == nil && got == "new" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new process never served\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	shared := 0
+	for ino := range socketInodes(t, newCmd.Process.Pid) {
+		if before[ino] {
+			shared++
+		}
+	}
+	if shared != 1 {
+		t.Fatalf("the new process shares %d sockets with the old one, want its listener (1)\n%s", shared, out)
+	}
+}
+
+// TestIntegrationSocketsFromFails: -x that yields no sockets stops the
+// start with haproxy 2.6's messages (compared with it) instead of being
+// ignored: a path where nothing listens, and a real haproxy's stats socket.
+func TestIntegrationSocketsFromFails(t *testing.T) {
+	needRoot(t)
+	be := echoBackend(t, "web01")
+	dir := t.TempDir()
+	cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server s %s\n", freePort(t), be))
+	pidRe := regexp.MustCompile(`\(\d+\)`)
+	run := func(bin string, args ...string) (int, []string) {
+		// Bounded: a start that ignored -x would serve until killed.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		out, _ := cmd.CombinedOutput()
+		var lines []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "[WARNING]") || strings.HasPrefix(l, "[ALERT]") {
+				lines = append(lines, pidRe.ReplaceAllString(l, "(PID)"))
+			}
+		}
+		return cmd.ProcessState.ExitCode(), lines
+	}
+	nothing := filepath.Join(dir, "nothing.sock")
+	refCode, ref := run("haproxy", "-db", "-x", nothing, "-f", cfg)
+	code, got := run(gproxyBin, "-db", "-x", nothing, "-f", cfg)
+	if code != 1 || refCode != 1 || strings.Join(got, "\n") != strings.Join(ref, "\n") {
+		t.Errorf("-x %s: exit %d\n%s\nhaproxy 2.6: exit %d\n%s", nothing, code, strings.Join(got, "\n"), refCode, strings.Join(ref, "\n"))
+	}
+
+	// A master (-W) starts anyway, as haproxy's does, binding anew.
+	port := freePort(t)
+	wcfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server s %s\n", port, be))
+	_, wout := startGproxy(t, "-W", "-x", nothing, "-f", wcfg)
+	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	if got, err := greet(fmt.Sprintf("127.0.0.1:%d", port)); err != nil || got != "web01" {
+		t.Errorf("-W -x %s: %q, %v\n%s", nothing, got, err, wout)
+	}
+
+	// A real haproxy behind the socket: it serves no gproxy handoff.
+	stats := filepath.Join(dir, "haproxy-admin.sock")
+	refCfg := writeConfig(t, fmt.Sprintf("global\n    stats socket %s level admin expose-fd listeners\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n", stats, filepath.Join(dir, "fe.sock"), be))
+	ha := exec.Command("haproxy", "-db", "-f", refCfg)
+	if err := ha.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ha.Process.Kill(); _ = ha.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("unix", stats); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("haproxy never served its stats socket")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	code, got = run(gproxyBin, "-db", "-x", stats, "-f", cfg)
+	text := strings.Join(got, "\n")
+	if code != 1 || !strings.Contains(text, "[ALERT]    (PID) : Failed to get the sockets from the old process!") || !strings.Contains(text, "no handoff socket") {
+		t.Errorf("-x to a real haproxy: exit %d\n%s", code, text)
 	}
 }

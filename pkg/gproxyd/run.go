@@ -72,6 +72,7 @@ type process struct {
 	resolver lookupFunc
 	// warnings counts the configuration's warnings (-c reports them).
 	warnings int
+	procs    *procTable // the master's workers, for its CLI
 }
 
 func (p *process) alert(format string, a ...any) {
@@ -268,6 +269,10 @@ func (p *process) main() int {
 	}
 	daemon := (p.args.Daemon || cfg.Global.Daemon) && !p.args.Foreground
 	masterWorker := p.args.MasterWorker || cfg.Global.MasterWorker
+	if p.args.MasterSocket != "" && !masterWorker && os.Getenv(envRole) == "" {
+		p.startupNotices()
+		p.log.Warn().Msg("config : a master CLI socket was defined, but master-worker mode (-W) is not enabled.")
+	}
 	switch os.Getenv(envRole) {
 	case roleWorker:
 		return p.serve(modeWorker)

@@ -118,16 +118,8 @@ func (p *process) serve(m mode) int {
 		if have, err = InheritedListeners(); err != nil {
 			return fail("%v", err)
 		}
-	} else {
-		for _, pid := range append(append([]int{}, p.args.SoftStopPIDs...), p.args.HardStopPIDs...) {
-			got, err := FetchListeners(pid)
-			if err != nil {
-				p.log.Info().Msgf("taking no sockets from pid %d (%v); binding anew", pid, err)
-			}
-			for a, ln := range got {
-				have[a] = ln
-			}
-		}
+	} else if have, err = p.takeOverListeners(false); err != nil {
+		return fail("%v", err)
 	}
 	lns, err := p.openListeners(cfg, have)
 	if err != nil {
@@ -172,6 +164,11 @@ func (p *process) serve(m mode) int {
 		return fail("%v", err)
 	}
 	defer ops.Close()
+	if m == modeWorker {
+		if ctl := inheritedMasterCLI(); ctl != nil {
+			go serveMasterCLI(ctl, ops.cmds, cfg.Global.StatsTimeout, p.log)
+		}
+	}
 	if err := eng.Bind(); err != nil {
 		return fail("%v", err)
 	}
@@ -230,9 +227,22 @@ func (p *process) serve(m mode) int {
 				p.log.Info().Msg("soft stop: no longer accepting, finishing sessions")
 				cancel()
 				eng.SoftStop()
-				eng.Wait(context.Background())
-				logs.stopped(eng)
-				return 0
+				// SIGTERM still ends the sessions at once, as in haproxy.
+				finished := make(chan struct{})
+				go func() { eng.Wait(context.Background()); close(finished) }()
+				for {
+					select {
+					case <-finished:
+						logs.stopped(eng)
+						return 0
+					case s := <-sigs:
+						if s == syscall.SIGTERM || s == syscall.SIGINT {
+							p.log.Info().Msgf("%v: stopping now", s)
+							eng.Close()
+							return 0
+						}
+					}
+				}
 			case syscall.SIGTERM, syscall.SIGINT:
 				p.log.Info().Msgf("%v: stopping now", s)
 				cancel()

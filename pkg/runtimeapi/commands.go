@@ -40,6 +40,17 @@ func ParseLevel(s string) (Level, error) {
 	return 0, fmt.Errorf("runtimeapi: unknown level %q", s)
 }
 
+// String is the level's keyword, as `show cli level` prints it.
+func (l Level) String() string {
+	switch l {
+	case LevelUser:
+		return "user"
+	case LevelOperator:
+		return "operator"
+	}
+	return "admin"
+}
+
 // Commands runs CLI commands against a running engine. It is safe for
 // concurrent use by several connections.
 type Commands struct {
@@ -83,6 +94,7 @@ var commands = []command{
 	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo},
 	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState},
 	{[]string{"show", "stat"}, "show stat", "report counters for each proxy and server", LevelUser, (*Commands).showStat},
+	{[]string{"show", "version"}, "show version", "show version of the current process", LevelUser, func(*Commands, []string) string { return stats.Version + "\n" }},
 }
 
 // session-level commands, listed last by help as haproxy does.

@@ -311,9 +311,11 @@ func TestPromptSession(t *testing.T) {
 			}
 		}
 	}
+	// haproxy 2.6 answers "prompt" with an empty line, then the prompt
+	// (testdata/haproxy26_prompt.txt).
 	fmt.Fprint(c, "prompt\n")
-	if got := readPrompt(); got != "" {
-		t.Errorf("prompt answered %q before the prompt", got)
+	if got := readPrompt(); got != "\n" {
+		t.Errorf("prompt answered %q before the prompt, want an empty line", got)
 	}
 	fmt.Fprint(c, "show info\n")
 	if got := readPrompt(); !strings.HasPrefix(got, "Name: HAProxy\n") || !strings.HasSuffix(got, "Tainted: 0\n\n") {

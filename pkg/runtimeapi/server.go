@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -46,22 +48,43 @@ func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	ln, fi, err := listenFile(sock)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cmds: cmds, level: level, timeout: timeout, log: log, ln: ln, path: sock.Path, file: fi, conns: map[net.Conn]struct{}{}}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// listenFile creates a CLI socket file with the configured owner and
+// mode, replacing any previous one atomically.
+func listenFile(sock haproxycfg.StatsSocket) (*net.UnixListener, os.FileInfo, error) {
+	uid, gid, err := socketOwner(sock)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+	}
 	// As haproxy does, bind a temporary path and rename it over the
 	// socket's: a running process (the old one of a reload) keeps serving
 	// until the new socket replaces its file atomically.
 	tmp := fmt.Sprintf("%s.%d.tmp", sock.Path, os.Getpid())
 	_ = os.Remove(tmp)
-	ln, err := net.Listen("unix", tmp)
+	ln, err := listenUnix(tmp, MaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+		return nil, nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
 	}
-	// The old process of a reload must not unlink the new socket: Close
-	// removes the file only if it is still the one created here.
-	ln.(*net.UnixListener).SetUnlinkOnClose(false)
-	fail := func(err error) (*Server, error) {
+	fail := func(err error) (*net.UnixListener, os.FileInfo, error) {
 		ln.Close()
 		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+		return nil, nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, sock.Path, err)
+	}
+	// Owner and mode are set before the file takes the socket's name, so
+	// that nobody meets it with the wrong ones.
+	if uid >= 0 || gid >= 0 {
+		if err := os.Lchown(tmp, uid, gid); err != nil {
+			return fail(err)
+		}
 	}
 	if sock.Mode != 0 {
 		if err := os.Chmod(tmp, os.FileMode(sock.Mode)); err != nil {
@@ -75,10 +98,74 @@ func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, 
 	if err != nil {
 		return fail(err)
 	}
-	s := &Server{cmds: cmds, level: level, timeout: timeout, log: log, ln: ln, path: sock.Path, file: fi, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.accept()
-	return s, nil
+	return ln, fi, nil
+}
+
+// MaxConns is how many sessions one stats socket serves at a time, as
+// haproxy 2.6 (`stats maxconn`, 10 by default). Further clients wait in the
+// listen backlog, which is as long, until a session ends.
+const MaxConns = 10
+
+// listenUnix binds a Unix stream socket at path with the given backlog
+// (Go's net.Listen always asks for the system's maximum).
+func listenUnix(path string, backlog int) (*net.UnixListener, error) {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		syscall.Close(fd)
+		return nil, &net.OpError{Op: "listen", Net: "unix", Addr: &net.UnixAddr{Name: path, Net: "unix"}, Err: os.NewSyscallError("bind", err)}
+	}
+	if err := syscall.Listen(fd, backlog); err != nil {
+		syscall.Close(fd)
+		_ = os.Remove(path)
+		return nil, os.NewSyscallError("listen", err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	ln, err := net.FileListener(f)
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, err
+	}
+	// The old process of a reload must not unlink the new socket: Close
+	// removes the file only if it is still the one created here.
+	ul := ln.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false)
+	return ul, nil
+}
+
+// socketOwner resolves the `user`/`group` names and `uid`/`gid` numbers of a
+// socket; -1 leaves that part of the ownership as created. A number given
+// with a name wins over it.
+func socketOwner(sock haproxycfg.StatsSocket) (uid, gid int, err error) {
+	uid, gid = -1, -1
+	if sock.User != "" {
+		u, err := user.Lookup(sock.User)
+		if err != nil {
+			return 0, 0, fmt.Errorf("unknown user '%s'", sock.User)
+		}
+		if uid, err = strconv.Atoi(u.Uid); err != nil {
+			return 0, 0, fmt.Errorf("user '%s': uid %q", sock.User, u.Uid)
+		}
+	}
+	if sock.Group != "" {
+		g, err := user.LookupGroup(sock.Group)
+		if err != nil {
+			return 0, 0, fmt.Errorf("unknown group '%s'", sock.Group)
+		}
+		if gid, err = strconv.Atoi(g.Gid); err != nil {
+			return 0, 0, fmt.Errorf("group '%s': gid %q", sock.Group, g.Gid)
+		}
+	}
+	if sock.UID > 0 || (sock.UID == 0 && sock.User == "") {
+		uid = sock.UID
+	}
+	if sock.GID > 0 || (sock.GID == 0 && sock.Group == "") {
+		gid = sock.GID
+	}
+	return uid, gid, nil
 }
 
 // Addr is the socket's path.
@@ -86,7 +173,11 @@ func (s *Server) Addr() string { return s.path }
 
 func (s *Server) accept() {
 	defer s.wg.Done()
+	// A slot is taken before accepting: with MaxConns sessions open, the
+	// next client stays in the kernel's backlog, as with haproxy.
+	slots := make(chan struct{}, MaxConns)
 	for {
+		slots <- struct{}{}
 		c, err := s.ln.Accept()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
@@ -104,6 +195,7 @@ func (s *Server) accept() {
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
+			<-slots
 		}()
 	}
 }
@@ -112,13 +204,18 @@ func (s *Server) accept() {
 // and the connection closes; in prompt mode, lines until `quit`, each
 // answer followed by "> ". Every command's answer ends with an empty line.
 // The connection closes after `stats timeout` without input.
-func (s *Server) Session(c net.Conn) {
+func (s *Server) Session(c net.Conn) { ServeConn(c, s.cmds, s.level, s.timeout) }
+
+// ServeConn serves one CLI connection at a level, as Session does: the
+// master CLI hands a worker its forwarded commands this way.
+func ServeConn(c net.Conn, cmds *Commands, level Level, timeout time.Duration) {
 	defer c.Close()
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
 	r := bufio.NewReaderSize(c, 4096)
 	w := bufio.NewWriter(c)
 	interactive := false
-	level := s.level
-	timeout := s.timeout
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(timeout))
 		line, err := readLine(r)
@@ -126,20 +223,21 @@ func (s *Server) Session(c net.Conn) {
 			return
 		}
 		quit := false
-		cmds, perr := SplitLine(line)
+		lineCmds, perr := SplitLine(line)
 		if perr != nil {
 			fmt.Fprintf(w, "%v\n\n", perr)
-			cmds = nil
+			lineCmds = nil
 		}
-		if interactive && len(cmds) == 1 && len(cmds[0]) == 0 {
-			cmds = nil // an empty line in prompt mode only shows the prompt
+		if interactive && len(lineCmds) == 1 && len(lineCmds[0]) == 0 {
+			lineCmds = nil // an empty line in prompt mode only shows the prompt
 		}
-		for _, args := range cmds {
+		for _, args := range lineCmds {
 			switch {
 			case len(args) > 0 && args[0] == "quit":
 				quit = true
 			case len(args) > 0 && args[0] == "prompt":
 				interactive = !interactive
+				w.WriteString("\n")
 			case len(args) >= 3 && args[0] == "set" && args[1] == "timeout" && args[2] == "cli":
 				// hatop sets its session's idle timeout (seconds).
 				d, err := parseTimeout(arg(args, 3))
@@ -149,6 +247,8 @@ func (s *Server) Session(c net.Conn) {
 					timeout = d
 				}
 				w.WriteString("\n")
+			case len(args) == 3 && args[0] == "show" && args[1] == "cli" && args[2] == "level":
+				w.WriteString(level.String() + "\n\n")
 			case len(args) > 0 && args[0] == "user":
 				level = LevelUser
 				w.WriteString("\n")
@@ -156,7 +256,7 @@ func (s *Server) Session(c net.Conn) {
 				level = LevelOperator
 				w.WriteString("\n")
 			default:
-				w.WriteString(s.cmds.Exec(args, level))
+				w.WriteString(cmds.Exec(args, level))
 				w.WriteString("\n")
 			}
 			if quit {
