@@ -28,6 +28,7 @@ type instState struct {
 	lowerPrioNoAdvert int // -1 unset
 	higherPrioSend    int // -1 unset
 	strict            int // -1 unset
+	strictPos         Pos // where strict_mode was set
 	mcastDst          netip.Addr
 }
 
@@ -168,6 +169,7 @@ var instanceKeywords = []keyword{
 	{name: "virtual_ipaddress", handler: func(p *parser, l line) { p.valueBlock(l, p.vip) }},
 	{name: "virtual_ipaddress_excluded", handler: func(p *parser, l line) { p.valueBlock(l, p.evip) }},
 	{name: "strict_mode", handler: func(p *parser, l line) {
+		p.instState.strictPos = l.pos
 		if len(l.words) < 2 {
 			p.instState.strict = 1
 			return
