@@ -24,11 +24,12 @@ type instState struct {
 	authType          AuthType
 	authPass          string
 	authPos           Pos
-	smtpAlert         int // -1 unset
-	lowerPrioNoAdvert int // -1 unset
-	higherPrioSend    int // -1 unset
-	strict            int // -1 unset
-	strictPos         Pos // where strict_mode was set
+	smtpAlert         int    // -1 unset
+	lowerPrioNoAdvert int    // -1 unset
+	higherPrioSend    int    // -1 unset
+	strict            int    // -1 unset
+	strictPos         Pos    // where strict_mode was set
+	syncGroup         string // the sync group it joined; "" = none
 	mcastDst          netip.Addr
 }
 

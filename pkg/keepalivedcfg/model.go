@@ -247,10 +247,9 @@ type Instance struct {
 	UnicastTTL   int          // unicast_ttl; IPv4 default 255
 
 	GARP                 GARP
-	LowerPrioNoAdvert    bool   // instance, else global setting; forced on by strict mode
-	HigherPrioSendAdvert bool   // instance, else global setting; forced off by strict mode
-	UseVMAC              bool   // parsed; gkeepalived does not create VMACs
-	SyncGroup            string // the vrrp_sync_group this instance is in; "" = none
+	LowerPrioNoAdvert    bool // instance, else global setting; forced on by strict mode
+	HigherPrioSendAdvert bool // instance, else global setting; forced off by strict mode
+	UseVMAC              bool // parsed; gkeepalived does not create VMACs
 
 	Pos Pos
 }

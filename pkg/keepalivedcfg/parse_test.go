@@ -1,6 +1,7 @@
 package keepalivedcfg
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -602,5 +603,28 @@ func TestStrictMode(t *testing.T) {
 	}
 	if in := cfg.Instances[0]; !in.LowerPrioNoAdvert || in.HigherPrioSendAdvert {
 		t.Errorf("strict owner: lower_prio_no_advert %v higher_prio_send_advert %v, want true false", in.LowerPrioNoAdvert, in.HigherPrioSendAdvert)
+	}
+}
+
+// TestSyncGroupMembership: membership lives in SyncGroup.Instances (what
+// the runtime groups by), and a member's weighted tracking is dropped as
+// keepalived drops it ("ignoring tracked script ... due to SYNC group"),
+// while a non-member keeps its weights.
+func TestSyncGroupMembership(t *testing.T) {
+	inst := "vrrp_instance %s {\ninterface eth0\nvirtual_router_id %d\ntrack_script {\nchk weight 10\n}\nvirtual_ipaddress {\n10.0.0.%d\n}\n}\n"
+	src := "vrrp_script chk {\nscript /bin/true\n}\n" +
+		fmt.Sprintf(inst, "A", 1, 1) + fmt.Sprintf(inst, "B", 2, 2) + fmt.Sprintf(inst, "C", 3, 3) +
+		"vrrp_sync_group G {\ngroup {\nA\nB\n}\n}\n"
+	cfg, diags, err := parseString(t, src)
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	if len(cfg.SyncGroups) != 1 || strings.Join(cfg.SyncGroups[0].Instances, ",") != "A,B" {
+		t.Fatalf("sync groups %+v, want G with A,B", cfg.SyncGroups)
+	}
+	for name, want := range map[string]int{"A": 0, "B": 0, "C": 1} {
+		if got := len(cfg.Instance(name).TrackScripts); got != want {
+			t.Errorf("%s: %d weighted track scripts, want %d", name, got, want)
+		}
 	}
 }

@@ -98,7 +98,7 @@ func (p *parser) syncGroups() {
 				continue
 			}
 			member[name] = true
-			in.SyncGroup = g.Name
+			p.states[in].syncGroup = g.Name
 			g.Instances = append(g.Instances, name)
 			ist := p.states[in]
 			if state == wantMaster && ist.wantState == wantBackup {
@@ -350,7 +350,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 
 	// Weighted tracking is dropped for an address owner and for members
 	// of a sync group (keepalived vrrp.c, "ignoring ... due to ...").
-	sync := in.SyncGroup != ""
+	sync := st.syncGroup != ""
 	if sync || st.basePriority == 255 {
 		var ifs []TrackInterface
 		for _, t := range in.TrackInterfaces {
