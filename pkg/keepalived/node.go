@@ -174,7 +174,11 @@ func toVIP(v keepalivedcfg.VIP, iface string) (vip.VIP, error) {
 		}
 		scope = s
 	}
-	return vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Broadcast: v.Broadcast, Scope: scope}, nil
+	out := vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Broadcast: v.Broadcast, Scope: scope}
+	if v.Peer.IsValid() {
+		out.Peer = v.Peer.Addr()
+	}
+	return out, nil
 }
 
 // primaryAddr is the address keepalived sends from when no unicast_src_ip

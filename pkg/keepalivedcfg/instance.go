@@ -687,6 +687,7 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 			default:
 				if v.Prefix.Bits() != pa.BitLen() {
 					p.errorf(l, "Cannot specify address prefix when specifying peer address - ignoring")
+					v.Prefix = netip.PrefixFrom(a, a.BitLen())
 				}
 				v.Peer = netip.PrefixFrom(pa, pa.BitLen())
 			}

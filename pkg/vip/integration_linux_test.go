@@ -95,6 +95,9 @@ func TestIntegrationAddHasRemove(t *testing.T) {
 		{"v4 host", VIP{Prefix: netip.MustParsePrefix("192.168.1.84/32"), Dev: "veth0"}, "inet 192.168.1.84/32 scope global veth0"},
 		{"v4 label brd", VIP{Prefix: netip.MustParsePrefix("192.168.1.85/24"), Dev: "veth0", Label: "veth0:vip",
 			Broadcast: netip.MustParseAddr("192.168.1.255")}, "inet 192.168.1.85/24 brd 192.168.1.255 scope global veth0:vip"},
+		// As keepalived 2.2.7 shows `10.0.0.100 peer 10.0.0.200` in a lab run.
+		{"v4 peer", VIP{Prefix: netip.MustParsePrefix("10.0.0.100/32"), Dev: "veth0", Peer: netip.MustParseAddr("10.0.0.200")},
+			"inet 10.0.0.100 peer 10.0.0.200/32 scope global veth0"},
 		{"v4 scope host", VIP{Prefix: netip.MustParsePrefix("10.9.9.9/32"), Dev: "veth0", Scope: ScopeHost}, "inet 10.9.9.9/32 scope host veth0"},
 		// As keepalived 2.2.7 shows it: a /128 VIP is deprecated.
 		{"v6", VIP{Prefix: netip.MustParsePrefix("fd00::84/128"), Dev: "veth0"}, "inet6 fd00::84/128 scope global nodad deprecated \\       valid_lft forever preferred_lft 0sec"},
@@ -132,7 +135,7 @@ func TestIntegrationAddHasRemove(t *testing.T) {
 			if has, err := n.Has(tc.vip); err != nil || has {
 				t.Fatalf("Has after Remove = %v, %v; want false", has, err)
 			}
-			if out := ipAddrShow(t, "veth0"); strings.Contains(out, tc.vip.Prefix.Addr().String()+"/") {
+			if out := ipAddrShow(t, "veth0"); strings.Contains(out, " "+tc.vip.Prefix.Addr().String()+"/") || strings.Contains(out, " "+tc.vip.Prefix.Addr().String()+" peer") {
 				t.Errorf("address still shown after Remove:\n%s", out)
 			}
 		})

@@ -75,6 +75,15 @@ func toAddr(v VIP) (*netlink.Addr, error) {
 		IPNet: &net.IPNet{IP: net.IP(a.AsSlice()), Mask: net.CIDRMask(bits, a.BitLen())},
 		Scope: v.Scope,
 	}
+	if v.Peer.IsValid() {
+		p := v.Peer.Unmap()
+		if p.Is4() != a.Is4() {
+			return nil, fmt.Errorf("vip: peer %s of %s is another address family", p, a)
+		}
+		// IFA_ADDRESS is the peer, IFA_LOCAL the VIP; the prefix length
+		// is the peer's (netlink takes it from Peer's mask).
+		addr.Peer = &net.IPNet{IP: net.IP(p.AsSlice()), Mask: addr.Mask}
+	}
 	if a.Is4() {
 		addr.Label = v.Label
 		if v.Broadcast.IsValid() {
@@ -92,7 +101,7 @@ func toAddr(v VIP) (*netlink.Addr, error) {
 
 // Add assigns the VIP; if the address is already there it succeeds.
 //
-// Equivalent to: `ip addr add 192.168.1.84/32 dev eth0 [brd B] [scope S] [label L]`
+// Equivalent to: `ip addr add 192.168.1.84/32 dev eth0 [brd B] [scope S] [label L] [peer P]`
 // (for IPv6: `ip addr add fd00::84/128 dev eth0 nodad preferred_lft 0`,
 // as keepalived).
 func (n *Netlink) Add(ctx context.Context, v VIP) error {
