@@ -325,17 +325,32 @@ func (n *node) BecomeMaster(ctx context.Context) {
 			n.log.Error().Msgf("(%s) cannot add %v: %v", n.cfg.Name, v, err)
 		}
 	}
-	var v4 []netip.Addr
-	for _, v := range n.vips {
-		if v.Prefix.Addr().Is4() {
-			v4 = append(v4, v.Prefix.Addr())
-		}
-	}
-	if len(v4) == 0 || n.env.GARP == nil {
+	if len(n.vips) == 0 || n.env.GARP == nil {
 		return
 	}
-	for _, ip := range v4 {
-		n.log.Info().Msgf("(%s) Sending/queueing gratuitous ARPs on %s for %v", n.cfg.Name, n.ifi.Name, ip)
+	// Each VIP is announced on its own interface (keepalived: the VIP's
+	// ifp), IPv4 by gratuitous ARP, IPv6 by unsolicited NA, VIPs then
+	// excluded VIPs, in configuration order (vrrp_send_link_update).
+	var anns []garp.Announcement
+	for _, v := range n.vips {
+		ifi := n.ifi
+		if v.Dev != n.ifi.Name {
+			var err error
+			if ifi, _, err = n.env.Interfaces(v.Dev); err != nil {
+				n.log.Warn().Msgf("(%s) no gratuitous ARP for %v: %v", n.cfg.Name, v.Prefix.Addr(), err)
+				continue
+			}
+		}
+		ip := v.Prefix.Addr()
+		what := "gratuitous ARPs"
+		if ip.Is6() {
+			what = "Unsolicited Neighbour Adverts"
+		}
+		n.log.Info().Msgf("(%s) Sending/queueing %s on %s for %v", n.cfg.Name, what, ifi.Name, ip)
+		anns = append(anns, garp.Announcement{Ifi: ifi, IP: ip})
+	}
+	if len(anns) == 0 {
+		return
 	}
 	gctx, cancel := context.WithCancel(context.Background())
 	n.garpMu.Lock()
@@ -345,15 +360,24 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	n.garpCancel = cancel
 	n.garpMu.Unlock()
 	g := n.cfg.GARP
-	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat, Interval: n.env.GARPInterval}
-	ifi := n.ifi
+	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat}
+	// vrrp_garp_interval / vrrp_gna_interval: announcements too close to
+	// the previous one on their interface wait (shared by all instances).
+	an := &garp.Announcer{Spacing: &n.env.garpSpacing, Clock: n.env.GARPClock, Send: func(a garp.Announcement) {
+		if err := n.env.GARP.Send(a.Ifi, a.IP); err != nil {
+			n.log.Warn().Msgf("(%s) announcing %v on %s: %v", n.cfg.Name, a.IP, a.Ifi.Name, err)
+			return
+		}
+		if a.IP.Is6() {
+			n.log.Debug().Msgf("Sending unsolicited Neighbour Advert on %s for %v", a.Ifi.Name, a.IP)
+		} else {
+			n.log.Debug().Msgf("Sending gratuitous ARP on %s for %v", a.Ifi.Name, a.IP)
+		}
+	}}
+	go an.Run(gctx.Done())
 	go garp.Schedule(gctx, n.env.GARPClock, gcfg, func() {
-		for _, ip := range v4 {
-			if err := n.env.GARP.Send(ifi, ip); err != nil {
-				n.log.Warn().Msgf("(%s) gratuitous ARP on %s for %v: %v", n.cfg.Name, ifi.Name, ip, err)
-				continue
-			}
-			n.log.Debug().Msgf("Sending gratuitous ARP on %s for %v", ifi.Name, ip)
+		for _, a := range anns {
+			an.Announce(a)
 		}
 	})
 }

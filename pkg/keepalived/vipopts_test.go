@@ -2,12 +2,17 @@ package keepalived
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"hapair/pkg/garp/garptest"
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/track/tracktest"
 	"hapair/pkg/vip/viptest"
@@ -81,5 +86,70 @@ func TestVIPPeer(t *testing.T) {
 	}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("VIPs added:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// timedSender records each announcement with the fake time it was sent.
+type timedSender struct {
+	clk   *garptest.Clock
+	start time.Time
+	mu    sync.Mutex
+	sent  []string
+}
+
+func (s *timedSender) Send(ifi *net.Interface, ip netip.Addr) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent = append(s.sent, fmt.Sprintf("%s/%s@%v", ip, ifi.Name, s.clk.Now().Sub(s.start)))
+	return nil
+}
+
+func (s *timedSender) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.sent, " ")
+}
+
+// TestGARPSpacingAndNA: on becoming MASTER every VIP is announced on its
+// own interface (gratuitous ARP for IPv4, unsolicited NA for IPv6), and
+// vrrp_garp_interval spaces the ARPs per interface the way keepalived
+// 2.2.7 does (repeats of a pending address collapse; see garp.Spacing).
+func TestGARPSpacingAndNA(t *testing.T) {
+	cfg := parseConf(t, `global_defs {
+    vrrp_garp_interval 0.3
+    vrrp_garp_master_delay 0
+    vrrp_garp_master_repeat 2
+}
+vrrp_instance G {
+    interface eth0
+    virtual_router_id 5
+    priority 255
+    virtual_ipaddress {
+        10.0.0.100
+        10.0.0.101
+        10.1.0.102 dev eth1
+    }
+    virtual_ipaddress_excluded {
+        fd00::1
+    }
+}
+`)
+	start := time.Unix(1700000000, 0)
+	clk := garptest.NewClock(start)
+	snd := &timedSender{clk: clk, start: start}
+	startOwner(t, cfg, viptest.New("eth0", "eth1"), "G", func(e *Env) {
+		e.GARP, e.GARPClock = snd, clk
+		e.Interfaces = func(name string) (*net.Interface, []netip.Prefix, error) {
+			idx := map[string]int{"eth0": 2, "eth1": 3}[name]
+			return &net.Interface{Index: idx, Name: name, Flags: net.FlagUp | net.FlagMulticast}, []netip.Prefix{netip.MustParsePrefix("10.0.0.1/24")}, nil
+		}
+	})
+	want := "10.0.0.100/eth0@0s 10.1.0.102/eth1@0s fd00::1/eth0@0s fd00::1/eth0@0s " +
+		"10.0.0.100/eth0@300ms 10.1.0.102/eth1@300ms 10.0.0.101/eth0@600ms"
+	for i := 0; i < 50 && snd.String() != want && clk.BlockUntil(1, 2*time.Second); i++ {
+		clk.Step()
+	}
+	if got := snd.String(); got != want {
+		t.Errorf("announcements:\n%s\nwant:\n%s", got, want)
 	}
 }
