@@ -50,6 +50,10 @@ type node struct {
 	garpMu     sync.Mutex
 	garpCancel context.CancelFunc
 
+	// vipLinks are the interfaces of VIPs outside the instance's own
+	// interface that the instance tracks (VIPs without no_track).
+	vipLinks []string
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -145,6 +149,8 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		Dsts:   n.dsts,
 	}
 
+	tracks = n.trackVIPInterfaces(tracks)
+
 	initial := vrrpfsm.Backup
 	if cfg.State == keepalivedcfg.StateMaster {
 		initial = vrrpfsm.Master
@@ -158,6 +164,39 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 	}
 	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
 	return n, nil
+}
+
+// trackVIPInterfaces adds, as keepalived 2.2.7 does (vrrp.c
+// vrrp_complete_instance, TRACK_ADDR), an unweighted track of the
+// interface of each VIP or excluded VIP that is not on the instance's own
+// interface, unless the VIP says no_track: that interface going down puts
+// the instance in FAULT. A track_interface entry for the same interface
+// becomes unweighted, as keepalived's add_vrrp_to_interface makes it.
+func (n *node) trackVIPInterfaces(tracks []vrrpfsm.Track) []vrrpfsm.Track {
+	seen := map[string]bool{}
+	for _, v := range append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...) {
+		if v.NoTrack || v.Dev == "" || v.Dev == n.cfg.Interface || seen[v.Dev] {
+			continue
+		}
+		seen[v.Dev] = true
+		name := "interface:" + v.Dev
+		found := false
+		for i := range tracks {
+			if tracks[i].Name == name {
+				tracks[i].Weight, tracks[i].Reverse, found = 0, false, true
+			}
+		}
+		if found {
+			continue // the daemon already watches it for track_interface
+		}
+		initial := vrrpfsm.TrackDown
+		if ifi, _, err := n.env.Interfaces(v.Dev); err == nil && ifi.Flags&net.FlagUp != 0 {
+			initial = vrrpfsm.TrackUp
+		}
+		tracks = append(tracks, vrrpfsm.Track{Name: name, Initial: initial})
+		n.vipLinks = append(n.vipLinks, v.Dev)
+	}
+	return tracks
 }
 
 // toVIP turns a virtual_ipaddress line into what package vip manages.
@@ -227,10 +266,31 @@ func (n *node) start(parent context.Context) {
 			n.log.Warn().Msgf("(%s) cannot watch interface %s: %v", n.cfg.Name, n.cfg.Interface, err)
 		}
 	}
+	for _, dev := range n.vipLinks {
+		n.watchVIPLink(ctx, dev)
+	}
 	go func() {
 		wg.Wait()
 		n.conn.Close()
 		close(n.done)
+	}()
+}
+
+// watchVIPLink feeds the state of a VIP's interface to the instance until
+// the instance stops.
+func (n *node) watchVIPLink(ctx context.Context, dev string) {
+	if n.env.Links == nil {
+		return
+	}
+	ch, err := n.env.Links.WatchLink(ctx, dev)
+	if err != nil {
+		n.log.Warn().Msgf("(%s) cannot watch interface %s of a VIP: %v", n.cfg.Name, dev, err)
+		return
+	}
+	go func() {
+		for up := range ch {
+			n.fsm.SetTrack("interface:"+dev, up)
+		}
 	}()
 }
 

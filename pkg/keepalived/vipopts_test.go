@@ -153,3 +153,65 @@ vrrp_instance G {
 		t.Errorf("announcements:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestVIPNoTrack: a VIP on another interface makes the instance track
+// that interface (keepalived 2.2.7 vrrp.c, TRACK_ADDR): it goes down, the
+// instance enters FAULT and drops its VIPs; with no_track it stays MASTER.
+// A track_interface weight on that interface no longer applies (the VIP
+// makes the track unweighted, as in keepalived). Seen in a lab run of
+// keepalived 2.2.7: `ip link set eth1 down` put T in FAULT, N kept 10.1.0.2.
+func TestVIPNoTrack(t *testing.T) {
+	cfg := parseConf(t, `vrrp_instance T {
+    interface eth0
+    virtual_router_id 1
+    priority 255
+    virtual_ipaddress {
+        10.1.0.1 dev eth1
+    }
+}
+vrrp_instance N {
+    interface eth0
+    virtual_router_id 2
+    priority 255
+    virtual_ipaddress {
+        10.1.0.2 dev eth1 no_track
+    }
+}
+vrrp_instance W {
+    interface eth0
+    virtual_router_id 3
+    priority 254
+    state MASTER
+    track_interface {
+        eth2 weight -10
+    }
+    virtual_ipaddress {
+        10.2.0.3 dev eth2
+    }
+}
+`)
+	vips := viptest.New("eth0", "eth1", "eth2")
+	d := startOwner(t, cfg, vips, "T", nil)
+	state := func(name string) vrrpfsm.State { st, _ := d.Status(name); return st.State }
+	waitFor(t, 5*time.Second, "N and W MASTER", func() bool { return state("N") == vrrpfsm.Master && state("W") == vrrpfsm.Master })
+
+	vips.SetLink("eth1", false)
+	vips.SetLink("eth2", false)
+	waitFor(t, 5*time.Second, "T and W in FAULT", func() bool { return state("T") == vrrpfsm.Fault && state("W") == vrrpfsm.Fault })
+	if state("N") != vrrpfsm.Master {
+		t.Errorf("N (no_track) is %v, want MASTER", state("N"))
+	}
+	has := func(p string) bool {
+		for _, a := range vips.Addrs("eth1") {
+			if a.String() == p {
+				return true
+			}
+		}
+		return false
+	}
+	if has("10.1.0.1/32") || !has("10.1.0.2/32") {
+		t.Errorf("eth1 holds %v; want 10.1.0.2 only", vips.Addrs("eth1"))
+	}
+	vips.SetLink("eth1", true)
+	waitFor(t, 10*time.Second, "T MASTER again", func() bool { return state("T") == vrrpfsm.Master })
+}
