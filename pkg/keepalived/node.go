@@ -269,6 +269,7 @@ func (n *node) start(parent context.Context) {
 	for _, dev := range n.vipLinks {
 		n.watchVIPLink(ctx, dev)
 	}
+	n.watchVIPRemoval(ctx)
 	go func() {
 		wg.Wait()
 		n.conn.Close()
@@ -290,6 +291,51 @@ func (n *node) watchVIPLink(ctx context.Context, dev string) {
 	go func() {
 		for up := range ch {
 			n.fsm.SetTrack("interface:"+dev, up)
+		}
+	}()
+}
+
+// watchVIPRemoval notices a VIP (not no_track) deleted by someone else
+// while MASTER: the instance then goes to BACKUP and quickly back to
+// MASTER, adding it again (keepalived 2.2.7 keepalived_netlink.c
+// address_is_ours, set_vrrp_backup). Our own removals happen outside
+// MASTER, or are already undone when the event arrives.
+func (n *node) watchVIPRemoval(ctx context.Context) {
+	aw, ok := n.env.Links.(vip.AddrWatcher)
+	if !ok {
+		return
+	}
+	tracked := map[vip.Removed]vip.VIP{}
+	all := append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...)
+	for i, v := range all {
+		if !v.NoTrack && i < len(n.vips) {
+			tracked[vip.Removed{Dev: n.vips[i].Dev, Addr: v.Addr()}] = n.vips[i]
+		}
+	}
+	if len(tracked) == 0 {
+		return
+	}
+	ch, err := aw.WatchRemoved(ctx)
+	if err != nil {
+		n.log.Warn().Msgf("(%s) cannot watch its VIPs: %v", n.cfg.Name, err)
+		return
+	}
+	go func() {
+		for r := range ch {
+			v, ok := tracked[r]
+			if !ok || n.fsm.State() != vrrpfsm.Master {
+				continue
+			}
+			if has, err := n.env.VIPs.Has(v); err != nil || has {
+				continue
+			}
+			msg := fmt.Sprintf("Netlink reflector reports IP %s removed from %s", r.Addr, r.Dev)
+			if n.env.LogDetail {
+				n.log.Info().Msg(msg)
+			} else {
+				n.log.Debug().Msg(msg)
+			}
+			n.fsm.VIPRemoved()
 		}
 	}()
 }

@@ -215,3 +215,53 @@ vrrp_instance W {
 	vips.SetLink("eth1", true)
 	waitFor(t, 10*time.Second, "T MASTER again", func() bool { return state("T") == vrrpfsm.Master })
 }
+
+// TestVIPRemovedExternally: `ip addr del` of a MASTER's VIP makes the
+// instance leave MASTER and take it again after its skew time, adding the
+// VIP back; a no_track VIP stays deleted and its instance MASTER. As
+// keepalived 2.2.7 in a lab run: "(T) Entering BACKUP STATE", "(T) sent 0
+// priority", "(T) removing VIPs.", then MASTER with the VIP back, while
+// N's no_track VIP stayed deleted.
+func TestVIPRemovedExternally(t *testing.T) {
+	cfg := parseConf(t, `vrrp_instance T {
+    interface eth0
+    virtual_router_id 1
+    priority 255
+    virtual_ipaddress {
+        10.1.0.1 dev eth1
+    }
+}
+vrrp_instance N {
+    interface eth0
+    virtual_router_id 2
+    priority 255
+    virtual_ipaddress {
+        10.1.0.2 dev eth1 no_track
+    }
+}
+`)
+	vips := viptest.New("eth0", "eth1")
+	d := startOwner(t, cfg, vips, "T", nil)
+	waitFor(t, 5*time.Second, "N MASTER", func() bool { st, _ := d.Status("N"); return st.State == vrrpfsm.Master })
+	has := func(p string) bool {
+		for _, a := range vips.Addrs("eth1") {
+			if a.String() == p {
+				return true
+			}
+		}
+		return false
+	}
+	vips.DeleteExternally("eth1", netip.MustParsePrefix("10.1.0.1/32"))
+	vips.DeleteExternally("eth1", netip.MustParsePrefix("10.1.0.2/32"))
+	waitFor(t, 5*time.Second, "T's VIP added back", func() bool { return has("10.1.0.1/32") })
+	st, _ := d.Status("T")
+	if st.State != vrrpfsm.Master || st.LastReason != vrrpfsm.ReasonMasterDown {
+		t.Errorf("T is %v (%v), want MASTER again after its skew time", st.State, st.LastReason)
+	}
+	if has("10.1.0.2/32") {
+		t.Error("N's no_track VIP came back")
+	}
+	if st, _ := d.Status("N"); st.State != vrrpfsm.Master {
+		t.Errorf("N is %v, want MASTER", st.State)
+	}
+}

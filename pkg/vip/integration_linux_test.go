@@ -294,3 +294,41 @@ func TestIntegrationWatchLinkShared(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestIntegrationWatchRemoved: an operator's `ip addr del` is reported
+// with the interface and address; an addition is not.
+func TestIntegrationWatchRemoved(t *testing.T) {
+	n := inNewNetns(t)
+	addVeth(t, "veth0", "peer0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := n.WatchRemoved(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := VIP{Prefix: netip.MustParsePrefix("192.168.1.84/32"), Dev: "veth0"}
+	if err := n.Add(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	nsPath := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), syscall.Gettid())
+	if out, err := exec.Command("nsenter", "--net="+nsPath, "ip", "addr", "del", "192.168.1.84/32", "dev", "veth0").CombinedOutput(); err != nil {
+		t.Fatalf("ip addr del: %v: %s", err, out)
+	}
+	for {
+		select {
+		case r := <-ch:
+			if r.Addr.IsLinkLocalUnicast() {
+				continue // the veth's own IPv6 address may come and go
+			}
+			if r != (Removed{Dev: "veth0", Addr: netip.MustParseAddr("192.168.1.84")}) {
+				t.Fatalf("got %+v, want veth0 192.168.1.84", r)
+			}
+			cancel()
+			for range ch { // closed once the watch ends
+			}
+			return
+		case <-time.After(5 * time.Second):
+			t.Fatal("no removal reported within 5s")
+		}
+	}
+}

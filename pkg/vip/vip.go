@@ -177,3 +177,18 @@ type LinkWatcher interface {
 	// ctx is done; then the channel is closed.
 	WatchLink(ctx context.Context, name string) (<-chan bool, error)
 }
+
+// Removed is an address deleted from an interface.
+type Removed struct {
+	Dev  string
+	Addr netip.Addr
+}
+
+// AddrWatcher reports deleted addresses, so that an instance notices when
+// someone else removes its VIP (keepalived watches RTM_DELADDR).
+type AddrWatcher interface {
+	// WatchRemoved sends each address deleted from any interface until
+	// ctx is done; then the channel is closed. A receiver that falls
+	// behind loses events rather than blocking others.
+	WatchRemoved(ctx context.Context) (<-chan Removed, error)
+}
