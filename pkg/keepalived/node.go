@@ -53,6 +53,9 @@ type node struct {
 	// vipLinks are the interfaces of VIPs outside the instance's own
 	// interface that the instance tracks (VIPs without no_track).
 	vipLinks []string
+	// holding is true from the end of BecomeMaster to the start of
+	// LeaveMaster: a VIP deleted then was deleted by someone else.
+	holding atomic.Bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -299,7 +302,7 @@ func (n *node) watchVIPLink(ctx context.Context, dev string) {
 // while MASTER: the instance then goes to BACKUP and quickly back to
 // MASTER, adding it again (keepalived 2.2.7 keepalived_netlink.c
 // address_is_ours, set_vrrp_backup). Our own removals happen outside
-// MASTER, or are already undone when the event arrives.
+// MASTER (holding is false), or are undone when the event arrives.
 func (n *node) watchVIPRemoval(ctx context.Context) {
 	aw, ok := n.env.Links.(vip.AddrWatcher)
 	if !ok {
@@ -323,7 +326,7 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 	go func() {
 		for r := range ch {
 			v, ok := tracked[r]
-			if !ok || n.fsm.State() != vrrpfsm.Master {
+			if !ok || !n.holding.Load() {
 				continue
 			}
 			if has, err := n.env.VIPs.Has(v); err != nil || has {
@@ -431,6 +434,7 @@ func (n *node) BecomeMaster(ctx context.Context) {
 			n.log.Error().Msgf("(%s) cannot add %v: %v", n.cfg.Name, v, err)
 		}
 	}
+	n.holding.Store(true)
 	if len(n.vips) == 0 || n.env.GARP == nil {
 		return
 	}
@@ -490,6 +494,7 @@ func (n *node) BecomeMaster(ctx context.Context) {
 
 // LeaveMaster implements vrrpfsm.Effects.
 func (n *node) LeaveMaster(ctx context.Context) {
+	n.holding.Store(false)
 	n.garpMu.Lock()
 	if n.garpCancel != nil {
 		n.garpCancel()
