@@ -215,6 +215,9 @@ func (in *Instance) transition(from, to State, why Reason) {
 			// Published first: a test that sees the group idle sees the
 			// member's new state.
 			in.publish()
+			if why == ReasonVIPRemoved && !forced {
+				in.grp.vipRemoved(in)
+			}
 			in.grp.report(in, from, to, forced)
 		}
 		in.forcing = false

@@ -58,3 +58,40 @@ func TestVIPRemovedOnlyInMaster(t *testing.T) {
 		t.Fatalf("BACKUP sent %v", got)
 	}
 }
+
+// TestGroupVIPRemoved: in a sync group, a member whose VIP was deleted
+// takes every MASTER member to BACKUP with priority 0 and the whole group
+// is MASTER again after the skew time, without a "Syncing instances to
+// BACKUP" line or a group BACKUP notification, as keepalived 2.2.7 did in a
+// lab run (both instances "Entering BACKUP STATE", "sent 0 priority", then
+// "VRRP_Group(G) Syncing instances to MASTER state" in the same second).
+func TestGroupVIPRemoved(t *testing.T) {
+	l := newLab(t)
+	r := l.addRouter(member("VI_1", 1, "10.0.0.1", 150), member("VI_2", 2, "10.0.0.1", 150))
+	l.advance(5 * time.Second)
+	mustStates(t, r, "MASTER/MASTER")
+	mustGroupNotifies(t, r, "BACKUP", "MASTER")
+	at := l.now()
+	r.vi1.in.VIPRemoved()
+	l.settle()
+	mustStates(t, r, "BACKUP/BACKUP")
+	for _, n := range []*node{r.vi1, r.vi2} {
+		if got := sentSince(n, at); !slices.Equal(got, []uint8{0}) {
+			t.Fatalf("%s sent %v on leaving, want one priority 0 advert", n.in.Config().Name, got)
+		}
+		if n.fx.HoldsVIPs() {
+			t.Fatalf("%s kept its VIPs", n.in.Config().Name)
+		}
+	}
+	l.advance(vrrpfsm.SkewTime(2, 150, time.Second) + time.Millisecond)
+	mustStates(t, r, "MASTER/MASTER")
+	mustGroupNotifies(t, r, "BACKUP", "MASTER", "MASTER")
+	if r.logs.has("VRRP_Group(G1) Syncing instances to BACKUP state") {
+		t.Errorf("group log: %v", r.logs.info())
+	}
+	for _, n := range []*node{r.vi1, r.vi2} {
+		if !n.fx.HoldsVIPs() {
+			t.Errorf("%s has no VIPs", n.in.Config().Name)
+		}
+	}
+}
