@@ -332,12 +332,7 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 			if has, err := n.env.VIPs.Has(v); err != nil || has {
 				continue
 			}
-			msg := fmt.Sprintf("Netlink reflector reports IP %s removed from %s", r.Addr, r.Dev)
-			if n.env.LogDetail {
-				n.log.Info().Msg(msg)
-			} else {
-				n.log.Debug().Msg(msg)
-			}
+			n.detailf("Netlink reflector reports IP %s removed from %s", r.Addr, r.Dev)
 			n.fsm.VIPRemoved()
 		}
 	}()
@@ -456,7 +451,7 @@ func (n *node) BecomeMaster(ctx context.Context) {
 		if ip.Is6() {
 			what = "Unsolicited Neighbour Adverts"
 		}
-		n.log.Info().Msgf("(%s) Sending/queueing %s on %s for %v", n.cfg.Name, what, ifi.Name, ip)
+		n.detailf("(%s) Sending/queueing %s on %s for %v", n.cfg.Name, what, ifi.Name, ip)
 		anns = append(anns, garp.Announcement{Ifi: ifi, IP: ip})
 	}
 	if len(anns) == 0 {
@@ -479,9 +474,9 @@ func (n *node) BecomeMaster(ctx context.Context) {
 			return
 		}
 		if a.IP.Is6() {
-			n.log.Debug().Msgf("Sending unsolicited Neighbour Advert on %s for %v", a.Ifi.Name, a.IP)
+			n.detailf("Sending unsolicited Neighbour Advert on %s for %v", a.Ifi.Name, a.IP)
 		} else {
-			n.log.Debug().Msgf("Sending gratuitous ARP on %s for %v", a.Ifi.Name, a.IP)
+			n.detailf("Sending gratuitous ARP on %s for %v", a.Ifi.Name, a.IP)
 		}
 	}}
 	go an.Run(gctx.Done())
@@ -490,6 +485,15 @@ func (n *node) BecomeMaster(ctx context.Context) {
 			an.Announce(a)
 		}
 	})
+}
+
+// detailf logs a line keepalived writes only with -D (log_detail).
+func (n *node) detailf(format string, args ...any) {
+	if n.env.LogDetail {
+		n.log.Info().Msgf(format, args...)
+		return
+	}
+	n.log.Debug().Msgf(format, args...)
 }
 
 // LeaveMaster implements vrrpfsm.Effects.
