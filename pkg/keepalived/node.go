@@ -468,7 +468,11 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat}
 	// vrrp_garp_interval / vrrp_gna_interval: announcements too close to
 	// the previous one on their interface wait (shared by all instances).
-	an := &garp.Announcer{Spacing: &n.env.garpSpacing, Clock: n.env.GARPClock, Send: func(a garp.Announcement) {
+	clk := n.env.GARPClock
+	if clk == nil {
+		clk = garp.RealClock{}
+	}
+	an := &garp.Announcer{Spacing: &n.env.garpSpacing, Clock: clk, Send: func(a garp.Announcement) {
 		if err := n.env.GARP.Send(a.Ifi, a.IP); err != nil {
 			n.log.Warn().Msgf("(%s) announcing %v on %s: %v", n.cfg.Name, a.IP, a.Ifi.Name, err)
 			return
@@ -480,7 +484,7 @@ func (n *node) BecomeMaster(ctx context.Context) {
 		}
 	}}
 	go an.Run(gctx.Done())
-	go garp.Schedule(gctx, n.env.GARPClock, gcfg, func() {
+	go garp.Schedule(gctx, clk, gcfg, func() {
 		for _, a := range anns {
 			an.Announce(a)
 		}
