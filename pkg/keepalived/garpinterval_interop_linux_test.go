@@ -68,3 +68,67 @@ func TestIntegrationInteropGARPInterval(t *testing.T) {
 		t.Errorf("gkeepalived sent %q, keepalived %q", seen[gk], seen[kd])
 	}
 }
+
+// naLine is an unsolicited Neighbor Advertisement as tcpdump -tt prints it.
+var naLine = regexp.MustCompile(`(?m)^(\d+\.\d+) IP6 (\S+) > ff02::1: ICMP6, neighbor advertisement, tgt is (\S+),`)
+
+// TestIntegrationInteropGNAInterval: an IPv6 MASTER's unsolicited NAs
+// (vrrp_gna_interval 0.2, garp_master_repeat 3, three VIPs) as a neighbour
+// sees them, keepalived 2.2.7 against gkeepalived: the same addresses in
+// the same order (keepalived: fe80::100 twice, then fd00::100, fd00::101),
+// none closer than the interval.
+func TestIntegrationInteropGNAInterval(t *testing.T) {
+	conf := []byte(`global_defs {
+    vrrp_gna_interval 0.2
+    vrrp_garp_master_delay 0
+    vrrp_garp_master_repeat 3
+}
+vrrp_instance V6 {
+    interface eth0
+    virtual_router_id 7
+    priority 255
+    virtual_ipaddress {
+        fe80::100/64
+        fd00::100/64
+        fd00::101/64
+    }
+}
+`)
+	seen := map[impl]string{}
+	for _, i := range []impl{kd, gk} {
+		t.Run(string(i), func(t *testing.T) {
+			p := newPair(t, i, kd, false)
+			p.failLogs()
+			td, err := p.lb2.h.Start("tcpdump", "tcpdump", "-p", "-l", "-n", "-tt", "-i", "eth0", "icmp6 and ip6[40] == 136")
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(500 * time.Millisecond) // tcpdump has no ready signal
+			p.lb1.startDaemon(conf)
+			poll(t, 10*time.Second, p.lb1.String()+" MASTER", func() bool { return strings.Contains(p.lb1.log(), "(V6) Entering MASTER STATE") })
+			poll(t, 5*time.Second, "four NAs", func() bool { return len(naLine.FindAllString(td.Log(), -1)) >= 4 })
+			time.Sleep(1500 * time.Millisecond) // several intervals more: nothing else comes
+			var ips []string
+			var prev float64
+			for _, m := range naLine.FindAllStringSubmatch(td.Log(), -1) {
+				if m[2] != m[3] {
+					continue
+				}
+				ts, _ := strconv.ParseFloat(m[1], 64)
+				if len(ips) > 0 && ts-prev < 0.19 {
+					t.Errorf("%s: NAs %.3fs apart, want at least the 0.2s interval", i, ts-prev)
+				}
+				prev = ts
+				ips = append(ips, m[3])
+			}
+			seen[i] = strings.Join(ips, " ")
+			t.Logf("%s: %s", i, seen[i])
+		})
+	}
+	if want := "fe80::100 fe80::100 fd00::100 fd00::101"; seen[kd] != want {
+		t.Fatalf("keepalived sent %q, want %q (reference changed?)", seen[kd], want)
+	}
+	if seen[gk] != seen[kd] {
+		t.Errorf("gkeepalived sent %q, keepalived %q", seen[gk], seen[kd])
+	}
+}
