@@ -60,8 +60,9 @@ type Global struct {
 
 	// vrrp_strict, vrrp_mcast_group4/6, vrrp_lower_prio_no_advert and
 	// vrrp_higher_prio_send_advert are instance defaults: the parser
-	// applies them to each Instance (StrictMode's effects, McastDstIP,
-	// LowerPrioNoAdvert, HigherPrioSendAdvert).
+	// applies them to each Instance (strict mode's corrections, or its
+	// refusal below priority 255; McastDstIP; LowerPrioNoAdvert;
+	// HigherPrioSendAdvert) and the model does not keep them.
 
 	GARP GARP // vrrp_garp_* defaults copied into each instance
 
@@ -164,8 +165,8 @@ type VIP struct {
 	Dev       string       // dev; "" = the instance's interface
 	Scope     string       // scope name or number; "" = global
 	Label     string
-	Peer      netip.Prefix // peer; invalid = none
-	NoTrack   bool
+	Peer      netip.Prefix // peer (point-to-point address; Prefix is then a host prefix); invalid = none
+	NoTrack   bool         // no_track: neither its interface going down nor its deletion moves the instance
 	Pos       Pos
 }
 
@@ -250,6 +251,7 @@ type Instance struct {
 	LowerPrioNoAdvert    bool // instance, else global setting; forced on by strict mode
 	HigherPrioSendAdvert bool // instance, else global setting; forced off by strict mode
 	UseVMAC              bool // parsed; gkeepalived does not create VMACs
+	// Sync group membership is in Config.SyncGroups (SyncGroup.Instances).
 
 	Pos Pos
 }
