@@ -36,11 +36,12 @@ type Env struct {
 	Links      vip.LinkWatcher // nil: interfaces are assumed up
 	GARP       garp.Sender     // nil: no gratuitous ARPs
 	GARPClock  garp.Clock
-	// GARPInterval is vrrp_garp_interval.
-	GARPInterval time.Duration
-	Clock        vrrpfsm.Clock
-	TrackRunner  *track.Runner
-	Notifier     *notify.Notifier
+	// garpSpacing is vrrp_garp_interval/vrrp_gna_interval, shared by
+	// every instance (the spacing is per interface).
+	garpSpacing garp.Spacing
+	Clock       vrrpfsm.Clock
+	TrackRunner *track.Runner
+	Notifier    *notify.Notifier
 	// Mailer builds the SMTP alerter for global_defs; nil: no mail.
 	Mailer func(g keepalivedcfg.Global) *notify.Mailer
 
@@ -188,6 +189,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	log := d.env.Log
 	d.cfg = cfg
 	d.applyMailer(cfg.Global)
+	d.env.garpSpacing.SetIntervals(cfg.Global.GARPInterval, cfg.Global.GNAInterval)
 
 	topts := track.Options{User: cfg.Global.ScriptUser, Group: cfg.Global.ScriptGroup, ScriptSecurity: cfg.Global.EnableScriptSecurity}
 

@@ -50,6 +50,13 @@ type node struct {
 	garpMu     sync.Mutex
 	garpCancel context.CancelFunc
 
+	// vipLinks are the interfaces of VIPs outside the instance's own
+	// interface that the instance tracks (VIPs without no_track).
+	vipLinks []string
+	// holding is true from the end of BecomeMaster to the start of
+	// LeaveMaster: a VIP deleted then was deleted by someone else.
+	holding atomic.Bool
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -145,6 +152,8 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		Dsts:   n.dsts,
 	}
 
+	tracks = n.trackVIPInterfaces(tracks)
+
 	initial := vrrpfsm.Backup
 	if cfg.State == keepalivedcfg.StateMaster {
 		initial = vrrpfsm.Master
@@ -158,6 +167,39 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 	}
 	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
 	return n, nil
+}
+
+// trackVIPInterfaces adds, as keepalived 2.2.7 does (vrrp.c
+// vrrp_complete_instance, TRACK_ADDR), an unweighted track of the
+// interface of each VIP or excluded VIP that is not on the instance's own
+// interface, unless the VIP says no_track: that interface going down puts
+// the instance in FAULT. A track_interface entry for the same interface
+// becomes unweighted, as keepalived's add_vrrp_to_interface makes it.
+func (n *node) trackVIPInterfaces(tracks []vrrpfsm.Track) []vrrpfsm.Track {
+	seen := map[string]bool{}
+	for _, v := range append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...) {
+		if v.NoTrack || v.Dev == "" || v.Dev == n.cfg.Interface || seen[v.Dev] {
+			continue
+		}
+		seen[v.Dev] = true
+		name := "interface:" + v.Dev
+		found := false
+		for i := range tracks {
+			if tracks[i].Name == name {
+				tracks[i].Weight, tracks[i].Reverse, found = 0, false, true
+			}
+		}
+		if found {
+			continue // the daemon already watches it for track_interface
+		}
+		initial := vrrpfsm.TrackDown
+		if ifi, _, err := n.env.Interfaces(v.Dev); err == nil && ifi.Flags&net.FlagUp != 0 {
+			initial = vrrpfsm.TrackUp
+		}
+		tracks = append(tracks, vrrpfsm.Track{Name: name, Initial: initial})
+		n.vipLinks = append(n.vipLinks, v.Dev)
+	}
+	return tracks
 }
 
 // toVIP turns a virtual_ipaddress line into what package vip manages.
@@ -174,7 +216,11 @@ func toVIP(v keepalivedcfg.VIP, iface string) (vip.VIP, error) {
 		}
 		scope = s
 	}
-	return vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Broadcast: v.Broadcast, Scope: scope}, nil
+	out := vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Broadcast: v.Broadcast, Scope: scope}
+	if v.Peer.IsValid() {
+		out.Peer = v.Peer.Addr()
+	}
+	return out, nil
 }
 
 // primaryAddr is the address keepalived sends from when no unicast_src_ip
@@ -223,10 +269,72 @@ func (n *node) start(parent context.Context) {
 			n.log.Warn().Msgf("(%s) cannot watch interface %s: %v", n.cfg.Name, n.cfg.Interface, err)
 		}
 	}
+	for _, dev := range n.vipLinks {
+		n.watchVIPLink(ctx, dev)
+	}
+	n.watchVIPRemoval(ctx)
 	go func() {
 		wg.Wait()
 		n.conn.Close()
 		close(n.done)
+	}()
+}
+
+// watchVIPLink feeds the state of a VIP's interface to the instance until
+// the instance stops.
+func (n *node) watchVIPLink(ctx context.Context, dev string) {
+	if n.env.Links == nil {
+		return
+	}
+	ch, err := n.env.Links.WatchLink(ctx, dev)
+	if err != nil {
+		n.log.Warn().Msgf("(%s) cannot watch interface %s of a VIP: %v", n.cfg.Name, dev, err)
+		return
+	}
+	go func() {
+		for up := range ch {
+			n.fsm.SetTrack("interface:"+dev, up)
+		}
+	}()
+}
+
+// watchVIPRemoval notices a VIP (not no_track) deleted by someone else
+// while MASTER: the instance then goes to BACKUP and quickly back to
+// MASTER, adding it again (keepalived 2.2.7 keepalived_netlink.c
+// address_is_ours, set_vrrp_backup). Our own removals happen outside
+// MASTER (holding is false), or are undone when the event arrives.
+func (n *node) watchVIPRemoval(ctx context.Context) {
+	aw, ok := n.env.Links.(vip.AddrWatcher)
+	if !ok {
+		return
+	}
+	tracked := map[vip.Removed]vip.VIP{}
+	all := append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...)
+	for i, v := range all {
+		if !v.NoTrack && i < len(n.vips) {
+			tracked[vip.Removed{Dev: n.vips[i].Dev, Addr: v.Addr()}] = n.vips[i]
+		}
+	}
+	if len(tracked) == 0 {
+		return
+	}
+	ch, err := aw.WatchRemoved(ctx)
+	if err != nil {
+		n.log.Warn().Msgf("(%s) cannot watch its VIPs: %v", n.cfg.Name, err)
+		return
+	}
+	go func() {
+		for r := range ch {
+			v, ok := tracked[r]
+			if !ok || !n.holding.Load() {
+				continue
+			}
+			if has, err := n.env.VIPs.Has(v); err != nil || has {
+				continue
+			}
+			n.detailf("Netlink reflector reports IP %s removed from %s", r.Addr, r.Dev)
+			n.fsm.VIPRemoved()
+		}
 	}()
 }
 
@@ -321,17 +429,33 @@ func (n *node) BecomeMaster(ctx context.Context) {
 			n.log.Error().Msgf("(%s) cannot add %v: %v", n.cfg.Name, v, err)
 		}
 	}
-	var v4 []netip.Addr
-	for _, v := range n.vips {
-		if v.Prefix.Addr().Is4() {
-			v4 = append(v4, v.Prefix.Addr())
-		}
-	}
-	if len(v4) == 0 || n.env.GARP == nil {
+	n.holding.Store(true)
+	if len(n.vips) == 0 || n.env.GARP == nil {
 		return
 	}
-	for _, ip := range v4 {
-		n.log.Info().Msgf("(%s) Sending/queueing gratuitous ARPs on %s for %v", n.cfg.Name, n.ifi.Name, ip)
+	// Each VIP is announced on its own interface (keepalived: the VIP's
+	// ifp), IPv4 by gratuitous ARP, IPv6 by unsolicited NA, VIPs then
+	// excluded VIPs, in configuration order (vrrp_send_link_update).
+	var anns []garp.Announcement
+	for _, v := range n.vips {
+		ifi := n.ifi
+		if v.Dev != n.ifi.Name {
+			var err error
+			if ifi, _, err = n.env.Interfaces(v.Dev); err != nil {
+				n.log.Warn().Msgf("(%s) no gratuitous ARP for %v: %v", n.cfg.Name, v.Prefix.Addr(), err)
+				continue
+			}
+		}
+		ip := v.Prefix.Addr()
+		what := "gratuitous ARPs"
+		if ip.Is6() {
+			what = "Unsolicited Neighbour Adverts"
+		}
+		n.detailf("(%s) Sending/queueing %s on %s for %v", n.cfg.Name, what, ifi.Name, ip)
+		anns = append(anns, garp.Announcement{Ifi: ifi, IP: ip})
+	}
+	if len(anns) == 0 {
+		return
 	}
 	gctx, cancel := context.WithCancel(context.Background())
 	n.garpMu.Lock()
@@ -341,21 +465,44 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	n.garpCancel = cancel
 	n.garpMu.Unlock()
 	g := n.cfg.GARP
-	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat, Interval: n.env.GARPInterval}
-	ifi := n.ifi
-	go garp.Schedule(gctx, n.env.GARPClock, gcfg, func() {
-		for _, ip := range v4 {
-			if err := n.env.GARP.Send(ifi, ip); err != nil {
-				n.log.Warn().Msgf("(%s) gratuitous ARP on %s for %v: %v", n.cfg.Name, ifi.Name, ip, err)
-				continue
-			}
-			n.log.Debug().Msgf("Sending gratuitous ARP on %s for %v", ifi.Name, ip)
+	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat}
+	// vrrp_garp_interval / vrrp_gna_interval: announcements too close to
+	// the previous one on their interface wait (shared by all instances).
+	clk := n.env.GARPClock
+	if clk == nil {
+		clk = garp.RealClock{}
+	}
+	an := &garp.Announcer{Spacing: &n.env.garpSpacing, Clock: clk, Send: func(a garp.Announcement) {
+		if err := n.env.GARP.Send(a.Ifi, a.IP); err != nil {
+			n.log.Warn().Msgf("(%s) announcing %v on %s: %v", n.cfg.Name, a.IP, a.Ifi.Name, err)
+			return
+		}
+		if a.IP.Is6() {
+			n.detailf("Sending unsolicited Neighbour Advert on %s for %v", a.Ifi.Name, a.IP)
+		} else {
+			n.detailf("Sending gratuitous ARP on %s for %v", a.Ifi.Name, a.IP)
+		}
+	}}
+	go an.Run(gctx.Done())
+	go garp.Schedule(gctx, clk, gcfg, func() {
+		for _, a := range anns {
+			an.Announce(a)
 		}
 	})
 }
 
+// detailf logs a line keepalived writes only with -D (log_detail).
+func (n *node) detailf(format string, args ...any) {
+	if n.env.LogDetail {
+		n.log.Info().Msgf(format, args...)
+		return
+	}
+	n.log.Debug().Msgf(format, args...)
+}
+
 // LeaveMaster implements vrrpfsm.Effects.
 func (n *node) LeaveMaster(ctx context.Context) {
+	n.holding.Store(false)
 	n.garpMu.Lock()
 	if n.garpCancel != nil {
 		n.garpCancel()

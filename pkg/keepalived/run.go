@@ -311,18 +311,17 @@ func systemEnv(log zerolog.Logger, detail bool) (*Env, func(), error) {
 	}
 	hostname, _ := os.Hostname()
 	env := &Env{
-		Log:          log,
-		LogDetail:    detail,
-		Listen:       func(c vrrp.Config) (vrrp.Conn, error) { return vrrp.Listen(c) },
-		Interfaces:   SystemInterfaces,
-		VIPs:         nl,
-		Links:        nl,
-		GARP:         garp.RawSender{},
-		GARPClock:    garp.RealClock{},
-		Clock:        vrrpfsm.SystemClock(),
-		TrackRunner:  &track.Runner{Log: log},
-		Notifier:     &notify.Notifier{Log: log},
-		GARPInterval: 0,
+		Log:         log,
+		LogDetail:   detail,
+		Listen:      func(c vrrp.Config) (vrrp.Conn, error) { return vrrp.Listen(c) },
+		Interfaces:  SystemInterfaces,
+		VIPs:        nl,
+		Links:       nl,
+		GARP:        garp.RawSender{},
+		GARPClock:   garp.RealClock{},
+		Clock:       vrrpfsm.SystemClock(),
+		TrackRunner: &track.Runner{Log: log},
+		Notifier:    &notify.Notifier{Log: log},
 	}
 	env.Mailer = func(g keepalivedcfg.Global) *notify.Mailer {
 		server := g.SMTPServer

@@ -24,10 +24,12 @@ type instState struct {
 	authType          AuthType
 	authPass          string
 	authPos           Pos
-	smtpAlert         int // -1 unset
-	lowerPrioNoAdvert int // -1 unset
-	higherPrioSend    int // -1 unset
-	strict            int // -1 unset
+	smtpAlert         int    // -1 unset
+	lowerPrioNoAdvert int    // -1 unset
+	higherPrioSend    int    // -1 unset
+	strict            int    // -1 unset
+	strictPos         Pos    // where strict_mode was set
+	syncGroup         string // the sync group it joined; "" = none
 	mcastDst          netip.Addr
 }
 
@@ -168,6 +170,7 @@ var instanceKeywords = []keyword{
 	{name: "virtual_ipaddress", handler: func(p *parser, l line) { p.valueBlock(l, p.vip) }},
 	{name: "virtual_ipaddress_excluded", handler: func(p *parser, l line) { p.valueBlock(l, p.evip) }},
 	{name: "strict_mode", handler: func(p *parser, l line) {
+		p.instState.strictPos = l.pos
 		if len(l.words) < 2 {
 			p.instState.strict = 1
 			return
@@ -684,6 +687,7 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 			default:
 				if v.Prefix.Bits() != pa.BitLen() {
 					p.errorf(l, "Cannot specify address prefix when specifying peer address - ignoring")
+					v.Prefix = netip.PrefixFrom(a, a.BitLen())
 				}
 				v.Peer = netip.PrefixFrom(pa, pa.BitLen())
 			}

@@ -101,14 +101,14 @@ var globalKeywords = []keyword{
 		}
 		p.cfg.Global.VRRPVersion = v
 	}},
-	{name: "vrrp_strict", handler: func(p *parser, l line) { p.cfg.Global.VRRPStrict = true }},
+	{name: "vrrp_strict", handler: func(p *parser, l line) { p.gs.strict, p.gs.strictPos = true, l.pos }},
 	{name: "vrrp_mcast_group4", handler: func(p *parser, l line) {
 		a, err := netip.ParseAddr(p.arg(l, 1))
 		if err != nil || !a.Is4() || !a.IsMulticast() {
 			p.errorf(l, "vrrp_mcast_group4 '%s' invalid - ignoring", l.words[1])
 			return
 		}
-		p.cfg.Global.MulticastGroup4 = a
+		p.gs.mcastGroup4 = a
 	}},
 	{name: "vrrp_mcast_group6", handler: func(p *parser, l line) {
 		a, err := netip.ParseAddr(p.arg(l, 1))
@@ -116,7 +116,7 @@ var globalKeywords = []keyword{
 			p.errorf(l, "vrrp_mcast_group6 '%s' invalid - ignoring", l.words[1])
 			return
 		}
-		p.cfg.Global.MulticastGroup6 = a
+		p.gs.mcastGroup6 = a
 	}},
 	{name: "vrrp_garp_master_delay", handler: func(p *parser, l line) {
 		if v, ok := p.readUnsigned(l, 1, 0, 4294, true); ok {
@@ -175,24 +175,24 @@ var globalKeywords = []keyword{
 	}},
 	{name: "vrrp_lower_prio_no_advert", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
-			p.cfg.Global.LowerPrioNoAdvert = true
+			p.gs.lowerPrioNoAdvert = true
 			return
 		}
 		if r := checkTrueFalse(l.words[1]); r < 0 {
 			p.errorf(l, "Invalid value for vrrp_lower_prio_no_advert specified")
 		} else {
-			p.cfg.Global.LowerPrioNoAdvert = r == 1
+			p.gs.lowerPrioNoAdvert = r == 1
 		}
 	}},
 	{name: "vrrp_higher_prio_send_advert", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
-			p.cfg.Global.HigherPrioSendAdvert = true
+			p.gs.higherPrioSendAdvert = true
 			return
 		}
 		if r := checkTrueFalse(l.words[1]); r < 0 {
 			p.errorf(l, "Invalid value for vrrp_higher_prio_send_advert specified")
 		} else {
-			p.cfg.Global.HigherPrioSendAdvert = r == 1
+			p.gs.higherPrioSendAdvert = r == 1
 		}
 	}},
 }

@@ -56,19 +56,23 @@ type Global struct {
 	ScriptUser           string // script_user USER [GROUP]; "" = keepalived_script or root
 	ScriptGroup          string
 
-	VRRPVersion int  // vrrp_version, default 2
-	VRRPStrict  bool // vrrp_strict
+	VRRPVersion int // vrrp_version, default 2
 
-	MulticastGroup4 netip.Addr // vrrp_mcast_group4, default 224.0.0.18
-	MulticastGroup6 netip.Addr // vrrp_mcast_group6, default ff02::12
+	// vrrp_strict, vrrp_mcast_group4/6, vrrp_lower_prio_no_advert and
+	// vrrp_higher_prio_send_advert are instance defaults: the parser
+	// applies them to each Instance (strict mode's corrections, or its
+	// refusal below priority 255; McastDstIP; LowerPrioNoAdvert;
+	// HigherPrioSendAdvert) and the model does not keep them.
 
 	GARP GARP // vrrp_garp_* defaults copied into each instance
 
-	GARPInterval         time.Duration // vrrp_garp_interval (delay between GARPs on an interface)
-	GNAInterval          time.Duration // vrrp_gna_interval
-	LowerPrioNoAdvert    bool          // vrrp_lower_prio_no_advert
-	HigherPrioSendAdvert bool          // vrrp_higher_prio_send_advert
-	NotifyFIFO           string        // notify_fifo (parsed, not run)
+	// GARPInterval (vrrp_garp_interval) and GNAInterval
+	// (vrrp_gna_interval) are the least time between two gratuitous ARPs,
+	// or two unsolicited NAs, sent on one interface, by any instance; 0 =
+	// no spacing.
+	GARPInterval time.Duration
+	GNAInterval  time.Duration
+	NotifyFIFO   string // notify_fifo (parsed, not run)
 }
 
 // GARP is the gratuitous ARP / unsolicited NA schedule of an instance
@@ -161,8 +165,8 @@ type VIP struct {
 	Dev       string       // dev; "" = the instance's interface
 	Scope     string       // scope name or number; "" = global
 	Label     string
-	Peer      netip.Prefix // peer; invalid = none
-	NoTrack   bool
+	Peer      netip.Prefix // peer (point-to-point address; Prefix is then a host prefix); invalid = none
+	NoTrack   bool         // no_track: neither its interface going down nor its deletion moves the instance
 	Pos       Pos
 }
 
@@ -244,11 +248,10 @@ type Instance struct {
 	UnicastTTL   int          // unicast_ttl; IPv4 default 255
 
 	GARP                 GARP
-	LowerPrioNoAdvert    bool
-	HigherPrioSendAdvert bool
-	StrictMode           bool
+	LowerPrioNoAdvert    bool // instance, else global setting; forced on by strict mode
+	HigherPrioSendAdvert bool // instance, else global setting; forced off by strict mode
 	UseVMAC              bool // parsed; gkeepalived does not create VMACs
-	SyncGroup            string
+	// Sync group membership is in Config.SyncGroups (SyncGroup.Instances).
 
 	Pos Pos
 }

@@ -103,6 +103,7 @@ func Parse(name string, src []byte, opts Options) (*Config, []Diagnostic, error)
 	}
 	p := &parser{opts: opts, cfg: &Config{Files: []string{name}}}
 	p.cfg.Global = defaultGlobal()
+	p.gs = globalState{mcastGroup4: netip.MustParseAddr("224.0.0.18"), mcastGroup6: netip.MustParseAddr("ff02::12")}
 	p.r = &reader{p: p, stack: []*frame{{display: name, dir: filepath.Dir(name), lines: splitLines(src)}}}
 	func() {
 		defer func() {
@@ -162,6 +163,19 @@ type parser struct {
 	sgState     *sgState
 	states      map[*Instance]*instState
 	sgStates    map[*SyncGroup]*sgState
+	gs          globalState
+}
+
+// globalState holds the global_defs settings that are only defaults of
+// every instance: validate applies them to each Instance, so the model
+// does not carry them.
+type globalState struct {
+	strict               bool // vrrp_strict
+	strictPos            Pos
+	mcastGroup4          netip.Addr // vrrp_mcast_group4
+	mcastGroup6          netip.Addr // vrrp_mcast_group6
+	lowerPrioNoAdvert    bool       // vrrp_lower_prio_no_advert
+	higherPrioSendAdvert bool       // vrrp_higher_prio_send_advert
 }
 
 // reportAt records a diagnostic at pos.
@@ -563,8 +577,6 @@ func defaultGlobal() Global {
 		SMTPPort:           25,
 		SMTPConnectTimeout: 30 * time.Second,
 		VRRPVersion:        2,
-		MulticastGroup4:    netip.MustParseAddr("224.0.0.18"),
-		MulticastGroup6:    netip.MustParseAddr("ff02::12"),
 		GARP: GARP{
 			MasterDelay:         5 * time.Second,
 			MasterRepeat:        5,

@@ -1,6 +1,7 @@
 package keepalivedcfg
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -483,5 +484,147 @@ func TestFormatDiagnosticsLeavesOutLogOnly(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("log-only diagnostic missing: %v", diags)
+	}
+}
+
+// TestGlobalInstanceDefaults: vrrp_mcast_group4/6,
+// vrrp_lower_prio_no_advert and vrrp_higher_prio_send_advert reach every
+// instance that does not set its own value (keepalived vrrp.c
+// vrrp_complete_instance), which is what the runtime reads.
+func TestGlobalInstanceDefaults(t *testing.T) {
+	src := `global_defs {
+    vrrp_mcast_group4 224.0.0.99
+    vrrp_mcast_group6 ff02::99
+    vrrp_lower_prio_no_advert
+    vrrp_higher_prio_send_advert true
+}
+vrrp_instance A {
+    interface eth0
+    virtual_router_id 1
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+vrrp_instance B {
+    interface eth0
+    virtual_router_id 2
+    mcast_dst_ip 224.0.0.77
+    lower_prio_no_advert false
+    higher_prio_send_advert off
+    virtual_ipaddress {
+        10.0.0.2
+    }
+}
+vrrp_instance C {
+    interface eth0
+    virtual_router_id 3
+    virtual_ipaddress {
+        fe80::3
+    }
+}
+`
+	cfg, diags, err := parseString(t, src)
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	for _, tt := range []struct {
+		name          string
+		group         string
+		noAdv, sendHi bool
+	}{
+		{"A", "224.0.0.99", true, true},
+		{"B", "224.0.0.77", false, false},
+		{"C", "ff02::99", true, true},
+	} {
+		in := cfg.Instance(tt.name)
+		if in.McastDstIP.String() != tt.group || in.LowerPrioNoAdvert != tt.noAdv || in.HigherPrioSendAdvert != tt.sendHi {
+			t.Errorf("%s: group %v lower_prio_no_advert %v higher_prio_send_advert %v, want %s %v %v",
+				tt.name, in.McastDstIP, in.LowerPrioNoAdvert, in.HigherPrioSendAdvert, tt.group, tt.noAdv, tt.sendHi)
+		}
+	}
+	// Without global_defs: keepalived's groups and both flags off.
+	cfg, _, err = parseString(t, "vrrp_instance A {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n10.0.0.1\n}\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := cfg.Instances[0]; in.McastDstIP.String() != "224.0.0.18" || in.LowerPrioNoAdvert || in.HigherPrioSendAdvert {
+		t.Errorf("defaults: group %v %v %v, want 224.0.0.18 false false", in.McastDstIP, in.LowerPrioNoAdvert, in.HigherPrioSendAdvert)
+	}
+}
+
+// TestStrictMode: strict mode's corrections are applied to the instance;
+// an instance that keepalived would run without accept mode (it then
+// installs nftables rules dropping traffic to the VIPs, measured with
+// keepalived 2.2.7: a TCP connect to the VIP of a strict priority-100
+// master times out, of a priority-255 one is refused) is refused at the
+// strict keyword's line, since gkeepalived has no such firewall.
+func TestStrictMode(t *testing.T) {
+	inst := "vrrp_instance I {\ninterface eth0\nvirtual_router_id 1\n%s\nvirtual_ipaddress {\n10.0.0.1\n}\n}\n"
+	for _, tt := range []struct {
+		name, global, body string
+		refusedAt          int // line of the refusal, 0 = runs
+	}{
+		{"global strict, owner", "global_defs {\nvrrp_strict\n}\n", "priority 255\nlower_prio_no_advert off\nhigher_prio_send_advert", 0},
+		{"global strict, backup", "global_defs {\nvrrp_strict\n}\n", "priority 100", 2},
+		{"instance strict, backup", "", "state BACKUP\nstrict_mode", 5},
+		{"instance strict on", "", "strict_mode on", 4},
+		{"instance opts out", "global_defs {\nvrrp_strict\n}\n", "strict_mode off", 0},
+		{"no strict", "", "priority 100", 0},
+	} {
+		src := tt.global + strings.Replace(inst, "%s", tt.body, 1)
+		_, diags, err := parseString(t, src)
+		var refused []Diagnostic
+		for _, d := range diags {
+			if strings.Contains(d.Msg, "strict mode without accept mode") {
+				refused = append(refused, d)
+			}
+		}
+		if tt.refusedAt == 0 {
+			if err != nil || len(refused) > 0 {
+				t.Errorf("%s: refused: %v %v", tt.name, err, refused)
+			}
+			continue
+		}
+		if err == nil || len(refused) != 1 || refused[0].Pos.Line != tt.refusedAt || refused[0].Severity != Fatal {
+			t.Errorf("%s: err %v, refusal %v; want a fatal refusal at line %d", tt.name, err, refused, tt.refusedAt)
+			continue
+		}
+		if code := ConfigTestExitCode(diags); code == ExitOK {
+			t.Errorf("%s: -t exit code %d, want non-zero", tt.name, code)
+		}
+		if !strings.Contains(refused[0].String(), "k.conf: Line") {
+			t.Errorf("%s: %q does not name file and line", tt.name, refused[0].String())
+		}
+	}
+	// The owner in strict mode gets strict's corrections.
+	cfg, _, err := parseString(t, "global_defs {\nvrrp_strict\n}\n"+strings.Replace(inst, "%s", "priority 255\nlower_prio_no_advert off\nhigher_prio_send_advert", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := cfg.Instances[0]; !in.LowerPrioNoAdvert || in.HigherPrioSendAdvert {
+		t.Errorf("strict owner: lower_prio_no_advert %v higher_prio_send_advert %v, want true false", in.LowerPrioNoAdvert, in.HigherPrioSendAdvert)
+	}
+}
+
+// TestSyncGroupMembership: membership lives in SyncGroup.Instances (what
+// the runtime groups by), and a member's weighted tracking is dropped as
+// keepalived drops it ("ignoring tracked script ... due to SYNC group"),
+// while a non-member keeps its weights.
+func TestSyncGroupMembership(t *testing.T) {
+	inst := "vrrp_instance %s {\ninterface eth0\nvirtual_router_id %d\ntrack_script {\nchk weight 10\n}\nvirtual_ipaddress {\n10.0.0.%d\n}\n}\n"
+	src := "vrrp_script chk {\nscript /bin/true\n}\n" +
+		fmt.Sprintf(inst, "A", 1, 1) + fmt.Sprintf(inst, "B", 2, 2) + fmt.Sprintf(inst, "C", 3, 3) +
+		"vrrp_sync_group G {\ngroup {\nA\nB\n}\n}\n"
+	cfg, diags, err := parseString(t, src)
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	if len(cfg.SyncGroups) != 1 || strings.Join(cfg.SyncGroups[0].Instances, ",") != "A,B" {
+		t.Fatalf("sync groups %+v, want G with A,B", cfg.SyncGroups)
+	}
+	for name, want := range map[string]int{"A": 0, "B": 0, "C": 1} {
+		if got := len(cfg.Instance(name).TrackScripts); got != want {
+			t.Errorf("%s: %d weighted track scripts, want %d", name, got, want)
+		}
 	}
 }

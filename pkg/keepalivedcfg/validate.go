@@ -98,7 +98,7 @@ func (p *parser) syncGroups() {
 				continue
 			}
 			member[name] = true
-			in.SyncGroup = g.Name
+			p.states[in].syncGroup = g.Name
 			g.Instances = append(g.Instances, name)
 			ist := p.states[in]
 			if state == wantMaster && ist.wantState == wantBackup {
@@ -130,11 +130,10 @@ func (p *parser) completeInstance(in *Instance) bool {
 	g := &p.cfg.Global
 	name := in.Name
 
-	strict := g.VRRPStrict
+	strict, strictPos := p.gs.strict, p.gs.strictPos
 	if st.strict != -1 {
-		strict = st.strict == 1
+		strict, strictPos = st.strict == 1, st.strictPos
 	}
-	in.StrictMode = strict
 
 	if st.family == 6 {
 		if st.version == 2 && strict {
@@ -275,9 +274,9 @@ func (p *parser) completeInstance(in *Instance) bool {
 		case st.mcastDst.IsValid():
 			in.McastDstIP = st.mcastDst
 		case in.Family == 4:
-			in.McastDstIP = g.MulticastGroup4
+			in.McastDstIP = p.gs.mcastGroup4
 		default:
-			in.McastDstIP = g.MulticastGroup6
+			in.McastDstIP = p.gs.mcastGroup6
 		}
 	} else if st.mcastDst.IsValid() {
 		p.global(in.Pos, Error, classGeneral, "(%s) multicast destination specified with unicast - ignoring", name)
@@ -304,7 +303,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 	}
 	switch {
 	case st.lowerPrioNoAdvert == -1:
-		in.LowerPrioNoAdvert = strict || g.LowerPrioNoAdvert
+		in.LowerPrioNoAdvert = strict || p.gs.lowerPrioNoAdvert
 	case strict && st.lowerPrioNoAdvert == 0:
 		p.global(in.Pos, Error, classGeneral, "(%s) Strict mode requires no lower priority advert. resetting", name)
 		in.LowerPrioNoAdvert = true
@@ -313,7 +312,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 	}
 	switch {
 	case st.higherPrioSend == -1:
-		in.HigherPrioSendAdvert = !strict && g.HigherPrioSendAdvert
+		in.HigherPrioSendAdvert = !strict && p.gs.higherPrioSendAdvert
 	case strict && st.higherPrioSend == 1:
 		p.global(in.Pos, Error, classGeneral, "(%s) strict mode requires higher_prio_send_advert to be clear. resetting", name)
 		in.HigherPrioSendAdvert = false
@@ -351,7 +350,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 
 	// Weighted tracking is dropped for an address owner and for members
 	// of a sync group (keepalived vrrp.c, "ignoring ... due to ...").
-	sync := in.SyncGroup != ""
+	sync := st.syncGroup != ""
 	if sync || st.basePriority == 255 {
 		var ifs []TrackInterface
 		for _, t := range in.TrackInterfaces {
@@ -383,6 +382,16 @@ func (p *parser) completeInstance(in *Instance) bool {
 			scs = append(scs, t)
 		}
 		in.TrackScripts = scs
+	}
+
+	// In strict mode an instance that is not the address owner runs
+	// without accept mode: keepalived 2.2.7 (built with nftables, as
+	// Debian's) then adds firewall rules that drop traffic addressed to
+	// the VIPs. gkeepalived has no such rules, so it would accept traffic
+	// keepalived drops: refused rather than run differently.
+	if strict && st.basePriority != 255 {
+		p.diags = append(p.diags, Diagnostic{Severity: Fatal, Pos: strictPos, class: classFatal, extra: true,
+			Msg: fmt.Sprintf("(%s) strict mode without accept mode (priority below 255) needs keepalived's nftables rules dropping traffic to the VIPs: not implemented by gkeepalived", name)})
 	}
 
 	in.Priority = st.basePriority

@@ -95,6 +95,9 @@ func TestIntegrationAddHasRemove(t *testing.T) {
 		{"v4 host", VIP{Prefix: netip.MustParsePrefix("192.168.1.84/32"), Dev: "veth0"}, "inet 192.168.1.84/32 scope global veth0"},
 		{"v4 label brd", VIP{Prefix: netip.MustParsePrefix("192.168.1.85/24"), Dev: "veth0", Label: "veth0:vip",
 			Broadcast: netip.MustParseAddr("192.168.1.255")}, "inet 192.168.1.85/24 brd 192.168.1.255 scope global veth0:vip"},
+		// As keepalived 2.2.7 shows `10.0.0.100 peer 10.0.0.200` in a lab run.
+		{"v4 peer", VIP{Prefix: netip.MustParsePrefix("10.0.0.100/32"), Dev: "veth0", Peer: netip.MustParseAddr("10.0.0.200")},
+			"inet 10.0.0.100 peer 10.0.0.200/32 scope global veth0"},
 		{"v4 scope host", VIP{Prefix: netip.MustParsePrefix("10.9.9.9/32"), Dev: "veth0", Scope: ScopeHost}, "inet 10.9.9.9/32 scope host veth0"},
 		// As keepalived 2.2.7 shows it: a /128 VIP is deprecated.
 		{"v6", VIP{Prefix: netip.MustParsePrefix("fd00::84/128"), Dev: "veth0"}, "inet6 fd00::84/128 scope global nodad deprecated \\       valid_lft forever preferred_lft 0sec"},
@@ -132,7 +135,7 @@ func TestIntegrationAddHasRemove(t *testing.T) {
 			if has, err := n.Has(tc.vip); err != nil || has {
 				t.Fatalf("Has after Remove = %v, %v; want false", has, err)
 			}
-			if out := ipAddrShow(t, "veth0"); strings.Contains(out, tc.vip.Prefix.Addr().String()+"/") {
+			if out := ipAddrShow(t, "veth0"); strings.Contains(out, " "+tc.vip.Prefix.Addr().String()+"/") || strings.Contains(out, " "+tc.vip.Prefix.Addr().String()+" peer") {
 				t.Errorf("address still shown after Remove:\n%s", out)
 			}
 		})
@@ -289,5 +292,43 @@ func TestIntegrationWatchLinkShared(t *testing.T) {
 			t.Fatal("the shared subscription is still open after every watch ended")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestIntegrationWatchRemoved: an operator's `ip addr del` is reported
+// with the interface and address; an addition is not.
+func TestIntegrationWatchRemoved(t *testing.T) {
+	n := inNewNetns(t)
+	addVeth(t, "veth0", "peer0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := n.WatchRemoved(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := VIP{Prefix: netip.MustParsePrefix("192.168.1.84/32"), Dev: "veth0"}
+	if err := n.Add(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	nsPath := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), syscall.Gettid())
+	if out, err := exec.Command("nsenter", "--net="+nsPath, "ip", "addr", "del", "192.168.1.84/32", "dev", "veth0").CombinedOutput(); err != nil {
+		t.Fatalf("ip addr del: %v: %s", err, out)
+	}
+	for {
+		select {
+		case r := <-ch:
+			if r.Addr.IsLinkLocalUnicast() {
+				continue // the veth's own IPv6 address may come and go
+			}
+			if r != (Removed{Dev: "veth0", Addr: netip.MustParseAddr("192.168.1.84")}) {
+				t.Fatalf("got %+v, want veth0 192.168.1.84", r)
+			}
+			cancel()
+			for range ch { // closed once the watch ends
+			}
+			return
+		case <-time.After(5 * time.Second):
+			t.Fatal("no removal reported within 5s")
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"syscall"
 
@@ -25,11 +26,16 @@ type Netlink struct {
 	watchMu  sync.Mutex
 	watchers map[*linkWatch]struct{} // nil when not subscribed
 	stopSub  chan struct{}           // closes the shared subscription
+
+	addrMu      sync.Mutex
+	addrWatch   map[chan Removed]struct{} // nil when not subscribed
+	addrStopSub chan struct{}
 }
 
 var (
 	_ Manager     = (*Netlink)(nil)
 	_ LinkWatcher = (*Netlink)(nil)
+	_ AddrWatcher = (*Netlink)(nil)
 )
 
 // NewNetlink opens a netlink route socket in the calling thread's network
@@ -75,6 +81,15 @@ func toAddr(v VIP) (*netlink.Addr, error) {
 		IPNet: &net.IPNet{IP: net.IP(a.AsSlice()), Mask: net.CIDRMask(bits, a.BitLen())},
 		Scope: v.Scope,
 	}
+	if v.Peer.IsValid() {
+		p := v.Peer.Unmap()
+		if p.Is4() != a.Is4() {
+			return nil, fmt.Errorf("vip: peer %s of %s is another address family", p, a)
+		}
+		// IFA_ADDRESS is the peer, IFA_LOCAL the VIP; the prefix length
+		// is the peer's (netlink takes it from Peer's mask).
+		addr.Peer = &net.IPNet{IP: net.IP(p.AsSlice()), Mask: addr.Mask}
+	}
 	if a.Is4() {
 		addr.Label = v.Label
 		if v.Broadcast.IsValid() {
@@ -92,7 +107,7 @@ func toAddr(v VIP) (*netlink.Addr, error) {
 
 // Add assigns the VIP; if the address is already there it succeeds.
 //
-// Equivalent to: `ip addr add 192.168.1.84/32 dev eth0 [brd B] [scope S] [label L]`
+// Equivalent to: `ip addr add 192.168.1.84/32 dev eth0 [brd B] [scope S] [label L] [peer P]`
 // (for IPv6: `ip addr add fd00::84/128 dev eth0 nodad preferred_lft 0`,
 // as keepalived).
 func (n *Netlink) Add(ctx context.Context, v VIP) error {
@@ -309,4 +324,89 @@ func (n *Netlink) dispatch(updates <-chan netlink.LinkUpdate, done chan struct{}
 	}
 	n.watchers = nil
 	n.stopSub = nil
+}
+
+// WatchRemoved reports addresses deleted from the namespace's interfaces.
+// All watches share one netlink subscription, as WatchLink's do.
+//
+// Equivalent to: `ip monitor address` (the "Deleted" lines)
+func (n *Netlink) WatchRemoved(ctx context.Context) (<-chan Removed, error) {
+	n.addrMu.Lock()
+	defer n.addrMu.Unlock()
+	if n.addrWatch == nil {
+		updates := make(chan netlink.AddrUpdate, 64)
+		done := make(chan struct{})
+		ns := n.ns
+		err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{
+			Namespace:     &ns,
+			ErrorCallback: func(error) {},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("vip: watching addresses: %w", err)
+		}
+		n.addrWatch = map[chan Removed]struct{}{}
+		n.addrStopSub = done
+		go n.dispatchAddrs(updates, done)
+	}
+	out := make(chan Removed, 64)
+	n.addrWatch[out] = struct{}{}
+	go func() {
+		<-ctx.Done()
+		n.addrMu.Lock()
+		defer n.addrMu.Unlock()
+		if _, ok := n.addrWatch[out]; ok {
+			delete(n.addrWatch, out)
+			close(out)
+			if len(n.addrWatch) == 0 {
+				close(n.addrStopSub)
+				n.addrWatch, n.addrStopSub = nil, nil
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (n *Netlink) dispatchAddrs(updates <-chan netlink.AddrUpdate, done chan struct{}) {
+	defer func() {
+		go func() {
+			for range updates {
+			}
+		}()
+	}()
+	for u := range updates {
+		if u.NewAddr {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+		if !ok {
+			continue
+		}
+		dev := ""
+		if l, err := n.h.LinkByIndex(u.LinkIndex); err == nil {
+			dev = l.Attrs().Name
+		}
+		r := Removed{Dev: dev, Addr: ip.Unmap()}
+		n.addrMu.Lock()
+		if n.addrStopSub != done {
+			n.addrMu.Unlock()
+			return
+		}
+		for w := range n.addrWatch {
+			select {
+			case w <- r:
+			default:
+			}
+		}
+		n.addrMu.Unlock()
+	}
+	// The subscription failed: end every watch.
+	n.addrMu.Lock()
+	defer n.addrMu.Unlock()
+	if n.addrStopSub != done {
+		return
+	}
+	for w := range n.addrWatch {
+		close(w)
+	}
+	n.addrWatch, n.addrStopSub = nil, nil
 }

@@ -29,7 +29,7 @@ var ErrNoInterface = errors.New("vip: no such interface")
 
 // VIP is one virtual_ipaddress line of keepalived.conf:
 //
-//	<IP>[/<len>] [brd <IP>] [dev <STRING>] [scope <SCOPE>] [label <LABEL>]
+//	<IP>[/<len>] [brd <IP>] [dev <STRING>] [scope <SCOPE>] [label <LABEL>] [peer <IP>]
 type VIP struct {
 	// Prefix is the address and its length. keepalived uses /32 (IPv4) or
 	// /128 (IPv6) when the config gives no length: use Host to build one.
@@ -42,6 +42,11 @@ type VIP struct {
 	Broadcast netip.Addr
 	// Scope is one of the Scope* constants; zero is global.
 	Scope int
+	// Peer is the other end of a point-to-point address (`peer`): the
+	// kernel gets the VIP as the local address and Peer as the address,
+	// with Prefix's length applying to Peer, as `ip addr add A peer P`.
+	// Zero value for none.
+	Peer netip.Addr
 	// PreferredLft is an IPv6 VIP's preferred lifetime in seconds
 	// (`preferred_lft`), LftForever for none. nil means keepalived's
 	// default: 0 for a /128, which marks the address deprecated so that it
@@ -95,10 +100,14 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 }
 
 // String formats the VIP like iproute2's arguments:
-// "192.168.1.84/32 dev eth0 label eth0:1".
+// "192.168.1.84/32 dev eth0 label eth0:1", "10.0.0.1 peer 10.0.0.2/32 dev ppp0".
 func (v VIP) String() string {
 	var b strings.Builder
-	b.WriteString(v.Prefix.String())
+	if v.Peer.IsValid() {
+		b.WriteString(v.Prefix.Addr().String() + " peer " + netip.PrefixFrom(v.Peer, v.Prefix.Bits()).String())
+	} else {
+		b.WriteString(v.Prefix.String())
+	}
 	if v.Broadcast.IsValid() {
 		b.WriteString(" brd " + v.Broadcast.String())
 	}
@@ -167,4 +176,19 @@ type LinkWatcher interface {
 	// WatchLink sends the current state at once, then every change, until
 	// ctx is done; then the channel is closed.
 	WatchLink(ctx context.Context, name string) (<-chan bool, error)
+}
+
+// Removed is an address deleted from an interface.
+type Removed struct {
+	Dev  string
+	Addr netip.Addr
+}
+
+// AddrWatcher reports deleted addresses, so that an instance notices when
+// someone else removes its VIP (keepalived watches RTM_DELADDR).
+type AddrWatcher interface {
+	// WatchRemoved sends each address deleted from any interface until
+	// ctx is done; then the channel is closed. A receiver that falls
+	// behind loses events rather than blocking others.
+	WatchRemoved(ctx context.Context) (<-chan Removed, error)
 }

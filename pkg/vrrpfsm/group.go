@@ -59,6 +59,9 @@ type member struct {
 	// out (Init: none); hold asks a BACKUP member to restart its timer.
 	order State
 	hold  bool
+	// quick marks a BACKUP order given because another member's VIP was
+	// deleted: leave with priority 0, back after the skew time.
+	quick bool
 }
 
 // NewGroup makes the instances, in the configured order, one sync group.
@@ -276,6 +279,40 @@ func (g *Group) report(in *Instance, from, to State, forced bool) {
 	}
 }
 
+// vipRemoved is keepalived_netlink.c set_vrrp_backup for a member whose
+// VIP was deleted: every MASTER member leaves with priority 0 and comes
+// back after its skew time; the group is BACKUP without a sync line or a
+// group notification (keepalived sets sync->state directly).
+func (g *Group) vipRemoved(in *Instance) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	m := g.find(in)
+	if m == nil {
+		return
+	}
+	m.want = Backup
+	for _, o := range g.members {
+		if o != m && o.state == Master {
+			o.want = Backup
+			o.quick = true
+			g.order(o, Backup)
+		}
+	}
+	g.state = Backup
+}
+
+// takeQuick reports (once) whether the member's BACKUP order is vipRemoved's.
+func (g *Group) takeQuick(in *Instance) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	m := g.find(in)
+	if m == nil || !m.quick {
+		return false
+	}
+	m.quick = false
+	return m.order == Backup
+}
+
 // syncMaster is vrrp_sync.c vrrp_sync_master.
 func (g *Group) syncMaster(m *member) {
 	if g.state == Master || !g.canMasterLocked(m) {
@@ -358,6 +395,7 @@ func (g *Group) done(in *Instance, to State, hold bool) {
 func (g *Group) clear(m *member, to State, hold bool) {
 	if m.order == to {
 		m.order = Init
+		m.quick = false
 	}
 	if hold {
 		m.hold = false

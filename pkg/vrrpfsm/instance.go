@@ -87,6 +87,7 @@ const (
 	evIface
 	evSync
 	evForce // the sync group queued an order (Group.take)
+	evVIPGone
 )
 
 type event struct {
@@ -215,6 +216,15 @@ func (in *Instance) post(ev event) {
 	case in.events <- ev:
 	case <-in.done:
 	}
+}
+
+// VIPRemoved reports that one of the instance's tracked VIPs (not
+// no_track) was deleted by someone else. A MASTER then goes to BACKUP,
+// sending priority 0, and takes over again after its skew time, adding the
+// addresses back (keepalived 2.2.7 keepalived_netlink.c set_vrrp_backup).
+// In other states it does nothing.
+func (in *Instance) VIPRemoved() {
+	in.post(event{kind: evVIPGone})
 }
 
 // Sync returns once the instance has handled every event queued and every

@@ -215,6 +215,9 @@ func (in *Instance) transition(from, to State, why Reason) {
 			// Published first: a test that sees the group idle sees the
 			// member's new state.
 			in.publish()
+			if why == ReasonVIPRemoved && !forced {
+				in.grp.vipRemoved(in)
+			}
 			in.grp.report(in, from, to, forced)
 		}
 		in.forcing = false
@@ -236,6 +239,9 @@ func (in *Instance) transition(from, to State, why Reason) {
 		if to == Backup {
 			in.infof("(%s) Entering BACKUP STATE", in.name)
 			in.preemptTime = time.Time{}
+			if why == ReasonVIPRemoved {
+				in.resign()
+			}
 		} else {
 			in.infof("(%s) Entering FAULT STATE", in.name)
 			in.send(PriorityStop)
@@ -251,6 +257,11 @@ func (in *Instance) transition(from, to State, why Reason) {
 		in.stamp(now, why)
 		in.notify(from, to)
 		in.msDown = in.msDownTimer()
+		if why == ReasonVIPRemoved {
+			// Back to MASTER quickly, addresses restored.
+			in.msDown = SkewTime(in.cfg.Version, in.eff, in.masterAdvInt)
+			in.nextReason = ReasonMasterDown
+		}
 		in.sands = now.Add(in.msDown)
 		in.arm()
 		in.count(func(s *Stats) { s.ReleaseMaster++ })

@@ -66,6 +66,8 @@ const (
 	ReasonShutdown
 	// ReasonSync: the instance's sync group ordered it (Group).
 	ReasonSync
+	// ReasonVIPRemoved: a MASTER's VIP was deleted by someone else.
+	ReasonVIPRemoved
 )
 
 var reasonNames = [...]string{
@@ -82,6 +84,7 @@ var reasonNames = [...]string{
 	ReasonRecovered:      "tracked objects recovered",
 	ReasonShutdown:       "shutdown",
 	ReasonSync:           "sync group",
+	ReasonVIPRemoved:     "VIP removed",
 }
 
 func (r Reason) String() string {

@@ -119,6 +119,8 @@ func (in *Instance) master(ctx context.Context) (State, Reason) {
 			in.send(in.eff)
 			in.sands = in.clk.Now().Add(in.cfg.AdvertInt)
 			in.arm()
+		case ev.kind == evVIPGone:
+			return Backup, ReasonVIPRemoved
 		case ev.kind == evAdvert:
 			if why, leave := in.masterRx(ev.adv); leave {
 				return Backup, why

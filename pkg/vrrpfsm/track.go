@@ -140,5 +140,8 @@ func (in *Instance) forced() (State, Reason, bool) {
 	}
 	in.forcing = true
 	in.wantMaster = to == Master
+	if in.grp.takeQuick(in) && in.state == Master {
+		return to, ReasonVIPRemoved, true
+	}
 	return to, ReasonSync, true
 }

@@ -27,6 +27,7 @@ type Manager struct {
 	links map[string]bool
 	known bool // only the links named in New exist
 	subs  map[string][]chan bool
+	rmSub []chan vip.Removed
 	// Err, when set, is returned by every Add and Remove.
 	Err error
 }
@@ -34,6 +35,7 @@ type Manager struct {
 var (
 	_ vip.Manager     = (*Manager)(nil)
 	_ vip.LinkWatcher = (*Manager)(nil)
+	_ vip.AddrWatcher = (*Manager)(nil)
 )
 
 // New returns a Manager whose interfaces are the given names, all up.
@@ -84,6 +86,14 @@ func (m *Manager) Remove(ctx context.Context, v vip.VIP) error {
 	}
 	if err := m.check(v.Dev); err != nil {
 		return err
+	}
+	if _, ok := m.addrs[v.Dev][v.Prefix]; ok {
+		for _, c := range m.rmSub {
+			select {
+			case c <- vip.Removed{Dev: v.Dev, Addr: v.Prefix.Addr()}:
+			default:
+			}
+		}
 	}
 	delete(m.addrs[v.Dev], v.Prefix)
 	m.ops = append(m.ops, Op{"remove", v})
@@ -162,6 +172,42 @@ func (m *Manager) WatchLink(ctx context.Context, name string) (<-chan bool, erro
 		for i, s := range subs {
 			if s == c {
 				m.subs[name] = append(subs[:i], subs[i+1:]...)
+				break
+			}
+		}
+		close(c)
+	}()
+	return c, nil
+}
+
+// DeleteExternally removes an address as an operator's `ip addr del`
+// would: not through the Manager, but seen by WatchRemoved.
+func (m *Manager) DeleteExternally(dev string, p netip.Prefix) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.addrs[dev], p)
+	for _, c := range m.rmSub {
+		select {
+		case c <- vip.Removed{Dev: dev, Addr: p.Addr()}:
+		default:
+		}
+	}
+}
+
+// WatchRemoved reports DeleteExternally and Remove calls (the kernel
+// reports both).
+func (m *Manager) WatchRemoved(ctx context.Context) (<-chan vip.Removed, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := make(chan vip.Removed, 64)
+	m.rmSub = append(m.rmSub, c)
+	go func() {
+		<-ctx.Done()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for i, s := range m.rmSub {
+			if s == c {
+				m.rmSub = append(m.rmSub[:i], m.rmSub[i+1:]...)
 				break
 			}
 		}
