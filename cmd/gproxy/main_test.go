@@ -423,8 +423,9 @@ func (l *lockedBuf) String() string {
 // and a worker, as -W does (haproxy prints "New worker (PID) forked").
 func TestMasterWorkerKeyword(t *testing.T) {
 	dir := t.TempDir()
-	// No listener: nothing is bound on the machine's network.
-	writeFile(t, dir, "haproxy.cfg", "global\n    master-worker\ndefaults\n    timeout connect 1s\n    timeout server 1s\nbackend b\n    server s 127.0.0.1:9\n")
+	// Only a UNIX stats socket listens: nothing is bound on the machine's
+	// network (a config without any listener does not start, as haproxy).
+	writeFile(t, dir, "haproxy.cfg", "global\n    master-worker\n    stats socket "+filepath.Join(dir, "admin.sock")+"\ndefaults\n    timeout connect 1s\n    timeout server 1s\nbackend b\n    server s 127.0.0.1:9\n")
 	out := &lockedBuf{}
 	cmd := exec.Command(gproxyBin, "-db", "-f", "haproxy.cfg")
 	cmd.Dir = dir
