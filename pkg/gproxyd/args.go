@@ -37,9 +37,6 @@ type Args struct {
 	ProxyMaxConn int
 	ChDir        string // -C: directory to change to before loading files
 	LocalPeer    string // -L: HAPROXY_LOCALPEER, the hostname by default
-	// Cosmetic are tuning and debugging switches of haproxy that change
-	// nothing a user sees in gproxy (see ParseArgs).
-	Cosmetic []string
 	// DontFailResolve is -dr: a server name that does not resolve puts
 	// the server in maintenance instead of refusing the configuration.
 	DontFailResolve bool
@@ -168,8 +165,7 @@ func ParseArgs(argv []string) (Args, error) {
 			// bytes and timings a user sees are the same. -dV disables TLS
 			// verification towards servers: gproxy has no server-side TLS
 			// (the configuration check refuses `ssl` on servers), so there
-			// is nothing to verify.
-			a.Cosmetic = append(a.Cosmetic, arg)
+			// is nothing to verify. Accepted, nothing to record.
 		case "-dW":
 			a.ZeroWarning = true
 		case "-m":
@@ -184,7 +180,6 @@ func ParseArgs(argv []string) (Args, error) {
 			if strings.HasPrefix(arg, "-dM") {
 				// Memory poisoning and pool debugging of haproxy's
 				// allocator (-dM[<byte>][,<opt>...]): Go has no such pools.
-				a.Cosmetic = append(a.Cosmetic, arg)
 				break
 			}
 			if strings.HasPrefix(arg, "-") {

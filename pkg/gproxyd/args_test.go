@@ -30,7 +30,7 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-N", "5", "-C", "/etc/haproxy", "-L", "lb1", "-dr", "-f", "a.cfg"},
 			Args{Files: []string{"a.cfg"}, ProxyMaxConn: 5, ChDir: "/etc/haproxy", LocalPeer: "lb1", DontFailResolve: true}},
 		{[]string{"-de", "-dp", "-dS", "-dV", "-dM0x20,no-merge", "-f", "a.cfg"},
-			Args{Files: []string{"a.cfg"}, Cosmetic: []string{"-de", "-dp", "-dS", "-dV", "-dM0x20,no-merge"}}},
+			Args{Files: []string{"a.cfg"}}},
 	}
 	for _, tt := range tests {
 		got, err := ParseArgs(tt.argv)
