@@ -320,7 +320,7 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "localpeer", Cosmetic, 0, grpNone},
 	{CtxGlobal, "cluster-secret", Cosmetic, 0, grpNone},
 	{CtxGlobal, "pp2-never-send-local", Cosmetic, 0, grpNone},
-	{CtxGlobal, "unix-bind", Cosmetic, 0, grpNone},
+	{CtxGlobal, "unix-bind", Refused, 0, grpAddress}, // prefix, owner and mode of UNIX sockets
 	{CtxGlobal, "expose-experimental-directives", Cosmetic, 0, grpNone},
 	// process tuning
 	{CtxGlobal, "close-spread-time", Cosmetic, 0, grpNone},
