@@ -787,3 +787,50 @@ func TestIntegrationSocketsFromFails(t *testing.T) {
 		t.Errorf("-x to a real haproxy: exit %d\n%s", code, text)
 	}
 }
+
+// TestIntegrationHardStopAfter: `hard-stop-after` ends a soft stop that a
+// session keeps alive: the process exits, the session is closed, and the
+// same two warnings as haproxy 2.6's are printed. haproxy runs the same
+// configuration as the reference.
+func TestIntegrationHardStopAfter(t *testing.T) {
+	needRoot(t)
+	for _, bin := range []string{"/usr/sbin/haproxy", gproxyBin} {
+		be := echoBackend(t, "web01")
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		cfg := writeConfig(t, fmt.Sprintf("global\n    hard-stop-after 300ms\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 60s\n    timeout server 60s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
+		cmd, out := startGproxyBin(t, bin, "-db", "-f", cfg)
+		waitListening(t, addr)
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		if line, _ := r.ReadString('\n'); strings.TrimSpace(line) != "web01" {
+			t.Fatalf("%s: greeting %q", bin, line)
+		}
+		if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { _, _ = cmd.Process.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: still running 10 s after a soft stop with hard-stop-after 300ms:\n%s", bin, out)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := r.ReadString('\n'); err != io.EOF {
+			t.Errorf("%s: the remaining session was not closed: %v", bin, err)
+		}
+		for _, want := range []string{
+			"soft-stop running for too long, performing a hard-stop.",
+			"Proxy l hard-stopped (1 remaining conns will be closed).",
+		} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s: output lacks %q:\n%s", bin, want, out)
+			}
+		}
+	}
+}
+

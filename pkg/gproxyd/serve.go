@@ -230,10 +230,23 @@ func (p *process) serve(m mode) int {
 				// SIGTERM still ends the sessions at once, as in haproxy.
 				finished := make(chan struct{})
 				go func() { eng.Wait(context.Background()); close(finished) }()
+				// `hard-stop-after` bounds the soft stop, as in haproxy.
+				var hardStop <-chan time.Time
+				if d := p.cfg.Global.HardStopAfter; d > 0 {
+					t := time.NewTimer(d)
+					defer t.Stop()
+					hardStop = t.C
+				}
 				for {
 					select {
 					case <-finished:
 						logs.stopped(eng)
+						return 0
+					case <-hardStop:
+						logs.stopped(eng)
+						p.log.Warn().Msg("soft-stop running for too long, performing a hard-stop.")
+						logs.hardStopped(eng, func(m string) { p.log.Warn().Msg(m) })
+						eng.Close()
 						return 0
 					case s := <-sigs:
 						if s == syscall.SIGTERM || s == syscall.SIGINT {
@@ -411,6 +424,25 @@ func (s *sessionLogs) stopped(eng *proxy.Engine) {
 			continue
 		}
 		l.Log(levelWarning, fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: 0, BE: %d).", px.Name, b.Stats().TotalSessions))
+	}
+}
+
+// hardStopped logs, for each proxy still holding sessions when
+// `hard-stop-after` expires, haproxy 2.6's "Proxy l hard-stopped (1
+// remaining conns will be closed).", to the proxy's log targets and, as
+// haproxy's warnings, through warn.
+func (s *sessionLogs) hardStopped(eng *proxy.Engine, warn func(string)) {
+	for _, f := range eng.Frontends() {
+		px := f.Proxy()
+		n := f.Stats().CurSessions
+		if n == 0 {
+			continue
+		}
+		msg := fmt.Sprintf("Proxy %s hard-stopped (%d remaining conns will be closed).", px.Name, n)
+		warn(msg)
+		if l := s.proxies[px]; l != nil {
+			l.Log(levelWarning, msg)
+		}
 	}
 }
 

@@ -275,6 +275,7 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "log", Works, 0, grpNone},
 	{CtxGlobal, "stats", Works, 0, grpNone},
 	{CtxGlobal, "zero-warning", Works, 0, grpNone},
+	{CtxGlobal, "hard-stop-after", Works, 0, grpNone},
 	{CtxGlobal, "master-worker", Works, 0, grpNone},
 	{CtxGlobal, "nbproc", Removed, 0, grpNone},
 	// informational: the stats page and `show info`
@@ -401,7 +402,6 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "tune.pattern.cache-size", Cosmetic, 0, grpNone},
 	{CtxGlobal, "default-path", Refused, 0, grpProcess},
 	{CtxGlobal, "grace", Refused, 0, grpProcess},
-	{CtxGlobal, "hard-stop-after", Refused, 0, grpProcess},
 	{CtxGlobal, "presetenv", Refused, 0, grpProcess},
 	{CtxGlobal, "setenv", Refused, 0, grpProcess},
 	{CtxGlobal, "unsetenv", Refused, 0, grpProcess},

@@ -136,6 +136,24 @@ func (p *parser) globalKeyword(args []string) {
 		}
 	case "stats":
 		p.globalStats(args)
+	case "hard-stop-after":
+		val := ""
+		if len(args) > 1 {
+			val = args[1]
+		}
+		tv := parseTime(val)
+		switch tv.Err {
+		case timeEmpty:
+			p.alert(kw, "'%s' expects <time> as argument.", kw)
+			return
+		case timeBadChar:
+			p.alert(kw, "unexpected character '%c' in argument to <%s>.", tv.BadChar, kw)
+			return
+		case timeOverflow:
+			p.alert(kw, "timer overflow in argument <%s> to <%s> (maximum value is 2147483647 ms or ~24.8 days)", val, kw)
+			return
+		}
+		g.HardStopAfter = tv.D
 	case "zero-warning":
 		if !p.tooMany(args, 0) {
 			g.ZeroWarning = true

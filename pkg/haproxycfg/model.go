@@ -56,6 +56,9 @@ type Global struct {
 	Logs         []LogTarget
 	StatsSockets []StatsSocket
 	StatsTimeout time.Duration // 0 = not set (haproxy's default is 10s)
+	// HardStopAfter is `hard-stop-after`: how long a soft stop may last
+	// before the remaining sessions are closed; 0 = no limit.
+	HardStopAfter time.Duration
 	// ZeroWarning is `zero-warning`: any warning makes the configuration
 	// fail (-c exits 1, the start is refused), as haproxy's -dW.
 	ZeroWarning bool
