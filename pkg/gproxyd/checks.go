@@ -34,7 +34,8 @@ func checkCredentials(g haproxycfg.Global) []haproxycfg.Diagnostic {
 
 // checkModes refuses an http frontend that sends traffic to a tcp backend,
 // with haproxy's alert: haproxy refuses it, and gproxy would serve it in
-// some mode of its own choosing.
+// some mode of its own choosing. A tcp frontend sending to an http backend
+// is refused too: haproxy serves it as HTTP, gproxy does not (yet).
 func checkModes(cfg *haproxycfg.Config) []haproxycfg.Diagnostic {
 	var out []haproxycfg.Diagnostic
 	kind := func(p *haproxycfg.Proxy) string {
@@ -45,7 +46,16 @@ func checkModes(cfg *haproxycfg.Config) []haproxycfg.Diagnostic {
 	}
 	check := func(fe *haproxycfg.Proxy, name, how string) {
 		be := cfg.Proxy(name, haproxycfg.KindBackend, haproxycfg.KindListen)
-		if be == nil || be.Mode == fe.Mode || fe.Mode != haproxycfg.ModeHTTP {
+		if be == nil || be.Mode == fe.Mode {
+			return
+		}
+		if fe.Mode == haproxycfg.ModeTCP {
+			// haproxy accepts it and upgrades the stream to HTTP (each
+			// request balanced on its own, HTTP errors and logs); gproxy
+			// would relay the bytes: refused until implemented.
+			out = append(out, haproxycfg.Diagnostic{Severity: haproxycfg.Alert, Style: haproxycfg.LocNone, Pos: fe.Pos,
+				Msg: fmt.Sprintf("tcp frontend '%s' (%s) uses http %s '%s' (%s) %s: upgrading a tcp stream to HTTP is not implemented by gproxy; set 'mode http' on the frontend, or keep haproxy for this configuration.",
+					fe.Name, fe.Pos, kind(be), be.Name, be.Pos, how)})
 			return
 		}
 		out = append(out, haproxycfg.Diagnostic{Severity: haproxycfg.Alert, Style: haproxycfg.LocNone, Pos: fe.Pos,
