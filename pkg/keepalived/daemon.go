@@ -89,7 +89,12 @@ type Daemon struct {
 
 type runningNode struct {
 	*node
-	key string // the instance's configuration, to tell a changed one on reload
+	// key is the instance's identity and everything that needs a new
+	// instance to change; soft is what a reload changes in place (priority,
+	// notify scripts, smtp_alert, the initial state), keeping the state and
+	// the VIPs as keepalived does.
+	key, soft string
+	prio      int // the configured priority the instance runs with
 }
 
 type runningScript struct {
@@ -193,18 +198,20 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 
 	// Instances: keep the unchanged, stop the rest, then start the new.
 	want := map[string]*keepalivedcfg.Instance{}
-	keys := map[string]string{}
+	keys, softs := map[string]string{}, map[string]string{}
 	for _, in := range cfg.Instances {
 		want[in.Name] = in
-		keys[in.Name] = instanceKey(cfg, in)
+		keys[in.Name], softs[in.Name] = instanceKeys(in)
 	}
 	for name, gk := range syncGroupKeys(cfg, keys) {
 		keys[name] += "\x00" + gk
 	}
 	for name, n := range d.nodes {
 		if in, ok := want[name]; ok && keys[name] == n.key {
-			n.cfg = in
-			continue
+			if softs[name] == n.soft || d.update(n, in, topts) {
+				n.soft = softs[name]
+				continue
+			}
 		}
 		n.stop(context.Background())
 		delete(d.nodes, name)
@@ -247,7 +254,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			log.Error().Msgf("%v", err)
 			continue
 		}
-		rn := &runningNode{node: n, key: keys[in.Name]}
+		rn := &runningNode{node: n, key: keys[in.Name], soft: softs[in.Name], prio: in.Priority}
 		d.nodes[in.Name] = rn
 		created = append(created, n)
 	}
@@ -403,20 +410,15 @@ func (d *Daemon) applyMailer(g keepalivedcfg.Global) {
 	}
 }
 
-// instanceKey identifies an instance's whole configuration, including the
-// scripts it tracks, so a reload can tell whether it changed.
-func instanceKey(cfg *keepalivedcfg.Config, in *keepalivedcfg.Instance) string {
+// instanceKeys returns an instance's identity key (VRID, interface,
+// addresses, tracking, timers, authentication: what needs a new instance to
+// change) and its soft key (what a reload changes in place: priority,
+// notify scripts, smtp_alert, and the initial state, which only matters at
+// start). keepalived 2.2.7 keeps a reloaded instance's state and VIPs when
+// its identity stays.
+func instanceKeys(in *keepalivedcfg.Instance) (key, soft string) {
 	c := *in
 	c.Pos = keepalivedcfg.Pos{}
-	strip := func(n *keepalivedcfg.Notify) *keepalivedcfg.Notify {
-		if n == nil {
-			return nil
-		}
-		m := *n
-		m.Pos = keepalivedcfg.Pos{}
-		return &m
-	}
-	c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify = strip(c.NotifyMaster), strip(c.NotifyBackup), strip(c.NotifyFault), strip(c.NotifyStop), strip(c.Notify)
 	c.VIPs = append([]keepalivedcfg.VIP(nil), in.VIPs...)
 	for i := range c.VIPs {
 		c.VIPs[i].Pos = keepalivedcfg.Pos{}
@@ -425,8 +427,30 @@ func instanceKey(cfg *keepalivedcfg.Config, in *keepalivedcfg.Instance) string {
 	for i := range c.ExcludedVIPs {
 		c.ExcludedVIPs[i].Pos = keepalivedcfg.Pos{}
 	}
-	b, _ := json.Marshal(&c)
-	return string(b)
+	s := keepalivedcfg.Instance{
+		Priority: c.Priority, State: c.State, SMTPAlert: c.SMTPAlert,
+		NotifyMaster: stripNotify(c.NotifyMaster), NotifyBackup: stripNotify(c.NotifyBackup),
+		NotifyFault: stripNotify(c.NotifyFault), NotifyStop: stripNotify(c.NotifyStop), Notify: stripNotify(c.Notify),
+	}
+	c.Priority, c.State, c.SMTPAlert = 0, 0, false
+	c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify = nil, nil, nil, nil, nil
+	kb, _ := json.Marshal(&c)
+	sb, _ := json.Marshal(&s)
+	return string(kb), string(sb)
+}
+
+// update applies a reload's soft changes to a running instance; false when
+// the priority cannot change in place (to or from the owner's 255), and the
+// instance must restart.
+func (d *Daemon) update(n *runningNode, in *keepalivedcfg.Instance, topts track.Options) bool {
+	if in.Priority != n.prio {
+		if !n.fsm.SetPriority(in.Priority) {
+			return false
+		}
+		n.prio = in.Priority
+	}
+	n.setNotify(notifyScripts(in, topts, d.env.Log), in.SMTPAlert)
+	return true
 }
 
 func scriptKey(s *keepalivedcfg.Script) string {

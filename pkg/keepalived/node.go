@@ -34,8 +34,10 @@ type node struct {
 	vips []vip.VIP
 	// advertised are the addresses carried in adverts (the VIPs).
 	advertised []netip.Addr
-	scripts    notify.Scripts
-	smtpAlert  bool
+
+	notifyMu  sync.Mutex // a reload changes these while the instance runs
+	scripts   notify.Scripts
+	smtpAlert bool
 
 	conn   vrrp.Conn
 	fsm    *vrrpfsm.Instance
@@ -377,14 +379,25 @@ func (n *node) Notify(from, to vrrpfsm.State, prio int) {
 	if !ok {
 		return
 	}
+	n.notifyMu.Lock()
+	scripts, smtpAlert := n.scripts, n.smtpAlert
+	n.notifyMu.Unlock()
 	if n.env.Notifier != nil {
-		n.env.Notifier.Notify(n.scripts, notify.Event{Name: n.cfg.Name, State: st, Priority: prio})
+		n.env.Notifier.Notify(scripts, notify.Event{Name: n.cfg.Name, State: st, Priority: prio})
 	}
-	if n.smtpAlert && st != notify.Stop {
+	if smtpAlert && st != notify.Stop {
 		if m := n.env.mailer(); m != nil {
 			m.Alert(context.Background(), n.cfg.Name, st)
 		}
 	}
+}
+
+// setNotify replaces the notify scripts and smtp_alert of a running
+// instance (a reload).
+func (n *node) setNotify(s notify.Scripts, smtpAlert bool) {
+	n.notifyMu.Lock()
+	n.scripts, n.smtpAlert = s, smtpAlert
+	n.notifyMu.Unlock()
 }
 
 func notifyState(s vrrpfsm.State) (notify.State, bool) {
