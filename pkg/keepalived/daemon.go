@@ -288,9 +288,6 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	d.groups = groups
 	for _, n := range created {
 		n.start(d.ctx)
-		for _, ti := range n.cfg.TrackInterfaces {
-			d.watchTrackedInterface(n, ti.Name)
-		}
 	}
 	// Scripts start after the instances so the first verdict reaches them.
 	for _, sc := range cfg.Scripts {
@@ -321,24 +318,6 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			}
 		}
 	}
-}
-
-// watchTrackedInterface feeds a track_interface entry's link state to the
-// instance.
-func (d *Daemon) watchTrackedInterface(n *node, name string) {
-	if d.env.Links == nil {
-		return
-	}
-	ch, err := d.env.Links.WatchLink(d.ctx, name)
-	if err != nil {
-		d.env.Log.Warn().Msgf("(%s) cannot watch tracked interface %s: %v", n.cfg.Name, name, err)
-		return
-	}
-	go func() {
-		for up := range ch {
-			n.fsm.SetTrack("interface:"+name, up)
-		}
-	}()
 }
 
 func (d *Daemon) startScript(sc *keepalivedcfg.Script, topts track.Options) (*runningScript, error) {

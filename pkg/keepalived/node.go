@@ -51,6 +51,9 @@ type node struct {
 
 	garpMu     sync.Mutex
 	garpCancel context.CancelFunc
+	// helpers are the goroutines the instance started besides its state
+	// machine and receive loop: link watches, the GARP schedule.
+	helpers sync.WaitGroup
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -198,7 +201,10 @@ func primaryAddr(addrs []netip.Prefix, family int) netip.Addr {
 	return netip.Addr{}
 }
 
-// start runs the state machine and the receive loop until stop.
+// start runs the state machine and the receive loop until stop. Everything
+// the instance starts (the watches of its interface and tracked interfaces,
+// its gratuitous ARP schedule) runs under its context and ends with it:
+// done is closed once they all returned.
 func (n *node) start(parent context.Context) {
 	ctx, cancel := context.WithCancel(parent)
 	n.cancel = cancel
@@ -214,21 +220,35 @@ func (n *node) start(parent context.Context) {
 		defer wg.Done()
 		n.receive(ctx)
 	}()
-	if n.env.Links != nil {
-		if ch, err := n.env.Links.WatchLink(ctx, n.cfg.Interface); err == nil {
-			go func() {
-				for up := range ch {
-					n.fsm.InterfaceUp(up)
-				}
-			}()
-		} else {
-			n.log.Warn().Msgf("(%s) cannot watch interface %s: %v", n.cfg.Name, n.cfg.Interface, err)
-		}
+	n.watch(ctx, n.cfg.Interface, "", n.fsm.InterfaceUp)
+	for _, ti := range n.cfg.TrackInterfaces {
+		track := "interface:" + ti.Name
+		n.watch(ctx, ti.Name, "tracked ", func(up bool) { n.fsm.SetTrack(track, up) })
 	}
 	go func() {
 		wg.Wait()
 		n.conn.Close()
+		n.helpers.Wait()
 		close(n.done)
+	}()
+}
+
+// watch feeds an interface's link state to f until ctx ends.
+func (n *node) watch(ctx context.Context, ifname, what string, f func(up bool)) {
+	if n.env.Links == nil {
+		return
+	}
+	ch, err := n.env.Links.WatchLink(ctx, ifname)
+	if err != nil {
+		n.log.Warn().Msgf("(%s) cannot watch %sinterface %s: %v", n.cfg.Name, what, ifname, err)
+		return
+	}
+	n.helpers.Add(1)
+	go func() {
+		defer n.helpers.Done()
+		for up := range ch {
+			f(up)
+		}
 	}()
 }
 
@@ -335,7 +355,9 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	for _, ip := range v4 {
 		n.log.Info().Msgf("(%s) Sending/queueing gratuitous ARPs on %s for %v", n.cfg.Name, n.ifi.Name, ip)
 	}
-	gctx, cancel := context.WithCancel(context.Background())
+	// Under the instance's context: the schedule (garp_master_refresh
+	// repeats forever) ends with the instance even if LeaveMaster never runs.
+	gctx, cancel := context.WithCancel(ctx)
 	n.garpMu.Lock()
 	if n.garpCancel != nil {
 		n.garpCancel()
@@ -345,15 +367,19 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	g := n.cfg.GARP
 	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat, Interval: n.env.GARPInterval}
 	ifi := n.ifi
-	go garp.Schedule(gctx, n.env.GARPClock, gcfg, func() {
-		for _, ip := range v4 {
-			if err := n.env.GARP.Send(ifi, ip); err != nil {
-				n.log.Warn().Msgf("(%s) gratuitous ARP on %s for %v: %v", n.cfg.Name, ifi.Name, ip, err)
-				continue
+	n.helpers.Add(1)
+	go func() {
+		defer n.helpers.Done()
+		garp.Schedule(gctx, n.env.GARPClock, gcfg, func() {
+			for _, ip := range v4 {
+				if err := n.env.GARP.Send(ifi, ip); err != nil {
+					n.log.Warn().Msgf("(%s) gratuitous ARP on %s for %v: %v", n.cfg.Name, ifi.Name, ip, err)
+					continue
+				}
+				n.log.Debug().Msgf("Sending gratuitous ARP on %s for %v", ifi.Name, ip)
 			}
-			n.log.Debug().Msgf("Sending gratuitous ARP on %s for %v", ifi.Name, ip)
-		}
-	})
+		})
+	}()
 }
 
 // LeaveMaster implements vrrpfsm.Effects.
