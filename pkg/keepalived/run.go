@@ -282,14 +282,10 @@ func run(argv []string, args Args, stderr io.Writer) int {
 			sdnotify.Notify(sdnotify.Ready)
 		case syscall.SIGUSR1:
 			log.Info().Msgf("Printing VRRP data for process(%d) on signal", pid)
-			if err := os.WriteFile(DataFile, []byte(d.DataDump()), 0o600); err != nil {
-				log.Error().Msgf("writing %s: %v", DataFile, err)
-			}
+			writeDump(log, DataFile, d.DataDump())
 		case syscall.SIGUSR2:
 			log.Info().Msgf("Printing VRRP stats for process(%d) on signal", pid)
-			if err := os.WriteFile(StatsFile, []byte(d.StatsDump()), 0o600); err != nil {
-				log.Error().Msgf("writing %s: %v", StatsFile, err)
-			}
+			writeDump(log, StatsFile, d.StatsDump())
 		case syscall.SIGTERM, syscall.SIGINT:
 			sdnotify.Notify(sdnotify.Stopping)
 			log.Info().Msg("Stopping")
@@ -381,10 +377,49 @@ func writePID(path string, pid int) error {
 	if path == "" {
 		return nil
 	}
-	if err := os.WriteFile(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+	if err := writeFileNoFollow(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		return fmt.Errorf("cannot write pidfile %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeDump writes a SIGUSR1/SIGUSR2 dump; a failure is logged.
+func writeDump(log zerolog.Logger, path, data string) {
+	if err := writeFileNoFollow(path, []byte(data), 0o600); err != nil {
+		log.Error().Msgf("Unable to open %s: %v", path, err)
+	}
+}
+
+// writeFileNoFollow replaces the contents of path without following a
+// symbolic link there, nor writing through a hard link or into a device or
+// FIFO: the dumps live in /tmp, where anyone may plant
+// /tmp/keepalived.data -> /etc/shadow for root to overwrite.
+func writeFileNoFollow(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return fmt.Errorf("%s is a symbolic link: refusing to follow it", path)
+		}
+		return err
+	}
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Nlink > 1 {
+		return fmt.Errorf("%s has %d hard links: refusing to write through them", path, st.Nlink)
+	}
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func devNullStdio() {
