@@ -85,7 +85,14 @@ type Daemon struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	mailCtx context.CancelFunc
+	// stopWait bounds the wait for a restarted or removed instance to stop
+	// on reload: one stuck in an effect (a netlink call, a full socket)
+	// must not hold the reload, and the signals after it, for ever.
+	stopWait time.Duration
 }
+
+// defaultStopWait is Daemon.stopWait.
+const defaultStopWait = 5 * time.Second
 
 type runningNode struct {
 	*node
@@ -109,7 +116,7 @@ type runningScript struct {
 
 // NewDaemon returns a daemon that runs nothing yet.
 func NewDaemon(env *Env) *Daemon {
-	return &Daemon{env: env, nodes: map[string]*runningNode{}, scripts: map[string]*runningScript{}, groups: map[string]*syncGroup{}}
+	return &Daemon{env: env, nodes: map[string]*runningNode{}, scripts: map[string]*runningScript{}, groups: map[string]*syncGroup{}, stopWait: defaultStopWait}
 }
 
 // Start runs every instance of cfg. An instance that cannot start (missing
@@ -119,6 +126,7 @@ func (d *Daemon) Start(ctx context.Context, cfg *keepalivedcfg.Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.ctx, d.cancel = context.WithCancel(ctx)
+	d.removeStaleVIPs(cfg)
 	d.apply(cfg)
 	if len(cfg.Instances) > 0 && len(d.nodes) == 0 {
 		return fmt.Errorf("no VRRP instance could start")
@@ -148,7 +156,10 @@ func (d *Daemon) Stop(ctx context.Context) {
 	wg.Wait()
 	for name, s := range d.scripts {
 		s.cancel()
-		<-s.done
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+		}
 		delete(d.scripts, name)
 	}
 	if d.env.Notifier != nil {
@@ -206,6 +217,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	for name, gk := range syncGroupKeys(cfg, keys) {
 		keys[name] += "\x00" + gk
 	}
+	var stopping []*runningNode
 	for name, n := range d.nodes {
 		if in, ok := want[name]; ok && keys[name] == n.key {
 			if softs[name] == n.soft || d.update(n, in, topts) {
@@ -213,7 +225,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 				continue
 			}
 		}
-		n.stop(context.Background())
+		stopping = append(stopping, n)
 		delete(d.nodes, name)
 		for _, s := range d.scripts {
 			s.mu.Lock()
@@ -221,6 +233,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			s.mu.Unlock()
 		}
 	}
+	d.stopNodes(stopping)
 	// Scripts: restart those whose definition changed, stop unused ones.
 	used := map[string]bool{}
 	for _, in := range cfg.Instances {
@@ -234,7 +247,11 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			continue
 		}
 		s.cancel()
-		<-s.done
+		select {
+		case <-s.done:
+		case <-time.After(d.stopWait):
+			log.Warn().Msgf("VRRP_Script(%s) did not stop within %v", name, d.stopWait)
+		}
 		delete(d.scripts, name)
 	}
 	var created []*node
@@ -318,6 +335,37 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			}
 		}
 	}
+}
+
+// stopNodes stops instances together (each resigns at once) and waits for
+// them at most stopWait; one that does not stop in time is logged and left
+// to finish on its own.
+func (d *Daemon) stopNodes(nodes []*runningNode) {
+	if len(nodes) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.stopWait)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Add(1)
+		go func(n *runningNode) {
+			defer wg.Done()
+			if !n.stop(ctx) {
+				d.env.Log.Error().Msgf("(%s) did not stop within %v: going on without it", n.cfg.Name, d.stopWait)
+			}
+		}(n)
+	}
+	wg.Wait()
+}
+
+// removeStaleVIPs removes, at start, the VIPs of the configuration that are
+// already on the machine: a VRRP process that crashed (or was killed) left
+// them, and every instance starts without its VIPs (keepalived's VRRP child
+// removes them as it starts: "(VI_1) removing VIPs."). An owner at 255
+// takes them again at once.
+func (d *Daemon) removeStaleVIPs(cfg *keepalivedcfg.Config) {
+	removeStaleVIPs(d.env.Log, d.env.VIPs, cfg)
 }
 
 func (d *Daemon) startScript(sc *keepalivedcfg.Script, topts track.Options) (*runningScript, error) {

@@ -252,16 +252,20 @@ func (n *node) watch(ctx context.Context, ifname, what string, f func(up bool)) 
 	}()
 }
 
-// stop resigns (priority 0 when MASTER), removes the VIPs and waits.
-func (n *node) stop(ctx context.Context) {
+// stop resigns (priority 0 when MASTER), removes the VIPs and waits until
+// everything the instance started has ended, or ctx is done; it reports
+// whether the instance ended.
+func (n *node) stop(ctx context.Context) bool {
 	if n.cancel == nil {
 		n.conn.Close()
-		return
+		return true
 	}
 	n.cancel()
 	select {
 	case <-n.done:
+		return true
 	case <-ctx.Done():
+		return false
 	}
 }
 

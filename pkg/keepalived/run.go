@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,7 +21,6 @@ import (
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/notify"
 	"hapair/pkg/reexec"
-	"hapair/pkg/sdnotify"
 	"hapair/pkg/syslog"
 	"hapair/pkg/track"
 	"hapair/pkg/vip"
@@ -34,10 +34,15 @@ const (
 	StatsFile = "/tmp/keepalived.stats"
 )
 
-// The daemonised child finds its ready pipe here.
+// The daemonised parent and the VRRP process find their ready pipe here
+// (envReadyFD); envChild marks the daemonised parent, envVRRP the VRRP
+// process the parent supervises, envDetached a VRRP process whose parent
+// left the terminal.
 const (
-	envChild   = "GKEEPALIVED_CHILD"
-	envReadyFD = "GKEEPALIVED_READY_FD"
+	envChild    = "GKEEPALIVED_CHILD"
+	envReadyFD  = "GKEEPALIVED_READY_FD"
+	envVRRP     = "GKEEPALIVED_VRRP"
+	envDetached = "GKEEPALIVED_DETACHED"
 )
 
 // Main runs gkeepalived with keepalived's command line and returns the exit
@@ -59,10 +64,13 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	if args.ConfigTest {
 		return configTest(args, stderr)
 	}
+	if os.Getenv(envVRRP) != "" {
+		return runVRRP(argv, args, stderr)
+	}
 	if !args.DontFork && os.Getenv(envChild) == "" {
 		return daemonize(argv, stderr)
 	}
-	return run(argv, args, stderr)
+	return supervise(argv, args, stderr)
 }
 
 func progName(argv []string) string {
@@ -158,7 +166,7 @@ func readyPipe() *os.File {
 
 // newLogger builds the daemon's logger: syslog (daemon facility, or
 // local0..7 with -S) unless -G, the console with -l, a file with -g.
-func newLogger(args Args, stderr io.Writer, pid int) (zerolog.Logger, func()) {
+func newLogger(args Args, stderr io.Writer, ident string, pid int) (zerolog.Logger, func()) {
 	w := &lineWriter{now: time.Now}
 	var closers []func()
 	if args.LogConsole {
@@ -177,7 +185,7 @@ func newLogger(args Args, stderr io.Writer, pid int) (zerolog.Logger, func()) {
 		if args.LogFacility >= 0 {
 			fac = haproxycfg.Facility(16 + args.LogFacility)
 		}
-		if lw, err := syslog.NewLocalWriter(syslog.DevLog, "Keepalived_vrrp", fac, pid, time.Now); err == nil {
+		if lw, err := syslog.NewLocalWriter(syslog.DevLog, ident, fac, pid, time.Now); err == nil {
 			w.sys = lw
 			closers = append(closers, func() { lw.Close() })
 		}
@@ -193,10 +201,15 @@ func newLogger(args Args, stderr io.Writer, pid int) (zerolog.Logger, func()) {
 	}
 }
 
-// run is the daemon itself.
-func run(argv []string, args Args, stderr io.Writer) int {
+// runVRRP is the VRRP process: it runs the instances and serves the
+// signals its parent forwards. It tells its parent on the ready pipe
+// "READY\n" once started and after each reload, or why it could not start.
+func runVRRP(argv []string, args Args, stderr io.Writer) int {
 	pid := os.Getpid()
 	ready := readyPipe()
+	detached := os.Getenv(envDetached) != ""
+	os.Unsetenv(envVRRP)
+	os.Unsetenv(envDetached)
 	fail := func(msg string) int {
 		if ready != nil {
 			fmt.Fprint(ready, msg)
@@ -204,20 +217,12 @@ func run(argv []string, args Args, stderr io.Writer) int {
 		}
 		return 1
 	}
-	log, closeLog := newLogger(args, stderr, pid)
+	log, closeLog := newLogger(args, stderr, "Keepalived_vrrp", pid)
 	defer closeLog()
 	log.Info().Msgf("Starting gkeepalived v%s (keepalived 2.2.7 compatible)", Version)
 	log.Info().Msgf("Command line: %s", quoteCommandLine(argv))
 	for _, w := range args.Warnings {
 		log.Warn().Msg(w)
-	}
-	if args.Namespace != "" {
-		log.Error().Msgf("--namespace %s is not supported by gkeepalived: run it under `ip netns exec %s`", args.Namespace, args.Namespace)
-		return fail("--namespace is not supported")
-	}
-	if err := checkPIDFile(args.PIDFile); err != nil {
-		log.Error().Msg(err.Error())
-		return fail(err.Error())
 	}
 	log.Info().Msgf("Opening file '%s'.", args.ConfigFile)
 	cfg, diags, err := loadConfig(args.ConfigFile, false)
@@ -228,15 +233,10 @@ func run(argv []string, args Args, stderr io.Writer) int {
 		log.Error().Msgf("%v", err)
 		return fail(err.Error())
 	}
-	for _, f := range []string{args.PIDFile, args.VRRPPIDFile} {
-		if err := writePID(f, pid); err != nil {
-			log.Warn().Msgf("%v", err)
-		}
+	if err := writePID(args.VRRPPIDFile, pid); err != nil {
+		log.Warn().Msgf("%v", err)
 	}
-	defer func() {
-		os.Remove(args.PIDFile)
-		os.Remove(args.VRRPPIDFile)
-	}()
+	defer removeOwnPID(args.VRRPPIDFile, pid)
 
 	env, closeEnv, err := systemEnv(log, args.LogDetail)
 	if err != nil {
@@ -245,28 +245,31 @@ func run(argv []string, args Args, stderr io.Writer) int {
 	}
 	defer closeEnv()
 	d := NewDaemon(env)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
-	if err := d.Start(ctx, cfg); err != nil {
+	if err := d.Start(context.Background(), cfg); err != nil {
 		log.Error().Msgf("%v", err)
 		d.Stop(context.Background())
 		return fail(err.Error())
 	}
 	log.Info().Msg("Startup complete")
-	if ready != nil {
-		fmt.Fprint(ready, "READY")
-		ready.Close()
+	var readyMu sync.Mutex
+	tell := func() {
+		readyMu.Lock()
+		defer readyMu.Unlock()
+		if ready != nil {
+			fmt.Fprint(ready, "READY\n")
+		}
+	}
+	tell()
+	if detached {
 		devNullStdio()
 	}
-	sdnotify.Notify(sdnotify.Ready)
-
-	for s := range sigs {
-		switch s {
-		case syscall.SIGHUP:
-			sdnotify.Notify(sdnotify.Reloading)
+	p := &vrrpProc{
+		log: log, dataFile: DataFile, statsFile: StatsFile, stopWait: 10 * time.Second,
+		data: d.DataDump, stats: d.StatsDump, stop: d.Stop,
+		reload: func() {
 			log.Info().Msg("Reloading")
 			log.Info().Msgf("Opening file '%s'.", args.ConfigFile)
 			ncfg, diags, err := loadConfig(args.ConfigFile, false)
@@ -279,24 +282,82 @@ func run(argv []string, args Args, stderr io.Writer) int {
 				d.Reload(ncfg)
 				log.Info().Msg("Reload finished")
 			}
-			sdnotify.Notify(sdnotify.Ready)
+			tell()
+		},
+	}
+	p.serve(sigs)
+	log.Info().Msgf("Stopped gkeepalived v%s", Version)
+	return 0
+}
+
+// vrrpProc is the VRRP process's signal loop and what its signals do.
+type vrrpProc struct {
+	log                 zerolog.Logger
+	dataFile, statsFile string
+	// stopWait bounds the stop: a process whose instances cannot all stop
+	// in time exits anyway (its parent then removes the VIPs).
+	stopWait    time.Duration
+	reload      func()
+	data, stats func() string
+	stop        func(ctx context.Context)
+}
+
+// serve handles signals until SIGTERM or SIGINT and the stop that follows.
+// Nothing runs on the loop itself: a reload or a dump that waits behind a
+// stuck instance keeps neither later signals nor the stop from being
+// served. Reloads run one at a time; HUPs that arrive meanwhile make one
+// more.
+func (p *vrrpProc) serve(sigs <-chan os.Signal) {
+	reloads := make(chan struct{}, 1)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		for {
+			select {
+			case <-reloads:
+				p.reload()
+			case <-quit:
+				return
+			}
+		}
+	}()
+	var dumpMu sync.Mutex
+	dump := func(what, path string, f func() string) {
+		go func() {
+			dumpMu.Lock()
+			defer dumpMu.Unlock()
+			p.log.Info().Msgf("Printing VRRP %s for process(%d) on signal", what, os.Getpid())
+			writeDump(p.log, path, f())
+		}()
+	}
+	for s := range sigs {
+		switch s {
+		case syscall.SIGHUP:
+			select {
+			case reloads <- struct{}{}:
+			default: // one is already queued: it reads the newest file
+			}
 		case syscall.SIGUSR1:
-			log.Info().Msgf("Printing VRRP data for process(%d) on signal", pid)
-			writeDump(log, DataFile, d.DataDump())
+			dump("data", p.dataFile, p.data)
 		case syscall.SIGUSR2:
-			log.Info().Msgf("Printing VRRP stats for process(%d) on signal", pid)
-			writeDump(log, StatsFile, d.StatsDump())
+			dump("stats", p.statsFile, p.stats)
 		case syscall.SIGTERM, syscall.SIGINT:
-			sdnotify.Notify(sdnotify.Stopping)
-			log.Info().Msg("Stopping")
-			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-			d.Stop(sctx)
-			scancel()
-			log.Info().Msgf("Stopped gkeepalived v%s", Version)
-			return 0
+			p.log.Info().Msg("Stopping")
+			ctx, cancel := context.WithTimeout(context.Background(), p.stopWait)
+			stopped := make(chan struct{})
+			go func() {
+				defer close(stopped)
+				p.stop(ctx)
+			}()
+			select {
+			case <-stopped:
+			case <-time.After(p.stopWait + time.Second):
+				p.log.Error().Msgf("Stop did not finish within %v: exiting anyway", p.stopWait)
+			}
+			cancel()
+			return
 		}
 	}
-	return 0
 }
 
 // systemEnv is the daemon's Env on this machine.
@@ -420,6 +481,16 @@ func writeFileNoFollow(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return f.Close()
+}
+
+// removeOwnPID removes a pidfile that still names this process.
+func removeOwnPID(path string, pid int) {
+	if path == "" {
+		return
+	}
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
+		os.Remove(path)
+	}
 }
 
 func devNullStdio() {
