@@ -283,6 +283,8 @@ func (s *supervisor) run(started func(msg string)) int {
 			text, clean := exitText(pid, c.err)
 			msg := c.msg
 			c = nil
+			// A killed VRRP process leaves its pidfile naming a dead pid.
+			removeOwnPID(s.args.VRRPPIDFile, pid)
 			if stopping {
 				s.cleanup()
 				return 0
