@@ -291,9 +291,10 @@ func (s *supervisor) run(started func(msg string)) int {
 			}
 			if !up {
 				if msg == "" {
+					// Otherwise it said why itself.
 					msg = "the VRRP process exited during start-up (" + text + ")"
+					s.log.Error().Msg(msg)
 				}
-				s.log.Error().Msg(msg)
 				s.cleanup()
 				started(msg)
 				return 1
