@@ -88,3 +88,38 @@ func TestDaemonReloadEndsInstanceGoroutines(t *testing.T) {
 		t.Errorf("after %d restarts %d goroutines run, %d before: the stopped instances left some behind", reloads, goroutines, base)
 	}
 }
+
+// TestDaemonStartRemovesStaleVIPs: a VRRP process starting where a crashed
+// one left its VIP removes it before its instances run (keepalived's
+// "(VI_1) removing VIPs." at start), so a BACKUP does not hold it.
+func TestDaemonStartRemovesStaleVIPs(t *testing.T) {
+	link := vrrptest.NewLink()
+	vips := viptest.New("eth0")
+	cfg := seedConfig(t, false)
+	v, err := toVIP(cfg.Instances[0].VIPs[0], "eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vips.Add(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	logs := &strings.Builder{}
+	d := NewDaemon(testEnv(link, 3, "192.168.1.81/24", vips, zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: logs})), tracktest.NewStarter(), tracktest.NewStarter()))
+	if err := d.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Stop(ctx)
+	})
+	if ok, _ := vips.Has(v); ok {
+		t.Fatal("the stale VIP is still there after the start")
+	}
+	if !strings.Contains(logs.String(), "(VI_1) removing VIPs.") {
+		t.Errorf("the removal was not logged:\n%s", logs.String())
+	}
+	if st, _ := d.Status("VI_1"); st.State == vrrpfsm.Master {
+		t.Fatal("VI_1 is MASTER at once; the test expects it to start BACKUP")
+	}
+}
