@@ -203,21 +203,18 @@ func signalName(sig syscall.Signal) string {
 	return s
 }
 
-// respawnDelay limits the respawn rate: a VRRP process that lived 30 s or
-// more is restarted at once, one that died sooner after a delay that
-// doubles up to 30 s.
-func respawnDelay(prev time.Duration, lived time.Duration) time.Duration {
-	if lived >= 30*time.Second {
+// respawnDelay limits the respawn rate. quick counts the deaths in a row
+// of VRRP processes that lived less than 30 s, this one included: the first
+// is restarted at once (keepalived: "delayed 0 seconds"), the next ones
+// after 1, 2, 4 ... up to 30 s, so a crash loop cannot spin.
+func respawnDelay(quick int) time.Duration {
+	if quick <= 1 {
 		return 0
 	}
-	d := 2 * prev
-	if d < time.Second {
-		d = time.Second
+	if quick > 6 {
+		return 30 * time.Second
 	}
-	if prev == 0 && lived >= 5*time.Second {
-		d = 0
-	}
-	return min(d, 30*time.Second)
+	return min(time.Second<<(quick-2), 30*time.Second)
 }
 
 // run starts the VRRP process and supervises it until a stop; started is
@@ -234,7 +231,7 @@ func (s *supervisor) run(started func(msg string)) int {
 		return 1
 	}
 	lastStart := time.Now()
-	var delay time.Duration
+	quick := 0 // deaths in a row soon after a start
 	up, stopping := false, false
 	var killTimer, respawn <-chan time.Time
 	for {
@@ -311,7 +308,11 @@ func (s *supervisor) run(started func(msg string)) int {
 				s.log.Error().Msgf("VRRP child process(%d) died: exiting (--dont-respawn)", pid)
 				return 1
 			}
-			delay = respawnDelay(delay, time.Since(lastStart))
+			if time.Since(lastStart) >= 30*time.Second {
+				quick = 0
+			}
+			quick++
+			delay := respawnDelay(quick)
 			s.log.Error().Msgf("VRRP child process(%d) died: Respawning", pid)
 			s.log.Info().Msgf("Restart of VRRP process delayed %d seconds to limit respawn rate", int(delay/time.Second))
 			respawn = time.After(delay)
@@ -320,8 +321,8 @@ func (s *supervisor) run(started func(msg string)) int {
 			nc, err := s.startChild(false)
 			if err != nil {
 				s.log.Error().Msgf("%v", err)
-				delay = respawnDelay(delay, 0)
-				respawn = time.After(delay)
+				quick++
+				respawn = time.After(respawnDelay(quick))
 				continue
 			}
 			c, lastStart = nc, time.Now()
