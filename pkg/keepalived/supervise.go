@@ -259,8 +259,7 @@ func (s *supervisor) run(started func(msg string)) int {
 				stopping = true
 				sdnotify.Notify(sdnotify.Stopping)
 				if c == nil {
-					s.cleanup()
-					return 0
+					return 0 // cleaned up when it died
 				}
 				_ = c.cmd.Process.Signal(syscall.SIGTERM)
 				killTimer = time.After(s.stopWait)
@@ -283,7 +282,11 @@ func (s *supervisor) run(started func(msg string)) int {
 			// A killed VRRP process leaves its pidfile naming a dead pid.
 			removeOwnPID(s.args.VRRPPIDFile, pid)
 			if stopping {
-				s.cleanup()
+				// The VRRP process released its VIPs as it stopped, unless
+				// told to keep them (-V, --dont-release-vrrp).
+				if !s.args.DontRelease {
+					s.cleanup()
+				}
 				return 0
 			}
 			if !up {
