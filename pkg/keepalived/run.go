@@ -145,8 +145,15 @@ func daemonize(argv []string, stderr io.Writer) int {
 		_ = cmd.Process.Release()
 		return 0
 	}
-	_ = cmd.Process.Kill()
-	_, _ = cmd.Process.Wait()
+	// It is exiting (and removing its pidfile): give it the time to.
+	exited := make(chan struct{})
+	go func() { _, _ = cmd.Process.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
 	if len(msg) == 0 {
 		msg = []byte("the daemon exited during start-up")
 	}
