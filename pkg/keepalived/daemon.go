@@ -98,8 +98,8 @@ type runningNode struct {
 	*node
 	// key is the instance's identity and everything that needs a new
 	// instance to change; soft is what a reload changes in place (priority,
-	// notify scripts, smtp_alert, the initial state), keeping the state and
-	// the VIPs as keepalived does.
+	// notify scripts, smtp_alert, GARP schedule, initial state), keeping the
+	// state and the VIPs as keepalived does.
 	key, soft string
 	prio      int // the configured priority the instance runs with
 }
@@ -440,8 +440,8 @@ func (d *Daemon) applyMailer(g keepalivedcfg.Global) {
 // instanceKeys returns an instance's identity key (VRID, interface,
 // addresses, tracking, timers, authentication: what needs a new instance to
 // change) and its soft key (what a reload changes in place: priority,
-// notify scripts, smtp_alert, and the initial state, which only matters at
-// start). keepalived 2.2.7 keeps a reloaded instance's state and VIPs when
+// notify scripts, smtp_alert, the gratuitous ARP schedule, and the initial
+// state, which only matters at start). keepalived 2.2.7 keeps a reloaded instance's state and VIPs when
 // its identity stays.
 func instanceKeys(in *keepalivedcfg.Instance) (key, soft string) {
 	c := *in
@@ -455,11 +455,11 @@ func instanceKeys(in *keepalivedcfg.Instance) (key, soft string) {
 		c.ExcludedVIPs[i].Pos = keepalivedcfg.Pos{}
 	}
 	s := keepalivedcfg.Instance{
-		Priority: c.Priority, State: c.State, SMTPAlert: c.SMTPAlert,
+		Priority: c.Priority, State: c.State, SMTPAlert: c.SMTPAlert, GARP: c.GARP,
 		NotifyMaster: stripNotify(c.NotifyMaster), NotifyBackup: stripNotify(c.NotifyBackup),
 		NotifyFault: stripNotify(c.NotifyFault), NotifyStop: stripNotify(c.NotifyStop), Notify: stripNotify(c.Notify),
 	}
-	c.Priority, c.State, c.SMTPAlert = 0, 0, false
+	c.Priority, c.State, c.SMTPAlert, c.GARP = 0, 0, false, keepalivedcfg.GARP{}
 	c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify = nil, nil, nil, nil, nil
 	kb, _ := json.Marshal(&c)
 	sb, _ := json.Marshal(&s)
@@ -476,7 +476,7 @@ func (d *Daemon) update(n *runningNode, in *keepalivedcfg.Instance, topts track.
 		}
 		n.prio = in.Priority
 	}
-	n.setNotify(notifyScripts(in, topts, d.env.Log), in.SMTPAlert)
+	n.setLive(notifyScripts(in, topts, d.env.Log), in.SMTPAlert, in.GARP)
 	return true
 }
 

@@ -206,8 +206,8 @@ func TestDaemonWrongPasswordDropped(t *testing.T) {
 }
 
 // TestDaemonReloadKeepsUnchangedInstance: a reload (SIGHUP) with the same
-// instance keeps it MASTER without touching its VIP; one whose priority and
-// notify script changed also keeps its state and VIP, as keepalived 2.2.7
+// instance keeps it MASTER without touching its VIP; one whose priority,
+// notify script and GARP repeat changed also keeps its state and VIP, as keepalived 2.2.7
 // does (before, it restarted, resigned and the peer took over), and
 // advertises the new priority; one whose identity changed (its VIPs)
 // restarts and releases the VIP first.
@@ -230,6 +230,7 @@ func TestDaemonReloadKeepsUnchangedInstance(t *testing.T) {
 	changed := seedConfig(t, true)
 	changed.Instances[0].Priority = 150
 	changed.Instances[0].NotifyMaster = &keepalivedcfg.Notify{Args: []string{"/bin/true"}}
+	changed.Instances[0].GARP.MasterRepeat = 3
 	frames := len(link.Frames())
 	lb1.d.Reload(changed)
 	waitFor(t, 8*time.Second, "an advert at the new priority 152", func() bool {

@@ -38,6 +38,7 @@ type node struct {
 	notifyMu  sync.Mutex // a reload changes these while the instance runs
 	scripts   notify.Scripts
 	smtpAlert bool
+	garp      keepalivedcfg.GARP
 
 	conn   vrrp.Conn
 	fsm    *vrrpfsm.Instance
@@ -62,7 +63,7 @@ type node struct {
 // newNode prepares an instance: it resolves its interface and addresses and
 // opens its sockets, but starts nothing.
 func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scripts notify.Scripts) (*node, error) {
-	n := &node{cfg: cfg, env: env, scripts: scripts, smtpAlert: cfg.SMTPAlert, done: make(chan struct{})}
+	n := &node{cfg: cfg, env: env, scripts: scripts, smtpAlert: cfg.SMTPAlert, garp: cfg.GARP, done: make(chan struct{})}
 	n.log = env.Log
 	ifi, addrs, err := env.Interfaces(cfg.Interface)
 	if err != nil {
@@ -368,7 +369,9 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	}
 	n.garpCancel = cancel
 	n.garpMu.Unlock()
-	g := n.cfg.GARP
+	n.notifyMu.Lock()
+	g := n.garp
+	n.notifyMu.Unlock()
 	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat, Interval: n.env.GARPInterval}
 	ifi := n.ifi
 	n.helpers.Add(1)
@@ -422,11 +425,12 @@ func (n *node) Notify(from, to vrrpfsm.State, prio int) {
 	}
 }
 
-// setNotify replaces the notify scripts and smtp_alert of a running
-// instance (a reload).
-func (n *node) setNotify(s notify.Scripts, smtpAlert bool) {
+// setLive replaces the notify scripts, smtp_alert and gratuitous ARP
+// schedule of a running instance (a reload); a schedule under way keeps
+// its settings, the next transition to MASTER uses the new ones.
+func (n *node) setLive(s notify.Scripts, smtpAlert bool, g keepalivedcfg.GARP) {
 	n.notifyMu.Lock()
-	n.scripts, n.smtpAlert = s, smtpAlert
+	n.scripts, n.smtpAlert, n.garp = s, smtpAlert, g
 	n.notifyMu.Unlock()
 }
 
