@@ -10,8 +10,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// TestDumpAndPidfileRefuseSymlinks plants symbolic links (and a hard link)
-// where the SIGUSR1/SIGUSR2 dumps and the pidfile go, as anyone can in
+// TestDumpAndPidfileRefuseSymlinks plants symbolic links (and a hard link,
+// a FIFO, another user's file) where the SIGUSR1/SIGUSR2 dumps and the pidfile go, as anyone can in
 // /tmp: the target must stay untouched and an error be logged; a plain
 // path is written.
 func TestDumpAndPidfileRefuseSymlinks(t *testing.T) {
@@ -58,6 +58,19 @@ func TestDumpAndPidfileRefuseSymlinks(t *testing.T) {
 	}
 	if err := writeFileNoFollow(fifo, []byte("x"), 0o600); err == nil {
 		t.Error("wrote into a FIFO")
+	}
+
+	planted := filepath.Join(dir, "planted")
+	if err := os.WriteFile(planted, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(planted, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFileNoFollow(planted, []byte("secret"), 0o600); err == nil {
+			t.Error("wrote into a file another user planted")
+		}
 	}
 
 	// A plain path (or a stale file, longer than the new contents) is written.

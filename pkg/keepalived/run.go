@@ -459,8 +459,8 @@ func writeDump(log zerolog.Logger, path, data string) {
 }
 
 // writeFileNoFollow replaces the contents of path without following a
-// symbolic link there, nor writing through a hard link or into a device or
-// FIFO: the dumps live in /tmp, where anyone may plant
+// symbolic link there, nor writing through a hard link, into a device or
+// FIFO, or into a file another user created: the dumps live in /tmp, where anyone may plant
 // /tmp/keepalived.data -> /etc/shadow for root to overwrite.
 func writeFileNoFollow(path string, data []byte, perm os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
@@ -480,6 +480,10 @@ func writeFileNoFollow(path string, data []byte, perm os.FileMode) error {
 	}
 	if st.Nlink > 1 {
 		return fmt.Errorf("%s has %d hard links: refusing to write through them", path, st.Nlink)
+	}
+	if int(st.Uid) != os.Geteuid() {
+		// Planted by another user, who would then read what we write.
+		return fmt.Errorf("%s belongs to uid %d, not to us", path, st.Uid)
 	}
 	if err := f.Truncate(0); err != nil {
 		return err
