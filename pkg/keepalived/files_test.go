@@ -10,78 +10,83 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// TestDumpAndPidfileRefuseSymlinks plants symbolic links (and a hard link,
-// a FIFO, another user's file) where the SIGUSR1/SIGUSR2 dumps and the pidfile go, as anyone can in
-// /tmp: the target must stay untouched and an error be logged; a plain
-// path is written.
-func TestDumpAndPidfileRefuseSymlinks(t *testing.T) {
+// TestDumpAndPidfileNeverWriteThroughPlantedFiles plants, where the
+// SIGUSR1/SIGUSR2 dumps and the pidfiles go (anyone can in /tmp), a
+// symbolic link to a secret file, a hard link to it, a FIFO and another
+// user's file. The secret must stay untouched, an error naming what was
+// there be logged, and the dump or pid land in a new file of ours (as
+// keepalived 2.2.7 replaces a symlink planted at /tmp/keepalived.data).
+// Before, the dumps and pidfiles were written through the links.
+func TestDumpAndPidfileNeverWriteThroughPlantedFiles(t *testing.T) {
 	dir := t.TempDir()
+	const secret = "root:secret\n"
 	target := filepath.Join(dir, "shadow")
-	if err := os.WriteFile(target, []byte("root:secret\n"), 0o600); err != nil {
+	if err := os.WriteFile(target, []byte(secret), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	data := filepath.Join(dir, "keepalived.data")
-	if err := os.Symlink(target, data); err != nil {
-		t.Fatal(err)
+	plant := map[string]func(path string) error{
+		"symlink":  func(p string) error { return os.Symlink(target, p) },
+		"hardlink": func(p string) error { return os.Link(target, p) },
+		"fifo":     func(p string) error { return syscall.Mkfifo(p, 0o666) },
+		"foreign": func(p string) error {
+			if err := os.WriteFile(p, nil, 0o666); err != nil {
+				return err
+			}
+			return os.Chown(p, 65534, 65534)
+		},
 	}
-	var logs strings.Builder
-	writeDump(zerolog.New(&logs), data, "------< VRRP Topology >------\n")
-	if b, _ := os.ReadFile(target); string(b) != "root:secret\n" {
-		t.Fatalf("the dump wrote through the symlink: target now %q", b)
-	}
-	if !strings.Contains(logs.String(), `"level":"error"`) || !strings.Contains(logs.String(), data) {
-		t.Errorf("no error logged for the planted symlink: %s", logs.String())
-	}
-
-	pidfile := filepath.Join(dir, "keepalived.pid")
-	if err := os.Symlink(target, pidfile); err != nil {
-		t.Fatal(err)
-	}
-	if err := writePID(pidfile, 1234); err == nil {
-		t.Error("writePID followed the planted symlink without an error")
-	}
-	stats := filepath.Join(dir, "keepalived.stats")
-	if err := os.Link(target, stats); err != nil {
-		t.Fatal(err)
-	}
-	logs.Reset()
-	writeDump(zerolog.New(&logs), stats, "VRRP Instance: VI_1\n")
-	if b, _ := os.ReadFile(target); string(b) != "root:secret\n" {
-		t.Fatalf("the dump wrote through a hard link: target now %q", b)
-	}
-	if !strings.Contains(logs.String(), `"level":"error"`) {
-		t.Errorf("no error logged for the hard link: %s", logs.String())
-	}
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeFileNoFollow(fifo, []byte("x"), 0o600); err == nil {
-		t.Error("wrote into a FIFO")
-	}
-
-	planted := filepath.Join(dir, "planted")
-	if err := os.WriteFile(planted, nil, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	if os.Geteuid() == 0 {
-		if err := os.Chown(planted, 65534, 65534); err != nil {
-			t.Fatal(err)
+	for name, f := range plant {
+		for _, kind := range []string{"dump", "pidfile"} {
+			t.Run(name+"/"+kind, func(t *testing.T) {
+				if name == "foreign" && os.Geteuid() != 0 {
+					t.Fatal("needs root to give a file to another user")
+				}
+				path := filepath.Join(dir, name+"-"+kind)
+				if err := f(path); err != nil {
+					t.Fatal(err)
+				}
+				var logs strings.Builder
+				log := zerolog.New(&logs)
+				want := "------< VRRP Topology >------\n"
+				if kind == "dump" {
+					writeDump(log, path, want)
+				} else {
+					want = "1234\n"
+					if err := writePID(log, path, 1234); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if b, _ := os.ReadFile(target); string(b) != secret {
+					t.Fatalf("written through the planted %s: the target now reads %q", name, b)
+				}
+				if !strings.Contains(logs.String(), `"level":"error"`) || !strings.Contains(logs.String(), path) {
+					t.Errorf("no error logged for the planted %s: %s", name, logs.String())
+				}
+				var st syscall.Stat_t
+				if err := syscall.Lstat(path, &st); err != nil {
+					t.Fatal(err)
+				}
+				if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Nlink != 1 || int(st.Uid) != os.Geteuid() {
+					t.Fatalf("%s is not a new regular file of ours: mode %o, %d links, uid %d", path, st.Mode, st.Nlink, st.Uid)
+				}
+				if b, _ := os.ReadFile(path); string(b) != want {
+					t.Errorf("%s reads %q, want %q", path, b, want)
+				}
+			})
 		}
-		if err := writeFileNoFollow(planted, []byte("secret"), 0o600); err == nil {
-			t.Error("wrote into a file another user planted")
-		}
 	}
 
-	// A plain path (or a stale file, longer than the new contents) is written.
+	// A plain stale pidfile of ours, longer than the new contents, is
+	// rewritten quietly.
 	plain := filepath.Join(dir, "plain.pid")
 	if err := os.WriteFile(plain, []byte("999999\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writePID(plain, 42); err != nil {
+	var logs strings.Builder
+	if err := writePID(zerolog.New(&logs), plain, 42); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(plain); string(b) != "42\n" {
-		t.Fatalf("pidfile reads %q, want \"42\\n\"", b)
+	if b, _ := os.ReadFile(plain); string(b) != "42\n" || logs.Len() != 0 {
+		t.Fatalf("pidfile reads %q (logs %q), want \"42\\n\" and nothing logged", b, logs.String())
 	}
 }

@@ -240,7 +240,7 @@ func runVRRP(argv []string, args Args, stderr io.Writer) int {
 		log.Error().Msgf("%v", err)
 		return fail(err.Error())
 	}
-	if err := writePID(args.VRRPPIDFile, pid); err != nil {
+	if err := writePID(log, args.VRRPPIDFile, pid); err != nil {
 		log.Warn().Msgf("%v", err)
 	}
 	defer removeOwnPID(args.VRRPPIDFile, pid)
@@ -441,54 +441,103 @@ func checkPIDFile(path string) error {
 	return fmt.Errorf("daemon is already running (pid %d in %s)", pid, path)
 }
 
-func writePID(path string, pid int) error {
+// writePID writes a pidfile; what was in the way is logged (see
+// writeFileNoFollow).
+func writePID(log zerolog.Logger, path string, pid int) error {
 	if path == "" {
 		return nil
 	}
-	if err := writeFileNoFollow(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+	replaced, err := writeFileNoFollow(path, []byte(strconv.Itoa(pid)+"\n"), 0o644)
+	if replaced != "" {
+		log.Error().Msgf("%s was %s: removed it rather than write through it", path, replaced)
+	}
+	if err != nil {
 		return fmt.Errorf("cannot write pidfile %s: %w", path, err)
 	}
 	return nil
 }
 
-// writeDump writes a SIGUSR1/SIGUSR2 dump; a failure is logged.
+// writeDump writes a SIGUSR1/SIGUSR2 dump; what was in the way, and a
+// failure, are logged.
 func writeDump(log zerolog.Logger, path, data string) {
-	if err := writeFileNoFollow(path, []byte(data), 0o600); err != nil {
+	replaced, err := writeFileNoFollow(path, []byte(data), 0o600)
+	if replaced != "" {
+		log.Error().Msgf("%s was %s: removed it rather than write through it", path, replaced)
+	}
+	if err != nil {
 		log.Error().Msgf("Unable to open %s: %v", path, err)
 	}
 }
 
-// writeFileNoFollow replaces the contents of path without following a
-// symbolic link there, nor writing through a hard link, into a device or
-// FIFO, or into a file another user created: the dumps live in /tmp, where anyone may plant
-// /tmp/keepalived.data -> /etc/shadow for root to overwrite.
-func writeFileNoFollow(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return fmt.Errorf("%s is a symbolic link: refusing to follow it", path)
-		}
-		return err
-	}
-	defer f.Close()
+// writeFileNoFollow writes data to path, a file of ours, never through what
+// someone else may have put there: the dumps live in /tmp, where anyone may
+// plant /tmp/keepalived.data -> /etc/shadow for root to overwrite. A
+// symbolic link, a hard link, a FIFO or device, or another user's file at
+// path is removed and a new file created in its place (keepalived 2.2.7
+// too replaces a link planted there, leaving its target alone); replaced
+// says what it was.
+func writeFileNoFollow(path string, data []byte, perm os.FileMode) (replaced string, err error) {
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return err
+	switch err := syscall.Lstat(path, &st); {
+	case errors.Is(err, syscall.ENOENT):
+		return "", createExcl(path, data, perm)
+	case err != nil:
+		return "", err
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return fmt.Errorf("%s is not a regular file", path)
+	if replaced = unsafeKind(path, &st); replaced == "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		var now syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &now); err != nil {
+			return "", err
+		}
+		if now.Dev == st.Dev && now.Ino == st.Ino && unsafeKind(path, &now) == "" {
+			if err := f.Truncate(0); err != nil {
+				return "", err
+			}
+			if _, err := f.Write(data); err != nil {
+				return "", err
+			}
+			return "", f.Close()
+		}
+		replaced = "swapped while being opened"
 	}
-	if st.Nlink > 1 {
-		return fmt.Errorf("%s has %d hard links: refusing to write through them", path, st.Nlink)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return replaced, err
 	}
-	if int(st.Uid) != os.Geteuid() {
+	return replaced, createExcl(path, data, perm)
+}
+
+// unsafeKind says why the file st describes must not be written through,
+// or "".
+func unsafeKind(path string, st *syscall.Stat_t) string {
+	switch {
+	case st.Mode&syscall.S_IFMT == syscall.S_IFLNK:
+		to, _ := os.Readlink(path)
+		return "a symbolic link to " + to
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
+		return "not a regular file"
+	case st.Nlink > 1:
+		return fmt.Sprintf("a file with %d hard links", st.Nlink)
+	case int(st.Uid) != os.Geteuid():
 		// Planted by another user, who would then read what we write.
-		return fmt.Errorf("%s belongs to uid %d, not to us", path, st.Uid)
+		return fmt.Sprintf("a file of uid %d", st.Uid)
 	}
-	if err := f.Truncate(0); err != nil {
+	return ""
+}
+
+// createExcl creates path, which must not exist (O_EXCL: a link planted
+// in between makes it fail rather than be followed).
+func createExcl(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+	if err != nil {
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
+		f.Close()
 		return err
 	}
 	return f.Close()

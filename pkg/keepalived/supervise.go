@@ -54,7 +54,7 @@ func supervise(argv []string, args Args, stderr io.Writer) int {
 		log.Error().Msgf("%v", err)
 		return fail(err.Error())
 	}
-	if err := writePID(args.PIDFile, pid); err != nil {
+	if err := writePID(log, args.PIDFile, pid); err != nil {
 		log.Warn().Msgf("%v", err)
 	}
 	defer removeOwnPID(args.PIDFile, pid)
