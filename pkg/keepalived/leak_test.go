@@ -27,8 +27,8 @@ import (
 func TestDaemonReloadEndsInstanceGoroutines(t *testing.T) {
 	link := vrrptest.NewLink()
 	vips := viptest.New("eth0")
-	logs := &strings.Builder{}
-	log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: logs}))
+	logs := &lockedLog{}
+	log := zerolog.New(logs)
 	env := testEnv(link, 2, "192.168.1.80/24", vips, log, tracktest.NewStarter(), tracktest.NewStarter())
 	garps := &garptest.Sender{}
 	env.GARP, env.GARPClock = garps, garptest.NewClock(time.Unix(0, 0))
@@ -103,8 +103,8 @@ func TestDaemonStartRemovesStaleVIPs(t *testing.T) {
 	if err := vips.Add(context.Background(), v); err != nil {
 		t.Fatal(err)
 	}
-	logs := &strings.Builder{}
-	d := NewDaemon(testEnv(link, 3, "192.168.1.81/24", vips, zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: logs})), tracktest.NewStarter(), tracktest.NewStarter()))
+	logs := &lockedLog{}
+	d := NewDaemon(testEnv(link, 3, "192.168.1.81/24", vips, zerolog.New(logs), tracktest.NewStarter(), tracktest.NewStarter()))
 	if err := d.Start(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

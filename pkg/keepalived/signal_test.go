@@ -32,9 +32,9 @@ func TestSignalLoopSurvivesStuckReload(t *testing.T) {
 	t.Cleanup(func() { close(stuck) })
 	var mu sync.Mutex
 	reloads := 0
-	var logs strings.Builder
+	logs := &lockedLog{}
 	p := &vrrpProc{
-		log:      zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: &logs})),
+		log:      zerolog.New(logs),
 		dataFile: filepath.Join(dir, "keepalived.data"), statsFile: filepath.Join(dir, "keepalived.stats"),
 		stopWait: 200 * time.Millisecond,
 		reload: func() {
@@ -99,8 +99,8 @@ func (b *blockingVIPs) Remove(ctx context.Context, v vip.VIP) error {
 func TestDaemonReloadBoundsStuckStop(t *testing.T) {
 	link := vrrptest.NewLink()
 	mgr := &blockingVIPs{Manager: viptest.New("eth0"), release: make(chan struct{})}
-	var logs strings.Builder
-	log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: &logs}))
+	logs := &lockedLog{}
+	log := zerolog.New(logs)
 	env := testEnv(link, 2, "192.168.1.80/24", mgr.Manager, log, tracktest.NewStarter(), tracktest.NewStarter())
 	env.VIPs = mgr
 	conf := func(extra bool) *keepalivedcfg.Config {
