@@ -168,6 +168,9 @@ func readyPipe() *os.File {
 	}
 	os.Unsetenv(envReadyFD)
 	os.Unsetenv(envChild)
+	// Not inherited by the VRRP process or the scripts: the reader waits
+	// for the writers to close it.
+	syscall.CloseOnExec(fd)
 	return os.NewFile(uintptr(fd), "ready")
 }
 
