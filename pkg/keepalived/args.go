@@ -30,6 +30,7 @@ type Args struct {
 	CheckPIDFile string // -c, --checkers_pid
 	ReleaseVIPs  bool   // -X, --release-vips
 	DontRelease  bool   // -V, --dont-release-vrrp
+	DontRespawn  bool   // -R, --dont-respawn: the parent exits when the VRRP process dies
 	ConfigTest   bool   // -t, --config-test[=FILE]
 	TestLogFile  string
 	Namespace    string // -s, --namespace
@@ -78,7 +79,7 @@ var opts = []optSpec{
 	{"release-vips", 'X', 0, func(a *Args, _ string) error { a.ReleaseVIPs = true; return nil }, false},
 	{"dont-release-vrrp", 'V', 0, func(a *Args, _ string) error { a.DontRelease = true; return nil }, false},
 	{"dont-release-ipvs", 'I', 0, nil, true},
-	{"dont-respawn", 'R', 0, nil, true},
+	{"dont-respawn", 'R', 0, func(a *Args, _ string) error { a.DontRespawn = true; return nil }, false},
 	{"dont-fork", 'n', 0, func(a *Args, _ string) error { a.DontFork = true; return nil }, false},
 	{"dump-conf", 'd', 0, func(a *Args, _ string) error { a.DumpConf = true; return nil }, false},
 	{"pid", 'p', 1, func(a *Args, v string) error { a.PIDFile = v; return nil }, false},

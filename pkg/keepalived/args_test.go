@@ -23,7 +23,8 @@ func TestParseArgs(t *testing.T) {
 		{"config test", []string{"-t", "-f", "x"}, func(a Args) bool { return a.ConfigTest && a.TestLogFile == "" }},
 		{"config test file", []string{"--config-test=/tmp/t.log"}, func(a Args) bool { return a.ConfigTest && a.TestLogFile == "/tmp/t.log" }},
 		{"vrrp only", []string{"-P", "-D"}, func(a Args) bool { return a.VRRPOnly && a.LogDetail }},
-		{"ignored", []string{"-R", "--no-mem-check"}, func(a Args) bool { return len(a.Warnings) == 2 }},
+		{"ignored", []string{"-I", "--no-mem-check"}, func(a Args) bool { return len(a.Warnings) == 2 }},
+		{"dont respawn", []string{"-R"}, func(a Args) bool { return a.DontRespawn && len(a.Warnings) == 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

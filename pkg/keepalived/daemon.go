@@ -86,11 +86,23 @@ type Daemon struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	mailCtx context.CancelFunc
+	// stopWait bounds the wait for a restarted or removed instance to stop
+	// on reload: one stuck in an effect (a netlink call, a full socket)
+	// must not hold the reload, and the signals after it, for ever.
+	stopWait time.Duration
 }
+
+// defaultStopWait is Daemon.stopWait.
+const defaultStopWait = 5 * time.Second
 
 type runningNode struct {
 	*node
-	key string // the instance's configuration, to tell a changed one on reload
+	// key is the instance's identity and everything that needs a new
+	// instance to change; soft is what a reload changes in place (priority,
+	// notify scripts, smtp_alert, GARP schedule, initial state), keeping the
+	// state and the VIPs as keepalived does.
+	key, soft string
+	prio      int // the configured priority the instance runs with
 }
 
 type runningScript struct {
@@ -105,7 +117,7 @@ type runningScript struct {
 
 // NewDaemon returns a daemon that runs nothing yet.
 func NewDaemon(env *Env) *Daemon {
-	return &Daemon{env: env, nodes: map[string]*runningNode{}, scripts: map[string]*runningScript{}, groups: map[string]*syncGroup{}}
+	return &Daemon{env: env, nodes: map[string]*runningNode{}, scripts: map[string]*runningScript{}, groups: map[string]*syncGroup{}, stopWait: defaultStopWait}
 }
 
 // Start runs every instance of cfg. An instance that cannot start (missing
@@ -115,6 +127,7 @@ func (d *Daemon) Start(ctx context.Context, cfg *keepalivedcfg.Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.ctx, d.cancel = context.WithCancel(ctx)
+	d.removeStaleVIPs(cfg)
 	d.apply(cfg)
 	if len(cfg.Instances) > 0 && len(d.nodes) == 0 {
 		return fmt.Errorf("no VRRP instance could start")
@@ -144,7 +157,10 @@ func (d *Daemon) Stop(ctx context.Context) {
 	wg.Wait()
 	for name, s := range d.scripts {
 		s.cancel()
-		<-s.done
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+		}
 		delete(d.scripts, name)
 	}
 	if d.env.Notifier != nil {
@@ -195,20 +211,23 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 
 	// Instances: keep the unchanged, stop the rest, then start the new.
 	want := map[string]*keepalivedcfg.Instance{}
-	keys := map[string]string{}
+	keys, softs := map[string]string{}, map[string]string{}
 	for _, in := range cfg.Instances {
 		want[in.Name] = in
-		keys[in.Name] = instanceKey(cfg, in)
+		keys[in.Name], softs[in.Name] = instanceKeys(in)
 	}
 	for name, gk := range syncGroupKeys(cfg, keys) {
 		keys[name] += "\x00" + gk
 	}
+	var stopping []*runningNode
 	for name, n := range d.nodes {
 		if in, ok := want[name]; ok && keys[name] == n.key {
-			n.cfg = in
-			continue
+			if softs[name] == n.soft || d.update(n, in, topts) {
+				n.soft = softs[name]
+				continue
+			}
 		}
-		n.stop(context.Background())
+		stopping = append(stopping, n)
 		delete(d.nodes, name)
 		for _, s := range d.scripts {
 			s.mu.Lock()
@@ -216,6 +235,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			s.mu.Unlock()
 		}
 	}
+	d.stopNodes(stopping)
 	// Scripts: restart those whose definition changed, stop unused ones.
 	used := map[string]bool{}
 	for _, in := range cfg.Instances {
@@ -229,7 +249,11 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			continue
 		}
 		s.cancel()
-		<-s.done
+		select {
+		case <-s.done:
+		case <-time.After(d.stopWait):
+			log.Warn().Msgf("VRRP_Script(%s) did not stop within %v", name, d.stopWait)
+		}
 		delete(d.scripts, name)
 	}
 	var created []*node
@@ -249,7 +273,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			log.Error().Msgf("%v", err)
 			continue
 		}
-		rn := &runningNode{node: n, key: keys[in.Name]}
+		rn := &runningNode{node: n, key: keys[in.Name], soft: softs[in.Name], prio: in.Priority}
 		d.nodes[in.Name] = rn
 		created = append(created, n)
 	}
@@ -283,9 +307,6 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	d.groups = groups
 	for _, n := range created {
 		n.start(d.ctx)
-		for _, ti := range n.cfg.TrackInterfaces {
-			d.watchTrackedInterface(n, ti.Name)
-		}
 	}
 	// Scripts start after the instances so the first verdict reaches them.
 	for _, sc := range cfg.Scripts {
@@ -318,22 +339,35 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	}
 }
 
-// watchTrackedInterface feeds a track_interface entry's link state to the
-// instance.
-func (d *Daemon) watchTrackedInterface(n *node, name string) {
-	if d.env.Links == nil {
+// stopNodes stops instances together (each resigns at once) and waits for
+// them at most stopWait; one that does not stop in time is logged and left
+// to finish on its own.
+func (d *Daemon) stopNodes(nodes []*runningNode) {
+	if len(nodes) == 0 {
 		return
 	}
-	ch, err := d.env.Links.WatchLink(d.ctx, name)
-	if err != nil {
-		d.env.Log.Warn().Msgf("(%s) cannot watch tracked interface %s: %v", n.cfg.Name, name, err)
-		return
+	ctx, cancel := context.WithTimeout(context.Background(), d.stopWait)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Add(1)
+		go func(n *runningNode) {
+			defer wg.Done()
+			if !n.stop(ctx) {
+				d.env.Log.Error().Msgf("(%s) did not stop within %v: going on without it", n.cfg.Name, d.stopWait)
+			}
+		}(n)
 	}
-	go func() {
-		for up := range ch {
-			n.fsm.SetTrack("interface:"+name, up)
-		}
-	}()
+	wg.Wait()
+}
+
+// removeStaleVIPs removes, at start, the VIPs of the configuration that are
+// already on the machine: a VRRP process that crashed (or was killed) left
+// them, and every instance starts without its VIPs (keepalived's VRRP child
+// removes them as it starts: "(VI_1) removing VIPs."). An owner at 255
+// takes them again at once.
+func (d *Daemon) removeStaleVIPs(cfg *keepalivedcfg.Config) {
+	removeStaleVIPs(d.env.Log, d.env.VIPs, cfg)
 }
 
 func (d *Daemon) startScript(sc *keepalivedcfg.Script, topts track.Options) (*runningScript, error) {
@@ -405,20 +439,15 @@ func (d *Daemon) applyMailer(g keepalivedcfg.Global) {
 	}
 }
 
-// instanceKey identifies an instance's whole configuration, including the
-// scripts it tracks, so a reload can tell whether it changed.
-func instanceKey(cfg *keepalivedcfg.Config, in *keepalivedcfg.Instance) string {
+// instanceKeys returns an instance's identity key (VRID, interface,
+// addresses, tracking, timers, authentication: what needs a new instance to
+// change) and its soft key (what a reload changes in place: priority,
+// notify scripts, smtp_alert, the gratuitous ARP schedule, and the initial
+// state, which only matters at start). keepalived 2.2.7 keeps a reloaded instance's state and VIPs when
+// its identity stays.
+func instanceKeys(in *keepalivedcfg.Instance) (key, soft string) {
 	c := *in
 	c.Pos = keepalivedcfg.Pos{}
-	strip := func(n *keepalivedcfg.Notify) *keepalivedcfg.Notify {
-		if n == nil {
-			return nil
-		}
-		m := *n
-		m.Pos = keepalivedcfg.Pos{}
-		return &m
-	}
-	c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify = strip(c.NotifyMaster), strip(c.NotifyBackup), strip(c.NotifyFault), strip(c.NotifyStop), strip(c.Notify)
 	c.VIPs = append([]keepalivedcfg.VIP(nil), in.VIPs...)
 	for i := range c.VIPs {
 		c.VIPs[i].Pos = keepalivedcfg.Pos{}
@@ -427,8 +456,30 @@ func instanceKey(cfg *keepalivedcfg.Config, in *keepalivedcfg.Instance) string {
 	for i := range c.ExcludedVIPs {
 		c.ExcludedVIPs[i].Pos = keepalivedcfg.Pos{}
 	}
-	b, _ := json.Marshal(&c)
-	return string(b)
+	s := keepalivedcfg.Instance{
+		Priority: c.Priority, State: c.State, SMTPAlert: c.SMTPAlert, GARP: c.GARP,
+		NotifyMaster: stripNotify(c.NotifyMaster), NotifyBackup: stripNotify(c.NotifyBackup),
+		NotifyFault: stripNotify(c.NotifyFault), NotifyStop: stripNotify(c.NotifyStop), Notify: stripNotify(c.Notify),
+	}
+	c.Priority, c.State, c.SMTPAlert, c.GARP = 0, 0, false, keepalivedcfg.GARP{}
+	c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify = nil, nil, nil, nil, nil
+	kb, _ := json.Marshal(&c)
+	sb, _ := json.Marshal(&s)
+	return string(kb), string(sb)
+}
+
+// update applies a reload's soft changes to a running instance; false when
+// the priority cannot change in place (to or from the owner's 255), and the
+// instance must restart.
+func (d *Daemon) update(n *runningNode, in *keepalivedcfg.Instance, topts track.Options) bool {
+	if in.Priority != n.prio {
+		if !n.fsm.SetPriority(in.Priority) {
+			return false
+		}
+		n.prio = in.Priority
+	}
+	n.setLive(notifyScripts(in, topts, d.env.Log), in.SMTPAlert, in.GARP)
+	return true
 }
 
 func scriptKey(s *keepalivedcfg.Script) string {

@@ -206,8 +206,11 @@ func TestDaemonWrongPasswordDropped(t *testing.T) {
 }
 
 // TestDaemonReloadKeepsUnchangedInstance: a reload (SIGHUP) with the same
-// instance keeps it MASTER without touching its VIP; a changed instance
-// restarts (and, having been master, releases the VIP with priority 0).
+// instance keeps it MASTER without touching its VIP; one whose priority,
+// notify script and GARP repeat changed also keeps its state and VIP, as keepalived 2.2.7
+// does (before, it restarted, resigned and the peer took over), and
+// advertises the new priority; one whose identity changed (its VIPs)
+// restarts and releases the VIP first.
 func TestDaemonReloadKeepsUnchangedInstance(t *testing.T) {
 	link := vrrptest.NewLink()
 	lb1 := startTestNode(t, link, "lb1", 2, "192.168.1.80/24", seedConfig(t, true))
@@ -226,10 +229,40 @@ func TestDaemonReloadKeepsUnchangedInstance(t *testing.T) {
 
 	changed := seedConfig(t, true)
 	changed.Instances[0].Priority = 150
+	changed.Instances[0].NotifyMaster = &keepalivedcfg.Notify{Args: []string{"/bin/true"}}
+	changed.Instances[0].GARP.MasterRepeat = 3
+	frames := len(link.Frames())
 	lb1.d.Reload(changed)
-	waitFor(t, 8*time.Second, "the changed instance back to MASTER at 152", func() bool {
+	waitFor(t, 8*time.Second, "an advert at the new priority 152", func() bool {
+		for _, f := range link.Frames()[frames:] {
+			if d, err := vrrp.ParseIPv4(f.Packet); err == nil && d.Advert.Priority == 152 {
+				return true
+			}
+		}
+		return false
+	})
+	after, _ = lb1.d.Status("VI_1")
+	if after.State != vrrpfsm.Master || !after.LastTransition.Equal(before.LastTransition) || after.EffectivePriority != 152 {
+		t.Fatalf("after a priority change: %v at %d since %v, want MASTER at 152 since %v", after.State, after.EffectivePriority, after.LastTransition, before.LastTransition)
+	}
+	for _, f := range link.Frames()[frames:] {
+		if d, err := vrrp.ParseIPv4(f.Packet); err == nil && d.Advert.Priority == 0 {
+			t.Fatal("the instance resigned (priority 0) on a priority change")
+		}
+	}
+	if n := len(lb1.vips.Ops()); n != ops || !lb1.hasVIP() {
+		t.Fatalf("a priority change touched the VIPs: %v", lb1.vips.Ops()[ops:])
+	}
+	if !strings.Contains(lb1.d.DataDump(), "   Priority = 150\n") {
+		t.Errorf("the data dump does not show the new priority:\n%s", lb1.d.DataDump())
+	}
+
+	moved := seedConfig(t, true)
+	moved.Instances[0].VIPs = append(moved.Instances[0].VIPs, keepalivedcfg.VIP{Prefix: netip.MustParsePrefix("192.168.1.85/32")})
+	lb1.d.Reload(moved)
+	waitFor(t, 8*time.Second, "the changed instance back to MASTER", func() bool {
 		st, ok := lb1.d.Status("VI_1")
-		return ok && st.State == vrrpfsm.Master && st.EffectivePriority == 152 && lb1.hasVIP()
+		return ok && st.State == vrrpfsm.Master && lb1.hasVIP() && !st.LastTransition.Equal(before.LastTransition)
 	})
 	removed := false
 	for _, op := range lb1.vips.Ops()[ops:] {

@@ -58,7 +58,7 @@ func (d *Daemon) DataDump() string {
 			fmt.Fprintf(&b, "   Multicast address %s\n", n.dsts[0])
 		}
 		fmt.Fprintf(&b, "   Virtual Router ID = %d\n", c.VRID)
-		fmt.Fprintf(&b, "   Priority = %d\n", c.Priority)
+		fmt.Fprintf(&b, "   Priority = %d\n", st.BasePriority)
 		fmt.Fprintf(&b, "   Effective priority = %d\n", st.EffectivePriority)
 		fmt.Fprintf(&b, "   Advert interval = %s\n", advertText(c.AdvertInt))
 		if c.NoPreempt {
@@ -85,7 +85,10 @@ func (d *Daemon) DataDump() string {
 				fmt.Fprintf(&b, "     %s weight %d%s\n", ts.Name, ts.Weight, map[bool]string{true: " reverse"}[ts.Reverse])
 			}
 		}
-		fmt.Fprintf(&b, "   Using smtp notification = %s\n", map[bool]string{true: "yes", false: "no"}[c.SMTPAlert])
+		n.notifyMu.Lock()
+		smtp := n.smtpAlert
+		n.notifyMu.Unlock()
+		fmt.Fprintf(&b, "   Using smtp notification = %s\n", map[bool]string{true: "yes", false: "no"}[smtp])
 	}
 	d.dumpSyncGroups(&b)
 	if d.cfg != nil && len(d.cfg.Scripts) > 0 {

@@ -34,8 +34,11 @@ type node struct {
 	vips []vip.VIP
 	// advertised are the addresses carried in adverts (the VIPs).
 	advertised []netip.Addr
-	scripts    notify.Scripts
-	smtpAlert  bool
+
+	notifyMu  sync.Mutex // a reload changes these while the instance runs
+	scripts   notify.Scripts
+	smtpAlert bool
+	garp      keepalivedcfg.GARP
 
 	conn   vrrp.Conn
 	fsm    *vrrpfsm.Instance
@@ -49,6 +52,9 @@ type node struct {
 
 	garpMu     sync.Mutex
 	garpCancel context.CancelFunc
+	// helpers are the goroutines the instance started besides its state
+	// machine and receive loop: link watches, the GARP schedule.
+	helpers sync.WaitGroup
 
 	// vipLinks are the interfaces of VIPs outside the instance's own
 	// interface that the instance tracks (VIPs without no_track).
@@ -64,7 +70,7 @@ type node struct {
 // newNode prepares an instance: it resolves its interface and addresses and
 // opens its sockets, but starts nothing.
 func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scripts notify.Scripts) (*node, error) {
-	n := &node{cfg: cfg, env: env, scripts: scripts, smtpAlert: cfg.SMTPAlert, done: make(chan struct{})}
+	n := &node{cfg: cfg, env: env, scripts: scripts, smtpAlert: cfg.SMTPAlert, garp: cfg.GARP, done: make(chan struct{})}
 	n.log = env.Log
 	ifi, addrs, err := env.Interfaces(cfg.Interface)
 	if err != nil {
@@ -242,7 +248,10 @@ func primaryAddr(addrs []netip.Prefix, family int) netip.Addr {
 	return netip.Addr{}
 }
 
-// start runs the state machine and the receive loop until stop.
+// start runs the state machine and the receive loop until stop. Everything
+// the instance starts (the watches of its interface and tracked interfaces,
+// its gratuitous ARP schedule) runs under its context and ends with it:
+// done is closed once they all returned.
 func (n *node) start(parent context.Context) {
 	ctx, cancel := context.WithCancel(parent)
 	n.cancel = cancel
@@ -258,42 +267,39 @@ func (n *node) start(parent context.Context) {
 		defer wg.Done()
 		n.receive(ctx)
 	}()
-	if n.env.Links != nil {
-		if ch, err := n.env.Links.WatchLink(ctx, n.cfg.Interface); err == nil {
-			go func() {
-				for up := range ch {
-					n.fsm.InterfaceUp(up)
-				}
-			}()
-		} else {
-			n.log.Warn().Msgf("(%s) cannot watch interface %s: %v", n.cfg.Name, n.cfg.Interface, err)
-		}
+	n.watch(ctx, n.cfg.Interface, "", n.fsm.InterfaceUp)
+	for _, ti := range n.cfg.TrackInterfaces {
+		track := "interface:" + ti.Name
+		n.watch(ctx, ti.Name, "tracked ", func(up bool) { n.fsm.SetTrack(track, up) })
 	}
 	for _, dev := range n.vipLinks {
-		n.watchVIPLink(ctx, dev)
+		track := "interface:" + dev
+		n.watch(ctx, dev, "VIP ", func(up bool) { n.fsm.SetTrack(track, up) })
 	}
 	n.watchVIPRemoval(ctx)
 	go func() {
 		wg.Wait()
 		n.conn.Close()
+		n.helpers.Wait()
 		close(n.done)
 	}()
 }
 
-// watchVIPLink feeds the state of a VIP's interface to the instance until
-// the instance stops.
-func (n *node) watchVIPLink(ctx context.Context, dev string) {
+// watch feeds an interface's link state to f until ctx ends.
+func (n *node) watch(ctx context.Context, ifname, what string, f func(up bool)) {
 	if n.env.Links == nil {
 		return
 	}
-	ch, err := n.env.Links.WatchLink(ctx, dev)
+	ch, err := n.env.Links.WatchLink(ctx, ifname)
 	if err != nil {
-		n.log.Warn().Msgf("(%s) cannot watch interface %s of a VIP: %v", n.cfg.Name, dev, err)
+		n.log.Warn().Msgf("(%s) cannot watch %sinterface %s: %v", n.cfg.Name, what, ifname, err)
 		return
 	}
+	n.helpers.Add(1)
 	go func() {
+		defer n.helpers.Done()
 		for up := range ch {
-			n.fsm.SetTrack("interface:"+dev, up)
+			f(up)
 		}
 	}()
 }
@@ -323,7 +329,9 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 		n.log.Warn().Msgf("(%s) cannot watch its VIPs: %v", n.cfg.Name, err)
 		return
 	}
+	n.helpers.Add(1)
 	go func() {
+		defer n.helpers.Done()
 		for r := range ch {
 			v, ok := tracked[r]
 			if !ok || !n.holding.Load() {
@@ -338,16 +346,20 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 	}()
 }
 
-// stop resigns (priority 0 when MASTER), removes the VIPs and waits.
-func (n *node) stop(ctx context.Context) {
+// stop resigns (priority 0 when MASTER), removes the VIPs and waits until
+// everything the instance started has ended, or ctx is done; it reports
+// whether the instance ended.
+func (n *node) stop(ctx context.Context) bool {
 	if n.cancel == nil {
 		n.conn.Close()
-		return
+		return true
 	}
 	n.cancel()
 	select {
 	case <-n.done:
+		return true
 	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -457,14 +469,18 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	if len(anns) == 0 {
 		return
 	}
-	gctx, cancel := context.WithCancel(context.Background())
+	// Under the instance's context: the schedule (garp_master_refresh
+	// repeats forever) ends with the instance even if LeaveMaster never runs.
+	gctx, cancel := context.WithCancel(ctx)
 	n.garpMu.Lock()
 	if n.garpCancel != nil {
 		n.garpCancel()
 	}
 	n.garpCancel = cancel
 	n.garpMu.Unlock()
-	g := n.cfg.GARP
+	n.notifyMu.Lock()
+	g := n.garp
+	n.notifyMu.Unlock()
 	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat}
 	// vrrp_garp_interval / vrrp_gna_interval: announcements too close to
 	// the previous one on their interface wait (shared by all instances).
@@ -483,12 +499,19 @@ func (n *node) BecomeMaster(ctx context.Context) {
 			n.detailf("Sending gratuitous ARP on %s for %v", a.Ifi.Name, a.IP)
 		}
 	}}
-	go an.Run(gctx.Done())
-	go garp.Schedule(gctx, clk, gcfg, func() {
-		for _, a := range anns {
-			an.Announce(a)
-		}
-	})
+	n.helpers.Add(2)
+	go func() {
+		defer n.helpers.Done()
+		an.Run(gctx.Done())
+	}()
+	go func() {
+		defer n.helpers.Done()
+		garp.Schedule(gctx, clk, gcfg, func() {
+			for _, a := range anns {
+				an.Announce(a)
+			}
+		})
+	}()
 }
 
 // detailf logs a line keepalived writes only with -D (log_detail).
@@ -524,14 +547,26 @@ func (n *node) Notify(from, to vrrpfsm.State, prio int) {
 	if !ok {
 		return
 	}
+	n.notifyMu.Lock()
+	scripts, smtpAlert := n.scripts, n.smtpAlert
+	n.notifyMu.Unlock()
 	if n.env.Notifier != nil {
-		n.env.Notifier.Notify(n.scripts, notify.Event{Name: n.cfg.Name, State: st, Priority: prio})
+		n.env.Notifier.Notify(scripts, notify.Event{Name: n.cfg.Name, State: st, Priority: prio})
 	}
-	if n.smtpAlert && st != notify.Stop {
+	if smtpAlert && st != notify.Stop {
 		if m := n.env.mailer(); m != nil {
 			m.Alert(context.Background(), n.cfg.Name, st)
 		}
 	}
+}
+
+// setLive replaces the notify scripts, smtp_alert and gratuitous ARP
+// schedule of a running instance (a reload); a schedule under way keeps
+// its settings, the next transition to MASTER uses the new ones.
+func (n *node) setLive(s notify.Scripts, smtpAlert bool, g keepalivedcfg.GARP) {
+	n.notifyMu.Lock()
+	n.scripts, n.smtpAlert, n.garp = s, smtpAlert, g
+	n.notifyMu.Unlock()
 }
 
 func notifyState(s vrrpfsm.State) (notify.State, bool) {

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,7 +21,6 @@ import (
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/notify"
 	"hapair/pkg/reexec"
-	"hapair/pkg/sdnotify"
 	"hapair/pkg/syslog"
 	"hapair/pkg/track"
 	"hapair/pkg/vip"
@@ -34,10 +34,15 @@ const (
 	StatsFile = "/tmp/keepalived.stats"
 )
 
-// The daemonised child finds its ready pipe here.
+// The daemonised parent and the VRRP process find their ready pipe here
+// (envReadyFD); envChild marks the daemonised parent, envVRRP the VRRP
+// process the parent supervises, envDetached a VRRP process whose parent
+// left the terminal.
 const (
-	envChild   = "GKEEPALIVED_CHILD"
-	envReadyFD = "GKEEPALIVED_READY_FD"
+	envChild    = "GKEEPALIVED_CHILD"
+	envReadyFD  = "GKEEPALIVED_READY_FD"
+	envVRRP     = "GKEEPALIVED_VRRP"
+	envDetached = "GKEEPALIVED_DETACHED"
 )
 
 // Main runs gkeepalived with keepalived's command line and returns the exit
@@ -59,10 +64,13 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	if args.ConfigTest {
 		return configTest(args, stderr)
 	}
+	if os.Getenv(envVRRP) != "" {
+		return runVRRP(argv, args, stderr)
+	}
 	if !args.DontFork && os.Getenv(envChild) == "" {
 		return daemonize(argv, stderr)
 	}
-	return run(argv, args, stderr)
+	return supervise(argv, args, stderr)
 }
 
 func progName(argv []string) string {
@@ -137,8 +145,15 @@ func daemonize(argv []string, stderr io.Writer) int {
 		_ = cmd.Process.Release()
 		return 0
 	}
-	_ = cmd.Process.Kill()
-	_, _ = cmd.Process.Wait()
+	// It is exiting (and removing its pidfile): give it the time to.
+	exited := make(chan struct{})
+	go func() { _, _ = cmd.Process.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
 	if len(msg) == 0 {
 		msg = []byte("the daemon exited during start-up")
 	}
@@ -153,12 +168,15 @@ func readyPipe() *os.File {
 	}
 	os.Unsetenv(envReadyFD)
 	os.Unsetenv(envChild)
+	// Not inherited by the VRRP process or the scripts: the reader waits
+	// for the writers to close it.
+	syscall.CloseOnExec(fd)
 	return os.NewFile(uintptr(fd), "ready")
 }
 
 // newLogger builds the daemon's logger: syslog (daemon facility, or
 // local0..7 with -S) unless -G, the console with -l, a file with -g.
-func newLogger(args Args, stderr io.Writer, pid int) (zerolog.Logger, func()) {
+func newLogger(args Args, stderr io.Writer, ident string, pid int) (zerolog.Logger, func()) {
 	w := &lineWriter{now: time.Now}
 	var closers []func()
 	if args.LogConsole {
@@ -177,7 +195,7 @@ func newLogger(args Args, stderr io.Writer, pid int) (zerolog.Logger, func()) {
 		if args.LogFacility >= 0 {
 			fac = haproxycfg.Facility(16 + args.LogFacility)
 		}
-		if lw, err := syslog.NewLocalWriter(syslog.DevLog, "Keepalived_vrrp", fac, pid, time.Now); err == nil {
+		if lw, err := syslog.NewLocalWriter(syslog.DevLog, ident, fac, pid, time.Now); err == nil {
 			w.sys = lw
 			closers = append(closers, func() { lw.Close() })
 		}
@@ -193,10 +211,15 @@ func newLogger(args Args, stderr io.Writer, pid int) (zerolog.Logger, func()) {
 	}
 }
 
-// run is the daemon itself.
-func run(argv []string, args Args, stderr io.Writer) int {
+// runVRRP is the VRRP process: it runs the instances and serves the
+// signals its parent forwards. It tells its parent on the ready pipe
+// "READY\n" once started and after each reload, or why it could not start.
+func runVRRP(argv []string, args Args, stderr io.Writer) int {
 	pid := os.Getpid()
 	ready := readyPipe()
+	detached := os.Getenv(envDetached) != ""
+	os.Unsetenv(envVRRP)
+	os.Unsetenv(envDetached)
 	fail := func(msg string) int {
 		if ready != nil {
 			fmt.Fprint(ready, msg)
@@ -204,20 +227,12 @@ func run(argv []string, args Args, stderr io.Writer) int {
 		}
 		return 1
 	}
-	log, closeLog := newLogger(args, stderr, pid)
+	log, closeLog := newLogger(args, stderr, "Keepalived_vrrp", pid)
 	defer closeLog()
 	log.Info().Msgf("Starting gkeepalived v%s (keepalived 2.2.7 compatible)", Version)
 	log.Info().Msgf("Command line: %s", quoteCommandLine(argv))
 	for _, w := range args.Warnings {
 		log.Warn().Msg(w)
-	}
-	if args.Namespace != "" {
-		log.Error().Msgf("--namespace %s is not supported by gkeepalived: run it under `ip netns exec %s`", args.Namespace, args.Namespace)
-		return fail("--namespace is not supported")
-	}
-	if err := checkPIDFile(args.PIDFile); err != nil {
-		log.Error().Msg(err.Error())
-		return fail(err.Error())
 	}
 	log.Info().Msgf("Opening file '%s'.", args.ConfigFile)
 	cfg, diags, err := loadConfig(args.ConfigFile, false)
@@ -228,15 +243,10 @@ func run(argv []string, args Args, stderr io.Writer) int {
 		log.Error().Msgf("%v", err)
 		return fail(err.Error())
 	}
-	for _, f := range []string{args.PIDFile, args.VRRPPIDFile} {
-		if err := writePID(f, pid); err != nil {
-			log.Warn().Msgf("%v", err)
-		}
+	if err := writePID(log, args.VRRPPIDFile, pid); err != nil {
+		log.Warn().Msgf("%v", err)
 	}
-	defer func() {
-		os.Remove(args.PIDFile)
-		os.Remove(args.VRRPPIDFile)
-	}()
+	defer removeOwnPID(args.VRRPPIDFile, pid)
 
 	env, closeEnv, err := systemEnv(log, args.LogDetail)
 	if err != nil {
@@ -245,28 +255,31 @@ func run(argv []string, args Args, stderr io.Writer) int {
 	}
 	defer closeEnv()
 	d := NewDaemon(env)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
-	if err := d.Start(ctx, cfg); err != nil {
+	if err := d.Start(context.Background(), cfg); err != nil {
 		log.Error().Msgf("%v", err)
 		d.Stop(context.Background())
 		return fail(err.Error())
 	}
 	log.Info().Msg("Startup complete")
-	if ready != nil {
-		fmt.Fprint(ready, "READY")
-		ready.Close()
+	var readyMu sync.Mutex
+	tell := func() {
+		readyMu.Lock()
+		defer readyMu.Unlock()
+		if ready != nil {
+			fmt.Fprint(ready, "READY\n")
+		}
+	}
+	tell()
+	if detached {
 		devNullStdio()
 	}
-	sdnotify.Notify(sdnotify.Ready)
-
-	for s := range sigs {
-		switch s {
-		case syscall.SIGHUP:
-			sdnotify.Notify(sdnotify.Reloading)
+	p := &vrrpProc{
+		log: log, dataFile: DataFile, statsFile: StatsFile, stopWait: 10 * time.Second,
+		data: d.DataDump, stats: d.StatsDump, stop: d.Stop,
+		reload: func() {
 			log.Info().Msg("Reloading")
 			log.Info().Msgf("Opening file '%s'.", args.ConfigFile)
 			ncfg, diags, err := loadConfig(args.ConfigFile, false)
@@ -279,28 +292,82 @@ func run(argv []string, args Args, stderr io.Writer) int {
 				d.Reload(ncfg)
 				log.Info().Msg("Reload finished")
 			}
-			sdnotify.Notify(sdnotify.Ready)
+			tell()
+		},
+	}
+	p.serve(sigs)
+	log.Info().Msgf("Stopped gkeepalived v%s", Version)
+	return 0
+}
+
+// vrrpProc is the VRRP process's signal loop and what its signals do.
+type vrrpProc struct {
+	log                 zerolog.Logger
+	dataFile, statsFile string
+	// stopWait bounds the stop: a process whose instances cannot all stop
+	// in time exits anyway (its parent then removes the VIPs).
+	stopWait    time.Duration
+	reload      func()
+	data, stats func() string
+	stop        func(ctx context.Context)
+}
+
+// serve handles signals until SIGTERM or SIGINT and the stop that follows.
+// Nothing runs on the loop itself: a reload or a dump that waits behind a
+// stuck instance keeps neither later signals nor the stop from being
+// served. Reloads run one at a time; HUPs that arrive meanwhile make one
+// more.
+func (p *vrrpProc) serve(sigs <-chan os.Signal) {
+	reloads := make(chan struct{}, 1)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		for {
+			select {
+			case <-reloads:
+				p.reload()
+			case <-quit:
+				return
+			}
+		}
+	}()
+	var dumpMu sync.Mutex
+	dump := func(what, path string, f func() string) {
+		go func() {
+			dumpMu.Lock()
+			defer dumpMu.Unlock()
+			p.log.Info().Msgf("Printing VRRP %s for process(%d) on signal", what, os.Getpid())
+			writeDump(p.log, path, f())
+		}()
+	}
+	for s := range sigs {
+		switch s {
+		case syscall.SIGHUP:
+			select {
+			case reloads <- struct{}{}:
+			default: // one is already queued: it reads the newest file
+			}
 		case syscall.SIGUSR1:
-			log.Info().Msgf("Printing VRRP data for process(%d) on signal", pid)
-			if err := os.WriteFile(DataFile, []byte(d.DataDump()), 0o600); err != nil {
-				log.Error().Msgf("writing %s: %v", DataFile, err)
-			}
+			dump("data", p.dataFile, p.data)
 		case syscall.SIGUSR2:
-			log.Info().Msgf("Printing VRRP stats for process(%d) on signal", pid)
-			if err := os.WriteFile(StatsFile, []byte(d.StatsDump()), 0o600); err != nil {
-				log.Error().Msgf("writing %s: %v", StatsFile, err)
-			}
+			dump("stats", p.statsFile, p.stats)
 		case syscall.SIGTERM, syscall.SIGINT:
-			sdnotify.Notify(sdnotify.Stopping)
-			log.Info().Msg("Stopping")
-			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-			d.Stop(sctx)
-			scancel()
-			log.Info().Msgf("Stopped gkeepalived v%s", Version)
-			return 0
+			p.log.Info().Msg("Stopping")
+			ctx, cancel := context.WithTimeout(context.Background(), p.stopWait)
+			stopped := make(chan struct{})
+			go func() {
+				defer close(stopped)
+				p.stop(ctx)
+			}()
+			select {
+			case <-stopped:
+			case <-time.After(p.stopWait + time.Second):
+				p.log.Error().Msgf("Stop did not finish within %v: exiting anyway", p.stopWait)
+			}
+			cancel()
+			return
 		}
 	}
-	return 0
 }
 
 // systemEnv is the daemon's Env on this machine.
@@ -376,14 +443,116 @@ func checkPIDFile(path string) error {
 	return fmt.Errorf("daemon is already running (pid %d in %s)", pid, path)
 }
 
-func writePID(path string, pid int) error {
+// writePID writes a pidfile; what was in the way is logged (see
+// writeFileNoFollow).
+func writePID(log zerolog.Logger, path string, pid int) error {
 	if path == "" {
 		return nil
 	}
-	if err := os.WriteFile(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+	replaced, err := writeFileNoFollow(path, []byte(strconv.Itoa(pid)+"\n"), 0o644)
+	if replaced != "" {
+		log.Error().Msgf("%s was %s: removed it rather than write through it", path, replaced)
+	}
+	if err != nil {
 		return fmt.Errorf("cannot write pidfile %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeDump writes a SIGUSR1/SIGUSR2 dump; what was in the way, and a
+// failure, are logged.
+func writeDump(log zerolog.Logger, path, data string) {
+	replaced, err := writeFileNoFollow(path, []byte(data), 0o600)
+	if replaced != "" {
+		log.Error().Msgf("%s was %s: removed it rather than write through it", path, replaced)
+	}
+	if err != nil {
+		log.Error().Msgf("Unable to open %s: %v", path, err)
+	}
+}
+
+// writeFileNoFollow writes data to path, a file of ours, never through what
+// someone else may have put there: the dumps live in /tmp, where anyone may
+// plant /tmp/keepalived.data -> /etc/shadow for root to overwrite. A
+// symbolic link, a hard link, a FIFO or device, or another user's file at
+// path is removed and a new file created in its place (keepalived 2.2.7
+// too replaces a link planted there, leaving its target alone); replaced
+// says what it was.
+func writeFileNoFollow(path string, data []byte, perm os.FileMode) (replaced string, err error) {
+	var st syscall.Stat_t
+	switch err := syscall.Lstat(path, &st); {
+	case errors.Is(err, syscall.ENOENT):
+		return "", createExcl(path, data, perm)
+	case err != nil:
+		return "", err
+	}
+	if replaced = unsafeKind(path, &st); replaced == "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		var now syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &now); err != nil {
+			return "", err
+		}
+		if now.Dev == st.Dev && now.Ino == st.Ino && unsafeKind(path, &now) == "" {
+			if err := f.Truncate(0); err != nil {
+				return "", err
+			}
+			if _, err := f.Write(data); err != nil {
+				return "", err
+			}
+			return "", f.Close()
+		}
+		replaced = "swapped while being opened"
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return replaced, err
+	}
+	return replaced, createExcl(path, data, perm)
+}
+
+// unsafeKind says why the file st describes must not be written through,
+// or "".
+func unsafeKind(path string, st *syscall.Stat_t) string {
+	switch {
+	case st.Mode&syscall.S_IFMT == syscall.S_IFLNK:
+		to, _ := os.Readlink(path)
+		return "a symbolic link to " + to
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
+		return "not a regular file"
+	case st.Nlink > 1:
+		return fmt.Sprintf("a file with %d hard links", st.Nlink)
+	case int(st.Uid) != os.Geteuid():
+		// Planted by another user, who would then read what we write.
+		return fmt.Sprintf("a file of uid %d", st.Uid)
+	}
+	return ""
+}
+
+// createExcl creates path, which must not exist (O_EXCL: a link planted
+// in between makes it fail rather than be followed).
+func createExcl(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// removeOwnPID removes a pidfile that still names this process.
+func removeOwnPID(path string, pid int) {
+	if path == "" {
+		return
+	}
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
+		os.Remove(path)
+	}
 }
 
 func devNullStdio() {

@@ -229,8 +229,10 @@ func TestSyncGroupFailover(t *testing.T) {
 	}
 }
 
-// TestSyncGroupReload: an identical reload leaves the group alone; a change
-// to one member restarts both, under a new group that still syncs them.
+// TestSyncGroupReload: an identical reload leaves the group alone; a
+// member's new priority is applied in place (both keep their state and
+// VIPs, as keepalived 2.2.7 does); a change to one member's identity (its
+// advert interval) restarts both, under a new group that still syncs them.
 func TestSyncGroupReload(t *testing.T) {
 	link := vrrptest.NewLink()
 	lb1 := startSyncNode(t, link, "lb1", 2, "192.168.1.80/24", 150)
@@ -243,15 +245,24 @@ func TestSyncGroupReload(t *testing.T) {
 		t.Fatalf("an identical reload restarted VI_1 or touched the VIPs: %v", lb1.vips.Ops()[ops:])
 	}
 
-	// Only VI_2 changes; VI_1 restarts with it.
+	// Only VI_2's priority changes: applied in place.
 	lb1.d.Reload(parseSync(t, "lb1", 150, 160))
-	waitFor(t, 8*time.Second, "both members MASTER again", func() bool {
+	waitFor(t, 8*time.Second, "VI_2 at 160", func() bool {
 		st, _ := lb1.d.Status("VI_2")
-		return lb1.states() == "MASTER/MASTER" && st.EffectivePriority == 160 && lb1.holds() == "51+52"
+		return st.EffectivePriority == 160
 	})
-	if after, _ := lb1.d.Status("VI_1"); after.LastTransition.Equal(before.LastTransition) {
-		t.Fatal("VI_1 kept running under the old group after its group changed")
+	if after, _ := lb1.d.Status("VI_1"); !after.LastTransition.Equal(before.LastTransition) || len(lb1.vips.Ops()) != ops || lb1.states() != "MASTER/MASTER" {
+		t.Fatalf("a priority change restarted the group or touched the VIPs: %s, %v", lb1.states(), lb1.vips.Ops()[ops:])
 	}
+
+	// VI_2's advert interval changes: VI_1 restarts with it.
+	changed := parseSync(t, "lb1", 150, 160)
+	changed.Instances[1].AdvertInt = 2 * time.Second
+	lb1.d.Reload(changed)
+	waitFor(t, 8*time.Second, "both members MASTER again", func() bool {
+		st, _ := lb1.d.Status("VI_1")
+		return lb1.states() == "MASTER/MASTER" && !st.LastTransition.Equal(before.LastTransition) && lb1.holds() == "51+52"
+	})
 	if got := strings.Count(lb1.log.String(), "VRRP_Group(G1) Syncing instances to MASTER state"); got != 2 {
 		t.Fatalf("the group synced to MASTER %d times, want 2 (start, after the reload)", got)
 	}

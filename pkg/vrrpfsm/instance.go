@@ -88,6 +88,7 @@ const (
 	evSync
 	evForce // the sync group queued an order (Group.take)
 	evVIPGone
+	evPriority // a reload changed the base priority
 )
 
 type event struct {
@@ -95,6 +96,7 @@ type event struct {
 	adv  Advert
 	name string
 	ok   bool
+	prio int
 	done chan struct{}
 }
 
@@ -209,6 +211,20 @@ func (in *Instance) SetTrack(name string, up bool) {
 // down the instance is in FAULT.
 func (in *Instance) InterfaceUp(up bool) {
 	in.post(event{kind: evIface, ok: up})
+}
+
+// SetPriority changes the configured (base) priority of a running
+// instance, as a reload does in keepalived: the state is kept, the
+// effective priority follows and the next advert carries it. The address
+// owner's priority (255) is not changed this way, nor is another priority
+// turned into 255: that changes how the instance starts, so the caller
+// restarts the instance instead. Returns false for those.
+func (in *Instance) SetPriority(prio int) bool {
+	if prio <= 0 || prio >= PriorityOwner || in.cfg.Priority == PriorityOwner {
+		return false
+	}
+	in.post(event{kind: evPriority, prio: prio})
+	return true
 }
 
 func (in *Instance) post(ev event) {

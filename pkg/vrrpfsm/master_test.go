@@ -187,3 +187,36 @@ func TestShutdown(t *testing.T) {
 		}
 	})
 }
+
+// TestMasterSetPriorityKeepsState: a reload that changes the priority of a
+// master keeps it MASTER with its VIPs (as keepalived 2.2.7 does); the next
+// advert carries the new priority. The owner's 255 cannot be changed this way.
+func TestMasterSetPriorityKeepsState(t *testing.T) {
+	l, n := masterOf(t, 101, nil)
+	l.advance(300 * time.Millisecond)
+	masters := len(n.fx.Events())
+	if !n.in.SetPriority(110) {
+		t.Fatal("SetPriority(110) refused")
+	}
+	at := l.now()
+	l.advance(time.Second)
+	mustState(t, n, vrrpfsm.Master)
+	if got := sentSince(n, at); !slices.Equal(got, []uint8{110}) {
+		t.Fatalf("sent %v after the change, want [110]", got)
+	}
+	if got := n.in.Status(); got.BasePriority != 110 || got.EffectivePriority != 110 {
+		t.Fatalf("status base %d effective %d, want 110 110", got.BasePriority, got.EffectivePriority)
+	}
+	if got := n.fx.Events(); len(got) != masters || !n.fx.HoldsVIPs() {
+		t.Fatalf("effects after the change: %v (VIPs held %v), want none new", got[masters:], n.fx.HoldsVIPs())
+	}
+	mustLog(t, n, "(VI_1) Changing effective priority from 101 to 110")
+
+	_, owner := masterOf(t, 255, nil)
+	if owner.in.SetPriority(100) {
+		t.Error("the owner's priority was changed in place")
+	}
+	if n.in.SetPriority(255) {
+		t.Error("a priority was raised to 255 in place")
+	}
+}

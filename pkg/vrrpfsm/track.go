@@ -14,6 +14,10 @@ func (in *Instance) track(ev event) (State, Reason, bool) {
 	case evIface:
 		in.ifDown = !ev.ok
 		why = ReasonInterfaceDown
+	case evPriority:
+		in.base = ev.prio
+		in.recomputePriority()
+		return 0, ReasonNone, false
 	case evTrack:
 		t, ok := in.tracks[ev.name]
 		if !ok {

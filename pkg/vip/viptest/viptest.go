@@ -146,6 +146,14 @@ func (m *Manager) SetLink(name string, up bool) {
 	}
 }
 
+// Watchers returns how many WatchLink calls on name are still watching
+// (their context not done): a test's count of leaked watches.
+func (m *Manager) Watchers(name string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.subs[name])
+}
+
 // WatchLink sends the state (up if unknown), then each SetLink change.
 // Changes are buffered (64) so SetLink never blocks a test.
 func (m *Manager) WatchLink(ctx context.Context, name string) (<-chan bool, error) {
