@@ -135,6 +135,11 @@ func getReq(target string) string {
 	return "GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 }
 
+// clReq is a POST of 5 bytes announcing Content-Length: v.
+func clReq(v string) string {
+	return "POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: " + v + "\r\nConnection: close\r\n\r\nhello"
+}
+
 var httpScenarios = []httpScenario{
 	{"get", "web", 1, rawExchange(getReq("/"), false)},
 	{"post", "web", 1, rawExchange("POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", false)},
@@ -163,6 +168,17 @@ var httpScenarios = []httpScenario{
 	{"space-before-colon", "web", 1, rawExchange("GET / HTTP/1.1\r\nHost : t\r\n\r\n", false)},
 	{"two-hosts", "web", 1, rawExchange("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", false)},
 	{"cl-negative", "web", 1, rawExchange("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", false)},
+	// Content-Length is digits only (issue 10): signs, hex, empty elements
+	// and overflow are bad requests; a leading zero and equal repeats pass.
+	{"cl-plus", "web", 1, rawExchange(clReq("+5"), false)},
+	{"cl-minus-zero", "web", 1, rawExchange(clReq("-0"), false)},
+	{"cl-empty", "web", 1, rawExchange(clReq(""), false)},
+	{"cl-hex", "web", 1, rawExchange(clReq("0x5"), false)},
+	{"cl-space-inside", "web", 1, rawExchange(clReq("5 5"), false)},
+	{"cl-empty-element", "web", 1, rawExchange(clReq("5,"), false)},
+	{"cl-overflow", "web", 1, rawExchange(clReq("99999999999999999999"), false)},
+	{"cl-leading-zero", "web", 1, rawExchange(clReq("05"), false)},
+	{"cl-list-same", "web", 1, rawExchange(clReq("5, 5"), false)},
 	{"utf8-uri", "web", 1, rawExchange(getReq("/\xc3\xa9"), false)},
 	{"bad-chunk-size", "web", 1, rawExchange("POST /post HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", false)},
 	{"cut-body", "web", 1, rawExchange("POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc", true)},

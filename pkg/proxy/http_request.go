@@ -97,8 +97,8 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 		switch strings.ToLower(name) {
 		case "content-length":
 			for _, v := range strings.Split(value, ",") {
-				n, err := strconv.ParseInt(strings.Trim(v, " \t"), 10, 64)
-				if err != nil || n < 0 || (r.contentLength >= 0 && n != r.contentLength) {
+				n, ok := parseContentLength(strings.Trim(v, " \t"))
+				if !ok || (r.contentLength >= 0 && n != r.contentLength) {
 					return nil, errBadRequest
 				}
 				r.contentLength = n
@@ -217,6 +217,27 @@ func validVersion(v string) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// parseContentLength reads one Content-Length element as haproxy 2.6
+// does: one or more digits and nothing else ("+5", "-0", "0x5", "" and
+// "5 5" are bad requests; "05" is 5), at most 2^63-1.
+func parseContentLength(v string) (int64, bool) {
+	if v == "" {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		if !isDigit(v[i]) {
+			return 0, false
+		}
+		d := int64(v[i] - '0')
+		if n > (1<<63-1-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
 
 // checkValue refuses control characters but HTAB in a field value. haproxy
 // 2.6 forwards a NUL there; we refuse it, as RFC 9110 section 5.5 allows
