@@ -75,7 +75,6 @@ type Engine struct {
 	mu        sync.Mutex
 	listeners map[string]net.Listener
 	sessions  map[*session]struct{}
-	https     []*http.Server
 	serving   bool
 
 	stop     chan struct{} // closed by SoftStop/Close: accept loops end
@@ -354,18 +353,6 @@ func (e *Engine) stopAccepting() {
 // SoftStop stops accepting; running sessions finish on their own.
 func (e *Engine) SoftStop() {
 	e.stopAccepting()
-	e.mu.Lock()
-	hs := e.https
-	e.mu.Unlock()
-	for _, h := range hs {
-		h := h
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			// Idle keep-alive connections close, requests in progress end.
-			_ = h.Shutdown(e.killed)
-		}()
-	}
 }
 
 // Close stops accepting and ends every session now (termination state K).
@@ -376,11 +363,7 @@ func (e *Engine) Close() {
 	for s := range e.sessions {
 		s.abort(termKilled)
 	}
-	hs := e.https
 	e.mu.Unlock()
-	for _, h := range hs {
-		h.Close()
-	}
 }
 
 // Wait returns when every session has ended, or when ctx is done.

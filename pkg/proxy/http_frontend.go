@@ -43,18 +43,29 @@ type h1Frontend struct {
 	e  *Engine
 	f  *Frontend
 	tr *http.Transport // nil without a backend
+	// local answers the requests localService gives to the stats page or
+	// the Prometheus exporter; nil answers them 503.
+	local http.Handler
 
 	mu       sync.Mutex
 	conns    map[*h1Conn]bool // true while idle between two requests
 	draining bool
 }
 
-// h1Conn is one client connection.
+// h1Conn is one client connection. Its buffers come from pools when a
+// request arrives and go back while the connection is idle, so that idle
+// keep-alive clients hold no buffer (haproxy allocates its buffers on
+// demand too).
 type h1Conn struct {
 	nc  net.Conn
 	cnt *deadlineConn
-	br  *bufio.Reader
-	bw  *bufio.Writer
+	br  *bufio.Reader // nil while idle
+	bw  *bufio.Writer // nil while idle
+	// body is the last request's body: while it is not read to its end a
+	// transport goroutine may still read br, which then must not be
+	// reused.
+	body *bodyReader
+	one  [1]byte // the first byte of a request, read without a buffer
 
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
@@ -98,9 +109,17 @@ type deadlineConn struct {
 	net.Conn
 	n    atomic.Int64
 	idle atomic.Int64 // time.Duration; 0: deadlines are set by the caller
+	// pending were read (and counted) before the connection had a read
+	// buffer; they come first.
+	pending []byte
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
+	if len(d.pending) > 0 {
+		n := copy(p, d.pending)
+		d.pending = d.pending[n:]
+		return n, nil
+	}
 	if t := time.Duration(d.idle.Load()); t > 0 {
 		_ = d.Conn.SetReadDeadline(time.Now().Add(t))
 	}
@@ -117,8 +136,8 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 }
 
 // serveH1 starts the accept loop of a proxying `mode http` listener.
-func (e *Engine) serveH1(f *Frontend, ln net.Listener) {
-	h := &h1Frontend{e: e, f: f, conns: map[*h1Conn]bool{}}
+func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
+	h := &h1Frontend{e: e, f: f, conns: map[*h1Conn]bool{}, local: local}
 	if f.backend != nil {
 		h.tr = backendTransport(f.backend)
 	}
@@ -212,7 +231,7 @@ func (h *h1Frontend) isDraining() bool {
 func (h *h1Frontend) serve(nc net.Conn) {
 	e, f := h.e, h.f
 	d := &deadlineConn{Conn: nc}
-	c := &h1Conn{nc: nc, cnt: d, br: bufio.NewReaderSize(d, 16384), bw: bufio.NewWriterSize(d, 16384)}
+	c := &h1Conn{nc: nc, cnt: d}
 	h.mu.Lock()
 	h.conns[c] = false
 	killed := e.killed.Err() != nil
@@ -223,6 +242,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		drained := h.draining && len(h.conns) == 0
 		h.mu.Unlock()
 		nc.Close()
+		c.release(true)
 		if drained && h.tr != nil {
 			h.tr.CloseIdleConnections()
 		}
@@ -244,7 +264,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		}
 		d.idle.Store(0)
 		setDeadline(nc.SetReadDeadline, start, wait)
-		_, err := c.br.Peek(1)
+		err := c.await()
 		h.setIdle(c, false)
 		s := accesslog.Session{
 			Client: client, Frontend: local, Accept: start,
@@ -295,8 +315,56 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		if !keep || h.isDraining() {
 			return
 		}
+		c.release(false)
 		start = end
 	}
+}
+
+// await waits for the first byte of a request. An idle connection has no
+// read buffer: the byte is read alone, then a pooled buffer takes over.
+func (c *h1Conn) await() error {
+	if c.br == nil {
+		n, err := c.cnt.Read(c.one[:])
+		if n == 0 {
+			if err == nil {
+				err = io.ErrNoProgress
+			}
+			return err
+		}
+		c.cnt.pending = c.one[:n]
+		c.br = getReader(c.cnt)
+	}
+	_, err := c.br.Peek(1)
+	return err
+}
+
+// writer is the connection's write buffer, taken from the pool on the
+// first response after an idle period.
+func (c *h1Conn) writer() *bufio.Writer {
+	if c.bw == nil {
+		c.bw = getWriter(c.cnt)
+	}
+	return c.bw
+}
+
+// release gives the buffers back to their pools between two requests (a
+// read buffer holding a pipelined request is kept) and when the
+// connection ends. A read buffer that a transport goroutine may still
+// read, the body being unfinished, is left to the garbage collector.
+func (c *h1Conn) release(closing bool) {
+	if c.bw != nil {
+		putWriter(c.bw)
+		c.bw = nil
+	}
+	if c.br == nil || (!closing && c.br.Buffered() > 0) {
+		return
+	}
+	if c.body == nil || c.body.complete() {
+		putReader(c.br)
+	} else {
+		buffersInUse.Add(-1)
+	}
+	c.br, c.body = nil, nil
 }
 
 func setDeadline(set func(time.Time) error, from time.Time, d time.Duration) {
@@ -347,6 +415,7 @@ func (c *h1Conn) writeRaw(p string) {
 func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) bool {
 	e, be := h.e, h.f.backend
 	body := newBodyReader(c.br, req)
+	c.body = body
 	if req.expectContinue {
 		body.first = c.interim
 	}
@@ -358,6 +427,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// server connection.
 		s.Status, s.TermCause, s.TermState = http.StatusNotImplemented, 'P', stateRequest
 		return h.errorPage(c, s, page501, false)
+	}
+	if name := localService(h.f.px, req.method, req.uri); name != "" {
+		return h.serveLocal(c, req, body, s, name, keep)
 	}
 	if be == nil {
 		s.TermCause, s.TermState = termServer, stateConnect
@@ -590,7 +662,7 @@ var hopByHop = map[string]bool{
 // the response in its internal HTX form (see htxSize).
 func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool) (int64, error) {
 	c.startResponse()
-	bw := c.bw
+	bw := c.writer()
 	code := resp.StatusCode
 	reason := strings.TrimLeft(strings.TrimPrefix(resp.Status, strconv.Itoa(code)), " ")
 	bw.WriteString("HTTP/1.1 ")
@@ -696,7 +768,9 @@ func (b *timedBody) Read(p []byte) (int, error) {
 // errors from server read errors; what arrived is passed on at once, as
 // haproxy forwards it, even when the server then fails.
 func copyBody(bw *bufio.Writer, w io.Writer, r io.Reader) (int64, error) {
-	buf := make([]byte, 32*1024)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var total int64
 	for {
 		n, err := r.Read(buf)

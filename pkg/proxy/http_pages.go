@@ -89,9 +89,10 @@ func (p errorPage) htxSize() int64 {
 
 func (c *h1Conn) writePage(p errorPage, keep bool) error {
 	c.startResponse()
-	_, err := c.bw.WriteString(p.String(keep))
+	bw := c.writer()
+	_, err := bw.WriteString(p.String(keep))
 	if err == nil {
-		err = c.bw.Flush()
+		err = bw.Flush()
 	}
 	return err
 }
