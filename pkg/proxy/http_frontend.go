@@ -35,14 +35,17 @@ import (
 //   - a retry after a refused connection stays on the same server (no
 //     redispatch in mode http);
 //   - response headers are written sorted by name, not in the server's
-//     order (names are lower case, as haproxy writes them); request
-//     headers reach the server with Go's canonical case;
+//     order (names are lower case, as haproxy writes them); the request
+//     head reaches the server as haproxy sends it (http_head.go), but
+//     for the Upgrade field, which is not relayed;
+//   - a target "scheme:/x" (one slash) is forwarded; haproxy refuses it;
 //   - haproxy logs CR, CD or CL for a body cut by the client depending on
 //     timing; we log CL once the server is connected.
 type h1Frontend struct {
-	e  *Engine
-	f  *Frontend
-	tr *http.Transport // nil without a backend
+	e     *Engine
+	f     *Frontend
+	tr    *http.Transport // nil without a backend
+	heads *headTable      // the heads tr sends (http_head.go)
 	// local answers the requests localService gives to the stats page or
 	// the Prometheus exporter; nil answers them 503.
 	local http.Handler
@@ -139,7 +142,8 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 	h := &h1Frontend{e: e, f: f, conns: map[*h1Conn]bool{}, local: local}
 	if f.backend != nil {
-		h.tr = backendTransport(f.backend)
+		h.heads = newHeadTable()
+		h.tr = backendTransport(f.backend, h.heads)
 	}
 	e.acceptWG.Add(1)
 	go func() {
@@ -171,11 +175,18 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 }
 
 // backendTransport is the client side towards a backend's servers.
-func backendTransport(be *Backend) *http.Transport {
+func backendTransport(be *Backend, heads *headTable) *http.Transport {
 	bt := be.px.Timeouts
+	// No TCP keep-alive: haproxy's default without `option srvtcpka`.
+	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
 	return &http.Transport{
-		// No TCP keep-alive: haproxy's default without `option srvtcpka`.
-		DialContext:           (&net.Dialer{Timeout: bt.Connect, KeepAlive: -1}).DialContext,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &headConn{Conn: c, t: heads}, nil
+		},
 		ResponseHeaderTimeout: bt.Server,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       firstSet(bt.HTTPKeepAlive, 90*time.Second),
@@ -483,21 +494,17 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
 		ConnectDone: func(_, _ string, err error) { dialErr = err },
 	}
+	// The server receives the head appendHead writes, in place of the one
+	// Go's client writes for this placeholder target (http_head.go).
+	target, forget := h.heads.add(req.appendHead(nil))
+	defer forget()
 	out := &http.Request{
 		Method:     req.method,
-		URL:        &url.URL{Scheme: "http", Host: srv.cfg.Address(int(s.Frontend.Port())), Opaque: req.uri},
+		URL:        &url.URL{Scheme: "http", Host: srv.cfg.Address(int(s.Frontend.Port())), Opaque: target},
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1, ProtoMinor: 1,
-		Header: make(http.Header, len(req.headers)+1),
-		Host:   req.host,
+		Header: http.Header{"User-Agent": {""}}, // no Go default
 		Body:   http.NoBody,
-	}
-	for _, hd := range req.headers {
-		k := http.CanonicalHeaderKey(hd.name)
-		out.Header[k] = append(out.Header[k], hd.value)
-	}
-	if _, ok := out.Header["User-Agent"]; !ok {
-		out.Header["User-Agent"] = []string{""} // no Go default
 	}
 	switch {
 	case req.chunked:

@@ -192,10 +192,20 @@ func exchange(t *testing.T, p wireProxy, b *captureBackend, raw string) wireResu
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)
 	}
-	resp, _ := io.ReadAll(c)
+	// Read one response, then what follows up to the close unless the
+	// response keeps the connection open.
+	var got bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(c, &got))
+	if resp, err := http.ReadResponse(br, nil); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.Close {
+			_, _ = io.Copy(io.Discard, br)
+		}
+	}
 	eventually(t, "the log line", func() bool { return len(p.logs()) > nlogs })
 	var r wireResult
-	r.response = string(resp)
+	r.response = got.String()
 	if heads := b.received(); len(heads) > nheads {
 		r.head = heads[nheads]
 	}

@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+)
+
+// Go's HTTP client writes the request line and the header fields its own
+// way: a target beginning with "//" gains a scheme ("GET //a/b" becomes
+// "GET http://a/b"), names take Go's canonical case, a Host field is
+// always sent. haproxy 2.6 forwards the target byte for byte and the
+// fields lower-cased, in their order. So the head the server receives is
+// written here (appendHead) and swapped in for Go's on the server
+// connection (headConn): the client is given a unique placeholder target,
+// which the connection recognises at the start of a request and replaces
+// with the head registered under it (headTable).
+
+// appendHead appends the request head as haproxy 2.6 sends it to a
+// server in its default keep-alive mode: the method and target as
+// received, HTTP/1.1 (HTTP/1.0 for a 1.0 client, then asking the server
+// for keep-alive), the fields readRequest kept with lower-case names.
+func (r *httpRequest) appendHead(b []byte) []byte {
+	b = append(b, r.method...)
+	b = append(b, ' ')
+	b = append(b, r.uri...)
+	if r.http11() {
+		b = append(b, " HTTP/1.1\r\n"...)
+	} else {
+		b = append(b, " HTTP/1.0\r\n"...)
+	}
+	for _, h := range r.headers {
+		b = append(b, h.name...)
+		b = append(b, ": "...)
+		b = append(b, h.value...)
+		b = append(b, "\r\n"...)
+	}
+	if !r.http11() {
+		b = append(b, "connection: keep-alive\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+// headTable holds the heads of the requests being sent, by placeholder.
+type headTable struct {
+	prefix []byte // "/.gproxy-<random>-": the placeholder before the id
+	mu     sync.Mutex
+	next   uint64
+	heads  map[uint64][]byte
+}
+
+func newHeadTable() *headTable {
+	var secret [16]byte
+	_, _ = rand.Read(secret[:])
+	return &headTable{
+		prefix: []byte("/.gproxy-" + hex.EncodeToString(secret[:]) + "-"),
+		heads:  map[uint64][]byte{},
+	}
+}
+
+// add registers a head and returns the placeholder target standing for
+// it and the function that forgets it.
+func (t *headTable) add(head []byte) (string, func()) {
+	t.mu.Lock()
+	t.next++
+	id := t.next
+	t.heads[id] = head
+	t.mu.Unlock()
+	return string(t.prefix) + strconv.FormatUint(id, 10), func() {
+		t.mu.Lock()
+		delete(t.heads, id)
+		t.mu.Unlock()
+	}
+}
+
+// lookup finds the head of a request line "METHOD <placeholder> ...".
+func (t *headTable) lookup(p []byte) ([]byte, bool) {
+	sp := bytes.IndexByte(p, ' ')
+	if sp <= 0 || sp > 64 || !bytes.HasPrefix(p[sp+1:], t.prefix) {
+		return nil, false
+	}
+	rest := p[sp+1+len(t.prefix):]
+	end := bytes.IndexByte(rest, ' ')
+	if end <= 0 {
+		return nil, false
+	}
+	id, err := strconv.ParseUint(string(rest[:end]), 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h, ok := t.heads[id]
+	return h, ok
+}
+
+var errHeadSplit = errors.New("proxy: request head split across writes")
+
+// headConn is a server connection that replaces the head Go's client
+// writes for a placeholder target with the registered one. Go's head for
+// such a request is a few dozen bytes, written whole at the start of the
+// first write of the request (its write buffer holds 4 KiB).
+type headConn struct {
+	net.Conn
+	t *headTable
+}
+
+func (c *headConn) Write(p []byte) (int, error) {
+	head, ok := c.t.lookup(p)
+	if !ok {
+		return c.Conn.Write(p)
+	}
+	end := bytes.Index(p, []byte("\r\n\r\n"))
+	if end < 0 {
+		return 0, errHeadSplit
+	}
+	out := make([]byte, 0, len(head)+len(p)-end-4)
+	out = append(append(out, head...), p[end+4:]...)
+	if _, err := c.Conn.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
