@@ -67,6 +67,7 @@ type Engine struct {
 	byProxy   map[*haproxycfg.Proxy]*Backend
 
 	actconn atomic.Int64 // %ac: connections on the process
+	panics  atomic.Int64 // sessions closed by a recovered panic
 	global  gate
 
 	maxPipes int64        // splice pipes in use at most; -1 = no limit

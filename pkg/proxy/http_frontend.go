@@ -69,6 +69,8 @@ type h1Conn struct {
 	// reused.
 	body *bodyReader
 	one  [1]byte // the first byte of a request, read without a buffer
+	// broken: a panic ended the connection; its buffers are not reused.
+	broken bool
 
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
@@ -258,6 +260,14 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			h.tr.CloseIdleConnections()
 		}
 	}()
+	defer func() {
+		// A panic closes this connection only (the deferred cleanup
+		// above still runs); the other connections go on.
+		if r := recover(); r != nil {
+			e.recovered("http session", f.Name(), r)
+			c.broken = true
+		}
+	}()
 	if killed {
 		return
 	}
@@ -363,6 +373,16 @@ func (c *h1Conn) writer() *bufio.Writer {
 // connection ends. A read buffer that a transport goroutine may still
 // read, the body being unfinished, is left to the garbage collector.
 func (c *h1Conn) release(closing bool) {
+	if c.broken {
+		if c.bw != nil {
+			buffersInUse.Add(-1)
+		}
+		if c.br != nil {
+			buffersInUse.Add(-1)
+		}
+		c.br, c.bw, c.body = nil, nil, nil
+		return
+	}
 	if c.bw != nil {
 		putWriter(c.bw)
 		c.bw = nil
@@ -425,6 +445,9 @@ func (c *h1Conn) writeRaw(p string) {
 // connection may serve another request.
 func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) bool {
 	e, be := h.e, h.f.backend
+	if hook := testHookRequest.Load(); hook != nil {
+		(*hook)(req.uri)
+	}
 	body := newBodyReader(c.br, req)
 	c.body = body
 	if req.expectContinue {

@@ -58,6 +58,7 @@ type session struct {
 	writing  atomic.Int32 // directions writing or splicing now
 	sleeping atomic.Bool  // the watchdog waits for the next expiry, not a step
 	finished atomic.Bool
+	ending   atomic.Bool // finish has begun: it runs once
 	cliFin   atomic.Bool  // the client sent its FIN
 	srvFin   atomic.Bool  // the server sent its FIN
 	in, out  atomic.Int64 // bytes from and to the client
@@ -119,6 +120,10 @@ func addrPort(a net.Addr) netip.AddrPort {
 func (e *Engine) handle(f *Frontend, c net.Conn) {
 	now := e.now()
 	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
+	defer s.recoverPanic("session")
+	if h := testHookSession.Load(); h != nil {
+		(*h)(f.Name())
+	}
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}
 	killed := e.killed.Err() != nil
@@ -145,6 +150,9 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 
 // finish closes the session's connections, accounts for it and logs it.
 func (s *session) finish() {
+	if !s.ending.CompareAndSwap(false, true) {
+		return
+	}
 	e, f, c, log := s.e, s.f, s.cli, &s.log
 	defer e.wg.Done()
 	// Close and account; %ac and %fc still count this session, %bc and
@@ -451,6 +459,7 @@ const ackUnread = math.MinInt64
 // peer the watchdog sleeps until the next expiry: an idle session wakes
 // once per timeout, not every step.
 func (s *session) tick() {
+	defer s.recoverPanic("watchdog")
 	if s.finished.Load() || s.isAborted() {
 		return
 	}
@@ -535,8 +544,16 @@ func (s *session) relay() {
 			s.finish()
 		}
 	}
-	go func() { s.pipe(s.cli, s.sc, true); end() }()
-	go func() { s.pipe(s.sc, s.cli, false); end() }()
+	go func() {
+		defer end()
+		defer s.recoverPanic("relay")
+		s.pipe(s.cli, s.sc, true)
+	}()
+	go func() {
+		defer end()
+		defer s.recoverPanic("relay")
+		s.pipe(s.sc, s.cli, false)
+	}()
 }
 
 type closeWriter interface{ CloseWrite() error }
