@@ -58,7 +58,7 @@ type session struct {
 	writing  atomic.Int32 // directions writing or splicing now
 	sleeping atomic.Bool  // the watchdog waits for the next expiry, not a step
 	finished atomic.Bool
-	ending   atomic.Bool // finish has begun: it runs once
+	ending   atomic.Bool  // finish has begun: it runs once
 	cliFin   atomic.Bool  // the client sent its FIN
 	srvFin   atomic.Bool  // the server sent its FIN
 	in, out  atomic.Int64 // bytes from and to the client
