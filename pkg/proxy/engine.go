@@ -116,7 +116,11 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: backend %s: %w", px.Pos, px.Name, err)
 		}
-		b := &Backend{px: px, policy: pol, hash: px.Balance == haproxycfg.Source, started: start, now: e.now}
+		errs, err := loadErrorFiles(px)
+		if err != nil {
+			return nil, err
+		}
+		b := &Backend{px: px, policy: pol, hash: px.Balance == haproxycfg.Source, started: start, now: e.now, errs: errs}
 		for i, sc := range px.Servers {
 			s := &Server{cfg: sc, be: b, id: i + 1}
 			if sc.Port != 0 {
@@ -140,7 +144,11 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if !px.Kind.HasFrontend() || px.Disabled {
 			continue
 		}
-		f := &Frontend{px: px, now: e.now}
+		errs, err := loadErrorFiles(px)
+		if err != nil {
+			return nil, err
+		}
+		f := &Frontend{px: px, now: e.now, errs: errs}
 		max := px.MaxConn
 		if max == 0 {
 			max = cfg.Global.MaxConn

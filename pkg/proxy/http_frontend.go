@@ -68,7 +68,8 @@ type h1Conn struct {
 	// transport goroutine may still read br, which then must not be
 	// reused.
 	body *bodyReader
-	one  [1]byte // the first byte of a request, read without a buffer
+	req  *httpRequest // the request being answered
+	one  [1]byte      // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
 
@@ -320,6 +321,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			h.badRequest(c, &s, tFirst, err)
 			return
 		}
+		c.req = req
 		_ = nc.SetReadDeadline(time.Time{})
 		d.idle.Store(int64(t.Client))
 		s.Method, s.URI, s.Version = req.method, req.uri, req.version
@@ -415,10 +417,10 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 	switch {
 	case isTimeout(err):
 		s.Status, s.TermCause, s.TermState = http.StatusRequestTimeout, termClientTimeout, stateRequest
-		c.writeRaw(page408)
+		h.rawPage(c, http.StatusRequestTimeout, page408)
 	case errors.Is(err, errBadRequest):
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
-		c.writeRaw(page400)
+		h.rawPage(c, http.StatusBadRequest, page400)
 	default: // closed, reset
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, stateRequest
 	}
@@ -572,7 +574,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case errors.Is(body.readErr(), errBadRequest):
 			// A malformed chunked body: refused as a bad request.
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateData
-			c.writeRaw(page400)
+			h.rawPage(c, http.StatusBadRequest, page400)
 			return false
 		case body.readErr() != nil:
 			// The client went away while sending its body: haproxy logs
@@ -591,7 +593,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			srv.ctr.connErrors.Add(-1)
 			be.ctr.connErrors.Add(-1)
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
-			c.writeRaw(page400)
+			h.rawPage(c, http.StatusBadRequest, page400)
 			return false
 		case tConn.IsZero():
 			s.Status = http.StatusServiceUnavailable
@@ -599,7 +601,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			if isTimeout(dialErr) {
 				s.TermCause = termServerTimeout
 			}
-			return h.errorPage(c, s, page503, false)
+			// No byte reached a server: like haproxy, the client's
+			// connection goes on once its body is read.
+			return h.errorPage(c, s, page503, keep && drain(body))
 		}
 		s.Tc = tConn.Sub(tAssigned)
 		s.TermCause, s.TermState = termServer, 'H'
@@ -664,6 +668,17 @@ func drain(b *bodyReader) bool {
 
 // errorPage sends one of haproxy's own replies and records it.
 func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, keep bool) bool {
+	if m := h.errorFile(p.code); m != nil {
+		n, keep, err := c.writeErrorFile(m, keep)
+		s.BytesToClient = n
+		if err != nil {
+			return false
+		}
+		if s.TermCause == 0 {
+			s.TermCause, s.TermState = termNormal, termNormal
+		}
+		return keep
+	}
 	s.BytesToClient = p.htxSize()
 	if err := c.writePage(p, keep); err != nil {
 		return false
