@@ -19,6 +19,7 @@ import (
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/balance"
+	"hapair/pkg/haproxycfg"
 )
 
 // h1Frontend serves one `mode http` listener that proxies to a backend:
@@ -45,6 +46,8 @@ type h1Frontend struct {
 	e     *Engine
 	f     *Frontend
 	tr    *http.Transport // nil without a backend
+	mode  haproxycfg.HTTPConnMode
+	fwd   *haproxycfg.ForwardFor
 	heads *headTable      // the heads tr sends (http_head.go)
 	// local answers the requests localService gives to the stats page or
 	// the Prometheus exporter; nil answers them 503.
@@ -144,6 +147,7 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 // serveH1 starts the accept loop of a proxying `mode http` listener.
 func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 	h := &h1Frontend{e: e, f: f, conns: map[*h1Conn]bool{}, local: local}
+	h.mode, h.fwd = e.httpOptions(f)
 	if f.backend != nil {
 		h.heads = newHeadTable()
 		h.tr = backendTransport(f.backend, h.heads)
@@ -455,7 +459,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if req.expectContinue {
 		body.first = c.interim
 	}
-	keep := req.keepAlive && !h.isDraining()
+	keep := req.keepAlive && !h.isDraining() && h.mode != haproxycfg.HTTPClose
 	tHead := e.now()
 	s.TR = tHead.Sub(s.Accept.Add(s.Ti))
 	if req.method == http.MethodConnect {
@@ -521,7 +525,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
-	target, forget := h.heads.add(req.appendHead(nil))
+	target, forget := h.heads.add(req.appendHead(nil, h.extraHeaders(req, s.Client.Addr()), h.mode))
 	defer forget()
 	out := &http.Request{
 		Method:     req.method,
@@ -530,6 +534,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{"User-Agent": {""}}, // no Go default
 		Body:   http.NoBody,
+		// http-server-close and httpclose: a new server connection for
+		// each request, closed after the response.
+		Close: h.mode != haproxycfg.HTTPKeepAlive,
 	}
 	switch {
 	case req.chunked:

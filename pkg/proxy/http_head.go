@@ -6,8 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
+
+	"hapair/pkg/haproxycfg"
 )
 
 // Go's HTTP client writes the request line and the header fields its own
@@ -24,7 +28,11 @@ import (
 // server in its default keep-alive mode: the method and target as
 // received, HTTP/1.1 (HTTP/1.0 for a 1.0 client, then asking the server
 // for keep-alive), the fields readRequest kept with lower-case names.
-func (r *httpRequest) appendHead(b []byte) []byte {
+//
+// extra fields (option forwardfor) follow the client's; with
+// http-server-close or httpclose an HTTP/1.1 request asks the server to
+// close ("connection: close"), an HTTP/1.0 one says nothing.
+func (r *httpRequest) appendHead(b []byte, extra []header, mode haproxycfg.HTTPConnMode) []byte {
 	b = append(b, r.method...)
 	b = append(b, ' ')
 	b = append(b, r.uri...)
@@ -39,8 +47,17 @@ func (r *httpRequest) appendHead(b []byte) []byte {
 		b = append(b, h.value...)
 		b = append(b, "\r\n"...)
 	}
-	if !r.http11() {
+	for _, h := range extra {
+		b = append(b, h.name...)
+		b = append(b, ": "...)
+		b = append(b, h.value...)
+		b = append(b, "\r\n"...)
+	}
+	switch {
+	case mode == haproxycfg.HTTPKeepAlive && !r.http11():
 		b = append(b, "connection: keep-alive\r\n"...)
+	case mode != haproxycfg.HTTPKeepAlive && r.http11():
+		b = append(b, "connection: close\r\n"...)
 	}
 	return append(b, "\r\n"...)
 }
@@ -124,4 +141,50 @@ func (c *headConn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// httpOptions combines the frontend's and the backend's HTTP options as
+// haproxy 2.6 does: the more closing connection mode; the backend's
+// `option forwardfor`, else the frontend's.
+func (e *Engine) httpOptions(f *Frontend) (haproxycfg.HTTPConnMode, *haproxycfg.ForwardFor) {
+	if e.opts.HTTPOptions == nil {
+		return haproxycfg.HTTPKeepAlive, nil
+	}
+	fo := e.opts.HTTPOptions(f.px)
+	mode, fwd := fo.ConnMode, fo.ForwardFor
+	if be := f.backend; be != nil && be.px != f.px {
+		bo := e.opts.HTTPOptions(be.px)
+		mode = max(mode, bo.ConnMode)
+		if bo.ForwardFor != nil {
+			fwd = bo.ForwardFor
+		}
+	}
+	return mode, fwd
+}
+
+// extraHeaders are the fields the proxy adds to a request: option
+// forwardfor's, with the client's address, appended after the client's
+// own (a client-sent X-Forwarded-For is kept, as haproxy keeps it, and the
+// server finds the true address in the last one).
+func (h *h1Frontend) extraHeaders(req *httpRequest, client netip.Addr) []header {
+	fwd := h.fwd
+	if fwd == nil || !client.IsValid() {
+		return nil
+	}
+	client = client.Unmap()
+	if fwd.Except.IsValid() && fwd.Except.Contains(client) {
+		return nil
+	}
+	name := strings.ToLower(fwd.Header)
+	if name == "" {
+		name = "x-forwarded-for"
+	}
+	if fwd.IfNone {
+		for _, hd := range req.headers {
+			if hd.name == name {
+				return nil
+			}
+		}
+	}
+	return []header{{name, client.String()}}
 }

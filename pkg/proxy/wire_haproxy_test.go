@@ -109,6 +109,12 @@ func wireConfig(tmpl, front, backend string, logPort int) string {
 // stats and Prometheus requests.
 func startWireGproxy(t *testing.T, tmpl, backend string, local http.Handler) wireProxy {
 	t.Helper()
+	return startWireGproxyOpts(t, tmpl, backend, local, nil)
+}
+
+// startWireGproxyOpts is startWireGproxy with Options.HTTPOptions.
+func startWireGproxyOpts(t *testing.T, tmpl, backend string, local http.Handler, httpOpts func(*haproxycfg.Proxy) haproxycfg.HTTPOptions) wireProxy {
+	t.Helper()
 	ln, bind := listen(t)
 	src := wireConfig(tmpl, bind.Address(), backend, 9)
 	cfg, _, err := haproxycfg.Parse("wire.cfg", []byte(src), haproxycfg.ParseOptions{ReadFile: os.ReadFile})
@@ -121,6 +127,7 @@ func startWireGproxy(t *testing.T, tmpl, backend string, local http.Handler) wir
 		Logger:      zerolog.Nop(),
 		Listeners:   map[string]net.Listener{bind.Address(): ln},
 		HTTPHandler: func(*haproxycfg.Proxy) http.Handler { return local },
+		HTTPOptions: httpOpts,
 		SessionLog: func(px *haproxycfg.Proxy, s accesslog.Session) {
 			mu.Lock()
 			msgs = append(msgs, accesslog.HTTPLog(s))
@@ -222,4 +229,24 @@ func exchange(t *testing.T, p wireProxy, b *captureBackend, raw string) wireResu
 func statusLine(resp string) string {
 	l, _, _ := strings.Cut(resp, "\r\n")
 	return l
+}
+
+// exchangeAll sends raw on a new connection, reads everything up to the
+// close and waits for n log lines; it returns the client's bytes and the
+// heads the server received meanwhile.
+func exchangeAll(t *testing.T, p wireProxy, b *captureBackend, raw string, n int) (string, []string) {
+	t.Helper()
+	nlogs, nheads := len(p.logs()), len(b.received())
+	c, err := net.DialTimeout("tcp", p.addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(deadline))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := io.ReadAll(c)
+	eventually(t, "the log lines", func() bool { return len(p.logs()) >= nlogs+n })
+	return string(resp), b.received()[nheads:]
 }
