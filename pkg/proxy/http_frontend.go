@@ -48,7 +48,7 @@ type h1Frontend struct {
 	tr    *http.Transport // nil without a backend
 	mode  haproxycfg.HTTPConnMode
 	fwd   *haproxycfg.ForwardFor
-	heads *headTable      // the heads tr sends (http_head.go)
+	heads *headTable // the heads tr sends (http_head.go)
 	// local answers the requests localService gives to the stats page or
 	// the Prometheus exporter; nil answers them 503.
 	local http.Handler
