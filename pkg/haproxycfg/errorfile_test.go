@@ -134,3 +134,23 @@ func TestIntegrationErrorFileCheckMatchesHaproxy(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseErrorFile checks that any content gets a verdict, never a
+// panic, and that an accepted message's payload agrees with its length.
+func FuzzParseErrorFile(f *testing.F) {
+	for _, tc := range errorFileCases {
+		f.Add([]byte(tc.content))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseErrorFile("f.http", b)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "'f.http': ") {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		if m.ContentLength >= 0 && int64(len(m.Body)) != m.ContentLength {
+			t.Fatalf("accepted %q: body %d bytes, length %d", b, len(m.Body), m.ContentLength)
+		}
+	})
+}
