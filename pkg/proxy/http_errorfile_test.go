@@ -35,6 +35,7 @@ var errorFileContents = map[string]string{
 	"nolen11.http": "HTTP/1.1 503 X\r\nX-A: 1\r\n\r\nbody\n",
 	"cl10.http":    "HTTP/1.0 503 Y\r\nContent-Length: 5\r\n\r\nbody\n",
 	"empty.http":   "",
+	"c408.http":    "HTTP/1.1 408 Custom Slow\r\nX-Odd: v\r\n\r\ncustom408\n",
 }
 
 const (
@@ -68,6 +69,10 @@ var errorFileCases = []struct {
 		"HTTP/1.0 503 Y\r\ncontent-length: 5\r\nconnection: keep-alive\r\n\r\nbody\n", "503 53 SC--"},
 	{"empty-503", "503=empty.http", "GET / HTTP/1.1\r\nHost: t\r\n\r\n", "", "503 0 SC--"},
 	{"empty-400", "400=empty.http", "GARBAGE\r\n\r\n", "", "400 0 PR--"},
+	// A request too slow: the same rule for 408.
+	{"custom-408", "408=c408.http", "GET / HTTP/1.1\r\nHost: t\r\n",
+		"HTTP/1.1 408 Request Time-out\r\nContent-length: 110\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n", "408 0 cR--"},
+	{"empty-408", "408=empty.http", "GET / HTTP/1.1\r\nHost: t\r\n", "", "408 0 cR--"},
 }
 
 // errorFileRun writes the case files and runs each case through the proxy
