@@ -150,6 +150,7 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 	h.mode, h.fwd = e.httpOptions(f)
 	if f.backend != nil {
 		h.heads = newHeadTable()
+		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
 		h.tr = backendTransport(f.backend, h.heads)
 	}
 	e.acceptWG.Add(1)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -65,6 +66,9 @@ func (r *httpRequest) appendHead(b []byte, extra []header, mode haproxycfg.HTTPC
 // headTable holds the heads of the requests being sent, by placeholder.
 type headTable struct {
 	prefix []byte // "/.gproxy-<random>-": the placeholder before the id
+	// panicked reports a panic recovered on a server connection, which
+	// Go's client writes on its own goroutine; nil ignores it.
+	panicked func(r any)
 	mu     sync.Mutex
 	next   uint64
 	heads  map[uint64][]byte
@@ -126,7 +130,17 @@ type headConn struct {
 	t *headTable
 }
 
-func (c *headConn) Write(p []byte) (int, error) {
+func (c *headConn) Write(p []byte) (n int, err error) {
+	defer func() {
+		// Go's client calls this on its own goroutine: a panic here
+		// fails this request only.
+		if r := recover(); r != nil {
+			if c.t.panicked != nil {
+				c.t.panicked(r)
+			}
+			n, err = 0, fmt.Errorf("proxy: panic writing to the server: %v", r)
+		}
+	}()
 	head, ok := c.t.lookup(p)
 	if !ok {
 		return c.Conn.Write(p)

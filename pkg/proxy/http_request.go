@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -418,7 +419,17 @@ func newBodyReader(br *bufio.Reader, req *httpRequest) *bodyReader {
 	return b
 }
 
-func (b *bodyReader) Read(p []byte) (int, error) {
+func (b *bodyReader) Read(p []byte) (n int, err error) {
+	defer func() {
+		// Go's client reads the body on its own goroutine: a panic here
+		// fails this request only (its connection is then not reused).
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("proxy: panic reading the request body: %v", r)
+			b.mu.Lock()
+			b.err = err
+			b.mu.Unlock()
+		}
+	}()
 	if b.r == nil {
 		return 0, io.EOF
 	}
@@ -426,7 +437,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.first = nil
 		f()
 	}
-	n, err := b.r.Read(p)
+	n, err = b.r.Read(p)
 	if err == io.EOF {
 		b.r = nil
 		close(b.done)

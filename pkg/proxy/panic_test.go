@@ -166,3 +166,25 @@ func TestPanicInHTTPRequestClosesItOnly(t *testing.T) {
 	}
 	checkPanicLogged(t, e, out, "http session")
 }
+
+// panicConn panics on Write.
+type panicConn struct{ net.Conn }
+
+func (panicConn) Write([]byte) (int, error) { panic("injected") }
+
+// Go's client runs the server write and the request body read on its own
+// goroutines, where a panic would kill the process: both turn it into an
+// error of that request.
+func TestPanicInClientGoroutinesFailsTheRequest(t *testing.T) {
+	tab := newHeadTable()
+	var got any
+	tab.panicked = func(r any) { got = r }
+	if _, err := (&headConn{Conn: panicConn{}, t: tab}).Write([]byte("GET / HTTP/1.1\r\n\r\n")); err == nil || got != "injected" {
+		t.Errorf("server write: err %v, reported %v", err, got)
+	}
+	b := newBodyReader(bufio.NewReader(strings.NewReader("abc")), &httpRequest{contentLength: 3})
+	b.first = func() { panic("injected") }
+	if _, err := b.Read(make([]byte, 3)); err == nil || b.readErr() == nil {
+		t.Errorf("body read: err %v", err)
+	}
+}
