@@ -69,9 +69,9 @@ type headTable struct {
 	// panicked reports a panic recovered on a server connection, which
 	// Go's client writes on its own goroutine; nil ignores it.
 	panicked func(r any)
-	mu     sync.Mutex
-	next   uint64
-	heads  map[uint64][]byte
+	mu       sync.Mutex
+	next     uint64
+	heads    map[uint64][]byte
 }
 
 func newHeadTable() *headTable {
