@@ -146,3 +146,46 @@ func TestEngineRefusesBadErrorFile(t *testing.T) {
 		}
 	}
 }
+
+// builtinHeadCase: a HEAD answered by the built-in 503 page, then a GET
+// on the same connection, as haproxy 2.6.12 answers them.
+const (
+	builtinHeadReq  = "HEAD / HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+	builtin503Head  = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n"
+	builtinHeadResp = builtin503Head + "\r\n" + builtin503Head + "connection: close\r\n\r\n<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"
+)
+
+// checkBuiltinHead checks that the reply to HEAD has no body (it used to
+// carry one, which a kept-alive client reads as the next response), and
+// the bytes logged.
+func checkBuiltinHead(t *testing.T, p wireProxy, b *captureBackend) {
+	t.Helper()
+	resp, _ := exchangeAll(t, p, b, builtinHeadReq, 2)
+	if resp != builtinHeadResp {
+		t.Errorf("the client got\n%q\nwant\n%q", resp, builtinHeadResp)
+	}
+	logs := p.logs()
+	var bytes []string
+	for _, l := range logs[len(logs)-2:] {
+		f, err := httpLogFields(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bytes = append(bytes, f[4]+" "+f[5])
+	}
+	if got := strings.Join(bytes, ", "); got != "503 110, 503 217" {
+		t.Errorf("logged %s, want 503 110, 503 217", got)
+	}
+}
+
+func TestBuiltinPageHeadAsHaproxy(t *testing.T) {
+	b := startCaptureBackend(t)
+	cfg := strings.Replace(errorFileConfig, "ERRORFILES", "", 1)
+	checkBuiltinHead(t, startWireGproxy(t, cfg, fmt.Sprintf("127.0.0.1:%d", deadPort(t)), nil), b)
+}
+
+func TestIntegrationBuiltinPageHeadHaproxy(t *testing.T) {
+	b := startCaptureBackend(t)
+	cfg := strings.Replace(errorFileConfig, "ERRORFILES", "", 1)
+	checkBuiltinHead(t, startWireHaproxy(t, cfg, fmt.Sprintf("127.0.0.1:%d", deadPort(t))), b)
+}

@@ -688,6 +688,9 @@ func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, kee
 		return keep
 	}
 	s.BytesToClient = p.htxSize()
+	if c.req != nil && c.req.method == http.MethodHead {
+		s.BytesToClient -= int64(len(p.body))
+	}
 	if err := c.writePage(p, keep); err != nil {
 		return false
 	}

@@ -90,7 +90,12 @@ func (p errorPage) htxSize() int64 {
 func (c *h1Conn) writePage(p errorPage, keep bool) error {
 	c.startResponse()
 	bw := c.writer()
-	_, err := bw.WriteString(p.String(keep))
+	page := p.String(keep)
+	if c.req != nil && c.req.method == "HEAD" {
+		// The head only, its Content-Length announcing the page.
+		page = page[:len(page)-len(p.body)]
+	}
+	_, err := bw.WriteString(page)
 	if err == nil {
 		err = bw.Flush()
 	}
