@@ -26,10 +26,15 @@ import (
 // it reads HTTP/1.x requests itself, so that malformed or cut requests are
 // logged (<BADREQ>) and every httplog timer is measured as haproxy 2.6
 // does, and forwards each request with an http.Transport that keeps server
-// connections alive.
+// connections alive (or not: option http-server-close, httpclose). The
+// stats page and the Prometheus exporter answer their own URIs
+// (http_local.go); errorfiles replace the built-in pages
+// (http_errorfile.go).
 //
-// The httplog lines of 40 exchanges match haproxy 2.6.12's field by field
-// (testdata/haproxy-2.6.12-httplog.golden). Known differences:
+// The httplog lines of 49 exchanges match haproxy 2.6.12's field by field
+// (testdata/haproxy-2.6.12-httplog.golden); the heads servers receive, the
+// errorfile replies and the options are compared with haproxy's in
+// *_haproxy_test.go-style tables. Known differences:
 //   - a NUL or other control character in a header value is refused (400,
 //     <BADREQ>); haproxy forwards it;
 //   - CONNECT is answered 501 and Upgrade is not relayed (no tunnels);
