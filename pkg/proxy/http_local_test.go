@@ -99,3 +99,49 @@ func TestIntegrationLocalServicesHaproxy(t *testing.T) {
 	b := startCaptureBackend(t)
 	checkLocal(t, startWireHaproxy(t, localConfig, b.addr), b)
 }
+
+// statsOnlyConfig is a listen serving only its stats page.
+const statsOnlyConfig = `global
+    log 127.0.0.1:LOGPORT local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+listen stats
+    bind FRONT
+    stats enable
+    stats uri /stats
+`
+
+// checkStatsOnly: without a server, a request the stats page does not
+// take gets the 503 page, logged <NOSRV> SC-- as haproxy 2.6 logs it.
+func checkStatsOnly(t *testing.T, p wireProxy, b *captureBackend) {
+	t.Helper()
+	for _, tc := range []struct{ method, target, status, log string }{
+		{"GET", "/other", "503", "stats/<NOSRV> n/-1/-1/-1/n 503 SC--"},
+		{"PUT", "/stats", "503", "stats/<NOSRV> n/-1/-1/-1/n 503 SC--"},
+		{"GET", "/stats", "200", "stats/<STATS> n/n/n/n/n 200 LR--"},
+	} {
+		r := exchange(t, p, b, localRequest(tc.method, tc.target))
+		if got := statusLine(r.response); !strings.HasPrefix(got, "HTTP/1.1 "+tc.status+" ") {
+			t.Errorf("%s %s: answered %q, want %s", tc.method, tc.target, got, tc.status)
+		}
+		if r.log != tc.log {
+			t.Errorf("%s %s: log %q, want %q", tc.method, tc.target, r.log, tc.log)
+		}
+	}
+}
+
+func TestStatsOnlyProxy(t *testing.T) {
+	b := startCaptureBackend(t)
+	local := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "local\n") })
+	checkStatsOnly(t, startWireGproxy(t, statsOnlyConfig, b.addr, local), b)
+}
+
+func TestIntegrationStatsOnlyProxyHaproxy(t *testing.T) {
+	b := startCaptureBackend(t)
+	checkStatsOnly(t, startWireHaproxy(t, statsOnlyConfig, b.addr), b)
+}
