@@ -332,7 +332,6 @@ func (e *Engine) acceptLoop(f *Frontend, ln net.Listener) {
 			c.Close()
 			return
 		}
-		e.connected(f, c)
 		e.wg.Add(1)
 		go e.handle(f, c)
 	}

@@ -57,7 +57,6 @@ func (l *gateListener) Accept() (net.Conn, error) {
 		c.Close()
 		return nil, net.ErrClosed
 	}
-	e.connected(f, c)
 	f.ctr.open(e.now())
 	e.wg.Add(1)
 	return &gatedConn{Conn: c, l: l}, nil

@@ -282,6 +282,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	if killed {
 		return
 	}
+	e.connected(f, nc) // under the recover above
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
 	t := f.px.Timeouts
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)

@@ -110,8 +110,14 @@ func TestPanicInTCPSessionClosesItOnly(t *testing.T) {
 	_ = c.SetDeadline(time.Now().Add(deadline))
 	echoes(c, "new")
 	checkPanicLogged(t, e, out, "session")
-	if l := sink.wait(t, 1); l.TermCause != termInternal {
-		t.Errorf("the panicking session logged termination %q, want 'I'", ts(l))
+	if l := sink.wait(t, 1); l.TermCause != termInternal || l.FrontendName != "tcp" {
+		t.Errorf("the panicking session logged %s termination %q, want tcp and 'I'", l.FrontendName, ts(l))
+	}
+	a.Close()
+	c.Close()
+	eventually(t, "the sessions to end", func() bool { return e.Frontend("tcp").Stats().CurSessions == 0 })
+	if n := e.Backend("tcp").Stats().CurSessions; n != 0 {
+		t.Errorf("backend current sessions %d after every session ended, want 0", n)
 	}
 }
 

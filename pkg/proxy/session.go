@@ -59,6 +59,7 @@ type session struct {
 	sleeping atomic.Bool  // the watchdog waits for the next expiry, not a step
 	finished atomic.Bool
 	ending   atomic.Bool  // finish has begun: it runs once
+	beOpen   bool         // the backend counted the session (run); finish uncounts it
 	cliFin   atomic.Bool  // the client sent its FIN
 	srvFin   atomic.Bool  // the server sent its FIN
 	in, out  atomic.Int64 // bytes from and to the client
@@ -121,9 +122,6 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	now := e.now()
 	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
 	defer s.recoverPanic("session")
-	if h := testHookSession.Load(); h != nil {
-		(*h)(f.Name())
-	}
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}
 	killed := e.killed.Err() != nil
@@ -142,6 +140,13 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 		ServerName:   "<NOSRV>",
 		Tw:           -1,
 		Tc:           -1,
+	}
+	// On the session's goroutine, under its recover, once the session is
+	// counted and its log begun (finish undoes and writes them): a panic
+	// while logging the connection ends this session only.
+	e.connected(f, c)
+	if h := testHookSession.Load(); h != nil {
+		(*h)(f.Name())
 	}
 	if !s.run(&s.log, now) {
 		s.finish()
@@ -177,7 +182,7 @@ func (s *session) finish() {
 		log.SrvConn = s.srv.Conns() - 1
 		s.be.release(s.srv)
 	}
-	if s.be != nil {
+	if s.be != nil && s.beOpen {
 		s.be.ctr.cur.Add(-1)
 		log.BeConn = int(s.be.ctr.cur.Load())
 	}
@@ -217,6 +222,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	s.bt = be.px.Timeouts
 	log.BackendName = be.Name()
 	be.ctr.open(accept)
+	s.beOpen = true
 	if s.isAborted() {
 		return false
 	}
