@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +21,7 @@ defaults
     log global
     option httplog
     timeout client 5s
-    timeout server 5s
+    timeout server 300ms
     timeout connect 1s
     timeout http-request 300ms
     retries 0
@@ -69,6 +71,12 @@ var errorFileCases = []struct {
 		"HTTP/1.0 503 Y\r\ncontent-length: 5\r\nconnection: keep-alive\r\n\r\nbody\n", "503 53 SC--"},
 	{"empty-503", "503=empty.http", "GET / HTTP/1.1\r\nHost: t\r\n\r\n", "", "503 0 SC--"},
 	{"empty-400", "400=empty.http", "GARBAGE\r\n\r\n", "", "400 0 PR--"},
+	// Debian's other pages, for the statuses gproxy produces itself: a
+	// server closing without an answer (502), one too slow (504).
+	{"debian-502", "502=/etc/haproxy/errors/502.http", "GET /close HTTP/1.1\r\nHost: t\r\n\r\n",
+		"HTTP/1.0 502 Bad Gateway\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n</body></html>\n\n", "502 208 SH--"},
+	{"debian-504", "504=/etc/haproxy/errors/504.http", "GET /silent HTTP/1.1\r\nHost: t\r\n\r\n",
+		"HTTP/1.0 504 Gateway Time-out\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n\n", "504 198 sH--"},
 	// A request too slow: the same rule for 408.
 	{"custom-408", "408=c408.http", "GET / HTTP/1.1\r\nHost: t\r\n",
 		"HTTP/1.1 408 Request Time-out\r\nContent-length: 110\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n", "408 0 cR--"},
@@ -87,6 +95,13 @@ func checkErrorFiles(t *testing.T, start func(t *testing.T, cfg, backend string)
 	}
 	b := startCaptureBackend(t)
 	dead := fmt.Sprintf("127.0.0.1:%d", deadPort(t))
+	// A server that closes at once, and one that never answers.
+	closing := startBackend(t, func(c *net.TCPConn) { _, _ = c.Read(make([]byte, 1024)) })
+	silent := startBackend(t, func(c *net.TCPConn) { _, _ = io.Copy(io.Discard, c) })
+	servers := map[string]string{
+		"/close":  fmt.Sprintf("127.0.0.1:%d", closing.port),
+		"/silent": fmt.Sprintf("127.0.0.1:%d", silent.port),
+	}
 	for _, tc := range errorFileCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var lines strings.Builder
@@ -98,7 +113,13 @@ func checkErrorFiles(t *testing.T, start func(t *testing.T, cfg, backend string)
 				fmt.Fprintf(&lines, "    errorfile %s %s\n", code, path)
 			}
 			cfg := strings.Replace(errorFileConfig, "ERRORFILES", lines.String(), 1)
-			r := exchange(t, start(t, cfg, dead), b, tc.req)
+			backend := dead
+			for path, addr := range servers {
+				if strings.Contains(tc.req, " "+path+" ") {
+					backend = addr
+				}
+			}
+			r := exchange(t, start(t, cfg, backend), b, tc.req)
 			if r.response != tc.resp {
 				t.Errorf("the client got\n%q\nwant\n%q", r.response, tc.resp)
 			}
