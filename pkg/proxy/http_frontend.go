@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"os"
 	"sort"
@@ -40,10 +42,10 @@ import (
 //   - CONNECT is answered 501 and Upgrade is not relayed (no tunnels);
 //   - a retry after a refused connection stays on the same server (no
 //     redispatch in mode http);
-//   - response headers are written sorted by name, not in the server's
-//     order (names are lower case, as haproxy writes them); the request
-//     head reaches the server as haproxy sends it (http_head.go), but
-//     for the Upgrade field, which is not relayed;
+//   - the request head reaches the server, and the response fields the
+//     client, as haproxy passes them on (http_head.go), but for Upgrade,
+//     which is not relayed; a response head with folded lines is passed
+//     on with its fields sorted by name;
 //   - a target "scheme:/x" (one slash) is forwarded; haproxy refuses it;
 //   - haproxy logs CR, CD or CL for a body cut by the client depending on
 //     timing; we log CL once the server is connected.
@@ -84,6 +86,9 @@ type h1Conn struct {
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
 	interims int  // interim responses sent for it
+	// interimSize is the %B share of the other interim responses passed
+	// on (interimResponse).
+	interimSize int64
 }
 
 // startResponse marks the response as begun: no interim 100 may follow.
@@ -105,6 +110,39 @@ func (c *h1Conn) interim() {
 	}
 }
 
+// interimResponse passes a server's interim response (1xx but 100 and
+// 101) on to the client, its fields in order, lower-cased, unless the
+// final response has begun.
+func (c *h1Conn) interimResponse(code int, raw []byte) {
+	reason := http.StatusText(code)
+	var fields []header
+	if raw != nil {
+		lines := strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
+		if f := strings.SplitN(lines[0], " ", 3); len(f) == 3 {
+			reason = f[2]
+		}
+		for _, l := range lines[1:] {
+			if name, value, ok := strings.Cut(l, ":"); ok {
+				fields = append(fields, header{strings.ToLower(name), strings.Trim(value, " \t")})
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", code, reason)
+	size := htxStartLine + len("HTTP/1.1") + 3 + len(reason) + htxEOH
+	for _, f := range fields {
+		b.WriteString(f.name + ": " + f.value + "\r\n")
+		size += len(f.name) + len(f.value)
+	}
+	b.WriteString("\r\n")
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.started {
+		_, _ = io.WriteString(c.nc, b.String())
+		c.interimSize += int64(size)
+	}
+}
+
 // interimSize is what haproxy counts in %B for a "100 Continue" it
 // forwards (HTX form: start line and end of headers).
 const interimSize = htxStartLine + len("HTTP/1.1") + 3 + len("Continue") + htxEOH
@@ -113,7 +151,7 @@ const interimSize = htxStartLine + len("HTTP/1.1") + 3 + len("Continue") + htxEO
 func (c *h1Conn) interimBytes() int64 {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return int64(c.interims * interimSize)
+	return int64(c.interims*interimSize) + c.interimSize
 }
 
 // deadlineConn counts the bytes read and, when idle is set, pushes the
@@ -321,7 +359,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			setDeadline(nc.SetReadDeadline, tFirst, reqTimeout)
 		}
 		c.wmu.Lock()
-		c.started, c.interims = false, 0
+		c.started, c.interims, c.interimSize = false, 0, 0
 		c.wmu.Unlock()
 		req, err := readRequest(c.br)
 		if err == nil && req.chunked {
@@ -526,14 +564,23 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		tConn   time.Time
 		dialErr error
 	)
+	// The server receives the head appendHead writes, in place of the one
+	// Go's client writes for this placeholder target (http_head.go).
+	target, entry, forget := h.heads.add(req.appendHead(nil, h.extraHeaders(req, s.Client.Addr()), h.mode))
+	defer forget()
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
 		ConnectDone: func(_, _ string, err error) { dialErr = err },
+		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+			// haproxy passes interim responses on (103 Early Hints...);
+			// a 100 Continue is the client's business (interim).
+			raw := entry.nextInterim()
+			if code != http.StatusContinue {
+				c.interimResponse(code, raw)
+			}
+			return nil
+		},
 	}
-	// The server receives the head appendHead writes, in place of the one
-	// Go's client writes for this placeholder target (http_head.go).
-	target, forget := h.heads.add(req.appendHead(nil, h.extraHeaders(req, s.Client.Addr()), h.mode))
-	defer forget()
 	out := &http.Request{
 		Method:     req.method,
 		URL:        &url.URL{Scheme: "http", Host: srv.cfg.Address(int(s.Frontend.Port())), Opaque: target},
@@ -645,7 +692,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// it cannot be told from a next request.
 		keep = false
 	}
-	n, err := c.writeResponse(req, resp, &keep)
+	n, err := c.writeResponse(req, resp, entry.response(), &keep)
 	n += c.interimBytes()
 	s.BytesToClient = n
 	be.ctr.bytesOut.Add(n)
@@ -710,11 +757,84 @@ type clientWriteError struct{ error }
 
 func (e *clientWriteError) Unwrap() error { return e.error }
 
-// hopByHop are response headers that concern one connection only and are
-// not forwarded (RFC 9110 section 7.6.1).
-var hopByHop = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
-	"Transfer-Encoding": true, "Upgrade": true, "Te": true, "Trailer": true,
+// notForwarded are the response fields haproxy 2.6 does not pass on as
+// received: Connection (it writes its own), Transfer-Encoding (the
+// framing is redone), Upgrade (no tunnel is relayed). Keep-Alive,
+// Trailer and the like reach the client, as with haproxy.
+var notForwarded = map[string]bool{
+	"connection": true, "transfer-encoding": true, "upgrade": true,
+}
+
+// responseFields are the server's response fields in the order it sent
+// them, names lower-cased and values trimmed, as haproxy 2.6 passes them
+// on, read from the head as received (raw). Transfer-Encoding stays in
+// the list to mark its place. ok is false when raw is missing or does not
+// hold the same fields as Go's parse of it (then the caller falls back to
+// sortedFields).
+func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
+	if raw == nil {
+		return nil, false
+	}
+	lines := strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
+	var out []header
+	count := map[string]int{}
+	for _, l := range lines[1:] {
+		if l == "" {
+			continue
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			return nil, false // folded: leave it to Go's parse
+		}
+		name, value, found := strings.Cut(l, ":")
+		if !found {
+			return nil, false
+		}
+		name = strings.ToLower(name)
+		value = strings.Trim(value, " \t")
+		if name == "content-length" && resp.ContentLength < 0 && len(resp.TransferEncoding) > 0 {
+			continue // dropped beside chunked, as Go dropped it
+		}
+		if name != "transfer-encoding" && notForwarded[name] {
+			continue
+		}
+		out = append(out, header{name, value})
+		if name != "transfer-encoding" && name != "trailer" {
+			count[http.CanonicalHeaderKey(name)]++
+		}
+	}
+	// Go's parse must agree, Trailer aside (it moves it for chunks).
+	for k, vs := range resp.Header {
+		if notForwarded[strings.ToLower(k)] || k == "Trailer" {
+			continue
+		}
+		if count[k] != len(vs) {
+			return nil, false
+		}
+		delete(count, k)
+	}
+	if len(count) > 0 {
+		return nil, false
+	}
+	return out, true
+}
+
+// sortedFields are the response fields from Go's parse, sorted by name:
+// the order is lost there.
+func sortedFields(resp *http.Response) []header {
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		if !notForwarded[strings.ToLower(k)] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []header
+	for _, k := range keys {
+		for _, v := range resp.Header[k] {
+			out = append(out, header{strings.ToLower(k), v})
+		}
+	}
+	return out
 }
 
 // writeResponse sends the server's response to the client: status line,
@@ -722,7 +842,7 @@ var hopByHop = map[string]bool{
 // and the body, chunked towards an HTTP/1.1 client when the server gave no
 // length. It returns what haproxy counts as bytes sent (%B): the size of
 // the response in its internal HTX form (see htxSize).
-func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool) (int64, error) {
+func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte, keep *bool) (int64, error) {
 	c.startResponse()
 	bw := c.writer()
 	code := resp.StatusCode
@@ -733,23 +853,6 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool
 	bw.WriteString(reason)
 	bw.WriteString("\r\n")
 	size := htxStartLine + int64(len(resp.Proto)+3+len(reason))
-	keys := make([]string, 0, len(resp.Header))
-	for k := range resp.Header {
-		if !hopByHop[k] {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		lk := strings.ToLower(k)
-		for _, v := range resp.Header[k] {
-			bw.WriteString(lk)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
-			size += int64(len(k) + len(v))
-		}
-	}
 	bodyless := req.method == http.MethodHead || code/100 == 1 || code == 204 || code == 304
 	chunked := false
 	if !bodyless && resp.ContentLength < 0 {
@@ -760,10 +863,32 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool
 		}
 		if req.http11() {
 			chunked = true
-			bw.WriteString("transfer-encoding: chunked\r\n")
 		} else {
 			*keep = false // the end of the body is the close
 		}
+	}
+	fields, ordered := responseFields(raw, resp)
+	if !ordered {
+		fields = sortedFields(resp)
+	}
+	teWritten := false
+	for _, f := range fields {
+		if f.name == "transfer-encoding" {
+			// In the server's place, when the client gets chunks.
+			if chunked && !teWritten {
+				bw.WriteString("transfer-encoding: chunked\r\n")
+				teWritten = true
+			}
+			continue
+		}
+		bw.WriteString(f.name)
+		bw.WriteString(": ")
+		bw.WriteString(f.value)
+		bw.WriteString("\r\n")
+		size += int64(len(f.name) + len(f.value))
+	}
+	if chunked && !teWritten {
+		bw.WriteString("transfer-encoding: chunked\r\n")
 	}
 	switch {
 	case !*keep:

@@ -71,7 +71,36 @@ type headTable struct {
 	panicked func(r any)
 	mu       sync.Mutex
 	next     uint64
-	heads    map[uint64][]byte
+	heads    map[uint64]*headEntry
+}
+
+// headEntry is one request being sent: the head the server receives and
+// the head of the server's final response as it arrived (nil until then,
+// or if it could not be captured).
+type headEntry struct {
+	head     []byte
+	mu       sync.Mutex
+	resp     []byte
+	interims [][]byte // interim 1xx heads not yet passed on
+}
+
+// nextInterim takes the oldest interim response head received, or nil.
+func (e *headEntry) nextInterim() []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.interims) == 0 {
+		return nil
+	}
+	h := e.interims[0]
+	e.interims = e.interims[1:]
+	return h
+}
+
+// response is the server's response head, byte for byte, or nil.
+func (e *headEntry) response() []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.resp
 }
 
 func newHeadTable() *headTable {
@@ -79,27 +108,28 @@ func newHeadTable() *headTable {
 	_, _ = rand.Read(secret[:])
 	return &headTable{
 		prefix: []byte("/.gproxy-" + hex.EncodeToString(secret[:]) + "-"),
-		heads:  map[uint64][]byte{},
+		heads:  map[uint64]*headEntry{},
 	}
 }
 
 // add registers a head and returns the placeholder target standing for
-// it and the function that forgets it.
-func (t *headTable) add(head []byte) (string, func()) {
+// it, its entry and the function that forgets it.
+func (t *headTable) add(head []byte) (string, *headEntry, func()) {
 	t.mu.Lock()
 	t.next++
 	id := t.next
-	t.heads[id] = head
+	e := &headEntry{head: head}
+	t.heads[id] = e
 	t.mu.Unlock()
-	return string(t.prefix) + strconv.FormatUint(id, 10), func() {
+	return string(t.prefix) + strconv.FormatUint(id, 10), e, func() {
 		t.mu.Lock()
 		delete(t.heads, id)
 		t.mu.Unlock()
 	}
 }
 
-// lookup finds the head of a request line "METHOD <placeholder> ...".
-func (t *headTable) lookup(p []byte) ([]byte, bool) {
+// lookup finds the entry of a request line "METHOD <placeholder> ...".
+func (t *headTable) lookup(p []byte) (*headEntry, bool) {
 	sp := bytes.IndexByte(p, ' ')
 	if sp <= 0 || sp > 64 || !bytes.HasPrefix(p[sp+1:], t.prefix) {
 		return nil, false
@@ -115,8 +145,8 @@ func (t *headTable) lookup(p []byte) ([]byte, bool) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	h, ok := t.heads[id]
-	return h, ok
+	e, ok := t.heads[id]
+	return e, ok
 }
 
 var errHeadSplit = errors.New("proxy: request head split across writes")
@@ -125,9 +155,76 @@ var errHeadSplit = errors.New("proxy: request head split across writes")
 // writes for a placeholder target with the registered one. Go's head for
 // such a request is a few dozen bytes, written whole at the start of the
 // first write of the request (its write buffer holds 4 KiB).
+//
+// It also keeps the head of the response to such a request, byte for
+// byte, for the client to receive the server's fields in their order:
+// Go's client reads responses one after the other, each after its request.
 type headConn struct {
 	net.Conn
 	t *headTable
+
+	mu  sync.Mutex
+	cur *headEntry // the request whose response is being read
+	buf []byte     // the response head so far
+}
+
+// maxRespHead bounds a captured response head; a longer one is not kept.
+const maxRespHead = 64 << 10
+
+func (c *headConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.capture(p[:n])
+	}
+	return n, err
+}
+
+// capture collects the response head of the current request; interim
+// 1xx responses before the final one are skipped.
+func (c *headConn) capture(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.cur != nil && len(b) > 0 {
+		c.buf = append(c.buf, b...)
+		b = nil
+		end := headEnd(c.buf)
+		if end < 0 {
+			if len(c.buf) > maxRespHead {
+				c.cur, c.buf = nil, nil
+			}
+			return
+		}
+		head := c.buf[:end]
+		if len(head) >= 12 && head[9] == '1' && string(head[9:12]) != "101" {
+			c.cur.mu.Lock()
+			c.cur.interims = append(c.cur.interims, append([]byte(nil), head...))
+			c.cur.mu.Unlock()
+			b = append([]byte(nil), c.buf[end:]...)
+			c.buf = c.buf[:0]
+			continue
+		}
+		c.cur.mu.Lock()
+		c.cur.resp = append([]byte(nil), head...)
+		c.cur.mu.Unlock()
+		c.cur, c.buf = nil, nil
+	}
+}
+
+// headEnd is the length of the head at the start of b, blank line
+// included (CRLF or bare LF line ends), or -1.
+func headEnd(b []byte) int {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			return i + 2
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			return i + 3
+		}
+	}
+	return -1
 }
 
 func (c *headConn) Write(p []byte) (n int, err error) {
@@ -141,10 +238,14 @@ func (c *headConn) Write(p []byte) (n int, err error) {
 			n, err = 0, fmt.Errorf("proxy: panic writing to the server: %v", r)
 		}
 	}()
-	head, ok := c.t.lookup(p)
+	e, ok := c.t.lookup(p)
 	if !ok {
 		return c.Conn.Write(p)
 	}
+	head := e.head
+	c.mu.Lock()
+	c.cur, c.buf = e, nil
+	c.mu.Unlock()
 	end := bytes.Index(p, []byte("\r\n\r\n"))
 	if end < 0 {
 		return 0, errHeadSplit

@@ -135,7 +135,7 @@ func TestIntegrationRequestHeadHaproxy(t *testing.T) {
 // beginning like a request line included, pass unchanged.
 func TestHeadConnReplacesOnlyPlaceholders(t *testing.T) {
 	tab := newHeadTable()
-	target, forget := tab.add([]byte("GET //a/b HTTP/1.1\r\nhost: t\r\n\r\n"))
+	target, _, forget := tab.add([]byte("GET //a/b HTTP/1.1\r\nhost: t\r\n\r\n"))
 	var got bytes.Buffer
 	c := &headConn{Conn: &writeConn{w: &got}, t: tab}
 	for _, w := range []string{
