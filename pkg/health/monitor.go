@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -49,6 +51,7 @@ type Monitor struct {
 	opts   Options
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	panics atomic.Int64 // checks ended by a recovered panic
 
 	mu     sync.Mutex
 	checks map[*proxy.Server]*check
@@ -152,7 +155,7 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 		case <-t.C:
 		}
 		if c.srv.AdminState() != proxy.AdminMaint {
-			res := c.probe.Run(ctx, m.opts.Now)
+			res := m.run(ctx, c)
 			if ctx.Err() != nil {
 				return
 			}
@@ -164,6 +167,32 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 		t.Reset(d)
 	}
 }
+
+// testHookProbe, nil outside tests, runs before every check with the
+// server's address, so that tests can inject a panic.
+var testHookProbe atomic.Pointer[func(addr string)]
+
+// run performs one check. A panic ends that check only: it is logged as
+// an error with its stack, counted, and the check fails (SOCKERR,
+// "internal error"), so that a check that cannot complete never passes;
+// the other checks and the proxy go on.
+func (m *Monitor) run(ctx context.Context, c *check) (res Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.panics.Add(1)
+			m.opts.Logger.Error().Str("stack", string(debug.Stack())).
+				Msgf("health check of server %s/%s: panic, check failed: %v", c.srv.Backend().Name(), c.srv.Name(), r)
+			res = Result{Code: CodeSOCKERR, Info: "internal error"}
+		}
+	}()
+	if h := testHookProbe.Load(); h != nil {
+		(*h)(c.probe.Addr)
+	}
+	return c.probe.Run(ctx, m.opts.Now)
+}
+
+// Panics is the number of checks ended by a recovered panic.
+func (m *Monitor) Panics() int64 { return m.panics.Load() }
 
 // record applies one result and logs a state change.
 func (m *Monitor) record(c *check, res Result) {

@@ -54,6 +54,9 @@ type Options struct {
 	// HTTPHandler serves a `mode http` proxy with `stats enable`; nil, or a
 	// nil handler, answers 503.
 	HTTPHandler func(px *haproxycfg.Proxy) http.Handler
+	// HTTPOptions gives a proxy's connection mode and `option forwardfor`;
+	// nil means haproxy's defaults (keep-alive, no forwardfor).
+	HTTPOptions func(px *haproxycfg.Proxy) haproxycfg.HTTPOptions
 }
 
 // Engine runs every frontend and backend of one configuration.
@@ -67,6 +70,7 @@ type Engine struct {
 	byProxy   map[*haproxycfg.Proxy]*Backend
 
 	actconn atomic.Int64 // %ac: connections on the process
+	panics  atomic.Int64 // sessions closed by a recovered panic
 	global  gate
 
 	maxPipes int64        // splice pipes in use at most; -1 = no limit
@@ -75,7 +79,6 @@ type Engine struct {
 	mu        sync.Mutex
 	listeners map[string]net.Listener
 	sessions  map[*session]struct{}
-	https     []*http.Server
 	serving   bool
 
 	stop     chan struct{} // closed by SoftStop/Close: accept loops end
@@ -116,7 +119,11 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: backend %s: %w", px.Pos, px.Name, err)
 		}
-		b := &Backend{px: px, policy: pol, hash: px.Balance == haproxycfg.Source, started: start, now: e.now}
+		errs, err := loadErrorFiles(px)
+		if err != nil {
+			return nil, err
+		}
+		b := &Backend{px: px, policy: pol, hash: px.Balance == haproxycfg.Source, started: start, now: e.now, errs: errs}
 		for i, sc := range px.Servers {
 			s := &Server{cfg: sc, be: b, id: i + 1}
 			if sc.Port != 0 {
@@ -140,7 +147,11 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if !px.Kind.HasFrontend() || px.Disabled {
 			continue
 		}
-		f := &Frontend{px: px, now: e.now}
+		errs, err := loadErrorFiles(px)
+		if err != nil {
+			return nil, err
+		}
+		f := &Frontend{px: px, now: e.now, errs: errs}
 		max := px.MaxConn
 		if max == 0 {
 			max = cfg.Global.MaxConn
@@ -318,7 +329,6 @@ func (e *Engine) acceptLoop(f *Frontend, ln net.Listener) {
 			c.Close()
 			return
 		}
-		e.connected(f, c)
 		e.wg.Add(1)
 		go e.handle(f, c)
 	}
@@ -351,18 +361,6 @@ func (e *Engine) stopAccepting() {
 // SoftStop stops accepting; running sessions finish on their own.
 func (e *Engine) SoftStop() {
 	e.stopAccepting()
-	e.mu.Lock()
-	hs := e.https
-	e.mu.Unlock()
-	for _, h := range hs {
-		h := h
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			// Idle keep-alive connections close, requests in progress end.
-			_ = h.Shutdown(e.killed)
-		}()
-	}
 }
 
 // Close stops accepting and ends every session now (termination state K).
@@ -373,11 +371,7 @@ func (e *Engine) Close() {
 	for s := range e.sessions {
 		s.abort(termKilled)
 	}
-	hs := e.https
 	e.mu.Unlock()
-	for _, h := range hs {
-		h.Close()
-	}
 }
 
 // Wait returns when every session has ended, or when ctx is done.

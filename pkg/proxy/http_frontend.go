@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"os"
 	"sort"
@@ -19,46 +21,74 @@ import (
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/balance"
+	"hapair/pkg/haproxycfg"
 )
 
 // h1Frontend serves one `mode http` listener that proxies to a backend:
 // it reads HTTP/1.x requests itself, so that malformed or cut requests are
 // logged (<BADREQ>) and every httplog timer is measured as haproxy 2.6
 // does, and forwards each request with an http.Transport that keeps server
-// connections alive.
+// connections alive (or not: option http-server-close, httpclose). The
+// stats page and the Prometheus exporter answer their own URIs
+// (http_local.go); errorfiles replace the built-in pages
+// (http_errorfile.go).
 //
-// The httplog lines of 40 exchanges match haproxy 2.6.12's field by field
-// (testdata/haproxy-2.6.12-httplog.golden). Known differences:
+// The httplog lines of 49 exchanges match haproxy 2.6.12's field by field
+// (testdata/haproxy-2.6.12-httplog.golden); the heads servers receive, the
+// errorfile replies and the options are compared with haproxy's in
+// *_haproxy_test.go-style tables. Known differences:
 //   - a NUL or other control character in a header value is refused (400,
 //     <BADREQ>); haproxy forwards it;
 //   - CONNECT is answered 501 and Upgrade is not relayed (no tunnels);
 //   - a retry after a refused connection stays on the same server (no
 //     redispatch in mode http);
-//   - response headers are written sorted by name, not in the server's
-//     order (names are lower case, as haproxy writes them); request
-//     headers reach the server with Go's canonical case;
+//   - the request head reaches the server, and the response fields the
+//     client, as haproxy passes them on (http_head.go), but for Upgrade,
+//     which is not relayed; a response head with folded lines is passed
+//     on with its fields sorted by name;
+//   - a target "scheme:/x" (one slash) is forwarded; haproxy refuses it;
 //   - haproxy logs CR, CD or CL for a body cut by the client depending on
 //     timing; we log CL once the server is connected.
 type h1Frontend struct {
-	e  *Engine
-	f  *Frontend
-	tr *http.Transport // nil without a backend
+	e     *Engine
+	f     *Frontend
+	tr    *http.Transport // nil without a backend
+	mode  haproxycfg.HTTPConnMode
+	fwd   *haproxycfg.ForwardFor
+	heads *headTable // the heads tr sends (http_head.go)
+	// local answers the requests localService gives to the stats page or
+	// the Prometheus exporter; nil answers them 503.
+	local http.Handler
 
 	mu       sync.Mutex
 	conns    map[*h1Conn]bool // true while idle between two requests
 	draining bool
 }
 
-// h1Conn is one client connection.
+// h1Conn is one client connection. Its buffers come from pools when a
+// request arrives and go back while the connection is idle, so that idle
+// keep-alive clients hold no buffer (haproxy allocates its buffers on
+// demand too).
 type h1Conn struct {
 	nc  net.Conn
 	cnt *deadlineConn
-	br  *bufio.Reader
-	bw  *bufio.Writer
+	br  *bufio.Reader // nil while idle
+	bw  *bufio.Writer // nil while idle
+	// body is the last request's body: while it is not read to its end a
+	// transport goroutine may still read br, which then must not be
+	// reused.
+	body *bodyReader
+	req  *httpRequest // the request being answered
+	one  [1]byte      // the first byte of a request, read without a buffer
+	// broken: a panic ended the connection; its buffers are not reused.
+	broken bool
 
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
 	interims int  // interim responses sent for it
+	// interimSize is the %B share of the other interim responses passed
+	// on (interimResponse).
+	interimSize int64
 }
 
 // startResponse marks the response as begun: no interim 100 may follow.
@@ -80,6 +110,39 @@ func (c *h1Conn) interim() {
 	}
 }
 
+// interimResponse passes a server's interim response (1xx but 100 and
+// 101) on to the client, its fields in order, lower-cased, unless the
+// final response has begun.
+func (c *h1Conn) interimResponse(code int, raw []byte) {
+	reason := http.StatusText(code)
+	var fields []header
+	if raw != nil {
+		lines := strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
+		if f := strings.SplitN(lines[0], " ", 3); len(f) == 3 {
+			reason = f[2]
+		}
+		for _, l := range lines[1:] {
+			if name, value, ok := strings.Cut(l, ":"); ok {
+				fields = append(fields, header{strings.ToLower(name), strings.Trim(value, " \t")})
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", code, reason)
+	size := htxStartLine + len("HTTP/1.1") + 3 + len(reason) + htxEOH
+	for _, f := range fields {
+		b.WriteString(f.name + ": " + f.value + "\r\n")
+		size += len(f.name) + len(f.value)
+	}
+	b.WriteString("\r\n")
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.started {
+		_, _ = io.WriteString(c.nc, b.String())
+		c.interimSize += int64(size)
+	}
+}
+
 // interimSize is what haproxy counts in %B for a "100 Continue" it
 // forwards (HTX form: start line and end of headers).
 const interimSize = htxStartLine + len("HTTP/1.1") + 3 + len("Continue") + htxEOH
@@ -88,7 +151,7 @@ const interimSize = htxStartLine + len("HTTP/1.1") + 3 + len("Continue") + htxEO
 func (c *h1Conn) interimBytes() int64 {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return int64(c.interims * interimSize)
+	return int64(c.interims*interimSize) + c.interimSize
 }
 
 // deadlineConn counts the bytes read and, when idle is set, pushes the
@@ -98,9 +161,17 @@ type deadlineConn struct {
 	net.Conn
 	n    atomic.Int64
 	idle atomic.Int64 // time.Duration; 0: deadlines are set by the caller
+	// pending were read (and counted) before the connection had a read
+	// buffer; they come first.
+	pending []byte
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
+	if len(d.pending) > 0 {
+		n := copy(p, d.pending)
+		d.pending = d.pending[n:]
+		return n, nil
+	}
 	if t := time.Duration(d.idle.Load()); t > 0 {
 		_ = d.Conn.SetReadDeadline(time.Now().Add(t))
 	}
@@ -117,10 +188,13 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 }
 
 // serveH1 starts the accept loop of a proxying `mode http` listener.
-func (e *Engine) serveH1(f *Frontend, ln net.Listener) {
-	h := &h1Frontend{e: e, f: f, conns: map[*h1Conn]bool{}}
+func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
+	h := &h1Frontend{e: e, f: f, conns: map[*h1Conn]bool{}, local: local}
+	h.mode, h.fwd = e.httpOptions(f)
 	if f.backend != nil {
-		h.tr = backendTransport(f.backend)
+		h.heads = newHeadTable()
+		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
+		h.tr = backendTransport(f.backend, h.heads)
 	}
 	e.acceptWG.Add(1)
 	go func() {
@@ -152,11 +226,18 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener) {
 }
 
 // backendTransport is the client side towards a backend's servers.
-func backendTransport(be *Backend) *http.Transport {
+func backendTransport(be *Backend, heads *headTable) *http.Transport {
 	bt := be.px.Timeouts
+	// No TCP keep-alive: haproxy's default without `option srvtcpka`.
+	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
 	return &http.Transport{
-		// No TCP keep-alive: haproxy's default without `option srvtcpka`.
-		DialContext:           (&net.Dialer{Timeout: bt.Connect, KeepAlive: -1}).DialContext,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &headConn{Conn: c, t: heads}, nil
+		},
 		ResponseHeaderTimeout: bt.Server,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       firstSet(bt.HTTPKeepAlive, 90*time.Second),
@@ -212,7 +293,7 @@ func (h *h1Frontend) isDraining() bool {
 func (h *h1Frontend) serve(nc net.Conn) {
 	e, f := h.e, h.f
 	d := &deadlineConn{Conn: nc}
-	c := &h1Conn{nc: nc, cnt: d, br: bufio.NewReaderSize(d, 16384), bw: bufio.NewWriterSize(d, 16384)}
+	c := &h1Conn{nc: nc, cnt: d}
 	h.mu.Lock()
 	h.conns[c] = false
 	killed := e.killed.Err() != nil
@@ -223,13 +304,23 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		drained := h.draining && len(h.conns) == 0
 		h.mu.Unlock()
 		nc.Close()
+		c.release(true)
 		if drained && h.tr != nil {
 			h.tr.CloseIdleConnections()
+		}
+	}()
+	defer func() {
+		// A panic closes this connection only (the deferred cleanup
+		// above still runs); the other connections go on.
+		if r := recover(); r != nil {
+			e.recovered("http session", f.Name(), r)
+			c.broken = true
 		}
 	}()
 	if killed {
 		return
 	}
+	e.connected(f, nc) // under the recover above
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
 	t := f.px.Timeouts
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
@@ -244,7 +335,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		}
 		d.idle.Store(0)
 		setDeadline(nc.SetReadDeadline, start, wait)
-		_, err := c.br.Peek(1)
+		err := c.await()
 		h.setIdle(c, false)
 		s := accesslog.Session{
 			Client: client, Frontend: local, Accept: start,
@@ -268,7 +359,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			setDeadline(nc.SetReadDeadline, tFirst, reqTimeout)
 		}
 		c.wmu.Lock()
-		c.started, c.interims = false, 0
+		c.started, c.interims, c.interimSize = false, 0, 0
 		c.wmu.Unlock()
 		req, err := readRequest(c.br)
 		if err == nil && req.chunked {
@@ -279,6 +370,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			h.badRequest(c, &s, tFirst, err)
 			return
 		}
+		c.req = req
 		_ = nc.SetReadDeadline(time.Time{})
 		d.idle.Store(int64(t.Client))
 		s.Method, s.URI, s.Version = req.method, req.uri, req.version
@@ -295,8 +387,66 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		if !keep || h.isDraining() {
 			return
 		}
+		c.release(false)
 		start = end
 	}
+}
+
+// await waits for the first byte of a request. An idle connection has no
+// read buffer: the byte is read alone, then a pooled buffer takes over.
+func (c *h1Conn) await() error {
+	if c.br == nil {
+		n, err := c.cnt.Read(c.one[:])
+		if n == 0 {
+			if err == nil {
+				err = io.ErrNoProgress
+			}
+			return err
+		}
+		c.cnt.pending = c.one[:n]
+		c.br = getReader(c.cnt)
+	}
+	_, err := c.br.Peek(1)
+	return err
+}
+
+// writer is the connection's write buffer, taken from the pool on the
+// first response after an idle period.
+func (c *h1Conn) writer() *bufio.Writer {
+	if c.bw == nil {
+		c.bw = getWriter(c.cnt)
+	}
+	return c.bw
+}
+
+// release gives the buffers back to their pools between two requests (a
+// read buffer holding a pipelined request is kept) and when the
+// connection ends. A read buffer that a transport goroutine may still
+// read, the body being unfinished, is left to the garbage collector.
+func (c *h1Conn) release(closing bool) {
+	if c.broken {
+		if c.bw != nil {
+			buffersInUse.Add(-1)
+		}
+		if c.br != nil {
+			buffersInUse.Add(-1)
+		}
+		c.br, c.bw, c.body = nil, nil, nil
+		return
+	}
+	if c.bw != nil {
+		putWriter(c.bw)
+		c.bw = nil
+	}
+	if c.br == nil || (!closing && c.br.Buffered() > 0) {
+		return
+	}
+	if c.body == nil || c.body.complete() {
+		putReader(c.br)
+	} else {
+		buffersInUse.Add(-1)
+	}
+	c.br, c.body = nil, nil
 }
 
 func setDeadline(set func(time.Time) error, from time.Time, d time.Duration) {
@@ -316,10 +466,10 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 	switch {
 	case isTimeout(err):
 		s.Status, s.TermCause, s.TermState = http.StatusRequestTimeout, termClientTimeout, stateRequest
-		c.writeRaw(page408)
+		h.rawPage(c, http.StatusRequestTimeout, page408)
 	case errors.Is(err, errBadRequest):
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
-		c.writeRaw(page400)
+		h.rawPage(c, http.StatusBadRequest, page400)
 	default: // closed, reset
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, stateRequest
 	}
@@ -346,11 +496,15 @@ func (c *h1Conn) writeRaw(p string) {
 // connection may serve another request.
 func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) bool {
 	e, be := h.e, h.f.backend
+	if hook := testHookRequest.Load(); hook != nil {
+		(*hook)(req.uri)
+	}
 	body := newBodyReader(c.br, req)
+	c.body = body
 	if req.expectContinue {
 		body.first = c.interim
 	}
-	keep := req.keepAlive && !h.isDraining()
+	keep := req.keepAlive && !h.isDraining() && h.mode != haproxycfg.HTTPClose
 	tHead := e.now()
 	s.TR = tHead.Sub(s.Accept.Add(s.Ti))
 	if req.method == http.MethodConnect {
@@ -358,6 +512,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// server connection.
 		s.Status, s.TermCause, s.TermState = http.StatusNotImplemented, 'P', stateRequest
 		return h.errorPage(c, s, page501, false)
+	}
+	if name := localService(h.f.px, req.method, req.uri); name != "" {
+		return h.serveLocal(c, req, body, s, name, keep)
 	}
 	if be == nil {
 		s.TermCause, s.TermState = termServer, stateConnect
@@ -407,25 +564,33 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		tConn   time.Time
 		dialErr error
 	)
+	// The server receives the head appendHead writes, in place of the one
+	// Go's client writes for this placeholder target (http_head.go).
+	target, entry, forget := h.heads.add(req.appendHead(nil, h.extraHeaders(req, s.Client.Addr()), h.mode))
+	defer forget()
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
 		ConnectDone: func(_, _ string, err error) { dialErr = err },
+		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+			// haproxy passes interim responses on (103 Early Hints...);
+			// a 100 Continue is the client's business (interim).
+			raw := entry.nextInterim()
+			if code != http.StatusContinue {
+				c.interimResponse(code, raw)
+			}
+			return nil
+		},
 	}
 	out := &http.Request{
 		Method:     req.method,
-		URL:        &url.URL{Scheme: "http", Host: srv.cfg.Address(int(s.Frontend.Port())), Opaque: req.uri},
+		URL:        &url.URL{Scheme: "http", Host: srv.cfg.Address(int(s.Frontend.Port())), Opaque: target},
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1, ProtoMinor: 1,
-		Header: make(http.Header, len(req.headers)+1),
-		Host:   req.host,
+		Header: http.Header{"User-Agent": {""}}, // no Go default
 		Body:   http.NoBody,
-	}
-	for _, hd := range req.headers {
-		k := http.CanonicalHeaderKey(hd.name)
-		out.Header[k] = append(out.Header[k], hd.value)
-	}
-	if _, ok := out.Header["User-Agent"]; !ok {
-		out.Header["User-Agent"] = []string{""} // no Go default
+		// http-server-close and httpclose: a new server connection for
+		// each request, closed after the response.
+		Close: h.mode != haproxycfg.HTTPKeepAlive,
 	}
 	switch {
 	case req.chunked:
@@ -470,7 +635,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case errors.Is(body.readErr(), errBadRequest):
 			// A malformed chunked body: refused as a bad request.
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateData
-			c.writeRaw(page400)
+			h.rawPage(c, http.StatusBadRequest, page400)
 			return false
 		case body.readErr() != nil:
 			// The client went away while sending its body: haproxy logs
@@ -489,7 +654,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			srv.ctr.connErrors.Add(-1)
 			be.ctr.connErrors.Add(-1)
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
-			c.writeRaw(page400)
+			h.rawPage(c, http.StatusBadRequest, page400)
 			return false
 		case tConn.IsZero():
 			s.Status = http.StatusServiceUnavailable
@@ -497,7 +662,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			if isTimeout(dialErr) {
 				s.TermCause = termServerTimeout
 			}
-			return h.errorPage(c, s, page503, false)
+			// No byte reached a server: like haproxy, the client's
+			// connection goes on once its body is read.
+			return h.errorPage(c, s, page503, keep && drain(body))
 		}
 		s.Tc = tConn.Sub(tAssigned)
 		s.TermCause, s.TermState = termServer, 'H'
@@ -525,7 +692,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// it cannot be told from a next request.
 		keep = false
 	}
-	n, err := c.writeResponse(req, resp, &keep)
+	n, err := c.writeResponse(req, resp, entry.response(), &keep)
 	n += c.interimBytes()
 	s.BytesToClient = n
 	be.ctr.bytesOut.Add(n)
@@ -562,7 +729,21 @@ func drain(b *bodyReader) bool {
 
 // errorPage sends one of haproxy's own replies and records it.
 func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, keep bool) bool {
+	if m := h.errorFile(p.code); m != nil {
+		n, keep, err := c.writeErrorFile(m, keep)
+		s.BytesToClient = n
+		if err != nil {
+			return false
+		}
+		if s.TermCause == 0 {
+			s.TermCause, s.TermState = termNormal, termNormal
+		}
+		return keep
+	}
 	s.BytesToClient = p.htxSize()
+	if c.req != nil && c.req.method == http.MethodHead {
+		s.BytesToClient -= int64(len(p.body))
+	}
 	if err := c.writePage(p, keep); err != nil {
 		return false
 	}
@@ -576,11 +757,84 @@ type clientWriteError struct{ error }
 
 func (e *clientWriteError) Unwrap() error { return e.error }
 
-// hopByHop are response headers that concern one connection only and are
-// not forwarded (RFC 9110 section 7.6.1).
-var hopByHop = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
-	"Transfer-Encoding": true, "Upgrade": true, "Te": true, "Trailer": true,
+// notForwarded are the response fields haproxy 2.6 does not pass on as
+// received: Connection (it writes its own), Transfer-Encoding (the
+// framing is redone), Upgrade (no tunnel is relayed). Keep-Alive,
+// Trailer and the like reach the client, as with haproxy.
+var notForwarded = map[string]bool{
+	"connection": true, "transfer-encoding": true, "upgrade": true,
+}
+
+// responseFields are the server's response fields in the order it sent
+// them, names lower-cased and values trimmed, as haproxy 2.6 passes them
+// on, read from the head as received (raw). Transfer-Encoding stays in
+// the list to mark its place. ok is false when raw is missing or does not
+// hold the same fields as Go's parse of it (then the caller falls back to
+// sortedFields).
+func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
+	if raw == nil {
+		return nil, false
+	}
+	lines := strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
+	var out []header
+	count := map[string]int{}
+	for _, l := range lines[1:] {
+		if l == "" {
+			continue
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			return nil, false // folded: leave it to Go's parse
+		}
+		name, value, found := strings.Cut(l, ":")
+		if !found {
+			return nil, false
+		}
+		name = strings.ToLower(name)
+		value = strings.Trim(value, " \t")
+		if name == "content-length" && resp.ContentLength < 0 && len(resp.TransferEncoding) > 0 {
+			continue // dropped beside chunked, as Go dropped it
+		}
+		if name != "transfer-encoding" && notForwarded[name] {
+			continue
+		}
+		out = append(out, header{name, value})
+		if name != "transfer-encoding" && name != "trailer" {
+			count[http.CanonicalHeaderKey(name)]++
+		}
+	}
+	// Go's parse must agree, Trailer aside (it moves it for chunks).
+	for k, vs := range resp.Header {
+		if notForwarded[strings.ToLower(k)] || k == "Trailer" {
+			continue
+		}
+		if count[k] != len(vs) {
+			return nil, false
+		}
+		delete(count, k)
+	}
+	if len(count) > 0 {
+		return nil, false
+	}
+	return out, true
+}
+
+// sortedFields are the response fields from Go's parse, sorted by name:
+// the order is lost there.
+func sortedFields(resp *http.Response) []header {
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		if !notForwarded[strings.ToLower(k)] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []header
+	for _, k := range keys {
+		for _, v := range resp.Header[k] {
+			out = append(out, header{strings.ToLower(k), v})
+		}
+	}
+	return out
 }
 
 // writeResponse sends the server's response to the client: status line,
@@ -588,9 +842,9 @@ var hopByHop = map[string]bool{
 // and the body, chunked towards an HTTP/1.1 client when the server gave no
 // length. It returns what haproxy counts as bytes sent (%B): the size of
 // the response in its internal HTX form (see htxSize).
-func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool) (int64, error) {
+func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte, keep *bool) (int64, error) {
 	c.startResponse()
-	bw := c.bw
+	bw := c.writer()
 	code := resp.StatusCode
 	reason := strings.TrimLeft(strings.TrimPrefix(resp.Status, strconv.Itoa(code)), " ")
 	bw.WriteString("HTTP/1.1 ")
@@ -599,23 +853,6 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool
 	bw.WriteString(reason)
 	bw.WriteString("\r\n")
 	size := htxStartLine + int64(len(resp.Proto)+3+len(reason))
-	keys := make([]string, 0, len(resp.Header))
-	for k := range resp.Header {
-		if !hopByHop[k] {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		lk := strings.ToLower(k)
-		for _, v := range resp.Header[k] {
-			bw.WriteString(lk)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
-			size += int64(len(k) + len(v))
-		}
-	}
 	bodyless := req.method == http.MethodHead || code/100 == 1 || code == 204 || code == 304
 	chunked := false
 	if !bodyless && resp.ContentLength < 0 {
@@ -626,10 +863,32 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, keep *bool
 		}
 		if req.http11() {
 			chunked = true
-			bw.WriteString("transfer-encoding: chunked\r\n")
 		} else {
 			*keep = false // the end of the body is the close
 		}
+	}
+	fields, ordered := responseFields(raw, resp)
+	if !ordered {
+		fields = sortedFields(resp)
+	}
+	teWritten := false
+	for _, f := range fields {
+		if f.name == "transfer-encoding" {
+			// In the server's place, when the client gets chunks.
+			if chunked && !teWritten {
+				bw.WriteString("transfer-encoding: chunked\r\n")
+				teWritten = true
+			}
+			continue
+		}
+		bw.WriteString(f.name)
+		bw.WriteString(": ")
+		bw.WriteString(f.value)
+		bw.WriteString("\r\n")
+		size += int64(len(f.name) + len(f.value))
+	}
+	if chunked && !teWritten {
+		bw.WriteString("transfer-encoding: chunked\r\n")
 	}
 	switch {
 	case !*keep:
@@ -696,7 +955,9 @@ func (b *timedBody) Read(p []byte) (int, error) {
 // errors from server read errors; what arrived is passed on at once, as
 // haproxy forwards it, even when the server then fails.
 func copyBody(bw *bufio.Writer, w io.Writer, r io.Reader) (int64, error) {
-	buf := make([]byte, 32*1024)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var total int64
 	for {
 		n, err := r.Read(buf)

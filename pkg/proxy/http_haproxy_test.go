@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -135,6 +136,11 @@ func getReq(target string) string {
 	return "GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 }
 
+// clReq is a POST of 5 bytes announcing Content-Length: v.
+func clReq(v string) string {
+	return "POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: " + v + "\r\nConnection: close\r\n\r\nhello"
+}
+
 var httpScenarios = []httpScenario{
 	{"get", "web", 1, rawExchange(getReq("/"), false)},
 	{"post", "web", 1, rawExchange("POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", false)},
@@ -163,6 +169,17 @@ var httpScenarios = []httpScenario{
 	{"space-before-colon", "web", 1, rawExchange("GET / HTTP/1.1\r\nHost : t\r\n\r\n", false)},
 	{"two-hosts", "web", 1, rawExchange("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", false)},
 	{"cl-negative", "web", 1, rawExchange("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", false)},
+	// Content-Length is digits only (issue 10): signs, hex, empty elements
+	// and overflow are bad requests; a leading zero and equal repeats pass.
+	{"cl-plus", "web", 1, rawExchange(clReq("+5"), false)},
+	{"cl-minus-zero", "web", 1, rawExchange(clReq("-0"), false)},
+	{"cl-empty", "web", 1, rawExchange(clReq(""), false)},
+	{"cl-hex", "web", 1, rawExchange(clReq("0x5"), false)},
+	{"cl-space-inside", "web", 1, rawExchange(clReq("5 5"), false)},
+	{"cl-empty-element", "web", 1, rawExchange(clReq("5,"), false)},
+	{"cl-overflow", "web", 1, rawExchange(clReq("99999999999999999999"), false)},
+	{"cl-leading-zero", "web", 1, rawExchange(clReq("05"), false)},
+	{"cl-list-same", "web", 1, rawExchange(clReq("5, 5"), false)},
 	{"utf8-uri", "web", 1, rawExchange(getReq("/\xc3\xa9"), false)},
 	{"bad-chunk-size", "web", 1, rawExchange("POST /post HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", false)},
 	{"cut-body", "web", 1, rawExchange("POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc", true)},
@@ -218,7 +235,10 @@ func httpLogBackend(t *testing.T) string {
 
 // runHTTPScenarios runs every scenario against addr(proxy) and returns
 // the access lines each produced, as lines() reports them.
-func runHTTPScenarios(t *testing.T, addr func(string) string, lines func() []string) map[string][]string {
+// settle, if not nil, runs after each scenario and returns once the
+// proxy has released its connections, so that the next scenario's
+// connection counts do not depend on timing.
+func runHTTPScenarios(t *testing.T, addr func(string) string, lines func() []string, settle func()) map[string][]string {
 	t.Helper()
 	got := map[string][]string{}
 	seen := 0
@@ -232,6 +252,9 @@ func runHTTPScenarios(t *testing.T, addr func(string) string, lines func() []str
 		all := lines()
 		got[sc.name] = all[seen:]
 		seen = len(all)
+		if settle != nil {
+			settle()
+		}
 	}
 	return got
 }
@@ -294,7 +317,7 @@ func runGproxyHTTPLog(t *testing.T, backend string) map[string][]string {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]string(nil), msgs...)
-	})
+	}, nil)
 }
 
 // httpLogFields splits an httplog message into comparable fields: the
@@ -412,6 +435,10 @@ func TestIntegrationHTTPLogHaproxy(t *testing.T) {
 		ports[n] = deadPort(t)
 	}
 	src := fillConfig(ports, backend, fmt.Sprintf("127.0.0.1:%d", deadPort(t)), sink.Port())
+	// A stats socket tells when haproxy has released a scenario's
+	// connection (it may log before it does).
+	sock := filepath.Join(t.TempDir(), "admin.sock")
+	src = strings.Replace(src, "global\n", "global\n    stats socket "+sock+"\n", 1)
 	haproxytest.Start(t, src)
 	for _, p := range ports {
 		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
@@ -433,7 +460,7 @@ func TestIntegrationHTTPLogHaproxy(t *testing.T) {
 			raws = append(raws, strings.TrimSuffix(raw, "\n"))
 		}
 		return msgs
-	})
+	}, func() { haproxyIdle(t, sock) })
 	for _, sc := range httpScenarios {
 		if len(hap[sc.name]) != sc.lines {
 			t.Errorf("%s: haproxy logged %d lines, want %d: %q", sc.name, len(hap[sc.name]), sc.lines, hap[sc.name])
@@ -456,4 +483,25 @@ func TestIntegrationHTTPLogHaproxy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// haproxyIdle waits, at most 5 s, until haproxy holds no client
+// connection (show info's CurrConns, which leaves the CLI's out).
+func haproxyIdle(t *testing.T, sock string) {
+	t.Helper()
+	end := time.Now().Add(5 * time.Second)
+	for time.Now().Before(end) {
+		c, err := net.DialTimeout("unix", sock, time.Second)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(time.Second))
+			io.WriteString(c, "show info\n")
+			out, _ := io.ReadAll(c)
+			c.Close()
+			if strings.Contains(string(out), "\nCurrConns: 0\n") {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("haproxy still holds connections after 5s")
 }

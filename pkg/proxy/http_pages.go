@@ -89,9 +89,15 @@ func (p errorPage) htxSize() int64 {
 
 func (c *h1Conn) writePage(p errorPage, keep bool) error {
 	c.startResponse()
-	_, err := c.bw.WriteString(p.String(keep))
+	bw := c.writer()
+	page := p.String(keep)
+	if c.req != nil && c.req.method == "HEAD" {
+		// The head only, its Content-Length announcing the page.
+		page = page[:len(page)-len(p.body)]
+	}
+	_, err := bw.WriteString(page)
 	if err == nil {
-		err = c.bw.Flush()
+		err = bw.Flush()
 	}
 	return err
 }

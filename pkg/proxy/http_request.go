@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -33,13 +34,17 @@ type header struct{ name, value string }
 // httpRequest is a parsed HTTP/1.x request head.
 type httpRequest struct {
 	method, uri, version string
-	headers              []header // forwarded ones, in order
-	host                 string
-	contentLength        int64 // -1 when the request has no Content-Length
-	chunked              bool
-	keepAlive            bool // the client allows another request afterwards
-	expectContinue       bool // "Expect: 100-continue": the client waits before its body
-	size                 int  // bytes of the head, CRLFs included
+	// headers are the fields as haproxy 2.6 forwards them, in their order:
+	// one Host, one Content-Length (none with Transfer-Encoding), the
+	// Connection tokens other than close and keep-alive.
+	headers        []header
+	host           string
+	contentLength  int64 // -1 when the request has no Content-Length
+	chunked        bool
+	keepAlive      bool // the client allows another request afterwards
+	expectContinue bool // "Expect: 100-continue": the client waits before its body
+	size           int  // bytes of the head, CRLFs included
+	eol            int  // length of the last line's end: 1 (LF) or 2 (CRLF)
 }
 
 // readRequest reads and checks one request head with the rules of haproxy
@@ -63,10 +68,11 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 		return nil, err
 	}
 	// Collect the fields first: an obsolete folded line continues the
-	// previous value, which haproxy joins with a space (RFC 9112 section
-	// 5.2).
+	// previous value, haproxy turning the line end into spaces (RFC 9112
+	// section 5.2).
 	var fields []header
 	for {
+		eol := r.eol
 		line, err := r.readLine(br)
 		if err != nil {
 			return nil, err
@@ -79,7 +85,7 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 				return nil, errBadRequest
 			}
 			last := &fields[len(fields)-1]
-			last.value = strings.Trim(last.value+" "+strings.Trim(line, " \t"), " \t")
+			last.value = strings.Trim(last.value+strings.Repeat(" ", eol)+line, " \t")
 			continue
 		}
 		i := strings.IndexByte(line, ':')
@@ -88,44 +94,75 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 		}
 		fields = append(fields, header{line[:i], strings.Trim(line[i+1:], " \t")})
 	}
-	var te, connTokens []string
+	var te, connTokens, kept []string
+	clAt, connAt, hostSeen := -1, -1, false
 	for _, f := range fields {
-		name, value := f.name, f.value
+		name, value := strings.ToLower(f.name), f.value
 		if err := checkValue(value); err != nil {
 			return nil, err
 		}
-		switch strings.ToLower(name) {
+		switch name {
 		case "content-length":
-			for _, v := range strings.Split(value, ",") {
-				n, err := strconv.ParseInt(strings.Trim(v, " \t"), 10, 64)
-				if err != nil || n < 0 || (r.contentLength >= 0 && n != r.contentLength) {
+			elems := strings.Split(value, ",")
+			for _, v := range elems {
+				n, ok := parseContentLength(strings.Trim(v, " \t"))
+				if !ok || (r.contentLength >= 0 && n != r.contentLength) {
 					return nil, errBadRequest
 				}
 				r.contentLength = n
 			}
-			continue
+			if clAt >= 0 {
+				continue // a repeat of the same length
+			}
+			if len(elems) > 1 {
+				// haproxy sends a list of equal lengths as one.
+				value = strconv.FormatInt(r.contentLength, 10)
+			}
+			clAt = len(r.headers)
 		case "transfer-encoding":
 			for _, v := range strings.Split(value, ",") {
 				te = append(te, strings.ToLower(strings.Trim(v, " \t")))
 			}
-			continue
 		case "connection":
 			for _, v := range strings.Split(value, ",") {
-				connTokens = append(connTokens, strings.ToLower(strings.Trim(v, " \t")))
+				v = strings.Trim(v, " \t")
+				lv := strings.ToLower(v)
+				connTokens = append(connTokens, lv)
+				// close and keep-alive concern this connection only;
+				// upgrade goes with the Upgrade header, not relayed.
+				if lv != "close" && lv != "keep-alive" && lv != "upgrade" && v != "" {
+					kept = append(kept, v)
+				}
+			}
+			if connAt < 0 {
+				connAt = len(r.headers)
+				r.headers = append(r.headers, header{name: name})
 			}
 			continue
-		case "keep-alive", "proxy-connection", "upgrade":
-			continue // hop by hop
+		case "upgrade":
+			continue // no tunnel is relayed
 		case "expect":
 			r.expectContinue = strings.EqualFold(value, "100-continue")
 		case "host":
-			if r.host != "" && r.host != value {
-				return nil, errBadRequest
+			if hostSeen {
+				if r.host != value {
+					return nil, errBadRequest
+				}
+				continue
 			}
-			r.host = value
-			continue
+			hostSeen, r.host = true, value
 		}
 		r.headers = append(r.headers, header{name, value})
+	}
+	if connAt >= 0 {
+		if len(kept) > 0 {
+			r.headers[connAt].value = strings.Join(kept, ", ")
+		} else {
+			r.headers = slices.Delete(r.headers, connAt, connAt+1)
+			if clAt > connAt {
+				clAt--
+			}
+		}
 	}
 	if len(te) > 0 {
 		// Only "chunked", last and once; haproxy 2.6 takes it from an
@@ -140,6 +177,12 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 			return nil, errBadRequest
 		}
 		r.chunked, r.contentLength = true, -1
+		if clAt >= 0 {
+			r.headers = slices.Delete(r.headers, clAt, clAt+1)
+		}
+	}
+	if err := r.normalizeAuthority(hostSeen); err != nil {
+		return nil, err
 	}
 	r.keepAlive = r.http11()
 	if !r.http11() && slices.Contains(connTokens, "keep-alive") {
@@ -149,6 +192,77 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 		r.keepAlive = false
 	}
 	return r, nil
+}
+
+// normalizeAuthority applies haproxy 2.6's rules to an absolute-form
+// target ("scheme://authority/path"): the Host header, when there is one,
+// must name the authority (userinfo aside, case and an http or https
+// default port ignored), else the request is bad; an http or https
+// default port, or an empty one, is dropped from the target, and the Host
+// header then becomes the authority. Other targets are forwarded as
+// received, byte for byte ("//a/b" included).
+func (r *httpRequest) normalizeAuthority(hostSeen bool) error {
+	scheme, auth, rest, ok := splitAbsolute(r.uri)
+	if !ok {
+		return nil
+	}
+	host := auth
+	if k := strings.LastIndexByte(auth, '@'); k >= 0 {
+		host = auth[k+1:]
+	}
+	def := ""
+	switch strings.ToLower(scheme) {
+	case "http":
+		def = "80"
+	case "https":
+		def = "443"
+	}
+	norm := stripDefaultPort(host, def)
+	if hostSeen && host != "" && !strings.EqualFold(norm, stripDefaultPort(r.host, def)) {
+		return errBadRequest
+	}
+	if norm == host {
+		return nil
+	}
+	r.uri = scheme + "://" + auth[:len(auth)-len(host)] + norm + rest
+	if hostSeen {
+		r.host = norm
+		for i := range r.headers {
+			if r.headers[i].name == "host" {
+				r.headers[i].value = norm
+			}
+		}
+	}
+	return nil
+}
+
+// splitAbsolute splits an absolute-form target at "://" and the first
+// '/' after it, as haproxy finds the authority (a query does not end it).
+func splitAbsolute(uri string) (scheme, authority, rest string, ok bool) {
+	i := strings.IndexByte(uri, ':')
+	if i <= 0 || uri[0] == '/' || !strings.HasPrefix(uri[i:], "://") {
+		return "", "", "", false
+	}
+	a := uri[i+3:]
+	j := strings.IndexByte(a, '/')
+	if j < 0 {
+		j = len(a)
+	}
+	return uri[:i], a[:j], a[j:], true
+}
+
+// stripDefaultPort drops ":" or ":def" (def not empty) ending host.
+func stripDefaultPort(host, def string) string {
+	if def == "" {
+		return host
+	}
+	if strings.HasSuffix(host, ":") {
+		return host[:len(host)-1]
+	}
+	if strings.HasSuffix(host, ":"+def) {
+		return host[:len(host)-len(def)-1]
+	}
+	return host
 }
 
 // http11 reports whether the request is HTTP/1.1 or later, where
@@ -180,8 +294,10 @@ func (r *httpRequest) readLine(br *bufio.Reader) (string, error) {
 		return "", err
 	}
 	buf = buf[:len(buf)-1]
+	r.eol = 1
 	if n := len(buf); n > 0 && buf[n-1] == '\r' {
 		buf = buf[:n-1]
+		r.eol = 2
 	}
 	for _, c := range buf {
 		if c == '\r' || c == 0 {
@@ -217,6 +333,27 @@ func validVersion(v string) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// parseContentLength reads one Content-Length element as haproxy 2.6
+// does: one or more digits and nothing else ("+5", "-0", "0x5", "" and
+// "5 5" are bad requests; "05" is 5), at most 2^63-1.
+func parseContentLength(v string) (int64, bool) {
+	if v == "" {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		if !isDigit(v[i]) {
+			return 0, false
+		}
+		d := int64(v[i] - '0')
+		if n > (1<<63-1-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
 
 // checkValue refuses control characters but HTAB in a field value. haproxy
 // 2.6 forwards a NUL there; we refuse it, as RFC 9110 section 5.5 allows
@@ -282,7 +419,17 @@ func newBodyReader(br *bufio.Reader, req *httpRequest) *bodyReader {
 	return b
 }
 
-func (b *bodyReader) Read(p []byte) (int, error) {
+func (b *bodyReader) Read(p []byte) (n int, err error) {
+	defer func() {
+		// Go's client reads the body on its own goroutine: a panic here
+		// fails this request only (its connection is then not reused).
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("proxy: panic reading the request body: %v", r)
+			b.mu.Lock()
+			b.err = err
+			b.mu.Unlock()
+		}
+	}()
 	if b.r == nil {
 		return 0, io.EOF
 	}
@@ -290,7 +437,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.first = nil
 		f()
 	}
-	n, err := b.r.Read(p)
+	n, err = b.r.Read(p)
 	if err == io.EOF {
 		b.r = nil
 		close(b.done)

@@ -199,6 +199,7 @@ type Backend struct {
 	policy  balance.Policy
 	hash    bool // hash-based policy: retries stay on the server
 	ctr     counters
+	errs    errorFiles // errorfile replies by status
 	started time.Time
 	now     func() time.Time
 
@@ -269,6 +270,7 @@ type Frontend struct {
 	backend *Backend // nil: connections are closed (<NOSRV>)
 	now     func() time.Time
 	ctr     counters
+	errs    errorFiles   // errorfile replies by status
 	slots   atomic.Int64 // connections holding a maxconn slot
 	gate    gate
 	stopped atomic.Bool

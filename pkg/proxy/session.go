@@ -58,6 +58,8 @@ type session struct {
 	writing  atomic.Int32 // directions writing or splicing now
 	sleeping atomic.Bool  // the watchdog waits for the next expiry, not a step
 	finished atomic.Bool
+	ending   atomic.Bool  // finish has begun: it runs once
+	beOpen   bool         // the backend counted the session (run); finish uncounts it
 	cliFin   atomic.Bool  // the client sent its FIN
 	srvFin   atomic.Bool  // the server sent its FIN
 	in, out  atomic.Int64 // bytes from and to the client
@@ -119,6 +121,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 func (e *Engine) handle(f *Frontend, c net.Conn) {
 	now := e.now()
 	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
+	defer s.recoverPanic("session")
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}
 	killed := e.killed.Err() != nil
@@ -138,6 +141,13 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 		Tw:           -1,
 		Tc:           -1,
 	}
+	// On the session's goroutine, under its recover, once the session is
+	// counted and its log begun (finish undoes and writes them): a panic
+	// while logging the connection ends this session only.
+	e.connected(f, c)
+	if h := testHookSession.Load(); h != nil {
+		(*h)(f.Name())
+	}
 	if !s.run(&s.log, now) {
 		s.finish()
 	}
@@ -145,6 +155,9 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 
 // finish closes the session's connections, accounts for it and logs it.
 func (s *session) finish() {
+	if !s.ending.CompareAndSwap(false, true) {
+		return
+	}
 	e, f, c, log := s.e, s.f, s.cli, &s.log
 	defer e.wg.Done()
 	// Close and account; %ac and %fc still count this session, %bc and
@@ -169,7 +182,7 @@ func (s *session) finish() {
 		log.SrvConn = s.srv.Conns() - 1
 		s.be.release(s.srv)
 	}
-	if s.be != nil {
+	if s.be != nil && s.beOpen {
 		s.be.ctr.cur.Add(-1)
 		log.BeConn = int(s.be.ctr.cur.Load())
 	}
@@ -209,6 +222,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	s.bt = be.px.Timeouts
 	log.BackendName = be.Name()
 	be.ctr.open(accept)
+	s.beOpen = true
 	if s.isAborted() {
 		return false
 	}
@@ -454,6 +468,7 @@ const ackUnread = math.MinInt64
 // peer the watchdog sleeps until the next expiry: an idle session wakes
 // once per timeout, not every step.
 func (s *session) tick() {
+	defer s.recoverPanic("watchdog")
 	if s.finished.Load() || s.isAborted() {
 		return
 	}
@@ -538,8 +553,16 @@ func (s *session) relay() {
 			s.finish()
 		}
 	}
-	go func() { s.pipe(s.cli, s.sc, true); end() }()
-	go func() { s.pipe(s.sc, s.cli, false); end() }()
+	go func() {
+		defer end()
+		defer s.recoverPanic("relay")
+		s.pipe(s.cli, s.sc, true)
+	}()
+	go func() {
+		defer end()
+		defer s.recoverPanic("relay")
+		s.pipe(s.sc, s.cli, false)
+	}()
 }
 
 type closeWriter interface{ CloseWrite() error }

@@ -29,7 +29,8 @@ const (
 // `;norefresh` to drop the Refresh header, behind `stats auth` (basic
 // authentication with `stats realm`). It also answers the Prometheus
 // exporter of a proxy with `http-request use-service prometheus-exporter`.
-// Other requests get haproxy's 503 page, as the proxy has no server.
+// The engine gives it only the requests haproxy intercepts for these
+// services (proxy.localService); others reaching it get haproxy's 503 page.
 func Handler(px *haproxycfg.Proxy, src *Source) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// haproxy's stats applet sends no Date header.

@@ -1,0 +1,305 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+
+	"hapair/pkg/haproxycfg"
+)
+
+// Go's HTTP client writes the request line and the header fields its own
+// way: a target beginning with "//" gains a scheme ("GET //a/b" becomes
+// "GET http://a/b"), names take Go's canonical case, a Host field is
+// always sent. haproxy 2.6 forwards the target byte for byte and the
+// fields lower-cased, in their order. So the head the server receives is
+// written here (appendHead) and swapped in for Go's on the server
+// connection (headConn): the client is given a unique placeholder target,
+// which the connection recognises at the start of a request and replaces
+// with the head registered under it (headTable).
+
+// appendHead appends the request head as haproxy 2.6 sends it to a
+// server in its default keep-alive mode: the method and target as
+// received, HTTP/1.1 (HTTP/1.0 for a 1.0 client, then asking the server
+// for keep-alive), the fields readRequest kept with lower-case names.
+//
+// extra fields (option forwardfor) follow the client's; with
+// http-server-close or httpclose an HTTP/1.1 request asks the server to
+// close ("connection: close"), an HTTP/1.0 one says nothing.
+func (r *httpRequest) appendHead(b []byte, extra []header, mode haproxycfg.HTTPConnMode) []byte {
+	b = append(b, r.method...)
+	b = append(b, ' ')
+	b = append(b, r.uri...)
+	if r.http11() {
+		b = append(b, " HTTP/1.1\r\n"...)
+	} else {
+		b = append(b, " HTTP/1.0\r\n"...)
+	}
+	for _, h := range r.headers {
+		b = append(b, h.name...)
+		b = append(b, ": "...)
+		b = append(b, h.value...)
+		b = append(b, "\r\n"...)
+	}
+	for _, h := range extra {
+		b = append(b, h.name...)
+		b = append(b, ": "...)
+		b = append(b, h.value...)
+		b = append(b, "\r\n"...)
+	}
+	switch {
+	case mode == haproxycfg.HTTPKeepAlive && !r.http11():
+		b = append(b, "connection: keep-alive\r\n"...)
+	case mode != haproxycfg.HTTPKeepAlive && r.http11():
+		b = append(b, "connection: close\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+// headTable holds the heads of the requests being sent, by placeholder.
+type headTable struct {
+	prefix []byte // "/.gproxy-<random>-": the placeholder before the id
+	// panicked reports a panic recovered on a server connection, which
+	// Go's client writes on its own goroutine; nil ignores it.
+	panicked func(r any)
+	mu       sync.Mutex
+	next     uint64
+	heads    map[uint64]*headEntry
+}
+
+// headEntry is one request being sent: the head the server receives and
+// the head of the server's final response as it arrived (nil until then,
+// or if it could not be captured).
+type headEntry struct {
+	head     []byte
+	mu       sync.Mutex
+	resp     []byte
+	interims [][]byte // interim 1xx heads not yet passed on
+}
+
+// nextInterim takes the oldest interim response head received, or nil.
+func (e *headEntry) nextInterim() []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.interims) == 0 {
+		return nil
+	}
+	h := e.interims[0]
+	e.interims = e.interims[1:]
+	return h
+}
+
+// response is the server's response head, byte for byte, or nil.
+func (e *headEntry) response() []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.resp
+}
+
+func newHeadTable() *headTable {
+	var secret [16]byte
+	_, _ = rand.Read(secret[:])
+	return &headTable{
+		prefix: []byte("/.gproxy-" + hex.EncodeToString(secret[:]) + "-"),
+		heads:  map[uint64]*headEntry{},
+	}
+}
+
+// add registers a head and returns the placeholder target standing for
+// it, its entry and the function that forgets it.
+func (t *headTable) add(head []byte) (string, *headEntry, func()) {
+	t.mu.Lock()
+	t.next++
+	id := t.next
+	e := &headEntry{head: head}
+	t.heads[id] = e
+	t.mu.Unlock()
+	return string(t.prefix) + strconv.FormatUint(id, 10), e, func() {
+		t.mu.Lock()
+		delete(t.heads, id)
+		t.mu.Unlock()
+	}
+}
+
+// lookup finds the entry of a request line "METHOD <placeholder> ...".
+func (t *headTable) lookup(p []byte) (*headEntry, bool) {
+	sp := bytes.IndexByte(p, ' ')
+	if sp <= 0 || sp > 64 || !bytes.HasPrefix(p[sp+1:], t.prefix) {
+		return nil, false
+	}
+	rest := p[sp+1+len(t.prefix):]
+	end := bytes.IndexByte(rest, ' ')
+	if end <= 0 {
+		return nil, false
+	}
+	id, err := strconv.ParseUint(string(rest[:end]), 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.heads[id]
+	return e, ok
+}
+
+var errHeadSplit = errors.New("proxy: request head split across writes")
+
+// headConn is a server connection that replaces the head Go's client
+// writes for a placeholder target with the registered one. Go's head for
+// such a request is a few dozen bytes, written whole at the start of the
+// first write of the request (its write buffer holds 4 KiB).
+//
+// It also keeps the head of the response to such a request, byte for
+// byte, for the client to receive the server's fields in their order:
+// Go's client reads responses one after the other, each after its request.
+type headConn struct {
+	net.Conn
+	t *headTable
+
+	mu  sync.Mutex
+	cur *headEntry // the request whose response is being read
+	buf []byte     // the response head so far
+}
+
+// maxRespHead bounds a captured response head; a longer one is not kept.
+const maxRespHead = 64 << 10
+
+func (c *headConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.capture(p[:n])
+	}
+	return n, err
+}
+
+// capture collects the response head of the current request; interim
+// 1xx responses before the final one are skipped.
+func (c *headConn) capture(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.cur != nil && len(b) > 0 {
+		c.buf = append(c.buf, b...)
+		b = nil
+		end := headEnd(c.buf)
+		if end < 0 {
+			if len(c.buf) > maxRespHead {
+				c.cur, c.buf = nil, nil
+			}
+			return
+		}
+		head := c.buf[:end]
+		if len(head) >= 12 && head[9] == '1' && string(head[9:12]) != "101" {
+			c.cur.mu.Lock()
+			c.cur.interims = append(c.cur.interims, append([]byte(nil), head...))
+			c.cur.mu.Unlock()
+			b = append([]byte(nil), c.buf[end:]...)
+			c.buf = c.buf[:0]
+			continue
+		}
+		c.cur.mu.Lock()
+		c.cur.resp = append([]byte(nil), head...)
+		c.cur.mu.Unlock()
+		c.cur, c.buf = nil, nil
+	}
+}
+
+// headEnd is the length of the head at the start of b, blank line
+// included (CRLF or bare LF line ends), or -1.
+func headEnd(b []byte) int {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			return i + 2
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			return i + 3
+		}
+	}
+	return -1
+}
+
+func (c *headConn) Write(p []byte) (n int, err error) {
+	defer func() {
+		// Go's client calls this on its own goroutine: a panic here
+		// fails this request only.
+		if r := recover(); r != nil {
+			if c.t.panicked != nil {
+				c.t.panicked(r)
+			}
+			n, err = 0, fmt.Errorf("proxy: panic writing to the server: %v", r)
+		}
+	}()
+	e, ok := c.t.lookup(p)
+	if !ok {
+		return c.Conn.Write(p)
+	}
+	head := e.head
+	c.mu.Lock()
+	c.cur, c.buf = e, nil
+	c.mu.Unlock()
+	end := bytes.Index(p, []byte("\r\n\r\n"))
+	if end < 0 {
+		return 0, errHeadSplit
+	}
+	out := make([]byte, 0, len(head)+len(p)-end-4)
+	out = append(append(out, head...), p[end+4:]...)
+	if _, err := c.Conn.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// httpOptions combines the frontend's and the backend's HTTP options as
+// haproxy 2.6 does: the more closing connection mode; the backend's
+// `option forwardfor`, else the frontend's.
+func (e *Engine) httpOptions(f *Frontend) (haproxycfg.HTTPConnMode, *haproxycfg.ForwardFor) {
+	if e.opts.HTTPOptions == nil {
+		return haproxycfg.HTTPKeepAlive, nil
+	}
+	fo := e.opts.HTTPOptions(f.px)
+	mode, fwd := fo.ConnMode, fo.ForwardFor
+	if be := f.backend; be != nil && be.px != f.px {
+		bo := e.opts.HTTPOptions(be.px)
+		mode = max(mode, bo.ConnMode)
+		if bo.ForwardFor != nil {
+			fwd = bo.ForwardFor
+		}
+	}
+	return mode, fwd
+}
+
+// extraHeaders are the fields the proxy adds to a request: option
+// forwardfor's, with the client's address, appended after the client's
+// own (a client-sent X-Forwarded-For is kept, as haproxy keeps it, and the
+// server finds the true address in the last one).
+func (h *h1Frontend) extraHeaders(req *httpRequest, client netip.Addr) []header {
+	fwd := h.fwd
+	if fwd == nil || !client.IsValid() {
+		return nil
+	}
+	client = client.Unmap()
+	if fwd.Except.IsValid() && fwd.Except.Contains(client) {
+		return nil
+	}
+	name := strings.ToLower(fwd.Header)
+	if name == "" {
+		name = "x-forwarded-for"
+	}
+	if fwd.IfNone {
+		for _, hd := range req.headers {
+			if hd.name == name {
+				return nil
+			}
+		}
+	}
+	return []header{{name, client.String()}}
+}
