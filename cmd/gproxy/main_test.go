@@ -290,9 +290,12 @@ backend b
 backend api
     server s 127.0.0.1:10
 `},
-		{"option forwardfor", "option forwardfor", head + `frontend f
+		// option forwardfor works (pkg/proxy's differential tests); the
+		// header rules it is often paired with are refused.
+		{"http-request set-header", "http-request set-header", head + `frontend f
     bind 127.0.0.1:8080
-    option forwardfor <<
+    option forwardfor
+    http-request set-header X-Forwarded-Proto http <<
     default_backend b
 backend b
     server s 127.0.0.1:9

@@ -2,6 +2,7 @@ package haproxycfg
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -460,7 +461,88 @@ func (p *parser) option(args []string, no bool) {
 			}
 		}
 		px.Options.HTTPChk = c
+	case "forwardfor":
+		p.forwardFor(args)
+	case "httpclose", "http-server-close", "http-keep-alive":
+		if len(args) > 2 {
+			p.alert("option", "'option %s' cannot handle unexpected argument '%s'.", name, args[2])
+			return
+		}
+		px.HTTP.ConnMode = map[string]HTTPConnMode{"httpclose": HTTPClose,
+			"http-server-close": HTTPServerClose, "http-keep-alive": HTTPKeepAlive}[name]
+		if no {
+			px.HTTP.ConnMode = HTTPKeepAlive
+		}
 	}
+}
+
+// forwardFor is `option forwardfor [except NETWORK] [header NAME]
+// [if-none]` (section 4.2, "option forwardfor").
+func (p *parser) forwardFor(args []string) {
+	ff := &ForwardFor{Pos: p.pos()}
+	for i := 2; i < len(args); i++ {
+		switch args[i] {
+		case "except":
+			i++
+			pfx, ok := netOrAddr(argAt(args, i))
+			if !ok {
+				p.alert("option", "'option forwardfor except' expects <address>[/mask] as argument.")
+				return
+			}
+			ff.Except = pfx
+		case "header":
+			i++
+			if argAt(args, i) == "" {
+				p.alert("option", "'option forwardfor header' expects <header_name> as argument.")
+				return
+			}
+			ff.Header = args[i]
+		case "if-none":
+			ff.IfNone = true
+		default:
+			p.alert("option", "'option forwardfor' only supports optional values: 'except', 'header' and 'if-none'.")
+			return
+		}
+	}
+	p.cur.px.HTTP.ForwardFor = ff
+}
+
+func argAt(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
+	}
+	return ""
+}
+
+// netOrAddr reads ADDR[/MASK] as haproxy's str2net does: a prefix length
+// or, for IPv4, a dotted mask; a bare address is a host network.
+func netOrAddr(s string) (netip.Prefix, bool) {
+	addr, mask, hasMask := strings.Cut(s, "/")
+	a, err := netip.ParseAddr(addr)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, false
+	}
+	if !hasMask {
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	if n, ok := parseUint(mask, a.BitLen()); ok && mask != "" {
+		return netip.PrefixFrom(a, n).Masked(), true
+	}
+	m, err := netip.ParseAddr(mask)
+	if err != nil || !a.Is4() || !m.Is4() {
+		return netip.Prefix{}, false
+	}
+	b := m.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n := 0
+	for v&(1<<31) != 0 {
+		n++
+		v <<= 1
+	}
+	if v != 0 { // not a contiguous mask
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a, n).Masked(), true
 }
 
 // httpCheck is `http-check expect status N`; the other forms are refused.
@@ -678,6 +760,14 @@ func (p *parser) errorFile(args []string) {
 		if err != nil {
 			p.alert("errorfile", "errorfile : error opening file '%s'.", ef.Path)
 			return
+		}
+		m, err := ParseErrorFile(ef.Path, b)
+		if err != nil {
+			p.alert("errorfile", "errorfile : %v", err)
+			return
+		}
+		if m.Truncated {
+			p.warn("errorfile", "%s", ErrorFileTruncated(ef.Path))
 		}
 		ef.Content = b
 	}

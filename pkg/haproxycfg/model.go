@@ -313,7 +313,9 @@ type Proxy struct {
 	ID int
 	// ErrorFiles are `errorfile CODE FILE` (defaults inherited): the file
 	// sent verbatim instead of the built-in page for that status.
-	ErrorFiles    map[int]ErrorFile
+	ErrorFiles map[int]ErrorFile
+	// HTTP holds the connection mode and `option forwardfor`.
+	HTTP          HTTPOptions
 	Prometheus    bool   // http-request use-service prometheus-exporter
 	PrometheusURI string // the URI from "... if { path URI }"; "" = every request
 }

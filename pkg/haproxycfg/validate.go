@@ -122,6 +122,10 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 			p.postDiag(Warning, Pos{}, "http-request", "'http-request' rules ignored for %s '%s' as they require HTTP mode.", typeStr(px.Kind), px.Name)
 			px.Prometheus = false
 		}
+		if px.HTTP.ForwardFor != nil {
+			p.postDiag(Warning, Pos{}, "option", "'option forwardfor' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
+			px.HTTP.ForwardFor = nil
+		}
 	}
 	if px.Kind.HasFrontend() && len(px.Binds) == 0 {
 		p.postDiag(Warning, Pos{}, "bind", "%s '%s' has no 'bind' directive. Please declare it as a backend if this was intended.", typeStr(px.Kind), px.Name)

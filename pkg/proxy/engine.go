@@ -54,9 +54,6 @@ type Options struct {
 	// HTTPHandler serves a `mode http` proxy with `stats enable`; nil, or a
 	// nil handler, answers 503.
 	HTTPHandler func(px *haproxycfg.Proxy) http.Handler
-	// HTTPOptions gives a proxy's connection mode and `option forwardfor`;
-	// nil means haproxy's defaults (keep-alive, no forwardfor).
-	HTTPOptions func(px *haproxycfg.Proxy) haproxycfg.HTTPOptions
 }
 
 // Engine runs every frontend and backend of one configuration.

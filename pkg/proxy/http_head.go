@@ -262,13 +262,10 @@ func (c *headConn) Write(p []byte) (n int, err error) {
 // haproxy 2.6 does: the more closing connection mode; the backend's
 // `option forwardfor`, else the frontend's.
 func (e *Engine) httpOptions(f *Frontend) (haproxycfg.HTTPConnMode, *haproxycfg.ForwardFor) {
-	if e.opts.HTTPOptions == nil {
-		return haproxycfg.HTTPKeepAlive, nil
-	}
-	fo := e.opts.HTTPOptions(f.px)
+	fo := f.px.HTTP
 	mode, fwd := fo.ConnMode, fo.ForwardFor
 	if be := f.backend; be != nil && be.px != f.px {
-		bo := e.opts.HTTPOptions(be.px)
+		bo := be.px.HTTP
 		mode = max(mode, bo.ConnMode)
 		if bo.ForwardFor != nil {
 			fwd = bo.ForwardFor

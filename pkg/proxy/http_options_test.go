@@ -10,8 +10,7 @@ import (
 )
 
 // optionsConfig forwards to one server; OPTIONS are haproxy's option
-// lines, which gproxy gets through Options.HTTPOptions while the parser
-// does not read them yet.
+// lines.
 const optionsConfig = `global
     log 127.0.0.1:LOGPORT local0
 defaults
@@ -89,15 +88,21 @@ func checkOptions(t *testing.T, start func(t *testing.T, cfg, backend string, op
 // http-keep-alive and forwardfor against what haproxy 2.6 does with them.
 func TestHTTPOptionsAsHaproxy(t *testing.T) {
 	checkOptions(t, func(t *testing.T, cfg, backend string, opts haproxycfg.HTTPOptions) wireProxy {
-		// The parser does not know these options yet: gproxy runs the
-		// configuration without them and gets them from HTTPOptions.
-		var kept []string
-		for _, l := range strings.Split(cfg, "\n") {
-			if !strings.HasPrefix(strings.TrimSpace(l), "option http") && !strings.HasPrefix(strings.TrimSpace(l), "option forwardfor") || strings.Contains(l, "httplog") {
-				kept = append(kept, l)
-			}
+		// The parser reads the option lines into the model the engine runs.
+		parsed, _, err := haproxycfg.Parse("o.cfg", []byte(wireConfig(cfg, "127.0.0.1:1", backend, 9)), haproxycfg.ParseOptions{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return startWireGproxyOpts(t, strings.Join(kept, "\n"), backend, nil, func(*haproxycfg.Proxy) haproxycfg.HTTPOptions { return opts })
+		got := parsed.Proxy("web").HTTP
+		if got.ForwardFor != nil {
+			ff := *got.ForwardFor
+			ff.Pos = haproxycfg.Pos{}
+			got.ForwardFor = &ff
+		}
+		if !reflect.DeepEqual(got, opts) {
+			t.Fatalf("parsed %+v (forwardfor %+v), want %+v", got, got.ForwardFor, opts)
+		}
+		return startWireGproxy(t, cfg, backend, nil)
 	})
 }
 

@@ -109,12 +109,6 @@ func wireConfig(tmpl, front, backend string, logPort int) string {
 // stats and Prometheus requests.
 func startWireGproxy(t *testing.T, tmpl, backend string, local http.Handler) wireProxy {
 	t.Helper()
-	return startWireGproxyOpts(t, tmpl, backend, local, nil)
-}
-
-// startWireGproxyOpts is startWireGproxy with Options.HTTPOptions.
-func startWireGproxyOpts(t *testing.T, tmpl, backend string, local http.Handler, httpOpts func(*haproxycfg.Proxy) haproxycfg.HTTPOptions) wireProxy {
-	t.Helper()
 	ln, bind := listen(t)
 	src := wireConfig(tmpl, bind.Address(), backend, 9)
 	cfg, _, err := haproxycfg.Parse("wire.cfg", []byte(src), haproxycfg.ParseOptions{ReadFile: os.ReadFile})
@@ -127,7 +121,6 @@ func startWireGproxyOpts(t *testing.T, tmpl, backend string, local http.Handler,
 		Logger:      zerolog.Nop(),
 		Listeners:   map[string]net.Listener{bind.Address(): ln},
 		HTTPHandler: func(*haproxycfg.Proxy) http.Handler { return local },
-		HTTPOptions: httpOpts,
 		SessionLog: func(px *haproxycfg.Proxy, s accesslog.Session) {
 			mu.Lock()
 			msgs = append(msgs, accesslog.HTTPLog(s))
