@@ -833,4 +833,3 @@ func TestIntegrationHardStopAfter(t *testing.T) {
 		}
 	}
 }
-
