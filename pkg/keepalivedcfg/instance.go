@@ -249,10 +249,7 @@ var instanceKeywords = []keyword{
 	{name: "higher_prio_send_advert", handler: func(p *parser, l line) {
 		p.instState.higherPrioSend = p.instBool(l, p.instState.higherPrioSend, "(%s) invalid higher_prio_send_advert %s specified")
 	}},
-	{name: "use_vmac", handler: func(p *parser, l line) {
-		p.inst.UseVMAC = true
-		p.ignoredf(l, "(%s) use_vmac is not supported by gkeepalived - using the interface's own MAC address", p.inst.Name)
-	}},
+	{name: "check_unicast_src", handler: func(p *parser, l line) { p.inst.CheckUnicastSrc = true }},
 	{name: "authentication", sub: []keyword{
 		{name: "auth_type", handler: func(p *parser, l line) {
 			switch s := p.arg(l, 1); s {
@@ -278,20 +275,13 @@ var instanceKeywords = []keyword{
 	}},
 }
 
-// instanceIgnored are the other vrrp_instance keywords keepalived 2.2.7 knows.
-var instanceIgnored = []string{
-	"use_vmac_addr", "vmac_xmit_base", "use_ipvlan", "unicast_fault_no_peer", "check_unicast_src",
-	"old_unicast_checksum", "native_ipv6", "vrf", "track_file", "track_process", "track_bfd",
-	"track_src_ip", "promote_secondaries", "linkbeat_use_polling", "virtual_routes",
-	"virtual_rules", "accept", "no_accept", "skip_check_adv_addr", "debug", "notify_deleted",
-	"notify_master_rx_lower_pri", "notify_priority_changes", "lvs_sync_daemon_interface",
-	"down_timer_adverts", "garp_extra_if", "vmac_garp_intvl", "kernel_rx_buf_size",
-}
-
-func init() {
-	for _, n := range instanceIgnored {
-		instanceKeywords = append(instanceKeywords, ignoredKeyword(n))
+func slicesContains(s []netip.Addr, a netip.Addr) bool {
+	for _, x := range s {
+		if x == a {
+			return true
+		}
 	}
+	return false
 }
 
 func b2i(b bool) int {
@@ -421,6 +411,13 @@ func (p *parser) unicastPeer(l line) {
 	}
 	if minTTL > maxTTL {
 		p.errorf(l, "(%s) min_ttl %d > max_ttl %d - all packets will be discarded", in.Name, minTTL, maxTTL)
+	}
+	if _, dup := in.PeerTTL[a]; !dup && (minTTL != 0 || maxTTL != 255) && !slicesContains(in.UnicastPeers, a) {
+		// keepalived matches the first entry for an address.
+		if in.PeerTTL == nil {
+			in.PeerTTL = map[netip.Addr]TTLRange{}
+		}
+		in.PeerTTL[a] = TTLRange{Min: int(minTTL), Max: int(maxTTL)}
 	}
 	in.UnicastPeers = append(in.UnicastPeers, a)
 }
@@ -695,11 +692,11 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 				}
 			}
 		case "home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin":
-			p.ignoredf(l, "address flag '%s' is not supported by gkeepalived - ignored", w)
+			p.refusedf(l, "address flag '%s' is not implemented by gkeepalived (%s)", w, featAddrFlags)
 		case "no_track":
 			v.NoTrack = true
 		case "use_vmac":
-			p.ignoredf(l, "use_vmac is not supported by gkeepalived - ignored")
+			p.refusedf(l, "use_vmac is not implemented by gkeepalived (%s)", featVMAC)
 		default:
 			p.errorf(l, "Unknown configuration entry '%s' for ip address - ignoring", w)
 		}
@@ -784,20 +781,6 @@ var syncGroupKeywords = []keyword{
 			p.sg.SMTPAlert = boolPtr(b)
 		}
 	}},
-	ignoredKeyword("track_interface"),
-	ignoredKeyword("track_script"),
-	ignoredKeyword("track_file"),
-	ignoredKeyword("track_process"),
-	ignoredKeyword("track_bfd"),
-	ignoredKeyword("global_tracking"),
-	ignoredKeyword("sync_group_tracking_weight"),
-	ignoredKeyword("notify_priority_changes"),
-}
-
-func init() {
-	for _, n := range []string{"track_interface", "track_script"} {
-		valueBlockKeywords[n] = true
-	}
 }
 
 func (p *parser) vrrpSyncGroup(l line) {

@@ -20,17 +20,6 @@ func initRoot() {
 		{name: "vrrp_instance", handler: (*parser).vrrpInstance, sub: instanceKeywords, close: (*parser).vrrpInstanceEnd},
 		{name: "vrrp_sync_group", handler: (*parser).vrrpSyncGroup, sub: syncGroupKeywords},
 	}
-	// Other keepalived subsystems and VRRP features gkeepalived does not
-	// implement: their blocks are read and skipped with a warning.
-	for _, n := range []string{"track_group", "static_ipaddress", "static_routes", "static_rules",
-		"garp_group", "linkbeat_interfaces", "vrrp_track_process", "interface_up_down_delays",
-		"vrrp_track_file", "track_file", "bfd_instance", "virtual_server", "virtual_server_group"} {
-		rootKeywords = append(rootKeywords, keyword{name: n, skip: true, sub: []keyword{}})
-	}
-	for _, n := range []string{"linkbeat_use_polling", "net_namespace", "net_namespace_ipvs",
-		"namespace_with_ipsets", "use_pid_dir", "instance", "child_wait_time"} {
-		rootKeywords = append(rootKeywords, keyword{name: n, skip: true})
-	}
 }
 
 // --- global_defs -------------------------------------------------------------
@@ -163,16 +152,6 @@ var globalKeywords = []keyword{
 			p.logf(l.pos, "The vrrp_garp_interval is very large - %s seconds", l.words[1])
 		}
 	}},
-	{name: "vrrp_gna_interval", handler: func(p *parser, l line) {
-		if v, ok := p.readDecimal(l, 1, 1, 1<<32-1, true); ok {
-			p.cfg.Global.GNAInterval = usec(v)
-		} else {
-			p.errorf(l, "vrrp_gna_interval '%s' is invalid", l.words[1])
-		}
-		if p.cfg.Global.GNAInterval >= time.Second {
-			p.logf(l.pos, "The vrrp_gna_interval is very large - %s seconds", l.words[1])
-		}
-	}},
 	{name: "vrrp_lower_prio_no_advert", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
 			p.cfg.Global.LowerPrioNoAdvert = true
@@ -184,6 +163,7 @@ var globalKeywords = []keyword{
 			p.cfg.Global.LowerPrioNoAdvert = r == 1
 		}
 	}},
+	{name: "vrrp_check_unicast_src", handler: func(p *parser, l line) { p.cfg.Global.CheckUnicastSrc = true }},
 	{name: "vrrp_higher_prio_send_advert", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
 			p.cfg.Global.HigherPrioSendAdvert = true
@@ -195,61 +175,6 @@ var globalKeywords = []keyword{
 			p.cfg.Global.HigherPrioSendAdvert = r == 1
 		}
 	}},
-}
-
-// globalIgnored are the other global_defs keywords keepalived 2.2.7 knows:
-// accepted with a warning that gkeepalived does not act on them.
-var globalIgnored = []string{
-	"linkbeat_use_polling", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets",
-	"use_pid_dir", "instance", "child_wait_time", "process_names", "process_name",
-	"vrrp_process_name", "checker_process_name", "lvs_process_name", "bfd_process_name",
-	"startup_script", "startup_script_timeout", "shutdown_script", "shutdown_script_timeout",
-	"max_auto_priority", "min_auto_priority_delay", "smtp_alert_checker",
-	"checker_log_all_failures", "dynamic_interfaces", "no_email_faults", "default_interface",
-	"disable_local_igmp", "lvs_timeouts", "lvs_flush", "lvs_flush_on_stop", "lvs_flush_onstop",
-	"lvs_sync_daemon", "vrrp_down_timer_adverts", "vrrp_min_garp", "vrrp_garp_extra_if",
-	"vrrp_vmac_garp_intvl", "vrrp_iptables", "vrrp_ipsets", "nftables", "nftables_priority",
-	"nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority", "nftables_ipvs_start_fwmark",
-	"nftables_counters", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_priority",
-	"vrrp_no_swap", "vrrp_rt_priority", "vrrp_cpu_affinity", "vrrp_rlimit_rttime",
-	"vrrp_rlimit_rtime", "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo",
-	"vrrp_notify_fifo_script", "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
-	"lvs_notify_fifo", "lvs_notify_fifo_script", "checker_priority", "checker_no_swap",
-	"checker_rt_priority", "checker_cpu_affinity", "checker_rlimit_rttime", "checker_rlimit_rtime",
-	"bfd_priority", "bfd_no_swap", "bfd_rt_priority", "bfd_cpu_affinity", "bfd_rlimit_rttime",
-	"bfd_rlimit_rtime", "snmp_socket", "enable_traps", "enable_snmp_vrrp", "enable_snmp_keepalived",
-	"enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_checker",
-	"enable_dbus", "dbus_service_name", "vrrp_netlink_cmd_rcv_bufs",
-	"vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
-	"vrrp_netlink_monitor_rcv_bufs_force", "process_monitor_rcv_bufs",
-	"process_monitor_rcv_bufs_force", "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force",
-	"lvs_netlink_monitor_rcv_bufs", "lvs_netlink_monitor_rcv_bufs_force", "rs_init_notifies",
-	"no_checker_emails", "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", "vrrp_startup_delay",
-	"log_unknown_vrids", "vmac_prefix", "vmac_addr_prefix", "umask", "random_seed",
-	"reload_check_config", "reload_time_file", "reload_repeat", "reload_file", "include_check",
-	"config_save_dir", "tmp_config_directory", "data_use_instance",
-}
-
-// valueBlockKeywords are ignored keywords that take a { } block of values.
-var valueBlockKeywords = map[string]bool{
-	"process_names": false, "lvs_timeouts": false,
-	"track_file": true, "track_process": true, "track_bfd": true,
-	"virtual_routes": true, "virtual_rules": true,
-}
-
-func ignoredKeyword(name string) keyword {
-	return keyword{name: name, handler: func(p *parser, l line) {
-		p.ignoredf(l, "'%s' is not supported by gkeepalived - ignored", name)
-		if valueBlockKeywords[name] {
-			p.valueBlock(l, func(line) {})
-		}
-	}}
-}
-
-func init() {
-	for _, n := range globalIgnored {
-		globalKeywords = append(globalKeywords, ignoredKeyword(n))
-	}
 }
 
 func (p *parser) smtpServer(l line) {

@@ -65,10 +65,9 @@ type Global struct {
 	GARP GARP // vrrp_garp_* defaults copied into each instance
 
 	GARPInterval         time.Duration // vrrp_garp_interval (delay between GARPs on an interface)
-	GNAInterval          time.Duration // vrrp_gna_interval
 	LowerPrioNoAdvert    bool          // vrrp_lower_prio_no_advert
 	HigherPrioSendAdvert bool          // vrrp_higher_prio_send_advert
-	NotifyFIFO           string        // notify_fifo (parsed, not run)
+	CheckUnicastSrc      bool          // vrrp_check_unicast_src
 }
 
 // GARP is the gratuitous ARP / unsolicited NA schedule of an instance
@@ -78,8 +77,11 @@ type GARP struct {
 	MasterRepeat        int           // garp_master_repeat, default 5
 	MasterRefresh       time.Duration // garp_master_refresh, default 0 (off)
 	MasterRefreshRepeat int           // garp_master_refresh_repeat, default 1
-	LowerPrioDelay      time.Duration // garp_lower_prio_delay; -1 = not set
-	LowerPrioRepeat     int           // garp_lower_prio_repeat; -1 = not set
+	LowerPrioDelay      time.Duration // garp_lower_prio_delay: GARPs again this long after a lower priority advert; -1 = not set
+	LowerPrioRepeat     int           // garp_lower_prio_repeat: GARPs sent (as master) on a lower priority advert; -1 = not set
+	// Interval is vrrp_garp_interval: the least time between two GARPs
+	// (0 = none).
+	Interval time.Duration
 }
 
 // Script is a vrrp_script block.
@@ -247,11 +249,21 @@ type Instance struct {
 	LowerPrioNoAdvert    bool
 	HigherPrioSendAdvert bool
 	StrictMode           bool
-	UseVMAC              bool // parsed; gkeepalived does not create VMACs
-	SyncGroup            string
+	// CheckUnicastSrc: drop unicast adverts whose source is not a
+	// unicast_peer, and (keepalived checks it there) whose TTL is outside
+	// that peer's min_ttl..max_ttl (check_unicast_src or the global
+	// vrrp_check_unicast_src).
+	CheckUnicastSrc bool
+	// PeerTTL holds the min_ttl/max_ttl of the unicast peers that set them
+	// (the default is 0..255).
+	PeerTTL   map[netip.Addr]TTLRange `json:",omitempty"`
+	SyncGroup string
 
 	Pos Pos
 }
+
+// TTLRange is a unicast_peer's min_ttl and max_ttl.
+type TTLRange struct{ Min, Max int }
 
 // SyncGroup is a vrrp_sync_group block.
 type SyncGroup struct {

@@ -131,7 +131,7 @@ func Parse(name string, src []byte, opts Options) (*Config, []Diagnostic, error)
 	return p.cfg, p.diags, nil
 }
 
-func init() { initRoot() }
+func init() { installTable() }
 
 type noFS struct{}
 
@@ -237,7 +237,8 @@ type keyword struct {
 	handler func(p *parser, l line)
 	sub     []keyword     // a block of keywords
 	close   func(*parser) // run at the end of the block unless it was skipped
-	skip    bool          // known to keepalived, not for VRRP: block skipped
+	skip    bool          // not implemented: its block is skipped
+	info    *KeywordInfo  // set for Cosmetic and Refused keywords (table.go)
 }
 
 func findKeyword(kws []keyword, name string) *keyword {
@@ -301,8 +302,13 @@ func (p *parser) processStream(kws []keyword, needBob bool) bool {
 			p.reportAt(l.pos, Error, classUnknownKeyword, "Unknown keyword '%s'", str)
 			continue
 		}
+		if kw.info != nil {
+			p.reportKeyword(l, kw.info)
+			if !kw.skip {
+				continue
+			}
+		}
 		if kw.skip {
-			p.ignoredf(l, "'%s' is not supported by gkeepalived - ignoring", str)
 			if l.words[len(l.words)-1] == "{" {
 				p.skipSub = 1
 			} else {
@@ -579,6 +585,14 @@ func defaultGlobal() Global {
 // (keepalived/core/global_data.c init_global_data).
 func (p *parser) finishGlobal() {
 	g := &p.cfg.Global
+	// keepalived's vrrp_complete_init: the lower priority GARPs default to
+	// the master ones.
+	if g.GARP.LowerPrioRepeat == -1 {
+		g.GARP.LowerPrioRepeat = g.GARP.MasterRepeat
+	}
+	if g.GARP.LowerPrioDelay == -1 {
+		g.GARP.LowerPrioDelay = g.GARP.MasterDelay
+	}
 	if g.RouterID == "" {
 		g.RouterID = p.opts.Hostname
 	}

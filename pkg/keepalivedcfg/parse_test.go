@@ -474,7 +474,7 @@ func TestFormatDiagnosticsLeavesOutLogOnly(t *testing.T) {
 	if strings.Contains(out, "should be link local") {
 		t.Errorf("log-only message printed:\n%s", out)
 	}
-	if !strings.Contains(out, "(k.conf: Line 7) (I) use_vmac is not supported by gkeepalived") {
+	if !strings.Contains(out, "(k.conf: Line 7) 'use_vmac' is not implemented by gkeepalived (VMACs and ipvlan)") {
 		t.Errorf("gkeepalived's own warning missing:\n%s", out)
 	}
 	found := false

@@ -284,6 +284,8 @@ func (p *parser) completeInstance(in *Instance) bool {
 	}
 
 	gl := g.GARP
+	in.GARP.Interval = g.GARPInterval
+	in.CheckUnicastSrc = in.CheckUnicastSrc || g.CheckUnicastSrc
 	switch {
 	case in.GARP.LowerPrioRepeat == -1 && strict:
 		in.GARP.LowerPrioRepeat = 0

@@ -1,0 +1,198 @@
+package keepalivedcfg
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// tableConfig is a minimal configuration with a place for a keyword in each
+// block; keywordConfig fills one and returns the line the keyword is on.
+const tableConfig = `global_defs {
+  router_id lb1
+  enable_script_security
+  @GLOBAL@
+}
+vrrp_script chk {
+  script "/bin/true"
+  @SCRIPT@
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  priority 100
+  virtual_ipaddress {
+    192.0.2.1
+  }
+  authentication {
+    @AUTH@
+  }
+  @INSTANCE@
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 2
+  virtual_ipaddress {
+    192.0.2.2
+  }
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+    VI_2
+  }
+  @SYNCGROUP@
+}
+@ROOT@
+`
+
+var placeholder = map[string]string{
+	BlockRoot: "@ROOT@", BlockGlobal: "@GLOBAL@", BlockScript: "@SCRIPT@", BlockInstance: "@INSTANCE@",
+	BlockAuth: "@AUTH@", BlockSyncGroup: "@SYNCGROUP@",
+}
+
+func keywordConfig(k KeywordInfo) (string, int) {
+	text := k.Name + " 1"
+	if k.TakesBlock {
+		text = k.Name + " x {\n  a b\n  c { d }\n}"
+	}
+	src := tableConfig
+	line := strings.Count(src[:strings.Index(src, placeholder[k.Block])], "\n") + 1
+	src = strings.Replace(src, placeholder[k.Block], text, 1)
+	for _, ph := range placeholder {
+		src = strings.Replace(src, ph, "", 1)
+	}
+	return src, line
+}
+
+// TestKeywordTable walks the keyword table: a refused keyword fails the
+// configuration with an error at its file:line naming it (and -t's exit
+// code is not 0); a cosmetic one gives a warning at its line and still runs;
+// a working one gives no gkeepalived warning.
+func TestKeywordTable(t *testing.T) {
+	counts := map[Class]int{}
+	for _, k := range Keywords {
+		counts[k.Class]++
+		name := k.Block + "/" + k.Name
+		if k.Block == BlockRoot {
+			name = "root/" + k.Name
+		}
+		t.Run(name, func(t *testing.T) {
+			src, line := keywordConfig(k)
+			_, diags, err := Parse("k.conf", []byte(src), Options{ConfigTest: true})
+			var at []Diagnostic
+			for _, d := range diags {
+				if d.Pos.File == "k.conf" && d.Pos.Line == line {
+					at = append(at, d)
+				}
+			}
+			mentions := func(d Diagnostic) bool { return strings.Contains(d.Msg, "'"+k.Name+"'") }
+			switch k.Class {
+			case Refused:
+				found := false
+				for _, d := range at {
+					found = found || (d.Severity == Fatal && mentions(d) && strings.Contains(d.Msg, k.Feature[:min(len(k.Feature), 3)]))
+				}
+				if !found {
+					t.Errorf("no error at k.conf:%d naming %s: %v", line, k.Name, at)
+				}
+				if !errors.Is(err, ErrInvalid) {
+					t.Errorf("Parse error = %v, want ErrInvalid", err)
+				}
+				if code := ConfigTestExitCode(diags); code != ExitConfigErrors {
+					t.Errorf("-t exit code %d, want %d", code, ExitConfigErrors)
+				}
+				out := FormatDiagnostics(diags)
+				if !strings.Contains(out, fmt.Sprintf("(k.conf: Line %d) '%s'", line, k.Name)) && !strings.Contains(out, fmt.Sprintf("(Line %d) '%s'", line, k.Name)) {
+					t.Errorf("-t output lacks the refusal:\n%s", out)
+				}
+			case Cosmetic:
+				found := false
+				for _, d := range at {
+					found = found || (d.Severity == Warning && mentions(d))
+				}
+				if !found {
+					t.Errorf("no warning at k.conf:%d naming %s: %v", line, k.Name, at)
+				}
+				if err != nil || HasFatal(diags) {
+					t.Errorf("cosmetic keyword stops the configuration: %v", err)
+				}
+			case Works:
+				for _, d := range at {
+					if d.extra || d.class == classUnknownKeyword || d.Severity == Warning {
+						t.Errorf("working keyword reported: %s", d)
+					}
+				}
+			}
+		})
+	}
+	if counts[Works] < 80 || counts[Refused] < 50 || counts[Cosmetic] < 40 {
+		t.Errorf("table looks truncated: %v", counts)
+	}
+}
+
+// TestKeywordTableIsComplete checks the table against the keywords
+// keepalived 2.2.7's parsers install (testdata/keepalived-2.2.7-keywords.txt,
+// "block keyword" per line, extracted from its sources): none is missing,
+// none is invented.
+func TestKeywordTableIsComplete(t *testing.T) {
+	b, err := os.ReadFile("testdata/keepalived-2.2.7-keywords.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			want[l] = true
+		}
+	}
+	have := map[string]bool{}
+	for _, k := range Keywords {
+		block := k.Block
+		if block == BlockRoot {
+			block = "root"
+		}
+		key := block + " " + k.Name
+		if have[key] {
+			t.Errorf("%s is twice in the table", key)
+		}
+		have[key] = true
+		if !want[key] {
+			t.Errorf("%s is not a keepalived 2.2.7 keyword", key)
+		}
+		if k.Class != Works && k.Feature == "" {
+			t.Errorf("%s: %s without a feature", key, k.Class)
+		}
+	}
+	for key := range want {
+		if !have[key] {
+			t.Errorf("keepalived 2.2.7 keyword %s is missing from the table", key)
+		}
+	}
+}
+
+// TestREADMENotImplemented checks that the keepalived line of the README's
+// "Not implemented yet" list is the table's refused features.
+func TestREADMENotImplemented(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "Not implemented yet")
+	if i < 0 {
+		t.Fatal(`README has no "Not implemented yet"`)
+	}
+	m := regexp.MustCompile(`(?m)^- keepalived: (.*(?:\n  .*)*)`).FindStringSubmatch(s[i:])
+	if m == nil {
+		t.Fatal(`README's "Not implemented yet" has no "- keepalived: " item`)
+	}
+	got := strings.Join(strings.Fields(m[1]), " ")
+	want := strings.Join(NotImplemented(), "; ") + "."
+	if got != want {
+		t.Errorf("README's keepalived item is\n%s\nthe keyword table says\n- keepalived: %s", got, want)
+	}
+}
