@@ -49,6 +49,9 @@ type node struct {
 
 	garpMu     sync.Mutex
 	garpCancel context.CancelFunc
+	// lowerPrio ends the garp_lower_prio_* GARPs pending (garpMu).
+	lowerPrio    context.CancelFunc
+	lowerPrioCtx context.Context
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -117,6 +120,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 	n.expect = vrrp.Expect{
 		VRID: uint8(cfg.VRID), Version: cfg.Version, AuthType: authType, Key: key, Seq: seq,
 		AdvertInt: cfg.AdvertInt, Unicast: cfg.Unicast, VIPs: n.advertised, Peers: cfg.UnicastPeers,
+		CheckUnicastSrc: cfg.CheckUnicastSrc, PeerTTL: peerTTL(cfg),
 	}
 	var group netip.Addr
 	if !cfg.Unicast {
@@ -154,7 +158,8 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		InitialState: initial, AdvertInt: cfg.AdvertInt, NoPreempt: cfg.NoPreempt, PreemptDelay: cfg.PreemptDelay,
 		AuthAH: authType == vrrp.AuthAH, LowerPrioNoAdvert: cfg.LowerPrioNoAdvert,
 		HigherPrioSendAdvert: cfg.HigherPrioSendAdvert, Address: n.src, Tracks: tracks, LogDetail: env.LogDetail,
-		InterfaceDown: ifi.Flags&net.FlagUp == 0,
+		// dont_track_primary: the instance ignores its own interface's state.
+		InterfaceDown: ifi.Flags&net.FlagUp == 0 && !cfg.DontTrackPrimary,
 	}
 	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
 	return n, nil
@@ -212,7 +217,7 @@ func (n *node) start(parent context.Context) {
 		defer wg.Done()
 		n.receive(ctx)
 	}()
-	if n.env.Links != nil {
+	if n.env.Links != nil && !n.cfg.DontTrackPrimary {
 		if ch, err := n.env.Links.WatchLink(ctx, n.cfg.Interface); err == nil {
 			go func() {
 				for up := range ch {
@@ -341,7 +346,7 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	n.garpCancel = cancel
 	n.garpMu.Unlock()
 	g := n.cfg.GARP
-	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat, Interval: n.env.GARPInterval}
+	gcfg := garp.Config{Delay: g.MasterDelay, Repeat: g.MasterRepeat, Refresh: g.MasterRefresh, RefreshRepeat: g.MasterRefreshRepeat, Interval: n.garpInterval()}
 	ifi := n.ifi
 	go garp.Schedule(gctx, n.env.GARPClock, gcfg, func() {
 		for _, ip := range v4 {
@@ -361,6 +366,7 @@ func (n *node) LeaveMaster(ctx context.Context) {
 		n.garpCancel()
 		n.garpCancel = nil
 	}
+	n.stopLowerPrioGARPs()
 	n.garpMu.Unlock()
 	n.log.Info().Msgf("(%s) removing VIPs.", n.cfg.Name)
 	for _, v := range n.vips {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tableConfig is a minimal configuration with a place for a keyword in each
@@ -194,5 +195,32 @@ func TestREADMENotImplemented(t *testing.T) {
 	want := strings.Join(NotImplemented(), "; ") + "."
 	if got != want {
 		t.Errorf("README's keepalived item is\n%s\nthe keyword table says\n- keepalived: %s", got, want)
+	}
+}
+
+// TestLowerPrioGARPDefaults: as keepalived's vrrp_complete_init, the lower
+// priority GARPs default to the master ones (vrrp_garp_master_repeat,
+// vrrp_garp_master_delay), and to none in strict mode.
+func TestLowerPrioGARPDefaults(t *testing.T) {
+	const inst = "vrrp_instance I {\ninterface eth0\nvirtual_router_id 1\n%s\nvirtual_ipaddress {\n192.0.2.1\n}\n}\n"
+	for _, tc := range []struct {
+		src    string
+		repeat int
+		delay  int
+	}{
+		{fmt.Sprintf(inst, ""), 5, 5},
+		{"global_defs {\nvrrp_garp_master_repeat 3\nvrrp_garp_master_delay 7\n}\n" + fmt.Sprintf(inst, ""), 3, 7},
+		{"global_defs {\nvrrp_garp_lower_prio_repeat 2\nvrrp_garp_lower_prio_delay 4\n}\n" + fmt.Sprintf(inst, ""), 2, 4},
+		{fmt.Sprintf(inst, "garp_lower_prio_repeat 1\ngarp_lower_prio_delay 0"), 1, 0},
+		{"global_defs {\nvrrp_strict\n}\n" + fmt.Sprintf(inst, ""), 0, 0},
+	} {
+		cfg, _, err := parseString(t, tc.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := cfg.Instances[0].GARP
+		if g.LowerPrioRepeat != tc.repeat || g.LowerPrioDelay != time.Duration(tc.delay)*time.Second {
+			t.Errorf("%q: lower prio repeat %d delay %v, want %d, %ds", tc.src, g.LowerPrioRepeat, g.LowerPrioDelay, tc.repeat, tc.delay)
+		}
 	}
 }
