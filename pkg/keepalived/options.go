@@ -1,0 +1,87 @@
+package keepalived
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/keepalivedcfg"
+)
+
+// This file carries out the command-line options that are not about
+// logging or pidfiles (see args.go for the list).
+
+// configOptions are the parser's options for this command line: -i's config
+// id, and the interfaces of this host so that a missing one is reported as
+// keepalived reports it, in -t and at start.
+func configOptions(args Args, test bool) keepalivedcfg.Options {
+	opts := keepalivedcfg.DefaultOptions()
+	opts.ConfigTest = test
+	if args.ConfigID != "" {
+		opts.ConfigID = args.ConfigID
+	}
+	opts.Interfaces = keepalivedcfg.SystemInterfaces
+	return opts
+}
+
+// printSignum is --signum: the number on stdout, as keepalived prints it.
+func printSignum(sigfunc string, stdout, stderr io.Writer) int {
+	n, err := SignalNumber(sigfunc)
+	if err != nil {
+		if errors.Is(err, ErrRefused) {
+			fmt.Fprintf(stderr, "keepalived: %v\n", err)
+		} else {
+			fmt.Fprintln(stderr, err)
+		}
+		return 1
+	}
+	fmt.Fprintln(stdout, n)
+	return 0
+}
+
+// applyUmask is -u: the file creation mask of everything the daemon writes.
+func applyUmask(args Args) {
+	if args.Umask >= 0 {
+		syscall.Umask(args.Umask)
+	}
+}
+
+// enableCoreDump is -m: no limit on core files, and a Go crash dumps core
+// (keepalived sets RLIMIT_CORE to infinity).
+func enableCoreDump(args Args, log zerolog.Logger) {
+	if !args.CoreDump {
+		return
+	}
+	lim := syscall.Rlimit{Cur: ^uint64(0), Max: ^uint64(0)}
+	if err := syscall.Setrlimit(syscall.RLIMIT_CORE, &lim); err != nil {
+		log.Error().Msgf("Failed to set core file size: %v", err)
+	}
+	debug.SetTraceback("crash")
+}
+
+// dumpConf is -d: the configuration as keepalived logs it at start
+// (dump_data_vrrp, the same data SIGUSR1 writes to /tmp/keepalived.data).
+func dumpConf(d *Daemon, log zerolog.Logger) {
+	for _, l := range strings.Split(strings.TrimRight(d.DataDump(), "\n"), "\n") {
+		log.Info().Msg(l)
+	}
+}
+
+// configExitCode is keepalived's exit status when the configuration stops
+// the start (lib/scheduler.h): KEEPALIVED_EXIT_NO_CONFIG (6) without a
+// file, KEEPALIVED_EXIT_CONFIG (2) for a configuration that cannot run (a
+// missing interface, a refused keyword, ...).
+func configExitCode(err error) int {
+	switch {
+	case errors.Is(err, keepalivedcfg.ErrNoConfig):
+		return 6
+	case errors.Is(err, keepalivedcfg.ErrInvalid), errors.Is(err, keepalivedcfg.ErrMissingParameter):
+		return 2
+	}
+	return 1
+}
