@@ -20,7 +20,8 @@ type refResult struct {
 // runBoth runs keepalived 2.2.7 and gkeepalived with the same arguments in
 // one private network namespace that has a veth pair eth0/eth1 (no
 // addresses, nothing leaves it), as testdata/record-keepalived.sh records
-// the parser's references. "@BIN@" in args is replaced by each program.
+// the parser's references. args are the program's; or, starting with
+// "timeout", a timeout command line where "@BIN@" stands for the program.
 func runBoth(t *testing.T, args ...string) (ka, gk refResult) {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -29,8 +30,19 @@ func runBoth(t *testing.T, args ...string) (ka, gk refResult) {
 	run := func(bin string) refResult {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		script := `ip link add eth0 type veth peer name eth1 && ip link set lo up && ip link set eth0 up && ip link set eth1 up && exec "$@"`
-		argv := append([]string{"--net", "sh", "-c", script, "sh", bin}, args...)
+		script := `ip link add eth0 type veth peer name eth1 && ip link set lo up && ip link set eth0 up && ip link set eth1 up && ip addr add 192.168.1.80/24 dev eth0 && exec "$@"`
+		argv := []string{"--net", "sh", "-c", script, "sh"}
+		if len(args) > 0 && args[0] == "timeout" {
+			// timeout ... @BIN@ ...: the program goes in place of @BIN@.
+			for _, a := range args {
+				if a == "@BIN@" {
+					a = bin
+				}
+				argv = append(argv, a)
+			}
+		} else {
+			argv = append(append(argv, bin), args...)
+		}
 		out, err := exec.CommandContext(ctx, "unshare", argv...).CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -106,5 +118,93 @@ func TestIntegrationConfigTestMissingInterface(t *testing.T) {
 	keep := regexp.MustCompile(`^(\(.*doesn't exist|Non-existent)`)
 	if k, g := strings.Join(logLines(ka.out, keep), "\n"), strings.Join(logLines(gk.out, keep), "\n"); k != g || k == "" {
 		t.Errorf("start log differs\nkeepalived:\n%s\ngkeepalived:\n%s", k, g)
+	}
+}
+
+// TestIntegrationScriptSecurityAgainstKeepalived runs keepalived 2.2.7 and
+// gkeepalived on the same configuration whose scripts (run as root) sit
+// in a world-writable directory: -t prints the same lines with the same
+// exit code, and the daemons log the same "Unsafe permissions ..." lines
+// (keepalived then runs the instance without the track script and the
+// notify script, and so does gkeepalived). Before, gkeepalived ran both.
+func TestIntegrationScriptSecurityAgainstKeepalived(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		security bool
+		dirMode  os.FileMode
+		testCode int
+	}{
+		{"security world-writable dir", true, 0o777, 5},
+		{"no security world-writable dir", false, 0o777, 6},
+		{"security safe dir", true, 0o755, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			bin := filepath.Join(dir, "bin")
+			if err := os.Mkdir(bin, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{"chk.sh", "notify.sh"} {
+				if err := os.WriteFile(filepath.Join(bin, s), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(bin, tc.dirMode); err != nil {
+				t.Fatal(err)
+			}
+			sec := ""
+			if tc.security {
+				sec = "enable_script_security"
+			}
+			conf := filepath.Join(dir, "keepalived.conf")
+			src := strings.NewReplacer("@SEC@", sec, "@BIN@", bin).Replace(`global_defs {
+  router_id lb1
+  @SEC@
+  script_user root
+}
+vrrp_script chk {
+  script "@BIN@/chk.sh"
+  interval 1
+  weight 2
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    192.168.1.84/24
+  }
+  track_script {
+    chk
+  }
+  notify_master "@BIN@/notify.sh master"
+}
+`)
+			if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ka, gk := runBoth(t, "-t", "-f", conf)
+			if ka.code != tc.testCode || gk.code != ka.code {
+				t.Errorf("-t exit: keepalived %d, gkeepalived %d (want both %d)", ka.code, gk.code, tc.testCode)
+			}
+			if strings.TrimSpace(gk.out) != strings.TrimSpace(ka.out) {
+				t.Errorf("-t output differs\nkeepalived:\n%s\ngkeepalived:\n%s", ka.out, gk.out)
+			}
+			// The daemons: the start-up lines about the scripts. timeout
+			// only ends the run; the lines are logged while loading.
+			pids := t.TempDir()
+			ka, gk = runBoth(t, "timeout", "-s", "TERM", "3", "@BIN@", "-n", "-l", "-D", "-G", "-P", "-f", conf,
+				"-p", filepath.Join(pids, "k.pid"), "-r", filepath.Join(pids, "v.pid"))
+			keep := regexp.MustCompile(`^(Unsafe permissions|Disabling track script|SECURITY VIOLATION)`)
+			k, g := logLines(ka.out, keep), logLines(gk.out, keep)
+			if strings.Join(k, "\n") != strings.Join(g, "\n") {
+				t.Errorf("script lines differ\nkeepalived:\n%s\ngkeepalived:\n%s", strings.Join(k, "\n"), strings.Join(g, "\n"))
+			}
+			unsafe := "Unsafe permissions found for script '" + bin + "/chk.sh'"
+			if found := strings.Contains(strings.Join(g, "\n"), unsafe); found != (tc.dirMode == 0o777) {
+				t.Errorf("gkeepalived's log has %q: %v\n%s", unsafe, found, gk.out)
+			}
+		})
 	}
 }

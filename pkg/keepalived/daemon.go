@@ -189,7 +189,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	d.cfg = cfg
 	d.applyMailer(cfg.Global)
 
-	topts := track.Options{User: cfg.Global.ScriptUser, Group: cfg.Global.ScriptGroup, ScriptSecurity: cfg.Global.EnableScriptSecurity}
+	topts := track.Options{User: cfg.Global.ScriptUser, Group: cfg.Global.ScriptGroup, ScriptSecurity: cfg.Global.EnableScriptSecurity, Quiet: cfg.ScriptsChecked}
 
 	// Instances: keep the unchanged, stop the rest, then start the new.
 	want := map[string]*keepalivedcfg.Instance{}

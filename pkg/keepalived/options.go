@@ -1,6 +1,7 @@
 package keepalived
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/keepalivedcfg"
+	"hapair/pkg/track"
 )
 
 // This file carries out the command-line options that are not about
@@ -26,7 +28,39 @@ func configOptions(args Args, test bool) keepalivedcfg.Options {
 		opts.ConfigID = args.ConfigID
 	}
 	opts.Interfaces = keepalivedcfg.SystemInterfaces
+	opts.CheckScript = scriptChecker()
 	return opts
+}
+
+// scriptChecker checks scripts for the parser as keepalived does when it
+// loads its configuration (track.PrepareArgs: path search, executable,
+// enable_script_security), with keepalived's log lines.
+func scriptChecker() keepalivedcfg.ScriptCheck {
+	def := &track.DefaultUser{}
+	return func(args []string, user, group string, security bool) (keepalivedcfg.ScriptVerdict, []string) {
+		var buf bytes.Buffer
+		log := zerolog.New(zerolog.ConsoleWriter{Out: &buf, NoColor: true, PartsOrder: []string{zerolog.MessageFieldName}})
+		cmd, err := track.PrepareArgs(args, track.Options{User: user, Group: group, ScriptSecurity: security, Default: def}, log)
+		var lines []string
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		switch {
+		case errors.Is(err, track.ErrInsecure):
+			return keepalivedcfg.ScriptInhibited, lines
+		case errors.Is(err, track.ErrNotExecutable):
+			return keepalivedcfg.ScriptNotExecutable, lines
+		case errors.Is(err, track.ErrNotFound):
+			return keepalivedcfg.ScriptNotFound, lines
+		case err == nil && cmd.Insecure:
+			return keepalivedcfg.ScriptInsecure, lines
+		}
+		// Other errors (a missing script user) are left to the daemon,
+		// which reports them when it prepares the script.
+		return keepalivedcfg.ScriptRuns, lines
+	}
 }
 
 // printSignum is --signum: the number on stdout, as keepalived prints it.

@@ -18,6 +18,9 @@ type Config struct {
 	Instances  []*Instance  // vrrp_instance blocks, in file order
 	SyncGroups []*SyncGroup // vrrp_sync_group blocks, in file order
 	Files      []string     // the files read, in order
+	// ScriptsChecked: the scripts were checked on disk while parsing
+	// (Options.CheckScript) and keepalived's lines about them reported.
+	ScriptsChecked bool
 }
 
 // Script returns the vrrp_script with that name, or nil.

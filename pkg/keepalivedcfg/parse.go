@@ -42,7 +42,35 @@ type Options struct {
 	// Interfaces, if set, lets the parser check interface names as
 	// keepalived does at start-up; nil skips those checks (pure parsing).
 	Interfaces func(name string) (InterfaceInfo, bool)
+	// CheckScript, if set, checks each script as keepalived does at
+	// start-up (check_script_secure): scripts found unusable are removed
+	// from the model with keepalived's messages; nil skips those checks.
+	CheckScript ScriptCheck
 }
+
+// ScriptVerdict is what the start-up check of a script found.
+type ScriptVerdict int
+
+const (
+	// ScriptRuns: found, executable, and safe (or not run as root).
+	ScriptRuns ScriptVerdict = iota
+	// ScriptInsecure: runs as root although a non-root user could change
+	// it; allowed because enable_script_security is not set.
+	ScriptInsecure
+	// ScriptInhibited: refused under enable_script_security (unsafe
+	// permissions), or a part of its path has the wrong type.
+	ScriptInhibited
+	// ScriptNotFound: not found or not accessible.
+	ScriptNotFound
+	// ScriptNotExecutable: not executable by the script's user.
+	ScriptNotExecutable
+)
+
+// ScriptCheck checks one script's argv for the user and group it runs as
+// ("" = keepalived's default script user); security is
+// enable_script_security. It returns the verdict and the lines keepalived
+// logs about it.
+type ScriptCheck func(args []string, user, group string, security bool) (ScriptVerdict, []string)
 
 // InterfaceInfo is what the parser checks about a network interface.
 type InterfaceInfo struct {

@@ -224,3 +224,81 @@ func TestLowerPrioGARPDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckScript: with Options.CheckScript, a track script found unsafe
+// under enable_script_security is removed from the instances with
+// keepalived's message, a refused notify script is dropped, and the check's
+// log lines are kept for the daemon's log only (not printed by -t).
+func TestCheckScript(t *testing.T) {
+	const src = `global_defs {
+  @SEC@
+}
+vrrp_script bad {
+  script "/w/bad.sh"
+}
+vrrp_script good {
+  script "/s/good.sh"
+}
+vrrp_instance I {
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress {
+    192.0.2.1
+  }
+  track_script {
+    bad
+    good
+  }
+  notify_master "/w/notify.sh"
+  notify_backup "/s/notify.sh"
+}
+`
+	check := func(args []string, user, group string, security bool) (ScriptVerdict, []string) {
+		if !strings.HasPrefix(args[0], "/w/") {
+			return ScriptRuns, nil
+		}
+		if security {
+			return ScriptInhibited, []string{"Unsafe permissions found for script '" + args[0] + "' - disabling."}
+		}
+		return ScriptInsecure, []string{"Unsafe permissions found for script '" + args[0] + "'."}
+	}
+	for _, security := range []bool{true, false} {
+		sec := ""
+		if security {
+			sec = "enable_script_security"
+		}
+		cfg, diags, err := Parse("k.conf", []byte(strings.Replace(src, "@SEC@", sec, 1)), Options{ConfigTest: true, CheckScript: check})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := cfg.Instances[0]
+		out := FormatDiagnostics(diags)
+		if security {
+			if len(in.TrackScripts) != 1 || in.TrackScripts[0].Name != "good" || cfg.Script("bad") != nil {
+				t.Errorf("tracked scripts %+v, want only good", in.TrackScripts)
+			}
+			if in.NotifyMaster != nil || in.NotifyBackup == nil {
+				t.Errorf("notify master %v backup %v, want only backup", in.NotifyMaster, in.NotifyBackup)
+			}
+			if out != "Disabling track script bad due to insecure\n" || ConfigTestExitCode(diags) != ExitConfigErrors {
+				t.Errorf("-t prints (exit %d):\n%s", ConfigTestExitCode(diags), out)
+			}
+		} else {
+			if len(in.TrackScripts) != 2 || in.NotifyMaster == nil {
+				t.Errorf("without script security the scripts must stay: %+v", in)
+			}
+			if out != "SECURITY VIOLATION - scripts are being executed but script_security not enabled. There are insecure scripts.\n" {
+				t.Errorf("-t prints:\n%s", out)
+			}
+		}
+		logged := 0
+		for _, d := range diags {
+			if d.LogOnly() && strings.HasPrefix(d.Msg, "Unsafe permissions found for script '/w/") {
+				logged++
+			}
+		}
+		if logged != 2 || !cfg.ScriptsChecked {
+			t.Errorf("%d unsafe lines for the log, checked %v; want 2, true", logged, cfg.ScriptsChecked)
+		}
+	}
+}

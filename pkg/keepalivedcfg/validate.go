@@ -2,6 +2,7 @@ package keepalivedcfg
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -41,39 +42,93 @@ func (p *parser) validate() {
 	p.vridConflicts()
 }
 
-// scriptSecurity is check_vrrp_script_security, without the file checks
-// (keepalived also reports scripts it cannot find or that are writable by
-// others; gkeepalived's parser does not look at the disk).
+// scriptSecurity is check_vrrp_script_security. With Options.CheckScript
+// the scripts are checked on disk as keepalived checks them: a track script
+// that cannot run is removed from the instances tracking it, a notify
+// script that cannot run is dropped. Without it, only the SECURITY
+// VIOLATION check is made (every configured script counts as a script).
 func (p *parser) scriptSecurity() {
-	if p.cfg.Global.EnableScriptSecurity {
-		return
-	}
-	// The diagnostic points at the first script configured.
+	g := &p.cfg.Global
+	check := p.opts.CheckScript
+	anyScript, insecure := false, false
+	// The SECURITY VIOLATION diagnostic points at the first script.
 	var pos Pos
-	used := func(at Pos) {
+	verdict := func(args []string, user, group string, at Pos) ScriptVerdict {
 		if pos.Line == 0 {
 			pos = at
 		}
+		if check == nil {
+			anyScript = true
+			return ScriptRuns
+		}
+		if user == "" {
+			user, group = g.ScriptUser, g.ScriptGroup
+		}
+		v, logs := check(args, user, group, g.EnableScriptSecurity)
+		for _, l := range logs {
+			p.global(at, Info, classOK, "%s", l)
+			p.diags[len(p.diags)-1].logOnly = true
+		}
+		// keepalived's SC_ISSCRIPT: the file was found ("</file" tests
+		// are not scripts).
+		isFileTest := len(args) > 0 && strings.HasPrefix(args[0], "<")
+		if v != ScriptNotFound && !isFileTest {
+			anyScript = true
+		}
+		insecure = insecure || v == ScriptInsecure
+		return v
 	}
+	var keep []*Script
+	removed := map[string]bool{}
 	for _, s := range p.cfg.Scripts {
-		used(s.Pos)
+		switch verdict(s.Args, s.User, s.Group, s.Pos) {
+		case ScriptInhibited:
+			p.global(s.Pos, Error, classGeneral, "Disabling track script %s due to insecure", s.Name)
+		case ScriptNotFound:
+			p.global(s.Pos, Error, classGeneral, "Disabling track script %s since not found/accessible", s.Name)
+		case ScriptNotExecutable:
+		default:
+			keep = append(keep, s)
+			continue
+		}
+		removed[s.Name] = true
+	}
+	notify := func(n **Notify) {
+		if *n == nil {
+			return
+		}
+		switch verdict((*n).Args, (*n).User, (*n).Group, (*n).Pos) {
+		case ScriptInhibited, ScriptNotFound, ScriptNotExecutable:
+			*n = nil
+		}
 	}
 	for _, in := range p.cfg.Instances {
-		for _, n := range []*Notify{in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.Notify} {
-			if n != nil {
-				used(n.Pos)
+		for _, n := range []**Notify{&in.NotifyBackup, &in.NotifyMaster, &in.NotifyFault, &in.NotifyStop, &in.Notify} {
+			notify(n)
+		}
+		var ts []TrackScript
+		for _, t := range in.TrackScripts {
+			if !removed[t.Name] {
+				ts = append(ts, t)
 			}
 		}
+		in.TrackScripts = ts
 	}
-	for _, g := range p.cfg.SyncGroups {
-		for _, n := range []*Notify{g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop, g.Notify} {
-			if n != nil {
-				used(n.Pos)
-			}
+	for _, sg := range p.cfg.SyncGroups {
+		for _, n := range []**Notify{&sg.NotifyBackup, &sg.NotifyMaster, &sg.NotifyFault, &sg.NotifyStop, &sg.Notify} {
+			notify(n)
 		}
 	}
-	if pos.Line != 0 {
-		p.global(pos, Security, classSecurity, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
+	if check != nil {
+		p.cfg.Scripts = keep
+		p.cfg.ScriptsChecked = true
+	}
+	if !g.EnableScriptSecurity && anyScript {
+		suffix := ""
+		if insecure {
+			suffix = " There are insecure scripts."
+		}
+		p.global(pos, Security, classSecurity, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.%s", suffix)
 	}
 }
 
