@@ -645,3 +645,52 @@ func firstMatch(log string, r *regexp.Regexp) string {
 	}
 	return ""
 }
+
+// TestIntegrationInteropUnicastPeerTTL: lb2 (gkeepalived, or keepalived as
+// the reference row) checks its unicast peer with check_unicast_src and
+// max_ttl 254, while keepalived on lb1 sends its unicast adverts with TTL
+// 255: both programs drop every advert with keepalived's line, so lb2 also
+// becomes MASTER. With max_ttl 255 (min_ttl 250) the adverts pass and lb2
+// stays BACKUP. Before, gkeepalived read min_ttl/max_ttl and
+// check_unicast_src and ignored them.
+func TestIntegrationInteropUnicastPeerTTL(t *testing.T) {
+	unicast := func(src, peer string) [2]string {
+		return [2]string{"virtual_router_id 51", "virtual_router_id 51\n    unicast_src_ip " + src + "\n    unicast_peer {\n        " + peer + "\n    }\n    check_unicast_src"}
+	}
+	for _, c := range []struct {
+		lb2      impl
+		peer     string
+		dropping bool
+	}{
+		{gk, "192.168.1.80 max_ttl 254", true},
+		{kd, "192.168.1.80 max_ttl 254", true},
+		{gk, "192.168.1.80 min_ttl 250 max_ttl 255", false},
+	} {
+		t.Run(fmt.Sprintf("keepalived-%s-%s", c.lb2, strings.ReplaceAll(c.peer[13:], " ", "_")), func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, kd, c.lb2, false)
+			p.failLogs()
+			// lb1 starts first, so that it wins the first election.
+			t0 := p.start(seedConf(t, false, unicast("192.168.1.80", "192.168.1.81")), seedConf(t, true, unicast("192.168.1.81", c.peer)), time.Second)
+			poll(t, 15*time.Second, "lb1 is MASTER with the VIP", func() bool {
+				return strings.Contains(p.lb1.log(), masterLine) && p.lb1.hasVIP()
+			})
+			const drop = "(VI_1) TTL/HL 255 not in range 0 - 254"
+			if !c.dropping {
+				// Three advert intervals after lb1 took over: lb2 accepted them.
+				time.Sleep(3500 * time.Millisecond)
+				if strings.Contains(p.lb2.log(), masterLine) || p.lb2.hasVIP() || strings.Contains(p.lb2.log(), "TTL/HL") {
+					t.Fatalf("%s became MASTER or dropped adverts although lb1's are in its TTL range:\n%s", p.lb2, lastLines(p.lb2.log(), 20))
+				}
+				return
+			}
+			poll(t, 15*time.Second, p.lb2.String()+" is MASTER too, dropping lb1's adverts", func() bool {
+				return strings.Contains(p.lb2.log(), masterLine) && p.lb2.hasVIP()
+			})
+			if !strings.Contains(p.lb2.log(), drop) {
+				t.Errorf("%s did not log %q:\n%s", p.lb2, drop, lastLines(p.lb2.log(), 20))
+			}
+			t.Logf("%s: both MASTER after %.2fs", p.lb2, time.Since(t0).Seconds())
+		})
+	}
+}
