@@ -179,7 +179,7 @@ func toVIP(v keepalivedcfg.VIP, iface string) (vip.VIP, error) {
 		}
 		scope = s
 	}
-	return vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Broadcast: v.Broadcast, Scope: scope}, nil
+	return vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Broadcast: v.Broadcast, Scope: scope, PreferredLft: v.PreferredLft}, nil
 }
 
 // primaryAddr is the address keepalived sends from when no unicast_src_ip

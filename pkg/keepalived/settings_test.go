@@ -217,3 +217,15 @@ vrrp_instance VI_1 {
 		})
 	}
 }
+
+// TestPreferredLftReachesTheVIP: preferred_lft goes to the address added.
+func TestPreferredLftReachesTheVIP(t *testing.T) {
+	cfg := parseConf(t, "vrrp_instance I {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\nfe80::1/64\n2001:db8::1/64 preferred_lft 0\n}\n}\n")
+	v, err := toVIP(cfg.Instances[0].VIPs[1], "eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.PreferredLft == nil || *v.PreferredLft != 0 {
+		t.Fatalf("VIP %+v, want preferred_lft 0", v)
+	}
+}

@@ -605,6 +605,7 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 	}
 	v.Prefix = netip.PrefixFrom(a, bits)
 	brdMode := 0 // -1 '+', -2 '-'
+	var peer netip.Prefix // peer: parsed for keepalived's checks, then refused
 	haveBrd := false
 	var missing string
 	for i := 1; i < len(l.words) && missing == ""; i++ {
@@ -668,7 +669,7 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 			v.Label = l.words[i]
 		case "peer":
 			i++
-			if v.Peer.IsValid() {
+			if peer.IsValid() {
 				p.errorf(l, "Peer %s - another peer has already been specified", l.words[i])
 				continue
 			}
@@ -682,14 +683,19 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 				if v.Prefix.Bits() != pa.BitLen() {
 					p.errorf(l, "Cannot specify address prefix when specifying peer address - ignoring")
 				}
-				v.Peer = netip.PrefixFrom(pa, pa.BitLen())
+				peer = netip.PrefixFrom(pa, pa.BitLen())
+				p.refusedf(l, "address option 'peer' is not implemented by gkeepalived (%s)", featAddrFlags)
 			}
 		case "preferred_lft":
 			i++
-			if l.words[i] != "forever" {
-				if _, ok := p.readUnsignedStr(l, l.words[i], 0, 1<<32-1, true); !ok {
-					p.errorf(l, "preferred_lft %s is invalid", l.words[i])
-				}
+			if l.words[i] == "forever" {
+				lft := uint32(1<<32 - 1)
+				v.PreferredLft = &lft
+			} else if n, ok := p.readUnsignedStr(l, l.words[i], 0, 1<<32-1, true); ok {
+				lft := uint32(n)
+				v.PreferredLft = &lft
+			} else {
+				p.errorf(l, "preferred_lft %s is invalid", l.words[i])
 			}
 		case "home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin":
 			p.refusedf(l, "address flag '%s' is not implemented by gkeepalived (%s)", w, featAddrFlags)
@@ -705,13 +711,13 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 		p.errorf(l, "No %s parameter specified for %s", missing, str)
 		return v, false
 	}
-	if haveBrd && v.Peer.IsValid() {
+	if haveBrd && peer.IsValid() {
 		p.errorf(l, "Cannot specify broadcast and peer addresses - ignoring broadcast address")
 		v.Broadcast = netip.Addr{}
 	} else if brdMode < 0 && v.Prefix.Bits() <= 30 {
 		base := a
-		if v.Peer.IsValid() {
-			base = v.Peer.Addr()
+		if peer.IsValid() {
+			base = peer.Addr()
 		}
 		b4 := base.As4()
 		n := uint32(b4[0])<<24 | uint32(b4[1])<<16 | uint32(b4[2])<<8 | uint32(b4[3])

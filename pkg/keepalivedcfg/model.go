@@ -166,7 +166,9 @@ type VIP struct {
 	Dev       string       // dev; "" = the instance's interface
 	Scope     string       // scope name or number; "" = global
 	Label     string
-	Peer      netip.Prefix // peer; invalid = none
+	// PreferredLft is preferred_lft for an IPv6 VIP (keepalived ignores
+	// it for IPv4); nil = keepalived's default (0 for a /128).
+	PreferredLft *uint32 `json:",omitempty"`
 	NoTrack   bool
 	Pos       Pos
 }

@@ -74,9 +74,10 @@ const (
 	featRxChecks  = "skip_check_adv_addr, unicast_fault_no_peer, old_unicast_checksum"
 	featGARPExtra = "garp_group, vrrp_min_garp, garp_extra_if, unsolicited NA pacing"
 	featTiming    = "down_timer_adverts, vrrp_startup_delay"
-	featAddrFlags = "address flags (home, -nodad, mngtmpaddr, noprefixroute, autojoin)"
+	featAddrFlags = "address options home, -nodad, mngtmpaddr, noprefixroute, autojoin, peer"
 	featIGMP      = "disable_local_igmp, promote_secondaries"
 	featTuning    = "process tuning (names, priorities, buffers)"
+	featInclude   = "include checking: include_check, includer/includem/includew/includeb/includea"
 )
 
 // Keywords is the keyword table: every keyword keepalived 2.2.7 reads
@@ -126,11 +127,12 @@ func buildKeywords() []KeywordInfo {
 		"process_monitor_rcv_bufs_force", "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force",
 		"lvs_netlink_monitor_rcv_bufs", "lvs_netlink_monitor_rcv_bufs_force", "vrrp_rx_bufs_policy",
 		"vrrp_rx_bufs_multiplier", "log_unknown_vrids", "umask", "random_seed", "reload_check_config",
-		"reload_time_file", "reload_repeat", "reload_file", "include_check", "config_save_dir",
+		"reload_time_file", "reload_repeat", "reload_file", "config_save_dir",
 		"tmp_config_directory", "data_use_instance", "fifo_write_vrrp_states_on_reload",
 		"vmac_prefix", "vmac_addr_prefix")
 	add(BlockGlobal, Cosmetic, "the checker process (LVS is refused)", false, "smtp_alert_checker",
 		"checker_log_all_failures", "no_email_faults", "rs_init_notifies", "no_checker_emails")
+	add(BlockGlobal, Refused, featInclude, false, "include_check")
 	add(BlockGlobal, Refused, featScripts, false, "startup_script", "startup_script_timeout",
 		"shutdown_script", "shutdown_script_timeout")
 	add(BlockGlobal, Refused, featIfaces, false, "dynamic_interfaces", "default_interface")

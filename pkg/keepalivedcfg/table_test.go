@@ -302,3 +302,29 @@ vrrp_instance I {
 		}
 	}
 }
+
+// TestRefusedOptions: options that are not keywords of their own are
+// refused too: an address option gkeepalived cannot apply, and the include
+// variants that check files.
+func TestRefusedOptions(t *testing.T) {
+	const inst = "vrrp_instance I {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n%s\n}\n}\n"
+	for _, tc := range []struct{ src, want string }{
+		{fmt.Sprintf(inst, "192.0.2.1 peer 192.0.2.2"), "(k.conf: Line 5) address option 'peer' is not implemented"},
+		{fmt.Sprintf(inst, "2001:db8::1/64 noprefixroute"), "(k.conf: Line 5) address flag 'noprefixroute' is not implemented"},
+		{fmt.Sprintf(inst, "192.0.2.1 use_vmac"), "(k.conf: Line 5) use_vmac is not implemented"},
+		{"includer /nonexistent.conf\n" + fmt.Sprintf(inst, "192.0.2.1"), "(Line 1) 'includer' is not implemented by gkeepalived (include checking"},
+	} {
+		_, diags, err := parseString(t, tc.src)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(FormatDiagnostics(diags), tc.want) || ConfigTestExitCode(diags) != ExitConfigErrors {
+			t.Errorf("%q: err %v, exit %d, diagnostics:\n%s\nwant %q", tc.src, err, ConfigTestExitCode(diags), FormatDiagnostics(diags), tc.want)
+		}
+	}
+	cfg, _, err := parseString(t, fmt.Sprintf(inst, "fe80::1/64\n2001:db8::1/64 preferred_lft 0\n2001:db8::2 preferred_lft forever"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := cfg.Instances[0].VIPs
+	if v[0].PreferredLft != nil || v[1].PreferredLft == nil || *v[1].PreferredLft != 0 || v[2].PreferredLft == nil || *v[2].PreferredLft != 1<<32-1 {
+		t.Errorf("preferred_lft not in the model: %+v", v)
+	}
+}
