@@ -604,7 +604,7 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 		return v, false
 	}
 	v.Prefix = netip.PrefixFrom(a, bits)
-	brdMode := 0 // -1 '+', -2 '-'
+	brdMode := 0          // -1 '+', -2 '-'
 	var peer netip.Prefix // peer: parsed for keepalived's checks, then refused
 	haveBrd := false
 	var missing string

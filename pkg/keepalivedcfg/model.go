@@ -169,8 +169,8 @@ type VIP struct {
 	// PreferredLft is preferred_lft for an IPv6 VIP (keepalived ignores
 	// it for IPv4); nil = keepalived's default (0 for a /128).
 	PreferredLft *uint32 `json:",omitempty"`
-	NoTrack   bool
-	Pos       Pos
+	NoTrack      bool
+	Pos          Pos
 }
 
 // Addr is the VIP's address.
