@@ -34,6 +34,21 @@ func (n *node) garpInterval() time.Duration {
 // once and again garp_lower_prio_delay later (vrrp.c vrrp_state_master_rx),
 // so that hosts that followed the other router come back.
 func (n *node) LowerPrioAdvert() {
+	n.lowerPrioGARPs()
+	// keepalived also announces the other members of the sync group that
+	// set garp_lower_prio_repeat, when their VIPs are set.
+	for _, m := range n.syncPeers {
+		m.garpMu.Lock()
+		master := m.garpCancel != nil
+		m.garpMu.Unlock()
+		if master {
+			m.lowerPrioGARPs()
+		}
+	}
+}
+
+// lowerPrioGARPs sends this instance's lower priority GARPs.
+func (n *node) lowerPrioGARPs() {
 	g := n.cfg.GARP
 	if g.LowerPrioRepeat <= 0 || n.env.GARP == nil {
 		return

@@ -52,6 +52,9 @@ type node struct {
 	// lowerPrio ends the garp_lower_prio_* GARPs pending (garpMu).
 	lowerPrio    context.CancelFunc
 	lowerPrioCtx context.Context
+	// syncPeers are the other members of the instance's sync group, set
+	// before it starts.
+	syncPeers []*node
 
 	cancel context.CancelFunc
 	done   chan struct{}

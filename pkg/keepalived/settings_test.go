@@ -229,3 +229,59 @@ func TestPreferredLftReachesTheVIP(t *testing.T) {
 		t.Fatalf("VIP %+v, want preferred_lft 0", v)
 	}
 }
+
+// TestLowerPrioGARPsSyncGroup: a lower priority advert to one member of a
+// sync group also sends the GARPs of the other members that set
+// garp_lower_prio_repeat (keepalived's vrrp_state_master_rx).
+func TestLowerPrioGARPsSyncGroup(t *testing.T) {
+	const conf = `vrrp_sync_group G {
+  group {
+    VI_1
+    VI_2
+  }
+}
+vrrp_instance VI_1 {
+  state MASTER
+  interface eth0
+  virtual_router_id 51
+  priority 200
+  garp_master_delay 0
+  garp_master_repeat 1
+  garp_lower_prio_repeat 3
+  garp_lower_prio_delay 0
+  virtual_ipaddress {
+    192.168.1.84/24
+  }
+}
+vrrp_instance VI_2 {
+  state MASTER
+  interface eth0
+  virtual_router_id 52
+  priority 200
+  garp_master_delay 0
+  garp_master_repeat 1
+  garp_lower_prio_repeat 2
+  garp_lower_prio_delay 0
+  virtual_ipaddress {
+    192.168.1.85/24
+  }
+}
+`
+	n := startSettingsNode(t, vrrptest.NewLink(), 2, "192.168.1.80/24", parseConf(t, conf))
+	count := func(ip string) int {
+		c := 0
+		for _, s := range n.garps.Sent() {
+			if s.IP == netip.MustParseAddr(ip) {
+				c++
+			}
+		}
+		return c
+	}
+	waitFor(t, 8*time.Second, "both MASTER with their first GARP", func() bool {
+		return n.state("VI_1") == vrrpfsm.Master && n.state("VI_2") == vrrpfsm.Master && count("192.168.1.84") == 1 && count("192.168.1.85") == 1
+	})
+	n.node("VI_1").fsm.Receive(vrrpfsm.Advert{Src: netip.MustParseAddr("192.168.1.81"), Priority: 100, AdvertInt: time.Second})
+	waitFor(t, 3*time.Second, "the lower priority GARPs of both members", func() bool {
+		return count("192.168.1.84") == 4 && count("192.168.1.85") == 3
+	})
+}
