@@ -163,7 +163,7 @@ var globalKeywords = []keyword{
 			p.cfg.Global.LowerPrioNoAdvert = r == 1
 		}
 	}},
-	{name: "vrrp_check_unicast_src", handler: func(p *parser, l line) { p.cfg.Global.CheckUnicastSrc = true }},
+	{name: "vrrp_check_unicast_src", handler: func(p *parser, l line) { p.checkUnicastSrc = true }},
 	{name: "vrrp_higher_prio_send_advert", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
 			p.cfg.Global.HigherPrioSendAdvert = true

@@ -70,7 +70,6 @@ type Global struct {
 	GARPInterval         time.Duration // vrrp_garp_interval (delay between GARPs on an interface)
 	LowerPrioNoAdvert    bool          // vrrp_lower_prio_no_advert
 	HigherPrioSendAdvert bool          // vrrp_higher_prio_send_advert
-	CheckUnicastSrc      bool          // vrrp_check_unicast_src
 }
 
 // GARP is the gratuitous ARP / unsolicited NA schedule of an instance

@@ -176,10 +176,14 @@ type parser struct {
 	diags   []Diagnostic
 	aborted bool
 
-	kwLevel   int
-	skipSub   int
-	inGlobal  bool // inside global_defs: keepalived's parent pass
-	inHandler bool // running a top-level block's handler (VRRP pass)
+	kwLevel  int
+	skipSub  int
+	inGlobal bool // inside global_defs: keepalived's parent pass
+
+	// checkUnicastSrc is vrrp_check_unicast_src, applied to every
+	// instance (Instance.CheckUnicastSrc).
+	checkUnicastSrc bool
+	inHandler       bool // running a top-level block's handler (VRRP pass)
 
 	// state of the block being parsed
 	inst        *Instance

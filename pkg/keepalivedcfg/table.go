@@ -165,10 +165,10 @@ func buildKeywords() []KeywordInfo {
 		"garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert",
 		"higher_prio_send_advert", "authentication", "check_unicast_src")
 	add(BlockInstance, Cosmetic, featTuning, false, "debug", "kernel_rx_buf_size", "linkbeat_use_polling")
-	// accept is what gkeepalived does anyway (it installs no firewall rule
-	// dropping traffic to the VIPs); no_accept would need one.
-	add(BlockInstance, Cosmetic, "accept mode is gkeepalived's only mode", false, "accept")
-	add(BlockInstance, Refused, featFirewall, false, "no_accept")
+	// keepalived installs the firewall rules of accept mode only with
+	// vrrp_iptables or nftables (refused above); without them accept and
+	// no_accept change nothing there either.
+	add(BlockInstance, Cosmetic, "without nftables/iptables keepalived installs no accept-mode rules either", false, "accept", "no_accept")
 	add(BlockInstance, Refused, featVMAC, false, "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan", "vmac_garp_intvl")
 	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum", "skip_check_adv_addr")
 	add(BlockInstance, Refused, featNetns, false, "vrf")

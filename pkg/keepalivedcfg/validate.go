@@ -340,7 +340,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 
 	gl := g.GARP
 	in.GARP.Interval = g.GARPInterval
-	in.CheckUnicastSrc = in.CheckUnicastSrc || g.CheckUnicastSrc
+	in.CheckUnicastSrc = in.CheckUnicastSrc || p.checkUnicastSrc
 	switch {
 	case in.GARP.LowerPrioRepeat == -1 && strict:
 		in.GARP.LowerPrioRepeat = 0
