@@ -2,6 +2,8 @@ package keepalived
 
 import (
 	"errors"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -96,6 +98,52 @@ func TestParseArgsErrors(t *testing.T) {
 	for _, argv := range [][]string{{"-q"}, {"--bogus"}, {"-f"}, {"-S", "9"}, {"-S", "local8"}, {"-u", "x"}, {"--dont-fork=1"}, {"stray"}, {"--no-mem-check"}, {"--flush-log-file"}} {
 		if _, err := ParseArgs(argv); !errors.Is(err, ErrUsage) {
 			t.Errorf("ParseArgs(%q) error = %v, want ErrUsage", argv, err)
+		}
+	}
+}
+
+// TestOptionsCoverKeepalived: every option of `keepalived --help` (Debian's
+// keepalived 2.2.7, installed with the test dependencies) is in the option
+// table, and each entry is carried out (set), refused, or documented as
+// gkeepalived's behaviour already: nothing is read and then ignored.
+func TestOptionsCoverKeepalived(t *testing.T) {
+	out, err := exec.Command("/usr/sbin/keepalived", "--help").CombinedOutput()
+	if err != nil && len(out) == 0 {
+		t.Fatalf("keepalived --help: %v (install keepalived: integration/install-deps.sh)", err)
+	}
+	theirs := map[string]bool{}
+	for _, m := range regexp.MustCompile(`--([a-z_-]+)`).FindAllStringSubmatch(string(out), -1) {
+		theirs[m[1]] = true
+	}
+	if len(theirs) < 30 {
+		t.Fatalf("only %d options in keepalived --help:\n%s", len(theirs), out)
+	}
+	ours := map[string]bool{}
+	for _, o := range opts {
+		ours[o.long] = true
+		n := 0
+		if o.set != nil {
+			n++
+		}
+		if o.refused != "" {
+			n++
+		}
+		if o.same != "" {
+			n++
+		}
+		if n != 1 {
+			t.Errorf("--%s: %d of set/refused/same, want exactly one", o.long, n)
+		}
+	}
+	for name := range theirs {
+		if !ours[name] {
+			t.Errorf("keepalived option --%s is not in gkeepalived's table", name)
+		}
+	}
+	// gkeepalived's own: --log-file (keepalived built with log files has it).
+	for name := range ours {
+		if !theirs[name] && name != "log-file" {
+			t.Errorf("--%s is not a keepalived 2.2.7 option", name)
 		}
 	}
 }
