@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-// The keyword tables below follow keepalived 2.2.7's VRRP process
-// (keepalived/core/global_parser.c, keepalived/vrrp/vrrp_parser.c).
+// The handler tables below follow keepalived 2.2.7's VRRP process
+// (keepalived/core/global_parser.c, keepalived/vrrp/vrrp_parser.c); they
+// hold the keywords Keywords (table.go) marks Works. The cosmetic and
+// refused ones are added from Keywords at init.
 
 var rootKeywords []keyword
 
