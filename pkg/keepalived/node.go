@@ -55,6 +55,9 @@ type node struct {
 	// syncPeers are the other members of the instance's sync group, set
 	// before it starts.
 	syncPeers []*node
+	// vipDevs are the other interfaces the VIPs are on, tracked as
+	// keepalived tracks them (FAULT while one is down).
+	vipDevs []string
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -164,6 +167,10 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		// dont_track_primary: the instance ignores its own interface's state.
 		InterfaceDown: ifi.Flags&net.FlagUp == 0 && !cfg.DontTrackPrimary,
 	}
+	n.vipDevs = vipDevices(cfg)
+	for _, dev := range n.vipDevs {
+		fcfg.Tracks = append(fcfg.Tracks, vrrpfsm.Track{Name: vipDevTrack(dev), Initial: vrrpfsm.TrackUp})
+	}
 	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
 	return n, nil
 }
@@ -231,6 +238,7 @@ func (n *node) start(parent context.Context) {
 			n.log.Warn().Msgf("(%s) cannot watch interface %s: %v", n.cfg.Name, n.cfg.Interface, err)
 		}
 	}
+	n.watchVIPDevices(ctx)
 	go func() {
 		wg.Wait()
 		n.conn.Close()

@@ -285,3 +285,40 @@ vrrp_instance VI_2 {
 		return count("192.168.1.84") == 4 && count("192.168.1.85") == 3
 	})
 }
+
+// TestVIPInterfaceTracked: a VIP on another interface puts the instance in
+// FAULT while that interface is down, as keepalived tracks it, unless the
+// VIP says no_track (which was parsed and dropped before).
+func TestVIPInterfaceTracked(t *testing.T) {
+	conf := func(vrid int, opt string) *keepalivedcfg.Config {
+		return parseConf(t, strings.NewReplacer("51", strconv.Itoa(vrid), "@LOWER@", "", "192.168.1.84/24", "192.168.1.84/24\n    10.9.9.9/24 dev eth1"+opt).Replace(lowerPrioConf))
+	}
+	start := func(index int, addr string, cfg *keepalivedcfg.Config) *settingsNode {
+		n := &settingsNode{vips: viptest.New("eth0", "eth1"), garps: &garptest.Sender{}, clock: garptest.NewClock(time.Unix(1e9, 0)), log: &strings.Builder{}}
+		log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: n.log}))
+		env := testEnv(vrrptest.NewLink(), index, addr, n.vips, log, tracktest.NewStarter(), tracktest.NewStarter())
+		n.d = NewDaemon(env)
+		if err := n.d.Start(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			n.d.Stop(ctx)
+		})
+		return n
+	}
+	tracked := start(2, "192.168.1.80/24", conf(51, ""))
+	untracked := start(3, "192.168.1.81/24", conf(52, " no_track"))
+	waitFor(t, 8*time.Second, "both MASTER", func() bool {
+		return tracked.state("VI_1") == vrrpfsm.Master && untracked.state("VI_1") == vrrpfsm.Master
+	})
+	untracked.vips.SetLink("eth1", false)
+	tracked.vips.SetLink("eth1", false)
+	waitFor(t, 3*time.Second, "the instance with a VIP on the down interface in FAULT", func() bool { return tracked.state("VI_1") == vrrpfsm.Fault })
+	if st := untracked.state("VI_1"); st != vrrpfsm.Master {
+		t.Fatalf("no_track instance is %v after its VIP's interface went down, want MASTER", st)
+	}
+	tracked.vips.SetLink("eth1", true)
+	waitFor(t, 8*time.Second, "back to MASTER once the interface is up", func() bool { return tracked.state("VI_1") == vrrpfsm.Master })
+}
