@@ -28,6 +28,7 @@ type instState struct {
 	lowerPrioNoAdvert int // -1 unset
 	higherPrioSend    int // -1 unset
 	strict            int // -1 unset
+	accept            int // -1 unset, 0 no_accept, 1 accept
 	mcastDst          netip.Addr
 }
 
@@ -179,6 +180,8 @@ var instanceKeywords = []keyword{
 		}
 	}},
 	{name: "preempt", handler: func(p *parser, l line) { p.inst.NoPreempt = false }},
+	{name: "accept", handler: func(p *parser, l line) { p.instState.accept = 1 }},
+	{name: "no_accept", handler: func(p *parser, l line) { p.instState.accept = 0 }},
 	{name: "nopreempt", handler: func(p *parser, l line) { p.inst.NoPreempt = true }},
 	{name: "preempt_delay", handler: func(p *parser, l line) {
 		v, ok := p.readDecimal(l, 1, 0, 1000*1000000, true)
@@ -315,7 +318,7 @@ func (p *parser) vrrpInstance(l line) {
 	// reach it (when no '{' follows) change nothing.
 	detached := func() {
 		p.inst = &Instance{Name: "", Pos: l.pos}
-		p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1}
+		p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
 	}
 	if len(l.words) != 2 {
 		p.errorf(l, "vrrp_instance must have a name")
@@ -339,7 +342,7 @@ func (p *parser) vrrpInstance(l line) {
 		LowerPrioDelay: -1, LowerPrioRepeat: -1,
 	}}
 	p.inst = in
-	p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1}
+	p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
 	if p.states == nil {
 		p.states = map[*Instance]*instState{}
 	}

@@ -67,7 +67,7 @@ const (
 	featSGTrack   = "a sync group's own track lists"
 	featFIFO      = "notify FIFOs and extra notify events"
 	featSNMP      = "SNMP and D-Bus"
-	featFirewall  = "iptables/nftables rules"
+	featFirewall  = "firewall rules: vrrp_iptables/nftables keywords, and accept mode off (no_accept, or vrrp_strict/strict_mode without accept)"
 	featNetns     = "network namespaces and VRFs"
 	featScripts   = "startup and shutdown scripts"
 	featIfaces    = "default_interface, dynamic_interfaces, interface delays"
@@ -163,12 +163,11 @@ func buildKeywords() []KeywordInfo {
 		"notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert",
 		"garp_master_delay", "garp_master_refresh", "garp_master_repeat", "garp_master_refresh_repeat",
 		"garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert",
-		"higher_prio_send_advert", "authentication", "check_unicast_src")
+		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept")
 	add(BlockInstance, Cosmetic, featTuning, false, "debug", "kernel_rx_buf_size", "linkbeat_use_polling")
-	// keepalived installs the firewall rules of accept mode only with
-	// vrrp_iptables or nftables (refused above); without them accept and
-	// no_accept change nothing there either.
-	add(BlockInstance, Cosmetic, "without nftables/iptables keepalived installs no accept-mode rules either", false, "accept", "no_accept")
+	// accept and no_accept work: an instance whose accept mode ends up off
+	// is refused (validate.go), since keepalived then drops traffic to its
+	// VIPs with nftables rules.
 	add(BlockInstance, Refused, featVMAC, false, "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan", "vmac_garp_intvl")
 	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum", "skip_check_adv_addr")
 	add(BlockInstance, Refused, featNetns, false, "vrf")

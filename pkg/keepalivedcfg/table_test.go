@@ -212,7 +212,7 @@ func TestLowerPrioGARPDefaults(t *testing.T) {
 		{"global_defs {\nvrrp_garp_master_repeat 3\nvrrp_garp_master_delay 7\n}\n" + fmt.Sprintf(inst, ""), 3, 7},
 		{"global_defs {\nvrrp_garp_lower_prio_repeat 2\nvrrp_garp_lower_prio_delay 4\n}\n" + fmt.Sprintf(inst, ""), 2, 4},
 		{fmt.Sprintf(inst, "garp_lower_prio_repeat 1\ngarp_lower_prio_delay 0"), 1, 0},
-		{"global_defs {\nvrrp_strict\n}\n" + fmt.Sprintf(inst, ""), 0, 0},
+		{"global_defs {\nvrrp_strict\n}\n" + fmt.Sprintf(inst, "priority 255"), 0, 0},
 	} {
 		cfg, _, err := parseString(t, tc.src)
 		if err != nil {
@@ -326,5 +326,36 @@ func TestRefusedOptions(t *testing.T) {
 	v := cfg.Instances[0].VIPs
 	if v[0].PreferredLft != nil || v[1].PreferredLft == nil || *v[1].PreferredLft != 0 || v[2].PreferredLft == nil || *v[2].PreferredLft != 1<<32-1 {
 		t.Errorf("preferred_lft not in the model: %+v", v)
+	}
+}
+
+// TestAcceptMode: keepalived (built with nftables, as Debian's) drops
+// traffic to the VIPs of an instance whose accept mode is off; gkeepalived
+// refuses such an instance with its file:line.
+func TestAcceptMode(t *testing.T) {
+	const inst = "%svrrp_instance I {\ninterface eth0\nvirtual_router_id 1\n%s\nvirtual_ipaddress {\n192.0.2.1\n}\n}\n"
+	const strict = "global_defs {\nvrrp_strict\n}\n"
+	for _, tc := range []struct {
+		global, body string
+		refused      bool
+	}{
+		{"", "", false},
+		{"", "accept", false},
+		{"", "no_accept", true},
+		{strict, "", true},
+		{strict, "priority 255", false},
+		{strict, "accept", true}, // VRRPv2: keepalived resets accept
+		{strict, "accept\nversion 3", false},
+		{"", "strict_mode\nversion 3", true},
+		{"", "strict_mode\nversion 3\naccept", false},
+	} {
+		src := fmt.Sprintf(inst, tc.global, tc.body)
+		_, diags, err := parseString(t, src)
+		out := FormatDiagnostics(diags)
+		line := strings.Count(tc.global, "\n") + 1
+		want := fmt.Sprintf("(k.conf: Line %d) (I) accept mode is off", line)
+		if tc.refused != strings.Contains(out, want) || tc.refused != errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: refused %v, want %v (err %v):\n%s", src, !tc.refused, tc.refused, err, out)
+		}
 	}
 }

@@ -325,6 +325,20 @@ func (p *parser) completeInstance(in *Instance) bool {
 		}
 	}
 
+	// Accept mode, as keepalived built with nftables (Debian's): off by
+	// default in strict mode unless address owner, and never for a VRRPv2
+	// strict non-owner. Without it keepalived installs nftables rules that
+	// drop traffic to the VIPs; gkeepalived has none, so it refuses.
+	accept := st.accept == 1 || (st.accept == -1 && (st.basePriority == 255 || !strict))
+	if accept && st.basePriority != 255 && strict && in.Version == 2 {
+		p.global(in.Pos, Error, classGeneral, "(%s) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting", name)
+		accept = false
+	}
+	if !accept {
+		p.diags = append(p.diags, Diagnostic{Severity: Fatal, Pos: in.Pos, class: classUnsupported, extra: true,
+			Msg: fmt.Sprintf("(%s) accept mode is off (no_accept, or vrrp_strict/strict_mode without accept): keepalived drops traffic to the VIPs with nftables rules, which gkeepalived does not implement - refusing this configuration", name)})
+	}
+
 	if !in.Unicast {
 		switch {
 		case st.mcastDst.IsValid():
