@@ -208,3 +208,35 @@ vrrp_instance VI_1 {
 		})
 	}
 }
+
+// TestIntegrationScriptUserAgainstKeepalived: the seed's keepalived.conf
+// with enable_script_security (the default user keepalived_script is
+// looked up) or with a script_user that does not exist: `-t` prints what
+// keepalived 2.2.7 prints (the script removed, its tracking ignored) with
+// the same exit code. Before, gkeepalived kept the script.
+func TestIntegrationScriptUserAgainstKeepalived(t *testing.T) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := os.ReadFile(filepath.Join(root, "conf", "keepalived.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, global := range map[string]string{
+		"enable_script_security": "enable_script_security",
+		"missing script_user":    "script_user gk_no_such_user",
+	} {
+		t.Run(name, func(t *testing.T) {
+			conf := filepath.Join(t.TempDir(), "keepalived.conf")
+			src := strings.Replace(string(seed), "global_defs {", "global_defs {\n    "+global, 1)
+			if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ka, gk := runBoth(t, "-t", "-f", conf)
+			if gk.code != ka.code || strings.TrimSpace(gk.out) != strings.TrimSpace(ka.out) {
+				t.Errorf("-t differs: keepalived exit %d, gkeepalived exit %d\nkeepalived:\n%s\ngkeepalived:\n%s", ka.code, gk.code, ka.out, gk.out)
+			}
+		})
+	}
+}

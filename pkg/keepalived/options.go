@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/user"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -29,7 +30,22 @@ func configOptions(args Args, test bool) keepalivedcfg.Options {
 	}
 	opts.Interfaces = keepalivedcfg.SystemInterfaces
 	opts.CheckScript = scriptChecker()
+	opts.ScriptUser = lookupScriptUser
 	return opts
+}
+
+// lookupScriptUser is keepalived's set_uid_gid check: the user, and the
+// group if given, exist.
+func lookupScriptUser(name, group string) (bool, string) {
+	if _, err := user.Lookup(name); err != nil {
+		return false, fmt.Sprintf("Script user '%s' does not exist", name)
+	}
+	if group != "" {
+		if _, err := user.LookupGroup(group); err != nil {
+			return false, fmt.Sprintf("Script group '%s' does not exist", group)
+		}
+	}
+	return true, ""
 }
 
 // scriptChecker checks scripts for the parser as keepalived does when it

@@ -548,6 +548,10 @@ func (p *parser) notify(l line, owner, dupFormat string, dst **Notify) {
 		p.logf(l.pos, "Unable to parse script '%s' - ignoring", first)
 		return
 	}
+	if len(words) <= 2 && p.defaultScriptUserFails() {
+		p.logf(l.pos, "Failed to set default user for notify script %s - ignoring", args[0])
+		return
+	}
 	n := &Notify{Args: args, Pos: l.pos}
 	if len(words) > 2 {
 		n.User = words[2]

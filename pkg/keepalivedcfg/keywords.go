@@ -83,6 +83,16 @@ var globalKeywords = []keyword{
 		if len(l.words) > 2 {
 			p.cfg.Global.ScriptGroup = l.words[2]
 		}
+		// keepalived resolves it at once (set_default_script_user).
+		if p.opts.ScriptUser != nil {
+			if ok, msg := p.opts.ScriptUser(p.cfg.Global.ScriptUser, p.cfg.Global.ScriptGroup); !ok {
+				p.logf(l.pos, "%s", msg)
+				p.errorf(l, "Error setting global script uid/gid")
+				p.defaultUser = defaultUserFail
+			} else {
+				p.defaultUser = defaultUserOK
+			}
+		}
 	}},
 	{name: "vrrp_version", handler: func(p *parser, l line) {
 		v, ok := p.readInt(l, 1, 2, 3, true)
@@ -329,12 +339,49 @@ func (p *parser) vrrpScriptEnd() {
 		p.cfg.Scripts = p.cfg.Scripts[:len(p.cfg.Scripts)-1]
 		return
 	}
+	if s.User == "" && p.defaultScriptUserFails() {
+		p.reportAt(p.r.last, Error, classGeneral, "Unable to set default user for vrrp script %s - removing", s.Name)
+		p.cfg.Scripts = p.cfg.Scripts[:len(p.cfg.Scripts)-1]
+		return
+	}
 	if s.Timeout == 0 {
 		// keepalived's default timeout 0 means "the interval"
 		// (vrrp_scheduler.c): resolved here.
 		s.Timeout = s.Interval
 	}
 }
+
+// Default script user states (keepalived's default_script_uid_set and
+// default_user_fail).
+const (
+	defaultUserUnknown = iota
+	defaultUserOK
+	defaultUserFail
+)
+
+// defaultScriptUserFails is get_default_script_user: with
+// Options.ScriptUser, whether a script without its own user has none to
+// run as: script_user does not exist, or, under enable_script_security,
+// keepalived_script does not (without it keepalived runs scripts as root).
+func (p *parser) defaultScriptUserFails() bool {
+	if p.opts.ScriptUser == nil {
+		return false
+	}
+	if p.defaultUser == defaultUserUnknown {
+		p.defaultUser = defaultUserOK
+		if ok, msg := p.opts.ScriptUser(defaultScriptUser, ""); !ok {
+			p.logf(p.r.last, "%s", msg)
+			if p.cfg.Global.EnableScriptSecurity {
+				p.reportAt(p.r.last, Error, classGeneral, "Unable to set default user %s for script", defaultScriptUser)
+				p.defaultUser = defaultUserFail
+			}
+		}
+	}
+	return p.defaultUser == defaultUserFail
+}
+
+// defaultScriptUser is the account keepalived runs scripts as by default.
+const defaultScriptUser = "keepalived_script"
 
 // findScript is keepalived's find_script_by_name: the first with that name.
 func (p *parser) findScript(name string) *Script {

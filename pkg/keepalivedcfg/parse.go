@@ -42,6 +42,11 @@ type Options struct {
 	// Interfaces, if set, lets the parser check interface names as
 	// keepalived does at start-up; nil skips those checks (pure parsing).
 	Interfaces func(name string) (InterfaceInfo, bool)
+	// ScriptUser, if set, resolves a script user and group ("" = the
+	// user's group) as keepalived does while reading (set_uid_gid): false
+	// and the line keepalived logs when one does not exist. nil skips the
+	// check.
+	ScriptUser func(user, group string) (bool, string)
 	// CheckScript, if set, checks each script as keepalived does at
 	// start-up (check_script_secure): scripts found unusable are removed
 	// from the model with keepalived's messages; nil skips those checks.
@@ -183,6 +188,7 @@ type parser struct {
 	// checkUnicastSrc is vrrp_check_unicast_src, applied to every
 	// instance (Instance.CheckUnicastSrc).
 	checkUnicastSrc bool
+	defaultUser     int  // defaultUserUnknown, OK or Fail
 	inHandler       bool // running a top-level block's handler (VRRP pass)
 
 	// state of the block being parsed

@@ -359,3 +359,38 @@ func TestAcceptMode(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptUser: with Options.ScriptUser, a script without its own user
+// is removed when there is no default user to run it as, as keepalived's
+// get_default_script_user.
+func TestScriptUser(t *testing.T) {
+	const src = "global_defs {\n%s\n}\nvrrp_script s {\nscript /bin/true\n}\nvrrp_instance I {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n192.0.2.1\n}\ntrack_script {\ns\n}\nnotify_master /bin/true\n}\n"
+	exists := func(user, group string) (bool, string) {
+		if user == "root" {
+			return true, ""
+		}
+		return false, "Script user '" + user + "' does not exist"
+	}
+	for _, tc := range []struct {
+		global, want string
+		kept         bool
+	}{
+		{"enable_script_security", "(k.conf: Line 6) Unable to set default user keepalived_script for script", false},
+		{"script_user nobody_here", "(Line 2) Error setting global script uid/gid", false},
+		{"enable_script_security\nscript_user root", "", true},
+		{"", "SECURITY VIOLATION", true}, // no script security: keepalived runs them as root
+	} {
+		cfg, diags, err := Parse("k.conf", []byte(fmt.Sprintf(src, tc.global)), Options{ConfigTest: true, ScriptUser: exists})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := FormatDiagnostics(diags)
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("%q: -t lacks %q:\n%s", tc.global, tc.want, out)
+		}
+		in := cfg.Instances[0]
+		if kept := cfg.Script("s") != nil && len(in.TrackScripts) == 1 && in.NotifyMaster != nil; kept != tc.kept {
+			t.Errorf("%q: scripts kept %v, want %v:\n%s", tc.global, kept, tc.kept, out)
+		}
+	}
+}
