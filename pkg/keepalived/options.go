@@ -59,7 +59,8 @@ func scriptChecker() keepalivedcfg.ScriptCheck {
 		cmd, err := track.PrepareArgs(args, track.Options{User: user, Group: group, ScriptSecurity: security, Default: def}, log)
 		var lines []string
 		for _, l := range strings.Split(buf.String(), "\n") {
-			if l = strings.TrimSpace(l); l != "" {
+			// The parser reports the script users (Options.ScriptUser).
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "Script user '") && !strings.HasPrefix(l, "Script group '") {
 				lines = append(lines, l)
 			}
 		}

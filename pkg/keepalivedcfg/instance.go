@@ -549,7 +549,7 @@ func (p *parser) notify(l line, owner, dupFormat string, dst **Notify) {
 		return
 	}
 	if len(words) <= 2 && p.defaultScriptUserFails() {
-		p.logf(l.pos, "Failed to set default user for notify script %s - ignoring", args[0])
+		p.logBare(l.pos, fmt.Sprintf("Failed to set default user for notify script %s - ignoring", args[0]))
 		return
 	}
 	n := &Notify{Args: args, Pos: l.pos}

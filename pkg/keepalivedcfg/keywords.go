@@ -86,7 +86,7 @@ var globalKeywords = []keyword{
 		// keepalived resolves it at once (set_default_script_user).
 		if p.opts.ScriptUser != nil {
 			if ok, msg := p.opts.ScriptUser(p.cfg.Global.ScriptUser, p.cfg.Global.ScriptGroup); !ok {
-				p.logf(l.pos, "%s", msg)
+				p.logBare(l.pos, msg)
 				p.errorf(l, "Error setting global script uid/gid")
 				p.defaultUser = defaultUserFail
 			} else {
@@ -370,7 +370,7 @@ func (p *parser) defaultScriptUserFails() bool {
 	if p.defaultUser == defaultUserUnknown {
 		p.defaultUser = defaultUserOK
 		if ok, msg := p.opts.ScriptUser(defaultScriptUser, ""); !ok {
-			p.logf(p.r.last, "%s", msg)
+			p.logBare(p.r.last, msg)
 			if p.cfg.Global.EnableScriptSecurity {
 				p.reportAt(p.r.last, Error, classGeneral, "Unable to set default user %s for script", defaultScriptUser)
 				p.defaultUser = defaultUserFail
@@ -378,6 +378,13 @@ func (p *parser) defaultScriptUserFails() bool {
 		}
 	}
 	return p.defaultUser == defaultUserFail
+}
+
+// logBare records a line keepalived logs without a position
+// (log_message from lib/notify.c).
+func (p *parser) logBare(pos Pos, msg string) {
+	p.global(pos, Info, classOK, "%s", msg)
+	p.diags[len(p.diags)-1].logOnly = true
 }
 
 // defaultScriptUser is the account keepalived runs scripts as by default.
