@@ -694,3 +694,47 @@ func TestIntegrationInteropUnicastPeerTTL(t *testing.T) {
 		})
 	}
 }
+
+// TestIntegrationInteropLowerPrioGARPs: lb1 is MASTER and keeps hearing
+// lower priority adverts from lb2 (keepalived, which drops lb1's adverts
+// with max_ttl 254 and so stays MASTER). lb1, gkeepalived or keepalived as
+// the reference row, answers each with garp_lower_prio_repeat 2 GARPs: both
+// programs log the same GARP lines per lower priority advert. Before,
+// gkeepalived read garp_lower_prio_* and sent none.
+func TestIntegrationInteropLowerPrioGARPs(t *testing.T) {
+	lb1Edits := [][2]string{
+		authNone,
+		{"virtual_router_id 51", "virtual_router_id 51\n    unicast_src_ip 192.168.1.80\n    unicast_peer {\n        192.168.1.81\n    }\n" +
+			"    garp_master_delay 0\n    garp_master_repeat 1\n    garp_lower_prio_repeat 2\n    garp_lower_prio_delay 0"},
+	}
+	lb2Edits := [][2]string{
+		authNone,
+		{"virtual_router_id 51", "virtual_router_id 51\n    unicast_src_ip 192.168.1.81\n    unicast_peer {\n        192.168.1.80 max_ttl 254\n    }\n    check_unicast_src"},
+	}
+	for _, lb1 := range []impl{gk, kd} {
+		t.Run(string(lb1)+"-keepalived", func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, lb1, kd, false)
+			p.failLogs()
+			p.start(seedConf(t, false, lb1Edits...), seedConf(t, true, lb2Edits...), time.Second)
+			lower := regexp.MustCompile(`\(VI_1\) Received advert from 192\.168\.1\.81 with lower priority 102, ours 103`)
+			poll(t, 20*time.Second, p.lb1.String()+" MASTER hearing three lower priority adverts", func() bool {
+				return strings.Contains(p.lb1.log(), masterLine) && len(lower.FindAllString(p.lb1.log(), -1)) >= 3
+			})
+			// Count up to the third lower priority advert's GARPs: the
+			// lines after it are the last two before the next advert.
+			log := p.lb1.log()
+			third := lower.FindAllStringIndex(log, -1)[2]
+			next := strings.Index(log[third[1]:], "Received advert")
+			if next < 0 {
+				next = len(log) - third[1]
+			}
+			upTo := log[:third[1]+next]
+			garps := strings.Count(upTo, "Sending gratuitous ARP on eth0 for 192.168.1.84")
+			// One on becoming MASTER, two per lower priority advert.
+			if garps != 1+2*3 {
+				t.Errorf("%s logged %d GARPs up to the third lower priority advert, want 7:\n%s", p.lb1, garps, lastLines(upTo, 40))
+			}
+		})
+	}
+}

@@ -80,11 +80,20 @@ func (n *node) lowerPrioGARPs() {
 	if n.env.GARPClock != nil {
 		clk = n.env.GARPClock
 	}
+	round := 0
 	go garp.Schedule(ctx, clk, cfg, func() {
+		// keepalived's detail lines (-D): one per burst, one per ARP.
+		first := round%cfg.Repeat == 0
+		round++
 		for _, ip := range v4 {
+			if first {
+				n.log.Debug().Msgf("(%s) Sending/queueing gratuitous ARPs on %s for %v", n.cfg.Name, ifi.Name, ip)
+			}
 			if err := n.env.GARP.Send(ifi, ip); err != nil {
 				n.log.Warn().Msgf("(%s) gratuitous ARP on %s for %v: %v", n.cfg.Name, ifi.Name, ip, err)
+				continue
 			}
+			n.log.Debug().Msgf("Sending gratuitous ARP on %s for %v", ifi.Name, ip)
 		}
 	})
 }
