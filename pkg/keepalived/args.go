@@ -13,91 +13,165 @@ import (
 // Version is what `gkeepalived -v` prints.
 const Version = "0.1.0"
 
-// Args is keepalived 2.2.7's command line.
+// Args is keepalived 2.2.7's command line. Every option keepalived 2.2.7
+// (Debian's build) takes is either carried out or refused (ErrRefused): none
+// is read and then ignored.
 type Args struct {
 	ConfigFile   string // -f, --use-file (default /etc/keepalived/keepalived.conf)
-	VRRPOnly     bool   // -P, --vrrp
-	CheckOnly    bool   // -C, --check: not supported (LVS)
+	VRRPOnly     bool   // -P, --vrrp: only the VRRP pidfile is checked besides the main one
+	NoBFD        bool   // -B, --no_bfd: the BFD pidfile is not checked
 	LogConsole   bool   // -l, --log-console
 	LogDetail    bool   // -D, --log-detail
-	LogFacility  int    // -S, --log-facility 0..7 = local0..local7; -1 = daemon
+	LogFacility  int    // -S, --log-facility 0..7 = local0..local7; -1 = daemon; -2 = user
 	LogFile      string // -g, --log-file
 	NoSyslog     bool   // -G, --no-syslog
 	DontFork     bool   // -n, --dont-fork
-	DumpConf     bool   // -d, --dump-conf
+	DumpConf     bool   // -d, --dump-conf: log the configuration at start
 	PIDFile      string // -p, --pid
 	VRRPPIDFile  string // -r, --vrrp_pid
-	CheckPIDFile string // -c, --checkers_pid
-	ReleaseVIPs  bool   // -X, --release-vips
-	DontRelease  bool   // -V, --dont-release-vrrp
+	CheckPIDFile string // -c, --checkers_pid: checked for a running daemon unless -P
+	BFDPIDFile   string // -b, --bfd_pid: checked for a running daemon unless -P or -B
+	Umask        int    // -u, --umask; -1 = unset
+	CoreDump     bool   // -m, --core-dump
 	DontRespawn  bool   // -R, --dont-respawn: the parent exits when the VRRP process dies
 	ConfigTest   bool   // -t, --config-test[=FILE]
 	TestLogFile  string
 	Namespace    string // -s, --namespace
-	ConfigID     string // -i, --config-id
+	ConfigID     string // -i, --config-id; "" = the host name
+	Signum       string // --signum=SIGFUNC: print the signal number and exit
 	Version      bool   // -v
 	Help         bool   // -h
-	Warnings     []string
 }
 
 // ErrUsage is returned for a command line gkeepalived cannot understand.
 var ErrUsage = errors.New("see 'keepalived --help'")
 
+// ErrRefused is returned for an option keepalived 2.2.7 takes that
+// gkeepalived does not implement: it stops rather than run differently.
+var ErrRefused = errors.New("not supported by gkeepalived")
+
 type optSpec struct {
-	long    string
-	short   byte
-	arg     int // 0 none, 1 required, 2 optional (only attached: -tFILE, --config-test=FILE)
-	set     func(a *Args, v string) error
-	ignored bool
+	long  string
+	short byte
+	arg   int // 0 none, 1 required, 2 optional (only attached: -tFILE, --config-test=FILE)
+	set   func(a *Args, v string) error
+	// refused, when set, says why gkeepalived refuses the option.
+	refused string
+	// same, when set, says why the option needs no action: gkeepalived
+	// already behaves as the option asks (shown by -h).
+	same string
+}
+
+func refuse(long string, short byte, arg int, why string) optSpec {
+	return optSpec{long: long, short: short, arg: arg, refused: why}
+}
+
+func same(long string, short byte, why string) optSpec {
+	return optSpec{long: long, short: short, same: why}
+}
+
+func setBool(f func(a *Args)) func(a *Args, v string) error {
+	return func(a *Args, _ string) error { f(a); return nil }
 }
 
 var opts = []optSpec{
-	{"use-file", 'f', 1, func(a *Args, v string) error { a.ConfigFile = v; return nil }, false},
-	{"vrrp", 'P', 0, func(a *Args, _ string) error { a.VRRPOnly = true; return nil }, false},
-	{"check", 'C', 0, func(a *Args, _ string) error { a.CheckOnly = true; return nil }, false},
-	{"no_bfd", 'B', 0, nil, true},
-	{"all", 0, 0, nil, true},
-	{"log-console", 'l', 0, func(a *Args, _ string) error { a.LogConsole = true; return nil }, false},
-	{"log-detail", 'D', 0, func(a *Args, _ string) error { a.LogDetail = true; return nil }, false},
-	{"log-facility", 'S', 1, func(a *Args, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 7 {
-			return fmt.Errorf("invalid log facility %q (0..7 for local0..local7)", v)
-		}
-		a.LogFacility = n
-		return nil
-	}, false},
-	{"log-file", 'g', 2, func(a *Args, v string) error {
+	{long: "use-file", short: 'f', arg: 1, set: func(a *Args, v string) error { a.ConfigFile = v; return nil }},
+	{long: "vrrp", short: 'P', set: setBool(func(a *Args) { a.VRRPOnly = true })},
+	refuse("check", 'C', 0, "gkeepalived has no health-checker (LVS) process; run Debian's keepalived for LVS"),
+	{long: "no_bfd", short: 'B', set: setBool(func(a *Args) { a.NoBFD = true })},
+	refuse("all", 0, 0, "gkeepalived has no checker or BFD process to force"),
+	{long: "log-console", short: 'l', set: setBool(func(a *Args) { a.LogConsole = true })},
+	{long: "log-detail", short: 'D', set: setBool(func(a *Args) { a.LogDetail = true })},
+	{long: "log-facility", short: 'S', arg: 1, set: setFacility},
+	{long: "log-file", short: 'g', arg: 2, set: func(a *Args, v string) error {
 		if v == "" {
 			v = "/tmp/keepalived.log"
 		}
 		a.LogFile = v
 		return nil
-	}, false},
-	{"flush-log-file", 0, 0, nil, true},
-	{"no-syslog", 'G', 0, func(a *Args, _ string) error { a.NoSyslog = true; return nil }, false},
-	{"release-vips", 'X', 0, func(a *Args, _ string) error { a.ReleaseVIPs = true; return nil }, false},
-	{"dont-release-vrrp", 'V', 0, func(a *Args, _ string) error { a.DontRelease = true; return nil }, false},
-	{"dont-release-ipvs", 'I', 0, nil, true},
-	{"dont-respawn", 'R', 0, func(a *Args, _ string) error { a.DontRespawn = true; return nil }, false},
-	{"dont-fork", 'n', 0, func(a *Args, _ string) error { a.DontFork = true; return nil }, false},
-	{"dump-conf", 'd', 0, func(a *Args, _ string) error { a.DumpConf = true; return nil }, false},
-	{"pid", 'p', 1, func(a *Args, v string) error { a.PIDFile = v; return nil }, false},
-	{"vrrp_pid", 'r', 1, func(a *Args, v string) error { a.VRRPPIDFile = v; return nil }, false},
-	{"checkers_pid", 'c', 1, func(a *Args, v string) error { a.CheckPIDFile = v; return nil }, false},
-	{"address-monitoring", 'a', 0, nil, true},
-	{"namespace", 's', 1, func(a *Args, v string) error { a.Namespace = v; return nil }, false},
-	{"config-id", 'i', 1, func(a *Args, v string) error { a.ConfigID = v; return nil }, false},
-	{"snmp", 'x', 0, nil, true},
-	{"snmp-agent-socket", 'A', 1, nil, true},
-	{"umask", 'u', 1, nil, true},
-	{"core-dump", 'm', 0, nil, true},
-	{"core-dump-pattern", 'M', 2, nil, true},
-	{"no-mem-check", 0, 0, nil, true},
-	{"all-config", 'e', 0, nil, true},
-	{"config-test", 't', 2, func(a *Args, v string) error { a.ConfigTest = true; a.TestLogFile = v; return nil }, false},
-	{"version", 'v', 0, func(a *Args, _ string) error { a.Version = true; return nil }, false},
-	{"help", 'h', 0, func(a *Args, _ string) error { a.Help = true; return nil }, false},
+	}},
+	{long: "no-syslog", short: 'G', set: setBool(func(a *Args) { a.NoSyslog = true })},
+	{long: "umask", short: 'u', arg: 1, set: func(a *Args, v string) error {
+		n, err := strconv.ParseUint(v, 0, 32)
+		if err != nil || n > 0o777 {
+			return fmt.Errorf("invalid umask %q", v)
+		}
+		a.Umask = int(n)
+		return nil
+	}},
+	same("release-vips", 'X', "gkeepalived always removes the VIPs when leaving MASTER"),
+	refuse("dont-release-vrrp", 'V', 0, "gkeepalived always resigns (priority 0) and removes its VIPs on stop"),
+	same("dont-release-ipvs", 'I', "gkeepalived has no IPVS configuration to release"),
+	{long: "dont-respawn", short: 'R', set: setBool(func(a *Args) { a.DontRespawn = true })},
+	{long: "dont-fork", short: 'n', set: setBool(func(a *Args) { a.DontFork = true })},
+	{long: "dump-conf", short: 'd', set: setBool(func(a *Args) { a.DumpConf = true })},
+	{long: "pid", short: 'p', arg: 1, set: func(a *Args, v string) error { a.PIDFile = v; return nil }},
+	{long: "vrrp_pid", short: 'r', arg: 1, set: func(a *Args, v string) error { a.VRRPPIDFile = v; return nil }},
+	refuse("genhash", 'T', 0, "genhash is a checker (LVS) tool"),
+	{long: "checkers_pid", short: 'c', arg: 1, set: func(a *Args, v string) error { a.CheckPIDFile = v; return nil }},
+	refuse("address-monitoring", 'a', 0, "address monitoring is not implemented"),
+	{long: "bfd_pid", short: 'b', arg: 1, set: func(a *Args, v string) error { a.BFDPIDFile = v; return nil }},
+	refuse("snmp", 'x', 0, "SNMP is not implemented"),
+	refuse("snmp-agent-socket", 'A', 1, "SNMP is not implemented"),
+	{long: "namespace", short: 's', arg: 1, set: func(a *Args, v string) error { a.Namespace = v; return nil }},
+	{long: "core-dump", short: 'm', set: setBool(func(a *Args) { a.CoreDump = true })},
+	refuse("core-dump-pattern", 'M', 2, "setting kernel.core_pattern is not implemented; set it with sysctl"),
+	refuse("all-config", 'e', 0, "include checking is not implemented"),
+	{long: "config-id", short: 'i', arg: 1, set: func(a *Args, v string) error { a.ConfigID = v; return nil }},
+	{long: "signum", arg: 1, set: func(a *Args, v string) error { a.Signum = v; return nil }},
+	{long: "config-test", short: 't', arg: 2, set: func(a *Args, v string) error { a.ConfigTest = true; a.TestLogFile = v; return nil }},
+	{long: "version", short: 'v', set: setBool(func(a *Args) { a.Version = true })},
+	{long: "help", short: 'h', set: setBool(func(a *Args) { a.Help = true })},
+}
+
+// setFacility reads -S as keepalived: 0..7 or local0..local7, user, daemon.
+func setFacility(a *Args, v string) error {
+	switch {
+	case v == "daemon":
+		a.LogFacility = -1
+		return nil
+	case v == "user":
+		a.LogFacility = -2
+		return nil
+	case strings.HasPrefix(v, "local"):
+		v = v[len("local"):]
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 7 || len(v) != 1 {
+		return fmt.Errorf("invalid log facility '%s'", v)
+	}
+	a.LogFacility = n
+	return nil
+}
+
+// Signals are keepalived 2.2.7's answers to --signum for the signals
+// gkeepalived handles (STATS_CLEAR and JSON are keepalived signals that
+// gkeepalived does not handle: refused rather than named).
+var signums = map[string]int{"STOP": 15, "RELOAD": 1, "DATA": 10, "STATS": 12}
+
+// SignalNumber is --signum: the signal that asks for sigfunc.
+func SignalNumber(sigfunc string) (int, error) {
+	if n, ok := signums[sigfunc]; ok {
+		return n, nil
+	}
+	if sigfunc == "STATS_CLEAR" || sigfunc == "JSON" {
+		return 0, fmt.Errorf("signal function %s: %w", sigfunc, ErrRefused)
+	}
+	return 0, fmt.Errorf("Unknown sigfunc %s", sigfunc)
+}
+
+// pidFiles are the pidfiles keepalived checks for a running daemon
+// (keepalived_running): the main one, and those of the processes the
+// options select.
+func (a Args) pidFiles() []string {
+	files := []string{a.PIDFile, a.VRRPPIDFile}
+	if !a.VRRPOnly {
+		files = append(files, a.CheckPIDFile)
+		if !a.NoBFD {
+			files = append(files, a.BFDPIDFile)
+		}
+	}
+	return files
 }
 
 // ParseArgs reads keepalived's options the way getopt_long does: grouped
@@ -110,11 +184,18 @@ func ParseArgs(argv []string) (Args, error) {
 		PIDFile:      "/run/keepalived.pid",
 		VRRPPIDFile:  "/run/vrrp.pid",
 		CheckPIDFile: "/run/checkers.pid",
+		BFDPIDFile:   "/run/bfd.pid",
+		Umask:        -1,
 	}
 	apply := func(o optSpec, v string) error {
-		if o.ignored {
+		if o.refused != "" {
 			name := "--" + o.long
-			a.Warnings = append(a.Warnings, fmt.Sprintf("option %s has no effect in gkeepalived", name))
+			if o.short != 0 {
+				name = "-" + string(o.short) + ", " + name
+			}
+			return fmt.Errorf("option %s: %s: %w", name, o.refused, ErrRefused)
+		}
+		if o.set == nil {
 			return nil
 		}
 		if err := o.set(&a, v); err != nil {
@@ -216,8 +297,11 @@ func Usage(prog string) string {
 			short = "-" + string(o.short) + ", "
 		}
 		note := ""
-		if o.ignored {
-			note = " (accepted, no effect)"
+		switch {
+		case o.refused != "":
+			note = " (refused: " + o.refused + ")"
+		case o.same != "":
+			note = " (" + o.same + ")"
 		}
 		fmt.Fprintf(&b, "  %s--%s%s\n", short, o.long, note)
 	}

@@ -207,7 +207,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	d.applyMailer(cfg.Global)
 	d.env.garpSpacing.SetIntervals(cfg.Global.GARPInterval, cfg.Global.GNAInterval)
 
-	topts := track.Options{User: cfg.Global.ScriptUser, Group: cfg.Global.ScriptGroup, ScriptSecurity: cfg.Global.EnableScriptSecurity}
+	topts := track.Options{User: cfg.Global.ScriptUser, Group: cfg.Global.ScriptGroup, ScriptSecurity: cfg.Global.EnableScriptSecurity, Quiet: cfg.ScriptsChecked}
 
 	// Instances: keep the unchanged, stop the rest, then start the new.
 	want := map[string]*keepalivedcfg.Instance{}

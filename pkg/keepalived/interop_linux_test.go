@@ -645,3 +645,106 @@ func firstMatch(log string, r *regexp.Regexp) string {
 	}
 	return ""
 }
+
+// TestIntegrationInteropUnicastPeerTTL: lb2 (gkeepalived, or keepalived as
+// the reference row) checks its unicast peer with check_unicast_src and
+// max_ttl 254, while keepalived on lb1 sends its unicast adverts with TTL
+// 255: both programs drop every advert with keepalived's line, so lb2 also
+// becomes MASTER. With max_ttl 255 (min_ttl 250) the adverts pass and lb2
+// stays BACKUP. Before, gkeepalived read min_ttl/max_ttl and
+// check_unicast_src and ignored them.
+func TestIntegrationInteropUnicastPeerTTL(t *testing.T) {
+	unicast := func(src, peer string) [2]string {
+		return [2]string{"virtual_router_id 51", "virtual_router_id 51\n    unicast_src_ip " + src + "\n    unicast_peer {\n        " + peer + "\n    }\n    check_unicast_src"}
+	}
+	for _, c := range []struct {
+		lb2      impl
+		peer     string
+		dropping bool
+	}{
+		{gk, "192.168.1.80 max_ttl 254", true},
+		{kd, "192.168.1.80 max_ttl 254", true},
+		{gk, "192.168.1.80 min_ttl 250 max_ttl 255", false},
+	} {
+		t.Run(fmt.Sprintf("keepalived-%s-%s", c.lb2, strings.ReplaceAll(c.peer[13:], " ", "_")), func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, kd, c.lb2, false)
+			p.failLogs()
+			// lb1 starts first, so that it wins the first election.
+			t0 := p.start(seedConf(t, false, unicast("192.168.1.80", "192.168.1.81")), seedConf(t, true, unicast("192.168.1.81", c.peer)), time.Second)
+			poll(t, 15*time.Second, "lb1 is MASTER with the VIP", func() bool {
+				return strings.Contains(p.lb1.log(), masterLine) && p.lb1.hasVIP()
+			})
+			const drop = "(VI_1) TTL/HL 255 not in range 0 - 254"
+			if !c.dropping {
+				// Three advert intervals after lb1 took over: lb2 accepted them.
+				time.Sleep(3500 * time.Millisecond)
+				if strings.Contains(p.lb2.log(), masterLine) || p.lb2.hasVIP() || strings.Contains(p.lb2.log(), "TTL/HL") {
+					t.Fatalf("%s became MASTER or dropped adverts although lb1's are in its TTL range:\n%s", p.lb2, lastLines(p.lb2.log(), 20))
+				}
+				return
+			}
+			poll(t, 15*time.Second, p.lb2.String()+" is MASTER too, dropping lb1's adverts", func() bool {
+				return strings.Contains(p.lb2.log(), masterLine) && p.lb2.hasVIP()
+			})
+			if !strings.Contains(p.lb2.log(), drop) {
+				t.Errorf("%s did not log %q:\n%s", p.lb2, drop, lastLines(p.lb2.log(), 20))
+			}
+			t.Logf("%s: both MASTER after %.2fs", p.lb2, time.Since(t0).Seconds())
+		})
+	}
+}
+
+// TestIntegrationInteropLowerPrioGARPs: lb1 is MASTER and keeps hearing
+// lower priority adverts from lb2 (keepalived, which drops lb1's adverts
+// with max_ttl 254 and so stays MASTER). lb1, gkeepalived or keepalived as
+// the reference row, answers the first with garp_lower_prio_repeat 2 GARPs
+// (after the one of garp_master_repeat 1 on becoming MASTER): both
+// programs log the same GARP lines. Before,
+// gkeepalived read garp_lower_prio_* and sent none.
+func TestIntegrationInteropLowerPrioGARPs(t *testing.T) {
+	lb1Edits := [][2]string{
+		authNone,
+		{"virtual_router_id 51", "virtual_router_id 51\n    unicast_src_ip 192.168.1.80\n    unicast_peer {\n        192.168.1.81\n    }\n" +
+			"    garp_master_delay 0\n    garp_master_repeat 1\n    garp_lower_prio_repeat 2\n    garp_lower_prio_delay 0"},
+	}
+	lb2Edits := [][2]string{
+		authNone,
+		{"virtual_router_id 51", "virtual_router_id 51\n    unicast_src_ip 192.168.1.81\n    unicast_peer {\n        192.168.1.80 max_ttl 254\n    }\n    check_unicast_src"},
+	}
+	for _, lb1 := range []impl{gk, kd} {
+		t.Run(string(lb1)+"-keepalived", func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, lb1, kd, false)
+			p.failLogs()
+			p.start(seedConf(t, false, lb1Edits...), seedConf(t, true, lb2Edits...), time.Second)
+			lower := regexp.MustCompile(`\(VI_1\) Received advert from 192\.168\.1\.81 with lower priority 102, ours 103`)
+			const garp = "Sending gratuitous ARP on eth0 for 192.168.1.84"
+			// The GARPs before the first lower priority advert, and those
+			// after it up to the next advert line (or so far).
+			windows := func() (before, after int, closed bool) {
+				log := p.lb1.log()
+				m := lower.FindStringIndex(log)
+				if m == nil {
+					return 0, 0, false
+				}
+				rest := log[m[1]:]
+				next := strings.Index(rest, "Received advert")
+				closed = next >= 0
+				if !closed {
+					next = len(rest)
+				}
+				return strings.Count(log[:m[0]], garp), strings.Count(rest[:next], garp), closed
+			}
+			poll(t, 20*time.Second, p.lb1.String()+" MASTER answering a lower priority advert", func() bool {
+				_, after, closed := windows()
+				return closed || after >= 2
+			})
+			before, after, _ := windows()
+			// One on becoming MASTER, two per lower priority advert.
+			if before != 1 || after != 2 {
+				t.Errorf("%s logged %d GARPs on becoming MASTER (want 1) and %d for the lower priority advert (want 2):\n%s", p.lb1, before, after, lastLines(p.lb1.log(), 40))
+			}
+		})
+	}
+}

@@ -62,6 +62,12 @@ type node struct {
 	// holding is true from the end of BecomeMaster to the start of
 	// LeaveMaster: a VIP deleted then was deleted by someone else.
 	holding atomic.Bool
+	// lowerPrio ends the garp_lower_prio_* GARPs pending (garpMu).
+	lowerPrio    context.CancelFunc
+	lowerPrioCtx context.Context
+	// syncPeers are the other members of the instance's sync group, set
+	// before it starts.
+	syncPeers []*node
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -130,6 +136,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 	n.expect = vrrp.Expect{
 		VRID: uint8(cfg.VRID), Version: cfg.Version, AuthType: authType, Key: key, Seq: seq,
 		AdvertInt: cfg.AdvertInt, Unicast: cfg.Unicast, VIPs: n.advertised, Peers: cfg.UnicastPeers,
+		CheckUnicastSrc: cfg.CheckUnicastSrc, PeerTTL: peerTTL(cfg),
 	}
 	var group netip.Addr
 	if !cfg.Unicast {
@@ -169,7 +176,8 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		InitialState: initial, AdvertInt: cfg.AdvertInt, NoPreempt: cfg.NoPreempt, PreemptDelay: cfg.PreemptDelay,
 		AuthAH: authType == vrrp.AuthAH, LowerPrioNoAdvert: cfg.LowerPrioNoAdvert,
 		HigherPrioSendAdvert: cfg.HigherPrioSendAdvert, Address: n.src, Tracks: tracks, LogDetail: env.LogDetail,
-		InterfaceDown: ifi.Flags&net.FlagUp == 0,
+		// dont_track_primary: the instance ignores its own interface's state.
+		InterfaceDown: ifi.Flags&net.FlagUp == 0 && !cfg.DontTrackPrimary,
 	}
 	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
 	return n, nil
@@ -222,7 +230,7 @@ func toVIP(v keepalivedcfg.VIP, iface string) (vip.VIP, error) {
 		}
 		scope = s
 	}
-	out := vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Broadcast: v.Broadcast, Scope: scope}
+	out := vip.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Broadcast: v.Broadcast, Scope: scope, PreferredLft: v.PreferredLft}
 	if v.Peer.IsValid() {
 		out.Peer = v.Peer.Addr()
 	}
@@ -267,7 +275,9 @@ func (n *node) start(parent context.Context) {
 		defer wg.Done()
 		n.receive(ctx)
 	}()
-	n.watch(ctx, n.cfg.Interface, "", n.fsm.InterfaceUp)
+	if !n.cfg.DontTrackPrimary {
+		n.watch(ctx, n.cfg.Interface, "", n.fsm.InterfaceUp)
+	}
 	for _, ti := range n.cfg.TrackInterfaces {
 		track := "interface:" + ti.Name
 		n.watch(ctx, ti.Name, "tracked ", func(up bool) { n.fsm.SetTrack(track, up) })
@@ -531,6 +541,7 @@ func (n *node) LeaveMaster(ctx context.Context) {
 		n.garpCancel()
 		n.garpCancel = nil
 	}
+	n.stopLowerPrioGARPs()
 	n.garpMu.Unlock()
 	n.log.Info().Msgf("(%s) removing VIPs.", n.cfg.Name)
 	for _, v := range n.vips {

@@ -61,6 +61,10 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "gkeepalived v%s (a drop-in replacement for Keepalived v2.2.7)\n", Version)
 		return 0
 	}
+	if args.Signum != "" {
+		return printSignum(args.Signum, stdout, stderr)
+	}
+	applyUmask(args)
 	if args.ConfigTest {
 		return configTest(args, stderr)
 	}
@@ -86,16 +90,14 @@ func progName(argv []string) string {
 
 // loadConfig reads and checks the configuration file (a glob, as
 // keepalived's -f).
-func loadConfig(path string, test bool) (*keepalivedcfg.Config, []keepalivedcfg.Diagnostic, error) {
-	opts := keepalivedcfg.DefaultOptions()
-	opts.ConfigTest = test
-	return keepalivedcfg.ParseFileOptions(path, opts)
+func loadConfig(args Args, test bool) (*keepalivedcfg.Config, []keepalivedcfg.Diagnostic, error) {
+	return keepalivedcfg.ParseFileOptions(args.ConfigFile, configOptions(args, test))
 }
 
 // configTest is `keepalived -t`: print every diagnostic, exit with
 // keepalived's code.
 func configTest(args Args, stderr io.Writer) int {
-	_, diags, err := loadConfig(args.ConfigFile, true)
+	_, diags, err := loadConfig(args, true)
 	out := stderr
 	if args.TestLogFile != "" {
 		f, ferr := os.Create(args.TestLogFile)
@@ -104,9 +106,7 @@ func configTest(args Args, stderr io.Writer) int {
 			out = f
 		}
 	}
-	if s := keepalivedcfg.FormatDiagnostics(diags); s != "" {
-		fmt.Fprintln(out, s)
-	}
+	fmt.Fprint(out, keepalivedcfg.FormatDiagnostics(diags))
 	if errors.Is(err, keepalivedcfg.ErrNoConfig) {
 		// keepalived 2.2.7 says so (a diagnostic above) and exits 0.
 		return keepalivedcfg.ExitOK
@@ -194,6 +194,8 @@ func newLogger(args Args, stderr io.Writer, ident string, pid int) (zerolog.Logg
 		fac := haproxycfg.Facility(3) // daemon
 		if args.LogFacility >= 0 {
 			fac = haproxycfg.Facility(16 + args.LogFacility)
+		} else if args.LogFacility == -2 {
+			fac = haproxycfg.Facility(1) // user
 		}
 		if lw, err := syslog.NewLocalWriter(syslog.DevLog, ident, fac, pid, time.Now); err == nil {
 			w.sys = lw
@@ -231,17 +233,26 @@ func runVRRP(argv []string, args Args, stderr io.Writer) int {
 	defer closeLog()
 	log.Info().Msgf("Starting gkeepalived v%s (keepalived 2.2.7 compatible)", Version)
 	log.Info().Msgf("Command line: %s", quoteCommandLine(argv))
-	for _, w := range args.Warnings {
-		log.Warn().Msg(w)
+	enableCoreDump(args, log)
+	if args.Namespace != "" {
+		log.Error().Msgf("--namespace %s is not supported by gkeepalived: run it under `ip netns exec %s`", args.Namespace, args.Namespace)
+		return fail("--namespace is not supported")
+	}
+	for _, f := range args.pidFiles() {
+		if err := checkPIDFile(f); err != nil {
+			log.Error().Msg(err.Error())
+			return fail(err.Error())
+		}
 	}
 	log.Info().Msgf("Opening file '%s'.", args.ConfigFile)
-	cfg, diags, err := loadConfig(args.ConfigFile, false)
+	cfg, diags, err := loadConfig(args, false)
 	for _, d := range diags {
 		log.Warn().Msg(d.String())
 	}
 	if err != nil {
 		log.Error().Msgf("%v", err)
-		return fail(err.Error())
+		fail(err.Error())
+		return configExitCode(err)
 	}
 	if err := writePID(log, args.VRRPPIDFile, pid); err != nil {
 		log.Warn().Msgf("%v", err)
@@ -263,6 +274,9 @@ func runVRRP(argv []string, args Args, stderr io.Writer) int {
 		d.Stop(context.Background())
 		return fail(err.Error())
 	}
+	if args.DumpConf {
+		dumpConf(d, log)
+	}
 	log.Info().Msg("Startup complete")
 	var readyMu sync.Mutex
 	tell := func() {
@@ -282,7 +296,7 @@ func runVRRP(argv []string, args Args, stderr io.Writer) int {
 		reload: func() {
 			log.Info().Msg("Reloading")
 			log.Info().Msgf("Opening file '%s'.", args.ConfigFile)
-			ncfg, diags, err := loadConfig(args.ConfigFile, false)
+			ncfg, diags, err := loadConfig(args, false)
 			for _, d := range diags {
 				log.Warn().Msg(d.String())
 			}

@@ -97,7 +97,7 @@ type supervisor struct {
 // process dies; a bad file keeps the last good one (the VRRP process
 // reports the errors).
 func (s *supervisor) readConfig() {
-	if cfg, _, err := loadConfig(s.args.ConfigFile, false); err == nil {
+	if cfg, _, err := loadConfig(s.args, false); err == nil {
 		s.cfg = cfg
 	}
 }
@@ -282,11 +282,9 @@ func (s *supervisor) run(started func(msg string)) int {
 			// A killed VRRP process leaves its pidfile naming a dead pid.
 			removeOwnPID(s.args.VRRPPIDFile, pid)
 			if stopping {
-				// The VRRP process released its VIPs as it stopped, unless
-				// told to keep them (-V, --dont-release-vrrp).
-				if !s.args.DontRelease {
-					s.cleanup()
-				}
+				// The VRRP process released its VIPs as it stopped; make
+				// sure (-V, which would keep them, is refused).
+				s.cleanup()
 				return 0
 			}
 			if !up {

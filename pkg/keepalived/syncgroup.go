@@ -38,6 +38,12 @@ func newSyncGroup(env *Env, cfg *keepalivedcfg.Config, g *keepalivedcfg.SyncGrou
 	ins := make([]*vrrpfsm.Instance, 0, len(members))
 	for _, n := range members {
 		ins = append(ins, n.fsm)
+		n.syncPeers = nil
+		for _, m := range members {
+			if m != n {
+				n.syncPeers = append(n.syncPeers, m)
+			}
+		}
 	}
 	fsm, err := vrrpfsm.NewGroup(g.Name, ins, sg, env.Log)
 	if err != nil {

@@ -20,16 +20,6 @@ import (
 	"hapair/pkg/vrrpfsm"
 )
 
-// parseConf parses a keepalived.conf for a daemon test.
-func parseConf(t *testing.T, src string) *keepalivedcfg.Config {
-	t.Helper()
-	cfg, diags, err := keepalivedcfg.Parse("k.conf", []byte(src), keepalivedcfg.Options{})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, keepalivedcfg.FormatDiagnostics(diags))
-	}
-	return cfg
-}
-
 // startOwner runs cfg alone on an in-memory LAN, with fake interfaces
 // links, and waits until instance name is MASTER.
 func startOwner(t *testing.T, cfg *keepalivedcfg.Config, vips *viptest.Manager, name string, tune func(*Env)) *Daemon {

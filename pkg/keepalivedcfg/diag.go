@@ -75,6 +75,9 @@ const (
 	classMissingParameter
 	classInvalidNumber
 	classGeneral
+	// classUnsupported is gkeepalived's own: a keyword it refuses (not
+	// implemented). Like keepalived's other config errors, `-t` exits 5.
+	classUnsupported
 	classWarning
 	classDeprecated
 	classSecurity

@@ -15,6 +15,13 @@
 // the same messages, so that what `keepalived -t` prints, Diagnostic.String
 // prints; ConfigTestExitCode gives keepalived -t's exit status.
 //
+// Keywords (table.go) lists every keyword keepalived 2.2.7 knows as works,
+// cosmetic (a warning with file:line) or refused: a refused keyword is a
+// Fatal diagnostic with file:line naming the missing feature, so
+// `gkeepalived -t` exits non-zero and the daemon does not start.
+// Options.Interfaces and Options.CheckScript add keepalived's start-up
+// checks of interfaces and scripts (on this host), which -t makes too.
+//
 // Defaults and corrections are applied in the model: priority 255 for
 // `state MASTER` without a priority (else 100), `state MASTER` with AH
 // below 255 cleared to BACKUP, auth_pass cut to 8 bytes, VRRPv2

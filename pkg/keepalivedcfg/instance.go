@@ -28,8 +28,8 @@ type instState struct {
 	lowerPrioNoAdvert int    // -1 unset
 	higherPrioSend    int    // -1 unset
 	strict            int    // -1 unset
-	strictPos         Pos    // where strict_mode was set
 	syncGroup         string // the sync group it joined; "" = none
+	accept            int    // -1 unset, 0 no_accept, 1 accept
 	mcastDst          netip.Addr
 }
 
@@ -170,7 +170,6 @@ var instanceKeywords = []keyword{
 	{name: "virtual_ipaddress", handler: func(p *parser, l line) { p.valueBlock(l, p.vip) }},
 	{name: "virtual_ipaddress_excluded", handler: func(p *parser, l line) { p.valueBlock(l, p.evip) }},
 	{name: "strict_mode", handler: func(p *parser, l line) {
-		p.instState.strictPos = l.pos
 		if len(l.words) < 2 {
 			p.instState.strict = 1
 			return
@@ -182,6 +181,8 @@ var instanceKeywords = []keyword{
 		}
 	}},
 	{name: "preempt", handler: func(p *parser, l line) { p.inst.NoPreempt = false }},
+	{name: "accept", handler: func(p *parser, l line) { p.instState.accept = 1 }},
+	{name: "no_accept", handler: func(p *parser, l line) { p.instState.accept = 0 }},
 	{name: "nopreempt", handler: func(p *parser, l line) { p.inst.NoPreempt = true }},
 	{name: "preempt_delay", handler: func(p *parser, l line) {
 		v, ok := p.readDecimal(l, 1, 0, 1000*1000000, true)
@@ -252,10 +253,7 @@ var instanceKeywords = []keyword{
 	{name: "higher_prio_send_advert", handler: func(p *parser, l line) {
 		p.instState.higherPrioSend = p.instBool(l, p.instState.higherPrioSend, "(%s) invalid higher_prio_send_advert %s specified")
 	}},
-	{name: "use_vmac", handler: func(p *parser, l line) {
-		p.inst.UseVMAC = true
-		p.ignoredf(l, "(%s) use_vmac is not supported by gkeepalived - using the interface's own MAC address", p.inst.Name)
-	}},
+	{name: "check_unicast_src", handler: func(p *parser, l line) { p.inst.CheckUnicastSrc = true }},
 	{name: "authentication", sub: []keyword{
 		{name: "auth_type", handler: func(p *parser, l line) {
 			switch s := p.arg(l, 1); s {
@@ -281,20 +279,13 @@ var instanceKeywords = []keyword{
 	}},
 }
 
-// instanceIgnored are the other vrrp_instance keywords keepalived 2.2.7 knows.
-var instanceIgnored = []string{
-	"use_vmac_addr", "vmac_xmit_base", "use_ipvlan", "unicast_fault_no_peer", "check_unicast_src",
-	"old_unicast_checksum", "native_ipv6", "vrf", "track_file", "track_process", "track_bfd",
-	"track_src_ip", "promote_secondaries", "linkbeat_use_polling", "virtual_routes",
-	"virtual_rules", "accept", "no_accept", "skip_check_adv_addr", "debug", "notify_deleted",
-	"notify_master_rx_lower_pri", "notify_priority_changes", "lvs_sync_daemon_interface",
-	"down_timer_adverts", "garp_extra_if", "vmac_garp_intvl", "kernel_rx_buf_size",
-}
-
-func init() {
-	for _, n := range instanceIgnored {
-		instanceKeywords = append(instanceKeywords, ignoredKeyword(n))
+func slicesContains(s []netip.Addr, a netip.Addr) bool {
+	for _, x := range s {
+		if x == a {
+			return true
+		}
 	}
+	return false
 }
 
 func b2i(b bool) int {
@@ -328,7 +319,7 @@ func (p *parser) vrrpInstance(l line) {
 	// reach it (when no '{' follows) change nothing.
 	detached := func() {
 		p.inst = &Instance{Name: "", Pos: l.pos}
-		p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1}
+		p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
 	}
 	if len(l.words) != 2 {
 		p.errorf(l, "vrrp_instance must have a name")
@@ -352,7 +343,7 @@ func (p *parser) vrrpInstance(l line) {
 		LowerPrioDelay: -1, LowerPrioRepeat: -1,
 	}}
 	p.inst = in
-	p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1}
+	p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
 	if p.states == nil {
 		p.states = map[*Instance]*instState{}
 	}
@@ -424,6 +415,13 @@ func (p *parser) unicastPeer(l line) {
 	}
 	if minTTL > maxTTL {
 		p.errorf(l, "(%s) min_ttl %d > max_ttl %d - all packets will be discarded", in.Name, minTTL, maxTTL)
+	}
+	if _, dup := in.PeerTTL[a]; !dup && (minTTL != 0 || maxTTL != 255) && !slicesContains(in.UnicastPeers, a) {
+		// keepalived matches the first entry for an address.
+		if in.PeerTTL == nil {
+			in.PeerTTL = map[netip.Addr]TTLRange{}
+		}
+		in.PeerTTL[a] = TTLRange{Min: int(minTTL), Max: int(maxTTL)}
 	}
 	in.UnicastPeers = append(in.UnicastPeers, a)
 }
@@ -549,6 +547,10 @@ func (p *parser) notify(l line, owner, dupFormat string, dst **Notify) {
 			first = words[1]
 		}
 		p.logf(l.pos, "Unable to parse script '%s' - ignoring", first)
+		return
+	}
+	if len(words) <= 2 && p.defaultScriptUserFails() {
+		p.logBare(l.pos, fmt.Sprintf("Failed to set default user for notify script %s - ignoring", args[0]))
 		return
 	}
 	n := &Notify{Args: args, Pos: l.pos}
@@ -693,17 +695,21 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 			}
 		case "preferred_lft":
 			i++
-			if l.words[i] != "forever" {
-				if _, ok := p.readUnsignedStr(l, l.words[i], 0, 1<<32-1, true); !ok {
-					p.errorf(l, "preferred_lft %s is invalid", l.words[i])
-				}
+			if l.words[i] == "forever" {
+				lft := uint32(1<<32 - 1)
+				v.PreferredLft = &lft
+			} else if n, ok := p.readUnsignedStr(l, l.words[i], 0, 1<<32-1, true); ok {
+				lft := uint32(n)
+				v.PreferredLft = &lft
+			} else {
+				p.errorf(l, "preferred_lft %s is invalid", l.words[i])
 			}
 		case "home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin":
-			p.ignoredf(l, "address flag '%s' is not supported by gkeepalived - ignored", w)
+			p.refusedf(l, "address flag '%s' is not implemented by gkeepalived (%s)", w, featAddrFlags)
 		case "no_track":
 			v.NoTrack = true
 		case "use_vmac":
-			p.ignoredf(l, "use_vmac is not supported by gkeepalived - ignored")
+			p.refusedf(l, "use_vmac is not implemented by gkeepalived (%s)", featVMAC)
 		default:
 			p.errorf(l, "Unknown configuration entry '%s' for ip address - ignoring", w)
 		}
@@ -788,20 +794,6 @@ var syncGroupKeywords = []keyword{
 			p.sg.SMTPAlert = boolPtr(b)
 		}
 	}},
-	ignoredKeyword("track_interface"),
-	ignoredKeyword("track_script"),
-	ignoredKeyword("track_file"),
-	ignoredKeyword("track_process"),
-	ignoredKeyword("track_bfd"),
-	ignoredKeyword("global_tracking"),
-	ignoredKeyword("sync_group_tracking_weight"),
-	ignoredKeyword("notify_priority_changes"),
-}
-
-func init() {
-	for _, n := range []string{"track_interface", "track_script"} {
-		valueBlockKeywords[n] = true
-	}
 }
 
 func (p *parser) vrrpSyncGroup(l line) {

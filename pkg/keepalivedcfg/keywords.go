@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-// The keyword tables below follow keepalived 2.2.7's VRRP process
-// (keepalived/core/global_parser.c, keepalived/vrrp/vrrp_parser.c).
+// The handler tables below follow keepalived 2.2.7's VRRP process
+// (keepalived/core/global_parser.c, keepalived/vrrp/vrrp_parser.c); they
+// hold the keywords Keywords (table.go) marks Works. The cosmetic and
+// refused ones are added from Keywords at init.
 
 var rootKeywords []keyword
 
@@ -19,17 +21,6 @@ func initRoot() {
 		{name: "vrrp_script", handler: (*parser).vrrpScript, sub: scriptKeywords, close: (*parser).vrrpScriptEnd},
 		{name: "vrrp_instance", handler: (*parser).vrrpInstance, sub: instanceKeywords, close: (*parser).vrrpInstanceEnd},
 		{name: "vrrp_sync_group", handler: (*parser).vrrpSyncGroup, sub: syncGroupKeywords},
-	}
-	// Other keepalived subsystems and VRRP features gkeepalived does not
-	// implement: their blocks are read and skipped with a warning.
-	for _, n := range []string{"track_group", "static_ipaddress", "static_routes", "static_rules",
-		"garp_group", "linkbeat_interfaces", "vrrp_track_process", "interface_up_down_delays",
-		"vrrp_track_file", "track_file", "bfd_instance", "virtual_server", "virtual_server_group"} {
-		rootKeywords = append(rootKeywords, keyword{name: n, skip: true, sub: []keyword{}})
-	}
-	for _, n := range []string{"linkbeat_use_polling", "net_namespace", "net_namespace_ipvs",
-		"namespace_with_ipsets", "use_pid_dir", "instance", "child_wait_time"} {
-		rootKeywords = append(rootKeywords, keyword{name: n, skip: true})
 	}
 }
 
@@ -92,6 +83,16 @@ var globalKeywords = []keyword{
 		if len(l.words) > 2 {
 			p.cfg.Global.ScriptGroup = l.words[2]
 		}
+		// keepalived resolves it at once (set_default_script_user).
+		if p.opts.ScriptUser != nil {
+			if ok, msg := p.opts.ScriptUser(p.cfg.Global.ScriptUser, p.cfg.Global.ScriptGroup); !ok {
+				p.logBare(l.pos, msg)
+				p.errorf(l, "Error setting global script uid/gid")
+				p.defaultUser = defaultUserFail
+			} else {
+				p.defaultUser = defaultUserOK
+			}
+		}
 	}},
 	{name: "vrrp_version", handler: func(p *parser, l line) {
 		v, ok := p.readInt(l, 1, 2, 3, true)
@@ -101,7 +102,7 @@ var globalKeywords = []keyword{
 		}
 		p.cfg.Global.VRRPVersion = v
 	}},
-	{name: "vrrp_strict", handler: func(p *parser, l line) { p.gs.strict, p.gs.strictPos = true, l.pos }},
+	{name: "vrrp_strict", handler: func(p *parser, l line) { p.gs.strict = true }},
 	{name: "vrrp_mcast_group4", handler: func(p *parser, l line) {
 		a, err := netip.ParseAddr(p.arg(l, 1))
 		if err != nil || !a.Is4() || !a.IsMulticast() {
@@ -184,6 +185,7 @@ var globalKeywords = []keyword{
 			p.gs.lowerPrioNoAdvert = r == 1
 		}
 	}},
+	{name: "vrrp_check_unicast_src", handler: func(p *parser, l line) { p.checkUnicastSrc = true }},
 	{name: "vrrp_higher_prio_send_advert", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
 			p.gs.higherPrioSendAdvert = true
@@ -195,61 +197,6 @@ var globalKeywords = []keyword{
 			p.gs.higherPrioSendAdvert = r == 1
 		}
 	}},
-}
-
-// globalIgnored are the other global_defs keywords keepalived 2.2.7 knows:
-// accepted with a warning that gkeepalived does not act on them.
-var globalIgnored = []string{
-	"linkbeat_use_polling", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets",
-	"use_pid_dir", "instance", "child_wait_time", "process_names", "process_name",
-	"vrrp_process_name", "checker_process_name", "lvs_process_name", "bfd_process_name",
-	"startup_script", "startup_script_timeout", "shutdown_script", "shutdown_script_timeout",
-	"max_auto_priority", "min_auto_priority_delay", "smtp_alert_checker",
-	"checker_log_all_failures", "dynamic_interfaces", "no_email_faults", "default_interface",
-	"disable_local_igmp", "lvs_timeouts", "lvs_flush", "lvs_flush_on_stop", "lvs_flush_onstop",
-	"lvs_sync_daemon", "vrrp_down_timer_adverts", "vrrp_min_garp", "vrrp_garp_extra_if",
-	"vrrp_vmac_garp_intvl", "vrrp_iptables", "vrrp_ipsets", "nftables", "nftables_priority",
-	"nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority", "nftables_ipvs_start_fwmark",
-	"nftables_counters", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_priority",
-	"vrrp_no_swap", "vrrp_rt_priority", "vrrp_cpu_affinity", "vrrp_rlimit_rttime",
-	"vrrp_rlimit_rtime", "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo",
-	"vrrp_notify_fifo_script", "vrrp_notify_priority_changes", "fifo_write_vrrp_states_on_reload",
-	"lvs_notify_fifo", "lvs_notify_fifo_script", "checker_priority", "checker_no_swap",
-	"checker_rt_priority", "checker_cpu_affinity", "checker_rlimit_rttime", "checker_rlimit_rtime",
-	"bfd_priority", "bfd_no_swap", "bfd_rt_priority", "bfd_cpu_affinity", "bfd_rlimit_rttime",
-	"bfd_rlimit_rtime", "snmp_socket", "enable_traps", "enable_snmp_vrrp", "enable_snmp_keepalived",
-	"enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_checker",
-	"enable_dbus", "dbus_service_name", "vrrp_netlink_cmd_rcv_bufs",
-	"vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
-	"vrrp_netlink_monitor_rcv_bufs_force", "process_monitor_rcv_bufs",
-	"process_monitor_rcv_bufs_force", "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force",
-	"lvs_netlink_monitor_rcv_bufs", "lvs_netlink_monitor_rcv_bufs_force", "rs_init_notifies",
-	"no_checker_emails", "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", "vrrp_startup_delay",
-	"log_unknown_vrids", "vmac_prefix", "vmac_addr_prefix", "umask", "random_seed",
-	"reload_check_config", "reload_time_file", "reload_repeat", "reload_file", "include_check",
-	"config_save_dir", "tmp_config_directory", "data_use_instance",
-}
-
-// valueBlockKeywords are ignored keywords that take a { } block of values.
-var valueBlockKeywords = map[string]bool{
-	"process_names": false, "lvs_timeouts": false,
-	"track_file": true, "track_process": true, "track_bfd": true,
-	"virtual_routes": true, "virtual_rules": true,
-}
-
-func ignoredKeyword(name string) keyword {
-	return keyword{name: name, handler: func(p *parser, l line) {
-		p.ignoredf(l, "'%s' is not supported by gkeepalived - ignored", name)
-		if valueBlockKeywords[name] {
-			p.valueBlock(l, func(line) {})
-		}
-	}}
-}
-
-func init() {
-	for _, n := range globalIgnored {
-		globalKeywords = append(globalKeywords, ignoredKeyword(n))
-	}
 }
 
 func (p *parser) smtpServer(l line) {
@@ -402,12 +349,56 @@ func (p *parser) vrrpScriptEnd() {
 		p.cfg.Scripts = p.cfg.Scripts[:len(p.cfg.Scripts)-1]
 		return
 	}
+	if s.User == "" && p.defaultScriptUserFails() {
+		p.reportAt(p.r.last, Error, classGeneral, "Unable to set default user for vrrp script %s - removing", s.Name)
+		p.cfg.Scripts = p.cfg.Scripts[:len(p.cfg.Scripts)-1]
+		return
+	}
 	if s.Timeout == 0 {
 		// keepalived's default timeout 0 means "the interval"
 		// (vrrp_scheduler.c): resolved here.
 		s.Timeout = s.Interval
 	}
 }
+
+// Default script user states (keepalived's default_script_uid_set and
+// default_user_fail).
+const (
+	defaultUserUnknown = iota
+	defaultUserOK
+	defaultUserFail
+)
+
+// defaultScriptUserFails is get_default_script_user: with
+// Options.ScriptUser, whether a script without its own user has none to
+// run as: script_user does not exist, or, under enable_script_security,
+// keepalived_script does not (without it keepalived runs scripts as root).
+func (p *parser) defaultScriptUserFails() bool {
+	if p.opts.ScriptUser == nil {
+		return false
+	}
+	if p.defaultUser == defaultUserUnknown {
+		p.defaultUser = defaultUserOK
+		if ok, msg := p.opts.ScriptUser(defaultScriptUser, ""); !ok {
+			p.logBare(p.r.last, msg)
+			if p.cfg.Global.EnableScriptSecurity {
+				p.reportAt(p.r.last, Error, classGeneral, "Unable to set default user %s for script", defaultScriptUser)
+				p.defaultUser = defaultUserFail
+			}
+		}
+	}
+	return p.defaultUser == defaultUserFail
+}
+
+// logBare records a line keepalived logs without a position
+// (log_message from lib/notify.c).
+func (p *parser) logBare(pos Pos, msg string) {
+	p.global(pos, Info, classOK, "%s", msg)
+	p.diags[len(p.diags)-1].logOnly = true
+}
+
+// defaultScriptUser is the account keepalived runs scripts as by default.
+const defaultScriptUser = "keepalived_script"
 
 // findScript is keepalived's find_script_by_name: the first with that name.
 func (p *parser) findScript(name string) *Script {

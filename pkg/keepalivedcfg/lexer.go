@@ -399,6 +399,10 @@ func (r *reader) include(s string, pos Pos) bool {
 		rest = s[8:]
 	case len(s) > 8 && isSpace(s[8]) && strings.IndexByte("rmwba", s[7]) >= 0:
 		rest = s[9:]
+		// The checking variants turn missing or unreadable files into
+		// errors that stop keepalived; gkeepalived does not check.
+		r.p.readerReport(pos, Fatal, classUnsupported, "'%s' is not implemented by gkeepalived (%s) - refusing this configuration", s[:8], featInclude)
+		r.p.diags[len(r.p.diags)-1].extra = true
 	default:
 		return false
 	}

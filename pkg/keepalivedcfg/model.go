@@ -18,6 +18,9 @@ type Config struct {
 	Instances  []*Instance  // vrrp_instance blocks, in file order
 	SyncGroups []*SyncGroup // vrrp_sync_group blocks, in file order
 	Files      []string     // the files read, in order
+	// ScriptsChecked: the scripts were checked on disk while parsing
+	// (Options.CheckScript) and keepalived's lines about them reported.
+	ScriptsChecked bool
 }
 
 // Script returns the vrrp_script with that name, or nil.
@@ -82,8 +85,8 @@ type GARP struct {
 	MasterRepeat        int           // garp_master_repeat, default 5
 	MasterRefresh       time.Duration // garp_master_refresh, default 0 (off)
 	MasterRefreshRepeat int           // garp_master_refresh_repeat, default 1
-	LowerPrioDelay      time.Duration // garp_lower_prio_delay; -1 = not set
-	LowerPrioRepeat     int           // garp_lower_prio_repeat; -1 = not set
+	LowerPrioDelay      time.Duration // garp_lower_prio_delay: GARPs again this long after a lower priority advert; -1 = not set
+	LowerPrioRepeat     int           // garp_lower_prio_repeat: GARPs sent (as master) on a lower priority advert; -1 = not set
 }
 
 // Script is a vrrp_script block.
@@ -166,8 +169,11 @@ type VIP struct {
 	Scope     string       // scope name or number; "" = global
 	Label     string
 	Peer      netip.Prefix // peer (point-to-point address; Prefix is then a host prefix); invalid = none
-	NoTrack   bool         // no_track: neither its interface going down nor its deletion moves the instance
-	Pos       Pos
+	// PreferredLft is preferred_lft for an IPv6 VIP (keepalived ignores
+	// it for IPv4); nil = keepalived's default (0 for a /128).
+	PreferredLft *uint32 `json:",omitempty"`
+	NoTrack      bool    // no_track: neither its interface going down nor its deletion moves the instance
+	Pos          Pos
 }
 
 // Addr is the VIP's address.
@@ -250,11 +256,21 @@ type Instance struct {
 	GARP                 GARP
 	LowerPrioNoAdvert    bool // instance, else global setting; forced on by strict mode
 	HigherPrioSendAdvert bool // instance, else global setting; forced off by strict mode
-	UseVMAC              bool // parsed; gkeepalived does not create VMACs
+	// CheckUnicastSrc: drop unicast adverts whose source is not a
+	// unicast_peer, and (keepalived checks it there) whose TTL is outside
+	// that peer's min_ttl..max_ttl (check_unicast_src or the global
+	// vrrp_check_unicast_src).
+	CheckUnicastSrc bool
+	// PeerTTL holds the min_ttl/max_ttl of the unicast peers that set them
+	// (the default is 0..255).
+	PeerTTL map[netip.Addr]TTLRange `json:",omitempty"`
 	// Sync group membership is in Config.SyncGroups (SyncGroup.Instances).
 
 	Pos Pos
 }
+
+// TTLRange is a unicast_peer's min_ttl and max_ttl.
+type TTLRange struct{ Min, Max int }
 
 // SyncGroup is a vrrp_sync_group block.
 type SyncGroup struct {

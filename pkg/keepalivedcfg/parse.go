@@ -42,7 +42,40 @@ type Options struct {
 	// Interfaces, if set, lets the parser check interface names as
 	// keepalived does at start-up; nil skips those checks (pure parsing).
 	Interfaces func(name string) (InterfaceInfo, bool)
+	// ScriptUser, if set, resolves a script user and group ("" = the
+	// user's group) as keepalived does while reading (set_uid_gid): false
+	// and the line keepalived logs when one does not exist. nil skips the
+	// check.
+	ScriptUser func(user, group string) (bool, string)
+	// CheckScript, if set, checks each script as keepalived does at
+	// start-up (check_script_secure): scripts found unusable are removed
+	// from the model with keepalived's messages; nil skips those checks.
+	CheckScript ScriptCheck
 }
+
+// ScriptVerdict is what the start-up check of a script found.
+type ScriptVerdict int
+
+const (
+	// ScriptRuns: found, executable, and safe (or not run as root).
+	ScriptRuns ScriptVerdict = iota
+	// ScriptInsecure: runs as root although a non-root user could change
+	// it; allowed because enable_script_security is not set.
+	ScriptInsecure
+	// ScriptInhibited: refused under enable_script_security (unsafe
+	// permissions), or a part of its path has the wrong type.
+	ScriptInhibited
+	// ScriptNotFound: not found or not accessible.
+	ScriptNotFound
+	// ScriptNotExecutable: not executable by the script's user.
+	ScriptNotExecutable
+)
+
+// ScriptCheck checks one script's argv for the user and group it runs as
+// ("" = keepalived's default script user); security is
+// enable_script_security. It returns the verdict and the lines keepalived
+// logs about it.
+type ScriptCheck func(args []string, user, group string, security bool) (ScriptVerdict, []string)
 
 // InterfaceInfo is what the parser checks about a network interface.
 type InterfaceInfo struct {
@@ -132,7 +165,7 @@ func Parse(name string, src []byte, opts Options) (*Config, []Diagnostic, error)
 	return p.cfg, p.diags, nil
 }
 
-func init() { initRoot() }
+func init() { installTable() }
 
 type noFS struct{}
 
@@ -149,10 +182,15 @@ type parser struct {
 	diags   []Diagnostic
 	aborted bool
 
-	kwLevel   int
-	skipSub   int
-	inGlobal  bool // inside global_defs: keepalived's parent pass
-	inHandler bool // running a top-level block's handler (VRRP pass)
+	kwLevel  int
+	skipSub  int
+	inGlobal bool // inside global_defs: keepalived's parent pass
+
+	// checkUnicastSrc is vrrp_check_unicast_src, applied to every
+	// instance (Instance.CheckUnicastSrc).
+	checkUnicastSrc bool
+	defaultUser     int  // defaultUserUnknown, OK or Fail
+	inHandler       bool // running a top-level block's handler (VRRP pass)
 
 	// state of the block being parsed
 	inst        *Instance
@@ -170,8 +208,7 @@ type parser struct {
 // every instance: validate applies them to each Instance, so the model
 // does not carry them.
 type globalState struct {
-	strict               bool // vrrp_strict
-	strictPos            Pos
+	strict               bool       // vrrp_strict
 	mcastGroup4          netip.Addr // vrrp_mcast_group4
 	mcastGroup6          netip.Addr // vrrp_mcast_group6
 	lowerPrioNoAdvert    bool       // vrrp_lower_prio_no_advert
@@ -251,7 +288,8 @@ type keyword struct {
 	handler func(p *parser, l line)
 	sub     []keyword     // a block of keywords
 	close   func(*parser) // run at the end of the block unless it was skipped
-	skip    bool          // known to keepalived, not for VRRP: block skipped
+	skip    bool          // not implemented: its block is skipped
+	info    *KeywordInfo  // set for Cosmetic and Refused keywords (table.go)
 }
 
 func findKeyword(kws []keyword, name string) *keyword {
@@ -315,8 +353,13 @@ func (p *parser) processStream(kws []keyword, needBob bool) bool {
 			p.reportAt(l.pos, Error, classUnknownKeyword, "Unknown keyword '%s'", str)
 			continue
 		}
+		if kw.info != nil {
+			p.reportKeyword(l, kw.info)
+			if !kw.skip {
+				continue
+			}
+		}
 		if kw.skip {
-			p.ignoredf(l, "'%s' is not supported by gkeepalived - ignoring", str)
 			if l.words[len(l.words)-1] == "{" {
 				p.skipSub = 1
 			} else {
@@ -591,6 +634,14 @@ func defaultGlobal() Global {
 // (keepalived/core/global_data.c init_global_data).
 func (p *parser) finishGlobal() {
 	g := &p.cfg.Global
+	// keepalived's vrrp_complete_init: the lower priority GARPs default to
+	// the master ones.
+	if g.GARP.LowerPrioRepeat == -1 {
+		g.GARP.LowerPrioRepeat = g.GARP.MasterRepeat
+	}
+	if g.GARP.LowerPrioDelay == -1 {
+		g.GARP.LowerPrioDelay = g.GARP.MasterDelay
+	}
 	if g.RouterID == "" {
 		g.RouterID = p.opts.Hostname
 	}

@@ -2,6 +2,7 @@ package keepalivedcfg
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -41,39 +42,93 @@ func (p *parser) validate() {
 	p.vridConflicts()
 }
 
-// scriptSecurity is check_vrrp_script_security, without the file checks
-// (keepalived also reports scripts it cannot find or that are writable by
-// others; gkeepalived's parser does not look at the disk).
+// scriptSecurity is check_vrrp_script_security. With Options.CheckScript
+// the scripts are checked on disk as keepalived checks them: a track script
+// that cannot run is removed from the instances tracking it, a notify
+// script that cannot run is dropped. Without it, only the SECURITY
+// VIOLATION check is made (every configured script counts as a script).
 func (p *parser) scriptSecurity() {
-	if p.cfg.Global.EnableScriptSecurity {
-		return
-	}
-	// The diagnostic points at the first script configured.
+	g := &p.cfg.Global
+	check := p.opts.CheckScript
+	anyScript, insecure := false, false
+	// The SECURITY VIOLATION diagnostic points at the first script.
 	var pos Pos
-	used := func(at Pos) {
+	verdict := func(args []string, user, group string, at Pos) ScriptVerdict {
 		if pos.Line == 0 {
 			pos = at
 		}
+		if check == nil {
+			anyScript = true
+			return ScriptRuns
+		}
+		if user == "" {
+			user, group = g.ScriptUser, g.ScriptGroup
+		}
+		v, logs := check(args, user, group, g.EnableScriptSecurity)
+		for _, l := range logs {
+			p.global(at, Info, classOK, "%s", l)
+			p.diags[len(p.diags)-1].logOnly = true
+		}
+		// keepalived's SC_ISSCRIPT: the file was found ("</file" tests
+		// are not scripts).
+		isFileTest := len(args) > 0 && strings.HasPrefix(args[0], "<")
+		if v != ScriptNotFound && !isFileTest {
+			anyScript = true
+		}
+		insecure = insecure || v == ScriptInsecure
+		return v
 	}
+	var keep []*Script
+	removed := map[string]bool{}
 	for _, s := range p.cfg.Scripts {
-		used(s.Pos)
+		switch verdict(s.Args, s.User, s.Group, s.Pos) {
+		case ScriptInhibited:
+			p.global(s.Pos, Error, classGeneral, "Disabling track script %s due to insecure", s.Name)
+		case ScriptNotFound:
+			p.global(s.Pos, Error, classGeneral, "Disabling track script %s since not found/accessible", s.Name)
+		case ScriptNotExecutable:
+		default:
+			keep = append(keep, s)
+			continue
+		}
+		removed[s.Name] = true
+	}
+	notify := func(n **Notify) {
+		if *n == nil {
+			return
+		}
+		switch verdict((*n).Args, (*n).User, (*n).Group, (*n).Pos) {
+		case ScriptInhibited, ScriptNotFound, ScriptNotExecutable:
+			*n = nil
+		}
 	}
 	for _, in := range p.cfg.Instances {
-		for _, n := range []*Notify{in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.Notify} {
-			if n != nil {
-				used(n.Pos)
+		for _, n := range []**Notify{&in.NotifyBackup, &in.NotifyMaster, &in.NotifyFault, &in.NotifyStop, &in.Notify} {
+			notify(n)
+		}
+		var ts []TrackScript
+		for _, t := range in.TrackScripts {
+			if !removed[t.Name] {
+				ts = append(ts, t)
 			}
 		}
+		in.TrackScripts = ts
 	}
-	for _, g := range p.cfg.SyncGroups {
-		for _, n := range []*Notify{g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop, g.Notify} {
-			if n != nil {
-				used(n.Pos)
-			}
+	for _, sg := range p.cfg.SyncGroups {
+		for _, n := range []**Notify{&sg.NotifyBackup, &sg.NotifyMaster, &sg.NotifyFault, &sg.NotifyStop, &sg.Notify} {
+			notify(n)
 		}
 	}
-	if pos.Line != 0 {
-		p.global(pos, Security, classSecurity, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
+	if check != nil {
+		p.cfg.Scripts = keep
+		p.cfg.ScriptsChecked = true
+	}
+	if !g.EnableScriptSecurity && anyScript {
+		suffix := ""
+		if insecure {
+			suffix = " There are insecure scripts."
+		}
+		p.global(pos, Security, classSecurity, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.%s", suffix)
 	}
 }
 
@@ -130,9 +185,9 @@ func (p *parser) completeInstance(in *Instance) bool {
 	g := &p.cfg.Global
 	name := in.Name
 
-	strict, strictPos := p.gs.strict, p.gs.strictPos
+	strict := p.gs.strict
 	if st.strict != -1 {
-		strict, strictPos = st.strict == 1, st.strictPos
+		strict = st.strict == 1
 	}
 
 	if st.family == 6 {
@@ -269,6 +324,20 @@ func (p *parser) completeInstance(in *Instance) bool {
 		}
 	}
 
+	// Accept mode, as keepalived built with nftables (Debian's): off by
+	// default in strict mode unless address owner, and never for a VRRPv2
+	// strict non-owner. Without it keepalived installs nftables rules that
+	// drop traffic to the VIPs; gkeepalived has none, so it refuses.
+	accept := st.accept == 1 || (st.accept == -1 && (st.basePriority == 255 || !strict))
+	if accept && st.basePriority != 255 && strict && in.Version == 2 {
+		p.global(in.Pos, Error, classGeneral, "(%s) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting", name)
+		accept = false
+	}
+	if !accept {
+		p.diags = append(p.diags, Diagnostic{Severity: Fatal, Pos: in.Pos, class: classUnsupported, extra: true,
+			Msg: fmt.Sprintf("(%s) accept mode is off (no_accept, or vrrp_strict/strict_mode without accept): keepalived drops traffic to the VIPs with nftables rules, which gkeepalived does not implement - refusing this configuration", name)})
+	}
+
 	if !in.Unicast {
 		switch {
 		case st.mcastDst.IsValid():
@@ -283,6 +352,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 	}
 
 	gl := g.GARP
+	in.CheckUnicastSrc = in.CheckUnicastSrc || p.checkUnicastSrc
 	switch {
 	case in.GARP.LowerPrioRepeat == -1 && strict:
 		in.GARP.LowerPrioRepeat = 0
@@ -384,16 +454,8 @@ func (p *parser) completeInstance(in *Instance) bool {
 		in.TrackScripts = scs
 	}
 
-	// In strict mode an instance that is not the address owner runs
-	// without accept mode: keepalived 2.2.7 (built with nftables, as
-	// Debian's) then adds firewall rules that drop traffic addressed to
-	// the VIPs. gkeepalived has no such rules, so it would accept traffic
-	// keepalived drops: refused rather than run differently.
-	if strict && st.basePriority != 255 {
-		p.diags = append(p.diags, Diagnostic{Severity: Fatal, Pos: strictPos, class: classFatal, extra: true,
-			Msg: fmt.Sprintf("(%s) strict mode without accept mode (priority below 255) needs keepalived's nftables rules dropping traffic to the VIPs: not implemented by gkeepalived", name)})
-	}
-
+	// Strict mode without accept mode is refused with the accept mode
+	// check (keepalived's nftables drop rules), which knows `accept`.
 	in.Priority = st.basePriority
 	if st.wantState == wantMaster {
 		in.State = StateMaster

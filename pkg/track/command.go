@@ -22,6 +22,13 @@ var (
 	ErrNotFound = errors.New("track: script not found")
 	// ErrUser means the script user or group does not exist.
 	ErrUser = errors.New("track: script user")
+	// ErrNotExecutable means the file is not executable by the script's
+	// user (it also matches ErrNotFound).
+	ErrNotExecutable = errors.New("track: script not executable")
+	// ErrInsecure means enable_script_security is set and the script runs
+	// as root while a non-root user could change it or a directory above
+	// it (keepalived: "Unsafe permissions found for script ... - disabling").
+	ErrInsecure = errors.New("track: unsafe permissions")
 )
 
 // DefaultScriptUser is the account keepalived runs scripts as when none is
@@ -39,6 +46,9 @@ type Command struct {
 	Shell bool
 	// Credential is the user to run as; nil runs as ourselves.
 	Credential *syscall.Credential
+	// Insecure: run as root although a non-root user could change it
+	// (allowed only without enable_script_security).
+	Insecure bool
 }
 
 // String is the command line as a log shows it.
@@ -78,6 +88,9 @@ type Options struct {
 	// Default caches the default user's lookup across Prepare calls; nil
 	// looks it up (and logs) every time.
 	Default *DefaultUser
+	// Quiet: log nothing, because the configuration load already checked
+	// the script and logged keepalived's lines about it.
+	Quiet bool
 }
 
 // SecurityViolation is the warning keepalived logs once after loading a
@@ -102,6 +115,9 @@ func PrepareArgs(args []string, o Options, log zerolog.Logger) (Command, error) 
 		return Command{}, fmt.Errorf("%w: empty command", ErrSyntax)
 	}
 	cmd := Command{Args: append([]string(nil), args...)}
+	if o.Quiet {
+		log = zerolog.Nop()
+	}
 
 	cred, err := credential(o, log)
 	if err != nil {
@@ -133,6 +149,7 @@ func PrepareArgs(args []string, o Options, log zerolog.Logger) (Command, error) 
 		return Command{}, fmt.Errorf("%w: %s: %v", ErrNotFound, cmd.Args[0], err)
 	}
 	real, _ = filepath.Abs(real)
+	resolved := real
 	// Keep the name the user gave when the link's target is named
 	// otherwise: some programs behave according to their name.
 	if filepath.Base(real) != filepath.Base(cmd.Args[0]) {
@@ -150,10 +167,93 @@ func PrepareArgs(args []string, o Options, log zerolog.Logger) (Command, error) 
 	if !executable(fi, cred) {
 		uid, gid := ids(cred)
 		log.Info().Msgf("WARNING - script '%s' is not executable for uid:gid %d:%d - disabling.", real, uid, gid)
-		return Command{}, fmt.Errorf("%w: %s is not executable", ErrNotFound, real)
+		return Command{}, fmt.Errorf("%w: %w: %s", ErrNotFound, ErrNotExecutable, real)
+	}
+	if needsProtection(fi, cred) {
+		// keepalived checks the path it runs and, when it kept the name
+		// the user gave, the file the links resolve to.
+		paths := []string{real}
+		if resolved != real {
+			paths = append(paths, resolved)
+		}
+		for _, p := range paths {
+			switch checkPath(p) {
+			case pathWrongType:
+				log.Info().Msgf("Wrong file type found in script path '%s'.", p)
+				return Command{}, fmt.Errorf("%w: wrong file type in %s", ErrInsecure, p)
+			case pathUnsafe:
+				suffix := ""
+				if o.ScriptSecurity {
+					suffix = " - disabling"
+				}
+				log.Info().Msgf("Unsafe permissions found for script '%s'%s.", p, suffix)
+				if o.ScriptSecurity {
+					return Command{}, fmt.Errorf("%w: %s", ErrInsecure, p)
+				}
+				cmd.Insecure = true
+			}
+			if cmd.Insecure {
+				break
+			}
+		}
 	}
 	cmd.Shell = !binaryOrShebang(real)
 	return cmd, nil
+}
+
+// needsProtection is keepalived's need_script_protection: the script runs
+// as root (user or group), or is set-uid/set-gid root.
+func needsProtection(fi os.FileInfo, cred *syscall.Credential) bool {
+	uid, gid := ids(cred)
+	if uid == 0 || gid == 0 {
+		return true
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	m := uint32(fi.Mode())
+	return (st.Uid == 0 && fi.Mode()&os.ModeSetuid != 0 && m&0o100 != 0) ||
+		(st.Gid == 0 && fi.Mode()&os.ModeSetgid != 0 && m&0o010 != 0)
+}
+
+type pathCheck int
+
+const (
+	pathSafe      pathCheck = iota
+	pathUnsafe              // writable by a non-root user
+	pathWrongType           // a part is missing, or not a directory / file / link
+)
+
+// checkPath is keepalived's check_security (lib/notify.c): the path and
+// every directory above it, not following links, must belong to root and
+// not be writable by a group other than root's or by others (a directory
+// with the sticky bit, as /tmp, may be).
+func checkPath(path string) pathCheck {
+	parts := []string{"/"}
+	for i := 1; i < len(path); i++ {
+		if path[i] == '/' {
+			parts = append(parts, path[:i])
+		}
+	}
+	parts = append(parts, path)
+	for i, p := range parts {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return pathWrongType
+		}
+		last := i == len(parts)-1
+		typ := st.Mode & syscall.S_IFMT
+		isDir, isReg := typ == syscall.S_IFDIR, typ == syscall.S_IFREG
+		if (!last && !isDir) || (last && !isReg && typ != syscall.S_IFLNK) {
+			return pathWrongType
+		}
+		writable := (st.Gid != 0 && st.Mode&0o020 != 0) || st.Mode&0o002 != 0
+		if st.Uid != 0 || (((isDir && st.Mode&syscall.S_ISVTX == 0) || isReg) && writable) {
+			return pathUnsafe
+		}
+	}
+	return pathSafe
 }
 
 func errText(err error) string {

@@ -161,6 +161,11 @@ type Expect struct {
 	// (keepalived's check_unicast_src).
 	CheckUnicastSrc bool
 	Peers           []netip.Addr
+	// PeerTTL bounds the TTL (IPv4) or hop limit (IPv6) accepted from a
+	// peer (keepalived's unicast_peer min_ttl/max_ttl; absent = 0..255).
+	// keepalived applies it only with CheckUnicastSrc, after finding the
+	// peer, and only when the TTL is known.
+	PeerTTL map[netip.Addr][2]int
 }
 
 // Message is an advertisement that passed Check.
@@ -398,9 +403,13 @@ func checkAddrs(m *Message, e Expect) error {
 	}
 	if e.Unicast && e.CheckUnicastSrc {
 		for _, p := range e.Peers {
-			if p == m.Src {
-				return nil
+			if p != m.Src {
+				continue
 			}
+			if r, ok := e.PeerTTL[p]; ok && m.TTL != -1 && (m.TTL < r[0] || m.TTL > r[1]) {
+				return drop(DropTTL, m.Src, m.VRID, nil, "TTL/HL %d not in range %d - %d", m.TTL, r[0], r[1])
+			}
+			return nil
 		}
 		return drop(DropPeer, m.Src, m.VRID, nil, "unicast source address %v not a unicast peer", m.Src)
 	}

@@ -105,6 +105,22 @@ func TestCheck(t *testing.T) {
 		{"unicast peer ok", datagram(t, AuthNone, seedKey, func(d *IPv4Datagram) { d.Dst = lb2 }), func(e *Expect) {
 			e.AuthType, e.Unicast, e.CheckUnicastSrc, e.Peers = AuthNone, true, true, []netip.Addr{lb1}
 		}, 0, ""},
+		{"peer TTL in range", datagram(t, AuthNone, seedKey, func(d *IPv4Datagram) { d.Dst = lb2; d.TTL = 254 }), func(e *Expect) {
+			e.AuthType, e.Unicast, e.CheckUnicastSrc, e.Peers = AuthNone, true, true, []netip.Addr{lb1}
+			e.PeerTTL = map[netip.Addr][2]int{lb1: {250, 254}}
+		}, 0, ""},
+		{"peer TTL below min_ttl", datagram(t, AuthNone, seedKey, func(d *IPv4Datagram) { d.Dst = lb2; d.TTL = 64 }), func(e *Expect) {
+			e.AuthType, e.Unicast, e.CheckUnicastSrc, e.Peers = AuthNone, true, true, []netip.Addr{lb1}
+			e.PeerTTL = map[netip.Addr][2]int{lb1: {250, 255}}
+		}, DropTTL, "TTL/HL 64 not in range 250 - 255"},
+		{"peer TTL above max_ttl", datagram(t, AuthNone, seedKey, func(d *IPv4Datagram) { d.Dst = lb2; d.TTL = 255 }), func(e *Expect) {
+			e.AuthType, e.Unicast, e.CheckUnicastSrc, e.Peers = AuthNone, true, true, []netip.Addr{lb1}
+			e.PeerTTL = map[netip.Addr][2]int{lb1: {0, 254}}
+		}, DropTTL, "TTL/HL 255 not in range 0 - 254"},
+		{"peer TTL unchecked without check_unicast_src", datagram(t, AuthNone, seedKey, func(d *IPv4Datagram) { d.Dst = lb2; d.TTL = 64 }), func(e *Expect) {
+			e.AuthType, e.Unicast, e.Peers = AuthNone, true, []netip.Addr{lb1}
+			e.PeerTTL = map[netip.Addr][2]int{lb1: {250, 255}}
+		}, 0, ""},
 		{"v3 ok", datagram(t, AuthNone, seedKey, func(d *IPv4Datagram) { d.Advert.Version = 3; d.Advert.AdvertInt = 50 * time.Millisecond }), func(e *Expect) { e.Version = 3; e.AuthType = AuthAH /* ignored for v3 */ }, 0, ""},
 		{"v3 pseudo-header", raw(datagram(t, AuthNone, seedKey, func(d *IPv4Datagram) { d.Advert.Version = 3 }), seedKey, func(b []byte, o int) { b[19] = 19 }), func(e *Expect) { e.Version = 3 }, DropChecksum, ""},
 	}

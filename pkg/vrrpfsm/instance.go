@@ -26,6 +26,14 @@ type AHSyncer interface {
 	SyncAHSeq(received uint32)
 }
 
+// LowerPrioAnnouncer is implemented by Effects that announce the virtual
+// addresses again when a master hears a lower priority advert
+// (keepalived's garp_lower_prio_repeat and garp_lower_prio_delay, vrrp.c
+// vrrp_state_master_rx). Called from the machine's goroutine: must not block.
+type LowerPrioAnnouncer interface {
+	LowerPrioAdvert()
+}
+
 // Effects carries out what a transition means outside the machine. Calls are
 // made from the machine's goroutine, in keepalived's order, and must not block
 // for long: run scripts and mail asynchronously.

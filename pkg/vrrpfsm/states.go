@@ -179,6 +179,9 @@ func (in *Instance) masterRx(a Advert) (Reason, bool) {
 		if !in.cfg.LowerPrioNoAdvert {
 			in.send(in.eff)
 		}
+		if a, ok := in.fx.(LowerPrioAnnouncer); ok {
+			a.LowerPrioAdvert()
+		}
 		return ReasonNone, false
 	}
 	if prio > in.eff || (prio == in.eff && cmp > 0) {
