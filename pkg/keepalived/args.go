@@ -160,20 +160,6 @@ func SignalNumber(sigfunc string) (int, error) {
 	return 0, fmt.Errorf("Unknown sigfunc %s", sigfunc)
 }
 
-// pidFiles are the pidfiles keepalived checks for a running daemon
-// (keepalived_running): the main one, and those of the processes the
-// options select.
-func (a Args) pidFiles() []string {
-	files := []string{a.PIDFile, a.VRRPPIDFile}
-	if !a.VRRPOnly {
-		files = append(files, a.CheckPIDFile)
-		if !a.NoBFD {
-			files = append(files, a.BFDPIDFile)
-		}
-	}
-	return files
-}
-
 // ParseArgs reads keepalived's options the way getopt_long does: grouped
 // short options (-nlD), attached or separate values (-S0, -S 0), long
 // options with = or a separate value.

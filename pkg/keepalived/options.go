@@ -136,3 +136,17 @@ func configExitCode(err error) int {
 	}
 	return 1
 }
+
+// pidFiles are the pidfiles keepalived checks for a running daemon
+// (keepalived_running): the main one, and those of the processes the
+// options select.
+func (a Args) pidFiles() []string {
+	files := []string{a.PIDFile, a.VRRPPIDFile}
+	if !a.VRRPOnly {
+		files = append(files, a.CheckPIDFile)
+		if !a.NoBFD {
+			files = append(files, a.BFDPIDFile)
+		}
+	}
+	return files
+}

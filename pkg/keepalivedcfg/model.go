@@ -75,7 +75,6 @@ type Global struct {
 	// no spacing.
 	GARPInterval time.Duration
 	GNAInterval  time.Duration
-	NotifyFIFO   string // notify_fifo (parsed, not run)
 }
 
 // GARP is the gratuitous ARP / unsolicited NA schedule of an instance
