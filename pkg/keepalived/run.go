@@ -234,16 +234,6 @@ func runVRRP(argv []string, args Args, stderr io.Writer) int {
 	log.Info().Msgf("Starting gkeepalived v%s (keepalived 2.2.7 compatible)", Version)
 	log.Info().Msgf("Command line: %s", quoteCommandLine(argv))
 	enableCoreDump(args, log)
-	if args.Namespace != "" {
-		log.Error().Msgf("--namespace %s is not supported by gkeepalived: run it under `ip netns exec %s`", args.Namespace, args.Namespace)
-		return fail("--namespace is not supported")
-	}
-	for _, f := range args.pidFiles() {
-		if err := checkPIDFile(f); err != nil {
-			log.Error().Msg(err.Error())
-			return fail(err.Error())
-		}
-	}
 	log.Info().Msgf("Opening file '%s'.", args.ConfigFile)
 	cfg, diags, err := loadConfig(args, false)
 	for _, d := range diags {

@@ -45,9 +45,14 @@ func supervise(argv []string, args Args, stderr io.Writer) int {
 		log.Error().Msgf("--namespace %s is not supported by gkeepalived: run it under `ip netns exec %s`", args.Namespace, args.Namespace)
 		return fail("--namespace is not supported")
 	}
-	if err := checkPIDFile(args.PIDFile); err != nil {
-		log.Error().Msg(err.Error())
-		return fail(err.Error())
+	// As keepalived_running: the main pidfile and those of the processes
+	// the options select (the parent checks; its VRRP child would find
+	// the parent's own pidfile).
+	for _, f := range args.pidFiles() {
+		if err := checkPIDFile(f); err != nil {
+			log.Error().Msg(err.Error())
+			return fail(err.Error())
+		}
 	}
 	exe, err := reexec.Path(argv[0])
 	if err != nil {
