@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -200,6 +201,17 @@ func exitText(pid int, err error) (string, bool) {
 	return fmt.Sprintf("pid %d exited with permanent error %d", pid, ee.ExitCode()), false
 }
 
+// permanentError names keepalived's exit codes as its parent logs them.
+func permanentError(code int) string {
+	switch code {
+	case 2:
+		return "CONFIG"
+	case 6:
+		return "MISSING_CONFIG"
+	}
+	return strconv.Itoa(code)
+}
+
 func signalName(sig syscall.Signal) string {
 	s := sig.String()
 	if s != "" {
@@ -282,7 +294,7 @@ func (s *supervisor) run(started func(msg string)) int {
 			case <-time.After(time.Second):
 			}
 			text, clean := exitText(pid, c.err)
-			msg := c.msg
+			msg, waitErr := c.msg, c.err
 			c = nil
 			// A killed VRRP process leaves its pidfile naming a dead pid.
 			removeOwnPID(s.args.VRRPPIDFile, pid)
@@ -300,6 +312,14 @@ func (s *supervisor) run(started func(msg string)) int {
 				}
 				s.cleanup()
 				started(msg)
+				// As keepalived's parent: a child that stopped on a
+				// permanent error (config: 2, no config file: 6) gives
+				// its code.
+				var ee *exec.ExitError
+				if errors.As(waitErr, &ee) && ee.ExitCode() > 1 {
+					s.log.Info().Msgf("pid %d exited with permanent error %s. Terminating", pid, permanentError(ee.ExitCode()))
+					return ee.ExitCode()
+				}
 				return 1
 			}
 			if clean {

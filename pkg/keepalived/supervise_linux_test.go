@@ -23,16 +23,17 @@ func TestStartFailureReportedOnce(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		flags []string
-	}{{"foreground", []string{"-n", "-l"}}, {"daemon", nil}} {
+		code  int // keepalived's parent exits 2 (permanent error CONFIG) in the foreground
+	}{{"foreground", []string{"-n", "-l"}, 2}, {"daemon", nil, 1}} {
 		t.Run(c.name, func(t *testing.T) {
 			pid, vpid := filepath.Join(dir, c.name+".pid"), filepath.Join(dir, c.name+"-vrrp.pid")
 			args := append(append([]string{}, c.flags...), "-G", "-f", conf, "-p", pid, "-r", vpid)
 			out, err := exec.Command(gkBin, args...).CombinedOutput()
 			var ee *exec.ExitError
-			if err == nil || !errors.As(err, &ee) || ee.ExitCode() != 1 {
-				t.Fatalf("gkeepalived %v: %v, want exit status 1\n%s", args, err, out)
+			if err == nil || !errors.As(err, &ee) || ee.ExitCode() != c.code {
+				t.Fatalf("gkeepalived %v: %v, want exit status %d\n%s", args, err, c.code, out)
 			}
-			if got := strings.Count(string(out), "no VRRP instance could start"); got != 1 {
+			if got := strings.Count(string(out), "configuration cannot run"); got != 1 {
 				t.Errorf("the reason was printed %d times, want once:\n%s", got, out)
 			}
 			for _, f := range []string{pid, vpid} {
