@@ -57,36 +57,6 @@ func TestMainConfigTestRefusesLVS(t *testing.T) {
 	}
 }
 
-// TestMainRefusesToStartWithLVS: the daemon does not start on such a
-// config: exit 2 (KEEPALIVED_EXIT_CONFIG), the refusal in its log, no
-// pidfile written.
-func TestMainRefusesToStartWithLVS(t *testing.T) {
-	path := writeConf(t, lvsConf)
-	dir := t.TempDir()
-	pid, vpid := filepath.Join(dir, "k.pid"), filepath.Join(dir, "v.pid")
-	var stdout, stderr bytes.Buffer
-	code := Main([]string{"gkeepalived", "-n", "-l", "-G", "-P", "-f", path, "-p", pid, "-r", vpid}, &stdout, &stderr)
-	if code != 2 {
-		t.Errorf("exit %d, want 2\n%s", code, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), path+":4: 'virtual_server' needs LVS") {
-		t.Errorf("log lacks the refusal with file:line:\n%s", stderr.String())
-	}
-	if _, err := os.Stat(pid); err == nil {
-		t.Error("pidfile written for a refused configuration")
-	}
-}
-
-// TestMainMissingConfigExit6: keepalived's KEEPALIVED_EXIT_NO_CONFIG.
-func TestMainMissingConfigExit6(t *testing.T) {
-	dir := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	code := Main([]string{"gkeepalived", "-n", "-l", "-G", "-P", "-f", filepath.Join(dir, "none.conf"), "-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid")}, &stdout, &stderr)
-	if code != 6 {
-		t.Errorf("exit %d, want 6\n%s", code, stderr.String())
-	}
-}
-
 // TestMainRefusedOption: an option gkeepalived does not implement stops
 // it with a message naming the option.
 func TestMainRefusedOption(t *testing.T) {
