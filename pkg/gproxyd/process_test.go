@@ -124,17 +124,7 @@ func waitListening(t *testing.T, addr string) {
 
 func startGproxy(t *testing.T, args ...string) (*exec.Cmd, *lockedBuf) {
 	t.Helper()
-	out := &lockedBuf{}
-	cmd := exec.Command(gproxyBin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-	})
-	return cmd, out
+	return startGproxyBin(t, gproxyBin, args...)
 }
 
 type lockedBuf struct {
