@@ -2,14 +2,11 @@ package runtimeapi
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -109,14 +106,8 @@ type MasterServer struct {
 	m     Master
 	level Level
 	log   zerolog.Logger
-	ln    *net.UnixListener
-	path  string
-	file  os.FileInfo
 	now   func() time.Time
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	sf    socketFile
 }
 
 // ListenMaster creates the socket (owner and mode as configured) and
@@ -131,54 +122,14 @@ func ListenMaster(sock haproxycfg.StatsSocket, m Master, log zerolog.Logger) (*M
 	if err != nil {
 		return nil, fmt.Errorf("master CLI: %w", err)
 	}
-	s := &MasterServer{m: m, level: level, log: log, ln: ln, path: sock.Path, file: fi, now: time.Now, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.accept()
+	s := &MasterServer{m: m, level: level, log: log, now: time.Now, sf: newSocketFile(ln, sock.Path, fi, log, "master CLI")}
+	s.sf.serve(s.Session)
 	return s, nil
-}
-
-func (s *MasterServer) accept() {
-	defer s.wg.Done()
-	slots := make(chan struct{}, MaxConns)
-	for {
-		slots <- struct{}{}
-		c, err := s.ln.Accept()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Warn().Err(err).Msg("master CLI accept")
-			}
-			return
-		}
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.Session(c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			<-slots
-		}()
-	}
 }
 
 // Close stops accepting, ends every session and removes the socket file
 // if it is still ours.
-func (s *MasterServer) Close() error {
-	err := s.ln.Close()
-	if fi, serr := os.Stat(s.path); serr == nil && os.SameFile(fi, s.file) {
-		_ = os.Remove(s.path)
-	}
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return err
-}
+func (s *MasterServer) Close() error { return s.sf.close() }
 
 // masterCommands are the master's own, as `help` lists them.
 var masterCommands = [][2]string{

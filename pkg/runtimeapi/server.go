@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/user"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -28,14 +27,7 @@ type Server struct {
 	cmds    *Commands
 	level   Level
 	timeout time.Duration
-	log     zerolog.Logger
-	ln      net.Listener
-	path    string
-	file    os.FileInfo // the socket file as created, to remove only ours
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	sf      socketFile
 }
 
 // Listen creates the socket file with the configured mode, replacing any
@@ -52,9 +44,8 @@ func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, 
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cmds: cmds, level: level, timeout: timeout, log: log, ln: ln, path: sock.Path, file: fi, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.accept()
+	s := &Server{cmds: cmds, level: level, timeout: timeout, sf: newSocketFile(ln, sock.Path, fi, log, "stats socket")}
+	s.sf.serve(s.Session)
 	return s, nil
 }
 
@@ -169,36 +160,7 @@ func socketOwner(sock haproxycfg.StatsSocket) (uid, gid int, err error) {
 }
 
 // Addr is the socket's path.
-func (s *Server) Addr() string { return s.path }
-
-func (s *Server) accept() {
-	defer s.wg.Done()
-	// A slot is taken before accepting: with MaxConns sessions open, the
-	// next client stays in the kernel's backlog, as with haproxy.
-	slots := make(chan struct{}, MaxConns)
-	for {
-		slots <- struct{}{}
-		c, err := s.ln.Accept()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Warn().Err(err).Msg("stats socket accept")
-			}
-			return
-		}
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.Session(c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			<-slots
-		}()
-	}
-}
+func (s *Server) Addr() string { return s.sf.path }
 
 // Session serves one connection: without `prompt`, one line of commands
 // and the connection closes; in prompt mode, lines until `quit`, each
@@ -292,19 +254,7 @@ func readLine(r *bufio.Reader) (string, error) {
 
 // Close stops accepting, closes every connection, removes the socket file
 // and waits for the sessions to end.
-func (s *Server) Close() error {
-	err := s.ln.Close()
-	if fi, serr := os.Stat(s.path); serr == nil && os.SameFile(fi, s.file) {
-		_ = os.Remove(s.path)
-	}
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return err
-}
+func (s *Server) Close() error { return s.sf.close() }
 
 // parseTimeout reads a delay as haproxy's time format: a number with an
 // optional unit (us, ms, s, m, h, d), seconds by default here.
