@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -235,5 +236,42 @@ func roundTrip(t *testing.T, c net.Conn, msg string) {
 	}
 	if !bytes.Equal(buf, []byte(msg)) {
 		t.Fatalf("echo = %q, want %q", buf, msg)
+	}
+}
+
+// serveHTTPLogged runs the engine on cfg with lns, local answering the
+// stats and Prometheus requests and check (may be nil) seeing each
+// logging proxy; it returns the httplog lines so far. Stopped at cleanup.
+func serveHTTPLogged(t *testing.T, cfg *haproxycfg.Config, lns map[string]net.Listener, local http.Handler, check func(*haproxycfg.Proxy)) func() []string {
+	t.Helper()
+	var mu sync.Mutex
+	var msgs []string
+	e, err := New(cfg, Options{
+		Logger:      zerolog.Nop(),
+		Listeners:   lns,
+		HTTPHandler: func(*haproxycfg.Proxy) http.Handler { return local },
+		SessionLog: func(px *haproxycfg.Proxy, s accesslog.Session) {
+			if check != nil {
+				check(px)
+			}
+			mu.Lock()
+			msgs = append(msgs, accesslog.HTTPLog(s))
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Serve(context.Background())
+	t.Cleanup(func() {
+		e.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		e.Wait(ctx)
+	})
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), msgs...)
 	}
 }

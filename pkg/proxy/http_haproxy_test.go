@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -11,13 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/haproxytest"
 	"hapair/pkg/syslog/syslogtest"
@@ -284,40 +279,15 @@ func runGproxyHTTPLog(t *testing.T, backend string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var msgs []string
-	e, err := New(cfg, Options{
-		Logger:    zerolog.Nop(),
-		Listeners: lns,
-		HTTPHandler: func(*haproxycfg.Proxy) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				io.WriteString(w, "# pxname,svname\n")
-			})
-		},
-		SessionLog: func(px *haproxycfg.Proxy, s accesslog.Session) {
-			if !px.Options.HTTPLog {
-				t.Errorf("proxy %s logged without option httplog", px.Name)
-			}
-			mu.Lock()
-			msgs = append(msgs, accesslog.HTTPLog(s))
-			mu.Unlock()
-		},
+	stats := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "# pxname,svname\n")
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go e.Serve(context.Background())
-	t.Cleanup(func() {
-		e.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
-		defer cancel()
-		e.Wait(ctx)
+	logs := serveHTTPLogged(t, cfg, lns, stats, func(px *haproxycfg.Proxy) {
+		if !px.Options.HTTPLog {
+			t.Errorf("proxy %s logged without option httplog", px.Name)
+		}
 	})
-	return runHTTPScenarios(t, func(n string) string { return fmt.Sprintf("127.0.0.1:%d", ports[n]) }, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), msgs...)
-	}, nil)
+	return runHTTPScenarios(t, func(n string) string { return fmt.Sprintf("127.0.0.1:%d", ports[n]) }, logs, nil)
 }
 
 // httpLogFields splits an httplog message into comparable fields: the

@@ -3,7 +3,6 @@ package proxy
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -15,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/haproxytest"
 	"hapair/pkg/syslog/syslogtest"
@@ -115,33 +111,8 @@ func startWireGproxy(t *testing.T, tmpl, backend string, local http.Handler) wir
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var msgs []string
-	e, err := New(cfg, Options{
-		Logger:      zerolog.Nop(),
-		Listeners:   map[string]net.Listener{bind.Address(): ln},
-		HTTPHandler: func(*haproxycfg.Proxy) http.Handler { return local },
-		SessionLog: func(px *haproxycfg.Proxy, s accesslog.Session) {
-			mu.Lock()
-			msgs = append(msgs, accesslog.HTTPLog(s))
-			mu.Unlock()
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go e.Serve(context.Background())
-	t.Cleanup(func() {
-		e.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
-		defer cancel()
-		e.Wait(ctx)
-	})
-	return wireProxy{addr: bind.Address(), logs: func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), msgs...)
-	}}
+	logs := serveHTTPLogged(t, cfg, map[string]net.Listener{bind.Address(): ln}, local, nil)
+	return wireProxy{addr: bind.Address(), logs: logs}
 }
 
 // startWireHaproxy runs the reference haproxy on the template.
