@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -341,7 +342,13 @@ func readHTTPGolden(t *testing.T) map[string][]string {
 }
 
 // compareHTTPLogs checks our messages against haproxy's, field by field.
-func compareHTTPLogs(t *testing.T, want, got map[string][]string) {
+//
+// live is set when want was just logged by a running haproxy: its
+// connection counters then depend on when it released the previous
+// scenario's connection (seen: "2/2/0/0/0" for a scenario of one
+// connection, 2 runs in 6), so a gproxy count at or below haproxy's is
+// accepted there. The golden comparison stays exact.
+func compareHTTPLogs(t *testing.T, want, got map[string][]string, live bool) {
 	t.Helper()
 	for _, sc := range httpScenarios {
 		w, g := want[sc.name], got[sc.name]
@@ -371,6 +378,9 @@ func compareHTTPLogs(t *testing.T, want, got map[string][]string) {
 				continue
 			}
 			for j := range wf {
+				if live && httpLogFieldNames[j] == "conns" && connsAtMost(gf[j], wf[j]) {
+					continue
+				}
 				if wf[j] != gf[j] && httpIgnoredFields[sc.name] != httpLogFieldNames[j] {
 					t.Errorf("%s line %d: %s %q, haproxy %q\n got  %s\n want %s", sc.name, i+1, httpLogFieldNames[j], gf[j], wf[j], g[i], w[i])
 				}
@@ -387,7 +397,25 @@ func compareHTTPLogs(t *testing.T, want, got map[string][]string) {
 func TestHTTPLogMatchesHaproxy(t *testing.T) {
 	want := readHTTPGolden(t)
 	got := runGproxyHTTPLog(t, httpLogBackend(t))
-	compareHTTPLogs(t, want, got)
+	compareHTTPLogs(t, want, got, false)
+}
+
+// connsAtMost reports whether every counter of an httplog conns field
+// ("act/fe/be/srv/retries") is at most the reference's, and at least 1
+// for the active and frontend counts (the scenario's own connection).
+func connsAtMost(got, ref string) bool {
+	g, r := strings.Split(got, "/"), strings.Split(ref, "/")
+	if len(g) != 5 || len(r) != 5 {
+		return false
+	}
+	for i := range g {
+		gn, err1 := strconv.Atoi(g[i])
+		rn, err2 := strconv.Atoi(r[i])
+		if err1 != nil || err2 != nil || gn > rn || i < 2 && gn < 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // TestIntegrationHTTPLogHaproxy runs the real haproxy 2.6.12 and gproxy
@@ -440,7 +468,7 @@ func TestIntegrationHTTPLogHaproxy(t *testing.T) {
 		}
 	}
 	got := runGproxyHTTPLog(t, backend)
-	compareHTTPLogs(t, hap, got)
+	compareHTTPLogs(t, hap, got, true)
 	if *updateGolden && len(names) == len(raws) {
 		var b strings.Builder
 		for i := range raws {
