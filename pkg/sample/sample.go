@@ -1,0 +1,120 @@
+// Package sample is haproxy's sample engine: fetches (src, path, hdr(),
+// ...), converters (lower, map(), ...), ACLs and the if/unless conditions
+// built from them, as haproxy 2.6 evaluates them (configuration manual
+// section 7).
+//
+// Parsing and evaluation are separate: haproxycfg compiles every `acl`,
+// condition and sample expression into the values below while reading the
+// configuration (so -c reports a bad fetch or pattern with file:line and
+// needs no socket); the proxy engine evaluates them against a Txn that it
+// fills from the connection and the HTTP exchange.
+//
+// This file is the contract between the parser (haproxycfg), the engine
+// (proxy, accesslog) and the packages that add fetches (TLS, stick tables).
+package sample
+
+import (
+	"errors"
+	"net/netip"
+)
+
+// ErrSyntax is wrapped by every parse error of an expression, ACL or
+// condition; the message names the offending word as haproxy does.
+var ErrSyntax = errors.New("sample: syntax error")
+
+// Type is a sample's type (haproxy's SMP_T_*).
+type Type int
+
+const (
+	TypeAny  Type = iota // not known until evaluated
+	TypeBool             // Bool
+	TypeInt              // Int (signed 64-bit)
+	TypeAddr             // Addr (IPv4 or IPv6)
+	TypeStr              // Str
+	TypeBin              // Str holds the bytes
+	TypeMeth             // Str holds the HTTP method
+)
+
+// Value is one sample.
+type Value struct {
+	Type Type
+	Bool bool
+	Int  int64
+	Addr netip.Addr
+	Str  string
+}
+
+// Header is one HTTP header field, name as received.
+type Header struct{ Name, Value string }
+
+// Message is one HTTP message head as fetches see it.
+type Message struct {
+	Method, URI, Version string // request line; Method and URI are empty in a response
+	Status                int    // response status; 0 in a request
+	Headers               []Header
+	// Body is the buffered body (`option http-buffer-request`); nil when
+	// the body was not waited for.
+	Body []byte
+}
+
+// Txn is what fetches read: one stream, from the connection to the
+// current HTTP exchange. The engine fills it; fields it cannot know yet
+// are zero (Req nil in mode tcp, Res nil before the response).
+type Txn struct {
+	Src, Dst netip.AddrPort // the client, and the address it connected to
+	Frontend string         // frontend name (fe_name)
+	Backend  string         // backend chosen so far (be_name); "" before
+	Req      *Message
+	Res      *Message
+	// Payload is what the client sent so far in mode tcp, buffered under
+	// `tcp-request inspect-delay` (req.payload, req.len, req.ssl_sni).
+	Payload []byte
+	// Vars holds set-var values by full name ("txn.foo", "sess.bar").
+	Vars map[string]Value
+	// Env answers the fetches about the running process (nbsrv, be_conn,
+	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
+	Env Env
+}
+
+// Env is the running engine as fetches see it. Unknown names give -1 /
+// false. Other packages add methods through their own interfaces, checked
+// with a type assertion on Env (e.g. TLS facts, stick-table counters).
+type Env interface {
+	NbSrv(backend string) int            // usable servers of a backend
+	SrvIsUp(backend, server string) bool // server state is UP
+	BeConn(backend string) int           // current connections of a backend
+	FeConn(frontend string) int          // current connections of a frontend
+}
+
+// Expr is a compiled sample expression: one fetch and its converters,
+// "FETCH[(args)][,CONV[(args)]...]". Built by ParseExpr.
+type Expr struct {
+	impl exprImpl
+}
+
+// Eval runs the fetch and the converters; ok is false when the sample
+// does not exist (no such header, ...), as haproxy's "no sample".
+func (e *Expr) Eval(t *Txn) (v Value, ok bool) { return e.impl.eval(t) }
+
+// Cond is a compiled `if`/`unless` condition. A nil *Cond is true.
+type Cond struct {
+	impl condImpl
+}
+
+// Eval reports whether the condition holds for t.
+func (c *Cond) Eval(t *Txn) bool {
+	if c == nil {
+		return true
+	}
+	return c.impl.eval(t)
+}
+
+// ACL is one compiled named ACL (`acl NAME ...`); several lines with the
+// same name are ORed together.
+type ACL struct {
+	Name string
+	impl aclImpl
+}
+
+// ACLSet is the named ACLs visible from a proxy (its own, in file order).
+type ACLSet map[string]*ACL
