@@ -50,8 +50,8 @@ type Header struct{ Name, Value string }
 // Message is one HTTP message head as fetches see it.
 type Message struct {
 	Method, URI, Version string // request line; Method and URI are empty in a response
-	Status                int    // response status; 0 in a request
-	Headers               []Header
+	Status               int    // response status; 0 in a request
+	Headers              []Header
 	// Body is the buffered body (`option http-buffer-request`); nil when
 	// the body was not waited for.
 	Body []byte
