@@ -118,3 +118,29 @@ type ACL struct {
 
 // ACLSet is the named ACLs visible from a proxy (its own, in file order).
 type ACLSet map[string]*ACL
+
+// ParseOptions are what parsing needs from the configuration reader.
+type ParseOptions struct {
+	// ReadFile reads pattern and map files (`-f FILE`, map(FILE)); nil
+	// refuses them.
+	ReadFile func(path string) ([]byte, error)
+}
+
+// ParseExpr compiles "FETCH[(args)][,CONV[(args)]...]" (the text inside
+// %[...] or a rule's sample argument).
+func ParseExpr(s string, o *ParseOptions) (*Expr, error) { return parseExpr(s, o) }
+
+// ParseACL compiles the words after `acl NAME`: FETCH [FLAGS] PATTERNS...
+func ParseACL(name string, args []string, o *ParseOptions) (*ACL, error) {
+	return parseACL(name, args, o)
+}
+
+// Add puts a into the set; a second line with the same name ORs with the
+// first, as haproxy does.
+func (s ACLSet) Add(a *ACL) { addACL(s, a) }
+
+// ParseCond compiles a condition; args[0] is "if" or "unless", the rest
+// are ACL names, anonymous ACLs in { }, "!", "or"/"||".
+func ParseCond(args []string, acls ACLSet, o *ParseOptions) (*Cond, error) {
+	return parseCond(args, acls, o)
+}
