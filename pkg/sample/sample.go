@@ -71,6 +71,9 @@ type Txn struct {
 	Payload []byte
 	// Vars holds set-var values by full name ("txn.foo", "sess.bar").
 	Vars map[string]Value
+	// InResponse is set while http-response rules run: hdr() and the
+	// other direction-dependent fetches read Res instead of Req.
+	InResponse bool
 	// Env answers the fetches about the running process (nbsrv, be_conn,
 	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
 	Env Env
