@@ -24,7 +24,9 @@ func init() {
 		return s
 	})
 	RegisterConverter(ConvDef{Name: "length", In: TypeStr, Out: TypeInt,
-		Fn: func(_ *Txn, v Value, _ []Arg) (Value, bool) { return Value{Type: TypeInt, Int: int64(len(v.Str))}, true }})
+		Fn: func(_ *Txn, v Value, _ []Arg) (Value, bool) {
+			return Value{Type: TypeInt, Int: int64(len(v.Str))}, true
+		}})
 	RegisterConverter(ConvDef{Name: "hex", In: TypeBin, Out: TypeStr,
 		Fn: func(_ *Txn, v Value, _ []Arg) (Value, bool) {
 			return Value{Type: TypeStr, Str: strings.ToUpper(hex.EncodeToString([]byte(v.Str)))}, true
@@ -187,7 +189,9 @@ func init() {
 			}
 			return syntaxErr("Unexpected input code type. Allowed value are 'ascii', 'utf8', 'utf8s', 'utf8p' and 'utf8ps'")
 		},
-		Fn: func(_ *Txn, v Value, a []Arg) (Value, bool) { return Value{Type: TypeStr, Str: jsonEscape(v.Str)}, true }})
+		Fn: func(_ *Txn, v Value, a []Arg) (Value, bool) {
+			return Value{Type: TypeStr, Str: jsonEscape(v.Str)}, true
+		}})
 }
 
 func checkOperand(a []Arg, _ *ParseOptions) error {
