@@ -72,22 +72,14 @@ func parseACL(name string, args []string, o *ParseOptions) (*ACL, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ACL{Name: name, impl: aclImpl{exprs: []*aclExpr{e}}}, nil
-}
-
-// Warnings a parsed ACL deserves (haproxy prints them and goes on).
-// ACLWarnings returns them for an `acl` line's words: the missing
-// pattern warning and the "space before '('" one.
-func ACLWarnings(name string, args []string) []string {
-	var w []string
-	if len(args) > 1 && !strings.Contains(args[0], "(") && strings.HasPrefix(args[1], "(") {
-		w = append(w, fmt.Sprintf("parsing acl '%s' :\n"+
+	if o != nil && o.Warn != nil && len(args) > 1 && !strings.Contains(args[0], "(") && strings.HasPrefix(args[1], "(") {
+		o.Warn(fmt.Sprintf("parsing acl '%s' :\n"+
 			"  matching '%s' for pattern '%s' is likely a mistake and probably\n"+
 			"  not what you want. Maybe you need to remove the extraneous space before '('.\n"+
 			"  If you are really sure this is not an error, please insert '--' between the\n"+
 			"  match and the pattern to make this warning message disappear.", name, args[0], args[1]))
 	}
-	return w
+	return &ACL{Name: name, impl: aclImpl{exprs: []*aclExpr{e}}}, nil
 }
 
 // parseACLExpr is parse_acl_expr: args[0] is an ACL keyword or a sample
@@ -96,6 +88,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 	if len(args) == 0 || args[0] == "" {
 		return nil, syntaxErr("missing fetch method in ACL expression ''")
 	}
+	orig := args
 	var ex *exprImpl
 	var kind matchKind
 	haveKind := false
@@ -193,6 +186,13 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 	}
 	ae := &aclExpr{expr: ex}
 	args = args[next:]
+	if haveKind && ex.out != TypeBool && (len(orig) < 2 || orig[1] == "") && o != nil && o.Warn != nil {
+		o.Warn(fmt.Sprintf("parsing acl keyword '%s' :\n"+
+			"  no pattern to match against were provided, so this ACL will never match.\n"+
+			"  If this is what you intended, please add '--' to get rid of this warning.\n"+
+			"  If you intended to match only for existence, please use '-m found'.\n"+
+			"  If you wanted to force an int to match as a bool, please use '-m bool'.\n", orig[0]))
+	}
 	icase := false
 	loaded := false
 	var files []string

@@ -93,9 +93,47 @@ func compileRegex(s string, icase bool) (*regexp.Regexp, error) {
 		if se != nil && (se.Code == syntax.ErrInvalidPerlOp || se.Code == syntax.ErrInvalidEscape || se.Code == syntax.ErrInvalidRepeatOp && strings.Contains(s, "+")) {
 			return nil, fmt.Errorf("regex '%s' uses a PCRE feature gproxy does not support (backreference, lookaround, atomic group or possessive quantifier): %s", s, se.Code)
 		}
-		return nil, fmt.Errorf("regex '%s' is invalid (%s)", s, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		return nil, fmt.Errorf("regex '%s' is invalid (error=%s, erroffset=%d)", s, pcreText(se, err), errOffset(s, se))
 	}
 	return re, nil
+}
+
+// pcreText words Go's regex errors as PCRE2 does for the usual ones.
+func pcreText(se *syntax.Error, err error) string {
+	if se == nil {
+		return err.Error()
+	}
+	switch se.Code {
+	case syntax.ErrMissingParen:
+		return "missing closing parenthesis"
+	case syntax.ErrUnexpectedParen:
+		return "unmatched closing parenthesis"
+	case syntax.ErrMissingBracket:
+		return "missing terminating ] for character class"
+	case syntax.ErrMissingRepeatArgument:
+		return "quantifier does not follow a repeatable item"
+	case syntax.ErrTrailingBackslash:
+		return "\\ at end of pattern"
+	case syntax.ErrInvalidCharRange:
+		return "range out of order in character class"
+	}
+	return se.Code.String()
+}
+
+// errOffset approximates PCRE2's error offset: the end of the pattern
+// for an unterminated construct, else where Go's offending part starts.
+func errOffset(s string, se *syntax.Error) int {
+	if se == nil {
+		return 0
+	}
+	switch se.Code {
+	case syntax.ErrMissingParen, syntax.ErrMissingBracket, syntax.ErrTrailingBackslash:
+		return len(s)
+	}
+	if i := strings.Index(s, se.Expr); i >= 0 {
+		return i + len(se.Expr)
+	}
+	return 0
 }
 
 // parseIntRange is pat_parse_int (dotted=false) or pat_parse_dotted_ver.

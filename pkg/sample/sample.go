@@ -127,6 +127,9 @@ type ParseOptions struct {
 	// ReadFile reads pattern and map files (`-f FILE`, map(FILE)); nil
 	// refuses them.
 	ReadFile func(path string) ([]byte, error)
+	// Warn receives haproxy's warnings about a parsed ACL (no pattern
+	// given, a space before '('), text without location; nil drops them.
+	Warn func(msg string)
 }
 
 // ParseExpr compiles "FETCH[(args)][,CONV[(args)]...]" (the text inside
