@@ -500,30 +500,54 @@ func eachCookie(m *Message, set bool, name string, y func(string) bool) {
 	}
 }
 
-// eachParam yields the values of query parameter name (any when empty),
-// the query starting after the first '?' and split at delim ('&').
-func eachParam(uri, name, delim string, y func(string) bool) {
-	_, q, ok := strings.Cut(uri, "?")
-	if !ok {
+// eachParam yields the values of query parameter name (any when empty)
+// as http_find_next_url_param does: the list starts after the first
+// delim ('?' by default), parameters are separated by '&', ';' or delim,
+// and a named parameter must be followed by '='.
+func eachParam(uri, name, delimArg string, y func(string) bool) {
+	delim := byte('?')
+	if delimArg != "" {
+		delim = delimArg[0]
+	}
+	i := strings.IndexByte(uri, delim)
+	if i < 0 {
 		return
 	}
-	if delim == "" {
-		delim = "&"
-	}
-	for len(q) > 0 {
-		var p string
-		if i := strings.IndexAny(q, delim); i >= 0 {
-			p, q = q[:i], q[i+1:]
+	q := uri[i+1:]
+	isDelim := func(c byte) bool { return c == '&' || c == ';' || c == delim }
+	pos := 0
+	for pos < len(q) {
+		var vs int
+		if name == "" {
+			j := strings.IndexByte(q[pos:], '=')
+			if j < 0 {
+				return
+			}
+			vs = pos + j + 1
 		} else {
-			p, q = q, ""
+			found := -1
+			for p := pos; p < len(q); p++ {
+				if p+len(name) < len(q) && q[p+len(name)] == '=' && q[p:p+len(name)] == name {
+					found = p
+					break
+				}
+				for p < len(q) && !isDelim(q[p]) {
+					p++
+				}
+			}
+			if found < 0 {
+				return
+			}
+			vs = found + len(name) + 1
 		}
-		n, v, _ := strings.Cut(p, "=")
-		if name != "" && n != name {
-			continue
+		ve := vs
+		for ve < len(q) && !isDelim(q[ve]) {
+			ve++
 		}
-		if !y(v) {
+		if !y(q[vs:ve]) {
 			return
 		}
+		pos = ve
 	}
 }
 
