@@ -90,7 +90,7 @@ func compileRegex(s string, icase bool) (*regexp.Regexp, error) {
 		if e, ok := err.(*syntax.Error); ok {
 			se = e
 		}
-		if se != nil && (se.Code == syntax.ErrInvalidPerlOp || se.Code == syntax.ErrInvalidEscape || se.Code == syntax.ErrInvalidRepeatOp && strings.Contains(s, "+")) {
+		if se != nil && (se.Code == syntax.ErrInvalidPerlOp || se.Code == syntax.ErrInvalidEscape || se.Code == syntax.ErrInvalidNamedCapture || se.Code == syntax.ErrInvalidRepeatOp && strings.Contains(s, "+")) {
 			return nil, fmt.Errorf("regex '%s' uses a PCRE feature gproxy does not support (backreference, lookaround, atomic group or possessive quantifier): %s", s, se.Code)
 		}
 		return nil, fmt.Errorf("regex '%s' is invalid (error=%s, erroffset=%d)", s, pcreText(se, err), errOffset(s, se))
