@@ -43,19 +43,23 @@ func (a *ACL) testTri(t *Txn, final bool) int {
 	for _, e := range a.impl.exprs {
 		mt := e.pats.kind.matchType()
 		t.mayChange = false
-		e.expr.each(t, func(v Value) bool {
+		vals := e.expr.values(t, t.scratch[:0])
+		for _, v := range vals {
 			if e.pats.kind != mFound {
 				var ok bool
 				if v, ok = Cast(v, mt); !ok {
-					return true
+					continue
 				}
 			}
 			if e.pats.match(v) >= 0 {
 				res = triPass
-				return false
+				break
 			}
-			return true
-		})
+		}
+		// keep the grown buffer for the next evaluation, emptied so that
+		// it holds no reference to this request's strings
+		clear(vals)
+		t.scratch = vals[:0]
 		if res == triPass {
 			return res
 		}

@@ -78,7 +78,8 @@ type Txn struct {
 	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
 	Env Env
 
-	mayChange bool // set by a fetch whose answer may change with more data
+	mayChange bool    // set by a fetch whose answer may change with more data
+	scratch   []Value // values of multi-valued fetches, reused per Txn
 }
 
 // MayChange is called by a fetch whose answer (or absence of answer)
