@@ -11,6 +11,36 @@
 //
 // This file is the contract between the parser (haproxycfg), the engine
 // (proxy, accesslog) and the packages that add fetches (TLS, stick tables).
+//
+// Adding fetches and converters: another package registers its keywords
+// from an init function, and they are then known to every expression, ACL
+// and condition parsed afterwards:
+//
+//	func init() {
+//		sample.RegisterFetch(sample.FetchDef{
+//			Name: "ssl_fc", Out: sample.TypeBool,
+//			Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+//				tc, ok := t.Env.(TLSConn) // the package's own Env extension
+//				return sample.Value{Type: sample.TypeBool, Bool: ok && tc.TLS()}, true
+//			},
+//		})
+//	}
+//
+// A later registration of a name replaces the earlier one (ssl_fc is
+// registered here as always false until TLS replaces it). FetchDef.Args
+// declares the arguments (types and how many are mandatory, parsed and
+// quoted as haproxy's make_arg_list does), FetchDef.Check validates or
+// compiles them at parse time (its error is worded "invalid args in fetch
+// method"), FetchDef.Each gives every occurrence for ACL matching. ConvDef
+// does the same for converters, with In the type the input is cast to;
+// RegisterACLKeyword adds an ACL-only keyword (FETCH with a default match
+// method, as path_beg). Facts only the running engine knows come through
+// Env and interfaces the registering package defines on it, checked with
+// a type assertion (UserlistChecker is the one for http_auth).
+//
+// Evaluation is allocation-free for matching (compiled patterns, indexed
+// strings, regexes compiled at parse time); Cond.EvalMore gives haproxy's
+// "not known yet" for rules waiting for more data.
 package sample
 
 import (
