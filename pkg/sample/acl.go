@@ -156,6 +156,9 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 			ckw = rest[:m]
 			c := lookupConv(ckw)
 			if c == nil {
+				if haproxyConverters[ckw] {
+					return nil, syntaxErr("ACL keyword '%s' : converter '%s' is not implemented by gproxy.", kw.Name, ckw)
+				}
 				return nil, syntaxErr("ACL keyword '%s' : unknown converter '%s'.", kw.Name, ckw)
 			}
 			if !canCast(ex.out, c.In) {

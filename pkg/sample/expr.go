@@ -125,6 +125,9 @@ func parseExprWords(words []string, idx *int, prefix bool, o *ParseOptions) (*Ex
 	fkw := s[:n]
 	f := lookupFetch(fkw)
 	if f == nil {
+		if haproxyFetches[fkw] || haproxyACLKeywords[fkw] {
+			return nil, "", syntaxErr("fetch method '%s' is not implemented by gproxy", fkw)
+		}
 		return nil, "", syntaxErr("unknown fetch method '%s'", fkw)
 	}
 	args, rest, _, _, err := parseArgs(s[n:], f.Args)
@@ -166,6 +169,9 @@ func parseExprWords(words []string, idx *int, prefix bool, o *ParseOptions) (*Ex
 				// an isolated word that is not a converter ends the expression
 				rest = ""
 				break
+			}
+			if haproxyConverters[ckw] {
+				return nil, "", syntaxErr("converter '%s' is not implemented by gproxy", ckw)
 			}
 			return nil, "", syntaxErr("unknown converter '%s'", ckw)
 		}

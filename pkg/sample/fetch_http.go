@@ -211,9 +211,10 @@ func init() {
 		m    side
 	}{{"req.body", req}, {"res.body", res}} {
 		m := d.m
+		// without a buffered body haproxy gives what it has: nothing
 		RegisterFetch(FetchDef{Name: d.name, Out: TypeBin, Fn: func(t *Txn, _ []Arg) (Value, bool) {
 			msg := m(t)
-			if msg == nil || msg.Body == nil {
+			if msg == nil {
 				return Value{}, false
 			}
 			return Value{Type: TypeBin, Str: string(msg.Body)}, true
@@ -221,7 +222,7 @@ func init() {
 		for _, n := range []string{d.name + "_len", d.name + "_size"} {
 			RegisterFetch(FetchDef{Name: n, Out: TypeInt, Fn: func(t *Txn, _ []Arg) (Value, bool) {
 				msg := m(t)
-				if msg == nil || msg.Body == nil {
+				if msg == nil {
 					return Value{}, false
 				}
 				return Value{Type: TypeInt, Int: int64(len(msg.Body))}, true
@@ -289,7 +290,8 @@ func reqBase(t *Txn) (string, bool) {
 		return "", false
 	}
 	host := ""
-	eachHdr(t.Req, "host", true, func(v string) bool { host = v; return false })
+	// the first value of the first Host header (http_find_header, not full)
+	eachHdr(t.Req, "host", false, func(v string) bool { host = v; return false })
 	p, ok := uriPath(t.Req.URI, false)
 	if !ok {
 		if host == "" {

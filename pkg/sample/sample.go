@@ -46,6 +46,7 @@ package sample
 import (
 	"errors"
 	"net/netip"
+	"time"
 )
 
 // ErrSyntax is wrapped by every parse error of an expression, ACL or
@@ -83,7 +84,9 @@ type Message struct {
 	Status               int    // response status; 0 in a request
 	Headers              []Header
 	// Body is the buffered body (`option http-buffer-request`); nil when
-	// the body was not waited for.
+	// the body was not waited for (req.body is then empty, as haproxy's
+	// with nothing buffered). Headers should not hold a Connection header
+	// that only said close/keep-alive: haproxy's parser consumes it.
 	Body []byte
 }
 
@@ -101,6 +104,9 @@ type Txn struct {
 	Payload []byte
 	// Vars holds set-var values by full name ("txn.foo", "sess.bar").
 	Vars map[string]Value
+	// Now is the time date() and http_date read; zero means the wall
+	// clock (tests set it).
+	Now time.Time
 	// InResponse is set while http-response rules run: hdr() and the
 	// other direction-dependent fetches read Res instead of Req.
 	InResponse bool

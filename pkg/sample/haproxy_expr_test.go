@@ -1,0 +1,131 @@
+package sample_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"hapair/pkg/haproxytest"
+	"hapair/pkg/sample"
+)
+
+// diffExprs are sample expressions printed by haproxy 2.6 (%[expr] in an
+// lf-string) and by sample on the same request; an absent sample prints
+// as nothing in both.
+var diffExprs = []string{
+	"path", "pathq", "url", "query", "base", "baseq", "method", "req.ver",
+	"url_param(b)", "urlp(a)", "urlp(zz)", "url_param", "urlp_val(a)",
+	"hdr(host)", "hdr(x-list)", "hdr(x-list,1)", "hdr(x-list,2)", "hdr(x-list,-2)", "hdr(x-list,9)",
+	"req.fhdr(x-list)", "req.fhdr(x-list,1)", "hdr_cnt(x-list)", "req.fhdr_cnt(x-list)", "hdr_cnt(nope)",
+	"hdr_val(x-num)", "hdr_ip(x-ip)", "hdr_ip(x-ip6)", "req.cook(SID)", "req.cook(nope)", "req.cook",
+	"cook(lang)", "req.cook_cnt(SID)", "req.cook_cnt", "cookie(lang)", "req.hdr_names", "req.hdr_names(;)",
+	"capture.req.method", "capture.req.uri", "capture.req.ver",
+	"src", "dst", "dst_port", "fe_name", "always_true", "always_false",
+	"str(Hello),lower", "str(Hello),upper", "str(hello),length", "str(AB),hex", "str(hello),base64",
+	"str(aGVsbG8=),b64dec", "int(3),bool", "int(0),not", "int(3),add(4)", "int(3),sub(4)", "int(3),mul(4)",
+	"int(13),div(4)", "int(13),div(0)", "int(13),mod(4)", "int(12),and(10)", "int(12),or(3)",
+	"int(12),xor(4)", "int(3),neg", "int(3),add(txn.n)", "int(6),odd", "int(6),even", "str(ff),hex2i",
+	"src,ipmask(16)", "src,ipmask(255.255.255.0)", "ipv6(2001:db8::1),ipmask(8,32)",
+	"str(a/b//c),field(2,/)", "str(a/b//c),field(-1,/)", "str(a/b//c),field(2,/,2)", "str(a/b//c),field(2,/,0)",
+	"str(a/b//c),field(9,/)", "str(f1_f2_f3__f5),field(-2,_,3)", "str(f1_f2_f3__f5),field(-3,_,0)",
+	"str(f1_f2_f3__f5),word(3,_,2)", "str(f1_f2_f3__f5),word(-2,_,3)", "str(f1_f2_f3__f5),word(-3,_,0)",
+	"str(/f1/f2/f3/f4),word(1,/)", "str(a/b//c),word(9,/)",
+	"str(hello world),regsub(o,0)", "str(hello world),regsub(o,0,g)", "str(hello world),regsub(O,0,gi)",
+	"str(hello world),regsub(\"(l+)o\",<\\1>)", "str(abc),strcmp(txn.s)", "str(abd),strcmp(txn.s)",
+	"str(x),concat(<,txn.s,>)", "str(a%20b+c),url_dec", "str(a%20b+c),url_dec(1)", "str(a/b\\\"c),json",
+	"bool(true)", "bin(4142),hex", "str(12abc),add(1)", "src,lower", "ipv4(10.0.0.1),add(1)",
+	"int(167772162),ipmask(24)", "str(xxabcxx),ltrim(x)", "str(xxabcxx),rtrim(x)", "int(1),iif(yes,no)",
+	"int(0),iif(yes,no)", "int(258),htonl,hex", "str(hello),ub64enc", "str(aGVsbG8),ub64dec",
+	"str(hello),sha1,hex", "str(hello),sha2,hex", "str(hello),sha2(512),hex", "int(1500000000),http_date",
+	"int(1500000000),http_date(3600)", "str(a b&c=d/é),url_enc", "str(a),add_item(;,txn.s)",
+	"str(),add_item(;,,z)", "str(abcdef),bytes(2,3)", "str(abcdef),bytes(2)", "req.hdrs,length",
+	"str(b),map_str(MAP)", "str(/api/x),map_beg(MAP,none)", "str(zz),map(MAP,none)", "src,map_ip(IPMAP,none)",
+	"req.body_len", "var(txn.s)", "var(txn.n),add(1)", "req.ver,length", "method,lower",
+}
+
+const exprMap = "/api api\nb B\n"
+
+const exprIPMap = "10.0.0.0/8 lan\n127.0.0.0/8 loop\n"
+
+func TestHaproxyExprValues(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("reference haproxy not installed (%v): apt-get install haproxy", err)
+	}
+	mapPath := t.TempDir() + "/e.map"
+	ipMapPath := mapPath + ".ip"
+	if err := os.WriteFile(mapPath, []byte(exprMap), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ipMapPath, []byte(exprIPMap), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files := strings.NewReplacer("IPMAP", ipMapPath, "MAP", mapPath)
+	port := haproxytest.FreePort(t)
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "defaults\n  mode http\n  timeout client 5s\n  timeout server 5s\n  timeout connect 1s\n")
+	fmt.Fprintf(&cfg, "frontend fe\n  bind 127.0.0.1:%d\n", port)
+	fmt.Fprintf(&cfg, "  http-request set-var(txn.n) int(5)\n  http-request set-var(txn.s) str(abc)\n")
+	for i, e := range diffExprs {
+		fmt.Fprintf(&cfg, "  http-request return status 200 content-type text/plain lf-string \"[%%[%s]]\" if { req.hdr(x-e) -m str %d }\n",
+			cfgQuote(files.Replace(e)), i)
+	}
+	haproxytest.Start(t, cfg.String())
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	haproxytest.WaitBound(t, addr)
+
+	head := "GET /static/img/logo.png?a=1&b=two HTTP/1.1\r\nHost: www.Example.com:8080\r\nX-List: a, b,c\r\nX-List: d\r\n" +
+		"Cookie: SID=abc; lang=fr\r\nX-Num: 12\r\nX-IP: 10.9.8.7:1234\r\nX-IP6: 2001:db8::1\r\nConnection: close\r\n"
+	opts := &sample.ParseOptions{ReadFile: os.ReadFile}
+	for i, e := range diffExprs {
+		req := head + fmt.Sprintf("X-E: %d\r\n\r\n", i)
+		ref, clientPort := haproxyBody(t, addr, req)
+		ex, err := sample.ParseExpr(files.Replace(e), opts)
+		if err != nil {
+			t.Errorf("%s: %v", e, err)
+			continue
+		}
+		txn := txnFromRaw(t, req, "")
+		txn.Src = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), clientPort)
+		txn.Dst = netip.MustParseAddrPort(addr)
+		txn.Frontend = "fe"
+		txn.Vars["txn.n"] = sample.Value{Type: sample.TypeInt, Int: 5}
+		txn.Vars["txn.s"] = sample.Value{Type: sample.TypeStr, Str: "abc"}
+		got := ""
+		if v, ok := ex.Eval(txn); ok {
+			got = v.String()
+		}
+		if "["+got+"]" != ref {
+			t.Errorf("%s: haproxy %s, gproxy [%s]", e, ref, got)
+		}
+	}
+}
+
+// cfgQuote escapes s for a double-quoted configuration word.
+func cfgQuote(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+}
+
+func haproxyBody(t *testing.T, addr, req string) (string, uint16) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	port := uint16(c.LocalAddr().(*net.TCPAddr).Port)
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(c)
+	_, b, ok := strings.Cut(string(out), "\r\n\r\n")
+	if !ok {
+		t.Fatalf("haproxy answered %q", out)
+	}
+	return b, port
+}
