@@ -53,7 +53,111 @@ func (p *parser) aclKeyword(args []string) {
 	if p.cur.acls == nil {
 		p.cur.acls = sample.ACLSet{}
 	}
+	p.addArgRefs(p.cur, "ACL keyword", "in", a.Refs())
 	p.cur.acls.Add(a)
+}
+
+// argRef is one sample argument naming a configuration object, with what
+// haproxy's resolution messages say of where it was written.
+type argRef struct {
+	pos   Pos
+	ctx   string // "ACL keyword", "sample fetch keyword"
+	where string // "in", "in http-request expression in", ...
+	ref   sample.ArgRef
+}
+
+// addArgRefs queues refs written at the current line for resolution once
+// the whole configuration is read. ctx and where are haproxy's words for
+// the place (ARGC_*): ("ACL keyword", "in") for ACLs and conditions,
+// ("sample fetch keyword", "in http-request expression in") for a sample
+// in an http-request rule, and so on.
+func (p *parser) addArgRefs(ps *proxyState, ctx, where string, refs []sample.ArgRef) {
+	for _, r := range refs {
+		ps.argRefs = append(ps.argRefs, argRef{pos: p.pos(), ctx: ctx, where: where, ref: r})
+	}
+}
+
+// resolveArgs is smp_resolve_args for one proxy: every backend, frontend,
+// server and userlist a sample names must exist (an empty backend or
+// frontend is this proxy); the names are filled in for the runtime.
+// Tables are left to the stick-table code. One alert per proxy, as
+// haproxy's.
+func (p *parser) resolveArgs(ps *proxyState) {
+	var errs []string
+	// proxy_fe_by_name / proxy_be_by_name: only proxies with the
+	// capability are found by name
+	find := func(name string, be bool) *Proxy {
+		for _, q := range p.proxies {
+			if q.px.Name == name && (be && q.px.Kind.HasBackend() || !be && q.px.Kind.HasFrontend()) {
+				return q.px
+			}
+		}
+		return nil
+	}
+	for _, r := range ps.argRefs {
+		a := r.ref.Arg
+		conv := ""
+		if r.ref.Conv != "" {
+			conv = "conversion keyword '" + r.ref.Conv + "' for "
+		}
+		of := fmt.Sprintf("arg %d of %s%s '%s' %s proxy '%s'", r.ref.Pos, conv, r.ctx, r.ref.Keyword, r.where, ps.px.Name)
+		at := fmt.Sprintf("parsing [%s:%d]: ", r.pos.File, r.pos.Line)
+		switch a.Type {
+		case sample.ArgBE, sample.ArgFE:
+			name := a.Str
+			px := ps.px
+			if name != "" {
+				px = find(name, a.Type == sample.ArgBE)
+			} else {
+				name = ps.px.Name
+			}
+			what, hasCap := "backend", func(q *Proxy) bool { return q.Kind.HasBackend() }
+			if a.Type == sample.ArgFE {
+				what, hasCap = "frontend", func(q *Proxy) bool { return q.Kind.HasFrontend() }
+			}
+			switch {
+			case px == nil:
+				errs = append(errs, fmt.Sprintf("%sunable to find %s '%s' referenced in %s.", at, what, name, of))
+			case !hasCap(px):
+				errs = append(errs, fmt.Sprintf("%sproxy '%s', referenced in %s, has not %s capability.", at, name, of, what))
+			default:
+				a.Str = name
+			}
+		case sample.ArgSrv:
+			if a.Str == "" {
+				errs = append(errs, fmt.Sprintf("%smissing server name in %s.", at, of))
+				continue
+			}
+			px, pname, sname := ps.px, ps.px.Name, a.Str
+			if i := strings.LastIndexByte(a.Str, '/'); i >= 0 {
+				pname, sname = a.Str[:i], a.Str[i+1:]
+				if px = find(pname, true); px == nil {
+					errs = append(errs, fmt.Sprintf("%sunable to find proxy '%s' referenced in %s.", at, pname, of))
+					continue
+				}
+			}
+			if px.Server(sname) == nil {
+				errs = append(errs, fmt.Sprintf("%sunable to find server '%s' in proxy '%s', referenced in %s.", at, sname, pname, of))
+				continue
+			}
+			a.Str = pname + "/" + sname
+		case sample.ArgUsr:
+			if a.Str == "" {
+				errs = append(errs, fmt.Sprintf("%smissing userlist name in %s.", at, of))
+				continue
+			}
+			if p.userlistExists == nil || !p.userlistExists(a.Str) {
+				errs = append(errs, fmt.Sprintf("%sunable to find userlist '%s' referenced in %s.", at, a.Str, of))
+			}
+		}
+	}
+	switch {
+	case len(errs) == 1:
+		p.diags = append(p.diags, Diagnostic{Severity: Alert, Keyword: "acl", Msg: errs[0], Style: LocNone})
+	case len(errs) > 1:
+		p.diags = append(p.diags, Diagnostic{Severity: Alert, Keyword: "acl", Style: LocNone,
+			Msg: "multiple argument resolution errors:\n        " + strings.Join(errs, "\n        ")})
+	}
 }
 
 // invalidNameChar is haproxy's invalid_char for names: letters, digits
@@ -95,6 +199,9 @@ func (p *parser) parseCond(px *Proxy, args []string) (*sample.Cond, error) {
 	c, err := sample.ParseCond(args, acls, p.sampleOptions())
 	if err != nil {
 		return nil, fmt.Errorf("%w", err)
+	}
+	if ps != nil {
+		p.addArgRefs(ps, "ACL keyword", "in", c.Refs())
 	}
 	return c, nil
 }

@@ -132,6 +132,9 @@ type proxyState struct {
 	// inherited from defaults (haproxy keeps a named defaults section's
 	// ACLs for its own rules).
 	acls sample.ACLSet
+	// argRefs are the sample arguments naming configuration objects, in
+	// file order, resolved once everything is read (resolveArgs).
+	argRefs []argRef
 }
 
 type parser struct {
@@ -152,6 +155,9 @@ type parser struct {
 	cond        []condFrame
 	abort       bool // stop reading the current file (haproxy's ERR_ABORT)
 	warned      map[string]bool
+	// userlistExists says whether a userlist section of that name exists
+	// (http_auth arguments); nil while userlists are not parsed.
+	userlistExists func(name string) bool
 }
 
 func newParser(opts ParseOptions) *parser {

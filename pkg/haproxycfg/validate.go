@@ -70,6 +70,9 @@ func (p *parser) validate() {
 	for _, ps := range p.proxies {
 		p.checkProxy(ps, !parseAlerts)
 	}
+	for _, ps := range p.proxies {
+		p.resolveArgs(ps)
+	}
 }
 
 func (p *parser) checkProxy(ps *proxyState, advise bool) {

@@ -70,6 +70,34 @@ func (a *ACL) testTri(t *Txn, final bool) int {
 	return res
 }
 
+// Refs lists the arguments of the ACL's lines that name configuration
+// objects.
+func (a *ACL) Refs() []ArgRef {
+	var out []ArgRef
+	for _, e := range a.impl.exprs {
+		out = e.expr.refs(out)
+	}
+	return out
+}
+
+// Refs lists the arguments naming configuration objects in the
+// condition's anonymous ACLs ({ ... }); named ACLs report theirs where
+// they are defined.
+func (c *Cond) Refs() []ArgRef {
+	var out []ArgRef
+	if c == nil {
+		return nil
+	}
+	for _, suite := range c.impl.suites {
+		for _, term := range suite {
+			if term.acl.Name == "" {
+				out = append(out, term.acl.Refs()...)
+			}
+		}
+	}
+	return out
+}
+
 // Test reports whether the ACL matches t.
 func (a *ACL) Test(t *Txn) bool { return a.test(t) }
 
@@ -139,7 +167,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 				return nil, syntaxErr("in argument to '%s', %s", kw.Name, err)
 			}
 		}
-		ex = &exprImpl{fetch: f, args: cargs, out: f.Out}
+		ex = &exprImpl{kw: kw.Name, fetch: f, args: cargs, out: f.Out}
 		ckw := ""
 		for rest != "" {
 			if rest[0] != ',' {

@@ -11,6 +11,7 @@ type convStep struct {
 }
 
 type exprImpl struct {
+	kw    string // the keyword as messages name it
 	fetch *FetchDef
 	args  []Arg
 	convs []convStep
@@ -139,7 +140,7 @@ func parseExprWords(words []string, idx *int, prefix bool, o *ParseOptions) (*Ex
 			return nil, "", syntaxErr("invalid args in fetch method '%s' : %s", fkw, err)
 		}
 	}
-	e := &Expr{impl: exprImpl{fetch: f, args: args, out: f.Out}}
+	e := &Expr{impl: exprImpl{kw: fkw, fetch: f, args: args, out: f.Out}}
 	ckw := ""
 	for {
 		if rest != "" && rest[0] != ',' {
@@ -198,3 +199,38 @@ func parseExprWords(words []string, idx *int, prefix bool, o *ParseOptions) (*Ex
 	}
 	return e, rest, nil
 }
+
+// ArgRef is an argument naming a configuration object (backend, frontend,
+// server, table, userlist). haproxy resolves these once the whole
+// configuration is read (smp_resolve_args); the configuration reader does
+// the same with Refs and may fill Arg.Str, e.g. with the name of the
+// proxy an empty backend argument stands for.
+type ArgRef struct {
+	Arg     *Arg
+	Pos     int    // 1-based position among the keyword's arguments
+	Keyword string // the fetch or ACL keyword
+	Conv    string // the converter, when the argument is a converter's
+}
+
+func isObjectArg(t ArgType) bool {
+	return t == ArgFE || t == ArgBE || t == ArgSrv || t == ArgTab || t == ArgUsr
+}
+
+func (e *exprImpl) refs(out []ArgRef) []ArgRef {
+	for i := range e.args {
+		if isObjectArg(e.args[i].Type) {
+			out = append(out, ArgRef{Arg: &e.args[i], Pos: i + 1, Keyword: e.kw})
+		}
+	}
+	for _, c := range e.convs {
+		for i := range c.args {
+			if isObjectArg(c.args[i].Type) {
+				out = append(out, ArgRef{Arg: &c.args[i], Pos: i + 1, Keyword: e.kw, Conv: c.def.Name})
+			}
+		}
+	}
+	return out
+}
+
+// Refs lists the expression's arguments naming configuration objects.
+func (e *Expr) Refs() []ArgRef { return e.impl.refs(nil) }

@@ -94,21 +94,21 @@ func init() {
 		Fn: func(_ *Txn, a []Arg) (Value, bool) { return Value{Type: TypeBin, Str: a[0].Data.(string)}, true }})
 
 	// Process state, through Env.
-	RegisterFetch(FetchDef{Name: "nbsrv", Args: ArgSpec{Types: []ArgType{ArgBE}}, Out: TypeInt,
+	RegisterFetch(FetchDef{Name: "nbsrv", Args: ArgSpec{Types: []ArgType{ArgBE}, Min: 1}, Out: TypeInt,
 		Fn: func(t *Txn, a []Arg) (Value, bool) {
 			if t.Env == nil {
 				return Value{}, false
 			}
 			return Value{Type: TypeInt, Int: int64(t.Env.NbSrv(beArg(t, a)))}, true
 		}})
-	RegisterFetch(FetchDef{Name: "be_conn", Args: ArgSpec{Types: []ArgType{ArgBE}}, Out: TypeInt,
+	RegisterFetch(FetchDef{Name: "be_conn", Args: ArgSpec{Types: []ArgType{ArgBE}, Min: 1}, Out: TypeInt,
 		Fn: func(t *Txn, a []Arg) (Value, bool) {
 			if t.Env == nil {
 				return Value{}, false
 			}
 			return Value{Type: TypeInt, Int: int64(t.Env.BeConn(beArg(t, a)))}, true
 		}})
-	RegisterFetch(FetchDef{Name: "fe_conn", Args: ArgSpec{Types: []ArgType{ArgFE}}, Out: TypeInt,
+	RegisterFetch(FetchDef{Name: "fe_conn", Args: ArgSpec{Types: []ArgType{ArgFE}, Min: 1}, Out: TypeInt,
 		Fn: func(t *Txn, a []Arg) (Value, bool) {
 			if t.Env == nil {
 				return Value{}, false
