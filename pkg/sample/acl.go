@@ -5,10 +5,26 @@ import (
 	"strings"
 )
 
-// aclExpr is one `acl` line: an expression and its patterns.
+// aclExpr is one `acl` line: an expression and its patterns. Each -f
+// file is a set compiled with the flags given before it; the patterns on
+// the line are the last set (haproxy keeps one pattern expression per
+// reference, each with its own flags).
 type aclExpr struct {
-	expr *exprImpl
-	pats patternSet
+	expr  *exprImpl
+	kind  matchKind
+	files []patternSet
+	pats  patternSet
+}
+
+// match reports whether v (of the type the match method wants) matches
+// one of the sets.
+func (e *aclExpr) match(v Value) bool {
+	for i := range e.files {
+		if e.files[i].match(v) >= 0 {
+			return true
+		}
+	}
+	return e.pats.match(v) >= 0
 }
 
 type aclImpl struct {
@@ -41,17 +57,17 @@ func (a *ACL) test(t *Txn) bool { return a.testTri(t, true) == triPass }
 func (a *ACL) testTri(t *Txn, final bool) int {
 	res := triFail
 	for _, e := range a.impl.exprs {
-		mt := e.pats.kind.matchType()
+		mt := e.kind.matchType()
 		t.mayChange = false
 		vals := e.expr.values(t, t.scratch[:0])
 		for _, v := range vals {
-			if e.pats.kind != mFound {
+			if e.kind != mFound {
 				var ok bool
 				if v, ok = Cast(v, mt); !ok {
 					continue
 				}
 			}
-			if e.pats.match(v) >= 0 {
+			if e.match(v) {
 				res = triPass
 				break
 			}
@@ -306,11 +322,15 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 		args = args[1:]
 		// -f files are read in order with the flags known so far
 		if len(files) > 0 {
-			ae.pats.kind, ae.pats.icase, ae.pats.dotted = kind, icase, dotted
 			for _, f := range files {
-				if err := loadPatternFile(&ae.pats, f, o); err != nil {
+				set := patternSet{kind: kind, icase: icase, dotted: dotted}
+				if kind == mStr && kwName == "method" {
+					set.kind = mMeth
+				}
+				if err := loadPatternFile(&set, f, o); err != nil {
 					return nil, err
 				}
+				ae.files = append(ae.files, set)
 			}
 			files = files[:0]
 		}
@@ -322,6 +342,7 @@ patterns:
 	if kwName == "method" && kind == mStr {
 		kind = mMeth
 	}
+	ae.kind = kind
 	ae.pats.kind, ae.pats.icase, ae.pats.dotted = kind, icase, dotted
 	op := "eq"
 	for _, arg := range args {
