@@ -271,6 +271,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 	}
 	icase := false
 	loaded := false
+	explicitM := false
 	var files []string
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		switch args[0] {
@@ -310,6 +311,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 				return nil, syntaxErr("matching method '%s' cannot be used with fetch keyword '%s'", m, kwName)
 			}
 			kind, haveKind, dotted = k, true, false
+			explicitM = true
 			args = args[1:]
 		case "-M":
 			// load -f files as maps: the key column only matters to ACLs
@@ -324,7 +326,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 		if len(files) > 0 {
 			for _, f := range files {
 				set := patternSet{kind: kind, icase: icase, dotted: dotted}
-				if kind == mStr && kwName == "method" {
+				if kind == mStr && kwName == "method" && !explicitM {
 					set.kind = mMeth
 				}
 				if err := loadPatternFile(&set, f, o); err != nil {
@@ -339,8 +341,8 @@ patterns:
 	if !haveKind {
 		return nil, syntaxErr("matching method must be specified first (using '-m') when using a sample fetch of this type ('%s')", kwName)
 	}
-	if kwName == "method" && kind == mStr {
-		kind = mMeth
+	if kwName == "method" && kind == mStr && !explicitM {
+		kind = mMeth // the ACL keyword's own pat_match_meth
 	}
 	ae.kind = kind
 	ae.pats.kind, ae.pats.icase, ae.pats.dotted = kind, icase, dotted
