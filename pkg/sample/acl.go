@@ -272,6 +272,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 	icase := false
 	loaded := false
 	explicitM := false
+	asMap := false
 	var files []string
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		switch args[0] {
@@ -314,7 +315,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 			explicitM = true
 			args = args[1:]
 		case "-M":
-			// load -f files as maps: the key column only matters to ACLs
+			asMap = true // -f files that follow are maps: the key is the pattern
 		case "--":
 			args = args[1:]
 			goto patterns
@@ -329,7 +330,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 				if kind == mStr && kwName == "method" && !explicitM {
 					set.kind = mMeth
 				}
-				if err := loadPatternFile(&set, f, o); err != nil {
+				if err := loadPatternFile(&set, f, asMap, o); err != nil {
 					return nil, err
 				}
 				ae.files = append(ae.files, set)
@@ -435,8 +436,9 @@ func opRange(arg, op string, dotted bool) (string, error) {
 	}
 }
 
-// loadPatternFile reads `-f FILE` into ps.
-func loadPatternFile(ps *patternSet, name string, o *ParseOptions) error {
+// loadPatternFile reads `-f FILE` into ps: one pattern a line, or with
+// -M the first word of each line (a map file).
+func loadPatternFile(ps *patternSet, name string, asMap bool, o *ParseOptions) error {
 	if o == nil || o.ReadFile == nil {
 		return syntaxErr("failed to open pattern file <%s>", name)
 	}
@@ -445,6 +447,11 @@ func loadPatternFile(ps *patternSet, name string, o *ParseOptions) error {
 		return syntaxErr("failed to open pattern file <%s>", name)
 	}
 	return splitLines(data, func(line int, text string) error {
+		if asMap {
+			if i := strings.IndexAny(text, " \t"); i >= 0 {
+				text = text[:i]
+			}
+		}
 		if err := ps.add(text); err != nil {
 			return syntaxErr("%s at line %d of file '%s'", err, line, name)
 		}

@@ -148,7 +148,8 @@ type Cond struct {
 	impl condImpl
 }
 
-// Eval reports whether the condition holds for t.
+// Eval reports whether the condition holds for t. A compiled condition
+// is read-only: goroutines may evaluate it at once, each with its own Txn.
 func (c *Cond) Eval(t *Txn) bool {
 	if c == nil {
 		return true

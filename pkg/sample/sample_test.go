@@ -383,6 +383,8 @@ func TestFilesAndMaps(t *testing.T) {
 		{"hdr(host) -f hosts.lst", false},
 		{"hdr(host),field(1,:) -i -f hosts.lst", true},
 		{"src -f nets.lst", true},
+		{"path -m beg -M -f m.map", true},
+		{"path -m beg -f m.map", false},
 		// -i after -f does not apply to the file (haproxy 2.6 checked)
 		{"hdr(host),field(1,:) -f hosts.lst -i", false},
 		{"hdr(host),field(1,:) -f hosts.lst -i www.example.com", true},
