@@ -48,3 +48,25 @@ func TestCondAllocs(t *testing.T) {
 		t.Errorf("condition evaluation allocates %.0f times per run, want 0", n)
 	}
 }
+
+// TestCondConcurrent evaluates one compiled condition from several
+// goroutines, each with its own Txn (run under -race to check sharing).
+func TestCondConcurrent(t *testing.T) {
+	c, _ := benchCond(t)
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			txn := testTxn()
+			ok := true
+			for i := 0; i < 200; i++ {
+				ok = ok && c.Eval(txn)
+			}
+			done <- ok
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if !<-done {
+			t.Error("a goroutine saw the condition false")
+		}
+	}
+}
