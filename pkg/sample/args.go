@@ -3,7 +3,6 @@ package sample
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -56,7 +55,7 @@ type Arg struct {
 	Str   string
 	Int   int64
 	Addr  netip.Addr
-	Regex *regexp.Regexp
+	Regex *Regex
 	Data  any
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Converters (configuration manual 7.3.1).
@@ -468,10 +469,14 @@ func checkRegsub(a []Arg, _ *ParseOptions) error {
 }
 
 func regsubConv(_ *Txn, v Value, a []Arg) (Value, bool) {
-	re := a[0].Regex
+	re := a[0].Regex.re
 	global, _ := a[0].Data.(bool)
 	repl := a[1].Str
 	s := v.Str
+	wide := !isASCII(s) || !isASCII(repl)
+	if wide {
+		s, repl = latin1(s), latin1(repl)
+	}
 	var b strings.Builder
 	pos := 0
 	for pos <= len(s) {
@@ -482,11 +487,14 @@ func regsubConv(_ *Txn, v Value, a []Arg) (Value, bool) {
 		b.WriteString(s[pos : pos+m[0]])
 		b.WriteString(expandBackrefs(repl, s[pos:], m))
 		if m[1] == m[0] {
-			// empty match: copy one char and go on
+			// empty match: copy one character and go on
 			if pos+m[1] < len(s) {
-				b.WriteByte(s[pos+m[1]])
+				_, n := utf8.DecodeRuneInString(s[pos+m[1]:])
+				b.WriteString(s[pos+m[1] : pos+m[1]+n])
+				pos += m[1] + n
+			} else {
+				pos += m[1] + 1
 			}
-			pos += m[1] + 1
 		} else {
 			pos += m[1]
 		}
@@ -497,7 +505,11 @@ func regsubConv(_ *Txn, v Value, a []Arg) (Value, bool) {
 	if pos < len(s) {
 		b.WriteString(s[pos:])
 	}
-	return Value{Type: TypeStr, Str: b.String()}, true
+	out := b.String()
+	if wide {
+		out = unLatin1(out)
+	}
+	return Value{Type: TypeStr, Str: out}, true
 }
 
 // expandBackrefs replaces \0..\9 in repl by the groups of m (haproxy's

@@ -80,6 +80,9 @@ var diffACLs = []string{
 	"path,lower,map_str(MAP) -m found",
 	"req.fhdr_cnt(x-list) 2",
 	"base -m sub example.com/api",
+	"hdr(x-u) -m reg ^..$",
+	"hdr(x-u) -m reg ^.$",
+	"hdr(x-u) -m reg -i ^\\xc3",
 }
 
 // diffConds are conditions over a1..aN and the predefined ACLs.
@@ -110,7 +113,7 @@ var diffRequests = []string{
 	"DELETE /static HTTP/1.1\r\nHost: example.com\r\nX-List: \"a,b\", c\r\nX-Num: 4\r\n",
 	"GET /img HTTP/1.1\r\nHost: sub.example.com.evil.org\r\n",
 	"OPTIONS /api/v1/x?x&id=3 HTTP/1.1\r\nHost: localhost\r\nCookie: lang=en, sid=xyzzy\r\n",
-	"GET /Static/IMG/A.PNG HTTP/1.1\r\nHost: web.example.com\r\nX-List: b\r\nX-List: c,d\r\n",
+	"GET /Static/IMG/A.PNG HTTP/1.1\r\nHost: web.example.com\r\nX-List: b\r\nX-List: c,d\r\nX-U: é\r\n",
 }
 
 const diffMap = "/api backend_api\n/static static\nweb.example.com webfarm\n# comment\n/index.html idx\n"

@@ -56,7 +56,7 @@ func (m matchKind) matchType() Type {
 // pattern is one compiled pattern.
 type pattern struct {
 	str      string
-	re       *regexp.Regexp
+	re       *Regex
 	min, max int64
 	minSet   bool
 	maxSet   bool
@@ -79,7 +79,10 @@ type patternSet struct {
 // regexpErrPCREOnly is the text of a regex error when the regex is valid
 // for haproxy's PCRE2 but not for Go's RE2: the config must not be served
 // with a different match.
-func compileRegex(s string, icase bool) (*regexp.Regexp, error) {
+func compileRegex(s string, icase bool) (*Regex, error) {
+	if !isASCII(s) {
+		return nil, fmt.Errorf("regex '%s' holds non-ASCII bytes, which gproxy cannot match byte by byte as haproxy's PCRE2 does: write them as \\xHH", s)
+	}
 	src := s
 	if icase {
 		src = "(?i)" + s
@@ -95,7 +98,49 @@ func compileRegex(s string, icase bool) (*regexp.Regexp, error) {
 		}
 		return nil, fmt.Errorf("regex '%s' is invalid (error=%s, erroffset=%d)", s, pcreText(se, err), errOffset(s, se))
 	}
-	return re, nil
+	return &Regex{re: re}, nil
+}
+
+// Regex is a compiled regular expression that matches as haproxy's PCRE2
+// does without UTF mode: byte by byte. Go's regexp reads UTF-8, so a
+// subject holding non-ASCII bytes is matched as Latin-1 (each byte one
+// character, \xHH in the pattern naming byte HH).
+type Regex struct{ re *regexp.Regexp }
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// latin1 maps each byte of s to the rune of the same value.
+func latin1(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) * 2)
+	for i := 0; i < len(s); i++ {
+		b.WriteRune(rune(s[i]))
+	}
+	return b.String()
+}
+
+// unLatin1 is the inverse of latin1 (runes above 0xFF cannot occur).
+func unLatin1(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		b = append(b, byte(r))
+	}
+	return string(b)
+}
+
+// MatchString reports whether the regex matches somewhere in s.
+func (r *Regex) MatchString(s string) bool {
+	if isASCII(s) {
+		return r.re.MatchString(s)
+	}
+	return r.re.MatchString(latin1(s))
 }
 
 // pcreText words Go's regex errors as PCRE2 does for the usual ones.

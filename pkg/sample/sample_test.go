@@ -459,6 +459,7 @@ func TestCondErrors(t *testing.T) {
 		{"if { path_reg (?<=a)b }", "uses a PCRE feature gproxy does not support"},
 		{"if { path_reg a{2,1} }", "regex 'a{2,1}' is invalid"},
 		{"if { path_reg a++ }", "uses a PCRE feature gproxy does not support"},
+		{"if { path_reg ^/é }", "holds non-ASCII bytes"},
 		{"if { src 1.2.3.4/40 }", "'1.2.3.4/40' is not a valid IPv4 or IPv6 address"},
 		{"if { src host.example }", "'host.example' is not a valid IPv4 or IPv6 address"},
 		{"if { int(1) -m foo }", "unknown matching method 'foo' when parsing ACL expression"},
