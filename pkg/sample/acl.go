@@ -161,6 +161,14 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 	if len(args) == 0 || args[0] == "" {
 		return nil, syntaxErr("missing fetch method in ACL expression ''")
 	}
+	// an empty word ends the line for haproxy (its argument list ends
+	// with one)
+	for i := 1; i < len(args); i++ {
+		if args[i] == "" {
+			args = args[:i]
+			break
+		}
+	}
 	orig := args
 	var ex *exprImpl
 	var kind matchKind
@@ -243,10 +251,10 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 		}
 		ex = &e.impl
 		kwName = ex.fetch.Name
-		next = idx
-		if next == 0 {
-			next = 1
-		}
+		// haproxy skips one word only, even when converters were read
+		// from the following words: those words are patterns as well
+		// (`acl q str(lower) lower` is true in haproxy 2.6)
+		next = 1
 	}
 	if !haveKind {
 		switch ex.out {

@@ -83,6 +83,9 @@ var diffACLs = []string{
 	"hdr(x-u) -m reg ^..$",
 	"hdr(x-u) -m reg ^.$",
 	"hdr(x-u) -m reg -i ^\\xc3",
+	"str(lower) lower",
+	"str(abc), upper ABC",
+	"hdr(host), lower, field(1,.) www web",
 }
 
 // diffConds are conditions over a1..aN and the predefined ACLs.

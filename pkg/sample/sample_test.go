@@ -294,6 +294,8 @@ func TestMatchMethods(t *testing.T) {
 		{"method get", false},
 		{"method POST GET", true},
 		{"str(x) -- -x x", true},
+		{"str(lower) lower", true}, // the converter word is a pattern too (haproxy 2.6 checked)
+		{"str(abc), upper ABC", true},
 		{"str(-x) -- -x", true},
 		{"hdr(x-list) -m len 1", true},
 		{"hdr(x-list) c", true},
