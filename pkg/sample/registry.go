@@ -12,6 +12,10 @@ type FetchDef struct {
 	Name string
 	Args ArgSpec
 	Out  Type
+	// Use is what the fetch reads (bits of haproxy's SMP_USE_*), deciding
+	// where it may be used; 0 takes haproxy's entry for Name (every haproxy
+	// 2.6 fetch has one), or means "anywhere" for a name haproxy lacks.
+	Use uint32
 	// Check validates and compiles the arguments at parse time (haproxy's
 	// val_args); its error is reported as "invalid args in fetch method".
 	Check func(args []Arg, o *ParseOptions) error
