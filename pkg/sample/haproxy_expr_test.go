@@ -46,6 +46,8 @@ var diffExprs = []string{
 	"str(),add_item(;,,z)", "str(abcdef),bytes(2,3)", "str(abcdef),bytes(2)", "req.hdrs,length",
 	"str(b),map_str(MAP)", "str(/api/x),map_beg(MAP,none)", "str(zz),map(MAP,none)", "src,map_ip(IPMAP,none)",
 	"req.body_len", "var(txn.s)", "var(txn.n),add(1)", "req.ver,length", "method,lower",
+	"str(hello),djb2", "str(hello),djb2(1)", "str(hello),sdbm", "str(hello),sdbm(1)", "str(hello),wt6",
+	"str(hello),wt6(1)", "str(hello),crc32", "str(hello),crc32(1)", "str(hello),crc32c", "base32",
 	"str(é),regsub(.,x,g)", "str(aéb),regsub(\"^a.\",<>)", "str(é),length",
 }
 
