@@ -48,6 +48,8 @@ var diffExprs = []string{
 	"req.body_len", "var(txn.s)", "var(txn.n),add(1)", "req.ver,length", "method,lower",
 	"str(hello),djb2", "str(hello),djb2(1)", "str(hello),sdbm", "str(hello),sdbm(1)", "str(hello),wt6",
 	"str(hello),wt6(1)", "str(hello),crc32", "str(hello),crc32(1)", "str(hello),crc32c", "base32",
+	"int(1500000000),utime(%Y-%m-%d %H:%M:%S %a %A %b %B %j %e %I %p %y %u %w %C %D %F %T %R %z %Z %s %%)",
+	"int(1500000000),utime(%d/%b/%Y:%H:%M:%S,3600)", "int(1500000000),ltime(%Y%m%d%H%M%S)",
 	"str(é),regsub(.,x,g)", "str(aéb),regsub(\"^a.\",<>)", "str(é),length",
 }
 
