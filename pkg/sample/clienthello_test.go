@@ -93,7 +93,7 @@ func FuzzClientHello(f *testing.F) {
 		HelloType(d)
 		ClientHelloVersion(d)
 		txn := &Txn{Payload: d}
-		for _, name := range []string{"req.ssl_sni", "req.ssl_hello_type", "req.ssl_ver", "req.len", "req.rdp_cookie"} {
+		for _, name := range []string{"req.ssl_sni", "req.ssl_hello_type", "req.ssl_ver", "req.len", "req.rdp_cookie", "req.ssl_alpn", "req.ssl_ec_ext", "req.ssl_st_ext"} {
 			e, err := ParseExpr(name, nil)
 			if err != nil {
 				t.Fatal(err)

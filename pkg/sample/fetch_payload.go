@@ -58,6 +58,54 @@ func init() {
 		RegisterACLKeyword(ACLKeyword{Name: n, Fetch: "req.ssl_ver", Match: "int", Dotted: true})
 	}
 	RegisterACLKeyword(ACLKeyword{Name: "req_ssl_sni", Fetch: "req.ssl_sni", Match: "str"})
+	RegisterFetch(FetchDef{Name: "req.ssl_alpn", Out: TypeStr,
+		Fn: func(t *Txn, _ []Arg) (Value, bool) {
+			var buf [4]string
+			p, st := clientHelloALPN(t.Payload, buf[:0])
+			if !peekResult(t, st) || len(p) == 0 {
+				return Value{}, false
+			}
+			return Value{Type: TypeStr, Str: p[0]}, true
+		},
+		Each: func(t *Txn, _ []Arg, out []Value) []Value {
+			var buf [4]string
+			p, st := clientHelloALPN(t.Payload, buf[:0])
+			if !peekResult(t, st) {
+				return out
+			}
+			for _, s := range p {
+				out = append(out, Value{Type: TypeStr, Str: s})
+			}
+			return out
+		}})
+	RegisterFetch(FetchDef{Name: "req.ssl_ec_ext", Out: TypeBool, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		found := false
+		st := helloExtensions(t.Payload, func(typ int, _ []byte) bool {
+			found = typ == 10
+			return !found
+		})
+		if !peekResult(t, st) || !found {
+			return Value{}, false
+		}
+		return Value{Type: TypeBool, Bool: true}, true
+	}})
+	RegisterFetch(FetchDef{Name: "req.ssl_st_ext", Out: TypeInt, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		var n int64
+		st := helloExtensions(t.Payload, func(typ int, e []byte) bool {
+			if typ != 35 {
+				return true
+			}
+			n = 1
+			if len(e) > 0 {
+				n = 2
+			}
+			return false
+		})
+		if !peekResult(t, st) {
+			return Value{}, false
+		}
+		return Value{Type: TypeInt, Int: n}, true
+	}})
 
 	rdp := func(t *Txn, a []Arg) (Value, bool) {
 		v, ok := rdpCookie(t.Payload, argStr(a, 0))
@@ -196,97 +244,148 @@ func clientHelloVersion(d []byte) (int, int) {
 	return version, peekOK
 }
 
-func clientHelloSNI(d []byte) (string, int) {
+// helloExtensions walks the extensions of a complete TLS ClientHello at
+// the start of d, as haproxy's ClientHello fetches do, calling fn with
+// each one's type and body until it returns false. Every length is
+// checked against the buffer. The status is peekNo on a malformed hello
+// or an extension list that overruns.
+func helloExtensions(d []byte, fn func(typ int, e []byte) bool) int {
 	if len(d) == 0 {
-		return "", peekShort
+		return peekShort
 	}
 	if d[0] != 0x16 {
-		return "", peekNo
+		return peekNo
 	}
 	if len(d) < 3 {
-		return "", peekShort
+		return peekShort
 	}
 	if d[1] < 3 {
-		return "", peekNo
+		return peekNo
 	}
 	if len(d) < 5 {
-		return "", peekShort
+		return peekShort
 	}
 	if int(d[3])<<8|int(d[4]) < 1+3+2+32+1+2+2+1+1+2+2 {
-		return "", peekNo // too short to have an extension
+		return peekNo // too short to have an extension
 	}
 	d = d[5:]
 	if len(d) < 1 {
-		return "", peekShort
+		return peekShort
 	}
 	if d[0] != 0x01 {
-		return "", peekNo
+		return peekNo
 	}
 	if len(d) < 4 {
-		return "", peekShort
+		return peekShort
 	}
 	hsLen := int(d[1])<<16 | int(d[2])<<8 | int(d[3])
 	if hsLen < 2+32+1+2+2+1+1+2+2 {
-		return "", peekNo
+		return peekNo
 	}
 	if len(d) < 4+hsLen {
-		return "", peekShort
+		return peekShort
 	}
 	h := d[4 : 4+hsLen]
 	if h[0] < 3 || h[1] < 1 {
-		return "", peekNo // TLSv1 minimum
+		return peekNo // TLSv1 minimum
 	}
 	sid := int(h[34])
 	if sid > 32 || 35+sid > len(h) {
-		return "", peekNo
+		return peekNo
 	}
 	h = h[35+sid:]
 	if len(h) < 4 {
-		return "", peekNo
+		return peekNo
 	}
 	cs := int(h[0])<<8 | int(h[1])
 	if cs < 2 || 2+cs > len(h) {
-		return "", peekNo
+		return peekNo
 	}
 	h = h[2+cs:]
 	if len(h) < 2 || h[0] < 1 || int(h[0]) > len(h)-1 {
-		return "", peekNo
+		return peekNo
 	}
 	h = h[1+int(h[0]):]
 	if len(h) < 2 {
-		return "", peekNo
+		return peekNo
 	}
 	extLen := int(h[0])<<8 | int(h[1])
 	if extLen > len(h)-2 {
-		return "", peekNo
+		return peekNo
 	}
 	h = h[2 : 2+extLen]
 	for len(h) >= 4 {
 		typ := int(h[0])<<8 | int(h[1])
 		l := int(h[2])<<8 | int(h[3])
 		if l > len(h)-4 {
-			return "", peekNo
+			return peekNo
 		}
-		e := h[4 : 4+l]
-		if typ == 0 {
-			if len(e) < 2 {
-				return "", peekNo
-			}
-			list := int(e[0])<<8 | int(e[1])
-			if list < 4 || list > len(e)-2 {
-				return "", peekNo
-			}
-			if e[2] == 0 {
-				n := int(e[3])<<8 | int(e[4])
-				if 5+n > len(e) {
-					return "", peekNo
-				}
-				return string(e[5 : 5+n]), peekOK
-			}
+		if !fn(typ, h[4:4+l]) {
+			return peekOK
 		}
 		h = h[4+l:]
 	}
-	return "", peekNo
+	return peekOK
+}
+
+// clientHelloSNI: the host name of the server_name extension (type 0).
+func clientHelloSNI(d []byte) (string, int) {
+	var name string
+	st, found := peekNo, false
+	walk := helloExtensions(d, func(typ int, e []byte) bool {
+		if typ != 0 {
+			return true
+		}
+		if len(e) < 2 {
+			return false
+		}
+		list := int(e[0])<<8 | int(e[1])
+		if list < 4 || list > len(e)-2 {
+			return false
+		}
+		if e[2] == 0 {
+			n := int(e[3])<<8 | int(e[4])
+			if 5+n <= len(e) {
+				name, found = string(e[5:5+n]), true
+			}
+			return false
+		}
+		return true
+	})
+	if walk != peekOK {
+		return "", walk
+	}
+	if found {
+		st = peekOK
+	}
+	return name, st
+}
+
+// clientHelloALPN appends the protocols of the ALPN extension (16).
+func clientHelloALPN(d []byte, out []string) ([]string, int) {
+	st := peekNo
+	walk := helloExtensions(d, func(typ int, e []byte) bool {
+		if typ != 16 {
+			return true
+		}
+		if len(e) < 3 {
+			return false
+		}
+		for off := 2; off < len(e); {
+			n := int(e[off])
+			if off+1+n > len(e) {
+				break
+			}
+			out = append(out, string(e[off+1:off+1+n]))
+			st = peekOK
+			off += 1 + n
+		}
+		return false
+	})
+	if walk != peekOK {
+		return nil, walk
+	}
+	return out, st
 }
 
 // rdpCookie finds "Cookie: NAME=VALUE\r\n" in an RDP connection request

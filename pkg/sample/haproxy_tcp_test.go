@@ -53,10 +53,17 @@ func TestHaproxyClientHello(t *testing.T) {
 		"{ req.ssl_ver 3.3 }",
 		"{ req_ssl_ver ge 3.1 } { req.len gt 100 }",
 		"{ req.ssl_sni -m found }",
+		"{ req.ssl_alpn h2 }",
+		"{ req.ssl_alpn http/1.1 }",
+		"{ req.ssl_alpn -m found }",
+		"{ req.ssl_ec_ext }",
+		"{ req.ssl_st_ext 0 }",
+		"{ req.ssl_st_ext 1 }",
 	}
 	payloads := map[string][]byte{
 		"tls12-www":   helloBytes(t, &tls.Config{ServerName: "www.example.com", InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12}),
-		"tls13-api":   helloBytes(t, &tls.Config{ServerName: "api.example.com", InsecureSkipVerify: true}),
+		"tls13-api":   helloBytes(t, &tls.Config{ServerName: "api.example.com", InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}}),
+		"tls12-alpn":  helloBytes(t, &tls.Config{ServerName: "www.example.com", InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}, SessionTicketsDisabled: true}),
 		"tls12-upper": helloBytes(t, &tls.Config{ServerName: "WWW.Example.COM", InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12}),
 		"no-sni":      helloBytes(t, &tls.Config{ServerName: "192.0.2.1", InsecureSkipVerify: true}),
 		"tls10-other": helloBytes(t, &tls.Config{ServerName: "other.net", InsecureSkipVerify: true, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10}),
