@@ -60,6 +60,9 @@ func init() {
 	RegisterFetch(FetchDef{Name: "be_name", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
 		return Value{Type: TypeStr, Str: t.Backend}, t.Backend != ""
 	}})
+	RegisterFetch(FetchDef{Name: "srv_name", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		return Value{Type: TypeStr, Str: t.Server}, t.Server != ""
+	}})
 
 	// Constants: str(), int(), bool(), ipv4(), ipv6(), bin(), meth().
 	RegisterFetch(FetchDef{Name: "str", Args: ArgSpec{Types: []ArgType{ArgStr}, Min: 1}, Out: TypeStr,

@@ -97,6 +97,7 @@ type Txn struct {
 	Src, Dst netip.AddrPort // the client, and the address it connected to
 	Frontend string         // frontend name (fe_name)
 	Backend  string         // backend chosen so far (be_name); "" before
+	Server   string         // server the request went to (srv_name); "" before
 	Req      *Message
 	Res      *Message
 	// Payload is what the client sent so far in mode tcp, buffered under

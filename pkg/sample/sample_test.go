@@ -26,6 +26,7 @@ func (fakeEnv) UserGroups(list, u string) []string { return []string{"dev", "ops
 func richTxn() *Txn {
 	t := testTxn()
 	t.Backend = "app"
+	t.Server = "s1"
 	t.Env = fakeEnv{}
 	t.Vars = map[string]Value{"txn.n": {Type: TypeInt, Int: 5}, "txn.s": {Type: TypeStr, Str: "abc"}}
 	t.Req.Headers = append(t.Req.Headers,
@@ -100,6 +101,7 @@ func TestExprValues(t *testing.T) {
 		{"var(txn.none)", "-"},
 		{"fe_name", "fe"},
 		{"be_name", "app"},
+		{"srv_name", "s1"},
 		{"http_auth(users)", "1"},
 		{"http_auth_group(users)", "alice"},
 		{"http_auth_user", "alice"},
