@@ -14,6 +14,8 @@ func benchCond(b testing.TB) (*Cond, *Txn) {
 		"host_api hdr(host) -i api.example.com",
 		"lan src 10.0.0.0/8 192.168.0.0/16",
 		"has_sid req.cook(SID) -m found",
+		"api path_reg ^/api/v[0-9]+/",
+		"list hdr(x-list) -m sub z",
 	} {
 		w := strings.Fields(l)
 		a, err := ParseACL(w[0], w[1:], nil)
@@ -22,7 +24,7 @@ func benchCond(b testing.TB) (*Cond, *Txn) {
 		}
 		acls.Add(a)
 	}
-	c, err := ParseCond(strings.Fields("if is_static is_img !host_api or lan has_sid or { hdr_dom(host) -i example.com }"), acls, nil)
+	c, err := ParseCond(strings.Fields("if is_static is_img !host_api !api !list or lan has_sid or { hdr_dom(host) -i example.com }"), acls, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
