@@ -128,7 +128,10 @@ func (t *Txn) MayChange() { t.mayChange = true }
 // false. Other packages add methods through their own interfaces, checked
 // with a type assertion on Env (e.g. TLS facts, stick-table counters).
 type Env interface {
-	NbSrv(backend string) int            // usable servers of a backend
+	// NbSrv is haproxy's be_usable_srv: the active servers that are up,
+	// or when there are none the usable backup servers (1 only when
+	// `option allbackups` is off and one backup is up).
+	NbSrv(backend string) int
 	SrvIsUp(backend, server string) bool // server state is UP
 	BeConn(backend string) int           // current connections of a backend
 	FeConn(frontend string) int          // current connections of a frontend
