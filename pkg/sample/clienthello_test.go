@@ -102,3 +102,34 @@ func FuzzClientHello(f *testing.F) {
 		}
 	})
 }
+
+func TestRDPCookie(t *testing.T) {
+	hdr := "\x03\x00\x00\x2a\x25\xe0\x00\x00\x00\x00\x00"
+	for _, c := range []struct {
+		payload, name, want string
+		st                  int
+	}{
+		{hdr + "Cookie: mstshash=alice\r\n", "mstshash", "alice", peekOK},
+		{hdr + "cookie: MSTSHASH=alice\r\n", "mstshash", "alice", peekOK},
+		{hdr + "Cookie: mstshash=alice\r\n", "", "alice", peekOK},
+		{hdr + "Cookie: other=x\r\n", "mstshash", "", peekNo},
+		{hdr + "Cookie: mstshash=alice", "mstshash", "", peekShort},
+		{hdr + "Cook", "", "", peekShort},
+		{hdr + "Hello: x=y\r\n", "", "", peekNo},
+	} {
+		v, st := rdpCookie([]byte(c.payload), c.name)
+		if v != c.want || st != c.st {
+			t.Errorf("%q / %q: %q %d, want %q %d", c.payload, c.name, v, st, c.want, c.st)
+		}
+	}
+	cond, err := ParseCond([]string{"if", "RDP_COOKIE"}, ACLSet{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if holds, final := cond.EvalMore(&Txn{Payload: []byte(hdr + "Cookie: mstshash=a")}); holds || final {
+		t.Errorf("partial RDP cookie: holds=%v final=%v, want not final", holds, final)
+	}
+	if !cond.Eval(&Txn{Payload: []byte(hdr + "Cookie: mstshash=a\r\n")}) {
+		t.Error("RDP_COOKIE false on a cookie")
+	}
+}

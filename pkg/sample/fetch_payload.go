@@ -1,7 +1,5 @@
 package sample
 
-import "strings"
-
 // Layer 6 fetches on the buffered request payload (configuration manual
 // 7.3.5): req.len, req.payload, the ClientHello peekers, RDP cookies.
 
@@ -108,13 +106,17 @@ func init() {
 	}})
 
 	rdp := func(t *Txn, a []Arg) (Value, bool) {
-		v, ok := rdpCookie(t.Payload, argStr(a, 0))
-		return Value{Type: TypeStr, Str: v}, ok
+		v, st := rdpCookie(t.Payload, argStr(a, 0))
+		return Value{Type: TypeStr, Str: v}, peekResult(t, st)
 	}
 	rdpCnt := func(t *Txn, a []Arg) (Value, bool) {
-		_, ok := rdpCookie(t.Payload, argStr(a, 0))
+		_, st := rdpCookie(t.Payload, argStr(a, 0))
+		if st == peekShort {
+			t.MayChange()
+			return Value{}, false
+		}
 		n := int64(0)
-		if ok {
+		if st == peekOK {
 			n = 1
 		}
 		return Value{Type: TypeInt, Int: n}, true
@@ -388,26 +390,53 @@ func clientHelloALPN(d []byte, out []string) ([]string, int) {
 	return out, st
 }
 
-// rdpCookie finds "Cookie: NAME=VALUE\r\n" in an RDP connection request
-// (X.224 after TPKT), as req.rdp_cookie; NAME empty matches any.
-func rdpCookie(d []byte, name string) (string, bool) {
-	// TPKT (4) + X.224 CR header (7) then the cookie line
-	if len(d) < 11 || d[0] != 0x03 || d[1] != 0x00 {
-		return "", false
+// rdpCookie is fetch_rdp_cookie_name: "Cookie: NAME=VALUE\r\n" after
+// the 11 bytes of TPKT and X.224 headers of an RDP connection request;
+// NAME (case-insensitive) empty matches any.
+func rdpCookie(d []byte, name string) (string, int) {
+	if len(d) <= 11 {
+		return "", peekShort
 	}
-	s := string(d[11:])
-	rest, ok := strings.CutPrefix(s, "Cookie:")
-	if !ok {
-		return "", false
+	d = d[11:]
+	if len(d) <= 7 {
+		return "", peekShort
 	}
-	rest = strings.TrimLeft(rest, " ")
-	end := strings.Index(rest, "\r\n")
-	if end < 0 {
-		return "", false
+	if !equalFold(string(d[:7]), "Cookie:") {
+		return "", peekNo
 	}
-	n, v, ok := strings.Cut(rest[:end], "=")
-	if !ok || (name != "" && !strings.EqualFold(n, name)) {
-		return "", false
+	d = d[7:]
+	for len(d) > 0 && d[0] == ' ' {
+		d = d[1:]
 	}
-	return v, true
+	if name != "" {
+		if len(d) <= len(name) {
+			return "", peekShort
+		}
+		if d[len(name)] != '=' || !equalFold(string(d[:len(name)]), name) {
+			return "", peekNo
+		}
+		d = d[len(name)+1:]
+	} else {
+		for len(d) > 0 && d[0] != '=' {
+			if d[0] == '\r' || d[0] == '\n' {
+				return "", peekNo
+			}
+			d = d[1:]
+		}
+		if len(d) < 1 {
+			return "", peekShort
+		}
+		d = d[1:]
+	}
+	end := 0
+	for end < len(d) && d[end] != '\r' {
+		end++
+	}
+	if len(d)-end < 2 {
+		return "", peekShort
+	}
+	if d[end+1] != '\n' {
+		return "", peekNo
+	}
+	return string(d[:end]), peekOK
 }
