@@ -59,6 +59,9 @@ func TestHaproxyClientHello(t *testing.T) {
 		"{ req.ssl_ec_ext }",
 		"{ req.ssl_st_ext 0 }",
 		"{ req.ssl_st_ext 1 }",
+		"RDP_COOKIE",
+		"{ req.rdp_cookie(mstshash) -i ALICE }",
+		"{ req_rdp_cookie_cnt 0 }",
 	}
 	payloads := map[string][]byte{
 		"tls12-www":   helloBytes(t, &tls.Config{ServerName: "www.example.com", InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12}),
@@ -68,6 +71,7 @@ func TestHaproxyClientHello(t *testing.T) {
 		"no-sni":      helloBytes(t, &tls.Config{ServerName: "192.0.2.1", InsecureSkipVerify: true}),
 		"tls10-other": helloBytes(t, &tls.Config{ServerName: "other.net", InsecureSkipVerify: true, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10}),
 		"http":        []byte("GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n"),
+		"rdp":         []byte("\x03\x00\x00\x2a\x25\xe0\x00\x00\x00\x00\x00Cookie: mstshash=alice\r\n\x01\x00\x08\x00\x03\x00\x00\x00"),
 	}
 
 	srv, err := net.Listen("tcp", "127.0.0.1:0")
