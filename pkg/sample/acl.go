@@ -243,6 +243,8 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 		} else {
 			kwName = f.Name
 		}
+	} else if w := baseName(args[0]); haproxyACLKeywords[w] && !haproxyFetches[w] {
+		return nil, syntaxErr("ACL keyword '%s' is not implemented by gproxy", w)
 	} else {
 		idx := 0
 		e, _, err := parseExprWords(args, &idx, false, o)

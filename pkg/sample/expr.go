@@ -126,7 +126,7 @@ func parseExprWords(words []string, idx *int, prefix bool, o *ParseOptions) (*Ex
 	fkw := s[:n]
 	f := lookupFetch(fkw)
 	if f == nil {
-		if haproxyFetches[fkw] || haproxyACLKeywords[fkw] {
+		if haproxyFetches[fkw] {
 			return nil, "", syntaxErr("fetch method '%s' is not implemented by gproxy", fkw)
 		}
 		return nil, "", syntaxErr("unknown fetch method '%s'", fkw)

@@ -192,6 +192,9 @@ func TestExprErrors(t *testing.T) {
 	for _, c := range []struct{ expr, want string }{
 		{"", "missing fetch method"},
 		{"nope", "unknown fetch method 'nope'"},
+		{"path_beg", "unknown fetch method 'path_beg'"}, // an ACL keyword, not a fetch
+		{"ssl_c_verify", "fetch method 'ssl_c_verify' is not implemented by gproxy"},
+		{"path,sha1,aes_gcm_dec(128,a,b,c)", "converter 'aes_gcm_dec' is not implemented by gproxy"},
 		{"path,nope", "unknown converter 'nope'"},
 		{"path lower", "missing comma after fetch keyword 'path'"},
 		{"path,lower upper", "missing comma after converter 'lower'"},
@@ -458,6 +461,8 @@ func TestCondErrors(t *testing.T) {
 	for _, c := range []struct{ cond, want string }{
 		{"when x", "conditions must start with either 'if' or 'unless'"},
 		{"if nope", "no such ACL : 'nope'"},
+		{"if { ssl_fc_sni_end x }", "ACL keyword 'ssl_fc_sni_end' is not implemented by gproxy"},
+		{"if { ssl_c_used }", "fetch method 'ssl_c_used' is not implemented by gproxy in ACL expression 'ssl_c_used'"},
 		{"if { path /a", "missing closing '}' in condition"},
 		{"if { foo }", "unknown fetch method 'foo' in ACL expression 'foo'"},
 		{"if { path_reg (?<=a)b }", "uses a PCRE feature gproxy does not support"},
