@@ -18,7 +18,6 @@ type instState struct {
 	adverInt          uint64
 	ttl               int // -1 unset
 	ifaceSet          bool
-	ifaceMissing      bool
 	unicastConfigured bool
 	saddrFromConfig   bool
 	authType          AuthType
@@ -69,7 +68,7 @@ var instanceKeywords = []keyword{
 			}
 			if !ok {
 				p.errorf(l, "WARNING - interface %s for vrrp_instance %s doesn't exist", name, p.inst.Name)
-				p.instState.ifaceMissing = true
+				p.noInterface(l)
 				return
 			}
 			if info.Loopback {
@@ -432,6 +431,7 @@ func (p *parser) trackIf(l line, owner string, list *[]TrackInterface) {
 	if p.opts.Interfaces != nil {
 		if _, ok := p.opts.Interfaces(name); !ok {
 			p.errorf(l, "(%s) tracked interface %s doesn't exist", owner, name)
+			p.noInterface(l)
 			return
 		}
 	}
@@ -635,6 +635,7 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 			if p.opts.Interfaces != nil {
 				if _, ok := p.opts.Interfaces(l.words[i]); !ok {
 					p.errorf(l, "WARNING - interface %s for ip address %s doesn't exist", l.words[i], str)
+					p.noInterface(l)
 					return v, false
 				}
 			}

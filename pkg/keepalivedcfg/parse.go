@@ -191,6 +191,12 @@ type parser struct {
 	checkUnicastSrc bool
 	defaultUser     int  // defaultUserUnknown, OK or Fail
 	inHandler       bool // running a top-level block's handler (VRRP pass)
+	// missingIf is keepalived's non_existent_interface_specified: any
+	// interface named in the VRRP configuration (an instance's, a tracked
+	// one, an address's dev, a route's or rule's) that does not exist. The
+	// VRRP process then stops before its other checks.
+	missingIf    bool
+	missingIfPos Pos
 
 	// state of the block being parsed
 	inst        *Instance

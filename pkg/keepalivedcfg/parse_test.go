@@ -389,6 +389,11 @@ func TestInterfaceChecks(t *testing.T) {
 		{"eth9", "WARNING - interface eth9 for vrrp_instance I doesn't exist|Non-existent interface specified in configuration"},
 		{"lo", "(I) cannot use a loopback interface (lo) for vrrp - ignoring|(I) Unknown interface!"},
 		{"eth0", ""},
+		// A missing tracked interface or address dev stops keepalived's
+		// VRRP checks too (the script check is not made: no SECURITY
+		// VIOLATION for the notify script).
+		{"eth0\ntrack_interface {\neth9\n}\nnotify_master /bin/true", "(I) tracked interface eth9 doesn't exist|Non-existent interface specified in configuration"},
+		{"eth0\nvirtual_ipaddress {\n10.0.0.2 dev eth9\n}", "WARNING - interface eth9 for ip address 10.0.0.2 doesn't exist|Non-existent interface specified in configuration"},
 	} {
 		_, diags, _ := Parse("k.conf", []byte(strings.Replace(src, "%s", tt.ifname, 1)), opts)
 		var msgs []string

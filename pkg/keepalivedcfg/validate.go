@@ -12,11 +12,9 @@ import (
 // make keepalived's VRRP process exit are Fatal; keepalived stops at the
 // first of them, so the later checks are not made either.
 func (p *parser) validate() {
-	for _, in := range p.cfg.Instances {
-		if p.states[in].ifaceMissing {
-			p.global(in.Pos, Fatal, classBadIf, "Non-existent interface specified in configuration")
-			return
-		}
+	if p.missingIf {
+		p.global(p.missingIfPos, Fatal, classBadIf, "Non-existent interface specified in configuration")
+		return
 	}
 	if len(p.cfg.Instances) == 0 {
 		return
@@ -537,3 +535,11 @@ func (p *parser) vridConflicts() {
 }
 
 var _ = fmt.Sprint
+
+// noInterface records that a line named an interface that does not exist
+// (keepalived's if_get_by_ifname with IF_CREATE_IF_DYNAMIC).
+func (p *parser) noInterface(l line) {
+	if !p.missingIf {
+		p.missingIf, p.missingIfPos = true, l.pos
+	}
+}
