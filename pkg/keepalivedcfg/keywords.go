@@ -21,6 +21,7 @@ func initRoot() {
 		{name: "vrrp_script", handler: (*parser).vrrpScript, sub: scriptKeywords, close: (*parser).vrrpScriptEnd},
 		{name: "vrrp_instance", handler: (*parser).vrrpInstance, sub: instanceKeywords, close: (*parser).vrrpInstanceEnd},
 		{name: "vrrp_sync_group", handler: (*parser).vrrpSyncGroup, sub: syncGroupKeywords},
+		{name: "vrrp_track_process", handler: (*parser).vrrpTrackProcess, sub: processKeywords, close: (*parser).vrrpTrackProcessEnd},
 	}
 }
 

@@ -14,10 +14,11 @@ import (
 // Config is a whole keepalived configuration, possibly from several files.
 type Config struct {
 	Global     Global
-	Scripts    []*Script    // vrrp_script blocks, in file order
-	Instances  []*Instance  // vrrp_instance blocks, in file order
-	SyncGroups []*SyncGroup // vrrp_sync_group blocks, in file order
-	Files      []string     // the files read, in order
+	Scripts    []*Script         // vrrp_script blocks, in file order
+	Instances  []*Instance       // vrrp_instance blocks, in file order
+	SyncGroups []*SyncGroup      // vrrp_sync_group blocks, in file order
+	Processes  []*TrackedProcess `json:",omitempty"` // vrrp_track_process blocks, in file order
+	Files      []string          // the files read, in order
 	// ScriptsChecked: the scripts were checked on disk while parsing
 	// (Options.CheckScript) and keepalived's lines about them reported.
 	ScriptsChecked bool
@@ -237,6 +238,7 @@ type Instance struct {
 
 	TrackScripts     []TrackScript
 	TrackInterfaces  []TrackInterface
+	TrackProcesses   []TrackProcess `json:",omitempty"`
 	DontTrackPrimary bool
 
 	SMTPAlert    bool // instance smtp_alert, else global smtp_alert_vrrp, else smtp_alert

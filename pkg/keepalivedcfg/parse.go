@@ -202,6 +202,7 @@ type parser struct {
 	inst        *Instance
 	instState   *instState
 	script      *Script
+	proc        *TrackedProcess
 	scriptState *scriptState
 	sg          *SyncGroup
 	sgState     *sgState
