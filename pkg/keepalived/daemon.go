@@ -83,6 +83,7 @@ type Daemon struct {
 	nodes   map[string]*runningNode
 	scripts map[string]*runningScript
 	groups  map[string]*syncGroup // running sync groups by name
+	procs   *runningProcs         // vrrp_track_process counting; nil = none configured
 	ctx     context.Context
 	cancel  context.CancelFunc
 	mailCtx context.CancelFunc
@@ -163,6 +164,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 		}
 		delete(d.scripts, name)
 	}
+	d.stopProcesses()
 	if d.env.Notifier != nil {
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_ = d.env.Notifier.Wait(wctx)
@@ -236,6 +238,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 		}
 	}
 	d.stopNodes(stopping)
+	d.applyProcesses(cfg)
 	// Scripts: restart those whose definition changed, stop unused ones.
 	used := map[string]bool{}
 	for _, in := range cfg.Instances {
@@ -267,6 +270,15 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 		}
 		for _, ti := range in.TrackInterfaces {
 			tracks = append(tracks, vrrpfsm.Track{Name: "interface:" + ti.Name, Weight: ti.Weight, Reverse: ti.Reverse, Initial: vrrpfsm.TrackUp})
+		}
+		for _, tp := range in.TrackProcesses {
+			// The instance starts from the scan's count, as keepalived's
+			// initialise_process_tracking_priorities.
+			initial := vrrpfsm.TrackDown
+			if d.procs != nil && d.procs.w.Up(tp.Name) {
+				initial = vrrpfsm.TrackUp
+			}
+			tracks = append(tracks, vrrpfsm.Track{Name: "process:" + tp.Name, Weight: tp.Weight, Reverse: tp.Reverse, Initial: initial})
 		}
 		n, err := newNode(d.env, in, tracks, notifyScripts(in, topts, log))
 		if err != nil {
@@ -305,6 +317,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 		groups[g.Name] = sg
 	}
 	d.groups = groups
+	d.subscribeProcesses(cfg, isNew)
 	for _, n := range created {
 		n.start(d.ctx)
 	}

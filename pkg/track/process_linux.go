@@ -42,8 +42,9 @@ type ProcessWatcher struct {
 // StartProcessWatcher subscribes to the process events, then scans /proc
 // so that no process is missed between the two. Without the events (the
 // kernel refuses the subscription outside the machine's first network
-// namespace) it logs keepalived's line and keeps the counts of the scan,
-// as keepalived does.
+// namespace) it logs keepalived's line and counts nothing: every tracked
+// process is then without its quorum, as with keepalived 2.2.7
+// (init_track_processes gives up before read_procs).
 func StartProcessWatcher(specs []ProcessSpec, change func(name string, up bool), log zerolog.Logger) *ProcessWatcher {
 	full := false
 	for _, s := range specs {
@@ -55,9 +56,10 @@ func StartProcessWatcher(specs []ProcessSpec, change func(name string, up bool),
 	f, err := openProcConnector()
 	if err != nil {
 		log.Info().Msgf("%v", err)
-	} else {
-		w.f = f
+		w.Scan(nil)
+		return w
 	}
+	w.f = f
 	w.Scan(listPids())
 	return w
 }
