@@ -3,6 +3,9 @@ package keepalived
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
 	"sync"
 
 	"hapair/pkg/keepalivedcfg"
@@ -111,4 +114,42 @@ func (d *Daemon) stopProcesses() {
 	d.procs.cancel()
 	<-d.procs.done
 	d.procs = nil
+}
+
+// dumpProcesses is the "VRRP Track processes" part of the data dump
+// (keepalived's dump_vprocess).
+func (d *Daemon) dumpProcesses(b *strings.Builder) {
+	if d.cfg == nil || len(d.cfg.Processes) == 0 {
+		return
+	}
+	b.WriteString("------< VRRP Track processes >------\n")
+	for _, p := range d.cfg.Processes {
+		fmt.Fprintf(b, " VRRP Track process = %s\n", p.Name)
+		fmt.Fprintf(b, "   Process = %s\n", p.Process)
+		if len(p.Params) > 0 {
+			fmt.Fprintf(b, "   Parameters = %s\n", strings.Join(p.Params, " "))
+		}
+		switch p.ParamMatch {
+		case keepalivedcfg.ParamMatchExact:
+			b.WriteString("   Param match\n")
+		case keepalivedcfg.ParamMatchPartial:
+			b.WriteString("   Param match = partial\n")
+		case keepalivedcfg.ParamMatchInitial:
+			b.WriteString("   Param match = initial\n")
+		}
+		fmt.Fprintf(b, "   Min processes = %d\n", p.Quorum)
+		if p.QuorumMax < math.MaxUint32 {
+			fmt.Fprintf(b, "   Max processes = %d\n", p.QuorumMax)
+		}
+		cur, up := 0, false
+		if d.procs != nil {
+			cur, up = d.procs.w.Count(p.Name), d.procs.w.Up(p.Name)
+		}
+		fmt.Fprintf(b, "   Current processes = %d\n", cur)
+		fmt.Fprintf(b, "   Have quorum = %v\n", up)
+		fmt.Fprintf(b, "   Weight = %d%s\n", p.Weight, map[bool]string{true: " reverse"}[p.Reverse])
+		fmt.Fprintf(b, "   Terminate delay = %fs\n", p.TerminateDelay.Seconds())
+		fmt.Fprintf(b, "   Fork delay = %fs\n", p.ForkDelay.Seconds())
+		fmt.Fprintf(b, "   Full command = %v\n", p.FullCommand)
+	}
 }

@@ -285,3 +285,47 @@ type SyncGroup struct {
 	SMTPAlert    *bool
 	Pos          Pos
 }
+
+// ParamMatch is how a vrrp_track_process compares a process's arguments
+// with the configured ones (keepalived's param_match).
+type ParamMatch int
+
+const (
+	// ParamMatchNone: arguments are not compared.
+	ParamMatchNone ParamMatch = iota
+	// ParamMatchExact: the arguments are exactly the configured ones.
+	ParamMatchExact
+	// ParamMatchPartial: the configured arguments are the first ones.
+	ParamMatchPartial
+	// ParamMatchInitial: as partial, but the last configured argument
+	// need only begin the process's corresponding argument.
+	ParamMatchInitial
+)
+
+// TrackedProcess is a vrrp_track_process block.
+type TrackedProcess struct {
+	Name string
+	// Process is the process name: compared with the process's comm
+	// (15 characters at most) or, with FullCommand, with argv[0].
+	Process     string
+	Params      []string // further words of `process`; nil = none
+	ParamMatch  ParamMatch
+	FullCommand bool
+	Weight      int // -254..254
+	Reverse     bool
+	// The process is "up" while Quorum <= running <= QuorumMax.
+	Quorum    int
+	QuorumMax int
+	// ForkDelay delays the quorum gained by a fork, TerminateDelay the
+	// quorum lost by an exit (delay sets both).
+	ForkDelay      time.Duration
+	TerminateDelay time.Duration
+	Pos            Pos
+}
+
+// TrackProcess is one track_process entry of an instance.
+type TrackProcess struct {
+	Name    string
+	Weight  int
+	Reverse bool
+}
