@@ -84,6 +84,8 @@ type Daemon struct {
 	scripts map[string]*runningScript
 	groups  map[string]*syncGroup // running sync groups by name
 	procs   *runningProcs         // vrrp_track_process counting; nil = none configured
+	files   *runningFiles         // track_file watching; nil = none tracked
+	started bool                  // the first configuration was applied: later ones are reloads
 	ctx     context.Context
 	cancel  context.CancelFunc
 	mailCtx context.CancelFunc
@@ -165,6 +167,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 		delete(d.scripts, name)
 	}
 	d.stopProcesses()
+	d.stopFiles()
 	if d.env.Notifier != nil {
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_ = d.env.Notifier.Wait(wctx)
@@ -239,6 +242,9 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	}
 	d.stopNodes(stopping)
 	d.applyProcesses(cfg)
+	d.initTrackFiles(cfg, d.started)
+	d.started = true
+	d.applyFiles(cfg)
 	// Scripts: restart those whose definition changed, stop unused ones.
 	used := map[string]bool{}
 	for _, in := range cfg.Instances {
@@ -280,6 +286,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			}
 			tracks = append(tracks, vrrpfsm.Track{Name: "process:" + tp.Name, Weight: tp.Weight, Reverse: tp.Reverse, Initial: initial})
 		}
+		tracks = append(tracks, d.fileTracks(in)...)
 		n, err := newNode(d.env, in, tracks, notifyScripts(in, topts, log))
 		if err != nil {
 			log.Error().Msgf("%v", err)
@@ -318,6 +325,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	}
 	d.groups = groups
 	d.subscribeProcesses(cfg, isNew)
+	d.subscribeFiles(cfg, isNew)
 	for _, n := range created {
 		n.start(d.ctx)
 	}

@@ -88,6 +88,9 @@ var instanceKeywords = []keyword{
 	{name: "track_script", handler: func(p *parser, l line) {
 		p.valueBlock(l, func(v line) { p.trackScript(v, p.inst.Name, &p.inst.TrackScripts) })
 	}},
+	{name: "track_file", handler: func(p *parser, l line) {
+		p.valueBlock(l, func(v line) { p.trackFile(v, p.inst.Name, &p.inst.TrackFiles) })
+	}},
 	{name: "track_process", handler: func(p *parser, l line) {
 		p.valueBlock(l, func(v line) { p.trackProcess(v, p.inst.Name, &p.inst.TrackProcesses) })
 	}},

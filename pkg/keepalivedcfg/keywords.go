@@ -22,6 +22,8 @@ func initRoot() {
 		{name: "vrrp_instance", handler: (*parser).vrrpInstance, sub: instanceKeywords, close: (*parser).vrrpInstanceEnd},
 		{name: "vrrp_sync_group", handler: (*parser).vrrpSyncGroup, sub: syncGroupKeywords},
 		{name: "vrrp_track_process", handler: (*parser).vrrpTrackProcess, sub: processKeywords, close: (*parser).vrrpTrackProcessEnd},
+		{name: "track_file", handler: (*parser).trackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
+		{name: "vrrp_track_file", handler: (*parser).vrrpTrackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
 	}
 }
 

@@ -18,6 +18,7 @@ type Config struct {
 	Instances  []*Instance       // vrrp_instance blocks, in file order
 	SyncGroups []*SyncGroup      // vrrp_sync_group blocks, in file order
 	Processes  []*TrackedProcess `json:",omitempty"` // vrrp_track_process blocks, in file order
+	TrackFiles []*TrackedFile    `json:",omitempty"` // track_file blocks, in file order
 	Files      []string          // the files read, in order
 	// ScriptsChecked: the scripts were checked on disk while parsing
 	// (Options.CheckScript) and keepalived's lines about them reported.
@@ -239,6 +240,7 @@ type Instance struct {
 	TrackScripts     []TrackScript
 	TrackInterfaces  []TrackInterface
 	TrackProcesses   []TrackProcess `json:",omitempty"`
+	TrackFiles       []TrackFile    `json:",omitempty"`
 	DontTrackPrimary bool
 
 	SMTPAlert    bool // instance smtp_alert, else global smtp_alert_vrrp, else smtp_alert
@@ -325,6 +327,39 @@ type TrackedProcess struct {
 
 // TrackProcess is one track_process entry of an instance.
 type TrackProcess struct {
+	Name    string
+	Weight  int
+	Reverse bool
+}
+
+// TrackFileInit is what track_file's init_file does at start.
+type TrackFileInit int
+
+const (
+	// TrackFileNoInit: no init_file.
+	TrackFileNoInit TrackFileInit = iota
+	// TrackFileCreate: write the value if the file does not exist.
+	TrackFileCreate
+	// TrackFileOverwrite: init_file ... overwrite: write it at start
+	// (not on reload) even if the file exists, if it is a regular file.
+	TrackFileOverwrite
+)
+
+// TrackedFile is a track_file (or vrrp_track_file) block: the number in
+// the file, times the weight, is added to the priority of the instances
+// tracking it; with weight 0 a non-zero number means FAULT.
+type TrackedFile struct {
+	Name      string
+	Path      string
+	Weight    int // -254..254, default 1
+	Reverse   bool
+	Init      TrackFileInit
+	InitValue int
+	Pos       Pos
+}
+
+// TrackFile is one track_file entry of an instance.
+type TrackFile struct {
 	Name    string
 	Weight  int
 	Reverse bool

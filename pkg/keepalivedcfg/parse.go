@@ -203,6 +203,7 @@ type parser struct {
 	instState   *instState
 	script      *Script
 	proc        *TrackedProcess
+	tfile       *TrackedFile
 	scriptState *scriptState
 	sg          *SyncGroup
 	sgState     *sgState

@@ -44,6 +44,7 @@ const (
 	BlockAuth      = "authentication"
 	BlockSyncGroup = "vrrp_sync_group"
 	BlockProcess   = "vrrp_track_process"
+	BlockTrackFile = "track_file"
 )
 
 // KeywordInfo is one entry of the keyword table.
@@ -64,7 +65,7 @@ const (
 	featVMAC      = "VMACs and ipvlan"
 	featStatic    = "static addresses, routes and rules"
 	featVRoutes   = "virtual routes and rules"
-	featTrack     = "tracking of files, processes and BFD"
+	featTrack     = "BFD tracking (track_bfd, bfd_instance, track_group)"
 	featSGTrack   = "a sync group's own track lists"
 	featFIFO      = "notify FIFOs and extra notify events"
 	featSNMP      = "SNMP and D-Bus"
@@ -97,10 +98,10 @@ func buildKeywords() []KeywordInfo {
 	works := func(block string, names ...string) { add(block, Works, "", false, names...) }
 
 	// Top level.
-	works(BlockRoot, "global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "vrrp_track_process")
+	works(BlockRoot, "global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "vrrp_track_process", "track_file", "vrrp_track_file")
 	add(BlockRoot, Refused, featLVS, true, "virtual_server", "virtual_server_group", "SSL")
 	add(BlockRoot, Refused, featStatic, true, "static_ipaddress", "static_routes", "static_rules")
-	add(BlockRoot, Refused, featTrack, true, "track_file", "vrrp_track_file", "bfd_instance", "track_group")
+	add(BlockRoot, Refused, featTrack, true, "bfd_instance", "track_group")
 	add(BlockRoot, Refused, featGARPExtra, true, "garp_group")
 	add(BlockRoot, Refused, featIfaces, true, "interface_up_down_delays")
 	add(BlockRoot, Cosmetic, "link polling (gkeepalived uses netlink)", true, "linkbeat_interfaces")
@@ -160,6 +161,9 @@ func buildKeywords() []KeywordInfo {
 	works(BlockProcess, "process", "param_match", "weight", "quorum", "quorum_max", "delay",
 		"terminate_delay", "fork_delay", "full_command")
 
+	// track_file (and its deprecated twin vrrp_track_file).
+	works(BlockTrackFile, "file", "weight", "init_file")
+
 	// vrrp_instance.
 	works(BlockInstance, "state", "interface", "dont_track_primary", "track_interface", "track_script",
 		"mcast_src_ip", "unicast_src_ip", "unicast_peer", "mcast_dst_ip", "virtual_router_id",
@@ -168,7 +172,7 @@ func buildKeywords() []KeywordInfo {
 		"notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert",
 		"garp_master_delay", "garp_master_refresh", "garp_master_repeat", "garp_master_refresh_repeat",
 		"garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert",
-		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process")
+		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file")
 	add(BlockInstance, Cosmetic, featTuning, false, "debug", "kernel_rx_buf_size", "linkbeat_use_polling")
 	// accept and no_accept work: an instance whose accept mode ends up off
 	// is refused (validate.go), since keepalived then drops traffic to its
@@ -177,8 +181,8 @@ func buildKeywords() []KeywordInfo {
 	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum", "skip_check_adv_addr")
 	add(BlockInstance, Refused, featNetns, false, "vrf")
 	add(BlockInstance, Refused, "native_ipv6", false, "native_ipv6")
-	add(BlockInstance, Refused, featTrack, true, "track_file", "track_bfd")
-	add(BlockInstance, Refused, featTrack, false, "track_src_ip")
+	add(BlockInstance, Refused, featTrack, true, "track_bfd")
+	add(BlockInstance, Refused, "track_src_ip (FAULT when the source address goes)", false, "track_src_ip")
 	add(BlockInstance, Refused, featIGMP, false, "promote_secondaries")
 	add(BlockInstance, Refused, featVRoutes, true, "virtual_routes", "virtual_rules")
 	add(BlockInstance, Refused, featFIFO, false, "notify_deleted", "notify_master_rx_lower_pri", "notify_priority_changes")
@@ -269,7 +273,7 @@ func (p *parser) refusedf(l line, format string, args ...any) {
 func installTable() {
 	tables := map[string]*[]keyword{
 		BlockRoot: &rootKeywords, BlockGlobal: &globalKeywords, BlockScript: &scriptKeywords,
-		BlockInstance: &instanceKeywords, BlockSyncGroup: &syncGroupKeywords, BlockProcess: &processKeywords,
+		BlockInstance: &instanceKeywords, BlockSyncGroup: &syncGroupKeywords, BlockProcess: &processKeywords, BlockTrackFile: &trackFileKeywords,
 	}
 	auth := findKeyword(instanceKeywords, "authentication")
 	tables[BlockAuth] = &auth.sub

@@ -450,6 +450,23 @@ func (p *parser) completeInstance(in *Instance) bool {
 			scs = append(scs, t)
 		}
 		in.TrackScripts = scs
+		why := "address_owner"
+		if sync {
+			why = "SYNC group"
+		}
+		var tfs []TrackFile
+		for _, t := range in.TrackFiles {
+			switch {
+			case t.Weight == 1: // the default weight
+				p.global(in.Pos, Error, classGeneral, "(%s) ignoring weight from tracked file %s due to %s. specify weight 0", name, t.Name, why)
+				t.Weight = 0
+			case t.Weight != 0:
+				p.global(in.Pos, Error, classGeneral, "(%s) ignoring tracked file %s with weight %d due to %s", name, t.Name, t.Weight, why)
+				continue
+			}
+			tfs = append(tfs, t)
+		}
+		in.TrackFiles = tfs
 	}
 
 	// Strict mode without accept mode is refused with the accept mode

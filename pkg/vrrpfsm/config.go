@@ -79,7 +79,18 @@ type Track struct {
 	// value, as for a script not yet run) holds an unweighted track's instance
 	// in FAULT without a FAULT notification, and contributes no weight.
 	Initial TrackState
+	// Valued makes it a track_file: instead of up/down it has a value
+	// (SetTrackValue), already multiplied by its weight, added to the
+	// priority; ValueFault (or below) holds the instance in FAULT. Weight,
+	// Reverse and Initial are then unused; InitialValue is the value at
+	// start.
+	Valued       bool
+	InitialValue int
 }
+
+// ValueFault is the value of a valued track that means FAULT (keepalived's
+// track_file status -254).
+const ValueFault = -254
 
 // TrackState is the debounced state of a tracked object.
 type TrackState int

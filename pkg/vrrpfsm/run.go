@@ -126,7 +126,11 @@ func (in *Instance) start() (State, Reason) {
 		in.infof("(%s): entering FAULT state (interface %s down)", in.name, in.cfg.Interface)
 	}
 	for _, name := range in.trackOrder {
-		if t := in.tracks[name]; t.Weight == 0 && t.state != TrackPending && (t.state == TrackUp) == t.Reverse {
+		if t := in.tracks[name]; t.Valued {
+			if t.value <= ValueFault {
+				in.infof("(%s): entering FAULT state (tracked file %s has status %d)", in.name, strings.TrimPrefix(name, "file:"), t.InitialValue)
+			}
+		} else if t.Weight == 0 && t.state != TrackPending && (t.state == TrackUp) == t.Reverse {
 			switch {
 			case strings.HasPrefix(name, "process:"):
 				in.infof("(%s) entering FAULT state (tracked process %s quorum not achieved)", in.name, strings.TrimPrefix(name, "process:"))
