@@ -85,6 +85,7 @@ type Daemon struct {
 	groups  map[string]*syncGroup // running sync groups by name
 	procs   *runningProcs         // vrrp_track_process counting; nil = none configured
 	files   *runningFiles         // track_file watching; nil = none tracked
+	fifos   *runningFIFOs         // notify FIFOs; nil = none open
 	started bool                  // the first configuration was applied: later ones are reloads
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -151,6 +152,7 @@ func (d *Daemon) Reload(cfg *keepalivedcfg.Config) {
 func (d *Daemon) Stop(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.stopFIFOScripts()
 	var wg sync.WaitGroup
 	for name, n := range d.nodes {
 		wg.Add(1)
@@ -173,6 +175,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 		_ = d.env.Notifier.Wait(wctx)
 		cancel()
 	}
+	d.stopFIFOs()
 	if m := d.env.mail.Swap(nil); m != nil {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_ = m.Close(cctx)
@@ -241,6 +244,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 		}
 	}
 	d.stopNodes(stopping)
+	d.applyFIFOs(cfg.Global, topts)
 	d.applyProcesses(cfg)
 	d.initTrackFiles(cfg, d.started)
 	d.started = true

@@ -30,6 +30,10 @@ func initRoot() {
 // --- global_defs -------------------------------------------------------------
 
 var globalKeywords = []keyword{
+	{name: "notify_fifo", handler: func(p *parser, l line) { p.notifyFIFO(l, "", &p.cfg.Global.NotifyFIFO) }},
+	{name: "notify_fifo_script", handler: func(p *parser, l line) { p.notifyFIFOScript(l, "", &p.cfg.Global.NotifyFIFO) }},
+	{name: "vrrp_notify_fifo", handler: func(p *parser, l line) { p.notifyFIFO(l, "vrrp_", &p.cfg.Global.VRRPNotifyFIFO) }},
+	{name: "vrrp_notify_fifo_script", handler: func(p *parser, l line) { p.notifyFIFOScript(l, "vrrp_", &p.cfg.Global.VRRPNotifyFIFO) }},
 	{name: "router_id", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
 			p.errorf(l, "routerid name missing - ignoring")

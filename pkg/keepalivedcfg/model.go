@@ -77,6 +77,23 @@ type Global struct {
 	// no spacing.
 	GARPInterval time.Duration
 	GNAInterval  time.Duration
+
+	// NotifyFIFO (notify_fifo, notify_fifo_script) and VRRPNotifyFIFO
+	// (vrrp_notify_fifo, ...): a FIFO that gets one line per instance or
+	// group state change (`INSTANCE "VI_1" MASTER 100`); nil = none. A
+	// vrrp FIFO on the global FIFO's path is dropped.
+	NotifyFIFO     *NotifyFIFO `json:",omitempty"`
+	VRRPNotifyFIFO *NotifyFIFO `json:",omitempty"`
+}
+
+// NotifyFIFO is a notify FIFO: created (mode 0644, owned by User:Group)
+// unless it exists, opened, and its Script (if any) started with the
+// FIFO's path as last argument; the script gets SIGTERM at stop.
+type NotifyFIFO struct {
+	Path   string
+	User   string // "" = the default script user
+	Group  string
+	Script *Notify
 }
 
 // GARP is the gratuitous ARP / unsolicited NA schedule of an instance

@@ -642,6 +642,7 @@ func defaultGlobal() Global {
 // (keepalived/core/global_data.c init_global_data).
 func (p *parser) finishGlobal() {
 	g := &p.cfg.Global
+	p.finishFIFOs()
 	// keepalived's vrrp_complete_init: the lower priority GARPs default to
 	// the master ones.
 	if g.GARP.LowerPrioRepeat == -1 {

@@ -148,8 +148,8 @@ func buildKeywords() []KeywordInfo {
 	add(BlockGlobal, Refused, featFirewall, false, "vrrp_iptables", "vrrp_ipsets", "nftables",
 		"nftables_priority", "nftables_ifindex", "nftables_counters")
 	add(BlockGlobal, Refused, featRxChecks, false, "vrrp_skip_check_adv_addr")
-	add(BlockGlobal, Refused, featFIFO, false, "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo",
-		"vrrp_notify_fifo_script", "vrrp_notify_priority_changes")
+	works(BlockGlobal, "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script")
+	add(BlockGlobal, Refused, featFIFO, false, "vrrp_notify_priority_changes")
 	add(BlockGlobal, Refused, featSNMP, false, "snmp_socket", "enable_traps", "enable_snmp_vrrp",
 		"enable_snmp_keepalived", "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3",
 		"enable_snmp_checker", "enable_dbus", "dbus_service_name")

@@ -117,6 +117,11 @@ func (p *parser) scriptSecurity() {
 			notify(n)
 		}
 	}
+	for _, f := range []*NotifyFIFO{g.NotifyFIFO, g.VRRPNotifyFIFO} {
+		if f != nil {
+			notify(&f.Script)
+		}
+	}
 	if check != nil {
 		p.cfg.Scripts = keep
 		p.cfg.ScriptsChecked = true

@@ -114,6 +114,17 @@ type Notifier struct {
 	Timeout time.Duration
 
 	wg sync.WaitGroup
+
+	fifoMu sync.Mutex
+	fifos  []*FIFO
+}
+
+// SetFIFOs sets the notify FIFOs every event is written to, after the
+// scripts are launched (vrrp_notify.c send_instance_notifies).
+func (n *Notifier) SetFIFOs(f []*FIFO) {
+	n.fifoMu.Lock()
+	n.fifos = f
+	n.fifoMu.Unlock()
 }
 
 // Notify launches, for ev, the state's own script with only its configured
@@ -127,6 +138,12 @@ func (n *Notifier) Notify(s Scripts, ev Event) {
 		c := *s.Notify
 		c.Args = ev.Args(c)
 		n.launch(c, ev.State)
+	}
+	n.fifoMu.Lock()
+	fifos := n.fifos
+	n.fifoMu.Unlock()
+	for _, f := range fifos {
+		f.Write(ev)
 	}
 }
 
