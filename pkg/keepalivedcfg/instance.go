@@ -764,9 +764,10 @@ type sgState struct {
 	groupSet bool
 	names    []string
 	namesPos Pos
+	tracks   sgTracks
 }
 
-var syncGroupKeywords = []keyword{
+var syncGroupKeywords = append([]keyword{
 	{name: "group", handler: func(p *parser, l line) {
 		sg, st := p.sg, p.sgState
 		if st.groupSet {
@@ -801,7 +802,7 @@ var syncGroupKeywords = []keyword{
 			p.sg.SMTPAlert = boolPtr(b)
 		}
 	}},
-}
+}, syncGroupTrackKeywords...)
 
 func (p *parser) vrrpSyncGroup(l line) {
 	detached := func() {

@@ -66,7 +66,6 @@ const (
 	featStatic    = "static addresses, routes and rules"
 	featVRoutes   = "virtual routes and rules"
 	featTrack     = "BFD tracking (track_bfd, bfd_instance, track_group)"
-	featSGTrack   = "a sync group's own track lists"
 	featFIFO      = "notify FIFOs and extra notify events"
 	featSNMP      = "SNMP and D-Bus"
 	featFirewall  = "firewall rules: vrrp_iptables/nftables keywords, and accept mode off (no_accept, or vrrp_strict/strict_mode without accept)"
@@ -195,8 +194,8 @@ func buildKeywords() []KeywordInfo {
 
 	// vrrp_sync_group.
 	works(BlockSyncGroup, "group", "notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert")
-	add(BlockSyncGroup, Refused, featSGTrack, true, "track_interface", "track_script", "track_file", "track_process", "track_bfd")
-	add(BlockSyncGroup, Refused, featSGTrack, false, "global_tracking", "sync_group_tracking_weight")
+	works(BlockSyncGroup, "track_interface", "track_script", "track_file", "track_process", "global_tracking", "sync_group_tracking_weight")
+	add(BlockSyncGroup, Refused, featTrack, true, "track_bfd")
 	add(BlockSyncGroup, Refused, featFIFO, false, "notify_priority_changes")
 	return t
 }

@@ -38,6 +38,7 @@ func (p *parser) validate() {
 		}
 	}
 	p.vridConflicts()
+	p.syncGroupTracking()
 }
 
 // scriptSecurity is check_vrrp_script_security. With Options.CheckScript
@@ -423,7 +424,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 
 	// Weighted tracking is dropped for an address owner and for members
 	// of a sync group (keepalived vrrp.c, "ignoring ... due to ...").
-	sync := st.syncGroup != ""
+	sync := st.syncGroup != "" && !p.syncGroupWeights(st.syncGroup)
 	if sync || st.basePriority == 255 {
 		var ifs []TrackInterface
 		for _, t := range in.TrackInterfaces {
