@@ -388,7 +388,19 @@ func (n *node) receive(ctx context.Context) {
 			}
 			continue
 		}
-		msg, err := vrrp.Check(r, n.expect)
+		e := n.expect
+		if n.cfg.SkipCheckAdvAddr {
+			// skip_check_adv_addr: a backup does not check the VIPs of
+			// adverts from the master it follows (vrrp.c vrrp_backup).
+			src := r.Src
+			if !src.IsValid() && len(r.Packet) >= 20 {
+				src = netip.AddrFrom4([4]byte(r.Packet[12:16])) // the IPv4 header's source
+			}
+			if st := n.fsm.Status(); st.State == vrrpfsm.Backup && st.MasterAddr.IsValid() && st.MasterAddr == src {
+				e.SkipVIPCheck = true
+			}
+		}
+		msg, err := vrrp.Check(r, e)
 		if err != nil {
 			n.dropped(err, r.Src)
 			continue

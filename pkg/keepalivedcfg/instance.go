@@ -259,6 +259,15 @@ var instanceKeywords = []keyword{
 		p.instState.higherPrioSend = p.instBool(l, p.instState.higherPrioSend, "(%s) invalid higher_prio_send_advert %s specified")
 	}},
 	{name: "check_unicast_src", handler: func(p *parser, l line) { p.inst.CheckUnicastSrc = true }},
+	{name: "skip_check_adv_addr", handler: func(p *parser, l line) {
+		// keepalived 2.2.7 sets it for any valid word, "off" included
+		// (vrrp_parser.c vrrp_skip_check_adv_addr_handler).
+		if len(l.words) >= 2 && checkTrueFalse(l.words[1]) < 0 {
+			p.errorf(l, "(%s) invalid skip_check_adv_addr %s specified", p.inst.Name, l.words[1])
+			return
+		}
+		p.inst.SkipCheckAdvAddr = true
+	}},
 	{name: "authentication", sub: []keyword{
 		{name: "auth_type", handler: func(p *parser, l line) {
 			switch s := p.arg(l, 1); s {
@@ -342,7 +351,7 @@ func (p *parser) vrrpInstance(l line) {
 	g := p.cfg.Global.GARP
 	// Instances copy the global GARP settings read so far, as keepalived's
 	// alloc_vrrp does: global_defs after an instance does not apply to it.
-	in := &Instance{Name: name, Pos: l.pos, GARP: GARP{
+	in := &Instance{Name: name, Pos: l.pos, SkipCheckAdvAddr: p.skipCheckAdvAddr, GARP: GARP{
 		MasterDelay: g.MasterDelay, MasterRepeat: g.MasterRepeat,
 		MasterRefresh: g.MasterRefresh, MasterRefreshRepeat: g.MasterRefreshRepeat,
 		LowerPrioDelay: -1, LowerPrioRepeat: -1,

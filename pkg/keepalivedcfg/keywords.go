@@ -193,6 +193,7 @@ var globalKeywords = []keyword{
 		}
 	}},
 	{name: "vrrp_check_unicast_src", handler: func(p *parser, l line) { p.checkUnicastSrc = true }},
+	{name: "vrrp_skip_check_adv_addr", handler: func(p *parser, l line) { p.skipCheckAdvAddr = true }},
 	{name: "vrrp_higher_prio_send_advert", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
 			p.gs.higherPrioSendAdvert = true

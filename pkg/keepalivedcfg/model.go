@@ -281,6 +281,10 @@ type Instance struct {
 	// that peer's min_ttl..max_ttl (check_unicast_src or the global
 	// vrrp_check_unicast_src).
 	CheckUnicastSrc bool
+	// SkipCheckAdvAddr: in BACKUP, adverts from the current master are not
+	// checked against our VIPs (skip_check_adv_addr, or
+	// vrrp_skip_check_adv_addr read before the instance).
+	SkipCheckAdvAddr bool `json:",omitempty"`
 	// PeerTTL holds the min_ttl/max_ttl of the unicast peers that set them
 	// (the default is 0..255).
 	PeerTTL map[netip.Addr]TTLRange `json:",omitempty"`

@@ -189,8 +189,11 @@ type parser struct {
 	// checkUnicastSrc is vrrp_check_unicast_src, applied to every
 	// instance (Instance.CheckUnicastSrc).
 	checkUnicastSrc bool
-	defaultUser     int  // defaultUserUnknown, OK or Fail
-	inHandler       bool // running a top-level block's handler (VRRP pass)
+	// skipCheckAdvAddr is vrrp_skip_check_adv_addr: keepalived copies it
+	// into the instances declared after it (alloc_vrrp).
+	skipCheckAdvAddr bool
+	defaultUser      int  // defaultUserUnknown, OK or Fail
+	inHandler        bool // running a top-level block's handler (VRRP pass)
 	// missingIf is keepalived's non_existent_interface_specified: any
 	// interface named in the VRRP configuration (an instance's, a tracked
 	// one, an address's dev, a route's or rule's) that does not exist. The

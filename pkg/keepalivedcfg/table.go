@@ -72,7 +72,7 @@ const (
 	featNetns     = "network namespaces and VRFs"
 	featScripts   = "startup and shutdown scripts"
 	featIfaces    = "default_interface, dynamic_interfaces, interface delays"
-	featRxChecks  = "skip_check_adv_addr, unicast_fault_no_peer, old_unicast_checksum"
+	featRxChecks  = "unicast_fault_no_peer, old_unicast_checksum"
 	featGARPExtra = "garp_group, vrrp_min_garp, garp_extra_if"
 	featTiming    = "down_timer_adverts, vrrp_startup_delay"
 	featAddrFlags = "address options home, -nodad, mngtmpaddr, noprefixroute, autojoin"
@@ -116,7 +116,7 @@ func buildKeywords() []KeywordInfo {
 		"vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_garp_master_delay", "vrrp_garp_master_repeat",
 		"vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_delay",
 		"vrrp_garp_lower_prio_repeat", "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_lower_prio_no_advert",
-		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src")
+		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr")
 	add(BlockGlobal, Cosmetic, featTuning, false, "process_names", "process_name", "vrrp_process_name",
 		"checker_process_name", "lvs_process_name", "bfd_process_name", "max_auto_priority",
 		"min_auto_priority_delay", "vrrp_priority", "vrrp_no_swap", "vrrp_rt_priority", "vrrp_cpu_affinity",
@@ -146,7 +146,6 @@ func buildKeywords() []KeywordInfo {
 	add(BlockGlobal, Refused, featVMAC, false, "vrrp_vmac_garp_intvl")
 	add(BlockGlobal, Refused, featFirewall, false, "vrrp_iptables", "vrrp_ipsets", "nftables",
 		"nftables_priority", "nftables_ifindex", "nftables_counters")
-	add(BlockGlobal, Refused, featRxChecks, false, "vrrp_skip_check_adv_addr")
 	works(BlockGlobal, "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script")
 	add(BlockGlobal, Refused, featFIFO, false, "vrrp_notify_priority_changes")
 	add(BlockGlobal, Refused, featSNMP, false, "snmp_socket", "enable_traps", "enable_snmp_vrrp",
@@ -171,13 +170,13 @@ func buildKeywords() []KeywordInfo {
 		"notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert",
 		"garp_master_delay", "garp_master_refresh", "garp_master_repeat", "garp_master_refresh_repeat",
 		"garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert",
-		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file")
+		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file", "skip_check_adv_addr")
 	add(BlockInstance, Cosmetic, featTuning, false, "debug", "kernel_rx_buf_size", "linkbeat_use_polling")
 	// accept and no_accept work: an instance whose accept mode ends up off
 	// is refused (validate.go), since keepalived then drops traffic to its
 	// VIPs with nftables rules.
 	add(BlockInstance, Refused, featVMAC, false, "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan", "vmac_garp_intvl")
-	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum", "skip_check_adv_addr")
+	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum")
 	add(BlockInstance, Refused, featNetns, false, "vrf")
 	add(BlockInstance, Refused, "native_ipv6", false, "native_ipv6")
 	add(BlockInstance, Refused, featTrack, true, "track_bfd")
