@@ -126,6 +126,30 @@ var globalKeywords = []keyword{
 		}
 		p.gs.mcastGroup6 = a
 	}},
+	{name: "vrrp_min_garp", handler: func(p *parser, l line) {
+		if len(l.words) >= 2 {
+			switch checkTrueFalse(l.words[1]) {
+			case -1:
+				p.errorf(l, "Invalid value for vrrp_min_garp specified")
+				return
+			case 0:
+				return
+			}
+		}
+		// One gratuitous ARP/NA, no repeat, no refresh: keepalived changes
+		// only the settings still at their defaults
+		// (global_parser.c vrrp_min_garp_handler).
+		g := &p.cfg.Global.GARP
+		if g.MasterRepeat == 5 {
+			g.MasterRepeat = 1
+		}
+		if g.MasterRefreshRepeat == 1 {
+			g.MasterRefreshRepeat = 0
+		}
+		if g.MasterDelay == 5*time.Second {
+			g.MasterDelay = 0
+		}
+	}},
 	{name: "vrrp_garp_master_delay", handler: func(p *parser, l line) {
 		if v, ok := p.readUnsigned(l, 1, 0, 4294, true); ok {
 			p.cfg.Global.GARP.MasterDelay = time.Duration(v) * time.Second

@@ -73,7 +73,7 @@ const (
 	featScripts   = "startup and shutdown scripts"
 	featIfaces    = "default_interface, dynamic_interfaces, interface delays"
 	featRxChecks  = "unicast_fault_no_peer, old_unicast_checksum"
-	featGARPExtra = "garp_group, vrrp_min_garp, garp_extra_if"
+	featGARPExtra = "garp_group, garp_extra_if"
 	featTiming    = "down_timer_adverts, vrrp_startup_delay"
 	featAddrFlags = "address options home, -nodad, mngtmpaddr, noprefixroute, autojoin"
 	featIGMP      = "disable_local_igmp, promote_secondaries"
@@ -116,7 +116,7 @@ func buildKeywords() []KeywordInfo {
 		"vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_garp_master_delay", "vrrp_garp_master_repeat",
 		"vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_delay",
 		"vrrp_garp_lower_prio_repeat", "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_lower_prio_no_advert",
-		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr")
+		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_min_garp")
 	add(BlockGlobal, Cosmetic, featTuning, false, "process_names", "process_name", "vrrp_process_name",
 		"checker_process_name", "lvs_process_name", "bfd_process_name", "max_auto_priority",
 		"min_auto_priority_delay", "vrrp_priority", "vrrp_no_swap", "vrrp_rt_priority", "vrrp_cpu_affinity",
@@ -142,7 +142,7 @@ func buildKeywords() []KeywordInfo {
 		"lvs_flush_onstop", "lvs_sync_daemon", "nftables_ipvs", "nftables_ipvs_priority",
 		"nftables_ipvs_start_fwmark", "lvs_notify_fifo", "lvs_notify_fifo_script")
 	add(BlockGlobal, Refused, featTiming, false, "vrrp_down_timer_adverts", "vrrp_startup_delay")
-	add(BlockGlobal, Refused, featGARPExtra, false, "vrrp_min_garp", "vrrp_garp_extra_if")
+	add(BlockGlobal, Refused, featGARPExtra, false, "vrrp_garp_extra_if")
 	add(BlockGlobal, Refused, featVMAC, false, "vrrp_vmac_garp_intvl")
 	add(BlockGlobal, Refused, featFirewall, false, "vrrp_iptables", "vrrp_ipsets", "nftables",
 		"nftables_priority", "nftables_ifindex", "nftables_counters")
