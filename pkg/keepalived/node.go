@@ -179,6 +179,17 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		// dont_track_primary: the instance ignores its own interface's state.
 		InterfaceDown: ifi.Flags&net.FlagUp == 0 && !cfg.DontTrackPrimary,
 	}
+	if cfg.NotifyPriorityChanges && env.Notifier != nil {
+		// notify_priority_changes: a FIFO line per change
+		// (vrrp_notify.c send_instance_priority_notifies).
+		fcfg.OnPriority = func(st vrrpfsm.State, prio int) {
+			label := notify.BackupPriority
+			if st == vrrpfsm.Master {
+				label = notify.MasterPriority
+			}
+			env.Notifier.NotifyFIFOs(notify.Event{Name: cfg.Name, State: label, Priority: prio})
+		}
+	}
 	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
 	return n, nil
 }

@@ -11,6 +11,7 @@ import (
 // instState holds what keepalived tracks while reading an instance but the
 // model does not keep (unset markers, flags for the final checks).
 type instState struct {
+	notifyPrio        int // notify_priority_changes: -1 unset, 0, 1
 	wantState         int // 0 unset, 1 MASTER, 2 BACKUP
 	basePriority      int // 0 unset
 	version           int // 0 unset
@@ -259,6 +260,16 @@ var instanceKeywords = []keyword{
 		p.instState.higherPrioSend = p.instBool(l, p.instState.higherPrioSend, "(%s) invalid higher_prio_send_advert %s specified")
 	}},
 	{name: "check_unicast_src", handler: func(p *parser, l line) { p.inst.CheckUnicastSrc = true }},
+	{name: "notify_priority_changes", handler: func(p *parser, l line) {
+		res := 1
+		if len(l.words) >= 2 {
+			if res = checkTrueFalse(l.words[1]); res < 0 {
+				p.errorf(l, "(%s) Invalid value '%s' for notify_priority_changes specified", p.inst.Name, l.words[1])
+				return
+			}
+		}
+		p.instState.notifyPrio = res
+	}},
 	{name: "skip_check_adv_addr", handler: func(p *parser, l line) {
 		// keepalived 2.2.7 sets it for any valid word, "off" included
 		// (vrrp_parser.c vrrp_skip_check_adv_addr_handler).
@@ -333,7 +344,7 @@ func (p *parser) vrrpInstance(l line) {
 	// reach it (when no '{' follows) change nothing.
 	detached := func() {
 		p.inst = &Instance{Name: "", Pos: l.pos}
-		p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
+		p.instState = &instState{notifyPrio: -1, ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
 	}
 	if len(l.words) != 2 {
 		p.errorf(l, "vrrp_instance must have a name")
@@ -357,7 +368,7 @@ func (p *parser) vrrpInstance(l line) {
 		LowerPrioDelay: -1, LowerPrioRepeat: -1,
 	}}
 	p.inst = in
-	p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
+	p.instState = &instState{notifyPrio: -1, ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
 	if p.states == nil {
 		p.states = map[*Instance]*instState{}
 	}
@@ -774,6 +785,8 @@ type sgState struct {
 	names    []string
 	namesPos Pos
 	tracks   sgTracks
+	// notifyPrio is the group's notify_priority_changes: -1 unset.
+	notifyPrio int
 }
 
 var syncGroupKeywords = append([]keyword{
@@ -816,7 +829,7 @@ var syncGroupKeywords = append([]keyword{
 func (p *parser) vrrpSyncGroup(l line) {
 	detached := func() {
 		p.sg = &SyncGroup{Pos: l.pos}
-		p.sgState = &sgState{}
+		p.sgState = &sgState{notifyPrio: -1}
 	}
 	if len(l.words) != 2 {
 		p.errorf(l, "vrrp_sync_group must have a name - skipping")
@@ -833,7 +846,7 @@ func (p *parser) vrrpSyncGroup(l line) {
 		}
 	}
 	p.sg = &SyncGroup{Name: l.words[1], Pos: l.pos}
-	p.sgState = &sgState{}
+	p.sgState = &sgState{notifyPrio: -1}
 	if p.sgStates == nil {
 		p.sgStates = map[*SyncGroup]*sgState{}
 	}

@@ -218,6 +218,16 @@ var globalKeywords = []keyword{
 	}},
 	{name: "vrrp_check_unicast_src", handler: func(p *parser, l line) { p.checkUnicastSrc = true }},
 	{name: "vrrp_skip_check_adv_addr", handler: func(p *parser, l line) { p.skipCheckAdvAddr = true }},
+	{name: "vrrp_notify_priority_changes", handler: func(p *parser, l line) {
+		res := 1
+		if len(l.words) >= 2 {
+			if res = checkTrueFalse(l.words[1]); res < 0 {
+				p.errorf(l, "Invalid value '%s' for global vrrp_notify_priority_changes specified", l.words[1])
+				return
+			}
+		}
+		p.notifyPrioChanges = res == 1
+	}},
 	{name: "vrrp_higher_prio_send_advert", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
 			p.gs.higherPrioSendAdvert = true

@@ -285,6 +285,11 @@ type Instance struct {
 	// checked against our VIPs (skip_check_adv_addr, or
 	// vrrp_skip_check_adv_addr read before the instance).
 	SkipCheckAdvAddr bool `json:",omitempty"`
+	// NotifyPriorityChanges: each change of the effective priority is
+	// written to the notify FIFOs (MASTER_PRIORITY / BACKUP_PRIORITY):
+	// notify_priority_changes of the instance, else of its sync group,
+	// else vrrp_notify_priority_changes.
+	NotifyPriorityChanges bool `json:",omitempty"`
 	// PeerTTL holds the min_ttl/max_ttl of the unicast peers that set them
 	// (the default is 0..255).
 	PeerTTL map[netip.Addr]TTLRange `json:",omitempty"`

@@ -192,8 +192,10 @@ type parser struct {
 	// skipCheckAdvAddr is vrrp_skip_check_adv_addr: keepalived copies it
 	// into the instances declared after it (alloc_vrrp).
 	skipCheckAdvAddr bool
-	defaultUser      int  // defaultUserUnknown, OK or Fail
-	inHandler        bool // running a top-level block's handler (VRRP pass)
+	// notifyPrioChanges is vrrp_notify_priority_changes.
+	notifyPrioChanges bool
+	defaultUser       int  // defaultUserUnknown, OK or Fail
+	inHandler         bool // running a top-level block's handler (VRRP pass)
 	// missingIf is keepalived's non_existent_interface_specified: any
 	// interface named in the VRRP configuration (an instance's, a tracked
 	// one, an address's dev, a route's or rule's) that does not exist. The

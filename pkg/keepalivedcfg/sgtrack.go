@@ -30,6 +30,16 @@ var syncGroupTrackKeywords = []keyword{
 		p.sgState.tracks.withWeight = true
 	}},
 	{name: "sync_group_tracking_weight", handler: func(p *parser, l line) { p.sgState.tracks.withWeight = true }},
+	{name: "notify_priority_changes", handler: func(p *parser, l line) {
+		res := 1
+		if len(l.words) >= 2 {
+			if res = checkTrueFalse(l.words[1]); res < 0 {
+				p.errorf(l, "(%s) Invalid value '%s' for sync group notify_priority_changes specified", p.sg.Name, l.words[1])
+				return
+			}
+		}
+		p.sgState.notifyPrio = res
+	}},
 }
 
 // syncGroupTracking is sync_group_tracking_init: the group's tracks are
@@ -124,6 +134,17 @@ func indexTrack[T any](s []T, match func(T) bool) int {
 	for i, x := range s {
 		if match(x) {
 			return i
+		}
+	}
+	return -1
+}
+
+// syncGroupNotifyPrio is the named group's notify_priority_changes (-1
+// unset).
+func (p *parser) syncGroupNotifyPrio(name string) int {
+	for g, st := range p.sgStates {
+		if g.Name == name {
+			return st.notifyPrio
 		}
 	}
 	return -1

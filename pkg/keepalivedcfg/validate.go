@@ -358,6 +358,14 @@ func (p *parser) completeInstance(in *Instance) bool {
 	gl := g.GARP
 	in.CheckUnicastSrc = in.CheckUnicastSrc || p.checkUnicastSrc
 	switch {
+	case st.notifyPrio != -1:
+		in.NotifyPriorityChanges = st.notifyPrio == 1
+	case st.syncGroup != "" && p.syncGroupNotifyPrio(st.syncGroup) != -1:
+		in.NotifyPriorityChanges = p.syncGroupNotifyPrio(st.syncGroup) == 1
+	default:
+		in.NotifyPriorityChanges = p.notifyPrioChanges
+	}
+	switch {
 	case in.GARP.LowerPrioRepeat == -1 && strict:
 		in.GARP.LowerPrioRepeat = 0
 	case in.GARP.LowerPrioRepeat == -1:

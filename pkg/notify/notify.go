@@ -26,6 +26,11 @@ const (
 	Fault
 	Stop
 	Deleted
+	// MasterPriority and BackupPriority are notify_priority_changes'
+	// FIFO-only events: the effective priority changed in MASTER, or in
+	// any other state.
+	MasterPriority
+	BackupPriority
 )
 
 func (s State) String() string {
@@ -40,6 +45,10 @@ func (s State) String() string {
 		return "STOP"
 	case Deleted:
 		return "DELETED"
+	case MasterPriority:
+		return "MASTER_PRIORITY"
+	case BackupPriority:
+		return "BACKUP_PRIORITY"
 	}
 	return "{UNKNOWN}"
 }
@@ -139,6 +148,16 @@ func (n *Notifier) Notify(s Scripts, ev Event) {
 		c.Args = ev.Args(c)
 		n.launch(c, ev.State)
 	}
+	n.fifoMu.Lock()
+	fifos := n.fifos
+	n.fifoMu.Unlock()
+	for _, f := range fifos {
+		f.Write(ev)
+	}
+}
+
+// NotifyFIFOs writes ev to the notify FIFOs only (priority changes).
+func (n *Notifier) NotifyFIFOs(ev Event) {
 	n.fifoMu.Lock()
 	fifos := n.fifos
 	n.fifoMu.Unlock()

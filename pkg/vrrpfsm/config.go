@@ -63,6 +63,10 @@ type Config struct {
 	// LogDetail logs at Info the lines keepalived writes only with -D
 	// (log_detail); otherwise they are logged at Debug.
 	LogDetail bool
+	// OnPriority, when set, is called (on the instance's goroutine) each
+	// time the effective priority changes, with the state then
+	// (keepalived's notify_priority_changes).
+	OnPriority func(st State, prio int)
 }
 
 // Track is one tracked object of an instance, as in track_script.

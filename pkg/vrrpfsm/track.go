@@ -134,6 +134,9 @@ func (in *Instance) recomputePriority() {
 	}
 	in.infof("(%s) Changing effective priority from %d to %d", in.name, in.eff, prio)
 	in.eff = prio
+	if in.cfg.OnPriority != nil {
+		in.cfg.OnPriority(in.state, prio)
+	}
 	old := in.msDown
 	in.msDown = in.msDownTimer()
 	if in.state == Backup {
