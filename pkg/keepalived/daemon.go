@@ -235,6 +235,9 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 				continue
 			}
 		}
+		if _, kept := want[name]; !kept {
+			n.deleted.Store(true)
+		}
 		stopping = append(stopping, n)
 		delete(d.nodes, name)
 		for _, s := range d.scripts {

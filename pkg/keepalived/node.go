@@ -25,13 +25,17 @@ import (
 // effects of its transitions (VIPs, gratuitous ARPs, notify scripts, mail).
 // It implements vrrpfsm.Effects; its vrrp.Sender is the machine's Sender.
 type node struct {
-	cfg  *keepalivedcfg.Instance
-	env  *Env
-	log  zerolog.Logger
-	ifi  *net.Interface
-	src  netip.Addr
-	dsts []netip.Addr
-	vips []vip.VIP
+	// deleted: a reload removed the instance; its stop is announced as
+	// keepalived's clear_diff_vrrp does (FAULT, or DELETED with
+	// notify_deleted), not as STOP.
+	deleted atomic.Bool
+	cfg     *keepalivedcfg.Instance
+	env     *Env
+	log     zerolog.Logger
+	ifi     *net.Interface
+	src     netip.Addr
+	dsts    []netip.Addr
+	vips    []vip.VIP
 	// advertised are the addresses carried in adverts (the VIPs).
 	advertised []netip.Addr
 
@@ -581,13 +585,23 @@ func (n *node) Notify(from, to vrrpfsm.State, prio int) {
 	if !ok {
 		return
 	}
+	if to == vrrpfsm.Stop && n.deleted.Load() {
+		switch {
+		case n.cfg.NotifyDeleted:
+			st = notify.Deleted
+		case from == vrrpfsm.Fault:
+			return // already announced as FAULT
+		default:
+			st = notify.Fault
+		}
+	}
 	n.notifyMu.Lock()
 	scripts, smtpAlert := n.scripts, n.smtpAlert
 	n.notifyMu.Unlock()
 	if n.env.Notifier != nil {
 		n.env.Notifier.Notify(scripts, notify.Event{Name: n.cfg.Name, State: st, Priority: prio})
 	}
-	if smtpAlert && st != notify.Stop {
+	if smtpAlert && st != notify.Stop && st != notify.Deleted {
 		if m := n.env.mailer(); m != nil {
 			m.Alert(context.Background(), n.cfg.Name, st)
 		}
@@ -625,6 +639,7 @@ func notifyScripts(cfg *keepalivedcfg.Instance, opts track.Options, log zerolog.
 	s.Backup = prep(cfg.NotifyBackup)
 	s.Fault = prep(cfg.NotifyFault)
 	s.Stop = prep(cfg.NotifyStop)
+	s.Deleted = prep(cfg.NotifyDeletedScript)
 	s.Notify = prep(cfg.Notify)
 	return s
 }

@@ -213,6 +213,21 @@ var instanceKeywords = []keyword{
 	{name: "notify", handler: func(p *parser, l line) {
 		p.notify(l, p.inst.Name, "(%s) notify script already specified - ignoring %s", &p.inst.Notify)
 	}},
+	{name: "notify_deleted", handler: func(p *parser, l line) {
+		in := p.inst
+		if in.NotifyDeleted {
+			arg := ""
+			if len(l.words) > 1 {
+				arg = l.words[1]
+			}
+			p.errorf(l, "(%s) notify_deleted already specified - ignoring %s", in.Name, arg)
+			return
+		}
+		if len(l.words) > 1 {
+			p.notify(l, in.Name, "(%s) notify_deleted already specified - ignoring %s", &in.NotifyDeletedScript)
+		}
+		in.NotifyDeleted = true
+	}},
 	{name: "smtp_alert", handler: func(p *parser, l line) {
 		if b, ok := p.optBool(l, "Invalid vrrp_instance smtp_alert parameter %s"); ok {
 			p.instState.smtpAlert = b2i(b)

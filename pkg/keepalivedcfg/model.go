@@ -266,6 +266,11 @@ type Instance struct {
 	NotifyFault  *Notify
 	NotifyStop   *Notify
 	Notify       *Notify // generic notify: 4 arguments appended at run time
+	// NotifyDeleted (notify_deleted [SCRIPT]): an instance removed by a
+	// reload is announced as DELETED (running NotifyDeletedScript)
+	// rather than keepalived's default FAULT.
+	NotifyDeleted       bool    `json:",omitempty"`
+	NotifyDeletedScript *Notify `json:",omitempty"`
 
 	SrcIP        netip.Addr   // unicast_src_ip or mcast_src_ip; invalid = the interface's
 	Unicast      bool         // unicast peers configured
