@@ -488,9 +488,11 @@ func instanceKeys(in *keepalivedcfg.Instance) (key, soft string) {
 		Priority: c.Priority, State: c.State, SMTPAlert: c.SMTPAlert, GARP: c.GARP,
 		NotifyMaster: stripNotify(c.NotifyMaster), NotifyBackup: stripNotify(c.NotifyBackup),
 		NotifyFault: stripNotify(c.NotifyFault), NotifyStop: stripNotify(c.NotifyStop), Notify: stripNotify(c.Notify),
+		NotifyMasterRxLowerPri: stripNotify(c.NotifyMasterRxLowerPri), NotifyDeletedScript: stripNotify(c.NotifyDeletedScript),
 	}
 	c.Priority, c.State, c.SMTPAlert, c.GARP = 0, 0, false, keepalivedcfg.GARP{}
 	c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify = nil, nil, nil, nil, nil
+	c.NotifyMasterRxLowerPri, c.NotifyDeletedScript = nil, nil
 	kb, _ := json.Marshal(&c)
 	sb, _ := json.Marshal(&s)
 	return string(kb), string(sb)

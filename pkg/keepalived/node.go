@@ -640,6 +640,7 @@ func notifyScripts(cfg *keepalivedcfg.Instance, opts track.Options, log zerolog.
 	s.Fault = prep(cfg.NotifyFault)
 	s.Stop = prep(cfg.NotifyStop)
 	s.Deleted = prep(cfg.NotifyDeletedScript)
+	s.MasterRxLowerPri = prep(cfg.NotifyMasterRxLowerPri)
 	s.Notify = prep(cfg.Notify)
 	return s
 }

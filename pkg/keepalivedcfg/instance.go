@@ -213,6 +213,9 @@ var instanceKeywords = []keyword{
 	{name: "notify", handler: func(p *parser, l line) {
 		p.notify(l, p.inst.Name, "(%s) notify script already specified - ignoring %s", &p.inst.Notify)
 	}},
+	{name: "notify_master_rx_lower_pri", handler: func(p *parser, l line) {
+		p.notify(l, p.inst.Name, "(%s) notify_master_rx_lower_pri script already specified - ignoring %s", &p.inst.NotifyMasterRxLowerPri)
+	}},
 	{name: "notify_deleted", handler: func(p *parser, l line) {
 		in := p.inst
 		if in.NotifyDeleted {

@@ -269,8 +269,11 @@ type Instance struct {
 	// NotifyDeleted (notify_deleted [SCRIPT]): an instance removed by a
 	// reload is announced as DELETED (running NotifyDeletedScript)
 	// rather than keepalived's default FAULT.
-	NotifyDeleted       bool    `json:",omitempty"`
-	NotifyDeletedScript *Notify `json:",omitempty"`
+	// NotifyMasterRxLowerPri runs, as MASTER, on each advert of lower
+	// priority (notify_master_rx_lower_pri).
+	NotifyMasterRxLowerPri *Notify `json:",omitempty"`
+	NotifyDeleted          bool    `json:",omitempty"`
+	NotifyDeletedScript    *Notify `json:",omitempty"`
 
 	SrcIP        netip.Addr   // unicast_src_ip or mcast_src_ip; invalid = the interface's
 	Unicast      bool         // unicast peers configured

@@ -66,7 +66,6 @@ const (
 	featStatic    = "static addresses, routes and rules"
 	featVRoutes   = "virtual routes and rules"
 	featTrack     = "BFD tracking (track_bfd, bfd_instance, track_group)"
-	featFIFO      = "notify_master_rx_lower_pri"
 	featSNMP      = "SNMP and D-Bus"
 	featFirewall  = "firewall rules: vrrp_iptables/nftables keywords, and accept mode off (no_accept, or vrrp_strict/strict_mode without accept)"
 	featNetns     = "network namespaces and VRFs"
@@ -170,7 +169,7 @@ func buildKeywords() []KeywordInfo {
 		"notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert",
 		"garp_master_delay", "garp_master_refresh", "garp_master_repeat", "garp_master_refresh_repeat",
 		"garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert",
-		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file", "skip_check_adv_addr", "notify_priority_changes", "notify_deleted")
+		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file", "skip_check_adv_addr", "notify_priority_changes", "notify_deleted", "notify_master_rx_lower_pri")
 	add(BlockInstance, Cosmetic, featTuning, false, "debug", "kernel_rx_buf_size", "linkbeat_use_polling")
 	// accept and no_accept work: an instance whose accept mode ends up off
 	// is refused (validate.go), since keepalived then drops traffic to its
@@ -183,7 +182,6 @@ func buildKeywords() []KeywordInfo {
 	add(BlockInstance, Refused, "track_src_ip (FAULT when the source address goes)", false, "track_src_ip")
 	add(BlockInstance, Refused, featIGMP, false, "promote_secondaries")
 	add(BlockInstance, Refused, featVRoutes, true, "virtual_routes", "virtual_rules")
-	add(BlockInstance, Refused, featFIFO, false, "notify_master_rx_lower_pri")
 	add(BlockInstance, Refused, featLVS, false, "lvs_sync_daemon_interface")
 	add(BlockInstance, Refused, featTiming, false, "down_timer_adverts")
 	add(BlockInstance, Refused, featGARPExtra, false, "garp_extra_if")

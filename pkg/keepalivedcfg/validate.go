@@ -102,7 +102,7 @@ func (p *parser) scriptSecurity() {
 		}
 	}
 	for _, in := range p.cfg.Instances {
-		for _, n := range []**Notify{&in.NotifyBackup, &in.NotifyMaster, &in.NotifyFault, &in.NotifyStop, &in.NotifyDeletedScript, &in.Notify} {
+		for _, n := range []**Notify{&in.NotifyBackup, &in.NotifyMaster, &in.NotifyFault, &in.NotifyStop, &in.NotifyDeletedScript, &in.Notify, &in.NotifyMasterRxLowerPri} {
 			notify(n)
 		}
 		var ts []TrackScript

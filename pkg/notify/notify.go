@@ -31,6 +31,9 @@ const (
 	// any other state.
 	MasterPriority
 	BackupPriority
+	// MasterRxLowerPri: as MASTER, an advert of lower priority came
+	// (notify_master_rx_lower_pri; FIFO line and its own script).
+	MasterRxLowerPri
 )
 
 func (s State) String() string {
@@ -49,6 +52,8 @@ func (s State) String() string {
 		return "MASTER_PRIORITY"
 	case BackupPriority:
 		return "BACKUP_PRIORITY"
+	case MasterRxLowerPri:
+		return "MASTER_RX_LOWER_PRI"
 	}
 	return "{UNKNOWN}"
 }
@@ -61,6 +66,8 @@ const StopTimeout = time.Second
 // vrrp_sync_group, prepared with track.Prepare; nil means not configured.
 type Scripts struct {
 	Master, Backup, Fault, Stop, Deleted *track.Command
+	// MasterRxLowerPri is notify_master_rx_lower_pri's command.
+	MasterRxLowerPri *track.Command
 	// Notify is the generic `notify` script: it gets four more arguments.
 	Notify *track.Command
 }
