@@ -83,6 +83,10 @@ type Daemon struct {
 	nodes   map[string]*runningNode
 	scripts map[string]*runningScript
 	groups  map[string]*syncGroup // running sync groups by name
+	procs   *runningProcs         // vrrp_track_process counting; nil = none configured
+	files   *runningFiles         // track_file watching; nil = none tracked
+	fifos   *runningFIFOs         // notify FIFOs; nil = none open
+	started bool                  // the first configuration was applied: later ones are reloads
 	ctx     context.Context
 	cancel  context.CancelFunc
 	mailCtx context.CancelFunc
@@ -148,6 +152,7 @@ func (d *Daemon) Reload(cfg *keepalivedcfg.Config) {
 func (d *Daemon) Stop(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.stopFIFOScripts()
 	var wg sync.WaitGroup
 	for name, n := range d.nodes {
 		wg.Add(1)
@@ -163,11 +168,14 @@ func (d *Daemon) Stop(ctx context.Context) {
 		}
 		delete(d.scripts, name)
 	}
+	d.stopProcesses()
+	d.stopFiles()
 	if d.env.Notifier != nil {
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_ = d.env.Notifier.Wait(wctx)
 		cancel()
 	}
+	d.stopFIFOs()
 	if m := d.env.mail.Swap(nil); m != nil {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_ = m.Close(cctx)
@@ -227,6 +235,9 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 				continue
 			}
 		}
+		if _, kept := want[name]; !kept {
+			n.deleted.Store(true)
+		}
 		stopping = append(stopping, n)
 		delete(d.nodes, name)
 		for _, s := range d.scripts {
@@ -236,6 +247,11 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 		}
 	}
 	d.stopNodes(stopping)
+	d.applyFIFOs(cfg.Global, topts)
+	d.applyProcesses(cfg)
+	d.initTrackFiles(cfg, d.started)
+	d.started = true
+	d.applyFiles(cfg)
 	// Scripts: restart those whose definition changed, stop unused ones.
 	used := map[string]bool{}
 	for _, in := range cfg.Instances {
@@ -268,6 +284,16 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 		for _, ti := range in.TrackInterfaces {
 			tracks = append(tracks, vrrpfsm.Track{Name: "interface:" + ti.Name, Weight: ti.Weight, Reverse: ti.Reverse, Initial: vrrpfsm.TrackUp})
 		}
+		for _, tp := range in.TrackProcesses {
+			// The instance starts from the scan's count, as keepalived's
+			// initialise_process_tracking_priorities.
+			initial := vrrpfsm.TrackDown
+			if d.procs != nil && d.procs.w.Up(tp.Name) {
+				initial = vrrpfsm.TrackUp
+			}
+			tracks = append(tracks, vrrpfsm.Track{Name: "process:" + tp.Name, Weight: tp.Weight, Reverse: tp.Reverse, Initial: initial})
+		}
+		tracks = append(tracks, d.fileTracks(in)...)
 		n, err := newNode(d.env, in, tracks, notifyScripts(in, topts, log))
 		if err != nil {
 			log.Error().Msgf("%v", err)
@@ -305,6 +331,8 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 		groups[g.Name] = sg
 	}
 	d.groups = groups
+	d.subscribeProcesses(cfg, isNew)
+	d.subscribeFiles(cfg, isNew)
 	for _, n := range created {
 		n.start(d.ctx)
 	}
@@ -460,9 +488,11 @@ func instanceKeys(in *keepalivedcfg.Instance) (key, soft string) {
 		Priority: c.Priority, State: c.State, SMTPAlert: c.SMTPAlert, GARP: c.GARP,
 		NotifyMaster: stripNotify(c.NotifyMaster), NotifyBackup: stripNotify(c.NotifyBackup),
 		NotifyFault: stripNotify(c.NotifyFault), NotifyStop: stripNotify(c.NotifyStop), Notify: stripNotify(c.Notify),
+		NotifyMasterRxLowerPri: stripNotify(c.NotifyMasterRxLowerPri), NotifyDeletedScript: stripNotify(c.NotifyDeletedScript),
 	}
 	c.Priority, c.State, c.SMTPAlert, c.GARP = 0, 0, false, keepalivedcfg.GARP{}
 	c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify = nil, nil, nil, nil, nil
+	c.NotifyMasterRxLowerPri, c.NotifyDeletedScript = nil, nil
 	kb, _ := json.Marshal(&c)
 	sb, _ := json.Marshal(&s)
 	return string(kb), string(sb)

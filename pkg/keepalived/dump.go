@@ -112,6 +112,8 @@ func (d *Daemon) DataDump() string {
 			fmt.Fprintf(&b, "   Status = %s\n", status)
 		}
 	}
+	d.dumpFiles(&b)
+	d.dumpProcesses(&b)
 	return b.String()
 }
 

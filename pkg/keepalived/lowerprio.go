@@ -6,6 +6,7 @@ import (
 
 	"hapair/pkg/garp"
 	"hapair/pkg/keepalivedcfg"
+	"hapair/pkg/notify"
 )
 
 // peerTTL is the instance's unicast_peer min_ttl/max_ttl for vrrp.Check.
@@ -25,6 +26,17 @@ func peerTTL(cfg *keepalivedcfg.Instance) map[netip.Addr][2]int {
 // once and again garp_lower_prio_delay later (vrrp.c vrrp_state_master_rx),
 // so that hosts that followed the other router come back.
 func (n *node) LowerPrioAdvert() {
+	// notify_master_rx_lower_pri, then its FIFO line (vrrp_notify.c
+	// send_event_notify).
+	if nf := n.env.Notifier; nf != nil {
+		n.notifyMu.Lock()
+		cmd := n.scripts.MasterRxLowerPri
+		n.notifyMu.Unlock()
+		if cmd != nil {
+			nf.Run(*cmd)
+		}
+		nf.NotifyFIFOs(notify.Event{Name: n.cfg.Name, State: notify.MasterRxLowerPri, Priority: n.fsm.EffectivePriority()})
+	}
 	n.lowerPrioGARPs()
 	// keepalived also announces the other members of the sync group that
 	// set garp_lower_prio_repeat, when their VIPs are set.

@@ -25,13 +25,17 @@ import (
 // effects of its transitions (VIPs, gratuitous ARPs, notify scripts, mail).
 // It implements vrrpfsm.Effects; its vrrp.Sender is the machine's Sender.
 type node struct {
-	cfg  *keepalivedcfg.Instance
-	env  *Env
-	log  zerolog.Logger
-	ifi  *net.Interface
-	src  netip.Addr
-	dsts []netip.Addr
-	vips []vip.VIP
+	// deleted: a reload removed the instance; its stop is announced as
+	// keepalived's clear_diff_vrrp does (FAULT, or DELETED with
+	// notify_deleted), not as STOP.
+	deleted atomic.Bool
+	cfg     *keepalivedcfg.Instance
+	env     *Env
+	log     zerolog.Logger
+	ifi     *net.Interface
+	src     netip.Addr
+	dsts    []netip.Addr
+	vips    []vip.VIP
 	// advertised are the addresses carried in adverts (the VIPs).
 	advertised []netip.Addr
 
@@ -178,6 +182,17 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		HigherPrioSendAdvert: cfg.HigherPrioSendAdvert, Address: n.src, Tracks: tracks, LogDetail: env.LogDetail,
 		// dont_track_primary: the instance ignores its own interface's state.
 		InterfaceDown: ifi.Flags&net.FlagUp == 0 && !cfg.DontTrackPrimary,
+	}
+	if cfg.NotifyPriorityChanges && env.Notifier != nil {
+		// notify_priority_changes: a FIFO line per change
+		// (vrrp_notify.c send_instance_priority_notifies).
+		fcfg.OnPriority = func(st vrrpfsm.State, prio int) {
+			label := notify.BackupPriority
+			if st == vrrpfsm.Master {
+				label = notify.MasterPriority
+			}
+			env.Notifier.NotifyFIFOs(notify.Event{Name: cfg.Name, State: label, Priority: prio})
+		}
 	}
 	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
 	return n, nil
@@ -388,7 +403,19 @@ func (n *node) receive(ctx context.Context) {
 			}
 			continue
 		}
-		msg, err := vrrp.Check(r, n.expect)
+		e := n.expect
+		if n.cfg.SkipCheckAdvAddr {
+			// skip_check_adv_addr: a backup does not check the VIPs of
+			// adverts from the master it follows (vrrp.c vrrp_backup).
+			src := r.Src
+			if !src.IsValid() && len(r.Packet) >= 20 {
+				src = netip.AddrFrom4([4]byte(r.Packet[12:16])) // the IPv4 header's source
+			}
+			if st := n.fsm.Status(); st.State == vrrpfsm.Backup && st.MasterAddr.IsValid() && st.MasterAddr == src {
+				e.SkipVIPCheck = true
+			}
+		}
+		msg, err := vrrp.Check(r, e)
 		if err != nil {
 			n.dropped(err, r.Src)
 			continue
@@ -558,13 +585,23 @@ func (n *node) Notify(from, to vrrpfsm.State, prio int) {
 	if !ok {
 		return
 	}
+	if to == vrrpfsm.Stop && n.deleted.Load() {
+		switch {
+		case n.cfg.NotifyDeleted:
+			st = notify.Deleted
+		case from == vrrpfsm.Fault:
+			return // already announced as FAULT
+		default:
+			st = notify.Fault
+		}
+	}
 	n.notifyMu.Lock()
 	scripts, smtpAlert := n.scripts, n.smtpAlert
 	n.notifyMu.Unlock()
 	if n.env.Notifier != nil {
 		n.env.Notifier.Notify(scripts, notify.Event{Name: n.cfg.Name, State: st, Priority: prio})
 	}
-	if smtpAlert && st != notify.Stop {
+	if smtpAlert && st != notify.Stop && st != notify.Deleted {
 		if m := n.env.mailer(); m != nil {
 			m.Alert(context.Background(), n.cfg.Name, st)
 		}
@@ -602,6 +639,8 @@ func notifyScripts(cfg *keepalivedcfg.Instance, opts track.Options, log zerolog.
 	s.Backup = prep(cfg.NotifyBackup)
 	s.Fault = prep(cfg.NotifyFault)
 	s.Stop = prep(cfg.NotifyStop)
+	s.Deleted = prep(cfg.NotifyDeletedScript)
+	s.MasterRxLowerPri = prep(cfg.NotifyMasterRxLowerPri)
 	s.Notify = prep(cfg.Notify)
 	return s
 }

@@ -11,6 +11,7 @@ import (
 // instState holds what keepalived tracks while reading an instance but the
 // model does not keep (unset markers, flags for the final checks).
 type instState struct {
+	notifyPrio        int // notify_priority_changes: -1 unset, 0, 1
 	wantState         int // 0 unset, 1 MASTER, 2 BACKUP
 	basePriority      int // 0 unset
 	version           int // 0 unset
@@ -18,7 +19,6 @@ type instState struct {
 	adverInt          uint64
 	ttl               int // -1 unset
 	ifaceSet          bool
-	ifaceMissing      bool
 	unicastConfigured bool
 	saddrFromConfig   bool
 	authType          AuthType
@@ -69,7 +69,7 @@ var instanceKeywords = []keyword{
 			}
 			if !ok {
 				p.errorf(l, "WARNING - interface %s for vrrp_instance %s doesn't exist", name, p.inst.Name)
-				p.instState.ifaceMissing = true
+				p.noInterface(l)
 				return
 			}
 			if info.Loopback {
@@ -88,6 +88,12 @@ var instanceKeywords = []keyword{
 	}},
 	{name: "track_script", handler: func(p *parser, l line) {
 		p.valueBlock(l, func(v line) { p.trackScript(v, p.inst.Name, &p.inst.TrackScripts) })
+	}},
+	{name: "track_file", handler: func(p *parser, l line) {
+		p.valueBlock(l, func(v line) { p.trackFile(v, p.inst.Name, &p.inst.TrackFiles) })
+	}},
+	{name: "track_process", handler: func(p *parser, l line) {
+		p.valueBlock(l, func(v line) { p.trackProcess(v, p.inst.Name, &p.inst.TrackProcesses) })
 	}},
 	{name: "mcast_src_ip", handler: (*parser).srcIP},
 	{name: "unicast_src_ip", handler: func(p *parser, l line) {
@@ -207,6 +213,24 @@ var instanceKeywords = []keyword{
 	{name: "notify", handler: func(p *parser, l line) {
 		p.notify(l, p.inst.Name, "(%s) notify script already specified - ignoring %s", &p.inst.Notify)
 	}},
+	{name: "notify_master_rx_lower_pri", handler: func(p *parser, l line) {
+		p.notify(l, p.inst.Name, "(%s) notify_master_rx_lower_pri script already specified - ignoring %s", &p.inst.NotifyMasterRxLowerPri)
+	}},
+	{name: "notify_deleted", handler: func(p *parser, l line) {
+		in := p.inst
+		if in.NotifyDeleted {
+			arg := ""
+			if len(l.words) > 1 {
+				arg = l.words[1]
+			}
+			p.errorf(l, "(%s) notify_deleted already specified - ignoring %s", in.Name, arg)
+			return
+		}
+		if len(l.words) > 1 {
+			p.notify(l, in.Name, "(%s) notify_deleted already specified - ignoring %s", &in.NotifyDeletedScript)
+		}
+		in.NotifyDeleted = true
+	}},
 	{name: "smtp_alert", handler: func(p *parser, l line) {
 		if b, ok := p.optBool(l, "Invalid vrrp_instance smtp_alert parameter %s"); ok {
 			p.instState.smtpAlert = b2i(b)
@@ -254,6 +278,25 @@ var instanceKeywords = []keyword{
 		p.instState.higherPrioSend = p.instBool(l, p.instState.higherPrioSend, "(%s) invalid higher_prio_send_advert %s specified")
 	}},
 	{name: "check_unicast_src", handler: func(p *parser, l line) { p.inst.CheckUnicastSrc = true }},
+	{name: "notify_priority_changes", handler: func(p *parser, l line) {
+		res := 1
+		if len(l.words) >= 2 {
+			if res = checkTrueFalse(l.words[1]); res < 0 {
+				p.errorf(l, "(%s) Invalid value '%s' for notify_priority_changes specified", p.inst.Name, l.words[1])
+				return
+			}
+		}
+		p.instState.notifyPrio = res
+	}},
+	{name: "skip_check_adv_addr", handler: func(p *parser, l line) {
+		// keepalived 2.2.7 sets it for any valid word, "off" included
+		// (vrrp_parser.c vrrp_skip_check_adv_addr_handler).
+		if len(l.words) >= 2 && checkTrueFalse(l.words[1]) < 0 {
+			p.errorf(l, "(%s) invalid skip_check_adv_addr %s specified", p.inst.Name, l.words[1])
+			return
+		}
+		p.inst.SkipCheckAdvAddr = true
+	}},
 	{name: "authentication", sub: []keyword{
 		{name: "auth_type", handler: func(p *parser, l line) {
 			switch s := p.arg(l, 1); s {
@@ -319,7 +362,7 @@ func (p *parser) vrrpInstance(l line) {
 	// reach it (when no '{' follows) change nothing.
 	detached := func() {
 		p.inst = &Instance{Name: "", Pos: l.pos}
-		p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
+		p.instState = &instState{notifyPrio: -1, ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
 	}
 	if len(l.words) != 2 {
 		p.errorf(l, "vrrp_instance must have a name")
@@ -337,13 +380,13 @@ func (p *parser) vrrpInstance(l line) {
 	g := p.cfg.Global.GARP
 	// Instances copy the global GARP settings read so far, as keepalived's
 	// alloc_vrrp does: global_defs after an instance does not apply to it.
-	in := &Instance{Name: name, Pos: l.pos, GARP: GARP{
+	in := &Instance{Name: name, Pos: l.pos, SkipCheckAdvAddr: p.skipCheckAdvAddr, GARP: GARP{
 		MasterDelay: g.MasterDelay, MasterRepeat: g.MasterRepeat,
 		MasterRefresh: g.MasterRefresh, MasterRefreshRepeat: g.MasterRefreshRepeat,
 		LowerPrioDelay: -1, LowerPrioRepeat: -1,
 	}}
 	p.inst = in
-	p.instState = &instState{ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
+	p.instState = &instState{notifyPrio: -1, ttl: -1, smtpAlert: -1, lowerPrioNoAdvert: -1, higherPrioSend: -1, strict: -1, accept: -1}
 	if p.states == nil {
 		p.states = map[*Instance]*instState{}
 	}
@@ -432,6 +475,7 @@ func (p *parser) trackIf(l line, owner string, list *[]TrackInterface) {
 	if p.opts.Interfaces != nil {
 		if _, ok := p.opts.Interfaces(name); !ok {
 			p.errorf(l, "(%s) tracked interface %s doesn't exist", owner, name)
+			p.noInterface(l)
 			return
 		}
 	}
@@ -635,6 +679,7 @@ func (p *parser) parseIPAddress(l line) (VIP, bool) {
 			if p.opts.Interfaces != nil {
 				if _, ok := p.opts.Interfaces(l.words[i]); !ok {
 					p.errorf(l, "WARNING - interface %s for ip address %s doesn't exist", l.words[i], str)
+					p.noInterface(l)
 					return v, false
 				}
 			}
@@ -757,9 +802,12 @@ type sgState struct {
 	groupSet bool
 	names    []string
 	namesPos Pos
+	tracks   sgTracks
+	// notifyPrio is the group's notify_priority_changes: -1 unset.
+	notifyPrio int
 }
 
-var syncGroupKeywords = []keyword{
+var syncGroupKeywords = append([]keyword{
 	{name: "group", handler: func(p *parser, l line) {
 		sg, st := p.sg, p.sgState
 		if st.groupSet {
@@ -794,12 +842,12 @@ var syncGroupKeywords = []keyword{
 			p.sg.SMTPAlert = boolPtr(b)
 		}
 	}},
-}
+}, syncGroupTrackKeywords...)
 
 func (p *parser) vrrpSyncGroup(l line) {
 	detached := func() {
 		p.sg = &SyncGroup{Pos: l.pos}
-		p.sgState = &sgState{}
+		p.sgState = &sgState{notifyPrio: -1}
 	}
 	if len(l.words) != 2 {
 		p.errorf(l, "vrrp_sync_group must have a name - skipping")
@@ -816,7 +864,7 @@ func (p *parser) vrrpSyncGroup(l line) {
 		}
 	}
 	p.sg = &SyncGroup{Name: l.words[1], Pos: l.pos}
-	p.sgState = &sgState{}
+	p.sgState = &sgState{notifyPrio: -1}
 	if p.sgStates == nil {
 		p.sgStates = map[*SyncGroup]*sgState{}
 	}

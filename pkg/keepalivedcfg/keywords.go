@@ -21,12 +21,19 @@ func initRoot() {
 		{name: "vrrp_script", handler: (*parser).vrrpScript, sub: scriptKeywords, close: (*parser).vrrpScriptEnd},
 		{name: "vrrp_instance", handler: (*parser).vrrpInstance, sub: instanceKeywords, close: (*parser).vrrpInstanceEnd},
 		{name: "vrrp_sync_group", handler: (*parser).vrrpSyncGroup, sub: syncGroupKeywords},
+		{name: "vrrp_track_process", handler: (*parser).vrrpTrackProcess, sub: processKeywords, close: (*parser).vrrpTrackProcessEnd},
+		{name: "track_file", handler: (*parser).trackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
+		{name: "vrrp_track_file", handler: (*parser).vrrpTrackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
 	}
 }
 
 // --- global_defs -------------------------------------------------------------
 
 var globalKeywords = []keyword{
+	{name: "notify_fifo", handler: func(p *parser, l line) { p.notifyFIFO(l, "", &p.cfg.Global.NotifyFIFO) }},
+	{name: "notify_fifo_script", handler: func(p *parser, l line) { p.notifyFIFOScript(l, "", &p.cfg.Global.NotifyFIFO) }},
+	{name: "vrrp_notify_fifo", handler: func(p *parser, l line) { p.notifyFIFO(l, "vrrp_", &p.cfg.Global.VRRPNotifyFIFO) }},
+	{name: "vrrp_notify_fifo_script", handler: func(p *parser, l line) { p.notifyFIFOScript(l, "vrrp_", &p.cfg.Global.VRRPNotifyFIFO) }},
 	{name: "router_id", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
 			p.errorf(l, "routerid name missing - ignoring")
@@ -119,6 +126,30 @@ var globalKeywords = []keyword{
 		}
 		p.gs.mcastGroup6 = a
 	}},
+	{name: "vrrp_min_garp", handler: func(p *parser, l line) {
+		if len(l.words) >= 2 {
+			switch checkTrueFalse(l.words[1]) {
+			case -1:
+				p.errorf(l, "Invalid value for vrrp_min_garp specified")
+				return
+			case 0:
+				return
+			}
+		}
+		// One gratuitous ARP/NA, no repeat, no refresh: keepalived changes
+		// only the settings still at their defaults
+		// (global_parser.c vrrp_min_garp_handler).
+		g := &p.cfg.Global.GARP
+		if g.MasterRepeat == 5 {
+			g.MasterRepeat = 1
+		}
+		if g.MasterRefreshRepeat == 1 {
+			g.MasterRefreshRepeat = 0
+		}
+		if g.MasterDelay == 5*time.Second {
+			g.MasterDelay = 0
+		}
+	}},
 	{name: "vrrp_garp_master_delay", handler: func(p *parser, l line) {
 		if v, ok := p.readUnsigned(l, 1, 0, 4294, true); ok {
 			p.cfg.Global.GARP.MasterDelay = time.Duration(v) * time.Second
@@ -186,6 +217,17 @@ var globalKeywords = []keyword{
 		}
 	}},
 	{name: "vrrp_check_unicast_src", handler: func(p *parser, l line) { p.checkUnicastSrc = true }},
+	{name: "vrrp_skip_check_adv_addr", handler: func(p *parser, l line) { p.skipCheckAdvAddr = true }},
+	{name: "vrrp_notify_priority_changes", handler: func(p *parser, l line) {
+		res := 1
+		if len(l.words) >= 2 {
+			if res = checkTrueFalse(l.words[1]); res < 0 {
+				p.errorf(l, "Invalid value '%s' for global vrrp_notify_priority_changes specified", l.words[1])
+				return
+			}
+		}
+		p.notifyPrioChanges = res == 1
+	}},
 	{name: "vrrp_higher_prio_send_advert", handler: func(p *parser, l line) {
 		if len(l.words) < 2 {
 			p.gs.higherPrioSendAdvert = true

@@ -14,10 +14,12 @@ import (
 // Config is a whole keepalived configuration, possibly from several files.
 type Config struct {
 	Global     Global
-	Scripts    []*Script    // vrrp_script blocks, in file order
-	Instances  []*Instance  // vrrp_instance blocks, in file order
-	SyncGroups []*SyncGroup // vrrp_sync_group blocks, in file order
-	Files      []string     // the files read, in order
+	Scripts    []*Script         // vrrp_script blocks, in file order
+	Instances  []*Instance       // vrrp_instance blocks, in file order
+	SyncGroups []*SyncGroup      // vrrp_sync_group blocks, in file order
+	Processes  []*TrackedProcess `json:",omitempty"` // vrrp_track_process blocks, in file order
+	TrackFiles []*TrackedFile    `json:",omitempty"` // track_file blocks, in file order
+	Files      []string          // the files read, in order
 	// ScriptsChecked: the scripts were checked on disk while parsing
 	// (Options.CheckScript) and keepalived's lines about them reported.
 	ScriptsChecked bool
@@ -75,6 +77,23 @@ type Global struct {
 	// no spacing.
 	GARPInterval time.Duration
 	GNAInterval  time.Duration
+
+	// NotifyFIFO (notify_fifo, notify_fifo_script) and VRRPNotifyFIFO
+	// (vrrp_notify_fifo, ...): a FIFO that gets one line per instance or
+	// group state change (`INSTANCE "VI_1" MASTER 100`); nil = none. A
+	// vrrp FIFO on the global FIFO's path is dropped.
+	NotifyFIFO     *NotifyFIFO `json:",omitempty"`
+	VRRPNotifyFIFO *NotifyFIFO `json:",omitempty"`
+}
+
+// NotifyFIFO is a notify FIFO: created (mode 0644, owned by User:Group)
+// unless it exists, opened, and its Script (if any) started with the
+// FIFO's path as last argument; the script gets SIGTERM at stop.
+type NotifyFIFO struct {
+	Path   string
+	User   string // "" = the default script user
+	Group  string
+	Script *Notify
 }
 
 // GARP is the gratuitous ARP / unsolicited NA schedule of an instance
@@ -237,6 +256,8 @@ type Instance struct {
 
 	TrackScripts     []TrackScript
 	TrackInterfaces  []TrackInterface
+	TrackProcesses   []TrackProcess `json:",omitempty"`
+	TrackFiles       []TrackFile    `json:",omitempty"`
 	DontTrackPrimary bool
 
 	SMTPAlert    bool // instance smtp_alert, else global smtp_alert_vrrp, else smtp_alert
@@ -245,6 +266,14 @@ type Instance struct {
 	NotifyFault  *Notify
 	NotifyStop   *Notify
 	Notify       *Notify // generic notify: 4 arguments appended at run time
+	// NotifyDeleted (notify_deleted [SCRIPT]): an instance removed by a
+	// reload is announced as DELETED (running NotifyDeletedScript)
+	// rather than keepalived's default FAULT.
+	// NotifyMasterRxLowerPri runs, as MASTER, on each advert of lower
+	// priority (notify_master_rx_lower_pri).
+	NotifyMasterRxLowerPri *Notify `json:",omitempty"`
+	NotifyDeleted          bool    `json:",omitempty"`
+	NotifyDeletedScript    *Notify `json:",omitempty"`
 
 	SrcIP        netip.Addr   // unicast_src_ip or mcast_src_ip; invalid = the interface's
 	Unicast      bool         // unicast peers configured
@@ -260,6 +289,15 @@ type Instance struct {
 	// that peer's min_ttl..max_ttl (check_unicast_src or the global
 	// vrrp_check_unicast_src).
 	CheckUnicastSrc bool
+	// SkipCheckAdvAddr: in BACKUP, adverts from the current master are not
+	// checked against our VIPs (skip_check_adv_addr, or
+	// vrrp_skip_check_adv_addr read before the instance).
+	SkipCheckAdvAddr bool `json:",omitempty"`
+	// NotifyPriorityChanges: each change of the effective priority is
+	// written to the notify FIFOs (MASTER_PRIORITY / BACKUP_PRIORITY):
+	// notify_priority_changes of the instance, else of its sync group,
+	// else vrrp_notify_priority_changes.
+	NotifyPriorityChanges bool `json:",omitempty"`
 	// PeerTTL holds the min_ttl/max_ttl of the unicast peers that set them
 	// (the default is 0..255).
 	PeerTTL map[netip.Addr]TTLRange `json:",omitempty"`
@@ -282,4 +320,81 @@ type SyncGroup struct {
 	Notify       *Notify
 	SMTPAlert    *bool
 	Pos          Pos
+}
+
+// ParamMatch is how a vrrp_track_process compares a process's arguments
+// with the configured ones (keepalived's param_match).
+type ParamMatch int
+
+const (
+	// ParamMatchNone: arguments are not compared.
+	ParamMatchNone ParamMatch = iota
+	// ParamMatchExact: the arguments are exactly the configured ones.
+	ParamMatchExact
+	// ParamMatchPartial: the configured arguments are the first ones.
+	ParamMatchPartial
+	// ParamMatchInitial: as partial, but the last configured argument
+	// need only begin the process's corresponding argument.
+	ParamMatchInitial
+)
+
+// TrackedProcess is a vrrp_track_process block.
+type TrackedProcess struct {
+	Name string
+	// Process is the process name: compared with the process's comm
+	// (15 characters at most) or, with FullCommand, with argv[0].
+	Process     string
+	Params      []string // further words of `process`; nil = none
+	ParamMatch  ParamMatch
+	FullCommand bool
+	Weight      int // -254..254
+	Reverse     bool
+	// The process is "up" while Quorum <= running <= QuorumMax.
+	Quorum    int
+	QuorumMax int
+	// ForkDelay delays the quorum gained by a fork, TerminateDelay the
+	// quorum lost by an exit (delay sets both).
+	ForkDelay      time.Duration
+	TerminateDelay time.Duration
+	Pos            Pos
+}
+
+// TrackProcess is one track_process entry of an instance.
+type TrackProcess struct {
+	Name    string
+	Weight  int
+	Reverse bool
+}
+
+// TrackFileInit is what track_file's init_file does at start.
+type TrackFileInit int
+
+const (
+	// TrackFileNoInit: no init_file.
+	TrackFileNoInit TrackFileInit = iota
+	// TrackFileCreate: write the value if the file does not exist.
+	TrackFileCreate
+	// TrackFileOverwrite: init_file ... overwrite: write it at start
+	// (not on reload) even if the file exists, if it is a regular file.
+	TrackFileOverwrite
+)
+
+// TrackedFile is a track_file (or vrrp_track_file) block: the number in
+// the file, times the weight, is added to the priority of the instances
+// tracking it; with weight 0 a non-zero number means FAULT.
+type TrackedFile struct {
+	Name      string
+	Path      string
+	Weight    int // -254..254, default 1
+	Reverse   bool
+	Init      TrackFileInit
+	InitValue int
+	Pos       Pos
+}
+
+// TrackFile is one track_file entry of an instance.
+type TrackFile struct {
+	Name    string
+	Weight  int
+	Reverse bool
 }

@@ -189,13 +189,26 @@ type parser struct {
 	// checkUnicastSrc is vrrp_check_unicast_src, applied to every
 	// instance (Instance.CheckUnicastSrc).
 	checkUnicastSrc bool
-	defaultUser     int  // defaultUserUnknown, OK or Fail
-	inHandler       bool // running a top-level block's handler (VRRP pass)
+	// skipCheckAdvAddr is vrrp_skip_check_adv_addr: keepalived copies it
+	// into the instances declared after it (alloc_vrrp).
+	skipCheckAdvAddr bool
+	// notifyPrioChanges is vrrp_notify_priority_changes.
+	notifyPrioChanges bool
+	defaultUser       int  // defaultUserUnknown, OK or Fail
+	inHandler         bool // running a top-level block's handler (VRRP pass)
+	// missingIf is keepalived's non_existent_interface_specified: any
+	// interface named in the VRRP configuration (an instance's, a tracked
+	// one, an address's dev, a route's or rule's) that does not exist. The
+	// VRRP process then stops before its other checks.
+	missingIf    bool
+	missingIfPos Pos
 
 	// state of the block being parsed
 	inst        *Instance
 	instState   *instState
 	script      *Script
+	proc        *TrackedProcess
+	tfile       *TrackedFile
 	scriptState *scriptState
 	sg          *SyncGroup
 	sgState     *sgState
@@ -634,6 +647,7 @@ func defaultGlobal() Global {
 // (keepalived/core/global_data.c init_global_data).
 func (p *parser) finishGlobal() {
 	g := &p.cfg.Global
+	p.finishFIFOs()
 	// keepalived's vrrp_complete_init: the lower priority GARPs default to
 	// the master ones.
 	if g.GARP.LowerPrioRepeat == -1 {

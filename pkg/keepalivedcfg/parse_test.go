@@ -389,6 +389,11 @@ func TestInterfaceChecks(t *testing.T) {
 		{"eth9", "WARNING - interface eth9 for vrrp_instance I doesn't exist|Non-existent interface specified in configuration"},
 		{"lo", "(I) cannot use a loopback interface (lo) for vrrp - ignoring|(I) Unknown interface!"},
 		{"eth0", ""},
+		// A missing tracked interface or address dev stops keepalived's
+		// VRRP checks too (the script check is not made: no SECURITY
+		// VIOLATION for the notify script).
+		{"eth0\ntrack_interface {\neth9\n}\nnotify_master /bin/true", "(I) tracked interface eth9 doesn't exist|Non-existent interface specified in configuration"},
+		{"eth0\nvirtual_ipaddress {\n10.0.0.2 dev eth9\n}", "WARNING - interface eth9 for ip address 10.0.0.2 doesn't exist|Non-existent interface specified in configuration"},
 	} {
 		_, diags, _ := Parse("k.conf", []byte(strings.Replace(src, "%s", tt.ifname, 1)), opts)
 		var msgs []string
@@ -626,5 +631,29 @@ func TestSyncGroupMembership(t *testing.T) {
 		if got := len(cfg.Instance(name).TrackScripts); got != want {
 			t.Errorf("%s: %d weighted track scripts, want %d", name, got, want)
 		}
+	}
+}
+
+// TestMinGARP: vrrp_min_garp gives one gratuitous ARP without repeat or
+// refresh, as keepalived 2.2.7 dumps it (-d: delay 0, repeat 1, refresh
+// repeat 0, lower priority delay 0 and repeat 1), leaving a setting made
+// before it to another value alone.
+func TestMinGARP(t *testing.T) {
+	inst := "vrrp_instance VI_1 {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n10.0.0.1\n}\n}\n"
+	cfg, diags, err := parseString(t, "global_defs {\nvrrp_min_garp\n}\n"+inst)
+	if err != nil || len(diags) != 0 {
+		t.Fatalf("%v %v", err, diags)
+	}
+	want := GARP{MasterDelay: 0, MasterRepeat: 1, MasterRefresh: 0, MasterRefreshRepeat: 0, LowerPrioDelay: 0, LowerPrioRepeat: 1}
+	if got := cfg.Instances[0].GARP; got != want {
+		t.Errorf("GARP %+v, want %+v", got, want)
+	}
+	cfg, _, _ = parseString(t, "global_defs {\nvrrp_garp_master_repeat 3\nvrrp_min_garp\n}\n"+inst)
+	if got := cfg.Instances[0].GARP.MasterRepeat; got != 3 {
+		t.Errorf("repeat set before vrrp_min_garp: %d, want 3", got)
+	}
+	cfg, _, _ = parseString(t, "global_defs {\nvrrp_min_garp false\n}\n"+inst)
+	if got := cfg.Instances[0].GARP.MasterRepeat; got != 5 {
+		t.Errorf("vrrp_min_garp false: repeat %d, want 5", got)
 	}
 }

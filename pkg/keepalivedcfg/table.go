@@ -43,6 +43,8 @@ const (
 	BlockInstance  = "vrrp_instance"
 	BlockAuth      = "authentication"
 	BlockSyncGroup = "vrrp_sync_group"
+	BlockProcess   = "vrrp_track_process"
+	BlockTrackFile = "track_file"
 )
 
 // KeywordInfo is one entry of the keyword table.
@@ -63,16 +65,14 @@ const (
 	featVMAC      = "VMACs and ipvlan"
 	featStatic    = "static addresses, routes and rules"
 	featVRoutes   = "virtual routes and rules"
-	featTrack     = "tracking of files, processes and BFD"
-	featSGTrack   = "a sync group's own track lists"
-	featFIFO      = "notify FIFOs and extra notify events"
+	featTrack     = "BFD tracking (track_bfd, bfd_instance, track_group)"
 	featSNMP      = "SNMP and D-Bus"
 	featFirewall  = "firewall rules: vrrp_iptables/nftables keywords, and accept mode off (no_accept, or vrrp_strict/strict_mode without accept)"
 	featNetns     = "network namespaces and VRFs"
 	featScripts   = "startup and shutdown scripts"
 	featIfaces    = "default_interface, dynamic_interfaces, interface delays"
-	featRxChecks  = "skip_check_adv_addr, unicast_fault_no_peer, old_unicast_checksum"
-	featGARPExtra = "garp_group, vrrp_min_garp, garp_extra_if"
+	featRxChecks  = "unicast_fault_no_peer, old_unicast_checksum"
+	featGARPExtra = "garp_group, garp_extra_if"
 	featTiming    = "down_timer_adverts, vrrp_startup_delay"
 	featAddrFlags = "address options home, -nodad, mngtmpaddr, noprefixroute, autojoin"
 	featIGMP      = "disable_local_igmp, promote_secondaries"
@@ -96,10 +96,10 @@ func buildKeywords() []KeywordInfo {
 	works := func(block string, names ...string) { add(block, Works, "", false, names...) }
 
 	// Top level.
-	works(BlockRoot, "global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group")
+	works(BlockRoot, "global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "vrrp_track_process", "track_file", "vrrp_track_file")
 	add(BlockRoot, Refused, featLVS, true, "virtual_server", "virtual_server_group", "SSL")
 	add(BlockRoot, Refused, featStatic, true, "static_ipaddress", "static_routes", "static_rules")
-	add(BlockRoot, Refused, featTrack, true, "vrrp_track_process", "track_file", "vrrp_track_file", "bfd_instance", "track_group")
+	add(BlockRoot, Refused, featTrack, true, "bfd_instance", "track_group")
 	add(BlockRoot, Refused, featGARPExtra, true, "garp_group")
 	add(BlockRoot, Refused, featIfaces, true, "interface_up_down_delays")
 	add(BlockRoot, Cosmetic, "link polling (gkeepalived uses netlink)", true, "linkbeat_interfaces")
@@ -115,7 +115,7 @@ func buildKeywords() []KeywordInfo {
 		"vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_garp_master_delay", "vrrp_garp_master_repeat",
 		"vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_delay",
 		"vrrp_garp_lower_prio_repeat", "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_lower_prio_no_advert",
-		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src")
+		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_min_garp")
 	add(BlockGlobal, Cosmetic, featTuning, false, "process_names", "process_name", "vrrp_process_name",
 		"checker_process_name", "lvs_process_name", "bfd_process_name", "max_auto_priority",
 		"min_auto_priority_delay", "vrrp_priority", "vrrp_no_swap", "vrrp_rt_priority", "vrrp_cpu_affinity",
@@ -141,19 +141,25 @@ func buildKeywords() []KeywordInfo {
 		"lvs_flush_onstop", "lvs_sync_daemon", "nftables_ipvs", "nftables_ipvs_priority",
 		"nftables_ipvs_start_fwmark", "lvs_notify_fifo", "lvs_notify_fifo_script")
 	add(BlockGlobal, Refused, featTiming, false, "vrrp_down_timer_adverts", "vrrp_startup_delay")
-	add(BlockGlobal, Refused, featGARPExtra, false, "vrrp_min_garp", "vrrp_garp_extra_if")
+	add(BlockGlobal, Refused, featGARPExtra, false, "vrrp_garp_extra_if")
 	add(BlockGlobal, Refused, featVMAC, false, "vrrp_vmac_garp_intvl")
 	add(BlockGlobal, Refused, featFirewall, false, "vrrp_iptables", "vrrp_ipsets", "nftables",
 		"nftables_priority", "nftables_ifindex", "nftables_counters")
-	add(BlockGlobal, Refused, featRxChecks, false, "vrrp_skip_check_adv_addr")
-	add(BlockGlobal, Refused, featFIFO, false, "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo",
-		"vrrp_notify_fifo_script", "vrrp_notify_priority_changes")
+	works(BlockGlobal, "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script")
+	works(BlockGlobal, "vrrp_notify_priority_changes")
 	add(BlockGlobal, Refused, featSNMP, false, "snmp_socket", "enable_traps", "enable_snmp_vrrp",
 		"enable_snmp_keepalived", "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3",
 		"enable_snmp_checker", "enable_dbus", "dbus_service_name")
 
 	// vrrp_script.
 	works(BlockScript, "script", "interval", "timeout", "weight", "rise", "fall", "user", "init_fail")
+
+	// vrrp_track_process.
+	works(BlockProcess, "process", "param_match", "weight", "quorum", "quorum_max", "delay",
+		"terminate_delay", "fork_delay", "full_command")
+
+	// track_file (and its deprecated twin vrrp_track_file).
+	works(BlockTrackFile, "file", "weight", "init_file")
 
 	// vrrp_instance.
 	works(BlockInstance, "state", "interface", "dont_track_primary", "track_interface", "track_script",
@@ -163,20 +169,19 @@ func buildKeywords() []KeywordInfo {
 		"notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert",
 		"garp_master_delay", "garp_master_refresh", "garp_master_repeat", "garp_master_refresh_repeat",
 		"garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert",
-		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept")
+		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file", "skip_check_adv_addr", "notify_priority_changes", "notify_deleted", "notify_master_rx_lower_pri")
 	add(BlockInstance, Cosmetic, featTuning, false, "debug", "kernel_rx_buf_size", "linkbeat_use_polling")
 	// accept and no_accept work: an instance whose accept mode ends up off
 	// is refused (validate.go), since keepalived then drops traffic to its
 	// VIPs with nftables rules.
 	add(BlockInstance, Refused, featVMAC, false, "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan", "vmac_garp_intvl")
-	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum", "skip_check_adv_addr")
+	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum")
 	add(BlockInstance, Refused, featNetns, false, "vrf")
 	add(BlockInstance, Refused, "native_ipv6", false, "native_ipv6")
-	add(BlockInstance, Refused, featTrack, true, "track_file", "track_process", "track_bfd")
-	add(BlockInstance, Refused, featTrack, false, "track_src_ip")
+	add(BlockInstance, Refused, featTrack, true, "track_bfd")
+	add(BlockInstance, Refused, "track_src_ip (FAULT when the source address goes)", false, "track_src_ip")
 	add(BlockInstance, Refused, featIGMP, false, "promote_secondaries")
 	add(BlockInstance, Refused, featVRoutes, true, "virtual_routes", "virtual_rules")
-	add(BlockInstance, Refused, featFIFO, false, "notify_deleted", "notify_master_rx_lower_pri", "notify_priority_changes")
 	add(BlockInstance, Refused, featLVS, false, "lvs_sync_daemon_interface")
 	add(BlockInstance, Refused, featTiming, false, "down_timer_adverts")
 	add(BlockInstance, Refused, featGARPExtra, false, "garp_extra_if")
@@ -186,9 +191,9 @@ func buildKeywords() []KeywordInfo {
 
 	// vrrp_sync_group.
 	works(BlockSyncGroup, "group", "notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert")
-	add(BlockSyncGroup, Refused, featSGTrack, true, "track_interface", "track_script", "track_file", "track_process", "track_bfd")
-	add(BlockSyncGroup, Refused, featSGTrack, false, "global_tracking", "sync_group_tracking_weight")
-	add(BlockSyncGroup, Refused, featFIFO, false, "notify_priority_changes")
+	works(BlockSyncGroup, "track_interface", "track_script", "track_file", "track_process", "global_tracking", "sync_group_tracking_weight")
+	add(BlockSyncGroup, Refused, featTrack, true, "track_bfd")
+	works(BlockSyncGroup, "notify_priority_changes")
 	return t
 }
 
@@ -264,7 +269,7 @@ func (p *parser) refusedf(l line, format string, args ...any) {
 func installTable() {
 	tables := map[string]*[]keyword{
 		BlockRoot: &rootKeywords, BlockGlobal: &globalKeywords, BlockScript: &scriptKeywords,
-		BlockInstance: &instanceKeywords, BlockSyncGroup: &syncGroupKeywords,
+		BlockInstance: &instanceKeywords, BlockSyncGroup: &syncGroupKeywords, BlockProcess: &processKeywords, BlockTrackFile: &trackFileKeywords,
 	}
 	auth := findKeyword(instanceKeywords, "authentication")
 	tables[BlockAuth] = &auth.sub

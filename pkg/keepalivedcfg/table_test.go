@@ -47,12 +47,20 @@ vrrp_sync_group G {
   }
   @SYNCGROUP@
 }
+vrrp_track_process chkp {
+  process haproxy
+  @PROCESS@
+}
+track_file tf {
+  file /tmp/tf
+  @TRACKFILE@
+}
 @ROOT@
 `
 
 var placeholder = map[string]string{
 	BlockRoot: "@ROOT@", BlockGlobal: "@GLOBAL@", BlockScript: "@SCRIPT@", BlockInstance: "@INSTANCE@",
-	BlockAuth: "@AUTH@", BlockSyncGroup: "@SYNCGROUP@",
+	BlockAuth: "@AUTH@", BlockSyncGroup: "@SYNCGROUP@", BlockProcess: "@PROCESS@", BlockTrackFile: "@TRACKFILE@",
 }
 
 func keywordConfig(k KeywordInfo) (string, int) {

@@ -12,11 +12,9 @@ import (
 // make keepalived's VRRP process exit are Fatal; keepalived stops at the
 // first of them, so the later checks are not made either.
 func (p *parser) validate() {
-	for _, in := range p.cfg.Instances {
-		if p.states[in].ifaceMissing {
-			p.global(in.Pos, Fatal, classBadIf, "Non-existent interface specified in configuration")
-			return
-		}
+	if p.missingIf {
+		p.global(p.missingIfPos, Fatal, classBadIf, "Non-existent interface specified in configuration")
+		return
 	}
 	if len(p.cfg.Instances) == 0 {
 		return
@@ -40,6 +38,7 @@ func (p *parser) validate() {
 		}
 	}
 	p.vridConflicts()
+	p.syncGroupTracking()
 }
 
 // scriptSecurity is check_vrrp_script_security. With Options.CheckScript
@@ -103,7 +102,7 @@ func (p *parser) scriptSecurity() {
 		}
 	}
 	for _, in := range p.cfg.Instances {
-		for _, n := range []**Notify{&in.NotifyBackup, &in.NotifyMaster, &in.NotifyFault, &in.NotifyStop, &in.Notify} {
+		for _, n := range []**Notify{&in.NotifyBackup, &in.NotifyMaster, &in.NotifyFault, &in.NotifyStop, &in.NotifyDeletedScript, &in.Notify, &in.NotifyMasterRxLowerPri} {
 			notify(n)
 		}
 		var ts []TrackScript
@@ -117,6 +116,11 @@ func (p *parser) scriptSecurity() {
 	for _, sg := range p.cfg.SyncGroups {
 		for _, n := range []**Notify{&sg.NotifyBackup, &sg.NotifyMaster, &sg.NotifyFault, &sg.NotifyStop, &sg.Notify} {
 			notify(n)
+		}
+	}
+	for _, f := range []*NotifyFIFO{g.NotifyFIFO, g.VRRPNotifyFIFO} {
+		if f != nil {
+			notify(&f.Script)
 		}
 	}
 	if check != nil {
@@ -354,6 +358,14 @@ func (p *parser) completeInstance(in *Instance) bool {
 	gl := g.GARP
 	in.CheckUnicastSrc = in.CheckUnicastSrc || p.checkUnicastSrc
 	switch {
+	case st.notifyPrio != -1:
+		in.NotifyPriorityChanges = st.notifyPrio == 1
+	case st.syncGroup != "" && p.syncGroupNotifyPrio(st.syncGroup) != -1:
+		in.NotifyPriorityChanges = p.syncGroupNotifyPrio(st.syncGroup) == 1
+	default:
+		in.NotifyPriorityChanges = p.notifyPrioChanges
+	}
+	switch {
 	case in.GARP.LowerPrioRepeat == -1 && strict:
 		in.GARP.LowerPrioRepeat = 0
 	case in.GARP.LowerPrioRepeat == -1:
@@ -420,7 +432,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 
 	// Weighted tracking is dropped for an address owner and for members
 	// of a sync group (keepalived vrrp.c, "ignoring ... due to ...").
-	sync := st.syncGroup != ""
+	sync := st.syncGroup != "" && !p.syncGroupWeights(st.syncGroup)
 	if sync || st.basePriority == 255 {
 		var ifs []TrackInterface
 		for _, t := range in.TrackInterfaces {
@@ -452,6 +464,23 @@ func (p *parser) completeInstance(in *Instance) bool {
 			scs = append(scs, t)
 		}
 		in.TrackScripts = scs
+		why := "address_owner"
+		if sync {
+			why = "SYNC group"
+		}
+		var tfs []TrackFile
+		for _, t := range in.TrackFiles {
+			switch {
+			case t.Weight == 1: // the default weight
+				p.global(in.Pos, Error, classGeneral, "(%s) ignoring weight from tracked file %s due to %s. specify weight 0", name, t.Name, why)
+				t.Weight = 0
+			case t.Weight != 0:
+				p.global(in.Pos, Error, classGeneral, "(%s) ignoring tracked file %s with weight %d due to %s", name, t.Name, t.Weight, why)
+				continue
+			}
+			tfs = append(tfs, t)
+		}
+		in.TrackFiles = tfs
 	}
 
 	// Strict mode without accept mode is refused with the accept mode
@@ -537,3 +566,11 @@ func (p *parser) vridConflicts() {
 }
 
 var _ = fmt.Sprint
+
+// noInterface records that a line named an interface that does not exist
+// (keepalived's if_get_by_ifname with IF_CREATE_IF_DYNAMIC).
+func (p *parser) noInterface(l line) {
+	if !p.missingIf {
+		p.missingIf, p.missingIfPos = true, l.pos
+	}
+}

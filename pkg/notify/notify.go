@@ -26,6 +26,14 @@ const (
 	Fault
 	Stop
 	Deleted
+	// MasterPriority and BackupPriority are notify_priority_changes'
+	// FIFO-only events: the effective priority changed in MASTER, or in
+	// any other state.
+	MasterPriority
+	BackupPriority
+	// MasterRxLowerPri: as MASTER, an advert of lower priority came
+	// (notify_master_rx_lower_pri; FIFO line and its own script).
+	MasterRxLowerPri
 )
 
 func (s State) String() string {
@@ -40,6 +48,12 @@ func (s State) String() string {
 		return "STOP"
 	case Deleted:
 		return "DELETED"
+	case MasterPriority:
+		return "MASTER_PRIORITY"
+	case BackupPriority:
+		return "BACKUP_PRIORITY"
+	case MasterRxLowerPri:
+		return "MASTER_RX_LOWER_PRI"
 	}
 	return "{UNKNOWN}"
 }
@@ -52,6 +66,8 @@ const StopTimeout = time.Second
 // vrrp_sync_group, prepared with track.Prepare; nil means not configured.
 type Scripts struct {
 	Master, Backup, Fault, Stop, Deleted *track.Command
+	// MasterRxLowerPri is notify_master_rx_lower_pri's command.
+	MasterRxLowerPri *track.Command
 	// Notify is the generic `notify` script: it gets four more arguments.
 	Notify *track.Command
 }
@@ -114,6 +130,17 @@ type Notifier struct {
 	Timeout time.Duration
 
 	wg sync.WaitGroup
+
+	fifoMu sync.Mutex
+	fifos  []*FIFO
+}
+
+// SetFIFOs sets the notify FIFOs every event is written to, after the
+// scripts are launched (vrrp_notify.c send_instance_notifies).
+func (n *Notifier) SetFIFOs(f []*FIFO) {
+	n.fifoMu.Lock()
+	n.fifos = f
+	n.fifoMu.Unlock()
 }
 
 // Notify launches, for ev, the state's own script with only its configured
@@ -127,6 +154,22 @@ func (n *Notifier) Notify(s Scripts, ev Event) {
 		c := *s.Notify
 		c.Args = ev.Args(c)
 		n.launch(c, ev.State)
+	}
+	n.fifoMu.Lock()
+	fifos := n.fifos
+	n.fifoMu.Unlock()
+	for _, f := range fifos {
+		f.Write(ev)
+	}
+}
+
+// NotifyFIFOs writes ev to the notify FIFOs only (priority changes).
+func (n *Notifier) NotifyFIFOs(ev Event) {
+	n.fifoMu.Lock()
+	fifos := n.fifos
+	n.fifoMu.Unlock()
+	for _, f := range fifos {
+		f.Write(ev)
 	}
 }
 

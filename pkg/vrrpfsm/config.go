@@ -63,6 +63,10 @@ type Config struct {
 	// LogDetail logs at Info the lines keepalived writes only with -D
 	// (log_detail); otherwise they are logged at Debug.
 	LogDetail bool
+	// OnPriority, when set, is called (on the instance's goroutine) each
+	// time the effective priority changes, with the state then
+	// (keepalived's notify_priority_changes).
+	OnPriority func(st State, prio int)
 }
 
 // Track is one tracked object of an instance, as in track_script.
@@ -79,7 +83,18 @@ type Track struct {
 	// value, as for a script not yet run) holds an unweighted track's instance
 	// in FAULT without a FAULT notification, and contributes no weight.
 	Initial TrackState
+	// Valued makes it a track_file: instead of up/down it has a value
+	// (SetTrackValue), already multiplied by its weight, added to the
+	// priority; ValueFault (or below) holds the instance in FAULT. Weight,
+	// Reverse and Initial are then unused; InitialValue is the value at
+	// start.
+	Valued       bool
+	InitialValue int
 }
+
+// ValueFault is the value of a valued track that means FAULT (keepalived's
+// track_file status -254).
+const ValueFault = -254
 
 // TrackState is the debounced state of a tracked object.
 type TrackState int

@@ -97,6 +97,7 @@ const (
 	evForce // the sync group queued an order (Group.take)
 	evVIPGone
 	evPriority // a reload changed the base priority
+	evTrackValue
 )
 
 type event struct {
@@ -111,6 +112,7 @@ type event struct {
 type trackEntry struct {
 	Track
 	state TrackState
+	value int // Valued: clamped to ValueFault..253
 }
 
 // Instance is one VRRP instance's state machine. Create it with New, start
@@ -186,7 +188,7 @@ func New(cfg Config, clk Clock, snd Sender, fx Effects, log zerolog.Logger) *Ins
 		if _, dup := in.tracks[t.Name]; dup {
 			continue
 		}
-		in.tracks[t.Name] = &trackEntry{Track: t, state: t.Initial}
+		in.tracks[t.Name] = &trackEntry{Track: t, state: t.Initial, value: clampValue(t.InitialValue)}
 		in.trackOrder = append(in.trackOrder, t.Name)
 	}
 	in.publish()
@@ -214,6 +216,15 @@ func (in *Instance) Receive(a Advert) {
 func (in *Instance) SetTrack(name string, up bool) {
 	in.post(event{kind: evTrack, name: name, ok: up})
 }
+
+// SetTrackValue reports a new value of a valued track (track_file: the
+// file's number times the weight).
+func (in *Instance) SetTrackValue(name string, v int) {
+	in.post(event{kind: evTrackValue, name: name, prio: v})
+}
+
+// clampValue is keepalived's range for a track file's status.
+func clampValue(v int) int { return min(max(v, ValueFault), 253) }
 
 // InterfaceUp reports the state of the instance's own interface; while it is
 // down the instance is in FAULT.

@@ -2,6 +2,7 @@ package vrrpfsm
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -125,8 +126,17 @@ func (in *Instance) start() (State, Reason) {
 		in.infof("(%s): entering FAULT state (interface %s down)", in.name, in.cfg.Interface)
 	}
 	for _, name := range in.trackOrder {
-		if t := in.tracks[name]; t.Weight == 0 && t.state != TrackPending && (t.state == TrackUp) == t.Reverse {
-			in.infof("(%s): entering FAULT state due to script %s", in.name, name)
+		if t := in.tracks[name]; t.Valued {
+			if t.value <= ValueFault {
+				in.infof("(%s): entering FAULT state (tracked file %s has status %d)", in.name, strings.TrimPrefix(name, "file:"), t.InitialValue)
+			}
+		} else if t.Weight == 0 && t.state != TrackPending && (t.state == TrackUp) == t.Reverse {
+			switch {
+			case strings.HasPrefix(name, "process:"):
+				in.infof("(%s) entering FAULT state (tracked process %s quorum not achieved)", in.name, strings.TrimPrefix(name, "process:"))
+			default:
+				in.infof("(%s): entering FAULT state due to script %s", in.name, strings.TrimPrefix(name, "script:"))
+			}
 		}
 	}
 	in.recomputePriority()
@@ -180,15 +190,21 @@ func (in *Instance) start() (State, Reason) {
 		in.report(Init, Backup)
 		return Backup, ReasonStart
 	default:
-		// keepalived logs the cause (vrrp_track.c initialise_*), not a state
-		// line, and sends no notification for a FAULT at start.
+		// A fault at start: keepalived logs the cause (vrrp_track.c
+		// initialise_*), then "entering FAULT state", and notifies
+		// (vrrp.c vrrp_complete_init); tracks not reported yet (scripts
+		// not run) hold the instance in FAULT silently.
 		in.msDown = in.msDownTimer()
 		in.state = Fault
 		if faults > 0 {
 			in.wantMaster = false
+			in.infof("(%s) entering FAULT state", in.name)
 		}
 		in.stamp(now, ReasonStart)
 		in.arm()
+		if faults > 0 {
+			in.notify(Init, Fault)
+		}
 		in.report(Init, Fault)
 		return Fault, ReasonStart
 	}

@@ -18,6 +18,13 @@ func (in *Instance) track(ev event) (State, Reason, bool) {
 		in.base = ev.prio
 		in.recomputePriority()
 		return 0, ReasonNone, false
+	case evTrackValue:
+		t, ok := in.tracks[ev.name]
+		if !ok || !t.Valued {
+			in.log.Warn().Msgf("(%s) unknown tracked file %s - ignoring", in.name, ev.name)
+			return 0, ReasonNone, false
+		}
+		t.value = clampValue(ev.prio)
 	case evTrack:
 		t, ok := in.tracks[ev.name]
 		if !ok {
@@ -68,6 +75,12 @@ func (in *Instance) faults() (faults, pending int) {
 	}
 	for _, name := range in.trackOrder {
 		t := in.tracks[name]
+		if t.Valued {
+			if t.value <= ValueFault {
+				faults++
+			}
+			continue
+		}
 		if t.Weight != 0 {
 			continue
 		}
@@ -98,6 +111,12 @@ func (in *Instance) recomputePriority() {
 	total := in.base
 	for _, name := range in.trackOrder {
 		t := in.tracks[name]
+		if t.Valued {
+			if t.value > ValueFault {
+				total += t.value
+			}
+			continue
+		}
 		m := 1
 		if t.Reverse {
 			m = -1
@@ -115,6 +134,9 @@ func (in *Instance) recomputePriority() {
 	}
 	in.infof("(%s) Changing effective priority from %d to %d", in.name, in.eff, prio)
 	in.eff = prio
+	if in.cfg.OnPriority != nil {
+		in.cfg.OnPriority(in.state, prio)
+	}
 	old := in.msDown
 	in.msDown = in.msDownTimer()
 	if in.state == Backup {

@@ -191,3 +191,36 @@ func TestReverseUnweightedTrack(t *testing.T) {
 	l.settle()
 	mustState(t, n, vrrpfsm.Backup)
 }
+
+// TestValuedTrack: a track_file's value (the file's number times the
+// weight) is added to the priority, clamped to 253; -254 or below is
+// FAULT, logged at start with the status as keepalived logs it; a value
+// above it again leaves FAULT (vrrp_track.c, track_file.c).
+func TestValuedTrack(t *testing.T) {
+	l := newLab(t)
+	cfg := vi1(100, vrrpfsm.Backup)
+	cfg.Tracks = []vrrpfsm.Track{{Name: "file:tf", Valued: true, InitialValue: 7}}
+	n := l.add(cfg)
+	l.settle()
+	mustState(t, n, vrrpfsm.Backup)
+	if got := n.in.EffectivePriority(); got != 107 {
+		t.Fatalf("priority %d, want 107", got)
+	}
+	n.in.SetTrackValue("file:tf", -300)
+	l.settle()
+	mustState(t, n, vrrpfsm.Fault)
+	n.in.SetTrackValue("file:tf", -20)
+	l.settle()
+	mustState(t, n, vrrpfsm.Backup)
+	if got := n.in.EffectivePriority(); got != 80 {
+		t.Fatalf("priority %d, want 80", got)
+	}
+
+	l2 := newLab(t)
+	cfg = vi1(100, vrrpfsm.Backup)
+	cfg.Tracks = []vrrpfsm.Track{{Name: "file:tf", Valued: true, InitialValue: -254}}
+	n = l2.add(cfg)
+	l2.settle()
+	mustState(t, n, vrrpfsm.Fault)
+	mustLog(t, n, "(VI_1): entering FAULT state (tracked file tf has status -254)")
+}
