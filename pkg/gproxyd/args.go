@@ -16,10 +16,10 @@ const Version = "0.1.0"
 
 // Args is haproxy's command line, as init scripts and systemd units pass it.
 type Args struct {
-	Files        []string // -f, repeatable; a directory means its *.cfg files
-	Check        bool     // -c: check the configuration and exit
-	Daemon       bool     // -D
-	Foreground   bool     // -db: disable background mode
+	Files      []string // -f, repeatable; a directory means its *.cfg files
+	Check      bool     // -c: check the configuration and exit
+	Daemon     bool     // -D
+	Foreground bool     // -db: disable background mode
 	// Debug is -d: haproxy's debug mode, foreground and never quiet
 	// (what haproxy 2.6 prints in it beyond that is not reproduced).
 	Debug bool
@@ -27,18 +27,18 @@ type Args struct {
 	// (true), 1 (false) or 2 (error), as haproxy 2.6.
 	CheckCondition    string
 	HasCheckCondition bool
-	MasterWorker bool     // -W or -Ws
-	SystemdReady bool     // -Ws: tell systemd READY=1 once serving
-	MasterSocket string   // -S path[,opts]: the master CLI (-W), runtimeapi.ParseMasterSocket
-	PIDFile      string   // -p
-	SoftStopPIDs []int    // -sf PID...
-	HardStopPIDs []int    // -st PID...
-	Quiet        bool     // -q
-	Verbose      bool     // -V
-	Version      bool     // -v
-	BuildInfo    bool     // -vv
-	SocketFrom   string   // -x: the old process's stats socket; its listeners are taken (SocketsFrom)
-	MaxConn      int      // -n
+	MasterWorker      bool   // -W or -Ws
+	SystemdReady      bool   // -Ws: tell systemd READY=1 once serving
+	MasterSocket      string // -S path[,opts]: the master CLI (-W), runtimeapi.ParseMasterSocket
+	PIDFile           string // -p
+	SoftStopPIDs      []int  // -sf PID...
+	HardStopPIDs      []int  // -st PID...
+	Quiet             bool   // -q
+	Verbose           bool   // -V
+	Version           bool   // -v
+	BuildInfo         bool   // -vv
+	SocketFrom        string // -x: the old process's stats socket; its listeners are taken (SocketsFrom)
+	MaxConn           int    // -n
 	// ProxyMaxConn is -N: the maxconn of frontends that set none (neither
 	// in the section nor in its defaults).
 	ProxyMaxConn int

@@ -402,6 +402,11 @@ func (p *process) openListeners(cfg *haproxycfg.Config, have map[string]*net.TCP
 			continue
 		}
 		for _, b := range px.Binds {
+			if b.Sock.IsSet() {
+				// UNIX sockets and inherited descriptors: opened by the
+				// engine, not handed over on reload.
+				continue
+			}
 			addr := b.Address()
 			if _, ok := out[addr]; ok {
 				continue

@@ -155,7 +155,17 @@ func (p *parser) bindAddr(kw, arg string, tmpl Bind) {
 			continue
 		}
 		if fam == famUnix || fam == famOther {
-			p.refuseAddr(LocParsing, kw, "", pfx, one)
+			sa, msg, ok := parseSockAddr(pfx, addr, true)
+			switch {
+			case !ok:
+				p.refuseAddr(LocParsing, kw, "", pfx, one)
+			case msg != "":
+				p.alert(kw, "'%s' : %s in '%s'", kw, msg, one)
+			case p.cur != nil:
+				b := tmpl
+				b.Sock, b.Pos = sa, p.pos()
+				p.cur.px.Binds = append(p.cur.px.Binds, b)
+			}
 			continue
 		}
 		hp := splitHostPort(addr)
@@ -233,45 +243,56 @@ func (p *parser) bindAddr(kw, arg string, tmpl Bind) {
 
 // serverAddr parses a `server` address: host with an optional port.
 // It returns ok=false after reporting an alert.
-func (p *parser) serverAddr(id, arg string) (host string, port int, ok bool) {
+func (p *parser) serverAddr(id, arg string) (host string, port int, sock SockAddr, ok bool) {
 	addr, fam, pfx := stripPrefix(arg, false)
 	switch {
 	case strings.HasPrefix(pfx, "udp"):
 		p.diag(Alert, LocBracket, "server", "%s : dgram-type address not acceptable in '%s'", id, arg)
-		return "", 0, false
+		return "", 0, sock, false
+	case pfx == "fd":
+		p.diag(Alert, LocBracket, "server", "'server %s' : a file descriptor is not acceptable here in '%s'\n", id, arg)
+		return "", 0, sock, false
 	case fam == famUnix || fam == famOther:
-		p.refuseAddr(LocBracket, "server", id+" : ", pfx, arg)
-		return "", 0, false
+		sa, msg, ok := parseSockAddr(pfx, addr, false)
+		switch {
+		case !ok:
+			p.refuseAddr(LocBracket, "server", id+" : ", pfx, arg)
+		case msg != "":
+			p.diag(Alert, LocBracket, "server", "%s : %s in '%s'", id, msg, arg)
+		default:
+			return "", 0, sa, true
+		}
+		return "", 0, sock, false
 	}
 	hp := splitHostPort(addr)
 	h, okh := checkHost(hp.Host, fam)
 	if !okh || hp.Host == "" || hp.Host == "*" {
 		p.diag(Alert, LocBracket, "server", "%s : invalid address: '%s' in '%s'", id, hp.Host, arg)
-		return "", 0, false
+		return "", 0, sock, false
 	}
 	if hp.HasPort && hp.Port != "" {
 		if hp.Port[0] == '+' || hp.Port[0] == '-' {
 			p.refuseForm(grpRouting, LocBracket, "server", id+" : ", fmt.Sprintf("a port offset ('%s')", arg))
-			return "", 0, false
+			return "", 0, sock, false
 		}
 		if strings.IndexByte(hp.Port, '-') >= 0 {
 			p.diag(Alert, LocBracket, "server", "%s : port range not permitted here in '%s'", id, arg)
-			return "", 0, false
+			return "", 0, sock, false
 		}
 		for j := 0; j < len(hp.Port); j++ {
 			if c := hp.Port[j]; c < '0' || c > '9' {
 				p.diag(Alert, LocBracket, "server", "%s : invalid character '%c' in port number '%s' in '%s'", id, c, hp.Port, arg)
-				return "", 0, false
+				return "", 0, sock, false
 			}
 		}
 		n, okp := parsePortNum(hp.Port)
 		if !okp {
 			p.diag(Alert, LocBracket, "server", "%s : invalid port '%s'", id, hp.Port)
-			return "", 0, false
+			return "", 0, sock, false
 		}
 		port = n
 	}
-	return h, port, true
+	return h, port, sock, true
 }
 
 // logAddr parses a `log` target address. It returns network "udp" or
@@ -330,7 +351,8 @@ func (p *parser) refuseAddr(style LocStyle, kw, prefix, pfx, arg string) {
 		name = "/"
 	}
 	k, ok := lookup(CtxAddress, name)
-	if !ok {
+	if !ok || k.Class == Works {
+		// unix@ and abns@ work on bind and server lines, not everywhere.
 		k = Keyword{Class: Refused, Group: grpAddress}
 	}
 	shown := fmt.Sprintf("address prefix '%s' in '%s'", name, arg)

@@ -2,7 +2,9 @@ package haproxycfg
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // Keywords of the `global` section (configuration manual section 3).
@@ -194,12 +196,9 @@ func (p *parser) globalStats(args []string) {
 			return
 		}
 		s := StatsSocket{Path: args[2], Level: "operator", UID: -1, GID: -1, Pos: p.pos()}
-		addr, fam, pfx := stripPrefix(args[2], false)
-		if fam != famUnix || (pfx != "" && pfx != "unix") {
-			p.refuseForm(grpAddress, LocParsing, "stats", "", fmt.Sprintf("a 'stats socket' on '%s' (only UNIX socket paths are)", args[2]))
+		if !p.statsSocketAddr(&s, args[2]) {
 			return
 		}
-		s.Path = addr
 		ok := true
 		for i := 3; i < len(args) && ok; {
 			opt := args[i]
@@ -311,4 +310,53 @@ func (p *parser) globalStats(args []string) {
 	default:
 		p.alert("stats", "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' (got '%s')", sub)
 	}
+}
+
+// statsSocketAddr reads the address of a `stats socket`: a UNIX socket
+// path (plain or unix@), abns@, fd@, sockpair@, or an IP address and port
+// (ipv4@, ipv6@ or bare), as haproxy 2.6 accepts any bind address there.
+func (p *parser) statsSocketAddr(s *StatsSocket, arg string) bool {
+	addr, fam, pfx := stripPrefix(arg, false)
+	if fam == famUnix || fam == famOther {
+		sa, msg, ok := parseSockAddr(pfx, addr, true)
+		switch {
+		case !ok:
+			p.refuseForm(grpAddress, LocParsing, "stats", "", fmt.Sprintf("a 'stats socket' on '%s'", arg))
+			return false
+		case msg != "":
+			p.alert("stats", "'stats socket' : %s in '%s'", msg, arg)
+			return false
+		case sa.Kind == SockUnix:
+			s.Path = sa.Path
+		default:
+			s.Sock = sa
+		}
+		return true
+	}
+	if strings.HasPrefix(pfx, "udp") {
+		p.alert("stats", "'stats socket' : dgram-type address not acceptable in '%s'", arg)
+		return false
+	}
+	hp := splitHostPort(addr)
+	host, ok := checkHost(hp.Host, fam)
+	port, okp := parsePortNum(hp.Port)
+	if !hp.HasPort || !ok || !okp || port == 0 {
+		p.alert("stats", "'stats socket' : invalid address or port in '%s'", arg)
+		return false
+	}
+	if a, err := netip.ParseAddr(host); err != nil && host != "" && host != "::" {
+		p.refuseForm(grpAddress, LocParsing, "stats", "", fmt.Sprintf("a 'stats socket' on a host name ('%s')", arg))
+		return false
+	} else if err == nil && fam == famAny {
+		fam = fam4
+		if a.Is6() {
+			fam = fam6
+		}
+	}
+	b := Bind{Host: host, Port: port, Family: FamilyIPv4}
+	if fam == fam6 {
+		b.Family = FamilyIPv6
+	}
+	s.TCP = &b
+	return true
 }

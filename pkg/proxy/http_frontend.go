@@ -232,7 +232,7 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
 	return &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := d.DialContext(ctx, network, addr)
+			c, err := dialServer(ctx, d, network, addr)
 			if err != nil {
 				return nil, err
 			}

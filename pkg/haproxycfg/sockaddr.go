@@ -1,0 +1,121 @@
+package haproxycfg
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// SockKind is a stream socket address family other than IP (configuration
+// manual section 11, "Address formats").
+type SockKind int
+
+const (
+	SockNone SockKind = iota // an IP address (Host, Port)
+	SockUnix                 // "/path", "unix@path", "uxst@path": a UNIX socket file
+	SockABNS                 // "abns@name": Linux's abstract namespace
+	SockFD                   // "fd@N": a listening socket inherited as descriptor N (bind only)
+	SockPair                 // "sockpair@N": connections received over socketpair N (bind only)
+)
+
+// SockAddr is a non-IP stream socket: a UNIX socket file, an abstract
+// name, or an inherited descriptor.
+type SockAddr struct {
+	Kind SockKind
+	Path string // SockUnix: the file; SockABNS: the name
+	FD   int    // SockFD, SockPair
+}
+
+// IsSet reports whether the address is a non-IP one.
+func (a SockAddr) IsSet() bool { return a.Kind != SockNone }
+
+// String is the address as written in haproxy's syntax.
+func (a SockAddr) String() string {
+	switch a.Kind {
+	case SockUnix:
+		return "unix@" + a.Path
+	case SockABNS:
+		return "abns@" + a.Path
+	case SockFD:
+		return "fd@" + strconv.Itoa(a.FD)
+	case SockPair:
+		return "sockpair@" + strconv.Itoa(a.FD)
+	}
+	return ""
+}
+
+// abnsPathLen is sizeof(sun_path): haproxy binds and connects abstract
+// names padded with NULs to the whole of sun_path, so a peer must use the
+// same padded name to meet it (socat's ABSTRACT-CONNECT does not pad).
+const abnsPathLen = 108
+
+// UnixName is the name for Go's net.UnixAddr: the path, or for an abstract
+// name "@" followed by the name padded as haproxy pads it.
+func (a SockAddr) UnixName() string {
+	if a.Kind != SockABNS {
+		return a.Path
+	}
+	return "@" + a.Path + strings.Repeat("\x00", abnsPathLen-1-len(a.Path))
+}
+
+// dialToken stands for the address where an HTTP client needs a host:port
+// (the backend transport turns it back with ParseDialToken).
+func (a SockAddr) dialToken() string {
+	return "sock-" + strconv.Itoa(int(a.Kind)) + "-" + hex.EncodeToString([]byte(a.Path)) + ".invalid:1"
+}
+
+// ParseDialToken returns the socket address a Server.Address token stands
+// for, and false for an ordinary host:port.
+func ParseDialToken(addr string) (SockAddr, bool) {
+	rest, ok := strings.CutPrefix(addr, "sock-")
+	if !ok {
+		return SockAddr{}, false
+	}
+	rest, ok = strings.CutSuffix(rest, ".invalid:1")
+	k, h, ok2 := strings.Cut(rest, "-")
+	if !ok || !ok2 {
+		return SockAddr{}, false
+	}
+	kind, err1 := strconv.Atoi(k)
+	path, err2 := hex.DecodeString(h)
+	if err1 != nil || err2 != nil {
+		return SockAddr{}, false
+	}
+	return SockAddr{Kind: SockKind(kind), Path: string(path)}, true
+}
+
+// parseSockAddr reads the non-IP address forms: pfx is the prefix before
+// '@' ("" for a plain /path), rest what follows it. listen says whether
+// the address is listened on (fd@ and sockpair@ are only for that). It
+// returns a message when the address is malformed, and ok=false when the
+// form is not one gproxy serves.
+func parseSockAddr(pfx, rest string, listen bool) (a SockAddr, msg string, ok bool) {
+	switch pfx {
+	case "", "unix", "uxst":
+		// An empty path passes the check, as in haproxy; binding it fails.
+		if len(rest) >= abnsPathLen {
+			return a, fmt.Sprintf("socket path '%s' too long (max %d)", rest, abnsPathLen-1), true
+		}
+		return SockAddr{Kind: SockUnix, Path: rest}, "", true
+	case "abns":
+		if len(rest) >= abnsPathLen-1 {
+			return a, fmt.Sprintf("socket path '%s' too long (max %d)", rest, abnsPathLen-2), true
+		}
+		return SockAddr{Kind: SockABNS, Path: rest}, "", true
+	case "fd", "sockpair":
+		if !listen {
+			return a, "", false
+		}
+		n, err := strconv.Atoi(rest)
+		if err != nil || n < 0 || rest == "" {
+			return a, fmt.Sprintf("file descriptor '%s' is not a valid integer", rest), true
+		}
+		k := SockFD
+		if pfx == "sockpair" {
+			k = SockPair
+		}
+		return SockAddr{Kind: k, FD: n}, "", true
+	}
+	return a, "", false
+}
