@@ -89,7 +89,7 @@ type LogTarget struct {
 type StatsSocket struct {
 	Path        string // a UNIX socket file; "" when Sock or TCP is set
 	Sock        SockAddr
-	TCP         *Bind // an IP address and port (ipv4@, ipv6@)
+	TCP         *Bind  // an IP address and port (ipv4@, ipv6@)
 	Mode        uint32 // file mode, 0 = default
 	Level       string // "user", "operator" or "admin"; default "operator"
 	User, Group string // owner names, resolved by the runtime; "" = not set
