@@ -53,7 +53,9 @@ DIRS=${REGTESTS_DIRS:-$(find . -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | 
 version_num() {
 	local IFS=.
 	set -- $1
-	printf '%d%03d%03d%03d\n' "${1%%[!0-9]*}" "$((10#0${2%%[!0-9]*}))" "$((10#0${3%%[!0-9]*}))" "$((10#0${4%%[!0-9]*}))"
+	local a=${1:-0} b=${2:-0} c=${3:-0} d=${4:-0}
+	a=${a%%[!0-9]*} b=${b%%[!0-9]*} c=${c%%[!0-9]*} d=${d%%[!0-9]*}
+	printf '%d%03d%03d%03d\n' "$((10#0$a))" "$((10#0$b))" "$((10#0$c))" "$((10#0$d))"
 }
 
 # select PROGRAM DIR: prints the tests of DIR that apply to PROGRAM.
@@ -110,8 +112,8 @@ run_tests() {
 	[ $# -gt 0 ] || return 0
 	mkdir -p "$WORK/tmp.$label"
 	TMPDIR="$WORK/tmp.$label" HAPROXY_PROGRAM=$prog HAPROXY_ARGS= \
-		"$VTEST_PROGRAM" -b $((2 << 20)) -k -q -t "$TIMEOUT" -j "$JOBS" "$@" >"$WORK/$label.log" 2>&1
-	sed -n 's/^#[ ]*top[ ]*TEST \(.*\) passed .*/\1/p' "$WORK/$label.log" | sort >"$WORK/$label.passed"
+		"$VTEST_PROGRAM" -b $((2 << 20)) -k -t "$TIMEOUT" -j "$JOBS" "$@" >"$WORK/$label.log" 2>&1
+	sed -n 's/^#[ ]*top[ ]*TEST \(.*\) passed (.*/\1/p' "$WORK/$label.log" | sort >"$WORK/$label.passed"
 	sed -n 's/^#[ ]*top[ ]*TEST \(.*\) skipped.*/\1/p' "$WORK/$label.log" | sort >"$WORK/$label.skipped"
 }
 

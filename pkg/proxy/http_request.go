@@ -188,7 +188,11 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	if !r.http11() && slices.Contains(connTokens, "keep-alive") {
 		r.keepAlive = true
 	}
-	if slices.Contains(connTokens, "close") {
+	if slices.Contains(connTokens, "close") || r.chunked && clAt >= 0 {
+		// Both Transfer-Encoding and Content-Length: a smuggling
+		// attempt, or a broken client; haproxy 2.6 keeps the chunked
+		// framing and closes the connection after the response
+		// (RFC 9112 section 6.3, item 3).
 		r.keepAlive = false
 	}
 	return r, nil
