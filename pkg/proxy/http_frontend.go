@@ -558,6 +558,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	storeMax(&srv.ctr.maxRate, srv.ctr.rate.read(tAssigned))
 	srv.ctr.lastSession.Store(tAssigned.UnixNano())
 
+	if req.upgrade != "" {
+		return h.forwardUpgrade(c, req, s, srv, tAssigned)
+	}
 	ctx, cancel := context.WithCancel(e.killed)
 	defer cancel()
 	var (
