@@ -37,14 +37,14 @@ type httpRequest struct {
 	// headers are the fields as haproxy 2.6 forwards them, in their order:
 	// one Host, one Content-Length (none with Transfer-Encoding), the
 	// Connection tokens other than close and keep-alive.
-	headers        []header
-	host           string
-	contentLength  int64 // -1 when the request has no Content-Length
-	chunked        bool
+	headers       []header
+	host          string
+	contentLength int64 // -1 when the request has no Content-Length
+	chunked       bool
 	// upgrade is the Upgrade header of an HTTP/1.1 request that also
 	// says "Connection: upgrade" (both are then forwarded; after a 101
 	// the connection becomes a tunnel); "" otherwise.
-	upgrade string
+	upgrade        string
 	keepAlive      bool // the client allows another request afterwards
 	expectContinue bool // "Expect: 100-continue": the client waits before its body
 	size           int  // bytes of the head, CRLFs included
