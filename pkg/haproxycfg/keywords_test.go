@@ -79,8 +79,12 @@ func example(k Keyword) (string, int) {
 		switch name {
 		case "ipv6@", "tcp6@":
 			addr = name + "[::1]:80"
-		case "/":
-			addr = "/run/x.sock"
+		case "/", "unix@", "uxst@":
+			addr = strings.TrimSuffix(name, "/") + "/run/x.sock"
+		case "abns@":
+			addr = name + "x"
+		case "fd@", "sockpair@":
+			addr = name + "3"
 		}
 		return "frontend f\n bind " + addr + "\n", 2
 	}
