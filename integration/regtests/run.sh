@@ -115,6 +115,19 @@ run_tests() {
 		"$VTEST_PROGRAM" -b $((2 << 20)) -k -t "$TIMEOUT" -j "$JOBS" "$@" >"$WORK/$label.log" 2>&1
 	sed -n 's/^#[ ]*top[ ]*TEST \(.*\) passed (.*/\1/p' "$WORK/$label.log" | sort >"$WORK/$label.passed"
 	sed -n 's/^#[ ]*top[ ]*TEST \(.*\) skipped.*/\1/p' "$WORK/$label.log" | sort >"$WORK/$label.skipped"
+	# Why each failed test failed: the first configuration alert (what
+	# the proxy refused), else the first failed expectation.
+	awk '
+		/^\*    top   TEST .* starting/ { t = $4; alert = ""; fail = ""; next }
+		/\|\[ALERT\]/ && alert == "" && !/Error\(s\) found|Fatal errors/ {
+			alert = $0; sub(/.*\] : /, "", alert); sub(/: remove it, or keep haproxy.*/, "", alert)
+		}
+		/^---- / && fail == "" { fail = $0; sub(/^---- +/, "", fail) }
+		/^#    top  TEST .* (FAILED|TIMED OUT)/ && t != "" {
+			r = alert != "" ? alert : fail
+			if (!(t in seen)) { seen[t] = 1; printf "%s\t%s\n", t, substr(r, 1, 160) }
+		}
+	' "$WORK/$label.log" | sort >"$WORK/$label.reasons"
 }
 
 OUT=$WORK/table
@@ -127,6 +140,7 @@ OUT=$WORK/table
 	printf '|%s|%s|%s|%s|%s\n' -------------------- --------- --------- --------- -----------------------------
 } >"$OUT"
 cat "$OUT"
+: >"$WORK/why"
 t_app=0 t_ref=0 t_gp=0
 for d in $DIRS; do
 	[ -d "$d" ] || die "no directory $d in $REGTESTS_DIR"
@@ -145,6 +159,7 @@ for d in $DIRS; do
 	lost=$(comm -23 "$WORK/ref.passed" "$WORK/gp.passed" | sed 's|.*/||; s|\.vtc$||' | tr '\n' ' ')
 	t_app=$((t_app + app)) t_ref=$((t_ref + ref)) t_gp=$((t_gp + gp))
 	printf '| %-18s | %7d | %7d | %7d | %s\n' "$d" "$app" "$ref" "$gp" "$lost" | tee -a "$OUT"
+	comm -23 "$WORK/ref.passed" "$WORK/gp.passed" | join -t "$(printf '\t')" - "$WORK/gp.reasons" >>"$WORK/why"
 done
 printf '| %-18s | %7d | %7d | %7d |\n' total "$t_app" "$t_ref" "$t_gp" | tee -a "$OUT"
 if [ -n "${REGTESTS_OUT:-}" ]; then
@@ -154,5 +169,9 @@ if [ -n "${REGTESTS_OUT:-}" ]; then
 		echo "Run on $(date -u '+%Y-%m-%d %H:%M UTC') by \`make regtests\` (integration/regtests/run.sh)."
 		echo
 		cat "$OUT"
+		echo
+		echo "## Why gproxy fails what haproxy passes (first alert, else first failed expectation)"
+		echo
+		sed 's/^\([^\t]*\)\t\(.*\)/- `\1`: \2/' "$WORK/why"
 	} >"$REGTESTS_OUT"
 fi
