@@ -155,12 +155,14 @@ func (p *parser) bindAddr(kw, arg string, tmpl Bind) {
 			continue
 		}
 		if fam == famUnix || fam == famOther {
-			sa, msg, ok := parseSockAddr(pfx, addr, true)
+			sa, msg, ok := p.parseSockAddr(pfx, addr, one, true)
 			switch {
+			case pfx == "uxdg":
+				p.alert(kw, "'%s' : dgram-type address not acceptable in '%s'", kw, one)
 			case !ok:
 				p.refuseAddr(LocParsing, kw, "", pfx, one)
 			case msg != "":
-				p.alert(kw, "'%s' : %s in '%s'", kw, msg, one)
+				p.alert(kw, "'%s' : %s", kw, msg)
 			case p.cur != nil:
 				b := tmpl
 				b.Sock, b.Pos = sa, p.pos()
@@ -249,16 +251,16 @@ func (p *parser) serverAddr(id, arg string) (host string, port int, sock SockAdd
 	case strings.HasPrefix(pfx, "udp"):
 		p.diag(Alert, LocBracket, "server", "%s : dgram-type address not acceptable in '%s'", id, arg)
 		return "", 0, sock, false
-	case pfx == "fd":
-		p.diag(Alert, LocBracket, "server", "'server %s' : a file descriptor is not acceptable here in '%s'\n", id, arg)
+	case pfx == "uxdg":
+		p.diag(Alert, LocBracket, "server", "%s : dgram-type address not acceptable in '%s'\n", id, arg)
 		return "", 0, sock, false
 	case fam == famUnix || fam == famOther:
-		sa, msg, ok := parseSockAddr(pfx, addr, false)
+		sa, msg, ok := p.parseSockAddr(pfx, addr, arg, false)
 		switch {
 		case !ok:
 			p.refuseAddr(LocBracket, "server", id+" : ", pfx, arg)
 		case msg != "":
-			p.diag(Alert, LocBracket, "server", "%s : %s in '%s'", id, msg, arg)
+			p.diag(Alert, LocBracket, "server", "%s : %s\n", id, msg)
 		default:
 			return "", 0, sa, true
 		}

@@ -318,13 +318,14 @@ func (p *parser) globalStats(args []string) {
 func (p *parser) statsSocketAddr(s *StatsSocket, arg string) bool {
 	addr, fam, pfx := stripPrefix(arg, false)
 	if fam == famUnix || fam == famOther {
-		sa, msg, ok := parseSockAddr(pfx, addr, true)
+		sa, msg, ok := p.parseSockAddr(pfx, addr, arg, true)
 		switch {
 		case !ok:
 			p.refuseForm(grpAddress, LocParsing, "stats", "", fmt.Sprintf("a 'stats socket' on '%s'", arg))
 			return false
 		case msg != "":
-			p.alert("stats", "'stats socket' : %s in '%s'", msg, arg)
+			// haproxy names the place twice here.
+			p.alert("stats", "parsing [%s:%d] : 'stats socket' : %s\n", p.file, p.line, msg)
 			return false
 		case sa.Kind == SockUnix:
 			s.Path = sa.Path

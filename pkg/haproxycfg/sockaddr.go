@@ -2,9 +2,11 @@ package haproxycfg
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // SockKind is a stream socket address family other than IP (configuration
@@ -86,30 +88,40 @@ func ParseDialToken(addr string) (SockAddr, bool) {
 }
 
 // parseSockAddr reads the non-IP address forms: pfx is the prefix before
-// '@' ("" for a plain /path), rest what follows it. listen says whether
-// the address is listened on (fd@ and sockpair@ are only for that). It
-// returns a message when the address is malformed, and ok=false when the
-// form is not one gproxy serves.
-func parseSockAddr(pfx, rest string, listen bool) (a SockAddr, msg string, ok bool) {
+// '@' ("" for a plain /path), rest what follows it, full the whole
+// argument. listen says whether the address is listened on (fd@ and
+// sockpair@ are only for that). It returns haproxy's message when the
+// address is malformed, and ok=false when the form is not one gproxy
+// serves.
+func (p *parser) parseSockAddr(pfx, rest, full string, listen bool) (a SockAddr, msg string, ok bool) {
 	switch pfx {
-	case "", "unix", "uxst":
+	case "", "unix", "uxst", "abns":
+		k, max := SockUnix, abnsPathLen-1-len(".65535.tmp")
+		if pfx == "abns" {
+			// haproxy renames a socket file into place from
+			// "<path>.<pid>.tmp"; an abstract name needs no room for that.
+			k, max = SockABNS, abnsPathLen-1
+		}
 		// An empty path passes the check, as in haproxy; binding it fails.
-		if len(rest) >= abnsPathLen {
-			return a, fmt.Sprintf("socket path '%s' too long (max %d)", rest, abnsPathLen-1), true
+		if len(rest) > max {
+			return a, fmt.Sprintf("socket path '%s' too long (max %d)", full, max), true
 		}
-		return SockAddr{Kind: SockUnix, Path: rest}, "", true
-	case "abns":
-		if len(rest) >= abnsPathLen-1 {
-			return a, fmt.Sprintf("socket path '%s' too long (max %d)", rest, abnsPathLen-2), true
-		}
-		return SockAddr{Kind: SockABNS, Path: rest}, "", true
+		return SockAddr{Kind: k, Path: rest}, "", true
 	case "fd", "sockpair":
-		if !listen {
-			return a, "", false
-		}
 		n, err := strconv.Atoi(rest)
-		if err != nil || n < 0 || rest == "" {
-			return a, fmt.Sprintf("file descriptor '%s' is not a valid integer", rest), true
+		if err != nil || n < 0 || rest == "" || rest[0] == '+' {
+			return a, fmt.Sprintf("file descriptor '%s' is not a valid integer in '%s'", rest, full), true
+		}
+		if !listen {
+			if pfx == "fd" {
+				return a, fmt.Sprintf("a file descriptor is not acceptable here in '%s'", full), true
+			}
+			return a, "", false // sockpair@ servers: not served by gproxy
+		}
+		if p.checkFD != nil {
+			if err := p.checkFD(n); err != nil {
+				return a, fmt.Sprintf("cannot use file descriptor '%d' : %s.", n, err), true
+			}
 		}
 		k := SockFD
 		if pfx == "sockpair" {
@@ -118,4 +130,17 @@ func parseSockAddr(pfx, rest string, listen bool) (a SockAddr, msg string, ok bo
 		return SockAddr{Kind: k, FD: n}, "", true
 	}
 	return a, "", false
+}
+
+// checkSocketFD is haproxy's check of an inherited descriptor: it must be
+// a socket (getsockname succeeds). The error reads as strerror(3).
+func checkSocketFD(fd int) error {
+	if _, err := syscall.Getsockname(fd); err != nil {
+		if errno, ok := err.(syscall.Errno); ok {
+			msg := errno.Error()
+			return errors.New(strings.ToUpper(msg[:1]) + msg[1:])
+		}
+		return err
+	}
+	return nil
 }
