@@ -316,6 +316,7 @@ func (p *parser) globalStats(args []string) {
 // path (plain or unix@), abns@, fd@, sockpair@, or an IP address and port
 // (ipv4@, ipv6@ or bare), as haproxy 2.6 accepts any bind address there.
 func (p *parser) statsSocketAddr(s *StatsSocket, arg string) bool {
+	s.Path = ""
 	addr, fam, pfx := stripPrefix(arg, false)
 	if fam == famUnix || fam == famOther {
 		sa, msg, ok := p.parseSockAddr(pfx, addr, arg, true)
