@@ -339,12 +339,21 @@ func (p *parser) statsSocketAddr(s *StatsSocket, arg string) bool {
 		p.alert("stats", "'stats socket' : dgram-type address not acceptable in '%s'", arg)
 		return false
 	}
+	// haproxy names the place twice in these messages.
+	fail := func(format string, a ...any) bool {
+		p.alert("stats", "parsing [%s:%d] : 'stats socket' : %s\n", p.file, p.line, fmt.Sprintf(format, a...))
+		return false
+	}
 	hp := splitHostPort(addr)
 	host, ok := checkHost(hp.Host, fam)
 	port, okp := parsePortNum(hp.Port)
-	if !hp.HasPort || !ok || !okp || port == 0 {
-		p.alert("stats", "'stats socket' : invalid address or port in '%s'", arg)
-		return false
+	switch {
+	case !hp.HasPort || hp.Port == "":
+		return fail("missing port specification in '%s'", arg)
+	case !ok:
+		return fail("invalid address: '%s' in '%s'", hp.Raw, arg)
+	case !okp || port == 0:
+		return fail("invalid port '%s'", hp.Port)
 	}
 	if a, err := netip.ParseAddr(host); err != nil && host != "" && host != "::" {
 		p.refuseForm(grpAddress, LocParsing, "stats", "", fmt.Sprintf("a 'stats socket' on a host name ('%s')", arg))
