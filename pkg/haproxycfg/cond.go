@@ -384,6 +384,16 @@ func EvalCondition(expr string, env func(string) (string, bool)) (bool, error) {
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
+	// As haproxy, the argument is first split as a configuration line
+	// (quotes, escapes, "$VAR"), its words joined again by spaces.
+	res, lerr := tokenize(expr, env)
+	if lerr != nil {
+		if strings.Contains(lerr.What, "quote") {
+			return false, fmt.Errorf("Syntax Error in condition: Unmatched quote.")
+		}
+		return false, fmt.Errorf("Syntax Error in condition: %s.", lerr.What)
+	}
+	expr = strings.Join(res.Args, " ")
 	e := &condEval{s: expr, env: env}
 	v := e.or()
 	if e.err == "" {
