@@ -202,7 +202,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		s.TermCause, s.TermState = termClient, stateData
 		return false
 	}
-	toClient, fromClient, cause := h.tunnel(c, sc, sbr, bt.Tunnel, be.px.Timeouts.Server)
+	toClient, fromClient, cause := h.tunnel(c, sc, sbr, bt.Tunnel, h.f.px.Timeouts.Client, bt.Server)
 	s.BytesToClient += toClient
 	be.ctr.bytesOut.Add(toClient)
 	srv.ctr.bytesOut.Add(toClient)
@@ -259,22 +259,22 @@ func (c *h1Conn) writeSwitching(resp *http.Response, raw []byte) (int64, error) 
 }
 
 // tunnel relays bytes both ways until both sides have closed, or until
-// neither has sent anything for `timeout tunnel` (`timeout server` when
-// it is not set, as haproxy). It returns the bytes sent to the client and
-// from it, and the termination cause of a timeout or an error (0 on a
-// normal end).
-func (h *h1Frontend) tunnel(c *h1Conn, sc net.Conn, sbr *bufio.Reader, tun, srvTimeout time.Duration) (toClient, fromClient int64, cause byte) {
-	idle := tun
-	if idle <= 0 {
-		idle = srvTimeout
+// neither has sent anything for `timeout tunnel`; without it, as haproxy,
+// `timeout client` bounds the wait for the client and `timeout server`
+// the wait for the server. It returns the bytes sent to the client and
+// from it, and the termination cause of a timeout (0 on a normal end).
+func (h *h1Frontend) tunnel(c *h1Conn, sc net.Conn, sbr *bufio.Reader, tun, cliTimeout, srvTimeout time.Duration) (toClient, fromClient int64, cause byte) {
+	cliIdle, srvIdle := tun, tun
+	if tun <= 0 {
+		cliIdle, srvIdle = cliTimeout, srvTimeout
 	}
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
-	var timedOut atomic.Bool
+	var timedOut, srvSide atomic.Bool
 	var wg sync.WaitGroup
 	// A read that waits past the deadline ends the tunnel only if the
 	// other direction was quiet too.
-	pump := func(dst net.Conn, src io.Reader, setRead func(time.Time) error, n *int64) {
+	pump := func(dst net.Conn, src io.Reader, setRead func(time.Time) error, idle time.Duration, n *int64) {
 		defer wg.Done()
 		buf := make([]byte, 16384)
 		for {
@@ -294,7 +294,9 @@ func (h *h1Frontend) tunnel(c *h1Conn, sc net.Conn, sbr *bufio.Reader, tun, srvT
 					continue
 				}
 				if isTimeout(err) {
-					timedOut.Store(true)
+					if timedOut.CompareAndSwap(false, true) {
+						srvSide.Store(idle == srvIdle && tun <= 0 && src == io.Reader(sbr))
+					}
 					// Stop the other direction too.
 					_ = c.nc.SetReadDeadline(time.Now())
 					_ = sc.SetReadDeadline(time.Now())
@@ -313,11 +315,15 @@ func (h *h1Frontend) tunnel(c *h1Conn, sc net.Conn, sbr *bufio.Reader, tun, srvT
 	_ = c.nc.SetWriteDeadline(time.Time{})
 	wg.Add(2)
 	var fromSrv, fromCli int64
-	go pump(c.nc, sbr, sc.SetReadDeadline, &fromSrv)
-	go pump(sc, c.br, c.nc.SetReadDeadline, &fromCli)
+	go pump(c.nc, sbr, sc.SetReadDeadline, srvIdle, &fromSrv)
+	go pump(sc, c.br, c.nc.SetReadDeadline, cliIdle, &fromCli)
 	wg.Wait()
 	if timedOut.Load() {
+		// A `timeout tunnel` expiry is logged as the client's, as haproxy.
 		cause = termClientTimeout
+		if srvSide.Load() {
+			cause = termServerTimeout
+		}
 	}
 	return fromSrv, fromCli, cause
 }
