@@ -143,6 +143,12 @@ func parsePortNum(s string) (int, bool) {
 func (p *parser) bindAddr(kw, arg string, tmpl Bind) {
 	parts := strings.Split(arg, ",")
 	for n, one := range parts {
+		if orig := one; one != "" {
+			if one = envExpand(one, p.env); one == "" {
+				p.alert(kw, "'%s' : '%s' resolves to an empty address (environment variable missing?)", kw, orig)
+				continue
+			}
+		}
 		if one == "" {
 			if n < len(parts)-1 {
 				p.alert(kw, "'%s' : '' resolves to an empty address (environment variable missing?)", kw)
@@ -246,6 +252,12 @@ func (p *parser) bindAddr(kw, arg string, tmpl Bind) {
 // serverAddr parses a `server` address: host with an optional port.
 // It returns ok=false after reporting an alert.
 func (p *parser) serverAddr(id, arg string) (host string, port int, sock SockAddr, ok bool) {
+	if orig := arg; arg != "" {
+		if arg = envExpand(arg, p.env); arg == "" {
+			p.diag(Alert, LocBracket, "server", "%s : '%s' resolves to an empty address (environment variable missing?)\n", id, orig)
+			return "", 0, sock, false
+		}
+	}
 	addr, fam, pfx := stripPrefix(arg, false)
 	switch {
 	case strings.HasPrefix(pfx, "udp"):
@@ -268,6 +280,12 @@ func (p *parser) serverAddr(id, arg string) (host string, port int, sock SockAdd
 	}
 	hp := splitHostPort(addr)
 	h, okh := checkHost(hp.Host, fam)
+	if okh && hp.HasPort && (hp.Host == "" || hp.Host == "*") || hp.Host == "0.0.0.0" || hp.Host == "::" || hp.Host == "[::]" {
+		// haproxy connects such a server to the address the client
+		// reached (as with a transparent proxy).
+		p.refuseForm(grpRouting, LocBracket, "server", id+" : ", fmt.Sprintf("a server on any address ('%s': the client's destination)", arg))
+		return "", 0, sock, false
+	}
 	if !okh || hp.Host == "" || hp.Host == "*" {
 		p.diag(Alert, LocBracket, "server", "%s : invalid address: '%s' in '%s'", id, hp.Host, arg)
 		return "", 0, sock, false
@@ -301,6 +319,12 @@ func (p *parser) serverAddr(id, arg string) (host string, port int, sock SockAdd
 // "unixgram" and the address with its default port 514, or ok=false
 // after reporting (alert for bad input, warning for unsupported kinds).
 func (p *parser) logAddr(arg string) (network, address string, ok bool) {
+	if orig := arg; orig != "" {
+		if arg = envExpand(arg, p.env); arg == "" {
+			p.alert("log", "log : '%s' resolves to an empty address (environment variable missing?)", orig)
+			return "", "", false
+		}
+	}
 	kind := arg
 	if i := strings.IndexByte(arg, '@'); i >= 0 {
 		kind = arg[:i+1]
@@ -323,12 +347,16 @@ func (p *parser) logAddr(arg string) (network, address string, ok bool) {
 	}
 	hp := splitHostPort(addr)
 	host, okh := checkHost(hp.Host, fam)
+	if okh && host == "" && hp.Raw == "" && hp.HasPort {
+		// ":PORT" (or ":" from unset variables): haproxy's any address.
+		host = "0.0.0.0"
+	}
 	if !okh || host == "" {
 		p.alert("log", "log : invalid address: '%s' in '%s'", hp.Host, arg)
 		return "", "", false
 	}
 	port := 514
-	if hp.HasPort {
+	if hp.HasPort && hp.Port != "" {
 		for j := 0; j < len(hp.Port); j++ {
 			if c := hp.Port[j]; c < '0' || c > '9' {
 				p.alert("log", "log : invalid character '%c' in port number '%s' in '%s'", c, hp.Port, arg)

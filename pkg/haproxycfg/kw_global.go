@@ -317,6 +317,7 @@ func (p *parser) globalStats(args []string) {
 // (ipv4@, ipv6@ or bare), as haproxy 2.6 accepts any bind address there.
 func (p *parser) statsSocketAddr(s *StatsSocket, arg string) bool {
 	s.Path = ""
+	arg = envExpand(arg, p.env)
 	addr, fam, pfx := stripPrefix(arg, false)
 	if fam == famUnix || fam == famOther {
 		sa, msg, ok := p.parseSockAddr(pfx, addr, arg, true)

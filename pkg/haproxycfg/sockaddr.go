@@ -144,3 +144,43 @@ func checkSocketFD(fd int) error {
 	}
 	return nil
 }
+
+// envExpand replaces "$NAME" and "${NAME}" anywhere in an address with
+// the environment variable, or with nothing when it is not set, as
+// haproxy 2.6 does to every address it parses, quoted or not (env_expand
+// in str2sa_range): a test harness may leave "${S1_addr}:${S1_port}"
+// unset and haproxy starts with ":" there.
+func envExpand(s string, env envFunc) string {
+	if strings.IndexByte(s, '$') < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], '$')
+		if j < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		b.WriteString(s[i : i+j])
+		k := i + j + 1
+		brace := k < len(s) && s[k] == '{'
+		if brace {
+			k++
+		}
+		start := k
+		for k < len(s) && (isAlnum(s[k]) || s[k] == '_') {
+			k++
+		}
+		next := k
+		if brace && k < len(s) && s[k] == '}' {
+			next++
+		}
+		if name := s[start:k]; name != "" && env != nil {
+			if v, ok := env(name); ok {
+				b.WriteString(v)
+			}
+		}
+		i = next
+	}
+	return b.String()
+}
