@@ -143,9 +143,23 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		s.Status, s.TermCause, s.TermState = http.StatusBadGateway, termServer, 'H'
 		return h.errorPage(c, s, page502, false)
 	}
-	// A body (rare with an upgrade) is sent as received.
+	// A body (rare with an upgrade) goes before the tunnel, framed as the
+	// head announces it (the body reader gives it decoded).
 	if req.contentLength > 0 || req.chunked {
-		if _, err := io.Copy(sc, c.body); err != nil {
+		var err error
+		if req.chunked {
+			bw := bufio.NewWriter(sc)
+			_, err = io.Copy(&chunkWriter{w: bw}, c.body)
+			if err == nil {
+				_, err = bw.WriteString("0\r\n\r\n")
+			}
+			if err == nil {
+				err = bw.Flush()
+			}
+		} else {
+			_, err = io.Copy(sc, c.body)
+		}
+		if err != nil {
 			s.Status, s.TermCause, s.TermState = -1, termClient, 'L'
 			return false
 		}
@@ -202,11 +216,10 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		s.TermCause, s.TermState = termClient, stateData
 		return false
 	}
-	toClient, fromClient, cause := h.tunnel(c, sc, sbr, bt.Tunnel, h.f.px.Timeouts.Client, bt.Server)
+	toClient, _, cause := h.tunnel(c, sc, sbr, bt.Tunnel, h.f.px.Timeouts.Client, bt.Server)
 	s.BytesToClient += toClient
 	be.ctr.bytesOut.Add(toClient)
 	srv.ctr.bytesOut.Add(toClient)
-	_ = fromClient
 	if cause != 0 {
 		s.TermCause, s.TermState = cause, stateData
 	} else {
