@@ -141,6 +141,7 @@ OUT=$WORK/table
 } >"$OUT"
 cat "$OUT"
 : >"$WORK/why"
+: >"$WORK/gp.all"
 t_app=0 t_ref=0 t_gp=0
 for d in $DIRS; do
 	[ -d "$d" ] || die "no directory $d in $REGTESTS_DIR"
@@ -160,6 +161,7 @@ for d in $DIRS; do
 	t_app=$((t_app + app)) t_ref=$((t_ref + ref)) t_gp=$((t_gp + gp))
 	printf '| %-18s | %7d | %7d | %7d | %s\n' "$d" "$app" "$ref" "$gp" "$lost" | tee -a "$OUT"
 	comm -23 "$WORK/ref.passed" "$WORK/gp.passed" | join -t "$(printf '\t')" - "$WORK/gp.reasons" >>"$WORK/why"
+	cat "$WORK/gp.passed" >>"$WORK/gp.all"
 done
 printf '| %-18s | %7d | %7d | %7d |\n' total "$t_app" "$t_ref" "$t_gp" | tee -a "$OUT"
 if [ -n "${REGTESTS_OUT:-}" ]; then
@@ -169,6 +171,10 @@ if [ -n "${REGTESTS_OUT:-}" ]; then
 		echo "Run on $(date -u '+%Y-%m-%d %H:%M UTC') by \`make regtests\` (integration/regtests/run.sh)."
 		echo
 		cat "$OUT"
+		echo
+		echo "## Passed by gproxy"
+		echo
+		sed 's/^\(.*\)$/- `\1`/' "$WORK/gp.all"
 		echo
 		echo "## Why gproxy fails what haproxy passes (first alert, else first failed expectation)"
 		echo
