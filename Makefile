@@ -4,7 +4,7 @@ BIN      := bin
 GOFLAGS  ?= -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: all build test unit integration fuzz vet demo bench deb deps clean
+.PHONY: all build test unit integration fuzz vet demo bench deb deps clean regtests
 
 all: build
 
@@ -43,6 +43,12 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
 		done; \
 	done
+
+# haproxy 2.6's own reg-tests through VTest, with haproxy and with gproxy: a
+# table per directory. Not part of `test`: VTest and the tests are not in
+# this repository (VTEST_PROGRAM, REGTESTS_DIR: see integration/regtests/run.sh).
+regtests: build
+	REGTESTS_OUT=$${REGTESTS_OUT:-integration/regtests/RESULTS.md} ./integration/regtests/run.sh
 
 # The seed's network in namespaces, failing over, narrated. Needs root.
 demo: deps build

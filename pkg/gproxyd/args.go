@@ -16,22 +16,29 @@ const Version = "0.1.0"
 
 // Args is haproxy's command line, as init scripts and systemd units pass it.
 type Args struct {
-	Files        []string // -f, repeatable; a directory means its *.cfg files
-	Check        bool     // -c: check the configuration and exit
-	Daemon       bool     // -D
-	Foreground   bool     // -db: disable background mode
-	MasterWorker bool     // -W or -Ws
-	SystemdReady bool     // -Ws: tell systemd READY=1 once serving
-	MasterSocket string   // -S path[,opts]: the master CLI (-W), runtimeapi.ParseMasterSocket
-	PIDFile      string   // -p
-	SoftStopPIDs []int    // -sf PID...
-	HardStopPIDs []int    // -st PID...
-	Quiet        bool     // -q
-	Verbose      bool     // -V
-	Version      bool     // -v
-	BuildInfo    bool     // -vv
-	SocketFrom   string   // -x: the old process's stats socket; its listeners are taken (SocketsFrom)
-	MaxConn      int      // -n
+	Files      []string // -f, repeatable; a directory means its *.cfg files
+	Check      bool     // -c: check the configuration and exit
+	Daemon     bool     // -D
+	Foreground bool     // -db: disable background mode
+	// Debug is -d: haproxy's debug mode, foreground and never quiet
+	// (what haproxy 2.6 prints in it beyond that is not reproduced).
+	Debug bool
+	// CheckCondition is -cc EXPR: evaluate a `.if` condition and exit 0
+	// (true), 1 (false) or 2 (error), as haproxy 2.6.
+	CheckCondition    string
+	HasCheckCondition bool
+	MasterWorker      bool   // -W or -Ws
+	SystemdReady      bool   // -Ws: tell systemd READY=1 once serving
+	MasterSocket      string // -S path[,opts]: the master CLI (-W), runtimeapi.ParseMasterSocket
+	PIDFile           string // -p
+	SoftStopPIDs      []int  // -sf PID...
+	HardStopPIDs      []int  // -st PID...
+	Quiet             bool   // -q
+	Verbose           bool   // -V
+	Version           bool   // -v
+	BuildInfo         bool   // -vv
+	SocketFrom        string // -x: the old process's stats socket; its listeners are taken (SocketsFrom)
+	MaxConn           int    // -n
 	// ProxyMaxConn is -N: the maxconn of frontends that set none (neither
 	// in the section nor in its defaults).
 	ProxyMaxConn int
@@ -51,13 +58,14 @@ var ErrUsage = errors.New("see the usage below")
 const Usage = `Usage : haproxy [-f <cfgfile|cfgdir>]* [ -vVD ] [ -n <maxconn> ] [ -N <maxpconn> ]
         [ -p <pidfile> ] [ -C <dir> ] [-- <cfgfile>*]
         -v displays version ; -vv shows known build options.
-        -db only disables background mode.
+        -d enters debug mode ; -db only disables background mode.
         -V enters verbose mode (disables quiet mode)
         -D goes daemon ; -C changes to <dir> before loading files.
         -W master-worker mode.
         -Ws master-worker mode with systemd notify support.
         -q quiet mode : don't display messages
         -c check mode : only check config files and exit
+        -cc check condition : evaluate a condition and exit
         -n sets the maximum total # of connections
         -N sets the default, per-proxy maximum # of connections
         -L set local peer name (default to hostname)
@@ -107,6 +115,11 @@ func ParseArgs(argv []string) (Args, error) {
 			}
 		case "-c":
 			a.Check = true
+		case "-cc":
+			a.CheckCondition, err = next()
+			a.HasCheckCondition = true
+		case "-d":
+			a.Debug, a.Foreground = true, true
 		case "-D":
 			a.Daemon = true
 		case "-db":
@@ -192,7 +205,7 @@ func ParseArgs(argv []string) (Args, error) {
 			return a, err
 		}
 	}
-	if len(a.Files) == 0 && !a.Version {
+	if len(a.Files) == 0 && !a.Version && !a.HasCheckCondition {
 		return a, fmt.Errorf("no configuration file given (-f): %w", ErrUsage)
 	}
 	return a, nil

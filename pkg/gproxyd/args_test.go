@@ -46,7 +46,7 @@ func TestParseArgs(t *testing.T) {
 
 func TestParseArgsErrors(t *testing.T) {
 	for _, argv := range [][]string{{}, {"-f"}, {"-Z", "-f", "x"}, {"-n", "x", "-f", "a"}, {"-f", "a", "-p"},
-		{"-m", "100", "-f", "a"}, {"-N", "0", "-f", "a"}, {"-dG", "-f", "a"}, {"-dR", "-f", "a"}, {"-d", "-f", "a"}, {"-f", "a", "-C"}} {
+		{"-m", "100", "-f", "a"}, {"-N", "0", "-f", "a"}, {"-dG", "-f", "a"}, {"-dR", "-f", "a"}, {"-f", "a", "-C"}} {
 		if _, err := ParseArgs(argv); !errors.Is(err, ErrUsage) {
 			t.Errorf("ParseArgs(%q) = %v, want ErrUsage", argv, err)
 		}

@@ -112,7 +112,7 @@ func TestFlagLocalPeer(t *testing.T) {
 // are accepted and change nothing; unknown flags are usage errors.
 func TestFlagRefusedOrCosmetic(t *testing.T) {
 	p := writeConfig(t, "global\n  stats socket /nonexistent/s.sock\ndefaults\n  mode tcp\n")
-	for _, args := range [][]string{{"-m", "100"}, {"-dG"}, {"-dR"}, {"-Z"}, {"-N", "x"}, {"-d"}} {
+	for _, args := range [][]string{{"-m", "100"}, {"-dG"}, {"-dR"}, {"-Z"}, {"-N", "x"}} {
 		cmd := exec.Command(gproxyBin, append(args, "-c", "-f", p)...)
 		out, _ := cmd.CombinedOutput()
 		if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "Usage : haproxy") || strings.Contains(string(out), "valid") {

@@ -53,6 +53,24 @@ func (p *process) master() int {
 	ctx, cancel := backgroundCtx()
 	defer cancel()
 	p.procs = newProcTable(p.pid)
+	if err := ServeHandoff(ctx, HandoffPath(p.pid), func() (map[string]*os.File, error) { return listenerFiles(lns) }); err != nil {
+		p.log.Warn().Err(err).Msg("handoff socket")
+	}
+	if err := writePIDFile(p.args.PIDFile, p.pid); err != nil {
+		p.log.Warn().Err(err).Msg("")
+	}
+	w, err := p.startWorker(lns)
+	if err != nil {
+		p.alert("%v", err)
+		if ready != nil {
+			fmt.Fprint(ready, err.Error())
+			ready.Close()
+		}
+		return 1
+	}
+	// The master CLI serves once the first worker is known, so that a
+	// client connecting at once (VTest's -mcli) finds "@1", as haproxy's
+	// master, which polls its CLI only after forking.
 	if p.args.MasterSocket != "" {
 		sock, err := runtimeapi.ParseMasterSocket(p.args.MasterSocket)
 		if err == nil {
@@ -68,23 +86,10 @@ func (p *process) master() int {
 				fmt.Fprint(ready, err.Error())
 				ready.Close()
 			}
+			_ = w.Process.Kill()
+			_ = w.Wait()
 			return 1
 		}
-	}
-	if err := ServeHandoff(ctx, HandoffPath(p.pid), func() (map[string]*os.File, error) { return listenerFiles(lns) }); err != nil {
-		p.log.Warn().Err(err).Msg("handoff socket")
-	}
-	if err := writePIDFile(p.args.PIDFile, p.pid); err != nil {
-		p.log.Warn().Err(err).Msg("")
-	}
-	w, err := p.startWorker(lns)
-	if err != nil {
-		p.alert("%v", err)
-		if ready != nil {
-			fmt.Fprint(ready, err.Error())
-			ready.Close()
-		}
-		return 1
 	}
 	for _, pid := range p.args.SoftStopPIDs {
 		_ = syscall.Kill(pid, syscall.SIGUSR1)
@@ -230,6 +235,11 @@ func (p *process) master() int {
 					case <-deadline:
 						return 0
 					}
+				}
+				if s == syscall.SIGINT {
+					// haproxy's master ends with its worker's status, 130
+					// after SIGINT (VTest checks it); 0 after SIGTERM.
+					return allExited(130)
 				}
 				return allExited(0)
 			}

@@ -46,8 +46,12 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "gproxy version %s - a drop-in replacement for HAProxy 2.6\n", Version)
 		if args.BuildInfo {
 			fmt.Fprintf(stdout, "Running on: %s\nSupported modes: tcp, http (stats)\nBalancing: roundrobin static-rr leastconn source first\n", runtimeInfo())
+			printBuildInfo(stdout)
 		}
 		return 0
+	}
+	if args.HasCheckCondition {
+		return checkCondition(args.CheckCondition, stderr)
 	}
 	p := &process{args: args, argv: argv, stdout: stdout, stderr: stderr, pid: os.Getpid()}
 	p.log, p.sink = newDaemonLogger(stderr, p.pid, args.Quiet && !args.Verbose)
@@ -117,7 +121,7 @@ func (p *process) applyStartFlags() bool {
 // quiet is haproxy's quiet mode: -q or `quiet` in global, unless -V
 // (verbose wins over both).
 func (p *process) quiet(cfg *haproxycfg.Config) bool {
-	if p.args.Verbose {
+	if p.args.Verbose || p.args.Debug {
 		return false
 	}
 	return p.args.Quiet || cfg != nil && cfg.Global.Quiet
@@ -398,6 +402,11 @@ func (p *process) openListeners(cfg *haproxycfg.Config, have map[string]*net.TCP
 			continue
 		}
 		for _, b := range px.Binds {
+			if b.Sock.IsSet() {
+				// UNIX sockets and inherited descriptors: opened by the
+				// engine, not handed over on reload.
+				continue
+			}
 			addr := b.Address()
 			if _, ok := out[addr]; ok {
 				continue

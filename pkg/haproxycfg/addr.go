@@ -143,6 +143,12 @@ func parsePortNum(s string) (int, bool) {
 func (p *parser) bindAddr(kw, arg string, tmpl Bind) {
 	parts := strings.Split(arg, ",")
 	for n, one := range parts {
+		if orig := one; one != "" {
+			if one = envExpand(one, p.env); one == "" {
+				p.alert(kw, "'%s' : '%s' resolves to an empty address (environment variable missing?)", kw, orig)
+				continue
+			}
+		}
 		if one == "" {
 			if n < len(parts)-1 {
 				p.alert(kw, "'%s' : '' resolves to an empty address (environment variable missing?)", kw)
@@ -155,7 +161,19 @@ func (p *parser) bindAddr(kw, arg string, tmpl Bind) {
 			continue
 		}
 		if fam == famUnix || fam == famOther {
-			p.refuseAddr(LocParsing, kw, "", pfx, one)
+			sa, msg, ok := p.parseSockAddr(pfx, addr, one, true)
+			switch {
+			case pfx == "uxdg":
+				p.alert(kw, "'%s' : dgram-type address not acceptable in '%s'", kw, one)
+			case !ok:
+				p.refuseAddr(LocParsing, kw, "", pfx, one)
+			case msg != "":
+				p.alert(kw, "'%s' : %s", kw, msg)
+			case p.cur != nil:
+				b := tmpl
+				b.Sock, b.Pos = sa, p.pos()
+				p.cur.px.Binds = append(p.cur.px.Binds, b)
+			}
 			continue
 		}
 		hp := splitHostPort(addr)
@@ -233,51 +251,80 @@ func (p *parser) bindAddr(kw, arg string, tmpl Bind) {
 
 // serverAddr parses a `server` address: host with an optional port.
 // It returns ok=false after reporting an alert.
-func (p *parser) serverAddr(id, arg string) (host string, port int, ok bool) {
+func (p *parser) serverAddr(id, arg string) (host string, port int, sock SockAddr, ok bool) {
+	if orig := arg; arg != "" {
+		if arg = envExpand(arg, p.env); arg == "" {
+			p.diag(Alert, LocBracket, "server", "%s : '%s' resolves to an empty address (environment variable missing?)\n", id, orig)
+			return "", 0, sock, false
+		}
+	}
 	addr, fam, pfx := stripPrefix(arg, false)
 	switch {
 	case strings.HasPrefix(pfx, "udp"):
 		p.diag(Alert, LocBracket, "server", "%s : dgram-type address not acceptable in '%s'", id, arg)
-		return "", 0, false
+		return "", 0, sock, false
+	case pfx == "uxdg":
+		p.diag(Alert, LocBracket, "server", "%s : dgram-type address not acceptable in '%s'\n", id, arg)
+		return "", 0, sock, false
 	case fam == famUnix || fam == famOther:
-		p.refuseAddr(LocBracket, "server", id+" : ", pfx, arg)
-		return "", 0, false
+		sa, msg, ok := p.parseSockAddr(pfx, addr, arg, false)
+		switch {
+		case !ok:
+			p.refuseAddr(LocBracket, "server", id+" : ", pfx, arg)
+		case msg != "":
+			p.diag(Alert, LocBracket, "server", "%s : %s\n", id, msg)
+		default:
+			return "", 0, sa, true
+		}
+		return "", 0, sock, false
 	}
 	hp := splitHostPort(addr)
 	h, okh := checkHost(hp.Host, fam)
+	if okh && hp.HasPort && (hp.Host == "" || hp.Host == "*") || hp.Host == "0.0.0.0" || hp.Host == "::" || hp.Host == "[::]" {
+		// haproxy connects such a server to the address the client
+		// reached (as with a transparent proxy).
+		p.refuseForm(grpRouting, LocBracket, "server", id+" : ", fmt.Sprintf("a server on any address ('%s': the client's destination)", arg))
+		return "", 0, sock, false
+	}
 	if !okh || hp.Host == "" || hp.Host == "*" {
 		p.diag(Alert, LocBracket, "server", "%s : invalid address: '%s' in '%s'", id, hp.Host, arg)
-		return "", 0, false
+		return "", 0, sock, false
 	}
 	if hp.HasPort && hp.Port != "" {
 		if hp.Port[0] == '+' || hp.Port[0] == '-' {
 			p.refuseForm(grpRouting, LocBracket, "server", id+" : ", fmt.Sprintf("a port offset ('%s')", arg))
-			return "", 0, false
+			return "", 0, sock, false
 		}
 		if strings.IndexByte(hp.Port, '-') >= 0 {
 			p.diag(Alert, LocBracket, "server", "%s : port range not permitted here in '%s'", id, arg)
-			return "", 0, false
+			return "", 0, sock, false
 		}
 		for j := 0; j < len(hp.Port); j++ {
 			if c := hp.Port[j]; c < '0' || c > '9' {
 				p.diag(Alert, LocBracket, "server", "%s : invalid character '%c' in port number '%s' in '%s'", id, c, hp.Port, arg)
-				return "", 0, false
+				return "", 0, sock, false
 			}
 		}
 		n, okp := parsePortNum(hp.Port)
 		if !okp {
 			p.diag(Alert, LocBracket, "server", "%s : invalid port '%s'", id, hp.Port)
-			return "", 0, false
+			return "", 0, sock, false
 		}
 		port = n
 	}
-	return h, port, true
+	return h, port, sock, true
 }
 
 // logAddr parses a `log` target address. It returns network "udp" or
 // "unixgram" and the address with its default port 514, or ok=false
 // after reporting (alert for bad input, warning for unsupported kinds).
 func (p *parser) logAddr(arg string) (network, address string, ok bool) {
+	if orig := arg; orig != "" {
+		if arg = envExpand(arg, p.env); arg == "" {
+			p.alert("log", "log : '%s' resolves to an empty address (environment variable missing?)", orig)
+			return "", "", false
+		}
+	}
 	kind := arg
 	if i := strings.IndexByte(arg, '@'); i >= 0 {
 		kind = arg[:i+1]
@@ -300,12 +347,16 @@ func (p *parser) logAddr(arg string) (network, address string, ok bool) {
 	}
 	hp := splitHostPort(addr)
 	host, okh := checkHost(hp.Host, fam)
+	if okh && host == "" && hp.Raw == "" && hp.HasPort {
+		// ":PORT" (or ":" from unset variables): haproxy's any address.
+		host = "0.0.0.0"
+	}
 	if !okh || host == "" {
 		p.alert("log", "log : invalid address: '%s' in '%s'", hp.Host, arg)
 		return "", "", false
 	}
 	port := 514
-	if hp.HasPort {
+	if hp.HasPort && hp.Port != "" {
 		for j := 0; j < len(hp.Port); j++ {
 			if c := hp.Port[j]; c < '0' || c > '9' {
 				p.alert("log", "log : invalid character '%c' in port number '%s' in '%s'", c, hp.Port, arg)
@@ -330,7 +381,8 @@ func (p *parser) refuseAddr(style LocStyle, kw, prefix, pfx, arg string) {
 		name = "/"
 	}
 	k, ok := lookup(CtxAddress, name)
-	if !ok {
+	if !ok || k.Class == Works {
+		// unix@ and abns@ work on bind and server lines, not everywhere.
 		k = Keyword{Class: Refused, Group: grpAddress}
 	}
 	shown := fmt.Sprintf("address prefix '%s' in '%s'", name, arg)

@@ -1,6 +1,7 @@
 package haproxycfg
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -345,4 +346,64 @@ func compareVersions(a, b string) int {
 		}
 	}
 	return 0
+}
+
+// HAProxyVersion is the haproxy version gproxy stands in for, as the
+// conditions of `.if` and `-cc` compare against it.
+const HAProxyVersion = haproxyVersion
+
+// FeatureList is the "Feature list" line of `haproxy -vv` for the build
+// gproxy stands in for (Debian's 2.6.12): "+NAME" for what `feature(NAME)`
+// reports true, "-NAME" for the rest haproxy 2.6 lists.
+func FeatureList() string {
+	all := []string{"51DEGREES", "ACCEPT4", "BACKTRACE", "CLOSEFROM", "CPU_AFFINITY", "CRYPT_H",
+		"DEVICEATLAS", "DL", "ENGINE", "EPOLL", "EVPORTS", "GETADDRINFO", "KQUEUE", "LIBCRYPT",
+		"LINUX_SPLICE", "LINUX_TPROXY", "LUA", "MEMORY_PROFILING", "NETFILTER", "NS",
+		"OBSOLETE_LINKER", "OPENSSL", "OT", "PCRE", "PCRE2", "PCRE2_JIT", "PCRE_JIT", "POLL",
+		"PRCTL", "PROCCTL", "PROMEX", "QUIC", "RT", "SLZ", "STATIC_PCRE", "STATIC_PCRE2",
+		"SYSTEMD", "TFO", "THREAD", "THREAD_DUMP", "TPROXY", "WURFL", "ZLIB"}
+	var b strings.Builder
+	for i, f := range all {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if features[f] {
+			b.WriteByte('+')
+		} else {
+			b.WriteByte('-')
+		}
+		b.WriteString(f)
+	}
+	return b.String()
+}
+
+// EvalCondition evaluates a condition as `haproxy -cc EXPR` does (the
+// syntax of `.if`), with environment variables from env (nil: none). An
+// unparsable expression is an error naming the position.
+func EvalCondition(expr string, env func(string) (string, bool)) (bool, error) {
+	if env == nil {
+		env = func(string) (string, bool) { return "", false }
+	}
+	// As haproxy, the argument is first split as a configuration line
+	// (quotes, escapes, "$VAR"), its words joined again by spaces.
+	res, lerr := tokenize(expr, env)
+	if lerr != nil {
+		if strings.Contains(lerr.What, "quote") {
+			return false, fmt.Errorf("Syntax Error in condition: Unmatched quote.")
+		}
+		return false, fmt.Errorf("Syntax Error in condition: %s.", lerr.What)
+	}
+	expr = strings.Join(res.Args, " ")
+	e := &condEval{s: expr, env: env}
+	v := e.or()
+	if e.err == "" {
+		e.skip()
+		if e.i < len(e.s) {
+			e.fail(e.i, "unparsable conditional expression '"+e.s[e.i:]+"'")
+		}
+	}
+	if e.err != "" {
+		return false, fmt.Errorf("%s at position %d", e.err, e.errAt+1)
+	}
+	return v, nil
 }

@@ -72,6 +72,9 @@ func example(k Keyword) (string, int) {
 		val := map[string]string{"len": "100", "format": "rfc5424", "sample": "1:2"}[name]
 		return "global\n log 127.0.0.1 " + name + " " + val + " local0\n", 2
 	case CtxAddress:
+		if name == "uxdg@" {
+			return "global\n log uxdg@/dev/log local0\n", 2
+		}
 		if strings.HasPrefix(name, "udp") {
 			return "global\n log " + name + "127.0.0.1:514 local0\n", 2
 		}
@@ -79,8 +82,12 @@ func example(k Keyword) (string, int) {
 		switch name {
 		case "ipv6@", "tcp6@":
 			addr = name + "[::1]:80"
-		case "/":
-			addr = "/run/x.sock"
+		case "/", "unix@", "uxst@":
+			addr = strings.TrimSuffix(name, "/") + "/run/x.sock"
+		case "abns@":
+			addr = name + "x"
+		case "fd@", "sockpair@":
+			addr = name + "3"
 		}
 		return "frontend f\n bind " + addr + "\n", 2
 	}

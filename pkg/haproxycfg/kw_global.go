@@ -2,7 +2,9 @@ package haproxycfg
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // Keywords of the `global` section (configuration manual section 3).
@@ -194,12 +196,9 @@ func (p *parser) globalStats(args []string) {
 			return
 		}
 		s := StatsSocket{Path: args[2], Level: "operator", UID: -1, GID: -1, Pos: p.pos()}
-		addr, fam, pfx := stripPrefix(args[2], false)
-		if fam != famUnix || (pfx != "" && pfx != "unix") {
-			p.refuseForm(grpAddress, LocParsing, "stats", "", fmt.Sprintf("a 'stats socket' on '%s' (only UNIX socket paths are)", args[2]))
+		if !p.statsSocketAddr(&s, args[2]) {
 			return
 		}
-		s.Path = addr
 		ok := true
 		for i := 3; i < len(args) && ok; {
 			opt := args[i]
@@ -311,4 +310,65 @@ func (p *parser) globalStats(args []string) {
 	default:
 		p.alert("stats", "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' (got '%s')", sub)
 	}
+}
+
+// statsSocketAddr reads the address of a `stats socket`: a UNIX socket
+// path (plain or unix@), abns@, fd@, sockpair@, or an IP address and port
+// (ipv4@, ipv6@ or bare), as haproxy 2.6 accepts any bind address there.
+func (p *parser) statsSocketAddr(s *StatsSocket, arg string) bool {
+	s.Path = ""
+	arg = envExpand(arg, p.env)
+	addr, fam, pfx := stripPrefix(arg, false)
+	if fam == famUnix || fam == famOther {
+		sa, msg, ok := p.parseSockAddr(pfx, addr, arg, true)
+		switch {
+		case !ok:
+			p.refuseForm(grpAddress, LocParsing, "stats", "", fmt.Sprintf("a 'stats socket' on '%s'", arg))
+			return false
+		case msg != "":
+			// haproxy names the place twice here.
+			p.alert("stats", "parsing [%s:%d] : 'stats socket' : %s\n", p.file, p.line, msg)
+			return false
+		case sa.Kind == SockUnix:
+			s.Path = sa.Path
+		default:
+			s.Sock = sa
+		}
+		return true
+	}
+	if strings.HasPrefix(pfx, "udp") {
+		p.alert("stats", "'stats socket' : dgram-type address not acceptable in '%s'", arg)
+		return false
+	}
+	// haproxy names the place twice in these messages.
+	fail := func(format string, a ...any) bool {
+		p.alert("stats", "parsing [%s:%d] : 'stats socket' : %s\n", p.file, p.line, fmt.Sprintf(format, a...))
+		return false
+	}
+	hp := splitHostPort(addr)
+	host, ok := checkHost(hp.Host, fam)
+	port, okp := parsePortNum(hp.Port)
+	switch {
+	case !hp.HasPort || hp.Port == "":
+		return fail("missing port specification in '%s'", arg)
+	case !ok:
+		return fail("invalid address: '%s' in '%s'", hp.Raw, arg)
+	case !okp || port == 0:
+		return fail("invalid port '%s'", hp.Port)
+	}
+	if a, err := netip.ParseAddr(host); err != nil && host != "" && host != "::" {
+		p.refuseForm(grpAddress, LocParsing, "stats", "", fmt.Sprintf("a 'stats socket' on a host name ('%s')", arg))
+		return false
+	} else if err == nil && fam == famAny {
+		fam = fam4
+		if a.Is6() {
+			fam = fam6
+		}
+	}
+	b := Bind{Host: host, Port: port, Family: FamilyIPv4}
+	if fam == fam6 {
+		b.Family = FamilyIPv6
+	}
+	s.TCP = &b
+	return true
 }

@@ -40,11 +40,11 @@ func (p *parser) server(args []string, def bool) {
 		}
 		id := fmt.Sprintf("'server %s/%s'", p.cur.px.Name, srv.Name)
 		prefix = id + " : "
-		host, port, ok := p.serverAddr(id, args[2])
+		host, port, sock, ok := p.serverAddr(id, args[2])
 		if !ok {
 			return
 		}
-		srv.Host, srv.Port = host, port
+		srv.Host, srv.Port, srv.Sock = host, port, sock
 		opts = args[3:]
 	}
 	name := srv.Name

@@ -87,7 +87,9 @@ type LogTarget struct {
 // StatsSocket is `stats socket PATH [mode M] [level L] [user U] [group G]
 // [uid N] [gid N]` in global.
 type StatsSocket struct {
-	Path        string
+	Path        string // a UNIX socket file; "" when Sock or TCP is set
+	Sock        SockAddr
+	TCP         *Bind  // an IP address and port (ipv4@, ipv6@)
 	Mode        uint32 // file mode, 0 = default
 	Level       string // "user", "operator" or "admin"; default "operator"
 	User, Group string // owner names, resolved by the runtime; "" = not set
@@ -196,7 +198,10 @@ type Bind struct {
 	V4V6        bool // `v4v6`: an IPv6 socket also accepts IPv4
 	V6Only      bool // `v6only`: an IPv6 socket accepts IPv6 only
 	Transparent bool // `transparent`: may bind a foreign address (IP_TRANSPARENT/IP_FREEBIND)
-	Pos         Pos
+	// Sock is set for a UNIX socket, abstract name or inherited descriptor
+	// (Host and Port are then unused).
+	Sock SockAddr
+	Pos  Pos
 }
 
 // Family is an address family of a bind line.
@@ -223,6 +228,9 @@ func (f Family) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
 // Address is host:port for net.Listen.
 func (b Bind) Address() string {
+	if b.Sock.IsSet() {
+		return b.Sock.String()
+	}
 	if b.Host == "" {
 		return fmt.Sprintf(":%d", b.Port)
 	}
@@ -254,11 +262,18 @@ type Server struct {
 	// InitAddr is `init-addr` (methods "last", "libc", "none" or IP
 	// addresses, in order); nil means haproxy's default "last,libc".
 	InitAddr []string
-	Pos      Pos
+	// Sock is set for a server on a UNIX socket or an abstract name (Host
+	// and Port are then unused).
+	Sock SockAddr
+	Pos  Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.
+// A server on a UNIX socket gets a token ParseDialToken turns back.
 func (s *Server) Address(clientPort int) string {
+	if s.Sock.IsSet() {
+		return s.Sock.dialToken()
+	}
 	port := s.Port
 	if port == 0 {
 		port = clientPort

@@ -19,6 +19,10 @@ type ParseOptions struct {
 	// it nil (no file is touched and contents stay empty); ParseFiles
 	// uses os.ReadFile when nil, as haproxy reads them while parsing.
 	ReadFile func(string) ([]byte, error)
+	// CheckFD checks that an inherited descriptor named by fd@ or
+	// sockpair@ is a socket, as haproxy does while parsing. Parse leaves
+	// it nil (no check); ParseFiles uses the process's descriptors.
+	CheckFD func(fd int) error
 }
 
 // Parse reads one configuration text named name (used in diagnostics). It
@@ -36,6 +40,9 @@ func Parse(name string, src []byte, opts ParseOptions) (*Config, []Diagnostic, e
 func ParseFiles(paths []string, opts ParseOptions) (*Config, []Diagnostic, error) {
 	if opts.ReadFile == nil {
 		opts.ReadFile = os.ReadFile
+	}
+	if opts.CheckFD == nil {
+		opts.CheckFD = checkSocketFD
 	}
 	p := newParser(opts)
 	for _, path := range paths {
@@ -140,6 +147,7 @@ type proxyState struct {
 type parser struct {
 	env      envFunc
 	readFile func(string) ([]byte, error) // nil: referenced files are not read
+	checkFD  func(int) error              // nil: inherited descriptors are not checked
 	cfg      *Config
 	diags    []Diagnostic
 
@@ -167,6 +175,7 @@ func newParser(opts ParseOptions) *parser {
 	}
 	p := &parser{
 		readFile: opts.ReadFile,
+		checkFD:  opts.CheckFD,
 		cfg:      &Config{Global: Global{UID: -1, GID: -1}},
 		named:    map[string][]*proxyState{},
 		warned:   map[string]bool{},

@@ -110,7 +110,11 @@ func (p Probe) run(ctx context.Context) Result {
 	cctx, cancel := context.WithTimeout(ctx, p.Connect)
 	defer cancel()
 	var d net.Dialer
-	c, err := d.DialContext(cctx, "tcp", p.Addr)
+	network, addr := "tcp", p.Addr
+	if sa, ok := haproxycfg.ParseDialToken(p.Addr); ok {
+		network, addr = "unix", sa.UnixName()
+	}
+	c, err := d.DialContext(cctx, network, addr)
 	if err != nil {
 		if isTimeout(err) {
 			return Result{Code: CodeL4TOUT}

@@ -110,6 +110,10 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 	}
 	inter := interval(s.Inter)
 	p := Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter}
+	if s.Sock.IsSet() && s.CheckAddr == "" && s.CheckPort == 0 {
+		// A server on a UNIX socket is checked on it.
+		p.Addr = s.Address(0)
+	}
 	if px.Timeouts.Check > 0 {
 		p.Whole = 0
 		if px.Timeouts.Connect > 0 {

@@ -219,7 +219,7 @@ func (e *Engine) Bind() error {
 			ln := e.listeners[a]
 			if ln == nil {
 				var err error
-				ln, err = ListenBind(b)
+				ln, err = listenAny(b)
 				if err != nil {
 					return fmt.Errorf("%s: starting proxy %s: cannot bind socket [%s]: %w", b.Pos, f.px.Name, a, err)
 				}

@@ -232,7 +232,7 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
 	return &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := d.DialContext(ctx, network, addr)
+			c, err := dialServer(ctx, d, network, addr)
 			if err != nil {
 				return nil, err
 			}
@@ -558,6 +558,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	storeMax(&srv.ctr.maxRate, srv.ctr.rate.read(tAssigned))
 	srv.ctr.lastSession.Store(tAssigned.UnixNano())
 
+	if req.upgrade != "" {
+		return h.forwardUpgrade(c, req, s, srv, tAssigned)
+	}
 	ctx, cancel := context.WithCancel(e.killed)
 	defer cancel()
 	var (

@@ -87,6 +87,10 @@ var headCases = []struct {
 		"POST /k HTTP/1.1\r\nhost: h\r\ncontent-length: 05\r\n\r\n", "200"},
 	{"content-length-and-chunked", "POST /d HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
 		"POST /d HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n", "200"},
+	// Without "Connection: close" too: haproxy answers with it and closes
+	// (http-messaging/http_transfer_encoding in haproxy's reg-tests).
+	{"content-length-and-chunked-keepalive", "POST /d HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"POST /d HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n", "200"},
 	{"http2-version", "GET /e HTTP/2.0\r\nHost: h\r\nConnection: close\r\n\r\n",
 		"GET /e HTTP/1.1\r\nhost: h\r\n\r\n", "200"},
 	{"fold-empty-spaces", "GET /f HTTP/1.1\r\nHost: h\r\nHost: h\r\nX-Fold: a\r\n  b\r\nX-Empty:\r\nX-Sp:   v  \r\nConnection: close\r\n\r\n",
@@ -112,6 +116,9 @@ func checkHeads(t *testing.T, p wireProxy, b *captureBackend) {
 		}
 		if got := statusLine(r.response); !strings.HasPrefix(got, "HTTP/1.1 "+tc.status+" ") {
 			t.Errorf("%s: the client got %q, want status %s", tc.name, got, tc.status)
+		}
+		if strings.HasSuffix(tc.name, "-keepalive") && !strings.Contains(strings.ToLower(r.response), "\r\nconnection: close\r\n") {
+			t.Errorf("%s: the response does not close the connection:\n%q", tc.name, r.response)
 		}
 	}
 }

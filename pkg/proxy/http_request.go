@@ -37,10 +37,14 @@ type httpRequest struct {
 	// headers are the fields as haproxy 2.6 forwards them, in their order:
 	// one Host, one Content-Length (none with Transfer-Encoding), the
 	// Connection tokens other than close and keep-alive.
-	headers        []header
-	host           string
-	contentLength  int64 // -1 when the request has no Content-Length
-	chunked        bool
+	headers       []header
+	host          string
+	contentLength int64 // -1 when the request has no Content-Length
+	chunked       bool
+	// upgrade is the Upgrade header of an HTTP/1.1 request that also
+	// says "Connection: upgrade" (both are then forwarded; after a 101
+	// the connection becomes a tunnel); "" otherwise.
+	upgrade        string
 	keepAlive      bool // the client allows another request afterwards
 	expectContinue bool // "Expect: 100-continue": the client waits before its body
 	size           int  // bytes of the head, CRLFs included
@@ -96,6 +100,7 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	}
 	var te, connTokens, kept []string
 	clAt, connAt, hostSeen := -1, -1, false
+	upgrade := r.upgradeRequested(fields)
 	for _, f := range fields {
 		name, value := strings.ToLower(f.name), f.value
 		if err := checkValue(value); err != nil {
@@ -130,7 +135,7 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 				connTokens = append(connTokens, lv)
 				// close and keep-alive concern this connection only;
 				// upgrade goes with the Upgrade header, not relayed.
-				if lv != "close" && lv != "keep-alive" && lv != "upgrade" && v != "" {
+				if lv != "close" && lv != "keep-alive" && (lv != "upgrade" || upgrade) && v != "" {
 					kept = append(kept, v)
 				}
 			}
@@ -140,7 +145,12 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 			}
 			continue
 		case "upgrade":
-			continue // no tunnel is relayed
+			if !upgrade {
+				continue // without "Connection: upgrade" it is dropped
+			}
+			if r.upgrade == "" {
+				r.upgrade = value
+			}
 		case "expect":
 			r.expectContinue = strings.EqualFold(value, "100-continue")
 		case "host":
@@ -181,6 +191,9 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 			r.headers = slices.Delete(r.headers, clAt, clAt+1)
 		}
 	}
+	if err := r.checkWebSocketKey(); err != nil {
+		return nil, err
+	}
 	if err := r.normalizeAuthority(hostSeen); err != nil {
 		return nil, err
 	}
@@ -188,7 +201,11 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	if !r.http11() && slices.Contains(connTokens, "keep-alive") {
 		r.keepAlive = true
 	}
-	if slices.Contains(connTokens, "close") {
+	if slices.Contains(connTokens, "close") || r.chunked && clAt >= 0 {
+		// Both Transfer-Encoding and Content-Length: a smuggling
+		// attempt, or a broken client; haproxy 2.6 keeps the chunked
+		// framing and closes the connection after the response
+		// (RFC 9112 section 6.3, item 3).
 		r.keepAlive = false
 	}
 	return r, nil

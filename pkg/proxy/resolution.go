@@ -8,7 +8,7 @@ import "errors"
 // sets its administrative state to, and never connects to it.
 
 // Unresolved reports whether the server has no address.
-func (s *Server) Unresolved() bool { return s.cfg.Host == "" }
+func (s *Server) Unresolved() bool { return s.cfg.Host == "" && !s.cfg.Sock.IsSet() }
 
 // errNoAddress is the dial error of a server without an address; the
 // balancer never picks one, so it only guards against a future path that

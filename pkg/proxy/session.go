@@ -381,7 +381,7 @@ func (s *session) dial(clientPort uint16) (net.Conn, error) {
 	if addr == "" {
 		addr = s.srv.cfg.Address(int(clientPort))
 	}
-	return d.DialContext(s.e.killed, "tcp", addr)
+	return dialServer(s.e.killed, &d, "tcp", addr)
 }
 
 func isTimeout(err error) bool {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,15 @@ func ParseMasterSocket(spec string) (haproxycfg.StatsSocket, error) {
 	parts := strings.Split(spec, ",")
 	sock := haproxycfg.StatsSocket{Path: strings.TrimPrefix(parts[0], "unix@"), Level: "admin", UID: -1, GID: -1}
 	words := strings.Join(parts, " ")
-	if sock.Path == "" || strings.Contains(sock.Path, "@") || !strings.Contains(sock.Path, "/") {
+	if n, ok := strings.CutPrefix(parts[0], "fd@"); ok {
+		// A listening socket inherited from the parent (VTest hands it
+		// so): served as is, its file options do not apply.
+		fd, err := strconv.Atoi(n)
+		if err != nil || fd < 0 {
+			return sock, fmt.Errorf("'%s' : file descriptor '%s' is not a valid integer in '%s'", words, n, parts[0])
+		}
+		sock.Path, sock.Sock = "", haproxycfg.SockAddr{Kind: haproxycfg.SockFD, FD: fd}
+	} else if sock.Path == "" || strings.Contains(sock.Path, "@") || !strings.Contains(sock.Path, "/") {
 		return sock, fmt.Errorf("'%s' : only UNIX socket paths are implemented by gproxy for the master CLI", words)
 	}
 	opts := parts[1:]
@@ -98,6 +107,11 @@ func ParseMasterSocket(spec string) (haproxycfg.StatsSocket, error) {
 			return sock, fmt.Errorf("'%s' : unknown keyword '%s'.", words, opt)
 		}
 	}
+	if sock.Sock.IsSet() && (sock.Mode != 0 || sock.User != "" || sock.Group != "" || sock.UID >= 0 || sock.GID >= 0) {
+		// Owner and mode are those of a socket file; an inherited
+		// descriptor has none to set.
+		return sock, fmt.Errorf("'%s' : mode, user, group, uid and gid apply to a UNIX socket path, not to '%s'", words, parts[0])
+	}
 	return sock, nil
 }
 
@@ -118,7 +132,13 @@ func ListenMaster(sock haproxycfg.StatsSocket, m Master, log zerolog.Logger) (*M
 	if err != nil {
 		return nil, fmt.Errorf("master CLI: %w", err)
 	}
-	ln, fi, err := listenFile(sock)
+	var ln net.Listener
+	var fi os.FileInfo
+	if sock.Path != "" {
+		ln, fi, err = listenFile(sock)
+	} else {
+		ln, err = listenAddr(sock)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("master CLI: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/proxy"
 )
 
 // DefaultTimeout is haproxy's `stats timeout` when not set.
@@ -40,13 +41,38 @@ func Listen(sock haproxycfg.StatsSocket, timeout time.Duration, cmds *Commands, 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	ln, fi, err := listenFile(sock)
+	var ln net.Listener
+	var fi os.FileInfo
+	if sock.Path != "" {
+		ln, fi, err = listenFile(sock)
+	} else {
+		ln, err = listenAddr(sock)
+	}
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cmds: cmds, level: level, timeout: timeout, sf: newSocketFile(ln, sock.Path, fi, log, "stats socket")}
 	s.sf.serve(s.Session)
 	return s, nil
+}
+
+// listenAddr opens a stats socket that is no socket file: an IP address
+// and port, an abstract name or an inherited descriptor.
+func listenAddr(sock haproxycfg.StatsSocket) (net.Listener, error) {
+	var ln net.Listener
+	var err error
+	var what string
+	if sock.TCP != nil {
+		what = sock.TCP.Address()
+		ln, err = proxy.ListenBind(*sock.TCP)
+	} else {
+		what = sock.Sock.String()
+		ln, err = proxy.ListenSock(haproxycfg.Bind{Sock: sock.Sock})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: stats socket %s: %w", sock.Pos, what, err)
+	}
+	return ln, nil
 }
 
 // listenFile creates a CLI socket file with the configured owner and
