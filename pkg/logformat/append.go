@@ -103,8 +103,7 @@ func valueString(v sample.Value) string {
 
 // appendText is haproxy's lf_text_len: optional quotes, '-' for nothing
 // when mandatory and unquoted, text cut at its first NUL, and with +E
-// '"', '\' and ']' escaped (haproxy keeps the escaped text within the
-// length of the original, so an escape that does not fit ends it).
+// '"', '\' and ']' escaped with a backslash.
 func appendText(b []byte, s string, opts uint8) []byte {
 	if opts&optQuote != 0 {
 		b = append(b, '"')
@@ -117,19 +116,12 @@ func appendText(b []byte, s string, opts uint8) []byte {
 	}
 	switch {
 	case s != "" && opts&optEscape != 0:
-		room := len(s) // output bytes available
-		for i := 0; i < len(s) && room > 0; i++ {
-			c := s[i]
-			if !escape5424[c] {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; escape5424[c] {
+				b = append(b, '\\', c)
+			} else {
 				b = append(b, c)
-				room--
-				continue
 			}
-			if room < 2 {
-				break
-			}
-			b = append(b, '\\', c)
-			room -= 2
 		}
 	case s != "":
 		b = append(b, s...)
