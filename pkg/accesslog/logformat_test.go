@@ -24,7 +24,7 @@ func TestLogFormatMatchesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	for _, path := range accesslog.GoldenFiles {
+	for _, path := range []string{goldenFile, goldenLongFile} {
 		f, err := os.Open(path)
 		if err != nil {
 			t.Fatal(err)
@@ -42,11 +42,11 @@ func TestLogFormatMatchesGolden(t *testing.T) {
 			var s accesslog.Session
 			var want string
 			fm := tcpF
-			if accesslog.IsHTTPLog(d.Msg) {
-				s, err = accesslog.ParseHTTPLog(d.Msg)
+			if isHTTPLog(d.Msg) {
+				s, err = parseHTTPLog(d.Msg)
 				want, fm = accesslog.HTTPLog(s), httpF
 			} else {
-				s, err = accesslog.ParseTCPLog(d.Msg)
+				s, err = parseTCPLog(d.Msg)
 				want = accesslog.TCPLog(s)
 			}
 			if err != nil {

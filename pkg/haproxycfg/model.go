@@ -318,6 +318,9 @@ type Proxy struct {
 	HTTP          HTTPOptions
 	Prometheus    bool   // http-request use-service prometheus-exporter
 	PrometheusURI string // the URI from "... if { path URI }"; "" = every request
+	// Logging is the frontend's access-log format, captures and unique id
+	// (model_logs.go).
+	Logging Logging
 }
 
 // ErrorFile is one `errorfile CODE FILE` line. Content is the file as

@@ -127,6 +127,9 @@ type proxyState struct {
 	// expectStatus is `http-check expect status N` seen before
 	// `option httpchk`.
 	expectStatus int
+	// logs holds the log-format strings until the proxy's mode is known
+	// (kw_logs.go).
+	logs logState
 }
 
 type parser struct {
@@ -210,7 +213,7 @@ func (ps *proxyState) clone() *proxyState {
 		px.Options.HTTPChk = &c
 	}
 	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
-		httplogPos: ps.httplogPos, expectStatus: ps.expectStatus}
+		httplogPos: ps.httplogPos, expectStatus: ps.expectStatus, logs: ps.logs}
 }
 
 func (p *parser) pos() Pos { return Pos{File: p.file, Line: p.line} }

@@ -96,6 +96,8 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		px.DefaultBackend = ""
 	}
 
+	p.checkLogging(ps)
+
 	for _, ref := range p.backendRefs(ps) {
 		b := p.cfg.Proxy(ref.Name, KindListen, KindBackend)
 		if b == nil {

@@ -36,8 +36,11 @@ type Options struct {
 	Log bool
 	// Value is a value sent in HTTP (a header, unique-id-format): sample
 	// values are %-encoded where a header could not carry them
-	// (LOG_OPT_HTTP). unique-id-format sets both Log and Value.
+	// (LOG_OPT_HTTP).
 	Value bool
+	// Merge merges runs of spaces without Log's '-' for empty fields, as
+	// unique-id-format is read (LOG_OPT_MERGE_SPACES alone).
+	Merge bool
 }
 
 // ParseWith compiles a log-format string for the given use.
@@ -62,3 +65,7 @@ func (f *Format) String() string { return f.impl.src }
 // Empty reports whether the format prints nothing at all (an empty
 // string), which haproxy treats as "no format".
 func (f *Format) Empty() bool { return len(f.impl.nodes) == 0 }
+
+// MarshalText is the source text, so that a configuration model holding
+// formats prints them as written.
+func (f *Format) MarshalText() ([]byte, error) { return []byte(f.impl.src), nil }

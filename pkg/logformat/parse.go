@@ -190,7 +190,7 @@ func parse(s string, o Options) (*Format, error) {
 	text := 0 // start of the pending text
 	for i < len(s) {
 		c := s[i]
-		if c == ' ' && o.Log {
+		if c == ' ' && (o.Log || o.Merge) {
 			addText(s[text:i])
 			nodes = append(nodes, node{kind: kSep})
 			i++

@@ -340,7 +340,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s := accesslog.Session{
 			Client: client, Frontend: local, Accept: start,
 			FrontendName: f.Name(), BackendName: f.Name(), ServerName: "<NOSRV>",
-			TR: -1, Tw: -1, Tc: -1, Tr: -1,
+			TR: -1, Tw: -1, Tc: -1, Tr: -1, ReqCounter: e.nextStreamID(),
 		}
 		if err != nil {
 			// Nothing arrived: on a kept-alive connection the client may
@@ -507,6 +507,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	keep := req.keepAlive && !h.isDraining() && h.mode != haproxycfg.HTTPClose
 	tHead := e.now()
 	s.TR = tHead.Sub(s.Accept.Add(s.Ti))
+	captureRequest(h.f.px, req, s)
 	if req.method == http.MethodConnect {
 		// Tunnels are not relayed: Go's client would take over the
 		// server connection.
@@ -522,6 +523,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		return h.errorPage(c, s, page503, keep && drain(body))
 	}
 	s.BackendName = be.Name()
+	h.uniqueID(req, s)
 	bt := be.px.Timeouts
 	be.ctr.open(tHead)
 	defer func() {
@@ -687,6 +689,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	s.Tc = tConn.Sub(tAssigned)
 	s.Tr = tResp.Sub(tConn)
 	s.Status = resp.StatusCode
+	captureResponse(h.f.px, resp, s)
 	if !body.complete() {
 		// The server answered before reading the whole body: the rest of
 		// it cannot be told from a next request.

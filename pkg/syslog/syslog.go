@@ -140,6 +140,14 @@ func AppendISOTime(b []byte, t time.Time) []byte {
 // The message loses its trailing line feeds and NULs, the whole is cut at
 // maxLen bytes (0: no limit), and a line feed ends the datagram.
 func AppendFormatted(b []byte, format string, facility haproxycfg.Facility, level haproxycfg.Level, t time.Time, tag string, pid int, msg string, maxLen int) []byte {
+	return AppendFormattedSD(b, format, facility, level, t, tag, pid, msg, "", maxLen)
+}
+
+// AppendFormattedSD is AppendFormatted with the STRUCTURED-DATA of an
+// rfc5424 header (a frontend's `log-format-sd`): its trailing spaces are
+// removed and an empty one prints "-", as haproxy does. Other formats
+// ignore it.
+func AppendFormattedSD(b []byte, format string, facility haproxycfg.Facility, level haproxycfg.Level, t time.Time, tag string, pid int, msg, sd string, maxLen int) []byte {
 	start := len(b)
 	pri := func(b []byte, v int64) []byte {
 		b = append(b, '<')
@@ -174,7 +182,11 @@ func AppendFormatted(b []byte, format string, facility haproxycfg.Facility, leve
 		} else {
 			b = append(b, '-', ' ')
 		}
-		b = append(b, "- - "...) // MSGID, STRUCTURED-DATA
+		b = append(b, "- "...) // MSGID
+		for len(sd) > 0 && sd[len(sd)-1] == ' ' {
+			sd = sd[:len(sd)-1]
+		}
+		b = appendOrNil(b, sd)
 	case FormatPriority:
 		b = pri(b, int64(facility)*8+int64(level))
 	case FormatShort:
@@ -351,7 +363,11 @@ func resolveUDP(addr string) (netip.AddrPort, error) {
 // length limit; as haproxy's process_send_log. It never waits: a datagram
 // that does not fit in the socket buffer is dropped and counted (see
 // Dropped).
-func (l *Logger) Log(level haproxycfg.Level, msg string) {
+func (l *Logger) Log(level haproxycfg.Level, msg string) { l.LogSD(level, msg, "") }
+
+// LogSD is Log with the structured data rfc5424 targets print (see
+// AppendFormattedSD).
+func (l *Logger) LogSD(level haproxycfg.Level, msg, sd string) {
 	if l == nil || len(l.targets) == 0 {
 		return
 	}
@@ -371,7 +387,7 @@ func (l *Logger) Log(level haproxycfg.Level, msg string) {
 			continue
 		}
 		lv := max(level, t.cfg.MinLevel)
-		*bp = AppendFormatted((*bp)[:0], t.cfg.Format, t.cfg.Facility, lv, now, l.tag, l.pid, msg, t.maxLen)
+		*bp = AppendFormattedSD((*bp)[:0], t.cfg.Format, t.cfg.Facility, lv, now, l.tag, l.pid, msg, sd, t.maxLen)
 		fd, ok := l.fds[t.af]
 		if !ok {
 			l.failed.Add(1)

@@ -1,0 +1,33 @@
+package haproxycfg
+
+import "hapair/pkg/logformat"
+
+// Logging is what a frontend logs and captures for each stream
+// (configuration manual sections 4.2 "log-format", "capture", "unique-id-
+// format" and 8.2.4), compiled for the proxy's mode.
+type Logging struct {
+	// Access is the access-log line: `log-format`, or the string of
+	// `option tcplog`, `option httplog` or `option httplog clf`; nil
+	// without any (the frontend then logs "Connect from" lines).
+	Access *logformat.Format
+	// StructuredData is `log-format-sd`, the STRUCTURED-DATA of rfc5424
+	// targets; nil prints haproxy's default "-".
+	StructuredData *logformat.Format
+	// UniqueID is `unique-id-format` (%ID); nil without one.
+	UniqueID *logformat.Format
+	// UniqueIDHeader is `unique-id-header`: the request header carrying
+	// the unique id to the server; "" sends none.
+	UniqueIDHeader string
+	// ReqCaptures and ResCaptures are `capture request header` and
+	// `capture response header`, in declaration order (%hr, %hs).
+	ReqCaptures, ResCaptures []HeaderCapture
+	// Cookie is `capture cookie NAME len N` (%CC, %CS); Name "" = none.
+	Cookie HeaderCapture
+}
+
+// HeaderCapture is one capture: a header (or cookie) name and the number
+// of bytes of its value kept.
+type HeaderCapture struct {
+	Name string
+	Len  int
+}
