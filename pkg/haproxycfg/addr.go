@@ -278,6 +278,9 @@ func (p *parser) serverAddr(id, arg string) (host string, port int, ok bool) {
 // "unixgram" and the address with its default port 514, or ok=false
 // after reporting (alert for bad input, warning for unsupported kinds).
 func (p *parser) logAddr(arg string) (network, address string, ok bool) {
+	if fd, ok := stdLogTargets[arg]; ok {
+		return "fd", fd, true
+	}
 	kind := arg
 	if i := strings.IndexByte(arg, '@'); i >= 0 {
 		kind = arg[:i+1]

@@ -927,8 +927,8 @@ var keywordTable = []Keyword{
 	// an IP address (UDP syslog) or a UNIX datagram socket path
 	{CtxLogTarget, "udp", Works, 0, grpNone},
 	{CtxLogTarget, "unix", Works, 0, grpNone},
-	{CtxLogTarget, "stdout", Refused, 0, grpLogs},
-	{CtxLogTarget, "stderr", Refused, 0, grpLogs},
+	{CtxLogTarget, "stdout", Works, 0, grpNone},
+	{CtxLogTarget, "stderr", Works, 0, grpNone},
 	{CtxLogTarget, "ring@", Refused, 0, grpLogs},
 	{CtxLogTarget, "fd@", Refused, 0, grpLogs},
 	{CtxLogTarget, "abns@", Refused, 0, grpLogs},

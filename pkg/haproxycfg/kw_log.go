@@ -11,6 +11,10 @@ var logFormats = map[string]bool{
 	"short": true, "timed": true, "iso": true, "raw": true,
 }
 
+// stdLogTargets are `log stdout` and `log stderr`: haproxy writes the
+// lines to the process's file descriptor 1 or 2 (Network "fd").
+var stdLogTargets = map[string]string{"stdout": "1", "stderr": "2"}
+
 // logTarget parses `log ADDR [len N] [format F] [sample R:S] FACILITY
 // [LEVEL [MINLEVEL]]` (configuration manual section 3.1, "log").
 func (p *parser) logTarget(args []string) (LogTarget, bool) {

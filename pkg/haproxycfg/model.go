@@ -74,8 +74,8 @@ type Level int
 
 // LogTarget is one `log` line: where to send and which facility/levels.
 type LogTarget struct {
-	Network  string // "udp" or "unixgram"
-	Address  string // "192.168.1.34:514" or "/dev/log"
+	Network  string // "udp", "unixgram", or "fd" for `log stdout|stderr`
+	Address  string // "192.168.1.34:514", "/dev/log", or "1" / "2" (stdout / stderr)
 	Facility Facility
 	MaxLevel Level  // messages above this severity number are dropped; 7 when not given
 	MinLevel Level  // messages are raised to at least this severity number; 0 when not given

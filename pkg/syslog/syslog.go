@@ -246,6 +246,7 @@ type target struct {
 	maxLen int
 	sa     syscall.Sockaddr // a template: see sockaddr
 	af     int
+	fd     int // `log stdout` / `log stderr`: the descriptor written to; -1 for sockets
 }
 
 // sockaddr returns a fresh copy of the target address: syscall.Sendto
@@ -279,6 +280,10 @@ func New(targets []haproxycfg.LogTarget, tag string, pid int, now func() time.Ti
 			l.Close()
 			return nil, err
 		}
+		if t.fd >= 0 {
+			l.targets = append(l.targets, t)
+			continue
+		}
 		if _, ok := l.fds[t.af]; !ok {
 			fd, err := syscall.Socket(t.af, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 			if err != nil {
@@ -310,7 +315,7 @@ func resolve(tc haproxycfg.LogTarget) (target, error) {
 	if !formats[tc.Format] {
 		return target{}, fmt.Errorf("%w: %s: unknown log format %q", ErrBadTarget, where, tc.Format)
 	}
-	t := target{cfg: tc, maxLen: tc.MaxLen}
+	t := target{cfg: tc, maxLen: tc.MaxLen, fd: -1}
 	if t.maxLen == 0 {
 		t.maxLen = MaxLen
 	} else if t.maxLen < 80 || t.maxLen > 65535 {
@@ -318,6 +323,15 @@ func resolve(tc haproxycfg.LogTarget) (target, error) {
 		return target{}, fmt.Errorf("%w: %s: len %d out of range 80..65535", ErrBadTarget, where, tc.MaxLen)
 	}
 	switch tc.Network {
+	case "fd":
+		// stdout and stderr, as haproxy's `log stdout|stderr`: one
+		// write per line, never waiting (a full pipe drops the line).
+		switch tc.Address {
+		case "1", "2":
+			t.fd = int(tc.Address[0] - '0')
+			return t, nil
+		}
+		return target{}, fmt.Errorf("%w: %s: file descriptor %q (want 1 or 2)", ErrBadTarget, where, tc.Address)
 	case "unixgram", "unix":
 		if tc.Address == "" {
 			return target{}, fmt.Errorf("%w: %s: empty socket path", ErrBadTarget, where)
@@ -388,6 +402,10 @@ func (l *Logger) LogSD(level haproxycfg.Level, msg, sd string) {
 		}
 		lv := max(level, t.cfg.MinLevel)
 		*bp = AppendFormattedSD((*bp)[:0], t.cfg.Format, t.cfg.Facility, lv, now, l.tag, l.pid, msg, sd, t.maxLen)
+		if t.fd >= 0 {
+			l.count(writeFD(t.fd, *bp))
+			continue
+		}
 		fd, ok := l.fds[t.af]
 		if !ok {
 			l.failed.Add(1)
@@ -415,6 +433,22 @@ func sendto(fd int, b []byte, sa syscall.Sockaddr) error {
 		if err != syscall.EINTR {
 			return err
 		}
+	}
+}
+
+// writeFD writes one line in one call, without waiting: on a blocking
+// descriptor the write is still a single call, and EAGAIN on a full
+// non-blocking pipe drops the line as haproxy does.
+func writeFD(fd int, b []byte) error {
+	for {
+		n, err := syscall.Write(fd, b)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == nil && n < len(b) {
+			return syscall.EAGAIN
+		}
+		return err
 	}
 }
 
