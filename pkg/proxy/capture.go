@@ -141,6 +141,10 @@ func LogUniqueID(px *haproxycfg.Proxy, s *accesslog.Session) {
 	if px.Logging.UniqueID == nil || s.UniqueID != "" {
 		return
 	}
+	if px.Mode == haproxycfg.ModeHTTP && s.Method == "" {
+		// No request was parsed: haproxy has no stream to give an id.
+		return
+	}
 	t := &sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: s.FrontendName, Backend: s.BackendName}
 	s.UniqueID = string(px.Logging.UniqueID.Append(nil, t, s))
 }
