@@ -307,9 +307,11 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "httpclient.resolvers.prefer", Cosmetic, 0, grpNone},
 	{CtxGlobal, "httpclient.ssl.ca-file", Cosmetic, 0, grpNone},
 	{CtxGlobal, "httpclient.ssl.verify", Cosmetic, 0, grpNone},
-	// compression limits: compression is refused
-	{CtxGlobal, "maxcompcpuusage", Cosmetic, 0, grpNone},
-	{CtxGlobal, "maxcomprate", Cosmetic, 0, grpNone},
+	// compression limits: gproxy compresses whatever the load (rate and
+	// CPU limits refused, they change which responses are compressed);
+	// zlib's memory limit has no Go counterpart
+	{CtxGlobal, "maxcompcpuusage", Refused, 0, grpExtensions},
+	{CtxGlobal, "maxcomprate", Refused, 0, grpExtensions},
 	{CtxGlobal, "maxzlibmem", Cosmetic, 0, grpNone},
 	// settings of features that are refused where they are used
 	{CtxGlobal, "external-check", Cosmetic, 0, grpNone},
@@ -510,7 +512,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "errorloc302", Refused, 0, grpErrors},
 	{CtxProxy, "errorloc303", Refused, 0, grpErrors},
 	{CtxProxy, "http-error", Refused, 0, grpErrors},
-	{CtxProxy, "compression", Refused, 0, grpExtensions},
+	{CtxProxy, "compression", Works, 0, grpNone},
 	{CtxProxy, "filter", Refused, 0, grpExtensions},
 	{CtxProxy, "use-fcgi-app", Refused, 0, grpExtensions},
 	{CtxProxy, "http-reuse", Refused, 0, grpHTTP},

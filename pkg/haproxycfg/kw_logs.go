@@ -99,6 +99,8 @@ func (p *parser) logKeyword(args []string) bool {
 		px.Logging.UniqueIDHeader = args[1]
 	case "capture":
 		p.capture(args)
+	case "compression":
+		p.compression(args)
 	default:
 		return false
 	}

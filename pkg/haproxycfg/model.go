@@ -321,6 +321,8 @@ type Proxy struct {
 	// Logging is the frontend's access-log format, captures and unique id
 	// (model_logs.go).
 	Logging Logging
+	// Compression is `compression` (model_compression.go); nil without.
+	Compression *Compression
 }
 
 // ErrorFile is one `errorfile CODE FILE` line. Content is the file as

@@ -208,6 +208,10 @@ func (ps *proxyState) clone() *proxyState {
 		}
 	}
 	px.Stats.Auth = append([]UserPass(nil), ps.px.Stats.Auth...)
+	if c := ps.px.Compression; c != nil {
+		// Algorithms and types are inherited, offload is not.
+		px.Compression = &Compression{Algos: append([]string(nil), c.Algos...), Types: append([]string(nil), c.Types...)}
+	}
 	if ps.px.Options.HTTPChk != nil {
 		c := *ps.px.Options.HTTPChk
 		px.Options.HTTPChk = &c

@@ -568,6 +568,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	)
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
+	algo := compressRequest(h.f.px, be.px, req)
 	target, entry, forget := h.heads.add(req.appendHead(nil, h.extraHeaders(req, s.Client.Addr()), h.mode))
 	defer forget()
 	trace := &httptrace.ClientTrace{
@@ -695,7 +696,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// it cannot be told from a next request.
 		keep = false
 	}
-	n, err := c.writeResponse(req, resp, entry.response(), &keep)
+	n, err := c.writeResponse(req, resp, compressResponse(h.f.px, be.px, algo, req, resp, entry.response()), &keep)
 	n += c.interimBytes()
 	s.BytesToClient = n
 	be.ctr.bytesOut.Add(n)
