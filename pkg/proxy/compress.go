@@ -175,8 +175,9 @@ func etagValid(v string) bool {
 
 // compressResponse decides whether a response is compressed with algo
 // (from compressRequest) and, if so, rewrites its head as haproxy does
-// (Content-Length removed, then "content-encoding", "transfer-encoding:
-// chunked" and "vary: Accept-Encoding" appended, a strong ETag made weak)
+// (Content-Length removed, then "transfer-encoding: chunked", "vary:
+// Accept-Encoding" and "content-encoding" appended, a strong ETag made
+// weak)
 // and its body; it returns the raw head writeResponse then sends.
 func compressResponse(fe, be *haproxycfg.Proxy, algo string, req *httpRequest, resp *http.Response, raw []byte) []byte {
 	if algo == "" || !req.http11() || resp.ProtoMajor != 1 || resp.ProtoMinor != 1 || req.method == http.MethodHead {
@@ -188,8 +189,8 @@ func compressResponse(fe, be *haproxycfg.Proxy, algo string, req *httpRequest, r
 		return raw
 	}
 	chunked := len(resp.TransferEncoding) > 0 && resp.TransferEncoding[len(resp.TransferEncoding)-1] == "chunked"
-	if resp.ContentLength < 0 && !chunked {
-		return raw // no known length: the close ends the body
+	if resp.ContentLength < 0 && !chunked || resp.ContentLength == 0 {
+		return raw // no known length (the close ends the body), or no body
 	}
 	h := resp.Header
 	if _, ok := h["Content-Encoding"]; ok {
@@ -229,16 +230,17 @@ func compressResponse(fe, be *haproxycfg.Proxy, algo string, req *httpRequest, r
 
 	// The head: fields in the server's order without Content-Length,
 	// the strong ETag weakened, then the added fields.
+	// haproxy 2.6 sends them in this order (seen on the wire).
 	var added []header
-	if algo != "identity" {
-		added = append(added, header{"content-encoding", uaName(algo)})
-		h.Add("Content-Encoding", uaName(algo))
-	}
 	if !chunked {
 		added = append(added, header{"transfer-encoding", "chunked"})
 	}
 	added = append(added, header{"vary", "Accept-Encoding"})
 	h.Add("Vary", "Accept-Encoding")
+	if algo != "identity" {
+		added = append(added, header{"content-encoding", uaName(algo)})
+		h.Add("Content-Encoding", uaName(algo))
+	}
 	h.Del("Content-Length")
 	if et := h.Get("Etag"); strings.HasPrefix(et, `"`) {
 		h.Set("Etag", "W/"+et)
