@@ -3,6 +3,7 @@ package haproxycfg
 import (
 	"bytes"
 	"fmt"
+	"hapair/pkg/sample"
 	"os"
 	"sort"
 	"strconv"
@@ -130,6 +131,10 @@ type proxyState struct {
 	// logs holds the log-format strings until the proxy's mode is known
 	// (kw_logs.go).
 	logs logState
+	// acls are the `acl` lines of this section, in file order; never
+	// inherited from defaults (haproxy keeps a named defaults section's
+	// ACLs for its own rules).
+	acls sample.ACLSet
 }
 
 type parser struct {
