@@ -5,6 +5,8 @@ package accesslog
 import (
 	"net/netip"
 	"time"
+
+	"hapair/pkg/sample"
 )
 
 // Session is what the proxy engine records about one proxied connection,
@@ -97,6 +99,10 @@ type Session struct {
 	SSLCipher, SSLVersion string
 	// SSL adds haproxy's '~' to %ft: the connection was TLS-terminated.
 	SSL bool
+	// Txn is what sample expressions (%[...]) of a log format read:
+	// the request and response heads; nil when the format has none (the
+	// connection's fields are then taken from the fields above).
+	Txn *sample.Txn
 }
 
 // Capture is one capture slot: Set is false when nothing was captured

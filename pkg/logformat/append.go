@@ -40,6 +40,17 @@ func (f formatImpl) appendTo(b []byte, t *sample.Txn, l *accesslog.Session) []by
 	if l == nil {
 		l = &empty
 	}
+	if t == nil && f.exprs {
+		t = l.Txn
+		if t == nil {
+			t = &sample.Txn{Src: l.Client, Dst: l.Frontend, Frontend: l.FrontendName, Backend: l.BackendName}
+			if f.http && l.Method == "" {
+				// No request was parsed: haproxy logs it without a
+				// stream, so without a backend.
+				t.Backend = ""
+			}
+		}
+	}
 	lastSpace := true
 	for i := range f.nodes {
 		n := &f.nodes[i]
@@ -68,11 +79,13 @@ func (f formatImpl) appendTo(b []byte, t *sample.Txn, l *accesslog.Session) []by
 
 func (f formatImpl) appendExpr(b []byte, n *node, t *sample.Txn) []byte {
 	var s string
-	ok := false
 	if t != nil && n.expr != nil {
-		var v sample.Value
-		if v, ok = n.expr.Eval(t); ok {
-			s = valueString(v)
+		if v, ok := n.expr.Eval(t); ok {
+			// As haproxy's sample_fetch_as_type(SMP_T_STR): a sample that
+			// cannot be a string is no sample.
+			if sv, ok := sample.Cast(v, sample.TypeStr); ok {
+				s = sv.Str
+			}
 		}
 	}
 	if f.value {
@@ -80,25 +93,6 @@ func (f formatImpl) appendExpr(b []byte, n *node, t *sample.Txn) []byte {
 		return encode(b, s, '%', &httpEncode, n.opts)
 	}
 	return appendText(b, s, n.opts)
-}
-
-// valueString converts a sample to text as haproxy's casts to string do.
-func valueString(v sample.Value) string {
-	switch v.Type {
-	case sample.TypeBool:
-		if v.Bool {
-			return "1"
-		}
-		return "0"
-	case sample.TypeInt:
-		return strconv.FormatInt(v.Int, 10)
-	case sample.TypeAddr:
-		if !v.Addr.IsValid() {
-			return ""
-		}
-		return v.Addr.String()
-	}
-	return v.Str
 }
 
 // appendText is haproxy's lf_text_len: optional quotes, '-' for nothing

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"hapair/pkg/accesslog"
+	"hapair/pkg/sample"
 )
 
 // goldenFile holds the lines haproxy 2.6.12 printed (`log stdout format
@@ -57,6 +58,8 @@ var diffCases = []diffCase{
 	{"spaces", true, `  lead   %%  spaces%ci  %!x %{+Q}o%b  `, ""},
 	{"lists", true, `%hrl|%hsl|%{+Q}hrl|%{+Q}hsl|%{+Q}hr|%{+Q}hs|%{+E}hr`, captures},
 	{"uniqueid", true, `%ID %{+Q}ID`, "    unique-id-format %{+X}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid\n    unique-id-header X-Unique-ID\n"},
+	{"samples", true, `%[src] %[src_port] %[dst] %[dst_port] %[fe_name] %[be_name] %[method] %[status] %[src,ipmask(24)] %{+Q}[fe_name,upper] %{+X}[src] %[str(a b),length] %{+Q}[str("q\"x")] %{+E}[str(e]\\)]`, captures},
+	{"tcpsamples", false, `%[src] %[dst_port] %[fe_name] %[be_name] %{+Q}[src,ipmask(16)] %[str(lit)] %[int(42),neg]`, ""},
 	{"tcplog", false, accesslog.TCPLogFormat, ""},
 	{"tcptimers", false, `%Th %Tw %Tc %Td %Tt %Tu %U %B %ts %{+Q}b %bi:%bp %si:%sp %{+X}bp %f/%ft/%s`, ""},
 }
@@ -250,7 +253,17 @@ func checkLine(t *testing.T, fe, line string, loc *time.Location) {
 	if err != nil {
 		t.Fatalf("%s: %v", fe, err)
 	}
-	got := string(f.Append(nil, nil, &s))
+	// What fetches see: the connection, and the request line and the
+	// captured Host header for the fetches of the request.
+	var txn *sample.Txn // as the log writer leaves it: made from the Session
+	if c.http && s.Method != "" {
+		txn = &sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: s.FrontendName, Backend: s.BackendName}
+		txn.Req = &sample.Message{Method: s.Method, URI: s.URI, Version: s.Version}
+		if len(s.ReqCaptures) > 0 && s.ReqCaptures[0].Set {
+			txn.Req.Headers = []sample.Header{{Name: "host", Value: s.ReqCaptures[0].Value}}
+		}
+	}
+	got := string(f.Append(nil, txn, &s))
 	if got != want {
 		t.Errorf("%s: %q\n got: %q\nwant: %q", fe, c.format, got, want)
 	}

@@ -69,3 +69,7 @@ func (f *Format) Empty() bool { return len(f.impl.nodes) == 0 }
 // MarshalText is the source text, so that a configuration model holding
 // formats prints them as written.
 func (f *Format) MarshalText() ([]byte, error) { return []byte(f.impl.src), nil }
+
+// HasExpr reports whether the format holds sample expressions (%[...]),
+// which need the stream's request and response (accesslog.Session.Txn).
+func (f *Format) HasExpr() bool { return f != nil && f.impl.exprs }

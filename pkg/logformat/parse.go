@@ -3,6 +3,7 @@ package logformat
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"hapair/pkg/sample"
 )
@@ -47,6 +48,7 @@ type formatImpl struct {
 	nodes []node
 	http  bool // mode http timers and fields
 	value bool // sample values %-encoded for HTTP
+	exprs bool // has %[...]
 }
 
 type varID uint8
@@ -248,6 +250,7 @@ func parse(s string, o Options) (*Format, error) {
 				return nil, err
 			}
 			nodes = append(nodes, n)
+			f.impl.exprs = true
 			i = next
 			text = i
 			continue
@@ -360,6 +363,16 @@ func parseExpr(s string, start int, o Options, opts uint8) (node, int, error) {
 		}
 		return node{}, 0, errf("failed to parse sample expression <%s> : %s", s[start:], msg)
 	}
+	name := s[start:end]
+	for k := 0; k < len(name); k++ {
+		if !isIDChar(name[k]) {
+			name = name[:k]
+			break
+		}
+	}
+	if need := unavailable(name, o); need != "" {
+		return node{}, 0, errf("sample fetch <%s> may not be reliably used here because it needs '%s' which is not available here", s[start:], need)
+	}
 	if end >= len(s) {
 		return node{}, 0, errf("missing ']' after '%s'", s[start:end])
 	}
@@ -370,4 +383,41 @@ func parseExpr(s string, start int, o Options, opts uint8) (node, int, error) {
 		return node{}, 0, errf("missing ']' after '%s'", s[start:end])
 	}
 	return node{kind: kExpr, expr: e, opts: opts, text: s[start:end]}, end + 1, nil
+}
+
+// unavailable names what a fetch needs that is gone where the format is
+// evaluated, as haproxy's sample capabilities say (an access log is
+// written after the stream, without its buffers or HTTP headers; a unique
+// id is made before the response); "" when the fetch may be used.
+func unavailable(fetch string, o Options) string {
+	has := func(prefixes ...string) bool {
+		for _, p := range prefixes {
+			if strings.HasPrefix(fetch, p) {
+				return true
+			}
+		}
+		return false
+	}
+	var need string
+	switch {
+	case fetch == "method" || fetch == "status" || has("capture."):
+		return ""
+	case has("req.len", "req_len", "req.payload", "payload", "req.ssl_", "req_ssl_", "req.rdp_cookie", "rdp_cookie", "req.proto_http", "req_proto_http"):
+		need = "request buffer"
+	case has("res.len", "res.payload", "res.ssl_", "rep_ssl_"):
+		need = "response buffer"
+	case has("res.", "shdr", "scook", "set-cookie", "resp_ver"):
+		need = "HTTP response headers"
+	case has("req.", "hdr", "fhdr", "cook", "path", "base", "url", "query", "http_auth", "urlp", "req_ver", "http_first_req"):
+		need = "HTTP request headers"
+	default:
+		return ""
+	}
+	if o.Log {
+		return need
+	}
+	if o.Value && o.Merge && (need == "HTTP response headers" || need == "response buffer") {
+		return need // unique-id-format
+	}
+	return ""
 }

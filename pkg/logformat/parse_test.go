@@ -30,6 +30,13 @@ var parseErrors = []struct {
 	{"%Ta", false, "format variable 'Ta' is reserved for HTTP mode"},
 	{"%CC", false, "format variable 'CC' is reserved for HTTP mode"},
 	{"%ci %HPO", false, "format variable 'HPO' is reserved for HTTP mode"},
+	{"%[req.hdr(host)] %ci", true, "sample fetch <req.hdr(host)] %ci> may not be reliably used here because it needs 'HTTP request headers' which is not available here"},
+	{"%[path]", true, "sample fetch <path]> may not be reliably used here because it needs 'HTTP request headers' which is not available here"},
+	{"%[res.hdr(x)]", true, "sample fetch <res.hdr(x)]> may not be reliably used here because it needs 'HTTP response headers' which is not available here"},
+	{"%[req.len]", true, "sample fetch <req.len]> may not be reliably used here because it needs 'request buffer' which is not available here"},
+	{"%[src", true, "missing ']' after 'src'"},
+	{"%[src x]", true, "expected ']' after 'src', but found ' '"},
+	{"%[nosuchfetch]", true, "failed to parse sample expression <nosuchfetch]> : unknown fetch method 'nosuchfetch'"},
 }
 
 func TestParseErrors(t *testing.T) {

@@ -23,6 +23,10 @@ func (e *Engine) nextStreamID() uint64 { return e.streams.Add(1) - 1 }
 // cookie whose name starts with NAME, "name=value" cut at its length.
 func captureRequest(px *haproxycfg.Proxy, req *httpRequest, s *accesslog.Session) {
 	lg := &px.Logging
+	if lg.Access.HasExpr() || lg.StructuredData.HasExpr() {
+		// The log line evaluates %[...] on the request as it arrived.
+		s.Txn = requestTxn(req, s)
+	}
 	if len(lg.ReqCaptures) > 0 {
 		s.ReqCaptures = make([]accesslog.Capture, len(lg.ReqCaptures))
 		for _, h := range req.headers {
@@ -60,6 +64,15 @@ func RuleCapture(s *accesslog.Session, id int, v string, response bool) {
 // capture (%hs, %CS) from the response head.
 func captureResponse(px *haproxycfg.Proxy, resp *http.Response, s *accesslog.Session) {
 	lg := &px.Logging
+	if s.Txn != nil {
+		m := &sample.Message{Status: resp.StatusCode}
+		for k, vs := range resp.Header {
+			for _, v := range vs {
+				m.Headers = append(m.Headers, sample.Header{Name: k, Value: v})
+			}
+		}
+		s.Txn.Res = m
+	}
 	if len(lg.ResCaptures) > 0 {
 		s.ResCaptures = make([]accesslog.Capture, len(lg.ResCaptures))
 		for i, c := range lg.ResCaptures {
@@ -110,15 +123,23 @@ func cut(v string, n int) string {
 	return v
 }
 
-// uniqueID computes the request's unique id (`unique-id-format`) once its
+// uniqueID records the chosen backend for the log's fetches and computes
+// the request's unique id (`unique-id-format`) once its
 // backend is known, and adds it as `unique-id-header` for the server,
 // before the X-Forwarded-For header as haproxy does.
 func (h *h1Frontend) uniqueID(req *httpRequest, s *accesslog.Session) {
 	lg := &h.f.px.Logging
+	if s.Txn != nil {
+		s.Txn.Backend = s.BackendName
+	}
 	if lg.UniqueID == nil {
 		return
 	}
-	s.UniqueID = string(lg.UniqueID.Append(nil, requestTxn(req, s), s))
+	t := s.Txn
+	if t == nil {
+		t = requestTxn(req, s)
+	}
+	s.UniqueID = string(lg.UniqueID.Append(nil, t, s))
 	if lg.UniqueIDHeader != "" {
 		req.headers = append(req.headers, header{strings.ToLower(lg.UniqueIDHeader), s.UniqueID})
 	}
