@@ -82,10 +82,10 @@ func TestIntegrationAccessLogsLikeHaproxy(t *testing.T) {
     capture response header Content-Type len 30
 `},
 		{"lf", "http", `    log stdout format raw local0
-    log-format "%ci %{+Q}r %ST %B %hr %hs %ID %{+Q}HU %HM %HP %HQ %HV %b/%s %ts %tsc %{+Q}f %lc rt=%rt [%{+E}HU] %Th"
+    log-format "%ci %{+Q}r %ST %B %hr %hs %ID %{+Q}HU %HM %HP %HQ %HV %b/%s %ts %tsc %{+Q}f %lc rt=%rt [%{+E}HU] %Th %[src] %[method] %[be_name] %{+Q}[status]"
     capture request header Host len 20
     capture response header X-Uid len 40
-    unique-id-format %{+X}o\ %ci_rt%rt
+    unique-id-format %{+X}o\ %ci_rt%rt_%[req.hdr(host),lower]
     unique-id-header X-Unique-ID
 `},
 		{"sd", "http", `    log stdout format rfc5424 local0

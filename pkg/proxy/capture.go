@@ -64,15 +64,8 @@ func RuleCapture(s *accesslog.Session, id int, v string, response bool) {
 // capture (%hs, %CS) from the response head.
 func captureResponse(px *haproxycfg.Proxy, resp *http.Response, s *accesslog.Session) {
 	lg := &px.Logging
-	if s.Txn != nil {
-		m := &sample.Message{Status: resp.StatusCode}
-		for k, vs := range resp.Header {
-			for _, v := range vs {
-				m.Headers = append(m.Headers, sample.Header{Name: k, Value: v})
-			}
-		}
-		s.Txn.Res = m
-	}
+	// The log's fetches do not see the response: haproxy has released it
+	// when it logs (%[status] is no sample there).
 	if len(lg.ResCaptures) > 0 {
 		s.ResCaptures = make([]accesslog.Capture, len(lg.ResCaptures))
 		for i, c := range lg.ResCaptures {
