@@ -472,7 +472,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "fullconn", Cosmetic, 0, grpNone},
 	{CtxProxy, "hash-balance-factor", Cosmetic, 0, grpNone},
 	{CtxProxy, "dynamic-cookie-key", Cosmetic, 0, grpNone},
-	{CtxProxy, "declare", Cosmetic, 0, grpNone},
+	{CtxProxy, "declare", Works, 0, grpNone},
 	{CtxProxy, "acl", Works, 0, 0},
 	{CtxProxy, "http-response", Refused, 0, grpRules},
 	{CtxProxy, "http-after-response", Refused, 0, grpRules},

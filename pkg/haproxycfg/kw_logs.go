@@ -1,6 +1,9 @@
 package haproxycfg
 
 import (
+	"errors"
+	"strconv"
+
 	"hapair/pkg/accesslog"
 	"hapair/pkg/logformat"
 	"hapair/pkg/sample"
@@ -101,6 +104,8 @@ func (p *parser) logKeyword(args []string) bool {
 		p.capture(args)
 	case "compression":
 		p.compression(args)
+	case "declare":
+		p.declare(args)
 	default:
 		return false
 	}
@@ -223,4 +228,51 @@ func (p *parser) checkLogging(ps *proxyState) {
 	lg.Access = compile("log-format", text, st.formatPos, logformat.Options{HTTP: http, Log: true})
 	lg.StructuredData = compile("log-format-sd", st.sd, st.sdPos, logformat.Options{HTTP: http, Log: true})
 	lg.UniqueID = compile("unique-id", st.uid, st.uidPos, logformat.Options{HTTP: http, Value: true, Merge: true})
+}
+
+// declare is `declare capture request|response len N`: a capture slot
+// without a header, filled by `http-request|http-response capture ... id
+// N` rules (haproxy's proxy_parse_declare, its messages included).
+func (p *parser) declare(args []string) {
+	px := p.cur.px
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
+	}
+	switch {
+	case p.cur.isDefault:
+		p.alert(args[0], "'%s' not available in default section", args[0])
+		return
+	case !px.Kind.HasFrontend():
+		p.alert(args[0], "'%s' only available in frontend or listen section", args[0])
+		return
+	case arg(1) == "":
+		p.alert(args[0], "'%s' needs a second keyword that specify the type of declaration ('capture')", args[0])
+		return
+	case arg(1) != "capture":
+		p.alert(args[0], "unknown declaration type '%s' (supports 'capture')", arg(1))
+		return
+	case arg(2) != "request" && arg(2) != "response":
+		p.alert(args[0], "'%s %s' requires a direction ('request' or 'response')", args[0], args[1])
+		return
+	case arg(3) != "len":
+		p.alert(args[0], "'%s %s' requires a capture length ('len')", args[0], args[1])
+		return
+	case arg(4) == "":
+		p.alert(args[0], "'%s %s': 'len' requires a numeric value that represents the capture length", args[0], args[1])
+		return
+	}
+	n, err := strconv.ParseInt(args[4], 10, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		// haproxy names the 'len' word here, not the value.
+		p.alert(args[0], "'%s %s': cannot parse the length '%s'.", args[0], args[1], args[3])
+		return
+	}
+	if n <= 0 {
+		p.alert(args[0], "length must be > 0")
+		return
+	}
+	px.Logging.AddCapture(args[2] == "response", int(min(n, 1<<30)))
 }

@@ -26,8 +26,20 @@ type Logging struct {
 }
 
 // HeaderCapture is one capture: a header (or cookie) name and the number
-// of bytes of its value kept.
+// of bytes of its value kept; Name "" is a slot filled by capture rules.
 type HeaderCapture struct {
 	Name string
 	Len  int
+}
+
+// AddCapture adds a capture slot without a header name (`declare capture`,
+// or the slot an `http-request capture ... len N` rule creates) and
+// returns its id, the index the rule's action fills (see proxy.RuleCapture).
+func (l *Logging) AddCapture(response bool, length int) int {
+	slots := &l.ReqCaptures
+	if response {
+		slots = &l.ResCaptures
+	}
+	*slots = append(*slots, HeaderCapture{Len: length})
+	return len(*slots) - 1
 }

@@ -46,18 +46,23 @@ func captureRequest(px *haproxycfg.Proxy, req *httpRequest, s *accesslog.Session
 	}
 }
 
-// RuleCapture stores v in request capture slot id (`http-request capture
-// ... id N`, or the slot `declare capture request` made); the rules engine
-// calls it. Out-of-range slots are ignored, as haproxy ignores them.
-func RuleCapture(s *accesslog.Session, id int, v string, response bool) {
-	slots := &s.ReqCaptures
+// RuleCapture stores v, cut at the slot's length, in capture slot id of
+// the frontend px (`http-request capture SAMPLE id N` or `len N`, whose
+// slot haproxycfg.Logging.AddCapture made; response slots for
+// `http-response capture`). The rules engine calls it when the action
+// runs; an id out of range is ignored, as haproxy ignores it.
+func RuleCapture(px *haproxycfg.Proxy, s *accesslog.Session, id int, v string, response bool) {
+	slots, defs := &s.ReqCaptures, px.Logging.ReqCaptures
 	if response {
-		slots = &s.ResCaptures
+		slots, defs = &s.ResCaptures, px.Logging.ResCaptures
 	}
-	if id < 0 || id >= len(*slots) {
+	if id < 0 || id >= len(defs) {
 		return
 	}
-	(*slots)[id] = accesslog.Capture{Value: v, Set: true}
+	if len(*slots) != len(defs) {
+		*slots = make([]accesslog.Capture, len(defs))
+	}
+	(*slots)[id] = accesslog.Capture{Value: cut(v, defs[id].Len), Set: true}
 }
 
 // captureResponse fills the response capture slots and the server cookie
@@ -67,7 +72,9 @@ func captureResponse(px *haproxycfg.Proxy, resp *http.Response, s *accesslog.Ses
 	// The log's fetches do not see the response: haproxy has released it
 	// when it logs (%[status] is no sample there).
 	if len(lg.ResCaptures) > 0 {
-		s.ResCaptures = make([]accesslog.Capture, len(lg.ResCaptures))
+		if len(s.ResCaptures) != len(lg.ResCaptures) {
+			s.ResCaptures = make([]accesslog.Capture, len(lg.ResCaptures))
+		}
 		for i, c := range lg.ResCaptures {
 			if v, ok := resp.Header[http.CanonicalHeaderKey(c.Name)]; ok && len(v) > 0 {
 				s.ResCaptures[i] = accesslog.Capture{Value: cut(v[0], c.Len), Set: true}
