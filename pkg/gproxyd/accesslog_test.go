@@ -99,6 +99,7 @@ func TestIntegrationAccessLogsLikeHaproxy(t *testing.T) {
     log stderr format rfc3164 local5
     log stderr local6
     log stdout format raw local7 debug info
+    log stderr format raw sample 1,3:4 local0
     log-format "%f %ST %HU %%%%"
 `},
 		{"tlog", "tcp", `    option tcplog
@@ -151,7 +152,7 @@ func TestIntegrationAccessLogsLikeHaproxy(t *testing.T) {
 				out.waitFor(t, before+1)
 			}
 		}
-		errOut.waitFor(t, 6*len(accessLogRequests))
+		errOut.waitFor(t, 6*len(accessLogRequests)+2) // the sampled target sends 2 of 4
 		return out.lines(), errOut.lines()
 	}
 	refOut, refErr := run(haproxytest.Bin)

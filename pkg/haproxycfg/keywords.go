@@ -938,7 +938,7 @@ var keywordTable = []Keyword{
 	// CtxLogOption
 	{CtxLogOption, "len", Works, 0, grpNone},
 	{CtxLogOption, "format", Works, 0, grpNone},
-	{CtxLogOption, "sample", Refused, 0, grpLogs},
+	{CtxLogOption, "sample", Works, 0, grpNone},
 
 	// CtxAddress
 	// udp prefixes are for log targets; bind and server refuse them as haproxy does

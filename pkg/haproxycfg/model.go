@@ -81,6 +81,10 @@ type LogTarget struct {
 	MinLevel Level  // messages are raised to at least this severity number; 0 when not given
 	MaxLen   int    // `len N`: longest message in bytes; 0 when not given (haproxy's default is 1024)
 	Format   string // `format F`: "rfc3164", "rfc5424", "short", "raw", ...; "" when not given (rfc3164)
+	// Sample is `sample RANGES:SIZE`: only the messages whose position in
+	// each period of Size falls in one of the ranges are sent; nil sends
+	// all (model_logs.go).
+	Sample *LogSample
 	Pos      Pos    // where the `log` line was read (for `log global`, the line in global)
 }
 

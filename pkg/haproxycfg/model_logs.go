@@ -43,3 +43,11 @@ func (l *Logging) AddCapture(response bool, length int) int {
 	*slots = append(*slots, HeaderCapture{Len: length})
 	return len(*slots) - 1
 }
+
+// LogSample is a log target's `sample` option.
+type LogSample struct {
+	// Ranges are the 1-based positions sent in each period, ordered and
+	// disjoint: {1,1}, {3,5} for "1,3-5".
+	Ranges [][2]int
+	Size   int // the period, at least the highest position
+}

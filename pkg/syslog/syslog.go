@@ -247,6 +247,35 @@ type target struct {
 	sa     syscall.Sockaddr // a template: see sockaddr
 	af     int
 	fd     int // `log stdout` / `log stderr`: the descriptor written to; -1 for sockets
+	smp    *sampler
+}
+
+// sampler is a target's `sample RANGES:SIZE` state, as haproxy keeps it:
+// the position in the period and, for the current range, how much of it
+// was used.
+type sampler struct {
+	mu     sync.Mutex
+	cfg    *haproxycfg.LogSample
+	idx    int   // position in the period, from 0
+	rg     int   // current range
+	rgUsed []int // per range, positions already sent in this period
+}
+
+// take reports whether the next message is sent, and advances.
+func (s *sampler) take() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.cfg.Ranges[s.rg]
+	in := s.idx+1 >= r[0] && s.idx+1 <= r[1]
+	if in {
+		size := r[1] - r[0] + 1
+		s.rgUsed[s.rg] = (s.rgUsed[s.rg] + 1) % size
+		if s.rgUsed[s.rg] == 0 {
+			s.rg = (s.rg + 1) % len(s.cfg.Ranges)
+		}
+	}
+	s.idx = (s.idx + 1) % s.cfg.Size
+	return in
 }
 
 // sockaddr returns a fresh copy of the target address: syscall.Sendto
@@ -316,6 +345,12 @@ func resolve(tc haproxycfg.LogTarget) (target, error) {
 		return target{}, fmt.Errorf("%w: %s: unknown log format %q", ErrBadTarget, where, tc.Format)
 	}
 	t := target{cfg: tc, maxLen: tc.MaxLen, fd: -1}
+	if tc.Sample != nil {
+		if len(tc.Sample.Ranges) == 0 || tc.Sample.Size <= 0 {
+			return target{}, fmt.Errorf("%w: %s: empty sample", ErrBadTarget, where)
+		}
+		t.smp = &sampler{cfg: tc.Sample, rgUsed: make([]int, len(tc.Sample.Ranges))}
+	}
 	if t.maxLen == 0 {
 		t.maxLen = MaxLen
 	} else if t.maxLen < 80 || t.maxLen > 65535 {
@@ -398,6 +433,9 @@ func (l *Logger) LogSD(level haproxycfg.Level, msg, sd string) {
 	for i := range l.targets {
 		t := &l.targets[i]
 		if level > t.cfg.MaxLevel {
+			continue
+		}
+		if t.smp != nil && !t.smp.take() {
 			continue
 		}
 		lv := max(level, t.cfg.MinLevel)
