@@ -3,6 +3,7 @@ package logformat
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/sample"
 )
 
 // parseErrors are refused formats with haproxy 2.6's message (checked
@@ -107,3 +109,22 @@ func TestParseText(t *testing.T) {
 }
 
 type accesslogSession = accesslog.Session
+
+// TestValueFormat: a log-format value (a header set by a rule, a unique
+// id) reads the request through the sample engine, keeps its spaces,
+// prints nothing for no sample and %-encodes what a header cannot carry.
+func TestValueFormat(t *testing.T) {
+	f, err := Parse("id %[req.hdr(host),lower]  [%[req.hdr(x-none)]] %ci:%cp %{+Q}[str(a)]", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn := &sample.Txn{
+		Src: netip.MustParseAddrPort("10.0.0.1:4242"),
+		Req: &sample.Message{Method: "GET", URI: "/", Version: "HTTP/1.1",
+			Headers: []sample.Header{{Name: "Host", Value: "WWW.Example\x01.com"}}},
+	}
+	want := "id www.example%01.com  [] 10.0.0.1:4242 a"
+	if got := string(f.Append(nil, txn, nil)); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
