@@ -85,7 +85,7 @@ type LogTarget struct {
 	// each period of Size falls in one of the ranges are sent; nil sends
 	// all (model_logs.go).
 	Sample *LogSample
-	Pos      Pos    // where the `log` line was read (for `log global`, the line in global)
+	Pos    Pos // where the `log` line was read (for `log global`, the line in global)
 }
 
 // StatsSocket is `stats socket PATH [mode M] [level L] [user U] [group G]
