@@ -1,9 +1,10 @@
-package accesslog
+package accesslog_test
 
 import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"hapair/pkg/accesslog"
 	"net/netip"
 	"os"
 	"strconv"
@@ -61,7 +62,7 @@ func ms(v int) time.Duration {
 }
 
 // parseCommon reads the fields tcplog and httplog share at the start.
-func parseCommon(f []string, s *Session) error {
+func parseCommon(f []string, s *accesslog.Session) error {
 	ci, cp, err := splitPair(f[0], ":")
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func parseCommon(f []string, s *Session) error {
 	return nil
 }
 
-func parseCounters(counters, queues string, s *Session) error {
+func parseCounters(counters, queues string, s *accesslog.Session) error {
 	c := strings.Split(counters, "/")
 	if len(c) != 5 {
 		return fmt.Errorf("counters %q", counters)
@@ -111,9 +112,9 @@ func parseCounters(counters, queues string, s *Session) error {
 	return nil
 }
 
-// parseTCPLog reads a tcplog message into the Session that produced it.
-func parseTCPLog(msg string) (Session, error) {
-	var s Session
+// parseTCPLog reads a tcplog message into the accesslog.Session that produced it.
+func parseTCPLog(msg string) (accesslog.Session, error) {
+	var s accesslog.Session
 	f := strings.Split(msg, " ")
 	if len(f) != 9 {
 		return s, fmt.Errorf("tcplog: %d fields in %q", len(f), msg)
@@ -142,8 +143,8 @@ func parseTCPLog(msg string) (Session, error) {
 
 // parseHTTPLog reads an httplog message, possibly cut by the syslog length
 // limit inside the request line.
-func parseHTTPLog(msg string) (Session, error) {
-	var s Session
+func parseHTTPLog(msg string) (accesslog.Session, error) {
+	var s accesslog.Session
 	f := strings.SplitN(msg, " ", 13)
 	if len(f) != 13 {
 		return s, fmt.Errorf("httplog: %d fields in %q", len(f), msg)
@@ -210,7 +211,7 @@ func isHTTPLog(msg string) bool {
 	return len(f) > 4 && strings.Count(f[4], "/") == 4
 }
 
-// checkAccessLine parses an access-log datagram, formats the Session again
+// checkAccessLine parses an access-log datagram, formats the accesslog.Session again
 // and compares the whole datagram byte for byte.
 func checkAccessLine(t *testing.T, raw string) {
 	t.Helper()
@@ -224,14 +225,14 @@ func checkAccessLineLen(t *testing.T, raw string, maxLen int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s Session
+	var s accesslog.Session
 	var got string
 	if isHTTPLog(d.Msg) {
 		s, err = parseHTTPLog(d.Msg)
-		got = rebuild(d, HTTPLog(s), maxLen)
+		got = rebuild(d, accesslog.HTTPLog(s), maxLen)
 	} else {
 		s, err = parseTCPLog(d.Msg)
-		got = rebuild(d, TCPLog(s), maxLen)
+		got = rebuild(d, accesslog.TCPLog(s), maxLen)
 	}
 	if err != nil {
 		t.Fatalf("parsing %q: %v", raw, err)

@@ -5,6 +5,8 @@ package accesslog
 import (
 	"net/netip"
 	"time"
+
+	"hapair/pkg/sample"
 )
 
 // Session is what the proxy engine records about one proxied connection,
@@ -71,4 +73,41 @@ type Session struct {
 	// Method, URI and Version make the request line (%r); an empty Method
 	// means no valid request was read and prints "<BADREQ>".
 	Method, URI, Version string
+
+	// Fields only custom log formats (pkg/logformat) print.
+
+	// ReqCaptures and ResCaptures are the frontend's `capture request
+	// header` / `capture response header` slots in declaration order
+	// (%hr %hrl %hs %hsl); nil without captures.
+	ReqCaptures, ResCaptures []Capture
+	// CookieClient and CookieServer are `capture cookie` (%CC %CS):
+	// "NAME=value" cut at the declared length; "" when not seen.
+	CookieClient, CookieServer string
+	// CookieState and SetCookieState are the persistence cookie flags,
+	// the last two characters of %tsc; zero prints '-'.
+	CookieState, SetCookieState byte
+	UniqueID                    string         // %ID, from unique-id-format
+	ServerAddr                  netip.AddrPort // %si:%sp, the server connected to
+	BackendSrc                  netip.AddrPort // %bi:%bp, the local side of the server connection
+	ReqCounter                  uint64         // %rt, the process-wide stream number
+	// Filled by the log writer: the frontend's log count (%lc), the
+	// process id (%pid) and host name (%H).
+	LogCount uint64
+	PID      int
+	Hostname string
+	// SSLCipher and SSLVersion are %sslc and %sslv; "" without TLS.
+	SSLCipher, SSLVersion string
+	// SSL adds haproxy's '~' to %ft: the connection was TLS-terminated.
+	SSL bool
+	// Txn is what sample expressions (%[...]) of a log format read:
+	// the request and response heads; nil when the format has none (the
+	// connection's fields are then taken from the fields above).
+	Txn *sample.Txn
+}
+
+// Capture is one capture slot: Set is false when nothing was captured
+// (haproxy's NULL slot), which %hrl prints as '-'.
+type Capture struct {
+	Value string
+	Set   bool
 }

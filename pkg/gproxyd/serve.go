@@ -330,10 +330,11 @@ type sessionLogs struct {
 	global  *syslog.Logger
 	proxies map[*haproxycfg.Proxy]*syslog.Logger
 	all     []*syslog.Logger
+	access  *accessLogs // access_log.go
 }
 
 func newSessionLogs(cfg *haproxycfg.Config, pid int) (*sessionLogs, error) {
-	s := &sessionLogs{proxies: map[*haproxycfg.Proxy]*syslog.Logger{}}
+	s := &sessionLogs{proxies: map[*haproxycfg.Proxy]*syslog.Logger{}, access: newAccessLogs(cfg, pid)}
 	if len(cfg.Global.Logs) > 0 {
 		l, err := syslog.New(cfg.Global.Logs, "haproxy", pid, time.Now)
 		if err != nil {
@@ -362,16 +363,7 @@ const (
 )
 
 func (s *sessionLogs) session(px *haproxycfg.Proxy, sess accesslog.Session) {
-	l := s.proxies[px]
-	if l == nil {
-		return
-	}
-	switch {
-	case px.Mode == haproxycfg.ModeHTTP && px.Options.HTTPLog:
-		l.Log(levelInfo, accesslog.HTTPLog(sess))
-	case px.Options.TCPLog || px.Options.HTTPLog:
-		l.Log(levelInfo, accesslog.TCPLog(sess))
-	}
+	s.accessLine(px, &sess)
 }
 
 // connect logs haproxy's "Connect from 192.168.1.10:40000 to
@@ -379,7 +371,7 @@ func (s *sessionLogs) session(px *haproxycfg.Proxy, sess accesslog.Session) {
 // without tcplog or httplog accepts (dontlognull does not apply to it).
 func (s *sessionLogs) connect(px *haproxycfg.Proxy, client, local net.Addr) {
 	l := s.proxies[px]
-	if l == nil || px.Options.TCPLog || px.Options.HTTPLog {
+	if l == nil || px.Logging.Access != nil {
 		return
 	}
 	mode := "TCP"

@@ -325,6 +325,9 @@ func (p *parser) logAddr(arg string) (network, address string, ok bool) {
 			return "", "", false
 		}
 	}
+	if fd, ok := stdLogTargets[arg]; ok {
+		return "fd", fd, true
+	}
 	kind := arg
 	if i := strings.IndexByte(arg, '@'); i >= 0 {
 		kind = arg[:i+1]

@@ -307,9 +307,11 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "httpclient.resolvers.prefer", Cosmetic, 0, grpNone},
 	{CtxGlobal, "httpclient.ssl.ca-file", Cosmetic, 0, grpNone},
 	{CtxGlobal, "httpclient.ssl.verify", Cosmetic, 0, grpNone},
-	// compression limits: compression is refused
-	{CtxGlobal, "maxcompcpuusage", Cosmetic, 0, grpNone},
-	{CtxGlobal, "maxcomprate", Cosmetic, 0, grpNone},
+	// compression limits: gproxy compresses whatever the load (rate and
+	// CPU limits refused, they change which responses are compressed);
+	// zlib's memory limit has no Go counterpart
+	{CtxGlobal, "maxcompcpuusage", Refused, 0, grpExtensions},
+	{CtxGlobal, "maxcomprate", Refused, 0, grpExtensions},
 	{CtxGlobal, "maxzlibmem", Cosmetic, 0, grpNone},
 	// settings of features that are refused where they are used
 	{CtxGlobal, "external-check", Cosmetic, 0, grpNone},
@@ -470,7 +472,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "fullconn", Cosmetic, 0, grpNone},
 	{CtxProxy, "hash-balance-factor", Cosmetic, 0, grpNone},
 	{CtxProxy, "dynamic-cookie-key", Cosmetic, 0, grpNone},
-	{CtxProxy, "declare", Cosmetic, 0, grpNone},
+	{CtxProxy, "declare", Works, 0, grpNone},
 	{CtxProxy, "acl", Works, 0, 0},
 	{CtxProxy, "http-response", Refused, 0, grpRules},
 	{CtxProxy, "http-after-response", Refused, 0, grpRules},
@@ -498,19 +500,19 @@ var keywordTable = []Keyword{
 	{CtxProxy, "tcp-check", Refused, 0, grpChecks},
 	{CtxProxy, "external-check", Refused, 0, grpChecks},
 	{CtxProxy, "email-alert", Refused, 0, grpChecks},
-	{CtxProxy, "capture", Refused, 0, grpLogs},
-	{CtxProxy, "log-format", Refused, 0, grpLogs},
-	{CtxProxy, "log-format-sd", Refused, 0, grpLogs},
+	{CtxProxy, "capture", Works, 0, grpNone},
+	{CtxProxy, "log-format", Works, 0, grpNone},
+	{CtxProxy, "log-format-sd", Works, 0, grpNone},
 	{CtxProxy, "error-log-format", Refused, 0, grpLogs},
 	{CtxProxy, "log-tag", Refused, 0, grpLogs},
-	{CtxProxy, "unique-id-format", Refused, 0, grpLogs},
-	{CtxProxy, "unique-id-header", Refused, 0, grpLogs},
+	{CtxProxy, "unique-id-format", Works, 0, grpNone},
+	{CtxProxy, "unique-id-header", Works, 0, grpNone},
 	{CtxProxy, "errorfiles", Refused, 0, grpErrors},
 	{CtxProxy, "errorloc", Refused, 0, grpErrors},
 	{CtxProxy, "errorloc302", Refused, 0, grpErrors},
 	{CtxProxy, "errorloc303", Refused, 0, grpErrors},
 	{CtxProxy, "http-error", Refused, 0, grpErrors},
-	{CtxProxy, "compression", Refused, 0, grpExtensions},
+	{CtxProxy, "compression", Works, 0, grpNone},
 	{CtxProxy, "filter", Refused, 0, grpExtensions},
 	{CtxProxy, "use-fcgi-app", Refused, 0, grpExtensions},
 	{CtxProxy, "http-reuse", Refused, 0, grpHTTP},
@@ -927,8 +929,8 @@ var keywordTable = []Keyword{
 	// an IP address (UDP syslog) or a UNIX datagram socket path
 	{CtxLogTarget, "udp", Works, 0, grpNone},
 	{CtxLogTarget, "unix", Works, 0, grpNone},
-	{CtxLogTarget, "stdout", Refused, 0, grpLogs},
-	{CtxLogTarget, "stderr", Refused, 0, grpLogs},
+	{CtxLogTarget, "stdout", Works, 0, grpNone},
+	{CtxLogTarget, "stderr", Works, 0, grpNone},
 	{CtxLogTarget, "ring@", Refused, 0, grpLogs},
 	{CtxLogTarget, "fd@", Refused, 0, grpLogs},
 	{CtxLogTarget, "abns@", Refused, 0, grpLogs},
@@ -936,7 +938,7 @@ var keywordTable = []Keyword{
 	// CtxLogOption
 	{CtxLogOption, "len", Works, 0, grpNone},
 	{CtxLogOption, "format", Works, 0, grpNone},
-	{CtxLogOption, "sample", Refused, 0, grpLogs},
+	{CtxLogOption, "sample", Works, 0, grpNone},
 
 	// CtxAddress
 	// udp prefixes are for log targets; bind and server refuse them as haproxy does

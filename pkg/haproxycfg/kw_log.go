@@ -2,6 +2,7 @@ package haproxycfg
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -10,6 +11,10 @@ var logFormats = map[string]bool{
 	"local": true, "rfc3164": true, "rfc5424": true, "priority": true,
 	"short": true, "timed": true, "iso": true, "raw": true,
 }
+
+// stdLogTargets are `log stdout` and `log stderr`: haproxy writes the
+// lines to the process's file descriptor 1 or 2 (Network "fd").
+var stdLogTargets = map[string]string{"stdout": "1", "stderr": "2"}
 
 // logTarget parses `log ADDR [len N] [format F] [sample R:S] FACILITY
 // [LEVEL [MINLEVEL]]` (configuration manual section 3.1, "log").
@@ -56,9 +61,13 @@ func (p *parser) logTarget(args []string) (LogTarget, bool) {
 			p.alert("log", "log : Missing sample size")
 			return t, false
 		}
-		k, _ := lookup(CtxLogOption, "sample")
-		p.notImplemented(k, LocParsing, "log", "", fmt.Sprintf("log sampling 'sample %s'", args[i+1]))
-		return t, false
+		smp, msg := parseLogSample(args[i+1])
+		if msg != "" {
+			p.alert("log", "log : %s", msg)
+			return t, false
+		}
+		t.Sample = smp
+		i += 2
 	}
 	if i >= len(args) {
 		p.alert("log", "log : expects <address> and <facility>  as arguments")
@@ -113,4 +122,64 @@ func (p *parser) proxyLog(args []string, no bool) {
 	if t, ok := p.logTarget(args); ok {
 		px.Logs = append(px.Logs, t)
 	}
+}
+
+// readUint reads leading digits as haproxy's read_uint, returning the
+// value and the rest.
+func readUint(s string) (int, string) {
+	n := 0
+	for len(s) > 0 && s[0] >= '0' && s[0] <= '9' {
+		if n < 1<<31 {
+			n = n*10 + int(s[0]-'0')
+		}
+		s = s[1:]
+	}
+	return n, s
+}
+
+// parseLogSample reads "RANGES:SIZE" ("1,3-5:10") as haproxy's
+// parse_logsrv; the message is haproxy's when the value is refused.
+func parseLogSample(v string) (*LogSample, string) {
+	rangesStr, sizeStr, _ := strings.Cut(v, ":")
+	smp := &LogSample{}
+	maxHigh := 0
+	rest := rangesStr
+	for rest != "" {
+		cur := rest
+		one, next, found := strings.Cut(rest, ",")
+		low, after := readUint(one)
+		high := low
+		bad := low == 0 || after != "" && after[0] != '-'
+		if !bad && after != "" {
+			high, after = readUint(after[1:])
+			bad = high == 0 || high <= low || after != ""
+		}
+		if bad {
+			return nil, fmt.Sprintf("wrong sample range '%s'", cur)
+		}
+		for _, r := range smp.Ranges {
+			if low >= r[0] && low <= r[1] || high >= r[0] && high <= r[1] {
+				return nil, "ranges are overlapping"
+			}
+		}
+		smp.Ranges = append(smp.Ranges, [2]int{low, high})
+		maxHigh = max(maxHigh, high)
+		rest = next
+		if !found {
+			break
+		}
+	}
+	if len(smp.Ranges) == 0 {
+		return nil, "no sampling ranges given"
+	}
+	size, after := readUint(sizeStr)
+	if size == 0 || after != "" {
+		return nil, fmt.Sprintf("wrong sample size '%s' for sample range '%s'", sizeStr, rangesStr)
+	}
+	if size < maxHigh {
+		return nil, fmt.Sprintf("sample size %d should be greater or equal to %d the maximum of the high ranges limits", size, maxHigh)
+	}
+	smp.Size = size
+	sort.Slice(smp.Ranges, func(i, j int) bool { return smp.Ranges[i][0] < smp.Ranges[j][0] })
+	return smp, ""
 }

@@ -244,6 +244,9 @@ func (p *parser) proxyKeyword(args []string) {
 	case "monitor-net":
 		p.alert(kw, "'monitor-net' doesn't exist anymore. Please use 'http-request return status 200 if { src %s }' instead.", arg(1))
 	default:
+		if p.logKeyword(args) {
+			return
+		}
 		if k, ok := lookup(CtxProxy, kw); ok {
 			p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s'", kw))
 			return
@@ -430,15 +433,12 @@ func (p *parser) option(args []string, no bool) {
 			p.alert("option", "'option %s' cannot handle unexpected argument '%s'.", name, args[2])
 			return
 		}
-		if name == "httplog" && len(args) > 2 {
-			p.refuseForm(grpLogs, LocParsing, "option", "", "'option httplog clf'")
-			return
-		}
 		px.Options.TCPLog = name == "tcplog"
 		px.Options.HTTPLog = name == "httplog"
 		if px.Options.HTTPLog {
 			p.cur.httplogPos = p.pos()
 		}
+		p.logOption(name, len(args) > 2)
 	case "httpchk":
 		if !p.needCap(name, false, "") {
 			return

@@ -74,14 +74,18 @@ type Level int
 
 // LogTarget is one `log` line: where to send and which facility/levels.
 type LogTarget struct {
-	Network  string // "udp" or "unixgram"
-	Address  string // "192.168.1.34:514" or "/dev/log"
+	Network  string // "udp", "unixgram", or "fd" for `log stdout|stderr`
+	Address  string // "192.168.1.34:514", "/dev/log", or "1" / "2" (stdout / stderr)
 	Facility Facility
 	MaxLevel Level  // messages above this severity number are dropped; 7 when not given
 	MinLevel Level  // messages are raised to at least this severity number; 0 when not given
 	MaxLen   int    // `len N`: longest message in bytes; 0 when not given (haproxy's default is 1024)
 	Format   string // `format F`: "rfc3164", "rfc5424", "short", "raw", ...; "" when not given (rfc3164)
-	Pos      Pos    // where the `log` line was read (for `log global`, the line in global)
+	// Sample is `sample RANGES:SIZE`: only the messages whose position in
+	// each period of Size falls in one of the ranges are sent; nil sends
+	// all (model_logs.go).
+	Sample *LogSample
+	Pos    Pos // where the `log` line was read (for `log global`, the line in global)
 }
 
 // StatsSocket is `stats socket PATH [mode M] [level L] [user U] [group G]
@@ -333,6 +337,11 @@ type Proxy struct {
 	HTTP          HTTPOptions
 	Prometheus    bool   // http-request use-service prometheus-exporter
 	PrometheusURI string // the URI from "... if { path URI }"; "" = every request
+	// Logging is the frontend's access-log format, captures and unique id
+	// (model_logs.go).
+	Logging Logging
+	// Compression is `compression` (model_compression.go); nil without.
+	Compression *Compression
 }
 
 // ErrorFile is one `errorfile CODE FILE` line. Content is the file as

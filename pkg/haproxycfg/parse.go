@@ -135,6 +135,9 @@ type proxyState struct {
 	// expectStatus is `http-check expect status N` seen before
 	// `option httpchk`.
 	expectStatus int
+	// logs holds the log-format strings until the proxy's mode is known
+	// (kw_logs.go).
+	logs logState
 	// acls are the `acl` lines of this section, in file order; never
 	// inherited from defaults (haproxy keeps a named defaults section's
 	// ACLs for its own rules).
@@ -225,12 +228,16 @@ func (ps *proxyState) clone() *proxyState {
 		}
 	}
 	px.Stats.Auth = append([]UserPass(nil), ps.px.Stats.Auth...)
+	if c := ps.px.Compression; c != nil {
+		// Algorithms and types are inherited, offload is not.
+		px.Compression = &Compression{Algos: append([]string(nil), c.Algos...), Types: append([]string(nil), c.Types...)}
+	}
 	if ps.px.Options.HTTPChk != nil {
 		c := *ps.px.Options.HTTPChk
 		px.Options.HTTPChk = &c
 	}
 	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
-		httplogPos: ps.httplogPos, expectStatus: ps.expectStatus}
+		httplogPos: ps.httplogPos, expectStatus: ps.expectStatus, logs: ps.logs}
 }
 
 func (p *parser) pos() Pos { return Pos{File: p.file, Line: p.line} }

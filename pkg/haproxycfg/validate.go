@@ -99,6 +99,8 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		px.DefaultBackend = ""
 	}
 
+	p.checkLogging(ps)
+
 	for _, ref := range p.backendRefs(ps) {
 		b := p.cfg.Proxy(ref.Name, KindListen, KindBackend)
 		if b == nil {
@@ -140,7 +142,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 			"   | with such a configuration. To fix this, please ensure that all following\n"+
 			"   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.", typeStr(px.Kind), px.Name)
 	}
-	if (px.Options.TCPLog || px.Options.HTTPLog) && len(px.Logs) == 0 {
+	if (px.Options.TCPLog || px.Options.HTTPLog || ps.logs.from == "log-format") && len(px.Logs) == 0 {
 		p.postDiag(Warning, Pos{}, "option", "log format ignored for %s '%s' since it has no log address.", typeStr(px.Kind), px.Name)
 	}
 }

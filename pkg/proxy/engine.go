@@ -66,8 +66,9 @@ type Engine struct {
 	backends  []*Backend
 	byProxy   map[*haproxycfg.Proxy]*Backend
 
-	actconn atomic.Int64 // %ac: connections on the process
-	panics  atomic.Int64 // sessions closed by a recovered panic
+	actconn atomic.Int64  // %ac: connections on the process
+	streams atomic.Uint64 // %rt: streams started (capture.go)
+	panics  atomic.Int64  // sessions closed by a recovered panic
 	global  gate
 
 	maxPipes int64        // splice pipes in use at most; -1 = no limit

@@ -340,7 +340,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s := accesslog.Session{
 			Client: client, Frontend: local, Accept: start,
 			FrontendName: f.Name(), BackendName: f.Name(), ServerName: "<NOSRV>",
-			TR: -1, Tw: -1, Tc: -1, Tr: -1,
+			TR: -1, Tw: -1, Tc: -1, Tr: -1, ReqCounter: e.nextStreamID(),
 		}
 		if err != nil {
 			// Nothing arrived: on a kept-alive connection the client may
@@ -507,6 +507,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	keep := req.keepAlive && !h.isDraining() && h.mode != haproxycfg.HTTPClose
 	tHead := e.now()
 	s.TR = tHead.Sub(s.Accept.Add(s.Ti))
+	captureRequest(h.f.px, req, s)
 	if req.method == http.MethodConnect {
 		// Tunnels are not relayed: Go's client would take over the
 		// server connection.
@@ -522,6 +523,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		return h.errorPage(c, s, page503, keep && drain(body))
 	}
 	s.BackendName = be.Name()
+	h.uniqueID(req, s)
 	bt := be.px.Timeouts
 	be.ctr.open(tHead)
 	defer func() {
@@ -569,6 +571,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	)
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
+	algo := compressRequest(h.f.px, be.px, req)
 	target, entry, forget := h.heads.add(req.appendHead(nil, h.extraHeaders(req, s.Client.Addr()), h.mode))
 	defer forget()
 	trace := &httptrace.ClientTrace{
@@ -690,12 +693,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	s.Tc = tConn.Sub(tAssigned)
 	s.Tr = tResp.Sub(tConn)
 	s.Status = resp.StatusCode
+	captureResponse(h.f.px, resp, s)
 	if !body.complete() {
 		// The server answered before reading the whole body: the rest of
 		// it cannot be told from a next request.
 		keep = false
 	}
-	n, err := c.writeResponse(req, resp, entry.response(), &keep)
+	n, err := c.writeResponse(req, resp, compressResponse(h.f.px, be.px, algo, req, resp, entry.response()), &keep)
 	n += c.interimBytes()
 	s.BytesToClient = n
 	be.ctr.bytesOut.Add(n)

@@ -140,6 +140,7 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 		ServerName:   "<NOSRV>",
 		Tw:           -1,
 		Tc:           -1,
+		ReqCounter:   e.nextStreamID(),
 	}
 	// On the session's goroutine, under its recover, once the session is
 	// counted and its log begun (finish undoes and writes them): a panic

@@ -140,6 +140,14 @@ func AppendISOTime(b []byte, t time.Time) []byte {
 // The message loses its trailing line feeds and NULs, the whole is cut at
 // maxLen bytes (0: no limit), and a line feed ends the datagram.
 func AppendFormatted(b []byte, format string, facility haproxycfg.Facility, level haproxycfg.Level, t time.Time, tag string, pid int, msg string, maxLen int) []byte {
+	return AppendFormattedSD(b, format, facility, level, t, tag, pid, msg, "", maxLen)
+}
+
+// AppendFormattedSD is AppendFormatted with the STRUCTURED-DATA of an
+// rfc5424 header (a frontend's `log-format-sd`): its trailing spaces are
+// removed and an empty one prints "-", as haproxy does. Other formats
+// ignore it.
+func AppendFormattedSD(b []byte, format string, facility haproxycfg.Facility, level haproxycfg.Level, t time.Time, tag string, pid int, msg, sd string, maxLen int) []byte {
 	start := len(b)
 	pri := func(b []byte, v int64) []byte {
 		b = append(b, '<')
@@ -174,7 +182,11 @@ func AppendFormatted(b []byte, format string, facility haproxycfg.Facility, leve
 		} else {
 			b = append(b, '-', ' ')
 		}
-		b = append(b, "- - "...) // MSGID, STRUCTURED-DATA
+		b = append(b, "- "...) // MSGID
+		for len(sd) > 0 && sd[len(sd)-1] == ' ' {
+			sd = sd[:len(sd)-1]
+		}
+		b = appendOrNil(b, sd)
 	case FormatPriority:
 		b = pri(b, int64(facility)*8+int64(level))
 	case FormatShort:
@@ -234,6 +246,36 @@ type target struct {
 	maxLen int
 	sa     syscall.Sockaddr // a template: see sockaddr
 	af     int
+	fd     int // `log stdout` / `log stderr`: the descriptor written to; -1 for sockets
+	smp    *sampler
+}
+
+// sampler is a target's `sample RANGES:SIZE` state, as haproxy keeps it:
+// the position in the period and, for the current range, how much of it
+// was used.
+type sampler struct {
+	mu     sync.Mutex
+	cfg    *haproxycfg.LogSample
+	idx    int   // position in the period, from 0
+	rg     int   // current range
+	rgUsed []int // per range, positions already sent in this period
+}
+
+// take reports whether the next message is sent, and advances.
+func (s *sampler) take() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.cfg.Ranges[s.rg]
+	in := s.idx+1 >= r[0] && s.idx+1 <= r[1]
+	if in {
+		size := r[1] - r[0] + 1
+		s.rgUsed[s.rg] = (s.rgUsed[s.rg] + 1) % size
+		if s.rgUsed[s.rg] == 0 {
+			s.rg = (s.rg + 1) % len(s.cfg.Ranges)
+		}
+	}
+	s.idx = (s.idx + 1) % s.cfg.Size
+	return in
 }
 
 // sockaddr returns a fresh copy of the target address: syscall.Sendto
@@ -267,6 +309,10 @@ func New(targets []haproxycfg.LogTarget, tag string, pid int, now func() time.Ti
 			l.Close()
 			return nil, err
 		}
+		if t.fd >= 0 {
+			l.targets = append(l.targets, t)
+			continue
+		}
 		if _, ok := l.fds[t.af]; !ok {
 			fd, err := syscall.Socket(t.af, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 			if err != nil {
@@ -298,7 +344,13 @@ func resolve(tc haproxycfg.LogTarget) (target, error) {
 	if !formats[tc.Format] {
 		return target{}, fmt.Errorf("%w: %s: unknown log format %q", ErrBadTarget, where, tc.Format)
 	}
-	t := target{cfg: tc, maxLen: tc.MaxLen}
+	t := target{cfg: tc, maxLen: tc.MaxLen, fd: -1}
+	if tc.Sample != nil {
+		if len(tc.Sample.Ranges) == 0 || tc.Sample.Size <= 0 {
+			return target{}, fmt.Errorf("%w: %s: empty sample", ErrBadTarget, where)
+		}
+		t.smp = &sampler{cfg: tc.Sample, rgUsed: make([]int, len(tc.Sample.Ranges))}
+	}
 	if t.maxLen == 0 {
 		t.maxLen = MaxLen
 	} else if t.maxLen < 80 || t.maxLen > 65535 {
@@ -306,6 +358,15 @@ func resolve(tc haproxycfg.LogTarget) (target, error) {
 		return target{}, fmt.Errorf("%w: %s: len %d out of range 80..65535", ErrBadTarget, where, tc.MaxLen)
 	}
 	switch tc.Network {
+	case "fd":
+		// stdout and stderr, as haproxy's `log stdout|stderr`: one
+		// write per line, never waiting (a full pipe drops the line).
+		switch tc.Address {
+		case "1", "2":
+			t.fd = int(tc.Address[0] - '0')
+			return t, nil
+		}
+		return target{}, fmt.Errorf("%w: %s: file descriptor %q (want 1 or 2)", ErrBadTarget, where, tc.Address)
 	case "unixgram", "unix":
 		if tc.Address == "" {
 			return target{}, fmt.Errorf("%w: %s: empty socket path", ErrBadTarget, where)
@@ -351,7 +412,11 @@ func resolveUDP(addr string) (netip.AddrPort, error) {
 // length limit; as haproxy's process_send_log. It never waits: a datagram
 // that does not fit in the socket buffer is dropped and counted (see
 // Dropped).
-func (l *Logger) Log(level haproxycfg.Level, msg string) {
+func (l *Logger) Log(level haproxycfg.Level, msg string) { l.LogSD(level, msg, "") }
+
+// LogSD is Log with the structured data rfc5424 targets print (see
+// AppendFormattedSD).
+func (l *Logger) LogSD(level haproxycfg.Level, msg, sd string) {
 	if l == nil || len(l.targets) == 0 {
 		return
 	}
@@ -370,8 +435,15 @@ func (l *Logger) Log(level haproxycfg.Level, msg string) {
 		if level > t.cfg.MaxLevel {
 			continue
 		}
+		if t.smp != nil && !t.smp.take() {
+			continue
+		}
 		lv := max(level, t.cfg.MinLevel)
-		*bp = AppendFormatted((*bp)[:0], t.cfg.Format, t.cfg.Facility, lv, now, l.tag, l.pid, msg, t.maxLen)
+		*bp = AppendFormattedSD((*bp)[:0], t.cfg.Format, t.cfg.Facility, lv, now, l.tag, l.pid, msg, sd, t.maxLen)
+		if t.fd >= 0 {
+			l.count(writeFD(t.fd, *bp))
+			continue
+		}
 		fd, ok := l.fds[t.af]
 		if !ok {
 			l.failed.Add(1)
@@ -399,6 +471,22 @@ func sendto(fd int, b []byte, sa syscall.Sockaddr) error {
 		if err != syscall.EINTR {
 			return err
 		}
+	}
+}
+
+// writeFD writes one line in one call, without waiting: on a blocking
+// descriptor the write is still a single call, and EAGAIN on a full
+// non-blocking pipe drops the line as haproxy does.
+func writeFD(fd int, b []byte) error {
+	for {
+		n, err := syscall.Write(fd, b)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == nil && n < len(b) {
+			return syscall.EAGAIN
+		}
+		return err
 	}
 }
 

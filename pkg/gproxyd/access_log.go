@@ -1,0 +1,54 @@
+package gproxyd
+
+import (
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"hapair/pkg/accesslog"
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/proxy"
+)
+
+// accessLogs formats each frontend's access lines with its compiled
+// log format (log-format, or option tcplog / httplog / httplog clf).
+type accessLogs struct {
+	pid      int
+	hostname string
+	counts   map[*haproxycfg.Proxy]*atomic.Uint64 // %lc, per frontend
+	bufs     sync.Pool
+}
+
+func newAccessLogs(cfg *haproxycfg.Config, pid int) *accessLogs {
+	host, _ := os.Hostname()
+	a := &accessLogs{pid: pid, hostname: host, counts: map[*haproxycfg.Proxy]*atomic.Uint64{}}
+	a.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
+	for _, px := range cfg.Proxies {
+		a.counts[px] = new(atomic.Uint64)
+	}
+	return a
+}
+
+// accessLine logs one stream with the frontend's format, as haproxy's
+// strm_log: the log count (%lc) is the number of lines logged before.
+func (s *sessionLogs) accessLine(px *haproxycfg.Proxy, sess *accesslog.Session) {
+	l := s.proxies[px]
+	f := px.Logging.Access
+	if l == nil || f == nil {
+		return
+	}
+	a := s.access
+	proxy.LogUniqueID(px, sess)
+	sess.PID, sess.Hostname = a.pid, a.hostname
+	if c := a.counts[px]; c != nil {
+		sess.LogCount = c.Add(1) - 1
+	}
+	bp := a.bufs.Get().(*[]byte)
+	*bp = f.Append((*bp)[:0], nil, sess)
+	if sd := px.Logging.StructuredData; sd != nil {
+		l.LogSD(levelInfo, string(*bp), string(sd.Append(nil, nil, sess)))
+	} else {
+		l.Log(levelInfo, string(*bp))
+	}
+	a.bufs.Put(bp)
+}
