@@ -270,16 +270,6 @@ userlist admins
 backend b
     server s 127.0.0.1:9
 `},
-		{"acl", "acl", head + `frontend f
-    bind 127.0.0.1:8080
-    acl is_api path_beg /api <<
-    use_backend api if is_api
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-backend api
-    server s 127.0.0.1:10
-`},
 		{"conditional use_backend", "use_backend api if is_api", head + `frontend f
     bind 127.0.0.1:8080
     acl is_api path_beg /api
