@@ -3,6 +3,8 @@ package haproxycfg
 import (
 	"fmt"
 	"time"
+
+	"hapair/pkg/sample"
 )
 
 // This file is the validated model that parsing produces and the runtime
@@ -22,6 +24,8 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy // listen, frontend and backend sections, in file order
 	Files   []string // the files read, in order
+	// Userlists are the `userlist` sections, by name.
+	Userlists map[string]*Userlist
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given
@@ -283,10 +287,13 @@ type Stats struct {
 	Admin       bool // `stats admin if TRUE`
 }
 
-// UseBackend is an unconditional `use_backend NAME`.
+// UseBackend is `use_backend NAME [if|unless COND]`. Name is empty when
+// the name is a log-format string (Format), built per request.
 type UseBackend struct {
-	Name string
-	Pos  Pos
+	Name   string
+	Format *Text        `json:",omitempty"` // `use_backend %[req.hdr(host),lower]`
+	Cond   *sample.Cond `json:"-"`          // nil: always
+	Pos    Pos
 }
 
 // Proxy is a listen, frontend or backend section with defaults applied.
@@ -318,6 +325,9 @@ type Proxy struct {
 	HTTP          HTTPOptions
 	Prometheus    bool   // http-request use-service prometheus-exporter
 	PrometheusURI string // the URI from "... if { path URI }"; "" = every request
+	// Rules are the http-request, http-response, tcp-request... rule
+	// sets (model_rules.go).
+	Rules Rules
 }
 
 // ErrorFile is one `errorfile CODE FILE` line. Content is the file as

@@ -121,9 +121,6 @@ type proxyState struct {
 	idPos      Pos
 	defBEPos   Pos // where default_backend was set (maybe in defaults)
 	httplogPos Pos // where `option httplog` was set
-	// condBackends are conditional use_backend rules: ignored, but the
-	// backends they name must exist.
-	condBackends []UseBackend
 	// expectStatus is `http-check expect status N` seen before
 	// `option httpchk`.
 	expectStatus int
@@ -205,6 +202,7 @@ func (ps *proxyState) clone() *proxyState {
 		}
 	}
 	px.Stats.Auth = append([]UserPass(nil), ps.px.Stats.Auth...)
+	px.Rules = ps.px.Rules.clone()
 	if ps.px.Options.HTTPChk != nil {
 		c := *ps.px.Options.HTTPChk
 		px.Options.HTTPChk = &c
