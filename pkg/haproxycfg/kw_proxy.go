@@ -311,6 +311,7 @@ func (p *parser) timeout(kw, name string, rest []string) {
 	case "server-fin":
 		dst = &t.ServerFin
 	case "tarpit":
+		dst = &t.Tarpit
 	default:
 		p.alert(kw, "'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '%s')", name)
 		return

@@ -163,6 +163,7 @@ const (
 type Timeouts struct {
 	Client, Server, Connect, Queue, Check, Tunnel    time.Duration
 	HTTPRequest, HTTPKeepAlive, ClientFin, ServerFin time.Duration
+	Tarpit                                           time.Duration // 0: `timeout connect` applies
 }
 
 // EffectiveQueue is `timeout queue`, which defaults to `timeout connect`.

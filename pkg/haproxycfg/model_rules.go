@@ -88,10 +88,10 @@ type Rule struct {
 	// Status is deny_status (deny, tarpit) or set-status's code; 0 = the
 	// action's default.
 	Status   int
-	Reason   string    // set-status reason
-	Realm    string    // auth; "" = the proxy's name
-	Redirect *Redirect // redirect
-	Return   *Return   // return
+	Reason   string       // set-status reason
+	Realm    string       // auth; "" = the proxy's name
+	Redirect *Redirect    // redirect
+	Return   *Return      // return
 	Cond     *sample.Cond `json:"-"` // nil: always
 	Pos      Pos
 }
@@ -149,17 +149,17 @@ type Rules struct {
 	HTTPAfterResponse []*Rule
 	// Redirects are the `redirect` keyword's rules, run after the
 	// http-request rules.
-	Redirects         []*Rule
-	TCPConnection     []*TCPRule // tcp-request connection
-	TCPSession        []*TCPRule // tcp-request session
-	TCPContent        []*TCPRule // tcp-request content
-	TCPResponse       []*TCPRule // tcp-response content
-	InspectDelay      time.Duration
-	ResInspectDelay   time.Duration
-	UseServers        []UseServer
-	MonitorURI        string
-	MonitorFail       []*sample.Cond `json:"-"` // `monitor fail if|unless`
-	MonitorFailPos    []Pos
+	Redirects       []*Rule
+	TCPConnection   []*TCPRule // tcp-request connection
+	TCPSession      []*TCPRule // tcp-request session
+	TCPContent      []*TCPRule // tcp-request content
+	TCPResponse     []*TCPRule // tcp-response content
+	InspectDelay    time.Duration
+	ResInspectDelay time.Duration
+	UseServers      []UseServer
+	MonitorURI      string
+	MonitorFail     []*sample.Cond `json:"-"` // `monitor fail if|unless`
+	MonitorFailPos  []Pos
 }
 
 // Empty reports whether a proxy has no rule at all: the engine then skips

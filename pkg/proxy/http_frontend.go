@@ -59,6 +59,9 @@ type h1Frontend struct {
 	// local answers the requests localService gives to the stats page or
 	// the Prometheus exporter; nil answers them 503.
 	local http.Handler
+	// rules are the frontend's and its backends' rules; nil when there
+	// are none (rules.go).
+	rules *httpRules
 
 	mu       sync.Mutex
 	conns    map[*h1Conn]bool // true while idle between two requests
@@ -79,6 +82,10 @@ type h1Conn struct {
 	// reused.
 	body *bodyReader
 	req  *httpRequest // the request being answered
+	// rules evaluates the response rules of the request being answered;
+	// nil without rules.
+	rules *ruleRun
+	h     *h1Frontend
 	one  [1]byte      // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
@@ -196,6 +203,9 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
 		h.tr = backendTransport(f.backend, h.heads)
 	}
+	if needRules(e, f) {
+		h.rules = newHTTPRules(e, f, &routeCache{e: e, f: f})
+	}
 	e.acceptWG.Add(1)
 	go func() {
 		defer e.acceptWG.Done()
@@ -269,6 +279,9 @@ func (h *h1Frontend) watch() {
 	if h.tr != nil {
 		h.tr.CloseIdleConnections()
 	}
+	if h.rules != nil {
+		h.rules.routes.closeIdle()
+	}
 }
 
 // setIdle marks c idle or busy; false means the proxy is stopping and an
@@ -293,7 +306,7 @@ func (h *h1Frontend) isDraining() bool {
 func (h *h1Frontend) serve(nc net.Conn) {
 	e, f := h.e, h.f
 	d := &deadlineConn{Conn: nc}
-	c := &h1Conn{nc: nc, cnt: d}
+	c := &h1Conn{nc: nc, cnt: d, h: h}
 	h.mu.Lock()
 	h.conns[c] = false
 	killed := e.killed.Err() != nil
@@ -513,6 +526,14 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		s.Status, s.TermCause, s.TermState = http.StatusNotImplemented, 'P', stateRequest
 		return h.errorPage(c, s, page501, false)
 	}
+	var rr *ruleRun
+	if h.rules != nil {
+		var done bool
+		if rr, be, done, keep = h.requestRules(c, req, body, s, keep); done {
+			return keep
+		}
+	}
+	rt := h.routeFor(be)
 	if name := localService(h.f.px, req.method, req.uri); name != "" {
 		return h.serveLocal(c, req, body, s, name, keep)
 	}
@@ -566,7 +587,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	)
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
-	target, entry, forget := h.heads.add(req.appendHead(nil, h.extraHeaders(req, s.Client.Addr()), h.mode))
+	target, entry, forget := rt.heads.add(req.appendHead(nil, extraHeaders(rt.fwd, req, s.Client.Addr()), rt.mode))
 	defer forget()
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
@@ -590,7 +611,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		Body:   http.NoBody,
 		// http-server-close and httpclose: a new server connection for
 		// each request, closed after the response.
-		Close: h.mode != haproxycfg.HTTPKeepAlive,
+		Close: rt.mode != haproxycfg.HTTPKeepAlive,
 	}
 	switch {
 	case req.chunked:
@@ -602,7 +623,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	var resp *http.Response
 	for attempt := 0; ; attempt++ {
 		tConn, dialErr = time.Time{}, nil
-		resp, err = h.tr.RoundTrip(out)
+		resp, err = rt.tr.RoundTrip(out)
 		if err == nil || dialErr == nil || !tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
 			break
 		}
@@ -692,6 +713,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// it cannot be told from a next request.
 		keep = false
 	}
+	c.rules = rr
 	n, err := c.writeResponse(req, resp, entry.response(), &keep)
 	n += c.interimBytes()
 	s.BytesToClient = n
@@ -717,6 +739,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		return false
 	}
 	s.TermCause, s.TermState = termNormal, termNormal
+	if rr != nil {
+		rr.logResponse(s)
+	}
 	return keep
 }
 
@@ -847,12 +872,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	bw := c.writer()
 	code := resp.StatusCode
 	reason := strings.TrimLeft(strings.TrimPrefix(resp.Status, strconv.Itoa(code)), " ")
-	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(code))
-	bw.WriteByte(' ')
-	bw.WriteString(reason)
-	bw.WriteString("\r\n")
-	size := htxStartLine + int64(len(resp.Proto)+3+len(reason))
+	var size int64
 	bodyless := req.method == http.MethodHead || code/100 == 1 || code == 204 || code == 304
 	chunked := false
 	if !bodyless && resp.ContentLength < 0 {
@@ -871,6 +891,21 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	if !ordered {
 		fields = sortedFields(resp)
 	}
+	var ruled int64 // the head's %B as received, when rules change it
+	if c.rules != nil {
+		ruled = headSize(resp.Proto, reason, fields)
+		var denied *errorPage
+		if code, reason, fields, denied = c.rules.responseRules(c.h, code, reason, fields); denied != nil {
+			return c.deniedResponse(*denied, keep, size+ruled)
+		}
+		bodyless = bodyless || c.rules.head
+	}
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(code))
+	bw.WriteByte(' ')
+	bw.WriteString(reason)
+	bw.WriteString("\r\n")
+	size += htxStartLine + int64(len(resp.Proto)+3+len(reason))
 	teWritten := false
 	for _, f := range fields {
 		if f.name == "transfer-encoding" {
@@ -898,6 +933,10 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	}
 	bw.WriteString("\r\n")
 	size += htxEOH
+	if c.rules != nil {
+		// haproxy counts the head as the server sent it.
+		size += ruled - headSize(resp.Proto, reason, fields)
+	}
 	if bodyless {
 		if err := bw.Flush(); err != nil {
 			return size, &clientWriteError{err}

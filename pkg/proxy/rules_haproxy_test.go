@@ -1,0 +1,329 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/haproxytest"
+	"hapair/pkg/syslog/syslogtest"
+)
+
+// The differential suite of the rules: one configuration with a frontend
+// per rule set, run by haproxy 2.6.12 and by gproxy in front of the same
+// echo servers; every request of ruleCases goes through both, and the
+// client's bytes (status line, every field, body: the echo servers put
+// the request head they received and their name in the body) and the
+// httplog line must be the same.
+
+// ruleFrontends are the frontends of the suite, by name: each line is a
+// proxy keyword. default_backend be1 unless one is given.
+var ruleFrontends = []struct {
+	name  string
+	lines []string
+}{
+	{"deny", []string{"http-request deny"}},
+	{"deny429", []string{"http-request deny deny_status 429"}},
+	{"denyef", []string{"http-request deny deny_status 503", "errorfile 503 ERRFILE"}},
+	{"tarpit", []string{"http-request tarpit"}},
+	{"auth", []string{"http-request auth realm Private"}},
+	{"authdef", []string{"http-request auth"}},
+	{"redirloc", []string{"http-request redirect location /moved code 301"}},
+	{"redirpfx", []string{"http-request redirect prefix /pfx"}},
+	{"redirpfx2", []string{"http-request redirect prefix /pfx drop-query append-slash code 308"}},
+	{"redirsch", []string{"http-request redirect scheme https set-cookie SEEN=1"}},
+	{"redirclr", []string{"redirect location http://example.com/ code 303 clear-cookie SEEN="}},
+	{"redirkw", []string{"redirect prefix / code 307"}},
+	{"redirorder", []string{"redirect location /second", "http-request redirect location /first"}},
+	{"ret", []string{"http-request return status 200 content-type text/plain string hello hdr X-A b hdr X-B c"}},
+	{"retempty", []string{"http-request return status 404"}},
+	{"retfile", []string{"http-request return status 503 content-type text/html file ERRFILE"}},
+	{"ret302", []string{"http-request return status 302 hdr Location /there"}},
+	{"hdrs", []string{"http-request set-header X-Set one", "http-request add-header X-Add two",
+		"http-request add-header X-Add three", "http-request del-header X-Del", "http-request set-header X-Set again"}},
+	{"hostrw", []string{"http-request set-header Host rewritten.example"}},
+	{"delm", []string{"http-request del-header x-d -m beg", "http-request del-header -end -m end", "http-request del-header mid -m sub"}},
+	{"replace", []string{`http-request replace-header X-Rep ^(a+)-(b+)$ \2-\1`, "http-request replace-value X-Val ^foo$ bar"}},
+	{"path", []string{"http-request set-path /newpath"}},
+	{"pathq", []string{"http-request set-pathq /np?k=v"}},
+	{"query", []string{"http-request set-query a=1&b=2"}},
+	{"uri", []string{"http-request set-uri /u?x=y"}},
+	{"method", []string{"http-request set-method PUT"}},
+	{"allow", []string{"http-request allow", "http-request deny"}},
+	{"resp", []string{"http-response set-header X-Resp-Set v", "http-response add-header X-Added a",
+		"http-response del-header Server", `http-response replace-header X-Resp (a+)-(b+) [\2]`,
+		"http-response replace-value X-List ^two$ 2"}},
+	{"respdeny", []string{"http-response deny"}},
+	{"respstatus", []string{"http-response set-status 404"}},
+	{"respreason", []string{"http-response set-status 299 reason Fine"}},
+	{"respallow", []string{"http-response allow", "http-response deny"}},
+	{"after", []string{"http-after-response set-header X-After 1", "http-after-response del-header content-type"}},
+	{"afterdeny", []string{"http-request deny", "http-after-response set-header X-After 1", "http-after-response del-header cache-control",
+		"http-after-response set-status 418"}},
+	{"afterredir", []string{"http-request redirect location /x", "http-after-response add-header X-After r"}},
+	{"usebe", []string{"http-request set-header X-Route be2", "use_backend be2"}},
+	{"berules", []string{"use_backend berules"}},
+	{"ffor", []string{"option forwardfor", "http-request set-header X-Forwarded-For spoofed"}},
+	{"fforhdr", []string{"option forwardfor header X-Real-IP if-none"}},
+	{"fforexc", []string{"option forwardfor except 127.0.0.0/8"}},
+	{"monitor", []string{"monitor-uri /health"}},
+}
+
+// ruleBackends are the other sections of the suite.
+const ruleBackends = `backend be1
+    server s1 B1
+backend be2
+    server s2 B2
+backend berules
+    http-request set-header X-Be yes
+    http-response set-header X-Be-Res yes
+    server s3 B1
+`
+
+// ruleRequests are sent to every frontend of the suite; each is one
+// connection, some with two requests (keep-alive).
+var ruleRequests = []struct {
+	name, raw string
+	n         int // log lines: requests on the connection
+}{
+	{"get", "GET /a/b?x=1 HTTP/1.1\r\nHost: t\r\nX-Del: gone\r\nX-Rep: aa-bbb\r\nX-Val: foo, baz, foo\r\nX-Resp: z\r\nx-dd: 1\r\nthe-end: 2\r\nsomemiddle: 3\r\nConnection: close\r\n\r\n", 1},
+	{"head10", "HEAD /dir/ HTTP/1.0\r\nHost: t\r\nX-Forwarded-For: 10.1.1.1\r\nX-Real-IP: 10.2.2.2\r\n\r\n", 1},
+	{"keepalive", "GET /one HTTP/1.1\r\nHost: t\r\n\r\nGET /two?q HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 2},
+	{"post", "POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", 1},
+}
+
+// ruleExtraRequests go to one frontend only.
+var ruleExtraRequests = []struct {
+	front, name, raw string
+	n                int
+}{
+	{"berules", "redirect-me", "GET /redirect-me HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+	{"monitor", "health", "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0}, // not logged
+	{"redirsch", "nohost", "GET /nohost HTTP/1.0\r\n\r\n", 1},
+	{"redirpfx", "absolute", "GET http://t/abs/path?q=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+	{"path", "absolute", "GET http://t/abs/path?q=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+	{"query", "noquery", "GET /p HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+}
+
+// startEchoServer answers every request with its name and the request
+// head it received in the body, and a few fields for response rules.
+func startEchoServer(t *testing.T, name string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(deadline))
+				br := bufio.NewReader(c)
+				for {
+					var head bytes.Buffer
+					cl := 0
+					for {
+						line, err := br.ReadString('\n')
+						if err != nil {
+							return
+						}
+						head.WriteString(line)
+						if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "content-length") {
+							cl, _ = strconv.Atoi(strings.TrimSpace(v))
+						}
+						if line == "\r\n" || line == "\n" {
+							break
+						}
+					}
+					_, _ = io.CopyN(io.Discard, br, int64(cl))
+					body := "backend " + name + "\n" + head.String()
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nServer: echo\r\nX-Resp: aa-bb\r\nX-List: one, two\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", len(body))
+					if !strings.HasPrefix(head.String(), "HEAD ") {
+						io.WriteString(c, body)
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// ruleConfig builds the suite's configuration; port gives each
+// frontend's port.
+func ruleConfig(port func(string) int, b1, b2, errfile string, logPort int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `global
+    log 127.0.0.1:%d local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+    timeout tarpit 50ms
+`, logPort)
+	for _, fe := range ruleFrontends {
+		fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n", fe.name, port(fe.name))
+		for _, l := range fe.lines {
+			b.WriteString("    " + strings.ReplaceAll(l, "ERRFILE", errfile) + "\n")
+		}
+		b.WriteString("    default_backend be1\n")
+	}
+	b.WriteString(strings.NewReplacer("B1", b1, "B2", b2).Replace(ruleBackends))
+	return b.String()
+}
+
+// ruleResult is what one exchange showed a client and the log.
+type ruleResult struct {
+	response string
+	logs     []string
+}
+
+// runRuleSuite sends every request of the suite to the proxy whose
+// frontend addresses addr gives, and returns the results by case name.
+func runRuleSuite(t *testing.T, addr func(string) string, logs func() []string, wantLogs func(string) int) (map[string]ruleResult, []string) {
+	t.Helper()
+	type job struct {
+		key, front, raw string
+		n               int
+	}
+	var jobs []job
+	for _, fe := range ruleFrontends {
+		for _, rq := range ruleRequests {
+			jobs = append(jobs, job{fe.name + "/" + rq.name, fe.name, rq.raw, rq.n})
+		}
+	}
+	for _, rq := range ruleExtraRequests {
+		jobs = append(jobs, job{rq.front + "/" + rq.name, rq.front, rq.raw, rq.n})
+	}
+	out := map[string]ruleResult{}
+	var order []string
+	for _, j := range jobs {
+		n := len(logs())
+		want := j.n
+		c, err := net.DialTimeout("tcp", addr(j.front), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(deadline))
+		_, _ = io.WriteString(c, j.raw)
+		resp, _ := io.ReadAll(c)
+		c.Close()
+		if wantLogs != nil {
+			want = wantLogs(j.key)
+		}
+		// At most 2 s: a proxy logging fewer lines than the other shows
+		// as a difference, not as a stop.
+		for end := time.Now().Add(2 * time.Second); len(logs()) < n+want && time.Now().Before(end); {
+			time.Sleep(2 * time.Millisecond)
+		}
+		var fields []string
+		for _, l := range logs()[n:] {
+			f, err := httpLogFields(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields = append(fields, strings.Join(f[1:], " "))
+		}
+		out[j.key] = ruleResult{response: string(resp), logs: fields}
+		order = append(order, j.key)
+	}
+	return out, order
+}
+
+// TestIntegrationRulesHaproxy runs the suite through haproxy 2.6.12 and
+// gproxy and compares every exchange.
+func TestIntegrationRulesHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	b1, b2 := startEchoServer(t, "one"), startEchoServer(t, "two")
+	errfile := filepath.Join(t.TempDir(), "503.http")
+	if err := os.WriteFile(errfile, []byte("HTTP/1.1 503 Busy\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbusy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// haproxy
+	sink := syslogtest.NewSink(t)
+	hports := map[string]int{}
+	for _, fe := range ruleFrontends {
+		hports[fe.name] = deadPort(t)
+	}
+	haproxytest.Start(t, ruleConfig(func(n string) int { return hports[n] }, b1, b2, errfile, sink.Port()))
+	for _, p := range hports {
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	hap, order := runRuleSuite(t, func(n string) string { return fmt.Sprintf("127.0.0.1:%d", hports[n]) }, func() []string {
+		var msgs []string
+		for _, raw := range sink.Datagrams() {
+			d, err := syslogtest.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(d.Msg, "Proxy ") {
+				continue
+			}
+			msgs = append(msgs, d.Msg)
+		}
+		return msgs
+	}, nil)
+
+	// gproxy
+	lns := map[string]net.Listener{}
+	gports := map[string]int{}
+	for _, fe := range ruleFrontends {
+		ln, bind := listen(t)
+		lns[bind.Address()] = ln
+		gports[fe.name] = bind.Port
+	}
+	src := ruleConfig(func(n string) int { return gports[n] }, b1, b2, errfile, 9)
+	cfg, diags, err := haproxycfg.Parse("rules.cfg", []byte(src), haproxycfg.ParseOptions{ReadFile: os.ReadFile})
+	if err != nil {
+		t.Fatalf("%v\n%v", err, diags)
+	}
+	logs := serveHTTPLogged(t, cfg, lns, nil, nil)
+	got, _ := runRuleSuite(t, func(n string) string { return fmt.Sprintf("127.0.0.1:%d", gports[n]) }, logs,
+		func(k string) int { return len(hap[k].logs) })
+
+	if len(order) < 150 {
+		t.Errorf("the suite ran %d exchanges, want at least 150", len(order))
+	}
+	bad := 0
+	for _, k := range order {
+		h, g := hap[k], got[k]
+		if h.response != g.response {
+			bad++
+			t.Errorf("%s: response differs\nhaproxy:\n%s\ngproxy:\n%s", k, h.response, g.response)
+		}
+		hl, gl := append([]string(nil), h.logs...), append([]string(nil), g.logs...)
+		sort.Strings(hl)
+		sort.Strings(gl)
+		if strings.Join(hl, "\n") != strings.Join(gl, "\n") {
+			bad++
+			t.Errorf("%s: log differs\nhaproxy: %q\ngproxy:  %q", k, h.logs, g.logs)
+		}
+	}
+	t.Logf("%d exchanges compared, %d differences", len(order), bad)
+}
