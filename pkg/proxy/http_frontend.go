@@ -85,6 +85,7 @@ type h1Conn struct {
 	// rules evaluates the response rules of the request being answered;
 	// nil without rules.
 	rules *ruleRun
+	nolog bool // the request is not logged (monitor-uri)
 	h     *h1Frontend
 	one  [1]byte      // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
@@ -396,7 +397,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		f.ctr.bytesOut.Add(s.BytesToClient)
 		s.ActConn = int(e.actconn.Load())
 		s.FeConn = int(f.ctr.cur.Load())
-		e.logSession(f.px, s)
+		if !c.nolog {
+			e.logSession(f.px, s)
+		}
+		c.rules, c.nolog = nil, false
 		if !keep || h.isDraining() {
 			return
 		}
@@ -896,7 +900,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 		ruled = headSize(resp.Proto, reason, fields)
 		var denied *errorPage
 		if code, reason, fields, denied = c.rules.responseRules(c.h, code, reason, fields); denied != nil {
-			return c.deniedResponse(*denied, keep, size+ruled)
+			return c.deniedResponse(*denied, keep, size+ruled, resp.Body)
 		}
 		bodyless = bodyless || c.rules.head
 	}
@@ -934,8 +938,13 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	bw.WriteString("\r\n")
 	size += htxEOH
 	if c.rules != nil {
-		// haproxy counts the head as the server sent it.
+		// haproxy counts the head as the server sent it, and a body
+		// it does not send to a HEAD turned into another method.
 		size += ruled - headSize(resp.Proto, reason, fields)
+		if c.rules.head && req.method != http.MethodHead {
+			n, _ := io.Copy(io.Discard, resp.Body)
+			size += n
+		}
 	}
 	if bodyless {
 		if err := bw.Flush(); err != nil {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"io"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -133,7 +134,8 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		}
 		s.TermCause, s.TermState = 'L', stateRequest
 		s.Status = code
-		return rr, nil, true, h.localReply(c, rr, s, statusPage(code), keep && drain(body))
+		c.nolog = true // haproxy does not log monitor requests
+		return rr, nil, true, h.statusReply(c, rr, s, code, keep && drain(body))
 	}
 	if v, k := h.runRequestSet(c, rr, fe, body, s, keep); v == vReply {
 		return rr, nil, true, k
@@ -218,7 +220,12 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 					continue
 				}
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
-				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
+				if body.complete() {
+					return vReply, h.localReply(c, rr, s, p, keep)
+				}
+				// haproxy answers before the body and closes, saying so.
+				h.reply(c, rr, s, p, true, false, true)
+				return vReply, false
 			case haproxycfg.ActReturn:
 				p := rr.returnPage(r.Return)
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
@@ -257,15 +264,17 @@ func (h *h1Frontend) tarpit(c *h1Conn, rr *ruleRun, s *accesslog.Session, r *hap
 // localReply sends one of the proxy's own replies after the
 // http-after-response rules; it returns whether the connection goes on.
 func (h *h1Frontend) localReply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p errorPage, keep bool) bool {
-	return h.reply(c, rr, s, p, keep, false)
+	return h.reply(c, rr, s, p, keep, false, false)
 }
 
 // statusReply is localReply for a status page an errorfile may replace.
 func (h *h1Frontend) statusReply(c *h1Conn, rr *ruleRun, s *accesslog.Session, code int, keep bool) bool {
-	return h.reply(c, rr, s, statusPage(code), keep, true)
+	return h.reply(c, rr, s, statusPage(code), keep, true, false)
 }
 
-func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p errorPage, keep, errorFiles bool) bool {
+// reply sends p; closing adds haproxy's explicit "connection: close"
+// field, after the http-after-response rules ran.
+func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p errorPage, keep, errorFiles, closing bool) bool {
 	if m := h.errorFileFor(rr, p.code); m != nil && errorFiles {
 		n, keep, err := c.writeErrorFile(m, keep)
 		s.BytesToClient = n
@@ -274,6 +283,9 @@ func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p error
 	if rr != nil {
 		p = rr.afterPage(h, p)
 		s.Status = p.code
+	}
+	if closing {
+		p.headers = append(p.headers[:len(p.headers):len(p.headers)], header{"connection", "close"})
 	}
 	s.BytesToClient = p.htxSize()
 	if c.req != nil && c.req.method == http.MethodHead {
@@ -874,8 +886,13 @@ func (h *h1Frontend) routeFor(be *Backend) *route {
 // http-response rule with the proxy's page, closing the connection.
 //
 // haproxy counts the server's response in %B too, and logs no Tr.
-func (c *h1Conn) deniedResponse(p errorPage, keep *bool, serverSize int64) (int64, error) {
+func (c *h1Conn) deniedResponse(p errorPage, keep *bool, serverSize int64, body io.Reader) (int64, error) {
 	c.rules.denied = p.code
+	n, _ := io.Copy(io.Discard, body)
+	serverSize += n
+	if c.req != nil && c.req.method == http.MethodHead {
+		serverSize -= int64(len(p.body))
+	}
 	if err := c.writePage(p, *keep); err != nil {
 		return 0, &clientWriteError{err}
 	}
