@@ -30,6 +30,9 @@ func (p *parser) ruleCond(args []string) (*sample.Cond, error) {
 	if len(args) == 0 {
 		return nil, nil
 	}
+	if len(args) == 2 && (args[0] == "if" && args[1] == "TRUE" || args[0] == "unless" && args[1] == "FALSE") {
+		return nil, nil // always: no condition to evaluate
+	}
 	return sample.ParseCond(args, p.aclSet(), p.sampleOptions())
 }
 
@@ -531,29 +534,6 @@ func (p *parser) useBackend(args []string) {
 	p.cur.px.UseBackends = append(p.cur.px.UseBackends, ub)
 }
 
-// useServer is `use-server NAME if|unless COND`.
-func (p *parser) useServer(args []string) {
-	kw := args[0]
-	if p.notInDefaults(kw) || !p.needCap(kw, false, "") {
-		return
-	}
-	if argAt(args, 1) == "" {
-		p.alert(kw, "'%s' expects a server name.", kw)
-		return
-	}
-	if w := argAt(args, 2); w != "if" && w != "unless" {
-		p.alert(kw, "'%s' requires either 'if' or 'unless' followed by a condition.", kw)
-		return
-	}
-	cond, err := p.ruleCond(args[2:])
-	if err != nil {
-		p.alert(kw, "error detected while parsing switching rule : %s.", condError(err))
-		return
-	}
-	rs := &p.cur.px.Rules
-	rs.UseServers = append(rs.UseServers, UseServer{Name: args[1], Cond: cond, Pos: p.pos()})
-}
-
 // monitor is `monitor-uri URI` and `monitor fail if|unless COND`.
 func (p *parser) monitor(args []string) {
 	kw := args[0]
@@ -678,16 +658,11 @@ func knownTCPAction(a string) bool {
 }
 
 // checkRules runs the whole-configuration checks of a proxy's rules
-// (haproxy's check_config_validity): use-server names a server of the
-// proxy; rules that need mode http are dropped with a warning in mode tcp.
+// (haproxy's check_config_validity): a backend has no connection-level
+// rules nor monitor.
 func (p *parser) checkRules(ps *proxyState) {
 	px := ps.px
 	rs := &px.Rules
-	for _, u := range rs.UseServers {
-		if px.Server(u.Name) == nil {
-			p.postDiag(Alert, Pos{}, "use-server", "%s '%s' : unable to find server '%s' referenced in a 'use-server' rule.", typeStr(px.Kind), px.Name, u.Name)
-		}
-	}
 	if !px.Kind.HasFrontend() {
 		rs.TCPConnection, rs.TCPSession, rs.MonitorURI, rs.MonitorFail, rs.MonitorFailPos = nil, nil, "", nil, nil
 	}

@@ -156,7 +156,6 @@ type Rules struct {
 	TCPResponse     []*TCPRule // tcp-response content
 	InspectDelay    time.Duration
 	ResInspectDelay time.Duration
-	UseServers      []UseServer
 	MonitorURI      string
 	MonitorFail     []*sample.Cond `json:"-"` // `monitor fail if|unless`
 	MonitorFailPos  []Pos
@@ -167,15 +166,8 @@ type Rules struct {
 func (r *Rules) Empty() bool {
 	return len(r.HTTPRequest) == 0 && len(r.HTTPResponse) == 0 && len(r.HTTPAfterResponse) == 0 &&
 		len(r.Redirects) == 0 && len(r.TCPConnection) == 0 && len(r.TCPSession) == 0 &&
-		len(r.TCPContent) == 0 && len(r.TCPResponse) == 0 && len(r.UseServers) == 0 &&
+		len(r.TCPContent) == 0 && len(r.TCPResponse) == 0 &&
 		r.MonitorURI == "" && len(r.MonitorFail) == 0
-}
-
-// UseServer is `use-server NAME if|unless COND`.
-type UseServer struct {
-	Name string
-	Cond *sample.Cond `json:"-"`
-	Pos  Pos
 }
 
 // Userlist is a `userlist` section.
@@ -208,7 +200,6 @@ func (r Rules) clone() Rules {
 	c.TCPSession = append([]*TCPRule(nil), r.TCPSession...)
 	c.TCPContent = append([]*TCPRule(nil), r.TCPContent...)
 	c.TCPResponse = append([]*TCPRule(nil), r.TCPResponse...)
-	c.UseServers = append([]UseServer(nil), r.UseServers...)
 	c.MonitorFail = append([]*sample.Cond(nil), r.MonitorFail...)
 	c.MonitorFailPos = append([]Pos(nil), r.MonitorFailPos...)
 	return c
