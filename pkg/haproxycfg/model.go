@@ -24,8 +24,6 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy // listen, frontend and backend sections, in file order
 	Files   []string // the files read, in order
-	// Userlists are the `userlist` sections, by name.
-	Userlists map[string]*Userlist
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given

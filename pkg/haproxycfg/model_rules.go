@@ -170,24 +170,6 @@ func (r *Rules) Empty() bool {
 		r.MonitorURI == "" && len(r.MonitorFail) == 0
 }
 
-// Userlist is a `userlist` section.
-type Userlist struct {
-	Name   string
-	Users  []User
-	Groups []string // declared groups, in order
-	Pos    Pos
-}
-
-// User is one `user NAME [password HASH | insecure-password PASS] [groups
-// G,...]` line.
-type User struct {
-	Name     string
-	Password string // crypt(3) hash, or the clear text when Insecure
-	Insecure bool
-	Groups   []string
-	Pos      Pos
-}
-
 // clone copies the rule sets of a defaults section for a proxy using it:
 // the proxy's own rules are appended after them.
 func (r Rules) clone() Rules {

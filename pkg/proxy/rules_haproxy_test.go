@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,7 +244,7 @@ func runRuleSuite(t *testing.T, addr func(string) string, logs func() []string, 
 			if err != nil {
 				t.Fatal(err)
 			}
-			fields = append(fields, strings.Join(f[1:], " "))
+			fields = append(fields, strings.Join(f[1:], "\t"))
 		}
 		out[j.key] = ruleResult{response: string(resp), logs: fields}
 		order = append(order, j.key)
@@ -317,13 +316,31 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 			bad++
 			t.Errorf("%s: response differs\nhaproxy:\n%s\ngproxy:\n%s", k, h.response, g.response)
 		}
-		hl, gl := append([]string(nil), h.logs...), append([]string(nil), g.logs...)
-		sort.Strings(hl)
-		sort.Strings(gl)
-		if strings.Join(hl, "\n") != strings.Join(gl, "\n") {
+		if !sameLogs(h.logs, g.logs) {
 			bad++
 			t.Errorf("%s: log differs\nhaproxy: %q\ngproxy:  %q", k, h.logs, g.logs)
 		}
 	}
 	t.Logf("%d exchanges compared, %d differences", len(order), bad)
+}
+
+// sameLogs compares the log lines of one exchange field by field; the
+// connection counts of gproxy may be below haproxy's, which depend on
+// when haproxy released the previous exchange's connection.
+func sameLogs(hap, got []string) bool {
+	if len(hap) != len(got) {
+		return false
+	}
+	for i := range hap {
+		h, g := strings.Split(hap[i], "\t"), strings.Split(got[i], "\t")
+		if len(h) != len(g) {
+			return false
+		}
+		for j := range h {
+			if h[j] != g[j] && !(j == 8 && connsAtMost(g[j], h[j])) {
+				return false
+			}
+		}
+	}
+	return true
 }
