@@ -475,7 +475,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "http-response", Works, 0, grpNone},
 	{CtxProxy, "http-after-response", Works, 0, grpNone},
 	{CtxProxy, "tcp-request", Works, 0, grpNone},
-	{CtxProxy, "tcp-response", Works, 0, grpNone},
+	{CtxProxy, "tcp-response", Refused, 0, grpRules},
 	{CtxProxy, "redirect", Works, 0, grpNone},
 	{CtxProxy, "use-server", Refused, 0, grpRules},
 	{CtxProxy, "monitor", Works, 0, grpNone},
@@ -897,8 +897,8 @@ var keywordTable = []Keyword{
 	{CtxTCPRequest, "content", Works, 0, grpNone},
 
 	// CtxTCPResponse
-	{CtxTCPResponse, "inspect-delay", Works, 0, grpNone},
-	{CtxTCPResponse, "content", Works, 0, grpNone},
+	{CtxTCPResponse, "inspect-delay", Refused, 0, grpRules},
+	{CtxTCPResponse, "content", Refused, 0, grpRules},
 
 	// CtxHTTPCheck
 	// `expect status N` only; other expectations are refused

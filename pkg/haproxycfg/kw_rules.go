@@ -567,15 +567,14 @@ func (p *parser) monitor(args []string) {
 }
 
 // tcpRuleKeyword is `tcp-request inspect-delay|connection|session|content`
-// and `tcp-response inspect-delay|content`, with the accept and reject
-// actions.
+// with the accept and reject actions; tcp-response is refused.
 func (p *parser) tcpRuleKeyword(args []string) {
 	kw, sub := args[0], argAt(args, 1)
-	ctx := CtxTCPRequest
 	if kw == "tcp-response" {
-		ctx = CtxTCPResponse
+		p.ruleKeyword(args)
+		return
 	}
-	k, ok := lookup(ctx, sub)
+	k, ok := lookup(CtxTCPRequest, sub)
 	if !ok {
 		p.ruleKeyword(args)
 		return
@@ -595,11 +594,7 @@ func (p *parser) tcpRuleKeyword(args []string) {
 			p.alert(kw, "'%s inspect-delay' expects a positive delay in milliseconds, in %s '%s'", kw, p.proxyTypeName(), p.cur.px.Name)
 			return
 		}
-		if kw == "tcp-response" {
-			rs.ResInspectDelay = tv.D
-		} else {
-			rs.InspectDelay = tv.D
-		}
+		rs.InspectDelay = tv.D
 		return
 	}
 	action := argAt(args, 2)
@@ -629,8 +624,6 @@ func (p *parser) tcpRuleKeyword(args []string) {
 	}
 	r := &TCPRule{Action: act, Cond: cond, Pos: p.pos()}
 	switch {
-	case kw == "tcp-response":
-		rs.TCPResponse = append(rs.TCPResponse, r)
 	case sub == "connection":
 		rs.TCPConnection = append(rs.TCPConnection, r)
 	case sub == "session":

@@ -133,8 +133,8 @@ type ReturnHeader struct {
 	Value Text
 }
 
-// TCPRule is one tcp-request connection|content|session or tcp-response
-// content rule: accept or reject, under a condition.
+// TCPRule is one tcp-request connection|content|session rule: accept or
+// reject, under a condition.
 type TCPRule struct {
 	Action Action       // ActAccept or ActReject
 	Cond   *sample.Cond `json:"-"`
@@ -149,16 +149,14 @@ type Rules struct {
 	HTTPAfterResponse []*Rule
 	// Redirects are the `redirect` keyword's rules, run after the
 	// http-request rules.
-	Redirects       []*Rule
-	TCPConnection   []*TCPRule // tcp-request connection
-	TCPSession      []*TCPRule // tcp-request session
-	TCPContent      []*TCPRule // tcp-request content
-	TCPResponse     []*TCPRule // tcp-response content
-	InspectDelay    time.Duration
-	ResInspectDelay time.Duration
-	MonitorURI      string
-	MonitorFail     []*sample.Cond `json:"-"` // `monitor fail if|unless`
-	MonitorFailPos  []Pos
+	Redirects      []*Rule
+	TCPConnection  []*TCPRule // tcp-request connection
+	TCPSession     []*TCPRule // tcp-request session
+	TCPContent     []*TCPRule // tcp-request content
+	InspectDelay   time.Duration
+	MonitorURI     string
+	MonitorFail    []*sample.Cond `json:"-"` // `monitor fail if|unless`
+	MonitorFailPos []Pos
 }
 
 // Empty reports whether a proxy has no rule at all: the engine then skips
@@ -166,7 +164,7 @@ type Rules struct {
 func (r *Rules) Empty() bool {
 	return len(r.HTTPRequest) == 0 && len(r.HTTPResponse) == 0 && len(r.HTTPAfterResponse) == 0 &&
 		len(r.Redirects) == 0 && len(r.TCPConnection) == 0 && len(r.TCPSession) == 0 &&
-		len(r.TCPContent) == 0 && len(r.TCPResponse) == 0 &&
+		len(r.TCPContent) == 0 &&
 		r.MonitorURI == "" && len(r.MonitorFail) == 0
 }
 
@@ -181,7 +179,6 @@ func (r Rules) clone() Rules {
 	c.TCPConnection = append([]*TCPRule(nil), r.TCPConnection...)
 	c.TCPSession = append([]*TCPRule(nil), r.TCPSession...)
 	c.TCPContent = append([]*TCPRule(nil), r.TCPContent...)
-	c.TCPResponse = append([]*TCPRule(nil), r.TCPResponse...)
 	c.MonitorFail = append([]*sample.Cond(nil), r.MonitorFail...)
 	c.MonitorFailPos = append([]Pos(nil), r.MonitorFailPos...)
 	return c

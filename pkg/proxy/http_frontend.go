@@ -331,7 +331,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			c.broken = true
 		}
 	}()
-	if killed {
+	if killed || !e.tcpAccept(f, nc) {
 		return
 	}
 	e.connected(f, nc) // under the recover above
@@ -375,6 +375,9 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		c.wmu.Lock()
 		c.started, c.interims, c.interimSize = false, 0, 0
 		c.wmu.Unlock()
+		if h.rules != nil && !h.tcpContent(c, &s) {
+			return
+		}
 		req, err := readRequest(c.br)
 		if err == nil && req.chunked {
 			buf, _ := c.br.Peek(c.br.Buffered())

@@ -176,16 +176,11 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 // redirect rules.
 func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy, body *bodyReader, s *accesslog.Session, keep bool) (verdict, bool) {
 	t := &rr.txn
-	for _, r := range px.Rules.TCPContent {
-		if !r.Cond.Eval(t) {
-			continue
-		}
-		if r.Action == haproxycfg.ActReject {
-			// The connection is closed without a reply.
-			s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
-			return vReply, false
-		}
-		break
+	if px != h.f.px && tcpVerdict(px.Rules.TCPContent, t) == haproxycfg.ActReject {
+		// A backend's content rules run once it is chosen; a reject
+		// closes the connection without a reply.
+		s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
+		return vReply, false
 	}
 	for _, set := range [][]*haproxycfg.Rule{px.Rules.HTTPRequest, px.Rules.Redirects} {
 	rules:
@@ -923,4 +918,28 @@ func headSize(proto, reason string, fields []header) int64 {
 		}
 	}
 	return n
+}
+
+// tcpContent runs a mode http frontend's tcp-request content rules when
+// a request begins, before its head is parsed, as haproxy 2.6 does: they
+// see the connection and the bytes that arrived. A reject closes the
+// connection, logged as haproxy logs it (<BADREQ>, PR, no status).
+func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session) bool {
+	set := h.f.px.Rules.TCPContent
+	if len(set) == 0 {
+		return true
+	}
+	payload, _ := c.br.Peek(c.br.Buffered())
+	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Payload: payload, Env: h.e}
+	if tcpVerdict(set, &t) != haproxycfg.ActReject {
+		return true
+	}
+	s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
+	drainSocket(c.nc)
+	end := h.e.now()
+	s.Tt = end.Sub(s.Accept)
+	s.ActConn = int(h.e.actconn.Load())
+	s.FeConn = int(h.f.ctr.cur.Load())
+	h.e.logSession(h.f.px, *s)
+	return false
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -14,9 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/haproxytest"
 	"hapair/pkg/syslog/syslogtest"
+
+	"github.com/rs/zerolog"
 )
 
 // The differential suite of the rules: one configuration with a frontend
@@ -340,6 +344,245 @@ func sameLogs(hap, got []string) bool {
 			if h[j] != g[j] && !(j == 8 && connsAtMost(g[j], h[j])) {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// tcpRuleFrontends are the tcp-request cases: mode tcp frontends but the
+// last two, in mode http.
+var tcpRuleFrontends = []struct {
+	name  string
+	lines []string
+	logs  int // log lines haproxy writes for one connection
+}{
+	{"tconnrej", []string{"tcp-request connection reject"}, 0},
+	{"tsessrej", []string{"tcp-request session reject"}, 0},
+	{"tconnacc", []string{"tcp-request connection accept", "tcp-request connection reject"}, 1},
+	{"tcontrej", []string{"tcp-request inspect-delay 200ms", "tcp-request content reject"}, 1},
+	{"tcontacc", []string{"tcp-request inspect-delay 200ms", "tcp-request content accept", "tcp-request content reject"}, 1},
+	{"tcontnodelay", []string{"tcp-request content accept", "use_backend tbe2 if TRUE"}, 1},
+	{"hconnrej", []string{"mode http", "option httplog", "tcp-request connection reject"}, 0},
+	{"hcontrej", []string{"mode http", "option httplog", "tcp-request content reject"}, 1},
+}
+
+// startTCPEcho answers each connection, once the client's half-close
+// arrived, with the server's name and what it received.
+func startTCPEcho(t *testing.T, name string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(deadline))
+				b, _ := io.ReadAll(c)
+				fmt.Fprintf(c, "%s:%s", name, b)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func tcpRuleConfig(port func(string) int, b1, b2 string, logPort int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `global
+    log 127.0.0.1:%d local0
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+`, logPort)
+	for _, fe := range tcpRuleFrontends {
+		fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n", fe.name, port(fe.name))
+		for _, l := range fe.lines {
+			b.WriteString("    " + l + "\n")
+		}
+		if strings.HasPrefix(fe.name, "h") {
+			b.WriteString("    default_backend hbe\n")
+		} else {
+			b.WriteString("    default_backend tbe1\n")
+		}
+	}
+	fmt.Fprintf(&b, "backend tbe1\n    server s1 %s\nbackend tbe2\n    server s2 %s\nbackend hbe\n    mode http\n    server s3 %s\n", b1, b2, b1)
+	return b.String()
+}
+
+// tcpLogFields drops the client port and the date of a tcplog or
+// httplog line and turns every timer into -1 or n.
+func tcpLogFields(msg string) string {
+	f := strings.Fields(msg)
+	if len(f) < 4 {
+		return msg
+	}
+	out := []string{f[0][:strings.LastIndexByte(f[0], ':')]}
+	for _, w := range f[2:] {
+		if strings.Count(w, "/") >= 2 && !strings.Contains(w, "<") && strings.IndexFunc(w, func(r rune) bool { return (r < '0' || r > '9') && r != '/' && r != '-' && r != '+' }) < 0 {
+			ts := strings.Split(w, "/")
+			if len(ts) == 3 || len(ts) == 5 && !strings.HasPrefix(f[len(f)-1], "0/") {
+				for i, v := range ts {
+					if v != "-1" {
+						ts[i] = "n"
+					}
+				}
+				w = strings.Join(ts, "/")
+			}
+		}
+		out = append(out, w)
+	}
+	return strings.Join(out, " ")
+}
+
+// TestIntegrationTCPRulesHaproxy runs the tcp-request cases through
+// haproxy 2.6.12 and gproxy: what the client receives and the log lines
+// must be the same (a rejected connection is closed without a byte and
+// without a log line).
+func TestIntegrationTCPRulesHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	b1, b2 := startTCPEcho(t, "one"), startTCPEcho(t, "two")
+	run := func(addr func(string) string, logs func() []string) map[string][2]string {
+		out := map[string][2]string{}
+		for _, fe := range tcpRuleFrontends {
+			n := len(logs())
+			c, err := net.DialTimeout("tcp", addr(fe.name), 2*time.Second)
+			if err != nil {
+				// A reset can come before the dial returns.
+				// A reset can come before the dial returns, or after.
+				out[fe.name] = [2]string{"error: " + err.Error()[strings.LastIndex(err.Error(), ": ")+2:], ""}
+				continue
+			}
+			_ = c.SetDeadline(time.Now().Add(deadline))
+			msg := "hello\n"
+			if fe.logs == 0 {
+				// Rejected at once: a client writing then would race the
+				// close (and get a reset from either proxy).
+				msg = ""
+			} else if strings.HasPrefix(fe.name, "h") {
+				msg = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+			}
+			_, _ = io.WriteString(c, msg)
+			if !strings.HasPrefix(fe.name, "h") {
+				_ = c.(*net.TCPConn).CloseWrite()
+			}
+			resp, err := io.ReadAll(c)
+			if err != nil {
+				resp = []byte("error: " + err.Error()[strings.LastIndex(err.Error(), ": ")+2:])
+			}
+			c.Close()
+			for end := time.Now().Add(2 * time.Second); len(logs()) < n+fe.logs && time.Now().Before(end); {
+				time.Sleep(2 * time.Millisecond)
+			}
+			var lines []string
+			for _, l := range logs()[n:] {
+				lines = append(lines, tcpLogFields(l))
+			}
+			out[fe.name] = [2]string{string(resp), strings.Join(lines, "\n")}
+		}
+		return out
+	}
+	sink := syslogtest.NewSink(t)
+	hports := map[string]int{}
+	for _, fe := range tcpRuleFrontends {
+		hports[fe.name] = deadPort(t)
+	}
+	haproxytest.Start(t, tcpRuleConfig(func(n string) int { return hports[n] }, b1, b2, sink.Port()))
+	for _, p := range hports {
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	hap := run(func(n string) string { return fmt.Sprintf("127.0.0.1:%d", hports[n]) }, func() []string {
+		var msgs []string
+		for _, raw := range sink.Datagrams() {
+			d, err := syslogtest.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(d.Msg, "Proxy ") {
+				msgs = append(msgs, d.Msg)
+			}
+		}
+		return msgs
+	})
+
+	lns := map[string]net.Listener{}
+	gports := map[string]int{}
+	for _, fe := range tcpRuleFrontends {
+		ln, bind := listen(t)
+		lns[bind.Address()] = ln
+		gports[fe.name] = bind.Port
+	}
+	cfg, diags, err := haproxycfg.Parse("tcprules.cfg", []byte(tcpRuleConfig(func(n string) int { return gports[n] }, b1, b2, 9)), haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v\n%v", err, diags)
+	}
+	var mu sync.Mutex
+	var msgs []string
+	e, err := New(cfg, Options{
+		Logger:    zerolog.Nop(),
+		Listeners: lns,
+		SessionLog: func(px *haproxycfg.Proxy, s accesslog.Session) {
+			line := accesslog.TCPLog(s)
+			if px.Options.HTTPLog {
+				line = accesslog.HTTPLog(s)
+			}
+			mu.Lock()
+			msgs = append(msgs, line)
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Serve(context.Background())
+	t.Cleanup(func() {
+		e.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		e.Wait(ctx)
+	})
+	got := run(func(n string) string { return fmt.Sprintf("127.0.0.1:%d", gports[n]) }, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), msgs...)
+	})
+	for _, fe := range tcpRuleFrontends {
+		h, g := hap[fe.name], got[fe.name]
+		if h[0] != g[0] {
+			t.Errorf("%s: the client received %q through haproxy, %q through gproxy", fe.name, h[0], g[0])
+		}
+		if !sameTCPLogs(h[1], g[1]) {
+			t.Errorf("%s: log differs\nhaproxy: %q\ngproxy:  %q", fe.name, h[1], g[1])
+		}
+	}
+}
+
+// sameTCPLogs compares log lines word by word, the connection counts of
+// gproxy being at most haproxy's.
+func sameTCPLogs(hap, got string) bool {
+	h, g := strings.Fields(hap), strings.Fields(got)
+	if len(h) != len(g) {
+		return false
+	}
+	for i := range h {
+		if h[i] != g[i] && !(strings.Count(h[i], "/") == 4 && connsAtMost(g[i], h[i])) {
+			return false
 		}
 	}
 	return true
