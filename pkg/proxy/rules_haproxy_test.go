@@ -466,7 +466,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 			if err != nil {
 				// A reset can come before the dial returns.
 				// A reset can come before the dial returns, or after.
-				out[fe.name] = [2]string{"error: " + err.Error()[strings.LastIndex(err.Error(), ": ")+2:], ""}
+				out[fe.name] = [2]string{"closed without a byte", ""}
 				continue
 			}
 			_ = c.SetDeadline(time.Now().Add(deadline))
@@ -494,7 +494,12 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 			for _, l := range logs()[n:] {
 				lines = append(lines, tcpLogFields(l))
 			}
-			out[fe.name] = [2]string{string(resp), strings.Join(lines, "\n")}
+			r := string(resp)
+			if fe.logs == 0 && (r == "" || r == "error: connection reset by peer") {
+				// haproxy resets or closes, from run to run.
+				r = "closed without a byte"
+			}
+			out[fe.name] = [2]string{r, strings.Join(lines, "\n")}
 		}
 		return out
 	}
