@@ -87,6 +87,7 @@ func (p *parser) httpRuleKeyword(args []string) {
 	k, ok := lookup(ctx, norm)
 	if !ok {
 		p.diag(Alert, LocParsingTight, kw, "'%s' expects %s, but got '%s'.", kw, list, action)
+		p.abort = true // haproxy stops reading the file (ERR_ABORT)
 		return
 	}
 	if k.Class != Works {
@@ -97,24 +98,37 @@ func (p *parser) httpRuleKeyword(args []string) {
 		p.httpRequest(args)
 		return
 	}
+	if p.cur.finalNoCond[kw] {
+		p.diag(Warning, LocParsingTight, kw, "previous '%s' action is final and has no condition attached, further entries are NOOP.", kw)
+	}
 	r := &Rule{Pos: p.pos()}
 	rest := args[2:]
 	n, rerr := p.ruleArgs(kw, action, r, rest)
 	if rerr != "" {
 		p.alert(kw, "error detected in %s '%s' while parsing '%s %s' rule : %s.", p.proxyTypeName(), p.cur.px.Name, kw, action, rerr)
+		p.abort = true
 		return
 	}
 	rest = rest[n:]
 	if len(rest) > 0 && rest[0] != "if" && rest[0] != "unless" {
 		p.diag(Alert, LocParsingTight, kw, "'%s %s' expects either 'if' or 'unless' followed by a condition but found '%s'.", kw, action, rest[0])
+		p.abort = true
 		return
 	}
 	cond, err := p.ruleCond(rest)
 	if err != nil {
 		p.alert(kw, "error detected while parsing an '%s %s' condition : %s.", kw, action, condError(err))
+		p.abort = true
 		return
 	}
 	r.Cond = cond
+	if p.cur.finalNoCond == nil {
+		p.cur.finalNoCond = map[string]bool{}
+	}
+	p.cur.finalNoCond[kw] = len(rest) == 0 && finalActions[r.Action]
+	if kw == "http-request" {
+		p.misplaced(misplacedHTTPReq, kw)
+	}
 	rs := &p.cur.px.Rules
 	switch kw {
 	case "http-request":
@@ -241,7 +255,7 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 		return 1, ""
 	case "set-status":
 		r.Action = ActSetStatus
-		if own != 1 && own != 3 {
+		if own < 1 {
 			return 0, "expects 1 argument: <status>; or 3 arguments: <status> reason <fmt>"
 		}
 		code, err := strconv.Atoi(rest[0])
@@ -249,10 +263,7 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			return 0, "expects an integer status code between 100 and 999"
 		}
 		r.Status = code
-		if own == 3 {
-			if rest[1] != "reason" {
-				return 1, ""
-			}
+		if own >= 3 && rest[1] == "reason" {
 			r.Reason = rest[2]
 			return 3, ""
 		}
@@ -493,6 +504,7 @@ func (p *parser) redirectKeyword(args []string) {
 		p.alert("redirect", "error detected in %s '%s' while parsing redirect rule : error in condition: %s.", p.proxyTypeName(), p.cur.px.Name, condError(err))
 		return
 	}
+	p.misplaced(misplacedRedirect, "redirect")
 	rs := &p.cur.px.Rules
 	rs.Redirects = append(rs.Redirects, &Rule{Action: ActRedirect, Redirect: rd, Cond: cond, Pos: p.pos()})
 }
@@ -521,7 +533,7 @@ func (p *parser) useBackend(args []string) {
 	}
 	if len(args) > 2 {
 		if args[2] != "if" && args[2] != "unless" {
-			p.alert(kw, "'%s' requires either 'if' or 'unless' followed by a condition but found '%s'.", kw, args[2])
+			p.alert(kw, "unexpected keyword '%s' after switching rule, only 'if' and 'unless' are allowed.", args[2])
 			return
 		}
 		cond, err := p.ruleCond(args[2:])
@@ -562,6 +574,7 @@ func (p *parser) monitor(args []string) {
 		p.alert(kw, "error detected while parsing a 'monitor fail' condition : %s.", condError(err))
 		return
 	}
+	p.misplaced(misplacedMonitor, "monitor fail")
 	rs.MonitorFail = append(rs.MonitorFail, cond)
 	rs.MonitorFailPos = append(rs.MonitorFailPos, p.pos())
 }
@@ -623,6 +636,7 @@ func (p *parser) tcpRuleKeyword(args []string) {
 		return
 	}
 	r := &TCPRule{Action: act, Cond: cond, Pos: p.pos()}
+	p.misplaced(map[string]misplacedLevel{"connection": misplacedTCPConn, "session": misplacedTCPSess, "content": misplacedTCPCont}[sub], kw)
 	switch {
 	case sub == "connection":
 		rs.TCPConnection = append(rs.TCPConnection, r)
@@ -677,5 +691,50 @@ func (p *parser) tcpModeRules(px *Proxy) {
 	if len(rs.Redirects) > 0 {
 		p.postDiag(Warning, Pos{}, "redirect", "'redirect' rules ignored for %s '%s' as they require HTTP mode.", typeStr(px.Kind), px.Name)
 		rs.Redirects = nil
+	}
+}
+
+// finalActions end a rule set: a later rule after one without a
+// condition never runs (haproxy's ACT_FLAG_FINAL).
+var finalActions = map[Action]bool{
+	ActAllow: true, ActDeny: true, ActTarpit: true, ActAuth: true, ActRedirect: true,
+	ActReturn: true, ActAccept: true, ActReject: true,
+}
+
+// misplacedLevel is where a rule runs in haproxy's order; a rule written
+// after one that runs later gets a warning.
+type misplacedLevel int
+
+const (
+	misplacedRedirect misplacedLevel = iota
+	misplacedHTTPReq
+	misplacedMonitor
+	misplacedTCPCont
+	misplacedTCPSess
+	misplacedTCPConn
+)
+
+// misplaced warns, as haproxy's warnif_misplaced_* do, when a rule
+// follows one of a set that runs after it: the first such set is named.
+func (p *parser) misplaced(level misplacedLevel, arg string) {
+	px := p.cur.px
+	rs := &px.Rules
+	later := []struct {
+		from  misplacedLevel
+		name  string
+		after bool
+	}{
+		{misplacedTCPConn, "a 'tcp-request session'", len(rs.TCPSession) > 0},
+		{misplacedTCPSess, "a 'tcp-request content'", len(rs.TCPContent) > 0},
+		{misplacedTCPCont, "a 'monitor fail'", len(rs.MonitorFail) > 0},
+		{misplacedMonitor, "an 'http-request'", len(rs.HTTPRequest) > 0},
+		{misplacedHTTPReq, "a 'redirect'", len(rs.Redirects) > 0},
+		{misplacedRedirect, "a 'use_backend'", len(px.UseBackends) > 0},
+	}
+	for _, l := range later {
+		if level >= l.from && l.after {
+			p.warn(arg, "a '%s' rule placed after %s rule will still be processed before.", arg, l.name)
+			return
+		}
 	}
 }

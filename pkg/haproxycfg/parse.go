@@ -124,6 +124,9 @@ type proxyState struct {
 	// expectStatus is `http-check expect status N` seen before
 	// `option httpchk`.
 	expectStatus int
+	// finalNoCond: the last rule of an http-request, http-response or
+	// http-after-response set is final without a condition (kw_rules.go).
+	finalNoCond map[string]bool
 }
 
 type parser struct {
