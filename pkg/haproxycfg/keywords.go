@@ -471,7 +471,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "hash-balance-factor", Cosmetic, 0, grpNone},
 	{CtxProxy, "dynamic-cookie-key", Cosmetic, 0, grpNone},
 	{CtxProxy, "declare", Cosmetic, 0, grpNone},
-	{CtxProxy, "acl", Refused, 0, grpRules},
+	{CtxProxy, "acl", Works, 0, 0},
 	{CtxProxy, "http-response", Works, 0, grpNone},
 	{CtxProxy, "http-after-response", Works, 0, grpNone},
 	{CtxProxy, "tcp-request", Works, 0, grpNone},

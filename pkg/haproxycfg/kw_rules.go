@@ -33,15 +33,7 @@ func (p *parser) ruleCond(args []string) (*sample.Cond, error) {
 	if len(args) == 2 && (args[0] == "if" && args[1] == "TRUE" || args[0] == "unless" && args[1] == "FALSE") {
 		return nil, nil // always: no condition to evaluate
 	}
-	return sample.ParseCond(args, p.aclSet(), p.sampleOptions())
-}
-
-// aclSet is the set of named ACLs visible from the current proxy; none
-// until the `acl` keyword is wired.
-func (p *parser) aclSet() sample.ACLSet { return nil }
-
-func (p *parser) sampleOptions() *sample.ParseOptions {
-	return &sample.ParseOptions{ReadFile: p.readFile}
+	return p.parseCond(p.cur.px, args)
 }
 
 // condError is a condition compile error without the package prefix

@@ -3,6 +3,7 @@ package haproxycfg
 import (
 	"bytes"
 	"fmt"
+	"hapair/pkg/sample"
 	"os"
 	"sort"
 	"strconv"
@@ -127,6 +128,10 @@ type proxyState struct {
 	// finalNoCond: the last rule of an http-request, http-response or
 	// http-after-response set is final without a condition (kw_rules.go).
 	finalNoCond map[string]bool
+	// acls are the `acl` lines of this section, in file order; never
+	// inherited from defaults (haproxy keeps a named defaults section's
+	// ACLs for its own rules).
+	acls sample.ACLSet
 }
 
 type parser struct {

@@ -87,7 +87,7 @@ type h1Conn struct {
 	rules *ruleRun
 	nolog bool // the request is not logged (monitor-uri)
 	h     *h1Frontend
-	one  [1]byte      // the first byte of a request, read without a buffer
+	one   [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
 
