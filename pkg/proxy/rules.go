@@ -669,7 +669,7 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 		}
 		rr.res.Headers = append(rr.res.Headers, sample.Header{Name: f.name, Value: f.value})
 	}
-	rr.txn.Res = &rr.res
+	rr.txn.Res, rr.txn.InResponse = &rr.res, true
 	for _, px := range rr.proxies(h) {
 	rules:
 		for _, r := range px.Rules.HTTPResponse {
@@ -718,7 +718,7 @@ func (rr *ruleRun) proxies(h *h1Frontend) []*haproxycfg.Proxy {
 
 // after runs the http-after-response rules on a response message.
 func (rr *ruleRun) after(h *h1Frontend, m *sample.Message) {
-	rr.txn.Res = m
+	rr.txn.Res, rr.txn.InResponse = m, true
 	for _, px := range rr.proxies(h) {
 	rules:
 		for _, r := range px.Rules.HTTPAfterResponse {

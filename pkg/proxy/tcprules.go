@@ -88,6 +88,25 @@ func drainSocket(c net.Conn) {
 	})
 }
 
+// tcpVerdictMore is tcpVerdict on a payload that may still grow: final
+// is false when a rule's condition cannot be told yet (haproxy waits for
+// more data then); last evaluates for good, as at the end of the delay.
+func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool) (haproxycfg.Action, bool) {
+	if last {
+		return tcpVerdict(set, t), true
+	}
+	for _, r := range set {
+		holds, final := r.Cond.EvalMore(t)
+		if !final {
+			return 0, false
+		}
+		if holds {
+			return r.Action, true
+		}
+	}
+	return 0, true
+}
+
 // rejectConn closes a connection the tcp-request connection rules
 // rejected in mode tcp, releasing what the accept loop took for it.
 func (e *Engine) rejectConn(f *Frontend, c net.Conn) {
@@ -124,16 +143,24 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		deadline := s.accept.Add(rs.InspectDelay)
 		done := rs.InspectDelay <= 0
 		for {
-			switch tcpVerdict(rs.TCPContent, t) {
+			act, final := tcpVerdictMore(rs.TCPContent, t, done)
+			if !final {
+				act = 0 // a rule cannot tell yet: wait for more data
+			} else {
+				done = true
+			}
+			switch act {
 			case haproxycfg.ActReject:
 				s.in.Add(int64(len(buf)))
 				drainSocket(s.cli)
 				s.terminate('P', stateRequest)
 				return nil, false
-			case haproxycfg.ActAccept:
-				done = true
 			}
 			if done || len(buf) >= maxInspect {
+				if !done {
+					done = true
+					continue // a full buffer: decide on what is there
+				}
 				break
 			}
 			// No rule decided yet: wait for more data, up to the delay.
