@@ -249,7 +249,7 @@ var keywordTable = []Keyword{
 	{CtxSection, "listen", Works, 0, grpNone},
 	{CtxSection, "frontend", Works, 0, grpNone},
 	{CtxSection, "backend", Works, 0, grpNone},
-	{CtxSection, "userlist", Refused, 0, grpSections},
+	{CtxSection, "userlist", Works, 0, grpNone},
 	{CtxSection, "peers", Refused, 0, grpSections},
 	{CtxSection, "mailers", Refused, 0, grpSections},
 	{CtxSection, "namespace_list", Refused, 0, grpSections},

@@ -24,6 +24,9 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy // listen, frontend and backend sections, in file order
 	Files   []string // the files read, in order
+	// Userlists are the `userlist` sections, in file order
+	// (model_rules.go).
+	Userlists []*Userlist
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given

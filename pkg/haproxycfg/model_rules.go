@@ -183,3 +183,41 @@ func (r Rules) clone() Rules {
 	c.MonitorFailPos = append([]Pos(nil), r.MonitorFailPos...)
 	return c
 }
+
+// Userlist is a `userlist` section (section 3.4): users and groups for
+// http_auth() and http_auth_group().
+type Userlist struct {
+	Name  string
+	Users []*User
+	Pos   Pos
+}
+
+// User is `user NAME [password HASH | insecure-password PASS] [groups
+// G,...]`, with the groups that name it through `group G users ...`.
+type User struct {
+	Name     string
+	Password string // crypt(3) hash, or the clear text when Insecure; "" never matches
+	Insecure bool
+	Groups   []string
+	Pos      Pos
+}
+
+// Userlist returns the named userlist, or nil.
+func (c *Config) Userlist(name string) *Userlist {
+	for _, u := range c.Userlists {
+		if u.Name == name {
+			return u
+		}
+	}
+	return nil
+}
+
+// User returns the named user, or nil.
+func (l *Userlist) User(name string) *User {
+	for _, u := range l.Users {
+		if u.Name == name {
+			return u
+		}
+	}
+	return nil
+}

@@ -110,6 +110,7 @@ const (
 	secDefaults
 	secProxy
 	secIgnored // a section haproxy has and gproxy refuses
+	secUserlist
 )
 
 // proxyState is a proxy (or defaults section) while it is being read.
@@ -150,6 +151,8 @@ type parser struct {
 	named       map[string][]*proxyState // named defaults sections, by name
 	proxies     []*proxyState
 	cond        []condFrame
+	userlist    *userlistState   // the userlist section being read
+	userlists   []*userlistState // every userlist, for the end checks
 	abort       bool // stop reading the current file (haproxy's ERR_ABORT)
 	warned      map[string]bool
 }
@@ -342,6 +345,9 @@ func (p *parser) parseLine(raw string) {
 	case "defaults", "listen", "frontend", "backend":
 		p.startProxy(args)
 		return
+	case "userlist":
+		p.startUserlist(args)
+		return
 	}
 	if k, ok := lookup(CtxSection, args[0]); ok {
 		// A section kind gproxy does not implement: its lines are
@@ -359,6 +365,8 @@ func (p *parser) parseLine(raw string) {
 		p.globalKeyword(args)
 	case secDefaults, secProxy:
 		p.proxyKeyword(args)
+	case secUserlist:
+		p.userlistKeyword(args)
 	case secIgnored:
 	}
 }
@@ -504,6 +512,7 @@ func capsOverlap(a, b Kind) bool {
 // finish runs the whole-configuration checks and builds the result.
 func (p *parser) finish() (*Config, []Diagnostic, error) {
 	p.endSection()
+	p.checkUserlists()
 	p.validate()
 	alerts := 0
 	var first *Diagnostic

@@ -12,6 +12,7 @@ import (
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/sample"
+	"hapair/pkg/userlist"
 )
 
 // The rules of a mode http frontend and of the backends it reaches, run
@@ -943,3 +944,32 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session) bool {
 	h.e.logSession(h.f.px, *s)
 	return false
 }
+
+// CheckUser reports whether user/pass are valid in a userlist
+// (http_auth), the password checked as crypt(3) does (pkg/userlist).
+func (e *Engine) CheckUser(list, user, pass string) bool {
+	ul := e.cfg.Userlist(list)
+	if ul == nil {
+		return false
+	}
+	u := ul.User(user)
+	switch {
+	case u == nil:
+		return false
+	case u.Insecure:
+		return userlist.VerifyInsecure(u.Password, pass)
+	}
+	return userlist.Verify(u.Password, pass)
+}
+
+// UserGroups lists the groups of a user of a userlist (http_auth_group).
+func (e *Engine) UserGroups(list, user string) []string {
+	if ul := e.cfg.Userlist(list); ul != nil {
+		if u := ul.User(user); u != nil {
+			return u.Groups
+		}
+	}
+	return nil
+}
+
+var _ sample.UserlistChecker = (*Engine)(nil)

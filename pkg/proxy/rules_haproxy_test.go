@@ -103,11 +103,22 @@ var ruleFrontends = []struct {
 	{"monfail", []string{"monitor-uri /health", "monitor fail if { nbsrv(be1) lt 5 }"}},
 	{"afterstatus", []string{"http-request return status 404 if { path /two }",
 		"http-after-response set-header X-Code 404 if { status 404 }"}},
+	{"authlist", []string{"http-request auth realm Users unless { http_auth(users) }",
+		"http-request deny deny_status 403 unless { http_auth_group(users) admins }",
+		"http-request set-header X-User-Ok 1"}},
 	{"redirif", []string{"redirect prefix /new code 301 if { path_beg /dir }", "http-request redirect scheme https if { path /one }"}},
 }
 
 // ruleBackends are the other sections of the suite.
-const ruleBackends = `backend be1
+const ruleBackends = `userlist users
+    group admins users sha256,bcrypt
+    group others
+    user sha512 password $6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/O6IND4WQhG. groups admins
+    user sha256 password $5$abcdefgh$gruCpC7VkOTspMQTTSAR8mtlO9Upms.fwqE5y16JVM.
+    user md5 password $1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1 groups others
+    user bcrypt password $2b$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a
+    user clear insecure-password secret groups admins,others
+backend be1
     server s1 B1
 backend be2
     server s2 B2
@@ -143,6 +154,15 @@ var ruleExtraRequests = []struct {
 	{"query", "noquery", "GET /p HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
 	{"monfail", "health", "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0},
 	{"usebecond", "redirect-me", "GET /redirect-me HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "sha512-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic c2hhNTEyOnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "sha256-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic c2hhMjU2OnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "md5-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic bWQ1OnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "bcrypt-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic YmNyeXB0OnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "clear-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic Y2xlYXI6c2VjcmV0\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "sha512-wrong", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic c2hhNTEyOndyb25n\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "bcrypt-Secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic YmNyeXB0OlNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "nobody-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic bm9ib2R5OnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "clear-empty", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic Y2xlYXI6\r\nConnection: close\r\n\r\n", 1},
 	{"condhdr", "otherhost", "GET /x HTTP/1.1\r\nHost: other\r\nx-dd: 2\r\nConnection: close\r\n\r\n", 1},
 }
 
@@ -337,6 +357,20 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	got, _ := runRuleSuite(t, func(n string) string { return fmt.Sprintf("127.0.0.1:%d", gports[n]) }, logs,
 		func(k string) int { return len(hap[k].logs) })
 
+	// A few verdicts, so that a suite where both proxies fail alike fails.
+	for k, want := range map[string]string{
+		"authlist/sha512-secret": "200", "authlist/bcrypt-secret": "200", "authlist/sha256-secret": "200",
+		"authlist/md5-secret": "403", "authlist/clear-secret": "200", "authlist/sha512-wrong": "401",
+		"authlist/nobody-secret": "401", "condpath/get": "403", "condor/post": "200", "usebecond/post": "200",
+		"redirloc/get": "301", "ret/get": "200", "deny/get": "403",
+	} {
+		if got := strings.Fields(statusLine(hap[k].response) + " x x")[1]; got != want {
+			t.Errorf("%s: haproxy answered %q, want status %s", k, statusLine(hap[k].response), want)
+		}
+	}
+	if !strings.Contains(hap["usebecond/post"].response, "backend two") || !strings.Contains(got["usebecond/post"].response, "backend two") {
+		t.Errorf("usebecond/post did not reach be2")
+	}
 	if len(order) < 150 {
 		t.Errorf("the suite ran %d exchanges, want at least 150", len(order))
 	}
