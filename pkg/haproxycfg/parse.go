@@ -153,7 +153,7 @@ type parser struct {
 	cond        []condFrame
 	userlist    *userlistState   // the userlist section being read
 	userlists   []*userlistState // every userlist, for the end checks
-	abort       bool // stop reading the current file (haproxy's ERR_ABORT)
+	abort       bool             // stop reading the current file (haproxy's ERR_ABORT)
 	warned      map[string]bool
 }
 

@@ -40,7 +40,7 @@ func TestSchemes(t *testing.T) {
 		"abNANd1rDfiNc":        false,
 		"_J9..abcd/H6HLCcf7nw": false,
 		"$7$C6..../....SodiumChloride$kBGj9fHznVYFQMEn/qDCfrDevf9YDtcDdKvEqHJLV8D": false,
-		"plain": true, // no hash: crypt fails, nothing matches, as in haproxy
+		"plain":             true, // no hash: crypt fails, nothing matches, as in haproxy
 		libxcrypt["sha512"]: true,
 	} {
 		if Supported(h) != want {
