@@ -542,7 +542,7 @@ var keywordTable = []Keyword{
 	// gproxy never upgrades a clear connection to HTTP/2
 	{CtxOption, "disable-h2-upgrade", Cosmetic, 0, grpNone},
 	{CtxOption, "forwardfor", Works, 0, grpNone},
-	{CtxOption, "originalto", Refused, 0, grpHTTP},
+	{CtxOption, "originalto", Works, 0, grpNone},
 	{CtxOption, "httpclose", Works, 0, grpNone},
 	{CtxOption, "http-server-close", Works, 0, grpNone},
 	{CtxOption, "http-keep-alive", Works, 0, grpNone},

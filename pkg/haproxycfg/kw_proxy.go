@@ -445,6 +445,8 @@ func (p *parser) option(args []string, no bool) {
 		px.Options.HTTPChk = c
 	case "forwardfor":
 		p.forwardFor(args)
+	case "originalto":
+		p.originalTo(args)
 	case "httpclose", "http-server-close", "http-keep-alive":
 		if len(args) > 2 {
 			p.alert("option", "'option %s' cannot handle unexpected argument '%s'.", name, args[2])

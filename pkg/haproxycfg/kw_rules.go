@@ -730,3 +730,32 @@ func (p *parser) misplaced(level misplacedLevel, arg string) {
 		}
 	}
 }
+
+// originalTo is `option originalto [except NETWORK] [header NAME]`
+// (section 4.2, "option originalto").
+func (p *parser) originalTo(args []string) {
+	ot := &OriginalTo{Pos: p.pos()}
+	for i := 2; i < len(args); i++ {
+		switch args[i] {
+		case "except":
+			i++
+			pfx, ok := netOrAddr(argAt(args, i))
+			if !ok {
+				p.alert("option", "'option originalto except' expects <address>[/mask] as argument.")
+				return
+			}
+			ot.Except = pfx
+		case "header":
+			i++
+			if argAt(args, i) == "" {
+				p.alert("option", "'option originalto header' expects <header_name> as argument.")
+				return
+			}
+			ot.Header = args[i]
+		default:
+			p.alert("option", "'option originalto' only supports optional values: 'except' and 'header'.")
+			return
+		}
+	}
+	p.cur.px.HTTP.OriginalTo = ot
+}

@@ -127,6 +127,10 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 			px.Prometheus = false
 		}
 		p.tcpModeRules(px)
+		if px.HTTP.OriginalTo != nil {
+			p.postDiag(Warning, Pos{}, "option", "'option originalto' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
+			px.HTTP.OriginalTo = nil
+		}
 		if px.HTTP.ForwardFor != nil {
 			p.postDiag(Warning, Pos{}, "option", "'option forwardfor' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
 			px.HTTP.ForwardFor = nil

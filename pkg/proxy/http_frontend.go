@@ -594,7 +594,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	)
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
-	target, entry, forget := rt.heads.add(req.appendHead(nil, extraHeaders(rt.fwd, req, s.Client.Addr()), rt.mode))
+	extra := extraHeaders(rt.fwd, req, s.Client.Addr())
+	if rt.orig != nil {
+		extra = append(extra, originalTo(rt.orig, s.Frontend.Addr())...)
+	}
+	target, entry, forget := rt.heads.add(req.appendHead(nil, extra, rt.mode))
 	defer forget()
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },

@@ -816,6 +816,7 @@ type route struct {
 	heads *headTable
 	mode  haproxycfg.HTTPConnMode
 	fwd   *haproxycfg.ForwardFor
+	orig  *haproxycfg.OriginalTo
 }
 
 // routeCache holds the routes to backends other than the frontend's
@@ -837,6 +838,7 @@ func (rc *routeCache) get(be *Backend) *route {
 	heads.panicked = func(r any) { rc.e.recovered("server write", rc.f.Name(), r) }
 	r := &route{tr: backendTransport(be, heads), heads: heads}
 	r.mode, r.fwd = httpOptionsFor(rc.f.px, be)
+	r.orig = originalToFor(rc.f.px, be)
 	if rc.m == nil {
 		rc.m = map[*Backend]*route{}
 	}
@@ -873,7 +875,7 @@ func httpOptionsFor(fe *haproxycfg.Proxy, be *Backend) (haproxycfg.HTTPConnMode,
 // backend.
 func (h *h1Frontend) routeFor(be *Backend) *route {
 	if be == h.f.backend || h.rules == nil {
-		return &route{tr: h.tr, heads: h.heads, mode: h.mode, fwd: h.fwd}
+		return &route{tr: h.tr, heads: h.heads, mode: h.mode, fwd: h.fwd, orig: originalToFor(h.f.px, h.f.backend)}
 	}
 	return h.rules.routes.get(be)
 }
@@ -973,3 +975,29 @@ func (e *Engine) UserGroups(list, user string) []string {
 }
 
 var _ sample.UserlistChecker = (*Engine)(nil)
+
+// originalToFor is the `option originalto` that applies: the backend's,
+// else the frontend's.
+func originalToFor(fe *haproxycfg.Proxy, be *Backend) *haproxycfg.OriginalTo {
+	if be != nil && be.px.HTTP.OriginalTo != nil {
+		return be.px.HTTP.OriginalTo
+	}
+	return fe.HTTP.OriginalTo
+}
+
+// originalTo is the field `option originalto` adds, after forwardfor's:
+// the address the client connected to.
+func originalTo(ot *haproxycfg.OriginalTo, dst netip.Addr) []header {
+	if ot == nil || !dst.IsValid() {
+		return nil
+	}
+	dst = dst.Unmap()
+	if ot.Except.IsValid() && ot.Except.Contains(dst) {
+		return nil
+	}
+	name := strings.ToLower(ot.Header)
+	if name == "" {
+		name = "x-original-to"
+	}
+	return []header{{name, dst.String()}}
+}

@@ -81,6 +81,9 @@ var ruleFrontends = []struct {
 	{"fforhdr", []string{"option forwardfor header X-Real-IP if-none"}},
 	{"fforexc", []string{"option forwardfor except 127.0.0.0/8"}},
 	{"monitor", []string{"monitor-uri /health"}},
+	{"origto", []string{"option originalto", "option forwardfor"}},
+	{"origtohdr", []string{"option originalto header X-Dst"}},
+	{"origtoexc", []string{"option originalto except 127.0.0.0/8"}},
 	// Conditions.
 	{"condpath", []string{"acl is_a path_beg /a", "http-request deny if is_a"}},
 	{"condmeth", []string{"http-request deny deny_status 405 if METH_POST",
@@ -366,6 +369,12 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	} {
 		if got := strings.Fields(statusLine(hap[k].response) + " x x")[1]; got != want {
 			t.Errorf("%s: haproxy answered %q, want status %s", k, statusLine(hap[k].response), want)
+		}
+	}
+	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
+		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes"} {
+		if !strings.Contains(got[k].response, field) {
+			t.Errorf("%s: gproxy's exchange lacks %q", k, field)
 		}
 	}
 	if !strings.Contains(hap["usebecond/post"].response, "backend two") || !strings.Contains(got["usebecond/post"].response, "backend two") {
