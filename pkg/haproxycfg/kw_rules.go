@@ -2,7 +2,6 @@ package haproxycfg
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -200,9 +199,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			case "sub":
 				r.Match = MatchSub
 			case "reg":
-				re, err := regexp.Compile(rest[0])
+				re, err := sample.CompileRegex(rest[0], false)
 				if err != nil {
-					return 0, ruleError(fmt.Sprintf("regex '%s' is invalid (error=%v)", rest[0], err))
+					return 0, ruleError(err.Error())
 				}
 				r.Match, r.NameRe = MatchReg, re
 			default:
@@ -222,9 +221,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 		if own < 3 {
 			return 0, "expects exactly 3 arguments"
 		}
-		re, err := regexp.Compile(rest[1])
+		re, err := sample.CompileRegex(rest[1], false)
 		if err != nil {
-			return 0, ruleError(fmt.Sprintf("regex '%s' is invalid (error=%v)", rest[1], err))
+			return 0, ruleError(err.Error())
 		}
 		// haproxy's replacement refers to groups as \1; Go's as ${1}.
 		v, terr := p.text(rest[2])
@@ -233,6 +232,21 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 		}
 		r.Name, r.Regex, r.Value = rest[0], re, v
 		return 3, ""
+	case "replace-path", "replace-pathq", "replace-uri":
+		r.Action = map[string]Action{"replace-path": ActReplacePath, "replace-pathq": ActReplacePathQ, "replace-uri": ActReplaceURI}[name]
+		if own < 2 {
+			return 0, "expects exactly 2 arguments <match-regex> and <replace-format>"
+		}
+		re, err := sample.CompileRegex(rest[0], false)
+		if err != nil {
+			return 0, ruleError("failed to parse the regex : " + err.Error())
+		}
+		v, terr := p.text(rest[1])
+		if terr != nil {
+			return 0, ruleError(condError(terr))
+		}
+		r.Regex, r.Value = re, v
+		return 2, ""
 	case "set-path", "set-pathq", "set-query", "set-uri", "set-method":
 		r.Action = map[string]Action{"set-path": ActSetPath, "set-pathq": ActSetPathQ,
 			"set-query": ActSetQuery, "set-uri": ActSetURI, "set-method": ActSetMethod}[name]

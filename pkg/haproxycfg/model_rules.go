@@ -38,6 +38,9 @@ const (
 	ActUnsetVar                        // remove Var
 	ActSetSrc                          // the client address fetches see (and forwardfor sends)
 	ActSetStatus                       // response status (and Reason)
+	ActReplacePath                     // Regex over the path, replaced by Value (\N: groups)
+	ActReplacePathQ                    // the same over the path and query
+	ActReplaceURI                      // the same over the whole URI
 	ActAccept                          // tcp-request/tcp-response: accept, stop this set
 	ActReject                          // tcp-request/tcp-response: close the connection
 )
@@ -50,6 +53,7 @@ var actionNames = map[Action]string{
 	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
 	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject",
+	ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 }
 
 func (a Action) String() string { return actionNames[a] }

@@ -533,6 +533,22 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 		m.URI = rewriteURI(m.URI, r.Action, rr.text(r.Value))
 	case haproxycfg.ActSetURI:
 		m.URI = rr.text(r.Value)
+	case haproxycfg.ActReplaceURI:
+		if r.Regex.MatchString(m.URI) {
+			m.URI = replaceRegex(r, m.URI, rr.text(r.Value))
+		}
+	case haproxycfg.ActReplacePath, haproxycfg.ActReplacePathQ:
+		prefix, pq := "", m.URI
+		if scheme, auth, rest, ok := splitAbsolute(m.URI); ok {
+			prefix, pq = scheme+"://"+auth, rest
+		}
+		subject, query := pq, ""
+		if r.Action == haproxycfg.ActReplacePath {
+			subject, query = splitQuery(pq)
+		}
+		if r.Regex.MatchString(subject) {
+			m.URI = prefix + replaceRegex(r, subject, rr.text(r.Value)) + query
+		}
 	case haproxycfg.ActSetMethod:
 		m.Method = rr.text(r.Value)
 	case haproxycfg.ActSetStatus:

@@ -62,6 +62,9 @@ var ruleFrontends = []struct {
 	{"pathq", []string{"http-request set-pathq /np?k=v"}},
 	{"query", []string{"http-request set-query a=1&b=2"}},
 	{"uri", []string{"http-request set-uri /u?x=y"}},
+	{"repluri", []string{`http-request replace-uri ^/([^/]*)/(.*)$ /\2/\1`}},
+	{"replpath", []string{`http-request replace-path ^/(a|dir)(.*) /x\2`}},
+	{"replpathq", []string{`http-request replace-pathq ^(.*)\?(.*)$ \1/q/\2`}},
 	{"method", []string{"http-request set-method PUT"}},
 	{"allow", []string{"http-request allow", "http-request deny"}},
 	{"resp", []string{"http-response set-header X-Resp-Set v", "http-response add-header X-Added a",
@@ -372,7 +375,8 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		}
 	}
 	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
-		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes"} {
+		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
+		"repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1"} {
 		if !strings.Contains(got[k].response, field) {
 			t.Errorf("%s: gproxy's exchange lacks %q", k, field)
 		}
@@ -435,6 +439,11 @@ var tcpRuleFrontends = []struct {
 	{"tcontrej", []string{"tcp-request inspect-delay 200ms", "tcp-request content reject"}, 1},
 	{"tcontacc", []string{"tcp-request inspect-delay 200ms", "tcp-request content accept", "tcp-request content reject"}, 1},
 	{"tcontnodelay", []string{"tcp-request content accept", "use_backend tbe2 if TRUE"}, 1},
+	{"tpayload", []string{"tcp-request inspect-delay 2s", "tcp-request content accept if { req.payload(0,5) -m str hello }",
+		"use_backend tbe2 if { req.payload(0,5) -m str hello }"}, 1},
+	{"tpayrej", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { req.len gt 3 }"}, 1},
+	{"tsrc", []string{"tcp-request connection reject if { src 127.0.0.2 }", "tcp-request content reject if { dst_port 1 }",
+		"use_backend tbe2 if { src 127.0.0.1 }"}, 1},
 	{"hconnrej", []string{"mode http", "option httplog", "tcp-request connection reject"}, 0},
 	{"hcontrej", []string{"mode http", "option httplog", "tcp-request content reject"}, 1},
 }
@@ -640,6 +649,12 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 		defer mu.Unlock()
 		return append([]string(nil), msgs...)
 	})
+	for name, want := range map[string]string{"tpayload": "two:hello\n", "tsrc": "two:hello\n", "tcontacc": "one:hello\n",
+		"tcontnodelay": "two:hello\n", "tpayrej": "", "tconnrej": "closed without a byte"} {
+		if got[name][0] != want {
+			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)
+		}
+	}
 	for _, fe := range tcpRuleFrontends {
 		h, g := hap[fe.name], got[fe.name]
 		if h[0] != g[0] {
