@@ -539,6 +539,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		if rr, be, done, keep = h.requestRules(c, req, body, s, keep); done {
 			return keep
 		}
+		c.rules = rr
 	}
 	rt := h.routeFor(be)
 	if name := localService(h.f.px, req.method, req.uri); name != "" {
@@ -724,7 +725,6 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// it cannot be told from a next request.
 		keep = false
 	}
-	c.rules = rr
 	n, err := c.writeResponse(req, resp, entry.response(), &keep)
 	n += c.interimBytes()
 	s.BytesToClient = n
@@ -775,6 +775,11 @@ func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, kee
 			s.TermCause, s.TermState = termNormal, termNormal
 		}
 		return keep
+	}
+	if c.rules != nil {
+		// The http-after-response rules see the proxy's own replies too.
+		p = c.rules.afterPage(h, p)
+		s.Status = p.code
 	}
 	s.BytesToClient = p.htxSize()
 	if c.req != nil && c.req.method == http.MethodHead {

@@ -77,6 +77,7 @@ var ruleFrontends = []struct {
 	{"after", []string{"http-after-response set-header X-After 1", "http-after-response del-header content-type"}},
 	{"afterdeny", []string{"http-request deny", "http-after-response set-header X-After 1", "http-after-response del-header cache-control",
 		"http-after-response set-status 418"}},
+	{"afterdead", []string{"use_backend bedead", "http-after-response set-header X-After dead", "http-after-response set-status 599 if { status 503 }"}},
 	{"afterredir", []string{"http-request redirect location /x", "http-after-response add-header X-After r"}},
 	{"usebe", []string{"http-request set-header X-Route be2", "use_backend be2"}},
 	{"berules", []string{"use_backend berules"}},
@@ -124,6 +125,10 @@ const ruleBackends = `userlist users
     user md5 password $1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1 groups others
     user bcrypt password $2b$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a
     user clear insecure-password secret groups admins,others
+backend bedead
+    timeout connect 100ms
+    retries 0
+    server dead DEAD
 backend be1
     server s1 B1
 backend be2
@@ -227,7 +232,7 @@ func startEchoServer(t *testing.T, name string) string {
 
 // ruleConfig builds the suite's configuration; port gives each
 // frontend's port.
-func ruleConfig(port func(string) int, b1, b2, errfile string, logPort int) string {
+func ruleConfig(port func(string) int, b1, b2, dead, errfile string, logPort int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
     log 127.0.0.1:%d local0
@@ -247,7 +252,7 @@ defaults
 		}
 		b.WriteString("    default_backend be1\n")
 	}
-	b.WriteString(strings.NewReplacer("B1", b1, "B2", b2).Replace(ruleBackends))
+	b.WriteString(strings.NewReplacer("B1", b1, "B2", b2, "DEAD", dead).Replace(ruleBackends))
 	return b.String()
 }
 
@@ -316,6 +321,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
 	}
 	b1, b2 := startEchoServer(t, "one"), startEchoServer(t, "two")
+	dead := fmt.Sprintf("127.0.0.1:%d", deadPort(t))
 	errfile := filepath.Join(t.TempDir(), "503.http")
 	if err := os.WriteFile(errfile, []byte("HTTP/1.1 503 Busy\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbusy\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -327,7 +333,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	for _, fe := range ruleFrontends {
 		hports[fe.name] = uniquePort(t, hports)
 	}
-	haproxytest.Start(t, ruleConfig(func(n string) int { return hports[n] }, b1, b2, errfile, sink.Port()))
+	haproxytest.Start(t, ruleConfig(func(n string) int { return hports[n] }, b1, b2, dead, errfile, sink.Port()))
 	for _, p := range hports {
 		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
 	}
@@ -354,7 +360,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		lns[bind.Address()] = ln
 		gports[fe.name] = bind.Port
 	}
-	src := ruleConfig(func(n string) int { return gports[n] }, b1, b2, errfile, 9)
+	src := ruleConfig(func(n string) int { return gports[n] }, b1, b2, dead, errfile, 9)
 	cfg, diags, err := haproxycfg.Parse("rules.cfg", []byte(src), haproxycfg.ParseOptions{ReadFile: os.ReadFile})
 	if err != nil {
 		t.Fatalf("%v\n%v", err, diags)
@@ -368,7 +374,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"authlist/sha512-secret": "200", "authlist/bcrypt-secret": "200", "authlist/sha256-secret": "200",
 		"authlist/md5-secret": "403", "authlist/clear-secret": "200", "authlist/sha512-wrong": "401",
 		"authlist/nobody-secret": "401", "condpath/get": "403", "condor/post": "200", "usebecond/post": "200",
-		"redirloc/get": "301", "ret/get": "200", "deny/get": "403",
+		"redirloc/get": "301", "ret/get": "200", "deny/get": "403", "afterdead/get": "599",
 	} {
 		if got := strings.Fields(statusLine(hap[k].response) + " x x")[1]; got != want {
 			t.Errorf("%s: haproxy answered %q, want status %s", k, statusLine(hap[k].response), want)
@@ -376,7 +382,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	}
 	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
 		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
-		"repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1"} {
+		"afterdead/get": "x-after: dead", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1"} {
 		if !strings.Contains(got[k].response, field) {
 			t.Errorf("%s: gproxy's exchange lacks %q", k, field)
 		}
