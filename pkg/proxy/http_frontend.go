@@ -62,6 +62,7 @@ type h1Frontend struct {
 	// rules are the frontend's and its backends' rules; nil when there
 	// are none (rules.go).
 	rules *httpRules
+	def   *route // how requests reach the default backend
 
 	mu       sync.Mutex
 	conns    map[*h1Conn]bool // true while idle between two requests
@@ -204,6 +205,7 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
 		h.tr = backendTransport(f.backend, h.heads)
 	}
+	h.def = &route{tr: h.tr, heads: h.heads, mode: h.mode, fwd: h.fwd, orig: originalToFor(f.px, f.backend)}
 	if needRules(e, f) {
 		h.rules = newHTTPRules(e, f, &routeCache{e: e, f: f})
 	}

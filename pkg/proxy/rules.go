@@ -891,7 +891,7 @@ func httpOptionsFor(fe *haproxycfg.Proxy, be *Backend) (haproxycfg.HTTPConnMode,
 // backend.
 func (h *h1Frontend) routeFor(be *Backend) *route {
 	if be == h.f.backend || h.rules == nil {
-		return &route{tr: h.tr, heads: h.heads, mode: h.mode, fwd: h.fwd, orig: originalToFor(h.f.px, h.f.backend)}
+		return h.def
 	}
 	return h.rules.routes.get(be)
 }
