@@ -67,6 +67,7 @@ type Engine struct {
 	byProxy   map[*haproxycfg.Proxy]*Backend
 
 	actconn atomic.Int64 // %ac: connections on the process
+	proc    procVars     // set-var(proc.*) values (rules.go)
 	panics  atomic.Int64 // sessions closed by a recovered panic
 	global  gate
 

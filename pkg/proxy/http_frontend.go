@@ -22,6 +22,7 @@ import (
 	"hapair/pkg/accesslog"
 	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
 )
 
 // h1Frontend serves one `mode http` listener that proxies to a backend:
@@ -87,6 +88,8 @@ type h1Conn struct {
 	// nil without rules.
 	rules *ruleRun
 	nolog bool // the request is not logged (monitor-uri)
+	// sessVars are the set-var(sess.*) values, kept between requests.
+	sessVars map[string]sample.Value
 	h     *h1Frontend
 	one   [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.

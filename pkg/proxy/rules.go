@@ -97,6 +97,8 @@ type ruleRun struct {
 	// what it expects back).
 	head   bool
 	reason string // the response's reason phrase (set-status)
+	c      *h1Conn
+	e      *Engine
 	denied int    // the status of the page replacing a denied response
 }
 
@@ -123,6 +125,8 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
 	}
 	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: h.e}
+	rr.c, rr.e = c, h.e
+	rr.txn.Vars = h.e.proc.load(c.sessVars)
 	t := &rr.txn
 	fe := hr.fe
 	if uri := fe.Rules.MonitorURI; uri != "" && req.uri == uri {
@@ -562,9 +566,11 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 				rr.txn.Vars = map[string]sample.Value{}
 			}
 			rr.txn.Vars[r.Name] = v
+			rr.keepVar(r.Name, &v)
 		}
 	case haproxycfg.ActUnsetVar:
 		delete(rr.txn.Vars, r.Name)
+		rr.keepVar(r.Name, nil)
 	case haproxycfg.ActSetSrc:
 		if v, ok := r.Expr.Eval(&rr.txn); ok {
 			var a netip.Addr
@@ -1016,4 +1022,63 @@ func originalTo(ot *haproxycfg.OriginalTo, dst netip.Addr) []header {
 		name = "x-original-to"
 	}
 	return []header{{name, dst.String()}}
+}
+
+// keepVar stores a sess.* variable with the connection and a proc.* one
+// with the process, where the next requests find them (nil: unset);
+// txn.*, req.* and res.* live with the request.
+func (rr *ruleRun) keepVar(name string, v *sample.Value) {
+	switch {
+	case strings.HasPrefix(name, "sess."):
+		if rr.c == nil {
+			return
+		}
+		if v == nil {
+			delete(rr.c.sessVars, name)
+			return
+		}
+		if rr.c.sessVars == nil {
+			rr.c.sessVars = map[string]sample.Value{}
+		}
+		rr.c.sessVars[name] = *v
+	case strings.HasPrefix(name, "proc.") && rr.e != nil:
+		rr.e.proc.store(name, v)
+	}
+}
+
+// procVars are the process-wide variables.
+type procVars struct {
+	mu sync.Mutex
+	m  map[string]sample.Value
+}
+
+// load is a request's first variables: the process's and the
+// connection's (nil when there are none).
+func (p *procVars) load(sess map[string]sample.Value) map[string]sample.Value {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.m) == 0 && len(sess) == 0 {
+		return nil
+	}
+	out := make(map[string]sample.Value, len(p.m)+len(sess))
+	for k, v := range p.m {
+		out[k] = v
+	}
+	for k, v := range sess {
+		out[k] = v
+	}
+	return out
+}
+
+func (p *procVars) store(name string, v *sample.Value) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if v == nil {
+		delete(p.m, name)
+		return
+	}
+	if p.m == nil {
+		p.m = map[string]sample.Value{}
+	}
+	p.m[name] = *v
 }

@@ -105,6 +105,10 @@ var ruleFrontends = []struct {
 	{"vars", []string{"http-request set-var(txn.p) path", "http-request deny deny_status 404 if { var(txn.p) -m beg /dir }",
 		"http-request unset-var(txn.p) if { path /one }", "http-request deny deny_status 410 if { path /one } { var(txn.p) -m found }",
 		"http-response set-header X-Var-Seen 1 if { var(txn.p) -m found }"}},
+	{"sessvars", []string{"http-request set-header X-Sess-Seen 1 if { var(sess.first) -m found }",
+		"http-request set-var(sess.first) path if !{ var(sess.first) -m found }",
+		"http-request set-header X-Proc-Seen 1 if { var(proc.seen) -m found }", "http-request set-var(proc.seen) str(yes)",
+		"http-request unset-var(sess.first) if { path /two }"}},
 	{"setsrc", []string{"option forwardfor", "http-request set-src req.hdr(x-real-ip) if { req.hdr(x-real-ip) -m found }",
 		"http-request set-header X-Seen-Src 10.2 if { src 10.2.2.2 }"}},
 	{"monfail", []string{"monitor-uri /health", "monitor fail if { nbsrv(be1) lt 5 }"}},
@@ -382,7 +386,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	}
 	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
 		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
-		"afterdead/get": "x-after: dead", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1"} {
+		"afterdead/get": "x-after: dead", "sessvars/keepalive": "x-sess-seen: 1", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1"} {
 		if !strings.Contains(got[k].response, field) {
 			t.Errorf("%s: gproxy's exchange lacks %q", k, field)
 		}
