@@ -90,8 +90,8 @@ type h1Conn struct {
 	nolog bool // the request is not logged (monitor-uri)
 	// sessVars are the set-var(sess.*) values, kept between requests.
 	sessVars map[string]sample.Value
-	h     *h1Frontend
-	one   [1]byte // the first byte of a request, read without a buffer
+	h        *h1Frontend
+	one      [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
 

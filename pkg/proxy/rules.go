@@ -99,7 +99,7 @@ type ruleRun struct {
 	reason string // the response's reason phrase (set-status)
 	c      *h1Conn
 	e      *Engine
-	denied int    // the status of the page replacing a denied response
+	denied int // the status of the page replacing a denied response
 }
 
 // verdict is how a rule set ended.
