@@ -773,3 +773,40 @@ func (p *parser) originalTo(args []string) {
 	}
 	p.cur.px.HTTP.OriginalTo = ot
 }
+
+// inheritRules applies haproxy 2.6's limits on a defaults section that
+// defines TCP/HTTP rules: neither a defaults nor a listen section may use
+// it, nor both frontends and backends, and a backend may not take its
+// tcp-request connection or session rules. false stops the file, as
+// haproxy's ERR_ABORT.
+func (p *parser) inheritRules(kw string, base *proxyState) bool {
+	rs := &base.px.Rules
+	if len(rs.HTTPRequest) == 0 && len(rs.HTTPResponse) == 0 && len(rs.HTTPAfterResponse) == 0 &&
+		len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 && len(rs.TCPContent) == 0 {
+		return true
+	}
+	at := base.px.Pos
+	fail := func(format string, a ...any) bool {
+		p.diag(Alert, LocParsingTight, kw, format, a...)
+		p.abort = true
+		return false
+	}
+	switch kw {
+	case "defaults":
+		return fail("a defaults section cannot inherit from a defaults section defining TCP/HTTP rules (defaults section at %s:%d).", at.File, at.Line)
+	case "listen":
+		return fail("a listen section cannot inherit from a defaults section defining TCP/HTTP rules.")
+	}
+	k := KindFrontend
+	if kw == "backend" {
+		k = KindBackend
+	}
+	switch {
+	case base.rulesUsers != nil && *base.rulesUsers != k:
+		return fail("frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at %s:%d).", at.File, at.Line)
+	case k == KindBackend && (len(rs.TCPConnection) > 0 || len(rs.TCPSession) > 0):
+		return fail("a backend section cannot inherit from a defaults section defining 'tcp-request connection' or 'tcp-request session' rules (defaults section at %s:%d).", at.File, at.Line)
+	}
+	base.rulesUsers = &k
+	return true
+}

@@ -126,6 +126,9 @@ type proxyState struct {
 	// expectStatus is `http-check expect status N` seen before
 	// `option httpchk`.
 	expectStatus int
+	// rulesUsers: the kind of the proxies that took this defaults
+	// section's rules (frontend or backend), once one did.
+	rulesUsers *Kind
 	// finalNoCond: the last rule of an http-request, http-response or
 	// http-after-response set is final without a condition (kw_rules.go).
 	finalNoCond map[string]bool
@@ -467,6 +470,9 @@ func (p *parser) startProxy(args []string) {
 		}
 	}
 
+	if !p.inheritRules(kw, base) {
+		return
+	}
 	ps := base.clone()
 	ps.px.Pos = p.pos()
 	ps.px.Name = name
