@@ -380,9 +380,6 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		c.wmu.Lock()
 		c.started, c.interims, c.interimSize = false, 0, 0
 		c.wmu.Unlock()
-		if h.rules != nil && !h.tcpContent(c, &s) {
-			return
-		}
 		req, err := readRequest(c.br)
 		if err == nil && req.chunked {
 			buf, _ := c.br.Peek(c.br.Buffered())
@@ -390,6 +387,9 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		}
 		if err != nil {
 			h.badRequest(c, &s, tFirst, err)
+			return
+		}
+		if h.rules != nil && !h.tcpContent(c, &s, req) {
 			return
 		}
 		c.req = req

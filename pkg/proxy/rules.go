@@ -945,17 +945,23 @@ func headSize(proto, reason string, fields []header) int64 {
 	return n
 }
 
-// tcpContent runs a mode http frontend's tcp-request content rules when
-// a request begins, before its head is parsed, as haproxy 2.6 does: they
-// see the connection and the bytes that arrived. A reject closes the
+// tcpContent runs a mode http frontend's tcp-request content rules on a
+// request whose head was read, before its HTTP processing, as haproxy
+// 2.6 does (its HTTP/1 layer parses the head before the stream's rules
+// run): they see the connection and the request. A reject closes the
 // connection, logged as haproxy logs it (<BADREQ>, PR, no status).
-func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session) bool {
+func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpRequest) bool {
 	set := h.f.px.Rules.TCPContent
 	if len(set) == 0 {
 		return true
 	}
-	payload, _ := c.br.Peek(c.br.Buffered())
-	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Payload: payload, Env: h.e}
+	m := sample.Message{Method: req.method, URI: req.uri, Version: req.version}
+	for _, hd := range req.headers {
+		if hd.name != "connection" || hd.value != "" {
+			m.Headers = append(m.Headers, sample.Header{Name: hd.name, Value: hd.value})
+		}
+	}
+	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: h.e}
 	if tcpVerdict(set, &t) != haproxycfg.ActReject {
 		return true
 	}

@@ -456,6 +456,8 @@ var tcpRuleFrontends = []struct {
 		"use_backend tbe2 if { src 127.0.0.1 }"}, 1},
 	{"hconnrej", []string{"mode http", "option httplog", "tcp-request connection reject"}, 0},
 	{"hcontrej", []string{"mode http", "option httplog", "tcp-request content reject"}, 1},
+	{"hconthdr", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str t } METH_GET"}, 1},
+	{"hcontpass", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str nope }"}, 1},
 }
 
 // startTCPEcho answers each connection, once the client's half-close
@@ -489,7 +491,7 @@ func startTCPEcho(t *testing.T, name string) string {
 	return ln.Addr().String()
 }
 
-func tcpRuleConfig(port func(string) int, b1, b2 string, logPort int) string {
+func tcpRuleConfig(port func(string) int, b1, b2, hb string, logPort int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
     log 127.0.0.1:%d local0
@@ -512,7 +514,7 @@ defaults
 			b.WriteString("    default_backend tbe1\n")
 		}
 	}
-	fmt.Fprintf(&b, "backend tbe1\n    server s1 %s\nbackend tbe2\n    server s2 %s\nbackend hbe\n    mode http\n    server s3 %s\n", b1, b2, b1)
+	fmt.Fprintf(&b, "backend tbe1\n    server s1 %s\nbackend tbe2\n    server s2 %s\nbackend hbe\n    mode http\n    server s3 %s\n", b1, b2, hb)
 	return b.String()
 }
 
@@ -550,6 +552,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
 	}
 	b1, b2 := startTCPEcho(t, "one"), startTCPEcho(t, "two")
+	hb := startEchoServer(t, "http")
 	run := func(addr func(string) string, logs func() []string) map[string][2]string {
 		out := map[string][2]string{}
 		for _, fe := range tcpRuleFrontends {
@@ -600,7 +603,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 	for _, fe := range tcpRuleFrontends {
 		hports[fe.name] = uniquePort(t, hports)
 	}
-	haproxytest.Start(t, tcpRuleConfig(func(n string) int { return hports[n] }, b1, b2, sink.Port()))
+	haproxytest.Start(t, tcpRuleConfig(func(n string) int { return hports[n] }, b1, b2, hb, sink.Port()))
 	for _, p := range hports {
 		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
 	}
@@ -625,7 +628,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 		lns[bind.Address()] = ln
 		gports[fe.name] = bind.Port
 	}
-	cfg, diags, err := haproxycfg.Parse("tcprules.cfg", []byte(tcpRuleConfig(func(n string) int { return gports[n] }, b1, b2, 9)), haproxycfg.ParseOptions{})
+	cfg, diags, err := haproxycfg.Parse("tcprules.cfg", []byte(tcpRuleConfig(func(n string) int { return gports[n] }, b1, b2, hb, 9)), haproxycfg.ParseOptions{})
 	if err != nil {
 		t.Fatalf("%v\n%v", err, diags)
 	}
@@ -660,10 +663,13 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 		return append([]string(nil), msgs...)
 	})
 	for name, want := range map[string]string{"tpayload": "two:hello\n", "tsrc": "two:hello\n", "tcontacc": "one:hello\n",
-		"tcontnodelay": "two:hello\n", "tpayrej": "", "tconnrej": "closed without a byte"} {
+		"tcontnodelay": "two:hello\n", "tpayrej": "", "tconnrej": "closed without a byte", "hconthdr": ""} {
 		if got[name][0] != want {
 			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)
 		}
+	}
+	if !strings.HasPrefix(got["hcontpass"][0], "HTTP/1.1 200 OK") {
+		t.Errorf("hcontpass: gproxy answered %q, want the server's 200", got["hcontpass"][0])
 	}
 	for _, fe := range tcpRuleFrontends {
 		h, g := hap[fe.name], got[fe.name]
