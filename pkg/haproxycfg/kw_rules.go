@@ -2,6 +2,7 @@ package haproxycfg
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -337,7 +338,22 @@ func (p *parser) denyArgs(kw string, r *Rule, rest []string) (int, ruleError) {
 			}
 			r.Status = code
 			n += 2
-		case "content-type", "string", "lf-string", "file", "lf-file", "errorfile", "errorfiles", "default-errorfiles", "hdr":
+		case "content-type", "string", "lf-string", "file", "lf-file", "hdr":
+			// A reply of its own, as `return` builds one.
+			status := r.Status
+			if status == 0 {
+				status = http.StatusForbidden
+				if r.Action == ActTarpit {
+					status = http.StatusInternalServerError
+				}
+			}
+			ret, m, err := p.replyArgs(rest[n:], status)
+			if err != "" {
+				return 0, err
+			}
+			r.Return, r.Status = ret, ret.Status
+			return n + m, ""
+		case "errorfile", "errorfiles", "default-errorfiles":
 			return 0, ruleError(fmt.Sprintf("a reply ('%s') on '%s' is not implemented by gproxy", rest[n], kw))
 		default:
 			return n, ""
@@ -413,7 +429,13 @@ func (p *parser) redirectArgs(rest []string) (*Redirect, int, ruleError) {
 
 // returnArgs reads `return`'s words.
 func (p *parser) returnArgs(rest []string) (*Return, int, ruleError) {
-	ret := &Return{Status: 200}
+	return p.replyArgs(rest, 200)
+}
+
+// replyArgs reads the words of a reply (return, deny, tarpit) whose
+// status is status unless given.
+func (p *parser) replyArgs(rest []string, status int) (*Return, int, ruleError) {
+	ret := &Return{Status: status}
 	n := 0
 	hasBody := false
 	for n < len(rest) {

@@ -202,6 +202,9 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 					code = http.StatusForbidden
 				}
 				s.Status, s.TermCause, s.TermState = code, 'P', stateRequest
+				if r.Return != nil {
+					return vReply, h.localReply(c, rr, s, rr.returnPage(r.Return), keep && drain(body))
+				}
 				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
 			case haproxycfg.ActTarpit:
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
@@ -258,6 +261,9 @@ func (h *h1Frontend) tarpit(c *h1Conn, rr *ruleRun, s *accesslog.Session, r *hap
 		code = http.StatusInternalServerError
 	}
 	s.Status, s.TermCause, s.TermState = code, 'P', 'T'
+	if r.Return != nil {
+		return h.localReply(c, rr, s, rr.returnPage(r.Return), keep && drain(body))
+	}
 	return h.statusReply(c, rr, s, code, keep && drain(body))
 }
 
@@ -707,7 +713,11 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				if code == 0 {
 					code = http.StatusBadGateway
 				}
-				p := rr.afterPage(h, statusPage(code))
+				p := statusPage(code)
+				if r.Return != nil {
+					p = rr.returnPage(r.Return)
+				}
+				p = rr.afterPage(h, p)
 				return 0, "", nil, &p
 			case haproxycfg.ActReturn:
 				p := rr.afterPage(h, rr.returnPage(r.Return))

@@ -38,6 +38,9 @@ var ruleFrontends = []struct {
 }{
 	{"deny", []string{"http-request deny"}},
 	{"deny429", []string{"http-request deny deny_status 429"}},
+	{"denyreply", []string{"http-request deny deny_status 429 content-type text/plain string limited hdr X-A b if { path_beg /a }",
+		"http-request deny status 404 hdr X-B c if METH_HEAD", "http-request deny content-type text/plain lf-string nope if METH_POST"}},
+	{"respdenyreply", []string{"http-response deny deny_status 503 content-type text/plain string down if { res.hdr(content-length) 42 }"}},
 	{"denyef", []string{"http-request deny deny_status 503", "errorfile 503 ERRFILE"}},
 	{"tarpit", []string{"http-request tarpit"}},
 	{"auth", []string{"http-request auth realm Private"}},
@@ -378,7 +381,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"authlist/sha512-secret": "200", "authlist/bcrypt-secret": "200", "authlist/sha256-secret": "200",
 		"authlist/md5-secret": "403", "authlist/clear-secret": "200", "authlist/sha512-wrong": "401",
 		"authlist/nobody-secret": "401", "condpath/get": "403", "condor/post": "200", "usebecond/post": "200",
-		"redirloc/get": "301", "ret/get": "200", "deny/get": "403", "afterdead/get": "599",
+		"redirloc/get": "301", "ret/get": "200", "deny/get": "403", "afterdead/get": "599", "denyreply/get": "429", "denyreply/head10": "404",
 	} {
 		if got := strings.Fields(statusLine(hap[k].response) + " x x")[1]; got != want {
 			t.Errorf("%s: haproxy answered %q, want status %s", k, statusLine(hap[k].response), want)
