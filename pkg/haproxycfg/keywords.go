@@ -804,7 +804,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPRequest, "del-map(*)", Refused, 0, grpRules},
 	{CtxHTTPRequest, "deny", Works, 0, grpNone},
 	{CtxHTTPRequest, "disable-l7-retry", Refused, 0, grpRules},
-	{CtxHTTPRequest, "early-hint", Refused, 0, grpRules},
+	{CtxHTTPRequest, "early-hint", Works, 0, grpNone},
 	{CtxHTTPRequest, "normalize-uri", Refused, 0, grpRules},
 	{CtxHTTPRequest, "redirect", Works, 0, grpNone},
 	{CtxHTTPRequest, "reject", Refused, 0, grpRules},

@@ -171,8 +171,8 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 		ret, n, err := p.returnArgs(rest)
 		r.Return = ret
 		return n, err
-	case "set-header", "add-header":
-		r.Action = map[string]Action{"set-header": ActSetHeader, "add-header": ActAddHeader}[name]
+	case "set-header", "add-header", "early-hint":
+		r.Action = map[string]Action{"set-header": ActSetHeader, "add-header": ActAddHeader, "early-hint": ActEarlyHint}[name]
 		if own < 2 {
 			return 0, "expects exactly 2 arguments"
 		}

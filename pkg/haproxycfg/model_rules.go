@@ -41,6 +41,7 @@ const (
 	ActReplacePath                     // Regex over the path, replaced by Value (\N: groups)
 	ActReplacePathQ                    // the same over the path and query
 	ActReplaceURI                      // the same over the whole URI
+	ActEarlyHint                       // add Name: Value to the 103 Early Hints sent before the response
 	ActAccept                          // tcp-request/tcp-response: accept, stop this set
 	ActReject                          // tcp-request/tcp-response: close the connection
 )
@@ -53,7 +54,7 @@ var actionNames = map[Action]string{
 	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
 	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject",
-	ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
+	ActEarlyHint: "early-hint", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 }
 
 func (a Action) String() string { return actionNames[a] }

@@ -781,12 +781,15 @@ func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, kee
 		}
 		return keep
 	}
+	s.BytesToClient = 0
 	if c.rules != nil {
-		// The http-after-response rules see the proxy's own replies too.
+		// The http-after-response rules see the proxy's own replies too;
+		// early hints sent count in %B.
 		p = c.rules.afterPage(h, p)
 		s.Status = p.code
+		s.BytesToClient = c.interimBytes()
 	}
-	s.BytesToClient = p.htxSize()
+	s.BytesToClient += p.htxSize()
 	if c.req != nil && c.req.method == http.MethodHead {
 		s.BytesToClient -= int64(len(p.body))
 	}

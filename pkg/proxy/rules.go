@@ -96,7 +96,8 @@ type ruleRun struct {
 	// head: the client asked with HEAD (set-method does not change
 	// what it expects back).
 	head   bool
-	reason string // the response's reason phrase (set-status)
+	reason string   // the response's reason phrase (set-status)
+	hints  []header // early-hint fields not sent yet
 	c      *h1Conn
 	e      *Engine
 	denied int // the status of the page replacing a denied response
@@ -187,13 +188,21 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 		s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
 		return vReply, false
 	}
+	defer rr.sendHints(c)
 	for _, set := range [][]*haproxycfg.Rule{px.Rules.HTTPRequest, px.Rules.Redirects} {
 	rules:
 		for _, r := range set {
+			if r.Action != haproxycfg.ActEarlyHint {
+				rr.sendHints(c)
+			}
 			if !r.Cond.Eval(t) {
 				continue
 			}
 			switch r.Action {
+			case haproxycfg.ActEarlyHint:
+				if rr.req.Version >= "HTTP/1.1" {
+					rr.hints = append(rr.hints, header{strings.ToLower(r.Name), rr.text(r.Value)})
+				}
 			case haproxycfg.ActAllow:
 				break rules
 			case haproxycfg.ActDeny:
@@ -283,7 +292,7 @@ func (h *h1Frontend) statusReply(c *h1Conn, rr *ruleRun, s *accesslog.Session, c
 func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p errorPage, keep, errorFiles, closing bool) bool {
 	if m := h.errorFileFor(rr, p.code); m != nil && errorFiles {
 		n, keep, err := c.writeErrorFile(m, keep)
-		s.BytesToClient = n
+		s.BytesToClient = n + c.interimBytes()
 		return err == nil && keep
 	}
 	if rr != nil {
@@ -293,7 +302,7 @@ func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p error
 	if closing {
 		p.headers = append(p.headers[:len(p.headers):len(p.headers)], header{"connection", "close"})
 	}
-	s.BytesToClient = p.htxSize()
+	s.BytesToClient = p.htxSize() + c.interimBytes() // early hints count too
 	if c.req != nil && c.req.method == http.MethodHead {
 		s.BytesToClient -= int64(len(p.body))
 	}
@@ -1097,4 +1106,21 @@ func (p *procVars) store(name string, v *sample.Value) {
 		p.m = map[string]sample.Value{}
 	}
 	p.m[name] = *v
+}
+
+// sendHints sends the fields of consecutive early-hint rules as one 103
+// Early Hints interim response, as haproxy does once the next rule is
+// not an early-hint (or the rules end).
+func (rr *ruleRun) sendHints(c *h1Conn) {
+	if len(rr.hints) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 103 Early Hints\r\n")
+	for _, hd := range rr.hints {
+		b.WriteString(hd.name + ": " + hd.value + "\r\n")
+	}
+	b.WriteString("\r\n")
+	rr.hints = rr.hints[:0]
+	c.interimResponse(http.StatusEarlyHints, []byte(b.String()))
 }

@@ -38,6 +38,10 @@ var ruleFrontends = []struct {
 }{
 	{"deny", []string{"http-request deny"}},
 	{"deny429", []string{"http-request deny deny_status 429"}},
+	{"earlyhint", []string{`http-request early-hint Link "</style.css>; rel=preload; as=style"`,
+		`http-request early-hint Link "</script.js>; rel=preload; as=script"`, "http-request set-header X-After-Hints 1",
+		"http-request early-hint X-Late 1 if { path /one }"}},
+	{"earlyret", []string{`http-request early-hint Link "</a.css>"`, "http-request return status 200 content-type text/plain string ok"}},
 	{"denyreply", []string{"http-request deny deny_status 429 content-type text/plain string limited hdr X-A b if { path_beg /a }",
 		"http-request deny status 404 hdr X-B c if METH_HEAD", "http-request deny content-type text/plain lf-string nope if METH_POST"}},
 	{"respdenyreply", []string{"http-response deny deny_status 503 content-type text/plain string down if { res.hdr(content-length) 42 }"}},
@@ -389,7 +393,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	}
 	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
 		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
-		"afterdead/get": "x-after: dead", "sessvars/keepalive": "x-sess-seen: 1", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1"} {
+		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1"} {
 		if !strings.Contains(got[k].response, field) {
 			t.Errorf("%s: gproxy's exchange lacks %q", k, field)
 		}
