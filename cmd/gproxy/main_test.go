@@ -218,13 +218,6 @@ func TestRefusedFeatures(t *testing.T) {
 	cases := []struct {
 		name, keyword, cfg string
 	}{
-		{"http-request deny", "http-request deny", head + `frontend f
-    bind 127.0.0.1:8080
-    http-request deny if { path_beg /admin } <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
 		{"bind ssl", "ssl", head + `frontend f
     bind 127.0.0.1:8443 ssl crt site.pem <<
     default_backend b
@@ -237,59 +230,8 @@ backend b
 backend b
     server s 127.0.0.1:443 ssl verify required ca-file ca.pem <<
 `},
-		{"redirect scheme", "redirect", head + `frontend f
-    bind 127.0.0.1:8080
-    redirect scheme https if !{ ssl_fc } <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
-		{"userlist", "userlist", head + `userlist admins <<
-    user admin insecure-password secret
-frontend f
-    bind 127.0.0.1:8080
-    http-request auth realm admin unless { http_auth(admins) }
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
-		{"http-request auth", "http-request auth", head + `frontend f
-    bind 127.0.0.1:8080
-    http-request auth realm admin unless { http_auth(admins) } <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-userlist admins
-    user admin insecure-password secret
-`},
-		{"tcp-request content reject", "tcp-request content", head + `frontend f
-    bind 127.0.0.1:8080
-    acl internal_networks src 10.0.0.0/8 192.168.0.0/16
-    tcp-request content reject if !internal_networks <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
-		{"conditional use_backend", "use_backend api if is_api", head + `frontend f
-    bind 127.0.0.1:8080
-    acl is_api path_beg /api
-    use_backend api if is_api <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-backend api
-    server s 127.0.0.1:10
-`},
 		// option forwardfor works (pkg/proxy's differential tests); the
 		// header rules it is often paired with are refused.
-		{"http-request set-header", "http-request set-header", head + `frontend f
-    bind 127.0.0.1:8080
-    option forwardfor
-    http-request set-header X-Forwarded-Proto http <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
 		{"on-marked-down", "on-marked-down", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b

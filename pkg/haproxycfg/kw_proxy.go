@@ -172,42 +172,19 @@ func (p *parser) proxyKeyword(args []string) {
 		px.DefaultBackend = arg(1)
 		p.cur.defBEPos = p.pos()
 	case "use_backend":
-		if p.notInDefaults(kw) || !p.needCap(kw, true, "") {
-			return
-		}
-		if arg(1) == "" {
-			p.alert(kw, "'%s' expects a backend name.", kw)
-			return
-		}
-		if strings.Contains(arg(1), "%[") {
-			p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("a backend name built from a sample expression ('%s')", arg(1)))
-			return
-		}
-		ub := UseBackend{Name: arg(1), Pos: p.pos()}
-		if len(args) > 2 {
-			if args[2] != "if" && args[2] != "unless" {
-				p.alert(kw, "'%s' requires either 'if' or 'unless' followed by a condition but found '%s'.", kw, args[2])
-				return
-			}
-			if cond := strings.Join(args[3:], " "); cond == "TRUE" && args[2] == "if" || cond == "FALSE" && args[2] == "unless" {
-				px.UseBackends = append(px.UseBackends, ub)
-				return
-			}
-			// The backend must still exist: keep it for validation only.
-			p.cur.condBackends = append(p.cur.condBackends, ub)
-			p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("the condition of 'use_backend %s %s'",
-				arg(1), strings.Join(args[2:], " ")))
-			return
-		}
-		px.UseBackends = append(px.UseBackends, ub)
+		p.useBackend(args)
+	case "redirect":
+		p.redirectKeyword(args)
+	case "monitor-uri", "monitor":
+		p.monitor(args)
 	case "server":
 		p.server(args, false)
 	case "default-server":
 		p.server(args, true)
 	case "stats":
 		p.proxyStats(args)
-	case "http-request":
-		p.httpRequest(args)
+	case "http-request", "http-response", "http-after-response":
+		p.httpRuleKeyword(args)
 	case "disabled", "enabled":
 		if p.tooMany(args, 0) {
 			return
@@ -233,7 +210,9 @@ func (p *parser) proxyKeyword(args []string) {
 		p.aclKeyword(args)
 	case "errorfile":
 		p.errorFile(args)
-	case "http-response", "http-after-response", "tcp-request", "tcp-response", "tcp-check":
+	case "tcp-request", "tcp-response":
+		p.tcpRuleKeyword(args)
+	case "tcp-check":
 		p.ruleKeyword(args)
 	case "redisp", "redispatch":
 		p.alert(kw, "keyword '%s' directive is not supported anymore since HAProxy 2.1. Use 'option redispatch'.", kw)
@@ -335,6 +314,7 @@ func (p *parser) timeout(kw, name string, rest []string) {
 	case "server-fin":
 		dst = &t.ServerFin
 	case "tarpit":
+		dst = &t.Tarpit
 	default:
 		p.alert(kw, "'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '%s')", name)
 		return
@@ -465,6 +445,8 @@ func (p *parser) option(args []string, no bool) {
 		px.Options.HTTPChk = c
 	case "forwardfor":
 		p.forwardFor(args)
+	case "originalto":
+		p.originalTo(args)
 	case "httpclose", "http-server-close", "http-keep-alive":
 		if len(args) > 2 {
 			p.alert("option", "'option %s' cannot handle unexpected argument '%s'.", name, args[2])

@@ -3,6 +3,8 @@ package haproxycfg
 import (
 	"fmt"
 	"time"
+
+	"hapair/pkg/sample"
 )
 
 // This file is the validated model that parsing produces and the runtime
@@ -22,6 +24,9 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy // listen, frontend and backend sections, in file order
 	Files   []string // the files read, in order
+	// Userlists are the `userlist` sections, in file order
+	// (model_rules.go).
+	Userlists []*Userlist
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given
@@ -165,6 +170,7 @@ const (
 type Timeouts struct {
 	Client, Server, Connect, Queue, Check, Tunnel    time.Duration
 	HTTPRequest, HTTPKeepAlive, ClientFin, ServerFin time.Duration
+	Tarpit                                           time.Duration // 0: `timeout connect` applies
 }
 
 // EffectiveQueue is `timeout queue`, which defaults to `timeout connect`.
@@ -302,10 +308,13 @@ type Stats struct {
 	Admin       bool // `stats admin if TRUE`
 }
 
-// UseBackend is an unconditional `use_backend NAME`.
+// UseBackend is `use_backend NAME [if|unless COND]`. Name is empty when
+// the name is a log-format string (Format), built per request.
 type UseBackend struct {
-	Name string
-	Pos  Pos
+	Name   string
+	Format *Text        `json:",omitempty"` // `use_backend %[req.hdr(host),lower]`
+	Cond   *sample.Cond `json:"-"`          // nil: always
+	Pos    Pos
 }
 
 // Proxy is a listen, frontend or backend section with defaults applied.
@@ -342,6 +351,9 @@ type Proxy struct {
 	Logging Logging
 	// Compression is `compression` (model_compression.go); nil without.
 	Compression *Compression
+	// Rules are the http-request, http-response, tcp-request... rule
+	// sets (model_rules.go).
+	Rules Rules
 }
 
 // ErrorFile is one `errorfile CODE FILE` line. Content is the file as

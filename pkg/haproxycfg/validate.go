@@ -100,8 +100,12 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	}
 
 	p.checkLogging(ps)
+	p.checkRules(ps)
 
 	for _, ref := range p.backendRefs(ps) {
+		if ref.Name == "" {
+			continue // built per request: checked then
+		}
 		b := p.cfg.Proxy(ref.Name, KindListen, KindBackend)
 		if b == nil {
 			p.postDiag(Alert, ref.Pos, ref.kw, "Proxy '%s': unable to find required %s: '%s'.", px.Name, ref.kw, ref.Name)
@@ -126,6 +130,11 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		if px.Prometheus {
 			p.postDiag(Warning, Pos{}, "http-request", "'http-request' rules ignored for %s '%s' as they require HTTP mode.", typeStr(px.Kind), px.Name)
 			px.Prometheus = false
+		}
+		p.tcpModeRules(px)
+		if px.HTTP.OriginalTo != nil {
+			p.postDiag(Warning, Pos{}, "option", "'option originalto' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
+			px.HTTP.OriginalTo = nil
 		}
 		if px.HTTP.ForwardFor != nil {
 			p.postDiag(Warning, Pos{}, "option", "'option forwardfor' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
@@ -159,9 +168,6 @@ func (p *parser) backendRefs(ps *proxyState) []backendRef {
 		refs = append(refs, backendRef{ps.px.DefaultBackend, ps.defBEPos, "default_backend"})
 	}
 	for _, u := range ps.px.UseBackends {
-		refs = append(refs, backendRef{u.Name, u.Pos, "use_backend"})
-	}
-	for _, u := range ps.condBackends {
 		refs = append(refs, backendRef{u.Name, u.Pos, "use_backend"})
 	}
 	return refs

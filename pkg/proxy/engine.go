@@ -68,6 +68,7 @@ type Engine struct {
 
 	actconn atomic.Int64  // %ac: connections on the process
 	streams atomic.Uint64 // %rt: streams started (capture.go)
+	proc    procVars      // set-var(proc.*) values (rules.go)
 	panics  atomic.Int64  // sessions closed by a recovered panic
 	global  gate
 
@@ -159,8 +160,10 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		case px.Kind == haproxycfg.KindListen:
 			f.backend = e.byProxy[px]
 		default:
+			// The first use_backend when it always applies, else the
+			// default backend; rules choose per request (rules.go).
 			name := px.DefaultBackend
-			if len(px.UseBackends) > 0 {
+			if len(px.UseBackends) > 0 && px.UseBackends[0].Cond == nil && px.UseBackends[0].Format == nil {
 				name = px.UseBackends[0].Name
 			}
 			if name != "" {

@@ -119,6 +119,10 @@ func addrPort(a net.Addr) netip.AddrPort {
 // goroutines finish it then, so that this goroutine, whose stack the dial
 // grew to 8 KiB, does not stay behind for the session's lifetime.
 func (e *Engine) handle(f *Frontend, c net.Conn) {
+	if !e.tcpAccept(f, c) {
+		e.rejectConn(f, c)
+		return
+	}
 	now := e.now()
 	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
 	defer s.recoverPanic("session")
@@ -215,6 +219,10 @@ func (e *Engine) logSession(px *haproxycfg.Proxy, log accesslog.Session) {
 // run assigns a server, connects with retries and starts relaying the
 // data; true when the relay goroutines now own the session and finish it.
 func (s *session) run(log *accesslog.Session, accept time.Time) bool {
+	pending, ok := s.inspect(log)
+	if !ok {
+		return false
+	}
 	e, be := s.e, s.be
 	if be == nil {
 		s.terminate(termServer, stateConnect)
@@ -320,6 +328,14 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 		return false
 	}
 	log.Tc = e.now().Sub(queueExit)
+	if len(pending) > 0 {
+		// What the content rules read goes first.
+		if _, err := conn.Write(pending); err != nil {
+			s.terminate(termServer, stateData)
+			return false
+		}
+		s.count(int64(len(pending)), true)
+	}
 	s.relay()
 	return true
 }
