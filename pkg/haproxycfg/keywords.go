@@ -466,9 +466,9 @@ var keywordTable = []Keyword{
 	{CtxProxy, "max-session-srv-conns", Cosmetic, 0, grpNone},
 	// haproxy 2.6 says it has no effect
 	{CtxProxy, "bind-process", Cosmetic, 0, grpNone},
-	// settings of features that are refused where they are used (minconn, hash-type consistent, cookie, capture)
+	// settings of features that are refused where they are used (minconn, cookie dynamic, capture)
 	{CtxProxy, "fullconn", Cosmetic, 0, grpNone},
-	{CtxProxy, "hash-balance-factor", Cosmetic, 0, grpNone},
+	{CtxProxy, "hash-balance-factor", Works, 0, grpNone},
 	{CtxProxy, "dynamic-cookie-key", Cosmetic, 0, grpNone},
 	{CtxProxy, "declare", Cosmetic, 0, grpNone},
 	{CtxProxy, "acl", Refused, 0, grpRules},
@@ -485,7 +485,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "force-persist", Refused, 0, grpRouting},
 	{CtxProxy, "ignore-persist", Refused, 0, grpRouting},
 	{CtxProxy, "persist", Refused, 0, grpRouting},
-	{CtxProxy, "hash-type", Refused, 0, grpRouting},
+	{CtxProxy, "hash-type", Works, 0, grpNone},
 	{CtxProxy, "stick", Refused, 0, grpRouting},
 	{CtxProxy, "stick-table", Refused, 0, grpRouting},
 	{CtxProxy, "source", Refused, 0, grpRouting},
@@ -707,7 +707,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "non-stick", Cosmetic, 0, grpNone},
 	{CtxServer, "stick", Cosmetic, 0, grpNone},
 	// stats id, idle connection pool and TCP tuning
-	{CtxServer, "id", Cosmetic, 1, grpNone},
+	{CtxServer, "id", Works, 1, grpNone},
 	{CtxServer, "log-proto", Cosmetic, 1, grpNone},
 	{CtxServer, "max-reuse", Cosmetic, 1, grpNone},
 	{CtxServer, "pool-low-conn", Cosmetic, 1, grpNone},

@@ -152,7 +152,38 @@ const (
 	LeastConn  Algorithm = "leastconn"
 	Source     Algorithm = "source"
 	First      Algorithm = "first"
+	URI        Algorithm = "uri"
+	URLParam   Algorithm = "url_param"
+	Hdr        Algorithm = "hdr"
+	Random     Algorithm = "random"
 )
+
+// Hashed reports whether the algorithm hashes a key (haproxy's "hash"
+// kind, whose `hash-type` applies and whose retries stay on the server).
+func (a Algorithm) Hashed() bool {
+	return a == Source || a == URI || a == URLParam || a == Hdr
+}
+
+// BalanceArgs are the arguments of a `balance` line.
+type BalanceArgs struct {
+	// uri: whole (the query string too), path-only (no scheme and
+	// authority), len N, depth N (0 = no limit).
+	URIWhole, URIPathOnly bool
+	URILen, URIDepth      int
+	// url_param NAME, hdr(NAME) [use_domain_only]
+	Param         string
+	Header        string
+	UseDomainOnly bool
+	// random(N): the number of draws (default 2).
+	Draws int
+}
+
+// HashType is `hash-type map-based|consistent [FUNC [avalanche]]`.
+type HashType struct {
+	Consistent bool
+	Func       string // sdbm (default), djb2, wt6, crc32
+	Avalanche  bool   // also the default of `hash-type consistent` alone
+}
 
 // Timeouts hold the `timeout` values (and the pre-2.1 spellings clitimeout,
 // srvtimeout, contimeout). Zero means not set.
@@ -254,7 +285,10 @@ type Server struct {
 	// InitAddr is `init-addr` (methods "last", "libc", "none" or IP
 	// addresses, in order); nil means haproxy's default "last,libc".
 	InitAddr []string
-	Pos      Pos
+	// ID is haproxy's puid: `id N`, or the next free number from 1 in
+	// declaration order. Consistent hashing places servers by it.
+	ID  int
+	Pos Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.
@@ -291,22 +325,27 @@ type UseBackend struct {
 
 // Proxy is a listen, frontend or backend section with defaults applied.
 type Proxy struct {
-	Name           string
-	Kind           Kind
-	Pos            Pos
-	Mode           Mode
-	Binds          []Bind
-	MaxConn        int // per-proxy frontend limit; 0 = global default
-	Balance        Algorithm
-	Timeouts       Timeouts
-	Retries        int // default 3
-	Options        Options
-	Logs           []LogTarget // `log global` expands to the global targets
-	DefaultBackend string
-	UseBackends    []UseBackend
-	Servers        []*Server
-	Stats          Stats
-	Disabled       bool
+	Name        string
+	Kind        Kind
+	Pos         Pos
+	Mode        Mode
+	Binds       []Bind
+	MaxConn     int // per-proxy frontend limit; 0 = global default
+	Balance     Algorithm
+	BalanceArgs BalanceArgs
+	HashType    HashType
+	// HashBalanceFactor is `hash-balance-factor` (0, or above 100):
+	// consistent hashing with bounded loads.
+	HashBalanceFactor int
+	Timeouts          Timeouts
+	Retries           int // default 3
+	Options           Options
+	Logs              []LogTarget // `log global` expands to the global targets
+	DefaultBackend    string
+	UseBackends       []UseBackend
+	Servers           []*Server
+	Stats             Stats
+	Disabled          bool
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in
 	// file order from 1, or from 2 when a global `stats socket` exists
 	// (haproxy's internal GLOBAL proxy takes 1); `id N` sets it explicitly.

@@ -74,6 +74,24 @@ func (p *parser) validate() {
 
 func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	px := ps.px
+	// Server ids: the ones without `id` numbered in declaration order
+	// from 1, skipping the ones taken (haproxy's get_next_id).
+	taken := map[int]bool{}
+	for _, s := range px.Servers {
+		if s.ID != 0 {
+			taken[s.ID] = true
+		}
+	}
+	next := 1
+	for _, s := range px.Servers {
+		if s.ID == 0 {
+			for taken[next] {
+				next++
+			}
+			s.ID = next
+			taken[next] = true
+		}
+	}
 	if ps.expectStatus != 0 && px.Options.HTTPChk != nil && px.Options.HTTPChk.ExpectStatus == 0 {
 		px.Options.HTTPChk.ExpectStatus = ps.expectStatus
 	}
@@ -109,6 +127,10 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		return
 	}
 	if px.Mode == ModeTCP {
+		if px.Kind.HasBackend() && (px.Balance == URI || px.Balance == URLParam || px.Balance == Hdr) {
+			p.postDiag(Warning, Pos{}, "balance", "Layer 7 hash not possible for %s '%s' (needs 'mode http'). Falling back to round robin.", typeStr(px.Kind), px.Name)
+			px.Balance, px.BalanceArgs = RoundRobin, BalanceArgs{}
+		}
 		if px.Options.HTTPLog {
 			pos := ps.httplogPos
 			p.postDiag(Warning, pos, "option", "'option httplog' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.", typeStr(px.Kind), px.Name)
