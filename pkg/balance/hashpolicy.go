@@ -299,9 +299,10 @@ const (
 )
 
 func (h *Hash) buildRing(pool []Server) {
-	var last Server
-	if h.last >= 0 && h.last < len(h.ring) {
-		last = h.ring[h.last].s
+	var last point
+	hadLast := h.last >= 0 && h.last < len(h.ring)
+	if hadLast {
+		last = h.ring[h.last]
 	}
 	h.ring = h.ring[:0]
 	h.cum = map[Server]int{}
@@ -316,13 +317,26 @@ func (h *Hash) buildRing(pool []Server) {
 	}
 	// Equal keys (rare) keep the order they were added in.
 	sort.SliceStable(h.ring, func(i, j int) bool { return h.ring[i].key < h.ring[j].key })
+	// The round-robin cursor stays on its point; when that point left
+	// the ring, haproxy moves it to the next point that remains.
 	h.last = -1
-	for i, p := range h.ring {
-		if p.s == last {
-			h.last = i
-			break
+	if !hadLast {
+		return
+	}
+	i := sort.Search(len(h.ring), func(i int) bool { return h.ring[i].key >= last.key })
+	for j := i; j < len(h.ring) && h.ring[j].key == last.key; j++ {
+		if h.ring[j].s == last.s {
+			h.last = j
+			return
 		}
 	}
+	for i < len(h.ring) && h.ring[i].key == last.key {
+		i++
+	}
+	if i == len(h.ring) {
+		i = 0
+	}
+	h.last = i
 }
 
 // lookup is chash_get_server_hash: the point nearest to v (the lower one

@@ -74,8 +74,10 @@ func (p *parser) validate() {
 
 func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	px := ps.px
-	// Server ids: the ones without `id` numbered in declaration order
-	// from 1, skipping the ones taken (haproxy's get_next_id).
+	// Server ids: a server without `id` takes the first free number from
+	// a counter that every server, numbered or not, moves on by one
+	// (haproxy's check_config_validity with get_next_id): ids 1, 2, 9, 4
+	// for four servers whose third says `id 9`.
 	taken := map[int]bool{}
 	for _, s := range px.Servers {
 		if s.ID != 0 {
@@ -91,6 +93,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 			s.ID = next
 			taken[next] = true
 		}
+		next++
 	}
 	if ps.expectStatus != 0 && px.Options.HTTPChk != nil && px.Options.HTTPChk.ExpectStatus == 0 {
 		px.Options.HTTPChk.ExpectStatus = ps.expectStatus

@@ -528,7 +528,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		be.ctr.cur.Add(-1)
 		s.BeConn = int(be.ctr.cur.Load())
 	}()
-	a, err := be.acquire(e.killed, balance.Key{Client: s.Client.Addr()}, nil, bt.EffectiveQueue())
+	a, err := be.acquire(e.killed, balance.Key{Client: s.Client.Addr(), Req: req}, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {
 		s.Status = http.StatusServiceUnavailable

@@ -1,0 +1,75 @@
+package proxy
+
+import (
+	"strings"
+
+	"hapair/pkg/balance"
+	"hapair/pkg/haproxycfg"
+)
+
+// newPolicy builds the backend's load-balancing policy from its `balance`,
+// `hash-type` and `hash-balance-factor` lines. Hash policies know every
+// server by id, as haproxy places them by it.
+func newPolicy(b *Backend) (balance.Policy, error) {
+	px := b.px
+	kind := balance.KeySource
+	switch px.Balance {
+	case haproxycfg.Source:
+	case haproxycfg.URI:
+		kind = balance.KeyURI
+	case haproxycfg.URLParam:
+		kind = balance.KeyParam
+	case haproxycfg.Hdr:
+		kind = balance.KeyHeader
+	case haproxycfg.Random:
+		kind = balance.KeyRandom
+	default:
+		return balance.New(string(px.Balance))
+	}
+	a, ht := px.BalanceArgs, px.HashType
+	cfg := balance.HashConfig{
+		Kind:          kind,
+		Consistent:    ht.Consistent,
+		Avalanche:     ht.Avalanche,
+		URIWhole:      a.URIWhole,
+		URIPathOnly:   a.URIPathOnly,
+		URILen:        a.URILen,
+		URIDepth:      a.URIDepth,
+		Param:         a.Param,
+		Header:        a.Header,
+		DomainOnly:    a.UseDomainOnly,
+		Draws:         a.Draws,
+		BalanceFactor: px.HashBalanceFactor,
+	}
+	switch ht.Func {
+	case "djb2":
+		cfg.Func = balance.DJB2
+	case "wt6":
+		cfg.Func = balance.WT6
+	case "crc32":
+		cfg.Func = balance.CRC32
+	}
+	ms := make([]balance.Member, len(b.servers))
+	for i, s := range b.servers {
+		ms[i] = balance.Member{Server: s, ID: s.id, Weight: s.cfg.Weight}
+	}
+	return balance.NewHash(cfg, ms), nil
+}
+
+// The request as the hash policies see it (balance.Request).
+
+// Method is the request method.
+func (r *httpRequest) Method() string { return r.method }
+
+// URI is the request target as received.
+func (r *httpRequest) URI() string { return r.uri }
+
+// Header is the value of the first field named name.
+func (r *httpRequest) Header(name string) (string, bool) {
+	for _, h := range r.headers {
+		if strings.EqualFold(h.name, name) {
+			return h.value, true
+		}
+	}
+	return "", false
+}
