@@ -45,6 +45,12 @@ type Session struct {
 	// "CR" (client closed before a full request).
 	TermCause byte
 	TermState byte
+	// The persistence cookie states, the 3rd and 4th characters of %tsc
+	// (zero prints as '-', as without a `cookie` mode): the request's
+	// cookie ('N' none, 'I' invalid, 'D' its server is down, 'V' valid,
+	// 'U' unused) and the response's ('N' none, 'P' passed on, 'D'
+	// deleted, 'I' inserted, 'R' rewritten).
+	CookieState, SetCookieState byte
 
 	ActConn  int  // %ac: concurrent connections on the process
 	FeConn   int  // %fc: on the frontend

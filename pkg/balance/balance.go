@@ -36,6 +36,9 @@ type Key struct {
 	Client netip.Addr
 	// Req is the HTTP request being balanced; nil in mode tcp.
 	Req Request
+	// Persist is the server a persistence cookie names: Choose returns
+	// it without balancing.
+	Persist Server
 }
 
 // Request is the view of an HTTP request the hash policies read, as it
@@ -109,6 +112,9 @@ func candidate(s Server) bool { return s.Usable() && s.Weight() > 0 }
 // When the returned server is full the caller queues on that server; on
 // ErrFull it queues on the backend.
 func Choose(p Policy, active, backup []Server, key Key, avoid Server) (Server, error) {
+	if key.Persist != nil && key.Persist != avoid {
+		return key.Persist, nil
+	}
 	usable := 0
 	for _, s := range active {
 		if candidate(s) {

@@ -117,6 +117,8 @@ func (p *parser) proxyKeyword(args []string) {
 			return
 		}
 		p.balance(args)
+	case "cookie":
+		p.cookie(args)
 	case "hash-type":
 		if !p.needCap(kw, false, "") {
 			return

@@ -107,6 +107,13 @@ func (p *parser) server(args []string, def bool) {
 				}
 			}
 			srv.ID = n
+		case "cookie":
+			i++
+			if !hasVal || val == "" {
+				fail("'cookie' expects <value> as argument.")
+				return
+			}
+			srv.Cookie = val
 		case "maxconn":
 			i++
 			n, ok := parseUint(val, 1<<31-1)

@@ -287,8 +287,10 @@ type Server struct {
 	InitAddr []string
 	// ID is haproxy's puid: `id N`, or the next free number from 1 in
 	// declaration order. Consistent hashing places servers by it.
-	ID  int
-	Pos Pos
+	ID int
+	// Cookie is the server's `cookie VALUE` ("" = none).
+	Cookie string
+	Pos    Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.
@@ -299,6 +301,26 @@ func (s *Server) Address(clientPort int) string {
 	}
 	return Bind{Host: s.Host, Port: port}.Address()
 }
+
+// Cookie is a `cookie NAME [options]` line (section 4.2, "cookie"):
+// persistence by a cookie naming the server.
+type Cookie struct {
+	Name string
+	// The mode: Rewrite, Insert or Prefix (at most one), or none
+	// (passive: the application sets the cookie).
+	Rewrite, Insert, Prefix                                 bool
+	Indirect, NoCache, PostOnly, Preserve, HTTPOnly, Secure bool
+	// Domain is the value of the domain attributes, joined as haproxy
+	// writes them ("a.example; domain=b.example").
+	Domain string
+	// Attrs are the `attr` values joined by "; ".
+	Attrs string
+	Pos   Pos
+}
+
+// Any is haproxy's PR_CK_ANY: a mode (or indirect) is set, which the
+// log's cookie flags show.
+func (c *Cookie) Any() bool { return c.Rewrite || c.Insert || c.Prefix || c.Indirect }
 
 // UserPass is one `stats auth user:pass`.
 type UserPass struct {
@@ -337,15 +359,17 @@ type Proxy struct {
 	// HashBalanceFactor is `hash-balance-factor` (0, or above 100):
 	// consistent hashing with bounded loads.
 	HashBalanceFactor int
-	Timeouts          Timeouts
-	Retries           int // default 3
-	Options           Options
-	Logs              []LogTarget // `log global` expands to the global targets
-	DefaultBackend    string
-	UseBackends       []UseBackend
-	Servers           []*Server
-	Stats             Stats
-	Disabled          bool
+	// Cookie is `cookie NAME ...`; nil without.
+	Cookie         *Cookie
+	Timeouts       Timeouts
+	Retries        int // default 3
+	Options        Options
+	Logs           []LogTarget // `log global` expands to the global targets
+	DefaultBackend string
+	UseBackends    []UseBackend
+	Servers        []*Server
+	Stats          Stats
+	Disabled       bool
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in
 	// file order from 1, or from 2 when a global `stats socket` exists
 	// (haproxy's internal GLOBAL proxy takes 1); `id N` sets it explicitly.

@@ -130,6 +130,10 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		return
 	}
 	if px.Mode == ModeTCP {
+		if px.Cookie != nil && px.Kind.HasBackend() {
+			p.postDiag(Warning, Pos{}, "cookie", "cookie will be ignored for %s '%s' (needs 'mode http').", typeStr(px.Kind), px.Name)
+			px.Cookie = nil
+		}
 		if px.Kind.HasBackend() && (px.Balance == URI || px.Balance == URLParam || px.Balance == Hdr) {
 			p.postDiag(Warning, Pos{}, "balance", "Layer 7 hash not possible for %s '%s' (needs 'mode http'). Falling back to round robin.", typeStr(px.Kind), px.Name)
 			px.Balance, px.BalanceArgs = RoundRobin, BalanceArgs{}
@@ -150,6 +154,12 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		if px.HTTP.ForwardFor != nil {
 			p.postDiag(Warning, Pos{}, "option", "'option forwardfor' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
 			px.HTTP.ForwardFor = nil
+		}
+		for _, s := range px.Servers {
+			if s.Cookie != "" {
+				p.postDiag(Warning, Pos{}, "cookie", "%s '%s' : ignoring cookie for server '%s' as HTTP mode is disabled.", typeStr(px.Kind), px.Name, s.Name)
+				s.Cookie = ""
+			}
 		}
 	}
 	if px.Kind.HasFrontend() && len(px.Binds) == 0 {

@@ -528,7 +528,14 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		be.ctr.cur.Add(-1)
 		s.BeConn = int(be.ctr.cur.Load())
 	}()
-	a, err := be.acquire(e.killed, balance.Key{Client: s.Client.Addr(), Req: req}, nil, bt.EffectiveQueue())
+	key := balance.Key{Client: s.Client.Addr(), Req: req}
+	if req.persist = newPersistence(be, req); req.persist != nil {
+		if req.persist.srv != nil {
+			key.Persist = req.persist.srv
+		}
+		defer func() { s.CookieState, s.SetCookieState = req.persist.logStates() }()
+	}
+	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {
 		s.Status = http.StatusServiceUnavailable
@@ -546,6 +553,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		return h.errorPage(c, s, page503, keep && drain(body))
 	}
 	srv := a.srv
+	if req.persist != nil {
+		req.persist.chosen = srv
+	}
 	defer func() {
 		s.SrvConn = srv.Conns() - 1
 		be.release(srv)
@@ -870,6 +880,9 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	fields, ordered := responseFields(raw, resp)
 	if !ordered {
 		fields = sortedFields(resp)
+	}
+	if req.persist != nil {
+		fields = req.persist.response(code, fields)
 	}
 	teWritten := false
 	for _, f := range fields {

@@ -41,10 +41,11 @@ type httpRequest struct {
 	host           string
 	contentLength  int64 // -1 when the request has no Content-Length
 	chunked        bool
-	keepAlive      bool // the client allows another request afterwards
-	expectContinue bool // "Expect: 100-continue": the client waits before its body
-	size           int  // bytes of the head, CRLFs included
-	eol            int  // length of the last line's end: 1 (LF) or 2 (CRLF)
+	keepAlive      bool         // the client allows another request afterwards
+	expectContinue bool         // "Expect: 100-continue": the client waits before its body
+	size           int          // bytes of the head, CRLFs included
+	persist        *persistence // cookie persistence (cookie.go); nil without
+	eol            int          // length of the last line's end: 1 (LF) or 2 (CRLF)
 }
 
 // readRequest reads and checks one request head with the rules of haproxy
