@@ -218,3 +218,68 @@ func fmtList(l []string) string {
 	}
 	return out
 }
+
+// TestRandomDraws: random(N) draws N points on the ring and keeps the
+// server with the fewest connections for its weight; a full choice means
+// the backend queue.
+func TestRandomDraws(t *testing.T) {
+	fs, ss := pool(1, 1)
+	ms := []Member{{ss[0], 1, 1}, {ss[1], 2, 1}}
+	fs[0].conns = 5
+	h := NewHash(HashConfig{Kind: KeyRandom, Draws: 2}, ms)
+	draws := []uint32{0, 0}
+	for _, p := range h.ringFor(ss) {
+		if p.s == ss[0] && draws[0] == 0 {
+			draws[0] = p.key
+		}
+		if p.s == ss[1] && draws[1] == 0 {
+			draws[1] = p.key
+		}
+	}
+	// Each pick draws a point of s1 and a point of s2: the less loaded
+	// s2 wins whatever the order.
+	i := 0
+	h.rnd = func() uint32 { i++; return draws[i%2] }
+	for n := 0; n < 10; n++ {
+		if got := h.Pick(ss, Key{}); got != ss[1] {
+			t.Fatalf("draw %d: picked %s with 5 connections against 0", n, name(got))
+		}
+	}
+	fs[1].conns, fs[1].maxconn = 1, 1
+	fs[0].conns = 0
+	h.rnd = func() uint32 { return draws[1] }
+	if got := h.Pick(ss, Key{}); got != nil {
+		t.Fatalf("every draw on the full s2: picked %s, want none (backend queue)", name(got))
+	}
+	if p, _ := New("random"); p.String() != "random" {
+		t.Errorf("New(random) = %s", p)
+	}
+}
+
+// TestBalanceFactor: with hash-balance-factor 125, a server already over
+// its share of the outstanding requests is passed over for the next one
+// on the ring.
+func TestBalanceFactor(t *testing.T) {
+	fs, ss := pool(1, 1)
+	ms := []Member{{ss[0], 1, 1}, {ss[1], 2, 1}}
+	h := NewHash(HashConfig{Kind: KeySource, Consistent: true, Avalanche: true, BalanceFactor: 125}, ms)
+	var onS1 *Key
+	for i := 0; i < 100 && onS1 == nil; i++ {
+		if k := clientKey(i); h.Pick(ss, k) == ss[0] {
+			onS1 = &k
+		}
+	}
+	if onS1 == nil {
+		t.Fatal("no client of 100 on s1")
+	}
+	// 4 outstanding + this one, x1.25 = 7 slots (rounded up) over 32
+	// weight units: s1 (units 0..15) gets 3, s2 gets 4.
+	fs[0].conns, fs[1].conns = 4, 0
+	if got := h.Pick(ss, *onS1); got != ss[1] {
+		t.Fatalf("s1 holds 4 of 4 requests: picked %s, want s2", name(got))
+	}
+	fs[0].conns, fs[1].conns = 1, 1
+	if got := h.Pick(ss, *onS1); got != ss[0] {
+		t.Fatalf("balanced load: picked %s, want the key's own s1", name(got))
+	}
+}

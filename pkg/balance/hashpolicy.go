@@ -479,3 +479,11 @@ func (h *Hash) random(avoid Server) Server {
 	}
 	return cur
 }
+
+// ringFor builds the ring for pool and returns it (tests).
+func (h *Hash) ringFor(pool []Server) []point {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.refresh(pool)
+	return h.ring
+}
