@@ -51,6 +51,9 @@ type Request interface {
 	// Header returns the value of the first field named name (compared
 	// case-insensitively) and whether there is one.
 	Header(name string) (string, bool)
+	// Body is the start of the body already received when the server is
+	// chosen (url_param looks there in a POST); nil if none.
+	Body() []byte
 }
 
 // Policy picks one server of a pool. Pick only returns servers that are

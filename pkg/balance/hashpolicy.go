@@ -176,6 +176,9 @@ func (h *Hash) key(k Key, single bool) (uint32, bool) {
 			s, ok = URIKey(k.Req.URI(), h.cfg.URIWhole, h.cfg.URIPathOnly, h.cfg.URILen, h.cfg.URIDepth), true
 		case KeyParam:
 			s, ok = ParamKey(k.Req.URI(), h.cfg.Param)
+			if !ok && k.Req.Method() == "POST" {
+				s, ok = PostParamKey(k.Req.Body(), h.cfg.Param)
+			}
 		case KeyHeader:
 			var raw string
 			raw, ok = k.Req.Header(h.cfg.Header)

@@ -133,3 +133,51 @@ func domainOnly(v string) string {
 	}
 	return v[p:end]
 }
+
+// PostParamKey is what `balance url_param NAME` hashes in a POST whose
+// URI lacks the parameter: the value of NAME= in the body received so far.
+// As haproxy 2.6 (get_server_ph_post), a value whose first byte is not a
+// token character is empty when that byte is a blank and absent
+// otherwise; any other value runs to the next '&'.
+func PostParamKey(body []byte, name string) (string, bool) {
+	for len(body) > len(name) {
+		if body[len(name)] == '=' && string(body[:len(name)]) == name {
+			v := body[len(name)+1:]
+			if len(v) > 0 && !isToken(v[0]) {
+				if v[0] == ' ' || v[0] == '\t' || v[0] == '\r' || v[0] == '\n' {
+					return "", true
+				}
+				return "", false
+			}
+			end := 0
+			for end < len(v) && v[end] != '&' {
+				end++
+			}
+			return string(v[:end]), true
+		}
+		a := bytesIndex(body, '&')
+		if a < 0 {
+			return "", false
+		}
+		body = body[a+1:]
+	}
+	return "", false
+}
+
+func bytesIndex(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// isToken reports whether c is an HTTP token character (RFC 9110 tchar).
+func isToken(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}

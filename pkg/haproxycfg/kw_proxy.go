@@ -370,12 +370,10 @@ func (p *parser) balance(args []string) {
 			fail("%s requires an URL parameter name.", algo)
 			return
 		}
-		if arg(3) != "" {
-			if arg(3) != "check_post" {
-				fail("%s only accepts 'check_post' modifier (got '%s').", algo, arg(3))
-				return
-			}
-			p.alert("balance", "'balance url_param %s check_post' is not supported by gproxy (the request body is not inspected): use 'balance url_param %s'.", arg(2), arg(2))
+		// check_post changes nothing in haproxy 2.6: a POST's body is
+		// always looked into when the URI lacks the parameter.
+		if arg(3) != "" && arg(3) != "check_post" {
+			fail("%s only accepts 'check_post' modifier (got '%s').", algo, arg(3))
 			return
 		}
 		ba.Param = arg(2)

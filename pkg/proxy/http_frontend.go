@@ -528,6 +528,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		be.ctr.cur.Add(-1)
 		s.BeConn = int(be.ctr.cur.Load())
 	}()
+	peekBody(be, c.br, req)
 	key := balance.Key{Client: s.Client.Addr(), Req: req}
 	if req.persist = newPersistence(be, req); req.persist != nil {
 		if req.persist.srv != nil {

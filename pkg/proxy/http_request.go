@@ -45,6 +45,7 @@ type httpRequest struct {
 	expectContinue bool         // "Expect: 100-continue": the client waits before its body
 	size           int          // bytes of the head, CRLFs included
 	persist        *persistence // cookie persistence (cookie.go); nil without
+	bodyStart      []byte       // the body received with the head, for url_param (lb.go)
 	eol            int          // length of the last line's end: 1 (LF) or 2 (CRLF)
 }
 

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"bufio"
+	"net/http"
 	"strings"
 
 	"hapair/pkg/balance"
@@ -72,4 +74,22 @@ func (r *httpRequest) Header(name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Body is the start of the body already received (balance.Request), set
+// by peekBody.
+func (r *httpRequest) Body() []byte { return r.bodyStart }
+
+// peekBody lets `balance url_param` see, in a POST, the part of the body
+// that came with the head, as haproxy sees the first data block of its
+// buffer when it chooses the server (a chunked body is not looked into).
+func peekBody(be *Backend, br *bufio.Reader, req *httpRequest) {
+	if be.px.Balance != haproxycfg.URLParam || req.method != http.MethodPost || req.chunked || req.contentLength <= 0 {
+		return
+	}
+	n := br.Buffered()
+	if int64(n) > req.contentLength {
+		n = int(req.contentLength)
+	}
+	req.bodyStart, _ = br.Peek(n)
 }

@@ -26,7 +26,8 @@ import (
 type lbCase struct {
 	name, balance, hashType string
 	req                     func(i int) (target string, hdr http.Header)
-	source                  bool // the key is the client address
+	source                  bool               // the key is the client address
+	body                    func(i int) string // a POST with this body; "" for a GET
 }
 
 var lbCases = []lbCase{
@@ -40,6 +41,20 @@ var lbCases = []lbCase{
 	}},
 	{name: "param_cons", balance: "url_param user", hashType: "consistent crc32", req: paramKey},
 	{name: "param_map", balance: "url_param user", hashType: "map-based sdbm avalanche", req: paramKey},
+	{name: "param_post", balance: "url_param user check_post", hashType: "map-based", req: func(i int) (string, http.Header) {
+		if i%5 == 0 {
+			return fmt.Sprintf("/p?user=q%d", i), nil
+		}
+		return "/p", nil
+	}, body: func(i int) string {
+		switch i % 7 {
+		case 1:
+			return fmt.Sprintf("user= x%d", i) // a blank first: an empty value
+		case 2:
+			return fmt.Sprintf("user=\"x%d\"", i) // not a token: no value (round robin)
+		}
+		return fmt.Sprintf("a=%d&user=u%d&b=2", i, i*13)
+	}},
 	{name: "hdr_map", balance: "hdr(X-User)", hashType: "map-based djb2", req: hdrKey},
 	{name: "hdr_cons", balance: "hdr(X-User)", hashType: "consistent", req: hdrKey},
 	{name: "host_domain", balance: "hdr(host) use_domain_only", hashType: "consistent wt6", req: func(i int) (string, http.Header) {
@@ -261,8 +276,17 @@ func lbRequest(t *testing.T, port int, c lbCase, i int) string {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 		}
 	}
-	b.WriteString("Connection: close\r\n\r\n")
-	if _, err := io.WriteString(conn, b.String()); err != nil {
+	if c.body != nil {
+		body := c.body(i)
+		fmt.Fprintf(&b, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	} else {
+		b.WriteString("Connection: close\r\n\r\n")
+	}
+	method := "GET"
+	if c.body != nil {
+		method = "POST"
+	}
+	if _, err := io.WriteString(conn, strings.Replace(b.String(), "GET ", method+" ", 1)); err != nil {
 		t.Fatalf("%s: %v", c.name, err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
