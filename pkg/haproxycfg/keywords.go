@@ -573,7 +573,7 @@ var keywordTable = []Keyword{
 	{CtxOption, "log-health-checks", Refused, 0, grpLogs},
 	{CtxOption, "http-ignore-probes", Refused, 0, grpLogs},
 	{CtxOption, "allbackups", Refused, 0, grpRouting},
-	{CtxOption, "persist", Refused, 0, grpRouting},
+	{CtxOption, "persist", Works, 0, grpNone},
 	{CtxOption, "prefer-last-server", Refused, 0, grpRouting},
 	{CtxOption, "transparent", Refused, 0, grpRouting},
 

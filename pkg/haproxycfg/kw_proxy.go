@@ -630,6 +630,10 @@ func (p *parser) option(args []string, no bool) {
 		if p.needCap(name, false, "") {
 			px.Options.Redispatch = !no
 		}
+	case "persist":
+		if p.needCap(name, false, "") {
+			px.Options.Persist = !no
+		}
 	case "dontlognull":
 		if p.needCap(name, true, "") {
 			px.Options.DontLogNull = !no

@@ -203,6 +203,7 @@ func (t Timeouts) EffectiveQueue() time.Duration {
 // Options are the `option` flags the runtime acts on.
 type Options struct {
 	Redispatch  bool
+	Persist     bool // option persist: a cookie keeps sending to a down server
 	TCPLog      bool
 	HTTPLog     bool
 	DontLogNull bool

@@ -108,7 +108,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	}
 	if !px.Kind.HasBackend() {
 		// Backend-only settings inherited from defaults mean nothing here.
-		px.Options.Redispatch = false
+		px.Options.Redispatch, px.Options.Persist = false, false
 		px.Options.HTTPChk = nil
 	}
 	if !px.Kind.HasFrontend() {

@@ -256,6 +256,12 @@ func (p *persistence) pick(be *Backend, value string, empty bool) {
 				p.srv, p.ckState = s, ckValid
 				return
 			}
+			if be.px.Options.Persist {
+				// option persist: the cookie's server takes the request
+				// though it is down (a redispatch may move it on).
+				p.srv, p.ckState = s, ckDown
+				return
+			}
 			p.ckState, found = ckDown, true
 		}
 	}
@@ -474,3 +480,20 @@ func splitValues(v string) []string {
 	}
 	return out
 }
+
+// redispatched records that a retry went back to load balancing: the
+// request is no longer direct (the response gets a new cookie), and the
+// cookie state becomes D when the server changed (haproxy 2.6.12 logs a
+// valid cookie redispatched from a refusing server as "DI").
+func (p *persistence) redispatched(moved bool) {
+	if p == nil {
+		return
+	}
+	p.srv = nil
+	if moved {
+		p.ckState = ckDown
+	}
+}
+
+// direct reports whether the cookie chose srv (haproxy's SF_DIRECT).
+func (p *persistence) direct(srv *Server) bool { return p != nil && p.srv != nil && p.srv == srv }

@@ -33,6 +33,11 @@ var cookieCases = []struct{ name, line string }{
 	{"pfx", "cookie SRV prefix"},
 	{"rw", "cookie SRV rewrite"},
 	{"passive", "cookie SRV"},
+	// s4 refuses connections: its cookie goes there, and a redispatch
+	// on the last retry moves the request on; option persist keeps a
+	// cookie on s2 while it is in maintenance.
+	{"persist", "cookie SRV insert indirect\n    option persist\n    option redispatch\n    retries 2\n    timeout connect 20ms\n    server s4 {dead} cookie c4"},
+	{"redisp", "cookie SRV insert indirect\n    option redispatch\n    retries 2\n    timeout connect 20ms\n    server s4 {dead} cookie c4"},
 }
 
 // cookieRequests are sent in order to every case: the method, target and
@@ -64,9 +69,11 @@ var cookieRequests = []struct{ method, target, cookie string }{
 	{"GET", "/b?set=app8", "SRV=c1~app7"},
 	{"GET", "/b?status=302", ""},
 	{"GET", "/b?status=500", ""},
+	{"GET", "/a", "SRV=c4"},
+	{"GET", "/c", "x=1; SRV=c4"},
 }
 
-func cookieConfig(ports map[string]int, servers []string, sock string, logPort int) string {
+func cookieConfig(ports map[string]int, servers []string, dead string, sock string, logPort int) string {
 	var b strings.Builder
 	b.WriteString("global\n    maxconn 1000\n")
 	if sock != "" {
@@ -77,7 +84,7 @@ func cookieConfig(ports map[string]int, servers []string, sock string, logPort i
 	}
 	b.WriteString("defaults\n    mode http\n    log global\n    option httplog\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n")
 	for _, c := range cookieCases {
-		fmt.Fprintf(&b, "listen %s\n    bind 127.0.0.1:%d\n    balance uri\n    %s\n", c.name, ports[c.name], c.line)
+		fmt.Fprintf(&b, "listen %s\n    bind 127.0.0.1:%d\n    balance uri\n    %s\n", c.name, ports[c.name], strings.ReplaceAll(c.line, "{dead}", dead))
 		for i, s := range servers {
 			fmt.Fprintf(&b, "    server s%d %s cookie c%d\n", i+1, s, i+1)
 		}
@@ -143,8 +150,9 @@ func TestIntegrationCookieMatchesHaproxy(t *testing.T) {
 	}
 	sink := syslogtest.NewSink(t)
 	sock := filepath.Join(t.TempDir(), "admin.sock")
-	haproxytest.Start(t, cookieConfig(hPorts, servers, sock, sink.Port()))
-	cfg, diags, err := haproxycfg.Parse("ck.cfg", []byte(cookieConfig(gPorts, servers, "", sink.Port())), haproxycfg.ParseOptions{})
+	dead := fmt.Sprintf("127.0.0.1:%d", deadPort(t))
+	haproxytest.Start(t, cookieConfig(hPorts, servers, dead, sock, sink.Port()))
+	cfg, diags, err := haproxycfg.Parse("ck.cfg", []byte(cookieConfig(gPorts, servers, dead, "", sink.Port())), haproxycfg.ParseOptions{})
 	if err != nil {
 		t.Fatalf("gproxy refuses the configuration: %v %v", err, diags)
 	}
@@ -171,7 +179,7 @@ func TestIntegrationCookieMatchesHaproxy(t *testing.T) {
 	for _, c := range cookieCases {
 		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", hPorts[c.name]))
 	}
-	tsc := regexp.MustCompile(` ([-A-Za-z]{4}) \d+/\d+/\d+/\d+/\d+ .*[?&]rq=(\d+) `)
+	tsc := regexp.MustCompile(` ([-A-Za-z]{4}) \d+/\d+/\d+/\d+/\+?\d+ .*[?&]rq=(\d+) `)
 	// flags are the %tsc of each numbered request, and its log line.
 	flags := func(lines []string) (map[string]string, map[string]string) {
 		out, line := map[string]string{}, map[string]string{}

@@ -558,8 +558,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		req.persist.chosen = srv
 	}
 	defer func() {
-		s.SrvConn = srv.Conns() - 1
-		be.release(srv)
+		if srv != nil { // nil when a redispatch found no server
+			s.SrvConn = srv.Conns() - 1
+			be.release(srv)
+		}
 	}()
 	s.ServerName = srv.Name()
 	tAssigned := e.now()
@@ -620,9 +622,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// The connection was refused or timed out: retry after haproxy's
 		// turn-around time, min(timeout connect, 1s), if it was refused.
 		s.Retries++
-		be.ctr.retries.Add(1)
-		srv.ctr.retries.Add(1)
-		if !isTimeout(dialErr) {
+		retryWait, rerr := retryServer(e.killed, be, &srv, req, s, attempt, isTimeout(dialErr))
+		if rerr != nil {
+			s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
+			return h.errorPage(c, s, page503, false)
+		}
+		out.URL.Host = srv.cfg.Address(int(s.Frontend.Port()))
+		if retryWait {
 			wait := time.Second
 			if bt.Connect > 0 && bt.Connect < wait {
 				wait = bt.Connect

@@ -2,8 +2,12 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"net/http"
 	"strings"
+	"time"
+
+	"hapair/pkg/accesslog"
 
 	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
@@ -92,4 +96,49 @@ func peekBody(be *Backend, br *bufio.Reader, req *httpRequest) {
 		n = int(req.contentLength)
 	}
 	req.bodyStart, _ = br.Peek(n)
+}
+
+// retryServer applies haproxy's choice for a failed connection in mode
+// http (stream_choose_redispatch): with `option redispatch`, the retry
+// goes back to load balancing when the server is not usable, on the last
+// retry, or at each retry for a roundrobin-kind algorithm over more than
+// one usable server when no cookie chose the server; otherwise it retries
+// the same server. It updates *srv, the counters and the log, and reports
+// whether to wait haproxy's turn-around time first; err when no server
+// can be had (the caller answers 503).
+func retryServer(ctx context.Context, be *Backend, srv **Server, req *httpRequest, s *accesslog.Session, attempt int, timedOut bool) (wait bool, err error) {
+	cur := *srv
+	active := usableActives(be)
+	direct := req.persist.direct(cur)
+	rr := be.px.Balance == haproxycfg.RoundRobin || be.px.Balance == haproxycfg.StaticRR || be.px.Balance == haproxycfg.Random
+	if !be.px.Options.Redispatch || !(!cur.Usable() || attempt+1 == be.px.Retries || (!direct && active > 1 && rr)) {
+		be.ctr.retries.Add(1)
+		cur.ctr.retries.Add(1)
+		return !timedOut, nil
+	}
+	be.release(cur)
+	*srv = nil
+	a, err := be.acquire(ctx, balance.Key{Client: s.Client.Addr(), Req: req}, cur, be.px.Timeouts.EffectiveQueue())
+	if err != nil {
+		return false, err
+	}
+	next := a.srv
+	*srv = next
+	req.persist.redispatched(next != cur)
+	if req.persist != nil {
+		req.persist.chosen = next
+	}
+	if next != cur {
+		be.ctr.redispatches.Add(1)
+		cur.ctr.redispatches.Add(1)
+		s.Redisp = true
+		s.ServerName = next.Name()
+		next.ctr.total.Add(1)
+		next.ctr.lastSession.Store(time.Now().UnixNano())
+	} else {
+		be.ctr.retries.Add(1)
+		cur.ctr.retries.Add(1)
+	}
+	// No turn-around wait when load balancing moved the request on.
+	return !timedOut && (!rr || active <= 1), nil
 }
