@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -141,4 +142,15 @@ func retryServer(ctx context.Context, be *Backend, srv **Server, req *httpReques
 	}
 	// No turn-around wait when load balancing moved the request on.
 	return !timedOut && (!rr || active <= 1), nil
+}
+
+// errStaticWeight is haproxy's answer to `set weight` on a backend whose
+// algorithm cannot change weights at run time.
+var errStaticWeight = errors.New("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.")
+
+// staticLB reports whether the algorithm takes no weight but 0 and the
+// configured one at run time: static-rr and map-based hashing (haproxy's
+// algorithms without BE_LB_PROP_DYN).
+func (b *Backend) staticLB() bool {
+	return b.px.Balance == haproxycfg.StaticRR || b.px.Balance.Hashed() && !b.px.HashType.Consistent
 }
