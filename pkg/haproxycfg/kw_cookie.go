@@ -68,14 +68,33 @@ func (p *parser) cookie(args []string) {
 			}
 			attrs = append(attrs, next)
 			i++
-		case "maxidle", "maxlife", "dynamic":
-			// Dated and dynamic cookies are not implemented.
-			shown := "'cookie ... " + args[i]
-			if args[i] != "dynamic" {
-				shown += " " + next
-				i++
+		case "maxidle", "maxlife":
+			what := "<idletime>"
+			if args[i] == "maxlife" {
+				what = "<lifetime>"
 			}
-			p.refuseForm(grpRouting, LocParsing, kw, "", shown+"'")
+			if next == "" {
+				alertTight("'%s' expects %s in seconds as argument.", args[i], what)
+				return
+			}
+			n, bad, over := parseSeconds(next)
+			switch {
+			case over:
+				alertTight("timer overflow in argument <%s> to <%s>, maximum value is 2147483647 s (~68 years).", next, args[i])
+				return
+			case bad != 0:
+				alertTight("unexpected character '%c' in argument to <%s>.", bad, args[i])
+				return
+			}
+			if args[i] == "maxidle" {
+				c.MaxIdle = n
+			} else {
+				c.MaxLife = n
+			}
+			i++
+		case "dynamic":
+			// Dynamic cookies are not implemented.
+			p.refuseForm(grpRouting, LocParsing, kw, "", "'cookie ... dynamic'")
 			return
 		default:
 			p.alert(kw, "'%s' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', 'domain', 'maxidle', 'dynamic', 'maxlife' and 'attr' options.", kw)
@@ -107,4 +126,51 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// parseSeconds reads a delay whose default unit is the second (haproxy's
+// parse_time_err with TIME_UNIT_S), rounding up; bad is the first
+// unexpected character (0 if none), over an overflow.
+func parseSeconds(v string) (n int, bad byte, over bool) {
+	i := 0
+	var val uint64
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		if val < 1<<40 {
+			val = val*10 + uint64(v[i]-'0')
+		}
+		i++
+	}
+	if i == 0 {
+		return 0, v[0], false
+	}
+	mult, div := uint64(1), uint64(1)
+	if i < len(v) {
+		switch v[i] {
+		case 's':
+		case 'u':
+			if i+1 >= len(v) || v[i+1] != 's' {
+				return 0, v[i], false
+			}
+			div = 1000000
+			i++
+		case 'm':
+			if i+1 < len(v) && v[i+1] == 's' {
+				div = 1000
+				i++
+			} else {
+				mult = 60
+			}
+		case 'h':
+			mult = 3600
+		case 'd':
+			mult = 86400
+		default:
+			return 0, v[i], false
+		}
+	}
+	r := (val*mult + div - 1) / div
+	if r >= 0x80000000 || val >= 1<<40 {
+		return 0, 0, true
+	}
+	return int(r), 0, false
 }

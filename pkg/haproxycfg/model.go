@@ -316,7 +316,10 @@ type Cookie struct {
 	Domain string
 	// Attrs are the `attr` values joined by "; ".
 	Attrs string
-	Pos   Pos
+	// MaxIdle and MaxLife are `maxidle` and `maxlife` in seconds (0 =
+	// none): dated cookies, refused when too old.
+	MaxIdle, MaxLife int
+	Pos              Pos
 }
 
 // Any is haproxy's PR_CK_ANY: a mode (or indirect) is set, which the

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"hapair/pkg/haproxycfg"
 )
@@ -21,12 +22,15 @@ const (
 	ckInvalid = 'I'
 	ckDown    = 'D'
 	ckValid   = 'V'
+	ckExpired = 'E'
+	ckOld     = 'O'
 
 	sckNone     = 'N'
 	sckFound    = 'P'
 	sckDeleted  = 'D'
 	sckInserted = 'I'
 	sckReplaced = 'R'
+	sckUpdated  = 'U'
 )
 
 // persistence is the cookie state of one request.
@@ -37,16 +41,20 @@ type persistence struct {
 	chosen   *Server // the server the request went to
 	ckState  byte
 	sckState byte
+	// now is the time in seconds; lastDate and firstDate are the dates
+	// a dated cookie (maxidle, maxlife) carried, 0 if none.
+	now                 int64
+	lastDate, firstDate int64
 }
 
 // newPersistence reads (and, per the mode, strips) the persistence cookie
 // of req for backend be; nil when be has no `cookie` line.
-func newPersistence(be *Backend, req *httpRequest) *persistence {
+func newPersistence(be *Backend, req *httpRequest, now time.Time) *persistence {
 	ck := be.px.Cookie
 	if ck == nil {
 		return nil
 	}
-	p := &persistence{ck: ck, method: req.method, ckState: ckNone, sckState: sckNone}
+	p := &persistence{ck: ck, method: req.method, ckState: ckNone, sckState: sckNone, now: now.Unix()}
 	kept := req.headers[:0]
 	for _, h := range req.headers {
 		if strings.EqualFold(h.name, "cookie") {
@@ -212,7 +220,27 @@ func (p *persistence) requestCookies(be *Backend, v []byte) []byte {
 				delim = valBeg + i
 			}
 		} else if i := strings.IndexByte(string(v[valBeg:valEnd]), '|'); i >= 0 {
+			// SRV|last-seen|first-seen, dates in 4-second units.
 			delim = valBeg + i
+			bar := delim + 1
+			if valEnd-bar >= 5 {
+				if d := b64tos30(v[bar:]); d > 0 {
+					p.lastDate = int64(d) << 2
+				}
+			}
+			if j := strings.IndexByte(string(v[bar:valEnd]), '|'); j >= 0 && valEnd-(bar+j) > 5 {
+				if d := b64tos30(v[bar+j+1:]); d > 0 {
+					p.firstDate = int64(d) << 2
+				}
+			}
+		}
+		// Too old or idle too long (or dated more than a day ahead): as if
+		// there were no cookie.
+		switch {
+		case p.firstDate != 0 && ck.MaxLife > 0 && (int32(p.now-p.firstDate) > int32(ck.MaxLife) || int32(p.firstDate-p.now) > 86400):
+			p.ckState, delim, p.firstDate, p.lastDate = ckOld, valBeg, 0, 0
+		case p.lastDate != 0 && ck.MaxIdle > 0 && (int32(p.now-p.lastDate) > int32(ck.MaxIdle) || int32(p.lastDate-p.now) > 86400):
+			p.ckState, delim, p.firstDate, p.lastDate = ckExpired, valBeg, 0, 0
 		}
 		p.pick(be, string(v[valBeg:delim]), delim == valBeg)
 		switch {
@@ -265,7 +293,7 @@ func (p *persistence) pick(be *Backend, value string, empty bool) {
 			p.ckState, found = ckDown, true
 		}
 	}
-	if !found && p.ckState != ckDown {
+	if !found && p.ckState != ckDown && p.ckState != ckExpired && p.ckState != ckOld {
 		p.ckState = ckInvalid
 	}
 }
@@ -301,7 +329,11 @@ func (p *persistence) response(status int, fields []header) []header {
 		}
 		out = append(out, f)
 	}
-	if !ck.Insert || (p.sckState == sckFound && ck.Preserve) || direct ||
+	// A direct request gets a cookie again only to refresh or fix its
+	// dates.
+	refresh := (ck.MaxIdle > 0 || p.lastDate != 0) && (p.lastDate == 0 || p.lastDate-p.now < 0) ||
+		ck.MaxLife > 0 && p.firstDate == 0 || ck.MaxLife == 0 && p.firstDate != 0
+	if !ck.Insert || (p.sckState == sckFound && ck.Preserve) || (direct && !refresh) ||
 		(ck.PostOnly && p.method != http.MethodPost) {
 		return out
 	}
@@ -313,6 +345,18 @@ func (p *persistence) response(status int, fields []header) []header {
 	} else {
 		b.WriteByte('=')
 		b.WriteString(srv.cfg.Cookie)
+		if ck.MaxIdle > 0 || ck.MaxLife > 0 {
+			b.WriteByte('|')
+			b.WriteString(s30tob64((p.now + 3) >> 2))
+			if ck.MaxLife > 0 {
+				first := (p.now + 3) >> 2
+				if p.firstDate != 0 {
+					first = p.firstDate >> 2
+				}
+				b.WriteByte('|')
+				b.WriteString(s30tob64(first))
+			}
+		}
 		b.WriteString("; path=/")
 	}
 	if ck.Domain != "" {
@@ -331,6 +375,9 @@ func (p *persistence) response(status int, fields []header) []header {
 	}
 	out = append(out, header{"set-cookie", b.String()})
 	p.sckState = sckInserted
+	if srv.cfg.Cookie != "" && direct {
+		p.sckState = sckUpdated // the same server, new dates
+	}
 	if ck.NoCache && cacheable(p.method, status, out) {
 		out = append(out, header{"cache-control", "private"})
 	}
@@ -497,3 +544,30 @@ func (p *persistence) redispatched(moved bool) {
 
 // direct reports whether the cookie chose srv (haproxy's SF_DIRECT).
 func (p *persistence) direct(srv *Server) bool { return p != nil && p.srv != nil && p.srv == srv }
+
+const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// s30tob64 writes the low 30 bits of v as 5 base64 digits, most
+// significant first, unpadded (haproxy's cookie date format).
+func s30tob64(v int64) string {
+	var out [5]byte
+	for i := 0; i < 5; i++ {
+		out[i] = b64[(v>>24)&0x3f]
+		v <<= 6
+	}
+	return string(out[:])
+}
+
+// b64tos30 reads 5 base64 digits written by s30tob64; -1 if one is not
+// a base64 digit.
+func b64tos30(in []byte) int {
+	out := 0
+	for i := 0; i < 5; i++ {
+		d := strings.IndexByte(b64, in[i])
+		if d < 0 {
+			return -1
+		}
+		out = out<<6 + d
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"hapair/pkg/haproxycfg"
 )
@@ -43,7 +44,7 @@ func TestRequestCookies(t *testing.T) {
 	} {
 		b := cookieBackend(tt.ck)
 		req := &httpRequest{method: "GET", headers: []header{{"Cookie", tt.in}}}
-		p := newPersistence(b, req)
+		p := newPersistence(b, req, time.Unix(1700000000, 0))
 		got := ""
 		if len(req.headers) > 0 {
 			got = req.headers[0].value
@@ -74,7 +75,7 @@ func FuzzCookies(f *testing.F) {
 		for _, ck := range modes {
 			b := cookieBackend(ck)
 			req := &httpRequest{method: "GET", headers: []header{{"Cookie", v}}}
-			p := newPersistence(b, req)
+			p := newPersistence(b, req, time.Unix(1700000000, 0))
 			if len(req.headers) > 0 && len(req.headers[0].value) > len(v) {
 				t.Fatalf("%q grew to %q", v, req.headers[0].value)
 			}

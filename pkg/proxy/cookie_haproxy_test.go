@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +39,8 @@ var cookieCases = []struct{ name, line string }{
 	// cookie on s2 while it is in maintenance.
 	{"persist", "cookie SRV insert indirect\n    option persist\n    option redispatch\n    retries 2\n    timeout connect 20ms\n    server s4 {dead} cookie c4"},
 	{"redisp", "cookie SRV insert indirect\n    option redispatch\n    retries 2\n    timeout connect 20ms\n    server s4 {dead} cookie c4"},
+	{"dated", "cookie SRV insert indirect maxidle 30m maxlife 2h"},
+	{"idle", "cookie SRV insert maxidle 600"},
 }
 
 // cookieRequests are sent in order to every case: the method, target and
@@ -71,6 +74,14 @@ var cookieRequests = []struct{ method, target, cookie string }{
 	{"GET", "/b?status=500", ""},
 	{"GET", "/a", "SRV=c4"},
 	{"GET", "/c", "x=1; SRV=c4"},
+	// Dated cookies: {T-N} is the date N seconds ago in haproxy's format.
+	{"GET", "/a", "SRV=c2|{T-0}|{T-60}"},
+	{"GET", "/a", "SRV=c2|{T-3600}|{T-60}"},
+	{"GET", "/a", "SRV=c2|{T-0}|{T-10000}"},
+	{"GET", "/a", "SRV=c2|{T--200000}|{T-60}"},
+	{"GET", "/a", "SRV=c2|{T-0}"},
+	{"GET", "/a", "SRV=c3|{T-700}"},
+	{"GET", "/a", "SRV=c3|zz"},
 }
 
 func cookieConfig(ports map[string]int, servers []string, dead string, sock string, logPort int) string {
@@ -201,8 +212,11 @@ func TestIntegrationCookieMatchesHaproxy(t *testing.T) {
 					sep = "&"
 				}
 				target := fmt.Sprintf("%s%srq=%d", r.target, sep, sent)
-				h := cookieExchange(t, hPorts[c.name], r.method, target, r.cookie)
-				g := cookieExchange(t, gPorts[c.name], r.method, target, r.cookie)
+				cookie := datedCookie(r.cookie, time.Now())
+				h := cookieExchange(t, hPorts[c.name], r.method, target, cookie)
+				g := cookieExchange(t, gPorts[c.name], r.method, target, cookie)
+				// The date a proxy writes is its own now: compared apart.
+				h, g = undate(t, h), undate(t, g)
 				sent++
 				if h != g {
 					t.Errorf("%s %s request %d (%s %s, Cookie %q):\nhaproxy:\n%s\ngproxy:\n%s", c.name, phase, i, r.method, r.target, r.cookie, h, g)
@@ -278,4 +292,37 @@ func cookieExchange(t *testing.T, port int, method, target, cookie string) strin
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+var datePlaceholder = regexp.MustCompile(`\{T-(-?\d+)\}`)
+
+// datedCookie replaces each {T-N} of v with the date N seconds before now
+// in haproxy's cookie format (seconds/4 in 5 base64 digits).
+func datedCookie(v string, now time.Time) string {
+	return datePlaceholder.ReplaceAllStringFunc(v, func(m string) string {
+		n, _ := strconv.Atoi(datePlaceholder.FindStringSubmatch(m)[1])
+		return s30tob64((now.Unix() - int64(n)) >> 2)
+	})
+}
+
+var setCookieDate = regexp.MustCompile(`(set-cookie: [^|;]*)((?:\|[A-Za-z0-9+/]{5})+)`)
+
+// undate checks that the dates a Set-Cookie carries are now (within 8 s,
+// in 4-second units) and replaces them with NOW; a date taken from the
+// request stays as it is.
+func undate(t *testing.T, head string) string {
+	t.Helper()
+	return setCookieDate.ReplaceAllStringFunc(head, func(m string) string {
+		sub := setCookieDate.FindStringSubmatch(m)
+		out := sub[1]
+		for _, d := range strings.Split(sub[2], "|")[1:] {
+			v := int64(b64tos30([]byte(d))) << 2
+			if diff := v - time.Now().Unix(); diff >= -8 && diff <= 8 {
+				out += "|NOW"
+			} else {
+				out += "|" + d
+			}
+		}
+		return out
+	})
 }

@@ -530,7 +530,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}()
 	peekBody(be, c.br, req)
 	key := balance.Key{Client: s.Client.Addr(), Req: req}
-	if req.persist = newPersistence(be, req); req.persist != nil {
+	if req.persist = newPersistence(be, req, e.now()); req.persist != nil {
 		if req.persist.srv != nil {
 			key.Persist = req.persist.srv
 		}
