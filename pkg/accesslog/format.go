@@ -83,9 +83,9 @@ func HTTPLog(s Session) string {
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, s.BytesToClient, 10)
 	// %CC %CS: no cookie capture; %tsc: the last two characters are the
-	// persistence cookie states, '-' without a `cookie` directive.
+	// persistence cookie states, '-' without a `cookie` mode.
 	b = append(b, " - - "...)
-	b = append(b, termChar(s.TermCause), termChar(s.TermState), '-', '-', ' ')
+	b = append(b, termChar(s.TermCause), termChar(s.TermState), termChar(s.CookieState), termChar(s.SetCookieState), ' ')
 	b = appendCounters(b, s)
 	// %hr and %hs print nothing without captures, and haproxy collapses
 	// the spaces around them.

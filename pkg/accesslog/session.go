@@ -47,6 +47,12 @@ type Session struct {
 	// "CR" (client closed before a full request).
 	TermCause byte
 	TermState byte
+	// The persistence cookie states, the 3rd and 4th characters of %tsc
+	// (zero prints as '-', as without a `cookie` mode): the request's
+	// cookie ('N' none, 'I' invalid, 'D' its server is down, 'V' valid,
+	// 'U' unused) and the response's ('N' none, 'P' passed on, 'D'
+	// deleted, 'I' inserted, 'R' rewritten).
+	CookieState, SetCookieState byte
 
 	ActConn  int  // %ac: concurrent connections on the process
 	FeConn   int  // %fc: on the frontend
@@ -83,13 +89,10 @@ type Session struct {
 	// CookieClient and CookieServer are `capture cookie` (%CC %CS):
 	// "NAME=value" cut at the declared length; "" when not seen.
 	CookieClient, CookieServer string
-	// CookieState and SetCookieState are the persistence cookie flags,
-	// the last two characters of %tsc; zero prints '-'.
-	CookieState, SetCookieState byte
-	UniqueID                    string         // %ID, from unique-id-format
-	ServerAddr                  netip.AddrPort // %si:%sp, the server connected to
-	BackendSrc                  netip.AddrPort // %bi:%bp, the local side of the server connection
-	ReqCounter                  uint64         // %rt, the process-wide stream number
+	UniqueID                   string         // %ID, from unique-id-format
+	ServerAddr                 netip.AddrPort // %si:%sp, the server connected to
+	BackendSrc                 netip.AddrPort // %bi:%bp, the local side of the server connection
+	ReqCounter                 uint64         // %rt, the process-wide stream number
 	// Filled by the log writer: the frontend's log count (%lc), the
 	// process id (%pid) and host name (%H).
 	LogCount uint64

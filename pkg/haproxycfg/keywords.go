@@ -468,9 +468,9 @@ var keywordTable = []Keyword{
 	{CtxProxy, "max-session-srv-conns", Cosmetic, 0, grpNone},
 	// haproxy 2.6 says it has no effect
 	{CtxProxy, "bind-process", Cosmetic, 0, grpNone},
-	// settings of features that are refused where they are used (minconn, hash-type consistent, cookie, capture)
+	// settings of features that are refused where they are used (minconn, cookie dynamic, capture)
 	{CtxProxy, "fullconn", Cosmetic, 0, grpNone},
-	{CtxProxy, "hash-balance-factor", Cosmetic, 0, grpNone},
+	{CtxProxy, "hash-balance-factor", Works, 0, grpNone},
 	{CtxProxy, "dynamic-cookie-key", Cosmetic, 0, grpNone},
 	{CtxProxy, "declare", Works, 0, grpNone},
 	{CtxProxy, "acl", Works, 0, 0},
@@ -482,12 +482,12 @@ var keywordTable = []Keyword{
 	{CtxProxy, "use-server", Refused, 0, grpRules},
 	{CtxProxy, "monitor", Works, 0, grpNone},
 	{CtxProxy, "monitor-uri", Works, 0, grpNone},
-	{CtxProxy, "cookie", Refused, 0, grpRouting},
+	{CtxProxy, "cookie", Works, 0, grpNone},
 	{CtxProxy, "dispatch", Refused, 0, grpRouting},
 	{CtxProxy, "force-persist", Refused, 0, grpRouting},
 	{CtxProxy, "ignore-persist", Refused, 0, grpRouting},
 	{CtxProxy, "persist", Refused, 0, grpRouting},
-	{CtxProxy, "hash-type", Refused, 0, grpRouting},
+	{CtxProxy, "hash-type", Works, 0, grpNone},
 	{CtxProxy, "stick", Refused, 0, grpRouting},
 	{CtxProxy, "stick-table", Refused, 0, grpRouting},
 	{CtxProxy, "source", Refused, 0, grpRouting},
@@ -575,7 +575,7 @@ var keywordTable = []Keyword{
 	{CtxOption, "log-health-checks", Refused, 0, grpLogs},
 	{CtxOption, "http-ignore-probes", Refused, 0, grpLogs},
 	{CtxOption, "allbackups", Refused, 0, grpRouting},
-	{CtxOption, "persist", Refused, 0, grpRouting},
+	{CtxOption, "persist", Works, 0, grpNone},
 	{CtxOption, "prefer-last-server", Refused, 0, grpRouting},
 	{CtxOption, "transparent", Refused, 0, grpRouting},
 
@@ -708,7 +708,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "non-stick", Cosmetic, 0, grpNone},
 	{CtxServer, "stick", Cosmetic, 0, grpNone},
 	// stats id, idle connection pool and TCP tuning
-	{CtxServer, "id", Cosmetic, 1, grpNone},
+	{CtxServer, "id", Works, 1, grpNone},
 	{CtxServer, "log-proto", Cosmetic, 1, grpNone},
 	{CtxServer, "max-reuse", Cosmetic, 1, grpNone},
 	{CtxServer, "pool-low-conn", Cosmetic, 1, grpNone},
@@ -766,7 +766,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "ssl-min-ver", Refused, 1, grpTLS},
 	{CtxServer, "verify", Refused, 1, grpTLS},
 	{CtxServer, "verifyhost", Refused, 1, grpTLS},
-	{CtxServer, "cookie", Refused, 1, grpRouting},
+	{CtxServer, "cookie", Works, 1, grpNone},
 	{CtxServer, "redir", Refused, 1, grpRouting},
 	{CtxServer, "source", Refused, 1, grpRouting},
 	{CtxServer, "usesrc", Refused, 1, grpRouting},

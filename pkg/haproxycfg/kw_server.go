@@ -85,6 +85,35 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			srv.Weight = n
+		case "id":
+			i++
+			if def {
+				p.diag(Alert, LocParsing, kw, "'%s' option is not accepted in default-server sections", opt)
+				continue
+			}
+			if !hasVal || val == "" {
+				fail("'id' : expects an integer argument")
+				return
+			}
+			n := atoi(val)
+			if n <= 0 {
+				fail("'id' : custom id has to be > 0")
+				return
+			}
+			for _, o := range p.cur.px.Servers {
+				if o.ID == n {
+					fail("'id' : custom id %d already used at %s:%d ('server %s')", n, o.Pos.File, o.Pos.Line, o.Name)
+					return
+				}
+			}
+			srv.ID = n
+		case "cookie":
+			i++
+			if !hasVal || val == "" {
+				fail("'cookie' expects <value> as argument.")
+				return
+			}
+			srv.Cookie = val
 		case "maxconn":
 			i++
 			n, ok := parseUint(val, 1<<31-1)

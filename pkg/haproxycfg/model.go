@@ -163,7 +163,38 @@ const (
 	LeastConn  Algorithm = "leastconn"
 	Source     Algorithm = "source"
 	First      Algorithm = "first"
+	URI        Algorithm = "uri"
+	URLParam   Algorithm = "url_param"
+	Hdr        Algorithm = "hdr"
+	Random     Algorithm = "random"
 )
+
+// Hashed reports whether the algorithm hashes a key (haproxy's "hash"
+// kind, whose `hash-type` applies and whose retries stay on the server).
+func (a Algorithm) Hashed() bool {
+	return a == Source || a == URI || a == URLParam || a == Hdr
+}
+
+// BalanceArgs are the arguments of a `balance` line.
+type BalanceArgs struct {
+	// uri: whole (the query string too), path-only (no scheme and
+	// authority), len N, depth N (0 = no limit).
+	URIWhole, URIPathOnly bool
+	URILen, URIDepth      int
+	// url_param NAME, hdr(NAME) [use_domain_only]
+	Param         string
+	Header        string
+	UseDomainOnly bool
+	// random(N): the number of draws (default 2).
+	Draws int
+}
+
+// HashType is `hash-type map-based|consistent [FUNC [avalanche]]`.
+type HashType struct {
+	Consistent bool
+	Func       string // sdbm (default), djb2, wt6, crc32
+	Avalanche  bool   // also the default of `hash-type consistent` alone
+}
 
 // Timeouts hold the `timeout` values (and the pre-2.1 spellings clitimeout,
 // srvtimeout, contimeout). Zero means not set.
@@ -184,6 +215,7 @@ func (t Timeouts) EffectiveQueue() time.Duration {
 // Options are the `option` flags the runtime acts on.
 type Options struct {
 	Redispatch  bool
+	Persist     bool // option persist: a cookie keeps sending to a down server
 	TCPLog      bool
 	HTTPLog     bool
 	DontLogNull bool
@@ -275,7 +307,12 @@ type Server struct {
 	// Sock is set for a server on a UNIX socket or an abstract name (Host
 	// and Port are then unused).
 	Sock SockAddr
-	Pos  Pos
+	// ID is haproxy's puid: `id N`, or the next free number from 1 in
+	// declaration order. Consistent hashing places servers by it.
+	ID int
+	// Cookie is the server's `cookie VALUE` ("" = none).
+	Cookie string
+	Pos    Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.
@@ -290,6 +327,29 @@ func (s *Server) Address(clientPort int) string {
 	}
 	return Bind{Host: s.Host, Port: port}.Address()
 }
+
+// Cookie is a `cookie NAME [options]` line (section 4.2, "cookie"):
+// persistence by a cookie naming the server.
+type Cookie struct {
+	Name string
+	// The mode: Rewrite, Insert or Prefix (at most one), or none
+	// (passive: the application sets the cookie).
+	Rewrite, Insert, Prefix                                 bool
+	Indirect, NoCache, PostOnly, Preserve, HTTPOnly, Secure bool
+	// Domain is the value of the domain attributes, joined as haproxy
+	// writes them ("a.example; domain=b.example").
+	Domain string
+	// Attrs are the `attr` values joined by "; ".
+	Attrs string
+	// MaxIdle and MaxLife are `maxidle` and `maxlife` in seconds (0 =
+	// none): dated cookies, refused when too old.
+	MaxIdle, MaxLife int
+	Pos              Pos
+}
+
+// Any is haproxy's PR_CK_ANY: a mode (or indirect) is set, which the
+// log's cookie flags show.
+func (c *Cookie) Any() bool { return c.Rewrite || c.Insert || c.Prefix || c.Indirect }
 
 // UserPass is one `stats auth user:pass`.
 type UserPass struct {
@@ -319,13 +379,20 @@ type UseBackend struct {
 
 // Proxy is a listen, frontend or backend section with defaults applied.
 type Proxy struct {
-	Name           string
-	Kind           Kind
-	Pos            Pos
-	Mode           Mode
-	Binds          []Bind
-	MaxConn        int // per-proxy frontend limit; 0 = global default
-	Balance        Algorithm
+	Name        string
+	Kind        Kind
+	Pos         Pos
+	Mode        Mode
+	Binds       []Bind
+	MaxConn     int // per-proxy frontend limit; 0 = global default
+	Balance     Algorithm
+	BalanceArgs BalanceArgs
+	HashType    HashType
+	// HashBalanceFactor is `hash-balance-factor` (0, or above 100):
+	// consistent hashing with bounded loads.
+	HashBalanceFactor int
+	// Cookie is `cookie NAME ...`; nil without.
+	Cookie         *Cookie
 	Timeouts       Timeouts
 	Retries        int // default 3
 	Options        Options

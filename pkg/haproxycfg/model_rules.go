@@ -83,12 +83,12 @@ const (
 // redirect rule.
 type Rule struct {
 	Action Action
-	Name   string         // header name (set/add/del/replace-header...) or variable (set-var/unset-var)
-	Value  Text           // header value, path, query, URI, method
-	Match  HeaderMatch    // del-header -m
+	Name   string        // header name (set/add/del/replace-header...) or variable (set-var/unset-var)
+	Value  Text          // header value, path, query, URI, method
+	Match  HeaderMatch   // del-header -m
 	NameRe *sample.Regex `json:"-"` // del-header -m reg
 	Regex  *sample.Regex `json:"-"` // replace-header, replace-value
-	Expr   *sample.Expr   `json:"-"` // set-var, set-src
+	Expr   *sample.Expr  `json:"-"` // set-var, set-src
 	// Status is deny_status (deny, tarpit) or set-status's code; 0 = the
 	// action's default.
 	Status   int

@@ -77,6 +77,27 @@ func (p *parser) validate() {
 
 func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	px := ps.px
+	// Server ids: a server without `id` takes the first free number from
+	// a counter that every server, numbered or not, moves on by one
+	// (haproxy's check_config_validity with get_next_id): ids 1, 2, 9, 4
+	// for four servers whose third says `id 9`.
+	taken := map[int]bool{}
+	for _, s := range px.Servers {
+		if s.ID != 0 {
+			taken[s.ID] = true
+		}
+	}
+	next := 1
+	for _, s := range px.Servers {
+		if s.ID == 0 {
+			for taken[next] {
+				next++
+			}
+			s.ID = next
+			taken[next] = true
+		}
+		next++
+	}
 	if ps.expectStatus != 0 && px.Options.HTTPChk != nil && px.Options.HTTPChk.ExpectStatus == 0 {
 		px.Options.HTTPChk.ExpectStatus = ps.expectStatus
 	}
@@ -90,7 +111,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	}
 	if !px.Kind.HasBackend() {
 		// Backend-only settings inherited from defaults mean nothing here.
-		px.Options.Redispatch = false
+		px.Options.Redispatch, px.Options.Persist = false, false
 		px.Options.HTTPChk = nil
 	}
 	if !px.Kind.HasFrontend() {
@@ -118,6 +139,14 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		return
 	}
 	if px.Mode == ModeTCP {
+		if px.Cookie != nil && px.Kind.HasBackend() {
+			p.postDiag(Warning, Pos{}, "cookie", "cookie will be ignored for %s '%s' (needs 'mode http').", typeStr(px.Kind), px.Name)
+			px.Cookie = nil
+		}
+		if px.Kind.HasBackend() && (px.Balance == URI || px.Balance == URLParam || px.Balance == Hdr) {
+			p.postDiag(Warning, Pos{}, "balance", "Layer 7 hash not possible for %s '%s' (needs 'mode http'). Falling back to round robin.", typeStr(px.Kind), px.Name)
+			px.Balance, px.BalanceArgs = RoundRobin, BalanceArgs{}
+		}
 		if px.Options.HTTPLog {
 			pos := ps.httplogPos
 			p.postDiag(Warning, pos, "option", "'option httplog' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.", typeStr(px.Kind), px.Name)
@@ -139,6 +168,12 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		if px.HTTP.ForwardFor != nil {
 			p.postDiag(Warning, Pos{}, "option", "'option forwardfor' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
 			px.HTTP.ForwardFor = nil
+		}
+		for _, s := range px.Servers {
+			if s.Cookie != "" {
+				p.postDiag(Warning, Pos{}, "cookie", "%s '%s' : ignoring cookie for server '%s' as HTTP mode is disabled.", typeStr(px.Kind), px.Name, s.Name)
+				s.Cookie = ""
+			}
 		}
 	}
 	if px.Kind.HasFrontend() && len(px.Binds) == 0 {

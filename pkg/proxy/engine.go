@@ -33,7 +33,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/accesslog"
-	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
 )
 
@@ -114,17 +113,16 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if !px.Kind.HasBackend() {
 			continue
 		}
-		pol, err := balance.New(string(px.Balance))
-		if err != nil {
-			return nil, fmt.Errorf("%s: backend %s: %w", px.Pos, px.Name, err)
-		}
 		errs, err := loadErrorFiles(px)
 		if err != nil {
 			return nil, err
 		}
-		b := &Backend{px: px, policy: pol, hash: px.Balance == haproxycfg.Source, started: start, now: e.now, errs: errs}
+		b := &Backend{px: px, hash: px.Balance.Hashed(), started: start, now: e.now, errs: errs}
 		for i, sc := range px.Servers {
-			s := &Server{cfg: sc, be: b, id: i + 1}
+			s := &Server{cfg: sc, be: b, id: sc.ID}
+			if s.id == 0 {
+				s.id = i + 1
+			}
 			if sc.Port != 0 {
 				s.dialAddr = sc.Address(0)
 			}
@@ -138,6 +136,9 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 			} else {
 				b.active = append(b.active, s)
 			}
+		}
+		if b.policy, err = newPolicy(b); err != nil {
+			return nil, fmt.Errorf("%s: backend %s: %w", px.Pos, px.Name, err)
 		}
 		e.backends = append(e.backends, b)
 		e.byProxy[px] = b

@@ -564,7 +564,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		be.ctr.cur.Add(-1)
 		s.BeConn = int(be.ctr.cur.Load())
 	}()
-	a, err := be.acquire(e.killed, balance.Key{Client: s.Client.Addr()}, nil, bt.EffectiveQueue())
+	peekBody(be, c.br, req)
+	key := balance.Key{Client: s.Client.Addr(), Req: req}
+	if req.persist = newPersistence(be, req, e.now()); req.persist != nil {
+		if req.persist.srv != nil {
+			key.Persist = req.persist.srv
+		}
+		defer func() { s.CookieState, s.SetCookieState = req.persist.logStates() }()
+	}
+	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {
 		s.Status = http.StatusServiceUnavailable
@@ -582,9 +590,14 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		return h.errorPage(c, s, page503, keep && drain(body))
 	}
 	srv := a.srv
+	if req.persist != nil {
+		req.persist.chosen = srv
+	}
 	defer func() {
-		s.SrvConn = srv.Conns() - 1
-		be.release(srv)
+		if srv != nil { // nil when a redispatch found no server
+			s.SrvConn = srv.Conns() - 1
+			be.release(srv)
+		}
 	}()
 	s.ServerName = srv.Name()
 	tAssigned := e.now()
@@ -653,9 +666,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// The connection was refused or timed out: retry after haproxy's
 		// turn-around time, min(timeout connect, 1s), if it was refused.
 		s.Retries++
-		be.ctr.retries.Add(1)
-		srv.ctr.retries.Add(1)
-		if !isTimeout(dialErr) {
+		retryWait, rerr := retryServer(e.killed, be, &srv, req, s, attempt, isTimeout(dialErr))
+		if rerr != nil {
+			s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
+			return h.errorPage(c, s, page503, false)
+		}
+		out.URL.Host = srv.cfg.Address(int(s.Frontend.Port()))
+		if retryWait {
 			wait := time.Second
 			if bt.Connect > 0 && bt.Connect < wait {
 				wait = bt.Connect
@@ -922,7 +939,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	if !ordered {
 		fields = sortedFields(resp)
 	}
-	var ruled int64 // the head's %B as received, when rules change it
+	var ruled int64 // what the rules changed in the head's %B (counted as received)
 	if c.rules != nil {
 		ruled = headSize(resp.Proto, reason, fields)
 		var denied *errorPage
@@ -930,6 +947,12 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 			return c.deniedResponse(*denied, keep, size+ruled, resp.Body)
 		}
 		bodyless = bodyless || c.rules.head
+		ruled -= headSize(resp.Proto, reason, fields)
+	}
+	// The persistence cookie goes in after the rules, as haproxy inserts
+	// it; %B counts it.
+	if req.persist != nil {
+		fields = req.persist.response(code, fields)
 	}
 	bw.WriteString("HTTP/1.1 ")
 	bw.WriteString(strconv.Itoa(code))
@@ -967,7 +990,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	if c.rules != nil {
 		// haproxy counts the head as the server sent it, and a body
 		// it does not send to a HEAD turned into another method.
-		size += ruled - headSize(resp.Proto, reason, fields)
+		size += ruled
 		if c.rules.head && req.method != http.MethodHead {
 			n, _ := io.Copy(io.Discard, resp.Body)
 			size += n
