@@ -193,9 +193,10 @@ type Bind struct {
 	// given by the host's form. A wildcard host ("", "*") with FamilyAny
 	// listens on IPv4 only, as haproxy 2.6 does.
 	Family      Family
-	V4V6        bool // `v4v6`: an IPv6 socket also accepts IPv4
-	V6Only      bool // `v6only`: an IPv6 socket accepts IPv6 only
-	Transparent bool // `transparent`: may bind a foreign address (IP_TRANSPARENT/IP_FREEBIND)
+	V4V6        bool     // `v4v6`: an IPv6 socket also accepts IPv4
+	V6Only      bool     // `v6only`: an IPv6 socket accepts IPv6 only
+	Transparent bool     // `transparent`: may bind a foreign address (IP_TRANSPARENT/IP_FREEBIND)
+	TLS         *BindTLS // `ssl` and its settings (model_tls.go); nil: clear text
 	Pos         Pos
 }
 
@@ -254,7 +255,9 @@ type Server struct {
 	// InitAddr is `init-addr` (methods "last", "libc", "none" or IP
 	// addresses, in order); nil means haproxy's default "last,libc".
 	InitAddr []string
-	Pos      Pos
+	// TLS is `ssl`/`check-ssl` and their settings (model_tls.go); nil: clear text.
+	TLS *ServerTLS
+	Pos Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.

@@ -147,6 +147,7 @@ type parser struct {
 	cond        []condFrame
 	abort       bool // stop reading the current file (haproxy's ERR_ABORT)
 	warned      map[string]bool
+	tls         tlsGlobal // global TLS defaults (kw_tls.go)
 }
 
 func newParser(opts ParseOptions) *parser {
