@@ -16,7 +16,8 @@ type Session struct {
 	Frontend netip.AddrPort // the local address the client reached
 	Accept   time.Time      // %t, the accept date
 
-	FrontendName string // %ft (haproxy appends '~' for SSL; we never terminate SSL)
+	FrontendName string // %f; %ft is it with '~' appended when SSL is set
+	SSL          bool   // the client connection is TLS
 	BackendName  string // %b
 	ServerName   string // %s; "<NOSRV>" when no server was chosen
 

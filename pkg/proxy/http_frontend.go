@@ -236,6 +236,9 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 			if err != nil {
 				return nil, err
 			}
+			if c, err = dialTLS(be, addr, c, bt.Connect); err != nil {
+				return nil, err
+			}
 			return &headConn{Conn: c, t: heads}, nil
 		},
 		ResponseHeaderTimeout: bt.Server,
@@ -325,6 +328,11 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	t := f.px.Timeouts
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	start := e.now() // the accept, then the end of the previous request
+	th, ok := e.handshake(f, nc, start)
+	if !ok {
+		return
+	}
+	ssl := tlsOf(nc) != nil
 	for first := true; ; first = false {
 		wait := reqTimeout
 		if !first {
@@ -340,7 +348,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s := accesslog.Session{
 			Client: client, Frontend: local, Accept: start,
 			FrontendName: f.Name(), BackendName: f.Name(), ServerName: "<NOSRV>",
-			TR: -1, Tw: -1, Tc: -1, Tr: -1,
+			TR: -1, Tw: -1, Tc: -1, Tr: -1, SSL: ssl,
+		}
+		if first {
+			s.Th = th
 		}
 		if err != nil {
 			// Nothing arrived: on a kept-alive connection the client may
@@ -353,7 +364,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			return
 		}
 		tFirst := e.now()
-		s.Ti = tFirst.Sub(start)
+		s.Ti = tFirst.Sub(start) - s.Th
 		read0 := d.n.Load() - int64(c.br.Buffered())
 		if !first {
 			setDeadline(nc.SetReadDeadline, tFirst, reqTimeout)
@@ -506,7 +517,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	keep := req.keepAlive && !h.isDraining() && h.mode != haproxycfg.HTTPClose
 	tHead := e.now()
-	s.TR = tHead.Sub(s.Accept.Add(s.Ti))
+	s.TR = tHead.Sub(s.Accept.Add(s.Th + s.Ti))
 	if req.method == http.MethodConnect {
 		// Tunnels are not relayed: Go's client would take over the
 		// server connection.

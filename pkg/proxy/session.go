@@ -119,6 +119,9 @@ func addrPort(a net.Addr) netip.AddrPort {
 // goroutines finish it then, so that this goroutine, whose stack the dial
 // grew to 8 KiB, does not stay behind for the session's lifetime.
 func (e *Engine) handle(f *Frontend, c net.Conn) {
+	if _, ok := e.handshakeTCP(f, c); !ok {
+		return
+	}
 	now := e.now()
 	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
 	defer s.recoverPanic("session")
@@ -140,6 +143,7 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 		ServerName:   "<NOSRV>",
 		Tw:           -1,
 		Tc:           -1,
+		SSL:          tlsOf(c) != nil,
 	}
 	// On the session's goroutine, under its recover, once the session is
 	// counted and its log begun (finish undoes and writes them): a panic
@@ -381,7 +385,11 @@ func (s *session) dial(clientPort uint16) (net.Conn, error) {
 	if addr == "" {
 		addr = s.srv.cfg.Address(int(clientPort))
 	}
-	return d.DialContext(s.e.killed, "tcp", addr)
+	c, err := d.DialContext(s.e.killed, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return s.serverTLS(c)
 }
 
 func isTimeout(err error) bool {

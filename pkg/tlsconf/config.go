@@ -148,7 +148,7 @@ type Server struct {
 	Curves     []tls.CurveID
 	ALPN       []string
 	// Verify is false for `verify none`.
-	Verify bool
+	Verify  bool
 	RootCAs *x509.CertPool
 	CRLs    []*x509.RevocationList
 	// VerifyHost is `verifyhost`: the name the certificate must carry;

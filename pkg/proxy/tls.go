@@ -1,0 +1,257 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/tlsconf"
+)
+
+// TLS termination on `bind ... ssl` listeners: the accepted connection is
+// wrapped at once (no I/O in the accept loop); its handshake runs on the
+// session's goroutine, bounded by `timeout client` as haproxy bounds an
+// embryonic session, and a failed one is logged with haproxy's
+// "fe/1: SSL handshake failure" line instead of a session line.
+
+// tlsListener wraps the accepted connections of one `ssl` bind.
+type tlsListener struct {
+	net.Listener
+	cfg *tls.Config
+}
+
+// tlsServerConn is an accepted TLS connection; hello is set once the
+// ClientHello was read and parsed (haproxy's "empty handshake" test).
+type tlsServerConn struct {
+	*tls.Conn
+	raw   net.Conn
+	hello atomic.Bool
+	luid  int // the bind's number in its frontend (haproxy's listener id)
+}
+
+func (l *tlsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &tlsServerConn{raw: c}
+	cfg := l.cfg.Clone()
+	base := l.cfg
+	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		tc.hello.Store(true)
+		return base, nil
+	}
+	tc.Conn = tls.Server(c, cfg)
+	return tc, nil
+}
+
+// wrapTLS returns the listener of bind number i of f, TLS-terminating
+// when the bind has `ssl`.
+func (e *Engine) wrapTLS(f *Frontend, i int, ln net.Listener) net.Listener {
+	if i >= len(f.px.Binds) || f.px.Binds[i].TLS == nil {
+		return ln
+	}
+	set := f.px.Binds[i].TLS.Settings
+	if set.Now == nil {
+		set.Now = e.now
+	}
+	return &luidListener{Listener: &tlsListener{Listener: ln, cfg: set.Config()}, luid: i + 1}
+}
+
+// luidListener stamps the listener id on accepted TLS connections.
+type luidListener struct {
+	net.Listener
+	luid int
+}
+
+func (l *luidListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*tlsServerConn); ok {
+		tc.luid = l.luid
+	}
+	return c, err
+}
+
+// tlsOf finds the TLS connection under the engine's wrappers; nil for a
+// clear-text connection.
+func tlsOf(c net.Conn) *tlsServerConn {
+	for {
+		switch v := c.(type) {
+		case *tlsServerConn:
+			return v
+		case *gatedConn:
+			c = v.Conn
+		default:
+			return nil
+		}
+	}
+}
+
+// TLSState is the connection's TLS state (ssl_fc_* fetches); nil for a
+// clear-text connection.
+func TLSState(c net.Conn) *tls.ConnectionState {
+	tc := tlsOf(c)
+	if tc == nil {
+		return nil
+	}
+	st := tc.ConnectionState()
+	return &st
+}
+
+// Handshake errors as haproxy names them (connection error codes
+// CO_ER_SSL_*), logged instead of a session line.
+const (
+	sslEmpty     = "Connection closed during SSL handshake"
+	sslAbort     = "Connection error during SSL handshake"
+	sslTimeout   = "Timeout during SSL handshake"
+	sslHandshake = "SSL handshake failure"
+	sslCrtFail   = "SSL client certificate not trusted"
+)
+
+// handshake runs the TLS handshake of an accepted connection, if it is
+// one; it returns the handshake time (%Th) and false, after logging,
+// when it failed.
+func (e *Engine) handshake(f *Frontend, c net.Conn, accept time.Time) (time.Duration, bool) {
+	tc := tlsOf(c)
+	if tc == nil {
+		return 0, true
+	}
+	ctx := e.killed
+	if t := f.px.Timeouts.Client; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, accept.Add(t))
+		defer cancel()
+	}
+	err := tc.HandshakeContext(ctx)
+	if err == nil {
+		return e.now().Sub(accept), true
+	}
+	msg := sslHandshake
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		msg = sslTimeout
+	case errors.Is(err, tlsconf.ErrClientCert):
+		msg = sslCrtFail
+	case !tc.hello.Load() && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+		msg = sslEmpty
+	case !tc.hello.Load() && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)):
+		msg = sslAbort
+	case e.killed.Err() != nil:
+		return 0, false
+	}
+	if (msg == sslEmpty || msg == sslAbort) && f.px.Options.DontLogNull {
+		return 0, false
+	}
+	if e.opts.ConnError != nil && len(f.px.Logs) > 0 {
+		e.opts.ConnError(f.px, ConnError{
+			Client: c.RemoteAddr(), Accept: accept, Listener: tc.luid, Msg: msg,
+		})
+	}
+	return 0, false
+}
+
+// ConnError is a connection that ended before it became a session, as
+// haproxy logs it: "ip:port [accept date] frontend/listener: Msg".
+type ConnError struct {
+	Client   net.Addr
+	Accept   time.Time
+	Listener int // the bind's number in its frontend, from 1
+	Msg      string
+}
+
+// handshakeTCP is handshake for the mode tcp accept loop: on failure it
+// gives back the slots the loop took.
+func (e *Engine) handshakeTCP(f *Frontend, c net.Conn) (time.Duration, bool) {
+	if tlsOf(c) == nil {
+		return 0, true
+	}
+	th, ok := e.handshake(f, c, e.now())
+	if !ok {
+		c.Close()
+		f.gate.release()
+		e.global.release()
+		e.wg.Done()
+	}
+	return th, ok
+}
+
+// sessionCaches are the TLS session caches of servers with ssl-reuse.
+var sessionCaches sync.Map // *haproxycfg.Server -> tls.ClientSessionCache
+
+func sessionCache(s *haproxycfg.Server) tls.ClientSessionCache {
+	if c, ok := sessionCaches.Load(s); ok {
+		return c.(tls.ClientSessionCache)
+	}
+	c, _ := sessionCaches.LoadOrStore(s, tls.NewLRUClientSessionCache(64))
+	return c.(tls.ClientSessionCache)
+}
+
+// dialTLS wraps a new connection to addr, one of be's servers, in TLS
+// when that server has `ssl` (the HTTP transport's dial).
+func dialTLS(be *Backend, addr string, c net.Conn, timeout time.Duration) (net.Conn, error) {
+	for _, s := range be.servers {
+		sc := s.cfg
+		if sc.TLS == nil || !sc.TLS.Traffic {
+			continue
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		if sc.Address(p) == addr {
+			var dl time.Time
+			if timeout > 0 {
+				dl = time.Now().Add(timeout)
+			}
+			return serverTLS(sc, c, "", sessionCache(sc), dl)
+		}
+	}
+	return c, nil
+}
+
+// serverTLS wraps a connection to a server in TLS when the server has
+// `ssl`; sni is the client's SNI for `sni ssl_fc_sni`.
+func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.ClientSessionCache, deadline time.Time) (net.Conn, error) {
+	if s.TLS == nil || !s.TLS.Traffic {
+		return c, nil
+	}
+	name := s.TLS.SNI
+	if s.TLS.SNIFromClient {
+		name = clientSNI
+	}
+	tc := tls.Client(c, s.TLS.Settings.Config(name, cache))
+	if !deadline.IsZero() {
+		_ = c.SetDeadline(deadline)
+	}
+	if err := tc.Handshake(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Time{})
+	return tc, nil
+}
+
+// serverTLS wraps the session's new server connection in TLS when the
+// server has `ssl`, within what is left of `timeout connect`.
+func (s *session) serverTLS(c net.Conn) (net.Conn, error) {
+	sc := s.srv.cfg
+	if sc.TLS == nil || !sc.TLS.Traffic {
+		return c, nil
+	}
+	sni := ""
+	if st := TLSState(s.cli); st != nil {
+		sni = st.ServerName
+	}
+	var dl time.Time
+	if s.bt.Connect > 0 {
+		dl = time.Now().Add(s.bt.Connect)
+	}
+	return serverTLS(sc, c, sni, sessionCache(sc), dl)
+}
