@@ -77,14 +77,17 @@ func (s suite) matches(word string) (match, known bool) {
 		return is(s.enc == "CHACHA20")
 	case "SHA1", "SHA":
 		return is(s.mac == "SHA1")
-	case "SHA256":
-		return is(s.enc == "AESGCM128" || s.enc == "CHACHA20")
-	case "SHA384":
-		return is(s.enc == "AESGCM256")
+	case "SHA256", "SHA384":
+		// MAC aliases: the AEAD suites' MAC is "AEAD" in OpenSSL, and
+		// the CBC-SHA256/384 suites are not offered here.
+		return false, true
 	case "TLSv1.2":
 		return is(s.tls12)
-	case "TLSv1", "TLSv1.0", "SSLv3":
-		return is(!s.tls12)
+	case "SSLv3":
+		// The protocol a suite first appeared in: RSA with AES-CBC-SHA.
+		return is(!s.tls12 && s.kx == "RSA")
+	case "TLSv1", "TLSv1.0":
+		return is(!s.tls12 && s.kx == "ECDH")
 	case "aNULL", "eNULL", "NULL", "COMPLEMENTOFDEFAULT", "COMPLEMENTOFALL",
 		"MEDIUM", "LOW", "EXPORT", "RC4", "DES", "3DES", "MD5", "IDEA", "SEED",
 		"CAMELLIA", "CAMELLIA128", "CAMELLIA256", "ARIA", "ARIA128", "ARIA256", "ARIAGCM",

@@ -151,8 +151,8 @@ type Server struct {
 	Verify  bool
 	RootCAs *x509.CertPool
 	CRLs    []*x509.RevocationList
-	// VerifyHost is `verifyhost`: the name the certificate must carry;
-	// "" checks the SNI sent, if any, else the chain only (haproxy 2.6).
+	// VerifyHost is `verifyhost`: the name the certificate must carry
+	// when no SNI is sent; with neither, only the chain is checked.
 	VerifyHost string
 	Cert       *Cert // `crt`: the client certificate
 	NoTickets  bool
@@ -182,9 +182,11 @@ func (s *Server) Config(sni string, cache tls.ClientSessionCache) *tls.Config {
 		c.Certificates = []tls.Certificate{crt}
 	}
 	if s.Verify {
-		host := s.VerifyHost
+		// The name sent wins, else verifyhost, else the chain alone
+		// (haproxy 2.6's ssl_sock_srv_verifycbk).
+		host := sni
 		if host == "" {
-			host = sni
+			host = s.VerifyHost
 		}
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
 			return s.verifyServer(cs, host)
