@@ -29,6 +29,7 @@ type tlsGlobal struct {
 	bindOpts, srvOpts                  []string
 	bindOptsPos, srvOptsPos            Pos
 	serverVerifyNone                   bool
+	dhParams                           bool // tune.ssl.default-dh-param or ssl-dh-param-file given
 }
 
 // sslOpts are the TLS options of one bind or server line before
@@ -139,6 +140,7 @@ func (p *parser) globalTLS(args []string) bool {
 			p.alert(kw, "'%s' expects 'none' or 'required' as argument.", kw)
 		}
 	case "tune.ssl.default-dh-param", "ssl-dh-param-file":
+		g.dhParams = true
 		// Accepted: haproxy's DHE key size / parameters. crypto/tls has
 		// no DHE, so gproxy never offers a DHE cipher (a cipher list
 		// naming DHE ones is narrowed, with a warning at the bind line)
@@ -387,9 +389,6 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if set.MinVersion, set.MaxVersion, ok = p.versions(o, "bind", prefix); !ok {
 		return false
 	}
-	if !p.resolveSuites(o, &set.Suites, &set.Curves, set.MaxVersion, "bind", prefix) {
-		return false
-	}
 	for _, proto := range o.alpn {
 		if proto == "h2" {
 			p.refuseForm(grpTLS, LocParsing, "bind", prefix, "'alpn' offering 'h2' (HTTP/2 is not implemented by gproxy yet; 'alpn http/1.1' works)")
@@ -403,6 +402,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		p.alert("bind", "%sverify is enabled but no CA file specified.", prefix)
 		return false
 	}
+	dh := p.tls.dhParams
 	if p.readFile != nil {
 		fsys := tlsconf.OS{}
 		var certs []*tlsconf.Cert
@@ -415,6 +415,9 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 			certs = append(certs, cs...)
 		}
 		set.Store = tlsconf.NewStore(certs, o.strictSNI)
+		for _, c := range certs {
+			dh = dh || c.DHParams
+		}
 		if o.caFile != "" && set.Verify != "none" {
 			pool, err := tlsconf.LoadCAs(fsys, o.caFile)
 			if err != nil {
@@ -432,6 +435,9 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 			set.CRLs = l
 		}
 	}
+	if !p.resolveSuites(o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, dh, "bind", prefix) {
+		return false
+	}
 	b.TLS = &BindTLS{Settings: set, Pos: p.pos()}
 	return true
 }
@@ -439,7 +445,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 // resolveSuites evaluates the cipher, TLS 1.3 suite and curve strings,
 // warning (with where the string was written) about what crypto/tls
 // cannot offer: the result may be narrower than OpenSSL's, never wider.
-func (p *parser) resolveSuites(o *sslOpts, suites *[]uint16, curves *[]tls.CurveID, maxVer uint16, kw, prefix string) bool {
+func (p *parser) resolveSuites(o *sslOpts, suites *[]uint16, curves *[]tls.CurveID, minVer *uint16, maxVer uint16, dh bool, kw, prefix string) bool {
 	at := func(t tlsText) string {
 		if t.pos == p.pos() {
 			return ""
@@ -451,6 +457,10 @@ func (p *parser) resolveSuites(o *sslOpts, suites *[]uint16, curves *[]tls.Curve
 		if err != nil {
 			p.alert(kw, "%s'ciphers'%s : %v.", prefix, at(o.ciphers), err)
 			return false
+		}
+		if dh && len(cl.DroppedDHE) > 0 {
+			// haproxy has DH parameters and would offer these.
+			cl.Dropped = append(cl.Dropped, cl.DroppedDHE...)
 		}
 		if len(cl.Dropped) > 0 {
 			p.warn(kw, "%s'ciphers'%s : %s not offered: gproxy (crypto/tls) does not implement them (DHE, CCM, CAMELLIA, ARIA, CBC-SHA256/384 and weaker ciphers); the ciphers offered are %s.",
@@ -467,6 +477,16 @@ func (p *parser) resolveSuites(o *sslOpts, suites *[]uint16, curves *[]tls.Curve
 		if len(dropped) > 0 {
 			p.warn(kw, "%s'ciphersuites'%s : %s not offered (crypto/tls does not implement them).", prefix, at(o.suites), strings.Join(dropped, ", "))
 		}
+	}
+	// OpenSSL 3 refuses SSLv3, TLSv1.0 and TLSv1.1 below security
+	// level 0, so haproxy does unless the cipher string lowers it.
+	if *minVer < tls.VersionTLS12 && !strings.Contains(o.ciphers.val, "@SECLEVEL=0") {
+		if maxVer < tls.VersionTLS12 {
+			p.alert(kw, "%sonly TLS versions below TLSv1.2 are enabled, which OpenSSL 3 (haproxy's library) refuses unless 'ciphers' holds '@SECLEVEL=0': every handshake would fail.", prefix)
+			return false
+		}
+		p.warn(kw, "%sTLSv1.0 and TLSv1.1 are refused, as by haproxy with OpenSSL 3 (its security level 1 forbids them; '@SECLEVEL=0' in 'ciphers' allows them).", prefix)
+		*minVer = tls.VersionTLS12
 	}
 	*curves = tlsconf.DefaultCurves
 	if o.curves.set {
@@ -631,7 +651,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 	if set.MinVersion, set.MaxVersion, ok = p.versions(&o, kw, prefix); !ok {
 		return false
 	}
-	if !p.resolveSuites(&o, &set.Suites, &set.Curves, set.MaxVersion, kw, prefix) {
+	if !p.resolveSuites(&o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, p.tls.dhParams, kw, prefix) {
 		return false
 	}
 	for _, proto := range o.alpn {

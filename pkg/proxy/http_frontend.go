@@ -236,7 +236,7 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 			if err != nil {
 				return nil, err
 			}
-			if c, err = dialTLS(be, addr, c, bt.Connect); err != nil {
+			if c, err = dialTLS(ctx, be, network, addr, c, bt.Connect); err != nil {
 				return nil, err
 			}
 			return &headConn{Conn: c, t: heads}, nil

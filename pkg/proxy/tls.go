@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http/httptrace"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -197,7 +198,7 @@ func sessionCache(s *haproxycfg.Server) tls.ClientSessionCache {
 
 // dialTLS wraps a new connection to addr, one of be's servers, in TLS
 // when that server has `ssl` (the HTTP transport's dial).
-func dialTLS(be *Backend, addr string, c net.Conn, timeout time.Duration) (net.Conn, error) {
+func dialTLS(ctx context.Context, be *Backend, network, addr string, c net.Conn, timeout time.Duration) (net.Conn, error) {
 	for _, s := range be.servers {
 		sc := s.cfg
 		if sc.TLS == nil || !sc.TLS.Traffic {
@@ -210,7 +211,15 @@ func dialTLS(be *Backend, addr string, c net.Conn, timeout time.Duration) (net.C
 			if timeout > 0 {
 				dl = time.Now().Add(timeout)
 			}
-			return serverTLS(sc, c, "", sessionCache(sc), dl)
+			tc, err := serverTLS(sc, c, "", sessionCache(sc), dl)
+			if err != nil {
+				// A failed handshake is a failed connection, retried and
+				// answered 503 as haproxy does: tell the request's trace.
+				if tr := httptrace.ContextClientTrace(ctx); tr != nil && tr.ConnectDone != nil {
+					tr.ConnectDone(network, addr, err)
+				}
+			}
+			return tc, err
 		}
 	}
 	return c, nil

@@ -113,6 +113,25 @@ type CipherList struct {
 	// OpenSSL would ignore: the effective list may be narrower than
 	// haproxy's, never wider.
 	Dropped []string
+	// DroppedDHE are the items that select only DHE ciphers. haproxy
+	// with OpenSSL 3 offers them only when it has DH parameters
+	// (tune.ssl.default-dh-param, ssl-dh-param-file, or DH PARAMETERS in
+	// the certificate file): without them, dropping these changes nothing.
+	DroppedDHE []string
+}
+
+// isDHE reports whether an item names only finite-field DH ciphers.
+func isDHE(item string, parts []string) bool {
+	if strings.HasPrefix(item, "DHE-") || strings.HasPrefix(item, "EDH-") {
+		return true
+	}
+	for _, p := range parts {
+		switch p {
+		case "DH", "DHE", "EDH", "kDHE", "kEDH":
+			return true
+		}
+	}
+	return false
 }
 
 // ErrProfileSystem is returned for "PROFILE=SYSTEM", a Red Hat OpenSSL
@@ -159,7 +178,11 @@ func ParseCipherList(s string) (CipherList, error) {
 		// crypto/tls lacks (DHE-RSA-AES128-GCM-SHA256, DH+AESGCM) or is a
 		// word OpenSSL ignores too: the list is narrower, say so.
 		if op == 0 && len(sel) == 0 && !onlyNothingAliases(parts) {
-			out.Dropped = append(out.Dropped, item)
+			if isDHE(item, parts) {
+				out.DroppedDHE = append(out.DroppedDHE, item)
+			} else {
+				out.Dropped = append(out.Dropped, item)
+			}
 		}
 		for id := range sel {
 			switch op {

@@ -68,8 +68,11 @@ func TestCipherListDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(cl.Dropped, ","); got != "DHE-RSA-AES128-GCM-SHA256,DHE-RSA-AES256-GCM-SHA384" {
-		t.Errorf("dropped %q", got)
+	if got := strings.Join(cl.DroppedDHE, ","); got != "DHE-RSA-AES128-GCM-SHA256,DHE-RSA-AES256-GCM-SHA384" || len(cl.Dropped) != 0 {
+		t.Errorf("dropped DHE %q, others %q", got, cl.Dropped)
+	}
+	if cl, _ := ParseCipherList("ECDHE+AESGCM:DH+AESGCM:CAMELLIA128-SHA"); len(cl.DroppedDHE) != 1 || len(cl.Dropped) != 1 {
+		t.Errorf("DH+AESGCM is DHE, CAMELLIA128-SHA is not: %+v", cl)
 	}
 	if len(cl.Suites) != 6 {
 		t.Errorf("want the 6 ECDHE suites, got %d", len(cl.Suites))

@@ -36,6 +36,9 @@ func (OS) Stat(n string) (fs.FileInfo, error)      { return os.Stat(n) }
 // Cert is one certificate as haproxy loads it from a `crt` file.
 type Cert struct {
 	Path string
+	// DHParams is set when the file holds DH PARAMETERS, which make
+	// haproxy offer DHE ciphers (gproxy cannot).
+	DHParams bool
 	TLS  tls.Certificate // Leaf set, chain after the leaf, OCSPStaple from FILE.ocsp
 }
 
@@ -164,7 +167,7 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 	if o, err := fsys.ReadFile(path + ".ocsp"); err == nil && len(o) > 0 {
 		c.OCSPStaple = o
 	}
-	return &Cert{Path: path, TLS: c}, nil
+	return &Cert{Path: path, TLS: c, DHParams: bytes.Contains(bundle, []byte("-----BEGIN DH PARAMETERS-----"))}, nil
 }
 
 // LoadPath loads a `crt` argument: a file, or a directory whose regular
