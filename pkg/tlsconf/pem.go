@@ -39,7 +39,7 @@ type Cert struct {
 	// DHParams is set when the file holds DH PARAMETERS, which make
 	// haproxy offer DHE ciphers (gproxy cannot).
 	DHParams bool
-	TLS  tls.Certificate // Leaf set, chain after the leaf, OCSPStaple from FILE.ocsp
+	TLS      tls.Certificate // Leaf set, chain after the leaf, OCSPStaple from FILE.ocsp
 }
 
 // Subject is the leaf's subject as haproxy prints it (`show ssl cert`,
