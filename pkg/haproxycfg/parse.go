@@ -3,6 +3,7 @@ package haproxycfg
 import (
 	"bytes"
 	"fmt"
+	"hapair/pkg/sample"
 	"os"
 	"sort"
 	"strconv"
@@ -127,6 +128,10 @@ type proxyState struct {
 	// expectStatus is `http-check expect status N` seen before
 	// `option httpchk`.
 	expectStatus int
+	// acls are the `acl` lines of this section, in file order; never
+	// inherited from defaults (haproxy keeps a named defaults section's
+	// ACLs for its own rules).
+	acls sample.ACLSet
 }
 
 type parser struct {

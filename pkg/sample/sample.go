@@ -71,6 +71,9 @@ type Txn struct {
 	Payload []byte
 	// Vars holds set-var values by full name ("txn.foo", "sess.bar").
 	Vars map[string]Value
+	// InResponse is set while http-response rules run: hdr() and the
+	// other direction-dependent fetches read Res instead of Req.
+	InResponse bool
 	// Env answers the fetches about the running process (nbsrv, be_conn,
 	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
 	Env Env
@@ -124,6 +127,9 @@ type ParseOptions struct {
 	// ReadFile reads pattern and map files (`-f FILE`, map(FILE)); nil
 	// refuses them.
 	ReadFile func(path string) ([]byte, error)
+	// Warn receives haproxy's warnings about a parsed ACL (no pattern
+	// given, a space before '('), text without location; nil drops them.
+	Warn func(msg string)
 }
 
 // ParseExpr compiles "FETCH[(args)][,CONV[(args)]...]" (the text inside
