@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
 	"hapair/pkg/tlsconf"
 )
 
@@ -26,7 +28,8 @@ import (
 // tlsListener wraps the accepted connections of one `ssl` bind.
 type tlsListener struct {
 	net.Listener
-	cfg *tls.Config
+	cfg   *tls.Config
+	store *tlsconf.Store
 }
 
 // tlsServerConn is an accepted TLS connection; hello is set once the
@@ -36,6 +39,8 @@ type tlsServerConn struct {
 	raw   net.Conn
 	hello atomic.Bool
 	luid  int // the bind's number in its frontend (haproxy's listener id)
+	// local is the certificate presented (ssl_f_*), set with hello.
+	local *x509.Certificate
 }
 
 func (l *tlsListener) Accept() (net.Conn, error) {
@@ -46,7 +51,11 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 	tc := &tlsServerConn{raw: c}
 	cfg := l.cfg.Clone()
 	base := l.cfg
-	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+	cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		// The store picks the same certificate again in GetCertificate.
+		if c, err := l.store.Pick(h.ServerName); err == nil {
+			tc.local = c.TLS.Leaf
+		}
 		tc.hello.Store(true)
 		return base, nil
 	}
@@ -64,7 +73,7 @@ func (e *Engine) wrapTLS(f *Frontend, i int, ln net.Listener) net.Listener {
 	if set.Now == nil {
 		set.Now = e.now
 	}
-	return &luidListener{Listener: &tlsListener{Listener: ln, cfg: set.Config()}, luid: i + 1}
+	return &luidListener{Listener: &tlsListener{Listener: ln, cfg: set.Config(), store: set.Store}, luid: i + 1}
 }
 
 // luidListener stamps the listener id on accepted TLS connections.
@@ -263,4 +272,34 @@ func (s *session) serverTLS(c net.Conn) (net.Conn, error) {
 		dl = time.Now().Add(s.bt.Connect)
 	}
 	return serverTLS(sc, c, sni, sessionCache(sc), dl)
+}
+
+// WithTLS extends env with the TLS facts of the client connection c
+// (tlsconf.TLSFacts, read by the ssl_fc and ssl_c/ssl_f fetches); a clear
+// connection answers ssl_fc false and no sample for the others.
+func WithTLS(env sample.Env, c net.Conn) sample.Env {
+	return tlsEnv{Env: env, c: tlsOf(c)}
+}
+
+type tlsEnv struct {
+	sample.Env
+	c *tlsServerConn
+}
+
+func (t tlsEnv) TLS() *tls.ConnectionState {
+	if t.c == nil {
+		return nil
+	}
+	st := t.c.ConnectionState()
+	if !st.HandshakeComplete {
+		return nil
+	}
+	return &st
+}
+
+func (t tlsEnv) TLSLocalCert() *x509.Certificate {
+	if t.c == nil {
+		return nil
+	}
+	return t.c.local
 }

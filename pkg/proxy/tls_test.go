@@ -1,0 +1,205 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
+	"hapair/pkg/tlsconf/tlstest"
+)
+
+// tlsEngine runs cfg (with {DIR} and {PORT} replaced) parsed from a file
+// with its certificates, collecting the ConnError lines.
+func tlsEngine(t *testing.T, src string, files map[string][]byte) (addr string, errs func() []ConnError) {
+	t.Helper()
+	dir := t.TempDir()
+	for n, b := range files {
+		tlstest.Write(t, filepath.Join(dir, n), b)
+	}
+	port := deadPort(t)
+	src = strings.ReplaceAll(strings.ReplaceAll(src, "{DIR}", dir), "{PORT}", fmt.Sprint(port))
+	p := filepath.Join(dir, "t.cfg")
+	tlstest.Write(t, p, []byte(src))
+	cfg, diags, err := haproxycfg.ParseFiles([]string{p}, haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	var mu sync.Mutex
+	var got []ConnError
+	e, err := New(cfg, Options{Logger: zerolog.Nop(), ConnError: func(_ *haproxycfg.Proxy, ce ConnError) {
+		mu.Lock()
+		got = append(got, ce)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Serve(context.Background())
+	t.Cleanup(func() {
+		e.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		e.Wait(ctx)
+	})
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	eventually(t, "listening", func() bool {
+		l, err := net.Listen("tcp", addr)
+		if err == nil {
+			l.Close()
+		}
+		return err != nil
+	})
+	return addr, func() []ConnError {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]ConnError(nil), got...)
+	}
+}
+
+// TestTLSHandshakeFailures: a client that closes before its ClientHello,
+// one that sends garbage, one with a truncated ClientHello and one that
+// stalls are each logged with haproxy's message (the stall once
+// `timeout client` expires), and a good client is served meanwhile.
+func TestTLSHandshakeFailures(t *testing.T) {
+	ca := tlstest.NewCA(t, "Test CA")
+	backend := startBackend(t, hello("srv"))
+	addr, errs := tlsEngine(t, fmt.Sprintf(`
+defaults
+    mode tcp
+    log 127.0.0.1:9 local0
+    timeout connect 1s
+    timeout client 300ms
+    timeout server 5s
+listen fe
+    bind 127.0.0.1:{PORT} ssl crt {DIR}/a.pem
+    server s1 127.0.0.1:%d
+`, backend.port), map[string][]byte{"a.pem": ca.Issue(t, tlstest.RSA, "a.test", "a.test").Bundle()})
+
+	send := func(b []byte) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b != nil {
+			c.Write(b)
+		}
+		c.Close()
+	}
+	send(nil)
+	send([]byte("GET / HTTP/1.1\r\n\r\n"))
+	send([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}) // a ClientHello cut short
+	stalled, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	stalled.Write([]byte{0x16, 0x03, 0x01})
+
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "a.test"})
+	if err != nil {
+		t.Fatalf("a good client: %v", err)
+	}
+	roundTrip(t, c, "")
+	c.Close()
+
+	eventually(t, "four failures logged", func() bool { return len(errs()) == 4 })
+	msgs := map[string]int{}
+	for _, ce := range errs() {
+		msgs[ce.Msg]++
+		if ce.Listener != 1 {
+			t.Errorf("listener id %d, want 1", ce.Listener)
+		}
+	}
+	want := map[string]int{sslEmpty: 2, sslHandshake: 1, sslTimeout: 1}
+	if fmt.Sprint(msgs) != fmt.Sprint(want) {
+		t.Errorf("logged %v, want %v", msgs, want)
+	}
+	// The stalled client was closed by the proxy.
+	stalled.SetReadDeadline(time.Now().Add(deadline))
+	if _, err := stalled.Read(make([]byte, 1)); err == nil {
+		t.Error("the stalled client is still connected")
+	}
+}
+
+// TestWithTLS: the TLS facts of a terminated connection reach the
+// fetches (ssl_fc, SNI, protocol, client and frontend certificates).
+func TestWithTLS(t *testing.T) {
+	ca := tlstest.NewCA(t, "Test CA")
+	dir := t.TempDir()
+	srv := ca.Issue(t, tlstest.ECDSA, "www.test", "www.test")
+	tlstest.Write(t, filepath.Join(dir, "s.pem"), srv.Bundle())
+	tlstest.Write(t, filepath.Join(dir, "ca.pem"), ca.PEM)
+	src := fmt.Sprintf("frontend f\n    bind 127.0.0.1:1 ssl crt %s/s.pem ca-file %s/ca.pem verify required alpn http/1.1\n", dir, dir)
+	p := filepath.Join(dir, "t.cfg")
+	tlstest.Write(t, p, []byte(src))
+	cfg, diags, err := haproxycfg.ParseFiles([]string{p}, haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	e := &Engine{now: time.Now, killed: context.Background()}
+	f := &Frontend{px: cfg.Proxies[0]}
+	tln := e.wrapTLS(f, 0, ln)
+	cli := ca.Issue(t, tlstest.RSA, "alice")
+	pair, _ := tls.X509KeyPair(cli.CertPEM, cli.KeyPEM)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	go func() {
+		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "www.test",
+			Certificates: []tls.Certificate{pair}, NextProtos: []string{"http/1.1"}})
+		if err == nil {
+			c.Read(make([]byte, 1))
+			c.Close()
+		}
+	}()
+	c, err := tln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok := e.handshake(f, c, time.Now()); !ok {
+		t.Fatal("handshake failed")
+	}
+	txn := &sample.Txn{Env: WithTLS(nil, c)}
+	for expr, want := range map[string]string{
+		"ssl_fc_sni": "www.test", "ssl_fc_protocol": "TLSv1.3", "ssl_c_s_dn(CN)": "alice",
+		"ssl_f_s_dn": "/CN=www.test", "ssl_fc_alpn": "http/1.1", "ssl_fc,bool": "",
+	} {
+		x, err := sample.ParseExpr(expr, &sample.ParseOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		v, ok := x.Eval(txn)
+		if expr == "ssl_fc,bool" {
+			if !ok || !v.Bool {
+				t.Errorf("ssl_fc is not true")
+			}
+			continue
+		}
+		if !ok || v.Str != want {
+			t.Errorf("%s = %q, want %q", expr, v.Str, want)
+		}
+	}
+	clear := &sample.Txn{Env: WithTLS(nil, &net.TCPConn{})}
+	x, _ := sample.ParseExpr("ssl_fc", &sample.ParseOptions{})
+	if v, _ := x.Eval(clear); v.Bool {
+		t.Error("ssl_fc is true on a clear connection")
+	}
+}
