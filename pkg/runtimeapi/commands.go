@@ -357,6 +357,7 @@ func (c *Commands) showStat(args []string) string {
 // haproxy's check status numbers in `show servers state` (HCHK_STATUS_*).
 var checkStatusNum = map[health.Code]int{
 	health.CodeNone: 1, health.CodeSOCKERR: 5, health.CodeL4OK: 6, health.CodeL4TOUT: 7, health.CodeL4CON: 8,
+	health.CodeL6OK: 9, health.CodeL6TOUT: 10, health.CodeL6RSP: 11,
 	health.CodeL7TOUT: 12, health.CodeL7RSP: 13, health.CodeL7OK: 15, health.CodeL7STS: 17,
 }
 
