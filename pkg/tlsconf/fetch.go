@@ -140,7 +140,9 @@ func init() {
 			return sample.Value{Type: sample.TypeBin, Str: string(h[:])}
 		})
 		one("der", sample.TypeBin, func(c *x509.Certificate) sample.Value { return sample.Value{Type: sample.TypeBin, Str: string(c.Raw)} })
-		one("version", sample.TypeInt, func(c *x509.Certificate) sample.Value { return sample.Value{Type: sample.TypeInt, Int: int64(c.Version)} })
+		one("version", sample.TypeInt, func(c *x509.Certificate) sample.Value {
+			return sample.Value{Type: sample.TypeInt, Int: int64(c.Version)}
+		})
 		// ASN1 UTCTime as haproxy prints it: YYMMDDhhmmssZ.
 		one("notbefore", sample.TypeStr, func(c *x509.Certificate) sample.Value {
 			return sample.Value{Type: sample.TypeStr, Str: c.NotBefore.UTC().Format("060102150405Z")}
