@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -49,6 +50,18 @@ frontend old
     bind 127.0.0.1:{old} ssl crt certs ssl-min-ver TLSv1.0 ciphers HIGH:!aNULL
     default_backend plain
 
+frontend mtls
+    bind 127.0.0.1:{mtls} ssl crt certs/00-default.pem ca-file ca.pem verify required
+    default_backend plain
+
+frontend strict
+    bind 127.0.0.1:{strict} ssl crt certs strict-sni alpn http/1.1
+    default_backend plain
+
+frontend sec0
+    bind 127.0.0.1:{sec0} ssl crt certs/00-default.pem ssl-min-ver TLSv1.0 ciphers HIGH:@SECLEVEL=0
+    default_backend plain
+
 frontend good
     bind 127.0.0.1:{good}
     default_backend tlsgood
@@ -73,8 +86,10 @@ backend tlsbad
 `
 
 type tlsLab struct {
-	dir string
-	ca  *x509.CertPool
+	dir        string
+	ca         *x509.CertPool
+	client     tls.Certificate // from the CA
+	wrongClint tls.Certificate // from another CA
 }
 
 func newTLSLab(t *testing.T) (*tlsLab, map[string]string) {
@@ -115,7 +130,17 @@ func newTLSLab(t *testing.T) (*tlsLab, map[string]string) {
 	t.Cleanup(func() { tlsSrv.Close() })
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
-	return &tlsLab{dir: dir, ca: pool}, map[string]string{
+	cl := ca.Issue(t, tlstest.RSA, "alice")
+	wcl := wrong.Issue(t, tlstest.RSA, "mallory")
+	clPair, err := tls.X509KeyPair(cl.CertPEM, cl.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wclPair, err := tls.X509KeyPair(wcl.CertPEM, wcl.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tlsLab{dir: dir, ca: pool, client: clPair, wrongClint: wclPair}, map[string]string{
 		"DIR": dir, "plain": plainLn.Addr().String(), "tlsback": tlsLn.Addr().String(),
 	}
 }
@@ -153,6 +178,27 @@ func observeTLS(t *testing.T, lab *tlsLab, ports map[string]int) tlsObservation 
 		o.subjects[sni] = c.ConnectionState().PeerCertificates[0].Subject.CommonName
 		c.Close()
 	}
+	handshake := func(fe string, cfg *tls.Config) string {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: deadline}, "tcp", addr(fe), cfg)
+		if err != nil {
+			return "refused"
+		}
+		defer c.Close()
+		// TLS 1.3 client certificates are judged after the handshake:
+		// a refused one shows at the first read.
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err != nil && !isTimeout(err) {
+			return "refused"
+		}
+		return "ok " + c.ConnectionState().NegotiatedProtocol
+	}
+	o.versions["mtls/no certificate"] = handshake("mtls", &tls.Config{RootCAs: lab.ca, ServerName: "default.test"})
+	o.versions["mtls/certificate from the CA"] = handshake("mtls", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", Certificates: []tls.Certificate{lab.client}})
+	o.versions["mtls/certificate from another CA"] = handshake("mtls", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", Certificates: []tls.Certificate{lab.wrongClint}})
+	o.versions["strict/default.test"] = handshake("strict", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", NextProtos: []string{"h2", "http/1.1"}})
+	o.versions["strict/nomatch.test"] = handshake("strict", &tls.Config{InsecureSkipVerify: true, ServerName: "nomatch.test"})
+	o.versions["strict/no SNI"] = handshake("strict", &tls.Config{InsecureSkipVerify: true})
+	o.versions["sec0/TLSv1.0"] = handshake("sec0", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10, CipherSuites: allGoSuites()})
 	for _, fe := range []string{"fe", "old"} {
 		for name, v := range map[string]uint16{"TLSv1.0": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13} {
 			c, err := tls.DialWithDialer(&net.Dialer{Timeout: deadline}, "tcp", addr(fe), &tls.Config{
@@ -228,7 +274,7 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		t.Fatalf("needs the openssl command: %v", err)
 	}
 	lab, vars := newTLSLab(t)
-	names := []string{"fe", "old", "good", "bad", "tcp"}
+	names := []string{"fe", "old", "mtls", "strict", "sec0", "good", "bad", "tcp"}
 	hp, gp := map[string]int{}, map[string]int{}
 	for _, n := range names {
 		hp[n], gp[n] = deadPort(t), deadPort(t)
@@ -272,7 +318,10 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 	// The reference itself, so that a broken setup cannot pass.
 	if want.subjects["ec.test"] != "ec.test" || want.subjects["x.wild.test"] != "wild" || want.subjects[""] != "default.test" ||
 		want.versions["fe/TLSv1.1"] != "refused" || want.versions["fe/TLSv1.2"] != "ok" ||
-		want.statuses["to a server verified with its CA"] != 200 || want.statuses["to a server verified with a wrong CA"] != 503 {
+		want.statuses["to a server verified with its CA"] != 200 || want.statuses["to a server verified with a wrong CA"] != 503 ||
+		want.versions["mtls/no certificate"] != "refused" || want.versions["mtls/certificate from the CA"] != "ok " ||
+		want.versions["strict/nomatch.test"] != "refused" || want.versions["strict/default.test"] != "ok http/1.1" ||
+		want.versions["sec0/TLSv1.0"] != "ok " {
 		t.Fatalf("haproxy did not behave as expected: %+v", want)
 	}
 	compare := func(what string, w, g map[string]string) {
