@@ -59,6 +59,10 @@ frontend strict
     bind 127.0.0.1:{strict} ssl crt certs strict-sni alpn http/1.1
     default_backend plain
 
+frontend curv
+    bind 127.0.0.1:{curv} ssl crt certs/00-default.pem curves P-384:X25519
+    default_backend plain
+
 frontend sec0
     bind 127.0.0.1:{sec0} ssl crt certs/00-default.pem ssl-min-ver TLSv1.0 ciphers HIGH:@SECLEVEL=0
     default_backend plain
@@ -164,12 +168,13 @@ type tlsObservation struct {
 	versions map[string]string // frontend/version -> "ok" or "refused"
 	ciphers  map[string]bool   // cipher (openssl name) -> accepted, TLS 1.2 on fe
 	suites13 map[string]bool   // TLS 1.3 suite -> accepted
+	groups   map[string]bool   // frontend/group/version -> accepted
 	statuses map[string]int    // scenario -> HTTP status
 }
 
 func observeTLS(t *testing.T, lab *tlsLab, ports map[string]int) tlsObservation {
 	o := tlsObservation{subjects: map[string]string{}, versions: map[string]string{}, ciphers: map[string]bool{},
-		suites13: map[string]bool{}, statuses: map[string]int{}}
+		suites13: map[string]bool{}, statuses: map[string]int{}, groups: map[string]bool{}}
 	addr := func(n string) string { return fmt.Sprintf("127.0.0.1:%d", ports[n]) }
 	for _, sni := range []string{"default.test", "ec.test", "x.wild.test", "a.b.wild.test", "nomatch.test", ""} {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: deadline}, "tcp", addr("fe"), &tls.Config{ServerName: sni, InsecureSkipVerify: true})
@@ -228,6 +233,17 @@ func observeTLS(t *testing.T, lab *tlsLab, ports map[string]int) tlsObservation 
 	for _, s := range []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"} {
 		o.suites13[s] = sClient(t, addr("fe"), "default.test", "-tls1_3", "-ciphersuites", s)
 	}
+	for _, fe := range []string{"fe", "curv"} {
+		for _, g := range []string{"X25519", "P-256", "P-384", "P-521", "X448", "ffdhe2048"} {
+			for _, v := range []string{"-tls1_2", "-tls1_3"} {
+				if v == "-tls1_2" && (fe == "fe" || g == "X448" || g == "ffdhe2048") {
+					continue // TLS 1.2: the restricted frontend is enough (and has no ffdhe groups)
+				}
+				// ECDHE ciphers only, so that TLS 1.2 cannot fall back to RSA.
+				o.groups[fe+"/"+g+"/"+v] = sClient(t, addr(fe), "default.test", v, "-groups", g, "-cipher", "ECDHE")
+			}
+		}
+	}
 	get := func(name, url string, tr *http.Transport) {
 		cl := &http.Client{Transport: tr, Timeout: deadline}
 		resp, err := cl.Get(url)
@@ -276,7 +292,7 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		t.Fatalf("needs the openssl command: %v", err)
 	}
 	lab, vars := newTLSLab(t)
-	names := []string{"fe", "old", "mtls", "strict", "sec0", "good", "bad", "tcp"}
+	names := []string{"fe", "old", "mtls", "strict", "curv", "sec0", "good", "bad", "tcp"}
 	hp, gp := map[string]int{}, map[string]int{}
 	for _, n := range names {
 		hp[n], gp[n] = deadPort(t), deadPort(t)
@@ -357,6 +373,16 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 	}
 	if !want.ciphers["ECDHE-ECDSA-AES128-GCM-SHA256"] || want.ciphers["DHE-RSA-AES128-GCM-SHA256"] {
 		t.Errorf("haproxy's cipher choice is not the expected one: %v", want.ciphers)
+	}
+	// Groups: the same, except X448 and ffdhe2048, which OpenSSL offers
+	// by default and crypto/tls does not implement.
+	for g, ok := range want.groups {
+		if got.groups[g] != ok && !(strings.HasPrefix(g, "fe/X448") || strings.HasPrefix(g, "fe/ffdhe")) {
+			t.Errorf("group %s: haproxy %v, gproxy %v", g, ok, got.groups[g])
+		}
+	}
+	if !want.groups["curv/P-384/-tls1_3"] || want.groups["curv/P-256/-tls1_3"] || !want.groups["fe/X448/-tls1_3"] || got.groups["fe/X448/-tls1_3"] {
+		t.Errorf("groups: haproxy %v, gproxy %v", want.groups, got.groups)
 	}
 	for s, ok := range want.suites13 {
 		if got.suites13[s] != ok {
