@@ -2,6 +2,7 @@ package haproxycfg
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -344,19 +345,18 @@ func (p *parser) bindTLSOption(o *sslOpts, args []string, i int) (n int, handled
 
 // finishBindTLS resolves a bind line's TLS options into b.TLS.
 func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
-	prefix := fmt.Sprintf("'bind %s' : ", addr)
+	prefix := fmt.Sprintf("'bind %s' in section '%s' : ", addr, p.sectionName)
 	if !o.ssl {
 		if o.seen {
-			// haproxy keeps such settings unused on a clear listener;
-			// gproxy refuses rather than serve cleartext by surprise.
-			p.alert("bind", "%sTLS settings without 'ssl' (gproxy refuses them rather than serve clear text).", prefix)
-			return false
+			// haproxy accepts them and serves clear text: so does gproxy,
+			// saying so.
+			p.warn("bind", "%sTLS settings without 'ssl' have no effect: the listener is clear text, as in haproxy.", prefix)
 		}
 		return true
 	}
 	g := &p.tls
 	if len(o.crts) == 0 {
-		p.alert("bind", "%sno SSL certificate specified (use 'crt').", prefix)
+		p.diag(Alert, LocNone, "bind", "Proxy '%s': no SSL certificate specified for bind '%s' at [%s:%d] (use 'crt').", p.cur.px.Name, addr, p.file, p.line)
 		return false
 	}
 	// Global defaults: options first (a bind line's own versions win).
@@ -409,7 +409,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		for _, c := range o.crts {
 			cs, err := tlsconf.LoadPath(fsys, c)
 			if err != nil {
-				p.alert("bind", "%s%v.", prefix, err)
+				p.alert("bind", "%s%s.", prefix, tlsErr(err))
 				return false
 			}
 			certs = append(certs, cs...)
@@ -421,7 +421,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		if o.caFile != "" && set.Verify != "none" {
 			pool, err := tlsconf.LoadCAs(fsys, o.caFile)
 			if err != nil {
-				p.alert("bind", "%s%v.", prefix, err)
+				p.alert("bind", "%s%s.", prefix, tlsErr(err))
 				return false
 			}
 			set.ClientCAs = pool
@@ -429,7 +429,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		if o.crlFile != "" {
 			l, err := tlsconf.LoadCRL(fsys, o.crlFile)
 			if err != nil {
-				p.alert("bind", "%s%v.", prefix, err)
+				p.alert("bind", "%s%s.", prefix, tlsErr(err))
 				return false
 			}
 			set.CRLs = l
@@ -692,7 +692,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 		if set.Verify {
 			pool, err := tlsconf.LoadCAs(fsys, o.caFile)
 			if err != nil {
-				p.diag(Alert, LocBracket, kw, "%s%v.", prefix, err)
+				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
 				return false
 			}
 			set.RootCAs = pool
@@ -700,7 +700,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 		if o.crlFile != "" {
 			l, err := tlsconf.LoadCRL(fsys, o.crlFile)
 			if err != nil {
-				p.diag(Alert, LocBracket, kw, "%s%v.", prefix, err)
+				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
 				return false
 			}
 			set.CRLs = l
@@ -708,7 +708,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 		if len(o.crts) > 0 {
 			c, err := tlsconf.LoadFile(fsys, o.crts[0])
 			if err != nil {
-				p.diag(Alert, LocBracket, kw, "%s%v.", prefix, err)
+				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
 				return false
 			}
 			set.Cert = c
@@ -716,4 +716,13 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 	}
 	t.Settings = set
 	return true
+}
+
+// tlsErr words a file error as haproxy: "MSG : No such file or directory".
+func tlsErr(err error) string {
+	var fe *tlsconf.FileError
+	if errors.As(err, &fe) {
+		return fe.Msg + " : " + errnoText(fe.Err)
+	}
+	return err.Error()
 }

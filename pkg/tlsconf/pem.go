@@ -95,7 +95,7 @@ func ParsePEM(bundle, key []byte) (tls.Certificate, error) {
 		}
 	}
 	if signer == nil {
-		return out, errors.New("no private key found")
+		return out, errNoKey
 	}
 	leaf, err := x509.ParseCertificate(out.Certificate[0])
 	if err != nil {
@@ -147,12 +147,24 @@ func keyMatches(pub any, priv crypto.PrivateKey) bool {
 	return false
 }
 
+var errNoKey = errors.New("no private key found")
+
+// FileError is a file that cannot be read; Err is the system's error
+// (haproxy prints it as strerror: "No such file or directory").
+type FileError struct {
+	Msg string
+	Err error
+}
+
+func (e *FileError) Error() string { return e.Msg + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
 // LoadFile loads one `crt` file: the bundle, FILE.key when the bundle has
 // no key, FILE.ocsp (a DER OCSP response, stapled) when present.
 func LoadFile(fsys FS, path string) (*Cert, error) {
 	bundle, err := fsys.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("unable to load SSL certificate from PEM file '%s': %w", path, err)
+		return nil, &FileError{Msg: fmt.Sprintf("unable to load SSL certificate from PEM file '%s'", path), Err: err}
 	}
 	var key []byte
 	if !bytes.Contains(bundle, []byte("PRIVATE KEY-----")) {
@@ -161,6 +173,10 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 		}
 	}
 	c, err := ParsePEM(bundle, key)
+	if errors.Is(err, errNoKey) {
+		// haproxy names the side file it looked in last.
+		return nil, fmt.Errorf("No Private Key found in '%s.key'", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("unable to load SSL certificate from PEM file '%s': %w", path, err)
 	}
@@ -176,7 +192,7 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 func LoadPath(fsys FS, path string) ([]*Cert, error) {
 	st, err := fsys.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("unable to stat SSL certificate from file '%s': %w", path, err)
+		return nil, &FileError{Msg: fmt.Sprintf("unable to stat SSL certificate from file '%s'", path), Err: err}
 	}
 	if !st.IsDir() {
 		c, err := LoadFile(fsys, path)
@@ -187,7 +203,7 @@ func LoadPath(fsys FS, path string) ([]*Cert, error) {
 	}
 	ents, err := fsys.ReadDir(path)
 	if err != nil {
-		return nil, fmt.Errorf("unable to scan directory '%s': %w", path, err)
+		return nil, &FileError{Msg: fmt.Sprintf("unable to scan directory '%s'", path), Err: err}
 	}
 	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	var out []*Cert
@@ -200,7 +216,7 @@ func LoadPath(fsys FS, path string) ([]*Cert, error) {
 		full := filepath.Join(path, n)
 		fi, err := fsys.Stat(full)
 		if err != nil {
-			return nil, fmt.Errorf("unable to stat SSL certificate from file '%s': %w", full, err)
+			return nil, &FileError{Msg: fmt.Sprintf("unable to stat SSL certificate from file '%s'", full), Err: err}
 		}
 		if !fi.Mode().IsRegular() {
 			continue
@@ -218,7 +234,7 @@ func LoadPath(fsys FS, path string) ([]*Cert, error) {
 func LoadCAs(fsys FS, path string) (*x509.CertPool, error) {
 	b, err := fsys.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("unable to load CA file '%s': %w", path, err)
+		return nil, &FileError{Msg: fmt.Sprintf("unable to load CA file '%s'", path), Err: err}
 	}
 	p := x509.NewCertPool()
 	if !p.AppendCertsFromPEM(b) {
@@ -231,7 +247,7 @@ func LoadCAs(fsys FS, path string) (*x509.CertPool, error) {
 func LoadCRL(fsys FS, path string) ([]*x509.RevocationList, error) {
 	b, err := fsys.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("unable to load CRL file '%s': %w", path, err)
+		return nil, &FileError{Msg: fmt.Sprintf("unable to load CRL file '%s'", path), Err: err}
 	}
 	var out []*x509.RevocationList
 	rest := b

@@ -25,7 +25,7 @@ func TestLoadPEMForms(t *testing.T) {
 		{name: "cert then key", data: rsaLeaf.Bundle(), wantCN: "rsa.test", chain: 1},
 		{name: "key then cert then chain", data: cat(ecLeaf.KeyPEM, ecLeaf.CertPEM, ca.PEM), wantCN: "ec.test", chain: 2},
 		{name: "key in side file", data: ecLeaf.CertPEM, side: ecLeaf.KeyPEM, wantCN: "ec.test", chain: 1},
-		{name: "no key", data: ecLeaf.CertPEM, wantErr: "no private key"},
+		{name: "no key", data: ecLeaf.CertPEM, wantErr: "No Private Key found in"},
 		{name: "wrong key", data: cat(ecLeaf.CertPEM, other.KeyPEM), wantErr: "inconsistencies"},
 		{name: "wrong side key", data: ecLeaf.CertPEM, side: other.KeyPEM, wantErr: "inconsistencies"},
 		{name: "no cert", data: ecLeaf.KeyPEM, wantErr: "no certificate"},
