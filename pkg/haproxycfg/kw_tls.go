@@ -726,3 +726,21 @@ func tlsErr(err error) string {
 	}
 	return err.Error()
 }
+
+// validateTLS checks what needs the whole proxy: `sni ssl_fc_sni` is done
+// in mode tcp only (the HTTP path pools server connections per server,
+// not per client name, so it would send one client's name for another).
+func (p *parser) validateTLS() {
+	for _, ps := range p.proxies {
+		px := ps.px
+		if px.Mode != ModeHTTP {
+			continue
+		}
+		for _, s := range px.Servers {
+			if s.TLS != nil && s.TLS.SNIFromClient {
+				p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: s.Pos, Keyword: "server", Style: LocBracket,
+					Msg: fmt.Sprintf("'server %s/%s' : 'sni ssl_fc_sni' in mode http is not implemented by gproxy (TLS): use 'sni str(NAME)', or keep haproxy for this configuration.", px.Name, s.Name)})
+			}
+		}
+	}
+}
