@@ -119,10 +119,14 @@ func addrPort(a net.Addr) netip.AddrPort {
 // goroutines finish it then, so that this goroutine, whose stack the dial
 // grew to 8 KiB, does not stay behind for the session's lifetime.
 func (e *Engine) handle(f *Frontend, c net.Conn) {
-	if _, ok := e.handshakeTCP(f, c); !ok {
+	accepted, ok := e.handshakeTCP(f, c)
+	if !ok {
 		return
 	}
 	now := e.now()
+	if !accepted.IsZero() {
+		now = accepted
+	}
 	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
 	defer s.recoverPanic("session")
 	e.mu.Lock()

@@ -179,19 +179,22 @@ type ConnError struct {
 }
 
 // handshakeTCP is handshake for the mode tcp accept loop: on failure it
-// gives back the slots the loop took.
-func (e *Engine) handshakeTCP(f *Frontend, c net.Conn) (time.Duration, bool) {
+// gives back the slots the loop took. It returns the accept date, before
+// the handshake (zero in clear text): haproxy's tcplog counts the
+// handshake in %Tw and %Tt.
+func (e *Engine) handshakeTCP(f *Frontend, c net.Conn) (time.Time, bool) {
 	if tlsOf(c) == nil {
-		return 0, true
+		return time.Time{}, true
 	}
-	th, ok := e.handshake(f, c, e.now())
+	accept := e.now()
+	_, ok := e.handshake(f, c, accept)
 	if !ok {
 		c.Close()
 		f.gate.release()
 		e.global.release()
 		e.wg.Done()
 	}
-	return th, ok
+	return accept, ok
 }
 
 // sessionCaches are the TLS session caches of servers with ssl-reuse.
