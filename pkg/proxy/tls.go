@@ -70,6 +70,11 @@ func (e *Engine) wrapTLS(f *Frontend, i int, ln net.Listener) net.Listener {
 		return ln
 	}
 	set := f.px.Binds[i].TLS.Settings
+	if set.Store == nil {
+		// Parsed without reading files (haproxycfg.Parse): no certificate,
+		// every handshake fails rather than the engine.
+		set.Store = tlsconf.NewStore(nil, true)
+	}
 	if set.Now == nil {
 		set.Now = e.now
 	}
