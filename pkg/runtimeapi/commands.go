@@ -93,6 +93,7 @@ var commands = []command{
 	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight},
 	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo},
 	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState},
+	{[]string{"show", "ssl", "cert"}, "show ssl cert [<certfile>]", "display the SSL certificates used in memory, or the details of a file", LevelOperator, (*Commands).showSSLCert},
 	{[]string{"show", "stat"}, "show stat", "report counters for each proxy and server", LevelUser, (*Commands).showStat},
 	{[]string{"show", "version"}, "show version", "show version of the current process", LevelUser, func(*Commands, []string) string { return stats.Version + "\n" }},
 }
