@@ -49,18 +49,32 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	tc := &tlsServerConn{raw: c}
-	cfg := l.cfg.Clone()
-	base := l.cfg
-	cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-		// The store picks the same certificate again in GetCertificate.
-		if c, err := l.store.Pick(h.ServerName); err == nil {
-			tc.local = c.TLS.Leaf
-		}
-		tc.hello.Store(true)
-		return base, nil
-	}
-	tc.Conn = tls.Server(c, cfg)
+	// One tls.Config for every connection of the bind: its session
+	// ticket keys must be shared for resumption (a per-connection clone
+	// would have its own), and cloning costs. The connection is found
+	// again from the ClientHello by its raw conn.
+	tc.Conn = tls.Server(&helloConn{Conn: c, owner: tc}, l.cfg)
 	return tc, nil
+}
+
+// helloConn is the raw connection under a tlsServerConn, leading the
+// ClientHello callback back to it.
+type helloConn struct {
+	net.Conn
+	owner *tlsServerConn
+}
+
+// onHello records the ClientHello's arrival and the certificate the
+// store picks for it (GetCertificate picks the same), for the handshake
+// error and ssl_f_* fetches.
+func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
+	if hc, ok := h.Conn.(*helloConn); ok {
+		if c, err := l.store.Pick(h.ServerName); err == nil {
+			hc.owner.local = c.TLS.Leaf
+		}
+		hc.owner.hello.Store(true)
+	}
+	return nil, nil
 }
 
 // wrapTLS returns the listener of bind number i of f, TLS-terminating
@@ -78,7 +92,9 @@ func (e *Engine) wrapTLS(f *Frontend, i int, ln net.Listener) net.Listener {
 	if set.Now == nil {
 		set.Now = e.now
 	}
-	return &luidListener{Listener: &tlsListener{Listener: ln, cfg: set.Config(), store: set.Store}, luid: i + 1}
+	tl := &tlsListener{Listener: ln, cfg: set.Config(), store: set.Store}
+	tl.cfg.GetConfigForClient = tl.onHello
+	return &luidListener{Listener: tl, luid: i + 1}
 }
 
 // luidListener stamps the listener id on accepted TLS connections.

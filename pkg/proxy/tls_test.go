@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -201,5 +202,55 @@ func TestWithTLS(t *testing.T) {
 	x, _ := sample.ParseExpr("ssl_fc", &sample.ParseOptions{})
 	if v, _ := x.Eval(clear); v.Bool {
 		t.Error("ssl_fc is true on a clear connection")
+	}
+}
+
+// TestTLSResumption: a client resumes its session on a new connection
+// (TLS 1.2 and 1.3 tickets), as with haproxy's default tickets; with
+// no-tls-tickets a TLS 1.2 client cannot (crypto/tls has no session-id
+// cache, where haproxy's OpenSSL would resume from its cache).
+func TestTLSResumption(t *testing.T) {
+	ca := tlstest.NewCA(t, "Test CA")
+	backend := startBackend(t, hello("srv"))
+	files := map[string][]byte{"a.pem": ca.Issue(t, tlstest.ECDSA, "a.test", "a.test").Bundle()}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	for _, c := range []struct {
+		opts    string
+		version uint16
+		want    bool
+	}{
+		{"", tls.VersionTLS12, true},
+		{"", tls.VersionTLS13, true},
+		{"no-tls-tickets", tls.VersionTLS12, false},
+	} {
+		addr, _ := tlsEngine(t, fmt.Sprintf(`
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen fe
+    bind 127.0.0.1:{PORT} ssl crt {DIR}/a.pem %s
+    server s1 127.0.0.1:%d
+`, c.opts, backend.port), files)
+		cfg := &tls.Config{RootCAs: pool, ServerName: "a.test", MaxVersion: c.version, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+		var resumed bool
+		for i := 0; i < 2; i++ {
+			conn, err := tls.Dial("tcp", addr, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// TLS 1.3 tickets come after the handshake: read the reply.
+			conn.SetReadDeadline(time.Now().Add(deadline))
+			if b, _ := io.ReadAll(conn); string(b) != "srv" {
+				t.Fatalf("read %q through the proxy", b)
+			}
+			resumed = conn.ConnectionState().DidResume
+			conn.Close()
+		}
+		if resumed != c.want {
+			t.Errorf("%q TLS %x: resumed %v, want %v", c.opts, c.version, resumed, c.want)
+		}
 	}
 }
