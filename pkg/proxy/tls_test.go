@@ -254,3 +254,64 @@ listen fe
 		}
 	}
 }
+
+// BenchmarkTLSHandshake: full TLS 1.3 handshakes (ECDSA P-256) through
+// a mode tcp ssl listener, client in the same process.
+func BenchmarkTLSHandshake(b *testing.B) {
+	ca := tlstest.NewCA(b, "Test CA")
+	backend := startBackendB(b)
+	dir := b.TempDir()
+	tlstest.Write(b, filepath.Join(dir, "a.pem"), ca.Issue(b, tlstest.ECDSA, "a.test", "a.test").Bundle())
+	port := benchPort(b)
+	src := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten fe\n    bind 127.0.0.1:%d ssl crt %s/a.pem\n    server s1 %s\n", port, dir, backend)
+	p := filepath.Join(dir, "t.cfg")
+	tlstest.Write(b, p, []byte(src))
+	cfg, _, err := haproxycfg.ParseFiles([]string{p}, haproxycfg.ParseOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := New(cfg, Options{Logger: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go e.Serve(context.Background())
+	defer e.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	time.Sleep(100 * time.Millisecond)
+	ccfg := &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c, err := tls.Dial("tcp", addr, ccfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+}
+
+func benchPort(b *testing.B) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startBackendB(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	return l.Addr().String()
+}
