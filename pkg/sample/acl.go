@@ -15,30 +15,59 @@ type aclImpl struct {
 	exprs []*aclExpr
 }
 
+// Tri-state results of haproxy's ACL engine (enum acl_test_res): MISS
+// means "not known yet"; AND/OR/NOT are the bitwise ones on these values.
+const (
+	triFail = 0
+	triMiss = 1
+	triPass = 3
+)
+
+// triNegate is acl_neg: PASS and FAIL swap, MISS stays.
+func triNegate(r int) int {
+	switch r {
+	case triPass:
+		return triFail
+	case triFail:
+		return triPass
+	}
+	return r
+}
+
 // test is the ORed result of the ACL's lines: a line matches when one of
 // the values its expression yields matches one of its patterns.
-func (a *ACL) test(t *Txn) bool {
+func (a *ACL) test(t *Txn) bool { return a.testTri(t, true) == triPass }
+
+func (a *ACL) testTri(t *Txn, final bool) int {
+	res := triFail
 	for _, e := range a.impl.exprs {
-		hit := false
 		mt := e.pats.kind.matchType()
-		e.expr.each(t, func(v Value) bool {
+		t.mayChange = false
+		vals := e.expr.values(t, t.scratch[:0])
+		for _, v := range vals {
 			if e.pats.kind != mFound {
 				var ok bool
 				if v, ok = Cast(v, mt); !ok {
-					return true
+					continue
 				}
 			}
 			if e.pats.match(v) >= 0 {
-				hit = true
-				return false
+				res = triPass
+				break
 			}
-			return true
-		})
-		if hit {
-			return true
+		}
+		// keep the grown buffer for the next evaluation, emptied so that
+		// it holds no reference to this request's strings
+		clear(vals)
+		t.scratch = vals[:0]
+		if res == triPass {
+			return res
+		}
+		if t.mayChange && !final {
+			res |= triMiss
 		}
 	}
-	return false
+	return res
 }
 
 // Test reports whether the ACL matches t.
@@ -419,22 +448,32 @@ type condImpl struct {
 	suites [][]condTerm
 }
 
-func (c condImpl) eval(t *Txn) bool {
-	res := false
+func (c condImpl) eval(t *Txn) bool { return c.evalTri(t, true) == triPass }
+
+// evalTri is acl_exec_cond then the if/unless polarity.
+func (c condImpl) evalTri(t *Txn, final bool) int {
+	res := triFail
 	for _, suite := range c.suites {
-		ok := true
+		sres := triPass
 		for _, term := range suite {
-			if term.acl.test(t) == term.neg {
-				ok = false
+			r := term.acl.testTri(t, final)
+			if term.neg {
+				r = triNegate(r)
+			}
+			sres &= r
+			if sres != triPass {
 				break
 			}
 		}
-		if ok {
-			res = true
+		res |= sres
+		if res == triPass {
 			break
 		}
 	}
-	return res != c.unless
+	if c.unless {
+		res = triNegate(res)
+	}
+	return res
 }
 
 func parseCond(args []string, acls ACLSet, o *ParseOptions) (*Cond, error) {

@@ -133,12 +133,13 @@ func init() {
 	RegisterConverter(ConvDef{Name: "field", Args: ArgSpec{Types: []ArgType{ArgInt, ArgStr, ArgInt}, Min: 2}, In: TypeStr, Out: TypeStr,
 		Check: fieldCheck,
 		Fn: func(_ *Txn, v Value, a []Arg) (Value, bool) {
-			return Value{Type: TypeStr, Str: fieldConv(v.Str, a[0].Int, a[1].Str, argInt(a, 2), false)}, true
+			f, ok := fieldConv(v.Str, a[0].Int, a[1].Str, countArg(a))
+			return Value{Type: TypeStr, Str: f}, ok
 		}})
 	RegisterConverter(ConvDef{Name: "word", Args: ArgSpec{Types: []ArgType{ArgInt, ArgStr, ArgInt}, Min: 2}, In: TypeStr, Out: TypeStr,
 		Check: fieldCheck,
 		Fn: func(_ *Txn, v Value, a []Arg) (Value, bool) {
-			return Value{Type: TypeStr, Str: fieldConv(v.Str, a[0].Int, a[1].Str, argInt(a, 2), true)}, true
+			return Value{Type: TypeStr, Str: wordConv(v.Str, a[0].Int, a[1].Str, countArg(a))}, true
 		}})
 	RegisterConverter(ConvDef{Name: "regsub", Args: ArgSpec{Types: []ArgType{ArgReg, ArgStr, ArgStr}, Min: 2}, In: TypeStr, Out: TypeStr,
 		Check: checkRegsub, Fn: regsubConv})
@@ -192,6 +193,14 @@ func init() {
 		Fn: func(_ *Txn, v Value, a []Arg) (Value, bool) {
 			return Value{Type: TypeStr, Str: jsonEscape(v.Str)}, true
 		}})
+}
+
+// countArg is the optional count of field()/word(), 1 by default.
+func countArg(a []Arg) int64 {
+	if len(a) > 2 {
+		return a[2].Int
+	}
+	return 1
 }
 
 func checkOperand(a []Arg, _ *ParseOptions) error {
@@ -255,63 +264,117 @@ func satMul(a, b int64) int64 {
 	return c
 }
 
-// fieldConv is field()/word(): the index-th (negative: from the end)
-// field or word of s split at any of delims, count fields from it (0: to
-// the end). Words skip empty fields.
-func fieldConv(s string, index int64, delims string, count int64, words bool) string {
-	var parts []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || strings.IndexByte(delims, s[i]) >= 0 {
-			parts = append(parts, s[start:i])
-			start = i + 1
-		}
-	}
-	// keep the original separators between joined fields
-	type span struct{ b, e int }
-	var spans []span
-	pos := 0
-	for _, p := range parts {
-		spans = append(spans, span{pos, pos + len(p)})
-		pos += len(p) + 1
-	}
-	if words {
-		w := spans[:0:0]
-		for _, sp := range spans {
-			if sp.e > sp.b {
-				w = append(w, sp)
+// fieldConv is field(): the index-th field (from the end when negative)
+// of s split at any byte of delims, and count-1 more (0: all the rest).
+// A field that does not exist gives no sample.
+func fieldConv(s string, index int64, delims string, count int64) (string, bool) {
+	isSep := func(c byte) bool { return strings.IndexByte(delims, c) >= 0 }
+	if index > 0 {
+		field, start := int64(1), 0
+		for end := 0; end < len(s); end++ {
+			if !isSep(s[end]) {
+				continue
+			}
+			if field == index {
+				if count == 1 {
+					return s[start:end], true
+				}
+				if count > 1 {
+					count--
+				}
+			} else {
+				start = end + 1
+				field++
 			}
 		}
-		spans = w
+		if field != index {
+			return "", false
+		}
+		return s[start:], true
 	}
-	n := int64(len(spans))
-	var from int64
+	field, end := int64(-1), len(s)
+	for start := len(s); start > 0; start-- {
+		if !isSep(s[start-1]) {
+			continue
+		}
+		if field == index {
+			if count == 1 {
+				return s[start:end], true
+			}
+			if count > 1 {
+				count--
+			}
+		} else {
+			end = start - 1
+			field--
+		}
+	}
+	if field != index {
+		return "", false
+	}
+	return s[:end], true
+}
+
+// wordConv is word(): like field() but runs of delimiters count as one
+// and delimiters at the ends are ignored; a missing word is empty.
+func wordConv(s string, index int64, delims string, count int64) string {
+	isSep := func(c byte) bool { return strings.IndexByte(delims, c) >= 0 }
+	word := int64(0)
+	in := false
 	if index > 0 {
-		from = index - 1
-	} else {
-		from = n + index
+		start := 0
+		for end := 0; end < len(s); end++ {
+			sep := isSep(s[end])
+			switch {
+			case !in && !sep:
+				if word != index {
+					word++
+					start = end
+				}
+				in = true
+			case in && sep:
+				if word == index {
+					if count == 1 {
+						return s[start:end]
+					}
+					if count > 1 {
+						count--
+					}
+				}
+				in = false
+			}
+		}
+		if word != index {
+			return ""
+		}
+		return s[start:]
 	}
-	if from < 0 || from >= n {
+	end := len(s)
+	for start := len(s); start > 0; start-- {
+		sep := isSep(s[start-1])
+		switch {
+		case !in && !sep:
+			if word != index {
+				word--
+				end = start
+			}
+			in = true
+		case in && sep:
+			if word == index {
+				if count == 1 {
+					return s[start:end]
+				}
+				if count > 1 {
+					count--
+				}
+			}
+			in = false
+		}
+	}
+	if word != index {
 		return ""
 	}
-	if index < 0 {
-		// counting backwards: count fields ending at from
-		to := from
-		if count == 0 {
-			from = 0
-		} else {
-			from = to - count + 1
-			if from < 0 {
-				from = 0
-			}
-		}
-		return s[spans[from].b:spans[to].e]
-	}
-	to := n - 1
-	if count > 0 && from+count-1 < to {
-		to = from + count - 1
-	}
-	return s[spans[from].b:spans[to].e]
+	return s[:end]
 }
 
 // urlDecode is url_dec: %XX sequences, '+' as space in the query part

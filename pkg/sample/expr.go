@@ -42,22 +42,28 @@ func (e exprImpl) eval(t *Txn) (Value, bool) {
 	return e.convert(t, v)
 }
 
-// each yields every value of the expression (every occurrence for a
-// multi-valued fetch), converted; an ACL tests each.
-func (e *exprImpl) each(t *Txn, yield func(Value) bool) {
+// values appends to out every value of the expression (every
+// occurrence for a multi-valued fetch), converted; an ACL tests each.
+func (e *exprImpl) values(t *Txn, out []Value) []Value {
 	if e.fetch.Each == nil {
 		if v, ok := e.eval(t); ok {
-			yield(v)
+			out = append(out, v)
 		}
-		return
+		return out
 	}
-	e.fetch.Each(t, e.args, func(v Value) bool {
-		v, ok := e.convert(t, v)
-		if !ok {
-			return true
+	start := len(out)
+	out = e.fetch.Each(t, e.args, out)
+	if len(e.convs) == 0 {
+		return out
+	}
+	keep := start
+	for i := start; i < len(out); i++ {
+		if v, ok := e.convert(t, out[i]); ok {
+			out[keep] = v
+			keep++
 		}
-		return yield(v)
-	})
+	}
+	return out[:keep]
 }
 
 // OutType is the type of the expression's result as known at parse time.

@@ -165,21 +165,20 @@ func init() {
 			}
 			return Value{Type: TypeStr, Str: u}, true
 		},
-		Each: func(t *Txn, a []Arg, y func(Value) bool) {
+		Each: func(t *Txn, a []Arg, out []Value) []Value {
 			uc, ok := t.Env.(UserlistChecker)
 			if !ok {
-				return
+				return out
 			}
 			u, p, ok := basicAuth(t)
 			if !ok || !uc.CheckUser(a[0].Str, u, p) {
-				return
+				return out
 			}
 			// the ACL's patterns are group names: test each group
 			for _, g := range uc.UserGroups(a[0].Str, u) {
-				if !y(Value{Type: TypeStr, Str: g}) {
-					return
-				}
+				out = append(out, Value{Type: TypeStr, Str: g})
 			}
+			return out
 		}})
 	for _, n := range []string{"http_auth_user", "http_auth_pass", "http_auth_type"} {
 		n := n

@@ -98,8 +98,9 @@ func init() {
 				s, ok := hdrOcc(m(t), a, false)
 				return Value{Type: TypeStr, Str: s}, ok
 			},
-			Each: func(t *Txn, a []Arg, y func(Value) bool) {
-				eachHdrOcc(m(t), a, false, func(s string) bool { return y(Value{Type: TypeStr, Str: s}) })
+			Each: func(t *Txn, a []Arg, out []Value) []Value {
+				eachHdrOcc(m(t), a, false, func(s string) bool { out = append(out, Value{Type: TypeStr, Str: s}); return true })
+				return out
 			}})
 		cnt := func(full bool) func(t *Txn, a []Arg) (Value, bool) {
 			return func(t *Txn, a []Arg) (Value, bool) {
@@ -118,8 +119,9 @@ func init() {
 				s, ok := hdrOcc(m(t), a, false)
 				return Value{Type: TypeInt, Int: atoiPrefix(s)}, ok
 			},
-			Each: func(t *Txn, a []Arg, y func(Value) bool) {
-				eachHdrOcc(m(t), a, false, func(s string) bool { return y(Value{Type: TypeInt, Int: atoiPrefix(s)}) })
+			Each: func(t *Txn, a []Arg, out []Value) []Value {
+				eachHdrOcc(m(t), a, false, func(s string) bool { out = append(out, Value{Type: TypeInt, Int: atoiPrefix(s)}); return true })
+				return out
 			}})
 		RegisterFetch(FetchDef{Name: hdrName + "_ip", Args: hdrArgs, Out: TypeIPv4,
 			Fn: func(t *Txn, a []Arg) (Value, bool) {
@@ -135,13 +137,15 @@ func init() {
 				})
 				return out, found
 			},
-			Each: func(t *Txn, a []Arg, y func(Value) bool) {
+			Each: func(t *Txn, a []Arg, out []Value) []Value {
 				eachHdrOcc(m(t), a, false, func(s string) bool {
 					if v, ok := hdrIP(s); ok {
-						return y(v)
+						out = append(out, v)
+						return true
 					}
 					return true
 				})
+				return out
 			}})
 		if d.prefix == "req." || d.prefix == "res." {
 			fh := d.prefix + "fhdr"
@@ -150,8 +154,9 @@ func init() {
 					s, ok := hdrOcc(m(t), a, true)
 					return Value{Type: TypeStr, Str: s}, ok
 				},
-				Each: func(t *Txn, a []Arg, y func(Value) bool) {
-					eachHdrOcc(m(t), a, true, func(s string) bool { return y(Value{Type: TypeStr, Str: s}) })
+				Each: func(t *Txn, a []Arg, out []Value) []Value {
+					eachHdrOcc(m(t), a, true, func(s string) bool { out = append(out, Value{Type: TypeStr, Str: s}); return true })
+					return out
 				}})
 			RegisterFetch(FetchDef{Name: fh + "_cnt", Args: ArgSpec{Types: []ArgType{ArgStr}}, Out: TypeInt, Fn: cnt(true)})
 		}
@@ -170,8 +175,9 @@ func init() {
 				})
 				return Value{Type: TypeStr, Str: out}, found
 			},
-			Each: func(t *Txn, a []Arg, y func(Value) bool) {
-				eachCookie(m(t), set, argStr(a, 0), func(v string) bool { return y(Value{Type: TypeStr, Str: v}) })
+			Each: func(t *Txn, a []Arg, out []Value) []Value {
+				eachCookie(m(t), set, argStr(a, 0), func(v string) bool { out = append(out, Value{Type: TypeStr, Str: v}); return true })
+				return out
 			}})
 		RegisterFetch(FetchDef{Name: name + "_cnt", Args: ArgSpec{Types: []ArgType{ArgStr}}, Out: TypeInt,
 			Fn: func(t *Txn, a []Arg) (Value, bool) {
@@ -190,8 +196,9 @@ func init() {
 				eachCookie(m(t), set, argStr(a, 0), func(v string) bool { out, found = v, true; return true })
 				return Value{Type: TypeInt, Int: atoiPrefix(out)}, found
 			},
-			Each: func(t *Txn, a []Arg, y func(Value) bool) {
-				eachCookie(m(t), set, argStr(a, 0), func(v string) bool { return y(Value{Type: TypeInt, Int: atoiPrefix(v)}) })
+			Each: func(t *Txn, a []Arg, out []Value) []Value {
+				eachCookie(m(t), set, argStr(a, 0), func(v string) bool { out = append(out, Value{Type: TypeInt, Int: atoiPrefix(v)}); return true })
+				return out
 			}})
 	}
 	cook("req.cook", req, false)
@@ -564,9 +571,13 @@ func fetchURLParam(t *Txn, a []Arg) (Value, bool) {
 	return Value{Type: TypeStr, Str: out}, found
 }
 
-func eachURLParam(t *Txn, a []Arg, y func(Value) bool) {
+func eachURLParam(t *Txn, a []Arg, out []Value) []Value {
 	if t.Req == nil {
-		return
+		return out
 	}
-	eachParam(t.Req.URI, argStr(a, 0), argStr(a, 1), func(v string) bool { return y(Value{Type: TypeStr, Str: v}) })
+	eachParam(t.Req.URI, argStr(a, 0), argStr(a, 1), func(v string) bool {
+		out = append(out, Value{Type: TypeStr, Str: v})
+		return true
+	})
+	return out
 }

@@ -90,7 +90,7 @@ func compileRegex(s string, icase bool) (*regexp.Regexp, error) {
 		if e, ok := err.(*syntax.Error); ok {
 			se = e
 		}
-		if se != nil && (se.Code == syntax.ErrInvalidPerlOp || se.Code == syntax.ErrInvalidEscape || se.Code == syntax.ErrInvalidRepeatOp && strings.Contains(s, "+")) {
+		if se != nil && (se.Code == syntax.ErrInvalidPerlOp || se.Code == syntax.ErrInvalidEscape || se.Code == syntax.ErrInvalidNamedCapture || se.Code == syntax.ErrInvalidRepeatOp && strings.Contains(s, "+")) {
 			return nil, fmt.Errorf("regex '%s' uses a PCRE feature gproxy does not support (backreference, lookaround, atomic group or possessive quantifier): %s", s, se.Code)
 		}
 		return nil, fmt.Errorf("regex '%s' is invalid (error=%s, erroffset=%d)", s, pcreText(se, err), errOffset(s, se))
@@ -310,7 +310,7 @@ func (ps *patternSet) add(text string) error {
 		}
 		k := text
 		if ps.icase {
-			k = strings.ToLower(k)
+			k = asciiLower(k)
 		}
 		if _, dup := ps.strIndex[k]; !dup {
 			ps.strIndex[k] = len(ps.pats) - 1
@@ -346,7 +346,7 @@ func matchWord(s, pat string, icase bool, delims string) bool {
 		w := s[c : c+len(pat)]
 		eq := w == pat
 		if icase {
-			eq = strings.EqualFold(w, pat)
+			eq = equalFold(w, pat)
 		}
 		if eq && (c == end || isDelim(s[c+len(pat)], delims)) {
 			return true
@@ -356,12 +356,44 @@ func matchWord(s, pat string, icase bool, delims string) bool {
 	return false
 }
 
+// The -i comparisons fold ASCII letters only, as haproxy's strncasecmp
+// in the C locale (Go's EqualFold also folds non-ASCII letters).
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x >= 'A' && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if y >= 'A' && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
 func hasPrefixFold(s, p string) bool {
-	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
+	return len(s) >= len(p) && equalFold(s[:len(p)], p)
 }
 
 func hasSuffixFold(s, p string) bool {
-	return len(s) >= len(p) && strings.EqualFold(s[len(s)-len(p):], p)
+	return len(s) >= len(p) && equalFold(s[len(s)-len(p):], p)
 }
 
 func containsFold(s, p string) bool {
@@ -369,7 +401,7 @@ func containsFold(s, p string) bool {
 		return true
 	}
 	for i := 0; i+len(p) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(p)], p) {
+		if equalFold(s[i:i+len(p)], p) {
 			return true
 		}
 	}
@@ -391,7 +423,18 @@ func (ps *patternSet) match(v Value) int {
 	case mStr:
 		k := v.Str
 		if ps.icase {
-			if i, ok := ps.strIndex[strings.ToLower(k)]; ok {
+			// lower-case into a stack buffer: the map lookup on
+			// string(bytes) does not allocate
+			var buf [128]byte
+			b := buf[:0]
+			for i := 0; i < len(k); i++ {
+				c := k[i]
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b = append(b, c)
+			}
+			if i, ok := ps.strIndex[string(b)]; ok {
 				return i
 			}
 			return -1
@@ -451,11 +494,7 @@ func (ps *patternSet) match(v Value) int {
 		case mReg:
 			ok = p.re.MatchString(v.Str)
 		case mMeth:
-			if ps.icase {
-				ok = strings.EqualFold(v.Str, p.str)
-			} else {
-				ok = v.Str == p.str
-			}
+			ok = methodMatch(v.Str, p.str, ps.icase)
 		}
 		if ok {
 			return i
@@ -491,6 +530,23 @@ func (ps *patternSet) matchIP(a netip.Addr) int {
 		}
 	}
 	return best
+}
+
+// methodMatch is pat_match_meth: the standard methods compare exactly,
+// only others honour -i.
+func methodMatch(sample, pat string, icase bool) bool {
+	if knownMethod(sample) || knownMethod(pat) || !icase {
+		return sample == pat
+	}
+	return equalFold(sample, pat)
+}
+
+func knownMethod(m string) bool {
+	switch m {
+	case "OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT":
+		return true
+	}
+	return false
 }
 
 // splitLines yields the lines of a pattern file as pat_ref_read_from_file

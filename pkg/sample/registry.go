@@ -17,11 +17,12 @@ type FetchDef struct {
 	Check func(args []Arg, o *ParseOptions) error
 	// Fn returns the sample; ok false is "no sample".
 	Fn func(t *Txn, args []Arg) (Value, bool)
-	// Each, when set, yields every value of a multi-valued fetch (all the
-	// occurrences of a header) for ACL matching, which tests each of them;
-	// stop by returning false. Fn still gives the single value of a
-	// sample expression.
-	Each func(t *Txn, args []Arg, yield func(Value) bool)
+	// Each, when set, appends to out every value of a multi-valued fetch
+	// (all the occurrences of a header) for ACL matching, which tests each
+	// of them, and returns out (out is scratch space reused per Txn, so
+	// that matching does not allocate). Fn still gives the single value
+	// of a sample expression.
+	Each func(t *Txn, args []Arg, out []Value) []Value
 }
 
 // ConvDef describes a converter. In is the type the input is cast to

@@ -77,7 +77,15 @@ type Txn struct {
 	// Env answers the fetches about the running process (nbsrv, be_conn,
 	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
 	Env Env
+
+	mayChange bool    // set by a fetch whose answer may change with more data
+	scratch   []Value // values of multi-valued fetches, reused per Txn
 }
+
+// MayChange is called by a fetch whose answer (or absence of answer)
+// could differ once more data arrives: the payload fetches while the
+// client's first bytes are still being buffered. EvalMore uses it.
+func (t *Txn) MayChange() { t.mayChange = true }
 
 // Env is the running engine as fetches see it. Unknown names give -1 /
 // false. Other packages add methods through their own interfaces, checked
@@ -110,6 +118,19 @@ func (c *Cond) Eval(t *Txn) bool {
 		return true
 	}
 	return c.impl.eval(t)
+}
+
+// EvalMore evaluates c on data that may still grow, as rules under
+// `tcp-request inspect-delay` do: final is false when the result depends
+// on a fetch that could answer differently with more data (haproxy's
+// ACL_TEST_MISS); the engine then waits for more data or for the delay to
+// expire, and evaluates with Eval at the end.
+func (c *Cond) EvalMore(t *Txn) (holds, final bool) {
+	if c == nil {
+		return true, true
+	}
+	r := c.impl.evalTri(t, false)
+	return r == triPass, r != triMiss
 }
 
 // ACL is one compiled named ACL (`acl NAME ...`); several lines with the
