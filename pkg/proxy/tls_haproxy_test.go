@@ -55,6 +55,10 @@ frontend mtls
     bind 127.0.0.1:{mtls} ssl crt certs/00-default.pem ca-file ca.pem verify required
     default_backend plain
 
+frontend crl
+    bind 127.0.0.1:{crl} ssl crt certs/00-default.pem ca-file ca.pem verify optional crl-file crl.pem
+    default_backend plain
+
 frontend strict
     bind 127.0.0.1:{strict} ssl crt certs strict-sni alpn http/1.1
     default_backend plain
@@ -95,6 +99,7 @@ type tlsLab struct {
 	ca         *x509.CertPool
 	client     tls.Certificate // from the CA
 	wrongClint tls.Certificate // from another CA
+	revoked    tls.Certificate // from the CA, in its CRL
 }
 
 func newTLSLab(t *testing.T) (*tlsLab, map[string]string) {
@@ -146,7 +151,13 @@ func newTLSLab(t *testing.T) (*tlsLab, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tlsLab{dir: dir, ca: pool, client: clPair, wrongClint: wclPair}, map[string]string{
+	rv := ca.Issue(t, tlstest.RSA, "revoked")
+	tlstest.Write(t, filepath.Join(dir, "crl.pem"), ca.CRL(t, rv))
+	rvPair, err := tls.X509KeyPair(rv.CertPEM, rv.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tlsLab{dir: dir, ca: pool, client: clPair, wrongClint: wclPair, revoked: rvPair}, map[string]string{
 		"DIR": dir, "plain": plainLn.Addr().String(), "tlsback": tlsLn.Addr().String(),
 	}
 }
@@ -202,6 +213,10 @@ func observeTLS(t *testing.T, lab *tlsLab, ports map[string]int) tlsObservation 
 	o.versions["mtls/no certificate"] = handshake("mtls", &tls.Config{RootCAs: lab.ca, ServerName: "default.test"})
 	o.versions["mtls/certificate from the CA"] = handshake("mtls", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", Certificates: []tls.Certificate{lab.client}})
 	o.versions["mtls/certificate from another CA"] = handshake("mtls", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", Certificates: []tls.Certificate{lab.wrongClint}})
+	o.versions["crl/no certificate (verify optional)"] = handshake("crl", &tls.Config{RootCAs: lab.ca, ServerName: "default.test"})
+	o.versions["crl/certificate from the CA"] = handshake("crl", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", Certificates: []tls.Certificate{lab.client}})
+	o.versions["crl/revoked certificate"] = handshake("crl", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", Certificates: []tls.Certificate{lab.revoked}})
+	o.versions["crl/certificate from another CA"] = handshake("crl", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", Certificates: []tls.Certificate{lab.wrongClint}})
 	o.versions["strict/default.test"] = handshake("strict", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", NextProtos: []string{"h2", "http/1.1"}})
 	o.versions["strict/nomatch.test"] = handshake("strict", &tls.Config{InsecureSkipVerify: true, ServerName: "nomatch.test"})
 	o.versions["strict/no SNI"] = handshake("strict", &tls.Config{InsecureSkipVerify: true})
@@ -292,10 +307,19 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		t.Fatalf("needs the openssl command: %v", err)
 	}
 	lab, vars := newTLSLab(t)
-	names := []string{"fe", "old", "mtls", "strict", "curv", "sec0", "good", "bad", "tcp"}
+	names := []string{"fe", "old", "mtls", "crl", "strict", "curv", "sec0", "good", "bad", "tcp"}
+	// gproxy's listeners are open from the start (a port picked and
+	// closed could be taken by a client's connection meanwhile).
 	hp, gp := map[string]int{}, map[string]int{}
+	lns := map[string]net.Listener{}
 	for _, n := range names {
-		hp[n], gp[n] = deadPort(t), deadPort(t)
+		hp[n] = deadPort(t)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns[ln.Addr().String()] = ln
+		gp[n] = ln.Addr().(*net.TCPAddr).Port
 	}
 	haproxytest.Start(t, fillTLS(vars, hp))
 	for _, n := range names {
@@ -316,7 +340,7 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 	if len(diags) != 1 || !strings.Contains(warned[0], "TLSv1.0 and TLSv1.1 are refused") {
 		t.Errorf("want only the warning that TLSv1.0 and TLSv1.1 are refused on frontend old, got:\n%s", strings.Join(warned, "\n"))
 	}
-	e, err := New(cfg, Options{Logger: zerolog.Nop()})
+	e, err := New(cfg, Options{Logger: zerolog.Nop(), Listeners: lns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +363,8 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		want.statuses["to a server verified with its CA"] != 200 || want.statuses["to a server verified with a wrong CA"] != 503 ||
 		want.versions["mtls/no certificate"] != "refused" || want.versions["mtls/certificate from the CA"] != "ok " ||
 		want.versions["strict/nomatch.test"] != "refused" || want.versions["strict/default.test"] != "ok http/1.1" ||
-		want.versions["sec0/TLSv1.0"] != "ok " {
+		want.versions["sec0/TLSv1.0"] != "ok " || want.versions["crl/revoked certificate"] != "refused" ||
+		want.versions["crl/no certificate (verify optional)"] != "ok " {
 		t.Fatalf("haproxy did not behave as expected: %+v", want)
 	}
 	compare := func(what string, w, g map[string]string) {

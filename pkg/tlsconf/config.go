@@ -73,6 +73,10 @@ func (b *Bind) Config() *tls.Config {
 		c.ClientAuth = tls.RequireAnyClientCert
 	}
 	if c.ClientAuth != tls.NoClientCert {
+		// The CertificateRequest names the CAs of ca-file, as haproxy's
+		// does (no-ca-names is not implemented): clients pick their
+		// certificate by them, and send none when none matches.
+		c.ClientCAs = b.ClientCAs
 		// Verified here rather than by crypto/tls, to check the CRLs of
 		// every certificate of the chain, as haproxy's crl-file does
 		// (OpenSSL's CRL_CHECK_ALL).

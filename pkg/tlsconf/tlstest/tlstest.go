@@ -116,3 +116,22 @@ func Write(t testing.TB, path string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// CRL is a PEM revocation list from the CA listing the leaves given.
+func (ca *CA) CRL(t testing.TB, revoked ...*Leaf) []byte {
+	t.Helper()
+	var entries []x509.RevocationListEntry
+	for _, l := range revoked {
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: l.Cert.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number:                    big.NewInt(serial.Add(1)),
+		ThisUpdate:                time.Now().Add(-time.Hour),
+		NextUpdate:                time.Now().Add(24 * time.Hour),
+		RevokedCertificateEntries: entries,
+	}, ca.Cert, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
+}
