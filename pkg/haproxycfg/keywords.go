@@ -668,7 +668,7 @@ var keywordTable = []Keyword{
 	{CtxBind, "crl-file", Works, 1, grpNone},
 	{CtxBind, "crt", Works, 1, grpNone},
 	{CtxBind, "crt-ignore-err", Refused, 1, grpTLS},
-	{CtxBind, "crt-list", Refused, 1, grpTLS},
+	{CtxBind, "crt-list", Works, 1, grpNone},
 	{CtxBind, "curves", Works, 1, grpNone},
 	{CtxBind, "ecdhe", Works, 1, grpNone},
 	{CtxBind, "npn", Refused, 1, grpTLS},

@@ -38,6 +38,7 @@ type tlsGlobal struct {
 type sslOpts struct {
 	ssl, checkSSL             bool
 	crts                      []string
+	crtList                   []bool // crts[i] is a crt-list file
 	caFile, crlFile           string
 	verify                    string
 	alpn                      []string
@@ -293,11 +294,16 @@ func (p *parser) bindTLSOption(o *sslOpts, args []string, i int) (n int, handled
 	case "no-tls-tickets":
 		o.noTickets = true
 		return 0, true, true
-	case "crt":
+	case "crt", "crt-list":
 		if !need() {
 			return 0, true, false
 		}
-		o.crts = append(o.crts, joinBase(p.tls.crtBase, val))
+		if opt == "crt-list" {
+			o.crts = append(o.crts, val) // not under crt-base, as haproxy
+		} else {
+			o.crts = append(o.crts, joinBase(p.tls.crtBase, val))
+		}
+		o.crtList = append(o.crtList, opt == "crt-list")
 		return 1, true, true
 	case "ca-file", "crl-file":
 		if !need() {
@@ -406,7 +412,15 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if p.readFile != nil {
 		fsys := tlsconf.OS{}
 		var certs []*tlsconf.Cert
-		for _, c := range o.crts {
+		for i, c := range o.crts {
+			if o.crtList[i] {
+				cs, ok := p.loadCrtList(fsys, c, prefix)
+				if !ok {
+					return false
+				}
+				certs = append(certs, cs...)
+				continue
+			}
 			cs, err := tlsconf.LoadPath(fsys, c)
 			if err != nil {
 				p.alert("bind", "%s%s.", prefix, tlsErr(err))
@@ -743,4 +757,30 @@ func (p *parser) validateTLS() {
 			}
 		}
 	}
+}
+
+// loadCrtList loads the certificates of a crt-list file, each with its
+// SNI filters; the certificates' relative paths are under crt-base.
+func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.Cert, bool) {
+	data, err := fsys.ReadFile(path)
+	if err != nil {
+		p.alert("bind", "%s'crt-list' : cannot open file '%s' : %s.", prefix, path, errnoText(err))
+		return nil, false
+	}
+	paths, filters, lines, err := tlsconf.ParseCrtList(data)
+	if err != nil {
+		p.alert("bind", "%scrt-list '%s' %v.", prefix, path, err)
+		return nil, false
+	}
+	var out []*tlsconf.Cert
+	for i, cp := range paths {
+		c, err := tlsconf.LoadFile(fsys, joinBase(p.tls.crtBase, cp))
+		if err != nil {
+			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, lines[i], tlsErr(err))
+			return nil, false
+		}
+		c.Filters = filters[i]
+		out = append(out, c)
+	}
+	return out, true
 }

@@ -59,6 +59,10 @@ frontend crl
     bind 127.0.0.1:{crl} ssl crt certs/00-default.pem ca-file ca.pem verify optional crl-file crl.pem
     default_backend plain
 
+frontend list
+    bind 127.0.0.1:{list} ssl crt-list {DIR}/list.txt
+    default_backend plain
+
 frontend strict
     bind 127.0.0.1:{strict} ssl crt certs strict-sni alpn http/1.1
     default_backend plain
@@ -116,6 +120,7 @@ func newTLSLab(t *testing.T) (*tlsLab, map[string]string) {
 	tlstest.Write(t, filepath.Join(dir, "certs", "20-wild.pem.key"), w.KeyPEM)
 	tlstest.Write(t, filepath.Join(dir, "ca.pem"), ca.PEM)
 	tlstest.Write(t, filepath.Join(dir, "wrong-ca.pem"), wrong.PEM)
+	tlstest.Write(t, filepath.Join(dir, "list.txt"), []byte("certs/00-default.pem\n# the EC certificate for other names than its own\ncerts/10-ec.pem other.test *.ecwild.test\n\ncerts/20-wild.pem\n"))
 
 	// The servers: one in clear, one TLS with a certificate from ca.
 	okHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -221,6 +226,15 @@ func observeTLS(t *testing.T, lab *tlsLab, ports map[string]int) tlsObservation 
 	o.versions["strict/nomatch.test"] = handshake("strict", &tls.Config{InsecureSkipVerify: true, ServerName: "nomatch.test"})
 	o.versions["strict/no SNI"] = handshake("strict", &tls.Config{InsecureSkipVerify: true})
 	o.versions["sec0/TLSv1.0"] = handshake("sec0", &tls.Config{RootCAs: lab.ca, ServerName: "default.test", MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10, CipherSuites: allGoSuites()})
+	for _, sni := range []string{"default.test", "ec.test", "other.test", "x.ecwild.test", "x.wild.test", ""} {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: deadline}, "tcp", addr("list"), &tls.Config{ServerName: sni, InsecureSkipVerify: true})
+		if err != nil {
+			o.subjects["crt-list/"+sni] = "error: " + err.Error()
+			continue
+		}
+		o.subjects["crt-list/"+sni] = c.ConnectionState().PeerCertificates[0].Subject.CommonName
+		c.Close()
+	}
 	for _, fe := range []string{"fe", "old"} {
 		for name, v := range map[string]uint16{"TLSv1.0": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13} {
 			c, err := tls.DialWithDialer(&net.Dialer{Timeout: deadline}, "tcp", addr(fe), &tls.Config{
@@ -307,7 +321,7 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		t.Fatalf("needs the openssl command: %v", err)
 	}
 	lab, vars := newTLSLab(t)
-	names := []string{"fe", "old", "mtls", "crl", "strict", "curv", "sec0", "good", "bad", "tcp"}
+	names := []string{"fe", "old", "mtls", "crl", "list", "strict", "curv", "sec0", "good", "bad", "tcp"}
 	// gproxy's listeners are open from the start (a port picked and
 	// closed could be taken by a client's connection meanwhile).
 	hp, gp := map[string]int{}, map[string]int{}
@@ -364,7 +378,8 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		want.versions["mtls/no certificate"] != "refused" || want.versions["mtls/certificate from the CA"] != "ok " ||
 		want.versions["strict/nomatch.test"] != "refused" || want.versions["strict/default.test"] != "ok http/1.1" ||
 		want.versions["sec0/TLSv1.0"] != "ok " || want.versions["crl/revoked certificate"] != "refused" ||
-		want.versions["crl/no certificate (verify optional)"] != "ok " {
+		want.versions["crl/no certificate (verify optional)"] != "ok " ||
+		want.subjects["crt-list/other.test"] != "ec.test" || want.subjects["crt-list/ec.test"] != "default.test" {
 		t.Fatalf("haproxy did not behave as expected: %+v", want)
 	}
 	compare := func(what string, w, g map[string]string) {

@@ -36,6 +36,9 @@ func (OS) Stat(n string) (fs.FileInfo, error)      { return os.Stat(n) }
 // Cert is one certificate as haproxy loads it from a `crt` file.
 type Cert struct {
 	Path string
+	// Filters are the SNI names of a crt-list line; none: the
+	// certificate's own SANs (or CN).
+	Filters []string
 	// DHParams is set when the file holds DH PARAMETERS, which make
 	// haproxy offer DHE ciphers (gproxy cannot).
 	DHParams bool

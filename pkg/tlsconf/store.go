@@ -2,6 +2,7 @@ package tlsconf
 
 import (
 	"crypto/tls"
+	"fmt"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
@@ -28,6 +29,9 @@ func NewStore(certs []*Cert, strictSNI bool) *Store {
 		names := c.TLS.Leaf.DNSNames
 		if len(names) == 0 && c.TLS.Leaf.Subject.CommonName != "" {
 			names = []string{c.TLS.Leaf.Subject.CommonName}
+		}
+		if len(c.Filters) > 0 {
+			names = c.Filters
 		}
 		for _, n := range names {
 			n = strings.ToLower(n)
@@ -112,4 +116,32 @@ func DN(seq pkix.RDNSequence) string {
 		}
 	}
 	return b.String()
+}
+
+// ParseCrtList reads a crt-list file in the form gproxy implements: one
+// certificate per line, optionally followed by SNI filters (exact names
+// or "*.domain" wildcards); blank lines and '#' comments are skipped.
+// Bracketed per-certificate options and negative filters are refused,
+// with the line number. Paths are returned as written.
+func ParseCrtList(data []byte) (paths []string, filters [][]string, lines []int, err error) {
+	for i, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		for _, w := range f[1:] {
+			switch {
+			case strings.HasPrefix(w, "["):
+				return nil, nil, nil, fmt.Errorf("line %d: per-certificate options ('%s') are not implemented by gproxy", i+1, w)
+			case strings.HasPrefix(w, "!"):
+				return nil, nil, nil, fmt.Errorf("line %d: negative SNI filters ('%s') are not implemented by gproxy", i+1, w)
+			case strings.Contains(w, "*") && !strings.HasPrefix(w, "*."):
+				return nil, nil, nil, fmt.Errorf("line %d: SNI filter '%s': only a leading '*.' wildcard is implemented by gproxy", i+1, w)
+			}
+		}
+		paths = append(paths, f[0])
+		filters = append(filters, f[1:])
+		lines = append(lines, i+1)
+	}
+	return paths, filters, lines, nil
 }
