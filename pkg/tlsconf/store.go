@@ -2,10 +2,10 @@ package tlsconf
 
 import (
 	"crypto/tls"
-	"fmt"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
+	"fmt"
 	"strings"
 )
 
