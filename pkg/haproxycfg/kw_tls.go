@@ -114,7 +114,12 @@ func (p *parser) globalTLS(args []string) bool {
 			}
 			if n < 0 {
 				switch args[i] {
-				case "no-tls-tickets", "prefer-client-ciphers":
+				case "no-tls-tickets":
+				case "prefer-client-ciphers":
+					// crypto/tls picks by its own preference (or the
+					// client's for ChaCha20): not the same as OpenSSL's.
+					p.refuseForm(grpTLS, LocParsing, kw, "", fmt.Sprintf("'%s' option 'prefer-client-ciphers'", kw))
+					return true
 				default:
 					p.alert(kw, "unknown '%s' option '%s'.", kw, args[i])
 					return true

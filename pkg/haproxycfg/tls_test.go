@@ -73,6 +73,7 @@ func TestTLSSettings(t *testing.T) {
 		{name: "sni ssl_fc_sni in mode http", src: "backend b\n    mode http\n    server s 127.0.0.1:443 ssl verify none sni ssl_fc_sni\n", diag: "'sni ssl_fc_sni' in mode http", alert: true},
 		{name: "sni expression", src: "backend b\n    mode tcp\n    server s 127.0.0.1:443 ssl verify none sni req.hdr(host)\n", diag: "'sni req.hdr(host)'", alert: true},
 		{name: "no certificate", src: "frontend f\n    bind :443 ssl\n", diag: "no SSL certificate specified for bind ':443' at [t.cfg:2]", alert: true},
+		{name: "prefer-client-ciphers in the defaults", src: "global\n    ssl-default-bind-options no-sslv3 prefer-client-ciphers\n", diag: "option 'prefer-client-ciphers' is not implemented by gproxy", alert: true},
 		{name: "crt-base", src: "global\n    crt-base /etc/ssl/private\nfrontend f\n    bind :443 ssl crt site.pem\n"},
 	}
 	for _, c := range cases {
