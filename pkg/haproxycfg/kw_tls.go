@@ -410,7 +410,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		set.Verify = "none"
 	}
 	if set.Verify != "none" && o.caFile == "" {
-		p.alert("bind", "%sverify is enabled but no CA file specified.", prefix)
+		p.diag(Alert, LocNone, "bind", "Proxy '%s': verify is enabled but no CA file specified for bind '%s' at [%s:%d].", p.cur.px.Name, addr, p.file, p.line)
 		return false
 	}
 	dh := p.tls.dhParams
