@@ -323,16 +323,17 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	if killed {
 		return
 	}
-	e.connected(f, nc) // under the recover above
-	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
-	t := f.px.Timeouts
-	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	start := e.now() // the accept, then the end of the previous request
+	// TLS first: haproxy logs "Connect from" once the session exists.
 	th, ok := e.handshake(f, nc, start)
 	if !ok {
 		return
 	}
 	ssl := tlsOf(nc) != nil
+	e.connected(f, nc) // under the recover above
+	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
+	t := f.px.Timeouts
+	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	for first := true; ; first = false {
 		wait := reqTimeout
 		if !first {
