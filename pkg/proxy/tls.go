@@ -40,7 +40,31 @@ type tlsServerConn struct {
 	hello atomic.Bool
 	luid  int // the bind's number in its frontend (haproxy's listener id)
 	// local is the certificate presented (ssl_f_*), set with hello.
-	local *x509.Certificate
+	local  *x509.Certificate
+	closed sync.Once
+}
+
+// The process's TLS connections, both sides, as haproxy's `show info`
+// CurrSslConns and CumSslConns count them (process-wide, as haproxy's
+// global counters).
+var sslCur, sslCum atomic.Int64
+
+func sslOpened() { sslCur.Add(1); sslCum.Add(1) }
+func sslClosed() { sslCur.Add(-1) }
+
+// SSLConns are the current and cumulated TLS connections (show info).
+func SSLConns() (cur, cum int64) { return sslCur.Load(), sslCum.Load() }
+
+// serverTLSConn is a TLS connection to a server, counted like the
+// client side ones.
+type serverTLSConn struct {
+	*tls.Conn
+	closed sync.Once
+}
+
+func (c *serverTLSConn) Close() error {
+	c.closed.Do(sslClosed)
+	return c.Conn.Close()
 }
 
 func (l *tlsListener) Accept() (net.Conn, error) {
@@ -49,12 +73,19 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	tc := &tlsServerConn{raw: c}
+	sslOpened()
 	// One tls.Config for every connection of the bind: its session
 	// ticket keys must be shared for resumption (a per-connection clone
 	// would have its own), and cloning costs. The connection is found
 	// again from the ClientHello by its raw conn.
 	tc.Conn = tls.Server(&helloConn{Conn: c, owner: tc}, l.cfg)
 	return tc, nil
+}
+
+// Close closes the connection, counting it out of CurrSslConns once.
+func (tc *tlsServerConn) Close() error {
+	tc.closed.Do(sslClosed)
+	return tc.Conn.Close()
 }
 
 // helloConn is the raw connection under a tlsServerConn, leading the
@@ -268,12 +299,13 @@ func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.Cli
 	if s.TLS.SNIFromClient {
 		name = clientSNI
 	}
-	tc := tls.Client(c, s.TLS.Settings.Config(name, cache))
+	tc := &serverTLSConn{Conn: tls.Client(c, s.TLS.Settings.Config(name, cache))}
+	sslOpened()
 	if !deadline.IsZero() {
 		_ = c.SetDeadline(deadline)
 	}
 	if err := tc.Handshake(); err != nil {
-		c.Close()
+		tc.Close()
 		return nil, err
 	}
 	_ = c.SetDeadline(time.Time{})

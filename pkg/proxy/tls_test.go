@@ -75,6 +75,7 @@ func tlsEngine(t *testing.T, src string, files map[string][]byte) (addr string, 
 func TestTLSHandshakeFailures(t *testing.T) {
 	ca := tlstest.NewCA(t, "Test CA")
 	backend := startBackend(t, hello("srv"))
+	cur0, cum0 := SSLConns()
 	addr, errs := tlsEngine(t, fmt.Sprintf(`
 defaults
     mode tcp
@@ -133,6 +134,11 @@ listen fe
 	if _, err := stalled.Read(make([]byte, 1)); err == nil {
 		t.Error("the stalled client is still connected")
 	}
+	// show info's CurrSslConns and CumSslConns: five TLS connections.
+	eventually(t, "TLS connections counted and released", func() bool {
+		cur, cum := SSLConns()
+		return cur == cur0 && cum-cum0 == 5
+	})
 }
 
 // TestWithTLS: the TLS facts of a terminated connection reach the

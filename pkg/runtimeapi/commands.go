@@ -460,6 +460,7 @@ func (c *Commands) showInfo(args []string) string {
 		maxRate = max(maxRate, st.MaxSessionRate)
 	}
 	nbthread := max(src.Config.Global.NbThread, 1)
+	sslCur, sslCum := proxy.SSLConns()
 	fields := []struct{ k, v string }{
 		{"Name", "HAProxy"}, {"Version", stats.Version}, {"Release_date", stats.ReleaseDate},
 		{"Nbthread", itoa(nbthread)}, {"Nbproc", "1"}, {"Process_num", "1"}, {"Pid", itoa(src.PID)},
@@ -468,7 +469,7 @@ func (c *Commands) showInfo(args []string) string {
 		{"Ulimit-n", itoa(lim.Cur)}, {"Maxsock", itoa(lim.Cur)},
 		{"Maxconn", itoa(src.Engine.MaxConn())}, {"Hard_maxconn", itoa(src.Engine.MaxConn())},
 		{"CurrConns", itoa(src.Engine.ActiveConns())}, {"CumConns", itoa(cum)}, {"CumReq", itoa(cum)},
-		{"MaxSslConns", "0"}, {"CurrSslConns", "0"}, {"CumSslConns", "0"},
+		{"MaxSslConns", "0"}, {"CurrSslConns", itoa(int(sslCur))}, {"CumSslConns", itoa(int(sslCum))},
 		{"Maxpipes", "0"}, {"PipesUsed", "0"}, {"PipesFree", "0"},
 		{"ConnRate", itoa(rate)}, {"ConnRateLimit", "0"}, {"MaxConnRate", itoa(maxRate)},
 		{"SessRate", itoa(rate)}, {"SessRateLimit", "0"}, {"MaxSessRate", itoa(maxRate)},
