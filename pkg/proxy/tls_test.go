@@ -28,7 +28,13 @@ func tlsEngine(t *testing.T, src string, files map[string][]byte) (addr string, 
 	for n, b := range files {
 		tlstest.Write(t, filepath.Join(dir, n), b)
 	}
-	port := deadPort(t)
+	// The listener is open before the port is written in the
+	// configuration: a port picked and closed could be taken meanwhile.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
 	src = strings.ReplaceAll(strings.ReplaceAll(src, "{DIR}", dir), "{PORT}", fmt.Sprint(port))
 	p := filepath.Join(dir, "t.cfg")
 	tlstest.Write(t, p, []byte(src))
@@ -38,7 +44,7 @@ func tlsEngine(t *testing.T, src string, files map[string][]byte) (addr string, 
 	}
 	var mu sync.Mutex
 	var got []ConnError
-	e, err := New(cfg, Options{Logger: zerolog.Nop(), ConnError: func(_ *haproxycfg.Proxy, ce ConnError) {
+	e, err := New(cfg, Options{Logger: zerolog.Nop(), Listeners: map[string]net.Listener{ln.Addr().String(): ln}, ConnError: func(_ *haproxycfg.Proxy, ce ConnError) {
 		mu.Lock()
 		got = append(got, ce)
 		mu.Unlock()
@@ -54,13 +60,6 @@ func tlsEngine(t *testing.T, src string, files map[string][]byte) (addr string, 
 		e.Wait(ctx)
 	})
 	addr = fmt.Sprintf("127.0.0.1:%d", port)
-	eventually(t, "listening", func() bool {
-		l, err := net.Listen("tcp", addr)
-		if err == nil {
-			l.Close()
-		}
-		return err != nil
-	})
 	return addr, func() []ConnError {
 		mu.Lock()
 		defer mu.Unlock()
