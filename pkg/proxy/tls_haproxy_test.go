@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +20,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/syslog/syslogtest"
 	"hapair/pkg/tlsconf/tlstest"
 )
 
@@ -430,4 +433,86 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		}
 	}
 	t.Logf("haproxy: %+v", want)
+}
+
+// TestIntegrationTLSHandshakeLogHaproxy: the lines of failed handshakes
+// (closed before a ClientHello, garbage, a truncated ClientHello, a
+// stall until `timeout client`) are haproxy's, listener id included.
+func TestIntegrationTLSHandshakeLogHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	ca := tlstest.NewCA(t, "Test CA")
+	files := map[string][]byte{"a.pem": ca.Issue(t, tlstest.RSA, "a.test", "a.test").Bundle()}
+	backend := startBackend(t, hello("srv"))
+	sink := syslogtest.NewSink(t)
+	const tmpl = `
+defaults
+    mode tcp
+    option tcplog
+    log 127.0.0.1:%d local0
+    timeout connect 1s
+    timeout client 400ms
+    timeout server 5s
+listen fe
+    bind 127.0.0.1:%s ssl crt %s/a.pem
+    server s1 127.0.0.1:%d
+`
+	hdir := t.TempDir()
+	tlstest.Write(t, filepath.Join(hdir, "a.pem"), files["a.pem"])
+	hport := deadPort(t)
+	haproxytest.Start(t, fmt.Sprintf(tmpl, sink.Port(), fmt.Sprint(hport), hdir, backend.port))
+	haddr := fmt.Sprintf("127.0.0.1:%d", hport)
+	haproxytest.WaitBound(t, haddr)
+	gaddr, gerrs := tlsEngine(t, fmt.Sprintf(tmpl, sink.Port(), "{PORT}", "{DIR}", backend.port), files)
+
+	probe := func(addr string) {
+		send := func(b []byte) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b != nil {
+				c.Write(b)
+				time.Sleep(50 * time.Millisecond) // the bytes arrive before the FIN
+			}
+			c.Close()
+		}
+		send(nil)
+		send([]byte("GET / HTTP/1.1\r\n\r\n"))
+		send([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03})
+		stalled, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stalled.Close()
+		stalled.Write([]byte{0x16, 0x03, 0x01})
+		stalled.SetReadDeadline(time.Now().Add(deadline))
+		stalled.Read(make([]byte, 1)) // until the proxy closes it
+	}
+	probe(haddr)
+	var want []string
+	for _, raw := range sink.Wait(4, deadline) {
+		d, err := syslogtest.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, msg, _ := strings.Cut(d.Msg, "] ")
+		want = append(want, msg)
+	}
+	if len(want) != 4 {
+		t.Fatalf("haproxy logged %d lines, want 4: %q", len(want), want)
+	}
+	probe(gaddr)
+	eventually(t, "four failures logged", func() bool { return len(gerrs()) == 4 })
+	var got []string
+	for _, ce := range gerrs() {
+		_, msg, _ := strings.Cut(accesslog.ConnError(netip.AddrPort{}, ce.Accept, "fe", ce.Listener, ce.Msg), "] ")
+		got = append(got, msg)
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("gproxy:\n%s\nhaproxy:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
