@@ -55,6 +55,39 @@ func sslClosed() { sslCur.Add(-1) }
 // SSLConns are the current and cumulated TLS connections (show info).
 func SSLConns() (cur, cum int64) { return sslCur.Load(), sslCum.Load() }
 
+// The process's TLS rates (show info): TLS connections accepted, and full
+// (not resumed) handshakes on each side, with their highest per-second
+// counts, as haproxy's global ssl_per_sec, ssl_fe/be_keys_per_sec.
+var (
+	sslSess, sslFeKeys, sslBeKeys          rate
+	sslSessMax, sslFeKeysMax, sslBeKeysMax atomic.Int64
+)
+
+func countRate(r *rate, max *atomic.Int64) {
+	r.add(time.Now())
+	storeMax(max, r.cur.Load())
+}
+
+// SSLRates are show info's SslRate, MaxSslRate, SslFrontendKeyRate,
+// SslFrontendMaxKeyRate, SslFrontendSessionReuse_pct, SslBackendKeyRate
+// and SslBackendMaxKeyRate.
+type SSLRates struct {
+	Sess, SessMax, FeKeys, FeKeysMax, ReusePct, BeKeys, BeKeysMax int64
+}
+
+// ReadSSLRates reads the TLS rates at now.
+func ReadSSLRates(now time.Time) SSLRates {
+	r := SSLRates{
+		Sess: sslSess.read(now), SessMax: sslSessMax.Load(),
+		FeKeys: sslFeKeys.read(now), FeKeysMax: sslFeKeysMax.Load(),
+		BeKeys: sslBeKeys.read(now), BeKeysMax: sslBeKeysMax.Load(),
+	}
+	if r.FeKeys < r.Sess {
+		r.ReusePct = int64(100 * (1 - float64(r.FeKeys)/float64(r.Sess)))
+	}
+	return r
+}
+
 // serverTLSConn is a TLS connection to a server, counted like the
 // client side ones.
 type serverTLSConn struct {
@@ -74,6 +107,7 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 	}
 	tc := &tlsServerConn{raw: c}
 	sslOpened()
+	countRate(&sslSess, &sslSessMax)
 	// One tls.Config for every connection of the bind: its session
 	// ticket keys must be shared for resumption (a per-connection clone
 	// would have its own), and cloning costs. The connection is found
@@ -194,6 +228,9 @@ func (e *Engine) handshake(f *Frontend, c net.Conn, accept time.Time) (time.Dura
 	}
 	err := tc.HandshakeContext(ctx)
 	if err == nil {
+		if !tc.ConnectionState().DidResume {
+			countRate(&sslFeKeys, &sslFeKeysMax)
+		}
 		return e.now().Sub(accept), true
 	}
 	msg := sslHandshake
@@ -307,6 +344,9 @@ func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.Cli
 	if err := tc.Handshake(); err != nil {
 		tc.Close()
 		return nil, err
+	}
+	if !tc.ConnectionState().DidResume {
+		countRate(&sslBeKeys, &sslBeKeysMax)
 	}
 	_ = c.SetDeadline(time.Time{})
 	return tc, nil

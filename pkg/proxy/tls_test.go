@@ -257,6 +257,11 @@ listen fe
 		if resumed != c.want {
 			t.Errorf("%q TLS %x: resumed %v, want %v", c.opts, c.version, resumed, c.want)
 		}
+		// show info's SSL rates see the sessions and the full handshakes
+		// (exact figures depend on where the second boundary falls).
+		if r := ReadSSLRates(time.Now()); r.Sess < 1 || r.FeKeys < 1 || r.SessMax < 1 || r.FeKeysMax < 1 {
+			t.Errorf("%q TLS %x: rates %+v", c.opts, c.version, r)
+		}
 	}
 }
 

@@ -461,6 +461,7 @@ func (c *Commands) showInfo(args []string) string {
 	}
 	nbthread := max(src.Config.Global.NbThread, 1)
 	sslCur, sslCum := proxy.SSLConns()
+	ssl := proxy.ReadSSLRates(now)
 	fields := []struct{ k, v string }{
 		{"Name", "HAProxy"}, {"Version", stats.Version}, {"Release_date", stats.ReleaseDate},
 		{"Nbthread", itoa(nbthread)}, {"Nbproc", "1"}, {"Process_num", "1"}, {"Pid", itoa(src.PID)},
@@ -473,9 +474,11 @@ func (c *Commands) showInfo(args []string) string {
 		{"Maxpipes", "0"}, {"PipesUsed", "0"}, {"PipesFree", "0"},
 		{"ConnRate", itoa(rate)}, {"ConnRateLimit", "0"}, {"MaxConnRate", itoa(maxRate)},
 		{"SessRate", itoa(rate)}, {"SessRateLimit", "0"}, {"MaxSessRate", itoa(maxRate)},
-		{"SslRate", "0"}, {"SslRateLimit", "0"}, {"MaxSslRate", "0"},
-		{"SslFrontendKeyRate", "0"}, {"SslFrontendMaxKeyRate", "0"}, {"SslFrontendSessionReuse_pct", "0"},
-		{"SslBackendKeyRate", "0"}, {"SslBackendMaxKeyRate", "0"}, {"SslCacheLookups", "0"}, {"SslCacheMisses", "0"},
+		{"SslRate", itoa(int(ssl.Sess))}, {"SslRateLimit", "0"}, {"MaxSslRate", itoa(int(ssl.SessMax))},
+		{"SslFrontendKeyRate", itoa(int(ssl.FeKeys))}, {"SslFrontendMaxKeyRate", itoa(int(ssl.FeKeysMax))},
+		{"SslFrontendSessionReuse_pct", itoa(int(ssl.ReusePct))},
+		{"SslBackendKeyRate", itoa(int(ssl.BeKeys))}, {"SslBackendMaxKeyRate", itoa(int(ssl.BeKeysMax))},
+		{"SslCacheLookups", "0"}, {"SslCacheMisses", "0"},
 		{"CompressBpsIn", "0"}, {"CompressBpsOut", "0"}, {"CompressBpsRateLim", "0"},
 		{"Tasks", itoa(src.Engine.ActiveConns())}, {"Run_queue", "0"}, {"Idle_pct", "100"}, {"node", host},
 		{"Stopping", "0"}, {"Jobs", itoa(src.Engine.ActiveConns() + listeners)}, {"Unstoppable Jobs", "0"},
