@@ -218,18 +218,6 @@ func TestRefusedFeatures(t *testing.T) {
 	cases := []struct {
 		name, keyword, cfg string
 	}{
-		{"bind ssl", "ssl", head + `frontend f
-    bind 127.0.0.1:8443 ssl crt site.pem <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
-		{"server ssl verify", "ssl", head + `frontend f
-    bind 127.0.0.1:8080
-    default_backend b
-backend b
-    server s 127.0.0.1:443 ssl verify required ca-file ca.pem <<
-`},
 		// option forwardfor works (pkg/proxy's differential tests); the
 		// header rules it is often paired with are refused.
 		{"on-marked-down", "on-marked-down", head + `frontend f

@@ -141,6 +141,9 @@ func appendClient(b []byte, s Session) []byte {
 // appendNames is "%ft %b/%s ".
 func appendNames(b []byte, s Session) []byte {
 	b = appendText(b, s.FrontendName)
+	if s.SSL {
+		b = append(b, '~')
+	}
 	b = append(b, ' ')
 	b = appendText(b, s.BackendName)
 	b = append(b, '/')

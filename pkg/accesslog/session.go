@@ -18,7 +18,8 @@ type Session struct {
 	Frontend netip.AddrPort // the local address the client reached
 	Accept   time.Time      // %t, the accept date
 
-	FrontendName string // %ft (haproxy appends '~' for SSL; we never terminate SSL)
+	FrontendName string // %f; %ft is it with '~' appended when SSL is set
+	SSL          bool   // the client connection is TLS
 	BackendName  string // %b
 	ServerName   string // %s; "<NOSRV>" when no server was chosen
 
@@ -100,8 +101,6 @@ type Session struct {
 	Hostname string
 	// SSLCipher and SSLVersion are %sslc and %sslv; "" without TLS.
 	SSLCipher, SSLVersion string
-	// SSL adds haproxy's '~' to %ft: the connection was TLS-terminated.
-	SSL bool
 	// Txn is what sample expressions (%[...]) of a log format read:
 	// the request and response heads; nil when the format has none (the
 	// connection's fields are then taken from the fields above).

@@ -174,6 +174,9 @@ func (p *parser) globalKeyword(args []string) {
 		}
 		g.MasterWorker = true
 	default:
+		if p.globalTLS(args) {
+			return
+		}
 		if k, ok := lookup(CtxGlobal, kw); ok {
 			p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s'", kw))
 			return

@@ -54,8 +54,16 @@ func (p *parser) server(args []string, def bool) {
 	fail := func(format string, a ...any) {
 		p.diag(Alert, LocBracket, kw, "%s%s.", prefix, fmt.Sprintf(format, a...))
 	}
+	tlsCloned := false
 	for i := 0; i < len(opts); i++ {
 		opt := opts[i]
+		if n, handled, ok := p.serverTLSOption(&srv, &tlsCloned, opts, i, kw, prefix); handled {
+			if !ok {
+				return
+			}
+			i += n
+			continue
+		}
 		val, hasVal := "", i+1 < len(opts)
 		if hasVal {
 			val = opts[i+1]
@@ -208,7 +216,7 @@ func (p *parser) server(args []string, def bool) {
 			k, _ := lookup(CtxServer, opt)
 			p.notImplemented(k, LocBracket, kw, prefix, "server option 'source'")
 			i += n
-		case "no-ssl", "no-check-ssl", "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
+		case "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
 			"no-send-proxy-v2-ssl-cn", "no-check-send-proxy", "no-agent-check":
 			// What gproxy always does: undoes a default-server setting
 			// gproxy refuses anyway.
@@ -243,6 +251,9 @@ func (p *parser) server(args []string, def bool) {
 	}
 	if def {
 		p.cur.defSrv = srv
+		return
+	}
+	if !p.finishServerTLS(&srv, kw, prefix) {
 		return
 	}
 	px := p.cur.px

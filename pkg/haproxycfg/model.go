@@ -237,9 +237,10 @@ type Bind struct {
 	// given by the host's form. A wildcard host ("", "*") with FamilyAny
 	// listens on IPv4 only, as haproxy 2.6 does.
 	Family      Family
-	V4V6        bool // `v4v6`: an IPv6 socket also accepts IPv4
-	V6Only      bool // `v6only`: an IPv6 socket accepts IPv6 only
-	Transparent bool // `transparent`: may bind a foreign address (IP_TRANSPARENT/IP_FREEBIND)
+	V4V6        bool     // `v4v6`: an IPv6 socket also accepts IPv4
+	V6Only      bool     // `v6only`: an IPv6 socket accepts IPv6 only
+	Transparent bool     // `transparent`: may bind a foreign address (IP_TRANSPARENT/IP_FREEBIND)
+	TLS         *BindTLS // `ssl` and its settings (model_tls.go); nil: clear text
 	// Sock is set for a UNIX socket, abstract name or inherited descriptor
 	// (Host and Port are then unused).
 	Sock SockAddr
@@ -312,7 +313,9 @@ type Server struct {
 	ID int
 	// Cookie is the server's `cookie VALUE` ("" = none).
 	Cookie string
-	Pos    Pos
+	// TLS is `ssl`/`check-ssl` and their settings (model_tls.go); nil: clear text.
+	TLS *ServerTLS
+	Pos Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.

@@ -175,6 +175,7 @@ type parser struct {
 	// userlistExists says whether a userlist section of that name exists
 	// (http_auth arguments), asked once every section is read.
 	userlistExists func(name string) bool
+	tls            tlsGlobal // global TLS defaults (kw_tls.go)
 }
 
 func newParser(opts ParseOptions) *parser {

@@ -29,6 +29,7 @@ func (p *parser) postDiag(sev Severity, pos Pos, kw, format string, a ...any) {
 }
 
 func (p *parser) validate() {
+	p.validateTLS()
 	// Proxy IDs: explicit `id` values first, then the others numbered in
 	// file order from 1, skipping taken ones. A global stats socket
 	// creates haproxy's internal "GLOBAL" proxy, which takes id 1.

@@ -8,6 +8,7 @@ package health
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -35,13 +36,17 @@ const (
 	CodeL7RSP               // not an HTTP answer
 	CodeL7STS               // HTTP status not the expected one
 	CodeSOCKERR             // local socket error
+	CodeL6OK                // TLS handshake succeeded (check-ssl without httpchk)
+	CodeL6TOUT              // TLS handshake timed out
+	CodeL6RSP               // TLS handshake failed
 )
 
-var codeNames = [...]string{"", "L4OK", "L4TOUT", "L4CON", "L7OK", "L7TOUT", "L7RSP", "L7STS", "SOCKERR"}
+var codeNames = [...]string{"", "L4OK", "L4TOUT", "L4CON", "L7OK", "L7TOUT", "L7RSP", "L7STS", "SOCKERR", "L6OK", "L6TOUT", "L6RSP"}
 
 // haproxy's check descriptions (check_desc in the CSV, "reason:" in logs).
 var codeDescs = [...]string{"", "Layer4 check passed", "Layer4 timeout", "Layer4 connection problem",
-	"Layer7 check passed", "Layer7 timeout", "Layer7 invalid response", "Layer7 wrong status", "Socket error"}
+	"Layer7 check passed", "Layer7 timeout", "Layer7 invalid response", "Layer7 wrong status", "Socket error",
+	"Layer6 check passed", "Layer6 timeout", "Layer6 invalid response"}
 
 func (c Code) String() string {
 	if c < 0 || int(c) >= len(codeNames) {
@@ -59,7 +64,7 @@ func (c Code) Desc() string {
 }
 
 // OK reports whether the result counts as a passed check.
-func (c Code) OK() bool { return c == CodeL4OK || c == CodeL7OK }
+func (c Code) OK() bool { return c == CodeL4OK || c == CodeL7OK || c == CodeL6OK }
 
 // Result is one check's outcome.
 type Result struct {
@@ -89,6 +94,7 @@ type Probe struct {
 	Connect time.Duration         // connect timeout
 	Read    time.Duration         // time allowed for the HTTP answer after connecting
 	Whole   time.Duration         // bound on the whole check; 0 = none beyond Connect and Read
+	TLS     *tls.Config           // check-ssl: the check runs over TLS; nil in clear (tls.go)
 }
 
 // Run performs one check. now is the clock used for the duration.
@@ -122,8 +128,13 @@ func (p Probe) run(ctx context.Context) Result {
 		return Result{Code: CodeL4CON, Info: errnoText(err)}
 	}
 	defer c.Close()
+	c, res, ok := p.handshake(cctx, c)
+	if !ok {
+		return res
+	}
+	defer c.Close()
 	if p.HTTP == nil {
-		return Result{Code: CodeL4OK}
+		return res
 	}
 	deadline := time.Now().Add(p.Read)
 	if !end.IsZero() && end.Before(deadline) {

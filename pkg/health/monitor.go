@@ -123,6 +123,7 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 	}
 	// Without `option httpchk` a check is a TCP connection, in mode http too.
 	p.HTTP = px.Options.HTTPChk
+	p.TLS = checkTLS(s)
 	return p
 }
 

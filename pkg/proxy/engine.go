@@ -53,6 +53,10 @@ type Options struct {
 	// HTTPHandler serves a `mode http` proxy with `stats enable`; nil, or a
 	// nil handler, answers 503.
 	HTTPHandler func(px *haproxycfg.Proxy) http.Handler
+	// ConnError is called for a connection that failed before becoming a
+	// session (a TLS handshake failure) of a frontend with log targets;
+	// may be nil.
+	ConnError func(px *haproxycfg.Proxy, ce ConnError)
 }
 
 // Engine runs every frontend and backend of one configuration.
@@ -266,7 +270,8 @@ func (e *Engine) Serve(ctx context.Context) error {
 	default:
 	}
 	for _, f := range e.frontends {
-		for _, ln := range f.lns {
+		for i, ln := range f.lns {
+			ln = e.wrapTLS(f, i, ln)
 			if f.px.Mode == haproxycfg.ModeHTTP {
 				e.serveHTTP(f, ln)
 				continue

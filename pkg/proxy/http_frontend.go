@@ -252,6 +252,9 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 			if err != nil {
 				return nil, err
 			}
+			if c, err = dialTLS(ctx, be, network, addr, c, bt.Connect); err != nil {
+				return nil, err
+			}
 			return &headConn{Conn: c, t: heads}, nil
 		},
 		ResponseHeaderTimeout: bt.Server,
@@ -339,11 +342,18 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	if killed || !e.tcpAccept(f, nc) {
 		return
 	}
+	start := e.now() // the accept, then the end of the previous request
+	// TLS first: haproxy logs "Connect from" once the session exists.
+	th, ok := e.handshake(f, nc, start)
+	if !ok {
+		return
+	}
+	ssl := tlsOf(nc) != nil
+	sslCipher, sslVersion := tlsLogFields(nc)
 	e.connected(f, nc) // under the recover above
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
 	t := f.px.Timeouts
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
-	start := e.now() // the accept, then the end of the previous request
 	for first := true; ; first = false {
 		wait := reqTimeout
 		if !first {
@@ -359,7 +369,11 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s := accesslog.Session{
 			Client: client, Frontend: local, Accept: start,
 			FrontendName: f.Name(), BackendName: f.Name(), ServerName: "<NOSRV>",
-			TR: -1, Tw: -1, Tc: -1, Tr: -1, ReqCounter: e.nextStreamID(),
+			TR: -1, Tw: -1, Tc: -1, Tr: -1, SSL: ssl, ReqCounter: e.nextStreamID(),
+			SSLCipher: sslCipher, SSLVersion: sslVersion,
+		}
+		if first {
+			s.Th = th
 		}
 		if err != nil {
 			// Nothing arrived: on a kept-alive connection the client may
@@ -372,7 +386,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			return
 		}
 		tFirst := e.now()
-		s.Ti = tFirst.Sub(start)
+		s.Ti = tFirst.Sub(start) - s.Th
 		read0 := d.n.Load() - int64(c.br.Buffered())
 		if !first {
 			setDeadline(nc.SetReadDeadline, tFirst, reqTimeout)
@@ -531,7 +545,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	keep := req.keepAlive && !h.isDraining() && h.mode != haproxycfg.HTTPClose
 	tHead := e.now()
-	s.TR = tHead.Sub(s.Accept.Add(s.Ti))
+	s.TR = tHead.Sub(s.Accept.Add(s.Th + s.Ti))
 	captureRequest(h.f.px, req, s)
 	if req.method == http.MethodConnect {
 		// Tunnels are not relayed: Go's client would take over the

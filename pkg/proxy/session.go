@@ -123,7 +123,16 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 		e.rejectConn(f, c)
 		return
 	}
+	// tcp-request connection rules run before the TLS handshake, as in
+	// haproxy (session rules should run after it: they see no TLS facts).
+	accepted, ok := e.handshakeTCP(f, c)
+	if !ok {
+		return
+	}
 	now := e.now()
+	if !accepted.IsZero() {
+		now = accepted
+	}
 	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
 	defer s.recoverPanic("session")
 	e.mu.Lock()
@@ -145,7 +154,9 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 		Tw:           -1,
 		Tc:           -1,
 		ReqCounter:   e.nextStreamID(),
+		SSL:          tlsOf(c) != nil,
 	}
+	s.log.SSLCipher, s.log.SSLVersion = tlsLogFields(c)
 	// On the session's goroutine, under its recover, once the session is
 	// counted and its log begun (finish undoes and writes them): a panic
 	// while logging the connection ends this session only.
@@ -398,7 +409,11 @@ func (s *session) dial(clientPort uint16) (net.Conn, error) {
 	if addr == "" {
 		addr = s.srv.cfg.Address(int(clientPort))
 	}
-	return dialServer(s.e.killed, &d, "tcp", addr)
+	c, err := dialServer(s.e.killed, &d, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return s.serverTLS(c)
 }
 
 func isTimeout(err error) bool {
