@@ -175,13 +175,6 @@ type Options struct {
 	TCPLog      bool
 	HTTPLog     bool
 	DontLogNull bool
-	HTTPChk     *HTTPCheck // option httpchk; nil when absent
-}
-
-// HTTPCheck is `option httpchk [METHOD URI [VERSION]]` plus `http-check expect status N`.
-type HTTPCheck struct {
-	Method, URI, Version string
-	ExpectStatus         int // 0 = any 2xx or 3xx
 }
 
 // Bind is one address the frontend listens on. Port ranges and comma lists
@@ -305,6 +298,7 @@ type Proxy struct {
 	DefaultBackend string
 	UseBackends    []UseBackend
 	Servers        []*Server
+	Check          Check // health checks of the servers with `check`
 	Stats          Stats
 	Disabled       bool
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in

@@ -124,9 +124,7 @@ type proxyState struct {
 	// condBackends are conditional use_backend rules: ignored, but the
 	// backends they name must exist.
 	condBackends []UseBackend
-	// expectStatus is `http-check expect status N` seen before
-	// `option httpchk`.
-	expectStatus int
+	chk          checkState // tcp-check and http-check rule sets
 }
 
 type parser struct {
@@ -205,12 +203,8 @@ func (ps *proxyState) clone() *proxyState {
 		}
 	}
 	px.Stats.Auth = append([]UserPass(nil), ps.px.Stats.Auth...)
-	if ps.px.Options.HTTPChk != nil {
-		c := *ps.px.Options.HTTPChk
-		px.Options.HTTPChk = &c
-	}
 	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
-		httplogPos: ps.httplogPos, expectStatus: ps.expectStatus}
+		httplogPos: ps.httplogPos, chk: ps.chk.clone()}
 }
 
 func (p *parser) pos() Pos { return Pos{File: p.file, Line: p.line} }

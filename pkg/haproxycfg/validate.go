@@ -74,9 +74,7 @@ func (p *parser) validate() {
 
 func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	px := ps.px
-	if ps.expectStatus != 0 && px.Options.HTTPChk != nil && px.Options.HTTPChk.ExpectStatus == 0 {
-		px.Options.HTTPChk.ExpectStatus = ps.expectStatus
-	}
+	p.finishChecks(ps)
 	if px.Stats.Enabled {
 		if px.Stats.URI == "" {
 			px.Stats.URI = DefaultStatsURI
@@ -88,7 +86,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	if !px.Kind.HasBackend() {
 		// Backend-only settings inherited from defaults mean nothing here.
 		px.Options.Redispatch = false
-		px.Options.HTTPChk = nil
+		px.Check = Check{}
 	}
 	if !px.Kind.HasFrontend() {
 		px.Options.TCPLog, px.Options.HTTPLog, px.Options.DontLogNull = false, false, false

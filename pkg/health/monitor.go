@@ -43,7 +43,7 @@ type Snapshot struct {
 	Failures  int64     // chkfail: failed checks while up
 	Downs     int64     // chkdown: UP -> DOWN transitions
 	Downtime  time.Duration
-	Probe     Probe
+	Probe     *Probe
 }
 
 // Monitor runs the checks of every server with `check` in an engine.
@@ -60,7 +60,7 @@ type Monitor struct {
 
 type check struct {
 	srv       *proxy.Server
-	probe     Probe
+	probe     *Probe
 	st        State
 	last      Result
 	lastCheck time.Time
@@ -85,7 +85,7 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 			if !cfg.Check {
 				continue
 			}
-			c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall)}
+			c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone}}
 			m.checks[s] = c
 			m.wg.Add(1)
 			go m.loop(ctx, c)
@@ -95,12 +95,12 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 }
 
 // ProbeFor is the check a server line asks for: its `addr` and `port`, the
-// proxy's `option httpchk`, and timeouts as haproxy derives them: `inter`
-// for the whole check, or with `timeout check`, min(`timeout connect`,
-// `inter`) to connect and `timeout check` to read the answer
+// proxy's check type and rules, and timeouts as haproxy derives them:
+// `inter` for the whole check, or with `timeout check`, min(`timeout
+// connect`, `inter`) to connect and `timeout check` for the rest
 // (configuration manual, "timeout check"; testdata/haproxy26_l4tout.cfg
 // times out after inter, not timeout connect).
-func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
+func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) *Probe {
 	host, port := s.Host, s.Port
 	if s.CheckAddr != "" {
 		host = s.CheckAddr
@@ -109,7 +109,8 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 		port = s.CheckPort
 	}
 	inter := interval(s.Inter)
-	p := Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter}
+	p := &Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter,
+		Type: px.Check.Type, DisableOn404: px.Check.DisableOn404}
 	if px.Timeouts.Check > 0 {
 		p.Whole = 0
 		if px.Timeouts.Connect > 0 {
@@ -117,8 +118,14 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 		}
 		p.Read = px.Timeouts.Check
 	}
-	// Without `option httpchk` a check is a TCP connection, in mode http too.
-	p.HTTP = px.Options.HTTPChk
+	switch px.Check.Type {
+	case haproxycfg.CheckConnect:
+		p.Steps = compile([]haproxycfg.CheckRule{{Action: haproxycfg.RuleConnect, MinRecv: -1}})
+	case haproxycfg.CheckTCP, haproxycfg.CheckHTTP:
+		p.Steps = ruleSteps(&px.Check)
+	default:
+		p.Steps = protoSteps(&px.Check)
+	}
 	return p
 }
 
@@ -188,7 +195,10 @@ func (m *Monitor) run(ctx context.Context, c *check) (res Result) {
 	if h := testHookProbe.Load(); h != nil {
 		(*h)(c.probe.Addr)
 	}
-	return c.probe.Run(ctx, m.opts.Now)
+	m.mu.Lock()
+	up := c.st.Up()
+	m.mu.Unlock()
+	return c.probe.Run(ctx, m.opts.Now, up)
 }
 
 // Panics is the number of checks ended by a recovered panic.

@@ -292,7 +292,7 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 			m["check_status"] = snap.Last.Code.String()
 			m["check_duration"] = itoa(snap.Last.Duration.Milliseconds())
 			m["check_desc"] = snap.Last.Code.Desc()
-			if snap.Last.HTTP != 0 {
+			if snap.Last.Code.HasData() {
 				m["check_code"] = itoa(snap.Last.HTTP)
 			}
 			if snap.Last.Info != "" {
