@@ -44,6 +44,9 @@ type Snapshot struct {
 	Downs     int64     // chkdown: UP -> DOWN transitions
 	Downtime  time.Duration
 	Probe     *Probe
+	// InProgress: a check is running (haproxy's stats then show "* L7OK"
+	// and an empty last_chk, the description being cleared at its start).
+	InProgress bool
 }
 
 // Monitor runs the checks of every server with `check` in an engine.
@@ -68,6 +71,7 @@ type check struct {
 	downs     int64
 	downtime  time.Duration
 	downSince time.Time
+	running   bool
 }
 
 // Start begins checking every server with `check` of the engine's backends.
@@ -162,7 +166,13 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 		case <-t.C:
 		}
 		if c.srv.AdminState() != proxy.AdminMaint {
+			m.mu.Lock()
+			c.running = true
+			m.mu.Unlock()
 			res := m.run(ctx, c)
+			m.mu.Lock()
+			c.running = false
+			m.mu.Unlock()
 			if ctx.Err() != nil {
 				return
 			}
@@ -307,7 +317,8 @@ func (m *Monitor) Snapshot(s *proxy.Server) (Snapshot, bool) {
 	if !c.downSince.IsZero() {
 		dt += m.opts.Now().Sub(c.downSince)
 	}
-	return Snapshot{State: c.st, Last: c.last, LastCheck: c.lastCheck, Failures: c.failures, Downs: c.downs, Downtime: dt, Probe: c.probe}, true
+	return Snapshot{State: c.st, Last: c.last, LastCheck: c.lastCheck, Failures: c.failures, Downs: c.downs, Downtime: dt,
+		Probe: c.probe, InProgress: c.running}, true
 }
 
 // BackendDowns is how many times checks left a backend without any usable

@@ -290,12 +290,15 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 		m["downtime"] = itoa(int64(down / time.Second))
 		if snap.Last.Code != health.CodeNone {
 			m["check_status"] = snap.Last.Code.String()
+			if snap.InProgress {
+				m["check_status"] = "* " + m["check_status"]
+			}
 			m["check_duration"] = itoa(snap.Last.Duration.Milliseconds())
 			m["check_desc"] = snap.Last.Code.Desc()
 			if snap.Last.Code.HasData() {
 				m["check_code"] = itoa(snap.Last.HTTP)
 			}
-			if snap.Last.Info != "" {
+			if snap.Last.Info != "" && !snap.InProgress {
 				m["last_chk"] = snap.Last.Info
 			}
 			m["check_rise"], m["check_fall"], m["check_health"] = itoa(snap.State.Rise), itoa(snap.State.Fall), itoa(snap.State.Health)
