@@ -1,6 +1,7 @@
 package gproxyd_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"hapair/pkg/haproxytest"
 )
 
 // Database balancers as users write them, with real servers from Debian's
@@ -21,26 +25,28 @@ import (
 // columns a user reads of `show stat` for one server; settle waits until
 // both proxies show the wanted status of every server named.
 const dbLabFuncs = `
-stat() {
-  echo "show stat" | socat -t 2 - "UNIX-CONNECT:$1" | awk -F, -v be="$2" -v sv="$3" '
+stats() { # stats SOCK BACKEND: "server status check_status check_code last_chk" per server
+  echo "show stat" | socat -t 2 - "UNIX-CONNECT:$1" | awk -F, -v be="$2" '
     NR==1 { for (i = 1; i <= NF; i++) { n = $i; sub(/^# /, "", n); col[n] = i } ; next }
-    $1 == be && $2 == sv { print $col["status"], $col["check_status"], $col["check_code"], $col["last_chk"] }'
+    $1 == be && $2 != "BACKEND" { print $2, $col["status"], $col["check_status"], $col["check_code"], $col["last_chk"] }'
 }
 settle() { # settle BACKEND SERVER:STATUS...
   be=$1; shift
-  for i in $(seq 150); do
+  for i in $(seq 100); do
     ok=1
-    for want in "$@"; do
-      for p in h g; do
-        s=$(stat "$DIR/$p.sock" "$be" "${want%%:*}" | cut -d' ' -f1)
-        [ "$s" = "${want#*:}" ] || ok=0
+    for p in h g; do
+      st=$(stats "$DIR/$p.sock" "$be")
+      for want in "$@"; do
+        echo "$st" | grep -q "^${want%%:*} ${want#*:} " || ok=0
       done
     done
     [ $ok = 1 ] && break
     sleep 0.1
   done
+  hs=$(stats "$DIR/h.sock" "$be"); gs=$(stats "$DIR/g.sock" "$be")
   for want in "$@"; do
-    for p in h g; do echo "$p ${want%%:*} $(stat "$DIR/$p.sock" "$be" "${want%%:*}")"; done
+    echo "h $(echo "$hs" | grep "^${want%%:*} ")"
+    echo "g $(echo "$gs" | grep "^${want%%:*} ")"
   done
 }
 proxies() {
@@ -55,6 +61,26 @@ logs() {
   echo "== gproxy log"; grep -E 'Server |backend ' "$DIR/g.err"
 }
 `
+
+// inLab is inPrivateNet with a longer bound, for scenarios that start
+// database servers.
+func inLab(t *testing.T, dir, script string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "unshare", "--net", "--mount", "--propagation", "private",
+		"--pid", "--fork", "--kill-child", "--mount-proc",
+		"bash", "-c", "set -u\nip link set lo up\n"+script)
+	cmd.Env = append(os.Environ(), "GPROXY="+gproxyBin, "HAPROXY="+haproxytest.Bin, "DIR="+dir)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("lab script did not end within 120 s; output:\n%s", out)
+	}
+	if err != nil {
+		t.Logf("lab script: %v", err)
+	}
+	return string(out)
+}
 
 var durationRE = regexp.MustCompile(`check duration: \d+ms`)
 
@@ -183,12 +209,161 @@ settle redis r1:DOWN r2:UP
 settle ping r1:DOWN
 logs
 `
-	out := inPrivateNet(t, dir, script)
+	out := inLab(t, dir, script)
 	compareDBLab(t, out, []string{
 		`Server redis/r2 is DOWN, reason: Layer7 timeout, info: " at step 5 of tcp-check (expect string 'role:master')"`,
 		`Server redis/r2 is UP, reason: Layer7 check passed, code: 0, info: "(tcp-check)"`,
 		`Server redis/r1 is DOWN, reason: Layer7 timeout`,
 		`Server ping/r3 is DOWN, reason: Layer4 connection problem, info: "Connection refused"`,
 		"g r1 DOWN L4CON",
+	})
+}
+
+// patroniLike is a small stand-in for Patroni's REST API: GET /primary
+// answers 200 when the PostgreSQL of the given data directory runs as a
+// primary, 503 otherwise (a replica: standby.signal; or not running);
+// /replica the other way round.
+const patroniLike = `
+import http.server, os, sys
+port, data = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        role = ""
+        if os.path.exists(os.path.join(data, "postmaster.pid")):
+            role = "replica" if os.path.exists(os.path.join(data, "standby.signal")) else "primary"
+        ok = self.path.strip("/") == role
+        body = ('{"role": "%s"}' % role).encode()
+        self.send_response(200 if ok else 503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+`
+
+const pgLabCfg = `global
+  stats socket SOCK level admin
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+  timeout check 2s
+backend primary
+  option httpchk GET /primary
+  http-check expect status 200
+  default-server inter 500ms rise 1 fall 1
+  server p1 127.0.0.1:5432 check port 8008
+  server p2 127.0.0.1:5433 check port 8009
+backend pgauth
+  option pgsql-check user postgres
+  server p1 127.0.0.1:5432 check inter 300ms rise 1 fall 1
+  server p2 127.0.0.1:5433 check inter 300ms rise 1 fall 1
+backend pgbad
+  option pgsql-check user nosuch
+  server p1 127.0.0.1:5432 check inter 300ms rise 1 fall 1
+`
+
+// TestIntegrationPostgreSQLChecks: a primary and a streaming replica
+// behind a Patroni-style `option httpchk GET /primary` + `http-check
+// expect status 200`, and `option pgsql-check`; the primary is killed
+// and the replica promoted. initdb takes about 6 s here.
+func TestIntegrationPostgreSQLChecks(t *testing.T) {
+	const pgBin = "/usr/lib/postgresql/15/bin/"
+	requireBins(t, pgBin+"initdb", pgBin+"pg_ctl", "/usr/bin/python3", "socat", "runuser", "curl")
+	dir := t.TempDir()
+	writeCfg(t, dir, pgLabCfg)
+	if err := os.WriteFile(filepath.Join(dir, "patroni.py"), []byte(patroniLike), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := dbLabFuncs + `
+B=` + pgBin + `
+PG=$(mktemp -d /tmp/gproxy-pg.XXXXXX); chown postgres "$PG"; trap 'rm -rf "$PG"' EXIT
+pgu() { runuser -u postgres -- "$@"; }
+opts() { echo "-p $1 -k $PG -c listen_addresses=127.0.0.1 -c fsync=off -c wal_level=replica"; }
+pgu $B/initdb -D "$PG/p1" -U postgres --auth=trust -N >/dev/null
+pgu sed -i '1i host all nosuch 127.0.0.1/32 reject' "$PG/p1/pg_hba.conf"
+pgu $B/pg_ctl -D "$PG/p1" -o "$(opts 5432)" -l "$PG/p1.log" -w start >/dev/null
+pgu $B/pg_basebackup -h 127.0.0.1 -p 5432 -U postgres -D "$PG/p2" -R -X stream
+pgu $B/pg_ctl -D "$PG/p2" -o "$(opts 5433)" -l "$PG/p2.log" -w start >/dev/null
+/usr/bin/python3 "$DIR/patroni.py" 8008 "$PG/p1" 2>/dev/null & /usr/bin/python3 "$DIR/patroni.py" 8009 "$PG/p2" 2>/dev/null &
+for i in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:8008/ && curl -s -o /dev/null http://127.0.0.1:8009/ && break; sleep 0.05; done
+proxies
+echo "== phase start"
+settle primary p1:UP p2:DOWN
+settle pgauth p1:UP p2:UP
+settle pgbad p1:DOWN
+kill -9 "$(head -1 "$PG/p1/postmaster.pid")"; rm -f "$PG/p1/postmaster.pid"
+pgu $B/pg_ctl -D "$PG/p2" -w promote >/dev/null
+echo "== phase promoted"
+settle primary p1:DOWN p2:UP
+settle pgauth p1:DOWN p2:UP
+logs
+`
+	out := inLab(t, dir, script)
+	compareDBLab(t, out, []string{
+		`Server primary/p2 is DOWN, reason: Layer7 wrong status, code: 503, info: "Service Unavailable"`,
+		`Server primary/p2 is UP, reason: Layer7 check passed, code: 200`,
+		`Server pgbad/p1 is DOWN, reason: Layer7 invalid response, info: "FATAL"`,
+		`Server pgauth/p1 is DOWN, reason: Layer4 connection problem, info: "Connection refused"`,
+	})
+}
+
+const mysqlLabCfg = `global
+  stats socket SOCK level admin
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+  timeout check 1s
+backend galera
+  option mysql-check user haproxy
+  server m1 127.0.0.1:3306 check inter 300ms rise 1 fall 1
+  server m2 127.0.0.1:3307 check inter 300ms rise 1 fall 1
+backend nouser
+  option mysql-check
+  server m1 127.0.0.1:3306 check inter 300ms rise 1 fall 1
+backend baduser
+  option mysql-check user nosuch
+  server m1 127.0.0.1:3306 check inter 300ms rise 1 fall 1
+`
+
+// TestIntegrationMariaDBChecks: `option mysql-check user haproxy` against
+// MariaDB with that user (no password, from 127.0.0.1), without a user,
+// and with an unknown user; the server is stopped and started again.
+// mariadb-install-db takes about 4 s here.
+func TestIntegrationMariaDBChecks(t *testing.T) {
+	requireBins(t, "mariadb-install-db", "mariadbd", "mariadb", "socat")
+	dir := t.TempDir()
+	writeCfg(t, dir, mysqlLabCfg)
+	script := dbLabFuncs + `
+M="$DIR/my"; mkdir -p "$M"
+mariadb-install-db --no-defaults --datadir="$M/d" --auth-root-authentication-method=normal --skip-test-db --user=root >/dev/null 2>&1
+my() { mariadbd --no-defaults --user=root --datadir="$M/d" --socket="$M/s" --port=3306 --bind-address=127.0.0.1 --skip-grant-tables=0 --log-error="$M/err" --pid-file="$M/pid" & }
+my
+for i in $(seq 200); do mariadb --no-defaults -S "$M/s" -e 'select 1' >/dev/null 2>&1 && break; sleep 0.05; done
+mariadb --no-defaults -S "$M/s" -e "CREATE USER 'haproxy'@'127.0.0.1'; FLUSH PRIVILEGES;"
+proxies
+echo "== phase start"
+settle galera m1:UP m2:DOWN
+settle nouser m1:UP
+settle baduser m1:DOWN
+kill $(cat "$M/pid"); for i in $(seq 200); do [ -e "$M/s" ] || break; sleep 0.05; done
+echo "== phase stopped"
+settle galera m1:DOWN
+my
+echo "== phase restarted"
+settle galera m1:UP
+logs
+`
+	out := inLab(t, dir, script)
+	compareDBLab(t, out, []string{
+		`Server galera/m2 is DOWN, reason: Layer4 connection problem, info: "Connection refused"`,
+		`Server galera/m1 is DOWN, reason: Layer4 connection problem`,
+		`Server galera/m1 is UP, reason: Layer7 check passed, code: 0`,
+		`Server baduser/m1 is DOWN, reason: Layer7 wrong status, code: 1045`,
 	})
 }
