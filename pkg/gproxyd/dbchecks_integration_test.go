@@ -101,7 +101,11 @@ func statKey(s string) string {
 // (haproxy's view of a server) must equal the "g NAME ..." line that
 // follows it, wants must appear, and the check lines of both logs must be
 // the same set.
-func compareDBLab(t *testing.T, out string, wants []string) {
+//
+// racy names lines whose reason depends on the instant a server was
+// killed (a check in flight is reset, the next one refused): both logs
+// must have them, with any reason.
+func compareDBLab(t *testing.T, out string, wants []string, racy ...string) {
 	t.Helper()
 	lines := strings.Split(out, "\n")
 	for i := 0; i+1 < len(lines); i++ {
@@ -128,6 +132,11 @@ func compareDBLab(t *testing.T, out string, wants []string) {
 	norm := func(s string) []string {
 		var l []string
 		for _, x := range strings.Split(strings.TrimSpace(normalize(s)), "\n") {
+			for _, r := range racy {
+				if i := strings.Index(x, r); i >= 0 {
+					x = x[:i+len(r)] + " (any reason)"
+				}
+			}
 			if x = strings.TrimSpace(durationRE.ReplaceAllString(x, "check duration: Nms")); x != "" {
 				l = append(l, x)
 			}
@@ -296,10 +305,12 @@ settle primary p1:UP p2:DOWN
 settle pgauth p1:UP p2:UP
 settle pgbad p1:DOWN
 kill -9 "$(head -1 "$PG/p1/postmaster.pid")"; rm -f "$PG/p1/postmaster.pid"
+echo "== phase killed"
+settle primary p1:DOWN p2:DOWN
+settle pgauth p1:DOWN p2:UP
 pgu $B/pg_ctl -D "$PG/p2" -w promote >/dev/null
 echo "== phase promoted"
 settle primary p1:DOWN p2:UP
-settle pgauth p1:DOWN p2:UP
 logs
 `
 	out := inLab(t, dir, script)
@@ -307,8 +318,7 @@ logs
 		`Server primary/p2 is DOWN, reason: Layer7 wrong status, code: 503, info: "Service Unavailable"`,
 		`Server primary/p2 is UP, reason: Layer7 check passed, code: 200`,
 		`Server pgbad/p1 is DOWN, reason: Layer7 invalid response, info: "FATAL"`,
-		`Server pgauth/p1 is DOWN, reason: Layer4 connection problem, info: "Connection refused"`,
-	})
+	}, "Server pgauth/p1 is DOWN, reason:")
 }
 
 const mysqlLabCfg = `global
