@@ -30,14 +30,15 @@ stats() { # stats SOCK BACKEND: "server status check_status check_code last_chk"
     NR==1 { for (i = 1; i <= NF; i++) { n = $i; sub(/^# /, "", n); col[n] = i } ; next }
     $1 == be && $2 != "BACKEND" { print $2, $col["status"], $col["check_status"], $col["check_code"], $col["last_chk"] }'
 }
-settle() { # settle BACKEND SERVER:STATUS...
+settle() { # settle BACKEND SERVER:STATUS[:CHECK_STATUS]...
   be=$1; shift
   for i in $(seq 100); do
     ok=1
     for p in h g; do
       st=$(stats "$DIR/$p.sock" "$be")
       for want in "$@"; do
-        echo "$st" | grep -q "^${want%%:*} ${want#*:} " || ok=0
+        w=${want#*:}; chk=""; [ "$w" != "${w%%:*}" ] && chk=${w#*:} && w=${w%%:*}
+        echo "$st" | grep -qE "^${want%%:*} $w (\* )?$chk" || ok=0
       done
     done
     [ $ok = 1 ] && break
@@ -50,8 +51,8 @@ settle() { # settle BACKEND SERVER:STATUS...
   done
 }
 proxies() {
-  sed "s#SOCK#$DIR/h.sock#" "$DIR/p.cfg" > "$DIR/h.cfg"
-  sed "s#SOCK#$DIR/g.sock#" "$DIR/p.cfg" > "$DIR/g.cfg"
+  sed "s#SOCK#$DIR/h.sock#; s#PORT#70#" "$DIR/p.cfg" > "$DIR/h.cfg"
+  sed "s#SOCK#$DIR/g.sock#; s#PORT#71#" "$DIR/p.cfg" > "$DIR/g.cfg"
   "$HAPROXY" -db -f "$DIR/h.cfg" 2>"$DIR/h.err" &
   "$GPROXY" -db -f "$DIR/g.cfg" 2>"$DIR/g.err" &
   for i in $(seq 100); do [ -S "$DIR/h.sock" ] && [ -S "$DIR/g.sock" ] && break; sleep 0.05; done
@@ -176,6 +177,17 @@ defaults
   timeout client 5s
   timeout server 5s
   timeout check 500ms
+frontend cut
+  bind 127.0.0.1:PORT01
+  default_backend redis
+frontend keep
+  bind 127.0.0.1:PORT02
+  default_backend redis_keep
+backend redis_keep
+  option tcp-check
+  tcp-check send info\ replication\r\n
+  tcp-check expect string role:master
+  server r1 127.0.0.1:6379 check inter 200ms rise 1 fall 1
 backend redis
   option tcp-check
   tcp-check connect
@@ -185,8 +197,8 @@ backend redis
   tcp-check expect string role:master
   tcp-check send QUIT\r\n
   tcp-check expect string +OK
-  server r1 127.0.0.1:6379 check inter 200ms rise 1 fall 1
-  server r2 127.0.0.1:6380 check inter 200ms rise 1 fall 1
+  server r1 127.0.0.1:6379 check inter 200ms rise 1 fall 1 on-marked-down shutdown-sessions
+  server r2 127.0.0.1:6380 check inter 200ms rise 1 fall 1 on-marked-down shutdown-sessions
 backend ping
   option redis-check
   server r1 127.0.0.1:6379 check inter 200ms rise 1 fall 1
@@ -195,7 +207,9 @@ backend ping
 
 // TestIntegrationRedisChecks: a primary/replica pair behind the usual
 // `tcp-check ... expect string role:master`, and `option redis-check`;
-// REPLICAOF swaps the roles, a stopped server is refused.
+// REPLICAOF swaps the roles, a stopped server is refused. A client
+// session on the demoted primary is cut with `on-marked-down
+// shutdown-sessions`, and only with it.
 func TestIntegrationRedisChecks(t *testing.T) {
 	requireBins(t, "redis-server", "redis-cli", "socat")
 	dir := t.TempDir()
@@ -208,14 +222,27 @@ proxies
 echo "== phase start"
 settle redis r1:UP r2:DOWN
 settle ping r1:UP r3:DOWN
+settle redis_keep r1:UP
+# one live client session through each frontend of each proxy
+for p in 70 71; do for f in 01 02; do
+  (sleep 60) | socat - TCP:127.0.0.1:$p$f >/dev/null & echo $! > "$DIR/c$p$f"
+done; done
+for i in $(seq 100); do [ "$(ss -Htn state established '( dport = :6379 )' | wc -l)" -ge 4 ] && break; sleep 0.05; done
 redis-cli -p 6380 replicaof no one >/dev/null
+echo "== phase two primaries"
+settle redis r1:UP r2:UP
 redis-cli -p 6379 replicaof 127.0.0.1 6380 >/dev/null
 echo "== phase swapped"
 settle redis r1:DOWN r2:UP
+settle redis_keep r1:DOWN
+for i in $(seq 40); do kill -0 $(cat "$DIR/c7001") 2>/dev/null || kill -0 $(cat "$DIR/c7101") 2>/dev/null || break; sleep 0.1; done
+for p in 70 71; do for f in 01 02; do
+  kill -0 $(cat "$DIR/c$p$f") 2>/dev/null && echo "session $p$f alive" || echo "session $p$f cut"
+done; done
 redis-cli -p 6379 shutdown nosave >/dev/null 2>&1
 echo "== phase stopped"
-settle redis r1:DOWN r2:UP
-settle ping r1:DOWN
+settle redis r1:DOWN:L4CON r2:UP
+settle ping r1:DOWN:L4CON
 logs
 `
 	out := inLab(t, dir, script)
@@ -225,6 +252,10 @@ logs
 		`Server redis/r1 is DOWN, reason: Layer7 timeout`,
 		`Server ping/r3 is DOWN, reason: Layer4 connection problem, info: "Connection refused"`,
 		"g r1 DOWN L4CON",
+		// on-marked-down shutdown-sessions cuts the live session in both
+		// proxies; without it the session lives on.
+		"session 7001 cut", "session 7101 cut", "session 7002 alive", "session 7102 alive",
+		"Server redis/r1 is DOWN, reason: Layer7 timeout, info: \" at step 5 of tcp-check (expect string 'role:master')\", check duration: ",
 	})
 }
 

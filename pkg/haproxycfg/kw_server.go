@@ -159,6 +159,18 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			srv.CheckAddr = h
+		case "on-marked-down", "on-marked-up":
+			i++
+			want := map[string]string{"on-marked-down": "shutdown-sessions", "on-marked-up": "shutdown-backup-sessions"}[opt]
+			if val != want {
+				fail("'%s' expects '%s' but got '%s'", opt, want, val)
+				return
+			}
+			if opt == "on-marked-down" {
+				srv.ShutdownOnDown = true
+			} else {
+				srv.ShutdownBackupsOnUp = true
+			}
 		case "init-addr":
 			i++
 			if !hasVal || val == "" {

@@ -247,7 +247,14 @@ type Server struct {
 	// InitAddr is `init-addr` (methods "last", "libc", "none" or IP
 	// addresses, in order); nil means haproxy's default "last,libc".
 	InitAddr []string
-	Pos      Pos
+	// ShutdownOnDown is `on-marked-down shutdown-sessions`: the server's
+	// sessions are cut when checks mark it down.
+	ShutdownOnDown bool
+	// ShutdownBackupsOnUp is `on-marked-up shutdown-backup-sessions`: the
+	// sessions of the backend's backup servers are cut when checks mark
+	// this active server up.
+	ShutdownBackupsOnUp bool
+	Pos                 Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.

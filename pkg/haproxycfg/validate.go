@@ -75,6 +75,19 @@ func (p *parser) validate() {
 func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	px := ps.px
 	p.finishChecks(ps)
+	if px.Mode == ModeHTTP && px.Kind.HasBackend() {
+		// gproxy cuts the sessions of TCP proxies only (proxy.Engine.ShutdownSessions).
+		for _, s := range px.Servers {
+			for _, o := range []struct {
+				on   bool
+				what string
+			}{{s.ShutdownOnDown, "on-marked-down shutdown-sessions"}, {s.ShutdownBackupsOnUp, "on-marked-up shutdown-backup-sessions"}} {
+				if o.on {
+					p.postDiag(Alert, s.Pos, "server", "'server %s/%s' : server option '%s' in mode http is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration.", px.Name, s.Name, o.what)
+				}
+			}
+		}
+	}
 	if px.Stats.Enabled {
 		if px.Stats.URI == "" {
 			px.Stats.URI = DefaultStatsURI

@@ -51,6 +51,7 @@ type Snapshot struct {
 
 // Monitor runs the checks of every server with `check` in an engine.
 type Monitor struct {
+	eng    *proxy.Engine
 	opts   Options
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -81,7 +82,7 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Monitor{opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{}}
+	m := &Monitor{eng: eng, opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{}}
 	for _, b := range eng.Backends() {
 		px := b.Proxy()
 		for _, s := range b.Servers() {
@@ -239,6 +240,15 @@ func (m *Monitor) record(c *check, res Result) {
 	s := c.srv
 	st := s.Stats()
 	s.SetUp(up)
+	// haproxy cuts the sessions before it logs the change; the message
+	// still counts them (they end asynchronously).
+	if m.eng != nil {
+		if cfg := s.Config(); !up && cfg.ShutdownOnDown {
+			m.eng.ShutdownSessions(s)
+		} else if up && cfg.ShutdownBackupsOnUp && !s.Backup() && s.Weight() > 0 {
+			m.eng.ShutdownBackupSessions(s.Backend())
+		}
+	}
 	act, bck := Usable(s.Backend())
 	px := s.Backend().Proxy()
 	kind := "Server"
