@@ -13,7 +13,9 @@ const (
 // ShutdownSessions closes every established session of the TCP
 // frontends on srv, with termination cause 'D', and returns how many it
 // closed.
-func (e *Engine) ShutdownSessions(srv *Server) int { return e.shutdown(termDown, func(s *Server) bool { return s == srv }) }
+func (e *Engine) ShutdownSessions(srv *Server) int {
+	return e.shutdown(termDown, func(s *Server) bool { return s == srv })
+}
 
 // ShutdownBackupSessions closes every session assigned to a backup server
 // of b, with termination cause 'U', and returns how many it closed.
