@@ -19,6 +19,27 @@ import (
 // expectations read from haproxy 2.6's src/tcpcheck.c (the request
 // templates of proxy_parse_*_opt) and its messages.
 
+// cell is a value the test changes between checks while the fake
+// server's handlers read it.
+type cell[T any] struct {
+	mu sync.Mutex
+	v  T
+}
+
+func newCell[T any](v T) *cell[T] { return &cell[T]{v: v} }
+
+func (c *cell[T]) get() T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.v
+}
+
+func (c *cell[T]) set(v T) {
+	c.mu.Lock()
+	c.v = v
+	c.mu.Unlock()
+}
+
 // fakeServer accepts connections on loopback and runs handle on each; got
 // collects what the checks sent.
 type fakeServer struct {
@@ -92,10 +113,10 @@ func runProbe(p *Probe, up bool) Result {
 }
 
 func TestRedisCheck(t *testing.T) {
-	reply := "+PONG\r\n"
+	reply := newCell("+PONG\r\n")
 	fs := serve(t, func(c net.Conn, read func() string) {
 		read()
-		io.WriteString(c, reply)
+		io.WriteString(c, reply.get())
 	})
 	p := probeFor(t, " option redis-check", fs.port())
 	if got, want := runProbe(p, true), (Result{Code: CodeL7OK, Info: "Redis server is ok"}); got != want {
@@ -104,10 +125,10 @@ func TestRedisCheck(t *testing.T) {
 	if got := string(fs.sent()); got != redisPing {
 		t.Errorf("sent %q, want %q", got, redisPing)
 	}
-	reply = "-LOADING Redis is loading the dataset in memory\r\n"
+	reply.set("-LOADING Redis is loading the dataset in memory\r\n")
 	want := Result{Code: CodeL7STS, Info: "-LOADING Redis is loading the dataset in memory"}
 	if got := runProbe(p, true); got != want {
-		t.Errorf("error reply: %+v, want %+v", got, want)
+		t.Errorf("error reply.get(): %+v, want %+v", got, want)
 	}
 }
 
@@ -121,7 +142,7 @@ func TestTCPCheckRedisRole(t *testing.T) {
  tcp-check expect string role:master
  tcp-check send QUIT\r\n
  tcp-check expect string +OK`
-	role, closeAfter := "master", true
+	role, closeAfter := newCell("master"), newCell(true)
 	fs := serve(t, func(c net.Conn, read func() string) {
 		for {
 			cmd := read()
@@ -131,8 +152,8 @@ func TestTCPCheckRedisRole(t *testing.T) {
 			case strings.HasPrefix(cmd, "PING"):
 				io.WriteString(c, "+PONG\r\n")
 			case strings.HasPrefix(cmd, "info"):
-				io.WriteString(c, "$40\r\n# Replication\r\nrole:"+role+"\r\nconnected_slaves:0\r\n\r\n")
-				if role != "master" && closeAfter {
+				io.WriteString(c, "$40\r\n# Replication\r\nrole:"+role.get()+"\r\nconnected_slaves:0\r\n\r\n")
+				if role.get() != "master" && closeAfter.get() {
 					return
 				}
 			case strings.HasPrefix(cmd, "QUIT"):
@@ -148,12 +169,12 @@ func TestTCPCheckRedisRole(t *testing.T) {
 	if got, want := string(fs.sent()), "PING\r\ninfo replication\r\nQUIT\r\n"; got != want {
 		t.Errorf("sent %q, want %q", got, want)
 	}
-	role = "slave"
+	role.set("slave")
 	want := Result{Code: CodeL7RSP, Info: "TCPCHK did not match content 'role:master' at step 4"}
 	if got := runProbe(p, true); got != want {
 		t.Errorf("replica closing: %+v, want %+v", got, want)
 	}
-	closeAfter = false
+	closeAfter.set(false)
 	want = Result{Code: CodeL7TOUT, Info: " at step 4 of tcp-check (expect string 'role:master')"}
 	if got := runProbe(p, true); got != want {
 		t.Errorf("replica waiting: %+v, want %+v", got, want)
@@ -166,10 +187,10 @@ func TestTCPCheckRedisRole(t *testing.T) {
 }
 
 func TestPgSQLCheck(t *testing.T) {
-	reply := "R\x00\x00\x00\x08\x00\x00\x00\x00"
+	reply := newCell("R\x00\x00\x00\x08\x00\x00\x00\x00")
 	fs := serve(t, func(c net.Conn, read func() string) {
 		read()
-		io.WriteString(c, reply)
+		io.WriteString(c, reply.get())
 	})
 	p := probeFor(t, " option pgsql-check user haproxy", fs.port())
 	if got, want := runProbe(p, true), (Result{Code: CodeL7OK, Info: "PostgreSQL server is ok"}); got != want {
@@ -180,11 +201,11 @@ func TestPgSQLCheck(t *testing.T) {
 	if got := fs.sent(); string(got) != string(want) {
 		t.Errorf("sent %x, want %x", got, want)
 	}
-	reply = "E\x00\x00\x00\x50SFATAL\x00VFATAL\x00C28000\x00Mno pg_hba.conf entry\x00\x00"
+	reply.set("E\x00\x00\x00\x50SFATAL\x00VFATAL\x00C28000\x00Mno pg_hba.conf entry\x00\x00")
 	if got, want := runProbe(p, true), (Result{Code: CodeL7RSP, Info: "FATAL"}); got != want {
 		t.Errorf("error: %+v, want %+v", got, want)
 	}
-	reply = "R\x00\x00\x00\x0c\x00\x00\x00\x05salt" // md5 password: still a PostgreSQL server
+	reply.set("R\x00\x00\x00\x0c\x00\x00\x00\x05salt") // md5 password: still a PostgreSQL server
 	if got := runProbe(p, true); got.Code != CodeL7OK {
 		t.Errorf("md5 request: %+v", got)
 	}
@@ -193,11 +214,11 @@ func TestPgSQLCheck(t *testing.T) {
 func TestMySQLCheck(t *testing.T) {
 	greeting := "\x0a" + "10.11.6-MariaDB\x00" + strings.Repeat("\x01", 20)
 	hs := string([]byte{byte(len(greeting)), 0, 0, 0}) + greeting
-	second := "\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00" // OK packet
+	second := newCell("\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00") // OK packet
 	fs := serve(t, func(c net.Conn, read func() string) {
 		io.WriteString(c, hs)
 		read()
-		io.WriteString(c, second)
+		io.WriteString(c, second.get())
 	})
 	p := probeFor(t, " option mysql-check user haproxy", fs.port())
 	if got, want := runProbe(p, true), (Result{Code: CodeL7OK}); got != want {
@@ -210,7 +231,7 @@ func TestMySQLCheck(t *testing.T) {
 		t.Errorf("sent %x, want %x", got, want)
 	}
 	msg := "#28000Access denied for user 'haproxy'@'127.0.0.1'"
-	second = string([]byte{byte(3 + len(msg)), 0, 0, 2, 0xff, 0x15, 0x04}) + msg
+	second.set(string([]byte{byte(3 + len(msg)), 0, 0, 2, 0xff, 0x15, 0x04}) + msg)
 	if got, want := runProbe(p, true), (Result{Code: CodeL7STS, HTTP: 1045, Info: msg}); got != want {
 		t.Errorf("denied: %+v, want %+v", got, want)
 	}
@@ -221,14 +242,14 @@ func TestMySQLCheck(t *testing.T) {
 }
 
 func TestSMTPCheck(t *testing.T) {
-	greet, helo := "220 mx.example ESMTP\r\n", "250 mx.example\r\n"
+	greet, helo := newCell("220 mx.example ESMTP\r\n"), newCell("250 mx.example\r\n")
 	fs := serve(t, func(c net.Conn, read func() string) {
-		io.WriteString(c, greet)
-		if greet[0] != '2' {
+		io.WriteString(c, greet.get())
+		if greet.get()[0] != '2' {
 			return
 		}
 		read()
-		io.WriteString(c, helo)
+		io.WriteString(c, helo.get())
 	})
 	p := probeFor(t, " option smtpchk EHLO lb.example", fs.port())
 	if got, want := runProbe(p, true), (Result{Code: CodeL7OK, HTTP: 250, Info: "mx.example"}); got != want {
@@ -237,17 +258,17 @@ func TestSMTPCheck(t *testing.T) {
 	if got := string(fs.sent()); got != "EHLO lb.example\r\n" {
 		t.Errorf("sent %q", got)
 	}
-	greet = "554 go away\r\n"
+	greet.set("554 go away\r\n")
 	if got, want := runProbe(p, true), (Result{Code: CodeL7STS, HTTP: 554, Info: "go away"}); got != want {
 		t.Errorf("554: %+v, want %+v", got, want)
 	}
 }
 
 func TestLDAPCheck(t *testing.T) {
-	reply := "\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00"
+	reply := newCell("\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00")
 	fs := serve(t, func(c net.Conn, read func() string) {
 		read()
-		io.WriteString(c, reply)
+		io.WriteString(c, reply.get())
 	})
 	p := probeFor(t, " option ldap-check", fs.port())
 	if got, want := runProbe(p, true), (Result{Code: CodeL7OK}); got != want {
@@ -256,7 +277,7 @@ func TestLDAPCheck(t *testing.T) {
 	if got, want := hex.EncodeToString(fs.sent()), "300c020101600702010304008000"; got != want {
 		t.Errorf("sent %s, want %s", got, want)
 	}
-	reply = "\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00"
+	reply.set("\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00")
 	if got, want := runProbe(p, true), (Result{Code: CodeL7STS, HTTP: 0x31, Info: "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9"}); got != want {
 		t.Errorf("invalid credentials: %+v, want %+v", got, want)
 	}
@@ -287,10 +308,10 @@ func TestSSLHelloBytes(t *testing.T) {
 // TestHTTPCheckRules: http-check send with headers and a body, the
 // implicit and explicit expectations, disable-on-404.
 func TestHTTPCheckRules(t *testing.T) {
-	status := "200 OK"
+	status := newCell("200 OK")
 	fs := serve(t, func(c net.Conn, read func() string) {
 		read()
-		io.WriteString(c, "HTTP/1.1 "+status+"\r\ncontent-length: 7\r\nx-role: primary\r\n\r\nprimary")
+		io.WriteString(c, "HTTP/1.1 "+status.get()+"\r\ncontent-length: 7\r\nx-role: primary\r\n\r\nprimary")
 	})
 	p := probeFor(t, ` option httpchk
  http-check send meth POST uri /check ver HTTP/1.1 hdr Host db.example body ping
@@ -303,12 +324,12 @@ func TestHTTPCheckRules(t *testing.T) {
 	if got, want := string(fs.sent()), "POST /check HTTP/1.1\r\nhost: db.example\r\nconnection: close\r\ncontent-length: 4\r\n\r\nping"; got != want {
 		t.Errorf("sent %q, want %q", got, want)
 	}
-	status = "503 Service Unavailable"
+	status.set("503 Service Unavailable")
 	if got, want := runProbe(p, true), (Result{Code: CodeL7STS, HTTP: 503, Info: "Service Unavailable"}); got != want {
 		t.Errorf("503: %+v, want %+v", got, want)
 	}
 	p = probeFor(t, " option httpchk GET /\n http-check disable-on-404", fs.port())
-	status = "404 Not Found"
+	status.set("404 Not Found")
 	if got, want := runProbe(p, true), (Result{Code: CodeL7OKC, HTTP: 404}); got != want {
 		t.Errorf("404 while up: %+v, want %+v", got, want)
 	}
