@@ -408,3 +408,72 @@ logs
 		`Server baduser/m1 is DOWN, reason: Layer7 wrong status, code: 1045`,
 	})
 }
+
+const extLabCfg = `global
+  stats socket SOCK level admin
+  external-check
+  insecure-fork-wanted
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+backend ext
+  option external-check
+  external-check path "/usr/bin:/bin"
+  external-check command DIR/chkPORT.sh
+  server e1 127.0.0.1:6379 check inter 2s rise 1 fall 1 maxconn 7
+`
+
+// extCheckScript records its arguments and environment, then exits with
+// the status written in $DIR/status ("sleep": runs past the check's time).
+const extCheckScript = `#!/bin/sh
+{ echo "args: $*"; env | sort; } > "DIR/seen.$(basename "$0")"
+s=$(cat DIR/status)
+[ "$s" = sleep ] && exec sleep 5
+exit "$s"
+`
+
+// TestIntegrationExternalCheck: `option external-check` runs the same
+// command with the same arguments and environment in both proxies, and
+// its exit status and a timeout give the same states and check lines.
+func TestIntegrationExternalCheck(t *testing.T) {
+	requireBins(t, "socat")
+	dir := t.TempDir()
+	writeCfg(t, dir, strings.ReplaceAll(extLabCfg, "DIR", dir))
+	for _, n := range []string{"chk70.sh", "chk71.sh"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(strings.ReplaceAll(extCheckScript, "DIR", dir)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := dbLabFuncs + `
+echo 0 > "$DIR/status"
+proxies
+echo "== phase ok"
+settle ext e1:UP:PROCOK
+echo 3 > "$DIR/status"
+echo "== phase failing"
+settle ext e1:DOWN:PROCERR
+echo sleep > "$DIR/status"
+echo "== phase hanging"
+settle ext e1:DOWN:PROCTOUT
+echo 0 > "$DIR/status"
+settle ext e1:UP
+echo "== seen by haproxy's command"; cat "$DIR/seen.chk70.sh"
+echo "== seen by gproxy's command"; cat "$DIR/seen.chk71.sh"
+logs
+`
+	out := inLab(t, dir, script)
+	compareDBLab(t, out, []string{
+		`Server ext/e1 is DOWN, reason: External check error, code: 3`,
+		"args: NOT_USED NOT_USED 127.0.0.1 6379",
+		"HAPROXY_SERVER_MAXCONN=7",
+		"PATH=/usr/bin:/bin",
+	})
+	_, seen, _ := strings.Cut(out, "== seen by haproxy's command")
+	ref, got, _ := strings.Cut(seen, "== seen by gproxy's command")
+	got, _, _ = strings.Cut(got, "== haproxy log")
+	if strings.TrimSpace(ref) != strings.TrimSpace(got) {
+		t.Errorf("the command's arguments and environment differ:\nhaproxy:%s\ngproxy:%s", ref, got)
+	}
+}

@@ -57,7 +57,7 @@ func (p *parser) checkOption(name string, args []string) {
 	}
 	px, cs := p.cur.px, &p.cur.chk
 	maxArgs := map[string]int{"httpchk": 3, "tcp-check": 0, "redis-check": 0, "ldap-check": 0,
-		"ssl-hello-chk": 0, "smtpchk": 2, "pgsql-check": 2, "mysql-check": 3}[name]
+		"ssl-hello-chk": 0, "smtpchk": 2, "pgsql-check": 2, "mysql-check": 3, "external-check": 0}[name]
 	if len(args) > 2+maxArgs {
 		p.alert("option", "'option %s' cannot handle unexpected argument '%s'.", name, args[2+maxArgs])
 		return
@@ -71,6 +71,8 @@ func (p *parser) checkOption(name string, args []string) {
 	switch name {
 	case "redis-check":
 		setProto(CheckRedis)
+	case "external-check":
+		setProto(CheckExternal)
 	case "ldap-check":
 		setProto(CheckLDAP)
 	case "ssl-hello-chk":
@@ -730,6 +732,7 @@ func statusRanges(v string) ([][2]int, string) {
 // the first connect, an implicit `expect status 200-399` after a final
 // send, an implicit connect first, comments given to the rules after them.
 func (p *parser) finishChecks(ps *proxyState) {
+	p.finishExternal(ps)
 	c := &ps.px.Check
 	if c.Type != CheckTCP && c.Type != CheckHTTP {
 		c.Rules = nil
@@ -802,4 +805,66 @@ func (p *parser) finishChecks(ps *proxyState) {
 		out = append(out, r.CheckRule)
 	}
 	c.Rules = out
+}
+
+// externalCheck is `external-check command CMD` and `external-check path
+// PATH` (configuration manual 4.2).
+func (p *parser) externalCheck(args []string) {
+	if !p.needCap("external-check", false, "") {
+		return
+	}
+	sub := argAt(args, 1)
+	if sub == "" {
+		p.alert("external-check", "missing argument after '%s'.\n", args[0])
+		return
+	}
+	if sub != "command" && sub != "path" {
+		p.alert("external-check", "'%s' only supports 'command' and 'path'. but got '%s'.", args[0], sub)
+		return
+	}
+	if len(args) > 3 {
+		p.alert("external-check", "'%s %s' cannot handle unexpected argument '%s'.", args[0], sub, args[3])
+		return
+	}
+	if argAt(args, 2) == "" {
+		p.alert("external-check", "missing argument after '%s'.", sub)
+		return
+	}
+	if sub == "command" {
+		p.cur.px.Check.Command = args[2]
+	} else {
+		p.cur.px.Check.Path = args[2]
+	}
+}
+
+// finishExternal checks `option external-check` as haproxy's
+// check_config_validity does.
+func (p *parser) finishExternal(ps *proxyState) {
+	px := ps.px
+	c := &px.Check
+	if c.Type == CheckExternal {
+		if !p.cfg.Global.ExternalCheck {
+			p.postDiag(Alert, Pos{}, "", "Proxy '%s' : '%s' unable to find required 'global.external-check'.", px.Name, "option external-check")
+		}
+		if c.Command == "" {
+			p.postDiag(Alert, Pos{}, "", "Proxy '%s' : '%s' unable to find required 'external-check command'.", px.Name, "option external-check")
+		}
+		if !p.cfg.Global.InsecureForkWanted {
+			p.postDiag(Warning, Pos{}, "", "Proxy '%s' : 'insecure-fork-wanted' not enabled in the global section, '%s' will likely fail.", px.Name, "option external-check")
+			// Whether haproxy's fork then fails depends on its privileges
+			// (RLIMIT_NPROC is not enforced for root): gproxy does not guess.
+			p.postDiag(Alert, Pos{}, "", "Proxy '%s' : gproxy runs 'option external-check' only with 'insecure-fork-wanted' in the global section (without it, whether haproxy's checks can fork depends on its privileges): add it, or keep haproxy for this configuration.", px.Name)
+		}
+	}
+	if c.Command != "" {
+		if c.Type != CheckExternal {
+			p.postDiag(Warning, Pos{}, "", "'%s' will be ignored for %s '%s' (requires 'option external-check').", "external-check command", typeStr(px.Kind), px.Name)
+		}
+		if c.Command[0] != '/' && c.Path == "" {
+			p.postDiag(Alert, Pos{}, "", "Proxy '%s': '%s' does not have a leading '/' and 'external-check path' is not set.", px.Name, "external-check command")
+		}
+		if c.Type != CheckExternal {
+			c.Command = ""
+		}
+	}
 }

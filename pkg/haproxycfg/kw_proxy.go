@@ -152,6 +152,8 @@ func (p *parser) proxyKeyword(args []string) {
 		p.option(args, no)
 	case "http-check", "tcp-check":
 		p.checkRule(args)
+	case "external-check":
+		p.externalCheck(args)
 	case "log":
 		p.proxyLog(args, no)
 	case "default_backend":
@@ -437,7 +439,7 @@ func (p *parser) option(args []string, no bool) {
 		if px.Options.HTTPLog {
 			p.cur.httplogPos = p.pos()
 		}
-	case "httpchk", "tcp-check", "redis-check", "mysql-check", "pgsql-check", "ldap-check", "smtpchk", "ssl-hello-chk":
+	case "httpchk", "tcp-check", "redis-check", "mysql-check", "pgsql-check", "ldap-check", "smtpchk", "ssl-hello-chk", "external-check":
 		p.checkOption(name, args)
 	case "forwardfor":
 		p.forwardFor(args)

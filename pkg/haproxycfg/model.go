@@ -64,6 +64,12 @@ type Global struct {
 	ZeroWarning bool
 	// MasterWorker is `master-worker`, the same as the -W flag.
 	MasterWorker bool
+	// ExternalCheck is `external-check`: `option external-check` may run
+	// programs.
+	ExternalCheck bool
+	// InsecureForkWanted is `insecure-fork-wanted`: the process may fork
+	// (external checks).
+	InsecureForkWanted bool
 }
 
 // Facility is a syslog facility number (kern=0 ... local7=23).

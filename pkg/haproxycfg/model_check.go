@@ -19,10 +19,11 @@ const (
 	CheckLDAP                      // option ldap-check
 	CheckSMTP                      // option smtpchk
 	CheckSSLHello                  // option ssl-hello-chk
+	CheckExternal                  // option external-check
 )
 
 var checkTypeNames = [...]string{"connect", "httpchk", "tcp-check", "redis-check", "mysql-check",
-	"pgsql-check", "ldap-check", "smtpchk", "ssl-hello-chk"}
+	"pgsql-check", "ldap-check", "smtpchk", "ssl-hello-chk", "external-check"}
 
 func (t CheckType) String() string {
 	if t >= 0 && int(t) < len(checkTypeNames) {
@@ -52,6 +53,9 @@ type Check struct {
 	SMTPHello string
 	// DisableOn404 is `http-check disable-on-404`.
 	DisableOn404 bool
+	// Command and Path are `external-check command` and `external-check
+	// path` (the PATH the command runs with; "" = haproxy's empty default).
+	Command, Path string
 }
 
 // RuleAction is what one tcp-check or http-check rule does.

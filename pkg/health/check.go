@@ -74,7 +74,9 @@ func (c Code) Desc() string { return codeNames[c][1] }
 func (c Code) Num() int { return int(c) }
 
 // OK reports whether the result counts as a passed check.
-func (c Code) OK() bool { return c == CodeL4OK || c == CodeL6OK || c == CodeL7OK || c == CodeL7OKC }
+func (c Code) OK() bool {
+	return c == CodeL4OK || c == CodeL6OK || c == CodeL7OK || c == CodeL7OKC || c == CodePROCOK
+}
 
 // HasData reports whether the result carries a check code (haproxy prints
 // "code: N" and fills check_code from L7OK on).
@@ -142,6 +144,7 @@ type Probe struct {
 	Whole   time.Duration // bound on the whole check; 0 = none beyond Connect and Read
 	// DisableOn404 is `http-check disable-on-404`.
 	DisableOn404 bool
+	ext          *extCheck // option external-check
 }
 
 // Run performs one check. now is the clock used for the duration; up is
@@ -149,7 +152,12 @@ type Probe struct {
 // it is up).
 func (p *Probe) Run(ctx context.Context, now func() time.Time, up bool) Result {
 	start := now()
-	res := p.run(ctx, up)
+	var res Result
+	if p.ext != nil {
+		res = p.ext.run(ctx)
+	} else {
+		res = p.run(ctx, up)
+	}
 	res.Duration = now().Sub(start)
 	if res.Duration < 0 {
 		res.Duration = 0

@@ -33,6 +33,9 @@ type Options struct {
 	Log func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Global is the global section (external checks need it); nil
+	// disables external checks, which then fail (PROCERR).
+	Global *haproxycfg.Global
 }
 
 // Snapshot is what the stats show of one server's checks.
@@ -91,6 +94,14 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 				continue
 			}
 			c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone}}
+			if px.Check.Type == haproxycfg.CheckExternal {
+				g := opts.Global
+				if g == nil {
+					g = &haproxycfg.Global{}
+				}
+				c.probe.ext = externalFor(g, px, cfg, s.ID(), interval(cfg.Inter))
+				c.probe.ext.curConn = s.Conns
+			}
 			m.checks[s] = c
 			m.wg.Add(1)
 			go m.loop(ctx, c)
