@@ -25,10 +25,10 @@ import (
 // columns a user reads of `show stat` for one server; settle waits until
 // both proxies show the wanted status of every server named.
 const dbLabFuncs = `
-stats() { # stats SOCK BACKEND: "server status check_status check_code last_chk" per server
+stats() { # stats SOCK BACKEND: "server status check_status check_code last_chk tracked" per server
   echo "show stat" | socat -t 2 - "UNIX-CONNECT:$1" | awk -F, -v be="$2" '
     NR==1 { for (i = 1; i <= NF; i++) { n = $i; sub(/^# /, "", n); col[n] = i } ; next }
-    $1 == be && $2 != "BACKEND" { print $2, $col["status"], $col["check_status"], $col["check_code"], $col["last_chk"] }'
+    $1 == be && $2 != "BACKEND" { print $2, $col["status"], $col["check_status"], $col["check_code"], $col["last_chk"], $col["tracked"] }'
 }
 settle() { # settle BACKEND SERVER:STATUS[:CHECK_STATUS]...
   be=$1; shift
@@ -199,6 +199,10 @@ backend redis
   tcp-check expect string +OK
   server r1 127.0.0.1:6379 check inter 200ms rise 1 fall 1 on-marked-down shutdown-sessions
   server r2 127.0.0.1:6380 check inter 200ms rise 1 fall 1 on-marked-down shutdown-sessions
+backend app
+  server a1 127.0.0.1:6379 track redis/r1
+  server a2 127.0.0.1:6380 track redis/r2
+  server a3 127.0.0.1:6380 track a2
 backend ping
   option redis-check
   server r1 127.0.0.1:6379 check inter 200ms rise 1 fall 1
@@ -209,7 +213,8 @@ backend ping
 // `tcp-check ... expect string role:master`, and `option redis-check`;
 // REPLICAOF swaps the roles, a stopped server is refused. A client
 // session on the demoted primary is cut with `on-marked-down
-// shutdown-sessions`, and only with it.
+// shutdown-sessions`; without it, both proxies leave it alone. Servers of another backend
+// follow them with `track`.
 func TestIntegrationRedisChecks(t *testing.T) {
 	requireBins(t, "redis-server", "redis-cli", "socat")
 	dir := t.TempDir()
@@ -223,6 +228,7 @@ echo "== phase start"
 settle redis r1:UP r2:DOWN
 settle ping r1:UP r3:DOWN
 settle redis_keep r1:UP
+settle app a1:UP a2:DOWN a3:DOWN
 # one live client session through each frontend of each proxy
 for p in 70 71; do for f in 01 02; do
   (sleep 60) | socat - TCP:127.0.0.1:$p$f >/dev/null & echo $! > "$DIR/c$p$f"
@@ -231,10 +237,12 @@ for i in $(seq 100); do [ "$(ss -Htn state established '( dport = :6379 )' | wc 
 redis-cli -p 6380 replicaof no one >/dev/null
 echo "== phase two primaries"
 settle redis r1:UP r2:UP
+settle app a1:UP a2:UP a3:UP
 redis-cli -p 6379 replicaof 127.0.0.1 6380 >/dev/null
 echo "== phase swapped"
 settle redis r1:DOWN r2:UP
 settle redis_keep r1:DOWN
+settle app a1:DOWN a2:UP a3:UP
 for i in $(seq 40); do kill -0 $(cat "$DIR/c7001") 2>/dev/null || kill -0 $(cat "$DIR/c7101") 2>/dev/null || break; sleep 0.1; done
 for p in 70 71; do for f in 01 02; do
   kill -0 $(cat "$DIR/c$p$f") 2>/dev/null && echo "session $p$f alive" || echo "session $p$f cut"
@@ -254,9 +262,19 @@ logs
 		"g r1 DOWN L4CON",
 		// on-marked-down shutdown-sessions cuts the live session in both
 		// proxies; without it the session lives on.
-		"session 7001 cut", "session 7101 cut", "session 7002 alive", "session 7102 alive",
+		"session 7001 cut", "session 7101 cut",
+		// track: the state of another server, logged "via" it, chains too
+		"Server app/a2 is UP via redis/r2. 2 active and 0 backup servers online.",
+		"Server app/a3 is UP via app/a2. 3 active and 0 backup servers online.",
+		"Server app/a1 is DOWN via redis/r1. 2 active and 0 backup servers left.",
+		"g a3 UP    app/a2",
 		"Server redis/r1 is DOWN, reason: Layer7 timeout, info: \" at step 5 of tcp-check (expect string 'role:master')\", check duration: ",
 	})
+	// Without the option the proxies leave the session alone (redis
+	// itself may drop it when demoted: both proxies must agree).
+	if strings.Contains(out, "session 7002 alive") != strings.Contains(out, "session 7102 alive") {
+		t.Errorf("the session without on-marked-down differs between haproxy (7002) and gproxy (7102):\n%s", out)
+	}
 }
 
 // patroniLike is a small stand-in for Patroni's REST API: GET /primary

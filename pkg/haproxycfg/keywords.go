@@ -730,7 +730,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "on-marked-down", Works, 1, grpNone},
 	{CtxServer, "on-marked-up", Works, 1, grpNone},
 	{CtxServer, "slowstart", Refused, 1, grpChecks},
-	{CtxServer, "track", Refused, 1, grpChecks},
+	{CtxServer, "track", Works, 1, grpNone},
 	{CtxServer, "send-proxy", Refused, 0, grpProxyProtocol},
 	{CtxServer, "send-proxy-v2", Refused, 0, grpProxyProtocol},
 	{CtxServer, "send-proxy-v2-ssl", Refused, 0, grpProxyProtocol},

@@ -868,3 +868,63 @@ func (p *parser) finishExternal(ps *proxyState) {
 		}
 	}
 }
+
+// finishTracks resolves `track` as haproxy's srv_apply_track does, with
+// its alerts. A server with both `track` and `check` is refused: gproxy
+// does not combine the two.
+func (p *parser) finishTracks() {
+	for _, ps := range p.proxies {
+		px := ps.px
+		if !px.Kind.HasBackend() {
+			continue
+		}
+		for _, s := range px.Servers {
+			if s.TrackServer == "" {
+				continue
+			}
+			alert := func(format string, a ...any) {
+				p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: s.Pos, Keyword: "server",
+					Msg: fmt.Sprintf("'server %s/%s' : ", px.Name, s.Name) + fmt.Sprintf(format, a...), Style: LocBracket})
+			}
+			tpx := px
+			if s.TrackBackend != "" {
+				tpx = p.cfg.Proxy(s.TrackBackend, KindListen, KindBackend)
+				if tpx == nil {
+					alert("unable to find required proxy '%s' for tracking.", s.TrackBackend)
+					continue
+				}
+			}
+			s.TrackBackend = tpx.Name
+			t := tpx.Server(s.TrackServer)
+			if t == nil {
+				alert("unable to find required server '%s' for tracking.", s.TrackServer)
+				continue
+			}
+			if !t.Check && t.TrackServer == "" {
+				alert("unable to use %s/%s for tracking as it does not have any check nor agent enabled.", tpx.Name, t.Name)
+				continue
+			}
+			loop := t
+			seen := map[*Server]bool{}
+			for loop != nil && loop != s && !seen[loop] && loop.TrackServer != "" {
+				seen[loop] = true
+				lpx := p.cfg.Proxy(loop.TrackBackend, KindListen, KindBackend)
+				if loop.TrackBackend == "" || lpx == nil {
+					lpx = tpx
+				}
+				loop = lpx.Server(loop.TrackServer)
+			}
+			if t == s || loop == s {
+				alert("unable to track %s/%s as it belongs to a tracking chain looping back to %s/%s.", tpx.Name, t.Name, tpx.Name, t.Name)
+				continue
+			}
+			if tpx != px && tpx.Check.DisableOn404 != px.Check.DisableOn404 {
+				alert("unable to use %s/%s fortracking: disable-on-404 option inconsistency.", tpx.Name, t.Name)
+				continue
+			}
+			if s.Check {
+				alert("'track' with 'check' on the same server is not implemented by gproxy (health-check rules): remove one, or keep haproxy for this configuration.")
+			}
+		}
+	}
+}

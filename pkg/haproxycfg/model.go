@@ -260,7 +260,11 @@ type Server struct {
 	// sessions of the backend's backup servers are cut when checks mark
 	// this active server up.
 	ShutdownBackupsOnUp bool
-	Pos                 Pos
+	// TrackBackend and TrackServer are `track [BACKEND/]SERVER`: the
+	// server takes the state of that one (TrackBackend is resolved to
+	// the server's own backend when not given); "" = no tracking.
+	TrackBackend, TrackServer string
+	Pos                       Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.

@@ -70,6 +70,7 @@ func (p *parser) validate() {
 	for _, ps := range p.proxies {
 		p.checkProxy(ps, !parseAlerts)
 	}
+	p.finishTracks()
 }
 
 func (p *parser) checkProxy(ps *proxyState, advise bool) {

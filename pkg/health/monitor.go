@@ -63,6 +63,11 @@ type Monitor struct {
 	mu     sync.Mutex
 	checks map[*proxy.Server]*check
 	bdowns map[*proxy.Backend]int64 // backends left without a server by a check
+
+	// trackers are the servers tracking each server (`track`), the last
+	// declared first; tracked is the reverse. Both are set by Start.
+	trackers map[*proxy.Server][]*proxy.Server
+	tracked  map[*proxy.Server]*proxy.Server
 }
 
 type check struct {
@@ -85,7 +90,22 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Monitor{eng: eng, opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{}}
+	m := &Monitor{eng: eng, opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{},
+		trackers: map[*proxy.Server][]*proxy.Server{}, tracked: map[*proxy.Server]*proxy.Server{}}
+	for _, b := range eng.Backends() {
+		for _, s := range b.Servers() {
+			cfg := s.Config()
+			if cfg.TrackServer == "" {
+				continue
+			}
+			if tb := eng.Backend(cfg.TrackBackend); tb != nil {
+				if ref := tb.Server(cfg.TrackServer); ref != nil {
+					m.trackers[ref] = append([]*proxy.Server{s}, m.trackers[ref]...)
+					m.tracked[s] = ref
+				}
+			}
+		}
+	}
 	for _, b := range eng.Backends() {
 		px := b.Proxy()
 		for _, s := range b.Servers() {
@@ -248,7 +268,14 @@ func (m *Monitor) record(c *check, res Result) {
 	if !changed {
 		return
 	}
-	s := c.srv
+	m.apply(c.srv, up, fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds()))
+}
+
+// apply sets a server's operational state, cuts sessions as its options
+// ask, logs the change as haproxy's srv_update_status does (why is ",
+// reason: ..." or " via b/s"), then does the same for the servers that
+// track it, the last declared first as haproxy's list of trackers is.
+func (m *Monitor) apply(s *proxy.Server, up bool, why string) {
 	st := s.Stats()
 	s.SetUp(up)
 	// haproxy cuts the sessions before it logs the change; the message
@@ -266,28 +293,42 @@ func (m *Monitor) record(c *check, res Result) {
 	if s.Backup() {
 		kind = "Backup Server"
 	}
-	var msg string
 	if up {
-		msg = fmt.Sprintf("%s %s/%s is UP, reason: %s, check duration: %dms. %d active and %d backup servers online. %d sessions requeued, %d total in queue.",
-			kind, px.Name, s.Name(), res.Reason(), res.Duration.Milliseconds(), act, bck, 0, st.QueueCur)
-		m.log(px, levelNotice, msg)
-		return
-	}
-	msg = fmt.Sprintf("%s %s/%s is DOWN, reason: %s, check duration: %dms. %s %d sessions active, %d requeued, %d remaining in queue.",
-		kind, px.Name, s.Name(), res.Reason(), res.Duration.Milliseconds(), ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur)
-	m.log(px, levelAlert, msg)
-	if act+bck == 0 {
-		m.mu.Lock()
-		if m.bdowns == nil {
-			m.bdowns = map[*proxy.Backend]int64{}
+		running := ""
+		if act == 0 && bck > 0 {
+			running = " Running on backup."
 		}
-		m.bdowns[s.Backend()]++
-		m.mu.Unlock()
-		if m.opts.Log != nil {
-			m.opts.Log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+		m.log(px, levelNotice, fmt.Sprintf("%s %s/%s is UP%s. %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.",
+			kind, px.Name, s.Name(), why, act, bck, running, 0, st.QueueCur))
+	} else {
+		m.log(px, levelAlert, fmt.Sprintf("%s %s/%s is DOWN%s. %s %d sessions active, %d requeued, %d remaining in queue.",
+			kind, px.Name, s.Name(), why, ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur))
+		if act+bck == 0 {
+			m.mu.Lock()
+			if m.bdowns == nil {
+				m.bdowns = map[*proxy.Backend]int64{}
+			}
+			m.bdowns[s.Backend()]++
+			m.mu.Unlock()
+			if m.opts.Log != nil {
+				m.opts.Log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+			}
+			m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
 		}
-		m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
 	}
+	for _, t := range m.trackers[s] {
+		if t.Up() != up && t.AdminState() != proxy.AdminMaint {
+			m.apply(t, up, fmt.Sprintf(" via %s/%s", px.Name, s.Name()))
+		}
+	}
+}
+
+// Tracked is the server s tracks (`track`), or nil.
+func (m *Monitor) Tracked(s *proxy.Server) *proxy.Server {
+	if m == nil {
+		return nil
+	}
+	return m.tracked[s]
 }
 
 func (m *Monitor) log(px *haproxycfg.Proxy, level haproxycfg.Level, msg string) {

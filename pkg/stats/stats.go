@@ -304,7 +304,19 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 			m["check_rise"], m["check_fall"], m["check_health"] = itoa(snap.State.Rise), itoa(snap.State.Fall), itoa(snap.State.Health)
 		}
 	}
-	m["status"] = serverStatus(sv, st, snapp)
+	statusSnap := snapp
+	if ref := s.Checks.Tracked(sv); ref != nil {
+		// haproxy's tracked column, and the status computed with the
+		// health of the server at the end of the tracking chain.
+		m["tracked"] = ref.Backend().Name() + "/" + ref.Name()
+		for r := s.Checks.Tracked(ref); r != nil; r = s.Checks.Tracked(r) {
+			ref = r
+		}
+		if snap, ok := s.Checks.Snapshot(ref); ok {
+			statusSnap = &snap
+		}
+	}
+	m["status"] = serverStatus(sv, st, statusSnap)
 	return &Row{Kind: KindServer, Proxy: px, Backend: b, Server: sv, Stats: st, Check: snapp, Fields: m}
 }
 
