@@ -495,3 +495,82 @@ logs
 		t.Errorf("the command's arguments and environment differ:\nhaproxy:%s\ngproxy:%s", ref, got)
 	}
 }
+
+const httpAnswersCfg = `global
+  stats socket SOCK level admin
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+  timeout check 1s
+  default-server check inter 300ms rise 1 fall 1
+backend ssh
+  option httpchk GET /
+  server s 127.0.0.1:9001
+backend empty
+  option httpchk GET /
+  server s 127.0.0.1:9002
+backend s500
+  option httpchk GET /
+  server s 127.0.0.1:9004
+backend hdr
+  option httpchk GET /
+  http-check expect hdr name x-role value primary
+  server s 127.0.0.1:9005
+backend body
+  option httpchk GET /
+  http-check expect string xyz
+  server s 127.0.0.1:9005
+backend notbody
+  option httpchk GET /
+  http-check expect ! string abc
+  server s 127.0.0.1:9005
+backend unwanted
+  mode tcp
+  option tcp-check
+  tcp-check send PING\r\n
+  tcp-check expect rstring ^\+PO
+  tcp-check expect ! string ERR
+  server s 127.0.0.1:9006
+backend tcpempty
+  mode tcp
+  option tcp-check
+  tcp-check send PING\r\n
+  tcp-check expect rstring ^\+PO
+  server s 127.0.0.1:9002
+`
+
+// TestIntegrationCheckAnswers: servers that answer what a check does not
+// expect (not HTTP, nothing, a 500, a wrong header or body, unwanted
+// content): the same results, codes and info in both proxies.
+func TestIntegrationCheckAnswers(t *testing.T) {
+	requireBins(t, "socat")
+	dir := t.TempDir()
+	writeCfg(t, dir, httpAnswersCfg)
+	script := dbLabFuncs + `
+printf 'HTTP/1.1 500 Oops\r\ncontent-length: 3\r\n\r\nabc' > "$DIR/r500"
+printf 'HTTP/1.1 200 OK\r\ncontent-length: 3\r\nx-role: replica\r\n\r\nabc' > "$DIR/r200"
+printf '+POERR\r\n' > "$DIR/rpo"
+socat TCP-LISTEN:9001,fork,reuseaddr SYSTEM:'echo SSH-2.0-OpenSSH' 2>/dev/null &
+socat TCP-LISTEN:9002,fork,reuseaddr SYSTEM:'true' 2>/dev/null &
+socat TCP-LISTEN:9004,fork,reuseaddr SYSTEM:"head -c 10 >/dev/null; cat $DIR/r500" 2>/dev/null &
+socat TCP-LISTEN:9005,fork,reuseaddr SYSTEM:"head -c 10 >/dev/null; cat $DIR/r200" 2>/dev/null &
+socat TCP-LISTEN:9006,fork,reuseaddr SYSTEM:"head -c 4 >/dev/null; cat $DIR/rpo" 2>/dev/null &
+for p in 9001 9002 9004 9005 9006; do for i in $(seq 100); do ss -Hltn "( sport = :$p )" | grep -q . && break; sleep 0.02; done; done
+proxies
+for b in ssh empty s500 hdr body notbody unwanted tcpempty; do settle $b s:DOWN; done
+logs
+`
+	out := inLab(t, dir, script)
+	compareDBLab(t, out, []string{
+		`Server s500/s is DOWN, reason: Layer7 wrong status, code: 500, info: "Oops"`,
+		`Server hdr/s is DOWN, reason: Layer7 wrong status, code: 200, info: "OK"`,
+		`Server body/s is DOWN, reason: Layer7 invalid response, info: "HTTP content check did not match"`,
+		`Server notbody/s is DOWN, reason: Layer7 invalid response, info: "HTTP check matched unwanted content"`,
+		`Server unwanted/s is DOWN, reason: Layer7 invalid response, info: "TCPCHK matched unwanted content 'ERR' at step 3"`,
+		`Server tcpempty/s is DOWN, reason: Layer7 invalid response, info: "TCPCHK got an empty response at step 2"`,
+		`Server empty/s is DOWN, reason: Layer7 invalid response, check duration`,
+		`Server ssh/s is DOWN, reason: Layer7 invalid response, check duration`,
+	})
+}

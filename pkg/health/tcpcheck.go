@@ -257,7 +257,9 @@ func (r *runner) recv(st *Step, last *bool) (Result, bool) {
 			return r.connErr(err, false), true
 		}
 	}
-	if *last && len(r.buf) == 0 {
+	// An HTTP check's empty answer is judged by its expect step (L7RSP,
+	// no info), as haproxy's HTX receive path does.
+	if *last && len(r.buf) == 0 && r.p.Type != haproxycfg.CheckHTTP {
 		c := CodeL7RSP
 		if st.ErrStatus != "" {
 			c = codeByName(st.ErrStatus)

@@ -297,6 +297,9 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 			m["check_desc"] = snap.Last.Code.Desc()
 			if snap.Last.Code.HasData() {
 				m["check_code"] = itoa(snap.Last.HTTP)
+				if snap.InProgress && snap.Probe.Type != haproxycfg.CheckExternal {
+					m["check_code"] = "0" // haproxy resets the code when a check starts
+				}
 			}
 			if snap.Last.Info != "" && !snap.InProgress {
 				m["last_chk"] = snap.Last.Info
