@@ -286,14 +286,6 @@ func (p *parser) checkRule(args []string) {
 		return
 	}
 	px, cs := p.cur.px, &p.cur.chk
-	if http && sub == "disable-on-404" {
-		if len(args) > 2 {
-			p.alert(kw, "'%s %s' : '%s' cannot handle unexpected argument '%s'.", kw, sub, sub, args[2])
-			return
-		}
-		px.Check.DisableOn404 = true
-		return
-	}
 	own := &cs.tcpOwn
 	if http {
 		own = &cs.httpOwn
@@ -681,11 +673,18 @@ func expectRule(r *rawRule, args []string, http bool) (msg, refused string) {
 				if v != "L7OK" && v != "L7OKC" && v != "L6OK" && v != "L4OK" {
 					return fmt.Sprintf("'%s' only supports 'L4OK', 'L6OK', 'L7OK' or 'L7OKC' status (got '%s').", a, val), ""
 				}
+				if v == "L7OKC" {
+					// a conditional pass puts the server in NOLB (stopping) mode
+					return "", fmt.Sprintf("'ok-status %s' in '%s expect'", val, kw)
+				}
 				r.OKStatus = v
 			case "error-status":
 				v := strings.ToUpper(val)
 				if v != "L7RSP" && v != "L7STS" && v != "L7OKC" && v != "L6RSP" && v != "L4CON" {
 					return fmt.Sprintf("'%s' only supports 'L4CON', 'L6RSP', 'L7RSP' or 'L7STS' status (got '%s').", a, val), ""
+				}
+				if v == "L7OKC" {
+					return "", fmt.Sprintf("'error-status %s' in '%s expect'", val, kw)
 				}
 				r.ErrStatus = v
 			case "tout-status":
@@ -916,10 +915,6 @@ func (p *parser) finishTracks() {
 			}
 			if t == s || loop == s {
 				alert("unable to track %s/%s as it belongs to a tracking chain looping back to %s/%s.", tpx.Name, t.Name, tpx.Name, t.Name)
-				continue
-			}
-			if tpx != px && tpx.Check.DisableOn404 != px.Check.DisableOn404 {
-				alert("unable to use %s/%s fortracking: disable-on-404 option inconsistency.", tpx.Name, t.Name)
 				continue
 			}
 			if s.Check {

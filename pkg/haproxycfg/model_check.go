@@ -51,8 +51,6 @@ type Check struct {
 	MySQLPre41 bool
 	// SMTPHello is the greeting of `option smtpchk` ("HELO localhost").
 	SMTPHello string
-	// DisableOn404 is `http-check disable-on-404`.
-	DisableOn404 bool
 	// Command and Path are `external-check command` and `external-check
 	// path` (the PATH the command runs with; "" = haproxy's empty default).
 	Command, Path string

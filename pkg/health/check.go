@@ -36,7 +36,7 @@ const (
 	CodeL7TOUT  Code = 12 // no complete answer in time
 	CodeL7RSP   Code = 13 // not a valid answer of the protocol
 	CodeL7OK    Code = 15 // layer 7 answer accepted
-	CodeL7OKC   Code = 16 // conditionally passed (disable-on-404)
+	CodeL7OKC   Code = 16 // conditionally passed (disable-on-404, refused by gproxy's parser)
 	CodeL7STS   Code = 17 // the answer says the service is not well
 )
 
@@ -75,7 +75,7 @@ func (c Code) Num() int { return int(c) }
 
 // OK reports whether the result counts as a passed check.
 func (c Code) OK() bool {
-	return c == CodeL4OK || c == CodeL6OK || c == CodeL7OK || c == CodeL7OKC || c == CodePROCOK
+	return c == CodeL4OK || c == CodeL6OK || c == CodeL7OK || c == CodePROCOK
 }
 
 // HasData reports whether the result carries a check code (haproxy prints
@@ -142,21 +142,17 @@ type Probe struct {
 	Connect time.Duration // connect timeout
 	Read    time.Duration // time allowed for the answers after connecting
 	Whole   time.Duration // bound on the whole check; 0 = none beyond Connect and Read
-	// DisableOn404 is `http-check disable-on-404`.
-	DisableOn404 bool
-	ext          *extCheck // option external-check
+	ext     *extCheck     // option external-check
 }
 
-// Run performs one check. now is the clock used for the duration; up is
-// the server's state (a 404 answer under disable-on-404 counts only while
-// it is up).
-func (p *Probe) Run(ctx context.Context, now func() time.Time, up bool) Result {
+// Run performs one check. now is the clock used for the duration.
+func (p *Probe) Run(ctx context.Context, now func() time.Time) Result {
 	start := now()
 	var res Result
 	if p.ext != nil {
 		res = p.ext.run(ctx)
 	} else {
-		res = p.run(ctx, up)
+		res = p.run(ctx)
 	}
 	res.Duration = now().Sub(start)
 	if res.Duration < 0 {

@@ -146,7 +146,7 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) *Probe {
 	}
 	inter := interval(s.Inter)
 	p := &Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter,
-		Type: px.Check.Type, DisableOn404: px.Check.DisableOn404}
+		Type: px.Check.Type}
 	if px.Timeouts.Check > 0 {
 		p.Whole = 0
 		if px.Timeouts.Connect > 0 {
@@ -237,10 +237,7 @@ func (m *Monitor) run(ctx context.Context, c *check) (res Result) {
 	if h := testHookProbe.Load(); h != nil {
 		(*h)(c.probe.Addr)
 	}
-	m.mu.Lock()
-	up := c.st.Up()
-	m.mu.Unlock()
-	return c.probe.Run(ctx, m.opts.Now, up)
+	return c.probe.Run(ctx, m.opts.Now)
 }
 
 // Panics is the number of checks ended by a recovered panic.

@@ -55,7 +55,6 @@ type runner struct {
 	code   int
 	cur    int // index of the current step; -1 before the first
 	res    Result
-	up     bool
 	linger bool // the connect step asked for a FIN rather than a reset
 	expire time.Time
 }
@@ -98,8 +97,8 @@ func compile(rules []haproxycfg.CheckRule) []Step {
 	return steps
 }
 
-func (p *Probe) run(ctx context.Context, up bool) Result {
-	r := &runner{p: p, cur: -1, up: up}
+func (p *Probe) run(ctx context.Context) Result {
+	r := &runner{p: p, cur: -1}
 	defer r.close()
 	var whole time.Time
 	if p.Whole > 0 {
@@ -168,9 +167,6 @@ func (r *runner) success() Result {
 	st := &r.p.Steps[r.cur]
 	switch st.Action {
 	case haproxycfg.RuleExpect:
-		if r.p.DisableOn404 && r.up && r.code == 404 {
-			return withInfo(CodeL7OKC, r.code, "")
-		}
 		info := ""
 		switch {
 		case st.onOK != nil:
@@ -484,9 +480,6 @@ func (r *runner) expectHTTP(st *Step, last bool) evalResult {
 	}
 	last = last || h.done
 	r.code = h.status
-	if r.p.DisableOn404 && r.up && h.status == 404 {
-		return evalContinue
-	}
 	c := CodeL7STS
 	if st.ErrStatus != "" {
 		c = codeByName(st.ErrStatus)

@@ -106,8 +106,8 @@ func probeFor(t *testing.T, lines string, port int) *Probe {
 	return ProbeFor(px, px.Servers[0])
 }
 
-func runProbe(p *Probe, up bool) Result {
-	r := p.Run(context.Background(), time.Now, up)
+func runProbe(p *Probe) Result {
+	r := p.Run(context.Background(), time.Now)
 	r.Duration = 0
 	return r
 }
@@ -119,7 +119,7 @@ func TestRedisCheck(t *testing.T) {
 		io.WriteString(c, reply.get())
 	})
 	p := probeFor(t, " option redis-check", fs.port())
-	if got, want := runProbe(p, true), (Result{Code: CodeL7OK, Info: "Redis server is ok"}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7OK, Info: "Redis server is ok"}); got != want {
 		t.Errorf("PONG: %+v, want %+v", got, want)
 	}
 	if got := string(fs.sent()); got != redisPing {
@@ -127,7 +127,7 @@ func TestRedisCheck(t *testing.T) {
 	}
 	reply.set("-LOADING Redis is loading the dataset in memory\r\n")
 	want := Result{Code: CodeL7STS, Info: "-LOADING Redis is loading the dataset in memory"}
-	if got := runProbe(p, true); got != want {
+	if got := runProbe(p); got != want {
 		t.Errorf("error reply.get(): %+v, want %+v", got, want)
 	}
 }
@@ -163,7 +163,7 @@ func TestTCPCheckRedisRole(t *testing.T) {
 		}
 	})
 	p := probeFor(t, rules, fs.port())
-	if got, want := runProbe(p, true), (Result{Code: CodeL7OK, Info: "(tcp-check)"}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7OK, Info: "(tcp-check)"}); got != want {
 		t.Errorf("master: %+v, want %+v", got, want)
 	}
 	if got, want := string(fs.sent()), "PING\r\ninfo replication\r\nQUIT\r\n"; got != want {
@@ -171,16 +171,16 @@ func TestTCPCheckRedisRole(t *testing.T) {
 	}
 	role.set("slave")
 	want := Result{Code: CodeL7RSP, Info: "TCPCHK did not match content 'role:master' at step 4"}
-	if got := runProbe(p, true); got != want {
+	if got := runProbe(p); got != want {
 		t.Errorf("replica closing: %+v, want %+v", got, want)
 	}
 	closeAfter.set(false)
 	want = Result{Code: CodeL7TOUT, Info: " at step 4 of tcp-check (expect string 'role:master')"}
-	if got := runProbe(p, true); got != want {
+	if got := runProbe(p); got != want {
 		t.Errorf("replica waiting: %+v, want %+v", got, want)
 	}
 	fs.ln.Close()
-	got := runProbe(p, true)
+	got := runProbe(p)
 	if got.Code != CodeL4CON || got.Info != "Connection refused at initial connection step of tcp-check" {
 		t.Errorf("refused: %+v", got)
 	}
@@ -193,7 +193,7 @@ func TestPgSQLCheck(t *testing.T) {
 		io.WriteString(c, reply.get())
 	})
 	p := probeFor(t, " option pgsql-check user haproxy", fs.port())
-	if got, want := runProbe(p, true), (Result{Code: CodeL7OK, Info: "PostgreSQL server is ok"}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7OK, Info: "PostgreSQL server is ok"}); got != want {
 		t.Errorf("auth ok: %+v, want %+v", got, want)
 	}
 	// "%[var(check.plen),htonl,hex]" "00030000" "7573657200" "%[var(check.username),hex]00" "00"
@@ -202,11 +202,11 @@ func TestPgSQLCheck(t *testing.T) {
 		t.Errorf("sent %x, want %x", got, want)
 	}
 	reply.set("E\x00\x00\x00\x50SFATAL\x00VFATAL\x00C28000\x00Mno pg_hba.conf entry\x00\x00")
-	if got, want := runProbe(p, true), (Result{Code: CodeL7RSP, Info: "FATAL"}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7RSP, Info: "FATAL"}); got != want {
 		t.Errorf("error: %+v, want %+v", got, want)
 	}
 	reply.set("R\x00\x00\x00\x0c\x00\x00\x00\x05salt") // md5 password: still a PostgreSQL server
-	if got := runProbe(p, true); got.Code != CodeL7OK {
+	if got := runProbe(p); got.Code != CodeL7OK {
 		t.Errorf("md5 request: %+v", got)
 	}
 }
@@ -221,7 +221,7 @@ func TestMySQLCheck(t *testing.T) {
 		io.WriteString(c, second.get())
 	})
 	p := probeFor(t, " option mysql-check user haproxy", fs.port())
-	if got, want := runProbe(p, true), (Result{Code: CodeL7OK}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7OK}); got != want {
 		t.Errorf("ok: %+v, want %+v", got, want)
 	}
 	// "%[var(check.header),hex]" "00820000" "00800001" "21" 23 zeroes "%[var(check.username),hex]00" "00" "010000" "00" "01"
@@ -232,7 +232,7 @@ func TestMySQLCheck(t *testing.T) {
 	}
 	msg := "#28000Access denied for user 'haproxy'@'127.0.0.1'"
 	second.set(string([]byte{byte(3 + len(msg)), 0, 0, 2, 0xff, 0x15, 0x04}) + msg)
-	if got, want := runProbe(p, true), (Result{Code: CodeL7STS, HTTP: 1045, Info: msg}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7STS, HTTP: 1045, Info: msg}); got != want {
 		t.Errorf("denied: %+v, want %+v", got, want)
 	}
 	pre, _ := hex.DecodeString("0e000001" + "0080" + "000001" + hex.EncodeToString([]byte("haproxy")) + "00" + "00" + "010000" + "00" + "01")
@@ -252,14 +252,14 @@ func TestSMTPCheck(t *testing.T) {
 		io.WriteString(c, helo.get())
 	})
 	p := probeFor(t, " option smtpchk EHLO lb.example", fs.port())
-	if got, want := runProbe(p, true), (Result{Code: CodeL7OK, HTTP: 250, Info: "mx.example"}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7OK, HTTP: 250, Info: "mx.example"}); got != want {
 		t.Errorf("ok: %+v, want %+v", got, want)
 	}
 	if got := string(fs.sent()); got != "EHLO lb.example\r\n" {
 		t.Errorf("sent %q", got)
 	}
 	greet.set("554 go away\r\n")
-	if got, want := runProbe(p, true), (Result{Code: CodeL7STS, HTTP: 554, Info: "go away"}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7STS, HTTP: 554, Info: "go away"}); got != want {
 		t.Errorf("554: %+v, want %+v", got, want)
 	}
 }
@@ -271,14 +271,14 @@ func TestLDAPCheck(t *testing.T) {
 		io.WriteString(c, reply.get())
 	})
 	p := probeFor(t, " option ldap-check", fs.port())
-	if got, want := runProbe(p, true), (Result{Code: CodeL7OK}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7OK}); got != want {
 		t.Errorf("ok: %+v, want %+v", got, want)
 	}
 	if got, want := hex.EncodeToString(fs.sent()), "300c020101600702010304008000"; got != want {
 		t.Errorf("sent %s, want %s", got, want)
 	}
 	reply.set("\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00")
-	if got, want := runProbe(p, true), (Result{Code: CodeL7STS, HTTP: 0x31, Info: "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9"}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7STS, HTTP: 0x31, Info: "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9"}); got != want {
 		t.Errorf("invalid credentials: %+v, want %+v", got, want)
 	}
 }
@@ -300,13 +300,13 @@ func TestSSLHelloBytes(t *testing.T) {
 		io.WriteString(c, "\x16\x03\x01\x00\x31\x02")
 	})
 	p := probeFor(t, " option ssl-hello-chk", fs.port())
-	if got, want := runProbe(p, true), (Result{Code: CodeL6OK}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL6OK}); got != want {
 		t.Errorf("server hello: %+v, want %+v", got, want)
 	}
 }
 
 // TestHTTPCheckRules: http-check send with headers and a body, the
-// implicit and explicit expectations, disable-on-404.
+// implicit and explicit expectations.
 func TestHTTPCheckRules(t *testing.T) {
 	status := newCell("200 OK")
 	fs := serve(t, func(c net.Conn, read func() string) {
@@ -318,23 +318,15 @@ func TestHTTPCheckRules(t *testing.T) {
  http-check expect status 200
  http-check expect hdr name x-role value primary
  http-check expect string primary`, fs.port())
-	if got, want := runProbe(p, true), (Result{Code: CodeL7OK, HTTP: 200}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7OK, HTTP: 200}); got != want {
 		t.Errorf("200: %+v, want %+v", got, want)
 	}
 	if got, want := string(fs.sent()), "POST /check HTTP/1.1\r\nhost: db.example\r\nconnection: close\r\ncontent-length: 4\r\n\r\nping"; got != want {
 		t.Errorf("sent %q, want %q", got, want)
 	}
 	status.set("503 Service Unavailable")
-	if got, want := runProbe(p, true), (Result{Code: CodeL7STS, HTTP: 503, Info: "Service Unavailable"}); got != want {
+	if got, want := runProbe(p), (Result{Code: CodeL7STS, HTTP: 503, Info: "Service Unavailable"}); got != want {
 		t.Errorf("503: %+v, want %+v", got, want)
-	}
-	p = probeFor(t, " option httpchk GET /\n http-check disable-on-404", fs.port())
-	status.set("404 Not Found")
-	if got, want := runProbe(p, true), (Result{Code: CodeL7OKC, HTTP: 404}); got != want {
-		t.Errorf("404 while up: %+v, want %+v", got, want)
-	}
-	if got, want := runProbe(p, false), (Result{Code: CodeL7STS, HTTP: 404, Info: "Not Found"}); got != want {
-		t.Errorf("404 while down: %+v, want %+v", got, want)
 	}
 }
 
