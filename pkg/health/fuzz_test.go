@@ -10,7 +10,8 @@ import (
 // to the HTTP check's expect step: it never panics, and only an answer
 // whose status is in 200-399 passes.
 func FuzzHTTPExpect(f *testing.F) {
-	for _, s := range []string{"HTTP/1.1 200 OK\r\n\r\n", "HTTP/1.0 404 Not Found\r\n\r\n", "HTTP/1.1 2", "", "HTTP/1.1 -10 x\r\n\r\n", "\x00\xff"} {
+	for _, s := range []string{"HTTP/1.1 200 OK\r\n\r\n", "HTTP/1.0 404 Not Found\r\n\r\n", "HTTP/1.1 2", "", "HTTP/1.1 -10 x\r\n\r\n", "\x00\xff",
+		"HTTP/000 -10"} { // the last: a crasher of the former FuzzJudge
 		f.Add([]byte(s), true)
 		f.Add([]byte(s), false)
 	}
