@@ -211,11 +211,11 @@ func addHTTPRule(rs *ruleSet, chk rawRule) string {
 		r := rs.rules[last]
 		switch {
 		case r.Action != RuleConnect && chk.Action == RuleSend:
-			return fmt.Sprintf("unable to add http-check send rule at step %d (missing connect rule)", chk.Step)
+			return fmt.Sprintf("unable to add http-check send rule at step %d (missing connect rule).", chk.Step)
 		case r.Action != RuleSend && r.Action != RuleExpect && chk.Action == RuleExpect:
-			return fmt.Sprintf("unable to add http-check expect rule at step %d (missing send rule)", chk.Step)
+			return fmt.Sprintf("unable to add http-check expect rule at step %d (missing send rule).", chk.Step)
 		case r.Action != RuleExpect && chk.Action == RuleConnect:
-			return fmt.Sprintf("unable to add http-check connect rule at step %d (missing expect rule)", chk.Step)
+			return fmt.Sprintf("unable to add http-check connect rule at step %d (missing expect rule).", chk.Step)
 		}
 	}
 	if chk.Action == RuleSend {
