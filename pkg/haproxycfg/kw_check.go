@@ -319,6 +319,11 @@ func (p *parser) checkRule(args []string) {
 			msg = sendRule(&r, sub, args[2:])
 		}
 	case "send-lf", "send-binary-lf":
+		// Hook for the log-format work: once logformat.Parse is
+		// implemented, compile args[2] here into CheckRule (a *logformat.Format
+		// field) and let health's send step Append it per run, as the
+		// protocol checks' build functions do (presets.go); string-lf,
+		// binary-lf and %[...] in on-success/on-error follow the same path.
 		p.refuseForm(grpLogs, LocParsing, kw, "", fmt.Sprintf("'%s %s' (a log-format string)", kw, sub))
 		return
 	case "expect":
