@@ -471,7 +471,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "hash-balance-factor", Cosmetic, 0, grpNone},
 	{CtxProxy, "dynamic-cookie-key", Cosmetic, 0, grpNone},
 	{CtxProxy, "declare", Cosmetic, 0, grpNone},
-	{CtxProxy, "acl", Refused, 0, grpRules},
+	{CtxProxy, "acl", Works, 0, 0},
 	{CtxProxy, "http-response", Refused, 0, grpRules},
 	{CtxProxy, "http-after-response", Refused, 0, grpRules},
 	{CtxProxy, "tcp-request", Refused, 0, grpRules},

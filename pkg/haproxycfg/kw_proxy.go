@@ -231,6 +231,8 @@ func (p *parser) proxyKeyword(args []string) {
 		px.ID = n
 		p.cur.explicitID = true
 		p.cur.idPos = p.pos()
+	case "acl":
+		p.aclKeyword(args)
 	case "errorfile":
 		p.errorFile(args)
 	case "http-response", "http-after-response", "tcp-request", "tcp-response":

@@ -3,6 +3,7 @@ package haproxycfg
 import (
 	"bytes"
 	"fmt"
+	"hapair/pkg/sample"
 	"os"
 	"sort"
 	"strconv"
@@ -125,6 +126,10 @@ type proxyState struct {
 	// backends they name must exist.
 	condBackends []UseBackend
 	chk          checkState // tcp-check and http-check rule sets
+	// acls are the `acl` lines of this section, in file order; never
+	// inherited from defaults (haproxy keeps a named defaults section's
+	// ACLs for its own rules).
+	acls sample.ACLSet
 }
 
 type parser struct {

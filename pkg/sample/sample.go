@@ -71,10 +71,21 @@ type Txn struct {
 	Payload []byte
 	// Vars holds set-var values by full name ("txn.foo", "sess.bar").
 	Vars map[string]Value
+	// InResponse is set while http-response rules run: hdr() and the
+	// other direction-dependent fetches read Res instead of Req.
+	InResponse bool
 	// Env answers the fetches about the running process (nbsrv, be_conn,
 	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
 	Env Env
+
+	mayChange bool    // set by a fetch whose answer may change with more data
+	scratch   []Value // values of multi-valued fetches, reused per Txn
 }
+
+// MayChange is called by a fetch whose answer (or absence of answer)
+// could differ once more data arrives: the payload fetches while the
+// client's first bytes are still being buffered. EvalMore uses it.
+func (t *Txn) MayChange() { t.mayChange = true }
 
 // Env is the running engine as fetches see it. Unknown names give -1 /
 // false. Other packages add methods through their own interfaces, checked
@@ -109,6 +120,19 @@ func (c *Cond) Eval(t *Txn) bool {
 	return c.impl.eval(t)
 }
 
+// EvalMore evaluates c on data that may still grow, as rules under
+// `tcp-request inspect-delay` do: final is false when the result depends
+// on a fetch that could answer differently with more data (haproxy's
+// ACL_TEST_MISS); the engine then waits for more data or for the delay to
+// expire, and evaluates with Eval at the end.
+func (c *Cond) EvalMore(t *Txn) (holds, final bool) {
+	if c == nil {
+		return true, true
+	}
+	r := c.impl.evalTri(t, false)
+	return r == triPass, r != triMiss
+}
+
 // ACL is one compiled named ACL (`acl NAME ...`); several lines with the
 // same name are ORed together.
 type ACL struct {
@@ -124,6 +148,9 @@ type ParseOptions struct {
 	// ReadFile reads pattern and map files (`-f FILE`, map(FILE)); nil
 	// refuses them.
 	ReadFile func(path string) ([]byte, error)
+	// Warn receives haproxy's warnings about a parsed ACL (no pattern
+	// given, a space before '('), text without location; nil drops them.
+	Warn func(msg string)
 }
 
 // ParseExpr compiles "FETCH[(args)][,CONV[(args)]...]" (the text inside

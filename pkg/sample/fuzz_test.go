@@ -1,0 +1,93 @@
+package sample
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// FuzzParseCond: any condition text either compiles or fails with a
+// syntax error (never a panic), and a compiled one evaluates on a
+// transaction without panicking.
+func FuzzParseCond(f *testing.F) {
+	for _, s := range []string{
+		"if { path_beg /static /images } !{ hdr(host) -i example.com } or METH_POST",
+		"unless { src 10.0.0.0/8 ::1 } || { req.ssl_sni -m end .example.com }",
+		"if { hdr_val(content-length) gt 10 } { path,map_beg(m.map) -m found }",
+		"if { url_param(a,;) -m reg ^[0-9]+$ } { req.cook_cnt(SID) ge 1 }",
+		"if !{ int(5) lt 3 ge 2 1:4 } { str(x),regsub(\"(a)\",\\1,g) -m len 1: }",
+		"if { var(txn.x) -m int eq 1 } { req.payload(0,3) -m bin 474554 }",
+		"if { hdr(x),field(2,/,0),word(-1,.) -m dom a.b } { path -f l.lst }",
+		"if a b or !c",
+	} {
+		f.Add(s)
+	}
+	acls := ACLSet{}
+	for _, l := range []string{"a path /", "b always_true", "c hdr_cnt(x) 1"} {
+		w := strings.Fields(l)
+		a, err := ParseACL(w[0], w[1:], nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		acls.Add(a)
+	}
+	opts := &ParseOptions{ReadFile: func(name string) ([]byte, error) {
+		switch name {
+		case "m.map":
+			return []byte("/a x\n/b y\n"), nil
+		case "l.lst":
+			return []byte("/x\n/y\n"), nil
+		}
+		return nil, errors.New("no file")
+	}}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCond(strings.Fields(s), acls, opts)
+		if err != nil {
+			if !errors.Is(err, ErrSyntax) {
+				t.Fatalf("%q: error %v does not wrap ErrSyntax", s, err)
+			}
+			return
+		}
+		txn := richTxn()
+		txn.Payload = []byte(s)
+		c.Eval(txn)
+		c.EvalMore(txn)
+	})
+}
+
+// FuzzParseExpr: any expression either compiles or fails with a syntax
+// error, and a compiled one evaluates without panicking.
+func FuzzParseExpr(f *testing.F) {
+	for _, s := range []string{
+		"req.hdr(host,-1),lower,field(1,:)",
+		"src,ipmask(24,64),map_ip(m.map,none)",
+		"str(a\\ b\\\"c),concat('x,y',txn.v,\"z)\"),url_dec(1),json(utf8)",
+		"int(-9223372036854775808),div(-1),mul(2),sub(txn.n)",
+		"req.payload(0,0),hex,upper,regsub(A,b,gi)",
+		"url_param(,&),b64dec,base64,length,bool,not",
+		"str(x),word(0,/)",
+		"path,,,lower",
+	} {
+		f.Add(s)
+	}
+	opts := &ParseOptions{ReadFile: func(name string) ([]byte, error) {
+		if name == "m.map" {
+			return []byte("10.0.0.0/8 lan\n::/0 v6\n"), nil
+		}
+		return nil, errors.New("no file")
+	}}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseExpr(s, opts)
+		if err != nil {
+			if !errors.Is(err, ErrSyntax) {
+				t.Fatalf("%q: error %v does not wrap ErrSyntax", s, err)
+			}
+			return
+		}
+		txn := richTxn()
+		txn.Payload = []byte(s)
+		if v, ok := e.Eval(txn); ok {
+			_ = v.String()
+		}
+	})
+}
