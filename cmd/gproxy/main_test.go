@@ -220,35 +220,38 @@ func TestRefusedFeatures(t *testing.T) {
 	}{
 		// option forwardfor works (pkg/proxy's differential tests); the
 		// header rules it is often paired with are refused.
+		{"stick-table", "stick-table", head + `frontend f
+    bind 127.0.0.1:8080
+    stick-table type ip size 100k expire 30s store http_req_rate(10s) <<
+    default_backend b
+backend b
+    server s 127.0.0.1:9
+`},
+		{"use-server", "use-server", head + `frontend f
+    bind 127.0.0.1:8080
+    default_backend b
+backend b
+    use-server s2 if { path_beg /two } <<
+    server s1 127.0.0.1:9
+    server s2 127.0.0.1:10
+`},
+		{"server-template", "server-template", head + `frontend f
+    bind 127.0.0.1:8080
+    default_backend b
+backend b
+    server-template web 3 127.0.0.1:80 <<
+`},
+		{"alpn h2", "'alpn' offering 'h2'", head + `frontend f
+    bind 127.0.0.1:8443 ssl crt site.pem alpn h2,http/1.1 <<
+    default_backend b
+backend b
+    server s 127.0.0.1:9
+`},
 		{"on-marked-down", "on-marked-down", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b
 backend b
     server s 127.0.0.1:9 check on-marked-down shutdown-sessions <<
-`},
-		{"tcp-check", "tcp-check connect", head + `listen redis
-    bind 127.0.0.1:6379
-    mode tcp
-    option tcp-check
-    tcp-check connect <<
-    tcp-check send PING\r\n
-    tcp-check expect string +PONG
-    server s 127.0.0.1:9 check
-`},
-		{"option mysql-check", "option mysql-check", head + `listen db
-    bind 127.0.0.1:3306
-    mode tcp
-    option mysql-check user haproxy <<
-    server s 127.0.0.1:9 check
-`},
-		{"http-check send", "http-check send", head + `frontend f
-    bind 127.0.0.1:8080
-    default_backend b
-backend b
-    option httpchk
-    http-check send meth GET uri /health ver HTTP/1.1 hdr Host example.org <<
-    http-check expect status 200
-    server s 127.0.0.1:9 check
 `},
 	}
 	for _, tc := range cases {

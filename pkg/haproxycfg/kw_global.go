@@ -160,6 +160,14 @@ func (p *parser) globalKeyword(args []string) {
 		if !p.tooMany(args, 0) {
 			g.ZeroWarning = true
 		}
+	case "external-check":
+		if !p.tooMany(args, 0) {
+			g.ExternalCheck = true
+		}
+	case "insecure-fork-wanted":
+		if !p.tooMany(args, 0) {
+			g.InsecureForkWanted = true
+		}
 	case "master-worker":
 		if p.tooMany(args, 1) {
 			return

@@ -168,8 +168,10 @@ func (p *parser) proxyKeyword(args []string) {
 		p.timeout(kw, name, args[1:])
 	case "option":
 		p.option(args, no)
-	case "http-check":
-		p.httpCheck(args)
+	case "http-check", "tcp-check":
+		p.checkRule(args)
+	case "external-check":
+		p.externalCheck(args)
 	case "log":
 		p.proxyLog(args, no)
 	case "default_backend":
@@ -230,8 +232,6 @@ func (p *parser) proxyKeyword(args []string) {
 		p.errorFile(args)
 	case "tcp-request", "tcp-response":
 		p.tcpRuleKeyword(args)
-	case "tcp-check":
-		p.ruleKeyword(args)
 	case "redisp", "redispatch":
 		p.alert(kw, "keyword '%s' directive is not supported anymore since HAProxy 2.1. Use 'option redispatch'.", kw)
 	case "block":
@@ -638,30 +638,8 @@ func (p *parser) option(args []string, no bool) {
 			p.cur.httplogPos = p.pos()
 		}
 		p.logOption(name, len(args) > 2)
-	case "httpchk":
-		if !p.needCap(name, false, "") {
-			return
-		}
-		if len(args) > 5 {
-			p.alert("option", "'option httpchk' cannot handle unexpected argument '%s'.", args[5])
-			return
-		}
-		c := &HTTPCheck{Method: "OPTIONS", URI: "/", Version: "HTTP/1.0", ExpectStatus: p.cur.expectStatus}
-		if old := px.Options.HTTPChk; old != nil && old.ExpectStatus != 0 {
-			c.ExpectStatus = old.ExpectStatus
-		}
-		switch len(args) {
-		case 3:
-			c.URI = args[2]
-		case 4:
-			c.Method, c.URI = args[2], args[3]
-		case 5:
-			c.Method, c.URI, c.Version = args[2], args[3], args[4]
-			if strings.ContainsAny(c.Version, "\r\n") {
-				p.diag(Warning, LocParsingTight, "option", "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.")
-			}
-		}
-		px.Options.HTTPChk = c
+	case "httpchk", "tcp-check", "redis-check", "mysql-check", "pgsql-check", "ldap-check", "smtpchk", "ssl-hello-chk", "external-check":
+		p.checkOption(name, args)
 	case "forwardfor":
 		p.forwardFor(args)
 	case "originalto":
@@ -746,62 +724,6 @@ func netOrAddr(s string) (netip.Prefix, bool) {
 		return netip.Prefix{}, false
 	}
 	return netip.PrefixFrom(a, n).Masked(), true
-}
-
-// httpCheck is `http-check expect status N`; the other forms are refused.
-func (p *parser) httpCheck(args []string) {
-	if !p.needCap("http-check", false, "") {
-		return
-	}
-	sub := ""
-	if len(args) > 1 {
-		sub = args[1]
-	}
-	k, ok := lookup(CtxHTTPCheck, sub)
-	if !ok {
-		p.alert("http-check", "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '%s'", sub)
-		return
-	}
-	if k.Class != Works {
-		p.notImplemented(k, LocParsing, "http-check", "", fmt.Sprintf("'http-check %s'", sub))
-		return
-	}
-	if len(args) < 3 {
-		p.alert("http-check", "'http-check expect' : expects at least a matching pattern as arguments.")
-		return
-	}
-	if args[2] != "status" {
-		p.refuseForm(grpChecks, LocParsing, "http-check", "", fmt.Sprintf("'http-check expect %s'", args[2]))
-		return
-	}
-	if len(args) < 4 || args[3] == "" {
-		p.alert("http-check", "'http-check expect' : 'status' expects a <pattern> as argument.")
-		return
-	}
-	v := args[3]
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; !(c >= '0' && c <= '9') && c != '-' && c != ',' {
-			p.alert("http-check", "'http-check expect' : invalid character '%c' in the list of status codes.", c)
-			return
-		}
-	}
-	n, ok := parseUint(v, 999)
-	if !ok || n < 100 {
-		p.refuseForm(grpChecks, LocParsing, "http-check", "", fmt.Sprintf("a status list or range ('%s') in 'http-check expect'", v))
-		return
-	}
-	if len(args) > 4 {
-		p.refuseForm(grpChecks, LocParsing, "http-check", "", fmt.Sprintf("'http-check expect' options after the status (%s)", strings.Join(args[4:], " ")))
-		return
-	}
-	px := p.cur.px
-	if px.Options.HTTPChk == nil {
-		// haproxy checks at L7 only with `option httpchk`; remember the
-		// expectation in case it comes later.
-		p.cur.expectStatus = n
-		return
-	}
-	px.Options.HTTPChk.ExpectStatus = n
 }
 
 // httpRequestActionList is haproxy 2.6's list of `http-request` actions,

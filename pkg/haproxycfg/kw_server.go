@@ -196,6 +196,28 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			srv.CheckAddr = h
+		case "track":
+			i++
+			if val == "" {
+				fail("'track' expects [<proxy>/]<server> as argument.\n")
+				return
+			}
+			srv.TrackBackend, srv.TrackServer = "", val
+			if j := strings.LastIndexByte(val, '/'); j >= 0 {
+				srv.TrackBackend, srv.TrackServer = val[:j], val[j+1:]
+			}
+		case "on-marked-down", "on-marked-up":
+			i++
+			want := map[string]string{"on-marked-down": "shutdown-sessions", "on-marked-up": "shutdown-backup-sessions"}[opt]
+			if val != want {
+				fail("'%s' expects '%s' but got '%s'", opt, want, val)
+				return
+			}
+			if opt == "on-marked-down" {
+				srv.ShutdownOnDown = true
+			} else {
+				srv.ShutdownBackupsOnUp = true
+			}
 		case "init-addr":
 			i++
 			if !hasVal || val == "" {

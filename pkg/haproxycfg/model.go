@@ -69,6 +69,12 @@ type Global struct {
 	ZeroWarning bool
 	// MasterWorker is `master-worker`, the same as the -W flag.
 	MasterWorker bool
+	// ExternalCheck is `external-check`: `option external-check` may run
+	// programs.
+	ExternalCheck bool
+	// InsecureForkWanted is `insecure-fork-wanted`: the process may fork
+	// (external checks).
+	InsecureForkWanted bool
 }
 
 // Facility is a syslog facility number (kern=0 ... local7=23).
@@ -219,13 +225,6 @@ type Options struct {
 	TCPLog      bool
 	HTTPLog     bool
 	DontLogNull bool
-	HTTPChk     *HTTPCheck // option httpchk; nil when absent
-}
-
-// HTTPCheck is `option httpchk [METHOD URI [VERSION]]` plus `http-check expect status N`.
-type HTTPCheck struct {
-	Method, URI, Version string
-	ExpectStatus         int // 0 = any 2xx or 3xx
 }
 
 // Bind is one address the frontend listens on. Port ranges and comma lists
@@ -315,7 +314,18 @@ type Server struct {
 	Cookie string
 	// TLS is `ssl`/`check-ssl` and their settings (model_tls.go); nil: clear text.
 	TLS *ServerTLS
-	Pos Pos
+	// ShutdownOnDown is `on-marked-down shutdown-sessions`: the server's
+	// sessions are cut when checks mark it down.
+	ShutdownOnDown bool
+	// ShutdownBackupsOnUp is `on-marked-up shutdown-backup-sessions`: the
+	// sessions of the backend's backup servers are cut when checks mark
+	// this active server up.
+	ShutdownBackupsOnUp bool
+	// TrackBackend and TrackServer are `track [BACKEND/]SERVER`: the
+	// server takes the state of that one (TrackBackend is resolved to
+	// the server's own backend when not given); "" = no tracking.
+	TrackBackend, TrackServer string
+	Pos                       Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.
@@ -403,6 +413,7 @@ type Proxy struct {
 	DefaultBackend string
 	UseBackends    []UseBackend
 	Servers        []*Server
+	Check          Check // health checks of the servers with `check`
 	Stats          Stats
 	Disabled       bool
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in

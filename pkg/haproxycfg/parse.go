@@ -130,9 +130,6 @@ type proxyState struct {
 	idPos      Pos
 	defBEPos   Pos // where default_backend was set (maybe in defaults)
 	httplogPos Pos // where `option httplog` was set
-	// expectStatus is `http-check expect status N` seen before
-	// `option httpchk`.
-	expectStatus int
 	// logs holds the log-format strings until the proxy's mode is known
 	// (kw_logs.go).
 	logs logState
@@ -142,6 +139,7 @@ type proxyState struct {
 	// finalNoCond: the last rule of an http-request, http-response or
 	// http-after-response set is final without a condition (kw_rules.go).
 	finalNoCond map[string]bool
+	chk         checkState // tcp-check and http-check rule sets
 	// acls are the `acl` lines of this section, in file order; never
 	// inherited from defaults (haproxy keeps a named defaults section's
 	// ACLs for its own rules).
@@ -241,12 +239,8 @@ func (ps *proxyState) clone() *proxyState {
 		px.Compression = &Compression{Algos: append([]string(nil), c.Algos...), Types: append([]string(nil), c.Types...)}
 	}
 	px.Rules = ps.px.Rules.clone()
-	if ps.px.Options.HTTPChk != nil {
-		c := *ps.px.Options.HTTPChk
-		px.Options.HTTPChk = &c
-	}
 	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
-		httplogPos: ps.httplogPos, expectStatus: ps.expectStatus, logs: ps.logs}
+		httplogPos: ps.httplogPos, logs: ps.logs, chk: ps.chk.clone()}
 }
 
 func (p *parser) pos() Pos { return Pos{File: p.file, Line: p.line} }

@@ -74,6 +74,7 @@ func (p *parser) validate() {
 	for _, ps := range p.proxies {
 		p.resolveArgs(ps)
 	}
+	p.finishTracks()
 }
 
 func (p *parser) checkProxy(ps *proxyState, advise bool) {
@@ -99,8 +100,19 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		}
 		next++
 	}
-	if ps.expectStatus != 0 && px.Options.HTTPChk != nil && px.Options.HTTPChk.ExpectStatus == 0 {
-		px.Options.HTTPChk.ExpectStatus = ps.expectStatus
+	p.finishChecks(ps)
+	if px.Mode == ModeHTTP && px.Kind.HasBackend() {
+		// gproxy cuts the sessions of TCP proxies only (proxy.Engine.ShutdownSessions).
+		for _, s := range px.Servers {
+			for _, o := range []struct {
+				on   bool
+				what string
+			}{{s.ShutdownOnDown, "on-marked-down shutdown-sessions"}, {s.ShutdownBackupsOnUp, "on-marked-up shutdown-backup-sessions"}} {
+				if o.on {
+					p.postDiag(Alert, s.Pos, "server", "'server %s/%s' : server option '%s' in mode http is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration.", px.Name, s.Name, o.what)
+				}
+			}
+		}
 	}
 	if px.Stats.Enabled {
 		if px.Stats.URI == "" {
@@ -113,7 +125,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	if !px.Kind.HasBackend() {
 		// Backend-only settings inherited from defaults mean nothing here.
 		px.Options.Redispatch, px.Options.Persist = false, false
-		px.Options.HTTPChk = nil
+		px.Check = Check{}
 	}
 	if !px.Kind.HasFrontend() {
 		px.Options.TCPLog, px.Options.HTTPLog, px.Options.DontLogNull = false, false, false

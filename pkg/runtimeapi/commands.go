@@ -355,13 +355,6 @@ func (c *Commands) showStat(args []string) string {
 	return b.String()
 }
 
-// haproxy's check status numbers in `show servers state` (HCHK_STATUS_*).
-var checkStatusNum = map[health.Code]int{
-	health.CodeNone: 1, health.CodeSOCKERR: 5, health.CodeL4OK: 6, health.CodeL4TOUT: 7, health.CodeL4CON: 8,
-	health.CodeL6OK: 9, health.CodeL6TOUT: 10, health.CodeL6RSP: 11,
-	health.CodeL7TOUT: 12, health.CodeL7RSP: 13, health.CodeL7OK: 15, health.CodeL7STS: 17,
-}
-
 func (c *Commands) showServersState(args []string) string {
 	var b strings.Builder
 	name := arg(args, 3)
@@ -400,7 +393,7 @@ func (c *Commands) showServersState(args []string) string {
 			}
 			chkStatus, chkResult, chkHealth, chkState := 1, 0, max(cfg.Rise, 1), 0
 			if snap, ok := c.Source.Checks.Snapshot(s); ok {
-				chkStatus = checkStatusNum[snap.Last.Code]
+				chkStatus = snap.Last.Code.Num()
 				chkHealth = snap.State.Health
 				chkState = 0x06 // CHK_ST_CONFIGURED | CHK_ST_ENABLED
 				if s.AdminState() == proxy.AdminMaint {
