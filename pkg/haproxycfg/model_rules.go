@@ -85,7 +85,7 @@ type Rule struct {
 	Action Action
 	Name   string        // header name (set/add/del/replace-header...) or variable (set-var/unset-var)
 	Value  Text          // header value, path, query, URI, method
-	Match  NameMatch   // del-header -m
+	Match  NameMatch     // del-header -m
 	NameRe *sample.Regex `json:"-"` // del-header -m reg
 	Regex  *sample.Regex `json:"-"` // replace-header, replace-value
 	Expr   *sample.Expr  `json:"-"` // set-var, set-src
