@@ -225,6 +225,9 @@ type Options struct {
 	TCPLog      bool
 	HTTPLog     bool
 	DontLogNull bool
+	// LogHealthChecks is `option log-health-checks`: every check whose
+	// result or health changes is logged, not only state changes.
+	LogHealthChecks bool
 }
 
 // Bind is one address the frontend listens on. Port ranges and comma lists

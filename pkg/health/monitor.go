@@ -251,6 +251,7 @@ func (m *Monitor) Panics() int64 { return m.panics.Load() }
 func (m *Monitor) record(c *check, res Result) {
 	now := m.opts.Now()
 	m.mu.Lock()
+	prev, before := c.last.Code, c.st.Health
 	c.last, c.lastCheck = res, now
 	changed, failWhileUp := c.st.Record(res.Code.OK())
 	if failWhileUp {
@@ -265,11 +266,29 @@ func (m *Monitor) record(c *check, res Result) {
 		c.downtime += now.Sub(c.downSince)
 		c.downSince = time.Time{}
 	}
+	st := c.st
 	m.mu.Unlock()
+	why := fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds())
+	px := c.srv.Backend().Proxy()
+	if px.Options.LogHealthChecks && (res.Code != prev || st.Health != before) {
+		// haproxy's set_server_check_status: one line per check that
+		// changes the result or the health; the state change that may
+		// follow is then logged without the reason.
+		kind, verdict := "", "failed"
+		if c.srv.Backup() {
+			kind = "backup "
+		}
+		if res.Code.OK() {
+			verdict = "succeeded"
+		}
+		m.log(px, levelNotice, fmt.Sprintf("Health check for %sserver %s/%s %s%s, status: %s.",
+			kind, px.Name, c.srv.Name(), verdict, why, st.Status(c.srv.Weight() == 0)))
+		why = ""
+	}
 	if !changed {
 		return
 	}
-	m.apply(c.srv, up, fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds()))
+	m.apply(c.srv, up, why)
 }
 
 // apply sets a server's operational state, cuts sessions as its options
