@@ -56,6 +56,9 @@ type KeywordInfo struct {
 	// TakesBlock: the keyword is followed by a { } block, skipped when the
 	// keyword is not implemented.
 	TakesBlock bool
+	// Extension: gkeepalived's own keyword, which keepalived 2.2.7 does
+	// not have (the bgp block, bgp.go).
+	Extension bool
 }
 
 // Features gkeepalived does not implement, as reported and as listed in the
@@ -194,6 +197,16 @@ func buildKeywords() []KeywordInfo {
 	works(BlockSyncGroup, "track_interface", "track_script", "track_file", "track_process", "global_tracking", "sync_group_tracking_weight")
 	add(BlockSyncGroup, Refused, featTrack, true, "track_bfd")
 	works(BlockSyncGroup, "notify_priority_changes")
+
+	// gkeepalived's extension: the bgp block (bgp.go).
+	ext := func(block string, names ...string) {
+		for _, n := range names {
+			t = append(t, KeywordInfo{Block: block, Name: n, Class: Works, Extension: true})
+		}
+	}
+	ext(BlockRoot, bgpKeyword)
+	ext(BlockBGP, "router_id", "local_as", "next_hop", "announce", "track_script", "track_process", bgpNeighborKeyword)
+	ext(BlockBGPNeighbor, "remote_as", "hold_time", "keepalive", "connect_retry", "bfd", "bfd_interval", "bfd_multiplier")
 	return t
 }
 
@@ -270,6 +283,7 @@ func installTable() {
 	tables := map[string]*[]keyword{
 		BlockRoot: &rootKeywords, BlockGlobal: &globalKeywords, BlockScript: &scriptKeywords,
 		BlockInstance: &instanceKeywords, BlockSyncGroup: &syncGroupKeywords, BlockProcess: &processKeywords, BlockTrackFile: &trackFileKeywords,
+		BlockBGP: &bgpKeywords, BlockBGPNeighbor: &bgpNeighborKeywords,
 	}
 	auth := findKeyword(instanceKeywords, "authentication")
 	tables[BlockAuth] = &auth.sub
