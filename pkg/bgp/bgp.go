@@ -29,15 +29,6 @@ type Neighbor struct {
 	// Section 4.2); the session uses the smaller hold time of the two sides.
 	HoldTime, Keepalive time.Duration
 	ConnectRetry        time.Duration
-	// BFD, when set, runs a single-hop BFD session (RFC 5880, 5881) with
-	// the neighbor: the session drops when BFD misses Multiplier packets.
-	BFD *BFD
-}
-
-// BFD is a neighbor's BFD timers.
-type BFD struct {
-	Interval   time.Duration // desired min TX and required min RX
-	Multiplier int
 }
 
 // Config is what the speaker announces and to whom.
@@ -139,13 +130,6 @@ func peer(n Neighbor) *api.Peer {
 			HoldTime: seconds(n.HoldTime), KeepaliveInterval: seconds(n.Keepalive),
 			ConnectRetry: seconds(n.ConnectRetry),
 		}},
-	}
-	if n.BFD != nil {
-		us := uint32(n.BFD.Interval / time.Microsecond)
-		p.Bfd = &api.BfdPeerConfig{
-			Enabled: true, DesiredMinimumTxInterval: us, RequiredMinimumReceive: us,
-			DetectionMultiplier: uint32(n.BFD.Multiplier),
-		}
 	}
 	return p
 }

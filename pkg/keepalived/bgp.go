@@ -61,11 +61,7 @@ func bgpScripts(cfg *keepalivedcfg.Config, used map[string]bool) {
 func speakerConfig(b *keepalivedcfg.BGP) bgp.Config {
 	c := bgp.Config{RouterID: b.RouterID, LocalAS: b.LocalAS, Prefixes: b.Announce, NextHop: b.NextHop}
 	for _, n := range b.Neighbors {
-		nb := bgp.Neighbor{Address: n.Address, RemoteAS: n.RemoteAS, HoldTime: n.HoldTime, Keepalive: n.Keepalive, ConnectRetry: n.ConnectRetry}
-		if n.BFD {
-			nb.BFD = &bgp.BFD{Interval: n.BFDInterval, Multiplier: n.BFDMultiplier}
-		}
-		c.Neighbors = append(c.Neighbors, nb)
+		c.Neighbors = append(c.Neighbors, bgp.Neighbor{Address: n.Address, RemoteAS: n.RemoteAS, HoldTime: n.HoldTime, Keepalive: n.Keepalive, ConnectRetry: n.ConnectRetry})
 	}
 	return c
 }

@@ -22,8 +22,6 @@ bgp {
     remote_as 65000
     hold_time 3
     keepalive 1
-    bfd
-    bfd_interval 100
   }
   neighbor 10.0.1.2 {
     remote_as 65000
@@ -54,9 +52,9 @@ func TestBGPBlock(t *testing.T) {
 		RouterID: netip.MustParseAddr("10.0.1.11"), LocalAS: 65001,
 		Neighbors: []BGPNeighbor{
 			{Address: netip.MustParseAddr("10.0.1.1"), RemoteAS: 65000, HoldTime: 3 * time.Second, Keepalive: time.Second,
-				ConnectRetry: DefaultBGPConnectRetry, BFD: true, BFDInterval: 100 * time.Millisecond, BFDMultiplier: 3, Pos: Pos{"k.conf", 11}},
+				ConnectRetry: DefaultBGPConnectRetry, Pos: Pos{"k.conf", 11}},
 			{Address: netip.MustParseAddr("10.0.1.2"), RemoteAS: 65000, HoldTime: 90 * time.Second, Keepalive: 30 * time.Second,
-				ConnectRetry: DefaultBGPConnectRetry, BFDInterval: DefaultBFDInterval, BFDMultiplier: 3, Pos: Pos{"k.conf", 18}},
+				ConnectRetry: DefaultBGPConnectRetry, Pos: Pos{"k.conf", 16}},
 		},
 		Announce:       []netip.Prefix{netip.MustParsePrefix("10.0.0.100/32"), netip.MustParsePrefix("10.0.0.101/32")},
 		TrackScripts:   []string{"chk_haproxy"},
@@ -72,12 +70,9 @@ func dump(b *BGP) string {
 	var s strings.Builder
 	s.WriteString(b.RouterID.String())
 	for _, n := range b.Neighbors {
-		s.WriteString(" " + n.Address.String() + "/" + n.HoldTime.String() + "/" + n.Keepalive.String() + "/" + n.ConnectRetry.String() + "/" + n.BFDInterval.String() + "/" + n.Pos.String())
-		if n.BFD {
-			s.WriteString("/bfd")
-		}
-		if n.RemoteAS != 65000 || n.BFDMultiplier != 3 {
-			s.WriteString("/bad-as-or-mult")
+		s.WriteString(" " + n.Address.String() + "/" + n.HoldTime.String() + "/" + n.Keepalive.String() + "/" + n.ConnectRetry.String() + "/" + n.Pos.String())
+		if n.RemoteAS != 65000 {
+			s.WriteString("/bad-as")
 		}
 	}
 	for _, p := range b.Announce {
@@ -101,11 +96,11 @@ func TestBGPErrors(t *testing.T) {
 		{"no remote as", "    remote_as 65000\n    hold_time 3", "    hold_time 3", "Line 11) bgp: neighbor 10.0.1.1: remote_as missing"},
 		{"hold 2", "hold_time 3", "hold_time 2", "Line 13) bgp: hold_time 2: must be 0 or at least 3"},
 		{"keepalive above hold", "keepalive 1", "keepalive 3", "Line 11) bgp: neighbor 10.0.1.1: keepalive 3s must be below hold_time 3s"},
-		{"bad prefix", "10.0.0.101\n", "10.0.0.101/24\n", "Line 23) bgp: announce 10.0.0.101/24: host bits set"},
-		{"unknown script", "    chk_haproxy\n  }\n  track_process", "    chk_nginx\n  }\n  track_process", "Line 26) bgp: track_script chk_nginx: no vrrp_script chk_nginx above"},
-		{"unknown process", "    haproxy\n  }\n}", "    nginx\n  }\n}", "Line 29) bgp: track_process nginx: no vrrp_track_process nginx above"},
-		{"bad neighbor", "neighbor 10.0.1.2 {", "neighbor router {", "Line 18) bgp: neighbor \"router\": not an IP address"},
-		{"bfd value", "    bfd\n", "    bfd 100\n", "Line 15) bgp: bfd takes no value"},
+		{"bad prefix", "10.0.0.101\n", "10.0.0.101/24\n", "Line 21) bgp: announce 10.0.0.101/24: host bits set"},
+		{"unknown script", "    chk_haproxy\n  }\n  track_process", "    chk_nginx\n  }\n  track_process", "Line 24) bgp: track_script chk_nginx: no vrrp_script chk_nginx above"},
+		{"unknown process", "    haproxy\n  }\n}", "    nginx\n  }\n}", "Line 27) bgp: track_process nginx: no vrrp_track_process nginx above"},
+		{"bad neighbor", "neighbor 10.0.1.2 {", "neighbor router {", "Line 16) bgp: neighbor \"router\": not an IP address"},
+		{"bfd refused", "    keepalive 1\n", "    keepalive 1\n    bfd\n", "Line 15) 'bfd' is not implemented by gkeepalived (BFD in the bgp block"},
 		{"unknown keyword", "local_as 65001", "local_as 65001\n  med 10", "Line 11) Unknown keyword 'med'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -81,6 +81,7 @@ const (
 	featIGMP      = "disable_local_igmp, promote_secondaries"
 	featTuning    = "process tuning (names, priorities, buffers)"
 	featInclude   = "include checking: include_check, includer/includem/includew/includeb/includea"
+	featBGPBFD    = "BFD in the bgp block (bfd, bfd_interval, bfd_multiplier)"
 )
 
 // Keywords is the keyword table: every keyword keepalived 2.2.7 reads
@@ -206,7 +207,10 @@ func buildKeywords() []KeywordInfo {
 	}
 	ext(BlockRoot, bgpKeyword)
 	ext(BlockBGP, "router_id", "local_as", "next_hop", "announce", "track_script", "track_process", bgpNeighborKeyword)
-	ext(BlockBGPNeighbor, "remote_as", "hold_time", "keepalive", "connect_retry", "bfd", "bfd_interval", "bfd_multiplier")
+	ext(BlockBGPNeighbor, "remote_as", "hold_time", "keepalive", "connect_retry")
+	for _, n := range []string{"bfd", "bfd_interval", "bfd_multiplier"} {
+		t = append(t, KeywordInfo{Block: BlockBGPNeighbor, Name: n, Class: Refused, Feature: featBGPBFD, Extension: true})
+	}
 	return t
 }
 
@@ -298,6 +302,8 @@ func installTable() {
 	}
 	// The root table takes the block tables' slices: fill those first.
 	install(false)
+	// The bgp block's neighbor entry took its table's slice at init.
+	findKeyword(bgpKeywords, bgpNeighborKeyword).sub = bgpNeighborKeywords
 	initRoot()
 	install(true)
 	for block, tbl := range tables {
