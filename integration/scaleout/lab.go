@@ -362,7 +362,9 @@ func KeepalivedConf(i int, script, process, bfd bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "global_defs {\n    router_id lb%d\n    enable_script_security\n    script_user root\n}\n\n", i+1)
 	b.WriteString("vrrp_script chk_haproxy {\n    script \"/usr/bin/killall -0 haproxy\"\n    interval 1\n    fall 1\n    rise 1\n}\n\n")
-	b.WriteString("vrrp_track_process haproxy {\n    process haproxy\n}\n\n")
+	if process {
+		b.WriteString("vrrp_track_process haproxy {\n    process haproxy\n}\n\n")
+	}
 	fmt.Fprintf(&b, "bgp {\n    router_id %s\n    local_as %d\n", balancerIPs[i], BalancerAS)
 	fmt.Fprintf(&b, "    neighbor %s {\n        remote_as %d\n        hold_time 3\n        keepalive 1\n        connect_retry 1\n", RouterLB.Addr(), RouterAS)
 	if bfd {
