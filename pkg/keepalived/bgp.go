@@ -15,11 +15,23 @@ import (
 	"hapair/pkg/track"
 )
 
+// speaker is what the daemon needs of a BGP speaker (*bgp.Speaker).
+type speaker interface {
+	Announce(on bool) error
+	Announced() bool
+	Stop(ctx context.Context)
+}
+
+// startSpeaker starts the embedded GoBGP speaker; tests replace it.
+var startSpeaker = func(ctx context.Context, cfg bgp.Config, log zerolog.Logger) (speaker, error) {
+	return bgp.Start(ctx, cfg, log)
+}
+
 // runningBGP is the bgp block of the running configuration: the embedded
 // speaker and the verdicts of the checks that gate the announcement.
 type runningBGP struct {
 	key string
-	sp  *bgp.Speaker
+	sp  speaker
 	log zerolog.Logger
 
 	mu     sync.Mutex
@@ -79,7 +91,7 @@ func (d *Daemon) applyBGP(cfg *keepalivedcfg.Config) {
 		return
 	}
 	if d.bgp == nil {
-		sp, err := bgp.Start(d.ctx, speakerConfig(cfg.BGP), log)
+		sp, err := startSpeaker(d.ctx, speakerConfig(cfg.BGP), log)
 		if err != nil {
 			log.Error().Msgf("BGP: %v", err)
 			return
