@@ -18,9 +18,9 @@ var update = flag.Bool("update", false, "rewrite conf/ecmp from the lab's genera
 // diagnostic. `go test -run TestConfExamples -update` rewrites conf/ecmp.
 func TestConfExamples(t *testing.T) {
 	files := map[string]string{
-		"frr.conf":            "! The ECMP lab's router (FRR 8.4): eBGP with three balancers, ECMP over\n! up to 8 paths. Run with net.ipv4.fib_multipath_hash_policy=1 (per-flow\n! hashing on addresses and ports) and IP forwarding on.\n" + FRRConf(nil),
+		"frr.conf":            "! The ECMP lab's router (FRR 8.4): eBGP with three balancers, ECMP over\n! up to 8 paths. Run with net.ipv4.fib_multipath_hash_policy=1 (per-flow\n! hashing on addresses and ports) and IP forwarding on.\n" + FRRConf(),
 		"haproxy.cfg":         "# The ECMP balancers' haproxy.cfg (the same on each): the anycast address\n# is on lo; balance source over the same servers picks the same server for\n# a client whichever balancer the router sends it to.\n" + GproxyConf(),
-		"keepalived-lb1.conf": "# gkeepalived on balancer lb1 of the ECMP shape: no VRRP, only the bgp block\n# (our extension, see README \"Scaling out\"). lb2 and lb3 change router_id\n# and the bgp router_id to their own.\n" + KeepalivedConf(0, true, false, false),
+		"keepalived-lb1.conf": "# gkeepalived on balancer lb1 of the ECMP shape: no VRRP, only the bgp block\n# (our extension, see README \"Scaling out\"). lb2 and lb3 change router_id\n# and the bgp router_id to their own.\n" + KeepalivedConf(0, true, false),
 	}
 	for name, want := range files {
 		path := filepath.Join("../../conf/ecmp", name)

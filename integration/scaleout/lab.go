@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"hapair/integration/lab"
+	"hapair/integration/peers"
 )
 
 // The ECMP lab's addresses. Everything shares the lab's bridge; the router
@@ -49,9 +50,8 @@ func WebAddr(i int) netip.Addr { return netip.MustParseAddr(webIPs[i]) }
 func ClientAddr(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, 2, byte(101 + i)}) }
 
 // FRRConf is the router's configuration: eBGP with each balancer
-// (timers 1 s / 3 s, connect retry 1 s), ECMP over up to 8 paths, and BFD
-// with the balancers listed in bfd.
-func FRRConf(bfd map[int]bool) string {
+// (timers 1 s / 3 s, connect retry 1 s), ECMP over up to 8 paths.
+func FRRConf() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "frr defaults traditional\nhostname router\nlog stdout informational\n!\nrouter bgp %d\n bgp router-id %s\n", RouterAS, RouterLB.Addr())
 	b.WriteString(" no bgp ebgp-requires-policy\n no bgp network import-check\n")
@@ -59,28 +59,16 @@ func FRRConf(bfd map[int]bool) string {
 	fmt.Fprintf(&b, " neighbor LB remote-as %d\n neighbor LB timers 1 3\n neighbor LB timers connect 1\n neighbor LB advertisement-interval 0\n", BalancerAS)
 	for i := range balancerIPs {
 		fmt.Fprintf(&b, " neighbor %s peer-group LB\n", balancerIPs[i])
-		if bfd[i] {
-			fmt.Fprintf(&b, " neighbor %s bfd\n", balancerIPs[i])
-		}
 	}
 	b.WriteString(" address-family ipv4 unicast\n  maximum-paths 8\n exit-address-family\n!\n")
-	if len(bfd) > 0 {
-		b.WriteString("bfd\n")
-		for i := range balancerIPs {
-			if bfd[i] {
-				fmt.Fprintf(&b, " peer %s\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n", balancerIPs[i])
-			}
-		}
-		b.WriteString("!\n")
-	}
 	return b.String()
 }
 
-// StartRouter starts FRR (zebra, bgpd and, with BFD, bfdd) on h as the
+// StartRouter starts FRR (zebra and bgpd) on h as the
 // router: IP forwarding, per-flow (L4) multipath hashing, no ICMP
 // redirects (clients and balancers share the bridge, and the router must
 // stay in the path).
-func StartRouter(ctx context.Context, l *lab.Lab, h *lab.Host, conf string, bfd bool) error {
+func StartRouter(ctx context.Context, l *lab.Lab, h *lab.Host, conf string) error {
 	if _, err := h.Run(ctx, "sh", "-ec", "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 "+
 		"net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0; mkdir -p /run/frr; chown frr:frr /run/frr"); err != nil {
 		return err
@@ -98,14 +86,11 @@ func StartRouter(ctx context.Context, l *lab.Lab, h *lab.Host, conf string, bfd 
 		return err
 	}
 	daemons := []struct{ name, conf string }{{"zebra", empty}, {"bgpd", cfg}}
-	if bfd {
-		daemons = append(daemons, struct{ name, conf string }{"bfdd", cfg})
-	}
 	for _, d := range daemons {
 		if _, err := h.Start(d.name, "/usr/lib/frr/"+d.name, "-f", d.conf, "-i", "/run/frr/"+d.name+".pid"); err != nil {
 			return err
 		}
-		// bgpd and bfdd talk to zebra through its socket: wait for it.
+		// bgpd talks to zebra through its socket: wait for zebra.
 		if err := waitFile(ctx, h, "/run/frr/"+d.name+".vty", 10*time.Second); err != nil {
 			return err
 		}
@@ -358,7 +343,7 @@ listen web
 // announcing the anycast address to the router while the tracked checks
 // pass. script: the seed's `killall -0 haproxy` every second; process: a
 // vrrp_track_process on haproxy (the kernel's process events, no polling).
-func KeepalivedConf(i int, script, process, bfd bool) string {
+func KeepalivedConf(i int, script, process bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "global_defs {\n    router_id lb%d\n    enable_script_security\n    script_user root\n}\n\n", i+1)
 	b.WriteString("vrrp_script chk_haproxy {\n    script \"/usr/bin/killall -0 haproxy\"\n    interval 1\n    fall 1\n    rise 1\n}\n\n")
@@ -367,9 +352,6 @@ func KeepalivedConf(i int, script, process, bfd bool) string {
 	}
 	fmt.Fprintf(&b, "bgp {\n    router_id %s\n    local_as %d\n", balancerIPs[i], BalancerAS)
 	fmt.Fprintf(&b, "    neighbor %s {\n        remote_as %d\n        hold_time 3\n        keepalive 1\n        connect_retry 1\n", RouterLB.Addr(), RouterAS)
-	if bfd {
-		b.WriteString("        bfd\n        bfd_interval 100\n        bfd_multiplier 3\n")
-	}
 	fmt.Fprintf(&b, "    }\n    announce {\n        %s/32\n    }\n", Anycast)
 	if script {
 		b.WriteString("    track_script {\n        chk_haproxy\n    }\n")
@@ -379,6 +361,99 @@ func KeepalivedConf(i int, script, process, bfd bool) string {
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// ECMP is the ECMP shape running in a lab: an FRR router, three balancers
+// each running gproxy and gkeepalived (bgp block), two nginx web servers
+// answering "webNN BALANCER", a client with NumClients addresses.
+type ECMP struct {
+	Lab         *lab.Lab
+	Bins        string // directory of the gproxy and gkeepalived binaries
+	Router      *lab.Host
+	Client      *lab.Host
+	LBs         []*lab.Host
+	Proxies     []*peers.Service
+	Keepaliveds []*peers.Service
+}
+
+// Balancer roles: each is gated by the seed's track script (killall -0
+// haproxy, every second). vrrp_track_process cannot gate them here: the
+// kernel's process connector answers only in the machine's own network
+// namespace (keepalived fails the same way: "Failed to set/clear process
+// event listen - errno 111").
+var (
+	lbScript  = []bool{true, true, true}
+	lbProcess = []bool{false, false, false}
+)
+
+// StartECMP builds the ECMP shape in l with the binaries in bins.
+func StartECMP(ctx context.Context, l *lab.Lab, bins string) (*ECMP, error) {
+	e := &ECMP{Lab: l, Bins: bins}
+	var err error
+	if e.Router, err = l.AddHost("router", RouterLB, RouterCl); err != nil {
+		return nil, err
+	}
+	var cl []netip.Prefix
+	for i := 0; i < NumClients; i++ {
+		cl = append(cl, netip.PrefixFrom(ClientAddr(i), 24))
+	}
+	if e.Client, err = l.AddHost("client", cl...); err != nil {
+		return nil, err
+	}
+	if _, err := e.Client.Run(ctx, "ip", "route", "add", "default", "via", RouterCl.Addr().String()); err != nil {
+		return nil, err
+	}
+	for i := range webIPs {
+		h, err := l.AddHost(fmt.Sprintf("web%d", i+1), netip.PrefixFrom(WebAddr(i), 24))
+		if err != nil {
+			return nil, err
+		}
+		// nginx puts the balancer's address (the connection's source)
+		// after its name.
+		if _, err := peers.Nginx(ctx, l, h, fmt.Sprintf("web%02d $remote_addr", i+1)); err != nil {
+			return nil, err
+		}
+	}
+	if err := StartRouter(ctx, l, e.Router, FRRConf()); err != nil {
+		return nil, err
+	}
+	for i := range balancerIPs {
+		h, err := l.AddHost(fmt.Sprintf("lb%d", i+1), netip.PrefixFrom(BalancerAddr(i), 24))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := h.Run(ctx, "sh", "-ec", fmt.Sprintf("ip addr add %s/32 dev lo; ip route add %s via %s",
+			Anycast, ClientNet, RouterLB.Addr())); err != nil {
+			return nil, err
+		}
+		e.LBs = append(e.LBs, h)
+		e.Proxies = append(e.Proxies, nil)
+		e.Keepaliveds = append(e.Keepaliveds, nil)
+		if err := e.StartProxy(ctx, i); err != nil {
+			return nil, err
+		}
+		if err := e.StartKeepalived(ctx, i); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// StartProxy (re)starts gproxy on balancer i.
+func (e *ECMP) StartProxy(ctx context.Context, i int) error {
+	d := peers.Haproxy(filepath.Join(e.Bins, "gproxy"))
+	d.ListenTCP = []int{80}
+	s, err := peers.StartDaemon(ctx, e.Lab, e.LBs[i], d, "haproxy.cfg", []byte(GproxyConf()))
+	e.Proxies[i] = s
+	return err
+}
+
+// StartKeepalived (re)starts gkeepalived on balancer i.
+func (e *ECMP) StartKeepalived(ctx context.Context, i int) error {
+	conf := KeepalivedConf(i, lbScript[i], lbProcess[i])
+	s, err := peers.StartDaemon(ctx, e.Lab, e.LBs[i], peers.Keepalived(filepath.Join(e.Bins, "gkeepalived")), "keepalived.conf", []byte(conf))
+	e.Keepaliveds[i] = s
+	return err
 }
 
 // Since returns the answers to requests sent at or after t.
