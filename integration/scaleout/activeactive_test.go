@@ -58,6 +58,7 @@ func TestIntegrationActiveActive(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("needs root: run as root (CI does)")
 	}
+	t.Parallel() // with TestIntegrationECMP
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	bins := buildOurs(t)

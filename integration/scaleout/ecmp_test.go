@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,34 +17,60 @@ import (
 	"hapair/integration/lab"
 )
 
-// buildOurs builds gproxy and gkeepalived once for the test.
+// The binaries are built once for the package's tests (TestMain removes
+// them).
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildOurs builds gproxy and gkeepalived, once per test binary.
 func buildOurs(t *testing.T) string {
 	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	dir := t.TempDir()
-	for _, cmd := range []string{"gproxy", "gkeepalived"} {
-		c := exec.Command(goBin, "build", "-trimpath", "-o", filepath.Join(dir, cmd), "./cmd/"+cmd)
-		c.Dir = root
-		c.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("go build ./cmd/%s: %v\n%s", cmd, err, out)
+	buildOnce.Do(func() {
+		root, err := filepath.Abs("../..")
+		if err != nil {
+			buildErr = err
+			return
 		}
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		if binDir, buildErr = os.MkdirTemp("", "scaleout-bin-"); buildErr != nil {
+			return
+		}
+		for _, cmd := range []string{"gproxy", "gkeepalived"} {
+			c := exec.Command(goBin, "build", "-trimpath", "-o", filepath.Join(binDir, cmd), "./cmd/"+cmd)
+			c.Dir = root
+			c.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := c.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build ./cmd/%s: %v\n%s", cmd, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return dir
+	return binDir
 }
 
 func prefix(a netip.Addr, bits int) netip.Prefix { return netip.PrefixFrom(a, bits) }
 
 func startECMP(ctx context.Context, t *testing.T) *ECMP {
 	t.Helper()
-	e, err := StartECMP(ctx, lab.NewT(t), buildOurs(t))
+	bins := buildOurs(t)
+	e, err := StartECMP(ctx, lab.NewT(t), bins)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +150,9 @@ func TestIntegrationECMP(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("needs root: run as root (CI does)")
 	}
+	// In parallel with TestIntegrationActiveActive: both mostly wait on
+	// timers.
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	e := startECMP(ctx, t)
