@@ -197,3 +197,51 @@ func TestBGPGate(t *testing.T) {
 		t.Fatalf("announced %v, calls %q; want withdrawn after process:b went down", a, calls)
 	}
 }
+
+// TestBGPReload: a reload that leaves the bgp block as it was keeps the
+// speaker (its sessions and announcement); one that changes it replaces
+// the speaker; one that removes it withdraws and stops it.
+func TestBGPReload(t *testing.T) {
+	var speakers []*fakeSpeaker
+	old := startSpeaker
+	startSpeaker = func(ctx context.Context, cfg bgp.Config, log zerolog.Logger) (speaker, error) {
+		f := &fakeSpeaker{cfg: cfg}
+		speakers = append(speakers, f)
+		return f, nil
+	}
+	t.Cleanup(func() { startSpeaker = old })
+	parse := func(src string) *keepalivedcfg.Config {
+		t.Helper()
+		cfg, diags, err := keepalivedcfg.Parse("k.conf", []byte(src), keepalivedcfg.Options{})
+		if err != nil || len(diags) > 0 {
+			t.Fatalf("Parse: %v %v", err, diags)
+		}
+		return cfg
+	}
+	starter := tracktest.NewStarter()
+	starter.Auto = func(cmd track.Command) track.Exit { return track.Exit{Exited: true, Status: 0} }
+	d := NewDaemon(testEnv(vrrptest.NewLink(), 2, "10.0.1.11/24", nil, zerolog.Nop(), starter, tracktest.NewStarter()))
+	if err := d.Start(context.Background(), parse(bgpDaemonConf)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Stop(context.Background()) })
+	// Comments and layout do not count: the same block, moved down a line.
+	d.Reload(parse("# reloaded\n" + bgpDaemonConf))
+	if len(speakers) != 1 {
+		t.Fatalf("an unchanged bgp block started %d speakers", len(speakers))
+	}
+	d.Reload(parse(strings.Replace(bgpDaemonConf, "10.0.0.100/32", "10.0.0.101/32", 1)))
+	if len(speakers) != 2 {
+		t.Fatalf("a changed bgp block: %d speakers started, want 2", len(speakers))
+	}
+	if _, stopped, _ := speakers[0].state(); !stopped {
+		t.Error("the old speaker still runs after the block changed")
+	}
+	if p := speakers[1].cfg.Prefixes; len(p) != 1 || p[0] != netip.MustParsePrefix("10.0.0.101/32") {
+		t.Errorf("new speaker announces %v", p)
+	}
+	d.Reload(parse(bgpDaemonConf[:strings.Index(bgpDaemonConf, "bgp {")]))
+	if _, stopped, _ := speakers[1].state(); !stopped || len(speakers) != 2 {
+		t.Errorf("removing the bgp block: stopped %v, %d speakers", stopped, len(speakers))
+	}
+}
