@@ -32,9 +32,10 @@ import (
 //	}
 //
 // bfd, bfd_interval and bfd_multiplier in a neighbor are refused for now:
-// GoBGP v4.8.0's BFD resets the BGP session when FRR 8.4's bfdd, re-keying
-// its session as BGP comes up, sends one Down; the session then stays idle
-// (seen in integration/scaleout's lab).
+// FRR 8.4's bgpd re-registers its BFD session as the BGP session comes up;
+// the re-created session's first Down makes GoBGP v4.8.0 reset the BGP
+// session, again at every establishment (seen in integration/scaleout's
+// lab, README "Scaling out").
 //
 // Every error in it is fatal (the start is refused, `-t` fails): a node that
 // announces what the operator did not mean attracts traffic it cannot serve.
