@@ -218,3 +218,35 @@ func checkList(b *keepalivedcfg.BGP) string {
 	}
 	return fmt.Sprintf("%s up", strings.Join(s, ", "))
 }
+
+// dumpBGP is the bgp block's part of the data dump (SIGUSR1), our
+// extension: keepalived has no such section.
+func (d *Daemon) dumpBGP(b *strings.Builder) {
+	if d.cfg == nil || d.cfg.BGP == nil {
+		return
+	}
+	c := d.cfg.BGP
+	b.WriteString("------< BGP (gkeepalived extension) >------\n")
+	fmt.Fprintf(b, " Router ID = %s, local AS = %d\n", c.RouterID, c.LocalAS)
+	for _, n := range c.Neighbors {
+		fmt.Fprintf(b, " Neighbor = %s, remote AS = %d, hold time = %v, keepalive = %v\n", n.Address, n.RemoteAS, n.HoldTime, n.Keepalive)
+	}
+	state := "not running"
+	var checks []string
+	if r := d.bgp; r != nil {
+		state = "withdrawn"
+		if r.sp.Announced() {
+			state = "announced"
+		}
+		r.mu.Lock()
+		for name, up := range r.checks {
+			checks = append(checks, fmt.Sprintf("%s %s", name, map[bool]string{true: "up", false: "down"}[up]))
+		}
+		r.mu.Unlock()
+		sort.Strings(checks)
+	}
+	fmt.Fprintf(b, " Announce = %s (%s)\n", prefixList(c), state)
+	for _, ch := range checks {
+		fmt.Fprintf(b, " Tracked = %s\n", ch)
+	}
+}

@@ -153,6 +153,12 @@ func TestBGPFollowsTrackScript(t *testing.T) {
 	wait("haproxy dies", false)
 	haproxy.Store(true)
 	wait("haproxy is back", true)
+	dump := d.DataDump()
+	for _, line := range []string{" Announce = 10.0.0.100/32 (announced)\n", " Tracked = script:chk_haproxy up\n", " Neighbor = 10.0.1.1, remote AS = 65000, hold time = 3s, keepalive = 1s\n"} {
+		if !strings.Contains(dump, line) {
+			t.Errorf("data dump lacks %q:\n%s", line, dump)
+		}
+	}
 	d.Stop(context.Background())
 	stopped = true
 	_, stop, calls := fake.state()
