@@ -134,7 +134,7 @@ func peer(n Neighbor) *api.Peer {
 	return p
 }
 
-// paths are the announced prefixes as GoBGP paths (origin IGP).
+// paths are the announced prefixes as GoBGP paths (origin IGP, IPv4).
 func (s *Speaker) paths() ([]*apiutil.Path, error) {
 	var out []*apiutil.Path
 	for _, p := range s.cfg.Prefixes {
@@ -142,30 +142,20 @@ func (s *Speaker) paths() ([]*apiutil.Path, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bgp: prefix %s: %w", p, err)
 		}
+		if !p.Addr().Is4() {
+			return nil, fmt.Errorf("bgp: prefix %s: only IPv4 is implemented", p)
+		}
 		nh := s.cfg.NextHop
 		if !nh.IsValid() {
-			// 0.0.0.0 (or ::): GoBGP puts the session's local address.
+			// 0.0.0.0: GoBGP puts the session's local address.
 			nh = netip.IPv4Unspecified()
-			if p.Addr().Is6() {
-				nh = netip.IPv6Unspecified()
-			}
 		}
-		attrs := []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(bgp.BGP_ORIGIN_ATTR_TYPE_IGP)}
+		a, err := bgp.NewPathAttributeNextHop(nh)
+		if err != nil {
+			return nil, fmt.Errorf("bgp: next hop %s: %w", nh, err)
+		}
+		attrs := []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(bgp.BGP_ORIGIN_ATTR_TYPE_IGP), a}
 		fam := bgp.RF_IPv4_UC
-		if p.Addr().Is6() {
-			fam = bgp.RF_IPv6_UC
-			mp, err := bgp.NewPathAttributeMpReachNLRI(fam, []bgp.PathNLRI{{NLRI: nlri}}, nh)
-			if err != nil {
-				return nil, fmt.Errorf("bgp: prefix %s: %w", p, err)
-			}
-			attrs = append(attrs, mp)
-		} else {
-			a, err := bgp.NewPathAttributeNextHop(nh)
-			if err != nil {
-				return nil, fmt.Errorf("bgp: next hop %s: %w", nh, err)
-			}
-			attrs = append(attrs, a)
-		}
 		out = append(out, &apiutil.Path{Family: fam, Nlri: nlri, Attrs: attrs})
 	}
 	return out, nil

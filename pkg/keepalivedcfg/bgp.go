@@ -19,7 +19,7 @@ import (
 //	        keepalive 1          # seconds, below hold_time (default hold_time/3)
 //	        connect_retry 1      # seconds (default 5)
 //	    }
-//	    announce {
+//	    announce {               # IPv4 prefixes or addresses
 //	        10.0.0.100/32
 //	    }
 //	    next_hop 10.0.1.11       # default: the session's local address
@@ -268,12 +268,20 @@ func (p *parser) bgpEnd() {
 	if len(b.Announce) == 0 {
 		p.bgpErr(b.Pos, "nothing to announce (announce { PREFIX })")
 	}
-	if b.NextHop.IsValid() {
-		for _, pf := range b.Announce {
-			if pf.Addr().Is4() != b.NextHop.Is4() {
-				p.bgpErr(b.Pos, "next_hop %s and announce %s are of different families", b.NextHop, pf)
-			}
+	// IPv4 only for now: GoBGP sends a session only the address family of
+	// its neighbor's address unless told otherwise, and IPv6 is untested.
+	for _, pf := range b.Announce {
+		if !pf.Addr().Is4() {
+			p.bgpErr(b.Pos, "announce %s: IPv6 prefixes are not implemented yet", pf)
 		}
+	}
+	for _, n := range b.Neighbors {
+		if n.Address.IsValid() && !n.Address.Is4() {
+			p.bgpErr(n.Pos, "neighbor %s: IPv6 neighbors are not implemented yet", n.Address)
+		}
+	}
+	if b.NextHop.IsValid() && !b.NextHop.Is4() {
+		p.bgpErr(b.Pos, "next_hop %s: IPv6 next hops are not implemented yet", b.NextHop)
 	}
 }
 

@@ -101,6 +101,8 @@ func TestBGPErrors(t *testing.T) {
 		{"unknown process", "    haproxy\n  }\n}", "    nginx\n  }\n}", "Line 27) bgp: track_process nginx: no vrrp_track_process nginx above"},
 		{"bad neighbor", "neighbor 10.0.1.2 {", "neighbor router {", "Line 16) bgp: neighbor \"router\": not an IP address"},
 		{"bfd refused", "    keepalive 1\n", "    keepalive 1\n    bfd\n", "Line 15) 'bfd' is not implemented by gkeepalived (BFD in the bgp block"},
+		{"v6 prefix", "    10.0.0.101\n", "    2001:db8::1\n", "Line 8) bgp: announce 2001:db8::1/128: IPv6 prefixes are not implemented yet"},
+		{"v6 neighbor", "neighbor 10.0.1.2 {", "neighbor 2001:db8::2 {", "Line 16) bgp: neighbor 2001:db8::2: IPv6 neighbors are not implemented yet"},
 		{"unknown keyword", "local_as 65001", "local_as 65001\n  med 10", "Line 11) Unknown keyword 'med'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
