@@ -136,8 +136,12 @@ func run(ctx context.Context, bins string, verbose bool) error {
 		time.Sleep(1700 * time.Millisecond)
 		ev := scaleout.Measure(name, detection, prober.Since(at), at, conv, time.Now())
 		events = append(events, ev)
-		fmt.Printf("  clients: %d of %d requests failed, the last failed one ended %s after the event; the others served them\n",
-			ev.Failed, ev.All, ev.Outage.Round(time.Millisecond))
+		if ev.Failed == 0 {
+			fmt.Printf("  clients: none of %d requests failed\n", ev.All)
+		} else {
+			fmt.Printf("  clients: %d of %d requests failed, the last failed one ended %s after the event; the others served them\n",
+				ev.Failed, ev.All, ev.Outage.Round(time.Millisecond))
+		}
 		back := time.Now()
 		if err := undo(); err != nil {
 			return err
