@@ -51,8 +51,13 @@ regtests: build
 	REGTESTS_OUT=$${REGTESTS_OUT:-integration/regtests/RESULTS.md} ./integration/regtests/run.sh
 
 # The seed's network in namespaces, failing over, narrated. Needs root.
+# SHAPE=ecmp runs the ECMP anycast shape (README "Scaling out") instead.
 demo: deps build
+ifeq ($(SHAPE),ecmp)
+	$(GO) run ./integration/scaleout/demo
+else
 	$(GO) run ./integration/cmd/demo
+endif
 
 bench: deps build
 	$(GO) run ./integration/cmd/bench

@@ -86,6 +86,7 @@ type Daemon struct {
 	procs   *runningProcs         // vrrp_track_process counting; nil = none configured
 	files   *runningFiles         // track_file watching; nil = none tracked
 	fifos   *runningFIFOs         // notify FIFOs; nil = none open
+	bgp     *runningBGP           // the bgp block's speaker (bgp.go); nil = none
 	started bool                  // the first configuration was applied: later ones are reloads
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -152,6 +153,7 @@ func (d *Daemon) Reload(cfg *keepalivedcfg.Config) {
 func (d *Daemon) Stop(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.stopBGP(ctx) // first: routers stop sending traffic before anything else stops
 	d.stopFIFOScripts()
 	var wg sync.WaitGroup
 	for name, n := range d.nodes {
@@ -259,6 +261,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			used[ts.Name] = true
 		}
 	}
+	bgpScripts(cfg, used)
 	for name, s := range d.scripts {
 		sc := cfg.Script(name)
 		if sc != nil && used[name] && scriptKey(sc) == s.key {
@@ -365,6 +368,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			}
 		}
 	}
+	d.applyBGP(cfg)
 }
 
 // stopNodes stops instances together (each resigns at once) and waits for

@@ -23,6 +23,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("include /inc/*.conf\nvrrp_instance X { interface eth0 virtual_router_id 3 virtual_ipaddress { 10.0.0.3 } }"))
 	f.Add([]byte("vrrp_script s { script \"a\\x\" }\n@h x {\n}}}{{{\"\n"))
+	f.Add([]byte(bgpConf)) // gkeepalived's bgp block (bgp_test.go)
 	fsys := fstest.MapFS{
 		"inc/a.conf": {Data: []byte("vrrp_script chk {\n script \"/bin/true\"\n}\n")},
 		"inc/b.conf": {Data: []byte("include /inc/b.conf\n")},

@@ -24,6 +24,7 @@ func initRoot() {
 		{name: "vrrp_track_process", handler: (*parser).vrrpTrackProcess, sub: processKeywords, close: (*parser).vrrpTrackProcessEnd},
 		{name: "track_file", handler: (*parser).trackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
 		{name: "vrrp_track_file", handler: (*parser).vrrpTrackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
+		{name: bgpKeyword, handler: (*parser).bgpBlock, sub: bgpKeywords, close: (*parser).bgpEnd}, // gkeepalived's extension (bgp.go)
 	}
 }
 

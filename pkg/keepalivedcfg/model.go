@@ -19,6 +19,7 @@ type Config struct {
 	SyncGroups []*SyncGroup      // vrrp_sync_group blocks, in file order
 	Processes  []*TrackedProcess `json:",omitempty"` // vrrp_track_process blocks, in file order
 	TrackFiles []*TrackedFile    `json:",omitempty"` // track_file blocks, in file order
+	BGP        *BGP              `json:",omitempty"` // gkeepalived's bgp block (bgp.go); nil = none
 	Files      []string          // the files read, in order
 	// ScriptsChecked: the scripts were checked on disk while parsing
 	// (Options.CheckScript) and keepalived's lines about them reported.

@@ -56,6 +56,9 @@ type KeywordInfo struct {
 	// TakesBlock: the keyword is followed by a { } block, skipped when the
 	// keyword is not implemented.
 	TakesBlock bool
+	// Extension: gkeepalived's own keyword, which keepalived 2.2.7 does
+	// not have (the bgp block, bgp.go).
+	Extension bool
 }
 
 // Features gkeepalived does not implement, as reported and as listed in the
@@ -78,6 +81,7 @@ const (
 	featIGMP      = "disable_local_igmp, promote_secondaries"
 	featTuning    = "process tuning (names, priorities, buffers)"
 	featInclude   = "include checking: include_check, includer/includem/includew/includeb/includea"
+	featBGPBFD    = "BFD in the bgp block (bfd, bfd_interval, bfd_multiplier)"
 )
 
 // Keywords is the keyword table: every keyword keepalived 2.2.7 reads
@@ -194,6 +198,19 @@ func buildKeywords() []KeywordInfo {
 	works(BlockSyncGroup, "track_interface", "track_script", "track_file", "track_process", "global_tracking", "sync_group_tracking_weight")
 	add(BlockSyncGroup, Refused, featTrack, true, "track_bfd")
 	works(BlockSyncGroup, "notify_priority_changes")
+
+	// gkeepalived's extension: the bgp block (bgp.go).
+	ext := func(block string, names ...string) {
+		for _, n := range names {
+			t = append(t, KeywordInfo{Block: block, Name: n, Class: Works, Extension: true})
+		}
+	}
+	ext(BlockRoot, bgpKeyword)
+	ext(BlockBGP, "router_id", "local_as", "next_hop", "announce", "track_script", "track_process", bgpNeighborKeyword)
+	ext(BlockBGPNeighbor, "remote_as", "hold_time", "keepalive", "connect_retry")
+	for _, n := range []string{"bfd", "bfd_interval", "bfd_multiplier"} {
+		t = append(t, KeywordInfo{Block: BlockBGPNeighbor, Name: n, Class: Refused, Feature: featBGPBFD, Extension: true})
+	}
 	return t
 }
 
@@ -270,6 +287,7 @@ func installTable() {
 	tables := map[string]*[]keyword{
 		BlockRoot: &rootKeywords, BlockGlobal: &globalKeywords, BlockScript: &scriptKeywords,
 		BlockInstance: &instanceKeywords, BlockSyncGroup: &syncGroupKeywords, BlockProcess: &processKeywords, BlockTrackFile: &trackFileKeywords,
+		BlockBGP: &bgpKeywords, BlockBGPNeighbor: &bgpNeighborKeywords,
 	}
 	auth := findKeyword(instanceKeywords, "authentication")
 	tables[BlockAuth] = &auth.sub
@@ -284,6 +302,8 @@ func installTable() {
 	}
 	// The root table takes the block tables' slices: fill those first.
 	install(false)
+	// The bgp block's neighbor entry took its table's slice at init.
+	findKeyword(bgpKeywords, bgpNeighborKeyword).sub = bgpNeighborKeywords
 	initRoot()
 	install(true)
 	for block, tbl := range tables {
