@@ -150,7 +150,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 	if cfg.Unicast {
 		hop = cfg.UnicastTTL
 	}
-	conn, err := env.Listen(vrrp.Config{IfIndex: ifi.Index, Src: n.src, Unicast: cfg.Unicast, AH: authType == vrrp.AuthAH, Group: group, HopLimit: hop})
+	conn, err := env.Listen(vrrp.Config{IfIndex: ifi.Index, Src: n.src, Unicast: cfg.Unicast, AH: authType == vrrp.AuthAH, Group: group, HopLimit: hop, VRID: uint8(cfg.VRID)})
 	if err != nil {
 		return nil, fmt.Errorf("(%s) opening VRRP sockets on %s: %w", cfg.Name, cfg.Interface, err)
 	}
@@ -279,17 +279,24 @@ func (n *node) start(parent context.Context) {
 	ctx, cancel := context.WithCancel(parent)
 	n.cancel = cancel
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		if err := n.fsm.Run(ctx); err != nil {
 			n.log.Error().Msgf("(%s) %v", n.cfg.Name, err)
 		}
 	}()
-	go func() {
-		defer wg.Done()
-		n.receive(ctx)
-	}()
+	if d, ok := n.conn.(deliverer); ok {
+		// A shared socket's reader hands the instance its datagrams: no
+		// receive goroutine per instance.
+		d.Deliver(n.handle)
+	} else {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.receive(ctx)
+		}()
+	}
 	if !n.cfg.DontTrackPrimary {
 		n.watch(ctx, n.cfg.Interface, "", n.fsm.InterfaceUp)
 	}
@@ -388,6 +395,12 @@ func (n *node) stop(ctx context.Context) bool {
 	}
 }
 
+// deliverer is a Conn that calls the instance with each datagram
+// (vrrp.MuxConn) instead of being read.
+type deliverer interface {
+	Deliver(func(vrrp.Received))
+}
+
 func (n *node) receive(ctx context.Context) {
 	for {
 		r, err := n.conn.Receive(ctx)
@@ -403,25 +416,31 @@ func (n *node) receive(ctx context.Context) {
 			}
 			continue
 		}
-		e := n.expect
-		if n.cfg.SkipCheckAdvAddr {
-			// skip_check_adv_addr: a backup does not check the VIPs of
-			// adverts from the master it follows (vrrp.c vrrp_backup).
-			src := r.Src
-			if !src.IsValid() && len(r.Packet) >= 20 {
-				src = netip.AddrFrom4([4]byte(r.Packet[12:16])) // the IPv4 header's source
-			}
-			if st := n.fsm.Status(); st.State == vrrpfsm.Backup && st.MasterAddr.IsValid() && st.MasterAddr == src {
-				e.SkipVIPCheck = true
-			}
-		}
-		msg, err := vrrp.Check(r, e)
-		if err != nil {
-			n.dropped(err, r.Src)
-			continue
-		}
-		n.fsm.Receive(vrrpfsm.Advert{Src: msg.Src, Priority: msg.Priority, AdvertInt: msg.AdvertInt, AHSeq: msg.Seq})
+		n.handle(r)
 	}
+}
+
+// handle checks one datagram and hands an advert to the state machine. It
+// does not block: the state machine queues it.
+func (n *node) handle(r vrrp.Received) {
+	e := n.expect
+	if n.cfg.SkipCheckAdvAddr {
+		// skip_check_adv_addr: a backup does not check the VIPs of
+		// adverts from the master it follows (vrrp.c vrrp_backup).
+		src := r.Src
+		if !src.IsValid() && len(r.Packet) >= 20 {
+			src = netip.AddrFrom4([4]byte(r.Packet[12:16])) // the IPv4 header's source
+		}
+		if st := n.fsm.Status(); st.State == vrrpfsm.Backup && st.MasterAddr.IsValid() && st.MasterAddr == src {
+			e.SkipVIPCheck = true
+		}
+	}
+	msg, err := vrrp.Check(r, e)
+	if err != nil {
+		n.dropped(err, r.Src)
+		return
+	}
+	n.fsm.Receive(vrrpfsm.Advert{Src: msg.Src, Priority: msg.Priority, AdvertInt: msg.AdvertInt, AHSeq: msg.Seq})
 }
 
 // dropped counts a refused advert by reason and logs it as keepalived

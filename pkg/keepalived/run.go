@@ -381,10 +381,18 @@ func systemEnv(log zerolog.Logger, detail bool) (*Env, func(), error) {
 		return nil, nil, fmt.Errorf("netlink: %w", err)
 	}
 	hostname, _ := os.Hostname()
+	// One socket per interface, family and protocol for every instance.
+	mux := vrrp.NewMux()
 	env := &Env{
-		Log:         log,
-		LogDetail:   detail,
-		Listen:      func(c vrrp.Config) (vrrp.Conn, error) { return vrrp.Listen(c) },
+		Log:       log,
+		LogDetail: detail,
+		Listen: func(c vrrp.Config) (vrrp.Conn, error) {
+			mc, err := mux.Listen(c)
+			if err != nil {
+				return nil, err
+			}
+			return mc, nil
+		},
 		Interfaces:  SystemInterfaces,
 		VIPs:        nl,
 		Links:       nl,

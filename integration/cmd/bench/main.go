@@ -41,6 +41,7 @@ type options struct {
 	vrrpWindow time.Duration // idle measurement window per VRRP daemon
 	profile    bool
 	proto      bool
+	vrrpOnly   bool
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	flag.DurationVar(&o.vrrpWindow, "vrrp-window", 20*time.Second, "idle CPU/RSS window per VRRP daemon")
 	flag.BoolVar(&o.profile, "profile", false, "instead of the comparison, run gproxy's engine in this process and write CPU profiles of (a)-(c) to <out>/profile.md")
 	flag.BoolVar(&o.proto, "proto", false, "instead of the comparison, measure minimal relay prototypes (splice, buffered, adaptive) in this process; writes <out>/proto.md")
+	flag.BoolVar(&o.vrrpOnly, "vrrp-only", false, "instead of the comparison, run only the VRRP rows (1, 100, 1,000 instances); writes <out>/vrrp.md")
 	child := flag.String("vrrp-child", "", "internal: run one VRRP daemon measurement inside a private namespace")
 	childN := flag.Int("vrrp-instances", 1, "internal")
 	flag.Parse()
@@ -98,6 +100,8 @@ func main() {
 		err = runProfile(ctx, o)
 	case o.proto:
 		err = runProto(ctx, o)
+	case o.vrrpOnly:
+		err = runVRRP(ctx, o)
 	default:
 		err = run(ctx, o)
 	}
