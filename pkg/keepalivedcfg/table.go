@@ -169,7 +169,7 @@ func buildKeywords() []KeywordInfo {
 		"notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert",
 		"garp_master_delay", "garp_master_refresh", "garp_master_repeat", "garp_master_refresh_repeat",
 		"garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert",
-		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file", "skip_check_adv_addr", "notify_priority_changes", "notify_deleted", "notify_master_rx_lower_pri")
+		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file", "skip_check_adv_addr", "notify_priority_changes", "notify_deleted", "notify_master_rx_lower_pri", "native_ipv6")
 	add(BlockInstance, Cosmetic, featTuning, false, "debug", "kernel_rx_buf_size", "linkbeat_use_polling")
 	// accept and no_accept work: an instance whose accept mode ends up off
 	// is refused (validate.go), since keepalived then drops traffic to its
@@ -177,7 +177,6 @@ func buildKeywords() []KeywordInfo {
 	add(BlockInstance, Refused, featVMAC, false, "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan", "vmac_garp_intvl")
 	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum")
 	add(BlockInstance, Refused, featNetns, false, "vrf")
-	add(BlockInstance, Refused, "native_ipv6", false, "native_ipv6")
 	add(BlockInstance, Refused, featTrack, true, "track_bfd")
 	add(BlockInstance, Refused, "track_src_ip (FAULT when the source address goes)", false, "track_src_ip")
 	add(BlockInstance, Refused, featIGMP, false, "promote_secondaries")
