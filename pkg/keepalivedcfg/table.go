@@ -115,10 +115,11 @@ func buildKeywords() []KeywordInfo {
 		"vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_garp_master_delay", "vrrp_garp_master_repeat",
 		"vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_delay",
 		"vrrp_garp_lower_prio_repeat", "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_lower_prio_no_advert",
-		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_min_garp")
+		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_min_garp",
+		"max_auto_priority", "min_auto_priority_delay", "vrrp_no_swap")
 	add(BlockGlobal, Cosmetic, featTuning, false, "process_names", "process_name", "vrrp_process_name",
-		"checker_process_name", "lvs_process_name", "bfd_process_name", "max_auto_priority",
-		"min_auto_priority_delay", "vrrp_priority", "vrrp_no_swap", "vrrp_rt_priority", "vrrp_cpu_affinity",
+		"checker_process_name", "lvs_process_name", "bfd_process_name",
+		"vrrp_priority", "vrrp_rt_priority", "vrrp_cpu_affinity",
 		"vrrp_rlimit_rttime", "vrrp_rlimit_rtime", "checker_priority", "checker_no_swap",
 		"checker_rt_priority", "checker_cpu_affinity", "checker_rlimit_rttime", "checker_rlimit_rtime",
 		"bfd_priority", "bfd_no_swap", "bfd_rt_priority", "bfd_cpu_affinity", "bfd_rlimit_rttime",
