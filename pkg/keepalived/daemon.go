@@ -41,6 +41,9 @@ type Env struct {
 	// garpSpacing is vrrp_garp_interval/vrrp_gna_interval, shared by
 	// every instance (the spacing is per interface).
 	garpSpacing garp.Spacing
+	// Late, when set, hears of every instance timer handled after its
+	// deadline (max_auto_priority).
+	Late func(late time.Duration)
 	// garpSpaced: garpSpacing has an interval, announcements may wait.
 	garpSpaced atomic.Bool
 	// watches shares link and address watches among instances.

@@ -182,6 +182,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		HigherPrioSendAdvert: cfg.HigherPrioSendAdvert, Address: n.src, Tracks: tracks, LogDetail: env.LogDetail,
 		// dont_track_primary: the instance ignores its own interface's state.
 		InterfaceDown: ifi.Flags&net.FlagUp == 0 && !cfg.DontTrackPrimary,
+		OnLate:        env.Late,
 	}
 	if cfg.NotifyPriorityChanges && env.Notifier != nil {
 		// notify_priority_changes: a FIFO line per change
