@@ -11,7 +11,7 @@ import (
 
 // advLine is a VRRP advert as `tcpdump -n -v` prints it: source, version,
 // VRID, priority and interval (centiseconds for VRRPv3).
-var advLine = regexp.MustCompile(`(?m)IP6? (\S+) > (\S+): VRRPv(\d), Advertisement, vrid (\d+), prio (\d+), intvl (\d+)(cs|s)`)
+var advLine = regexp.MustCompile(`(?m)(\S+) > (\S+): VRRPv(\d), Advertisement, vrid (\d+), prio (\d+), intvl (\d+)(cs|s)`)
 
 // adverts maps each sender seen in a capture to the distinct
 // "vN intvl X" pairs it sent.
@@ -29,11 +29,12 @@ func adverts(capture string) map[string]map[string]bool {
 // TestIntegrationInteropV3Centisecond runs mixed pairs (gkeepalived and
 // keepalived 2.2.7, each on either balancer) with VRRPv3 and advert_int
 // 0.1, over multicast and over unicast peers: election, failover when
-// haproxy dies on the master and back when it returns (both directions
-// between the two programs), and the priority-0 handover when the master's
-// daemon stops. A capture on the client checks that both send VRRPv3
-// adverts with a 10 cs interval.
+// haproxy dies on the master and back when it returns (so the VIP moves
+// both ways between the two programs in each pair), and the priority-0
+// handover when the master's daemon stops. Captures on both balancers
+// check that both send VRRPv3 adverts with a 10 cs interval.
 func TestIntegrationInteropV3Centisecond(t *testing.T) {
+	t.Parallel()
 	v3 := func(src, peer string) [2]string {
 		extra := "\n    version 3\n    advert_int 0.1"
 		if src != "" {
@@ -44,7 +45,7 @@ func TestIntegrationInteropV3Centisecond(t *testing.T) {
 	for _, c := range []struct {
 		lb1, lb2 impl
 		unicast  bool
-	}{{gk, kd, false}, {kd, gk, false}, {gk, kd, true}, {kd, gk, true}} {
+	}{{gk, kd, false}, {kd, gk, true}} {
 		mode := "multicast"
 		if c.unicast {
 			mode = "unicast"
