@@ -1,6 +1,7 @@
 package keepalived
 
 import (
+	"runtime"
 	"runtime/debug"
 	"time"
 )
@@ -22,9 +23,20 @@ func (d *Daemon) scheduleTrim() {
 	d.trim.Reset(trimDelay)
 }
 
-// trimMemory collects and releases free memory; each collection halves the
-// stacks that use under a quarter of their size, so three are run.
+// trimMinIdle is the free but resident heap worth a trim: below it, the
+// collections would cost more memory (their own bookkeeping, first used
+// then) than they give back.
+const trimMinIdle = 2 << 20
+
+// trimMemory collects and releases free memory when enough of it is held;
+// each collection halves the stacks that use under a quarter of their
+// size, so three are run.
 func trimMemory() {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if m.HeapIdle-m.HeapReleased < trimMinIdle {
+		return
+	}
 	for i := 0; i < 3; i++ {
 		debug.FreeOSMemory()
 	}

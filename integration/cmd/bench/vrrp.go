@@ -93,7 +93,7 @@ func (e *env) vrrp(ctx context.Context) error {
 }
 
 func (e *env) vrrpRun(ctx context.Context, exe, daemon string, n int) (vrrpResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.o.vrrpWindow+120*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, e.o.vrrpWindow+240*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", "--net", "--mount", "--propagation", "private",
 		exe, "-vrrp-child", daemon, "-vrrp-instances", fmt.Sprint(n),
@@ -182,16 +182,18 @@ func vrrpMeasure(daemon string, n int, o options) (vrrpResult, error) {
 		if p.exited() {
 			return r, fmt.Errorf("%s exited: %s", daemon, p.logTail())
 		}
-		if time.Since(start) > 60*time.Second {
-			return r, fmt.Errorf("%s: %d of %d VIPs up after 60 s: %s", daemon, r.VIPs, n, p.logTail())
+		if time.Since(start) > 180*time.Second {
+			return r, fmt.Errorf("%s: %d of %d VIPs up after 180 s: %s", daemon, r.VIPs, n, p.logTail())
 		}
 		time.Sleep(50 * time.Millisecond)
 		r.VIPs = countVIPs()
 	}
 	r.Master = time.Since(start)
 	// Past the gratuitous ARP bursts (at the transition and
-	// vrrp_garp_master_delay, 5 s, later): what is left is steady state.
-	time.Sleep(6 * time.Second)
+	// vrrp_garp_master_delay, 5 s, later) and gkeepalived's one-off
+	// return of its start-up garbage (12 s after the start): what is left
+	// is steady state.
+	time.Sleep(15 * time.Second)
 	_, _, t0, _ := treeUsage(p.pid())
 	w0 := time.Now()
 	time.Sleep(o.vrrpWindow)
