@@ -255,8 +255,8 @@ func runVRRP(ctx context.Context, o options) error {
 	fmt.Fprintf(&b, "- date: %s; the run took %v\n- machine: %s\n- load average before / after: %s / %s\n- bench binary: %s\n\n",
 		r.Date, time.Since(began).Round(time.Second), r.Machine, r.LoadBefore, r.LoadAfter, runtime.Version())
 	fmt.Fprintf(&b, "Each daemon alone in a private network namespace, state MASTER, advert_int 1, one /32 VIP per\n"+
-		"instance, %d instances per veth (VRIDs 1..%d), measured over %v after every VIP is up and the\n"+
-		"gratuitous-ARP bursts are over; RSS/PSS/CPU summed over the process tree (keepalived forks a\n"+
+		"instance, %d instances per veth (VRIDs 1..%d), measured over %v starting 15 s after every VIP is\n"+
+		"up (past the gratuitous-ARP bursts and gkeepalived's start-up trim); RSS/PSS/CPU summed over the process tree (keepalived forks a\n"+
 		"VRRP child). Both daemons run at the same time, each pinned to the same CPU.\n\n", perVeth, perVeth, o.vrrpWindow)
 	b.WriteString("| case | unit | better | keepalived | gkeepalived | gkeepalived/keepalived |\n|---|---|---|---|---|---|\n")
 	for _, x := range r.rows() {
