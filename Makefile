@@ -4,7 +4,7 @@ BIN      := bin
 GOFLAGS  ?= -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: all build test unit integration fuzz vet demo bench deb deps clean regtests
+.PHONY: all build test unit integration fuzz vet demo bench bench-vrrp deb deps clean regtests
 
 all: build
 
@@ -61,6 +61,10 @@ endif
 
 bench: deps build
 	$(GO) run ./integration/cmd/bench
+
+# Only the VRRP rows (1, 100, 1,000 instances): bench/vrrp.md.
+bench-vrrp: build
+	$(GO) run ./integration/cmd/bench -vrrp-only
 
 deb: build
 	./packaging/build-deb.sh

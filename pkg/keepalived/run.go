@@ -255,6 +255,12 @@ func runVRRP(argv []string, args Args, stderr io.Writer) int {
 		return fail(err.Error())
 	}
 	defer closeEnv()
+	// vrrp_no_swap, max_auto_priority (keepalived sets them once the
+	// configuration is read, and again after a reload).
+	tn := &tuning{log: log}
+	tn.apply(cfg.Global)
+	defer tn.reset()
+	env.Late = tn.late
 	d := NewDaemon(env)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
@@ -294,6 +300,7 @@ func runVRRP(argv []string, args Args, stderr io.Writer) int {
 				log.Error().Msgf("Reload failed, keeping the running configuration: %v", err)
 			} else {
 				d.Reload(ncfg)
+				tn.apply(ncfg.Global)
 				log.Info().Msg("Reload finished")
 			}
 			tell()
@@ -381,10 +388,18 @@ func systemEnv(log zerolog.Logger, detail bool) (*Env, func(), error) {
 		return nil, nil, fmt.Errorf("netlink: %w", err)
 	}
 	hostname, _ := os.Hostname()
+	// One socket per interface, family and protocol for every instance.
+	mux := vrrp.NewMux()
 	env := &Env{
-		Log:         log,
-		LogDetail:   detail,
-		Listen:      func(c vrrp.Config) (vrrp.Conn, error) { return vrrp.Listen(c) },
+		Log:       log,
+		LogDetail: detail,
+		Listen: func(c vrrp.Config) (vrrp.Conn, error) {
+			mc, err := mux.Listen(c)
+			if err != nil {
+				return nil, err
+			}
+			return mc, nil
+		},
 		Interfaces:  SystemInterfaces,
 		VIPs:        nl,
 		Links:       nl,

@@ -157,6 +157,17 @@ var instanceKeywords = []keyword{
 		}
 		st.version = v
 	}},
+	{name: "native_ipv6", handler: func(p *parser, l line) {
+		// Deprecated in keepalived (the VIPs decide the family): the
+		// instance becomes IPv6 and VRRPv3, unless IPv4 addresses came
+		// first (vrrp_parser.c vrrp_native_ipv6_handler).
+		in, st := p.inst, p.instState
+		if st.family == 4 {
+			p.errorf(l, "(%s) Cannot specify native_ipv6 with IPv4 addresses", in.Name)
+			return
+		}
+		st.family, st.version = 6, 3
+	}},
 	{name: "priority", handler: func(p *parser, l line) {
 		v, ok := p.readUnsigned(l, 1, 1, 255, false)
 		if !ok {

@@ -64,6 +64,17 @@ type Global struct {
 
 	VRRPVersion int // vrrp_version, default 2
 
+	// MaxAutoPriority (max_auto_priority): when the VRRP process runs
+	// later than MinAutoPriorityDelay (min_auto_priority_delay, default
+	// 1 s) after a timer expired, it switches to SCHED_RR at the lowest
+	// realtime priority, then raises it by one at each further delay, up
+	// to this; 0 = never, -1 = never and no startup notice.
+	MaxAutoPriority      int
+	MinAutoPriorityDelay time.Duration
+	// VRRPNoSwap (vrrp_no_swap): the VRRP process locks its memory
+	// (mlockall).
+	VRRPNoSwap bool
+
 	// vrrp_strict, vrrp_mcast_group4/6, vrrp_lower_prio_no_advert and
 	// vrrp_higher_prio_send_advert are instance defaults: the parser
 	// applies them to each Instance (strict mode's corrections, or its
@@ -399,3 +410,7 @@ type TrackFile struct {
 	Weight  int
 	Reverse bool
 }
+
+// MaxRTPriority is sched_get_priority_max(SCHED_RR) on Linux: the highest
+// max_auto_priority.
+const MaxRTPriority = 99

@@ -630,9 +630,10 @@ func boolPtr(b bool) *bool { return &b }
 
 func defaultGlobal() Global {
 	return Global{
-		SMTPPort:           25,
-		SMTPConnectTimeout: 30 * time.Second,
-		VRRPVersion:        2,
+		SMTPPort:             25,
+		SMTPConnectTimeout:   30 * time.Second,
+		VRRPVersion:          2,
+		MinAutoPriorityDelay: time.Second,
 		GARP: GARP{
 			MasterDelay:         5 * time.Second,
 			MasterRepeat:        5,

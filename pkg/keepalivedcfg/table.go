@@ -119,10 +119,11 @@ func buildKeywords() []KeywordInfo {
 		"vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_garp_master_delay", "vrrp_garp_master_repeat",
 		"vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_delay",
 		"vrrp_garp_lower_prio_repeat", "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_lower_prio_no_advert",
-		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_min_garp")
+		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_min_garp",
+		"max_auto_priority", "min_auto_priority_delay", "vrrp_no_swap")
 	add(BlockGlobal, Cosmetic, featTuning, false, "process_names", "process_name", "vrrp_process_name",
-		"checker_process_name", "lvs_process_name", "bfd_process_name", "max_auto_priority",
-		"min_auto_priority_delay", "vrrp_priority", "vrrp_no_swap", "vrrp_rt_priority", "vrrp_cpu_affinity",
+		"checker_process_name", "lvs_process_name", "bfd_process_name",
+		"vrrp_priority", "vrrp_rt_priority", "vrrp_cpu_affinity",
 		"vrrp_rlimit_rttime", "vrrp_rlimit_rtime", "checker_priority", "checker_no_swap",
 		"checker_rt_priority", "checker_cpu_affinity", "checker_rlimit_rttime", "checker_rlimit_rtime",
 		"bfd_priority", "bfd_no_swap", "bfd_rt_priority", "bfd_cpu_affinity", "bfd_rlimit_rttime",
@@ -173,7 +174,7 @@ func buildKeywords() []KeywordInfo {
 		"notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert",
 		"garp_master_delay", "garp_master_refresh", "garp_master_repeat", "garp_master_refresh_repeat",
 		"garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert",
-		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file", "skip_check_adv_addr", "notify_priority_changes", "notify_deleted", "notify_master_rx_lower_pri")
+		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file", "skip_check_adv_addr", "notify_priority_changes", "notify_deleted", "notify_master_rx_lower_pri", "native_ipv6")
 	add(BlockInstance, Cosmetic, featTuning, false, "debug", "kernel_rx_buf_size", "linkbeat_use_polling")
 	// accept and no_accept work: an instance whose accept mode ends up off
 	// is refused (validate.go), since keepalived then drops traffic to its
@@ -181,7 +182,6 @@ func buildKeywords() []KeywordInfo {
 	add(BlockInstance, Refused, featVMAC, false, "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan", "vmac_garp_intvl")
 	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum")
 	add(BlockInstance, Refused, featNetns, false, "vrf")
-	add(BlockInstance, Refused, "native_ipv6", false, "native_ipv6")
 	add(BlockInstance, Refused, featTrack, true, "track_bfd")
 	add(BlockInstance, Refused, "track_src_ip (FAULT when the source address goes)", false, "track_src_ip")
 	add(BlockInstance, Refused, featIGMP, false, "promote_secondaries")
