@@ -1,0 +1,358 @@
+package packaging_test
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"hapair/integration/lab"
+	"hapair/integration/peers"
+)
+
+// The seed's lb1 under a real systemd (issue 15): a booted Debian bookworm
+// container with Debian's haproxy and keepalived serving the seed's files,
+// upgraded in place to ours with apt, driven with systemctl, and taken back
+// to Debian's packages. Heavy: the first run makes the cached root with
+// mmdebstrap (about 100 s, network to Debian's archive); later runs boot in
+// about a second.
+
+const (
+	vip     = "192.168.1.84"
+	lb1Addr = "192.168.1.80"
+)
+
+// seedHaproxyCfgSyslog is the seed's haproxy.cfg in haproxy 2.6's spelling
+// (integration/testdata/haproxy-2.6.cfg: Debian's haproxy refuses the
+// seed's 1.x keywords) logging, as Debian's default configuration does, to
+// /dev/log from a chroot in /var/lib/haproxy, so that rsyslog writes
+// /var/log/haproxy.log; the seed's syslog host is not part of this test.
+func seedHaproxyCfgSyslog(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "integration", "testdata", "haproxy-2.6.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "log 192.168.1.34 local0", "log /dev/log local0\n        chroot /var/lib/haproxy", 1)
+	if s == string(b) {
+		t.Fatal("haproxy-2.6.cfg: no `log 192.168.1.34 local0` line to point at /dev/log")
+	}
+	return s
+}
+
+// userFiles are the files a user edits; every upgrade and downgrade must
+// leave them byte for byte.
+const userFiles = "/etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf /etc/default/haproxy /etc/default/keepalived"
+
+type lbNode struct {
+	*machine
+	t *testing.T
+}
+
+// sums returns sha256sum of the user's files.
+func (n lbNode) sums() string { return n.must("sha256sum " + userFiles) }
+
+// mainPID is the unit's MainPID (0 when not running).
+func (n lbNode) mainPID(unit string) int {
+	out := strings.TrimSpace(n.must("systemctl show -p MainPID --value " + unit))
+	pid, err := strconv.Atoi(out)
+	if err != nil {
+		n.t.Fatalf("MainPID of %s: %q", unit, out)
+	}
+	return pid
+}
+
+func (n lbNode) nRestarts(unit string) int {
+	out := strings.TrimSpace(n.must("systemctl show -p NRestarts --value " + unit))
+	v, _ := strconv.Atoi(out)
+	return v
+}
+
+// hasVIP tells whether eth0 holds the seed's virtual address.
+func (n lbNode) hasVIP() bool {
+	_, code := n.run("ip -4 -o addr show dev eth0 | grep -q ' " + vip + "/'")
+	return code == 0
+}
+
+// masterCLI sends one command to haproxy's master CLI, as a user would
+// with socat.
+func (n lbNode) masterCLI(cmd string) string {
+	return n.must("echo '" + cmd + "' | socat -t 5 - UNIX-CONNECT:/run/haproxy-master.sock")
+}
+
+var workerLine = regexp.MustCompile(`(?m)^(\d+)\s+worker\s`)
+
+// workers lists the worker PIDs `show proc` gives (current first).
+func (n lbNode) workers() []string {
+	var pids []string
+	for _, m := range workerLine.FindAllStringSubmatch(n.masterCLI("show proc"), -1) {
+		pids = append(pids, m[1])
+	}
+	return pids
+}
+
+// webLab makes the lab with the seed's two web servers (nginx answering
+// "web01"/"web02") and a client host.
+func webLab(t *testing.T) (*lab.Lab, *lab.Host) {
+	t.Helper()
+	l := lab.NewT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, w := range []struct{ name, addr string }{{"web01", "192.168.1.68/24"}, {"web02", "192.168.1.69/24"}} {
+		h, err := l.AddHost(w.name, netip.MustParsePrefix(w.addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := peers.Nginx(ctx, l, h, w.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client, err := l.AddHost("client", netip.MustParsePrefix("192.168.1.10/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, client
+}
+
+// bootLB boots a load balancer with Debian's haproxy and keepalived
+// serving the seed's files, and the debs under /debs.
+func bootLB(t *testing.T, l *lab.Lab, root, name, addr string, d debs, keepalivedConf string) lbNode {
+	t.Helper()
+	n := lbNode{boot(t, l, root, name, addr+"/24", d.dir+":/debs"), t}
+	n.write("/etc/haproxy/haproxy.cfg", seedHaproxyCfgSyslog(t))
+	n.write("/etc/keepalived/keepalived.conf", keepalivedConf)
+	// Edits the seed's guide and users make to the defaults files: each is
+	// a conffile of Debian's packages.
+	n.must(`echo ENABLED=1 >> /etc/default/haproxy && sed -i 's/^DAEMON_ARGS=.*/DAEMON_ARGS="-D"/' /etc/default/keepalived`)
+	// rsyslog first: it makes /var/lib/haproxy/dev/log, which the unit
+	// binds /dev/log onto.
+	n.must("systemctl restart rsyslog && systemctl restart haproxy && systemctl restart keepalived")
+	return n
+}
+
+// installOurs swaps Debian's packages for ours in place, as a user would:
+// apt-get install of the two files, non-interactive, no standard input.
+func (n lbNode) installOurs() string {
+	return n.must("DEBIAN_FRONTEND=noninteractive apt-get install -y -q /debs/gproxy_*.deb /debs/gkeepalived_*.deb </dev/null 2>&1")
+}
+
+// installDebian goes back to Debian's haproxy and keepalived from the
+// root's apt cache (the .debs mmdebstrap fetched), offline.
+func (n lbNode) installDebian() string {
+	return n.must("DEBIAN_FRONTEND=noninteractive apt-get install -y -q /var/cache/apt/archives/haproxy_*.deb /var/cache/apt/archives/keepalived_*.deb </dev/null 2>&1")
+}
+
+// checkNoPrompt fails when apt's output shows dpkg asking about a
+// configuration file (a prompt a non-interactive install would hang on or
+// answer by default).
+func checkNoPrompt(t *testing.T, what, out string) {
+	t.Helper()
+	for _, p := range []string{"Configuration file '", "(Y/I/N/O/D/Z)", "dpkg: error", "E: "} {
+		if strings.Contains(out, p) {
+			t.Errorf("%s: apt's output has %q:\n%s", what, p, out)
+		}
+	}
+}
+
+// TestIntegrationSystemdInPlace is priority (a) of issue 15: one booted
+// node, Debian's packages, then ours installed in place, every systemd
+// path a user takes, then Debian's again.
+func TestIntegrationSystemdInPlace(t *testing.T) {
+	requireRoot(t)
+	root := debianRoot(t)
+	d := buildDebs(t, "")
+	l, client := webLab(t)
+	var tb table
+	defer tb.log(t)
+	n := bootLB(t, l, root, "lb1", lb1Addr, d, seedKeepalivedConf(t))
+	url := "http://" + vip + "/"
+
+	// Debian's packages, as the reference.
+	n.waitFor("VIP on lb1 (Debian's keepalived)", "ip -4 -o addr show dev eth0 | grep -q ' "+vip+"/'", 20*time.Second)
+	ld := startLoad(client, url, 2)
+	time.Sleep(time.Second)
+	r := ld.stop()
+	if r.Served == 0 || r.Failed != 0 {
+		t.Fatalf("Debian's haproxy: %+v", r)
+	}
+	tb.add("serve", "Debian's", r, "")
+	ld = startLoad(client, url, 2)
+	for i := 0; i < 3; i++ {
+		n.must("systemctl reload haproxy")
+	}
+	time.Sleep(300 * time.Millisecond)
+	r = ld.stop()
+	tb.add("3× systemctl reload haproxy", "Debian's", r, r.Errors)
+
+	before := n.sums()
+	version := n.must("haproxy -v | head -1")
+	if !strings.Contains(version, "2.6.") {
+		t.Fatalf("Debian's haproxy -v: %s", version)
+	}
+
+	// Ours in place, under load.
+	ld = startLoad(client, url, 2)
+	out := n.installOurs()
+	n.waitFor("VIP on lb1 after the swap", "ip -4 -o addr show dev eth0 | grep -q ' "+vip+"/'", 20*time.Second)
+	n.waitFor("serving after the swap", "curl -sf -o /dev/null -m 2 "+url, 10*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	r = ld.stop()
+	tb.add("apt-get install ./gproxy ./gkeepalived", "Debian's → ours", r, "")
+	t.Logf("apt-get install (ours):\n%s", out)
+	checkNoPrompt(t, "install ours", out)
+	if after := n.sums(); after != before {
+		t.Errorf("user files changed by installing ours:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if v := n.must("readlink /usr/sbin/haproxy; readlink /usr/sbin/keepalived"); v != "gproxy\ngkeepalived\n" {
+		t.Fatalf("after the install /usr/sbin/haproxy, keepalived point at %q", v)
+	}
+	if out, code := n.run("systemctl is-active haproxy keepalived rsyslog"); code != 0 {
+		t.Errorf("services after installing ours: %s", out)
+	}
+
+	// Type=notify: start returns once the listeners are up, so the very
+	// next command finds them (no retry).
+	n.must("systemctl stop haproxy")
+	out, code := n.run("systemctl start haproxy && curl -s -m 2 -o /dev/null -w '%{http_code}' -u admin:supersecret http://" + lb1Addr + "/stats")
+	if code != 0 || out != "200" {
+		t.Errorf("right after `systemctl start haproxy` the stats page answered %q (exit %d), want 200", out, code)
+	}
+	if v := strings.TrimSpace(n.must("systemctl show -p Type --value haproxy")); v != "notify" {
+		t.Errorf("haproxy.service Type=%s", v)
+	}
+
+	// The master CLI.
+	master := n.mainPID("haproxy")
+	procs := n.masterCLI("show proc")
+	if !strings.Contains(procs, strconv.Itoa(master)) || len(n.workers()) == 0 {
+		t.Errorf("master CLI `show proc` (MainPID %d):\n%s", master, procs)
+	}
+	w0 := n.workers()
+	n.masterCLI("reload")
+	n.waitFor("a new worker after the master CLI's reload", "echo 'show proc' | socat -t 5 - UNIX-CONNECT:/run/haproxy-master.sock | grep -E '^[0-9]+ +worker ' | head -1 | grep -vq '^"+firstOr(w0, "x")+" '", 10*time.Second)
+	if m := n.mainPID("haproxy"); m != master {
+		t.Errorf("master CLI reload changed the master: %d → %d", master, m)
+	}
+
+	// systemctl reload under load: the master hands the listeners to the
+	// new worker; nothing is lost.
+	ld = startLoad(client, url, 2)
+	for i := 0; i < 3; i++ {
+		n.must("systemctl reload haproxy")
+	}
+	time.Sleep(300 * time.Millisecond)
+	r = ld.stop()
+	tb.add("3× systemctl reload haproxy", "ours", r, r.Errors)
+	if r.Failed != 0 || r.Served == 0 {
+		t.Errorf("systemctl reload haproxy under load: %d served, %d failed (%s); want none failed", r.Served, r.Failed, r.Errors)
+	}
+	if m := n.mainPID("haproxy"); m != master {
+		t.Errorf("systemctl reload changed the master: %d → %d", master, m)
+	}
+
+	// systemctl restart: a new master, serving again when restart returns.
+	ld = startLoad(client, url, 2)
+	out, code = n.run("systemctl restart haproxy && curl -s -m 2 -o /dev/null -w '%{http_code}' " + url)
+	time.Sleep(300 * time.Millisecond)
+	r = ld.stop()
+	tb.add("systemctl restart haproxy", "ours", r, r.Errors)
+	if code != 0 || out != "200" {
+		t.Errorf("right after `systemctl restart haproxy` the VIP answered %q (exit %d)", out, code)
+	}
+	if m := n.mainPID("haproxy"); m == master || m == 0 {
+		t.Errorf("systemctl restart: MainPID %d (was %d)", m, master)
+	}
+
+	// Restart= after a crash: kill -9 the worker, then the master.
+	for _, victim := range []string{"worker", "master"} {
+		master = n.mainPID("haproxy")
+		restarts := n.nRestarts("haproxy")
+		pid := strconv.Itoa(master)
+		if victim == "worker" {
+			pid = firstOr(n.workers(), "")
+			if pid == "" {
+				t.Fatal("no worker in show proc")
+			}
+		}
+		ld = startLoad(client, url, 2)
+		n.must("kill -9 " + pid)
+		n.waitFor("haproxy restarted after kill -9 of the "+victim,
+			"[ \"$(systemctl show -p NRestarts --value haproxy)\" -gt "+strconv.Itoa(restarts)+" ] && systemctl is-active -q haproxy && curl -sf -o /dev/null -m 2 "+url, 20*time.Second)
+		time.Sleep(300 * time.Millisecond)
+		r = ld.stop()
+		tb.add("kill -9 "+victim+" → Restart=", "ours", r, "")
+	}
+
+	// journald has both daemons' lines.
+	jh := n.must("journalctl -u haproxy --no-pager -o cat | tail -20")
+	jk := n.must("journalctl -u keepalived --no-pager -o cat | tail -20")
+	if !strings.Contains(jk, "VI_1") {
+		t.Errorf("journalctl -u keepalived has no VI_1 line:\n%s", jk)
+	}
+	if strings.TrimSpace(jh) == "" {
+		t.Errorf("journalctl -u haproxy is empty")
+	}
+	t.Logf("journalctl -u haproxy (tail):\n%s\njournalctl -u keepalived (tail):\n%s", jh, jk)
+
+	// rsyslog writes the tcplog lines to /var/log/haproxy.log through the
+	// socket in the chroot.
+	n.waitFor("tcplog lines in /var/log/haproxy.log", "curl -sf -o /dev/null "+url+" && grep -q ' http http/web0' /var/log/haproxy.log", 10*time.Second)
+	t.Logf("/var/log/haproxy.log (tail):\n%s", n.must("tail -3 /var/log/haproxy.log"))
+
+	// logrotate: after the rotation, rsyslog (told by postrotate) writes
+	// new lines to a new file.
+	n.must("logrotate -f /etc/logrotate.d/haproxy && test -e /var/log/haproxy.log.1")
+	n.waitFor("new lines in the new /var/log/haproxy.log after logrotate", "curl -sf -o /dev/null "+url+" && grep -q ' http http/web0' /var/log/haproxy.log", 10*time.Second)
+
+	// systemctl reload keepalived (SIGHUP) keeps the VIP and the traffic.
+	ld = startLoad(client, url, 2)
+	kpid := n.mainPID("keepalived")
+	n.must("systemctl reload keepalived")
+	for i := 0; i < 10; i++ {
+		if !n.hasVIP() {
+			t.Errorf("VIP gone %d×200 ms after systemctl reload keepalived", i)
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r = ld.stop()
+	tb.add("systemctl reload keepalived", "ours", r, r.Errors)
+	if r.Failed != 0 {
+		t.Errorf("systemctl reload keepalived: %d requests failed (%s)", r.Failed, r.Errors)
+	}
+	if m := n.mainPID("keepalived"); m != kpid {
+		t.Errorf("systemctl reload keepalived changed its MainPID %d → %d", kpid, m)
+	}
+
+	// Back to Debian's packages.
+	ld = startLoad(client, url, 2)
+	out = n.installDebian()
+	n.waitFor("VIP on lb1 after going back", "ip -4 -o addr show dev eth0 | grep -q ' "+vip+"/'", 20*time.Second)
+	n.waitFor("serving after going back", "curl -sf -o /dev/null -m 2 "+url, 10*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	r = ld.stop()
+	tb.add("apt-get install Debian's haproxy keepalived", "ours → Debian's", r, "")
+	t.Logf("apt-get install (Debian's):\n%s", out)
+	checkNoPrompt(t, "back to Debian's", out)
+	if after := n.sums(); after != before {
+		t.Errorf("user files changed by going back to Debian's:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if v := n.must("haproxy -v | head -1"); v != version {
+		t.Errorf("after going back haproxy -v says %q, want %q", v, version)
+	}
+	if out, code := n.run("systemctl is-active haproxy keepalived"); code != 0 {
+		t.Errorf("services after going back to Debian's: %s", out)
+	}
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) == 0 {
+		return def
+	}
+	return s[0]
+}
