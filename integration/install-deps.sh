@@ -10,6 +10,7 @@ set -eu
 PKGS="haproxy keepalived nginx-light rsyslog wrk python3-aiosmtpd socat tcpdump
 tshark psmisc iproute2 prometheus-haproxy-exporter hatop curl openssl
 util-linux procps dpkg-dev lintian tmux strace chromium systemd
+systemd-container mmdebstrap
 init-system-helpers sysvinit-utils adduser"
 missing=""
 for p in $PKGS; do
