@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -134,9 +135,14 @@ func boot(t *testing.T, l *lab.Lab, root, name, addr string, binds ...string) *m
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command("nsenter", args...)
+	// Each container gets cgroups of its own: nspawn without machined
+	// puts it in its caller's, and two containers booted from the same
+	// cgroup would share /system.slice/haproxy.service and the like (one's
+	// systemctl kill then fails on the other's processes).
+	cgroups := containerCgroups(t, name)
+	cmd := exec.Command("sh", append([]string{"-c", `for cg in $CGROUPS; do echo $$ > "$cg/cgroup.procs" || exit 1; done; exec nsenter "$@"`, "nsenter"}, args...)...)
 	// Several containers share the read-only root.
-	cmd.Env = append(os.Environ(), "SYSTEMD_NSPAWN_LOCK=0")
+	cmd.Env = append(os.Environ(), "SYSTEMD_NSPAWN_LOCK=0", "CGROUPS="+strings.Join(cgroups, " "))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	t.Logf("+ nsenter %s", strings.Join(args, " "))
@@ -145,7 +151,10 @@ func boot(t *testing.T, l *lab.Lab, root, name, addr string, binds ...string) *m
 	}
 	m := &machine{t: t, name: name, nspawn: cmd, log: logPath, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(m.done) }()
-	t.Cleanup(m.kill)
+	t.Cleanup(func() {
+		m.kill()
+		removeCgroups(t, cgroups)
+	})
 	deadline := time.Now().Add(30 * time.Second)
 	for m.leader == 0 {
 		select {
@@ -267,6 +276,53 @@ func (m *machine) kill() {
 		case <-m.done:
 		case <-time.After(5 * time.Second):
 			m.t.Errorf("%s: systemd-nspawn (pid %d) did not exit", m.name, m.nspawn.Process.Pid)
+		}
+	}
+}
+
+// containerCgroups makes a cgroup for a container in each hierarchy
+// systemd uses (name=systemd and the unified one of a hybrid layout, or the
+// unified one alone).
+var cgroupSeq atomic.Int64
+
+func containerCgroups(t *testing.T, name string) []string {
+	t.Helper()
+	leaf := fmt.Sprintf("hapair-test-%d-%d-%s", os.Getpid(), cgroupSeq.Add(1), name)
+	var dirs []string
+	for _, h := range []string{"/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
+		if _, err := os.Stat(filepath.Join(h, "cgroup.procs")); err != nil {
+			continue
+		}
+		if h == "/sys/fs/cgroup" && len(dirs) > 0 {
+			break // hybrid: the tmpfs above the hierarchies
+		}
+		d := filepath.Join(h, leaf)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatalf("cgroup for %s: %v", name, err)
+		}
+		dirs = append(dirs, d)
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no cgroup hierarchy under /sys/fs/cgroup")
+	}
+	return dirs
+}
+
+// removeCgroups removes the container's cgroups, deepest first (the
+// container's systemd made slices and services below them).
+func removeCgroups(t *testing.T, dirs []string) {
+	for _, top := range dirs {
+		var all []string
+		_ = filepath.WalkDir(top, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				all = append(all, p)
+			}
+			return nil
+		})
+		for i := len(all) - 1; i >= 0; i-- {
+			if err := os.Remove(all[i]); err != nil {
+				t.Errorf("removing cgroup %s: %v", all[i], err)
+			}
 		}
 	}
 }

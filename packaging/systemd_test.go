@@ -144,6 +144,12 @@ func (n lbNode) installOurs() string {
 	return n.must("DEBIAN_FRONTEND=noninteractive apt-get install -y -q /debs/gproxy_*.deb /debs/gkeepalived_*.deb </dev/null 2>&1")
 }
 
+// dpkgOurs swaps with dpkg -i alone: ours Conflict with and Replace
+// Debian's packages, so dpkg removes those in their favour.
+func (n lbNode) dpkgOurs() string {
+	return n.must("dpkg -i /debs/gproxy_*.deb /debs/gkeepalived_*.deb </dev/null 2>&1")
+}
+
 // installDebian goes back to Debian's haproxy and keepalived from the
 // root's apt cache (the .debs mmdebstrap fetched), offline.
 func (n lbNode) installDebian() string {
@@ -167,6 +173,7 @@ func checkNoPrompt(t *testing.T, what, out string) {
 // path a user takes, then Debian's again.
 func TestIntegrationSystemdInPlace(t *testing.T) {
 	requireRoot(t)
+	t.Parallel()
 	root := debianRoot(t)
 	d := buildDebs(t, "")
 	l, client := webLab(t)
@@ -393,6 +400,8 @@ func serviceSteps(t *testing.T, n lbNode, client *lab.Host, url, pkgs string, tb
 // logged as a table.
 func TestIntegrationSystemdPair(t *testing.T) {
 	requireRoot(t)
+	// Mostly waiting (dpkg, VRRP timers): runs beside the one-node test.
+	t.Parallel()
 	root := debianRoot(t)
 	d := buildDebs(t, "")
 	l, client := webLab(t)
@@ -453,7 +462,7 @@ func TestIntegrationSystemdPair(t *testing.T) {
 	swap := func(n lbNode, to string) string {
 		var out string
 		if to == "ours" {
-			out = n.installOurs()
+			out = n.dpkgOurs()
 		} else {
 			out = n.installDebian()
 		}
@@ -475,12 +484,12 @@ func TestIntegrationSystemdPair(t *testing.T) {
 	failover("Debian's ×2")
 
 	// The backup first: the pair keeps serving from lb1 throughout.
-	step("apt install ours on lb2 (backup)", "mixed", lb1, lb2, true, func() string { return swap(lb2, "ours") })
+	step("dpkg -i ours on lb2 (backup)", "mixed", lb1, lb2, true, func() string { return swap(lb2, "ours") })
 	failover("lb1 Debian's, lb2 ours")
 
 	// Then the master: its VIP moves to lb2 while lb1's packages change,
 	// and back when lb1's keepalived (ours) preempts.
-	step("apt install ours on lb1 (master)", "mixed → ours ×2", lb1, lb2, false, func() string { return swap(lb1, "ours") })
+	step("dpkg -i ours on lb1 (master)", "mixed → ours ×2", lb1, lb2, false, func() string { return swap(lb1, "ours") })
 	failover("ours ×2")
 
 	step("apt install Debian's on lb2 (backup)", "mixed", lb1, lb2, true, func() string { return swap(lb2, "Debian's") })
