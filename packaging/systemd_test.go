@@ -147,7 +147,7 @@ func (n lbNode) installOurs() string {
 // dpkgOurs swaps with dpkg -i alone: ours Conflict with and Replace
 // Debian's packages, so dpkg removes those in their favour.
 func (n lbNode) dpkgOurs() string {
-	return n.must("dpkg -i /debs/gproxy_*.deb /debs/gkeepalived_*.deb </dev/null 2>&1")
+	return n.must("dpkg -i /debs/gkeepalived_*.deb /debs/gproxy_*.deb </dev/null 2>&1")
 }
 
 // installDebian goes back to Debian's haproxy and keepalived from the
@@ -184,13 +184,14 @@ func TestIntegrationSystemdInPlace(t *testing.T) {
 
 	// Debian's packages, as the reference.
 	n.waitFor("VIP on lb1 (Debian's keepalived)", "ip -4 -o addr show dev eth0 | grep -q ' "+vip+"/'", 20*time.Second)
+	c0 := n.logLines()
 	ld := startLoad(client, url, 2)
 	time.Sleep(time.Second)
 	r := ld.stop()
 	if r.Served == 0 || r.Failed != 0 {
 		t.Fatalf("Debian's haproxy: %+v", r)
 	}
-	tb.add("serve", "Debian's", r, logNote(n, r))
+	tb.add("serve", "Debian's", r, logNote(n, c0))
 	serviceSteps(t, n, client, url, "Debian's", &tb, false)
 
 	before := n.sums()
@@ -201,12 +202,14 @@ func TestIntegrationSystemdInPlace(t *testing.T) {
 
 	// Ours in place, under load.
 	ld = startLoad(client, url, 2)
+	t0 := time.Now()
 	out := n.installOurs()
+	took := time.Since(t0)
 	n.waitFor("VIP on lb1 after the swap", "ip -4 -o addr show dev eth0 | grep -q ' "+vip+"/'", 20*time.Second)
 	n.waitFor("serving after the swap", "curl -sf -o /dev/null -m 2 "+url, 10*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	r = ld.stop()
-	tb.add("apt-get install ./gproxy ./gkeepalived", "Debian's → ours", r, "")
+	tb.add("apt-get install ./gproxy ./gkeepalived", "Debian's → ours", r, fmt.Sprintf("apt-get %.1f s %s", took.Seconds(), r.Errors))
 	t.Logf("apt-get install (ours):\n%s", out)
 	checkNoPrompt(t, "install ours", out)
 	if after := n.sums(); after != before {
@@ -243,13 +246,14 @@ func TestIntegrationSystemdInPlace(t *testing.T) {
 		t.Errorf("master CLI reload changed the master: %d → %d", master, m)
 	}
 
+	c0 = n.logLines()
 	ld = startLoad(client, url, 2)
 	time.Sleep(time.Second)
 	r = ld.stop()
 	if r.Served == 0 || r.Failed != 0 {
 		t.Errorf("ours, serving: %+v", r)
 	}
-	tb.add("serve", "ours", r, logNote(n, r))
+	tb.add("serve", "ours", r, logNote(n, c0))
 	serviceSteps(t, n, client, url, "ours", &tb, true)
 
 	// journald has both daemons' lines.
@@ -275,12 +279,14 @@ func TestIntegrationSystemdInPlace(t *testing.T) {
 
 	// Back to Debian's packages.
 	ld = startLoad(client, url, 2)
+	t0 = time.Now()
 	out = n.installDebian()
+	took = time.Since(t0)
 	n.waitFor("VIP on lb1 after going back", "ip -4 -o addr show dev eth0 | grep -q ' "+vip+"/'", 20*time.Second)
 	n.waitFor("serving after going back", "curl -sf -o /dev/null -m 2 "+url, 10*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	r = ld.stop()
-	tb.add("apt-get install Debian's haproxy keepalived", "ours → Debian's", r, "")
+	tb.add("apt-get install Debian's haproxy keepalived", "ours → Debian's", r, fmt.Sprintf("apt-get %.1f s %s", took.Seconds(), r.Errors))
 	t.Logf("apt-get install (Debian's):\n%s", out)
 	checkNoPrompt(t, "back to Debian's", out)
 	if after := n.sums(); after != before {
@@ -303,11 +309,17 @@ func firstOr(s []string, def string) string {
 
 // logNote counts the tcplog lines of the last second's requests that
 // reached /var/log/haproxy.log (through rsyslog) and the journal.
-func logNote(n lbNode, r loadResult) string {
+func logNote(n lbNode, before int) string {
 	time.Sleep(time.Second)
-	file := strings.TrimSpace(n.must("grep -c ' http http/web0' /var/log/haproxy.log || true"))
 	journal := strings.TrimSpace(n.must("journalctl -u haproxy --since '-3s' --no-pager -o cat | grep -c ' http http/web0' || true"))
-	return fmt.Sprintf("haproxy.log: %s tcplog lines in all, journal: %s in the last 3 s", file, journal)
+	return fmt.Sprintf("tcplog lines: /var/log/haproxy.log +%d, journal %s", n.logLines()-before, journal)
+}
+
+// logLines counts the tcplog lines of the seed's http listener in
+// /var/log/haproxy.log.
+func (n lbNode) logLines() int {
+	v, _ := strconv.Atoi(strings.TrimSpace(n.must("grep -c ' http http/web0' /var/log/haproxy.log || true")))
+	return v
 }
 
 // serviceSteps runs, under load, what a user does with systemctl and
@@ -447,10 +459,11 @@ func TestIntegrationSystemdPair(t *testing.T) {
 		ld := startLoad(client, url, 2)
 		start := time.Now()
 		note := action()
+		took := time.Since(start)
 		vipOn(holder, other, name)
 		time.Sleep(500 * time.Millisecond)
 		r := ld.stop()
-		tb.add(name, pkgs, r, fmt.Sprintf("VIP on %s %.1f s after the action began %s %s", holder.name, time.Since(start).Seconds()-0.5, note, r.Errors))
+		tb.add(name, pkgs, r, fmt.Sprintf("action %.1f s; VIP served from %s %.1f s after it began %s %s", took.Seconds(), holder.name, time.Since(start).Seconds()-0.5, note, r.Errors))
 		if zero && r.Failed != 0 {
 			t.Errorf("%s: %d requests failed (%s), want none", name, r.Failed, r.Errors)
 		}
