@@ -402,6 +402,32 @@ func serviceSteps(t *testing.T, n lbNode, client *lab.Host, url, pkgs string, tb
 	if m := n.mainPID("keepalived"); m != kpid {
 		t.Errorf("%s: systemctl reload keepalived changed its MainPID %d → %d", pkgs, kpid, m)
 	}
+
+	// systemctl stop with a client connection open and idle: the unit
+	// sends SIGTERM, which is haproxy's hard stop (the soft stop is USR1):
+	// Debian's returns at once and closes the connection, and so must ours
+	// (a soft stop would wait for the seed's 60 s client timeout).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := client.DialContext(ctx, "tcp", vip+":80")
+	if err != nil {
+		t.Fatalf("%s: connecting to the VIP: %v", pkgs, err)
+	}
+	defer conn.Close()
+	t0 := time.Now()
+	n.must("systemctl stop haproxy")
+	took := time.Since(t0)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, rerr := conn.Read(make([]byte, 1))
+	left, _ := n.run("pgrep -x haproxy")
+	tb.add("systemctl stop haproxy, 1 idle connection open", pkgs, loadResult{}, fmt.Sprintf("stop took %.1f s; the open connection then read: %v", took.Seconds(), rerr))
+	if strings.TrimSpace(left) != "" {
+		t.Errorf("%s: haproxy processes left after systemctl stop: %s", pkgs, left)
+	}
+	if rerr == nil {
+		t.Errorf("%s: the open connection still reads after systemctl stop", pkgs)
+	}
+	n.must("systemctl start haproxy")
 }
 
 // TestIntegrationSystemdPair is priority (b) of issue 15: the seed's pair
