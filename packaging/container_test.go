@@ -140,7 +140,12 @@ func boot(t *testing.T, l *lab.Lab, root, name, addr string, binds ...string) *m
 	// cgroup would share /system.slice/haproxy.service and the like (one's
 	// systemctl kill then fails on the other's processes).
 	cgroups := containerCgroups(t, name)
-	cmd := exec.Command("sh", append([]string{"-c", `for cg in $CGROUPS; do echo $$ > "$cg/cgroup.procs" || exit 1; done; exec nsenter "$@"`, "nsenter"}, args...)...)
+	// nspawn runs as PID 1 of a PID namespace of its own, under unshare
+	// --kill-child: if the test dies (a go test timeout runs no cleanup),
+	// the kernel kills that namespace and the container's nested in it;
+	// nspawn dying alone would leave the container's systemd running.
+	cmd := exec.Command("unshare", append([]string{"--pid", "--fork", "--kill-child=SIGKILL", "--", "sh", "-c",
+		`for cg in $CGROUPS; do echo $$ > "$cg/cgroup.procs" || exit 1; done; exec nsenter "$@"`, "nsenter"}, args...)...)
 	// Several containers share the read-only root.
 	cmd.Env = append(os.Environ(), "SYSTEMD_NSPAWN_LOCK=0", "CGROUPS="+strings.Join(cgroups, " "))
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -166,13 +171,7 @@ func boot(t *testing.T, l *lab.Lab, root, name, addr string, binds ...string) *m
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: no container PID 1 after 30 s", name)
 		}
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
-		for _, f := range strings.Fields(string(b)) {
-			pid, _ := strconv.Atoi(f)
-			if c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(c)) == "systemd" {
-				m.leader = pid
-			}
-		}
+		m.leader = descendant(cmd.Process.Pid, "systemd", 3)
 		time.Sleep(50 * time.Millisecond)
 	}
 	// The network first: units that start at boot may bind the seed's
@@ -189,6 +188,25 @@ func boot(t *testing.T, l *lab.Lab, root, name, addr string, binds ...string) *m
 		t.Logf("%s: booted degraded: %s", name, failed)
 	}
 	return m
+}
+
+// descendant returns the first process named comm among pid's children,
+// their children and so on down to depth levels (0 when none).
+func descendant(pid int, comm string, depth int) int {
+	if depth == 0 {
+		return 0
+	}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	for _, f := range strings.Fields(string(b)) {
+		child, _ := strconv.Atoi(f)
+		if c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", child)); strings.TrimSpace(string(c)) == comm {
+			return child
+		}
+		if d := descendant(child, comm, depth-1); d != 0 {
+			return d
+		}
+	}
+	return 0
 }
 
 // net runs a script in the container's network namespace only (the
@@ -275,7 +293,7 @@ func (m *machine) kill() {
 		select {
 		case <-m.done:
 		case <-time.After(5 * time.Second):
-			m.t.Errorf("%s: systemd-nspawn (pid %d) did not exit", m.name, m.nspawn.Process.Pid)
+			m.t.Errorf("%s: unshare/systemd-nspawn (pid %d) did not exit", m.name, m.nspawn.Process.Pid)
 		}
 	}
 }
