@@ -301,10 +301,28 @@ func (m *machine) kill() {
 // containerCgroups makes a cgroup for a container in each hierarchy
 // systemd uses (name=systemd and the unified one of a hybrid layout, or the
 // unified one alone).
-var cgroupSeq atomic.Int64
+var (
+	cgroupSeq   atomic.Int64
+	cgroupSweep sync.Once
+)
 
 func containerCgroups(t *testing.T, name string) []string {
 	t.Helper()
+	// A run killed by go test's timeout ran no cleanup: its containers
+	// died with it (see boot), their empty cgroups stayed.
+	cgroupSweep.Do(func() {
+		old, _ := filepath.Glob("/sys/fs/cgroup/*/hapair-test-*")
+		for _, d := range old {
+			var pid int
+			if _, err := fmt.Sscanf(filepath.Base(d), "hapair-test-%d-", &pid); err != nil || pid == os.Getpid() {
+				continue
+			}
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+				continue // another test run, still going
+			}
+			removeCgroups(t, []string{d})
+		}
+	})
 	leaf := fmt.Sprintf("hapair-test-%d-%d-%s", os.Getpid(), cgroupSeq.Add(1), name)
 	var dirs []string
 	for _, h := range []string{"/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
