@@ -12,6 +12,7 @@ set -eu
 PKGS="haproxy keepalived nginx-light rsyslog wrk python3-aiosmtpd socat tcpdump
 tshark psmisc iproute2 prometheus-haproxy-exporter hatop curl openssl
 util-linux procps dpkg-dev lintian tmux strace chromium systemd
+systemd-container mmdebstrap
 init-system-helpers sysvinit-utils adduser redis-server postgresql
 mariadb-server frr"
 missing=""
