@@ -25,7 +25,11 @@ func initRoot() {
 		{name: "track_file", handler: (*parser).trackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
 		{name: "vrrp_track_file", handler: (*parser).vrrpTrackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
 	}
+	rootKeywords = append(rootKeywords, extraRootKeywords...)
 }
+
+// extraRootKeywords are top-level keywords handled in their own files.
+var extraRootKeywords []keyword
 
 // --- global_defs -------------------------------------------------------------
 

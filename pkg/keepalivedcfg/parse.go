@@ -215,6 +215,7 @@ type parser struct {
 	states      map[*Instance]*instState
 	sgStates    map[*SyncGroup]*sgState
 	gs          globalState
+	rulePrio    *[2]uint32 // the next preference of a rule without one (IPv4, IPv6)
 }
 
 // globalState holds the global_defs settings that are only defaults of
