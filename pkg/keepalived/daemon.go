@@ -44,6 +44,10 @@ type Env struct {
 	Notifier    *notify.Notifier
 	// Mailer builds the SMTP alerter for global_defs; nil: no mail.
 	Mailer func(g keepalivedcfg.Global) *notify.Mailer
+	// VMACs and Routes serve use_vmac and the virtual/static routes and
+	// rules (vmacroute.go); nil: configurations using them cannot run.
+	VMACs  VMACManager
+	Routes RouteManager
 
 	mail atomic.Pointer[notify.Mailer]
 }
@@ -80,6 +84,7 @@ type Daemon struct {
 
 	mu      sync.Mutex
 	cfg     *keepalivedcfg.Config
+	static  staticState // static_ipaddress/routes/rules installed
 	nodes   map[string]*runningNode
 	scripts map[string]*runningScript
 	groups  map[string]*syncGroup // running sync groups by name
@@ -176,6 +181,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 		cancel()
 	}
 	d.stopFIFOs()
+	d.setStatic(staticState{})
 	if m := d.env.mail.Swap(nil); m != nil {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_ = m.Close(cctx)
@@ -213,6 +219,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	log := d.env.Log
 	d.cfg = cfg
 	d.applyMailer(cfg.Global)
+	d.applyStatic(cfg)
 	d.env.garpSpacing.SetIntervals(cfg.Global.GARPInterval, cfg.Global.GNAInterval)
 
 	topts := track.Options{User: cfg.Global.ScriptUser, Group: cfg.Global.ScriptGroup, ScriptSecurity: cfg.Global.EnableScriptSecurity, Quiet: cfg.ScriptsChecked}
