@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"reflect"
 
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/vip"
@@ -146,6 +147,7 @@ func toVRoute(r keepalivedcfg.Route) vroute.Route {
 	return vroute.Route{
 		Type: routeTypes[r.Type], Dst: r.Dst, Src: r.Src, Via: r.Via, Dev: r.Dev, Table: r.Table,
 		Metric: r.Metric, HasMetric: r.HasMetric, Scope: r.Scope, Protocol: r.Protocol, OnLink: r.OnLink,
+		Gateways: r.Or,
 	}
 }
 
@@ -245,7 +247,7 @@ func (d *Daemon) setStatic(want staticState) {
 
 func containsRoute(list []vroute.Route, r vroute.Route) bool {
 	for _, x := range list {
-		if x == r {
+		if reflect.DeepEqual(x, r) {
 			return true
 		}
 	}

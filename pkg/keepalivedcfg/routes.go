@@ -30,6 +30,9 @@ type Route struct {
 	Scope     uint8 // default 0 (universe), as keepalived sends it
 	Protocol  uint8 // default 18 (keepalived)
 	OnLink    bool
+	// Or: the deprecated "via A or B": a multipath route over the two
+	// gateways (Via is then invalid).
+	Or []netip.Addr `json:",omitempty"`
 	// NoTrack: the route's interface going down does not move the
 	// instance (no_track, or no dev given).
 	NoTrack bool
@@ -74,7 +77,7 @@ var routeRefused = map[string]int{
 	"advmss": 1, "rtt": 1, "rttvar": 1, "reordering": 1, "window": 1, "cwnd": 1, "ssthresh": 1,
 	"realms": 1, "rto_min": 1, "initcwnd": 1, "initrwnd": 1, "features": 1, "quickack": 1,
 	"congctl": 1, "pref": 1, "ttl-propagate": 1, "fastopen_no_cookie": 1, "add": 0, "prepend": 0,
-	"append": 0, "or": 1, "nexthop": 0, "track_group": 1, "vrf": 1,
+	"append": 0, "nexthop": 0, "track_group": 1, "vrf": 1,
 }
 
 // ruleRefused: the same for rules.
@@ -322,6 +325,29 @@ func (p *parser) route(l line) (Route, bool) {
 			r.Dev = v
 		case "onlink":
 			r.OnLink = true
+		case "or":
+			p.errorf(l, "\"or\" for routes is deprecated. Please use \"nexthop\"")
+			if len(r.Or) > 0 {
+				p.errorf(l, "\"or\" route already specified - ignoring subsequent")
+				i++
+				continue
+			}
+			v, ok := next(i)
+			if !ok {
+				return r, false
+			}
+			i++
+			a, err := netip.ParseAddr(v)
+			if err != nil {
+				p.errorf(l, "VRRP parsed invalid IP %s. skipping IP...", v)
+				p.errorf(l, "Invalid \"or\" address %s", v)
+				return r, false
+			}
+			if !r.Via.IsValid() {
+				p.refusedf(l, "\"or\" without a preceding via is not implemented by gkeepalived")
+			}
+			r.Or = []netip.Addr{r.Via, a}
+			r.Via = netip.Addr{}
 		case "no_track":
 			r.NoTrack = true
 		default:
@@ -432,6 +458,7 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 			i++
 			pf, ok := parseRoutePrefix(v, fam)
 			if !ok {
+				p.errorf(l, "VRRP parsed invalid IP %s. skipping IP...", v)
 				p.errorf(l, "Invalid rule %s address %s", s, v)
 				return r, false
 			}

@@ -63,6 +63,9 @@ func (n *Netlink) toNL(r Route) (*netlink.Route, error) {
 	if r.Dst.Addr().Is6() {
 		nr.Family = netlink.FAMILY_V6
 	}
+	for _, g := range r.Gateways {
+		nr.MultiPath = append(nr.MultiPath, &netlink.NexthopInfo{Gw: ip(g)})
+	}
 	if r.HasMetric {
 		nr.Priority = int(r.Metric)
 	}

@@ -35,6 +35,8 @@ type Route struct {
 	Scope     uint8
 	Protocol  uint8
 	OnLink    bool
+	// Gateways: a multipath route over these gateways (Via unset).
+	Gateways []netip.Addr
 }
 
 func (r Route) String() string {
