@@ -1,0 +1,214 @@
+package keepalived_test
+
+// use_vmac, virtual_routes/virtual_rules and static_ipaddress/routes/rules
+// against keepalived 2.2.7: the same configuration run by each program in
+// its own lab, the kernel state each leaves on the MASTER and the BACKUP
+// compared (the VMAC as `ip -d link` shows it, its sysctls, `ip route show
+// table all`, `ip rule`, the addresses), the adverts' source MAC seen by the
+// client; then a mixed pair with VMACs failing over both ways.
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hapair/integration/lab"
+)
+
+// vmacConf is a keepalived.conf with a VMAC and routes; prio and state
+// differ between the two balancers.
+func vmacConf(state string, prio int, extra string) []byte {
+	return []byte(fmt.Sprintf(`global_defs {
+    router_id %[1]s
+}
+static_ipaddress {
+    10.9.9.%[2]d/32 dev eth0
+}
+static_routes {
+    10.50.0.0/16 via 192.168.1.1 dev eth0 table 100 metric 5
+}
+static_rules {
+    from 10.60.0.0/16 table 100 priority 200
+}
+vrrp_instance VI_1 {
+    state %[1]s
+    interface eth0
+    virtual_router_id 51
+    priority %[2]d
+    advert_int 1
+    use_vmac
+%[3]s
+    virtual_ipaddress {
+        192.168.1.84/24
+    }
+    virtual_routes {
+        10.70.0.0/16 via 192.168.1.1
+        blackhole 10.71.0.0/16
+        10.72.0.0/16 dev eth0 scope link table 101 metric 7 src 192.168.1.80
+        unreachable 10.73.0.0/16 table 102
+        10.74.0.0/16 via 192.168.1.1 or 192.168.1.2 table 103
+    }
+    virtual_rules {
+        from 10.80.0.0/16 table 101 priority 300
+        to 10.81.0.0/16 lookup 102 preference 301
+        not from 10.82.0.0/16 fwmark 0x10/0xff iif eth0 table 103 priority 302
+        from 10.83.0.0/16 blackhole priority 303
+    }
+}
+`, state, prio, extra))
+}
+
+// kernelState is what a user would look at on a balancer, with what
+// differs between any two runs (interface indexes, link-local addresses
+// made from random veth MACs) left out.
+func kernelState(t *testing.T, h *lab.Host) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	run := func(args ...string) string {
+		out, err := h.Run(ctx, args[0], args[1:]...)
+		if err != nil {
+			t.Fatalf("%s: %v: %v\n%s", h.Name(), args, err, out)
+		}
+		return string(out)
+	}
+	var b strings.Builder
+	link := run("ip", "-d", "-o", "link", "show", "type", "macvlan")
+	link = regexp.MustCompile(`^\d+: `).ReplaceAllString(link, "")
+	link = regexp.MustCompile(` numtxqueues.*`).ReplaceAllString(link, "")
+	fmt.Fprintf(&b, "macvlans: %s\n", strings.TrimSpace(link))
+	ifs := []string{"all", "default", "eth0"}
+	if strings.Contains(link, "vrrp.51") {
+		ifs = append(ifs, "vrrp.51")
+	}
+	for _, i := range ifs {
+		fmt.Fprintf(&b, "%s:", i)
+		for _, s := range []string{"arp_ignore", "arp_filter", "accept_local", "rp_filter", "promote_secondaries"} {
+			fmt.Fprintf(&b, " %s=%s", s, strings.TrimSpace(run("cat", "/proc/sys/net/ipv4/conf/"+i+"/"+s)))
+		}
+		b.WriteString("\n")
+	}
+	if strings.Contains(link, "vrrp.51") {
+		fmt.Fprintf(&b, "vrrp.51 disable_ipv6=%s\n", strings.TrimSpace(run("cat", "/proc/sys/net/ipv6/conf/vrrp.51/disable_ipv6")))
+	}
+	for _, l := range strings.Split(run("ip", "-4", "-o", "addr"), "\n") {
+		if f := strings.Fields(l); len(f) >= 4 {
+			fmt.Fprintf(&b, "addr %s %s\n", f[1], f[3])
+		}
+	}
+	for _, l := range strings.Split(run("ip", "route", "show", "table", "all"), "\n") {
+		if l != "" && !strings.Contains(l, "fe80::") && !strings.Contains(l, "table local") {
+			fmt.Fprintf(&b, "route %s\n", strings.TrimSpace(l))
+		}
+	}
+	for _, fam := range []string{"-4", "-6"} {
+		for _, l := range strings.Split(run("ip", fam, "rule"), "\n") {
+			if l != "" {
+				fmt.Fprintf(&b, "rule%s %s\n", fam, strings.TrimSpace(l))
+			}
+		}
+	}
+	return b.String()
+}
+
+// advertSrcMAC captures one VRRP advert on the client and returns its
+// source MAC.
+func advertSrcMAC(t *testing.T, client *lab.Host) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := client.Run(ctx, "tcpdump", "-i", "eth0", "-e", "-n", "-c", "1", "-l", "ip proto 112")
+	if err != nil {
+		t.Fatalf("tcpdump: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`([0-9a-f]{2}(?::[0-9a-f]{2}){5}) > 01:00:5e:00:00:12`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("no advert in %q", out)
+	}
+	return m[1]
+}
+
+type vmacRun struct {
+	master, backup string // kernelState of lb1 (MASTER) and lb2 (BACKUP)
+	srcMAC         string // an advert's source MAC
+	after          string // lb1's state after its daemon stopped
+}
+
+// runVMAC runs conf on both balancers with one program, and records the
+// kernel state once lb1 is MASTER and lb2 BACKUP.
+func runVMAC(t *testing.T, i impl, extra string) vmacRun {
+	p := newPair(t, i, i, true)
+	p.failLogs()
+	p.lb1.startHaproxy()
+	p.lb2.startHaproxy()
+	p.lb1.startDaemon(vmacConf("MASTER", 150, extra))
+	p.lb2.startDaemon(vmacConf("BACKUP", 100, extra))
+	poll(t, 15*time.Second, "lb1 MASTER", func() bool { return strings.Contains(p.lb1.log(), masterLine) })
+	poll(t, 15*time.Second, "lb2 BACKUP", func() bool { return strings.Contains(p.lb2.log(), backupLine) })
+	var r vmacRun
+	r.srcMAC = advertSrcMAC(t, p.client)
+	r.master = kernelState(t, p.lb1.h)
+	r.backup = kernelState(t, p.lb2.h)
+	p.stop(p.lb1)
+	p.waitExited(p.lb1)
+	r.after = kernelState(t, p.lb1.h)
+	return r
+}
+
+// TestIntegrationVMACRoutesLikeKeepalived: keepalived 2.2.7 and gkeepalived
+// leave the same kernel state with use_vmac (and with vmac_xmit_base) and
+// the same routes, rules and static addresses, on the MASTER and on the
+// BACKUP, and after the MASTER's daemon stopped; their adverts leave from
+// the VRRP MAC (the base interface's MAC with vmac_xmit_base).
+func TestIntegrationVMACRoutesLikeKeepalived(t *testing.T) {
+	for _, c := range []struct{ name, extra string }{{"vmac", ""}, {"xmit_base", "    vmac_xmit_base"}} {
+		var mu sync.Mutex
+		runs := map[impl]vmacRun{}
+		t.Run(c.name, func(t *testing.T) {
+			for _, i := range []impl{kd, gk} {
+				t.Run(string(i), func(t *testing.T) {
+					t.Parallel()
+					r := runVMAC(t, i, c.extra)
+					mu.Lock()
+					runs[i] = r
+					mu.Unlock()
+				})
+			}
+		})
+		ka, ours := runs[kd], runs[gk]
+		if t.Failed() {
+			return
+		}
+		t.Logf("%s: adverts from %s (keepalived) and %s (gkeepalived); gkeepalived's MASTER:\n%s", c.name, ka.srcMAC, ours.srcMAC, ours.master)
+		for _, s := range []struct{ what, ka, gk string }{
+			{"MASTER", ka.master, ours.master}, {"BACKUP", ka.backup, ours.backup}, {"after stop", ka.after, ours.after},
+		} {
+			if s.ka != s.gk {
+				t.Errorf("%s: %s state differs:\nkeepalived:\n%s\ngkeepalived:\n%s", c.name, s.what, s.ka, s.gk)
+			}
+		}
+		for _, want := range []string{"vrrp.51@eth0", "link/ether 00:00:5e:00:01:33", "macvlan mode private", "addrgenmode none",
+			"route blackhole 10.71.0.0/16 proto keepalived", "rule-4 300:\tfrom 10.80.0.0/16 lookup 101 proto keepalived", "addr vrrp.51 192.168.1.84/24"} {
+			if !strings.Contains(ours.master, want) {
+				t.Errorf("%s: MASTER state lacks %q:\n%s", c.name, want, ours.master)
+			}
+		}
+		if strings.Contains(ours.backup, "10.71.0.0/16") || !strings.Contains(ours.backup, "10.50.0.0/16") {
+			t.Errorf("%s: BACKUP has a virtual route or lacks the static one:\n%s", c.name, ours.backup)
+		}
+		wantMAC := "00:00:5e:00:01:33"
+		if c.extra != "" {
+			wantMAC = "" // the base interface's own MAC, different per lab
+		}
+		if ka.srcMAC != wantMAC && wantMAC != "" || ours.srcMAC != ka.srcMAC && wantMAC != "" {
+			t.Errorf("%s: adverts' source MAC: keepalived %s, gkeepalived %s, want %s", c.name, ka.srcMAC, ours.srcMAC, wantMAC)
+		}
+		if wantMAC == "" && (ka.srcMAC == "00:00:5e:00:01:33" || ours.srcMAC == "00:00:5e:00:01:33") {
+			t.Errorf("%s: adverts' source MAC: keepalived %s, gkeepalived %s, want the base interface's", c.name, ka.srcMAC, ours.srcMAC)
+		}
+	}
+}
