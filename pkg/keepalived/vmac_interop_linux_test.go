@@ -212,3 +212,69 @@ func TestIntegrationVMACRoutesLikeKeepalived(t *testing.T) {
 		}
 	}
 }
+
+// vmacNeigh is the client's ARP entry for the VIP ("" when none).
+func vmacNeigh(t *testing.T, client *lab.Host) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := client.Run(ctx, "ip", "neigh", "show", vip.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestIntegrationVMACMixedPairFailover: one gkeepalived and one keepalived
+// 2.2.7, both with use_vmac, fail over both ways (SIGTERM to the master,
+// then its restart and preemption); the client reaches the VIP on the new
+// master each time, and its ARP entry for the VIP names the VRRP MAC or the
+// holder's own MAC, never the previous holder's.
+//
+// Seen with keepalived 2.2.7 on both sides as well: the entry does not stay
+// at the VRRP MAC. The holder's replies to the client leave by eth0 (the
+// base interface's route to the subnet comes first), and its kernel
+// resolves the client with an ARP request whose sender is the VIP and
+// eth0's MAC (arp_announce 0, which keepalived leaves alone): the client
+// then files that MAC for the VIP.
+func TestIntegrationVMACMixedPairFailover(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		i1, i2 impl
+	}{{"gk-master", gk, kd}, {"ka-master", kd, gk}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, c.i1, c.i2, true)
+			p.failLogs()
+			p.lb1.startHaproxy()
+			p.lb2.startHaproxy()
+			p.lb1.startDaemon(vmacConf("MASTER", 150, ""))
+			p.lb2.startDaemon(vmacConf("BACKUP", 100, ""))
+			start := time.Now()
+			p.waitHolder("start", p.lb1, start, 15*time.Second)
+			reach := func(step string, want *lb) {
+				t.Helper()
+				var got string
+				var err error
+				poll(t, 6*time.Second, step+": client reaches "+want.String()+" through the VIP", func() bool {
+					got, err = p.fetch(300 * time.Millisecond)
+					return err == nil && got == want.h.Name()
+				})
+				n := vmacNeigh(t, p.client)
+				own := macOf(t, want.h)
+				if !strings.Contains(n, "lladdr 00:00:5e:00:01:33") && !strings.Contains(n, "lladdr "+own) {
+					t.Fatalf("%s: client's ARP entry for the VIP is %q, want the VRRP MAC 00:00:5e:00:01:33 or %s's %s", step, n, want, own)
+				}
+				t.Logf("%s: client's ARP entry: %s", step, n)
+			}
+			reach("start", p.lb1)
+			p.stop(p.lb1)
+			p.waitHolder("failover", p.lb2, time.Now(), 10*time.Second)
+			reach("failover", p.lb2)
+			p.waitExited(p.lb1)
+			p.lb1.startDaemon(vmacConf("MASTER", 150, ""))
+			p.waitHolder("takeback", p.lb1, time.Now(), 15*time.Second)
+			reach("takeback", p.lb1)
+		})
+	}
+}
