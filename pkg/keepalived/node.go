@@ -221,7 +221,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 // becomes unweighted, as keepalived's add_vrrp_to_interface makes it.
 func (n *node) trackVIPInterfaces(tracks []vrrpfsm.Track) []vrrpfsm.Track {
 	seen := map[string]bool{}
-	for _, v := range append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...) {
+	for _, v := range append(append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...), n.routeDevs()...) {
 		if v.NoTrack || v.Dev == "" || v.Dev == n.cfg.Interface || seen[v.Dev] {
 			continue
 		}

@@ -90,6 +90,27 @@ func (n *node) removeStaleOnVMAC(ctx context.Context) {
 	}
 }
 
+// routeDevs are the interfaces of the virtual routes and rules that are
+// tracked (not no_track), as VIP-like entries for trackVIPInterfaces:
+// keepalived tracks them unweighted too (vrrp.c vrrp_complete_instance,
+// TRACK_ROUTE, TRACK_RULE), so one going down puts the instance in FAULT.
+func (n *node) routeDevs() []keepalivedcfg.VIP {
+	var out []keepalivedcfg.VIP
+	for _, r := range n.cfg.VirtualRoutes {
+		if !r.NoTrack && r.Dev != "" {
+			out = append(out, keepalivedcfg.VIP{Dev: r.Dev})
+		}
+	}
+	for _, r := range n.cfg.VirtualRules {
+		for _, d := range []string{r.IIf, r.OIf} {
+			if !r.NoTrack && d != "" {
+				out = append(out, keepalivedcfg.VIP{Dev: d})
+			}
+		}
+	}
+	return out
+}
+
 // setVRoutes adds (on MASTER) or removes the instance's virtual_routes and
 // virtual_rules: rules after routes when adding, rules first when removing
 // (vrrp.c vrrp_state_become_master / vrrp_restore_interface).

@@ -52,9 +52,6 @@ func (c *Config) Instance(name string) *Instance {
 
 // Global is the global_defs block (keepalived.conf(5) "GLOBAL DEFINITIONS").
 type Global struct {
-	// VMACPrefix names VMACs without a name: PREFIX.VRID (vmac_prefix,
-	// default "vrrp").
-	VMACPrefix            string   `json:",omitempty"`
 	RouterID              string   // default: the host name
 	NotificationEmail     []string // notification_email { ... }
 	NotificationEmailFrom string   // default when an SMTP server is set: user@hostname

@@ -227,6 +227,7 @@ type globalState struct {
 	mcastGroup6          netip.Addr // vrrp_mcast_group6
 	lowerPrioNoAdvert    bool       // vrrp_lower_prio_no_advert
 	higherPrioSendAdvert bool       // vrrp_higher_prio_send_advert
+	vmacPrefix           string     // vmac_prefix: VMACs without a name are PREFIX.VRID (default "vrrp")
 }
 
 // reportAt records a diagnostic at pos.

@@ -36,7 +36,6 @@ type Route struct {
 	// NoTrack: the route's interface going down does not move the
 	// instance (no_track, or no dev given).
 	NoTrack bool
-	Family  int // 4 or 6
 	Pos     Pos
 }
 
@@ -391,10 +390,6 @@ func (p *parser) route(l line) (Route, bool) {
 			r.NoTrack = true
 		}
 	}
-	if fam == 0 {
-		fam = 4
-	}
-	r.Family = fam
 	return r, true
 }
 

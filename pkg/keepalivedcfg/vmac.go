@@ -44,11 +44,11 @@ var globalVMACKeywords = []keyword{
 			p.arg(l, 1)
 			return
 		}
-		if p.cfg.Global.VMACPrefix != "" {
+		if p.gs.vmacPrefix != "" {
 			p.errorf(l, "VMAC prefix already specified - ignoring %s", l.words[1])
 			return
 		}
-		p.cfg.Global.VMACPrefix = l.words[1]
+		p.gs.vmacPrefix = l.words[1]
 	}},
 }
 
@@ -136,7 +136,7 @@ func (p *parser) completeVMAC(in *Instance, strict bool) {
 		p.diags[len(p.diags)-1].extra = true
 	}
 	if !in.VMAC.named {
-		prefix := p.cfg.Global.VMACPrefix
+		prefix := p.gs.vmacPrefix
 		if prefix == "" {
 			prefix = "vrrp"
 		}
