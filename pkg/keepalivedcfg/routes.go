@@ -1,6 +1,8 @@
 package keepalivedcfg
 
 import (
+	"errors"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -148,6 +150,29 @@ func parseU32(s string) (uint32, bool) {
 	}
 	v, err := strconv.ParseUint(s, 0, 32)
 	return uint32(v), err == nil
+}
+
+// readNum reads a number as keepalived's read_unsigned_base_strvec and
+// get_u32 do (base 0: decimal, 0x hex, 0 octal), reporting a bad one with
+// their words.
+func (p *parser) readNum(l line, s string, max uint64) (uint32, bool) {
+	t := strings.TrimLeft(s, whiteSpace)
+	if strings.HasPrefix(t, "-") {
+		p.reportAt(l.pos, Error, classInvalidNumber, "negative number '%s'", s)
+		return 0, false
+	}
+	v, err := strconv.ParseUint(t, 0, 64)
+	switch {
+	case err != nil && errors.Is(err, strconv.ErrRange):
+		p.reportAt(l.pos, Error, classInvalidNumber, "number '%s' outside unsigned integer range", s)
+	case err != nil:
+		p.reportAt(l.pos, Error, classInvalidNumber, "invalid number '%s'", s)
+	case v > max:
+		p.reportAt(l.pos, Error, classInvalidNumber, "number '%s' outside range [0, %d]", s, max)
+	default:
+		return uint32(v), true
+	}
+	return 0, false
 }
 
 // parseRoutePrefix is parse_route: an address with an optional /len, or
@@ -302,7 +327,7 @@ func (p *parser) route(l line) (Route, bool) {
 				return r, false
 			}
 			i++
-			m, ok := parseU32(v)
+			m, ok := p.readNum(l, v, math.MaxUint32)
 			if !ok {
 				p.errorf(l, "Invalid metric %s specified for route", v)
 				return r, false
@@ -350,14 +375,15 @@ func (p *parser) route(l line) (Route, bool) {
 		case "no_track":
 			r.NoTrack = true
 		default:
+			// As keepalived: a type follows no "to" ("to blackhole X" is
+			// an unknown keyword).
 			if s == "to" {
 				i++
-			}
-			if i < len(w) && (routeTypes[w[i]] || routeTypesRefused[w[i]]) {
-				if routeTypesRefused[w[i]] {
-					p.refusedf(l, "route type '%s' is not implemented by gkeepalived", w[i])
+			} else if routeTypes[s] || routeTypesRefused[s] {
+				if routeTypesRefused[s] {
+					p.refusedf(l, "route type '%s' is not implemented by gkeepalived", s)
 				}
-				r.Type = w[i]
+				r.Type = s
 				i++
 			}
 			if i >= len(w) {
@@ -492,9 +518,9 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 				return r, false
 			}
 			i++
-			n, ok := parseU32(v)
+			n, ok := p.readNum(l, v, math.MaxUint32)
 			if !ok {
-				p.errorf(l, "Invalid rule preference %s specified", v)
+				p.errorf(l, "Invalid rule preference %s specified", s)
 				return r, false
 			}
 			r.Priority, hasPrio = n, true
@@ -555,12 +581,13 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 				return r, false
 			}
 			i++
-			pr, ok := rtProto(v)
+			pr, ok := p.readNum(l, v, 255)
 			if !ok {
+				// keepalived keeps the rule, without the protocol.
 				p.errorf(l, "Invalid protocol %s", v)
-				return r, false
+				continue
 			}
-			r.Protocol, hasProto = pr, true
+			r.Protocol, hasProto = uint8(pr), true
 		case "no_track":
 			r.NoTrack = true
 		default:
@@ -579,9 +606,9 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 					return r, false
 				}
 				i++
-				n, ok := parseU32(v)
+				n, ok := p.readNum(l, v, math.MaxUint32)
 				if !ok {
-					p.errorf(l, "Invalid target %s specified", v)
+					p.errorf(l, "Invalid target %s specified", s)
 					return r, false
 				}
 				if !setAction(RuleGoto) {
