@@ -2,6 +2,7 @@ package keepalivedcfg
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -92,6 +93,24 @@ var routeTypes = map[string]bool{"unicast": true, "blackhole": true, "unreachabl
 // Other types keepalived accepts (find_rttables_rtntype).
 var routeTypesRefused = map[string]bool{"local": true, "broadcast": true, "anycast": true, "multicast": true, "nat": true, "xresolve": true}
 
+var rtnNames = []string{"unspec", "unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable", "prohibit", "throw", "nat", "xresolve"}
+
+// rtnType is find_rttables_rtntype: a route type name or number, as its
+// name ("type12" beyond the named ones).
+func rtnType(s string) (string, bool) {
+	if routeTypes[s] || routeTypesRefused[s] {
+		return s, true
+	}
+	v, ok := parseU32(s)
+	if !ok || v > 255 {
+		return "", false
+	}
+	if int(v) < len(rtnNames) {
+		return rtnNames[v], true
+	}
+	return fmt.Sprintf("type%d", v), true
+}
+
 // rtTable is find_rttables_table for the tables iproute2 always names; a
 // number is any 32-bit value.
 func rtTable(s string) (uint32, bool) {
@@ -175,14 +194,23 @@ func (p *parser) readNum(l line, s string, max uint64) (uint32, bool) {
 	return 0, false
 }
 
+// isAnyPrefix: parse_route's "default", "all" and "any", of no family
+// until the other fields give one (IPv4 if none).
+func isAnyPrefix(s string) bool { return s == "default" || s == "all" || s == "any" }
+
+// anyPrefix is the zero-length prefix of a family.
+func anyPrefix(fam int) netip.Prefix {
+	if fam == 6 {
+		return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	}
+	return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+}
+
 // parseRoutePrefix is parse_route: an address with an optional /len, or
-// "default" (family from the other fields, IPv4 if none).
+// "default" (given the family fam; see isAnyPrefix).
 func parseRoutePrefix(s string, fam int) (netip.Prefix, bool) {
-	if s == "default" || s == "all" || s == "any" {
-		if fam == 6 {
-			return netip.PrefixFrom(netip.IPv6Unspecified(), 0), true
-		}
-		return netip.PrefixFrom(netip.IPv4Unspecified(), 0), true
+	if isAnyPrefix(s) {
+		return anyPrefix(fam), true
 	}
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
@@ -222,7 +250,7 @@ func (p *parser) route(l line) (Route, bool) {
 		}
 		return true
 	}
-	hasProto := false
+	hasProto, dstAny := false, false
 	next := func(i int) (string, bool) {
 		if i+1 >= len(w) {
 			p.arg(l, i+1)
@@ -238,14 +266,17 @@ func (p *parser) route(l line) (Route, bool) {
 			continue
 		}
 		switch s {
+		// keepalived skips the word after inet/inet6 as well.
 		case "inet":
 			if !setFam(4, "inet specified for IPv6 route") {
 				return r, false
 			}
+			i++
 		case "inet6":
 			if !setFam(6, "inet6 specified for IPv4 route") {
 				return r, false
 			}
+			i++
 		case "src":
 			v, ok := next(i)
 			if !ok {
@@ -379,11 +410,11 @@ func (p *parser) route(l line) (Route, bool) {
 			// an unknown keyword).
 			if s == "to" {
 				i++
-			} else if routeTypes[s] || routeTypesRefused[s] {
-				if routeTypesRefused[s] {
+			} else if typ, ok := rtnType(s); ok {
+				if !routeTypes[typ] {
 					p.refusedf(l, "route type '%s' is not implemented by gkeepalived", s)
 				}
-				r.Type = s
+				r.Type = typ
 				i++
 			}
 			if i >= len(w) {
@@ -391,12 +422,13 @@ func (p *parser) route(l line) (Route, bool) {
 				return r, false
 			}
 			d, ok := parseRoutePrefix(w[i], fam)
+			dstAny = isAnyPrefix(w[i])
 			if !ok {
 				p.errorf(l, "VRRP parsed invalid IP %s. skipping IP...", w[i])
 				p.errorf(l, "unknown route keyword %s", w[i])
 				return r, false
 			}
-			if !setFam(famOf(d.Addr()), "Cannot mix IPv4 and IPv6 addresses for route (%s)", w[i]) {
+			if !dstAny && !setFam(famOf(d.Addr()), "Cannot mix IPv4 and IPv6 addresses for route (%s)", w[i]) {
 				return r, false
 			}
 			r.Dst = d
@@ -415,6 +447,9 @@ func (p *parser) route(l line) (Route, bool) {
 			p.errorf(l, "Warning - cannot track route %s with no interface specified, not tracking", r.Dst)
 			r.NoTrack = true
 		}
+	}
+	if dstAny {
+		r.Dst = anyPrefix(fam)
 	}
 	return r, true
 }
@@ -442,7 +477,7 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 		}
 		return w[i+1], true
 	}
-	hasPrio, hasProto := false, false
+	hasPrio, hasProto, fromAny, toAny := false, false, false, false
 	setAction := func(a string) bool {
 		if r.Action != "" {
 			p.errorf(l, "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for rule")
@@ -465,12 +500,14 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 				return r, false
 			}
 			fam = 4
+			i++ // as keepalived, the next word is skipped
 		case "inet6":
 			if fam == 4 {
 				p.errorf(l, "inet6 specified for IPv4 rule")
 				return r, false
 			}
 			fam = 6
+			i++
 		case "from", "to":
 			v, ok := next(i)
 			if !ok {
@@ -483,13 +520,14 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 				p.errorf(l, "Invalid rule %s address %s", s, v)
 				return r, false
 			}
-			if !setFam(famOf(pf.Addr())) {
+			anyAddr := isAnyPrefix(v)
+			if !anyAddr && !setFam(famOf(pf.Addr())) {
 				return r, false
 			}
 			if s == "from" {
-				r.From = pf
+				r.From, fromAny = pf, anyAddr
 			} else {
-				r.To = pf
+				r.To, toAny = pf, anyAddr
 			}
 		case "table", "lookup":
 			v, ok := next(i)
@@ -615,13 +653,19 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 					return r, false
 				}
 				r.Goto = n
-			case s == "nop" || s == "blackhole" || s == "unreachable" || s == "prohibit":
+			case s == "nop":
 				if !setAction(s) {
 					return r, false
 				}
-			case routeTypes[s] || routeTypesRefused[s]:
-				p.errorf(l, "Invalid rule action %s", s)
-				return r, false
+			case func() bool { _, ok := rtnType(s); return ok }():
+				typ, _ := rtnType(s)
+				if typ != "blackhole" && typ != "unreachable" && typ != "prohibit" {
+					p.errorf(l, "Invalid rule action %s", s)
+					return r, false
+				}
+				if !setAction(typ) {
+					return r, false
+				}
 			default:
 				p.errorf(l, "Unknown rule option %s", s)
 				return r, false
@@ -652,6 +696,12 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 		fam = 4
 	}
 	r.Family = fam
+	if fromAny {
+		r.From = anyPrefix(fam)
+	}
+	if toAny {
+		r.To = anyPrefix(fam)
+	}
 	if !hasPrio {
 		k := 0
 		if fam == 6 {
@@ -691,9 +741,15 @@ func (p *parser) staticAddress(l line) {
 		return
 	}
 	if v.Dev == "" {
-		// keepalived falls back on default_interface (refused) or eth0.
-		p.refusedf(l, "static address %s without dev is not implemented by gkeepalived (give its interface)", v.Prefix)
-		return
+		// keepalived's default interface: eth0 (default_interface is
+		// refused).
+		if p.opts.Interfaces != nil {
+			if _, ok := p.opts.Interfaces("eth0"); !ok {
+				p.reportAt(l.pos, Fatal, classGeneral, "Static address %s requires either an interface or default interface must exist", l.words[0])
+				return
+			}
+		}
+		v.Dev = "eth0"
 	}
 	p.cfg.StaticAddresses = append(p.cfg.StaticAddresses, v)
 }
