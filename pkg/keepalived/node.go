@@ -317,6 +317,7 @@ func (n *node) start(parent context.Context) {
 		n.watch(ctx, dev, "VIP ", func(up bool) { n.fsm.SetTrack(track, up) })
 	}
 	n.watchVIPRemoval(ctx)
+	n.watchVRoutes(ctx)
 	go func() {
 		wg.Wait()
 		n.conn.Close()

@@ -136,6 +136,9 @@ type vmacRun struct {
 	master, backup string // kernelState of lb1 (MASTER) and lb2 (BACKUP)
 	srcMAC         string // an advert's source MAC
 	after          string // lb1's state after its daemon stopped
+	// restored: a static route deleted by hand came back; resigned: the
+	// MASTER left MASTER when one of its virtual routes was deleted.
+	restored, resigned bool
 }
 
 // runVMAC runs conf on both balancers with one program, and records the
@@ -153,6 +156,25 @@ func runVMAC(t *testing.T, i impl, extra string) vmacRun {
 	r.srcMAC = advertSrcMAC(t, p.client)
 	r.master = kernelState(t, p.lb1.h)
 	r.backup = kernelState(t, p.lb2.h)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if out, err := p.lb1.h.Run(ctx, "ip", "route", "del", "10.50.0.0/16", "table", "100"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !r.restored && time.Now().Before(deadline) {
+		out, _ := p.lb1.h.Run(ctx, "ip", "route", "show", "table", "100")
+		r.restored = strings.Contains(string(out), "10.50.0.0/16")
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out, err := p.lb1.h.Run(ctx, "ip", "route", "del", "10.72.0.0/16", "table", "101"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	deadline = time.Now().Add(3 * time.Second)
+	for !r.resigned && time.Now().Before(deadline) {
+		r.resigned = count(p.lb1.log(), backupLine) >= 2
+		time.Sleep(100 * time.Millisecond)
+	}
 	p.stop(p.lb1)
 	p.waitExited(p.lb1)
 	r.after = kernelState(t, p.lb1.h)
@@ -163,7 +185,9 @@ func runVMAC(t *testing.T, i impl, extra string) vmacRun {
 // leave the same kernel state with use_vmac (and with vmac_xmit_base) and
 // the same routes, rules and static addresses, on the MASTER and on the
 // BACKUP, and after the MASTER's daemon stopped; their adverts leave from
-// the VRRP MAC (the base interface's MAC with vmac_xmit_base).
+// the VRRP MAC (the base interface's MAC with vmac_xmit_base). Both put
+// back a static route deleted by hand, and a MASTER whose virtual route is
+// deleted leaves MASTER.
 func TestIntegrationVMACRoutesLikeKeepalived(t *testing.T) {
 	t.Parallel()
 	cases := []struct{ name, extra string }{{"vmac", ""}, {"xmit_base", "    vmac_xmit_base"}}
@@ -201,6 +225,10 @@ func TestIntegrationVMACRoutesLikeKeepalived(t *testing.T) {
 			if !strings.Contains(ours.master, want) {
 				t.Errorf("%s: MASTER state lacks %q:\n%s", c.name, want, ours.master)
 			}
+		}
+		if ka.restored != ours.restored || ka.resigned != ours.resigned || !ka.restored || !ka.resigned {
+			t.Errorf("%s: static route deleted by hand put back: keepalived %v, gkeepalived %v; MASTER resigned when a virtual route was deleted: keepalived %v, gkeepalived %v (want true for both)",
+				c.name, ka.restored, ours.restored, ka.resigned, ours.resigned)
 		}
 		if strings.Contains(ours.backup, "10.71.0.0/16") || !strings.Contains(ours.backup, "10.50.0.0/16") {
 			t.Errorf("%s: BACKUP has a virtual route or lacks the static one:\n%s", c.name, ours.backup)

@@ -25,6 +25,10 @@ type RouteManager interface {
 	DelRoute(vroute.Route) error
 	AddRule(vroute.Rule) error
 	DelRule(vroute.Rule) error
+	HasRoute(vroute.Route) (bool, error)
+	HasRule(vroute.Rule) (bool, error)
+	// WatchDeleted signals each deletion of a route or rule (any).
+	WatchDeleted(ctx context.Context) (<-chan struct{}, error)
 }
 
 // setupVMAC creates the instance's VMAC (use_vmac) and returns the
@@ -111,6 +115,121 @@ func (n *node) routeDevs() []keepalivedcfg.VIP {
 	return out
 }
 
+// watchVRoutes: a tracked virtual route or rule (not no_track) deleted by
+// someone else while MASTER sends the instance to BACKUP, as keepalived's
+// netlink_route_filter / netlink_rule_filter do (set_vrrp_backup).
+func (n *node) watchVRoutes(ctx context.Context) {
+	rm := n.env.Routes
+	var routes []vroute.Route
+	var rules []vroute.Rule
+	for _, r := range n.cfg.VirtualRoutes {
+		if !r.NoTrack {
+			routes = append(routes, toVRoute(r))
+		}
+	}
+	for _, r := range n.cfg.VirtualRules {
+		if !r.NoTrack {
+			rules = append(rules, toVRule(r))
+		}
+	}
+	if rm == nil || len(routes)+len(rules) == 0 {
+		return
+	}
+	ch, err := rm.WatchDeleted(ctx)
+	if err != nil {
+		n.log.Warn().Msgf("(%s) cannot watch its virtual routes and rules: %v", n.cfg.Name, err)
+		return
+	}
+	n.helpers.Add(1)
+	go func() {
+		defer n.helpers.Done()
+		for range ch {
+			if !n.holding.Load() {
+				continue
+			}
+			gone := ""
+			for _, r := range routes {
+				if has, err := rm.HasRoute(r); err == nil && !has {
+					gone = "route " + r.String()
+					break
+				}
+			}
+			for _, r := range rules {
+				if gone != "" {
+					break
+				}
+				if has, err := rm.HasRule(r); err == nil && !has {
+					gone = "rule " + r.String()
+				}
+			}
+			if gone != "" && n.holding.Load() {
+				n.log.Info().Msgf("(%s) virtual %s deleted", n.cfg.Name, gone)
+				n.fsm.VIPRemoved()
+			}
+		}
+	}()
+}
+
+// watchStatic puts back, as keepalived does (reinstate_static_address,
+// reinstate_static_route, reinstate_static_rule), a static address, route
+// or rule someone deleted while the daemon runs; no_track ones stay gone.
+func (d *Daemon) watchStatic(ctx context.Context, tracked func() staticState) {
+	var routeCh <-chan struct{}
+	if d.env.Routes != nil {
+		if ch, err := d.env.Routes.WatchDeleted(ctx); err == nil {
+			routeCh = ch
+		} else {
+			d.env.Log.Warn().Msgf("cannot watch static routes and rules: %v", err)
+		}
+	}
+	var addrCh <-chan vip.Removed
+	if aw, ok := d.env.Links.(vip.AddrWatcher); ok {
+		if ch, err := aw.WatchRemoved(ctx); err == nil {
+			addrCh = ch
+		}
+	}
+	if routeCh == nil && addrCh == nil {
+		return
+	}
+	go func() {
+		for routeCh != nil || addrCh != nil {
+			select {
+			case _, ok := <-routeCh:
+				if !ok {
+					routeCh = nil
+					continue
+				}
+				st := tracked()
+				for _, r := range st.routes {
+					if has, err := d.env.Routes.HasRoute(r); err == nil && !has {
+						d.env.Log.Info().Msgf("Restoring deleted static route %v", r)
+						_ = d.env.Routes.AddRoute(r)
+					}
+				}
+				for _, r := range st.rules {
+					if has, err := d.env.Routes.HasRule(r); err == nil && !has {
+						d.env.Log.Info().Msgf("Restoring deleted static rule %v", r)
+						_ = d.env.Routes.AddRule(r)
+					}
+				}
+			case rm, ok := <-addrCh:
+				if !ok {
+					addrCh = nil
+					continue
+				}
+				for _, a := range tracked().addrs {
+					if a.Dev == rm.Dev && a.Prefix.Addr() == rm.Addr {
+						if has, err := d.env.VIPs.Has(a); err == nil && !has {
+							d.env.Log.Info().Msgf("Restoring deleted static address %v", a.Prefix)
+							_ = d.env.VIPs.Add(context.Background(), a)
+						}
+					}
+				}
+			}
+		}
+	}()
+}
+
 // setVRoutes adds (on MASTER) or removes the instance's virtual_routes and
 // virtual_rules: rules after routes when adding, rules first when removing
 // (vrrp.c vrrp_state_become_master / vrrp_restore_interface).
@@ -190,12 +309,15 @@ type staticState struct {
 	addrs  []vip.VIP
 	routes []vroute.Route
 	rules  []vroute.Rule
+	// tracked: the subset put back when deleted (not no_track).
+	tracked *staticState
 }
 
 // applyStatic installs the configuration's static addresses, routes and
 // rules, and removes those a reload dropped.
 func (d *Daemon) applyStatic(cfg *keepalivedcfg.Config) {
 	var want staticState
+	tr := &staticState{}
 	for _, a := range cfg.StaticAddresses {
 		v, err := toVIP(a, a.Dev)
 		if err != nil {
@@ -203,14 +325,36 @@ func (d *Daemon) applyStatic(cfg *keepalivedcfg.Config) {
 			continue
 		}
 		want.addrs = append(want.addrs, v)
+		if !a.NoTrack {
+			tr.addrs = append(tr.addrs, v)
+		}
 	}
 	for _, r := range cfg.StaticRoutes {
 		want.routes = append(want.routes, toVRoute(r))
+		if !r.NoTrack {
+			tr.routes = append(tr.routes, toVRoute(r))
+		}
 	}
 	for _, r := range cfg.StaticRules {
 		want.rules = append(want.rules, toVRule(r))
+		if !r.NoTrack {
+			tr.rules = append(tr.rules, toVRule(r))
+		}
 	}
+	want.tracked = tr
 	d.setStatic(want)
+	if len(tr.addrs)+len(tr.routes)+len(tr.rules) > 0 && d.ctx != nil {
+		d.staticWatch.Do(func() {
+			d.watchStatic(d.ctx, func() staticState {
+				d.mu.Lock()
+				defer d.mu.Unlock()
+				if d.static.tracked == nil {
+					return staticState{}
+				}
+				return *d.static.tracked
+			})
+		})
+	}
 }
 
 // setStatic moves from the installed static state to want.

@@ -1,6 +1,7 @@
 package vroute
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -8,7 +9,9 @@ import (
 	"syscall"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Netlink manages routes and rules in the network namespace that was
@@ -161,4 +164,92 @@ func (n *Netlink) DelRule(r Rule) error {
 		return fmt.Errorf("vroute: removing rule %v: %w", r, err)
 	}
 	return nil
+}
+
+// HasRoute reports whether the route is in its table (destination, table,
+// metric and type compared). Equivalent to `ip route show table T DST`.
+func (n *Netlink) HasRoute(r Route) (bool, error) {
+	nr, err := n.toNL(r)
+	if err != nil {
+		return false, err
+	}
+	list, err := n.h.RouteListFiltered(nr.Family, &netlink.Route{Dst: nr.Dst, Table: nr.Table}, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return false, fmt.Errorf("vroute: listing routes: %w", err)
+	}
+	for _, x := range list {
+		if x.Type == nr.Type && (!r.HasMetric || x.Priority == nr.Priority) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// HasRule reports whether a rule with the same preference, selectors and
+// table is present. Equivalent to `ip rule show pref P`.
+func (n *Netlink) HasRule(r Rule) (bool, error) {
+	want := toNLRule(r)
+	list, err := n.h.RuleList(want.Family)
+	if err != nil {
+		return false, fmt.Errorf("vroute: listing rules: %w", err)
+	}
+	same := func(a, b *net.IPNet) bool {
+		if a == nil || b == nil {
+			return (a == nil || a.IP.IsUnspecified()) && (b == nil || b.IP.IsUnspecified())
+		}
+		return a.String() == b.String()
+	}
+	for _, x := range list {
+		if x.Priority == want.Priority && same(x.Src, want.Src) && same(x.Dst, want.Dst) &&
+			x.Invert == want.Invert && (r.Action != ActionToTable || x.Table == want.Table) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// WatchDeleted sends on the returned channel (coalesced) each time the
+// kernel reports a route or a rule deleted, until ctx ends; the caller
+// checks its own with HasRoute and HasRule. Equivalent to
+// `ip monitor route rule`.
+func (n *Netlink) WatchDeleted(ctx context.Context) (<-chan struct{}, error) {
+	s, err := nl.SubscribeAt(n.ns, netns.None(), unix.NETLINK_ROUTE,
+		unix.RTNLGRP_IPV4_ROUTE, unix.RTNLGRP_IPV6_ROUTE, unix.RTNLGRP_IPV4_RULE, unix.RTNLGRP_IPV6_RULE)
+	if err != nil {
+		return nil, fmt.Errorf("vroute: watching routes and rules: %w", err)
+	}
+	ch := make(chan struct{}, 1)
+	go func() {
+		<-ctx.Done()
+		s.Close()
+	}()
+	go func() {
+		defer close(ch)
+		for {
+			msgs, _, err := s.Receive()
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				// A lost message (ENOBUFS) may hide a deletion: check.
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+				if !errors.Is(err, syscall.ENOBUFS) {
+					return
+				}
+				continue
+			}
+			for _, m := range msgs {
+				if m.Header.Type == unix.RTM_DELROUTE || m.Header.Type == unix.RTM_DELRULE {
+					select {
+					case ch <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	return ch, nil
 }
