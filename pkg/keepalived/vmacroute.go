@@ -59,8 +59,17 @@ func (n *node) setupVMAC(ifi *net.Interface) (*net.Interface, error) {
 // vipDev puts a VIP without a dev, or on the instance's own interface, on
 // the VMAC, as keepalived does.
 func (n *node) vipDev(v keepalivedcfg.VIP) keepalivedcfg.VIP {
-	if n.vmac != "" && (v.Dev == "" || v.Dev == n.cfg.Interface) {
-		v.Dev = n.vmac
+	if n.vmac == "" {
+		return v
+	}
+	return vmacVIP(n.cfg, v)
+}
+
+// vmacVIP is where an instance with use_vmac puts a VIP (also used to
+// clear the VIPs of a crashed VRRP process).
+func vmacVIP(in *keepalivedcfg.Instance, v keepalivedcfg.VIP) keepalivedcfg.VIP {
+	if in.VMAC != nil && (v.Dev == "" || v.Dev == in.Interface) {
+		v.Dev = in.VMAC.Name
 	}
 	return v
 }
