@@ -39,7 +39,7 @@ type Route struct {
 	// NoTrack: the route's interface going down does not move the
 	// instance (no_track, or no dev given).
 	NoTrack bool
-	Pos     Pos
+	Pos     Pos `json:"-"` // out of reload comparisons (a moved line is no change)
 }
 
 // Rule actions.
@@ -69,7 +69,7 @@ type Rule struct {
 	Protocol             uint8 // 18 (keepalived) unless no_track with protocol
 	NoTrack              bool
 	Family               int
-	Pos                  Pos
+	Pos                  Pos `json:"-"`
 }
 
 // routeRefused are the route options keepalived 2.2.7 knows that gkeepalived

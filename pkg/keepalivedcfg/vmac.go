@@ -19,7 +19,7 @@ type VMAC struct {
 	XmitBase bool
 	// named: the name was given in the configuration.
 	named bool
-	Pos   Pos
+	Pos   Pos `json:"-"`
 }
 
 var vmacKeywords = []keyword{
