@@ -387,6 +387,7 @@ func systemEnv(log zerolog.Logger, detail bool) (*Env, func(), error) {
 		nl.Close()
 		return nil, nil, err
 	}
+	vm.Logf = func(format string, args ...any) { log.Info().Msgf(format, args...) }
 	vr, err := vroute.NewNetlink()
 	if err != nil {
 		nl.Close()

@@ -146,6 +146,19 @@ type vmacRun struct {
 func runVMAC(t *testing.T, i impl, extra string) vmacRun {
 	p := newPair(t, i, i, true)
 	p.failLogs()
+	if extra != "" {
+		// Reverse path filtering on: the daemons must clear "all" for the
+		// VMAC, keep the base interface and "default" filtering, and put
+		// everything back on exit (compared through kernelState).
+		for _, h := range []*lab.Host{p.lb1.h, p.lb2.h} {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			out, err := h.Run(ctx, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=2", "net.ipv4.conf.default.rp_filter=1")
+			cancel()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+		}
+	}
 	p.lb1.startHaproxy()
 	p.lb2.startHaproxy()
 	p.lb1.startDaemon(vmacConf("MASTER", 150, extra))
@@ -188,6 +201,10 @@ func runVMAC(t *testing.T, i impl, extra string) vmacRun {
 // the VRRP MAC (the base interface's MAC with vmac_xmit_base). Both put
 // back a static route deleted by hand, and a MASTER whose virtual route is
 // deleted leaves MASTER.
+//
+// The vmac_xmit_base labs start with net.ipv4.conf.all.rp_filter=2 and
+// default 1: the sysctls keepalived changes for the VMAC then, and what it
+// puts back on exit, are compared too.
 func TestIntegrationVMACRoutesLikeKeepalived(t *testing.T) {
 	t.Parallel()
 	cases := []struct{ name, extra string }{{"vmac", ""}, {"xmit_base", "    vmac_xmit_base"}}

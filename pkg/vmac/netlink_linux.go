@@ -28,7 +28,12 @@ type Manager struct {
 	// when it had to be cleared (-1: untouched), restored by Close.
 	allRPFilter     int
 	defaultRPFilter int
-	ours            map[string]bool
+	// savedRPFilter: interfaces whose rp_filter was raised, with the old
+	// value, restored by Close.
+	savedRPFilter map[string]int
+	ours          map[string]bool
+	// Logf, if set, receives keepalived's NOTICE lines about rp_filter.
+	Logf func(format string, args ...any)
 }
 
 // New opens a netlink socket in the calling thread's network namespace.
@@ -42,7 +47,7 @@ func New() (*Manager, error) {
 		ns.Close()
 		return nil, fmt.Errorf("vmac: netlink socket: %w", err)
 	}
-	return &Manager{h: h, ns: ns, Sysctl: ProcSysctl{}, allRPFilter: -1, defaultRPFilter: -1, ours: map[string]bool{}}, nil
+	return &Manager{h: h, ns: ns, Sysctl: ProcSysctl{}, allRPFilter: -1, defaultRPFilter: -1, ours: map[string]bool{}, savedRPFilter: map[string]int{}}, nil
 }
 
 // Close restores net.ipv4.conf.all.rp_filter if Create cleared it, and
@@ -50,11 +55,21 @@ func New() (*Manager, error) {
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.allRPFilter > 0 {
+		// Only what still has the values set here is put back.
 		if cur, err := m.Sysctl.Get("all", "rp_filter"); err == nil && cur == 0 {
+			m.logf("NOTICE: resetting sysctl net.ipv4.conf.all.rp_filter to %d", m.allRPFilter)
 			_ = m.Sysctl.Set("all", "rp_filter", m.allRPFilter)
 		}
 		if m.defaultRPFilter >= 0 {
-			_ = m.Sysctl.Set("default", "rp_filter", m.defaultRPFilter)
+			if cur, err := m.Sysctl.Get("default", "rp_filter"); err == nil && cur == m.allRPFilter {
+				m.logf("NOTICE: resetting sysctl net.ipv4.conf.default.rp_filter to %d", m.defaultRPFilter)
+				_ = m.Sysctl.Set("default", "rp_filter", m.defaultRPFilter)
+			}
+		}
+		for name, old := range m.savedRPFilter {
+			if cur, err := m.Sysctl.Get(name, "rp_filter"); err == nil && cur == m.allRPFilter {
+				_ = m.Sysctl.Set(name, "rp_filter", old)
+			}
 		}
 		m.allRPFilter = -1
 	}
@@ -63,36 +78,58 @@ func (m *Manager) Close() error {
 	return m.ns.Close()
 }
 
+func (m *Manager) logf(format string, args ...any) {
+	if m.Logf != nil {
+		m.Logf(format, args...)
+	}
+}
+
 // clearRPFilter lets a VMAC have rp_filter 0, which needs
 // net.ipv4.conf.all.rp_filter 0 (the kernel uses the larger of "all" and
-// the interface's): as keepalived, it first raises "default" and every
-// interface to the old "all" value so nothing else changes, then clears
-// "all".
-func (m *Manager) clearRPFilter() error {
-	all, err := m.Sysctl.Get("all", "rp_filter")
-	if err != nil || all == 0 || m.allRPFilter != -1 {
-		return err
-	}
-	if def, err := m.Sysctl.Get("default", "rp_filter"); err == nil && def < all {
-		m.defaultRPFilter = def
-		if err := m.Sysctl.Set("default", "rp_filter", all); err != nil {
+// the interface's): as keepalived (clear_rp_filter), it first raises
+// "default" and the base interface to the old "all" value so they filter
+// as before, then clears "all". keepalived raises the interfaces its
+// configuration names; here each VMAC's base interface is raised when
+// its VMAC is made.
+func (m *Manager) clearRPFilter(base string) error {
+	if m.allRPFilter == -1 {
+		all, err := m.Sysctl.Get("all", "rp_filter")
+		if err != nil {
 			return err
 		}
-	}
-	links, err := m.h.LinkList()
-	if err != nil {
-		return fmt.Errorf("vmac: listing interfaces: %w", err)
-	}
-	for _, l := range links {
-		name := l.Attrs().Name
-		if v, err := m.Sysctl.Get(name, "rp_filter"); err == nil && v < all {
-			if err := m.Sysctl.Set(name, "rp_filter", all); err != nil {
+		m.allRPFilter = all
+		if all == 0 {
+			return nil
+		}
+		if def, err := m.Sysctl.Get("default", "rp_filter"); err == nil && def < all {
+			m.logf("NOTICE: setting sysctl net.ipv4.conf.default.rp_filter from %d to %d", def, all)
+			m.defaultRPFilter = def
+			if err := m.Sysctl.Set("default", "rp_filter", all); err != nil {
 				return err
 			}
 		}
+		if err := m.raiseRPFilter(base); err != nil {
+			return err
+		}
+		m.logf("NOTICE: setting sysctl net.ipv4.conf.all.rp_filter from %d to 0", all)
+		return m.Sysctl.Set("all", "rp_filter", 0)
 	}
-	m.allRPFilter = all
-	return m.Sysctl.Set("all", "rp_filter", 0)
+	if m.allRPFilter == 0 {
+		return nil
+	}
+	return m.raiseRPFilter(base)
+}
+
+func (m *Manager) raiseRPFilter(name string) error {
+	if _, done := m.savedRPFilter[name]; done {
+		return nil
+	}
+	v, err := m.Sysctl.Get(name, "rp_filter")
+	if err != nil || v >= m.allRPFilter {
+		return err
+	}
+	m.savedRPFilter[name] = v
+	return m.Sysctl.Set(name, "rp_filter", m.allRPFilter)
 }
 
 // Create makes (or takes over) the VMAC name on base for vrid and returns
@@ -135,7 +172,7 @@ func (m *Manager) Create(base, name string, vrid uint8) (*net.Interface, error) 
 		}
 	}
 	if create {
-		if err := m.clearRPFilter(); err != nil {
+		if err := m.clearRPFilter(base); err != nil {
 			return nil, err
 		}
 		la := netlink.NewLinkAttrs()
