@@ -152,7 +152,15 @@ func (n *node) watchVRoutes(ctx context.Context) {
 	n.helpers.Add(1)
 	go func() {
 		defer n.helpers.Done()
-		for range ch {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case _, ok := <-ch:
+				if !ok {
+					return
+				}
+			}
 			if !n.holding.Load() {
 				continue
 			}
@@ -203,6 +211,8 @@ func (d *Daemon) watchStatic(ctx context.Context, tracked func() staticState) {
 	go func() {
 		for routeCh != nil || addrCh != nil {
 			select {
+			case <-ctx.Done():
+				return
 			case _, ok := <-routeCh:
 				if !ok {
 					routeCh = nil
