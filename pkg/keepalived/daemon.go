@@ -82,25 +82,27 @@ func SystemInterfaces(name string) (*net.Interface, []netip.Prefix, error) {
 type Daemon struct {
 	env *Env
 
-	mu     sync.Mutex
-	cfg    *keepalivedcfg.Config
-	static staticState // static_ipaddress/routes/rules installed
-	// staticWatch starts watchStatic once.
-	staticWatch sync.Once
-	nodes       map[string]*runningNode
-	scripts     map[string]*runningScript
-	groups      map[string]*syncGroup // running sync groups by name
-	procs       *runningProcs         // vrrp_track_process counting; nil = none configured
-	files       *runningFiles         // track_file watching; nil = none tracked
-	fifos       *runningFIFOs         // notify FIFOs; nil = none open
-	started     bool                  // the first configuration was applied: later ones are reloads
-	ctx         context.Context
-	cancel      context.CancelFunc
-	mailCtx     context.CancelFunc
+	mu      sync.Mutex
+	cfg     *keepalivedcfg.Config
+	nodes   map[string]*runningNode
+	scripts map[string]*runningScript
+	groups  map[string]*syncGroup // running sync groups by name
+	procs   *runningProcs         // vrrp_track_process counting; nil = none configured
+	files   *runningFiles         // track_file watching; nil = none tracked
+	fifos   *runningFIFOs         // notify FIFOs; nil = none open
+	started bool                  // the first configuration was applied: later ones are reloads
+	ctx     context.Context
+	cancel  context.CancelFunc
+	mailCtx context.CancelFunc
 	// stopWait bounds the wait for a restarted or removed instance to stop
 	// on reload: one stuck in an effect (a netlink call, a full socket)
 	// must not hold the reload, and the signals after it, for ever.
 	stopWait time.Duration
+
+	// static: the static_ipaddress/routes/rules installed (vmacroute.go);
+	// staticWatch starts watchStatic once.
+	static      staticState
+	staticWatch sync.Once
 }
 
 // defaultStopWait is Daemon.stopWait.

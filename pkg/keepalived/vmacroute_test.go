@@ -14,9 +14,9 @@ import (
 
 	"hapair/pkg/track/tracktest"
 	"hapair/pkg/vip/viptest"
+	"hapair/pkg/vroute"
 	"hapair/pkg/vrrp/vrrptest"
 	"hapair/pkg/vrrpfsm"
-	"hapair/pkg/vroute"
 )
 
 // fakeRoutes is a RouteManager on a map.
