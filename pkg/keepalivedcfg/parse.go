@@ -215,7 +215,8 @@ type parser struct {
 	states      map[*Instance]*instState
 	sgStates    map[*SyncGroup]*sgState
 	gs          globalState
-	rulePrio    *[2]uint32 // the next preference of a rule without one (IPv4, IPv6)
+	rulePrio    *[2]uint32                   // the next preference of a rule without one (IPv4, IPv6)
+	rtFiles     map[string]map[string]uint32 // iproute2 names files read (routes.go)
 }
 
 // globalState holds the global_defs settings that are only defaults of

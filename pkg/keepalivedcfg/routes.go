@@ -161,6 +161,56 @@ func rtDSField(s string) (uint8, bool) {
 	return uint8(v), err == nil
 }
 
+// rtNames reads an iproute2 names file (/etc/iproute2/rt_tables...) as
+// keepalived's rttables.c does: lines of exactly "ID NAME", ID a number
+// up to max; comments and other lines skipped. Read once per parse.
+func (p *parser) rtNames(path string, max uint32) map[string]uint32 {
+	if m, ok := p.rtFiles[path]; ok {
+		return m
+	}
+	m := map[string]uint32{}
+	if b, err := p.opts.FS.ReadFile(path); err == nil {
+		for _, ln := range strings.Split(string(b), "\n") {
+			if i := strings.IndexByte(ln, '#'); i >= 0 {
+				ln = ln[:i]
+			}
+			f := strings.Fields(ln)
+			if len(f) != 2 {
+				continue
+			}
+			if id, ok := parseU32(f[0]); ok && id <= max {
+				if _, dup := m[f[1]]; !dup {
+					m[f[1]] = id
+				}
+			}
+		}
+	}
+	if p.rtFiles == nil {
+		p.rtFiles = map[string]map[string]uint32{}
+	}
+	p.rtFiles[path] = m
+	return m
+}
+
+// rtTable is find_rttables_table: the names iproute2 always has, those of
+// /etc/iproute2/rt_tables, or a number.
+func (p *parser) rtTable(s string) (uint32, bool) {
+	if v, ok := rtTable(s); ok {
+		return v, true
+	}
+	v, ok := p.rtNames("/etc/iproute2/rt_tables", math.MaxUint32)[s]
+	return v, ok
+}
+
+// rtProto is find_rttables_proto, with /etc/iproute2/rt_protos.
+func (p *parser) rtProto(s string) (uint8, bool) {
+	if v, ok := rtProto(s); ok {
+		return v, true
+	}
+	v, ok := p.rtNames("/etc/iproute2/rt_protos", 255)[s]
+	return uint8(v), ok
+}
+
 // parseU32 reads a number as C's strtoul(s, &end, 0): decimal, 0x hex or 0
 // octal, the whole string.
 func parseU32(s string) (uint32, bool) {
@@ -322,7 +372,7 @@ func (p *parser) route(l line) (Route, bool) {
 				return r, false
 			}
 			i++
-			t, ok := rtTable(v)
+			t, ok := p.rtTable(v)
 			if !ok {
 				p.errorf(l, "Routing table %s not found for route", v)
 				return r, false
@@ -334,7 +384,7 @@ func (p *parser) route(l line) (Route, bool) {
 				return r, false
 			}
 			i++
-			pr, ok := rtProto(v)
+			pr, ok := p.rtProto(v)
 			if !ok {
 				p.errorf(l, "Protocol %s not found or invalid for route", v)
 				return r, false
@@ -535,7 +585,7 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 				return r, false
 			}
 			i++
-			t, ok := rtTable(v)
+			t, ok := p.rtTable(v)
 			if !ok {
 				p.errorf(l, "Routing table %s not found for rule", v)
 				return r, false

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestRoutesRulesVMACModel(t *testing.T) {
@@ -113,5 +114,22 @@ func TestRoutesRefusedAndBad(t *testing.T) {
 	}
 	if cfg != nil && len(cfg.StaticRules) != 1 {
 		t.Errorf("rules %+v: the 'pref' line is dropped", cfg.StaticRules)
+	}
+}
+
+// Table and protocol names come from /etc/iproute2 as keepalived reads
+// them.
+func TestRouteTableNamesFromIproute2(t *testing.T) {
+	fsys := fstest.MapFS{
+		"etc/iproute2/rt_tables": {Data: []byte("255 local\n# comment\n100\tvips\n200 two words here\n")},
+		"etc/iproute2/rt_protos": {Data: []byte("99 mine\n")},
+	}
+	src := "static_routes {\n10.1.0.0/16 dev eth0 table vips protocol mine no_track\n10.2.0.0/16 dev eth0 table two\n}\n"
+	cfg, diags, _ := Parse("k.conf", []byte(src), Options{ConfigTest: true, FS: FromFS(fsys)})
+	if len(cfg.StaticRoutes) != 1 || cfg.StaticRoutes[0].Table != 100 || cfg.StaticRoutes[0].Protocol != 99 {
+		t.Errorf("routes %+v", cfg.StaticRoutes)
+	}
+	if out := FormatDiagnostics(diags); !strings.Contains(out, "Routing table two not found for route") {
+		t.Errorf("diagnostics:\n%s", out)
 	}
 }
