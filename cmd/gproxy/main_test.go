@@ -218,74 +218,31 @@ func TestRefusedFeatures(t *testing.T) {
 	cases := []struct {
 		name, keyword, cfg string
 	}{
-		{"http-request deny", "http-request deny", head + `frontend f
-    bind 127.0.0.1:8080
-    http-request deny if { path_beg /admin } <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
-		{"bind ssl", "ssl", head + `frontend f
-    bind 127.0.0.1:8443 ssl crt site.pem <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
-		{"server ssl verify", "ssl", head + `frontend f
-    bind 127.0.0.1:8080
-    default_backend b
-backend b
-    server s 127.0.0.1:443 ssl verify required ca-file ca.pem <<
-`},
-		{"redirect scheme", "redirect", head + `frontend f
-    bind 127.0.0.1:8080
-    redirect scheme https if !{ ssl_fc } <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
-		{"userlist", "userlist", head + `userlist admins <<
-    user admin insecure-password secret
-frontend f
-    bind 127.0.0.1:8080
-    http-request auth realm admin unless { http_auth(admins) }
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
-		{"http-request auth", "http-request auth", head + `frontend f
-    bind 127.0.0.1:8080
-    http-request auth realm admin unless { http_auth(admins) } <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-userlist admins
-    user admin insecure-password secret
-`},
-		{"tcp-request content reject", "tcp-request content", head + `frontend f
-    bind 127.0.0.1:8080
-    acl internal_networks src 10.0.0.0/8 192.168.0.0/16
-    tcp-request content reject if !internal_networks <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
-		{"conditional use_backend", "use_backend api if is_api", head + `frontend f
-    bind 127.0.0.1:8080
-    acl is_api path_beg /api
-    use_backend api if is_api <<
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-backend api
-    server s 127.0.0.1:10
-`},
 		// option forwardfor works (pkg/proxy's differential tests); the
 		// header rules it is often paired with are refused.
-		{"http-request set-header", "http-request set-header", head + `frontend f
+		{"stick-table", "stick-table", head + `frontend f
     bind 127.0.0.1:8080
-    option forwardfor
-    http-request set-header X-Forwarded-Proto http <<
+    stick-table type ip size 100k expire 30s store http_req_rate(10s) <<
+    default_backend b
+backend b
+    server s 127.0.0.1:9
+`},
+		{"use-server", "use-server", head + `frontend f
+    bind 127.0.0.1:8080
+    default_backend b
+backend b
+    use-server s2 if { path_beg /two } <<
+    server s1 127.0.0.1:9
+    server s2 127.0.0.1:10
+`},
+		{"server-template", "server-template", head + `frontend f
+    bind 127.0.0.1:8080
+    default_backend b
+backend b
+    server-template web 3 127.0.0.1:80 <<
+`},
+		{"alpn h2", "'alpn' offering 'h2'", head + `frontend f
+    bind 127.0.0.1:8443 ssl crt site.pem alpn h2,http/1.1 <<
     default_backend b
 backend b
     server s 127.0.0.1:9
@@ -295,30 +252,6 @@ backend b
     default_backend b
 backend b
     server s 127.0.0.1:9 check on-marked-down shutdown-sessions <<
-`},
-		{"tcp-check", "tcp-check connect", head + `listen redis
-    bind 127.0.0.1:6379
-    mode tcp
-    option tcp-check
-    tcp-check connect <<
-    tcp-check send PING\r\n
-    tcp-check expect string +PONG
-    server s 127.0.0.1:9 check
-`},
-		{"option mysql-check", "option mysql-check", head + `listen db
-    bind 127.0.0.1:3306
-    mode tcp
-    option mysql-check user haproxy <<
-    server s 127.0.0.1:9 check
-`},
-		{"http-check send", "http-check send", head + `frontend f
-    bind 127.0.0.1:8080
-    default_backend b
-backend b
-    option httpchk
-    http-check send meth GET uri /health ver HTTP/1.1 hdr Host example.org <<
-    http-check expect status 200
-    server s 127.0.0.1:9 check
 `},
 	}
 	for _, tc := range cases {

@@ -83,9 +83,9 @@ func HTTPLog(s Session) string {
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, s.BytesToClient, 10)
 	// %CC %CS: no cookie capture; %tsc: the last two characters are the
-	// persistence cookie states, '-' without a `cookie` directive.
+	// persistence cookie states, '-' without a `cookie` mode.
 	b = append(b, " - - "...)
-	b = append(b, termChar(s.TermCause), termChar(s.TermState), '-', '-', ' ')
+	b = append(b, termChar(s.TermCause), termChar(s.TermState), termChar(s.CookieState), termChar(s.SetCookieState), ' ')
 	b = appendCounters(b, s)
 	// %hr and %hs print nothing without captures, and haproxy collapses
 	// the spaces around them.
@@ -141,6 +141,9 @@ func appendClient(b []byte, s Session) []byte {
 // appendNames is "%ft %b/%s ".
 func appendNames(b []byte, s Session) []byte {
 	b = appendText(b, s.FrontendName)
+	if s.SSL {
+		b = append(b, '~')
+	}
 	b = append(b, ' ')
 	b = appendText(b, s.BackendName)
 	b = append(b, '/')

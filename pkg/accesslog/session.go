@@ -18,7 +18,8 @@ type Session struct {
 	Frontend netip.AddrPort // the local address the client reached
 	Accept   time.Time      // %t, the accept date
 
-	FrontendName string // %ft (haproxy appends '~' for SSL; we never terminate SSL)
+	FrontendName string // %f; %ft is it with '~' appended when SSL is set
+	SSL          bool   // the client connection is TLS
 	BackendName  string // %b
 	ServerName   string // %s; "<NOSRV>" when no server was chosen
 
@@ -47,6 +48,12 @@ type Session struct {
 	// "CR" (client closed before a full request).
 	TermCause byte
 	TermState byte
+	// The persistence cookie states, the 3rd and 4th characters of %tsc
+	// (zero prints as '-', as without a `cookie` mode): the request's
+	// cookie ('N' none, 'I' invalid, 'D' its server is down, 'V' valid,
+	// 'U' unused) and the response's ('N' none, 'P' passed on, 'D'
+	// deleted, 'I' inserted, 'R' rewritten).
+	CookieState, SetCookieState byte
 
 	ActConn  int  // %ac: concurrent connections on the process
 	FeConn   int  // %fc: on the frontend
@@ -83,13 +90,10 @@ type Session struct {
 	// CookieClient and CookieServer are `capture cookie` (%CC %CS):
 	// "NAME=value" cut at the declared length; "" when not seen.
 	CookieClient, CookieServer string
-	// CookieState and SetCookieState are the persistence cookie flags,
-	// the last two characters of %tsc; zero prints '-'.
-	CookieState, SetCookieState byte
-	UniqueID                    string         // %ID, from unique-id-format
-	ServerAddr                  netip.AddrPort // %si:%sp, the server connected to
-	BackendSrc                  netip.AddrPort // %bi:%bp, the local side of the server connection
-	ReqCounter                  uint64         // %rt, the process-wide stream number
+	UniqueID                   string         // %ID, from unique-id-format
+	ServerAddr                 netip.AddrPort // %si:%sp, the server connected to
+	BackendSrc                 netip.AddrPort // %bi:%bp, the local side of the server connection
+	ReqCounter                 uint64         // %rt, the process-wide stream number
 	// Filled by the log writer: the frontend's log count (%lc), the
 	// process id (%pid) and host name (%H).
 	LogCount uint64
@@ -97,8 +101,6 @@ type Session struct {
 	Hostname string
 	// SSLCipher and SSLVersion are %sslc and %sslv; "" without TLS.
 	SSLCipher, SSLVersion string
-	// SSL adds haproxy's '~' to %ft: the connection was TLS-terminated.
-	SSL bool
 	// Txn is what sample expressions (%[...]) of a log format read:
 	// the request and response heads; nil when the format has none (the
 	// connection's fields are then taken from the fields above).

@@ -29,9 +29,31 @@ type Server interface {
 }
 
 // Key is what a hash-based policy hashes: the client's address for
-// `balance source`.
+// `balance source`, parts of the HTTP request for uri, url_param and hdr().
+// It is passed by value and built without allocation: roundrobin never
+// looks at it.
 type Key struct {
 	Client netip.Addr
+	// Req is the HTTP request being balanced; nil in mode tcp.
+	Req Request
+	// Persist is the server a persistence cookie names: Choose returns
+	// it without balancing.
+	Persist Server
+}
+
+// Request is the view of an HTTP request the hash policies read, as it
+// stands when the server is chosen (after http-request rules).
+type Request interface {
+	// Method is the request method.
+	Method() string
+	// URI is the request target as received (origin or absolute form).
+	URI() string
+	// Header returns the value of the first field named name (compared
+	// case-insensitively) and whether there is one.
+	Header(name string) (string, bool)
+	// Body is the start of the body already received when the server is
+	// chosen (url_param looks there in a POST); nil if none.
+	Body() []byte
 }
 
 // Policy picks one server of a pool. Pick only returns servers that are
@@ -67,10 +89,17 @@ func New(algorithm string) (Policy, error) {
 		return NewLeastConn(), nil
 	case "source":
 		return NewSource(), nil
+	case "random":
+		return NewHash(HashConfig{Kind: KeyRandom}, nil), nil
 	case "first":
 		return NewFirst(), nil
 	}
 	return nil, fmt.Errorf("balance: unknown algorithm %q", algorithm)
+}
+
+// avoider is a policy that handles the server to avoid itself.
+type avoider interface {
+	PickAvoid(pool []Server, key Key, avoid Server) Server
 }
 
 // candidate reports whether a server may be picked at all.
@@ -86,6 +115,9 @@ func candidate(s Server) bool { return s.Usable() && s.Weight() > 0 }
 // When the returned server is full the caller queues on that server; on
 // ErrFull it queues on the backend.
 func Choose(p Policy, active, backup []Server, key Key, avoid Server) (Server, error) {
+	if key.Persist != nil && key.Persist != avoid {
+		return key.Persist, nil
+	}
 	usable := 0
 	for _, s := range active {
 		if candidate(s) {
@@ -93,6 +125,13 @@ func Choose(p Policy, active, backup []Server, key Key, avoid Server) (Server, e
 		}
 	}
 	if usable > 0 {
+		if a, ok := p.(avoider); ok {
+			// Hash policies decide themselves what avoiding means.
+			if s := a.PickAvoid(active, key, avoid); s != nil {
+				return s, nil
+			}
+			return nil, ErrFull
+		}
 		pool := active
 		if avoid != nil && candidate(avoid) && usable > 1 {
 			pool = make([]Server, 0, len(active)-1)

@@ -270,7 +270,11 @@ func TestChooseBackup(t *testing.T) {
 }
 
 func TestChooseAvoid(t *testing.T) {
-	for _, kw := range []string{"roundrobin", "static-rr", "leastconn", "source", "first"} {
+	// balance source with the default map-based hash-type is not here:
+	// haproxy's map lookup ignores the server to avoid (a redispatched
+	// retry lands on the same server while it is usable); see
+	// TestHashAvoid.
+	for _, kw := range []string{"roundrobin", "static-rr", "leastconn", "first"} {
 		t.Run(kw, func(t *testing.T) {
 			p, _ := New(kw)
 			_, ss := pool(1, 1)

@@ -31,7 +31,7 @@ func startOperatorServices(log zerolog.Logger, cfg *haproxycfg.Config, eng *prox
 		}
 	}
 	o := &operatorServices{}
-	o.checks = health.Start(eng, health.Options{Logger: log, Log: logTo})
+	o.checks = health.Start(eng, health.Options{Logger: log, Log: logTo, Global: &cfg.Global})
 	o.cmds = &runtimeapi.Commands{Log: logTo, Logger: log}
 	o.src = &stats.Source{Config: cfg, Engine: eng, Checks: o.checks, PID: pid, Start: time.Now(), UserWeight: o.cmds.UserWeight}
 	o.cmds.Source = o.src

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"sync"
@@ -147,6 +148,7 @@ func (p *process) serve(m mode) int {
 		Logger:     p.log,
 		SessionLog: logs.session,
 		ConnectLog: logs.connect,
+		ConnError:  logs.connError,
 		Listeners:  netLns,
 		HTTPHandler: func(px *haproxycfg.Proxy) http.Handler {
 			if ops == nil {
@@ -364,6 +366,21 @@ const (
 
 func (s *sessionLogs) session(px *haproxycfg.Proxy, sess accesslog.Session) {
 	s.accessLine(px, &sess)
+}
+
+// connError logs a connection that failed before becoming a session
+// (a TLS handshake failure), at info, as haproxy's embryonic sessions.
+func (s *sessionLogs) connError(px *haproxycfg.Proxy, ce proxy.ConnError) {
+	l := s.proxies[px]
+	if l == nil {
+		return
+	}
+	var client netip.AddrPort
+	if t, ok := ce.Client.(*net.TCPAddr); ok {
+		ap := t.AddrPort()
+		client = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	l.Log(levelInfo, accesslog.ConnError(client, ce.Accept, px.Name, ce.Listener, ce.Msg))
 }
 
 // connect logs haproxy's "Connect from 192.168.1.10:40000 to

@@ -21,6 +21,11 @@ func FuzzParse(f *testing.F) {
 		"\"", "'", "\\x4", "\"${", "\"${A[*]}\"", "\"$.\"", ".if (\n", ".if !(1&&\n.endif",
 		"listen a 1.2.3.4:1-65535\n", "bind [", "backend b\n server s [::1\n",
 		"global\n log [::1]:0 local0\n", "listen x ::::\n", "frontend f\n bind :1,,:2\n",
+		"frontend f\n http-request return status 200 hdr\n", "frontend f\n http-request redirect location\n",
+		"frontend f\n http-request set-status 200 reason\n http-response set-status 200 reason\n",
+		"listen l\n tcp-request content accept if\n tcp-request inspect-delay\n", "userlist u\n user a groups\n group g users\n",
+		"frontend f\n http-request del-header a -m\n http-request replace-uri (\n use_backend %[\n",
+		"frontend f\n http-request set-var(txn.\n http-request unset-var(\n redirect prefix / code\n",
 	} {
 		f.Add([]byte(s))
 	}

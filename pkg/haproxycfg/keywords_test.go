@@ -26,7 +26,7 @@ func example(k Keyword) (string, int) {
 		return "global\n stats " + name + " 1\n", 2
 	case CtxProxy:
 		sub := map[string]string{"http-response": " deny", "http-after-response": " set-status 200",
-			"tcp-request": " content reject", "tcp-response": " content close", "tcp-check": " connect"}[name]
+			"tcp-request": " content reject", "tcp-response": " content reject", "tcp-check": " connect"}[name]
 		if sub == "" {
 			sub = " 1"
 		}

@@ -9,8 +9,16 @@ func (p *parser) bindKeyword(args []string) {
 		return
 	}
 	tmpl := Bind{}
+	var ssl sslOpts
 	for i := 2; i < len(args); {
 		opt := args[i]
+		if n, handled, ok := p.bindTLSOption(&ssl, args, i); handled {
+			if !ok {
+				return
+			}
+			i += 1 + n
+			continue
+		}
 		switch opt {
 		case "v4v6":
 			tmpl.V4V6 = true
@@ -45,6 +53,9 @@ func (p *parser) bindKeyword(args []string) {
 		}
 		p.notImplemented(k, LocParsing, "bind", "", fmt.Sprintf("'bind %s' option '%s'", args[1], shown))
 		i += 1 + n
+	}
+	if !p.finishBindTLS(&ssl, &tmpl, args[1]) {
+		return
 	}
 	p.bindAddr("bind", args[1], tmpl)
 }

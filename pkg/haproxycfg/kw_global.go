@@ -160,6 +160,14 @@ func (p *parser) globalKeyword(args []string) {
 		if !p.tooMany(args, 0) {
 			g.ZeroWarning = true
 		}
+	case "external-check":
+		if !p.tooMany(args, 0) {
+			g.ExternalCheck = true
+		}
+	case "insecure-fork-wanted":
+		if !p.tooMany(args, 0) {
+			g.InsecureForkWanted = true
+		}
 	case "master-worker":
 		if p.tooMany(args, 1) {
 			return
@@ -174,6 +182,9 @@ func (p *parser) globalKeyword(args []string) {
 		}
 		g.MasterWorker = true
 	default:
+		if p.globalTLS(args) {
+			return
+		}
 		if k, ok := lookup(CtxGlobal, kw); ok {
 			p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s'", kw))
 			return

@@ -117,6 +117,24 @@ func (p *parser) proxyKeyword(args []string) {
 			return
 		}
 		p.balance(args)
+	case "cookie":
+		p.cookie(args)
+	case "hash-type":
+		if !p.needCap(kw, false, "") {
+			return
+		}
+		p.hashType(args)
+	case "hash-balance-factor":
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects an integer argument.", kw)
+			return
+		}
+		n := atoi(arg(1))
+		if n != 0 && n <= 100 {
+			p.alert(kw, "'%s' must be 0 or greater than 100.", kw)
+			return
+		}
+		px.HashBalanceFactor = n
 	case "maxconn":
 		if !p.needCap(kw, true, " Maybe you want 'fullconn' instead ?") || p.tooMany(args, 1) {
 			return
@@ -150,8 +168,10 @@ func (p *parser) proxyKeyword(args []string) {
 		p.timeout(kw, name, args[1:])
 	case "option":
 		p.option(args, no)
-	case "http-check":
-		p.httpCheck(args)
+	case "http-check", "tcp-check":
+		p.checkRule(args)
+	case "external-check":
+		p.externalCheck(args)
 	case "log":
 		p.proxyLog(args, no)
 	case "default_backend":
@@ -172,42 +192,19 @@ func (p *parser) proxyKeyword(args []string) {
 		px.DefaultBackend = arg(1)
 		p.cur.defBEPos = p.pos()
 	case "use_backend":
-		if p.notInDefaults(kw) || !p.needCap(kw, true, "") {
-			return
-		}
-		if arg(1) == "" {
-			p.alert(kw, "'%s' expects a backend name.", kw)
-			return
-		}
-		if strings.Contains(arg(1), "%[") {
-			p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("a backend name built from a sample expression ('%s')", arg(1)))
-			return
-		}
-		ub := UseBackend{Name: arg(1), Pos: p.pos()}
-		if len(args) > 2 {
-			if args[2] != "if" && args[2] != "unless" {
-				p.alert(kw, "'%s' requires either 'if' or 'unless' followed by a condition but found '%s'.", kw, args[2])
-				return
-			}
-			if cond := strings.Join(args[3:], " "); cond == "TRUE" && args[2] == "if" || cond == "FALSE" && args[2] == "unless" {
-				px.UseBackends = append(px.UseBackends, ub)
-				return
-			}
-			// The backend must still exist: keep it for validation only.
-			p.cur.condBackends = append(p.cur.condBackends, ub)
-			p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("the condition of 'use_backend %s %s'",
-				arg(1), strings.Join(args[2:], " ")))
-			return
-		}
-		px.UseBackends = append(px.UseBackends, ub)
+		p.useBackend(args)
+	case "redirect":
+		p.redirectKeyword(args)
+	case "monitor-uri", "monitor":
+		p.monitor(args)
 	case "server":
 		p.server(args, false)
 	case "default-server":
 		p.server(args, true)
 	case "stats":
 		p.proxyStats(args)
-	case "http-request":
-		p.httpRequest(args)
+	case "http-request", "http-response", "http-after-response":
+		p.httpRuleKeyword(args)
 	case "disabled", "enabled":
 		if p.tooMany(args, 0) {
 			return
@@ -233,8 +230,8 @@ func (p *parser) proxyKeyword(args []string) {
 		p.aclKeyword(args)
 	case "errorfile":
 		p.errorFile(args)
-	case "http-response", "http-after-response", "tcp-request", "tcp-response", "tcp-check":
-		p.ruleKeyword(args)
+	case "tcp-request", "tcp-response":
+		p.tcpRuleKeyword(args)
 	case "redisp", "redispatch":
 		p.alert(kw, "keyword '%s' directive is not supported anymore since HAProxy 2.1. Use 'option redispatch'.", kw)
 	case "block":
@@ -285,28 +282,225 @@ func (p *parser) ruleKeyword(args []string) {
 	p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s %s'", kw, sub))
 }
 
-// balance is `balance ALGO` (section 4.2, "balance").
+// balance is `balance ALGO [ARGS]` (section 4.2, "balance"), checked
+// with haproxy's messages (backend_parse_balance).
 func (p *parser) balance(args []string) {
-	algo := ""
-	if len(args) > 1 {
-		algo = args[1]
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
 	}
-	switch Algorithm(algo) {
-	case RoundRobin, StaticRR, LeastConn, Source, First:
+	fail := func(format string, a ...any) { p.alert("balance", "balance "+format, a...) }
+	px := p.cur.px
+	algo := arg(1)
+	var ba BalanceArgs
+	switch {
+	case algo == "":
+		px.Balance, px.BalanceArgs = RoundRobin, ba
+		return
+	case algo == string(RoundRobin) || algo == string(StaticRR) || algo == string(LeastConn) ||
+		algo == string(Source) || algo == string(First):
 		// haproxy ignores words after these algorithms; so do we.
-		p.cur.px.Balance = Algorithm(algo)
+		px.Balance, px.BalanceArgs = Algorithm(algo), ba
+		return
+	case strings.HasPrefix(algo, "random"):
+		ba.Draws = 2
+		if rest := algo[6:]; strings.HasPrefix(rest, "(") && !strings.HasPrefix(rest, "()") {
+			n, end := strtol(rest[1:])
+			switch {
+			case end == "":
+				fail("random : missing closing parenthesis.")
+				return
+			case end[0] != ')':
+				fail("random : unexpected character '%c' after argument.", end[0])
+				return
+			case n < 1:
+				fail("random : number of draws must be at least 1.")
+				return
+			}
+			ba.Draws = n
+		}
+		px.Balance = Random
+	case algo == "uri":
+		for i := 2; arg(i) != ""; {
+			switch arg(i) {
+			case "len", "depth":
+				n := atoi(arg(i + 1))
+				if arg(i+1) == "" || n <= 0 {
+					fail("%s : '%s' expects a positive integer (got '%s').", algo, arg(i), arg(i+1))
+					return
+				}
+				if arg(i) == "len" {
+					ba.URILen = n
+				} else {
+					ba.URIDepth = n
+				}
+				i += 2
+			case "whole":
+				ba.URIWhole = true
+				i++
+			case "path-only":
+				ba.URIPathOnly = true
+				i++
+			default:
+				fail("%s only accepts parameters 'len', 'depth', 'path-only', and 'whole' (got '%s').", algo, arg(i))
+				return
+			}
+		}
+		px.Balance = URI
+	case algo == "url_param":
+		if arg(2) == "" {
+			fail("%s requires an URL parameter name.", algo)
+			return
+		}
+		// check_post changes nothing in haproxy 2.6: a POST's body is
+		// always looked into when the URI lacks the parameter.
+		if arg(3) != "" && arg(3) != "check_post" {
+			fail("%s only accepts 'check_post' modifier (got '%s').", algo, arg(3))
+			return
+		}
+		ba.Param = arg(2)
+		px.Balance = URLParam
+	case strings.HasPrefix(algo, "hdr("):
+		end := strings.IndexByte(algo[4:], ')')
+		if end <= 0 {
+			fail("hdr requires an http header field name.")
+			return
+		}
+		ba.Header = algo[4 : 4+end]
+		if arg(2) != "" {
+			if arg(2) != "use_domain_only" {
+				fail("%s only accepts 'use_domain_only' modifier (got '%s').", algo, arg(2))
+				return
+			}
+			ba.UseDomainOnly = true
+		}
+		px.Balance = Hdr
+	case algo == "hash" || strings.HasPrefix(algo, "rdp-cookie"):
+		p.alert("balance", "'balance %s' is not supported by gproxy: use 'roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'uri', 'url_param', 'hdr(name)' or 'random'.", algo)
+		return
+	default:
+		fail("only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.")
 		return
 	}
-	base := algo
-	if i := strings.IndexByte(base, '('); i >= 0 {
-		base = base[:i]
+	px.BalanceArgs = ba
+}
+
+// hashType is `hash-type map-based|consistent [FUNC [avalanche]]`
+// (section 4.2, "hash-type").
+func (p *parser) hashType(args []string) {
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
 	}
-	switch base {
-	case "uri", "url_param", "hdr", "rdp-cookie", "random", "hash":
-		p.alert("balance", "'balance %s' is not supported by gproxy: use 'roundrobin', 'static-rr', 'leastconn', 'source' or 'first'.", algo)
+	var ht HashType
+	switch arg(1) {
+	case "consistent":
+		ht.Consistent = true
+	case "map-based":
+	case "avalanche":
+		p.alert("hash-type", "experimental feature '%s %s' is not supported anymore, please use '%s map-based sdbm avalanche' instead.", args[0], arg(1), args[0])
+		return
 	default:
-		p.alert("balance", "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source' and 'first' options.")
+		p.alert("hash-type", "'%s' only supports 'consistent' and 'map-based'.", args[0])
+		return
 	}
+	ht.Func = "sdbm"
+	if arg(2) == "" {
+		// consistent alone also means avalanche
+		ht.Avalanche = ht.Consistent
+	} else {
+		switch arg(2) {
+		case "sdbm", "djb2", "wt6", "crc32":
+			ht.Func = arg(2)
+		default:
+			p.alert("hash-type", "'%s' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions.", args[0])
+			return
+		}
+		switch arg(3) {
+		case "avalanche":
+			ht.Avalanche = true
+		case "":
+		default:
+			p.alert("hash-type", "'%s' only supports 'avalanche' as a modifier for hash functions.", args[0])
+			return
+		}
+	}
+	p.cur.px.HashType = ht
+}
+
+// strtol reads a C strtol base-0 integer prefix (decimal, 0x hex, 0
+// octal), returning the value and the rest.
+func strtol(s string) (int, string) {
+	i, neg := 0, false
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	base := 10
+	switch {
+	case strings.HasPrefix(s[i:], "0x") || strings.HasPrefix(s[i:], "0X"):
+		if i+2 < len(s) && isHex(s[i+2]) {
+			base, i = 16, i+2
+		}
+	case strings.HasPrefix(s[i:], "0"):
+		base = 8
+	}
+	start, n := i, 0
+	for ; i < len(s); i++ {
+		d := digitVal(s[i])
+		if d >= base {
+			break
+		}
+		if n < 1<<31 {
+			n = n*base + d
+		}
+	}
+	if i == start {
+		return 0, s
+	}
+	if neg {
+		n = -n
+	}
+	return n, s[i:]
+}
+
+func digitVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'Z':
+		return int(c-'A') + 10
+	}
+	return 99
+}
+
+// atoi is C's atoi: the leading decimal integer, 0 when there is none.
+func atoi(s string) int {
+	i, neg := 0, false
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	n := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 1<<31; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
 }
 
 // timeout sets one `timeout NAME VALUE` (section 4.2, "timeout").
@@ -335,6 +529,7 @@ func (p *parser) timeout(kw, name string, rest []string) {
 	case "server-fin":
 		dst = &t.ServerFin
 	case "tarpit":
+		dst = &t.Tarpit
 	default:
 		p.alert(kw, "'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '%s')", name)
 		return
@@ -420,6 +615,10 @@ func (p *parser) option(args []string, no bool) {
 		if p.needCap(name, false, "") {
 			px.Options.Redispatch = !no
 		}
+	case "persist":
+		if p.needCap(name, false, "") {
+			px.Options.Persist = !no
+		}
 	case "dontlognull":
 		if p.needCap(name, true, "") {
 			px.Options.DontLogNull = !no
@@ -439,32 +638,12 @@ func (p *parser) option(args []string, no bool) {
 			p.cur.httplogPos = p.pos()
 		}
 		p.logOption(name, len(args) > 2)
-	case "httpchk":
-		if !p.needCap(name, false, "") {
-			return
-		}
-		if len(args) > 5 {
-			p.alert("option", "'option httpchk' cannot handle unexpected argument '%s'.", args[5])
-			return
-		}
-		c := &HTTPCheck{Method: "OPTIONS", URI: "/", Version: "HTTP/1.0", ExpectStatus: p.cur.expectStatus}
-		if old := px.Options.HTTPChk; old != nil && old.ExpectStatus != 0 {
-			c.ExpectStatus = old.ExpectStatus
-		}
-		switch len(args) {
-		case 3:
-			c.URI = args[2]
-		case 4:
-			c.Method, c.URI = args[2], args[3]
-		case 5:
-			c.Method, c.URI, c.Version = args[2], args[3], args[4]
-			if strings.ContainsAny(c.Version, "\r\n") {
-				p.diag(Warning, LocParsingTight, "option", "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.")
-			}
-		}
-		px.Options.HTTPChk = c
+	case "httpchk", "tcp-check", "redis-check", "mysql-check", "pgsql-check", "ldap-check", "smtpchk", "ssl-hello-chk", "external-check":
+		p.checkOption(name, args)
 	case "forwardfor":
 		p.forwardFor(args)
+	case "originalto":
+		p.originalTo(args)
 	case "httpclose", "http-server-close", "http-keep-alive":
 		if len(args) > 2 {
 			p.alert("option", "'option %s' cannot handle unexpected argument '%s'.", name, args[2])
@@ -545,62 +724,6 @@ func netOrAddr(s string) (netip.Prefix, bool) {
 		return netip.Prefix{}, false
 	}
 	return netip.PrefixFrom(a, n).Masked(), true
-}
-
-// httpCheck is `http-check expect status N`; the other forms are refused.
-func (p *parser) httpCheck(args []string) {
-	if !p.needCap("http-check", false, "") {
-		return
-	}
-	sub := ""
-	if len(args) > 1 {
-		sub = args[1]
-	}
-	k, ok := lookup(CtxHTTPCheck, sub)
-	if !ok {
-		p.alert("http-check", "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '%s'", sub)
-		return
-	}
-	if k.Class != Works {
-		p.notImplemented(k, LocParsing, "http-check", "", fmt.Sprintf("'http-check %s'", sub))
-		return
-	}
-	if len(args) < 3 {
-		p.alert("http-check", "'http-check expect' : expects at least a matching pattern as arguments.")
-		return
-	}
-	if args[2] != "status" {
-		p.refuseForm(grpChecks, LocParsing, "http-check", "", fmt.Sprintf("'http-check expect %s'", args[2]))
-		return
-	}
-	if len(args) < 4 || args[3] == "" {
-		p.alert("http-check", "'http-check expect' : 'status' expects a <pattern> as argument.")
-		return
-	}
-	v := args[3]
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; !(c >= '0' && c <= '9') && c != '-' && c != ',' {
-			p.alert("http-check", "'http-check expect' : invalid character '%c' in the list of status codes.", c)
-			return
-		}
-	}
-	n, ok := parseUint(v, 999)
-	if !ok || n < 100 {
-		p.refuseForm(grpChecks, LocParsing, "http-check", "", fmt.Sprintf("a status list or range ('%s') in 'http-check expect'", v))
-		return
-	}
-	if len(args) > 4 {
-		p.refuseForm(grpChecks, LocParsing, "http-check", "", fmt.Sprintf("'http-check expect' options after the status (%s)", strings.Join(args[4:], " ")))
-		return
-	}
-	px := p.cur.px
-	if px.Options.HTTPChk == nil {
-		// haproxy checks at L7 only with `option httpchk`; remember the
-		// expectation in case it comes later.
-		p.cur.expectStatus = n
-		return
-	}
-	px.Options.HTTPChk.ExpectStatus = n
 }
 
 // httpRequestActionList is haproxy 2.6's list of `http-request` actions,

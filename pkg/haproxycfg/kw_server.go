@@ -54,8 +54,16 @@ func (p *parser) server(args []string, def bool) {
 	fail := func(format string, a ...any) {
 		p.diag(Alert, LocBracket, kw, "%s%s.", prefix, fmt.Sprintf(format, a...))
 	}
+	tlsCloned := false
 	for i := 0; i < len(opts); i++ {
 		opt := opts[i]
+		if n, handled, ok := p.serverTLSOption(&srv, &tlsCloned, opts, i, kw, prefix); handled {
+			if !ok {
+				return
+			}
+			i += n
+			continue
+		}
 		val, hasVal := "", i+1 < len(opts)
 		if hasVal {
 			val = opts[i+1]
@@ -85,6 +93,35 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			srv.Weight = n
+		case "id":
+			i++
+			if def {
+				p.diag(Alert, LocParsing, kw, "'%s' option is not accepted in default-server sections", opt)
+				continue
+			}
+			if !hasVal || val == "" {
+				fail("'id' : expects an integer argument")
+				return
+			}
+			n := atoi(val)
+			if n <= 0 {
+				fail("'id' : custom id has to be > 0")
+				return
+			}
+			for _, o := range p.cur.px.Servers {
+				if o.ID == n {
+					fail("'id' : custom id %d already used at %s:%d ('server %s')", n, o.Pos.File, o.Pos.Line, o.Name)
+					return
+				}
+			}
+			srv.ID = n
+		case "cookie":
+			i++
+			if !hasVal || val == "" {
+				fail("'cookie' expects <value> as argument.")
+				return
+			}
+			srv.Cookie = val
 		case "maxconn":
 			i++
 			n, ok := parseUint(val, 1<<31-1)
@@ -159,6 +196,28 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			srv.CheckAddr = h
+		case "track":
+			i++
+			if val == "" {
+				fail("'track' expects [<proxy>/]<server> as argument.\n")
+				return
+			}
+			srv.TrackBackend, srv.TrackServer = "", val
+			if j := strings.LastIndexByte(val, '/'); j >= 0 {
+				srv.TrackBackend, srv.TrackServer = val[:j], val[j+1:]
+			}
+		case "on-marked-down", "on-marked-up":
+			i++
+			want := map[string]string{"on-marked-down": "shutdown-sessions", "on-marked-up": "shutdown-backup-sessions"}[opt]
+			if val != want {
+				fail("'%s' expects '%s' but got '%s'", opt, want, val)
+				return
+			}
+			if opt == "on-marked-down" {
+				srv.ShutdownOnDown = true
+			} else {
+				srv.ShutdownBackupsOnUp = true
+			}
 		case "init-addr":
 			i++
 			if !hasVal || val == "" {
@@ -179,7 +238,7 @@ func (p *parser) server(args []string, def bool) {
 			k, _ := lookup(CtxServer, opt)
 			p.notImplemented(k, LocBracket, kw, prefix, "server option 'source'")
 			i += n
-		case "no-ssl", "no-check-ssl", "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
+		case "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
 			"no-send-proxy-v2-ssl-cn", "no-check-send-proxy", "no-agent-check":
 			// What gproxy always does: undoes a default-server setting
 			// gproxy refuses anyway.
@@ -214,6 +273,9 @@ func (p *parser) server(args []string, def bool) {
 	}
 	if def {
 		p.cur.defSrv = srv
+		return
+	}
+	if !p.finishServerTLS(&srv, kw, prefix) {
 		return
 	}
 	px := p.cur.px

@@ -3,6 +3,8 @@ package haproxycfg
 import (
 	"fmt"
 	"time"
+
+	"hapair/pkg/sample"
 )
 
 // This file is the validated model that parsing produces and the runtime
@@ -22,6 +24,9 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy // listen, frontend and backend sections, in file order
 	Files   []string // the files read, in order
+	// Userlists are the `userlist` sections, in file order
+	// (model_rules.go).
+	Userlists []*Userlist
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given
@@ -64,6 +69,12 @@ type Global struct {
 	ZeroWarning bool
 	// MasterWorker is `master-worker`, the same as the -W flag.
 	MasterWorker bool
+	// ExternalCheck is `external-check`: `option external-check` may run
+	// programs.
+	ExternalCheck bool
+	// InsecureForkWanted is `insecure-fork-wanted`: the process may fork
+	// (external checks).
+	InsecureForkWanted bool
 }
 
 // Facility is a syslog facility number (kern=0 ... local7=23).
@@ -158,13 +169,45 @@ const (
 	LeastConn  Algorithm = "leastconn"
 	Source     Algorithm = "source"
 	First      Algorithm = "first"
+	URI        Algorithm = "uri"
+	URLParam   Algorithm = "url_param"
+	Hdr        Algorithm = "hdr"
+	Random     Algorithm = "random"
 )
+
+// Hashed reports whether the algorithm hashes a key (haproxy's "hash"
+// kind, whose `hash-type` applies and whose retries stay on the server).
+func (a Algorithm) Hashed() bool {
+	return a == Source || a == URI || a == URLParam || a == Hdr
+}
+
+// BalanceArgs are the arguments of a `balance` line.
+type BalanceArgs struct {
+	// uri: whole (the query string too), path-only (no scheme and
+	// authority), len N, depth N (0 = no limit).
+	URIWhole, URIPathOnly bool
+	URILen, URIDepth      int
+	// url_param NAME, hdr(NAME) [use_domain_only]
+	Param         string
+	Header        string
+	UseDomainOnly bool
+	// random(N): the number of draws (default 2).
+	Draws int
+}
+
+// HashType is `hash-type map-based|consistent [FUNC [avalanche]]`.
+type HashType struct {
+	Consistent bool
+	Func       string // sdbm (default), djb2, wt6, crc32
+	Avalanche  bool   // also the default of `hash-type consistent` alone
+}
 
 // Timeouts hold the `timeout` values (and the pre-2.1 spellings clitimeout,
 // srvtimeout, contimeout). Zero means not set.
 type Timeouts struct {
 	Client, Server, Connect, Queue, Check, Tunnel    time.Duration
 	HTTPRequest, HTTPKeepAlive, ClientFin, ServerFin time.Duration
+	Tarpit                                           time.Duration // 0: `timeout connect` applies
 }
 
 // EffectiveQueue is `timeout queue`, which defaults to `timeout connect`.
@@ -178,16 +221,10 @@ func (t Timeouts) EffectiveQueue() time.Duration {
 // Options are the `option` flags the runtime acts on.
 type Options struct {
 	Redispatch  bool
+	Persist     bool // option persist: a cookie keeps sending to a down server
 	TCPLog      bool
 	HTTPLog     bool
 	DontLogNull bool
-	HTTPChk     *HTTPCheck // option httpchk; nil when absent
-}
-
-// HTTPCheck is `option httpchk [METHOD URI [VERSION]]` plus `http-check expect status N`.
-type HTTPCheck struct {
-	Method, URI, Version string
-	ExpectStatus         int // 0 = any 2xx or 3xx
 }
 
 // Bind is one address the frontend listens on. Port ranges and comma lists
@@ -199,9 +236,10 @@ type Bind struct {
 	// given by the host's form. A wildcard host ("", "*") with FamilyAny
 	// listens on IPv4 only, as haproxy 2.6 does.
 	Family      Family
-	V4V6        bool // `v4v6`: an IPv6 socket also accepts IPv4
-	V6Only      bool // `v6only`: an IPv6 socket accepts IPv6 only
-	Transparent bool // `transparent`: may bind a foreign address (IP_TRANSPARENT/IP_FREEBIND)
+	V4V6        bool     // `v4v6`: an IPv6 socket also accepts IPv4
+	V6Only      bool     // `v6only`: an IPv6 socket accepts IPv6 only
+	Transparent bool     // `transparent`: may bind a foreign address (IP_TRANSPARENT/IP_FREEBIND)
+	TLS         *BindTLS // `ssl` and its settings (model_tls.go); nil: clear text
 	// Sock is set for a UNIX socket, abstract name or inherited descriptor
 	// (Host and Port are then unused).
 	Sock SockAddr
@@ -269,7 +307,25 @@ type Server struct {
 	// Sock is set for a server on a UNIX socket or an abstract name (Host
 	// and Port are then unused).
 	Sock SockAddr
-	Pos  Pos
+	// ID is haproxy's puid: `id N`, or the next free number from 1 in
+	// declaration order. Consistent hashing places servers by it.
+	ID int
+	// Cookie is the server's `cookie VALUE` ("" = none).
+	Cookie string
+	// TLS is `ssl`/`check-ssl` and their settings (model_tls.go); nil: clear text.
+	TLS *ServerTLS
+	// ShutdownOnDown is `on-marked-down shutdown-sessions`: the server's
+	// sessions are cut when checks mark it down.
+	ShutdownOnDown bool
+	// ShutdownBackupsOnUp is `on-marked-up shutdown-backup-sessions`: the
+	// sessions of the backend's backup servers are cut when checks mark
+	// this active server up.
+	ShutdownBackupsOnUp bool
+	// TrackBackend and TrackServer are `track [BACKEND/]SERVER`: the
+	// server takes the state of that one (TrackBackend is resolved to
+	// the server's own backend when not given); "" = no tracking.
+	TrackBackend, TrackServer string
+	Pos                       Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.
@@ -284,6 +340,29 @@ func (s *Server) Address(clientPort int) string {
 	}
 	return Bind{Host: s.Host, Port: port}.Address()
 }
+
+// Cookie is a `cookie NAME [options]` line (section 4.2, "cookie"):
+// persistence by a cookie naming the server.
+type Cookie struct {
+	Name string
+	// The mode: Rewrite, Insert or Prefix (at most one), or none
+	// (passive: the application sets the cookie).
+	Rewrite, Insert, Prefix                                 bool
+	Indirect, NoCache, PostOnly, Preserve, HTTPOnly, Secure bool
+	// Domain is the value of the domain attributes, joined as haproxy
+	// writes them ("a.example; domain=b.example").
+	Domain string
+	// Attrs are the `attr` values joined by "; ".
+	Attrs string
+	// MaxIdle and MaxLife are `maxidle` and `maxlife` in seconds (0 =
+	// none): dated cookies, refused when too old.
+	MaxIdle, MaxLife int
+	Pos              Pos
+}
+
+// Any is haproxy's PR_CK_ANY: a mode (or indirect) is set, which the
+// log's cookie flags show.
+func (c *Cookie) Any() bool { return c.Rewrite || c.Insert || c.Prefix || c.Indirect }
 
 // UserPass is one `stats auth user:pass`.
 type UserPass struct {
@@ -302,21 +381,31 @@ type Stats struct {
 	Admin       bool // `stats admin if TRUE`
 }
 
-// UseBackend is an unconditional `use_backend NAME`.
+// UseBackend is `use_backend NAME [if|unless COND]`. Name is empty when
+// the name is a log-format string (Format), built per request.
 type UseBackend struct {
-	Name string
-	Pos  Pos
+	Name   string
+	Format *Text        `json:",omitempty"` // `use_backend %[req.hdr(host),lower]`
+	Cond   *sample.Cond `json:"-"`          // nil: always
+	Pos    Pos
 }
 
 // Proxy is a listen, frontend or backend section with defaults applied.
 type Proxy struct {
-	Name           string
-	Kind           Kind
-	Pos            Pos
-	Mode           Mode
-	Binds          []Bind
-	MaxConn        int // per-proxy frontend limit; 0 = global default
-	Balance        Algorithm
+	Name        string
+	Kind        Kind
+	Pos         Pos
+	Mode        Mode
+	Binds       []Bind
+	MaxConn     int // per-proxy frontend limit; 0 = global default
+	Balance     Algorithm
+	BalanceArgs BalanceArgs
+	HashType    HashType
+	// HashBalanceFactor is `hash-balance-factor` (0, or above 100):
+	// consistent hashing with bounded loads.
+	HashBalanceFactor int
+	// Cookie is `cookie NAME ...`; nil without.
+	Cookie         *Cookie
 	Timeouts       Timeouts
 	Retries        int // default 3
 	Options        Options
@@ -324,6 +413,7 @@ type Proxy struct {
 	DefaultBackend string
 	UseBackends    []UseBackend
 	Servers        []*Server
+	Check          Check // health checks of the servers with `check`
 	Stats          Stats
 	Disabled       bool
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in
@@ -342,6 +432,9 @@ type Proxy struct {
 	Logging Logging
 	// Compression is `compression` (model_compression.go); nil without.
 	Compression *Compression
+	// Rules are the http-request, http-response, tcp-request... rule
+	// sets (model_rules.go).
+	Rules Rules
 }
 
 // ErrorFile is one `errorfile CODE FILE` line. Content is the file as

@@ -40,9 +40,19 @@ type ForwardFor struct {
 	Pos    Pos
 }
 
+// OriginalTo is `option originalto [except NETWORK] [header NAME]`: the
+// address the client connected to is added to each request in a header
+// field, X-Original-To by default.
+type OriginalTo struct {
+	Except netip.Prefix // zero: none; destinations in it get no field
+	Header string       // "" means X-Original-To
+	Pos    Pos
+}
+
 // HTTPOptions are the HTTP options of a proxy that change what reaches
 // the server or the client.
 type HTTPOptions struct {
 	ConnMode   HTTPConnMode
 	ForwardFor *ForwardFor // nil without `option forwardfor`
+	OriginalTo *OriginalTo // nil without `option originalto`
 }

@@ -117,6 +117,7 @@ const (
 	secDefaults
 	secProxy
 	secIgnored // a section haproxy has and gproxy refuses
+	secUserlist
 )
 
 // proxyState is a proxy (or defaults section) while it is being read.
@@ -129,15 +130,16 @@ type proxyState struct {
 	idPos      Pos
 	defBEPos   Pos // where default_backend was set (maybe in defaults)
 	httplogPos Pos // where `option httplog` was set
-	// condBackends are conditional use_backend rules: ignored, but the
-	// backends they name must exist.
-	condBackends []UseBackend
-	// expectStatus is `http-check expect status N` seen before
-	// `option httpchk`.
-	expectStatus int
 	// logs holds the log-format strings until the proxy's mode is known
 	// (kw_logs.go).
 	logs logState
+	// rulesUsers: the kind of the proxies that took this defaults
+	// section's rules (frontend or backend), once one did.
+	rulesUsers *Kind
+	// finalNoCond: the last rule of an http-request, http-response or
+	// http-after-response set is final without a condition (kw_rules.go).
+	finalNoCond map[string]bool
+	chk         checkState // tcp-check and http-check rule sets
 	// acls are the `acl` lines of this section, in file order; never
 	// inherited from defaults (haproxy keeps a named defaults section's
 	// ACLs for its own rules).
@@ -164,11 +166,14 @@ type parser struct {
 	named       map[string][]*proxyState // named defaults sections, by name
 	proxies     []*proxyState
 	cond        []condFrame
-	abort       bool // stop reading the current file (haproxy's ERR_ABORT)
+	userlist    *userlistState   // the userlist section being read
+	userlists   []*userlistState // every userlist, for the end checks
+	abort       bool             // stop reading the current file (haproxy's ERR_ABORT)
 	warned      map[string]bool
 	// userlistExists says whether a userlist section of that name exists
-	// (http_auth arguments); nil while userlists are not parsed.
+	// (http_auth arguments), asked once every section is read.
 	userlistExists func(name string) bool
+	tls            tlsGlobal // global TLS defaults (kw_tls.go)
 }
 
 func newParser(opts ParseOptions) *parser {
@@ -183,6 +188,7 @@ func newParser(opts ParseOptions) *parser {
 		named:    map[string][]*proxyState{},
 		warned:   map[string]bool{},
 	}
+	p.userlistExists = func(name string) bool { return p.cfg.Userlist(name) != nil }
 	p.env = func(name string) (string, bool) {
 		switch name {
 		case ".FILE":
@@ -232,12 +238,9 @@ func (ps *proxyState) clone() *proxyState {
 		// Algorithms and types are inherited, offload is not.
 		px.Compression = &Compression{Algos: append([]string(nil), c.Algos...), Types: append([]string(nil), c.Types...)}
 	}
-	if ps.px.Options.HTTPChk != nil {
-		c := *ps.px.Options.HTTPChk
-		px.Options.HTTPChk = &c
-	}
+	px.Rules = ps.px.Rules.clone()
 	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
-		httplogPos: ps.httplogPos, expectStatus: ps.expectStatus, logs: ps.logs}
+		httplogPos: ps.httplogPos, logs: ps.logs, chk: ps.chk.clone()}
 }
 
 func (p *parser) pos() Pos { return Pos{File: p.file, Line: p.line} }
@@ -363,6 +366,9 @@ func (p *parser) parseLine(raw string) {
 	case "defaults", "listen", "frontend", "backend":
 		p.startProxy(args)
 		return
+	case "userlist":
+		p.startUserlist(args)
+		return
 	}
 	if k, ok := lookup(CtxSection, args[0]); ok {
 		// A section kind gproxy does not implement: its lines are
@@ -380,6 +386,8 @@ func (p *parser) parseLine(raw string) {
 		p.globalKeyword(args)
 	case secDefaults, secProxy:
 		p.proxyKeyword(args)
+	case secUserlist:
+		p.userlistKeyword(args)
 	case secIgnored:
 	}
 }
@@ -480,6 +488,9 @@ func (p *parser) startProxy(args []string) {
 		}
 	}
 
+	if !p.inheritRules(kw, base) {
+		return
+	}
 	ps := base.clone()
 	ps.px.Pos = p.pos()
 	ps.px.Name = name
@@ -525,6 +536,7 @@ func capsOverlap(a, b Kind) bool {
 // finish runs the whole-configuration checks and builds the result.
 func (p *parser) finish() (*Config, []Diagnostic, error) {
 	p.endSection()
+	p.checkUserlists()
 	p.validate()
 	alerts := 0
 	var first *Diagnostic

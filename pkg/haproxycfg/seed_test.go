@@ -87,7 +87,7 @@ func TestSeedModel(t *testing.T) {
 		}
 		for i, s := range px.Servers {
 			want := Server{Name: []string{"web01", "web02"}[i], Host: []string{"192.168.1.68", "192.168.1.69"}[i],
-				Port: c.port, Weight: 1, MaxConn: 5000, Inter: 2 * time.Second, Rise: 2, Fall: 3, Pos: s.Pos}
+				Port: c.port, Weight: 1, MaxConn: 5000, Inter: 2 * time.Second, Rise: 2, Fall: 3, ID: i + 1, Pos: s.Pos}
 			if !reflect.DeepEqual(*s, want) {
 				t.Errorf("%s server %d = %+v, want %+v", c.name, i, *s, want)
 			}

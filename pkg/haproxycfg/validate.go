@@ -29,6 +29,7 @@ func (p *parser) postDiag(sev Severity, pos Pos, kw, format string, a ...any) {
 }
 
 func (p *parser) validate() {
+	p.validateTLS()
 	// Proxy IDs: explicit `id` values first, then the others numbered in
 	// file order from 1, skipping taken ones. A global stats socket
 	// creates haproxy's internal "GLOBAL" proxy, which takes id 1.
@@ -73,12 +74,45 @@ func (p *parser) validate() {
 	for _, ps := range p.proxies {
 		p.resolveArgs(ps)
 	}
+	p.finishTracks()
 }
 
 func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	px := ps.px
-	if ps.expectStatus != 0 && px.Options.HTTPChk != nil && px.Options.HTTPChk.ExpectStatus == 0 {
-		px.Options.HTTPChk.ExpectStatus = ps.expectStatus
+	// Server ids: a server without `id` takes the first free number from
+	// a counter that every server, numbered or not, moves on by one
+	// (haproxy's check_config_validity with get_next_id): ids 1, 2, 9, 4
+	// for four servers whose third says `id 9`.
+	taken := map[int]bool{}
+	for _, s := range px.Servers {
+		if s.ID != 0 {
+			taken[s.ID] = true
+		}
+	}
+	next := 1
+	for _, s := range px.Servers {
+		if s.ID == 0 {
+			for taken[next] {
+				next++
+			}
+			s.ID = next
+			taken[next] = true
+		}
+		next++
+	}
+	p.finishChecks(ps)
+	if px.Mode == ModeHTTP && px.Kind.HasBackend() {
+		// gproxy cuts the sessions of TCP proxies only (proxy.Engine.ShutdownSessions).
+		for _, s := range px.Servers {
+			for _, o := range []struct {
+				on   bool
+				what string
+			}{{s.ShutdownOnDown, "on-marked-down shutdown-sessions"}, {s.ShutdownBackupsOnUp, "on-marked-up shutdown-backup-sessions"}} {
+				if o.on {
+					p.postDiag(Alert, s.Pos, "server", "'server %s/%s' : server option '%s' in mode http is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration.", px.Name, s.Name, o.what)
+				}
+			}
+		}
 	}
 	if px.Stats.Enabled {
 		if px.Stats.URI == "" {
@@ -90,8 +124,8 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	}
 	if !px.Kind.HasBackend() {
 		// Backend-only settings inherited from defaults mean nothing here.
-		px.Options.Redispatch = false
-		px.Options.HTTPChk = nil
+		px.Options.Redispatch, px.Options.Persist = false, false
+		px.Check = Check{}
 	}
 	if !px.Kind.HasFrontend() {
 		px.Options.TCPLog, px.Options.HTTPLog, px.Options.DontLogNull = false, false, false
@@ -100,8 +134,12 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	}
 
 	p.checkLogging(ps)
+	p.checkRules(ps)
 
 	for _, ref := range p.backendRefs(ps) {
+		if ref.Name == "" {
+			continue // built per request: checked then
+		}
 		b := p.cfg.Proxy(ref.Name, KindListen, KindBackend)
 		if b == nil {
 			p.postDiag(Alert, ref.Pos, ref.kw, "Proxy '%s': unable to find required %s: '%s'.", px.Name, ref.kw, ref.Name)
@@ -114,6 +152,14 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		return
 	}
 	if px.Mode == ModeTCP {
+		if px.Cookie != nil && px.Kind.HasBackend() {
+			p.postDiag(Warning, Pos{}, "cookie", "cookie will be ignored for %s '%s' (needs 'mode http').", typeStr(px.Kind), px.Name)
+			px.Cookie = nil
+		}
+		if px.Kind.HasBackend() && (px.Balance == URI || px.Balance == URLParam || px.Balance == Hdr) {
+			p.postDiag(Warning, Pos{}, "balance", "Layer 7 hash not possible for %s '%s' (needs 'mode http'). Falling back to round robin.", typeStr(px.Kind), px.Name)
+			px.Balance, px.BalanceArgs = RoundRobin, BalanceArgs{}
+		}
 		if px.Options.HTTPLog {
 			pos := ps.httplogPos
 			p.postDiag(Warning, pos, "option", "'option httplog' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.", typeStr(px.Kind), px.Name)
@@ -127,9 +173,20 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 			p.postDiag(Warning, Pos{}, "http-request", "'http-request' rules ignored for %s '%s' as they require HTTP mode.", typeStr(px.Kind), px.Name)
 			px.Prometheus = false
 		}
+		p.tcpModeRules(px)
+		if px.HTTP.OriginalTo != nil {
+			p.postDiag(Warning, Pos{}, "option", "'option originalto' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
+			px.HTTP.OriginalTo = nil
+		}
 		if px.HTTP.ForwardFor != nil {
 			p.postDiag(Warning, Pos{}, "option", "'option forwardfor' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
 			px.HTTP.ForwardFor = nil
+		}
+		for _, s := range px.Servers {
+			if s.Cookie != "" {
+				p.postDiag(Warning, Pos{}, "cookie", "%s '%s' : ignoring cookie for server '%s' as HTTP mode is disabled.", typeStr(px.Kind), px.Name, s.Name)
+				s.Cookie = ""
+			}
 		}
 	}
 	if px.Kind.HasFrontend() && len(px.Binds) == 0 {
@@ -159,9 +216,6 @@ func (p *parser) backendRefs(ps *proxyState) []backendRef {
 		refs = append(refs, backendRef{ps.px.DefaultBackend, ps.defBEPos, "default_backend"})
 	}
 	for _, u := range ps.px.UseBackends {
-		refs = append(refs, backendRef{u.Name, u.Pos, "use_backend"})
-	}
-	for _, u := range ps.condBackends {
 		refs = append(refs, backendRef{u.Name, u.Pos, "use_backend"})
 	}
 	return refs

@@ -6,13 +6,12 @@
 package health
 
 import (
-	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,184 +20,147 @@ import (
 )
 
 // Code is a check's result as haproxy's stats show it (check_status), as in
-// the management guide, section 9.1, field 36.
+// the management guide, section 9.1, field 36. Its value is haproxy's
+// HCHK_STATUS_* number (`show servers state` prints it).
 type Code int
 
-// The check results gproxy produces.
+// The check results, numbered as haproxy's HCHK_STATUS_*.
 const (
-	CodeNone    Code = iota // no check has completed yet
-	CodeL4OK                // TCP connect succeeded
-	CodeL4TOUT              // TCP connect timed out
-	CodeL4CON               // TCP connect failed (refused, unreachable)
-	CodeL7OK                // HTTP answer accepted
-	CodeL7TOUT              // no complete HTTP status line in time
-	CodeL7RSP               // not an HTTP answer
-	CodeL7STS               // HTTP status not the expected one
-	CodeSOCKERR             // local socket error
+	CodeNone    Code = 1  // INI: no check has completed yet
+	CodeSOCKERR Code = 5  // local socket error, or an I/O error once connected
+	CodeL4OK    Code = 6  // TCP connect succeeded
+	CodeL4TOUT  Code = 7  // TCP connect timed out
+	CodeL4CON   Code = 8  // TCP connect failed (refused, unreachable)
+	CodeL6OK    Code = 9  // layer 6 (TLS hello) answer accepted
+	CodeL6TOUT  Code = 10 // layer 6 timeout
+	CodeL6RSP   Code = 11 // layer 6 invalid response
+	CodeL7TOUT  Code = 12 // no complete answer in time
+	CodeL7RSP   Code = 13 // not a valid answer of the protocol
+	CodeL7OK    Code = 15 // layer 7 answer accepted
+	CodeL7OKC   Code = 16 // conditionally passed (disable-on-404, refused by gproxy's parser)
+	CodeL7STS   Code = 17 // the answer says the service is not well
 )
 
-var codeNames = [...]string{"", "L4OK", "L4TOUT", "L4CON", "L7OK", "L7TOUT", "L7RSP", "L7STS", "SOCKERR"}
+var codeNames = map[Code][2]string{
+	CodeNone: {"INI", "Initializing"}, CodeSOCKERR: {"SOCKERR", "Socket error"},
+	CodeL4OK: {"L4OK", "Layer4 check passed"}, CodeL4TOUT: {"L4TOUT", "Layer4 timeout"},
+	CodeL4CON: {"L4CON", "Layer4 connection problem"}, CodeL6OK: {"L6OK", "Layer6 check passed"},
+	CodeL6TOUT: {"L6TOUT", "Layer6 timeout"}, CodeL6RSP: {"L6RSP", "Layer6 invalid response"},
+	CodeL7TOUT: {"L7TOUT", "Layer7 timeout"}, CodeL7RSP: {"L7RSP", "Layer7 invalid response"},
+	CodeL7OK: {"L7OK", "Layer7 check passed"}, CodeL7OKC: {"L7OKC", "Layer7 check conditionally passed"},
+	CodeL7STS: {"L7STS", "Layer7 wrong status"},
+}
 
-// haproxy's check descriptions (check_desc in the CSV, "reason:" in logs).
-var codeDescs = [...]string{"", "Layer4 check passed", "Layer4 timeout", "Layer4 connection problem",
-	"Layer7 check passed", "Layer7 timeout", "Layer7 invalid response", "Layer7 wrong status", "Socket error"}
+// codeByName reads the names `ok-status`, `error-status` and `tout-status` take.
+func codeByName(s string) Code {
+	for c, n := range codeNames {
+		if n[0] == s {
+			return c
+		}
+	}
+	return 0
+}
 
 func (c Code) String() string {
-	if c < 0 || int(c) >= len(codeNames) {
-		return fmt.Sprintf("Code(%d)", int(c))
+	if n, ok := codeNames[c]; ok {
+		return n[0]
 	}
-	return codeNames[c]
+	return fmt.Sprintf("Code(%d)", int(c))
 }
 
 // Desc is haproxy's description of the result ("Layer4 connection problem").
-func (c Code) Desc() string {
-	if c < 0 || int(c) >= len(codeDescs) {
-		return ""
-	}
-	return codeDescs[c]
-}
+func (c Code) Desc() string { return codeNames[c][1] }
+
+// Num is haproxy's number for the result (HCHK_STATUS_*).
+func (c Code) Num() int { return int(c) }
 
 // OK reports whether the result counts as a passed check.
-func (c Code) OK() bool { return c == CodeL4OK || c == CodeL7OK }
+func (c Code) OK() bool {
+	return c == CodeL4OK || c == CodeL6OK || c == CodeL7OK || c == CodePROCOK
+}
+
+// HasData reports whether the result carries a check code (haproxy prints
+// "code: N" and fills check_code from L7OK on).
+func (c Code) HasData() bool { return c >= CodeL7OK }
 
 // Result is one check's outcome.
 type Result struct {
-	Code     Code
-	HTTP     int    // HTTP status for layer 7 results that read one (check_code)
-	Info     string // "Connection refused", "Not Found": the "info:" of logs, last_chk of the CSV
+	Code Code
+	// HTTP is the check code (check_code): the HTTP status, the MySQL
+	// error number, the SMTP or LDAP result code.
+	HTTP     int
+	Info     string // the "info:" of logs, last_chk of the CSV
 	Duration time.Duration
 }
 
 // Reason is the "reason: ..." part of haproxy's state-change log lines:
-// `Layer7 wrong status, code: 404, info: "Not Found"`.
+// `Layer7 wrong status, code: 404, info: "Not Found"`; the info is
+// encoded as haproxy's chunk_asciiencode does.
 func (r Result) Reason() string {
 	s := r.Code.Desc()
-	if r.HTTP != 0 {
+	if r.Code.HasData() {
 		s += fmt.Sprintf(", code: %d", r.HTTP)
 	}
 	if r.Info != "" {
-		s += fmt.Sprintf(", info: %q", r.Info)
+		s += ", info: \"" + asciiEncode(r.Info) + "\""
 	}
 	return s
 }
 
-// Probe is what a check does against one address.
+// asciiEncode writes bytes that are not printable ASCII, '<', '>' and
+// '"' as <HH>.
+func asciiEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '"' {
+			fmt.Fprintf(&b, "<%02X>", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// descLen is haproxy's HCHK_DESC_LEN: the info is cut to one byte less.
+const descLen = 128
+
+func withInfo(c Code, code int, info string) Result {
+	if i := strings.IndexByte(info, 0); i >= 0 {
+		info = info[:i]
+	}
+	if len(info) > descLen-1 {
+		info = info[:descLen-1]
+	}
+	return Result{Code: c, HTTP: code, Info: info}
+}
+
+// Probe is what a check does against one server.
 type Probe struct {
-	Addr    string                // host:port
-	HTTP    *haproxycfg.HTTPCheck // nil for a TCP connect check
-	Connect time.Duration         // connect timeout
-	Read    time.Duration         // time allowed for the HTTP answer after connecting
-	Whole   time.Duration         // bound on the whole check; 0 = none beyond Connect and Read
+	Addr    string // host:port of the check (the server's, or `addr` and `port`)
+	Type    haproxycfg.CheckType
+	Steps   []Step
+	Connect time.Duration // connect timeout
+	Read    time.Duration // time allowed for the answers after connecting
+	Whole   time.Duration // bound on the whole check; 0 = none beyond Connect and Read
+	ext     *extCheck     // option external-check
+	TLS     *tls.Config   // check-ssl: the implicit connect runs TLS; nil in clear (tls.go)
 }
 
 // Run performs one check. now is the clock used for the duration.
-func (p Probe) Run(ctx context.Context, now func() time.Time) Result {
+func (p *Probe) Run(ctx context.Context, now func() time.Time) Result {
 	start := now()
-	res := p.run(ctx)
+	var res Result
+	if p.ext != nil {
+		res = p.ext.run(ctx)
+	} else {
+		res = p.run(ctx)
+	}
 	res.Duration = now().Sub(start)
 	if res.Duration < 0 {
 		res.Duration = 0
 	}
 	return res
-}
-
-func (p Probe) run(ctx context.Context) Result {
-	var end time.Time
-	if p.Whole > 0 {
-		end = time.Now().Add(p.Whole)
-	}
-	cctx, cancel := context.WithTimeout(ctx, p.Connect)
-	defer cancel()
-	var d net.Dialer
-	network, addr := "tcp", p.Addr
-	if sa, ok := haproxycfg.ParseDialToken(p.Addr); ok {
-		network, addr = "unix", sa.UnixName()
-	}
-	c, err := d.DialContext(cctx, network, addr)
-	if err != nil {
-		if isTimeout(err) {
-			return Result{Code: CodeL4TOUT}
-		}
-		return Result{Code: CodeL4CON, Info: errnoText(err)}
-	}
-	defer c.Close()
-	if p.HTTP == nil {
-		return Result{Code: CodeL4OK}
-	}
-	deadline := time.Now().Add(p.Read)
-	if !end.IsZero() && end.Before(deadline) {
-		deadline = end
-	}
-	_ = c.SetDeadline(deadline)
-	if _, err := c.Write([]byte(request(p.HTTP))); err != nil {
-		return Result{Code: CodeL7RSP, Info: errnoText(err)}
-	}
-	line, err := bufio.NewReaderSize(c, 1024).ReadString('\n')
-	if err != nil {
-		if isTimeout(err) {
-			return Result{Code: CodeL7TOUT}
-		}
-		if line == "" {
-			return Result{Code: CodeL7RSP, Info: "Empty response"}
-		}
-	}
-	return judge(line, p.HTTP.ExpectStatus)
-}
-
-// request is the check request as haproxy 2.6 sends it
-// (testdata/haproxy26_httpchk_*.txt): `OPTIONS / HTTP/1.0` when `option
-// httpchk` has no arguments; headers hidden after the version ("HTTP/1.1\r\n
-// Host: foo") sent with lower-case names; "connection: close" in HTTP/1.1.
-func request(h *haproxycfg.HTTPCheck) string {
-	method, uri, version := h.Method, h.URI, h.Version
-	if method == "" {
-		method = "OPTIONS"
-	}
-	if uri == "" {
-		uri = "/"
-	}
-	if version == "" {
-		version = "HTTP/1.0"
-	}
-	lines := strings.Split(version, "\r\n")
-	req := method + " " + uri + " " + lines[0] + "\r\n"
-	for _, l := range lines[1:] {
-		name, value, ok := strings.Cut(l, ":")
-		if !ok || name == "" {
-			continue
-		}
-		req += strings.ToLower(strings.TrimSpace(name)) + ": " + strings.TrimSpace(value) + "\r\n"
-	}
-	if lines[0] == "HTTP/1.1" {
-		req += "connection: close\r\n"
-	}
-	return req + "\r\n"
-}
-
-// judge reads an HTTP status line: with `http-check expect status N` only N
-// passes, otherwise any 2xx or 3xx (configuration manual, "option httpchk").
-func judge(line string, expect int) Result {
-	line = strings.TrimRight(line, "\r\n")
-	if !strings.HasPrefix(line, "HTTP/") || len(line) < 12 || line[8] != ' ' {
-		return Result{Code: CodeL7RSP, Info: "Invalid HTTP response"}
-	}
-	digits := line[9:12]
-	code, err := strconv.Atoi(digits)
-	if err != nil || digits[0] < '1' || digits[0] > '9' || digits[1] < '0' || digits[1] > '9' || digits[2] < '0' || digits[2] > '9' || (len(line) > 12 && line[12] != ' ') {
-		return Result{Code: CodeL7RSP, Info: "Invalid HTTP response"}
-	}
-	reason := ""
-	if len(line) > 13 {
-		reason = line[13:]
-	}
-	ok := code >= 200 && code < 400
-	if expect != 0 {
-		ok = code == expect
-	}
-	if ok {
-		return Result{Code: CodeL7OK, HTTP: code}
-	}
-	return Result{Code: CodeL7STS, HTTP: code, Info: reason}
 }
 
 func isTimeout(err error) bool {

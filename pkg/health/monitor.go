@@ -33,6 +33,9 @@ type Options struct {
 	Log func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Global is the global section (external checks need it); nil
+	// disables external checks, which then fail (PROCERR).
+	Global *haproxycfg.Global
 }
 
 // Snapshot is what the stats show of one server's checks.
@@ -43,11 +46,15 @@ type Snapshot struct {
 	Failures  int64     // chkfail: failed checks while up
 	Downs     int64     // chkdown: UP -> DOWN transitions
 	Downtime  time.Duration
-	Probe     Probe
+	Probe     *Probe
+	// InProgress: a check is running (haproxy's stats then show "* L7OK"
+	// and an empty last_chk, the description being cleared at its start).
+	InProgress bool
 }
 
 // Monitor runs the checks of every server with `check` in an engine.
 type Monitor struct {
+	eng    *proxy.Engine
 	opts   Options
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -56,11 +63,16 @@ type Monitor struct {
 	mu     sync.Mutex
 	checks map[*proxy.Server]*check
 	bdowns map[*proxy.Backend]int64 // backends left without a server by a check
+
+	// trackers are the servers tracking each server (`track`), the last
+	// declared first; tracked is the reverse. Both are set by Start.
+	trackers map[*proxy.Server][]*proxy.Server
+	tracked  map[*proxy.Server]*proxy.Server
 }
 
 type check struct {
 	srv       *proxy.Server
-	probe     Probe
+	probe     *Probe
 	st        State
 	last      Result
 	lastCheck time.Time
@@ -68,6 +80,7 @@ type check struct {
 	downs     int64
 	downtime  time.Duration
 	downSince time.Time
+	running   bool
 }
 
 // Start begins checking every server with `check` of the engine's backends.
@@ -77,7 +90,22 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Monitor{opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{}}
+	m := &Monitor{eng: eng, opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{},
+		trackers: map[*proxy.Server][]*proxy.Server{}, tracked: map[*proxy.Server]*proxy.Server{}}
+	for _, b := range eng.Backends() {
+		for _, s := range b.Servers() {
+			cfg := s.Config()
+			if cfg.TrackServer == "" {
+				continue
+			}
+			if tb := eng.Backend(cfg.TrackBackend); tb != nil {
+				if ref := tb.Server(cfg.TrackServer); ref != nil {
+					m.trackers[ref] = append([]*proxy.Server{s}, m.trackers[ref]...)
+					m.tracked[s] = ref
+				}
+			}
+		}
+	}
 	for _, b := range eng.Backends() {
 		px := b.Proxy()
 		for _, s := range b.Servers() {
@@ -85,7 +113,15 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 			if !cfg.Check {
 				continue
 			}
-			c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall)}
+			c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone}}
+			if px.Check.Type == haproxycfg.CheckExternal {
+				g := opts.Global
+				if g == nil {
+					g = &haproxycfg.Global{}
+				}
+				c.probe.ext = externalFor(g, px, cfg, s.ID(), interval(cfg.Inter))
+				c.probe.ext.curConn = s.Conns
+			}
 			m.checks[s] = c
 			m.wg.Add(1)
 			go m.loop(ctx, c)
@@ -95,12 +131,12 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 }
 
 // ProbeFor is the check a server line asks for: its `addr` and `port`, the
-// proxy's `option httpchk`, and timeouts as haproxy derives them: `inter`
-// for the whole check, or with `timeout check`, min(`timeout connect`,
-// `inter`) to connect and `timeout check` to read the answer
+// proxy's check type and rules, and timeouts as haproxy derives them:
+// `inter` for the whole check, or with `timeout check`, min(`timeout
+// connect`, `inter`) to connect and `timeout check` for the rest
 // (configuration manual, "timeout check"; testdata/haproxy26_l4tout.cfg
 // times out after inter, not timeout connect).
-func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
+func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) *Probe {
 	host, port := s.Host, s.Port
 	if s.CheckAddr != "" {
 		host = s.CheckAddr
@@ -109,7 +145,8 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 		port = s.CheckPort
 	}
 	inter := interval(s.Inter)
-	p := Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter}
+	p := &Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter,
+		Type: px.Check.Type, TLS: checkTLS(s)}
 	if s.Sock.IsSet() && s.CheckAddr == "" && s.CheckPort == 0 {
 		// A server on a UNIX socket is checked on it.
 		p.Addr = s.Address(0)
@@ -121,8 +158,14 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) Probe {
 		}
 		p.Read = px.Timeouts.Check
 	}
-	// Without `option httpchk` a check is a TCP connection, in mode http too.
-	p.HTTP = px.Options.HTTPChk
+	switch px.Check.Type {
+	case haproxycfg.CheckConnect:
+		p.Steps = compile([]haproxycfg.CheckRule{{Action: haproxycfg.RuleConnect, MinRecv: -1}})
+	case haproxycfg.CheckTCP, haproxycfg.CheckHTTP:
+		p.Steps = ruleSteps(&px.Check)
+	default:
+		p.Steps = protoSteps(&px.Check)
+	}
 	return p
 }
 
@@ -159,7 +202,13 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 		case <-t.C:
 		}
 		if c.srv.AdminState() != proxy.AdminMaint {
+			m.mu.Lock()
+			c.running = true
+			m.mu.Unlock()
 			res := m.run(ctx, c)
+			m.mu.Lock()
+			c.running = false
+			m.mu.Unlock()
 			if ctx.Err() != nil {
 				return
 			}
@@ -220,37 +269,67 @@ func (m *Monitor) record(c *check, res Result) {
 	if !changed {
 		return
 	}
-	s := c.srv
+	m.apply(c.srv, up, fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds()))
+}
+
+// apply sets a server's operational state, cuts sessions as its options
+// ask, logs the change as haproxy's srv_update_status does (why is ",
+// reason: ..." or " via b/s"), then does the same for the servers that
+// track it, the last declared first as haproxy's list of trackers is.
+func (m *Monitor) apply(s *proxy.Server, up bool, why string) {
 	st := s.Stats()
 	s.SetUp(up)
+	// haproxy cuts the sessions before it logs the change; the message
+	// still counts them (they end asynchronously).
+	if m.eng != nil {
+		if cfg := s.Config(); !up && cfg.ShutdownOnDown {
+			m.eng.ShutdownSessions(s)
+		} else if up && cfg.ShutdownBackupsOnUp && !s.Backup() && s.Weight() > 0 {
+			m.eng.ShutdownBackupSessions(s.Backend())
+		}
+	}
 	act, bck := Usable(s.Backend())
 	px := s.Backend().Proxy()
 	kind := "Server"
 	if s.Backup() {
 		kind = "Backup Server"
 	}
-	var msg string
 	if up {
-		msg = fmt.Sprintf("%s %s/%s is UP, reason: %s, check duration: %dms. %d active and %d backup servers online. %d sessions requeued, %d total in queue.",
-			kind, px.Name, s.Name(), res.Reason(), res.Duration.Milliseconds(), act, bck, 0, st.QueueCur)
-		m.log(px, levelNotice, msg)
-		return
-	}
-	msg = fmt.Sprintf("%s %s/%s is DOWN, reason: %s, check duration: %dms. %s %d sessions active, %d requeued, %d remaining in queue.",
-		kind, px.Name, s.Name(), res.Reason(), res.Duration.Milliseconds(), ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur)
-	m.log(px, levelAlert, msg)
-	if act+bck == 0 {
-		m.mu.Lock()
-		if m.bdowns == nil {
-			m.bdowns = map[*proxy.Backend]int64{}
+		running := ""
+		if act == 0 && bck > 0 {
+			running = " Running on backup."
 		}
-		m.bdowns[s.Backend()]++
-		m.mu.Unlock()
-		if m.opts.Log != nil {
-			m.opts.Log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+		m.log(px, levelNotice, fmt.Sprintf("%s %s/%s is UP%s. %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.",
+			kind, px.Name, s.Name(), why, act, bck, running, 0, st.QueueCur))
+	} else {
+		m.log(px, levelAlert, fmt.Sprintf("%s %s/%s is DOWN%s. %s %d sessions active, %d requeued, %d remaining in queue.",
+			kind, px.Name, s.Name(), why, ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur))
+		if act+bck == 0 {
+			m.mu.Lock()
+			if m.bdowns == nil {
+				m.bdowns = map[*proxy.Backend]int64{}
+			}
+			m.bdowns[s.Backend()]++
+			m.mu.Unlock()
+			if m.opts.Log != nil {
+				m.opts.Log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+			}
+			m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
 		}
-		m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
 	}
+	for _, t := range m.trackers[s] {
+		if t.Up() != up && t.AdminState() != proxy.AdminMaint {
+			m.apply(t, up, fmt.Sprintf(" via %s/%s", px.Name, s.Name()))
+		}
+	}
+}
+
+// Tracked is the server s tracks (`track`), or nil.
+func (m *Monitor) Tracked(s *proxy.Server) *proxy.Server {
+	if m == nil {
+		return nil
+	}
+	return m.tracked[s]
 }
 
 func (m *Monitor) log(px *haproxycfg.Proxy, level haproxycfg.Level, msg string) {
@@ -301,7 +380,8 @@ func (m *Monitor) Snapshot(s *proxy.Server) (Snapshot, bool) {
 	if !c.downSince.IsZero() {
 		dt += m.opts.Now().Sub(c.downSince)
 	}
-	return Snapshot{State: c.st, Last: c.last, LastCheck: c.lastCheck, Failures: c.failures, Downs: c.downs, Downtime: dt, Probe: c.probe}, true
+	return Snapshot{State: c.st, Last: c.last, LastCheck: c.lastCheck, Failures: c.failures, Downs: c.downs, Downtime: dt,
+		Probe: c.probe, InProgress: c.running}, true
 }
 
 // BackendDowns is how many times checks left a backend without any usable

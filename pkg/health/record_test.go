@@ -101,7 +101,7 @@ func TestNextInterval(t *testing.T) {
 }
 
 func TestProbeFor(t *testing.T) {
-	px := &haproxycfg.Proxy{Timeouts: haproxycfg.Timeouts{Connect: 5 * time.Second}, Options: haproxycfg.Options{HTTPChk: &haproxycfg.HTTPCheck{Method: "GET", URI: "/"}}}
+	px := &haproxycfg.Proxy{Timeouts: haproxycfg.Timeouts{Connect: 5 * time.Second}}
 	tests := []struct {
 		name string
 		px   *haproxycfg.Proxy
@@ -109,15 +109,19 @@ func TestProbeFor(t *testing.T) {
 		want Probe
 	}{
 		{"inter bounds the check, not timeout connect", px, &haproxycfg.Server{Host: "127.0.0.1", Port: 80, Inter: time.Second},
-			Probe{Addr: "127.0.0.1:80", HTTP: px.Options.HTTPChk, Connect: time.Second, Read: time.Second, Whole: time.Second}},
+			Probe{Addr: "127.0.0.1:80", Connect: time.Second, Read: time.Second, Whole: time.Second}},
 		{"addr and port", px, &haproxycfg.Server{Host: "127.0.0.1", Port: 80, CheckAddr: "127.0.0.2", CheckPort: 8080, Inter: 10 * time.Second},
-			Probe{Addr: "127.0.0.2:8080", HTTP: px.Options.HTTPChk, Connect: 10 * time.Second, Read: 10 * time.Second, Whole: 10 * time.Second}},
+			Probe{Addr: "127.0.0.2:8080", Connect: 10 * time.Second, Read: 10 * time.Second, Whole: 10 * time.Second}},
 		{"timeout check: min(connect, inter) then check", &haproxycfg.Proxy{Timeouts: haproxycfg.Timeouts{Connect: time.Second, Check: 300 * time.Millisecond}}, &haproxycfg.Server{Host: "::1", Port: 80},
 			Probe{Addr: "[::1]:80", Connect: time.Second, Read: 300 * time.Millisecond}},
 	}
 	for _, tt := range tests {
-		if got := ProbeFor(tt.px, tt.s); got != tt.want {
+		got := ProbeFor(tt.px, tt.s)
+		if got.Addr != tt.want.Addr || got.Connect != tt.want.Connect || got.Read != tt.want.Read || got.Whole != tt.want.Whole {
 			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+		if len(got.Steps) != 1 || got.Steps[0].Action != haproxycfg.RuleConnect {
+			t.Errorf("%s: steps %+v, want one implicit connect", tt.name, got.Steps)
 		}
 	}
 }

@@ -33,7 +33,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/accesslog"
-	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
 )
 
@@ -54,6 +53,10 @@ type Options struct {
 	// HTTPHandler serves a `mode http` proxy with `stats enable`; nil, or a
 	// nil handler, answers 503.
 	HTTPHandler func(px *haproxycfg.Proxy) http.Handler
+	// ConnError is called for a connection that failed before becoming a
+	// session (a TLS handshake failure) of a frontend with log targets;
+	// may be nil.
+	ConnError func(px *haproxycfg.Proxy, ce ConnError)
 }
 
 // Engine runs every frontend and backend of one configuration.
@@ -68,6 +71,7 @@ type Engine struct {
 
 	actconn atomic.Int64  // %ac: connections on the process
 	streams atomic.Uint64 // %rt: streams started (capture.go)
+	proc    procVars      // set-var(proc.*) values (rules.go)
 	panics  atomic.Int64  // sessions closed by a recovered panic
 	global  gate
 
@@ -113,17 +117,16 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if !px.Kind.HasBackend() {
 			continue
 		}
-		pol, err := balance.New(string(px.Balance))
-		if err != nil {
-			return nil, fmt.Errorf("%s: backend %s: %w", px.Pos, px.Name, err)
-		}
 		errs, err := loadErrorFiles(px)
 		if err != nil {
 			return nil, err
 		}
-		b := &Backend{px: px, policy: pol, hash: px.Balance == haproxycfg.Source, started: start, now: e.now, errs: errs}
+		b := &Backend{px: px, hash: px.Balance.Hashed(), started: start, now: e.now, errs: errs}
 		for i, sc := range px.Servers {
-			s := &Server{cfg: sc, be: b, id: i + 1}
+			s := &Server{cfg: sc, be: b, id: sc.ID}
+			if s.id == 0 {
+				s.id = i + 1
+			}
 			if sc.Port != 0 {
 				s.dialAddr = sc.Address(0)
 			}
@@ -137,6 +140,9 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 			} else {
 				b.active = append(b.active, s)
 			}
+		}
+		if b.policy, err = newPolicy(b); err != nil {
+			return nil, fmt.Errorf("%s: backend %s: %w", px.Pos, px.Name, err)
 		}
 		e.backends = append(e.backends, b)
 		e.byProxy[px] = b
@@ -159,8 +165,10 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		case px.Kind == haproxycfg.KindListen:
 			f.backend = e.byProxy[px]
 		default:
+			// The first use_backend when it always applies, else the
+			// default backend; rules choose per request (rules.go).
 			name := px.DefaultBackend
-			if len(px.UseBackends) > 0 {
+			if len(px.UseBackends) > 0 && px.UseBackends[0].Cond == nil && px.UseBackends[0].Format == nil {
 				name = px.UseBackends[0].Name
 			}
 			if name != "" {
@@ -262,7 +270,8 @@ func (e *Engine) Serve(ctx context.Context) error {
 	default:
 	}
 	for _, f := range e.frontends {
-		for _, ln := range f.lns {
+		for i, ln := range f.lns {
+			ln = e.wrapTLS(f, i, ln)
 			if f.px.Mode == haproxycfg.ModeHTTP {
 				e.serveHTTP(f, ln)
 				continue

@@ -69,12 +69,18 @@ type gatedConn struct {
 }
 
 func (c *gatedConn) Close() error {
-	err := c.Conn.Close()
+	// Uncounted before the close, as haproxy does: the client seeing the
+	// close may connect again and find this connection gone from %ac/%fc.
+	first := false
 	c.once.Do(func() {
+		first = true
 		c.l.f.ctr.cur.Add(-1)
 		c.l.f.gate.release()
 		c.l.e.global.release()
-		c.l.e.wg.Done()
 	})
+	err := c.Conn.Close()
+	if first {
+		c.l.e.wg.Done()
+	}
 	return err
 }

@@ -22,6 +22,7 @@ import (
 	"hapair/pkg/accesslog"
 	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
 )
 
 // h1Frontend serves one `mode http` listener that proxies to a backend:
@@ -59,6 +60,10 @@ type h1Frontend struct {
 	// local answers the requests localService gives to the stats page or
 	// the Prometheus exporter; nil answers them 503.
 	local http.Handler
+	// rules are the frontend's and its backends' rules; nil when there
+	// are none (rules.go).
+	rules *httpRules
+	def   *route // how requests reach the default backend
 
 	mu       sync.Mutex
 	conns    map[*h1Conn]bool // true while idle between two requests
@@ -79,7 +84,14 @@ type h1Conn struct {
 	// reused.
 	body *bodyReader
 	req  *httpRequest // the request being answered
-	one  [1]byte      // the first byte of a request, read without a buffer
+	// rules evaluates the response rules of the request being answered;
+	// nil without rules.
+	rules *ruleRun
+	nolog bool // the request is not logged (monitor-uri)
+	// sessVars are the set-var(sess.*) values, kept between requests.
+	sessVars map[string]sample.Value
+	h        *h1Frontend
+	one      [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
 
@@ -196,6 +208,10 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
 		h.tr = backendTransport(f.backend, h.heads)
 	}
+	h.def = &route{tr: h.tr, heads: h.heads, mode: h.mode, fwd: h.fwd, orig: originalToFor(f.px, f.backend)}
+	if needRules(e, f) {
+		h.rules = newHTTPRules(e, f, &routeCache{e: e, f: f})
+	}
 	e.acceptWG.Add(1)
 	go func() {
 		defer e.acceptWG.Done()
@@ -236,6 +252,9 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 			if err != nil {
 				return nil, err
 			}
+			if c, err = dialTLS(ctx, be, network, addr, c, bt.Connect); err != nil {
+				return nil, err
+			}
 			return &headConn{Conn: c, t: heads}, nil
 		},
 		ResponseHeaderTimeout: bt.Server,
@@ -269,6 +288,9 @@ func (h *h1Frontend) watch() {
 	if h.tr != nil {
 		h.tr.CloseIdleConnections()
 	}
+	if h.rules != nil {
+		h.rules.routes.closeIdle()
+	}
 }
 
 // setIdle marks c idle or busy; false means the proxy is stopping and an
@@ -293,7 +315,7 @@ func (h *h1Frontend) isDraining() bool {
 func (h *h1Frontend) serve(nc net.Conn) {
 	e, f := h.e, h.f
 	d := &deadlineConn{Conn: nc}
-	c := &h1Conn{nc: nc, cnt: d}
+	c := &h1Conn{nc: nc, cnt: d, h: h}
 	h.mu.Lock()
 	h.conns[c] = false
 	killed := e.killed.Err() != nil
@@ -317,14 +339,21 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			c.broken = true
 		}
 	}()
-	if killed {
+	if killed || !e.tcpAccept(f, nc) {
 		return
 	}
+	start := e.now() // the accept, then the end of the previous request
+	// TLS first: haproxy logs "Connect from" once the session exists.
+	th, ok := e.handshake(f, nc, start)
+	if !ok {
+		return
+	}
+	ssl := tlsOf(nc) != nil
+	sslCipher, sslVersion := tlsLogFields(nc)
 	e.connected(f, nc) // under the recover above
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
 	t := f.px.Timeouts
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
-	start := e.now() // the accept, then the end of the previous request
 	for first := true; ; first = false {
 		wait := reqTimeout
 		if !first {
@@ -340,7 +369,11 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s := accesslog.Session{
 			Client: client, Frontend: local, Accept: start,
 			FrontendName: f.Name(), BackendName: f.Name(), ServerName: "<NOSRV>",
-			TR: -1, Tw: -1, Tc: -1, Tr: -1, ReqCounter: e.nextStreamID(),
+			TR: -1, Tw: -1, Tc: -1, Tr: -1, SSL: ssl, ReqCounter: e.nextStreamID(),
+			SSLCipher: sslCipher, SSLVersion: sslVersion,
+		}
+		if first {
+			s.Th = th
 		}
 		if err != nil {
 			// Nothing arrived: on a kept-alive connection the client may
@@ -353,7 +386,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			return
 		}
 		tFirst := e.now()
-		s.Ti = tFirst.Sub(start)
+		s.Ti = tFirst.Sub(start) - s.Th
 		read0 := d.n.Load() - int64(c.br.Buffered())
 		if !first {
 			setDeadline(nc.SetReadDeadline, tFirst, reqTimeout)
@@ -370,6 +403,9 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			h.badRequest(c, &s, tFirst, err)
 			return
 		}
+		if h.rules != nil && !h.tcpContent(c, &s, req) {
+			return
+		}
 		c.req = req
 		_ = nc.SetReadDeadline(time.Time{})
 		d.idle.Store(int64(t.Client))
@@ -383,7 +419,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		f.ctr.bytesOut.Add(s.BytesToClient)
 		s.ActConn = int(e.actconn.Load())
 		s.FeConn = int(f.ctr.cur.Load())
-		e.logSession(f.px, s)
+		if !c.nolog {
+			e.logSession(f.px, s)
+		}
+		c.rules, c.nolog = nil, false
 		if !keep || h.isDraining() {
 			return
 		}
@@ -506,7 +545,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	keep := req.keepAlive && !h.isDraining() && h.mode != haproxycfg.HTTPClose
 	tHead := e.now()
-	s.TR = tHead.Sub(s.Accept.Add(s.Ti))
+	s.TR = tHead.Sub(s.Accept.Add(s.Th + s.Ti))
 	captureRequest(h.f.px, req, s)
 	if req.method == http.MethodConnect {
 		// Tunnels are not relayed: Go's client would take over the
@@ -514,6 +553,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		s.Status, s.TermCause, s.TermState = http.StatusNotImplemented, 'P', stateRequest
 		return h.errorPage(c, s, page501, false)
 	}
+	var rr *ruleRun
+	if h.rules != nil {
+		var done bool
+		if rr, be, done, keep = h.requestRules(c, req, body, s, keep); done {
+			return keep
+		}
+		c.rules = rr
+	}
+	rt := h.routeFor(be)
 	if name := localService(h.f.px, req.method, req.uri); name != "" {
 		return h.serveLocal(c, req, body, s, name, keep)
 	}
@@ -530,7 +578,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		be.ctr.cur.Add(-1)
 		s.BeConn = int(be.ctr.cur.Load())
 	}()
-	a, err := be.acquire(e.killed, balance.Key{Client: s.Client.Addr()}, nil, bt.EffectiveQueue())
+	peekBody(be, c.br, req)
+	key := balance.Key{Client: s.Client.Addr(), Req: req}
+	if req.persist = newPersistence(be, req, e.now()); req.persist != nil {
+		if req.persist.srv != nil {
+			key.Persist = req.persist.srv
+		}
+		defer func() { s.CookieState, s.SetCookieState = req.persist.logStates() }()
+	}
+	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {
 		s.Status = http.StatusServiceUnavailable
@@ -548,9 +604,14 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		return h.errorPage(c, s, page503, keep && drain(body))
 	}
 	srv := a.srv
+	if req.persist != nil {
+		req.persist.chosen = srv
+	}
 	defer func() {
-		s.SrvConn = srv.Conns() - 1
-		be.release(srv)
+		if srv != nil { // nil when a redispatch found no server
+			s.SrvConn = srv.Conns() - 1
+			be.release(srv)
+		}
 	}()
 	s.ServerName = srv.Name()
 	tAssigned := e.now()
@@ -561,7 +622,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	srv.ctr.lastSession.Store(tAssigned.UnixNano())
 
 	if req.upgrade != "" {
-		return h.forwardUpgrade(c, req, s, srv, tAssigned)
+		return h.forwardUpgrade(c, req, s, be, rt, srv, tAssigned)
 	}
 	ctx, cancel := context.WithCancel(e.killed)
 	defer cancel()
@@ -572,7 +633,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
 	algo := compressRequest(h.f.px, be.px, req)
-	target, entry, forget := h.heads.add(req.appendHead(nil, h.extraHeaders(req, s.Client.Addr()), h.mode))
+	extra := extraHeaders(rt.fwd, req, s.Client.Addr())
+	if rt.orig != nil {
+		extra = append(extra, originalTo(rt.orig, s.Frontend.Addr())...)
+	}
+	target, entry, forget := rt.heads.add(req.appendHead(nil, extra, rt.mode))
 	defer forget()
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
@@ -596,7 +661,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		Body:   http.NoBody,
 		// http-server-close and httpclose: a new server connection for
 		// each request, closed after the response.
-		Close: h.mode != haproxycfg.HTTPKeepAlive,
+		Close: rt.mode != haproxycfg.HTTPKeepAlive,
 	}
 	switch {
 	case req.chunked:
@@ -608,16 +673,20 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	var resp *http.Response
 	for attempt := 0; ; attempt++ {
 		tConn, dialErr = time.Time{}, nil
-		resp, err = h.tr.RoundTrip(out)
+		resp, err = rt.tr.RoundTrip(out)
 		if err == nil || dialErr == nil || !tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
 			break
 		}
 		// The connection was refused or timed out: retry after haproxy's
 		// turn-around time, min(timeout connect, 1s), if it was refused.
 		s.Retries++
-		be.ctr.retries.Add(1)
-		srv.ctr.retries.Add(1)
-		if !isTimeout(dialErr) {
+		retryWait, rerr := retryServer(e.killed, be, &srv, req, s, attempt, isTimeout(dialErr))
+		if rerr != nil {
+			s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
+			return h.errorPage(c, s, page503, false)
+		}
+		out.URL.Host = srv.cfg.Address(int(s.Frontend.Port()))
+		if retryWait {
 			wait := time.Second
 			if bt.Connect > 0 && bt.Connect < wait {
 				wait = bt.Connect
@@ -724,6 +793,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		return false
 	}
 	s.TermCause, s.TermState = termNormal, termNormal
+	if rr != nil {
+		rr.logResponse(s)
+	}
 	return keep
 }
 
@@ -747,7 +819,15 @@ func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, kee
 		}
 		return keep
 	}
-	s.BytesToClient = p.htxSize()
+	s.BytesToClient = 0
+	if c.rules != nil {
+		// The http-after-response rules see the proxy's own replies too;
+		// early hints sent count in %B.
+		p = c.rules.afterPage(h, p)
+		s.Status = p.code
+		s.BytesToClient = c.interimBytes()
+	}
+	s.BytesToClient += p.htxSize()
 	if c.req != nil && c.req.method == http.MethodHead {
 		s.BytesToClient -= int64(len(p.body))
 	}
@@ -854,12 +934,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	bw := c.writer()
 	code := resp.StatusCode
 	reason := strings.TrimLeft(strings.TrimPrefix(resp.Status, strconv.Itoa(code)), " ")
-	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(code))
-	bw.WriteByte(' ')
-	bw.WriteString(reason)
-	bw.WriteString("\r\n")
-	size := htxStartLine + int64(len(resp.Proto)+3+len(reason))
+	var size int64
 	bodyless := req.method == http.MethodHead || code/100 == 1 || code == 204 || code == 304
 	chunked := false
 	if !bodyless && resp.ContentLength < 0 {
@@ -878,6 +953,27 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	if !ordered {
 		fields = sortedFields(resp)
 	}
+	var ruled int64 // what the rules changed in the head's %B (counted as received)
+	if c.rules != nil {
+		ruled = headSize(resp.Proto, reason, fields)
+		var denied *errorPage
+		if code, reason, fields, denied = c.rules.responseRules(c.h, code, reason, fields); denied != nil {
+			return c.deniedResponse(*denied, keep, size+ruled, resp.Body)
+		}
+		bodyless = bodyless || c.rules.head
+		ruled -= headSize(resp.Proto, reason, fields)
+	}
+	// The persistence cookie goes in after the rules, as haproxy inserts
+	// it; %B counts it.
+	if req.persist != nil {
+		fields = req.persist.response(code, fields)
+	}
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(code))
+	bw.WriteByte(' ')
+	bw.WriteString(reason)
+	bw.WriteString("\r\n")
+	size += htxStartLine + int64(len(resp.Proto)+3+len(reason))
 	teWritten := false
 	for _, f := range fields {
 		if f.name == "transfer-encoding" {
@@ -905,6 +1001,15 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	}
 	bw.WriteString("\r\n")
 	size += htxEOH
+	if c.rules != nil {
+		// haproxy counts the head as the server sent it, and a body
+		// it does not send to a HEAD turned into another method.
+		size += ruled
+		if c.rules.head && req.method != http.MethodHead {
+			n, _ := io.Copy(io.Discard, resp.Body)
+			size += n
+		}
+	}
 	if bodyless {
 		if err := bw.Flush(); err != nil {
 			return size, &clientWriteError{err}

@@ -278,8 +278,7 @@ func (e *Engine) httpOptions(f *Frontend) (haproxycfg.HTTPConnMode, *haproxycfg.
 // forwardfor's, with the client's address, appended after the client's
 // own (a client-sent X-Forwarded-For is kept, as haproxy keeps it, and the
 // server finds the true address in the last one).
-func (h *h1Frontend) extraHeaders(req *httpRequest, client netip.Addr) []header {
-	fwd := h.fwd
+func extraHeaders(fwd *haproxycfg.ForwardFor, req *httpRequest, client netip.Addr) []header {
 	if fwd == nil || !client.IsValid() {
 		return nil
 	}

@@ -45,10 +45,12 @@ type httpRequest struct {
 	// says "Connection: upgrade" (both are then forwarded; after a 101
 	// the connection becomes a tunnel); "" otherwise.
 	upgrade        string
-	keepAlive      bool // the client allows another request afterwards
-	expectContinue bool // "Expect: 100-continue": the client waits before its body
-	size           int  // bytes of the head, CRLFs included
-	eol            int  // length of the last line's end: 1 (LF) or 2 (CRLF)
+	keepAlive      bool         // the client allows another request afterwards
+	expectContinue bool         // "Expect: 100-continue": the client waits before its body
+	size           int          // bytes of the head, CRLFs included
+	persist        *persistence // cookie persistence (cookie.go); nil without
+	bodyStart      []byte       // the body received with the head, for url_param (lb.go)
+	eol            int          // length of the last line's end: 1 (LF) or 2 (CRLF)
 }
 
 // readRequest reads and checks one request head with the rules of haproxy

@@ -120,8 +120,8 @@ func readResponseHead(br *bufio.Reader) ([]byte, error) {
 // own and, after a 101, relays the tunnel. It returns whether the client
 // connection may serve another request (only when the server refused the
 // upgrade with a final response that allows it).
-func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Session, srv *Server, tAssigned time.Time) bool {
-	e, be := h.e, h.f.backend
+func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Session, be *Backend, rt *route, srv *Server, tAssigned time.Time) bool {
+	e := h.e
 	bt := be.px.Timeouts
 	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
 	sc, err := dialServer(e.killed, d, "tcp", srv.cfg.Address(int(s.Frontend.Port())))
@@ -137,7 +137,11 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	}
 	defer sc.Close()
 	s.Tc = tConn.Sub(tAssigned)
-	head := req.upgradeHead(h.extraHeaders(req, s.Client.Addr()))
+	extra := extraHeaders(rt.fwd, req, s.Client.Addr())
+	if rt.orig != nil {
+		extra = append(extra, originalTo(rt.orig, s.Frontend.Addr())...)
+	}
+	head := req.upgradeHead(extra)
 	setDeadline(sc.SetWriteDeadline, e.now(), bt.Server)
 	if _, err := sc.Write(head); err != nil {
 		s.Status, s.TermCause, s.TermState = http.StatusBadGateway, termServer, 'H'

@@ -145,6 +145,9 @@ func (s *Server) SetWeight(w int) error {
 	if w < 0 || w > 256 {
 		return fmt.Errorf("server %s/%s: weight %d out of range 0..256", s.be.Name(), s.Name(), w)
 	}
+	if w != 0 && w != s.cfg.Weight && s.be.staticLB() {
+		return errStaticWeight
+	}
 	s.weight.Store(int32(w))
 	s.be.statusChanged(s)
 	return nil

@@ -119,7 +119,20 @@ func addrPort(a net.Addr) netip.AddrPort {
 // goroutines finish it then, so that this goroutine, whose stack the dial
 // grew to 8 KiB, does not stay behind for the session's lifetime.
 func (e *Engine) handle(f *Frontend, c net.Conn) {
+	if !e.tcpAccept(f, c) {
+		e.rejectConn(f, c)
+		return
+	}
+	// tcp-request connection rules run before the TLS handshake, as in
+	// haproxy (session rules should run after it: they see no TLS facts).
+	accepted, ok := e.handshakeTCP(f, c)
+	if !ok {
+		return
+	}
 	now := e.now()
+	if !accepted.IsZero() {
+		now = accepted
+	}
 	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
 	defer s.recoverPanic("session")
 	e.mu.Lock()
@@ -141,7 +154,9 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 		Tw:           -1,
 		Tc:           -1,
 		ReqCounter:   e.nextStreamID(),
+		SSL:          tlsOf(c) != nil,
 	}
+	s.log.SSLCipher, s.log.SSLVersion = tlsLogFields(c)
 	// On the session's goroutine, under its recover, once the session is
 	// counted and its log begun (finish undoes and writes them): a panic
 	// while logging the connection ends this session only.
@@ -215,6 +230,10 @@ func (e *Engine) logSession(px *haproxycfg.Proxy, log accesslog.Session) {
 // run assigns a server, connects with retries and starts relaying the
 // data; true when the relay goroutines now own the session and finish it.
 func (s *session) run(log *accesslog.Session, accept time.Time) bool {
+	pending, ok := s.inspect(log)
+	if !ok {
+		return false
+	}
 	e, be := s.e, s.be
 	if be == nil {
 		s.terminate(termServer, stateConnect)
@@ -320,6 +339,14 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 		return false
 	}
 	log.Tc = e.now().Sub(queueExit)
+	if len(pending) > 0 {
+		// What the content rules read goes first.
+		if _, err := conn.Write(pending); err != nil {
+			s.terminate(termServer, stateData)
+			return false
+		}
+		s.count(int64(len(pending)), true)
+	}
 	s.relay()
 	return true
 }
@@ -382,7 +409,11 @@ func (s *session) dial(clientPort uint16) (net.Conn, error) {
 	if addr == "" {
 		addr = s.srv.cfg.Address(int(clientPort))
 	}
-	return dialServer(s.e.killed, &d, "tcp", addr)
+	c, err := dialServer(s.e.killed, &d, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return s.serverTLS(c)
 }
 
 func isTimeout(err error) bool {

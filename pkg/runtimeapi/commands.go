@@ -93,6 +93,7 @@ var commands = []command{
 	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight},
 	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo},
 	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState},
+	{[]string{"show", "ssl", "cert"}, "show ssl cert [<certfile>]", "display the SSL certificates used in memory, or the details of a file", LevelOperator, (*Commands).showSSLCert},
 	{[]string{"show", "stat"}, "show stat", "report counters for each proxy and server", LevelUser, (*Commands).showStat},
 	{[]string{"show", "version"}, "show version", "show version of the current process", LevelUser, func(*Commands, []string) string { return stats.Version + "\n" }},
 }
@@ -354,12 +355,6 @@ func (c *Commands) showStat(args []string) string {
 	return b.String()
 }
 
-// haproxy's check status numbers in `show servers state` (HCHK_STATUS_*).
-var checkStatusNum = map[health.Code]int{
-	health.CodeNone: 1, health.CodeSOCKERR: 5, health.CodeL4OK: 6, health.CodeL4TOUT: 7, health.CodeL4CON: 8,
-	health.CodeL7TOUT: 12, health.CodeL7RSP: 13, health.CodeL7OK: 15, health.CodeL7STS: 17,
-}
-
 func (c *Commands) showServersState(args []string) string {
 	var b strings.Builder
 	name := arg(args, 3)
@@ -398,7 +393,7 @@ func (c *Commands) showServersState(args []string) string {
 			}
 			chkStatus, chkResult, chkHealth, chkState := 1, 0, max(cfg.Rise, 1), 0
 			if snap, ok := c.Source.Checks.Snapshot(s); ok {
-				chkStatus = checkStatusNum[snap.Last.Code]
+				chkStatus = snap.Last.Code.Num()
 				chkHealth = snap.State.Health
 				chkState = 0x06 // CHK_ST_CONFIGURED | CHK_ST_ENABLED
 				if s.AdminState() == proxy.AdminMaint {
@@ -458,6 +453,8 @@ func (c *Commands) showInfo(args []string) string {
 		maxRate = max(maxRate, st.MaxSessionRate)
 	}
 	nbthread := max(src.Config.Global.NbThread, 1)
+	sslCur, sslCum := proxy.SSLConns()
+	ssl := proxy.ReadSSLRates(now)
 	fields := []struct{ k, v string }{
 		{"Name", "HAProxy"}, {"Version", stats.Version}, {"Release_date", stats.ReleaseDate},
 		{"Nbthread", itoa(nbthread)}, {"Nbproc", "1"}, {"Process_num", "1"}, {"Pid", itoa(src.PID)},
@@ -466,13 +463,15 @@ func (c *Commands) showInfo(args []string) string {
 		{"Ulimit-n", itoa(lim.Cur)}, {"Maxsock", itoa(lim.Cur)},
 		{"Maxconn", itoa(src.Engine.MaxConn())}, {"Hard_maxconn", itoa(src.Engine.MaxConn())},
 		{"CurrConns", itoa(src.Engine.ActiveConns())}, {"CumConns", itoa(cum)}, {"CumReq", itoa(cum)},
-		{"MaxSslConns", "0"}, {"CurrSslConns", "0"}, {"CumSslConns", "0"},
+		{"MaxSslConns", "0"}, {"CurrSslConns", itoa(int(sslCur))}, {"CumSslConns", itoa(int(sslCum))},
 		{"Maxpipes", "0"}, {"PipesUsed", "0"}, {"PipesFree", "0"},
 		{"ConnRate", itoa(rate)}, {"ConnRateLimit", "0"}, {"MaxConnRate", itoa(maxRate)},
 		{"SessRate", itoa(rate)}, {"SessRateLimit", "0"}, {"MaxSessRate", itoa(maxRate)},
-		{"SslRate", "0"}, {"SslRateLimit", "0"}, {"MaxSslRate", "0"},
-		{"SslFrontendKeyRate", "0"}, {"SslFrontendMaxKeyRate", "0"}, {"SslFrontendSessionReuse_pct", "0"},
-		{"SslBackendKeyRate", "0"}, {"SslBackendMaxKeyRate", "0"}, {"SslCacheLookups", "0"}, {"SslCacheMisses", "0"},
+		{"SslRate", itoa(int(ssl.Sess))}, {"SslRateLimit", "0"}, {"MaxSslRate", itoa(int(ssl.SessMax))},
+		{"SslFrontendKeyRate", itoa(int(ssl.FeKeys))}, {"SslFrontendMaxKeyRate", itoa(int(ssl.FeKeysMax))},
+		{"SslFrontendSessionReuse_pct", itoa(int(ssl.ReusePct))},
+		{"SslBackendKeyRate", itoa(int(ssl.BeKeys))}, {"SslBackendMaxKeyRate", itoa(int(ssl.BeKeysMax))},
+		{"SslCacheLookups", "0"}, {"SslCacheMisses", "0"},
 		{"CompressBpsIn", "0"}, {"CompressBpsOut", "0"}, {"CompressBpsRateLim", "0"},
 		{"Tasks", itoa(src.Engine.ActiveConns())}, {"Run_queue", "0"}, {"Idle_pct", "100"}, {"node", host},
 		{"Stopping", "0"}, {"Jobs", itoa(src.Engine.ActiveConns() + listeners)}, {"Unstoppable Jobs", "0"},

@@ -626,3 +626,34 @@ func splitLines(data []byte, fn func(line int, text string) error) error {
 	}
 	return nil
 }
+
+// FindStringSubmatchIndex is regexp's, matching byte by byte as
+// MatchString does: the indexes are byte offsets into s.
+func (r *Regex) FindStringSubmatchIndex(s string) []int {
+	if isASCII(s) {
+		return r.re.FindStringSubmatchIndex(s)
+	}
+	l := latin1(s)
+	m := r.re.FindStringSubmatchIndex(l)
+	if m == nil {
+		return nil
+	}
+	// Offsets in l map back to s: every byte >= 0x80 took two bytes in l.
+	back := make([]int, len(l)+1)
+	j := 0
+	for i := 0; i < len(s); i++ {
+		back[j] = i
+		j++
+		if s[i] >= 0x80 {
+			back[j] = i // the second byte of the rune never starts a match
+			j++
+		}
+	}
+	back[j] = len(s)
+	for k, v := range m {
+		if v >= 0 {
+			m[k] = back[v]
+		}
+	}
+	return m
+}

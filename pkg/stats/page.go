@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/health"
 	"hapair/pkg/proxy"
 )
 
@@ -297,17 +298,17 @@ func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends boo
 		b.WriteString(td(u2h(st.Retries)) + td(u2h(st.Redispatches)))
 		status := r.Fields["status"]
 		lastChk := ""
-		if r.Check != nil && r.Check.Last.Code != 0 {
+		if r.Check != nil && r.Check.Last.Code != health.CodeNone {
 			c := r.Check.Last
 			desc := c.Code.Desc()
-			if c.HTTP != 0 {
+			if c.Code.HasData() {
 				desc += fmt.Sprintf(", code: %d", c.HTTP)
 			}
 			if c.Info != "" {
 				desc += ": " + c.Info
 			}
 			code := c.Code.String()
-			if c.HTTP != 0 {
+			if c.Code.HasData() {
 				code += "/" + itoa(c.HTTP) // haproxy's "L7OK/200"
 			}
 			lastChk = tips(fmt.Sprintf(" %s in %dms", code, c.Duration.Milliseconds()), html.EscapeString(desc))

@@ -290,18 +290,36 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 		m["downtime"] = itoa(int64(down / time.Second))
 		if snap.Last.Code != health.CodeNone {
 			m["check_status"] = snap.Last.Code.String()
+			if snap.InProgress {
+				m["check_status"] = "* " + m["check_status"]
+			}
 			m["check_duration"] = itoa(snap.Last.Duration.Milliseconds())
 			m["check_desc"] = snap.Last.Code.Desc()
-			if snap.Last.HTTP != 0 {
+			if snap.Last.Code.HasData() {
 				m["check_code"] = itoa(snap.Last.HTTP)
+				if snap.InProgress && snap.Probe.Type != haproxycfg.CheckExternal {
+					m["check_code"] = "0" // haproxy resets the code when a check starts
+				}
 			}
-			if snap.Last.Info != "" {
+			if snap.Last.Info != "" && !snap.InProgress {
 				m["last_chk"] = snap.Last.Info
 			}
 			m["check_rise"], m["check_fall"], m["check_health"] = itoa(snap.State.Rise), itoa(snap.State.Fall), itoa(snap.State.Health)
 		}
 	}
-	m["status"] = serverStatus(sv, st, snapp)
+	statusSnap := snapp
+	if ref := s.Checks.Tracked(sv); ref != nil {
+		// haproxy's tracked column, and the status computed with the
+		// health of the server at the end of the tracking chain.
+		m["tracked"] = ref.Backend().Name() + "/" + ref.Name()
+		for r := s.Checks.Tracked(ref); r != nil; r = s.Checks.Tracked(r) {
+			ref = r
+		}
+		if snap, ok := s.Checks.Snapshot(ref); ok {
+			statusSnap = &snap
+		}
+	}
+	m["status"] = serverStatus(sv, st, statusSnap)
 	return &Row{Kind: KindServer, Proxy: px, Backend: b, Server: sv, Stats: st, Check: snapp, Fields: m}
 }
 

@@ -6,6 +6,7 @@
 //	go run ./integration/cmd/bench [-out bench] [-d 6s] [-idle 3000] [-idle-max 5000] [-vrrp-window 20s]
 //	go run ./integration/cmd/bench -profile   # gproxy's engine in-process, pprof of (a)-(c): bench/profile.md
 //	go run ./integration/cmd/bench -proto     # relay prototypes (splice, buffered, adaptive): bench/proto.md
+//	go run ./integration/cmd/bench -tls       # TLS termination against haproxy: bench/tls.md
 //
 // Everything runs on loopback 127.77.0.0/24 (nginx, the proxies, wrk). The
 // proxy under test is pinned to CPU 1, nginx, wrk and this program's load
@@ -41,6 +42,7 @@ type options struct {
 	vrrpWindow time.Duration // idle measurement window per VRRP daemon
 	profile    bool
 	proto      bool
+	tls        bool
 }
 
 func main() {
@@ -53,6 +55,7 @@ func main() {
 	flag.DurationVar(&o.vrrpWindow, "vrrp-window", 20*time.Second, "idle CPU/RSS window per VRRP daemon")
 	flag.BoolVar(&o.profile, "profile", false, "instead of the comparison, run gproxy's engine in this process and write CPU profiles of (a)-(c) to <out>/profile.md")
 	flag.BoolVar(&o.proto, "proto", false, "instead of the comparison, measure minimal relay prototypes (splice, buffered, adaptive) in this process; writes <out>/proto.md")
+	flag.BoolVar(&o.tls, "tls", false, "instead of the comparison, measure TLS termination (handshakes, requests over TLS) against haproxy; writes <out>/tls.md")
 	child := flag.String("vrrp-child", "", "internal: run one VRRP daemon measurement inside a private namespace")
 	childN := flag.Int("vrrp-instances", 1, "internal")
 	flag.Parse()
@@ -98,6 +101,8 @@ func main() {
 		err = runProfile(ctx, o)
 	case o.proto:
 		err = runProto(ctx, o)
+	case o.tls:
+		err = runTLS(ctx, o)
 	default:
 		err = run(ctx, o)
 	}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The TLS cases (`bench -tls`, bench/tls.md): both proxies terminate TLS
+// in front of nginx (mode tcp), each alone on the proxy CPU; full
+// handshakes per second with an RSA 2048 and an ECDSA P-256 certificate,
+// resumed handshakes (TLS 1.2 session tickets), keep-alive requests and
+// 1 MiB bodies over TLS (wrk, https).
+
+const (
+	tlsRSAAddr = "127.77.0.2:8443"
+	tlsECAddr  = "127.77.0.2:8444"
+)
+
+const tlsProxyCfg = `# make bench -tls: the same file for haproxy 2.6 and gproxy.
+global
+	maxconn 9000
+	nbthread 1
+
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 300s
+	timeout server 300s
+
+listen rsa
+	bind ` + tlsRSAAddr + ` ssl crt {{DIR}}/tls/rsa.pem
+	server nginx ` + backendAddr + `
+
+listen ecdsa
+	bind ` + tlsECAddr + ` ssl crt {{DIR}}/tls/ecdsa.pem
+	server nginx ` + backendAddr + `
+`
+
+// selfSigned writes a certificate and its key for bench.test.
+func selfSigned(path string, key crypto.Signer) error {
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "bench.test"},
+		DNSNames:     []string{"bench.test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return err
+	}
+	kd, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	b = append(b, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
+	return os.WriteFile(path, b, 0o600)
+}
+
+type tlsCase struct {
+	name, unit string
+	rate       map[string]float64 // proxy -> value
+}
+
+func runTLS(ctx context.Context, o options) error {
+	began := time.Now()
+	dir, err := filepath.Abs(filepath.Join(o.out, "tmp"))
+	if err != nil {
+		return err
+	}
+	e := &env{o: o, dir: dir, bin: dir, result: &results{}}
+	defer e.cleanup()
+	if err := e.prepare(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o700); err != nil {
+		return err
+	}
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	if err := selfSigned(filepath.Join(dir, "tls", "rsa.pem"), rk); err != nil {
+		return err
+	}
+	if err := selfSigned(filepath.Join(dir, "tls", "ecdsa.pem"), ek); err != nil {
+		return err
+	}
+	cfg := filepath.Join(dir, "tls.cfg")
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(tlsProxyCfg, "{{DIR}}", dir)), 0o644); err != nil {
+		return err
+	}
+	cases := []*tlsCase{
+		{name: "full TLS 1.3 handshakes, RSA 2048", unit: "hs/s"},
+		{name: "full TLS 1.3 handshakes, ECDSA P-256", unit: "hs/s"},
+		{name: "resumed TLS 1.2 handshakes (tickets), ECDSA", unit: "hs/s"},
+		{name: "keep-alive 128 B responses over TLS", unit: "req/s"},
+		{name: "1 MiB bodies over TLS", unit: "MB/s"},
+	}
+	for _, c := range cases {
+		c.rate = map[string]float64{}
+	}
+	proxies := []struct {
+		name string
+		env  []string
+		argv []string
+	}{
+		{"haproxy", nil, []string{"haproxy", "-db", "-f", cfg}},
+		{"gproxy", []string{"GOMAXPROCS=1"}, []string{filepath.Join(e.bin, "gproxy"), "-db", "-f", cfg}},
+	}
+	for _, px := range proxies {
+		p, err := startProc(e.dir, px.name+"-tls", cpuProxy, px.env, px.argv...)
+		if err != nil {
+			return err
+		}
+		e.procs = append(e.procs, p)
+		if err := waitTCP(p, tlsECAddr); err != nil {
+			return err
+		}
+		cases[0].rate[px.name] = handshakes(ctx, tlsRSAAddr, o.dur, nil)
+		cases[1].rate[px.name] = handshakes(ctx, tlsECAddr, o.dur, nil)
+		cases[2].rate[px.name] = handshakes(ctx, tlsECAddr, o.dur, tls.NewLRUClientSessionCache(64))
+		w, err := runWrk(ctx, e.dir, o, "https://"+tlsECAddr+smallPath)
+		if err != nil {
+			return err
+		}
+		cases[3].rate[px.name] = w.perSec(w.Requests)
+		w, err = runWrk(ctx, e.dir, o, "https://"+tlsECAddr+bigPath)
+		if err != nil {
+			return err
+		}
+		cases[4].rate[px.name] = w.perSec(w.Bytes) / 1e6
+		if p.exited() {
+			return fmt.Errorf("%s died: %s", px.name, p.logTail())
+		}
+		p.stop()
+		for _, c := range cases {
+			fmt.Printf("%-8s %-45s %10.0f %s\n", px.name, c.name, c.rate[px.name], c.unit)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("# make bench -tls: gproxy vs haproxy 2.6 terminating TLS\n\n")
+	b.WriteString("Written by `go run ./integration/cmd/bench -tls`; one run, ratios from that run.\n")
+	b.WriteString("Both proxies `mode tcp` with `ssl crt` in front of nginx (bench/results.md's setup), nbthread 1 /\n")
+	b.WriteString("GOMAXPROCS=1, pinned to CPU 1; the clients on CPU 0: handshakes are this program's crypto/tls\n")
+	b.WriteString("client with 16 connections at a time, each closed after its handshake (no session cache for\n")
+	b.WriteString("full handshakes; a shared one for resumed); requests are wrk 1 thread, 50 connections, https.\n\n")
+	fmt.Fprintf(&b, "- date: %s; the run took %s\n- load average after: %s\n\n", began.UTC().Format("2006-01-02 15:04 UTC"),
+		time.Since(began).Round(time.Second), strings.TrimSpace(readFile("/proc/loadavg")))
+	b.WriteString("| case | unit | better | haproxy | gproxy | gproxy/haproxy |\n|---|---|---|---|---|---|\n")
+	for _, c := range cases {
+		fmt.Fprintf(&b, "| %s | %s | ↑ | %s | %s | %s |\n", c.name, c.unit, num(c.rate["haproxy"]), num(c.rate["gproxy"]), ratio(c.rate["gproxy"], c.rate["haproxy"]))
+	}
+	return os.WriteFile(filepath.Join(o.out, "tls.md"), []byte(b.String()), 0o644)
+}
+
+// handshakes counts complete handshakes per second over dur, with 16
+// connections at a time; cache set means resumed TLS 1.2 handshakes.
+func handshakes(ctx context.Context, addr string, dur time.Duration, cache tls.ClientSessionCache) float64 {
+	cfg := &tls.Config{InsecureSkipVerify: true, ServerName: "bench.test"}
+	if cache != nil {
+		cfg.ClientSessionCache = cache
+		cfg.MaxVersion = tls.VersionTLS12
+		if c, err := tls.Dial("tcp", addr, cfg); err == nil {
+			c.Close() // fills the cache
+		}
+	}
+	var n atomic.Int64
+	end := time.Now().Add(dur)
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := &net.Dialer{Timeout: 5 * time.Second}
+			for time.Now().Before(end) && ctx.Err() == nil {
+				c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+				if err != nil {
+					continue
+				}
+				if cache == nil || c.ConnectionState().DidResume {
+					n.Add(1)
+				}
+				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / dur.Seconds()
+}

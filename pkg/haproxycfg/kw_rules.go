@@ -1,0 +1,834 @@
+package haproxycfg
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"hapair/pkg/logformat"
+	"hapair/pkg/sample"
+)
+
+// Rule keywords of a proxy: http-request, http-response,
+// http-after-response, redirect, use_backend, use-server, tcp-request,
+// tcp-response, monitor-uri, monitor fail (configuration manual section 4,
+// and "4.3. Actions"). Every rule is compiled here; the proxy engine runs
+// the compiled form.
+
+// ruleError is an error in a rule's arguments, worded as haproxy's
+// action parsers word it; ruleSet prefixes it with the rule's place.
+type ruleError string
+
+// ruleCond compiles the condition words of a rule (args[0] is "if" or
+// "unless"); none gives a nil condition (always true). what names the
+// rule in haproxy's message ("an 'http-request deny'").
+//
+// It is the single place conditions are compiled, so the ACL keyword
+// wiring replaces only this call.
+func (p *parser) ruleCond(args []string) (*sample.Cond, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	if len(args) == 2 && (args[0] == "if" && args[1] == "TRUE" || args[0] == "unless" && args[1] == "FALSE") {
+		return nil, nil // always: no condition to evaluate
+	}
+	return p.parseCond(p.cur.px, args)
+}
+
+// condError is a condition compile error without the package prefix
+// haproxy would not print.
+func condError(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "sample: ")
+	return strings.TrimSuffix(s, ".")
+}
+
+// text compiles a log-format value; one without '%' is used as is.
+func (p *parser) text(s string) (Text, error) {
+	if !strings.Contains(s, "%") {
+		return Text{Raw: s}, nil
+	}
+	f, err := logformat.Parse(s, p.sampleOptions())
+	if err != nil {
+		return Text{}, err
+	}
+	return Text{Raw: s, Format: f}, nil
+}
+
+// httpRuleKeyword parses one http-request, http-response or
+// http-after-response rule.
+func (p *parser) httpRuleKeyword(args []string) {
+	kw := args[0]
+	if p.cur.isDefault && p.cur.name == "" {
+		p.alert(kw, "'%s' not allowed in anonymous 'defaults' section.", kw)
+		return
+	}
+	action := argAt(args, 1)
+	ctx, list := CtxHTTPRequest, httpRequestActionList
+	switch kw {
+	case "http-response":
+		ctx, list = CtxHTTPResponse, httpResponseActionList
+	case "http-after-response":
+		ctx, list = CtxHTTPAfterResponse, httpAfterResponseActionList
+	}
+	norm := action
+	if strings.HasPrefix(action, "track-sc") && len(action) == 9 && strings.ContainsAny(action[8:], "012") {
+		norm = "track-sc(*)"
+	}
+	k, ok := lookup(ctx, norm)
+	if !ok {
+		p.diag(Alert, LocParsingTight, kw, "'%s' expects %s, but got '%s'.", kw, list, action)
+		p.abort = true // haproxy stops reading the file (ERR_ABORT)
+		return
+	}
+	if k.Class != Works {
+		p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s %s'", kw, action))
+		return
+	}
+	if kw == "http-request" && action == "use-service" {
+		p.httpRequest(args)
+		return
+	}
+	if p.cur.finalNoCond[kw] {
+		p.diag(Warning, LocParsingTight, kw, "previous '%s' action is final and has no condition attached, further entries are NOOP.", kw)
+	}
+	r := &Rule{Pos: p.pos()}
+	rest := args[2:]
+	n, rerr := p.ruleArgs(kw, action, r, rest)
+	if rerr != "" {
+		p.alert(kw, "error detected in %s '%s' while parsing '%s %s' rule : %s.", p.proxyTypeName(), p.cur.px.Name, kw, action, rerr)
+		p.abort = true
+		return
+	}
+	rest = rest[n:]
+	if len(rest) > 0 && rest[0] != "if" && rest[0] != "unless" {
+		p.diag(Alert, LocParsingTight, kw, "'%s %s' expects either 'if' or 'unless' followed by a condition but found '%s'.", kw, action, rest[0])
+		p.abort = true
+		return
+	}
+	cond, err := p.ruleCond(rest)
+	if err != nil {
+		p.alert(kw, "error detected while parsing an '%s %s' condition : %s.", kw, action, condError(err))
+		p.abort = true
+		return
+	}
+	r.Cond = cond
+	if p.cur.finalNoCond == nil {
+		p.cur.finalNoCond = map[string]bool{}
+	}
+	p.cur.finalNoCond[kw] = len(rest) == 0 && finalActions[r.Action]
+	if kw == "http-request" {
+		p.misplaced(misplacedHTTPReq, kw)
+	}
+	rs := &p.cur.px.Rules
+	switch kw {
+	case "http-request":
+		rs.HTTPRequest = append(rs.HTTPRequest, r)
+	case "http-response":
+		rs.HTTPResponse = append(rs.HTTPResponse, r)
+	default:
+		rs.HTTPAfterResponse = append(rs.HTTPAfterResponse, r)
+	}
+}
+
+// ruleArgs reads an action's arguments into r; it returns how many words
+// it used, or haproxy's message.
+func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleError) {
+	// exactly counts the action's own words: those before if/unless.
+	own := 0
+	for own < len(rest) && rest[own] != "if" && rest[own] != "unless" {
+		own++
+	}
+	name, _, _ := strings.Cut(action, "(")
+	switch name {
+	case "allow":
+		r.Action = ActAllow
+		return 0, ""
+	case "deny", "tarpit":
+		r.Action = ActDeny
+		if name == "tarpit" {
+			r.Action = ActTarpit
+		}
+		return p.denyArgs(kw, r, rest)
+	case "auth":
+		r.Action = ActAuth
+		if len(rest) > 0 && rest[0] == "realm" {
+			if len(rest) < 2 {
+				return 0, "missing realm value.\n"
+			}
+			r.Realm = rest[1]
+			return 2, ""
+		}
+		return 0, ""
+	case "redirect":
+		r.Action = ActRedirect
+		rd, n, err := p.redirectArgs(rest)
+		r.Redirect = rd
+		return n, err
+	case "return":
+		r.Action = ActReturn
+		ret, n, err := p.returnArgs(rest)
+		r.Return = ret
+		return n, err
+	case "set-header", "add-header", "early-hint":
+		r.Action = map[string]Action{"set-header": ActSetHeader, "add-header": ActAddHeader, "early-hint": ActEarlyHint}[name]
+		if own < 2 {
+			return 0, "expects exactly 2 arguments"
+		}
+		r.Name = rest[0]
+		v, err := p.text(rest[1])
+		if err != nil {
+			return 0, ruleError(condError(err))
+		}
+		r.Value = v
+		return 2, ""
+	case "del-header":
+		r.Action = ActDelHeader
+		if own < 1 {
+			return 0, "expects at least 1 argument"
+		}
+		r.Name = rest[0]
+		if own >= 3 && rest[1] == "-m" {
+			switch rest[2] {
+			case "str":
+				r.Match = MatchStr
+			case "beg":
+				r.Match = MatchBeg
+			case "end":
+				r.Match = MatchEnd
+			case "sub":
+				r.Match = MatchSub
+			case "reg":
+				re, err := sample.CompileRegex(rest[0], false)
+				if err != nil {
+					return 0, ruleError(err.Error())
+				}
+				r.Match, r.NameRe = MatchReg, re
+			default:
+				return 0, ruleError(fmt.Sprintf("-m with unsupported matching method '%s'", rest[2]))
+			}
+			return 3, ""
+		}
+		if own >= 2 && rest[1] == "-m" {
+			return 0, "-m with unsupported matching method ''"
+		}
+		return 1, ""
+	case "replace-header", "replace-value":
+		r.Action = ActReplaceHeader
+		if name == "replace-value" {
+			r.Action = ActReplaceValue
+		}
+		if own < 3 {
+			return 0, "expects exactly 3 arguments"
+		}
+		re, err := sample.CompileRegex(rest[1], false)
+		if err != nil {
+			return 0, ruleError(err.Error())
+		}
+		// haproxy's replacement refers to groups as \1; Go's as ${1}.
+		v, terr := p.text(rest[2])
+		if terr != nil {
+			return 0, ruleError(condError(terr))
+		}
+		r.Name, r.Regex, r.Value = rest[0], re, v
+		return 3, ""
+	case "replace-path", "replace-pathq", "replace-uri":
+		r.Action = map[string]Action{"replace-path": ActReplacePath, "replace-pathq": ActReplacePathQ, "replace-uri": ActReplaceURI}[name]
+		if own < 2 {
+			return 0, "expects exactly 2 arguments <match-regex> and <replace-format>"
+		}
+		re, err := sample.CompileRegex(rest[0], false)
+		if err != nil {
+			return 0, ruleError("failed to parse the regex : " + err.Error())
+		}
+		v, terr := p.text(rest[1])
+		if terr != nil {
+			return 0, ruleError(condError(terr))
+		}
+		r.Regex, r.Value = re, v
+		return 2, ""
+	case "set-path", "set-pathq", "set-query", "set-uri", "set-method":
+		r.Action = map[string]Action{"set-path": ActSetPath, "set-pathq": ActSetPathQ,
+			"set-query": ActSetQuery, "set-uri": ActSetURI, "set-method": ActSetMethod}[name]
+		if own < 1 {
+			return 0, "expects exactly 1 argument <format>"
+		}
+		v, err := p.text(rest[0])
+		if err != nil {
+			return 0, ruleError(condError(err))
+		}
+		r.Value = v
+		return 1, ""
+	case "set-status":
+		r.Action = ActSetStatus
+		if own < 1 {
+			return 0, "expects 1 argument: <status>; or 3 arguments: <status> reason <fmt>"
+		}
+		code, err := strconv.Atoi(rest[0])
+		if err != nil || code < 100 || code > 999 {
+			return 0, "expects an integer status code between 100 and 999"
+		}
+		r.Status = code
+		if own >= 3 && rest[1] == "reason" {
+			r.Reason = rest[2]
+			return 3, ""
+		}
+		return 1, ""
+	case "set-var", "unset-var":
+		r.Action = ActSetVar
+		if name == "unset-var" {
+			r.Action = ActUnsetVar
+		}
+		v, ok := strings.CutPrefix(action, name+"(")
+		v, ok2 := strings.CutSuffix(v, ")")
+		if !ok || !ok2 || v == "" {
+			return 0, ruleError(fmt.Sprintf("invalid variable '%s'. Expects '%s(<var-name>)'", action, name))
+		}
+		vname, flags, _ := strings.Cut(v, ",")
+		if flags != "" {
+			return 0, ruleError(fmt.Sprintf("conditions on the variable ('%s') are not implemented by gproxy", flags))
+		}
+		scope, _, _ := strings.Cut(vname, ".")
+		switch scope {
+		case "proc", "sess", "txn", "req", "res":
+		default:
+			return 0, ruleError(fmt.Sprintf("invalid variable name '%s'. A variable name must be start by its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'", vname))
+		}
+		r.Name = vname
+		if r.Action == ActUnsetVar {
+			return 0, ""
+		}
+		return p.exprArg(r, rest, own)
+	case "set-src":
+		r.Action = ActSetSrc
+		return p.exprArg(r, rest, own)
+	}
+	return 0, ruleError(fmt.Sprintf("'%s' is not implemented by gproxy", action))
+}
+
+// exprArg reads the sample expression of set-var and set-src.
+func (p *parser) exprArg(r *Rule, rest []string, own int) (int, ruleError) {
+	if own < 1 {
+		return 0, "missing fetch method"
+	}
+	e, err := sample.ParseExpr(rest[0], p.sampleOptions())
+	if err != nil {
+		return 0, ruleError(condError(err))
+	}
+	r.Expr = e
+	return 1, ""
+}
+
+// denyArgs reads deny's and tarpit's `deny_status N` (or `status N`).
+func (p *parser) denyArgs(kw string, r *Rule, rest []string) (int, ruleError) {
+	n := 0
+	for n < len(rest) {
+		switch rest[n] {
+		case "deny_status", "status":
+			if n+1 >= len(rest) {
+				return 0, "'status' expects <status_code> as argument"
+			}
+			code, err := strconv.Atoi(rest[n+1])
+			if err != nil || code < 200 || code > 599 {
+				return 0, ruleError(fmt.Sprintf("Unexpected status code '%s'", rest[n+1]))
+			}
+			if !errorStatuses[code] {
+				return 0, ruleError(fmt.Sprintf("status code '%d' not handled by default with 'default-errorfiles' argument.", code))
+			}
+			r.Status = code
+			n += 2
+		case "content-type", "string", "lf-string", "file", "lf-file", "hdr":
+			// A reply of its own, as `return` builds one.
+			status := r.Status
+			if status == 0 {
+				status = http.StatusForbidden
+				if r.Action == ActTarpit {
+					status = http.StatusInternalServerError
+				}
+			}
+			ret, m, err := p.replyArgs(rest[n:], status)
+			if err != "" {
+				return 0, err
+			}
+			r.Return, r.Status = ret, ret.Status
+			return n + m, ""
+		case "errorfile", "errorfiles", "default-errorfiles":
+			return 0, ruleError(fmt.Sprintf("a reply ('%s') on '%s' is not implemented by gproxy", rest[n], kw))
+		default:
+			return n, ""
+		}
+	}
+	return n, ""
+}
+
+var redirectCodes = map[int]bool{301: true, 302: true, 303: true, 307: true, 308: true}
+
+// redirectArgs reads a redirect rule's words (the `redirect` keyword's
+// and http-request redirect's), up to if/unless.
+func (p *parser) redirectArgs(rest []string) (*Redirect, int, ruleError) {
+	rd := &Redirect{Code: 302}
+	typed := false
+	n := 0
+	for n < len(rest) {
+		w := rest[n]
+		switch w {
+		case "if", "unless":
+			if !typed {
+				return nil, 0, "redirection type expected ('prefix', 'location', or 'scheme')"
+			}
+			return rd, n, ""
+		case "location", "prefix", "scheme":
+			if n+1 >= len(rest) {
+				return nil, 0, ruleError(fmt.Sprintf("missing argument for '%s'", w))
+			}
+			rd.Type = map[string]RedirectType{"location": RedirectLocation, "prefix": RedirectPrefix, "scheme": RedirectScheme}[w]
+			v, err := p.text(rest[n+1])
+			if err != nil {
+				return nil, 0, ruleError(condError(err))
+			}
+			rd.Value, typed = v, true
+			n += 2
+		case "code":
+			if n+1 >= len(rest) {
+				return nil, 0, ruleError(fmt.Sprintf("missing argument for '%s'", w))
+			}
+			c, _ := strconv.Atoi(rest[n+1])
+			if !redirectCodes[c] {
+				return nil, 0, ruleError(fmt.Sprintf("'%s': unsupported HTTP code '%s' (must be one of 301, 302, 303, 307 or 308)", w, rest[n+1]))
+			}
+			rd.Code = c
+			n += 2
+		case "set-cookie", "clear-cookie":
+			if n+1 >= len(rest) {
+				return nil, 0, ruleError(fmt.Sprintf("missing argument for '%s'", w))
+			}
+			if w == "set-cookie" {
+				rd.SetCookie = rest[n+1]
+			} else {
+				rd.ClearCookie = rest[n+1]
+			}
+			n += 2
+		case "drop-query":
+			rd.DropQuery = true
+			n++
+		case "append-slash":
+			rd.AppendSlash = true
+			n++
+		case "ignore-empty":
+			return nil, 0, "'ignore-empty' is not implemented by gproxy"
+		default:
+			return nil, 0, ruleError(fmt.Sprintf("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '%s')", w))
+		}
+	}
+	if !typed {
+		return nil, 0, "redirection type expected ('prefix', 'location', or 'scheme')"
+	}
+	return rd, n, ""
+}
+
+// returnArgs reads `return`'s words.
+func (p *parser) returnArgs(rest []string) (*Return, int, ruleError) {
+	return p.replyArgs(rest, 200)
+}
+
+// replyArgs reads the words of a reply (return, deny, tarpit) whose
+// status is status unless given.
+func (p *parser) replyArgs(rest []string, status int) (*Return, int, ruleError) {
+	ret := &Return{Status: status}
+	n := 0
+	hasBody := false
+	for n < len(rest) {
+		w := rest[n]
+		val := argAt(rest, n+1)
+		switch w {
+		case "status":
+			if n+1 >= len(rest) {
+				return nil, 0, "'status' expects <status_code> as argument"
+			}
+			c, err := strconv.Atoi(val)
+			if err != nil || c < 200 || c > 599 {
+				return nil, 0, ruleError(fmt.Sprintf("Unexpected status code '%s'", val))
+			}
+			ret.Status = c
+		case "content-type":
+			if n+1 >= len(rest) {
+				return nil, 0, "'content-type' expects <type> as argument"
+			}
+			ret.ContentType = val
+		case "string", "lf-string", "file", "lf-file":
+			if n+1 >= len(rest) {
+				arg := "<str>"
+				if strings.HasSuffix(w, "file") {
+					arg = "<file>"
+				}
+				return nil, 0, ruleError(fmt.Sprintf("'%s' expects %s as argument", w, arg))
+			}
+			body := []byte(val)
+			if strings.HasSuffix(w, "file") {
+				if p.readFile != nil {
+					b, err := p.readFile(val)
+					if err != nil {
+						return nil, 0, ruleError(fmt.Sprintf("error opening file '%s'", val))
+					}
+					body = b
+				} else {
+					body = nil
+				}
+			}
+			hasBody = len(body) > 0 || !strings.HasSuffix(w, "file")
+			if strings.HasPrefix(w, "lf-") {
+				t, err := p.text(string(body))
+				if err != nil {
+					return nil, 0, ruleError(condError(err))
+				}
+				ret.BodyFormat = &t
+			} else {
+				ret.Body = body
+			}
+		case "hdr":
+			if n+2 >= len(rest) {
+				return nil, 0, "'hdr' expects <name> and <value> as arguments"
+			}
+			t, err := p.text(rest[n+2])
+			if err != nil {
+				return nil, 0, ruleError(condError(err))
+			}
+			ret.Headers = append(ret.Headers, ReturnHeader{Name: val, Value: t})
+			n++
+		case "errorfile", "errorfiles", "default-errorfiles":
+			return nil, 0, ruleError(fmt.Sprintf("'%s' on 'return' is not implemented by gproxy", w))
+		default:
+			return ret, n, p.checkReturn(ret, hasBody)
+		}
+		n += 2
+	}
+	return ret, n, p.checkReturn(ret, hasBody)
+}
+
+func (p *parser) checkReturn(ret *Return, hasBody bool) ruleError {
+	if hasBody && ret.ContentType == "" {
+		return "a content type must be defined when non-empty payload is configured"
+	}
+	if hasBody && (ret.Status == 204 || ret.Status == 304) {
+		return ruleError(fmt.Sprintf("No body expected for %d responses", ret.Status))
+	}
+	return ""
+}
+
+// redirectKeyword is the `redirect` keyword (section 4.2, "redirect").
+func (p *parser) redirectKeyword(args []string) {
+	if p.notInDefaults("redirect") {
+		return
+	}
+	rd, n, rerr := p.redirectArgs(args[1:])
+	if rerr != "" {
+		p.alert("redirect", "error detected in %s '%s' while parsing redirect rule : %s.", p.proxyTypeName(), p.cur.px.Name, rerr)
+		return
+	}
+	rest := args[1+n:]
+	cond, err := p.ruleCond(rest)
+	if err != nil {
+		p.alert("redirect", "error detected in %s '%s' while parsing redirect rule : error in condition: %s.", p.proxyTypeName(), p.cur.px.Name, condError(err))
+		return
+	}
+	p.misplaced(misplacedRedirect, "redirect")
+	rs := &p.cur.px.Rules
+	rs.Redirects = append(rs.Redirects, &Rule{Action: ActRedirect, Redirect: rd, Cond: cond, Pos: p.pos()})
+}
+
+// useBackend is `use_backend NAME|%[expr] [if|unless COND]`.
+func (p *parser) useBackend(args []string) {
+	kw := args[0]
+	if p.notInDefaults(kw) || !p.needCap(kw, true, "") {
+		return
+	}
+	name := argAt(args, 1)
+	if name == "" {
+		p.alert(kw, "'%s' expects a backend name.", kw)
+		return
+	}
+	ub := UseBackend{Name: name, Pos: p.pos()}
+	if strings.Contains(name, "%[") || strings.Contains(name, "%") && len(name) > 1 {
+		t, err := p.text(name)
+		if err != nil {
+			p.alert(kw, "error detected while parsing switching rule : %s.", condError(err))
+			return
+		}
+		if t.Format != nil {
+			ub.Name, ub.Format = "", &t
+		}
+	}
+	if len(args) > 2 {
+		if args[2] != "if" && args[2] != "unless" {
+			p.alert(kw, "unexpected keyword '%s' after switching rule, only 'if' and 'unless' are allowed.", args[2])
+			return
+		}
+		cond, err := p.ruleCond(args[2:])
+		if err != nil {
+			p.alert(kw, "error detected while parsing switching rule : %s.", condError(err))
+			return
+		}
+		ub.Cond = cond
+	}
+	p.cur.px.UseBackends = append(p.cur.px.UseBackends, ub)
+}
+
+// monitor is `monitor-uri URI` and `monitor fail if|unless COND`.
+func (p *parser) monitor(args []string) {
+	kw := args[0]
+	if !p.needCap(kw, true, "") {
+		return
+	}
+	rs := &p.cur.px.Rules
+	if kw == "monitor-uri" {
+		if argAt(args, 1) == "" {
+			p.alert(kw, "'%s' expects an URI.", kw)
+			return
+		}
+		rs.MonitorURI = args[1]
+		return
+	}
+	if argAt(args, 1) != "fail" {
+		p.alert(kw, "'monitor' expects 'fail'.")
+		return
+	}
+	if w := argAt(args, 2); w != "if" && w != "unless" {
+		p.alert(kw, "'monitor fail' requires either 'if' or 'unless' followed by a condition.")
+		return
+	}
+	cond, err := p.ruleCond(args[2:])
+	if err != nil {
+		p.alert(kw, "error detected while parsing a 'monitor fail' condition : %s.", condError(err))
+		return
+	}
+	p.misplaced(misplacedMonitor, "monitor fail")
+	rs.MonitorFail = append(rs.MonitorFail, cond)
+	rs.MonitorFailPos = append(rs.MonitorFailPos, p.pos())
+}
+
+// tcpRuleKeyword is `tcp-request inspect-delay|connection|session|content`
+// with the accept and reject actions; tcp-response is refused.
+func (p *parser) tcpRuleKeyword(args []string) {
+	kw, sub := args[0], argAt(args, 1)
+	if kw == "tcp-response" {
+		p.ruleKeyword(args)
+		return
+	}
+	k, ok := lookup(CtxTCPRequest, sub)
+	if !ok {
+		p.ruleKeyword(args)
+		return
+	}
+	if k.Class != Works {
+		p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s %s'", kw, sub))
+		return
+	}
+	if p.cur.isDefault && p.cur.name == "" {
+		p.alert(kw, "'%s %s' is not allowed in anonymous 'defaults' sections.", kw, sub)
+		return
+	}
+	rs := &p.cur.px.Rules
+	if sub == "inspect-delay" {
+		tv := parseTime(argAt(args, 2))
+		if tv.Err != timeOK || tv.Trailing != 0 {
+			p.alert(kw, "'%s inspect-delay' expects a positive delay in milliseconds, in %s '%s'", kw, p.proxyTypeName(), p.cur.px.Name)
+			return
+		}
+		rs.InspectDelay = tv.D
+		return
+	}
+	action := argAt(args, 2)
+	var act Action
+	switch action {
+	case "accept":
+		act = ActAccept
+	case "reject":
+		act = ActReject
+	default:
+		if sub == "connection" && action == "" || !knownTCPAction(action) {
+			p.alert(kw, "'%s %s' expects 'accept', 'reject', 'capture', 'expect-proxy', 'expect-netscaler-cip', 'track-sc0' ... 'track-sc2', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop' in %s '%s' (got '%s').\n", kw, sub, p.proxyTypeName(), p.cur.px.Name, action)
+			return
+		}
+		p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("'%s %s %s'", kw, sub, action))
+		return
+	}
+	rest := args[3:]
+	if len(rest) > 0 && rest[0] != "if" && rest[0] != "unless" {
+		p.alert(kw, "'%s %s %s' only accepts 'if' or 'unless', in %s '%s' (got '%s')", kw, sub, action, p.proxyTypeName(), p.cur.px.Name, rest[0])
+		return
+	}
+	cond, err := p.ruleCond(rest)
+	if err != nil {
+		p.alert(kw, "'%s %s %s' : error detected in %s '%s' while parsing '%s' condition : %s", kw, sub, action, p.proxyTypeName(), p.cur.px.Name, rest[0], condError(err))
+		return
+	}
+	r := &TCPRule{Action: act, Cond: cond, Pos: p.pos()}
+	p.misplaced(map[string]misplacedLevel{"connection": misplacedTCPConn, "session": misplacedTCPSess, "content": misplacedTCPCont}[sub], kw)
+	switch {
+	case sub == "connection":
+		rs.TCPConnection = append(rs.TCPConnection, r)
+	case sub == "session":
+		rs.TCPSession = append(rs.TCPSession, r)
+	default:
+		rs.TCPContent = append(rs.TCPContent, r)
+	}
+}
+
+// knownTCPAction reports whether haproxy knows a tcp-request/response
+// action gproxy does not run (refused, not unknown).
+func knownTCPAction(a string) bool {
+	if i := strings.IndexByte(a, '('); i > 0 {
+		a = a[:i]
+	}
+	switch a {
+	case "capture", "expect-proxy", "expect-netscaler-cip", "track-sc0", "track-sc1", "track-sc2",
+		"sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0", "set-var-fmt",
+		"set-var", "unset-var", "set-dst", "set-dst-port", "set-mark", "set-src", "set-src-port",
+		"set-tos", "silent-drop", "close", "do-resolve", "set-log-level", "set-nice", "switch-mode",
+		"use-service", "send-spoe-group", "lua", "attach-srv", "set-priority-class", "set-priority-offset":
+		return true
+	}
+	return strings.HasPrefix(a, "lua.")
+}
+
+// checkRules runs the whole-configuration checks of a proxy's rules
+// (haproxy's check_config_validity): a backend has no connection-level
+// rules nor monitor.
+func (p *parser) checkRules(ps *proxyState) {
+	px := ps.px
+	rs := &px.Rules
+	if !px.Kind.HasFrontend() {
+		rs.TCPConnection, rs.TCPSession, rs.MonitorURI, rs.MonitorFail, rs.MonitorFailPos = nil, nil, "", nil, nil
+	}
+}
+
+// tcpModeRules drops the HTTP rules of a mode tcp proxy with haproxy's
+// warnings.
+func (p *parser) tcpModeRules(px *Proxy) {
+	rs := &px.Rules
+	for _, set := range []struct {
+		kw    string
+		rules *[]*Rule
+	}{{"http-request", &rs.HTTPRequest}, {"http-response", &rs.HTTPResponse}, {"http-after-response", &rs.HTTPAfterResponse}} {
+		if len(*set.rules) > 0 {
+			p.postDiag(Warning, Pos{}, set.kw, "'%s' rules ignored for %s '%s' as they require HTTP mode.", set.kw, typeStr(px.Kind), px.Name)
+			*set.rules = nil
+		}
+	}
+	if len(rs.Redirects) > 0 {
+		p.postDiag(Warning, Pos{}, "redirect", "'redirect' rules ignored for %s '%s' as they require HTTP mode.", typeStr(px.Kind), px.Name)
+		rs.Redirects = nil
+	}
+}
+
+// finalActions end a rule set: a later rule after one without a
+// condition never runs (haproxy's ACT_FLAG_FINAL).
+var finalActions = map[Action]bool{
+	ActAllow: true, ActDeny: true, ActTarpit: true, ActAuth: true, ActRedirect: true,
+	ActReturn: true, ActAccept: true, ActReject: true,
+}
+
+// misplacedLevel is where a rule runs in haproxy's order; a rule written
+// after one that runs later gets a warning.
+type misplacedLevel int
+
+const (
+	misplacedRedirect misplacedLevel = iota
+	misplacedHTTPReq
+	misplacedMonitor
+	misplacedTCPCont
+	misplacedTCPSess
+	misplacedTCPConn
+)
+
+// misplaced warns, as haproxy's warnif_misplaced_* do, when a rule
+// follows one of a set that runs after it: the first such set is named.
+func (p *parser) misplaced(level misplacedLevel, arg string) {
+	px := p.cur.px
+	rs := &px.Rules
+	later := []struct {
+		from  misplacedLevel
+		name  string
+		after bool
+	}{
+		{misplacedTCPConn, "a 'tcp-request session'", len(rs.TCPSession) > 0},
+		{misplacedTCPSess, "a 'tcp-request content'", len(rs.TCPContent) > 0},
+		{misplacedTCPCont, "a 'monitor fail'", len(rs.MonitorFail) > 0},
+		{misplacedMonitor, "an 'http-request'", len(rs.HTTPRequest) > 0},
+		{misplacedHTTPReq, "a 'redirect'", len(rs.Redirects) > 0},
+		{misplacedRedirect, "a 'use_backend'", len(px.UseBackends) > 0},
+	}
+	for _, l := range later {
+		if level >= l.from && l.after {
+			p.warn(arg, "a '%s' rule placed after %s rule will still be processed before.", arg, l.name)
+			return
+		}
+	}
+}
+
+// originalTo is `option originalto [except NETWORK] [header NAME]`
+// (section 4.2, "option originalto").
+func (p *parser) originalTo(args []string) {
+	ot := &OriginalTo{Pos: p.pos()}
+	for i := 2; i < len(args); i++ {
+		switch args[i] {
+		case "except":
+			i++
+			pfx, ok := netOrAddr(argAt(args, i))
+			if !ok {
+				p.alert("option", "'option originalto except' expects <address>[/mask] as argument.")
+				return
+			}
+			ot.Except = pfx
+		case "header":
+			i++
+			if argAt(args, i) == "" {
+				p.alert("option", "'option originalto header' expects <header_name> as argument.")
+				return
+			}
+			ot.Header = args[i]
+		default:
+			p.alert("option", "'option originalto' only supports optional values: 'except' and 'header'.")
+			return
+		}
+	}
+	p.cur.px.HTTP.OriginalTo = ot
+}
+
+// inheritRules applies haproxy 2.6's limits on a defaults section that
+// defines TCP/HTTP rules: neither a defaults nor a listen section may use
+// it, nor both frontends and backends, and a backend may not take its
+// tcp-request connection or session rules. false stops the file, as
+// haproxy's ERR_ABORT.
+func (p *parser) inheritRules(kw string, base *proxyState) bool {
+	rs := &base.px.Rules
+	if len(rs.HTTPRequest) == 0 && len(rs.HTTPResponse) == 0 && len(rs.HTTPAfterResponse) == 0 &&
+		len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 && len(rs.TCPContent) == 0 {
+		return true
+	}
+	at := base.px.Pos
+	fail := func(format string, a ...any) bool {
+		p.diag(Alert, LocParsingTight, kw, format, a...)
+		p.abort = true
+		return false
+	}
+	switch kw {
+	case "defaults":
+		return fail("a defaults section cannot inherit from a defaults section defining TCP/HTTP rules (defaults section at %s:%d).", at.File, at.Line)
+	case "listen":
+		return fail("a listen section cannot inherit from a defaults section defining TCP/HTTP rules.")
+	}
+	k := KindFrontend
+	if kw == "backend" {
+		k = KindBackend
+	}
+	switch {
+	case base.rulesUsers != nil && *base.rulesUsers != k:
+		return fail("frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at %s:%d).", at.File, at.Line)
+	case k == KindBackend && (len(rs.TCPConnection) > 0 || len(rs.TCPSession) > 0):
+		return fail("a backend section cannot inherit from a defaults section defining 'tcp-request connection' or 'tcp-request session' rules (defaults section at %s:%d).", at.File, at.Line)
+	}
+	base.rulesUsers = &k
+	return true
+}

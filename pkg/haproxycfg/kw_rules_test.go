@@ -1,0 +1,96 @@
+package haproxycfg
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// ruleErrorLines are rule lines haproxy 2.6 refuses, each alone in a
+// frontend; TestRuleMessagesMatchHaproxy runs them through haproxy -c
+// and the parser and wants the same alerts.
+var ruleErrorLines = []string{
+	"http-request deny deny_status 999",
+	"http-request deny deny_status",
+	"http-request deny foo",
+	"http-request set-header X",
+	"http-request add-header X a b",
+	"http-request del-header",
+	"http-request replace-header X",
+	"http-request redirect",
+	"http-request redirect foo /x",
+	"http-request redirect location",
+	"http-request redirect location /x code 300",
+	"http-request return status 999",
+	"http-request return string hello",
+	"http-request return status 204 content-type text/plain string hello",
+	"http-request return status 100",
+	"http-request return foo",
+	"http-request return file /nonexistent/file",
+	"http-request auth realm",
+	"http-request set-path",
+	"http-request set-var(txn.x)",
+	"http-request set-var(foo) str(a)",
+	"http-request unset-var(txn.x) foo",
+	"http-request set-method",
+	"http-request set-src",
+	"http-request del-header X -m foo",
+	"http-request deny deny_status 301",
+	"http-response set-status",
+	"http-response set-status 99",
+	"http-response set-status 200 reason OK extra",
+	"http-after-response deny",
+	"redirect",
+	"redirect location",
+	"redirect location /x code 999",
+	"monitor-uri",
+	"monitor fail",
+	"tcp-request connection",
+	"tcp-request connection foo",
+	"tcp-request content accept foo",
+	"tcp-request inspect-delay",
+	"use_backend",
+	"use_backend be foo",
+}
+
+func TestRuleMessagesMatchHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Fatalf("reference haproxy not installed (%v): apt-get install haproxy", err)
+	}
+	dir := t.TempDir()
+	pid := regexp.MustCompile(`\(\d+\) :`)
+	for i, line := range ruleErrorLines {
+		src := "defaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n" +
+			"frontend fe\n    bind 127.0.0.1:1\n    " + line + "\n    default_backend be\nbackend be\n    server s 127.0.0.1:2\n"
+		name := filepath.Join(dir, "r.cfg")
+		if err := os.WriteFile(name, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := exec.Command(haproxyBin, "-c", "-f", name).CombinedOutput()
+		var want []string
+		for _, l := range strings.Split(pid.ReplaceAllString(string(out), "(1) :"), "\n") {
+			// "Fatal errors found" is the daemon's summary, not the parser's.
+			if (strings.HasPrefix(l, "[ALERT]") || strings.HasPrefix(l, "[WARNING]")) && !strings.Contains(l, "Fatal errors found") {
+				want = append(want, l)
+			}
+		}
+		_, diags, err := ParseFiles([]string{name}, ParseOptions{})
+		var got []string
+		for _, d := range diags {
+			for _, l := range strings.Split(d.FormatWithPID(1), "\n") {
+				if strings.HasPrefix(l, "[") {
+					got = append(got, l)
+				}
+			}
+		}
+		if err == nil {
+			t.Errorf("%d %q: the parse succeeds", i, line)
+		}
+		if strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Errorf("%q:\nhaproxy:\n%s\ngproxy:\n%s", line, strings.Join(want, "\n"), strings.Join(got, "\n"))
+		}
+	}
+}

@@ -1,0 +1,791 @@
+package haproxycfg
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"hapair/pkg/tlsconf"
+)
+
+// TLS keywords: the global ssl-default-* and *-base settings, the TLS
+// options of bind lines and of server/default-server lines (configuration
+// manual sections 3.1, 5.1, 5.2). Values are resolved here, with
+// file:line, by package tlsconf; what crypto/tls cannot do is named.
+
+// tlsText is a setting's text and where it was read.
+type tlsText struct {
+	val string
+	pos Pos
+	set bool
+}
+
+// tlsGlobal is the parser's copy of the global TLS defaults.
+type tlsGlobal struct {
+	crtBase, caBase                    string
+	bindCiphers, bindSuites, bindCurve tlsText
+	srvCiphers, srvSuites, srvCurves   tlsText
+	bindOpts, srvOpts                  []string
+	bindOptsPos, srvOptsPos            Pos
+	serverVerifyNone                   bool
+	dhParams                           bool // tune.ssl.default-dh-param or ssl-dh-param-file given
+}
+
+// sslOpts are the TLS options of one bind or server line before
+// resolution (server options are inherited from default-server).
+type sslOpts struct {
+	ssl, checkSSL             bool
+	crts                      []string
+	crtList                   []bool // crts[i] is a crt-list file
+	caFile, crlFile           string
+	verify                    string
+	alpn                      []string
+	alpnSet                   bool
+	minVer, maxVer            string
+	no                        [5]bool // SSLv3, TLSv1.0 ... TLSv1.3
+	force                     string
+	ciphers, suites, curves   tlsText
+	strictSNI, noTickets      bool
+	sni, checkSNI, verifyHost string
+	noReuse                   bool
+	seen                      bool
+}
+
+var versionOrder = []string{"SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
+
+// globalTLS handles the global TLS keywords; false when kw is not one.
+func (p *parser) globalTLS(args []string) bool {
+	g := &p.tls
+	kw := args[0]
+	one := func() (string, bool) {
+		if len(args) < 2 || args[1] == "" {
+			p.alert(kw, "'%s' expects a string as an argument.", kw)
+			return "", false
+		}
+		if p.tooMany(args, 1) {
+			return "", false
+		}
+		return args[1], true
+	}
+	text := func(dst *tlsText) {
+		if v, ok := one(); ok {
+			*dst = tlsText{val: v, pos: p.pos(), set: true}
+			// Checked here so a typo is caught by -c even with no ssl bind.
+			p.checkTLSText(kw, *dst, true)
+		}
+	}
+	switch kw {
+	case "crt-base", "ca-base":
+		v, ok := one()
+		if !ok {
+			return true
+		}
+		if kw == "crt-base" {
+			if g.crtBase != "" {
+				p.alert(kw, "'%s' already specified.", kw)
+				return true
+			}
+			g.crtBase = v
+		} else {
+			if g.caBase != "" {
+				p.alert(kw, "'%s' already specified.", kw)
+				return true
+			}
+			g.caBase = v
+		}
+	case "ssl-default-bind-ciphers":
+		text(&g.bindCiphers)
+	case "ssl-default-bind-ciphersuites":
+		text(&g.bindSuites)
+	case "ssl-default-bind-curves":
+		text(&g.bindCurve)
+	case "ssl-default-server-ciphers":
+		text(&g.srvCiphers)
+	case "ssl-default-server-ciphersuites":
+		text(&g.srvSuites)
+	case "ssl-default-bind-options", "ssl-default-server-options":
+		var o sslOpts
+		for i := 1; i < len(args); i++ {
+			n, ok := p.sslVersionOpt(&o, args, i, kw, "")
+			if !ok {
+				return true
+			}
+			if n < 0 {
+				switch args[i] {
+				case "no-tls-tickets":
+				case "prefer-client-ciphers":
+					// crypto/tls picks by its own preference (or the
+					// client's for ChaCha20): not the same as OpenSSL's.
+					p.refuseForm(grpTLS, LocParsing, kw, "", fmt.Sprintf("'%s' option 'prefer-client-ciphers'", kw))
+					return true
+				default:
+					p.alert(kw, "unknown '%s' option '%s'.", kw, args[i])
+					return true
+				}
+				n = 0
+			}
+			i += n
+		}
+		if kw == "ssl-default-bind-options" {
+			g.bindOpts, g.bindOptsPos = append([]string(nil), args[1:]...), p.pos()
+		} else {
+			g.srvOpts, g.srvOptsPos = append([]string(nil), args[1:]...), p.pos()
+		}
+	case "ssl-server-verify":
+		v, ok := one()
+		if !ok {
+			return true
+		}
+		switch v {
+		case "none":
+			g.serverVerifyNone = true
+		case "required":
+			g.serverVerifyNone = false
+		default:
+			p.alert(kw, "'%s' expects 'none' or 'required' as argument.", kw)
+		}
+	case "tune.ssl.default-dh-param", "ssl-dh-param-file":
+		g.dhParams = true
+		// Accepted: haproxy's DHE key size / parameters. crypto/tls has
+		// no DHE, so gproxy never offers a DHE cipher (a cipher list
+		// naming DHE ones is narrowed, with a warning at the bind line)
+		// and these have nothing to act on.
+		p.warn(kw, "'%s' is not implemented by gproxy and is ignored: gproxy offers no DHE cipher (crypto/tls implements ECDHE only), so there is no DH parameter to set.", kw)
+	default:
+		return false
+	}
+	return true
+}
+
+// checkTLSText reports what a cipher, suite or curve string cannot be.
+// global is true for the ssl-default-* lines: narrowing is reported
+// where a bind or server uses them, so a global section alone (Debian's
+// default haproxy.cfg) stays warning-free.
+func (p *parser) checkTLSText(kw string, t tlsText, global bool) {
+	switch {
+	case strings.HasSuffix(kw, "ciphers"):
+		if _, err := tlsconf.ParseCipherList(t.val); err != nil {
+			p.alert(kw, "'%s' : %v.", kw, err)
+		}
+	case strings.HasSuffix(kw, "ciphersuites"):
+		if _, err := tlsconf.CheckCipherSuites(t.val, false); err != nil {
+			p.alert(kw, "'%s' : %v.", kw, err)
+		}
+	case strings.HasSuffix(kw, "curves"):
+		if _, _, err := tlsconf.ParseCurves(t.val); err != nil {
+			p.alert(kw, "'%s' : %v.", kw, err)
+		}
+	}
+}
+
+// sslVersionOpt reads a protocol-version option at args[i] into o; n is
+// the number of extra words used, or -1 when args[i] is not one.
+func (p *parser) sslVersionOpt(o *sslOpts, args []string, i int, kw, prefix string) (n int, ok bool) {
+	opt := args[i]
+	switch opt {
+	case "ssl-min-ver", "ssl-max-ver":
+		v := ""
+		if i+1 < len(args) {
+			v = args[i+1]
+		}
+		if _, known := tlsconf.Versions[v]; !known {
+			p.alert(kw, "%s'%s' : missing or invalid value '%s' (expected one of SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3).", prefix, opt, v)
+			return 0, false
+		}
+		if opt == "ssl-min-ver" {
+			o.minVer = v
+		} else {
+			o.maxVer = v
+		}
+		return 1, true
+	}
+	for k, v := range versionOrder {
+		suffix := strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(v, ".", ""), "TLSv1", "tlsv1"))
+		if v == "TLSv1.0" {
+			suffix = "tlsv10"
+		}
+		switch opt {
+		case "no-" + suffix:
+			o.no[k] = true
+			return 0, true
+		case "force-" + suffix:
+			o.force = v
+			return 0, true
+		}
+	}
+	return -1, true
+}
+
+// versions resolves min/max from the options, haproxy's default minimum
+// being TLSv1.2 and the maximum TLSv1.3.
+func (p *parser) versions(o *sslOpts, kw, prefix string) (lo, hi uint16, ok bool) {
+	minI, maxI := 3, 4
+	if o.force != "" {
+		for k, v := range versionOrder {
+			if v == o.force {
+				minI, maxI = k, k
+			}
+		}
+	} else {
+		for k, v := range versionOrder {
+			if v == o.minVer {
+				minI = k
+			}
+			if v == o.maxVer {
+				maxI = k
+			}
+		}
+		if o.minVer == "" && o.maxVer != "" && maxI < minI {
+			minI = 0
+		}
+		for minI <= maxI && o.no[minI] {
+			minI++
+		}
+		for maxI >= minI && o.no[maxI] {
+			maxI--
+		}
+		for k := minI; k <= maxI; k++ {
+			if o.no[k] {
+				p.alert(kw, "%sdisabling %s between %s and %s is not supported by gproxy (crypto/tls takes one contiguous range of versions).", prefix, versionOrder[k], versionOrder[minI], versionOrder[maxI])
+				return 0, 0, false
+			}
+		}
+	}
+	if minI > maxI {
+		p.alert(kw, "%sno SSL/TLS version is enabled (ssl-min-ver above ssl-max-ver, or every version disabled).", prefix)
+		return 0, 0, false
+	}
+	if maxI == 0 {
+		p.alert(kw, "%sSSLv3 only: gproxy (crypto/tls) does not implement SSLv3.", prefix)
+		return 0, 0, false
+	}
+	if minI == 0 {
+		minI = 1 // SSLv3: neither crypto/tls nor Debian's OpenSSL 3 speaks it
+	}
+	return tlsconf.Versions[versionOrder[minI]], tlsconf.Versions[versionOrder[maxI]], true
+}
+
+// bindTLSOption reads a TLS option of a bind line at args[i]: n extra
+// words used, handled false when it is not a TLS option gproxy does,
+// ok false after an alert.
+func (p *parser) bindTLSOption(o *sslOpts, args []string, i int) (n int, handled, ok bool) {
+	opt := args[i]
+	prefix := fmt.Sprintf("'bind %s' : ", args[1])
+	val := ""
+	if i+1 < len(args) {
+		val = args[i+1]
+	}
+	need := func() bool {
+		if val == "" {
+			p.alert("bind", "%s'%s' : missing value.", prefix, opt)
+			return false
+		}
+		return true
+	}
+	if n, ok := p.sslVersionOpt(o, args, i, "bind", prefix); n >= 0 || !ok {
+		o.seen = true
+		return n, true, ok
+	}
+	o.seen = true
+	switch opt {
+	case "ssl":
+		o.ssl = true
+		return 0, true, true
+	case "strict-sni":
+		o.strictSNI = true
+		return 0, true, true
+	case "no-tls-tickets":
+		o.noTickets = true
+		return 0, true, true
+	case "crt", "crt-list":
+		if !need() {
+			return 0, true, false
+		}
+		if opt == "crt-list" {
+			o.crts = append(o.crts, val) // not under crt-base, as haproxy
+		} else {
+			o.crts = append(o.crts, joinBase(p.tls.crtBase, val))
+		}
+		o.crtList = append(o.crtList, opt == "crt-list")
+		return 1, true, true
+	case "ca-file", "crl-file":
+		if !need() {
+			return 0, true, false
+		}
+		if opt == "ca-file" {
+			o.caFile = joinBase(p.tls.caBase, val)
+		} else {
+			o.crlFile = joinBase(p.tls.caBase, val)
+		}
+		return 1, true, true
+	case "verify":
+		switch val {
+		case "none", "optional", "required":
+			o.verify = val
+		default:
+			p.alert("bind", "%s'verify' : unknown verify method '%s', only 'none', 'optional', and 'required' are supported.", prefix, val)
+			return 0, true, false
+		}
+		return 1, true, true
+	case "alpn":
+		if !need() {
+			return 0, true, false
+		}
+		o.alpn, o.alpnSet = strings.Split(val, ","), true
+		return 1, true, true
+	case "ciphers", "ciphersuites", "curves", "ecdhe":
+		if !need() {
+			return 0, true, false
+		}
+		t := tlsText{val: val, pos: p.pos(), set: true}
+		switch opt {
+		case "ciphers":
+			o.ciphers = t
+		case "ciphersuites":
+			o.suites = t
+		default:
+			o.curves = t
+		}
+		return 1, true, true
+	}
+	o.seen = false
+	return 0, false, true
+}
+
+// finishBindTLS resolves a bind line's TLS options into b.TLS.
+func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
+	prefix := fmt.Sprintf("'bind %s' in section '%s' : ", addr, p.sectionName)
+	if !o.ssl {
+		if o.seen {
+			// haproxy accepts them and serves clear text: so does gproxy,
+			// saying so.
+			p.warn("bind", "%sTLS settings without 'ssl' have no effect: the listener is clear text, as in haproxy.", prefix)
+		}
+		return true
+	}
+	g := &p.tls
+	if len(o.crts) == 0 {
+		p.diag(Alert, LocNone, "bind", "Proxy '%s': no SSL certificate specified for bind '%s' at [%s:%d] (use 'crt').", p.cur.px.Name, addr, p.file, p.line)
+		return false
+	}
+	// Global defaults: options first (a bind line's own versions win).
+	var def sslOpts
+	for i := 0; i < len(g.bindOpts); i++ {
+		n, _ := p.sslVersionOpt(&def, g.bindOpts, i, "bind", prefix)
+		if n < 0 {
+			if g.bindOpts[i] == "no-tls-tickets" {
+				def.noTickets = true
+			}
+			n = 0
+		}
+		i += n
+	}
+	if o.minVer == "" && o.maxVer == "" && o.force == "" && o.no == [5]bool{} {
+		o.minVer, o.maxVer, o.force, o.no = def.minVer, def.maxVer, def.force, def.no
+	}
+	o.noTickets = o.noTickets || def.noTickets
+	if !o.ciphers.set {
+		o.ciphers = g.bindCiphers
+	}
+	if !o.suites.set {
+		o.suites = g.bindSuites
+	}
+	if !o.curves.set {
+		o.curves = g.bindCurve
+	}
+	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, Verify: o.verify}
+	var ok bool
+	if set.MinVersion, set.MaxVersion, ok = p.versions(o, "bind", prefix); !ok {
+		return false
+	}
+	for _, proto := range o.alpn {
+		if proto == "h2" {
+			p.refuseForm(grpTLS, LocParsing, "bind", prefix, "'alpn' offering 'h2' (HTTP/2 is not implemented by gproxy yet; 'alpn http/1.1' works)")
+			return false
+		}
+	}
+	if o.verify == "" {
+		set.Verify = "none"
+	}
+	if set.Verify != "none" && o.caFile == "" {
+		p.diag(Alert, LocNone, "bind", "Proxy '%s': verify is enabled but no CA file specified for bind '%s' at [%s:%d].", p.cur.px.Name, addr, p.file, p.line)
+		return false
+	}
+	dh := p.tls.dhParams
+	if p.readFile != nil {
+		fsys := tlsconf.OS{}
+		var certs []*tlsconf.Cert
+		for i, c := range o.crts {
+			if o.crtList[i] {
+				cs, ok := p.loadCrtList(fsys, c, prefix)
+				if !ok {
+					return false
+				}
+				certs = append(certs, cs...)
+				continue
+			}
+			cs, err := tlsconf.LoadPath(fsys, c)
+			if err != nil {
+				p.alert("bind", "%s%s.", prefix, tlsErr(err))
+				return false
+			}
+			certs = append(certs, cs...)
+		}
+		set.Store = tlsconf.NewStore(certs, o.strictSNI)
+		for _, c := range certs {
+			dh = dh || c.DHParams
+		}
+		if o.caFile != "" && set.Verify != "none" {
+			pool, err := tlsconf.LoadCAs(fsys, o.caFile)
+			if err != nil {
+				p.alert("bind", "%s%s.", prefix, tlsErr(err))
+				return false
+			}
+			set.ClientCAs = pool
+		}
+		if o.crlFile != "" {
+			l, err := tlsconf.LoadCRL(fsys, o.crlFile)
+			if err != nil {
+				p.alert("bind", "%s%s.", prefix, tlsErr(err))
+				return false
+			}
+			set.CRLs = l
+		}
+	}
+	if !p.resolveSuites(o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, dh, "bind", prefix) {
+		return false
+	}
+	b.TLS = &BindTLS{Settings: set, Pos: p.pos()}
+	return true
+}
+
+// resolveSuites evaluates the cipher, TLS 1.3 suite and curve strings,
+// warning (with where the string was written) about what crypto/tls
+// cannot offer: the result may be narrower than OpenSSL's, never wider.
+func (p *parser) resolveSuites(o *sslOpts, suites *[]uint16, curves *[]tls.CurveID, minVer *uint16, maxVer uint16, dh bool, kw, prefix string) bool {
+	at := func(t tlsText) string {
+		if t.pos == p.pos() {
+			return ""
+		}
+		return fmt.Sprintf(" (set at %s)", t.pos)
+	}
+	if o.ciphers.set {
+		cl, err := tlsconf.ParseCipherList(o.ciphers.val)
+		if err != nil {
+			p.alert(kw, "%s'ciphers'%s : %v.", prefix, at(o.ciphers), err)
+			return false
+		}
+		if dh && len(cl.DroppedDHE) > 0 {
+			// haproxy has DH parameters and would offer these.
+			cl.Dropped = append(cl.Dropped, cl.DroppedDHE...)
+		}
+		if len(cl.Dropped) > 0 {
+			p.warn(kw, "%s'ciphers'%s : %s not offered: gproxy (crypto/tls) does not implement them (DHE, CCM, CAMELLIA, ARIA, CBC-SHA256/384 and weaker ciphers); the ciphers offered are %s.",
+				prefix, at(o.ciphers), strings.Join(cl.Dropped, ", "), suiteNames(cl.Suites))
+		}
+		*suites = cl.Suites
+	}
+	if o.suites.set {
+		dropped, err := tlsconf.CheckCipherSuites(o.suites.val, maxVer >= tls.VersionTLS13)
+		if err != nil {
+			p.alert(kw, "%s'ciphersuites'%s : %v.", prefix, at(o.suites), err)
+			return false
+		}
+		if len(dropped) > 0 {
+			p.warn(kw, "%s'ciphersuites'%s : %s not offered (crypto/tls does not implement them).", prefix, at(o.suites), strings.Join(dropped, ", "))
+		}
+	}
+	// OpenSSL 3 refuses SSLv3, TLSv1.0 and TLSv1.1 below security
+	// level 0, so haproxy does unless the cipher string lowers it.
+	if *minVer < tls.VersionTLS12 && !strings.Contains(o.ciphers.val, "@SECLEVEL=0") {
+		if maxVer < tls.VersionTLS12 {
+			p.alert(kw, "%sonly TLS versions below TLSv1.2 are enabled, which OpenSSL 3 (haproxy's library) refuses unless 'ciphers' holds '@SECLEVEL=0': every handshake would fail.", prefix)
+			return false
+		}
+		p.warn(kw, "%sTLSv1.0 and TLSv1.1 are refused, as by haproxy with OpenSSL 3 (its security level 1 forbids them; '@SECLEVEL=0' in 'ciphers' allows them).", prefix)
+		*minVer = tls.VersionTLS12
+	}
+	*curves = tlsconf.DefaultCurves
+	if o.curves.set {
+		ids, dropped, err := tlsconf.ParseCurves(o.curves.val)
+		if err != nil {
+			p.alert(kw, "%s'curves'%s : %v.", prefix, at(o.curves), err)
+			return false
+		}
+		if len(dropped) > 0 {
+			p.warn(kw, "%s'curves'%s : %s not offered (crypto/tls does not implement them).", prefix, at(o.curves), strings.Join(dropped, ", "))
+		}
+		*curves = ids
+	}
+	return true
+}
+
+func suiteNames(ids []uint16) string {
+	var n []string
+	for _, id := range ids {
+		n = append(n, tlsconf.SuiteName(id))
+	}
+	return strings.Join(n, ":")
+}
+
+// joinBase prefixes a relative path with crt-base or ca-base.
+func joinBase(base, path string) string {
+	if base == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return base + "/" + path
+}
+
+// serverTLSOption reads a TLS option of a server or default-server line
+// at opts[i] into srv (cloning the TLS settings shared with the
+// default-server template first). n extra words; handled false when
+// opts[i] is not one; ok false after an alert.
+func (p *parser) serverTLSOption(srv *Server, cloned *bool, opts []string, i int, kw, prefix string) (n int, handled, ok bool) {
+	opt := opts[i]
+	switch opt {
+	case "ssl", "no-ssl", "check-ssl", "no-check-ssl", "verify", "verifyhost", "ca-file", "crl-file",
+		"crt", "sni", "check-sni", "alpn", "ciphers", "ciphersuites", "ssl-reuse", "no-ssl-reuse",
+		"tls-tickets", "no-tls-tickets", "ssl-min-ver", "ssl-max-ver":
+		// (no `curves` on server lines in haproxy 2.6)
+	default:
+		if !strings.HasPrefix(opt, "no-sslv") && !strings.HasPrefix(opt, "no-tlsv") && !strings.HasPrefix(opt, "force-") {
+			return 0, false, true
+		}
+	}
+	if !*cloned {
+		t := ServerTLS{}
+		if srv.TLS != nil {
+			t = *srv.TLS
+		}
+		srv.TLS, *cloned = &t, true
+	}
+	o := &srv.TLS.raw
+	if n, ok := p.sslVersionOpt(o, opts, i, kw, prefix); n >= 0 || !ok {
+		return n, true, ok
+	}
+	val := ""
+	if i+1 < len(opts) {
+		val = opts[i+1]
+	}
+	need := func() bool {
+		if val == "" {
+			p.diag(Alert, LocBracket, kw, "%s'%s' expects an argument.", prefix, opt)
+			return false
+		}
+		return true
+	}
+	switch opt {
+	case "ssl":
+		o.ssl = true
+	case "no-ssl":
+		o.ssl = false
+	case "check-ssl":
+		o.checkSSL = true
+	case "no-check-ssl":
+		o.checkSSL = false
+	case "ssl-reuse":
+		o.noReuse = false
+	case "no-ssl-reuse":
+		o.noReuse = true
+	case "tls-tickets":
+		o.noTickets = false
+	case "no-tls-tickets":
+		o.noTickets = true
+	default:
+		if !need() {
+			return 0, true, false
+		}
+		switch opt {
+		case "verify":
+			if val != "none" && val != "required" {
+				p.diag(Alert, LocBracket, kw, "%s'verify' : unknown verify method '%s', only 'none' and 'required' are supported.", prefix, val)
+				return 0, true, false
+			}
+			o.verify = val
+		case "verifyhost":
+			o.verifyHost = val
+		case "ca-file":
+			o.caFile = joinBase(p.tls.caBase, val)
+		case "crl-file":
+			o.crlFile = joinBase(p.tls.caBase, val)
+		case "crt":
+			o.crts = []string{joinBase(p.tls.crtBase, val)}
+		case "sni":
+			o.sni = val
+		case "check-sni":
+			o.checkSNI = val
+		case "alpn":
+			o.alpn, o.alpnSet = strings.Split(val, ","), true
+		case "ciphers":
+			o.ciphers = tlsText{val: val, pos: p.pos(), set: true}
+		case "ciphersuites":
+			o.suites = tlsText{val: val, pos: p.pos(), set: true}
+		}
+		return 1, true, true
+	}
+	return 0, true, true
+}
+
+// finishServerTLS resolves a server line's TLS settings (not for
+// default-server, which only carries them to later servers).
+func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
+	if srv.TLS == nil {
+		return true
+	}
+	o := srv.TLS.raw
+	checks := o.checkSSL || (o.ssl && srv.CheckPort == 0 && srv.CheckAddr == "")
+	if !o.ssl && !checks {
+		srv.TLS = nil
+		return true
+	}
+	g := &p.tls
+	var def sslOpts
+	for i := 0; i < len(g.srvOpts); i++ {
+		n, _ := p.sslVersionOpt(&def, g.srvOpts, i, kw, prefix)
+		if n < 0 {
+			if g.srvOpts[i] == "no-tls-tickets" {
+				def.noTickets = true
+			}
+			n = 0
+		}
+		i += n
+	}
+	if o.minVer == "" && o.maxVer == "" && o.force == "" && o.no == [5]bool{} {
+		o.minVer, o.maxVer, o.force, o.no = def.minVer, def.maxVer, def.force, def.no
+	}
+	o.noTickets = o.noTickets || def.noTickets
+	if !o.ciphers.set {
+		o.ciphers = g.srvCiphers
+	}
+	if !o.suites.set {
+		o.suites = g.srvSuites
+	}
+	if !o.curves.set {
+		o.curves = g.srvCurves
+	}
+	set := tlsconf.Server{ALPN: o.alpn, NoTickets: o.noTickets, Reuse: !o.noReuse, VerifyHost: o.verifyHost}
+	var ok bool
+	if set.MinVersion, set.MaxVersion, ok = p.versions(&o, kw, prefix); !ok {
+		return false
+	}
+	if !p.resolveSuites(&o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, p.tls.dhParams, kw, prefix) {
+		return false
+	}
+	for _, proto := range o.alpn {
+		if proto == "h2" {
+			p.refuseForm(grpTLS, LocBracket, kw, prefix, "'alpn' offering 'h2' to a server (HTTP/2 to servers is not implemented by gproxy yet)")
+			return false
+		}
+	}
+	switch o.verify {
+	case "none":
+	case "required":
+		set.Verify = true
+	default:
+		set.Verify = !g.serverVerifyNone
+	}
+	if set.Verify && o.caFile == "" {
+		if o.verify == "" {
+			p.diag(Alert, LocBracket, kw, "%sverify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", prefix)
+		} else {
+			p.diag(Alert, LocBracket, kw, "%sverify is enabled but no CA file specified.", prefix)
+		}
+		return false
+	}
+	t := srv.TLS
+	t.Traffic, t.Checks, t.CheckSNI = o.ssl, checks, o.checkSNI
+	switch {
+	case o.sni == "":
+	case o.sni == "ssl_fc_sni":
+		t.SNIFromClient = true
+	case strings.HasPrefix(o.sni, "str(") && strings.HasSuffix(o.sni, ")"):
+		t.SNI = o.sni[4 : len(o.sni)-1]
+	default:
+		p.refuseForm(grpRules, LocBracket, kw, prefix, fmt.Sprintf("'sni %s' (only 'str(NAME)' and 'ssl_fc_sni' are implemented)", o.sni))
+		return false
+	}
+	if p.readFile != nil {
+		fsys := tlsconf.OS{}
+		if set.Verify {
+			pool, err := tlsconf.LoadCAs(fsys, o.caFile)
+			if err != nil {
+				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
+				return false
+			}
+			set.RootCAs = pool
+		}
+		if o.crlFile != "" {
+			l, err := tlsconf.LoadCRL(fsys, o.crlFile)
+			if err != nil {
+				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
+				return false
+			}
+			set.CRLs = l
+		}
+		if len(o.crts) > 0 {
+			c, err := tlsconf.LoadFile(fsys, o.crts[0])
+			if err != nil {
+				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
+				return false
+			}
+			set.Cert = c
+		}
+	}
+	t.Settings = set
+	return true
+}
+
+// tlsErr words a file error as haproxy: "MSG : No such file or directory".
+func tlsErr(err error) string {
+	var fe *tlsconf.FileError
+	if errors.As(err, &fe) {
+		return fe.Msg + " : " + errnoText(fe.Err)
+	}
+	return err.Error()
+}
+
+// validateTLS checks what needs the whole proxy: `sni ssl_fc_sni` is done
+// in mode tcp only (the HTTP path pools server connections per server,
+// not per client name, so it would send one client's name for another).
+func (p *parser) validateTLS() {
+	for _, ps := range p.proxies {
+		px := ps.px
+		if px.Mode != ModeHTTP {
+			continue
+		}
+		for _, s := range px.Servers {
+			if s.TLS != nil && s.TLS.SNIFromClient {
+				p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: s.Pos, Keyword: "server", Style: LocBracket,
+					Msg: fmt.Sprintf("'server %s/%s' : 'sni ssl_fc_sni' in mode http is not implemented by gproxy (TLS): use 'sni str(NAME)', or keep haproxy for this configuration.", px.Name, s.Name)})
+			}
+		}
+	}
+}
+
+// loadCrtList loads the certificates of a crt-list file, each with its
+// SNI filters; the certificates' relative paths are under crt-base.
+func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.Cert, bool) {
+	data, err := fsys.ReadFile(path)
+	if err != nil {
+		p.alert("bind", "%s'crt-list' : cannot open file '%s' : %s.", prefix, path, errnoText(err))
+		return nil, false
+	}
+	paths, filters, lines, err := tlsconf.ParseCrtList(data)
+	if err != nil {
+		p.alert("bind", "%scrt-list '%s' %v.", prefix, path, err)
+		return nil, false
+	}
+	var out []*tlsconf.Cert
+	for i, cp := range paths {
+		c, err := tlsconf.LoadFile(fsys, joinBase(p.tls.crtBase, cp))
+		if err != nil {
+			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, lines[i], tlsErr(err))
+			return nil, false
+		}
+		c.Filters = filters[i]
+		out = append(out, c)
+	}
+	return out, true
+}

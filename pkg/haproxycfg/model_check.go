@@ -1,0 +1,117 @@
+package haproxycfg
+
+// The health-check part of the model: what `option httpchk`, `option
+// tcp-check`, the protocol checks (`option redis-check`...) and the
+// `tcp-check` / `http-check` rules ask for (configuration manual, sections
+// 4.2 "option tcp-check", "tcp-check *", "http-check *" and 5.2 "check").
+
+// CheckType is the kind of health check a backend runs: the last `option`
+// naming one wins, as in haproxy.
+type CheckType int
+
+const (
+	CheckConnect  CheckType = iota // no check option: a TCP connection
+	CheckHTTP                      // option httpchk + http-check rules
+	CheckTCP                       // option tcp-check + tcp-check rules
+	CheckRedis                     // option redis-check
+	CheckMySQL                     // option mysql-check
+	CheckPgSQL                     // option pgsql-check
+	CheckLDAP                      // option ldap-check
+	CheckSMTP                      // option smtpchk
+	CheckSSLHello                  // option ssl-hello-chk
+	CheckExternal                  // option external-check
+)
+
+var checkTypeNames = [...]string{"connect", "httpchk", "tcp-check", "redis-check", "mysql-check",
+	"pgsql-check", "ldap-check", "smtpchk", "ssl-hello-chk", "external-check"}
+
+func (t CheckType) String() string {
+	if t >= 0 && int(t) < len(checkTypeNames) {
+		return checkTypeNames[t]
+	}
+	return "unknown"
+}
+
+// MarshalText writes the option name, so JSON dumps read "tcp-check".
+func (t CheckType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// Check is a backend's health-check configuration.
+type Check struct {
+	Type CheckType
+	// Rules are the check's steps as haproxy runs them, completed at the
+	// end of the parse: the `tcp-check` rules for CheckTCP, the
+	// `http-check` rules for CheckHTTP with the request of `option
+	// httpchk` merged in, the implicit connect first and the implicit
+	// `expect status 200-399` last where haproxy adds them. Empty for the
+	// other types, whose steps are fixed by the protocol.
+	Rules []CheckRule
+	// User is the user of mysql-check and pgsql-check ("" = none).
+	User string
+	// MySQLPre41 is `option mysql-check user U pre-41`.
+	MySQLPre41 bool
+	// SMTPHello is the greeting of `option smtpchk` ("HELO localhost").
+	SMTPHello string
+	// Command and Path are `external-check command` and `external-check
+	// path` (the PATH the command runs with; "" = haproxy's empty default).
+	Command, Path string
+}
+
+// RuleAction is what one tcp-check or http-check rule does.
+type RuleAction int
+
+const (
+	RuleConnect RuleAction = iota
+	RuleSend
+	RuleExpect
+)
+
+// CheckRule is one `tcp-check`/`http-check` connect, send or expect.
+type CheckRule struct {
+	Action RuleAction
+	// Step is haproxy's step number in check messages ("at step 4"):
+	// the rule's position among the proxy's rules (comments count), from
+	// 1; 0 for the implicit first connect.
+	Step    int
+	Comment string // the `comment` of the rule, or of a `comment` rule before it
+	Pos     Pos
+
+	// connect
+	Port   int    // 0 = the server's check port
+	Addr   string // "" = the server's check address
+	Linger bool   // close with a FIN: without it, haproxy closes check connections with a reset
+
+	// send: Data is sent as is (tcp-check send, send-binary); HTTP is an
+	// http-check request.
+	Data []byte
+	HTTP *HTTPRequest
+
+	// expect
+	Match   string // string, rstring, binary, rbinary, status, rstatus, hdr, fhdr
+	Inverse bool   // `!`
+	Pattern string // the text or the bytes (binary: decoded)
+	// Statuses are the ranges of `status` (inclusive).
+	Statuses [][2]int
+	Header   *HeaderMatch
+	MinRecv  int    // -1 = not set
+	OnOK     string // `on-success` text
+	OnError  string // `on-error` text
+	// OKStatus, ErrStatus, ToutStatus override the result (L7OK, L7STS...); "" = default.
+	OKStatus, ErrStatus, ToutStatus string
+}
+
+// HTTPRequest is the request of an HTTP check (`option httpchk` and
+// `http-check send`).
+type HTTPRequest struct {
+	Method, URI, Version string // "" = OPTIONS, /, HTTP/1.0
+	Headers              [][2]string
+	Body                 string
+	HasBody              bool
+}
+
+// HeaderMatch is `http-check expect hdr|fhdr name [-m M] NAME [value [-m M] V]`.
+type HeaderMatch struct {
+	Name, NameMatch   string // NameMatch: str, beg, end, sub, reg
+	Value, ValueMatch string // "" Value with ValueMatch "" = any value
+	HasValue          bool
+	Full              bool // fhdr: the whole value, commas included
+}

@@ -1,0 +1,227 @@
+package haproxycfg
+
+import (
+	"time"
+
+	"hapair/pkg/logformat"
+	"hapair/pkg/sample"
+)
+
+// The rule sets of a proxy (configuration manual sections 4.2
+// "http-request", "http-response", "http-after-response", "tcp-request",
+// "tcp-response", "redirect", "use_backend", "use-server", "monitor"), as
+// compiled while parsing: conditions and sample expressions are already
+// sample.Cond and sample.Expr, log-format values are logformat.Format.
+
+// Action is what a rule does.
+type Action int
+
+const (
+	ActAllow         Action = iota + 1 // stop evaluating this rule set, go on
+	ActDeny                            // answer Status (403 by default) and stop
+	ActTarpit                          // hold the client `timeout tarpit`, then answer Status (500)
+	ActAuth                            // answer 401 asking for Basic credentials in Realm
+	ActRedirect                        // answer Redirect
+	ActReturn                          // answer Return
+	ActSetHeader                       // replace every Name field with Value
+	ActAddHeader                       // append a Name field with Value
+	ActDelHeader                       // remove Name fields (Match says how names compare)
+	ActReplaceHeader                   // Regex over each whole Name value, replaced by Value
+	ActReplaceValue                    // Regex over each comma-separated Name value
+	ActSetPath                         // the path part of the URI
+	ActSetPathQ                        // path and query
+	ActSetQuery                        // the query (without '?'); empty removes it
+	ActSetURI                          // the whole URI
+	ActSetMethod                       // the method
+	ActSetVar                          // Var = Expr
+	ActUnsetVar                        // remove Var
+	ActSetSrc                          // the client address fetches see (and forwardfor sends)
+	ActSetStatus                       // response status (and Reason)
+	ActReplacePath                     // Regex over the path, replaced by Value (\N: groups)
+	ActReplacePathQ                    // the same over the path and query
+	ActReplaceURI                      // the same over the whole URI
+	ActEarlyHint                       // add Name: Value to the 103 Early Hints sent before the response
+	ActAccept                          // tcp-request/tcp-response: accept, stop this set
+	ActReject                          // tcp-request/tcp-response: close the connection
+)
+
+var actionNames = map[Action]string{
+	ActAllow: "allow", ActDeny: "deny", ActTarpit: "tarpit", ActAuth: "auth",
+	ActRedirect: "redirect", ActReturn: "return", ActSetHeader: "set-header",
+	ActAddHeader: "add-header", ActDelHeader: "del-header", ActReplaceHeader: "replace-header",
+	ActReplaceValue: "replace-value", ActSetPath: "set-path", ActSetPathQ: "set-pathq",
+	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
+	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
+	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject",
+	ActEarlyHint: "early-hint", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
+}
+
+func (a Action) String() string { return actionNames[a] }
+
+// MarshalText writes the action keyword, so JSON dumps read "deny".
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// Text is a log-format value (a header value, a path, a redirect
+// location): Format is nil when Raw holds no '%' and is used as is.
+type Text struct {
+	Raw    string
+	Format *logformat.Format `json:"-"`
+}
+
+// NameMatch is del-header's `-m` method.
+type NameMatch int
+
+const (
+	MatchStr NameMatch = iota // the whole name, case-insensitive
+	MatchBeg
+	MatchEnd
+	MatchSub
+	MatchReg
+)
+
+// Rule is one http-request, http-response, http-after-response or
+// redirect rule.
+type Rule struct {
+	Action Action
+	Name   string        // header name (set/add/del/replace-header...) or variable (set-var/unset-var)
+	Value  Text          // header value, path, query, URI, method
+	Match  NameMatch     // del-header -m
+	NameRe *sample.Regex `json:"-"` // del-header -m reg
+	Regex  *sample.Regex `json:"-"` // replace-header, replace-value
+	Expr   *sample.Expr  `json:"-"` // set-var, set-src
+	// Status is deny_status (deny, tarpit) or set-status's code; 0 = the
+	// action's default.
+	Status   int
+	Reason   string       // set-status reason
+	Realm    string       // auth; "" = the proxy's name
+	Redirect *Redirect    // redirect
+	Return   *Return      // return
+	Cond     *sample.Cond `json:"-"` // nil: always
+	Pos      Pos
+}
+
+// RedirectType is how a redirect builds its Location.
+type RedirectType int
+
+const (
+	RedirectLocation RedirectType = iota
+	RedirectPrefix
+	RedirectScheme
+)
+
+// Redirect is `redirect location|prefix|scheme VALUE [code N] [drop-query]
+// [append-slash] [set-cookie NAME=VALUE] [clear-cookie NAME=]`.
+type Redirect struct {
+	Type        RedirectType
+	Value       Text
+	Code        int // 301, 302 (default), 303, 307, 308
+	DropQuery   bool
+	AppendSlash bool
+	SetCookie   string // "NAME=VALUE" as given
+	ClearCookie string // "NAME" or "NAME="
+}
+
+// Return is `return [status N] [content-type T] [string|lf-string|file|
+// lf-file X] [hdr NAME VALUE]...`.
+type Return struct {
+	Status      int // default 200
+	ContentType string
+	Body        []byte // string or file content
+	BodyFormat  *Text  // lf-string or lf-file; nil otherwise
+	Headers     []ReturnHeader
+}
+
+// ReturnHeader is one `hdr NAME VALUE` of a return.
+type ReturnHeader struct {
+	Name  string
+	Value Text
+}
+
+// TCPRule is one tcp-request connection|content|session rule: accept or
+// reject, under a condition.
+type TCPRule struct {
+	Action Action       // ActAccept or ActReject
+	Cond   *sample.Cond `json:"-"`
+	Pos    Pos
+}
+
+// Rules are a proxy's rule sets, each in file order (a named defaults
+// section's rules first).
+type Rules struct {
+	HTTPRequest       []*Rule
+	HTTPResponse      []*Rule
+	HTTPAfterResponse []*Rule
+	// Redirects are the `redirect` keyword's rules, run after the
+	// http-request rules.
+	Redirects      []*Rule
+	TCPConnection  []*TCPRule // tcp-request connection
+	TCPSession     []*TCPRule // tcp-request session
+	TCPContent     []*TCPRule // tcp-request content
+	InspectDelay   time.Duration
+	MonitorURI     string
+	MonitorFail    []*sample.Cond `json:"-"` // `monitor fail if|unless`
+	MonitorFailPos []Pos
+}
+
+// Empty reports whether a proxy has no rule at all: the engine then skips
+// building a sample.Txn.
+func (r *Rules) Empty() bool {
+	return len(r.HTTPRequest) == 0 && len(r.HTTPResponse) == 0 && len(r.HTTPAfterResponse) == 0 &&
+		len(r.Redirects) == 0 && len(r.TCPConnection) == 0 && len(r.TCPSession) == 0 &&
+		len(r.TCPContent) == 0 &&
+		r.MonitorURI == "" && len(r.MonitorFail) == 0
+}
+
+// clone copies the rule sets of a defaults section for a proxy using it:
+// the proxy's own rules are appended after them.
+func (r Rules) clone() Rules {
+	c := r
+	c.HTTPRequest = append([]*Rule(nil), r.HTTPRequest...)
+	c.HTTPResponse = append([]*Rule(nil), r.HTTPResponse...)
+	c.HTTPAfterResponse = append([]*Rule(nil), r.HTTPAfterResponse...)
+	c.Redirects = append([]*Rule(nil), r.Redirects...)
+	c.TCPConnection = append([]*TCPRule(nil), r.TCPConnection...)
+	c.TCPSession = append([]*TCPRule(nil), r.TCPSession...)
+	c.TCPContent = append([]*TCPRule(nil), r.TCPContent...)
+	c.MonitorFail = append([]*sample.Cond(nil), r.MonitorFail...)
+	c.MonitorFailPos = append([]Pos(nil), r.MonitorFailPos...)
+	return c
+}
+
+// Userlist is a `userlist` section (section 3.4): users and groups for
+// http_auth() and http_auth_group().
+type Userlist struct {
+	Name  string
+	Users []*User
+	Pos   Pos
+}
+
+// User is `user NAME [password HASH | insecure-password PASS] [groups
+// G,...]`, with the groups that name it through `group G users ...`.
+type User struct {
+	Name     string
+	Password string // crypt(3) hash, or the clear text when Insecure; "" never matches
+	Insecure bool
+	Groups   []string
+	Pos      Pos
+}
+
+// Userlist returns the named userlist, or nil.
+func (c *Config) Userlist(name string) *Userlist {
+	for _, u := range c.Userlists {
+		if u.Name == name {
+			return u
+		}
+	}
+	return nil
+}
+
+// User returns the named user, or nil.
+func (l *Userlist) User(name string) *User {
+	for _, u := range l.Users {
+		if u.Name == name {
+			return u
+		}
+	}
+	return nil
+}

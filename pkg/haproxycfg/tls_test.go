@@ -1,0 +1,106 @@
+package haproxycfg
+
+import (
+	"crypto/tls"
+	"strings"
+	"testing"
+)
+
+const mozillaGlobal = `global
+    ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384
+    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets
+`
+
+// TestTLSSettings: what the TLS lines resolve to, and what gproxy says
+// about what it cannot honour (with file:line, warning when the effect
+// is the same or narrower, alert when it would be wider or wrong).
+func TestTLSSettings(t *testing.T) {
+	cases := []struct {
+		name, src string
+		diag      string // "" = no diagnostic at all
+		alert     bool
+		check     func(t *testing.T, c *Config)
+	}{
+		{name: "Mozilla intermediate without DH parameters: exactly haproxy's set",
+			src: mozillaGlobal + "frontend f\n    bind :443 ssl crt /x.pem\n",
+			check: func(t *testing.T, c *Config) {
+				s := c.Proxies[0].Binds[0].TLS.Settings
+				if len(s.Suites) != 6 || s.MinVersion != tls.VersionTLS12 || s.MaxVersion != tls.VersionTLS13 || !s.NoTickets {
+					t.Errorf("settings %+v", s)
+				}
+			}},
+		{name: "with DH parameters the DHE ciphers are named",
+			src:  mozillaGlobal + "    tune.ssl.default-dh-param 2048\nfrontend f\n    bind :443 ssl crt /x.pem\n",
+			diag: "t.cfg:7] : 'bind :443' in section 'frontend' : 'ciphers' (set at t.cfg:2) : DHE-RSA-AES128-GCM-SHA256, DHE-RSA-AES256-GCM-SHA384 not offered"},
+		{name: "PROFILE=SYSTEM", src: "global\n    ssl-default-bind-ciphers PROFILE=SYSTEM\n", diag: "t.cfg:2] : 'ssl-default-bind-ciphers' : 'PROFILE=SYSTEM'", alert: true},
+		{name: "narrower TLS 1.3 suites", src: "frontend f\n    bind :443 ssl crt /x.pem ciphersuites TLS_AES_256_GCM_SHA384\n",
+			diag: "leaves out TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256", alert: true},
+		{name: "narrower TLS 1.3 suites with TLS 1.3 off", src: "frontend f\n    bind :443 ssl crt /x.pem ciphersuites TLS_AES_256_GCM_SHA384 ssl-max-ver TLSv1.2\n"},
+		{name: "curves without a usable one", src: "frontend f\n    bind :443 ssl crt /x.pem curves X448\n", diag: "no curve of 'X448'", alert: true},
+		{name: "curves partly usable", src: "frontend f\n    bind :443 ssl crt /x.pem curves X448:P-256\n", diag: "'curves' : X448 not offered"},
+		{name: "no-tlsv12 raises the minimum", src: "frontend f\n    bind :443 ssl crt /x.pem no-tlsv12\n",
+			check: func(t *testing.T, c *Config) {
+				if s := c.Proxies[0].Binds[0].TLS.Settings; s.MinVersion != tls.VersionTLS13 {
+					t.Errorf("min %x", s.MinVersion)
+				}
+			}},
+		{name: "a hole in the versions", src: "frontend f\n    bind :443 ssl crt /x.pem ssl-min-ver TLSv1.0 no-tlsv11 ciphers ALL:@SECLEVEL=0\n", diag: "disabling TLSv1.1 between TLSv1.0 and TLSv1.3", alert: true},
+		{name: "TLS 1.0 needs security level 0", src: "frontend f\n    bind :443 ssl crt /x.pem ssl-min-ver TLSv1.0\n", diag: "TLSv1.0 and TLSv1.1 are refused, as by haproxy with OpenSSL 3"},
+		{name: "server verify by default needs a CA", src: "backend b\n    server s 127.0.0.1:443 ssl\n", diag: "verify is enabled by default but no CA file specified", alert: true},
+		{name: "ssl-server-verify none", src: "global\n    ssl-server-verify none\nbackend b\n    server s 127.0.0.1:443 ssl\n",
+			check: func(t *testing.T, c *Config) {
+				s := c.Proxies[0].Servers[0].TLS
+				if s == nil || s.Settings.Verify || !s.Traffic || !s.Checks {
+					t.Errorf("server TLS %+v", s)
+				}
+			}},
+		{name: "default-server carries ssl, no-ssl undoes it", src: "backend b\n    default-server ssl verify none sni str(api.test)\n    server s1 127.0.0.1:443\n    server s2 127.0.0.1:80 no-ssl\n",
+			check: func(t *testing.T, c *Config) {
+				s1, s2 := c.Proxies[0].Servers[0], c.Proxies[0].Servers[1]
+				if s1.TLS == nil || s1.TLS.SNI != "api.test" || s2.TLS != nil {
+					t.Errorf("s1 %+v s2 %+v", s1.TLS, s2.TLS)
+				}
+			}},
+		{name: "check-ssl only", src: "backend b\n    server s 127.0.0.1:80 check check-ssl verify none port 8443\n",
+			check: func(t *testing.T, c *Config) {
+				s := c.Proxies[0].Servers[0].TLS
+				if s == nil || s.Traffic || !s.Checks {
+					t.Errorf("server TLS %+v", s)
+				}
+			}},
+		{name: "alpn h2", src: "frontend f\n    bind :443 ssl crt /x.pem alpn h2,http/1.1\n", diag: "'alpn' offering 'h2'", alert: true},
+		{name: "sni ssl_fc_sni in mode http", src: "backend b\n    mode http\n    server s 127.0.0.1:443 ssl verify none sni ssl_fc_sni\n", diag: "'sni ssl_fc_sni' in mode http", alert: true},
+		{name: "sni expression", src: "backend b\n    mode tcp\n    server s 127.0.0.1:443 ssl verify none sni req.hdr(host)\n", diag: "'sni req.hdr(host)'", alert: true},
+		{name: "no certificate", src: "frontend f\n    bind :443 ssl\n", diag: "no SSL certificate specified for bind ':443' at [t.cfg:2]", alert: true},
+		{name: "prefer-client-ciphers in the defaults", src: "global\n    ssl-default-bind-options no-sslv3 prefer-client-ciphers\n", diag: "option 'prefer-client-ciphers' is not implemented by gproxy", alert: true},
+		{name: "crt-base", src: "global\n    crt-base /etc/ssl/private\nfrontend f\n    bind :443 ssl crt site.pem\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, diags, err := Parse("t.cfg", []byte(c.src), ParseOptions{})
+			var all []string
+			found, alerts := false, false
+			for _, d := range diags {
+				s := d.String()
+				if strings.Contains(s, "missing timeouts") {
+					continue
+				}
+				all = append(all, s)
+				if c.diag != "" && strings.Contains(s, c.diag) {
+					found = true
+				}
+				alerts = alerts || d.Severity == Alert
+			}
+			if c.diag == "" && len(all) != 0 || c.diag != "" && !found {
+				t.Fatalf("want %q, got:\n%s", c.diag, strings.Join(all, "\n"))
+			}
+			if alerts != c.alert || (err != nil) != c.alert {
+				t.Fatalf("alert %v (err %v), want %v:\n%s", alerts, err, c.alert, strings.Join(all, "\n"))
+			}
+			if c.check != nil {
+				c.check(t, cfg)
+			}
+		})
+	}
+}

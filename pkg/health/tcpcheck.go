@@ -1,0 +1,648 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"hapair/pkg/haproxycfg"
+)
+
+// The rule engine of haproxy 2.6's checks (src/tcpcheck.c, tcpcheck_main):
+// every check is a list of connect, send and expect steps, run in order on
+// one connection at a time. Expect steps read what has arrived and wait for
+// more while a match is still possible; consecutive expect steps test the
+// same data. A plain connect check is one implicit connect step.
+
+// Step is one compiled rule.
+type Step struct {
+	haproxycfg.CheckRule
+	// send: build the bytes at run time (the date in ssl-hello-chk).
+	build func(now time.Time) []byte
+	// expect: a protocol's own parser (mysql, ldap), replacing Match.
+	custom func(r *runner, st *Step, last bool) evalResult
+	re     *regexp.Regexp // rstring, rbinary, rstatus
+	hname  *regexp.Regexp // hdr name -m reg
+	hvalue *regexp.Regexp // hdr value -m reg
+	// the protocol checks' log-format messages, as functions of the data
+	onError, onOK func(buf []byte) string
+	code          func(buf []byte) (int, bool) // status-code
+	head          int                          // index of the first expect of this run of expects
+}
+
+type evalResult int
+
+const (
+	evalContinue evalResult = iota
+	evalWait
+	evalStop
+)
+
+// bufSize is haproxy's tune.bufsize: what a check reads at most.
+const bufSize = 16384
+
+type runner struct {
+	p      *Probe
+	conn   net.Conn
+	buf    []byte
+	code   int
+	cur    int // index of the current step; -1 before the first
+	res    Result
+	linger bool // the connect step asked for a FIN rather than a reset
+	tls    bool // the connection runs TLS (check-ssl)
+	expire time.Time
+}
+
+// close ends the connection as haproxy does: with a reset (SO_LINGER 0)
+// unless the connect step has `linger`.
+func (r *runner) close() {
+	if r.conn == nil {
+		return
+	}
+	if tc, ok := r.conn.(*net.TCPConn); ok && !r.linger {
+		_ = tc.SetLinger(0)
+	}
+	r.conn.Close()
+	r.conn = nil
+}
+
+// compile prepares the steps of a rule list.
+func compile(rules []haproxycfg.CheckRule) []Step {
+	steps := make([]Step, len(rules))
+	for i, r := range rules {
+		st := Step{CheckRule: r, head: i}
+		if r.Action == haproxycfg.RuleExpect && i > 0 && rules[i-1].Action == haproxycfg.RuleExpect {
+			st.head = steps[i-1].head
+		}
+		switch r.Match {
+		case "rstring", "rbinary", "rstatus":
+			st.re = regexp.MustCompile(r.Pattern)
+		}
+		if h := r.Header; h != nil {
+			if h.NameMatch == "reg" {
+				st.hname = regexp.MustCompile("(?i)" + h.Name)
+			}
+			if h.ValueMatch == "reg" {
+				st.hvalue = regexp.MustCompile(h.Value)
+			}
+		}
+		steps[i] = st
+	}
+	return steps
+}
+
+func (p *Probe) run(ctx context.Context) Result {
+	r := &runner{p: p, cur: -1}
+	defer r.close()
+	var whole time.Time
+	if p.Whole > 0 {
+		whole = time.Now().Add(p.Whole)
+	}
+	mustRead, last := true, false
+	for i := 0; i < len(p.Steps); {
+		st := &p.Steps[i]
+		r.code = 0
+		switch st.Action {
+		case haproxycfg.RuleConnect:
+			r.cur = i
+			if res, ok := r.connect(ctx, st, whole); !ok {
+				return res
+			}
+			mustRead, last = true, false
+		case haproxycfg.RuleSend:
+			r.cur = i
+			data := st.Data
+			switch {
+			case st.build != nil:
+				data = st.build(time.Now())
+			case st.HTTP != nil:
+				data = httpRequest(st.HTTP)
+			}
+			// haproxy releases the input buffer at each send.
+			r.buf = r.buf[:0]
+			if _, err := r.conn.Write(data); err != nil {
+				return r.connErr(err, false)
+			}
+			mustRead = true
+		case haproxycfg.RuleExpect:
+			r.cur = i
+			if mustRead {
+				res, stop := r.recv(st, &last)
+				if stop {
+					return res
+				}
+				mustRead = false
+			}
+			var ev evalResult
+			if p.Type == haproxycfg.CheckHTTP {
+				ev = r.expectHTTP(st, last)
+			} else {
+				ev = r.expect(st, last)
+			}
+			switch ev {
+			case evalStop:
+				return r.res
+			case evalWait:
+				i, mustRead = st.head, true
+				continue
+			}
+		}
+		i++
+	}
+	return r.success()
+}
+
+// success is the result of a check whose steps all passed, named after
+// the last step run.
+func (r *runner) success() Result {
+	if r.cur < 0 {
+		return withInfo(CodeL7OK, 0, "(tcp-check)")
+	}
+	st := &r.p.Steps[r.cur]
+	switch st.Action {
+	case haproxycfg.RuleExpect:
+		info := ""
+		switch {
+		case st.onOK != nil:
+			info = st.onOK(r.buf)
+		case st.OnOK != "":
+			info = st.OnOK
+		case r.p.Type == haproxycfg.CheckTCP:
+			info = "(tcp-check)"
+		}
+		code := r.code
+		if st.code != nil {
+			if n, ok := st.code(r.buf); ok {
+				code = n
+			}
+		}
+		c := CodeL7OK
+		if st.OKStatus != "" {
+			c = codeByName(st.OKStatus)
+		}
+		return withInfo(c, code, info)
+	case haproxycfg.RuleConnect:
+		if st.Step == 0 {
+			if r.tls {
+				return Result{Code: CodeL6OK}
+			}
+			return Result{Code: CodeL4OK}
+		}
+		return withInfo(CodeL4OK, 0, "(tcp-check)")
+	}
+	return withInfo(CodeL7OK, 0, "(tcp-check)")
+}
+
+func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result, bool) {
+	r.close()
+	r.buf = r.buf[:0]
+	r.linger = st.Linger
+	addr := r.p.Addr
+	if st.Addr != "" || st.Port != 0 {
+		host, port, _ := net.SplitHostPort(addr)
+		if st.Addr != "" {
+			host = st.Addr
+		}
+		if st.Port != 0 {
+			port = strconv.Itoa(st.Port)
+		}
+		addr = net.JoinHostPort(host, port)
+	}
+	cctx, cancel := context.WithTimeout(ctx, r.p.Connect)
+	defer cancel()
+	var d net.Dialer
+	network := "tcp"
+	if sa, ok := haproxycfg.ParseDialToken(addr); ok {
+		network, addr = "unix", sa.UnixName()
+	}
+	c, err := d.DialContext(cctx, network, addr)
+	if err != nil {
+		if isTimeout(err) {
+			return withInfo(CodeL4TOUT, 0, r.stepSuffix()), false
+		}
+		return withInfo(CodeL4CON, 0, errnoText(err)+r.stepSuffix()), false
+	}
+	r.tls = false
+	if st.Step == 0 && r.p.TLS != nil {
+		// check-ssl applies to the implicit connect, as the server's
+		// default check settings do in haproxy.
+		tc, res, ok := r.p.handshake(cctx, c)
+		if !ok {
+			c.Close()
+			return res, false
+		}
+		c, r.tls = tc, true
+	}
+	r.conn = c
+	r.expire = time.Now().Add(r.p.Read)
+	if !whole.IsZero() && whole.Before(r.expire) {
+		r.expire = whole
+	}
+	_ = c.SetDeadline(r.expire)
+	return Result{}, true
+}
+
+// recv reads what the server sent, once; it stops the check on a timeout,
+// an error with nothing read, or an empty answer.
+func (r *runner) recv(st *Step, last *bool) (Result, bool) {
+	if len(r.buf) >= bufSize {
+		*last = true
+		return Result{}, false
+	}
+	if cap(r.buf) < bufSize {
+		nb := make([]byte, len(r.buf), bufSize)
+		copy(nb, r.buf)
+		r.buf = nb
+	}
+	n, err := r.conn.Read(r.buf[len(r.buf):bufSize])
+	r.buf = r.buf[:len(r.buf)+n]
+	if err != nil {
+		if isTimeout(err) {
+			return r.timeout(), true
+		}
+		*last = true
+		if !errors.Is(err, io.EOF) && len(r.buf) == 0 {
+			return r.connErr(err, false), true
+		}
+	}
+	// An HTTP check's empty answer is judged by its expect step (L7RSP,
+	// no info), as haproxy's HTX receive path does.
+	if *last && len(r.buf) == 0 && r.p.Type != haproxycfg.CheckHTTP {
+		c := CodeL7RSP
+		if st.ErrStatus != "" {
+			c = codeByName(st.ErrStatus)
+		}
+		info := fmt.Sprintf("TCPCHK got an empty response at step %d", st.Step)
+		if st.Comment != "" {
+			info += fmt.Sprintf(" comment: '%s'", st.Comment)
+		}
+		return withInfo(c, 0, info), true
+	}
+	return Result{}, false
+}
+
+// timeout is the result of a check that ran out of time once connected.
+func (r *runner) timeout() Result {
+	c := CodeL7TOUT
+	if r.cur >= 0 {
+		if st := &r.p.Steps[r.cur]; st.Action == haproxycfg.RuleExpect && st.ToutStatus != "" {
+			c = codeByName(st.ToutStatus)
+		}
+	}
+	return withInfo(c, 0, r.stepSuffix())
+}
+
+// connErr is an I/O error on an established connection.
+func (r *runner) connErr(err error, _ bool) Result {
+	return withInfo(CodeSOCKERR, 0, errnoText(err)+r.stepSuffix())
+}
+
+// stepSuffix is what haproxy adds to connection errors of a tcp-check
+// (chk_report_conn_err): " at step 3 of tcp-check (expect string 'x')".
+func (r *runner) stepSuffix() string {
+	if r.p.Type != haproxycfg.CheckTCP {
+		return ""
+	}
+	if r.cur < 0 || r.p.Steps[r.cur].Step == 0 {
+		return " at initial connection step of tcp-check"
+	}
+	st := &r.p.Steps[r.cur]
+	s := fmt.Sprintf(" at step %d of tcp-check", st.Step)
+	switch st.Action {
+	case haproxycfg.RuleConnect:
+		if st.Port != 0 {
+			s += fmt.Sprintf(" (connect port %d)", st.Port)
+		} else {
+			s += " (connect)"
+		}
+	case haproxycfg.RuleExpect:
+		switch st.Match {
+		case "string":
+			s += fmt.Sprintf(" (expect string '%s')", st.Pattern)
+		case "binary":
+			s += fmt.Sprintf(" (expect binary '%s')", st.Pattern)
+		case "rstring":
+			s += " (expect regex)"
+		case "rbinary":
+			s += " (expect binary regex)"
+		default:
+			s += " (expect custom function)"
+		}
+	case haproxycfg.RuleSend:
+		s += " (send)"
+	}
+	if st.Comment != "" {
+		s += fmt.Sprintf(" comment: '%s'", st.Comment)
+	}
+	return s
+}
+
+// expect evaluates a tcp-check expect step (tcpcheck_eval_expect).
+func (r *runner) expect(st *Step, last bool) evalResult {
+	last = last || len(r.buf) >= bufSize
+	if st.custom != nil {
+		return st.custom(r, st, last)
+	}
+	if !last {
+		if (st.Match == "string" || st.Match == "binary") && len(r.buf) < len(st.Pattern) {
+			return evalWait
+		}
+		if st.MinRecv > 0 && len(r.buf) < st.MinRecv {
+			return evalWait
+		}
+	}
+	var match bool
+	switch st.Match {
+	case "string", "binary":
+		match = bytes.Contains(r.buf, []byte(st.Pattern))
+	case "rstring":
+		match = st.re.Match(r.buf)
+	case "rbinary":
+		match = st.re.MatchString(fmt.Sprintf("%X", r.buf))
+	}
+	if !match && !last && st.MinRecv == -1 {
+		return evalWait
+	}
+	if match != st.Inverse {
+		return evalContinue
+	}
+	c := CodeL7RSP
+	if st.ErrStatus != "" {
+		c = codeByName(st.ErrStatus)
+	}
+	r.fail(st, c, match, "")
+	return evalStop
+}
+
+// fail sets the result of a failed expect step as haproxy's
+// tcpcheck_expect_onerror_message words it.
+func (r *runner) fail(st *Step, c Code, matched bool, info string) {
+	msg := info
+	switch {
+	case info != "":
+	case st.onError != nil:
+		msg = st.onError(r.buf)
+	case st.OnError != "":
+		msg = st.OnError
+	case r.p.Type != haproxycfg.CheckTCP:
+	default:
+		msg = "TCPCHK did not match content"
+		if matched {
+			msg = "TCPCHK matched unwanted content"
+		}
+		switch st.Match {
+		case "status":
+			msg += fmt.Sprintf("(status codes) at step %d", st.Step)
+		case "string":
+			msg += fmt.Sprintf(" '%s' at step %d", st.Pattern, st.Step)
+		case "binary":
+			msg += fmt.Sprintf(" (binary) at step %d", st.Step)
+		case "rstring", "rstatus":
+			msg += fmt.Sprintf(" (regex) at step %d", st.Step)
+		case "rbinary":
+			msg += fmt.Sprintf(" (binary regex) at step %d", st.Step)
+		case "hdr", "fhdr":
+			msg += fmt.Sprintf(" (header pattern) at step %d", st.Step)
+		}
+	}
+	if st.Comment != "" {
+		msg += " comment: " + st.Comment
+	}
+	code := r.code
+	if st.code != nil {
+		if n, ok := st.code(r.buf); ok {
+			code = n
+		}
+	}
+	r.res = withInfo(c, code, msg)
+}
+
+// httpResponse is an HTTP check's answer.
+type httpResponse struct {
+	status  int
+	reason  string
+	headers [][2]string
+	body    []byte
+	done    bool // the whole message arrived
+}
+
+// parseHTTP reads an HTTP/1 answer from buf; nil with ok when more data
+// is needed, !ok when it is not HTTP.
+func parseHTTP(buf []byte, last bool) (*httpResponse, bool) {
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
+	sep := 4
+	if end < 0 {
+		if e := bytes.Index(buf, []byte("\n\n")); e >= 0 {
+			end, sep = e, 2
+		}
+	}
+	if end < 0 {
+		if !last {
+			return nil, true
+		}
+		end, sep = len(buf), 0
+	}
+	lines := strings.Split(strings.ReplaceAll(string(buf[:end]), "\r\n", "\n"), "\n")
+	sl := lines[0]
+	if !strings.HasPrefix(sl, "HTTP/") || len(sl) < 12 || sl[8] != ' ' || (len(sl) > 12 && sl[12] != ' ') {
+		return nil, false
+	}
+	code, err := strconv.Atoi(sl[9:12])
+	if err != nil || code < 100 {
+		return nil, false
+	}
+	h := &httpResponse{status: code}
+	if len(sl) > 13 {
+		h.reason = sl[13:]
+	}
+	clen := -1
+	for _, l := range lines[1:] {
+		n, v, ok := strings.Cut(l, ":")
+		if !ok {
+			return nil, false
+		}
+		v = strings.Trim(v, " \t")
+		h.headers = append(h.headers, [2]string{n, v})
+		if strings.EqualFold(n, "content-length") {
+			clen, _ = strconv.Atoi(v)
+		}
+	}
+	h.body = buf[min(end+sep, len(buf)):]
+	h.done = last || (clen >= 0 && len(h.body) >= clen) || code == 204 || code == 304
+	if clen >= 0 && len(h.body) > clen {
+		h.body = h.body[:clen]
+	}
+	return h, true
+}
+
+// expectHTTP evaluates an http-check expect step (tcpcheck_eval_expect_http).
+func (r *runner) expectHTTP(st *Step, last bool) evalResult {
+	last = last || len(r.buf) >= bufSize
+	h, ok := parseHTTP(r.buf, last)
+	if !ok {
+		r.fail(st, CodeL7RSP, false, "")
+		return evalStop
+	}
+	if h == nil {
+		if last {
+			r.fail(st, CodeL7RSP, false, "")
+			return evalStop
+		}
+		return evalWait
+	}
+	last = last || h.done
+	r.code = h.status
+	c := CodeL7STS
+	if st.ErrStatus != "" {
+		c = codeByName(st.ErrStatus)
+	}
+	desc := ""
+	var match bool
+	switch st.Match {
+	case "status":
+		for _, rg := range st.Statuses {
+			if h.status >= rg[0] && h.status <= rg[1] {
+				match = true
+			}
+		}
+		if st.OnError == "" {
+			desc = h.reason
+		}
+	case "rstatus":
+		match = st.re.MatchString(strconv.Itoa(h.status))
+		if st.OnError == "" {
+			desc = h.reason
+		}
+	case "hdr", "fhdr":
+		match = headerMatch(st, h)
+		if st.OnError == "" {
+			desc = h.reason
+		}
+	case "string", "rstring":
+		if st.ErrStatus == "" {
+			c = CodeL7RSP
+		}
+		if len(h.body) == 0 {
+			if !last {
+				return evalWait
+			}
+			if st.OnError == "" {
+				desc = "HTTP content check could not find a response body"
+			}
+			r.fail(st, c, false, desc)
+			return evalStop
+		}
+		if !last && ((st.Match == "string" && len(h.body) < len(st.Pattern)) || (st.MinRecv > 0 && len(h.body) < st.MinRecv)) {
+			return evalWait
+		}
+		if st.Match == "string" {
+			match = bytes.Contains(h.body, []byte(st.Pattern))
+		} else {
+			match = st.re.Match(h.body)
+		}
+		if !match && !last && st.MinRecv == -1 {
+			return evalWait
+		}
+		if st.OnError == "" {
+			desc = "HTTP content check did not match"
+			if st.Inverse {
+				desc = "HTTP check matched unwanted content"
+			}
+		}
+	}
+	if match != st.Inverse {
+		return evalContinue
+	}
+	r.fail(st, c, false, desc)
+	return evalStop
+}
+
+func headerMatch(st *Step, h *httpResponse) bool {
+	hm := st.Header
+	for _, kv := range h.headers {
+		name := strings.ToLower(kv[0])
+		pat := strings.ToLower(hm.Name)
+		var ok bool
+		switch hm.NameMatch {
+		case "str":
+			ok = name == pat
+		case "beg":
+			ok = strings.HasPrefix(name, pat)
+		case "end":
+			ok = strings.HasSuffix(name, pat)
+		case "sub":
+			ok = strings.Contains(name, pat)
+		case "reg":
+			ok = st.hname.MatchString(kv[0])
+		}
+		if !ok {
+			continue
+		}
+		if !hm.HasValue {
+			return true
+		}
+		values := []string{kv[1]}
+		if !hm.Full {
+			values = strings.Split(kv[1], ",")
+		}
+		for _, v := range values {
+			v = strings.Trim(v, " \t")
+			switch hm.ValueMatch {
+			case "str":
+				ok = v == hm.Value
+			case "beg":
+				ok = strings.HasPrefix(v, hm.Value)
+			case "end":
+				ok = strings.HasSuffix(v, hm.Value)
+			case "sub":
+				ok = strings.Contains(v, hm.Value)
+			case "reg":
+				ok = st.hvalue.MatchString(v)
+			}
+			if ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// httpRequest is the check request as haproxy 2.6 sends it
+// (testdata/haproxy26_httpchk_*.txt): `OPTIONS / HTTP/1.0` by default,
+// header names in lower case, "connection: close" in HTTP/1.1, a
+// content-length with a body.
+func httpRequest(h *haproxycfg.HTTPRequest) []byte {
+	method, uri, version := h.Method, h.URI, h.Version
+	if method == "" {
+		method = "OPTIONS"
+	}
+	if uri == "" {
+		uri = "/"
+	}
+	if version == "" {
+		version = "HTTP/1.0"
+	}
+	var b strings.Builder
+	b.WriteString(method + " " + uri + " " + version + "\r\n")
+	for _, kv := range h.Headers {
+		b.WriteString(strings.ToLower(kv[0]) + ": " + kv[1] + "\r\n")
+	}
+	if version == "HTTP/1.1" {
+		b.WriteString("connection: close\r\n")
+	}
+	if h.HasBody && h.Body != "" {
+		b.WriteString("content-length: " + strconv.Itoa(len(h.Body)) + "\r\n")
+	}
+	b.WriteString("\r\n")
+	if h.HasBody {
+		b.WriteString(h.Body)
+	}
+	return []byte(b.String())
+}

@@ -1,0 +1,721 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hapair/pkg/accesslog"
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/haproxytest"
+	"hapair/pkg/syslog/syslogtest"
+
+	"github.com/rs/zerolog"
+)
+
+// The differential suite of the rules: one configuration with a frontend
+// per rule set, run by haproxy 2.6.12 and by gproxy in front of the same
+// echo servers; every request of ruleCases goes through both, and the
+// client's bytes (status line, every field, body: the echo servers put
+// the request head they received and their name in the body) and the
+// httplog line must be the same.
+
+// ruleFrontends are the frontends of the suite, by name: each line is a
+// proxy keyword. default_backend be1 unless one is given.
+var ruleFrontends = []struct {
+	name  string
+	lines []string
+}{
+	{"deny", []string{"http-request deny"}},
+	{"deny429", []string{"http-request deny deny_status 429"}},
+	{"earlyhint", []string{`http-request early-hint Link "</style.css>; rel=preload; as=style"`,
+		`http-request early-hint Link "</script.js>; rel=preload; as=script"`, "http-request set-header X-After-Hints 1",
+		"http-request early-hint X-Late 1 if { path /one }"}},
+	{"earlyret", []string{`http-request early-hint Link "</a.css>"`, "http-request return status 200 content-type text/plain string ok"}},
+	{"denyreply", []string{"http-request deny deny_status 429 content-type text/plain string limited hdr X-A b if { path_beg /a }",
+		"http-request deny status 404 hdr X-B c if METH_HEAD", "http-request deny content-type text/plain lf-string nope if METH_POST"}},
+	{"respdenyreply", []string{"http-response deny deny_status 503 content-type text/plain string down if { res.hdr(content-length) 42 }"}},
+	{"denyef", []string{"http-request deny deny_status 503", "errorfile 503 ERRFILE"}},
+	{"tarpit", []string{"http-request tarpit"}},
+	{"auth", []string{"http-request auth realm Private"}},
+	{"authdef", []string{"http-request auth"}},
+	{"redirloc", []string{"http-request redirect location /moved code 301"}},
+	{"redirpfx", []string{"http-request redirect prefix /pfx"}},
+	{"redirpfx2", []string{"http-request redirect prefix /pfx drop-query append-slash code 308"}},
+	{"redirsch", []string{"http-request redirect scheme https set-cookie SEEN=1"}},
+	{"redirclr", []string{"redirect location http://example.com/ code 303 clear-cookie SEEN="}},
+	{"redirkw", []string{"redirect prefix / code 307"}},
+	{"redirorder", []string{"redirect location /second", "http-request redirect location /first"}},
+	{"ret", []string{"http-request return status 200 content-type text/plain string hello hdr X-A b hdr X-B c"}},
+	{"retempty", []string{"http-request return status 404"}},
+	{"retfile", []string{"http-request return status 503 content-type text/html file ERRFILE"}},
+	{"ret302", []string{"http-request return status 302 hdr Location /there"}},
+	{"hdrs", []string{"http-request set-header X-Set one", "http-request add-header X-Add two",
+		"http-request add-header X-Add three", "http-request del-header X-Del", "http-request set-header X-Set again"}},
+	{"hostrw", []string{"http-request set-header Host rewritten.example"}},
+	{"delm", []string{"http-request del-header x-d -m beg", "http-request del-header -end -m end", "http-request del-header mid -m sub"}},
+	{"replace", []string{`http-request replace-header X-Rep ^(a+)-(b+)$ \2-\1`, "http-request replace-value X-Val ^foo$ bar"}},
+	{"path", []string{"http-request set-path /newpath"}},
+	{"pathq", []string{"http-request set-pathq /np?k=v"}},
+	{"query", []string{"http-request set-query a=1&b=2"}},
+	{"uri", []string{"http-request set-uri /u?x=y"}},
+	{"repluri", []string{`http-request replace-uri ^/([^/]*)/(.*)$ /\2/\1`}},
+	{"replpath", []string{`http-request replace-path ^/(a|dir)(.*) /x\2`}},
+	{"replpathq", []string{`http-request replace-pathq ^(.*)\?(.*)$ \1/q/\2`}},
+	{"method", []string{"http-request set-method PUT"}},
+	{"allow", []string{"http-request allow", "http-request deny"}},
+	{"resp", []string{"http-response set-header X-Resp-Set v", "http-response add-header X-Added a",
+		"http-response del-header Server", `http-response replace-header X-Resp (a+)-(b+) [\2]`,
+		"http-response replace-value X-List ^two$ 2"}},
+	{"respdeny", []string{"http-response deny"}},
+	{"respstatus", []string{"http-response set-status 404"}},
+	{"respreason", []string{"http-response set-status 299 reason Fine"}},
+	{"respallow", []string{"http-response allow", "http-response deny"}},
+	{"after", []string{"http-after-response set-header X-After 1", "http-after-response del-header content-type"}},
+	{"afterdeny", []string{"http-request deny", "http-after-response set-header X-After 1", "http-after-response del-header cache-control",
+		"http-after-response set-status 418"}},
+	{"afterdead", []string{"use_backend bedead", "http-after-response set-header X-After dead", "http-after-response set-status 599 if { status 503 }"}},
+	{"afterredir", []string{"http-request redirect location /x", "http-after-response add-header X-After r"}},
+	{"usebe", []string{"http-request set-header X-Route be2", "use_backend be2"}},
+	{"berules", []string{"use_backend berules"}},
+	{"ffor", []string{"option forwardfor", "http-request set-header X-Forwarded-For spoofed"}},
+	{"fforhdr", []string{"option forwardfor header X-Real-IP if-none"}},
+	{"fforexc", []string{"option forwardfor except 127.0.0.0/8"}},
+	{"monitor", []string{"monitor-uri /health"}},
+	{"origto", []string{"option originalto", "option forwardfor"}},
+	{"origtohdr", []string{"option originalto header X-Dst"}},
+	{"origtoexc", []string{"option originalto except 127.0.0.0/8"}},
+	// Conditions.
+	{"condpath", []string{"acl is_a path_beg /a", "http-request deny if is_a"}},
+	{"condmeth", []string{"http-request deny deny_status 405 if METH_POST",
+		"http-request return status 200 content-type text/plain string head if METH_HEAD"}},
+	{"condhdr", []string{"http-request set-header X-Has-Resp yes if { req.hdr(x-resp) -m found }",
+		"http-request del-header x-dd unless { req.hdr(host) -i T }", "http-request add-header X-Host-t 1 if { hdr(host) t }"}},
+	{"condver", []string{"http-request redirect location /ver10 if HTTP_1.0"}},
+	{"condor", []string{"http-request deny unless { path /one } || { path /form }"}},
+	{"condand", []string{"acl get method GET", "acl one path /one", "http-request deny deny_status 429 if get one",
+		"http-request deny if get !one { path_end /b }"}},
+	{"usebecond", []string{"use_backend be2 if { path_beg /dir }", "use_backend be2 if METH_POST", "use_backend berules if { path /two }"}},
+	{"condresp", []string{"http-response set-header X-Status-Ok 1 if { status 200 }",
+		"http-response del-header x-resp if { res.hdr(x-list) -m sub two }",
+		"http-response deny if { res.hdr(content-length) 42 }"}},
+	{"vars", []string{"http-request set-var(txn.p) path", "http-request deny deny_status 404 if { var(txn.p) -m beg /dir }",
+		"http-request unset-var(txn.p) if { path /one }", "http-request deny deny_status 410 if { path /one } { var(txn.p) -m found }",
+		"http-response set-header X-Var-Seen 1 if { var(txn.p) -m found }"}},
+	{"sessvars", []string{"http-request set-header X-Sess-Seen 1 if { var(sess.first) -m found }",
+		"http-request set-var(sess.first) path if !{ var(sess.first) -m found }",
+		"http-request set-header X-Proc-Seen 1 if { var(proc.seen) -m found }", "http-request set-var(proc.seen) str(yes)",
+		"http-request unset-var(sess.first) if { path /two }"}},
+	{"setsrc", []string{"option forwardfor", "http-request set-src req.hdr(x-real-ip) if { req.hdr(x-real-ip) -m found }",
+		"http-request set-header X-Seen-Src 10.2 if { src 10.2.2.2 }"}},
+	{"monfail", []string{"monitor-uri /health", "monitor fail if { nbsrv(be1) lt 5 }"}},
+	{"afterstatus", []string{"http-request return status 404 if { path /two }",
+		"http-after-response set-header X-Code 404 if { status 404 }"}},
+	{"authlist", []string{"http-request auth realm Users unless { http_auth(users) }",
+		"http-request deny deny_status 403 unless { http_auth_group(users) admins }",
+		"http-request set-header X-User-Ok 1"}},
+	{"redirif", []string{"redirect prefix /new code 301 if { path_beg /dir }", "http-request redirect scheme https if { path /one }"}},
+}
+
+// ruleBackends are the other sections of the suite.
+const ruleBackends = `userlist users
+    group admins users sha256,bcrypt
+    group others
+    user sha512 password $6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/O6IND4WQhG. groups admins
+    user sha256 password $5$abcdefgh$gruCpC7VkOTspMQTTSAR8mtlO9Upms.fwqE5y16JVM.
+    user md5 password $1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1 groups others
+    user bcrypt password $2b$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a
+    user clear insecure-password secret groups admins,others
+backend bedead
+    timeout connect 100ms
+    retries 0
+    server dead DEAD
+backend be1
+    server s1 B1
+backend be2
+    server s2 B2
+backend berules
+    http-request set-header X-Be yes
+    http-request redirect location /be-redirect if { path /redirect-me }
+    http-response set-header X-Be-Res yes
+    server s3 B1
+`
+
+// ruleRequests are sent to every frontend of the suite; each is one
+// connection, some with two requests (keep-alive).
+var ruleRequests = []struct {
+	name, raw string
+	n         int // log lines: requests on the connection
+}{
+	{"get", "GET /a/b?x=1 HTTP/1.1\r\nHost: t\r\nX-Del: gone\r\nX-Rep: aa-bbb\r\nX-Val: foo, baz, foo\r\nX-Resp: z\r\nx-dd: 1\r\nthe-end: 2\r\nsomemiddle: 3\r\nConnection: close\r\n\r\n", 1},
+	{"head10", "HEAD /dir/ HTTP/1.0\r\nHost: t\r\nX-Forwarded-For: 10.1.1.1\r\nX-Real-IP: 10.2.2.2\r\n\r\n", 1},
+	{"keepalive", "GET /one HTTP/1.1\r\nHost: t\r\n\r\nGET /two?q HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 2},
+	{"post", "POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", 1},
+}
+
+// ruleExtraRequests go to one frontend only.
+var ruleExtraRequests = []struct {
+	front, name, raw string
+	n                int
+}{
+	{"berules", "redirect-me", "GET /redirect-me HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+	{"monitor", "health", "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0}, // not logged
+	{"redirsch", "nohost", "GET /nohost HTTP/1.0\r\n\r\n", 1},
+	{"redirpfx", "absolute", "GET http://t/abs/path?q=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+	{"path", "absolute", "GET http://t/abs/path?q=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+	{"query", "noquery", "GET /p HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+	{"monfail", "health", "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0},
+	{"usebecond", "redirect-me", "GET /redirect-me HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "sha512-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic c2hhNTEyOnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "sha256-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic c2hhMjU2OnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "md5-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic bWQ1OnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "bcrypt-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic YmNyeXB0OnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "clear-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic Y2xlYXI6c2VjcmV0\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "sha512-wrong", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic c2hhNTEyOndyb25n\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "bcrypt-Secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic YmNyeXB0OlNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "nobody-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic bm9ib2R5OnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
+	{"authlist", "clear-empty", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic Y2xlYXI6\r\nConnection: close\r\n\r\n", 1},
+	{"condhdr", "otherhost", "GET /x HTTP/1.1\r\nHost: other\r\nx-dd: 2\r\nConnection: close\r\n\r\n", 1},
+}
+
+// startEchoServer answers every request with its name and the request
+// head it received in the body, and a few fields for response rules.
+func startEchoServer(t *testing.T, name string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(deadline))
+				br := bufio.NewReader(c)
+				for {
+					var head bytes.Buffer
+					cl := 0
+					for {
+						line, err := br.ReadString('\n')
+						if err != nil {
+							return
+						}
+						head.WriteString(line)
+						if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "content-length") {
+							cl, _ = strconv.Atoi(strings.TrimSpace(v))
+						}
+						if line == "\r\n" || line == "\n" {
+							break
+						}
+					}
+					_, _ = io.CopyN(io.Discard, br, int64(cl))
+					body := "backend " + name + "\n" + head.String()
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nServer: echo\r\nX-Resp: aa-bb\r\nX-List: one, two\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", len(body))
+					if !strings.HasPrefix(head.String(), "HEAD ") {
+						io.WriteString(c, body)
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// ruleConfig builds the suite's configuration; port gives each
+// frontend's port.
+func ruleConfig(port func(string) int, b1, b2, dead, errfile string, logPort int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `global
+    log 127.0.0.1:%d local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+    timeout tarpit 50ms
+`, logPort)
+	for _, fe := range ruleFrontends {
+		fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n", fe.name, port(fe.name))
+		for _, l := range fe.lines {
+			b.WriteString("    " + strings.ReplaceAll(l, "ERRFILE", errfile) + "\n")
+		}
+		b.WriteString("    default_backend be1\n")
+	}
+	b.WriteString(strings.NewReplacer("B1", b1, "B2", b2, "DEAD", dead).Replace(ruleBackends))
+	return b.String()
+}
+
+// ruleResult is what one exchange showed a client and the log.
+type ruleResult struct {
+	response string
+	logs     []string
+}
+
+// runRuleSuite sends every request of the suite to the proxy whose
+// frontend addresses addr gives, and returns the results by case name.
+func runRuleSuite(t *testing.T, addr func(string) string, logs func() []string, wantLogs func(string) int) (map[string]ruleResult, []string) {
+	t.Helper()
+	type job struct {
+		key, front, raw string
+		n               int
+	}
+	var jobs []job
+	for _, fe := range ruleFrontends {
+		for _, rq := range ruleRequests {
+			jobs = append(jobs, job{fe.name + "/" + rq.name, fe.name, rq.raw, rq.n})
+		}
+	}
+	for _, rq := range ruleExtraRequests {
+		jobs = append(jobs, job{rq.front + "/" + rq.name, rq.front, rq.raw, rq.n})
+	}
+	out := map[string]ruleResult{}
+	var order []string
+	for _, j := range jobs {
+		n := len(logs())
+		want := j.n
+		c, err := net.DialTimeout("tcp", addr(j.front), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(deadline))
+		_, _ = io.WriteString(c, j.raw)
+		resp, _ := io.ReadAll(c)
+		c.Close()
+		if wantLogs != nil {
+			want = wantLogs(j.key)
+		}
+		// At most 2 s: a proxy logging fewer lines than the other shows
+		// as a difference, not as a stop.
+		for end := time.Now().Add(2 * time.Second); len(logs()) < n+want && time.Now().Before(end); {
+			time.Sleep(2 * time.Millisecond)
+		}
+		var fields []string
+		for _, l := range logs()[n:] {
+			f, err := httpLogFields(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields = append(fields, strings.Join(f, "\t"))
+		}
+		out[j.key] = ruleResult{response: string(resp), logs: fields}
+		order = append(order, j.key)
+	}
+	return out, order
+}
+
+// TestIntegrationRulesHaproxy runs the suite through haproxy 2.6.12 and
+// gproxy and compares every exchange.
+func TestIntegrationRulesHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	b1, b2 := startEchoServer(t, "one"), startEchoServer(t, "two")
+	dead := fmt.Sprintf("127.0.0.1:%d", deadPort(t))
+	errfile := filepath.Join(t.TempDir(), "503.http")
+	if err := os.WriteFile(errfile, []byte("HTTP/1.1 503 Busy\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbusy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// haproxy
+	sink := syslogtest.NewSink(t)
+	hports := map[string]int{}
+	for _, fe := range ruleFrontends {
+		hports[fe.name] = uniquePort(t, hports)
+	}
+	haproxytest.Start(t, ruleConfig(func(n string) int { return hports[n] }, b1, b2, dead, errfile, sink.Port()))
+	for _, p := range hports {
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	hap, order := runRuleSuite(t, func(n string) string { return fmt.Sprintf("127.0.0.1:%d", hports[n]) }, func() []string {
+		var msgs []string
+		for _, raw := range sink.Datagrams() {
+			d, err := syslogtest.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(d.Msg, "Proxy ") {
+				continue
+			}
+			msgs = append(msgs, d.Msg)
+		}
+		return msgs
+	}, nil)
+
+	// gproxy
+	lns := map[string]net.Listener{}
+	gports := map[string]int{}
+	for _, fe := range ruleFrontends {
+		ln, bind := listen(t)
+		lns[bind.Address()] = ln
+		gports[fe.name] = bind.Port
+	}
+	src := ruleConfig(func(n string) int { return gports[n] }, b1, b2, dead, errfile, 9)
+	cfg, diags, err := haproxycfg.Parse("rules.cfg", []byte(src), haproxycfg.ParseOptions{ReadFile: os.ReadFile})
+	if err != nil {
+		t.Fatalf("%v\n%v", err, diags)
+	}
+	logs := serveHTTPLogged(t, cfg, lns, nil, nil)
+	got, _ := runRuleSuite(t, func(n string) string { return fmt.Sprintf("127.0.0.1:%d", gports[n]) }, logs,
+		func(k string) int { return len(hap[k].logs) })
+
+	// A few verdicts, so that a suite where both proxies fail alike fails.
+	for k, want := range map[string]string{
+		"authlist/sha512-secret": "200", "authlist/bcrypt-secret": "200", "authlist/sha256-secret": "200",
+		"authlist/md5-secret": "403", "authlist/clear-secret": "200", "authlist/sha512-wrong": "401",
+		"authlist/nobody-secret": "401", "condpath/get": "403", "condor/post": "200", "usebecond/post": "200",
+		"redirloc/get": "301", "ret/get": "200", "deny/get": "403", "afterdead/get": "599", "denyreply/get": "429", "denyreply/head10": "404",
+	} {
+		if got := strings.Fields(statusLine(hap[k].response) + " x x")[1]; got != want {
+			t.Errorf("%s: haproxy answered %q, want status %s", k, statusLine(hap[k].response), want)
+		}
+	}
+	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
+		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
+		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1"} {
+		if !strings.Contains(got[k].response, field) {
+			t.Errorf("%s: gproxy's exchange lacks %q", k, field)
+		}
+	}
+	if !strings.Contains(hap["usebecond/post"].response, "backend two") || !strings.Contains(got["usebecond/post"].response, "backend two") {
+		t.Errorf("usebecond/post did not reach be2")
+	}
+	if len(order) < 150 {
+		t.Errorf("the suite ran %d exchanges, want at least 150", len(order))
+	}
+	bad := 0
+	for _, k := range order {
+		h, g := hap[k], got[k]
+		if h.response != g.response {
+			bad++
+			t.Errorf("%s: response differs\nhaproxy:\n%s\ngproxy:\n%s", k, h.response, g.response)
+		}
+		if !sameLogs(h.logs, g.logs) {
+			bad++
+			t.Errorf("%s: log differs\nhaproxy: %q\ngproxy:  %q", k, h.logs, g.logs)
+		}
+	}
+	t.Logf("%d exchanges compared, %d differences", len(order), bad)
+}
+
+// sameLogs compares the log lines of one exchange field by field; the
+// connection counts of gproxy may be below haproxy's, which depend on
+// when haproxy released the previous exchange's connection.
+func sameLogs(hap, got []string) bool {
+	if len(hap) != len(got) {
+		return false
+	}
+	for i := range hap {
+		h, g := strings.Split(hap[i], "\t"), strings.Split(got[i], "\t")
+		if len(h) != len(g) {
+			return false
+		}
+		for j := range h {
+			// An http-response deny counts the server's body in %B when it
+			// arrived with the head, which depends on timing in haproxy.
+			denied := j == 5 && h[8] == "PH--"
+			if h[j] != g[j] && !(j == 9 && connsAtMost(g[j], h[j])) && !denied {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// tcpRuleFrontends are the tcp-request cases: mode tcp frontends but the
+// last two, in mode http.
+var tcpRuleFrontends = []struct {
+	name  string
+	lines []string
+	logs  int // log lines haproxy writes for one connection
+}{
+	{"tconnrej", []string{"tcp-request connection reject"}, 0},
+	{"tsessrej", []string{"tcp-request session reject"}, 0},
+	{"tconnacc", []string{"tcp-request connection accept", "tcp-request connection reject"}, 1},
+	{"tcontrej", []string{"tcp-request inspect-delay 200ms", "tcp-request content reject"}, 1},
+	{"tcontacc", []string{"tcp-request inspect-delay 200ms", "tcp-request content accept", "tcp-request content reject"}, 1},
+	{"tcontnodelay", []string{"tcp-request content accept", "use_backend tbe2 if TRUE"}, 1},
+	{"tpayload", []string{"tcp-request inspect-delay 2s", "tcp-request content accept if { req.payload(0,5) -m str hello }",
+		"use_backend tbe2 if { req.payload(0,5) -m str hello }"}, 1},
+	{"tpayrej", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { req.len gt 3 }"}, 1},
+	{"tsrc", []string{"tcp-request connection reject if { src 127.0.0.2 }", "tcp-request content reject if { dst_port 1 }",
+		"use_backend tbe2 if { src 127.0.0.1 }"}, 1},
+	{"hconnrej", []string{"mode http", "option httplog", "tcp-request connection reject"}, 0},
+	{"hcontrej", []string{"mode http", "option httplog", "tcp-request content reject"}, 1},
+	{"hconthdr", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str t } METH_GET"}, 1},
+	{"hcontpass", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str nope }"}, 1},
+}
+
+// startTCPEcho answers each connection, once the client's half-close
+// arrived, with the server's name and what it received.
+func startTCPEcho(t *testing.T, name string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(deadline))
+				b, _ := io.ReadAll(c)
+				fmt.Fprintf(c, "%s:%s", name, b)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func tcpRuleConfig(port func(string) int, b1, b2, hb string, logPort int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `global
+    log 127.0.0.1:%d local0
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+`, logPort)
+	for _, fe := range tcpRuleFrontends {
+		fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n", fe.name, port(fe.name))
+		for _, l := range fe.lines {
+			b.WriteString("    " + l + "\n")
+		}
+		if strings.HasPrefix(fe.name, "h") {
+			b.WriteString("    default_backend hbe\n")
+		} else {
+			b.WriteString("    default_backend tbe1\n")
+		}
+	}
+	fmt.Fprintf(&b, "backend tbe1\n    server s1 %s\nbackend tbe2\n    server s2 %s\nbackend hbe\n    mode http\n    server s3 %s\n", b1, b2, hb)
+	return b.String()
+}
+
+// tcpLogFields drops the client port and the date of a tcplog or
+// httplog line and turns every timer into -1 or n.
+func tcpLogFields(msg string) string {
+	f := strings.Fields(msg)
+	if len(f) < 4 {
+		return msg
+	}
+	out := []string{f[0][:strings.LastIndexByte(f[0], ':')]}
+	for _, w := range f[2:] {
+		if strings.Count(w, "/") >= 2 && !strings.Contains(w, "<") && strings.IndexFunc(w, func(r rune) bool { return (r < '0' || r > '9') && r != '/' && r != '-' && r != '+' }) < 0 {
+			ts := strings.Split(w, "/")
+			if len(ts) == 3 || len(ts) == 5 && !strings.HasPrefix(f[len(f)-1], "0/") {
+				for i, v := range ts {
+					if v != "-1" {
+						ts[i] = "n"
+					}
+				}
+				w = strings.Join(ts, "/")
+			}
+		}
+		out = append(out, w)
+	}
+	return strings.Join(out, " ")
+}
+
+// TestIntegrationTCPRulesHaproxy runs the tcp-request cases through
+// haproxy 2.6.12 and gproxy: what the client receives and the log lines
+// must be the same (a rejected connection is closed without a byte and
+// without a log line).
+func TestIntegrationTCPRulesHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	b1, b2 := startTCPEcho(t, "one"), startTCPEcho(t, "two")
+	hb := startEchoServer(t, "http")
+	run := func(addr func(string) string, logs func() []string) map[string][2]string {
+		out := map[string][2]string{}
+		for _, fe := range tcpRuleFrontends {
+			n := len(logs())
+			c, err := net.DialTimeout("tcp", addr(fe.name), 2*time.Second)
+			if err != nil {
+				// A reset can come before the dial returns.
+				// A reset can come before the dial returns, or after.
+				out[fe.name] = [2]string{"closed without a byte", ""}
+				continue
+			}
+			_ = c.SetDeadline(time.Now().Add(deadline))
+			msg := "hello\n"
+			if fe.logs == 0 {
+				// Rejected at once: a client writing then would race the
+				// close (and get a reset from either proxy).
+				msg = ""
+			} else if strings.HasPrefix(fe.name, "h") {
+				msg = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+			}
+			_, _ = io.WriteString(c, msg)
+			if !strings.HasPrefix(fe.name, "h") {
+				_ = c.(*net.TCPConn).CloseWrite()
+			}
+			resp, err := io.ReadAll(c)
+			if err != nil {
+				resp = []byte("error: " + err.Error()[strings.LastIndex(err.Error(), ": ")+2:])
+			}
+			c.Close()
+			for end := time.Now().Add(2 * time.Second); len(logs()) < n+fe.logs && time.Now().Before(end); {
+				time.Sleep(2 * time.Millisecond)
+			}
+			var lines []string
+			for _, l := range logs()[n:] {
+				lines = append(lines, tcpLogFields(l))
+			}
+			r := string(resp)
+			if fe.logs == 0 && (r == "" || r == "error: connection reset by peer") {
+				// haproxy resets or closes, from run to run.
+				r = "closed without a byte"
+			}
+			out[fe.name] = [2]string{r, strings.Join(lines, "\n")}
+		}
+		return out
+	}
+	sink := syslogtest.NewSink(t)
+	hports := map[string]int{}
+	for _, fe := range tcpRuleFrontends {
+		hports[fe.name] = uniquePort(t, hports)
+	}
+	haproxytest.Start(t, tcpRuleConfig(func(n string) int { return hports[n] }, b1, b2, hb, sink.Port()))
+	for _, p := range hports {
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	hap := run(func(n string) string { return fmt.Sprintf("127.0.0.1:%d", hports[n]) }, func() []string {
+		var msgs []string
+		for _, raw := range sink.Datagrams() {
+			d, err := syslogtest.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(d.Msg, "Proxy ") {
+				msgs = append(msgs, d.Msg)
+			}
+		}
+		return msgs
+	})
+
+	lns := map[string]net.Listener{}
+	gports := map[string]int{}
+	for _, fe := range tcpRuleFrontends {
+		ln, bind := listen(t)
+		lns[bind.Address()] = ln
+		gports[fe.name] = bind.Port
+	}
+	cfg, diags, err := haproxycfg.Parse("tcprules.cfg", []byte(tcpRuleConfig(func(n string) int { return gports[n] }, b1, b2, hb, 9)), haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v\n%v", err, diags)
+	}
+	var mu sync.Mutex
+	var msgs []string
+	e, err := New(cfg, Options{
+		Logger:    zerolog.Nop(),
+		Listeners: lns,
+		SessionLog: func(px *haproxycfg.Proxy, s accesslog.Session) {
+			line := accesslog.TCPLog(s)
+			if px.Options.HTTPLog {
+				line = accesslog.HTTPLog(s)
+			}
+			mu.Lock()
+			msgs = append(msgs, line)
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Serve(context.Background())
+	t.Cleanup(func() {
+		e.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		e.Wait(ctx)
+	})
+	got := run(func(n string) string { return fmt.Sprintf("127.0.0.1:%d", gports[n]) }, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), msgs...)
+	})
+	for name, want := range map[string]string{"tpayload": "two:hello\n", "tsrc": "two:hello\n", "tcontacc": "one:hello\n",
+		"tcontnodelay": "two:hello\n", "tpayrej": "", "tconnrej": "closed without a byte", "hconthdr": ""} {
+		if got[name][0] != want {
+			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)
+		}
+	}
+	if !strings.HasPrefix(got["hcontpass"][0], "HTTP/1.1 200 OK") {
+		t.Errorf("hcontpass: gproxy answered %q, want the server's 200", got["hcontpass"][0])
+	}
+	for _, fe := range tcpRuleFrontends {
+		h, g := hap[fe.name], got[fe.name]
+		if h[0] != g[0] {
+			t.Errorf("%s: the client received %q through haproxy, %q through gproxy", fe.name, h[0], g[0])
+		}
+		if !sameTCPLogs(h[1], g[1]) {
+			t.Errorf("%s: log differs\nhaproxy: %q\ngproxy:  %q", fe.name, h[1], g[1])
+		}
+	}
+}
+
+// sameTCPLogs compares log lines word by word, the connection counts of
+// gproxy being at most haproxy's.
+func sameTCPLogs(hap, got string) bool {
+	h, g := strings.Fields(hap), strings.Fields(got)
+	if len(h) != len(g) {
+		return false
+	}
+	for i := range h {
+		if h[i] != g[i] && !(strings.Count(h[i], "/") == 4 && connsAtMost(g[i], h[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// uniquePort is a free port not yet in taken: deadPort may give the same
+// port twice, and haproxy would then bind two frontends to it.
+func uniquePort(t *testing.T, taken map[string]int) int {
+	t.Helper()
+	for {
+		p := deadPort(t)
+		dup := false
+		for _, q := range taken {
+			dup = dup || q == p
+		}
+		if !dup {
+			return p
+		}
+	}
+}

@@ -1,0 +1,198 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"hapair/pkg/accesslog"
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
+)
+
+// The tcp-request rules (configuration manual section 4.2,
+// "tcp-request"): connection and session rules run on each accepted
+// connection, before anything is read (gproxy has no handshake between
+// the two); content rules run in mode tcp on what the client sent
+// within `tcp-request inspect-delay`, then use_backend picks the backend;
+// in mode http they run once the request head is read (rules.go), as
+// haproxy 2.6 runs them on its parsed request.
+
+// maxInspect bounds what content inspection buffers: haproxy's buffer.
+const maxInspect = 16384
+
+// tcpVerdict is the first rule of a set whose condition holds: its
+// action, or 0 when none does.
+func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
+	for _, r := range set {
+		if r.Cond.Eval(t) {
+			return r.Action
+		}
+	}
+	return 0
+}
+
+// tcpAccept runs a frontend's tcp-request connection and session rules
+// on a new connection; false means it is rejected: closed at once and
+// not logged, as haproxy does.
+func (e *Engine) tcpAccept(f *Frontend, c net.Conn) bool {
+	rs := &f.px.Rules
+	if len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 {
+		return true
+	}
+	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e}
+	if tcpVerdict(rs.TCPConnection, &t) == haproxycfg.ActReject {
+		// haproxy resets a connection it rejects at this level.
+		if g, ok := c.(*gatedConn); ok {
+			c = g.Conn
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		return false
+	}
+	if tcpVerdict(rs.TCPSession, &t) == haproxycfg.ActReject {
+		drainSocket(c)
+		return false
+	}
+	return true
+}
+
+// drainSocket reads what already arrived on c without waiting, so that
+// closing it sends a FIN rather than a reset (haproxy drains the same
+// way before closing a connection it refuses).
+func drainSocket(c net.Conn) {
+	if g, ok := c.(*gatedConn); ok {
+		c = g.Conn
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	var buf [4096]byte
+	_ = rc.Read(func(fd uintptr) bool {
+		for i := 0; i < 16; i++ {
+			n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_DONTWAIT)
+			if n <= 0 || err != nil {
+				break
+			}
+		}
+		return true
+	})
+}
+
+// tcpVerdictMore is tcpVerdict on a payload that may still grow: final
+// is false when a rule's condition cannot be told yet (haproxy waits for
+// more data then); last evaluates for good, as at the end of the delay.
+func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool) (haproxycfg.Action, bool) {
+	if last {
+		return tcpVerdict(set, t), true
+	}
+	for _, r := range set {
+		holds, final := r.Cond.EvalMore(t)
+		if !final {
+			return 0, false
+		}
+		if holds {
+			return r.Action, true
+		}
+	}
+	return 0, true
+}
+
+// rejectConn closes a connection the tcp-request connection rules
+// rejected in mode tcp, releasing what the accept loop took for it.
+func (e *Engine) rejectConn(f *Frontend, c net.Conn) {
+	f.gate.release()
+	e.global.release()
+	c.Close()
+	e.wg.Done()
+}
+
+// dynamicRouting reports whether a frontend chooses its backend per
+// stream (a use_backend with a condition or a log-format name).
+func dynamicRouting(px *haproxycfg.Proxy) bool {
+	for _, u := range px.UseBackends {
+		if u.Cond != nil || u.Format != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// inspect runs a mode tcp frontend's tcp-request content rules and its
+// use_backend rules. It returns what it read from the client, which the
+// server must receive first, and false when the connection is rejected
+// (the session is then terminated, logged as haproxy logs it).
+func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
+	f := s.f
+	rs := &f.px.Rules
+	if len(rs.TCPContent) == 0 && !dynamicRouting(f.px) {
+		return nil, true
+	}
+	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: s.e}
+	var buf []byte
+	if len(rs.TCPContent) > 0 {
+		deadline := s.accept.Add(rs.InspectDelay)
+		done := rs.InspectDelay <= 0
+		for {
+			act, final := tcpVerdictMore(rs.TCPContent, t, done)
+			if !final {
+				act = 0 // a rule cannot tell yet: wait for more data
+			} else {
+				done = true
+			}
+			switch act {
+			case haproxycfg.ActReject:
+				s.in.Add(int64(len(buf)))
+				drainSocket(s.cli)
+				s.terminate('P', stateRequest)
+				return nil, false
+			}
+			if done || len(buf) >= maxInspect {
+				if !done {
+					done = true
+					continue // a full buffer: decide on what is there
+				}
+				break
+			}
+			// No rule decided yet: wait for more data, up to the delay.
+			_ = s.cli.SetReadDeadline(deadline)
+			p := make([]byte, maxInspect-len(buf))
+			n, err := s.cli.Read(p)
+			buf = append(buf, p[:n]...)
+			t.Payload = buf
+			if err != nil {
+				done = true // a last look at what arrived
+				if !errors.Is(err, os.ErrDeadlineExceeded) && err != io.EOF {
+					s.in.Add(int64(len(buf)))
+					s.terminate(termClient, stateRequest)
+					return nil, false
+				}
+			}
+		}
+		_ = s.cli.SetReadDeadline(time.Time{})
+	}
+	for i := range f.px.UseBackends {
+		u := &f.px.UseBackends[i]
+		if !u.Cond.Eval(t) {
+			continue
+		}
+		name := u.Name
+		if u.Format != nil {
+			name = string(u.Format.Format.Append(nil, t, nil))
+		}
+		if b := s.e.Backend(name); b != nil {
+			s.be = b
+		}
+		break
+	}
+	return buf, true
+}

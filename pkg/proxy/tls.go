@@ -1,0 +1,411 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http/httptrace"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
+	"hapair/pkg/tlsconf"
+)
+
+// TLS termination on `bind ... ssl` listeners: the accepted connection is
+// wrapped at once (no I/O in the accept loop); its handshake runs on the
+// session's goroutine, bounded by `timeout client` as haproxy bounds an
+// embryonic session, and a failed one is logged with haproxy's
+// "fe/1: SSL handshake failure" line instead of a session line.
+
+// tlsListener wraps the accepted connections of one `ssl` bind.
+type tlsListener struct {
+	net.Listener
+	cfg   *tls.Config
+	store *tlsconf.Store
+}
+
+// tlsServerConn is an accepted TLS connection; hello is set once the
+// ClientHello was read and parsed (haproxy's "empty handshake" test).
+type tlsServerConn struct {
+	*tls.Conn
+	raw   net.Conn
+	hello atomic.Bool
+	luid  int // the bind's number in its frontend (haproxy's listener id)
+	// local is the certificate presented (ssl_f_*), set with hello.
+	local  *x509.Certificate
+	closed sync.Once
+}
+
+// The process's TLS connections, both sides, as haproxy's `show info`
+// CurrSslConns and CumSslConns count them (process-wide, as haproxy's
+// global counters).
+var sslCur, sslCum atomic.Int64
+
+func sslOpened() { sslCur.Add(1); sslCum.Add(1) }
+func sslClosed() { sslCur.Add(-1) }
+
+// SSLConns are the current and cumulated TLS connections (show info).
+func SSLConns() (cur, cum int64) { return sslCur.Load(), sslCum.Load() }
+
+// The process's TLS rates (show info): TLS connections accepted, and full
+// (not resumed) handshakes on each side, with their highest per-second
+// counts, as haproxy's global ssl_per_sec, ssl_fe/be_keys_per_sec.
+var (
+	sslSess, sslFeKeys, sslBeKeys          rate
+	sslSessMax, sslFeKeysMax, sslBeKeysMax atomic.Int64
+)
+
+func countRate(r *rate, max *atomic.Int64) {
+	r.add(time.Now())
+	storeMax(max, r.cur.Load())
+}
+
+// SSLRates are show info's SslRate, MaxSslRate, SslFrontendKeyRate,
+// SslFrontendMaxKeyRate, SslFrontendSessionReuse_pct, SslBackendKeyRate
+// and SslBackendMaxKeyRate.
+type SSLRates struct {
+	Sess, SessMax, FeKeys, FeKeysMax, ReusePct, BeKeys, BeKeysMax int64
+}
+
+// ReadSSLRates reads the TLS rates at now.
+func ReadSSLRates(now time.Time) SSLRates {
+	r := SSLRates{
+		Sess: sslSess.read(now), SessMax: sslSessMax.Load(),
+		FeKeys: sslFeKeys.read(now), FeKeysMax: sslFeKeysMax.Load(),
+		BeKeys: sslBeKeys.read(now), BeKeysMax: sslBeKeysMax.Load(),
+	}
+	if r.FeKeys < r.Sess {
+		r.ReusePct = int64(100 * (1 - float64(r.FeKeys)/float64(r.Sess)))
+	}
+	return r
+}
+
+// serverTLSConn is a TLS connection to a server, counted like the
+// client side ones.
+type serverTLSConn struct {
+	*tls.Conn
+	closed sync.Once
+}
+
+func (c *serverTLSConn) Close() error {
+	c.closed.Do(sslClosed)
+	return c.Conn.Close()
+}
+
+func (l *tlsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &tlsServerConn{raw: c}
+	sslOpened()
+	countRate(&sslSess, &sslSessMax)
+	// One tls.Config for every connection of the bind: its session
+	// ticket keys must be shared for resumption (a per-connection clone
+	// would have its own), and cloning costs. The connection is found
+	// again from the ClientHello by its raw conn.
+	tc.Conn = tls.Server(&helloConn{Conn: c, owner: tc}, l.cfg)
+	return tc, nil
+}
+
+// Close closes the connection, counting it out of CurrSslConns once.
+func (tc *tlsServerConn) Close() error {
+	tc.closed.Do(sslClosed)
+	return tc.Conn.Close()
+}
+
+// helloConn is the raw connection under a tlsServerConn, leading the
+// ClientHello callback back to it.
+type helloConn struct {
+	net.Conn
+	owner *tlsServerConn
+}
+
+// onHello records the ClientHello's arrival and the certificate the
+// store picks for it (GetCertificate picks the same), for the handshake
+// error and ssl_f_* fetches.
+func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
+	if hc, ok := h.Conn.(*helloConn); ok {
+		if c, err := l.store.Pick(h.ServerName); err == nil {
+			hc.owner.local = c.TLS.Leaf
+		}
+		hc.owner.hello.Store(true)
+	}
+	return nil, nil
+}
+
+// wrapTLS returns the listener of bind number i of f, TLS-terminating
+// when the bind has `ssl`.
+func (e *Engine) wrapTLS(f *Frontend, i int, ln net.Listener) net.Listener {
+	if i >= len(f.px.Binds) || f.px.Binds[i].TLS == nil {
+		return ln
+	}
+	set := f.px.Binds[i].TLS.Settings
+	if set.Store == nil {
+		// Parsed without reading files (haproxycfg.Parse): no certificate,
+		// every handshake fails rather than the engine.
+		set.Store = tlsconf.NewStore(nil, true)
+	}
+	if set.Now == nil {
+		set.Now = e.now
+	}
+	tl := &tlsListener{Listener: ln, cfg: set.Config(), store: set.Store}
+	tl.cfg.GetConfigForClient = tl.onHello
+	return &luidListener{Listener: tl, luid: i + 1}
+}
+
+// luidListener stamps the listener id on accepted TLS connections.
+type luidListener struct {
+	net.Listener
+	luid int
+}
+
+func (l *luidListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*tlsServerConn); ok {
+		tc.luid = l.luid
+	}
+	return c, err
+}
+
+// tlsOf finds the TLS connection under the engine's wrappers; nil for a
+// clear-text connection.
+func tlsOf(c net.Conn) *tlsServerConn {
+	for {
+		switch v := c.(type) {
+		case *tlsServerConn:
+			return v
+		case *gatedConn:
+			c = v.Conn
+		default:
+			return nil
+		}
+	}
+}
+
+// TLSState is the connection's TLS state (ssl_fc_* fetches); nil for a
+// clear-text connection.
+func TLSState(c net.Conn) *tls.ConnectionState {
+	tc := tlsOf(c)
+	if tc == nil {
+		return nil
+	}
+	st := tc.ConnectionState()
+	return &st
+}
+
+// Handshake errors as haproxy names them (connection error codes
+// CO_ER_SSL_*), logged instead of a session line.
+const (
+	sslEmpty     = "Connection closed during SSL handshake"
+	sslAbort     = "Connection error during SSL handshake"
+	sslTimeout   = "Timeout during SSL handshake"
+	sslHandshake = "SSL handshake failure"
+	sslCrtFail   = "SSL client certificate not trusted"
+)
+
+// handshake runs the TLS handshake of an accepted connection, if it is
+// one; it returns the handshake time (%Th) and false, after logging,
+// when it failed.
+func (e *Engine) handshake(f *Frontend, c net.Conn, accept time.Time) (time.Duration, bool) {
+	tc := tlsOf(c)
+	if tc == nil {
+		return 0, true
+	}
+	ctx := e.killed
+	if t := f.px.Timeouts.Client; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, accept.Add(t))
+		defer cancel()
+	}
+	err := tc.HandshakeContext(ctx)
+	if err == nil {
+		if !tc.ConnectionState().DidResume {
+			countRate(&sslFeKeys, &sslFeKeysMax)
+		}
+		return e.now().Sub(accept), true
+	}
+	msg := sslHandshake
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		msg = sslTimeout
+	case errors.Is(err, tlsconf.ErrClientCert):
+		msg = sslCrtFail
+	case !tc.hello.Load() && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+		msg = sslEmpty
+	case !tc.hello.Load() && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)):
+		msg = sslAbort
+	case e.killed.Err() != nil:
+		return 0, false
+	}
+	if (msg == sslEmpty || msg == sslAbort) && f.px.Options.DontLogNull {
+		return 0, false
+	}
+	if e.opts.ConnError != nil && len(f.px.Logs) > 0 {
+		e.opts.ConnError(f.px, ConnError{
+			Client: c.RemoteAddr(), Accept: accept, Listener: tc.luid, Msg: msg,
+		})
+	}
+	return 0, false
+}
+
+// ConnError is a connection that ended before it became a session, as
+// haproxy logs it: "ip:port [accept date] frontend/listener: Msg".
+type ConnError struct {
+	Client   net.Addr
+	Accept   time.Time
+	Listener int // the bind's number in its frontend, from 1
+	Msg      string
+}
+
+// handshakeTCP is handshake for the mode tcp accept loop: on failure it
+// gives back the slots the loop took. It returns the accept date, before
+// the handshake (zero in clear text): haproxy's tcplog counts the
+// handshake in %Tw and %Tt.
+func (e *Engine) handshakeTCP(f *Frontend, c net.Conn) (time.Time, bool) {
+	if tlsOf(c) == nil {
+		return time.Time{}, true
+	}
+	accept := e.now()
+	_, ok := e.handshake(f, c, accept)
+	if !ok {
+		c.Close()
+		f.gate.release()
+		e.global.release()
+		e.wg.Done()
+	}
+	return accept, ok
+}
+
+// sessionCaches are the TLS session caches of servers with ssl-reuse.
+var sessionCaches sync.Map // *haproxycfg.Server -> tls.ClientSessionCache
+
+func sessionCache(s *haproxycfg.Server) tls.ClientSessionCache {
+	if c, ok := sessionCaches.Load(s); ok {
+		return c.(tls.ClientSessionCache)
+	}
+	c, _ := sessionCaches.LoadOrStore(s, tls.NewLRUClientSessionCache(64))
+	return c.(tls.ClientSessionCache)
+}
+
+// dialTLS wraps a new connection to addr, one of be's servers, in TLS
+// when that server has `ssl` (the HTTP transport's dial).
+func dialTLS(ctx context.Context, be *Backend, network, addr string, c net.Conn, timeout time.Duration) (net.Conn, error) {
+	for _, s := range be.servers {
+		sc := s.cfg
+		if sc.TLS == nil || !sc.TLS.Traffic {
+			continue
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		if sc.Address(p) == addr {
+			var dl time.Time
+			if timeout > 0 {
+				dl = time.Now().Add(timeout)
+			}
+			tc, err := serverTLS(sc, c, "", sessionCache(sc), dl)
+			if err != nil {
+				// A failed handshake is a failed connection, retried and
+				// answered 503 as haproxy does: tell the request's trace.
+				if tr := httptrace.ContextClientTrace(ctx); tr != nil && tr.ConnectDone != nil {
+					tr.ConnectDone(network, addr, err)
+				}
+			}
+			return tc, err
+		}
+	}
+	return c, nil
+}
+
+// serverTLS wraps a connection to a server in TLS when the server has
+// `ssl`; sni is the client's SNI for `sni ssl_fc_sni`.
+func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.ClientSessionCache, deadline time.Time) (net.Conn, error) {
+	if s.TLS == nil || !s.TLS.Traffic {
+		return c, nil
+	}
+	name := s.TLS.SNI
+	if s.TLS.SNIFromClient {
+		name = clientSNI
+	}
+	tc := &serverTLSConn{Conn: tls.Client(c, s.TLS.Settings.Config(name, cache))}
+	sslOpened()
+	if !deadline.IsZero() {
+		_ = c.SetDeadline(deadline)
+	}
+	if err := tc.Handshake(); err != nil {
+		tc.Close()
+		return nil, err
+	}
+	if !tc.ConnectionState().DidResume {
+		countRate(&sslBeKeys, &sslBeKeysMax)
+	}
+	_ = c.SetDeadline(time.Time{})
+	return tc, nil
+}
+
+// serverTLS wraps the session's new server connection in TLS when the
+// server has `ssl`, within what is left of `timeout connect`.
+func (s *session) serverTLS(c net.Conn) (net.Conn, error) {
+	sc := s.srv.cfg
+	if sc.TLS == nil || !sc.TLS.Traffic {
+		return c, nil
+	}
+	sni := ""
+	if st := TLSState(s.cli); st != nil {
+		sni = st.ServerName
+	}
+	var dl time.Time
+	if s.bt.Connect > 0 {
+		dl = time.Now().Add(s.bt.Connect)
+	}
+	return serverTLS(sc, c, sni, sessionCache(sc), dl)
+}
+
+// WithTLS extends env with the TLS facts of the client connection c
+// (tlsconf.TLSFacts, read by the ssl_fc and ssl_c/ssl_f fetches); a clear
+// connection answers ssl_fc false and no sample for the others.
+func WithTLS(env sample.Env, c net.Conn) sample.Env {
+	return tlsEnv{Env: env, c: tlsOf(c)}
+}
+
+type tlsEnv struct {
+	sample.Env
+	c *tlsServerConn
+}
+
+func (t tlsEnv) TLS() *tls.ConnectionState {
+	if t.c == nil {
+		return nil
+	}
+	st := t.c.ConnectionState()
+	if !st.HandshakeComplete {
+		return nil
+	}
+	return &st
+}
+
+func (t tlsEnv) TLSLocalCert() *x509.Certificate {
+	if t.c == nil {
+		return nil
+	}
+	return t.c.local
+}
+
+// tlsLogFields are %sslc and %sslv of a connection ("" in clear text).
+func tlsLogFields(c net.Conn) (cipher, version string) {
+	tc := tlsOf(c)
+	if tc == nil {
+		return "", ""
+	}
+	st := tc.ConnectionState()
+	return tlsconf.SuiteName(st.CipherSuite), tlsconf.VersionName(st.Version)
+}

@@ -1,0 +1,192 @@
+package tlsconf
+
+import (
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"strings"
+
+	"hapair/pkg/sample"
+)
+
+// TLSFacts is what the TLS fetches need from the engine: sample.Env is
+// extended by this interface (checked with a type assertion), implemented
+// per client connection by package proxy.
+type TLSFacts interface {
+	// TLS is the client connection's state; nil in clear text.
+	TLS() *tls.ConnectionState
+	// TLSLocalCert is the certificate gproxy presented; nil in clear text.
+	TLSLocalCert() *x509.Certificate
+}
+
+func facts(t *sample.Txn) (TLSFacts, *tls.ConnectionState) {
+	if t == nil || t.Env == nil {
+		return nil, nil
+	}
+	f, ok := t.Env.(TLSFacts)
+	if !ok {
+		return nil, nil
+	}
+	return f, f.TLS()
+}
+
+// The fetches of haproxy's section 7.3.4 ("Fetching samples at Layer 5")
+// that crypto/tls can answer.
+func init() {
+	str := func(s string) (sample.Value, bool) { return sample.Value{Type: sample.TypeStr, Str: s}, true }
+	boolean := func(b bool) (sample.Value, bool) { return sample.Value{Type: sample.TypeBool, Bool: b}, true }
+	integer := func(i int64) (sample.Value, bool) { return sample.Value{Type: sample.TypeInt, Int: i}, true }
+	onTLS := func(name string, out sample.Type, fn func(*tls.ConnectionState) (sample.Value, bool)) {
+		sample.RegisterFetch(sample.FetchDef{Name: name, Out: out, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+			_, st := facts(t)
+			if st == nil {
+				return sample.Value{}, false
+			}
+			return fn(st)
+		}})
+	}
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_fc", Out: sample.TypeBool, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		_, st := facts(t)
+		return boolean(st != nil)
+	}})
+	onTLS("ssl_fc_has_sni", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(st.ServerName != "") })
+	onTLS("ssl_fc_sni", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) {
+		if st.ServerName == "" {
+			return sample.Value{}, false
+		}
+		return str(st.ServerName)
+	})
+	onTLS("ssl_fc_protocol", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) { return str(VersionName(st.Version)) })
+	onTLS("ssl_fc_cipher", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) { return str(SuiteName(st.CipherSuite)) })
+	onTLS("ssl_fc_alpn", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) {
+		if st.NegotiatedProtocol == "" {
+			return sample.Value{}, false
+		}
+		return str(st.NegotiatedProtocol)
+	})
+	keySize := func(st *tls.ConnectionState) (sample.Value, bool) {
+		n := SuiteName(st.CipherSuite)
+		if strings.Contains(n, "AES128") || strings.Contains(n, "AES_128") {
+			return integer(128)
+		}
+		return integer(256)
+	}
+	onTLS("ssl_fc_use_keysize", sample.TypeInt, keySize)
+	onTLS("ssl_fc_alg_keysize", sample.TypeInt, keySize)
+	onTLS("ssl_fc_is_resumed", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(st.DidResume) })
+	onTLS("ssl_c_used", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(len(st.PeerCertificates) > 0) })
+	// A client certificate that fails verification aborts the handshake
+	// (no crt-ignore-err/ca-ignore-err): a session only exists with 0.
+	onTLS("ssl_c_verify", sample.TypeInt, func(*tls.ConnectionState) (sample.Value, bool) { return integer(0) })
+	onTLS("ssl_c_ca_err", sample.TypeInt, func(*tls.ConnectionState) (sample.Value, bool) { return integer(0) })
+	onTLS("ssl_c_err", sample.TypeInt, func(*tls.ConnectionState) (sample.Value, bool) { return integer(0) })
+
+	peer := func(st *tls.ConnectionState) *x509.Certificate {
+		if len(st.PeerCertificates) == 0 {
+			return nil
+		}
+		return st.PeerCertificates[0]
+	}
+	local := func(t *sample.Txn) *x509.Certificate {
+		f, st := facts(t)
+		if st == nil {
+			return nil
+		}
+		return f.TLSLocalCert()
+	}
+	certFetches := func(prefix string, get func(*sample.Txn) *x509.Certificate) {
+		dn := func(name string, pick func(*x509.Certificate) pkix.Name) {
+			sample.RegisterFetch(sample.FetchDef{Name: prefix + name, Out: sample.TypeStr,
+				Args: sample.ArgSpec{Types: []sample.ArgType{sample.ArgStr, sample.ArgInt, sample.ArgStr}},
+				Check: func(args []sample.Arg, _ *sample.ParseOptions) error {
+					if len(args) > 2 && args[2].Str != "" && args[2].Str != "rfc2253" {
+						return fmt.Errorf("only rfc2253 or a blank value are currently supported as the format argument")
+					}
+					return nil
+				},
+				Fn: func(t *sample.Txn, args []sample.Arg) (sample.Value, bool) {
+					c := get(t)
+					if c == nil {
+						return sample.Value{}, false
+					}
+					seq := pick(c).ToRDNSequence()
+					if len(args) == 0 || args[0].Str == "" {
+						if len(args) > 2 && args[2].Str == "rfc2253" {
+							return str(seq.String())
+						}
+						return str(DN(seq))
+					}
+					return dnEntry(seq, args)
+				}})
+		}
+		dn("s_dn", func(c *x509.Certificate) pkix.Name { return c.Subject })
+		dn("i_dn", func(c *x509.Certificate) pkix.Name { return c.Issuer })
+		one := func(name string, out sample.Type, fn func(*x509.Certificate) sample.Value) {
+			sample.RegisterFetch(sample.FetchDef{Name: prefix + name, Out: out, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+				c := get(t)
+				if c == nil {
+					return sample.Value{}, false
+				}
+				return fn(c), true
+			}})
+		}
+		one("serial", sample.TypeBin, func(c *x509.Certificate) sample.Value {
+			return sample.Value{Type: sample.TypeBin, Str: string(c.SerialNumber.Bytes())}
+		})
+		one("sha1", sample.TypeBin, func(c *x509.Certificate) sample.Value {
+			h := sha1.Sum(c.Raw)
+			return sample.Value{Type: sample.TypeBin, Str: string(h[:])}
+		})
+		one("der", sample.TypeBin, func(c *x509.Certificate) sample.Value { return sample.Value{Type: sample.TypeBin, Str: string(c.Raw)} })
+		one("version", sample.TypeInt, func(c *x509.Certificate) sample.Value {
+			return sample.Value{Type: sample.TypeInt, Int: int64(c.Version)}
+		})
+		// ASN1 UTCTime as haproxy prints it: YYMMDDhhmmssZ.
+		one("notbefore", sample.TypeStr, func(c *x509.Certificate) sample.Value {
+			return sample.Value{Type: sample.TypeStr, Str: c.NotBefore.UTC().Format("060102150405Z")}
+		})
+		one("notafter", sample.TypeStr, func(c *x509.Certificate) sample.Value {
+			return sample.Value{Type: sample.TypeStr, Str: c.NotAfter.UTC().Format("060102150405Z")}
+		})
+	}
+	certFetches("ssl_c_", func(t *sample.Txn) *x509.Certificate {
+		_, st := facts(t)
+		if st == nil {
+			return nil
+		}
+		return peer(st)
+	})
+	certFetches("ssl_f_", local)
+}
+
+// dnEntry is ssl_c_s_dn(ENTRY[,OCC]): the OCC-th value of ENTRY (1 =
+// first, -1 = last; by default the first).
+func dnEntry(seq pkix.RDNSequence, args []sample.Arg) (sample.Value, bool) {
+	want := args[0].Str
+	var vals []string
+	for _, rdn := range seq {
+		for _, atv := range rdn {
+			k := dnShort[atv.Type.String()]
+			if k == "" {
+				k = atv.Type.String()
+			}
+			if k == want {
+				vals = append(vals, fmt.Sprint(atv.Value))
+			}
+		}
+	}
+	occ := int64(1)
+	if len(args) > 1 && args[1].Int != 0 {
+		occ = args[1].Int
+	}
+	i := int(occ) - 1
+	if occ < 0 {
+		i = len(vals) + int(occ)
+	}
+	if i < 0 || i >= len(vals) {
+		return sample.Value{}, false
+	}
+	return sample.Value{Type: sample.TypeStr, Str: vals[i]}, true
+}

@@ -1,0 +1,280 @@
+package tlsconf
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// FS is how certificates are read: the real file system in the daemon,
+// a fake in tests.
+type FS interface {
+	ReadFile(name string) ([]byte, error)
+	ReadDir(name string) ([]fs.DirEntry, error)
+	Stat(name string) (fs.FileInfo, error)
+}
+
+// OS is the real file system.
+type OS struct{}
+
+func (OS) ReadFile(n string) ([]byte, error)       { return os.ReadFile(n) }
+func (OS) ReadDir(n string) ([]fs.DirEntry, error) { return os.ReadDir(n) }
+func (OS) Stat(n string) (fs.FileInfo, error)      { return os.Stat(n) }
+
+// Cert is one certificate as haproxy loads it from a `crt` file.
+type Cert struct {
+	Path string
+	// Filters are the SNI names of a crt-list line; none: the
+	// certificate's own SANs (or CN).
+	Filters []string
+	// DHParams is set when the file holds DH PARAMETERS, which make
+	// haproxy offer DHE ciphers (gproxy cannot).
+	DHParams bool
+	TLS      tls.Certificate // Leaf set, chain after the leaf, OCSPStaple from FILE.ocsp
+}
+
+// Subject is the leaf's subject as haproxy prints it (`show ssl cert`,
+// ssl_f_s_dn): "/CN=example.com/O=...".
+func (c *Cert) Subject() string { return DN(c.TLS.Leaf.Subject.ToRDNSequence()) }
+
+// ParsePEM reads haproxy's PEM bundle: the certificate first, then its
+// chain, and the private key anywhere in the file (other blocks such as
+// DH PARAMETERS are skipped). A key absent from the bundle is read from
+// key (the FILE.key side file, nil when absent).
+func ParsePEM(bundle, key []byte) (tls.Certificate, error) {
+	var out tls.Certificate
+	var signer crypto.PrivateKey
+	rest := bundle
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		switch {
+		case b.Type == "CERTIFICATE" || b.Type == "TRUSTED CERTIFICATE":
+			out.Certificate = append(out.Certificate, b.Bytes)
+		case strings.HasSuffix(b.Type, "PRIVATE KEY"):
+			if signer != nil {
+				return out, errors.New("more than one private key")
+			}
+			k, err := parseKey(b)
+			if err != nil {
+				return out, err
+			}
+			signer = k
+		}
+	}
+	if len(out.Certificate) == 0 {
+		return out, errors.New("no certificate found")
+	}
+	if signer == nil && key != nil {
+		rest := key
+		for signer == nil {
+			var b *pem.Block
+			b, rest = pem.Decode(rest)
+			if b == nil {
+				break
+			}
+			if strings.HasSuffix(b.Type, "PRIVATE KEY") {
+				k, err := parseKey(b)
+				if err != nil {
+					return out, err
+				}
+				signer = k
+			}
+		}
+	}
+	if signer == nil {
+		return out, errNoKey
+	}
+	leaf, err := x509.ParseCertificate(out.Certificate[0])
+	if err != nil {
+		return out, fmt.Errorf("bad certificate: %w", err)
+	}
+	if !keyMatches(leaf.PublicKey, signer) {
+		return out, errors.New("inconsistencies between private key and certificate")
+	}
+	for i, der := range out.Certificate[1:] {
+		if _, err := x509.ParseCertificate(der); err != nil {
+			return out, fmt.Errorf("bad chain certificate %d: %w", i+1, err)
+		}
+	}
+	out.Leaf = leaf
+	out.PrivateKey = signer
+	return out, nil
+}
+
+func parseKey(b *pem.Block) (crypto.PrivateKey, error) {
+	if _, enc := b.Headers["DEK-Info"]; enc || b.Type == "ENCRYPTED PRIVATE KEY" {
+		return nil, errors.New("encrypted private keys are not supported (haproxy cannot read them either without a passphrase)")
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(b.Bytes); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(b.Bytes); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParseECPrivateKey(b.Bytes); err == nil {
+		return k, nil
+	}
+	return nil, fmt.Errorf("unreadable private key (%s)", b.Type)
+}
+
+func keyMatches(pub any, priv crypto.PrivateKey) bool {
+	type pubber interface{ Public() crypto.PublicKey }
+	p, ok := priv.(pubber)
+	if !ok {
+		return false
+	}
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return k.Equal(p.Public())
+	case *ecdsa.PublicKey:
+		return k.Equal(p.Public())
+	case ed25519.PublicKey:
+		return k.Equal(p.Public())
+	}
+	return false
+}
+
+var errNoKey = errors.New("no private key found")
+
+// FileError is a file that cannot be read; Err is the system's error
+// (haproxy prints it as strerror: "No such file or directory").
+type FileError struct {
+	Msg string
+	Err error
+}
+
+func (e *FileError) Error() string { return e.Msg + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// LoadFile loads one `crt` file: the bundle, FILE.key when the bundle has
+// no key, FILE.ocsp (a DER OCSP response, stapled) when present.
+func LoadFile(fsys FS, path string) (*Cert, error) {
+	bundle, err := fsys.ReadFile(path)
+	if err != nil {
+		return nil, &FileError{Msg: fmt.Sprintf("unable to load SSL certificate from PEM file '%s'", path), Err: err}
+	}
+	var key []byte
+	if !bytes.Contains(bundle, []byte("PRIVATE KEY-----")) {
+		if k, err := fsys.ReadFile(path + ".key"); err == nil {
+			key = k
+		}
+	}
+	c, err := ParsePEM(bundle, key)
+	if errors.Is(err, errNoKey) {
+		// haproxy names the side file it looked in last.
+		return nil, fmt.Errorf("No Private Key found in '%s.key'", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("unable to load SSL certificate from PEM file '%s': %w", path, err)
+	}
+	if o, err := fsys.ReadFile(path + ".ocsp"); err == nil && len(o) > 0 {
+		c.OCSPStaple = o
+	}
+	return &Cert{Path: path, TLS: c, DHParams: bytes.Contains(bundle, []byte("-----BEGIN DH PARAMETERS-----"))}, nil
+}
+
+// LoadPath loads a `crt` argument: a file, or a directory whose regular
+// files are loaded in name order, skipping names that start with '.' and
+// the .key, .ocsp, .issuer and .sctl side files, as haproxy does.
+func LoadPath(fsys FS, path string) ([]*Cert, error) {
+	st, err := fsys.Stat(path)
+	if err != nil {
+		return nil, &FileError{Msg: fmt.Sprintf("unable to stat SSL certificate from file '%s'", path), Err: err}
+	}
+	if !st.IsDir() {
+		c, err := LoadFile(fsys, path)
+		if err != nil {
+			return nil, err
+		}
+		return []*Cert{c}, nil
+	}
+	ents, err := fsys.ReadDir(path)
+	if err != nil {
+		return nil, &FileError{Msg: fmt.Sprintf("unable to scan directory '%s'", path), Err: err}
+	}
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	var out []*Cert
+	for _, e := range ents {
+		n := e.Name()
+		if ext := filepath.Ext(n); strings.Contains(n, ".") &&
+			(n[0] == '.' || ext == ".issuer" || ext == ".ocsp" || ext == ".sctl" || ext == ".key") {
+			continue
+		}
+		full := filepath.Join(path, n)
+		fi, err := fsys.Stat(full)
+		if err != nil {
+			return nil, &FileError{Msg: fmt.Sprintf("unable to stat SSL certificate from file '%s'", full), Err: err}
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		c, err := LoadFile(fsys, full)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// LoadCAs reads a `ca-file` (PEM certificates) into a pool.
+func LoadCAs(fsys FS, path string) (*x509.CertPool, error) {
+	b, err := fsys.ReadFile(path)
+	if err != nil {
+		return nil, &FileError{Msg: fmt.Sprintf("unable to load CA file '%s'", path), Err: err}
+	}
+	p := x509.NewCertPool()
+	if !p.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("unable to load CA file '%s': no certificate found", path)
+	}
+	return p, nil
+}
+
+// LoadCRL reads a `crl-file` (PEM or DER revocation lists).
+func LoadCRL(fsys FS, path string) ([]*x509.RevocationList, error) {
+	b, err := fsys.ReadFile(path)
+	if err != nil {
+		return nil, &FileError{Msg: fmt.Sprintf("unable to load CRL file '%s'", path), Err: err}
+	}
+	var out []*x509.RevocationList
+	rest := b
+	for {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "X509 CRL" {
+			continue
+		}
+		l, err := x509.ParseRevocationList(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("unable to load CRL file '%s': %w", path, err)
+		}
+		out = append(out, l)
+	}
+	if len(out) == 0 {
+		l, err := x509.ParseRevocationList(b)
+		if err != nil {
+			return nil, fmt.Errorf("unable to load CRL file '%s': no CRL found", path)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}

@@ -1,0 +1,141 @@
+package tlsconf
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"hapair/pkg/tlsconf/tlstest"
+)
+
+func TestLoadPEMForms(t *testing.T) {
+	ca := tlstest.NewCA(t, "Test CA")
+	rsaLeaf := ca.Issue(t, tlstest.RSA, "rsa.test", "rsa.test")
+	ecLeaf := ca.Issue(t, tlstest.ECDSA, "ec.test")
+	other := ca.Issue(t, tlstest.ECDSA, "other.test")
+	dir := t.TempDir()
+	cases := []struct {
+		name, file string
+		data, side []byte
+		wantErr    string
+		wantCN     string
+		chain      int
+	}{
+		{name: "cert then key", data: rsaLeaf.Bundle(), wantCN: "rsa.test", chain: 1},
+		{name: "key then cert then chain", data: cat(ecLeaf.KeyPEM, ecLeaf.CertPEM, ca.PEM), wantCN: "ec.test", chain: 2},
+		{name: "key in side file", data: ecLeaf.CertPEM, side: ecLeaf.KeyPEM, wantCN: "ec.test", chain: 1},
+		{name: "no key", data: ecLeaf.CertPEM, wantErr: "No Private Key found in"},
+		{name: "wrong key", data: cat(ecLeaf.CertPEM, other.KeyPEM), wantErr: "inconsistencies"},
+		{name: "wrong side key", data: ecLeaf.CertPEM, side: other.KeyPEM, wantErr: "inconsistencies"},
+		{name: "no cert", data: ecLeaf.KeyPEM, wantErr: "no certificate"},
+		{name: "garbage", data: []byte("hello\n"), wantErr: "no certificate"},
+		{name: "two keys", data: cat(ecLeaf.CertPEM, ecLeaf.KeyPEM, ecLeaf.KeyPEM), wantErr: "more than one"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".pem")
+			tlstest.Write(t, p, c.data)
+			if c.side != nil {
+				tlstest.Write(t, p+".key", c.side)
+			}
+			got, err := LoadFile(OS{}, p)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), p) {
+					t.Fatalf("case %d: want an error naming %s and %q, got %v", i, p, c.wantErr, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.TLS.Leaf.Subject.CommonName != c.wantCN || len(got.TLS.Certificate) != c.chain {
+				t.Errorf("got CN %q with %d certificates", got.TLS.Leaf.Subject.CommonName, len(got.TLS.Certificate))
+			}
+		})
+	}
+}
+
+func cat(b ...[]byte) []byte {
+	var out []byte
+	for _, x := range b {
+		out = append(out, x...)
+	}
+	return out
+}
+
+// TestDirectoryAndSNI loads a directory as haproxy does (name order,
+// side files and dot files skipped) and picks certificates by SNI:
+// exact SAN, CN without SAN, one-label wildcard, default = first loaded,
+// none under strict-sni.
+func TestDirectoryAndSNI(t *testing.T) {
+	ca := tlstest.NewCA(t, "Test CA")
+	dir := t.TempDir()
+	a := ca.Issue(t, tlstest.RSA, "a.test", "a.test", "www.a.test")
+	b := ca.Issue(t, tlstest.ECDSA, "b.test") // CN only
+	w := ca.Issue(t, tlstest.ECDSA, "wild", "*.w.test")
+	tlstest.Write(t, filepath.Join(dir, "10-a.pem"), a.Bundle())
+	tlstest.Write(t, filepath.Join(dir, "20-b.pem"), b.CertPEM)
+	tlstest.Write(t, filepath.Join(dir, "20-b.pem.key"), b.KeyPEM)
+	tlstest.Write(t, filepath.Join(dir, "30-w.pem"), w.Bundle())
+	tlstest.Write(t, filepath.Join(dir, "30-w.pem.ocsp"), []byte{0x30, 0x03, 0x0a, 0x01, 0x00})
+	tlstest.Write(t, filepath.Join(dir, ".hidden.pem"), []byte("not a cert"))
+	tlstest.Write(t, filepath.Join(dir, "x.issuer"), []byte("not a cert"))
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	certs, err := LoadPath(OS{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(certs) != 3 {
+		t.Fatalf("loaded %d certificates, want 3", len(certs))
+	}
+	if len(certs[2].TLS.OCSPStaple) == 0 {
+		t.Error("the .ocsp side file is not stapled")
+	}
+	s := NewStore(certs, false)
+	for name, want := range map[string]string{
+		"a.test": "a.test", "WWW.A.TEST": "a.test", "b.test": "b.test", "x.w.test": "wild",
+		"y.x.w.test": "a.test", "w.test": "a.test", "": "a.test", "unknown.test": "a.test",
+	} {
+		c, err := s.Pick(name)
+		if err != nil || c.TLS.Leaf.Subject.CommonName != want {
+			t.Errorf("SNI %q: got %v %v, want %s", name, c, err, want)
+		}
+	}
+	strict := NewStore(certs, true)
+	if _, err := strict.Pick("unknown.test"); err == nil {
+		t.Error("strict-sni: an unknown name must fail")
+	}
+	if _, err := LoadPath(OS{}, filepath.Join(dir, "missing.pem")); err == nil {
+		t.Error("a missing file must fail")
+	}
+}
+
+func FuzzParsePEM(f *testing.F) {
+	ca := tlstest.NewCA(f, "Fuzz CA")
+	l := ca.Issue(f, tlstest.ECDSA, "f.test")
+	f.Add(l.Bundle(), []byte(nil))
+	f.Add(l.CertPEM, l.KeyPEM)
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), []byte("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"))
+	f.Fuzz(func(t *testing.T, bundle, key []byte) {
+		c, err := ParsePEM(bundle, key)
+		if err == nil && (c.Leaf == nil || c.PrivateKey == nil) {
+			t.Fatal("loaded without leaf or key")
+		}
+	})
+}
+
+func TestParseCrtList(t *testing.T) {
+	paths, filters, lines, err := ParseCrtList([]byte("# comment\n\na.pem\nb.pem  x.test *.w.test\n"))
+	if err != nil || strings.Join(paths, ",") != "a.pem,b.pem" || len(filters[0]) != 0 ||
+		strings.Join(filters[1], ",") != "x.test,*.w.test" || lines[1] != 4 {
+		t.Errorf("got %v %v %v %v", paths, filters, lines, err)
+	}
+	for _, bad := range []string{"a.pem [alpn h2]\n", "a.pem !x.test\n", "a.pem x*.test\n"} {
+		if _, _, _, err := ParseCrtList([]byte("ok.pem\n" + bad)); err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("%q: want an error at line 2, got %v", bad, err)
+		}
+	}
+}
