@@ -53,6 +53,10 @@ type Env struct {
 	Notifier    *notify.Notifier
 	// Mailer builds the SMTP alerter for global_defs; nil: no mail.
 	Mailer func(g keepalivedcfg.Global) *notify.Mailer
+	// VMACs and Routes serve use_vmac and the virtual/static routes and
+	// rules (vmacroute.go); nil: configurations using them cannot run.
+	VMACs  VMACManager
+	Routes RouteManager
 
 	mail atomic.Pointer[notify.Mailer]
 }
@@ -111,6 +115,11 @@ type Daemon struct {
 	// on reload: one stuck in an effect (a netlink call, a full socket)
 	// must not hold the reload, and the signals after it, for ever.
 	stopWait time.Duration
+
+	// static: the static_ipaddress/routes/rules installed (vmacroute.go);
+	// staticWatch starts watchStatic once.
+	static      staticState
+	staticWatch sync.Once
 }
 
 // defaultStopWait is Daemon.stopWait.
@@ -199,6 +208,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 		cancel()
 	}
 	d.stopFIFOs()
+	d.setStatic(staticState{})
 	if m := d.env.mail.Swap(nil); m != nil {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_ = m.Close(cctx)
@@ -236,6 +246,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	log := d.env.Log
 	d.cfg = cfg
 	d.applyMailer(cfg.Global)
+	d.applyStatic(cfg)
 	d.env.garpSpacing.SetIntervals(cfg.Global.GARPInterval, cfg.Global.GNAInterval)
 	d.env.garpSpaced.Store(cfg.Global.GARPInterval > 0 || cfg.Global.GNAInterval > 0)
 

@@ -72,6 +72,8 @@ type node struct {
 	// syncPeers are the other members of the instance's sync group, set
 	// before it starts.
 	syncPeers []*node
+	// vmac is the name of the instance's VMAC (use_vmac), "" for none.
+	vmac string
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -94,8 +96,18 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 	if !n.src.IsValid() {
 		return nil, fmt.Errorf("(%s) interface %s has no IPv%d address to send adverts from", cfg.Name, cfg.Interface, cfg.Family)
 	}
+	sendIfi, err := n.setupVMAC(ifi)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			n.removeVMAC()
+		}
+	}()
 	for _, v := range cfg.VIPs {
-		vv, err := toVIP(v, cfg.Interface)
+		vv, err := toVIP(n.vipDev(v), cfg.Interface)
 		if err != nil {
 			return nil, fmt.Errorf("(%s) %w", cfg.Name, err)
 		}
@@ -103,7 +115,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		n.advertised = append(n.advertised, v.Addr())
 	}
 	for _, v := range cfg.ExcludedVIPs {
-		vv, err := toVIP(v, cfg.Interface)
+		vv, err := toVIP(n.vipDev(v), cfg.Interface)
 		if err != nil {
 			return nil, fmt.Errorf("(%s) %w", cfg.Name, err)
 		}
@@ -150,7 +162,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 	if cfg.Unicast {
 		hop = cfg.UnicastTTL
 	}
-	conn, err := env.Listen(vrrp.Config{IfIndex: ifi.Index, Src: n.src, Unicast: cfg.Unicast, AH: authType == vrrp.AuthAH, Group: group, HopLimit: hop, VRID: uint8(cfg.VRID)})
+	conn, err := env.Listen(vrrp.Config{IfIndex: sendIfi.Index, Src: n.src, Unicast: cfg.Unicast, AH: authType == vrrp.AuthAH, Group: group, HopLimit: hop, VRID: uint8(cfg.VRID)})
 	if err != nil {
 		return nil, fmt.Errorf("(%s) opening VRRP sockets on %s: %w", cfg.Name, cfg.Interface, err)
 	}
@@ -196,6 +208,9 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		}
 	}
 	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
+	n.removeStaleOnVMAC(context.Background())
+	n.setVRoutes(false)
+	ok = true
 	return n, nil
 }
 
@@ -207,7 +222,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 // becomes unweighted, as keepalived's add_vrrp_to_interface makes it.
 func (n *node) trackVIPInterfaces(tracks []vrrpfsm.Track) []vrrpfsm.Track {
 	seen := map[string]bool{}
-	for _, v := range append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...) {
+	for _, v := range append(append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...), n.routeDevs()...) {
 		if v.NoTrack || v.Dev == "" || v.Dev == n.cfg.Interface || seen[v.Dev] {
 			continue
 		}
@@ -304,6 +319,7 @@ func (n *node) start(parent context.Context) {
 		n.watch(ctx, dev, "VIP ", func(up bool) { n.fsm.SetTrack(track, up) })
 	}
 	n.watchVIPRemoval(ctx)
+	n.watchVRoutes(ctx)
 	// The state machine's goroutine also closes the instance down: one
 	// goroutine per instance.
 	go func() {
@@ -314,6 +330,7 @@ func (n *node) start(parent context.Context) {
 		wg.Wait()
 		n.conn.Close()
 		n.helpers.Wait()
+		n.removeVMAC()
 		close(n.done)
 	}()
 }
@@ -387,6 +404,7 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 func (n *node) stop(ctx context.Context) bool {
 	if n.cancel == nil {
 		n.conn.Close()
+		n.removeVMAC()
 		return true
 	}
 	n.cancel()
@@ -500,6 +518,7 @@ func (n *node) BecomeMaster(ctx context.Context) {
 			n.log.Error().Msgf("(%s) cannot add %v: %v", n.cfg.Name, v, err)
 		}
 	}
+	n.setVRoutes(true)
 	n.holding.Store(true)
 	if len(n.vips) == 0 || n.env.GARP == nil {
 		return
@@ -601,6 +620,7 @@ func (n *node) LeaveMaster(ctx context.Context) {
 	}
 	n.stopLowerPrioGARPs()
 	n.garpMu.Unlock()
+	n.setVRoutes(false)
 	n.log.Info().Msgf("(%s) removing VIPs.", n.cfg.Name)
 	for _, v := range n.vips {
 		if err := n.env.VIPs.Remove(ctx, v); err != nil {

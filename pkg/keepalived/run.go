@@ -24,6 +24,8 @@ import (
 	"hapair/pkg/syslog"
 	"hapair/pkg/track"
 	"hapair/pkg/vip"
+	"hapair/pkg/vmac"
+	"hapair/pkg/vroute"
 	"hapair/pkg/vrrp"
 	"hapair/pkg/vrrpfsm"
 )
@@ -387,10 +389,24 @@ func systemEnv(log zerolog.Logger, detail bool) (*Env, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("netlink: %w", err)
 	}
+	vm, err := vmac.New()
+	if err != nil {
+		nl.Close()
+		return nil, nil, err
+	}
+	vm.Logf = func(format string, args ...any) { log.Info().Msgf(format, args...) }
+	vr, err := vroute.NewNetlink()
+	if err != nil {
+		nl.Close()
+		vm.Close()
+		return nil, nil, err
+	}
 	hostname, _ := os.Hostname()
 	// One socket per interface, family and protocol for every instance.
 	mux := vrrp.NewMux()
 	env := &Env{
+		VMACs:     vm,
+		Routes:    vr,
 		Log:       log,
 		LogDetail: detail,
 		Listen: func(c vrrp.Config) (vrrp.Conn, error) {
@@ -423,7 +439,7 @@ func systemEnv(log zerolog.Logger, detail bool) (*Env, func(), error) {
 			To: g.NotificationEmail, RouterID: g.RouterID, Hostname: helo, Log: log,
 		}
 	}
-	return env, func() { nl.Close() }, nil
+	return env, func() { nl.Close(); vm.Close(); vr.Close() }, nil
 }
 
 func joinHostPort(host string, port int) string {

@@ -372,7 +372,7 @@ func removeStaleVIPs(log zerolog.Logger, mgr vip.Manager, cfg *keepalivedcfg.Con
 	for _, in := range cfg.Instances {
 		stale := false
 		for _, v := range append(append([]keepalivedcfg.VIP(nil), in.VIPs...), in.ExcludedVIPs...) {
-			vv, err := toVIP(v, in.Interface)
+			vv, err := toVIP(vmacVIP(in, v), in.Interface)
 			if err != nil {
 				continue
 			}

@@ -28,6 +28,7 @@ type instState struct {
 	lowerPrioNoAdvert int    // -1 unset
 	higherPrioSend    int    // -1 unset
 	strict            int    // -1 unset
+	vmacXmitBase      bool   // vmac_xmit_base
 	syncGroup         string // the sync group it joined; "" = none
 	accept            int    // -1 unset, 0 no_accept, 1 accept
 	mcastDst          netip.Addr
@@ -407,6 +408,7 @@ func (p *parser) vrrpInstance(l line) {
 
 func (p *parser) vrrpInstanceEnd() {
 	in, st := p.inst, p.instState
+	p.vmacEnd()
 	if len(in.UnicastPeers) == 0 && st.ttl != -1 {
 		p.reportAt(p.r.last, Error, classGeneral, "(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name)
 		st.ttl = 0

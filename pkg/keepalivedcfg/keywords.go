@@ -26,7 +26,11 @@ func initRoot() {
 		{name: "vrrp_track_file", handler: (*parser).vrrpTrackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
 		{name: bgpKeyword, handler: (*parser).bgpBlock, sub: bgpKeywords, close: (*parser).bgpEnd}, // gkeepalived's extension (bgp.go)
 	}
+	rootKeywords = append(rootKeywords, extraRootKeywords...)
 }
+
+// extraRootKeywords are top-level keywords handled in their own files.
+var extraRootKeywords []keyword
 
 // --- global_defs -------------------------------------------------------------
 

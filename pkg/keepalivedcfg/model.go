@@ -20,7 +20,12 @@ type Config struct {
 	Processes  []*TrackedProcess `json:",omitempty"` // vrrp_track_process blocks, in file order
 	TrackFiles []*TrackedFile    `json:",omitempty"` // track_file blocks, in file order
 	BGP        *BGP              `json:",omitempty"` // gkeepalived's bgp block (bgp.go); nil = none
-	Files      []string          // the files read, in order
+	// static_ipaddress, static_routes, static_rules: present while the
+	// daemon runs (routes.go).
+	StaticAddresses []VIP    `json:",omitempty"`
+	StaticRoutes    []Route  `json:",omitempty"`
+	StaticRules     []Rule   `json:",omitempty"`
+	Files           []string // the files read, in order
 	// ScriptsChecked: the scripts were checked on disk while parsing
 	// (Options.CheckScript) and keepalived's lines about them reported.
 	ScriptsChecked bool
@@ -313,6 +318,11 @@ type Instance struct {
 	// PeerTTL holds the min_ttl/max_ttl of the unicast peers that set them
 	// (the default is 0..255).
 	PeerTTL map[netip.Addr]TTLRange `json:",omitempty"`
+	// VMAC: use_vmac (vmac.go); nil = the VIPs on the interface itself.
+	VMAC *VMAC `json:",omitempty"`
+	// VirtualRoutes, VirtualRules: present while MASTER (routes.go).
+	VirtualRoutes []Route `json:",omitempty"`
+	VirtualRules  []Rule  `json:",omitempty"`
 	// Sync group membership is in Config.SyncGroups (SyncGroup.Instances).
 
 	Pos Pos

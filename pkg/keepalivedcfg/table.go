@@ -65,9 +65,7 @@ type KeywordInfo struct {
 // README's "Not implemented yet".
 const (
 	featLVS       = "LVS (virtual_server, IPVS)"
-	featVMAC      = "VMACs and ipvlan"
-	featStatic    = "static addresses, routes and rules"
-	featVRoutes   = "virtual routes and rules"
+	featVMAC      = "ipvlan, use_vmac_addr and VMAC GARP intervals"
 	featTrack     = "BFD tracking (track_bfd, bfd_instance, track_group)"
 	featSNMP      = "SNMP and D-Bus"
 	featFirewall  = "firewall rules: vrrp_iptables/nftables keywords, and accept mode off (no_accept, or vrrp_strict/strict_mode without accept)"
@@ -102,7 +100,7 @@ func buildKeywords() []KeywordInfo {
 	// Top level.
 	works(BlockRoot, "global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "vrrp_track_process", "track_file", "vrrp_track_file")
 	add(BlockRoot, Refused, featLVS, true, "virtual_server", "virtual_server_group", "SSL")
-	add(BlockRoot, Refused, featStatic, true, "static_ipaddress", "static_routes", "static_rules")
+	works(BlockRoot, "static_ipaddress", "static_routes", "static_rules")
 	add(BlockRoot, Refused, featTrack, true, "bfd_instance", "track_group")
 	add(BlockRoot, Refused, featGARPExtra, true, "garp_group")
 	add(BlockRoot, Refused, featIfaces, true, "interface_up_down_delays")
@@ -134,7 +132,8 @@ func buildKeywords() []KeywordInfo {
 		"vrrp_rx_bufs_multiplier", "log_unknown_vrids", "umask", "random_seed", "reload_check_config",
 		"reload_time_file", "reload_repeat", "reload_file", "config_save_dir",
 		"tmp_config_directory", "data_use_instance", "fifo_write_vrrp_states_on_reload",
-		"vmac_prefix", "vmac_addr_prefix")
+		"vmac_addr_prefix")
+	works(BlockGlobal, "vmac_prefix")
 	add(BlockGlobal, Cosmetic, "the checker process (LVS is refused)", false, "smtp_alert_checker",
 		"checker_log_all_failures", "no_email_faults", "rs_init_notifies", "no_checker_emails")
 	add(BlockGlobal, Refused, featInclude, false, "include_check")
@@ -179,13 +178,14 @@ func buildKeywords() []KeywordInfo {
 	// accept and no_accept work: an instance whose accept mode ends up off
 	// is refused (validate.go), since keepalived then drops traffic to its
 	// VIPs with nftables rules.
-	add(BlockInstance, Refused, featVMAC, false, "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan", "vmac_garp_intvl")
+	works(BlockInstance, "use_vmac", "vmac_xmit_base")
+	add(BlockInstance, Refused, featVMAC, false, "use_vmac_addr", "use_ipvlan", "vmac_garp_intvl")
 	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum")
 	add(BlockInstance, Refused, featNetns, false, "vrf")
 	add(BlockInstance, Refused, featTrack, true, "track_bfd")
 	add(BlockInstance, Refused, "track_src_ip (FAULT when the source address goes)", false, "track_src_ip")
 	add(BlockInstance, Refused, featIGMP, false, "promote_secondaries")
-	add(BlockInstance, Refused, featVRoutes, true, "virtual_routes", "virtual_rules")
+	works(BlockInstance, "virtual_routes", "virtual_rules")
 	add(BlockInstance, Refused, featLVS, false, "lvs_sync_daemon_interface")
 	add(BlockInstance, Refused, featTiming, false, "down_timer_adverts")
 	add(BlockInstance, Refused, featGARPExtra, false, "garp_extra_if")
