@@ -130,7 +130,9 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
 	t := &rr.txn
 	fe := hr.fe
-	if uri := fe.Rules.MonitorURI; uri != "" && req.uri == uri {
+	// A monitor-uri starting with '/' matches the request's path (an
+	// absolute-form target's too), any other the whole target.
+	if uri := fe.Rules.MonitorURI; uri != "" && (req.uri == uri || uri[0] == '/' && pathOf(req.uri) == uri) {
 		code := http.StatusOK
 		for _, cnd := range fe.Rules.MonitorFail {
 			if cnd.Eval(t) {

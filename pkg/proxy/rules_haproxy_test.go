@@ -170,6 +170,8 @@ var ruleExtraRequests = []struct {
 }{
 	{"berules", "redirect-me", "GET /redirect-me HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
 	{"monitor", "health", "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0}, // not logged
+	{"monitor", "health-absolute", "GET http://t/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0},
+	{"monitor", "health-case", "GET /HEALTH HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
 	{"redirsch", "nohost", "GET /nohost HTTP/1.0\r\n\r\n", 1},
 	{"redirpfx", "absolute", "GET http://t/abs/path?q=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
 	{"path", "absolute", "GET http://t/abs/path?q=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
