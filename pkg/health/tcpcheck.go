@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"hapair/pkg/haproxycfg"
@@ -234,7 +235,7 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 		if isTimeout(err) {
 			return withInfo(CodeL4TOUT, 0, r.stepSuffix()), false
 		}
-		return withInfo(CodeL4CON, 0, errnoText(err)+r.stepSuffix()), false
+		return withInfo(CodeL4CON, 0, connectErrText(err)+r.stepSuffix()), false
 	}
 	r.tls = false
 	if st.Step == 0 && r.p.TLS != nil {
@@ -652,4 +653,16 @@ func httpRequest(h *haproxycfg.HTTPRequest) []byte {
 		b.WriteString(h.Body)
 	}
 	return []byte(b.String())
+}
+
+// connectErrText is the info of a failed connect. Errors the kernel gives
+// at once, before any packet (no route, a broadcast address), are what
+// haproxy calls a "General socket error (...)"; a refusal from the
+// server is the bare strerror text.
+func connectErrText(err error) string {
+	var en syscall.Errno
+	if errors.As(err, &en) && (en == syscall.ENETUNREACH || en == syscall.EACCES || en == syscall.EPERM) {
+		return "General socket error (" + errnoText(err) + ")"
+	}
+	return errnoText(err)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -365,6 +366,23 @@ func TestRequestMatchesHAProxy(t *testing.T) {
 		}
 		if string(got) != string(want) {
 			t.Errorf("%s: request %q, haproxy sends %q", be, got, want)
+		}
+	}
+}
+
+// A check to an address the kernel cannot route (here the broadcast
+// address) fails at once with haproxy's "General socket error (...)".
+func TestConnectErrText(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}, "General socket error (Network is unreachable)"},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.EACCES)}, "General socket error (Permission denied)"},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, "Connection refused"},
+	} {
+		if got := connectErrText(tc.err); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.err, got, tc.want)
 		}
 	}
 }

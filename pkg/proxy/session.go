@@ -236,6 +236,9 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	}
 	e, be := s.e, s.be
 	if be == nil {
+		// Closed with a FIN, as haproxy does: what the client already
+		// sent is read first, or the close would be a reset.
+		drainSocket(s.cli)
 		s.terminate(termServer, stateConnect)
 		return false
 	}
