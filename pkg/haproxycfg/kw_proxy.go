@@ -230,6 +230,10 @@ func (p *parser) proxyKeyword(args []string) {
 		p.aclKeyword(args)
 	case "errorfile":
 		p.errorFile(args)
+	case "errorfiles":
+		p.errorfilesKeyword(args)
+	case "http-error":
+		p.httpErrorKeyword(args)
 	case "tcp-request", "tcp-response":
 		p.tcpRuleKeyword(args)
 	case "redisp", "redispatch":
@@ -875,27 +879,11 @@ func (p *parser) errorFile(args []string) {
 		return
 	}
 	code, _ := parseUint(args[1], 1<<31-1) // haproxy's atol: garbage reads as 0
-	if !errorStatuses[code] {
-		p.alert("errorfile", "errorfile : status code '%d' not handled.", code)
+	ef, ok := p.loadErrorFile(code, args[2])
+	if !ok {
 		return
 	}
-	ef := ErrorFile{Path: args[2], Pos: p.pos()}
-	if p.readFile != nil {
-		b, err := p.readFile(ef.Path)
-		if err != nil {
-			p.alert("errorfile", "errorfile : error opening file '%s'.", ef.Path)
-			return
-		}
-		m, err := ParseErrorFile(ef.Path, b)
-		if err != nil {
-			p.alert("errorfile", "errorfile : %v", err)
-			return
-		}
-		if m.Truncated {
-			p.warn("errorfile", "%s", ErrorFileTruncated(ef.Path))
-		}
-		ef.Content = b
-	}
+	p.cur.errOps = append(p.cur.errOps, errOp{code: code, ef: ef, pos: p.pos()})
 	px := p.cur.px
 	if px.ErrorFiles == nil {
 		px.ErrorFiles = map[int]ErrorFile{}

@@ -168,7 +168,7 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 		return n, err
 	case "return":
 		r.Action = ActReturn
-		ret, n, err := p.returnArgs(rest)
+		ret, n, err := p.replyArgs(kw, rest, 200)
 		r.Return = ret
 		return n, err
 	case "set-header", "add-header", "early-hint":
@@ -347,14 +347,26 @@ func (p *parser) denyArgs(kw string, r *Rule, rest []string) (int, ruleError) {
 					status = http.StatusInternalServerError
 				}
 			}
-			ret, m, err := p.replyArgs(rest[n:], status)
+			ret, m, err := p.replyArgs(kw, rest[n:], status)
 			if err != "" {
 				return 0, err
 			}
 			r.Return, r.Status = ret, ret.Status
 			return n + m, ""
 		case "errorfile", "errorfiles", "default-errorfiles":
-			return 0, ruleError(fmt.Sprintf("a reply ('%s') on '%s' is not implemented by gproxy", rest[n], kw))
+			status := r.Status
+			if status == 0 {
+				status = http.StatusForbidden
+				if r.Action == ActTarpit {
+					status = http.StatusInternalServerError
+				}
+			}
+			ret, m, err := p.replyArgs(kw, rest[n:], status)
+			if err != "" {
+				return 0, err
+			}
+			r.Return, r.Status = ret, ret.Status
+			return n + m, ""
 		default:
 			return n, ""
 		}
@@ -427,14 +439,9 @@ func (p *parser) redirectArgs(rest []string) (*Redirect, int, ruleError) {
 	return rd, n, ""
 }
 
-// returnArgs reads `return`'s words.
-func (p *parser) returnArgs(rest []string) (*Return, int, ruleError) {
-	return p.replyArgs(rest, 200)
-}
-
 // replyArgs reads the words of a reply (return, deny, tarpit) whose
 // status is status unless given.
-func (p *parser) replyArgs(rest []string, status int) (*Return, int, ruleError) {
+func (p *parser) replyArgs(kw string, rest []string, status int) (*Return, int, ruleError) {
 	ret := &Return{Status: status}
 	n := 0
 	hasBody := false
@@ -464,6 +471,10 @@ func (p *parser) replyArgs(rest []string, status int) (*Return, int, ruleError) 
 				}
 				return nil, 0, ruleError(fmt.Sprintf("'%s' expects %s as argument", w, arg))
 			}
+			if ret.act != "" {
+				return nil, 0, ruleError(fmt.Sprintf("unexpected '%s' argument, '%s' already defined", w, ret.act))
+			}
+			ret.act = w
 			body := []byte(val)
 			if strings.HasSuffix(w, "file") {
 				if p.readFile != nil {
@@ -497,7 +508,16 @@ func (p *parser) replyArgs(rest []string, status int) (*Return, int, ruleError) 
 			ret.Headers = append(ret.Headers, ReturnHeader{Name: val, Value: t})
 			n++
 		case "errorfile", "errorfiles", "default-errorfiles":
-			return nil, 0, ruleError(fmt.Sprintf("'%s' on 'return' is not implemented by gproxy", w))
+			if kw != "http-request" && kw != "http-error" {
+				// The response side sends only replies it builds.
+				return nil, 0, ruleError(fmt.Sprintf("'%s' on '%s' is not implemented by gproxy", w, kw))
+			}
+			m, err := p.replyErrorWords(ret, rest[n:])
+			if err != "" {
+				return nil, 0, err
+			}
+			n += m
+			continue
 		default:
 			return ret, n, p.checkReturn(ret, hasBody)
 		}
@@ -507,6 +527,20 @@ func (p *parser) replyArgs(rest []string, status int) (*Return, int, ruleError) 
 }
 
 func (p *parser) checkReturn(ret *Return, hasBody bool) ruleError {
+	if ret.ErrorFile != nil || ret.ProxyErrors || ret.errorSection != "" {
+		if (ret.ErrorFile == nil || ret.ErrorFile.Path == "") && !errorStatuses[ret.Status] {
+			return ruleError(fmt.Sprintf("status code '%d' not handled by default with '%s' argument.", ret.Status, ret.act))
+		}
+		if ret.ContentType != "" {
+			p.warn("", "content-type '%s' ignored by the http reply when used with an erorrfile.", ret.ContentType)
+			ret.ContentType = ""
+		}
+		if len(ret.Headers) > 0 {
+			p.warn("", "hdr parameters ignored by the http reply when used with an erorrfile.")
+			ret.Headers = nil
+		}
+		return ""
+	}
 	if hasBody && ret.ContentType == "" {
 		return "a content type must be defined when non-empty payload is configured"
 	}

@@ -444,6 +444,14 @@ type ErrorFile struct {
 	Path    string
 	Content []byte
 	Pos     Pos
+	// Builtin is `http-error status N default-errorfiles`: haproxy's own
+	// page, whatever errorfile came before.
+	Builtin bool `json:",omitempty"`
+	// Reply is http-error's own reply (content-type, string or file,
+	// hdr), built as `return` builds one.
+	Reply *Return `json:",omitempty"`
+	// Message is Content parsed, for the replies naming a file.
+	Message *ErrorMessage `json:"-"`
 }
 
 // Server returns the named server, or nil.

@@ -129,6 +129,15 @@ type Return struct {
 	Body        []byte // string or file content
 	BodyFormat  *Text  // lf-string or lf-file; nil otherwise
 	Headers     []ReturnHeader
+	// ErrorFile is `errorfile FILE`, or the file of `errorfiles NAME` for
+	// Status: the reply is that file, as an errorfile is sent.
+	ErrorFile *ErrorFile `json:",omitempty"`
+	// ProxyErrors is `default-errorfiles`: the reply is the proxy's own
+	// for Status (its errorfile, else haproxy's page).
+	ProxyErrors bool `json:",omitempty"`
+
+	errorSection string // errorfiles NAME, until resolved
+	act          string // the word that set the payload, for messages
 }
 
 // ReturnHeader is one `hdr NAME VALUE` of a return.

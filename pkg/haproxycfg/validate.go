@@ -74,6 +74,7 @@ func (p *parser) validate() {
 	for _, ps := range p.proxies {
 		p.resolveArgs(ps)
 	}
+	p.resolveErrors()
 	p.finishTracks()
 }
 

@@ -808,8 +808,12 @@ func drain(b *bodyReader) bool {
 
 // errorPage sends one of haproxy's own replies and records it.
 func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, keep bool) bool {
-	if m := h.errorFile(p.code); m != nil {
-		n, keep, err := c.writeErrorFile(m, keep)
+	r := h.errorFile(p.code)
+	if r != nil && r.ret != nil {
+		p = h.replyPage(c, c.rules, s, r.ret)
+	}
+	if r != nil && r.msg != nil {
+		n, keep, err := c.writeErrorFile(r.msg, keep)
 		s.BytesToClient = n
 		if err != nil {
 			return false

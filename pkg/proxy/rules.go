@@ -211,6 +211,9 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 					code = http.StatusForbidden
 				}
 				s.Status, s.TermCause, s.TermState = code, 'P', stateRequest
+				if r.Return != nil && (r.Return.ErrorFile != nil || r.Return.ProxyErrors) {
+					return vReply, h.fileReply(c, rr, s, r.Return, keep && drain(body))
+				}
 				if r.Return != nil {
 					return vReply, h.localReply(c, rr, s, rr.returnPage(r.Return), keep && drain(body))
 				}
@@ -239,6 +242,10 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				h.reply(c, rr, s, p, true, false, true)
 				return vReply, false
 			case haproxycfg.ActReturn:
+				if r.Return.ErrorFile != nil || r.Return.ProxyErrors {
+					s.Status, s.TermCause, s.TermState = r.Return.Status, 'L', stateRequest
+					return vReply, h.fileReply(c, rr, s, r.Return, keep && drain(body))
+				}
 				p := rr.returnPage(r.Return)
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
 				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
@@ -290,10 +297,13 @@ func (h *h1Frontend) statusReply(c *h1Conn, rr *ruleRun, s *accesslog.Session, c
 // reply sends p; closing adds haproxy's explicit "connection: close"
 // field, after the http-after-response rules ran.
 func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p errorPage, keep, errorFiles, closing bool) bool {
-	if m := h.errorFileFor(rr, p.code); m != nil && errorFiles {
-		n, keep, err := c.writeErrorFile(m, keep)
-		s.BytesToClient = n + c.interimBytes()
-		return err == nil && keep
+	if r := h.errorFileFor(rr, p.code); r != nil && errorFiles {
+		if r.ret != nil {
+			p = h.replyPage(c, rr, s, r.ret)
+		}
+		if r.msg != nil {
+			return h.sendErrorFile(c, s, r.msg, keep)
+		}
 	}
 	if rr != nil {
 		p = rr.afterPage(h, p)
@@ -312,8 +322,25 @@ func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p error
 	return keep
 }
 
+// sendErrorFile sends an errorfile as the reply.
+func (h *h1Frontend) sendErrorFile(c *h1Conn, s *accesslog.Session, m *haproxycfg.ErrorMessage, keep bool) bool {
+	n, keep, err := c.writeErrorFile(m, keep)
+	s.BytesToClient = n + c.interimBytes()
+	return err == nil && keep
+}
+
+// fileReply sends a reply naming error files: `errorfile FILE` or
+// `errorfiles NAME` (ErrorFile), or `default-errorfiles` (the proxy's
+// reply for the status).
+func (h *h1Frontend) fileReply(c *h1Conn, rr *ruleRun, s *accesslog.Session, ret *haproxycfg.Return, keep bool) bool {
+	if ret.ErrorFile != nil && ret.ErrorFile.Message != nil {
+		return h.sendErrorFile(c, s, ret.ErrorFile.Message, keep)
+	}
+	return h.statusReply(c, rr, s, ret.Status, keep)
+}
+
 // errorFileFor is the errorfile for a status, the chosen backend's first.
-func (h *h1Frontend) errorFileFor(rr *ruleRun, code int) *haproxycfg.ErrorMessage {
+func (h *h1Frontend) errorFileFor(rr *ruleRun, code int) *errReply {
 	if rr != nil && rr.be != nil {
 		if m := rr.be.errs[code]; m != nil {
 			return m

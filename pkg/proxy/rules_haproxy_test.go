@@ -125,10 +125,21 @@ var ruleFrontends = []struct {
 		"http-request deny deny_status 403 unless { http_auth_group(users) admins }",
 		"http-request set-header X-User-Ok 1"}},
 	{"redirif", []string{"redirect prefix /new code 301 if { path_beg /dir }", "http-request redirect scheme https if { path /one }"}},
+	// Error replies: http-error, errorfiles, and the replies naming files.
+	{"httperr", []string{`http-error status 403 content-type text/plain hdr X-P %[path] lf-string "denied %[path]"`,
+		"http-request deny if { path_beg /a }", "http-error status 503 errorfiles errs", "http-request deny deny_status 503 if METH_POST",
+		"http-error status 404", "http-request deny deny_status 404 if { path /one }"}},
+	{"errfiles", []string{"errorfiles errs", "http-request deny deny_status 503"}},
+	{"errfilesorder", []string{"errorfiles errs 503", "errorfile 503 ERRFILE2", "http-request deny deny_status 503"}},
+	{"denyerrf", []string{"http-request deny deny_status 503 errorfile ERRFILE if { path_beg /a }",
+		"http-request return status 503 default-errorfiles if METH_POST", "http-request return status 503 errorfiles errs"}},
+	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
 }
 
 // ruleBackends are the other sections of the suite.
-const ruleBackends = `userlist users
+const ruleBackends = `http-errors errs
+    errorfile 503 ERRFILE
+userlist users
     group admins users sha256,bcrypt
     group others
     user sha512 password $6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/O6IND4WQhG. groups admins
@@ -256,14 +267,15 @@ defaults
     timeout connect 1s
     timeout tarpit 50ms
 `, logPort)
+	files := strings.NewReplacer("ERRFILE2", errfile+".2", "ERRFILE", errfile)
 	for _, fe := range ruleFrontends {
 		fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n", fe.name, port(fe.name))
 		for _, l := range fe.lines {
-			b.WriteString("    " + strings.ReplaceAll(l, "ERRFILE", errfile) + "\n")
+			b.WriteString("    " + files.Replace(l) + "\n")
 		}
 		b.WriteString("    default_backend be1\n")
 	}
-	b.WriteString(strings.NewReplacer("B1", b1, "B2", b2, "DEAD", dead).Replace(ruleBackends))
+	b.WriteString(strings.NewReplacer("B1", b1, "B2", b2, "DEAD", dead, "ERRFILE", errfile).Replace(ruleBackends))
 	return b.String()
 }
 
@@ -337,6 +349,9 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	if err := os.WriteFile(errfile, []byte("HTTP/1.1 503 Busy\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbusy\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(errfile+".2", []byte("HTTP/1.1 503 Other\r\nContent-Length: 6\r\n\r\nother\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// haproxy
 	sink := syslogtest.NewSink(t)
@@ -386,6 +401,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"authlist/md5-secret": "403", "authlist/clear-secret": "200", "authlist/sha512-wrong": "401",
 		"authlist/nobody-secret": "401", "condpath/get": "403", "condor/post": "200", "usebecond/post": "200",
 		"redirloc/get": "301", "ret/get": "200", "deny/get": "403", "afterdead/get": "599", "denyreply/get": "429", "denyreply/head10": "404",
+		"httperr/get": "403", "httperr/post": "503", "denyerrf/get": "503", "denyerrf/head10": "503", "errfiles/get": "503",
 	} {
 		if got := strings.Fields(statusLine(hap[k].response) + " x x")[1]; got != want {
 			t.Errorf("%s: haproxy answered %q, want status %s", k, statusLine(hap[k].response), want)
@@ -393,9 +409,11 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	}
 	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
 		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
-		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1"} {
+		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
+		"httperr/get": "x-p: /a/b\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ndenied /a/b", "httperr/post": "503 Busy",
+		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable"} {
 		if !strings.Contains(got[k].response, field) {
-			t.Errorf("%s: gproxy's exchange lacks %q", k, field)
+			t.Errorf("%s: gproxy's exchange lacks %q\n%s", k, field, got[k].response)
 		}
 	}
 	if !strings.Contains(hap["usebecond/post"].response, "backend two") || !strings.Contains(got["usebecond/post"].response, "backend two") {
