@@ -627,6 +627,8 @@ func (p *parser) option(args []string, no bool) {
 		if p.needCap(name, true, "") {
 			px.Options.DontLogNull = !no
 		}
+	case "http-buffer-request":
+		px.Options.BufferRequest = !no
 	case "tcplog", "httplog":
 		if !p.cur.isDefault && !px.Kind.HasFrontend() {
 			p.warn("option", "backend '%s' : 'option %s' directive is ignored in backends.", px.Name, name)

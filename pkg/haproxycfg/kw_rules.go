@@ -303,6 +303,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "set-src":
 		r.Action = ActSetSrc
 		return p.exprArg(r, rest, own)
+	case "wait-for-body":
+		r.Action = ActWaitForBody
+		return p.waitForBodyArgs(r, rest, own)
 	}
 	return 0, ruleError(fmt.Sprintf("'%s' is not implemented by gproxy", action))
 }
@@ -865,4 +868,79 @@ func (p *parser) inheritRules(kw string, base *proxyState) bool {
 	}
 	base.rulesUsers = &k
 	return true
+}
+
+// waitForBodyArgs reads wait-for-body's `time T [at-least SIZE]`.
+func (p *parser) waitForBodyArgs(r *Rule, rest []string, own int) (int, ruleError) {
+	const expects = "expects time <time> [ at-least <bytes> ]"
+	if own == 0 {
+		return 0, expects
+	}
+	n, timed := 0, false
+	for n+1 <= own {
+		switch rest[n] {
+		case "time":
+			if n+1 >= own || rest[n+1] == "" {
+				return 0, ruleError(fmt.Sprintf("missing argument for '%s'", rest[n]))
+			}
+			tv := parseTime(rest[n+1])
+			switch {
+			case tv.Err == timeOverflow:
+				return 0, "time overflow (maximum value is 2147483647 ms or ~24.8 days)"
+			case tv.Err == timeBadChar:
+				return 0, ruleError(fmt.Sprintf("unexpected character '%c'", tv.BadChar))
+			case tv.Trailing != 0:
+				return 0, ruleError(fmt.Sprintf("unexpected character '%c'", tv.Trailing))
+			}
+			r.Wait, timed = tv.D, true
+		case "at-least":
+			if n+1 >= own || rest[n+1] == "" {
+				return 0, ruleError(fmt.Sprintf("missing argument for '%s'", rest[n]))
+			}
+			v, bad := parseSize(rest[n+1])
+			if bad != 0 {
+				return 0, ruleError(fmt.Sprintf("unexpected character '%c'", bad))
+			}
+			r.AtLeast = v
+		default:
+			if !timed {
+				return 0, expects
+			}
+			return n, ""
+		}
+		n += 2
+	}
+	if !timed {
+		return 0, expects
+	}
+	return n, ""
+}
+
+// parseSize is haproxy's parse_size_err: digits and an optional k, m or g
+// (powers of 1024); bad is the first unexpected character, 0 if none.
+func parseSize(s string) (int64, byte) {
+	var v int64
+	i := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		v = v*10 + int64(s[i]-'0')
+	}
+	if i == 0 && s != "" {
+		return 0, s[0]
+	}
+	if i < len(s) {
+		switch s[i] {
+		case 'k', 'K':
+			v <<= 10
+		case 'm', 'M':
+			v <<= 20
+		case 'g', 'G':
+			v <<= 30
+		default:
+			return 0, s[i]
+		}
+		if i+1 < len(s) {
+			return 0, s[i+1]
+		}
+	}
+	return v, 0
 }

@@ -225,6 +225,9 @@ type Options struct {
 	TCPLog      bool
 	HTTPLog     bool
 	DontLogNull bool
+	// BufferRequest is `option http-buffer-request`: the request body is
+	// waited for (whole, or a buffer full) before the rules run.
+	BufferRequest bool `json:",omitempty"`
 }
 
 // Bind is one address the frontend listens on. Port ranges and comma lists

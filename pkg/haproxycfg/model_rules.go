@@ -43,6 +43,7 @@ const (
 	ActEarlyHint                       // add Name: Value to the 103 Early Hints sent before the response
 	ActAccept                          // tcp-request/tcp-response: accept, stop this set
 	ActReject                          // tcp-request/tcp-response: close the connection
+	ActWaitForBody                     // wait up to Wait for the body (or AtLeast bytes of it)
 )
 
 var actionNames = map[Action]string{
@@ -53,7 +54,7 @@ var actionNames = map[Action]string{
 	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
 	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject",
-	ActEarlyHint: "early-hint", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
+	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 }
 
 func (a Action) String() string { return actionNames[a] }
@@ -93,6 +94,9 @@ type Rule struct {
 	// action's default.
 	Status   int
 	Reason   string       // set-status reason
+	// Wait and AtLeast are wait-for-body's `time` and `at-least`.
+	Wait     time.Duration `json:",omitempty"`
+	AtLeast  int64         `json:",omitempty"`
 	Realm    string       // auth; "" = the proxy's name
 	Redirect *Redirect    // redirect
 	Return   *Return      // return

@@ -553,6 +553,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		s.Status, s.TermCause, s.TermState = http.StatusNotImplemented, 'P', stateRequest
 		return h.errorPage(c, s, page501, false)
 	}
+	if h.f.px.Options.BufferRequest && !h.waitBody(c, nil, body, s, h.f.px.Timeouts.HTTPRequest, 0) {
+		return false
+	}
 	var rr *ruleRun
 	if h.rules != nil {
 		var done bool
@@ -560,6 +563,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			return keep
 		}
 		c.rules = rr
+	}
+	if body.aborted && be != nil {
+		s.BackendName = be.Name()
+		s.Status, s.TermCause, s.TermState = -1, termClient, stateRequest
+		return false
 	}
 	rt := h.routeFor(be)
 	if name := localService(h.f.px, req.method, req.uri); name != "" {
@@ -578,7 +586,14 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		be.ctr.cur.Add(-1)
 		s.BeConn = int(be.ctr.cur.Load())
 	}()
-	peekBody(be, c.br, req)
+	if be.px != h.f.px && be.px.Options.BufferRequest && !h.waitBody(c, rr, body, s, be.px.Timeouts.HTTPRequest, 0) {
+		return false
+	}
+	if body.buffered != nil {
+		req.bodyStart = body.buffered
+	} else {
+		peekBody(be, c.br, req)
+	}
 	key := balance.Key{Client: s.Client.Addr(), Req: req}
 	if req.persist = newPersistence(be, req, e.now()); req.persist != nil {
 		if req.persist.srv != nil {

@@ -125,6 +125,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		}
 		rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
 	}
+	rr.req.Body = body.buffered // option http-buffer-request
 	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: h.e}
 	rr.c, rr.e = c, h.e
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
@@ -220,6 +221,10 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
 			case haproxycfg.ActTarpit:
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
+			case haproxycfg.ActWaitForBody:
+				if !h.waitBody(c, rr, body, s, r.Wait, r.AtLeast) {
+					return vReply, false
+				}
 			case haproxycfg.ActAuth:
 				realm := r.Realm
 				if realm == "" {

@@ -133,6 +133,11 @@ var ruleFrontends = []struct {
 	{"errfilesorder", []string{"errorfiles errs 503", "errorfile 503 ERRFILE2", "http-request deny deny_status 503"}},
 	{"denyerrf", []string{"http-request deny deny_status 503 errorfile ERRFILE if { path_beg /a }",
 		"http-request return status 503 default-errorfiles if METH_POST", "http-request return status 503 errorfiles errs"}},
+	// Bodies waited for before the rules.
+	{"bufreq", []string{"option http-buffer-request", "http-request set-header X-Body %[req.body] if METH_POST",
+		"http-request set-header X-Body-Len %[req.body_len]"}},
+	{"waitbody", []string{"http-request wait-for-body time 1s at-least 3 if METH_POST",
+		`http-request return status 200 content-type text/plain lf-string "len=%[req.body_len] body=%[req.body]" if METH_POST`}},
 	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
 }
 
@@ -411,7 +416,8 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
 		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
 		"httperr/get": "x-p: /a/b\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ndenied /a/b", "httperr/post": "503 Busy",
-		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable"} {
+		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable",
+		"bufreq/post": "x-body: hello\r\nx-body-len: 5\r\n", "waitbody/post": "len=5 body=hello"} {
 		if !strings.Contains(got[k].response, field) {
 			t.Errorf("%s: gproxy's exchange lacks %q\n%s", k, field, got[k].response)
 		}
