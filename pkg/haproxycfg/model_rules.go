@@ -92,15 +92,15 @@ type Rule struct {
 	Expr   *sample.Expr  `json:"-"` // set-var, set-src
 	// Status is deny_status (deny, tarpit) or set-status's code; 0 = the
 	// action's default.
-	Status   int
-	Reason   string       // set-status reason
+	Status int
+	Reason string // set-status reason
 	// Wait and AtLeast are wait-for-body's `time` and `at-least`.
 	Wait     time.Duration `json:",omitempty"`
 	AtLeast  int64         `json:",omitempty"`
-	Realm    string       // auth; "" = the proxy's name
-	Redirect *Redirect    // redirect
-	Return   *Return      // return
-	Cond     *sample.Cond `json:"-"` // nil: always
+	Realm    string        // auth; "" = the proxy's name
+	Redirect *Redirect     // redirect
+	Return   *Return       // return
+	Cond     *sample.Cond  `json:"-"` // nil: always
 	Pos      Pos
 }
 

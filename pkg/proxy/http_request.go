@@ -423,11 +423,11 @@ type bodyReader struct {
 	// that was read ahead (req.body).
 	pre, buffered []byte
 	aborted       bool // the client closed while its body was waited for
-	br    *bufio.Reader
-	ch    bool
-	done  chan struct{} // closed at the end of the body
-	mu    sync.Mutex
-	err   error // the client's read error, set by the reading goroutine
+	br            *bufio.Reader
+	ch            bool
+	done          chan struct{} // closed at the end of the body
+	mu            sync.Mutex
+	err           error // the client's read error, set by the reading goroutine
 }
 
 // readErr is the error that ended the body early, if any.
