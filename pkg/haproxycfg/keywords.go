@@ -788,7 +788,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPRequest, "use-service", Works, 0, grpNone},
 	{CtxHTTPRequest, "wait-for-handshake", Refused, 0, grpRules},
 	{CtxHTTPRequest, "ot-group", Refused, 0, grpRules},
-	{CtxHTTPRequest, "set-log-level", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-log-level", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-nice", Refused, 0, grpRules},
 	{CtxHTTPRequest, "sc-inc-gpc(*)", Refused, 0, grpRules},
 	{CtxHTTPRequest, "sc-inc-gpc0(*)", Refused, 0, grpRules},
@@ -845,7 +845,7 @@ var keywordTable = []Keyword{
 
 	// CtxHTTPResponse
 	{CtxHTTPResponse, "ot-group", Refused, 0, grpRules},
-	{CtxHTTPResponse, "set-log-level", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-log-level", Works, 0, grpNone},
 	{CtxHTTPResponse, "set-nice", Refused, 0, grpRules},
 	{CtxHTTPResponse, "sc-inc-gpc(*)", Refused, 0, grpRules},
 	{CtxHTTPResponse, "sc-inc-gpc0(*)", Refused, 0, grpRules},

@@ -303,6 +303,21 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "set-src":
 		r.Action = ActSetSrc
 		return p.exprArg(r, rest, own)
+	case "set-log-level":
+		r.Action = ActSetLogLevel
+		if own < 1 {
+			return 0, "expects exactly 1 argument (log level name or 'silent')"
+		}
+		if rest[0] == "silent" {
+			r.LogLevel = -1
+			return 1, ""
+		}
+		l, ok := lookupName(levels, rest[0])
+		if !ok {
+			return 0, "expects exactly 1 argument (log level name or 'silent')"
+		}
+		r.LogLevel = l + 1
+		return 1, ""
 	case "wait-for-body":
 		r.Action = ActWaitForBody
 		return p.waitForBodyArgs(r, rest, own)

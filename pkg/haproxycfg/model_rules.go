@@ -44,6 +44,7 @@ const (
 	ActAccept                          // tcp-request/tcp-response: accept, stop this set
 	ActReject                          // tcp-request/tcp-response: close the connection
 	ActWaitForBody                     // wait up to Wait for the body (or AtLeast bytes of it)
+	ActSetLogLevel                     // the access log line's severity: LogLevel
 )
 
 var actionNames = map[Action]string{
@@ -54,7 +55,7 @@ var actionNames = map[Action]string{
 	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
 	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject",
-	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
+	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 }
 
 func (a Action) String() string { return actionNames[a] }
@@ -95,12 +96,14 @@ type Rule struct {
 	Status int
 	Reason string // set-status reason
 	// Wait and AtLeast are wait-for-body's `time` and `at-least`.
-	Wait     time.Duration `json:",omitempty"`
-	AtLeast  int64         `json:",omitempty"`
-	Realm    string        // auth; "" = the proxy's name
-	Redirect *Redirect     // redirect
-	Return   *Return       // return
-	Cond     *sample.Cond  `json:"-"` // nil: always
+	Wait    time.Duration `json:",omitempty"`
+	AtLeast int64         `json:",omitempty"`
+	// LogLevel is set-log-level's: the severity plus one, -1 for silent.
+	LogLevel int          `json:",omitempty"`
+	Realm    string       // auth; "" = the proxy's name
+	Redirect *Redirect    // redirect
+	Return   *Return      // return
+	Cond     *sample.Cond `json:"-"` // nil: always
 	Pos      Pos
 }
 

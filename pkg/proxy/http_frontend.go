@@ -88,6 +88,9 @@ type h1Conn struct {
 	// nil without rules.
 	rules *ruleRun
 	nolog bool // the request is not logged (monitor-uri)
+	// logLevel is set-log-level's: 0 the default, n the level n-1, -1
+	// silent (accesslog.Session.Level).
+	logLevel int8
 	// sessVars are the set-var(sess.*) values, kept between requests.
 	sessVars map[string]sample.Value
 	h        *h1Frontend
@@ -420,9 +423,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s.ActConn = int(e.actconn.Load())
 		s.FeConn = int(f.ctr.cur.Load())
 		if !c.nolog {
+			s.Level = c.logLevel
 			e.logSession(f.px, s)
 		}
-		c.rules, c.nolog = nil, false
+		c.rules, c.nolog, c.logLevel = nil, false, 0
 		if !keep || h.isDraining() {
 			return
 		}

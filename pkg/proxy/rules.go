@@ -550,6 +550,8 @@ func (rr *ruleRun) header(m *sample.Message, name string) (string, bool) {
 // apply runs a rule that changes the message (or the transaction).
 func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 	switch r.Action {
+	case haproxycfg.ActSetLogLevel:
+		rr.c.logLevel = int8(r.LogLevel)
 	case haproxycfg.ActSetHeader:
 		v := rr.text(r.Value)
 		m.Headers = delHeaders(m.Headers, func(n string) bool { return strings.EqualFold(n, r.Name) })
