@@ -481,7 +481,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "tcp-request", Works, 0, grpNone},
 	{CtxProxy, "tcp-response", Refused, 0, grpRules},
 	{CtxProxy, "redirect", Works, 0, grpNone},
-	{CtxProxy, "use-server", Refused, 0, grpRules},
+	{CtxProxy, "use-server", Works, 0, grpNone},
 	{CtxProxy, "monitor", Works, 0, grpNone},
 	{CtxProxy, "monitor-uri", Works, 0, grpNone},
 	{CtxProxy, "cookie", Works, 0, grpNone},

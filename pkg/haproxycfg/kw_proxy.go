@@ -193,6 +193,8 @@ func (p *parser) proxyKeyword(args []string) {
 		p.cur.defBEPos = p.pos()
 	case "use_backend":
 		p.useBackend(args)
+	case "use-server":
+		p.useServer(args)
 	case "redirect":
 		p.redirectKeyword(args)
 	case "monitor-uri", "monitor":

@@ -177,6 +177,8 @@ type Rules struct {
 	MonitorURI     string
 	MonitorFail    []*sample.Cond `json:"-"` // `monitor fail if|unless`
 	MonitorFailPos []Pos
+	// UseServers are the backend's use-server rules, in file order.
+	UseServers []UseServer `json:",omitempty"`
 }
 
 // Empty reports whether a proxy has no rule at all: the engine then skips
@@ -185,7 +187,7 @@ func (r *Rules) Empty() bool {
 	return len(r.HTTPRequest) == 0 && len(r.HTTPResponse) == 0 && len(r.HTTPAfterResponse) == 0 &&
 		len(r.Redirects) == 0 && len(r.TCPConnection) == 0 && len(r.TCPSession) == 0 &&
 		len(r.TCPContent) == 0 &&
-		r.MonitorURI == "" && len(r.MonitorFail) == 0
+		r.MonitorURI == "" && len(r.MonitorFail) == 0 && len(r.UseServers) == 0
 }
 
 // clone copies the rule sets of a defaults section for a proxy using it:

@@ -75,6 +75,9 @@ func (p *parser) validate() {
 		p.resolveArgs(ps)
 	}
 	p.resolveErrors()
+	for _, ps := range p.proxies {
+		p.checkUseServers(ps)
+	}
 	p.finishTracks()
 }
 

@@ -605,6 +605,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		}
 		defer func() { s.CookieState, s.SetCookieState = req.persist.logStates() }()
 	}
+	if key.Persist == nil && rr != nil && len(be.px.Rules.UseServers) > 0 {
+		if srv := be.useServer(&rr.txn); srv != nil {
+			key.Persist = srv
+		}
+	}
 	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {

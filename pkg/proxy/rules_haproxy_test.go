@@ -138,6 +138,7 @@ var ruleFrontends = []struct {
 		"http-request set-header X-Body-Len %[req.body_len]"}},
 	{"waitbody", []string{"http-request wait-for-body time 1s at-least 3 if METH_POST",
 		`http-request return status 200 content-type text/plain lf-string "len=%[req.body_len] body=%[req.body]" if METH_POST`}},
+	{"usesrv", []string{"use_backend beus"}},
 	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
 }
 
@@ -159,6 +160,12 @@ backend bedead
 backend be1
     server s1 B1
 backend be2
+    server s2 B2
+backend beus
+    use-server s2 if { path_beg /dir }
+    use-server s1 if METH_POST
+    use-server %[req.hdr(x-srv)] if { req.hdr(x-srv) -m found }
+    server s1 B1
     server s2 B2
 backend berules
     http-request set-header X-Be yes
@@ -201,6 +208,8 @@ var ruleExtraRequests = []struct {
 	{"authlist", "bcrypt-Secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic YmNyeXB0OlNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
 	{"authlist", "nobody-secret", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic bm9ib2R5OnNlY3JldA==\r\nConnection: close\r\n\r\n", 1},
 	{"authlist", "clear-empty", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic Y2xlYXI6\r\nConnection: close\r\n\r\n", 1},
+	{"usesrv", "dyn", "GET /dir/x HTTP/1.1\r\nHost: t\r\nX-Srv: s1\r\nConnection: close\r\n\r\n", 1},
+	{"usesrv", "dynnone", "GET /x HTTP/1.1\r\nHost: t\r\nX-Srv: nope\r\nConnection: close\r\n\r\n", 1},
 	{"condhdr", "otherhost", "GET /x HTTP/1.1\r\nHost: other\r\nx-dd: 2\r\nConnection: close\r\n\r\n", 1},
 }
 
@@ -420,6 +429,11 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"bufreq/post": "x-body: hello\r\nx-body-len: 5\r\n", "waitbody/post": "len=5 body=hello"} {
 		if !strings.Contains(got[k].response, field) {
 			t.Errorf("%s: gproxy's exchange lacks %q\n%s", k, field, got[k].response)
+		}
+	}
+	for k, want := range map[string]string{"usesrv/head10": "", "usesrv/post": "backend one", "usesrv/dyn": "backend two"} {
+		if want != "" && (!strings.Contains(hap[k].response, want) || !strings.Contains(got[k].response, want)) {
+			t.Errorf("%s did not reach %s", k, want)
 		}
 	}
 	if !strings.Contains(hap["usebecond/post"].response, "backend two") || !strings.Contains(got["usebecond/post"].response, "backend two") {

@@ -1,0 +1,35 @@
+package proxy
+
+import "hapair/pkg/sample"
+
+// useServer is the server the backend's use-server rules pick for t (nil:
+// load balancing decides), as haproxy 2.6's process_server_rules: the
+// first rule whose condition holds names the server; a server that is
+// down or in maintenance passes to the next rule, unless `option
+// persist`; a name built per request that names no server ends the rules.
+func (b *Backend) useServer(t *sample.Txn) *Server {
+	for i := range b.px.Rules.UseServers {
+		u := &b.px.Rules.UseServers[i]
+		if !u.Cond.Eval(t) {
+			continue
+		}
+		name := u.Name
+		if u.Format != nil {
+			name = string(u.Format.Format.Append(nil, t, nil))
+		}
+		var srv *Server
+		for _, s := range b.servers {
+			if s.Name() == name {
+				srv = s
+				break
+			}
+		}
+		if srv == nil {
+			return nil
+		}
+		if srv.Usable() || b.px.Options.Persist {
+			return srv
+		}
+	}
+	return nil
+}
