@@ -383,9 +383,29 @@ func (p *parser) balance(args []string) {
 			ba.UseDomainOnly = true
 		}
 		px.Balance = Hdr
-	case algo == "hash" || strings.HasPrefix(algo, "rdp-cookie"):
-		p.alert("balance", "'balance %s' is not supported by gproxy: use 'roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'uri', 'url_param', 'hdr(name)' or 'random'.", algo)
-		return
+	case algo == "hash":
+		if arg(2) == "" {
+			fail("%s requires a sample expression.", algo)
+			return
+		}
+		if arg(3) != "" {
+			fail("%s takes no other argument (got '%s').", algo, arg(3))
+			return
+		}
+		ba.ExprText = arg(2)
+		px.Balance = HashExpr
+	case strings.HasPrefix(algo, "rdp-cookie"):
+		name := "mstshash"
+		switch rest := algo[10:]; {
+		case rest == "":
+		case rest[0] == '(' && strings.IndexByte(rest, ')') > 1:
+			name = rest[1:strings.IndexByte(rest, ')')]
+		default:
+			fail("rdp-cookie : missing cookie name.")
+			return
+		}
+		ba.ExprText = "req.rdp_cookie(" + name + ")"
+		px.Balance = RDPCookie
 	default:
 		fail("only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.")
 		return

@@ -62,3 +62,19 @@ func (p *parser) checkUseServers(ps *proxyState) {
 		p.postDiag(Alert, Pos{}, "use-server", "%s '%s' : unable to find server '%s' referenced in a 'use-server' rule.", typeStr(px.Kind), px.Name, u.Name)
 	}
 }
+
+// compileBalanceExpr compiles `balance hash EXPR` (and rdp-cookie's
+// expression) once the proxy is read, as haproxy does at check time.
+func (p *parser) compileBalanceExpr(ps *proxyState) {
+	px := ps.px
+	if px.Balance != HashExpr && px.Balance != RDPCookie || px.BalanceArgs.Expr != nil {
+		return
+	}
+	e, err := sample.ParseExpr(px.BalanceArgs.ExprText, p.sampleOptions())
+	if err != nil {
+		p.postDiag(Alert, Pos{}, "balance", "%s '%s' [%s:%d]: failed to parse 'balance hash' expression '%s' in : %s.",
+			typeStr(px.Kind), px.Name, px.Pos.File, px.Pos.Line, px.BalanceArgs.ExprText, condError(err))
+		return
+	}
+	px.BalanceArgs.Expr = e
+}

@@ -173,6 +173,10 @@ const (
 	URLParam   Algorithm = "url_param"
 	Hdr        Algorithm = "hdr"
 	Random     Algorithm = "random"
+	// HashExpr is `balance hash EXPR`; RDPCookie is `balance
+	// rdp-cookie[(NAME)]`, the hash of req.rdp_cookie(NAME).
+	HashExpr  Algorithm = "hash"
+	RDPCookie Algorithm = "rdp-cookie"
 )
 
 // Hashed reports whether the algorithm hashes a key (haproxy's "hash"
@@ -193,6 +197,10 @@ type BalanceArgs struct {
 	UseDomainOnly bool
 	// random(N): the number of draws (default 2).
 	Draws int
+	// hash EXPR, rdp-cookie(NAME): the sample hashed (Expr is compiled
+	// once the section is read; rdp-cookie's is req.rdp_cookie(NAME)).
+	ExprText string       `json:",omitempty"`
+	Expr     *sample.Expr `json:"-"`
 }
 
 // HashType is `hash-type map-based|consistent [FUNC [avalanche]]`.

@@ -77,6 +77,7 @@ func (p *parser) validate() {
 	p.resolveErrors()
 	for _, ps := range p.proxies {
 		p.checkUseServers(ps)
+		p.compileBalanceExpr(ps)
 	}
 	p.finishTracks()
 }

@@ -605,6 +605,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		}
 		defer func() { s.CookieState, s.SetCookieState = req.persist.logStates() }()
 	}
+	if rr != nil {
+		key.Sample, key.SampleOK = balanceSample(be, &rr.txn)
+	}
 	if key.Persist == nil && rr != nil && len(be.px.Rules.UseServers) > 0 {
 		if srv := be.useServer(&rr.txn); srv != nil {
 			key.Persist = srv

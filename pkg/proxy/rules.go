@@ -47,7 +47,7 @@ func needRules(e *Engine, f *Frontend) bool {
 		}
 	}
 	for _, b := range reachable(e, f) {
-		if !b.px.Rules.Empty() {
+		if !b.px.Rules.Empty() || b.px.BalanceArgs.Expr != nil {
 			return true
 		}
 	}

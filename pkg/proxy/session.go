@@ -250,12 +250,13 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	}
 
 	key := balance.Key{Client: log.Client.Addr()}
-	if len(be.px.Rules.UseServers) > 0 {
+	if len(be.px.Rules.UseServers) > 0 || be.px.BalanceArgs.Expr != nil {
 		t := s.txn
 		if t == nil {
 			t = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Env: e}
 		}
 		t.Backend = be.Name()
+		key.Sample, key.SampleOK = balanceSample(be, t)
 		if srv := be.useServer(t); srv != nil {
 			key.Persist = srv
 		}

@@ -1,6 +1,29 @@
 package proxy
 
-import "hapair/pkg/sample"
+import (
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
+)
+
+// balanceSample is what `balance hash EXPR` or `balance rdp-cookie`
+// hashes for t: the expression's value as binary; false when absent (the
+// choice is then round robin, as haproxy's). A value that may still change
+// (a payload not fully read) counts as absent, as for rdp-cookie.
+func balanceSample(b *Backend, t *sample.Txn) (string, bool) {
+	e := b.px.BalanceArgs.Expr
+	if e == nil {
+		return "", false
+	}
+	v, ok := e.Eval(t)
+	if !ok {
+		return "", false
+	}
+	v, ok = sample.Cast(v, sample.TypeBin)
+	if !ok || b.px.Balance == haproxycfg.RDPCookie && v.Str == "" {
+		return "", false
+	}
+	return v.Str, true
+}
 
 // useServer is the server the backend's use-server rules pick for t (nil:
 // load balancing decides), as haproxy 2.6's process_server_rules: the
