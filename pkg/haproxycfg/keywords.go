@@ -550,7 +550,7 @@ var keywordTable = []Keyword{
 	{CtxOption, "httpclose", Works, 0, grpNone},
 	{CtxOption, "http-server-close", Works, 0, grpNone},
 	{CtxOption, "http-keep-alive", Works, 0, grpNone},
-	{CtxOption, "http-pretend-keepalive", Refused, 0, grpHTTP},
+	{CtxOption, "http-pretend-keepalive", Works, 0, grpNone},
 	{CtxOption, "http-buffer-request", Works, 0, grpNone},
 	{CtxOption, "http-use-proxy-header", Refused, 0, grpHTTP},
 	{CtxOption, "http-restrict-req-hdr-names", Refused, 0, grpHTTP},

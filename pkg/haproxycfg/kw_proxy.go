@@ -651,6 +651,10 @@ func (p *parser) option(args []string, no bool) {
 		}
 	case "http-buffer-request":
 		px.Options.BufferRequest = !no
+	case "http-pretend-keepalive":
+		if p.needCap(name, false, "") {
+			px.Options.PretendKeepAlive = !no
+		}
 	case "tcplog", "httplog":
 		if !p.cur.isDefault && !px.Kind.HasFrontend() {
 			p.warn("option", "backend '%s' : 'option %s' directive is ignored in backends.", px.Name, name)

@@ -236,6 +236,9 @@ type Options struct {
 	// BufferRequest is `option http-buffer-request`: the request body is
 	// waited for (whole, or a buffer full) before the rules run.
 	BufferRequest bool `json:",omitempty"`
+	// PretendKeepAlive is `option http-pretend-keepalive`: the server is
+	// not told the connection closes after the response (it still does).
+	PretendKeepAlive bool `json:",omitempty"`
 }
 
 // Bind is one address the frontend listens on. Port ranges and comma lists

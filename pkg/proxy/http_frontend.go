@@ -664,7 +664,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if rt.orig != nil {
 		extra = append(extra, originalTo(rt.orig, s.Frontend.Addr())...)
 	}
-	target, entry, forget := rt.heads.add(req.appendHead(nil, extra, rt.mode))
+	headMode := rt.mode
+	if be.px.Options.PretendKeepAlive {
+		// The head the server sees says keep-alive; the connection
+		// still closes after the response (out.Close).
+		headMode = haproxycfg.HTTPKeepAlive
+	}
+	target, entry, forget := rt.heads.add(req.appendHead(nil, extra, headMode))
 	defer forget()
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },

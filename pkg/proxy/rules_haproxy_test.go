@@ -139,6 +139,8 @@ var ruleFrontends = []struct {
 	{"waitbody", []string{"http-request wait-for-body time 1s at-least 3 if METH_POST",
 		`http-request return status 200 content-type text/plain lf-string "len=%[req.body_len] body=%[req.body]" if METH_POST`}},
 	{"usesrv", []string{"use_backend beus"}},
+	{"sclose", []string{"use_backend besc"}},
+	{"pka", []string{"use_backend bepka"}},
 	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
 }
 
@@ -167,6 +169,13 @@ backend beus
     use-server %[req.hdr(x-srv)] if { req.hdr(x-srv) -m found }
     server s1 B1
     server s2 B2
+backend besc
+    option http-server-close
+    server s1 B1
+backend bepka
+    option http-server-close
+    option http-pretend-keepalive
+    server s1 B1
 backend berules
     http-request set-header X-Be yes
     http-request redirect location /be-redirect if { path /redirect-me }
@@ -426,6 +435,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
 		"httperr/get": "x-p: /a/b\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ndenied /a/b", "httperr/post": "503 Busy",
 		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable",
+		"sclose/get": "connection: close\r\n\r\n", "pka/get": "somemiddle: 3\r\n\r\n",
 		"bufreq/post": "x-body: hello\r\nx-body-len: 5\r\n", "waitbody/post": "len=5 body=hello"} {
 		if !strings.Contains(got[k].response, field) {
 			t.Errorf("%s: gproxy's exchange lacks %q\n%s", k, field, got[k].response)
