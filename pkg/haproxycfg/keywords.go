@@ -473,7 +473,7 @@ var keywordTable = []Keyword{
 	// settings of features that are refused where they are used (minconn, cookie dynamic, capture)
 	{CtxProxy, "fullconn", Cosmetic, 0, grpNone},
 	{CtxProxy, "hash-balance-factor", Works, 0, grpNone},
-	{CtxProxy, "dynamic-cookie-key", Cosmetic, 0, grpNone},
+	{CtxProxy, "dynamic-cookie-key", Works, 0, grpNone},
 	{CtxProxy, "declare", Works, 0, grpNone},
 	{CtxProxy, "acl", Works, 0, 0},
 	{CtxProxy, "http-response", Works, 0, grpNone},

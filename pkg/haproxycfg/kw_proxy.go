@@ -195,6 +195,15 @@ func (p *parser) proxyKeyword(args []string) {
 		p.useBackend(args)
 	case "use-server":
 		p.useServer(args)
+	case "dynamic-cookie-key":
+		if !p.needCap(kw, false, "") {
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects <secret_key> as argument.", kw)
+			return
+		}
+		px.DynamicCookieKey = arg(1)
 	case "redirect":
 		p.redirectKeyword(args)
 	case "monitor-uri", "monitor":

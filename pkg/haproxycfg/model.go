@@ -371,7 +371,10 @@ type Cookie struct {
 	// MaxIdle and MaxLife are `maxidle` and `maxlife` in seconds (0 =
 	// none): dated cookies, refused when too old.
 	MaxIdle, MaxLife int
-	Pos              Pos
+	// Dynamic is `dynamic`: servers without `cookie VALUE` get one
+	// computed from dynamic-cookie-key, their address and port.
+	Dynamic bool `json:",omitempty"`
+	Pos     Pos
 }
 
 // Any is haproxy's PR_CK_ANY: a mode (or indirect) is set, which the
@@ -419,17 +422,19 @@ type Proxy struct {
 	// consistent hashing with bounded loads.
 	HashBalanceFactor int
 	// Cookie is `cookie NAME ...`; nil without.
-	Cookie         *Cookie
-	Timeouts       Timeouts
-	Retries        int // default 3
-	Options        Options
-	Logs           []LogTarget // `log global` expands to the global targets
-	DefaultBackend string
-	UseBackends    []UseBackend
-	Servers        []*Server
-	Check          Check // health checks of the servers with `check`
-	Stats          Stats
-	Disabled       bool
+	Cookie *Cookie
+	// DynamicCookieKey is `dynamic-cookie-key` (cookie ... dynamic).
+	DynamicCookieKey string `json:",omitempty"`
+	Timeouts         Timeouts
+	Retries          int // default 3
+	Options          Options
+	Logs             []LogTarget // `log global` expands to the global targets
+	DefaultBackend   string
+	UseBackends      []UseBackend
+	Servers          []*Server
+	Check            Check // health checks of the servers with `check`
+	Stats            Stats
+	Disabled         bool
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in
 	// file order from 1, or from 2 when a global `stats socket` exists
 	// (haproxy's internal GLOBAL proxy takes 1); `id N` sets it explicitly.

@@ -78,6 +78,7 @@ func (p *parser) validate() {
 	for _, ps := range p.proxies {
 		p.checkUseServers(ps)
 		p.compileBalanceExpr(ps)
+		p.setDynCookies(ps)
 	}
 	p.finishTracks()
 }
