@@ -446,7 +446,8 @@ func (p *parser) redirectArgs(rest []string) (*Redirect, int, ruleError) {
 			rd.AppendSlash = true
 			n++
 		case "ignore-empty":
-			return nil, 0, "'ignore-empty' is not implemented by gproxy"
+			rd.IgnoreEmpty = true
+			n++
 		default:
 			return nil, 0, ruleError(fmt.Sprintf("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '%s')", w))
 		}
@@ -545,6 +546,15 @@ func (p *parser) replyArgs(kw string, rest []string, status int) (*Return, int, 
 }
 
 func (p *parser) checkReturn(ret *Return, hasBody bool) ruleError {
+	if !hasBody && ret.ContentType != "" && ret.ErrorFile == nil && !ret.ProxyErrors && ret.errorSection == "" {
+		// No payload (none given, or an empty file): no content-type.
+		if ret.act == "" {
+			p.warn("", "content-type '%s' ignored by the http reply because neither errorfile nor payload defined.", ret.ContentType)
+		} else {
+			p.warn("", "content-type '%s' ignored by the http reply when used with an empty payload.", ret.ContentType)
+		}
+		ret.ContentType = ""
+	}
 	if ret.ErrorFile != nil || ret.ProxyErrors || ret.errorSection != "" {
 		if (ret.ErrorFile == nil || ret.ErrorFile.Path == "") && !errorStatuses[ret.Status] {
 			return ruleError(fmt.Sprintf("status code '%d' not handled by default with '%s' argument.", ret.Status, ret.act))

@@ -124,6 +124,9 @@ type Redirect struct {
 	Code        int // 301, 302 (default), 303, 307, 308
 	DropQuery   bool
 	AppendSlash bool
+	// IgnoreEmpty skips the rule when a location built by a log-format
+	// expression is empty.
+	IgnoreEmpty bool   `json:",omitempty"`
 	SetCookie   string // "NAME=VALUE" as given
 	ClearCookie string // "NAME" or "NAME="
 }

@@ -458,6 +458,9 @@ func (rr *ruleRun) redirectPage(rd *haproxycfg.Redirect) (errorPage, bool) {
 	switch rd.Type {
 	case haproxycfg.RedirectLocation:
 		loc = rr.text(rd.Value)
+		if loc == "" && rd.IgnoreEmpty && rd.Value.Format != nil {
+			return errorPage{}, false
+		}
 	case haproxycfg.RedirectPrefix:
 		pfx := rr.text(rd.Value)
 		if pfx == "/" {

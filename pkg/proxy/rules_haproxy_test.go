@@ -142,6 +142,10 @@ var ruleFrontends = []struct {
 	{"sclose", []string{"use_backend besc"}},
 	{"pka", []string{"use_backend bepka"}},
 	{"dyncookie", []string{"use_backend bedyn"}},
+	{"retct", []string{"http-request return content-type text/plain if { path /one }",
+		"http-request return status 404 content-type text/plain file /dev/null if METH_POST"}},
+	{"redirie", []string{"http-request redirect location /x%[req.hdr(x-dd)] code 301 if METH_POST",
+		"http-request redirect location %[req.hdr(x-dd)] code 301 ignore-empty"}},
 	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
 }
 
