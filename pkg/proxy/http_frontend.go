@@ -641,6 +641,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		}
 	}()
 	s.ServerName = srv.Name()
+	if rr != nil {
+		rr.txn.Server = srv.Name() // srv_name, srv_id
+	}
 	tAssigned := e.now()
 	s.Tw = tAssigned.Sub(tHead)
 	srv.ctr.total.Add(1)
@@ -729,6 +732,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			case <-e.killed.Done():
 			}
 		}
+	}
+	if rr != nil && srv != nil {
+		rr.txn.Server = srv.Name() // a retry may have moved it
 	}
 	if err != nil {
 		srv.ctr.connErrors.Add(1)

@@ -56,3 +56,18 @@ func (b *Backend) useServer(t *sample.Txn) *Server {
 	}
 	return nil
 }
+
+// SrvID is the id (puid) of a server of a backend, 0 when unknown: the
+// srv_id fetch (sample.SrvIDEnv).
+func (e *Engine) SrvID(backend, server string) int {
+	b := e.Backend(backend)
+	if b == nil {
+		return 0
+	}
+	for _, s := range b.servers {
+		if s.Name() == server {
+			return s.id
+		}
+	}
+	return 0
+}
