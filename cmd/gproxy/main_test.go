@@ -227,13 +227,12 @@ func TestRefusedFeatures(t *testing.T) {
 backend b
     server s 127.0.0.1:9
 `},
-		{"use-server", "use-server", head + `frontend f
+		{"http-reuse", "http-reuse", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b
 backend b
-    use-server s2 if { path_beg /two } <<
+    http-reuse always <<
     server s1 127.0.0.1:9
-    server s2 127.0.0.1:10
 `},
 		{"server-template", "server-template", head + `frontend f
     bind 127.0.0.1:8080

@@ -28,10 +28,13 @@ func TestEveryModelFieldIsRead(t *testing.T) {
 	}
 	// Fields that exist for diagnostics or identity only, with the reason.
 	allowed := map[string]string{
-		"haproxycfg.Config.Files":    "the files read, for -c's summary and diagnostics",
-		"keepalivedcfg.Config.Files": "the files read, for -t's summary and diagnostics",
-		"haproxycfg.Options.HTTPLog": "compiled into Logging.Access, the format the runtime prints",
-		"haproxycfg.Options.TCPLog":  "compiled into Logging.Access, the format the runtime prints",
+		"haproxycfg.Config.Files":           "the files read, for -c's summary and diagnostics",
+		"keepalivedcfg.Config.Files":        "the files read, for -t's summary and diagnostics",
+		"haproxycfg.Options.HTTPLog":        "compiled into Logging.Access, the format the runtime prints",
+		"haproxycfg.Options.TCPLog":         "compiled into Logging.Access, the format the runtime prints",
+		"haproxycfg.BalanceArgs.ExprText":   "compiled into BalanceArgs.Expr, which the runtime hashes",
+		"haproxycfg.Cookie.Dynamic":         "applied while parsing: the servers' Cookie values are computed",
+		"haproxycfg.Proxy.DynamicCookieKey": "applied while parsing: the servers' Cookie values are computed",
 	}
 	var bad []string
 	for _, f := range unread {

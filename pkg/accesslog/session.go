@@ -18,6 +18,10 @@ type Session struct {
 	Frontend netip.AddrPort // the local address the client reached
 	Accept   time.Time      // %t, the accept date
 
+	// Level is the syslog severity set-log-level chose: 0 for the
+	// default (info), n for severity n-1, -1 for none (silent).
+	Level int8
+
 	FrontendName string // %f; %ft is it with '~' appended when SSL is set
 	SSL          bool   // the client connection is TLS
 	BackendName  string // %b

@@ -39,6 +39,10 @@ type Key struct {
 	// Persist is the server a persistence cookie names: Choose returns
 	// it without balancing.
 	Persist Server
+	// Sample is what `balance hash EXPR` (or rdp-cookie) hashes, when
+	// SampleOK: the expression's value as binary.
+	Sample   string
+	SampleOK bool
 }
 
 // Request is the view of an HTTP request the hash policies read, as it

@@ -16,6 +16,7 @@ const (
 	KeyParam                  // balance url_param
 	KeyHeader                 // balance hdr(NAME)
 	KeyRandom                 // balance random: a random number (always on the ring)
+	KeySample                 // balance hash EXPR, rdp-cookie: Key.Sample
 )
 
 // HashConfig is a hash-based `balance` line with its `hash-type` and
@@ -115,6 +116,8 @@ func (h *Hash) String() string {
 		return fmt.Sprintf("hdr(%s)", h.cfg.Header)
 	case KeyRandom:
 		return "random"
+	case KeySample:
+		return "hash"
 	}
 	return "source"
 }
@@ -162,6 +165,14 @@ func (h *Hash) key(k Key, single bool) (uint32, bool) {
 			return 0, true
 		}
 		v = HashAddr(k)
+	case KeySample:
+		if single {
+			return 0, true
+		}
+		if !k.SampleOK {
+			return 0, false
+		}
+		v = h.cfg.Func.Sum(k.Sample)
 	default:
 		if k.Req == nil {
 			return 0, false

@@ -34,8 +34,12 @@ func newAccessLogs(cfg *haproxycfg.Config, pid int) *accessLogs {
 func (s *sessionLogs) accessLine(px *haproxycfg.Proxy, sess *accesslog.Session) {
 	l := s.proxies[px]
 	f := px.Logging.Access
-	if l == nil || f == nil {
+	if l == nil || f == nil || sess.Level < 0 {
 		return
+	}
+	level := levelInfo
+	if sess.Level > 0 {
+		level = haproxycfg.Level(sess.Level - 1)
 	}
 	a := s.access
 	proxy.LogUniqueID(px, sess)
@@ -46,9 +50,9 @@ func (s *sessionLogs) accessLine(px *haproxycfg.Proxy, sess *accesslog.Session) 
 	bp := a.bufs.Get().(*[]byte)
 	*bp = f.Append((*bp)[:0], nil, sess)
 	if sd := px.Logging.StructuredData; sd != nil {
-		l.LogSD(levelInfo, string(*bp), string(sd.Append(nil, nil, sess)))
+		l.LogSD(level, string(*bp), string(sd.Append(nil, nil, sess)))
 	} else {
-		l.Log(levelInfo, string(*bp))
+		l.Log(level, string(*bp))
 	}
 	a.bufs.Put(bp)
 }

@@ -65,6 +65,7 @@ func TestIntegrationAccessLogsLikeHaproxy(t *testing.T) {
 	echo := echoBackend(t, "tcp01")
 	type fe struct {
 		name, mode, lines string
+		stderrOnly        bool // logs to stderr only, where set-log-level shows in <PRI>
 	}
 	fes := []fe{
 		{"hlog", "http", `    option httplog
@@ -75,23 +76,23 @@ func TestIntegrationAccessLogsLikeHaproxy(t *testing.T) {
     capture response header Content-Type len 30
     capture response header X-Uid len 40
     capture cookie SRV len 12
-`},
+`, false},
 		{"clf", "http", `    option httplog clf
     log stdout format raw local0
     capture request header Host len 20
     capture response header Content-Type len 30
-`},
+`, false},
 		{"lf", "http", `    log stdout format raw local0
     log-format "%ci %{+Q}r %ST %B %hr %hs %ID %{+Q}HU %HM %HP %HQ %HV %b/%s %ts %tsc %{+Q}f %lc rt=%rt [%{+E}HU] %Th %[src] %[method] %[be_name] %{+Q}[status]"
     capture request header Host len 20
     capture response header X-Uid len 40
     unique-id-format %{+X}o\ %ci_rt%rt_%[req.hdr(host),lower]
     unique-id-header X-Unique-ID
-`},
+`, false},
 		{"sd", "http", `    log stdout format rfc5424 local0
     log-format-sd "[exampleSDID@32473 fe=\"%f\" st=\"%ST\"]  "
     log-format "%f %ST %{+Q}r"
-`},
+`, false},
 		{"formats", "http", `    log stderr format short local1 info
     log stderr format timed local2
     log stderr format iso local3
@@ -101,14 +102,20 @@ func TestIntegrationAccessLogsLikeHaproxy(t *testing.T) {
     log stdout format raw local7 debug info
     log stderr format raw sample 1,3:4 local0
     log-format "%f %ST %HU %%%%"
-`},
+`, false},
 		{"tlog", "tcp", `    option tcplog
     log stdout format raw local0
-`},
+`, false},
 		{"tlf", "tcp", `    log stdout format raw local0
     log-format "%ci %f %b/%s %ts %B %U %{+Q}ft %ID rt=%rt"
     unique-id-format rt%rt-%f
-`},
+`, false},
+		{"lvl", "http", `    log stderr format priority local4
+    log-format "%f %ST %HU"
+    http-request set-log-level err if { path /empty }
+    http-request set-log-level silent if METH_POST
+    http-response set-log-level notice if { status 200 } { capture.req.uri -m beg /a }
+`, true},
 	}
 	run := func(bin string) (stdout, stderr []string) {
 		ports := map[string]int{}
@@ -147,12 +154,16 @@ func TestIntegrationAccessLogsLikeHaproxy(t *testing.T) {
 			for _, r := range reqs {
 				before := out.count()
 				talk(t, addr, r)
+				if f.stderrOnly {
+					continue
+				}
 				// One line on stdout per request: wait for it so that the
 				// lines come in request order.
 				out.waitFor(t, before+1)
 			}
 		}
-		errOut.waitFor(t, 6*len(accessLogRequests)+2) // the sampled target sends 2 of 4
+		// The sampled target sends 2 of 4; lvl silences its POST.
+		errOut.waitFor(t, 6*len(accessLogRequests)+2+len(accessLogRequests)-1)
 		return out.lines(), errOut.lines()
 	}
 	refOut, refErr := run(haproxytest.Bin)

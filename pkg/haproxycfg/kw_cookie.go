@@ -93,9 +93,7 @@ func (p *parser) cookie(args []string) {
 			}
 			i++
 		case "dynamic":
-			// Dynamic cookies are not implemented.
-			p.refuseForm(grpRouting, LocParsing, kw, "", "'cookie ... dynamic'")
-			return
+			c.Dynamic = true
 		default:
 			p.alert(kw, "'%s' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', 'domain', 'maxidle', 'dynamic', 'maxlife' and 'attr' options.", kw)
 			return

@@ -193,6 +193,17 @@ func (p *parser) proxyKeyword(args []string) {
 		p.cur.defBEPos = p.pos()
 	case "use_backend":
 		p.useBackend(args)
+	case "use-server":
+		p.useServer(args)
+	case "dynamic-cookie-key":
+		if !p.needCap(kw, false, "") {
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects <secret_key> as argument.", kw)
+			return
+		}
+		px.DynamicCookieKey = arg(1)
 	case "redirect":
 		p.redirectKeyword(args)
 	case "monitor-uri", "monitor":
@@ -230,6 +241,10 @@ func (p *parser) proxyKeyword(args []string) {
 		p.aclKeyword(args)
 	case "errorfile":
 		p.errorFile(args)
+	case "errorfiles":
+		p.errorfilesKeyword(args)
+	case "http-error":
+		p.httpErrorKeyword(args)
 	case "tcp-request", "tcp-response":
 		p.tcpRuleKeyword(args)
 	case "redisp", "redispatch":
@@ -377,9 +392,29 @@ func (p *parser) balance(args []string) {
 			ba.UseDomainOnly = true
 		}
 		px.Balance = Hdr
-	case algo == "hash" || strings.HasPrefix(algo, "rdp-cookie"):
-		p.alert("balance", "'balance %s' is not supported by gproxy: use 'roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'uri', 'url_param', 'hdr(name)' or 'random'.", algo)
-		return
+	case algo == "hash":
+		if arg(2) == "" {
+			fail("%s requires a sample expression.", algo)
+			return
+		}
+		if arg(3) != "" {
+			fail("%s takes no other argument (got '%s').", algo, arg(3))
+			return
+		}
+		ba.ExprText = arg(2)
+		px.Balance = HashExpr
+	case strings.HasPrefix(algo, "rdp-cookie"):
+		name := "mstshash"
+		switch rest := algo[10:]; {
+		case rest == "":
+		case rest[0] == '(' && strings.IndexByte(rest, ')') > 1:
+			name = rest[1:strings.IndexByte(rest, ')')]
+		default:
+			fail("rdp-cookie : missing cookie name.")
+			return
+		}
+		ba.ExprText = "req.rdp_cookie(" + name + ")"
+		px.Balance = RDPCookie
 	default:
 		fail("only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.")
 		return
@@ -626,6 +661,12 @@ func (p *parser) option(args []string, no bool) {
 	case "dontlognull":
 		if p.needCap(name, true, "") {
 			px.Options.DontLogNull = !no
+		}
+	case "http-buffer-request":
+		px.Options.BufferRequest = !no
+	case "http-pretend-keepalive":
+		if p.needCap(name, false, "") {
+			px.Options.PretendKeepAlive = !no
 		}
 	case "tcplog", "httplog":
 		if !p.cur.isDefault && !px.Kind.HasFrontend() {
@@ -879,27 +920,11 @@ func (p *parser) errorFile(args []string) {
 		return
 	}
 	code, _ := parseUint(args[1], 1<<31-1) // haproxy's atol: garbage reads as 0
-	if !errorStatuses[code] {
-		p.alert("errorfile", "errorfile : status code '%d' not handled.", code)
+	ef, ok := p.loadErrorFile(code, args[2])
+	if !ok {
 		return
 	}
-	ef := ErrorFile{Path: args[2], Pos: p.pos()}
-	if p.readFile != nil {
-		b, err := p.readFile(ef.Path)
-		if err != nil {
-			p.alert("errorfile", "errorfile : error opening file '%s'.", ef.Path)
-			return
-		}
-		m, err := ParseErrorFile(ef.Path, b)
-		if err != nil {
-			p.alert("errorfile", "errorfile : %v", err)
-			return
-		}
-		if m.Truncated {
-			p.warn("errorfile", "%s", ErrorFileTruncated(ef.Path))
-		}
-		ef.Content = b
-	}
+	p.cur.errOps = append(p.cur.errOps, errOp{code: code, ef: ef, pos: p.pos()})
 	px := p.cur.px
 	if px.ErrorFiles == nil {
 		px.ErrorFiles = map[int]ErrorFile{}

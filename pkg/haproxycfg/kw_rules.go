@@ -168,7 +168,7 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 		return n, err
 	case "return":
 		r.Action = ActReturn
-		ret, n, err := p.returnArgs(rest)
+		ret, n, err := p.replyArgs(kw, rest, 200)
 		r.Return = ret
 		return n, err
 	case "set-header", "add-header", "early-hint":
@@ -303,6 +303,24 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "set-src":
 		r.Action = ActSetSrc
 		return p.exprArg(r, rest, own)
+	case "set-log-level":
+		r.Action = ActSetLogLevel
+		if own < 1 {
+			return 0, "expects exactly 1 argument (log level name or 'silent')"
+		}
+		if rest[0] == "silent" {
+			r.LogLevel = -1
+			return 1, ""
+		}
+		l, ok := lookupName(levels, rest[0])
+		if !ok {
+			return 0, "expects exactly 1 argument (log level name or 'silent')"
+		}
+		r.LogLevel = l + 1
+		return 1, ""
+	case "wait-for-body":
+		r.Action = ActWaitForBody
+		return p.waitForBodyArgs(r, rest, own)
 	}
 	return 0, ruleError(fmt.Sprintf("'%s' is not implemented by gproxy", action))
 }
@@ -347,14 +365,26 @@ func (p *parser) denyArgs(kw string, r *Rule, rest []string) (int, ruleError) {
 					status = http.StatusInternalServerError
 				}
 			}
-			ret, m, err := p.replyArgs(rest[n:], status)
+			ret, m, err := p.replyArgs(kw, rest[n:], status)
 			if err != "" {
 				return 0, err
 			}
 			r.Return, r.Status = ret, ret.Status
 			return n + m, ""
 		case "errorfile", "errorfiles", "default-errorfiles":
-			return 0, ruleError(fmt.Sprintf("a reply ('%s') on '%s' is not implemented by gproxy", rest[n], kw))
+			status := r.Status
+			if status == 0 {
+				status = http.StatusForbidden
+				if r.Action == ActTarpit {
+					status = http.StatusInternalServerError
+				}
+			}
+			ret, m, err := p.replyArgs(kw, rest[n:], status)
+			if err != "" {
+				return 0, err
+			}
+			r.Return, r.Status = ret, ret.Status
+			return n + m, ""
 		default:
 			return n, ""
 		}
@@ -416,7 +446,8 @@ func (p *parser) redirectArgs(rest []string) (*Redirect, int, ruleError) {
 			rd.AppendSlash = true
 			n++
 		case "ignore-empty":
-			return nil, 0, "'ignore-empty' is not implemented by gproxy"
+			rd.IgnoreEmpty = true
+			n++
 		default:
 			return nil, 0, ruleError(fmt.Sprintf("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '%s')", w))
 		}
@@ -427,14 +458,9 @@ func (p *parser) redirectArgs(rest []string) (*Redirect, int, ruleError) {
 	return rd, n, ""
 }
 
-// returnArgs reads `return`'s words.
-func (p *parser) returnArgs(rest []string) (*Return, int, ruleError) {
-	return p.replyArgs(rest, 200)
-}
-
 // replyArgs reads the words of a reply (return, deny, tarpit) whose
 // status is status unless given.
-func (p *parser) replyArgs(rest []string, status int) (*Return, int, ruleError) {
+func (p *parser) replyArgs(kw string, rest []string, status int) (*Return, int, ruleError) {
 	ret := &Return{Status: status}
 	n := 0
 	hasBody := false
@@ -464,6 +490,10 @@ func (p *parser) replyArgs(rest []string, status int) (*Return, int, ruleError) 
 				}
 				return nil, 0, ruleError(fmt.Sprintf("'%s' expects %s as argument", w, arg))
 			}
+			if ret.act != "" {
+				return nil, 0, ruleError(fmt.Sprintf("unexpected '%s' argument, '%s' already defined", w, ret.act))
+			}
+			ret.act = w
 			body := []byte(val)
 			if strings.HasSuffix(w, "file") {
 				if p.readFile != nil {
@@ -497,7 +527,16 @@ func (p *parser) replyArgs(rest []string, status int) (*Return, int, ruleError) 
 			ret.Headers = append(ret.Headers, ReturnHeader{Name: val, Value: t})
 			n++
 		case "errorfile", "errorfiles", "default-errorfiles":
-			return nil, 0, ruleError(fmt.Sprintf("'%s' on 'return' is not implemented by gproxy", w))
+			if kw != "http-request" && kw != "http-error" {
+				// The response side sends only replies it builds.
+				return nil, 0, ruleError(fmt.Sprintf("'%s' on '%s' is not implemented by gproxy", w, kw))
+			}
+			m, err := p.replyErrorWords(ret, rest[n:])
+			if err != "" {
+				return nil, 0, err
+			}
+			n += m
+			continue
 		default:
 			return ret, n, p.checkReturn(ret, hasBody)
 		}
@@ -507,6 +546,29 @@ func (p *parser) replyArgs(rest []string, status int) (*Return, int, ruleError) 
 }
 
 func (p *parser) checkReturn(ret *Return, hasBody bool) ruleError {
+	if !hasBody && ret.ContentType != "" && ret.ErrorFile == nil && !ret.ProxyErrors && ret.errorSection == "" {
+		// No payload (none given, or an empty file): no content-type.
+		if ret.act == "" {
+			p.warn("", "content-type '%s' ignored by the http reply because neither errorfile nor payload defined.", ret.ContentType)
+		} else {
+			p.warn("", "content-type '%s' ignored by the http reply when used with an empty payload.", ret.ContentType)
+		}
+		ret.ContentType = ""
+	}
+	if ret.ErrorFile != nil || ret.ProxyErrors || ret.errorSection != "" {
+		if (ret.ErrorFile == nil || ret.ErrorFile.Path == "") && !errorStatuses[ret.Status] {
+			return ruleError(fmt.Sprintf("status code '%d' not handled by default with '%s' argument.", ret.Status, ret.act))
+		}
+		if ret.ContentType != "" {
+			p.warn("", "content-type '%s' ignored by the http reply when used with an erorrfile.", ret.ContentType)
+			ret.ContentType = ""
+		}
+		if len(ret.Headers) > 0 {
+			p.warn("", "hdr parameters ignored by the http reply when used with an erorrfile.")
+			ret.Headers = nil
+		}
+		return ""
+	}
 	if hasBody && ret.ContentType == "" {
 		return "a content type must be defined when non-empty payload is configured"
 	}
@@ -831,4 +893,79 @@ func (p *parser) inheritRules(kw string, base *proxyState) bool {
 	}
 	base.rulesUsers = &k
 	return true
+}
+
+// waitForBodyArgs reads wait-for-body's `time T [at-least SIZE]`.
+func (p *parser) waitForBodyArgs(r *Rule, rest []string, own int) (int, ruleError) {
+	const expects = "expects time <time> [ at-least <bytes> ]"
+	if own == 0 {
+		return 0, expects
+	}
+	n, timed := 0, false
+	for n+1 <= own {
+		switch rest[n] {
+		case "time":
+			if n+1 >= own || rest[n+1] == "" {
+				return 0, ruleError(fmt.Sprintf("missing argument for '%s'", rest[n]))
+			}
+			tv := parseTime(rest[n+1])
+			switch {
+			case tv.Err == timeOverflow:
+				return 0, "time overflow (maximum value is 2147483647 ms or ~24.8 days)"
+			case tv.Err == timeBadChar:
+				return 0, ruleError(fmt.Sprintf("unexpected character '%c'", tv.BadChar))
+			case tv.Trailing != 0:
+				return 0, ruleError(fmt.Sprintf("unexpected character '%c'", tv.Trailing))
+			}
+			r.Wait, timed = tv.D, true
+		case "at-least":
+			if n+1 >= own || rest[n+1] == "" {
+				return 0, ruleError(fmt.Sprintf("missing argument for '%s'", rest[n]))
+			}
+			v, bad := parseSize(rest[n+1])
+			if bad != 0 {
+				return 0, ruleError(fmt.Sprintf("unexpected character '%c'", bad))
+			}
+			r.AtLeast = v
+		default:
+			if !timed {
+				return 0, expects
+			}
+			return n, ""
+		}
+		n += 2
+	}
+	if !timed {
+		return 0, expects
+	}
+	return n, ""
+}
+
+// parseSize is haproxy's parse_size_err: digits and an optional k, m or g
+// (powers of 1024); bad is the first unexpected character, 0 if none.
+func parseSize(s string) (int64, byte) {
+	var v int64
+	i := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		v = v*10 + int64(s[i]-'0')
+	}
+	if i == 0 && s != "" {
+		return 0, s[0]
+	}
+	if i < len(s) {
+		switch s[i] {
+		case 'k', 'K':
+			v <<= 10
+		case 'm', 'M':
+			v <<= 20
+		case 'g', 'G':
+			v <<= 30
+		default:
+			return 0, s[i]
+		}
+		if i+1 < len(s) {
+			return 0, s[i+1]
+		}
+	}
+	return v, 0
 }

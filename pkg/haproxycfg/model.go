@@ -173,6 +173,10 @@ const (
 	URLParam   Algorithm = "url_param"
 	Hdr        Algorithm = "hdr"
 	Random     Algorithm = "random"
+	// HashExpr is `balance hash EXPR`; RDPCookie is `balance
+	// rdp-cookie[(NAME)]`, the hash of req.rdp_cookie(NAME).
+	HashExpr  Algorithm = "hash"
+	RDPCookie Algorithm = "rdp-cookie"
 )
 
 // Hashed reports whether the algorithm hashes a key (haproxy's "hash"
@@ -193,6 +197,10 @@ type BalanceArgs struct {
 	UseDomainOnly bool
 	// random(N): the number of draws (default 2).
 	Draws int
+	// hash EXPR, rdp-cookie(NAME): the sample hashed (Expr is compiled
+	// once the section is read; rdp-cookie's is req.rdp_cookie(NAME)).
+	ExprText string       `json:",omitempty"`
+	Expr     *sample.Expr `json:"-"`
 }
 
 // HashType is `hash-type map-based|consistent [FUNC [avalanche]]`.
@@ -228,6 +236,12 @@ type Options struct {
 	// LogHealthChecks is `option log-health-checks`: every check whose
 	// result or health changes is logged, not only state changes.
 	LogHealthChecks bool
+	// BufferRequest is `option http-buffer-request`: the request body is
+	// waited for (whole, or a buffer full) before the rules run.
+	BufferRequest bool `json:",omitempty"`
+	// PretendKeepAlive is `option http-pretend-keepalive`: the server is
+	// not told the connection closes after the response (it still does).
+	PretendKeepAlive bool `json:",omitempty"`
 }
 
 // Bind is one address the frontend listens on. Port ranges and comma lists
@@ -360,7 +374,10 @@ type Cookie struct {
 	// MaxIdle and MaxLife are `maxidle` and `maxlife` in seconds (0 =
 	// none): dated cookies, refused when too old.
 	MaxIdle, MaxLife int
-	Pos              Pos
+	// Dynamic is `dynamic`: servers without `cookie VALUE` get one
+	// computed from dynamic-cookie-key, their address and port.
+	Dynamic bool `json:",omitempty"`
+	Pos     Pos
 }
 
 // Any is haproxy's PR_CK_ANY: a mode (or indirect) is set, which the
@@ -408,17 +425,19 @@ type Proxy struct {
 	// consistent hashing with bounded loads.
 	HashBalanceFactor int
 	// Cookie is `cookie NAME ...`; nil without.
-	Cookie         *Cookie
-	Timeouts       Timeouts
-	Retries        int // default 3
-	Options        Options
-	Logs           []LogTarget // `log global` expands to the global targets
-	DefaultBackend string
-	UseBackends    []UseBackend
-	Servers        []*Server
-	Check          Check // health checks of the servers with `check`
-	Stats          Stats
-	Disabled       bool
+	Cookie *Cookie
+	// DynamicCookieKey is `dynamic-cookie-key` (cookie ... dynamic).
+	DynamicCookieKey string `json:",omitempty"`
+	Timeouts         Timeouts
+	Retries          int // default 3
+	Options          Options
+	Logs             []LogTarget // `log global` expands to the global targets
+	DefaultBackend   string
+	UseBackends      []UseBackend
+	Servers          []*Server
+	Check            Check // health checks of the servers with `check`
+	Stats            Stats
+	Disabled         bool
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in
 	// file order from 1, or from 2 when a global `stats socket` exists
 	// (haproxy's internal GLOBAL proxy takes 1); `id N` sets it explicitly.
@@ -447,6 +466,14 @@ type ErrorFile struct {
 	Path    string
 	Content []byte
 	Pos     Pos
+	// Builtin is `http-error status N default-errorfiles`: haproxy's own
+	// page, whatever errorfile came before.
+	Builtin bool `json:",omitempty"`
+	// Reply is http-error's own reply (content-type, string or file,
+	// hdr), built as `return` builds one.
+	Reply *Return `json:",omitempty"`
+	// Message is Content parsed, for the replies naming a file.
+	Message *ErrorMessage `json:"-"`
 }
 
 // Server returns the named server, or nil.

@@ -43,6 +43,8 @@ const (
 	ActEarlyHint                       // add Name: Value to the 103 Early Hints sent before the response
 	ActAccept                          // tcp-request/tcp-response: accept, stop this set
 	ActReject                          // tcp-request/tcp-response: close the connection
+	ActWaitForBody                     // wait up to Wait for the body (or AtLeast bytes of it)
+	ActSetLogLevel                     // the access log line's severity: LogLevel
 )
 
 var actionNames = map[Action]string{
@@ -53,7 +55,7 @@ var actionNames = map[Action]string{
 	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
 	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject",
-	ActEarlyHint: "early-hint", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
+	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 }
 
 func (a Action) String() string { return actionNames[a] }
@@ -91,8 +93,13 @@ type Rule struct {
 	Expr   *sample.Expr  `json:"-"` // set-var, set-src
 	// Status is deny_status (deny, tarpit) or set-status's code; 0 = the
 	// action's default.
-	Status   int
-	Reason   string       // set-status reason
+	Status int
+	Reason string // set-status reason
+	// Wait and AtLeast are wait-for-body's `time` and `at-least`.
+	Wait    time.Duration `json:",omitempty"`
+	AtLeast int64         `json:",omitempty"`
+	// LogLevel is set-log-level's: the severity plus one, -1 for silent.
+	LogLevel int          `json:",omitempty"`
 	Realm    string       // auth; "" = the proxy's name
 	Redirect *Redirect    // redirect
 	Return   *Return      // return
@@ -117,6 +124,9 @@ type Redirect struct {
 	Code        int // 301, 302 (default), 303, 307, 308
 	DropQuery   bool
 	AppendSlash bool
+	// IgnoreEmpty skips the rule when a location built by a log-format
+	// expression is empty.
+	IgnoreEmpty bool   `json:",omitempty"`
 	SetCookie   string // "NAME=VALUE" as given
 	ClearCookie string // "NAME" or "NAME="
 }
@@ -129,6 +139,15 @@ type Return struct {
 	Body        []byte // string or file content
 	BodyFormat  *Text  // lf-string or lf-file; nil otherwise
 	Headers     []ReturnHeader
+	// ErrorFile is `errorfile FILE`, or the file of `errorfiles NAME` for
+	// Status: the reply is that file, as an errorfile is sent.
+	ErrorFile *ErrorFile `json:",omitempty"`
+	// ProxyErrors is `default-errorfiles`: the reply is the proxy's own
+	// for Status (its errorfile, else haproxy's page).
+	ProxyErrors bool `json:",omitempty"`
+
+	errorSection string // errorfiles NAME, until resolved
+	act          string // the word that set the payload, for messages
 }
 
 // ReturnHeader is one `hdr NAME VALUE` of a return.
@@ -161,6 +180,8 @@ type Rules struct {
 	MonitorURI     string
 	MonitorFail    []*sample.Cond `json:"-"` // `monitor fail if|unless`
 	MonitorFailPos []Pos
+	// UseServers are the backend's use-server rules, in file order.
+	UseServers []UseServer `json:",omitempty"`
 }
 
 // Empty reports whether a proxy has no rule at all: the engine then skips
@@ -169,7 +190,7 @@ func (r *Rules) Empty() bool {
 	return len(r.HTTPRequest) == 0 && len(r.HTTPResponse) == 0 && len(r.HTTPAfterResponse) == 0 &&
 		len(r.Redirects) == 0 && len(r.TCPConnection) == 0 && len(r.TCPSession) == 0 &&
 		len(r.TCPContent) == 0 &&
-		r.MonitorURI == "" && len(r.MonitorFail) == 0
+		r.MonitorURI == "" && len(r.MonitorFail) == 0 && len(r.UseServers) == 0
 }
 
 // clone copies the rule sets of a defaults section for a proxy using it:

@@ -118,6 +118,7 @@ const (
 	secProxy
 	secIgnored // a section haproxy has and gproxy refuses
 	secUserlist
+	secHTTPErrors
 )
 
 // proxyState is a proxy (or defaults section) while it is being read.
@@ -147,6 +148,9 @@ type proxyState struct {
 	// argRefs are the sample arguments naming configuration objects, in
 	// file order, resolved once everything is read (resolveArgs).
 	argRefs []argRef
+	// errOps are the errorfile, errorfiles and http-error lines, a
+	// defaults section's first, applied once everything is read.
+	errOps []errOp
 }
 
 type parser struct {
@@ -174,6 +178,11 @@ type parser struct {
 	// (http_auth arguments), asked once every section is read.
 	userlistExists func(name string) bool
 	tls            tlsGlobal // global TLS defaults (kw_tls.go)
+	// httpErrors are the http-errors sections; curErrors the one being
+	// read; replyRefs the http replies naming one (kw_errors.go).
+	httpErrors []*httpErrors
+	curErrors  *httpErrors
+	replyRefs  []replyRef
 }
 
 func newParser(opts ParseOptions) *parser {
@@ -240,7 +249,8 @@ func (ps *proxyState) clone() *proxyState {
 	}
 	px.Rules = ps.px.Rules.clone()
 	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
-		httplogPos: ps.httplogPos, logs: ps.logs, chk: ps.chk.clone()}
+		httplogPos: ps.httplogPos, logs: ps.logs, chk: ps.chk.clone(),
+		errOps: append([]errOp(nil), ps.errOps...)}
 }
 
 func (p *parser) pos() Pos { return Pos{File: p.file, Line: p.line} }
@@ -369,6 +379,9 @@ func (p *parser) parseLine(raw string) {
 	case "userlist":
 		p.startUserlist(args)
 		return
+	case "http-errors":
+		p.startHTTPErrors(args)
+		return
 	}
 	if k, ok := lookup(CtxSection, args[0]); ok {
 		// A section kind gproxy does not implement: its lines are
@@ -388,6 +401,8 @@ func (p *parser) parseLine(raw string) {
 		p.proxyKeyword(args)
 	case secUserlist:
 		p.userlistKeyword(args)
+	case secHTTPErrors:
+		p.httpErrorsKeyword(args)
 	case secIgnored:
 	}
 }

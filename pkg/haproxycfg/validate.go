@@ -74,6 +74,12 @@ func (p *parser) validate() {
 	for _, ps := range p.proxies {
 		p.resolveArgs(ps)
 	}
+	p.resolveErrors()
+	for _, ps := range p.proxies {
+		p.checkUseServers(ps)
+		p.compileBalanceExpr(ps)
+		p.setDynCookies(ps)
+	}
 	p.finishTracks()
 }
 

@@ -6,11 +6,22 @@ import (
 	"sort"
 	"strconv"
 
+	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
 )
 
-// errorFiles are a proxy's `errorfile` replies by status code.
-type errorFiles map[int]*haproxycfg.ErrorMessage
+// errorFiles are a proxy's `errorfile` and `http-error` replies by
+// status code.
+type errorFiles map[int]*errReply
+
+// errReply is one status's reply: an errorfile (msg), an http-error reply
+// built as `return` builds one (ret), or neither: haproxy's own page
+// (`http-error ... default-errorfiles` over an inherited errorfile).
+type errReply struct {
+	msg *haproxycfg.ErrorMessage
+	ret *haproxycfg.Return
+}
 
 // loadErrorFiles parses the errorfiles a proxy names, from the content
 // read with the configuration. A file haproxy would refuse, or one whose
@@ -27,6 +38,14 @@ func loadErrorFiles(px *haproxycfg.Proxy) (errorFiles, error) {
 	sort.Ints(codes)
 	for _, code := range codes {
 		ef := px.ErrorFiles[code]
+		switch {
+		case ef.Builtin:
+			out[code] = &errReply{}
+			continue
+		case ef.Reply != nil:
+			out[code] = &errReply{ret: ef.Reply}
+			continue
+		}
 		if ef.Content == nil {
 			return nil, fmt.Errorf("%s: proxy %s: errorfile %d: the content of '%s' was not read with the configuration", ef.Pos, px.Name, code, ef.Path)
 		}
@@ -34,7 +53,7 @@ func loadErrorFiles(px *haproxycfg.Proxy) (errorFiles, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: proxy %s: errorfile : %w", ef.Pos, px.Name, err)
 		}
-		out[code] = m
+		out[code] = &errReply{msg: m}
 	}
 	return out, nil
 }
@@ -42,13 +61,30 @@ func loadErrorFiles(px *haproxycfg.Proxy) (errorFiles, error) {
 // errorFile is the errorfile replacing the reply with status code, as
 // haproxy chooses it: the backend's, else the frontend's; nil for the
 // built-in page.
-func (h *h1Frontend) errorFile(code int) *haproxycfg.ErrorMessage {
+func (h *h1Frontend) errorFile(code int) *errReply {
 	if be := h.f.backend; be != nil {
 		if m := be.errs[code]; m != nil {
 			return m
 		}
 	}
 	return h.f.errs[code]
+}
+
+// replyPage builds an http-error reply; its log-format values see the
+// request (rr is nil when the frontend has no rules).
+func (h *h1Frontend) replyPage(c *h1Conn, rr *ruleRun, s *accesslog.Session, ret *haproxycfg.Return) errorPage {
+	if rr == nil {
+		rr = &ruleRun{c: c, e: h.e}
+		rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Env: h.e}
+		if req := c.req; req != nil {
+			rr.req = sample.Message{Method: req.method, URI: req.uri, Version: req.version}
+			for _, hd := range req.headers {
+				rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
+			}
+			rr.txn.Req = &rr.req
+		}
+	}
+	return rr.returnPage(ret)
 }
 
 // writeErrorFile sends an errorfile as haproxy 2.6 re-emits it from its
@@ -109,7 +145,7 @@ func (c *h1Conn) writeErrorFile(m *haproxycfg.ErrorMessage, keep bool) (int64, b
 // built-in page there even with an errorfile for the code, but nothing at
 // all when that errorfile is empty.
 func (h *h1Frontend) rawPage(c *h1Conn, code int, page string) {
-	if m := h.f.errs[code]; m != nil && m.Empty {
+	if m := h.f.errs[code]; m != nil && m.msg != nil && m.msg.Empty {
 		c.startResponse()
 		return
 	}

@@ -88,6 +88,9 @@ type h1Conn struct {
 	// nil without rules.
 	rules *ruleRun
 	nolog bool // the request is not logged (monitor-uri)
+	// logLevel is set-log-level's: 0 the default, n the level n-1, -1
+	// silent (accesslog.Session.Level).
+	logLevel int8
 	// sessVars are the set-var(sess.*) values, kept between requests.
 	sessVars map[string]sample.Value
 	h        *h1Frontend
@@ -420,9 +423,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s.ActConn = int(e.actconn.Load())
 		s.FeConn = int(f.ctr.cur.Load())
 		if !c.nolog {
+			s.Level = c.logLevel
 			e.logSession(f.px, s)
 		}
-		c.rules, c.nolog = nil, false
+		c.rules, c.nolog, c.logLevel = nil, false, 0
 		if !keep || h.isDraining() {
 			return
 		}
@@ -553,6 +557,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		s.Status, s.TermCause, s.TermState = http.StatusNotImplemented, 'P', stateRequest
 		return h.errorPage(c, s, page501, false)
 	}
+	if h.f.px.Options.BufferRequest && !h.waitBody(c, nil, body, s, h.f.px.Timeouts.HTTPRequest, 0) {
+		return false
+	}
 	var rr *ruleRun
 	if h.rules != nil {
 		var done bool
@@ -560,6 +567,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			return keep
 		}
 		c.rules = rr
+	}
+	if body.aborted && be != nil {
+		s.BackendName = be.Name()
+		s.Status, s.TermCause, s.TermState = -1, termClient, stateRequest
+		return false
 	}
 	rt := h.routeFor(be)
 	if name := localService(h.f.px, req.method, req.uri); name != "" {
@@ -578,13 +590,28 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		be.ctr.cur.Add(-1)
 		s.BeConn = int(be.ctr.cur.Load())
 	}()
-	peekBody(be, c.br, req)
+	if be.px != h.f.px && be.px.Options.BufferRequest && !h.waitBody(c, rr, body, s, be.px.Timeouts.HTTPRequest, 0) {
+		return false
+	}
+	if body.buffered != nil {
+		req.bodyStart = body.buffered
+	} else {
+		peekBody(be, c.br, req)
+	}
 	key := balance.Key{Client: s.Client.Addr(), Req: req}
 	if req.persist = newPersistence(be, req, e.now()); req.persist != nil {
 		if req.persist.srv != nil {
 			key.Persist = req.persist.srv
 		}
 		defer func() { s.CookieState, s.SetCookieState = req.persist.logStates() }()
+	}
+	if rr != nil {
+		key.Sample, key.SampleOK = balanceSample(be, &rr.txn)
+	}
+	if key.Persist == nil && rr != nil && len(be.px.Rules.UseServers) > 0 {
+		if srv := be.useServer(&rr.txn); srv != nil {
+			key.Persist = srv
+		}
 	}
 	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
@@ -614,6 +641,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		}
 	}()
 	s.ServerName = srv.Name()
+	if rr != nil {
+		rr.txn.Server = srv.Name() // srv_name, srv_id
+	}
 	tAssigned := e.now()
 	s.Tw = tAssigned.Sub(tHead)
 	srv.ctr.total.Add(1)
@@ -637,7 +667,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if rt.orig != nil {
 		extra = append(extra, originalTo(rt.orig, s.Frontend.Addr())...)
 	}
-	target, entry, forget := rt.heads.add(req.appendHead(nil, extra, rt.mode))
+	headMode := rt.mode
+	if be.px.Options.PretendKeepAlive {
+		// The head the server sees says keep-alive; the connection
+		// still closes after the response (out.Close).
+		headMode = haproxycfg.HTTPKeepAlive
+	}
+	target, entry, forget := rt.heads.add(req.appendHead(nil, extra, headMode))
 	defer forget()
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
@@ -696,6 +732,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			case <-e.killed.Done():
 			}
 		}
+	}
+	if rr != nil && srv != nil {
+		rr.txn.Server = srv.Name() // a retry may have moved it
 	}
 	if err != nil {
 		srv.ctr.connErrors.Add(1)
@@ -808,8 +847,12 @@ func drain(b *bodyReader) bool {
 
 // errorPage sends one of haproxy's own replies and records it.
 func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, keep bool) bool {
-	if m := h.errorFile(p.code); m != nil {
-		n, keep, err := c.writeErrorFile(m, keep)
+	r := h.errorFile(p.code)
+	if r != nil && r.ret != nil {
+		p = h.replyPage(c, c.rules, s, r.ret)
+	}
+	if r != nil && r.msg != nil {
+		n, keep, err := c.writeErrorFile(r.msg, keep)
 		s.BytesToClient = n
 		if err != nil {
 			return false

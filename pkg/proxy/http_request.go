@@ -327,11 +327,20 @@ func (r *httpRequest) readLine(br *bufio.Reader) (string, error) {
 }
 
 func (r *httpRequest) parseRequestLine(line string) error {
-	m, rest, ok := strings.Cut(line, " ")
+	// The three parts are separated by runs of spaces or tabs, as
+	// haproxy's parser eats them.
+	cut := func(s string) (string, string, bool) {
+		i := strings.IndexAny(s, " \t")
+		if i < 0 {
+			return s, "", false
+		}
+		return s[:i], strings.TrimLeft(s[i:], " \t"), true
+	}
+	m, rest, ok := cut(line)
 	if !ok || !isToken(m) {
 		return errBadRequest
 	}
-	uri, version, ok := strings.Cut(rest, " ")
+	uri, version, ok := cut(rest)
 	if !ok || uri == "" || !validVersion(version) {
 		return errBadRequest
 	}
@@ -410,11 +419,15 @@ func isToken(s string) bool {
 type bodyReader struct {
 	r     io.Reader
 	first func() // called before the first read, once
-	br    *bufio.Reader
-	ch    bool
-	done  chan struct{} // closed at the end of the body
-	mu    sync.Mutex
-	err   error // the client's read error, set by the reading goroutine
+	// pre is the body read ahead by waitBody, not yet read; buffered all
+	// that was read ahead (req.body).
+	pre, buffered []byte
+	aborted       bool // the client closed while its body was waited for
+	br            *bufio.Reader
+	ch            bool
+	done          chan struct{} // closed at the end of the body
+	mu            sync.Mutex
+	err           error // the client's read error, set by the reading goroutine
 }
 
 // readErr is the error that ended the body early, if any.
@@ -439,6 +452,16 @@ func newBodyReader(br *bufio.Reader, req *httpRequest) *bodyReader {
 }
 
 func (b *bodyReader) Read(p []byte) (n int, err error) {
+	if len(b.pre) > 0 {
+		// The part read ahead (waitBody) comes first.
+		n = copy(p, b.pre)
+		b.pre = b.pre[n:]
+		return n, nil
+	}
+	return b.read(p)
+}
+
+func (b *bodyReader) read(p []byte) (n int, err error) {
 	defer func() {
 		// Go's client reads the body on its own goroutine: a panic here
 		// fails this request only (its connection is then not reused).

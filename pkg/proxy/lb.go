@@ -30,6 +30,8 @@ func newPolicy(b *Backend) (balance.Policy, error) {
 		kind = balance.KeyHeader
 	case haproxycfg.Random:
 		kind = balance.KeyRandom
+	case haproxycfg.HashExpr, haproxycfg.RDPCookie:
+		kind = balance.KeySample
 	default:
 		return balance.New(string(px.Balance))
 	}

@@ -60,6 +60,9 @@ var lbCases = []lbCase{
 	{name: "host_domain", balance: "hdr(host) use_domain_only", hashType: "consistent wt6", req: func(i int) (string, http.Header) {
 		return "/", http.Header{"Host": {fmt.Sprintf("www.site%d.example", i)}}
 	}},
+	{name: "expr_map", balance: "hash req.hdr(X-User)", hashType: "map-based djb2", req: hdrKey},
+	{name: "expr_cons", balance: "hash req.hdr(X-User),lower", hashType: "consistent", req: hdrKey},
+	{name: "expr_path", balance: "hash path", hashType: "consistent crc32 avalanche", req: uriKey},
 	{name: "src_cons", balance: "source", hashType: "consistent", source: true},
 	{name: "src_map", balance: "source", hashType: "map-based crc32 avalanche", source: true},
 }
@@ -245,7 +248,7 @@ func inOwnNet(t *testing.T) bool {
 
 // lbFallback reports whether request i carries no key.
 func lbFallback(c lbCase, i int) bool {
-	return i%9 == 0 && (strings.HasPrefix(c.name, "param_") || strings.HasPrefix(c.name, "hdr_"))
+	return i%9 == 0 && (strings.HasPrefix(c.name, "param_") || strings.HasPrefix(c.name, "hdr_") || c.name == "expr_cons" || c.name == "expr_map")
 }
 
 // lbRequest sends request i of case c to port and returns the server that

@@ -47,7 +47,7 @@ func needRules(e *Engine, f *Frontend) bool {
 		}
 	}
 	for _, b := range reachable(e, f) {
-		if !b.px.Rules.Empty() {
+		if !b.px.Rules.Empty() || b.px.BalanceArgs.Expr != nil {
 			return true
 		}
 	}
@@ -125,6 +125,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		}
 		rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
 	}
+	rr.req.Body = body.buffered // option http-buffer-request
 	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: h.e}
 	rr.c, rr.e = c, h.e
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
@@ -213,12 +214,19 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 					code = http.StatusForbidden
 				}
 				s.Status, s.TermCause, s.TermState = code, 'P', stateRequest
+				if r.Return != nil && (r.Return.ErrorFile != nil || r.Return.ProxyErrors) {
+					return vReply, h.fileReply(c, rr, s, r.Return, keep && drain(body))
+				}
 				if r.Return != nil {
 					return vReply, h.localReply(c, rr, s, rr.returnPage(r.Return), keep && drain(body))
 				}
 				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
 			case haproxycfg.ActTarpit:
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
+			case haproxycfg.ActWaitForBody:
+				if !h.waitBody(c, rr, body, s, r.Wait, r.AtLeast) {
+					return vReply, false
+				}
 			case haproxycfg.ActAuth:
 				realm := r.Realm
 				if realm == "" {
@@ -241,6 +249,10 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				h.reply(c, rr, s, p, true, false, true)
 				return vReply, false
 			case haproxycfg.ActReturn:
+				if r.Return.ErrorFile != nil || r.Return.ProxyErrors {
+					s.Status, s.TermCause, s.TermState = r.Return.Status, 'L', stateRequest
+					return vReply, h.fileReply(c, rr, s, r.Return, keep && drain(body))
+				}
 				p := rr.returnPage(r.Return)
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
 				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
@@ -292,10 +304,13 @@ func (h *h1Frontend) statusReply(c *h1Conn, rr *ruleRun, s *accesslog.Session, c
 // reply sends p; closing adds haproxy's explicit "connection: close"
 // field, after the http-after-response rules ran.
 func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p errorPage, keep, errorFiles, closing bool) bool {
-	if m := h.errorFileFor(rr, p.code); m != nil && errorFiles {
-		n, keep, err := c.writeErrorFile(m, keep)
-		s.BytesToClient = n + c.interimBytes()
-		return err == nil && keep
+	if r := h.errorFileFor(rr, p.code); r != nil && errorFiles {
+		if r.ret != nil {
+			p = h.replyPage(c, rr, s, r.ret)
+		}
+		if r.msg != nil {
+			return h.sendErrorFile(c, s, r.msg, keep)
+		}
 	}
 	if rr != nil {
 		p = rr.afterPage(h, p)
@@ -314,8 +329,25 @@ func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p error
 	return keep
 }
 
+// sendErrorFile sends an errorfile as the reply.
+func (h *h1Frontend) sendErrorFile(c *h1Conn, s *accesslog.Session, m *haproxycfg.ErrorMessage, keep bool) bool {
+	n, keep, err := c.writeErrorFile(m, keep)
+	s.BytesToClient = n + c.interimBytes()
+	return err == nil && keep
+}
+
+// fileReply sends a reply naming error files: `errorfile FILE` or
+// `errorfiles NAME` (ErrorFile), or `default-errorfiles` (the proxy's
+// reply for the status).
+func (h *h1Frontend) fileReply(c *h1Conn, rr *ruleRun, s *accesslog.Session, ret *haproxycfg.Return, keep bool) bool {
+	if ret.ErrorFile != nil && ret.ErrorFile.Message != nil {
+		return h.sendErrorFile(c, s, ret.ErrorFile.Message, keep)
+	}
+	return h.statusReply(c, rr, s, ret.Status, keep)
+}
+
 // errorFileFor is the errorfile for a status, the chosen backend's first.
-func (h *h1Frontend) errorFileFor(rr *ruleRun, code int) *haproxycfg.ErrorMessage {
+func (h *h1Frontend) errorFileFor(rr *ruleRun, code int) *errReply {
 	if rr != nil && rr.be != nil {
 		if m := rr.be.errs[code]; m != nil {
 			return m
@@ -428,6 +460,9 @@ func (rr *ruleRun) redirectPage(rd *haproxycfg.Redirect) (errorPage, bool) {
 	switch rd.Type {
 	case haproxycfg.RedirectLocation:
 		loc = rr.text(rd.Value)
+		if loc == "" && rd.IgnoreEmpty && rd.Value.Format != nil {
+			return errorPage{}, false
+		}
 	case haproxycfg.RedirectPrefix:
 		pfx := rr.text(rd.Value)
 		if pfx == "/" {
@@ -520,6 +555,8 @@ func (rr *ruleRun) header(m *sample.Message, name string) (string, bool) {
 // apply runs a rule that changes the message (or the transaction).
 func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 	switch r.Action {
+	case haproxycfg.ActSetLogLevel:
+		rr.c.logLevel = int8(r.LogLevel)
 	case haproxycfg.ActSetHeader:
 		v := rr.text(r.Value)
 		m.Headers = delHeaders(m.Headers, func(n string) bool { return strings.EqualFold(n, r.Name) })

@@ -16,6 +16,7 @@ import (
 	"hapair/pkg/accesslog"
 	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
 )
 
 // Termination causes (first character of haproxy's termination state).
@@ -43,6 +44,7 @@ type session struct {
 	be  *Backend
 	srv *Server
 	cli net.Conn
+	txn *sample.Txn // what tcp-request content rules saw (use-server reads it); nil without
 
 	mu      sync.Mutex
 	sc      net.Conn // server connection once established
@@ -251,6 +253,17 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	}
 
 	key := balance.Key{Client: log.Client.Addr()}
+	if len(be.px.Rules.UseServers) > 0 || be.px.BalanceArgs.Expr != nil {
+		t := s.txn
+		if t == nil {
+			t = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Env: e}
+		}
+		t.Backend = be.Name()
+		key.Sample, key.SampleOK = balanceSample(be, t)
+		if srv := be.useServer(t); srv != nil {
+			key.Persist = srv
+		}
+	}
 	s.setState(stateQueue)
 	a, err := be.acquire(e.killed, key, nil, s.bt.EffectiveQueue())
 	if !s.assigned(log, a, err, accept) {

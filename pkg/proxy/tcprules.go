@@ -138,6 +138,7 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		return nil, true
 	}
 	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: s.e}
+	s.txn = t
 	var buf []byte
 	if len(rs.TCPContent) > 0 {
 		deadline := s.accept.Add(rs.InspectDelay)

@@ -63,6 +63,14 @@ func init() {
 	RegisterFetch(FetchDef{Name: "srv_name", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
 		return Value{Type: TypeStr, Str: t.Server}, t.Server != ""
 	}})
+	RegisterFetch(FetchDef{Name: "srv_id", Out: TypeInt, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		e, ok := t.Env.(SrvIDEnv)
+		if !ok || t.Server == "" {
+			return Value{}, false
+		}
+		id := e.SrvID(t.Backend, t.Server)
+		return Value{Type: TypeInt, Int: int64(id)}, id > 0
+	}})
 
 	// Constants: str(), int(), bool(), ipv4(), ipv6(), bin(), meth().
 	RegisterFetch(FetchDef{Name: "str", Args: ArgSpec{Types: []ArgType{ArgStr}, Min: 1}, Out: TypeStr,
@@ -267,4 +275,10 @@ func parseIPv4Prefix(s string) (netip.Addr, bool) {
 		b[part] = byte(n)
 	}
 	return netip.AddrFrom4(b), true
+}
+
+// SrvIDEnv is the part of Env the srv_id fetch reads: the id of a server
+// of a backend (0 when unknown).
+type SrvIDEnv interface {
+	SrvID(backend, server string) int
 }

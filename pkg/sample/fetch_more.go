@@ -325,14 +325,15 @@ func init() {
 			return nil
 		},
 		Fn: func(t *Txn, v Value, a []Arg) (Value, bool) {
+			// The variable's content then the suffix, both optional.
 			item := ""
 			if a[1].Str != "" {
 				if o, ok := t.Vars[a[1].Str]; ok {
 					item = o.String()
 				}
 			}
-			if item == "" && len(a) > 2 {
-				item = a[2].Str
+			if len(a) > 2 {
+				item += a[2].Str
 			}
 			if item == "" {
 				return v, true

@@ -51,6 +51,13 @@ var diffExprs = []string{
 	"int(1500000000),utime(%Y-%m-%d %H:%M:%S %a %A %b %B %j %e %I %p %y %u %w %C %D %F %T %R %z %Z %s %%)",
 	"int(1500000000),utime(%d/%b/%Y:%H:%M:%S,3600)", "int(1500000000),ltime(%Y%m%d%H%M%S)",
 	"str(é),regsub(.,x,g)", "str(aéb),regsub(\"^a.\",<>)", "str(é),length",
+	"bin(01020304050607),be2dec(:,2)", "bin(01020304050607),be2dec(-,2,1)", "bin(01020304050607),be2dec(,2,1)",
+	"bin(7f000001),be2dec(.,1)", "bin(01),be2dec(:,2,1)", "bin(01020304050607),be2hex", "bin(01020304050607),be2hex(:,2)",
+	"bin(01020304050607),be2hex(--,2,1)", "bin(0102030405060708),be2hex(,3,1)", "str(hello),digest(md5),hex",
+	"str(hello),digest(sha256),hex", "str(hello),digest(SHA512),hex", "str(hello),digest(sha3-256),hex",
+	"str(hello),hmac(sha1,a2V5),hex", "str(hello),hmac(sha256,txn.k),hex", "str(abc),secure_memcmp(txn.s)",
+	"str(abd),secure_memcmp(txn.s)", "str(ab),secure_memcmp(txn.s)", "str(abc),secure_memcmp(txn.none)",
+	"str(x),add_item(;,txn.s,z)", "str(),add_item(;,txn.none,z)",
 }
 
 const exprMap = "/api api\nb B\n"
@@ -74,7 +81,7 @@ func TestHaproxyExprValues(t *testing.T) {
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "defaults\n  mode http\n  timeout client 5s\n  timeout server 5s\n  timeout connect 1s\n")
 	fmt.Fprintf(&cfg, "frontend fe\n  bind 127.0.0.1:%d\n", port)
-	fmt.Fprintf(&cfg, "  http-request set-var(txn.n) int(5)\n  http-request set-var(txn.s) str(abc)\n")
+	fmt.Fprintf(&cfg, "  http-request set-var(txn.n) int(5)\n  http-request set-var(txn.s) str(abc)\n  http-request set-var(txn.k) str(a2V5)\n")
 	for i, e := range diffExprs {
 		fmt.Fprintf(&cfg, "  http-request return status 200 content-type text/plain lf-string \"[%%[%s]]\" if { req.hdr(x-e) -m str %d }\n",
 			cfgQuote(files.Replace(e)), i)
@@ -100,6 +107,7 @@ func TestHaproxyExprValues(t *testing.T) {
 		txn.Frontend = "fe"
 		txn.Vars["txn.n"] = sample.Value{Type: sample.TypeInt, Int: 5}
 		txn.Vars["txn.s"] = sample.Value{Type: sample.TypeStr, Str: "abc"}
+		txn.Vars["txn.k"] = sample.Value{Type: sample.TypeStr, Str: "a2V5"}
 		got := ""
 		if v, ok := ex.Eval(txn); ok {
 			got = v.String()
