@@ -640,7 +640,7 @@ var keywordTable = []Keyword{
 	{CtxBind, "interface", Refused, 1, grpAddress},
 	{CtxBind, "namespace", Refused, 1, grpAddress},
 	{CtxBind, "maxconn", Refused, 1, grpLimits},
-	{CtxBind, "proto", Refused, 1, grpHTTP},
+	{CtxBind, "proto", Works, 1, grpNone},
 	{CtxBind, "ssl", Works, 0, grpNone},
 	{CtxBind, "allow-0rtt", Refused, 0, grpTLS},
 	{CtxBind, "force-sslv3", Works, 0, grpNone},

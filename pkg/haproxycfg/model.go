@@ -240,6 +240,9 @@ type Bind struct {
 	V6Only      bool     // `v6only`: an IPv6 socket accepts IPv6 only
 	Transparent bool     // `transparent`: may bind a foreign address (IP_TRANSPARENT/IP_FREEBIND)
 	TLS         *BindTLS // `ssl` and its settings (model_tls.go); nil: clear text
+	// Proto is `proto NAME`: "h2" serves HTTP/2 only (prior knowledge on
+	// clear text), "h1" HTTP/1 only, "none" raw TCP; "" lets ALPN choose.
+	Proto string
 	// Sock is set for a UNIX socket, abstract name or inherited descriptor
 	// (Host and Port are then unused).
 	Sock SockAddr

@@ -64,6 +64,8 @@ type h1Frontend struct {
 	// are none (rules.go).
 	rules *httpRules
 	def   *route // how requests reach the default backend
+	proto string    // the bind's `proto`: "h2", "h1" or "" (ALPN decides)
+	h2    *h2Server // HTTP/2 (h2_frontend.go); nil with `proto h1`
 
 	mu       sync.Mutex
 	conns    map[*h1Conn]bool // true while idle between two requests
@@ -203,6 +205,9 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 	h := &h1Frontend{e: e, f: f, conns: map[*h1Conn]bool{}, local: local}
 	h.mode, h.fwd = e.httpOptions(f)
+	if h.proto = listenerProto(ln); h.proto != "h1" {
+		h.h2 = newH2Server(h)
+	}
 	if f.backend != nil {
 		h.heads = newHeadTable()
 		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
@@ -351,6 +356,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	ssl := tlsOf(nc) != nil
 	sslCipher, sslVersion := tlsLogFields(nc)
 	e.connected(f, nc) // under the recover above
+	if h.h2 != nil && h.useH2(nc) {
+		h.serveH2(c, start, th)
+		return
+	}
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
 	t := f.px.Timeouts
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)

@@ -1,0 +1,447 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"hapair/pkg/accesslog"
+)
+
+// HTTP/2 on the client side, as haproxy 2.6 serves it: on a TLS bind whose
+// ALPN chose "h2", and on any bind with `proto h2` (prior knowledge, clear
+// text or not). The framing, HPACK, flow control, stream states and the
+// connection errors (GOAWAY on a bad frame, RST_STREAM on a bad stream)
+// come from golang.org/x/net/http2's server: a maintained implementation
+// of RFC 9113, fuzzed and used by Go's own net/http, where a home-made one
+// would be a new attack surface. Each stream then goes through the very
+// path of an HTTP/1 request (h1Frontend.forward: rules, use_backend,
+// balancing, persistence, errorfiles, logs): the stream is given to it as
+// an HTTP/1.1 request on an in-memory connection (h2StreamConn), and the
+// HTTP/1.1 response it writes there is sent back on the stream. That is
+// haproxy's own design: its HTX messages are version-neutral and each
+// multiplexer translates.
+//
+// What the client sees differs from haproxy 2.6 in these points:
+//   - response header fields reach the client sorted by name (Go's server
+//     writes them so), where haproxy keeps the server's order; the server
+//     gets the request fields with host first, then sorted by name;
+//   - flow-control windows are Go's (1 MiB per stream upload buffer)
+//     rather than haproxy's 65535-byte default;
+//   - interim responses (1xx) from the server are not relayed; Go's
+//     server answers "Expect: 100-continue" itself.
+
+// protoListener marks the listener of a bind with `proto`.
+type protoListener struct {
+	net.Listener
+	proto string
+}
+
+// wrapProto returns the listener of bind number i of f, marked with the
+// bind's `proto` if it has one.
+func (e *Engine) wrapProto(f *Frontend, i int, ln net.Listener) net.Listener {
+	if i >= len(f.px.Binds) || f.px.Binds[i].Proto == "" {
+		return ln
+	}
+	return &protoListener{Listener: ln, proto: f.px.Binds[i].Proto}
+}
+
+// listenerProto is the `proto` of a listener given to serveH1.
+func listenerProto(ln net.Listener) string {
+	if pl, ok := ln.(*protoListener); ok {
+		return pl.proto
+	}
+	return ""
+}
+
+// h2Server is the HTTP/2 side of one h1Frontend.
+type h2Server struct {
+	srv  *http2.Server
+	base *http.Server // its Shutdown sends GOAWAY to every connection
+}
+
+// newH2Server sets up HTTP/2 for h with haproxy 2.6's default settings
+// (tune.h2.*): 100 concurrent streams, 16 kB frames, a 4 kB HPACK table.
+// A soft stop sends GOAWAY: the streams begun are served, no new one is
+// accepted, as haproxy does.
+func newH2Server(h *h1Frontend) *h2Server {
+	s := &h2Server{
+		srv: &http2.Server{
+			MaxConcurrentStreams: 100,
+			MaxReadFrameSize:     16384,
+			IdleTimeout:          firstSet(h.f.px.Timeouts.HTTPKeepAlive, h.f.px.Timeouts.Client),
+			CountError:           func(string) { h2Errors.Add(1) },
+		},
+		base: &http.Server{ErrorLog: nil},
+	}
+	_ = http2.ConfigureServer(s.base, s.srv)
+	go func() {
+		select {
+		case <-h.e.stop:
+		case <-h.e.killed.Done():
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // no wait: the connections end with their streams
+		_ = s.base.Shutdown(ctx)
+	}()
+	return s
+}
+
+// h2Errors counts the protocol errors of HTTP/2 clients (bad frames,
+// floods), which end their connection or stream.
+var h2Errors atomic.Int64
+
+// useH2 tells whether the connection speaks HTTP/2: `proto h2`, or ALPN
+// chose h2 on a bind without `proto`.
+func (h *h1Frontend) useH2(nc net.Conn) bool {
+	switch h.proto {
+	case "h2":
+		return true
+	case "":
+		if tc := tlsOf(nc); tc != nil {
+			return tc.ConnectionState().NegotiatedProtocol == "h2"
+		}
+	}
+	return false
+}
+
+// h2Conn is one HTTP/2 client connection.
+type h2Conn struct {
+	h      *h1Frontend
+	c      *h1Conn // the connection as h1Frontend.serve registered it
+	start  time.Time
+	th     time.Duration
+	mu     sync.Mutex
+	first  bool // no stream began yet
+	ssl    bool
+	cipher string
+	tlsVer string
+	scheme string
+}
+
+// serveH2 serves the streams of an HTTP/2 connection until it ends.
+func (h *h1Frontend) serveH2(c *h1Conn, start time.Time, th time.Duration) {
+	hc := &h2Conn{h: h, c: c, start: start, th: th, first: true, scheme: "http"}
+	hc.ssl = tlsOf(c.nc) != nil
+	if hc.ssl {
+		hc.scheme = "https"
+	}
+	hc.cipher, hc.tlsVer = tlsLogFields(c.nc)
+	h.h2.srv.ServeConn(c.cnt, &http2.ServeConnOpts{
+		Context:    h.e.killed,
+		BaseConfig: h.h2.base,
+		Handler:    http.HandlerFunc(hc.stream),
+	})
+}
+
+// stream serves one HTTP/2 stream: its request, as HTTP/1.1, goes through
+// the HTTP/1 request path; the HTTP/1.1 answer written there comes back.
+func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
+	h := hc.h
+	now := h.e.now()
+	hc.mu.Lock()
+	accept, th, first := now, time.Duration(0), hc.first
+	if first {
+		accept, th, hc.first = hc.start, hc.th, false
+	}
+	hc.mu.Unlock()
+
+	reqR, reqW := io.Pipe()
+	respR, respW := io.Pipe()
+	sc := &h2StreamConn{parent: hc.c.nc, r: reqR, rw: reqW, w: respW, wr: respR}
+	go writeH1Request(reqW, r)
+
+	c := &h1Conn{nc: sc, cnt: &deadlineConn{Conn: sc}, h: h}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer respW.Close()
+		defer func() {
+			if p := recover(); p != nil {
+				h.e.recovered("http/2 stream", h.f.Name(), p)
+				c.broken = true
+			}
+			c.release(true)
+		}()
+		hc.serveOne(c, r, accept, th, now)
+	}()
+	defer func() {
+		// The stream is over for the client: what the path still writes
+		// or reads fails, and the path ends (and logs).
+		respR.CloseWithError(errStreamClosed)
+		reqR.CloseWithError(errStreamClosed)
+		<-done
+	}()
+	br := bufio.NewReader(respR)
+	head := &http.Request{Method: r.Method}
+	resp, err := http.ReadResponse(br, head)
+	for err == nil && resp.StatusCode/100 == 1 && resp.StatusCode != http.StatusSwitchingProtocols {
+		// Interim responses are not relayed (see the package comment).
+		resp, err = http.ReadResponse(br, head)
+	}
+	if err != nil {
+		// No response: the request was dropped (silent-drop, reject, a
+		// cut server connection): the stream is reset.
+		panic(http.ErrAbortHandler)
+	}
+	defer resp.Body.Close()
+	hdr := w.Header()
+	for k, vs := range resp.Header {
+		switch k {
+		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
+			continue
+		}
+		hdr[k] = vs
+	}
+	// Only what the server (or the proxy's own page) sent: no Date or
+	// sniffed Content-Type added by Go's server.
+	if _, ok := hdr["Date"]; !ok {
+		hdr["Date"] = nil
+	}
+	if _, ok := hdr["Content-Type"]; !ok {
+		hdr["Content-Type"] = nil
+	}
+	w.WriteHeader(resp.StatusCode)
+	if resp.ContentLength < 0 {
+		// No length: the head leaves now, without a content-length Go's
+		// server would add for a body that fits one frame.
+		w.(http.Flusher).Flush()
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				respR.CloseWithError(&clientWriteError{werr})
+				<-done
+				panic(http.ErrAbortHandler)
+			}
+			if br.Buffered() == 0 {
+				w.(http.Flusher).Flush()
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			// The server's body was cut: the stream is reset, as haproxy
+			// does.
+			respR.CloseWithError(errStreamClosed)
+			<-done
+			panic(http.ErrAbortHandler)
+		}
+	}
+}
+
+var errStreamClosed = errors.New("http/2 stream closed")
+
+// serveOne runs one stream's request through the HTTP/1 request path and
+// logs it as haproxy logs an HTTP/2 request: version "HTTP/2.0" and the
+// URI in absolute form (scheme://authority/path).
+func (hc *h2Conn) serveOne(c *h1Conn, r *http.Request, accept time.Time, th time.Duration, tFirst time.Time) {
+	h := hc.h
+	e, f := h.e, h.f
+	s := accesslog.Session{
+		Client: addrPort(c.nc.RemoteAddr()), Frontend: addrPort(c.nc.LocalAddr()), Accept: accept,
+		FrontendName: f.Name(), BackendName: f.Name(), ServerName: "<NOSRV>",
+		TR: -1, Tw: -1, Tc: -1, Tr: -1, SSL: hc.ssl, ReqCounter: e.nextStreamID(),
+		SSLCipher: hc.cipher, SSLVersion: hc.tlsVer, Th: th,
+	}
+	s.Ti = tFirst.Sub(accept) - th
+	if s.Ti < 0 {
+		s.Ti = 0
+	}
+	c.br = getReader(c.cnt)
+	req, err := readRequest(c.br)
+	if err == nil && req.chunked {
+		buf, _ := c.br.Peek(c.br.Buffered())
+		err = checkBufferedChunks(buf)
+	}
+	s.Method, s.Version = r.Method, "HTTP/2.0"
+	s.URI = hc.scheme + "://" + r.Host + r.RequestURI
+	if err != nil {
+		h.badRequest(c, &s, tFirst, err)
+		return
+	}
+	if h.rules != nil && !h.tcpContent(c, &s, req) {
+		return
+	}
+	c.req = req
+	c.cnt.idle.Store(int64(f.px.Timeouts.Client))
+	h.forward(c, req, &s)
+	s.Method, s.Version = r.Method, "HTTP/2.0"
+	s.URI = hc.scheme + "://" + r.Host + r.RequestURI
+	end := e.now()
+	s.Tt = end.Sub(accept)
+	s.Ta = end.Sub(tFirst)
+	s.BytesFromClient = c.cnt.n.Load() - int64(c.br.Buffered())
+	f.ctr.bytesIn.Add(s.BytesFromClient)
+	f.ctr.bytesOut.Add(s.BytesToClient)
+	s.ActConn = int(e.actconn.Load())
+	s.FeConn = int(f.ctr.cur.Load())
+	if !c.nolog {
+		e.logSession(f.px, s)
+	}
+}
+
+// writeH1Request writes an HTTP/2 request as the HTTP/1.1 request haproxy
+// 2.6 sends a server for it: origin-form target, host first (from
+// :authority), the other fields lower-cased, cookies joined with "; "
+// (RFC 9113 section 8.2.3) and placed last, and the body chunked when the
+// client gave no content-length.
+func writeH1Request(pw *io.PipeWriter, r *http.Request) {
+	bw := bufio.NewWriterSize(pw, 4096)
+	target := r.RequestURI
+	if r.Method == http.MethodConnect || target == "" {
+		target = r.Host
+	}
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(target)
+	bw.WriteString(" HTTP/1.1\r\n")
+	if r.Host != "" {
+		bw.WriteString("host: ")
+		bw.WriteString(r.Host)
+		bw.WriteString("\r\n")
+	}
+	keys := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		switch k {
+		case "Host", "Cookie", "Expect", "Connection", "Transfer-Encoding":
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := strings.ToLower(k)
+		for _, v := range r.Header[k] {
+			bw.WriteString(name)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	if cs := r.Header["Cookie"]; len(cs) > 0 {
+		bw.WriteString("cookie: ")
+		bw.WriteString(strings.Join(cs, "; "))
+		bw.WriteString("\r\n")
+	}
+	hasBody := r.Body != nil && r.Body != http.NoBody
+	chunked := hasBody && r.ContentLength < 0
+	if chunked {
+		bw.WriteString("transfer-encoding: chunked\r\n")
+	}
+	bw.WriteString("\r\n")
+	if !hasBody {
+		pw.CloseWithError(bw.Flush())
+		return
+	}
+	if err := bw.Flush(); err != nil {
+		pw.CloseWithError(err)
+		return
+	}
+	var err error
+	if chunked {
+		err = copyChunked(bw, r.Body)
+	} else {
+		_, err = io.Copy(pw, r.Body)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	pw.CloseWithError(err)
+}
+
+// copyChunked writes r as HTTP/1.1 chunks on bw, each as it arrives.
+func copyChunked(bw *bufio.Writer, r io.Reader) error {
+	buf := make([]byte, 16384)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			bw.WriteString(strconv.FormatInt(int64(n), 16))
+			bw.WriteString("\r\n")
+			bw.Write(buf[:n])
+			bw.WriteString("\r\n")
+			if ferr := bw.Flush(); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			_, werr := bw.WriteString("0\r\n\r\n")
+			return werr
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// h2StreamConn is one HTTP/2 stream seen by the HTTP/1 request path as a
+// connection: reads give the request in HTTP/1.1 form, writes take the
+// response; the addresses and TLS facts are the client connection's.
+// Deadlines are kept with timers that fail the blocked call, so `timeout
+// client` bounds a stalled upload or a client that reads nothing.
+type h2StreamConn struct {
+	parent net.Conn
+	r      *io.PipeReader
+	rw     *io.PipeWriter // the writing end of r, failed by a read deadline
+	w      *io.PipeWriter
+	wr     *io.PipeReader // the reading end of w, failed by a write deadline
+	mu     sync.Mutex
+	rt, wt *time.Timer
+}
+
+func (s *h2StreamConn) Read(p []byte) (int, error)  { return s.r.Read(p) }
+func (s *h2StreamConn) Write(p []byte) (int, error) { return s.w.Write(p) }
+func (s *h2StreamConn) Close() error {
+	s.r.CloseWithError(net.ErrClosed)
+	return s.w.Close()
+}
+func (s *h2StreamConn) LocalAddr() net.Addr  { return s.parent.LocalAddr() }
+func (s *h2StreamConn) RemoteAddr() net.Addr { return s.parent.RemoteAddr() }
+
+func (s *h2StreamConn) SetDeadline(t time.Time) error {
+	_ = s.SetReadDeadline(t)
+	return s.SetWriteDeadline(t)
+}
+
+func (s *h2StreamConn) SetReadDeadline(t time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rt = rearm(s.rt, t, func() { s.rw.CloseWithError(os.ErrDeadlineExceeded) })
+	return nil
+}
+
+func (s *h2StreamConn) SetWriteDeadline(t time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wt = rearm(s.wt, t, func() { s.wr.CloseWithError(os.ErrDeadlineExceeded) })
+	return nil
+}
+
+// rearm stops timer old and, for a deadline t, starts one calling fire
+// at t.
+func rearm(old *time.Timer, t time.Time, fire func()) *time.Timer {
+	if old != nil {
+		old.Stop()
+	}
+	if t.IsZero() {
+		return nil
+	}
+	return time.AfterFunc(time.Until(t), fire)
+}
