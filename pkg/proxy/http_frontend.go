@@ -63,7 +63,7 @@ type h1Frontend struct {
 	// rules are the frontend's and its backends' rules; nil when there
 	// are none (rules.go).
 	rules *httpRules
-	def   *route // how requests reach the default backend
+	def   *route    // how requests reach the default backend
 	proto string    // the bind's `proto`: "h2", "h1" or "" (ALPN decides)
 	h2    *h2Server // HTTP/2 (h2_frontend.go); nil with `proto h1`
 
