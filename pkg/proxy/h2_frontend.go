@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -82,9 +83,8 @@ func newH2Server(h *h1Frontend) *h2Server {
 			MaxConcurrentStreams: 100,
 			MaxReadFrameSize:     16384,
 			IdleTimeout:          firstSet(h.f.px.Timeouts.HTTPKeepAlive, h.f.px.Timeouts.Client),
-			CountError:           func(string) { h2Errors.Add(1) },
 		},
-		base: &http.Server{ErrorLog: nil},
+		base: &http.Server{ErrorLog: log.New(io.Discard, "", 0)},
 	}
 	_ = http2.ConfigureServer(s.base, s.srv)
 	go func() {
@@ -129,6 +129,7 @@ type h2Conn struct {
 	cipher string
 	tlsVer string
 	scheme string
+	logged bool // a <BADREQ> line was logged
 }
 
 // serveH2 serves the streams of an HTTP/2 connection until it ends.
@@ -139,11 +140,65 @@ func (h *h1Frontend) serveH2(c *h1Conn, start time.Time, th time.Duration) {
 		hc.scheme = "https"
 	}
 	hc.cipher, hc.tlsVer = tlsLogFields(c.nc)
-	h.h2.srv.ServeConn(c.cnt, &http2.ServeConnOpts{
+	srv := h.h2.conf(func(string) { hc.badConn() })
+	// The server logs the connection errors it answers with GOAWAY (a
+	// bad frame, a bad preface): counted here instead.
+	base := &http.Server{ErrorLog: log.New(errorCounter(hc.badConn), "", 0)}
+	srv.ServeConn(c.cnt, &http2.ServeConnOpts{
 		Context:    h.e.killed,
-		BaseConfig: h.h2.base,
+		BaseConfig: base,
 		Handler:    http.HandlerFunc(hc.stream),
 	})
+}
+
+// badConn logs a protocol error before any stream as haproxy does: a
+// <BADREQ> line with status 0 and "PR--", once, when the error is seen.
+func (hc *h2Conn) badConn() {
+	hc.mu.Lock()
+	log := hc.first && !hc.logged
+	hc.logged = true
+	hc.mu.Unlock()
+	if !log {
+		return
+	}
+	h, c := hc.h, hc.c
+	s := accesslog.Session{
+		Client: addrPort(c.nc.RemoteAddr()), Frontend: addrPort(c.nc.LocalAddr()), Accept: hc.start,
+		FrontendName: h.f.Name(), BackendName: h.f.Name(), ServerName: "<NOSRV>",
+		TR: -1, Tw: -1, Tc: -1, Tr: -1, SSL: hc.ssl, ReqCounter: h.e.nextStreamID(),
+		SSLCipher: hc.cipher, SSLVersion: hc.tlsVer, Th: hc.th,
+		TermCause: 'P', TermState: stateRequest,
+	}
+	end := h.e.now()
+	s.Tt = end.Sub(hc.start)
+	s.Ti = s.Tt - hc.th
+	s.BytesFromClient = c.cnt.n.Load()
+	s.ActConn = int(h.e.actconn.Load())
+	s.FeConn = int(h.f.ctr.cur.Load())
+	h.e.logSession(h.f.px, s)
+}
+
+// errorCounter counts the lines the HTTP/2 server logs: its connection
+// errors.
+type errorCounter func()
+
+func (w errorCounter) Write(p []byte) (int, error) {
+	h2Errors.Add(1)
+	w()
+	return len(p), nil
+}
+
+// conf is the HTTP/2 server for one connection, its errors counted by
+// count as well as in h2Errors.
+func (s *h2Server) conf(count func(string)) *http2.Server {
+	// A copy shares the configured state, so that a soft stop still
+	// reaches the connection (base.Shutdown).
+	srv := *s.srv
+	srv.CountError = func(what string) {
+		h2Errors.Add(1)
+		count(what)
+	}
+	return &srv
 }
 
 // stream serves one HTTP/2 stream: its request, as HTTP/1.1, goes through
@@ -283,8 +338,11 @@ func (hc *h2Conn) serveOne(c *h1Conn, r *http.Request, accept time.Time, th time
 	c.req = req
 	c.cnt.idle.Store(int64(f.px.Timeouts.Client))
 	h.forward(c, req, &s)
-	s.Method, s.Version = r.Method, "HTTP/2.0"
-	s.URI = hc.scheme + "://" + r.Host + r.RequestURI
+	if req.persist != nil && s.BytesToClient > 0 {
+		// haproxy 2.6 does not count the persistence cookie it inserts
+		// in %B of an HTTP/2 stream (seen in h2_haproxy_test.go).
+		s.BytesToClient -= int64(req.persist.inserted)
+	}
 	end := e.now()
 	s.Tt = end.Sub(accept)
 	s.Ta = end.Sub(tFirst)

@@ -1,0 +1,413 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/haproxytest"
+	"hapair/pkg/syslog/syslogtest"
+	"hapair/pkg/tlsconf/tlstest"
+)
+
+// The same HTTP/2 configuration (ALPN h2 on a TLS bind, `proto h2` on a
+// clear one) run by haproxy 2.6 and by gproxy, driven by the same HTTP/2
+// clients (Go's x/net/http2 and curl): statuses, the headers a user
+// checks, bodies, what the server received and the httplog lines must
+// be the same.
+
+const h2Config = `
+defaults
+    mode http
+    option httplog
+    log 127.0.0.1:{SYSLOG} local0
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+
+frontend tls
+    bind 127.0.0.1:{tls} ssl crt {DIR}/site.pem alpn h2,http/1.1
+    http-request set-header x-rule %[path]
+    http-request deny if { path /denied }
+    use_backend none if { path_beg /none }
+    default_backend app
+
+frontend clear
+    bind 127.0.0.1:{h2c} proto h2
+    use_backend none if { path_beg /none }
+    default_backend app
+
+backend app
+    cookie SRV insert indirect nocache
+    server s1 {BACK1} cookie a
+    server s2 {BACK2} cookie b
+
+backend none
+`
+
+// h2Backend answers every request with what it received: the request
+// head as the server saw it (in the x-head header, quoted), and a body of
+// the size asked by ?size=N, or the request body echoed.
+func h2Backend(t *testing.T, name string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					body, _ := io.ReadAll(req.Body)
+					var keys []string
+					for k := range req.Header {
+						keys = append(keys, strings.ToLower(k)+"="+strings.Join(req.Header[k], ","))
+					}
+					sort.Strings(keys)
+					out := body
+					if n := req.URL.Query().Get("size"); n != "" {
+						var size int
+						fmt.Sscan(n, &size)
+						out = bytes.Repeat([]byte("x"), size)
+					}
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nx-server: %s\r\nx-target: %s\r\nx-host: %s\r\nx-body: %d\r\nx-fields: %s\r\ncontent-length: %d\r\n\r\n",
+						name, req.RequestURI, req.Host, len(body), strings.Join(keys, ";"), len(out))
+					c.Write(out)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// h2Result is what a client saw for one request.
+type h2Result struct {
+	status int
+	proto  string
+	header map[string]string // the fields a user checks
+	body   string            // its size and first bytes
+}
+
+func (r h2Result) String() string {
+	var keys []string
+	for k, v := range r.header {
+		keys = append(keys, k+": "+v)
+	}
+	sort.Strings(keys)
+	return fmt.Sprintf("%d %s [%s] %s", r.status, r.proto, strings.Join(keys, " | "), r.body)
+}
+
+var h2Checked = []string{"x-server", "x-target", "x-host", "x-body", "x-fields", "set-cookie", "content-length", "cache-control", "content-type"}
+
+func h2Do(t *testing.T, c *http.Client, method, url string, body []byte, cookie string) h2Result {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("user-agent", "h2test")
+	if cookie != "" {
+		req.Header.Set("cookie", cookie)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return h2Result{status: -1, body: err.Error()}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	r := h2Result{status: resp.StatusCode, proto: resp.Proto, header: map[string]string{}}
+	for _, k := range h2Checked {
+		if v := resp.Header.Values(k); len(v) > 0 {
+			r.header[k] = strings.Join(v, ",")
+		}
+	}
+	head := b
+	if len(head) > 40 {
+		head = head[:40]
+	}
+	r.body = fmt.Sprintf("%d:%q", len(b), head)
+	return r
+}
+
+// h2Observation is what the clients saw from one proxy.
+type h2Observation struct {
+	results    map[string]string
+	concurrent []string // statuses of the concurrent streams, sorted
+	goaway     string   // the answer to a bad frame
+	afterReset string   // a request on a connection whose other stream was reset
+}
+
+func h2Clients(ca *x509.CertPool) (tlsClient, clearClient *http.Client) {
+	tlsClient = &http.Client{Transport: &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: ca, ServerName: "site.test"}}, Timeout: deadline}
+	clearClient = &http.Client{Transport: &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}, Timeout: deadline}
+	return
+}
+
+func observeH2(t *testing.T, ca *x509.CertPool, tlsAddr, clearAddr string) h2Observation {
+	o := h2Observation{results: map[string]string{}}
+	tc, cc := h2Clients(ca)
+	defer tc.CloseIdleConnections()
+	defer cc.CloseIdleConnections()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	for _, s := range []struct {
+		name, method, path string
+		body               []byte
+		cookie             string
+	}{
+		{"get", "GET", "/a?q=1", nil, ""},
+		{"post", "POST", "/post", []byte("hello h2"), ""},
+		{"large upload", "PUT", "/up", big, ""},
+		{"large download", "GET", "/down?size=1048576", nil, ""},
+		{"persistence cookie b", "GET", "/p", nil, "SRV=b"},
+		{"persistence cookie a", "GET", "/p", nil, "SRV=a; other=1"},
+		{"head", "HEAD", "/h", nil, ""},
+		{"no server", "GET", "/none", nil, ""},
+		{"denied", "GET", "/denied", nil, ""},
+	} {
+		o.results["tls "+s.name] = h2Do(t, tc, s.method, "https://"+tlsAddr+s.path, s.body, s.cookie).String()
+		if s.name != "denied" {
+			o.results["h2c "+s.name] = h2Do(t, cc, s.method, "http://"+clearAddr+s.path, s.body, s.cookie).String()
+		}
+	}
+	// Many concurrent streams on one connection.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r := h2Do(t, cc, "GET", fmt.Sprintf("http://%s/c%d?size=%d", clearAddr, i, 1000*i), nil, "SRV=a")
+			mu.Lock()
+			o.concurrent = append(o.concurrent, fmt.Sprintf("%d %s %s", r.status, r.header["x-server"], r.body[:strings.IndexByte(r.body, ':')]))
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	sort.Strings(o.concurrent)
+	if _, err := exec.LookPath("curl"); err == nil {
+		for _, args := range [][]string{
+			{"--http2-prior-knowledge", "http://" + clearAddr + "/curl"},
+			{"--http2", "--cacert", curlCA, "--resolve", "site.test:" + portOf(tlsAddr) + ":127.0.0.1", "https://site.test:" + portOf(tlsAddr) + "/curl"},
+		} {
+			o.results["curl "+args[0]] = curlH2(t, ca, args)
+		}
+	}
+	// A stream reset by the client mid-response: the connection serves
+	// the next stream.
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+clearAddr+"/reset?size=8388608", nil)
+	if resp, err := cc.Do(req); err == nil {
+		io.ReadFull(resp.Body, make([]byte, 1000))
+		cancel()
+		resp.Body.Close()
+	}
+	cancel()
+	o.afterReset = h2Do(t, cc, "GET", "http://"+clearAddr+"/after", nil, "SRV=b").String()
+	o.goaway = badFrame(t, clearAddr)
+	return o
+}
+
+func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+var curlCA string // the CA's PEM file, for curl --cacert
+
+// curlH2 runs curl and keeps the protocol, status and the checked fields.
+func curlH2(t *testing.T, _ *x509.CertPool, args []string) string {
+	cmd := exec.Command("curl", append([]string{"-s", "-D", "-", "-o", "/dev/null", "-H", "user-agent: curl", "--max-time", "10"}, args...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		return "curl: " + err.Error()
+	}
+	var keep []string
+	for _, l := range strings.Split(strings.ReplaceAll(string(out), "\r", ""), "\n") {
+		name, _, _ := strings.Cut(l, ":")
+		if strings.HasPrefix(l, "HTTP/") || name == "x-server" || name == "x-target" || name == "x-host" || name == "x-fields" || name == "set-cookie" {
+			keep = append(keep, l)
+		}
+	}
+	sort.Strings(keep)
+	return strings.Join(keep, " | ")
+}
+
+// badFrame speaks HTTP/2 with a DATA frame on stream 0 (a connection
+// error, RFC 9113 section 6.1) and returns the GOAWAY's error code.
+func badFrame(t *testing.T, addr string) string {
+	c, err := net.DialTimeout("tcp", addr, deadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(deadline))
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	fr.AllowIllegalWrites = true
+	fr.WriteSettings()
+	fr.WriteData(0, false, []byte("bad"))
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return "no GOAWAY: " + err.Error()
+		}
+		if g, ok := f.(*http2.GoAwayFrame); ok {
+			return g.ErrCode.String()
+		}
+	}
+}
+
+// logMask removes what differs from run to run: the client port, the
+// date, the timers.
+var logMask = regexp.MustCompile(`^(\S+):\d+ \[[^]]+\] (\S+ \S+) [-\d]+/[-\d]+/[-\d]+/[-\d]+/\+?\d+ `)
+
+// portMask hides the proxies' ports, which differ.
+var portMask = regexp.MustCompile(`127\.0\.0\.1:\d+|site\.test:\d+`)
+
+var concurrentURI = regexp.MustCompile(`/c\d+\?`)
+
+func maskLog(l string) string {
+	return portMask.ReplaceAllString(logMask.ReplaceAllString(l, "$1 $2 T "), "ADDR")
+}
+
+func TestIntegrationH2Haproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "Test CA")
+	tlstest.Write(t, filepath.Join(dir, "site.pem"), ca.Issue(t, tlstest.ECDSA, "site.test", "site.test").Bundle())
+	curlCA = filepath.Join(dir, "ca.pem")
+	tlstest.Write(t, curlCA, ca.PEM)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	sink := syslogtest.NewSink(t)
+	vars := map[string]string{"DIR": dir, "BACK1": h2Backend(t, "s1"), "BACK2": h2Backend(t, "s2"), "SYSLOG": fmt.Sprint(sink.Port())}
+	fill := func(ports map[string]string) string {
+		s := h2Config
+		for k, v := range vars {
+			s = strings.ReplaceAll(s, "{"+k+"}", v)
+		}
+		for k, v := range ports {
+			s = strings.ReplaceAll(s, "{"+k+"}", v)
+		}
+		return s
+	}
+	hp := map[string]string{"tls": fmt.Sprint(deadPort(t)), "h2c": fmt.Sprint(deadPort(t))}
+	haproxytest.Start(t, fill(hp))
+	for _, p := range hp {
+		haproxytest.WaitBound(t, "127.0.0.1:"+p)
+	}
+	gp := map[string]string{}
+	lns := map[string]net.Listener{}
+	for _, n := range []string{"tls", "h2c"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns[ln.Addr().String()] = ln
+		gp[n] = portOf(ln.Addr().String())
+	}
+	cfgPath := filepath.Join(dir, "gproxy.cfg")
+	tlstest.Write(t, cfgPath, []byte(fill(gp)))
+	cfg, diags, err := haproxycfg.ParseFiles([]string{cfgPath}, haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	logs := serveHTTPLogged(t, cfg, lns, nil, nil)
+
+	want := observeH2(t, pool, "127.0.0.1:"+hp["tls"], "127.0.0.1:"+hp["h2c"])
+	nWant := 17 + 50 + 2 + 2 + 1 // the requests, the concurrent ones, reset + after, curl, the bad frame
+	var wantLogs []string
+	for _, raw := range sink.Wait(nWant, deadline) {
+		d, err := syslogtest.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantLogs = append(wantLogs, d.Msg)
+	}
+	got := observeH2(t, pool, "127.0.0.1:"+gp["tls"], "127.0.0.1:"+gp["h2c"])
+	for end := time.Now().Add(deadline); len(logs()) < nWant && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(logs()); n != nWant {
+		t.Errorf("gproxy logged %d lines, haproxy %d", n, nWant)
+	}
+
+	// The reference itself, so that a broken setup cannot pass.
+	if !strings.HasPrefix(want.results["tls get"], "200 HTTP/2.0") || !strings.HasPrefix(want.results["h2c post"], "200 HTTP/2.0") ||
+		want.goaway != "PROTOCOL_ERROR" || !strings.Contains(want.results["tls no server"], "503") {
+		t.Fatalf("haproxy did not behave as expected: %+v", want)
+	}
+	var keys []string
+	for k := range want.results {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if w, g := portMask.ReplaceAllString(want.results[k], "ADDR"), portMask.ReplaceAllString(got.results[k], "ADDR"); w != g {
+			t.Errorf("%s:\nhaproxy %s\ngproxy  %s", k, w, g)
+		}
+	}
+	if w, g := strings.Join(want.concurrent, "\n"), strings.Join(got.concurrent, "\n"); w != g {
+		t.Errorf("concurrent streams: haproxy\n%s\ngproxy\n%s", w, g)
+	}
+	if portMask.ReplaceAllString(want.afterReset, "") != portMask.ReplaceAllString(got.afterReset, "") {
+		t.Errorf("after a reset stream: haproxy %s, gproxy %s", want.afterReset, got.afterReset)
+	}
+	if want.goaway != got.goaway {
+		t.Errorf("bad frame: haproxy %s, gproxy %s", want.goaway, got.goaway)
+	}
+	// The log lines, but the reset stream's (its termination state
+	// depends on timing) and the concurrent ones' counters.
+	norm := func(lines []string) []string {
+		var out []string
+		for _, l := range lines {
+			if strings.Contains(l, "/reset?") || strings.Contains(l, "/after ") || concurrentURI.MatchString(l) {
+				continue
+			}
+			out = append(out, maskLog(l))
+		}
+		sort.Strings(out)
+		return out
+	}
+	w, g := norm(wantLogs), norm(logs())
+	if strings.Join(w, "\n") != strings.Join(g, "\n") {
+		t.Errorf("log lines differ:\nhaproxy:\n%s\ngproxy:\n%s", strings.Join(w, "\n"), strings.Join(g, "\n"))
+	}
+}
