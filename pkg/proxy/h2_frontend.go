@@ -39,8 +39,8 @@ import (
 //   - response header fields reach the client sorted by name (Go's server
 //     writes them so), where haproxy keeps the server's order; the server
 //     gets the request fields with host first, then sorted by name;
-//   - flow-control windows are Go's (1 MiB per stream upload buffer)
-//     rather than haproxy's 65535-byte default;
+//   - WINDOW_UPDATE frames are sent once 4 KiB or more were consumed (Go's
+//     server batches them), haproxy sends one per DATA frame read;
 //   - interim responses (1xx) from the server are not relayed; Go's
 //     server answers "Expect: 100-continue" itself.
 
@@ -82,7 +82,12 @@ func newH2Server(h *h1Frontend) *h2Server {
 		srv: &http2.Server{
 			MaxConcurrentStreams: 100,
 			MaxReadFrameSize:     16384,
-			IdleTimeout:          firstSet(h.f.px.Timeouts.HTTPKeepAlive, h.f.px.Timeouts.Client),
+			// haproxy's windows (tune.h2.initial-window-size 65535, the
+			// connection's left at the protocol's default): no early
+			// WINDOW_UPDATE, a client's upload paced as by haproxy.
+			MaxUploadBufferPerStream:     65535,
+			MaxUploadBufferPerConnection: 65535,
+			IdleTimeout:                  firstSet(h.f.px.Timeouts.HTTPKeepAlive, h.f.px.Timeouts.Client),
 		},
 		base: &http.Server{ErrorLog: log.New(io.Discard, "", 0)},
 	}
