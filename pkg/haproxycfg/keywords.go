@@ -544,7 +544,7 @@ var keywordTable = []Keyword{
 	{CtxOption, "contstats", Cosmetic, 0, grpNone},
 	{CtxOption, "socket-stats", Cosmetic, 0, grpNone},
 	// gproxy never upgrades a clear connection to HTTP/2
-	{CtxOption, "disable-h2-upgrade", Cosmetic, 0, grpNone},
+	{CtxOption, "disable-h2-upgrade", Works, 0, grpNone},
 	{CtxOption, "forwardfor", Works, 0, grpNone},
 	{CtxOption, "originalto", Works, 0, grpNone},
 	{CtxOption, "httpclose", Works, 0, grpNone},

@@ -225,6 +225,9 @@ type Options struct {
 	TCPLog      bool
 	HTTPLog     bool
 	DontLogNull bool
+	// DisableH2Upgrade: an HTTP/1 connection starting with the HTTP/2
+	// preface is not served as HTTP/2 (option disable-h2-upgrade).
+	DisableH2Upgrade bool
 }
 
 // Bind is one address the frontend listens on. Port ranges and comma lists

@@ -122,6 +122,55 @@ func (h *h1Frontend) useH2(nc net.Conn) bool {
 	return false
 }
 
+// upgradeH2 tells whether the first request of an HTTP/1 connection is
+// the HTTP/2 connection preface, which haproxy 2.6 serves as HTTP/2 on a
+// bind without `proto` unless `option disable-h2-upgrade` is set.
+func (h *h1Frontend) upgradeH2(c *h1Conn) bool {
+	if h.h2 == nil || h.proto != "" || h.f.px.Options.DisableH2Upgrade {
+		return false
+	}
+	buf, _ := c.br.Peek(c.br.Buffered())
+	if n := min(len(buf), len(http2.ClientPreface)); string(buf[:n]) != http2.ClientPreface[:n] {
+		return false
+	}
+	// A prefix of the preface: wait for all of it (bounded by the
+	// request timeout already set).
+	full, err := c.br.Peek(len(http2.ClientPreface))
+	return err == nil && string(full) == http2.ClientPreface
+}
+
+// pagePRI is the 400 of haproxy's HTTP analyser (not of its HTTP/1 layer:
+// lower-case fields, counted in %B).
+var pagePRI = newPage(400, "Bad request", "Your browser sent an invalid request.", false)
+
+// refusePRI answers an HTTP/1 request with the method PRI, reserved for
+// the HTTP/2 preface (RFC 9113 section 3.4), as haproxy 2.6 does when it
+// does not upgrade: 400, logged as <BADREQ> with "PR--" and the page
+// counted in %B; the connection closes.
+func (h *h1Frontend) refusePRI(c *h1Conn, s *accesslog.Session, from time.Time) {
+	e := h.e
+	s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
+	h.errorPage(c, s, pagePRI, false)
+	// haproxy's analyser adds "connection: close" to the reply it closes
+	// with, and counts it (seen: 206 bytes against the page's 191).
+	s.BytesToClient += int64(len("connection") + len("close"))
+	end := e.now()
+	s.Tt = end.Sub(s.Accept)
+	s.Ta = end.Sub(from)
+	s.BytesFromClient = c.cnt.n.Load()
+	s.ActConn = int(e.actconn.Load())
+	s.FeConn = int(h.f.ctr.cur.Load())
+	e.logSession(h.f.px, *s)
+}
+
+// bufferedConn reads through r, which holds what was read ahead.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
 // h2Conn is one HTTP/2 client connection.
 type h2Conn struct {
 	h      *h1Frontend
@@ -138,7 +187,7 @@ type h2Conn struct {
 }
 
 // serveH2 serves the streams of an HTTP/2 connection until it ends.
-func (h *h1Frontend) serveH2(c *h1Conn, start time.Time, th time.Duration) {
+func (h *h1Frontend) serveH2(c *h1Conn, conn net.Conn, start time.Time, th time.Duration) {
 	hc := &h2Conn{h: h, c: c, start: start, th: th, first: true, scheme: "http"}
 	hc.ssl = tlsOf(c.nc) != nil
 	if hc.ssl {
@@ -149,7 +198,7 @@ func (h *h1Frontend) serveH2(c *h1Conn, start time.Time, th time.Duration) {
 	// The server logs the connection errors it answers with GOAWAY (a
 	// bad frame, a bad preface): counted here instead.
 	base := &http.Server{ErrorLog: log.New(errorCounter(hc.badConn), "", 0)}
-	srv.ServeConn(c.cnt, &http2.ServeConnOpts{
+	srv.ServeConn(conn, &http2.ServeConnOpts{
 		Context:    h.e.killed,
 		BaseConfig: base,
 		Handler:    http.HandlerFunc(hc.stream),

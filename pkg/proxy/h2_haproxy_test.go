@@ -55,6 +55,15 @@ frontend clear
     use_backend none if { path_beg /none }
     default_backend app
 
+frontend h1
+    bind 127.0.0.1:{h1}
+    default_backend app
+
+frontend noupg
+    bind 127.0.0.1:{noupg}
+    option disable-h2-upgrade
+    default_backend app
+
 backend app
     cookie SRV insert indirect nocache
     server s1 {BACK1} cookie a
@@ -181,7 +190,7 @@ func h2Clients(ca *x509.CertPool) (tlsClient, clearClient *http.Client) {
 	return
 }
 
-func observeH2(t *testing.T, ca *x509.CertPool, tlsAddr, clearAddr string) h2Observation {
+func observeH2(t *testing.T, ca *x509.CertPool, tlsAddr, clearAddr, h1Addr, noUpgAddr string) h2Observation {
 	o := h2Observation{results: map[string]string{}}
 	tc, cc := h2Clients(ca)
 	defer tc.CloseIdleConnections()
@@ -225,9 +234,14 @@ func observeH2(t *testing.T, ca *x509.CertPool, tlsAddr, clearAddr string) h2Obs
 	if _, err := exec.LookPath("curl"); err == nil {
 		for _, args := range [][]string{
 			{"--http2-prior-knowledge", "http://" + clearAddr + "/curl"},
+			// The HTTP/2 preface on an HTTP/1 bind: served as HTTP/2
+			// (haproxy's implicit upgrade), or not with
+			// disable-h2-upgrade.
+			{"--http2-prior-knowledge", "http://" + h1Addr + "/upgrade"},
+			{"--http2-prior-knowledge", "http://" + noUpgAddr + "/noupgrade"},
 			{"--http2", "--cacert", curlCA, "--resolve", "site.test:" + portOf(tlsAddr) + ":127.0.0.1", "https://site.test:" + portOf(tlsAddr) + "/curl"},
 		} {
-			o.results["curl "+args[0]] = curlH2(t, ca, args)
+			o.results["curl "+args[0]+" "+portMask.ReplaceAllString(args[len(args)-1], "")] = curlH2(t, ca, args)
 		}
 	}
 	// A stream reset by the client mid-response: the connection serves
@@ -254,7 +268,9 @@ func curlH2(t *testing.T, _ *x509.CertPool, args []string) string {
 	cmd := exec.Command("curl", append([]string{"-s", "-D", "-", "-o", "/dev/null", "-H", "user-agent: curl", "--max-time", "10"}, args...)...)
 	out, err := cmd.Output()
 	if err != nil {
-		return "curl: " + err.Error()
+		// The exit status (send or receive failure) depends on when the
+		// proxy's close arrives.
+		return "curl failed"
 	}
 	var keep []string
 	for _, l := range strings.Split(strings.ReplaceAll(string(out), "\r", ""), "\n") {
@@ -328,14 +344,18 @@ func TestIntegrationH2Haproxy(t *testing.T) {
 		}
 		return s
 	}
-	hp := map[string]string{"tls": fmt.Sprint(deadPort(t)), "h2c": fmt.Sprint(deadPort(t))}
+	names := []string{"tls", "h2c", "h1", "noupg"}
+	hp := map[string]string{}
+	for _, n := range names {
+		hp[n] = fmt.Sprint(deadPort(t))
+	}
 	haproxytest.Start(t, fill(hp))
 	for _, p := range hp {
 		haproxytest.WaitBound(t, "127.0.0.1:"+p)
 	}
 	gp := map[string]string{}
 	lns := map[string]net.Listener{}
-	for _, n := range []string{"tls", "h2c"} {
+	for _, n := range names {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -351,8 +371,8 @@ func TestIntegrationH2Haproxy(t *testing.T) {
 	}
 	logs := serveHTTPLogged(t, cfg, lns, nil, nil)
 
-	want := observeH2(t, pool, "127.0.0.1:"+hp["tls"], "127.0.0.1:"+hp["h2c"])
-	nWant := 17 + 50 + 2 + 2 + 1 // the requests, the concurrent ones, reset + after, curl, the bad frame
+	want := observeH2(t, pool, "127.0.0.1:"+hp["tls"], "127.0.0.1:"+hp["h2c"], "127.0.0.1:"+hp["h1"], "127.0.0.1:"+hp["noupg"])
+	nWant := 17 + 50 + 2 + 4 + 1 // the requests, the concurrent ones, reset + after, curl, the bad frame
 	var wantLogs []string
 	for _, raw := range sink.Wait(nWant, deadline) {
 		d, err := syslogtest.Parse(raw)
@@ -361,7 +381,7 @@ func TestIntegrationH2Haproxy(t *testing.T) {
 		}
 		wantLogs = append(wantLogs, d.Msg)
 	}
-	got := observeH2(t, pool, "127.0.0.1:"+gp["tls"], "127.0.0.1:"+gp["h2c"])
+	got := observeH2(t, pool, "127.0.0.1:"+gp["tls"], "127.0.0.1:"+gp["h2c"], "127.0.0.1:"+gp["h1"], "127.0.0.1:"+gp["noupg"])
 	for end := time.Now().Add(deadline); len(logs()) < nWant && time.Now().Before(end); {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -357,7 +357,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	sslCipher, sslVersion := tlsLogFields(nc)
 	e.connected(f, nc) // under the recover above
 	if h.h2 != nil && h.useH2(nc) {
-		h.serveH2(c, start, th)
+		h.serveH2(c, c.cnt, start, th)
 		return
 	}
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
@@ -394,6 +394,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			h.badRequest(c, &s, start, err)
 			return
 		}
+		if first && h.upgradeH2(c) {
+			h.serveH2(c, &bufferedConn{Conn: c.cnt, r: c.br}, start, th)
+			return
+		}
 		tFirst := e.now()
 		s.Ti = tFirst.Sub(start) - s.Th
 		read0 := d.n.Load() - int64(c.br.Buffered())
@@ -410,6 +414,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		}
 		if err != nil {
 			h.badRequest(c, &s, tFirst, err)
+			return
+		}
+		if strings.EqualFold(req.method, "PRI") {
+			h.refusePRI(c, &s, tFirst)
 			return
 		}
 		if h.rules != nil && !h.tcpContent(c, &s, req) {
