@@ -42,3 +42,46 @@ func (p *parser) checkBindProto(px *Proxy) {
 		}
 	}
 }
+
+// tuneH2 reads the tune.h2.* settings, with haproxy 2.6's bounds and
+// words (its parsers read the number as atoi does).
+func (p *parser) tuneH2(h *H2Tuning, args []string) {
+	if p.tooMany(args, 1) {
+		return
+	}
+	kw := args[0]
+	v := 0
+	if len(args) > 1 {
+		v = atoi(args[1])
+	}
+	switch kw {
+	case "tune.h2.header-table-size":
+		if v < 4096 || v > 65536 {
+			p.alert(kw, "'%s' expects a numeric value between 4096 and 65536.", kw)
+			return
+		}
+		h.HeaderTableSize = v
+	case "tune.h2.max-frame-size":
+		if v < 16384 || v > 16777215 {
+			p.alert(kw, "'%s' expects a numeric value between 16384 and 16777215.", kw)
+			return
+		}
+		h.MaxFrameSize = v
+	case "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams":
+		if v < 0 {
+			p.alert(kw, "'%s' expects a positive numeric value.", kw)
+			return
+		}
+		if v == 0 {
+			// haproxy reads 0 as no limit on streams, or a window that
+			// opens only with WINDOW_UPDATEs; Go's server has neither.
+			p.alert(kw, "'%s 0' is not implemented by gproxy: give a positive value, or keep haproxy for this configuration.", kw)
+			return
+		}
+		if kw == "tune.h2.initial-window-size" {
+			h.InitialWindowSize = v
+		} else {
+			h.MaxConcurrentStreams = v
+		}
+	}
+}

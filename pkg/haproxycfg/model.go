@@ -75,6 +75,16 @@ type Global struct {
 	// InsecureForkWanted is `insecure-fork-wanted`: the process may fork
 	// (external checks).
 	InsecureForkWanted bool
+	// H2 are the tune.h2.* settings; 0 = haproxy's default.
+	H2 H2Tuning
+}
+
+// H2Tuning are the HTTP/2 settings a frontend advertises (tune.h2.*).
+type H2Tuning struct {
+	HeaderTableSize      int // SETTINGS_HEADER_TABLE_SIZE, default 4096
+	InitialWindowSize    int // SETTINGS_INITIAL_WINDOW_SIZE, default 65535
+	MaxConcurrentStreams int // SETTINGS_MAX_CONCURRENT_STREAMS, default 100
+	MaxFrameSize         int // SETTINGS_MAX_FRAME_SIZE, default 16384
 }
 
 // Facility is a syslog facility number (kern=0 ... local7=23).

@@ -73,20 +73,25 @@ type h2Server struct {
 	base *http.Server // its Shutdown sends GOAWAY to every connection
 }
 
-// newH2Server sets up HTTP/2 for h with haproxy 2.6's default settings
-// (tune.h2.*): 100 concurrent streams, 16 kB frames, a 4 kB HPACK table.
+// newH2Server sets up HTTP/2 for h with the tune.h2.* settings, haproxy
+// 2.6's defaults without them: 100 concurrent streams, 16 kB frames, a 4 kB
+// HPACK table, 65535-byte stream windows.
 // A soft stop sends GOAWAY: the streams begun are served, no new one is
 // accepted, as haproxy does.
 func newH2Server(h *h1Frontend) *h2Server {
+	t := h.e.cfg.Global.H2
 	s := &h2Server{
 		srv: &http2.Server{
-			MaxConcurrentStreams: 100,
-			MaxReadFrameSize:     16384,
+			MaxConcurrentStreams: uint32(firstInt(t.MaxConcurrentStreams, 100)),
+			// haproxy announces min(tune.h2.max-frame-size, tune.bufsize),
+			// 16384 with the default buffers (tune.bufsize is cosmetic here).
+			MaxReadFrameSize: uint32(min(firstInt(t.MaxFrameSize, 16384), 16384)),
 			// haproxy's windows (tune.h2.initial-window-size 65535, the
 			// connection's left at the protocol's default): no early
 			// WINDOW_UPDATE, a client's upload paced as by haproxy.
-			MaxUploadBufferPerStream:     65535,
+			MaxUploadBufferPerStream:     int32(firstInt(t.InitialWindowSize, 65535)),
 			MaxUploadBufferPerConnection: 65535,
+			MaxDecoderHeaderTableSize:    uint32(firstInt(t.HeaderTableSize, 4096)),
 			IdleTimeout:                  firstSet(h.f.px.Timeouts.HTTPKeepAlive, h.f.px.Timeouts.Client),
 		},
 		base: &http.Server{ErrorLog: log.New(io.Discard, "", 0)},
@@ -102,6 +107,13 @@ func newH2Server(h *h1Frontend) *h2Server {
 		_ = s.base.Shutdown(ctx)
 	}()
 	return s
+}
+
+func firstInt(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // h2Errors counts the protocol errors of HTTP/2 clients (bad frames,

@@ -431,3 +431,72 @@ func TestIntegrationH2Haproxy(t *testing.T) {
 		t.Errorf("log lines differ:\nhaproxy:\n%s\ngproxy:\n%s", strings.Join(w, "\n"), strings.Join(g, "\n"))
 	}
 }
+
+// serverSettings reads the SETTINGS an HTTP/2 frontend sends first.
+func serverSettings(t *testing.T, addr string) map[http2.SettingID]uint32 {
+	c, err := net.DialTimeout("tcp", addr, deadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(deadline))
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no SETTINGS from %s: %v", addr, err)
+		}
+		if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
+			// A setting not sent has the protocol's initial value
+			// (RFC 9113 section 6.5.2).
+			out := map[http2.SettingID]uint32{http2.SettingHeaderTableSize: 4096, http2.SettingInitialWindowSize: 65535, http2.SettingMaxFrameSize: 16384}
+			s.ForeachSetting(func(st http2.Setting) error { out[st.ID] = st.Val; return nil })
+			return out
+		}
+	}
+}
+
+// TestIntegrationH2TuneHaproxy: the tune.h2.* settings are advertised as
+// haproxy 2.6 advertises them.
+func TestIntegrationH2TuneHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	const tmpl = `global
+    tune.h2.max-concurrent-streams 7
+    tune.h2.initial-window-size 32768
+    tune.h2.header-table-size 8192
+    tune.h2.max-frame-size 32768
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%s proto h2
+`
+	hport := deadPort(t)
+	haproxytest.Start(t, fmt.Sprintf(tmpl, fmt.Sprint(hport)))
+	haddr := fmt.Sprintf("127.0.0.1:%d", hport)
+	haproxytest.WaitBound(t, haddr)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags, err := haproxycfg.Parse("t.cfg", []byte(fmt.Sprintf(tmpl, portOf(ln.Addr().String()))), haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	serveHTTPLogged(t, cfg, map[string]net.Listener{ln.Addr().String(): ln}, nil, nil)
+	want, got := serverSettings(t, haddr), serverSettings(t, ln.Addr().String())
+	for _, id := range []http2.SettingID{http2.SettingMaxConcurrentStreams, http2.SettingInitialWindowSize, http2.SettingHeaderTableSize, http2.SettingMaxFrameSize} {
+		if want[id] != got[id] {
+			t.Errorf("%v: haproxy %d, gproxy %d", id, want[id], got[id])
+		}
+	}
+	if want[http2.SettingMaxConcurrentStreams] != 7 {
+		t.Errorf("haproxy's SETTINGS are not the expected ones: %v", want)
+	}
+}
