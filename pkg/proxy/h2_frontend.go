@@ -11,7 +11,6 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -304,8 +303,13 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 		respR.CloseWithError(errStreamClosed)
 		reqR.CloseWithError(errStreamClosed)
 		<-done
+		_ = sc.SetDeadline(time.Time{}) // no timer outlives the stream
 	}()
-	br := bufio.NewReader(respR)
+	br := getReader(respR)
+	defer func() {
+		<-done // nothing reads br any more
+		putReader(br)
+	}()
 	head := &http.Request{Method: r.Method}
 	resp, err := http.ReadResponse(br, head)
 	for err == nil && resp.StatusCode/100 == 1 && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -343,6 +347,7 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
+	var sent int64
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
@@ -351,7 +356,10 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 				<-done
 				panic(http.ErrAbortHandler)
 			}
-			if br.Buffered() == 0 {
+			sent += int64(n)
+			// What arrived leaves at once, as haproxy forwards it, but
+			// the last bytes, which go with END_STREAM in one write.
+			if br.Buffered() == 0 && rerr == nil && sent != resp.ContentLength {
 				w.(http.Flusher).Flush()
 			}
 		}
@@ -428,19 +436,21 @@ func (hc *h2Conn) serveOne(c *h1Conn, r *http.Request, accept time.Time, th time
 // (RFC 9113 section 8.2.3) and placed last, and the body chunked when the
 // client gave no content-length.
 func writeH1Request(pw *io.PipeWriter, r *http.Request) {
-	bw := bufio.NewWriterSize(pw, 4096)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	b := (*bp)[:0]
 	target := r.RequestURI
 	if r.Method == http.MethodConnect || target == "" {
 		target = r.Host
 	}
-	bw.WriteString(r.Method)
-	bw.WriteByte(' ')
-	bw.WriteString(target)
-	bw.WriteString(" HTTP/1.1\r\n")
+	b = append(b, r.Method...)
+	b = append(b, ' ')
+	b = append(b, target...)
+	b = append(b, " HTTP/1.1\r\n"...)
 	if r.Host != "" {
-		bw.WriteString("host: ")
-		bw.WriteString(r.Host)
-		bw.WriteString("\r\n")
+		b = append(b, "host: "...)
+		b = append(b, r.Host...)
+		b = append(b, "\r\n"...)
 	}
 	keys := make([]string, 0, len(r.Header))
 	for k := range r.Header {
@@ -452,61 +462,75 @@ func writeH1Request(pw *io.PipeWriter, r *http.Request) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		name := strings.ToLower(k)
 		for _, v := range r.Header[k] {
-			bw.WriteString(name)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
+			b = appendLower(b, k)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
 		}
 	}
 	if cs := r.Header["Cookie"]; len(cs) > 0 {
-		bw.WriteString("cookie: ")
-		bw.WriteString(strings.Join(cs, "; "))
-		bw.WriteString("\r\n")
+		b = append(b, "cookie: "...)
+		for i, c := range cs {
+			if i > 0 {
+				b = append(b, "; "...)
+			}
+			b = append(b, c...)
+		}
+		b = append(b, "\r\n"...)
 	}
-	hasBody := r.Body != nil && r.Body != http.NoBody
+	// Go's server gives ContentLength 0 to a stream ended with its
+	// HEADERS (or declaring 0), -1 to a body of unknown length.
+	hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 	chunked := hasBody && r.ContentLength < 0
 	if chunked {
-		bw.WriteString("transfer-encoding: chunked\r\n")
+		b = append(b, "transfer-encoding: chunked\r\n"...)
 	}
-	bw.WriteString("\r\n")
-	if !hasBody {
-		pw.CloseWithError(bw.Flush())
-		return
-	}
-	if err := bw.Flush(); err != nil {
+	b = append(b, "\r\n"...)
+	if _, err := pw.Write(b); err != nil || !hasBody {
 		pw.CloseWithError(err)
 		return
 	}
+	buf := (*bp)[:cap(*bp)]
 	var err error
 	if chunked {
-		err = copyChunked(bw, r.Body)
+		err = copyChunked(pw, r.Body, buf)
 	} else {
-		_, err = io.Copy(pw, r.Body)
-	}
-	if err == nil {
-		err = bw.Flush()
+		_, err = io.CopyBuffer(pw, struct{ io.Reader }{r.Body}, buf)
 	}
 	pw.CloseWithError(err)
 }
 
-// copyChunked writes r as HTTP/1.1 chunks on bw, each as it arrives.
-func copyChunked(bw *bufio.Writer, r io.Reader) error {
-	buf := make([]byte, 16384)
+// appendLower appends s lower-cased (ASCII).
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// copyChunked writes r to w as HTTP/1.1 chunks, each as it arrives.
+func copyChunked(w io.Writer, r io.Reader, buf []byte) error {
+	const room = 16 // for the size line and the CRLF after the data
 	for {
-		n, err := r.Read(buf)
+		n, err := r.Read(buf[room : len(buf)-2])
 		if n > 0 {
-			bw.WriteString(strconv.FormatInt(int64(n), 16))
-			bw.WriteString("\r\n")
-			bw.Write(buf[:n])
-			bw.WriteString("\r\n")
-			if ferr := bw.Flush(); ferr != nil {
-				return ferr
+			size := strconv.AppendInt(buf[:0:room], int64(n), 16)
+			start := room - len(size) - 2
+			copy(buf[start:], size)
+			copy(buf[room-2:], "\r\n")
+			end := room + n
+			copy(buf[end:], "\r\n")
+			if _, werr := w.Write(buf[start : end+2]); werr != nil {
+				return werr
 			}
 		}
 		if err == io.EOF {
-			_, werr := bw.WriteString("0\r\n\r\n")
+			_, werr := io.WriteString(w, "0\r\n\r\n")
 			return werr
 		}
 		if err != nil {
@@ -547,25 +571,33 @@ func (s *h2StreamConn) SetDeadline(t time.Time) error {
 func (s *h2StreamConn) SetReadDeadline(t time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rt = rearm(s.rt, t, func() { s.rw.CloseWithError(os.ErrDeadlineExceeded) })
+	s.rt = rearm(s.rt, t, s.readExpired)
 	return nil
 }
 
 func (s *h2StreamConn) SetWriteDeadline(t time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.wt = rearm(s.wt, t, func() { s.wr.CloseWithError(os.ErrDeadlineExceeded) })
+	s.wt = rearm(s.wt, t, s.writeExpired)
 	return nil
 }
 
-// rearm stops timer old and, for a deadline t, starts one calling fire
-// at t.
-func rearm(old *time.Timer, t time.Time, fire func()) *time.Timer {
-	if old != nil {
-		old.Stop()
+func (s *h2StreamConn) readExpired()  { s.rw.CloseWithError(os.ErrDeadlineExceeded) }
+func (s *h2StreamConn) writeExpired() { s.wr.CloseWithError(os.ErrDeadlineExceeded) }
+
+// rearm moves timer t (made on first use) to deadline d, calling fire
+// then; a zero d stops it. A deadline set again after it fired finds the
+// stream failed already.
+func rearm(t *time.Timer, d time.Time, fire func()) *time.Timer {
+	if d.IsZero() {
+		if t != nil {
+			t.Stop()
+		}
+		return t
 	}
-	if t.IsZero() {
-		return nil
+	if t == nil {
+		return time.AfterFunc(time.Until(d), fire)
 	}
-	return time.AfterFunc(time.Until(t), fire)
+	t.Reset(time.Until(d))
+	return t
 }
