@@ -119,6 +119,11 @@ func firstInt(v, def int) int {
 // floods), which end their connection or stream.
 var h2Errors atomic.Int64
 
+// H2ProtocolErrors is the number of HTTP/2 protocol errors of clients
+// (connection errors answered with GOAWAY, stream errors with
+// RST_STREAM, floods cut), process-wide, for the stats.
+func H2ProtocolErrors() int64 { return h2Errors.Load() }
+
 // useH2 tells whether the connection speaks HTTP/2: `proto h2`, or ALPN
 // chose h2 on a bind without `proto`.
 func (h *h1Frontend) useH2(nc net.Conn) bool {

@@ -381,6 +381,7 @@ func TestIntegrationH2Haproxy(t *testing.T) {
 		}
 		wantLogs = append(wantLogs, d.Msg)
 	}
+	errs0 := H2ProtocolErrors()
 	got := observeH2(t, pool, "127.0.0.1:"+gp["tls"], "127.0.0.1:"+gp["h2c"], "127.0.0.1:"+gp["h1"], "127.0.0.1:"+gp["noupg"])
 	for end := time.Now().Add(deadline); len(logs()) < nWant && time.Now().Before(end); {
 		time.Sleep(20 * time.Millisecond)
@@ -409,6 +410,9 @@ func TestIntegrationH2Haproxy(t *testing.T) {
 	}
 	if portMask.ReplaceAllString(want.afterReset, "") != portMask.ReplaceAllString(got.afterReset, "") {
 		t.Errorf("after a reset stream: haproxy %s, gproxy %s", want.afterReset, got.afterReset)
+	}
+	if H2ProtocolErrors() == errs0 {
+		t.Errorf("the bad frame was not counted in H2ProtocolErrors")
 	}
 	if want.goaway != got.goaway {
 		t.Errorf("bad frame: haproxy %s, gproxy %s", want.goaway, got.goaway)
