@@ -41,7 +41,12 @@ import (
 //   - WINDOW_UPDATE frames are sent once 4 KiB or more were consumed (Go's
 //     server batches them), haproxy sends one per DATA frame read;
 //   - interim responses (1xx) from the server are not relayed; Go's
-//     server answers "Expect: 100-continue" itself.
+//     server answers "Expect: 100-continue" itself;
+//   - a stream's request reaches the server as soon as its HEADERS are
+//     read, even when a DATA frame read with it then resets the stream
+//     (reg-test h2_to_h1, stream 7: haproxy forwards nothing);
+//   - a stalled upload is bounded by the default backend's `timeout
+//     server` (haproxy: that of the backend chosen), then 504 "sH".
 
 // protoListener marks the listener of a bind with `proto`.
 type protoListener struct {
@@ -285,7 +290,7 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 
 	reqR, reqW := io.Pipe()
 	respR, respW := io.Pipe()
-	sc := &h2StreamConn{parent: hc.c.nc, r: reqR, rw: reqW, w: respW, wr: respR}
+	sc := &h2StreamConn{parent: hc.c.nc, r: reqR, rw: reqW, w: respW, wr: respR, readIdle: h.stallTimeout()}
 	go writeH1Request(reqW, r)
 
 	c := &h1Conn{nc: sc, cnt: &deadlineConn{Conn: sc}, h: h}
@@ -383,6 +388,15 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 
 var errStreamClosed = errors.New("http/2 stream closed")
 
+// stallTimeout is how long an HTTP/2 stream's body may pause: the
+// server's timeout of the default backend (of the frontend without one).
+func (h *h1Frontend) stallTimeout() time.Duration {
+	if be := h.f.backend; be != nil {
+		return be.px.Timeouts.Server
+	}
+	return h.f.px.Timeouts.Server
+}
+
 // serveOne runs one stream's request through the HTTP/1 request path and
 // logs it as haproxy logs an HTTP/2 request: version "HTTP/2.0" and the
 // URI in absolute form (scheme://authority/path).
@@ -417,6 +431,12 @@ func (hc *h2Conn) serveOne(c *h1Conn, r *http.Request, accept time.Time, th time
 	c.req = req
 	c.cnt.idle.Store(int64(f.px.Timeouts.Client))
 	h.forward(c, req, &s)
+	if sc, ok := c.nc.(*h2StreamConn); ok && sc.stalled.Load() && s.TermCause == termClient && s.TermState == 'L' {
+		// The body stalled until the server's timeout: haproxy answers
+		// 504 and logs "sH", the server being the side it waited for.
+		s.Status, s.TermCause, s.TermState = http.StatusGatewayTimeout, termServerTimeout, 'H'
+		h.errorPage(c, &s, page504, false)
+	}
 	if req.persist != nil && s.BytesToClient > 0 {
 		// haproxy 2.6 does not count the persistence cookie it inserts
 		// in %B of an HTTP/2 stream (seen in h2_haproxy_test.go).
@@ -557,9 +577,23 @@ type h2StreamConn struct {
 	wr     *io.PipeReader // the reading end of w, failed by a write deadline
 	mu     sync.Mutex
 	rt, wt *time.Timer
+	// readIdle bounds each wait for the client's body (0: none); stalled
+	// is set when it expired.
+	readIdle time.Duration
+	stalled  atomic.Bool
 }
 
-func (s *h2StreamConn) Read(p []byte) (int, error)  { return s.r.Read(p) }
+// Read reads the request; a wait longer than readIdle fails it (haproxy
+// bounds a stalled HTTP/2 upload with the server's timeout, not the
+// client's: the stream stays active).
+func (s *h2StreamConn) Read(p []byte) (int, error) {
+	if s.readIdle > 0 {
+		s.mu.Lock()
+		s.rt = rearm(s.rt, time.Now().Add(s.readIdle), s.readExpired)
+		s.mu.Unlock()
+	}
+	return s.r.Read(p)
+}
 func (s *h2StreamConn) Write(p []byte) (int, error) { return s.w.Write(p) }
 func (s *h2StreamConn) Close() error {
 	s.r.CloseWithError(net.ErrClosed)
@@ -569,16 +603,17 @@ func (s *h2StreamConn) LocalAddr() net.Addr  { return s.parent.LocalAddr() }
 func (s *h2StreamConn) RemoteAddr() net.Addr { return s.parent.RemoteAddr() }
 
 func (s *h2StreamConn) SetDeadline(t time.Time) error {
-	_ = s.SetReadDeadline(t)
+	if t.IsZero() {
+		s.mu.Lock()
+		s.rt = rearm(s.rt, t, s.readExpired)
+		s.mu.Unlock()
+	}
 	return s.SetWriteDeadline(t)
 }
 
-func (s *h2StreamConn) SetReadDeadline(t time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rt = rearm(s.rt, t, s.readExpired)
-	return nil
-}
+// SetReadDeadline is ignored: `timeout client` does not apply to an
+// HTTP/2 stream's reads (see Read).
+func (s *h2StreamConn) SetReadDeadline(time.Time) error { return nil }
 
 func (s *h2StreamConn) SetWriteDeadline(t time.Time) error {
 	s.mu.Lock()
@@ -587,7 +622,10 @@ func (s *h2StreamConn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-func (s *h2StreamConn) readExpired()  { s.rw.CloseWithError(os.ErrDeadlineExceeded) }
+func (s *h2StreamConn) readExpired() {
+	s.stalled.Store(true)
+	s.rw.CloseWithError(os.ErrDeadlineExceeded)
+}
 func (s *h2StreamConn) writeExpired() { s.wr.CloseWithError(os.ErrDeadlineExceeded) }
 
 // rearm moves timer t (made on first use) to deadline d, calling fire

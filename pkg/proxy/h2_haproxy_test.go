@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/haproxytest"
@@ -502,5 +503,95 @@ frontend f
 	}
 	if want[http2.SettingMaxConcurrentStreams] != 7 {
 		t.Errorf("haproxy's SETTINGS are not the expected ones: %v", want)
+	}
+}
+
+// TestIntegrationH2StalledUploadHaproxy: a stream whose body stops coming
+// is ended by `timeout client` as haproxy ends it: the same status to the
+// client and the same log line.
+func TestIntegrationH2StalledUploadHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	sink := syslogtest.NewSink(t)
+	back := h2Backend(t, "s1")
+	const tmpl = `defaults
+    mode http
+    option httplog
+    log 127.0.0.1:%d local0
+    timeout connect 1s
+    timeout client 500ms
+    timeout server 1500ms
+frontend f
+    bind 127.0.0.1:%s proto h2
+    default_backend b
+backend b
+    server s1 %s
+`
+	hport := deadPort(t)
+	haproxytest.Start(t, fmt.Sprintf(tmpl, sink.Port(), fmt.Sprint(hport), back))
+	haddr := fmt.Sprintf("127.0.0.1:%d", hport)
+	haproxytest.WaitBound(t, haddr)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags, err := haproxycfg.Parse("t.cfg", []byte(fmt.Sprintf(tmpl, sink.Port(), portOf(ln.Addr().String()), back)), haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	logs := serveHTTPLogged(t, cfg, map[string]net.Listener{ln.Addr().String(): ln}, nil, nil)
+	// HEADERS announcing 10 bytes, 3 sent, then nothing: what comes back.
+	stall := func(addr string) string {
+		c, err := net.DialTimeout("tcp", addr, deadline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(deadline))
+		io.WriteString(c, http2.ClientPreface)
+		fr := http2.NewFramer(c, c)
+		fr.WriteSettings()
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "x.test"}, {":path", "/up"}, {"content-length", "10"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true})
+		fr.WriteData(1, false, []byte("abc"))
+		dec := hpack.NewDecoder(4096, nil)
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return "closed: " + err.Error()
+			}
+			switch f := f.(type) {
+			case *http2.HeadersFrame:
+				fields, _ := dec.DecodeFull(f.HeaderBlockFragment())
+				for _, hf := range fields {
+					if hf.Name == ":status" {
+						return "status " + hf.Value
+					}
+				}
+			case *http2.RSTStreamFrame:
+				return "RST_STREAM " + f.ErrCode.String()
+			case *http2.GoAwayFrame:
+				return "GOAWAY " + f.ErrCode.String()
+			}
+		}
+	}
+	want := stall(haddr)
+	raw := sink.Wait(1, deadline)
+	d, err := syslogtest.Parse(raw[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := stall(ln.Addr().String())
+	eventually(t, "the stalled stream logged", func() bool { return len(logs()) == 1 })
+	if want != got {
+		t.Errorf("client saw: haproxy %q, gproxy %q", want, got)
+	}
+	if w, g := maskLog(d.Msg), maskLog(logs()[0]); w != g {
+		t.Errorf("log line:\nhaproxy %s\ngproxy  %s", w, g)
 	}
 }
