@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"hapair/pkg/accesslog"
+	"hapair/pkg/sample"
 )
 
 // HTTP/2 on the client side, as haproxy 2.6 serves it: on a TLS bind whose
@@ -205,6 +207,10 @@ type h2Conn struct {
 	tlsVer string
 	scheme string
 	logged bool // a <BADREQ> line was logged
+	// sessVars are the set-var(sess.*) values, shared by the streams as
+	// haproxy shares them within a session; each stream works on a copy
+	// taken when it starts and written back when it ends.
+	sessVars map[string]sample.Value
 }
 
 // serveH2 serves the streams of an HTTP/2 connection until it ends.
@@ -294,6 +300,11 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 	go writeH1Request(reqW, r)
 
 	c := &h1Conn{nc: sc, cnt: &deadlineConn{Conn: sc}, h: h}
+	hc.mu.Lock()
+	if len(hc.sessVars) > 0 {
+		c.sessVars = maps.Clone(hc.sessVars)
+	}
+	hc.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -306,6 +317,11 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 			c.release(true)
 		}()
 		hc.serveOne(c, r, accept, th, now)
+		if c.sessVars != nil {
+			hc.mu.Lock()
+			hc.sessVars = c.sessVars
+			hc.mu.Unlock()
+		}
 	}()
 	defer func() {
 		// The stream is over for the client: what the path still writes

@@ -53,6 +53,8 @@ frontend tls
 
 frontend clear
     bind 127.0.0.1:{h2c} proto h2
+    http-request set-var(sess.first) path if !{ var(sess.first) -m found }
+    http-request set-header x-first %[var(sess.first)]
     use_backend none if { path_beg /none }
     default_backend app
 
