@@ -186,6 +186,15 @@ func (h *h1Frontend) refusePRI(c *h1Conn, s *accesslog.Session, from time.Time) 
 	e.logSession(h.f.px, *s)
 }
 
+// serveUpgraded serves as HTTP/2 a connection whose read buffer holds
+// the preface. The buffer is left to the garbage collector, not to the
+// pool: the HTTP/2 server's reading goroutine may outlive ServeConn.
+func (h *h1Frontend) serveUpgraded(c *h1Conn, start time.Time, th time.Duration) {
+	h.serveH2(c, &bufferedConn{Conn: c.cnt, r: c.br}, start, th)
+	c.br = nil
+	buffersInUse.Add(-1)
+}
+
 // bufferedConn reads through r, which holds what was read ahead.
 type bufferedConn struct {
 	net.Conn

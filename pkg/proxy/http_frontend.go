@@ -395,7 +395,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			return
 		}
 		if first && h.upgradeH2(c) {
-			h.serveH2(c, &bufferedConn{Conn: c.cnt, r: c.br}, start, th)
+			h.serveUpgraded(c, start, th)
 			return
 		}
 		tFirst := e.now()
