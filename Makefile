@@ -4,7 +4,7 @@ BIN      := bin
 GOFLAGS  ?= -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: all build test unit integration fuzz vet demo bench deb deps clean regtests
+.PHONY: all build test unit integration fuzz vet demo bench bench-vrrp deb deps clean regtests
 
 all: build
 
@@ -51,11 +51,20 @@ regtests: build
 	REGTESTS_OUT=$${REGTESTS_OUT:-integration/regtests/RESULTS.md} ./integration/regtests/run.sh
 
 # The seed's network in namespaces, failing over, narrated. Needs root.
+# SHAPE=ecmp runs the ECMP anycast shape (README "Scaling out") instead.
 demo: deps build
+ifeq ($(SHAPE),ecmp)
+	$(GO) run ./integration/scaleout/demo
+else
 	$(GO) run ./integration/cmd/demo
+endif
 
 bench: deps build
 	$(GO) run ./integration/cmd/bench
+
+# Only the VRRP rows (1, 100, 1,000 instances): bench/vrrp.md.
+bench-vrrp: build
+	$(GO) run ./integration/cmd/bench -vrrp-only
 
 deb: build
 	./packaging/build-deb.sh

@@ -7,13 +7,15 @@ set -eu
 # Reference daemons and real peers; probes; what the packaging test runs in
 # its chroot (service, init-functions, adduser, systemd-analyze); tmux for
 # hatop, chromium for the stats page screenshot, strace for the bench;
-# database servers for the health-check lab (pkg/gproxyd dbchecks);
-# nghttp2-client (h2load) for the HTTP/2 measures.
+# database servers for the health-check lab (pkg/gproxyd dbchecks); frr
+# is the router of the ECMP lab (integration/scaleout); nghttp2-client
+# (h2load) for the HTTP/2 measures.
 PKGS="haproxy keepalived nginx-light rsyslog wrk python3-aiosmtpd socat tcpdump
 tshark psmisc iproute2 prometheus-haproxy-exporter hatop curl openssl
 util-linux procps dpkg-dev lintian tmux strace chromium systemd
+systemd-container mmdebstrap
 init-system-helpers sysvinit-utils adduser redis-server postgresql
-mariadb-server nghttp2-client"
+mariadb-server frr nghttp2-client"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

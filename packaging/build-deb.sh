@@ -28,7 +28,7 @@ export SOURCE_DATE_EPOCH
 # stage NAME: the tree and the files every Debian package carries.
 stage() {
 	d="$work/$1"
-	mkdir -p "$d/DEBIAN" "$d/usr/sbin" "$d/usr/share/doc/$1" "$d/lib/systemd/system" "$d/etc/init.d" "$d/etc/default"
+	mkdir -p "$d/DEBIAN" "$d/usr/sbin" "$d/usr/share/doc/$1" "$d/lib/systemd/system" "$d/etc/init.d"
 	install -m 0644 README.md "$d/usr/share/doc/$1/README.md"
 	install -m 0644 packaging/copyright "$d/usr/share/doc/$1/copyright"
 	{
@@ -70,9 +70,15 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$d/usr/
 ln -s gproxy "$d/usr/sbin/haproxy"
 man "$d" gproxy haproxy
 install -m 0755 packaging/gproxy/haproxy.init "$d/etc/init.d/haproxy"
-install -m 0644 packaging/gproxy/haproxy.default "$d/etc/default/haproxy"
+# haproxy.cfg and /etc/default/haproxy are the files administrators edit,
+# and Debian's haproxy ships both as conffiles with other contents: as
+# conffiles of ours, an edited one would stop `apt install ./gproxy_*.deb`
+# in place of Debian's at dpkg's "modified configuration file" prompt.
+# Shipped under /usr/share instead; postinst puts them in /etc when absent
+# and never replaces them.
+install -D -m 0644 packaging/gproxy/haproxy.default "$d/usr/share/gproxy/default.haproxy"
 install -m 0644 packaging/gproxy/haproxy.service "$d/lib/systemd/system/haproxy.service"
-install -D -m 0644 packaging/gproxy/haproxy.cfg "$d/etc/haproxy/haproxy.cfg"
+install -D -m 0644 packaging/gproxy/haproxy.cfg "$d/usr/share/gproxy/haproxy.cfg"
 install -D -m 0644 packaging/gproxy/haproxy.logrotate "$d/etc/logrotate.d/haproxy"
 install -D -m 0644 packaging/gproxy/haproxy.rsyslog "$d/etc/rsyslog.d/49-haproxy.conf"
 install -D -m 0644 packaging/gproxy/haproxy.tmpfiles "$d/usr/lib/tmpfiles.d/haproxy.conf"
@@ -82,8 +88,6 @@ for f in preinst postinst postrm prerm; do install -m 0755 "packaging/gproxy/$f"
 # older packages (the seed among them) set ENABLED=1 there.
 printf '%s\n' "gproxy: init.d-script-should-always-start-service [etc/default/haproxy:*]" >> "$d/usr/share/lintian/overrides/gproxy"
 cat > "$d/DEBIAN/conffiles" <<CONF
-/etc/default/haproxy
-/etc/haproxy/haproxy.cfg
 /etc/init.d/haproxy
 /etc/logrotate.d/haproxy
 /etc/rsyslog.d/49-haproxy.conf
@@ -116,12 +120,12 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$d/usr/
 ln -s gkeepalived "$d/usr/sbin/keepalived"
 man "$d" gkeepalived keepalived
 install -m 0755 packaging/gkeepalived/keepalived.init "$d/etc/init.d/keepalived"
-install -m 0644 packaging/gkeepalived/keepalived.default "$d/etc/default/keepalived"
+# As for gproxy: DAEMON_ARGS is edited, Debian's keepalived ships the file.
+install -D -m 0644 packaging/gkeepalived/keepalived.default "$d/usr/share/gkeepalived/default.keepalived"
 install -m 0644 packaging/gkeepalived/keepalived.service "$d/lib/systemd/system/keepalived.service"
 install -D -m 0644 packaging/gkeepalived/keepalived.conf.sample "$d/etc/keepalived/keepalived.conf.sample"
 for f in preinst postinst postrm prerm; do install -m 0755 "packaging/gkeepalived/$f" "$d/DEBIAN/$f"; done
 cat > "$d/DEBIAN/conffiles" <<CONF
-/etc/default/keepalived
 /etc/init.d/keepalived
 /etc/keepalived/keepalived.conf.sample
 CONF

@@ -27,12 +27,12 @@ func TestIntegrationDebs(t *testing.T) {
 		files         []string // in dpkg-deb -c, as "./path" or "./link -> target"
 	}{
 		{d.gproxy, "haproxy",
-			[]string{"/etc/haproxy/haproxy.cfg", "/etc/default/haproxy", "/etc/init.d/haproxy", "/etc/logrotate.d/haproxy", "/etc/rsyslog.d/49-haproxy.conf"},
-			[]string{"./usr/sbin/gproxy", "./usr/sbin/haproxy -> gproxy", "./lib/systemd/system/haproxy.service", "./usr/lib/tmpfiles.d/haproxy.conf", "./var/lib/haproxy/dev/", "./usr/share/doc/gproxy/copyright",
+			[]string{"/etc/init.d/haproxy", "/etc/logrotate.d/haproxy", "/etc/rsyslog.d/49-haproxy.conf"},
+			[]string{"./usr/share/gproxy/haproxy.cfg", "./usr/share/gproxy/default.haproxy", "./usr/sbin/gproxy", "./usr/sbin/haproxy -> gproxy", "./lib/systemd/system/haproxy.service", "./usr/lib/tmpfiles.d/haproxy.conf", "./var/lib/haproxy/dev/", "./usr/share/doc/gproxy/copyright",
 				"./usr/share/man/man8/gproxy.8.gz", "./usr/share/man/man8/haproxy.8.gz -> gproxy.8.gz"}},
 		{d.gkeepalived, "keepalived",
-			[]string{"/etc/default/keepalived", "/etc/init.d/keepalived", "/etc/keepalived/keepalived.conf.sample"},
-			[]string{"./usr/sbin/gkeepalived", "./usr/sbin/keepalived -> gkeepalived", "./lib/systemd/system/keepalived.service", "./usr/share/doc/gkeepalived/copyright",
+			[]string{"/etc/init.d/keepalived", "/etc/keepalived/keepalived.conf.sample"},
+			[]string{"./usr/share/gkeepalived/default.keepalived", "./usr/sbin/gkeepalived", "./usr/sbin/keepalived -> gkeepalived", "./lib/systemd/system/keepalived.service", "./usr/share/doc/gkeepalived/copyright",
 				"./usr/share/man/man8/gkeepalived.8.gz", "./usr/share/man/man8/keepalived.8.gz -> gkeepalived.8.gz"}},
 	}
 	for _, c := range cases {
@@ -331,7 +331,7 @@ func TestIntegrationInstallServiceUpgradePurge(t *testing.T) {
 		}
 		for _, p := range []string{"/etc/haproxy/haproxy.cfg", "/etc/default/haproxy", "/etc/default/keepalived"} {
 			if !w.exists(p) {
-				t.Errorf("conffile %s gone after dpkg -r (only purge removes it)", p)
+				t.Errorf("%s gone after dpkg -r (only purge removes it)", p)
 			}
 		}
 		if st := w.must("dpkg-query -W -f '${db:Status-Abbrev}' gproxy"); strings.TrimSpace(st) != "rc" {

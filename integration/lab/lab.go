@@ -172,6 +172,21 @@ func (l *Lab) holderPid() (int, error) {
 	return l.holder.Process.Pid, nil
 }
 
+// NetnsPid is the pid of a process in the lab's network namespace (where
+// br0 lives), for tools that must run there, such as
+// `nsenter -t PID -n systemd-nspawn --network-bridge=br0`. It fails rather
+// than return a process still in the machine's own namespace.
+func (l *Lab) NetnsPid() (int, error) {
+	pid, err := l.holderPid()
+	if err != nil {
+		return 0, err
+	}
+	if err := foreignNetns(pid, 5*time.Second); err != nil {
+		return 0, err
+	}
+	return pid, nil
+}
+
 // ErrMachineNamespace is returned instead of running a command in what would
 // be the machine's own network namespace.
 var ErrMachineNamespace = errors.New("lab: target is in the machine's network namespace")

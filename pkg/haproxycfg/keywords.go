@@ -574,7 +574,7 @@ var keywordTable = []Keyword{
 	{CtxOption, "dontlog-normal", Refused, 0, grpLogs},
 	{CtxOption, "log-separate-errors", Refused, 0, grpLogs},
 	{CtxOption, "logasap", Refused, 0, grpLogs},
-	{CtxOption, "log-health-checks", Refused, 0, grpLogs},
+	{CtxOption, "log-health-checks", Works, 0, grpNone},
 	{CtxOption, "http-ignore-probes", Refused, 0, grpLogs},
 	{CtxOption, "allbackups", Refused, 0, grpRouting},
 	{CtxOption, "persist", Works, 0, grpNone},

@@ -619,6 +619,10 @@ func (p *parser) option(args []string, no bool) {
 		if p.needCap(name, false, "") {
 			px.Options.Persist = !no
 		}
+	case "log-health-checks":
+		if p.needCap(name, false, "") {
+			px.Options.LogHealthChecks = !no
+		}
 	case "dontlognull":
 		if p.needCap(name, true, "") {
 			px.Options.DontLogNull = !no

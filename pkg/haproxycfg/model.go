@@ -238,6 +238,9 @@ type Options struct {
 	// DisableH2Upgrade: an HTTP/1 connection starting with the HTTP/2
 	// preface is not served as HTTP/2 (option disable-h2-upgrade).
 	DisableH2Upgrade bool
+	// LogHealthChecks is `option log-health-checks`: every check whose
+	// result or health changes is logged, not only state changes.
+	LogHealthChecks bool
 }
 
 // Bind is one address the frontend listens on. Port ranges and comma lists

@@ -91,6 +91,12 @@ type Result struct {
 	HTTP     int
 	Info     string // the "info:" of logs, last_chk of the CSV
 	Duration time.Duration
+	// Interim is a pass haproxy reports before the check ends
+	// (mysql-check's server version, ldap-check's "Success"): it is
+	// logged and counted in the health as a result of its own, then
+	// the final result replaces it, as haproxy's two calls of
+	// set_server_check_status do.
+	Interim *Result
 }
 
 // Reason is the "reason: ..." part of haproxy's state-change log lines:
@@ -159,6 +165,9 @@ func (p *Probe) Run(ctx context.Context, now func() time.Time) Result {
 	res.Duration = now().Sub(start)
 	if res.Duration < 0 {
 		res.Duration = 0
+	}
+	if res.Interim != nil {
+		res.Interim.Duration = res.Duration
 	}
 	return res
 }

@@ -247,29 +247,68 @@ func (m *Monitor) run(ctx context.Context, c *check) (res Result) {
 // Panics is the number of checks ended by a recovered panic.
 func (m *Monitor) Panics() int64 { return m.panics.Load() }
 
-// record applies one result and logs a state change.
+// record applies one result (after its interim pass, if any) and logs a
+// state change. As in haproxy, an interim pass moves the health and is
+// logged by log-health-checks, but the server's state is decided once
+// the check has ended, with the final result as its reason.
 func (m *Monitor) record(c *check, res Result) {
+	m.mu.Lock()
+	wasUp := c.st.Up()
+	m.mu.Unlock()
+	if res.Interim != nil {
+		i := *res.Interim
+		res.Interim = nil
+		m.count(c, i)
+	}
+	m.count(c, res)
 	now := m.opts.Now()
 	m.mu.Lock()
-	c.last, c.lastCheck = res, now
-	changed, failWhileUp := c.st.Record(res.Code.OK())
-	if failWhileUp {
-		c.failures++
-	}
 	up := c.st.Up()
-	if changed && !up {
+	if up != wasUp && !up {
 		c.downs++
 		c.downSince = now
 	}
-	if changed && up && !c.downSince.IsZero() {
+	if up != wasUp && up && !c.downSince.IsZero() {
 		c.downtime += now.Sub(c.downSince)
 		c.downSince = time.Time{}
 	}
 	m.mu.Unlock()
-	if !changed {
+	if up == wasUp {
 		return
 	}
-	m.apply(c.srv, up, fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds()))
+	why := fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds())
+	if c.srv.Backend().Proxy().Options.LogHealthChecks {
+		why = "" // the check's own line said it
+	}
+	m.apply(c.srv, up, why)
+}
+
+// count applies one result to the health and, with log-health-checks,
+// logs it when it changes the result or the health (haproxy's
+// set_server_check_status).
+func (m *Monitor) count(c *check, res Result) {
+	now := m.opts.Now()
+	m.mu.Lock()
+	prev, before := c.last.Code, c.st.Health
+	c.last, c.lastCheck = res, now
+	if _, failWhileUp := c.st.Record(res.Code.OK()); failWhileUp {
+		c.failures++
+	}
+	st := c.st
+	m.mu.Unlock()
+	px := c.srv.Backend().Proxy()
+	if !px.Options.LogHealthChecks || (res.Code == prev && st.Health == before) {
+		return
+	}
+	kind, verdict := "", "failed"
+	if c.srv.Backup() {
+		kind = "backup "
+	}
+	if res.Code.OK() {
+		verdict = "succeeded"
+	}
+	m.log(px, levelNotice, fmt.Sprintf("Health check for %sserver %s/%s %s, reason: %s, check duration: %dms, status: %s.",
+		kind, px.Name, c.srv.Name(), verdict, res.Reason(), res.Duration.Milliseconds(), st.Status(c.srv.Weight() == 0)))
 }
 
 // apply sets a server's operational state, cuts sessions as its options

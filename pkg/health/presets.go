@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"hapair/pkg/haproxycfg"
@@ -216,8 +217,20 @@ func mysqlPacket(r *runner, st *Step, off int, last bool) evalResult {
 		r.res.HTTP = code
 		return evalStop
 	}
-	// haproxy sets the server version as the info of the last step, then
-	// overwrites it when all steps have passed: the info ends up empty.
+	// On the last step haproxy reports the pass with the server version
+	// (the NUL-terminated string of the handshake packet) as the info,
+	// then again when all steps have passed, with no info.
+	if r.cur == len(r.p.Steps)-1 {
+		v := ""
+		if len(b) > 5 {
+			v = string(b[5:])
+			if i := strings.IndexByte(v, 0); i >= 0 {
+				v = v[:i]
+			}
+		}
+		res := withInfo(CodeL7OK, 0, v)
+		r.interim = &res
+	}
 	return evalContinue
 }
 
@@ -290,8 +303,12 @@ func ldapBindResponse(r *runner, st *Step, last bool) evalResult {
 		r.fail(st, CodeL7STS, false, "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9")
 		return evalStop
 	}
-	// haproxy's "Success" is overwritten when all steps have passed, as
-	// for mysql-check.
+	// haproxy reports "Success", then the pass of the whole check with
+	// no info, as for mysql-check.
+	if r.cur == len(r.p.Steps)-1 {
+		res := withInfo(CodeL7OK, 0, "Success")
+		r.interim = &res
+	}
 	return evalContinue
 }
 

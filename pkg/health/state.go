@@ -51,6 +51,19 @@ func (s *State) Record(ok bool) (changed, failWhileUp bool) {
 	return true, true
 }
 
+// Status is the end of haproxy's log-health-checks lines: "3/3 UP",
+// "1/2 DOWN" (DRAIN in place of UP for a server of weight 0).
+func (s State) Status(drain bool) string {
+	if s.Up() {
+		w := "UP"
+		if drain {
+			w = "DRAIN"
+		}
+		return fmt.Sprintf("%d/%d %s", s.Health-s.Rise+1, s.Fall, w)
+	}
+	return fmt.Sprintf("%d/%d DOWN", s.Health, s.Rise)
+}
+
 // Text is the status column of the stats for a checked server: "UP",
 // "UP 1/3" while going down, "DOWN 1/2" while going up, "DOWN".
 func (s State) Text() string {

@@ -57,7 +57,10 @@ type runner struct {
 	res    Result
 	linger bool // the connect step asked for a FIN rather than a reset
 	tls    bool // the connection runs TLS (check-ssl)
-	expire time.Time
+	// interim is a pass reported by the last expect step before the
+	// check ends (Result.Interim).
+	interim *Result
+	expire  time.Time
 }
 
 // close ends the connection as haproxy does: with a reset (SO_LINGER 0)
@@ -156,7 +159,11 @@ func (p *Probe) run(ctx context.Context) Result {
 		}
 		i++
 	}
-	return r.success()
+	res := r.success()
+	if r.interim != nil && res.Code.OK() {
+		res.Interim = r.interim
+	}
+	return res
 }
 
 // success is the result of a check whose steps all passed, named after

@@ -1,7 +1,9 @@
 package keepalived
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -39,11 +41,22 @@ type Env struct {
 	// garpSpacing is vrrp_garp_interval/vrrp_gna_interval, shared by
 	// every instance (the spacing is per interface).
 	garpSpacing garp.Spacing
+	// Late, when set, hears of every instance timer handled after its
+	// deadline (max_auto_priority).
+	Late func(late time.Duration)
+	// garpSpaced: garpSpacing has an interval, announcements may wait.
+	garpSpaced atomic.Bool
+	// watches shares link and address watches among instances.
+	watches     watchHub
 	Clock       vrrpfsm.Clock
 	TrackRunner *track.Runner
 	Notifier    *notify.Notifier
 	// Mailer builds the SMTP alerter for global_defs; nil: no mail.
 	Mailer func(g keepalivedcfg.Global) *notify.Mailer
+	// VMACs and Routes serve use_vmac and the virtual/static routes and
+	// rules (vmacroute.go); nil: configurations using them cannot run.
+	VMACs  VMACManager
+	Routes RouteManager
 
 	mail atomic.Pointer[notify.Mailer]
 }
@@ -56,6 +69,11 @@ func SystemInterfaces(name string) (*net.Interface, []netip.Prefix, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// The net package slices HardwareAddr out of the whole link dump:
+	// kept by every instance, that pinned 16 KiB each with 1,000 of them.
+	own := *ifi
+	own.HardwareAddr = bytes.Clone(ifi.HardwareAddr)
+	ifi = &own
 	addrs, err := ifi.Addrs()
 	if err != nil {
 		return nil, nil, err
@@ -82,10 +100,13 @@ type Daemon struct {
 	cfg     *keepalivedcfg.Config
 	nodes   map[string]*runningNode
 	scripts map[string]*runningScript
+	// trim returns start-up garbage to the kernel (memtrim.go).
+	trim    *time.Timer
 	groups  map[string]*syncGroup // running sync groups by name
 	procs   *runningProcs         // vrrp_track_process counting; nil = none configured
 	files   *runningFiles         // track_file watching; nil = none tracked
 	fifos   *runningFIFOs         // notify FIFOs; nil = none open
+	bgp     *runningBGP           // the bgp block's speaker (bgp.go); nil = none
 	started bool                  // the first configuration was applied: later ones are reloads
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -94,6 +115,11 @@ type Daemon struct {
 	// on reload: one stuck in an effect (a netlink call, a full socket)
 	// must not hold the reload, and the signals after it, for ever.
 	stopWait time.Duration
+
+	// static: the static_ipaddress/routes/rules installed (vmacroute.go);
+	// staticWatch starts watchStatic once.
+	static      staticState
+	staticWatch sync.Once
 }
 
 // defaultStopWait is Daemon.stopWait.
@@ -133,6 +159,7 @@ func (d *Daemon) Start(ctx context.Context, cfg *keepalivedcfg.Config) error {
 	d.ctx, d.cancel = context.WithCancel(ctx)
 	d.removeStaleVIPs(cfg)
 	d.apply(cfg)
+	d.scheduleTrim()
 	if len(cfg.Instances) > 0 && len(d.nodes) == 0 {
 		return fmt.Errorf("no VRRP instance could start")
 	}
@@ -146,12 +173,17 @@ func (d *Daemon) Reload(cfg *keepalivedcfg.Config) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.apply(cfg)
+	d.scheduleTrim()
 }
 
 // Stop stops every instance: a MASTER sends priority 0 and removes its VIPs.
 func (d *Daemon) Stop(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.stopBGP(ctx) // first: routers stop sending traffic before anything else stops
+	if d.trim != nil {
+		d.trim.Stop()
+	}
 	d.stopFIFOScripts()
 	var wg sync.WaitGroup
 	for name, n := range d.nodes {
@@ -176,6 +208,7 @@ func (d *Daemon) Stop(ctx context.Context) {
 		cancel()
 	}
 	d.stopFIFOs()
+	d.setStatic(staticState{})
 	if m := d.env.mail.Swap(nil); m != nil {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_ = m.Close(cctx)
@@ -213,7 +246,9 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	log := d.env.Log
 	d.cfg = cfg
 	d.applyMailer(cfg.Global)
+	d.applyStatic(cfg)
 	d.env.garpSpacing.SetIntervals(cfg.Global.GARPInterval, cfg.Global.GNAInterval)
+	d.env.garpSpaced.Store(cfg.Global.GARPInterval > 0 || cfg.Global.GNAInterval > 0)
 
 	topts := track.Options{User: cfg.Global.ScriptUser, Group: cfg.Global.ScriptGroup, ScriptSecurity: cfg.Global.EnableScriptSecurity, Quiet: cfg.ScriptsChecked}
 
@@ -259,6 +294,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			used[ts.Name] = true
 		}
 	}
+	bgpScripts(cfg, used)
 	for name, s := range d.scripts {
 		sc := cfg.Script(name)
 		if sc != nil && used[name] && scriptKey(sc) == s.key {
@@ -365,6 +401,7 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 			}
 		}
 	}
+	d.applyBGP(cfg)
 }
 
 // stopNodes stops instances together (each resigns at once) and waits for
@@ -495,7 +532,10 @@ func instanceKeys(in *keepalivedcfg.Instance) (key, soft string) {
 	c.NotifyMasterRxLowerPri, c.NotifyDeletedScript = nil, nil
 	kb, _ := json.Marshal(&c)
 	sb, _ := json.Marshal(&s)
-	return string(kb), string(sb)
+	// Digests, not the JSON: kept per running instance, the JSON cost
+	// 1.5 KiB each.
+	kd, sd := sha256.Sum256(kb), sha256.Sum256(sb)
+	return string(kd[:]), string(sd[:])
 }
 
 // update applies a reload's soft changes to a running instance; false when

@@ -114,6 +114,7 @@ func (d *Daemon) DataDump() string {
 	}
 	d.dumpFiles(&b)
 	d.dumpProcesses(&b)
+	d.dumpBGP(&b)
 	return b.String()
 }
 

@@ -140,7 +140,8 @@ type lb struct {
 	impl    impl
 	daemon  *lab.Proc
 	haproxy *lab.Proc
-	fake    string // a copy of sleep called haproxy
+	fake    string     // a copy of sleep called haproxy
+	vip     netip.Addr // the VIP hasVIP looks for; zero: the seed's
 }
 
 func (n *lb) String() string { return fmt.Sprintf("%s(%s)", n.h.Name(), n.impl) }
@@ -191,7 +192,12 @@ func (n *lb) startDaemon(conf []byte) {
 
 func (n *lb) log() string { return n.daemon.Log() }
 
-func (n *lb) hasVIP() bool { return n.h.HasAddr(vip) }
+func (n *lb) hasVIP() bool {
+	if n.vip.IsValid() {
+		return n.h.HasAddr(n.vip)
+	}
+	return n.h.HasAddr(vip)
+}
 
 // stats sends SIGUSR2 and returns /tmp/keepalived.stats as the daemon
 // writes it. /tmp is shared by every lab host, so the signal and the read

@@ -72,6 +72,8 @@ type node struct {
 	// syncPeers are the other members of the instance's sync group, set
 	// before it starts.
 	syncPeers []*node
+	// vmac is the name of the instance's VMAC (use_vmac), "" for none.
+	vmac string
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -94,8 +96,18 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 	if !n.src.IsValid() {
 		return nil, fmt.Errorf("(%s) interface %s has no IPv%d address to send adverts from", cfg.Name, cfg.Interface, cfg.Family)
 	}
+	sendIfi, err := n.setupVMAC(ifi)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			n.removeVMAC()
+		}
+	}()
 	for _, v := range cfg.VIPs {
-		vv, err := toVIP(v, cfg.Interface)
+		vv, err := toVIP(n.vipDev(v), cfg.Interface)
 		if err != nil {
 			return nil, fmt.Errorf("(%s) %w", cfg.Name, err)
 		}
@@ -103,7 +115,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		n.advertised = append(n.advertised, v.Addr())
 	}
 	for _, v := range cfg.ExcludedVIPs {
-		vv, err := toVIP(v, cfg.Interface)
+		vv, err := toVIP(n.vipDev(v), cfg.Interface)
 		if err != nil {
 			return nil, fmt.Errorf("(%s) %w", cfg.Name, err)
 		}
@@ -150,7 +162,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 	if cfg.Unicast {
 		hop = cfg.UnicastTTL
 	}
-	conn, err := env.Listen(vrrp.Config{IfIndex: ifi.Index, Src: n.src, Unicast: cfg.Unicast, AH: authType == vrrp.AuthAH, Group: group, HopLimit: hop})
+	conn, err := env.Listen(vrrp.Config{IfIndex: sendIfi.Index, Src: n.src, Unicast: cfg.Unicast, AH: authType == vrrp.AuthAH, Group: group, HopLimit: hop, VRID: uint8(cfg.VRID)})
 	if err != nil {
 		return nil, fmt.Errorf("(%s) opening VRRP sockets on %s: %w", cfg.Name, cfg.Interface, err)
 	}
@@ -182,6 +194,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		HigherPrioSendAdvert: cfg.HigherPrioSendAdvert, Address: n.src, Tracks: tracks, LogDetail: env.LogDetail,
 		// dont_track_primary: the instance ignores its own interface's state.
 		InterfaceDown: ifi.Flags&net.FlagUp == 0 && !cfg.DontTrackPrimary,
+		OnLate:        env.Late,
 	}
 	if cfg.NotifyPriorityChanges && env.Notifier != nil {
 		// notify_priority_changes: a FIFO line per change
@@ -195,6 +208,9 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 		}
 	}
 	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
+	n.removeStaleOnVMAC(context.Background())
+	n.setVRoutes(false)
+	ok = true
 	return n, nil
 }
 
@@ -206,7 +222,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 // becomes unweighted, as keepalived's add_vrrp_to_interface makes it.
 func (n *node) trackVIPInterfaces(tracks []vrrpfsm.Track) []vrrpfsm.Track {
 	seen := map[string]bool{}
-	for _, v := range append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...) {
+	for _, v := range append(append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...), n.routeDevs()...) {
 		if v.NoTrack || v.Dev == "" || v.Dev == n.cfg.Interface || seen[v.Dev] {
 			continue
 		}
@@ -278,18 +294,19 @@ func primaryAddr(addrs []netip.Prefix, family int) netip.Addr {
 func (n *node) start(parent context.Context) {
 	ctx, cancel := context.WithCancel(parent)
 	n.cancel = cancel
+	// The receive goroutine, when the Conn must be read.
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := n.fsm.Run(ctx); err != nil {
-			n.log.Error().Msgf("(%s) %v", n.cfg.Name, err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		n.receive(ctx)
-	}()
+	if d, ok := n.conn.(deliverer); ok {
+		// A shared socket's reader hands the instance its datagrams: no
+		// receive goroutine per instance.
+		d.Deliver(n.handle)
+	} else {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.receive(ctx)
+		}()
+	}
 	if !n.cfg.DontTrackPrimary {
 		n.watch(ctx, n.cfg.Interface, "", n.fsm.InterfaceUp)
 	}
@@ -302,31 +319,31 @@ func (n *node) start(parent context.Context) {
 		n.watch(ctx, dev, "VIP ", func(up bool) { n.fsm.SetTrack(track, up) })
 	}
 	n.watchVIPRemoval(ctx)
+	n.watchVRoutes(ctx)
+	// The state machine's goroutine also closes the instance down: one
+	// goroutine per instance.
 	go func() {
+		if err := n.fsm.Run(ctx); err != nil {
+			n.log.Error().Msgf("(%s) %v", n.cfg.Name, err)
+		}
+		cancel() // the receive loop and the watches end with the machine
 		wg.Wait()
 		n.conn.Close()
 		n.helpers.Wait()
+		n.removeVMAC()
 		close(n.done)
 	}()
 }
 
-// watch feeds an interface's link state to f until ctx ends.
+// watch feeds an interface's link state to f until ctx ends, through the
+// daemon's shared watch of that interface.
 func (n *node) watch(ctx context.Context, ifname, what string, f func(up bool)) {
 	if n.env.Links == nil {
 		return
 	}
-	ch, err := n.env.Links.WatchLink(ctx, ifname)
-	if err != nil {
+	if err := n.env.watches.watchLink(ctx, n.env.Links, ifname, f); err != nil {
 		n.log.Warn().Msgf("(%s) cannot watch %sinterface %s: %v", n.cfg.Name, what, ifname, err)
-		return
 	}
-	n.helpers.Add(1)
-	go func() {
-		defer n.helpers.Done()
-		for up := range ch {
-			f(up)
-		}
-	}()
 }
 
 // watchVIPRemoval notices a VIP (not no_track) deleted by someone else
@@ -339,36 +356,46 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 	if !ok {
 		return
 	}
-	tracked := map[vip.Removed]vip.VIP{}
+	// A slice, not a map: an instance has a few VIPs, and a map costs
+	// over a KiB per instance.
+	type trackedVIP struct {
+		key vip.Removed
+		v   vip.VIP
+	}
+	var tracked []trackedVIP
 	all := append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...)
 	for i, v := range all {
 		if !v.NoTrack && i < len(n.vips) {
-			tracked[vip.Removed{Dev: n.vips[i].Dev, Addr: v.Addr()}] = n.vips[i]
+			tracked = append(tracked, trackedVIP{vip.Removed{Dev: n.vips[i].Dev, Addr: v.Addr()}, n.vips[i]})
 		}
 	}
 	if len(tracked) == 0 {
 		return
 	}
-	ch, err := aw.WatchRemoved(ctx)
+	err := n.env.watches.watchRemoved(ctx, aw, func(r vip.Removed) {
+		if !n.holding.Load() {
+			return
+		}
+		var v vip.VIP
+		found := false
+		for _, t := range tracked {
+			if t.key == r {
+				v, found = t.v, true
+				break
+			}
+		}
+		if !found {
+			return
+		}
+		if has, err := n.env.VIPs.Has(v); err != nil || has {
+			return
+		}
+		n.detailf("Netlink reflector reports IP %s removed from %s", r.Addr, r.Dev)
+		n.fsm.VIPRemoved()
+	})
 	if err != nil {
 		n.log.Warn().Msgf("(%s) cannot watch its VIPs: %v", n.cfg.Name, err)
-		return
 	}
-	n.helpers.Add(1)
-	go func() {
-		defer n.helpers.Done()
-		for r := range ch {
-			v, ok := tracked[r]
-			if !ok || !n.holding.Load() {
-				continue
-			}
-			if has, err := n.env.VIPs.Has(v); err != nil || has {
-				continue
-			}
-			n.detailf("Netlink reflector reports IP %s removed from %s", r.Addr, r.Dev)
-			n.fsm.VIPRemoved()
-		}
-	}()
 }
 
 // stop resigns (priority 0 when MASTER), removes the VIPs and waits until
@@ -377,6 +404,7 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 func (n *node) stop(ctx context.Context) bool {
 	if n.cancel == nil {
 		n.conn.Close()
+		n.removeVMAC()
 		return true
 	}
 	n.cancel()
@@ -386,6 +414,12 @@ func (n *node) stop(ctx context.Context) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// deliverer is a Conn that calls the instance with each datagram
+// (vrrp.MuxConn) instead of being read.
+type deliverer interface {
+	Deliver(func(vrrp.Received))
 }
 
 func (n *node) receive(ctx context.Context) {
@@ -403,25 +437,31 @@ func (n *node) receive(ctx context.Context) {
 			}
 			continue
 		}
-		e := n.expect
-		if n.cfg.SkipCheckAdvAddr {
-			// skip_check_adv_addr: a backup does not check the VIPs of
-			// adverts from the master it follows (vrrp.c vrrp_backup).
-			src := r.Src
-			if !src.IsValid() && len(r.Packet) >= 20 {
-				src = netip.AddrFrom4([4]byte(r.Packet[12:16])) // the IPv4 header's source
-			}
-			if st := n.fsm.Status(); st.State == vrrpfsm.Backup && st.MasterAddr.IsValid() && st.MasterAddr == src {
-				e.SkipVIPCheck = true
-			}
-		}
-		msg, err := vrrp.Check(r, e)
-		if err != nil {
-			n.dropped(err, r.Src)
-			continue
-		}
-		n.fsm.Receive(vrrpfsm.Advert{Src: msg.Src, Priority: msg.Priority, AdvertInt: msg.AdvertInt, AHSeq: msg.Seq})
+		n.handle(r)
 	}
+}
+
+// handle checks one datagram and hands an advert to the state machine. It
+// does not block: the state machine queues it.
+func (n *node) handle(r vrrp.Received) {
+	e := n.expect
+	if n.cfg.SkipCheckAdvAddr {
+		// skip_check_adv_addr: a backup does not check the VIPs of
+		// adverts from the master it follows (vrrp.c vrrp_backup).
+		src := r.Src
+		if !src.IsValid() && len(r.Packet) >= 20 {
+			src = netip.AddrFrom4([4]byte(r.Packet[12:16])) // the IPv4 header's source
+		}
+		if st := n.fsm.Status(); st.State == vrrpfsm.Backup && st.MasterAddr.IsValid() && st.MasterAddr == src {
+			e.SkipVIPCheck = true
+		}
+	}
+	msg, err := vrrp.Check(r, e)
+	if err != nil {
+		n.dropped(err, r.Src)
+		return
+	}
+	n.fsm.Receive(vrrpfsm.Advert{Src: msg.Src, Priority: msg.Priority, AdvertInt: msg.AdvertInt, AHSeq: msg.Seq})
 }
 
 // dropped counts a refused advert by reason and logs it as keepalived
@@ -478,6 +518,7 @@ func (n *node) BecomeMaster(ctx context.Context) {
 			n.log.Error().Msgf("(%s) cannot add %v: %v", n.cfg.Name, v, err)
 		}
 	}
+	n.setVRoutes(true)
 	n.holding.Store(true)
 	if len(n.vips) == 0 || n.env.GARP == nil {
 		return
@@ -536,14 +577,23 @@ func (n *node) BecomeMaster(ctx context.Context) {
 			n.detailf("Sending gratuitous ARP on %s for %v", a.Ifi.Name, a.IP)
 		}
 	}}
-	n.helpers.Add(2)
-	go func() {
-		defer n.helpers.Done()
-		an.Run(gctx.Done())
-	}()
+	// The announcer's goroutine only matters when announcements are
+	// spaced (vrrp_garp_interval, vrrp_gna_interval): started on the first
+	// burst that needs it, not one parked goroutine per MASTER.
+	var runOnce sync.Once
+	n.helpers.Add(1)
 	go func() {
 		defer n.helpers.Done()
 		garp.Schedule(gctx, clk, gcfg, func() {
+			if n.env.garpSpaced.Load() {
+				runOnce.Do(func() {
+					n.helpers.Add(1) // within a counted goroutine: Wait cannot have returned
+					go func() {
+						defer n.helpers.Done()
+						an.Run(gctx.Done())
+					}()
+				})
+			}
 			for _, a := range anns {
 				an.Announce(a)
 			}
@@ -570,6 +620,7 @@ func (n *node) LeaveMaster(ctx context.Context) {
 	}
 	n.stopLowerPrioGARPs()
 	n.garpMu.Unlock()
+	n.setVRoutes(false)
 	n.log.Info().Msgf("(%s) removing VIPs.", n.cfg.Name)
 	for _, v := range n.vips {
 		if err := n.env.VIPs.Remove(ctx, v); err != nil {

@@ -23,12 +23,16 @@ type runningProcs struct {
 
 	mu   sync.Mutex
 	subs map[string][]*vrrpfsm.Instance // tracked process -> instances tracking it
+	bgp  func(name string, up bool)     // the bgp block's gate (bgp.go); nil = none
 }
 
 func (r *runningProcs) change(name string, up bool) {
 	r.mu.Lock()
-	subs := r.subs[name]
+	subs, bgp := r.subs[name], r.bgp
 	r.mu.Unlock()
+	if bgp != nil {
+		bgp(name, up)
+	}
 	for _, fsm := range subs {
 		fsm.SetTrack("process:"+name, up)
 	}

@@ -24,6 +24,8 @@ import (
 	"hapair/pkg/syslog"
 	"hapair/pkg/track"
 	"hapair/pkg/vip"
+	"hapair/pkg/vmac"
+	"hapair/pkg/vroute"
 	"hapair/pkg/vrrp"
 	"hapair/pkg/vrrpfsm"
 )
@@ -255,6 +257,12 @@ func runVRRP(argv []string, args Args, stderr io.Writer) int {
 		return fail(err.Error())
 	}
 	defer closeEnv()
+	// vrrp_no_swap, max_auto_priority (keepalived sets them once the
+	// configuration is read, and again after a reload).
+	tn := &tuning{log: log}
+	tn.apply(cfg.Global)
+	defer tn.reset()
+	env.Late = tn.late
 	d := NewDaemon(env)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
@@ -294,6 +302,7 @@ func runVRRP(argv []string, args Args, stderr io.Writer) int {
 				log.Error().Msgf("Reload failed, keeping the running configuration: %v", err)
 			} else {
 				d.Reload(ncfg)
+				tn.apply(ncfg.Global)
 				log.Info().Msg("Reload finished")
 			}
 			tell()
@@ -380,11 +389,33 @@ func systemEnv(log zerolog.Logger, detail bool) (*Env, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("netlink: %w", err)
 	}
+	vm, err := vmac.New()
+	if err != nil {
+		nl.Close()
+		return nil, nil, err
+	}
+	vm.Logf = func(format string, args ...any) { log.Info().Msgf(format, args...) }
+	vr, err := vroute.NewNetlink()
+	if err != nil {
+		nl.Close()
+		vm.Close()
+		return nil, nil, err
+	}
 	hostname, _ := os.Hostname()
+	// One socket per interface, family and protocol for every instance.
+	mux := vrrp.NewMux()
 	env := &Env{
-		Log:         log,
-		LogDetail:   detail,
-		Listen:      func(c vrrp.Config) (vrrp.Conn, error) { return vrrp.Listen(c) },
+		VMACs:     vm,
+		Routes:    vr,
+		Log:       log,
+		LogDetail: detail,
+		Listen: func(c vrrp.Config) (vrrp.Conn, error) {
+			mc, err := mux.Listen(c)
+			if err != nil {
+				return nil, err
+			}
+			return mc, nil
+		},
 		Interfaces:  SystemInterfaces,
 		VIPs:        nl,
 		Links:       nl,
@@ -408,7 +439,7 @@ func systemEnv(log zerolog.Logger, detail bool) (*Env, func(), error) {
 			To: g.NotificationEmail, RouterID: g.RouterID, Hostname: helo, Log: log,
 		}
 	}
-	return env, func() { nl.Close() }, nil
+	return env, func() { nl.Close(); vm.Close(); vr.Close() }, nil
 }
 
 func joinHostPort(host string, port int) string {

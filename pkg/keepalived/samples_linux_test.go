@@ -29,11 +29,6 @@ var sampleRefusals = map[string]string{
 	"keepalived.conf.virtualhost":          "needs LVS (IPVS)",
 	"keepalived.conf.vrrp.lvs_syncd":       "needs LVS (IPVS)",
 	// Not implemented yet: refused (fail closed).
-	"keepalived.conf.conditional_conf":      "'use_vmac' is not implemented",
-	"keepalived.conf.track_interface":       "'static_routes' is not implemented",
-	"keepalived.conf.vrrp.routes":           "'static_routes' is not implemented",
-	"keepalived.conf.vrrp.rules":            "'static_rules' is not implemented",
-	"keepalived.conf.vrrp.static_ipaddress": "'static_ipaddress' is not implemented",
 }
 
 // TestIntegrationConfigTestSamples runs `keepalived -t` (2.2.7) and

@@ -262,6 +262,7 @@ func (s *supervisor) run(started func(msg string)) int {
 			case syscall.SIGHUP:
 				sdnotify.Notify(sdnotify.Reloading)
 				s.readConfig()
+				trimMemory() // the parsed file's garbage
 				if c != nil {
 					_ = c.cmd.Process.Signal(sig)
 				}
@@ -285,6 +286,9 @@ func (s *supervisor) run(started func(msg string)) int {
 			if !up {
 				up = true
 				started("READY")
+				// The parent only waits from now on: give back what
+				// reading the configuration used.
+				trimMemory()
 			}
 			sdnotify.Notify(sdnotify.Ready)
 		case <-exitedC:
@@ -368,7 +372,7 @@ func removeStaleVIPs(log zerolog.Logger, mgr vip.Manager, cfg *keepalivedcfg.Con
 	for _, in := range cfg.Instances {
 		stale := false
 		for _, v := range append(append([]keepalivedcfg.VIP(nil), in.VIPs...), in.ExcludedVIPs...) {
-			vv, err := toVIP(v, in.Interface)
+			vv, err := toVIP(vmacVIP(in, v), in.Interface)
 			if err != nil {
 				continue
 			}

@@ -23,6 +23,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("include /inc/*.conf\nvrrp_instance X { interface eth0 virtual_router_id 3 virtual_ipaddress { 10.0.0.3 } }"))
 	f.Add([]byte("vrrp_script s { script \"a\\x\" }\n@h x {\n}}}{{{\"\n"))
+	f.Add([]byte(bgpConf)) // gkeepalived's bgp block (bgp_test.go)
+	f.Add([]byte("static_routes {\n10.1.0.0/16 via 10.0.0.1 or 10.0.0.2 table 7 metric 3\nblackhole default\n}\nstatic_rules {\nnot from 1.2.3.0/24 fwmark 0x1/0xf goto 9 priority 3\n}\nvrrp_instance X {\ninterface eth0\nvirtual_router_id 3\nuse_vmac v3 00:11\nvmac_xmit_base\nvirtual_routes {\nto unreachable 10.0.0.0/8 dev eth0 scope link\n}\nvirtual_rules {\nto ::/0 lookup 5\n}\n}\n"))
 	fsys := fstest.MapFS{
 		"inc/a.conf": {Data: []byte("vrrp_script chk {\n script \"/bin/true\"\n}\n")},
 		"inc/b.conf": {Data: []byte("include /inc/b.conf\n")},

@@ -28,6 +28,7 @@ type instState struct {
 	lowerPrioNoAdvert int    // -1 unset
 	higherPrioSend    int    // -1 unset
 	strict            int    // -1 unset
+	vmacXmitBase      bool   // vmac_xmit_base
 	syncGroup         string // the sync group it joined; "" = none
 	accept            int    // -1 unset, 0 no_accept, 1 accept
 	mcastDst          netip.Addr
@@ -156,6 +157,17 @@ var instanceKeywords = []keyword{
 			return
 		}
 		st.version = v
+	}},
+	{name: "native_ipv6", handler: func(p *parser, l line) {
+		// Deprecated in keepalived (the VIPs decide the family): the
+		// instance becomes IPv6 and VRRPv3, unless IPv4 addresses came
+		// first (vrrp_parser.c vrrp_native_ipv6_handler).
+		in, st := p.inst, p.instState
+		if st.family == 4 {
+			p.errorf(l, "(%s) Cannot specify native_ipv6 with IPv4 addresses", in.Name)
+			return
+		}
+		st.family, st.version = 6, 3
 	}},
 	{name: "priority", handler: func(p *parser, l line) {
 		v, ok := p.readUnsigned(l, 1, 1, 255, false)
@@ -396,6 +408,7 @@ func (p *parser) vrrpInstance(l line) {
 
 func (p *parser) vrrpInstanceEnd() {
 	in, st := p.inst, p.instState
+	p.vmacEnd()
 	if len(in.UnicastPeers) == 0 && st.ttl != -1 {
 		p.reportAt(p.r.last, Error, classGeneral, "(%s): Cannot use unicast_ttl without unicast peers - resetting", in.Name)
 		st.ttl = 0

@@ -24,8 +24,13 @@ func initRoot() {
 		{name: "vrrp_track_process", handler: (*parser).vrrpTrackProcess, sub: processKeywords, close: (*parser).vrrpTrackProcessEnd},
 		{name: "track_file", handler: (*parser).trackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
 		{name: "vrrp_track_file", handler: (*parser).vrrpTrackFileBlock, sub: trackFileKeywords, close: (*parser).trackFileEnd},
+		{name: bgpKeyword, handler: (*parser).bgpBlock, sub: bgpKeywords, close: (*parser).bgpEnd}, // gkeepalived's extension (bgp.go)
 	}
+	rootKeywords = append(rootKeywords, extraRootKeywords...)
 }
+
+// extraRootKeywords are top-level keywords handled in their own files.
+var extraRootKeywords []keyword
 
 // --- global_defs -------------------------------------------------------------
 
@@ -110,6 +115,34 @@ var globalKeywords = []keyword{
 		p.cfg.Global.VRRPVersion = v
 	}},
 	{name: "vrrp_strict", handler: func(p *parser, l line) { p.gs.strict = true }},
+	// Process tuning the VRRP process applies (global_parser.c
+	// max_auto_priority_handler, min_auto_priority_delay_handler,
+	// vrrp_no_swap_handler).
+	{name: "max_auto_priority", handler: func(p *parser, l line) {
+		if len(l.words) < 2 {
+			p.cfg.Global.MaxAutoPriority = MaxRTPriority
+			return
+		}
+		v, ok := p.readInt(l, 1, -1, MaxRTPriority, true)
+		if !ok {
+			p.errorf(l, "max_auto_priority '%s' must be in [0, %d] (or -1 to disable) - ignoring", l.words[1], MaxRTPriority)
+			return
+		}
+		p.cfg.Global.MaxAutoPriority = v
+	}},
+	{name: "min_auto_priority_delay", handler: func(p *parser, l line) {
+		if len(l.words) < 2 {
+			p.errorf(l, "min_auto_priority_delay requires delay time")
+			return
+		}
+		v, ok := p.readInt(l, 1, 1, 10000000, true)
+		if !ok {
+			p.errorf(l, "min_auto_priority_delay '%s' must be in [1, 10000000] - ignoring", l.words[1])
+			return
+		}
+		p.cfg.Global.MinAutoPriorityDelay = time.Duration(v) * time.Microsecond
+	}},
+	{name: "vrrp_no_swap", handler: func(p *parser, l line) { p.cfg.Global.VRRPNoSwap = true }},
 	{name: "vrrp_mcast_group4", handler: func(p *parser, l line) {
 		a, err := netip.ParseAddr(p.arg(l, 1))
 		if err != nil || !a.Is4() || !a.IsMulticast() {

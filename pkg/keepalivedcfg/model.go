@@ -19,7 +19,13 @@ type Config struct {
 	SyncGroups []*SyncGroup      // vrrp_sync_group blocks, in file order
 	Processes  []*TrackedProcess `json:",omitempty"` // vrrp_track_process blocks, in file order
 	TrackFiles []*TrackedFile    `json:",omitempty"` // track_file blocks, in file order
-	Files      []string          // the files read, in order
+	BGP        *BGP              `json:",omitempty"` // gkeepalived's bgp block (bgp.go); nil = none
+	// static_ipaddress, static_routes, static_rules: present while the
+	// daemon runs (routes.go).
+	StaticAddresses []VIP    `json:",omitempty"`
+	StaticRoutes    []Route  `json:",omitempty"`
+	StaticRules     []Rule   `json:",omitempty"`
+	Files           []string // the files read, in order
 	// ScriptsChecked: the scripts were checked on disk while parsing
 	// (Options.CheckScript) and keepalived's lines about them reported.
 	ScriptsChecked bool
@@ -62,6 +68,17 @@ type Global struct {
 	ScriptGroup          string
 
 	VRRPVersion int // vrrp_version, default 2
+
+	// MaxAutoPriority (max_auto_priority): when the VRRP process runs
+	// later than MinAutoPriorityDelay (min_auto_priority_delay, default
+	// 1 s) after a timer expired, it switches to SCHED_RR at the lowest
+	// realtime priority, then raises it by one at each further delay, up
+	// to this; 0 = never, -1 = never and no startup notice.
+	MaxAutoPriority      int
+	MinAutoPriorityDelay time.Duration
+	// VRRPNoSwap (vrrp_no_swap): the VRRP process locks its memory
+	// (mlockall).
+	VRRPNoSwap bool
 
 	// vrrp_strict, vrrp_mcast_group4/6, vrrp_lower_prio_no_advert and
 	// vrrp_higher_prio_send_advert are instance defaults: the parser
@@ -301,6 +318,11 @@ type Instance struct {
 	// PeerTTL holds the min_ttl/max_ttl of the unicast peers that set them
 	// (the default is 0..255).
 	PeerTTL map[netip.Addr]TTLRange `json:",omitempty"`
+	// VMAC: use_vmac (vmac.go); nil = the VIPs on the interface itself.
+	VMAC *VMAC `json:",omitempty"`
+	// VirtualRoutes, VirtualRules: present while MASTER (routes.go).
+	VirtualRoutes []Route `json:",omitempty"`
+	VirtualRules  []Rule  `json:",omitempty"`
 	// Sync group membership is in Config.SyncGroups (SyncGroup.Instances).
 
 	Pos Pos
@@ -398,3 +420,7 @@ type TrackFile struct {
 	Weight  int
 	Reverse bool
 }
+
+// MaxRTPriority is sched_get_priority_max(SCHED_RR) on Linux: the highest
+// max_auto_priority.
+const MaxRTPriority = 99

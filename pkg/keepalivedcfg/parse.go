@@ -215,6 +215,8 @@ type parser struct {
 	states      map[*Instance]*instState
 	sgStates    map[*SyncGroup]*sgState
 	gs          globalState
+	rulePrio    *[2]uint32                   // the next preference of a rule without one (IPv4, IPv6)
+	rtFiles     map[string]map[string]uint32 // iproute2 names files read (routes.go)
 }
 
 // globalState holds the global_defs settings that are only defaults of
@@ -226,6 +228,7 @@ type globalState struct {
 	mcastGroup6          netip.Addr // vrrp_mcast_group6
 	lowerPrioNoAdvert    bool       // vrrp_lower_prio_no_advert
 	higherPrioSendAdvert bool       // vrrp_higher_prio_send_advert
+	vmacPrefix           string     // vmac_prefix: VMACs without a name are PREFIX.VRID (default "vrrp")
 }
 
 // reportAt records a diagnostic at pos.
@@ -630,9 +633,10 @@ func boolPtr(b bool) *bool { return &b }
 
 func defaultGlobal() Global {
 	return Global{
-		SMTPPort:           25,
-		SMTPConnectTimeout: 30 * time.Second,
-		VRRPVersion:        2,
+		SMTPPort:             25,
+		SMTPConnectTimeout:   30 * time.Second,
+		VRRPVersion:          2,
+		MinAutoPriorityDelay: time.Second,
 		GARP: GARP{
 			MasterDelay:         5 * time.Second,
 			MasterRepeat:        5,

@@ -475,12 +475,12 @@ func TestSystemInterfaces(t *testing.T) {
 }
 
 func TestFormatDiagnosticsLeavesOutLogOnly(t *testing.T) {
-	_, diags, _ := parseString(t, "vrrp_instance I {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n2001:db8::1\n}\nuse_vmac\n}\n")
+	_, diags, _ := parseString(t, "vrrp_instance I {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n2001:db8::1\n}\nuse_ipvlan\n}\n")
 	out := FormatDiagnostics(diags)
 	if strings.Contains(out, "should be link local") {
 		t.Errorf("log-only message printed:\n%s", out)
 	}
-	if !strings.Contains(out, "(k.conf: Line 7) 'use_vmac' is not implemented by gkeepalived (VMACs and ipvlan)") {
+	if !strings.Contains(out, "(k.conf: Line 7) 'use_ipvlan' is not implemented by gkeepalived (ipvlan, use_vmac_addr and VMAC GARP intervals)") {
 		t.Errorf("gkeepalived's own warning missing:\n%s", out)
 	}
 	found := false

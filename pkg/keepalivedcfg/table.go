@@ -56,15 +56,16 @@ type KeywordInfo struct {
 	// TakesBlock: the keyword is followed by a { } block, skipped when the
 	// keyword is not implemented.
 	TakesBlock bool
+	// Extension: gkeepalived's own keyword, which keepalived 2.2.7 does
+	// not have (the bgp block, bgp.go).
+	Extension bool
 }
 
 // Features gkeepalived does not implement, as reported and as listed in the
 // README's "Not implemented yet".
 const (
 	featLVS       = "LVS (virtual_server, IPVS)"
-	featVMAC      = "VMACs and ipvlan"
-	featStatic    = "static addresses, routes and rules"
-	featVRoutes   = "virtual routes and rules"
+	featVMAC      = "ipvlan, use_vmac_addr and VMAC GARP intervals"
 	featTrack     = "BFD tracking (track_bfd, bfd_instance, track_group)"
 	featSNMP      = "SNMP and D-Bus"
 	featFirewall  = "firewall rules: vrrp_iptables/nftables keywords, and accept mode off (no_accept, or vrrp_strict/strict_mode without accept)"
@@ -78,6 +79,7 @@ const (
 	featIGMP      = "disable_local_igmp, promote_secondaries"
 	featTuning    = "process tuning (names, priorities, buffers)"
 	featInclude   = "include checking: include_check, includer/includem/includew/includeb/includea"
+	featBGPBFD    = "BFD in the bgp block (bfd, bfd_interval, bfd_multiplier)"
 )
 
 // Keywords is the keyword table: every keyword keepalived 2.2.7 reads
@@ -98,7 +100,7 @@ func buildKeywords() []KeywordInfo {
 	// Top level.
 	works(BlockRoot, "global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "vrrp_track_process", "track_file", "vrrp_track_file")
 	add(BlockRoot, Refused, featLVS, true, "virtual_server", "virtual_server_group", "SSL")
-	add(BlockRoot, Refused, featStatic, true, "static_ipaddress", "static_routes", "static_rules")
+	works(BlockRoot, "static_ipaddress", "static_routes", "static_rules")
 	add(BlockRoot, Refused, featTrack, true, "bfd_instance", "track_group")
 	add(BlockRoot, Refused, featGARPExtra, true, "garp_group")
 	add(BlockRoot, Refused, featIfaces, true, "interface_up_down_delays")
@@ -115,10 +117,11 @@ func buildKeywords() []KeywordInfo {
 		"vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_garp_master_delay", "vrrp_garp_master_repeat",
 		"vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_delay",
 		"vrrp_garp_lower_prio_repeat", "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_lower_prio_no_advert",
-		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_min_garp")
+		"vrrp_higher_prio_send_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_min_garp",
+		"max_auto_priority", "min_auto_priority_delay", "vrrp_no_swap")
 	add(BlockGlobal, Cosmetic, featTuning, false, "process_names", "process_name", "vrrp_process_name",
-		"checker_process_name", "lvs_process_name", "bfd_process_name", "max_auto_priority",
-		"min_auto_priority_delay", "vrrp_priority", "vrrp_no_swap", "vrrp_rt_priority", "vrrp_cpu_affinity",
+		"checker_process_name", "lvs_process_name", "bfd_process_name",
+		"vrrp_priority", "vrrp_rt_priority", "vrrp_cpu_affinity",
 		"vrrp_rlimit_rttime", "vrrp_rlimit_rtime", "checker_priority", "checker_no_swap",
 		"checker_rt_priority", "checker_cpu_affinity", "checker_rlimit_rttime", "checker_rlimit_rtime",
 		"bfd_priority", "bfd_no_swap", "bfd_rt_priority", "bfd_cpu_affinity", "bfd_rlimit_rttime",
@@ -129,7 +132,8 @@ func buildKeywords() []KeywordInfo {
 		"vrrp_rx_bufs_multiplier", "log_unknown_vrids", "umask", "random_seed", "reload_check_config",
 		"reload_time_file", "reload_repeat", "reload_file", "config_save_dir",
 		"tmp_config_directory", "data_use_instance", "fifo_write_vrrp_states_on_reload",
-		"vmac_prefix", "vmac_addr_prefix")
+		"vmac_addr_prefix")
+	works(BlockGlobal, "vmac_prefix")
 	add(BlockGlobal, Cosmetic, "the checker process (LVS is refused)", false, "smtp_alert_checker",
 		"checker_log_all_failures", "no_email_faults", "rs_init_notifies", "no_checker_emails")
 	add(BlockGlobal, Refused, featInclude, false, "include_check")
@@ -169,19 +173,19 @@ func buildKeywords() []KeywordInfo {
 		"notify_backup", "notify_master", "notify_fault", "notify_stop", "notify", "smtp_alert",
 		"garp_master_delay", "garp_master_refresh", "garp_master_repeat", "garp_master_refresh_repeat",
 		"garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert",
-		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file", "skip_check_adv_addr", "notify_priority_changes", "notify_deleted", "notify_master_rx_lower_pri")
+		"higher_prio_send_advert", "authentication", "check_unicast_src", "accept", "no_accept", "track_process", "track_file", "skip_check_adv_addr", "notify_priority_changes", "notify_deleted", "notify_master_rx_lower_pri", "native_ipv6")
 	add(BlockInstance, Cosmetic, featTuning, false, "debug", "kernel_rx_buf_size", "linkbeat_use_polling")
 	// accept and no_accept work: an instance whose accept mode ends up off
 	// is refused (validate.go), since keepalived then drops traffic to its
 	// VIPs with nftables rules.
-	add(BlockInstance, Refused, featVMAC, false, "use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan", "vmac_garp_intvl")
+	works(BlockInstance, "use_vmac", "vmac_xmit_base")
+	add(BlockInstance, Refused, featVMAC, false, "use_vmac_addr", "use_ipvlan", "vmac_garp_intvl")
 	add(BlockInstance, Refused, featRxChecks, false, "unicast_fault_no_peer", "old_unicast_checksum")
 	add(BlockInstance, Refused, featNetns, false, "vrf")
-	add(BlockInstance, Refused, "native_ipv6", false, "native_ipv6")
 	add(BlockInstance, Refused, featTrack, true, "track_bfd")
 	add(BlockInstance, Refused, "track_src_ip (FAULT when the source address goes)", false, "track_src_ip")
 	add(BlockInstance, Refused, featIGMP, false, "promote_secondaries")
-	add(BlockInstance, Refused, featVRoutes, true, "virtual_routes", "virtual_rules")
+	works(BlockInstance, "virtual_routes", "virtual_rules")
 	add(BlockInstance, Refused, featLVS, false, "lvs_sync_daemon_interface")
 	add(BlockInstance, Refused, featTiming, false, "down_timer_adverts")
 	add(BlockInstance, Refused, featGARPExtra, false, "garp_extra_if")
@@ -194,6 +198,19 @@ func buildKeywords() []KeywordInfo {
 	works(BlockSyncGroup, "track_interface", "track_script", "track_file", "track_process", "global_tracking", "sync_group_tracking_weight")
 	add(BlockSyncGroup, Refused, featTrack, true, "track_bfd")
 	works(BlockSyncGroup, "notify_priority_changes")
+
+	// gkeepalived's extension: the bgp block (bgp.go).
+	ext := func(block string, names ...string) {
+		for _, n := range names {
+			t = append(t, KeywordInfo{Block: block, Name: n, Class: Works, Extension: true})
+		}
+	}
+	ext(BlockRoot, bgpKeyword)
+	ext(BlockBGP, "router_id", "local_as", "next_hop", "announce", "track_script", "track_process", bgpNeighborKeyword)
+	ext(BlockBGPNeighbor, "remote_as", "hold_time", "keepalive", "connect_retry")
+	for _, n := range []string{"bfd", "bfd_interval", "bfd_multiplier"} {
+		t = append(t, KeywordInfo{Block: BlockBGPNeighbor, Name: n, Class: Refused, Feature: featBGPBFD, Extension: true})
+	}
 	return t
 }
 
@@ -270,6 +287,7 @@ func installTable() {
 	tables := map[string]*[]keyword{
 		BlockRoot: &rootKeywords, BlockGlobal: &globalKeywords, BlockScript: &scriptKeywords,
 		BlockInstance: &instanceKeywords, BlockSyncGroup: &syncGroupKeywords, BlockProcess: &processKeywords, BlockTrackFile: &trackFileKeywords,
+		BlockBGP: &bgpKeywords, BlockBGPNeighbor: &bgpNeighborKeywords,
 	}
 	auth := findKeyword(instanceKeywords, "authentication")
 	tables[BlockAuth] = &auth.sub
@@ -284,6 +302,8 @@ func installTable() {
 	}
 	// The root table takes the block tables' slices: fill those first.
 	install(false)
+	// The bgp block's neighbor entry took its table's slice at init.
+	findKeyword(bgpKeywords, bgpNeighborKeyword).sub = bgpNeighborKeywords
 	initRoot()
 	install(true)
 	for block, tbl := range tables {

@@ -483,6 +483,7 @@ func (p *parser) completeInstance(in *Instance) bool {
 		in.TrackFiles = tfs
 	}
 
+	p.completeVMAC(in, strict)
 	// Strict mode without accept mode is refused with the accept mode
 	// check (keepalived's nftables drop rules), which knows `accept`.
 	in.Priority = st.basePriority

@@ -213,12 +213,10 @@ func (n *Netlink) WatchLink(ctx context.Context, name string) (<-chan bool, erro
 	w := &linkWatch{name: name, index: l.Attrs().Index, cur: flagsUp(l.Attrs().RawFlags), out: make(chan bool, 1), gone: make(chan struct{})}
 	w.out <- w.cur
 	n.watchers[w] = struct{}{}
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-w.gone:
-			return
-		}
+	// A callback, not a goroutine per watch: gkeepalived watches once per
+	// instance. After a failed subscription (w.gone) the watch is no
+	// longer in the map and the callback does nothing.
+	context.AfterFunc(ctx, func() {
 		n.watchMu.Lock()
 		defer n.watchMu.Unlock()
 		if _, ok := n.watchers[w]; ok {
@@ -226,7 +224,7 @@ func (n *Netlink) WatchLink(ctx context.Context, name string) (<-chan bool, erro
 			close(w.out)
 			n.unsubscribeIfIdle()
 		}
-	}()
+	})
 	return w.out, nil
 }
 
@@ -350,8 +348,7 @@ func (n *Netlink) WatchRemoved(ctx context.Context) (<-chan Removed, error) {
 	}
 	out := make(chan Removed, 64)
 	n.addrWatch[out] = struct{}{}
-	go func() {
-		<-ctx.Done()
+	context.AfterFunc(ctx, func() {
 		n.addrMu.Lock()
 		defer n.addrMu.Unlock()
 		if _, ok := n.addrWatch[out]; ok {
@@ -362,7 +359,7 @@ func (n *Netlink) WatchRemoved(ctx context.Context) (<-chan Removed, error) {
 				n.addrWatch, n.addrStopSub = nil, nil
 			}
 		}
-	}()
+	})
 	return out, nil
 }
 

@@ -48,6 +48,9 @@ type Config struct {
 	HopLimit int
 	// RecvBuf sets SO_RCVBUF when non-zero (vrrp_rx_bufs_policy).
 	RecvBuf int
+	// VRID is the instance's virtual router: a Mux gives it only the
+	// datagrams of this VRID. RawConn ignores it (Check drops the others).
+	VRID uint8
 }
 
 // ErrConfig means a Config that cannot open a Conn.

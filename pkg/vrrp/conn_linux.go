@@ -252,31 +252,37 @@ func zoneID(a netip.Addr, ifindex int) uint32 {
 
 // Send implements Conn.
 func (c *RawConn) Send(b []byte, dst netip.Addr) error {
-	if c.cfg.Src.Is4() {
+	return sendOn(c.send, c.cfg, b, dst)
+}
+
+// sendOn sends one datagram of an instance configured by cfg on conn.
+func sendOn(conn *net.IPConn, cfg Config, b []byte, dst netip.Addr) error {
+	if cfg.Src.Is4() {
 		if !dst.Is4() {
 			return fmt.Errorf("vrrp: send to %v from an IPv4 connection", dst)
 		}
-		_, err := c.send.WriteToIP(b, &net.IPAddr{IP: dst.AsSlice()})
+		_, err := conn.WriteToIP(b, &net.IPAddr{IP: dst.AsSlice()})
 		return err
 	}
 	if !dst.Is6() {
 		return fmt.Errorf("vrrp: send to %v from an IPv6 connection", dst)
 	}
 	// IPV6_PKTINFO: the source address and the interface.
-	oob := make([]byte, syscall.CmsgSpace(20))
+	var oobBuf [64]byte
+	oob := oobBuf[:syscall.CmsgSpace(20)]
 	h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0]))
 	h.Level = syscall.IPPROTO_IPV6
 	h.Type = ipv6PktInfo
 	h.SetLen(syscall.CmsgLen(20))
 	data := oob[syscall.CmsgLen(0):]
-	src := c.cfg.Src.As16()
+	src := cfg.Src.As16()
 	copy(data[:16], src[:])
-	binary.NativeEndian.PutUint32(data[16:20], uint32(c.cfg.IfIndex))
+	binary.NativeEndian.PutUint32(data[16:20], uint32(cfg.IfIndex))
 	addr := &net.IPAddr{IP: dst.AsSlice()}
-	if zoneID(dst, c.cfg.IfIndex) != 0 {
-		addr.Zone = fmt.Sprint(c.cfg.IfIndex)
+	if zoneID(dst, cfg.IfIndex) != 0 {
+		addr.Zone = fmt.Sprint(cfg.IfIndex)
 	}
-	_, _, err := c.send.WriteMsgIP(b, oob, addr)
+	_, _, err := conn.WriteMsgIP(b, oob, addr)
 	return err
 }
 
@@ -301,41 +307,15 @@ func (c *RawConn) Receive(ctx context.Context) (Received, error) {
 		}
 	}()
 	for {
-		n, oobn, flags, addr, err := c.recv.ReadMsgIP(c.buf, c.oob)
+		r, err := readOne(c.recv, c.cfg.Src.Is4(), c.cfg.IfIndex, c.buf, c.oob)
 		if err != nil {
 			if ctx.Err() != nil {
 				return Received{}, ctx.Err()
 			}
 			return Received{}, err
 		}
-		if flags&(syscall.MSG_TRUNC) != 0 {
-			continue
-		}
-		r := Received{Packet: append([]byte(nil), c.buf[:n]...), HopLimit: -1, IfIndex: c.cfg.IfIndex}
-		if a, ok := netip.AddrFromSlice(addr.IP); ok {
-			r.Src = a.Unmap()
-		}
-		if c.cfg.Src.Is4() {
-			if n >= IPv4HeaderLen {
-				r.Src = netip.AddrFrom4([4]byte(r.Packet[12:16]))
-				r.Dst = netip.AddrFrom4([4]byte(r.Packet[16:20]))
-			}
-			return r, nil
-		}
-		msgs, err := syscall.ParseSocketControlMessage(c.oob[:oobn])
-		if err == nil {
-			for _, m := range msgs {
-				if m.Header.Level != syscall.IPPROTO_IPV6 {
-					continue
-				}
-				switch {
-				case m.Header.Type == ipv6HopLimit && len(m.Data) >= 4:
-					r.HopLimit = int(int32(binary.NativeEndian.Uint32(m.Data)))
-				case m.Header.Type == ipv6PktInfo && len(m.Data) >= 20:
-					r.Dst = netip.AddrFrom16([16]byte(m.Data[:16]))
-					r.IfIndex = int(binary.NativeEndian.Uint32(m.Data[16:20]))
-				}
-			}
+		if r.Packet == nil {
+			continue // truncated
 		}
 		return r, nil
 	}

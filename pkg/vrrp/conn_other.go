@@ -24,3 +24,18 @@ func (c *RawConn) Receive(ctx context.Context) (Received, error) { return Receiv
 
 // Close implements Conn.
 func (c *RawConn) Close() error { return nil }
+
+// Mux shares raw sockets between instances; only Linux has them here.
+type Mux struct{}
+
+// NewMux returns a Mux whose Listen fails.
+func NewMux() *Mux { return &Mux{} }
+
+// MuxConn is one instance's Conn on a Mux.
+type MuxConn struct{ RawConn }
+
+// Listen fails outside Linux.
+func (m *Mux) Listen(cfg Config) (*MuxConn, error) { return nil, errUnsupported }
+
+// Deliver does nothing outside Linux.
+func (c *MuxConn) Deliver(f func(Received)) {}

@@ -67,6 +67,11 @@ type Config struct {
 	// time the effective priority changes, with the state then
 	// (keepalived's notify_priority_changes).
 	OnPriority func(st State, prio int)
+	// OnLate, when set, is called (on the instance's goroutine) when the
+	// state's timer is handled after its deadline, with the delay:
+	// keepalived's scheduler watches that to raise its own priority
+	// (max_auto_priority).
+	OnLate func(late time.Duration)
 }
 
 // Track is one tracked object of an instance, as in track_script.

@@ -77,12 +77,14 @@ func (in *Instance) next(ctx context.Context) (ev event, fired, stop bool) {
 			return event{kind: evForce}, false, false
 		case <-tc:
 			in.timerOn = false
+			in.late()
 			return event{}, true, false
 		case got := <-in.events:
 			if tc != nil {
 				select {
 				case <-tc:
 					in.timerOn = false
+					in.late()
 					in.pending = &got
 					return event{}, true, false
 				default:
@@ -94,6 +96,16 @@ func (in *Instance) next(ctx context.Context) (ev event, fired, stop bool) {
 			}
 			return got, false, false
 		}
+	}
+}
+
+// late reports how long after its deadline the state's timer is handled.
+func (in *Instance) late() {
+	if in.cfg.OnLate == nil {
+		return
+	}
+	if d := in.clk.Now().Sub(in.sands); d > 0 {
+		in.cfg.OnLate(d)
 	}
 }
 

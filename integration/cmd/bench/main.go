@@ -43,6 +43,7 @@ type options struct {
 	profile    bool
 	proto      bool
 	tls        bool
+	vrrpOnly   bool
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	flag.BoolVar(&o.profile, "profile", false, "instead of the comparison, run gproxy's engine in this process and write CPU profiles of (a)-(c) to <out>/profile.md")
 	flag.BoolVar(&o.proto, "proto", false, "instead of the comparison, measure minimal relay prototypes (splice, buffered, adaptive) in this process; writes <out>/proto.md")
 	flag.BoolVar(&o.tls, "tls", false, "instead of the comparison, measure TLS termination (handshakes, requests over TLS) against haproxy; writes <out>/tls.md")
+	flag.BoolVar(&o.vrrpOnly, "vrrp-only", false, "instead of the comparison, run only the VRRP rows (1, 100, 1,000 instances); writes <out>/vrrp.md")
 	child := flag.String("vrrp-child", "", "internal: run one VRRP daemon measurement inside a private namespace")
 	childN := flag.Int("vrrp-instances", 1, "internal")
 	flag.Parse()
@@ -103,6 +105,8 @@ func main() {
 		err = runProto(ctx, o)
 	case o.tls:
 		err = runTLS(ctx, o)
+	case o.vrrpOnly:
+		err = runVRRP(ctx, o)
 	default:
 		err = run(ctx, o)
 	}

@@ -150,7 +150,7 @@ func (r *results) rows() []row {
 		}
 		return nil
 	}
-	for _, n := range []int{1, 100} {
+	for _, n := range vrrpSizes {
 		k, g := vr("keepalived", n), vr("gkeepalived", n)
 		if k == nil || g == nil {
 			continue

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -27,15 +28,22 @@ type vrrpResult struct {
 	Err       string
 }
 
+// perVeth is how many instances share one veth (VRIDs 1..250).
+const perVeth = 250
+
+// vrrpSizes are the instance counts measured.
+var vrrpSizes = []int{1, 100, 1000}
+
 func keepalivedConf(n int) string {
 	var b strings.Builder
 	b.WriteString("# make bench: n VRRP instances, one VIP each, alone on a veth in a private netns.\n")
 	b.WriteString("global_defs {\n\trouter_id bench\n}\n")
+	// VRIDs are unique per interface: 250 instances per veth.
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(&b, `
 vrrp_instance VI_%d {
 	state MASTER
-	interface v0
+	interface v%d
 	virtual_router_id %d
 	priority 100
 	advert_int 1
@@ -43,19 +51,19 @@ vrrp_instance VI_%d {
 		10.77.%d.%d/32
 	}
 }
-`, i, i, i/250, i%250+1)
+`, i, (i-1)/perVeth, (i-1)%perVeth+1, i/250, i%250+1)
 	}
 	return b.String()
 }
 
 // vrrp measures keepalived and gkeepalived side by side (each alone in its
-// own network namespace) with 1 and then 100 instances.
+// own network namespace) with 1, 100 and 1,000 instances.
 func (e *env) vrrp(ctx context.Context) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	for _, n := range []int{1, 100} {
+	for _, n := range vrrpSizes {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var firstErr error
@@ -85,7 +93,7 @@ func (e *env) vrrp(ctx context.Context) error {
 }
 
 func (e *env) vrrpRun(ctx context.Context, exe, daemon string, n int) (vrrpResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.o.vrrpWindow+60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, e.o.vrrpWindow+240*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", "--net", "--mount", "--propagation", "private",
 		exe, "-vrrp-child", daemon, "-vrrp-instances", fmt.Sprint(n),
@@ -131,14 +139,19 @@ func vrrpMeasure(daemon string, n int, o options) (vrrpResult, error) {
 	if n := strings.Count(string(links), "\n"); err != nil || n != 1 {
 		return r, fmt.Errorf("refusing to configure a namespace with %d interfaces (expected only lo): not a private netns (%v)", n, err)
 	}
-	for _, c := range [][]string{
+	cmds := [][]string{
 		{"mount", "-t", "tmpfs", "tmpfs", "/run"},
 		{"ip", "link", "set", "lo", "up"},
-		{"ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"},
-		{"ip", "addr", "add", "10.76.0.1/24", "dev", "v0"},
-		{"ip", "link", "set", "v0", "up"},
-		{"ip", "link", "set", "v1", "up"},
-	} {
+	}
+	for k := 0; k*perVeth < n; k++ {
+		v, w := fmt.Sprintf("v%d", k), fmt.Sprintf("w%d", k)
+		cmds = append(cmds,
+			[]string{"ip", "link", "add", v, "type", "veth", "peer", "name", w},
+			[]string{"ip", "addr", "add", fmt.Sprintf("10.76.%d.1/24", k), "dev", v},
+			[]string{"ip", "link", "set", v, "up"},
+			[]string{"ip", "link", "set", w, "up"})
+	}
+	for _, c := range cmds {
 		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
 			return r, fmt.Errorf("%s: %w: %s", strings.Join(c, " "), err, out)
 		}
@@ -169,16 +182,18 @@ func vrrpMeasure(daemon string, n int, o options) (vrrpResult, error) {
 		if p.exited() {
 			return r, fmt.Errorf("%s exited: %s", daemon, p.logTail())
 		}
-		if time.Since(start) > 20*time.Second {
-			return r, fmt.Errorf("%s: %d of %d VIPs up after 20 s: %s", daemon, r.VIPs, n, p.logTail())
+		if time.Since(start) > 180*time.Second {
+			return r, fmt.Errorf("%s: %d of %d VIPs up after 180 s: %s", daemon, r.VIPs, n, p.logTail())
 		}
 		time.Sleep(50 * time.Millisecond)
 		r.VIPs = countVIPs()
 	}
 	r.Master = time.Since(start)
 	// Past the gratuitous ARP bursts (at the transition and
-	// vrrp_garp_master_delay, 5 s, later): what is left is steady state.
-	time.Sleep(6 * time.Second)
+	// vrrp_garp_master_delay, 5 s, later) and gkeepalived's one-off
+	// return of its start-up garbage (12 s after the start): what is left
+	// is steady state.
+	time.Sleep(15 * time.Second)
 	_, _, t0, _ := treeUsage(p.pid())
 	w0 := time.Now()
 	time.Sleep(o.vrrpWindow)
@@ -193,9 +208,9 @@ func vrrpMeasure(daemon string, n int, o options) (vrrpResult, error) {
 	return r, nil
 }
 
-// countVIPs counts the /32 addresses on v0 (`ip -o addr show dev v0`).
+// countVIPs counts the /32 addresses on the veths (`ip -o addr show`).
 func countVIPs() int {
-	out, err := exec.Command("ip", "-o", "-4", "addr", "show", "dev", "v0").Output()
+	out, err := exec.Command("ip", "-o", "-4", "addr", "show").Output()
 	if err != nil {
 		return 0
 	}
@@ -207,4 +222,54 @@ func countVIPs() int {
 		}
 	}
 	return n
+}
+
+// runVRRP is `bench -vrrp-only`: only the VRRP rows, written to
+// <out>/vrrp.md (results.md stays the last full run's).
+func runVRRP(ctx context.Context, o options) error {
+	dir, err := filepath.Abs(filepath.Join(o.out, "tmp"))
+	if err != nil {
+		return err
+	}
+	e := &env{o: o, dir: dir, bin: dir, result: &results{}}
+	if err := os.MkdirAll(filepath.Join(dir, "vrrp"), 0o755); err != nil {
+		return err
+	}
+	fmt.Println("building gkeepalived")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(e.bin, "gkeepalived"), "./cmd/gkeepalived")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building gkeepalived: %w: %s", err, out)
+	}
+	e.result.machine()
+	e.result.LoadBefore = strings.TrimSpace(readFile("/proc/loadavg"))
+	began := time.Now()
+	if err := e.vrrp(ctx); err != nil {
+		return err
+	}
+	e.result.LoadAfter = strings.TrimSpace(readFile("/proc/loadavg"))
+	r := e.result
+	var b strings.Builder
+	b.WriteString("# bench -vrrp-only: gkeepalived vs keepalived, idle masters\n\n")
+	b.WriteString("Written by `go run ./integration/cmd/bench -vrrp-only` (the VRRP rows of `make bench`); one run.\n\n")
+	fmt.Fprintf(&b, "- date: %s; the run took %v\n- machine: %s\n- load average before / after: %s / %s\n- bench binary: %s\n\n",
+		r.Date, time.Since(began).Round(time.Second), r.Machine, r.LoadBefore, r.LoadAfter, runtime.Version())
+	fmt.Fprintf(&b, "Each daemon alone in a private network namespace, state MASTER, advert_int 1, one /32 VIP per\n"+
+		"instance, %d instances per veth (VRIDs 1..%d), measured over %v starting 15 s after every VIP is\n"+
+		"up (past the gratuitous-ARP bursts and gkeepalived's start-up trim); RSS/PSS/CPU summed over the process tree (keepalived forks a\n"+
+		"VRRP child). Both daemons run at the same time, each pinned to the same CPU.\n\n", perVeth, perVeth, o.vrrpWindow)
+	b.WriteString("| case | unit | better | keepalived | gkeepalived | gkeepalived/keepalived |\n|---|---|---|---|---|---|\n")
+	for _, x := range r.rows() {
+		if x.refName != "keepalived" {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", x.what, x.unit, x.better, num(x.ref), num(x.ours), ratio(x.ours, x.ref))
+	}
+	b.WriteString("\n## Raw figures\n\n```\n")
+	for _, v := range r.VRRP {
+		fmt.Fprintf(&b, "%s, %d instances: %d VIPs up after %v; %d processes, VmRSS %d KiB, Pss %d KiB, CPU %v over %v\n",
+			v.Daemon, v.Instances, v.VIPs, v.Master.Round(time.Millisecond), v.Procs, v.RSSKiB, v.PSSKiB, v.CPU, v.Window.Round(time.Millisecond))
+	}
+	b.WriteString("```\n")
+	return os.WriteFile(filepath.Join(o.out, "vrrp.md"), []byte(b.String()), 0o644)
 }
