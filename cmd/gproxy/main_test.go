@@ -240,11 +240,18 @@ backend b
 backend b
     server-template web 3 127.0.0.1:80 <<
 `},
-		{"alpn h2", "'alpn' offering 'h2'", head + `frontend f
-    bind 127.0.0.1:8443 ssl crt site.pem alpn h2,http/1.1 <<
+		// HTTP/2 works on the client side; not yet towards servers.
+		{"alpn h2 to a server", "'alpn' offering 'h2'", head + `frontend f
+    bind 127.0.0.1:8443 ssl crt site.pem alpn h2,http/1.1
     default_backend b
 backend b
-    server s 127.0.0.1:9
+    server s 127.0.0.1:9 ssl verify none alpn h2 <<
+`},
+		{"proto h2 to a server", "'proto h2'", head + `frontend f
+    bind 127.0.0.1:8080
+    default_backend b
+backend b
+    server s 127.0.0.1:9 proto h2 <<
 `},
 		{"on-marked-down", "on-marked-down", head + `frontend f
     bind 127.0.0.1:8080

@@ -32,6 +32,12 @@ func (p *parser) bindKeyword(args []string) {
 			tmpl.Transparent = true
 			i++
 			continue
+		case "proto":
+			if !p.bindProto(&tmpl, args, i) {
+				return
+			}
+			i += 2
+			continue
 		}
 		k, ok := lookup(CtxBind, opt)
 		n := k.Args

@@ -668,6 +668,10 @@ func (p *parser) option(args []string, no bool) {
 		if p.needCap(name, false, "") {
 			px.Options.PretendKeepAlive = !no
 		}
+	case "disable-h2-upgrade":
+		if p.needCap(name, true, "") {
+			px.Options.DisableH2Upgrade = !no
+		}
 	case "tcplog", "httplog":
 		if !p.cur.isDefault && !px.Kind.HasFrontend() {
 			p.warn("option", "backend '%s' : 'option %s' directive is ignored in backends.", px.Name, name)

@@ -400,12 +400,6 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if set.MinVersion, set.MaxVersion, ok = p.versions(o, "bind", prefix); !ok {
 		return false
 	}
-	for _, proto := range o.alpn {
-		if proto == "h2" {
-			p.refuseForm(grpTLS, LocParsing, "bind", prefix, "'alpn' offering 'h2' (HTTP/2 is not implemented by gproxy yet; 'alpn http/1.1' works)")
-			return false
-		}
-	}
 	if o.verify == "" {
 		set.Verify = "none"
 	}

@@ -75,6 +75,16 @@ type Global struct {
 	// InsecureForkWanted is `insecure-fork-wanted`: the process may fork
 	// (external checks).
 	InsecureForkWanted bool
+	// H2 are the tune.h2.* settings; 0 = haproxy's default.
+	H2 H2Tuning
+}
+
+// H2Tuning are the HTTP/2 settings a frontend advertises (tune.h2.*).
+type H2Tuning struct {
+	HeaderTableSize      int // SETTINGS_HEADER_TABLE_SIZE, default 4096
+	InitialWindowSize    int // SETTINGS_INITIAL_WINDOW_SIZE, default 65535
+	MaxConcurrentStreams int // SETTINGS_MAX_CONCURRENT_STREAMS, default 100
+	MaxFrameSize         int // SETTINGS_MAX_FRAME_SIZE, default 16384
 }
 
 // Facility is a syslog facility number (kern=0 ... local7=23).
@@ -233,6 +243,9 @@ type Options struct {
 	TCPLog      bool
 	HTTPLog     bool
 	DontLogNull bool
+	// DisableH2Upgrade: an HTTP/1 connection starting with the HTTP/2
+	// preface is not served as HTTP/2 (option disable-h2-upgrade).
+	DisableH2Upgrade bool
 	// LogHealthChecks is `option log-health-checks`: every check whose
 	// result or health changes is logged, not only state changes.
 	LogHealthChecks bool
@@ -257,6 +270,9 @@ type Bind struct {
 	V6Only      bool     // `v6only`: an IPv6 socket accepts IPv6 only
 	Transparent bool     // `transparent`: may bind a foreign address (IP_TRANSPARENT/IP_FREEBIND)
 	TLS         *BindTLS // `ssl` and its settings (model_tls.go); nil: clear text
+	// Proto is `proto NAME`: "h2" serves HTTP/2 only (prior knowledge on
+	// clear text), "h1" HTTP/1 only, "none" raw TCP; "" lets ALPN choose.
+	Proto string
 	// Sock is set for a UNIX socket, abstract name or inherited descriptor
 	// (Host and Port are then unused).
 	Sock SockAddr

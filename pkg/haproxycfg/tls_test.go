@@ -69,7 +69,28 @@ func TestTLSSettings(t *testing.T) {
 					t.Errorf("server TLS %+v", s)
 				}
 			}},
-		{name: "alpn h2", src: "frontend f\n    bind :443 ssl crt /x.pem alpn h2,http/1.1\n", diag: "'alpn' offering 'h2'", alert: true},
+		{name: "alpn h2", src: "frontend f\n    mode http\n    bind :443 ssl crt /x.pem alpn h2,http/1.1\n",
+			check: func(t *testing.T, c *Config) {
+				if b := c.Proxies[0].Binds[0].TLS.Settings; strings.Join(b.ALPN, ",") != "h2,http/1.1" {
+					t.Errorf("ALPN %q", b.ALPN)
+				}
+			}},
+		{name: "proto h2", src: "frontend f\n    mode http\n    bind :80 proto h2\n",
+			check: func(t *testing.T, c *Config) {
+				if p := c.Proxies[0].Binds[0].Proto; p != "h2" {
+					t.Errorf("Proto %q", p)
+				}
+			}},
+		{name: "proto h2 in mode tcp", src: "frontend f\n    mode tcp\n    bind :80 proto h2\n", diag: "config : frontend 'f' : MUX protocol 'h2' is not usable for 'bind :80' at [t.cfg:3].", alert: true},
+		{name: "tune.h2", src: "global\n    tune.h2.max-concurrent-streams 10\n    tune.h2.initial-window-size 32768\n    tune.h2.header-table-size 8192\n    tune.h2.max-frame-size 32768\n",
+			check: func(t *testing.T, c *Config) {
+				if h := c.Global.H2; h != (H2Tuning{HeaderTableSize: 8192, InitialWindowSize: 32768, MaxConcurrentStreams: 10, MaxFrameSize: 32768}) {
+					t.Errorf("H2 %+v", h)
+				}
+			}},
+		{name: "tune.h2.max-frame-size out of range", src: "global\n    tune.h2.max-frame-size 1000\n", diag: "'tune.h2.max-frame-size' expects a numeric value between 16384 and 16777215.", alert: true},
+		{name: "tune.h2.max-concurrent-streams 0", src: "global\n    tune.h2.max-concurrent-streams 0\n", diag: "'tune.h2.max-concurrent-streams 0' is not implemented by gproxy", alert: true},
+		{name: "proto unknown", src: "frontend f\n    bind :80 proto h3\n", diag: "parsing [t.cfg:2] : 'bind :80' in section 'frontend' : 'proto' :  unknown MUX protocol 'h3'", alert: true},
 		{name: "sni ssl_fc_sni in mode http", src: "backend b\n    mode http\n    server s 127.0.0.1:443 ssl verify none sni ssl_fc_sni\n", diag: "'sni ssl_fc_sni' in mode http", alert: true},
 		{name: "sni expression", src: "backend b\n    mode tcp\n    server s 127.0.0.1:443 ssl verify none sni req.hdr(host)\n", diag: "'sni req.hdr(host)'", alert: true},
 		{name: "no certificate", src: "frontend f\n    bind :443 ssl\n", diag: "no SSL certificate specified for bind ':443' at [t.cfg:2]", alert: true},

@@ -107,6 +107,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		next++
 	}
 	p.finishChecks(ps)
+	p.checkBindProto(px)
 	if px.Mode == ModeHTTP && px.Kind.HasBackend() {
 		// gproxy cuts the sessions of TCP proxies only (proxy.Engine.ShutdownSessions).
 		for _, s := range px.Servers {

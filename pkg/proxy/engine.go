@@ -271,7 +271,7 @@ func (e *Engine) Serve(ctx context.Context) error {
 	}
 	for _, f := range e.frontends {
 		for i, ln := range f.lns {
-			ln = e.wrapTLS(f, i, ln)
+			ln = e.wrapProto(f, i, e.wrapTLS(f, i, ln))
 			if f.px.Mode == haproxycfg.ModeHTTP {
 				e.serveHTTP(f, ln)
 				continue

@@ -63,7 +63,9 @@ type h1Frontend struct {
 	// rules are the frontend's and its backends' rules; nil when there
 	// are none (rules.go).
 	rules *httpRules
-	def   *route // how requests reach the default backend
+	def   *route    // how requests reach the default backend
+	proto string    // the bind's `proto`: "h2", "h1" or "" (ALPN decides)
+	h2    *h2Server // HTTP/2 (h2_frontend.go); nil with `proto h1`
 
 	mu       sync.Mutex
 	conns    map[*h1Conn]bool // true while idle between two requests
@@ -206,6 +208,9 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 	h := &h1Frontend{e: e, f: f, conns: map[*h1Conn]bool{}, local: local}
 	h.mode, h.fwd = e.httpOptions(f)
+	if h.proto = listenerProto(ln); h.proto != "h1" {
+		h.h2 = newH2Server(h)
+	}
 	if f.backend != nil {
 		h.heads = newHeadTable()
 		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
@@ -354,6 +359,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	ssl := tlsOf(nc) != nil
 	sslCipher, sslVersion := tlsLogFields(nc)
 	e.connected(f, nc) // under the recover above
+	if h.h2 != nil && h.useH2(nc) {
+		h.serveH2(c, c.cnt, start, th)
+		return
+	}
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
 	t := f.px.Timeouts
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
@@ -388,6 +397,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			h.badRequest(c, &s, start, err)
 			return
 		}
+		if first && h.upgradeH2(c) {
+			h.serveUpgraded(c, start, th)
+			return
+		}
 		tFirst := e.now()
 		s.Ti = tFirst.Sub(start) - s.Th
 		read0 := d.n.Load() - int64(c.br.Buffered())
@@ -404,6 +417,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		}
 		if err != nil {
 			h.badRequest(c, &s, tFirst, err)
+			return
+		}
+		if strings.EqualFold(req.method, "PRI") {
+			h.refusePRI(c, &s, tFirst)
 			return
 		}
 		if h.rules != nil && !h.tcpContent(c, &s, req) {

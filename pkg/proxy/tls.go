@@ -185,6 +185,8 @@ func tlsOf(c net.Conn) *tlsServerConn {
 			return v
 		case *gatedConn:
 			c = v.Conn
+		case *h2StreamConn:
+			c = v.parent
 		default:
 			return nil
 		}

@@ -1,0 +1,87 @@
+package haproxycfg
+
+// bindProto reads `proto NAME` on a bind line (section 5.1, "proto"): the
+// multiplexer haproxy 2.6 lists in `haproxy -vv`. h2 and h1 are for mode
+// http, none for mode tcp; fcgi is a server-side protocol. Whether it
+// suits the proxy's mode is checked once the section is read
+// (checkBindProto), as haproxy does.
+func (p *parser) bindProto(b *Bind, args []string, i int) bool {
+	if i+1 >= len(args) || args[i+1] == "" {
+		p.alert("bind", "'bind %s' in section '%s' : 'proto' : missing value.", args[1], p.sectionName)
+		return false
+	}
+	switch name := args[i+1]; name {
+	case "h2", "h1", "none", "fcgi":
+		b.Proto = name
+		return true
+	default:
+		p.alert("bind", "'bind %s' in section '%s' : 'proto' :  unknown MUX protocol '%s'", args[1], p.sectionName, name)
+		return false
+	}
+}
+
+// checkBindProto refuses a bind protocol the proxy's mode cannot use,
+// with haproxy's words.
+func (p *parser) checkBindProto(px *Proxy) {
+	if !px.Kind.HasFrontend() {
+		return
+	}
+	for _, b := range px.Binds {
+		ok := true
+		switch b.Proto {
+		case "":
+		case "h2", "h1":
+			ok = px.Mode == ModeHTTP
+		case "none":
+			ok = px.Mode != ModeHTTP
+		default: // fcgi: servers only
+			ok = false
+		}
+		if !ok {
+			p.postDiag(Alert, Pos{}, "bind", "%s '%s' : MUX protocol '%s' is not usable for 'bind %s' at [%s:%d].", px.Kind, px.Name, b.Proto, b.Address(), b.Pos.File, b.Pos.Line)
+		}
+	}
+}
+
+// tuneH2 reads the tune.h2.* settings, with haproxy 2.6's bounds and
+// words (its parsers read the number as atoi does).
+func (p *parser) tuneH2(h *H2Tuning, args []string) {
+	if p.tooMany(args, 1) {
+		return
+	}
+	kw := args[0]
+	v := 0
+	if len(args) > 1 {
+		v = atoi(args[1])
+	}
+	switch kw {
+	case "tune.h2.header-table-size":
+		if v < 4096 || v > 65536 {
+			p.alert(kw, "'%s' expects a numeric value between 4096 and 65536.", kw)
+			return
+		}
+		h.HeaderTableSize = v
+	case "tune.h2.max-frame-size":
+		if v < 16384 || v > 16777215 {
+			p.alert(kw, "'%s' expects a numeric value between 16384 and 16777215.", kw)
+			return
+		}
+		h.MaxFrameSize = v
+	case "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams":
+		if v < 0 {
+			p.alert(kw, "'%s' expects a positive numeric value.", kw)
+			return
+		}
+		if v == 0 {
+			// haproxy reads 0 as no limit on streams, or a window that
+			// opens only with WINDOW_UPDATEs; Go's server has neither.
+			p.alert(kw, "'%s 0' is not implemented by gproxy: give a positive value, or keep haproxy for this configuration.", kw)
+			return
+		}
+		if kw == "tune.h2.initial-window-size" {
+			h.InitialWindowSize = v
+		} else {
+			h.MaxConcurrentStreams = v
+		}
+	}
+}
