@@ -126,7 +126,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
 	}
 	rr.req.Body = body.buffered // option http-buffer-request
-	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: h.e}
+	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc)}
 	rr.c, rr.e = c, h.e
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
 	t := &rr.txn
@@ -1019,7 +1019,7 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 			m.Headers = append(m.Headers, sample.Header{Name: hd.name, Value: hd.value})
 		}
 	}
-	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: h.e}
+	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc)}
 	if tcpVerdict(set, &t) != haproxycfg.ActReject {
 		return true
 	}

@@ -256,7 +256,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	if len(be.px.Rules.UseServers) > 0 || be.px.BalanceArgs.Expr != nil {
 		t := s.txn
 		if t == nil {
-			t = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Env: e}
+			t = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Env: envFor(e, s.cli)}
 		}
 		t.Backend = be.Name()
 		key.Sample, key.SampleOK = balanceSample(be, t)

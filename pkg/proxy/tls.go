@@ -379,6 +379,15 @@ func WithTLS(env sample.Env, c net.Conn) sample.Env {
 	return tlsEnv{Env: env, c: tlsOf(c)}
 }
 
+// envFor is the sample environment of the streams of connection c: the
+// engine's, with the TLS facts when c is TLS (ssl_fc and friends in rules).
+func envFor(e *Engine, c net.Conn) sample.Env {
+	if tlsOf(c) == nil {
+		return e
+	}
+	return WithTLS(e, c)
+}
+
 type tlsEnv struct {
 	sample.Env
 	c *tlsServerConn

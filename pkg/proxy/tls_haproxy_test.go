@@ -86,6 +86,15 @@ frontend bad
     bind 127.0.0.1:{bad}
     default_backend tlsbad
 
+# the usual http-to-https front: one frontend, a clear and a TLS bind
+frontend redir
+    bind 127.0.0.1:{redir}
+    bind 127.0.0.1:{redirtls} ssl crt certs
+    http-request redirect scheme https code 301 if !{ ssl_fc }
+    http-request set-header X-Forwarded-Proto https if { ssl_fc }
+    http-request return status 200 content-type text/plain lf-string "ssl=%[ssl_fc] sni=%[ssl_fc_sni] proto=%[req.hdr(x-forwarded-proto)]" if { ssl_fc_sni -m str default.test }
+    default_backend plain
+
 listen tcpssl
     mode tcp
     bind 127.0.0.1:{tcp} ssl crt certs/00-default.pem
@@ -292,6 +301,21 @@ func observeTLS(t *testing.T, lab *tlsLab, ports map[string]int) tlsObservation 
 		return &http.Transport{TLSClientConfig: &tls.Config{RootCAs: lab.ca, ServerName: "default.test"}}
 	}
 	get("https to fe", "https://"+addr("fe")+"/", tlsTr())
+	// redirect scheme https if !{ ssl_fc }, and the TLS facts in rules.
+	noFollow := func(tr *http.Transport, url string) string {
+		cl := &http.Client{Transport: tr, Timeout: deadline,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := cl.Get(url)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		tr.CloseIdleConnections()
+		return fmt.Sprintf("%d %s %s", resp.StatusCode, resp.Header.Get("Location"), b)
+	}
+	o.subjects["redirect/clear"] = strings.ReplaceAll(noFollow(&http.Transport{}, "http://"+addr("redir")+"/x?y=1"), addr("redir"), "ADDR")
+	o.subjects["redirect/tls"] = noFollow(tlsTr(), "https://"+addr("redirtls")+"/x?y=1")
 	get("https to mode tcp", "https://"+addr("tcp")+"/", tlsTr())
 	get("to a server verified with its CA", "http://"+addr("good")+"/", &http.Transport{})
 	get("to a server verified with a wrong CA", "http://"+addr("bad")+"/", &http.Transport{})
@@ -324,7 +348,7 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		t.Fatalf("needs the openssl command: %v", err)
 	}
 	lab, vars := newTLSLab(t)
-	names := []string{"fe", "old", "mtls", "crl", "list", "strict", "curv", "sec0", "good", "bad", "tcp"}
+	names := []string{"fe", "old", "mtls", "crl", "list", "strict", "curv", "sec0", "good", "bad", "tcp", "redir", "redirtls"}
 	// gproxy's listeners are open from the start (a port picked and
 	// closed could be taken by a client's connection meanwhile).
 	hp, gp := map[string]int{}, map[string]int{}
@@ -382,7 +406,9 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		want.versions["strict/nomatch.test"] != "refused" || want.versions["strict/default.test"] != "ok http/1.1" ||
 		want.versions["sec0/TLSv1.0"] != "ok " || want.versions["crl/revoked certificate"] != "refused" ||
 		want.versions["crl/no certificate (verify optional)"] != "ok " ||
-		want.subjects["crt-list/other.test"] != "ec.test" || want.subjects["crt-list/ec.test"] != "default.test" {
+		want.subjects["crt-list/other.test"] != "ec.test" || want.subjects["crt-list/ec.test"] != "default.test" ||
+		want.subjects["redirect/clear"] != "301 https://ADDR/x?y=1 " ||
+		want.subjects["redirect/tls"] != "200  ssl=1 sni=default.test proto=https" {
 		t.Fatalf("haproxy did not behave as expected: %+v", want)
 	}
 	compare := func(what string, w, g map[string]string) {
