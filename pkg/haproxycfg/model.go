@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"hapair/pkg/sample"
+	"hapair/pkg/sticktable"
 )
 
 // This file is the validated model that parsing produces and the runtime
@@ -435,6 +436,8 @@ type Proxy struct {
 	// Rules are the http-request, http-response, tcp-request... rule
 	// sets (model_rules.go).
 	Rules Rules
+	// StickTable is the proxy's `stick-table`; nil without.
+	StickTable *sticktable.Config
 }
 
 // ErrorFile is one `errorfile CODE FILE` line. Content is the file as

@@ -23,6 +23,7 @@ import (
 	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/sample"
+	"hapair/pkg/sticktable"
 )
 
 // h1Frontend serves one `mode http` listener that proxies to a backend:
@@ -90,6 +91,7 @@ type h1Conn struct {
 	nolog bool // the request is not logged (monitor-uri)
 	// sessVars are the set-var(sess.*) values, kept between requests.
 	sessVars map[string]sample.Value
+	stk      *sticktable.Counters // stick counters (stick.go); nil without tables
 	h        *h1Frontend
 	one      [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
@@ -315,7 +317,7 @@ func (h *h1Frontend) isDraining() bool {
 func (h *h1Frontend) serve(nc net.Conn) {
 	e, f := h.e, h.f
 	d := &deadlineConn{Conn: nc}
-	c := &h1Conn{nc: nc, cnt: d, h: h}
+	c := &h1Conn{nc: nc, cnt: d, h: h, stk: e.newCounters()}
 	h.mu.Lock()
 	h.conns[c] = false
 	killed := e.killed.Err() != nil
@@ -326,6 +328,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		drained := h.draining && len(h.conns) == 0
 		h.mu.Unlock()
 		nc.Close()
+		stickConnEnd(c.stk)
 		c.release(true)
 		if drained && h.tr != nil {
 			h.tr.CloseIdleConnections()
@@ -339,7 +342,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			c.broken = true
 		}
 	}()
-	if killed || !e.tcpAccept(f, nc) {
+	if killed || !e.tcpAccept(f, nc, c.stk) {
 		return
 	}
 	start := e.now() // the accept, then the end of the previous request
@@ -406,6 +409,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		if h.rules != nil && !h.tcpContent(c, &s, req) {
 			return
 		}
+		stickRequestStart(c.stk)
 		c.req = req
 		_ = nc.SetReadDeadline(time.Time{})
 		d.idle.Store(int64(t.Client))
@@ -422,6 +426,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		if !c.nolog {
 			e.logSession(f.px, s)
 		}
+		stickRequestEnd(c.stk, &s)
 		c.rules, c.nolog = nil, false
 		if !keep || h.isDraining() {
 			return

@@ -125,7 +125,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		}
 		rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
 	}
-	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: h.e}
+	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: h.e, Stick: c.stk}
 	rr.c, rr.e = c, h.e
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
 	t := &rr.txn
@@ -242,6 +242,8 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				p := rr.returnPage(r.Return)
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
 				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
+			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
+				h.e.runStick(r.Action, r.Stick, px.Name, t, true)
 			default:
 				rr.apply(r, &rr.req, true)
 			}
@@ -980,7 +982,7 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 			m.Headers = append(m.Headers, sample.Header{Name: hd.name, Value: hd.value})
 		}
 	}
-	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: h.e}
+	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: h.e, Stick: c.stk}
 	if tcpVerdict(set, &t) != haproxycfg.ActReject {
 		return true
 	}

@@ -16,6 +16,7 @@ import (
 	"hapair/pkg/accesslog"
 	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sticktable"
 )
 
 // Termination causes (first character of haproxy's termination state).
@@ -67,7 +68,8 @@ type session struct {
 	fe, bt haproxycfg.Timeouts // frontend and backend timeouts
 
 	accept time.Time
-	log    accesslog.Session // filled as the session goes; logged by finish
+	stk    *sticktable.Counters // stick counters; nil without tables
+	log    accesslog.Session    // filled as the session goes; logged by finish
 }
 
 // terminate records the termination state unless one is already set.
@@ -119,7 +121,9 @@ func addrPort(a net.Addr) netip.AddrPort {
 // goroutines finish it then, so that this goroutine, whose stack the dial
 // grew to 8 KiB, does not stay behind for the session's lifetime.
 func (e *Engine) handle(f *Frontend, c net.Conn) {
-	if !e.tcpAccept(f, c) {
+	stk := e.newCounters()
+	if !e.tcpAccept(f, c, stk) {
+		stickConnEnd(stk)
 		e.rejectConn(f, c)
 		return
 	}
@@ -127,13 +131,14 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	// haproxy (session rules should run after it: they see no TLS facts).
 	accepted, ok := e.handshakeTCP(f, c)
 	if !ok {
+		stickConnEnd(stk)
 		return
 	}
 	now := e.now()
 	if !accepted.IsZero() {
 		now = accepted
 	}
-	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
+	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now, stk: stk}
 	defer s.recoverPanic("session")
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}
@@ -191,6 +196,10 @@ func (s *session) finish() {
 	end := e.now()
 	log.Tt = end.Sub(s.accept)
 	log.BytesFromClient, log.BytesToClient = s.in.Load(), s.out.Load()
+	if s.stk != nil {
+		s.stk.Bytes(log.BytesFromClient, log.BytesToClient)
+		stickConnEnd(s.stk)
+	}
 	if s.srv != nil {
 		// Counted before the release: a slot handed over to a queued
 		// session is not counted yet, as haproxy counts it only once

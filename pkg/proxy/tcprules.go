@@ -11,6 +11,7 @@ import (
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/sample"
+	"hapair/pkg/sticktable"
 )
 
 // The tcp-request rules (configuration manual section 4.2,
@@ -29,6 +30,10 @@ const maxInspect = 16384
 func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
 	for _, r := range set {
 		if r.Cond.Eval(t) {
+			if r.Stick != nil {
+				stickTCP(r, t) // not final: the next rules run
+				continue
+			}
 			return r.Action
 		}
 	}
@@ -37,13 +42,21 @@ func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
 
 // tcpAccept runs a frontend's tcp-request connection and session rules
 // on a new connection; false means it is rejected: closed at once and
-// not logged, as haproxy does.
-func (e *Engine) tcpAccept(f *Frontend, c net.Conn) bool {
+// not logged, as haproxy does. Their track-sc actions fill stk.
+func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters) (ok bool) {
 	rs := &f.px.Rules
 	if len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 {
 		return true
 	}
 	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e}
+	if stk != nil {
+		t.Stick = stk
+		defer func() {
+			if ok {
+				stk.SessionStarted()
+			}
+		}()
+	}
 	if tcpVerdict(rs.TCPConnection, &t) == haproxycfg.ActReject {
 		// haproxy resets a connection it rejects at this level.
 		if g, ok := c.(*gatedConn); ok {
@@ -137,7 +150,7 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 	if len(rs.TCPContent) == 0 && !dynamicRouting(f.px) {
 		return nil, true
 	}
-	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: s.e}
+	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: s.e, Stick: s.stk}
 	var buf []byte
 	if len(rs.TCPContent) > 0 {
 		deadline := s.accept.Add(rs.InspectDelay)

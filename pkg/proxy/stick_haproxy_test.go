@@ -1,0 +1,201 @@
+package proxy
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/haproxytest"
+)
+
+// stickConfig is the rate-limit configuration of the stick table suite:
+// the pattern the README documents (deny with 429 past 100 requests per
+// 10 s), with counters shown by an lf-string return.
+func stickConfig(port int, backend, extraGlobal string) string {
+	return fmt.Sprintf(`global
+    maxconn 100
+%s
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 1k expire 30s store conn_cnt,conn_cur,gpc0,gpc0_rate(10s),http_req_cnt,http_req_rate(10s),http_err_cnt,http_err_rate(10s),bytes_out_cnt
+    tcp-request connection track-sc1 src table be
+    http-request track-sc0 src
+    http-request sc-inc-gpc0(0) if { path_beg /inc }
+    http-request sc-set-gpt0(1) 7 if { path /gpt }
+    http-request return status 200 content-type text/plain lf-string "cnt=%%[sc_http_req_cnt(0)] rate=%%[sc_http_req_rate(0)] gpc0=%%[sc_get_gpc0(0)] gpc0r=%%[sc0_gpc0_rate] err=%%[sc_http_err_cnt(0)] src=%%[src_http_req_cnt] conn=%%[sc0_conn_cnt]/%%[sc0_conn_cur] sc1=%%[sc1_conn_cnt]/%%[sc1_conn_cur]/%%[sc1_http_req_cnt]/%%[sc1_get_gpt0] tracked=%%[sc_tracked(0)],%%[sc2_tracked] tab=%%[src,table_http_req_cnt(fe)]/%%[src,in_table(be)]/%%[str(10.9.9.9),table_http_req_cnt(fe)]/%%[table_cnt]/%%[table_avl(be)]\n" if { path /info }
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100 }
+    default_backend be
+backend be
+    stick-table type ip size 10 store conn_cnt,conn_cur,http_req_cnt,gpt0
+    server s1 %s
+`, extraGlobal, port, backend)
+}
+
+// stickSuite runs the same requests against a proxy: it returns what a
+// user sees (every status in order, the counter pages).
+func stickSuite(t *testing.T, addr string, settle func()) []string {
+	t.Helper()
+	var out []string
+	c, err := net.DialTimeout("tcp", addr, deadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	get := func(path string) (int, string) {
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.Close {
+			// A denied request may close: the next goes on a new connection.
+			c.Close()
+			c, err = net.DialTimeout("tcp", addr, deadline)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			br = bufio.NewReader(c)
+		}
+		return res.StatusCode, string(b)
+	}
+	_, info := get("/info")
+	out = append(out, "info1 "+info)
+	for i := 0; i < 3; i++ {
+		get("/inc")
+	}
+	get("/gpt")
+	_, info = get("/info")
+	out = append(out, "info2 "+info)
+	var codes []string
+	for i := 0; i < 125; i++ {
+		code, _ := get("/")
+		codes = append(codes, fmt.Sprint(code))
+	}
+	out = append(out, "codes "+strings.Join(codes, ","))
+	_, info = get("/info")
+	out = append(out, "info3 "+info)
+	// A second connection, once the proxy saw the first one end: the
+	// session counter is tracked anew.
+	c.Close()
+	settle()
+	c2, err := net.DialTimeout("tcp", addr, deadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	_ = c2.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c2, "GET /info HTTP/1.1\r\nHost: x\r\n\r\n")
+	res, err := http.ReadResponse(bufio.NewReader(c2), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	out = append(out, fmt.Sprintf("info4 %d %s", res.StatusCode, b))
+	c2.Close()
+	settle()
+	return out
+}
+
+// maskTable hides what differs between two runs of `show table`: entry
+// addresses and the milliseconds left before expiry.
+var maskTable = regexp.MustCompile(`0x[0-9a-f]+:|exp=[0-9]+`)
+
+func TestIntegrationStickTableHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	backend := startEchoServer(t, "one")
+
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	hport := haproxytest.FreePort(t)
+	haproxytest.Start(t, stickConfig(hport, backend, "    stats socket "+sock+" level admin"))
+	haddr := fmt.Sprintf("127.0.0.1:%d", hport)
+	haproxytest.WaitBound(t, haddr)
+	// Idle: no entry is tracked any more (haproxy releases a stream's
+	// counters shortly after its response).
+	idle := func(show func(string) string) func() {
+		return func() {
+			eventually(t, "the connections' counters released", func() bool {
+				return !strings.Contains(show("show table fe")+show("show table be"), "use=1")
+			})
+		}
+	}
+	hap := stickSuite(t, haddr, idle(func(cmd string) string { return stickCLI(t, sock, cmd) }))
+	var hapTables []string
+	cmds := []string{"show table", "show table fe", "show table be", "show table fe data.http_req_cnt gt 5",
+		"show table fe data.gpc0 eq 1", "show table fe key 127.0.0.1", "show table fe key 10.0.0.1", "show table nope",
+		"show table fe data.foo gt 1", "show table fe data.gpt0 gt 1", "set table be key 10.1.2.3 data.gpt0 42 data.http_req_cnt 5",
+		"show table be", "clear table be key 10.1.2.3", "show table be", "clear table fe key 127.0.0.1", "set table fe key 10.0.0.9 data.nope 1",
+		"set table be key 10.0.0.8 data.conn_cur x", "clear table fe"}
+	for _, cmd := range cmds {
+		hapTables = append(hapTables, stickCLI(t, sock, cmd))
+	}
+
+	ln, bind := listen(t)
+	cfg, diags, err := haproxycfg.Parse("stick.cfg", []byte(stickConfig(bind.Port, backend, "")), haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v\n%v", err, diags)
+	}
+	e, _ := run(t, cfg, ln)
+	set := e.StickTables()
+	got := stickSuite(t, bind.Address(), idle(func(cmd string) string { return set.Show(strings.Fields(cmd)[2:], true) }))
+	for i := range hap {
+		if hap[i] != got[i] {
+			t.Errorf("differs from haproxy:\nhaproxy: %s\ngproxy:  %s", hap[i], got[i])
+		}
+	}
+	if !strings.Contains(hap[2], strings.Repeat("200,", 90)+"429") {
+		t.Errorf("haproxy did not rate-limit as expected: %s", hap[2])
+	}
+
+	for i, cmd := range cmds {
+		w := strings.Fields(cmd)
+		var out string
+		switch w[0] {
+		case "show":
+			out = set.Show(w[2:], true)
+		case "clear":
+			out = set.Clear(w[2:], true)
+		default:
+			out = set.SetEntry(w[2:], true)
+		}
+		want := hapTables[i]
+		if maskTable.ReplaceAllString(out, "X") != maskTable.ReplaceAllString(want, "X") {
+			t.Errorf("%s:\nhaproxy:\n%s\ngproxy:\n%s", cmd, want, out)
+		}
+	}
+}
+
+// stickCLI runs one command on haproxy's stats socket and returns its
+// answer without the empty line that ends it.
+func stickCLI(t *testing.T, sock, cmd string) string {
+	t.Helper()
+	c, err := net.DialTimeout("unix", sock, deadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(deadline))
+	fmt.Fprintf(c, "%s\n", cmd)
+	b, _ := io.ReadAll(c)
+	return strings.TrimSuffix(string(b), "\n")
+}
