@@ -154,5 +154,8 @@ func parseDelay(s string) (time.Duration, error) {
 	if !ok {
 		return 0, fmt.Errorf("invalid char '%c' in delay '%s'", s[i], s)
 	}
+	if per := int64(u / time.Millisecond); per > 0 && n > 2147483647/per || n > 2147483647*1000 {
+		return 0, fmt.Errorf("timer overflow in delay '%s'", s)
+	}
 	return time.Duration(n) * u, nil
 }
