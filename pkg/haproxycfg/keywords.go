@@ -490,7 +490,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "ignore-persist", Refused, 0, grpRouting},
 	{CtxProxy, "persist", Refused, 0, grpRouting},
 	{CtxProxy, "hash-type", Works, 0, grpNone},
-	{CtxProxy, "stick", Refused, 0, grpRouting},
+	{CtxProxy, "stick", Works, 0, grpNone},
 	{CtxProxy, "stick-table", Works, 0, grpNone},
 	{CtxProxy, "source", Refused, 0, grpRouting},
 	{CtxProxy, "usesrc", Refused, 0, grpRouting},
@@ -704,11 +704,11 @@ var keywordTable = []Keyword{
 	{CtxServer, "no-send-proxy-v2-ssl-cn", Works, 0, grpNone},
 	{CtxServer, "no-check-send-proxy", Works, 0, grpNone},
 	{CtxServer, "no-agent-check", Works, 0, grpNone},
-	// TCP tuning; stick tables are refused
+	// TCP tuning
 	{CtxServer, "tfo", Cosmetic, 0, grpNone},
 	{CtxServer, "no-tfo", Cosmetic, 0, grpNone},
-	{CtxServer, "non-stick", Cosmetic, 0, grpNone},
-	{CtxServer, "stick", Cosmetic, 0, grpNone},
+	{CtxServer, "non-stick", Works, 0, grpNone},
+	{CtxServer, "stick", Works, 0, grpNone},
 	// stats id, idle connection pool and TCP tuning
 	{CtxServer, "id", Works, 1, grpNone},
 	{CtxServer, "log-proto", Cosmetic, 1, grpNone},

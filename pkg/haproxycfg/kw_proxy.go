@@ -234,6 +234,8 @@ func (p *parser) proxyKeyword(args []string) {
 		p.tcpRuleKeyword(args)
 	case "stick-table":
 		p.stickTable(args)
+	case "stick":
+		p.stickRule(args)
 	case "redisp", "redispatch":
 		p.alert(kw, "keyword '%s' directive is not supported anymore since HAProxy 2.1. Use 'option redispatch'.", kw)
 	case "block":

@@ -722,6 +722,7 @@ func (p *parser) checkRules(ps *proxyState) {
 		rs.TCPConnection, rs.TCPSession, rs.MonitorURI, rs.MonitorFail, rs.MonitorFailPos = nil, nil, "", nil, nil
 	}
 	p.checkStick(ps)
+	p.checkStickRules(ps)
 }
 
 // tcpModeRules drops the HTTP rules of a mode tcp proxy with haproxy's

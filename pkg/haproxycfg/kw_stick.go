@@ -387,3 +387,89 @@ func (p *parser) tcpStickRule(args []string, sub, action string) {
 		rs.TCPContent = append(rs.TCPContent, r)
 	}
 }
+
+// stickRule is `stick match|on|store-request PATTERN [table T]
+// [if|unless COND]`, with haproxy's messages; store-response is refused.
+func (p *parser) stickRule(args []string) {
+	kw := args[0]
+	if p.notInDefaults(kw) || !p.needCap(kw, false, "") {
+		return
+	}
+	r := &StickRule{Pos: p.pos()}
+	switch argAt(args, 1) {
+	case "store", "store-request":
+		r.Store = true
+	case "match":
+		r.Match = true
+	case "on":
+		r.Match, r.Store = true, true
+	case "store-response":
+		p.refuseForm(grpRouting, LocParsing, kw, "", fmt.Sprintf("'%s store-response'", kw))
+		return
+	default:
+		p.alert(kw, "'%s' expects 'on', 'match', or 'store'.", kw)
+		return
+	}
+	if argAt(args, 2) == "" {
+		p.alert(kw, "'%s' expects a fetch method.", kw)
+		return
+	}
+	e, err := sample.ParseExpr(args[2], p.sampleOptions())
+	if err != nil {
+		p.alert(kw, "'%s': %s", kw, condError(err))
+		return
+	}
+	if needs, ok := e.Needs(sample.AtUseServer); !ok {
+		p.alert(kw, "'%s': fetch method '%s' extracts information from '%s', none of which is available during request.", kw, args[2], needs)
+		return
+	}
+	r.Expr = e
+	i := 3
+	if argAt(args, i) == "table" {
+		r.Table = argAt(args, i+1)
+		i += 2
+	}
+	if w := argAt(args, i); w == "if" || w == "unless" {
+		cond, err := p.ruleCond(args[i:])
+		if err != nil {
+			p.alert(kw, "'%s': error detected while parsing sticking condition : %s.", kw, condError(err))
+			return
+		}
+		r.Cond = cond
+	} else if w != "" {
+		p.alert(kw, "'%s': unknown keyword '%s'.", kw, w)
+		return
+	}
+	p.cur.px.StickRules = append(p.cur.px.StickRules, r)
+}
+
+// checkStickRules resolves the tables of a proxy's stick rules, which
+// then store the server's id and name (haproxy's check_config_validity).
+func (p *parser) checkStickRules(ps *proxyState) {
+	px := ps.px
+	for _, r := range px.StickRules {
+		name := r.Table
+		if name == "" {
+			name = px.Name
+		}
+		t := p.cfg.StickTable(name)
+		if t == nil {
+			what := "stick-table"
+			if !r.Match {
+				what = "store table"
+			}
+			p.postDiag(Alert, Pos{}, "stick", "Proxy '%s': unable to find %s '%s'.", px.Name, what, name)
+			continue
+		}
+		r.Table = name
+		for _, d := range []sticktable.DataType{sticktable.ServerID, sticktable.ServerKey} {
+			have := false
+			for _, s := range t.Stores {
+				have = have || s.Type == d
+			}
+			if !have {
+				t.Stores = append(t.Stores, sticktable.Store{Type: d})
+			}
+		}
+	}
+}

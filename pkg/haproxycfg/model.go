@@ -293,6 +293,7 @@ type Server struct {
 	Weight    int    // default 1, 0..256
 	MaxConn   int    // 0 = unlimited
 	Backup    bool
+	NonStick  bool // `non-stick`: stick store rules do not store this server
 	Disabled  bool
 	Check     bool
 	Inter     time.Duration // default 2s
@@ -438,6 +439,8 @@ type Proxy struct {
 	Rules Rules
 	// StickTable is the proxy's `stick-table`; nil without.
 	StickTable *sticktable.Config
+	// StickRules are the `stick match|on|store-request` rules, in order.
+	StickRules []*StickRule
 }
 
 // ErrorFile is one `errorfile CODE FILE` line. Content is the file as

@@ -2,7 +2,6 @@ package haproxycfg
 
 import (
 	"hapair/pkg/sample"
-	"hapair/pkg/sticktable"
 )
 
 // Stick tables (configuration manual sections 4.2 "stick-table",
@@ -35,5 +34,14 @@ type StickAction struct {
 	Session bool
 }
 
-// StickTableOf is the proxy's `stick-table` definition; nil without.
-func (px *Proxy) StickTableOf() *sticktable.Config { return px.StickTable }
+// StickRule is `stick match|on|store-request PATTERN [table T]
+// [if|unless COND]` (section 4.2, "stick match"): persistence through a
+// table storing the server's id. on is match and store-request.
+type StickRule struct {
+	Match bool         // look the key up and send the request to the stored server
+	Store bool         // store the server the request went to under the key
+	Expr  *sample.Expr `json:"-"`
+	Table string       // the table's name; the proxy's own when not given
+	Cond  *sample.Cond `json:"-"`
+	Pos   Pos
+}

@@ -517,6 +517,7 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 	default: // closed, reset
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, stateRequest
 	}
+	stickBadRequest(c.stk, s.Status)
 	end := e.now()
 	s.Tt = end.Sub(s.Accept)
 	s.Ta = end.Sub(from)
@@ -591,6 +592,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		}
 		defer func() { s.CookieState, s.SetCookieState = req.persist.logStates() }()
 	}
+	var stores []stickStore
+	if len(be.px.StickRules) > 0 {
+		var ss *Server
+		if ss, stores = e.stickMatch(be, h.stickTxn(c, req, s, be), key.Persist != nil); ss != nil {
+			key.Persist = ss
+		}
+	}
 	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {
@@ -611,6 +619,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	srv := a.srv
 	if req.persist != nil {
 		req.persist.chosen = srv
+	}
+	if stores != nil {
+		defer func() { stickStored(stores, srv) }() // the server that took it, after retries
 	}
 	defer func() {
 		if srv != nil { // nil when a redispatch found no server

@@ -16,6 +16,7 @@ import (
 	"hapair/pkg/accesslog"
 	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
 	"hapair/pkg/sticktable"
 )
 
@@ -257,6 +258,14 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	}
 
 	key := balance.Key{Client: log.Client.Addr()}
+	var stores []stickStore
+	if len(be.px.StickRules) > 0 {
+		t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Backend: be.Name(), Payload: pending, Env: e, Stick: s.stk}
+		var ss *Server
+		if ss, stores = e.stickMatch(be, t, false); ss != nil {
+			key.Persist = ss
+		}
+	}
 	s.setState(stateQueue)
 	a, err := be.acquire(e.killed, key, nil, s.bt.EffectiveQueue())
 	if !s.assigned(log, a, err, accept) {
@@ -338,6 +347,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 			}
 		}
 	}
+	stickStored(stores, s.srv)
 	s.mu.Lock()
 	s.sc = conn
 	aborted := s.aborted

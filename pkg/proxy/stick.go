@@ -135,18 +135,34 @@ func stickRequestStart(c *sticktable.Counters) {
 	}
 }
 
-// stickRequestEnd counts how a request ended (a 4xx or a denial is an
-// error, a 5xx but 501 and 505 a failure), its bytes, and ends the
-// stream's own counters.
+// stickBadRequest counts a request the HTTP parser refused or timed out
+// on: a request, and for a 400 an error (haproxy's mux_h1 does the same
+// on the session's counters).
+func stickBadRequest(c *sticktable.Counters, status int) {
+	if c == nil {
+		return
+	}
+	c.HTTPRequest()
+	if status == 400 {
+		c.HTTPError()
+	}
+}
+
+// stickRequestEnd counts how a request ended, its bytes, and ends the
+// stream's own counters. As in haproxy, an error is a server's 4xx or a
+// request denied by a rule (deny, tarpit), a failure a server's 5xx but
+// 501 and 505; what the proxy answers itself otherwise (return, redirect,
+// its own 503) counts as neither.
 func stickRequestEnd(c *sticktable.Counters, s *accesslog.Session) {
 	if c == nil {
 		return
 	}
+	fromServer := s.ServerName != "<NOSRV>" && s.Tr >= 0
 	switch {
-	case s.Status >= 400 && s.Status < 500,
+	case fromServer && s.Status >= 400 && s.Status < 500,
 		s.TermCause == 'P' && s.TermState == stateRequest && s.Status > 0:
 		c.HTTPError()
-	case s.Status >= 500 && s.Status < 600 && s.Status != 501 && s.Status != 505:
+	case fromServer && s.Status >= 500 && s.Status < 600 && s.Status != 501 && s.Status != 505:
 		c.HTTPFailure()
 	}
 	c.Bytes(s.BytesFromClient, s.BytesToClient)
@@ -159,4 +175,111 @@ func stickConnEnd(c *sticktable.Counters) {
 		c.ReleaseStream()
 		c.ReleaseSession()
 	}
+}
+
+// stickStore is a pending `stick store-request`: the key to store the
+// server under, once the request went to one.
+type stickStore struct {
+	t   *sticktable.Table
+	key string
+}
+
+// stickMatch runs a backend's stick rules before the server is chosen
+// (haproxy's process_sticking_rules): the first match rule whose key has
+// an entry naming a usable server (any, with `option persist`) sends the
+// request there; store rules, one per table, remember their key for
+// stickStored. assigned is a server already chosen (a persistence
+// cookie): match rules are then skipped.
+func (e *Engine) stickMatch(be *Backend, t *sample.Txn, assigned bool) (*Server, []stickStore) {
+	if e.stick == nil || len(be.px.StickRules) == 0 {
+		return nil, nil
+	}
+	var srv *Server
+	var stores []stickStore
+	for _, r := range be.px.StickRules {
+		if (assigned || srv != nil) && !r.Store {
+			continue
+		}
+		if !r.Cond.Eval(t) {
+			continue
+		}
+		tb := e.stick.Table(r.Table)
+		if tb == nil {
+			continue
+		}
+		v, ok := r.Expr.Eval(t)
+		if !ok {
+			continue
+		}
+		key, ok := tb.Key(v)
+		if !ok {
+			continue
+		}
+		if r.Match && !assigned && srv == nil {
+			if name, id, found := tb.LookupServer(key); found {
+				srv = be.stickServer(name, id)
+			}
+		}
+		if r.Store {
+			dup := false
+			for _, s := range stores {
+				dup = dup || s.t == tb
+			}
+			if !dup {
+				stores = append(stores, stickStore{tb, key})
+			}
+		}
+	}
+	return srv, stores
+}
+
+// stickServer finds a stored server: by name, else by id; nil when it
+// is gone or down (unless `option persist`).
+func (b *Backend) stickServer(name string, id int64) *Server {
+	var found *Server
+	for _, s := range b.servers {
+		if name != "" && s.Name() == name {
+			found = s
+			break
+		}
+	}
+	if found == nil {
+		for _, s := range b.servers {
+			if int64(s.id) == id {
+				found = s
+				break
+			}
+		}
+	}
+	if found == nil || !found.Usable() && !b.px.Options.Persist {
+		return nil
+	}
+	return found
+}
+
+// stickStored stores the server the request went to under each pending
+// key, unless it is `non-stick`.
+func stickStored(stores []stickStore, srv *Server) {
+	if srv == nil || srv.cfg.NonStick {
+		return
+	}
+	for _, s := range stores {
+		s.t.StoreServer(s.key, int64(srv.id), srv.Name())
+	}
+}
+
+// stickTxn is what stick rules evaluate on in mode http: the request
+// rules' transaction when there is one, else one built for them.
+func (h *h1Frontend) stickTxn(c *h1Conn, req *httpRequest, s *accesslog.Session, be *Backend) *sample.Txn {
+	if rr := c.rules; rr != nil {
+		rr.txn.Backend = be.Name()
+		return &rr.txn
+	}
+	m := &sample.Message{Method: req.method, URI: req.uri, Version: req.version}
+	for _, hd := range req.headers {
+		if hd.name != "connection" || hd.value != "" {
+			m.Headers = append(m.Headers, sample.Header{Name: hd.name, Value: hd.value})
+		}
+	}
+	return &sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Backend: be.Name(), Req: m, Env: h.e, Stick: c.stk}
 }

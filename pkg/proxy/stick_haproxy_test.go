@@ -199,3 +199,117 @@ func stickCLI(t *testing.T, sock, cmd string) string {
 	b, _ := io.ReadAll(c)
 	return strings.TrimSuffix(string(b), "\n")
 }
+
+// stickPersistConfig is stick persistence: `stick on` a URL parameter in
+// mode http, `stick match` + `stick store-request` on the client address
+// in mode tcp, with a non-stick server.
+func stickPersistConfig(hport, tport int, b1, b2, b3, extraGlobal string) string {
+	return fmt.Sprintf(`global
+    maxconn 100
+%s
+defaults
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+listen web
+    mode http
+    bind 127.0.0.1:%d
+    balance roundrobin
+    stick-table type string len 8 size 1k expire 1m
+    stick on urlp(client) if { urlp(client) -m found }
+    server s1 %s
+    server s2 %s
+    server s3 %s non-stick
+listen tcp
+    mode tcp
+    bind 127.0.0.1:%d
+    balance roundrobin
+    stick-table type ip size 10
+    stick match src
+    stick store-request src if { always_true }
+    server t1 %s
+    server t2 %s
+`, extraGlobal, hport, b1, b2, b3, tport, b1, b2)
+}
+
+// persistSuite sends the same requests through a proxy and returns the
+// server that answered each.
+func persistSuite(t *testing.T, haddr, taddr string) []string {
+	t.Helper()
+	var out []string
+	for _, client := range []string{"a", "b", "c", "a", "b", "c", "toolongvalue", "d", "a", "", "c"} {
+		target := "/"
+		if client != "" {
+			target += "?client=" + client
+		}
+		c, err := net.DialTimeout("tcp", haddr, deadline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(deadline))
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target)
+		b, _ := io.ReadAll(c)
+		c.Close()
+		_, body, _ := strings.Cut(string(b), "\r\n\r\n")
+		first, _, _ := strings.Cut(body, "\n")
+		out = append(out, target+" -> "+first)
+	}
+	for i := 0; i < 3; i++ {
+		c, err := net.DialTimeout("tcp", taddr, deadline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(deadline))
+		// The echo server keeps the connection: read one response.
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		c.Close()
+		first, _, _ := strings.Cut(string(b), "\n")
+		out = append(out, fmt.Sprintf("tcp %d -> %s", i, first))
+	}
+	return out
+}
+
+func TestIntegrationStickPersistHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	b1, b2, b3 := startEchoServer(t, "one"), startEchoServer(t, "two"), startEchoServer(t, "three")
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	hport, tport := haproxytest.FreePort(t), haproxytest.FreePort(t)
+	haproxytest.Start(t, stickPersistConfig(hport, tport, b1, b2, b3, "    stats socket "+sock+" level admin"))
+	haddr, htaddr := fmt.Sprintf("127.0.0.1:%d", hport), fmt.Sprintf("127.0.0.1:%d", tport)
+	haproxytest.WaitBound(t, haddr)
+	haproxytest.WaitBound(t, htaddr)
+	hap := persistSuite(t, haddr, htaddr)
+	hapWeb, hapTCP := stickCLI(t, sock, "show table web"), stickCLI(t, sock, "show table tcp")
+
+	ln1, bind1 := listen(t)
+	ln2, bind2 := listen(t)
+	cfg, diags, err := haproxycfg.Parse("persist.cfg", []byte(stickPersistConfig(bind1.Port, bind2.Port, b1, b2, b3, "")), haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v\n%v", err, diags)
+	}
+	e, _ := run(t, cfg, ln1, ln2)
+	got := persistSuite(t, bind1.Address(), bind2.Address())
+	for i := range hap {
+		if hap[i] != got[i] {
+			t.Errorf("differs from haproxy:\nhaproxy: %s\ngproxy:  %s", hap[i], got[i])
+		}
+	}
+	if hap[3] != "/?client=a -> backend one" || hap[12] != "tcp 1 -> backend one" {
+		t.Errorf("haproxy did not stick as expected: %q", hap)
+	}
+	t.Logf("haproxy: %q\n%s\n%s", hap, hapWeb, hapTCP)
+	set := e.StickTables()
+	for _, c := range []struct{ name, want string }{{"web", hapWeb}, {"tcp", hapTCP}} {
+		got := set.Show([]string{c.name}, true)
+		if maskTable.ReplaceAllString(got, "X") != maskTable.ReplaceAllString(c.want, "X") {
+			t.Errorf("show table %s:\nhaproxy:\n%s\ngproxy:\n%s", c.name, c.want, got)
+		}
+	}
+}

@@ -358,3 +358,38 @@ func (t *Table) changed(key string) {
 		f(key)
 	}
 }
+
+// LookupServer reads the server an entry stores (stick match): its name
+// (server_key) and id (server_id), and refreshes the entry's expiry.
+func (t *Table) LookupServer(key string) (name string, id int64, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	e := t.lookupLocked(key, now)
+	if e == nil {
+		return "", 0, false
+	}
+	t.touchLocked(e, now)
+	return e.srvKey, e.vals[ServerID], true
+}
+
+// StoreServer stores the server a request went to under key (stick
+// store-request), creating the entry.
+func (t *Table) StoreServer(key string, id int64, name string) {
+	t.mu.Lock()
+	now := t.now()
+	e := t.getLocked(key, now)
+	if e == nil {
+		t.mu.Unlock()
+		return
+	}
+	if t.stored[ServerID] {
+		e.vals[ServerID] = int64(int32(id))
+	}
+	if t.stored[ServerKey] {
+		e.srvKey = name
+	}
+	t.touchLocked(e, now)
+	t.mu.Unlock()
+	t.changed(key)
+}
