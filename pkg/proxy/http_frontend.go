@@ -421,12 +421,12 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s.BytesFromClient = d.n.Load() - int64(c.br.Buffered()) - read0
 		f.ctr.bytesIn.Add(s.BytesFromClient)
 		f.ctr.bytesOut.Add(s.BytesToClient)
+		stickRequestEnd(c.stk, &s)
 		s.ActConn = int(e.actconn.Load())
 		s.FeConn = int(f.ctr.cur.Load())
 		if !c.nolog {
 			e.logSession(f.px, s)
 		}
-		stickRequestEnd(c.stk, &s)
 		c.rules, c.nolog = nil, false
 		if !keep || h.isDraining() {
 			return

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Set is every table of a configuration, in the order haproxy lists them
@@ -174,9 +175,12 @@ func (f filter) keep(v int64) bool {
 func (t *Table) head(b *strings.Builder, target, oper bool) {
 	t.mu.Lock()
 	t.expireLocked(t.now())
-	n := len(t.entries)
+	t.headLocked(b, target, oper)
 	t.mu.Unlock()
-	fmt.Fprintf(b, "# table: %s, type: %s, size:%d, used:%d\n", t.cfg.Name, t.cfg.Type, t.cfg.Size, n)
+}
+
+func (t *Table) headLocked(b *strings.Builder, target, oper bool) {
+	fmt.Fprintf(b, "# table: %s, type: %s, size:%d, used:%d\n", t.cfg.Name, t.cfg.Type, t.cfg.Size, len(t.entries))
 	if target && !oper {
 		b.WriteString("# contents not dumped due to insufficient privileges\n")
 	}
@@ -195,15 +199,18 @@ func (t *Table) sortedLocked() []*Entry {
 // dump shows or clears the entries passing the filters.
 func (t *Table) dump(act int, fs []filter, oper bool) string {
 	var b strings.Builder
+	// One instant for the head and the entries: an entry expiring in
+	// between would leave the head counting it.
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	t.expireLocked(now)
 	if act == actShow {
-		t.head(&b, true, oper)
+		t.headLocked(&b, true, oper)
 	}
 	if !oper || t.cfg.Size == 0 {
 		return b.String()
 	}
-	t.mu.Lock()
-	now := t.now()
-	t.expireLocked(now)
 	for _, e := range t.sortedLocked() {
 		skip := false
 		for _, f := range fs {
@@ -221,7 +228,6 @@ func (t *Table) dump(act int, fs []filter, oper bool) string {
 			delete(t.entries, e.key)
 		}
 	}
-	t.mu.Unlock()
 	return b.String()
 }
 
@@ -267,7 +273,7 @@ func dumpText(s string) string {
 }
 
 // entryLocked writes one entry's line.
-func (t *Table) entryLocked(b *strings.Builder, e *Entry, now interface{ UnixMilli() int64 }) {
+func (t *Table) entryLocked(b *strings.Builder, e *Entry, now time.Time) {
 	exp := int64(0)
 	if !e.expire.IsZero() {
 		exp = e.expire.UnixMilli() - now.UnixMilli()
@@ -276,7 +282,7 @@ func (t *Table) entryLocked(b *strings.Builder, e *Entry, now interface{ UnixMil
 		}
 	}
 	fmt.Fprintf(b, "0x%x: key=%s use=%d exp=%d", 0x55d000000000+e.id*0x40, t.KeyString(e.key), e.refs, exp)
-	nowT := ticks(t.now())
+	nowT := ticks(now)
 	for d := DataType(0); d < NumTypes; d++ {
 		if !t.stored[d] {
 			continue
@@ -323,16 +329,14 @@ func (t *Table) perKey(act int, args []string, oper bool) string {
 	switch act {
 	case actShow:
 		t.mu.Lock()
+		defer t.mu.Unlock()
 		now := t.now()
 		e := t.lookupLocked(key, now)
-		t.mu.Unlock()
 		if e == nil {
 			return ""
 		}
-		t.head(&b, true, oper)
-		t.mu.Lock()
+		t.headLocked(&b, true, oper)
 		t.entryLocked(&b, e, now)
-		t.mu.Unlock()
 		return b.String()
 	case actClear:
 		t.mu.Lock()
