@@ -313,3 +313,93 @@ func TestIntegrationStickPersistHaproxy(t *testing.T) {
 		}
 	}
 }
+
+// stickTCPConfig is connection rate limiting in mode tcp: tracked at the
+// connection level, rejected past 3 connections per 10 s.
+func stickTCPConfig(port int, backend, extraGlobal string) string {
+	return fmt.Sprintf(`global
+    maxconn 100
+%s
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+listen tcp
+    bind 127.0.0.1:%d
+    stick-table type ip size 1k expire 1m store conn_cnt,conn_cur,conn_rate(10s),sess_cnt,sess_rate(10s),bytes_in_cnt,bytes_out_cnt,gpc0
+    tcp-request connection track-sc0 src
+    tcp-request connection reject if { sc0_conn_rate gt 3 }
+    tcp-request session sc-inc-gpc0(0)
+    server s1 %s
+`, extraGlobal, port, backend)
+}
+
+// tcpLimitSuite opens connections one after the other: each sends a
+// request and reads the answer, or sees the connection rejected.
+func tcpLimitSuite(t *testing.T, addr string, settle func()) []string {
+	t.Helper()
+	var out []string
+	for i := 0; i < 5; i++ {
+		c, err := net.DialTimeout("tcp", addr, deadline)
+		if err != nil {
+			// A reset may come before connect() returns.
+			out = append(out, fmt.Sprintf("conn %d rejected", i))
+			settle()
+			continue
+		}
+		_ = c.SetDeadline(time.Now().Add(deadline))
+		fmt.Fprintf(c, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			out = append(out, fmt.Sprintf("conn %d rejected", i))
+		} else {
+			b, _ := io.ReadAll(res.Body)
+			first, _, _ := strings.Cut(string(b), "\n")
+			out = append(out, fmt.Sprintf("conn %d -> %s", i, first))
+		}
+		c.Close()
+		settle()
+	}
+	return out
+}
+
+func TestIntegrationStickTCPHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	backend := startEchoServer(t, "one")
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	hport := haproxytest.FreePort(t)
+	haproxytest.Start(t, stickTCPConfig(hport, backend, "    stats socket "+sock+" level admin"))
+	haddr := fmt.Sprintf("127.0.0.1:%d", hport)
+	haproxytest.WaitBound(t, haddr)
+	idle := func(show func() string) func() {
+		return func() {
+			eventually(t, "the connection's counters released", func() bool { return !strings.Contains(show(), "use=1") })
+		}
+	}
+	hap := tcpLimitSuite(t, haddr, idle(func() string { return stickCLI(t, sock, "show table tcp") }))
+	hapTable := stickCLI(t, sock, "show table tcp")
+
+	ln, bind := listen(t)
+	cfg, diags, err := haproxycfg.Parse("tcp.cfg", []byte(stickTCPConfig(bind.Port, backend, "")), haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v\n%v", err, diags)
+	}
+	e, _ := run(t, cfg, ln)
+	set := e.StickTables()
+	got := tcpLimitSuite(t, bind.Address(), idle(func() string { return set.Show([]string{"tcp"}, true) }))
+	for i := range hap {
+		if hap[i] != got[i] {
+			t.Errorf("differs from haproxy:\nhaproxy: %s\ngproxy:  %s", hap[i], got[i])
+		}
+	}
+	if hap[3] != "conn 3 rejected" {
+		t.Errorf("haproxy did not limit as expected: %q", hap)
+	}
+	t.Logf("haproxy: %q\n%s", hap, hapTable)
+	if gt := set.Show([]string{"tcp"}, true); maskTable.ReplaceAllString(gt, "X") != maskTable.ReplaceAllString(hapTable, "X") {
+		t.Errorf("show table tcp:\nhaproxy:\n%s\ngproxy:\n%s", hapTable, gt)
+	}
+}
