@@ -824,6 +824,7 @@ func drain(b *bodyReader) bool {
 
 // errorPage sends one of haproxy's own replies and records it.
 func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, keep bool) bool {
+	stickAnswering(c.stk)
 	if m := h.errorFile(p.code); m != nil {
 		n, keep, err := c.writeErrorFile(m, keep)
 		s.BytesToClient = n

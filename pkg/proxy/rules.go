@@ -293,6 +293,7 @@ func (h *h1Frontend) statusReply(c *h1Conn, rr *ruleRun, s *accesslog.Session, c
 // field, after the http-after-response rules ran.
 func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p errorPage, keep, errorFiles, closing bool) bool {
 	if m := h.errorFileFor(rr, p.code); m != nil && errorFiles {
+		stickAnswering(c.stk)
 		n, keep, err := c.writeErrorFile(m, keep)
 		s.BytesToClient = n + c.interimBytes()
 		return err == nil && keep
@@ -308,6 +309,7 @@ func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p error
 	if c.req != nil && c.req.method == http.MethodHead {
 		s.BytesToClient -= int64(len(p.body))
 	}
+	stickAnswering(c.stk)
 	if err := c.writePage(p, keep); err != nil {
 		return false
 	}

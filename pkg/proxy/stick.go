@@ -169,6 +169,15 @@ func stickRequestEnd(c *sticktable.Counters, s *accesslog.Session) {
 	c.ReleaseStream()
 }
 
+// stickAnswering ends the stream's counters as the proxy sends an answer
+// of its own (deny, return, redirect, an error page): haproxy's stream
+// ends with it, before the client reads it.
+func stickAnswering(c *sticktable.Counters) {
+	if c != nil {
+		c.EndStream()
+	}
+}
+
 // stickConnEnd ends a connection's counters.
 func stickConnEnd(c *sticktable.Counters) {
 	if c != nil {

@@ -148,6 +148,9 @@ type Slots [3]*Ref
 type Counters struct {
 	Sess *Slots
 	Strm Slots
+	// ended: EndStream released the stream's counters; they still
+	// receive the stream's last counts (errors, bytes).
+	ended bool
 }
 
 // Slot is counter i as fetches see it; nil when not tracked.
@@ -208,14 +211,32 @@ func (c *Counters) SessionStarted() {
 	}
 }
 
+// EndStream releases the stream's own counters while it finishes its
+// answer (haproxy frees a stream that answers by itself at once); the
+// stream's last counts still go to them.
+func (c *Counters) EndStream() {
+	if c.ended {
+		return
+	}
+	for _, r := range c.Strm {
+		if r != nil {
+			r.Release()
+		}
+	}
+	c.ended = true
+}
+
 // ReleaseStream releases the stream's own counters.
 func (c *Counters) ReleaseStream() {
 	for i, r := range c.Strm {
 		if r != nil {
-			r.Release()
+			if !c.ended {
+				r.Release()
+			}
 			c.Strm[i] = nil
 		}
 	}
+	c.ended = false
 }
 
 // ReleaseSession releases the session's counters.
