@@ -735,6 +735,8 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 			case haproxycfg.ActReturn:
 				p := rr.afterPage(h, rr.returnPage(r.Return))
 				return 0, "", nil, &p
+			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
+				h.e.runStick(r.Action, r.Stick, px.Name, &rr.txn, false)
 			default:
 				rr.apply(r, &rr.res, false)
 			}

@@ -36,6 +36,8 @@ frontend fe
     http-request track-sc0 src
     http-request sc-inc-gpc0(0) if { path_beg /inc }
     http-request sc-set-gpt0(1) 7 if { path /gpt }
+    http-request set-var(txn.inc) str(1) if { path /incres }
+    http-response sc-inc-gpc0(0) if { var(txn.inc) -m found }
     http-request return status 200 content-type text/plain lf-string "cnt=%%[sc_http_req_cnt(0)] rate=%%[sc_http_req_rate(0)] gpc0=%%[sc_get_gpc0(0)] gpc0r=%%[sc0_gpc0_rate] err=%%[sc_http_err_cnt(0)] src=%%[src_http_req_cnt] conn=%%[sc0_conn_cnt]/%%[sc0_conn_cur] sc1=%%[sc1_conn_cnt]/%%[sc1_conn_cur]/%%[sc1_http_req_cnt]/%%[sc1_get_gpt0] tracked=%%[sc_tracked(0)],%%[sc2_tracked] tab=%%[src,table_http_req_cnt(fe)]/%%[src,in_table(be)]/%%[str(10.9.9.9),table_http_req_cnt(fe)]/%%[table_cnt]/%%[table_avl(be)]\n" if { path /info }
     http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100 }
     default_backend be
@@ -83,6 +85,7 @@ func stickSuite(t *testing.T, addr string, settle func()) []string {
 		get("/inc")
 	}
 	get("/gpt")
+	get("/incres") // to the server: the response rule counts it
 	_, info = get("/info")
 	out = append(out, "info2 "+info)
 	var codes []string
