@@ -334,6 +334,9 @@ listen tcp
     tcp-request connection track-sc0 src
     tcp-request connection reject if { sc0_conn_rate gt 3 }
     tcp-request session sc-inc-gpc0(0)
+    tcp-request inspect-delay 2s
+    tcp-request content sc-inc-gpc0(0) if { req.len gt 0 }
+    tcp-request content accept if { req.len gt 0 }
     server s1 %s
 `, extraGlobal, port, backend)
 }

@@ -104,16 +104,24 @@ func drainSocket(c net.Conn) {
 // tcpVerdictMore is tcpVerdict on a payload that may still grow: final
 // is false when a rule's condition cannot be told yet (haproxy waits for
 // more data then); last evaluates for good, as at the end of the delay.
-func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool) (haproxycfg.Action, bool) {
+// *from is the first rule not decided yet: the rules before it were
+// evaluated for good (their stick actions ran, once), and the next call
+// resumes there, as haproxy resumes a rule set.
+func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool, from *int) (haproxycfg.Action, bool) {
 	if last {
-		return tcpVerdict(set, t), true
+		return tcpVerdict(set[*from:], t), true
 	}
-	for _, r := range set {
+	for ; *from < len(set); *from++ {
+		r := set[*from]
 		holds, final := r.Cond.EvalMore(t)
 		if !final {
 			return 0, false
 		}
 		if holds {
+			if r.Stick != nil {
+				stickTCP(r, t) // not final: the next rules run
+				continue
+			}
 			return r.Action, true
 		}
 	}
@@ -155,8 +163,9 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 	if len(rs.TCPContent) > 0 {
 		deadline := s.accept.Add(rs.InspectDelay)
 		done := rs.InspectDelay <= 0
+		from := 0 // the first content rule not decided yet
 		for {
-			act, final := tcpVerdictMore(rs.TCPContent, t, done)
+			act, final := tcpVerdictMore(rs.TCPContent, t, done, &from)
 			if !final {
 				act = 0 // a rule cannot tell yet: wait for more data
 			} else {
