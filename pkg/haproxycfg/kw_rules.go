@@ -73,7 +73,7 @@ func (p *parser) httpRuleKeyword(args []string) {
 		ctx, list = CtxHTTPAfterResponse, httpAfterResponseActionList
 	}
 	norm := action
-	if strings.HasPrefix(action, "track-sc") && len(action) == 9 && strings.ContainsAny(action[8:], "012") {
+	if strings.HasPrefix(action, "track-sc") {
 		norm = "track-sc(*)"
 	} else if isStickAction(action) && !strings.Contains(action, "(") {
 		norm = action + "(*)" // sc-inc-gpc0 is sc-inc-gpc0(0)

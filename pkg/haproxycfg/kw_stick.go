@@ -17,12 +17,19 @@ func (p *parser) stickTable(args []string) {
 	kw := args[0]
 	px := p.cur.px
 	if p.cur.isDefault {
-		p.alert(kw, "'%s' not allowed in 'defaults' section.", kw)
+		p.alert(kw, "'%s' is not supported in 'defaults' section.", kw)
 		return
 	}
+	// Tables are named after their proxy: one per name.
 	if px.StickTable != nil {
-		p.alert(kw, "only one stick-table per proxy is allowed.")
+		p.alert(kw, "stick-table name '%s' conflicts with table declared in %s '%s' at %s:%d.", px.Name, px.Kind, px.Name, p.cur.stickPos.File, p.cur.stickPos.Line)
 		return
+	}
+	for _, q := range p.proxies {
+		if q.px.Name == px.Name && q.px.StickTable != nil {
+			p.alert(kw, "stick-table name '%s' conflicts with table declared in %s '%s' at %s:%d.", px.Name, q.px.Kind, q.px.Name, q.stickPos.File, q.stickPos.Line)
+			return
+		}
 	}
 	cfg := &sticktable.Config{Name: px.Name}
 	typed := false
@@ -117,7 +124,7 @@ func (p *parser) stickTable(args []string) {
 				}
 				if dup {
 					name, _, _ := strings.Cut(item, "(")
-					p.warn(kw, "%s: store option '%s' already enabled, ignored.", kw, name)
+					p.diag(Warning, LocParsingTight, kw, "%s: store option '%s' already enabled, ignored.", kw, name)
 					continue
 				}
 				cfg.Stores = append(cfg.Stores, st)
@@ -146,6 +153,7 @@ func (p *parser) stickTable(args []string) {
 		cfg.Len = 32
 	}
 	px.StickTable = cfg
+	p.cur.stickPos = p.pos()
 }
 
 // splitStore splits a store list on the commas outside parentheses.
@@ -241,7 +249,7 @@ func (p *parser) stickArgs(action string, rest []string, own int, where sample.C
 			return 0, nil, 0, ruleError(condError(err))
 		}
 		if needs, ok := e.Needs(where); !ok {
-			return 0, nil, 0, ruleError(fmt.Sprintf("fetch method '%s' extracts information from '%s', none of which is available here", rest[0], needs))
+			return 0, nil, 0, ruleError(fmt.Sprintf("fetch method '%s' extracts information from '%s', none of which is available here", rest[0], srcNames(needs)))
 		}
 		sa.Key = e
 		n := 1
@@ -290,7 +298,7 @@ func (p *parser) stickArgs(action string, rest []string, own int, where sample.C
 		return 0, nil, 0, ruleError(condError(err))
 	}
 	if needs, ok := e.Needs(where); !ok {
-		return 0, nil, 0, ruleError(fmt.Sprintf("fetch method '%s' extracts information from '%s', none of which is available here", rest[0], needs))
+		return 0, nil, 0, ruleError(fmt.Sprintf("fetch method '%s' extracts information from '%s', none of which is available here", rest[0], srcNames(needs)))
 	}
 	sa.Expr = e
 	return ActSetGPT, sa, 1, ""
@@ -420,7 +428,7 @@ func (p *parser) stickRule(args []string) {
 		return
 	}
 	if needs, ok := e.Needs(sample.AtUseServer); !ok {
-		p.alert(kw, "'%s': fetch method '%s' extracts information from '%s', none of which is available during request.", kw, args[2], needs)
+		p.alert(kw, "'%s': fetch method '%s' extracts information from '%s', none of which is available during request.", kw, fetchKeyword(args[2]), srcNames(needs))
 		return
 	}
 	r.Expr = e
@@ -472,4 +480,17 @@ func (p *parser) checkStickRules(ps *proxyState) {
 			}
 		}
 	}
+}
+
+// srcNames lists sample sources as haproxy's sample_src_names does in
+// these messages: comma-separated without spaces.
+func srcNames(s string) string { return strings.ReplaceAll(s, ", ", ",") }
+
+// fetchKeyword is the fetch's name in an expression ("res.hdr(x),lower"
+// gives "res.hdr").
+func fetchKeyword(expr string) string {
+	if i := strings.IndexAny(expr, "(,"); i >= 0 {
+		return expr[:i]
+	}
+	return expr
 }
