@@ -80,8 +80,8 @@ func (p *parser) addArgRefs(ps *proxyState, ctx, where string, refs []sample.Arg
 // resolveArgs is smp_resolve_args for one proxy: every backend, frontend,
 // server and userlist a sample names must exist (an empty backend or
 // frontend is this proxy); the names are filled in for the runtime.
-// Tables are left to the stick-table code. One alert per proxy, as
-// haproxy's.
+// Tables are the stick tables of the proxies of that name. One alert per
+// proxy, as haproxy's.
 func (p *parser) resolveArgs(ps *proxyState) {
 	var errs []string
 	// proxy_fe_by_name / proxy_be_by_name: only proxies with the
@@ -141,6 +141,20 @@ func (p *parser) resolveArgs(ps *proxyState) {
 				continue
 			}
 			a.Str = pname + "/" + sname
+		case sample.ArgTab:
+			name := a.Str
+			if name == "" {
+				if ps.isDefault {
+					errs = append(errs, fmt.Sprintf("%stable name must be set in %s.", at, of))
+					continue
+				}
+				name = ps.px.Name
+			}
+			if p.cfg.StickTable(name) == nil {
+				errs = append(errs, fmt.Sprintf("%sunable to find table '%s' referenced in %s.", at, name, of))
+				continue
+			}
+			a.Str = name
 		case sample.ArgUsr:
 			if a.Str == "" {
 				errs = append(errs, fmt.Sprintf("%smissing userlist name in %s.", at, of))

@@ -247,6 +247,10 @@ func (p *parser) proxyKeyword(args []string) {
 		p.httpErrorKeyword(args)
 	case "tcp-request", "tcp-response":
 		p.tcpRuleKeyword(args)
+	case "stick-table":
+		p.stickTable(args)
+	case "stick":
+		p.stickRule(args)
 	case "redisp", "redispatch":
 		p.alert(kw, "keyword '%s' directive is not supported anymore since HAProxy 2.1. Use 'option redispatch'.", kw)
 	case "block":

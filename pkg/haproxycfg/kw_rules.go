@@ -73,8 +73,10 @@ func (p *parser) httpRuleKeyword(args []string) {
 		ctx, list = CtxHTTPAfterResponse, httpAfterResponseActionList
 	}
 	norm := action
-	if strings.HasPrefix(action, "track-sc") && len(action) == 9 && strings.ContainsAny(action[8:], "012") {
+	if strings.HasPrefix(action, "track-sc") {
 		norm = "track-sc(*)"
+	} else if isStickAction(action) && !strings.Contains(action, "(") {
+		norm = action + "(*)" // sc-inc-gpc0 is sc-inc-gpc0(0)
 	}
 	k, ok := lookup(ctx, norm)
 	if !ok {
@@ -141,6 +143,20 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 		own++
 	}
 	name, _, _ := strings.Cut(action, "(")
+	if isStickAction(action) {
+		where := sample.AtBackendHTTPRequest
+		switch {
+		case kw == "http-request" && p.cur.px.Kind.HasFrontend():
+			where = sample.AtFrontendHTTPRequest
+		case kw != "http-request" && p.cur.px.Kind.HasBackend():
+			where = sample.AtBackendHTTPResponse
+		case kw != "http-request":
+			where = sample.AtFrontendHTTPResponse
+		}
+		act, sa, n, err := p.stickArgs(action, rest, own, where)
+		r.Action, r.Stick = act, sa
+		return n, err
+	}
 	switch name {
 	case "allow":
 		r.Action = ActAllow
@@ -708,6 +724,10 @@ func (p *parser) tcpRuleKeyword(args []string) {
 	case "reject":
 		act = ActReject
 	default:
+		if isStickAction(action) {
+			p.tcpStickRule(args, sub, action)
+			return
+		}
 		if sub == "connection" && action == "" || !knownTCPAction(action) {
 			p.alert(kw, "'%s %s' expects 'accept', 'reject', 'capture', 'expect-proxy', 'expect-netscaler-cip', 'track-sc0' ... 'track-sc2', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop' in %s '%s' (got '%s').\n", kw, sub, p.proxyTypeName(), p.cur.px.Name, action)
 			return
@@ -763,6 +783,8 @@ func (p *parser) checkRules(ps *proxyState) {
 	if !px.Kind.HasFrontend() {
 		rs.TCPConnection, rs.TCPSession, rs.MonitorURI, rs.MonitorFail, rs.MonitorFailPos = nil, nil, "", nil, nil
 	}
+	p.checkStick(ps)
+	p.checkStickRules(ps)
 }
 
 // tcpModeRules drops the HTTP rules of a mode tcp proxy with haproxy's

@@ -69,6 +69,10 @@ func (p *parser) server(args []string, def bool) {
 			val = opts[i+1]
 		}
 		switch opt {
+		case "non-stick":
+			srv.NonStick = true
+		case "stick":
+			srv.NonStick = false
 		case "backup":
 			srv.Backup = true
 		case "no-backup":

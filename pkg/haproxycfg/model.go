@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"hapair/pkg/sample"
+	"hapair/pkg/sticktable"
 )
 
 // This file is the validated model that parsing produces and the runtime
@@ -325,6 +326,7 @@ type Server struct {
 	Weight    int    // default 1, 0..256
 	MaxConn   int    // 0 = unlimited
 	Backup    bool
+	NonStick  bool // `non-stick`: stick store rules do not store this server
 	Disabled  bool
 	Check     bool
 	Inter     time.Duration // default 2s
@@ -473,6 +475,10 @@ type Proxy struct {
 	// Rules are the http-request, http-response, tcp-request... rule
 	// sets (model_rules.go).
 	Rules Rules
+	// StickTable is the proxy's `stick-table`; nil without.
+	StickTable *sticktable.Config
+	// StickRules are the `stick match|on|store-request` rules, in order.
+	StickRules []*StickRule
 }
 
 // ErrorFile is one `errorfile CODE FILE` line. Content is the file as

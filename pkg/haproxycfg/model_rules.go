@@ -104,6 +104,7 @@ type Rule struct {
 	Redirect *Redirect    // redirect
 	Return   *Return      // return
 	Cond     *sample.Cond `json:"-"` // nil: always
+	Stick    *StickAction // track-sc, sc-inc-gpc, sc-set-gpt0
 	Pos      Pos
 }
 
@@ -159,8 +160,9 @@ type ReturnHeader struct {
 // TCPRule is one tcp-request connection|content|session rule: accept or
 // reject, under a condition.
 type TCPRule struct {
-	Action Action       // ActAccept or ActReject
+	Action Action       // ActAccept, ActReject, or a stick counter action
 	Cond   *sample.Cond `json:"-"`
+	Stick  *StickAction // track-sc, sc-inc-gpc, sc-set-gpt0
 	Pos    Pos
 }
 

@@ -131,6 +131,7 @@ type proxyState struct {
 	idPos      Pos
 	defBEPos   Pos // where default_backend was set (maybe in defaults)
 	httplogPos Pos // where `option httplog` was set
+	stickPos   Pos // where `stick-table` was set (kw_stick.go)
 	// logs holds the log-format strings until the proxy's mode is known
 	// (kw_logs.go).
 	logs logState

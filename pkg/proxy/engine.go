@@ -34,6 +34,7 @@ import (
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sticktable"
 )
 
 // Options are the engine's collaborators.
@@ -69,10 +70,11 @@ type Engine struct {
 	backends  []*Backend
 	byProxy   map[*haproxycfg.Proxy]*Backend
 
-	actconn atomic.Int64  // %ac: connections on the process
-	streams atomic.Uint64 // %rt: streams started (capture.go)
-	proc    procVars      // set-var(proc.*) values (rules.go)
-	panics  atomic.Int64  // sessions closed by a recovered panic
+	actconn atomic.Int64    // %ac: connections on the process
+	streams atomic.Uint64   // %rt: streams started (capture.go)
+	proc    procVars        // set-var(proc.*) values (rules.go)
+	stick   *sticktable.Set // stick tables (stick.go); nil without
+	panics  atomic.Int64    // sessions closed by a recovered panic
 	global  gate
 
 	maxPipes int64        // splice pipes in use at most; -1 = no limit
@@ -107,6 +109,7 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		e.now = time.Now
 	}
 	e.killed, e.kill = context.WithCancel(context.Background())
+	e.stick = newStickTables(cfg, e.now)
 	e.global = gate{max: int64(cfg.Global.MaxConn), cur: &e.actconn}
 	e.maxPipes = int64(MaxPipes(cfg.Global.MaxConn))
 	for a, ln := range opts.Listeners {

@@ -23,6 +23,7 @@ import (
 	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/sample"
+	"hapair/pkg/sticktable"
 )
 
 // h1Frontend serves one `mode http` listener that proxies to a backend:
@@ -95,6 +96,7 @@ type h1Conn struct {
 	logLevel int8
 	// sessVars are the set-var(sess.*) values, kept between requests.
 	sessVars map[string]sample.Value
+	stk      *sticktable.Counters // stick counters (stick.go); nil without tables
 	h        *h1Frontend
 	one      [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
@@ -323,7 +325,7 @@ func (h *h1Frontend) isDraining() bool {
 func (h *h1Frontend) serve(nc net.Conn) {
 	e, f := h.e, h.f
 	d := &deadlineConn{Conn: nc}
-	c := &h1Conn{nc: nc, cnt: d, h: h}
+	c := &h1Conn{nc: nc, cnt: d, h: h, stk: e.newCounters()}
 	h.mu.Lock()
 	h.conns[c] = false
 	killed := e.killed.Err() != nil
@@ -334,6 +336,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		drained := h.draining && len(h.conns) == 0
 		h.mu.Unlock()
 		nc.Close()
+		stickConnEnd(c.stk)
 		c.release(true)
 		if drained && h.tr != nil {
 			h.tr.CloseIdleConnections()
@@ -347,7 +350,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			c.broken = true
 		}
 	}()
-	if killed || !e.tcpAccept(f, nc) {
+	if killed || !e.tcpAccept(f, nc, c.stk) {
 		return
 	}
 	start := e.now() // the accept, then the end of the previous request
@@ -426,6 +429,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		if h.rules != nil && !h.tcpContent(c, &s, req) {
 			return
 		}
+		stickRequestStart(c.stk)
 		c.req = req
 		_ = nc.SetReadDeadline(time.Time{})
 		d.idle.Store(int64(t.Client))
@@ -437,6 +441,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s.BytesFromClient = d.n.Load() - int64(c.br.Buffered()) - read0
 		f.ctr.bytesIn.Add(s.BytesFromClient)
 		f.ctr.bytesOut.Add(s.BytesToClient)
+		stickRequestEnd(c.stk, &s)
 		s.ActConn = int(e.actconn.Load())
 		s.FeConn = int(f.ctr.cur.Load())
 		if !c.nolog {
@@ -533,6 +538,7 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 	default: // closed, reset
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, stateRequest
 	}
+	stickBadRequest(c.stk, s.Status)
 	end := e.now()
 	s.Tt = end.Sub(s.Accept)
 	s.Ta = end.Sub(from)
@@ -630,6 +636,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			key.Persist = srv
 		}
 	}
+	var stores []stickStore
+	if len(be.px.StickRules) > 0 {
+		var ss *Server
+		if ss, stores = e.stickMatch(be, h.stickTxn(c, req, s, be), key.Persist != nil); ss != nil {
+			key.Persist = ss
+		}
+	}
 	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {
@@ -650,6 +663,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	srv := a.srv
 	if req.persist != nil {
 		req.persist.chosen = srv
+	}
+	if stores != nil {
+		defer func() { stickStored(stores, srv) }() // the server that took it, after retries
 	}
 	defer func() {
 		if srv != nil { // nil when a redispatch found no server
@@ -864,6 +880,7 @@ func drain(b *bodyReader) bool {
 
 // errorPage sends one of haproxy's own replies and records it.
 func (h *h1Frontend) errorPage(c *h1Conn, s *accesslog.Session, p errorPage, keep bool) bool {
+	stickAnswering(c.stk)
 	r := h.errorFile(p.code)
 	if r != nil && r.ret != nil {
 		p = h.replyPage(c, c.rules, s, r.ret)

@@ -126,7 +126,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
 	}
 	rr.req.Body = body.buffered // option http-buffer-request
-	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc)}
+	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk}
 	rr.c, rr.e = c, h.e
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
 	t := &rr.txn
@@ -256,6 +256,8 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				p := rr.returnPage(r.Return)
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
 				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
+			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
+				h.e.runStick(r.Action, r.Stick, px.Name, t, true)
 			default:
 				rr.apply(r, &rr.req, true)
 			}
@@ -309,6 +311,7 @@ func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p error
 			p = h.replyPage(c, rr, s, r.ret)
 		}
 		if r.msg != nil {
+			stickAnswering(c.stk)
 			return h.sendErrorFile(c, s, r.msg, keep)
 		}
 	}
@@ -323,6 +326,7 @@ func (h *h1Frontend) reply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p error
 	if c.req != nil && c.req.method == http.MethodHead {
 		s.BytesToClient -= int64(len(p.body))
 	}
+	stickAnswering(c.stk)
 	if err := c.writePage(p, keep); err != nil {
 		return false
 	}
@@ -770,6 +774,8 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 			case haproxycfg.ActReturn:
 				p := rr.afterPage(h, rr.returnPage(r.Return))
 				return 0, "", nil, &p
+			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
+				h.e.runStick(r.Action, r.Stick, px.Name, &rr.txn, false)
 			default:
 				rr.apply(r, &rr.res, false)
 			}
@@ -1019,7 +1025,7 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 			m.Headers = append(m.Headers, sample.Header{Name: hd.name, Value: hd.value})
 		}
 	}
-	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc)}
+	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk}
 	if tcpVerdict(set, &t) != haproxycfg.ActReject {
 		return true
 	}

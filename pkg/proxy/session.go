@@ -17,6 +17,7 @@ import (
 	"hapair/pkg/balance"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/sample"
+	"hapair/pkg/sticktable"
 )
 
 // Termination causes (first character of haproxy's termination state).
@@ -69,7 +70,8 @@ type session struct {
 	fe, bt haproxycfg.Timeouts // frontend and backend timeouts
 
 	accept time.Time
-	log    accesslog.Session // filled as the session goes; logged by finish
+	stk    *sticktable.Counters // stick counters; nil without tables
+	log    accesslog.Session    // filled as the session goes; logged by finish
 }
 
 // terminate records the termination state unless one is already set.
@@ -121,7 +123,9 @@ func addrPort(a net.Addr) netip.AddrPort {
 // goroutines finish it then, so that this goroutine, whose stack the dial
 // grew to 8 KiB, does not stay behind for the session's lifetime.
 func (e *Engine) handle(f *Frontend, c net.Conn) {
-	if !e.tcpAccept(f, c) {
+	stk := e.newCounters()
+	if !e.tcpAccept(f, c, stk) {
+		stickConnEnd(stk)
 		e.rejectConn(f, c)
 		return
 	}
@@ -129,13 +133,14 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	// haproxy (session rules should run after it: they see no TLS facts).
 	accepted, ok := e.handshakeTCP(f, c)
 	if !ok {
+		stickConnEnd(stk)
 		return
 	}
 	now := e.now()
 	if !accepted.IsZero() {
 		now = accepted
 	}
-	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now}
+	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now, stk: stk}
 	defer s.recoverPanic("session")
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}
@@ -193,6 +198,10 @@ func (s *session) finish() {
 	end := e.now()
 	log.Tt = end.Sub(s.accept)
 	log.BytesFromClient, log.BytesToClient = s.in.Load(), s.out.Load()
+	if s.stk != nil {
+		s.stk.Bytes(log.BytesFromClient, log.BytesToClient)
+		stickConnEnd(s.stk)
+	}
 	if s.srv != nil {
 		// Counted before the release: a slot handed over to a queued
 		// session is not counted yet, as haproxy counts it only once
@@ -256,12 +265,22 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	if len(be.px.Rules.UseServers) > 0 || be.px.BalanceArgs.Expr != nil {
 		t := s.txn
 		if t == nil {
-			t = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Env: envFor(e, s.cli)}
+			t = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Env: envFor(e, s.cli), Stick: s.stk}
 		}
 		t.Backend = be.Name()
 		key.Sample, key.SampleOK = balanceSample(be, t)
 		if srv := be.useServer(t); srv != nil {
 			key.Persist = srv
+		}
+	}
+	var stores []stickStore
+	if len(be.px.StickRules) > 0 {
+		// A server chosen by use-server is not looked up (haproxy's
+		// SF_ASSIGNED), but the store rules still run.
+		t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Backend: be.Name(), Payload: pending, Env: envFor(e, s.cli), Stick: s.stk}
+		var ss *Server
+		if ss, stores = e.stickMatch(be, t, key.Persist != nil); ss != nil {
+			key.Persist = ss
 		}
 	}
 	s.setState(stateQueue)
@@ -345,6 +364,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 			}
 		}
 	}
+	stickStored(stores, s.srv)
 	s.mu.Lock()
 	s.sc = conn
 	aborted := s.aborted

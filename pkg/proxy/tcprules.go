@@ -11,6 +11,7 @@ import (
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/sample"
+	"hapair/pkg/sticktable"
 )
 
 // The tcp-request rules (configuration manual section 4.2,
@@ -29,6 +30,10 @@ const maxInspect = 16384
 func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
 	for _, r := range set {
 		if r.Cond.Eval(t) {
+			if r.Stick != nil {
+				stickTCP(r, t) // not final: the next rules run
+				continue
+			}
 			return r.Action
 		}
 	}
@@ -37,13 +42,21 @@ func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
 
 // tcpAccept runs a frontend's tcp-request connection and session rules
 // on a new connection; false means it is rejected: closed at once and
-// not logged, as haproxy does.
-func (e *Engine) tcpAccept(f *Frontend, c net.Conn) bool {
+// not logged, as haproxy does. Their track-sc actions fill stk.
+func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters) (ok bool) {
 	rs := &f.px.Rules
 	if len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 {
 		return true
 	}
 	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e}
+	if stk != nil {
+		t.Stick = stk
+		defer func() {
+			if ok {
+				stk.SessionStarted()
+			}
+		}()
+	}
 	if tcpVerdict(rs.TCPConnection, &t) == haproxycfg.ActReject {
 		// haproxy resets a connection it rejects at this level.
 		if g, ok := c.(*gatedConn); ok {
@@ -91,16 +104,24 @@ func drainSocket(c net.Conn) {
 // tcpVerdictMore is tcpVerdict on a payload that may still grow: final
 // is false when a rule's condition cannot be told yet (haproxy waits for
 // more data then); last evaluates for good, as at the end of the delay.
-func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool) (haproxycfg.Action, bool) {
+// *from is the first rule not decided yet: the rules before it were
+// evaluated for good (their stick actions ran, once), and the next call
+// resumes there, as haproxy resumes a rule set.
+func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool, from *int) (haproxycfg.Action, bool) {
 	if last {
-		return tcpVerdict(set, t), true
+		return tcpVerdict(set[*from:], t), true
 	}
-	for _, r := range set {
+	for ; *from < len(set); *from++ {
+		r := set[*from]
 		holds, final := r.Cond.EvalMore(t)
 		if !final {
 			return 0, false
 		}
 		if holds {
+			if r.Stick != nil {
+				stickTCP(r, t) // not final: the next rules run
+				continue
+			}
 			return r.Action, true
 		}
 	}
@@ -137,14 +158,15 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 	if len(rs.TCPContent) == 0 && !dynamicRouting(f.px) {
 		return nil, true
 	}
-	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: s.e}
+	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk}
 	s.txn = t
 	var buf []byte
 	if len(rs.TCPContent) > 0 {
 		deadline := s.accept.Add(rs.InspectDelay)
 		done := rs.InspectDelay <= 0
+		from := 0 // the first content rule not decided yet
 		for {
-			act, final := tcpVerdictMore(rs.TCPContent, t, done)
+			act, final := tcpVerdictMore(rs.TCPContent, t, done, &from)
 			if !final {
 				act = 0 // a rule cannot tell yet: wait for more data
 			} else {

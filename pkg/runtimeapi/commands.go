@@ -86,15 +86,18 @@ type command struct {
 // The commands gproxy implements, in the order `help` lists them
 // (alphabetical, as haproxy 2.6).
 var commands = []command{
+	{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableUnreached},
 	{[]string{"disable", "server"}, "disable server (DEPRECATED)", "put a server in maintenance (use 'set server' instead)", LevelAdmin, (*Commands).disableServer},
 	{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "take a server out of maintenance (use 'set server' instead)", LevelAdmin, (*Commands).enableServer},
 	{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", LevelUser, (*Commands).getWeight},
 	{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, (*Commands).setServer},
+	{[]string{"set", "table"}, "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", LevelUser, tableUnreached},
 	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight},
 	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo},
 	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState},
 	{[]string{"show", "ssl", "cert"}, "show ssl cert [<certfile>]", "display the SSL certificates used in memory, or the details of a file", LevelOperator, (*Commands).showSSLCert},
 	{[]string{"show", "stat"}, "show stat", "report counters for each proxy and server", LevelUser, (*Commands).showStat},
+	{[]string{"show", "table"}, "show table <table> [<filter>]*", "report table usage stats or dump this table's contents (filter: data/key)", LevelUser, tableUnreached},
 	{[]string{"show", "version"}, "show version", "show version of the current process", LevelUser, func(*Commands, []string) string { return stats.Version + "\n" }},
 }
 
@@ -130,6 +133,9 @@ func (c *Commands) Exec(args []string, level Level) string {
 	}
 	if args[0] == "help" {
 		return Help(level)
+	}
+	if out, ok := c.tableCommand(args, level); ok {
+		return out
 	}
 	for _, cmd := range commands {
 		if !hasPrefix(args, cmd.words) {

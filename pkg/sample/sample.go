@@ -114,6 +114,10 @@ type Txn struct {
 	// Env answers the fetches about the running process (nbsrv, be_conn,
 	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
 	Env Env
+	// Stick holds the stream's tracked stick counters
+	// (*sticktable.Counters, which registers the sc_* fetches); nil when
+	// nothing is tracked.
+	Stick any
 
 	mayChange bool    // set by a fetch whose answer may change with more data
 	scratch   []Value // values of multi-valued fetches, reused per Txn
