@@ -302,7 +302,11 @@ func resolveConfig(ctx context.Context, cfg *haproxycfg.Config, lookup lookupFun
 // operator gives it one, never checked, never dialled.
 func unresolved(s *haproxycfg.Server) {
 	s.Host = ""
-	s.Check = false
+	if s.DNS.Resolvers == "" {
+		// Nothing will give it one: never checked. A server with
+		// `resolvers` is checked once DNS gives it an address.
+		s.Check = false
+	}
 }
 
 // cfgFiles lists the files of cfg that are in set, in the order the

@@ -201,6 +201,8 @@ func (p *parser) proxyKeyword(args []string) {
 		p.server(args, false)
 	case "default-server":
 		p.server(args, true)
+	case "server-template":
+		p.serverTemplate(args)
 	case "stats":
 		p.proxyStats(args)
 	case "http-request", "http-response", "http-after-response":

@@ -27,6 +27,9 @@ type Config struct {
 	// Userlists are the `userlist` sections, in file order
 	// (model_rules.go).
 	Userlists []*Userlist
+	// Resolvers are the `resolvers` sections, in file order
+	// (model_resolvers.go).
+	Resolvers []*Resolvers `json:",omitempty"`
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given
@@ -325,7 +328,10 @@ type Server struct {
 	// server takes the state of that one (TrackBackend is resolved to
 	// the server's own backend when not given); "" = no tracking.
 	TrackBackend, TrackServer string
-	Pos                       Pos
+	// DNS is the server's name and its run-time resolution
+	// (model_resolvers.go).
+	DNS ServerDNS `json:",omitzero"`
+	Pos Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.

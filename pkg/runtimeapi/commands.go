@@ -412,10 +412,10 @@ func (c *Commands) showServersState(args []string) string {
 				changed = c.Source.Start
 			}
 			port := cfg.Port
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 - %d - 0 %d %s - 0\n",
-				px.ID, px.Name, s.ID(), s.Name(), dash(cfg.Host), op, admin, c.UserWeight(s), s.ConfigWeight(),
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d - 0 %d %s - 0\n",
+				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState,
-				port, cfg.CheckPort, dash(cfg.CheckAddr))
+				dash(cfg.DNS.Hostname), port, cfg.CheckPort, dash(cfg.CheckAddr))
 		}
 	}
 	return b.String()
