@@ -7,12 +7,13 @@ set -eu
 # Reference daemons and real peers; probes; what the packaging test runs in
 # its chroot (service, init-functions, adduser, systemd-analyze); tmux for
 # hatop, chromium for the stats page screenshot, strace for the bench;
-# database servers for the health-check lab (pkg/gproxyd dbchecks).
+# database servers for the health-check lab (pkg/gproxyd dbchecks); dnsmasq
+# as the real DNS server run-time resolution follows (pkg/gproxyd dns).
 PKGS="haproxy keepalived nginx-light rsyslog wrk python3-aiosmtpd socat tcpdump
 tshark psmisc iproute2 prometheus-haproxy-exporter hatop curl openssl
 util-linux procps dpkg-dev lintian tmux strace chromium systemd
 init-system-helpers sysvinit-utils adduser redis-server postgresql
-mariadb-server"
+mariadb-server dnsmasq-base"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -418,6 +418,11 @@ func (res *resolution) enterMaint(q *requester, why string) {
 	res.r.log(px, levelAlert, fmt.Sprintf("%s %s/%s is going DOWN for maintenance (%s). %s %d sessions active, %d requeued, %d remaining in queue.",
 		kind, px.Name, s.Name(), why, health.ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur))
 	if act+bck == 0 {
-		res.r.log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+		// haproxy names a listen section "proxy" there.
+		kind := "backend"
+		if px.Kind == haproxycfg.KindListen {
+			kind = "proxy"
+		}
+		res.r.log(px, levelEmerg, fmt.Sprintf("%s %s has no server available!", kind, px.Name))
 	}
 }
