@@ -36,7 +36,7 @@ func (p *parser) startResolvers(args []string) {
 		return
 	}
 	if o := p.cfg.Resolver(args[1]); o != nil {
-		p.diag(Alert, LocParsingTight, args[0], "resolvers '%s' has same name as another resolvers (declared at %s:%d).", args[1], o.Pos.File, o.Pos.Line)
+		p.diag(Alert, LocParsingCap, args[0], "resolvers '%s' has same name as another resolvers (declared at %s:%d).", args[1], o.Pos.File, o.Pos.Line)
 		return
 	}
 	p.resolvers = newResolvers(args[1], p.pos())
@@ -67,7 +67,7 @@ func (p *parser) resolversKeyword(args []string) {
 		}
 		for _, ns := range r.Nameservers {
 			if ns.Name == args[1] {
-				p.diag(Alert, LocParsingTight, kw, "nameserver '%s' has same name as another nameserver (declared at %s:%d).", args[1], ns.Pos.File, ns.Pos.Line)
+				p.diag(Alert, LocParsingCap, kw, "nameserver '%s' has same name as another nameserver (declared at %s:%d).", args[1], ns.Pos.File, ns.Pos.Line)
 			}
 		}
 		ap, err := nameserverAddr(args[2])
@@ -81,6 +81,7 @@ func (p *parser) resolversKeyword(args []string) {
 	case "hold":
 		if arg(2) == "" {
 			p.alert(kw, "'%s' expects an <event> and a <time> as arguments.", kw)
+			p.diag(Alert, LocNone, kw, "<event> can be either 'valid', 'nx', 'refused', 'timeout', or 'other'")
 			return
 		}
 		d, ok := p.resolversTime(kw, args[1], args[2])
@@ -100,8 +101,9 @@ func (p *parser) resolversKeyword(args []string) {
 			return
 		}
 		n, _ := strconv.Atoi(args[1])
-		if n < 512 || n > 65535 {
-			p.alert(kw, "'%s' must be between %d and %d inclusive (was %s).", kw, 512, 65535, args[1])
+		// haproxy's bounds: a DNS header (12 bytes) to a UDP datagram.
+		if n < 12 || n > 65535 {
+			p.alert(kw, "'%s' must be between %d and %d inclusive (was %s).", kw, 12, 65535, args[1])
 			return
 		}
 		r.AcceptedPayloadSize = n
@@ -198,7 +200,7 @@ func serverDNSOption(srv *Server, opts []string, i int, fail func(string, ...any
 		val = opts[i+1]
 	}
 	if val == "" {
-		fail("'%s' expects an argument.", opt)
+		fail("'%s' expects an argument", opt)
 		return 1, true, false
 	}
 	switch opt {
@@ -222,7 +224,7 @@ func serverDNSOption(srv *Server, opts []string, i int, fail func(string, ...any
 			case "prevent-dup-ip":
 				srv.DNS.AllowDupIP = false
 			case "ignore-weight":
-				srv.DNS.IgnoreWeight = true
+				// SRV weights only; SRV names are refused (finishResolvers).
 			default:
 				fail("'%s' : unknown resolve-opts option '%s', supported methods are 'allow-dup-ip', 'ignore-weight', and 'prevent-dup-ip'.", opt, o)
 				return 1, true, false
@@ -305,6 +307,11 @@ func templateRange(s string) (lo, hi int, ok bool) {
 func (p *parser) finishResolvers() {
 	for _, px := range p.cfg.Proxies {
 		for _, s := range px.Servers {
+			if strings.HasPrefix(s.DNS.Hostname, "_") {
+				p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: s.Pos, Keyword: "server", Style: LocBracket,
+					Msg: fmt.Sprintf("'server %s/%s' : SRV records ('%s') are not implemented by gproxy.", px.Name, s.Name, s.DNS.Hostname)})
+				continue
+			}
 			if s.DNS.Resolvers == "" {
 				continue
 			}

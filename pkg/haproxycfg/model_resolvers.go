@@ -14,7 +14,7 @@ type Resolvers struct {
 	// ParseResolvConf is `parse-resolv-conf`: the nameserver lines of
 	// /etc/resolv.conf, read at start, come after Nameservers.
 	ParseResolvConf bool
-	// AcceptedPayloadSize is `accepted_payload_size` (512 by default):
+	// AcceptedPayloadSize is `accepted_payload_size` (512 by default; 12 to 65535):
 	// the EDNS0 UDP size announced, and the largest answer read.
 	AcceptedPayloadSize int
 	// Hold are the `hold` periods: how long a failure (NX, Refused,
@@ -53,8 +53,8 @@ type ServerDNS struct {
 	// AllowDupIP is `resolve-opts allow-dup-ip`: several servers of the
 	// backend may take the same address.
 	AllowDupIP bool
-	// IgnoreWeight is `resolve-opts ignore-weight` (SRV weights).
-	IgnoreWeight bool
+	// `resolve-opts ignore-weight` is about SRV weights: names of SRV
+	// records (_service._proto.name) are refused, so it has nothing to do.
 }
 
 // Resolver returns the resolvers section of that name, or nil.
