@@ -144,3 +144,72 @@ func byServer(s string) string {
 	sort.SliceStable(lines, func(i, j int) bool { return key(lines[i]) < key(lines[j]) })
 	return normalize(head) + "-- log\n" + strings.Join(lines, "\n")
 }
+
+// TestIntegrationSetServerAddr: `set server B/S addr IP [port P]` on the
+// stats socket answers as haproxy 2.6 does, changes the address and port
+// the state shows, and the next connection goes to the new address.
+func TestIntegrationSetServerAddr(t *testing.T) {
+	requireRootAndHAProxy(t)
+	dir := t.TempDir()
+	cfg := `global
+  stats socket ` + filepath.Join(dir, "s.sock") + ` level admin
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 2s
+  timeout server 2s
+backend b
+  server s1 127.0.0.1:80
+  server s3 127.0.0.1
+  server s4 ::1:80
+listen l
+  bind 127.0.0.1:8080
+  server x 127.0.0.1:9001
+`
+	if err := os.WriteFile(filepath.Join(dir, "a.cfg"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+: > "$DIR/empty"; mount --bind "$DIR/empty" /etc/resolv.conf
+socat TCP-LISTEN:9001,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo one' &
+socat TCP-LISTEN:9002,bind=127.0.0.2,fork,reuseaddr SYSTEM:'echo two' &
+run() {
+  rm -f "$DIR/s.sock"
+  "$1" -db -f "$DIR/a.cfg" >/dev/null 2>&1 & pid=$!
+  for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done
+  c() { echo "> $*"; echo "$*" | socat - "$DIR/s.sock"; }
+  c set server b/s1 addr 127.0.0.2
+  c set server b/s1 addr 127.0.0.2
+  c set server b/s1 addr 127.0.0.2 port 81
+  c set server b/s1 addr 127.0.0.5 port 81
+  c set server b/s1 addr nope
+  c set server b/s1 addr
+  c set server b/s3 addr 127.0.0.4 port 82
+  c set server b/s4 addr 127.0.0.4
+  c set server b/s1 addr ::2 port x
+  echo "show servers state b" | socat - "$DIR/s.sock" | awk 'NF > 10 {print $4, $5, $6, $7, $19}'
+  echo "before=$(timeout 2 socat -t1 -T1 - TCP:127.0.0.1:8080 </dev/null 2>/dev/null)"
+  c set server l/x addr 127.0.0.2 port 9002
+  echo "after=$(timeout 2 socat -t1 -T1 - TCP:127.0.0.1:8080 </dev/null 2>/dev/null)"
+  kill $pid; wait $pid
+}
+echo '== haproxy'; run "$HAPROXY"; echo '== gproxy'; run "$GPROXY"
+`
+	out := inPrivateNet(t, dir, script)
+	ref, got, ok := strings.Cut(out, "== gproxy")
+	if !ok {
+		t.Fatalf("output incomplete:\n%s", out)
+	}
+	ref = strings.TrimPrefix(ref, "== haproxy")
+	if ref != got {
+		t.Errorf("gproxy differs from haproxy:\nhaproxy:%s\ngproxy:%s", ref, got)
+	}
+	for _, want := range []string{
+		"IP changed from '127.0.0.1' to '127.0.0.4', port changed from '+0' to '82' by 'stats socket command'",
+		"s1 ::2 2 0 81", "before=one", "after=two",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("gproxy: missing %q in:\n%s", want, got)
+		}
+	}
+}

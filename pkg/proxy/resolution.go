@@ -18,6 +18,7 @@ import (
 // runtimeAddr is an address set at run time.
 type runtimeAddr struct {
 	host string // "" = none
+	port int    // 0 = the client's
 	dial string // host:port; "" when the port is the client's
 }
 
@@ -40,10 +41,18 @@ func (s *Server) StatsAddr() string {
 		return s.cfg.Address(0)
 	}
 	h := s.Host()
-	if s.cfg.Port == 0 || h == "" {
+	if s.Port() == 0 || h == "" {
 		return h
 	}
-	return haproxycfg.Bind{Host: h, Port: s.cfg.Port}.Address()
+	return haproxycfg.Bind{Host: h, Port: s.Port()}.Address()
+}
+
+// Port is the server's current port; 0 = the client's.
+func (s *Server) Port() int {
+	if r := s.rt.Load(); r != nil {
+		return r.port
+	}
+	return s.cfg.Port
 }
 
 // dialAddress is where a connection for a client on clientPort goes.
@@ -64,12 +73,15 @@ func (s *Server) dialAddress(clientPort int) string {
 // which puts the server in maintenance (resolution). Sessions already
 // established stay where they are, as in haproxy. It reports whether the
 // availability of the server changed.
-func (s *Server) SetAddr(a netip.Addr) bool {
-	r := &runtimeAddr{}
+func (s *Server) SetAddr(a netip.Addr) bool { return s.SetAddrPort(a, s.Port()) }
+
+// SetAddrPort is SetAddr with a new port (`set server ... addr A port P`).
+func (s *Server) SetAddrPort(a netip.Addr, port int) bool {
+	r := &runtimeAddr{port: port}
 	if a.IsValid() {
 		r.host = a.Unmap().String()
-		if s.cfg.Port != 0 {
-			r.dial = haproxycfg.Bind{Host: r.host, Port: s.cfg.Port}.Address()
+		if port != 0 {
+			r.dial = haproxycfg.Bind{Host: r.host, Port: port}.Address()
 		}
 	}
 	was := s.Unresolved()

@@ -326,6 +326,8 @@ func (c *Commands) setServer(args []string) string {
 		return ""
 	case "weight":
 		return c.applyWeight(s, arg(args, 4))
+	case "addr":
+		return c.setServerAddr(s, args)
 	}
 	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }
@@ -411,7 +413,7 @@ func (c *Commands) showServersState(args []string) string {
 			if changed.IsZero() {
 				changed = c.Source.Start
 			}
-			port := cfg.Port
+			port := s.Port()
 			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d - 0 %d %s - 0\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState,

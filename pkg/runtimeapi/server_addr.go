@@ -1,0 +1,69 @@
+package runtimeapi
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+
+	"hapair/pkg/proxy"
+)
+
+// setServerAddr is `set server B/S addr IP [port PORT]` (management guide
+// 9.3): the server's address (and port) change at once; established
+// sessions stay. A server in maintenance for want of an address leaves
+// it. The answer is haproxy 2.6's report.
+func (c *Commands) setServerAddr(s *proxy.Server, args []string) string {
+	addr := arg(args, 4)
+	if addr == "" {
+		return "set server <b>/<s> addr requires an address and optionally a port.\n"
+	}
+	var portArg string
+	if arg(args, 5) == "port" {
+		portArg = arg(args, 6)
+	}
+	a, err := netip.ParseAddr(addr)
+	if err != nil || a.Zone() != "" {
+		return fmt.Sprintf("Invalid addr '%s' by 'stats socket command'\n", addr)
+	}
+	a = a.Unmap()
+	cur := s.Host()
+	if cur == "" || s.Config().Sock.IsSet() {
+		// haproxy refuses to give an address to a server that has none
+		// (or a socket). It then also lifts the maintenance for want of
+		// an address, leaving a server up without an address; gproxy
+		// keeps it in maintenance.
+		return "Update for the current server address family is only supported through configuration file by 'stats socket command'\n"
+	}
+	msg := ""
+	newAddr, _ := netip.ParseAddr(cur)
+	if newAddr == a {
+		msg = "no need to change the addr"
+	} else {
+		newAddr = a
+		msg = fmt.Sprintf("IP changed from '%s' to '%s'", cur, addr)
+	}
+	port := s.Port()
+	if portArg != "" {
+		msg += ", "
+		n, err := strconv.Atoi(portArg)
+		switch {
+		case portArg[0] == '+' || portArg[0] == '-':
+			msg += "port maps are not supported by gproxy's 'set server'"
+		case err != nil || n < 0 || n > 65535:
+			msg += fmt.Sprintf("problem converting port '%s' to an int", portArg)
+		case n != port:
+			if port == 0 {
+				msg += fmt.Sprintf("port changed from '+0' to '%d'", n)
+			} else {
+				msg += fmt.Sprintf("port changed from '%d' to '%d'", port, n)
+			}
+			port = n
+		default:
+			msg += "no need to change the port"
+		}
+	}
+	if newAddr.String() != cur || port != s.Port() {
+		s.SetAddrPort(newAddr, port)
+	}
+	return msg + " by 'stats socket command'\n"
+}
