@@ -26,6 +26,7 @@ resolvers dns
   accepted_payload_size 1232
   hold valid 1s
   hold nx 500ms
+  hold timeout 500ms
   hold obsolete 1s
   timeout resolve 200ms
   timeout retry 200ms
@@ -94,6 +95,14 @@ run() {
   echo "-- back"
   records '127.0.1.3 web.test\n127.0.1.4 web.test\n127.0.2.3 one.test\n'
   waitfor 'web1 127.0.1.4 2 0' 'one 127.0.2.3 2 0'; through
+  echo "-- name server down"
+  kill -STOP "$(cat "$DIR/dm.pid")"
+  waitfor 'web1 - 0 32' 'web3 - 0 32' 'one - 0 32'
+  echo "-- name server back"
+  kill -CONT "$(cat "$DIR/dm.pid")"
+  # Every server lost its record: they take them again in haproxy's
+  # order (by hash: .4 before .3), so web2 gets one and web3 none.
+  waitfor 'web1 127.0.1.4 2 0' 'web2 127.0.1.3 2 0' 'one 127.0.2.3 2 0'; through
   kill $pid; wait $pid
   echo "-- log"
   cat "$DIR/log"
@@ -120,6 +129,9 @@ echo '== haproxy'; run "$HAPROXY"; echo '== gproxy'; run "$GPROXY"
 		"Server b/web1 is going DOWN for maintenance (No IP for server ). 2 active and 0 backup servers left.",
 		"Server single/one is going DOWN for maintenance (DNS NX status). 0 active and 0 backup servers left.",
 		"single/one changed its IP from (none) to 127.0.2.3 by dns/ns1.",
+		"Server single/one is going DOWN for maintenance (DNS timeout status).",
+		"Server b/web3 is going DOWN for maintenance (DNS timeout status). 0 active and 0 backup servers left.",
+		"-- name server back\nsrv_id srv_name srv_addr srv_op_state\nweb1 127.0.1.4 2 0\nweb2 127.0.1.3 2 0\nweb3 - 0 32\none 127.0.2.3 2 0\nthrough=127.0.2.3",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("gproxy: missing %q in:\n%s", want, got)
