@@ -40,8 +40,9 @@ func startOperatorServices(log zerolog.Logger, cfg *haproxycfg.Config, eng *prox
 		return nil, err
 	}
 	o.dns = dns
-	o.checks = health.Start(eng, health.Options{Logger: log, Log: logTo, Global: &cfg.Global, BeforeCheck: dns.Trigger})
 	o.cmds = &runtimeapi.Commands{Log: logTo, Logger: log}
+	applyServerState(log, cfg, eng, o.cmds)
+	o.checks = health.Start(eng, health.Options{Logger: log, Log: logTo, Global: &cfg.Global, BeforeCheck: dns.Trigger})
 	o.src = &stats.Source{Config: cfg, Engine: eng, Checks: o.checks, PID: pid, Start: time.Now(), UserWeight: o.cmds.UserWeight}
 	o.cmds.Source = o.src
 	for _, px := range cfg.Proxies {

@@ -410,8 +410,8 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "setenv", Refused, 0, grpProcess},
 	{CtxGlobal, "unsetenv", Refused, 0, grpProcess},
 	{CtxGlobal, "resetenv", Refused, 0, grpProcess},
-	{CtxGlobal, "server-state-base", Refused, 0, grpProcess},
-	{CtxGlobal, "server-state-file", Refused, 0, grpProcess},
+	{CtxGlobal, "server-state-base", Works, 0, grpNone},
+	{CtxGlobal, "server-state-file", Works, 0, grpNone},
 	{CtxGlobal, "h1-accept-payload-with-any-method", Refused, 0, grpHTTP},
 	{CtxGlobal, "log-send-hostname", Refused, 0, grpLogs},
 	{CtxGlobal, "log-tag", Refused, 0, grpLogs},
@@ -520,8 +520,8 @@ var keywordTable = []Keyword{
 	{CtxProxy, "http-reuse", Refused, 0, grpHTTP},
 	{CtxProxy, "http-send-name-header", Refused, 0, grpHTTP},
 	{CtxProxy, "rate-limit", Refused, 0, grpLimits},
-	{CtxProxy, "load-server-state-from-file", Refused, 0, grpProcess},
-	{CtxProxy, "server-state-file-name", Refused, 0, grpProcess},
+	{CtxProxy, "load-server-state-from-file", Works, 0, grpNone},
+	{CtxProxy, "server-state-file-name", Works, 0, grpNone},
 
 	// CtxOption
 	{CtxOption, "redispatch", Works, 0, grpNone},

@@ -19,6 +19,8 @@ func (p *parser) globalKeyword(args []string) {
 		return ""
 	}
 	switch kw {
+	case "server-state-file", "server-state-base":
+		p.globalServerState(args)
 	case "daemon":
 		if !p.tooMany(args, 0) {
 			g.Daemon = true

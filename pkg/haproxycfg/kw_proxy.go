@@ -95,6 +95,8 @@ func (p *parser) proxyKeyword(args []string) {
 		return ""
 	}
 	switch kw {
+	case "load-server-state-from-file", "server-state-file-name":
+		p.proxyServerState(args)
 	case "bind":
 		if p.notInDefaults(kw) || !p.needCap(kw, true, "") {
 			return

@@ -53,6 +53,10 @@ func (c *Config) Proxy(name string, kinds ...Kind) *Proxy {
 
 // Global is the `global` section.
 type Global struct {
+	// ServerStateFile and ServerStateBase are `server-state-file` and
+	// `server-state-base` (servers' state kept across reloads).
+	ServerStateFile, ServerStateBase string `json:",omitempty"`
+
 	Daemon       bool
 	MaxConn      int // 0 = not set
 	User, Group  string
@@ -398,6 +402,10 @@ type UseBackend struct {
 
 // Proxy is a listen, frontend or backend section with defaults applied.
 type Proxy struct {
+	// LoadServerState is `load-server-state-from-file` ("global" or
+	// "local"; "" = none); ServerStateFileName the local file's name.
+	LoadServerState, ServerStateFileName string `json:",omitempty"`
+
 	Name        string
 	Kind        Kind
 	Pos         Pos

@@ -202,7 +202,9 @@ func (c *Commands) enableServer(args []string) string {
 func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
 	before := s.AdminState()
 	s.SetAdminState(a)
-	if before == a {
+	if before == a || s.Unresolved() {
+		// A server without an address stays in maintenance
+		// (resolution): haproxy reports no change.
 		return
 	}
 	px := s.Backend().Proxy()

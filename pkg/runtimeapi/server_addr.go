@@ -67,3 +67,18 @@ func (c *Commands) setServerAddr(s *proxy.Server, args []string) string {
 	}
 	return msg + " by 'stats socket command'\n"
 }
+
+// RestoreWeight sets a server's user weight from the server state file
+// at start, as `set weight` would.
+func (c *Commands) RestoreWeight(s *proxy.Server, w int) error {
+	if err := s.SetWeight(w); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.weights == nil {
+		c.weights = map[*proxy.Server]int{}
+	}
+	c.weights[s] = w
+	c.mu.Unlock()
+	return nil
+}
