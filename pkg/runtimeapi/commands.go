@@ -330,6 +330,8 @@ func (c *Commands) setServer(args []string) string {
 		return c.applyWeight(s, arg(args, 4))
 	case "addr":
 		return c.setServerAddr(s, args)
+	case "fqdn":
+		return c.setServerFQDN(s, args)
 	}
 	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }

@@ -82,3 +82,19 @@ func (c *Commands) RestoreWeight(s *proxy.Server, w int) error {
 	c.mu.Unlock()
 	return nil
 }
+
+// setServerFQDN is `set server B/S fqdn NAME`: haproxy's refusals for a
+// server without run-time resolution; changing the name a resolved
+// server follows is not implemented and says so.
+func (c *Commands) setServerFQDN(s *proxy.Server, args []string) string {
+	name := arg(args, 4)
+	switch {
+	case name == "":
+		return "set server <b>/<s> fqdn requires a FQDN.\n"
+	case s.Config().DNS.Resolvers == "":
+		return "set server <b>/<s> fqdn failed because no resolution is configured.\n"
+	case name == s.Config().DNS.Hostname:
+		return "no need to change the FDQN by 'stats socket command'\n"
+	}
+	return "set server <b>/<s> fqdn: changing the name a server resolves is not implemented by gproxy.\n"
+}
