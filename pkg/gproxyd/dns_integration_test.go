@@ -159,14 +159,17 @@ func byServer(s string) string {
 
 // TestIntegrationSetServerAddr: `set server B/S addr IP [port P]` on the
 // stats socket answers as haproxy 2.6 does, changes the address and port
-// the state shows, and the next connection goes to the new address.
+// the state shows, and the next connection goes to the new address;
+// `set server B/S health up|down` changes the state with haproxy's lines.
 func TestIntegrationSetServerAddr(t *testing.T) {
 	requireRootAndHAProxy(t)
 	dir := t.TempDir()
 	cfg := `global
+  log stdout format raw local0
   stats socket ` + filepath.Join(dir, "s.sock") + ` level admin
 defaults
   mode tcp
+  log global
   timeout connect 1s
   timeout client 2s
   timeout server 2s
@@ -187,7 +190,7 @@ socat TCP-LISTEN:9001,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo one' &
 socat TCP-LISTEN:9002,bind=127.0.0.2,fork,reuseaddr SYSTEM:'echo two' &
 run() {
   rm -f "$DIR/s.sock"
-  "$1" -db -f "$DIR/a.cfg" >/dev/null 2>&1 & pid=$!
+  "$1" -db -f "$DIR/a.cfg" >"$DIR/log" 2>/dev/null & pid=$!
   for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done
   c() { echo "> $*"; echo "$*" | socat - "$DIR/s.sock"; }
   c set server b/s1 addr 127.0.0.2
@@ -203,7 +206,12 @@ run() {
   echo "before=$(timeout 2 socat -t1 -T1 - TCP:127.0.0.1:8080 </dev/null 2>/dev/null)"
   c set server l/x addr 127.0.0.2 port 9002
   echo "after=$(timeout 2 socat -t1 -T1 - TCP:127.0.0.1:8080 </dev/null 2>/dev/null)"
+  c set server b/s3 health down
+  c set server b/s3 health down
+  c set server b/s3 health up
+  c set server b/s3 health sideways
   kill $pid; wait $pid
+  grep -v '^Connect from' "$DIR/log"
 }
 echo '== haproxy'; run "$HAPROXY"; echo '== gproxy'; run "$GPROXY"
 `
@@ -219,6 +227,8 @@ echo '== haproxy'; run "$HAPROXY"; echo '== gproxy'; run "$GPROXY"
 	for _, want := range []string{
 		"IP changed from '127.0.0.1' to '127.0.0.4', port changed from '+0' to '82' by 'stats socket command'",
 		"s1 ::2 2 0 81", "before=one", "after=two",
+		"Server b/s3 is DOWN, changed from CLI. 2 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+		"Server b/s3 is UP, changed from CLI. 3 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("gproxy: missing %q in:\n%s", want, got)

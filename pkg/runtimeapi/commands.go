@@ -332,6 +332,8 @@ func (c *Commands) setServer(args []string) string {
 		return c.setServerAddr(s, args)
 	case "fqdn":
 		return c.setServerFQDN(s, args)
+	case "health":
+		return c.setServerHealth(s, args)
 	}
 	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }

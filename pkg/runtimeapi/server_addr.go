@@ -98,3 +98,29 @@ func (c *Commands) setServerFQDN(s *proxy.Server, args []string) string {
 	}
 	return "set server <b>/<s> fqdn: changing the name a server resolves is not implemented by gproxy.\n"
 }
+
+// setServerHealth is `set server B/S health up|down`: the server's state
+// changes at once, as if its checks had said so ("changed from CLI").
+func (c *Commands) setServerHealth(s *proxy.Server, args []string) string {
+	m := c.Source.Checks
+	var up bool
+	switch arg(args, 4) {
+	case "up":
+		up = true
+	case "down":
+	case "stopping":
+		return "'set server <srv> health stopping' is not implemented by gproxy.\n"
+	default:
+		if m != nil && m.Tracked(s) != nil {
+			return "cannot change health on a tracking server.\n"
+		}
+		return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n"
+	}
+	if m == nil {
+		return "health checks are not running.\n"
+	}
+	if m.Force(s, up) {
+		return "cannot change health on a tracking server.\n"
+	}
+	return ""
+}
