@@ -160,7 +160,8 @@ func byServer(s string) string {
 // TestIntegrationSetServerAddr: `set server B/S addr IP [port P]` on the
 // stats socket answers as haproxy 2.6 does, changes the address and port
 // the state shows, and the next connection goes to the new address;
-// `set server B/S health up|down` changes the state with haproxy's lines.
+// `set server B/S health up|down` changes the state with haproxy's lines;
+// `set server B/S check-port` answers and shows as haproxy.
 func TestIntegrationSetServerAddr(t *testing.T) {
 	requireRootAndHAProxy(t)
 	dir := t.TempDir()
@@ -177,6 +178,7 @@ backend b
   server s1 127.0.0.1:80
   server s3 127.0.0.1
   server s4 ::1:80
+  server s5 127.0.0.1:9001 check inter 1s
 listen l
   bind 127.0.0.1:8080
   server x 127.0.0.1:9001
@@ -186,8 +188,8 @@ listen l
 	}
 	script := `
 : > "$DIR/empty"; mount --bind "$DIR/empty" /etc/resolv.conf
-socat TCP-LISTEN:9001,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo one' &
-socat TCP-LISTEN:9002,bind=127.0.0.2,fork,reuseaddr SYSTEM:'echo two' &
+socat TCP-LISTEN:9001,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo one' 2>/dev/null &
+socat TCP-LISTEN:9002,bind=127.0.0.2,fork,reuseaddr SYSTEM:'echo two' 2>/dev/null &
 run() {
   rm -f "$DIR/s.sock"
   "$1" -db -f "$DIR/a.cfg" >"$DIR/log" 2>/dev/null & pid=$!
@@ -210,6 +212,12 @@ run() {
   c set server b/s3 health down
   c set server b/s3 health up
   c set server b/s3 health sideways
+  c set server b/s1 check-port 1
+  c set server b/s5 check-port
+  c set server b/s5 check-port x
+  c set server b/s5 check-port 70000
+  c set server b/s5 check-port 9002
+  echo "show servers state b" | socat - "$DIR/s.sock" | awk 'NF > 10 {print $4, $22}'
   kill $pid; wait $pid
   grep -v '^Connect from' "$DIR/log"
 }
@@ -226,9 +234,9 @@ echo '== haproxy'; run "$HAPROXY"; echo '== gproxy'; run "$GPROXY"
 	}
 	for _, want := range []string{
 		"IP changed from '127.0.0.1' to '127.0.0.4', port changed from '+0' to '82' by 'stats socket command'",
-		"s1 ::2 2 0 81", "before=one", "after=two",
-		"Server b/s3 is DOWN, changed from CLI. 2 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
-		"Server b/s3 is UP, changed from CLI. 3 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.",
+		"s1 ::2 2 0 81", "before=one", "after=two", "s5 9002", "health checks are not enabled on this server",
+		"Server b/s3 is DOWN, changed from CLI. 3 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+		"Server b/s3 is UP, changed from CLI. 4 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("gproxy: missing %q in:\n%s", want, got)

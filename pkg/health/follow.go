@@ -6,16 +6,20 @@ import (
 )
 
 // followAddr points a server's check at its current address when DNS
-// changed it at run time and the check has no `addr` of its own.
-// Called with m.mu held.
+// changed it at run time and the check has no `addr` of its own, and at
+// the port `set server check-port` gave. Called by the check's own loop
+// before each check, with m.mu held.
 func followAddr(c *check) {
 	cfg := c.srv.Config()
-	if cfg.DNS.Resolvers == "" || cfg.CheckAddr != "" || cfg.Sock.IsSet() {
-		return
+	host, port, err := net.SplitHostPort(c.probe.Addr)
+	if err != nil {
+		return // a UNIX socket
 	}
-	port := cfg.Port
-	if cfg.CheckPort != 0 {
-		port = cfg.CheckPort
+	if cfg.DNS.Resolvers != "" && cfg.CheckAddr == "" {
+		host = c.srv.Host()
 	}
-	c.probe.Addr = net.JoinHostPort(c.srv.Host(), strconv.Itoa(port))
+	if c.port != 0 {
+		port = strconv.Itoa(c.port)
+	}
+	c.probe.Addr = net.JoinHostPort(host, port)
 }

@@ -40,3 +40,28 @@ func (m *Monitor) Force(s *proxy.Server, up bool) (tracking bool) {
 	m.apply(s, up, ", changed from CLI")
 	return false
 }
+
+// SetCheckPort points a server's health check at another port (`set
+// server B/S check-port`); false when the server has no check.
+func (m *Monitor) SetCheckPort(s *proxy.Server, port int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.checks[s]
+	if c == nil {
+		return false
+	}
+	c.port = port // the check's loop applies it (followAddr)
+	return true
+}
+
+// CheckPort is the port set by SetCheckPort, else the configured one.
+func (m *Monitor) CheckPort(s *proxy.Server) int {
+	if m != nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if c := m.checks[s]; c != nil && c.port != 0 {
+			return c.port
+		}
+	}
+	return s.Config().CheckPort
+}

@@ -84,6 +84,7 @@ type check struct {
 	downtime  time.Duration
 	downSince time.Time
 	running   bool
+	port      int // set at run time (`set server check-port`); 0 = configured
 }
 
 // Start begins checking every server with `check` of the engine's backends.

@@ -334,6 +334,8 @@ func (c *Commands) setServer(args []string) string {
 		return c.setServerFQDN(s, args)
 	case "health":
 		return c.setServerHealth(s, args)
+	case "check-port":
+		return c.setServerCheckPort(s, args)
 	}
 	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }
@@ -423,7 +425,7 @@ func (c *Commands) showServersState(args []string) string {
 			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d - 0 %d %s - 0\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState,
-				dash(cfg.DNS.Hostname), port, cfg.CheckPort, dash(cfg.CheckAddr))
+				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(cfg.CheckAddr))
 		}
 	}
 	return b.String()

@@ -124,3 +124,30 @@ func (c *Commands) setServerHealth(s *proxy.Server, args []string) string {
 	}
 	return ""
 }
+
+// setServerCheckPort is `set server B/S check-port PORT`: the health
+// check goes to that port from its next run. haproxy's refusals here end
+// without a newline.
+func (c *Commands) setServerCheckPort(s *proxy.Server, args []string) string {
+	v := arg(args, 4)
+	if v == "" {
+		return "set server <b>/<s> check-port requires a port.\n"
+	}
+	m := c.Source.Checks
+	if m == nil || !s.Config().Check {
+		return "health checks are not enabled on this server"
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return "provided port is not an integer"
+	case n < 0 || n > 65535:
+		return "provided port is invalid"
+	case n == 0 && s.Port() == 0:
+		return "can't unset 'port' since MAPPORTS is in use"
+	}
+	if !m.SetCheckPort(s, n) {
+		return "health checks are not enabled on this server"
+	}
+	return ""
+}
