@@ -9,6 +9,7 @@ import (
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/health"
 	"hapair/pkg/proxy"
+	"hapair/pkg/resolver"
 	"hapair/pkg/runtimeapi"
 	"hapair/pkg/stats"
 )
@@ -18,6 +19,7 @@ import (
 // Prometheus exporter.
 type operatorServices struct {
 	checks  *health.Monitor
+	dns     *resolver.Resolver
 	src     *stats.Source
 	cmds    *runtimeapi.Commands
 	sockets []*runtimeapi.Server
@@ -31,8 +33,16 @@ func startOperatorServices(log zerolog.Logger, cfg *haproxycfg.Config, eng *prox
 		}
 	}
 	o := &operatorServices{}
-	o.checks = health.Start(eng, health.Options{Logger: log, Log: logTo, Global: &cfg.Global})
+	// Names follow DNS at run time (`resolvers`); a check asks for a
+	// fresh answer first when the last one is stale.
+	dns, err := resolver.Start(eng, cfg, resolver.Options{Logger: log, Log: logTo})
+	if err != nil {
+		return nil, err
+	}
+	o.dns = dns
 	o.cmds = &runtimeapi.Commands{Log: logTo, Logger: log}
+	applyServerState(log, cfg, eng, o.cmds)
+	o.checks = health.Start(eng, health.Options{Logger: log, Log: logTo, Global: &cfg.Global, BeforeCheck: dns.Trigger})
 	o.src = &stats.Source{Config: cfg, Engine: eng, Checks: o.checks, PID: pid, Start: time.Now(), UserWeight: o.cmds.UserWeight}
 	o.cmds.Source = o.src
 	for _, px := range cfg.Proxies {
@@ -70,4 +80,5 @@ func (o *operatorServices) Close() {
 	}
 	o.sockets = nil
 	o.checks.Close()
+	o.dns.Close()
 }

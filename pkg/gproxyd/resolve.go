@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/serverstate"
 )
 
 // Host names in the configuration are resolved once, at start, before the
@@ -236,6 +237,7 @@ func resolveConfig(ctx context.Context, cfg *haproxycfg.Config, lookup lookupFun
 		r.fatal = true
 		return r
 	}
+	var states *serverstate.Set
 	for _, px := range cfg.Proxies {
 		for _, s := range px.Servers {
 			if !isName(s.Host) {
@@ -250,8 +252,15 @@ func resolveConfig(ctx context.Context, cfg *haproxycfg.Config, lookup lookupFun
 			for _, m := range methods {
 				switch m {
 				case "last":
-					// No server state file: nothing to take.
-					continue
+					// The address the server had before the reload,
+					// from the server state file.
+					if states == nil {
+						states = serverstate.Load(cfg)
+					}
+					if l, ok := states.Server(px, s.Name); ok && l.Addr != "" {
+						s.Host = l.Addr
+						done = true
+					}
 				case "libc":
 					if a, ok := first(s.Host, haproxycfg.FamilyAny); ok {
 						s.Host = a.String()
@@ -302,7 +311,11 @@ func resolveConfig(ctx context.Context, cfg *haproxycfg.Config, lookup lookupFun
 // operator gives it one, never checked, never dialled.
 func unresolved(s *haproxycfg.Server) {
 	s.Host = ""
-	s.Check = false
+	if s.DNS.Resolvers == "" {
+		// Nothing will give it one: never checked. A server with
+		// `resolvers` is checked once DNS gives it an address.
+		s.Check = false
+	}
 }
 
 // cfgFiles lists the files of cfg that are in set, in the order the

@@ -21,6 +21,8 @@ func (p *parser) globalKeyword(args []string) {
 	switch kw {
 	case "tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.max-frame-size":
 		p.tuneH2(&g.H2, args)
+	case "server-state-file", "server-state-base":
+		p.globalServerState(args)
 	case "daemon":
 		if !p.tooMany(args, 0) {
 			g.Daemon = true

@@ -95,6 +95,8 @@ func (p *parser) proxyKeyword(args []string) {
 		return ""
 	}
 	switch kw {
+	case "load-server-state-from-file", "server-state-file-name":
+		p.proxyServerState(args)
 	case "bind":
 		if p.notInDefaults(kw) || !p.needCap(kw, true, "") {
 			return
@@ -212,6 +214,8 @@ func (p *parser) proxyKeyword(args []string) {
 		p.server(args, false)
 	case "default-server":
 		p.server(args, true)
+	case "server-template":
+		p.serverTemplate(args)
 	case "stats":
 		p.proxyStats(args)
 	case "http-request", "http-response", "http-after-response":

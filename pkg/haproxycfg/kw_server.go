@@ -45,6 +45,10 @@ func (p *parser) server(args []string, def bool) {
 			return
 		}
 		srv.Host, srv.Port, srv.Sock = host, port, sock
+		srv.DNS.Hostname = ""
+		if !sock.IsSet() && isHostname(host) {
+			srv.DNS.Hostname = host
+		}
 		opts = args[3:]
 	}
 	name := srv.Name
@@ -58,6 +62,13 @@ func (p *parser) server(args []string, def bool) {
 	for i := 0; i < len(opts); i++ {
 		opt := opts[i]
 		if n, handled, ok := p.serverTLSOption(&srv, &tlsCloned, opts, i, kw, prefix); handled {
+			if !ok {
+				return
+			}
+			i += n
+			continue
+		}
+		if n, handled, ok := serverDNSOption(&srv, opts, i, fail); handled {
 			if !ok {
 				return
 			}

@@ -28,6 +28,9 @@ type Config struct {
 	// Userlists are the `userlist` sections, in file order
 	// (model_rules.go).
 	Userlists []*Userlist
+	// Resolvers are the `resolvers` sections, in file order
+	// (model_resolvers.go).
+	Resolvers []*Resolvers `json:",omitempty"`
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given
@@ -51,6 +54,10 @@ func (c *Config) Proxy(name string, kinds ...Kind) *Proxy {
 
 // Global is the `global` section.
 type Global struct {
+	// ServerStateFile and ServerStateBase are `server-state-file` and
+	// `server-state-base` (servers' state kept across reloads).
+	ServerStateFile, ServerStateBase string `json:",omitempty"`
+
 	Daemon       bool
 	MaxConn      int // 0 = not set
 	User, Group  string
@@ -360,7 +367,10 @@ type Server struct {
 	// server takes the state of that one (TrackBackend is resolved to
 	// the server's own backend when not given); "" = no tracking.
 	TrackBackend, TrackServer string
-	Pos                       Pos
+	// DNS is the server's name and its run-time resolution
+	// (model_resolvers.go).
+	DNS ServerDNS `json:",omitzero"`
+	Pos Pos
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.
@@ -430,6 +440,10 @@ type UseBackend struct {
 
 // Proxy is a listen, frontend or backend section with defaults applied.
 type Proxy struct {
+	// LoadServerState is `load-server-state-from-file` ("global" or
+	// "local"; "" = none); ServerStateFileName the local file's name.
+	LoadServerState, ServerStateFileName string `json:",omitempty"`
+
 	Name        string
 	Kind        Kind
 	Pos         Pos

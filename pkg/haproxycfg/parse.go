@@ -173,6 +173,7 @@ type parser struct {
 	cond        []condFrame
 	userlist    *userlistState   // the userlist section being read
 	userlists   []*userlistState // every userlist, for the end checks
+	resolvers   *Resolvers       // the resolvers section being read
 	abort       bool             // stop reading the current file (haproxy's ERR_ABORT)
 	warned      map[string]bool
 	// userlistExists says whether a userlist section of that name exists
@@ -383,6 +384,9 @@ func (p *parser) parseLine(raw string) {
 	case "http-errors":
 		p.startHTTPErrors(args)
 		return
+	case "resolvers":
+		p.startResolvers(args)
+		return
 	}
 	if k, ok := lookup(CtxSection, args[0]); ok {
 		// A section kind gproxy does not implement: its lines are
@@ -404,6 +408,8 @@ func (p *parser) parseLine(raw string) {
 		p.userlistKeyword(args)
 	case secHTTPErrors:
 		p.httpErrorsKeyword(args)
+	case secResolvers:
+		p.resolversKeyword(args)
 	case secIgnored:
 	}
 }
@@ -553,6 +559,7 @@ func capsOverlap(a, b Kind) bool {
 func (p *parser) finish() (*Config, []Diagnostic, error) {
 	p.endSection()
 	p.checkUserlists()
+	p.finishResolvers()
 	p.validate()
 	alerts := 0
 	var first *Diagnostic

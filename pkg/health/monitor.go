@@ -36,6 +36,9 @@ type Options struct {
 	// Global is the global section (external checks need it); nil
 	// disables external checks, which then fail (PROCERR).
 	Global *haproxycfg.Global
+	// BeforeCheck, if set, runs before each check of a server (run-time
+	// resolution refreshes a stale answer there, as haproxy does).
+	BeforeCheck func(*proxy.Server)
 }
 
 // Snapshot is what the stats show of one server's checks.
@@ -81,6 +84,7 @@ type check struct {
 	downtime  time.Duration
 	downSince time.Time
 	running   bool
+	port      int // set at run time (`set server check-port`); 0 = configured
 }
 
 // Start begins checking every server with `check` of the engine's backends.
@@ -201,9 +205,15 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 			return
 		case <-t.C:
 		}
-		if c.srv.AdminState() != proxy.AdminMaint {
+		if m.opts.BeforeCheck != nil {
+			m.opts.BeforeCheck(c.srv)
+		}
+		// A server without an address (maintenance for resolution) is
+		// not checked; one whose address DNS changed is checked there.
+		if c.srv.AdminState() != proxy.AdminMaint && !c.srv.Unresolved() {
 			m.mu.Lock()
 			c.running = true
+			followAddr(c)
 			m.mu.Unlock()
 			res := m.run(ctx, c)
 			m.mu.Lock()

@@ -84,6 +84,7 @@ type Server struct {
 	weight   atomic.Int32 // configured or set at run time
 	changed  atomic.Int64 // unix nanoseconds of the last status change
 	ctr      counters
+	rt       atomic.Pointer[runtimeAddr] // address set at run time (resolution.go)
 }
 
 // Name is the server's name.

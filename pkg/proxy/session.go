@@ -441,10 +441,7 @@ func (s *session) dial(clientPort uint16) (net.Conn, error) {
 		return nil, errNoAddress
 	}
 	d := net.Dialer{Timeout: s.bt.Connect, KeepAlive: -1}
-	addr := s.srv.dialAddr
-	if addr == "" {
-		addr = s.srv.cfg.Address(int(clientPort))
-	}
+	addr := s.srv.dialAddress(int(clientPort))
 	c, err := dialServer(s.e.killed, &d, "tcp", addr)
 	if err != nil {
 		return nil, err

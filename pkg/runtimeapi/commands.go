@@ -208,7 +208,9 @@ func (c *Commands) enableServer(args []string) string {
 func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
 	before := s.AdminState()
 	s.SetAdminState(a)
-	if before == a {
+	if before == a || s.Unresolved() {
+		// A server without an address stays in maintenance
+		// (resolution): haproxy reports no change.
 		return
 	}
 	px := s.Backend().Proxy()
@@ -332,6 +334,14 @@ func (c *Commands) setServer(args []string) string {
 		return ""
 	case "weight":
 		return c.applyWeight(s, arg(args, 4))
+	case "addr":
+		return c.setServerAddr(s, args)
+	case "fqdn":
+		return c.setServerFQDN(s, args)
+	case "health":
+		return c.setServerHealth(s, args)
+	case "check-port":
+		return c.setServerCheckPort(s, args)
 	}
 	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }
@@ -417,11 +427,11 @@ func (c *Commands) showServersState(args []string) string {
 			if changed.IsZero() {
 				changed = c.Source.Start
 			}
-			port := cfg.Port
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 - %d - 0 %d %s - 0\n",
-				px.ID, px.Name, s.ID(), s.Name(), dash(cfg.Host), op, admin, c.UserWeight(s), s.ConfigWeight(),
+			port := s.Port()
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d - 0 %d %s - 0\n",
+				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState,
-				port, cfg.CheckPort, dash(cfg.CheckAddr))
+				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(cfg.CheckAddr))
 		}
 	}
 	return b.String()

@@ -270,10 +270,7 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	m["cli_abrt"], m["srv_abrt"] = itoa(st.ClientAborts), itoa(st.ServerAborts)
 	m["lastsess"] = secondsSince(now, st.LastSession)
 	if s.legends {
-		m["addr"] = cfg.Address(0)
-		if cfg.Port == 0 || sv.Unresolved() {
-			m["addr"] = cfg.Host
-		}
+		m["addr"] = sv.StatsAddr()
 	}
 	if px.Mode == haproxycfg.ModeHTTP {
 		m["req_tot"] = itoa(st.TotalSessions)

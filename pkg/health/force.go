@@ -1,0 +1,67 @@
+package health
+
+import (
+	"time"
+
+	"hapair/pkg/proxy"
+)
+
+// Force sets a server's health as `set server B/S health up|down` does:
+// its check counter goes to the top (up) or to zero (down), and the
+// server's state changes with haproxy's "changed from CLI" messages. A
+// server without a check changes state all the same. It reports whether
+// the server is a tracking one, whose health cannot be set.
+func (m *Monitor) Force(s *proxy.Server, up bool) (tracking bool) {
+	if m.Tracked(s) != nil {
+		return true
+	}
+	now := m.opts.Now()
+	m.mu.Lock()
+	c := m.checks[s]
+	if c != nil {
+		if up {
+			c.st.Health = c.st.Rise + c.st.Fall - 1
+			if !c.downSince.IsZero() {
+				c.downtime += now.Sub(c.downSince)
+				c.downSince = time.Time{}
+			}
+		} else {
+			if c.st.Up() {
+				c.downs++
+				c.downSince = now
+			}
+			c.st.Health = 0
+		}
+	}
+	m.mu.Unlock()
+	if s.Up() == up {
+		return false
+	}
+	m.apply(s, up, ", changed from CLI")
+	return false
+}
+
+// SetCheckPort points a server's health check at another port (`set
+// server B/S check-port`); false when the server has no check.
+func (m *Monitor) SetCheckPort(s *proxy.Server, port int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.checks[s]
+	if c == nil {
+		return false
+	}
+	c.port = port // the check's loop applies it (followAddr)
+	return true
+}
+
+// CheckPort is the port set by SetCheckPort, else the configured one.
+func (m *Monitor) CheckPort(s *proxy.Server) int {
+	if m != nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if c := m.checks[s]; c != nil && c.port != 0 {
+			return c.port
+		}
+	}
+	return s.Config().CheckPort
+}

@@ -1,0 +1,153 @@
+package runtimeapi
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+
+	"hapair/pkg/proxy"
+)
+
+// setServerAddr is `set server B/S addr IP [port PORT]` (management guide
+// 9.3): the server's address (and port) change at once; established
+// sessions stay. A server in maintenance for want of an address leaves
+// it. The answer is haproxy 2.6's report.
+func (c *Commands) setServerAddr(s *proxy.Server, args []string) string {
+	addr := arg(args, 4)
+	if addr == "" {
+		return "set server <b>/<s> addr requires an address and optionally a port.\n"
+	}
+	var portArg string
+	if arg(args, 5) == "port" {
+		portArg = arg(args, 6)
+	}
+	a, err := netip.ParseAddr(addr)
+	if err != nil || a.Zone() != "" {
+		return fmt.Sprintf("Invalid addr '%s' by 'stats socket command'\n", addr)
+	}
+	a = a.Unmap()
+	cur := s.Host()
+	if cur == "" || s.Config().Sock.IsSet() {
+		// haproxy refuses to give an address to a server that has none
+		// (or a socket). It then also lifts the maintenance for want of
+		// an address, leaving a server up without an address; gproxy
+		// keeps it in maintenance.
+		return "Update for the current server address family is only supported through configuration file by 'stats socket command'\n"
+	}
+	msg := ""
+	newAddr, _ := netip.ParseAddr(cur)
+	if newAddr == a {
+		msg = "no need to change the addr"
+	} else {
+		newAddr = a
+		msg = fmt.Sprintf("IP changed from '%s' to '%s'", cur, addr)
+	}
+	port := s.Port()
+	if portArg != "" {
+		msg += ", "
+		n, err := strconv.Atoi(portArg)
+		switch {
+		case portArg[0] == '+' || portArg[0] == '-':
+			msg += "port maps are not supported by gproxy's 'set server'"
+		case err != nil || n < 0 || n > 65535:
+			msg += fmt.Sprintf("problem converting port '%s' to an int", portArg)
+		case n != port:
+			if port == 0 {
+				msg += fmt.Sprintf("port changed from '+0' to '%d'", n)
+			} else {
+				msg += fmt.Sprintf("port changed from '%d' to '%d'", port, n)
+			}
+			port = n
+		default:
+			msg += "no need to change the port"
+		}
+	}
+	if newAddr.String() != cur || port != s.Port() {
+		s.SetAddrPort(newAddr, port)
+	}
+	return msg + " by 'stats socket command'\n"
+}
+
+// RestoreWeight sets a server's user weight from the server state file
+// at start, as `set weight` would.
+func (c *Commands) RestoreWeight(s *proxy.Server, w int) error {
+	if err := s.SetWeight(w); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.weights == nil {
+		c.weights = map[*proxy.Server]int{}
+	}
+	c.weights[s] = w
+	c.mu.Unlock()
+	return nil
+}
+
+// setServerFQDN is `set server B/S fqdn NAME`: haproxy's refusals for a
+// server without run-time resolution; changing the name a resolved
+// server follows is not implemented and says so.
+func (c *Commands) setServerFQDN(s *proxy.Server, args []string) string {
+	name := arg(args, 4)
+	switch {
+	case name == "":
+		return "set server <b>/<s> fqdn requires a FQDN.\n"
+	case s.Config().DNS.Resolvers == "":
+		return "set server <b>/<s> fqdn failed because no resolution is configured.\n"
+	case name == s.Config().DNS.Hostname:
+		return "no need to change the FDQN by 'stats socket command'\n"
+	}
+	return "set server <b>/<s> fqdn: changing the name a server resolves is not implemented by gproxy.\n"
+}
+
+// setServerHealth is `set server B/S health up|down`: the server's state
+// changes at once, as if its checks had said so ("changed from CLI").
+func (c *Commands) setServerHealth(s *proxy.Server, args []string) string {
+	m := c.Source.Checks
+	var up bool
+	switch arg(args, 4) {
+	case "up":
+		up = true
+	case "down":
+	case "stopping":
+		return "'set server <srv> health stopping' is not implemented by gproxy.\n"
+	default:
+		if m != nil && m.Tracked(s) != nil {
+			return "cannot change health on a tracking server.\n"
+		}
+		return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n"
+	}
+	if m == nil {
+		return "health checks are not running.\n"
+	}
+	if m.Force(s, up) {
+		return "cannot change health on a tracking server.\n"
+	}
+	return ""
+}
+
+// setServerCheckPort is `set server B/S check-port PORT`: the health
+// check goes to that port from its next run. haproxy's refusals here end
+// without a newline.
+func (c *Commands) setServerCheckPort(s *proxy.Server, args []string) string {
+	v := arg(args, 4)
+	if v == "" {
+		return "set server <b>/<s> check-port requires a port.\n"
+	}
+	m := c.Source.Checks
+	if m == nil || !s.Config().Check {
+		return "health checks are not enabled on this server"
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return "provided port is not an integer"
+	case n < 0 || n > 65535:
+		return "provided port is invalid"
+	case n == 0 && s.Port() == 0:
+		return "can't unset 'port' since MAPPORTS is in use"
+	}
+	if !m.SetCheckPort(s, n) {
+		return "health checks are not enabled on this server"
+	}
+	return ""
+}
