@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildOurs builds gproxy and gkeepalived, once per test binary.
+// buildOurs builds gproxy, gkeepalived and gkeepalived-bgp, once per test
+// binary.
 func buildOurs(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -49,8 +50,10 @@ func buildOurs(t *testing.T) string {
 		if binDir, buildErr = os.MkdirTemp("", "scaleout-bin-"); buildErr != nil {
 			return
 		}
-		for _, cmd := range []string{"gproxy", "gkeepalived"} {
-			c := exec.Command(goBin, "build", "-trimpath", "-o", filepath.Join(binDir, cmd), "./cmd/"+cmd)
+		// gkeepalived-bgp, the bgp block's speaker, beside gkeepalived:
+		// where gkeepalived looks first.
+		for cmd, pkg := range map[string]string{"gproxy": "gproxy", "gkeepalived": "gkeepalived", "gkeepalived-bgp": "gkeepalived/bgpspeaker"} {
+			c := exec.Command(goBin, "build", "-trimpath", "-o", filepath.Join(binDir, cmd), "./cmd/"+pkg)
 			c.Dir = root
 			c.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := c.CombinedOutput(); err != nil {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"hapair/pkg/bgp"
+	"hapair/pkg/bgp/bgpproc"
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/track"
 	"hapair/pkg/track/tracktest"
@@ -22,7 +22,7 @@ import (
 // fakeSpeaker records what the daemon asks of the BGP speaker.
 type fakeSpeaker struct {
 	mu        sync.Mutex
-	cfg       bgp.Config
+	cfg       bgpproc.Config
 	announced bool
 	stopped   bool
 	calls     []string
@@ -93,7 +93,7 @@ bgp {
 func TestBGPFollowsTrackScript(t *testing.T) {
 	fake := &fakeSpeaker{}
 	old := startSpeaker
-	startSpeaker = func(ctx context.Context, cfg bgp.Config, log zerolog.Logger) (speaker, error) {
+	startSpeaker = func(ctx context.Context, cfg bgpproc.Config, log zerolog.Logger) (speaker, error) {
 		fake.cfg = cfg
 		return fake, nil
 	}
@@ -123,9 +123,9 @@ func TestBGPFollowsTrackScript(t *testing.T) {
 			d.Stop(context.Background())
 		}
 	})
-	want := bgp.Config{RouterID: netip.MustParseAddr("10.0.1.11"), LocalAS: 65001,
+	want := bgpproc.Config{RouterID: netip.MustParseAddr("10.0.1.11"), LocalAS: 65001,
 		Prefixes:  []netip.Prefix{netip.MustParsePrefix("10.0.0.100/32")},
-		Neighbors: []bgp.Neighbor{{Address: netip.MustParseAddr("10.0.1.1"), RemoteAS: 65000, HoldTime: 3 * time.Second, Keepalive: time.Second, ConnectRetry: keepalivedcfg.DefaultBGPConnectRetry}}}
+		Neighbors: []bgpproc.Neighbor{{Address: netip.MustParseAddr("10.0.1.1"), RemoteAS: 65000, HoldTime: 3 * time.Second, Keepalive: time.Second, ConnectRetry: keepalivedcfg.DefaultBGPConnectRetry}}}
 	if got := fake.cfg; got.RouterID != want.RouterID || got.LocalAS != want.LocalAS || len(got.Prefixes) != 1 || got.Prefixes[0] != want.Prefixes[0] ||
 		len(got.Neighbors) != 1 || got.Neighbors[0] != want.Neighbors[0] {
 		t.Errorf("speaker config %+v, want %+v", got, want)
@@ -210,7 +210,7 @@ func TestBGPGate(t *testing.T) {
 func TestBGPReload(t *testing.T) {
 	var speakers []*fakeSpeaker
 	old := startSpeaker
-	startSpeaker = func(ctx context.Context, cfg bgp.Config, log zerolog.Logger) (speaker, error) {
+	startSpeaker = func(ctx context.Context, cfg bgpproc.Config, log zerolog.Logger) (speaker, error) {
 		f := &fakeSpeaker{cfg: cfg}
 		speakers = append(speakers, f)
 		return f, nil
