@@ -38,6 +38,10 @@ func main() {
 	// stopping the unit) is gkeepalived's to act on, and it stops this
 	// speaker itself, withdrawing first. SIGINT and SIGHUP are gkeepalived's.
 	signal.Ignore(syscall.SIGINT, syscall.SIGHUP)
+	// Once gkeepalived is gone, so is the reader of our stderr: a log
+	// line must not kill us with SIGPIPE before we withdraw (Go raises
+	// it for writes to fd 1 and 2 unless SIGPIPE is being notified).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	ctx, cancel := context.WithCancel(context.Background())
