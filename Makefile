@@ -12,6 +12,7 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build $(GOFLAGS) -o $(BIN)/gproxy ./cmd/gproxy
 	$(GO) build $(GOFLAGS) -o $(BIN)/gkeepalived ./cmd/gkeepalived
+	$(GO) build $(GOFLAGS) -o $(BIN)/gkeepalived-bgp ./cmd/gkeepalived/bgpspeaker
 
 # Debian packages the tests, the demo and the benchmarks need (apt-get, as root).
 deps:

@@ -3,7 +3,7 @@
 # dpkg-deb, offline.
 #
 # Environment:
-#   BINDIR   where gproxy and gkeepalived are (default: bin, as `make build`)
+#   BINDIR   where gproxy, gkeepalived and gkeepalived-bgp are (default: bin, as `make build`)
 #   DISTDIR  where the .deb files go (default: dist)
 #   VERSION  package version (default: gproxyd.Version from the source)
 #   ARCH     Debian architecture (default: dpkg --print-architecture)
@@ -15,7 +15,7 @@ VERSION=${VERSION:-$(sed -n 's/^const Version = "\(.*\)"/\1/p' pkg/gproxyd/args.
 ARCH=${ARCH:-$(dpkg --print-architecture)}
 mkdir -p "${DISTDIR:-dist}"
 out=$(cd "${DISTDIR:-dist}" && pwd)
-for b in gproxy gkeepalived; do
+for b in gproxy gkeepalived gkeepalived-bgp; do
 	[ -x "$BINDIR/$b" ] || { echo "build-deb.sh: $BINDIR/$b missing: run make build" >&2; exit 1; }
 done
 work=$(mktemp -d)
@@ -118,6 +118,11 @@ d=$(stage gkeepalived)
 install -m 0755 "$BINDIR/gkeepalived" "$d/usr/sbin/gkeepalived"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$d/usr/sbin/gkeepalived"
 ln -s gkeepalived "$d/usr/sbin/keepalived"
+# The bgp block's speaker (GoBGP), a process of its own that gkeepalived
+# starts only for a configuration with a bgp block.
+install -D -m 0755 "$BINDIR/gkeepalived-bgp" "$d/usr/lib/gkeepalived/gkeepalived-bgp"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$d/usr/lib/gkeepalived/gkeepalived-bgp"
+printf '%s\n' "gkeepalived: statically-linked-binary [usr/lib/gkeepalived/gkeepalived-bgp]" >> "$d/usr/share/lintian/overrides/gkeepalived"
 man "$d" gkeepalived keepalived
 install -m 0755 packaging/gkeepalived/keepalived.init "$d/etc/init.d/keepalived"
 # As for gproxy: DAEMON_ARGS is edited, Debian's keepalived ships the file.
@@ -146,6 +151,8 @@ Description: drop-in replacement for keepalived's VRRP, written in Go
  gkeepalived reads keepalived.conf, speaks VRRP v2/v3 (no auth, PASS and AH,
  byte-compatible with keepalived 2.2.7), runs track scripts, moves virtual
  IPs with gratuitous ARP and mails the admin on state changes. It installs
- /usr/sbin/keepalived, the init script and the systemd unit.
+ /usr/sbin/keepalived, the init script and the systemd unit. Its optional
+ bgp block (an extension) announces service addresses over BGP through
+ /usr/lib/gkeepalived/gkeepalived-bgp, GoBGP in a process of its own.
 CTRL
 finish gkeepalived "$d"

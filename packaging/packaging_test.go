@@ -32,7 +32,7 @@ func TestIntegrationDebs(t *testing.T) {
 				"./usr/share/man/man8/gproxy.8.gz", "./usr/share/man/man8/haproxy.8.gz -> gproxy.8.gz"}},
 		{d.gkeepalived, "keepalived",
 			[]string{"/etc/init.d/keepalived", "/etc/keepalived/keepalived.conf.sample"},
-			[]string{"./usr/share/gkeepalived/default.keepalived", "./usr/sbin/gkeepalived", "./usr/sbin/keepalived -> gkeepalived", "./lib/systemd/system/keepalived.service", "./usr/share/doc/gkeepalived/copyright",
+			[]string{"./usr/share/gkeepalived/default.keepalived", "./usr/sbin/gkeepalived", "./usr/sbin/keepalived -> gkeepalived", "./usr/lib/gkeepalived/gkeepalived-bgp", "./lib/systemd/system/keepalived.service", "./usr/share/doc/gkeepalived/copyright",
 				"./usr/share/man/man8/gkeepalived.8.gz", "./usr/share/man/man8/keepalived.8.gz -> gkeepalived.8.gz"}},
 	}
 	for _, c := range cases {

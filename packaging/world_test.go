@@ -64,7 +64,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binaries builds cmd/gproxy and cmd/gkeepalived once per test run, as
+// binaries builds gproxy, gkeepalived and gkeepalived-bgp once per test run, as
 // `make build` does, into a temporary directory (a fresh clone has no bin/).
 // PACKAGING_TEST_BINDIR names a directory of binaries already built instead.
 func binaries(t *testing.T) string {
@@ -79,8 +79,8 @@ func binaries(t *testing.T) string {
 			return
 		}
 		buildBins = filepath.Join(tmpRoot, "bin")
-		for _, b := range []string{"gproxy", "gkeepalived"} {
-			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(buildBins, b), "./cmd/"+b)
+		for b, pkg := range map[string]string{"gproxy": "gproxy", "gkeepalived": "gkeepalived", "gkeepalived-bgp": "gkeepalived/bgpspeaker"} {
+			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(buildBins, b), "./cmd/"+pkg)
 			cmd.Dir = repoRoot(t)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {

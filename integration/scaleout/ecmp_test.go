@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildOurs builds gproxy and gkeepalived, once per test binary.
+// buildOurs builds gproxy, gkeepalived and gkeepalived-bgp, once per test
+// binary.
 func buildOurs(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -49,8 +50,10 @@ func buildOurs(t *testing.T) string {
 		if binDir, buildErr = os.MkdirTemp("", "scaleout-bin-"); buildErr != nil {
 			return
 		}
-		for _, cmd := range []string{"gproxy", "gkeepalived"} {
-			c := exec.Command(goBin, "build", "-trimpath", "-o", filepath.Join(binDir, cmd), "./cmd/"+cmd)
+		// gkeepalived-bgp, the bgp block's speaker, beside gkeepalived:
+		// where gkeepalived looks first.
+		for cmd, pkg := range map[string]string{"gproxy": "gproxy", "gkeepalived": "gkeepalived", "gkeepalived-bgp": "gkeepalived/bgpspeaker"} {
+			c := exec.Command(goBin, "build", "-trimpath", "-o", filepath.Join(binDir, cmd), "./cmd/"+pkg)
 			c.Dir = root
 			c.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := c.CombinedOutput(); err != nil {
@@ -140,7 +143,7 @@ func sameWeb(t *testing.T, answers []Answer) {
 }
 
 // TestIntegrationECMP is the ECMP anycast shape: three balancers announce
-// 10.0.0.100/32 over BGP (gkeepalived's bgp block, GoBGP embedded) to an
+// 10.0.0.100/32 over BGP (gkeepalived's bgp block; GoBGP in its speaker process) to an
 // FRR router with maximum-paths; clients' flows spread over the three; a
 // balancer whose gproxy dies (or whose link goes, or whose gkeepalived
 // stops) is withdrawn and the clients are served by the others; it rejoins
@@ -282,6 +285,14 @@ func TestIntegrationECMP(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	// The speaker process dies (SIGKILL): its sessions reset, the router
+	// drops lb3's route; gkeepalived restarts the speaker (after 1 s), which
+	// announces again: nothing to undo but waiting for the rejoin.
+	event("kill gkeepalived's BGP speaker on lb3", "TCP reset of the sessions; gkeepalived restarts it", 2, func() {
+		if err := e.LBs[2].Signal(ctx, "gkeepalived-bgp", syscall.SIGKILL); err != nil {
+			t.Error(err)
+		}
+	}, func() {})
 	event("lb1 link down", "BGP hold timer 3 s", 0, linkDown(0), linkUp(0))
 
 	answers := prober.Stop()

@@ -1,7 +1,9 @@
 // Package bgp announces a balancer's service prefixes to its routers over
 // BGP, so that a router spreads flows over every healthy balancer (ECMP
-// anycast). The BGP speaker is GoBGP (github.com/osrg/gobgp/v4), embedded:
-// this package only configures it (router id, AS, neighbors, timers, BFD)
+// anycast). The BGP speaker is GoBGP (github.com/osrg/gobgp/v4), linked
+// only into the speaker process gkeepalived-bgp (cmd/gkeepalived/bgpspeaker,
+// driven by gkeepalived through pkg/bgp/bgpproc): this package only
+// configures it (router id, AS, neighbors, timers, BFD)
 // and adds or withdraws the prefixes when the node's health changes.
 package bgp
 
@@ -19,31 +21,16 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v4/pkg/server"
 	"github.com/rs/zerolog"
+
+	"hapair/pkg/bgp/bgpproc"
 )
 
-// Neighbor is one BGP peer (a router).
-type Neighbor struct {
-	Address  netip.Addr
-	RemoteAS uint32
-	// HoldTime and Keepalive are the BGP timers proposed in OPEN (RFC 4271,
-	// Section 4.2); the session uses the smaller hold time of the two sides.
-	HoldTime, Keepalive time.Duration
-	ConnectRetry        time.Duration
-}
-
-// Config is what the speaker announces and to whom.
-type Config struct {
-	RouterID netip.Addr
-	LocalAS  uint32
-	// ListenPort is the TCP port for neighbors' connections; 0: do not
-	// listen (the speaker connects to its neighbors itself).
-	ListenPort int
-	Neighbors  []Neighbor
-	Prefixes   []netip.Prefix
-	// NextHop of the announced routes; unset: the session's local
-	// address.
-	NextHop netip.Addr
-}
+// Neighbor and Config are the protocol's: gkeepalived sends them to the
+// speaker process (pkg/bgp/bgpproc).
+type (
+	Neighbor = bgpproc.Neighbor
+	Config   = bgpproc.Config
+)
 
 // ErrStopped is returned by a speaker that has been stopped.
 var ErrStopped = errors.New("bgp: speaker stopped")
@@ -58,6 +45,7 @@ type Speaker struct {
 	announced bool
 	stopped   bool
 	cancel    context.CancelFunc
+	states    map[netip.Addr]string // neighbor -> session state
 }
 
 // Start runs a speaker: it connects to every neighbor and announces
@@ -71,7 +59,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Speaker, error
 	slogger := slog.New(slog.NewTextHandler(logWriter{log}, &slog.HandlerOptions{Level: lvl}))
 	srv := server.NewBgpServer(server.LoggerOption(slogger, lvl))
 	go srv.Serve()
-	s := &Speaker{cfg: cfg, log: log, srv: srv}
+	s := &Speaker{cfg: cfg, log: log, srv: srv, states: map[netip.Addr]string{}}
+	for _, n := range cfg.Neighbors {
+		s.states[n.Address] = "Idle"
+	}
 	port := int32(-1)
 	if cfg.ListenPort > 0 {
 		port = int32(cfg.ListenPort)
@@ -87,6 +78,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Speaker, error
 	if err := srv.WatchEvent(wctx, server.WatchEventMessageCallbacks{
 		OnPeerUpdate: func(ev *apiutil.WatchEventMessage_PeerEvent, _ time.Time) {
 			if ev.Type == apiutil.PEER_EVENT_STATE {
+				s.mu.Lock()
+				s.states[ev.Peer.State.NeighborAddress] = stateName(ev.Peer.State.SessionState)
+				s.mu.Unlock()
 				log.Info().Msgf("BGP neighbor %s (AS %d): %s", ev.Peer.State.NeighborAddress, ev.Peer.State.PeerASN, stateName(ev.Peer.State.SessionState))
 			}
 		},
@@ -203,6 +197,17 @@ func (s *Speaker) Announced() bool {
 	return s.announced
 }
 
+// Neighbors reports every session's state.
+func (s *Speaker) Neighbors() []bgpproc.NeighborStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]bgpproc.NeighborStatus, 0, len(s.cfg.Neighbors))
+	for _, n := range s.cfg.Neighbors {
+		out = append(out, bgpproc.NeighborStatus{Address: n.Address, State: s.states[n.Address]})
+	}
+	return out
+}
+
 // Stop withdraws the prefixes, then closes every session with a Cease
 // NOTIFICATION (RFC 4486 Administrative Shutdown): the routers drop this
 // node's routes at once rather than when the hold timer expires.
@@ -254,4 +259,13 @@ func trimNL(p []byte) string {
 		p = p[:len(p)-1]
 	}
 	return string(p)
+}
+
+// StartProc is Start for the speaker process's bgpproc.Serve.
+func StartProc(ctx context.Context, cfg Config, log zerolog.Logger) (bgpproc.Speaker, error) {
+	s, err := Start(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }

@@ -10,25 +10,50 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"hapair/pkg/bgp"
+	"hapair/pkg/bgp/bgpproc"
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/track"
 )
 
-// speaker is what the daemon needs of a BGP speaker (*bgp.Speaker).
+// speaker is what the daemon needs of a BGP speaker (*bgpproc.Client: the
+// gkeepalived-bgp process, GoBGP, which gkeepalived does not link).
 type speaker interface {
 	Announce(on bool) error
 	Announced() bool
 	Stop(ctx context.Context)
 }
 
-// startSpeaker starts the embedded GoBGP speaker; tests replace it.
-var startSpeaker = func(ctx context.Context, cfg bgp.Config, log zerolog.Logger) (speaker, error) {
-	return bgp.Start(ctx, cfg, log)
+// startSpeaker starts the speaker process; tests replace it.
+var startSpeaker = func(ctx context.Context, cfg bgpproc.Config, log zerolog.Logger) (speaker, error) {
+	c, err := bgpproc.Start(ctx, "", cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// runningBGP is the bgp block of the running configuration: the embedded
-// speaker and the verdicts of the checks that gate the announcement.
+// checkSpeaker is `-t`'s check of a configuration with a bgp block: the
+// speaker executable is there. keepalived's -t reports a vrrp_script whose
+// script is missing and exits 5; so does ours for a missing speaker.
+var checkSpeaker = func() error {
+	_, err := bgpproc.FindSpeaker()
+	return err
+}
+
+// bgpConfigTest is what -t adds for the bgp block: a message and an exit
+// status (0: nothing to add).
+func bgpConfigTest(cfg *keepalivedcfg.Config) (string, int) {
+	if cfg == nil || cfg.BGP == nil {
+		return "", keepalivedcfg.ExitOK
+	}
+	if err := checkSpeaker(); err != nil {
+		return fmt.Sprintf("(%s: Line %d) %v\n", cfg.BGP.Pos.File, cfg.BGP.Pos.Line, err), keepalivedcfg.ExitConfigErrors
+	}
+	return "", keepalivedcfg.ExitOK
+}
+
+// runningBGP is the bgp block of the running configuration: the speaker
+// process and the verdicts of the checks that gate the announcement.
 type runningBGP struct {
 	key string
 	sp  speaker
@@ -70,10 +95,10 @@ func bgpScripts(cfg *keepalivedcfg.Config, used map[string]bool) {
 	}
 }
 
-func speakerConfig(b *keepalivedcfg.BGP) bgp.Config {
-	c := bgp.Config{RouterID: b.RouterID, LocalAS: b.LocalAS, Prefixes: b.Announce, NextHop: b.NextHop}
+func speakerConfig(b *keepalivedcfg.BGP) bgpproc.Config {
+	c := bgpproc.Config{RouterID: b.RouterID, LocalAS: b.LocalAS, Prefixes: b.Announce, NextHop: b.NextHop}
 	for _, n := range b.Neighbors {
-		c.Neighbors = append(c.Neighbors, bgp.Neighbor{Address: n.Address, RemoteAS: n.RemoteAS, HoldTime: n.HoldTime, Keepalive: n.Keepalive, ConnectRetry: n.ConnectRetry})
+		c.Neighbors = append(c.Neighbors, bgpproc.Neighbor{Address: n.Address, RemoteAS: n.RemoteAS, HoldTime: n.HoldTime, Keepalive: n.Keepalive, ConnectRetry: n.ConnectRetry})
 	}
 	return c
 }
@@ -93,6 +118,9 @@ func (d *Daemon) applyBGP(cfg *keepalivedcfg.Config) {
 	if d.bgp == nil {
 		sp, err := startSpeaker(d.ctx, speakerConfig(cfg.BGP), log)
 		if err != nil {
+			// At start Daemon.Start fails with it; at a reload the
+			// block stays withdrawn.
+			d.bgpErr = err
 			log.Error().Msgf("BGP: %v", err)
 			return
 		}
@@ -246,6 +274,19 @@ func (d *Daemon) dumpBGP(b *strings.Builder) {
 		sort.Strings(checks)
 	}
 	fmt.Fprintf(b, " Announce = %s (%s)\n", prefixList(c), state)
+	if r := d.bgp; r != nil {
+		if cl, ok := r.sp.(*bgpproc.Client); ok {
+			st, pid, err := cl.Status()
+			if err != nil {
+				fmt.Fprintf(b, " Speaker = %s (%v)\n", bgpproc.SpeakerName, err)
+			} else {
+				fmt.Fprintf(b, " Speaker = %s pid %d\n", bgpproc.SpeakerName, pid)
+				for _, n := range st.Neighbors {
+					fmt.Fprintf(b, " Session = %s %s\n", n.Address, n.State)
+				}
+			}
+		}
+	}
 	for _, ch := range checks {
 		fmt.Fprintf(b, " Tracked = %s\n", ch)
 	}

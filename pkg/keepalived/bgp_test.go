@@ -3,7 +3,10 @@ package keepalived
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,7 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"hapair/pkg/bgp"
+	"hapair/pkg/bgp/bgpproc"
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/track"
 	"hapair/pkg/track/tracktest"
@@ -22,7 +25,7 @@ import (
 // fakeSpeaker records what the daemon asks of the BGP speaker.
 type fakeSpeaker struct {
 	mu        sync.Mutex
-	cfg       bgp.Config
+	cfg       bgpproc.Config
 	announced bool
 	stopped   bool
 	calls     []string
@@ -93,7 +96,7 @@ bgp {
 func TestBGPFollowsTrackScript(t *testing.T) {
 	fake := &fakeSpeaker{}
 	old := startSpeaker
-	startSpeaker = func(ctx context.Context, cfg bgp.Config, log zerolog.Logger) (speaker, error) {
+	startSpeaker = func(ctx context.Context, cfg bgpproc.Config, log zerolog.Logger) (speaker, error) {
 		fake.cfg = cfg
 		return fake, nil
 	}
@@ -123,9 +126,9 @@ func TestBGPFollowsTrackScript(t *testing.T) {
 			d.Stop(context.Background())
 		}
 	})
-	want := bgp.Config{RouterID: netip.MustParseAddr("10.0.1.11"), LocalAS: 65001,
+	want := bgpproc.Config{RouterID: netip.MustParseAddr("10.0.1.11"), LocalAS: 65001,
 		Prefixes:  []netip.Prefix{netip.MustParsePrefix("10.0.0.100/32")},
-		Neighbors: []bgp.Neighbor{{Address: netip.MustParseAddr("10.0.1.1"), RemoteAS: 65000, HoldTime: 3 * time.Second, Keepalive: time.Second, ConnectRetry: keepalivedcfg.DefaultBGPConnectRetry}}}
+		Neighbors: []bgpproc.Neighbor{{Address: netip.MustParseAddr("10.0.1.1"), RemoteAS: 65000, HoldTime: 3 * time.Second, Keepalive: time.Second, ConnectRetry: keepalivedcfg.DefaultBGPConnectRetry}}}
 	if got := fake.cfg; got.RouterID != want.RouterID || got.LocalAS != want.LocalAS || len(got.Prefixes) != 1 || got.Prefixes[0] != want.Prefixes[0] ||
 		len(got.Neighbors) != 1 || got.Neighbors[0] != want.Neighbors[0] {
 		t.Errorf("speaker config %+v, want %+v", got, want)
@@ -210,7 +213,7 @@ func TestBGPGate(t *testing.T) {
 func TestBGPReload(t *testing.T) {
 	var speakers []*fakeSpeaker
 	old := startSpeaker
-	startSpeaker = func(ctx context.Context, cfg bgp.Config, log zerolog.Logger) (speaker, error) {
+	startSpeaker = func(ctx context.Context, cfg bgpproc.Config, log zerolog.Logger) (speaker, error) {
 		f := &fakeSpeaker{cfg: cfg}
 		speakers = append(speakers, f)
 		return f, nil
@@ -249,5 +252,44 @@ func TestBGPReload(t *testing.T) {
 	d.Reload(parse(bgpDaemonConf[:strings.Index(bgpDaemonConf, "bgp {")]))
 	if _, stopped, _ := speakers[1].state(); !stopped || len(speakers) != 2 {
 		t.Errorf("removing the bgp block: stopped %v, %d speakers", stopped, len(speakers))
+	}
+}
+
+// TestBGPMissingSpeaker: without the speaker executable, `-t` on a
+// configuration with a bgp block names it and exits 5 (as keepalived for a
+// vrrp_script whose script is missing), and the daemon refuses to start;
+// with it, -t passes.
+func TestBGPMissingSpeaker(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "k.conf")
+	src := "bgp {\n  router_id 10.0.1.11\n  local_as 65001\n  neighbor 10.0.1.1 {\n    remote_as 65000\n  }\n  announce {\n    10.0.0.100/32\n  }\n}\n"
+	if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, bgpproc.SpeakerName)
+	t.Setenv(bgpproc.EnvPath, missing)
+	var stdout, stderr strings.Builder
+	code := Main([]string{"gkeepalived", "-t", "-f", conf}, &stdout, &stderr)
+	if want := fmt.Sprintf("(%s: Line 1) BGP speaker %s: stat %s: no such file or directory\n", conf, missing, missing); code != keepalivedcfg.ExitConfigErrors || stderr.String() != want {
+		t.Errorf("-t without the speaker: exit %d, stderr %q; want exit 5, %q", code, stderr.String(), want)
+	}
+
+	cfg, diags, err := keepalivedcfg.Parse(conf, []byte(src), keepalivedcfg.Options{})
+	if err != nil || len(diags) > 0 {
+		t.Fatalf("Parse: %v %v", err, diags)
+	}
+	d := NewDaemon(testEnv(vrrptest.NewLink(), 2, "10.0.1.11/24", nil, zerolog.Nop(), tracktest.NewStarter(), tracktest.NewStarter()))
+	err = d.Start(context.Background(), cfg)
+	d.Stop(context.Background())
+	if err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("Start without the speaker: %v, want an error naming %s", err, missing)
+	}
+
+	if err := os.WriteFile(missing, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	if code := Main([]string{"gkeepalived", "-t", "-f", conf}, &stdout, &stderr); code != 0 || stderr.String() != "" {
+		t.Errorf("-t with the speaker: exit %d, stderr %q", code, stderr.String())
 	}
 }

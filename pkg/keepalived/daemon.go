@@ -107,6 +107,7 @@ type Daemon struct {
 	files   *runningFiles         // track_file watching; nil = none tracked
 	fifos   *runningFIFOs         // notify FIFOs; nil = none open
 	bgp     *runningBGP           // the bgp block's speaker (bgp.go); nil = none
+	bgpErr  error                 // why the speaker could not start (bgp.go)
 	started bool                  // the first configuration was applied: later ones are reloads
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -160,6 +161,9 @@ func (d *Daemon) Start(ctx context.Context, cfg *keepalivedcfg.Config) error {
 	d.removeStaleVIPs(cfg)
 	d.apply(cfg)
 	d.scheduleTrim()
+	if cfg.BGP != nil && d.bgp == nil && d.bgpErr != nil {
+		return d.bgpErr
+	}
 	if len(cfg.Instances) > 0 && len(d.nodes) == 0 {
 		return fmt.Errorf("no VRRP instance could start")
 	}

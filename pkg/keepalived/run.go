@@ -99,7 +99,7 @@ func loadConfig(args Args, test bool) (*keepalivedcfg.Config, []keepalivedcfg.Di
 // configTest is `keepalived -t`: print every diagnostic, exit with
 // keepalived's code.
 func configTest(args Args, stderr io.Writer) int {
-	_, diags, err := loadConfig(args, true)
+	cfg, diags, err := loadConfig(args, true)
 	out := stderr
 	if args.TestLogFile != "" {
 		f, ferr := os.Create(args.TestLogFile)
@@ -113,7 +113,12 @@ func configTest(args Args, stderr io.Writer) int {
 		// keepalived 2.2.7 says so (a diagnostic above) and exits 0.
 		return keepalivedcfg.ExitOK
 	}
-	return keepalivedcfg.ConfigTestExitCode(diags)
+	code := keepalivedcfg.ConfigTestExitCode(diags)
+	if msg, bcode := bgpConfigTest(cfg); msg != "" {
+		fmt.Fprint(out, msg)
+		code = max(code, bcode)
+	}
+	return code
 }
 
 // daemonize starts this program again detached from the terminal, as
