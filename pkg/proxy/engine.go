@@ -164,23 +164,23 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 			max = cfg.Global.MaxConn
 		}
 		f.gate = gate{max: int64(max), cur: &f.slots}
+		// The first use_backend when it always applies, else the default
+		// backend, else a listen section's own; rules choose per request
+		// (rules.go). A listen with default_backend sends there, as
+		// haproxy's process_switching_rules does.
+		name := px.DefaultBackend
+		if len(px.UseBackends) > 0 && px.UseBackends[0].Cond == nil && px.UseBackends[0].Format == nil {
+			name = px.UseBackends[0].Name
+		}
 		switch {
+		case name != "":
+			bp := cfg.Proxy(name, haproxycfg.KindBackend, haproxycfg.KindListen)
+			if bp == nil {
+				return nil, fmt.Errorf("%s: frontend %s: no backend %q", px.Pos, px.Name, name)
+			}
+			f.backend = e.byProxy[bp]
 		case px.Kind == haproxycfg.KindListen:
 			f.backend = e.byProxy[px]
-		default:
-			// The first use_backend when it always applies, else the
-			// default backend; rules choose per request (rules.go).
-			name := px.DefaultBackend
-			if len(px.UseBackends) > 0 && px.UseBackends[0].Cond == nil && px.UseBackends[0].Format == nil {
-				name = px.UseBackends[0].Name
-			}
-			if name != "" {
-				bp := cfg.Proxy(name, haproxycfg.KindBackend, haproxycfg.KindListen)
-				if bp == nil {
-					return nil, fmt.Errorf("%s: frontend %s: no backend %q", px.Pos, px.Name, name)
-				}
-				f.backend = e.byProxy[bp]
-			}
 		}
 		e.frontends = append(e.frontends, f)
 	}

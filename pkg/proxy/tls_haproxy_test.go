@@ -95,6 +95,23 @@ frontend redir
     http-request return status 200 content-type text/plain lf-string "ssl=%[ssl_fc] sni=%[ssl_fc_sni] proto=%[req.hdr(x-forwarded-proto)]" if { ssl_fc_sni -m str default.test }
     default_backend plain
 
+# SNI routing without termination: the ClientHello is peeked at
+listen snir
+    mode tcp
+    bind 127.0.0.1:{snir}
+    tcp-request inspect-delay 2s
+    tcp-request content accept if { req.ssl_hello_type 1 }
+    use_backend to_fe if { req.ssl_sni -i ec.test }
+    default_backend to_curv
+
+backend to_fe
+    mode tcp
+    server s 127.0.0.1:{fe}
+
+backend to_curv
+    mode tcp
+    server s 127.0.0.1:{curv}
+
 listen tcpssl
     mode tcp
     bind 127.0.0.1:{tcp} ssl crt certs/00-default.pem
@@ -247,6 +264,22 @@ func observeTLS(t *testing.T, lab *tlsLab, ports map[string]int) tlsObservation 
 		o.subjects["crt-list/"+sni] = c.ConnectionState().PeerCertificates[0].Subject.CommonName
 		c.Close()
 	}
+	// mode tcp SNI routing: ec.test reaches frontend fe (its own
+	// certificate), any other name frontend curv (the default one only),
+	// through the listen section's default_backend.
+	for _, sni := range []string{"ec.test", "x.wild.test", "default.test", "direct"} {
+		a := addr("snir")
+		if sni == "direct" {
+			a = addr("curv")
+		}
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: deadline}, "tcp", a, &tls.Config{ServerName: sni, InsecureSkipVerify: true})
+		if err != nil {
+			o.subjects["sni routing/"+sni] = "error: " + err.Error()
+			continue
+		}
+		o.subjects["sni routing/"+sni] = c.ConnectionState().PeerCertificates[0].Subject.CommonName
+		c.Close()
+	}
 	for _, fe := range []string{"fe", "old"} {
 		for name, v := range map[string]uint16{"TLSv1.0": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13} {
 			c, err := tls.DialWithDialer(&net.Dialer{Timeout: deadline}, "tcp", addr(fe), &tls.Config{
@@ -348,7 +381,7 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		t.Fatalf("needs the openssl command: %v", err)
 	}
 	lab, vars := newTLSLab(t)
-	names := []string{"fe", "old", "mtls", "crl", "list", "strict", "curv", "sec0", "good", "bad", "tcp", "redir", "redirtls"}
+	names := []string{"fe", "old", "mtls", "crl", "list", "strict", "curv", "sec0", "good", "bad", "tcp", "redir", "redirtls", "snir"}
 	// gproxy's listeners are open from the start (a port picked and
 	// closed could be taken by a client's connection meanwhile).
 	hp, gp := map[string]int{}, map[string]int{}
@@ -408,6 +441,7 @@ func TestIntegrationTLSHaproxy(t *testing.T) {
 		want.versions["crl/no certificate (verify optional)"] != "ok " ||
 		want.subjects["crt-list/other.test"] != "ec.test" || want.subjects["crt-list/ec.test"] != "default.test" ||
 		want.subjects["redirect/clear"] != "301 https://ADDR/x?y=1 " ||
+		want.subjects["sni routing/ec.test"] != "ec.test" || want.subjects["sni routing/x.wild.test"] != "default.test" ||
 		want.subjects["redirect/tls"] != "200  ssl=1 sni=default.test proto=https" {
 		t.Fatalf("haproxy did not behave as expected: %+v", want)
 	}
