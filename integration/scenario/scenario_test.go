@@ -227,8 +227,10 @@ func TestCompare(t *testing.T) {
 		want  int
 	}{
 		{"same", func(*Result) {}, 0},
-		{"one advert slower", func(r *Result) { r.Outages[0].Duration += time.Second }, 0},
-		{"more than one advert slower", func(r *Result) { r.Outages[0].Duration += 1001 * time.Millisecond }, 1},
+		{"failover: one advert and one script interval slower", func(r *Result) { r.Outages[0].Duration += 3 * time.Second }, 0},
+		{"failover: more than that", func(r *Result) { r.Outages[0].Duration += 3001 * time.Millisecond }, 1},
+		{"handover: one advert slower", func(r *Result) { r.Outages[2].Duration += time.Second }, 0},
+		{"handover: more than one advert slower", func(r *Result) { r.Outages[2].Duration += 1001 * time.Millisecond }, 1},
 		{"never served", func(r *Result) { r.Outages[1].Duration = 0 }, 1},
 		{"not measured", func(r *Result) { r.Outages = nil }, 4},
 	} {
