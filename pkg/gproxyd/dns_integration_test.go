@@ -139,7 +139,7 @@ echo '== haproxy'; run "$HAPROXY"; echo '== gproxy'; run "$GPROXY"
 	}
 }
 
-var logServerRE = regexp.MustCompile(`(?:b|single)/[a-z0-9]+|backend [a-z]+`)
+var logServerRE = regexp.MustCompile(`(?:b|single)/[a-z0-9]+|(?:backend|proxy) [a-z]+`)
 
 // byServer puts the log section's lines in server order, keeping each
 // server's own order: the two names are resolved independently, so their
