@@ -762,6 +762,10 @@ func (p *parser) tcpRuleKeyword(args []string) {
 // 4.2), allowed in backends and named defaults sections only.
 func (p *parser) tcpResponseKeyword(args []string) {
 	kw, sub := args[0], argAt(args, 1)
+	if sub == "" {
+		p.alert(kw, "missing argument for '%s' in %s '%s'", kw, p.proxyTypeName(), p.cur.px.Name)
+		return
+	}
 	k, ok := lookup(CtxTCPResponse, sub)
 	if !ok || k.Class != Works {
 		p.ruleKeyword(args)
@@ -775,7 +779,17 @@ func (p *parser) tcpResponseKeyword(args []string) {
 	if sub == "inspect-delay" {
 		tv := parseTime(argAt(args, 2))
 		if argAt(args, 2) == "" || tv.Err != timeOK || tv.Trailing != 0 {
-			p.alert(kw, "'%s inspect-delay' expects a positive delay in milliseconds, in %s '%s'", kw, p.proxyTypeName(), p.cur.px.Name)
+			why := ""
+			switch {
+			case argAt(args, 2) == "":
+			case tv.Err == timeOverflow:
+				why = fmt.Sprintf(" (timer overflow in '%s', maximum value is 2147483647 ms or ~24.8 days)", args[2])
+			case tv.Err == timeBadChar:
+				why = fmt.Sprintf(" (unexpected character '%c')", tv.BadChar)
+			case tv.Trailing != 0:
+				why = fmt.Sprintf(" (unexpected character '%c')", tv.Trailing)
+			}
+			p.alert(kw, "'%s inspect-delay' expects a positive delay in milliseconds, in %s '%s'%s", kw, p.proxyTypeName(), p.cur.px.Name, why)
 			return
 		}
 		if rs.ResInspectDelay > 0 {
@@ -796,7 +810,7 @@ func (p *parser) tcpResponseKeyword(args []string) {
 		act = ActClose
 	default:
 		if !knownTCPAction(action) {
-			p.alert(kw, "'%s %s' expects 'accept', 'close', 'reject', 'set-var(*)', 'set-var-fmt(*)', 'unset-var(*)', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'set-log-level', 'set-mark', 'set-nice', 'set-tos', 'silent-drop', 'send-spoe-group' in %s '%s' (got '%s').", kw, sub, p.proxyTypeName(), p.cur.px.Name, action)
+			p.alert(kw, "'%s %s' expects 'accept', 'close', 'reject', 'ot-group', 'set-log-level', 'set-nice', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-mark', 'set-tos', 'silent-drop' in %s '%s' (got '%s').", kw, sub, p.proxyTypeName(), p.cur.px.Name, action)
 			return
 		}
 		p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("'%s %s %s'", kw, sub, action))
