@@ -970,7 +970,7 @@ func (p *parser) originalTo(args []string) {
 func (p *parser) inheritRules(kw string, base *proxyState) bool {
 	rs := &base.px.Rules
 	if len(rs.HTTPRequest) == 0 && len(rs.HTTPResponse) == 0 && len(rs.HTTPAfterResponse) == 0 &&
-		len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 && len(rs.TCPContent) == 0 {
+		len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 && len(rs.TCPContent) == 0 && len(rs.TCPResponse) == 0 {
 		return true
 	}
 	at := base.px.Pos
@@ -994,6 +994,8 @@ func (p *parser) inheritRules(kw string, base *proxyState) bool {
 		return fail("frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at %s:%d).", at.File, at.Line)
 	case k == KindBackend && (len(rs.TCPConnection) > 0 || len(rs.TCPSession) > 0):
 		return fail("a backend section cannot inherit from a defaults section defining 'tcp-request connection' or 'tcp-request session' rules (defaults section at %s:%d).", at.File, at.Line)
+	case k == KindFrontend && len(rs.TCPResponse) > 0:
+		return fail("a frontend section cannot inherit from a defaults section defining 'tcp-response content' rules (defaults section at %s:%d).", at.File, at.Line)
 	}
 	base.rulesUsers = &k
 	return true
