@@ -758,7 +758,8 @@ func (p *parser) tcpRuleKeyword(args []string) {
 }
 
 // tcpResponseKeyword is `tcp-response inspect-delay DELAY` and
-// `tcp-response content accept|reject|close [if|unless COND]` (section
+// `tcp-response content accept|reject|close|sc-inc-gpc0|sc-inc-gpc1|sc-set-gpt0
+// [if|unless COND]` (section
 // 4.2), allowed in backends and named defaults sections only.
 func (p *parser) tcpResponseKeyword(args []string) {
 	kw, sub := args[0], argAt(args, 1)
@@ -809,7 +810,11 @@ func (p *parser) tcpResponseKeyword(args []string) {
 	case "close":
 		act = ActClose
 	default:
-		if !knownTCPAction(action) {
+		if isStickAction(action) && !strings.HasPrefix(action, "track-sc") {
+			p.tcpStickRule(args, sub, action)
+			return
+		}
+		if !knownTCPAction(action) || strings.HasPrefix(action, "track-sc") {
 			p.alert(kw, "'%s %s' expects 'accept', 'close', 'reject', 'ot-group', 'set-log-level', 'set-nice', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-mark', 'set-tos', 'silent-drop' in %s '%s' (got '%s').", kw, sub, p.proxyTypeName(), p.cur.px.Name, action)
 			return
 		}

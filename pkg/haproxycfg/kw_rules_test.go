@@ -68,6 +68,8 @@ var backendRuleErrorLines = []string{
 	"tcp-response inspect-delay",
 	"tcp-response inspect-delay 1x",
 	"tcp-response inspect-delay 99999999999",
+	"tcp-response content track-sc0 src",
+	"tcp-response content sc-inc-gpc0(5)",
 }
 
 func TestRuleMessagesMatchHaproxy(t *testing.T) {

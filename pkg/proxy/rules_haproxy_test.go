@@ -553,6 +553,11 @@ var tcpRuleFrontends = []struct {
 	{"rwait", []string{"tcp-response inspect-delay 200ms", "tcp-response content reject if { res.len gt 100 }"}, 1},
 	{"rnodelay", []string{"tcp-response content reject if { res.len gt 0 }"}, 1},
 	{"rnocond", []string{"tcp-response inspect-delay 2s", "tcp-response content reject"}, 1},
+	// rgpc's response rule counts in its table; rgpc2 then refuses the
+	// same client by that count.
+	{"rgpc", []string{"stick-table type ip size 1k store gpc0", "tcp-request connection track-sc0 src",
+		"tcp-response inspect-delay 2s", "tcp-response content sc-inc-gpc0(0) if { res.len gt 0 }"}, 1},
+	{"rgpc2", []string{"tcp-request connection reject if { src_get_gpc0(rgpc) gt 0 }"}, 0},
 }
 
 // startBanner answers each connection with a banner at once, then, once
@@ -812,7 +817,8 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 	})
 	for name, want := range map[string]string{"tpayload": "two:hello\n", "tsrc": "two:hello\n", "tcontacc": "one:hello\n",
 		"tcontnodelay": "two:hello\n", "tpayrej": "", "tconnrej": "closed without a byte", "hconthdr": "",
-		"racc": "BANNER hi\nbye:hello\n", "rrej": "", "rnocond": "", "rwait": "BANNER hi\nbye:hello\n"} {
+		"racc": "BANNER hi\nbye:hello\n", "rrej": "", "rnocond": "", "rwait": "BANNER hi\nbye:hello\n",
+		"rgpc": "BANNER hi\nbye:hello\n", "rgpc2": "closed without a byte", "rclose": "BANNER hi\n"} {
 		if got[name][0] != want {
 			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)
 		}
