@@ -479,7 +479,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "http-response", Works, 0, grpNone},
 	{CtxProxy, "http-after-response", Works, 0, grpNone},
 	{CtxProxy, "tcp-request", Works, 0, grpNone},
-	{CtxProxy, "tcp-response", Refused, 0, grpRules},
+	{CtxProxy, "tcp-response", Works, 0, grpNone},
 	{CtxProxy, "redirect", Works, 0, grpNone},
 	{CtxProxy, "use-server", Works, 0, grpNone},
 	{CtxProxy, "monitor", Works, 0, grpNone},
@@ -901,8 +901,8 @@ var keywordTable = []Keyword{
 	{CtxTCPRequest, "content", Works, 0, grpNone},
 
 	// CtxTCPResponse
-	{CtxTCPResponse, "inspect-delay", Refused, 0, grpRules},
-	{CtxTCPResponse, "content", Refused, 0, grpRules},
+	{CtxTCPResponse, "inspect-delay", Works, 0, grpNone},
+	{CtxTCPResponse, "content", Works, 0, grpNone},
 
 	// CtxHTTPCheck
 	// expectations by log-format strings and sample expressions are refused

@@ -686,11 +686,11 @@ func (p *parser) monitor(args []string) {
 }
 
 // tcpRuleKeyword is `tcp-request inspect-delay|connection|session|content`
-// with the accept and reject actions; tcp-response is refused.
+// with the accept and reject actions, and `tcp-response inspect-delay|content`.
 func (p *parser) tcpRuleKeyword(args []string) {
 	kw, sub := args[0], argAt(args, 1)
 	if kw == "tcp-response" {
-		p.ruleKeyword(args)
+		p.tcpResponseKeyword(args)
 		return
 	}
 	k, ok := lookup(CtxTCPRequest, sub)
@@ -757,6 +757,83 @@ func (p *parser) tcpRuleKeyword(args []string) {
 	}
 }
 
+// tcpResponseKeyword is `tcp-response inspect-delay DELAY` and
+// `tcp-response content accept|reject|close|sc-inc-gpc0|sc-inc-gpc1|sc-set-gpt0
+// [if|unless COND]` (section
+// 4.2), allowed in backends and named defaults sections only.
+func (p *parser) tcpResponseKeyword(args []string) {
+	kw, sub := args[0], argAt(args, 1)
+	if sub == "" {
+		p.alert(kw, "missing argument for '%s' in %s '%s'", kw, p.proxyTypeName(), p.cur.px.Name)
+		return
+	}
+	k, ok := lookup(CtxTCPResponse, sub)
+	if !ok || k.Class != Works {
+		p.ruleKeyword(args)
+		return
+	}
+	if p.cur.isDefault && p.cur.name == "" || !p.cur.px.Kind.HasBackend() && !p.cur.isDefault {
+		p.alert(kw, "%s %s is only allowed in 'backend' sections or 'defaults' section with a name", kw, sub)
+		return
+	}
+	rs := &p.cur.px.Rules
+	if sub == "inspect-delay" {
+		tv := parseTime(argAt(args, 2))
+		if argAt(args, 2) == "" || tv.Err != timeOK || tv.Trailing != 0 {
+			why := ""
+			switch {
+			case argAt(args, 2) == "":
+			case tv.Err == timeOverflow:
+				why = fmt.Sprintf(" (timer overflow in '%s', maximum value is 2147483647 ms or ~24.8 days)", args[2])
+			case tv.Err == timeBadChar:
+				why = fmt.Sprintf(" (unexpected character '%c')", tv.BadChar)
+			case tv.Trailing != 0:
+				why = fmt.Sprintf(" (unexpected character '%c')", tv.Trailing)
+			}
+			p.alert(kw, "'%s inspect-delay' expects a positive delay in milliseconds, in %s '%s'%s", kw, p.proxyTypeName(), p.cur.px.Name, why)
+			return
+		}
+		if rs.ResInspectDelay > 0 {
+			p.warn(kw, "ignoring %s %s (was already defined) in %s '%s'", kw, sub, p.proxyTypeName(), p.cur.px.Name)
+			return
+		}
+		rs.ResInspectDelay = tv.D
+		return
+	}
+	action := argAt(args, 2)
+	var act Action
+	switch action {
+	case "accept":
+		act = ActAccept
+	case "reject":
+		act = ActReject
+	case "close":
+		act = ActClose
+	default:
+		if isStickAction(action) && !strings.HasPrefix(action, "track-sc") {
+			p.tcpStickRule(args, sub, action)
+			return
+		}
+		if !knownTCPAction(action) || strings.HasPrefix(action, "track-sc") {
+			p.alert(kw, "'%s %s' expects 'accept', 'close', 'reject', 'ot-group', 'set-log-level', 'set-nice', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-mark', 'set-tos', 'silent-drop' in %s '%s' (got '%s').", kw, sub, p.proxyTypeName(), p.cur.px.Name, action)
+			return
+		}
+		p.refuseForm(grpRules, LocParsing, kw, "", fmt.Sprintf("'%s %s %s'", kw, sub, action))
+		return
+	}
+	rest := args[3:]
+	if len(rest) > 0 && rest[0] != "if" && rest[0] != "unless" {
+		p.alert(kw, "'%s %s %s' only accepts 'if' or 'unless', in %s '%s' (got '%s')", kw, sub, action, p.proxyTypeName(), p.cur.px.Name, rest[0])
+		return
+	}
+	cond, err := p.ruleCond(rest)
+	if err != nil {
+		p.alert(kw, "'%s %s %s' : error detected in %s '%s' while parsing '%s' condition : %s", kw, sub, action, p.proxyTypeName(), p.cur.px.Name, rest[0], condError(err))
+		return
+	}
+	rs.TCPResponse = append(rs.TCPResponse, &TCPRule{Action: act, Cond: cond, Pos: p.pos()})
+}
+
 // knownTCPAction reports whether haproxy knows a tcp-request/response
 // action gproxy does not run (refused, not unknown).
 func knownTCPAction(a string) bool {
@@ -782,6 +859,16 @@ func (p *parser) checkRules(ps *proxyState) {
 	rs := &px.Rules
 	if !px.Kind.HasFrontend() {
 		rs.TCPConnection, rs.TCPSession, rs.MonitorURI, rs.MonitorFail, rs.MonitorFailPos = nil, nil, "", nil, nil
+	}
+	if !px.Kind.HasBackend() {
+		rs.TCPResponse, rs.ResInspectDelay = nil, 0 // run by the backend only
+	} else if px.Mode == ModeHTTP && len(rs.TCPResponse) > 0 {
+		// haproxy runs them on the HTX response there: not done yet.
+		at := rs.TCPResponse[0].Pos
+		file, line := p.file, p.line
+		p.file, p.line = at.File, at.Line
+		p.refuseForm(grpRules, LocParsing, "tcp-response", "", "'tcp-response content' in mode http")
+		p.file, p.line = file, line
 	}
 	p.checkStick(ps)
 	p.checkStickRules(ps)
@@ -888,7 +975,7 @@ func (p *parser) originalTo(args []string) {
 func (p *parser) inheritRules(kw string, base *proxyState) bool {
 	rs := &base.px.Rules
 	if len(rs.HTTPRequest) == 0 && len(rs.HTTPResponse) == 0 && len(rs.HTTPAfterResponse) == 0 &&
-		len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 && len(rs.TCPContent) == 0 {
+		len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 && len(rs.TCPContent) == 0 && len(rs.TCPResponse) == 0 {
 		return true
 	}
 	at := base.px.Pos
@@ -912,6 +999,8 @@ func (p *parser) inheritRules(kw string, base *proxyState) bool {
 		return fail("frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at %s:%d).", at.File, at.Line)
 	case k == KindBackend && (len(rs.TCPConnection) > 0 || len(rs.TCPSession) > 0):
 		return fail("a backend section cannot inherit from a defaults section defining 'tcp-request connection' or 'tcp-request session' rules (defaults section at %s:%d).", at.File, at.Line)
+	case k == KindFrontend && len(rs.TCPResponse) > 0:
+		return fail("a frontend section cannot inherit from a defaults section defining 'tcp-response content' rules (defaults section at %s:%d).", at.File, at.Line)
 	}
 	base.rulesUsers = &k
 	return true

@@ -54,6 +54,22 @@ var ruleErrorLines = []string{
 	"tcp-request inspect-delay",
 	"use_backend",
 	"use_backend be foo",
+	"tcp-response content accept",
+	"tcp-response inspect-delay 1s",
+}
+
+// backendRuleErrorLines are the same, each alone in a mode tcp backend.
+var backendRuleErrorLines = []string{
+	"tcp-response",
+	"tcp-response foo",
+	"tcp-response content foo",
+	"tcp-response content accept foo",
+	"tcp-response content close if { res.nope }",
+	"tcp-response inspect-delay",
+	"tcp-response inspect-delay 1x",
+	"tcp-response inspect-delay 99999999999",
+	"tcp-response content track-sc0 src",
+	"tcp-response content sc-inc-gpc0(5)",
 }
 
 func TestRuleMessagesMatchHaproxy(t *testing.T) {
@@ -62,9 +78,14 @@ func TestRuleMessagesMatchHaproxy(t *testing.T) {
 	}
 	dir := t.TempDir()
 	pid := regexp.MustCompile(`\(\d+\) :`)
-	for i, line := range ruleErrorLines {
+	lines := append(append([]string(nil), ruleErrorLines...), backendRuleErrorLines...)
+	for i, line := range lines {
 		src := "defaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n" +
 			"frontend fe\n    bind 127.0.0.1:1\n    " + line + "\n    default_backend be\nbackend be\n    server s 127.0.0.1:2\n"
+		if i >= len(ruleErrorLines) {
+			src = "defaults\n    mode tcp\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n" +
+				"frontend fe\n    bind 127.0.0.1:1\n    default_backend be\nbackend be\n    " + line + "\n    server s 127.0.0.1:2\n"
+		}
 		name := filepath.Join(dir, "r.cfg")
 		if err := os.WriteFile(name, []byte(src), 0o644); err != nil {
 			t.Fatal(err)

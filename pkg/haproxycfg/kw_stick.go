@@ -357,6 +357,9 @@ func (p *parser) tcpStickRule(args []string, sub, action string) {
 	if sub == "content" && !p.cur.px.Kind.HasFrontend() {
 		where = sample.AtBackendTCPContent
 	}
+	if kw == "tcp-response" {
+		where = sample.AtBackendTCPResponse
+	}
 	if where == sample.AtFrontendTCPConnection && strings.HasPrefix(action, "sc-set-gpt") {
 		// haproxy 2.6 has no sc-set-gpt0 at the connection level.
 		p.alert(kw, "'%s %s' expects 'accept', 'reject', 'capture', 'expect-proxy', 'expect-netscaler-cip', 'track-sc0' ... 'track-sc2', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop' in %s '%s' (got '%s').\n", kw, sub, p.proxyTypeName(), p.cur.px.Name, action)
@@ -369,6 +372,10 @@ func (p *parser) tcpStickRule(args []string, sub, action string) {
 	}
 	act, sa, n, rerr := p.stickArgs(action, rest, own, where)
 	if rerr != "" {
+		if kw == "tcp-response" {
+			p.alert(kw, "%s", rerr) // haproxy words it without the rule there
+			return
+		}
 		p.alert(kw, "'%s %s %s' : %s", kw, sub, action, rerr)
 		return
 	}
@@ -385,7 +392,13 @@ func (p *parser) tcpStickRule(args []string, sub, action string) {
 	sa.Session = sub != "content"
 	r := &TCPRule{Action: act, Cond: cond, Stick: sa, Pos: p.pos()}
 	rs := &p.cur.px.Rules
-	p.misplaced(map[string]misplacedLevel{"connection": misplacedTCPConn, "session": misplacedTCPSess, "content": misplacedTCPCont}[sub], kw)
+	if kw != "tcp-response" {
+		p.misplaced(map[string]misplacedLevel{"connection": misplacedTCPConn, "session": misplacedTCPSess, "content": misplacedTCPCont}[sub], kw)
+	}
+	if kw == "tcp-response" {
+		rs.TCPResponse = append(rs.TCPResponse, r)
+		return
+	}
 	switch sub {
 	case "connection":
 		rs.TCPConnection = append(rs.TCPConnection, r)

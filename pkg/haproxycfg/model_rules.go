@@ -45,6 +45,7 @@ const (
 	ActReject                          // tcp-request/tcp-response: close the connection
 	ActWaitForBody                     // wait up to Wait for the body (or AtLeast bytes of it)
 	ActSetLogLevel                     // the access log line's severity: LogLevel
+	ActClose                           // tcp-response: close the server connection
 )
 
 var actionNames = map[Action]string{
@@ -54,7 +55,7 @@ var actionNames = map[Action]string{
 	ActReplaceValue: "replace-value", ActSetPath: "set-path", ActSetPathQ: "set-pathq",
 	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
 	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
-	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject",
+	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 }
 
@@ -174,14 +175,18 @@ type Rules struct {
 	HTTPAfterResponse []*Rule
 	// Redirects are the `redirect` keyword's rules, run after the
 	// http-request rules.
-	Redirects      []*Rule
-	TCPConnection  []*TCPRule // tcp-request connection
-	TCPSession     []*TCPRule // tcp-request session
-	TCPContent     []*TCPRule // tcp-request content
-	InspectDelay   time.Duration
-	MonitorURI     string
-	MonitorFail    []*sample.Cond `json:"-"` // `monitor fail if|unless`
-	MonitorFailPos []Pos
+	Redirects     []*Rule
+	TCPConnection []*TCPRule // tcp-request connection
+	TCPSession    []*TCPRule // tcp-request session
+	TCPContent    []*TCPRule // tcp-request content
+	InspectDelay  time.Duration
+	// TCPResponse are the backend's tcp-response content rules, run on
+	// the first response data within ResInspectDelay.
+	TCPResponse     []*TCPRule
+	ResInspectDelay time.Duration
+	MonitorURI      string
+	MonitorFail     []*sample.Cond `json:"-"` // `monitor fail if|unless`
+	MonitorFailPos  []Pos
 	// UseServers are the backend's use-server rules, in file order.
 	UseServers []UseServer `json:",omitempty"`
 }
@@ -191,7 +196,7 @@ type Rules struct {
 func (r *Rules) Empty() bool {
 	return len(r.HTTPRequest) == 0 && len(r.HTTPResponse) == 0 && len(r.HTTPAfterResponse) == 0 &&
 		len(r.Redirects) == 0 && len(r.TCPConnection) == 0 && len(r.TCPSession) == 0 &&
-		len(r.TCPContent) == 0 &&
+		len(r.TCPContent) == 0 && len(r.TCPResponse) == 0 &&
 		r.MonitorURI == "" && len(r.MonitorFail) == 0 && len(r.UseServers) == 0
 }
 
@@ -206,6 +211,7 @@ func (r Rules) clone() Rules {
 	c.TCPConnection = append([]*TCPRule(nil), r.TCPConnection...)
 	c.TCPSession = append([]*TCPRule(nil), r.TCPSession...)
 	c.TCPContent = append([]*TCPRule(nil), r.TCPContent...)
+	c.TCPResponse = append([]*TCPRule(nil), r.TCPResponse...)
 	c.MonitorFail = append([]*sample.Cond(nil), r.MonitorFail...)
 	c.MonitorFailPos = append([]Pos(nil), r.MonitorFailPos...)
 	return c

@@ -545,6 +545,51 @@ var tcpRuleFrontends = []struct {
 	{"hcontrej", []string{"mode http", "option httplog", "tcp-request content reject"}, 1},
 	{"hconthdr", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str t } METH_GET"}, 1},
 	{"hcontpass", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str nope }"}, 1},
+	// "r" sections are mode tcp listens whose server sends a banner first.
+	{"racc", []string{"tcp-response inspect-delay 2s", "tcp-response content accept if { res.payload(0,6) -m str BANNER }",
+		"tcp-response content reject"}, 1},
+	{"rrej", []string{"tcp-response inspect-delay 2s", "tcp-response content reject if { res.payload(0,6) -m str BANNER }"}, 1},
+	{"rclose", []string{"tcp-response inspect-delay 2s", "tcp-response content close if { res.len gt 0 }"}, 1},
+	{"rwait", []string{"tcp-response inspect-delay 200ms", "tcp-response content reject if { res.len gt 100 }"}, 1},
+	{"rnodelay", []string{"tcp-response content reject if { res.len gt 0 }"}, 1},
+	{"rnocond", []string{"tcp-response inspect-delay 2s", "tcp-response content reject"}, 1},
+	// rgpc's response rule counts in its table; rgpc2 then refuses the
+	// same client by that count.
+	{"rgpc", []string{"stick-table type ip size 1k store gpc0", "tcp-request connection track-sc0 src",
+		"tcp-response inspect-delay 2s", "tcp-response content sc-inc-gpc0(0) if { res.len gt 0 }"}, 1},
+	{"rgpc2", []string{"tcp-request connection reject if { src_get_gpc0(rgpc) gt 0 }"}, 0},
+}
+
+// startBanner answers each connection with a banner at once, then, once
+// the client's half-close arrived, with what it received.
+func startBanner(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(deadline))
+				_, _ = io.WriteString(c, "BANNER hi\n")
+				b, _ := io.ReadAll(c)
+				fmt.Fprintf(c, "bye:%s", b)
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // startTCPEcho answers each connection, once the client's half-close
@@ -578,7 +623,7 @@ func startTCPEcho(t *testing.T, name string) string {
 	return ln.Addr().String()
 }
 
-func tcpRuleConfig(port func(string) int, b1, b2, hb string, logPort int) string {
+func tcpRuleConfig(port func(string) int, b1, b2, hb, banner string, logPort int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
     log 127.0.0.1:%d local0
@@ -591,6 +636,13 @@ defaults
     timeout connect 1s
 `, logPort)
 	for _, fe := range tcpRuleFrontends {
+		if strings.HasPrefix(fe.name, "r") {
+			fmt.Fprintf(&b, "listen %s\n    bind 127.0.0.1:%d\n    server b %s\n", fe.name, port(fe.name), banner)
+			for _, l := range fe.lines {
+				b.WriteString("    " + l + "\n")
+			}
+			continue
+		}
 		fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n", fe.name, port(fe.name))
 		for _, l := range fe.lines {
 			b.WriteString("    " + l + "\n")
@@ -640,6 +692,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 	}
 	b1, b2 := startTCPEcho(t, "one"), startTCPEcho(t, "two")
 	hb := startEchoServer(t, "http")
+	bb := startBanner(t)
 	run := func(addr func(string) string, logs func() []string) map[string][2]string {
 		out := map[string][2]string{}
 		for _, fe := range tcpRuleFrontends {
@@ -652,6 +705,18 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 				continue
 			}
 			_ = c.SetDeadline(time.Now().Add(deadline))
+			var banner []byte
+			if strings.HasPrefix(fe.name, "r") {
+				// The banner (or the close) first, so that the server's
+				// second answer comes after the rules decided.
+				for b := make([]byte, 1); ; {
+					n, err := c.Read(b)
+					banner = append(banner, b[:n]...)
+					if err != nil || b[0] == '\n' {
+						break
+					}
+				}
+			}
 			msg := "hello\n"
 			if fe.logs == 0 {
 				// Rejected at once: a client writing then would race the
@@ -668,6 +733,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 			if err != nil {
 				resp = []byte("error: " + err.Error()[strings.LastIndex(err.Error(), ": ")+2:])
 			}
+			resp = append(banner, resp...)
 			c.Close()
 			for end := time.Now().Add(2 * time.Second); len(logs()) < n+fe.logs && time.Now().Before(end); {
 				time.Sleep(2 * time.Millisecond)
@@ -690,7 +756,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 	for _, fe := range tcpRuleFrontends {
 		hports[fe.name] = uniquePort(t, hports)
 	}
-	haproxytest.Start(t, tcpRuleConfig(func(n string) int { return hports[n] }, b1, b2, hb, sink.Port()))
+	haproxytest.Start(t, tcpRuleConfig(func(n string) int { return hports[n] }, b1, b2, hb, bb, sink.Port()))
 	for _, p := range hports {
 		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
 	}
@@ -715,7 +781,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 		lns[bind.Address()] = ln
 		gports[fe.name] = bind.Port
 	}
-	cfg, diags, err := haproxycfg.Parse("tcprules.cfg", []byte(tcpRuleConfig(func(n string) int { return gports[n] }, b1, b2, hb, 9)), haproxycfg.ParseOptions{})
+	cfg, diags, err := haproxycfg.Parse("tcprules.cfg", []byte(tcpRuleConfig(func(n string) int { return gports[n] }, b1, b2, hb, bb, 9)), haproxycfg.ParseOptions{})
 	if err != nil {
 		t.Fatalf("%v\n%v", err, diags)
 	}
@@ -750,7 +816,9 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 		return append([]string(nil), msgs...)
 	})
 	for name, want := range map[string]string{"tpayload": "two:hello\n", "tsrc": "two:hello\n", "tcontacc": "one:hello\n",
-		"tcontnodelay": "two:hello\n", "tpayrej": "", "tconnrej": "closed without a byte", "hconthdr": ""} {
+		"tcontnodelay": "two:hello\n", "tpayrej": "", "tconnrej": "closed without a byte", "hconthdr": "",
+		"racc": "BANNER hi\nbye:hello\n", "rrej": "", "rnocond": "", "rwait": "BANNER hi\nbye:hello\n",
+		"rgpc": "BANNER hi\nbye:hello\n", "rgpc2": "closed without a byte", "rclose": "BANNER hi\n"} {
 		if got[name][0] != want {
 			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)
 		}

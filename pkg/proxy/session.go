@@ -54,18 +54,19 @@ type session struct {
 	tstate  byte
 	aborted bool
 
-	lastAct  atomic.Int64 // unix nanoseconds of the last byte moved or acknowledged
-	ackCli   atomic.Int64 // tcpi_bytes_acked last seen on each side
-	ackSrv   atomic.Int64
-	watchdog *time.Timer
-	writing  atomic.Int32 // directions writing or splicing now
-	sleeping atomic.Bool  // the watchdog waits for the next expiry, not a step
-	finished atomic.Bool
-	ending   atomic.Bool  // finish has begun: it runs once
-	beOpen   bool         // the backend counted the session (run); finish uncounts it
-	cliFin   atomic.Bool  // the client sent its FIN
-	srvFin   atomic.Bool  // the server sent its FIN
-	in, out  atomic.Int64 // bytes from and to the client
+	lastAct   atomic.Int64 // unix nanoseconds of the last byte moved or acknowledged
+	ackCli    atomic.Int64 // tcpi_bytes_acked last seen on each side
+	ackSrv    atomic.Int64
+	watchdog  *time.Timer
+	writing   atomic.Int32 // directions writing or splicing now
+	sleeping  atomic.Bool  // the watchdog waits for the next expiry, not a step
+	finished  atomic.Bool
+	ending    atomic.Bool  // finish has begun: it runs once
+	beOpen    bool         // the backend counted the session (run); finish uncounts it
+	cliFin    atomic.Bool  // the client sent its FIN
+	srvFin    atomic.Bool  // the server sent its FIN
+	srvKilled atomic.Bool  // a tcp-response close killed the server connection
+	in, out   atomic.Int64 // bytes from and to the client
 
 	fe, bt haproxycfg.Timeouts // frontend and backend timeouts
 
@@ -626,6 +627,24 @@ func (s *session) relay() {
 	go func() {
 		defer end()
 		defer s.recoverPanic("relay")
+		if len(s.be.px.Rules.TCPResponse) > 0 {
+			first, ok := s.inspectResponse()
+			if !ok {
+				return
+			}
+			if len(first) > 0 {
+				s.writeBegin()
+				_, err := s.cli.Write(first)
+				s.writeEnd()
+				if err != nil {
+					if !s.isAborted() {
+						s.abort(termClient)
+					}
+					return
+				}
+				s.moved(int64(len(first)), false)
+			}
+		}
 		s.pipe(s.sc, s.cli, false)
 	}()
 }
@@ -680,6 +699,16 @@ func (s *session) pipe(src, dst net.Conn, fromClient bool) {
 		return
 	}
 	if s.isAborted() {
+		return
+	}
+	if fromClient && !srcSide && s.srvKilled.Load() {
+		// A tcp-response close shut the server side: what the client
+		// still sends is dropped until its FIN, as haproxy does.
+		if _, err := io.Copy(io.Discard, src); err == nil || s.isAborted() {
+			s.cliFin.Store(true)
+			return
+		}
+		s.abort(termClient)
 		return
 	}
 	if srcSide == fromClient {

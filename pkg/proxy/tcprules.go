@@ -90,14 +90,15 @@ func drainSocket(c net.Conn) {
 		return
 	}
 	var buf [4096]byte
-	_ = rc.Read(func(fd uintptr) bool {
+	// Control, not Read: a relay goroutine may be waiting in a read of
+	// c, holding its read lock; the reads here never block.
+	_ = rc.Control(func(fd uintptr) {
 		for i := 0; i < 16; i++ {
 			n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_DONTWAIT)
 			if n <= 0 || err != nil {
 				break
 			}
 		}
-		return true
 	})
 }
 
@@ -218,4 +219,88 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		break
 	}
 	return buf, true
+}
+
+// inspectResponse runs the backend's tcp-response content rules on the
+// first data of the server (configuration manual 4.2, "tcp-response
+// content"), before anything goes to the client. Like haproxy, the rules
+// run once per session: at the connection, then on each arrival until
+// they decide or `tcp-response inspect-delay` expires (without a delay
+// they decide at once, on what is there). It returns what it read, which
+// the client must receive first, and false when the session is over:
+// reject kills the server connection and closes the client's ("PD");
+// close kills the server connection once its data went to the client.
+func (s *session) inspectResponse() ([]byte, bool) {
+	rs := &s.be.px.Rules
+	t := s.txn
+	if t == nil {
+		t = &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk}
+	}
+	t.Backend = s.be.px.Name
+	if s.srv != nil {
+		t.Server = s.srv.Name()
+	}
+	var buf []byte
+	deadline := time.Now().Add(rs.ResInspectDelay)
+	done := rs.ResInspectDelay <= 0
+	from := 0
+	var act haproxycfg.Action
+	for {
+		a, final := tcpVerdictMore(rs.TCPResponse, t, done, &from)
+		if final {
+			act = a
+			break
+		}
+		if len(buf) >= maxInspect {
+			done = true
+			continue // a full buffer: decide on what is there
+		}
+		_ = s.sc.SetReadDeadline(deadline)
+		p := make([]byte, maxInspect-len(buf))
+		n, err := s.sc.Read(p)
+		buf = append(buf, p[:n]...)
+		t.ResPayload = buf
+		if err != nil {
+			done = true // a last look at what arrived (EOF, error, delay)
+		}
+	}
+	_ = s.sc.SetReadDeadline(time.Time{})
+	switch act {
+	case haproxycfg.ActReject:
+		// haproxy counts what it read from the server, sent or not.
+		s.count(int64(len(buf)), false)
+		s.terminate('P', stateData)
+		killConn(s.sc)
+		drainSocket(s.cli) // a FIN, not a reset, for the client
+		s.abort('P')
+		return nil, false
+	case haproxycfg.ActClose:
+		s.srvKilled.Store(true)
+		killConn(s.sc)
+		s.sc.Close()
+		if len(buf) > 0 {
+			s.writeBegin()
+			_, err := s.cli.Write(buf)
+			s.writeEnd()
+			if err != nil {
+				s.abort(termClient)
+				return nil, false
+			}
+			s.moved(int64(len(buf)), false)
+		}
+		s.srvFin.Store(true)
+		if cw, ok := s.cli.(closeWriter); ok {
+			_ = cw.CloseWrite()
+		}
+		return nil, false
+	}
+	return buf, true
+}
+
+// killConn makes closing c reset it, as haproxy kills a server
+// connection (no lingering, no half-close).
+func killConn(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
 }

@@ -1,7 +1,7 @@
 package sample
 
 // Layer 6 fetches on the buffered request payload (configuration manual
-// 7.3.5): req.len, req.payload, the ClientHello peekers, RDP cookies.
+// 7.3.5): req.len, req.payload, res.len, res.payload, the ClientHello peekers, RDP cookies.
 
 func init() {
 	for _, n := range []string{"req.len", "req_len"} {
@@ -10,24 +10,13 @@ func init() {
 			return Value{Type: TypeInt, Int: int64(len(t.Payload))}, true
 		}})
 	}
-	payload := func(t *Txn, a []Arg) (Value, bool) {
-		off, n := a[0].Int, a[1].Int
-		if off < 0 || n < 0 {
-			return Value{}, false
-		}
-		if n == 0 {
-			t.MayChange()
-			if off > int64(len(t.Payload)) {
-				return Value{}, false
-			}
-			return Value{Type: TypeBin, Str: string(t.Payload[off:])}, true
-		}
-		if off+n > int64(len(t.Payload)) || off+n < 0 {
-			t.MayChange() // not there yet
-			return Value{}, false
-		}
-		return Value{Type: TypeBin, Str: string(t.Payload[off : off+n])}, true
-	}
+	RegisterFetch(FetchDef{Name: "res.len", Out: TypeInt, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		t.MayChange()
+		return Value{Type: TypeInt, Int: int64(len(t.ResPayload))}, true
+	}})
+	RegisterFetch(FetchDef{Name: "res.payload", Args: ArgSpec{Types: []ArgType{ArgInt, ArgInt}, Min: 2}, Out: TypeBin,
+		Fn: func(t *Txn, a []Arg) (Value, bool) { return payloadAt(t, t.ResPayload, a[0].Int, a[1].Int) }})
+	payload := func(t *Txn, a []Arg) (Value, bool) { return payloadAt(t, t.Payload, a[0].Int, a[1].Int) }
 	for _, n := range []string{"req.payload", "payload"} {
 		RegisterFetch(FetchDef{Name: n, Args: ArgSpec{Types: []ArgType{ArgInt, ArgInt}, Min: 2}, Out: TypeBin, Fn: payload})
 	}
@@ -439,4 +428,24 @@ func rdpCookie(d []byte, name string) (string, int) {
 		return "", peekNo
 	}
 	return string(d[:end]), peekOK
+}
+
+// payloadAt is req.payload/res.payload: n bytes at off of buf (n 0: the
+// rest), missing while buf may still grow.
+func payloadAt(t *Txn, buf []byte, off, n int64) (Value, bool) {
+	if off < 0 || n < 0 {
+		return Value{}, false
+	}
+	if n == 0 {
+		t.MayChange()
+		if off > int64(len(buf)) {
+			return Value{}, false
+		}
+		return Value{Type: TypeBin, Str: string(buf[off:])}, true
+	}
+	if off+n > int64(len(buf)) || off+n < 0 {
+		t.MayChange() // not there yet
+		return Value{}, false
+	}
+	return Value{Type: TypeBin, Str: string(buf[off : off+n])}, true
 }

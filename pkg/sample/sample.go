@@ -103,6 +103,9 @@ type Txn struct {
 	// Payload is what the client sent so far in mode tcp, buffered under
 	// `tcp-request inspect-delay` (req.payload, req.len, req.ssl_sni).
 	Payload []byte
+	// ResPayload is what the server sent so far in mode tcp, buffered
+	// under `tcp-response inspect-delay` (res.payload, res.len).
+	ResPayload []byte
 	// Vars holds set-var values by full name ("txn.foo", "sess.bar").
 	Vars map[string]Value
 	// Now is the time date() and http_date read; zero means the wall
