@@ -261,6 +261,11 @@ func TestIntegrationWebSocketHaproxy(t *testing.T) {
 		if err1 != nil || err2 != nil {
 			t.Fatalf("%s: log lines %q / %q: %v %v", sc.name, msg, want.log, err1, err2)
 		}
+		// The connection counts (%ac/%fc/...) are not compared: in the
+		// reference run haproxy may still hold the previous exchange's
+		// connection when it logs (1/1 or 2/2 from run to run);
+		// http_haproxy_test compares them on sequential requests.
+		gf[9], wf[9] = "", ""
 		if strings.Join(gf, " ") != strings.Join(wf, " ") {
 			t.Errorf("%s: httplog\n%s\nhaproxy\n%s", sc.name, msg, want.log)
 		}
