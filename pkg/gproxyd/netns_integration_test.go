@@ -346,7 +346,7 @@ run() {
   for i in $(seq 200); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done
   echo "show servers state" | socat - "$DIR/s.sock" | cut -d' ' -f4-7
   echo "show stat" | socat - "$DIR/s.sock" | cut -d, -f1,2,18,74
-  echo "through: $(timeout 5 socat -t3 -T3 - TCP:127.0.0.1:8080 </dev/null)"
+  echo "through: $(timeout 5 socat -u TCP:127.0.0.1:8080 -)"
   kill $pid; wait $pid; rm -f "$DIR/s.sock"
 }
 echo '== haproxy'; run "$HAPROXY" 2>&1; echo '== gproxy'; run "$GPROXY" 2>&1

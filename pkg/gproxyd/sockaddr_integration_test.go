@@ -48,9 +48,9 @@ os.environ["FE1"] = str(s.fileno())
 os.execv(sys.argv[1], sys.argv[1:])
 ' "$1" -d -f "$DIR/s.cfg" >"$DIR/$2.out" 2>&1 & pid=$!
   for i in $(seq 200); do [ -S "$DIR/$2-fe.sock" ] && ss -Hltn | grep -q ':9300 ' && break; sleep 0.05; done
-  echo "fd@:       $(socat -t 2 - TCP:127.0.0.1:9000 </dev/null)"
-  echo "unix@:     $(socat -t 2 - UNIX-CONNECT:$DIR/$2-fe.sock </dev/null)"
-  echo "abns@:     $(socat -t 2 - TCP:127.0.0.1:9300 </dev/null)"
+  echo "fd@:       $(timeout 5 socat -u TCP:127.0.0.1:9000 -)"
+  echo "unix@:     $(timeout 5 socat -u UNIX-CONNECT:$DIR/$2-fe.sock -)"
+  echo "abns@:     $(timeout 5 socat -u TCP:127.0.0.1:9300 -)"
   echo "stats tcp: $(echo 'show stat' | socat -t 2 - TCP:127.0.0.1:9100 | cut -d, -f1,2 | grep -v '^#' | sort | tr '\n' ' ')"
   echo "stats unix: $(echo 'show stat' | socat -t 2 - UNIX-CONNECT:$DIR/$2.stats | cut -d, -f1,2 | grep -v '^#' | sort | tr '\n' ' ')"
   echo "stats mode: $(stat -c %a $DIR/$2.stats)"
