@@ -41,6 +41,7 @@ probe() {
   /usr/bin/python3 -c '
 import os, socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 9000))
 s.listen(16)
 os.set_inheritable(s.fileno(), True)
