@@ -88,6 +88,15 @@ var ruleRefused = map[string]int{
 	"tunnel-id": 1, "uidrange": 1, "l3mdev": 0, "ipproto": 1, "sport": 1, "dport": 1, "track_group": 1,
 }
 
+// routeValued and ruleValued are the options that take one value word
+// (via/gw and "or" take theirs after their own messages).
+var routeValued = map[string]bool{"src": true, "table": true, "protocol": true,
+	"scope": true, "metric": true, "priority": true, "preference": true, "dev": true, "oif": true}
+
+var ruleValued = map[string]bool{"from": true, "to": true, "table": true, "lookup": true, "preference": true,
+	"order": true, "priority": true, "tos": true, "dsfield": true, "fwmark": true, "dev": true, "iif": true,
+	"oif": true, "protocol": true}
+
 var routeTypes = map[string]bool{"unicast": true, "blackhole": true, "unreachable": true, "prohibit": true, "throw": true}
 
 // Other types keepalived accepts (find_rttables_rtntype).
@@ -301,19 +310,29 @@ func (p *parser) route(l line) (Route, bool) {
 		return true
 	}
 	hasProto, dstAny := false, false
-	next := func(i int) (string, bool) {
+	i := 0
+	// take moves to the option's value, reporting it missing as keepalived.
+	take := func() (string, bool) {
 		if i+1 >= len(w) {
 			p.arg(l, i+1)
 			return "", false
 		}
-		return w[i+1], true
+		i++
+		return w[i], true
 	}
-	for i := 0; i < len(w); i++ {
+	for ; i < len(w); i++ {
 		s := w[i]
 		if n, ok := routeRefused[s]; ok {
 			p.refusedf(l, "route option '%s' is not implemented by gkeepalived", s)
 			i += n
 			continue
+		}
+		var v string
+		if routeValued[s] {
+			var ok bool
+			if v, ok = take(); !ok {
+				return r, false
+			}
 		}
 		switch s {
 		// keepalived skips the word after inet/inet6 as well.
@@ -328,11 +347,6 @@ func (p *parser) route(l line) (Route, bool) {
 			}
 			i++
 		case "src":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			a, err := netip.ParseAddr(v)
 			if err != nil {
 				p.errorf(l, "invalid route src address %s", v)
@@ -346,16 +360,14 @@ func (p *parser) route(l line) (Route, bool) {
 			if s == "gw" {
 				p.errorf(l, "\"gw\" for routes is deprecated. Please use \"via\"")
 			}
-			v, ok := next(i)
+			v, ok := take()
 			if !ok {
 				return r, false
 			}
-			i++
 			if v == "inet" || v == "inet6" {
-				if v, ok = next(i); !ok {
+				if v, ok = take(); !ok {
 					return r, false
 				}
-				i++
 			}
 			a, err := netip.ParseAddr(v)
 			if err != nil {
@@ -367,11 +379,6 @@ func (p *parser) route(l line) (Route, bool) {
 			}
 			r.Via = a
 		case "table":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			t, ok := p.rtTable(v)
 			if !ok {
 				p.errorf(l, "Routing table %s not found for route", v)
@@ -379,11 +386,6 @@ func (p *parser) route(l line) (Route, bool) {
 			}
 			r.Table = t
 		case "protocol":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			pr, ok := p.rtProto(v)
 			if !ok {
 				p.errorf(l, "Protocol %s not found or invalid for route", v)
@@ -391,11 +393,6 @@ func (p *parser) route(l line) (Route, bool) {
 			}
 			r.Protocol, hasProto = pr, true
 		case "scope":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			sc, ok := rtScope(v)
 			if !ok {
 				p.errorf(l, "Scope %s not found or invalid for route", v)
@@ -403,11 +400,6 @@ func (p *parser) route(l line) (Route, bool) {
 			}
 			r.Scope = sc
 		case "metric", "priority", "preference":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			m, ok := p.readNum(l, v, math.MaxUint32)
 			if !ok {
 				p.errorf(l, "Invalid metric %s specified for route", v)
@@ -415,11 +407,6 @@ func (p *parser) route(l line) (Route, bool) {
 			}
 			r.Metric, r.HasMetric = m, true
 		case "dev", "oif":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			if p.opts.Interfaces != nil {
 				if _, ok := p.opts.Interfaces(v); !ok {
 					p.errorf(l, "WARNING - interface %s for VROUTE nexthop doesn't exist", v)
@@ -437,11 +424,10 @@ func (p *parser) route(l line) (Route, bool) {
 				i++
 				continue
 			}
-			v, ok := next(i)
+			v, ok := take()
 			if !ok {
 				return r, false
 			}
-			i++
 			a, err := netip.ParseAddr(v)
 			if err != nil {
 				p.errorf(l, "VRRP parsed invalid IP %s. skipping IP...", v)
@@ -520,12 +506,15 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 		}
 		return true
 	}
-	next := func(i int) (string, bool) {
+	i := 0
+	// take moves to the option's value, reporting it missing as keepalived.
+	take := func() (string, bool) {
 		if i+1 >= len(w) {
 			p.arg(l, i+1)
 			return "", false
 		}
-		return w[i+1], true
+		i++
+		return w[i], true
 	}
 	hasPrio, hasProto, fromAny, toAny := false, false, false, false
 	setAction := func(a string) bool {
@@ -536,12 +525,19 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 		r.Action = a
 		return true
 	}
-	for i := 0; i < len(w); i++ {
+	for ; i < len(w); i++ {
 		s := w[i]
 		if n, ok := ruleRefused[s]; ok {
 			p.refusedf(l, "rule option '%s' is not implemented by gkeepalived", s)
 			i += n
 			continue
+		}
+		var v string
+		if ruleValued[s] {
+			var ok bool
+			if v, ok = take(); !ok {
+				return r, false
+			}
 		}
 		switch s {
 		case "inet":
@@ -559,11 +555,6 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 			fam = 6
 			i++
 		case "from", "to":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			pf, ok := parseRoutePrefix(v, fam)
 			if !ok {
 				p.errorf(l, "VRRP parsed invalid IP %s. skipping IP...", v)
@@ -580,11 +571,6 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 				r.To, toAny = pf, anyAddr
 			}
 		case "table", "lookup":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			t, ok := p.rtTable(v)
 			if !ok {
 				p.errorf(l, "Routing table %s not found for rule", v)
@@ -601,11 +587,6 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 		case "not":
 			r.Not = true
 		case "preference", "order", "priority":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			n, ok := p.readNum(l, v, math.MaxUint32)
 			if !ok {
 				p.errorf(l, "Invalid rule preference %s specified", s)
@@ -613,11 +594,6 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 			}
 			r.Priority, hasPrio = n, true
 		case "tos", "dsfield":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			t, ok := rtDSField(v)
 			if !ok {
 				p.errorf(l, "TOS value %s is invalid", v)
@@ -625,11 +601,6 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 			}
 			r.TOS = t
 		case "fwmark":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			m, mask, hasMask := v, "", false
 			if a, b, found := strings.Cut(v, "/"); found {
 				m, mask, hasMask = a, b, true
@@ -646,11 +617,6 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 			}
 			r.FwMark, r.HasFwMark, r.FwMask, r.HasFwMask = mv, true, kv, hasMask
 		case "dev", "iif", "oif":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			if p.opts.Interfaces != nil {
 				if _, ok := p.opts.Interfaces(v); !ok {
 					p.errorf(l, "WARNING - interface %s for rule doesn't exist", v)
@@ -664,11 +630,6 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 				r.IIf = v
 			}
 		case "protocol":
-			v, ok := next(i)
-			if !ok {
-				return r, false
-			}
-			i++
 			pr, ok := p.readNum(l, v, 255)
 			if !ok {
 				// keepalived keeps the rule, without the protocol.
@@ -680,20 +641,18 @@ func (p *parser) rule(l line, prio *[2]uint32) (Rule, bool) {
 			r.NoTrack = true
 		default:
 			if s == "type" {
-				v, ok := next(i)
+				v, ok := take()
 				if !ok {
 					return r, false
 				}
-				i++
 				s = v
 			}
 			switch {
 			case s == "goto":
-				v, ok := next(i)
+				v, ok := take()
 				if !ok {
 					return r, false
 				}
-				i++
 				n, ok := p.readNum(l, v, math.MaxUint32)
 				if !ok {
 					p.errorf(l, "Invalid target %s specified", s)
