@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
-	"os"
-	"runtime"
 	"testing"
 	"time"
 
@@ -13,46 +11,18 @@ import (
 	"github.com/google/gopacket/layers"
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+
+	"hapair/pkg/netnstest"
 )
 
 // vethInNewNetns moves the test's locked thread into a fresh network
 // namespace with a veth pair veth0/veth1, both up.
 func vethInNewNetns(t *testing.T) (*net.Interface, *net.Interface) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("needs root: run as root (CI does)")
-	}
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := netns.Set(orig); err != nil {
-			t.Errorf("restoring netns: %v", err)
-			return
-		}
-		orig.Close()
-		ns.Close()
-		runtime.UnlockOSThread()
-	})
-	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "veth0"}, PeerName: "veth1"}); err != nil {
-		t.Fatalf("ip link add veth0 type veth peer name veth1: %v", err)
-	}
+	netnstest.Enter(t)
+	netnstest.Veth(t, "veth0", "veth1")
 	var ifs []*net.Interface
 	for _, name := range []string{"veth0", "veth1"} {
-		l, err := netlink.LinkByName(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := netlink.LinkSetUp(l); err != nil {
-			t.Fatal(err)
-		}
 		ifi, err := net.InterfaceByName(name)
 		if err != nil {
 			t.Fatal(err)

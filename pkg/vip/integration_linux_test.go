@@ -7,47 +7,26 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+
+	"hapair/pkg/netnstest"
 )
 
 // inNewNetns moves the test's locked OS thread into a fresh network
 // namespace, undone at cleanup, and returns a Netlink bound to it.
 func inNewNetns(t *testing.T) *Netlink {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("needs root: run as root (CI does)")
-	}
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := netns.New()
-	if err != nil {
-		orig.Close()
-		t.Fatal(err)
-	}
+	netnstest.Enter(t)
 	n, err := NewNetlink()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		n.Close()
-		if err := netns.Set(orig); err != nil {
-			t.Errorf("restoring netns: %v", err)
-			return // leave the thread locked: it dies with the goroutine
-		}
-		orig.Close()
-		ns.Close()
-		runtime.UnlockOSThread()
-	})
+	t.Cleanup(func() { n.Close() })
 	return n
 }
 
@@ -55,35 +34,13 @@ func inNewNetns(t *testing.T) *Netlink {
 // driver), and returns the first end.
 func addVeth(t *testing.T, name, peer string) netlink.Link {
 	t.Helper()
-	l := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: peer}
-	if err := netlink.LinkAdd(l); err != nil {
-		t.Fatalf("ip link add %s type veth peer name %s: %v", name, peer, err)
-	}
-	for _, n := range []string{name, peer} {
-		ln, err := netlink.LinkByName(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := netlink.LinkSetUp(ln); err != nil {
-			t.Fatalf("ip link set %s up: %v", n, err)
-		}
-	}
-	ln, err := netlink.LinkByName(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
+	return netnstest.Veth(t, name, peer)
 }
 
 // ipAddrShow runs iproute2 in the test thread's namespace, as a user would.
 func ipAddrShow(t *testing.T, dev string) string {
 	t.Helper()
-	nsPath := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), syscall.Gettid())
-	out, err := exec.Command("nsenter", "--net="+nsPath, "ip", "-o", "addr", "show", "dev", dev).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip addr show: %v: %s", err, out)
-	}
-	return string(out)
+	return netnstest.Run(t, "ip", "-o", "addr", "show", "dev", dev)
 }
 
 func TestIntegrationAddHasRemove(t *testing.T) {

@@ -1,16 +1,10 @@
 package vmac
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+	"hapair/pkg/netnstest"
 )
 
 // inNewNetns moves the test's locked OS thread into a fresh network
@@ -18,47 +12,13 @@ import (
 // follows the opening thread's namespace.
 func inNewNetns(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("needs root: run as root (CI does)")
-	}
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := netns.New()
-	if err != nil {
-		orig.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := netns.Set(orig); err != nil {
-			t.Errorf("restoring netns: %v", err)
-			return
-		}
-		orig.Close()
-		ns.Close()
-		runtime.UnlockOSThread()
-	})
-	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "eth1"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"eth0", "eth1"} {
-		l, _ := netlink.LinkByName(name)
-		if err := netlink.LinkSetUp(l); err != nil {
-			t.Fatal(err)
-		}
-	}
+	netnstest.Enter(t)
+	netnstest.Veth(t, "eth0", "eth1")
 }
 
 func run(t *testing.T, cmd string, args ...string) string {
 	t.Helper()
-	nsPath := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), syscall.Gettid())
-	out, err := exec.Command("nsenter", append([]string{"--net=" + nsPath, cmd}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v: %s", cmd, args, err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(netnstest.Run(t, cmd, args...))
 }
 
 // TestIntegrationCreateRemove: the VMAC as `ip -d link` shows it, its

@@ -2,18 +2,14 @@ package vroute
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+
+	"hapair/pkg/netnstest"
 )
 
 // inNewNetns moves the test's locked OS thread into a fresh network
@@ -21,43 +17,13 @@ import (
 // cleanup, and returns a Netlink bound to it.
 func inNewNetns(t *testing.T) *Netlink {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("needs root: run as root (CI does)")
-	}
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := netns.New()
-	if err != nil {
-		orig.Close()
-		t.Fatal(err)
-	}
+	netnstest.Enter(t)
 	n, err := NewNetlink()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		n.Close()
-		if err := netns.Set(orig); err != nil {
-			t.Errorf("restoring netns: %v", err)
-			return
-		}
-		orig.Close()
-		ns.Close()
-		runtime.UnlockOSThread()
-	})
-	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "eth1"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"eth0", "eth1"} {
-		l, _ := netlink.LinkByName(name)
-		if err := netlink.LinkSetUp(l); err != nil {
-			t.Fatal(err)
-		}
-	}
-	l, _ := netlink.LinkByName("eth0")
+	t.Cleanup(func() { n.Close() })
+	l := netnstest.Veth(t, "eth0", "eth1")
 	a, _ := netlink.ParseAddr("192.168.1.80/24")
 	if err := netlink.AddrAdd(l, a); err != nil {
 		t.Fatal(err)
@@ -68,12 +34,7 @@ func inNewNetns(t *testing.T) *Netlink {
 // iproute runs iproute2 in the test thread's namespace, as a user would.
 func iproute(t *testing.T, args ...string) string {
 	t.Helper()
-	nsPath := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), syscall.Gettid())
-	out, err := exec.Command("nsenter", append([]string{"--net=" + nsPath, "ip"}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip %v: %v: %s", args, err, out)
-	}
-	return string(out)
+	return netnstest.Run(t, "ip", args...)
 }
 
 // TestIntegrationRoutesRules: what AddRoute and AddRule put in the kernel
