@@ -99,3 +99,34 @@ func (l *lockedBuilder) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// Serve runs a test server on a free loopback port: handle gets each
+// accepted connection, which is closed when handle returns and has
+// deadline d. The listener closes at cleanup, which waits for the handlers.
+func Serve(t testing.TB, d time.Duration, handle func(net.Conn)) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(d))
+				handle(c)
+			}()
+		}
+	}()
+	return ln
+}

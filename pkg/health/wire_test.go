@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/haproxytest"
 )
 
 // The bytes each check sends and how it judges the answers, against fixed
@@ -51,38 +52,19 @@ type fakeServer struct {
 
 func serve(t *testing.T, handle func(c net.Conn, read func() string)) *fakeServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := &fakeServer{ln: ln}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				read := func() string {
-					b := make([]byte, 4096)
-					n, _ := c.Read(b)
-					fs.mu.Lock()
-					fs.got = append(fs.got, b[:n]...)
-					fs.mu.Unlock()
-					return string(b[:n])
-				}
-				handle(c, read)
-			}()
+	fs := &fakeServer{}
+	ln := haproxytest.Serve(t, 5*time.Second, func(c net.Conn) {
+		read := func() string {
+			b := make([]byte, 4096)
+			n, _ := c.Read(b)
+			fs.mu.Lock()
+			fs.got = append(fs.got, b[:n]...)
+			fs.mu.Unlock()
+			return string(b[:n])
 		}
-	}()
+		handle(c, read)
+	})
+	fs.ln = ln
 	return fs
 }
 

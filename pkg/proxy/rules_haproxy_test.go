@@ -239,52 +239,32 @@ var ruleExtraRequests = []struct {
 // head it received in the body, and a few fields for response rules.
 func startEchoServer(t *testing.T, name string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	ln := haproxytest.Serve(t, deadline, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(deadline))
-				br := bufio.NewReader(c)
-				for {
-					var head bytes.Buffer
-					cl := 0
-					for {
-						line, err := br.ReadString('\n')
-						if err != nil {
-							return
-						}
-						head.WriteString(line)
-						if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "content-length") {
-							cl, _ = strconv.Atoi(strings.TrimSpace(v))
-						}
-						if line == "\r\n" || line == "\n" {
-							break
-						}
-					}
-					_, _ = io.CopyN(io.Discard, br, int64(cl))
-					body := "backend " + name + "\n" + head.String()
-					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nServer: echo\r\nX-Resp: aa-bb\r\nX-List: one, two\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", len(body))
-					if !strings.HasPrefix(head.String(), "HEAD ") {
-						io.WriteString(c, body)
-					}
+			var head bytes.Buffer
+			cl := 0
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
 				}
-			}()
+				head.WriteString(line)
+				if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "content-length") {
+					cl, _ = strconv.Atoi(strings.TrimSpace(v))
+				}
+				if line == "\r\n" || line == "\n" {
+					break
+				}
+			}
+			_, _ = io.CopyN(io.Discard, br, int64(cl))
+			body := "backend " + name + "\n" + head.String()
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nServer: echo\r\nX-Resp: aa-bb\r\nX-List: one, two\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", len(body))
+			if !strings.HasPrefix(head.String(), "HEAD ") {
+				io.WriteString(c, body)
+			}
 		}
-	}()
+	})
 	return ln.Addr().String()
 }
 
@@ -564,31 +544,11 @@ var tcpRuleFrontends = []struct {
 // the client's half-close arrived, with what it received.
 func startBanner(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(deadline))
-				_, _ = io.WriteString(c, "BANNER hi\n")
-				b, _ := io.ReadAll(c)
-				fmt.Fprintf(c, "bye:%s", b)
-			}()
-		}
-	}()
+	ln := haproxytest.Serve(t, deadline, func(c net.Conn) {
+		_, _ = io.WriteString(c, "BANNER hi\n")
+		b, _ := io.ReadAll(c)
+		fmt.Fprintf(c, "bye:%s", b)
+	})
 	return ln.Addr().String()
 }
 
@@ -596,30 +556,10 @@ func startBanner(t *testing.T) string {
 // arrived, with the server's name and what it received.
 func startTCPEcho(t *testing.T, name string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(deadline))
-				b, _ := io.ReadAll(c)
-				fmt.Fprintf(c, "%s:%s", name, b)
-			}()
-		}
-	}()
+	ln := haproxytest.Serve(t, deadline, func(c net.Conn) {
+		b, _ := io.ReadAll(c)
+		fmt.Fprintf(c, "%s:%s", name, b)
+	})
 	return ln.Addr().String()
 }
 

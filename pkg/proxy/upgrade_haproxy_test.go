@@ -32,55 +32,36 @@ type wsBackend struct {
 
 func startWSBackend(t *testing.T) *wsBackend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &wsBackend{addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	b := &wsBackend{}
+	ln := haproxytest.Serve(t, deadline, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		var head strings.Builder
 		for {
-			c, err := ln.Accept()
+			l, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(deadline))
-				br := bufio.NewReader(c)
-				var head strings.Builder
-				for {
-					l, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					head.WriteString(l)
-					if l == "\r\n" {
-						break
-					}
-				}
-				b.mu.Lock()
-				b.heads = append(b.heads, head.String())
-				b.mu.Unlock()
-				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
-				buf := make([]byte, 512)
-				for {
-					n, err := br.Read(buf)
-					if n > 0 {
-						c.Write(append([]byte("echo:"), buf[:n]...))
-					}
-					if err != nil {
-						return
-					}
-				}
-			}()
+			head.WriteString(l)
+			if l == "\r\n" {
+				break
+			}
 		}
-	}()
+		b.mu.Lock()
+		b.heads = append(b.heads, head.String())
+		b.mu.Unlock()
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+		buf := make([]byte, 512)
+		for {
+			n, err := br.Read(buf)
+			if n > 0 {
+				c.Write(append([]byte("echo:"), buf[:n]...))
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	b.addr = ln.Addr().String()
 	return b
 }
 

@@ -36,50 +36,31 @@ type captureBackend struct {
 
 func startCaptureBackend(t *testing.T) *captureBackend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &captureBackend{addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	b := &captureBackend{}
+	ln := haproxytest.Serve(t, deadline, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		var head bytes.Buffer
+		cl := 0
 		for {
-			c, err := ln.Accept()
+			line, err := br.ReadString('\n')
+			head.WriteString(line)
 			if err != nil {
 				return
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(deadline))
-				br := bufio.NewReader(c)
-				var head bytes.Buffer
-				cl := 0
-				for {
-					line, err := br.ReadString('\n')
-					head.WriteString(line)
-					if err != nil {
-						return
-					}
-					if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "content-length") {
-						cl, _ = strconv.Atoi(strings.TrimSpace(v))
-					}
-					if line == "\r\n" || line == "\n" {
-						break
-					}
-				}
-				_, _ = io.CopyN(io.Discard, br, int64(cl))
-				b.mu.Lock()
-				b.heads = append(b.heads, head.String())
-				b.mu.Unlock()
-				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
-			}()
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "content-length") {
+				cl, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+			if line == "\r\n" || line == "\n" {
+				break
+			}
 		}
-	}()
+		_, _ = io.CopyN(io.Discard, br, int64(cl))
+		b.mu.Lock()
+		b.heads = append(b.heads, head.String())
+		b.mu.Unlock()
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+	})
+	b.addr = ln.Addr().String()
 	return b
 }
 
