@@ -4,7 +4,7 @@ BIN      := bin
 GOFLAGS  ?= -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: all build test unit integration fuzz vet demo bench bench-vrrp deb deps clean regtests
+.PHONY: all build test unit integration fuzz vet demo bench bench-vrrp deb deps clean regtests testssl
 
 all: build
 
@@ -62,6 +62,10 @@ endif
 
 bench: deps build
 	$(GO) run ./integration/cmd/bench
+
+# testssl.sh against haproxy and gproxy on the same TLS frontend: bench/testssl.md.
+testssl: deps build
+	./integration/testssl/run.sh
 
 # Only the VRRP rows (1, 100, 1,000 instances): bench/vrrp.md.
 bench-vrrp: build

@@ -10,13 +10,14 @@ set -eu
 # database servers for the health-check lab (pkg/gproxyd dbchecks); frr
 # is the router of the ECMP lab (integration/scaleout); nghttp2-client
 # (h2load) for the HTTP/2 measures; dnsmasq as the real DNS server
-# run-time resolution follows (pkg/gproxyd dns).
+# run-time resolution follows (pkg/gproxyd dns); testssl.sh for
+# `make testssl`.
 PKGS="haproxy keepalived nginx-light rsyslog wrk python3-aiosmtpd socat tcpdump
 tshark psmisc iproute2 prometheus-haproxy-exporter hatop curl openssl
 util-linux procps dpkg-dev lintian tmux strace chromium systemd
 systemd-container mmdebstrap
 init-system-helpers sysvinit-utils adduser redis-server postgresql
-mariadb-server frr nghttp2-client dnsmasq-base"
+mariadb-server frr nghttp2-client dnsmasq-base testssl.sh"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -134,7 +134,7 @@ type helloConn struct {
 // error and ssl_f_* fetches.
 func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 	if hc, ok := h.Conn.(*helloConn); ok {
-		if c, err := l.store.Pick(h.ServerName); err == nil {
+		if c, err := l.store.Pick(h.ServerName, tlsconf.ClientOf(h)); err == nil {
 			hc.owner.local = c.TLS.Leaf
 		}
 		hc.owner.hello.Store(true)

@@ -189,12 +189,30 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 	return &Cert{Path: path, TLS: c, DHParams: bytes.Contains(bundle, []byte("-----BEGIN DH PARAMETERS-----"))}, nil
 }
 
-// LoadPath loads a `crt` argument: a file, or a directory whose regular
-// files are loaded in name order, skipping names that start with '.' and
+// LoadPath loads a `crt` argument: a file, a bundle (see below), or a
+// directory whose regular files are loaded in name order, skipping names that start with '.' and
 // the .key, .ocsp, .issuer and .sctl side files, as haproxy does.
 func LoadPath(fsys FS, path string) ([]*Cert, error) {
 	st, err := fsys.Stat(path)
 	if err != nil {
+		// A missing file may name a multi-certificate bundle: path.dsa,
+		// path.ecdsa and path.rsa are loaded as separate certificates,
+		// in that order (so the ECDSA one is the default when present),
+		// as haproxy 2.6 does with ssl-load-extra-files' default.
+		var out []*Cert
+		for _, ext := range []string{".dsa", ".ecdsa", ".rsa"} {
+			if _, e := fsys.Stat(path + ext); e != nil {
+				continue
+			}
+			c, e := LoadFile(fsys, path+ext)
+			if e != nil {
+				return nil, e
+			}
+			out = append(out, c)
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
 		return nil, &FileError{Msg: fmt.Sprintf("unable to stat SSL certificate from file '%s'", path), Err: err}
 	}
 	if !st.IsDir() {

@@ -99,13 +99,13 @@ func TestDirectoryAndSNI(t *testing.T) {
 		"a.test": "a.test", "WWW.A.TEST": "a.test", "b.test": "b.test", "x.w.test": "wild",
 		"y.x.w.test": "a.test", "w.test": "a.test", "": "a.test", "unknown.test": "a.test",
 	} {
-		c, err := s.Pick(name)
+		c, err := s.Pick(name, Client{RSA: true, ECDSA: true})
 		if err != nil || c.TLS.Leaf.Subject.CommonName != want {
 			t.Errorf("SNI %q: got %v %v, want %s", name, c, err, want)
 		}
 	}
 	strict := NewStore(certs, true)
-	if _, err := strict.Pick("unknown.test"); err == nil {
+	if _, err := strict.Pick("unknown.test", Client{RSA: true}); err == nil {
 		t.Error("strict-sni: an unknown name must fail")
 	}
 	if _, err := LoadPath(OS{}, filepath.Join(dir, "missing.pem")); err == nil {

@@ -2,6 +2,7 @@ package tlsconf
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
@@ -9,22 +10,23 @@ import (
 	"strings"
 )
 
-// Store picks a bind's certificate by SNI as haproxy does: an exact
-// name (the SANs of each certificate, or its CN when it has no DNS SAN),
-// then a wildcard "*.example.com" matching one label, then the default,
-// the first certificate loaded (or none under strict-sni).
+// Store picks a bind's certificate as haproxy 2.6 does: among the
+// certificates whose names (the SANs of each, or its CN when it has no DNS
+// SAN, or its crt-list filters) match the SNI exactly or by a wildcard
+// "*.example.com" of one label, the first ECDSA one when the client can
+// use it, else the first RSA one when it can, else the first of another
+// kind, else any; without a match, the default, the first certificate
+// loaded (none under strict-sni).
 type Store struct {
 	certs    []*Cert
-	exact    map[string]*Cert
-	wildcard map[string]*Cert // "example.com" for "*.example.com"
+	exact    map[string][]*Cert
+	wildcard map[string][]*Cert // "example.com" for "*.example.com"
 	strict   bool
 }
 
-// NewStore indexes certificates; the first one is the default. A name
-// given by two certificates goes to the first, as haproxy keeps the
-// first one inserted.
+// NewStore indexes certificates in load order; the first is the default.
 func NewStore(certs []*Cert, strictSNI bool) *Store {
-	s := &Store{certs: certs, exact: map[string]*Cert{}, wildcard: map[string]*Cert{}, strict: strictSNI}
+	s := &Store{certs: certs, exact: map[string][]*Cert{}, wildcard: map[string][]*Cert{}, strict: strictSNI}
 	for _, c := range certs {
 		names := c.TLS.Leaf.DNSNames
 		if len(names) == 0 && c.TLS.Leaf.Subject.CommonName != "" {
@@ -36,14 +38,10 @@ func NewStore(certs []*Cert, strictSNI bool) *Store {
 		for _, n := range names {
 			n = strings.ToLower(n)
 			if rest, ok := strings.CutPrefix(n, "*."); ok {
-				if _, dup := s.wildcard[rest]; !dup {
-					s.wildcard[rest] = c
-				}
+				s.wildcard[rest] = append(s.wildcard[rest], c)
 				continue
 			}
-			if _, dup := s.exact[n]; !dup {
-				s.exact[n] = c
-			}
+			s.exact[n] = append(s.exact[n], c)
 		}
 	}
 	return s
@@ -56,18 +54,100 @@ func (s *Store) Certs() []*Cert { return s.certs }
 // matching name.
 var ErrNoCertificate = errors.New("no certificate for the requested server name (strict-sni)")
 
+// Client is what the choice between an ECDSA and an RSA certificate looks
+// at in the ClientHello.
+type Client struct {
+	ECDSA, RSA bool
+}
+
+// ClientOf reads a ClientHello as haproxy's certificate switch does: the
+// signature algorithms extension tells ECDSA and RSA (PKCS#1) apart, a
+// client without it is taken as RSA, and ECDSA counts only when the client
+// also offers a cipher suite authenticated by ECDSA (so a TLS 1.3-only
+// client gets the RSA certificate when there is one).
+func ClientOf(h *tls.ClientHelloInfo) Client {
+	var c Client
+	if len(h.SignatureSchemes) == 0 {
+		c.RSA = true
+	}
+	for _, sc := range h.SignatureSchemes {
+		switch sc & 0xff {
+		case 1:
+			c.RSA = true
+		case 3:
+			c.ECDSA = true
+		}
+	}
+	if c.ECDSA {
+		c.ECDSA = false
+		for _, id := range h.CipherSuites {
+			if ecdsaSuites[id] {
+				c.ECDSA = true
+				break
+			}
+		}
+	}
+	return c
+}
+
+// ecdsaSuites are the TLS 1.2 and older suites authenticated by ECDSA that
+// OpenSSL 3.0 knows.
+var ecdsaSuites = map[uint16]bool{
+	0xc006: true, 0xc007: true, 0xc008: true, 0xc009: true, 0xc00a: true, // NULL, RC4, 3DES, AES-CBC
+	0xc023: true, 0xc024: true, 0xc02b: true, 0xc02c: true, 0xcca9: true, // AES-SHA2, GCM, ChaCha20
+	0xc0ac: true, 0xc0ad: true, 0xc0ae: true, 0xc0af: true, // CCM
+	0xc05c: true, 0xc05d: true, 0xc072: true, 0xc073: true, // ARIA, Camellia
+}
+
+type keyKind int
+
+const (
+	kindOther keyKind = iota
+	kindRSA
+	kindECDSA
+)
+
+func kindOf(c *Cert) keyKind {
+	switch c.TLS.Leaf.PublicKeyAlgorithm {
+	case x509.RSA:
+		return kindRSA
+	case x509.ECDSA:
+		return kindECDSA
+	}
+	return kindOther
+}
+
 // Pick returns the certificate for a server name ("" when the client
-// sent none).
-func (s *Store) Pick(name string) (*Cert, error) {
+// sent none) and a client's abilities.
+func (s *Store) Pick(name string, cl Client) (*Cert, error) {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	if name != "" {
-		if c := s.exact[name]; c != nil {
-			return c, nil
-		}
-		if i := strings.IndexByte(name, '.'); i > 0 {
-			if c := s.wildcard[name[i+1:]]; c != nil {
-				return c, nil
+		// The first of each kind among the exact names, then the
+		// wildcards: an exact RSA certificate and a wildcard ECDSA one
+		// both stay candidates, as in haproxy.
+		var first [3]*Cert
+		note := func(cs []*Cert) {
+			for _, c := range cs {
+				if k := kindOf(c); first[k] == nil {
+					first[k] = c
+				}
 			}
+		}
+		note(s.exact[name])
+		if i := strings.IndexByte(name, '.'); i > 0 {
+			note(s.wildcard[name[i+1:]])
+		}
+		switch {
+		case cl.ECDSA && first[kindECDSA] != nil:
+			return first[kindECDSA], nil
+		case cl.RSA && first[kindRSA] != nil:
+			return first[kindRSA], nil
+		case first[kindOther] != nil:
+			return first[kindOther], nil
+		case first[kindECDSA] != nil:
+			return first[kindECDSA], nil
+		case first[kindRSA] != nil:
+			return first[kindRSA], nil
 		}
 	}
 	if s.strict || len(s.certs) == 0 {
@@ -78,7 +158,7 @@ func (s *Store) Pick(name string) (*Cert, error) {
 
 // GetCertificate is tls.Config.GetCertificate.
 func (s *Store) GetCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	c, err := s.Pick(h.ServerName)
+	c, err := s.Pick(h.ServerName, ClientOf(h))
 	if err != nil {
 		return nil, err
 	}
