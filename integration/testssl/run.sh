@@ -48,10 +48,12 @@ probe() { # probe NAME PROGRAM
 	"$2" -db -f "$WORK/h.cfg" >"$WORK/$1.log" 2>&1 &
 	local pid=$!
 	for _ in $(seq 100); do ss -Hltn '( sport = :9443 )' | grep -q . && break; sleep 0.05; done
+	ss -Hltn '( sport = :9443 )' | grep -q . || { cat "$WORK/$1.log" >&2; die "$1 did not start"; }
 	local t0=$SECONDS
 	testssl --quiet --color 0 --warnings off --ip one -p -s -f -E --jsonfile "$WORK/$1.json" 127.0.0.1:9443 >"$WORK/$1.txt" 2>&1 || true
 	echo "$1: testssl took $((SECONDS - t0)) s" >&2
-	kill "$pid"; wait "$pid" 2>/dev/null || true
+	kill "$pid" 2>/dev/null || die "$1 exited during the run: $(cat "$WORK/$1.log")"
+	wait "$pid" 2>/dev/null || true
 	for _ in $(seq 100); do ss -Hltn '( sport = :9443 )' | grep -q . || break; sleep 0.05; done
 }
 probe haproxy "$REF_PROGRAM"
