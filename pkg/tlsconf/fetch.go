@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
 	"strings"
 
@@ -76,6 +77,11 @@ func init() {
 	onTLS("ssl_fc_use_keysize", sample.TypeInt, keySize)
 	onTLS("ssl_fc_alg_keysize", sample.TypeInt, keySize)
 	onTLS("ssl_fc_is_resumed", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(st.DidResume) })
+	// A resumed session carries no certificate on this connection (the
+	// ticket remembers it: ssl_c_used).
+	onTLS("ssl_fc_has_crt", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) {
+		return boolean(len(st.PeerCertificates) > 0 && !st.DidResume)
+	})
 	onTLS("ssl_c_used", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(len(st.PeerCertificates) > 0) })
 	// A client certificate that fails verification aborts the handshake
 	// (no crt-ignore-err/ca-ignore-err): a session only exists with 0.
@@ -97,7 +103,7 @@ func init() {
 		return f.TLSLocalCert()
 	}
 	certFetches := func(prefix string, get func(*sample.Txn) *x509.Certificate) {
-		dn := func(name string, pick func(*x509.Certificate) pkix.Name) {
+		dn := func(name string, pick func(*x509.Certificate) []byte) {
 			sample.RegisterFetch(sample.FetchDef{Name: prefix + name, Out: sample.TypeStr,
 				Args: sample.ArgSpec{Types: []sample.ArgType{sample.ArgStr, sample.ArgInt, sample.ArgStr}},
 				Check: func(args []sample.Arg, _ *sample.ParseOptions) error {
@@ -111,18 +117,23 @@ func init() {
 					if c == nil {
 						return sample.Value{}, false
 					}
-					seq := pick(c).ToRDNSequence()
+					// The raw name: pkix.Name keeps only the attributes
+					// Go knows (emailAddress would be lost), in its order.
+					var seq pkix.RDNSequence
+					if _, err := asn1.Unmarshal(pick(c), &seq); err != nil {
+						return sample.Value{}, false
+					}
 					if len(args) == 0 || args[0].Str == "" {
 						if len(args) > 2 && args[2].Str == "rfc2253" {
-							return str(seq.String())
+							return str(DN2253(seq))
 						}
 						return str(DN(seq))
 					}
 					return dnEntry(seq, args)
 				}})
 		}
-		dn("s_dn", func(c *x509.Certificate) pkix.Name { return c.Subject })
-		dn("i_dn", func(c *x509.Certificate) pkix.Name { return c.Issuer })
+		dn("s_dn", func(c *x509.Certificate) []byte { return c.RawSubject })
+		dn("i_dn", func(c *x509.Certificate) []byte { return c.RawIssuer })
 		one := func(name string, out sample.Type, fn func(*x509.Certificate) sample.Value) {
 			sample.RegisterFetch(sample.FetchDef{Name: prefix + name, Out: out, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
 				c := get(t)
@@ -143,6 +154,22 @@ func init() {
 		one("version", sample.TypeInt, func(c *x509.Certificate) sample.Value {
 			return sample.Value{Type: sample.TypeInt, Int: int64(c.Version)}
 		})
+		// OpenSSL's short names of the algorithms (OBJ_nid2sn), as
+		// haproxy prints them; one OpenSSL has no name for is not found.
+		one2 := func(name string, fn func(*x509.Certificate) string) {
+			sample.RegisterFetch(sample.FetchDef{Name: prefix + name, Out: sample.TypeStr, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+				c := get(t)
+				if c == nil {
+					return sample.Value{}, false
+				}
+				if v := fn(c); v != "" {
+					return str(v)
+				}
+				return sample.Value{}, false
+			}})
+		}
+		one2("sig_alg", func(c *x509.Certificate) string { return sigAlgNames[c.SignatureAlgorithm] })
+		one2("key_alg", func(c *x509.Certificate) string { return keyAlgNames[c.PublicKeyAlgorithm] })
 		// ASN1 UTCTime as haproxy prints it: YYMMDDhhmmssZ.
 		one("notbefore", sample.TypeStr, func(c *x509.Certificate) sample.Value {
 			return sample.Value{Type: sample.TypeStr, Str: c.NotBefore.UTC().Format("060102150405Z")}
@@ -189,4 +216,18 @@ func dnEntry(seq pkix.RDNSequence, args []sample.Arg) (sample.Value, bool) {
 		return sample.Value{}, false
 	}
 	return sample.Value{Type: sample.TypeStr, Str: vals[i]}, true
+}
+
+var sigAlgNames = map[x509.SignatureAlgorithm]string{
+	x509.MD5WithRSA: "RSA-MD5", x509.SHA1WithRSA: "RSA-SHA1", x509.SHA256WithRSA: "RSA-SHA256",
+	x509.SHA384WithRSA: "RSA-SHA384", x509.SHA512WithRSA: "RSA-SHA512",
+	x509.SHA256WithRSAPSS: "RSASSA-PSS", x509.SHA384WithRSAPSS: "RSASSA-PSS", x509.SHA512WithRSAPSS: "RSASSA-PSS",
+	x509.DSAWithSHA1: "DSA-SHA1", x509.DSAWithSHA256: "dsa_with_SHA256",
+	x509.ECDSAWithSHA1: "ecdsa-with-SHA1", x509.ECDSAWithSHA256: "ecdsa-with-SHA256",
+	x509.ECDSAWithSHA384: "ecdsa-with-SHA384", x509.ECDSAWithSHA512: "ecdsa-with-SHA512",
+	x509.PureEd25519: "ED25519",
+}
+
+var keyAlgNames = map[x509.PublicKeyAlgorithm]string{
+	x509.RSA: "rsaEncryption", x509.DSA: "DSA", x509.ECDSA: "id-ecPublicKey", x509.Ed25519: "ED25519",
 }

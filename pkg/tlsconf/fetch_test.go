@@ -43,6 +43,10 @@ func TestFetches(t *testing.T) {
 		{"ssl_c_i_dn(O)", "gproxy tests"},
 		{"ssl_f_s_dn(CN)", "www.test"},
 		{"ssl_c_s_dn(,0,rfc2253)", "CN=alice"},
+		{"ssl_c_sig_alg", "ecdsa-with-SHA256"},
+		{"ssl_c_key_alg", "id-ecPublicKey"},
+		{"ssl_f_key_alg", "rsaEncryption"},
+		{"ssl_f_sig_alg", "ecdsa-with-SHA256"},
 	}
 	for _, c := range exprs {
 		e, err := sample.ParseExpr(c.expr, &sample.ParseOptions{})
@@ -64,6 +68,7 @@ func TestFetches(t *testing.T) {
 		{[]string{"if", "{", "ssl_fc", "}"}, true, false},
 		{[]string{"if", "!{", "ssl_fc", "}"}, false, true},
 		{[]string{"if", "{", "ssl_c_used", "}"}, true, false},
+		{[]string{"if", "{", "ssl_fc_has_crt", "}"}, true, false},
 		{[]string{"if", "{", "ssl_c_verify", "0", "}"}, true, false},
 		{[]string{"if", "{", "ssl_fc_sni", "-i", "WWW.TEST", "}"}, true, false},
 	} {

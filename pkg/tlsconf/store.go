@@ -169,6 +169,10 @@ var dnShort = map[string]string{
 	"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O",
 	"2.5.4.11": "OU", "2.5.4.5": "serialNumber", "1.2.840.113549.1.9.1": "emailAddress",
 	"0.9.2342.19200300.100.1.25": "DC", "2.5.4.9": "street", "2.5.4.17": "postalCode",
+	"2.5.4.4": "SN", "2.5.4.42": "GN", "2.5.4.12": "title", "2.5.4.43": "initials", "2.5.4.44": "generationQualifier",
+	"2.5.4.46": "dnQualifier", "2.5.4.65": "pseudonym", "0.9.2342.19200300.100.1.1": "UID", "2.5.4.13": "description",
+	"2.5.4.15": "businessCategory", "2.5.4.97": "organizationIdentifier", "1.3.6.1.4.1.311.60.2.1.1": "jurisdictionL",
+	"1.3.6.1.4.1.311.60.2.1.2": "jurisdictionST", "1.3.6.1.4.1.311.60.2.1.3": "jurisdictionC",
 }
 
 // DN prints a distinguished name as haproxy's ssl_c_s_dn does (OpenSSL's
@@ -192,6 +196,55 @@ func DN(seq pkix.RDNSequence) string {
 				b.Write(v.Bytes)
 			default:
 				b.WriteString("?")
+			}
+		}
+	}
+	return b.String()
+}
+
+// DN2253 prints a distinguished name as OpenSSL's X509_NAME_print_ex with
+// XN_FLAG_RFC2253 (haproxy's ssl_c_s_dn(,,rfc2253)): the last RDN first,
+// ',' between RDNs and '+' inside one, OpenSSL's short names, RFC 2253
+// escapes, bytes outside printable ASCII as \XX, and attributes without a
+// short name as OID=#DER-hex.
+func DN2253(seq pkix.RDNSequence) string {
+	var b strings.Builder
+	for i := len(seq) - 1; i >= 0; i-- {
+		if i != len(seq)-1 {
+			b.WriteByte(',')
+		}
+		// Entry by entry from the last (XN_FLAG_DN_REV), so the values of
+		// a multi-valued RDN are reversed too.
+		for j := len(seq[i]) - 1; j >= 0; j-- {
+			atv := seq[i][j]
+			if j != len(seq[i])-1 {
+				b.WriteByte('+')
+			}
+			k, known := dnShort[atv.Type.String()]
+			v, isStr := atv.Value.(string)
+			if !known || !isStr {
+				der, err := asn1.Marshal(atv.Value)
+				if err != nil {
+					continue
+				}
+				fmt.Fprintf(&b, "%s=#%X", atv.Type.String(), der)
+				continue
+			}
+			b.WriteString(k)
+			b.WriteByte('=')
+			for n := 0; n < len(v); n++ {
+				c := v[n]
+				switch {
+				case c < 0x20 || c >= 0x7f:
+					fmt.Fprintf(&b, "\\%02X", c)
+				case strings.IndexByte(",+\"\\<>;", c) >= 0,
+					n == 0 && (c == '#' || c == ' '),
+					n == len(v)-1 && c == ' ':
+					b.WriteByte('\\')
+					b.WriteByte(c)
+				default:
+					b.WriteByte(c)
+				}
 			}
 		}
 	}
