@@ -45,7 +45,7 @@ type Bind struct {
 	// Verify is "none", "optional" or "required" (client certificates).
 	Verify    string
 	ClientCAs *x509.CertPool
-	CRLs      []*x509.RevocationList
+	CRLs      []*CRL
 	// Now is the clock for certificate checks; nil means time.Now.
 	Now func() time.Time
 }
@@ -122,10 +122,10 @@ func (b *Bind) verifyClient(raw [][]byte) error {
 
 // checkCRLs wants, for each certificate of the chain below the root, a
 // CRL from its issuer that does not list it.
-func checkCRLs(chain []*x509.Certificate, crls []*x509.RevocationList, now time.Time) error {
+func checkCRLs(chain []*x509.Certificate, crls []*CRL, now time.Time) error {
 	for i := 0; i+1 < len(chain); i++ {
 		c, issuer := chain[i], chain[i+1]
-		var found *x509.RevocationList
+		var found *CRL
 		for _, l := range crls {
 			if bytes.Equal(l.RawIssuer, c.RawIssuer) && l.CheckSignatureFrom(issuer) == nil {
 				found = l
@@ -135,10 +135,8 @@ func checkCRLs(chain []*x509.Certificate, crls []*x509.RevocationList, now time.
 		if found == nil {
 			return fmt.Errorf("%w: unable to get certificate CRL for %s", ErrClientCert, DN(c.Subject.ToRDNSequence()))
 		}
-		for _, r := range found.RevokedCertificateEntries {
-			if r.SerialNumber.Cmp(c.SerialNumber) == 0 {
-				return fmt.Errorf("%w: certificate revoked: %s", ErrClientCert, DN(c.Subject.ToRDNSequence()))
-			}
+		if found.Lists(c.SerialNumber) {
+			return fmt.Errorf("%w: certificate revoked: %s", ErrClientCert, DN(c.Subject.ToRDNSequence()))
 		}
 	}
 	return nil
@@ -154,7 +152,7 @@ type Server struct {
 	// Verify is false for `verify none`.
 	Verify  bool
 	RootCAs *x509.CertPool
-	CRLs    []*x509.RevocationList
+	CRLs    []*CRL
 	// VerifyHost is `verifyhost`: the name the certificate must carry
 	// when no SNI is sent; with neither, only the chain is checked.
 	VerifyHost string

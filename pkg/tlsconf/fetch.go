@@ -82,6 +82,19 @@ func init() {
 	onTLS("ssl_fc_has_crt", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) {
 		return boolean(len(st.PeerCertificates) > 0 && !st.DidResume)
 	})
+	// The chain the client sent after its certificate, DER after DER; not
+	// found when there is none or the session was resumed (OpenSSL keeps
+	// no chain then).
+	onTLS("ssl_c_chain_der", sample.TypeBin, func(st *tls.ConnectionState) (sample.Value, bool) {
+		if len(st.PeerCertificates) < 2 || st.DidResume {
+			return sample.Value{}, false
+		}
+		var b []byte
+		for _, c := range st.PeerCertificates[1:] {
+			b = append(b, c.Raw...)
+		}
+		return sample.Value{Type: sample.TypeBin, Str: string(b)}, true
+	})
 	onTLS("ssl_c_used", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(len(st.PeerCertificates) > 0) })
 	// A client certificate that fails verification aborts the handshake
 	// (no crt-ignore-err/ca-ignore-err): a session only exists with 0.

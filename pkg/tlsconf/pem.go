@@ -265,12 +265,12 @@ func LoadCAs(fsys FS, path string) (*x509.CertPool, error) {
 }
 
 // LoadCRL reads a `crl-file` (PEM or DER revocation lists).
-func LoadCRL(fsys FS, path string) ([]*x509.RevocationList, error) {
+func LoadCRL(fsys FS, path string) ([]*CRL, error) {
 	b, err := fsys.ReadFile(path)
 	if err != nil {
 		return nil, &FileError{Msg: fmt.Sprintf("unable to load CRL file '%s'", path), Err: err}
 	}
-	var out []*x509.RevocationList
+	var out []*CRL
 	rest := b
 	for {
 		var blk *pem.Block
@@ -281,14 +281,14 @@ func LoadCRL(fsys FS, path string) ([]*x509.RevocationList, error) {
 		if blk.Type != "X509 CRL" {
 			continue
 		}
-		l, err := x509.ParseRevocationList(blk.Bytes)
+		l, err := ParseCRL(blk.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("unable to load CRL file '%s': %w", path, err)
 		}
 		out = append(out, l)
 	}
 	if len(out) == 0 {
-		l, err := x509.ParseRevocationList(b)
+		l, err := ParseCRL(b)
 		if err != nil {
 			return nil, fmt.Errorf("unable to load CRL file '%s': no CRL found", path)
 		}
