@@ -181,7 +181,11 @@ func TestIntegrationProxyProtocolLikeHaproxy(t *testing.T) {
 		logs, servers, checks []string
 	}
 	run := func(bin string) result {
-		v1srv, v2srv, chk1, chk2 := startPPRecorder(t), startPPRecorder(t), startPPRecorder(t), startPPRecorder(t)
+		v1srv, v2srv := startPPRecorder(t), startPPRecorder(t)
+		var chk [5]*ppRecorder
+		for i := range chk {
+			chk[i] = startPPRecorder(t)
+		}
 		ports := map[string]int{}
 		for _, fe := range []string{"tcpfe", "httpfe", "expfe", "sslfe"} {
 			ports[fe] = freePort(t)
@@ -229,7 +233,15 @@ backend checks
     mode tcp
     server c1 %s check inter 200ms send-proxy
     server c2 %s check inter 200ms send-proxy-v2 proxy-v2-options crc32c
-`, ports["tcpfe"], ports["httpfe"], ports["expfe"], ports["sslfe"], certDir, v1srv.addr, v2srv.addr, v2srv.addr, chk1.addr, chk2.addr)
+    server c3 %s check inter 200ms check-send-proxy
+backend tcpchecks
+    mode tcp
+    option tcp-check
+    tcp-check connect send-proxy
+    server c4 %s check inter 200ms
+    server c5 %s check inter 200ms send-proxy-v2
+`, ports["tcpfe"], ports["httpfe"], ports["expfe"], ports["sslfe"], certDir, v1srv.addr, v2srv.addr, v2srv.addr,
+			chk[0].addr, chk[1].addr, chk[2].addr, chk[3].addr, chk[4].addr)
 		path := filepath.Join(t.TempDir(), "pp.cfg")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
@@ -254,14 +266,16 @@ backend checks
 				waitUntil(t, tc.name+": the server's record", func() bool { return len(v1srv.records())+len(v2srv.records()) > nsrv })
 			}
 		}
-		waitUntil(t, "both health checks", func() bool { return len(chk1.records()) > 0 && len(chk2.records()) > 0 })
+		for i, c := range chk {
+			waitUntil(t, fmt.Sprintf("health check %d", i+1), func() bool { return len(c.records()) > 0 })
+			res.checks = append(res.checks, c.records()[0])
+		}
 		for _, l := range out.lines() {
 			if !strings.HasPrefix(l, "[") {
 				res.logs = append(res.logs, normalizeLog(l))
 			}
 		}
 		res.servers = append(v1srv.records(), v2srv.records()...)
-		res.checks = []string{chk1.records()[0], chk2.records()[0]}
 		return res
 	}
 	ref := run(haproxytest.Bin)

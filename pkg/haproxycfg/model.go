@@ -404,7 +404,9 @@ type SendProxy struct {
 }
 
 // Any reports whether a header is sent.
-func (o SendProxy) Any() bool { return o != SendProxy{} }
+func (o SendProxy) Any() bool {
+	return o.V1 || o.V2 || o.SSL || o.SSLCN || o.SSLCipher || o.Authority || o.CRC32C
+}
 
 // Address is host:port, or host alone with clientPort when Port is 0.
 // A server on a UNIX socket gets a token ParseDialToken turns back.
