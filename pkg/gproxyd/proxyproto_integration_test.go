@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -121,6 +122,7 @@ type ppCase struct {
 	send     []byte
 	tls      bool // after send, a TLS handshake (SNI a.test) then the request
 	stall    bool // send nothing and wait for the proxy to close
+	curl     bool // curl --haproxy-protocol (v1 with its own addresses) sends the request
 	served   bool // the server gets a connection
 }
 
@@ -169,6 +171,10 @@ func TestIntegrationProxyProtocolLikeHaproxy(t *testing.T) {
 		{name: "http v2 authority", fe: "httpfe", send: append(v2hdr(t, v6auth), ppRequest...), served: true},
 		{name: "http LOCAL", fe: "httpfe", send: append(v2hdr(t, local), ppRequest...), served: true},
 		{name: "http no header", fe: "httpfe", send: []byte(ppRequest)},
+		{name: "curl --haproxy-protocol", fe: "httpfe", curl: true, served: true},
+		{name: "fetches and stick counters 1", fe: "fetchfe", send: []byte("PROXY TCP4 192.0.2.7 198.51.100.9 1111 8080\r\n" + ppRequest), served: true},
+		{name: "fetches and stick counters 2", fe: "fetchfe", send: []byte("PROXY TCP4 192.0.2.7 198.51.100.9 2222 8080\r\n" + ppRequest), served: true},
+		{name: "fetches of a LOCAL connection", fe: "fetchfe", send: append(v2hdr(t, local), ppRequest...), served: true},
 		{name: "expect-proxy", fe: "expfe", send: append(v2hdr(t, v4), tcpPayload...), served: true},
 		{name: "ssl after v1", fe: "sslfe", send: []byte("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n"), tls: true, served: true},
 		{name: "ssl after v2 authority", fe: "sslfe", send: v2hdr(t, v6auth), tls: true, served: true},
@@ -187,7 +193,7 @@ func TestIntegrationProxyProtocolLikeHaproxy(t *testing.T) {
 			chk[i] = startPPRecorder(t)
 		}
 		ports := map[string]int{}
-		for _, fe := range []string{"tcpfe", "httpfe", "expfe", "sslfe"} {
+		for _, fe := range []string{"tcpfe", "httpfe", "expfe", "sslfe", "fetchfe"} {
 			ports[fe] = freePort(t)
 		}
 		cfg := fmt.Sprintf(`global
@@ -220,6 +226,17 @@ frontend sslfe
     option forwardfor
     bind 127.0.0.1:%d accept-proxy ssl crt %s/a.pem alpn http/1.1
     default_backend v2http
+frontend fetchfe
+    mode http
+    bind 127.0.0.1:%d accept-proxy
+    stick-table type ip size 1k expire 1m store http_req_cnt
+    http-request track-sc0 src
+    http-request set-header X-Fetches "%%[src] %%[src_port] %%[dst] %%[dst_port] %%[sc0_http_req_cnt]"
+    log-format "%%ci:%%cp %%fi:%%fp %%[src] %%[src_port] %%[dst] %%[dst_port] %%b %%ST"
+    default_backend v1http
+backend v1http
+    mode http
+    server s1 %s send-proxy
 backend v1
     mode tcp
     server s1 %s send-proxy
@@ -240,7 +257,7 @@ backend tcpchecks
     tcp-check connect send-proxy
     server c4 %s check inter 200ms
     server c5 %s check inter 200ms send-proxy-v2
-`, ports["tcpfe"], ports["httpfe"], ports["expfe"], ports["sslfe"], certDir, v1srv.addr, v2srv.addr, v2srv.addr,
+`, ports["tcpfe"], ports["httpfe"], ports["expfe"], ports["sslfe"], certDir, ports["fetchfe"], v1srv.addr, v1srv.addr, v2srv.addr, v2srv.addr,
 			chk[0].addr, chk[1].addr, chk[2].addr, chk[3].addr, chk[4].addr)
 		path := filepath.Join(t.TempDir(), "pp.cfg")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
@@ -272,10 +289,12 @@ backend tcpchecks
 		}
 		for _, l := range out.lines() {
 			if !strings.HasPrefix(l, "[") {
-				res.logs = append(res.logs, normalizeLog(l))
+				res.logs = append(res.logs, maskLoopback(normalizeLog(l)))
 			}
 		}
-		res.servers = append(v1srv.records(), v2srv.records()...)
+		for _, r := range append(v1srv.records(), v2srv.records()...) {
+			res.servers = append(res.servers, maskLoopback(normalizeLog(r)))
+		}
 		return res
 	}
 	ref := run(haproxytest.Bin)
@@ -303,11 +322,24 @@ backend tcpchecks
 	}
 }
 
+// maskLoopback hides the ports of loopback addresses written apart
+// ("%[src] %[src_port]").
+func maskLoopback(s string) string { return loopbackPortRe.ReplaceAllString(s, "127.0.0.1 PORT") }
+
+var loopbackPortRe = regexp.MustCompile(`127\.0\.0\.1 \d+`)
+
 func mustAP(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 // ppTalk runs one client of the case table, bounded by 5 s.
 func ppTalk(t *testing.T, addr string, tc ppCase) {
 	t.Helper()
+	if tc.curl {
+		out, err := exec.Command("curl", "-sS", "--max-time", "5", "--haproxy-protocol", "http://"+addr+"/pp").CombinedOutput()
+		if err != nil {
+			t.Fatalf("curl: %v\n%s", err, out)
+		}
+		return
+	}
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
