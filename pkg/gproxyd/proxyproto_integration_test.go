@@ -176,6 +176,7 @@ func TestIntegrationProxyProtocolLikeHaproxy(t *testing.T) {
 		{name: "fetches and stick counters 2", fe: "fetchfe", send: []byte("PROXY TCP4 192.0.2.7 198.51.100.9 2222 8080\r\n" + ppRequest), served: true},
 		{name: "fetches of a LOCAL connection", fe: "fetchfe", send: append(v2hdr(t, local), ppRequest...), served: true},
 		{name: "expect-proxy", fe: "expfe", send: append(v2hdr(t, v4), tcpPayload...), served: true},
+		{name: "mode tcp ssl after v2", fe: "ssltcp", send: v2hdr(t, v4), tls: true, served: true},
 		{name: "ssl after v1", fe: "sslfe", send: []byte("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n"), tls: true, served: true},
 		{name: "ssl after v2 authority", fe: "sslfe", send: v2hdr(t, v6auth), tls: true, served: true},
 	}
@@ -193,7 +194,7 @@ func TestIntegrationProxyProtocolLikeHaproxy(t *testing.T) {
 			chk[i] = startPPRecorder(t)
 		}
 		ports := map[string]int{}
-		for _, fe := range []string{"tcpfe", "httpfe", "expfe", "sslfe", "fetchfe"} {
+		for _, fe := range []string{"tcpfe", "httpfe", "expfe", "sslfe", "fetchfe", "ssltcp"} {
 			ports[fe] = freePort(t)
 		}
 		cfg := fmt.Sprintf(`global
@@ -226,6 +227,11 @@ frontend sslfe
     option forwardfor
     bind 127.0.0.1:%d accept-proxy ssl crt %s/a.pem alpn http/1.1
     default_backend v2http
+frontend ssltcp
+    mode tcp
+    option tcplog
+    bind 127.0.0.1:%d accept-proxy ssl crt %s/a.pem
+    default_backend v2
 frontend fetchfe
     mode http
     bind 127.0.0.1:%d accept-proxy
@@ -257,7 +263,7 @@ backend tcpchecks
     tcp-check connect send-proxy
     server c4 %s check inter 200ms
     server c5 %s check inter 200ms send-proxy-v2
-`, ports["tcpfe"], ports["httpfe"], ports["expfe"], ports["sslfe"], certDir, ports["fetchfe"], v1srv.addr, v1srv.addr, v2srv.addr, v2srv.addr,
+`, ports["tcpfe"], ports["httpfe"], ports["expfe"], ports["sslfe"], certDir, ports["ssltcp"], certDir, ports["fetchfe"], v1srv.addr, v1srv.addr, v2srv.addr, v2srv.addr,
 			chk[0].addr, chk[1].addr, chk[2].addr, chk[3].addr, chk[4].addr)
 		path := filepath.Join(t.TempDir(), "pp.cfg")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {

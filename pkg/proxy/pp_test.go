@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"hapair/pkg/haproxycfg"
@@ -73,3 +74,28 @@ func TestProxyLine(t *testing.T) {
 }
 
 func haproxy2SSL() haproxycfg.SendProxy { return haproxycfg.SendProxy{V2: true, SSL: true} }
+
+// FuzzParsePeeked: any peek is judged without panicking; an accepted
+// header is no longer than the peek, and a refused one's logged source
+// comes from a v2 address block only.
+func FuzzParsePeeked(f *testing.F) {
+	for _, s := range []string{
+		"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n",
+		"PROXY UNKNOWN\r\n",
+		proxyproto.Signature + "\x21\x11\x00\x0c\x01\x02\x03\x04\x05\x06\x07\x08\x00\x01\x00\x02",
+		proxyproto.Signature + "\x21\x11\x00\x13\x01\x02\x03\x04\x05\x06\x07\x08\x00\x01\x00\x02\x03\x00\x04\x00\x00\x00\x00",
+		proxyproto.Signature + "\x21\x12\x0a\x10" + strings.Repeat("\x00", 2576),
+		proxyproto.Signature + "\x20\x00\x00\x00",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, n, msg := parsePeeked(b)
+		if msg == "" && (h == nil || n <= 0 || n > len(b)) {
+			t.Fatalf("accepted %d of %d bytes, header %v", n, len(b), h)
+		}
+		if msg != "" && h != nil && (len(b) < 16 || string(b[:12]) != proxyproto.Signature) {
+			t.Fatalf("a source from a non-v2 header: %q", b)
+		}
+	})
+}
