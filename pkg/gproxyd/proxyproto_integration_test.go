@@ -176,6 +176,9 @@ func TestIntegrationProxyProtocolLikeHaproxy(t *testing.T) {
 		{name: "fetches and stick counters 2", fe: "fetchfe", send: []byte("PROXY TCP4 192.0.2.7 198.51.100.9 2222 8080\r\n" + ppRequest), served: true},
 		{name: "fetches of a LOCAL connection", fe: "fetchfe", send: append(v2hdr(t, local), ppRequest...), served: true},
 		{name: "expect-proxy", fe: "expfe", send: append(v2hdr(t, v4), tcpPayload...), served: true},
+		{name: "unique-id tcp", fe: "uidtcp", send: []byte("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n" + tcpPayload), served: true},
+		{name: "unique-id http", fe: "uidhttp", send: []byte("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n" + ppRequest), served: true},
+		{name: "unique-id without a format", fe: "uidnone", send: []byte("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n" + tcpPayload), served: true},
 		{name: "mode tcp ssl after v2", fe: "ssltcp", send: v2hdr(t, v4), tls: true, served: true},
 		{name: "ssl after v1", fe: "sslfe", send: []byte("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n"), tls: true, served: true},
 		{name: "ssl after v2 authority", fe: "sslfe", send: v2hdr(t, v6auth), tls: true, served: true},
@@ -194,7 +197,7 @@ func TestIntegrationProxyProtocolLikeHaproxy(t *testing.T) {
 			chk[i] = startPPRecorder(t)
 		}
 		ports := map[string]int{}
-		for _, fe := range []string{"tcpfe", "httpfe", "expfe", "sslfe", "fetchfe", "ssltcp"} {
+		for _, fe := range []string{"tcpfe", "httpfe", "expfe", "sslfe", "fetchfe", "ssltcp", "uidtcp", "uidhttp", "uidnone"} {
 			ports[fe] = freePort(t)
 		}
 		cfg := fmt.Sprintf(`global
@@ -232,6 +235,29 @@ frontend ssltcp
     option tcplog
     bind 127.0.0.1:%d accept-proxy ssl crt %s/a.pem
     default_backend v2
+frontend uidtcp
+    mode tcp
+    bind 127.0.0.1:%d accept-proxy
+    unique-id-format %%ci:%%cp_%%f_%%[dst_port]
+    log-format "%%ci:%%cp %%ID %%b/%%s %%ts"
+    default_backend v2uid
+frontend uidhttp
+    mode http
+    bind 127.0.0.1:%d accept-proxy
+    unique-id-format %%ci_%%[req.hdr(host)]
+    log-format "%%ci:%%cp %%ID %%b/%%s %%ST"
+    default_backend v2uidhttp
+frontend uidnone
+    mode tcp
+    bind 127.0.0.1:%d accept-proxy
+    log-format "%%ci:%%cp %%b/%%s %%ts"
+    default_backend v2uid
+backend v2uid
+    mode tcp
+    server s1 %s send-proxy-v2 proxy-v2-options unique-id
+backend v2uidhttp
+    mode http
+    server s1 %s send-proxy-v2 proxy-v2-options unique-id,crc32c
 frontend fetchfe
     mode http
     bind 127.0.0.1:%d accept-proxy
@@ -263,7 +289,7 @@ backend tcpchecks
     tcp-check connect send-proxy
     server c4 %s check inter 200ms
     server c5 %s check inter 200ms send-proxy-v2
-`, ports["tcpfe"], ports["httpfe"], ports["expfe"], ports["sslfe"], certDir, ports["ssltcp"], certDir, ports["fetchfe"], v1srv.addr, v1srv.addr, v2srv.addr, v2srv.addr,
+`, ports["tcpfe"], ports["httpfe"], ports["expfe"], ports["sslfe"], certDir, ports["ssltcp"], certDir, ports["uidtcp"], ports["uidhttp"], ports["uidnone"], v2srv.addr, v2srv.addr, ports["fetchfe"], v1srv.addr, v1srv.addr, v2srv.addr, v2srv.addr,
 			chk[0].addr, chk[1].addr, chk[2].addr, chk[3].addr, chk[4].addr)
 		path := filepath.Join(t.TempDir(), "pp.cfg")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {

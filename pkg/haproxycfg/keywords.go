@@ -738,7 +738,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "send-proxy-v2", Works, 0, grpNone},
 	{CtxServer, "send-proxy-v2-ssl", Works, 0, grpNone},
 	{CtxServer, "send-proxy-v2-ssl-cn", Works, 0, grpNone},
-	// cert-sig, cert-key and unique-id are refused by the option parser
+	// cert-sig and cert-key are refused by the option parser
 	{CtxServer, "proxy-v2-options", Works, 1, grpNone},
 	{CtxServer, "ssl", Works, 0, grpNone},
 	{CtxServer, "check-ssl", Works, 0, grpNone},

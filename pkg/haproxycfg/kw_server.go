@@ -379,10 +379,11 @@ func (p *parser) proxyV2Options(o *SendProxy, val, kw, prefix string) string {
 			o.Authority = true
 		case "crc32c":
 			o.CRC32C = true
-		case "cert-sig", "cert-key", "unique-id":
-			// cert-sig and cert-key name OpenSSL's algorithms of the
-			// client certificate, unique-id the unique-id-format value:
-			// not sent by gproxy yet.
+		case "unique-id":
+			o.UniqueID = true
+		case "cert-sig", "cert-key":
+			// OpenSSL's names of the client certificate's signature and
+			// key algorithms: not sent by gproxy yet.
 			p.refuseForm(grpProxyProtocol, LocBracket, kw, prefix, fmt.Sprintf("server option 'proxy-v2-options %s'", opt))
 		default:
 			return fmt.Sprintf("'%s' : proxy v2 option not implemented", opt)

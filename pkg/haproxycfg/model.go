@@ -395,17 +395,19 @@ type SendProxy struct {
 	// (send-proxy-v2-ssl, `ssl`), SSLCN its client certificate CN sub-TLV
 	// (send-proxy-v2-ssl-cn, `cert-cn`), SSLCipher its cipher sub-TLV
 	// (`ssl-cipher`); Authority the client's SNI (or the authority it
-	// sent in its own PROXY header); CRC32C a checksum of the header.
+	// sent in its own PROXY header); CRC32C a checksum of the header;
+	// UniqueID the frontend's unique-id-format value.
 	SSL       bool `json:",omitempty"`
 	SSLCN     bool `json:",omitempty"`
 	SSLCipher bool `json:",omitempty"`
 	Authority bool `json:",omitempty"`
 	CRC32C    bool `json:",omitempty"`
+	UniqueID  bool `json:",omitempty"`
 }
 
 // Any reports whether a header is sent.
 func (o SendProxy) Any() bool {
-	return o.V1 || o.V2 || o.SSL || o.SSLCN || o.SSLCipher || o.Authority || o.CRC32C
+	return o.V1 || o.V2 || o.SSL || o.SSLCN || o.SSLCipher || o.Authority || o.CRC32C || o.UniqueID
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.

@@ -761,7 +761,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			c.private = &privateTransports{}
 		}
 		tr = c.private.get(be, rt.heads)
-		ctx = context.WithValue(ctx, ppKey{}, ppClient{src: s.Client, dst: s.Frontend, conn: c.nc})
+		ctx = context.WithValue(ctx, ppKey{}, ppClient{src: s.Client, dst: s.Frontend, conn: c.nc, uid: s.UniqueID})
 	}
 	out = out.WithContext(httptrace.WithClientTrace(ctx, trace))
 	var resp *http.Response

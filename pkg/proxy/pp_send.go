@@ -23,12 +23,15 @@ import (
 // or a LOCAL header (v2). Version 2 TLVs, in haproxy's order: CRC32C
 // (`crc32c`), ALPN when the client negotiated one over TLS, AUTHORITY
 // (`authority`: the client's SNI, or the authority of its own PROXY
-// header), SSL (`ssl`, `cert-cn`, `ssl-cipher`).
+// header), UNIQUE_ID (`unique-id`: the frontend's unique-id-format,
+// made at connect time in mode tcp and then logged as it was sent), SSL
+// (`ssl`, `cert-cn`, `ssl-cipher`).
 
 // ppClient is what a server's PROXY header says about the client.
 type ppClient struct {
 	src, dst netip.AddrPort
 	conn     net.Conn // the client connection: TLS facts, its own PROXY header
+	uid      string   // the stream's unique id (unique-id-format), for `unique-id`
 }
 
 // proxyLine builds the header server options o send for client cl.
@@ -84,6 +87,10 @@ func v2TLVs(o haproxycfg.SendProxy, cl ppClient) []proxyproto.TLV {
 		if auth != nil {
 			tlvs = append(tlvs, proxyproto.TLV{Type: proxyproto.TypeAuthority, Value: auth})
 		}
+	}
+	if o.UniqueID {
+		// Sent even when empty (no unique-id-format), as haproxy does.
+		tlvs = append(tlvs, proxyproto.TLV{Type: proxyproto.TypeUniqueID, Value: []byte(cl.uid)})
 	}
 	if o.SSL {
 		// client (1 byte), verify (4 bytes), then the sub-TLVs.

@@ -454,7 +454,13 @@ func (s *session) dial(clientPort uint16) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sendProxy(c, s.srv.cfg, ppClient{src: s.log.Client, dst: s.log.Frontend, conn: s.cli}, s.bt.Connect); err != nil {
+	if s.srv.cfg.SendProxy.UniqueID && s.log.UniqueID == "" && s.f.px.Logging.UniqueID != nil {
+		// haproxy makes the stream's unique id for the header; the log
+		// line then shows the same one.
+		t := &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.log.FrontendName, Backend: s.log.BackendName}
+		s.log.UniqueID = string(s.f.px.Logging.UniqueID.Append(nil, t, &s.log))
+	}
+	if err := sendProxy(c, s.srv.cfg, ppClient{src: s.log.Client, dst: s.log.Frontend, conn: s.cli, uid: s.log.UniqueID}, s.bt.Connect); err != nil {
 		c.Close()
 		return nil, err
 	}
