@@ -324,7 +324,8 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "h2-workaround-bogus-websocket-clients", Cosmetic, 0, grpNone},
 	{CtxGlobal, "localpeer", Cosmetic, 0, grpNone},
 	{CtxGlobal, "cluster-secret", Cosmetic, 0, grpNone},
-	{CtxGlobal, "pp2-never-send-local", Cosmetic, 0, grpNone},
+	// checks would send a v2 PROXY header with their own addresses instead of LOCAL
+	{CtxGlobal, "pp2-never-send-local", Refused, 0, grpProxyProtocol},
 	{CtxGlobal, "unix-bind", Refused, 0, grpAddress}, // prefix, owner and mode of UNIX sockets
 	{CtxGlobal, "expose-experimental-directives", Cosmetic, 0, grpNone},
 	// process tuning
