@@ -254,6 +254,22 @@ backend b
 backend b
     server s 127.0.0.1:9 proto h2 <<
 `},
+		// send-proxy-v2 works; the TLVs naming OpenSSL's certificate
+		// algorithms are not sent yet.
+		{"proxy-v2-options cert-sig", "proxy-v2-options cert-sig", head + `frontend f
+    bind 127.0.0.1:8080 accept-proxy
+    default_backend b
+backend b
+    server s 127.0.0.1:9 send-proxy-v2 proxy-v2-options crc32c,cert-sig <<
+`},
+		{"stats socket accept-proxy", "accept-proxy", `global
+    stats socket 127.0.0.1:9999 accept-proxy level admin <<
+` + head + `frontend f
+    bind 127.0.0.1:8080 accept-proxy
+    default_backend b
+backend b
+    server s 127.0.0.1:9
+`},
 		{"on-marked-down", "on-marked-down", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b

@@ -32,6 +32,10 @@ func (p *parser) bindKeyword(args []string) {
 			tmpl.Transparent = true
 			i++
 			continue
+		case "accept-proxy":
+			tmpl.AcceptProxy = true
+			i++
+			continue
 		case "proto":
 			if !p.bindProto(&tmpl, args, i) {
 				return

@@ -374,6 +374,9 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 	for i := 0; i < len(args); i++ {
 		switch args[i] {
 		case "default":
+			r.Default = true
+		case "send-proxy":
+			r.SendProxy = true
 		case "linger":
 			r.Linger = true
 		case "comment":
@@ -406,7 +409,7 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				return fmt.Sprintf("'addr' : invalid address: '%s'.", args[i])
 			}
 			r.Addr = h
-		case "send-proxy", "via-socks4", "ssl", "sni", "alpn", "proto":
+		case "via-socks4", "ssl", "sni", "alpn", "proto":
 			return fmt.Sprintf("'%s' on a check connect rule is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration", args[i])
 		default:
 			opts := "'comment', 'port', 'addr', 'send-proxy', 'via-socks4', 'ssl', 'sni', 'alpn', 'proto', 'linger' or 'default'"

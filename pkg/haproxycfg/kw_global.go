@@ -281,6 +281,10 @@ func (p *parser) globalStats(args []string) {
 					ok = false
 					break
 				}
+				if opt == "accept-proxy" {
+					// A PROXY header in front of the CLI: not read there.
+					k.Class, k.Group = Refused, grpProxyProtocol
+				}
 				if k.Class == Works {
 					// v4v6, v6only, transparent: about IP sockets only.
 					k.Class = Cosmetic

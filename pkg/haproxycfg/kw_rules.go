@@ -723,6 +723,19 @@ func (p *parser) tcpRuleKeyword(args []string) {
 		act = ActAccept
 	case "reject":
 		act = ActReject
+	case "expect-proxy":
+		// `expect-proxy layer4`: the connection starts with a PROXY
+		// protocol header, as with `accept-proxy` on its bind.
+		if argAt(args, 3) != "layer4" {
+			p.alert(kw, "'%s %s %s' only supports 'layer4' in %s '%s' (got '%s')", kw, sub, action, p.proxyTypeName(), p.cur.px.Name, argAt(args, 3))
+			return
+		}
+		if sub != "connection" {
+			p.alert(kw, "'%s %s' is not allowed in '%s %s' rules in %s '%s'", action, args[3], kw, sub, p.proxyTypeName(), p.cur.px.Name)
+			return
+		}
+		act = ActExpectProxy
+		args = append(args[:3:3], args[4:]...)
 	default:
 		if isStickAction(action) {
 			p.tcpStickRule(args, sub, action)

@@ -253,8 +253,33 @@ func (p *parser) server(args []string, def bool) {
 			k, _ := lookup(CtxServer, opt)
 			p.notImplemented(k, LocBracket, kw, prefix, "server option 'source'")
 			i += n
-		case "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
-			"no-send-proxy-v2-ssl-cn", "no-check-send-proxy", "no-agent-check":
+		case "send-proxy":
+			srv.SendProxy.V1 = true
+		case "send-proxy-v2":
+			srv.SendProxy.V2 = true
+		case "send-proxy-v2-ssl":
+			srv.SendProxy.V2, srv.SendProxy.SSL = true, true
+		case "send-proxy-v2-ssl-cn":
+			srv.SendProxy.V2, srv.SendProxy.SSL, srv.SendProxy.SSLCN = true, true, true
+		case "no-send-proxy":
+			srv.SendProxy.V1 = false
+		case "no-send-proxy-v2":
+			srv.SendProxy.V2 = false
+		case "no-send-proxy-v2-ssl":
+			srv.SendProxy.V2, srv.SendProxy.SSL = false, false
+		case "no-send-proxy-v2-ssl-cn":
+			srv.SendProxy.V2, srv.SendProxy.SSL, srv.SendProxy.SSLCN = false, false, false
+		case "proxy-v2-options":
+			i++
+			if msg := p.proxyV2Options(&srv.SendProxy, val, kw, prefix); msg != "" {
+				fail("%s", msg)
+				return
+			}
+		case "check-send-proxy":
+			srv.CheckSendProxy = true
+		case "no-check-send-proxy":
+			srv.CheckSendProxy = false
+		case "no-agent-check":
 			// What gproxy always does: undoes a default-server setting
 			// gproxy refuses anyway.
 		default:
@@ -336,4 +361,33 @@ func (p *parser) initAddr(val string, fail func(string, ...any)) ([]string, bool
 		out = append(out, a.String())
 	}
 	return out, true
+}
+
+// proxyV2Options reads `proxy-v2-options OPT[,OPT...]` (section 5.2) into
+// o; an option haproxy does not know is its error message, one gproxy
+// does not send is refused here with file:line.
+func (p *parser) proxyV2Options(o *SendProxy, val, kw, prefix string) string {
+	for _, opt := range strings.Split(val, ",") {
+		switch opt {
+		case "ssl":
+			o.SSL = true
+		case "cert-cn":
+			o.SSL, o.SSLCN = true, true
+		case "ssl-cipher":
+			o.SSL, o.SSLCipher = true, true
+		case "authority":
+			o.Authority = true
+		case "crc32c":
+			o.CRC32C = true
+		case "unique-id":
+			o.UniqueID = true
+		case "cert-sig", "cert-key":
+			// OpenSSL's names of the client certificate's signature and
+			// key algorithms: not sent by gproxy yet.
+			p.refuseForm(grpProxyProtocol, LocBracket, kw, prefix, fmt.Sprintf("server option 'proxy-v2-options %s'", opt))
+		default:
+			return fmt.Sprintf("'%s' : proxy v2 option not implemented", opt)
+		}
+	}
+	return ""
 }

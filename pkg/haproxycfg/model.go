@@ -281,6 +281,10 @@ type Bind struct {
 	// Proto is `proto NAME`: "h2" serves HTTP/2 only (prior knowledge on
 	// clear text), "h1" HTTP/1 only, "none" raw TCP; "" lets ALPN choose.
 	Proto string
+	// AcceptProxy is `accept-proxy`: every connection starts with a PROXY
+	// protocol header (v1 or v2) whose addresses replace the
+	// connection's (package proxyproto).
+	AcceptProxy bool `json:",omitempty"`
 	// Sock is set for a UNIX socket, abstract name or inherited descriptor
 	// (Host and Port are then unused).
 	Sock SockAddr
@@ -370,7 +374,40 @@ type Server struct {
 	// DNS is the server's name and its run-time resolution
 	// (model_resolvers.go).
 	DNS ServerDNS `json:",omitzero"`
-	Pos Pos
+	// SendProxy is the PROXY protocol header sent first on every
+	// connection to the server (`send-proxy`, `send-proxy-v2...`,
+	// `proxy-v2-options`); the zero value sends none.
+	SendProxy SendProxy `json:",omitzero"`
+	// CheckSendProxy is `check-send-proxy`: health checks send a header
+	// too. Checks on the traffic port (no `port` nor `addr`) send one
+	// whenever SendProxy does, as in haproxy.
+	CheckSendProxy bool `json:",omitempty"`
+	Pos            Pos
+}
+
+// SendProxy is haproxy's pp_opts of a server: which PROXY protocol
+// header it gets. Any field set sends a header; version 2 with V2, else
+// version 1 (haproxy sends a v1 line for `proxy-v2-options` alone).
+type SendProxy struct {
+	V1 bool `json:",omitempty"` // send-proxy
+	V2 bool `json:",omitempty"` // send-proxy-v2
+	// Version 2 TLVs (proxy-v2-options): SSL is the PP2_TYPE_SSL TLV
+	// (send-proxy-v2-ssl, `ssl`), SSLCN its client certificate CN sub-TLV
+	// (send-proxy-v2-ssl-cn, `cert-cn`), SSLCipher its cipher sub-TLV
+	// (`ssl-cipher`); Authority the client's SNI (or the authority it
+	// sent in its own PROXY header); CRC32C a checksum of the header;
+	// UniqueID the frontend's unique-id-format value.
+	SSL       bool `json:",omitempty"`
+	SSLCN     bool `json:",omitempty"`
+	SSLCipher bool `json:",omitempty"`
+	Authority bool `json:",omitempty"`
+	CRC32C    bool `json:",omitempty"`
+	UniqueID  bool `json:",omitempty"`
+}
+
+// Any reports whether a header is sent.
+func (o SendProxy) Any() bool {
+	return o.V1 || o.V2 || o.SSL || o.SSLCN || o.SSLCipher || o.Authority || o.CRC32C || o.UniqueID
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.

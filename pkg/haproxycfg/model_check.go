@@ -79,6 +79,12 @@ type CheckRule struct {
 	Port   int    // 0 = the server's check port
 	Addr   string // "" = the server's check address
 	Linger bool   // close with a FIN: without it, haproxy closes check connections with a reset
+	// Default is `connect default`: the server's check settings apply
+	// (check-ssl, check-send-proxy), as on the implicit first connect.
+	Default bool `json:",omitempty"`
+	// SendProxy is `connect send-proxy`: a PROXY protocol header first
+	// (a LOCAL one in version 2: the server's send-proxy-v2 picks it).
+	SendProxy bool `json:",omitempty"`
 
 	// send: Data is sent as is (tcp-check send, send-binary); HTTP is an
 	// http-check request.

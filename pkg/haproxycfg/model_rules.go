@@ -46,6 +46,7 @@ const (
 	ActWaitForBody                     // wait up to Wait for the body (or AtLeast bytes of it)
 	ActSetLogLevel                     // the access log line's severity: LogLevel
 	ActClose                           // tcp-response: close the server connection
+	ActExpectProxy                     // tcp-request connection: read a PROXY protocol header first
 )
 
 var actionNames = map[Action]string{
@@ -57,6 +58,7 @@ var actionNames = map[Action]string{
 	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
+	ActExpectProxy: "expect-proxy",
 }
 
 func (a Action) String() string { return actionNames[a] }

@@ -151,6 +151,12 @@ type Probe struct {
 	Whole   time.Duration // bound on the whole check; 0 = none beyond Connect and Read
 	ext     *extCheck     // option external-check
 	TLS     *tls.Config   // check-ssl: the implicit connect runs TLS; nil in clear (tls.go)
+	// SendProxy is the server's PROXY protocol setting, which picks the
+	// header a check sends (proxy.go); DefaultProxy says whether the
+	// default connect sends one (check-send-proxy, or send-proxy on the
+	// traffic port).
+	SendProxy    haproxycfg.SendProxy
+	DefaultProxy bool
 }
 
 // Run performs one check. now is the clock used for the duration.

@@ -26,7 +26,7 @@ func protoSteps(c *haproxycfg.Check) []Step {
 	// the explicit `connect default linger` of smtpchk, pgsql-check and
 	// mysql-check has step 1; the implicit connect of the others, step 0.
 	connect := func(step int) Step {
-		return Step{CheckRule: haproxycfg.CheckRule{Action: haproxycfg.RuleConnect, Step: step, Linger: step == 1, MinRecv: -1}}
+		return Step{CheckRule: haproxycfg.CheckRule{Action: haproxycfg.RuleConnect, Step: step, Linger: step == 1, Default: true, MinRecv: -1}}
 	}
 	send := func(step int, data []byte) Step {
 		return Step{CheckRule: haproxycfg.CheckRule{Action: haproxycfg.RuleSend, Step: step, Data: data, MinRecv: -1}}

@@ -237,6 +237,15 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 		}
 		return withInfo(CodeL4CON, 0, connectErrText(err)+r.stepSuffix()), false
 	}
+	if st.SendProxy || (r.p.DefaultProxy && (st.Step == 0 || st.Default)) {
+		_ = c.SetWriteDeadline(time.Now().Add(r.p.Connect))
+		_, err := c.Write(checkProxyLine(r.p.SendProxy, c))
+		_ = c.SetWriteDeadline(time.Time{})
+		if err != nil {
+			c.Close()
+			return r.connErr(err, true), false
+		}
+	}
 	r.tls = false
 	if st.Step == 0 && r.p.TLS != nil {
 		// check-ssl applies to the implicit connect, as the server's

@@ -68,6 +68,7 @@ type Engine struct {
 	now       func() time.Time
 	frontends []*Frontend
 	backends  []*Backend
+	pp        bool // a server of some backend takes a PROXY header (pp_send.go)
 	byProxy   map[*haproxycfg.Proxy]*Backend
 
 	actconn atomic.Int64    // %ac: connections on the process
@@ -138,6 +139,8 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 				s.admin.Store(int32(AdminMaint))
 			}
 			b.servers = append(b.servers, s)
+			b.pp = b.pp || sc.SendProxy.Any()
+			e.pp = e.pp || b.pp
 			if sc.Backup {
 				b.backup = append(b.backup, s)
 			} else {
@@ -274,7 +277,7 @@ func (e *Engine) Serve(ctx context.Context) error {
 	}
 	for _, f := range e.frontends {
 		for i, ln := range f.lns {
-			ln = e.wrapProto(f, i, e.wrapTLS(f, i, ln))
+			ln = e.wrapProto(f, i, e.wrapTLS(f, i, e.wrapPP(f, i, ln)))
 			if f.px.Mode == haproxycfg.ModeHTTP {
 				e.serveHTTP(f, ln)
 				continue

@@ -308,7 +308,7 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 	sc := &h2StreamConn{parent: hc.c.nc, r: reqR, rw: reqW, w: respW, wr: respR, readIdle: h.stallTimeout()}
 	go writeH1Request(reqW, r)
 
-	c := &h1Conn{nc: sc, cnt: &deadlineConn{Conn: sc}, h: h}
+	c := &h1Conn{nc: sc, cnt: &deadlineConn{Conn: sc}, h: h, private: hc.c.private}
 	hc.mu.Lock()
 	if len(hc.sessVars) > 0 {
 		c.sessVars = maps.Clone(hc.sessVars)

@@ -97,8 +97,13 @@ type h1Conn struct {
 	// sessVars are the set-var(sess.*) values, kept between requests.
 	sessVars map[string]sample.Value
 	stk      *sticktable.Counters // stick counters (stick.go); nil without tables
-	h        *h1Frontend
-	one      [1]byte // the first byte of a request, read without a buffer
+	// private are the transports to backends whose servers take a PROXY
+	// header: their connections are this client's only.
+	// (shared by the HTTP/2 streams of a connection); nil when no
+	// server of the engine takes one.
+	private *privateTransports
+	h       *h1Frontend
+	one     [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
 
@@ -262,6 +267,12 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 			if err != nil {
 				return nil, err
 			}
+			if be.pp {
+				if err := dialProxy(ctx, be, addr, c, bt.Connect); err != nil {
+					c.Close()
+					return nil, err
+				}
+			}
 			if c, err = dialTLS(ctx, be, network, addr, c, bt.Connect); err != nil {
 				return nil, err
 			}
@@ -326,6 +337,9 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	e, f := h.e, h.f
 	d := &deadlineConn{Conn: nc}
 	c := &h1Conn{nc: nc, cnt: d, h: h, stk: e.newCounters()}
+	if e.pp {
+		c.private = &privateTransports{}
+	}
 	h.mu.Lock()
 	h.conns[c] = false
 	killed := e.killed.Err() != nil
@@ -336,6 +350,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		drained := h.draining && len(h.conns) == 0
 		h.mu.Unlock()
 		nc.Close()
+		c.private.close()
 		stickConnEnd(c.stk)
 		c.release(true)
 		if drained && h.tr != nil {
@@ -350,10 +365,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			c.broken = true
 		}
 	}()
-	if killed || !e.tcpAccept(f, nc, c.stk) {
+	start := e.now() // the accept, then the end of the previous request
+	if killed || !e.tcpAccept(f, nc, c.stk, start) {
 		return
 	}
-	start := e.now() // the accept, then the end of the previous request
 	// TLS first: haproxy logs "Connect from" once the session exists.
 	th, ok := e.handshake(f, nc, start)
 	if !ok {
@@ -738,11 +753,21 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	case req.contentLength > 0:
 		out.Body, out.ContentLength = body, req.contentLength
 	}
+	tr := rt.tr
+	if be.pp {
+		// Connections carrying a client's PROXY header serve that
+		// client only (haproxy makes them private to the session).
+		if c.private == nil {
+			c.private = &privateTransports{}
+		}
+		tr = c.private.get(be, rt.heads)
+		ctx = context.WithValue(ctx, ppKey{}, ppClient{src: s.Client, dst: s.Frontend, conn: c.nc, uid: s.UniqueID})
+	}
 	out = out.WithContext(httptrace.WithClientTrace(ctx, trace))
 	var resp *http.Response
 	for attempt := 0; ; attempt++ {
 		tConn, dialErr = time.Time{}, nil
-		resp, err = rt.tr.RoundTrip(out)
+		resp, err = tr.RoundTrip(out)
 		if err == nil || dialErr == nil || !tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
 			break
 		}

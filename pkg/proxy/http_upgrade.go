@@ -136,6 +136,12 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		return h.errorPage(c, s, page503, false)
 	}
 	defer sc.Close()
+	if err := sendProxy(sc, srv.cfg, ppClient{src: s.Client, dst: s.Frontend, conn: c.nc, uid: s.UniqueID}, bt.Connect); err != nil {
+		srv.ctr.connErrors.Add(1)
+		be.ctr.connErrors.Add(1)
+		s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
+		return h.errorPage(c, s, page503, false)
+	}
 	s.Tc = tConn.Sub(tAssigned)
 	extra := extraHeaders(rt.fwd, req, s.Client.Addr())
 	if rt.orig != nil {

@@ -202,6 +202,7 @@ type Backend struct {
 	backup  []balance.Server
 	policy  balance.Policy
 	hash    bool // hash-based policy: retries stay on the server
+	pp      bool // a server takes a PROXY header (pp_send.go)
 	ctr     counters
 	errs    errorFiles // errorfile replies by status
 	started time.Time

@@ -125,14 +125,19 @@ func addrPort(a net.Addr) netip.AddrPort {
 // grew to 8 KiB, does not stay behind for the session's lifetime.
 func (e *Engine) handle(f *Frontend, c net.Conn) {
 	stk := e.newCounters()
-	if !e.tcpAccept(f, c, stk) {
+	var start time.Time // the accept, when a handshake (PROXY, TLS) follows it
+	if ppOf(c) != nil {
+		start = e.now()
+	}
+	if !e.tcpAccept(f, c, stk, start) {
 		stickConnEnd(stk)
 		e.rejectConn(f, c)
 		return
 	}
-	// tcp-request connection rules run before the TLS handshake, as in
-	// haproxy (session rules should run after it: they see no TLS facts).
-	accepted, ok := e.handshakeTCP(f, c)
+	// tcp-request connection rules run before the PROXY header and the
+	// TLS handshake, as in haproxy (session rules should run after TLS:
+	// they see no TLS facts).
+	accepted, ok := e.handshakeTCP(f, c, start)
 	if !ok {
 		stickConnEnd(stk)
 		return
@@ -140,6 +145,8 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	now := e.now()
 	if !accepted.IsZero() {
 		now = accepted
+	} else if !start.IsZero() {
+		now = start
 	}
 	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now, stk: stk}
 	defer s.recoverPanic("session")
@@ -445,6 +452,16 @@ func (s *session) dial(clientPort uint16) (net.Conn, error) {
 	addr := s.srv.dialAddress(int(clientPort))
 	c, err := dialServer(s.e.killed, &d, "tcp", addr)
 	if err != nil {
+		return nil, err
+	}
+	if s.srv.cfg.SendProxy.UniqueID && s.log.UniqueID == "" && s.f.px.Logging.UniqueID != nil {
+		// haproxy makes the stream's unique id for the header; the log
+		// line then shows the same one.
+		t := &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.log.FrontendName, Backend: s.log.BackendName}
+		s.log.UniqueID = string(s.f.px.Logging.UniqueID.Append(nil, t, &s.log))
+	}
+	if err := sendProxy(c, s.srv.cfg, ppClient{src: s.log.Client, dst: s.log.Frontend, conn: s.cli, uid: s.log.UniqueID}, s.bt.Connect); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return s.serverTLS(c)

@@ -40,12 +40,16 @@ func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
 	return 0
 }
 
-// tcpAccept runs a frontend's tcp-request connection and session rules
-// on a new connection; false means it is rejected: closed at once and
-// not logged, as haproxy does. Their track-sc actions fill stk.
-func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters) (ok bool) {
+// tcpAccept runs a frontend's tcp-request connection rules on a new
+// connection, reads its PROXY header when the bind or an expect-proxy
+// rule asks for one (pp.go), then runs the session rules; false means
+// the connection must close: a rejected one at once and not logged, as
+// haproxy does, a bad header after logging it. Their track-sc actions
+// fill stk. accept is when the connection was accepted.
+func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, accept time.Time) (ok bool) {
 	rs := &f.px.Rules
-	if len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 {
+	pp := ppOf(c)
+	if len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 && pp == nil {
 		return true
 	}
 	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e}
@@ -57,21 +61,50 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters) (o
 			}
 		}()
 	}
-	if tcpVerdict(rs.TCPConnection, &t) == haproxycfg.ActReject {
+	act, expect := tcpConnVerdict(rs.TCPConnection, &t)
+	if act == haproxycfg.ActReject {
 		// haproxy resets a connection it rejects at this level.
 		if g, ok := c.(*gatedConn); ok {
 			c = g.Conn
 		}
-		if tc, ok := c.(*net.TCPConn); ok {
+		if tc, ok := c.(interface{ SetLinger(int) error }); ok {
 			_ = tc.SetLinger(0)
 		}
 		return false
+	}
+	if pp != nil && (pp.always || expect) {
+		if !e.readProxy(f, pp, accept) {
+			return false
+		}
+		t.Src, t.Dst = addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
 	}
 	if tcpVerdict(rs.TCPSession, &t) == haproxycfg.ActReject {
 		drainSocket(c)
 		return false
 	}
 	return true
+}
+
+// tcpConnVerdict is tcpVerdict over the tcp-request connection rules,
+// where expect-proxy does not stop the evaluation: expect says whether
+// one matched.
+func tcpConnVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) (act haproxycfg.Action, expect bool) {
+	for _, r := range set {
+		if r.Action == haproxycfg.ActExpectProxy {
+			if r.Cond.Eval(t) {
+				expect = true
+			}
+			continue
+		}
+		if r.Cond.Eval(t) {
+			if r.Stick != nil {
+				stickTCP(r, t) // not final: the next rules run
+				continue
+			}
+			return r.Action, expect
+		}
+	}
+	return 0, expect
 }
 
 // drainSocket reads what already arrived on c without waiting, so that

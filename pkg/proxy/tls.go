@@ -273,11 +273,13 @@ type ConnError struct {
 // gives back the slots the loop took. It returns the accept date, before
 // the handshake (zero in clear text): haproxy's tcplog counts the
 // handshake in %Tw and %Tt.
-func (e *Engine) handshakeTCP(f *Frontend, c net.Conn) (time.Time, bool) {
+func (e *Engine) handshakeTCP(f *Frontend, c net.Conn, accept time.Time) (time.Time, bool) {
 	if tlsOf(c) == nil {
 		return time.Time{}, true
 	}
-	accept := e.now()
+	if accept.IsZero() {
+		accept = e.now()
+	}
 	_, ok := e.handshake(f, c, accept)
 	if !ok {
 		c.Close()
