@@ -50,6 +50,7 @@ type sslOpts struct {
 	strictSNI, noTickets      bool
 	sni, checkSNI, verifyHost string
 	noReuse                   bool
+	crtIgnore, caIgnore       tlsconf.ErrSet
 	seen                      bool
 }
 
@@ -320,6 +321,28 @@ func (p *parser) bindTLSOption(o *sslOpts, args []string, i int) (n int, handled
 			o.crlFile = joinBase(p.tls.caBase, val)
 		}
 		return 1, true, true
+	case "crt-ignore-err", "ca-ignore-err":
+		if !need() {
+			return 0, true, false
+		}
+		set := &o.crtIgnore
+		if opt == "ca-ignore-err" {
+			set = &o.caIgnore
+		}
+		if val == "all" {
+			*set = tlsconf.ErrAll
+			return 1, true, true
+		}
+		// As haproxy: atoi of each comma-separated part.
+		for _, part := range strings.Split(val, ",") {
+			code := atoi(part)
+			if code <= 0 || code > 63 {
+				p.alert("bind", "%s'%s' : ID '%d' out of range (1..63) in error IDs list '%s'.", prefix, opt, code, val)
+				return 0, true, false
+			}
+			*set |= 1 << code
+		}
+		return 1, true, true
 	case "verify":
 		switch val {
 		case "none", "optional", "required":
@@ -395,7 +418,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if !o.curves.set {
 		o.curves = g.bindCurve
 	}
-	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, Verify: o.verify}
+	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, Verify: o.verify, CrtIgnore: o.crtIgnore, CAIgnore: o.caIgnore}
 	var ok bool
 	if set.MinVersion, set.MaxVersion, ok = p.versions(o, "bind", prefix); !ok {
 		return false
@@ -432,12 +455,12 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 			dh = dh || c.DHParams
 		}
 		if o.caFile != "" && set.Verify != "none" {
-			pool, err := tlsconf.LoadCAs(fsys, o.caFile)
+			pool, certs, err := tlsconf.LoadCAs(fsys, o.caFile)
 			if err != nil {
 				p.alert("bind", "%s%s.", prefix, tlsErr(err))
 				return false
 			}
-			set.ClientCAs = pool
+			set.ClientCAs, set.ClientCACerts = pool, certs
 		}
 		if o.crlFile != "" {
 			l, err := tlsconf.LoadCRL(fsys, o.crlFile)
@@ -703,7 +726,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 	if p.readFile != nil {
 		fsys := tlsconf.OS{}
 		if set.Verify {
-			pool, err := tlsconf.LoadCAs(fsys, o.caFile)
+			pool, _, err := tlsconf.LoadCAs(fsys, o.caFile)
 			if err != nil {
 				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
 				return false

@@ -30,6 +30,7 @@ type tlsListener struct {
 	net.Listener
 	cfg   *tls.Config
 	store *tlsconf.Store
+	bind  *tlsconf.Bind
 }
 
 // tlsServerConn is an accepted TLS connection; hello is set once the
@@ -40,7 +41,10 @@ type tlsServerConn struct {
 	hello atomic.Bool
 	luid  int // the bind's number in its frontend (haproxy's listener id)
 	// local is the certificate presented (ssl_f_*), set with hello.
-	local  *x509.Certificate
+	local *x509.Certificate
+	// verify is the client certificate's verification result, kept
+	// when crt-ignore-err/ca-ignore-err let errors through.
+	verify tlsconf.VerifyResult
 	closed sync.Once
 }
 
@@ -138,6 +142,10 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 			hc.owner.local = c.TLS.Leaf
 		}
 		hc.owner.hello.Store(true)
+		if l.bind.RecordsResults() {
+			owner := hc.owner
+			return l.bind.ConfigRecording(l.cfg, func(r tlsconf.VerifyResult) { owner.verify = r }), nil
+		}
 	}
 	return nil, nil
 }
@@ -157,7 +165,7 @@ func (e *Engine) wrapTLS(f *Frontend, i int, ln net.Listener) net.Listener {
 	if set.Now == nil {
 		set.Now = e.now
 	}
-	tl := &tlsListener{Listener: ln, cfg: set.Config(), store: set.Store}
+	tl := &tlsListener{Listener: ln, cfg: set.Config(), store: set.Store, bind: &set}
 	tl.cfg.GetConfigForClient = tl.onHello
 	return &luidListener{Listener: tl, luid: i + 1}
 }
@@ -411,6 +419,13 @@ func (t tlsEnv) TLSLocalCert() *x509.Certificate {
 		return nil
 	}
 	return t.c.local
+}
+
+func (t tlsEnv) TLSVerify() tlsconf.VerifyResult {
+	if t.c == nil {
+		return tlsconf.VerifyResult{}
+	}
+	return t.c.verify
 }
 
 // tlsLogFields are %sslc and %sslv of a connection ("" in clear text).

@@ -45,9 +45,76 @@ type Bind struct {
 	// Verify is "none", "optional" or "required" (client certificates).
 	Verify    string
 	ClientCAs *x509.CertPool
-	CRLs      []*CRL
+	// ClientCACerts are ClientCAs' certificates, for building a chain
+	// whatever its validity times (crt-ignore-err).
+	ClientCACerts []*x509.Certificate
+	CRLs          []*CRL
+	// CrtIgnore and CAIgnore are crt-ignore-err and ca-ignore-err: the
+	// verification errors the handshake goes on with, at depth 0 and above.
+	CrtIgnore, CAIgnore ErrSet
 	// Now is the clock for certificate checks; nil means time.Now.
 	Now func() time.Time
+}
+
+// ErrSet is a set of OpenSSL verification error codes (X509_V_ERR_*,
+// 1 to 63), as haproxy keeps them; ErrAll is `all`.
+type ErrSet uint64
+
+// ErrAll is every code.
+const ErrAll = ^ErrSet(0)
+
+// Has tells whether code is in the set (codes above 63 never are).
+func (s ErrSet) Has(code int) bool { return code > 0 && code < 64 && s&(1<<code) != 0 }
+
+// VerifyResult is what the verification of a client certificate left for
+// the ssl_c_* fetches: the last error (ssl_c_verify, 0 when none), the
+// first at depth 0 (ssl_c_err) and the first above it with its depth
+// (ssl_c_ca_err, ssl_c_ca_err_depth). Only crt-ignore-err and
+// ca-ignore-err let a handshake with errors through.
+type VerifyResult struct {
+	Verify, CrtErr, CAErr, CAErrDepth int
+}
+
+// OpenSSL's verification error codes gproxy reports.
+const (
+	vErrUnableToGetCRL      = 3
+	vErrNotYetValid         = 9
+	vErrExpired             = 10
+	vErrDepthZeroSelfSigned = 18
+	vErrSelfSignedInChain   = 19
+	vErrUnableToGetIssuer   = 20
+	vErrUnableToVerifyLeaf  = 21
+	vErrRevoked             = 23
+	vErrInvalidPurpose      = 26
+)
+
+var vErrText = map[int]string{
+	vErrUnableToGetCRL: "unable to get certificate CRL", vErrNotYetValid: "certificate is not yet valid",
+	vErrExpired: "certificate has expired", vErrDepthZeroSelfSigned: "self-signed certificate",
+	vErrSelfSignedInChain: "self-signed certificate in certificate chain",
+	vErrUnableToGetIssuer: "unable to get local issuer certificate", vErrRevoked: "certificate revoked",
+	vErrUnableToVerifyLeaf: "unable to verify the first certificate",
+	vErrInvalidPurpose:     "unsupported certificate purpose",
+}
+
+// RecordsResults tells whether a handshake may succeed with verification
+// errors, so that each connection must keep its VerifyResult.
+func (b *Bind) RecordsResults() bool { return b.CrtIgnore|b.CAIgnore != 0 }
+
+// ConfigRecording is base (made by Config) for one connection, handing
+// the verification's result to record.
+func (b *Bind) ConfigRecording(base *tls.Config, record func(VerifyResult)) *tls.Config {
+	c := base.Clone()
+	c.GetConfigForClient = nil
+	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+		if len(raw) == 0 {
+			return nil
+		}
+		r, err := b.VerifyClient(raw)
+		record(r)
+		return err
+	}
+	return c
 }
 
 // ErrClientCert marks a handshake refused for the client's certificate
@@ -84,59 +151,183 @@ func (b *Bind) Config() *tls.Config {
 			if len(raw) == 0 {
 				return nil // optional and none sent; required fails in crypto/tls
 			}
-			return b.verifyClient(raw)
+			_, err := b.VerifyClient(raw)
+			return err
 		}
 	}
 	return c
 }
 
-func (b *Bind) verifyClient(raw [][]byte) error {
+type verifyErr struct{ depth, code int }
+
+// VerifyClient checks a client's certificate chain as OpenSSL does for
+// haproxy (purpose sslclient, crl-file over the whole chain), reporting
+// its errors in OpenSSL's order (chain building, revocation from the
+// leaf up, validity from the top down); the first one crt-ignore-err or
+// ca-ignore-err does not cover fails the handshake.
+func (b *Bind) VerifyClient(raw [][]byte) (VerifyResult, error) {
+	var res VerifyResult
 	certs := make([]*x509.Certificate, len(raw))
 	for i, r := range raw {
 		c, err := x509.ParseCertificate(r)
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrClientCert, err)
+			return res, fmt.Errorf("%w: %v", ErrClientCert, err)
 		}
 		certs[i] = c
-	}
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
 	}
 	now := time.Now()
 	if b.Now != nil {
 		now = b.Now()
 	}
-	chains, err := certs[0].Verify(x509.VerifyOptions{
-		Roots: b.ClientCAs, Intermediates: inter, CurrentTime: now,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrClientCert, err)
+	var errs []verifyErr
+	chain, complete := b.buildChain(certs, now, &errs)
+	top := len(chain) - 1
+	if len(b.CRLs) > 0 {
+		// Every certificate, the root too (OpenSSL's CRL_CHECK_ALL: the
+		// root's own CA list covers it).
+		for i := 0; i <= top; i++ {
+			issuer := chain[min(i+1, top)]
+			if i == top && !complete {
+				errs = append(errs, verifyErr{i, vErrUnableToGetCRL})
+				break
+			}
+			if code := crlCode(chain[i], issuer, b.CRLs); code != 0 {
+				errs = append(errs, verifyErr{i, code})
+			}
+		}
 	}
-	if len(b.CRLs) == 0 {
+	// Signatures and times from the top: a chain that reached no trusted
+	// CA and whose top is not self-signed skips its top, and a lone leaf
+	// is "unable to verify the first certificate".
+	if !complete && !selfSigned(chain[top]) {
+		if top == 0 {
+			errs = append(errs, verifyErr{0, vErrUnableToVerifyLeaf})
+		} else {
+			top--
+		}
+	}
+	for i := top; i >= 0; i-- {
+		switch c := chain[i]; {
+		case now.Before(c.NotBefore):
+			errs = append(errs, verifyErr{i, vErrNotYetValid})
+		case now.After(c.NotAfter):
+			errs = append(errs, verifyErr{i, vErrExpired})
+		}
+	}
+	for _, e := range errs {
+		res.Verify = e.code
+		ignore := b.CrtIgnore
+		if e.depth > 0 {
+			ignore = b.CAIgnore
+			if res.CAErr == 0 {
+				res.CAErr, res.CAErrDepth = e.code, e.depth
+			}
+		} else if res.CrtErr == 0 {
+			res.CrtErr = e.code
+		}
+		if !ignore.Has(e.code) {
+			return res, fmt.Errorf("%w: %s at depth %d: %s", ErrClientCert, vErrText[e.code], e.depth, DN(chain[e.depth].Subject.ToRDNSequence()))
+		}
+	}
+	return res, nil
+}
+
+// buildChain finds the chain from the client's certificate to a trusted
+// CA, judging validity times apart (at the middle of the certificate's
+// life); without one, the certificates as sent, with the error.
+func (b *Bind) buildChain(certs []*x509.Certificate, now time.Time, errs *[]verifyErr) ([]*x509.Certificate, bool) {
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	leaf := certs[0]
+	var err error
+	for _, at := range []time.Time{leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 2), now} {
+		var chains [][]*x509.Certificate
+		chains, err = leaf.Verify(x509.VerifyOptions{
+			Roots: b.ClientCAs, Intermediates: inter, CurrentTime: at,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		})
+		if err == nil {
+			return chains[0], true
+		}
+	}
+	var inv x509.CertificateInvalidError
+	if errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage {
+		*errs = append(*errs, verifyErr{0, vErrInvalidPurpose})
+		return certs, false
+	}
+	// No time fits every certificate (a CA re-issued after its old
+	// leaf expired): OpenSSL still builds the chain by names and
+	// signatures, and reports the times apart.
+	if chain := chainByIssuer(certs, b.ClientCACerts); chain != nil {
+		return chain, true
+	}
+	top := len(certs) - 1
+	switch {
+	case selfSigned(certs[top]) && top == 0:
+		*errs = append(*errs, verifyErr{0, vErrDepthZeroSelfSigned})
+	case selfSigned(certs[top]):
+		*errs = append(*errs, verifyErr{top, vErrSelfSignedInChain})
+	default:
+		*errs = append(*errs, verifyErr{top, vErrUnableToGetIssuer})
+	}
+	return certs, false
+}
+
+func selfSigned(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
+}
+
+// chainByIssuer links the leaf to a trusted CA through the certificates
+// sent, by issuer name and signature only; nil when it does not reach one.
+func chainByIssuer(sent, roots []*x509.Certificate) []*x509.Certificate {
+	chain := []*x509.Certificate{sent[0]}
+	issuerOf := func(c *x509.Certificate, in []*x509.Certificate) *x509.Certificate {
+		for _, i := range in {
+			if bytes.Equal(c.RawIssuer, i.RawSubject) && c.CheckSignatureFrom(i) == nil {
+				return i
+			}
+		}
 		return nil
 	}
-	return checkCRLs(chains[0], b.CRLs, now)
+	for len(chain) < 10 {
+		cur := chain[len(chain)-1]
+		if r := issuerOf(cur, roots); r != nil {
+			if !bytes.Equal(r.Raw, cur.Raw) {
+				chain = append(chain, r)
+			}
+			return chain
+		}
+		next := issuerOf(cur, sent[1:])
+		if next == nil || bytes.Equal(next.Raw, cur.Raw) {
+			return nil
+		}
+		chain = append(chain, next)
+	}
+	return nil
+}
+
+// crlCode is the revocation error of c, issued by issuer: none, no CRL
+// from its issuer, or listed.
+func crlCode(c, issuer *x509.Certificate, crls []*CRL) int {
+	for _, l := range crls {
+		if bytes.Equal(l.RawIssuer, c.RawIssuer) && l.CheckSignatureFrom(issuer) == nil {
+			if l.Lists(c.SerialNumber) {
+				return vErrRevoked
+			}
+			return 0
+		}
+	}
+	return vErrUnableToGetCRL
 }
 
 // checkCRLs wants, for each certificate of the chain below the root, a
 // CRL from its issuer that does not list it.
 func checkCRLs(chain []*x509.Certificate, crls []*CRL, now time.Time) error {
 	for i := 0; i+1 < len(chain); i++ {
-		c, issuer := chain[i], chain[i+1]
-		var found *CRL
-		for _, l := range crls {
-			if bytes.Equal(l.RawIssuer, c.RawIssuer) && l.CheckSignatureFrom(issuer) == nil {
-				found = l
-				break
-			}
-		}
-		if found == nil {
-			return fmt.Errorf("%w: unable to get certificate CRL for %s", ErrClientCert, DN(c.Subject.ToRDNSequence()))
-		}
-		if found.Lists(c.SerialNumber) {
-			return fmt.Errorf("%w: certificate revoked: %s", ErrClientCert, DN(c.Subject.ToRDNSequence()))
+		if code := crlCode(chain[i], chain[i+1], crls); code != 0 {
+			return fmt.Errorf("%w: %s for %s", ErrClientCert, vErrText[code], DN(chain[i].Subject.ToRDNSequence()))
 		}
 	}
 	return nil

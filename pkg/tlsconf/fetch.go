@@ -20,6 +20,8 @@ type TLSFacts interface {
 	TLS() *tls.ConnectionState
 	// TLSLocalCert is the certificate gproxy presented; nil in clear text.
 	TLSLocalCert() *x509.Certificate
+	// TLSVerify is the client certificate's verification result.
+	TLSVerify() VerifyResult
 }
 
 func facts(t *sample.Txn) (TLSFacts, *tls.ConnectionState) {
@@ -97,10 +99,20 @@ func init() {
 	})
 	onTLS("ssl_c_used", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(len(st.PeerCertificates) > 0) })
 	// A client certificate that fails verification aborts the handshake
-	// (no crt-ignore-err/ca-ignore-err): a session only exists with 0.
-	onTLS("ssl_c_verify", sample.TypeInt, func(*tls.ConnectionState) (sample.Value, bool) { return integer(0) })
-	onTLS("ssl_c_ca_err", sample.TypeInt, func(*tls.ConnectionState) (sample.Value, bool) { return integer(0) })
-	onTLS("ssl_c_err", sample.TypeInt, func(*tls.ConnectionState) (sample.Value, bool) { return integer(0) })
+	// unless crt-ignore-err/ca-ignore-err let the error through.
+	verify := func(name string, pick func(VerifyResult) int) {
+		sample.RegisterFetch(sample.FetchDef{Name: name, Out: sample.TypeInt, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+			f, st := facts(t)
+			if st == nil {
+				return sample.Value{}, false
+			}
+			return integer(int64(pick(f.TLSVerify())))
+		}})
+	}
+	verify("ssl_c_verify", func(r VerifyResult) int { return r.Verify })
+	verify("ssl_c_err", func(r VerifyResult) int { return r.CrtErr })
+	verify("ssl_c_ca_err", func(r VerifyResult) int { return r.CAErr })
+	verify("ssl_c_ca_err_depth", func(r VerifyResult) int { return r.CAErrDepth })
 
 	peer := func(st *tls.ConnectionState) *x509.Certificate {
 		if len(st.PeerCertificates) == 0 {

@@ -20,6 +20,7 @@ func (fakeEnv) BeConn(string) int                 { return 0 }
 func (fakeEnv) FeConn(string) int                 { return 0 }
 func (f fakeEnv) TLS() *tls.ConnectionState       { return f.st }
 func (f fakeEnv) TLSLocalCert() *x509.Certificate { return f.local }
+func (fakeEnv) TLSVerify() VerifyResult           { return VerifyResult{} }
 
 // TestFetches evaluates the TLS fetches, in expressions and conditions,
 // on a TLS connection with a client certificate and on a clear one.

@@ -251,17 +251,34 @@ func LoadPath(fsys FS, path string) ([]*Cert, error) {
 	return out, nil
 }
 
-// LoadCAs reads a `ca-file` (PEM certificates) into a pool.
-func LoadCAs(fsys FS, path string) (*x509.CertPool, error) {
+// LoadCAs reads a `ca-file` (PEM certificates) into a pool, with the
+// certificates themselves.
+func LoadCAs(fsys FS, path string) (*x509.CertPool, []*x509.Certificate, error) {
 	b, err := fsys.ReadFile(path)
 	if err != nil {
-		return nil, &FileError{Msg: fmt.Sprintf("unable to load CA file '%s'", path), Err: err}
+		return nil, nil, &FileError{Msg: fmt.Sprintf("unable to load CA file '%s'", path), Err: err}
 	}
 	p := x509.NewCertPool()
-	if !p.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("unable to load CA file '%s': no certificate found", path)
+	var certs []*x509.Certificate
+	for rest := b; ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			continue // as AppendCertsFromPEM: a bad one is skipped
+		}
+		p.AddCert(c)
+		certs = append(certs, c)
 	}
-	return p, nil
+	if len(certs) == 0 {
+		return nil, nil, fmt.Errorf("unable to load CA file '%s': no certificate found", path)
+	}
+	return p, certs, nil
 }
 
 // LoadCRL reads a `crl-file` (PEM or DER revocation lists).

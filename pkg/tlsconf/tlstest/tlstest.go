@@ -83,13 +83,19 @@ func NewCA(t testing.TB, cn string) *CA {
 // usable by servers and clients.
 func (ca *CA) Issue(t testing.TB, kind, cn string, dns ...string) *Leaf {
 	t.Helper()
+	return ca.IssueFor(t, kind, cn, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), dns...)
+}
+
+// IssueFor is Issue with the validity given (expired or future leaves).
+func (ca *CA) IssueFor(t testing.TB, kind, cn string, notBefore, notAfter time.Time, dns ...string) *Leaf {
+	t.Helper()
 	k := newKey(t, kind)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial.Add(1)),
 		Subject:      pkix.Name{CommonName: cn},
 		DNSNames:     dns,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
