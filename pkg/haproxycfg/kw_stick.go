@@ -100,6 +100,9 @@ func (p *parser) stickTable(args []string) {
 					return
 				}
 				cfg.Len = n
+				if t == sticktable.KeyString {
+					cfg.KeySize = n + 1 // haproxy keeps the NUL
+				}
 				i += 2
 			}
 		case "store":
@@ -143,10 +146,6 @@ func (p *parser) stickTable(args []string) {
 	}
 	if !typed {
 		p.alert(kw, "%s: missing type.", kw)
-		return
-	}
-	if cfg.Peers != "" {
-		p.refuseForm(grpSections, LocParsing, kw, "", fmt.Sprintf("'%s peers %s' (peers sections)", kw, cfg.Peers))
 		return
 	}
 	if (cfg.Type == sticktable.KeyString || cfg.Type == sticktable.KeyBinary) && cfg.Len == 0 {

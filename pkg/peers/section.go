@@ -255,7 +255,7 @@ func (s *Section) step(now time.Time) {
 		return
 	}
 	if s.state == fromLocal && s.assigned == nil && !now.Before(s.deadline) {
-		s.log.Info().Msgf("peers %s: no lesson from the old process, asking the remote peers", s.cfg.Name)
+		s.log.Debug().Msgf("peers %s: no lesson from the old process, asking the remote peers", s.cfg.Name)
 		s.state = fromRemote
 		s.deadline = now.Add(s.cfg.Timers.Resync)
 	}
@@ -283,7 +283,7 @@ func (s *Section) step(now time.Time) {
 	}
 	if s.state == fromRemote && s.assigned == nil && !now.Before(s.deadline) {
 		s.state = finished
-		s.log.Info().Msgf("peers %s: no peer to learn from, considering the tables up to date", s.cfg.Name)
+		s.log.Debug().Msgf("peers %s: no peer to learn from, considering the tables up to date", s.cfg.Name)
 	}
 }
 
@@ -350,7 +350,7 @@ func (s *Section) SoftStop(ctx context.Context) {
 		complete := sess.taught
 		s.mu.Unlock()
 		if complete {
-			s.log.Info().Msgf("peers %s: tables pushed to the new process", s.cfg.Name)
+			s.log.Debug().Msgf("peers %s: tables pushed to the new process", s.cfg.Name)
 			return
 		}
 		if st != wire.StatusTryAgain && st != wire.StatusSuccess || attempt > 50 {
@@ -382,7 +382,7 @@ func (s *Section) learnt(p *peer, partial bool) {
 	if p.Local {
 		s.learnedFrom = "local"
 	}
-	s.log.Info().Msgf("peers %s: tables learnt from %s", s.cfg.Name, s.learnedFrom)
+	s.log.Debug().Msgf("peers %s: tables learnt from %s", s.cfg.Name, s.learnedFrom)
 }
 
 func randomDelay() time.Duration { return 50*time.Millisecond + rand.N(2000*time.Millisecond) }

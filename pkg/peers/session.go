@@ -220,7 +220,7 @@ func (sess *session) start(accepted bool) {
 		s.assign(sess)
 	}
 	sess.poke()
-	s.log.Info().Msgf("peers %s: session with %s established", s.cfg.Name, p.Name)
+	s.log.Debug().Msgf("peers %s: session with %s established", s.cfg.Name, p.Name)
 }
 
 // detach unlinks the session from its peer, giving up a lesson from it.

@@ -48,6 +48,9 @@ type Config struct {
 	NoPurge bool
 	Peers   string
 	Stores  []Store
+	// KeySize is haproxy's key_size when it differs from the default
+	// of the type (strings with `len N`: N+1), for the peers protocol.
+	KeySize int `json:",omitempty"`
 }
 
 // Clock gives the time; tests inject theirs.
