@@ -3,6 +3,7 @@ package gproxyd
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,13 @@ func startPeers(cfg *haproxycfg.Config, tables *sticktable.Set, pid int, waitLoc
 					size = c.Len
 				}
 			}
-			pc.Tables = append(pc.Tables, peers.Table{T: t, Name: t.Name(), KeySize: size})
+			// A peers section's own table (SECTION/NAME) goes by "/NAME"
+			// on the wire (haproxy's nid: the name past the section's).
+			name := t.Name()
+			if strings.HasPrefix(name, sec.Name+"/") {
+				name = name[len(sec.Name):]
+			}
+			pc.Tables = append(pc.Tables, peers.Table{T: t, Name: name, KeySize: size})
 		}
 		s, err := peers.New(pc, log)
 		if err == nil {

@@ -266,3 +266,136 @@ func TestPeersReload(t *testing.T) {
 	took := a.waitEntries(t, 2*time.Second, want)
 	t.Logf("after the reload: table there after %v", took)
 }
+
+// TestPeersWithHaproxyStickOn: `stick on src` persistence and a peers
+// section's own table (`bind`/`server` lines, `table`, string keys) are
+// shared between haproxy 2.6 and gproxy: a client pinned to s2 by haproxy
+// lands on s2 through gproxy too.
+func TestPeersWithHaproxyStickOn(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs Debian's haproxy 2.6 at %s (integration/install-deps.sh)", haproxytest.Bin)
+	}
+	var srv [2]string
+	for i := range srv {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("s%d", i+1)
+		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, name) })}
+		go func() { _ = hs.Serve(ln) }()
+		t.Cleanup(func() { hs.Close() })
+		srv[i] = ln.Addr().String()
+	}
+	dir := t.TempDir()
+	peerAddr := map[string]string{"a": fmt.Sprintf("127.0.0.1:%d", freePort(t)), "b": fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	node := func(me, other string) peerNode {
+		n := peerNode{name: me, http: fmt.Sprintf("127.0.0.1:%d", freePort(t)), sock: filepath.Join(dir, me+".sock"), cfg: filepath.Join(dir, me+".cfg")}
+		text := fmt.Sprintf(`global
+    localpeer %s
+    stats socket %s level admin
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+peers mypeers
+    bind %s
+    server %s
+    server %s %s
+    table hosts type string len 20 size 1k expire 1m store gpc0,http_req_cnt
+frontend fe
+    bind %s
+    http-request track-sc1 req.hdr(host) table mypeers/hosts
+    http-request sc-inc-gpc0(1)
+    default_backend be
+backend be
+    stick-table type ip size 1m expire 10m peers mypeers
+    stick on src
+    server s1 %s
+    server s2 %s
+`, me, n.sock, peerAddr[me], me, other, peerAddr[other], n.http, srv[0], srv[1])
+		if err := os.WriteFile(n.cfg, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	a, b := node("a", "b"), node("b", "a")
+	startHaproxyPeer(t, a)
+	startGproxyPeer(t, b)
+	body := func(n peerNode, src string) string {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 2 * time.Second}
+		cl := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+		req, _ := http.NewRequest("GET", "http://"+n.http+"/", nil)
+		req.Host = "www.example"
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", n.name, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := body(a, "127.0.0.9"); got != "s1" {
+		t.Fatalf("haproxy's first pick %q", got)
+	}
+	if got := body(a, "127.0.0.1"); got != "s2" {
+		t.Fatalf("haproxy's second pick %q", got)
+	}
+	showBe := func(n peerNode) map[string]string {
+		c, err := net.DialTimeout("unix", n.sock, time.Second)
+		if err != nil {
+			return nil
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		fmt.Fprint(c, "show table be\n")
+		out := map[string]string{}
+		sc := bufio.NewScanner(c)
+		for sc.Scan() {
+			if m := entryRe.FindStringSubmatch(sc.Text()); m != nil {
+				out[m[1]] = m[4]
+			}
+		}
+		return out
+	}
+	want := map[string]string{"127.0.0.1": "server_id=2 server_key=s2", "127.0.0.9": "server_id=1 server_key=s1"}
+	deadline := time.Now().Add(10 * time.Second)
+	for fmt.Sprint(showBe(b)) != fmt.Sprint(want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gproxy's table be: %v, haproxy's %v, want %v", showBe(b), showBe(a), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := body(b, "127.0.0.1"); got != "s2" {
+		t.Errorf("gproxy sent the client haproxy pinned to s2 to %q", got)
+	}
+	// The host counter table, in the peers section: 2 requests on a, 1 on b.
+	wantHosts := "use=0 gpc0=3 http_req_cnt=3"
+	for _, n := range []peerNode{b, a} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			c, err := net.DialTimeout("unix", n.sock, time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+			fmt.Fprint(c, "show table mypeers/hosts\n")
+			raw, _ := io.ReadAll(c)
+			c.Close()
+			got := ""
+			for _, line := range strings.Split(string(raw), "\n") {
+				if m := entryRe.FindStringSubmatch(line); m != nil && m[1] == "www.example" {
+					got = "use=" + m[2] + " " + m[4]
+				}
+			}
+			if got == wantHosts {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: mypeers/hosts www.example = %q, want %q", n.name, got, wantHosts)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}

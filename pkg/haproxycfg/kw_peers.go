@@ -121,6 +121,10 @@ func (p *parser) peersKeyword(args []string) {
 			d.Addr = addr
 			next = 3
 		}
+		if kw == "server" && local && next == 2 && len(args) > 2 && !strings.HasPrefix(args[2], "ssl") {
+			p.diag(Alert, LocBracket, kw, "'server %s/%s' : unknown keyword '%s'. Hint: no address was expected for this server.", p.localPeer, name, args[2])
+			return
+		}
 		if len(args) > next {
 			p.refuseForm(grpSections, LocParsing, kw, "", fmt.Sprintf("'%s' option '%s' in a peers section (TLS and other server options for peers)", kw, args[next]))
 			return
@@ -169,7 +173,20 @@ func (p *parser) peersKeyword(args []string) {
 		s.Disabled = true
 	case "enabled":
 		s.Disabled = false
-	case "table", "log":
+	case "table":
+		// A table of its own, named SECTION/NAME, synced by the section
+		// under NAME (haproxy's nid).
+		if o := p.cfg.StickTable(arg(1)); o != nil && arg(1) != "" {
+			p.alert(kw, "stick-table name '%s' conflicts with table declared in proxy '%s'.", arg(1), arg(1))
+			return
+		}
+		cfg := p.stickTableArgs(kw, args, 2, s.Name+"/"+arg(1), false)
+		if cfg == nil {
+			return
+		}
+		cfg.Peers = s.Name
+		p.cfg.PeersTables = append(p.cfg.PeersTables, cfg)
+	case "log":
 		p.refuseForm(grpSections, LocParsing, kw, "", fmt.Sprintf("'%s' in a peers section", kw))
 	default:
 		p.alert(kw, "unknown keyword '%s' in '%s' section", kw, "peers")
