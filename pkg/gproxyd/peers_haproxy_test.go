@@ -399,3 +399,18 @@ backend be
 		}
 	}
 }
+
+// TestPeersMasterWorkerReload: with -W, the master's new worker gets the
+// table from the old one.
+func TestPeersMasterWorkerReload(t *testing.T) {
+	a, _ := peerPair(t)
+	master, out := startGproxy(t, "-W", "-f", a.cfg)
+	waitListening(t, a.http)
+	a.get(t, "127.0.0.6", 2)
+	want := map[string]string{"127.0.0.6": "use=0 conn_cnt=2 http_req_rate(10000)=2"}
+	a.waitEntries(t, 2*time.Second, want)
+	_ = master.Process.Signal(syscall.SIGUSR2)
+	waitOutput(t, out, regexp.MustCompile(`Former worker \(\d+\) exited`))
+	took := a.waitEntries(t, 2*time.Second, want)
+	t.Logf("after the reload: table there after %v", took)
+}
