@@ -370,33 +370,23 @@ backend be
 	if got := body(b, "127.0.0.1"); got != "s2" {
 		t.Errorf("gproxy sent the client haproxy pinned to s2 to %q", got)
 	}
-	// The host counter table, in the peers section: 2 requests on a, 1 on b.
-	wantHosts := "use=0 gpc0=3 http_req_cnt=3"
-	for _, n := range []peerNode{b, a} {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			c, err := net.DialTimeout("unix", n.sock, time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-			fmt.Fprint(c, "show table mypeers/hosts\n")
-			raw, _ := io.ReadAll(c)
-			c.Close()
-			got := ""
-			for _, line := range strings.Split(string(raw), "\n") {
-				if m := entryRe.FindStringSubmatch(line); m != nil && m[1] == "www.example" {
-					got = "use=" + m[2] + " " + m[4]
-				}
-			}
-			if got == wantHosts {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: mypeers/hosts www.example = %q, want %q", n.name, got, wantHosts)
-			}
-			time.Sleep(10 * time.Millisecond)
+	// And back: a client gproxy pins shows on haproxy with its server.
+	pinned := body(b, "127.0.0.7")
+	want["127.0.0.7"] = fmt.Sprintf("server_id=%s server_key=%s", pinned[1:], pinned)
+	deadline = time.Now().Add(5 * time.Second)
+	for fmt.Sprint(showBe(a)) != fmt.Sprint(want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxy's table be: %v, want %v", showBe(a), want)
 		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitHosts(t, a, "use=0 gpc0=4 http_req_cnt=4") // counters replicate as values: last writer wins
+	if got := body(a, "127.0.0.7"); got != pinned {
+		t.Errorf("haproxy sent the client gproxy pinned to %s to %q", pinned, got)
+	}
+	// The host counter table, in the peers section: 3 requests on a, 2 on b.
+	for _, n := range []peerNode{b, a} {
+		waitHosts(t, n, "use=0 gpc0=5 http_req_cnt=5")
 	}
 }
 
@@ -413,4 +403,33 @@ func TestPeersMasterWorkerReload(t *testing.T) {
 	waitOutput(t, out, regexp.MustCompile(`Former worker \(\d+\) exited`))
 	took := a.waitEntries(t, 2*time.Second, want)
 	t.Logf("after the reload: table there after %v", took)
+}
+
+// waitHosts polls n's mypeers/hosts entry www.example until it is want.
+func waitHosts(t *testing.T, n peerNode, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("unix", n.sock, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		fmt.Fprint(c, "show table mypeers/hosts\n")
+		raw, _ := io.ReadAll(c)
+		c.Close()
+		got := ""
+		for _, line := range strings.Split(string(raw), "\n") {
+			if m := entryRe.FindStringSubmatch(line); m != nil && m[1] == "www.example" {
+				got = "use=" + m[2] + " " + m[4]
+			}
+		}
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: mypeers/hosts www.example = %q, want %q", n.name, got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
