@@ -260,7 +260,7 @@ func (s *Section) step(now time.Time) {
 		s.deadline = now.Add(s.cfg.Timers.Resync)
 	}
 	for _, p := range s.peers {
-		if p.Local {
+		if p.Local || p.Addr == "" {
 			continue
 		}
 		if p.sess == nil {

@@ -128,7 +128,7 @@ func TestReload(t *testing.T) {
 	old := newTestTable("be")
 	a := startSection(t, "a", addrs, old, false)
 	var keys []string
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 900; i++ { // more than a batch
 		k := ipKey(t, old, fmt.Sprintf("10.1.%d.%d", i/250, i%250))
 		old.Track(k).Release()
 		keys = append(keys, k)

@@ -45,7 +45,8 @@ type sessTable struct {
 	pushed      uint64 // the last local change sent (haproxy's last_pushed)
 	origin      uint64 // where a lesson started (teaching_origin)
 	teachDone   bool
-	remoteID    uint64 // the peer's id for the table, 0 before its definition
+	teachKeys   []string // the entries of a lesson still to send
+	remoteID    uint64   // the peer's id for the table, 0 before its definition
 	remoteData  uint64
 	remoteElems map[int]uint64
 	lastGet     uint32 // the last update id received
@@ -305,7 +306,7 @@ func (sess *session) handle(m wire.Message) (ok, stop bool) {
 				if st.origin > st.t.current() {
 					st.origin = 0
 				}
-				st.pushed, st.teachDone = st.origin, false
+				st.pushed, st.teachDone, st.teachKeys = st.origin, false, nil
 			}
 			sess.teaching, sess.teachSent = true, false
 		case wire.ControlResyncFinished, wire.ControlResyncPartial:
@@ -512,12 +513,20 @@ func (sess *session) batch(now time.Time) (out []byte, more bool) {
 				n++
 			}
 		case !sess.teachSent && !st.teachDone:
-			// A lesson: every entry, with its remaining expiry.
-			id := uint32(st.origin)
-			for _, k := range t.T.Keys() {
-				out = sess.appendEntry(out, t, k, id, !sess.downgrade)
+			// A lesson: every entry, with its remaining expiry, a batch
+			// at a time.
+			if st.teachKeys == nil {
+				st.teachKeys = t.T.Keys()
 			}
-			st.teachDone = true
+			id := uint32(st.origin)
+			for len(st.teachKeys) > 0 && n < maxBatch {
+				out = sess.appendEntry(out, t, st.teachKeys[0], id, !sess.downgrade)
+				st.teachKeys = st.teachKeys[1:]
+				n++
+			}
+			if len(st.teachKeys) == 0 {
+				st.teachDone, st.teachKeys = true, nil
+			}
 		}
 		if n >= maxBatch {
 			return out, true
