@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -81,6 +82,10 @@ type Section struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	wake   chan struct{}
+
+	// sessions are the current sessions, for the tables' update hook to
+	// wake without taking mu (it runs on the traffic's path).
+	sessions atomic.Pointer[[]*session]
 
 	mu          sync.Mutex
 	ln          net.Listener
@@ -198,13 +203,23 @@ func (s *Section) poke() {
 
 // wakeSessions tells every session there may be something to send.
 func (s *Section) wakeSessions() {
-	s.mu.Lock()
-	for _, p := range s.peers {
-		if p.sess != nil {
-			p.sess.poke()
+	if l := s.sessions.Load(); l != nil {
+		for _, sess := range *l {
+			sess.poke()
 		}
 	}
-	s.mu.Unlock()
+}
+
+// setSess makes sess (nil: none) p's session. Called with the lock.
+func (s *Section) setSess(p *peer, sess *session) {
+	p.sess = sess
+	var l []*session
+	for _, q := range s.peers {
+		if q.sess != nil {
+			l = append(l, q.sess)
+		}
+	}
+	s.sessions.Store(&l)
 }
 
 func (s *Section) acceptLoop(ln net.Listener) {
@@ -268,7 +283,7 @@ func (s *Section) step(now time.Time) {
 				p.next = now.Add(s.cfg.Timers.Reconnect)
 				p.status = 100
 				sess := s.newSession(p, nil)
-				p.sess = sess
+				s.setSess(p, sess)
 				s.wg.Add(1)
 				go func() {
 					defer s.wg.Done()
@@ -339,7 +354,7 @@ func (s *Section) SoftStop(ctx context.Context) {
 		s.mu.Lock()
 		sess := s.newSession(local, nil)
 		sess.teaching = true
-		local.sess = sess
+		s.setSess(local, sess)
 		s.mu.Unlock()
 		go func() {
 			<-ctx.Done()

@@ -183,7 +183,7 @@ func (s *Section) accepted(c net.Conn) {
 	}
 	sess := s.newSession(p, c)
 	sess.downgrade = h.Minor == wire.DowngradeMinor
-	p.sess = sess
+	s.setSess(p, sess)
 	if _, err := c.Write(wire.AppendStatus(nil, wire.StatusSuccess)); err != nil {
 		sess.detach()
 		s.mu.Unlock()
@@ -229,7 +229,7 @@ func (sess *session) start(accepted bool) {
 func (sess *session) detach() {
 	s, p := sess.s, sess.p
 	if p.sess == sess {
-		p.sess = nil
+		s.setSess(p, nil)
 		if sess.established {
 			// Reconnect soon, but not in step with the other end (which
 			// would collide again).
