@@ -178,3 +178,30 @@ func TestStatusCodes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReplicate: local changes on one node until the other has them
+// all (ns per replicated entry, over loopback).
+func BenchmarkReplicate(b *testing.B) {
+	t := &testing.T{}
+	addrs := map[string]string{"a": freePort(t), "b": freePort(t)}
+	big := func() *sticktable.Table {
+		return sticktable.New(sticktable.Config{Name: "be", Type: sticktable.KeyInteger, Size: 1 << 22, Expire: 10 * time.Minute,
+			Stores: []sticktable.Store{{Type: sticktable.ConnCnt}, {Type: sticktable.HTTPReqRate, Period: 10 * time.Second}}}, nil)
+	}
+	ta, tb := big(), big()
+	sa := startSection(t, "a", addrs, ta, false)
+	defer sa.Close()
+	sb := startSection(t, "b", addrs, tb, false)
+	defer sb.Close()
+	for len(sa.Connected()) == 0 || len(sb.Connected()) == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k, _ := ta.Key(sample.Value{Type: sample.TypeInt, Int: int64(i)})
+		ta.Track(k).Release()
+	}
+	for tb.Len() < b.N {
+		time.Sleep(time.Millisecond)
+	}
+}

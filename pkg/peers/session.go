@@ -282,7 +282,10 @@ func (sess *session) run(r *bufio.Reader) {
 		if stop {
 			return
 		}
-		sess.poke()
+		if r.Buffered() == 0 {
+			// Answer (acks, confirmations) once what arrived is read.
+			sess.poke()
+		}
 	}
 }
 
