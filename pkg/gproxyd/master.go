@@ -335,7 +335,11 @@ func (p *process) startWorker(lns map[string]*net.TCPListener) (*exec.Cmd, error
 	cmd.Args[0] = p.argv[0]
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = files
-	cmd.Env = append(os.Environ(), envRole+"="+roleWorker,
+	env := os.Environ()
+	if p.procs != nil && p.procs.hasWorker() {
+		env = append(env, envOldWorker+"=1")
+	}
+	cmd.Env = append(env, envRole+"="+roleWorker,
 		envListenFDs+"="+strings.Join(addrs, ","),
 		fmt.Sprintf("%s=%d", envReadyFD, 3+len(addrs)),
 		fmt.Sprintf("%s=%d", envMasterCLIFD, 4+len(addrs)))

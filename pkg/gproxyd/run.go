@@ -129,7 +129,7 @@ func (p *process) quiet(cfg *haproxycfg.Config) bool {
 
 // loadConfig parses the files and prints every diagnostic haproxy-style.
 func (p *process) loadConfig() (*haproxycfg.Config, bool) {
-	cfg, diags, err := haproxycfg.ParseFiles(p.args.Files, haproxycfg.ParseOptions{})
+	cfg, diags, err := haproxycfg.ParseFiles(p.args.Files, haproxycfg.ParseOptions{LocalPeer: p.args.LocalPeer})
 	// A re-executed process (the -D child, a -W worker) parses the files
 	// again but its parent already printed the warnings: haproxy prints
 	// each once.

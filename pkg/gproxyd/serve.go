@@ -166,6 +166,13 @@ func (p *process) serve(m mode) int {
 		return fail("%v", err)
 	}
 	defer ops.Close()
+	// The peers sections replicate the stick tables (pkg/peers).
+	syncs, err := startPeers(cfg, eng.StickTables(), p.pid, replacesOldProcess(p.args), p.log.Level(zerolog.InfoLevel))
+	if err != nil {
+		eng.Close()
+		return fail("%v", err)
+	}
+	defer syncs.Close()
 	if m == modeWorker {
 		if ctl := inheritedMasterCLI(); ctl != nil {
 			go serveMasterCLI(ctl, ops.cmds, cfg.Global.StatsTimeout, p.log)
@@ -229,6 +236,9 @@ func (p *process) serve(m mode) int {
 				p.log.Info().Msg("soft stop: no longer accepting, finishing sessions")
 				cancel()
 				eng.SoftStop()
+				// Push the tables to the new process before leaving, as
+				// haproxy's old process does (bounded: 5 s).
+				syncs.softStop(5 * time.Second)
 				// SIGTERM still ends the sessions at once, as in haproxy.
 				finished := make(chan struct{})
 				go func() { eng.Wait(context.Background()); close(finished) }()

@@ -250,7 +250,7 @@ var keywordTable = []Keyword{
 	{CtxSection, "frontend", Works, 0, grpNone},
 	{CtxSection, "backend", Works, 0, grpNone},
 	{CtxSection, "userlist", Works, 0, grpNone},
-	{CtxSection, "peers", Refused, 0, grpSections},
+	{CtxSection, "peers", Works, 0, grpNone},
 	{CtxSection, "mailers", Refused, 0, grpSections},
 	{CtxSection, "namespace_list", Refused, 0, grpSections},
 	{CtxSection, "resolvers", Works, 0, grpNone},
@@ -322,7 +322,7 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "h1-case-adjust", Cosmetic, 0, grpNone},
 	{CtxGlobal, "h1-case-adjust-file", Cosmetic, 0, grpNone},
 	{CtxGlobal, "h2-workaround-bogus-websocket-clients", Cosmetic, 0, grpNone},
-	{CtxGlobal, "localpeer", Cosmetic, 0, grpNone},
+	{CtxGlobal, "localpeer", Works, 0, grpNone},
 	{CtxGlobal, "cluster-secret", Cosmetic, 0, grpNone},
 	// checks would send a v2 PROXY header with their own addresses instead of LOCAL
 	{CtxGlobal, "pp2-never-send-local", Refused, 0, grpProxyProtocol},

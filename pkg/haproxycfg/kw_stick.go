@@ -31,9 +31,21 @@ func (p *parser) stickTable(args []string) {
 			return
 		}
 	}
-	cfg := &sticktable.Config{Name: px.Name}
+	cfg := p.stickTableArgs(kw, args, 1, px.Name, true)
+	if cfg == nil {
+		return
+	}
+	px.StickTable = cfg
+	p.cur.stickPos = p.pos()
+}
+
+// stickTableArgs reads the arguments of a table from args[start:]:
+// `stick-table` in a proxy (withPeers: the `peers` argument is allowed) or
+// `table NAME` in a peers section. It returns nil after an alert.
+func (p *parser) stickTableArgs(kw string, args []string, start int, name string, withPeers bool) *sticktable.Config {
+	cfg := &sticktable.Config{Name: name}
 	typed := false
-	for i := 1; i < len(args); i++ {
+	for i := start; i < len(args); i++ {
 		w := args[i]
 		next := func() (string, bool) {
 			if i+1 >= len(args) || args[i+1] == "" {
@@ -47,36 +59,40 @@ func (p *parser) stickTable(args []string) {
 		case "size":
 			v, ok := next()
 			if !ok {
-				return
+				return nil
 			}
 			n, bad := parseSizeUnit(v)
 			if bad != 0 {
 				p.alert(kw, "%s: unexpected character '%c' in argument of '%s'.", kw, bad, w)
-				return
+				return nil
 			}
 			cfg.Size = n
 		case "peers":
+			if !withPeers {
+				p.alert(kw, "%s: unknown argument '%s'.", kw, w)
+				return nil
+			}
 			v, ok := next()
 			if !ok {
-				return
+				return nil
 			}
 			cfg.Peers = v
 		case "expire":
 			v, ok := next()
 			if !ok {
-				return
+				return nil
 			}
 			tv := parseTime(v)
 			switch {
 			case tv.Err == timeOverflow:
 				p.alert(kw, "%s: timer overflow in argument <%s> to <%s>, maximum value is 2147483647 ms (~24.8 days).", kw, v, w)
-				return
+				return nil
 			case tv.Err == timeBadChar:
 				p.alert(kw, "%s: unexpected character '%c' in argument of '%s'.", kw, tv.BadChar, w)
-				return
+				return nil
 			case tv.Trailing != 0:
 				p.alert(kw, "%s: unexpected character '%c' in argument of '%s'.", kw, tv.Trailing, w)
-				return
+				return nil
 			}
 			cfg.Expire = tv.D
 		case "nopurge":
@@ -89,7 +105,7 @@ func (p *parser) stickTable(args []string) {
 			t, ok := sticktable.ParseKeyType(v)
 			if !ok {
 				p.alert(kw, "%s: unknown type '%s'.", kw, v)
-				return
+				return nil
 			}
 			i++
 			cfg.Type, typed = t, true
@@ -97,9 +113,12 @@ func (p *parser) stickTable(args []string) {
 				n, err := strconv.Atoi(argAt(args, i+2))
 				if err != nil || n <= 0 {
 					p.alert(kw, "%s: unknown type '%s'.", kw, argAt(args, i+2))
-					return
+					return nil
 				}
 				cfg.Len = n
+				if t == sticktable.KeyString {
+					cfg.KeySize = n + 1 // haproxy keeps the NUL
+				}
 				i += 2
 			}
 		case "store":
@@ -112,11 +131,11 @@ func (p *parser) stickTable(args []string) {
 				st, err := sticktable.ParseStore(item)
 				if errors.Is(err, sticktable.ErrUnsupported) {
 					p.refuseForm(grpRouting, LocParsing, kw, "", fmt.Sprintf("'%s store %s'", kw, item))
-					return
+					return nil
 				}
 				if err != nil {
 					p.alert(kw, "%s: %s.", kw, err)
-					return
+					return nil
 				}
 				dup := false
 				for _, s := range cfg.Stores {
@@ -131,29 +150,24 @@ func (p *parser) stickTable(args []string) {
 			}
 		case "srvkey":
 			p.refuseForm(grpRouting, LocParsing, kw, "", fmt.Sprintf("'%s srvkey'", kw))
-			return
+			return nil
 		default:
 			p.alert(kw, "%s: unknown argument '%s'.", kw, w)
-			return
+			return nil
 		}
 	}
 	if cfg.Size == 0 {
 		p.alert(kw, "%s: missing size.", kw)
-		return
+		return nil
 	}
 	if !typed {
 		p.alert(kw, "%s: missing type.", kw)
-		return
-	}
-	if cfg.Peers != "" {
-		p.refuseForm(grpSections, LocParsing, kw, "", fmt.Sprintf("'%s peers %s' (peers sections)", kw, cfg.Peers))
-		return
+		return nil
 	}
 	if (cfg.Type == sticktable.KeyString || cfg.Type == sticktable.KeyBinary) && cfg.Len == 0 {
 		cfg.Len = 32
 	}
-	px.StickTable = cfg
-	p.cur.stickPos = p.pos()
+	return cfg
 }
 
 // splitStore splits a store list on the commas outside parentheses.
@@ -338,11 +352,17 @@ func (p *parser) checkStick(ps *proxyState) {
 	}
 }
 
-// StickTable finds a table by name: the table of the proxy of that name.
+// StickTable finds a table by name: the table of the proxy of that name,
+// or a peers section's (SECTION/NAME).
 func (c *Config) StickTable(name string) *sticktable.Config {
 	for _, px := range c.Proxies {
 		if px.Name == name && px.StickTable != nil {
 			return px.StickTable
+		}
+	}
+	for _, t := range c.PeersTables {
+		if t.Name == name {
+			return t
 		}
 	}
 	return nil

@@ -31,6 +31,17 @@ type Config struct {
 	// Resolvers are the `resolvers` sections, in file order
 	// (model_resolvers.go).
 	Resolvers []*Resolvers `json:",omitempty"`
+	// Peers are the `peers` sections whose tables this process syncs, in
+	// file order (model_peers.go): not the disabled ones, nor those
+	// without a peer named as this process.
+	Peers []*Peers `json:",omitempty"`
+	// PeersTables are the `table` lines of the peers sections, named
+	// SECTION/NAME, in file order; they exist whether their section syncs
+	// or not.
+	PeersTables []*sticktable.Config `json:",omitempty"`
+	// LocalPeer is this process's peer name (-L, `localpeer`, or the
+	// host name).
+	LocalPeer string `json:"-"`
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given

@@ -23,6 +23,9 @@ type ParseOptions struct {
 	// sockpair@ is a socket, as haproxy does while parsing. Parse leaves
 	// it nil (no check); ParseFiles uses the process's descriptors.
 	CheckFD func(fd int) error
+	// LocalPeer is the -L argument: this process's name in `peers`
+	// sections. Empty: the global `localpeer`, else the host name.
+	LocalPeer string
 }
 
 // Parse reads one configuration text named name (used in diagnostics). It
@@ -174,8 +177,14 @@ type parser struct {
 	userlist    *userlistState   // the userlist section being read
 	userlists   []*userlistState // every userlist, for the end checks
 	resolvers   *Resolvers       // the resolvers section being read
-	abort       bool             // stop reading the current file (haproxy's ERR_ABORT)
-	warned      map[string]bool
+	peers       *peersState      // the peers section being read
+	allPeers    []*Peers         // every peers section (kw_peers.go)
+	localPeer   string           // this process's peer name
+	// localPeerCmdline: the name came from -L (`localpeer` is ignored).
+	localPeerCmdline bool
+	localPeerSet     bool // set by `localpeer`
+	abort            bool // stop reading the current file (haproxy's ERR_ABORT)
+	warned           map[string]bool
 	// userlistExists says whether a userlist section of that name exists
 	// (http_auth arguments), asked once every section is read.
 	userlistExists func(name string) bool
@@ -200,6 +209,7 @@ func newParser(opts ParseOptions) *parser {
 		warned:   map[string]bool{},
 	}
 	p.userlistExists = func(name string) bool { return p.cfg.Userlist(name) != nil }
+	p.localPeer, p.localPeerCmdline = localPeerName(opts), opts.LocalPeer != ""
 	p.env = func(name string) (string, bool) {
 		switch name {
 		case ".FILE":
@@ -208,6 +218,11 @@ func newParser(opts ParseOptions) *parser {
 			return strconv.Itoa(p.line), true
 		case ".SECTION":
 			return p.sectionName, true
+		case "HAPROXY_LOCALPEER":
+			// haproxy sets it again on `localpeer`.
+			if p.localPeerSet {
+				return p.localPeer, true
+			}
 		}
 		if strings.HasPrefix(name, ".") {
 			return "", false
@@ -387,6 +402,9 @@ func (p *parser) parseLine(raw string) {
 	case "resolvers":
 		p.startResolvers(args)
 		return
+	case "peers":
+		p.startPeers(args)
+		return
 	}
 	if k, ok := lookup(CtxSection, args[0]); ok {
 		// A section kind gproxy does not implement: its lines are
@@ -410,6 +428,8 @@ func (p *parser) parseLine(raw string) {
 		p.httpErrorsKeyword(args)
 	case secResolvers:
 		p.resolversKeyword(args)
+	case secPeers:
+		p.peersKeyword(args)
 	case secIgnored:
 	}
 }
@@ -560,6 +580,7 @@ func (p *parser) finish() (*Config, []Diagnostic, error) {
 	p.endSection()
 	p.checkUserlists()
 	p.finishResolvers()
+	p.finishPeers()
 	p.validate()
 	alerts := 0
 	var first *Diagnostic

@@ -21,6 +21,9 @@ func newStickTables(cfg *haproxycfg.Config, now sticktable.Clock) *sticktable.Se
 			list = append(list, sticktable.New(*px.StickTable, now))
 		}
 	}
+	for _, t := range cfg.PeersTables {
+		list = append(list, sticktable.New(*t, now))
+	}
 	if len(list) == 0 {
 		return nil
 	}

@@ -48,6 +48,9 @@ type Config struct {
 	NoPurge bool
 	Peers   string
 	Stores  []Store
+	// KeySize is haproxy's key_size when it differs from the default
+	// of the type (strings with `len N`: N+1), for the peers protocol.
+	KeySize int `json:",omitempty"`
 }
 
 // Clock gives the time; tests inject theirs.
@@ -63,9 +66,9 @@ type Table struct {
 	mu      sync.Mutex
 	entries map[string]*Entry
 	nextExp time.Time // no entry expires before; zero: none may
-	// OnUpdate, when set, is called (outside the lock) with an entry's
-	// key after a local change: the peers protocol's hook.
-	OnUpdate func(key string)
+	// onUpdate, when set, is called (outside the lock) with an entry's
+	// key after a local change: the peers protocol's hook (SetOnUpdate).
+	onUpdate atomic.Pointer[func(key string)]
 }
 
 // Entry is one key's data. Its fields are guarded by the table's lock.
@@ -354,9 +357,20 @@ func (t *Table) Trackers(key string) (int, bool) {
 }
 
 func (t *Table) changed(key string) {
-	if f := t.OnUpdate; f != nil {
-		f(key)
+	if f := t.onUpdate.Load(); f != nil {
+		(*f)(key)
 	}
+}
+
+// SetOnUpdate sets the function called with an entry's key after each
+// local change (not after ApplyRemote): the peers protocol's hook. nil
+// removes it.
+func (t *Table) SetOnUpdate(f func(key string)) {
+	if f == nil {
+		t.onUpdate.Store(nil)
+		return
+	}
+	t.onUpdate.Store(&f)
 }
 
 // LookupServer reads the server an entry stores (stick match): its name
