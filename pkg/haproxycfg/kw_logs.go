@@ -100,6 +100,12 @@ func (p *parser) logKeyword(args []string) bool {
 			return true
 		}
 		px.Logging.UniqueIDHeader = args[1]
+	case "log-tag":
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects a tag for use in syslog.", kw)
+			return true
+		}
+		px.Logging.Tag = args[1]
 	case "capture":
 		p.capture(args)
 	case "compression":

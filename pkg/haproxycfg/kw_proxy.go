@@ -670,6 +670,16 @@ func (p *parser) option(args []string, no bool) {
 		if p.needCap(name, true, "") {
 			px.Options.DontLogNull = !no
 		}
+	case "dontlog-normal", "log-separate-errors", "http-ignore-probes":
+		if !p.needCap(name, true, "") {
+			return
+		}
+		if len(args) > 2 {
+			p.alert("option", "'option %s' cannot handle unexpected argument '%s'.", name, args[2])
+			return
+		}
+		*map[string]*bool{"dontlog-normal": &px.Options.DontLogNormal, "log-separate-errors": &px.Options.LogSeparateErrors,
+			"http-ignore-probes": &px.Options.IgnoreProbes}[name] = !no
 	case "http-buffer-request":
 		px.Options.BufferRequest = !no
 	case "http-pretend-keepalive":

@@ -1,0 +1,240 @@
+package gproxyd_test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"hapair/pkg/haproxytest"
+)
+
+// logOptionNormalizers mask what differs between two runs on top of
+// accessLogNormalizers: the pid after any tag, in both header formats.
+var logOptionNormalizers = []struct {
+	re   *regexp.Regexp
+	repl string
+}{
+	{regexp.MustCompile(`([a-z]+)\[\d+\]: `), "$1[PID]: "},
+	{regexp.MustCompile(`(ISO [a-z]+ [a-z]+) \d+ - - `), "$1 PID - - "},
+}
+
+// TestIntegrationLogOptionsLikeHaproxy runs haproxy 2.6 and gproxy on one
+// configuration using `log-send-hostname`, global and proxy `log-tag`,
+// `option dontlog-normal`, `option log-separate-errors` and `option
+// http-ignore-probes`, sends both the same requests (normal ones, 404,
+// 500, no server, redispatched retries, bad requests, empty connections
+// closed or timed out), and compares the syslog datagrams each sent, once
+// dates, pids, ports and timers are masked.
+func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	web := statusBackend(t)
+	echo := echoBackend(t, "tcp01")
+	dead := freePort(t)
+	type fe struct {
+		name, mode, lines string
+		reqs              []string
+	}
+	garbage, empty, partial := "GARBAGE\r\n\r\n", "", "PARTIAL"
+	get := func(path string) string {
+		return "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	}
+	httpReqs := []string{get("/"), get("/404"), get("/500"), get("/nosrv"), get("/redisp"), garbage, empty, partial}
+	fes := []fe{
+		// The default format becomes rfc3164 with the host name.
+		{"sep", "http", `    option httplog
+    log-tag ftag
+    option log-separate-errors
+    log UDP local0
+    log UDP format rfc5424 local1
+    log UDP format rfc3164 local2
+    log UDP format local local3
+`, httpReqs},
+		{"dln", "http", `    option httplog
+    option dontlog-normal
+    log UDP local4
+`, httpReqs},
+		{"both", "http", `    option httplog
+    option dontlog-normal
+    option log-separate-errors
+    log-tag both
+    log UDP local5
+`, httpReqs},
+		{"probe", "http", `    option httplog
+    option http-ignore-probes
+    timeout http-request 300ms
+    log UDP local6
+`, []string{empty, "TIMEOUT", partial, get("/"), garbage}},
+		{"tdln", "tcp", `    option tcplog
+    option dontlog-normal
+    option log-separate-errors
+    log UDP local7
+`, []string{"hello\n", "DEAD"}},
+		{"tsep", "tcp", `    option tcplog
+    option log-separate-errors
+    log UDP local7
+`, []string{"hello\n", "DEAD"}},
+	}
+	run := func(bin string) []string {
+		udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer udp.Close()
+		got := &lineBuf{}
+		go func() {
+			b := make([]byte, 65536)
+			for {
+				n, _, err := udp.ReadFrom(b)
+				if err != nil {
+					return
+				}
+				_, _ = got.Write(b[:n])
+			}
+		}()
+		ports := map[string]int{}
+		var cfg strings.Builder
+		fmt.Fprintf(&cfg, "global\n    log-send-hostname myhost\n    log-tag gtag\n"+
+			"defaults\n    timeout client 5s\n    timeout server 5s\n    timeout connect 1s\n"+
+			"backend web\n    mode http\n    server s1 %s\n"+
+			"backend none\n    mode http\n"+
+			"backend redisp\n    mode http\n    retries 1\n    option redispatch\n    server d1 127.0.0.1:%d\n"+
+			"backend tcp\n    mode tcp\n    server s1 %s\n"+
+			"backend tdead\n    mode tcp\n    server d1 127.0.0.1:%d\n", web, dead, echo, dead)
+		for _, f := range fes {
+			ports[f.name] = freePort(t)
+			route := "    use_backend none if { path /nosrv }\n    use_backend redisp if { path /redisp }\n    default_backend web\n"
+			if f.mode == "tcp" {
+				ports[f.name+"-dead"] = freePort(t)
+				route = fmt.Sprintf("    bind 127.0.0.1:%d\n    use_backend tdead if { dst_port %d }\n    default_backend tcp\n", ports[f.name+"-dead"], ports[f.name+"-dead"])
+			}
+			lines := strings.ReplaceAll(f.lines, "UDP", udp.LocalAddr().String())
+			fmt.Fprintf(&cfg, "frontend %s\n    bind 127.0.0.1:%d\n    mode %s\n%s%s", f.name, ports[f.name], f.mode, lines, route)
+		}
+		// The end marker: a frontend logging everything.
+		ports["end"] = freePort(t)
+		fmt.Fprintf(&cfg, "frontend end\n    bind 127.0.0.1:%d\n    mode http\n    option httplog\n    log %s local0\n    default_backend web\n", ports["end"], udp.LocalAddr())
+		path := filepath.Join(t.TempDir(), "h.cfg")
+		if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "-db", "-f", path)
+		stderr := &lineBuf{}
+		cmd.Stdout, cmd.Stderr = stderr, stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		for name, port := range ports {
+			if !strings.HasSuffix(name, "-dead") {
+				haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", port))
+			}
+		}
+		for _, f := range fes {
+			for _, r := range f.reqs {
+				addr := fmt.Sprintf("127.0.0.1:%d", ports[f.name])
+				switch r {
+				case "TIMEOUT":
+					// Connected, silent until the proxy closes.
+					probe(t, addr, "", 0)
+				case "DEAD":
+					talk(t, fmt.Sprintf("127.0.0.1:%d", ports[f.name+"-dead"]), "x")
+				case "":
+					probe(t, addr, "", 50*time.Millisecond)
+				case partial:
+					probe(t, addr, "GET / HT", 50*time.Millisecond)
+				default:
+					talk(t, addr, r)
+				}
+			}
+		}
+		talk(t, fmt.Sprintf("127.0.0.1:%d", ports["end"]), get("/end"))
+		deadline := time.Now().Add(10 * time.Second)
+		for !slices.ContainsFunc(got.lines(), func(l string) bool { return strings.Contains(l, "/end ") }) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no end marker after 10 s:\n%s\nstderr:\n%s", bin, strings.Join(got.lines(), "\n"), strings.Join(stderr.lines(), "\n"))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		out := got.lines()
+		for i, l := range out {
+			l = normalizeLog(l)
+			for _, n := range logOptionNormalizers {
+				l = n.re.ReplaceAllString(l, n.repl)
+			}
+			out[i] = l
+		}
+		// Datagrams of one frontend come in order; across frontends and
+		// targets the order is the sender's: compare sorted.
+		slices.Sort(out)
+		return out
+	}
+	ref := run(haproxytest.Bin)
+	got := run(gproxyBin)
+	if !slices.Equal(ref, got) {
+		t.Errorf("syslog datagrams differ\nhaproxy:\n%s\n\ngproxy:\n%s", strings.Join(ref, "\n"), strings.Join(got, "\n"))
+	}
+	// What the comparison stands on.
+	for _, want := range []string{"myhost ftag[PID]: ", "myhost gtag[PID]: ", "myhost both[PID]: ", "<139>", "<139>1 ISO myhost ftag PID - - ", "<155>DATE ftag[PID]: "} {
+		if !slices.ContainsFunc(ref, func(l string) bool { return strings.Contains(l, want) }) {
+			t.Errorf("haproxy sent no line with %q:\n%s", want, strings.Join(ref, "\n"))
+		}
+	}
+}
+
+// statusBackend answers 500 on /500, 404 on /404 and 200 otherwise.
+func statusBackend(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/500":
+			w.WriteHeader(http.StatusInternalServerError)
+		case "/404":
+			w.WriteHeader(http.StatusNotFound)
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})}
+	t.Cleanup(func() { srv.Close() })
+	go func() { _ = srv.Serve(l) }()
+	return l.Addr().String()
+}
+
+// probe connects and sends data (maybe nothing): it closes after wait,
+// or, with wait 0, waits (at most 5 s) for the proxy to close.
+func probe(t *testing.T, addr, data string, wait time.Duration) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if data != "" {
+		if _, err := c.Write([]byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if wait > 0 {
+		time.Sleep(wait) // the client's own idle time before it leaves
+		return
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	b := make([]byte, 512)
+	for {
+		if _, err := c.Read(b); err != nil {
+			return
+		}
+	}
+}
