@@ -238,3 +238,102 @@ func probe(t *testing.T, addr, data string, wait time.Duration) {
 		}
 	}
 }
+
+// TestIntegrationCaptureRulesLikeHaproxy runs haproxy 2.6 and gproxy on
+// `http-request capture SAMPLE len N|id N` and `http-response capture
+// SAMPLE id N` mixed with `capture request|response header` and `declare
+// capture` slots, in the frontend and in its backend, and compares the
+// httplog and %hrl/%hsl lines: slot order, truncation to the length, the
+// '|' separators and the escaping of '{', '|', '}', '"', '#' and control
+// characters.
+func TestIntegrationCaptureRulesLikeHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	web := uidEchoBackend(t)
+	reqs := []string{
+		"GET /a/b?x=1 HTTP/1.1\r\nHost: example.com\r\nX-A: 1234567890\r\nX-B: b|{c}\"#d\tz\r\nConnection: close\r\n\r\n",
+		"GET /bbbbbbbbbbbbbbbbbbbbbbbb HTTP/1.1\r\nHost: h\r\nX-B: caf\xc3\xa9 %41\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		"GARBAGE\r\n\r\n",
+	}
+	run := func(bin string) []string {
+		port := freePort(t)
+		port2 := freePort(t)
+		cfg := fmt.Sprintf(`defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+frontend cap
+    bind 127.0.0.1:%d
+    option httplog
+    log stdout format raw local0
+    capture request header Host len 6
+    declare capture request len 8
+    declare capture response len 6
+    http-request capture req.hdr(x-a) len 5
+    http-request capture path id 1
+    http-request capture req.hdr(x-none) len 4
+    http-request capture req.hdr(x-b) len 30 if { path_beg /a }
+    http-request capture req.hdr(x-b) id 2 if { path_beg /b }
+    http-response capture res.hdr(content-type) id 0
+    capture response header X-Uid len 3
+    http-response capture status id 1
+    default_backend web
+frontend lf
+    bind 127.0.0.1:%d
+    log stdout format raw local0
+    log-format "%%hrl %%hsl %%{+Q}hr %%hs"
+    declare capture request len 10
+    declare capture response len 10
+    default_backend web2
+backend web
+    http-request capture method id 5
+    server s1 %s
+backend web2
+    http-request capture req.hdr(x-b) id 0
+    http-response capture res.hdr(set-cookie) id 0
+    server s1 %s
+`, port, port2, web, web)
+		path := filepath.Join(t.TempDir(), "h.cfg")
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "-db", "-f", path)
+		out, errOut := &lineBuf{}, &lineBuf{}
+		cmd.Stdout, cmd.Stderr = out, errOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		for _, p := range []int{port, port2} {
+			haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
+		}
+		for i, p := range []int{port, port2} {
+			for _, r := range reqs {
+				if i == 1 && r == reqs[3] {
+					// haproxy 2.6 logs no line for a bad request with
+					// this log-format.
+					continue
+				}
+				before := out.count()
+				talk(t, fmt.Sprintf("127.0.0.1:%d", p), r)
+				out.waitFor(t, before+1)
+			}
+		}
+		lines := out.lines()
+		for i, l := range lines {
+			lines[i] = normalizeLog(l)
+		}
+		return lines
+	}
+	ref := run(haproxytest.Bin)
+	got := run(gproxyBin)
+	if !slices.Equal(ref, got) {
+		t.Errorf("log lines differ\nhaproxy:\n%s\n\ngproxy:\n%s", strings.Join(ref, "\n"), strings.Join(got, "\n"))
+	}
+	if !slices.ContainsFunc(ref, func(l string) bool { return strings.Contains(l, "{exampl|/a/b|12345||b#7C#7Bc#7D#22#23d#09z} {text/p|200}") }) {
+		t.Errorf("haproxy's lines do not show the rule captures:\n%s", strings.Join(ref, "\n"))
+	}
+}

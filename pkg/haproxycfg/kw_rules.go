@@ -1,6 +1,7 @@
 package haproxycfg
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -319,6 +320,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "set-src":
 		r.Action = ActSetSrc
 		return p.exprArg(r, rest, own)
+	case "capture":
+		r.Action = ActCapture
+		return p.captureArgs(kw, r, rest, own)
 	case "set-log-level":
 		r.Action = ActSetLogLevel
 		if own < 1 {
@@ -352,6 +356,63 @@ func (p *parser) exprArg(r *Rule, rest []string, own int) (int, ruleError) {
 	}
 	r.Expr = e
 	return 1, ""
+}
+
+// captureArgs reads `http-request capture SAMPLE len N|id N` and
+// `http-response capture SAMPLE id N` (haproxy's parse_http_req_capture
+// and parse_http_res_capture, their messages included); `len` declares a
+// new request capture slot in the proxy.
+func (p *parser) captureArgs(kw string, r *Rule, rest []string, own int) (int, ruleError) {
+	res := kw == "http-response"
+	if own < 3 {
+		if res {
+			return 0, "expects <expression> id <idx>"
+		}
+		return 0, "expects <expression> [ 'len' <length> | id <idx> ]"
+	}
+	e, err := sample.ParseExpr(rest[0], p.sampleOptions())
+	if err != nil {
+		return 0, ruleError(condError(err))
+	}
+	where := sample.AtFrontendHTTPRequest
+	if res {
+		where = sample.AtFrontendHTTPResponse
+	}
+	if needs, ok := e.Needs(where); !ok {
+		return 0, ruleError(fmt.Sprintf("fetch method '%s' extracts information from '%s', none of which is available here", rest[0], srcNames(needs)))
+	}
+	r.Expr = e
+	switch {
+	case rest[1] == "len" && !res:
+		px := p.cur.px
+		if !p.cur.isDefault && !px.Kind.HasFrontend() {
+			return 0, ruleError(fmt.Sprintf("proxy '%s' has no frontend capability", px.Name))
+		}
+		n := atoi(rest[2])
+		if n <= 0 {
+			return 0, "length must be > 0"
+		}
+		if p.cur.isDefault {
+			// haproxy gives the slot to the defaults section, whose
+			// rules run for the proxies using it: not done by gproxy.
+			return 0, "a capture slot declared in a 'defaults' section is not implemented by gproxy"
+		}
+		r.CaptureID = px.Logging.AddCapture(false, n)
+	case rest[1] == "id":
+		id, err := strconv.ParseInt(rest[2], 10, 64)
+		if rest[2] == "" {
+			id, err = 0, nil // strtol reads an empty string as 0
+		}
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0, ruleError(fmt.Sprintf("cannot parse id '%s'", rest[2]))
+		}
+		r.CaptureID = int(max(min(id, 1<<31-1), -1<<31))
+	case res:
+		return 0, ruleError(fmt.Sprintf("expects 'id', found '%s'", rest[1]))
+	default:
+		return 0, ruleError(fmt.Sprintf("expects 'len' or 'id', found '%s'", rest[1]))
+	}
+	return 3, ""
 }
 
 // denyArgs reads deny's and tarpit's `deny_status N` (or `status N`).
@@ -857,6 +918,21 @@ func knownTCPAction(a string) bool {
 func (p *parser) checkRules(ps *proxyState) {
 	px := ps.px
 	rs := &px.Rules
+	if px.Kind.HasFrontend() && !ps.isDefault {
+		// Capture ids name slots of this frontend (a backend's rules
+		// fill its frontends' slots, unchecked), as check_http_req_capture.
+		for i, list := range [][]*Rule{rs.HTTPRequest, rs.HTTPResponse} {
+			slots, kw := len(px.Logging.ReqCaptures), "http-request"
+			if i == 1 {
+				slots, kw = len(px.Logging.ResCaptures), "http-response"
+			}
+			for _, r := range list {
+				if r.Action == ActCapture && r.CaptureID >= slots {
+					p.postDiag(Alert, Pos{}, kw, "Proxy '%s': unable to find capture id '%d' referenced by %s capture rule.", px.Name, r.CaptureID, kw)
+				}
+			}
+		}
+	}
 	if !px.Kind.HasFrontend() {
 		rs.TCPConnection, rs.TCPSession, rs.MonitorURI, rs.MonitorFail, rs.MonitorFailPos = nil, nil, "", nil, nil
 	}

@@ -46,6 +46,7 @@ const (
 	ActWaitForBody                     // wait up to Wait for the body (or AtLeast bytes of it)
 	ActSetLogLevel                     // the access log line's severity: LogLevel
 	ActClose                           // tcp-response: close the server connection
+	ActCapture                         // Expr as a string into the frontend's capture slot CaptureID
 )
 
 var actionNames = map[Action]string{
@@ -55,7 +56,7 @@ var actionNames = map[Action]string{
 	ActReplaceValue: "replace-value", ActSetPath: "set-path", ActSetPathQ: "set-pathq",
 	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
 	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
-	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close",
+	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close", ActCapture: "capture",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 }
 
@@ -100,7 +101,11 @@ type Rule struct {
 	Wait    time.Duration `json:",omitempty"`
 	AtLeast int64         `json:",omitempty"`
 	// LogLevel is set-log-level's: the severity plus one, -1 for silent.
-	LogLevel int          `json:",omitempty"`
+	LogLevel int `json:",omitempty"`
+	// CaptureID is capture's slot in the frontend's request (http-request)
+	// or response (http-response) captures: `id N`, or the slot `len N`
+	// declared.
+	CaptureID int          `json:",omitempty"`
 	Realm    string       // auth; "" = the proxy's name
 	Redirect *Redirect    // redirect
 	Return   *Return      // return
