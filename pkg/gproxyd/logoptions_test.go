@@ -333,7 +333,9 @@ backend web2
 	if !slices.Equal(ref, got) {
 		t.Errorf("log lines differ\nhaproxy:\n%s\n\ngproxy:\n%s", strings.Join(ref, "\n"), strings.Join(got, "\n"))
 	}
-	if !slices.ContainsFunc(ref, func(l string) bool { return strings.Contains(l, "{exampl|/a/b|12345||b#7C#7Bc#7D#22#23d#09z} {text/p|200}") }) {
+	if !slices.ContainsFunc(ref, func(l string) bool {
+		return strings.Contains(l, "{exampl|/a/b|12345||b#7C#7Bc#7D#22#23d#09z} {text/p|200}")
+	}) {
 		t.Errorf("haproxy's lines do not show the rule captures:\n%s", strings.Join(ref, "\n"))
 	}
 }

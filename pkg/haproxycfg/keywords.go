@@ -883,7 +883,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPAfterResponse, "ot-group", Refused, 0, grpRules},
 	{CtxHTTPAfterResponse, "add-header", Works, 0, grpNone},
 	{CtxHTTPAfterResponse, "allow", Works, 0, grpNone},
-	{CtxHTTPAfterResponse, "capture", Refused, 0, grpRules},
+	{CtxHTTPAfterResponse, "capture", Works, 0, grpNone},
 	{CtxHTTPAfterResponse, "del-header", Works, 0, grpNone},
 	{CtxHTTPAfterResponse, "replace-header", Works, 0, grpNone},
 	{CtxHTTPAfterResponse, "replace-value", Works, 0, grpNone},

@@ -363,7 +363,7 @@ func (p *parser) exprArg(r *Rule, rest []string, own int) (int, ruleError) {
 // and parse_http_res_capture, their messages included); `len` declares a
 // new request capture slot in the proxy.
 func (p *parser) captureArgs(kw string, r *Rule, rest []string, own int) (int, ruleError) {
-	res := kw == "http-response"
+	res := kw != "http-request" // http-response, http-after-response
 	if own < 3 {
 		if res {
 			return 0, "expects <expression> id <idx>"
@@ -921,9 +921,10 @@ func (p *parser) checkRules(ps *proxyState) {
 	if px.Kind.HasFrontend() && !ps.isDefault {
 		// Capture ids name slots of this frontend (a backend's rules
 		// fill its frontends' slots, unchecked), as check_http_req_capture.
-		for i, list := range [][]*Rule{rs.HTTPRequest, rs.HTTPResponse} {
+		for i, list := range [][]*Rule{rs.HTTPRequest, rs.HTTPResponse, rs.HTTPAfterResponse} {
 			slots, kw := len(px.Logging.ReqCaptures), "http-request"
-			if i == 1 {
+			if i > 0 {
+				// after-response rules say http-response, as haproxy.
 				slots, kw = len(px.Logging.ResCaptures), "http-response"
 			}
 			for _, r := range list {

@@ -106,12 +106,12 @@ type Rule struct {
 	// or response (http-response) captures: `id N`, or the slot `len N`
 	// declared.
 	CaptureID int          `json:",omitempty"`
-	Realm    string       // auth; "" = the proxy's name
-	Redirect *Redirect    // redirect
-	Return   *Return      // return
-	Cond     *sample.Cond `json:"-"` // nil: always
-	Stick    *StickAction // track-sc, sc-inc-gpc, sc-set-gpt0
-	Pos      Pos
+	Realm     string       // auth; "" = the proxy's name
+	Redirect  *Redirect    // redirect
+	Return    *Return      // return
+	Cond      *sample.Cond `json:"-"` // nil: always
+	Stick     *StickAction // track-sc, sc-inc-gpc, sc-set-gpt0
+	Pos       Pos
 }
 
 // RedirectType is how a redirect builds its Location.
