@@ -287,6 +287,8 @@ frontend lf
     log-format "%%hrl %%hsl %%{+Q}hr %%hs"
     declare capture request len 10
     declare capture response len 10
+    declare capture response len 2
+    http-after-response capture status id 1
     default_backend web2
 backend web
     http-request capture method id 5
