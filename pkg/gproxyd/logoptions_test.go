@@ -1,7 +1,9 @@
 package gproxyd_test
 
 import (
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -339,5 +341,115 @@ backend web2
 		return strings.Contains(l, "{exampl|/a/b|12345||b#7C#7Bc#7D#22#23d#09z} {text/p|200}")
 	}) {
 		t.Errorf("haproxy's lines do not show the rule captures:\n%s", strings.Join(ref, "\n"))
+	}
+}
+
+// TestIntegrationTCPCaptureLikeHaproxy runs haproxy 2.6 and gproxy on
+// `tcp-request content capture SAMPLE len N` in mode tcp (the TLS SNI
+// of a ClientHello, a payload slice, data arriving late under
+// inspect-delay) and in mode http, and compares the log lines.
+func TestIntegrationTCPCaptureLikeHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	echo := echoBackend(t, "tcp01")
+	web := uidEchoBackend(t)
+	run := func(bin string) []string {
+		pt, ph := freePort(t), freePort(t)
+		cfg := fmt.Sprintf(`defaults
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+frontend t
+    bind 127.0.0.1:%d
+    mode tcp
+    log stdout format raw local0
+    log-format "%%ci %%ft %%b/%%s %%ts %%hrl {%%hr}"
+    tcp-request inspect-delay 300ms
+    tcp-request content capture req.ssl_sni len 8
+    tcp-request content capture req.payload(0,6) len 4
+    tcp-request content capture req.len len 3 if { req.len gt 3 }
+    tcp-request content accept if { req.len gt 0 }
+    default_backend tcp
+frontend h
+    bind 127.0.0.1:%d
+    mode http
+    option httplog
+    log stdout format raw local0
+    capture request header X-A len 4
+    tcp-request content capture req.hdr(host) len 7
+    tcp-request content capture src len 20
+    default_backend web
+backend tcp
+    mode tcp
+    server s1 %s
+backend web
+    mode http
+    server s1 %s
+`, pt, ph, echo, web)
+		path := filepath.Join(t.TempDir(), "h.cfg")
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "-db", "-f", path)
+		out, errOut := &lineBuf{}, &lineBuf{}
+		cmd.Stdout, cmd.Stderr = out, errOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		ta, ha := fmt.Sprintf("127.0.0.1:%d", pt), fmt.Sprintf("127.0.0.1:%d", ph)
+		haproxytest.WaitBound(t, ta)
+		haproxytest.WaitBound(t, ha)
+		step := func(f func()) {
+			before := out.count()
+			f()
+			out.waitFor(t, before+1)
+		}
+		// A TLS ClientHello naming a long server name: the backend is no
+		// TLS server, the handshake fails once the hello went through.
+		step(func() {
+			c, err := net.DialTimeout("tcp", ta, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+			tc := tls.Client(c, &tls.Config{ServerName: "www.example.com", InsecureSkipVerify: true})
+			_ = tc.Handshake()
+		})
+		step(func() { talk(t, ta, "hello\n") })
+		step(func() { talk(t, ta, "hi\n") })
+		// Nothing until after the first look at the empty buffer.
+		step(func() {
+			c, err := net.DialTimeout("tcp", ta, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+			time.Sleep(100 * time.Millisecond) // the client's own pause
+			_, _ = c.Write([]byte("late data\n"))
+			_ = c.(*net.TCPConn).CloseWrite()
+			_, _ = io.Copy(io.Discard, c)
+		})
+		step(func() { probe(t, ta, "", 0) }) // silent: the delay expires
+		step(func() {
+			talk(t, ha, "GET / HTTP/1.1\r\nHost: example.com|{x}\r\nX-A: 123456\r\nConnection: close\r\n\r\n")
+		})
+		step(func() { talk(t, ha, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n") })
+		lines := out.lines()
+		for i, l := range lines {
+			lines[i] = normalizeLog(l)
+		}
+		return lines
+	}
+	ref := run(haproxytest.Bin)
+	got := run(gproxyBin)
+	if !slices.Equal(ref, got) {
+		t.Errorf("log lines differ\nhaproxy:\n%s\n\ngproxy:\n%s", strings.Join(ref, "\n"), strings.Join(got, "\n"))
+	}
+	if !slices.ContainsFunc(ref, func(l string) bool { return strings.Contains(l, "www.exam") }) {
+		t.Errorf("haproxy's lines do not show the captured SNI:\n%s", strings.Join(ref, "\n"))
 	}
 }

@@ -784,6 +784,9 @@ func (p *parser) tcpRuleKeyword(args []string) {
 		act = ActAccept
 	case "reject":
 		act = ActReject
+	case "capture":
+		p.tcpCapture(args, sub)
+		return
 	default:
 		if isStickAction(action) {
 			p.tcpStickRule(args, sub, action)
@@ -815,6 +818,72 @@ func (p *parser) tcpRuleKeyword(args []string) {
 		rs.TCPSession = append(rs.TCPSession, r)
 	default:
 		rs.TCPContent = append(rs.TCPContent, r)
+	}
+}
+
+// tcpCapture is `tcp-request content capture SAMPLE len N [if|unless
+// COND]`: a new request capture slot of the frontend filled with the
+// sample as a string (haproxy's tcp_parse_request_rule, its messages
+// included).
+func (p *parser) tcpCapture(args []string, sub string) {
+	kw, px := args[0], p.cur.px
+	rule := fmt.Sprintf("'%s %s capture'", kw, sub)
+	if !p.cur.isDefault && !px.Kind.HasFrontend() {
+		p.alert(kw, "%s : proxy '%s' has no frontend capability", rule, px.Name)
+		return
+	}
+	if sub != "content" {
+		p.alert(kw, "'capture %s' is not allowed in '%s %s' rules in %s '%s'", argAt(args, 3), kw, sub, p.proxyTypeName(), px.Name)
+		return
+	}
+	rest := args[3:]
+	if len(rest) == 0 || rest[0] == "" || rest[0] == "if" || rest[0] == "unless" {
+		p.alert(kw, "%s : missing fetch method", rule)
+		return
+	}
+	e, err := sample.ParseExpr(rest[0], p.sampleOptions())
+	if err != nil {
+		p.alert(kw, "%s : %s", rule, condError(err))
+		return
+	}
+	if needs, ok := e.Needs(sample.AtFrontendTCPContent); !ok {
+		p.alert(kw, "%s : fetch method '%s' extracts information from '%s', none of which is available here", rule, rest[0], srcNames(needs))
+		return
+	}
+	n := 0
+	if len(rest) > 1 && rest[1] == "len" {
+		if n = atoi(argAt(rest, 2)); n <= 0 {
+			p.alert(kw, "%s : length must be > 0", rule)
+			return
+		}
+		rest = rest[3:]
+	} else {
+		rest = rest[1:]
+	}
+	if n == 0 {
+		p.alert(kw, "%s : a positive 'len' argument is mandatory", rule)
+		return
+	}
+	if len(rest) > 0 && rest[0] != "if" && rest[0] != "unless" {
+		p.alert(kw, "%s only accepts 'if' or 'unless', in %s '%s' (got '%s')", rule, p.proxyTypeName(), px.Name, rest[0])
+		return
+	}
+	cond, err := p.ruleCond(rest)
+	if err != nil {
+		p.alert(kw, "%s : error detected in %s '%s' while parsing '%s' condition : %s", rule, p.proxyTypeName(), px.Name, rest[0], condError(err))
+		return
+	}
+	if p.cur.isDefault {
+		// haproxy gives the slot to the defaults section, whose rules
+		// run for the proxies using it: not done by gproxy.
+		p.refuseForm(grpRules, LocParsing, kw, "", rule+" in a 'defaults' section")
+		return
+	}
+	p.misplaced(misplacedTCPCont, kw)
+	id := px.Logging.AddCapture(false, n)
+	px.Rules.TCPContent = append(px.Rules.TCPContent, &TCPRule{Action: ActCapture, Cond: cond, Expr: e, CaptureID: id, Pos: p.pos()})
+	if _, ok := e.Needs(sample.AtFrontendTCPSession); !ok {
+		p.cur.tcpCaptureContent++
 	}
 }
 
@@ -918,6 +987,11 @@ func knownTCPAction(a string) bool {
 func (p *parser) checkRules(ps *proxyState) {
 	px := ps.px
 	rs := &px.Rules
+	if px.Kind.HasFrontend() && !ps.isDefault && rs.InspectDelay == 0 {
+		for range ps.tcpCaptureContent {
+			p.postDiag(Warning, Pos{}, "tcp-request", "%s '%s' : a 'tcp-request capture' rule explicitly depending on request contents without any 'tcp-request inspect-delay' setting. This means that this rule will randomly find its contents. This can be fixed by setting the tcp-request inspect-delay.", typeStr(px.Kind), px.Name)
+		}
+	}
 	if px.Kind.HasFrontend() && !ps.isDefault {
 		// Capture ids name slots of this frontend (a backend's rules
 		// fill its frontends' slots, unchecked), as check_http_req_capture.

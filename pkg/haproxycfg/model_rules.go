@@ -169,7 +169,11 @@ type TCPRule struct {
 	Action Action       // ActAccept, ActReject, or a stick counter action
 	Cond   *sample.Cond `json:"-"`
 	Stick  *StickAction // track-sc, sc-inc-gpc, sc-set-gpt0
-	Pos    Pos
+	// Expr and CaptureID are tcp-request content capture's sample and
+	// request capture slot.
+	Expr      *sample.Expr `json:"-"`
+	CaptureID int          `json:",omitempty"`
+	Pos       Pos
 }
 
 // Rules are a proxy's rule sets, each in file order (a named defaults

@@ -1038,7 +1038,7 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 		}
 	}
 	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk}
-	if tcpVerdict(set, &t) != haproxycfg.ActReject {
+	if tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s}) != haproxycfg.ActReject {
 		return true
 	}
 	s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
