@@ -26,12 +26,14 @@ var logOptionNormalizers = []struct {
 }{
 	{regexp.MustCompile(`([a-z]+)\[\d+\]: `), "$1[PID]: "},
 	{regexp.MustCompile(`(ISO [a-z]+ [a-z]+) \d+ - - `), "$1 PID - - "},
+	// logasap: a failed connect's total time (three 1 s turn-arounds).
+	{regexp.MustCompile(`\+30\d\d\b`), "+30xx"},
 }
 
 // TestIntegrationLogOptionsLikeHaproxy runs haproxy 2.6 and gproxy on one
 // configuration using `log-send-hostname`, global and proxy `log-tag`,
-// `option dontlog-normal`, `option log-separate-errors` and `option
-// http-ignore-probes`, sends both the same requests (normal ones, 404,
+// `option dontlog-normal`, `option log-separate-errors`, `option
+// http-ignore-probes` and `option logasap` (mode tcp), sends both the same requests (normal ones, 404,
 // 500, no server, redispatched retries, bad requests, empty connections
 // closed or timed out), and compares the syslog datagrams each sent, once
 // dates, pids, ports and timers are masked.
@@ -83,6 +85,16 @@ func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
 `, []string{"hello\n", "DEAD"}},
 		{"tsep", "tcp", `    option tcplog
     option log-separate-errors
+    log UDP local7
+`, []string{"hello\n", "DEAD"}},
+		// Logged once connected: '+' before the times and bytes, counters
+		// still counting the session; a failed connect at the end.
+		{"tasap", "tcp", `    option tcplog
+    option logasap
+    log UDP local7
+`, []string{"hello\n", "DEAD"}},
+		{"tasaplf", "tcp", `    log-format "%ft %b/%s %Tw/%Tc/%Tt %B %Tu %ts %fc/%bc/%sc"
+    option logasap
     log UDP local7
 `, []string{"hello\n", "DEAD"}},
 	}

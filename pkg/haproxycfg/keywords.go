@@ -573,7 +573,7 @@ var keywordTable = []Keyword{
 	{CtxOption, "httpslog", Refused, 0, grpLogs},
 	{CtxOption, "dontlog-normal", Works, 0, grpNone},
 	{CtxOption, "log-separate-errors", Works, 0, grpNone},
-	{CtxOption, "logasap", Refused, 0, grpLogs},
+	{CtxOption, "logasap", Works, 0, grpNone},
 	{CtxOption, "log-health-checks", Works, 0, grpNone},
 	{CtxOption, "http-ignore-probes", Works, 0, grpNone},
 	{CtxOption, "allbackups", Refused, 0, grpRouting},

@@ -205,6 +205,14 @@ func (p *parser) checkLogging(ps *proxyState) {
 		return
 	}
 	http := px.Mode == ModeHTTP
+	if http && px.Options.LogASAP && !ps.isDefault {
+		// Logging when the response head is there, with the bytes the
+		// buffer held then: not done by gproxy.
+		file, line := p.file, p.line
+		p.file, p.line = ps.logasapPos.File, ps.logasapPos.Line
+		p.refuseForm(grpLogs, LocParsing, "option", "", "'option logasap' in mode http")
+		p.file, p.line = file, line
+	}
 	opts := &sample.ParseOptions{ReadFile: p.readFile}
 	text := ""
 	switch {
@@ -222,7 +230,7 @@ func (p *parser) checkLogging(ps *proxyState) {
 		if s == "" {
 			return nil
 		}
-		o.Sample = opts
+		o.Sample, o.ASAP = opts, px.Options.LogASAP
 		f, err := logformat.ParseWith(s, o)
 		if err != nil {
 			p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: pos, Keyword: what, Style: LocParsingCap,

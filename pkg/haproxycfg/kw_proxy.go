@@ -670,7 +670,7 @@ func (p *parser) option(args []string, no bool) {
 		if p.needCap(name, true, "") {
 			px.Options.DontLogNull = !no
 		}
-	case "dontlog-normal", "log-separate-errors", "http-ignore-probes":
+	case "dontlog-normal", "log-separate-errors", "logasap", "http-ignore-probes":
 		if !p.needCap(name, true, "") {
 			return
 		}
@@ -679,7 +679,10 @@ func (p *parser) option(args []string, no bool) {
 			return
 		}
 		*map[string]*bool{"dontlog-normal": &px.Options.DontLogNormal, "log-separate-errors": &px.Options.LogSeparateErrors,
-			"http-ignore-probes": &px.Options.IgnoreProbes}[name] = !no
+			"logasap": &px.Options.LogASAP, "http-ignore-probes": &px.Options.IgnoreProbes}[name] = !no
+		if name == "logasap" {
+			p.cur.logasapPos = p.pos()
+		}
 	case "http-buffer-request":
 		px.Options.BufferRequest = !no
 	case "http-pretend-keepalive":

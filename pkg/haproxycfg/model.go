@@ -263,6 +263,9 @@ type Options struct {
 	// LogSeparateErrors is `option log-separate-errors`: those streams
 	// are logged at err instead of info.
 	LogSeparateErrors bool `json:",omitempty"`
+	// LogASAP is `option logasap`: a mode tcp session is logged once its
+	// server connection is up, with '+' before %B, %Ta, %Tt and %Tu.
+	LogASAP bool `json:",omitempty"`
 	// IgnoreProbes is `option http-ignore-probes`: a connection closed
 	// or timed out before sending a byte is neither answered nor logged.
 	IgnoreProbes bool `json:",omitempty"`

@@ -134,6 +134,7 @@ type proxyState struct {
 	idPos             Pos
 	defBEPos          Pos // where default_backend was set (maybe in defaults)
 	httplogPos        Pos // where `option httplog` was set
+	logasapPos        Pos // where `option logasap` was set
 	stickPos          Pos // where `stick-table` was set (kw_stick.go)
 	// logs holds the log-format strings until the proxy's mode is known
 	// (kw_logs.go).
@@ -254,7 +255,7 @@ func (ps *proxyState) clone() *proxyState {
 	}
 	px.Rules = ps.px.Rules.clone()
 	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
-		httplogPos: ps.httplogPos, logs: ps.logs, chk: ps.chk.clone(),
+		httplogPos: ps.httplogPos, logasapPos: ps.logasapPos, logs: ps.logs, chk: ps.chk.clone(),
 		errOps: append([]errOp(nil), ps.errOps...)}
 }
 

@@ -137,7 +137,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	if !px.Kind.HasFrontend() {
 		px.Options.TCPLog, px.Options.HTTPLog, px.Options.DontLogNull = false, false, false
 		px.Options.DontLogNormal, px.Options.LogSeparateErrors = false, false
-		px.Options.IgnoreProbes = false
+		px.Options.IgnoreProbes, px.Options.LogASAP = false, false
 		px.MaxConn = 0
 		px.DefaultBackend = ""
 	}
