@@ -226,3 +226,21 @@ func appendRequestLine(b []byte, s Session) []byte {
 func Logged(s Session, dontLogNull bool) bool {
 	return !dontLogNull || s.BytesFromClient > 0
 }
+
+// Failed reports whether haproxy 2.6 counts a stream as an error for
+// `option dontlog-normal` (which logs only those) and `option
+// log-separate-errors` (which logs them at err): it was redispatched,
+// it ended on an error other than a local answer ('L'), it ended
+// normally but after connection retries, or, in mode http, its status is
+// 5xx (strm_log).
+func Failed(s *Session, http bool) bool {
+	switch {
+	case s.Redisp:
+		return true
+	case s.TermCause != 0 && s.TermCause != '-' && s.TermCause != 'L':
+		return true
+	case s.Retries > 0 && (s.TermCause == 0 || s.TermCause == '-'):
+		return true
+	}
+	return http && s.Status >= 500
+}

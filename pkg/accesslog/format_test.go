@@ -149,3 +149,31 @@ func TestLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestFailed: the streams `option dontlog-normal` still logs and `option
+// log-separate-errors` raises to err, as haproxy 2.6's strm_log decides.
+func TestFailed(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		s    Session
+		http bool
+		want bool
+	}{
+		{"normal", Session{TermCause: '-', Status: 200}, true, false},
+		{"404", Session{TermCause: '-', Status: 404}, true, false},
+		{"500", Session{TermCause: '-', Status: 500}, true, true},
+		{"503 in tcp is no status", Session{TermCause: '-', Status: 503}, false, false},
+		{"local answer", Session{TermCause: 'L', TermState: 'R', Status: 200}, true, false},
+		{"local 503", Session{TermCause: 'L', Status: 503}, true, true},
+		{"retried", Session{TermCause: '-', Retries: 1}, false, true},
+		{"retried then local", Session{TermCause: 'L', Retries: 1}, false, false},
+		{"redispatched", Session{TermCause: '-', Redisp: true}, false, true},
+		{"client abort", Session{TermCause: 'C', TermState: 'D'}, false, true},
+		{"server refused", Session{TermCause: 'S', TermState: 'C'}, false, true},
+		{"never ended", Session{}, false, false},
+	} {
+		if got := Failed(&c.s, c.http); got != c.want {
+			t.Errorf("%s: Failed = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -34,12 +34,19 @@ func newAccessLogs(cfg *haproxycfg.Config, pid int) *accessLogs {
 func (s *sessionLogs) accessLine(px *haproxycfg.Proxy, sess *accesslog.Session) {
 	l := s.proxies[px]
 	f := px.Logging.Access
-	if l == nil || f == nil || sess.Level < 0 {
+	if l == nil || f == nil {
+		return
+	}
+	failed := accesslog.Failed(sess, px.Mode == haproxycfg.ModeHTTP)
+	if !failed && px.Options.DontLogNormal || sess.Level < 0 {
 		return
 	}
 	level := levelInfo
-	if sess.Level > 0 {
+	switch {
+	case sess.Level > 0:
 		level = haproxycfg.Level(sess.Level - 1)
+	case failed && px.Options.LogSeparateErrors:
+		level = levelErr
 	}
 	a := s.access
 	proxy.LogUniqueID(px, sess)

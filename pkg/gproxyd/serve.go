@@ -347,11 +347,24 @@ type sessionLogs struct {
 
 func newSessionLogs(cfg *haproxycfg.Config, pid int) (*sessionLogs, error) {
 	s := &sessionLogs{proxies: map[*haproxycfg.Proxy]*syslog.Logger{}, access: newAccessLogs(cfg, pid)}
+	// log-tag: the program name unless set globally, or per proxy for
+	// that proxy's messages; log-send-hostname: the host in headers.
+	tag := cfg.Global.LogTag
+	if tag == "" {
+		tag = "haproxy"
+	}
+	host := ""
+	if cfg.Global.LogSendHostname {
+		if host = cfg.Global.LogHostname; host == "" {
+			host, _ = os.Hostname()
+		}
+	}
 	if len(cfg.Global.Logs) > 0 {
-		l, err := syslog.New(cfg.Global.Logs, "haproxy", pid, time.Now)
+		l, err := syslog.New(cfg.Global.Logs, tag, pid, time.Now)
 		if err != nil {
 			return nil, fmt.Errorf("global log: %w", err)
 		}
+		l.SetHostname(host)
 		s.global = l
 		s.all = append(s.all, l)
 	}
@@ -359,10 +372,15 @@ func newSessionLogs(cfg *haproxycfg.Config, pid int) (*sessionLogs, error) {
 		if len(px.Logs) == 0 {
 			continue
 		}
-		l, err := syslog.New(px.Logs, "haproxy", pid, time.Now)
+		ptag := tag
+		if px.Logging.Tag != "" {
+			ptag = px.Logging.Tag
+		}
+		l, err := syslog.New(px.Logs, ptag, pid, time.Now)
 		if err != nil {
 			return nil, fmt.Errorf("proxy %s: log: %w", px.Name, err)
 		}
+		l.SetHostname(host)
 		s.proxies[px] = l
 		s.all = append(s.all, l)
 	}
@@ -370,6 +388,7 @@ func newSessionLogs(cfg *haproxycfg.Config, pid int) (*sessionLogs, error) {
 }
 
 const (
+	levelErr     haproxycfg.Level = 3
 	levelWarning haproxycfg.Level = 4
 	levelInfo    haproxycfg.Level = 6
 )
@@ -379,7 +398,8 @@ func (s *sessionLogs) session(px *haproxycfg.Proxy, sess accesslog.Session) {
 }
 
 // connError logs a connection that failed before becoming a session
-// (a TLS handshake failure), at info, as haproxy's embryonic sessions.
+// (a TLS handshake failure), at info (err with `option
+// log-separate-errors`), as haproxy's embryonic sessions.
 func (s *sessionLogs) connError(px *haproxycfg.Proxy, ce proxy.ConnError) {
 	l := s.proxies[px]
 	if l == nil {
@@ -390,7 +410,11 @@ func (s *sessionLogs) connError(px *haproxycfg.Proxy, ce proxy.ConnError) {
 		ap := t.AddrPort()
 		client = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
-	l.Log(levelInfo, accesslog.ConnError(client, ce.Accept, px.Name, ce.Listener, ce.Msg))
+	level := levelInfo
+	if px.Options.LogSeparateErrors {
+		level = levelErr
+	}
+	l.Log(level, accesslog.ConnError(client, ce.Accept, px.Name, ce.Listener, ce.Msg))
 }
 
 // connect logs haproxy's "Connect from 192.168.1.10:40000 to

@@ -134,6 +134,24 @@ func (p *parser) globalKeyword(args []string) {
 		g.NbThread = n
 	case "nbproc":
 		p.alert(kw, "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.")
+	case "log-send-hostname":
+		// The syslog header carries a host name (rfc3164 and rfc5424,
+		// and the default format becomes rfc3164); without an argument
+		// the machine's, read at startup.
+		if g.LogSendHostname {
+			p.diag(AlertNonFatal, LocParsing, kw, "'%s' already specified. Continuing.", kw)
+			return
+		}
+		g.LogSendHostname, g.LogHostname = true, arg(1)
+	case "log-tag":
+		if p.tooMany(args, 1) {
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects a tag for use in syslog.", kw)
+			return
+		}
+		g.LogTag = arg(1)
 	case "log":
 		if len(args) == 2 && args[1] == "global" {
 			p.alert(kw, "log : 'global' is not supported for a global syslog server")

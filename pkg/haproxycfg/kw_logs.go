@@ -100,6 +100,12 @@ func (p *parser) logKeyword(args []string) bool {
 			return true
 		}
 		px.Logging.UniqueIDHeader = args[1]
+	case "log-tag":
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects a tag for use in syslog.", kw)
+			return true
+		}
+		px.Logging.Tag = args[1]
 	case "capture":
 		p.capture(args)
 	case "compression":
@@ -199,6 +205,14 @@ func (p *parser) checkLogging(ps *proxyState) {
 		return
 	}
 	http := px.Mode == ModeHTTP
+	if http && px.Options.LogASAP && !ps.isDefault {
+		// Logging when the response head is there, with the bytes the
+		// buffer held then: not done by gproxy.
+		file, line := p.file, p.line
+		p.file, p.line = ps.logasapPos.File, ps.logasapPos.Line
+		p.refuseForm(grpLogs, LocParsing, "option", "", "'option logasap' in mode http")
+		p.file, p.line = file, line
+	}
 	opts := &sample.ParseOptions{ReadFile: p.readFile}
 	text := ""
 	switch {
@@ -216,7 +230,7 @@ func (p *parser) checkLogging(ps *proxyState) {
 		if s == "" {
 			return nil
 		}
-		o.Sample = opts
+		o.Sample, o.ASAP = opts, px.Options.LogASAP
 		f, err := logformat.ParseWith(s, o)
 		if err != nil {
 			p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: pos, Keyword: what, Style: LocParsingCap,

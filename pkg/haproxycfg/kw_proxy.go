@@ -670,6 +670,19 @@ func (p *parser) option(args []string, no bool) {
 		if p.needCap(name, true, "") {
 			px.Options.DontLogNull = !no
 		}
+	case "dontlog-normal", "log-separate-errors", "logasap", "http-ignore-probes":
+		if !p.needCap(name, true, "") {
+			return
+		}
+		if len(args) > 2 {
+			p.alert("option", "'option %s' cannot handle unexpected argument '%s'.", name, args[2])
+			return
+		}
+		*map[string]*bool{"dontlog-normal": &px.Options.DontLogNormal, "log-separate-errors": &px.Options.LogSeparateErrors,
+			"logasap": &px.Options.LogASAP, "http-ignore-probes": &px.Options.IgnoreProbes}[name] = !no
+		if name == "logasap" {
+			p.cur.logasapPos = p.pos()
+		}
 	case "http-buffer-request":
 		px.Options.BufferRequest = !no
 	case "http-pretend-keepalive":

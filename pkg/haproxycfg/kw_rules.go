@@ -1,6 +1,7 @@
 package haproxycfg
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -319,6 +320,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "set-src":
 		r.Action = ActSetSrc
 		return p.exprArg(r, rest, own)
+	case "capture":
+		r.Action = ActCapture
+		return p.captureArgs(kw, r, rest, own)
 	case "set-log-level":
 		r.Action = ActSetLogLevel
 		if own < 1 {
@@ -352,6 +356,63 @@ func (p *parser) exprArg(r *Rule, rest []string, own int) (int, ruleError) {
 	}
 	r.Expr = e
 	return 1, ""
+}
+
+// captureArgs reads `http-request capture SAMPLE len N|id N` and
+// `http-response capture SAMPLE id N` (haproxy's parse_http_req_capture
+// and parse_http_res_capture, their messages included); `len` declares a
+// new request capture slot in the proxy.
+func (p *parser) captureArgs(kw string, r *Rule, rest []string, own int) (int, ruleError) {
+	res := kw != "http-request" // http-response, http-after-response
+	if own < 3 {
+		if res {
+			return 0, "expects <expression> id <idx>"
+		}
+		return 0, "expects <expression> [ 'len' <length> | id <idx> ]"
+	}
+	e, err := sample.ParseExpr(rest[0], p.sampleOptions())
+	if err != nil {
+		return 0, ruleError(condError(err))
+	}
+	where := sample.AtFrontendHTTPRequest
+	if res {
+		where = sample.AtFrontendHTTPResponse
+	}
+	if needs, ok := e.Needs(where); !ok {
+		return 0, ruleError(fmt.Sprintf("fetch method '%s' extracts information from '%s', none of which is available here", rest[0], srcNames(needs)))
+	}
+	r.Expr = e
+	switch {
+	case rest[1] == "len" && !res:
+		px := p.cur.px
+		if !p.cur.isDefault && !px.Kind.HasFrontend() {
+			return 0, ruleError(fmt.Sprintf("proxy '%s' has no frontend capability", px.Name))
+		}
+		n := atoi(rest[2])
+		if n <= 0 {
+			return 0, "length must be > 0"
+		}
+		if p.cur.isDefault {
+			// haproxy gives the slot to the defaults section, whose
+			// rules run for the proxies using it: not done by gproxy.
+			return 0, "a capture slot declared in a 'defaults' section is not implemented by gproxy"
+		}
+		r.CaptureID = px.Logging.AddCapture(false, n)
+	case rest[1] == "id":
+		id, err := strconv.ParseInt(rest[2], 10, 64)
+		if rest[2] == "" {
+			id, err = 0, nil // strtol reads an empty string as 0
+		}
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0, ruleError(fmt.Sprintf("cannot parse id '%s'", rest[2]))
+		}
+		r.CaptureID = int(max(min(id, 1<<31-1), -1<<31))
+	case res:
+		return 0, ruleError(fmt.Sprintf("expects 'id', found '%s'", rest[1]))
+	default:
+		return 0, ruleError(fmt.Sprintf("expects 'len' or 'id', found '%s'", rest[1]))
+	}
+	return 3, ""
 }
 
 // denyArgs reads deny's and tarpit's `deny_status N` (or `status N`).
@@ -736,6 +797,9 @@ func (p *parser) tcpRuleKeyword(args []string) {
 		}
 		act = ActExpectProxy
 		args = append(args[:3:3], args[4:]...)
+	case "capture":
+		p.tcpCapture(args, sub)
+		return
 	default:
 		if isStickAction(action) {
 			p.tcpStickRule(args, sub, action)
@@ -767,6 +831,72 @@ func (p *parser) tcpRuleKeyword(args []string) {
 		rs.TCPSession = append(rs.TCPSession, r)
 	default:
 		rs.TCPContent = append(rs.TCPContent, r)
+	}
+}
+
+// tcpCapture is `tcp-request content capture SAMPLE len N [if|unless
+// COND]`: a new request capture slot of the frontend filled with the
+// sample as a string (haproxy's tcp_parse_request_rule, its messages
+// included).
+func (p *parser) tcpCapture(args []string, sub string) {
+	kw, px := args[0], p.cur.px
+	rule := fmt.Sprintf("'%s %s capture'", kw, sub)
+	if !p.cur.isDefault && !px.Kind.HasFrontend() {
+		p.alert(kw, "%s : proxy '%s' has no frontend capability", rule, px.Name)
+		return
+	}
+	if sub != "content" {
+		p.alert(kw, "'capture %s' is not allowed in '%s %s' rules in %s '%s'", argAt(args, 3), kw, sub, p.proxyTypeName(), px.Name)
+		return
+	}
+	rest := args[3:]
+	if len(rest) == 0 || rest[0] == "" || rest[0] == "if" || rest[0] == "unless" {
+		p.alert(kw, "%s : missing fetch method", rule)
+		return
+	}
+	e, err := sample.ParseExpr(rest[0], p.sampleOptions())
+	if err != nil {
+		p.alert(kw, "%s : %s", rule, condError(err))
+		return
+	}
+	if needs, ok := e.Needs(sample.AtFrontendTCPContent); !ok {
+		p.alert(kw, "%s : fetch method '%s' extracts information from '%s', none of which is available here", rule, rest[0], srcNames(needs))
+		return
+	}
+	n := 0
+	if len(rest) > 1 && rest[1] == "len" {
+		if n = atoi(argAt(rest, 2)); n <= 0 {
+			p.alert(kw, "%s : length must be > 0", rule)
+			return
+		}
+		rest = rest[3:]
+	} else {
+		rest = rest[1:]
+	}
+	if n == 0 {
+		p.alert(kw, "%s : a positive 'len' argument is mandatory", rule)
+		return
+	}
+	if len(rest) > 0 && rest[0] != "if" && rest[0] != "unless" {
+		p.alert(kw, "%s only accepts 'if' or 'unless', in %s '%s' (got '%s')", rule, p.proxyTypeName(), px.Name, rest[0])
+		return
+	}
+	cond, err := p.ruleCond(rest)
+	if err != nil {
+		p.alert(kw, "%s : error detected in %s '%s' while parsing '%s' condition : %s", rule, p.proxyTypeName(), px.Name, rest[0], condError(err))
+		return
+	}
+	if p.cur.isDefault {
+		// haproxy gives the slot to the defaults section, whose rules
+		// run for the proxies using it: not done by gproxy.
+		p.refuseForm(grpRules, LocParsing, kw, "", rule+" in a 'defaults' section")
+		return
+	}
+	p.misplaced(misplacedTCPCont, kw)
+	id := px.Logging.AddCapture(false, n)
+	px.Rules.TCPContent = append(px.Rules.TCPContent, &TCPRule{Action: ActCapture, Cond: cond, Expr: e, CaptureID: id, Pos: p.pos()})
+	if _, ok := e.Needs(sample.AtFrontendTCPSession); !ok {
+		p.cur.tcpCaptureContent++
 	}
 }
 
@@ -870,6 +1000,27 @@ func knownTCPAction(a string) bool {
 func (p *parser) checkRules(ps *proxyState) {
 	px := ps.px
 	rs := &px.Rules
+	if px.Kind.HasFrontend() && !ps.isDefault && rs.InspectDelay == 0 {
+		for range ps.tcpCaptureContent {
+			p.postDiag(Warning, Pos{}, "tcp-request", "%s '%s' : a 'tcp-request capture' rule explicitly depending on request contents without any 'tcp-request inspect-delay' setting. This means that this rule will randomly find its contents. This can be fixed by setting the tcp-request inspect-delay.", typeStr(px.Kind), px.Name)
+		}
+	}
+	if px.Kind.HasFrontend() && !ps.isDefault {
+		// Capture ids name slots of this frontend (a backend's rules
+		// fill its frontends' slots, unchecked), as check_http_req_capture.
+		for i, list := range [][]*Rule{rs.HTTPRequest, rs.HTTPResponse, rs.HTTPAfterResponse} {
+			slots, kw := len(px.Logging.ReqCaptures), "http-request"
+			if i > 0 {
+				// after-response rules say http-response, as haproxy.
+				slots, kw = len(px.Logging.ResCaptures), "http-response"
+			}
+			for _, r := range list {
+				if r.Action == ActCapture && r.CaptureID >= slots {
+					p.postDiag(Alert, Pos{}, kw, "Proxy '%s': unable to find capture id '%d' referenced by %s capture rule.", px.Name, r.CaptureID, kw)
+				}
+			}
+		}
+	}
 	if !px.Kind.HasFrontend() {
 		rs.TCPConnection, rs.TCPSession, rs.MonitorURI, rs.MonitorFail, rs.MonitorFailPos = nil, nil, "", nil, nil
 	}

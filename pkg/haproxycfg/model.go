@@ -69,15 +69,21 @@ type Global struct {
 	// `server-state-base` (servers' state kept across reloads).
 	ServerStateFile, ServerStateBase string `json:",omitempty"`
 
-	Daemon       bool
-	MaxConn      int // 0 = not set
-	User, Group  string
-	UID, GID     int // -1 = not set
-	Chroot       string
-	PIDFile      string
-	NbThread     int
-	Quiet        bool
-	Logs         []LogTarget
+	Daemon      bool
+	MaxConn     int // 0 = not set
+	User, Group string
+	UID, GID    int // -1 = not set
+	Chroot      string
+	PIDFile     string
+	NbThread    int
+	Quiet       bool
+	Logs        []LogTarget
+	// LogSendHostname is `log-send-hostname [NAME]`: syslog headers
+	// carry LogHostname, or the machine's host name when it is "".
+	LogSendHostname bool   `json:",omitempty"`
+	LogHostname     string `json:",omitempty"`
+	// LogTag is `log-tag`: the syslog tag instead of the program name.
+	LogTag       string `json:",omitempty"`
 	StatsSockets []StatsSocket
 	StatsTimeout time.Duration // 0 = not set (haproxy's default is 10s)
 	// HardStopAfter is `hard-stop-after`: how long a soft stop may last
@@ -262,6 +268,18 @@ type Options struct {
 	TCPLog      bool
 	HTTPLog     bool
 	DontLogNull bool
+	// DontLogNormal is `option dontlog-normal`: only streams with an
+	// error, a retry, a redispatch or a 5xx status are logged.
+	DontLogNormal bool `json:",omitempty"`
+	// LogSeparateErrors is `option log-separate-errors`: those streams
+	// are logged at err instead of info.
+	LogSeparateErrors bool `json:",omitempty"`
+	// LogASAP is `option logasap`: a mode tcp session is logged once its
+	// server connection is up, with '+' before %B, %Ta, %Tt and %Tu.
+	LogASAP bool `json:",omitempty"`
+	// IgnoreProbes is `option http-ignore-probes`: a connection closed
+	// or timed out before sending a byte is neither answered nor logged.
+	IgnoreProbes bool `json:",omitempty"`
 	// DisableH2Upgrade: an HTTP/1 connection starting with the HTTP/2
 	// preface is not served as HTTP/2 (option disable-h2-upgrade).
 	DisableH2Upgrade bool

@@ -23,6 +23,9 @@ type Logging struct {
 	ReqCaptures, ResCaptures []HeaderCapture
 	// Cookie is `capture cookie NAME len N` (%CC, %CS); Name "" = none.
 	Cookie HeaderCapture
+	// Tag is `log-tag`: the syslog tag of this proxy's messages; ""
+	// uses the global one.
+	Tag string `json:",omitempty"`
 }
 
 // HeaderCapture is one capture: a header (or cookie) name and the number

@@ -47,6 +47,7 @@ const (
 	ActSetLogLevel                     // the access log line's severity: LogLevel
 	ActClose                           // tcp-response: close the server connection
 	ActExpectProxy                     // tcp-request connection: read a PROXY protocol header first
+	ActCapture                         // Expr as a string into the frontend's capture slot CaptureID
 )
 
 var actionNames = map[Action]string{
@@ -56,7 +57,7 @@ var actionNames = map[Action]string{
 	ActReplaceValue: "replace-value", ActSetPath: "set-path", ActSetPathQ: "set-pathq",
 	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
 	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
-	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close",
+	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close", ActCapture: "capture",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 	ActExpectProxy: "expect-proxy",
 }
@@ -102,13 +103,17 @@ type Rule struct {
 	Wait    time.Duration `json:",omitempty"`
 	AtLeast int64         `json:",omitempty"`
 	// LogLevel is set-log-level's: the severity plus one, -1 for silent.
-	LogLevel int          `json:",omitempty"`
-	Realm    string       // auth; "" = the proxy's name
-	Redirect *Redirect    // redirect
-	Return   *Return      // return
-	Cond     *sample.Cond `json:"-"` // nil: always
-	Stick    *StickAction // track-sc, sc-inc-gpc, sc-set-gpt0
-	Pos      Pos
+	LogLevel int `json:",omitempty"`
+	// CaptureID is capture's slot in the frontend's request (http-request)
+	// or response (http-response) captures: `id N`, or the slot `len N`
+	// declared.
+	CaptureID int          `json:",omitempty"`
+	Realm     string       // auth; "" = the proxy's name
+	Redirect  *Redirect    // redirect
+	Return    *Return      // return
+	Cond      *sample.Cond `json:"-"` // nil: always
+	Stick     *StickAction // track-sc, sc-inc-gpc, sc-set-gpt0
+	Pos       Pos
 }
 
 // RedirectType is how a redirect builds its Location.
@@ -166,7 +171,11 @@ type TCPRule struct {
 	Action Action       // ActAccept, ActReject, or a stick counter action
 	Cond   *sample.Cond `json:"-"`
 	Stick  *StickAction // track-sc, sc-inc-gpc, sc-set-gpt0
-	Pos    Pos
+	// Expr and CaptureID are tcp-request content capture's sample and
+	// request capture slot.
+	Expr      *sample.Expr `json:"-"`
+	CaptureID int          `json:",omitempty"`
+	Pos       Pos
 }
 
 // Rules are a proxy's rule sets, each in file order (a named defaults

@@ -126,15 +126,19 @@ const (
 
 // proxyState is a proxy (or defaults section) while it is being read.
 type proxyState struct {
-	px         *Proxy
-	defSrv     Server // default-server values applied to later servers
-	isDefault  bool
-	name       string // defaults sections only ("" when unnamed)
-	explicitID bool   // `id` given
-	idPos      Pos
-	defBEPos   Pos // where default_backend was set (maybe in defaults)
-	httplogPos Pos // where `option httplog` was set
-	stickPos   Pos // where `stick-table` was set (kw_stick.go)
+	px        *Proxy
+	defSrv    Server // default-server values applied to later servers
+	isDefault bool
+	name      string // defaults sections only ("" when unnamed)
+	// tcpCaptureContent counts tcp-request content capture rules
+	// reading the request's contents (warned without inspect-delay).
+	tcpCaptureContent int
+	explicitID        bool // `id` given
+	idPos             Pos
+	defBEPos          Pos // where default_backend was set (maybe in defaults)
+	httplogPos        Pos // where `option httplog` was set
+	logasapPos        Pos // where `option logasap` was set
+	stickPos          Pos // where `stick-table` was set (kw_stick.go)
 	// logs holds the log-format strings until the proxy's mode is known
 	// (kw_logs.go).
 	logs logState
@@ -266,7 +270,7 @@ func (ps *proxyState) clone() *proxyState {
 	}
 	px.Rules = ps.px.Rules.clone()
 	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
-		httplogPos: ps.httplogPos, logs: ps.logs, chk: ps.chk.clone(),
+		httplogPos: ps.httplogPos, logasapPos: ps.logasapPos, logs: ps.logs, chk: ps.chk.clone(),
 		errOps: append([]errOp(nil), ps.errOps...)}
 }
 

@@ -136,6 +136,8 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	}
 	if !px.Kind.HasFrontend() {
 		px.Options.TCPLog, px.Options.HTTPLog, px.Options.DontLogNull = false, false, false
+		px.Options.DontLogNormal, px.Options.LogSeparateErrors = false, false
+		px.Options.IgnoreProbes, px.Options.LogASAP = false, false
 		px.MaxConn = 0
 		px.DefaultBackend = ""
 	}
@@ -188,6 +190,10 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		if px.HTTP.ForwardFor != nil {
 			p.postDiag(Warning, Pos{}, "option", "'option forwardfor' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
 			px.HTTP.ForwardFor = nil
+		}
+		if px.Options.IgnoreProbes && px.Kind.HasFrontend() {
+			p.postDiag(Warning, Pos{}, "option", "'option http-ignore-probes' ignored for %s '%s' as it requires HTTP mode.", typeStr(px.Kind), px.Name)
+			px.Options.IgnoreProbes = false
 		}
 		for _, s := range px.Servers {
 			if s.Cookie != "" {

@@ -366,19 +366,31 @@ func (f formatImpl) appendVar(b []byte, n *node, t *sample.Txn, l *accesslog.Ses
 		}
 		return appendInt(b, dataToClose(tm.connect, tm.close)), true
 	case vTa:
+		if f.asap {
+			b = append(b, '+')
+		}
 		if f.http {
 			return appendInt(b, ms(l.Ta)), true
 		}
 		tm := f.timers(l)
 		return appendInt(b, tm.close-max(tm.idle, 0)-tm.handshake), true
 	case vTt:
+		if f.asap {
+			b = append(b, '+')
+		}
 		return appendInt(b, f.timers(l).close), true
 	case vTu:
+		if f.asap {
+			b = append(b, '+')
+		}
 		tm := f.timers(l)
 		return appendInt(b, tm.close-max(tm.idle, 0)), true
 	case vST:
 		return appendInt(b, int64(l.Status)), true
 	case vB:
+		if f.asap {
+			b = append(b, '+')
+		}
 		return appendInt(b, l.BytesToClient), true
 	case vU:
 		return appendInt(b, l.BytesFromClient), true

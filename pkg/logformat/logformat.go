@@ -38,6 +38,10 @@ type Options struct {
 	// values are %-encoded where a header could not carry them
 	// (LOG_OPT_HTTP).
 	Value bool
+	// ASAP marks the times and byte count that `option logasap` logs
+	// before the end with a '+' (%B, %Ta, %Tt, %Tu; haproxy's proxy
+	// without LW_BYTES).
+	ASAP bool
 	// Merge merges runs of spaces without Log's '-' for empty fields, as
 	// unique-id-format is read (LOG_OPT_MERGE_SPACES alone).
 	Merge bool

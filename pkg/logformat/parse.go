@@ -49,6 +49,7 @@ type formatImpl struct {
 	http  bool // mode http timers and fields
 	value bool // sample values %-encoded for HTTP
 	exprs bool // has %[...]
+	asap  bool // '+' before %B %Ta %Tt %Tu
 }
 
 type varID uint8
@@ -172,7 +173,7 @@ func isIDChar(c byte) bool {
 // %{flags}[expr], "%%" for a literal '%'. A '%' followed by any other
 // non-letter is dropped.
 func parse(s string, o Options) (*Format, error) {
-	f := &Format{impl: formatImpl{src: s, http: o.HTTP, value: o.Value}}
+	f := &Format{impl: formatImpl{src: s, http: o.HTTP, value: o.Value, asap: o.ASAP}}
 	var defOpts uint8
 	if o.Log {
 		defOpts = optMandatory

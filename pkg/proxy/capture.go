@@ -28,7 +28,10 @@ func captureRequest(px *haproxycfg.Proxy, req *httpRequest, s *accesslog.Session
 		s.Txn = requestTxn(req, s)
 	}
 	if len(lg.ReqCaptures) > 0 {
-		s.ReqCaptures = make([]accesslog.Capture, len(lg.ReqCaptures))
+		if len(s.ReqCaptures) != len(lg.ReqCaptures) {
+			// Unless tcp-request content capture rules already made them.
+			s.ReqCaptures = make([]accesslog.Capture, len(lg.ReqCaptures))
+		}
 		for _, h := range req.headers {
 			for i, c := range lg.ReqCaptures {
 				if !s.ReqCaptures[i].Set && strings.EqualFold(h.name, c.Name) {

@@ -408,8 +408,9 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		if err != nil {
 			// Nothing arrived: on a kept-alive connection the client may
 			// leave silently; a new connection is logged as haproxy does
-			// (408 cR on timeout, 400 CR on close).
-			if !first || e.killed.Err() != nil {
+			// (408 cR on timeout, 400 CR on close); with `option
+			// http-ignore-probes` it is closed silently, uncounted.
+			if !first || e.killed.Err() != nil || f.px.Options.IgnoreProbes {
 				return
 			}
 			h.badRequest(c, &s, start, err)

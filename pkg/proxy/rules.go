@@ -101,6 +101,10 @@ type ruleRun struct {
 	c      *h1Conn
 	e      *Engine
 	denied int // the status of the page replacing a denied response
+	// fe and log: the frontend whose capture slots capture rules fill,
+	// in the stream's log fields.
+	fe  *haproxycfg.Proxy
+	log *accesslog.Session
 }
 
 // verdict is how a rule set ended.
@@ -128,6 +132,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	rr.req.Body = body.buffered // option http-buffer-request
 	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk}
 	rr.c, rr.e = c, h.e
+	rr.fe, rr.log = h.f.px, s
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
 	t := &rr.txn
 	fe := hr.fe
@@ -561,6 +566,13 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 	switch r.Action {
 	case haproxycfg.ActSetLogLevel:
 		rr.c.logLevel = int8(r.LogLevel)
+	case haproxycfg.ActCapture:
+		// The sample as a string, or no capture when it has none.
+		if v, ok := r.Expr.Eval(&rr.txn); ok {
+			if sv, ok := sample.Cast(v, sample.TypeStr); ok {
+				RuleCapture(rr.fe, rr.log, r.CaptureID, sv.Str, !isReq)
+			}
+		}
 	case haproxycfg.ActSetHeader:
 		v := rr.text(r.Value)
 		m.Headers = delHeaders(m.Headers, func(n string) bool { return strings.EqualFold(n, r.Name) })
@@ -1026,7 +1038,7 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 		}
 	}
 	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk}
-	if tcpVerdict(set, &t) != haproxycfg.ActReject {
+	if tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s}) != haproxycfg.ActReject {
 		return true
 	}
 	s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest

@@ -73,6 +73,8 @@ type session struct {
 	accept time.Time
 	stk    *sticktable.Counters // stick counters; nil without tables
 	log    accesslog.Session    // filled as the session goes; logged by finish
+	// loggedASAP: option logasap logged the session once connected.
+	loggedASAP bool
 }
 
 // terminate records the termination state unless one is already set.
@@ -230,7 +232,31 @@ func (s *session) finish() {
 	f.gate.release()
 	e.global.release()
 
-	e.logSession(f.px, *log)
+	if !s.loggedASAP {
+		e.logSession(f.px, *log)
+	}
+}
+
+// logASAP logs a session as soon as its server connection is up
+// (`option logasap`), as haproxy's sess_establish does: the total time is
+// the connect time, nothing has come from the server, the termination
+// state is still "--" and every counter still counts this session.
+// dontlognull does not apply to it; the end of the session is then not
+// logged.
+func (s *session) logASAP(log *accesslog.Session) {
+	e := s.e
+	if e.opts.SessionLog == nil || len(s.f.px.Logs) == 0 {
+		return
+	}
+	l := *log
+	l.Tt = l.Tw + l.Tc
+	l.TermCause, l.TermState = termNormal, termNormal
+	l.BytesFromClient, l.BytesToClient = s.in.Load(), 0
+	l.ActConn, l.FeConn = int(e.actconn.Load()), int(s.f.ctr.cur.Load())
+	l.BeConn = int(s.be.ctr.cur.Load())
+	l.SrvConn = s.srv.Conns()
+	s.loggedASAP = true
+	e.opts.SessionLog(s.f.px, l)
 }
 
 // logSession calls SessionLog for a frontend with log targets; with
@@ -383,6 +409,9 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 		return false
 	}
 	log.Tc = e.now().Sub(queueExit)
+	if s.f.px.Options.LogASAP {
+		s.logASAP(log)
+	}
 	if len(pending) > 0 {
 		// What the content rules read goes first.
 		if _, err := conn.Write(pending); err != nil {

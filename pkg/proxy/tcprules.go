@@ -28,8 +28,41 @@ const maxInspect = 16384
 // tcpVerdict is the first rule of a set whose condition holds: its
 // action, or 0 when none does.
 func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
+	return tcpVerdictCap(set, t, nil)
+}
+
+// tcpCaps is where tcp-request content capture rules store what they
+// capture: the frontend's request slots in the stream's log fields.
+type tcpCaps struct {
+	fe  *haproxycfg.Proxy
+	log *accesslog.Session
+}
+
+// capture runs a capture rule whose condition holds, as haproxy's
+// tcp_action_capture: no sample captures nothing; a sample that may still
+// change with more data makes the rules wait (false) unless last.
+func (c *tcpCaps) capture(r *haproxycfg.TCPRule, t *sample.Txn, last bool) bool {
+	v, ok, final := r.Expr.EvalMore(t)
+	if !final && !last {
+		return false // even without a sample, as sample_fetch_as_type
+	}
+	if !ok || c == nil {
+		return true
+	}
+	if sv, ok := sample.Cast(v, sample.TypeStr); ok {
+		RuleCapture(c.fe, c.log, r.CaptureID, sv.Str, false)
+	}
+	return true
+}
+
+// tcpVerdictCap is tcpVerdict with capture rules storing into caps.
+func tcpVerdictCap(set []*haproxycfg.TCPRule, t *sample.Txn, caps *tcpCaps) haproxycfg.Action {
 	for _, r := range set {
 		if r.Cond.Eval(t) {
+			if r.Action == haproxycfg.ActCapture {
+				caps.capture(r, t, true)
+				continue
+			}
 			if r.Stick != nil {
 				stickTCP(r, t) // not final: the next rules run
 				continue
@@ -141,9 +174,9 @@ func drainSocket(c net.Conn) {
 // *from is the first rule not decided yet: the rules before it were
 // evaluated for good (their stick actions ran, once), and the next call
 // resumes there, as haproxy resumes a rule set.
-func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool, from *int) (haproxycfg.Action, bool) {
+func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool, from *int, caps *tcpCaps) (haproxycfg.Action, bool) {
 	if last {
-		return tcpVerdict(set[*from:], t), true
+		return tcpVerdictCap(set[*from:], t, caps), true
 	}
 	for ; *from < len(set); *from++ {
 		r := set[*from]
@@ -152,6 +185,12 @@ func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool, from *i
 			return 0, false
 		}
 		if holds {
+			if r.Action == haproxycfg.ActCapture {
+				if !caps.capture(r, t, false) {
+					return 0, false
+				}
+				continue
+			}
 			if r.Stick != nil {
 				stickTCP(r, t) // not final: the next rules run
 				continue
@@ -189,6 +228,10 @@ func dynamicRouting(px *haproxycfg.Proxy) bool {
 func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 	f := s.f
 	rs := &f.px.Rules
+	if n := len(f.px.Logging.ReqCaptures); n > 0 {
+		// Every slot prints, '-' when nothing was captured.
+		log.ReqCaptures = make([]accesslog.Capture, n)
+	}
 	if len(rs.TCPContent) == 0 && !dynamicRouting(f.px) {
 		return nil, true
 	}
@@ -199,8 +242,9 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		deadline := s.accept.Add(rs.InspectDelay)
 		done := rs.InspectDelay <= 0
 		from := 0 // the first content rule not decided yet
+		caps := tcpCaps{f.px, log}
 		for {
-			act, final := tcpVerdictMore(rs.TCPContent, t, done, &from)
+			act, final := tcpVerdictMore(rs.TCPContent, t, done, &from, &caps)
 			if !final {
 				act = 0 // a rule cannot tell yet: wait for more data
 			} else {
@@ -279,7 +323,7 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	from := 0
 	var act haproxycfg.Action
 	for {
-		a, final := tcpVerdictMore(rs.TCPResponse, t, done, &from)
+		a, final := tcpVerdictMore(rs.TCPResponse, t, done, &from, nil)
 		if final {
 			act = a
 			break

@@ -154,6 +154,15 @@ type Expr struct {
 // does not exist (no such header, ...), as haproxy's "no sample".
 func (e *Expr) Eval(t *Txn) (v Value, ok bool) { return e.impl.eval(t) }
 
+// EvalMore is Eval on data that may still grow (rules under `tcp-request
+// inspect-delay`): final is false when the fetch said its answer could
+// change with more data (haproxy's SMP_F_MAY_CHANGE).
+func (e *Expr) EvalMore(t *Txn) (v Value, ok, final bool) {
+	t.mayChange = false
+	v, ok = e.impl.eval(t)
+	return v, ok, !t.mayChange
+}
+
 // Cond is a compiled `if`/`unless` condition. A nil *Cond is true.
 type Cond struct {
 	impl condImpl

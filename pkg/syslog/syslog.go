@@ -148,7 +148,19 @@ func AppendFormatted(b []byte, format string, facility haproxycfg.Facility, leve
 // removed and an empty one prints "-", as haproxy does. Other formats
 // ignore it.
 func AppendFormattedSD(b []byte, format string, facility haproxycfg.Facility, level haproxycfg.Level, t time.Time, tag string, pid int, msg, sd string, maxLen int) []byte {
+	return AppendFormattedHost(b, format, facility, level, t, "", tag, pid, msg, sd, maxLen)
+}
+
+// AppendFormattedHost is AppendFormattedSD with the host name of
+// `log-send-hostname`: rfc3164 and rfc5424 headers carry it instead of
+// "localhost" and "-", and the default format becomes rfc3164 (haproxy's
+// build_log_header picks rfc3164 when a host name is known, the local
+// format otherwise). "" is no host name.
+func AppendFormattedHost(b []byte, format string, facility haproxycfg.Facility, level haproxycfg.Level, t time.Time, host, tag string, pid int, msg, sd string, maxLen int) []byte {
 	start := len(b)
+	if format == "" && host != "" {
+		format = FormatRFC3164
+	}
 	pri := func(b []byte, v int64) []byte {
 		b = append(b, '<')
 		b = strconv.AppendInt(b, v, 10)
@@ -160,7 +172,12 @@ func AppendFormattedSD(b []byte, format string, facility haproxycfg.Facility, le
 	case FormatRFC3164:
 		b = pri(b, int64(facility)*8+int64(level))
 		b = AppendTimestamp(b, t)
-		b = append(b, " localhost "...)
+		if host == "" {
+			host = "localhost"
+		}
+		b = append(b, ' ')
+		b = append(b, host...)
+		b = append(b, ' ')
 		if tag != "" {
 			b = append(b, tag...)
 			if pid > 0 {
@@ -174,7 +191,8 @@ func AppendFormattedSD(b []byte, format string, facility haproxycfg.Facility, le
 		b = pri(b, int64(facility)*8+int64(level))
 		b = append(b, '1', ' ')
 		b = AppendISOTime(b, t)
-		b = append(b, " - "...)
+		b = append(b, ' ')
+		b = appendOrNil(b, host)
 		b = appendOrNil(b, tag)
 		if pid > 0 {
 			b = strconv.AppendInt(b, int64(pid), 10)
@@ -229,6 +247,7 @@ func AppendMessage(b []byte, facility haproxycfg.Facility, level haproxycfg.Leve
 // proxy or of the global section). It is safe for concurrent use.
 type Logger struct {
 	targets []target
+	host    string // log-send-hostname; "" none
 	tag     string
 	pid     int
 	now     func() time.Time
@@ -328,6 +347,14 @@ func New(targets []haproxycfg.LogTarget, tag string, pid int, now func() time.Ti
 		l.targets = append(l.targets, t)
 	}
 	return l, nil
+}
+
+// SetHostname sets the host name headers carry (`log-send-hostname`);
+// call it before the first message.
+func (l *Logger) SetHostname(host string) {
+	if l != nil {
+		l.host = host
+	}
 }
 
 func resolve(tc haproxycfg.LogTarget) (target, error) {
@@ -439,7 +466,7 @@ func (l *Logger) LogSD(level haproxycfg.Level, msg, sd string) {
 			continue
 		}
 		lv := max(level, t.cfg.MinLevel)
-		*bp = AppendFormattedSD((*bp)[:0], t.cfg.Format, t.cfg.Facility, lv, now, l.tag, l.pid, msg, sd, t.maxLen)
+		*bp = AppendFormattedHost((*bp)[:0], t.cfg.Format, t.cfg.Facility, lv, now, l.host, l.tag, l.pid, msg, sd, t.maxLen)
 		if t.fd >= 0 {
 			l.count(writeFD(t.fd, *bp))
 			continue

@@ -349,3 +349,39 @@ func TestLoggerConcurrent(t *testing.T) {
 	l.Close()
 	<-done
 }
+
+// TestAppendFormattedHost: with `log-send-hostname` the host name takes
+// the place of "localhost" (rfc3164) and "-" (rfc5424), and the default
+// format becomes rfc3164; local, short and raw carry no host, as haproxy
+// 2.6 sends them (pkg/gproxyd's differential test).
+func TestAppendFormattedHost(t *testing.T) {
+	at := time.Date(2026, time.December, 4, 8, 58, 56, 363949000, time.UTC)
+	for _, c := range []struct{ format, host, want string }{
+		{"", "", "<134>Dec  4 08:58:56 ftag[7]: m\n"},
+		{"", "myhost", "<134>Dec  4 08:58:56 myhost ftag[7]: m\n"},
+		{FormatLocal, "myhost", "<134>Dec  4 08:58:56 ftag[7]: m\n"},
+		{FormatRFC3164, "", "<134>Dec  4 08:58:56 localhost ftag[7]: m\n"},
+		{FormatRFC3164, "myhost", "<134>Dec  4 08:58:56 myhost ftag[7]: m\n"},
+		{FormatRFC5424, "", "<134>1 2026-12-04T08:58:56.363949+00:00 - ftag 7 - - m\n"},
+		{FormatRFC5424, "myhost", "<134>1 2026-12-04T08:58:56.363949+00:00 myhost ftag 7 - - m\n"},
+		{FormatShort, "myhost", "<6>m\n"},
+		{FormatRaw, "myhost", "m\n"},
+	} {
+		got := string(AppendFormattedHost(nil, c.format, local0, Info, at, c.host, "ftag", 7, "m", "", MaxLen))
+		if got != c.want {
+			t.Errorf("format %q host %q: got %q, want %q", c.format, c.host, got, c.want)
+		}
+	}
+	// The Logger sends what SetHostname set.
+	sink, addr := udpSink(t)
+	l, err := New([]haproxycfg.LogTarget{{Network: "udp", Address: addr, Facility: local0, MaxLevel: Debug}}, "gtag", 9, fixedClock(at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.SetHostname("myhost")
+	l.Log(Err, "x")
+	if got := drain(t, sink); len(got) != 1 || got[0] != "<131>Dec  4 08:58:56 myhost gtag[9]: x\n" {
+		t.Errorf("got %q", got)
+	}
+}
