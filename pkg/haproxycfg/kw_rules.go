@@ -1,6 +1,7 @@
 package haproxycfg
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -40,6 +41,9 @@ func (p *parser) ruleCond(args []string) (*sample.Cond, error) {
 // haproxy would not print.
 func condError(err error) string {
 	s := err.Error()
+	if errors.Is(err, logformat.ErrSyntax) {
+		s = logformat.Message(err)
+	}
 	s = strings.TrimPrefix(s, "sample: ")
 	return strings.TrimSuffix(s, ".")
 }
@@ -49,7 +53,7 @@ func (p *parser) text(s string) (Text, error) {
 	if !strings.Contains(s, "%") {
 		return Text{Raw: s}, nil
 	}
-	f, err := logformat.Parse(s, p.sampleOptions())
+	f, err := logformat.ParseWith(s, logformat.Options{Sample: p.sampleOptions(), HTTP: true, Value: true, At: p.textAt})
 	if err != nil {
 		return Text{}, err
 	}
@@ -97,7 +101,9 @@ func (p *parser) httpRuleKeyword(args []string) {
 	}
 	r := &Rule{Pos: p.pos()}
 	rest := args[2:]
+	p.textAt = p.httpRuleWhere(kw)
 	n, rerr := p.ruleArgs(kw, action, r, rest)
+	p.textAt = nil
 	if rerr != "" {
 		p.alert(kw, "error detected in %s '%s' while parsing '%s %s' rule : %s.", p.proxyTypeName(), p.cur.px.Name, kw, action, rerr)
 		p.abort = true
@@ -132,6 +138,24 @@ func (p *parser) httpRuleKeyword(args []string) {
 	default:
 		rs.HTTPAfterResponse = append(rs.HTTPAfterResponse, r)
 	}
+}
+
+// httpRuleWhere are the checkpoints where an http-request (else
+// http-response or http-after-response) rule of the current section
+// runs: as frontend, as backend, or both (listen and defaults sections).
+func (p *parser) httpRuleWhere(kw string) []sample.Checkpoint {
+	fe, be := sample.AtFrontendHTTPRequest, sample.AtBackendHTTPRequest
+	if kw != "http-request" {
+		fe, be = sample.AtFrontendHTTPResponse, sample.AtBackendHTTPResponse
+	}
+	var out []sample.Checkpoint
+	if p.cur.isDefault || p.cur.px.Kind.HasFrontend() {
+		out = append(out, fe)
+	}
+	if p.cur.isDefault || p.cur.px.Kind.HasBackend() {
+		out = append(out, be)
+	}
+	return out
 }
 
 // ruleArgs reads an action's arguments into r; it returns how many words
@@ -291,11 +315,8 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			return 3, ""
 		}
 		return 1, ""
-	case "set-var", "unset-var":
-		r.Action = ActSetVar
-		if name == "unset-var" {
-			r.Action = ActUnsetVar
-		}
+	case "set-var", "set-var-fmt", "unset-var":
+		r.Action = map[string]Action{"set-var": ActSetVar, "set-var-fmt": ActSetVarFmt, "unset-var": ActUnsetVar}[name]
 		v, ok := strings.CutPrefix(action, name+"(")
 		v, ok2 := strings.CutSuffix(v, ")")
 		if !ok || !ok2 || v == "" {
@@ -312,10 +333,30 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			return 0, ruleError(fmt.Sprintf("invalid variable name '%s'. A variable name must be start by its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'", vname))
 		}
 		r.Name = vname
-		if r.Action == ActUnsetVar {
+		switch r.Action {
+		case ActUnsetVar:
 			return 0, ""
+		case ActSetVarFmt:
+			// haproxy takes the next word whatever it is (even "if");
+			// with none or an empty one, haproxy 2.6.12 accepts the rule
+			// and crashes (SIGSEGV) on the first request that runs it.
+			if len(rest) == 0 || rest[0] == "" {
+				return 0, "gproxy requires a non-empty format (haproxy 2.6 accepts none or an empty one, then crashes on the first request running the rule)"
+			}
+			v, err := p.text(rest[0])
+			if err != nil {
+				return 0, ruleError(condError(err))
+			}
+			r.Value = v
+			return 1, ""
 		}
-		return p.exprArg(r, rest, own)
+		n, err := p.exprArg(r, rest, own)
+		if err == "" && len(p.textAt) > 0 {
+			if needs, ok := r.Expr.NeedsAny(p.textAt...); !ok {
+				return 0, ruleError(fmt.Sprintf("fetch method '%s' extracts information from '%s', none of which is available here", action, needs))
+			}
+		}
+		return n, err
 	case "set-src":
 		r.Action = ActSetSrc
 		return p.exprArg(r, rest, own)

@@ -46,6 +46,7 @@ const (
 	ActWaitForBody                     // wait up to Wait for the body (or AtLeast bytes of it)
 	ActSetLogLevel                     // the access log line's severity: LogLevel
 	ActClose                           // tcp-response: close the server connection
+	ActSetVarFmt                       // Var = the string Value makes
 )
 
 var actionNames = map[Action]string{
@@ -54,7 +55,7 @@ var actionNames = map[Action]string{
 	ActAddHeader: "add-header", ActDelHeader: "del-header", ActReplaceHeader: "replace-header",
 	ActReplaceValue: "replace-value", ActSetPath: "set-path", ActSetPathQ: "set-pathq",
 	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
-	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
+	ActSetVar: "set-var", ActSetVarFmt: "set-var-fmt", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 }

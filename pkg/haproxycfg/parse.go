@@ -176,6 +176,9 @@ type parser struct {
 	resolvers   *Resolvers       // the resolvers section being read
 	abort       bool             // stop reading the current file (haproxy's ERR_ABORT)
 	warned      map[string]bool
+	// textAt are the checkpoints of the rule being read: its log-format
+	// values may use only the fetches available there (nil: unchecked).
+	textAt []sample.Checkpoint
 	// userlistExists says whether a userlist section of that name exists
 	// (http_auth arguments), asked once every section is read.
 	userlistExists func(name string) bool

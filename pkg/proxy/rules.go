@@ -626,6 +626,13 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 			rr.txn.Vars[r.Name] = v
 			rr.keepVar(r.Name, &v)
 		}
+	case haproxycfg.ActSetVarFmt:
+		v := sample.Value{Type: sample.TypeStr, Str: rr.text(r.Value)}
+		if rr.txn.Vars == nil {
+			rr.txn.Vars = map[string]sample.Value{}
+		}
+		rr.txn.Vars[r.Name] = v
+		rr.keepVar(r.Name, &v)
 	case haproxycfg.ActUnsetVar:
 		delete(rr.txn.Vars, r.Name)
 		rr.keepVar(r.Name, nil)
@@ -751,6 +758,9 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 		rr.res.Headers = append(rr.res.Headers, sample.Header{Name: f.name, Value: f.value})
 	}
 	rr.txn.Res, rr.txn.InResponse = &rr.res, true
+	// The request went to the server: haproxy's response rules no
+	// longer see its headers.
+	rr.txn.ReqGone = true
 	for _, px := range rr.proxies(h) {
 	rules:
 		for _, r := range px.Rules.HTTPResponse {
@@ -805,7 +815,9 @@ func (rr *ruleRun) proxies(h *h1Frontend) []*haproxycfg.Proxy {
 
 // after runs the http-after-response rules on a response message.
 func (rr *ruleRun) after(h *h1Frontend, m *sample.Message) {
-	rr.txn.Res, rr.txn.InResponse = m, true
+	// Gone for the proxy's own replies too: haproxy drops the request
+	// when it answers in its place.
+	rr.txn.Res, rr.txn.InResponse, rr.txn.ReqGone = m, true, true
 	for _, px := range rr.proxies(h) {
 	rules:
 		for _, r := range px.Rules.HTTPAfterResponse {

@@ -147,6 +147,19 @@ var ruleFrontends = []struct {
 		"http-request return status 404 content-type text/plain file /dev/null if METH_POST"}},
 	{"redirie", []string{"http-request redirect location /x%[req.hdr(x-dd)] code 301 if METH_POST",
 		"http-request redirect location %[req.hdr(x-dd)] code 301 ignore-empty"}},
+	// Response rules do not see the request's headers (sent and gone);
+	// the after-response rules of a reply made before sending do.
+	{"respreqgone", []string{"http-response set-header X-Path-Seen 1 if { path_beg /a }",
+		"http-response set-header X-Host-Seen 1 if { req.hdr(host) -m found }", "http-response set-header X-Meth-Seen 1 if METH_GET",
+		"http-response set-header X-Hdr-Seen 1 if { hdr(x-resp) -m found }", "http-after-response set-header X-After-Path 1 if { path_beg /a }",
+		"http-response set-header X-Url-Seen 1 if { url_param(x) -m found }"}},
+	{"afterlocal", []string{"http-request deny if { path_beg /a }", "http-after-response set-header X-After-Path 1 if { path_beg /a }",
+		"http-after-response set-header X-After-Host 1 if { req.hdr(host) -m found }"}},
+	{"varfmt", []string{`http-request set-var-fmt(txn.pm) "%[method] %[path]"`, "http-request set-var-fmt(sess.n) lit",
+		`http-request set-var-fmt(txn.empty) "%[req.hdr(x-none)]"`, `http-request set-header X-Pm "%[var(txn.pm)]"`,
+		"http-request set-header X-Empty-Found 1 if { var(txn.empty) -m found }", "http-request set-header X-Sess %[var(sess.n)]",
+		`http-response set-var-fmt(txn.st) "s=%[status]"`, "http-response set-header X-St %[var(txn.st)]",
+		"http-after-response set-var-fmt(txn.after) s%[status]", "http-after-response set-header X-After %[var(txn.after)]-%[var(txn.pm)]"}},
 	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
 }
 
@@ -380,7 +393,8 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
 	}
 	b1, b2 := startEchoServer(t, "one"), startEchoServer(t, "two")
-	dead := fmt.Sprintf("127.0.0.1:%d", deadPort(t))
+	deadP := deadPort(t)
+	dead := fmt.Sprintf("127.0.0.1:%d", deadP)
 	errfile := filepath.Join(t.TempDir(), "503.http")
 	if err := os.WriteFile(errfile, []byte("HTTP/1.1 503 Busy\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbusy\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -391,11 +405,13 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 
 	// haproxy
 	sink := syslogtest.NewSink(t)
-	hports := map[string]int{}
+	// The dead server's port is taken too: a frontend there would answer.
+	hports := map[string]int{" dead": deadP}
 	for _, fe := range ruleFrontends {
 		hports[fe.name] = uniquePort(t, hports)
 	}
 	haproxytest.Start(t, ruleConfig(func(n string) int { return hports[n] }, b1, b2, dead, errfile, sink.Port()))
+	delete(hports, " dead")
 	for _, p := range hports {
 		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
 	}
@@ -419,6 +435,9 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	gports := map[string]int{}
 	for _, fe := range ruleFrontends {
 		ln, bind := listen(t)
+		for bind.Port == deadP {
+			ln, bind = listen(t)
+		}
 		lns[bind.Address()] = ln
 		gports[fe.name] = bind.Port
 	}
