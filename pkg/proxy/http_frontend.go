@@ -356,7 +356,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	start := e.now() // the accept, then the end of the previous request
 	// TLS first: haproxy logs "Connect from" once the session exists.
 	th, ok := e.handshake(f, nc, start)
-	if !ok {
+	if !ok || !e.tcpSession(f, nc, c.stk) {
 		return
 	}
 	ssl := tlsOf(nc) != nil

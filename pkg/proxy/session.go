@@ -130,11 +130,16 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 		e.rejectConn(f, c)
 		return
 	}
-	// tcp-request connection rules run before the TLS handshake, as in
-	// haproxy (session rules should run after it: they see no TLS facts).
+	// tcp-request connection rules run before the TLS handshake, session
+	// rules after it, as in haproxy.
 	accepted, ok := e.handshakeTCP(f, c)
 	if !ok {
 		stickConnEnd(stk)
+		return
+	}
+	if !e.tcpSession(f, c, stk) {
+		stickConnEnd(stk)
+		e.rejectConn(f, c)
 		return
 	}
 	now := e.now()

@@ -16,8 +16,8 @@ import (
 
 // The tcp-request rules (configuration manual section 4.2,
 // "tcp-request"): connection and session rules run on each accepted
-// connection, before anything is read (gproxy has no handshake between
-// the two); content rules run in mode tcp on what the client sent
+// connection, before anything is read (session rules after the TLS
+// handshake); content rules run in mode tcp on what the client sent
 // within `tcp-request inspect-delay`, then use_backend picks the backend;
 // in mode http they run once the request head is read (rules.go), as
 // haproxy 2.6 runs them on its parsed request.
@@ -40,22 +40,18 @@ func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
 	return 0
 }
 
-// tcpAccept runs a frontend's tcp-request connection and session rules
-// on a new connection; false means it is rejected: closed at once and
-// not logged, as haproxy does. Their track-sc actions fill stk.
-func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters) (ok bool) {
+// tcpAccept runs a frontend's tcp-request connection rules on a new
+// connection, before anything is read and before a TLS handshake; false
+// means it is rejected: closed at once and not logged, as haproxy does.
+// Their track-sc actions fill stk.
+func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters) bool {
 	rs := &f.px.Rules
-	if len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 {
+	if len(rs.TCPConnection) == 0 {
 		return true
 	}
 	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e}
 	if stk != nil {
 		t.Stick = stk
-		defer func() {
-			if ok {
-				stk.SessionStarted()
-			}
-		}()
 	}
 	if tcpVerdict(rs.TCPConnection, &t) == haproxycfg.ActReject {
 		// haproxy resets a connection it rejects at this level.
@@ -67,9 +63,30 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters) (o
 		}
 		return false
 	}
-	if tcpVerdict(rs.TCPSession, &t) == haproxycfg.ActReject {
-		drainSocket(c)
-		return false
+	return true
+}
+
+// tcpSession runs a frontend's tcp-request session rules once the
+// session exists: after the TLS handshake, as haproxy runs them (they
+// see the TLS facts, ssl_fc_sni...). false means the connection is
+// rejected: closed and not logged.
+func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters) bool {
+	rs := &f.px.Rules
+	if len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 {
+		return true
+	}
+	if len(rs.TCPSession) > 0 {
+		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c)}
+		if stk != nil {
+			t.Stick = stk
+		}
+		if tcpVerdict(rs.TCPSession, &t) == haproxycfg.ActReject {
+			drainSocket(c)
+			return false
+		}
+	}
+	if stk != nil {
+		stk.SessionStarted()
 	}
 	return true
 }
@@ -78,6 +95,9 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters) (o
 // closing it sends a FIN rather than a reset (haproxy drains the same
 // way before closing a connection it refuses).
 func drainSocket(c net.Conn) {
+	if tc, ok := c.(*tlsServerConn); ok {
+		c = tc.raw
+	}
 	if g, ok := c.(*gatedConn); ok {
 		c = g.Conn
 	}
