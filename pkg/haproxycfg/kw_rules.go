@@ -765,6 +765,10 @@ func (p *parser) tcpRuleKeyword(args []string) {
 	case "reject":
 		act = ActReject
 	default:
+		if isVarAction(action) {
+			p.tcpVarRule(args, sub, action)
+			return
+		}
 		if isStickAction(action) {
 			p.tcpStickRule(args, sub, action)
 			return
@@ -851,6 +855,10 @@ func (p *parser) tcpResponseKeyword(args []string) {
 	case "close":
 		act = ActClose
 	default:
+		if isVarAction(action) {
+			p.tcpVarRule(args, sub, action)
+			return
+		}
 		if isStickAction(action) && !strings.HasPrefix(action, "track-sc") {
 			p.tcpStickRule(args, sub, action)
 			return
@@ -873,6 +881,71 @@ func (p *parser) tcpResponseKeyword(args []string) {
 		return
 	}
 	rs.TCPResponse = append(rs.TCPResponse, &TCPRule{Action: act, Cond: cond, Pos: p.pos()})
+}
+
+// isVarAction reports whether a rule action is set-var(...),
+// set-var-fmt(...) or unset-var(...).
+func isVarAction(a string) bool {
+	return strings.HasPrefix(a, "set-var(") || strings.HasPrefix(a, "set-var-fmt(") || strings.HasPrefix(a, "unset-var(")
+}
+
+// tcpVarRule is `tcp-request connection|session|content` and
+// `tcp-response content` set-var, set-var-fmt and unset-var: their
+// arguments read as the HTTP rules' are, checked against where the rule
+// runs.
+func (p *parser) tcpVarRule(args []string, sub, action string) {
+	kw := args[0]
+	where := map[string]sample.Checkpoint{"connection": sample.AtFrontendTCPConnection,
+		"session": sample.AtFrontendTCPSession}[sub]
+	switch {
+	case kw == "tcp-response":
+		where = sample.AtBackendTCPResponse
+	case sub == "content":
+		var at []sample.Checkpoint
+		if p.cur.isDefault || p.cur.px.Kind.HasFrontend() {
+			at = append(at, sample.AtFrontendTCPContent)
+		}
+		if p.cur.isDefault || p.cur.px.Kind.HasBackend() {
+			at = append(at, sample.AtBackendTCPContent)
+		}
+		p.textAt = at
+	}
+	if p.textAt == nil {
+		p.textAt = []sample.Checkpoint{where}
+	}
+	r := &Rule{}
+	rest := args[3:]
+	n, rerr := p.ruleArgs(kw, action, r, rest)
+	p.textAt = nil
+	if rerr != "" {
+		p.alert(kw, "%s", strings.TrimSuffix(string(rerr), "."))
+		return
+	}
+	rest = rest[n:]
+	if len(rest) > 0 && rest[0] != "if" && rest[0] != "unless" {
+		p.alert(kw, "'%s %s %s' only accepts 'if' or 'unless', in %s '%s' (got '%s')", kw, sub, action, p.proxyTypeName(), p.cur.px.Name, rest[0])
+		return
+	}
+	cond, err := p.ruleCond(rest)
+	if err != nil {
+		p.alert(kw, "'%s %s %s' : error detected in %s '%s' while parsing '%s' condition : %s", kw, sub, action, p.proxyTypeName(), p.cur.px.Name, rest[0], condError(err))
+		return
+	}
+	tr := &TCPRule{Action: r.Action, Cond: cond, Var: r, Pos: p.pos()}
+	rs := &p.cur.px.Rules
+	if kw == "tcp-response" {
+		rs.TCPResponse = append(rs.TCPResponse, tr)
+		return
+	}
+	p.misplaced(map[string]misplacedLevel{"connection": misplacedTCPConn, "session": misplacedTCPSess, "content": misplacedTCPCont}[sub], kw)
+	switch sub {
+	case "connection":
+		rs.TCPConnection = append(rs.TCPConnection, tr)
+	case "session":
+		rs.TCPSession = append(rs.TCPSession, tr)
+	default:
+		rs.TCPContent = append(rs.TCPContent, tr)
+	}
 }
 
 // knownTCPAction reports whether haproxy knows a tcp-request/response

@@ -59,6 +59,12 @@ var ruleErrorLines = []string{
 	"tcp-request connection foo",
 	"tcp-request content accept foo",
 	"tcp-request inspect-delay",
+	"tcp-request content set-var(txn.x)",
+	"tcp-request connection set-var(txn.x) req.hdr(host)",
+	"tcp-request content set-var(foo) str(a)",
+	"tcp-request session set-var-fmt(sess.x) %[req.hdr(host)]",
+	"tcp-request content unset-var(txn.x) foo",
+	"tcp-request content set-var(txn.x) str(a) foo",
 	"use_backend",
 	"use_backend be foo",
 	"tcp-response content accept",
@@ -77,6 +83,8 @@ var backendRuleErrorLines = []string{
 	"tcp-response inspect-delay 99999999999",
 	"tcp-response content track-sc0 src",
 	"tcp-response content sc-inc-gpc0(5)",
+	"tcp-response content set-var(txn.x) req.hdr(host)",
+	"tcp-response content unset-var(txn.x) foo",
 }
 
 func TestRuleMessagesMatchHaproxy(t *testing.T) {

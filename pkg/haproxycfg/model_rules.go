@@ -165,7 +165,10 @@ type TCPRule struct {
 	Action Action       // ActAccept, ActReject, or a stick counter action
 	Cond   *sample.Cond `json:"-"`
 	Stick  *StickAction // track-sc, sc-inc-gpc, sc-set-gpt0
-	Pos    Pos
+	// Var is a set-var, set-var-fmt or unset-var rule's variable (Name),
+	// expression (Expr) or format (Value).
+	Var *Rule `json:",omitempty"`
+	Pos Pos
 }
 
 // Rules are a proxy's rule sets, each in file order (a named defaults

@@ -96,9 +96,12 @@ type h1Conn struct {
 	logLevel int8
 	// sessVars are the set-var(sess.*) values, kept between requests.
 	sessVars map[string]sample.Value
-	stk      *sticktable.Counters // stick counters (stick.go); nil without tables
-	h        *h1Frontend
-	one      [1]byte // the first byte of a request, read without a buffer
+	// reqVars are the txn.* and req.* variables the frontend's
+	// tcp-request content rules set for the request being read.
+	reqVars map[string]sample.Value
+	stk     *sticktable.Counters // stick counters (stick.go); nil without tables
+	h       *h1Frontend
+	one     [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
 
@@ -350,13 +353,13 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			c.broken = true
 		}
 	}()
-	if killed || !e.tcpAccept(f, nc, c.stk) {
+	if killed || !e.tcpAccept(f, nc, c.stk, &c.sessVars) {
 		return
 	}
 	start := e.now() // the accept, then the end of the previous request
 	// TLS first: haproxy logs "Connect from" once the session exists.
 	th, ok := e.handshake(f, nc, start)
-	if !ok || !e.tcpSession(f, nc, c.stk) {
+	if !ok || !e.tcpSession(f, nc, c.stk, &c.sessVars) {
 		return
 	}
 	ssl := tlsOf(nc) != nil

@@ -129,6 +129,16 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk}
 	rr.c, rr.e = c, h.e
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
+	rr.txn.Stream = true
+	if c.reqVars != nil {
+		if rr.txn.Vars == nil {
+			rr.txn.Vars = map[string]sample.Value{}
+		}
+		for k, v := range c.reqVars {
+			rr.txn.Vars[k] = v
+		}
+		c.reqVars = nil
+	}
 	t := &rr.txn
 	fe := hr.fe
 	// A monitor-uri starting with '/' matches the request's path (an
@@ -185,7 +195,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 // redirect rules.
 func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy, body *bodyReader, s *accesslog.Session, keep bool) (verdict, bool) {
 	t := &rr.txn
-	if px != h.f.px && tcpVerdict(px.Rules.TCPContent, t) == haproxycfg.ActReject {
+	if px != h.f.px && len(px.Rules.TCPContent) > 0 && rr.backendContent(px) == haproxycfg.ActReject {
 		// A backend's content rules run once it is chosen; a reject
 		// closes the connection without a reply.
 		s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
@@ -264,6 +274,16 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 		}
 	}
 	return vContinue, keep
+}
+
+// backendContent runs a backend's tcp-request content rules on the
+// request: their variables are the request's.
+func (rr *ruleRun) backendContent(px *haproxycfg.Proxy) haproxycfg.Action {
+	act := tcpVerdict(px.Rules.TCPContent, &rr.txn)
+	if rr.c != nil {
+		keepSessVars(&rr.txn, &rr.c.sessVars)
+	}
+	return act
 }
 
 // tarpit holds the request `timeout tarpit` (else `timeout connect`),
@@ -1037,8 +1057,12 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 			m.Headers = append(m.Headers, sample.Header{Name: hd.name, Value: hd.value})
 		}
 	}
-	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk}
-	if tcpVerdict(set, &t) != haproxycfg.ActReject {
+	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk,
+		Vars: h.e.proc.load(c.sessVars), Stream: true}
+	act := tcpVerdict(set, &t)
+	keepSessVars(&t, &c.sessVars)
+	c.reqVars = streamVars(&t)
+	if act != haproxycfg.ActReject {
 		return true
 	}
 	s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest

@@ -560,6 +560,17 @@ var tcpRuleFrontends = []struct {
 	{"tpayrej", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { req.len gt 3 }"}, 1},
 	{"tsrc", []string{"tcp-request connection reject if { src 127.0.0.2 }", "tcp-request content reject if { dst_port 1 }",
 		"use_backend tbe2 if { src 127.0.0.1 }"}, 1},
+	// Variables: a connection rule sets sess.* but no txn.* (no stream yet).
+	{"tvarconn", []string{"tcp-request connection set-var(sess.c) src", "tcp-request connection set-var(txn.t) str(x)",
+		"tcp-request session set-var-fmt(sess.f) \"s=%[var(sess.c)]\"", "tcp-request inspect-delay 200ms",
+		"tcp-request content reject if { var(txn.t) -m found }", "use_backend tbe2 if { var(sess.f) -m str s=127.0.0.1 }"}, 1},
+	{"tvarcont", []string{"tcp-request inspect-delay 2s", "tcp-request content accept if { req.len lt 5 } !{ req.len ge 0 }",
+		"tcp-request content set-var(txn.p) req.payload(0,5) if { req.len ge 5 }", `tcp-request content set-var-fmt(txn.f) "%[var(txn.p)]!"`,
+		"tcp-request content unset-var(txn.p)", "tcp-request content reject if { var(txn.p) -m found }",
+		"use_backend tbe2 if { var(txn.f) -m str hello! }"}, 1},
+	{"hvarcont", []string{"mode http", "option httplog", "tcp-request session set-var(sess.s) str(sv)",
+		"tcp-request content set-var(txn.h) req.hdr(host)", "tcp-request content set-var(req.m) method",
+		`http-request return status 200 content-type text/plain lf-string "h=%[var(txn.h)] s=%[var(sess.s)] m=%[var(req.m)]"`}, 1},
 	{"hconnrej", []string{"mode http", "option httplog", "tcp-request connection reject"}, 0},
 	{"hcontrej", []string{"mode http", "option httplog", "tcp-request content reject"}, 1},
 	{"hconthdr", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str t } METH_GET"}, 1},
@@ -570,6 +581,8 @@ var tcpRuleFrontends = []struct {
 	{"rrej", []string{"tcp-response inspect-delay 2s", "tcp-response content reject if { res.payload(0,6) -m str BANNER }"}, 1},
 	{"rclose", []string{"tcp-response inspect-delay 2s", "tcp-response content close if { res.len gt 0 }"}, 1},
 	{"rwait", []string{"tcp-response inspect-delay 200ms", "tcp-response content reject if { res.len gt 100 }"}, 1},
+	{"rvar", []string{"tcp-response inspect-delay 2s", "tcp-response content set-var(txn.b) res.payload(0,6) if { res.len ge 6 }",
+		"tcp-response content reject if { var(txn.b) -m str BANNER }"}, 1},
 	{"rnodelay", []string{"tcp-response content reject if { res.len gt 0 }"}, 1},
 	{"rnocond", []string{"tcp-response inspect-delay 2s", "tcp-response content reject"}, 1},
 	// rgpc's response rule counts in its table; rgpc2 then refuses the
@@ -837,10 +850,14 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 	for name, want := range map[string]string{"tpayload": "two:hello\n", "tsrc": "two:hello\n", "tcontacc": "one:hello\n",
 		"tcontnodelay": "two:hello\n", "tpayrej": "", "tconnrej": "closed without a byte", "hconthdr": "",
 		"racc": "BANNER hi\nbye:hello\n", "rrej": "", "rnocond": "", "rwait": "BANNER hi\nbye:hello\n",
-		"rgpc": "BANNER hi\nbye:hello\n", "rgpc2": "closed without a byte", "rclose": "BANNER hi\n"} {
+		"rgpc": "BANNER hi\nbye:hello\n", "rgpc2": "closed without a byte", "rclose": "BANNER hi\n",
+		"tvarconn": "two:hello\n", "tvarcont": "two:hello\n", "rvar": ""} {
 		if got[name][0] != want {
 			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)
 		}
+	}
+	if !strings.HasSuffix(got["hvarcont"][0], "h=t s=sv m=GET") {
+		t.Errorf("hvarcont: gproxy answered %q, want the variables of the tcp-request rules", got["hvarcont"][0])
 	}
 	if !strings.HasPrefix(got["hcontpass"][0], "HTTP/1.1 200 OK") {
 		t.Errorf("hcontpass: gproxy answered %q, want the server's 200", got["hcontpass"][0])

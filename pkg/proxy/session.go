@@ -72,7 +72,10 @@ type session struct {
 
 	accept time.Time
 	stk    *sticktable.Counters // stick counters; nil without tables
-	log    accesslog.Session    // filled as the session goes; logged by finish
+	// sessVars are the sess.* variables the connection and session
+	// rules set.
+	sessVars map[string]sample.Value
+	log      accesslog.Session // filled as the session goes; logged by finish
 }
 
 // terminate records the termination state unless one is already set.
@@ -125,7 +128,8 @@ func addrPort(a net.Addr) netip.AddrPort {
 // grew to 8 KiB, does not stay behind for the session's lifetime.
 func (e *Engine) handle(f *Frontend, c net.Conn) {
 	stk := e.newCounters()
-	if !e.tcpAccept(f, c, stk) {
+	var sessVars map[string]sample.Value
+	if !e.tcpAccept(f, c, stk, &sessVars) {
 		stickConnEnd(stk)
 		e.rejectConn(f, c)
 		return
@@ -137,7 +141,7 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 		stickConnEnd(stk)
 		return
 	}
-	if !e.tcpSession(f, c, stk) {
+	if !e.tcpSession(f, c, stk, &sessVars) {
 		stickConnEnd(stk)
 		e.rejectConn(f, c)
 		return
@@ -146,7 +150,7 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	if !accepted.IsZero() {
 		now = accepted
 	}
-	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now, stk: stk}
+	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now, stk: stk, sessVars: sessVars}
 	defer s.recoverPanic("session")
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}

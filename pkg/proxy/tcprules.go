@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,26 +35,110 @@ func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
 				stickTCP(r, t) // not final: the next rules run
 				continue
 			}
+			if r.Var != nil {
+				tcpVar(r.Var, t) // not final either
+				continue
+			}
 			return r.Action
 		}
 	}
 	return 0
 }
 
+// tcpVar runs a tcp rule's set-var, set-var-fmt or unset-var on t.Vars;
+// proc.* variables go to the process. Before a stream exists (connection
+// and session rules: t.Stream false) only sess.* and proc.* variables
+// can be set, as in haproxy.
+func tcpVar(r *haproxycfg.Rule, t *sample.Txn) {
+	proc := strings.HasPrefix(r.Name, "proc.")
+	if !t.Stream && !proc && !strings.HasPrefix(r.Name, "sess.") {
+		return
+	}
+	var v sample.Value
+	switch r.Action {
+	case haproxycfg.ActSetVar:
+		var ok bool
+		if v, ok = r.Expr.Eval(t); !ok {
+			return
+		}
+	case haproxycfg.ActSetVarFmt:
+		v = sample.Value{Type: sample.TypeStr, Str: r.Value.Raw}
+		if r.Value.Format != nil {
+			v.Str = string(r.Value.Format.Append(nil, t, nil))
+		}
+	case haproxycfg.ActUnsetVar:
+		delete(t.Vars, r.Name)
+		if e := engineOf(t.Env); proc && e != nil {
+			e.proc.store(r.Name, nil)
+		}
+		return
+	}
+	if t.Vars == nil {
+		t.Vars = map[string]sample.Value{}
+	}
+	t.Vars[r.Name] = v
+	if e := engineOf(t.Env); proc && e != nil {
+		e.proc.store(r.Name, &v)
+	}
+}
+
+// keepSessVars stores the sess.* variables of t with the connection
+// (nil when there are none left).
+func keepSessVars(t *sample.Txn, store *map[string]sample.Value) {
+	var m map[string]sample.Value
+	for k, v := range t.Vars {
+		if strings.HasPrefix(k, "sess.") {
+			if m == nil {
+				m = map[string]sample.Value{}
+			}
+			m[k] = v
+		}
+	}
+	*store = m
+}
+
+// streamVars are t's txn.*, req.* and res.* variables (nil if none), for
+// the rules of the same stream that run with another Txn.
+func streamVars(t *sample.Txn) map[string]sample.Value {
+	var m map[string]sample.Value
+	for k, v := range t.Vars {
+		if !strings.HasPrefix(k, "sess.") && !strings.HasPrefix(k, "proc.") {
+			if m == nil {
+				m = map[string]sample.Value{}
+			}
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// engineOf is the engine behind a Txn's Env (TLS connections wrap it).
+func engineOf(env sample.Env) *Engine {
+	switch v := env.(type) {
+	case *Engine:
+		return v
+	case tlsEnv:
+		return engineOf(v.Env)
+	}
+	return nil
+}
+
 // tcpAccept runs a frontend's tcp-request connection rules on a new
 // connection, before anything is read and before a TLS handshake; false
 // means it is rejected: closed at once and not logged, as haproxy does.
 // Their track-sc actions fill stk.
-func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters) bool {
+func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, sess *map[string]sample.Value) bool {
 	rs := &f.px.Rules
 	if len(rs.TCPConnection) == 0 {
 		return true
 	}
-	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e}
+	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e, Vars: e.proc.load(*sess)}
 	if stk != nil {
 		t.Stick = stk
 	}
-	if tcpVerdict(rs.TCPConnection, &t) == haproxycfg.ActReject {
+	act := tcpVerdict(rs.TCPConnection, &t)
+	keepSessVars(&t, sess)
+	if act == haproxycfg.ActReject {
 		// haproxy resets a connection it rejects at this level.
 		if g, ok := c.(*gatedConn); ok {
 			c = g.Conn
@@ -70,17 +155,19 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters) bo
 // session exists: after the TLS handshake, as haproxy runs them (they
 // see the TLS facts, ssl_fc_sni...). false means the connection is
 // rejected: closed and not logged.
-func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters) bool {
+func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters, sess *map[string]sample.Value) bool {
 	rs := &f.px.Rules
 	if len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 {
 		return true
 	}
 	if len(rs.TCPSession) > 0 {
-		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c)}
+		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess)}
 		if stk != nil {
 			t.Stick = stk
 		}
-		if tcpVerdict(rs.TCPSession, &t) == haproxycfg.ActReject {
+		act := tcpVerdict(rs.TCPSession, &t)
+		keepSessVars(&t, sess)
+		if act == haproxycfg.ActReject {
 			drainSocket(c)
 			return false
 		}
@@ -143,6 +230,10 @@ func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool, from *i
 				stickTCP(r, t) // not final: the next rules run
 				continue
 			}
+			if r.Var != nil {
+				tcpVar(r.Var, t)
+				continue
+			}
 			return r.Action, true
 		}
 	}
@@ -179,7 +270,8 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 	if len(rs.TCPContent) == 0 && !dynamicRouting(f.px) {
 		return nil, true
 	}
-	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk}
+	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
+		Vars: s.e.proc.load(s.sessVars), Stream: true}
 	s.txn = t
 	var buf []byte
 	if len(rs.TCPContent) > 0 {
@@ -254,7 +346,8 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	rs := &s.be.px.Rules
 	t := s.txn
 	if t == nil {
-		t = &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk}
+		t = &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
+			Vars: s.e.proc.load(s.sessVars), Stream: true}
 	}
 	t.Backend = s.be.px.Name
 	if s.srv != nil {

@@ -119,6 +119,10 @@ type Txn struct {
 	// headers, body or buffer (path, req.hdr(), url_param...) find
 	// nothing, as in haproxy, where they are forwarded and gone.
 	ReqGone bool
+	// Stream is set once a stream exists (content and HTTP rules): the
+	// txn.*, req.* and res.* variables can be set then, not in the
+	// connection and session rules.
+	Stream bool
 	// Env answers the fetches about the running process (nbsrv, be_conn,
 	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
 	Env Env
