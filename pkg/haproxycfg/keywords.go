@@ -406,9 +406,9 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "tune.pattern.cache-size", Cosmetic, 0, grpNone},
 	{CtxGlobal, "default-path", Refused, 0, grpProcess},
 	{CtxGlobal, "grace", Refused, 0, grpProcess},
-	{CtxGlobal, "presetenv", Refused, 0, grpProcess},
-	{CtxGlobal, "setenv", Refused, 0, grpProcess},
-	{CtxGlobal, "unsetenv", Refused, 0, grpProcess},
+	{CtxGlobal, "presetenv", Works, 0, grpNone},
+	{CtxGlobal, "setenv", Works, 0, grpNone},
+	{CtxGlobal, "unsetenv", Works, 0, grpNone},
 	{CtxGlobal, "resetenv", Refused, 0, grpProcess},
 	{CtxGlobal, "server-state-base", Works, 0, grpNone},
 	{CtxGlobal, "server-state-file", Works, 0, grpNone},
@@ -420,8 +420,8 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "lua-prepend-path", Refused, 0, grpExtensions},
 	{CtxGlobal, "maxconnrate", Refused, 0, grpLimits},
 	{CtxGlobal, "maxsessrate", Refused, 0, grpLimits},
-	{CtxGlobal, "set-var", Refused, 0, grpRules},
-	{CtxGlobal, "set-var-fmt", Refused, 0, grpRules},
+	{CtxGlobal, "set-var", Works, 0, grpNone},
+	{CtxGlobal, "set-var-fmt", Works, 0, grpNone},
 
 	// CtxGlobalStats
 	{CtxGlobalStats, "socket", Works, 0, grpNone},
