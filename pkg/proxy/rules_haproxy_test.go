@@ -160,6 +160,9 @@ var ruleFrontends = []struct {
 		"http-request set-header X-Empty-Found 1 if { var(txn.empty) -m found }", "http-request set-header X-Sess %[var(sess.n)]",
 		`http-response set-var-fmt(txn.st) "s=%[status]"`, "http-response set-header X-St %[var(txn.st)]",
 		"http-after-response set-var-fmt(txn.after) s%[status]", "http-after-response set-header X-After %[var(txn.after)]-%[var(txn.pm)]"}},
+	{"errloc", []string{"errorloc 503 http://example.com/down?x=1", "http-request deny deny_status 503 if { path_beg /a }",
+		"errorloc303 403 /forbidden", "http-request deny if METH_POST", "errorloc302 404 /nf", "http-request deny deny_status 404 if METH_HEAD"}},
+	{"errlocover", []string{"errorfile 503 ERRFILE", "errorloc 503 /later-wins", "http-request deny deny_status 503"}},
 	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
 }
 
@@ -457,6 +460,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"authlist/nobody-secret": "401", "condpath/get": "403", "condor/post": "200", "usebecond/post": "200",
 		"redirloc/get": "301", "ret/get": "200", "deny/get": "403", "afterdead/get": "599", "denyreply/get": "429", "denyreply/head10": "404",
 		"httperr/get": "403", "httperr/post": "503", "denyerrf/get": "503", "denyerrf/head10": "503", "errfiles/get": "503",
+		"errloc/get": "302", "errloc/post": "303", "errloc/head10": "302", "errlocover/get": "302",
 	} {
 		if got := strings.Fields(statusLine(hap[k].response) + " x x")[1]; got != want {
 			t.Errorf("%s: haproxy answered %q, want status %s", k, statusLine(hap[k].response), want)
@@ -468,7 +472,8 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"httperr/get": "x-p: /a/b\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ndenied /a/b", "httperr/post": "503 Busy",
 		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable",
 		"sclose/get": "connection: close\r\n\r\n", "dyncookie/get": "set-cookie: SRV=", "srvfetch/get": "x-srv: s", "pka/get": "somemiddle: 3\r\n\r\n",
-		"bufreq/post": "x-body: hello\r\nx-body-len: 5\r\n", "waitbody/post": "len=5 body=hello"} {
+		"bufreq/post": "x-body: hello\r\nx-body-len: 5\r\n", "waitbody/post": "len=5 body=hello",
+		"errloc/get": "location: http://example.com/down?x=1", "errloc/post": "location: /forbidden"} {
 		if !strings.Contains(got[k].response, field) {
 			t.Errorf("%s: gproxy's exchange lacks %q\n%s", k, field, got[k].response)
 		}
