@@ -811,7 +811,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPRequest, "early-hint", Works, 0, grpNone},
 	{CtxHTTPRequest, "normalize-uri", Refused, 0, grpRules},
 	{CtxHTTPRequest, "redirect", Works, 0, grpNone},
-	{CtxHTTPRequest, "reject", Refused, 0, grpRules},
+	{CtxHTTPRequest, "reject", Works, 0, grpNone},
 	{CtxHTTPRequest, "replace-header", Works, 0, grpNone},
 	{CtxHTTPRequest, "replace-path", Works, 0, grpNone},
 	{CtxHTTPRequest, "replace-pathq", Works, 0, grpNone},

@@ -185,6 +185,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "allow":
 		r.Action = ActAllow
 		return 0, ""
+	case "reject":
+		r.Action = ActReject
+		return 0, ""
 	case "deny", "tarpit":
 		r.Action = ActDeny
 		if name == "tarpit" {

@@ -233,6 +233,19 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
 			case haproxycfg.ActTarpit:
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
+			case haproxycfg.ActReject:
+				// No reply: haproxy kills the connection (a reset), and
+				// logs no request time.
+				s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
+				s.TR = -1
+				raw := rawConn(c.nc)
+				killConn(raw)
+				if sc, ok := c.nc.(*h2StreamConn); ok {
+					// On HTTP/2 the whole connection goes, as in haproxy.
+					killConn(rawConn(sc.parent))
+					sc.parent.Close()
+				}
+				return vReply, false
 			case haproxycfg.ActWaitForBody:
 				if !h.waitBody(c, rr, body, s, r.Wait, r.AtLeast) {
 					return vReply, false

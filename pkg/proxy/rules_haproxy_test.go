@@ -163,6 +163,7 @@ var ruleFrontends = []struct {
 	{"errloc", []string{"errorloc 503 http://example.com/down?x=1", "http-request deny deny_status 503 if { path_beg /a }",
 		"errorloc303 403 /forbidden", "http-request deny if METH_POST", "errorloc302 404 /nf", "http-request deny deny_status 404 if METH_HEAD"}},
 	{"errlocover", []string{"errorfile 503 ERRFILE", "errorloc 503 /later-wins", "http-request deny deny_status 503"}},
+	{"reqreject", []string{"http-request reject if { path_beg /a } || METH_POST", "http-request set-header X-Not-Rejected 1"}},
 	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
 }
 

@@ -410,6 +410,17 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	return buf, true
 }
 
+// rawConn is the TCP connection under c (TLS, accept gate).
+func rawConn(c net.Conn) net.Conn {
+	if tc, ok := c.(*tlsServerConn); ok {
+		c = tc.raw
+	}
+	if g, ok := c.(*gatedConn); ok {
+		c = g.Conn
+	}
+	return c
+}
+
 // killConn makes closing c reset it, as haproxy kills a server
 // connection (no lingering, no half-close).
 func killConn(c net.Conn) {
