@@ -862,7 +862,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPResponse, "del-header", Works, 0, grpNone},
 	{CtxHTTPResponse, "del-map(*)", Refused, 0, grpRules},
 	{CtxHTTPResponse, "deny", Works, 0, grpNone},
-	{CtxHTTPResponse, "redirect", Refused, 0, grpRules},
+	{CtxHTTPResponse, "redirect", Works, 0, grpNone},
 	{CtxHTTPResponse, "replace-header", Works, 0, grpNone},
 	{CtxHTTPResponse, "replace-value", Works, 0, grpNone},
 	{CtxHTTPResponse, "return", Works, 0, grpNone},

@@ -207,6 +207,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "redirect":
 		r.Action = ActRedirect
 		rd, n, err := p.redirectArgs(rest)
+		if err == "" && kw == "http-response" && rd.Type != RedirectLocation {
+			return 0, "response only supports redirect type 'location'"
+		}
 		r.Redirect = rd
 		return n, err
 	case "return":

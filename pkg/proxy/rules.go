@@ -101,6 +101,8 @@ type ruleRun struct {
 	c      *h1Conn
 	e      *Engine
 	denied int // the status of the page replacing a denied response
+	// redirected: that page is an http-response redirect (logged L).
+	redirected bool
 }
 
 // verdict is how a rule set ended.
@@ -817,6 +819,14 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 			case haproxycfg.ActReturn:
 				p := rr.afterPage(h, rr.returnPage(r.Return))
 				return 0, "", nil, &p
+			case haproxycfg.ActRedirect:
+				p, ok := rr.redirectPage(r.Redirect)
+				if !ok {
+					continue
+				}
+				p = rr.afterPage(h, p)
+				rr.redirected = true
+				return 0, "", nil, &p
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, &rr.txn, false)
 			default:
@@ -1034,6 +1044,9 @@ func (rr *ruleRun) logResponse(s *accesslog.Session) {
 	switch {
 	case rr.denied != 0:
 		s.Status, s.TermCause, s.TermState = rr.denied, 'P', 'H'
+		if rr.redirected {
+			s.TermCause = 'L'
+		}
 		s.Tr = -1
 	case rr.txn.Res != nil && rr.res.Status != 0:
 		s.Status = rr.res.Status

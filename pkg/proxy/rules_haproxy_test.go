@@ -164,6 +164,9 @@ var ruleFrontends = []struct {
 		"errorloc303 403 /forbidden", "http-request deny if METH_POST", "errorloc302 404 /nf", "http-request deny deny_status 404 if METH_HEAD"}},
 	{"errlocover", []string{"errorfile 503 ERRFILE", "errorloc 503 /later-wins", "http-request deny deny_status 503"}},
 	{"reqreject", []string{"http-request reject if { path_beg /a } || METH_POST", "http-request set-header X-Not-Rejected 1"}},
+	{"respredir", []string{"http-response redirect location /moved-%[status] code 301 if { res.hdr(x-resp) -m found } METH_GET",
+		"http-response redirect location /empty%[res.hdr(x-none)] ignore-empty if METH_POST",
+		"http-response redirect location /set set-cookie S=1 if METH_POST", "http-after-response set-header X-After r"}},
 	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
 }
 
@@ -537,9 +540,10 @@ func sameLogs(hap, got []string) bool {
 			return false
 		}
 		for j := range h {
-			// An http-response deny counts the server's body in %B when it
-			// arrived with the head, which depends on timing in haproxy.
-			denied := j == 5 && h[8] == "PH--"
+			// An http-response deny or redirect counts the server's body in
+			// %B when it arrived with the head, which depends on timing in
+			// haproxy.
+			denied := j == 5 && (h[8] == "PH--" || h[8] == "LH--")
 			if h[j] != g[j] && !(j == 9 && connsAtMost(g[j], h[j])) && !denied {
 				return false
 			}
