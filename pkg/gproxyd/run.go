@@ -127,6 +127,26 @@ func (p *process) quiet(cfg *haproxycfg.Config) bool {
 	return p.args.Quiet || cfg != nil && cfg.Global.Quiet
 }
 
+// applyEnv makes the global section's setenv, presetenv and unsetenv
+// lines the process's environment, as haproxy changes its own while
+// reading them: env() and child processes (external checks) see them,
+// and a re-executed process inherits them (presetenv then keeps the
+// value, setenv sets it again, as with haproxy's re-exec).
+func applyEnv(ops []haproxycfg.EnvOp) {
+	for _, op := range ops {
+		switch op.Op {
+		case "setenv":
+			os.Setenv(op.Name, op.Value)
+		case "presetenv":
+			if _, ok := os.LookupEnv(op.Name); !ok {
+				os.Setenv(op.Name, op.Value)
+			}
+		case "unsetenv":
+			os.Unsetenv(op.Name)
+		}
+	}
+}
+
 // loadConfig parses the files and prints every diagnostic haproxy-style.
 func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 	cfg, diags, err := haproxycfg.ParseFiles(p.args.Files, haproxycfg.ParseOptions{LocalPeer: p.args.LocalPeer})
@@ -151,6 +171,7 @@ func (p *process) loadConfig() (*haproxycfg.Config, bool) {
 		p.alert("config : Fatal errors found in configuration.")
 		return nil, false
 	}
+	applyEnv(cfg.Global.Env)
 	// Names are resolved now, before any chroot, in -c too (haproxy's -c
 	// fails on a server name that does not resolve).
 	res := resolveConfig(context.Background(), cfg, p.lookup(), p.args.DontFailResolve)

@@ -21,6 +21,10 @@ func (p *parser) globalKeyword(args []string) {
 	switch kw {
 	case "localpeer":
 		p.localPeerKeyword(args)
+	case "setenv", "presetenv", "unsetenv":
+		p.envKeyword(args)
+	case "set-var", "set-var-fmt":
+		p.globalSetVar(args)
 	case "tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.max-frame-size":
 		p.tuneH2(&g.H2, args)
 	case "server-state-file", "server-state-base":

@@ -245,6 +245,8 @@ func (p *parser) proxyKeyword(args []string) {
 		p.aclKeyword(args)
 	case "errorfile":
 		p.errorFile(args)
+	case "errorloc", "errorloc302", "errorloc303":
+		p.errorLoc(args)
 	case "errorfiles":
 		p.errorfilesKeyword(args)
 	case "http-error":
@@ -935,6 +937,39 @@ var errorStatuses = map[int]bool{
 	200: true, 400: true, 401: true, 403: true, 404: true, 405: true, 407: true,
 	408: true, 410: true, 413: true, 421: true, 425: true, 429: true, 500: true,
 	501: true, 502: true, 503: true, 504: true,
+}
+
+// errorLoc is `errorloc|errorloc302|errorloc303 CODE URL` (section 4.2):
+// the error reply becomes a redirect to URL, made as haproxy makes it (an
+// errorfile of its own, http_parse_errorloc) and used as an errorfile.
+func (p *parser) errorLoc(args []string) {
+	kw := args[0]
+	if len(args) < 3 || args[1] == "" || args[2] == "" {
+		p.alert(kw, "%s : expects <status_code> and <url> as arguments.", kw)
+		return
+	}
+	code, _ := parseUint(args[1], 1<<31-1)
+	if !errorStatuses[code] {
+		p.alert(kw, "%s : status code '%d' not handled.", kw, code)
+		return
+	}
+	head := "HTTP/1.1 302 Found\r\n"
+	if kw == "errorloc303" {
+		head = "HTTP/1.1 303 See Other\r\n"
+	}
+	content := []byte(head + "Cache-Control: no-cache\r\nContent-length: 0\r\nLocation: " + args[2] + "\r\n\r\n")
+	m, err := ParseErrorFile(kw+" "+args[2], content)
+	if err != nil {
+		p.alert(kw, "%s : %v", kw, err)
+		return
+	}
+	ef := ErrorFile{Path: kw + " " + args[2], Pos: p.pos(), Content: content, Message: m}
+	p.cur.errOps = append(p.cur.errOps, errOp{code: code, ef: ef, pos: p.pos()})
+	px := p.cur.px
+	if px.ErrorFiles == nil {
+		px.ErrorFiles = map[int]ErrorFile{}
+	}
+	px.ErrorFiles[code] = ef
 }
 
 // errorFile is `errorfile CODE FILE` (section 4.2, "errorfile"). The file

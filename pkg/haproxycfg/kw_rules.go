@@ -41,6 +41,9 @@ func (p *parser) ruleCond(args []string) (*sample.Cond, error) {
 // haproxy would not print.
 func condError(err error) string {
 	s := err.Error()
+	if errors.Is(err, logformat.ErrSyntax) {
+		s = logformat.Message(err)
+	}
 	s = strings.TrimPrefix(s, "sample: ")
 	return strings.TrimSuffix(s, ".")
 }
@@ -50,7 +53,7 @@ func (p *parser) text(s string) (Text, error) {
 	if !strings.Contains(s, "%") {
 		return Text{Raw: s}, nil
 	}
-	f, err := logformat.Parse(s, p.sampleOptions())
+	f, err := logformat.ParseWith(s, logformat.Options{Sample: p.sampleOptions(), HTTP: true, Value: true, At: p.textAt})
 	if err != nil {
 		return Text{}, err
 	}
@@ -98,7 +101,9 @@ func (p *parser) httpRuleKeyword(args []string) {
 	}
 	r := &Rule{Pos: p.pos()}
 	rest := args[2:]
+	p.textAt = p.httpRuleWhere(kw)
 	n, rerr := p.ruleArgs(kw, action, r, rest)
+	p.textAt = nil
 	if rerr != "" {
 		p.alert(kw, "error detected in %s '%s' while parsing '%s %s' rule : %s.", p.proxyTypeName(), p.cur.px.Name, kw, action, rerr)
 		p.abort = true
@@ -135,6 +140,24 @@ func (p *parser) httpRuleKeyword(args []string) {
 	}
 }
 
+// httpRuleWhere are the checkpoints where an http-request (else
+// http-response or http-after-response) rule of the current section
+// runs: as frontend, as backend, or both (listen and defaults sections).
+func (p *parser) httpRuleWhere(kw string) []sample.Checkpoint {
+	fe, be := sample.AtFrontendHTTPRequest, sample.AtBackendHTTPRequest
+	if kw != "http-request" {
+		fe, be = sample.AtFrontendHTTPResponse, sample.AtBackendHTTPResponse
+	}
+	var out []sample.Checkpoint
+	if p.cur.isDefault || p.cur.px.Kind.HasFrontend() {
+		out = append(out, fe)
+	}
+	if p.cur.isDefault || p.cur.px.Kind.HasBackend() {
+		out = append(out, be)
+	}
+	return out
+}
+
 // ruleArgs reads an action's arguments into r; it returns how many words
 // it used, or haproxy's message.
 func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleError) {
@@ -162,6 +185,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "allow":
 		r.Action = ActAllow
 		return 0, ""
+	case "reject":
+		r.Action = ActReject
+		return 0, ""
 	case "deny", "tarpit":
 		r.Action = ActDeny
 		if name == "tarpit" {
@@ -181,6 +207,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "redirect":
 		r.Action = ActRedirect
 		rd, n, err := p.redirectArgs(rest)
+		if err == "" && kw == "http-response" && rd.Type != RedirectLocation {
+			return 0, "response only supports redirect type 'location'"
+		}
 		r.Redirect = rd
 		return n, err
 	case "return":
@@ -292,11 +321,8 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			return 3, ""
 		}
 		return 1, ""
-	case "set-var", "unset-var":
-		r.Action = ActSetVar
-		if name == "unset-var" {
-			r.Action = ActUnsetVar
-		}
+	case "set-var", "set-var-fmt", "unset-var":
+		r.Action = map[string]Action{"set-var": ActSetVar, "set-var-fmt": ActSetVarFmt, "unset-var": ActUnsetVar}[name]
 		v, ok := strings.CutPrefix(action, name+"(")
 		v, ok2 := strings.CutSuffix(v, ")")
 		if !ok || !ok2 || v == "" {
@@ -313,10 +339,30 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			return 0, ruleError(fmt.Sprintf("invalid variable name '%s'. A variable name must be start by its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'", vname))
 		}
 		r.Name = vname
-		if r.Action == ActUnsetVar {
+		switch r.Action {
+		case ActUnsetVar:
 			return 0, ""
+		case ActSetVarFmt:
+			// haproxy takes the next word whatever it is (even "if");
+			// with none or an empty one, haproxy 2.6.12 accepts the rule
+			// and crashes (SIGSEGV) on the first request that runs it.
+			if len(rest) == 0 || rest[0] == "" {
+				return 0, "gproxy requires a non-empty format (haproxy 2.6 accepts none or an empty one, then crashes on the first request running the rule)"
+			}
+			v, err := p.text(rest[0])
+			if err != nil {
+				return 0, ruleError(condError(err))
+			}
+			r.Value = v
+			return 1, ""
 		}
-		return p.exprArg(r, rest, own)
+		n, err := p.exprArg(r, rest, own)
+		if err == "" && len(p.textAt) > 0 {
+			if needs, ok := r.Expr.NeedsAny(p.textAt...); !ok {
+				return 0, ruleError(fmt.Sprintf("fetch method '%s' extracts information from '%s', none of which is available here", action, needs))
+			}
+		}
+		return n, err
 	case "set-src":
 		r.Action = ActSetSrc
 		return p.exprArg(r, rest, own)
@@ -801,6 +847,10 @@ func (p *parser) tcpRuleKeyword(args []string) {
 		p.tcpCapture(args, sub)
 		return
 	default:
+		if isVarAction(action) {
+			p.tcpVarRule(args, sub, action)
+			return
+		}
 		if isStickAction(action) {
 			p.tcpStickRule(args, sub, action)
 			return
@@ -953,6 +1003,10 @@ func (p *parser) tcpResponseKeyword(args []string) {
 	case "close":
 		act = ActClose
 	default:
+		if isVarAction(action) {
+			p.tcpVarRule(args, sub, action)
+			return
+		}
 		if isStickAction(action) && !strings.HasPrefix(action, "track-sc") {
 			p.tcpStickRule(args, sub, action)
 			return
@@ -975,6 +1029,71 @@ func (p *parser) tcpResponseKeyword(args []string) {
 		return
 	}
 	rs.TCPResponse = append(rs.TCPResponse, &TCPRule{Action: act, Cond: cond, Pos: p.pos()})
+}
+
+// isVarAction reports whether a rule action is set-var(...),
+// set-var-fmt(...) or unset-var(...).
+func isVarAction(a string) bool {
+	return strings.HasPrefix(a, "set-var(") || strings.HasPrefix(a, "set-var-fmt(") || strings.HasPrefix(a, "unset-var(")
+}
+
+// tcpVarRule is `tcp-request connection|session|content` and
+// `tcp-response content` set-var, set-var-fmt and unset-var: their
+// arguments read as the HTTP rules' are, checked against where the rule
+// runs.
+func (p *parser) tcpVarRule(args []string, sub, action string) {
+	kw := args[0]
+	where := map[string]sample.Checkpoint{"connection": sample.AtFrontendTCPConnection,
+		"session": sample.AtFrontendTCPSession}[sub]
+	switch {
+	case kw == "tcp-response":
+		where = sample.AtBackendTCPResponse
+	case sub == "content":
+		var at []sample.Checkpoint
+		if p.cur.isDefault || p.cur.px.Kind.HasFrontend() {
+			at = append(at, sample.AtFrontendTCPContent)
+		}
+		if p.cur.isDefault || p.cur.px.Kind.HasBackend() {
+			at = append(at, sample.AtBackendTCPContent)
+		}
+		p.textAt = at
+	}
+	if p.textAt == nil {
+		p.textAt = []sample.Checkpoint{where}
+	}
+	r := &Rule{}
+	rest := args[3:]
+	n, rerr := p.ruleArgs(kw, action, r, rest)
+	p.textAt = nil
+	if rerr != "" {
+		p.alert(kw, "%s", strings.TrimSuffix(string(rerr), "."))
+		return
+	}
+	rest = rest[n:]
+	if len(rest) > 0 && rest[0] != "if" && rest[0] != "unless" {
+		p.alert(kw, "'%s %s %s' only accepts 'if' or 'unless', in %s '%s' (got '%s')", kw, sub, action, p.proxyTypeName(), p.cur.px.Name, rest[0])
+		return
+	}
+	cond, err := p.ruleCond(rest)
+	if err != nil {
+		p.alert(kw, "'%s %s %s' : error detected in %s '%s' while parsing '%s' condition : %s", kw, sub, action, p.proxyTypeName(), p.cur.px.Name, rest[0], condError(err))
+		return
+	}
+	tr := &TCPRule{Action: r.Action, Cond: cond, Var: r, Pos: p.pos()}
+	rs := &p.cur.px.Rules
+	if kw == "tcp-response" {
+		rs.TCPResponse = append(rs.TCPResponse, tr)
+		return
+	}
+	p.misplaced(map[string]misplacedLevel{"connection": misplacedTCPConn, "session": misplacedTCPSess, "content": misplacedTCPCont}[sub], kw)
+	switch sub {
+	case "connection":
+		rs.TCPConnection = append(rs.TCPConnection, tr)
+	case "session":
+		rs.TCPSession = append(rs.TCPSession, tr)
+	default:
+		rs.TCPContent = append(rs.TCPContent, tr)
+	}
 }
 
 // knownTCPAction reports whether haproxy knows a tcp-request/response

@@ -69,6 +69,13 @@ type Global struct {
 	// `server-state-base` (servers' state kept across reloads).
 	ServerStateFile, ServerStateBase string `json:",omitempty"`
 
+	// Env are the setenv, presetenv and unsetenv lines, in order: the
+	// daemon applies them to its environment once loaded.
+	Env []EnvOp `json:",omitempty"`
+	// Vars are the process-wide variables `set-var` and `set-var-fmt`
+	// set, by name ("proc.x").
+	Vars map[string]sample.Value `json:",omitempty"`
+
 	Daemon      bool
 	MaxConn     int // 0 = not set
 	User, Group string

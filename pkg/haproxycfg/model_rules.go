@@ -48,6 +48,7 @@ const (
 	ActClose                           // tcp-response: close the server connection
 	ActExpectProxy                     // tcp-request connection: read a PROXY protocol header first
 	ActCapture                         // Expr as a string into the frontend's capture slot CaptureID
+	ActSetVarFmt                       // Var = the string Value makes
 )
 
 var actionNames = map[Action]string{
@@ -56,7 +57,7 @@ var actionNames = map[Action]string{
 	ActAddHeader: "add-header", ActDelHeader: "del-header", ActReplaceHeader: "replace-header",
 	ActReplaceValue: "replace-value", ActSetPath: "set-path", ActSetPathQ: "set-pathq",
 	ActSetQuery: "set-query", ActSetURI: "set-uri", ActSetMethod: "set-method",
-	ActSetVar: "set-var", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
+	ActSetVar: "set-var", ActSetVarFmt: "set-var-fmt", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close", ActCapture: "capture",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 	ActExpectProxy: "expect-proxy",
@@ -175,7 +176,10 @@ type TCPRule struct {
 	// request capture slot.
 	Expr      *sample.Expr `json:"-"`
 	CaptureID int          `json:",omitempty"`
-	Pos       Pos
+	// Var is a set-var, set-var-fmt or unset-var rule's variable (Name),
+	// expression (Expr) or format (Value).
+	Var *Rule `json:",omitempty"`
+	Pos Pos
 }
 
 // Rules are a proxy's rule sets, each in file order (a named defaults

@@ -189,6 +189,12 @@ type parser struct {
 	localPeerSet     bool // set by `localpeer`
 	abort            bool // stop reading the current file (haproxy's ERR_ABORT)
 	warned           map[string]bool
+	// textAt are the checkpoints of the rule being read: its log-format
+	// values may use only the fetches available there (nil: unchecked).
+	textAt []sample.Checkpoint
+	// envOver is the environment as setenv, presetenv and unsetenv
+	// changed it so far (kw_env.go).
+	envOver map[string]envVal
 	// userlistExists says whether a userlist section of that name exists
 	// (http_auth arguments), asked once every section is read.
 	userlistExists func(name string) bool
@@ -231,7 +237,7 @@ func newParser(opts ParseOptions) *parser {
 		if strings.HasPrefix(name, ".") {
 			return "", false
 		}
-		return lookup(name)
+		return p.lookupOverlay(name, lookup)
 	}
 	p.defaults = newDefaults("")
 	return p

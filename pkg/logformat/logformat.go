@@ -45,6 +45,11 @@ type Options struct {
 	// Merge merges runs of spaces without Log's '-' for empty fields, as
 	// unique-id-format is read (LOG_OPT_MERGE_SPACES alone).
 	Merge bool
+	// At, when not empty, are the places a rule's value is evaluated
+	// (a listen section's rule runs as frontend and as backend): a
+	// sample fetch available at none of them is refused, as haproxy
+	// refuses `http-response set-header X %[path]`.
+	At []sample.Checkpoint
 }
 
 // ParseWith compiles a log-format string for the given use.

@@ -371,7 +371,13 @@ func parseExpr(s string, start int, o Options, opts uint8) (node, int, error) {
 			break
 		}
 	}
-	if need := unavailable(name, o); need != "" {
+	need := unavailable(name, o)
+	if len(o.At) > 0 && need == "" {
+		if n, ok := e.NeedsAny(o.At...); !ok {
+			need = n
+		}
+	}
+	if need != "" {
 		return node{}, 0, errf("sample fetch <%s> may not be reliably used here because it needs '%s' which is not available here", s[start:], need)
 	}
 	if end >= len(s) {

@@ -110,6 +110,9 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		e.now = time.Now
 	}
 	e.killed, e.kill = context.WithCancel(context.Background())
+	for name, v := range cfg.Global.Vars { // global set-var, set-var-fmt
+		e.proc.store(name, &v)
+	}
 	e.stick = newStickTables(cfg, e.now)
 	e.global = gate{max: int64(cfg.Global.MaxConn), cur: &e.actconn}
 	e.maxPipes = int64(MaxPipes(cfg.Global.MaxConn))

@@ -102,6 +102,9 @@ type h1Conn struct {
 	// (shared by the HTTP/2 streams of a connection); nil when no
 	// server of the engine takes one.
 	private *privateTransports
+	// reqVars are the txn.* and req.* variables the frontend's
+	// tcp-request content rules set for the request being read.
+	reqVars map[string]sample.Value
 	h       *h1Frontend
 	one     [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
@@ -366,12 +369,12 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		}
 	}()
 	start := e.now() // the accept, then the end of the previous request
-	if killed || !e.tcpAccept(f, nc, c.stk, start) {
+	if killed || !e.tcpAccept(f, nc, c.stk, start, &c.sessVars) {
 		return
 	}
 	// TLS first: haproxy logs "Connect from" once the session exists.
 	th, ok := e.handshake(f, nc, start)
-	if !ok {
+	if !ok || !e.tcpSession(f, nc, c.stk, &c.sessVars) {
 		return
 	}
 	ssl := tlsOf(nc) != nil

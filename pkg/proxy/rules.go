@@ -105,6 +105,8 @@ type ruleRun struct {
 	// in the stream's log fields.
 	fe  *haproxycfg.Proxy
 	log *accesslog.Session
+	// redirected: that page is an http-response redirect (logged L).
+	redirected bool
 }
 
 // verdict is how a rule set ended.
@@ -134,6 +136,16 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	rr.c, rr.e = c, h.e
 	rr.fe, rr.log = h.f.px, s
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
+	rr.txn.Stream = true
+	if c.reqVars != nil {
+		if rr.txn.Vars == nil {
+			rr.txn.Vars = map[string]sample.Value{}
+		}
+		for k, v := range c.reqVars {
+			rr.txn.Vars[k] = v
+		}
+		c.reqVars = nil
+	}
 	t := &rr.txn
 	fe := hr.fe
 	// A monitor-uri starting with '/' matches the request's path (an
@@ -190,7 +202,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 // redirect rules.
 func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy, body *bodyReader, s *accesslog.Session, keep bool) (verdict, bool) {
 	t := &rr.txn
-	if px != h.f.px && tcpVerdict(px.Rules.TCPContent, t) == haproxycfg.ActReject {
+	if px != h.f.px && len(px.Rules.TCPContent) > 0 && rr.backendContent(px) == haproxycfg.ActReject {
 		// A backend's content rules run once it is chosen; a reject
 		// closes the connection without a reply.
 		s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
@@ -228,6 +240,19 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
 			case haproxycfg.ActTarpit:
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
+			case haproxycfg.ActReject:
+				// No reply: haproxy kills the connection (a reset), and
+				// logs no request time.
+				s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
+				s.TR = -1
+				raw := rawConn(c.nc)
+				killConn(raw)
+				if sc, ok := c.nc.(*h2StreamConn); ok {
+					// On HTTP/2 the whole connection goes, as in haproxy.
+					killConn(rawConn(sc.parent))
+					sc.parent.Close()
+				}
+				return vReply, false
 			case haproxycfg.ActWaitForBody:
 				if !h.waitBody(c, rr, body, s, r.Wait, r.AtLeast) {
 					return vReply, false
@@ -269,6 +294,16 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 		}
 	}
 	return vContinue, keep
+}
+
+// backendContent runs a backend's tcp-request content rules on the
+// request: their variables are the request's.
+func (rr *ruleRun) backendContent(px *haproxycfg.Proxy) haproxycfg.Action {
+	act := tcpVerdict(px.Rules.TCPContent, &rr.txn)
+	if rr.c != nil {
+		keepSessVars(&rr.txn, &rr.c.sessVars)
+	}
+	return act
 }
 
 // tarpit holds the request `timeout tarpit` (else `timeout connect`),
@@ -638,6 +673,13 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 			rr.txn.Vars[r.Name] = v
 			rr.keepVar(r.Name, &v)
 		}
+	case haproxycfg.ActSetVarFmt:
+		v := sample.Value{Type: sample.TypeStr, Str: rr.text(r.Value)}
+		if rr.txn.Vars == nil {
+			rr.txn.Vars = map[string]sample.Value{}
+		}
+		rr.txn.Vars[r.Name] = v
+		rr.keepVar(r.Name, &v)
 	case haproxycfg.ActUnsetVar:
 		delete(rr.txn.Vars, r.Name)
 		rr.keepVar(r.Name, nil)
@@ -763,6 +805,9 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 		rr.res.Headers = append(rr.res.Headers, sample.Header{Name: f.name, Value: f.value})
 	}
 	rr.txn.Res, rr.txn.InResponse = &rr.res, true
+	// The request went to the server: haproxy's response rules no
+	// longer see its headers.
+	rr.txn.ReqGone = true
 	for _, px := range rr.proxies(h) {
 	rules:
 		for _, r := range px.Rules.HTTPResponse {
@@ -785,6 +830,14 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				return 0, "", nil, &p
 			case haproxycfg.ActReturn:
 				p := rr.afterPage(h, rr.returnPage(r.Return))
+				return 0, "", nil, &p
+			case haproxycfg.ActRedirect:
+				p, ok := rr.redirectPage(r.Redirect)
+				if !ok {
+					continue
+				}
+				p = rr.afterPage(h, p)
+				rr.redirected = true
 				return 0, "", nil, &p
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, &rr.txn, false)
@@ -817,7 +870,9 @@ func (rr *ruleRun) proxies(h *h1Frontend) []*haproxycfg.Proxy {
 
 // after runs the http-after-response rules on a response message.
 func (rr *ruleRun) after(h *h1Frontend, m *sample.Message) {
-	rr.txn.Res, rr.txn.InResponse = m, true
+	// Gone for the proxy's own replies too: haproxy drops the request
+	// when it answers in its place.
+	rr.txn.Res, rr.txn.InResponse, rr.txn.ReqGone = m, true, true
 	for _, px := range rr.proxies(h) {
 	rules:
 		for _, r := range px.Rules.HTTPAfterResponse {
@@ -1001,6 +1056,9 @@ func (rr *ruleRun) logResponse(s *accesslog.Session) {
 	switch {
 	case rr.denied != 0:
 		s.Status, s.TermCause, s.TermState = rr.denied, 'P', 'H'
+		if rr.redirected {
+			s.TermCause = 'L'
+		}
 		s.Tr = -1
 	case rr.txn.Res != nil && rr.res.Status != 0:
 		s.Status = rr.res.Status
@@ -1037,8 +1095,12 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 			m.Headers = append(m.Headers, sample.Header{Name: hd.name, Value: hd.value})
 		}
 	}
-	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk}
-	if tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s}) != haproxycfg.ActReject {
+	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk,
+		Vars: h.e.proc.load(c.sessVars), Stream: true}
+	act := tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s})
+	keepSessVars(&t, &c.sessVars)
+	c.reqVars = streamVars(&t)
+	if act != haproxycfg.ActReject {
 		return true
 	}
 	s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest

@@ -47,10 +47,11 @@ listen fuzz
  http-request return status 200 content-type text/plain string ret hdr X-R r if { path_beg /ret }
  http-request deny if { path_beg /deny }
  http-request auth if { path_beg /auth }
+ http-request set-var(txn.after) str(1) if { path /after }
  http-response set-header X-R 1
  http-response replace-header Content-Type ^(.*)$ [\1]
  http-response replace-value X-List ^(.*)$ <\1>
- http-after-response set-status 299 if { status 200 } { path /after }
+ http-after-response set-status 299 if { status 200 } { var(txn.after) -m found }
  server echo %s
 `
 

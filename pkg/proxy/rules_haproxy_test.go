@@ -147,6 +147,26 @@ var ruleFrontends = []struct {
 		"http-request return status 404 content-type text/plain file /dev/null if METH_POST"}},
 	{"redirie", []string{"http-request redirect location /x%[req.hdr(x-dd)] code 301 if METH_POST",
 		"http-request redirect location %[req.hdr(x-dd)] code 301 ignore-empty"}},
+	// Response rules do not see the request's headers (sent and gone);
+	// the after-response rules of a reply made before sending do.
+	{"respreqgone", []string{"http-response set-header X-Path-Seen 1 if { path_beg /a }",
+		"http-response set-header X-Host-Seen 1 if { req.hdr(host) -m found }", "http-response set-header X-Meth-Seen 1 if METH_GET",
+		"http-response set-header X-Hdr-Seen 1 if { hdr(x-resp) -m found }", "http-after-response set-header X-After-Path 1 if { path_beg /a }",
+		"http-response set-header X-Url-Seen 1 if { url_param(x) -m found }"}},
+	{"afterlocal", []string{"http-request deny if { path_beg /a }", "http-after-response set-header X-After-Path 1 if { path_beg /a }",
+		"http-after-response set-header X-After-Host 1 if { req.hdr(host) -m found }"}},
+	{"varfmt", []string{`http-request set-var-fmt(txn.pm) "%[method] %[path]"`, "http-request set-var-fmt(sess.n) lit",
+		`http-request set-var-fmt(txn.empty) "%[req.hdr(x-none)]"`, `http-request set-header X-Pm "%[var(txn.pm)]"`,
+		"http-request set-header X-Empty-Found 1 if { var(txn.empty) -m found }", "http-request set-header X-Sess %[var(sess.n)]",
+		`http-response set-var-fmt(txn.st) "s=%[status]"`, "http-response set-header X-St %[var(txn.st)]",
+		"http-after-response set-var-fmt(txn.after) s%[status]", "http-after-response set-header X-After %[var(txn.after)]-%[var(txn.pm)]"}},
+	{"errloc", []string{"errorloc 503 http://example.com/down?x=1", "http-request deny deny_status 503 if { path_beg /a }",
+		"errorloc303 403 /forbidden", "http-request deny if METH_POST", "errorloc302 404 /nf", "http-request deny deny_status 404 if METH_HEAD"}},
+	{"errlocover", []string{"errorfile 503 ERRFILE", "errorloc 503 /later-wins", "http-request deny deny_status 503"}},
+	{"reqreject", []string{"http-request reject if { path_beg /a } || METH_POST", "http-request set-header X-Not-Rejected 1"}},
+	{"respredir", []string{"http-response redirect location /moved-%[status] code 301 if { res.hdr(x-resp) -m found } METH_GET",
+		"http-response redirect location /empty%[res.hdr(x-none)] ignore-empty if METH_POST",
+		"http-response redirect location /set set-cookie S=1 if METH_POST", "http-after-response set-header X-After r"}},
 	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
 }
 
@@ -360,7 +380,8 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
 	}
 	b1, b2 := startEchoServer(t, "one"), startEchoServer(t, "two")
-	dead := fmt.Sprintf("127.0.0.1:%d", deadPort(t))
+	deadP := deadPort(t)
+	dead := fmt.Sprintf("127.0.0.1:%d", deadP)
 	errfile := filepath.Join(t.TempDir(), "503.http")
 	if err := os.WriteFile(errfile, []byte("HTTP/1.1 503 Busy\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbusy\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -371,11 +392,13 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 
 	// haproxy
 	sink := syslogtest.NewSink(t)
-	hports := map[string]int{}
+	// The dead server's port is taken too: a frontend there would answer.
+	hports := map[string]int{" dead": deadP}
 	for _, fe := range ruleFrontends {
 		hports[fe.name] = uniquePort(t, hports)
 	}
 	haproxytest.Start(t, ruleConfig(func(n string) int { return hports[n] }, b1, b2, dead, errfile, sink.Port()))
+	delete(hports, " dead")
 	for _, p := range hports {
 		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
 	}
@@ -399,6 +422,9 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	gports := map[string]int{}
 	for _, fe := range ruleFrontends {
 		ln, bind := listen(t)
+		for bind.Port == deadP {
+			ln, bind = listen(t)
+		}
 		lns[bind.Address()] = ln
 		gports[fe.name] = bind.Port
 	}
@@ -418,6 +444,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"authlist/nobody-secret": "401", "condpath/get": "403", "condor/post": "200", "usebecond/post": "200",
 		"redirloc/get": "301", "ret/get": "200", "deny/get": "403", "afterdead/get": "599", "denyreply/get": "429", "denyreply/head10": "404",
 		"httperr/get": "403", "httperr/post": "503", "denyerrf/get": "503", "denyerrf/head10": "503", "errfiles/get": "503",
+		"errloc/get": "302", "errloc/post": "303", "errloc/head10": "302", "errlocover/get": "302",
 	} {
 		if got := strings.Fields(statusLine(hap[k].response) + " x x")[1]; got != want {
 			t.Errorf("%s: haproxy answered %q, want status %s", k, statusLine(hap[k].response), want)
@@ -429,7 +456,8 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"httperr/get": "x-p: /a/b\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ndenied /a/b", "httperr/post": "503 Busy",
 		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable",
 		"sclose/get": "connection: close\r\n\r\n", "dyncookie/get": "set-cookie: SRV=", "srvfetch/get": "x-srv: s", "pka/get": "somemiddle: 3\r\n\r\n",
-		"bufreq/post": "x-body: hello\r\nx-body-len: 5\r\n", "waitbody/post": "len=5 body=hello"} {
+		"bufreq/post": "x-body: hello\r\nx-body-len: 5\r\n", "waitbody/post": "len=5 body=hello",
+		"errloc/get": "location: http://example.com/down?x=1", "errloc/post": "location: /forbidden"} {
 		if !strings.Contains(got[k].response, field) {
 			t.Errorf("%s: gproxy's exchange lacks %q\n%s", k, field, got[k].response)
 		}
@@ -492,9 +520,10 @@ func sameLogs(hap, got []string) bool {
 			return false
 		}
 		for j := range h {
-			// An http-response deny counts the server's body in %B when it
-			// arrived with the head, which depends on timing in haproxy.
-			denied := j == 5 && h[8] == "PH--"
+			// An http-response deny or redirect counts the server's body in
+			// %B when it arrived with the head, which depends on timing in
+			// haproxy.
+			denied := j == 5 && (h[8] == "PH--" || h[8] == "LH--")
 			if h[j] != g[j] && !(j == 9 && connsAtMost(g[j], h[j])) && !denied {
 				return false
 			}
@@ -521,6 +550,17 @@ var tcpRuleFrontends = []struct {
 	{"tpayrej", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { req.len gt 3 }"}, 1},
 	{"tsrc", []string{"tcp-request connection reject if { src 127.0.0.2 }", "tcp-request content reject if { dst_port 1 }",
 		"use_backend tbe2 if { src 127.0.0.1 }"}, 1},
+	// Variables: a connection rule sets sess.* but no txn.* (no stream yet).
+	{"tvarconn", []string{"tcp-request connection set-var(sess.c) src", "tcp-request connection set-var(txn.t) str(x)",
+		"tcp-request session set-var-fmt(sess.f) \"s=%[var(sess.c)]\"", "tcp-request inspect-delay 200ms",
+		"tcp-request content reject if { var(txn.t) -m found }", "use_backend tbe2 if { var(sess.f) -m str s=127.0.0.1 }"}, 1},
+	{"tvarcont", []string{"tcp-request inspect-delay 2s", "tcp-request content accept if { req.len lt 5 } !{ req.len ge 0 }",
+		"tcp-request content set-var(txn.p) req.payload(0,5) if { req.len ge 5 }", `tcp-request content set-var-fmt(txn.f) "%[var(txn.p)]!"`,
+		"tcp-request content unset-var(txn.p)", "tcp-request content reject if { var(txn.p) -m found }",
+		"use_backend tbe2 if { var(txn.f) -m str hello! }"}, 1},
+	{"hvarcont", []string{"mode http", "option httplog", "tcp-request session set-var(sess.s) str(sv)",
+		"tcp-request content set-var(txn.h) req.hdr(host)", "tcp-request content set-var(req.m) method",
+		`http-request return status 200 content-type text/plain lf-string "h=%[var(txn.h)] s=%[var(sess.s)] m=%[var(req.m)]"`}, 1},
 	{"hconnrej", []string{"mode http", "option httplog", "tcp-request connection reject"}, 0},
 	{"hcontrej", []string{"mode http", "option httplog", "tcp-request content reject"}, 1},
 	{"hconthdr", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str t } METH_GET"}, 1},
@@ -531,6 +571,8 @@ var tcpRuleFrontends = []struct {
 	{"rrej", []string{"tcp-response inspect-delay 2s", "tcp-response content reject if { res.payload(0,6) -m str BANNER }"}, 1},
 	{"rclose", []string{"tcp-response inspect-delay 2s", "tcp-response content close if { res.len gt 0 }"}, 1},
 	{"rwait", []string{"tcp-response inspect-delay 200ms", "tcp-response content reject if { res.len gt 100 }"}, 1},
+	{"rvar", []string{"tcp-response inspect-delay 2s", "tcp-response content set-var(txn.b) res.payload(0,6) if { res.len ge 6 }",
+		"tcp-response content reject if { var(txn.b) -m str BANNER }"}, 1},
 	{"rnodelay", []string{"tcp-response content reject if { res.len gt 0 }"}, 1},
 	{"rnocond", []string{"tcp-response inspect-delay 2s", "tcp-response content reject"}, 1},
 	// rgpc's response rule counts in its table; rgpc2 then refuses the
@@ -758,10 +800,14 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 	for name, want := range map[string]string{"tpayload": "two:hello\n", "tsrc": "two:hello\n", "tcontacc": "one:hello\n",
 		"tcontnodelay": "two:hello\n", "tpayrej": "", "tconnrej": "closed without a byte", "hconthdr": "",
 		"racc": "BANNER hi\nbye:hello\n", "rrej": "", "rnocond": "", "rwait": "BANNER hi\nbye:hello\n",
-		"rgpc": "BANNER hi\nbye:hello\n", "rgpc2": "closed without a byte", "rclose": "BANNER hi\n"} {
+		"rgpc": "BANNER hi\nbye:hello\n", "rgpc2": "closed without a byte", "rclose": "BANNER hi\n",
+		"tvarconn": "two:hello\n", "tvarcont": "two:hello\n", "rvar": ""} {
 		if got[name][0] != want {
 			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)
 		}
+	}
+	if !strings.HasSuffix(got["hvarcont"][0], "h=t s=sv m=GET") {
+		t.Errorf("hvarcont: gproxy answered %q, want the variables of the tcp-request rules", got["hvarcont"][0])
 	}
 	if !strings.HasPrefix(got["hcontpass"][0], "HTTP/1.1 200 OK") {
 		t.Errorf("hcontpass: gproxy answered %q, want the server's 200", got["hcontpass"][0])

@@ -72,7 +72,10 @@ type session struct {
 
 	accept time.Time
 	stk    *sticktable.Counters // stick counters; nil without tables
-	log    accesslog.Session    // filled as the session goes; logged by finish
+	// sessVars are the sess.* variables the connection and session
+	// rules set.
+	sessVars map[string]sample.Value
+	log      accesslog.Session // filled as the session goes; logged by finish
 	// loggedASAP: option logasap logged the session once connected.
 	loggedASAP bool
 }
@@ -131,17 +134,22 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	if ppOf(c) != nil {
 		start = e.now()
 	}
-	if !e.tcpAccept(f, c, stk, start) {
+	var sessVars map[string]sample.Value
+	if !e.tcpAccept(f, c, stk, start, &sessVars) {
 		stickConnEnd(stk)
 		e.rejectConn(f, c)
 		return
 	}
 	// tcp-request connection rules run before the PROXY header and the
-	// TLS handshake, as in haproxy (session rules should run after TLS:
-	// they see no TLS facts).
+	// TLS handshake, session rules after them, as in haproxy.
 	accepted, ok := e.handshakeTCP(f, c, start)
 	if !ok {
 		stickConnEnd(stk)
+		return
+	}
+	if !e.tcpSession(f, c, stk, &sessVars) {
+		stickConnEnd(stk)
+		e.rejectConn(f, c)
 		return
 	}
 	now := e.now()
@@ -150,7 +158,7 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	} else if !start.IsZero() {
 		now = start
 	}
-	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now, stk: stk}
+	s := &session{e: e, f: f, be: f.backend, cli: c, fe: f.px.Timeouts, state: stateRequest, accept: now, stk: stk, sessVars: sessVars}
 	defer s.recoverPanic("session")
 	e.mu.Lock()
 	e.sessions[s] = struct{}{}

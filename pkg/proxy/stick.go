@@ -46,8 +46,8 @@ func (e *Engine) newCounters() *sticktable.Counters {
 // stickTCP runs a tcp-request rule's stick action: t.Backend names the
 // backend whose content rules run, else the frontend's run.
 func stickTCP(r *haproxycfg.TCPRule, t *sample.Txn) {
-	e, ok := t.Env.(*Engine)
-	if !ok {
+	e := engineOf(t.Env)
+	if e == nil {
 		return
 	}
 	px := t.Frontend

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,8 +17,8 @@ import (
 
 // The tcp-request rules (configuration manual section 4.2,
 // "tcp-request"): connection and session rules run on each accepted
-// connection, before anything is read (gproxy has no handshake between
-// the two); content rules run in mode tcp on what the client sent
+// connection, before anything is read (session rules after the TLS
+// handshake); content rules run in mode tcp on what the client sent
 // within `tcp-request inspect-delay`, then use_backend picks the backend;
 // in mode http they run once the request head is read (rules.go), as
 // haproxy 2.6 runs them on its parsed request.
@@ -67,34 +68,113 @@ func tcpVerdictCap(set []*haproxycfg.TCPRule, t *sample.Txn, caps *tcpCaps) hapr
 				stickTCP(r, t) // not final: the next rules run
 				continue
 			}
+			if r.Var != nil {
+				tcpVar(r.Var, t) // not final either
+				continue
+			}
 			return r.Action
 		}
 	}
 	return 0
 }
 
+// tcpVar runs a tcp rule's set-var, set-var-fmt or unset-var on t.Vars;
+// proc.* variables go to the process. Before a stream exists (connection
+// and session rules: t.Stream false) only sess.* and proc.* variables
+// can be set, as in haproxy.
+func tcpVar(r *haproxycfg.Rule, t *sample.Txn) {
+	proc := strings.HasPrefix(r.Name, "proc.")
+	if !t.Stream && !proc && !strings.HasPrefix(r.Name, "sess.") {
+		return
+	}
+	var v sample.Value
+	switch r.Action {
+	case haproxycfg.ActSetVar:
+		var ok bool
+		if v, ok = r.Expr.Eval(t); !ok {
+			return
+		}
+	case haproxycfg.ActSetVarFmt:
+		v = sample.Value{Type: sample.TypeStr, Str: r.Value.Raw}
+		if r.Value.Format != nil {
+			v.Str = string(r.Value.Format.Append(nil, t, nil))
+		}
+	case haproxycfg.ActUnsetVar:
+		delete(t.Vars, r.Name)
+		if e := engineOf(t.Env); proc && e != nil {
+			e.proc.store(r.Name, nil)
+		}
+		return
+	}
+	if t.Vars == nil {
+		t.Vars = map[string]sample.Value{}
+	}
+	t.Vars[r.Name] = v
+	if e := engineOf(t.Env); proc && e != nil {
+		e.proc.store(r.Name, &v)
+	}
+}
+
+// keepSessVars stores the sess.* variables of t with the connection
+// (nil when there are none left).
+func keepSessVars(t *sample.Txn, store *map[string]sample.Value) {
+	var m map[string]sample.Value
+	for k, v := range t.Vars {
+		if strings.HasPrefix(k, "sess.") {
+			if m == nil {
+				m = map[string]sample.Value{}
+			}
+			m[k] = v
+		}
+	}
+	*store = m
+}
+
+// streamVars are t's txn.*, req.* and res.* variables (nil if none), for
+// the rules of the same stream that run with another Txn.
+func streamVars(t *sample.Txn) map[string]sample.Value {
+	var m map[string]sample.Value
+	for k, v := range t.Vars {
+		if !strings.HasPrefix(k, "sess.") && !strings.HasPrefix(k, "proc.") {
+			if m == nil {
+				m = map[string]sample.Value{}
+			}
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// engineOf is the engine behind a Txn's Env (TLS connections wrap it).
+func engineOf(env sample.Env) *Engine {
+	switch v := env.(type) {
+	case *Engine:
+		return v
+	case tlsEnv:
+		return engineOf(v.Env)
+	}
+	return nil
+}
+
 // tcpAccept runs a frontend's tcp-request connection rules on a new
-// connection, reads its PROXY header when the bind or an expect-proxy
-// rule asks for one (pp.go), then runs the session rules; false means
-// the connection must close: a rejected one at once and not logged, as
+// connection, then reads its PROXY header when the bind or an expect-proxy
+// rule asks for one (pp.go), before any TLS handshake; false means the
+// connection must close: a rejected one at once and not logged, as
 // haproxy does, a bad header after logging it. Their track-sc actions
-// fill stk. accept is when the connection was accepted.
-func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, accept time.Time) (ok bool) {
+// fill stk, their set-var the connection's sess.* variables. accept is
+// when the connection was accepted.
+func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, accept time.Time, sess *map[string]sample.Value) bool {
 	rs := &f.px.Rules
 	pp := ppOf(c)
-	if len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 && pp == nil {
+	if len(rs.TCPConnection) == 0 && pp == nil {
 		return true
 	}
-	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e}
+	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e, Vars: e.proc.load(*sess)}
 	if stk != nil {
 		t.Stick = stk
-		defer func() {
-			if ok {
-				stk.SessionStarted()
-			}
-		}()
 	}
 	act, expect := tcpConnVerdict(rs.TCPConnection, &t)
+	keepSessVars(&t, sess)
 	if act == haproxycfg.ActReject {
 		// haproxy resets a connection it rejects at this level.
 		if g, ok := c.(*gatedConn); ok {
@@ -109,11 +189,34 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, ac
 		if !e.readProxy(f, pp, accept) {
 			return false
 		}
-		t.Src, t.Dst = addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
 	}
-	if tcpVerdict(rs.TCPSession, &t) == haproxycfg.ActReject {
-		drainSocket(c)
-		return false
+	return true
+}
+
+// tcpSession runs a frontend's tcp-request session rules once the
+// session exists: after the PROXY header and the TLS handshake, as
+// haproxy runs them (they see the header's addresses and the TLS facts,
+// ssl_fc_sni...). false means the connection is rejected: closed and not
+// logged.
+func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters, sess *map[string]sample.Value) bool {
+	rs := &f.px.Rules
+	if len(rs.TCPConnection) == 0 && len(rs.TCPSession) == 0 {
+		return true
+	}
+	if len(rs.TCPSession) > 0 {
+		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess)}
+		if stk != nil {
+			t.Stick = stk
+		}
+		act := tcpVerdict(rs.TCPSession, &t)
+		keepSessVars(&t, sess)
+		if act == haproxycfg.ActReject {
+			drainSocket(c)
+			return false
+		}
+	}
+	if stk != nil {
+		stk.SessionStarted()
 	}
 	return true
 }
@@ -134,6 +237,10 @@ func tcpConnVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) (act haproxycfg.Ac
 				stickTCP(r, t) // not final: the next rules run
 				continue
 			}
+			if r.Var != nil {
+				tcpVar(r.Var, t) // not final either
+				continue
+			}
 			return r.Action, expect
 		}
 	}
@@ -144,6 +251,9 @@ func tcpConnVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) (act haproxycfg.Ac
 // closing it sends a FIN rather than a reset (haproxy drains the same
 // way before closing a connection it refuses).
 func drainSocket(c net.Conn) {
+	if tc, ok := c.(*tlsServerConn); ok {
+		c = tc.raw
+	}
 	if g, ok := c.(*gatedConn); ok {
 		c = g.Conn
 	}
@@ -195,6 +305,10 @@ func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool, from *i
 				stickTCP(r, t) // not final: the next rules run
 				continue
 			}
+			if r.Var != nil {
+				tcpVar(r.Var, t)
+				continue
+			}
 			return r.Action, true
 		}
 	}
@@ -235,7 +349,8 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 	if len(rs.TCPContent) == 0 && !dynamicRouting(f.px) {
 		return nil, true
 	}
-	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk}
+	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
+		Vars: s.e.proc.load(s.sessVars), Stream: true}
 	s.txn = t
 	var buf []byte
 	if len(rs.TCPContent) > 0 {
@@ -311,7 +426,8 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	rs := &s.be.px.Rules
 	t := s.txn
 	if t == nil {
-		t = &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk}
+		t = &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
+			Vars: s.e.proc.load(s.sessVars), Stream: true}
 	}
 	t.Backend = s.be.px.Name
 	if s.srv != nil {
@@ -372,6 +488,17 @@ func (s *session) inspectResponse() ([]byte, bool) {
 		return nil, false
 	}
 	return buf, true
+}
+
+// rawConn is the TCP connection under c (TLS, accept gate).
+func rawConn(c net.Conn) net.Conn {
+	if tc, ok := c.(*tlsServerConn); ok {
+		c = tc.raw
+	}
+	if g, ok := c.(*gatedConn); ok {
+		c = g.Conn
+	}
+	return c
 }
 
 // killConn makes closing c reset it, as haproxy kills a server

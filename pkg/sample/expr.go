@@ -33,7 +33,7 @@ func (e *exprImpl) convert(t *Txn, v Value) (Value, bool) {
 }
 
 func (e exprImpl) eval(t *Txn) (Value, bool) {
-	if e.fetch == nil {
+	if e.fetch == nil || t.ReqGone && requestOnly(e.fetch) {
 		return Value{}, false
 	}
 	v, ok := e.fetch.Fn(t, e.args)
@@ -50,6 +50,9 @@ func (e *exprImpl) values(t *Txn, out []Value) []Value {
 		if v, ok := e.eval(t); ok {
 			out = append(out, v)
 		}
+		return out
+	}
+	if t.ReqGone && requestOnly(e.fetch) {
 		return out
 	}
 	start := len(out)

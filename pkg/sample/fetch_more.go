@@ -24,8 +24,15 @@ func (t *Txn) now() time.Time {
 
 func init() {
 	RegisterFetch(FetchDef{Name: "env", Args: ArgSpec{Types: []ArgType{ArgStr}, Min: 1}, Out: TypeStr,
-		Fn: func(_ *Txn, a []Arg) (Value, bool) {
-			v, ok := os.LookupEnv(a[0].Str)
+		Fn: func(t *Txn, a []Arg) (Value, bool) {
+			lookup := os.LookupEnv
+			// The configuration parser's environment, changed by setenv.
+			if t != nil {
+				if l, ok := t.Env.(interface{ LookupEnv(string) (string, bool) }); ok {
+					lookup = l.LookupEnv
+				}
+			}
+			v, ok := lookup(a[0].Str)
 			return Value{Type: TypeStr, Str: v}, ok
 		}})
 	RegisterFetch(FetchDef{Name: "hostname", Out: TypeStr, Fn: func(*Txn, []Arg) (Value, bool) {

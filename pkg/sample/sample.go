@@ -114,6 +114,15 @@ type Txn struct {
 	// InResponse is set while http-response rules run: hdr() and the
 	// other direction-dependent fetches read Res instead of Req.
 	InResponse bool
+	// ReqGone is set while the rules run on a server's response: the
+	// request went to the server, and the fetches that read only its
+	// headers, body or buffer (path, req.hdr(), url_param...) find
+	// nothing, as in haproxy, where they are forwarded and gone.
+	ReqGone bool
+	// Stream is set once a stream exists (content and HTTP rules): the
+	// txn.*, req.* and res.* variables can be set then, not in the
+	// connection and session rules.
+	Stream bool
 	// Env answers the fetches about the running process (nbsrv, be_conn,
 	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
 	Env Env

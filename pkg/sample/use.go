@@ -635,6 +635,28 @@ func (e *Expr) Needs(ck Checkpoint) (needs string, ok bool) {
 	return sourceNamesOf(useOf(f)), false
 }
 
+// requestOnly reports whether f reads only what haproxy no longer holds
+// once the request went to the server (its headers, body or buffer, not
+// the persistent parts such as the method): such a fetch finds nothing in
+// the rules run on the server's response.
+func requestOnly(f *FetchDef) bool {
+	use := useOf(f)
+	return use&(useHrqhv|useHrqbo|useL6req) != 0 && use&(useHrshv|useHrshp|useHrsbo|useL6res) == 0
+}
+
+// NeedsAny is Needs for an expression used at several checkpoints (a
+// listen section's rule runs as frontend and as backend): ok when the
+// fetch is available at one of them.
+func (e *Expr) NeedsAny(cks ...Checkpoint) (needs string, ok bool) {
+	f := e.impl.fetch
+	for _, ck := range cks {
+		if valOf(f)&(1<<ck) != 0 {
+			return "", true
+		}
+	}
+	return sourceNamesOf(useOf(f)), false
+}
+
 // Conflict is haproxy's warnif_cond_conflicts for a condition used at ck:
 // the warning text (without the "parsing [file:line] : " prefix), or ""
 // when every ACL can match there.

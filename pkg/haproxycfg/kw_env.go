@@ -1,0 +1,161 @@
+package haproxycfg
+
+import (
+	"strings"
+
+	"hapair/pkg/sample"
+)
+
+// The environment keywords of the global section (configuration manual
+// section 3.1, "setenv", "presetenv", "unsetenv") and the process-wide
+// variables set there ("set-var", "set-var-fmt").
+//
+// haproxy changes its own environment while it reads the file, so that
+// the lines after see the change in "${NAME}"; parsing stays pure here:
+// the changes go to an overlay the parser's lookups read first, and to
+// Global.Env, which the daemon applies to its environment once the
+// configuration is loaded (env() then sees them, and child processes).
+
+// EnvOp is one setenv, presetenv or unsetenv line.
+type EnvOp struct {
+	Op    string // "setenv", "presetenv" or "unsetenv"
+	Name  string
+	Value string `json:",omitempty"`
+}
+
+// envVal is an overlay entry: a value, or unset.
+type envVal struct {
+	v   string
+	set bool
+}
+
+// lookupOverlay is the parser's environment: the overlay, else the base.
+func (p *parser) lookupOverlay(name string, base func(string) (string, bool)) (string, bool) {
+	if o, ok := p.envOver[name]; ok {
+		return o.v, o.set
+	}
+	return base(name)
+}
+
+// validEnvName is what setenv(3) and unsetenv(3) accept.
+func validEnvName(n string) bool { return n != "" && !strings.Contains(n, "=") }
+
+// envKeyword is setenv, presetenv and unsetenv.
+func (p *parser) envKeyword(args []string) {
+	kw := args[0]
+	g := &p.cfg.Global
+	if p.envOver == nil {
+		p.envOver = map[string]envVal{}
+	}
+	if kw == "unsetenv" {
+		if argAt(args, 1) == "" {
+			p.diag(Alert, LocParsingTight, kw, "'%s' expects at least one variable name.", kw)
+			return
+		}
+		for _, n := range args[1:] {
+			if n == "" {
+				break // haproxy stops at the first empty word
+			}
+			if !validEnvName(n) {
+				p.diag(Alert, LocParsingTight, kw, "'%s' failed on variable '%s' : Invalid argument.", kw, n)
+				return
+			}
+			p.envOver[n] = envVal{}
+			g.Env = append(g.Env, EnvOp{Op: kw, Name: n})
+		}
+		return
+	}
+	if p.tooMany(args, 3) {
+		return
+	}
+	name, val := argAt(args, 1), argAt(args, 2)
+	if val == "" {
+		p.diag(Alert, LocParsingTight, kw, "'%s' expects a name and a value.", kw)
+		return
+	}
+	if !validEnvName(name) {
+		p.diag(Alert, LocParsingTight, kw, "'%s' failed on variable '%s' : Invalid argument.", kw, name)
+		return
+	}
+	if kw == "presetenv" {
+		if _, set := p.env(name); set {
+			return
+		}
+	}
+	p.envOver[name] = envVal{v: val, set: true}
+	g.Env = append(g.Env, EnvOp{Op: kw, Name: name, Value: val})
+}
+
+// parserEnv answers env() while the global section is read: the
+// environment as the lines so far changed it.
+type parserEnv struct {
+	sample.Env
+	p *parser
+}
+
+// LookupEnv is env()'s source (sample checks for it).
+func (e parserEnv) LookupEnv(name string) (string, bool) { return e.p.env(name) }
+
+// globalSetVar is `set-var proc.NAME EXPR` and `set-var-fmt proc.NAME
+// FMT`: evaluated once, while parsing, with only the fetches the
+// configuration parser has (constants, env()...).
+func (p *parser) globalSetVar(args []string) {
+	kw := args[0]
+	if argAt(args, 1) == "" || argAt(args, 2) == "" {
+		what := "a sample expression"
+		if kw == "set-var-fmt" {
+			what = "a format string"
+		}
+		p.alert(kw, "'%s' requires a process-wide variable name ('proc.<name>') and %s.", kw, what)
+		return
+	}
+	name := args[1]
+	scope, _, _ := strings.Cut(name, ".")
+	switch scope {
+	case "proc", "sess", "txn", "req", "res":
+	default:
+		p.alert(kw, "invalid variable name '%s'. A variable name must be start by its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'", name)
+		return
+	}
+	if strings.Contains(name, ",") {
+		p.alert(kw, "conditions on the variable ('%s') are not implemented by gproxy", name)
+		return
+	}
+	if scope != "proc" {
+		p.alert(kw, "'%s': cannot set variable '%s', only scope 'proc' is permitted in the global section.", kw, name)
+		return
+	}
+	t := &sample.Txn{Env: parserEnv{p: p}}
+	var v sample.Value
+	if kw == "set-var-fmt" {
+		p.textAt = []sample.Checkpoint{sample.AtConfigParser}
+		f, err := p.text(args[2])
+		p.textAt = nil
+		if err != nil {
+			p.alert(kw, "%s", condError(err))
+			return
+		}
+		v = sample.Value{Type: sample.TypeStr, Str: f.Raw}
+		if f.Format != nil {
+			v.Str = string(f.Format.Append(nil, t, nil))
+		}
+	} else {
+		e, err := sample.ParseExpr(args[2], p.sampleOptions())
+		if err != nil {
+			p.alert(kw, "%s", condError(err))
+			return
+		}
+		if needs, ok := e.Needs(sample.AtConfigParser); !ok {
+			p.alert(kw, "fetch method 'set-var(%s)' extracts information from '%s', none of which is available here", name, needs)
+			return
+		}
+		var ok bool
+		if v, ok = e.Eval(t); !ok {
+			return
+		}
+	}
+	if p.cfg.Global.Vars == nil {
+		p.cfg.Global.Vars = map[string]sample.Value{}
+	}
+	p.cfg.Global.Vars[name] = v
+}
