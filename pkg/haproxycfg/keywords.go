@@ -780,7 +780,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "resolve-prefer", Works, 1, grpNone},
 	{CtxServer, "namespace", Refused, 1, grpAddress},
 	{CtxServer, "socks4", Refused, 1, grpAddress},
-	{CtxServer, "proto", Refused, 1, grpHTTP},
+	{CtxServer, "proto", Works, 1, grpNone},
 	{CtxServer, "ws", Refused, 1, grpHTTP},
 
 	// CtxHTTPRequest

@@ -253,6 +253,19 @@ func (p *parser) server(args []string, def bool) {
 			k, _ := lookup(CtxServer, opt)
 			p.notImplemented(k, LocBracket, kw, prefix, "server option 'source'")
 			i += n
+		case "proto":
+			i++
+			if !hasVal || val == "" {
+				fail("'proto' : missing value")
+				return
+			}
+			switch val {
+			case "h2", "h1", "none", "fcgi":
+				srv.Proto = val
+			default:
+				p.diag(Alert, LocBracket, kw, "%s'proto' :  unknown MUX protocol '%s'.", prefix, val)
+				return
+			}
 		case "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
 			"no-send-proxy-v2-ssl-cn", "no-check-send-proxy", "no-agent-check":
 			// What gproxy always does: undoes a default-server setting

@@ -354,6 +354,10 @@ type Server struct {
 	ID int
 	// Cookie is the server's `cookie VALUE` ("" = none).
 	Cookie string
+	// Proto is `proto NAME`, the protocol spoken to the server whatever
+	// ALPN says: "h2" (HTTP/2, prior knowledge in clear text), "h1",
+	// "none" (mode tcp); "" lets ALPN decide (HTTP/1.1 without it).
+	Proto string `json:",omitempty"`
 	// TLS is `ssl`/`check-ssl` and their settings (model_tls.go); nil: clear text.
 	TLS *ServerTLS
 	// ShutdownOnDown is `on-marked-down shutdown-sessions`: the server's

@@ -218,7 +218,7 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
 		h.tr = backendTransport(f.backend, h.heads)
 	}
-	h.def = &route{tr: h.tr, heads: h.heads, mode: h.mode, fwd: h.fwd, orig: originalToFor(f.px, f.backend)}
+	h.def = &route{tr: h.tr, h2: backendH2Transport(f.backend), heads: h.heads, mode: h.mode, fwd: h.fwd, orig: originalToFor(f.px, f.backend)}
 	if needRules(e, f) {
 		h.rules = newHTTPRules(e, f, &routeCache{e: e, f: f})
 	}
@@ -296,7 +296,7 @@ func (h *h1Frontend) watch() {
 	}
 	h.mu.Unlock()
 	if h.tr != nil {
-		h.tr.CloseIdleConnections()
+		h.def.closeIdle()
 	}
 	if h.rules != nil {
 		h.rules.routes.closeIdle()
@@ -339,7 +339,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		stickConnEnd(c.stk)
 		c.release(true)
 		if drained && h.tr != nil {
-			h.tr.CloseIdleConnections()
+			h.def.closeIdle()
 		}
 	}()
 	defer func() {
@@ -706,43 +706,84 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// still closes after the response (out.Close).
 		headMode = haproxycfg.HTTPKeepAlive
 	}
-	target, entry, forget := rt.heads.add(req.appendHead(nil, extra, headMode))
-	defer forget()
+	var entry *headEntry // the HTTP/1 head sent and the response head received
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
 		ConnectDone: func(_, _ string, err error) { dialErr = err },
 		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
 			// haproxy passes interim responses on (103 Early Hints...);
 			// a 100 Continue is the client's business (interim).
-			raw := entry.nextInterim()
+			var raw []byte
+			if entry != nil {
+				raw = entry.nextInterim()
+			}
 			if code != http.StatusContinue {
 				c.interimResponse(code, raw)
 			}
 			return nil
 		},
 	}
-	out := &http.Request{
-		Method:     req.method,
-		URL:        &url.URL{Scheme: "http", Host: srv.cfg.Address(int(s.Frontend.Port())), Opaque: target},
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"User-Agent": {""}}, // no Go default
-		Body:   http.NoBody,
-		// http-server-close and httpclose: a new server connection for
-		// each request, closed after the response.
-		Close: rt.mode != haproxycfg.HTTPKeepAlive,
+	var forgets []func()
+	defer func() {
+		for _, f := range forgets {
+			f()
+		}
+	}()
+	var out *http.Request
+	var rtp http.RoundTripper
+	// request makes out for srv: over HTTP/2 when it speaks it
+	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
+	request := func() {
+		addr := srv.cfg.Address(int(s.Frontend.Port()))
+		if rt.useH2(srv) {
+			out, rtp, entry = h2Request(req, extra, addr), rt.h2, nil
+		} else {
+			if entry == nil || out.ProtoMajor != 1 {
+				var target string
+				var forget func()
+				target, entry, forget = rt.heads.add(req.appendHead(nil, extra, headMode))
+				forgets = append(forgets, forget)
+				out = &http.Request{
+					Method:     req.method,
+					URL:        &url.URL{Scheme: "http", Opaque: target},
+					Proto:      "HTTP/1.1",
+					ProtoMajor: 1, ProtoMinor: 1,
+					Header: http.Header{"User-Agent": {""}}, // no Go default
+					Body:   http.NoBody,
+					// http-server-close and httpclose: a new server
+					// connection for each request, closed after the response.
+					Close: rt.mode != haproxycfg.HTTPKeepAlive,
+				}
+			}
+			out.URL.Host, rtp = addr, rt.tr
+		}
+		switch {
+		case req.chunked:
+			out.Body, out.ContentLength = body, -1
+		case req.contentLength > 0:
+			out.Body, out.ContentLength = body, req.contentLength
+		}
+		out = out.WithContext(httptrace.WithClientTrace(ctx, trace))
 	}
-	switch {
-	case req.chunked:
-		out.Body, out.ContentLength = body, -1
-	case req.contentLength > 0:
-		out.Body, out.ContentLength = body, req.contentLength
-	}
-	out = out.WithContext(httptrace.WithClientTrace(ctx, trace))
+	request()
 	var resp *http.Response
 	for attempt := 0; ; attempt++ {
 		tConn, dialErr = time.Time{}, nil
-		resp, err = rt.tr.RoundTrip(out)
+		if out.ProtoMajor == 2 {
+			ht := startH2HeaderTimer(bt.Server, cancel)
+			resp, err = rtp.RoundTrip(out)
+			if ht.stop() && err != nil {
+				err = fmt.Errorf("proxy: no response head within timeout server: %w", os.ErrDeadlineExceeded)
+			}
+			if errors.Is(err, errServerNotH2) && e.killed.Err() == nil {
+				// ALPN chose HTTP/1.1: the same request, the HTTP/1 way.
+				request()
+				attempt--
+				continue
+			}
+		} else {
+			resp, err = rtp.RoundTrip(out)
+		}
 		if err == nil || dialErr == nil || !tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
 			break
 		}
@@ -754,7 +795,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
 			return h.errorPage(c, s, page503, false)
 		}
-		out.URL.Host = srv.cfg.Address(int(s.Frontend.Port()))
+		request() // the server may have changed
 		if retryWait {
 			wait := time.Second
 			if bt.Connect > 0 && bt.Connect < wait {
@@ -830,6 +871,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		io.Reader
 		io.Closer
 	}{tb, resp.Body}
+	if resp.ProtoMajor == 2 {
+		// An HTTP/2 status has no reason: haproxy passes none on.
+		resp.Status = strconv.Itoa(resp.StatusCode)
+	}
 	tResp := e.now()
 	s.Tc = tConn.Sub(tAssigned)
 	s.Tr = tResp.Sub(tConn)
@@ -840,7 +885,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// it cannot be told from a next request.
 		keep = false
 	}
-	n, err := c.writeResponse(req, resp, compressResponse(h.f.px, be.px, algo, req, resp, entry.response()), &keep)
+	var raw []byte
+	if entry != nil {
+		raw = entry.response()
+	}
+	n, err := c.writeResponse(req, resp, compressResponse(h.f.px, be.px, algo, req, resp, raw), &keep)
 	n += c.interimBytes()
 	s.BytesToClient = n
 	be.ctr.bytesOut.Add(n)
