@@ -268,7 +268,7 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 			return &headConn{Conn: c, t: heads}, nil
 		},
 		ResponseHeaderTimeout: bt.Server,
-		MaxIdleConnsPerHost:   64,
+		MaxIdleConnsPerHost:   1 << 16, // haproxy: pool-max-conn -1, no limit
 		IdleConnTimeout:       firstSet(bt.HTTPKeepAlive, 90*time.Second),
 		DisableCompression:    true,
 	}
