@@ -232,7 +232,7 @@ backend b
     bind 127.0.0.1:8080
     default_backend b
 backend b
-    http-reuse always <<
+    http-reuse aggressive <<
     server s1 127.0.0.1:9
 `},
 		{"agent-check", "agent-check", head + `frontend f

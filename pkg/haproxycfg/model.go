@@ -466,14 +466,20 @@ type Proxy struct {
 	DynamicCookieKey string `json:",omitempty"`
 	Timeouts         Timeouts
 	Retries          int // default 3
-	Options          Options
-	Logs             []LogTarget // `log global` expands to the global targets
-	DefaultBackend   string
-	UseBackends      []UseBackend
-	Servers          []*Server
-	Check            Check // health checks of the servers with `check`
-	Stats            Stats
-	Disabled         bool
+	// HTTPReuse is `http-reuse`: "never", "safe" (haproxy's default,
+	// also for "") or "always" ("aggressive" is refused).
+	HTTPReuse string `json:",omitempty"`
+	// SendNameHeader is `http-send-name-header NAME`, lower-cased: the
+	// field set to the server's name on requests to HTTP/1 servers.
+	SendNameHeader string `json:",omitempty"`
+	Options        Options
+	Logs           []LogTarget // `log global` expands to the global targets
+	DefaultBackend string
+	UseBackends    []UseBackend
+	Servers        []*Server
+	Check          Check // health checks of the servers with `check`
+	Stats          Stats
+	Disabled       bool
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in
 	// file order from 1, or from 2 when a global `stats socket` exists
 	// (haproxy's internal GLOBAL proxy takes 1); `id N` sets it explicitly.

@@ -117,7 +117,7 @@ func (rt *route) useH2(srv *Server) bool {
 // h2Request is the request for an HTTP/2 server: the target and fields
 // of the head the HTTP/1 path would send (req's fields, then extra),
 // translated as haproxy's H2 multiplexer does.
-func h2Request(req *httpRequest, extra []header, addr string) *http.Request {
+func h2Request(req *httpRequest, extra []header, addr, sendName, server string) *http.Request {
 	out := &http.Request{
 		Method:     req.method,
 		URL:        &url.URL{Scheme: "https", Host: addr, Opaque: req.uri},
@@ -164,10 +164,19 @@ func h2Request(req *httpRequest, extra []header, addr string) *http.Request {
 		out.Header[h.name] = append(out.Header[h.name], h.value)
 	}
 	for _, h := range req.headers {
-		add(h)
+		if sendName == "" || h.name != sendName {
+			add(h)
+		}
 	}
 	for _, h := range extra {
-		add(h)
+		if sendName == "" || h.name != sendName {
+			add(h)
+		}
+	}
+	if sendName != "" {
+		// http-send-name-header, as haproxy 2.6.12 sends it to HTTP/2
+		// servers too.
+		out.Header[sendName] = []string{server}
 	}
 	if _, ok := out.Header["user-agent"]; !ok {
 		out.Header["user-agent"] = []string{""} // no Go default

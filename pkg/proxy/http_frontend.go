@@ -101,6 +101,9 @@ type h1Conn struct {
 	one      [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
+	// ss holds the server connections of the client's session
+	// (srvreuse.go); nil until the first request forwarded.
+	ss *srvSession
 
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
@@ -258,12 +261,19 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
 	return &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			target := dialTargetOf(ctx) // the real address, the session (srvreuse.go)
+			if target != nil {
+				addr = target.addr
+			}
 			c, err := dialServer(ctx, d, network, addr)
 			if err != nil {
 				return nil, err
 			}
 			if c, err = dialTLS(ctx, be, network, addr, c, bt.Connect); err != nil {
 				return nil, err
+			}
+			if target != nil && target.ss != nil {
+				c = target.ss.track(c)
 			}
 			return &headConn{Conn: c, t: heads}, nil
 		},
@@ -336,6 +346,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		drained := h.draining && len(h.conns) == 0
 		h.mu.Unlock()
 		nc.Close()
+		c.ss.close()
 		stickConnEnd(c.stk)
 		c.release(true)
 		if drained && h.tr != nil {
@@ -733,15 +744,26 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	var rtp http.RoundTripper
 	// request makes out for srv: over HTTP/2 when it speaks it
 	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
+	reuse, sendName := be.px.HTTPReuse, be.px.SendNameHeader
+	var builtFor *Server // the server the HTTP/1 head names
+	if reuse != "always" && c.ss == nil {
+		c.ss = newSrvSession()
+	}
 	request := func() {
 		addr := srv.cfg.Address(int(s.Frontend.Port()))
+		rctx := ctx
 		if rt.useH2(srv) {
-			out, rtp, entry = h2Request(req, extra, addr), rt.h2, nil
+			out, rtp, entry = h2Request(req, extra, addr, sendName, srv.Name()), rt.h2, nil
 		} else {
-			if entry == nil || out.ProtoMajor != 1 {
+			if entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
 				var target string
 				var forget func()
-				target, entry, forget = rt.heads.add(req.appendHead(nil, extra, headMode))
+				head := req.appendHead(nil, extra, headMode)
+				if sendName != "" {
+					head = withServerName(head, sendName, srv.Name())
+				}
+				builtFor = srv
+				target, entry, forget = rt.heads.add(head)
 				forgets = append(forgets, forget)
 				out = &http.Request{
 					Method:     req.method,
@@ -755,7 +777,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 					Close: rt.mode != haproxycfg.HTTPKeepAlive,
 				}
 			}
-			out.URL.Host, rtp = addr, rt.tr
+			out.URL.Host, rtp = reuseHost(reuse, c.ss, srv, addr), rt.tr
+			target := &dialTarget{addr: addr}
+			if reuse != "always" {
+				target.ss = c.ss
+			}
+			rctx = withDialTarget(ctx, target)
 		}
 		switch {
 		case req.chunked:
@@ -763,7 +790,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case req.contentLength > 0:
 			out.Body, out.ContentLength = body, req.contentLength
 		}
-		out = out.WithContext(httptrace.WithClientTrace(ctx, trace))
+		out = out.WithContext(httptrace.WithClientTrace(rctx, trace))
 	}
 	request()
 	var resp *http.Response
