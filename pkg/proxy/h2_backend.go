@@ -38,8 +38,11 @@ import (
 //     its first request over a second, HTTP/1.1, connection; the server
 //     is then remembered as speaking HTTP/1.1;
 //   - interim responses are passed on without their fields;
-//   - a server's HTTP/2 connections are shared by every client (haproxy
-//     keeps one per client session with `http-reuse safe`).
+//   - with `http-reuse safe` (or never), each client session has its own
+//     HTTP/2 connection to a server (sessionH2, srvreuse.go); haproxy
+//     2.6.12 was seen giving an HTTP/2 client's first stream the idle
+//     connection another live session had opened; with `always` the
+//     connections are shared by every client (x/net's pool).
 
 // errServerNotH2 is a TLS server that did not choose h2 by ALPN.
 var errServerNotH2 = errors.New("proxy: server did not choose h2 by ALPN")

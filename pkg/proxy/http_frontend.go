@@ -754,6 +754,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		rctx := ctx
 		if rt.useH2(srv) {
 			out, rtp, entry = h2Request(req, extra, addr, sendName, srv.Name()), rt.h2, nil
+			if reuse != "always" {
+				rtp = &sessionH2{rt: rt, ss: c.ss, srv: srv, addr: addr, trace: func() { tConn = e.now() }}
+			}
 		} else {
 			if entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
 				var target string

@@ -3,9 +3,12 @@ package proxy
 import (
 	"context"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/net/http2"
 )
 
 // Server connection reuse (`http-reuse`), as a server sees it from
@@ -37,6 +40,7 @@ type srvSession struct {
 	id     uint64
 	mu     sync.Mutex
 	conns  map[*sessConn]struct{}
+	h2     map[*Server]*http2.ClientConn // the session's HTTP/2 server connections
 	closed bool
 }
 
@@ -72,7 +76,7 @@ func (ss *srvSession) close() {
 	ss.mu.Lock()
 	ss.closed = true
 	conns := ss.conns
-	ss.conns = nil
+	ss.conns, ss.h2 = nil, nil
 	ss.mu.Unlock()
 	for c := range conns {
 		c.Conn.Close()
@@ -86,9 +90,13 @@ type sessConn struct {
 }
 
 func (c *sessConn) Close() error {
-	c.ss.mu.Lock()
-	delete(c.ss.conns, c)
-	c.ss.mu.Unlock()
+	// Not waiting for the lock: an HTTP/2 client may close its
+	// connection while the session dials under it (sessionH2.conn); the
+	// session closes what is left anyway.
+	if c.ss.mu.TryLock() {
+		delete(c.ss.conns, c)
+		c.ss.mu.Unlock()
+	}
 	return c.Conn.Close()
 }
 
@@ -128,4 +136,57 @@ func reuseHost(mode string, ss *srvSession, srv *Server, addr string) string {
 	b = append(b, ".gproxy.invalid:"...)
 	b = strconv.AppendInt(b, int64(addrPortNum(addr)), 10)
 	return string(b)
+}
+
+// sessionH2 sends a request to an HTTP/2 server over the session's own
+// connection to it (`http-reuse safe|never`: haproxy attaches an HTTP/2
+// server connection to the session that opened it), dialled on first use
+// and again when the server will take no more streams on it.
+type sessionH2 struct {
+	rt    *route
+	ss    *srvSession
+	srv   *Server
+	addr  string
+	trace func() // the request's GotConn
+}
+
+func (s *sessionH2) RoundTrip(req *http.Request) (*http.Response, error) {
+	cc, err := s.conn(req.Context())
+	if err != nil {
+		return nil, err
+	}
+	s.trace()
+	return cc.RoundTrip(req)
+}
+
+func (s *sessionH2) conn(ctx context.Context) (*http2.ClientConn, error) {
+	ss := s.ss
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if cc := ss.h2[s.srv]; cc != nil && cc.CanTakeNewRequest() {
+		return cc, nil
+	}
+	if ss.closed {
+		return nil, net.ErrClosed
+	}
+	c, err := s.rt.h2.DialTLSContext(ctx, "tcp", s.addr, nil)
+	if err != nil {
+		return nil, err
+	}
+	sc := &sessConn{Conn: c, ss: ss}
+	if ss.conns == nil {
+		ss.conns = map[*sessConn]struct{}{}
+	}
+	ss.conns[sc] = struct{}{}
+	cc, err := s.rt.h2.NewClientConn(sc)
+	if err != nil {
+		delete(ss.conns, sc)
+		c.Close()
+		return nil, err
+	}
+	if ss.h2 == nil {
+		ss.h2 = map[*Server]*http2.ClientConn{}
+	}
+	ss.h2[s.srv] = cc
+	return cc, nil
 }
