@@ -232,7 +232,7 @@ backend b
     bind 127.0.0.1:8080
     default_backend b
 backend b
-    http-reuse always <<
+    http-reuse aggressive <<
     server s1 127.0.0.1:9
 `},
 		{"agent-check", "agent-check", head + `frontend f
@@ -241,18 +241,19 @@ backend b
 backend b
     server s 127.0.0.1:9 check agent-check agent-port 9999 <<
 `},
-		// HTTP/2 works on the client side; not yet towards servers.
-		{"alpn h2 to a server", "'alpn' offering 'h2'", head + `frontend f
-    bind 127.0.0.1:8443 ssl crt site.pem alpn h2,http/1.1
-    default_backend b
-backend b
-    server s 127.0.0.1:9 ssl verify none alpn h2 <<
-`},
-		{"proto h2 to a server", "'proto h2'", head + `frontend f
+		// HTTP/2 works towards servers, but not for HTTP health checks.
+		{"check-alpn", "check-alpn", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b
 backend b
-    server s 127.0.0.1:9 proto h2 <<
+    server s 127.0.0.1:9 ssl verify none alpn h2 check check-alpn h2 <<
+`},
+		{"HTTP checks over HTTP/2", "HTTP health checks over HTTP/2", head + `frontend f
+    bind 127.0.0.1:8080
+    default_backend b
+backend b
+    option httpchk
+    server s 127.0.0.1:9 proto h2 check <<
 `},
 		// send-proxy-v2 works; the TLVs naming OpenSSL's certificate
 		// algorithms are not sent yet.

@@ -518,8 +518,8 @@ var keywordTable = []Keyword{
 	{CtxProxy, "compression", Works, 0, grpNone},
 	{CtxProxy, "filter", Refused, 0, grpExtensions},
 	{CtxProxy, "use-fcgi-app", Refused, 0, grpExtensions},
-	{CtxProxy, "http-reuse", Refused, 0, grpHTTP},
-	{CtxProxy, "http-send-name-header", Refused, 0, grpHTTP},
+	{CtxProxy, "http-reuse", Works, 0, grpNone},
+	{CtxProxy, "http-send-name-header", Works, 0, grpNone},
 	{CtxProxy, "rate-limit", Refused, 0, grpLimits},
 	{CtxProxy, "load-server-state-from-file", Works, 0, grpNone},
 	{CtxProxy, "server-state-file-name", Works, 0, grpNone},
@@ -782,7 +782,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "resolve-prefer", Works, 1, grpNone},
 	{CtxServer, "namespace", Refused, 1, grpAddress},
 	{CtxServer, "socks4", Refused, 1, grpAddress},
-	{CtxServer, "proto", Refused, 1, grpHTTP},
+	{CtxServer, "proto", Works, 1, grpNone},
 	{CtxServer, "ws", Refused, 1, grpHTTP},
 
 	// CtxHTTPRequest

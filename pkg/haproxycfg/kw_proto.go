@@ -85,3 +85,68 @@ func (p *parser) tuneH2(h *H2Tuning, args []string) {
 		}
 	}
 }
+
+// checkServerProto refuses a server protocol the proxy's mode cannot use,
+// with haproxy's words, and what gproxy does not implement: FastCGI, and
+// HTTP health checks that would speak HTTP/2 (haproxy's checks take the
+// server's `proto`, and its `alpn` when `check-alpn` is not set).
+func (p *parser) checkServerProto(px *Proxy) {
+	if !px.Kind.HasBackend() {
+		return
+	}
+	for _, s := range px.Servers {
+		ok := true
+		switch s.Proto {
+		case "":
+		case "h2", "h1", "fcgi":
+			ok = px.Mode == ModeHTTP
+		case "none":
+			ok = px.Mode != ModeHTTP
+		}
+		if !ok {
+			p.postDiag(Alert, Pos{}, "server", "%s '%s' : MUX protocol '%s' is not usable for server '%s' at [%s:%d].", px.Kind, px.Name, s.Proto, s.Name, s.Pos.File, s.Pos.Line)
+			continue
+		}
+		if s.Proto == "fcgi" {
+			p.postDiag(Alert, s.Pos, "server", "'server %s/%s' : server option 'proto fcgi' is not implemented by gproxy (FastCGI): remove it, or keep haproxy for this configuration.", px.Name, s.Name)
+			continue
+		}
+		if px.Mode != ModeHTTP || !s.Check || px.Check.Type != CheckHTTP || !s.checksH2() {
+			continue
+		}
+		p.postDiag(Alert, s.Pos, "server", "'server %s/%s' : HTTP health checks over HTTP/2 ('proto h2' or 'alpn h2' with 'check') are not implemented by gproxy (health-check rules): use a tcp check, or keep haproxy for this configuration.", px.Name, s.Name)
+	}
+}
+
+// SpeaksH2 tells whether traffic to the server may be HTTP/2: `proto
+// h2`, or TLS offering h2 by ALPN (the server's choice then decides).
+func (s *Server) SpeaksH2() bool {
+	if s.Proto == "h2" {
+		return true
+	}
+	if s.Proto != "" || s.TLS == nil || !s.TLS.Traffic {
+		return false
+	}
+	for _, a := range s.TLS.Settings.ALPN {
+		if a == "h2" {
+			return true
+		}
+	}
+	return false
+}
+
+// checksH2 tells whether the server's health checks may speak HTTP/2.
+func (s *Server) checksH2() bool {
+	if s.Proto == "h2" {
+		return true
+	}
+	if s.Proto != "" || s.TLS == nil || !s.TLS.Checks {
+		return false
+	}
+	for _, a := range s.TLS.Settings.ALPN {
+		if a == "h2" {
+			return true
+		}
+	}
+	return false
+}

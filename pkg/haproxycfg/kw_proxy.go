@@ -155,6 +155,15 @@ func (p *parser) proxyKeyword(args []string) {
 			return
 		}
 		px.Retries = n
+	case "http-reuse":
+		p.httpReuse(args)
+	case "http-send-name-header":
+		p.needCap(kw, false, "") // warned; set anyway, as haproxy does
+		if arg(1) == "" {
+			p.alert(kw, "'%s' requires a header string.", kw)
+			return
+		}
+		px.SendNameHeader = strings.ToLower(arg(1))
 	case "timeout":
 		var rest []string
 		if len(args) > 2 {
@@ -990,4 +999,30 @@ func (p *parser) errorFile(args []string) {
 		px.ErrorFiles = map[int]ErrorFile{}
 	}
 	px.ErrorFiles[code] = ef
+}
+
+// httpReuse reads `http-reuse never|safe|aggressive|always` (section 4.2,
+// "http-reuse") with haproxy's words. "aggressive" reuses, for a first
+// request, only connections that served two requests: not implemented.
+func (p *parser) httpReuse(args []string) {
+	kw := args[0]
+	p.needCap(kw, false, "") // warned; set anyway, as haproxy does
+	val := ""
+	if len(args) > 1 {
+		val = args[1]
+	}
+	switch val {
+	case "never", "safe", "always":
+	case "aggressive":
+		p.refuseForm(grpHTTP, LocParsing, kw, "", "'http-reuse aggressive'")
+		return
+	default:
+		p.alert(kw, "'%s' only supports 'never', 'safe', 'aggressive', 'always'.", kw)
+		return
+	}
+	if len(args) > 2 {
+		p.alert(kw, "'%s %s' cannot handle unexpected argument '%s'.", kw, val, args[2])
+		return
+	}
+	p.cur.px.HTTPReuse = val
 }

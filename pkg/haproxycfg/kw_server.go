@@ -279,6 +279,19 @@ func (p *parser) server(args []string, def bool) {
 			srv.CheckSendProxy = true
 		case "no-check-send-proxy":
 			srv.CheckSendProxy = false
+		case "proto":
+			i++
+			if !hasVal || val == "" {
+				fail("'proto' : missing value")
+				return
+			}
+			switch val {
+			case "h2", "h1", "none", "fcgi":
+				srv.Proto = val
+			default:
+				p.diag(Alert, LocBracket, kw, "%s'proto' :  unknown MUX protocol '%s'.", prefix, val)
+				return
+			}
 		case "no-agent-check":
 			// What gproxy always does: undoes a default-server setting
 			// gproxy refuses anyway.

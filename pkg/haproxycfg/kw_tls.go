@@ -690,12 +690,6 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 	if !p.resolveSuites(&o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, p.tls.dhParams, kw, prefix) {
 		return false
 	}
-	for _, proto := range o.alpn {
-		if proto == "h2" {
-			p.refuseForm(grpTLS, LocBracket, kw, prefix, "'alpn' offering 'h2' to a server (HTTP/2 to servers is not implemented by gproxy yet)")
-			return false
-		}
-	}
 	switch o.verify {
 	case "none":
 	case "required":

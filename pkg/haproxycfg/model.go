@@ -394,6 +394,10 @@ type Server struct {
 	ID int
 	// Cookie is the server's `cookie VALUE` ("" = none).
 	Cookie string
+	// Proto is `proto NAME`, the protocol spoken to the server whatever
+	// ALPN says: "h2" (HTTP/2, prior knowledge in clear text), "h1",
+	// "none" (mode tcp); "" lets ALPN decide (HTTP/1.1 without it).
+	Proto string `json:",omitempty"`
 	// TLS is `ssl`/`check-ssl` and their settings (model_tls.go); nil: clear text.
 	TLS *ServerTLS
 	// ShutdownOnDown is `on-marked-down shutdown-sessions`: the server's
@@ -535,14 +539,20 @@ type Proxy struct {
 	DynamicCookieKey string `json:",omitempty"`
 	Timeouts         Timeouts
 	Retries          int // default 3
-	Options          Options
-	Logs             []LogTarget // `log global` expands to the global targets
-	DefaultBackend   string
-	UseBackends      []UseBackend
-	Servers          []*Server
-	Check            Check // health checks of the servers with `check`
-	Stats            Stats
-	Disabled         bool
+	// HTTPReuse is `http-reuse`: "never", "safe" (haproxy's default,
+	// also for "") or "always" ("aggressive" is refused).
+	HTTPReuse string `json:",omitempty"`
+	// SendNameHeader is `http-send-name-header NAME`, lower-cased: the
+	// field set to the server's name on requests to HTTP/1 servers.
+	SendNameHeader string `json:",omitempty"`
+	Options        Options
+	Logs           []LogTarget // `log global` expands to the global targets
+	DefaultBackend string
+	UseBackends    []UseBackend
+	Servers        []*Server
+	Check          Check // health checks of the servers with `check`
+	Stats          Stats
+	Disabled       bool
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in
 	// file order from 1, or from 2 when a global `stats socket` exists
 	// (haproxy's internal GLOBAL proxy takes 1); `id N` sets it explicitly.

@@ -108,6 +108,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	}
 	p.finishChecks(ps)
 	p.checkBindProto(px)
+	p.checkServerProto(px)
 	if px.Mode == ModeHTTP && px.Kind.HasBackend() {
 		// gproxy cuts the sessions of TCP proxies only (proxy.Engine.ShutdownSessions).
 		for _, s := range px.Servers {

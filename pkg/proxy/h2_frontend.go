@@ -220,11 +220,14 @@ type h2Conn struct {
 	// haproxy shares them within a session; each stream works on a copy
 	// taken when it starts and written back when it ends.
 	sessVars map[string]sample.Value
+	// ss holds the server connections of the streams (srvreuse.go).
+	ss *srvSession
 }
 
 // serveH2 serves the streams of an HTTP/2 connection until it ends.
 func (h *h1Frontend) serveH2(c *h1Conn, conn net.Conn, start time.Time, th time.Duration) {
-	hc := &h2Conn{h: h, c: c, start: start, th: th, first: true, scheme: "http"}
+	hc := &h2Conn{h: h, c: c, start: start, th: th, first: true, scheme: "http", ss: newSrvSession()}
+	defer hc.ss.close()
 	hc.ssl = tlsOf(c.nc) != nil
 	if hc.ssl {
 		hc.scheme = "https"
@@ -308,7 +311,7 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 	sc := &h2StreamConn{parent: hc.c.nc, r: reqR, rw: reqW, w: respW, wr: respR, readIdle: h.stallTimeout()}
 	go writeH1Request(reqW, r)
 
-	c := &h1Conn{nc: sc, cnt: &deadlineConn{Conn: sc}, h: h, private: hc.c.private}
+	c := &h1Conn{nc: sc, cnt: &deadlineConn{Conn: sc}, h: h, private: hc.c.private, ss: hc.ss}
 	hc.mu.Lock()
 	if len(hc.sessVars) > 0 {
 		c.sessVars = maps.Clone(hc.sessVars)

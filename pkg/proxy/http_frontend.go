@@ -109,6 +109,9 @@ type h1Conn struct {
 	one     [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
+	// ss holds the server connections of the client's session
+	// (srvreuse.go); nil until the first request forwarded.
+	ss *srvSession
 
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
@@ -226,7 +229,7 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
 		h.tr = backendTransport(f.backend, h.heads)
 	}
-	h.def = &route{tr: h.tr, heads: h.heads, mode: h.mode, fwd: h.fwd, orig: originalToFor(f.px, f.backend)}
+	h.def = &route{tr: h.tr, h2: backendH2Transport(f.backend), heads: h.heads, mode: h.mode, fwd: h.fwd, orig: originalToFor(f.px, f.backend)}
 	if needRules(e, f) {
 		h.rules = newHTTPRules(e, f, &routeCache{e: e, f: f})
 	}
@@ -266,6 +269,10 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
 	return &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			target := dialTargetOf(ctx) // the real address, the session (srvreuse.go)
+			if target != nil {
+				addr = target.addr
+			}
 			c, err := dialServer(ctx, d, network, addr)
 			if err != nil {
 				return nil, err
@@ -279,10 +286,13 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 			if c, err = dialTLS(ctx, be, network, addr, c, bt.Connect); err != nil {
 				return nil, err
 			}
+			if target != nil && target.ss != nil {
+				c = target.ss.track(c)
+			}
 			return &headConn{Conn: c, t: heads}, nil
 		},
 		ResponseHeaderTimeout: bt.Server,
-		MaxIdleConnsPerHost:   64,
+		MaxIdleConnsPerHost:   1 << 16, // haproxy: pool-max-conn -1, no limit
 		IdleConnTimeout:       firstSet(bt.HTTPKeepAlive, 90*time.Second),
 		DisableCompression:    true,
 	}
@@ -310,7 +320,7 @@ func (h *h1Frontend) watch() {
 	}
 	h.mu.Unlock()
 	if h.tr != nil {
-		h.tr.CloseIdleConnections()
+		h.def.closeIdle()
 	}
 	if h.rules != nil {
 		h.rules.routes.closeIdle()
@@ -354,10 +364,11 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		h.mu.Unlock()
 		nc.Close()
 		c.private.close()
+		c.ss.close()
 		stickConnEnd(c.stk)
 		c.release(true)
 		if drained && h.tr != nil {
-			h.tr.CloseIdleConnections()
+			h.def.closeIdle()
 		}
 	}()
 	defer func() {
@@ -725,53 +736,112 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// still closes after the response (out.Close).
 		headMode = haproxycfg.HTTPKeepAlive
 	}
-	target, entry, forget := rt.heads.add(req.appendHead(nil, extra, headMode))
-	defer forget()
+	var entry *headEntry // the HTTP/1 head sent and the response head received
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
 		ConnectDone: func(_, _ string, err error) { dialErr = err },
 		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
 			// haproxy passes interim responses on (103 Early Hints...);
 			// a 100 Continue is the client's business (interim).
-			raw := entry.nextInterim()
+			var raw []byte
+			if entry != nil {
+				raw = entry.nextInterim()
+			}
 			if code != http.StatusContinue {
 				c.interimResponse(code, raw)
 			}
 			return nil
 		},
 	}
-	out := &http.Request{
-		Method:     req.method,
-		URL:        &url.URL{Scheme: "http", Host: srv.cfg.Address(int(s.Frontend.Port())), Opaque: target},
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"User-Agent": {""}}, // no Go default
-		Body:   http.NoBody,
-		// http-server-close and httpclose: a new server connection for
-		// each request, closed after the response.
-		Close: rt.mode != haproxycfg.HTTPKeepAlive,
-	}
-	switch {
-	case req.chunked:
-		out.Body, out.ContentLength = body, -1
-	case req.contentLength > 0:
-		out.Body, out.ContentLength = body, req.contentLength
-	}
-	tr := rt.tr
-	if be.pp {
-		// Connections carrying a client's PROXY header serve that
-		// client only (haproxy makes them private to the session).
-		if c.private == nil {
-			c.private = &privateTransports{}
+	var forgets []func()
+	defer func() {
+		for _, f := range forgets {
+			f()
 		}
-		tr = c.private.get(be, rt.heads)
-		ctx = context.WithValue(ctx, ppKey{}, ppClient{src: s.Client, dst: s.Frontend, conn: c.nc, uid: s.UniqueID})
+	}()
+	var out *http.Request
+	var rtp http.RoundTripper
+	// request makes out for srv: over HTTP/2 when it speaks it
+	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
+	reuse, sendName := be.px.HTTPReuse, be.px.SendNameHeader
+	var builtFor *Server // the server the HTTP/1 head names
+	if reuse != "always" && c.ss == nil {
+		c.ss = newSrvSession()
 	}
-	out = out.WithContext(httptrace.WithClientTrace(ctx, trace))
+	request := func() {
+		addr := srv.cfg.Address(int(s.Frontend.Port()))
+		rctx := ctx
+		if rt.useH2(srv) {
+			out, rtp, entry = h2Request(req, extra, addr, sendName, srv.Name()), rt.h2, nil
+			if reuse != "always" {
+				rtp = &sessionH2{rt: rt, ss: c.ss, srv: srv, addr: addr, trace: func() { tConn = e.now() }}
+			}
+		} else {
+			if entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
+				var target string
+				var forget func()
+				head := req.appendHead(nil, extra, headMode)
+				if sendName != "" {
+					head = withServerName(head, sendName, srv.Name())
+				}
+				builtFor = srv
+				target, entry, forget = rt.heads.add(head)
+				forgets = append(forgets, forget)
+				out = &http.Request{
+					Method:     req.method,
+					URL:        &url.URL{Scheme: "http", Opaque: target},
+					Proto:      "HTTP/1.1",
+					ProtoMajor: 1, ProtoMinor: 1,
+					Header: http.Header{"User-Agent": {""}}, // no Go default
+					Body:   http.NoBody,
+					// http-server-close and httpclose: a new server
+					// connection for each request, closed after the response.
+					Close: rt.mode != haproxycfg.HTTPKeepAlive,
+				}
+			}
+			out.URL.Host, rtp = reuseHost(reuse, c.ss, srv, addr), rt.tr
+			target := &dialTarget{addr: addr}
+			if reuse != "always" {
+				target.ss = c.ss
+			}
+			rctx = withDialTarget(ctx, target)
+			if be.pp {
+				// Connections carrying a client's PROXY header serve that
+				// client only (haproxy makes them private to the session).
+				if c.private == nil {
+					c.private = &privateTransports{}
+				}
+				rtp = c.private.get(be, rt.heads)
+				rctx = context.WithValue(rctx, ppKey{}, ppClient{src: s.Client, dst: s.Frontend, conn: c.nc, uid: s.UniqueID})
+			}
+		}
+		switch {
+		case req.chunked:
+			out.Body, out.ContentLength = body, -1
+		case req.contentLength > 0:
+			out.Body, out.ContentLength = body, req.contentLength
+		}
+		out = out.WithContext(httptrace.WithClientTrace(rctx, trace))
+	}
+	request()
 	var resp *http.Response
 	for attempt := 0; ; attempt++ {
 		tConn, dialErr = time.Time{}, nil
-		resp, err = tr.RoundTrip(out)
+		if out.ProtoMajor == 2 {
+			ht := startH2HeaderTimer(bt.Server, cancel)
+			resp, err = rtp.RoundTrip(out)
+			if ht.stop() && err != nil {
+				err = fmt.Errorf("proxy: no response head within timeout server: %w", os.ErrDeadlineExceeded)
+			}
+			if errors.Is(err, errServerNotH2) && e.killed.Err() == nil {
+				// ALPN chose HTTP/1.1: the same request, the HTTP/1 way.
+				request()
+				attempt--
+				continue
+			}
+		} else {
+			resp, err = rtp.RoundTrip(out)
+		}
 		if err == nil || dialErr == nil || !tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
 			break
 		}
@@ -783,7 +853,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
 			return h.errorPage(c, s, page503, false)
 		}
-		out.URL.Host = srv.cfg.Address(int(s.Frontend.Port()))
+		request() // the server may have changed
 		if retryWait {
 			wait := time.Second
 			if bt.Connect > 0 && bt.Connect < wait {
@@ -859,6 +929,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		io.Reader
 		io.Closer
 	}{tb, resp.Body}
+	if resp.ProtoMajor == 2 {
+		// An HTTP/2 status has no reason: haproxy passes none on.
+		resp.Status = strconv.Itoa(resp.StatusCode)
+	}
 	tResp := e.now()
 	s.Tc = tConn.Sub(tAssigned)
 	s.Tr = tResp.Sub(tConn)
@@ -869,7 +943,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// it cannot be told from a next request.
 		keep = false
 	}
-	n, err := c.writeResponse(req, resp, compressResponse(h.f.px, be.px, algo, req, resp, entry.response()), &keep)
+	var raw []byte
+	if entry != nil {
+		raw = entry.response()
+	}
+	n, err := c.writeResponse(req, resp, compressResponse(h.f.px, be.px, algo, req, resp, raw), &keep)
 	n += c.interimBytes()
 	s.BytesToClient = n
 	be.ctr.bytesOut.Add(n)

@@ -148,6 +148,9 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		extra = append(extra, originalTo(rt.orig, s.Frontend.Addr())...)
 	}
 	head := req.upgradeHead(extra)
+	if name := be.px.SendNameHeader; name != "" {
+		head = withServerName(head, name, srv.Name())
+	}
 	setDeadline(sc.SetWriteDeadline, e.now(), bt.Server)
 	if _, err := sc.Write(head); err != nil {
 		s.Status, s.TermCause, s.TermState = http.StatusBadGateway, termServer, 'H'

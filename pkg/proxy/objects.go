@@ -85,6 +85,9 @@ type Server struct {
 	changed  atomic.Int64 // unix nanoseconds of the last status change
 	ctr      counters
 	rt       atomic.Pointer[runtimeAddr] // address set at run time (resolution.go)
+	// alpnH1: the server's ALPN answer was not h2 (`alpn h2,http/1.1`):
+	// its requests go over HTTP/1.1 (h2_backend.go).
+	alpnH1 atomic.Bool
 }
 
 // Name is the server's name.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"golang.org/x/net/http2"
 	"io"
 	"net/http"
 	"net/netip"
@@ -966,6 +967,7 @@ var _ sample.Env = (*Engine)(nil)
 // transport, head table and the combined HTTP options.
 type route struct {
 	tr    *http.Transport
+	h2    *http2.Transport // nil when no server of the backend speaks HTTP/2 (h2_backend.go)
 	heads *headTable
 	mode  haproxycfg.HTTPConnMode
 	fwd   *haproxycfg.ForwardFor
@@ -989,7 +991,7 @@ func (rc *routeCache) get(be *Backend) *route {
 	}
 	heads := newHeadTable()
 	heads.panicked = func(r any) { rc.e.recovered("server write", rc.f.Name(), r) }
-	r := &route{tr: backendTransport(be, heads), heads: heads}
+	r := &route{tr: backendTransport(be, heads), h2: backendH2Transport(be), heads: heads}
 	r.mode, r.fwd = httpOptionsFor(rc.f.px, be)
 	r.orig = originalToFor(rc.f.px, be)
 	if rc.m == nil {
@@ -997,6 +999,14 @@ func (rc *routeCache) get(be *Backend) *route {
 	}
 	rc.m[be] = r
 	return r
+}
+
+// closeIdle closes the route's idle server connections.
+func (r *route) closeIdle() {
+	r.tr.CloseIdleConnections()
+	if r.h2 != nil {
+		r.h2.CloseIdleConnections()
+	}
 }
 
 // closeIdle closes the idle server connections of every route.
@@ -1007,7 +1017,7 @@ func (rc *routeCache) closeIdle() {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	for _, r := range rc.m {
-		r.tr.CloseIdleConnections()
+		r.closeIdle()
 	}
 }
 
