@@ -706,8 +706,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// still closes after the response (out.Close).
 		headMode = haproxycfg.HTTPKeepAlive
 	}
-	target, entry, forget := rt.heads.add(req.appendHead(nil, extra, headMode))
-	defer forget()
+	target, entry, headID := rt.heads.add(req.appendHead(nil, extra, headMode))
+	defer rt.heads.forget(headID)
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
 		ConnectDone: func(_, _ string, err error) { dialErr = err },
@@ -723,7 +723,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	out := &http.Request{
 		Method:     req.method,
-		URL:        &url.URL{Scheme: "http", Host: srv.cfg.Address(int(s.Frontend.Port())), Opaque: target},
+		URL:        &url.URL{Scheme: "http", Host: srv.cfgAddress(int(s.Frontend.Port())), Opaque: target},
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{"User-Agent": {""}}, // no Go default
@@ -754,7 +754,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
 			return h.errorPage(c, s, page503, false)
 		}
-		out.URL.Host = srv.cfg.Address(int(s.Frontend.Port()))
+		out.URL.Host = srv.cfgAddress(int(s.Frontend.Port()))
 		if retryWait {
 			wait := time.Second
 			if bt.Connect > 0 && bt.Connect < wait {
@@ -871,6 +871,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	return keep
 }
 
+// cfgAddress is srv.cfg.Address(clientPort), without formatting it again
+// when the configured port is fixed (dialAddr, formatted once).
+func (s *Server) cfgAddress(clientPort int) string {
+	if s.dialAddr != "" {
+		return s.dialAddr
+	}
+	return s.cfg.Address(clientPort)
+}
+
 // drain reads the rest of a request body before an error reply, so the
 // connection can go on; false if it could not.
 func drain(b *bodyReader) bool {
@@ -939,10 +948,26 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 	if raw == nil {
 		return nil, false
 	}
-	lines := strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
-	var out []header
-	count := map[string]int{}
-	for _, l := range lines[1:] {
+	// One string for the whole head; lines, names and values are parts of
+	// it (common names lower-cased without allocating).
+	head := string(raw)
+	out := make([]header, 0, 16)
+	counted := 0 // fields Go's parse must hold too
+	first := true
+	for len(head) > 0 {
+		l := head
+		if i := strings.IndexByte(head, '\n'); i >= 0 {
+			l, head = head[:i], head[i+1:]
+		} else {
+			head = ""
+		}
+		if n := len(l); n > 0 && l[n-1] == '\r' {
+			l = l[:n-1]
+		}
+		if first { // the status line
+			first = false
+			continue
+		}
 		if l == "" {
 			continue
 		}
@@ -953,7 +978,7 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 		if !found {
 			return nil, false
 		}
-		name = strings.ToLower(name)
+		name = lowerName(name)
 		value = strings.Trim(value, " \t")
 		if name == "content-length" && resp.ContentLength < 0 && len(resp.TransferEncoding) > 0 {
 			continue // dropped beside chunked, as Go dropped it
@@ -963,23 +988,54 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 		}
 		out = append(out, header{name, value})
 		if name != "transfer-encoding" && name != "trailer" {
-			count[http.CanonicalHeaderKey(name)]++
+			counted++
 		}
 	}
-	// Go's parse must agree, Trailer aside (it moves it for chunks).
+	// Go's parse must agree, Trailer aside (it moves it for chunks): as
+	// many fields of each of its names (names compared without case, as
+	// its canonical keys are), and no other field.
+	matched := 0
 	for k, vs := range resp.Header {
-		if notForwarded[strings.ToLower(k)] || k == "Trailer" {
+		if k == "Trailer" || strings.EqualFold(k, "connection") || strings.EqualFold(k, "transfer-encoding") || strings.EqualFold(k, "upgrade") {
 			continue
 		}
-		if count[k] != len(vs) {
+		n := 0
+		for _, f := range out {
+			if f.name != "transfer-encoding" && f.name != "trailer" && strings.EqualFold(f.name, k) {
+				n++
+			}
+		}
+		if n != len(vs) {
 			return nil, false
 		}
-		delete(count, k)
+		matched += n
 	}
-	if len(count) > 0 {
+	if matched != counted {
 		return nil, false
 	}
 	return out, true
+}
+
+// lowerName is strings.ToLower(name), without allocating for the field
+// names servers commonly send.
+func lowerName(name string) string {
+	for _, c := range commonFields {
+		if len(c) == len(name) && strings.EqualFold(c, name) {
+			return c
+		}
+	}
+	return strings.ToLower(name)
+}
+
+// commonFields are lower-case field names frequent in requests and
+// responses.
+var commonFields = [...]string{
+	"host", "server", "date", "content-type", "content-length", "last-modified",
+	"connection", "etag", "accept-ranges", "user-agent", "accept", "accept-encoding",
+	"accept-language", "cache-control", "expires", "vary", "location", "set-cookie",
+	"cookie", "keep-alive", "transfer-encoding", "content-encoding", "referer",
+	"x-forwarded-for", "authorization", "upgrade", "pragma", "if-modified-since",
+	"if-none-match",
 }
 
 // sortedFields are the response fields from Go's parse, sorted by name:
@@ -1010,7 +1066,13 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	c.startResponse()
 	bw := c.writer()
 	code := resp.StatusCode
-	reason := strings.TrimLeft(strings.TrimPrefix(resp.Status, strconv.Itoa(code)), " ")
+	var nb [20]byte
+	codeText := strconv.AppendInt(nb[:0], int64(code), 10)
+	reason := resp.Status
+	if len(reason) >= len(codeText) && reason[:len(codeText)] == string(codeText) {
+		reason = reason[len(codeText):]
+	}
+	reason = strings.TrimLeft(reason, " ")
 	var size int64
 	bodyless := req.method == http.MethodHead || code/100 == 1 || code == 204 || code == 304
 	chunked := false
@@ -1046,7 +1108,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 		fields = req.persist.response(code, fields)
 	}
 	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(code))
+	bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
 	bw.WriteByte(' ')
 	bw.WriteString(reason)
 	bw.WriteString("\r\n")
@@ -1122,18 +1184,25 @@ type timedBody struct {
 	d       time.Duration
 	cancel  func()
 	expired atomic.Bool
+	t       *time.Timer // made at the first read, re-armed at the next ones
+}
+
+func (b *timedBody) expire() {
+	b.expired.Store(true)
+	b.cancel()
 }
 
 func (b *timedBody) Read(p []byte) (int, error) {
 	if b.d <= 0 {
 		return b.r.Read(p)
 	}
-	t := time.AfterFunc(b.d, func() {
-		b.expired.Store(true)
-		b.cancel()
-	})
+	if b.t == nil {
+		b.t = time.AfterFunc(b.d, b.expire)
+	} else {
+		b.t.Reset(b.d)
+	}
 	n, err := b.r.Read(p)
-	t.Stop()
+	b.t.Stop()
 	if err != nil && err != io.EOF && b.expired.Load() {
 		err = os.ErrDeadlineExceeded
 	}

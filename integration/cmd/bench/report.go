@@ -20,6 +20,7 @@ type targetResult struct {
 	IdleCPU, IdleWindow, OpenTook  time.Duration
 	MaxHeld, MaxFDs                int // connections held when trying idleMax, descriptors then
 	MaxErr                         string
+	HTTP                           map[string]httpRun // mode http runs by case id ("http-ka", "l7-close"...)
 }
 
 type results struct {
@@ -142,6 +143,7 @@ func (r *results) rows() []row {
 	for i := range rows {
 		rows[i].refName = "haproxy"
 	}
+	rows = append(rows, r.httpRows()...)
 	vr := func(d string, n int) *vrrpResult {
 		for i := range r.VRRP {
 			if r.VRRP[i].Daemon == d && r.VRRP[i].Instances == n {
@@ -200,6 +202,7 @@ func (r *results) raw() string {
 			}
 			b.WriteString("\n")
 		}
+		httpRaw(&b, t)
 		if l := t.Latency; l != nil {
 			fmt.Fprintf(&b, "  (d) %d req/s over %d connections: %d samples (%.0f/s), p50 %v p99 %v p99.9 %v, %d late, %d errors\n",
 				l.Rate, l.Conns, l.Samples, l.Achieved, l.P50, l.P99, l.P999, l.Late, l.Errors)
