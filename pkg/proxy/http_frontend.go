@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"hapair/pkg/accesslog"
@@ -99,6 +100,9 @@ type h1Conn struct {
 	stk      *sticktable.Counters // stick counters (stick.go); nil without tables
 	h        *h1Frontend
 	one      [1]byte // the first byte of a request, read without a buffer
+	// raw is the system connection of a plain TCP client (await reads
+	// the request's first bytes through it); nil otherwise.
+	raw syscall.RawConn
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
 
@@ -183,12 +187,19 @@ type deadlineConn struct {
 	// pending were read (and counted) before the connection had a read
 	// buffer; they come first.
 	pending []byte
+	// pendingBuf holds pending when it is a pooled buffer (readRaw).
+	pendingBuf *[]byte
+	raw        rawRead
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
 	if len(d.pending) > 0 {
 		n := copy(p, d.pending)
 		d.pending = d.pending[n:]
+		if len(d.pending) == 0 && d.pendingBuf != nil {
+			rawBufs.Put(d.pendingBuf)
+			d.pendingBuf = nil
+		}
 		return n, nil
 	}
 	if t := time.Duration(d.idle.Load()); t > 0 {
@@ -197,6 +208,83 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 	n, err := d.Conn.Read(p)
 	d.n.Add(int64(n))
 	return n, err
+}
+
+// rawBufs are the buffers of readRaw, held only while their bytes are
+// pending.
+var rawBufs = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// readRaw waits until the connection is readable and reads what came
+// into pending, holding a buffer only while a read is tried: the wait
+// itself holds none. The read deadline of the connection applies. A
+// close by the client is io.EOF.
+func (d *deadlineConn) readRaw(rc syscall.RawConn) error {
+	r := &d.raw
+	if r.fn == nil {
+		r.fn = r.try // once per connection: the callback does not allocate per call
+	}
+	r.n, r.err, r.got = 0, nil, nil
+	err := rc.Read(r.fn)
+	n, got := r.n, r.got
+	if err == nil && r.err != nil {
+		err = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", r.err)}
+	}
+	if err == nil && n <= 0 {
+		err = io.EOF
+	}
+	r.got = nil
+	if err != nil {
+		if got != nil {
+			rawBufs.Put(got)
+		}
+		return err
+	}
+	d.n.Add(int64(n))
+	d.pending, d.pendingBuf = (*got)[:n], got
+	return nil
+}
+
+// rawRead is the state of readRaw's callback.
+type rawRead struct {
+	fn  func(fd uintptr) bool
+	n   int
+	err error
+	got *[]byte
+}
+
+// try reads into a pooled buffer; nothing there gives the buffer back and
+// waits for readability.
+func (r *rawRead) try(fd uintptr) bool {
+	b := rawBufs.Get().(*[]byte)
+	for {
+		r.n, r.err = syscall.Read(int(fd), *b)
+		if r.err != syscall.EINTR {
+			break
+		}
+	}
+	if r.err == syscall.EAGAIN {
+		rawBufs.Put(b)
+		return false
+	}
+	r.got = b
+	return true
+}
+
+// rawConn is the system connection under nc when it is a plain TCP
+// connection (readRaw), or nil.
+func rawConn(nc net.Conn) syscall.RawConn {
+	if g, ok := nc.(*gatedConn); ok {
+		nc = g.Conn
+	}
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
@@ -367,6 +455,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		return
 	}
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
+	c.raw = rawConn(nc)
 	t := f.px.Timeouts
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	for first := true; ; first = false {
@@ -458,8 +547,17 @@ func (h *h1Frontend) serve(nc net.Conn) {
 }
 
 // await waits for the first byte of a request. An idle connection has no
-// read buffer: the byte is read alone, then a pooled buffer takes over.
+// read buffer: on a plain TCP connection a pooled buffer is taken only
+// for each read attempt and given back when nothing came, so the request
+// is read by one system call once it arrives; otherwise the first byte is
+// read alone, then a pooled buffer takes over.
 func (c *h1Conn) await() error {
+	if c.br == nil && c.raw != nil && len(c.cnt.pending) == 0 && c.cnt.idle.Load() == 0 {
+		if err := c.cnt.readRaw(c.raw); err != nil {
+			return err
+		}
+		c.br = getReader(c.cnt)
+	}
 	if c.br == nil {
 		n, err := c.cnt.Read(c.one[:])
 		if n == 0 {
@@ -726,7 +824,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		URL:        &url.URL{Scheme: "http", Host: srv.cfgAddress(int(s.Frontend.Port())), Opaque: target},
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"User-Agent": {""}}, // no Go default
+		Header: noUserAgent,
 		Body:   http.NoBody,
 		// http-server-close and httpclose: a new server connection for
 		// each request, closed after the response.
@@ -871,6 +969,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	return keep
 }
 
+// noUserAgent is the header of every request given to Go's client: no
+// User-Agent of its own (the head sent is appendHead's). Shared, so
+// read only: the client does not modify a request's header.
+var noUserAgent = http.Header{"User-Agent": {""}}
+
 // cfgAddress is srv.cfg.Address(clientPort), without formatting it again
 // when the configured port is fixed (dialAddr, formatted once).
 func (s *Server) cfgAddress(clientPort int) string {
@@ -951,7 +1054,7 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 	// One string for the whole head; lines, names and values are parts of
 	// it (common names lower-cased without allocating).
 	head := string(raw)
-	out := make([]header, 0, 16)
+	out := make([]header, 0, strings.Count(head, "\n"))
 	counted := 0 // fields Go's parse must hold too
 	first := true
 	for len(head) > 0 {
