@@ -153,12 +153,19 @@ func (e *env) httpThroughput(ctx context.Context) error {
 	}
 	defer stopSink()
 	for _, hc := range httpCases {
-		for _, name := range []string{"haproxy", "gproxy"} {
+		names := []string{"haproxy", "gproxy"}
+		if e.o.baseBin != "" {
+			names = append(names, "gproxy-before")
+		}
+		for _, name := range names {
 			cfg := filepath.Join(e.dir, hc.file)
 			var p *proc
-			if name == "haproxy" {
+			switch name {
+			case "haproxy":
 				p, err = e.startProxy("haproxy", nil, "haproxy", "-db", "-f", cfg)
-			} else {
+			case "gproxy-before":
+				p, err = e.startProxy(name, []string{"GOMAXPROCS=1"}, e.o.baseBin, "-db", "-f", cfg)
+			default:
 				p, err = e.startProxy("gproxy", []string{"GOMAXPROCS=1"}, filepath.Join(e.bin, "gproxy"), "-db", "-f", cfg)
 			}
 			if err != nil {
@@ -282,8 +289,26 @@ func runHTTPOnly(ctx context.Context, o options) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s %s | gproxy %s | %s | %s |\n", x.what, x.unit, x.better,
 			num(x.direct), x.refName, num(x.ref), num(x.ours), ratio(x.ours, x.ref), ratio(x.ours, x.direct))
 	}
+	if bf := e.result.get("gproxy-before"); bf.HTTP != nil {
+		h := e.result.get("haproxy")
+		b.WriteString("\nThe same run, gproxy before this change (" + o.baseBin + "):\n\n")
+		b.WriteString("| case | haproxy µs/req | gproxy before µs/req | ratio | gproxy after µs/req | ratio |\n|---|---|---|---|---|---|\n")
+		g := e.result.get("gproxy")
+		for _, hc := range httpCases {
+			for _, c := range []string{"ka", "close"} {
+				k := hc.id + "-" + c
+				hv := cpuPerReq(h.HTTP[k].CPU, h.HTTP[k].W.Requests)
+				bv := cpuPerReq(bf.HTTP[k].CPU, bf.HTTP[k].W.Requests)
+				gv := cpuPerReq(g.HTTP[k].CPU, g.HTTP[k].W.Requests)
+				fmt.Fprintf(&b, "| %s, %s | %s | %s | %s | %s | %s |\n", hc.name, c, num(hv), num(bv), ratio(bv, hv), num(gv), ratio(gv, hv))
+			}
+		}
+	}
 	b.WriteString("\n## Raw figures\n\n```\n")
-	for _, name := range []string{"haproxy", "gproxy"} {
+	for _, name := range []string{"haproxy", "gproxy", "gproxy-before"} {
+		if e.result.get(name).HTTP == nil {
+			continue
+		}
 		fmt.Fprintf(&b, "%s:\n", name)
 		httpRaw(&b, e.result.get(name))
 	}

@@ -253,7 +253,13 @@ in the proxy and the hard limit here is 20,000. (f) is utime+stime of the proxy 
 private network namespace (unshare --net) on a veth, state MASTER, advert_int 1, one /32 VIP
 per instance, distinct VRIDs; measured over the window after every VIP is up and the
 gratuitous-ARP bursts are over; RSS/PSS/CPU summed over the daemon's process tree
-(keepalived forks a VRRP child).
+(keepalived forks a VRRP child). (g) is mode http, the same 128-byte file through each proxy
+alone (nbthread 1 / GOMAXPROCS=1, pinned as above), keep-alive and with "Connection: close"
+(a new client connection per request: gproxy sends it over an idle server connection,
+haproxy's http-reuse safe over a new one, see bench/NOTES.md), with two configurations: bench/tmp/proxy-http.cfg (mode http, one server) and
+bench/tmp/proxy-l7.cfg (typical L7 rules: 12 ACLs, three deny rules whose conditions are
+false, option forwardfor, two set-header, one use_backend, option httplog to a UDP collector
+this program drains); its ours/direct column compares with direct (a) and (b).
 
 `)
 	b.WriteString(r.table())
