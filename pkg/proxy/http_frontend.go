@@ -100,11 +100,12 @@ type h1Conn struct {
 	stk      *sticktable.Counters // stick counters (stick.go); nil without tables
 	h        *h1Frontend
 	one      [1]byte // the first byte of a request, read without a buffer
+	// broken: a panic ended the connection; its buffers are not reused.
+	broken bool
+
 	// raw is the system connection of a plain TCP client (await reads
 	// the request's first bytes through it); nil otherwise.
 	raw syscall.RawConn
-	// broken: a panic ended the connection; its buffers are not reused.
-	broken bool
 
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
@@ -804,8 +805,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// still closes after the response (out.Close).
 		headMode = haproxycfg.HTTPKeepAlive
 	}
-	target, entry, headID := rt.heads.add(req.appendHead(nil, extra, headMode))
-	defer rt.heads.forget(headID)
+	target, entry, forget := rt.heads.add(req.appendHead(nil, extra, headMode))
+	defer forget()
 	trace := &httptrace.ClientTrace{
 		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
 		ConnectDone: func(_, _ string, err error) { dialErr = err },
@@ -821,10 +822,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	out := &http.Request{
 		Method:     req.method,
-		URL:        &url.URL{Scheme: "http", Host: srv.cfgAddress(int(s.Frontend.Port())), Opaque: target},
+		URL:        &url.URL{Scheme: "http", Host: srv.cfg.Address(int(s.Frontend.Port())), Opaque: target},
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1, ProtoMinor: 1,
-		Header: noUserAgent,
+		Header: http.Header{"User-Agent": {""}}, // no Go default
 		Body:   http.NoBody,
 		// http-server-close and httpclose: a new server connection for
 		// each request, closed after the response.
@@ -852,7 +853,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
 			return h.errorPage(c, s, page503, false)
 		}
-		out.URL.Host = srv.cfgAddress(int(s.Frontend.Port()))
+		out.URL.Host = srv.cfg.Address(int(s.Frontend.Port()))
 		if retryWait {
 			wait := time.Second
 			if bt.Connect > 0 && bt.Connect < wait {
@@ -967,20 +968,6 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		rr.logResponse(s)
 	}
 	return keep
-}
-
-// noUserAgent is the header of every request given to Go's client: no
-// User-Agent of its own (the head sent is appendHead's). Shared, so
-// read only: the client does not modify a request's header.
-var noUserAgent = http.Header{"User-Agent": {""}}
-
-// cfgAddress is srv.cfg.Address(clientPort), without formatting it again
-// when the configured port is fixed (dialAddr, formatted once).
-func (s *Server) cfgAddress(clientPort int) string {
-	if s.dialAddr != "" {
-		return s.dialAddr
-	}
-	return s.cfg.Address(clientPort)
 }
 
 // drain reads the rest of a request body before an error reply, so the

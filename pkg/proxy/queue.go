@@ -52,19 +52,15 @@ func (b *Backend) acquire(ctx context.Context, key balance.Key, avoid *Server, t
 		b.mu.Unlock()
 		return a, ErrNoServer
 	}
+	w := &waiter{key: key, ch: make(chan *Server, 1)}
 	if s != nil {
-		if srv := s.(*Server); !srv.Full() && !b.hasWaiters(srv) {
+		srv := s.(*Server)
+		if !srv.Full() && !b.hasWaiters(srv) {
 			takeSlot(srv)
 			b.mu.Unlock()
 			a.srv = srv
 			return a, nil
 		}
-	}
-	// Queued: the waiter is made only now (no allocation on the common
-	// path above).
-	w := &waiter{key: key, ch: make(chan *Server, 1)}
-	if s != nil {
-		srv := s.(*Server)
 		w.target = srv
 		a.sq = int(srv.ctr.queueCur.Load()) + 1
 		srv.ctr.queued(1)
