@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"hapair/pkg/accesslog"
@@ -113,6 +114,10 @@ type h1Conn struct {
 	// (srvreuse.go); nil until the first request forwarded.
 	ss *srvSession
 
+	// raw is the system connection of a plain TCP client (await reads
+	// the request's first bytes through it); nil otherwise.
+	raw syscall.RawConn
+
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
 	interims int  // interim responses sent for it
@@ -194,12 +199,19 @@ type deadlineConn struct {
 	// pending were read (and counted) before the connection had a read
 	// buffer; they come first.
 	pending []byte
+	// pendingBuf holds pending when it is a pooled buffer (readRaw).
+	pendingBuf *[]byte
+	raw        rawRead
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
 	if len(d.pending) > 0 {
 		n := copy(p, d.pending)
 		d.pending = d.pending[n:]
+		if len(d.pending) == 0 && d.pendingBuf != nil {
+			rawBufs.Put(d.pendingBuf)
+			d.pendingBuf = nil
+		}
 		return n, nil
 	}
 	if t := time.Duration(d.idle.Load()); t > 0 {
@@ -208,6 +220,83 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 	n, err := d.Conn.Read(p)
 	d.n.Add(int64(n))
 	return n, err
+}
+
+// rawBufs are the buffers of readRaw, held only while their bytes are
+// pending.
+var rawBufs = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// readRaw waits until the connection is readable and reads what came
+// into pending, holding a buffer only while a read is tried: the wait
+// itself holds none. The read deadline of the connection applies. A
+// close by the client is io.EOF.
+func (d *deadlineConn) readRaw(rc syscall.RawConn) error {
+	r := &d.raw
+	if r.fn == nil {
+		r.fn = r.try // once per connection: the callback does not allocate per call
+	}
+	r.n, r.err, r.got = 0, nil, nil
+	err := rc.Read(r.fn)
+	n, got := r.n, r.got
+	if err == nil && r.err != nil {
+		err = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", r.err)}
+	}
+	if err == nil && n <= 0 {
+		err = io.EOF
+	}
+	r.got = nil
+	if err != nil {
+		if got != nil {
+			rawBufs.Put(got)
+		}
+		return err
+	}
+	d.n.Add(int64(n))
+	d.pending, d.pendingBuf = (*got)[:n], got
+	return nil
+}
+
+// rawRead is the state of readRaw's callback.
+type rawRead struct {
+	fn  func(fd uintptr) bool
+	n   int
+	err error
+	got *[]byte
+}
+
+// try reads into a pooled buffer; nothing there gives the buffer back and
+// waits for readability.
+func (r *rawRead) try(fd uintptr) bool {
+	b := rawBufs.Get().(*[]byte)
+	for {
+		r.n, r.err = syscall.Read(int(fd), *b)
+		if r.err != syscall.EINTR {
+			break
+		}
+	}
+	if r.err == syscall.EAGAIN {
+		rawBufs.Put(b)
+		return false
+	}
+	r.got = b
+	return true
+}
+
+// rawConn is the system connection under nc when it is a plain TCP
+// connection (readRaw), or nil.
+func rawConn(nc net.Conn) syscall.RawConn {
+	if g, ok := nc.(*gatedConn); ok {
+		nc = g.Conn
+	}
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
@@ -396,6 +485,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		return
 	}
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
+	c.raw = rawConn(nc)
 	t := f.px.Timeouts
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	for first := true; ; first = false {
@@ -488,8 +578,17 @@ func (h *h1Frontend) serve(nc net.Conn) {
 }
 
 // await waits for the first byte of a request. An idle connection has no
-// read buffer: the byte is read alone, then a pooled buffer takes over.
+// read buffer: on a plain TCP connection a pooled buffer is taken only
+// for each read attempt and given back when nothing came, so the request
+// is read by one system call once it arrives; otherwise the first byte is
+// read alone, then a pooled buffer takes over.
 func (c *h1Conn) await() error {
+	if c.br == nil && c.raw != nil && len(c.cnt.pending) == 0 && c.cnt.idle.Load() == 0 {
+		if err := c.cnt.readRaw(c.raw); err != nil {
+			return err
+		}
+		c.br = getReader(c.cnt)
+	}
 	if c.br == nil {
 		n, err := c.cnt.Read(c.one[:])
 		if n == 0 {
@@ -1046,10 +1145,26 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 	if raw == nil {
 		return nil, false
 	}
-	lines := strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
-	var out []header
-	count := map[string]int{}
-	for _, l := range lines[1:] {
+	// One string for the whole head; lines, names and values are parts of
+	// it (common names lower-cased without allocating).
+	head := string(raw)
+	out := make([]header, 0, strings.Count(head, "\n"))
+	counted := 0 // fields Go's parse must hold too
+	first := true
+	for len(head) > 0 {
+		l := head
+		if i := strings.IndexByte(head, '\n'); i >= 0 {
+			l, head = head[:i], head[i+1:]
+		} else {
+			head = ""
+		}
+		if n := len(l); n > 0 && l[n-1] == '\r' {
+			l = l[:n-1]
+		}
+		if first { // the status line
+			first = false
+			continue
+		}
 		if l == "" {
 			continue
 		}
@@ -1060,7 +1175,7 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 		if !found {
 			return nil, false
 		}
-		name = strings.ToLower(name)
+		name = lowerName(name)
 		value = strings.Trim(value, " \t")
 		if name == "content-length" && resp.ContentLength < 0 && len(resp.TransferEncoding) > 0 {
 			continue // dropped beside chunked, as Go dropped it
@@ -1070,23 +1185,54 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 		}
 		out = append(out, header{name, value})
 		if name != "transfer-encoding" && name != "trailer" {
-			count[http.CanonicalHeaderKey(name)]++
+			counted++
 		}
 	}
-	// Go's parse must agree, Trailer aside (it moves it for chunks).
+	// Go's parse must agree, Trailer aside (it moves it for chunks): as
+	// many fields of each of its names (names compared without case, as
+	// its canonical keys are), and no other field.
+	matched := 0
 	for k, vs := range resp.Header {
-		if notForwarded[strings.ToLower(k)] || k == "Trailer" {
+		if k == "Trailer" || strings.EqualFold(k, "connection") || strings.EqualFold(k, "transfer-encoding") || strings.EqualFold(k, "upgrade") {
 			continue
 		}
-		if count[k] != len(vs) {
+		n := 0
+		for _, f := range out {
+			if f.name != "transfer-encoding" && f.name != "trailer" && strings.EqualFold(f.name, k) {
+				n++
+			}
+		}
+		if n != len(vs) {
 			return nil, false
 		}
-		delete(count, k)
+		matched += n
 	}
-	if len(count) > 0 {
+	if matched != counted {
 		return nil, false
 	}
 	return out, true
+}
+
+// lowerName is strings.ToLower(name), without allocating for the field
+// names servers commonly send.
+func lowerName(name string) string {
+	for _, c := range commonFields {
+		if len(c) == len(name) && strings.EqualFold(c, name) {
+			return c
+		}
+	}
+	return strings.ToLower(name)
+}
+
+// commonFields are lower-case field names frequent in requests and
+// responses.
+var commonFields = [...]string{
+	"host", "server", "date", "content-type", "content-length", "last-modified",
+	"connection", "etag", "accept-ranges", "user-agent", "accept", "accept-encoding",
+	"accept-language", "cache-control", "expires", "vary", "location", "set-cookie",
+	"cookie", "keep-alive", "transfer-encoding", "content-encoding", "referer",
+	"x-forwarded-for", "authorization", "upgrade", "pragma", "if-modified-since",
+	"if-none-match",
 }
 
 // sortedFields are the response fields from Go's parse, sorted by name:
@@ -1117,7 +1263,13 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	c.startResponse()
 	bw := c.writer()
 	code := resp.StatusCode
-	reason := strings.TrimLeft(strings.TrimPrefix(resp.Status, strconv.Itoa(code)), " ")
+	var nb [20]byte
+	codeText := strconv.AppendInt(nb[:0], int64(code), 10)
+	reason := resp.Status
+	if len(reason) >= len(codeText) && reason[:len(codeText)] == string(codeText) {
+		reason = reason[len(codeText):]
+	}
+	reason = strings.TrimLeft(reason, " ")
 	var size int64
 	bodyless := req.method == http.MethodHead || code/100 == 1 || code == 204 || code == 304
 	chunked := false
@@ -1153,7 +1305,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 		fields = req.persist.response(code, fields)
 	}
 	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(code))
+	bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
 	bw.WriteByte(' ')
 	bw.WriteString(reason)
 	bw.WriteString("\r\n")
@@ -1229,18 +1381,25 @@ type timedBody struct {
 	d       time.Duration
 	cancel  func()
 	expired atomic.Bool
+	t       *time.Timer // made at the first read, re-armed at the next ones
+}
+
+func (b *timedBody) expire() {
+	b.expired.Store(true)
+	b.cancel()
 }
 
 func (b *timedBody) Read(p []byte) (int, error) {
 	if b.d <= 0 {
 		return b.r.Read(p)
 	}
-	t := time.AfterFunc(b.d, func() {
-		b.expired.Store(true)
-		b.cancel()
-	})
+	if b.t == nil {
+		b.t = time.AfterFunc(b.d, b.expire)
+	} else {
+		b.t.Reset(b.d)
+	}
 	n, err := b.r.Read(p)
-	t.Stop()
+	b.t.Stop()
 	if err != nil && err != io.EOF && b.expired.Load() {
 		err = os.ErrDeadlineExceeded
 	}

@@ -34,6 +34,17 @@ import (
 // http-server-close or httpclose an HTTP/1.1 request asks the server to
 // close ("connection: close"), an HTTP/1.0 one says nothing.
 func (r *httpRequest) appendHead(b []byte, extra []header, mode haproxycfg.HTTPConnMode) []byte {
+	if b == nil {
+		// One allocation of the exact size.
+		n := len(r.method) + 1 + len(r.uri) + len(" HTTP/1.1\r\n") + len("connection: keep-alive\r\n") + 2
+		for _, h := range r.headers {
+			n += len(h.name) + len(h.value) + 4
+		}
+		for _, h := range extra {
+			n += len(h.name) + len(h.value) + 4
+		}
+		b = make([]byte, 0, n)
+	}
 	b = append(b, r.method...)
 	b = append(b, ' ')
 	b = append(b, r.uri...)
@@ -121,7 +132,8 @@ func (t *headTable) add(head []byte) (string, *headEntry, func()) {
 	e := &headEntry{head: head}
 	t.heads[id] = e
 	t.mu.Unlock()
-	return string(t.prefix) + strconv.FormatUint(id, 10), e, func() {
+	var buf [96]byte
+	return string(strconv.AppendUint(append(buf[:0], t.prefix...), id, 10)), e, func() {
 		t.mu.Lock()
 		delete(t.heads, id)
 		t.mu.Unlock()
@@ -139,9 +151,12 @@ func (t *headTable) lookup(p []byte) (*headEntry, bool) {
 	if end <= 0 {
 		return nil, false
 	}
-	id, err := strconv.ParseUint(string(rest[:end]), 10, 64)
-	if err != nil {
-		return nil, false
+	var id uint64
+	for _, d := range rest[:end] {
+		if d < '0' || d > '9' || id > (1<<64-1)/10-1 {
+			return nil, false
+		}
+		id = id*10 + uint64(d-'0')
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -185,22 +200,35 @@ func (c *headConn) capture(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for c.cur != nil && len(b) > 0 {
-		c.buf = append(c.buf, b...)
+		// A head whole in one read is not copied first (the common
+		// case); a head split over reads is gathered in c.buf.
+		data, gathered := b, len(c.buf) > 0
+		if gathered {
+			c.buf = append(c.buf, b...)
+			data = c.buf
+		}
 		b = nil
-		end := headEnd(c.buf)
+		end := headEnd(data)
 		if end < 0 {
+			if !gathered {
+				c.buf = append(c.buf, data...)
+			}
 			if len(c.buf) > maxRespHead {
 				c.cur, c.buf = nil, nil
 			}
 			return
 		}
-		head := c.buf[:end]
+		head := data[:end]
 		if len(head) >= 12 && head[9] == '1' && string(head[9:12]) != "101" {
 			c.cur.mu.Lock()
 			c.cur.interims = append(c.cur.interims, append([]byte(nil), head...))
 			c.cur.mu.Unlock()
-			b = append([]byte(nil), c.buf[end:]...)
-			c.buf = c.buf[:0]
+			if gathered {
+				b = append([]byte(nil), data[end:]...)
+				c.buf = c.buf[:0]
+			} else {
+				b = data[end:]
+			}
 			continue
 		}
 		c.cur.mu.Lock()
@@ -250,13 +278,22 @@ func (c *headConn) Write(p []byte) (n int, err error) {
 	if end < 0 {
 		return 0, errHeadSplit
 	}
-	out := make([]byte, 0, len(head)+len(p)-end-4)
-	out = append(append(out, head...), p[end+4:]...)
-	if _, err := c.Conn.Write(out); err != nil {
+	bp := headBufs.Get().(*[]byte)
+	out := append(append((*bp)[:0], head...), p[end+4:]...)
+	_, err = c.Conn.Write(out)
+	if cap(out) <= 64<<10 {
+		*bp = out[:0]
+		headBufs.Put(bp)
+	}
+	if err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
+
+// headBufs hold the bytes of one server write (head and the start of
+// the body) while it is written.
+var headBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // httpOptions combines the frontend's and the backend's HTTP options as
 // haproxy 2.6 does: the more closing connection mode; the backend's

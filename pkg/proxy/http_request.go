@@ -76,7 +76,8 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	// Collect the fields first: an obsolete folded line continues the
 	// previous value, haproxy turning the line end into spaces (RFC 9112
 	// section 5.2).
-	var fields []header
+	var fieldsArr [24]header
+	fields := fieldsArr[:0]
 	for {
 		eol := r.eol
 		line, err := r.readLine(br)
@@ -103,8 +104,11 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	var te, connTokens, kept []string
 	clAt, connAt, hostSeen := -1, -1, false
 	upgrade := r.upgradeRequested(fields)
+	if len(fields) > 0 {
+		r.headers = make([]header, 0, len(fields)+1)
+	}
 	for _, f := range fields {
-		name, value := strings.ToLower(f.name), f.value
+		name, value := lowerName(f.name), f.value
 		if err := checkValue(value); err != nil {
 			return nil, err
 		}
@@ -296,6 +300,10 @@ func (r *httpRequest) readLine(br *bufio.Reader) (string, error) {
 		r.size += len(b)
 		if r.size > maxRequestHead {
 			return "", errBadRequest
+		}
+		if err == nil && buf == nil {
+			buf = b // whole in the buffer: converted below, not copied first
+			break
 		}
 		buf = append(buf, b...)
 		if err == nil {

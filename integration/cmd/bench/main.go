@@ -7,6 +7,7 @@
 //	go run ./integration/cmd/bench -profile   # gproxy's engine in-process, pprof of (a)-(c): bench/profile.md
 //	go run ./integration/cmd/bench -proto     # relay prototypes (splice, buffered, adaptive): bench/proto.md
 //	go run ./integration/cmd/bench -tls       # TLS termination against haproxy: bench/tls.md
+//	go run ./integration/cmd/bench -http-only # only the mode http rows: bench/http.md
 //
 // Everything runs on loopback 127.77.0.0/24 (nginx, the proxies, wrk). The
 // proxy under test is pinned to CPU 1, nginx, wrk and this program's load
@@ -44,6 +45,9 @@ type options struct {
 	proto      bool
 	tls        bool
 	vrrpOnly   bool
+	httpOnly   bool
+	profHTTP   bool
+	baseBin    string // with -http-only: a gproxy binary to measure too, as "before"
 }
 
 func main() {
@@ -58,6 +62,9 @@ func main() {
 	flag.BoolVar(&o.proto, "proto", false, "instead of the comparison, measure minimal relay prototypes (splice, buffered, adaptive) in this process; writes <out>/proto.md")
 	flag.BoolVar(&o.tls, "tls", false, "instead of the comparison, measure TLS termination (handshakes, requests over TLS) against haproxy; writes <out>/tls.md")
 	flag.BoolVar(&o.vrrpOnly, "vrrp-only", false, "instead of the comparison, run only the VRRP rows (1, 100, 1,000 instances); writes <out>/vrrp.md")
+	flag.BoolVar(&o.httpOnly, "http-only", false, "instead of the comparison, run only the mode http rows (plain and L7 rules, keep-alive and close); writes <out>/http.md")
+	flag.BoolVar(&o.profHTTP, "profile-http", false, "instead of the comparison, run gproxy's engine in this process with the mode http configurations and write CPU and allocation profiles to <out>/profile-http.md")
+	flag.StringVar(&o.baseBin, "before", "", "with -http-only: also measure this gproxy binary (e.g. built from the branch point), as gproxy-before, in the same run")
 	child := flag.String("vrrp-child", "", "internal: run one VRRP daemon measurement inside a private namespace")
 	childN := flag.Int("vrrp-instances", 1, "internal")
 	flag.Parse()
@@ -74,7 +81,7 @@ func main() {
 	// runs the engine itself, by running again under taskset.
 	if os.Getenv(envPinned) == "" {
 		cpu := cpuLoad
-		if o.profile || o.proto {
+		if o.profile || o.proto || o.profHTTP {
 			cpu = cpuProxy
 		}
 		exe, err := os.Executable()
@@ -107,6 +114,10 @@ func main() {
 		err = runTLS(ctx, o)
 	case o.vrrpOnly:
 		err = runVRRP(ctx, o)
+	case o.profHTTP:
+		err = runProfileHTTP(ctx, o)
+	case o.httpOnly:
+		err = runHTTPOnly(ctx, o)
 	default:
 		err = run(ctx, o)
 	}

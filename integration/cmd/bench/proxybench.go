@@ -112,6 +112,10 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
+	// (g) mode http, plain and with L7 rules, keep-alive and close.
+	if err := e.httpThroughput(ctx); err != nil {
+		return err
+	}
 	// (d) latency at a fixed rate: 30% of the slowest (a), the same rate
 	// for every target.
 	minA := 0.0

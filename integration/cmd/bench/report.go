@@ -20,6 +20,7 @@ type targetResult struct {
 	IdleCPU, IdleWindow, OpenTook  time.Duration
 	MaxHeld, MaxFDs                int // connections held when trying idleMax, descriptors then
 	MaxErr                         string
+	HTTP                           map[string]httpRun // mode http runs by case id ("http-ka", "l7-close"...)
 }
 
 type results struct {
@@ -142,6 +143,7 @@ func (r *results) rows() []row {
 	for i := range rows {
 		rows[i].refName = "haproxy"
 	}
+	rows = append(rows, r.httpRows()...)
 	vr := func(d string, n int) *vrrpResult {
 		for i := range r.VRRP {
 			if r.VRRP[i].Daemon == d && r.VRRP[i].Instances == n {
@@ -200,6 +202,7 @@ func (r *results) raw() string {
 			}
 			b.WriteString("\n")
 		}
+		httpRaw(&b, t)
 		if l := t.Latency; l != nil {
 			fmt.Fprintf(&b, "  (d) %d req/s over %d connections: %d samples (%.0f/s), p50 %v p99 %v p99.9 %v, %d late, %d errors\n",
 				l.Rate, l.Conns, l.Samples, l.Achieved, l.P50, l.P99, l.P999, l.Late, l.Errors)
@@ -250,7 +253,13 @@ in the proxy and the hard limit here is 20,000. (f) is utime+stime of the proxy 
 private network namespace (unshare --net) on a veth, state MASTER, advert_int 1, one /32 VIP
 per instance, distinct VRIDs; measured over the window after every VIP is up and the
 gratuitous-ARP bursts are over; RSS/PSS/CPU summed over the daemon's process tree
-(keepalived forks a VRRP child).
+(keepalived forks a VRRP child). (g) is mode http, the same 128-byte file through each proxy
+alone (nbthread 1 / GOMAXPROCS=1, pinned as above), keep-alive and with "Connection: close"
+(a new client connection per request: gproxy sends it over an idle server connection,
+haproxy's http-reuse safe over a new one, see bench/NOTES.md), with two configurations: bench/tmp/proxy-http.cfg (mode http, one server) and
+bench/tmp/proxy-l7.cfg (typical L7 rules: 12 ACLs, three deny rules whose conditions are
+false, option forwardfor, two set-header, one use_backend, option httplog to a UDP collector
+this program drains); its ours/direct column compares with direct (a) and (b).
 
 `)
 	b.WriteString(r.table())
