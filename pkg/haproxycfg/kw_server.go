@@ -145,6 +145,42 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			srv.MaxConn = n
+		case "minconn", "maxqueue":
+			// haproxy reads both with atol: no error, garbage is 0.
+			i++
+			n := atoi(val)
+			switch {
+			case opt == "maxqueue":
+				// haproxy limits the queue only when maxqueue > 0.
+				srv.MaxQueue = max(n, 0)
+			case n < 0:
+				// haproxy would store a negative minconn unsigned (an
+				// unlimited server); refuse rather than guess.
+				fail("'minconn' expects a positive integer argument")
+				return
+			default:
+				srv.MinConn = n
+			}
+		case "slowstart":
+			i++
+			if !hasVal || val == "" {
+				fail("'%s' expects an argument.", opt)
+				return
+			}
+			tv := parseTime(val)
+			switch tv.Err {
+			case timeBadChar:
+				fail("unexpected character '%c' in 'slowstart' argument of server %s.", tv.BadChar, name)
+				return
+			case timeOverflow:
+				fail("overflow in argument <%s> to <%s> of server %s, maximum value is 2147483647 ms (~24.8 days).", val, opt, name)
+				return
+			}
+			if tv.Trailing != 0 {
+				p.diag(Warning, LocBracket, kw, "%s%s", prefix, trailingWarning(tv, val))
+			}
+			// haproxy keeps whole seconds, rounded up.
+			srv.SlowStart = int((tv.D.Milliseconds() + 999) / 1000)
 		case "rise", "fall":
 			i++
 			n, ok := parseInt(val)
@@ -300,6 +336,11 @@ func (p *parser) server(args []string, def bool) {
 		return
 	}
 	s := srv
+	// As haproxy's check_config_validity: a minconn above maxconn (or
+	// alone) becomes the limit.
+	if s.MinConn > s.MaxConn {
+		s.MaxConn = s.MinConn
+	}
 	px.Servers = append(px.Servers, &s)
 }
 

@@ -247,6 +247,9 @@ func (t Timeouts) EffectiveQueue() time.Duration {
 // Options are the `option` flags the runtime acts on.
 type Options struct {
 	Redispatch  bool
+	// AllBackups is `option allbackups`: when no active server is up,
+	// every usable backup server takes traffic, not only the first.
+	AllBackups bool `json:",omitempty"`
 	Persist     bool // option persist: a cookie keeps sending to a down server
 	TCPLog      bool
 	HTTPLog     bool
@@ -332,6 +335,16 @@ type Server struct {
 	Port      int    // 0: use the port the client connected to
 	Weight    int    // default 1, 0..256
 	MaxConn   int    // 0 = unlimited
+	// MinConn is `minconn`: with the backend's fullconn, the dynamic
+	// limit grows from MinConn to MaxConn with the backend's load. After
+	// parsing it is never above MaxConn; 0 means MaxConn (a static limit).
+	MinConn int `json:",omitempty"`
+	// MaxQueue is `maxqueue`: at most this many connections wait in
+	// the server's queue (0 = no limit).
+	MaxQueue int `json:",omitempty"`
+	// SlowStart is `slowstart` in whole seconds (rounded up, as haproxy
+	// stores it): the weight and limit ramp up after the server comes up.
+	SlowStart int `json:",omitempty"`
 	Backup    bool
 	NonStick  bool // `non-stick`: stick store rules do not store this server
 	Disabled  bool
@@ -456,6 +469,9 @@ type Proxy struct {
 	// HashBalanceFactor is `hash-balance-factor` (0, or above 100):
 	// consistent hashing with bounded loads.
 	HashBalanceFactor int
+	// FullConn is `fullconn` (0: haproxy's default, a tenth of the
+	// maxconn of the frontends that use the backend).
+	FullConn int `json:",omitempty"`
 	// Cookie is `cookie NAME ...`; nil without.
 	Cookie *Cookie
 	// DynamicCookieKey is `dynamic-cookie-key` (cookie ... dynamic).

@@ -17,7 +17,7 @@ var columns = []struct{ name, kinds string }{
 	{"status", "FtFhBtBhStSh"}, {"weight", "BtBhStSh"}, {"act", "BtBhStSh"}, {"bck", "BtBhStSh"},
 	{"chkfail", "?"}, {"chkdown", "BtBh?"}, {"lastchg", "BtBhStSh"}, {"downtime", "?"},
 	{"qlimit", "?"}, {"pid", "FtFhBtBhStSh"}, {"iid", "FtFhBtBhStSh"}, {"sid", "FtFhBtBhStSh"},
-	{"throttle", ""}, {"lbtot", "BtBhStSh"}, {"tracked", "?"}, {"type", "FtFhBtBhStSh"},
+	{"throttle", "?"}, {"lbtot", "BtBhStSh"}, {"tracked", "?"}, {"type", "FtFhBtBhStSh"},
 	{"rate", "FtFhBtBhStSh"}, {"rate_lim", "FtFh"}, {"rate_max", "FtFhBtBhStSh"},
 	{"check_status", "?"}, {"check_code", "?"}, {"check_duration", "?"},
 	{"hrsp_1xx", "FhBhSh"}, {"hrsp_2xx", "FhBhSh"}, {"hrsp_3xx", "FhBhSh"}, {"hrsp_4xx", "FhBhSh"},

@@ -168,23 +168,12 @@ func (s *Source) frontendRow(f *proxy.Frontend) *Row {
 	return &Row{Kind: KindFrontend, Proxy: px, Frontend: f, Stats: st, Fields: m}
 }
 
-// backendLimit is a backend's slim: haproxy's default fullconn, a tenth
-// of the maxconn of the frontends that use it, rounded up (at least 1).
-func (s *Source) backendLimit(b *proxy.Backend) int {
-	sum := 0
-	for _, f := range s.Engine.Frontends() {
-		if f.Backend() == b {
-			sum += f.MaxConn()
-		}
-	}
-	return max((sum+9)/10, 1)
-}
 
 func (s *Source) backendRow(b *proxy.Backend) *Row {
 	px, st, now := b.Proxy(), b.Stats(), s.now()
 	m := s.common(px, st, "BACKEND", KindBackend, 0)
 	m["qcur"], m["qmax"] = itoa(st.QueueCur), itoa(st.QueueMax)
-	m["slim"] = itoa(s.backendLimit(b))
+	m["slim"] = itoa(b.FullConn())
 	m["econ"], m["wretr"], m["wredis"] = itoa(st.ConnErrors), itoa(st.Retries), itoa(st.Redispatches)
 	m["status"] = "UP"
 	// haproxy reports a backend without servers (a stats listen) UP.
@@ -247,16 +236,22 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	if cfg.MaxConn > 0 {
 		m["slim"] = itoa(cfg.MaxConn)
 	}
+	if cfg.MaxQueue > 0 {
+		m["qlimit"] = itoa(cfg.MaxQueue)
+	}
+	if st.Throttle > 0 {
+		m["throttle"] = itoa(st.Throttle)
+	}
 	m["econ"], m["wretr"], m["wredis"] = itoa(st.ConnErrors), itoa(st.Retries), itoa(st.Redispatches)
-	w := sv.Weight()
+	w, uw := sv.Weight(), sv.ConfigWeight()
+	if s.UserWeight != nil {
+		uw = s.UserWeight(sv)
+	}
 	if sv.AdminState() == proxy.AdminDrain {
 		// haproxy shows the user weight of a draining server.
-		w = sv.ConfigWeight()
-		if s.UserWeight != nil {
-			w = s.UserWeight(sv)
-		}
+		w = uw
 	}
-	m["weight"], m["uweight"] = itoa(w), itoa(w)
+	m["weight"], m["uweight"] = itoa(w), itoa(uw)
 	if sv.Backup() {
 		m["act"], m["bck"] = "0", "1"
 	} else {
@@ -384,24 +379,34 @@ func backendUp(b *proxy.Backend) bool {
 }
 
 // backendServers counts the servers taking new traffic, active and backup,
-// and the weight in use: the actives', or the backups' when no active is
-// left (haproxy's act, bck and weight of a BACKEND row).
+// and the weight in use (haproxy's act, bck and weight of a BACKEND row,
+// from recount_servers and update_backend_weight): the actives' effective
+// weights, or when no active is left the first backup's, or with `option
+// allbackups` every backup's; in 16ths, rounded up at the end.
 func backendServers(b *proxy.Backend) (act, bck, weight int) {
-	var wact, wbck int
+	var wact, wbck, wfirst int
 	for _, sv := range b.Servers() {
 		if !sv.Usable() || sv.Weight() == 0 {
 			continue
 		}
 		if sv.Backup() {
+			if bck == 0 {
+				wfirst = sv.EWeight()
+			}
 			bck++
-			wbck += sv.Weight()
+			wbck += sv.EWeight()
 		} else {
 			act++
-			wact += sv.Weight()
+			wact += sv.EWeight()
 		}
 	}
-	if act > 0 {
-		return act, bck, wact
+	w := wact
+	switch {
+	case act > 0:
+	case bck > 0 && !b.Proxy().Options.AllBackups:
+		w = wfirst
+	default:
+		w = wbck
 	}
-	return act, bck, wbck
+	return act, bck, (w + 15) / 16
 }
