@@ -246,10 +246,10 @@ func (t Timeouts) EffectiveQueue() time.Duration {
 
 // Options are the `option` flags the runtime acts on.
 type Options struct {
-	Redispatch  bool
+	Redispatch bool
 	// AllBackups is `option allbackups`: when no active server is up,
 	// every usable backup server takes traffic, not only the first.
-	AllBackups bool `json:",omitempty"`
+	AllBackups  bool `json:",omitempty"`
 	Persist     bool // option persist: a cookie keeps sending to a down server
 	TCPLog      bool
 	HTTPLog     bool
@@ -330,11 +330,11 @@ func (b Bind) Address() string {
 
 // Server is a `server` line, with `default-server` values applied.
 type Server struct {
-	Name      string
-	Host      string // IP or hostname; IPv6 without brackets
-	Port      int    // 0: use the port the client connected to
-	Weight    int    // default 1, 0..256
-	MaxConn   int    // 0 = unlimited
+	Name    string
+	Host    string // IP or hostname; IPv6 without brackets
+	Port    int    // 0: use the port the client connected to
+	Weight  int    // default 1, 0..256
+	MaxConn int    // 0 = unlimited
 	// MinConn is `minconn`: with the backend's fullconn, the dynamic
 	// limit grows from MinConn to MaxConn with the backend's load. After
 	// parsing it is never above MaxConn; 0 means MaxConn (a static limit).

@@ -168,7 +168,6 @@ func (s *Source) frontendRow(f *proxy.Frontend) *Row {
 	return &Row{Kind: KindFrontend, Proxy: px, Frontend: f, Stats: st, Fields: m}
 }
 
-
 func (s *Source) backendRow(b *proxy.Backend) *Row {
 	px, st, now := b.Proxy(), b.Stats(), s.now()
 	m := s.common(px, st, "BACKEND", KindBackend, 0)
