@@ -235,11 +235,11 @@ backend b
     http-reuse always <<
     server s1 127.0.0.1:9
 `},
-		{"agent-check", "agent-check", head + `frontend f
+		{"observe", "observe", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b
 backend b
-    server s 127.0.0.1:9 check agent-check agent-port 9999 <<
+    server s 127.0.0.1:9 check observe layer4 <<
 `},
 		// HTTP/2 works on the client side; not yet towards servers.
 		{"alpn h2 to a server", "'alpn' offering 'h2'", head + `frontend f

@@ -220,6 +220,67 @@ func (p *parser) server(args []string, def bool) {
 				p.diag(Warning, LocBracket, kw, "%s%s", prefix, trailingWarning(tv, val))
 			}
 			*map[string]*time.Duration{"inter": &srv.Inter, "fastinter": &srv.FastInter, "downinter": &srv.DownInter}[opt] = tv.D
+		case "agent-check":
+			srv.Agent.Enabled = true
+		case "no-agent-check":
+			srv.Agent = AgentCheck{}
+		case "agent-port":
+			i++
+			if !hasVal || val == "" {
+				fail("'agent-port' expects a port number as argument.")
+				return
+			}
+			n := atoi(val)
+			if n < 0 || n > 65535 {
+				// haproxy would truncate it to 16 bits.
+				fail("'agent-port' : invalid port '%s'.", val)
+				return
+			}
+			srv.Agent.Port = n
+		case "agent-addr":
+			i++
+			if !hasVal || val == "" {
+				fail("'agent-addr' expects an address as argument.")
+				return
+			}
+			// An IP address only: haproxy resolves a name once while
+			// parsing, which gproxy does not do for agents.
+			a, err := netip.ParseAddr(strings.Trim(splitHostPort(val).Host, "[]"))
+			if err != nil || a.Zone() != "" {
+				fail("parsing agent-addr failed. Check if '%s' is correct address.", val)
+				return
+			}
+			srv.Agent.Addr = a.Unmap().String()
+		case "agent-send":
+			i++
+			if !hasVal {
+				fail("'agent-send' expects a string as argument.")
+				return
+			}
+			srv.Agent.Send = val
+		case "agent-inter":
+			i++
+			if !hasVal || val == "" {
+				fail("'agent-inter' expects a delay as argument.")
+				return
+			}
+			tv := parseTime(val)
+			switch tv.Err {
+			case timeBadChar:
+				fail("unexpected character '%c' in 'agent-inter' argument of server %s.", tv.BadChar, name)
+				return
+			case timeOverflow:
+				fail("timer overflow in argument <%s> to <%s> of server %s, maximum value is 2147483647 ms (~24.8 days).", val, opt, name)
+				return
+			}
+			if tv.D == 0 {
+				fail("invalid value 0 for argument '%s' of server %s.", opt, name)
+				return
+			}
+			if tv.Trailing != 0 {
+				p.diag(Warning, LocBracket, kw, "%s%s", prefix, trailingWarning(tv, val))
+			}
+			srv.Agent.Inter = tv.D
 		case "port":
 			i++
 			if !hasVal || val == "" {
@@ -290,7 +351,7 @@ func (p *parser) server(args []string, def bool) {
 			p.notImplemented(k, LocBracket, kw, prefix, "server option 'source'")
 			i += n
 		case "no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl",
-			"no-send-proxy-v2-ssl-cn", "no-check-send-proxy", "no-agent-check":
+			"no-send-proxy-v2-ssl-cn", "no-check-send-proxy":
 			// What gproxy always does: undoes a default-server setting
 			// gproxy refuses anyway.
 		default:
@@ -324,6 +385,10 @@ func (p *parser) server(args []string, def bool) {
 	}
 	if def {
 		p.cur.defSrv = srv
+		return
+	}
+	if srv.Agent.Enabled && srv.Agent.Port == 0 && srv.CheckPort == 0 {
+		fail("server %s does not have agent port. Agent check has been disabled", name)
 		return
 	}
 	if !p.finishServerTLS(&srv, kw, prefix) {

@@ -376,6 +376,9 @@ type Server struct {
 	// sessions of the backend's backup servers are cut when checks mark
 	// this active server up.
 	ShutdownBackupsOnUp bool
+	// Agent is the auxiliary agent check (`agent-check` and the
+	// `agent-*` settings); Agent.Enabled false: none.
+	Agent AgentCheck `json:",omitzero"`
 	// TrackBackend and TrackServer are `track [BACKEND/]SERVER`: the
 	// server takes the state of that one (TrackBackend is resolved to
 	// the server's own backend when not given); "" = no tracking.
@@ -384,6 +387,17 @@ type Server struct {
 	// (model_resolvers.go).
 	DNS ServerDNS `json:",omitzero"`
 	Pos Pos
+}
+
+// AgentCheck is a server's agent check (configuration manual, section
+// 5.2 "agent-check"): a TCP connection to Addr:Port every Inter, which
+// sends Send and reads one line of weights and states.
+type AgentCheck struct {
+	Enabled bool
+	Addr    string        // agent-addr; "" = the check address, else the server's
+	Port    int           // agent-port; 0 = the check port (`port`)
+	Inter   time.Duration // agent-inter; 0 = the check's inter
+	Send    string        // agent-send, with escapes applied
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.

@@ -82,14 +82,23 @@ type Server struct {
 	admin    atomic.Int32 // AdminState
 	down     atomic.Bool  // operational state from health checks
 	weight   atomic.Int32 // configured or set at run time
-	changed  atomic.Int64 // unix nanoseconds of the last status change
-	ctr      counters
-	rt       atomic.Pointer[runtimeAddr] // address set at run time (resolution.go)
+	// maxconn is the limit set at run time (an agent's "maxconn:N")
+	// plus one; 0: the configured one.
+	maxconn atomic.Int64
+	// maintSeen: the server entered maintenance at run time, which
+	// zeroes haproxy's check health for good on a server without check.
+	maintSeen atomic.Bool
+	changed   atomic.Int64 // unix nanoseconds of the last status change
+	ctr       counters
+	rt        atomic.Pointer[runtimeAddr] // address set at run time (resolution.go)
 	// warmFrom is the unix second a slow start began (haproxy's
 	// last_change of a STARTING server); 0 when the server runs at full
 	// weight (slowstart.go).
 	warmFrom atomic.Int64
 }
+
+// MaintSeen reports whether the server entered maintenance at run time.
+func (s *Server) MaintSeen() bool { return s.maintSeen.Load() }
 
 // Name is the server's name.
 func (s *Server) Name() string { return s.cfg.Name }
@@ -126,6 +135,9 @@ func (s *Server) Status() Status {
 // Leaving maintenance or drain lets queued connections through.
 func (s *Server) SetAdminState(a AdminState) {
 	if old := AdminState(s.admin.Swap(int32(a))); old != a {
+		if a == AdminMaint {
+			s.maintSeen.Store(true)
+		}
 		if old == AdminMaint && !s.down.Load() {
 			// Leaving maintenance up starts the slow start.
 			s.startWarmup()
@@ -189,7 +201,24 @@ func (s *Server) Usable() bool {
 // Full reports whether the server is at its maxconn (balance.Server),
 // the dynamic one with minconn and during a slow start.
 func (s *Server) Full() bool {
-	return s.cfg.MaxConn > 0 && s.ctr.cur.Load() >= int64(s.DynMaxConn())
+	return s.MaxConn() > 0 && s.ctr.cur.Load() >= int64(s.DynMaxConn())
+}
+
+// MaxConn is the server's maxconn (0 = none): configured, or set at run
+// time.
+func (s *Server) MaxConn() int {
+	if v := s.maxconn.Load(); v > 0 {
+		return int(v - 1)
+	}
+	return s.cfg.MaxConn
+}
+
+// SetMaxConn sets maxconn at run time (an agent's "maxconn:N"); with a
+// static limit (no minconn) the minconn follows, as haproxy's
+// server_parse_maxconn_change_request. Queued connections may then go.
+func (s *Server) SetMaxConn(n int) {
+	s.maxconn.Store(int64(max(n, 0)) + 1)
+	s.be.statusChanged(s)
 }
 
 // Conns is the number of current connections (balance.Server).
@@ -199,7 +228,7 @@ func (s *Server) Conns() int { return int(s.ctr.cur.Load()) }
 func (s *Server) Stats() Stats {
 	st := s.ctr.snapshot(s.be.now())
 	st.Status = s.Status()
-	st.SessionLimit = int64(s.cfg.MaxConn)
+	st.SessionLimit = int64(s.MaxConn())
 	st.Weight = s.Weight()
 	st.Throttle = s.Throttle()
 	if s.cfg.Backup {

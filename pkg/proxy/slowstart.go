@@ -77,9 +77,9 @@ func (s *Server) Throttle() int {
 // the backend's load against its fullconn, never below minconn; and
 // during a slow start the elapsed part of that, at least 1.
 func (s *Server) DynMaxConn() int {
-	maxc, minc := s.cfg.MaxConn, s.cfg.MinConn
-	if minc == 0 {
-		minc = maxc
+	maxc, minc := s.MaxConn(), s.cfg.MinConn
+	if minc == 0 || s.maxconn.Load() > 0 && minc == s.cfg.MaxConn {
+		minc = maxc // static limit, or one an agent moved
 	}
 	if be := int(s.be.ctr.cur.Load()); be < s.be.fullconn && minc != maxc {
 		maxc = max(minc, be*maxc/s.be.fullconn)

@@ -232,8 +232,8 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	m := s.common(px, st, sv.Name(), KindServer, sv.ID())
 	cfg := sv.Config()
 	m["qcur"], m["qmax"] = itoa(st.QueueCur), itoa(st.QueueMax)
-	if cfg.MaxConn > 0 {
-		m["slim"] = itoa(cfg.MaxConn)
+	if mc := sv.MaxConn(); mc > 0 {
+		m["slim"] = itoa(mc)
 	}
 	if cfg.MaxQueue > 0 {
 		m["qlimit"] = itoa(cfg.MaxQueue)
@@ -271,7 +271,7 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	}
 	m["srv_icur"], m["used_conn_cur"] = "0", itoa(st.CurSessions)
 	var snapp *health.Snapshot
-	if snap, ok := s.Checks.Snapshot(sv); ok {
+	if snap, ok := s.Checks.Snapshot(sv); ok && !snap.Disabled {
 		snapp = &snap
 		m["chkfail"], m["chkdown"] = itoa(snap.Failures), itoa(snap.Downs)
 		down := snap.Downtime
@@ -306,11 +306,36 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 		for r := s.Checks.Tracked(ref); r != nil; r = s.Checks.Tracked(r) {
 			ref = r
 		}
-		if snap, ok := s.Checks.Snapshot(ref); ok {
+		if snap, ok := s.Checks.Snapshot(ref); ok && !snap.Disabled {
 			statusSnap = &snap
 		}
 	}
+	ag, hasAgent := s.Checks.Agent(sv)
+	if hasAgent && ag.Enabled {
+		status := ag.Last.Code.String()
+		if ag.InProgress {
+			status = "* " + status
+		}
+		m["agent_status"] = status
+		if ag.Last.Code.HasData() {
+			m["agent_code"] = itoa(ag.Last.HTTP)
+		}
+		m["agent_duration"] = itoa(ag.Last.Duration.Milliseconds())
+		m["agent_desc"] = ag.Last.Code.Desc()
+		if !ag.InProgress {
+			m["last_agt"] = ag.Last.Info
+		}
+		m["agent_rise"], m["agent_fall"], m["agent_health"] = itoa(ag.State.Rise), itoa(ag.State.Fall), itoa(ag.State.Health)
+	}
 	m["status"] = serverStatus(sv, st, statusSnap)
+	if hasAgent && ag.Enabled {
+		switch {
+		case st.Status == proxy.StatusDown && ag.State.Health == 0:
+			m["status"] = "DOWN (agent)"
+		case st.Status == proxy.StatusDrain:
+			m["status"] = "DRAIN (agent)"
+		}
+	}
 	return &Row{Kind: KindServer, Proxy: px, Backend: b, Server: sv, Stats: st, Check: snapp, Fields: m}
 }
 
