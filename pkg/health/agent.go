@@ -277,7 +277,7 @@ func agentMaxConn(s *proxy.Server, v string) string {
 		i++
 	}
 	if i == 0 || (i == 1 && (v[0] == '-' || v[0] == '+')) {
-		return "maxconn string empty"
+		return "maxconn string empty or preceded by garbage"
 	}
 	if i != len(v) {
 		return "Trailing garbage in maxconn string"

@@ -168,3 +168,34 @@ func (c *Commands) toggleCheck(args []string, agent, on bool) string {
 	}
 	return ""
 }
+
+// setMaxConnServer is `set maxconn server B/S N`, with the answers of
+// haproxy's server_parse_maxconn_change_request (no newline at their
+// end, as haproxy prints them).
+func (c *Commands) setMaxConnServer(args []string) string {
+	s, msg := c.lookup(arg(args, 3))
+	if s == nil {
+		return msg
+	}
+	v := arg(args, 4)
+	i := 0
+	if i < len(v) && (v[i] == '-' || v[i] == '+') {
+		i++
+	}
+	j := i
+	for j < len(v) && v[j] >= '0' && v[j] <= '9' {
+		j++
+	}
+	switch {
+	case j == i:
+		return "maxconn string empty or preceded by garbage"
+	case j != len(v):
+		return "Trailing garbage in maxconn string"
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return "maxconn string empty or preceded by garbage"
+	}
+	s.SetMaxConn(n)
+	return ""
+}
