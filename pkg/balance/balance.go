@@ -101,6 +101,22 @@ func New(algorithm string) (Policy, error) {
 	return nil, fmt.Errorf("balance: unknown algorithm %q", algorithm)
 }
 
+// Scaled is implemented by servers whose effective weight has a finer
+// grain than Weight: haproxy's eweight, in 16ths of the user weight, which
+// ramps during a slow start. The weighted policies use it when present.
+type Scaled interface {
+	EWeight() int
+}
+
+// eweight is the weight a weighted policy compares: EWeight when the
+// server has one, else Weight in the same 16ths.
+func eweight(s Server) int {
+	if x, ok := s.(Scaled); ok {
+		return x.EWeight()
+	}
+	return s.Weight() * 16
+}
+
 // avoider is a policy that handles the server to avoid itself.
 type avoider interface {
 	PickAvoid(pool []Server, key Key, avoid Server) Server
@@ -119,6 +135,13 @@ func candidate(s Server) bool { return s.Usable() && s.Weight() > 0 }
 // When the returned server is full the caller queues on that server; on
 // ErrFull it queues on the backend.
 func Choose(p Policy, active, backup []Server, key Key, avoid Server) (Server, error) {
+	return ChooseAll(p, active, backup, false, key, avoid)
+}
+
+// ChooseAll is Choose with haproxy's `option allbackups` when allBackups
+// is set: with no usable active server, the policy balances over every
+// usable backup server rather than sending everything to the first.
+func ChooseAll(p Policy, active, backup []Server, allBackups bool, key Key, avoid Server) (Server, error) {
 	if key.Persist != nil && key.Persist != avoid {
 		return key.Persist, nil
 	}
@@ -129,26 +152,15 @@ func Choose(p Policy, active, backup []Server, key Key, avoid Server) (Server, e
 		}
 	}
 	if usable > 0 {
-		if a, ok := p.(avoider); ok {
-			// Hash policies decide themselves what avoiding means.
-			if s := a.PickAvoid(active, key, avoid); s != nil {
-				return s, nil
-			}
-			return nil, ErrFull
-		}
-		pool := active
-		if avoid != nil && candidate(avoid) && usable > 1 {
-			pool = make([]Server, 0, len(active)-1)
-			for _, s := range active {
-				if s != avoid {
-					pool = append(pool, s)
-				}
+		return pickIn(p, active, key, avoid)
+	}
+	if allBackups {
+		for _, s := range backup {
+			if candidate(s) {
+				return pickIn(p, backup, key, avoid)
 			}
 		}
-		if s := p.Pick(pool, key); s != nil {
-			return s, nil
-		}
-		return nil, ErrFull
+		return nil, ErrNoServer
 	}
 	for _, s := range backup {
 		if candidate(s) {
@@ -159,4 +171,35 @@ func Choose(p Policy, active, backup []Server, key Key, avoid Server) (Server, e
 		}
 	}
 	return nil, ErrNoServer
+}
+
+// pickIn balances over one pool (the actives, or every backup) that has
+// a usable server, leaving avoid out unless it is the only one.
+func pickIn(p Policy, pool []Server, key Key, avoid Server) (Server, error) {
+	if a, ok := p.(avoider); ok {
+		// Hash policies decide themselves what avoiding means.
+		if s := a.PickAvoid(pool, key, avoid); s != nil {
+			return s, nil
+		}
+		return nil, ErrFull
+	}
+	usable := 0
+	for _, s := range pool {
+		if candidate(s) {
+			usable++
+		}
+	}
+	if avoid != nil && candidate(avoid) && usable > 1 {
+		rest := make([]Server, 0, len(pool)-1)
+		for _, s := range pool {
+			if s != avoid {
+				rest = append(rest, s)
+			}
+		}
+		pool = rest
+	}
+	if s := p.Pick(pool, key); s != nil {
+		return s, nil
+	}
+	return nil, ErrFull
 }

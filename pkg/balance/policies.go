@@ -36,7 +36,7 @@ func (r *RoundRobin) Pick(pool []Server, _ Key) Server {
 		if !candidate(s) || s.Full() {
 			continue
 		}
-		w := s.Weight()
+		w := eweight(s)
 		if r.static != nil {
 			sw, ok := r.static[s]
 			if !ok {
@@ -97,7 +97,7 @@ func (l *LeastConn) Pick(pool []Server, _ Key) Server {
 		if !candidate(s) || s.Full() {
 			continue
 		}
-		c, w := s.Conns()+1, s.Weight()
+		c, w := s.Conns()+1, eweight(s)
 		if best == nil || c*bestW < bestC*w {
 			best, bestIdx, bestC, bestW = s, idx, c, w
 		}

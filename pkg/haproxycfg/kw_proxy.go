@@ -146,6 +146,16 @@ func (p *parser) proxyKeyword(args []string) {
 			return
 		}
 		px.MaxConn = n
+	case "fullconn":
+		if !p.needCap(kw, false, " Maybe you want 'maxconn' instead ?") {
+			return
+		}
+		if arg(1) == "" {
+			p.alert(kw, "'%s' expects an integer argument.", kw)
+			return
+		}
+		px.FullConn = atoi(arg(1))
+		p.tooMany(args, 1)
 	case "retries":
 		if !p.needCap(kw, false, "") || p.tooMany(args, 1) {
 			return
@@ -668,6 +678,10 @@ func (p *parser) option(args []string, no bool) {
 	case "redispatch":
 		if p.needCap(name, false, "") {
 			px.Options.Redispatch = !no
+		}
+	case "allbackups":
+		if p.needCap(name, false, "") {
+			px.Options.AllBackups = !no
 		}
 	case "persist":
 		if p.needCap(name, false, "") {

@@ -145,6 +145,42 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			srv.MaxConn = n
+		case "minconn", "maxqueue":
+			// haproxy reads both with atol: no error, garbage is 0.
+			i++
+			n := atoi(val)
+			switch {
+			case opt == "maxqueue":
+				// haproxy limits the queue only when maxqueue > 0.
+				srv.MaxQueue = max(n, 0)
+			case n < 0:
+				// haproxy would store a negative minconn unsigned (an
+				// unlimited server); refuse rather than guess.
+				fail("'minconn' expects a positive integer argument")
+				return
+			default:
+				srv.MinConn = n
+			}
+		case "slowstart":
+			i++
+			if !hasVal || val == "" {
+				fail("'%s' expects an argument.", opt)
+				return
+			}
+			tv := parseTime(val)
+			switch tv.Err {
+			case timeBadChar:
+				fail("unexpected character '%c' in 'slowstart' argument of server %s.", tv.BadChar, name)
+				return
+			case timeOverflow:
+				fail("overflow in argument <%s> to <%s> of server %s, maximum value is 2147483647 ms (~24.8 days).", val, opt, name)
+				return
+			}
+			if tv.Trailing != 0 {
+				p.diag(Warning, LocBracket, kw, "%s%s", prefix, trailingWarning(tv, val))
+			}
+			// haproxy keeps whole seconds, rounded up.
+			srv.SlowStart = int((tv.D.Milliseconds() + 999) / 1000)
 		case "rise", "fall":
 			i++
 			n, ok := parseInt(val)
@@ -184,6 +220,67 @@ func (p *parser) server(args []string, def bool) {
 				p.diag(Warning, LocBracket, kw, "%s%s", prefix, trailingWarning(tv, val))
 			}
 			*map[string]*time.Duration{"inter": &srv.Inter, "fastinter": &srv.FastInter, "downinter": &srv.DownInter}[opt] = tv.D
+		case "agent-check":
+			srv.Agent.Enabled = true
+		case "no-agent-check":
+			srv.Agent = AgentCheck{}
+		case "agent-port":
+			i++
+			if !hasVal || val == "" {
+				fail("'agent-port' expects a port number as argument.")
+				return
+			}
+			n := atoi(val)
+			if n < 0 || n > 65535 {
+				// haproxy would truncate it to 16 bits.
+				fail("'agent-port' : invalid port '%s'.", val)
+				return
+			}
+			srv.Agent.Port = n
+		case "agent-addr":
+			i++
+			if !hasVal || val == "" {
+				fail("'agent-addr' expects an address as argument.")
+				return
+			}
+			// An IP address only: haproxy resolves a name once while
+			// parsing, which gproxy does not do for agents.
+			a, err := netip.ParseAddr(strings.Trim(splitHostPort(val).Host, "[]"))
+			if err != nil || a.Zone() != "" {
+				fail("parsing agent-addr failed. Check if '%s' is correct address.", val)
+				return
+			}
+			srv.Agent.Addr = a.Unmap().String()
+		case "agent-send":
+			i++
+			if !hasVal {
+				fail("'agent-send' expects a string as argument.")
+				return
+			}
+			srv.Agent.Send = val
+		case "agent-inter":
+			i++
+			if !hasVal || val == "" {
+				fail("'agent-inter' expects a delay as argument.")
+				return
+			}
+			tv := parseTime(val)
+			switch tv.Err {
+			case timeBadChar:
+				fail("unexpected character '%c' in 'agent-inter' argument of server %s.", tv.BadChar, name)
+				return
+			case timeOverflow:
+				fail("timer overflow in argument <%s> to <%s> of server %s, maximum value is 2147483647 ms (~24.8 days).", val, opt, name)
+				return
+			}
+			if tv.D == 0 {
+				fail("invalid value 0 for argument '%s' of server %s.", opt, name)
+				return
+			}
+			if tv.Trailing != 0 {
+				p.diag(Warning, LocBracket, kw, "%s%s", prefix, trailingWarning(tv, val))
+			}
+			srv.Agent.Inter = tv.D
 		case "port":
 			i++
 			if !hasVal || val == "" {
@@ -292,9 +389,6 @@ func (p *parser) server(args []string, def bool) {
 				p.diag(Alert, LocBracket, kw, "%s'proto' :  unknown MUX protocol '%s'.", prefix, val)
 				return
 			}
-		case "no-agent-check":
-			// What gproxy always does: undoes a default-server setting
-			// gproxy refuses anyway.
 		default:
 			k, known := lookup(CtxServer, opt)
 			if !known {
@@ -328,6 +422,10 @@ func (p *parser) server(args []string, def bool) {
 		p.cur.defSrv = srv
 		return
 	}
+	if srv.Agent.Enabled && srv.Agent.Port == 0 && srv.CheckPort == 0 {
+		fail("server %s does not have agent port. Agent check has been disabled", name)
+		return
+	}
 	if !p.finishServerTLS(&srv, kw, prefix) {
 		return
 	}
@@ -338,6 +436,11 @@ func (p *parser) server(args []string, def bool) {
 		return
 	}
 	s := srv
+	// As haproxy's check_config_validity: a minconn above maxconn (or
+	// alone) becomes the limit.
+	if s.MinConn > s.MaxConn {
+		s.MaxConn = s.MinConn
+	}
 	px.Servers = append(px.Servers, &s)
 }
 

@@ -270,7 +270,10 @@ func (t Timeouts) EffectiveQueue() time.Duration {
 
 // Options are the `option` flags the runtime acts on.
 type Options struct {
-	Redispatch  bool
+	Redispatch bool
+	// AllBackups is `option allbackups`: when no active server is up,
+	// every usable backup server takes traffic, not only the first.
+	AllBackups  bool `json:",omitempty"`
 	Persist     bool // option persist: a cookie keeps sending to a down server
 	TCPLog      bool
 	HTTPLog     bool
@@ -367,11 +370,21 @@ func (b Bind) Address() string {
 
 // Server is a `server` line, with `default-server` values applied.
 type Server struct {
-	Name      string
-	Host      string // IP or hostname; IPv6 without brackets
-	Port      int    // 0: use the port the client connected to
-	Weight    int    // default 1, 0..256
-	MaxConn   int    // 0 = unlimited
+	Name    string
+	Host    string // IP or hostname; IPv6 without brackets
+	Port    int    // 0: use the port the client connected to
+	Weight  int    // default 1, 0..256
+	MaxConn int    // 0 = unlimited
+	// MinConn is `minconn`: with the backend's fullconn, the dynamic
+	// limit grows from MinConn to MaxConn with the backend's load. After
+	// parsing it is never above MaxConn; 0 means MaxConn (a static limit).
+	MinConn int `json:",omitempty"`
+	// MaxQueue is `maxqueue`: at most this many connections wait in
+	// the server's queue (0 = no limit).
+	MaxQueue int `json:",omitempty"`
+	// SlowStart is `slowstart` in whole seconds (rounded up, as haproxy
+	// stores it): the weight and limit ramp up after the server comes up.
+	SlowStart int `json:",omitempty"`
 	Backup    bool
 	NonStick  bool // `non-stick`: stick store rules do not store this server
 	Disabled  bool
@@ -407,6 +420,9 @@ type Server struct {
 	// sessions of the backend's backup servers are cut when checks mark
 	// this active server up.
 	ShutdownBackupsOnUp bool
+	// Agent is the auxiliary agent check (`agent-check` and the
+	// `agent-*` settings); Agent.Enabled false: none.
+	Agent AgentCheck `json:",omitzero"`
 	// TrackBackend and TrackServer are `track [BACKEND/]SERVER`: the
 	// server takes the state of that one (TrackBackend is resolved to
 	// the server's own backend when not given); "" = no tracking.
@@ -448,6 +464,17 @@ type SendProxy struct {
 // Any reports whether a header is sent.
 func (o SendProxy) Any() bool {
 	return o.V1 || o.V2 || o.SSL || o.SSLCN || o.SSLCipher || o.Authority || o.CRC32C || o.UniqueID
+}
+
+// AgentCheck is a server's agent check (configuration manual, section
+// 5.2 "agent-check"): a TCP connection to Addr:Port every Inter, which
+// sends Send and reads one line of weights and states.
+type AgentCheck struct {
+	Enabled bool
+	Addr    string        // agent-addr; "" = the check address, else the server's
+	Port    int           // agent-port; 0 = the check port (`port`)
+	Inter   time.Duration // agent-inter; 0 = the check's inter
+	Send    string        // agent-send, with escapes applied
 }
 
 // Address is host:port, or host alone with clientPort when Port is 0.
@@ -533,6 +560,9 @@ type Proxy struct {
 	// HashBalanceFactor is `hash-balance-factor` (0, or above 100):
 	// consistent hashing with bounded loads.
 	HashBalanceFactor int
+	// FullConn is `fullconn` (0: haproxy's default, a tenth of the
+	// maxconn of the frontends that use the backend).
+	FullConn int `json:",omitempty"`
 	// Cookie is `cookie NAME ...`; nil without.
 	Cookie *Cookie
 	// DynamicCookieKey is `dynamic-cookie-key` (cookie ... dynamic).

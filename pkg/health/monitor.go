@@ -53,6 +53,8 @@ type Snapshot struct {
 	// InProgress: a check is running (haproxy's stats then show "* L7OK"
 	// and an empty last_chk, the description being cleared at its start).
 	InProgress bool
+	// Disabled: `disable health`; the stats then show no check.
+	Disabled bool
 }
 
 // Monitor runs the checks of every server with `check` in an engine.
@@ -65,6 +67,7 @@ type Monitor struct {
 
 	mu     sync.Mutex
 	checks map[*proxy.Server]*check
+	agents map[*proxy.Server]*agent
 	bdowns map[*proxy.Backend]int64 // backends left without a server by a check
 
 	// trackers are the servers tracking each server (`track`), the last
@@ -84,7 +87,8 @@ type check struct {
 	downtime  time.Duration
 	downSince time.Time
 	running   bool
-	port      int // set at run time (`set server check-port`); 0 = configured
+	port      int  // set at run time (`set server check-port`); 0 = configured
+	disabled  bool // `disable health`
 }
 
 // Start begins checking every server with `check` of the engine's backends.
@@ -94,7 +98,7 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Monitor{eng: eng, opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{},
+	m := &Monitor{eng: eng, opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{}, agents: map[*proxy.Server]*agent{},
 		trackers: map[*proxy.Server][]*proxy.Server{}, tracked: map[*proxy.Server]*proxy.Server{}}
 	for _, b := range eng.Backends() {
 		for _, s := range b.Servers() {
@@ -114,6 +118,12 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 		px := b.Proxy()
 		for _, s := range b.Servers() {
 			cfg := s.Config()
+			if cfg.Agent.Enabled {
+				a := newAgent(px, s)
+				m.agents[s] = a
+				m.wg.Add(1)
+				go m.agentLoop(ctx, a)
+			}
 			if !cfg.Check {
 				continue
 			}
@@ -212,7 +222,10 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 		}
 		// A server without an address (maintenance for resolution) is
 		// not checked; one whose address DNS changed is checked there.
-		if c.srv.AdminState() != proxy.AdminMaint && !c.srv.Unresolved() {
+		m.mu.Lock()
+		off := c.disabled
+		m.mu.Unlock()
+		if !off && c.srv.AdminState() != proxy.AdminMaint && !c.srv.Unresolved() {
 			m.mu.Lock()
 			c.running = true
 			followAddr(c)
@@ -291,6 +304,13 @@ func (m *Monitor) record(c *check, res Result) {
 	why := fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds())
 	if c.srv.Backend().Proxy().Options.LogHealthChecks {
 		why = "" // the check's own line said it
+	}
+	if up && !m.agentUp(c.srv) {
+		// haproxy's check_notify_success: the agent must agree.
+		return
+	}
+	if !up && !c.srv.Up() && m.hasAgent(c.srv) {
+		return // already down (the agent said so)
 	}
 	m.apply(c.srv, up, why)
 }
@@ -432,7 +452,7 @@ func (m *Monitor) Snapshot(s *proxy.Server) (Snapshot, bool) {
 		dt += m.opts.Now().Sub(c.downSince)
 	}
 	return Snapshot{State: c.st, Last: c.last, LastCheck: c.lastCheck, Failures: c.failures, Downs: c.downs, Downtime: dt,
-		Probe: c.probe, InProgress: c.running}, true
+		Probe: c.probe, InProgress: c.running, Disabled: c.disabled}, true
 }
 
 // BackendDowns is how many times checks left a backend without any usable

@@ -96,6 +96,7 @@ type Stats struct {
 	CurSessions    int64     // scur
 	MaxSessions    int64     // smax
 	SessionLimit   int64     // slim; 0 = none
+	Throttle       int       // throttle: percent of its weight a server in slow start has; 0 = none
 	TotalSessions  int64     // stot
 	SessionRate    int64     // rate: sessions over the last second
 	MaxSessionRate int64     // rate_max

@@ -190,7 +190,52 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		}
 		e.frontends = append(e.frontends, f)
 	}
+	e.setFullConn()
 	return e, nil
+}
+
+// setFullConn gives each backend its fullconn: the configured one, or as
+// haproxy's proxy_adjust_all_maxconn computes it, a tenth (rounded up, at
+// least 1) of the maxconn of the frontends that can send to it: by
+// default_backend (else a listen's own servers) and by each static
+// use_backend rule naming another backend.
+func (e *Engine) setFullConn() {
+	sum := map[*Backend]int{}
+	for _, f := range e.frontends {
+		px := f.px
+		def := (*Backend)(nil)
+		if px.DefaultBackend != "" {
+			if bp := e.cfg.Proxy(px.DefaultBackend, haproxycfg.KindBackend, haproxycfg.KindListen); bp != nil {
+				def = e.byProxy[bp]
+			}
+		}
+		switch {
+		case def != nil:
+			sum[def] += int(f.gate.max)
+		case px.Kind == haproxycfg.KindListen:
+			sum[e.byProxy[px]] += int(f.gate.max)
+		}
+		seen := map[*Backend]bool{}
+		for _, ub := range px.UseBackends {
+			if ub.Format != nil {
+				continue
+			}
+			bp := e.cfg.Proxy(ub.Name, haproxycfg.KindBackend, haproxycfg.KindListen)
+			if bp == nil {
+				continue
+			}
+			if b := e.byProxy[bp]; b != nil && b != def && !seen[b] {
+				seen[b] = true
+				sum[b] += int(f.gate.max)
+			}
+		}
+	}
+	for _, b := range e.backends {
+		b.fullconn = b.px.FullConn
+		if b.fullconn == 0 {
+			b.fullconn = max((sum[b]+9)/10, 1)
+		}
+	}
 }
 
 // Frontends are the enabled frontends and listens, in file order.

@@ -782,6 +782,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case errors.Is(err, ErrQueueTimeout):
 			s.Tw = e.now().Sub(tHead)
 			s.TermCause, s.TermState = termServerTimeout, stateQueue
+		case errors.Is(err, ErrQueueFull):
+			s.ServerName = a.srv.Name()
+			s.Tw = e.now().Sub(tHead)
+			s.TermCause, s.TermState = termServer, stateQueue
 		default:
 			s.Tw = e.now().Sub(tHead)
 			s.TermCause, s.TermState = termKilled, stateQueue

@@ -82,13 +82,26 @@ type Server struct {
 	admin    atomic.Int32 // AdminState
 	down     atomic.Bool  // operational state from health checks
 	weight   atomic.Int32 // configured or set at run time
-	changed  atomic.Int64 // unix nanoseconds of the last status change
-	ctr      counters
-	rt       atomic.Pointer[runtimeAddr] // address set at run time (resolution.go)
+	// maxconn is the limit set at run time (an agent's "maxconn:N")
+	// plus one; 0: the configured one.
+	maxconn atomic.Int64
+	// maintSeen: the server entered maintenance at run time, which
+	// zeroes haproxy's check health for good on a server without check.
+	maintSeen atomic.Bool
+	changed   atomic.Int64 // unix nanoseconds of the last status change
+	ctr       counters
+	rt        atomic.Pointer[runtimeAddr] // address set at run time (resolution.go)
+	// warmFrom is the unix second a slow start began (haproxy's
+	// last_change of a STARTING server); 0 when the server runs at full
+	// weight (slowstart.go).
+	warmFrom atomic.Int64
 	// alpnH1: the server's ALPN answer was not h2 (`alpn h2,http/1.1`):
 	// its requests go over HTTP/1.1 (h2_backend.go).
 	alpnH1 atomic.Bool
 }
+
+// MaintSeen reports whether the server entered maintenance at run time.
+func (s *Server) MaintSeen() bool { return s.maintSeen.Load() }
 
 // Name is the server's name.
 func (s *Server) Name() string { return s.cfg.Name }
@@ -124,7 +137,14 @@ func (s *Server) Status() Status {
 // SetAdminState sets the administrative state (stats socket, stats page).
 // Leaving maintenance or drain lets queued connections through.
 func (s *Server) SetAdminState(a AdminState) {
-	if AdminState(s.admin.Swap(int32(a))) != a {
+	if old := AdminState(s.admin.Swap(int32(a))); old != a {
+		if a == AdminMaint {
+			s.maintSeen.Store(true)
+		}
+		if old == AdminMaint && !s.down.Load() {
+			// Leaving maintenance up starts the slow start.
+			s.startWarmup()
+		}
 		s.changed.Store(s.be.now().UnixNano())
 		s.be.statusChanged(s)
 	}
@@ -134,6 +154,11 @@ func (s *Server) SetAdminState(a AdminState) {
 // hands its queued connections back to the backend.
 func (s *Server) SetUp(up bool) {
 	if s.down.Swap(!up) != !up {
+		if up && s.AdminState() != AdminMaint {
+			s.startWarmup()
+		} else if !up {
+			s.warmFrom.Store(0)
+		}
 		s.changed.Store(s.be.now().UnixNano())
 		s.be.statusChanged(s)
 	}
@@ -160,21 +185,44 @@ func (s *Server) SetWeight(w int) error {
 // ConfigWeight is the weight the configuration gave.
 func (s *Server) ConfigWeight() int { return s.cfg.Weight }
 
-// Weight is the effective weight for balancing: 0 while draining.
+// Weight is the effective weight as the stats show it: 0 while
+// draining, ramping up during a slow start (haproxy's eweight rounded up
+// to the user's scale).
 func (s *Server) Weight() int {
-	if s.AdminState() == AdminDrain {
-		return 0
-	}
-	return int(s.weight.Load())
+	return (s.EWeight() + weightScale - 1) / weightScale
 }
+
+// UserWeight is the weight configured or set at run time (haproxy's
+// uweight), which neither draining nor a slow start changes.
+func (s *Server) UserWeight() int { return int(s.weight.Load()) }
 
 // Usable reports whether the server may take traffic (balance.Server).
 func (s *Server) Usable() bool {
 	return s.AdminState() != AdminMaint && !s.down.Load() && !s.Unresolved()
 }
 
-// Full reports whether the server is at its maxconn (balance.Server).
-func (s *Server) Full() bool { return s.cfg.MaxConn > 0 && s.ctr.cur.Load() >= int64(s.cfg.MaxConn) }
+// Full reports whether the server is at its maxconn (balance.Server),
+// the dynamic one with minconn and during a slow start.
+func (s *Server) Full() bool {
+	return s.MaxConn() > 0 && s.ctr.cur.Load() >= int64(s.DynMaxConn())
+}
+
+// MaxConn is the server's maxconn (0 = none): configured, or set at run
+// time.
+func (s *Server) MaxConn() int {
+	if v := s.maxconn.Load(); v > 0 {
+		return int(v - 1)
+	}
+	return s.cfg.MaxConn
+}
+
+// SetMaxConn sets maxconn at run time (an agent's "maxconn:N"); with a
+// static limit (no minconn) the minconn follows, as haproxy's
+// server_parse_maxconn_change_request. Queued connections may then go.
+func (s *Server) SetMaxConn(n int) {
+	s.maxconn.Store(int64(max(n, 0)) + 1)
+	s.be.statusChanged(s)
+}
 
 // Conns is the number of current connections (balance.Server).
 func (s *Server) Conns() int { return int(s.ctr.cur.Load()) }
@@ -183,8 +231,9 @@ func (s *Server) Conns() int { return int(s.ctr.cur.Load()) }
 func (s *Server) Stats() Stats {
 	st := s.ctr.snapshot(s.be.now())
 	st.Status = s.Status()
-	st.SessionLimit = int64(s.cfg.MaxConn)
+	st.SessionLimit = int64(s.MaxConn())
 	st.Weight = s.Weight()
+	st.Throttle = s.Throttle()
 	if s.cfg.Backup {
 		st.BackupServers = 1
 	} else {
@@ -213,7 +262,17 @@ type Backend struct {
 
 	mu    sync.Mutex // guards the queue and server slot hand-over
 	queue []*waiter  // FIFO of connections waiting for a server slot
+
+	// fullconn is the configured `fullconn`, or haproxy's default: a
+	// tenth of the maxconn of the frontends that use the backend.
+	fullconn int
+	// warm is set while some server is in a slow start: a ticker then
+	// lets queued connections take the slots the ramp frees.
+	warm atomic.Bool
 }
+
+// FullConn is the backend's fullconn (its slim in the stats).
+func (b *Backend) FullConn() int { return b.fullconn }
 
 // Name is the proxy's name.
 func (b *Backend) Name() string { return b.px.Name }

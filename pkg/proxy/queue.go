@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"hapair/pkg/balance"
+	"hapair/pkg/haproxycfg"
 )
 
 // Errors of the server assignment step.
@@ -15,6 +16,11 @@ var (
 	ErrQueueTimeout = errors.New("proxy: queue timeout")
 	// ErrNoServer means no server of the backend is usable ("SC", <NOSRV>).
 	ErrNoServer = errors.New("proxy: no server available")
+	// ErrQueueFull means the chosen server's queue holds its `maxqueue`
+	// connections (haproxy's SRV_STATUS_FULL: a 503, "sQ", one more
+	// connection error on the server and the backend). The assignment's
+	// srv is the server.
+	ErrQueueFull = errors.New("proxy: server queue full")
 )
 
 // waiter is a connection waiting for a server slot. A waiter with a target
@@ -47,12 +53,18 @@ func (b *Backend) acquire(ctx context.Context, key balance.Key, avoid *Server, t
 		av = avoid
 	}
 	b.mu.Lock()
-	s, err := balance.Choose(b.policy, b.active, b.backup, key, av)
+	s, err := balance.ChooseAll(b.policy, b.active, b.backup, b.px.Options.AllBackups, key, av)
 	if errors.Is(err, balance.ErrNoServer) {
 		b.mu.Unlock()
 		return a, ErrNoServer
 	}
 	w := &waiter{key: key, ch: make(chan *Server, 1)}
+	if s != nil && key.Persist == nil && b.queueFirst() {
+		// haproxy's assign_server: with connections already waiting in
+		// the backend queue (and not all of them), the round-robin and
+		// first algorithms know every server is full.
+		s = nil
+	}
 	if s != nil {
 		srv := s.(*Server)
 		if !srv.Full() && !b.hasWaiters(srv) {
@@ -60,6 +72,19 @@ func (b *Backend) acquire(ctx context.Context, key balance.Key, avoid *Server, t
 			b.mu.Unlock()
 			a.srv = srv
 			return a, nil
+		}
+		if q := srv.cfg.MaxQueue; q > 0 && srv.ctr.queueCur.Load() >= int64(q) {
+			b.mu.Unlock()
+			if key.Persist == s && b.px.Options.Redispatch {
+				// Persistence chose it: balance again (haproxy's
+				// redispatch of a DIRECT stream).
+				key.Persist = nil
+				return b.acquire(ctx, key, avoid, timeout)
+			}
+			srv.ctr.connErrors.Add(1)
+			b.ctr.connErrors.Add(1)
+			a.srv = srv
+			return a, ErrQueueFull
 		}
 		w.target = srv
 		a.sq = int(srv.ctr.queueCur.Load()) + 1
@@ -96,6 +121,20 @@ func (b *Backend) acquire(ctx context.Context, key balance.Key, avoid *Server, t
 	}
 	b.dequeue(w)
 	return a, err
+}
+
+// queueFirst reports whether a new connection must join the backend
+// queue behind the ones waiting there: for roundrobin, static-rr and
+// first when the queue holds some but not all of the backend's
+// connections (haproxy 2.6's assign_server).
+func (b *Backend) queueFirst() bool {
+	switch b.px.Balance {
+	case haproxycfg.RoundRobin, "", haproxycfg.StaticRR, haproxycfg.First:
+	default:
+		return false
+	}
+	q := b.ctr.queueCur.Load()
+	return q > 0 && q != b.ctr.cur.Load()
 }
 
 func takeSlot(s *Server) { storeMax(&s.ctr.max, s.ctr.cur.Add(1)) }
@@ -170,7 +209,7 @@ func (b *Backend) statusChanged(*Server) {
 			b.grant(w, w.target)
 			continue
 		}
-		s, err := balance.Choose(b.policy, b.active, b.backup, w.key, nil)
+		s, err := balance.ChooseAll(b.policy, b.active, b.backup, b.px.Options.AllBackups, w.key, nil)
 		if err != nil || s == nil || s.Full() {
 			i++
 			continue

@@ -246,11 +246,11 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				// logs no request time.
 				s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
 				s.TR = -1
-				raw := rawConn(c.nc)
+				raw := tcpConnOf(c.nc)
 				killConn(raw)
 				if sc, ok := c.nc.(*h2StreamConn); ok {
 					// On HTTP/2 the whole connection goes, as in haproxy.
-					killConn(rawConn(sc.parent))
+					killConn(tcpConnOf(sc.parent))
 					sc.parent.Close()
 				}
 				return vReply, false

@@ -452,6 +452,11 @@ func (s *session) assigned(log *accesslog.Session, a assignment, err error, acce
 		log.Tw = s.e.now().Sub(accept)
 		s.terminate(termServerTimeout, stateQueue)
 		return false
+	case errors.Is(err, ErrQueueFull):
+		log.ServerName = a.srv.Name()
+		log.Tw = s.e.now().Sub(accept)
+		s.terminate(termServer, stateQueue)
+		return false
 	default: // killed
 		log.ServerName = "<NOSRV>"
 		log.Tw = s.e.now().Sub(accept)

@@ -490,8 +490,8 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	return buf, true
 }
 
-// rawConn is the TCP connection under c (TLS, accept gate).
-func rawConn(c net.Conn) net.Conn {
+// tcpConnOf is the TCP connection under c (TLS, accept gate).
+func tcpConnOf(c net.Conn) net.Conn {
 	if tc, ok := c.(*tlsServerConn); ok {
 		c = tc.raw
 	}

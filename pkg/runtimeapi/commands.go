@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -59,21 +58,11 @@ type Commands struct {
 	Log func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string)
 	// Logger receives the daemon's copy of those messages.
 	Logger zerolog.Logger
-
-	mu      sync.Mutex
-	weights map[*proxy.Server]int // user weights set by `set weight`
 }
 
 // UserWeight is the weight last set by `set weight`, else the configured
 // one: haproxy's uweight, which draining does not change.
-func (c *Commands) UserWeight(s *proxy.Server) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if w, ok := c.weights[s]; ok {
-		return w
-	}
-	return s.ConfigWeight()
-}
+func (c *Commands) UserWeight(s *proxy.Server) int { return s.UserWeight() }
 
 type command struct {
 	words []string // the words that name it
@@ -87,9 +76,14 @@ type command struct {
 // (alphabetical, as haproxy 2.6).
 var commands = []command{
 	{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableUnreached},
+	{[]string{"disable", "agent"}, "disable agent", "disable agent checks", LevelAdmin, (*Commands).disableAgent},
+	{[]string{"disable", "health"}, "disable health", "disable health checks", LevelAdmin, (*Commands).disableHealth},
 	{[]string{"disable", "server"}, "disable server (DEPRECATED)", "put a server in maintenance (use 'set server' instead)", LevelAdmin, (*Commands).disableServer},
+	{[]string{"enable", "agent"}, "enable agent", "enable agent checks", LevelAdmin, (*Commands).enableAgent},
+	{[]string{"enable", "health"}, "enable health", "enable health checks", LevelAdmin, (*Commands).enableHealth},
 	{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "take a server out of maintenance (use 'set server' instead)", LevelAdmin, (*Commands).enableServer},
 	{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", LevelUser, (*Commands).getWeight},
+	{[]string{"set", "maxconn", "server"}, "set maxconn server <bk>/<srv>", "change a server's maxconn setting", LevelAdmin, (*Commands).setMaxConnServer},
 	{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, (*Commands).setServer},
 	{[]string{"set", "table"}, "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", LevelUser, tableUnreached},
 	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight},
@@ -206,36 +200,7 @@ func (c *Commands) enableServer(args []string) string {
 // setAdmin changes the administrative state and logs the change with
 // haproxy 2.6's words and levels (testdata/haproxy26_syslog_admin.txt).
 func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
-	before := s.AdminState()
-	s.SetAdminState(a)
-	if before == a || s.Unresolved() {
-		// A server without an address stays in maintenance
-		// (resolution): haproxy reports no change.
-		return
-	}
-	px := s.Backend().Proxy()
-	kind := "Server"
-	if s.Backup() {
-		kind = "Backup Server"
-	}
-	act, bck := health.Usable(s.Backend())
-	st := s.Stats()
-	name := fmt.Sprintf("%s %s/%s", kind, px.Name, s.Name())
-	switch {
-	case a == proxy.AdminMaint:
-		c.log(px, levelAlert, fmt.Sprintf("%s is going DOWN for maintenance. %s %d sessions active, %d requeued, %d remaining in queue.",
-			name, health.ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur))
-		if act+bck == 0 {
-			c.log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
-		}
-	case a == proxy.AdminDrain:
-		c.log(px, levelNotice, fmt.Sprintf("%s enters drain state. %d active and %d backup servers online. %d sessions requeued, %d total in queue.",
-			name, act, bck, 0, st.QueueCur))
-	case before == proxy.AdminMaint:
-		c.log(px, levelNotice, fmt.Sprintf("%s is UP/READY (leaving forced maintenance).", name))
-	case before == proxy.AdminDrain:
-		c.log(px, levelNotice, fmt.Sprintf("%s is UP (leaving forced drain).", name))
-	}
+	health.SetAdmin(s, a, c.log)
 }
 
 // Syslog levels of the state-change messages.
@@ -297,12 +262,6 @@ func (c *Commands) applyWeight(s *proxy.Server, w string) string {
 	if err := s.SetWeight(n); err != nil {
 		return err.Error() + "\n"
 	}
-	c.mu.Lock()
-	if c.weights == nil {
-		c.weights = map[*proxy.Server]int{}
-	}
-	c.weights[s] = n
-	c.mu.Unlock()
 	return ""
 }
 
@@ -340,6 +299,38 @@ func (c *Commands) setServer(args []string) string {
 		return c.setServerFQDN(s, args)
 	case "health":
 		return c.setServerHealth(s, args)
+	case "agent":
+		if !c.Source.Checks.AgentEnabled(s) {
+			return "agent checks are not enabled on this server.\n"
+		}
+		switch arg(args, 4) {
+		case "up":
+			c.Source.Checks.ForceAgent(s, true)
+		case "down":
+			c.Source.Checks.ForceAgent(s, false)
+		default:
+			return "'set server <srv> agent' expects 'up' or 'down'.\n"
+		}
+		return ""
+	case "agent-send":
+		if !c.Source.Checks.AgentEnabled(s) {
+			return "agent checks are not enabled on this server.\n"
+		}
+		c.Source.Checks.SetAgentSend(s, arg(args, 4))
+		return ""
+	case "agent-addr", "agent-port":
+		// haproxy's answer without an agent; moving an agent is not
+		// implemented by gproxy and says so.
+		if arg(args, 4) == "" {
+			if arg(args, 3) == "agent-port" {
+				return "set server <b>/<s> agent-port requires a port.\n"
+			}
+			return "set server <b>/<s> agent-addr requires an address and optionally a port.\n"
+		}
+		if !c.Source.Checks.AgentEnabled(s) {
+			return "agent checks are not enabled on this server"
+		}
+		return "'set server <srv> " + arg(args, 3) + "' is not implemented by gproxy.\n"
 	case "check-port":
 		return c.setServerCheckPort(s, args)
 	}
@@ -408,10 +399,16 @@ func (c *Commands) showServersState(args []string) string {
 				admin |= 0x08 // SRV_ADMF_FDRAIN
 			}
 			chkStatus, chkResult, chkHealth, chkState := 1, 0, max(cfg.Rise, 1), 0
+			if s.MaintSeen() {
+				chkHealth = 0 // haproxy zeroes it in maintenance; only a check restores it
+			}
 			if snap, ok := c.Source.Checks.Snapshot(s); ok {
 				chkStatus = snap.Last.Code.Num()
 				chkHealth = snap.State.Health
 				chkState = 0x06 // CHK_ST_CONFIGURED | CHK_ST_ENABLED
+				if snap.Disabled {
+					chkState = 0x02
+				}
 				if s.AdminState() == proxy.AdminMaint {
 					chkState |= 0x08 // CHK_ST_PAUSED
 				}
@@ -428,10 +425,18 @@ func (c *Commands) showServersState(args []string) string {
 				changed = c.Source.Start
 			}
 			port := s.Port()
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d - 0 %d %s - 0\n",
+			agState, agAddr, agPort := 0, "-", 0
+			if ag, ok := c.Source.Checks.Agent(s); ok {
+				agState = 0x12 // CHK_ST_CONFIGURED | CHK_ST_AGENT
+				if ag.Enabled {
+					agState |= 0x04 // CHK_ST_ENABLED
+				}
+				agAddr, agPort = dash(cfg.Agent.Addr), ag.Port
+			}
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 0 %s %d - 0 %d %s %s %d\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
-				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState,
-				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(cfg.CheckAddr))
+				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState,
+				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(cfg.CheckAddr), agAddr, agPort)
 		}
 	}
 	return b.String()

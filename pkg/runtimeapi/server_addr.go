@@ -71,16 +71,7 @@ func (c *Commands) setServerAddr(s *proxy.Server, args []string) string {
 // RestoreWeight sets a server's user weight from the server state file
 // at start, as `set weight` would.
 func (c *Commands) RestoreWeight(s *proxy.Server, w int) error {
-	if err := s.SetWeight(w); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	if c.weights == nil {
-		c.weights = map[*proxy.Server]int{}
-	}
-	c.weights[s] = w
-	c.mu.Unlock()
-	return nil
+	return s.SetWeight(w)
 }
 
 // setServerFQDN is `set server B/S fqdn NAME`: haproxy's refusals for a
@@ -149,5 +140,62 @@ func (c *Commands) setServerCheckPort(s *proxy.Server, args []string) string {
 	if !m.SetCheckPort(s, n) {
 		return "health checks are not enabled on this server"
 	}
+	return ""
+}
+
+// enableAgent and the like are `enable|disable agent|health B/S`.
+func (c *Commands) enableAgent(args []string) string  { return c.toggleCheck(args, true, true) }
+func (c *Commands) disableAgent(args []string) string { return c.toggleCheck(args, true, false) }
+func (c *Commands) enableHealth(args []string) string { return c.toggleCheck(args, false, true) }
+func (c *Commands) disableHealth(args []string) string {
+	return c.toggleCheck(args, false, false)
+}
+
+func (c *Commands) toggleCheck(args []string, agent, on bool) string {
+	s, msg := c.lookup(arg(args, 2))
+	if s == nil {
+		return msg
+	}
+	m := c.Source.Checks
+	if agent {
+		if err := m.SetAgentEnabled(s, on); err != nil && on {
+			return "Agent was not configured on this server, cannot enable.\n"
+		}
+		return ""
+	}
+	if err := m.SetCheckEnabled(s, on); err != nil && on {
+		return "Health check was not configured on this server, cannot enable.\n"
+	}
+	return ""
+}
+
+// setMaxConnServer is `set maxconn server B/S N`, with the answers of
+// haproxy's server_parse_maxconn_change_request (no newline at their
+// end, as haproxy prints them).
+func (c *Commands) setMaxConnServer(args []string) string {
+	s, msg := c.lookup(arg(args, 3))
+	if s == nil {
+		return msg
+	}
+	v := arg(args, 4)
+	i := 0
+	if i < len(v) && (v[i] == '-' || v[i] == '+') {
+		i++
+	}
+	j := i
+	for j < len(v) && v[j] >= '0' && v[j] <= '9' {
+		j++
+	}
+	switch {
+	case j == i:
+		return "maxconn string empty or preceded by garbage"
+	case j != len(v):
+		return "Trailing garbage in maxconn string"
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return "maxconn string empty or preceded by garbage"
+	}
+	s.SetMaxConn(n)
 	return ""
 }

@@ -329,7 +329,7 @@ func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends boo
 		b.WriteString("<tr class=\"backend\">" + name("Backend"))
 		b.WriteString(td(u2h(st.QueueCur)) + td(u2h(st.QueueMax)) + td(""))
 		b.WriteString(td(u2h(st.SessionRate)) + td(u2h(st.MaxSessionRate)) + td(""))
-		b.WriteString(td(u2h(st.CurSessions)) + td(u2h(st.MaxSessions)) + td(u2h(int64(s.backendLimit(r.Backend)))))
+		b.WriteString(td(u2h(st.CurSessions)) + td(u2h(st.MaxSessions)) + td(u2h(int64(r.Backend.FullConn()))))
 		b.WriteString(td(tips(u2h(st.TotalSessions), fmt.Sprintf("Cum. sessions: %d", st.TotalSessions))) + td(u2h(st.TotalSessions)) + td(last))
 		b.WriteString(td(u2h(st.BytesIn)) + td(u2h(st.BytesOut)))
 		b.WriteString(td(u2h(st.Denied)) + td("0") + td("") + td(u2h(st.ConnErrors)))

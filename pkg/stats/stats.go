@@ -168,23 +168,11 @@ func (s *Source) frontendRow(f *proxy.Frontend) *Row {
 	return &Row{Kind: KindFrontend, Proxy: px, Frontend: f, Stats: st, Fields: m}
 }
 
-// backendLimit is a backend's slim: haproxy's default fullconn, a tenth
-// of the maxconn of the frontends that use it, rounded up (at least 1).
-func (s *Source) backendLimit(b *proxy.Backend) int {
-	sum := 0
-	for _, f := range s.Engine.Frontends() {
-		if f.Backend() == b {
-			sum += f.MaxConn()
-		}
-	}
-	return max((sum+9)/10, 1)
-}
-
 func (s *Source) backendRow(b *proxy.Backend) *Row {
 	px, st, now := b.Proxy(), b.Stats(), s.now()
 	m := s.common(px, st, "BACKEND", KindBackend, 0)
 	m["qcur"], m["qmax"] = itoa(st.QueueCur), itoa(st.QueueMax)
-	m["slim"] = itoa(s.backendLimit(b))
+	m["slim"] = itoa(b.FullConn())
 	m["econ"], m["wretr"], m["wredis"] = itoa(st.ConnErrors), itoa(st.Retries), itoa(st.Redispatches)
 	m["status"] = "UP"
 	// haproxy reports a backend without servers (a stats listen) UP.
@@ -244,19 +232,25 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	m := s.common(px, st, sv.Name(), KindServer, sv.ID())
 	cfg := sv.Config()
 	m["qcur"], m["qmax"] = itoa(st.QueueCur), itoa(st.QueueMax)
-	if cfg.MaxConn > 0 {
-		m["slim"] = itoa(cfg.MaxConn)
+	if mc := sv.MaxConn(); mc > 0 {
+		m["slim"] = itoa(mc)
+	}
+	if cfg.MaxQueue > 0 {
+		m["qlimit"] = itoa(cfg.MaxQueue)
+	}
+	if st.Throttle > 0 {
+		m["throttle"] = itoa(st.Throttle)
 	}
 	m["econ"], m["wretr"], m["wredis"] = itoa(st.ConnErrors), itoa(st.Retries), itoa(st.Redispatches)
-	w := sv.Weight()
+	w, uw := sv.Weight(), sv.ConfigWeight()
+	if s.UserWeight != nil {
+		uw = s.UserWeight(sv)
+	}
 	if sv.AdminState() == proxy.AdminDrain {
 		// haproxy shows the user weight of a draining server.
-		w = sv.ConfigWeight()
-		if s.UserWeight != nil {
-			w = s.UserWeight(sv)
-		}
+		w = uw
 	}
-	m["weight"], m["uweight"] = itoa(w), itoa(w)
+	m["weight"], m["uweight"] = itoa(w), itoa(uw)
 	if sv.Backup() {
 		m["act"], m["bck"] = "0", "1"
 	} else {
@@ -277,7 +271,7 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	}
 	m["srv_icur"], m["used_conn_cur"] = "0", itoa(st.CurSessions)
 	var snapp *health.Snapshot
-	if snap, ok := s.Checks.Snapshot(sv); ok {
+	if snap, ok := s.Checks.Snapshot(sv); ok && !snap.Disabled {
 		snapp = &snap
 		m["chkfail"], m["chkdown"] = itoa(snap.Failures), itoa(snap.Downs)
 		down := snap.Downtime
@@ -312,11 +306,36 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 		for r := s.Checks.Tracked(ref); r != nil; r = s.Checks.Tracked(r) {
 			ref = r
 		}
-		if snap, ok := s.Checks.Snapshot(ref); ok {
+		if snap, ok := s.Checks.Snapshot(ref); ok && !snap.Disabled {
 			statusSnap = &snap
 		}
 	}
+	ag, hasAgent := s.Checks.Agent(sv)
+	if hasAgent && ag.Enabled {
+		status := ag.Last.Code.String()
+		if ag.InProgress {
+			status = "* " + status
+		}
+		m["agent_status"] = status
+		if ag.Last.Code.HasData() {
+			m["agent_code"] = itoa(ag.Last.HTTP)
+		}
+		m["agent_duration"] = itoa(ag.Last.Duration.Milliseconds())
+		m["agent_desc"] = ag.Last.Code.Desc()
+		if !ag.InProgress {
+			m["last_agt"] = ag.Last.Info
+		}
+		m["agent_rise"], m["agent_fall"], m["agent_health"] = itoa(ag.State.Rise), itoa(ag.State.Fall), itoa(ag.State.Health)
+	}
 	m["status"] = serverStatus(sv, st, statusSnap)
+	if hasAgent && ag.Enabled {
+		switch {
+		case st.Status == proxy.StatusDown && ag.State.Health == 0:
+			m["status"] = "DOWN (agent)"
+		case st.Status == proxy.StatusDrain:
+			m["status"] = "DRAIN (agent)"
+		}
+	}
 	return &Row{Kind: KindServer, Proxy: px, Backend: b, Server: sv, Stats: st, Check: snapp, Fields: m}
 }
 
@@ -384,24 +403,34 @@ func backendUp(b *proxy.Backend) bool {
 }
 
 // backendServers counts the servers taking new traffic, active and backup,
-// and the weight in use: the actives', or the backups' when no active is
-// left (haproxy's act, bck and weight of a BACKEND row).
+// and the weight in use (haproxy's act, bck and weight of a BACKEND row,
+// from recount_servers and update_backend_weight): the actives' effective
+// weights, or when no active is left the first backup's, or with `option
+// allbackups` every backup's; in 16ths, rounded up at the end.
 func backendServers(b *proxy.Backend) (act, bck, weight int) {
-	var wact, wbck int
+	var wact, wbck, wfirst int
 	for _, sv := range b.Servers() {
 		if !sv.Usable() || sv.Weight() == 0 {
 			continue
 		}
 		if sv.Backup() {
+			if bck == 0 {
+				wfirst = sv.EWeight()
+			}
 			bck++
-			wbck += sv.Weight()
+			wbck += sv.EWeight()
 		} else {
 			act++
-			wact += sv.Weight()
+			wact += sv.EWeight()
 		}
 	}
-	if act > 0 {
-		return act, bck, wact
+	w := wact
+	switch {
+	case act > 0:
+	case bck > 0 && !b.Proxy().Options.AllBackups:
+		w = wfirst
+	default:
+		w = wbck
 	}
-	return act, bck, wbck
+	return act, bck, (w + 15) / 16
 }

@@ -1,0 +1,58 @@
+package health
+
+import (
+	"fmt"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/proxy"
+)
+
+// SetAdmin changes a server's administrative state (stats socket, agent)
+// and logs the change with haproxy 2.6's words and levels through logf
+// (runtimeapi's testdata/haproxy26_syslog_admin.txt).
+func SetAdmin(s *proxy.Server, a proxy.AdminState, logf func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string)) {
+	before := s.AdminState()
+	s.SetAdminState(a)
+	if before == a || s.Unresolved() {
+		// A server without an address stays in maintenance
+		// (resolution): haproxy reports no change.
+		return
+	}
+	px := s.Backend().Proxy()
+	kind := "Server"
+	if s.Backup() {
+		kind = "Backup Server"
+	}
+	act, bck := Usable(s.Backend())
+	st := s.Stats()
+	name := fmt.Sprintf("%s %s/%s", kind, px.Name, s.Name())
+	switch {
+	case a == proxy.AdminMaint:
+		logf(px, levelAlert, fmt.Sprintf("%s is going DOWN for maintenance. %s %d sessions active, %d requeued, %d remaining in queue.",
+			name, ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur))
+		if act+bck == 0 {
+			logf(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+		}
+	case a == proxy.AdminDrain:
+		logf(px, levelNotice, fmt.Sprintf("%s enters drain state. %d active and %d backup servers online. %d sessions requeued, %d total in queue.",
+			name, act, bck, 0, st.QueueCur))
+	case before == proxy.AdminMaint:
+		logf(px, levelNotice, fmt.Sprintf("%s is UP/READY (leaving forced maintenance).", name))
+	case before == proxy.AdminDrain:
+		logf(px, levelNotice, fmt.Sprintf("%s is UP (leaving forced drain).", name))
+	}
+}
+
+// SetAdmin is the package function with the monitor's log.
+func (m *Monitor) SetAdmin(s *proxy.Server, a proxy.AdminState) {
+	SetAdmin(s, a, func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string) {
+		if level != levelEmerg {
+			m.log(px, level, msg)
+			return
+		}
+		if m.opts.Log != nil {
+			m.opts.Log(px, level, msg)
+		}
+		m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
+	})
+}
