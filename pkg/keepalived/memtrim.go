@@ -32,11 +32,21 @@ const trimMinIdle = 2 << 20
 // each collection halves the stacks that use under a quarter of their
 // size, so three are run.
 func trimMemory() {
+	dropCode()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	if m.HeapIdle-m.HeapReleased < trimMinIdle {
 		return
 	}
+	for i := 0; i < 3; i++ {
+		debug.FreeOSMemory()
+	}
+}
+
+// releaseMemory collects and returns every free page at once: the parent
+// process, which only waits once the VRRP process runs, whatever the amount.
+func releaseMemory() {
+	dropCode()
 	for i := 0; i < 3; i++ {
 		debug.FreeOSMemory()
 	}
