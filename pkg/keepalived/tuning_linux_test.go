@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
-	"runtime"
 	"testing"
 	"time"
 
