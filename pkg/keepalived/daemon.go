@@ -47,12 +47,12 @@ type Env struct {
 	// garpSpaced: garpSpacing has an interval, announcements may wait.
 	garpSpaced atomic.Bool
 	// watches shares link and address watches among instances.
-	watches     watchHub
-	Clock       vrrpfsm.Clock
+	watches watchHub
+	Clock   vrrpfsm.Clock
 	// loop runs every instance's state machine on one goroutine with one
 	// timer (vrrpfsm.Loop), made on first use with Clock.
-	loopMu sync.Mutex
-	loop   *vrrpfsm.Loop
+	loopMu      sync.Mutex
+	loop        *vrrpfsm.Loop
 	TrackRunner *track.Runner
 	Notifier    *notify.Notifier
 	// Mailer builds the SMTP alerter for global_defs; nil: no mail.
