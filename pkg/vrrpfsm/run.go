@@ -191,10 +191,17 @@ func (in *Instance) start() (State, Reason) {
 		in.report(Init, Master)
 		return Master, ReasonOwner
 	case faults == 0 && pending == 0:
-		if in.wantMaster {
-			// Listen for one advert interval for another master first.
+		if in.wantMaster && in.grp != nil && gst == Backup {
+			// A member wanting MASTER in a BACKUP group listens for
+			// one advert interval for another master first.
 			in.msDown = in.masterAdvInt + skew(in.cfg.Version, 1, in.masterAdvInt)
 		} else {
+			// `state MASTER` below 255 waits the whole master-down
+			// interval as any backup: keepalived's vrrp_init_state takes
+			// the short timer only when the sync group's state (BACKUP)
+			// differs from the wanted one (MASTER); alone, the wanted
+			// state is the new state (measured: MASTER 3.6 s after
+			// "Entering BACKUP STATE (init)" at priority 100).
 			in.msDown = in.msDownTimer()
 		}
 		in.nextReason = ReasonMasterDown
