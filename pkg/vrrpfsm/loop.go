@@ -107,10 +107,11 @@ func (l *Loop) run() {
 		l.process()
 		l.mu.Lock()
 		if l.count == 0 && len(l.ready) == 0 {
-			l.running = false
-			l.mu.Unlock()
+			// Under mu: the next Start's goroutine owns the timer.
 			l.timer.Stop()
 			l.timerSet = false
+			l.running = false
+			l.mu.Unlock()
 			return
 		}
 		l.mu.Unlock()
