@@ -47,8 +47,12 @@ type Env struct {
 	// garpSpaced: garpSpacing has an interval, announcements may wait.
 	garpSpaced atomic.Bool
 	// watches shares link and address watches among instances.
-	watches     watchHub
-	Clock       vrrpfsm.Clock
+	watches watchHub
+	Clock   vrrpfsm.Clock
+	// loop runs every instance's state machine on one goroutine with one
+	// timer (vrrpfsm.Loop), made on first use with Clock.
+	loopMu      sync.Mutex
+	loop        *vrrpfsm.Loop
 	TrackRunner *track.Runner
 	Notifier    *notify.Notifier
 	// Mailer builds the SMTP alerter for global_defs; nil: no mail.
@@ -424,6 +428,8 @@ func (d *Daemon) stopNodes(nodes []*runningNode) {
 			defer wg.Done()
 			if !n.stop(ctx) {
 				d.env.Log.Error().Msgf("(%s) did not stop within %v: going on without it", n.cfg.Name, d.stopWait)
+				// It holds the loop it runs on.
+				d.env.abandonLoop()
 			}
 		}(n)
 	}
@@ -561,4 +567,23 @@ func scriptKey(s *keepalivedcfg.Script) string {
 	c.Pos = keepalivedcfg.Pos{}
 	b, _ := json.Marshal(&c)
 	return string(b)
+}
+
+// fsmLoop returns the loop the instances run on.
+func (e *Env) fsmLoop() *vrrpfsm.Loop {
+	e.loopMu.Lock()
+	defer e.loopMu.Unlock()
+	if e.loop == nil {
+		e.loop = vrrpfsm.NewLoop(e.Clock)
+	}
+	return e.loop
+}
+
+// abandonLoop makes the instances started from now on run on a new loop:
+// an instance's stop hangs (a netlink call that never returns), and holds
+// the loop it runs on.
+func (e *Env) abandonLoop() {
+	e.loopMu.Lock()
+	e.loop = nil
+	e.loopMu.Unlock()
 }

@@ -1,7 +1,6 @@
 package keepalived
 
 import (
-	"runtime"
 	"runtime/debug"
 	"time"
 )
@@ -17,26 +16,18 @@ const trimDelay = 12 * time.Second
 // scheduleTrim (re)arms the trim; d.mu is held.
 func (d *Daemon) scheduleTrim() {
 	if d.trim == nil {
-		d.trim = time.AfterFunc(trimDelay, trimMemory)
+		d.trim = time.AfterFunc(trimDelay, releaseMemory)
 		return
 	}
 	d.trim.Reset(trimDelay)
 }
 
-// trimMinIdle is the free but resident heap worth a trim: below it, the
-// collections would cost more memory (their own bookkeeping, first used
-// then) than they give back.
-const trimMinIdle = 2 << 20
-
-// trimMemory collects and releases free memory when enough of it is held;
-// each collection halves the stacks that use under a quarter of their
-// size, so three are run.
-func trimMemory() {
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	if m.HeapIdle-m.HeapReleased < trimMinIdle {
-		return
-	}
+// releaseMemory collects and returns every free page, whatever the amount,
+// and drops the start-up's code pages (dropCode); each
+// collection halves the stacks that use under a quarter of their size, so
+// three are run.
+func releaseMemory() {
+	dropCode()
 	for i := 0; i < 3; i++ {
 		debug.FreeOSMemory()
 	}

@@ -320,19 +320,20 @@ func (n *node) start(parent context.Context) {
 	}
 	n.watchVIPRemoval(ctx)
 	n.watchVRoutes(ctx)
-	// The state machine's goroutine also closes the instance down: one
-	// goroutine per instance.
-	go func() {
-		if err := n.fsm.Run(ctx); err != nil {
-			n.log.Error().Msgf("(%s) %v", n.cfg.Name, err)
-		}
+	// The state machine runs on the daemon's loop, with every other
+	// instance's; once it stopped, a goroutine closes the instance down.
+	closeDown := func() {
 		cancel() // the receive loop and the watches end with the machine
 		wg.Wait()
 		n.conn.Close()
 		n.helpers.Wait()
 		n.removeVMAC()
 		close(n.done)
-	}()
+	}
+	if err := n.env.fsmLoop().Start(ctx, n.fsm, closeDown); err != nil {
+		n.log.Error().Msgf("(%s) %v", n.cfg.Name, err)
+		go closeDown()
+	}
 }
 
 // watch feeds an interface's link state to f until ctx ends, through the

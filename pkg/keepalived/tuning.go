@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/keepalivedcfg"
+	"hapair/pkg/track"
 )
 
 // tuning is the VRRP process's own scheduling and memory, as keepalived
@@ -25,7 +26,8 @@ import (
 //     SCHED_RR at the lowest realtime priority, and raises it by one at
 //     each further delay up to max_auto_priority. SCHED_RESET_ON_FORK keeps
 //     scripts out of realtime. A Go process has several threads: each gets
-//     the policy (sched_setscheduler is per thread on Linux).
+//     the policy (sched_setscheduler is per thread on Linux), and the flag
+//     goes only on the thread scripts are started from (setScheduler).
 //
 // keepalived also sets RLIMIT_RTTIME (vrrp_rlimit_rttime, 10 ms) with the
 // realtime policy; gkeepalived does not: Go's runtime threads (the garbage
@@ -103,7 +105,7 @@ func (t *tuning) late(d time.Duration) {
 		return
 	}
 	next := t.cur + 1 // sched_get_priority_min(SCHED_RR) is 1
-	if err := setScheduler(schedRR|schedResetOnFork, next); err != nil {
+	if err := setScheduler(schedRR, next); err != nil {
 		t.log.Warn().Msg("child process: cannot raise priority")
 	}
 	t.cur = next
@@ -122,21 +124,42 @@ func (t *tuning) late(d time.Duration) {
 }
 
 // setScheduler sets policy and priority on every thread of the process.
+// New threads inherit the policy of the thread that creates them, so the
+// realtime policy is set without SCHED_RESET_ON_FORK (with it, threads the
+// Go runtime starts later would run at SCHED_OTHER, as a machine with more
+// CPUs shows), except on the thread scripts are forked from
+// (track.LauncherThread), so that scripts still run at the normal policy as
+// keepalived's do. Passes repeat until one finds no thread it had not set:
+// a thread created during a pass by a thread not yet set is caught by the
+// next.
 func setScheduler(policy, prio int) error {
-	ents, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return err
-	}
+	launcher := track.LauncherThread()
 	param := struct{ prio int32 }{int32(prio)}
+	set := map[int]bool{}
 	var first error
-	for _, e := range ents {
-		tid, err := strconv.Atoi(e.Name())
+	for pass := 0; pass < 10; pass++ {
+		ents, err := os.ReadDir("/proc/self/task")
 		if err != nil {
-			continue
+			return err
 		}
-		_, _, errno := syscall.Syscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), uintptr(policy), uintptr(unsafe.Pointer(&param)))
-		if errno != 0 && errno != syscall.ESRCH && first == nil {
-			first = errno
+		fresh := false
+		for _, e := range ents {
+			tid, err := strconv.Atoi(e.Name())
+			if err != nil || set[tid] {
+				continue
+			}
+			set[tid], fresh = true, true
+			pol := policy
+			if tid == launcher && policy != schedOther {
+				pol |= schedResetOnFork
+			}
+			_, _, errno := syscall.Syscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), uintptr(pol), uintptr(unsafe.Pointer(&param)))
+			if errno != 0 && errno != syscall.ESRCH && first == nil {
+				first = errno
+			}
+		}
+		if !fresh {
+			break
 		}
 	}
 	return first

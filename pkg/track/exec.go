@@ -40,7 +40,8 @@ type Starter interface {
 // Exec starts commands as keepalived's system_call_script does: in a new
 // process group (so a timeout kills the whole tree), as the command's
 // user with its single group, SIGTERM on our death (PR_SET_PDEATHSIG),
-// stdin/stdout/stderr on /dev/null, our environment.
+// stdin/stdout/stderr on /dev/null, our environment; from the launcher
+// thread (StartCmd), at the normal scheduling policy.
 type Exec struct{}
 
 type proc struct {
@@ -64,7 +65,7 @@ func (Exec) Start(c Command) (Process, error) {
 		Pdeathsig:  syscall.SIGTERM,
 		Credential: c.Credential,
 	}
-	if err := cmd.Start(); err != nil {
+	if err := StartCmd(cmd); err != nil {
 		return nil, err
 	}
 	p := &proc{cmd: cmd, done: make(chan Exit, 1)}

@@ -12,13 +12,16 @@
 // addresses, run notifications) and Clock (timers, injectable so tests run on
 // a fake clock in microseconds).
 //
-// All events go through one channel into the goroutine running Run; there is
-// one method per state (backup, master, fault) that returns the next state and
-// the Reason, and Run switches on the state. Log lines are keepalived's own
-// texts, e.g. "(VI_1) Entering MASTER STATE".
+// Events are queued per instance and handled one at a time on a Loop: one
+// goroutine and one timer heap for any number of instances, as keepalived's
+// single thread runs them all (Run puts an instance on a loop of its own).
+// There is one step method per state (backupStep, masterStep, faultStep)
+// that handles one event and returns the next state and the Reason when it
+// leaves. Log lines are keepalived's own texts, e.g. "(VI_1) Entering MASTER
+// STATE".
 //
 // A Group (vrrp_sync_group) links instances so that they change state
 // together (vrrp_sync.c). Members consult it synchronously before going
 // MASTER and report each transition; the group queues forced transitions to
-// the other members, which carry them out in their own goroutines.
+// the other members, which carry them out when their loop next handles them.
 package vrrpfsm

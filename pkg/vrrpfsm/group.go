@@ -92,7 +92,6 @@ func NewGroup(name string, members []*Instance, fx GroupEffects, log zerolog.Log
 			m.want = Master
 		}
 		in.grp = g
-		in.kick = make(chan struct{}, 1)
 		g.members = append(g.members, m)
 	}
 	if !haveBackup && len(members) > 0 {

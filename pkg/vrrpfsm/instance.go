@@ -83,10 +83,10 @@ type Status struct {
 // ErrRunning is returned by Run when the instance already ran.
 var ErrRunning = errors.New("vrrpfsm: instance already running or stopped")
 
-// queueLen bounds the event queue; adverts beyond it are dropped as a full
-// socket buffer would drop them. The queue is allocated whole with the
-// instance: 256 events cost 24 KiB per instance, 16 cost 1.5 KiB and an
-// instance handles an advert in microseconds.
+// queueLen bounds the adverts waiting in an instance's queue; adverts
+// beyond it are dropped as a full socket buffer would drop them. The queue
+// grows as events come and is released once empty: an idle instance holds
+// none.
 const queueLen = 16
 
 type evKind int
@@ -127,9 +127,22 @@ type Instance struct {
 	log  zerolog.Logger
 	name string
 
-	events  chan event
 	done    chan struct{}
 	runOnce sync.Once
+
+	// The queue, written by any goroutine, read by the loop's.
+	qmu     sync.Mutex
+	q       []event
+	nadv    int  // adverts in q
+	kicked  bool // the sync group queued an order (Group.take)
+	stopReq bool // the context of Start is done
+	closed  bool // the instance stopped: nothing more is queued
+	loop    *Loop
+	stopped func()
+
+	// Guarded by loop.mu.
+	inReady  bool
+	starting bool
 
 	// Owned by the Run goroutine.
 	state        State
@@ -141,21 +154,21 @@ type Instance struct {
 	masterAdvInt time.Duration
 	msDown       time.Duration // keepalived's ms_down_timer
 	sands        time.Time     // deadline of the state's timer
-	timer        Timer
 	timerOn      bool
+	heapIdx      int   // in the loop's timer heap; -1: not in it
+	cur          State // the state whose step handles the next event
+	over         bool  // stopped
 	preemptTime  time.Time
 	nextReason   Reason // keepalived's next_master_reason
 	vipSet       bool
 	masterAddr   netip.Addr
 	masterPrio   int
-	pending      *event
 	ctx          context.Context
 	forcing      bool // the transition under way was ordered by the group
 	notified     bool // an instance notification was sent (notifies_sent)
 
 	// Set by NewGroup before Run.
-	grp  *Group
-	kick chan struct{} // the group queued an order
+	grp *Group
 
 	mu     sync.Mutex
 	stats  Stats
@@ -176,8 +189,8 @@ func New(cfg Config, clk Clock, snd Sender, fx Effects, log zerolog.Logger) *Ins
 		fx:           fx,
 		log:          log,
 		name:         cfg.Name,
-		events:       make(chan event, queueLen),
 		done:         make(chan struct{}),
+		heapIdx:      -1,
 		state:        Init,
 		base:         cfg.Priority,
 		eff:          cfg.Priority,
@@ -200,15 +213,27 @@ func New(cfg Config, clk Clock, snd Sender, fx Effects, log zerolog.Logger) *Ins
 // Config returns the normalized configuration.
 func (in *Instance) Config() Config { return in.cfg }
 
-// Receive queues a checked advert. It never blocks: when the queue is full
-// the advert is dropped and counted in Stats.Dropped.
+// Receive queues a checked advert. It never blocks: when queueLen adverts
+// wait already the advert is dropped and counted in Stats.Dropped.
 func (in *Instance) Receive(a Advert) {
-	select {
-	case in.events <- event{kind: evAdvert, adv: a}:
-	default:
+	in.qmu.Lock()
+	if in.closed {
+		in.qmu.Unlock()
+		return
+	}
+	if in.nadv >= queueLen {
+		in.qmu.Unlock()
 		in.mu.Lock()
 		in.stats.Dropped++
 		in.mu.Unlock()
+		return
+	}
+	in.q = append(in.q, event{kind: evAdvert, adv: a})
+	in.nadv++
+	l := in.loop
+	in.qmu.Unlock()
+	if l != nil {
+		l.schedule(in)
 	}
 }
 
@@ -248,11 +273,21 @@ func (in *Instance) SetPriority(prio int) bool {
 	return true
 }
 
-func (in *Instance) post(ev event) {
-	select {
-	case in.events <- ev:
-	case <-in.done:
+// post queues an event other than an advert; it never blocks. It returns
+// false once the instance stopped.
+func (in *Instance) post(ev event) bool {
+	in.qmu.Lock()
+	if in.closed {
+		in.qmu.Unlock()
+		return false
 	}
+	in.q = append(in.q, ev)
+	l := in.loop
+	in.qmu.Unlock()
+	if l != nil {
+		l.schedule(in)
+	}
+	return true
 }
 
 // VIPRemoved reports that one of the instance's tracked VIPs (not
@@ -269,9 +304,7 @@ func (in *Instance) VIPRemoved() {
 // fake clock deterministically.
 func (in *Instance) Sync() {
 	done := make(chan struct{})
-	select {
-	case in.events <- event{kind: evSync, done: done}:
-	case <-in.done:
+	if !in.post(event{kind: evSync, done: done}) {
 		return
 	}
 	select {
@@ -282,9 +315,12 @@ func (in *Instance) Sync() {
 
 // wake tells the loop that its group queued an order; it never blocks.
 func (in *Instance) wake() {
-	select {
-	case in.kick <- struct{}{}:
-	default:
+	in.qmu.Lock()
+	in.kicked = true
+	l := in.loop
+	in.qmu.Unlock()
+	if l != nil {
+		l.schedule(in)
 	}
 }
 

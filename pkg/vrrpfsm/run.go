@@ -6,96 +6,110 @@ import (
 	"time"
 )
 
-// Run is the instance's event loop. It chooses the initial state as
-// keepalived's vrrp_init_state does, then runs one state method at a time.
-// When ctx is done it resigns if MASTER (priority 0 advert, addresses
-// removed), notifies STOP and returns nil.
+// Run runs the instance on a loop of its own (see Loop) until ctx is done:
+// it chooses the initial state as keepalived's vrrp_init_state does, then
+// handles one event at a time. When ctx is done it resigns if MASTER
+// (priority 0 advert, addresses removed), notifies STOP and returns nil.
 func (in *Instance) Run(ctx context.Context) error {
-	first := false
-	in.runOnce.Do(func() { first = true })
-	if !first {
-		return ErrRunning
+	if err := NewLoop(in.clk).Start(ctx, in, nil); err != nil {
+		return err
 	}
-	defer close(in.done)
-	in.ctx = ctx
-	in.timer = in.clk.NewTimer(time.Hour)
-	in.timer.Stop()
-	defer in.timer.Stop()
-
-	st, why := in.start()
-	for {
-		in.publish()
-		var next State
-		switch st {
-		case Backup:
-			next, why = in.backup(ctx)
-		case Master:
-			next, why = in.master(ctx)
-		case Fault:
-			next, why = in.fault(ctx)
-		default:
-			next, why = Stop, ReasonShutdown
-		}
-		in.transition(st, next, why)
-		st = next
-		if st == Stop {
-			in.publish()
-			return nil
-		}
-	}
+	<-in.done
+	return nil
 }
 
-// next waits for the next event of the current state. Timers that fired
-// before an event was queued are handled before it, so that Sync is
-// deterministic. It returns fired when the state's timer expired, stop when
-// ctx is done.
-func (in *Instance) next(ctx context.Context) (ev event, fired, stop bool) {
-	for {
-		if in.pending != nil {
-			ev, in.pending = *in.pending, nil
+// drain handles, on the loop's goroutine, everything due for the
+// instance: a sync group's order first (it was queued while another member
+// handled an event, and supersedes what this one would do), then the
+// stop, the state's timer if it expired (before the events queued after
+// it, so that Sync is deterministic), then the queued events in order.
+func (in *Instance) drain() {
+	if in.starting {
+		in.starting = false
+		st, _ := in.start()
+		in.cur = st
+		in.publish()
+	}
+	for !in.over {
+		in.qmu.Lock()
+		kicked, stop := in.kicked, in.stopReq
+		in.kicked = false
+		in.qmu.Unlock()
+		switch {
+		case kicked:
+			in.dispatch(event{kind: evForce}, false, false)
+		case stop:
+			in.dispatch(event{}, false, true)
+		case in.timerOn && !in.sands.After(in.clk.Now()):
+			in.timerOn = false
+			in.loop.setTimer(in, false)
+			in.late()
+			in.dispatch(event{}, true, false)
+		default:
+			in.qmu.Lock()
+			if len(in.q) == 0 {
+				in.q = nil
+				in.qmu.Unlock()
+				return
+			}
+			ev := in.q[0]
+			in.q[0] = event{}
+			in.q = in.q[1:]
+			if ev.kind == evAdvert {
+				in.nadv--
+			}
+			in.qmu.Unlock()
 			if ev.kind == evSync {
 				close(ev.done)
 				continue
 			}
-			return ev, false, false
+			in.dispatch(ev, false, false)
 		}
-		// A group's order goes first: it was queued while another member
-		// handled an event, and supersedes what this one would do.
-		select {
-		case <-in.kick:
-			return event{kind: evForce}, false, false
-		default:
-		}
-		var tc <-chan time.Time
-		if in.timerOn {
-			tc = in.timer.C()
-		}
-		select {
-		case <-ctx.Done():
-			return event{}, false, true
-		case <-in.kick:
-			return event{kind: evForce}, false, false
-		case <-tc:
-			in.timerOn = false
-			in.late()
-			return event{}, true, false
-		case got := <-in.events:
-			if tc != nil {
-				select {
-				case <-tc:
-					in.timerOn = false
-					in.late()
-					in.pending = &got
-					return event{}, true, false
-				default:
-				}
-			}
-			if got.kind == evSync {
-				close(got.done)
-				continue
-			}
-			return got, false, false
-		}
+	}
+}
+
+// dispatch hands one event to the current state and carries out the
+// transition it asks for.
+func (in *Instance) dispatch(ev event, fired, stop bool) {
+	var next State
+	var why Reason
+	var leave bool
+	switch in.cur {
+	case Backup:
+		next, why, leave = in.backupStep(ev, fired, stop)
+	case Master:
+		next, why, leave = in.masterStep(ev, fired, stop)
+	case Fault:
+		next, why, leave = in.faultStep(ev, fired, stop)
+	default:
+		next, why, leave = Stop, ReasonShutdown, true
+	}
+	if leave {
+		in.transition(in.cur, next, why)
+		in.cur = next
+	}
+	in.publish()
+	if leave && next == Stop {
+		in.finish()
+	}
+}
+
+// finish ends the instance: nothing more is queued or timed.
+func (in *Instance) finish() {
+	in.over = true
+	in.timerOn = false
+	if in.heapIdx >= 0 {
+		in.loop.setTimer(in, false)
+	}
+	in.qmu.Lock()
+	in.closed = true
+	in.q = nil
+	stopped := in.stopped
+	in.qmu.Unlock()
+	close(in.done)
+	in.loop.finished()
+	if stopped != nil {
+		go stopped()
 	}
 }
 
@@ -111,17 +125,8 @@ func (in *Instance) late() {
 
 // arm points the timer at sands (BACKUP, MASTER) or stops it (FAULT).
 func (in *Instance) arm() {
-	in.timer.Stop()
-	in.timerOn = false
-	if in.state != Backup && in.state != Master {
-		return
-	}
-	d := in.sands.Sub(in.clk.Now())
-	if d < 0 {
-		d = 0
-	}
-	in.timer.Reset(d)
-	in.timerOn = true
+	in.timerOn = in.state == Backup || in.state == Master
+	in.loop.setTimer(in, in.timerOn)
 }
 
 func (in *Instance) msDownTimer() time.Duration {
@@ -186,10 +191,17 @@ func (in *Instance) start() (State, Reason) {
 		in.report(Init, Master)
 		return Master, ReasonOwner
 	case faults == 0 && pending == 0:
-		if in.wantMaster {
-			// Listen for one advert interval for another master first.
+		if in.wantMaster && in.grp != nil && gst == Backup {
+			// A member wanting MASTER in a BACKUP group listens for
+			// one advert interval for another master first.
 			in.msDown = in.masterAdvInt + skew(in.cfg.Version, 1, in.masterAdvInt)
 		} else {
+			// `state MASTER` below 255 waits the whole master-down
+			// interval as any backup: keepalived's vrrp_init_state takes
+			// the short timer only when the sync group's state (BACKUP)
+			// differs from the wanted one (MASTER); alone, the wanted
+			// state is the new state (measured: MASTER 3.6 s after
+			// "Entering BACKUP STATE (init)" at priority 100).
 			in.msDown = in.msDownTimer()
 		}
 		in.nextReason = ReasonMasterDown
@@ -257,8 +269,8 @@ func (in *Instance) transition(from, to State, why Reason) {
 			in.leaveMaster(context.WithoutCancel(in.ctx))
 		}
 		in.state = Stop
-		in.timer.Stop()
 		in.timerOn = false
+		in.loop.setTimer(in, false)
 		in.stamp(now, why)
 		in.notify(from, Stop)
 	case to == Master:

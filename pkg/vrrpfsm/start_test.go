@@ -49,8 +49,11 @@ func TestStartTimers(t *testing.T) {
 		cfg    vrrpfsm.Config
 		master time.Duration // when it becomes master, alone on the link
 	}{
-		// state MASTER below 255 listens one interval + minimum skew (1/256 s).
-		{"state MASTER prio 101", vi1(101, vrrpfsm.Master), time.Second + us(3906)},
+		// state MASTER below 255 (no sync group) waits the whole
+		// master-down interval as keepalived 2.2.7's vrrp_init_state does
+		// (its log: "Receive advertisement timeout" 3.6 s after "Entering
+		// BACKUP STATE (init)").
+		{"state MASTER prio 101", vi1(101, vrrpfsm.Master), 3*time.Second + us(605468)},
 		{"state BACKUP prio 100", vi1(100, vrrpfsm.Backup), 3*time.Second + us(609375)},
 		// AH turns state MASTER into BACKUP: the full master-down timer.
 		{"state MASTER prio 101 with AH", func() vrrpfsm.Config {

@@ -1,40 +1,34 @@
 package vrrpfsm
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // backup waits for the master-down timer, resetting it on adverts that the
 // rules of vrrp.c vrrp_state_backup accept.
-func (in *Instance) backup(ctx context.Context) (State, Reason) {
-	for {
-		ev, fired, stop := in.next(ctx)
-		switch {
-		case stop:
-			return Stop, ReasonShutdown
-		case fired:
-			in.detailf("(%s) Receive advertisement timeout", in.name)
-			if in.grp != nil && !in.grp.canMaster(in) {
-				// Held in BACKUP by a member that does not want MASTER:
-				// wait a whole master-down interval again
-				// (vrrp_sync.c vrrp_sync_can_goto_master).
-				in.msDown = in.msDownTimer()
-				in.sands = in.clk.Now().Add(in.msDown)
-				in.arm()
-				break
-			}
-			return Master, in.nextReason
-		case ev.kind == evAdvert:
-			in.backupRx(ev.adv)
+func (in *Instance) backupStep(ev event, fired, stop bool) (State, Reason, bool) {
+	switch {
+	case stop:
+		return Stop, ReasonShutdown, true
+	case fired:
+		in.detailf("(%s) Receive advertisement timeout", in.name)
+		if in.grp != nil && !in.grp.canMaster(in) {
+			// Held in BACKUP by a member that does not want MASTER:
+			// wait a whole master-down interval again
+			// (vrrp_sync.c vrrp_sync_can_goto_master).
+			in.msDown = in.msDownTimer()
+			in.sands = in.clk.Now().Add(in.msDown)
 			in.arm()
-		default:
-			if to, why, ok := in.track(ev); ok {
-				return to, why
-			}
+			break
 		}
-		in.publish()
+		return Master, in.nextReason, true
+	case ev.kind == evAdvert:
+		in.backupRx(ev.adv)
+		in.arm()
+	default:
+		if to, why, ok := in.track(ev); ok {
+			return to, why, true
+		}
 	}
+	return Stop, ReasonNone, false
 }
 
 func (in *Instance) backupRx(a Advert) {
@@ -109,34 +103,31 @@ func (in *Instance) countRx(a Advert) {
 
 // master sends an advert every advert_int and answers adverts as
 // vrrp.c vrrp_state_master_rx does.
-func (in *Instance) master(ctx context.Context) (State, Reason) {
-	for {
-		ev, fired, stop := in.next(ctx)
-		switch {
-		case stop:
-			return Stop, ReasonShutdown
-		case fired:
-			in.send(in.eff)
+func (in *Instance) masterStep(ev event, fired, stop bool) (State, Reason, bool) {
+	switch {
+	case stop:
+		return Stop, ReasonShutdown, true
+	case fired:
+		in.send(in.eff)
+		in.sands = in.clk.Now().Add(in.cfg.AdvertInt)
+		in.arm()
+	case ev.kind == evVIPGone:
+		return Backup, ReasonVIPRemoved, true
+	case ev.kind == evAdvert:
+		if why, leave := in.masterRx(ev.adv); leave {
+			return Backup, why, true
+		}
+		// Having answered, the next advert is one interval away.
+		if !in.cfg.LowerPrioNoAdvert {
 			in.sands = in.clk.Now().Add(in.cfg.AdvertInt)
 			in.arm()
-		case ev.kind == evVIPGone:
-			return Backup, ReasonVIPRemoved
-		case ev.kind == evAdvert:
-			if why, leave := in.masterRx(ev.adv); leave {
-				return Backup, why
-			}
-			// Having answered, the next advert is one interval away.
-			if !in.cfg.LowerPrioNoAdvert {
-				in.sands = in.clk.Now().Add(in.cfg.AdvertInt)
-				in.arm()
-			}
-		default:
-			if to, why, ok := in.track(ev); ok {
-				return to, why
-			}
 		}
-		in.publish()
+	default:
+		if to, why, ok := in.track(ev); ok {
+			return to, why, true
+		}
 	}
+	return Stop, ReasonNone, false
 }
 
 func (in *Instance) masterRx(a Advert) (Reason, bool) {
@@ -202,19 +193,16 @@ func (in *Instance) masterRx(a Advert) (Reason, bool) {
 }
 
 // fault ignores adverts and waits for every unweighted track to be up.
-func (in *Instance) fault(ctx context.Context) (State, Reason) {
-	for {
-		ev, _, stop := in.next(ctx)
-		switch {
-		case stop:
-			return Stop, ReasonShutdown
-		case ev.kind == evAdvert:
-			// keepalived drops adverts in FAULT before looking at them.
-		default:
-			if to, why, ok := in.track(ev); ok {
-				return to, why
-			}
+func (in *Instance) faultStep(ev event, fired, stop bool) (State, Reason, bool) {
+	switch {
+	case stop:
+		return Stop, ReasonShutdown, true
+	case ev.kind == evAdvert:
+		// keepalived drops adverts in FAULT before looking at them.
+	default:
+		if to, why, ok := in.track(ev); ok {
+			return to, why, true
 		}
-		in.publish()
 	}
+	return Stop, ReasonNone, false
 }

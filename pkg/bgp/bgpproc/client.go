@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"hapair/pkg/track"
 )
 
 const (
@@ -199,8 +201,11 @@ func (c *Client) spawn() (*exec.Cmd, error) {
 	cmd.Stdout, cmd.Stderr = ew, ew
 	// The speaker withdraws and exits when gkeepalived dies, even by
 	// SIGKILL (it also sees the socket's end).
+	// Started from the script launcher thread: at the normal scheduling
+	// policy when the VRRP process runs realtime, and from a thread that
+	// lives as long as the process (the death signal follows the thread).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	err = cmd.Start()
+	err = track.StartCmd(cmd)
 	ew.Close()
 	if err != nil {
 		er.Close()

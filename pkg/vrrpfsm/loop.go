@@ -1,0 +1,222 @@
+package vrrpfsm
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+	"time"
+)
+
+// Loop runs the state machines of many instances on one goroutine with one
+// timer, as keepalived's VRRP process runs every instance from its single
+// thread (vrrp_scheduler.c: one read thread per socket, timed by the
+// instance with the nearest sands). An instance costs its state and its
+// queue, not a goroutine: with a goroutine each, 1,000 instances held
+// ~10 MiB of stacks that the netlink and logging calls of a transition had
+// grown.
+//
+// Everything an instance does (its transitions, Effects, Sender, the sync
+// group's orders) runs on the loop's goroutine, one event at a time, so a
+// slow Effects call delays the other instances, as in keepalived. The
+// goroutine runs while at least one instance does, and is started again by
+// the next Start.
+type Loop struct {
+	clk Clock
+
+	mu      sync.Mutex // guards ready, running, count
+	ready   []*Instance
+	running bool
+	count   int // instances started and not stopped
+	wake    chan struct{}
+
+	// Owned by the loop's goroutine.
+	timers   timerHeap
+	timer    Timer
+	deadline time.Time // of timer, when timerSet
+	timerSet bool
+}
+
+// NewLoop returns a loop timing its instances with clk (nil: the system
+// clock). Every instance started on it must use the same clock.
+func NewLoop(clk Clock) *Loop {
+	if clk == nil {
+		clk = SystemClock()
+	}
+	return &Loop{clk: clk, wake: make(chan struct{}, 1)}
+}
+
+// Start runs in on the loop until ctx is done, as Run does on a loop of
+// its own, and returns at once. stopped, if not nil, is called from a new
+// goroutine once the instance stopped (its Done is closed then).
+func (l *Loop) Start(ctx context.Context, in *Instance, stopped func()) error {
+	first := false
+	in.runOnce.Do(func() { first = true })
+	if !first {
+		return ErrRunning
+	}
+	in.qmu.Lock()
+	in.loop = l
+	in.stopped = stopped
+	in.qmu.Unlock()
+	in.ctx = ctx
+	l.mu.Lock()
+	l.count++
+	in.starting = true
+	l.ready = append(l.ready, in)
+	in.inReady = true
+	if !l.running {
+		l.running = true
+		go l.run()
+	}
+	l.mu.Unlock()
+	l.signal()
+	// Stopping is an event like the others: no goroutine waits for ctx.
+	context.AfterFunc(ctx, func() {
+		in.qmu.Lock()
+		in.stopReq = true
+		in.qmu.Unlock()
+		l.schedule(in)
+	})
+	return nil
+}
+
+func (l *Loop) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// schedule marks in as having something to handle.
+func (l *Loop) schedule(in *Instance) {
+	l.mu.Lock()
+	if !in.inReady {
+		in.inReady = true
+		l.ready = append(l.ready, in)
+	}
+	l.mu.Unlock()
+	l.signal()
+}
+
+func (l *Loop) run() {
+	if l.timer == nil {
+		l.timer = l.clk.NewTimer(time.Hour)
+		l.timer.Stop()
+	}
+	for {
+		l.process()
+		l.mu.Lock()
+		if l.count == 0 && len(l.ready) == 0 {
+			// Under mu: the next Start's goroutine owns the timer.
+			l.timer.Stop()
+			l.timerSet = false
+			l.running = false
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+		var tc <-chan time.Time
+		if l.timerSet {
+			tc = l.timer.C()
+		}
+		select {
+		case <-l.wake:
+		case <-tc:
+			l.timerSet = false
+		}
+	}
+}
+
+// process handles the expired timers and the instances with queued work
+// until there is none left.
+func (l *Loop) process() {
+	for {
+		did := false
+		now := l.clk.Now()
+		for len(l.timers) > 0 && !l.timers[0].sands.After(now) {
+			in := l.timers[0]
+			in.drain()
+			did = true
+		}
+		l.mu.Lock()
+		r := l.ready
+		l.ready = nil
+		for _, in := range r {
+			in.inReady = false
+		}
+		l.mu.Unlock()
+		for _, in := range r {
+			in.drain()
+			did = true
+		}
+		if !did {
+			break
+		}
+	}
+	l.rearm()
+}
+
+// rearm points the loop's timer at the nearest deadline.
+func (l *Loop) rearm() {
+	if len(l.timers) == 0 {
+		if l.timerSet {
+			l.timer.Stop()
+			l.timerSet = false
+		}
+		return
+	}
+	next := l.timers[0].sands
+	if l.timerSet && next.Equal(l.deadline) {
+		return
+	}
+	l.timer.Stop()
+	d := next.Sub(l.clk.Now())
+	if d < 0 {
+		d = 0
+	}
+	l.timer.Reset(d)
+	l.deadline, l.timerSet = next, true
+}
+
+// setTimer (re)places in's deadline in the heap; off removes it.
+func (l *Loop) setTimer(in *Instance, on bool) {
+	switch {
+	case on && in.heapIdx >= 0:
+		heap.Fix(&l.timers, in.heapIdx)
+	case on:
+		heap.Push(&l.timers, in)
+	case in.heapIdx >= 0:
+		heap.Remove(&l.timers, in.heapIdx)
+	}
+	l.rearm()
+}
+
+func (l *Loop) finished() {
+	l.mu.Lock()
+	l.count--
+	l.mu.Unlock()
+}
+
+// timerHeap orders the armed instances by deadline.
+type timerHeap []*Instance
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].sands.Before(h[j].sands) }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx = i
+	h[j].heapIdx = j
+}
+func (h *timerHeap) Push(x any) {
+	in := x.(*Instance)
+	in.heapIdx = len(*h)
+	*h = append(*h, in)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	in := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	in.heapIdx = -1
+	return in
+}
