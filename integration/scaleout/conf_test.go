@@ -3,6 +3,7 @@ package scaleout
 import (
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -14,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite conf/ecmp from the lab's genera
 
 // TestConfExamples keeps conf/ecmp the configuration the ECMP lab runs
 // (lb1's; lb2 and lb3 differ in router_id and address) and checks that our
-// parsers take every file of conf/ecmp and conf/active-active without a
+// parsers take every file of conf/ecmp, conf/active-active and conf/peers without a
 // diagnostic. `go test -run TestConfExamples -update` rewrites conf/ecmp.
 func TestConfExamples(t *testing.T) {
 	files := map[string]string{
@@ -41,7 +42,7 @@ func TestConfExamples(t *testing.T) {
 		}
 	}
 	kas, _ := filepath.Glob("../../conf/*/keepalived*.conf")
-	cfgs, _ := filepath.Glob("../../conf/*/haproxy.cfg")
+	cfgs, _ := filepath.Glob("../../conf/*/haproxy*.cfg")
 	if len(kas) < 3 || len(cfgs) < 2 {
 		t.Fatalf("examples found: %v %v", kas, cfgs)
 	}
@@ -59,5 +60,49 @@ func TestConfExamples(t *testing.T) {
 		if _, diags, err := haproxycfg.ParseFiles([]string{path}, haproxycfg.ParseOptions{}); err != nil || len(diags) > 0 {
 			t.Errorf("%s: %v %v", path, err, diags)
 		}
+	}
+}
+
+// TestConfDaemons runs each daemon's own check on the shipped files of
+// the shapes plain haproxy and keepalived run (conf/active-active and
+// conf/peers; conf/ecmp's bgp block is our extension): `gproxy -c` and
+// Debian's `haproxy -c` on every haproxy*.cfg, `gkeepalived -t` and
+// keepalived 2.2.7's `keepalived -t` on every keepalived*.conf. Each must
+// exit 0.
+func TestConfDaemons(t *testing.T) {
+	for _, bin := range []string{"/usr/sbin/haproxy", "/usr/sbin/keepalived"} {
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("needs Debian's %s (integration/install-deps.sh): %v", bin, err)
+		}
+	}
+	bins := buildOurs(t)
+	var n int
+	for _, dir := range []string{"../../conf/active-active", "../../conf/peers"} {
+		cfgs, _ := filepath.Glob(filepath.Join(dir, "haproxy*.cfg"))
+		kas, _ := filepath.Glob(filepath.Join(dir, "keepalived*.conf"))
+		if len(cfgs) == 0 || len(kas) == 0 {
+			t.Fatalf("%s: no haproxy*.cfg or keepalived*.conf", dir)
+		}
+		for _, cfg := range cfgs {
+			for _, bin := range []string{filepath.Join(bins, "gproxy"), "/usr/sbin/haproxy"} {
+				exitsZero(t, exec.Command(bin, "-c", "-f", cfg))
+				n++
+			}
+		}
+		for _, ka := range kas {
+			for _, bin := range []string{filepath.Join(bins, "gkeepalived"), "/usr/sbin/keepalived"} {
+				exitsZero(t, exec.Command(bin, "-t", "-f", ka))
+				n++
+			}
+		}
+	}
+	t.Logf("%d checks passed", n)
+}
+
+func exitsZero(t *testing.T, c *exec.Cmd) {
+	t.Helper()
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Errorf("%s: %v\n%s", c, err, out)
 	}
 }
