@@ -25,12 +25,14 @@ import (
 // lab's namespaces only.
 var (
 	stVIP = netip.MustParseAddr("192.168.1.84")
-	// A and B make their entries on lb1, C and D on lb2; E and F are new
+	// A and B make their entries on lb1, C and D on lb2 (the backup), G and
+	// H on lb2 as the master while lb1's proxy is down; E and F are new
 	// clients after each failover.
 	stClients = []netip.Prefix{
 		netip.MustParsePrefix("192.168.1.100/24"), netip.MustParsePrefix("192.168.1.101/24"),
 		netip.MustParsePrefix("192.168.1.102/24"), netip.MustParsePrefix("192.168.1.103/24"),
 		netip.MustParsePrefix("192.168.1.104/24"), netip.MustParsePrefix("192.168.1.105/24"),
+		netip.MustParsePrefix("192.168.1.106/24"), netip.MustParsePrefix("192.168.1.107/24"),
 	}
 	stLimit = 10 // conf/peers: deny_status 429 if sc_http_req_rate(0) gt 10
 )
@@ -169,6 +171,7 @@ func TestIntegrationSharedTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	cA, cB, cC, cD := stClients[0].Addr(), stClients[1].Addr(), stClients[2].Addr(), stClients[3].Addr()
+	cG, cH := stClients[6].Addr(), stClients[7].Addr()
 	for i, p := range aaWeb {
 		h, err := l.AddHost(fmt.Sprintf("web%d", i+1), p)
 		if err != nil {
@@ -239,6 +242,17 @@ func TestIntegrationSharedTables(t *testing.T) {
 		t.Fatalf("%s -> %s: never limited", src, dst)
 		return 0, time.Time{}
 	}
+	// burst sends n more (refused) requests from src: a refused request
+	// counts in http_req_rate too, and a rate well over the limit stays
+	// over it for some seconds whatever the counter's period boundaries.
+	burst := func(src, dst netip.Addr, n int) {
+		t.Helper()
+		for k := 0; k < n; k++ {
+			if a := stGet(ctx, client, src, dst, 2*time.Second); a.err != nil || a.code != 429 {
+				t.Fatalf("%s -> %s: %d %v, want 429", src, dst, a.code, a.err)
+			}
+		}
+	}
 	// pin sends n requests from src to dst; all must be served by the same
 	// web server, which it returns with when the last answer came.
 	pin := func(src, dst netip.Addr, n int) (string, time.Time) {
@@ -282,6 +296,7 @@ func TestIntegrationSharedTables(t *testing.T) {
 		t.Errorf("client A: %d requests served before the 429, want %d", n, stLimit)
 	}
 	replicated("rate limit made on gproxy (lb1) -> haproxy (lb2)", at, lbs[1], cA, rateOver(stLimit))
+	burst(cA, stVIP, 2*stLimit)
 	webB, at := pin(cB, stVIP, 3)
 	replicated("persistence made on gproxy (lb1) -> haproxy (lb2)", at, lbs[1], cB, hasServer)
 
@@ -291,14 +306,17 @@ func TestIntegrationSharedTables(t *testing.T) {
 		t.Errorf("client C: %d requests served before the 429, want %d", n, stLimit)
 	}
 	replicated("rate limit made on haproxy (lb2) -> gproxy (lb1)", at, lbs[0], cC, rateOver(stLimit))
+	burst(cC, lbAddr(1), 2*stLimit)
 	webD, at := pin(cD, lbAddr(1), 3)
 	replicated("persistence made on haproxy (lb2) -> gproxy (lb1)", at, lbs[0], cD, hasServer)
 	t.Logf("pinned: B on %s, D on %s", webB, webD)
+	limited := []netip.Addr{cA, cC}
+	pinned := map[netip.Addr]string{cB: webB, cD: webD}
 
-	// honoured checks, through the VIP on the new master, that A and C
-	// are still limited and B and D still pinned. A and C keep sending
-	// (every 50 ms) until the VIP answers from node i: that is the
-	// outage; their requests keep their rates up.
+	// honoured checks, through the VIP on the new master, that the
+	// limited clients are still limited and the pinned ones still pinned.
+	// The limited ones keep sending (every 50 ms) until the VIP answers
+	// from node i: that is the outage; their requests keep their rates up.
 	honoured := func(i int, at time.Time, fresh netip.Addr) (time.Duration, int) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
@@ -318,18 +336,19 @@ func TestIntegrationSharedTables(t *testing.T) {
 				}
 				break
 			}
-			stGet(ctx, client, cC, stVIP, 500*time.Millisecond)
+			for _, c := range limited[1:] {
+				stGet(ctx, client, c, stVIP, 500*time.Millisecond)
+			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		if a := stGet(ctx, client, cC, stVIP, 2*time.Second); a.err != nil || a.code != 429 {
-			t.Errorf("client C through lb%d: %d %v, want 429 (limit not honoured)", i+1, a.code, a.err)
+		for _, c := range limited[1:] {
+			if a := stGet(ctx, client, c, stVIP, 2*time.Second); a.err != nil || a.code != 429 {
+				t.Errorf("client %s through lb%d: %d %v, want 429 (limit not honoured)", c, i+1, a.code, a.err)
+			}
 		}
-		for _, p := range []struct {
-			src netip.Addr
-			web string
-		}{{cB, webB}, {cD, webD}} {
-			if web, _ := pin(p.src, stVIP, 3); web != p.web {
-				t.Errorf("client %s through lb%d: served by %s, pinned to %s", p.src, i+1, web, p.web)
+		for src, want := range pinned {
+			if web, _ := pin(src, stVIP, 3); web != want {
+				t.Errorf("client %s through lb%d: served by %s, pinned to %s", src, i+1, web, want)
 			}
 		}
 		// A new client is served (the 429s are not the node's only answer).
@@ -355,6 +374,15 @@ func TestIntegrationSharedTables(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	// New entries on lb2 as the master, while lb1's proxy is down: lb1
+	// can only learn them when it comes back.
+	if n, _ := limit(cG, stVIP); n != stLimit {
+		t.Errorf("client G: %d requests served before the 429, want %d", n, stLimit)
+	}
+	burst(cG, stVIP, 2*stLimit)
+	webH, _ := pin(cH, stVIP, 3)
+	limited = append(limited, cG)
+	pinned[cH] = webH
 
 	// 4. lb1's proxy comes back: it learns the table from lb2, takes the
 	// VIP back (higher priority) and honours them too.
