@@ -149,22 +149,30 @@ func rateOver(limit int) func(map[string]string) bool {
 
 func hasServer(e map[string]string) bool { return e["server_id"] != "" && e["server_id"] != "0" }
 
-// TestIntegrationSharedTables is the seed's pair with conf/peers: lb1
-// runs gproxy + gkeepalived, lb2 Debian's haproxy 2.6 + keepalived 2.2.7,
-// their stick table shared by haproxy's peers protocol. A client rate
-// limited (429) or pinned to a web server on one node shows in the other
-// node's `show table` within a second, both ways; when lb1's proxy dies
-// the VIP moves to lb2, which still limits and pins those clients; when
-// it comes back, lb1 (its table learnt from lb2) takes the VIP back and
-// does the same.
+// TestIntegrationSharedTables is the seed's pair with conf/peers, mixed:
+// one node runs gproxy + gkeepalived, the other Debian's haproxy 2.6 +
+// keepalived 2.2.7, their stick table shared by haproxy's peers protocol;
+// it runs twice, ours on lb1 (the master) then ours on lb2 (the backup).
+// A client rate limited (429) or pinned to a web server on one node shows
+// in the other node's `show table` within a second, both ways; when lb1's
+// proxy dies the VIP moves to lb2, which still limits and pins those
+// clients; when it comes back, lb1 (its table learnt from lb2) takes the
+// VIP back and does the same.
 func TestIntegrationSharedTables(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("needs root: run as root (CI does)")
 	}
 	t.Parallel()
+	bins := buildOurs(t)
+	t.Run("ours on lb1", func(t *testing.T) { sharedTables(t, bins, true) })
+	t.Run("ours on lb2", func(t *testing.T) { sharedTables(t, bins, false) })
+}
+
+// sharedTables runs the shared-tables lab with gproxy + gkeepalived on
+// lb1 (oursFirst) or on lb2.
+func sharedTables(t *testing.T, bins string, oursFirst bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	bins := buildOurs(t)
 	l := lab.NewT(t)
 	client, err := l.AddHost("client", stClients...)
 	if err != nil {
@@ -183,6 +191,14 @@ func TestIntegrationSharedTables(t *testing.T) {
 	}
 	proxy := []peers.Daemon{peers.Haproxy(filepath.Join(bins, "gproxy")), peers.Haproxy("/usr/sbin/haproxy")}
 	vrrp := []peers.Daemon{peers.Keepalived(filepath.Join(bins, "gkeepalived")), peers.Keepalived("/usr/sbin/keepalived")}
+	px := []string{"gproxy", "haproxy 2.6"}
+	ka := []string{"gkeepalived", "keepalived 2.2.7"}
+	if !oursFirst {
+		proxy[0], proxy[1] = proxy[1], proxy[0]
+		vrrp[0], vrrp[1] = vrrp[1], vrrp[0]
+		px[0], px[1] = px[1], px[0]
+		ka[0], ka[1] = ka[1], ka[0]
+	}
 	var lbs []*lab.Host
 	startProxy := func(i int) {
 		d := proxy[i]
@@ -290,25 +306,25 @@ func TestIntegrationSharedTables(t *testing.T) {
 		}
 	}
 
-	// 1. Entries made on lb1 (gproxy, the master) through the VIP.
+	// 1. Entries made on lb1 (the master) through the VIP.
 	n, at := limit(cA, stVIP)
 	if n != stLimit {
 		t.Errorf("client A: %d requests served before the 429, want %d", n, stLimit)
 	}
-	replicated("rate limit made on gproxy (lb1) -> haproxy (lb2)", at, lbs[1], cA, rateOver(stLimit))
+	replicated(fmt.Sprintf("rate limit made on %s (lb1) -> %s (lb2)", px[0], px[1]), at, lbs[1], cA, rateOver(stLimit))
 	burst(cA, stVIP, 2*stLimit)
 	webB, at := pin(cB, stVIP, 3)
-	replicated("persistence made on gproxy (lb1) -> haproxy (lb2)", at, lbs[1], cB, hasServer)
+	replicated(fmt.Sprintf("persistence made on %s (lb1) -> %s (lb2)", px[0], px[1]), at, lbs[1], cB, hasServer)
 
-	// 2. Entries made on lb2 (haproxy, the backup) through its own address.
+	// 2. Entries made on lb2 (the backup) through its own address.
 	n, at = limit(cC, lbAddr(1))
 	if n != stLimit {
 		t.Errorf("client C: %d requests served before the 429, want %d", n, stLimit)
 	}
-	replicated("rate limit made on haproxy (lb2) -> gproxy (lb1)", at, lbs[0], cC, rateOver(stLimit))
+	replicated(fmt.Sprintf("rate limit made on %s (lb2) -> %s (lb1)", px[1], px[0]), at, lbs[0], cC, rateOver(stLimit))
 	burst(cC, lbAddr(1), 2*stLimit)
 	webD, at := pin(cD, lbAddr(1), 3)
-	replicated("persistence made on haproxy (lb2) -> gproxy (lb1)", at, lbs[0], cD, hasServer)
+	replicated(fmt.Sprintf("persistence made on %s (lb2) -> %s (lb1)", px[1], px[0]), at, lbs[0], cD, hasServer)
 	t.Logf("pinned: B on %s, D on %s", webB, webD)
 	limited := []netip.Addr{cA, cC}
 	pinned := map[netip.Addr]string{cB: webB, cD: webD}
@@ -370,7 +386,7 @@ func TestIntegrationSharedTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	outage, failed := honoured(1, kill, stClients[4].Addr())
-	moves = append(moves, move{"gproxy killed on lb1: the VIP moves to lb2 (haproxy 2.6, keepalived 2.2.7)", outage, failed})
+	moves = append(moves, move{fmt.Sprintf("%s killed on lb1: the VIP moves to lb2 (%s, %s)", px[0], px[1], ka[1]), outage, failed})
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -389,7 +405,7 @@ func TestIntegrationSharedTables(t *testing.T) {
 	back := time.Now()
 	startProxy(0)
 	outage, failed = honoured(0, back, stClients[5].Addr())
-	moves = append(moves, move{"gproxy restarted on lb1: it learns the table from lb2 and takes the VIP back", outage, failed})
+	moves = append(moves, move{fmt.Sprintf("%s restarted on lb1: it learns the table from lb2 and takes the VIP back", px[0]), outage, failed})
 
 	var b strings.Builder
 	b.WriteString("\n| replication | seen in the other node's `show table` after |\n|---|---|\n")
