@@ -75,15 +75,15 @@ func (c *Commands) showSSLCert(args []string) string {
 	fmt.Fprintf(&b, "Subject Alternative Name: %s\n", strings.Join(san, ", "))
 	fmt.Fprintf(&b, "Algorithm: %s\n", keyAlgorithm(leaf))
 	fmt.Fprintf(&b, "SHA1 FingerPrint: %X\n", sha1.Sum(leaf.Raw))
-	fmt.Fprintf(&b, "Subject: %s\n", tlsconf.DN(leaf.Subject.ToRDNSequence()))
-	fmt.Fprintf(&b, "Issuer: %s\n", tlsconf.DN(leaf.Issuer.ToRDNSequence()))
+	fmt.Fprintf(&b, "Subject: %s\n", tlsconf.RawDN(leaf.RawSubject))
+	fmt.Fprintf(&b, "Issuer: %s\n", tlsconf.RawDN(leaf.RawIssuer))
 	for _, der := range crt.TLS.Certificate[1:] {
 		ch, err := x509.ParseCertificate(der)
 		if err != nil {
 			continue
 		}
-		fmt.Fprintf(&b, "Chain Subject: %s\n", tlsconf.DN(ch.Subject.ToRDNSequence()))
-		fmt.Fprintf(&b, "Chain Issuer: %s\n", tlsconf.DN(ch.Issuer.ToRDNSequence()))
+		fmt.Fprintf(&b, "Chain Subject: %s\n", tlsconf.RawDN(ch.RawSubject))
+		fmt.Fprintf(&b, "Chain Issuer: %s\n", tlsconf.RawDN(ch.RawIssuer))
 	}
 	// The OCSP certificate id is printed only for a loaded .ocsp response.
 	b.WriteString("OCSP Response Key: \n")

@@ -226,7 +226,7 @@ func (b *Bind) VerifyClient(raw [][]byte) (VerifyResult, error) {
 			res.CrtErr = e.code
 		}
 		if !ignore.Has(e.code) {
-			return res, fmt.Errorf("%w: %s at depth %d: %s", ErrClientCert, vErrText[e.code], e.depth, DN(chain[e.depth].Subject.ToRDNSequence()))
+			return res, fmt.Errorf("%w: %s at depth %d: %s", ErrClientCert, vErrText[e.code], e.depth, RawDN(chain[e.depth].RawSubject))
 		}
 	}
 	return res, nil
@@ -327,7 +327,7 @@ func crlCode(c, issuer *x509.Certificate, crls []*CRL) int {
 func checkCRLs(chain []*x509.Certificate, crls []*CRL, now time.Time) error {
 	for i := 0; i+1 < len(chain); i++ {
 		if code := crlCode(chain[i], chain[i+1], crls); code != 0 {
-			return fmt.Errorf("%w: %s for %s", ErrClientCert, vErrText[code], DN(chain[i].Subject.ToRDNSequence()))
+			return fmt.Errorf("%w: %s for %s", ErrClientCert, vErrText[code], RawDN(chain[i].RawSubject))
 		}
 	}
 	return nil

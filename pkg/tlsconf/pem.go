@@ -47,7 +47,7 @@ type Cert struct {
 
 // Subject is the leaf's subject as haproxy prints it (`show ssl cert`,
 // ssl_f_s_dn): "/CN=example.com/O=...".
-func (c *Cert) Subject() string { return DN(c.TLS.Leaf.Subject.ToRDNSequence()) }
+func (c *Cert) Subject() string { return RawDN(c.TLS.Leaf.RawSubject) }
 
 // ParsePEM reads haproxy's PEM bundle: the certificate first, then its
 // chain, and the private key anywhere in the file (other blocks such as

@@ -202,6 +202,17 @@ func DN(seq pkix.RDNSequence) string {
 	return b.String()
 }
 
+// RawDN is DN of a certificate's raw Subject or Issuer: every attribute
+// in the certificate's order (pkix.Name drops those Go does not know,
+// such as emailAddress).
+func RawDN(raw []byte) string {
+	var seq pkix.RDNSequence
+	if _, err := asn1.Unmarshal(raw, &seq); err != nil {
+		return ""
+	}
+	return DN(seq)
+}
+
 // DN2253 prints a distinguished name as OpenSSL's X509_NAME_print_ex with
 // XN_FLAG_RFC2253 (haproxy's ssl_c_s_dn(,,rfc2253)): the last RDN first,
 // ',' between RDNs and '+' inside one, OpenSSL's short names, RFC 2253
