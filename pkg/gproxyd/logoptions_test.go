@@ -28,6 +28,11 @@ var logOptionNormalizers = []struct {
 	{regexp.MustCompile(`(ISO [a-z]+ [a-z]+) \d+ - - `), "$1 PID - - "},
 	// logasap: a failed connect's total time (three 1 s turn-arounds).
 	{regexp.MustCompile(`\+30\d\d\b`), "+30xx"},
+	// logasap: a successful connect's time and the total so far (%Tc,
+	// +%Tt, and +%Tu in the log-format line), a few ms on a loaded
+	// machine.
+	{regexp.MustCompile(`( \d+)/\d+/\+\d+ (\+\d+ )\+\d+ `), "$1/N/+N $2+N "},
+	{regexp.MustCompile(`( \d+)/\d+/\+\d+ `), "$1/N/+N "},
 }
 
 // TestIntegrationLogOptionsLikeHaproxy runs haproxy 2.6 and gproxy on one
