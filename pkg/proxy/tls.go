@@ -464,8 +464,13 @@ func tlsLogFields(c net.Conn) (cipher, version string) {
 		// No suite was agreed (a failed handshake): OpenSSL's name,
 		// and the client's version when none was agreed either.
 		v := st.Version
-		if v == 0 && tc.hello.Load() {
+		switch {
+		case v == 0 && tc.hello.Load():
 			v = tc.helloVers
+		case v == 0:
+			// No ClientHello: OpenSSL names its method's highest
+			// version (haproxy 2.6 with OpenSSL 3: TLSv1.3).
+			v = tls.VersionTLS13
 		}
 		return "(NONE)", tlsconf.VersionName(v)
 	}
