@@ -48,8 +48,35 @@ func TestIntegrationHTTPSLogLikeHaproxy(t *testing.T) {
 		{"no request", ok12, false},
 		{"closed before hello", nil, false},
 	}
+	// The third frontend has strict-sni and verify required.
+	caFile := filepath.Join(dir, "ca.pem")
+	tlstest.Write(t, caFile, ca.PEM)
+	other := tlstest.NewCA(t, "Other CA")
+	mkCert := func(c *tlstest.CA) tls.Certificate {
+		l := c.Issue(t, tlstest.RSA, "client", "client")
+		cert, err := tls.X509KeyPair(l.CertPEM, l.KeyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert
+	}
+	with := func(sni string, certs ...tls.Certificate) *tls.Config {
+		c := ok12.Clone()
+		c.ServerName, c.Certificates = sni, certs
+		return c
+	}
+	authClients := []struct {
+		name string
+		cfg  *tls.Config
+		req  bool
+	}{
+		{"client certificate", with("foo.com", mkCert(ca)), true},
+		{"no client certificate", with("foo.com"), false},
+		{"untrusted client certificate", with("foo.com", mkCert(other)), false},
+		{"unknown SNI under strict-sni", with("bar.com", mkCert(ca)), false},
+	}
 	run := func(bin string) []string {
-		p1, p2 := freePort(t), freePort(t)
+		p1, p2, p3 := freePort(t), freePort(t), freePort(t)
 		cfg := fmt.Sprintf(`defaults
     mode http
     log stdout format raw local0
@@ -65,7 +92,12 @@ frontend custom
     option httpslog
     error-log-format "ERROR %%ci [%%tr] %%ft %%b/%%s %%TR/%%Tw/%%Tc/%%Tr/%%Ta %%ST %%B %%CC %%CS %%tsc %%ac/%%fc/%%bc/%%sc/%%rc %%sq/%%bq %%hr %%hs %%{+Q}r %%[fc_err]/%%[ssl_fc_err,hex]/%%[ssl_c_err]/%%[ssl_c_ca_err]/%%[ssl_fc_is_resumed] %%[ssl_fc_sni]/%%sslv/%%sslc %%{+Q}[fc_err_str] %%{+Q}[ssl_fc_err_str]"
     http-request return status 200
-`, p1, crt, p2, crt)
+frontend auth
+    bind 127.0.0.1:%d ssl crt %s ca-file %s verify required strict-sni ssl-min-ver TLSv1.2 ciphers ECDHE-RSA-AES256-GCM-SHA384
+    option httpslog
+    error-log-format "ERROR %%ci [%%tr] %%ft %%b/%%s %%ST %%tsc %%[fc_err]/%%[ssl_fc_err,hex]/%%[ssl_c_err]/%%[ssl_c_ca_err]/%%[ssl_fc_is_resumed] %%[ssl_fc_sni]/%%sslv/%%sslc %%{+Q}[fc_err_str] %%{+Q}[ssl_fc_err_str]"
+    http-request return status 200
+`, p1, crt, p2, crt, p3, crt, caFile)
 		path := filepath.Join(t.TempDir(), "h.cfg")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
@@ -77,8 +109,13 @@ frontend custom
 			t.Fatal(err)
 		}
 		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-		for _, p := range []int{p1, p2} {
+		for _, p := range []int{p1, p2, p3} {
 			haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
+		}
+		for _, c := range authClients {
+			before := out.count()
+			tlsClient(t, fmt.Sprintf("127.0.0.1:%d", p3), c.cfg, c.req)
+			out.waitFor(t, before+1)
 		}
 		for _, p := range []int{p1, p2} {
 			addr := fmt.Sprintf("127.0.0.1:%d", p)

@@ -53,6 +53,8 @@ type tlsServerConn struct {
 	// helloVers is the highest version the ClientHello offered: %sslv
 	// when no version was agreed, as OpenSSL reports the client's.
 	helloVers uint16
+	// sniRefused is a handshake refused by strict-sni.
+	sniRefused bool
 }
 
 // The process's TLS connections, both sides, as haproxy's `show info`
@@ -262,6 +264,7 @@ func (e *Engine) handshake(f *Frontend, c net.Conn, accept time.Time) (time.Dura
 		return 0, false
 	}
 	tc.errCode = code
+	tc.sniRefused = errors.Is(err, tlsconf.ErrNoCertificate)
 	if code == tlsconf.ConnErrSSLHandshake || code == tlsconf.ConnErrSSLCrtFail {
 		tc.sslErr = tlsconf.SSLErrCode(tlsconf.HandshakeReason(err))
 	}
@@ -460,17 +463,18 @@ func tlsLogFields(c net.Conn) (cipher, version string) {
 		return "", ""
 	}
 	st := tc.ConnectionState()
-	if st.CipherSuite == 0 {
-		// No suite was agreed (a failed handshake): OpenSSL's name,
-		// and the client's version when none was agreed either.
+	if !st.HandshakeComplete {
+		// A failed handshake: OpenSSL has no current cipher, and names
+		// the client's version when none was agreed.
 		v := st.Version
 		switch {
-		case v == 0 && tc.hello.Load():
-			v = tc.helloVers
-		case v == 0:
-			// No ClientHello: OpenSSL names its method's highest
-			// version (haproxy 2.6 with OpenSSL 3: TLSv1.3).
+		case tc.sniRefused || (v == 0 && !tc.hello.Load()):
+			// Refused by haproxy's ClientHello callback, before any
+			// version was chosen, or no ClientHello: OpenSSL names
+			// its method's highest version (TLSv1.3 with OpenSSL 3).
 			v = tls.VersionTLS13
+		case v == 0:
+			v = tc.helloVers
 		}
 		return "(NONE)", tlsconf.VersionName(v)
 	}

@@ -51,6 +51,9 @@ const (
 	ReasonNoSharedCipher   = 193 // SSL_R_NO_SHARED_CIPHER
 	ReasonNoPeerCert       = 199 // SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE
 	ReasonUnsupportedProto = 258 // SSL_R_UNSUPPORTED_PROTOCOL
+	// ReasonCallbackFailed is haproxy's ClientHello callback refusing the
+	// connection: strict-sni without a certificate for the name.
+	ReasonCallbackFailed = 234 // SSL_R_CALLBACK_FAILED
 )
 
 var reasonText = map[int]string{
@@ -58,6 +61,7 @@ var reasonText = map[int]string{
 	ReasonNoSharedCipher:   "no shared cipher",
 	ReasonNoPeerCert:       "peer did not return a certificate",
 	ReasonUnsupportedProto: "unsupported protocol",
+	ReasonCallbackFailed:   "callback failed",
 }
 
 // SSLErrCode is the OpenSSL error code of a reason (ssl_fc_err); 0 for 0.
@@ -88,6 +92,9 @@ func HandshakeReason(err error) int {
 	}
 	if errors.Is(err, ErrClientCert) {
 		return ReasonCertVerifyFailed
+	}
+	if errors.Is(err, ErrNoCertificate) {
+		return ReasonCallbackFailed
 	}
 	s := err.Error()
 	switch {

@@ -19,6 +19,7 @@ func TestSSLErrString(t *testing.T) {
 		{errors.New("tls: client offered only unsupported versions: [302]"), 0x0A000102, "error:0A000102:SSL routines::unsupported protocol"},
 		{fmt.Errorf("%w: x", ErrClientCert), 0x0A000086, "error:0A000086:SSL routines::certificate verify failed"},
 		{errors.New("tls: client didn't provide a certificate"), 0x0A0000C7, "error:0A0000C7:SSL routines::peer did not return a certificate"},
+		{fmt.Errorf("tls: %w", ErrNoCertificate), 0x0A0000EA, "error:0A0000EA:SSL routines::callback failed"},
 		{errors.New("EOF"), 0, ""},
 	} {
 		code := SSLErrCode(HandshakeReason(c.err))
