@@ -11,6 +11,9 @@ import (
 const (
 	TCPLogFormat  = "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq"
 	HTTPLogFormat = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r"
+	// HTTPSLogFormat is `option httpslog` (section 8.2.4): httplog's
+	// fields and the TLS facts of the client connection.
+	HTTPSLogFormat = HTTPLogFormat + " %[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc"
 )
 
 // maxRequestLine is haproxy's tune.http.logurilen default (1024) less the

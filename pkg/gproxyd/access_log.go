@@ -7,7 +7,9 @@ import (
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/logformat"
 	"hapair/pkg/proxy"
+	"hapair/pkg/syslog"
 )
 
 // accessLogs formats each frontend's access lines with its compiled
@@ -34,6 +36,11 @@ func newAccessLogs(cfg *haproxycfg.Config, pid int) *accessLogs {
 func (s *sessionLogs) accessLine(px *haproxycfg.Proxy, sess *accesslog.Session) {
 	l := s.proxies[px]
 	f := px.Logging.Access
+	if px.Logging.Error != nil && px.Mode == haproxycfg.ModeHTTP && sess.Method == "" {
+		// An HTTP connection that ended without a request is logged
+		// without a stream (haproxy's sess_log): error-log-format.
+		f = px.Logging.Error
+	}
 	if l == nil || f == nil {
 		return
 	}
@@ -62,4 +69,20 @@ func (s *sessionLogs) accessLine(px *haproxycfg.Proxy, sess *accesslog.Session) 
 		l.Log(level, string(*bp))
 	}
 	a.bufs.Put(bp)
+}
+
+// errorLine logs a connection error with the frontend's error-log-format,
+// counted in %lc as haproxy's sess_log counts it.
+func (s *sessionLogs) errorLine(px *haproxycfg.Proxy, l *syslog.Logger, level haproxycfg.Level, f *logformat.Format, sess *accesslog.Session) {
+	a := s.access
+	sess.PID, sess.Hostname = a.pid, a.hostname
+	if c := a.counts[px]; c != nil {
+		sess.LogCount = c.Add(1) - 1
+	}
+	line := string(f.Append(nil, nil, sess))
+	if sd := px.Logging.StructuredData; sd != nil {
+		l.LogSD(level, line, string(sd.Append(nil, nil, sess)))
+	} else {
+		l.Log(level, line)
+	}
 }

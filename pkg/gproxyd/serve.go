@@ -19,6 +19,7 @@ import (
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/proxy"
 	"hapair/pkg/reexec"
+	"hapair/pkg/sample"
 	"hapair/pkg/syslog"
 )
 
@@ -413,6 +414,27 @@ func (s *sessionLogs) connError(px *haproxycfg.Proxy, ce proxy.ConnError) {
 	level := levelInfo
 	if px.Options.LogSeparateErrors {
 		level = levelErr
+	}
+	if f := px.Logging.Error; f != nil {
+		// error-log-format: the line is built as haproxy's sess_log
+		// builds one without a stream (frontend as backend, no server,
+		// timers not reached but the total).
+		sess := accesslog.Session{
+			Client: client, Accept: ce.Accept, FrontendName: px.Name, SSL: true,
+			BackendName: px.Name, ServerName: "<NOSRV>",
+			Tw: -1, Tc: -1, Tt: ce.Now.Sub(ce.Accept), TR: -1, Tr: -1, Ta: ce.Now.Sub(ce.Accept),
+			TermCause: 'P', TermState: 'R', ActConn: ce.ActConn, FeConn: ce.FeConn,
+		}
+		if ce.Conn != nil {
+			if t, ok := ce.Conn.LocalAddr().(*net.TCPAddr); ok {
+				ap := t.AddrPort()
+				sess.Frontend = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+			}
+			sess.SSLCipher, sess.SSLVersion = proxy.TLSLogFields(ce.Conn)
+		}
+		sess.Txn = &sample.Txn{Src: sess.Client, Dst: sess.Frontend, Frontend: px.Name, Backend: px.Name, Env: ce.Env}
+		s.errorLine(px, l, level, f, &sess)
+		return
 	}
 	l.Log(level, accesslog.ConnError(client, ce.Accept, px.Name, ce.Listener, ce.Msg))
 }

@@ -20,6 +20,8 @@ type logState struct {
 	sdPos     Pos
 	uid       string
 	uidPos    Pos
+	errFmt    string // error-log-format
+	errPos    Pos
 }
 
 // logOption records `option tcplog`, `option httplog [clf]` (the option
@@ -30,7 +32,11 @@ func (p *parser) logOption(name string, clf bool) {
 	if clf {
 		from += " clf"
 	}
-	p.overrideWarning(from)
+	if name == "httpslog" {
+		p.overrideWarning("option httplog")
+	} else {
+		p.overrideWarning(from)
+	}
 	st.from, st.format, st.formatPos = from, "", p.pos()
 	if clf {
 		st.format = logformat.CLFLogFormat
@@ -82,6 +88,15 @@ func (p *parser) logKeyword(args []string) bool {
 		p.overrideWarning("log-format")
 		st.from, st.format, st.formatPos = "log-format", args[1], p.pos()
 		px.Options.TCPLog, px.Options.HTTPLog = false, false
+		backendIgnored()
+	case "error-log-format":
+		if !oneArg() {
+			return true
+		}
+		if p.cur.isDefault && st.errFmt != "" {
+			p.diag(Warning, LocParsingTight, kw, "'error-log-format' overrides previous 'error-log-format' in 'defaults' section.")
+		}
+		st.errFmt, st.errPos = args[1], p.pos()
 		backendIgnored()
 	case "log-format-sd":
 		if !oneArg() {
@@ -195,7 +210,7 @@ func (p *parser) checkLogging(ps *proxyState) {
 	lg := &px.Logging
 	if !px.Kind.HasFrontend() {
 		// Logs are written with the frontend's formats.
-		lg.Access, lg.StructuredData = nil, nil
+		lg.Access, lg.StructuredData, lg.Error = nil, nil, nil
 		lg.ReqCaptures, lg.ResCaptures, lg.Cookie = nil, nil, HeaderCapture{}
 		if st.uid != "" {
 			k := Keyword{Class: Refused, Group: grpLogs}
@@ -220,6 +235,8 @@ func (p *parser) checkLogging(ps *proxyState) {
 		text = st.format
 	case px.Options.HTTPLog && http && st.from == "option httplog clf":
 		text = logformat.CLFLogFormat
+	case px.Options.HTTPLog && http && st.from == "option httpslog":
+		text = accesslog.HTTPSLogFormat
 	case px.Options.HTTPLog && http:
 		text = accesslog.HTTPLogFormat
 	case px.Options.HTTPLog || px.Options.TCPLog:
@@ -241,6 +258,7 @@ func (p *parser) checkLogging(ps *proxyState) {
 	}
 	lg.Access = compile("log-format", text, st.formatPos, logformat.Options{HTTP: http, Log: true})
 	lg.StructuredData = compile("log-format-sd", st.sd, st.sdPos, logformat.Options{HTTP: http, Log: true})
+	lg.Error = compile("error-log-format", st.errFmt, st.errPos, logformat.Options{HTTP: http, Log: true})
 	lg.UniqueID = compile("unique-id", st.uid, st.uidPos, logformat.Options{HTTP: http, Value: true, Merge: true})
 }
 

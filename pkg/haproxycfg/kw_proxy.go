@@ -733,6 +733,16 @@ func (p *parser) option(args []string, no bool) {
 			p.cur.httplogPos = p.pos()
 		}
 		p.logOption(name, len(args) > 2)
+	case "httpslog":
+		// haproxy 2.6 reads no further argument here, and names the
+		// option "httplog" in its defaults override warning.
+		if !p.cur.isDefault && !px.Kind.HasFrontend() {
+			p.warn("option", "backend '%s' : 'option httpslog' directive is ignored in backends.", px.Name)
+			return
+		}
+		px.Options.TCPLog, px.Options.HTTPLog = false, true
+		p.cur.httplogPos = p.pos()
+		p.logOption(name, false)
 	case "httpchk", "tcp-check", "redis-check", "mysql-check", "pgsql-check", "ldap-check", "smtpchk", "ssl-hello-chk", "external-check":
 		p.checkOption(name, args)
 	case "forwardfor":

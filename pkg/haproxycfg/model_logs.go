@@ -13,6 +13,11 @@ type Logging struct {
 	// StructuredData is `log-format-sd`, the STRUCTURED-DATA of rfc5424
 	// targets; nil prints haproxy's default "-".
 	StructuredData *logformat.Format
+	// Error is `error-log-format`: the line logged for a connection
+	// that failed before it became a stream (a TLS handshake failure),
+	// instead of haproxy's "frontend/listener: message" line; nil
+	// without one.
+	Error *logformat.Format `json:",omitempty"`
 	// UniqueID is `unique-id-format` (%ID); nil without one.
 	UniqueID *logformat.Format
 	// UniqueIDHeader is `unique-id-header`: the request header carrying

@@ -172,7 +172,11 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		}
 		if px.Options.HTTPLog {
 			pos := ps.httplogPos
-			p.postDiag(Warning, pos, "option", "'option httplog' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.", typeStr(px.Kind), px.Name)
+			name := "httplog"
+			if ps.logs.from == "option httpslog" {
+				name = "httpslog"
+			}
+			p.postDiag(Warning, pos, "option", "'option %s' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.", name, typeStr(px.Kind), px.Name)
 			px.Options.HTTPLog, px.Options.TCPLog = false, true
 		}
 		if px.Stats.Enabled && px.Kind.HasBackend() {

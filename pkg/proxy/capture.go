@@ -21,11 +21,13 @@ func (e *Engine) nextStreamID() uint64 { return e.streams.Add(1) - 1 }
 // the head is parsed: for each slot the first header of that name, its
 // value cut at the slot's length; for `capture cookie NAME` the first
 // cookie whose name starts with NAME, "name=value" cut at its length.
-func captureRequest(px *haproxycfg.Proxy, req *httpRequest, s *accesslog.Session) {
+func captureRequest(px *haproxycfg.Proxy, req *httpRequest, s *accesslog.Session, env sample.Env) {
 	lg := &px.Logging
 	if lg.Access.HasExpr() || lg.StructuredData.HasExpr() {
-		// The log line evaluates %[...] on the request as it arrived.
+		// The log line evaluates %[...] on the request as it arrived,
+		// with the connection's facts (ssl_fc_sni, fc_err).
 		s.Txn = requestTxn(req, s)
+		s.Txn.Env = env
 	}
 	if len(lg.ReqCaptures) > 0 {
 		if len(s.ReqCaptures) != len(lg.ReqCaptures) {

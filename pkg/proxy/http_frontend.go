@@ -677,6 +677,11 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 	s.BytesFromClient = c.cnt.n.Load()
 	s.ActConn = int(e.actconn.Load())
 	s.FeConn = int(h.f.ctr.cur.Load())
+	if s.Txn == nil {
+		// No stream: the log's fetches still see the connection
+		// (fc_err, ssl_fc_sni), as haproxy's sess_log does.
+		s.Txn = &sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Env: envFor(e, c.nc)}
+	}
 	e.logSession(h.f.px, *s)
 }
 
@@ -702,7 +707,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	keep := req.keepAlive && !h.isDraining() && h.mode != haproxycfg.HTTPClose
 	tHead := e.now()
 	s.TR = tHead.Sub(s.Accept.Add(s.Th + s.Ti))
-	captureRequest(h.f.px, req, s)
+	captureRequest(h.f.px, req, s, envFor(e, c.nc))
 	if req.method == http.MethodConnect {
 		// Tunnels are not relayed: Go's client would take over the
 		// server connection.

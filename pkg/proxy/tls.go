@@ -46,6 +46,15 @@ type tlsServerConn struct {
 	// when crt-ignore-err/ca-ignore-err let errors through.
 	verify tlsconf.VerifyResult
 	closed sync.Once
+	// errCode and sslErr are fc_err and ssl_fc_err, set when the
+	// handshake failed (before the failure is logged).
+	errCode int
+	sslErr  int64
+	// helloVers is the highest version the ClientHello offered: %sslv
+	// when no version was agreed, as OpenSSL reports the client's.
+	helloVers uint16
+	// sniRefused is a handshake refused by strict-sni.
+	sniRefused bool
 }
 
 // The process's TLS connections, both sides, as haproxy's `show info`
@@ -141,6 +150,9 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 		if c, err := l.store.Pick(h.ServerName, tlsconf.ClientOf(h)); err == nil {
 			hc.owner.local = c.TLS.Leaf
 		}
+		for _, v := range h.SupportedVersions {
+			hc.owner.helloVers = max(hc.owner.helloVers, v)
+		}
 		hc.owner.hello.Store(true)
 		if l.bind.RecordsResults() {
 			owner := hc.owner
@@ -214,13 +226,7 @@ func TLSState(c net.Conn) *tls.ConnectionState {
 
 // Handshake errors as haproxy names them (connection error codes
 // CO_ER_SSL_*), logged instead of a session line.
-const (
-	sslEmpty     = "Connection closed during SSL handshake"
-	sslAbort     = "Connection error during SSL handshake"
-	sslTimeout   = "Timeout during SSL handshake"
-	sslHandshake = "SSL handshake failure"
-	sslCrtFail   = "SSL client certificate not trusted"
-)
+const ()
 
 // handshake runs the TLS handshake of an accepted connection, if it is
 // one; it returns the handshake time (%Th) and false, after logging,
@@ -243,26 +249,33 @@ func (e *Engine) handshake(f *Frontend, c net.Conn, accept time.Time) (time.Dura
 		}
 		return e.now().Sub(accept), true
 	}
-	msg := sslHandshake
+	code := tlsconf.ConnErrSSLHandshake
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		msg = sslTimeout
+		code = tlsconf.ConnErrSSLTimeout
 	case errors.Is(err, tlsconf.ErrClientCert):
-		msg = sslCrtFail
+		code = tlsconf.ConnErrSSLCrtFail
 	case !tc.hello.Load() && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
-		msg = sslEmpty
+		code = tlsconf.ConnErrSSLEmpty
 	case !tc.hello.Load() && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)):
-		msg = sslAbort
+		code = tlsconf.ConnErrSSLAbort
 	case e.killed.Err() != nil:
 		return 0, false
 	}
-	if (msg == sslEmpty || msg == sslAbort) && f.px.Options.DontLogNull {
+	tc.errCode = code
+	tc.sniRefused = errors.Is(err, tlsconf.ErrNoCertificate)
+	if code == tlsconf.ConnErrSSLHandshake || code == tlsconf.ConnErrSSLCrtFail {
+		tc.sslErr = tlsconf.SSLErrCode(tlsconf.HandshakeReason(err))
+	}
+	if (code == tlsconf.ConnErrSSLEmpty || code == tlsconf.ConnErrSSLAbort) && f.px.Options.DontLogNull {
 		return 0, false
 	}
 	if e.opts.ConnError != nil && len(f.px.Logs) > 0 {
 		e.opts.ConnError(f.px, ConnError{
-			Client: c.RemoteAddr(), Accept: accept, Listener: tc.luid, Msg: msg,
+			Client: c.RemoteAddr(), Accept: accept, Listener: tc.luid, Msg: tlsconf.ConnErrText(code),
+			Conn: c, Env: WithTLS(e, c), Now: e.now(),
+			ActConn: int(e.actconn.Load()), FeConn: int(f.ctr.cur.Load()),
 		})
 	}
 	return 0, false
@@ -275,6 +288,13 @@ type ConnError struct {
 	Accept   time.Time
 	Listener int // the bind's number in its frontend, from 1
 	Msg      string
+	// Conn is the failed connection and Env its facts for the fetches
+	// of an error-log-format (fc_err, ssl_fc_*); Now is when it failed.
+	Conn net.Conn
+	Env  sample.Env
+	Now  time.Time
+	// ActConn and FeConn are %ac and %fc when it failed.
+	ActConn, FeConn int
 }
 
 // handshakeTCP is handshake for the mode tcp accept loop: on failure it
@@ -408,10 +428,18 @@ func (t tlsEnv) TLS() *tls.ConnectionState {
 		return nil
 	}
 	st := t.c.ConnectionState()
-	if !st.HandshakeComplete {
+	if !st.HandshakeComplete && t.c.errCode == 0 {
 		return nil
 	}
 	return &st
+}
+
+// ConnErr is fc_err and ssl_fc_err (tlsconf.ConnErrFacts).
+func (t tlsEnv) ConnErr() (int, int64) {
+	if t.c == nil {
+		return 0, 0
+	}
+	return t.c.errCode, t.c.sslErr
 }
 
 func (t tlsEnv) TLSLocalCert() *x509.Certificate {
@@ -435,5 +463,24 @@ func tlsLogFields(c net.Conn) (cipher, version string) {
 		return "", ""
 	}
 	st := tc.ConnectionState()
+	if !st.HandshakeComplete {
+		// A failed handshake: OpenSSL has no current cipher, and names
+		// the client's version when none was agreed.
+		v := st.Version
+		switch {
+		case tc.sniRefused || (v == 0 && !tc.hello.Load()):
+			// Refused by haproxy's ClientHello callback, before any
+			// version was chosen, or no ClientHello: OpenSSL names
+			// its method's highest version (TLSv1.3 with OpenSSL 3).
+			v = tls.VersionTLS13
+		case v == 0:
+			v = tc.helloVers
+		}
+		return "(NONE)", tlsconf.VersionName(v)
+	}
 	return tlsconf.SuiteName(st.CipherSuite), tlsconf.VersionName(st.Version)
 }
+
+// TLSLogFields are %sslc and %sslv of a client connection ("" in clear
+// text), also after a failed handshake.
+func TLSLogFields(c net.Conn) (cipher, version string) { return tlsLogFields(c) }

@@ -17,6 +17,7 @@ import (
 
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/sample"
+	"hapair/pkg/tlsconf"
 	"hapair/pkg/tlsconf/tlstest"
 )
 
@@ -124,7 +125,7 @@ listen fe
 			t.Errorf("listener id %d, want 1", ce.Listener)
 		}
 	}
-	want := map[string]int{sslEmpty: 2, sslHandshake: 1, sslTimeout: 1}
+	want := map[string]int{tlsconf.ConnErrText(tlsconf.ConnErrSSLEmpty): 2, tlsconf.ConnErrText(tlsconf.ConnErrSSLHandshake): 1, tlsconf.ConnErrText(tlsconf.ConnErrSSLTimeout): 1}
 	if fmt.Sprint(msgs) != fmt.Sprint(want) {
 		t.Errorf("logged %v, want %v", msgs, want)
 	}

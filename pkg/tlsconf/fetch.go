@@ -24,6 +24,24 @@ type TLSFacts interface {
 	TLSVerify() VerifyResult
 }
 
+// ConnErrFacts extends TLSFacts with how the client connection ended
+// before a stream, for fc_err and ssl_fc_err: 0, 0 for one that did not.
+type ConnErrFacts interface {
+	// ConnErr is the haproxy connection error code (ConnErr*) and the
+	// OpenSSL error code of the handshake (SSLErrCode).
+	ConnErr() (code int, sslErr int64)
+}
+
+func connErr(t *sample.Txn) (int, int64) {
+	if t == nil {
+		return 0, 0
+	}
+	if f, ok := t.Env.(ConnErrFacts); ok {
+		return f.ConnErr()
+	}
+	return 0, 0
+}
+
 func facts(t *sample.Txn) (TLSFacts, *tls.ConnectionState) {
 	if t == nil || t.Env == nil {
 		return nil, nil
@@ -53,6 +71,36 @@ func init() {
 	sample.RegisterFetch(sample.FetchDef{Name: "ssl_fc", Out: sample.TypeBool, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
 		_, st := facts(t)
 		return boolean(st != nil)
+	}})
+	// fc_err: the connection's error code, 0 on a connection that became
+	// a stream (haproxy's conn->err_code).
+	sample.RegisterFetch(sample.FetchDef{Name: "fc_err", Out: sample.TypeInt, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		c, _ := connErr(t)
+		return integer(int64(c))
+	}})
+	sample.RegisterFetch(sample.FetchDef{Name: "fc_err_str", Out: sample.TypeStr, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		c, _ := connErr(t)
+		if s := ConnErrText(c); s != "" {
+			return str(s)
+		}
+		return sample.Value{}, false
+	}})
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_fc_err", Out: sample.TypeInt, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		if _, st := facts(t); st == nil {
+			return sample.Value{}, false
+		}
+		_, e := connErr(t)
+		return integer(e)
+	}})
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_fc_err_str", Out: sample.TypeStr, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		if _, st := facts(t); st == nil {
+			return sample.Value{}, false
+		}
+		_, e := connErr(t)
+		if s := SSLErrString(e); s != "" {
+			return str(s)
+		}
+		return sample.Value{}, false
 	}})
 	onTLS("ssl_fc_has_sni", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(st.ServerName != "") })
 	onTLS("ssl_fc_sni", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) {
