@@ -27,7 +27,7 @@ import (
 // both views of each.
 const dbLabFuncs = `
 stats() { # stats SOCK: "backend/server status check_status check_code last_chk tracked" per server
-  echo "show stat" | socat -t 2 - "UNIX-CONNECT:$1" | awk -F, '
+  echo "show stat" | socat -t 10 - "UNIX-CONNECT:$1" | awk -F, '
     NR==1 { for (i = 1; i <= NF; i++) { n = $i; sub(/^# /, "", n); col[n] = i } ; next }
     $2 != "BACKEND" && $2 != "FRONTEND" && NF > 2 { print $1 "/" $2, $col["status"], $col["check_status"], $col["check_code"], $col["last_chk"], $col["tracked"] }'
 }
