@@ -49,7 +49,7 @@ socat TCP-LISTEN:9302,fork,reuseaddr SYSTEM:"echo x" 2>/dev/null &
 for p in 9401 9402; do
   for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.05; done
 done
-c() { echo "$*" | socat - "$DIR/s.sock"; }
+c() { echo "$*" | socat -t 10 - "$DIR/s.sock"; }
 # pxname,svname,status,weight,check_status,check_code,last_chk,last_agt,agent_status,agent_code,
 # check_desc,agent_desc,check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health
 st() {

@@ -27,7 +27,7 @@ import (
 // both views of each.
 const dbLabFuncs = `
 stats() { # stats SOCK: "backend/server status check_status check_code last_chk tracked" per server
-  echo "show stat" | socat -t 2 - "UNIX-CONNECT:$1" | awk -F, '
+  echo "show stat" | socat -t 10 - "UNIX-CONNECT:$1" | awk -F, '
     NR==1 { for (i = 1; i <= NF; i++) { n = $i; sub(/^# /, "", n); col[n] = i } ; next }
     $2 != "BACKEND" && $2 != "FRONTEND" && NF > 2 { print $1 "/" $2, $col["status"], $col["check_status"], $col["check_code"], $col["last_chk"], $col["tracked"] }'
 }
@@ -500,6 +500,10 @@ logs
 	}
 }
 
+// httpAnswersCfg's servers all answer at once (or close): no case waits
+// for a timeout, so `timeout check` is only a bound. At 1 s a loaded
+// machine (a forked socat backend slow to run) made either proxy time a
+// check out first, and its rows and DOWN line said "Layer7 timeout".
 const httpAnswersCfg = `global
   stats socket SOCK level admin
 defaults
@@ -507,7 +511,7 @@ defaults
   timeout connect 1s
   timeout client 5s
   timeout server 5s
-  timeout check 1s
+  timeout check 10s
   default-server check inter 300ms rise 1 fall 1
 backend ssh
   option httpchk GET /
@@ -563,7 +567,7 @@ socat TCP-LISTEN:9005,fork,reuseaddr SYSTEM:"head -c 10 >/dev/null; cat $DIR/r20
 socat TCP-LISTEN:9006,fork,reuseaddr SYSTEM:"head -c 4 >/dev/null; cat $DIR/rpo" 2>/dev/null &
 for p in 9001 9002 9004 9005 9006; do for i in $(seq 100); do ss -Hltn "( sport = :$p )" | grep -q . && break; sleep 0.02; done; done
 proxies
-settle ssh/s:DOWN empty/s:DOWN s500/s:DOWN hdr/s:DOWN body/s:DOWN notbody/s:DOWN unwanted/s:DOWN tcpempty/s:DOWN
+settle ssh/s:DOWN:L7RSP empty/s:DOWN:L7RSP s500/s:DOWN:L7STS hdr/s:DOWN:L7STS body/s:DOWN:L7RSP notbody/s:DOWN:L7RSP unwanted/s:DOWN:L7RSP tcpempty/s:DOWN:L7RSP
 logs
 `
 	out := inLab(t, dir, script)

@@ -66,7 +66,7 @@ records '127.0.1.1 web.test\n127.0.1.2 web.test\n127.0.2.1 one.test\n'
 dnsmasq -k --no-resolv --no-hosts --addn-hosts="$DIR/dns.hosts" --local=/test/ \
   --listen-address=127.0.0.53 --bind-interfaces --port=53 --local-ttl=1 --user=root --pid-file="$DIR/dm.pid" 2>/dev/null &
 for i in $(seq 100); do [ -s "$DIR/dm.pid" ] && break; sleep 0.05; done
-state() { echo "show servers state" | socat - "$DIR/s.sock" | awk 'NF > 10 {print $4, $5, $6, $7}'; }
+state() { echo "show servers state" | socat -t 10 - "$DIR/s.sock" | awk 'NF > 10 {print $4, $5, $6, $7}'; }
 # waitfor PATTERN...: polls the servers' state until every pattern shows
 # (at most 10 s), then prints it.
 waitfor() {
@@ -79,7 +79,7 @@ waitfor() {
 }
 # -u: the client never half-closes, so a backend slow to fork its echo
 # under load is not cut off before it answers (socat's 0.5 s after EOF).
-through() { echo "through=$(timeout 2 socat -u TCP:127.0.0.1:8081 - 2>/dev/null)"; }
+through() { echo "through=$(timeout 10 socat -u TCP:127.0.0.1:8081 - 2>/dev/null)"; }
 run() {
   rm -f "$DIR/s.sock"
   records '127.0.1.1 web.test\n127.0.1.2 web.test\n127.0.2.1 one.test\n'
@@ -93,7 +93,7 @@ run() {
   echo "-- one.test gone"
   records '127.0.1.3 web.test\n'
   waitfor 'one - 0 32'; through
-  echo "show stat" | socat - "$DIR/s.sock" | cut -d, -f1,2,18,74 | grep -v 'FRONTEND\|BACKEND'
+  echo "show stat" | socat -t 10 - "$DIR/s.sock" | cut -d, -f1,2,18,74 | grep -v 'FRONTEND\|BACKEND'
   echo "-- back"
   records '127.0.1.3 web.test\n127.0.1.4 web.test\n127.0.2.3 one.test\n'
   waitfor 'web1 127.0.1.4 2 0' 'one 127.0.2.3 2 0'; through
@@ -192,11 +192,15 @@ listen l
 : > "$DIR/empty"; mount --bind "$DIR/empty" /etc/resolv.conf
 socat TCP-LISTEN:9001,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo one' 2>/dev/null &
 socat TCP-LISTEN:9002,bind=127.0.0.2,fork,reuseaddr SYSTEM:'echo two' 2>/dev/null &
+# s5's check moves to 127.0.0.1:9002 at the end: something listens there,
+# so a slow end of the run (a loaded machine) does not see s5 fall DOWN
+# in one proxy's log and not in the other's.
+socat TCP-LISTEN:9002,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo two' 2>/dev/null &
 run() {
   rm -f "$DIR/s.sock"
   "$1" -db -f "$DIR/a.cfg" >"$DIR/log" 2>/dev/null & pid=$!
   for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done
-  c() { echo "> $*"; echo "$*" | socat - "$DIR/s.sock"; }
+  c() { echo "> $*"; echo "$*" | socat -t 10 - "$DIR/s.sock"; }
   c set server b/s1 addr 127.0.0.2
   c set server b/s1 addr 127.0.0.2
   c set server b/s1 addr 127.0.0.2 port 81
@@ -206,10 +210,10 @@ run() {
   c set server b/s3 addr 127.0.0.4 port 82
   c set server b/s4 addr 127.0.0.4
   c set server b/s1 addr ::2 port x
-  echo "show servers state b" | socat - "$DIR/s.sock" | awk 'NF > 10 {print $4, $5, $6, $7, $19}'
-  echo "before=$(timeout 2 socat -u TCP:127.0.0.1:8080 - 2>/dev/null)"
+  echo "show servers state b" | socat -t 10 - "$DIR/s.sock" | awk 'NF > 10 {print $4, $5, $6, $7, $19}'
+  echo "before=$(timeout 10 socat -u TCP:127.0.0.1:8080 - 2>/dev/null)"
   c set server l/x addr 127.0.0.2 port 9002
-  echo "after=$(timeout 2 socat -u TCP:127.0.0.1:8080 - 2>/dev/null)"
+  echo "after=$(timeout 10 socat -u TCP:127.0.0.1:8080 - 2>/dev/null)"
   c set server b/s3 health down
   c set server b/s3 health down
   c set server b/s3 health up
@@ -219,7 +223,7 @@ run() {
   c set server b/s5 check-port x
   c set server b/s5 check-port 70000
   c set server b/s5 check-port 9002
-  echo "show servers state b" | socat - "$DIR/s.sock" | awk 'NF > 10 {print $4, $22}'
+  echo "show servers state b" | socat -t 10 - "$DIR/s.sock" | awk 'NF > 10 {print $4, $22}'
   kill $pid; wait $pid
   grep -v '^Connect from' "$DIR/log"
 }

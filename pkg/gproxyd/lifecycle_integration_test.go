@@ -65,7 +65,7 @@ const lifecycleScript = `
 for p in 9101 9102 9103; do socat TCP-LISTEN:$p,fork,reuseaddr SYSTEM:"echo srv$p" & done
 socat TCP-LISTEN:9200,fork,reuseaddr SYSTEM:"sleep 20" &
 sleep 0.3
-c() { echo "$*" | socat - "$DIR/s.sock"; }
+c() { echo "$*" | socat -t 10 - "$DIR/s.sock"; }
 # show stat: pxname,svname,qcur,scur,slim,econ,status,weight,act,bck,qlimit,throttle
 st() { c show stat | cut -d, -f1,2,3,5,7,14,18,19,20,21,26,30 | grep "^$1,"; }
 one() { exec {h}<>/dev/tcp/127.0.0.1/$1 && read -t 2 -u $h l; echo "$l"; exec {h}<&-; }

@@ -2,6 +2,10 @@ package gproxyd_test
 
 import "testing"
 
+// logHealthChecksCfg: s1 answers at once, s2 refuses; no check is meant
+// to time out, so `timeout check` is only a bound. At 1 s a loaded machine
+// (the forked socat backend slow to answer) made a proxy log "Layer7
+// timeout" in a check line the other did not have.
 const logHealthChecksCfg = `global
   stats socket SOCK level admin
 defaults
@@ -9,7 +13,7 @@ defaults
   timeout connect 1s
   timeout client 5s
   timeout server 5s
-  timeout check 1s
+  timeout check 10s
 backend b
   option httpchk GET /
   option log-health-checks

@@ -344,8 +344,8 @@ run() {
   "$1" -c -f "$DIR/rc.cfg"; echo "check-fixed=$?"
   "$1" -db -f "$DIR/g.cfg" -f "$DIR/rc.cfg" 2>/dev/null & pid=$!
   for i in $(seq 200); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done
-  echo "show servers state" | socat - "$DIR/s.sock" | cut -d' ' -f4-7
-  echo "show stat" | socat - "$DIR/s.sock" | cut -d, -f1,2,18,74
+  echo "show servers state" | socat -t 10 - "$DIR/s.sock" | cut -d' ' -f4-7
+  echo "show stat" | socat -t 10 - "$DIR/s.sock" | cut -d, -f1,2,18,74
   echo "through: $(timeout 5 socat -u TCP:127.0.0.1:8080 -)"
   kill $pid; wait $pid; rm -f "$DIR/s.sock"
 }

@@ -52,8 +52,8 @@ os.execv(sys.argv[1], sys.argv[1:])
   echo "fd@:       $(timeout 5 socat -u TCP:127.0.0.1:9000 -)"
   echo "unix@:     $(timeout 5 socat -u UNIX-CONNECT:$DIR/$2-fe.sock -)"
   echo "abns@:     $(timeout 5 socat -u TCP:127.0.0.1:9300 -)"
-  echo "stats tcp: $(echo 'show stat' | socat -t 2 - TCP:127.0.0.1:9100 | cut -d, -f1,2 | grep -v '^#' | sort | tr '\n' ' ')"
-  echo "stats unix: $(echo 'show stat' | socat -t 2 - UNIX-CONNECT:$DIR/$2.stats | cut -d, -f1,2 | grep -v '^#' | sort | tr '\n' ' ')"
+  echo "stats tcp: $(echo 'show stat' | socat -t 10 - TCP:127.0.0.1:9100 | cut -d, -f1,2 | grep -v '^#' | sort | tr '\n' ' ')"
+  echo "stats unix: $(echo 'show stat' | socat -t 10 - UNIX-CONNECT:$DIR/$2.stats | cut -d, -f1,2 | grep -v '^#' | sort | tr '\n' ' ')"
   echo "stats mode: $(stat -c %a $DIR/$2.stats)"
   kill $pid; wait $pid 2>/dev/null
 }

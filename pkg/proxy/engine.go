@@ -46,7 +46,9 @@ type Options struct {
 	// Listeners are already-open listeners keyed by haproxycfg.Bind.Address();
 	// Bind opens the missing ones.
 	Listeners map[string]net.Listener
-	// Now is the clock for session timestamps; nil means time.Now.
+	// Now is the clock for session timestamps and for the inactivity
+	// timeouts' idle time (the watchdog's wake-ups stay on real time);
+	// nil means time.Now.
 	Now func() time.Time
 	// ConnectLog is called for every connection a frontend accepts, before
 	// it is served (haproxy's "Connect from" line); may be nil.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -652,23 +653,65 @@ func TestSlowAndStalledReaders(t *testing.T) {
 	}
 }
 
+// TestActivityKeepsSessionAlive: round trips spaced by less than the
+// inactivity timeout keep a session alive for longer than the timeout.
+// The spacing is on the engine's clock (virtual time the test advances),
+// so a loaded machine that runs the watchdog late cannot turn a 40 ms gap
+// into a timeout; the watchdog itself wakes on real time, so the test
+// waits past its longest sleep before the last round trip: an engine that
+// counted idle time from the session's start would have cut it by then.
 func TestActivityKeepsSessionAlive(t *testing.T) {
+	const timeout = 150 * time.Millisecond
+	clk := &virtualClock{t: time.Unix(1e9, 0)}
 	be := startBackend(t, echo)
 	ln, bind := listen(t)
 	px := listenProxy("a", bind, server("s1", be.port))
-	px.Timeouts.Client, px.Timeouts.Server = 150*time.Millisecond, 150*time.Millisecond
-	_, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	px.Timeouts.Client, px.Timeouts.Server = timeout, timeout
+	_, sink := runOpts(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, Options{Now: clk.now}, ln)
 	c := dial(t, bind)
-	// Ten round trips spaced by half the timeout: 2.5 timeouts in all.
+	// Ten round trips spaced by 40 ms of the engine's clock: 2.7
+	// timeouts in all.
 	for i := 0; i < 10; i++ {
 		roundTrip(t, c, "tick")
-		time.Sleep(40 * time.Millisecond)
+		clk.advance(40 * time.Millisecond)
 	}
+	// Not a timing margin: the engine's clock stands still, so a correct
+	// engine is idle for 40 ms however long this takes; the watchdog
+	// sleeps at most one timeout (real) between looks.
+	time.Sleep(3 * timeout)
+	roundTrip(t, c, "tock")
 	c.CloseWrite()
 	readAll(t, c)
-	if l := sink.wait(t, 1); ts(l) != "--" || l.BytesFromClient != 40 {
+	if l := sink.wait(t, 1); ts(l) != "--" || l.BytesFromClient != 44 {
 		t.Fatalf("active session ended %s after %d bytes", ts(l), l.BytesFromClient)
 	}
+	// The same session left idle for a timeout of the engine's clock ends
+	// with a client timeout: the clock is the one the watchdog reads.
+	c2 := dial(t, bind)
+	roundTrip(t, c2, "idle")
+	clk.advance(timeout)
+	l := sink.wait(t, 2)
+	if ts(l) != "cD" || l.BytesFromClient != 4 {
+		t.Fatalf("idle session ended %s after %d bytes, want cD after 4", ts(l), l.BytesFromClient)
+	}
+}
+
+// virtualClock is an engine clock that moves only when a test says so.
+type virtualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *virtualClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *virtualClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 func TestSoftStop(t *testing.T) {

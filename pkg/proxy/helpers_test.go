@@ -155,12 +155,20 @@ func ts(s accesslog.Session) string { return string([]byte{s.TermCause, s.TermSt
 // run builds, binds and serves an engine over the listeners given.
 func run(t *testing.T, cfg *haproxycfg.Config, lns ...net.Listener) (*Engine, *logSink) {
 	t.Helper()
+	return runOpts(t, cfg, Options{}, lns...)
+}
+
+// runOpts is run with the options given (a clock); the logger, session
+// log and listeners are run's.
+func runOpts(t *testing.T, cfg *haproxycfg.Config, opts Options, lns ...net.Listener) (*Engine, *logSink) {
+	t.Helper()
 	sink := &logSink{}
 	m := map[string]net.Listener{}
 	for _, ln := range lns {
 		m[ln.Addr().String()] = ln
 	}
-	e, err := New(cfg, Options{Logger: zerolog.Nop(), SessionLog: sink.add, Listeners: m})
+	opts.Logger, opts.SessionLog, opts.Listeners = zerolog.Nop(), sink.add, m
+	e, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

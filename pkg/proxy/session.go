@@ -597,7 +597,7 @@ func (s *session) tick() {
 	if s.finished.Load() || s.isAborted() {
 		return
 	}
-	now := time.Now()
+	now := s.e.now()
 	// Acknowledgements matter while a write is under way or written data
 	// waits in a socket: the peer reading it is activity.
 	busy := s.writing.Load() > 0 || unsentBytes(s.cli) > 0 || unsentBytes(s.sc) > 0
@@ -665,7 +665,7 @@ func (s *session) writeEnd() { s.writing.Add(-1) }
 // relay starts copying both ways, one goroutine per direction; the one
 // that ends last finishes the session.
 func (s *session) relay() {
-	s.lastAct.Store(time.Now().UnixNano())
+	s.lastAct.Store(s.e.now().UnixNano())
 	s.ackCli.Store(ackUnread)
 	s.ackSrv.Store(ackUnread)
 	s.watchdog = time.AfterFunc(s.step(), s.tick)
@@ -792,7 +792,7 @@ func (s *session) copyLoop(src, dst net.Conn, fromClient bool) (srcSide bool, er
 		bp, n, rerr := readReady(src, rc)
 		var werr error
 		if n > 0 {
-			s.lastAct.Store(time.Now().UnixNano())
+			s.lastAct.Store(s.e.now().UnixNano())
 			s.writeBegin()
 			_, werr = dst.Write((*bp)[:n])
 			s.writeEnd()
@@ -892,7 +892,7 @@ func (s *session) splice(src, dst net.Conn, fromClient bool) (srcSide bool, err 
 
 // moved publishes bytes copied: activity for the watchdog and counters.
 func (s *session) moved(n int64, fromClient bool) {
-	s.lastAct.Store(time.Now().UnixNano())
+	s.lastAct.Store(s.e.now().UnixNano())
 	s.count(n, fromClient)
 }
 
