@@ -75,7 +75,9 @@ type command struct {
 // The commands gproxy implements, in the order `help` lists them
 // (alphabetical, as haproxy 2.6).
 var commands = []command{
+	{[]string{"add", "server"}, "add server <bk>/<srv>", "create a new server", LevelAdmin, (*Commands).addServer},
 	{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableUnreached},
+	{[]string{"del", "server"}, "del server <bk>/<srv>", "remove a dynamically added server", LevelAdmin, (*Commands).delServer},
 	{[]string{"disable", "agent"}, "disable agent", "disable agent checks", LevelAdmin, (*Commands).disableAgent},
 	{[]string{"disable", "health"}, "disable health", "disable health checks", LevelAdmin, (*Commands).disableHealth},
 	{[]string{"disable", "server"}, "disable server (DEPRECATED)", "put a server in maintenance (use 'set server' instead)", LevelAdmin, (*Commands).disableServer},
