@@ -100,6 +100,8 @@ type Server struct {
 	alpnH1 atomic.Bool
 	// dynamic: created by `add server` (dynsrv.go).
 	dynamic bool
+	// leftMaint: the administrative state changed since the start.
+	leftMaint atomic.Bool
 }
 
 // Dynamic reports whether the server was created by `add server`.
@@ -143,6 +145,7 @@ func (s *Server) Status() Status {
 // Leaving maintenance or drain lets queued connections through.
 func (s *Server) SetAdminState(a AdminState) {
 	if old := AdminState(s.admin.Swap(int32(a))); old != a {
+		s.leftMaint.Store(true)
 		if a == AdminMaint {
 			s.maintSeen.Store(true)
 		}
@@ -238,6 +241,11 @@ func (s *Server) Stats() Stats {
 	st.Status = s.Status()
 	st.SessionLimit = int64(s.MaxConn())
 	st.Weight = s.Weight()
+	if s.dynamic && !s.leftMaint.Load() {
+		// haproxy computes a dynamic server's effective weight from
+		// the default weight, 1, until its state first changes.
+		st.Weight = 1
+	}
 	st.Throttle = s.Throttle()
 	if s.cfg.Backup {
 		st.BackupServers = 1

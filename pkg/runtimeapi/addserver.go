@@ -67,13 +67,26 @@ func (c *Commands) addServer(args []string) string {
 	}
 	sc, msg := parseDynServer(b, sv, args[3:])
 	if sc == nil {
+		c.alertAdd(be, sv, msg)
 		return msg
 	}
 	if _, err := b.AddServer(sc); err != nil {
+		c.alertAdd(be, sv, err.Error())
 		return err.Error() + "\n"
 	}
 	c.Logger.Info().Msgf("New server %s/%s registered.", be, sv)
 	return "New server registered.\n"
+}
+
+// alertAdd writes a refused `add server` on stderr as haproxy does:
+// "CLI : 'server B/S' : MESSAGE" (no server prefix before one was named).
+func (c *Commands) alertAdd(be, sv, msg string) {
+	msg = strings.TrimRight(msg, "\n")
+	if strings.HasPrefix(msg, "'server' expects") {
+		c.Logger.Error().Msg("CLI : " + msg)
+		return
+	}
+	c.Logger.Error().Msgf("CLI : 'server %s/%s' : %s", be, sv, msg)
 }
 
 // parseDynServer reads a dynamic server's address and options with the

@@ -390,9 +390,11 @@ func (c *Commands) showServersState(args []string) string {
 			admin := 0
 			if s.AdminState() == proxy.AdminMaint {
 				admin |= 0x01 // SRV_ADMF_FMAINT
-				if cfg.Disabled {
-					admin |= 0x04 // SRV_ADMF_CMAINT
-				}
+			}
+			if cfg.Disabled && (s.AdminState() == proxy.AdminMaint || s.Dynamic()) {
+				// haproxy keeps a dynamic server's `disabled` flag
+				// after `enable server`.
+				admin |= 0x04 // SRV_ADMF_CMAINT
 			}
 			if s.Unresolved() {
 				admin |= 0x20 // SRV_ADMF_RMAINT: no address at start
@@ -403,6 +405,9 @@ func (c *Commands) showServersState(args []string) string {
 			chkStatus, chkResult, chkHealth, chkState := 1, 0, max(cfg.Rise, 1), 0
 			if s.MaintSeen() {
 				chkHealth = 0 // haproxy zeroes it in maintenance; only a check restores it
+			}
+			if s.Dynamic() && cfg.Disabled {
+				chkState = 0x08 // CHK_ST_PAUSED, set by `disabled`
 			}
 			if snap, ok := c.Source.Checks.Snapshot(s); ok {
 				chkStatus = snap.Last.Code.Num()
@@ -435,9 +440,13 @@ func (c *Commands) showServersState(args []string) string {
 				}
 				agAddr, agPort = dash(cfg.Agent.Addr), ag.Port
 			}
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 0 %s %d - 0 %d %s %s %d\n",
+			forcedID := 0
+			if s.Dynamic() && cfg.ID != 0 {
+				forcedID = 1 // `add server ... id N`
+			}
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d - 0 %d %s %s %d\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
-				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState,
+				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState, forcedID,
 				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(cfg.CheckAddr), agAddr, agPort)
 		}
 	}
