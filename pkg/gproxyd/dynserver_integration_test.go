@@ -60,6 +60,7 @@ run() {
   c add server b/x 127.0.0.1:1 id 7
   c add server b/s4 127.0.0.1:9003 backup disabled
   c add server lc/s1 127.0.0.1:9001
+  c set server b/s2 health down
   st; hits
   c enable server b/s2; hits
   c enable server b/s3; hits

@@ -201,7 +201,16 @@ func (c *Commands) enableServer(args []string) string {
 
 // setAdmin changes the administrative state and logs the change with
 // haproxy 2.6's words and levels (testdata/haproxy26_syslog_admin.txt).
+//
+// As haproxy's srv_update_status, a server leaving maintenance with
+// neither check, agent nor tracking comes back up even if `set server
+// health down` had stopped it.
 func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
+	cfg := s.Config()
+	if a != proxy.AdminMaint && s.AdminState() == proxy.AdminMaint && !s.Up() &&
+		!cfg.Check && !cfg.Agent.Enabled && cfg.TrackServer == "" {
+		s.SetUp(true)
+	}
 	health.SetAdmin(s, a, c.log)
 }
 
