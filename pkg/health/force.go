@@ -34,7 +34,9 @@ func (m *Monitor) Force(s *proxy.Server, up bool) (tracking bool) {
 		}
 	}
 	m.mu.Unlock()
-	if s.Up() == up {
+	if s.Up() == up || s.AdminState() == proxy.AdminMaint {
+		// haproxy's srv_set_running/srv_set_stopped leave a server in
+		// maintenance as it is.
 		return false
 	}
 	m.apply(s, up, ", changed from CLI")

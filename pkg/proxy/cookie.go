@@ -279,7 +279,7 @@ func (p *persistence) pick(be *Backend, value string, empty bool) {
 	}
 	found := false
 	if !empty {
-		for _, s := range be.servers {
+		for _, s := range be.Servers() {
 			if s.cfg.Cookie == "" || s.cfg.Cookie != value {
 				continue
 			}

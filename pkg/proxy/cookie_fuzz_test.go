@@ -13,10 +13,12 @@ import (
 func cookieBackend(ck *haproxycfg.Cookie) *Backend {
 	px := &haproxycfg.Proxy{Name: "b", Cookie: ck}
 	b := &Backend{px: px}
+	set := &serverSet{}
 	for i, n := range []string{"c1", "c2", "c3"} {
 		s := &Server{cfg: &haproxycfg.Server{Name: "s" + n[1:], Host: "127.0.0.1", Cookie: n, Weight: 1}, be: b, id: i + 1}
-		b.servers = append(b.servers, s)
+		set.servers = append(set.servers, s)
 	}
+	b.set.Store(set)
 	return b
 }
 
@@ -79,7 +81,7 @@ func FuzzCookies(f *testing.F) {
 			if len(req.headers) > 0 && len(req.headers[0].value) > len(v) {
 				t.Fatalf("%q grew to %q", v, req.headers[0].value)
 			}
-			p.chosen = b.servers[0]
+			p.chosen = b.Servers()[0]
 			out := p.response(200, []header{{"set-cookie", v}, {"cache-control", v}})
 			for _, h := range out {
 				if strings.ContainsAny(h.value, "\r\n") && !strings.ContainsAny(v, "\r\n") {

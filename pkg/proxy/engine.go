@@ -131,6 +131,7 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 			return nil, err
 		}
 		b := &Backend{px: px, hash: px.Balance.Hashed(), started: start, now: e.now, errs: errs}
+		set := &serverSet{}
 		for i, sc := range px.Servers {
 			s := &Server{cfg: sc, be: b, id: sc.ID}
 			if s.id == 0 {
@@ -143,15 +144,16 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 			if sc.Disabled {
 				s.admin.Store(int32(AdminMaint))
 			}
-			b.servers = append(b.servers, s)
+			set.servers = append(set.servers, s)
 			b.pp = b.pp || sc.SendProxy.Any()
 			e.pp = e.pp || b.pp
 			if sc.Backup {
-				b.backup = append(b.backup, s)
+				set.backup = append(set.backup, s)
 			} else {
-				b.active = append(b.active, s)
+				set.active = append(set.active, s)
 			}
 		}
+		b.set.Store(set)
 		if b.policy, err = newPolicy(b); err != nil {
 			return nil, fmt.Errorf("%s: backend %s: %w", px.Pos, px.Name, err)
 		}

@@ -54,7 +54,7 @@ func backendH2Transport(be *Backend) *http2.Transport {
 		return nil
 	}
 	h2 := false
-	for _, s := range be.servers {
+	for _, s := range be.Servers() {
 		h2 = h2 || s.cfg.SpeaksH2()
 	}
 	if !h2 {
@@ -92,7 +92,7 @@ func backendH2Transport(be *Backend) *http2.Transport {
 
 // serverAt is the server of be dialled at addr, or nil.
 func serverAt(be *Backend, addr string) *Server {
-	for _, s := range be.servers {
+	for _, s := range be.Servers() {
 		if s.cfg.Address(addrPortNum(addr)) == addr {
 			return s
 		}

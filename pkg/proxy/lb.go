@@ -58,8 +58,8 @@ func newPolicy(b *Backend) (balance.Policy, error) {
 	case "crc32":
 		cfg.Func = balance.CRC32
 	}
-	ms := make([]balance.Member, len(b.servers))
-	for i, s := range b.servers {
+	ms := make([]balance.Member, len(b.Servers()))
+	for i, s := range b.Servers() {
 		ms[i] = balance.Member{Server: s, ID: s.id, Weight: s.cfg.Weight}
 	}
 	return balance.NewHash(cfg, ms), nil

@@ -98,7 +98,14 @@ type Server struct {
 	// alpnH1: the server's ALPN answer was not h2 (`alpn h2,http/1.1`):
 	// its requests go over HTTP/1.1 (h2_backend.go).
 	alpnH1 atomic.Bool
+	// dynamic: created by `add server` (dynsrv.go).
+	dynamic bool
+	// leftMaint: the administrative state changed since the start.
+	leftMaint atomic.Bool
 }
+
+// Dynamic reports whether the server was created by `add server`.
+func (s *Server) Dynamic() bool { return s.dynamic }
 
 // MaintSeen reports whether the server entered maintenance at run time.
 func (s *Server) MaintSeen() bool { return s.maintSeen.Load() }
@@ -138,6 +145,7 @@ func (s *Server) Status() Status {
 // Leaving maintenance or drain lets queued connections through.
 func (s *Server) SetAdminState(a AdminState) {
 	if old := AdminState(s.admin.Swap(int32(a))); old != a {
+		s.leftMaint.Store(true)
 		if a == AdminMaint {
 			s.maintSeen.Store(true)
 		}
@@ -233,6 +241,11 @@ func (s *Server) Stats() Stats {
 	st.Status = s.Status()
 	st.SessionLimit = int64(s.MaxConn())
 	st.Weight = s.Weight()
+	if s.dynamic && !s.leftMaint.Load() {
+		// haproxy computes a dynamic server's effective weight from
+		// the default weight, 1, until its state first changes.
+		st.Weight = 1
+	}
 	st.Throttle = s.Throttle()
 	if s.cfg.Backup {
 		st.BackupServers = 1
@@ -248,10 +261,10 @@ func (s *Server) Stats() Stats {
 // Backend is a proxy's server side (a `backend` or the servers of a
 // `listen`).
 type Backend struct {
-	px      *haproxycfg.Proxy
-	servers []*Server
-	active  []balance.Server
-	backup  []balance.Server
+	px *haproxycfg.Proxy
+	// set holds the servers; `add server` and `del server` replace it
+	// whole (dynsrv.go), so readers take it without a lock.
+	set     atomic.Pointer[serverSet]
 	policy  balance.Policy
 	hash    bool // hash-based policy: retries stay on the server
 	pp      bool // a server takes a PROXY header (pp_send.go)
@@ -281,11 +294,11 @@ func (b *Backend) Name() string { return b.px.Name }
 func (b *Backend) Proxy() *haproxycfg.Proxy { return b.px }
 
 // Servers are the backend's servers in configuration order (by id).
-func (b *Backend) Servers() []*Server { return b.servers }
+func (b *Backend) Servers() []*Server { return b.pool().servers }
 
 // Server returns the named server, or nil.
 func (b *Backend) Server(name string) *Server {
-	for _, s := range b.servers {
+	for _, s := range b.Servers() {
 		if s.Name() == name {
 			return s
 		}
@@ -298,7 +311,7 @@ func (b *Backend) Policy() string { return b.policy.String() }
 
 // Status is UP while at least one server is usable, else DOWN.
 func (b *Backend) Status() Status {
-	for _, s := range b.servers {
+	for _, s := range b.Servers() {
 		if s.Usable() {
 			return StatusUp
 		}
@@ -311,7 +324,7 @@ func (b *Backend) Stats() Stats {
 	st := b.ctr.snapshot(b.now())
 	st.Status = b.Status()
 	st.SessionLimit = int64(b.px.MaxConn)
-	for _, s := range b.servers {
+	for _, s := range b.Servers() {
 		if !s.Usable() {
 			continue
 		}
@@ -323,7 +336,7 @@ func (b *Backend) Stats() Stats {
 		}
 	}
 	st.LastChange = b.started
-	for _, s := range b.servers {
+	for _, s := range b.Servers() {
 		if ns := s.changed.Load(); ns != 0 && time.Unix(0, ns).After(st.LastChange) {
 			st.LastChange = time.Unix(0, ns)
 		}

@@ -152,7 +152,7 @@ func dialProxy(ctx context.Context, be *Backend, addr string, c net.Conn, timeou
 	if !ok {
 		return nil
 	}
-	for _, s := range be.servers {
+	for _, s := range be.Servers() {
 		if s.cfg.SendProxy.Any() && s.dialAddress(int(cl.dst.Port())) == addr {
 			return sendProxy(c, s.cfg, cl, timeout)
 		}

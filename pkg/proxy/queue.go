@@ -53,7 +53,7 @@ func (b *Backend) acquire(ctx context.Context, key balance.Key, avoid *Server, t
 		av = avoid
 	}
 	b.mu.Lock()
-	s, err := balance.ChooseAll(b.policy, b.active, b.backup, b.px.Options.AllBackups, key, av)
+	s, err := balance.ChooseAll(b.policy, b.pool().active, b.pool().backup, b.px.Options.AllBackups, key, av)
 	if errors.Is(err, balance.ErrNoServer) {
 		b.mu.Unlock()
 		return a, ErrNoServer
@@ -209,7 +209,7 @@ func (b *Backend) statusChanged(*Server) {
 			b.grant(w, w.target)
 			continue
 		}
-		s, err := balance.ChooseAll(b.policy, b.active, b.backup, b.px.Options.AllBackups, w.key, nil)
+		s, err := balance.ChooseAll(b.policy, b.pool().active, b.pool().backup, b.px.Options.AllBackups, w.key, nil)
 		if err != nil || s == nil || s.Full() {
 			i++
 			continue

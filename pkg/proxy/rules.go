@@ -923,7 +923,7 @@ func (e *Engine) NbSrv(backend string) int {
 		return -1
 	}
 	n := 0
-	for _, s := range b.servers {
+	for _, s := range b.Servers() {
 		if s.Usable() {
 			n++
 		}
@@ -937,7 +937,7 @@ func (e *Engine) SrvIsUp(backend, server string) bool {
 	if b == nil {
 		return false
 	}
-	for _, s := range b.servers {
+	for _, s := range b.Servers() {
 		if s.Name() == server {
 			return s.Status() == StatusUp
 		}

@@ -475,7 +475,7 @@ func (s *session) assigned(log *accesslog.Session, a assignment, err error, acce
 
 func usableActives(b *Backend) int {
 	n := 0
-	for _, s := range b.active {
+	for _, s := range b.pool().active {
 		if s.Usable() && s.Weight() > 0 {
 			n++
 		}

@@ -114,7 +114,7 @@ func (b *Backend) warmTicker() {
 }
 
 func (b *Backend) anyStarting() bool {
-	for _, s := range b.servers {
+	for _, s := range b.Servers() {
 		if s.Starting() {
 			return true
 		}

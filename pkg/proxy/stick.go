@@ -249,14 +249,14 @@ func (e *Engine) stickMatch(be *Backend, t *sample.Txn, assigned bool) (*Server,
 // is gone or down (unless `option persist`).
 func (b *Backend) stickServer(name string, id int64) *Server {
 	var found *Server
-	for _, s := range b.servers {
+	for _, s := range b.Servers() {
 		if name != "" && s.Name() == name {
 			found = s
 			break
 		}
 	}
 	if found == nil {
-		for _, s := range b.servers {
+		for _, s := range b.Servers() {
 			if int64(s.id) == id {
 				found = s
 				break

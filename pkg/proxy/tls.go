@@ -332,7 +332,7 @@ func sessionCache(s *haproxycfg.Server) tls.ClientSessionCache {
 // dialTLS wraps a new connection to addr, one of be's servers, in TLS
 // when that server has `ssl` (the HTTP transport's dial).
 func dialTLS(ctx context.Context, be *Backend, network, addr string, c net.Conn, timeout time.Duration) (net.Conn, error) {
-	for _, s := range be.servers {
+	for _, s := range be.Servers() {
 		sc := s.cfg
 		if sc.TLS == nil || !sc.TLS.Traffic {
 			continue

@@ -41,7 +41,7 @@ func (b *Backend) useServer(t *sample.Txn) *Server {
 			name = string(u.Format.Format.Append(nil, t, nil))
 		}
 		var srv *Server
-		for _, s := range b.servers {
+		for _, s := range b.Servers() {
 			if s.Name() == name {
 				srv = s
 				break
@@ -64,7 +64,7 @@ func (e *Engine) SrvID(backend, server string) int {
 	if b == nil {
 		return 0
 	}
-	for _, s := range b.servers {
+	for _, s := range b.Servers() {
 		if s.Name() == server {
 			return s.id
 		}

@@ -75,7 +75,9 @@ type command struct {
 // The commands gproxy implements, in the order `help` lists them
 // (alphabetical, as haproxy 2.6).
 var commands = []command{
+	{[]string{"add", "server"}, "add server <bk>/<srv>", "create a new server", LevelAdmin, (*Commands).addServer},
 	{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableUnreached},
+	{[]string{"del", "server"}, "del server <bk>/<srv>", "remove a dynamically added server", LevelAdmin, (*Commands).delServer},
 	{[]string{"disable", "agent"}, "disable agent", "disable agent checks", LevelAdmin, (*Commands).disableAgent},
 	{[]string{"disable", "health"}, "disable health", "disable health checks", LevelAdmin, (*Commands).disableHealth},
 	{[]string{"disable", "server"}, "disable server (DEPRECATED)", "put a server in maintenance (use 'set server' instead)", LevelAdmin, (*Commands).disableServer},
@@ -199,7 +201,16 @@ func (c *Commands) enableServer(args []string) string {
 
 // setAdmin changes the administrative state and logs the change with
 // haproxy 2.6's words and levels (testdata/haproxy26_syslog_admin.txt).
+//
+// As haproxy's srv_update_status, a server leaving maintenance with
+// neither check, agent nor tracking comes back up even if `set server
+// health down` had stopped it.
 func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
+	cfg := s.Config()
+	if a != proxy.AdminMaint && s.AdminState() == proxy.AdminMaint && !s.Up() &&
+		!cfg.Check && !cfg.Agent.Enabled && cfg.TrackServer == "" {
+		s.SetUp(true)
+	}
 	health.SetAdmin(s, a, c.log)
 }
 
@@ -388,9 +399,11 @@ func (c *Commands) showServersState(args []string) string {
 			admin := 0
 			if s.AdminState() == proxy.AdminMaint {
 				admin |= 0x01 // SRV_ADMF_FMAINT
-				if cfg.Disabled {
-					admin |= 0x04 // SRV_ADMF_CMAINT
-				}
+			}
+			if cfg.Disabled && (s.AdminState() == proxy.AdminMaint || s.Dynamic()) {
+				// haproxy keeps a dynamic server's `disabled` flag
+				// after `enable server`.
+				admin |= 0x04 // SRV_ADMF_CMAINT
 			}
 			if s.Unresolved() {
 				admin |= 0x20 // SRV_ADMF_RMAINT: no address at start
@@ -401,6 +414,9 @@ func (c *Commands) showServersState(args []string) string {
 			chkStatus, chkResult, chkHealth, chkState := 1, 0, max(cfg.Rise, 1), 0
 			if s.MaintSeen() {
 				chkHealth = 0 // haproxy zeroes it in maintenance; only a check restores it
+			}
+			if s.Dynamic() && cfg.Disabled {
+				chkState = 0x08 // CHK_ST_PAUSED, set by `disabled`
 			}
 			if snap, ok := c.Source.Checks.Snapshot(s); ok {
 				chkStatus = snap.Last.Code.Num()
@@ -433,9 +449,13 @@ func (c *Commands) showServersState(args []string) string {
 				}
 				agAddr, agPort = dash(cfg.Agent.Addr), ag.Port
 			}
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 0 %s %d - 0 %d %s %s %d\n",
+			forcedID := 0
+			if s.Dynamic() && cfg.ID != 0 {
+				forcedID = 1 // `add server ... id N`
+			}
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d - 0 %d %s %s %d\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
-				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState,
+				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState, forcedID,
 				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(cfg.CheckAddr), agAddr, agPort)
 		}
 	}

@@ -242,7 +242,7 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 		m["throttle"] = itoa(st.Throttle)
 	}
 	m["econ"], m["wretr"], m["wredis"] = itoa(st.ConnErrors), itoa(st.Retries), itoa(st.Redispatches)
-	w, uw := sv.Weight(), sv.ConfigWeight()
+	w, uw := st.Weight, sv.ConfigWeight()
 	if s.UserWeight != nil {
 		uw = s.UserWeight(sv)
 	}

@@ -1,0 +1,200 @@
+package runtimeapi
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/proxy"
+)
+
+// Server keywords haproxy 2.6 refuses on `add server` (those its keyword
+// table does not mark dynamic-capable), answered "'KW' option is not
+// accepted for dynamic server".
+var dynRefused = map[string]bool{
+	"cookie": true, "init-addr": true, "log-proto": true, "max-reuse": true, "namespace": true,
+	"no-agent-check": true, "no-check": true, "no-check-send-proxy": true, "no-check-ssl": true,
+	"no-send-proxy-v2-ssl": true, "no-send-proxy-v2-ssl-cn": true, "no-ssl": true, "non-stick": true,
+	"redir": true, "resolve-net": true, "resolve-opts": true, "resolve-prefer": true, "resolvers": true,
+	"socks4": true, "ssl-reuse": true, "stick": true,
+}
+
+// Server keywords gproxy applies to a dynamic server, with their number
+// of arguments. Every other keyword haproxy accepts there (checks,
+// agents, TLS, PROXY protocol, slow start...) is refused by gproxy with a
+// message naming it: the server would otherwise run without it.
+var dynWorks = map[string]int{
+	"weight": 1, "maxconn": 1, "id": 1, "backup": 0, "no-backup": 0, "disabled": 0, "enabled": 0,
+}
+
+// Keywords of haproxy 2.6's server keyword table that it accepts on a
+// dynamic server and gproxy does not apply there yet.
+var dynNotYet = map[string]bool{
+	"addr": true, "agent-addr": true, "agent-check": true, "agent-inter": true, "agent-port": true,
+	"agent-send": true, "allow-0rtt": true, "alpn": true, "ca-file": true, "check": true,
+	"check-alpn": true, "check-proto": true, "check-send-proxy": true, "check-sni": true,
+	"check-ssl": true, "check-via-socks4": true, "ciphers": true, "ciphersuites": true,
+	"crl-file": true, "crt": true, "downinter": true, "error-limit": true, "fall": true,
+	"fastinter": true, "force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
+	"force-tlsv12": true, "force-tlsv13": true, "inter": true, "maxqueue": true, "minconn": true,
+	"no-send-proxy": true, "no-send-proxy-v2": true, "no-ssl-reuse": true, "no-sslv3": true,
+	"no-tfo": true, "no-tls-tickets": true, "no-tlsv10": true, "no-tlsv11": true, "no-tlsv12": true,
+	"no-tlsv13": true, "npn": true, "observe": true, "on-error": true, "on-marked-down": true,
+	"on-marked-up": true, "pool-low-conn": true, "pool-max-conn": true, "pool-purge-delay": true,
+	"port": true, "proto": true, "proxy-v2-options": true, "rise": true, "send-proxy": true,
+	"send-proxy-v2": true, "send-proxy-v2-ssl": true, "send-proxy-v2-ssl-cn": true,
+	"slowstart": true, "sni": true, "source": true, "ssl": true, "ssl-max-ver": true,
+	"ssl-min-ver": true, "tfo": true, "tls-tickets": true, "track": true, "usesrc": true,
+	"verify": true, "verifyhost": true, "ws": true,
+}
+
+// addServer is `add server <bk>/<srv> <addr>[:<port>] [options]`
+// (management guide 9.3): a new server in maintenance, as haproxy 2.6
+// creates every dynamic server.
+func (c *Commands) addServer(args []string) string {
+	be, sv, ok := strings.Cut(arg(args, 2), "/")
+	if !ok || sv == "" {
+		return "Require 'backend/server'."
+	}
+	b := c.Source.Engine.Backend(be)
+	if b == nil {
+		return "No such backend."
+	}
+	if !b.DynamicLB() {
+		return proxy.ErrStaticLB.Error()
+	}
+	sc, msg := parseDynServer(b, sv, args[3:])
+	if sc == nil {
+		c.alertAdd(be, sv, msg)
+		return msg
+	}
+	if _, err := b.AddServer(sc); err != nil {
+		c.alertAdd(be, sv, err.Error())
+		return err.Error() + "\n"
+	}
+	c.Logger.Info().Msgf("New server %s/%s registered.", be, sv)
+	return "New server registered.\n"
+}
+
+// alertAdd writes a refused `add server` on stderr as haproxy does:
+// "CLI : 'server B/S' : MESSAGE" (no server prefix before one was named).
+func (c *Commands) alertAdd(be, sv, msg string) {
+	msg = strings.TrimRight(msg, "\n")
+	if strings.HasPrefix(msg, "'server' expects") {
+		c.Logger.Error().Msg("CLI : " + msg)
+		return
+	}
+	c.Logger.Error().Msgf("CLI : 'server %s/%s' : %s", be, sv, msg)
+}
+
+// parseDynServer reads a dynamic server's address and options with the
+// configuration parser, as haproxy runs its server-line parser, without the
+// default-server settings (haproxy 2.6 ignores them for dynamic servers).
+// On error it returns haproxy's message.
+func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.Server, string) {
+	words := []string{"server", name}
+	if len(rest) > 0 {
+		words = append(words, rest[0])
+		for i := 1; i < len(rest); i++ {
+			kw := rest[i]
+			if n, ok := dynWorks[kw]; ok {
+				words = append(words, rest[i:min(i+1+n, len(rest))]...)
+				i += n
+				continue
+			}
+			if dynRefused[kw] {
+				return nil, fmt.Sprintf("'%s' option is not accepted for dynamic server\n", kw)
+			}
+			if dynNotYet[kw] {
+				return nil, fmt.Sprintf("'%s' option is not implemented by gproxy for dynamic servers.\n", kw)
+			}
+			words = append(words, kw) // unknown: the parser names it
+		}
+	}
+	var src strings.Builder
+	src.WriteString("backend '" + b.Name() + "'\n   ")
+	for _, w := range words {
+		if strings.ContainsAny(w, "'\n\r") {
+			return nil, fmt.Sprintf("invalid character in '%s'.\n", strings.TrimSpace(w))
+		}
+		src.WriteString(" '" + w + "'")
+	}
+	src.WriteString("\n")
+	cfg, diags, err := haproxycfg.Parse("cli", []byte(src.String()), haproxycfg.ParseOptions{})
+	if err != nil || cfg == nil {
+		for _, d := range diags {
+			if d.Severity == haproxycfg.Alert {
+				m := strings.TrimPrefix(d.Msg, "'server "+b.Name()+"/"+name+"' : ")
+				return nil, strings.TrimRight(m, "\n") + "\n"
+			}
+		}
+		if err == nil {
+			err = errors.New("invalid server")
+		}
+		return nil, err.Error() + "\n"
+	}
+	px := cfg.Proxy(b.Name(), haproxycfg.KindBackend)
+	if px == nil || len(px.Servers) != 1 {
+		return nil, "'server' expects <name> and <addr>[:<port>] as arguments.\n"
+	}
+	sc := px.Servers[0]
+	if sc.DNS.Hostname != "" {
+		// haproxy creates it without an address and never resolves it.
+		return nil, "a dynamic server named by a host name is not implemented by gproxy.\n"
+	}
+	if !slices.Contains(rest, "id") {
+		sc.ID = 0 // the backend gives the lowest free id
+	}
+	return sc, ""
+}
+
+// delServer is `del server <bk>/<srv>`: only a server in maintenance with
+// no connection goes; haproxy's answers otherwise.
+func (c *Commands) delServer(args []string) string {
+	be, sv, ok := strings.Cut(arg(args, 2), "/")
+	if !ok || sv == "" {
+		return "Require 'backend/server'."
+	}
+	b := c.Source.Engine.Backend(be)
+	if b == nil {
+		return "No such backend."
+	}
+	s := b.Server(sv)
+	if s == nil {
+		return "No such server."
+	}
+	if c.pinned(b, s) {
+		return "This server cannot be removed at runtime due to other configuration elements pointing to it."
+	}
+	if err := b.DelServer(s); err != nil {
+		return err.Error()
+	}
+	c.Logger.Info().Msgf("Server %s/%s deleted.", be, sv)
+	return "Server deleted."
+}
+
+// pinned reports whether a server may not be deleted: haproxy's
+// SRV_F_NON_PURGEABLE (a use-server target, a tracked server, a server
+// under DNS resolution), and, in gproxy, a server with health or agent
+// checks, whose check tasks are not stopped at run time.
+func (c *Commands) pinned(b *proxy.Backend, s *proxy.Server) bool {
+	cfg := s.Config()
+	if cfg.DNS.Resolvers != "" || cfg.Check || cfg.Agent.Enabled {
+		return true
+	}
+	for _, u := range b.Proxy().Rules.UseServers {
+		if u.Name == s.Name() {
+			return true
+		}
+	}
+	for _, ob := range c.Source.Engine.Backends() {
+		for _, o := range ob.Servers() {
+			if t := o.Config(); t.TrackServer == s.Name() && (t.TrackBackend == b.Name() || t.TrackBackend == "" && ob == b) {
+				return true
+			}
+		}
+	}
+	return false
+}
