@@ -86,39 +86,7 @@ func TestIntegrationTLSCertKindHaproxy(t *testing.T) {
 		return s
 	}
 	names := []string{"dir", "bundle"}
-	hp, gp := map[string]int{}, map[string]int{}
-	lns := map[string]net.Listener{}
-	for _, n := range names {
-		hp[n] = deadPort(t)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns[ln.Addr().String()] = ln
-		gp[n] = ln.Addr().(*net.TCPAddr).Port
-	}
-	haproxytest.Start(t, fill(hp))
-	cfgPath := filepath.Join(dir, "gproxy.cfg")
-	w("gproxy.cfg", []byte(fill(gp)))
-	cfg, diags, err := haproxycfg.ParseFiles([]string{cfgPath}, haproxycfg.ParseOptions{})
-	if err != nil {
-		t.Fatalf("%v %v", err, diags)
-	}
-	e, err := New(cfg, Options{Logger: zerolog.Nop(), Listeners: lns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go e.Serve(context.Background())
-	t.Cleanup(func() {
-		e.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
-		defer cancel()
-		e.Wait(ctx)
-	})
-	for _, n := range names {
-		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", hp[n]))
-		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", gp[n]))
-	}
+	hp, gp := startPair(t, dir, names, fill)
 	clients := []struct{ name, args string }{
 		{"TLS 1.2, every suite", "-tls1_2"},
 		{"TLS 1.2, RSA signatures only", "-tls1_2 -sigalgs RSA+SHA256:RSA+SHA384"},
@@ -163,4 +131,46 @@ func TestIntegrationTLSCertKindHaproxy(t *testing.T) {
 		}
 	}
 	t.Logf("%d client/name/frontend cases compared, %d differ", len(want), diff)
+}
+
+// startPair runs haproxy and a gproxy engine on the configuration fill
+// makes for each one's ports (one per name; gproxy's listeners are open
+// from the start, as a port picked and closed could be taken meanwhile),
+// waits until both listen, and returns their ports.
+func startPair(t *testing.T, dir string, names []string, fill func(map[string]int) string) (hp, gp map[string]int) {
+	t.Helper()
+	hp, gp = map[string]int{}, map[string]int{}
+	lns := map[string]net.Listener{}
+	for _, n := range names {
+		hp[n] = deadPort(t)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns[ln.Addr().String()] = ln
+		gp[n] = ln.Addr().(*net.TCPAddr).Port
+	}
+	haproxytest.Start(t, fill(hp))
+	cfgPath := filepath.Join(dir, "gproxy.cfg")
+	tlstest.Write(t, cfgPath, []byte(fill(gp)))
+	cfg, diags, err := haproxycfg.ParseFiles([]string{cfgPath}, haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	e, err := New(cfg, Options{Logger: zerolog.Nop(), Listeners: lns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Serve(context.Background())
+	t.Cleanup(func() {
+		e.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		e.Wait(ctx)
+	})
+	for _, n := range names {
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", hp[n]))
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", gp[n]))
+	}
+	return hp, gp
 }

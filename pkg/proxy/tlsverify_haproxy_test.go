@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"hapair/pkg/haproxycfg"
 	"hapair/pkg/haproxytest"
 	"hapair/pkg/tlsconf/tlstest"
 )
@@ -73,38 +69,7 @@ func TestIntegrationTLSVerifyErrorsHaproxy(t *testing.T) {
 		return s
 	}
 	names := []string{"all", "some", "none"}
-	hp, gp := map[string]int{}, map[string]int{}
-	lns := map[string]net.Listener{}
-	for _, n := range names {
-		hp[n] = deadPort(t)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns[ln.Addr().String()] = ln
-		gp[n] = ln.Addr().(*net.TCPAddr).Port
-	}
-	haproxytest.Start(t, fill(hp))
-	w("gproxy.cfg", []byte(fill(gp)))
-	cfg, diags, err := haproxycfg.ParseFiles([]string{filepath.Join(dir, "gproxy.cfg")}, haproxycfg.ParseOptions{})
-	if err != nil {
-		t.Fatalf("%v %v", err, diags)
-	}
-	e, err := New(cfg, Options{Logger: zerolog.Nop(), Listeners: lns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go e.Serve(context.Background())
-	t.Cleanup(func() {
-		e.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
-		defer cancel()
-		e.Wait(ctx)
-	})
-	for _, n := range names {
-		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", hp[n]))
-		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", gp[n]))
-	}
+	hp, gp := startPair(t, dir, names, fill)
 	observe := func(ports map[string]int) map[string]string {
 		o := map[string]string{}
 		for _, fe := range names {
