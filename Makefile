@@ -38,12 +38,7 @@ integration: deps build
 # Runs each fuzz target briefly (FUZZTIME each); longer runs: make fuzz FUZZTIME=10m
 FUZZTIME ?= 8s
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
-		done; \
-	done
+	FUZZTIME=$(FUZZTIME) GO=$(GO) ./integration/fuzz.sh
 
 # haproxy 2.6's own reg-tests through VTest, with haproxy and with gproxy: a
 # table per directory. Not part of `test`: VTest and the tests are not in
