@@ -150,7 +150,19 @@ func (p *parser) peersKeyword(args []string) {
 			p.alert(kw, "'%s' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.", kw)
 			return
 		}
-		addr, ok := p.peerAddr(kw, "", arg(1))
+		addr, ok := "", false
+		if a := envExpand(arg(1), p.env); strings.HasPrefix(a, "fd@") {
+			// A listening socket inherited from the parent (haproxy's
+			// reg-tests hand one to each peers section).
+			sa, msg, _ := p.parseSockAddr("fd", a[len("fd@"):], a, true)
+			if msg != "" {
+				p.alert(kw, "%s", msg)
+				return
+			}
+			addr, ok = sa.String(), true
+		} else {
+			addr, ok = p.peerAddr(kw, "", arg(1))
+		}
 		if !ok {
 			return
 		}

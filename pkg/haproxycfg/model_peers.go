@@ -9,7 +9,7 @@ type Peers struct {
 	Disabled bool // `disabled`: tables naming the section are not synced
 	// Local is this process's peer name (-L, `localpeer`, or the host
 	// name); Listen is where it listens: its `peer` address, or the
-	// `bind` line's.
+	// `bind` line's (host:port, or fd@N for an inherited socket).
 	Local  string
 	Listen string
 	Peers  []PeerDef // in file order, the local one included

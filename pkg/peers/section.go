@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -149,9 +152,17 @@ func (s *Section) Start(ctx context.Context) error {
 		}
 		return serr
 	}}
-	ln, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+	ln, err := s.listen(ctx, lc)
 	if err != nil {
 		return fmt.Errorf("peers %s: cannot bind %s: %w", s.cfg.Name, s.cfg.Listen, err)
+	}
+	if strings.HasPrefix(s.cfg.Listen, "fd@") {
+		// The local peer is reached where the inherited socket listens.
+		for _, p := range s.peers {
+			if p.Local {
+				p.Addr = ln.Addr().String()
+			}
+		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.ln = ln
@@ -167,6 +178,26 @@ func (s *Section) Start(ctx context.Context) error {
 	go s.acceptLoop(ln)
 	go s.syncLoop()
 	return nil
+}
+
+// listen opens the local peer's listener: an address, or fd@N, a
+// listening socket inherited from the parent process.
+func (s *Section) listen(ctx context.Context, lc net.ListenConfig) (net.Listener, error) {
+	fd, ok := strings.CutPrefix(s.cfg.Listen, "fd@")
+	if !ok {
+		return lc.Listen(ctx, "tcp", s.cfg.Listen)
+	}
+	n, err := strconv.Atoi(fd)
+	if err != nil || n < 0 {
+		return nil, fmt.Errorf("%q is not a file descriptor", fd)
+	}
+	f := os.NewFile(uintptr(n), s.cfg.Listen)
+	if f == nil {
+		return nil, fmt.Errorf("not a file descriptor")
+	}
+	// FileListener works on a duplicate; the inherited one is closed.
+	defer f.Close()
+	return net.FileListener(f)
 }
 
 // Addr is where the section listens.

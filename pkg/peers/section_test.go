@@ -205,3 +205,50 @@ func BenchmarkReplicate(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestInheritedListener: a section whose bind is fd@N (a listening socket
+// its parent passed, as haproxy's reg-tests do) listens there and
+// replicates with a peer that reaches it at that socket's address.
+func TestInheritedListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File() // a duplicate, as a child inherits it
+	ln.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The section takes the descriptor over (and closes it), as gproxy
+	// takes an inherited one: f is not closed here.
+	addrs := map[string]string{"a": ln.Addr().String(), "b": freePort(t)}
+	ta, tb := newTestTable("be"), newTestTable("be")
+	cfg := Config{Name: "mypeers", Local: "a", Listen: fmt.Sprintf("fd@%d", f.Fd()), PID: 1, Timers: fast,
+		Tables: []Table{{T: ta, Name: ta.Name()}},
+		Peers:  []Peer{{Name: "a", Local: true}, {Name: "b", Addr: addrs["b"]}}}
+	a, err := New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if got := a.Addr().String(); got != addrs["a"] {
+		t.Fatalf("listening on %s, want the inherited socket's %s", got, addrs["a"])
+	}
+	b := startSection(t, "b", addrs, tb, false)
+	defer b.Close()
+	k := ipKey(t, tb, "10.0.0.9")
+	tb.Track(k).Release()
+	waitFor(t, 5*time.Second, "b's entry on a", func() bool { return ta.Has(k) })
+
+	bad := cfg
+	bad.Listen = "fd@x"
+	if s, err := New(bad, zerolog.Nop()); err == nil {
+		if err := s.Start(context.Background()); err == nil {
+			s.Close()
+			t.Fatal("fd@x started")
+		}
+	}
+}

@@ -565,6 +565,13 @@ var tcpRuleFrontends = []struct {
 	{"hcontrej", []string{"mode http", "option httplog", "tcp-request content reject"}, 1},
 	{"hconthdr", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str t } METH_GET"}, 1},
 	{"hcontpass", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str nope }"}, 1},
+	// "w" frontends are mode tcp ones that receive an HTTP request, which
+	// haproxy's HTTP fetches parse from the buffer.
+	{"wpathrej", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
+	{"wpathpass", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /other }"}, 1},
+	{"whdr", []string{"tcp-request inspect-delay 2s", "tcp-request content accept if HTTP", "use_backend tbe2 if { req.hdr(host) -m str t } METH_GET"}, 1},
+	{"wtrack", []string{"stick-table type string len 32 size 1k store gpc0", "tcp-request inspect-delay 2s",
+		"tcp-request content track-sc0 path", "tcp-request content sc-inc-gpc0(0)", "use_backend tbe2 if { sc0_get_gpc0 gt 0 }"}, 1},
 	// "r" sections are mode tcp listens whose server sends a banner first.
 	{"racc", []string{"tcp-response inspect-delay 2s", "tcp-response content accept if { res.payload(0,6) -m str BANNER }",
 		"tcp-response content reject"}, 1},
@@ -581,6 +588,10 @@ var tcpRuleFrontends = []struct {
 		"tcp-response inspect-delay 2s", "tcp-response content sc-inc-gpc0(0) if { res.len gt 0 }"}, 1},
 	{"rgpc2", []string{"tcp-request connection reject if { src_get_gpc0(rgpc) gt 0 }"}, 0},
 }
+
+// webInTCP is what the "w" cases send: an HTTP request to a mode tcp
+// frontend.
+const webInTCP = "GET /admin/x HTTP/1.0\r\nHost: t\r\n\r\n"
 
 // startBanner answers each connection with a banner at once, then, once
 // the client's half-close arrived, with what it received.
@@ -706,6 +717,8 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 				msg = ""
 			} else if strings.HasPrefix(fe.name, "h") {
 				msg = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+			} else if strings.HasPrefix(fe.name, "w") {
+				msg = webInTCP
 			}
 			_, _ = io.WriteString(c, msg)
 			if !strings.HasPrefix(fe.name, "h") {
@@ -801,7 +814,8 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 		"tcontnodelay": "two:hello\n", "tpayrej": "", "tconnrej": "closed without a byte", "hconthdr": "",
 		"racc": "BANNER hi\nbye:hello\n", "rrej": "", "rnocond": "", "rwait": "BANNER hi\nbye:hello\n",
 		"rgpc": "BANNER hi\nbye:hello\n", "rgpc2": "closed without a byte", "rclose": "BANNER hi\n",
-		"tvarconn": "two:hello\n", "tvarcont": "two:hello\n", "rvar": ""} {
+		"tvarconn": "two:hello\n", "tvarcont": "two:hello\n", "rvar": "", "wpathrej": "", "wpathpass": "one:" + webInTCP,
+		"whdr": "two:" + webInTCP, "wtrack": "two:" + webInTCP} {
 		if got[name][0] != want {
 			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)
 		}

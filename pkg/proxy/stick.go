@@ -57,6 +57,20 @@ func stickTCP(r *haproxycfg.TCPRule, t *sample.Txn) {
 	e.runStick(r.Action, r.Stick, px, t, false)
 }
 
+// trackMayChange reports whether a content rule's track-sc should wait
+// for more data: its slot is free and its key could still appear or
+// change (haproxy's tcp_action_track_sc yields then, until the delay).
+func trackMayChange(r *haproxycfg.TCPRule, t *sample.Txn) bool {
+	if r.Action != haproxycfg.ActTrackSC || r.Stick.Session || r.Stick.Key == nil {
+		return false
+	}
+	if c, _ := t.Stick.(*sticktable.Counters); c == nil || c.Slot(r.Stick.Slot) != nil {
+		return false
+	}
+	_, _, final := r.Stick.Key.EvalMore(t)
+	return !final
+}
+
 // runStick runs track-sc, sc-inc-gpc0/1 or sc-set-gpt0 from a rule of
 // proxy px; httpReq marks an http-request rule, whose track-sc counts the
 // request on the entry it starts tracking (haproxy's

@@ -302,6 +302,9 @@ func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool, from *i
 				continue
 			}
 			if r.Stick != nil {
+				if trackMayChange(r, t) {
+					return 0, false // the key may still come (haproxy yields)
+				}
 				stickTCP(r, t) // not final: the next rules run
 				continue
 			}
@@ -352,7 +355,10 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
 		Vars: s.e.proc.load(s.sessVars), Stream: true}
 	s.txn = t
-	var buf []byte
+	// An empty buffer, not none: an HTTP fetch then waits for a request
+	// head (haproxy parses the buffer as HTTP in mode tcp).
+	buf := []byte{}
+	t.Payload = buf
 	if len(rs.TCPContent) > 0 {
 		deadline := s.accept.Add(rs.InspectDelay)
 		done := rs.InspectDelay <= 0

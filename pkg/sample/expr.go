@@ -36,7 +36,9 @@ func (e exprImpl) eval(t *Txn) (Value, bool) {
 	if e.fetch == nil || t.ReqGone && requestOnly(e.fetch) {
 		return Value{}, false
 	}
-	v, ok := e.fetch.Fn(t, e.args)
+	var v Value
+	ok := false
+	t.withRawRequest(e.fetch, func() { v, ok = e.fetch.Fn(t, e.args) })
 	if !ok {
 		return Value{}, false
 	}
@@ -56,7 +58,7 @@ func (e *exprImpl) values(t *Txn, out []Value) []Value {
 		return out
 	}
 	start := len(out)
-	out = e.fetch.Each(t, e.args, out)
+	t.withRawRequest(e.fetch, func() { out = e.fetch.Each(t, e.args, out) })
 	if len(e.convs) == 0 {
 		return out
 	}

@@ -131,8 +131,9 @@ type Txn struct {
 	// nothing is tracked.
 	Stick any
 
-	mayChange bool    // set by a fetch whose answer may change with more data
-	scratch   []Value // values of multi-valued fetches, reused per Txn
+	mayChange bool      // set by a fetch whose answer may change with more data
+	scratch   []Value   // values of multi-valued fetches, reused per Txn
+	raw       *rawCache // Payload parsed as an HTTP request (mode tcp)
 }
 
 // MayChange is called by a fetch whose answer (or absence of answer)

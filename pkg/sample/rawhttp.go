@@ -1,0 +1,177 @@
+package sample
+
+import "bytes"
+
+// HTTP fetches in mode tcp. haproxy 2.6 answers an HTTP request fetch
+// (path, hdr(), method...) in a tcp-mode rule by parsing the buffered
+// payload as an HTTP/1 request head (smp_prefetch_htx, "RAW mode"): a
+// `tcp-request content reject if { path_beg /admin }` rejects there. The
+// head is parsed again only when the payload grew.
+
+// rawState is the outcome of parsing the payload as a request head.
+type rawState uint8
+
+const (
+	rawIncomplete rawState = iota // no end of head yet: may change with more data
+	rawInvalid                    // not an HTTP/1 request: no sample, final
+	rawOK
+)
+
+// rawFullBuffer is where a head still incomplete stops waiting: haproxy's
+// buffer (tune.bufsize 16384) less its reserve (tune.maxrewrite 1024).
+const rawFullBuffer = 16384 - 1024
+
+// rawCache is the last parse of Txn.Payload.
+type rawCache struct {
+	len   int // len(Payload) when parsed; -1: never
+	state rawState
+	msg   Message
+}
+
+// usesHTTPRequest reports whether f reads the HTTP request.
+func usesHTTPRequest(f *FetchDef) bool {
+	return useOf(f)&(useHrqhv|useHrqhp|useHrqbo) != 0
+}
+
+// withRawRequest runs fn with t.Req set from the payload when f reads the
+// HTTP request and the stream has no HTTP message (mode tcp). ok is false
+// when the payload holds no request head (fn is not called).
+func (t *Txn) withRawRequest(f *FetchDef, fn func()) (ok bool) {
+	if t.Req != nil || t.Payload == nil || !usesHTTPRequest(f) {
+		fn()
+		return true
+	}
+	if t.raw == nil {
+		t.raw = &rawCache{len: -1}
+	}
+	c := t.raw
+	if c.len != len(t.Payload) {
+		c.len = len(t.Payload)
+		c.msg = Message{}
+		c.state = parseRequestHead(t.Payload, &c.msg)
+		if c.state == rawIncomplete && len(t.Payload) >= rawFullBuffer {
+			c.state = rawInvalid
+		}
+	}
+	switch c.state {
+	case rawIncomplete:
+		t.MayChange()
+		return false
+	case rawInvalid:
+		return false
+	}
+	t.Req = &c.msg
+	fn()
+	t.Req = nil
+	return true
+}
+
+// parseRequestHead reads an HTTP/1 request line and headers from b into m,
+// as haproxy's h1 parser accepts them: CRLF or bare LF line ends, folded
+// header lines joined with a space, an HTTP/0.9 "GET /uri" taken as
+// HTTP/1.0.
+func parseRequestHead(b []byte, m *Message) rawState {
+	line, rest, ok := cutLine(b)
+	if !ok {
+		if badRequestLinePrefix(b) {
+			return rawInvalid // haproxy's parser stops at the first bad byte
+		}
+		return rawIncomplete
+	}
+	meth, after, _ := bytes.Cut(line, []byte{' '})
+	uri, ver, hasVer := bytes.Cut(after, []byte{' '})
+	if len(meth) == 0 || !isToken(meth) || len(uri) == 0 || bytes.ContainsAny(uri, " \t") {
+		return rawInvalid
+	}
+	switch {
+	case !hasVer:
+		if string(meth) != "GET" {
+			return rawInvalid
+		}
+		ver = []byte("HTTP/1.0")
+	case len(ver) != 8 || !bytes.HasPrefix(ver, []byte("HTTP/")) || !isDigit(ver[5]) || ver[6] != '.' || !isDigit(ver[7]):
+		return rawInvalid
+	}
+	for _, c := range uri {
+		if c < 0x21 || c == 0x7f {
+			return rawInvalid
+		}
+	}
+	m.Method, m.URI, m.Version = string(meth), string(uri), string(ver)
+	if !hasVer {
+		return rawOK // HTTP/0.9: no headers follow
+	}
+	for {
+		line, rest, ok = cutLine(rest)
+		if !ok {
+			return rawIncomplete
+		}
+		if len(line) == 0 {
+			return rawOK
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(m.Headers) == 0 {
+				return rawInvalid
+			}
+			h := &m.Headers[len(m.Headers)-1]
+			h.Value = string(bytes.TrimRight([]byte(h.Value+" "+string(bytes.TrimLeft(line, " \t"))), " \t"))
+			continue
+		}
+		name, value, ok := bytes.Cut(line, []byte{':'})
+		if !ok || len(name) == 0 || !isToken(name) {
+			return rawInvalid
+		}
+		m.Headers = append(m.Headers, Header{Name: string(name), Value: string(bytes.Trim(value, " \t"))})
+	}
+}
+
+// badRequestLinePrefix reports whether p, the start of a request line
+// whose end has not arrived, can no longer become a valid one: a byte a
+// method, a URI or "HTTP/" cannot hold (a TLS hello fails at once).
+func badRequestLinePrefix(p []byte) bool {
+	p = bytes.TrimSuffix(p, []byte{'\r'})
+	meth, rest, hasURI := bytes.Cut(p, []byte{' '})
+	if !isToken(meth) || hasURI && len(meth) == 0 {
+		return true
+	}
+	uri, ver, hasVer := bytes.Cut(rest, []byte{' '})
+	for _, c := range uri {
+		if c < 0x21 || c == 0x7f {
+			return true
+		}
+	}
+	if !hasVer {
+		return false
+	}
+	const proto = "HTTP/"
+	n := min(len(ver), len(proto))
+	return string(ver[:n]) != proto[:n]
+}
+
+// cutLine splits b at its first line end (CRLF or LF).
+func cutLine(b []byte) (line, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return nil, b, false
+	}
+	line = b[:i]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, b[i+1:], true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isToken: RFC 7230's tchar, what methods and header names are made of.
+func isToken(b []byte) bool {
+	for _, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', isDigit(c):
+		case bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
