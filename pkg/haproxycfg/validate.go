@@ -1,6 +1,9 @@
 package haproxycfg
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // Whole-configuration checks, run once every file is read (haproxy's
 // check_config_validity).
@@ -71,6 +74,7 @@ func (p *parser) validate() {
 	for _, ps := range p.proxies {
 		p.checkProxy(ps, !parseAlerts)
 	}
+	p.checkDefaultsTracks()
 	for _, ps := range p.proxies {
 		p.resolveArgs(ps)
 	}
@@ -237,4 +241,25 @@ func (p *parser) backendRefs(ps *proxyState) []backendRef {
 		refs = append(refs, backendRef{u.Name, u.Pos, "use_backend"})
 	}
 	return refs
+}
+
+// checkDefaultsTracks checks the track-sc rules of named defaults
+// sections as haproxy checks them on the defaults proxy itself: a rule
+// without `table` names the section's own table, which a defaults
+// section never has, unless a proxy of that name has one.
+func (p *parser) checkDefaultsTracks() {
+	var ds []*proxyState
+	for _, list := range p.named {
+		ds = append(ds, list...)
+	}
+	sort.Slice(ds, func(i, j int) bool {
+		a, b := ds[i].px.Pos, ds[j].px.Pos
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	for _, d := range ds {
+		p.checkStick(d)
+	}
 }
