@@ -3,6 +3,7 @@ package sample
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -192,7 +193,12 @@ func init() {
 			return syntaxErr("Unexpected input code type. Allowed value are 'ascii', 'utf8', 'utf8s', 'utf8p' and 'utf8ps'")
 		},
 		Fn: func(_ *Txn, v Value, a []Arg) (Value, bool) {
-			return Value{Type: TypeStr, Str: jsonEscape(v.Str)}, true
+			mode := ""
+			if len(a) > 0 {
+				mode = a[0].Str
+			}
+			out, ok := jsonConvert(v.Str, mode)
+			return Value{Type: TypeStr, Str: out}, ok
 		}})
 }
 
@@ -413,9 +419,99 @@ func urlDecode(s string, inQuery bool) (string, bool) {
 
 // jsonEscape is the json converter in its default mode.
 func jsonEscape(s string) string {
+	out, _ := jsonConvert(s, "")
+	return out
+}
+
+// UTF-8 decoding outcomes of haproxy's utf8_next.
+const (
+	utf8Overlong = 0x10
+	utf8InvRange = 0x20
+	utf8BadSeq   = 0x40
+)
+
+// utf8Next decodes one character as haproxy's utf8_next: the value, the
+// bytes it took and its defects (5- and 6-byte forms decode; an invalid
+// lead or continuation byte is a bad sequence of the bytes read so far).
+func utf8Next(s string) (c uint32, n int, code int) {
+	b := s[0]
+	var dec int
+	switch {
+	case b <= 0x7f:
+		return uint32(b), 1, 0
+	case b <= 0xbf || b >= 0xfe:
+		return uint32(b), 1, utf8BadSeq
+	case b <= 0xdf:
+		c, dec = uint32(b&0x1f), 1
+	case b <= 0xef:
+		c, dec = uint32(b&0x0f), 2
+	case b <= 0xf7:
+		c, dec = uint32(b&0x07), 3
+	case b <= 0xfb:
+		c, dec = uint32(b&0x03), 4
+	default:
+		c, dec = uint32(b&0x01), 5
+	}
+	if len(s) < dec+1 {
+		return uint32(b), 1, utf8BadSeq
+	}
+	n = 1
+	for ; dec > 0; dec-- {
+		if s[n]&0xc0 != 0x80 {
+			return c, n, utf8BadSeq
+		}
+		c = c<<6 | uint32(s[n]&0x3f)
+		n++
+	}
+	if c <= 0x7f && n > 1 || c >= 0x80 && c <= 0x7ff && n > 2 || c >= 0x800 && c <= 0xffff && n > 3 || c >= 0x10000 && c <= 0x1fffff && n > 4 {
+		code |= utf8Overlong
+	}
+	if c >= 0xd800 && c <= 0xdfff || c >= 0xfffe && c <= 0xffff {
+		code |= utf8InvRange
+	}
+	return c, n, code
+}
+
+// jsonConvert is haproxy's json converter: mode "" or ascii reads bytes;
+// utf8 fails and utf8s skips on any defect; utf8p/utf8ps only on invalid
+// ranges and bad sequences (overlong forms pass); characters above
+// 0xffff fail (utf8, utf8p) or are skipped.
+func jsonConvert(s, mode string) (string, bool) {
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	for i := 0; i < len(s); {
+		var c uint32
+		if mode == "" || mode == "ascii" {
+			c = uint32(s[i])
+			i++
+		} else {
+			var n, code int
+			c, n, code = utf8Next(s[i:])
+			i += n
+			switch mode {
+			case "utf8":
+				if code != 0 {
+					return "", false
+				}
+			case "utf8s":
+				if code != 0 {
+					continue
+				}
+			case "utf8p":
+				if code&(utf8InvRange|utf8BadSeq) != 0 {
+					return "", false
+				}
+			case "utf8ps":
+				if code&(utf8InvRange|utf8BadSeq) != 0 {
+					continue
+				}
+			}
+			if c > 0xffff {
+				if mode == "utf8" || mode == "utf8p" {
+					return "", false
+				}
+				continue
+			}
+		}
 		switch c {
 		case '"':
 			b.WriteString(`\"`)
@@ -435,14 +531,13 @@ func jsonEscape(s string) string {
 			b.WriteString(`\n`)
 		default:
 			if c < 0x20 || c >= 0x7f {
-				b.WriteString(`\u00`)
-				b.WriteString(strings.ToLower(hex.EncodeToString([]byte{c})))
+				fmt.Fprintf(&b, `\u%04x`, uint16(c))
 			} else {
-				b.WriteByte(c)
+				b.WriteByte(byte(c))
 			}
 		}
 	}
-	return b.String()
+	return b.String(), true
 }
 
 func checkRegsub(a []Arg, _ *ParseOptions) error {

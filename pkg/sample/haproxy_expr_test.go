@@ -58,6 +58,9 @@ var diffExprs = []string{
 	"str(hello),hmac(sha1,a2V5),hex", "str(hello),hmac(sha256,txn.k),hex", "str(abc),secure_memcmp(txn.s)",
 	"str(abd),secure_memcmp(txn.s)", "str(ab),secure_memcmp(txn.s)", "str(abc),secure_memcmp(txn.none)",
 	"str(x),add_item(;,txn.s,z)", "str(),add_item(;,txn.none,z)",
+	"str(é),json", "str(é),json(utf8)", "bin(e0),json(utf8)", "bin(2de02d),json(utf8s)", "bin(c0af),json(utf8p)",
+	"bin(c0af),json(utf8)", "bin(eda080),json(utf8ps)", "bin(eda080),json(utf8p)", "bin(f09f9880),json(utf8)",
+	"bin(f09f9880),json(utf8s)", "bin(f88080808041),json(utf8ps)", "bin(0a7f),json(ascii)",
 }
 
 const exprMap = "/api api\nb B\n"
