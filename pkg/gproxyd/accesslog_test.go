@@ -21,7 +21,7 @@ import (
 // accessLogRequests go to every http frontend of the access-log test, one
 // connection each.
 var accessLogRequests = []string{
-	"GET /a/b?x=1&y=\"2\" HTTP/1.1\r\nHost: example.com\r\nX-Long: 1234567890\r\nCookie: a=b; SRVID=abc123456789xyz; other=1\r\nConnection: close\r\n\r\n",
+	"GET /a/b?x=1&y=\"2\" HTTP/1.1\r\nHost: example.com\r\nX-Long: 1234567890\r\nX-Long: abcdefgh\r\nCookie: a=b; SRVID=abc123456789xyz; other=1\r\nConnection: close\r\n\r\n",
 	"GET /empty HTTP/1.1\r\nHost: e{|}\r\nX-Long:\r\nConnection: close\r\n\r\n",
 	"POST /post HTTP/1.0\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
 	"GARBAGE\r\n\r\n",
@@ -218,6 +218,7 @@ func uidEchoBackend(t *testing.T) string {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Uid", r.Header.Get("X-Unique-ID"))
+		w.Header().Add("X-Uid", "last") // a capture takes the last one
 		w.Header().Add("Set-Cookie", "SRV=s1; path=/")
 		_, _ = io.WriteString(w, "uid="+r.Header.Get("X-Unique-ID")+"\n")
 	})}

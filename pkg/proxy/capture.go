@@ -18,8 +18,8 @@ func (e *Engine) nextStreamID() uint64 { return e.streams.Add(1) - 1 }
 
 // captureRequest fills the request capture slots and the client cookie
 // capture (%hr, %CC) from the request head, as haproxy captures them once
-// the head is parsed: for each slot the first header of that name, its
-// value cut at the slot's length; for `capture cookie NAME` the first
+// the head is parsed: for each slot the last header of that name, its
+// value cut at the slot's length (haproxy overwrites the slot at each); for `capture cookie NAME` the first
 // cookie whose name starts with NAME, "name=value" cut at its length.
 func captureRequest(px *haproxycfg.Proxy, req *httpRequest, s *accesslog.Session, env sample.Env) {
 	lg := &px.Logging
@@ -36,7 +36,7 @@ func captureRequest(px *haproxycfg.Proxy, req *httpRequest, s *accesslog.Session
 		}
 		for _, h := range req.headers {
 			for i, c := range lg.ReqCaptures {
-				if !s.ReqCaptures[i].Set && strings.EqualFold(h.name, c.Name) {
+				if strings.EqualFold(h.name, c.Name) {
 					s.ReqCaptures[i] = accesslog.Capture{Value: cut(h.value, c.Len), Set: true}
 				}
 			}
@@ -82,7 +82,7 @@ func captureResponse(px *haproxycfg.Proxy, resp *http.Response, s *accesslog.Ses
 		}
 		for i, c := range lg.ResCaptures {
 			if v, ok := resp.Header[http.CanonicalHeaderKey(c.Name)]; ok && len(v) > 0 {
-				s.ResCaptures[i] = accesslog.Capture{Value: cut(v[0], c.Len), Set: true}
+				s.ResCaptures[i] = accesslog.Capture{Value: cut(v[len(v)-1], c.Len), Set: true}
 			}
 		}
 	}
