@@ -43,13 +43,9 @@ func startOperatorServices(log zerolog.Logger, cfg *haproxycfg.Config, eng *prox
 	o.cmds = &runtimeapi.Commands{Log: logTo, Logger: log}
 	applyServerState(log, cfg, eng, o.cmds)
 	o.checks = health.Start(eng, health.Options{Logger: log, Log: logTo, Global: &cfg.Global, BeforeCheck: dns.Trigger})
-	o.src = &stats.Source{Config: cfg, Engine: eng, Checks: o.checks, PID: pid, Start: time.Now(), UserWeight: o.cmds.UserWeight}
+	o.src = &stats.Source{Config: cfg, Engine: eng, Checks: o.checks, PID: pid, Start: time.Now(), UserWeight: o.cmds.UserWeight,
+		Admin: o.cmds.StatsAdmin}
 	o.cmds.Source = o.src
-	for _, px := range cfg.Proxies {
-		if px.Stats.Admin {
-			log.Warn().Msgf("config : proxy '%s': 'stats admin' is not supported by gproxy; the page stays read-only (use the stats socket).", px.Name)
-		}
-	}
 	for _, sock := range cfg.Global.StatsSockets {
 		srv, err := runtimeapi.Listen(sock, cfg.Global.StatsTimeout, o.cmds, log)
 		if err != nil {

@@ -61,32 +61,29 @@ func Handler(px *haproxycfg.Proxy, src *Source) http.Handler {
 			errorPage(w, http.StatusUnauthorized, page401)
 			return
 		}
-		opts := strings.Split(reqURI[len(uri):], ";")
-		has := func(o string) bool {
-			for _, x := range opts {
-				if x == o {
-					return true
-				}
-			}
-			return false
+		pr := parsePageRequest(reqURI[len(uri):], px.Stats.Refresh > 0)
+		if r.Method == http.MethodPost {
+			adminPost(w, r, px, src, uri, pr)
+			return
 		}
 		w.Header().Set("Cache-Control", "no-cache")
-		if has("csv") {
+		if pr.csv {
 			w.Header().Set("Content-Type", "text/plain")
 			if r.Method != http.MethodHead {
-				_ = src.WriteCSV(w, px.Stats.ShowLegends)
+				_ = src.WriteCSVFiltered(w, px.Stats.ShowLegends, Filter{IID: -1, Types: -1, SID: -1, Scope: pr.scope})
 			}
 			return
 		}
 		w.Header().Set("Content-Type", "text/html")
-		if px.Stats.Refresh > 0 && !has("norefresh") {
+		if px.Stats.Refresh > 0 && !pr.noRefresh {
 			w.Header().Set("Refresh", strconv.Itoa(int(px.Stats.Refresh.Seconds())))
 		}
 		if r.Method == http.MethodHead {
 			return
 		}
 		var b strings.Builder
-		src.WritePage(&b, px, PageOptions{URI: uri, HideDown: has("up"), NoRefresh: has("norefresh"), Refresh: px.Stats.Refresh})
+		src.WritePage(&b, px, PageOptions{URI: uri, HideDown: pr.up, NoRefresh: pr.noRefresh, Refresh: px.Stats.Refresh,
+			HideMaint: pr.noMaint, Scope: pr.scope, Status: pr.st, Admin: px.Stats.Admin})
 		_, _ = w.Write([]byte(b.String()))
 	})
 }

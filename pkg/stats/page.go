@@ -66,6 +66,10 @@ type PageOptions struct {
 	HideDown  bool
 	NoRefresh bool
 	Refresh   time.Duration // `stats refresh`
+	HideMaint bool          // `;no-maint`: servers in maintenance are not listed
+	Scope     string        // only the proxies whose name holds it
+	Status    string        // the outcome of an admin POST (`;st=`), shown on top
+	Admin     bool          // `stats admin`: checkboxes and an action form per backend
 }
 
 // capability is haproxy's "cap:" legend of a proxy.
@@ -173,7 +177,23 @@ func (s *Source) WritePage(b *strings.Builder, px *haproxycfg.Proxy, o PageOptio
 	}
 	fmt.Fprintf(b, "<h2>Statistics Report for pid %d</h2>\n<hr width=\"100%%\" class=\"hr\">\n", s.PID)
 	s.writeGeneral(b, now, o)
+	if o.Status != "" {
+		link := o.URI
+		if o.HideDown {
+			link += ";up"
+		}
+		if o.NoRefresh {
+			link += ";norefresh"
+		}
+		if o.Scope != "" {
+			link += "?scope=" + o.Scope
+		}
+		b.WriteString(statusMessage(o.Status, esc(link)))
+	}
 	for _, p := range s.Config.Proxies {
+		if o.Scope != "" && !strings.Contains(strings.ToLower(p.Name), strings.ToLower(o.Scope)) {
+			continue
+		}
 		var rows []*Row
 		for _, r := range s.Rows() {
 			if r.Proxy == p {
@@ -188,8 +208,19 @@ func (s *Source) WritePage(b *strings.Builder, px *haproxycfg.Proxy, o PageOptio
 		if px.Stats.ShowLegends {
 			link = "<u>" + link + fmt.Sprintf("<div class=tips>cap: %s, mode: %s, id: %d</div></u>", capability(p), p.Mode, p.ID)
 		}
+		form := o.Admin && p.Kind != haproxycfg.KindFrontend && len(p.Servers) > 0
+		if form {
+			b.WriteString("<form method=\"post\">")
+		}
 		fmt.Fprintf(b, "<table class=\"tbl\" width=\"100%%\">\n<tr class=\"titre\"><th class=\"pxname\" width=\"10%%\"><a name=\"%s\"></a>%s</th><th class=\"empty\" width=\"90%%\"></th></tr>\n</table>\n", n, link)
-		b.WriteString("<table class=\"tbl\" width=\"100%\">\n<tr class=\"titre\"><th rowspan=2></th><th colspan=3>Queue</th><th colspan=3>Session rate</th><th colspan=6>Sessions</th><th colspan=2>Bytes</th><th colspan=2>Denied</th><th colspan=3>Errors</th><th colspan=2>Warnings</th><th colspan=9>Server</th></tr>\n")
+		b.WriteString("<table class=\"tbl\" width=\"100%\">\n<tr class=\"titre\">")
+		switch {
+		case form:
+			fmt.Fprintf(b, "<th rowspan=2 width=1><input type=\"checkbox\" onclick=\"for(c in document.getElementsByClassName('%s-checkbox')) document.getElementsByClassName('%s-checkbox').item(c).checked = this.checked\"></th>", n, n)
+		case o.Admin:
+			b.WriteString("<th rowspan=2></th>")
+		}
+		b.WriteString("<th rowspan=2></th><th colspan=3>Queue</th><th colspan=3>Session rate</th><th colspan=6>Sessions</th><th colspan=2>Bytes</th><th colspan=2>Denied</th><th colspan=3>Errors</th><th colspan=2>Warnings</th><th colspan=9>Server</th></tr>\n")
 		b.WriteString("<tr class=\"titre\">")
 		for _, h := range []string{"Cur", "Max", "Limit", "Cur", "Max", "Limit", "Cur", "Max", "Limit", "Total", "LbTot", "Last", "In", "Out", "Req", "Resp", "Req", "Conn", "Resp", "Retr", "Redis", "Status", "LastChk", "Wght", "Act", "Bck", "Chk", "Dwn", "Dwntme", "Thrtle"} {
 			b.WriteString("<th>" + h + "</th>")
@@ -199,9 +230,16 @@ func (s *Source) WritePage(b *strings.Builder, px *haproxycfg.Proxy, o PageOptio
 			if o.HideDown && r.Kind == KindServer && r.Stats.Status != proxy.StatusUp && r.Stats.Status != proxy.StatusDrain {
 				continue
 			}
-			s.writeRow(b, r, now, px.Stats.ShowLegends)
+			if o.HideMaint && r.Kind == KindServer && r.Server.AdminState() == proxy.AdminMaint {
+				continue
+			}
+			s.writeRow(b, r, now, px.Stats.ShowLegends, o.Admin)
 		}
-		b.WriteString("</table><p>\n")
+		b.WriteString("</table>")
+		if form {
+			b.WriteString(adminSelect(p.ID))
+		}
+		b.WriteString("<p>\n")
 	}
 	b.WriteString("</body></html>\n")
 }
@@ -248,7 +286,16 @@ func tips(v, tip string) string {
 	return "<u>" + v + "<div class=tips>" + tip + "</div></u>"
 }
 
-func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends bool) {
+func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends, admin bool) {
+	// With `stats admin`, a first column: a server's checkbox, else empty.
+	lead := ""
+	if admin {
+		lead = "<td></td>"
+		if r.Kind == KindServer {
+			lead = fmt.Sprintf("<td><input class='%s-checkbox' type=\"checkbox\" name=\"s\" value=\"%s\"></td>",
+				html.EscapeString(r.Proxy.Name), html.EscapeString(r.Server.Name()))
+		}
+	}
 	st := r.Stats
 	n := html.EscapeString(r.Proxy.Name)
 	name := func(label string) string {
@@ -275,7 +322,7 @@ func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends boo
 	}
 	switch r.Kind {
 	case KindFrontend:
-		b.WriteString("<tr class=\"frontend\">" + name("Frontend") + "<td colspan=3></td>")
+		b.WriteString("<tr class=\"frontend\">" + lead + name("Frontend") + "<td colspan=3></td>")
 		b.WriteString(td(u2h(st.SessionRate)) + td(u2h(st.MaxSessionRate)) + td("-"))
 		b.WriteString(td(u2h(st.CurSessions)) + td(u2h(st.MaxSessions)) + td(u2h(int64(r.Frontend.MaxConn()))))
 		b.WriteString(td(tips(u2h(st.TotalSessions), fmt.Sprintf("Cum. sessions: %d", st.TotalSessions))) + td("") + td(""))
@@ -283,7 +330,7 @@ func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends boo
 		b.WriteString(td(u2h(st.Denied)) + td("0") + td("0") + td("") + td("") + td("") + td(""))
 		b.WriteString(tdac(r.Fields["status"]) + "<td class=ac colspan=8></td></tr>")
 	case KindServer:
-		b.WriteString("<tr class=\"" + rowClass(r) + "\">" + name(r.Server.Name()))
+		b.WriteString("<tr class=\"" + rowClass(r) + "\">" + lead + name(r.Server.Name()))
 		slim := "-"
 		if st.SessionLimit > 0 {
 			slim = u2h(st.SessionLimit)
@@ -326,7 +373,7 @@ func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends boo
 		}
 		b.WriteString(tdac("-") + "</tr>\n")
 	case KindBackend:
-		b.WriteString("<tr class=\"backend\">" + name("Backend"))
+		b.WriteString("<tr class=\"backend\">" + lead + name("Backend"))
 		b.WriteString(td(u2h(st.QueueCur)) + td(u2h(st.QueueMax)) + td(""))
 		b.WriteString(td(u2h(st.SessionRate)) + td(u2h(st.MaxSessionRate)) + td(""))
 		b.WriteString(td(u2h(st.CurSessions)) + td(u2h(st.MaxSessions)) + td(u2h(int64(r.Backend.FullConn()))))

@@ -35,6 +35,9 @@ type Source struct {
 	// servers whose effective weight is 0 while draining; nil means the
 	// configured weight.
 	UserWeight func(*proxy.Server) int
+	// Admin applies the stats page's admin form (`stats admin`); nil
+	// leaves every server as it is.
+	Admin AdminFunc
 
 	legends bool // addr and algo: the CLI always, HTTP with `stats show-legends`
 }
@@ -347,10 +350,16 @@ func csvField(s string) string {
 
 // Filter selects rows as `show stat <iid> <type> <sid>` does: -1 means
 // any; Types is a mask of 1 << Kind.
-type Filter struct{ IID, Types, SID int }
+type Filter struct {
+	IID, Types, SID int
+	Scope           string // proxies whose name holds it, in any case (the page's scope)
+}
 
 func (f Filter) match(r *Row) bool {
 	if f.IID != -1 && r.Proxy.ID != f.IID {
+		return false
+	}
+	if f.Scope != "" && !strings.Contains(strings.ToLower(r.Proxy.Name), strings.ToLower(f.Scope)) {
 		return false
 	}
 	if f.Types != -1 && f.Types&(1<<r.Kind) == 0 {
