@@ -945,6 +945,34 @@ func (e *Engine) SrvIsUp(backend, server string) bool {
 	return false
 }
 
+// ServerCounters answers the srv_* fetches (sample.ServerInfo).
+func (e *Engine) ServerCounters(backend, server string) (sample.ServerCounters, bool) {
+	b := e.Backend(backend)
+	if b == nil {
+		return sample.ServerCounters{}, false
+	}
+	s := b.Server(server)
+	if s == nil {
+		return sample.ServerCounters{}, false
+	}
+	st := s.Stats()
+	c := sample.ServerCounters{Conn: s.Conns(), Queue: int(st.QueueCur), SessRate: int(st.SessionRate),
+		Weight: s.Weight(), IWeight: s.ConfigWeight(), UWeight: s.UserWeight(), ConnFree: -1}
+	if s.MaxConn() > 0 {
+		c.ConnFree = max(0, s.DynMaxConn()-s.Conns())
+	}
+	return c, true
+}
+
+// BeSessRate is a backend's sessions over the last second.
+func (e *Engine) BeSessRate(backend string) (int, bool) {
+	b := e.Backend(backend)
+	if b == nil {
+		return 0, false
+	}
+	return int(b.Stats().SessionRate), true
+}
+
 // BeConn is a backend's current connections.
 func (e *Engine) BeConn(backend string) int {
 	if b := e.Backend(backend); b != nil {

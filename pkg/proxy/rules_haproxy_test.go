@@ -58,6 +58,7 @@ var ruleFrontends = []struct {
 	{"redirorder", []string{"redirect location /second", "http-request redirect location /first"}},
 	{"ret", []string{"http-request return status 200 content-type text/plain string hello hdr X-A b hdr X-B c"}},
 	{"retempty", []string{"http-request return status 404"}},
+	{"srvctr", []string{`http-request return status 200 content-type text/plain lf-string "c=%[srv_conn(be1/s1)] f=%[srv_conn_free(be1/s1)] q=%[srv_queue(be2/s2)] w=%[srv_weight(be1/s1)] iw=%[srv_iweight(be1/s1)] uw=%[srv_uweight(be1/s1)] w0=%[srv_weight(beus/s2)]"`}},
 	{"retfile", []string{"http-request return status 503 content-type text/html file ERRFILE"}},
 	{"ret302", []string{"http-request return status 302 hdr Location /there"}},
 	{"hdrs", []string{"http-request set-header X-Set one", "http-request add-header X-Add two",
