@@ -566,6 +566,9 @@ var tcpRuleFrontends = []struct {
 	{"hcontrej", []string{"mode http", "option httplog", "tcp-request content reject"}, 1},
 	{"hconthdr", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str t } METH_GET"}, 1},
 	{"hcontpass", []string{"mode http", "option httplog", "tcp-request content reject if { req.hdr(host) -m str nope }"}, 1},
+	// A backend's own content rules, after the switch.
+	{"tberej", []string{"use_backend tbecont"}, 1},
+	{"tbepass", []string{"use_backend tbecont2"}, 1},
 	// "w" frontends are mode tcp ones that receive an HTTP request, which
 	// haproxy's HTTP fetches parse from the buffer.
 	{"wpathrej", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
@@ -648,6 +651,9 @@ defaults
 		}
 	}
 	fmt.Fprintf(&b, "backend tbe1\n    server s1 %s\nbackend tbe2\n    server s2 %s\nbackend hbe\n    mode http\n    server s3 %s\n", b1, b2, hb)
+	for _, be := range []struct{ name, word string }{{"tbecont", "hello"}, {"tbecont2", "nope"}} {
+		fmt.Fprintf(&b, "backend %s\n    tcp-request inspect-delay 2s\n    tcp-request content reject if { req.payload(0,5) -m str %s }\n    server s1 %s\n", be.name, be.word, b1)
+	}
 	return b.String()
 }
 
@@ -816,7 +822,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 		"racc": "BANNER hi\nbye:hello\n", "rrej": "", "rnocond": "", "rwait": "BANNER hi\nbye:hello\n",
 		"rgpc": "BANNER hi\nbye:hello\n", "rgpc2": "closed without a byte", "rclose": "BANNER hi\n",
 		"tvarconn": "two:hello\n", "tvarcont": "two:hello\n", "rvar": "", "wpathrej": "", "wpathpass": "one:" + webInTCP,
-		"whdr": "two:" + webInTCP, "wtrack": "two:" + webInTCP} {
+		"whdr": "two:" + webInTCP, "wtrack": "two:" + webInTCP, "tberej": "", "tbepass": "one:hello\n"} {
 		if got[name][0] != want {
 			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)
 		}

@@ -349,7 +349,10 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		// Every slot prints, '-' when nothing was captured.
 		log.ReqCaptures = make([]accesslog.Capture, n)
 	}
-	if len(rs.TCPContent) == 0 && !dynamicRouting(f.px) {
+	beRules := func() bool {
+		return s.be != nil && s.be.px != f.px && len(s.be.px.Rules.TCPContent) > 0
+	}
+	if len(rs.TCPContent) == 0 && !dynamicRouting(f.px) && !beRules() {
 		return nil, true
 	}
 	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
@@ -359,48 +362,11 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 	// head (haproxy parses the buffer as HTTP in mode tcp).
 	buf := []byte{}
 	t.Payload = buf
+	ok := true
 	if len(rs.TCPContent) > 0 {
-		deadline := s.accept.Add(rs.InspectDelay)
-		done := rs.InspectDelay <= 0
-		from := 0 // the first content rule not decided yet
-		caps := tcpCaps{f.px, log}
-		for {
-			act, final := tcpVerdictMore(rs.TCPContent, t, done, &from, &caps)
-			if !final {
-				act = 0 // a rule cannot tell yet: wait for more data
-			} else {
-				done = true
-			}
-			switch act {
-			case haproxycfg.ActReject:
-				s.in.Add(int64(len(buf)))
-				drainSocket(s.cli)
-				s.terminate('P', stateRequest)
-				return nil, false
-			}
-			if done || len(buf) >= maxInspect {
-				if !done {
-					done = true
-					continue // a full buffer: decide on what is there
-				}
-				break
-			}
-			// No rule decided yet: wait for more data, up to the delay.
-			_ = s.cli.SetReadDeadline(deadline)
-			p := make([]byte, maxInspect-len(buf))
-			n, err := s.cli.Read(p)
-			buf = append(buf, p[:n]...)
-			t.Payload = buf
-			if err != nil {
-				done = true // a last look at what arrived
-				if !errors.Is(err, os.ErrDeadlineExceeded) && err != io.EOF {
-					s.in.Add(int64(len(buf)))
-					s.terminate(termClient, stateRequest)
-					return nil, false
-				}
-			}
+		if buf, ok = s.contentRules(f.px, t, buf, log, s.accept); !ok {
+			return nil, false
 		}
-		_ = s.cli.SetReadDeadline(time.Time{})
 	}
 	for i := range f.px.UseBackends {
 		u := &f.px.UseBackends[i]
@@ -416,6 +382,67 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		}
 		break
 	}
+	if beRules() {
+		// The backend's own rules, with its own delay from now
+		// (haproxy's AN_REQ_INSPECT_BE).
+		t.Backend = s.be.Name()
+		log.BackendName = s.be.Name() // a rejection is logged on it
+		if buf, ok = s.contentRules(s.be.px, t, buf, log, time.Now()); !ok {
+			return nil, false
+		}
+	}
+	return buf, true
+}
+
+// contentRules runs the tcp-request content rules of px (the frontend's,
+// or a backend's after the switch) on the client's first data, reading
+// more while a rule cannot decide, until px's inspect-delay from start
+// expires or the buffer is full. It returns the data read so far, and
+// false when a rule rejected the session (then terminated as haproxy
+// logs it).
+func (s *session) contentRules(px *haproxycfg.Proxy, t *sample.Txn, buf []byte, log *accesslog.Session, start time.Time) ([]byte, bool) {
+	rs := &px.Rules
+	deadline := start.Add(rs.InspectDelay)
+	done := rs.InspectDelay <= 0
+	from := 0 // the first content rule not decided yet
+	caps := tcpCaps{s.f.px, log}
+	for {
+		act, final := tcpVerdictMore(rs.TCPContent, t, done, &from, &caps)
+		if !final {
+			act = 0 // a rule cannot tell yet: wait for more data
+		} else {
+			done = true
+		}
+		switch act {
+		case haproxycfg.ActReject:
+			s.in.Add(int64(len(buf)))
+			drainSocket(s.cli)
+			s.terminate('P', stateRequest)
+			return nil, false
+		}
+		if done || len(buf) >= maxInspect {
+			if !done {
+				done = true
+				continue // a full buffer: decide on what is there
+			}
+			break
+		}
+		// No rule decided yet: wait for more data, up to the delay.
+		_ = s.cli.SetReadDeadline(deadline)
+		p := make([]byte, maxInspect-len(buf))
+		n, err := s.cli.Read(p)
+		buf = append(buf, p[:n]...)
+		t.Payload = buf
+		if err != nil {
+			done = true // a last look at what arrived
+			if !errors.Is(err, os.ErrDeadlineExceeded) && err != io.EOF {
+				s.in.Add(int64(len(buf)))
+				s.terminate(termClient, stateRequest)
+				return nil, false
+			}
+		}
+	}
+	_ = s.cli.SetReadDeadline(time.Time{})
 	return buf, true
 }
 
