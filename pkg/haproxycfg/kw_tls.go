@@ -741,7 +741,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
 				return false
 			}
-			set.Cert = c
+			set.Cert, set.Slot = c, tlsconf.NewCertSlot(c)
 		}
 	}
 	t.Settings = set

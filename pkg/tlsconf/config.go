@@ -347,8 +347,10 @@ type Server struct {
 	// VerifyHost is `verifyhost`: the name the certificate must carry
 	// when no SNI is sent; with neither, only the chain is checked.
 	VerifyHost string
-	Cert       *Cert // `crt`: the client certificate
-	NoTickets  bool
+	Cert       *Cert // `crt`: the client certificate as loaded
+	// Slot, when set, holds Cert as `commit ssl cert` replaces it.
+	Slot      *CertSlot
+	NoTickets bool
 	// Reuse is ssl-reuse (the default): resume sessions with a cache.
 	Reuse bool
 	Now   func() time.Time
@@ -367,12 +369,18 @@ func (s *Server) Config(sni string, cache tls.ClientSessionCache) *tls.Config {
 		InsecureSkipVerify:     true, // checked below, to follow verifyhost and SNI as haproxy
 		Time:                   s.Now,
 	}
-	if s.Reuse {
-		c.ClientSessionCache = cache
+	crt := s.Cert
+	if s.Slot != nil {
+		crt = s.Slot.Load()
 	}
-	if s.Cert != nil {
-		crt := s.Cert.TLS
-		c.Certificates = []tls.Certificate{crt}
+	if s.Reuse && cache != nil {
+		c.ClientSessionCache = cache
+		if crt != nil {
+			c.ClientSessionCache = certCache{cache, fmt.Sprintf("%p|", crt)}
+		}
+	}
+	if crt != nil {
+		c.Certificates = []tls.Certificate{crt.TLS}
 	}
 	if s.Verify {
 		// The name sent wins, else verifyhost, else the chain alone
