@@ -216,7 +216,12 @@ func ServeConn(c net.Conn, cmds *Commands, level Level, timeout time.Duration) {
 		// lines that follow, up to an empty one.
 		var payload *string
 		if strings.HasSuffix(strings.TrimRight(line, "\r\n"), "<<") && err == nil {
-			p, perr := readPayload(r, len(line))
+			var prompt func()
+			if interactive {
+				// haproxy prompts each payload line with "+ ".
+				prompt = func() { w.WriteString("+ "); _ = w.Flush() }
+			}
+			p, perr := readPayload(r, len(line), prompt)
 			if perr != nil && p == "" {
 				return
 			}
@@ -265,6 +270,11 @@ func ServeConn(c net.Conn, cmds *Commands, level Level, timeout time.Duration) {
 				break
 			}
 		}
+		if !quit && !interactive && r.Buffered() > 0 && err == nil {
+			// haproxy goes on with requests already received (pipelined
+			// lines) before it closes a non-interactive session.
+			continue
+		}
 		if quit || !interactive {
 			_ = w.Flush()
 			return
@@ -293,10 +303,14 @@ func readLine(r *bufio.Reader) (string, error) {
 }
 
 // readPayload reads the lines of a payload up to an empty one, joined by
-// newlines, within haproxy's request buffer (used already bytes of it).
-func readPayload(r *bufio.Reader, used int) (string, error) {
+// newlines, within haproxy's request buffer (used already bytes of it);
+// prompt, when set, is called before each line is read.
+func readPayload(r *bufio.Reader, used int, prompt func()) (string, error) {
 	var lines []string
 	for {
+		if prompt != nil {
+			prompt()
+		}
 		l, err := readLine(r)
 		used += len(l)
 		if used > maxLine {

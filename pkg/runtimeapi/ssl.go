@@ -58,11 +58,15 @@ func (c *Commands) sslCerts() (map[string]*tlsconf.Cert, map[string][]certUser) 
 				continue
 			}
 			seen[st] = true
+			inStore := map[string]bool{}
 			for _, crt := range st.Certs() {
 				if out[crt.Path] == nil {
 					out[crt.Path] = crt
 				}
-				users[crt.Path] = append(users[crt.Path], certUser{store: st})
+				if !inStore[crt.Path] {
+					inStore[crt.Path] = true
+					users[crt.Path] = append(users[crt.Path], certUser{store: st})
+				}
 			}
 		}
 		for _, s := range px.Servers {
@@ -146,7 +150,7 @@ func (c *Commands) showSSLCert(args []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Filename: %s\nStatus: %s\n", name, status)
 	if leaf == nil {
-		return b.String()
+		return b.String() + "OCSP Response Key: \n"
 	}
 	fmt.Fprintf(&b, "Serial: %X\n", leaf.SerialNumber.Bytes())
 	fmt.Fprintf(&b, "notBefore: %s\n", asn1Time(leaf.NotBefore))

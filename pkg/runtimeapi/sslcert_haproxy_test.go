@@ -1,0 +1,221 @@
+package runtimeapi_test
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/haproxytest"
+	"hapair/pkg/proxy"
+	"hapair/pkg/runtimeapi"
+	"hapair/pkg/stats"
+	"hapair/pkg/tlsconf/tlstest"
+)
+
+// TestIntegrationSSLCertTransactionHaproxy: the same sessions of `set /
+// commit / abort / new / del / show ssl cert` on haproxy's stats socket
+// and gproxy's get the same answers byte for byte (payloads, errors,
+// transactions, one dot per certificate instance, prompt mode), and after
+// each commit a client sees the same certificate from both, while a
+// connection made before keeps the old one.
+func TestIntegrationSSLCertTransactionHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "Test CA")
+	a := ca.Issue(t, tlstest.RSA, "www.test", "www.test")
+	b := ca.Issue(t, tlstest.ECDSA, "www.test", "www.test", "other.test")
+	other := ca.Issue(t, tlstest.RSA, "other.test")
+	client := ca.Issue(t, tlstest.ECDSA, "client")
+	client2 := ca.Issue(t, tlstest.RSA, "client2")
+	path := func(n string) string { return filepath.Join(dir, n) }
+	tlstest.Write(t, path("a.pem"), append(a.Bundle(), ca.PEM...))
+	tlstest.Write(t, path("d.pem"), other.Bundle())
+	tlstest.Write(t, path("client.pem"), client.Bundle())
+	tlstest.Write(t, path("list"), []byte(path("d.pem")+" !*\n"+path("d.pem")+" other.test\n"))
+
+	names := []string{"hp", "gp"}
+	socks := map[string]string{}
+	ports := map[string]int{}
+	var cfgs = map[string]string{}
+	for _, n := range names {
+		socks[n] = path(n + ".sock")
+		ports[n] = freeTCPPort(t)
+		cfgs[n] = fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+listen l
+    bind 127.0.0.1:%d ssl crt %s crt-list %s
+    server s 127.0.0.1:1 ssl verify none crt %s
+`, socks[n], ports[n], path("a.pem"), path("list"), path("client.pem"))
+	}
+	haproxytest.Start(t, cfgs["hp"])
+	tlstest.Write(t, path("gproxy.cfg"), []byte(cfgs["gp"]))
+	parsed, diags, err := haproxycfg.ParseFiles([]string{path("gproxy.cfg")}, haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports["gp"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := proxy.New(parsed, proxy.Options{Logger: zerolog.Nop(), Listeners: map[string]net.Listener{ln.Addr().String(): ln}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Serve(context.Background())
+	t.Cleanup(func() {
+		e.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		e.Wait(ctx)
+	})
+	cmds := &runtimeapi.Commands{Source: &stats.Source{Config: parsed, Engine: e}}
+	sl, err := net.Listen("unix", socks["gp"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sl.Close() })
+	go func() {
+		for {
+			c, err := sl.Accept()
+			if err != nil {
+				return
+			}
+			go runtimeapi.ServeConn(c, cmds, runtimeapi.LevelAdmin, 5*time.Second)
+		}
+	}()
+	for _, n := range names {
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", ports[n]))
+	}
+
+	// served is the SHA1 of the certificate a new client gets for sni.
+	served := func(n, sni string) (string, *tls.Conn) {
+		t.Helper()
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", fmt.Sprintf("127.0.0.1:%d", ports[n]),
+			&tls.Config{ServerName: sni, InsecureSkipVerify: true})
+		if err != nil {
+			return "error", nil
+		}
+		return fmt.Sprintf("%X", sha1.Sum(c.ConnectionState().PeerCertificates[0].Raw)), c
+	}
+	payload := func(b []byte) string { return strings.TrimRight(string(b), "\n") }
+	sessions := []string{
+		"show ssl cert\n",
+		"show ssl cert " + path("a.pem") + "\n",
+		"show ssl cert *" + path("a.pem") + "\n",
+		"set ssl cert " + path("a.pem") + "\n",
+		"set ssl cert " + path("a.pem") + " <<\ngarbage\n\n",
+		"set ssl cert " + path("nope.pem") + " <<\n" + payload(b.CertPEM) + "\n\n",
+		"commit ssl cert " + path("a.pem") + "\n",
+		"abort ssl cert " + path("a.pem") + "\n",
+		// a certificate without its key, then the key
+		"set ssl cert " + path("a.pem") + " <<\n" + payload(b.CertPEM) + "\n\n",
+		"show ssl cert\n",
+		"show ssl cert *" + path("a.pem") + "\n",
+		"commit ssl cert " + path("a.pem") + "\n",
+		"commit ssl cert " + path("d.pem") + "\n",
+		"set ssl cert " + path("a.pem.key") + " <<\n" + payload(a.KeyPEM) + "\n\n",
+		"commit ssl cert " + path("a.pem") + "\n",
+		"set ssl cert " + path("a.pem.key") + " <<\n" + payload(b.KeyPEM) + "\n\n",
+		"set ssl cert " + path("d.pem") + " <<\n" + payload(other.Bundle()) + "\n\n",
+		"abort ssl cert " + path("d.pem") + "\n",
+		"commit ssl cert " + path("a.pem") + "\n",
+		"show ssl cert " + path("a.pem") + "\n",
+		"commit",
+		// the crt-list's two lines: two instances
+		"set ssl cert " + path("d.pem") + " <<\n" + payload(client2.Bundle()) + "\n\n",
+		"commit ssl cert " + path("d.pem") + "\n",
+		"commit",
+		"set ssl cert " + path("client.pem") + " <<\n" + payload(client2.Bundle()) + "\n\n",
+		"commit ssl cert " + path("client.pem") + "\n",
+		"show ssl cert " + path("client.pem") + "\n",
+		"new ssl cert " + path("a.pem") + "\n",
+		"new ssl cert " + path("new.pem") + "\n",
+		"new ssl cert\n",
+		"show ssl cert " + path("new.pem") + "\n",
+		"show ssl cert\n",
+		"set ssl cert " + path("new.pem") + " <<\n" + payload(b.Bundle()) + "\n\n",
+		"show ssl cert *" + path("new.pem") + "\n",
+		"commit ssl cert " + path("new.pem") + "\n",
+		"show ssl cert " + path("new.pem") + "\n",
+		"del ssl cert " + path("a.pem") + "\n",
+		"del ssl cert " + path("nope.pem") + "\n",
+		"del ssl cert " + path("new.pem") + "\n",
+		"del ssl cert\nabort ssl cert\ncommit ssl cert\n", // pipelined
+		"set ssl cert " + path("a.pem.ocsp") + " <<\n!!!\n\n",
+		"set ssl cert " + path("a.pem") + " <<\n" + payload(a.Bundle()) + "\n\n",
+		"set ssl cert " + path("d.pem") + " <<\n" + payload(b.Bundle()) + "\n\n",
+		"show ssl cert\n",
+		"abort ssl cert " + path("a.pem") + "\n",
+		"prompt\nset ssl cert " + path("a.pem") + " <<\n" + payload(a.Bundle()) + "\n\nshow ssl cert\ncommit ssl cert " + path("a.pem") + "\nquit\n",
+		"commit",
+	}
+	var before [2]*tls.Conn
+	for i, s := range sessions {
+		if s == "commit" {
+			// After a commit, new handshakes see the same certificate
+			// from both, for both names.
+			for _, sni := range []string{"www.test", "other.test", "none.test"} {
+				h, hc := served("hp", sni)
+				g, gc := served("gp", sni)
+				if h != g || h == "error" {
+					t.Errorf("after session %d, SNI %s: haproxy serves %s, gproxy %s", i, sni, h, g)
+				}
+				for _, c := range []*tls.Conn{hc, gc} {
+					if c != nil {
+						c.Close()
+					}
+				}
+			}
+			continue
+		}
+		if i == 0 {
+			_, before[0] = served("hp", "www.test")
+			_, before[1] = served("gp", "www.test")
+		}
+		want := askSocket(t, socks["hp"], strings.TrimSuffix(s, "\n"))
+		got := askSocket(t, socks["gp"], strings.TrimSuffix(s, "\n"))
+		if got != want {
+			t.Errorf("session %q:\ngproxy:\n%s\nhaproxy:\n%s", s[:min(len(s), 60)], got, want)
+		}
+	}
+	// A connection made before the commits keeps its certificate and
+	// still works.
+	var answers [2]string
+	for i, c := range before {
+		if c == nil {
+			t.Fatalf("%s: no TLS connection before the commits", names[i])
+		}
+		if got := fmt.Sprintf("%X", sha1.Sum(c.ConnectionState().PeerCertificates[0].Raw)); got != fmt.Sprintf("%X", sha1.Sum(a.Cert.Raw)) {
+			t.Errorf("%s: the connection made before sees %s", names[i], got)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+		buf := make([]byte, 9)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			t.Errorf("%s: the connection made before: %v", names[i], err)
+		}
+		answers[i] = string(buf)
+		c.Close()
+	}
+	if answers[0] != answers[1] || answers[0] != "HTTP/1.1 " {
+		t.Errorf("the connections made before answer %q (haproxy), %q (gproxy)", answers[0], answers[1])
+	}
+}
