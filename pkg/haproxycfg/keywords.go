@@ -664,7 +664,7 @@ var keywordTable = []Keyword{
 	{CtxBind, "ca-ignore-err", Works, 1, grpNone},
 	{CtxBind, "ca-sign-file", Refused, 1, grpTLS},
 	{CtxBind, "ca-sign-pass", Refused, 1, grpTLS},
-	{CtxBind, "ca-verify-file", Refused, 1, grpTLS},
+	{CtxBind, "ca-verify-file", Works, 1, grpNone},
 	{CtxBind, "ciphers", Works, 1, grpNone},
 	{CtxBind, "ciphersuites", Works, 1, grpNone},
 	{CtxBind, "crl-file", Works, 1, grpNone},

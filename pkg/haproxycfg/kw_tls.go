@@ -2,6 +2,7 @@ package haproxycfg
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -40,6 +41,7 @@ type sslOpts struct {
 	crts                      []string
 	crtList                   []bool // crts[i] is a crt-list file
 	caFile, crlFile           string
+	caVerifyFile              string // bind: CAs that verify, not named to clients
 	verify                    string
 	alpn                      []string
 	alpnSet                   bool
@@ -311,12 +313,14 @@ func (p *parser) bindTLSOption(o *sslOpts, args []string, i int) (n int, handled
 		}
 		o.crtList = append(o.crtList, opt == "crt-list")
 		return 1, true, true
-	case "ca-file", "crl-file":
+	case "ca-file", "crl-file", "ca-verify-file":
 		if !need() {
 			return 0, true, false
 		}
 		if opt == "ca-file" {
 			o.caFile = joinBase(p.tls.caBase, val)
+		} else if opt == "ca-verify-file" {
+			o.caVerifyFile = joinBase(p.tls.caBase, val)
 		} else {
 			o.crlFile = joinBase(p.tls.caBase, val)
 		}
@@ -426,7 +430,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if o.verify == "" {
 		set.Verify = "none"
 	}
-	if set.Verify != "none" && o.caFile == "" {
+	if set.Verify != "none" && o.caFile == "" && o.caVerifyFile == "" {
 		p.diag(Alert, LocNone, "bind", "Proxy '%s': verify is enabled but no CA file specified for bind '%s' at [%s:%d].", p.cur.px.Name, addr, p.file, p.line)
 		return false
 	}
@@ -461,6 +465,21 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 				return false
 			}
 			set.ClientCAs, set.ClientCACerts = pool, certs
+		}
+		if o.caVerifyFile != "" && set.Verify != "none" {
+			// These CAs verify the client's certificate, but the
+			// certificate request names only ca-file's, as haproxy.
+			_, certs, err := tlsconf.LoadCAs(fsys, o.caVerifyFile)
+			if err != nil {
+				p.alert("bind", "%s%s.", prefix, tlsErr(err))
+				return false
+			}
+			set.NameCAs, set.SeparateNames = set.ClientCAs, true
+			set.ClientCACerts = append(set.ClientCACerts[:len(set.ClientCACerts):len(set.ClientCACerts)], certs...)
+			set.ClientCAs = x509.NewCertPool()
+			for _, c := range set.ClientCACerts {
+				set.ClientCAs.AddCert(c)
+			}
 		}
 		if o.crlFile != "" {
 			l, err := tlsconf.LoadCRL(fsys, o.crlFile)

@@ -48,6 +48,11 @@ type Bind struct {
 	// ClientCACerts are ClientCAs' certificates, for building a chain
 	// whatever its validity times (crt-ignore-err).
 	ClientCACerts []*x509.Certificate
+	// SeparateNames is set by ca-verify-file: the certificate request
+	// names NameCAs (ca-file's, nil for none) rather than every CA of
+	// ClientCAs.
+	SeparateNames bool
+	NameCAs       *x509.CertPool
 	CRLs          []*CRL
 	// CrtIgnore and CAIgnore are crt-ignore-err and ca-ignore-err: the
 	// verification errors the handshake goes on with, at depth 0 and above.
@@ -144,6 +149,9 @@ func (b *Bind) Config() *tls.Config {
 		// does (no-ca-names is not implemented): clients pick their
 		// certificate by them, and send none when none matches.
 		c.ClientCAs = b.ClientCAs
+		if b.SeparateNames {
+			c.ClientCAs = b.NameCAs
+		}
 		// Verified here rather than by crypto/tls, to check the CRLs of
 		// every certificate of the chain, as haproxy's crl-file does
 		// (OpenSSL's CRL_CHECK_ALL).
