@@ -143,7 +143,11 @@ func init() {
 	}
 	onTLS("ssl_fc_use_keysize", sample.TypeInt, keySize)
 	onTLS("ssl_fc_alg_keysize", sample.TypeInt, keySize)
-	onTLS("ssl_fc_is_resumed", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(st.DidResume) })
+	// Found on a clear connection too (false), as haproxy's.
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_fc_is_resumed", Out: sample.TypeBool, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		_, st := facts(t)
+		return boolean(st != nil && st.DidResume)
+	}})
 	// A resumed session carries no certificate on this connection (the
 	// ticket remembers it: ssl_c_used).
 	onTLS("ssl_fc_has_crt", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) {
@@ -318,7 +322,10 @@ func init() {
 	})
 	onServer("ssl_bc_use_keysize", sample.TypeInt, keySize)
 	onServer("ssl_bc_alg_keysize", sample.TypeInt, keySize)
-	onServer("ssl_bc_is_resumed", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(st.DidResume) })
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_bc_is_resumed", Out: sample.TypeBool, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		st := serverFacts(t)
+		return boolean(st != nil && st.DidResume)
+	}})
 }
 
 // dnEntry is ssl_c_s_dn(ENTRY[,OCC]): the OCC-th value of ENTRY (1 =
