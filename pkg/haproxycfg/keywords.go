@@ -296,7 +296,7 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "ssl-dh-param-file", Cosmetic, 0, grpNone},
 	// intermediate certificates for OCSP and chains: OCSP updates are not done
 	{CtxGlobal, "issuers-chain-path", Cosmetic, 0, grpNone},
-	{CtxGlobal, "ssl-load-extra-del-ext", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-load-extra-del-ext", Works, 0, grpNone},
 	{CtxGlobal, "ssl-load-extra-files", Cosmetic, 0, grpNone},
 	{CtxGlobal, "ssl-mode-async", Cosmetic, 0, grpNone},
 	{CtxGlobal, "ssl-propquery", Cosmetic, 0, grpNone},

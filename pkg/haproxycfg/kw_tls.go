@@ -32,6 +32,7 @@ type tlsGlobal struct {
 	bindOptsPos, srvOptsPos            Pos
 	serverVerifyNone                   bool
 	dhParams                           bool // tune.ssl.default-dh-param or ssl-dh-param-file given
+	delExt                             bool // ssl-load-extra-del-ext
 }
 
 // sslOpts are the TLS options of one bind or server line before
@@ -97,6 +98,12 @@ func (p *parser) globalTLS(args []string) bool {
 				return true
 			}
 			g.caBase = v
+		}
+	case "ssl-load-extra-del-ext":
+		// Side files are named without the certificate's ".crt".
+		if !p.tooMany(args, 0) {
+			g.delExt = true
+			p.cfg.Global.SSLLoadExtraDelExt = true
 		}
 	case "ssl-default-bind-ciphers":
 		text(&g.bindCiphers)
@@ -436,7 +443,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	}
 	dh := p.tls.dhParams
 	if p.readFile != nil {
-		fsys := tlsconf.OS{}
+		fsys := tlsconf.OS{DelExt: p.tls.delExt}
 		var certs []*tlsconf.Cert
 		for i, c := range o.crts {
 			if o.crtList[i] {
@@ -737,7 +744,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 		return false
 	}
 	if p.readFile != nil {
-		fsys := tlsconf.OS{}
+		fsys := tlsconf.OS{DelExt: p.tls.delExt}
 		if set.Verify {
 			pool, _, err := tlsconf.LoadCAs(fsys, o.caFile)
 			if err != nil {

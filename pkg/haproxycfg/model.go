@@ -92,6 +92,9 @@ type Global struct {
 	// LogTag is `log-tag`: the syslog tag instead of the program name.
 	LogTag       string `json:",omitempty"`
 	StatsSockets []StatsSocket
+	// SSLLoadExtraDelExt is `ssl-load-extra-del-ext`: a certificate's
+	// side files (.key, .ocsp...) are named without its ".crt".
+	SSLLoadExtraDelExt bool `json:",omitempty"`
 	StatsTimeout time.Duration // 0 = not set (haproxy's default is 10s)
 	// HardStopAfter is `hard-stop-after`: how long a soft stop may last
 	// before the remaining sessions are closed; 0 = no limit.

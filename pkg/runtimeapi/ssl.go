@@ -199,13 +199,23 @@ func (c *Commands) setSSLCert(args []string, payload *string) string {
 		}
 	}
 	fail := func(msg string) string { return msg + "Can't update " + args[3] + "!\n" }
+	// With ssl-load-extra-del-ext, "NAME.key" also names "NAME.crt".
+	delExt := ext != "" && c.Source != nil && c.Source.Config != nil && c.Source.Config.Global.SSLLoadExtraDelExt
 	var parts tlsconf.Parts
 	if c.ssl.txNew != nil {
-		// haproxy 2.6 updates the ongoing transaction whatever file is
-		// named (without ssl-load-extra-del-ext).
+		// haproxy 2.6 updates the ongoing transaction whatever file a
+		// certificate payload names.
+		if delExt && path != c.ssl.txPath && path+".crt" != c.ssl.txPath {
+			// haproxy means to name the file without ".crt" but does not.
+			return fail(fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s.crt'\n", c.ssl.txPath, path))
+		}
 		path, parts = c.ssl.txPath, *c.ssl.txNew
 	} else {
 		p, _, ok := c.lookupCert(path)
+		if !ok && delExt {
+			path += ".crt"
+			p, _, ok = c.lookupCert(path)
+		}
 		if !ok {
 			return fail("Can't replace a certificate which is not referenced by the configuration!\n")
 		}

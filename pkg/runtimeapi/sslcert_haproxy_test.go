@@ -47,13 +47,8 @@ func TestIntegrationSSLCertTransactionHaproxy(t *testing.T) {
 	tlstest.Write(t, path("list"), []byte(path("d.pem")+" !*\n"+path("d.pem")+" other.test\n"))
 
 	names := []string{"hp", "gp"}
-	socks := map[string]string{}
-	ports := map[string]int{}
-	var cfgs = map[string]string{}
-	for _, n := range names {
-		socks[n] = path(n + ".sock")
-		ports[n] = freeTCPPort(t)
-		cfgs[n] = fmt.Sprintf(`global
+	socks, ports := startCLIPair(t, dir, func(sock string, port int) string {
+		return fmt.Sprintf(`global
     stats socket %s level admin
 defaults
     mode http
@@ -63,49 +58,11 @@ defaults
 listen l
     bind 127.0.0.1:%d ssl crt %s crt-list %s
     server s 127.0.0.1:1 ssl verify none crt %s
-`, socks[n], ports[n], path("a.pem"), path("list"), path("client.pem"))
-	}
-	haproxytest.Start(t, cfgs["hp"])
-	tlstest.Write(t, path("gproxy.cfg"), []byte(cfgs["gp"]))
-	parsed, diags, err := haproxycfg.ParseFiles([]string{path("gproxy.cfg")}, haproxycfg.ParseOptions{})
-	if err != nil {
-		t.Fatalf("%v %v", err, diags)
-	}
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports["gp"]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := proxy.New(parsed, proxy.Options{Logger: zerolog.Nop(), Listeners: map[string]net.Listener{ln.Addr().String(): ln}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go e.Serve(context.Background())
-	t.Cleanup(func() {
-		e.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		e.Wait(ctx)
+`, sock, port, path("a.pem"), path("list"), path("client.pem"))
 	})
-	cmds := &runtimeapi.Commands{Source: &stats.Source{Config: parsed, Engine: e}}
-	sl, err := net.Listen("unix", socks["gp"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sl.Close() })
-	go func() {
-		for {
-			c, err := sl.Accept()
-			if err != nil {
-				return
-			}
-			go runtimeapi.ServeConn(c, cmds, runtimeapi.LevelAdmin, 5*time.Second)
-		}
-	}()
-	for _, n := range names {
-		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", ports[n]))
-	}
 
-	// served is the SHA1 of the certificate a new client gets for sni.
+	// served is the SHA1 of the certificate a new client gets for sni,
+	// and the connection.
 	served := func(n, sni string) (string, *tls.Conn) {
 		t.Helper()
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", fmt.Sprintf("127.0.0.1:%d", ports[n]),
@@ -217,5 +174,121 @@ listen l
 	}
 	if answers[0] != answers[1] || answers[0] != "HTTP/1.1 " {
 		t.Errorf("the connections made before answer %q (haproxy), %q (gproxy)", answers[0], answers[1])
+	}
+}
+
+// startCLIPair runs haproxy and a gproxy engine with its stats socket on
+// the configuration fill makes for each one's socket and port, and
+// returns them by "hp" and "gp".
+func startCLIPair(t *testing.T, dir string, fill func(sock string, port int) string) (socks map[string]string, ports map[string]int) {
+	t.Helper()
+	socks, ports = map[string]string{}, map[string]int{}
+	cfgs := map[string]string{}
+	for _, n := range []string{"hp", "gp"} {
+		socks[n] = filepath.Join(dir, n+".sock")
+		ports[n] = freeTCPPort(t)
+		cfgs[n] = fill(socks[n], ports[n])
+	}
+	haproxytest.Start(t, cfgs["hp"])
+	cfgPath := filepath.Join(dir, "gproxy.cfg")
+	tlstest.Write(t, cfgPath, []byte(cfgs["gp"]))
+	parsed, diags, err := haproxycfg.ParseFiles([]string{cfgPath}, haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports["gp"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := proxy.New(parsed, proxy.Options{Logger: zerolog.Nop(), Listeners: map[string]net.Listener{ln.Addr().String(): ln}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Serve(context.Background())
+	t.Cleanup(func() {
+		e.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		e.Wait(ctx)
+	})
+	cmds := &runtimeapi.Commands{Source: &stats.Source{Config: parsed, Engine: e}}
+	sl, err := net.Listen("unix", socks["gp"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sl.Close() })
+	go func() {
+		for {
+			c, err := sl.Accept()
+			if err != nil {
+				return
+			}
+			go runtimeapi.ServeConn(c, cmds, runtimeapi.LevelAdmin, 5*time.Second)
+		}
+	}()
+	for _, n := range []string{"hp", "gp"} {
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", ports[n]))
+	}
+	return socks, ports
+}
+
+// servedSHA1 is the SHA1 of the certificate a new client gets for sni
+// ("error" when the handshake fails).
+func servedSHA1(port int, sni string) string {
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", fmt.Sprintf("127.0.0.1:%d", port),
+		&tls.Config{ServerName: sni, InsecureSkipVerify: true})
+	if err != nil {
+		return "error"
+	}
+	defer c.Close()
+	return fmt.Sprintf("%X", sha1.Sum(c.ConnectionState().PeerCertificates[0].Raw))
+}
+
+// TestIntegrationSSLCertDelExtHaproxy: with ssl-load-extra-del-ext, the
+// key of NAME.crt is NAME.key, and `set ssl cert NAME.key` updates
+// NAME.crt, as in haproxy 2.6.
+func TestIntegrationSSLCertDelExtHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "Test CA")
+	a := ca.Issue(t, tlstest.RSA, "www.test", "www.test")
+	b := ca.Issue(t, tlstest.ECDSA, "www.test", "www.test")
+	path := func(n string) string { return filepath.Join(dir, n) }
+	tlstest.Write(t, path("a.crt"), a.CertPEM)
+	tlstest.Write(t, path("a.key"), a.KeyPEM)
+	socks, ports := startCLIPair(t, dir, func(sock string, port int) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+    ssl-load-extra-del-ext
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+listen l
+    bind 127.0.0.1:%d ssl crt %s
+`, sock, port, path("a.crt"))
+	})
+	payload := func(b []byte) string { return strings.TrimRight(string(b), "\n") }
+	for i, s := range []string{
+		"show ssl cert",
+		"set ssl cert " + path("a.crt") + " <<\n" + payload(b.CertPEM) + "\n",
+		"set ssl cert " + path("a.key") + " <<\n" + payload(b.KeyPEM) + "\n",
+		"set ssl cert " + path("z.key") + " <<\n" + payload(b.KeyPEM) + "\n",
+		"show ssl cert *" + path("a.crt"),
+		"commit ssl cert " + path("a.crt"),
+		"set ssl cert " + path("nope.key") + " <<\n" + payload(b.KeyPEM) + "\n",
+		"show ssl cert " + path("a.crt"),
+	} {
+		want, got := askSocket(t, socks["hp"], s), askSocket(t, socks["gp"], s)
+		if got != want {
+			t.Errorf("session %d:\ngproxy:\n%s\nhaproxy:\n%s", i, got, want)
+		}
+	}
+	h, g := servedSHA1(ports["hp"], "www.test"), servedSHA1(ports["gp"], "www.test")
+	if want := fmt.Sprintf("%X", sha1.Sum(b.Cert.Raw)); h != want || g != want {
+		t.Errorf("after the commit: haproxy serves %s, gproxy %s, want %s", h, g, want)
 	}
 }
