@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"hapair/pkg/tlsconf"
@@ -33,6 +34,7 @@ type tlsGlobal struct {
 	serverVerifyNone                   bool
 	dhParams                           bool // tune.ssl.default-dh-param or ssl-dh-param-file given
 	delExt                             bool // ssl-load-extra-del-ext
+	crtLists                           map[string]*tlsconf.CrtList
 }
 
 // sslOpts are the TLS options of one bind or server line before
@@ -445,12 +447,22 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if p.readFile != nil {
 		fsys := tlsconf.OS{DelExt: p.tls.delExt}
 		var certs []*tlsconf.Cert
+		// The crt-lists and directories, for the CLI (`show ssl
+		// crt-list`), with the certificates each gave this bind.
+		type listLoad struct {
+			l     *tlsconf.CrtList
+			certs []*tlsconf.Cert
+		}
+		var lists []listLoad
 		for i, c := range o.crts {
 			if o.crtList[i] {
-				cs, ok := p.loadCrtList(fsys, c, prefix)
+				cs, entries, ok := p.loadCrtList(fsys, c, prefix)
 				if !ok {
 					return false
 				}
+				l := p.crtList(c, false)
+				l.SetEntries(entries)
+				lists = append(lists, listLoad{l, cs})
 				certs = append(certs, cs...)
 				continue
 			}
@@ -459,9 +471,24 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 				p.alert("bind", "%s%s.", prefix, tlsErr(err))
 				return false
 			}
+			if st, err := fsys.Stat(c); err == nil && st.IsDir() {
+				l := p.crtList(c, true)
+				var entries []*tlsconf.CrtListEntry
+				for _, crt := range cs {
+					entries = append(entries, &tlsconf.CrtListEntry{Cert: crt.Path})
+				}
+				l.SetEntries(entries)
+				lists = append(lists, listLoad{l, cs})
+			}
 			certs = append(certs, cs...)
 		}
 		set.Store = tlsconf.NewStore(certs, o.strictSNI)
+		for _, ll := range lists {
+			ll.l.AddBind(tlsconf.ListBind{Store: set.Store, Pos: p.pos().String(), Strict: o.strictSNI}, ll.certs)
+			if !slices.Contains(p.cfg.CrtLists, ll.l) {
+				p.cfg.CrtLists = append(p.cfg.CrtLists, ll.l)
+			}
+		}
 		for _, c := range certs {
 			dh = dh || c.DHParams
 		}
@@ -803,26 +830,43 @@ func (p *parser) validateTLS() {
 
 // loadCrtList loads the certificates of a crt-list file, each with its
 // SNI filters; the certificates' relative paths are under crt-base.
-func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.Cert, bool) {
+func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.Cert, []*tlsconf.CrtListEntry, bool) {
 	data, err := fsys.ReadFile(path)
 	if err != nil {
 		p.alert("bind", "%s'crt-list' : cannot open file '%s' : %s.", prefix, path, errnoText(err))
-		return nil, false
+		return nil, nil, false
 	}
 	paths, filters, lines, err := tlsconf.ParseCrtList(data)
 	if err != nil {
 		p.alert("bind", "%scrt-list '%s' %v.", prefix, path, err)
-		return nil, false
+		return nil, nil, false
 	}
 	var out []*tlsconf.Cert
+	var entries []*tlsconf.CrtListEntry
 	for i, cp := range paths {
 		c, err := tlsconf.LoadFile(fsys, joinBase(p.tls.crtBase, cp))
 		if err != nil {
 			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, lines[i], tlsErr(err))
-			return nil, false
+			return nil, nil, false
 		}
 		c.Filters = filters[i]
 		out = append(out, c)
+		entries = append(entries, &tlsconf.CrtListEntry{Cert: c.Path, Line: lines[i], Filters: filters[i]})
 	}
-	return out, true
+	return out, entries, true
+}
+
+// crtList is the configuration's crt-list (or directory) of path, one
+// for every bind line that names it, as haproxy shares them.
+func (p *parser) crtList(path string, dir bool) *tlsconf.CrtList {
+	key := strings.TrimRight(path, "/")
+	if p.tls.crtLists == nil {
+		p.tls.crtLists = map[string]*tlsconf.CrtList{}
+	}
+	l := p.tls.crtLists[key]
+	if l == nil {
+		l = tlsconf.NewCrtList(path, dir)
+		p.tls.crtLists[key] = l
+	}
+	return l
 }

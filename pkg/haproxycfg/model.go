@@ -2,6 +2,7 @@ package haproxycfg
 
 import (
 	"fmt"
+	"hapair/pkg/tlsconf"
 	"time"
 
 	"hapair/pkg/sample"
@@ -42,6 +43,9 @@ type Config struct {
 	// LocalPeer is this process's peer name (-L, `localpeer`, or the
 	// host name).
 	LocalPeer string `json:"-"`
+	// CrtLists are the crt-list files and `crt` directories of the bind
+	// lines, each once (the stats socket's `show/del ssl crt-list`).
+	CrtLists []*tlsconf.CrtList `json:"-"`
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given

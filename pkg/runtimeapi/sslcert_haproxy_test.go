@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -290,5 +291,78 @@ listen l
 	h, g := servedSHA1(ports["hp"], "www.test"), servedSHA1(ports["gp"], "www.test")
 	if want := fmt.Sprintf("%X", sha1.Sum(b.Cert.Raw)); h != want || g != want {
 		t.Errorf("after the commit: haproxy serves %s, gproxy %s, want %s", h, g, want)
+	}
+}
+
+// TestIntegrationCrtListHaproxy: `show ssl crt-list` and `del ssl
+// crt-list` answer as haproxy 2.6 for crt-list files and `crt`
+// directories shared by two bind lines (one with strict-sni), and after
+// each deletion new handshakes get the same certificate from both.
+func TestIntegrationCrtListHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "Test CA")
+	path := func(n string) string { return filepath.Join(dir, n) }
+	if err := os.Mkdir(path("d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tlstest.Write(t, path("a.pem"), ca.Issue(t, tlstest.RSA, "a.test", "a.test", "one.test", "two.test").Bundle())
+	tlstest.Write(t, path("b.pem"), ca.Issue(t, tlstest.ECDSA, "b.test", "b.test").Bundle())
+	tlstest.Write(t, path("d/x.pem"), ca.Issue(t, tlstest.RSA, "x.test", "x.test").Bundle())
+	tlstest.Write(t, path("d/y.pem"), ca.Issue(t, tlstest.RSA, "y.test", "y.test").Bundle())
+	tlstest.Write(t, path("list"), []byte("# certificates\na.pem one.test\n\na.pem two.test *.wild.test !no.wild.test\nb.pem\n"))
+	socks, ports := startCLIPair(t, dir, func(sock string, port int) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+    crt-base %s
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+listen l
+    bind 127.0.0.1:%d ssl crt-list %s crt %s/
+listen strict
+    bind 127.0.0.1:%d ssl strict-sni crt %s crt-list %s
+`, sock, dir, port, path("list"), path("d"), freeTCPPort(t), path("d"), path("list"))
+	})
+	for i, s := range []string{
+		"show ssl crt-list",
+		"show ssl crt-list " + path("list"),
+		"show ssl crt-list -n " + path("list") + "//",
+		"show ssl crt-list " + path("d") + "/",
+		"show ssl crt-list -n",
+		"show ssl crt-list nope",
+		"del ssl crt-list",
+		"del ssl crt-list " + path("list") + " " + path("a.pem"),
+		"del ssl crt-list " + path("list") + " " + path("a.pem") + ":3",
+		"del ssl crt-list " + path("list") + " " + path("a.pem") + ":x",
+		"del ssl crt-list " + path("list") + " " + path("nope.pem"),
+		"del ssl crt-list " + path("nope") + " " + path("a.pem"),
+		"del ssl crt-list " + path("d") + " " + path("a.pem"),
+		"del ssl crt-list " + path("list") + " " + path("a.pem") + ":2", // the default of l
+		"del ssl crt-list " + path("list") + " " + path("a.pem") + ":4",
+		"del ssl crt-list " + path("d") + " " + path("d/y.pem"),
+		"show ssl crt-list -n " + path("list"),
+		"show ssl crt-list " + path("d"),
+		"show ssl cert",
+		"del ssl crt-list " + path("list") + " " + path("b.pem"),
+		"del ssl crt-list " + path("d") + " " + path("d/x.pem"),
+		"show ssl cert " + path("d/x.pem"),
+	} {
+		// The bind lines named are in each one's configuration file.
+		cfgName := regexp.MustCompile(`\S*/(haproxy|gproxy)\.cfg:`)
+		want := cfgName.ReplaceAllString(askSocket(t, socks["hp"], s), "CFG:")
+		got := cfgName.ReplaceAllString(askSocket(t, socks["gp"], s), "CFG:")
+		if got != want {
+			t.Errorf("session %d %q:\ngproxy:\n%s\nhaproxy:\n%s", i, s, got, want)
+		}
+	}
+	for _, sni := range []string{"one.test", "two.test", "a.wild.test", "no.wild.test", "x.test", "y.test", "b.test", ""} {
+		if h, g := servedSHA1(ports["hp"], sni), servedSHA1(ports["gp"], sni); h != g {
+			t.Errorf("SNI %q after the deletions: haproxy serves %s, gproxy %s", sni, h, g)
+		}
 	}
 }

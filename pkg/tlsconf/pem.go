@@ -55,6 +55,8 @@ type Cert struct {
 	// haproxy offer DHE ciphers (gproxy cannot).
 	DHParams bool
 	TLS      tls.Certificate // Leaf set, chain after the leaf, OCSPStaple from FILE.ocsp
+
+	id uint64 // identity in a Store, kept when the certificate is replaced
 }
 
 // Subject is the leaf's subject as haproxy prints it (`show ssl cert`,

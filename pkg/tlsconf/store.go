@@ -30,6 +30,7 @@ type Store struct {
 
 type storeIndex struct {
 	certs    []*Cert
+	def      *Cert // the default: the first loaded, nil for none
 	exact    map[string][]*Cert
 	wildcard map[string][]*Cert // "example.com" for "*.example.com"
 }
@@ -37,6 +38,9 @@ type storeIndex struct {
 // NewStore indexes certificates in load order; the first is the default.
 func NewStore(certs []*Cert, strictSNI bool) *Store {
 	s := &Store{strict: strictSNI}
+	for _, c := range certs {
+		c.ensureID()
+	}
 	s.idx.Store(newIndex(certs))
 	return s
 }
@@ -48,26 +52,35 @@ func NewStore(certs []*Cert, strictSNI bool) *Store {
 func (s *Store) Replace(c *Cert) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := s.idx.Load().certs
-	certs := make([]*Cert, len(old))
+	oldIx := s.idx.Load()
+	certs := make([]*Cert, len(oldIx.certs))
 	n := 0
-	for i, o := range old {
+	def := oldIx.def
+	for i, o := range oldIx.certs {
 		certs[i] = o
 		if o.Path == c.Path {
 			nc := *c
-			nc.Filters = o.Filters
+			nc.Filters, nc.id = o.Filters, o.id
 			certs[i] = &nc
+			if o == oldIx.def {
+				def = &nc
+			}
 			n++
 		}
 	}
 	if n > 0 {
-		s.idx.Store(newIndex(certs))
+		ix := newIndex(certs)
+		ix.def = def
+		s.idx.Store(ix)
 	}
 	return n
 }
 
 func newIndex(certs []*Cert) *storeIndex {
 	s := &storeIndex{certs: certs, exact: map[string][]*Cert{}, wildcard: map[string][]*Cert{}}
+	if len(certs) > 0 {
+		s.def = certs[0]
+	}
 	for _, c := range certs {
 		// The DNS SANs then every CN, as haproxy 2.6 indexes them.
 		names := append([]string(nil), c.TLS.Leaf.DNSNames...)
@@ -200,10 +213,10 @@ func (s *Store) Pick(name string, cl Client) (*Cert, error) {
 			return first[kindRSA], nil
 		}
 	}
-	if s.strict || len(ix.certs) == 0 {
+	if s.strict || ix.def == nil {
 		return nil, ErrNoCertificate
 	}
-	return ix.certs[0], nil
+	return ix.def, nil
 }
 
 // GetCertificate is tls.Config.GetCertificate.
