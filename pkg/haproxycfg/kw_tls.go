@@ -94,6 +94,7 @@ func (p *parser) globalTLS(args []string) bool {
 				return true
 			}
 			g.crtBase = v
+			p.cfg.Global.CrtBase = v
 		} else {
 			if g.caBase != "" {
 				p.alert(kw, "'%s' already specified.", kw)
@@ -456,12 +457,12 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		var lists []listLoad
 		for i, c := range o.crts {
 			if o.crtList[i] {
-				cs, entries, ok := p.loadCrtList(fsys, c, prefix)
+				cs, entries, lines, ok := p.loadCrtList(fsys, c, prefix)
 				if !ok {
 					return false
 				}
 				l := p.crtList(c, false)
-				l.SetEntries(entries)
+				l.SetEntries(entries, lines)
 				lists = append(lists, listLoad{l, cs})
 				certs = append(certs, cs...)
 				continue
@@ -477,7 +478,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 				for _, crt := range cs {
 					entries = append(entries, &tlsconf.CrtListEntry{Cert: crt.Path})
 				}
-				l.SetEntries(entries)
+				l.SetEntries(entries, 0)
 				lists = append(lists, listLoad{l, cs})
 			}
 			certs = append(certs, cs...)
@@ -830,16 +831,16 @@ func (p *parser) validateTLS() {
 
 // loadCrtList loads the certificates of a crt-list file, each with its
 // SNI filters; the certificates' relative paths are under crt-base.
-func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.Cert, []*tlsconf.CrtListEntry, bool) {
+func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.Cert, []*tlsconf.CrtListEntry, int, bool) {
 	data, err := fsys.ReadFile(path)
 	if err != nil {
 		p.alert("bind", "%s'crt-list' : cannot open file '%s' : %s.", prefix, path, errnoText(err))
-		return nil, nil, false
+		return nil, nil, 0, false
 	}
 	paths, filters, lines, err := tlsconf.ParseCrtList(data)
 	if err != nil {
 		p.alert("bind", "%scrt-list '%s' %v.", prefix, path, err)
-		return nil, nil, false
+		return nil, nil, 0, false
 	}
 	var out []*tlsconf.Cert
 	var entries []*tlsconf.CrtListEntry
@@ -847,13 +848,17 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 		c, err := tlsconf.LoadFile(fsys, joinBase(p.tls.crtBase, cp))
 		if err != nil {
 			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, lines[i], tlsErr(err))
-			return nil, nil, false
+			return nil, nil, 0, false
 		}
 		c.Filters = filters[i]
 		out = append(out, c)
 		entries = append(entries, &tlsconf.CrtListEntry{Cert: c.Path, Line: lines[i], Filters: filters[i]})
 	}
-	return out, entries, true
+	count := strings.Count(string(data), "\n")
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		count++
+	}
+	return out, entries, count, true
 }
 
 // crtList is the configuration's crt-list (or directory) of path, one

@@ -98,8 +98,10 @@ type Global struct {
 	StatsSockets []StatsSocket
 	// SSLLoadExtraDelExt is `ssl-load-extra-del-ext`: a certificate's
 	// side files (.key, .ocsp...) are named without its ".crt".
-	SSLLoadExtraDelExt bool          `json:",omitempty"`
-	StatsTimeout       time.Duration // 0 = not set (haproxy's default is 10s)
+	SSLLoadExtraDelExt bool `json:",omitempty"`
+	// CrtBase is `crt-base`: where relative certificate paths are.
+	CrtBase      string        `json:",omitempty"`
+	StatsTimeout time.Duration // 0 = not set (haproxy's default is 10s)
 	// HardStopAfter is `hard-stop-after`: how long a soft stop may last
 	// before the remaining sessions are closed; 0 = no limit.
 	HardStopAfter time.Duration

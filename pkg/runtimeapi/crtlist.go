@@ -135,3 +135,78 @@ func (c *Commands) delCrtList(args []string) string {
 	}
 	return fmt.Sprintf("Entry '%s' deleted in crtlist '%s'!\n", certPath, listPath)
 }
+
+// addCrtList is `add ssl crt-list LIST CERT` or `add ssl crt-list LIST <<`
+// with one line "CERT [FILTER...]": an entry for a certificate file in
+// memory, loaded by every bind line of the list. Per-entry options
+// ("[...]") are not implemented by gproxy and refused.
+func (c *Commands) addCrtList(args []string, payload *string) string {
+	listPath := arg(args, 3)
+	if listPath == "" || (payload == nil && arg(args, 4) == "") {
+		return "'add ssl crtlist' expects a filename and a certificate name\n"
+	}
+	c.ssl.mu.Lock()
+	defer c.ssl.mu.Unlock()
+	fail := func(msg string) string { return "Can't edit the crt-list: " + msg + "\n" }
+	listPath = strings.TrimRight(listPath, "/")
+	l := c.crtLists()[listPath]
+	if l == nil {
+		return fail(fmt.Sprintf("crt-list '%s' does not exist!", listPath))
+	}
+	var certPath string
+	var filters []string
+	if payload != nil {
+		if *payload == "" || strings.Contains(*payload, "\n") {
+			// haproxy finds a newline in an empty payload too.
+			return fail("only one line of payload is supported!")
+		}
+		if strings.ContainsAny(*payload, "[]") {
+			return fail("per-certificate options ('[...]') are not implemented by gproxy")
+		}
+		f := strings.Fields(*payload)
+		if len(f) == 0 {
+			return fail("'add ssl crtlist' should contain the certificate name in the payload")
+		}
+		certPath, filters = f[0], f[1:]
+		for _, w := range filters {
+			if strings.HasPrefix(w, "!") && strings.Contains(w, "*") && w != "!*" {
+				return fail(fmt.Sprintf("negative SNI filter '%s': only '!*' and exact names are implemented by gproxy", w))
+			}
+			if !strings.HasPrefix(w, "!") && strings.Contains(w, "*") && !strings.HasPrefix(w, "*.") {
+				return fail(fmt.Sprintf("SNI filter '%s': only a leading '*.' wildcard is implemented by gproxy", w))
+			}
+		}
+	} else {
+		certPath = args[4]
+	}
+	if l.Dir {
+		i := strings.LastIndexByte(certPath, '/')
+		if i < 0 || certPath[:i] != l.Path {
+			return fail(fmt.Sprintf("'%s' is a directory, certificate path '%s' must contain the directory path", l.Path, certPath))
+		}
+	}
+	if !strings.HasPrefix(certPath, "/") && c.Source.Config.Global.CrtBase != "" {
+		certPath = c.Source.Config.Global.CrtBase + "/" + certPath
+	}
+	parts, _, ok := c.lookupCert(certPath)
+	if !ok {
+		return fail(fmt.Sprintf("certificate '%s' does not exist!", certPath))
+	}
+	crt, err := parts.Cert(certPath)
+	if len(parts.Chain) == 0 || err != nil {
+		return fail(fmt.Sprintf("certificate '%s' is empty!", certPath))
+	}
+	if l.Dir {
+		for _, e := range l.Entries() {
+			if e.Cert == certPath {
+				return fail("file already exists in this directory!")
+			}
+		}
+		if len(filters) > 0 {
+			return fail("this is a directory, SSL configuration and filters are not allowed")
+		}
+	}
+	n := l.Add(crt, filters)
+	delete(c.ssl.added, certPath) // used now
+	return fmt.Sprintf("Inserting certificate '%s' in crt-list '%s'%s\nSuccess!\n", certPath, l.Path, strings.Repeat(".", n))
+}

@@ -194,7 +194,9 @@ func (c *Commands) setSSLCert(args []string, payload *string) string {
 	path, ext := args[3], ""
 	if i := strings.LastIndexByte(path, '.'); i >= 0 {
 		switch e := path[i+1:]; e {
-		case "key", "ocsp", "issuer", "sctl":
+		case "crt", "key", "ocsp", "issuer", "sctl":
+			// haproxy takes these as the parts of the file named
+			// without the extension (".crt": the certificate, as PEM).
 			path, ext = path[:i], e
 		}
 	}
@@ -223,7 +225,7 @@ func (c *Commands) setSSLCert(args []string, payload *string) string {
 	}
 	var err error
 	switch ext {
-	case "":
+	case "", "crt":
 		if err = parts.SetPEM([]byte(*payload)); err != nil {
 			return fail(fmt.Sprintf("unable to load certificate from file '%s'.\nCan't load the payload\n", path))
 		}

@@ -313,6 +313,8 @@ func TestIntegrationCrtListHaproxy(t *testing.T) {
 	tlstest.Write(t, path("d/x.pem"), ca.Issue(t, tlstest.RSA, "x.test", "x.test").Bundle())
 	tlstest.Write(t, path("d/y.pem"), ca.Issue(t, tlstest.RSA, "y.test", "y.test").Bundle())
 	tlstest.Write(t, path("list"), []byte("# certificates\na.pem one.test\n\na.pem two.test *.wild.test !no.wild.test\nb.pem\n"))
+	n := ca.Issue(t, tlstest.ECDSA, "n.test", "n.test")
+	payload := func(b []byte) string { return strings.TrimRight(string(b), "\n") }
 	socks, ports := startCLIPair(t, dir, func(sock string, port int) string {
 		return fmt.Sprintf(`global
     stats socket %s level admin
@@ -351,6 +353,35 @@ listen strict
 		"del ssl crt-list " + path("list") + " " + path("b.pem"),
 		"del ssl crt-list " + path("d") + " " + path("d/x.pem"),
 		"show ssl cert " + path("d/x.pem"),
+		// add ssl crt-list: a new file, then entries for it
+		"set ssl cert " + path("n.crt") + " <<\n" + payload(n.Bundle()) + "\n",
+		"new ssl cert " + path("n.pem"),
+		"add ssl crt-list " + path("list") + " " + path("n.pem"),
+		"set ssl cert " + path("n.pem") + " <<\n" + payload(n.Bundle()) + "\n",
+		"commit ssl cert " + path("n.pem"),
+		"add ssl crt-list " + path("list") + "/ <<\n" + path("n.pem") + " new.test !x.new.test *.new.test\n",
+		"add ssl crt-list " + path("list") + " n.pem",
+		"add ssl crt-list " + path("list"),
+		"add ssl crt-list " + path("list") + " <<\n",
+		"add ssl crt-list " + path("list") + " <<\n   \n",
+		"add ssl crt-list " + path("list") + " <<\n" + path("n.pem") + "\nfoo\n",
+		"add ssl crt-list " + path("nope") + " " + path("n.pem"),
+		"add ssl crt-list " + path("list") + " " + path("nope.pem"),
+		"add ssl crt-list " + path("d") + " " + path("n.pem"),
+		"add ssl crt-list " + path("d") + " " + path("d/x.pem"),
+		"new ssl cert " + path("d/z.pem"),
+		"add ssl crt-list " + path("d") + " " + path("d/z.pem"),
+		"set ssl cert " + path("d/z.pem") + " <<\n" + payload(n.Bundle()) + "\n",
+		"commit ssl cert " + path("d/z.pem"),
+		"add ssl crt-list " + path("d") + "/ <<\n" + path("d/z.pem") + " foo.test\n",
+		"add ssl crt-list " + path("d") + "/ <<\n" + path("d/z.pem") + "\n",
+		"show ssl crt-list -n " + path("list"),
+		"show ssl crt-list -n " + path("d"),
+		"show ssl cert",
+		"del ssl cert " + path("n.pem"),
+		"del ssl crt-list " + path("list") + " " + path("n.pem"),
+		"del ssl crt-list " + path("list") + " " + path("n.pem") + ":7",
+		"show ssl crt-list -n " + path("list"),
 	} {
 		// The bind lines named are in each one's configuration file.
 		cfgName := regexp.MustCompile(`\S*/(haproxy|gproxy)\.cfg:`)
@@ -360,7 +391,8 @@ listen strict
 			t.Errorf("session %d %q:\ngproxy:\n%s\nhaproxy:\n%s", i, s, got, want)
 		}
 	}
-	for _, sni := range []string{"one.test", "two.test", "a.wild.test", "no.wild.test", "x.test", "y.test", "b.test", ""} {
+	for _, sni := range []string{"one.test", "two.test", "a.wild.test", "no.wild.test", "x.test", "y.test", "b.test", "",
+		"n.test", "new.test", "a.new.test", "x.new.test"} {
 		if h, g := servedSHA1(ports["hp"], sni), servedSHA1(ports["gp"], sni); h != g {
 			t.Errorf("SNI %q after the deletions: haproxy serves %s, gproxy %s", sni, h, g)
 		}

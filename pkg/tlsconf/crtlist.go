@@ -16,6 +16,7 @@ type CrtList struct {
 	mu      sync.Mutex
 	entries []*CrtListEntry
 	binds   []ListBind
+	lines   int // lines of the file: an added entry takes the next number
 }
 
 // ListBind is a bind line that loads a crt-list.
@@ -65,13 +66,34 @@ func (l *CrtList) AddBind(b ListBind, certs []*Cert) {
 	}
 }
 
-// SetEntries sets the list's entries (from the first bind that loads it).
-func (l *CrtList) SetEntries(e []*CrtListEntry) {
+// SetEntries sets the list's entries and its file's number of lines
+// (from the first bind that loads it).
+func (l *CrtList) SetEntries(e []*CrtListEntry, lines int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.entries == nil {
-		l.entries = e
+		l.entries, l.lines = e, lines
 	}
+}
+
+// Add appends an entry for certificate c (its path, the entry's
+// filters) to the list and to the store of every bind that loads it, for
+// new handshakes, as `add ssl crt-list`; it returns how many binds took
+// it.
+func (l *CrtList) Add(c *Cert, filters []string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines++
+	e := &CrtListEntry{Cert: c.Path, Line: l.lines, Filters: filters, ids: map[*Store]uint64{}}
+	for _, b := range l.binds {
+		nc := *c
+		nc.Filters, nc.id = filters, 0
+		nc.ensureID()
+		b.Store.add(&nc)
+		e.ids[b.Store] = nc.id
+	}
+	l.entries = append(l.entries, e)
+	return len(l.binds)
 }
 
 // IsDefault tells whether the entry's certificate is the default of a
@@ -122,6 +144,16 @@ func (s *Store) defaultID() uint64 {
 		return d.id
 	}
 	return 0
+}
+
+// add puts c after the store's certificates (not as the default).
+func (s *Store) add(c *Cert) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.idx.Load()
+	ix := newIndex(append(old.certs[:len(old.certs):len(old.certs)], c))
+	ix.def = old.def
+	s.idx.Store(ix)
 }
 
 // remove takes the certificate of identity id out of the store.
