@@ -237,6 +237,10 @@ func (c *Commands) setSSLCert(args []string, payload *string) string {
 		if err = parts.SetOCSP([]byte(*payload)); err != nil {
 			return fail("Error reading OCSP response in base64 formatCan't load the payload\n")
 		}
+	case "issuer":
+		if err = parts.SetIssuer([]byte(*payload)); err != nil {
+			return fail(fmt.Sprintf("'%s' cannot be read or parsed'.\nCan't load the payload\n", path))
+		}
 	default:
 		return fail(fmt.Sprintf("gproxy does not implement updating a '.%s' file.\n", ext))
 	}

@@ -118,6 +118,9 @@ listen l
 		"del ssl cert " + path("new.pem") + "\n",
 		"del ssl cert\nabort ssl cert\ncommit ssl cert\n", // pipelined
 		"set ssl cert " + path("a.pem.ocsp") + " <<\n!!!\n\n",
+		"set ssl cert " + path("a.pem.issuer") + " <<\ngarbage\n\n",
+		"set ssl cert " + path("a.pem.issuer") + " <<\n" + payload(ca.PEM) + "\n\n",
+		"abort ssl cert " + path("a.pem") + "\n",
 		"set ssl cert " + path("a.pem") + " <<\n" + payload(a.Bundle()) + "\n\n",
 		"set ssl cert " + path("d.pem") + " <<\n" + payload(b.Bundle()) + "\n\n",
 		"show ssl cert\n",

@@ -29,7 +29,7 @@ var (
 	ErrNoCertificateInPEM = errors.New("unable to load certificate")
 	ErrBadKey             = errors.New("unable to load private key")
 	ErrBadOCSP            = errors.New("Error reading OCSP response in base64 format")
-	ErrBadIssuer          = errors.New("is not an issuer")
+	ErrBadIssuer          = errors.New("cannot be read or parsed")
 )
 
 // PartsOf are the parts of a loaded certificate.
@@ -92,6 +92,26 @@ func (p *Parts) SetKey(data []byte) error {
 				return ErrBadKey
 			}
 			p.Key = k
+			return nil
+		}
+	}
+}
+
+// SetIssuer replaces the OCSP issuer with the first certificate of a
+// PEM payload (`set ssl cert FILE.issuer`).
+func (p *Parts) SetIssuer(data []byte) error {
+	rest := data
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return ErrBadIssuer
+		}
+		if b.Type == "CERTIFICATE" || b.Type == "TRUSTED CERTIFICATE" || b.Type == "X509 CERTIFICATE" {
+			if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+				return ErrBadIssuer
+			}
+			p.Issuer = b.Bytes
 			return nil
 		}
 	}
