@@ -844,7 +844,21 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 	}
 	var out []*tlsconf.Cert
 	var entries []*tlsconf.CrtListEntry
+	prev := "" // the last certificate path, when under crt-base
 	for i, cp := range paths {
+		if cp == "" {
+			// haproxy 2.6 takes a line of blanks as a second entry of the
+			// previous certificate, without filters, when that one's path
+			// was relative to crt-base (its path buffer still holds it).
+			if prev == "" {
+				continue
+			}
+			cp, filters[i] = prev, nil
+		} else if p.tls.crtBase != "" && !strings.HasPrefix(cp, "/") {
+			prev = cp
+		} else {
+			prev = ""
+		}
 		c, err := tlsconf.LoadFile(fsys, joinBase(p.tls.crtBase, cp))
 		if err != nil {
 			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, lines[i], tlsErr(err))

@@ -297,10 +297,11 @@ listen l
 	}
 }
 
-// TestIntegrationCrtListHaproxy: `show ssl crt-list` and `del ssl
-// crt-list` answer as haproxy 2.6 for crt-list files and `crt`
-// directories shared by two bind lines (one with strict-sni), and after
-// each deletion new handshakes get the same certificate from both.
+// TestIntegrationCrtListHaproxy: `show ssl crt-list`, `add ssl crt-list`
+// and `del ssl crt-list` answer as haproxy 2.6 for crt-list files (with
+// haproxy's reading of a line of blanks: the previous certificate again)
+// and `crt` directories shared by two bind lines (one with strict-sni),
+// and afterwards new handshakes get the same certificate from both.
 func TestIntegrationCrtListHaproxy(t *testing.T) {
 	if _, err := os.Stat(haproxytest.Bin); err != nil {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
@@ -315,7 +316,7 @@ func TestIntegrationCrtListHaproxy(t *testing.T) {
 	tlstest.Write(t, path("b.pem"), ca.Issue(t, tlstest.ECDSA, "b.test", "b.test").Bundle())
 	tlstest.Write(t, path("d/x.pem"), ca.Issue(t, tlstest.RSA, "x.test", "x.test").Bundle())
 	tlstest.Write(t, path("d/y.pem"), ca.Issue(t, tlstest.RSA, "y.test", "y.test").Bundle())
-	tlstest.Write(t, path("list"), []byte("# certificates\na.pem one.test\n\na.pem two.test *.wild.test !no.wild.test\nb.pem\n"))
+	tlstest.Write(t, path("list"), []byte("# certificates\na.pem one.test\n  \na.pem two.test *.wild.test !no.wild.test\nb.pem\n"))
 	n := ca.Issue(t, tlstest.ECDSA, "n.test", "n.test")
 	payload := func(b []byte) string { return strings.TrimRight(string(b), "\n") }
 	socks, ports := startCLIPair(t, dir, func(sock string, port int) string {

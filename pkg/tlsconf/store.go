@@ -352,20 +352,32 @@ func negates(c *Cert, name string) bool {
 
 // ParseCrtList reads a crt-list file in the form gproxy implements: one
 // certificate per line, optionally followed by SNI filters (exact names
-// or "*.domain" wildcards, "!name" or "!*" negative ones); blank lines
-// and '#' comments are skipped. Bracketed per-certificate options and
+// or "*.domain" wildcards, "!name" or "!*" negative ones); empty lines
+// and lines starting with '#' are skipped, a line of blanks is returned
+// as path "" at line 0 (see loadCrtList). Bracketed per-certificate options and
 // negative wildcards are refused,
 // with the line number. Paths are returned as written.
 func ParseCrtList(data []byte) (paths []string, filters [][]string, lines []int, err error) {
 	for i, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+		// As haproxy 2.6: only a line starting with '#' is a comment.
+		if line == "" || line[0] == '#' || line[0] == '\r' {
 			continue
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			// A line of blanks: haproxy 2.6 reuses the certificate of the
+			// line before when its path was under crt-base; the caller
+			// decides (path "", line 0).
+			paths = append(paths, "")
+			filters = append(filters, nil)
+			lines = append(lines, 0)
+			continue
+		}
+		if strings.ContainsAny(line, "[]") {
+			return nil, nil, nil, fmt.Errorf("line %d: per-certificate options ('[...]') are not implemented by gproxy", i+1)
 		}
 		for _, w := range f[1:] {
 			switch {
-			case strings.HasPrefix(w, "["):
-				return nil, nil, nil, fmt.Errorf("line %d: per-certificate options ('%s') are not implemented by gproxy", i+1, w)
 			case w == "!*", strings.HasPrefix(w, "!") && !strings.Contains(w, "*"):
 				// A negative filter: its line's certificate is not picked
 				// by that name, and without positive filters it is picked
