@@ -296,7 +296,7 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "ssl-dh-param-file", Cosmetic, 0, grpNone},
 	// intermediate certificates for OCSP and chains: OCSP updates are not done
 	{CtxGlobal, "issuers-chain-path", Cosmetic, 0, grpNone},
-	{CtxGlobal, "ssl-load-extra-del-ext", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-load-extra-del-ext", Works, 0, grpNone},
 	{CtxGlobal, "ssl-load-extra-files", Cosmetic, 0, grpNone},
 	{CtxGlobal, "ssl-mode-async", Cosmetic, 0, grpNone},
 	{CtxGlobal, "ssl-propquery", Cosmetic, 0, grpNone},
@@ -664,7 +664,7 @@ var keywordTable = []Keyword{
 	{CtxBind, "ca-ignore-err", Works, 1, grpNone},
 	{CtxBind, "ca-sign-file", Refused, 1, grpTLS},
 	{CtxBind, "ca-sign-pass", Refused, 1, grpTLS},
-	{CtxBind, "ca-verify-file", Refused, 1, grpTLS},
+	{CtxBind, "ca-verify-file", Works, 1, grpNone},
 	{CtxBind, "ciphers", Works, 1, grpNone},
 	{CtxBind, "ciphersuites", Works, 1, grpNone},
 	{CtxBind, "crl-file", Works, 1, grpNone},

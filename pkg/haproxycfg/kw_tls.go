@@ -2,9 +2,11 @@ package haproxycfg
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"hapair/pkg/tlsconf"
@@ -31,6 +33,8 @@ type tlsGlobal struct {
 	bindOptsPos, srvOptsPos            Pos
 	serverVerifyNone                   bool
 	dhParams                           bool // tune.ssl.default-dh-param or ssl-dh-param-file given
+	delExt                             bool // ssl-load-extra-del-ext
+	crtLists                           map[string]*tlsconf.CrtList
 }
 
 // sslOpts are the TLS options of one bind or server line before
@@ -40,6 +44,7 @@ type sslOpts struct {
 	crts                      []string
 	crtList                   []bool // crts[i] is a crt-list file
 	caFile, crlFile           string
+	caVerifyFile              string // bind: CAs that verify, not named to clients
 	verify                    string
 	alpn                      []string
 	alpnSet                   bool
@@ -89,12 +94,19 @@ func (p *parser) globalTLS(args []string) bool {
 				return true
 			}
 			g.crtBase = v
+			p.cfg.Global.CrtBase = v
 		} else {
 			if g.caBase != "" {
 				p.alert(kw, "'%s' already specified.", kw)
 				return true
 			}
 			g.caBase = v
+		}
+	case "ssl-load-extra-del-ext":
+		// Side files are named without the certificate's ".crt".
+		if !p.tooMany(args, 0) {
+			g.delExt = true
+			p.cfg.Global.SSLLoadExtraDelExt = true
 		}
 	case "ssl-default-bind-ciphers":
 		text(&g.bindCiphers)
@@ -311,12 +323,14 @@ func (p *parser) bindTLSOption(o *sslOpts, args []string, i int) (n int, handled
 		}
 		o.crtList = append(o.crtList, opt == "crt-list")
 		return 1, true, true
-	case "ca-file", "crl-file":
+	case "ca-file", "crl-file", "ca-verify-file":
 		if !need() {
 			return 0, true, false
 		}
 		if opt == "ca-file" {
 			o.caFile = joinBase(p.tls.caBase, val)
+		} else if opt == "ca-verify-file" {
+			o.caVerifyFile = joinBase(p.tls.caBase, val)
 		} else {
 			o.crlFile = joinBase(p.tls.caBase, val)
 		}
@@ -426,20 +440,30 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if o.verify == "" {
 		set.Verify = "none"
 	}
-	if set.Verify != "none" && o.caFile == "" {
+	if set.Verify != "none" && o.caFile == "" && o.caVerifyFile == "" {
 		p.diag(Alert, LocNone, "bind", "Proxy '%s': verify is enabled but no CA file specified for bind '%s' at [%s:%d].", p.cur.px.Name, addr, p.file, p.line)
 		return false
 	}
 	dh := p.tls.dhParams
 	if p.readFile != nil {
-		fsys := tlsconf.OS{}
+		fsys := tlsconf.OS{DelExt: p.tls.delExt}
 		var certs []*tlsconf.Cert
+		// The crt-lists and directories, for the CLI (`show ssl
+		// crt-list`), with the certificates each gave this bind.
+		type listLoad struct {
+			l     *tlsconf.CrtList
+			certs []*tlsconf.Cert
+		}
+		var lists []listLoad
 		for i, c := range o.crts {
 			if o.crtList[i] {
-				cs, ok := p.loadCrtList(fsys, c, prefix)
+				cs, entries, lines, ok := p.loadCrtList(fsys, c, prefix)
 				if !ok {
 					return false
 				}
+				l := p.crtList(c, false)
+				l.SetEntries(entries, lines)
+				lists = append(lists, listLoad{l, cs})
 				certs = append(certs, cs...)
 				continue
 			}
@@ -448,9 +472,24 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 				p.alert("bind", "%s%s.", prefix, tlsErr(err))
 				return false
 			}
+			if st, err := fsys.Stat(c); err == nil && st.IsDir() {
+				l := p.crtList(c, true)
+				var entries []*tlsconf.CrtListEntry
+				for _, crt := range cs {
+					entries = append(entries, &tlsconf.CrtListEntry{Cert: crt.Path})
+				}
+				l.SetEntries(entries, 0)
+				lists = append(lists, listLoad{l, cs})
+			}
 			certs = append(certs, cs...)
 		}
 		set.Store = tlsconf.NewStore(certs, o.strictSNI)
+		for _, ll := range lists {
+			ll.l.AddBind(tlsconf.ListBind{Store: set.Store, Pos: p.pos().String(), Strict: o.strictSNI}, ll.certs)
+			if !slices.Contains(p.cfg.CrtLists, ll.l) {
+				p.cfg.CrtLists = append(p.cfg.CrtLists, ll.l)
+			}
+		}
 		for _, c := range certs {
 			dh = dh || c.DHParams
 		}
@@ -461,6 +500,21 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 				return false
 			}
 			set.ClientCAs, set.ClientCACerts = pool, certs
+		}
+		if o.caVerifyFile != "" && set.Verify != "none" {
+			// These CAs verify the client's certificate, but the
+			// certificate request names only ca-file's, as haproxy.
+			_, certs, err := tlsconf.LoadCAs(fsys, o.caVerifyFile)
+			if err != nil {
+				p.alert("bind", "%s%s.", prefix, tlsErr(err))
+				return false
+			}
+			set.NameCAs, set.SeparateNames = set.ClientCAs, true
+			set.ClientCACerts = append(set.ClientCACerts[:len(set.ClientCACerts):len(set.ClientCACerts)], certs...)
+			set.ClientCAs = x509.NewCertPool()
+			for _, c := range set.ClientCACerts {
+				set.ClientCAs.AddCert(c)
+			}
 		}
 		if o.crlFile != "" {
 			l, err := tlsconf.LoadCRL(fsys, o.crlFile)
@@ -718,7 +772,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 		return false
 	}
 	if p.readFile != nil {
-		fsys := tlsconf.OS{}
+		fsys := tlsconf.OS{DelExt: p.tls.delExt}
 		if set.Verify {
 			pool, _, err := tlsconf.LoadCAs(fsys, o.caFile)
 			if err != nil {
@@ -741,7 +795,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
 				return false
 			}
-			set.Cert = c
+			set.Cert, set.Slot = c, tlsconf.NewCertSlot(c)
 		}
 	}
 	t.Settings = set
@@ -777,26 +831,61 @@ func (p *parser) validateTLS() {
 
 // loadCrtList loads the certificates of a crt-list file, each with its
 // SNI filters; the certificates' relative paths are under crt-base.
-func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.Cert, bool) {
+func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.Cert, []*tlsconf.CrtListEntry, int, bool) {
 	data, err := fsys.ReadFile(path)
 	if err != nil {
 		p.alert("bind", "%s'crt-list' : cannot open file '%s' : %s.", prefix, path, errnoText(err))
-		return nil, false
+		return nil, nil, 0, false
 	}
 	paths, filters, lines, err := tlsconf.ParseCrtList(data)
 	if err != nil {
 		p.alert("bind", "%scrt-list '%s' %v.", prefix, path, err)
-		return nil, false
+		return nil, nil, 0, false
 	}
 	var out []*tlsconf.Cert
+	var entries []*tlsconf.CrtListEntry
+	prev := "" // the last certificate path, when under crt-base
 	for i, cp := range paths {
+		if cp == "" {
+			// haproxy 2.6 takes a line of blanks as a second entry of the
+			// previous certificate, without filters, when that one's path
+			// was relative to crt-base (its path buffer still holds it).
+			if prev == "" {
+				continue
+			}
+			cp, filters[i] = prev, nil
+		} else if p.tls.crtBase != "" && !strings.HasPrefix(cp, "/") {
+			prev = cp
+		} else {
+			prev = ""
+		}
 		c, err := tlsconf.LoadFile(fsys, joinBase(p.tls.crtBase, cp))
 		if err != nil {
 			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, lines[i], tlsErr(err))
-			return nil, false
+			return nil, nil, 0, false
 		}
 		c.Filters = filters[i]
 		out = append(out, c)
+		entries = append(entries, &tlsconf.CrtListEntry{Cert: c.Path, Line: lines[i], Filters: filters[i]})
 	}
-	return out, true
+	count := strings.Count(string(data), "\n")
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		count++
+	}
+	return out, entries, count, true
+}
+
+// crtList is the configuration's crt-list (or directory) of path, one
+// for every bind line that names it, as haproxy shares them.
+func (p *parser) crtList(path string, dir bool) *tlsconf.CrtList {
+	key := strings.TrimRight(path, "/")
+	if p.tls.crtLists == nil {
+		p.tls.crtLists = map[string]*tlsconf.CrtList{}
+	}
+	l := p.tls.crtLists[key]
+	if l == nil {
+		l = tlsconf.NewCrtList(path, dir)
+		p.tls.crtLists[key] = l
+	}
+	return l
 }

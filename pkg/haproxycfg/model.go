@@ -2,6 +2,7 @@ package haproxycfg
 
 import (
 	"fmt"
+	"hapair/pkg/tlsconf"
 	"time"
 
 	"hapair/pkg/sample"
@@ -42,6 +43,9 @@ type Config struct {
 	// LocalPeer is this process's peer name (-L, `localpeer`, or the
 	// host name).
 	LocalPeer string `json:"-"`
+	// CrtLists are the crt-list files and `crt` directories of the bind
+	// lines, each once (the stats socket's `show/del ssl crt-list`).
+	CrtLists []*tlsconf.CrtList `json:"-"`
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given
@@ -92,6 +96,11 @@ type Global struct {
 	// LogTag is `log-tag`: the syslog tag instead of the program name.
 	LogTag       string `json:",omitempty"`
 	StatsSockets []StatsSocket
+	// SSLLoadExtraDelExt is `ssl-load-extra-del-ext`: a certificate's
+	// side files (.key, .ocsp...) are named without its ".crt".
+	SSLLoadExtraDelExt bool `json:",omitempty"`
+	// CrtBase is `crt-base`: where relative certificate paths are.
+	CrtBase      string        `json:",omitempty"`
 	StatsTimeout time.Duration // 0 = not set (haproxy's default is 10s)
 	// HardStopAfter is `hard-stop-after`: how long a soft stop may last
 	// before the remaining sessions are closed; 0 = no limit.

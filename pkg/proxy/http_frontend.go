@@ -830,6 +830,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	var (
 		tConn   time.Time
 		dialErr error
+		srvConn net.Conn // the server connection (ssl_s_*, ssl_bc_* fetches)
 	)
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
@@ -846,7 +847,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	var entry *headEntry // the HTTP/1 head sent and the response head received
 	trace := &httptrace.ClientTrace{
-		GotConn:     func(httptrace.GotConnInfo) { tConn = e.now() },
+		GotConn: func(info httptrace.GotConnInfo) {
+			tConn, srvConn = e.now(), info.Conn
+		},
 		ConnectDone: func(_, _ string, err error) { dialErr = err },
 		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
 			// haproxy passes interim responses on (103 Early Hints...);
@@ -908,7 +911,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 				}
 			}
 			out.URL.Host, rtp = reuseHost(reuse, c.ss, srv, addr), rt.tr
-			target := &dialTarget{addr: addr}
+			target := &dialTarget{addr: addr, srv: srv}
 			if reuse != "always" {
 				target.ss = c.ss
 			}
@@ -975,6 +978,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	if rr != nil && srv != nil {
 		rr.txn.Server = srv.Name() // a retry may have moved it
+	}
+	if rr != nil && srvConn != nil {
+		rr.txn.Env = withServerTLS(rr.txn.Env, srvConn)
 	}
 	if err != nil {
 		srv.ctr.connErrors.Add(1)

@@ -105,6 +105,7 @@ func (c *sessConn) Close() error {
 type dialTarget struct {
 	addr string
 	ss   *srvSession
+	srv  *Server // whose TLS settings apply (servers may share an address)
 }
 
 type dialTargetKey struct{}

@@ -152,6 +152,10 @@ func engineOf(env sample.Env) *Engine {
 		return v
 	case tlsEnv:
 		return engineOf(v.Env)
+	case serverTLSEnv:
+		return engineOf(v.Env)
+	case engineEnv:
+		return engineOf(v.Env)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/sample"
+	"hapair/pkg/sticktable"
 	"hapair/pkg/tlsconf"
 )
 
@@ -332,7 +333,13 @@ func sessionCache(s *haproxycfg.Server) tls.ClientSessionCache {
 // dialTLS wraps a new connection to addr, one of be's servers, in TLS
 // when that server has `ssl` (the HTTP transport's dial).
 func dialTLS(ctx context.Context, be *Backend, network, addr string, c net.Conn, timeout time.Duration) (net.Conn, error) {
-	for _, s := range be.Servers() {
+	servers := be.Servers()
+	if t := dialTargetOf(ctx); t != nil && t.srv != nil {
+		// The request's server: others at the same address may send
+		// another SNI or certificate.
+		servers = []*Server{t.srv}
+	}
+	for _, s := range servers {
 		sc := s.cfg
 		if sc.TLS == nil || !sc.TLS.Traffic {
 			continue
@@ -406,7 +413,7 @@ func (s *session) serverTLS(c net.Conn) (net.Conn, error) {
 // (tlsconf.TLSFacts, read by the ssl_fc and ssl_c/ssl_f fetches); a clear
 // connection answers ssl_fc false and no sample for the others.
 func WithTLS(env sample.Env, c net.Conn) sample.Env {
-	return tlsEnv{Env: env, c: tlsOf(c)}
+	return tlsEnv{engineEnv: engineEnv{env}, c: tlsOf(c)}
 }
 
 // envFor is the sample environment of the streams of connection c: the
@@ -419,8 +426,40 @@ func envFor(e *Engine, c net.Conn) sample.Env {
 }
 
 type tlsEnv struct {
-	sample.Env
+	engineEnv
 	c *tlsServerConn
+}
+
+// engineEnv is a sample environment that wraps the engine's (TLS facts
+// added): the engine's extensions of sample.Env pass through.
+type engineEnv struct{ sample.Env }
+
+func (v engineEnv) SrvID(backend, server string) int {
+	if e := engineOf(v.Env); e != nil {
+		return e.SrvID(backend, server)
+	}
+	return 0
+}
+
+func (v engineEnv) CheckUser(list, user, pass string) bool {
+	if e := engineOf(v.Env); e != nil {
+		return e.CheckUser(list, user, pass)
+	}
+	return false
+}
+
+func (v engineEnv) UserGroups(list, user string) []string {
+	if e := engineOf(v.Env); e != nil {
+		return e.UserGroups(list, user)
+	}
+	return nil
+}
+
+func (v engineEnv) StickTables() *sticktable.Set {
+	if e := engineOf(v.Env); e != nil {
+		return e.StickTables()
+	}
+	return nil
 }
 
 func (t tlsEnv) TLS() *tls.ConnectionState {
@@ -484,3 +523,62 @@ func tlsLogFields(c net.Conn) (cipher, version string) {
 // TLSLogFields are %sslc and %sslv of a client connection ("" in clear
 // text), also after a failed handshake.
 func TLSLogFields(c net.Conn) (cipher, version string) { return tlsLogFields(c) }
+
+// serverTLSEnv adds the TLS facts of the server connection to a stream's
+// sample environment (tlsconf.ServerTLSFacts: ssl_bc_*, ssl_s_*).
+type serverTLSEnv struct {
+	engineEnv
+	c *serverTLSConn
+}
+
+func (t serverTLSEnv) ServerTLS() *tls.ConnectionState {
+	st := t.c.ConnectionState()
+	return &st
+}
+
+// The client side's facts pass through.
+
+func (t serverTLSEnv) TLS() *tls.ConnectionState {
+	if f, ok := t.Env.(tlsconf.TLSFacts); ok {
+		return f.TLS()
+	}
+	return nil
+}
+
+func (t serverTLSEnv) TLSLocalCert() *x509.Certificate {
+	if f, ok := t.Env.(tlsconf.TLSFacts); ok {
+		return f.TLSLocalCert()
+	}
+	return nil
+}
+
+func (t serverTLSEnv) TLSVerify() tlsconf.VerifyResult {
+	if f, ok := t.Env.(tlsconf.TLSFacts); ok {
+		return f.TLSVerify()
+	}
+	return tlsconf.VerifyResult{}
+}
+
+func (t serverTLSEnv) ConnErr() (int, int64) {
+	if f, ok := t.Env.(tlsconf.ConnErrFacts); ok {
+		return f.ConnErr()
+	}
+	return 0, 0
+}
+
+// withServerTLS is env with the facts of server connection c when it is
+// TLS, else env itself.
+func withServerTLS(env sample.Env, c net.Conn) sample.Env {
+	for {
+		switch v := c.(type) {
+		case *serverTLSConn:
+			return serverTLSEnv{engineEnv: engineEnv{env}, c: v}
+		case *headConn:
+			c = v.Conn
+		case *sessConn:
+			c = v.Conn
+		default:
+			return env
+		}
+	}
+}

@@ -58,6 +58,8 @@ type Commands struct {
 	Log func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string)
 	// Logger receives the daemon's copy of those messages.
 	Logger zerolog.Logger
+
+	ssl sslCertState // certificate files and their transaction
 }
 
 // UserWeight is the weight last set by `set weight`, else the configured
@@ -70,31 +72,43 @@ type command struct {
 	desc  string
 	level Level
 	run   func(c *Commands, args []string) string
+	// runPayload, set for the commands that take a payload (a command
+	// line ending with "<<", then lines up to an empty one), is run
+	// instead of run; payload is nil when none was given.
+	runPayload func(c *Commands, args []string, payload *string) string
 }
 
 // The commands gproxy implements, in the order `help` lists them
 // (alphabetical, as haproxy 2.6).
 var commands = []command{
-	{[]string{"add", "server"}, "add server <bk>/<srv>", "create a new server", LevelAdmin, (*Commands).addServer},
-	{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableUnreached},
-	{[]string{"del", "server"}, "del server <bk>/<srv>", "remove a dynamically added server", LevelAdmin, (*Commands).delServer},
-	{[]string{"disable", "agent"}, "disable agent", "disable agent checks", LevelAdmin, (*Commands).disableAgent},
-	{[]string{"disable", "health"}, "disable health", "disable health checks", LevelAdmin, (*Commands).disableHealth},
-	{[]string{"disable", "server"}, "disable server (DEPRECATED)", "put a server in maintenance (use 'set server' instead)", LevelAdmin, (*Commands).disableServer},
-	{[]string{"enable", "agent"}, "enable agent", "enable agent checks", LevelAdmin, (*Commands).enableAgent},
-	{[]string{"enable", "health"}, "enable health", "enable health checks", LevelAdmin, (*Commands).enableHealth},
-	{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "take a server out of maintenance (use 'set server' instead)", LevelAdmin, (*Commands).enableServer},
-	{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", LevelUser, (*Commands).getWeight},
-	{[]string{"set", "maxconn", "server"}, "set maxconn server <bk>/<srv>", "change a server's maxconn setting", LevelAdmin, (*Commands).setMaxConnServer},
-	{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, (*Commands).setServer},
-	{[]string{"set", "table"}, "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", LevelUser, tableUnreached},
-	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight},
-	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo},
-	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState},
-	{[]string{"show", "ssl", "cert"}, "show ssl cert [<certfile>]", "display the SSL certificates used in memory, or the details of a file", LevelOperator, (*Commands).showSSLCert},
-	{[]string{"show", "stat"}, "show stat", "report counters for each proxy and server", LevelUser, (*Commands).showStat},
-	{[]string{"show", "table"}, "show table <table> [<filter>]*", "report table usage stats or dump this table's contents (filter: data/key)", LevelUser, tableUnreached},
-	{[]string{"show", "version"}, "show version", "show version of the current process", LevelUser, func(*Commands, []string) string { return stats.Version + "\n" }},
+	{words: []string{"abort", "ssl", "cert"}, usage: "abort ssl cert <certfile>", desc: "abort a transaction for a certificate file", level: LevelAdmin, run: (*Commands).abortSSLCert},
+	{[]string{"add", "server"}, "add server <bk>/<srv>", "create a new server", LevelAdmin, (*Commands).addServer, nil},
+	{words: []string{"add", "ssl", "crt-list"}, usage: "add ssl crt-list <list> <cert> [opts]*", desc: "add to crt-list file <list> a line <cert> or a payload", level: LevelAdmin, runPayload: (*Commands).addCrtList},
+	{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableUnreached, nil},
+	{words: []string{"commit", "ssl", "cert"}, usage: "commit ssl cert <certfile>", desc: "commit a certificate file", level: LevelAdmin, run: (*Commands).commitSSLCert},
+	{[]string{"del", "server"}, "del server <bk>/<srv>", "remove a dynamically added server", LevelAdmin, (*Commands).delServer, nil},
+	{words: []string{"del", "ssl", "cert"}, usage: "del ssl cert <certfile>", desc: "delete an unused certificate file", level: LevelAdmin, run: (*Commands).delSSLCert},
+	{words: []string{"del", "ssl", "crt-list"}, usage: "del ssl crt-list <list> <cert[:line]>", desc: "delete a line <cert> from crt-list file <list>", level: LevelAdmin, run: (*Commands).delCrtList},
+	{[]string{"disable", "agent"}, "disable agent", "disable agent checks", LevelAdmin, (*Commands).disableAgent, nil},
+	{[]string{"disable", "health"}, "disable health", "disable health checks", LevelAdmin, (*Commands).disableHealth, nil},
+	{[]string{"disable", "server"}, "disable server (DEPRECATED)", "put a server in maintenance (use 'set server' instead)", LevelAdmin, (*Commands).disableServer, nil},
+	{[]string{"enable", "agent"}, "enable agent", "enable agent checks", LevelAdmin, (*Commands).enableAgent, nil},
+	{[]string{"enable", "health"}, "enable health", "enable health checks", LevelAdmin, (*Commands).enableHealth, nil},
+	{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "take a server out of maintenance (use 'set server' instead)", LevelAdmin, (*Commands).enableServer, nil},
+	{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", LevelUser, (*Commands).getWeight, nil},
+	{words: []string{"new", "ssl", "cert"}, usage: "new ssl cert <certfile>", desc: "create a new certificate file to be used in a crt-list or a directory", level: LevelAdmin, run: (*Commands).newSSLCert},
+	{[]string{"set", "maxconn", "server"}, "set maxconn server <bk>/<srv>", "change a server's maxconn setting", LevelAdmin, (*Commands).setMaxConnServer, nil},
+	{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, (*Commands).setServer, nil},
+	{words: []string{"set", "ssl", "cert"}, usage: "set ssl cert <certfile> <payload>", desc: "replace a certificate file", level: LevelAdmin, runPayload: (*Commands).setSSLCert},
+	{[]string{"set", "table"}, "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", LevelUser, tableUnreached, nil},
+	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight, nil},
+	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo, nil},
+	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState, nil},
+	{words: []string{"show", "ssl", "cert"}, usage: "show ssl cert [<certfile>]", desc: "display the SSL certificates used in memory, or the details of a file", level: LevelOperator, run: (*Commands).showSSLCert},
+	{words: []string{"show", "ssl", "crt-list"}, usage: "show ssl crt-list [-n] [<list>]", desc: "show the list of crt-lists or the content of a crt-list file <list>", level: LevelAdmin, run: (*Commands).showCrtList},
+	{[]string{"show", "stat"}, "show stat", "report counters for each proxy and server", LevelUser, (*Commands).showStat, nil},
+	{[]string{"show", "table"}, "show table <table> [<filter>]*", "report table usage stats or dump this table's contents (filter: data/key)", LevelUser, tableUnreached, nil},
+	{[]string{"show", "version"}, "show version", "show version of the current process", LevelUser, func(*Commands, []string) string { return stats.Version + "\n" }, nil},
 }
 
 // session-level commands, listed last by help as haproxy does.
@@ -124,6 +138,11 @@ func Help(level Level) string {
 // Exec runs one command (its words) at a level and returns its output,
 // without the empty line that ends every answer on the socket.
 func (c *Commands) Exec(args []string, level Level) string {
+	return c.ExecPayload(args, nil, level)
+}
+
+// ExecPayload is Exec for a command given a payload (nil: none).
+func (c *Commands) ExecPayload(args []string, payload *string, level Level) string {
 	if len(args) == 0 {
 		return "Unknown command. Please enter one of the following commands only:\n" + strings.TrimPrefix(Help(level), "The following commands are valid at this level:\n")
 	}
@@ -139,6 +158,9 @@ func (c *Commands) Exec(args []string, level Level) string {
 		}
 		if cmd.level > level {
 			return "Permission denied\n"
+		}
+		if cmd.runPayload != nil {
+			return cmd.runPayload(c, args, payload)
 		}
 		return cmd.run(c, args)
 	}

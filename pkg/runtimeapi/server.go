@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -211,6 +212,21 @@ func ServeConn(c net.Conn, cmds *Commands, level Level, timeout time.Duration) {
 			return
 		}
 		quit := false
+		// A line ending with "<<" gives its last command a payload: the
+		// lines that follow, up to an empty one.
+		var payload *string
+		if strings.HasSuffix(strings.TrimRight(line, "\r\n"), "<<") && err == nil {
+			var prompt func()
+			if interactive {
+				// haproxy prompts each payload line with "+ ".
+				prompt = func() { w.WriteString("+ "); _ = w.Flush() }
+			}
+			p, perr := readPayload(r, len(line), prompt)
+			if perr != nil && p == "" {
+				return
+			}
+			payload = &p
+		}
 		lineCmds, perr := SplitLine(line)
 		if perr != nil {
 			fmt.Fprintf(w, "%v\n\n", perr)
@@ -219,7 +235,7 @@ func ServeConn(c net.Conn, cmds *Commands, level Level, timeout time.Duration) {
 		if interactive && len(lineCmds) == 1 && len(lineCmds[0]) == 0 {
 			lineCmds = nil // an empty line in prompt mode only shows the prompt
 		}
-		for _, args := range lineCmds {
+		for i, args := range lineCmds {
 			switch {
 			case len(args) > 0 && args[0] == "quit":
 				quit = true
@@ -243,6 +259,9 @@ func ServeConn(c net.Conn, cmds *Commands, level Level, timeout time.Duration) {
 			case len(args) > 0 && args[0] == "operator" && level >= LevelOperator:
 				level = LevelOperator
 				w.WriteString("\n")
+			case payload != nil && i == len(lineCmds)-1 && len(args) > 0 && args[len(args)-1] == "<<":
+				w.WriteString(cmds.ExecPayload(args[:len(args)-1], payload, level))
+				w.WriteString("\n")
 			default:
 				w.WriteString(cmds.Exec(args, level))
 				w.WriteString("\n")
@@ -250,6 +269,11 @@ func ServeConn(c net.Conn, cmds *Commands, level Level, timeout time.Duration) {
 			if quit {
 				break
 			}
+		}
+		if !quit && !interactive && r.Buffered() > 0 && err == nil {
+			// haproxy goes on with requests already received (pipelined
+			// lines) before it closes a non-interactive session.
+			continue
 		}
 		if quit || !interactive {
 			_ = w.Flush()
@@ -275,6 +299,31 @@ func readLine(r *bufio.Reader) (string, error) {
 			continue
 		}
 		return string(buf), err
+	}
+}
+
+// readPayload reads the lines of a payload up to an empty one, joined by
+// newlines, within haproxy's request buffer (used already bytes of it);
+// prompt, when set, is called before each line is read.
+func readPayload(r *bufio.Reader, used int, prompt func()) (string, error) {
+	var lines []string
+	for {
+		if prompt != nil {
+			prompt()
+		}
+		l, err := readLine(r)
+		used += len(l)
+		if used > maxLine {
+			return "", fmt.Errorf("runtimeapi: payload longer than %d bytes", maxLine)
+		}
+		l = strings.TrimSuffix(strings.TrimSuffix(l, "\n"), "\r")
+		if l == "" || err != nil {
+			if l != "" {
+				lines = append(lines, l)
+			}
+			return strings.Join(lines, "\n"), err
+		}
+		lines = append(lines, l)
 	}
 }
 

@@ -48,6 +48,11 @@ type Bind struct {
 	// ClientCACerts are ClientCAs' certificates, for building a chain
 	// whatever its validity times (crt-ignore-err).
 	ClientCACerts []*x509.Certificate
+	// SeparateNames is set by ca-verify-file: the certificate request
+	// names NameCAs (ca-file's, nil for none) rather than every CA of
+	// ClientCAs.
+	SeparateNames bool
+	NameCAs       *x509.CertPool
 	CRLs          []*CRL
 	// CrtIgnore and CAIgnore are crt-ignore-err and ca-ignore-err: the
 	// verification errors the handshake goes on with, at depth 0 and above.
@@ -144,6 +149,9 @@ func (b *Bind) Config() *tls.Config {
 		// does (no-ca-names is not implemented): clients pick their
 		// certificate by them, and send none when none matches.
 		c.ClientCAs = b.ClientCAs
+		if b.SeparateNames {
+			c.ClientCAs = b.NameCAs
+		}
 		// Verified here rather than by crypto/tls, to check the CRLs of
 		// every certificate of the chain, as haproxy's crl-file does
 		// (OpenSSL's CRL_CHECK_ALL).
@@ -347,8 +355,10 @@ type Server struct {
 	// VerifyHost is `verifyhost`: the name the certificate must carry
 	// when no SNI is sent; with neither, only the chain is checked.
 	VerifyHost string
-	Cert       *Cert // `crt`: the client certificate
-	NoTickets  bool
+	Cert       *Cert // `crt`: the client certificate as loaded
+	// Slot, when set, holds Cert as `commit ssl cert` replaces it.
+	Slot      *CertSlot
+	NoTickets bool
 	// Reuse is ssl-reuse (the default): resume sessions with a cache.
 	Reuse bool
 	Now   func() time.Time
@@ -367,12 +377,18 @@ func (s *Server) Config(sni string, cache tls.ClientSessionCache) *tls.Config {
 		InsecureSkipVerify:     true, // checked below, to follow verifyhost and SNI as haproxy
 		Time:                   s.Now,
 	}
-	if s.Reuse {
-		c.ClientSessionCache = cache
+	crt := s.Cert
+	if s.Slot != nil {
+		crt = s.Slot.Load()
 	}
-	if s.Cert != nil {
-		crt := s.Cert.TLS
-		c.Certificates = []tls.Certificate{crt}
+	if s.Reuse && cache != nil {
+		c.ClientSessionCache = cache
+		if crt != nil {
+			c.ClientSessionCache = certCache{cache, fmt.Sprintf("%p|", crt)}
+		}
+	}
+	if crt != nil {
+		c.Certificates = []tls.Certificate{crt.TLS}
 	}
 	if s.Verify {
 		// The name sent wins, else verifyhost, else the chain alone

@@ -32,6 +32,23 @@ type ConnErrFacts interface {
 	ConnErr() (code int, sslErr int64)
 }
 
+// ServerTLSFacts extends sample.Env with the server connection of a
+// stream, for the ssl_bc_* and ssl_s_* fetches.
+type ServerTLSFacts interface {
+	// ServerTLS is the server connection's state.
+	ServerTLS() *tls.ConnectionState
+}
+
+func serverFacts(t *sample.Txn) *tls.ConnectionState {
+	if t == nil || t.Env == nil {
+		return nil
+	}
+	if f, ok := t.Env.(ServerTLSFacts); ok {
+		return f.ServerTLS()
+	}
+	return nil
+}
+
 func connErr(t *sample.Txn) (int, int64) {
 	if t == nil {
 		return 0, 0
@@ -126,7 +143,11 @@ func init() {
 	}
 	onTLS("ssl_fc_use_keysize", sample.TypeInt, keySize)
 	onTLS("ssl_fc_alg_keysize", sample.TypeInt, keySize)
-	onTLS("ssl_fc_is_resumed", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) { return boolean(st.DidResume) })
+	// Found on a clear connection too (false), as haproxy's.
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_fc_is_resumed", Out: sample.TypeBool, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		_, st := facts(t)
+		return boolean(st != nil && st.DidResume)
+	}})
 	// A resumed session carries no certificate on this connection (the
 	// ticket remembers it: ssl_c_used).
 	onTLS("ssl_fc_has_crt", sample.TypeBool, func(st *tls.ConnectionState) (sample.Value, bool) {
@@ -259,6 +280,52 @@ func init() {
 		return peer(st)
 	})
 	certFetches("ssl_f_", local)
+	certFetches("ssl_s_", func(t *sample.Txn) *x509.Certificate {
+		if st := serverFacts(t); st != nil {
+			return peer(st)
+		}
+		return nil
+	})
+	// The server's whole chain, its certificate first (OpenSSL's client
+	// side keeps the peer's certificate in its chain).
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_s_chain_der", Out: sample.TypeBin, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		st := serverFacts(t)
+		if st == nil || len(st.PeerCertificates) == 0 {
+			return sample.Value{}, false
+		}
+		var b []byte
+		for _, c := range st.PeerCertificates {
+			b = append(b, c.Raw...)
+		}
+		return sample.Value{Type: sample.TypeBin, Str: string(b)}, true
+	}})
+	// ssl_bc_*: the ssl_fc_* of the server connection.
+	onServer := func(name string, out sample.Type, fn func(*tls.ConnectionState) (sample.Value, bool)) {
+		sample.RegisterFetch(sample.FetchDef{Name: name, Out: out, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+			st := serverFacts(t)
+			if st == nil {
+				return sample.Value{}, false
+			}
+			return fn(st)
+		}})
+	}
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_bc", Out: sample.TypeBool, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		return boolean(serverFacts(t) != nil)
+	}})
+	onServer("ssl_bc_protocol", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) { return str(VersionName(st.Version)) })
+	onServer("ssl_bc_cipher", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) { return str(SuiteName(st.CipherSuite)) })
+	onServer("ssl_bc_alpn", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) {
+		if st.NegotiatedProtocol == "" {
+			return sample.Value{}, false
+		}
+		return str(st.NegotiatedProtocol)
+	})
+	onServer("ssl_bc_use_keysize", sample.TypeInt, keySize)
+	onServer("ssl_bc_alg_keysize", sample.TypeInt, keySize)
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_bc_is_resumed", Out: sample.TypeBool, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		st := serverFacts(t)
+		return boolean(st != nil && st.DidResume)
+	}})
 }
 
 // dnEntry is ssl_c_s_dn(ENTRY[,OCC]): the OCC-th value of ENTRY (1 =

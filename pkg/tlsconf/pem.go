@@ -26,8 +26,20 @@ type FS interface {
 	Stat(name string) (fs.FileInfo, error)
 }
 
-// OS is the real file system.
-type OS struct{}
+// OS is the real file system. DelExt is `ssl-load-extra-del-ext`: the
+// side files of "NAME.crt" are "NAME.key"... rather than "NAME.crt.key".
+type OS struct{ DelExt bool }
+
+// sideBase is the name side files are found by: path, without its ".crt"
+// when fsys says so (haproxy removes no other extension).
+func sideBase(fsys FS, path string) string {
+	if o, ok := fsys.(OS); ok && o.DelExt {
+		if b, ok := strings.CutSuffix(path, ".crt"); ok {
+			return b
+		}
+	}
+	return path
+}
 
 func (OS) ReadFile(n string) ([]byte, error)       { return os.ReadFile(n) }
 func (OS) ReadDir(n string) ([]fs.DirEntry, error) { return os.ReadDir(n) }
@@ -43,6 +55,8 @@ type Cert struct {
 	// haproxy offer DHE ciphers (gproxy cannot).
 	DHParams bool
 	TLS      tls.Certificate // Leaf set, chain after the leaf, OCSPStaple from FILE.ocsp
+
+	id uint64 // identity in a Store, kept when the certificate is replaced
 }
 
 // Subject is the leaf's subject as haproxy prints it (`show ssl cert`,
@@ -170,20 +184,21 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 		return nil, &FileError{Msg: fmt.Sprintf("unable to load SSL certificate from PEM file '%s'", path), Err: err}
 	}
 	var key []byte
+	side := sideBase(fsys, path)
 	if !bytes.Contains(bundle, []byte("PRIVATE KEY-----")) {
-		if k, err := fsys.ReadFile(path + ".key"); err == nil {
+		if k, err := fsys.ReadFile(side + ".key"); err == nil {
 			key = k
 		}
 	}
 	c, err := ParsePEM(bundle, key)
 	if errors.Is(err, errNoKey) {
 		// haproxy names the side file it looked in last.
-		return nil, fmt.Errorf("No Private Key found in '%s.key'", path)
+		return nil, fmt.Errorf("No Private Key found in '%s.key'", side)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("unable to load SSL certificate from PEM file '%s': %w", path, err)
 	}
-	if o, err := fsys.ReadFile(path + ".ocsp"); err == nil && len(o) > 0 {
+	if o, err := fsys.ReadFile(side + ".ocsp"); err == nil && len(o) > 0 {
 		c.OCSPStaple = o
 	}
 	return &Cert{Path: path, TLS: c, DHParams: bytes.Contains(bundle, []byte("-----BEGIN DH PARAMETERS-----"))}, nil

@@ -133,7 +133,7 @@ func TestParseCrtList(t *testing.T) {
 		strings.Join(filters[1], ",") != "x.test,*.w.test" || lines[1] != 4 {
 		t.Errorf("got %v %v %v %v", paths, filters, lines, err)
 	}
-	for _, bad := range []string{"a.pem [alpn h2]\n", "a.pem !x.test\n", "a.pem x*.test\n"} {
+	for _, bad := range []string{"a.pem [alpn h2]\n", "a.pem !*.x.test\n", "a.pem x*.test\n"} {
 		if _, _, _, err := ParseCrtList([]byte("ok.pem\n" + bad)); err == nil || !strings.Contains(err.Error(), "line 2") {
 			t.Errorf("%q: want an error at line 2, got %v", bad, err)
 		}

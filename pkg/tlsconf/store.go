@@ -8,32 +8,89 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Store picks a bind's certificate as haproxy 2.6 does: among the
-// certificates whose names (the SANs of each, or its CN when it has no DNS
-// SAN, or its crt-list filters) match the SNI exactly or by a wildcard
+// certificates whose names (the DNS SANs and CNs of each, or its crt-list
+// filters) match the SNI exactly or by a wildcard
 // "*.example.com" of one label, the first ECDSA one when the client can
 // use it, else the first RSA one when it can, else the first of another
 // kind, else any; without a match, the default, the first certificate
 // loaded (none under strict-sni).
+//
+// The certificates can be replaced while handshakes go on (`commit ssl
+// cert`): a handshake sees the set before or after, never a mix.
 type Store struct {
+	idx    atomic.Pointer[storeIndex]
+	mu     sync.Mutex // serializes Replace
+	strict bool
+}
+
+type storeIndex struct {
 	certs    []*Cert
+	def      *Cert // the default: the first loaded, nil for none
 	exact    map[string][]*Cert
 	wildcard map[string][]*Cert // "example.com" for "*.example.com"
-	strict   bool
 }
 
 // NewStore indexes certificates in load order; the first is the default.
 func NewStore(certs []*Cert, strictSNI bool) *Store {
-	s := &Store{certs: certs, exact: map[string][]*Cert{}, wildcard: map[string][]*Cert{}, strict: strictSNI}
+	s := &Store{strict: strictSNI}
 	for _, c := range certs {
-		names := c.TLS.Leaf.DNSNames
-		if len(names) == 0 && c.TLS.Leaf.Subject.CommonName != "" {
-			names = []string{c.TLS.Leaf.Subject.CommonName}
+		c.ensureID()
+	}
+	s.idx.Store(newIndex(certs))
+	return s
+}
+
+// Replace puts c in the place of every certificate loaded from c.Path
+// (each keeping its crt-list filters), for the handshakes that start
+// afterwards, as haproxy's `commit ssl cert`; it returns how many places
+// it took (haproxy's certificate instances).
+func (s *Store) Replace(c *Cert) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oldIx := s.idx.Load()
+	certs := make([]*Cert, len(oldIx.certs))
+	n := 0
+	def := oldIx.def
+	for i, o := range oldIx.certs {
+		certs[i] = o
+		if o.Path == c.Path {
+			nc := *c
+			nc.Filters, nc.id = o.Filters, o.id
+			certs[i] = &nc
+			if o == oldIx.def {
+				def = &nc
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		ix := newIndex(certs)
+		ix.def = def
+		s.idx.Store(ix)
+	}
+	return n
+}
+
+func newIndex(certs []*Cert) *storeIndex {
+	s := &storeIndex{certs: certs, exact: map[string][]*Cert{}, wildcard: map[string][]*Cert{}}
+	if len(certs) > 0 {
+		s.def = certs[0]
+	}
+	for _, c := range certs {
+		// The DNS SANs then every CN, as haproxy 2.6 indexes them.
+		names := append([]string(nil), c.TLS.Leaf.DNSNames...)
+		for _, atv := range c.TLS.Leaf.Subject.Names {
+			if v, ok := atv.Value.(string); ok && atv.Type.Equal(oidCommonName) {
+				names = append(names, v)
+			}
 		}
 		if len(c.Filters) > 0 {
-			names = c.Filters
+			names = positiveFilters(c.Filters)
 		}
 		for _, n := range names {
 			n = strings.ToLower(n)
@@ -48,7 +105,9 @@ func NewStore(certs []*Cert, strictSNI bool) *Store {
 }
 
 // Certs are the certificates in load order.
-func (s *Store) Certs() []*Cert { return s.certs }
+func (s *Store) Certs() []*Cert { return s.idx.Load().certs }
+
+var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
 
 // ErrNoCertificate is the handshake failure of strict-sni without a
 // matching name.
@@ -120,22 +179,26 @@ func kindOf(c *Cert) keyKind {
 // Pick returns the certificate for a server name ("" when the client
 // sent none) and a client's abilities.
 func (s *Store) Pick(name string, cl Client) (*Cert, error) {
+	ix := s.idx.Load()
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	if name != "" {
 		// The first of each kind among the exact names, then the
 		// wildcards: an exact RSA certificate and a wildcard ECDSA one
 		// both stay candidates, as in haproxy.
 		var first [3]*Cert
-		note := func(cs []*Cert) {
+		note := func(cs []*Cert, wild bool) {
 			for _, c := range cs {
+				if wild && negates(c, name) {
+					continue
+				}
 				if k := kindOf(c); first[k] == nil {
 					first[k] = c
 				}
 			}
 		}
-		note(s.exact[name])
+		note(ix.exact[name], false)
 		if i := strings.IndexByte(name, '.'); i > 0 {
-			note(s.wildcard[name[i+1:]])
+			note(ix.wildcard[name[i+1:]], true)
 		}
 		switch {
 		case cl.ECDSA && first[kindECDSA] != nil:
@@ -150,10 +213,10 @@ func (s *Store) Pick(name string, cl Client) (*Cert, error) {
 			return first[kindRSA], nil
 		}
 	}
-	if s.strict || len(s.certs) == 0 {
+	if s.strict || ix.def == nil {
 		return nil, ErrNoCertificate
 	}
-	return s.certs[0], nil
+	return ix.def, nil
 }
 
 // GetCertificate is tls.Config.GetCertificate.
@@ -262,23 +325,65 @@ func DN2253(seq pkix.RDNSequence) string {
 	return b.String()
 }
 
+// positiveFilters are the names a crt-list line's certificate is picked
+// by: its filters less the negative ones, which never match by
+// themselves ("!*" is a no-op that only keeps the certificate's own
+// names out).
+func positiveFilters(filters []string) []string {
+	var out []string
+	for _, f := range filters {
+		if !strings.HasPrefix(f, "!") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// negates tells whether c's crt-list line excludes name ("!name"), which
+// haproxy 2.6 applies to the line's wildcard filters.
+func negates(c *Cert, name string) bool {
+	for _, f := range c.Filters {
+		if n, ok := strings.CutPrefix(f, "!"); ok && strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // ParseCrtList reads a crt-list file in the form gproxy implements: one
 // certificate per line, optionally followed by SNI filters (exact names
-// or "*.domain" wildcards); blank lines and '#' comments are skipped.
-// Bracketed per-certificate options and negative filters are refused,
+// or "*.domain" wildcards, "!name" or "!*" negative ones); empty lines
+// and lines starting with '#' are skipped, a line of blanks is returned
+// as path "" at line 0 (see loadCrtList). Bracketed per-certificate options and
+// negative wildcards are refused,
 // with the line number. Paths are returned as written.
 func ParseCrtList(data []byte) (paths []string, filters [][]string, lines []int, err error) {
 	for i, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+		// As haproxy 2.6: only a line starting with '#' is a comment.
+		if line == "" || line[0] == '#' || line[0] == '\r' {
 			continue
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			// A line of blanks: haproxy 2.6 reuses the certificate of the
+			// line before when its path was under crt-base; the caller
+			// decides (path "", line 0).
+			paths = append(paths, "")
+			filters = append(filters, nil)
+			lines = append(lines, 0)
+			continue
+		}
+		if strings.ContainsAny(line, "[]") {
+			return nil, nil, nil, fmt.Errorf("line %d: per-certificate options ('[...]') are not implemented by gproxy", i+1)
 		}
 		for _, w := range f[1:] {
 			switch {
-			case strings.HasPrefix(w, "["):
-				return nil, nil, nil, fmt.Errorf("line %d: per-certificate options ('%s') are not implemented by gproxy", i+1, w)
+			case w == "!*", strings.HasPrefix(w, "!") && !strings.Contains(w, "*"):
+				// A negative filter: its line's certificate is not picked
+				// by that name, and without positive filters it is picked
+				// by none (only as the default).
 			case strings.HasPrefix(w, "!"):
-				return nil, nil, nil, fmt.Errorf("line %d: negative SNI filters ('%s') are not implemented by gproxy", i+1, w)
+				return nil, nil, nil, fmt.Errorf("line %d: negative SNI filter '%s': only '!*' and exact names are implemented by gproxy", i+1, w)
 			case strings.Contains(w, "*") && !strings.HasPrefix(w, "*."):
 				return nil, nil, nil, fmt.Errorf("line %d: SNI filter '%s': only a leading '*.' wildcard is implemented by gproxy", i+1, w)
 			}
