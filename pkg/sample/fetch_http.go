@@ -193,7 +193,11 @@ func init() {
 			Fn: func(t *Txn, a []Arg) (Value, bool) {
 				var out string
 				found := false
-				eachCookie(m(t), set, argStr(a, 0), func(v string) bool { out, found = v, true; return true })
+				first := argStr(a, 0) == ""
+				eachCookie(m(t), set, argStr(a, 0), func(v string) bool {
+					out, found = v, true
+					return !first // as the string fetch: no name, the first
+				})
 				return Value{Type: TypeInt, Int: atoiPrefix(out)}, found
 			},
 			Each: func(t *Txn, a []Arg, out []Value) []Value {

@@ -23,7 +23,7 @@ var diffExprs = []string{
 	"hdr(host)", "hdr(x-list)", "hdr(x-list,1)", "hdr(x-list,2)", "hdr(x-list,-2)", "hdr(x-list,9)",
 	"req.fhdr(x-list)", "req.fhdr(x-list,1)", "hdr_cnt(x-list)", "req.fhdr_cnt(x-list)", "hdr_cnt(nope)",
 	"hdr_val(x-num)", "hdr_ip(x-ip)", "hdr_ip(x-ip6)", "req.cook(SID)", "req.cook(nope)", "req.cook",
-	"cook(lang)", "req.cook_val(SID)", "req.cook_cnt(lang)", "req.cook_cnt(SID)", "req.cook_cnt", "cookie(lang)", "req.hdr_names", "req.hdr_names(;)",
+	"cook(lang)", "req.cook_val(SID)", "req.cook_val", "req.cook_val()", "req.cook_cnt(lang)", "req.cook_cnt(SID)", "req.cook_cnt", "cookie(lang)", "req.hdr_names", "req.hdr_names(;)",
 	"capture.req.method", "capture.req.uri", "capture.req.ver",
 	"src", "dst", "dst_port", "fe_name", "always_true", "always_false",
 	"str(Hello),lower", "str(Hello),upper", "str(hello),length", "str(AB),hex", "str(hello),base64",
@@ -94,7 +94,7 @@ func TestHaproxyExprValues(t *testing.T) {
 	haproxytest.WaitBound(t, addr)
 
 	head := "GET /static/img/logo.png?a=1&b=two HTTP/1.1\r\nHost: www.Example.com:8080\r\nX-List: a, b,c\r\nX-List: d\r\n" +
-		"Cookie: SID=abc; lang=fr\r\nCookie: SID=def, lang=en\r\nX-Num: 12\r\nX-IP: 10.9.8.7:1234\r\nX-IP6: 2001:db8::1\r\nConnection: close\r\n"
+		"Cookie: n=7; SID=abc; lang=fr\r\nCookie: SID=def, lang=en\r\nX-Num: 12\r\nX-IP: 10.9.8.7:1234\r\nX-IP6: 2001:db8::1\r\nConnection: close\r\n"
 	opts := &sample.ParseOptions{ReadFile: os.ReadFile}
 	for i, e := range diffExprs {
 		req := head + fmt.Sprintf("X-E: %d\r\n\r\n", i)
