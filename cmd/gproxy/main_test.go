@@ -17,9 +17,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"hapair/pkg/haproxytest"
 )
 
 // These tests run the built gproxy and the reference haproxy 2.6
@@ -380,14 +381,8 @@ func TestMasterWorkerKeyword(t *testing.T) {
 	cmd := exec.Command(gproxyBin, "-db", "-f", "haproxy.cfg")
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_, _ = cmd.Process.Wait()
-	})
+	// The master and its worker die with the test, even by timeout.
+	haproxytest.StartProc(t, cmd)
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "New worker (") {
 		if time.Now().After(deadline) {
