@@ -17,9 +17,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"hapair/pkg/haproxytest"
 )
 
 // These tests run the built gproxy and the reference haproxy 2.6
@@ -277,6 +278,26 @@ backend b
 backend b
     server s 127.0.0.1:9 check on-marked-down shutdown-sessions <<
 `},
+		// From public configurations tried as a new user would (issue 10's
+		// audit, AUDIT-10.md): keep-alive probes are on the wire and end
+		// the tunnels of vanished peers; it was a warning.
+		{"option tcpka", "option tcpka", head + `    timeout tunnel 2h
+    option tcpka <<
+frontend f
+    bind 127.0.0.1:8080
+    default_backend b
+backend b
+    server s 127.0.0.1:9
+`},
+		// Mozilla's recommended TLS options: the server's cipher order.
+		{"prefer-client-ciphers", "prefer-client-ciphers", `global
+    ssl-default-bind-options prefer-client-ciphers ssl-min-ver TLSv1.2 <<
+` + head + `frontend f
+    bind 127.0.0.1:8443 ssl crt site.pem
+    default_backend b
+backend b
+    server s 127.0.0.1:9
+`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -380,14 +401,8 @@ func TestMasterWorkerKeyword(t *testing.T) {
 	cmd := exec.Command(gproxyBin, "-db", "-f", "haproxy.cfg")
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_, _ = cmd.Process.Wait()
-	})
+	// The master and its worker die with the test, even by timeout.
+	haproxytest.StartProc(t, cmd)
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "New worker (") {
 		if time.Now().After(deadline) {

@@ -13,11 +13,11 @@ import (
 // ignores: implement it, or make the parser refuse it (fail closed).
 func TestEveryModelFieldIsRead(t *testing.T) {
 	models := []Model{
-		{Pkg: "hapair/pkg/haproxycfg", Files: []string{"model.go", "model_logs.go", "model_compression.go", "model_rules.go", "model_check.go", "model_stick.go", "model_resolvers.go"},
+		{Pkg: "hapair/pkg/haproxycfg", Files: []string{"model.go", "model_logs.go", "model_compression.go", "model_rules.go", "model_check.go", "model_stick.go", "model_resolvers.go", "model_http.go", "model_peers.go", "model_tls.go", "errorfile.go", "kw_useserver.go", "sockaddr.go", "kw_env.go"},
 			OwnReader: func(f string) bool {
 				return f == "model.go" || f == "model_rules.go" || f == "model_check.go" || f == "model_resolvers.go"
 			}},
-		{Pkg: "hapair/pkg/keepalivedcfg", Files: []string{"model.go", "routes.go", "vmac.go"},
+		{Pkg: "hapair/pkg/keepalivedcfg", Files: []string{"model.go", "routes.go", "vmac.go", "bgp.go"},
 			OwnReader: func(f string) bool { return f == "model.go" }},
 		{Pkg: "hapair/pkg/gproxyd", Files: []string{"args.go"}, Types: []string{"Args"},
 			OwnReader: func(f string) bool { return f != "args.go" }},
@@ -37,6 +37,9 @@ func TestEveryModelFieldIsRead(t *testing.T) {
 		"haproxycfg.BalanceArgs.ExprText":   "compiled into BalanceArgs.Expr, which the runtime hashes",
 		"haproxycfg.Cookie.Dynamic":         "applied while parsing: the servers' Cookie values are computed",
 		"haproxycfg.Proxy.DynamicCookieKey": "applied while parsing: the servers' Cookie values are computed",
+		"haproxycfg.ErrorMessage.Truncated": "for -c's warning; the runtime serves the cut content",
+		"haproxycfg.Peers.Disabled":         "applied while parsing: a disabled section is not in Config.Peers",
+		"haproxycfg.Peers.Local":            "the same name as Config.LocalPeer, which the runtime reads",
 	}
 	var bad []string
 	for _, f := range unread {

@@ -30,10 +30,13 @@ var accessLogRequests = []string{
 // accessLogNormalizers hide what differs between two runs: dates, pids,
 // ports, timers and the connection counters (which depend on when each
 // proxy released the previous connection).
-var accessLogNormalizers = []struct {
+// normalizer masks what differs between two runs of a log test.
+type normalizer struct {
 	re   *regexp.Regexp
 	repl string
-}{
+}
+
+var accessLogNormalizers = []normalizer{
 	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+[+-]\d\d:\d\d`), "ISO"},
 	{regexp.MustCompile(`[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d`), "DATE"},
 	{regexp.MustCompile(`\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d(\.\d{3}| [+-]\d{4})`), "LOGDATE"},
@@ -130,21 +133,12 @@ func TestIntegrationAccessLogsLikeHaproxy(t *testing.T) {
 			}
 			fmt.Fprintf(&cfg, "frontend %s\n    bind 127.0.0.1:%d\n    mode %s\n%s    default_backend %s\n", f.name, ports[f.name], f.mode, f.lines, be)
 		}
-		path := filepath.Join(t.TempDir(), "h.cfg")
-		if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "-db", "-f", path)
-		out, errOut := &lineBuf{}, &lineBuf{}
-		cmd.Stdout, cmd.Stderr = out, errOut
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		var bound []int
 		for _, f := range fes {
-			// Without connecting: a probe would be logged.
-			haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", ports[f.name]))
+			bound = append(bound, ports[f.name])
 		}
+		out, errOut, stop := startDB(t, bin, cfg.String(), bound...)
+		defer stop()
 		for _, f := range fes {
 			addr := fmt.Sprintf("127.0.0.1:%d", ports[f.name])
 			reqs := accessLogRequests
@@ -196,6 +190,43 @@ func filterWarnings(lines []string) []string {
 			continue // [NOTICE], [WARNING]: startup messages
 		}
 		out = append(out, l)
+	}
+	return out
+}
+
+// startDB writes cfg to a file and runs bin -db on it as the test's own
+// process (haproxytest.StartProc: killed with its group at cleanup or by
+// stop, and by the kernel if the test binary dies), waits until each port
+// is bound (without connecting: a probe would be logged) and returns its
+// stdout and stderr line by line.
+func startDB(t *testing.T, bin, cfg string, ports ...int) (out, errOut *lineBuf, stop func()) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "h.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-db", "-f", path)
+	out, errOut = &lineBuf{}, &lineBuf{}
+	cmd.Stdout, cmd.Stderr = out, errOut
+	stop = haproxytest.StartProc(t, cmd)
+	for _, p := range ports {
+		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	return out, errOut, stop
+}
+
+// normalizedLines returns lines through normalizeLog, then through each of
+// extra (the masks of one test).
+func normalizedLines(lines []string, extra ...[]normalizer) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		l = normalizeLog(l)
+		for _, ns := range extra {
+			for _, n := range ns {
+				l = n.re.ReplaceAllString(l, n.repl)
+			}
+		}
+		out[i] = l
 	}
 	return out
 }

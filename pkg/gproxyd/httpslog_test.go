@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -98,20 +97,8 @@ frontend auth
     error-log-format "ERROR %%ci [%%tr] %%ft %%b/%%s %%ST %%tsc %%[fc_err]/%%[ssl_fc_err,hex]/%%[ssl_c_err]/%%[ssl_c_ca_err]/%%[ssl_fc_is_resumed] %%[ssl_fc_sni]/%%sslv/%%sslc %%{+Q}[fc_err_str] %%{+Q}[ssl_fc_err_str]"
     http-request return status 200
 `, p1, crt, p2, crt, p3, crt, caFile)
-		path := filepath.Join(t.TempDir(), "h.cfg")
-		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "-db", "-f", path)
-		out, errOut := &lineBuf{}, &lineBuf{}
-		cmd.Stdout, cmd.Stderr = out, errOut
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-		for _, p := range []int{p1, p2, p3} {
-			haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
-		}
+		out, _, stop := startDB(t, bin, cfg, p1, p2, p3)
+		defer stop()
 		for _, c := range authClients {
 			before := out.count()
 			tlsClient(t, fmt.Sprintf("127.0.0.1:%d", p3), c.cfg, c.req)
@@ -125,11 +112,7 @@ frontend auth
 				out.waitFor(t, before+1)
 			}
 		}
-		lines := out.lines()
-		for i, l := range lines {
-			lines[i] = normalizeLog(l)
-		}
-		return lines
+		return normalizedLines(out.lines())
 	}
 	ref := run(haproxytest.Bin)
 	got := run(gproxyBin)

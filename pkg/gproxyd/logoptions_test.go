@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,10 +18,7 @@ import (
 
 // logOptionNormalizers mask what differs between two runs on top of
 // accessLogNormalizers: the pid after any tag, in both header formats.
-var logOptionNormalizers = []struct {
-	re   *regexp.Regexp
-	repl string
-}{
+var logOptionNormalizers = []normalizer{
 	{regexp.MustCompile(`([a-z]+)\[\d+\]: `), "$1[PID]: "},
 	{regexp.MustCompile(`(ISO [a-z]+ [a-z]+) \d+ - - `), "$1 PID - - "},
 	// logasap: a failed connect's total time (three 1 s turn-arounds).
@@ -142,22 +137,14 @@ func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
 		// The end marker: a frontend logging everything.
 		ports["end"] = freePort(t)
 		fmt.Fprintf(&cfg, "frontend end\n    bind 127.0.0.1:%d\n    mode http\n    option httplog\n    log %s local0\n    default_backend web\n", ports["end"], udp.LocalAddr())
-		path := filepath.Join(t.TempDir(), "h.cfg")
-		if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "-db", "-f", path)
-		stderr := &lineBuf{}
-		cmd.Stdout, cmd.Stderr = stderr, stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		var bound []int
 		for name, port := range ports {
 			if !strings.HasSuffix(name, "-dead") {
-				haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", port))
+				bound = append(bound, port)
 			}
 		}
+		stdout, stderr, stop := startDB(t, bin, cfg.String(), bound...)
+		defer stop()
 		for _, f := range fes {
 			for _, r := range f.reqs {
 				addr := fmt.Sprintf("127.0.0.1:%d", ports[f.name])
@@ -180,18 +167,11 @@ func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
 		deadline := time.Now().Add(10 * time.Second)
 		for !slices.ContainsFunc(got.lines(), func(l string) bool { return strings.Contains(l, "/end ") }) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: no end marker after 10 s:\n%s\nstderr:\n%s", bin, strings.Join(got.lines(), "\n"), strings.Join(stderr.lines(), "\n"))
+				t.Fatalf("%s: no end marker after 10 s:\n%s\nstdout:\n%s\nstderr:\n%s", bin, strings.Join(got.lines(), "\n"), strings.Join(stdout.lines(), "\n"), strings.Join(stderr.lines(), "\n"))
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		out := got.lines()
-		for i, l := range out {
-			l = normalizeLog(l)
-			for _, n := range logOptionNormalizers {
-				l = n.re.ReplaceAllString(l, n.repl)
-			}
-			out[i] = l
-		}
+		out := normalizedLines(got.lines(), logOptionNormalizers)
 		// Datagrams of one frontend come in order; across frontends and
 		// targets the order is the sender's: compare sorted.
 		slices.Sort(out)
@@ -317,20 +297,8 @@ backend web2
     http-response capture res.hdr(set-cookie) id 0
     server s1 %s
 `, port, port2, web, web)
-		path := filepath.Join(t.TempDir(), "h.cfg")
-		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "-db", "-f", path)
-		out, errOut := &lineBuf{}, &lineBuf{}
-		cmd.Stdout, cmd.Stderr = out, errOut
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-		for _, p := range []int{port, port2} {
-			haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
-		}
+		out, _, stop := startDB(t, bin, cfg, port, port2)
+		defer stop()
 		for i, p := range []int{port, port2} {
 			for _, r := range reqs {
 				if i == 1 && r == reqs[3] {
@@ -343,11 +311,7 @@ backend web2
 				out.waitFor(t, before+1)
 			}
 		}
-		lines := out.lines()
-		for i, l := range lines {
-			lines[i] = normalizeLog(l)
-		}
-		return lines
+		return normalizedLines(out.lines())
 	}
 	ref := run(haproxytest.Bin)
 	got := run(gproxyBin)
@@ -404,20 +368,9 @@ backend web
     mode http
     server s1 %s
 `, pt, ph, echo, web)
-		path := filepath.Join(t.TempDir(), "h.cfg")
-		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "-db", "-f", path)
-		out, errOut := &lineBuf{}, &lineBuf{}
-		cmd.Stdout, cmd.Stderr = out, errOut
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		out, _, stop := startDB(t, bin, cfg, pt, ph)
+		defer stop()
 		ta, ha := fmt.Sprintf("127.0.0.1:%d", pt), fmt.Sprintf("127.0.0.1:%d", ph)
-		haproxytest.WaitBound(t, ta)
-		haproxytest.WaitBound(t, ha)
 		step := func(f func()) {
 			before := out.count()
 			f()
@@ -462,11 +415,7 @@ backend web
 			talk(t, ha, "GET / HTTP/1.1\r\nHost: example.com|{x}\r\nX-A: 123456\r\nConnection: close\r\n\r\n")
 		})
 		step(func() { talk(t, ha, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n") })
-		lines := out.lines()
-		for i, l := range lines {
-			lines[i] = normalizeLog(l)
-		}
-		return lines
+		return normalizedLines(out.lines())
 	}
 	ref := run(haproxytest.Bin)
 	got := run(gproxyBin)

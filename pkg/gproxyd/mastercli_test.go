@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"hapair/pkg/haproxytest"
 )
 
 // mcli sends input to a master CLI and returns everything it answers
@@ -128,16 +130,12 @@ func masterScenario(t *testing.T, bin string) []string {
 	cmd := exec.Command(bin, "-W", "-S", r.sock+",mode,600", "-f", cfg)
 	out := &lockedBuf{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
 		if t.Failed() {
 			t.Logf("%s output:\n%s", bin, out)
 		}
 	})
+	haproxytest.StartProc(t, cmd)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		// haproxy names the file before it listens on it.
@@ -252,9 +250,7 @@ func TestIntegrationMasterSocketOptions(t *testing.T) {
 		cmd := exec.Command(bin, args...)
 		out := &lockedBuf{}
 		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		haproxytest.StartProc(t, cmd)
 		done := make(chan int, 1)
 		// cmd.Wait: the output is complete once it returns (no worker
 		// outlives these runs to hold the pipe).
@@ -328,13 +324,8 @@ func startGproxyBin(t *testing.T, bin string, args ...string) (*exec.Cmd, *locke
 	out := &lockedBuf{}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-	})
+	// A -W/-Ws master and its workers die with the test, even by timeout.
+	haproxytest.StartProc(t, cmd)
 	return cmd, out
 }
 

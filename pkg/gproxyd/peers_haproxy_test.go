@@ -135,16 +135,12 @@ func startHaproxyPeer(t *testing.T, n peerNode) *exec.Cmd {
 	cmd := exec.Command(haproxytest.Bin, "-db", "-f", n.cfg)
 	out := &lockedBuf{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
 		if t.Failed() {
 			t.Logf("haproxy %s:\n%s", n.name, out)
 		}
 	})
+	haproxytest.StartProc(t, cmd)
 	waitListening(t, n.http)
 	return cmd
 }

@@ -22,6 +22,7 @@ import (
 
 	"hapair/pkg/gproxyd"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/haproxytest"
 	"hapair/pkg/proxy"
 )
 
@@ -377,10 +378,7 @@ func TestIntegrationFDLimitClamp(t *testing.T) {
 	out := &lockedBuf{}
 	cmd := exec.Command("prlimit", "--nofile=1024:1024", gproxyBin, "-f", p)
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	haproxytest.StartProc(t, cmd)
 	waitListening(t, addr)
 	if got, err := greet(addr); err != nil || got != "web01" {
 		t.Fatalf("clamped proxy: %q, %v", got, err)

@@ -291,20 +291,12 @@ backend tcpchecks
     server c5 %s check inter 200ms send-proxy-v2
 `, ports["tcpfe"], ports["httpfe"], ports["expfe"], ports["sslfe"], certDir, ports["ssltcp"], certDir, ports["uidtcp"], ports["uidhttp"], ports["uidnone"], v2srv.addr, v2srv.addr, ports["fetchfe"], v1srv.addr, v1srv.addr, v2srv.addr, v2srv.addr,
 			chk[0].addr, chk[1].addr, chk[2].addr, chk[3].addr, chk[4].addr)
-		path := filepath.Join(t.TempDir(), "pp.cfg")
-		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "-db", "-f", path)
-		out, errOut := &lineBuf{}, &lineBuf{}
-		cmd.Stdout, cmd.Stderr = out, errOut
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		var bound []int
 		for _, p := range ports {
-			haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
+			bound = append(bound, p)
 		}
+		out, _, stop := startDB(t, bin, cfg, bound...)
+		defer stop()
 		var res result
 		for _, tc := range cases {
 			before := out.count()

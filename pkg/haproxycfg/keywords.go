@@ -530,10 +530,13 @@ var keywordTable = []Keyword{
 	{CtxOption, "httplog", Works, 0, grpNone},
 	{CtxOption, "dontlognull", Works, 0, grpNone},
 	{CtxOption, "httpchk", Works, 0, grpNone},
+	// TCP keep-alive probes are on the wire and end sessions whose peer
+	// vanished: refused until the sockets get SO_KEEPALIVE as haproxy's
+	// (gproxy's have none, like haproxy's without these options).
+	{CtxOption, "clitcpka", Refused, 0, grpHTTP},
+	{CtxOption, "srvtcpka", Refused, 0, grpHTTP},
+	{CtxOption, "tcpka", Refused, 0, grpHTTP},
 	// TCP and buffering tuning, statistics counters
-	{CtxOption, "clitcpka", Cosmetic, 0, grpNone},
-	{CtxOption, "srvtcpka", Cosmetic, 0, grpNone},
-	{CtxOption, "tcpka", Cosmetic, 0, grpNone},
 	{CtxOption, "tcp-smart-accept", Cosmetic, 0, grpNone},
 	{CtxOption, "tcp-smart-connect", Cosmetic, 0, grpNone},
 	{CtxOption, "splice-auto", Cosmetic, 0, grpNone},

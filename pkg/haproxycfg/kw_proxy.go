@@ -15,7 +15,7 @@ var optionsNoNegation = map[string]bool{
 	"httplog": true, "tcplog": true, "httpchk": true, "httpslog": true,
 	"forwardfor": true, "originalto": true, "ssl-hello-chk": true, "smtpchk": true,
 	"pgsql-check": true, "redis-check": true, "mysql-check": true, "ldap-check": true,
-	"spop-check": true, "tcp-check": true, "external-check": true,
+	"spop-check": true, "tcp-check": true, "external-check": true, "tcpka": true,
 }
 
 // legacyTimeouts are the pre-2.1 spellings, still accepted by gproxy.
@@ -645,6 +645,11 @@ func (p *parser) timeout(kw, name string, rest []string) {
 	*dst = tv.D
 }
 
+// tcpKeepAliveOptions are refused, but their no- forms ask for what gproxy
+// does (no SO_KEEPALIVE on that side), as haproxy does by default
+// (`no option tcpka` is refused by haproxy 2.6 itself).
+var tcpKeepAliveOptions = map[string]bool{"clitcpka": true, "srvtcpka": true}
+
 // option is `[no] option NAME ...` (section 4.2).
 func (p *parser) option(args []string, no bool) {
 	px := p.cur.px
@@ -667,6 +672,10 @@ func (p *parser) option(args []string, no bool) {
 		return
 	}
 	if k.Class != Works {
+		if no && tcpKeepAliveOptions[name] {
+			// Off is what gproxy does: no keep-alive probes.
+			return
+		}
 		shown := "'option " + name + "'"
 		if no {
 			shown = "'no option " + name + "'"

@@ -350,22 +350,9 @@ func (p *parser) server(args []string, def bool) {
 			k, _ := lookup(CtxServer, opt)
 			p.notImplemented(k, LocBracket, kw, prefix, "server option 'source'")
 			i += n
-		case "send-proxy":
-			srv.SendProxy.V1 = true
-		case "send-proxy-v2":
-			srv.SendProxy.V2 = true
-		case "send-proxy-v2-ssl":
-			srv.SendProxy.V2, srv.SendProxy.SSL = true, true
-		case "send-proxy-v2-ssl-cn":
-			srv.SendProxy.V2, srv.SendProxy.SSL, srv.SendProxy.SSLCN = true, true, true
-		case "no-send-proxy":
-			srv.SendProxy.V1 = false
-		case "no-send-proxy-v2":
-			srv.SendProxy.V2 = false
-		case "no-send-proxy-v2-ssl":
-			srv.SendProxy.V2, srv.SendProxy.SSL = false, false
-		case "no-send-proxy-v2-ssl-cn":
-			srv.SendProxy.V2, srv.SendProxy.SSL, srv.SendProxy.SSLCN = false, false, false
+		case "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn",
+			"no-send-proxy", "no-send-proxy-v2", "no-send-proxy-v2-ssl", "no-send-proxy-v2-ssl-cn":
+			srv.SendProxy.setFlags(strings.TrimPrefix(opt, "no-"), !strings.HasPrefix(opt, "no-"))
 		case "proxy-v2-options":
 			i++
 			if msg := p.proxyV2Options(&srv.SendProxy, val, kw, prefix); msg != "" {
@@ -482,6 +469,24 @@ func (p *parser) initAddr(val string, fail func(string, ...any)) ([]string, bool
 // proxyV2Options reads `proxy-v2-options OPT[,OPT...]` (section 5.2) into
 // o; an option haproxy does not know is its error message, one gproxy
 // does not send is refused here with file:line.
+// setFlags sets the flags a send-proxy keyword names to on (off for its
+// no- form), as haproxy 2.6 does: the -ssl forms imply v2, -ssl-cn
+// implies -ssl, in both directions.
+func (o *SendProxy) setFlags(kw string, on bool) {
+	switch kw {
+	case "send-proxy":
+		o.V1 = on
+	case "send-proxy-v2-ssl-cn":
+		o.SSLCN = on
+		fallthrough
+	case "send-proxy-v2-ssl":
+		o.SSL = on
+		fallthrough
+	case "send-proxy-v2":
+		o.V2 = on
+	}
+}
+
 func (p *parser) proxyV2Options(o *SendProxy, val, kw, prefix string) string {
 	for _, opt := range strings.Split(val, ",") {
 		switch opt {

@@ -9,8 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"hapair/pkg/track"
 )
 
 // Bin is the reference haproxy, installed by integration/install-deps.sh.
@@ -28,17 +31,42 @@ func Start(t testing.TB, cfg string) *exec.Cmd {
 	cmd := exec.Command(Bin, "-db", "-f", path)
 	stderr := &lockedBuilder{}
 	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
 		if t.Failed() {
 			t.Logf("haproxy stderr:\n%s", stderr.String())
 		}
 	})
+	StartProc(t, cmd)
 	return cmd
+}
+
+// StartProc starts cmd (a daemon under test, haproxy's or ours) so that it
+// cannot outlive the test: it leads a process group of its own (a -W/-Ws
+// master and its workers), killed whole at cleanup, and the kernel
+// SIGKILLs it if the test binary dies first, since a timeout's panic runs
+// no cleanup (PR_SET_PDEATHSIG, from a thread that lives as long as the
+// process: track.StartCmd). The returned stop kills the group now and
+// reaps cmd (Process.Wait: a test may run cmd.Wait itself); it may be
+// called more than once.
+func StartProc(t testing.TB, cmd *exec.Cmd) (stop func()) {
+	t.Helper()
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	if err := track.StartCmd(cmd); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_, _ = cmd.Process.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // WaitExit waits at most 10 s for cmd, which the test asked to stop, to

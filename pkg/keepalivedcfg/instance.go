@@ -529,50 +529,17 @@ func (p *parser) trackIf(l line, owner string, list *[]TrackInterface) {
 }
 
 // trackScript is alloc_track_script: the script must be defined above.
+// A weight of +/-254 becomes +/-253.
 func (p *parser) trackScript(l line, owner string, list *[]TrackScript) {
-	name := l.words[0]
-	s := p.findScript(name)
-	if s == nil {
-		p.errorf(l, "(%s) track script %s not found, ignoring...", owner, name)
-		return
+	var def *trackEntry
+	if s := p.findScript(l.words[0]); s != nil {
+		def = &trackEntry{Weight: s.Weight, Reverse: s.Reverse}
 	}
-	for _, t := range *list {
-		if t.Name == name {
-			p.errorf(l, "(%s) duplicate track_script %s - ignoring", owner, name)
-			return
-		}
-	}
-	t := TrackScript{Name: name, Weight: s.Weight, Reverse: s.Reverse}
-	if len(l.words) >= 2 {
-		if l.words[1] != "weight" {
-			p.errorf(l, "(%s) unknown track script option %s - ignoring", owner, l.words[1])
-			return
-		}
-		if len(l.words) == 2 {
-			p.errorf(l, "(%s) weight without value specified for track script %s - ignoring", owner, name)
-			return
-		}
-		w, ok := p.readInt(l, 2, -254, 254, true)
-		if !ok {
-			w = s.Weight
-			p.errorf(l, "(%s) track script %s: weight must be between [-253..253] inclusive, ignoring...", owner, name)
-		} else if w == -254 || w == 254 {
-			p.errorf(l, "(%s) weight for %s cannot be +/-254. Setting to +/-253", owner, name)
-			w = w / 254 * 253
-		}
-		t.Weight = w
-		if len(l.words) >= 4 {
-			switch l.words[3] {
-			case "reverse":
-				t.Reverse = true
-			case "noreverse":
-				t.Reverse = false
-			default:
-				p.errorf(l, "(%s) unknown track_script %s weight option %s - ignoring", owner, name, l.words[3])
-			}
-		}
-	}
-	*list = append(*list, t)
+	addTrack(p, l, owner, trackKind{
+		noun: "track script", key: "track_script", weightKey: "track_script",
+		badWeight: "(%s) track script %s: weight must be between [-253..253] inclusive, ignoring...",
+		clamp254:  true,
+	}, def, list)
 }
 
 // notify is notify_script_init: the line is re-split with quotes and

@@ -140,44 +140,12 @@ func (p *parser) vrrpTrackProcessEnd() {
 
 // trackProcess is alloc_track_process.
 func (p *parser) trackProcess(l line, owner string, list *[]TrackProcess) {
-	name := l.words[0]
-	tp := p.cfg.TrackedProcess(name)
-	if tp == nil {
-		p.errorf(l, "(%s) track process %s not found, ignoring...", owner, name)
-		return
+	var def *trackEntry
+	if tp := p.cfg.TrackedProcess(l.words[0]); tp != nil {
+		def = &trackEntry{Weight: tp.Weight, Reverse: tp.Reverse}
 	}
-	for _, t := range *list {
-		if t.Name == name {
-			p.errorf(l, "(%s) duplicate track_process %s - ignoring", owner, name)
-			return
-		}
-	}
-	t := TrackProcess{Name: name, Weight: tp.Weight, Reverse: tp.Reverse}
-	if len(l.words) >= 2 {
-		if l.words[1] != "weight" {
-			p.errorf(l, "(%s) unknown track process option %s - ignoring", owner, l.words[1])
-			return
-		}
-		if len(l.words) == 2 {
-			p.errorf(l, "(%s) weight without value specified for track process %s - ignoring", owner, name)
-			return
-		}
-		w, ok := p.readInt(l, 2, -254, 254, true)
-		if !ok {
-			p.errorf(l, "(%s) weight for track process %s must be in [-254..254] inclusive. Ignoring...", owner, name)
-			w = tp.Weight
-		}
-		t.Weight = w
-		if len(l.words) >= 4 {
-			switch l.words[3] {
-			case "reverse":
-				t.Reverse = true
-			case "noreverse":
-				t.Reverse = false
-			default:
-				p.errorf(l, "(%s) unknown track_process %s weight option %s - ignoring", owner, name, l.words[3])
-			}
-		}
-	}
-	*list = append(*list, t)
+	addTrack(p, l, owner, trackKind{
+		noun: "track process", key: "track_process", weightKey: "track_process",
+		badWeight: "(%s) weight for track process %s must be in [-254..254] inclusive. Ignoring...",
+	}, def, list)
 }

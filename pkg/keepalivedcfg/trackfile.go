@@ -115,49 +115,16 @@ func (c *Config) TrackedFile(name string) *TrackedFile {
 	return nil
 }
 
-// trackFile is vrrp_alloc_track_file.
+// trackFile is vrrp_alloc_track_file. keepalived 2.2.7 -t loops for ever
+// on a track file that is not defined (seen); the message is the daemon's.
 func (p *parser) trackFile(l line, owner string, list *[]TrackFile) {
-	name := l.words[0]
-	tf := p.cfg.TrackedFile(name)
-	if tf == nil {
-		// keepalived 2.2.7 -t loops for ever here (seen); its message
-		// in the daemon is this one.
-		p.errorf(l, "(%s) track file %s not found, ignoring...", owner, name)
-		return
+	var def *trackEntry
+	if tf := p.cfg.TrackedFile(l.words[0]); tf != nil {
+		def = &trackEntry{Weight: tf.Weight, Reverse: tf.Reverse}
 	}
-	for _, t := range *list {
-		if t.Name == name {
-			p.errorf(l, "(%s) duplicate track_file %s - ignoring", owner, name)
-			return
-		}
-	}
-	t := TrackFile{Name: name, Weight: tf.Weight, Reverse: tf.Reverse}
-	if len(l.words) >= 2 {
-		if l.words[1] != "weight" {
-			p.errorf(l, "(%s) unknown track file option %s - ignoring", owner, l.words[1])
-			return
-		}
-		if len(l.words) == 2 {
-			p.errorf(l, "(%s) weight without value specified for track file %s - ignoring", owner, name)
-			return
-		}
-		w, ok := p.readInt(l, 2, -254, 254, true)
-		if !ok {
-			p.errorf(l, "(%s) weight for track file %s must be in [-254..254] inclusive. Ignoring...", owner, name)
-			w = tf.Weight
-		}
-		t.Weight = w
-		if len(l.words) >= 4 {
-			switch l.words[3] {
-			case "reverse":
-				t.Reverse = true
-			case "noreverse":
-				t.Reverse = false
-			default:
-				p.errorf(l, "(%s) unknown track file %s weight option %s - ignoring", owner, name, l.words[3])
-				return
-			}
-		}
-	}
-	*list = append(*list, t)
+	addTrack(p, l, owner, trackKind{
+		noun: "track file", key: "track_file", weightKey: "track file",
+		badWeight:        "(%s) weight for track file %s must be in [-254..254] inclusive. Ignoring...",
+		badOptionDropsIt: true,
+	}, def, list)
 }

@@ -79,44 +79,30 @@ backend none
 // head as the server saw it (in the x-head header, quoted), and a body of
 // the size asked by ?size=N, or the request body echoed.
 func h2Backend(t *testing.T, name string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	ln := haproxytest.Serve(t, time.Minute, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					body, _ := io.ReadAll(req.Body)
-					var keys []string
-					for k := range req.Header {
-						keys = append(keys, strings.ToLower(k)+"="+strings.Join(req.Header[k], ","))
-					}
-					sort.Strings(keys)
-					out := body
-					if n := req.URL.Query().Get("size"); n != "" {
-						var size int
-						fmt.Sscan(n, &size)
-						out = bytes.Repeat([]byte("x"), size)
-					}
-					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nx-server: %s\r\nx-target: %s\r\nx-host: %s\r\nx-body: %d\r\nx-fields: %s\r\ncontent-length: %d\r\n\r\n",
-						name, req.RequestURI, req.Host, len(body), strings.Join(keys, ";"), len(out))
-					c.Write(out)
-				}
-			}()
+			body, _ := io.ReadAll(req.Body)
+			var keys []string
+			for k := range req.Header {
+				keys = append(keys, strings.ToLower(k)+"="+strings.Join(req.Header[k], ","))
+			}
+			sort.Strings(keys)
+			out := body
+			if n := req.URL.Query().Get("size"); n != "" {
+				var size int
+				fmt.Sscan(n, &size)
+				out = bytes.Repeat([]byte("x"), size)
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nx-server: %s\r\nx-target: %s\r\nx-host: %s\r\nx-body: %d\r\nx-fields: %s\r\ncontent-length: %d\r\n\r\n",
+				name, req.RequestURI, req.Host, len(body), strings.Join(keys, ";"), len(out))
+			c.Write(out)
 		}
-	}()
+	})
 	return ln.Addr().String()
 }
 

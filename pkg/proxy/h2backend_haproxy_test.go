@@ -87,25 +87,11 @@ func h2SeenHandler(name string) http.Handler {
 
 // h2cServer is an HTTP/2 server with prior knowledge, in clear text.
 func h2cServer(t *testing.T, name string, conns *atomic.Int64) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	srv := &http2.Server{}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func() {
-				defer c.Close()
-				srv.ServeConn(c, &http2.ServeConnOpts{Handler: h2SeenHandler(name)})
-			}()
-		}
-	}()
+	ln := haproxytest.Serve(t, time.Minute, func(c net.Conn) {
+		conns.Add(1)
+		srv.ServeConn(c, &http2.ServeConnOpts{Handler: h2SeenHandler(name)})
+	})
 	return ln.Addr().String()
 }
 

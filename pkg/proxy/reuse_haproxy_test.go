@@ -63,32 +63,20 @@ type connCounter struct {
 }
 
 func (cc *connCounter) start(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	// Connections may idle in a proxy's pool for the whole test: a
+	// minute, not the exchange's deadline.
+	ln := haproxytest.Serve(t, time.Minute, func(c net.Conn) {
+		id := cc.n.Add(1)
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			id := cc.n.Add(1)
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nx-conn: %d\r\ncontent-length: 2\r\n\r\nok", id)
-				}
-			}()
+			io.Copy(io.Discard, req.Body)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nx-conn: %d\r\ncontent-length: 2\r\n\r\nok", id)
 		}
-	}()
+	})
 	return ln.Addr().String()
 }
 
@@ -288,37 +276,23 @@ backend h2
 // rawHeadServer answers each request with the head it received, byte for
 // byte, as the body.
 func rawHeadServer(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	ln := haproxytest.Serve(t, time.Minute, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					var head []byte
-					for {
-						l, err := br.ReadBytes('\n')
-						if err != nil {
-							return
-						}
-						head = append(head, l...)
-						if string(l) == "\r\n" {
-							break
-						}
-					}
-					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s", len(head), head)
+			var head []byte
+			for {
+				l, err := br.ReadBytes('\n')
+				if err != nil {
+					return
 				}
-			}()
+				head = append(head, l...)
+				if string(l) == "\r\n" {
+					break
+				}
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s", len(head), head)
 		}
-	}()
+	})
 	return ln.Addr().String()
 }
 
