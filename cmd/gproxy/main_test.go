@@ -279,7 +279,7 @@ backend b
     server s 127.0.0.1:9 check on-marked-down shutdown-sessions <<
 `},
 		// From public configurations tried as a new user would (issue 10's
-		// audit, AUDIT-10.md): keep-alive probes are on the wire and end
+		// audit, integration/AUDIT-10.md): keep-alive probes are on the wire and end
 		// the tunnels of vanished peers; it was a warning.
 		{"option tcpka", "option tcpka", head + `    timeout tunnel 2h
     option tcpka <<
