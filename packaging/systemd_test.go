@@ -521,6 +521,14 @@ func TestIntegrationSystemdPair(t *testing.T) {
 	}
 	step("serve", "Debian's ×2", lb1, lb2, true, func() string { time.Sleep(time.Second); return "" })
 	failover("Debian's ×2")
+	// The reference for the master's swaps below: Debian's own packages
+	// reinstalled in place on the master (their maintainer scripts stop
+	// and start both daemons), figures recorded only.
+	step("apt-get --reinstall Debian's on lb1 (master)", "Debian's ×2", lb1, lb2, false, func() string {
+		out := lb1.must("DEBIAN_FRONTEND=noninteractive apt-get install --reinstall -y -q /var/cache/apt/archives/haproxy_*.deb /var/cache/apt/archives/keepalived_*.deb </dev/null 2>&1")
+		checkNoPrompt(t, "lb1 reinstall Debian's", out)
+		return ""
+	})
 
 	// The backup first: the pair keeps serving from lb1 throughout.
 	step("dpkg -i ours on lb2 (backup)", "mixed", lb1, lb2, true, func() string { return swap(lb2, "ours") })
@@ -532,6 +540,9 @@ func TestIntegrationSystemdPair(t *testing.T) {
 	failover("ours ×2")
 
 	step("apt install Debian's on lb2 (backup)", "mixed", lb1, lb2, true, func() string { return swap(lb2, "Debian's") })
+	// The mixed pair the other way round: ours the master, Debian's the
+	// backup.
+	failover("lb1 ours, lb2 Debian's")
 	step("apt install Debian's on lb1 (master)", "Debian's ×2", lb1, lb2, false, func() string { return swap(lb1, "Debian's") })
 	for _, n := range []lbNode{lb1, lb2} {
 		if v := n.must("readlink -f /usr/sbin/haproxy; haproxy -v | head -1"); !strings.Contains(v, "HAProxy version 2.6.") {

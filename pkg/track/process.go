@@ -174,13 +174,15 @@ func (s *procState) inQuorum() bool { return s.num >= s.spec.Quorum && s.num <= 
 // comm is known (a comm change event), so full-command tracking is
 // skipped.
 func (s *procState) matches(info ProcInfo, commOnly bool) bool {
-	name, rest := info.Comm, []byte(nil)
+	if commOnly && (s.spec.FullCommand || s.spec.Match != MatchNone) {
+		return false
+	}
+	// The parameters are the command line's after argv[0], whether the
+	// name is the comm or argv[0] (full_command).
+	argv0, rest, _ := bytes.Cut(info.Cmdline, []byte{0})
+	name := info.Comm
 	if s.spec.FullCommand {
-		if commOnly {
-			return false
-		}
-		argv0, r, _ := bytes.Cut(info.Cmdline, []byte{0})
-		name, rest = string(argv0), r
+		name = string(argv0)
 	}
 	if name != s.spec.Process {
 		return false
@@ -302,6 +304,15 @@ func (p *Processes) check(pid int, comm *string) []func() {
 	var info ProcInfo
 	if comm != nil {
 		info.Comm = *comm
+		for _, s := range p.procs {
+			if s.spec.Match != MatchNone && !s.spec.FullCommand {
+				// param_match compares the arguments: read them.
+				if full, ok := p.read(pid); ok {
+					info.Cmdline = full.Cmdline
+				}
+				break
+			}
+		}
 	} else {
 		var ok bool
 		if info, ok = p.read(pid); !ok {

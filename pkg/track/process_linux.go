@@ -46,9 +46,12 @@ type ProcessWatcher struct {
 // process is then without its quorum, as with keepalived 2.2.7
 // (init_track_processes gives up before read_procs).
 func StartProcessWatcher(specs []ProcessSpec, change func(name string, up bool), log zerolog.Logger) *ProcessWatcher {
+	// The command line is read when a process is tracked by it: by its
+	// argv[0] (full_command) or by its arguments (param_match), as
+	// keepalived reads /proc/PID/cmdline in both cases.
 	full := false
 	for _, s := range specs {
-		full = full || s.FullCommand
+		full = full || s.FullCommand || s.Match != MatchNone
 	}
 	read := func(pid int) (ProcInfo, bool) { return readProc(pid, full) }
 	after := func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }

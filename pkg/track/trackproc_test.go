@@ -173,8 +173,12 @@ func TestTrackProcessParams(t *testing.T) {
 		spec("initial", track.MatchInitial, "-f", "/etc/haproxy/"),
 		spec("none", track.MatchNone),
 		track.ProcessSpec{Name: "comm", Process: "haproxy", Quorum: 1, QuorumMax: 2},
+		// param_match without full_command: the name is the comm, the
+		// parameters still the command line's.
+		track.ProcessSpec{Name: "comm-partial", Process: "haproxy", Params: []string{"-f", "/etc/haproxy/haproxy.cfg"}, Match: track.MatchPartial, Quorum: 1, QuorumMax: 1 << 32},
+		track.ProcessSpec{Name: "comm-exact", Process: "haproxy", Params: []string{"-f", "/etc/haproxy/other.cfg"}, Match: track.MatchExact, Quorum: 1, QuorumMax: 1 << 32},
 	)
-	for name, want := range map[string]int{"exact": 0, "exact-all": 1, "partial": 1, "initial": 2, "none": 2, "comm": 3} {
+	for name, want := range map[string]int{"exact": 0, "exact-all": 1, "partial": 1, "initial": 2, "none": 2, "comm": 3, "comm-partial": 2, "comm-exact": 1} {
 		if got := p.Count(name); got != want {
 			t.Errorf("%s: %d processes counted, want %d", name, got, want)
 		}
