@@ -330,18 +330,7 @@ func (c *Commands) setServer(args []string) string {
 		c.Source.Checks.SetAgentSend(s, arg(args, 4))
 		return ""
 	case "agent-addr", "agent-port":
-		// haproxy's answer without an agent; moving an agent is not
-		// implemented by gproxy and says so.
-		if arg(args, 4) == "" {
-			if arg(args, 3) == "agent-port" {
-				return "set server <b>/<s> agent-port requires a port.\n"
-			}
-			return "set server <b>/<s> agent-addr requires an address and optionally a port.\n"
-		}
-		if !c.Source.Checks.AgentEnabled(s) {
-			return "agent checks are not enabled on this server"
-		}
-		return "'set server <srv> " + arg(args, 3) + "' is not implemented by gproxy.\n"
+		return c.setServerAgentAddr(s, args)
 	case "check-port":
 		return c.setServerCheckPort(s, args)
 	}
@@ -447,7 +436,10 @@ func (c *Commands) showServersState(args []string) string {
 				if ag.Enabled {
 					agState |= 0x04 // CHK_ST_ENABLED
 				}
-				agAddr, agPort = dash(cfg.Agent.Addr), ag.Port
+				agPort = ag.Port
+				if ag.AddrSet {
+					agAddr = ag.Addr
+				}
 			}
 			forcedID := 0
 			if s.Dynamic() && cfg.ID != 0 {

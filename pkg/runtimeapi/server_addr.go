@@ -143,6 +143,49 @@ func (c *Commands) setServerCheckPort(s *proxy.Server, args []string) string {
 	return ""
 }
 
+// setServerAgentAddr is `set server B/S agent-addr ADDR [port PORT]` and
+// `set server B/S agent-port PORT`, with haproxy 2.6's answers
+// (srv_update_agent_addr_port): nothing changes when one part is wrong.
+// haproxy resolves a host name given as ADDR; gproxy takes IP addresses
+// only and says so for a name.
+func (c *Commands) setServerAgentAddr(s *proxy.Server, args []string) string {
+	portOnly := arg(args, 3) == "agent-port"
+	if arg(args, 4) == "" {
+		if portOnly {
+			return "set server <b>/<s> agent-port requires a port.\n"
+		}
+		return "set server <b>/<s> agent-addr requires an address and optionally a port.\n"
+	}
+	m := c.Source.Checks
+	if m == nil || !m.AgentEnabled(s) {
+		return "agent checks are not enabled on this server"
+	}
+	host, portArg, hasPort := "", arg(args, 4), true
+	if !portOnly {
+		host, portArg, hasPort = arg(args, 4), arg(args, 6), arg(args, 5) == "port"
+		a, err := netip.ParseAddr(host)
+		if err != nil || a.Zone() != "" {
+			return "'set server <srv> agent-addr' with a host name is not implemented by gproxy.\n"
+		}
+		host = a.String()
+	}
+	port := -1
+	if hasPort {
+		n, err := strconv.Atoi(portArg)
+		switch {
+		case err != nil:
+			return "provided port is not an integer"
+		case n < 0 || n > 65535:
+			return "provided port is invalid"
+		}
+		port = n
+	}
+	if !m.SetAgentAddr(s, host, port) {
+		return "agent checks are not enabled on this server"
+	}
+	return ""
+}
+
 // enableAgent and the like are `enable|disable agent|health B/S`.
 func (c *Commands) enableAgent(args []string) string  { return c.toggleCheck(args, true, true) }
 func (c *Commands) disableAgent(args []string) string { return c.toggleCheck(args, true, false) }
