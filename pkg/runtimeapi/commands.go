@@ -333,6 +333,8 @@ func (c *Commands) setServer(args []string) string {
 		return c.setServerAgentAddr(s, args)
 	case "check-port":
 		return c.setServerCheckPort(s, args)
+	case "check-addr":
+		return c.setServerCheckAddr(s, args)
 	}
 	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }
@@ -448,7 +450,7 @@ func (c *Commands) showServersState(args []string) string {
 			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d - 0 %d %s %s %d\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState, forcedID,
-				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(cfg.CheckAddr), agAddr, agPort)
+				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(c.Source.Checks.CheckAddr(s)), agAddr, agPort)
 		}
 	}
 	return b.String()
