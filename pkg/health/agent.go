@@ -307,7 +307,9 @@ func (m *Monitor) agentResult(a *agent, r agentReply) {
 	}
 	wrn := ""
 	if r.weight != "" {
-		wrn = agentWeight(s, r.weight)
+		if wrn = agentWeight(s, r.weight); wrn == "" {
+			m.WeightSet(s)
+		}
 	}
 	if r.maxconn != "" {
 		if w := agentMaxConn(s, r.maxconn); wrn == "" {

@@ -273,6 +273,7 @@ func (c *Commands) applyWeight(s *proxy.Server, w string) string {
 	if err := s.SetWeight(n); err != nil {
 		return err.Error() + "\n"
 	}
+	c.Source.Checks.WeightSet(s) // "remains in forced drain mode"
 	return ""
 }
 
