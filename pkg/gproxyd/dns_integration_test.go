@@ -163,7 +163,7 @@ func byServer(s string) string {
 // stats socket answers as haproxy 2.6 does, changes the address and port
 // the state shows, and the next connection goes to the new address;
 // `set server B/S health up|down` changes the state with haproxy's lines;
-// `set server B/S check-port` answers and shows as haproxy.
+// `set server B/S check-port|check-addr` answer and show as haproxy.
 func TestIntegrationSetServerAddr(t *testing.T) {
 	requireRootAndHAProxy(t)
 	dir := t.TempDir()
@@ -192,7 +192,7 @@ listen l
 : > "$DIR/empty"; mount --bind "$DIR/empty" /etc/resolv.conf
 socat TCP-LISTEN:9001,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo one' 2>/dev/null &
 socat TCP-LISTEN:9002,bind=127.0.0.2,fork,reuseaddr SYSTEM:'echo two' 2>/dev/null &
-# s5's check moves to 127.0.0.1:9002 at the end: something listens there,
+# s5's check moves to 127.0.0.1:9002, then 127.0.0.2:9002, at the end: something listens there,
 # so a slow end of the run (a loaded machine) does not see s5 fall DOWN
 # in one proxy's log and not in the other's.
 socat TCP-LISTEN:9002,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo two' 2>/dev/null &
@@ -223,9 +223,21 @@ run() {
   c set server b/s5 check-port x
   c set server b/s5 check-port 70000
   c set server b/s5 check-port 9002
-  echo "show servers state b" | socat -t 10 - "$DIR/s.sock" | awk 'NF > 10 {print $4, $22}'
+  c set server b/s1 check-addr 127.0.0.2
+  c set server b/s5 check-addr
+  c set server b/s5 check-addr nope
+  c set server b/s5 check-addr 127.0.0.2 port x
+  c set server b/s5 check-addr 127.0.0.2 port 70000
+  c set server b/s5 check-addr 127.0.0.2 port 9002
+  echo "show servers state b" | socat -t 10 - "$DIR/s.sock" | awk 'NF > 10 {print $4, $22, $23}'
+  # The checks follow check-addr: nothing listens on 127.0.0.3.
+  c set server b/s5 check-addr 127.0.0.3
+  for i in $(seq 150); do
+    echo "show stat" | socat -t 10 - "$DIR/s.sock" | grep -q '^b,s5,.*,DOWN,' && break; sleep 0.1
+  done
+  echo "show stat" | socat -t 10 - "$DIR/s.sock" | grep '^b,s5,' | cut -d, -f18,37
   kill $pid; wait $pid
-  grep -v '^Connect from' "$DIR/log"
+  grep -v '^Connect from' "$DIR/log" | sed -e 's/check duration: [0-9]*ms/check duration: Nms/'
 }
 echo '== haproxy'; run "$HAPROXY"; echo '== gproxy'; run "$GPROXY"
 `

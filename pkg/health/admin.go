@@ -12,6 +12,7 @@ import (
 // (runtimeapi's testdata/haproxy26_syslog_admin.txt).
 func SetAdmin(s *proxy.Server, a proxy.AdminState, logf func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string)) {
 	before := s.AdminState()
+	prevAct, prevBck := Usable(s.Backend())
 	s.SetAdminState(a)
 	if before == a || s.Unresolved() {
 		// A server without an address stays in maintenance
@@ -36,11 +37,30 @@ func SetAdmin(s *proxy.Server, a proxy.AdminState, logf func(px *haproxycfg.Prox
 	case a == proxy.AdminDrain:
 		logf(px, levelNotice, fmt.Sprintf("%s enters drain state. %d active and %d backup servers online. %d sessions requeued, %d total in queue.",
 			name, act, bck, 0, st.QueueCur))
+		if prevAct+prevBck > 0 && act+bck == 0 {
+			// haproxy's srv_update_status: set_backend_down.
+			logf(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+		}
 	case before == proxy.AdminMaint:
 		logf(px, levelNotice, fmt.Sprintf("%s is UP/READY (leaving forced maintenance).", name))
 	case before == proxy.AdminDrain:
 		logf(px, levelNotice, fmt.Sprintf("%s is UP (leaving forced drain).", name))
 	}
+}
+
+// WeightSet logs what haproxy 2.6's srv_update_status says when a
+// server's weight is set (agent reply, `set weight`) while it is in
+// forced drain: "remains in forced drain mode", once per setting.
+func (m *Monitor) WeightSet(s *proxy.Server) {
+	if m == nil || s.AdminState() != proxy.AdminDrain || s.Unresolved() {
+		return
+	}
+	kind := "Server"
+	if s.Backup() {
+		kind = "Backup Server"
+	}
+	px := s.Backend().Proxy()
+	m.log(px, levelNotice, fmt.Sprintf("%s %s/%s remains in forced drain mode.", kind, px.Name, s.Name()))
 }
 
 // SetAdmin is the package function with the monitor's log.

@@ -27,7 +27,8 @@ func init() { codeNames[CodeChecked] = [2]string{"CHECKED", "No status change"} 
 // the administrative state and the health.
 type agent struct {
 	srv       *proxy.Server
-	addr      string
+	addr      string // host:port dialled; read and set under the monitor's lock
+	addrSet   bool   // agent-addr configured or set at run time (SRV_F_AGENTADDR)
 	send      []byte
 	inter     time.Duration
 	connect   time.Duration
@@ -48,6 +49,7 @@ type AgentSnapshot struct {
 	Enabled    bool
 	Addr       string
 	Port       int
+	AddrSet    bool // agent-addr given in the configuration or by `set server`
 }
 
 const agentRise, agentFall = 1, 1
@@ -72,7 +74,7 @@ func newAgent(px *haproxycfg.Proxy, s *proxy.Server) *agent {
 	if inter <= 0 {
 		inter = interval(cfg.Inter)
 	}
-	a := &agent{srv: s, addr: net.JoinHostPort(host, strconv.Itoa(port)), send: []byte(cfg.Agent.Send),
+	a := &agent{srv: s, addr: net.JoinHostPort(host, strconv.Itoa(port)), addrSet: cfg.Agent.Addr != "", send: []byte(cfg.Agent.Send),
 		inter: inter, connect: inter, st: NewState(agentRise, agentFall), last: Result{Code: CodeNone}}
 	if px.Timeouts.Check > 0 {
 		if px.Timeouts.Connect > 0 {
@@ -95,13 +97,14 @@ func (m *Monitor) agentLoop(ctx context.Context, a *agent) {
 		}
 		m.mu.Lock()
 		skip := a.disabled
+		addr := a.addr
 		if !skip {
 			a.running = true
 		}
 		m.mu.Unlock()
 		if !skip {
 			start := m.opts.Now()
-			r := a.probe(ctx)
+			r := a.probe(ctx, addr)
 			r.res.Duration = max(m.opts.Now().Sub(start), 0)
 			m.mu.Lock()
 			a.running = false
@@ -132,10 +135,10 @@ type agentReply struct {
 }
 
 // probe connects, sends agent-send and reads one line.
-func (a *agent) probe(ctx context.Context) agentReply {
+func (a *agent) probe(ctx context.Context, addr string) agentReply {
 	whole := time.Now().Add(a.inter)
 	d := net.Dialer{Timeout: a.connect}
-	c, err := d.DialContext(ctx, "tcp", a.addr)
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		if isTimeout(err) {
 			return agentReply{res: Result{Code: CodeL4TOUT}}
@@ -304,7 +307,9 @@ func (m *Monitor) agentResult(a *agent, r agentReply) {
 	}
 	wrn := ""
 	if r.weight != "" {
-		wrn = agentWeight(s, r.weight)
+		if wrn = agentWeight(s, r.weight); wrn == "" {
+			m.WeightSet(s)
+		}
 	}
 	if r.maxconn != "" {
 		if w := agentMaxConn(s, r.maxconn); wrn == "" {
@@ -396,7 +401,7 @@ func (m *Monitor) Agent(s *proxy.Server) (AgentSnapshot, bool) {
 	host, port, _ := net.SplitHostPort(a.addr)
 	p, _ := strconv.Atoi(port)
 	return AgentSnapshot{State: a.st, Last: a.last, LastCheck: a.lastCheck, InProgress: a.running, Enabled: !a.disabled,
-		Addr: host, Port: p}, true
+		Addr: host, Port: p, AddrSet: a.addrSet}, true
 }
 
 // ErrNoAgent means the server has no agent check configured.
@@ -467,6 +472,30 @@ func (m *Monitor) ForceAgent(s *proxy.Server, up bool) {
 		return
 	}
 	m.apply(s, up, ", changed from CLI")
+}
+
+// SetAgentAddr is `set server B/S agent-addr ADDR [port PORT]` and
+// `set server B/S agent-port PORT`: the next agent checks go to the new
+// address or port (an empty host or a negative port keeps the current
+// one), as haproxy's srv_update_agent_addr_port. A check in flight ends
+// on the old address. False when the server has no agent.
+func (m *Monitor) SetAgentAddr(s *proxy.Server, host string, port int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.agents[s]
+	if a == nil {
+		return false
+	}
+	oh, op, _ := net.SplitHostPort(a.addr)
+	if host != "" {
+		oh = host
+		a.addrSet = true
+	}
+	if port >= 0 {
+		op = strconv.Itoa(port)
+	}
+	a.addr = net.JoinHostPort(oh, op)
+	return true
 }
 
 // SetAgentSend is `set server B/S agent-send STRING`.

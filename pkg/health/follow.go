@@ -7,7 +7,7 @@ import (
 
 // followAddr points a server's check at its current address when DNS
 // changed it at run time and the check has no `addr` of its own, and at
-// the port `set server check-port` gave. Called by the check's own loop
+// the address and port `set server check-addr|check-port` gave. Called by the check's own loop
 // before each check, with m.mu held.
 func followAddr(c *check) {
 	cfg := c.srv.Config()
@@ -17,6 +17,9 @@ func followAddr(c *check) {
 	}
 	if cfg.DNS.Resolvers != "" && cfg.CheckAddr == "" {
 		host = c.srv.Host()
+	}
+	if c.addr != "" {
+		host = c.addr
 	}
 	if c.port != 0 {
 		port = strconv.Itoa(c.port)

@@ -56,6 +56,37 @@ func (m *Monitor) SetCheckPort(s *proxy.Server, port int) bool {
 	return true
 }
 
+// SetCheckAddr points a server's health check at another address (`set
+// server B/S check-addr ADDR [port PORT]`); an empty host or a negative
+// port keeps the current one. False when the server has no check.
+func (m *Monitor) SetCheckAddr(s *proxy.Server, host string, port int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.checks[s]
+	if c == nil {
+		return false
+	}
+	if host != "" {
+		c.addr = host // the check's loop applies it (followAddr)
+	}
+	if port >= 0 {
+		c.port = port
+	}
+	return true
+}
+
+// CheckAddr is the address set by SetCheckAddr, else the configured one.
+func (m *Monitor) CheckAddr(s *proxy.Server) string {
+	if m != nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if c := m.checks[s]; c != nil && c.addr != "" {
+			return c.addr
+		}
+	}
+	return s.Config().CheckAddr
+}
+
 // CheckPort is the port set by SetCheckPort, else the configured one.
 func (m *Monitor) CheckPort(s *proxy.Server) int {
 	if m != nil {

@@ -87,8 +87,9 @@ type check struct {
 	downtime  time.Duration
 	downSince time.Time
 	running   bool
-	port      int  // set at run time (`set server check-port`); 0 = configured
-	disabled  bool // `disable health`
+	port      int    // set at run time (`set server check-port`); 0 = configured
+	addr      string // set at run time (`set server check-addr`); "" = configured
+	disabled  bool   // `disable health`
 }
 
 // Start begins checking every server with `check` of the engine's backends.

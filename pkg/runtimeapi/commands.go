@@ -295,6 +295,7 @@ func (c *Commands) applyWeight(s *proxy.Server, w string) string {
 	if err := s.SetWeight(n); err != nil {
 		return err.Error() + "\n"
 	}
+	c.Source.Checks.WeightSet(s) // "remains in forced drain mode"
 	return ""
 }
 
@@ -352,20 +353,11 @@ func (c *Commands) setServer(args []string) string {
 		c.Source.Checks.SetAgentSend(s, arg(args, 4))
 		return ""
 	case "agent-addr", "agent-port":
-		// haproxy's answer without an agent; moving an agent is not
-		// implemented by gproxy and says so.
-		if arg(args, 4) == "" {
-			if arg(args, 3) == "agent-port" {
-				return "set server <b>/<s> agent-port requires a port.\n"
-			}
-			return "set server <b>/<s> agent-addr requires an address and optionally a port.\n"
-		}
-		if !c.Source.Checks.AgentEnabled(s) {
-			return "agent checks are not enabled on this server"
-		}
-		return "'set server <srv> " + arg(args, 3) + "' is not implemented by gproxy.\n"
+		return c.setServerAgentAddr(s, args)
 	case "check-port":
 		return c.setServerCheckPort(s, args)
+	case "check-addr":
+		return c.setServerCheckAddr(s, args)
 	}
 	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }
@@ -469,7 +461,10 @@ func (c *Commands) showServersState(args []string) string {
 				if ag.Enabled {
 					agState |= 0x04 // CHK_ST_ENABLED
 				}
-				agAddr, agPort = dash(cfg.Agent.Addr), ag.Port
+				agPort = ag.Port
+				if ag.AddrSet {
+					agAddr = ag.Addr
+				}
 			}
 			forcedID := 0
 			if s.Dynamic() && cfg.ID != 0 {
@@ -478,7 +473,7 @@ func (c *Commands) showServersState(args []string) string {
 			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d - 0 %d %s %s %d\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState, forcedID,
-				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(cfg.CheckAddr), agAddr, agPort)
+				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(c.Source.Checks.CheckAddr(s)), agAddr, agPort)
 		}
 	}
 	return b.String()

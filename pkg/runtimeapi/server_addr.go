@@ -120,25 +120,94 @@ func (c *Commands) setServerHealth(s *proxy.Server, args []string) string {
 // check goes to that port from its next run. haproxy's refusals here end
 // without a newline.
 func (c *Commands) setServerCheckPort(s *proxy.Server, args []string) string {
-	v := arg(args, 4)
-	if v == "" {
+	if arg(args, 4) == "" {
 		return "set server <b>/<s> check-port requires a port.\n"
 	}
+	return c.updateCheckAddr(s, "", arg(args, 4), true)
+}
+
+// setServerCheckAddr is `set server B/S check-addr ADDR [port PORT]`: the
+// next health checks go to the new address (an IP address, never
+// resolved, as haproxy's str2ip2 without resolution).
+func (c *Commands) setServerCheckAddr(s *proxy.Server, args []string) string {
+	if arg(args, 4) == "" {
+		return "set server <b>/<s> check-addr requires an address and optionally a port.\n"
+	}
+	return c.updateCheckAddr(s, arg(args, 4), arg(args, 6), arg(args, 5) == "port")
+}
+
+// updateCheckAddr is haproxy 2.6's srv_update_check_addr_port: nothing
+// changes when one part is wrong.
+func (c *Commands) updateCheckAddr(s *proxy.Server, host, portArg string, hasPort bool) string {
 	m := c.Source.Checks
 	if m == nil || !s.Config().Check {
 		return "health checks are not enabled on this server"
 	}
-	n, err := strconv.Atoi(v)
-	switch {
-	case err != nil:
-		return "provided port is not an integer"
-	case n < 0 || n > 65535:
-		return "provided port is invalid"
-	case n == 0 && s.Port() == 0:
-		return "can't unset 'port' since MAPPORTS is in use"
+	if host != "" {
+		a, err := netip.ParseAddr(host)
+		if err != nil || a.Zone() != "" {
+			return "invalid addr '" + host + "'"
+		}
+		host = a.String()
 	}
-	if !m.SetCheckPort(s, n) {
+	port := -1
+	if hasPort {
+		n, err := strconv.Atoi(portArg)
+		switch {
+		case err != nil:
+			return "provided port is not an integer"
+		case n < 0 || n > 65535:
+			return "provided port is invalid"
+		case n == 0 && s.Port() == 0:
+			return "can't unset 'port' since MAPPORTS is in use"
+		}
+		port = n
+	}
+	if !m.SetCheckAddr(s, host, port) {
 		return "health checks are not enabled on this server"
+	}
+	return ""
+}
+
+// setServerAgentAddr is `set server B/S agent-addr ADDR [port PORT]` and
+// `set server B/S agent-port PORT`, with haproxy 2.6's answers
+// (srv_update_agent_addr_port): nothing changes when one part is wrong.
+// haproxy resolves a host name given as ADDR; gproxy takes IP addresses
+// only and says so for a name.
+func (c *Commands) setServerAgentAddr(s *proxy.Server, args []string) string {
+	portOnly := arg(args, 3) == "agent-port"
+	if arg(args, 4) == "" {
+		if portOnly {
+			return "set server <b>/<s> agent-port requires a port.\n"
+		}
+		return "set server <b>/<s> agent-addr requires an address and optionally a port.\n"
+	}
+	m := c.Source.Checks
+	if m == nil || !m.AgentEnabled(s) {
+		return "agent checks are not enabled on this server"
+	}
+	host, portArg, hasPort := "", arg(args, 4), true
+	if !portOnly {
+		host, portArg, hasPort = arg(args, 4), arg(args, 6), arg(args, 5) == "port"
+		a, err := netip.ParseAddr(host)
+		if err != nil || a.Zone() != "" {
+			return "'set server <srv> agent-addr' with a host name is not implemented by gproxy.\n"
+		}
+		host = a.String()
+	}
+	port := -1
+	if hasPort {
+		n, err := strconv.Atoi(portArg)
+		switch {
+		case err != nil:
+			return "provided port is not an integer"
+		case n < 0 || n > 65535:
+			return "provided port is invalid"
+		}
+		port = n
+	}
+	if !m.SetAgentAddr(s, host, port) {
+		return "agent checks are not enabled on this server"
 	}
 	return ""
 }
