@@ -79,12 +79,14 @@ func TestIntegrationProcessConnectorGproxyReloads(t *testing.T) {
 	nChanges := func() int { mu.Lock(); defer mu.Unlock(); return len(changes) }
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		// 30 s: on a machine loaded past 30, an old worker took more than
+		// 10 s to leave once (it exits within 0.1 s otherwise).
+		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 			if cond() {
 				return
 			}
 		}
-		t.Fatalf("%s: not seen in 10 s (count %d, changes %d)\ngproxy said:\n%s\nthe watcher logged:\n%s", what, w.Count("chk_haproxy"), nChanges(), out.String(), strings.Join(lb.Lines(), "\n"))
+		t.Fatalf("%s: not seen in 30 s (count %d, changes %d)\ngproxy said:\n%s\nthe watcher logged:\n%s", what, w.Count("chk_haproxy"), nChanges(), out.String(), strings.Join(lb.Lines(), "\n"))
 	}
 	// workers are the master's children named haproxy.
 	workers := func() string {
