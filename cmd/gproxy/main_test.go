@@ -271,6 +271,16 @@ backend b
 backend b
     server s 127.0.0.1:9
 `},
+		// The CLI is served in plaintext only: a stats socket asking
+		// for TLS must not be served unencrypted.
+		{"stats socket ssl", "'ssl'", `global
+    stats socket 127.0.0.1:9999 ssl crt site.pem level admin <<
+` + head + `frontend f
+    bind 127.0.0.1:8080
+    default_backend b
+backend b
+    server s 127.0.0.1:9
+`},
 		{"on-marked-down", "on-marked-down", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b

@@ -305,13 +305,22 @@ func (p *parser) globalStats(args []string) {
 					ok = false
 					break
 				}
-				if opt == "accept-proxy" {
+				switch {
+				case k.Class != Works:
+				case opt == "v4v6" || opt == "v6only" || opt == "transparent":
+					// About how an IP socket is bound only.
+					k.Class = Cosmetic
+				case opt == "accept-proxy":
 					// A PROXY header in front of the CLI: not read there.
 					k.Class, k.Group = Refused, grpProxyProtocol
-				}
-				if k.Class == Works {
-					// v4v6, v6only, transparent: about IP sockets only.
-					k.Class = Cosmetic
+				case opt == "proto":
+					// A mux in front of the CLI: not there.
+					k.Class, k.Group = Refused, grpHTTP
+				default:
+					// ssl, crt and the other TLS options: the CLI is served
+					// in plaintext only, so a socket asking for TLS is
+					// refused rather than served unencrypted.
+					k.Class, k.Group = Refused, grpTLS
 				}
 				if p.notImplemented(k, LocParsing, "stats", "", fmt.Sprintf("'stats socket' option '%s'", opt)) {
 					ok = false
