@@ -220,10 +220,9 @@ func TestRefusedFeatures(t *testing.T) {
 	}{
 		// option forwardfor works (pkg/proxy's differential tests); the
 		// header rules it is often paired with are refused.
-		{"http-response track-sc0", "http-response track-sc0", head + `frontend f
+		{"http-response set-nice", "http-response set-nice", head + `frontend f
     bind 127.0.0.1:8080
-    stick-table type ip size 100k expire 30s store http_req_rate(10s)
-    http-response track-sc0 src <<
+    http-response set-nice 10 <<
     default_backend b
 backend b
     server s 127.0.0.1:9

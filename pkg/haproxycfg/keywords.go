@@ -872,7 +872,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPResponse, "set-map(*)", Refused, 0, grpRules},
 	{CtxHTTPResponse, "set-status", Works, 0, grpNone},
 	{CtxHTTPResponse, "strict-mode", Refused, 0, grpRules},
-	{CtxHTTPResponse, "track-sc(*)", Refused, 0, grpRules},
+	{CtxHTTPResponse, "track-sc(*)", Works, 0, grpNone},
 	{CtxHTTPResponse, "wait-for-body", Refused, 0, grpRules},
 	{CtxHTTPResponse, "set-var-fmt(*)", Works, 0, grpNone},
 	{CtxHTTPResponse, "set-var(*)", Works, 0, grpNone},
