@@ -410,7 +410,7 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "presetenv", Works, 0, grpNone},
 	{CtxGlobal, "setenv", Works, 0, grpNone},
 	{CtxGlobal, "unsetenv", Works, 0, grpNone},
-	{CtxGlobal, "resetenv", Refused, 0, grpProcess},
+	{CtxGlobal, "resetenv", Works, 0, grpNone},
 	{CtxGlobal, "server-state-base", Works, 0, grpNone},
 	{CtxGlobal, "server-state-file", Works, 0, grpNone},
 	{CtxGlobal, "h1-accept-payload-with-any-method", Refused, 0, grpHTTP},

@@ -23,6 +23,8 @@ func (p *parser) globalKeyword(args []string) {
 		p.localPeerKeyword(args)
 	case "setenv", "presetenv", "unsetenv":
 		p.envKeyword(args)
+	case "resetenv":
+		p.resetEnv(args)
 	case "set-var", "set-var-fmt":
 		p.globalSetVar(args)
 	case "tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.max-frame-size":
