@@ -35,12 +35,12 @@ frontend f
     http-request return status 200 content-type text/plain lf-string "pre=%%[env(GP_PRE)] new=%%[env(GP_NEW)] over=%%[env(GP_OVER)] gone=%%[env(GP_GONE)] a=%%[var(proc.a)] b=%%[var(proc.b)] n=%%[var(proc.n)] c=%%[var(proc.c)] none=%%[var(proc.none)] q=${GP_OVER}${GP_GONE2}"
 `
 
-// serveOnce starts bin with cfg in the environment env, asks GET / and
-// returns the reply's body.
-func serveOnce(t *testing.T, bin string, port int, env []string) string {
+// serveOnce starts bin with cfg (a format taking the port) in the
+// environment env, asks GET / and returns the reply's body.
+func serveOnce(t *testing.T, bin, cfg string, port int, env []string) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, dir, "env.cfg", fmt.Sprintf(envCfg, port))
+	writeFile(t, dir, "env.cfg", fmt.Sprintf(cfg, port))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-f", "env.cfg")
@@ -82,9 +82,51 @@ func TestEnvKeywordsMatchHaproxy(t *testing.T) {
 		defer ln.Close()
 		return ln.Addr().(*net.TCPAddr).Port
 	}
-	want := serveOnce(t, haproxyBin, port(), env)
-	got := serveOnce(t, gproxyBin, port(), env)
+	want := serveOnce(t, haproxyBin, envCfg, port(), env)
+	got := serveOnce(t, gproxyBin, envCfg, port(), env)
 	if want != "pre=fromenv new=newval over=over gone= a=newval b=OVER n=42 c=fromenv-x none= q=over" {
+		t.Errorf("haproxy answered %q", want)
+	}
+	if got != want {
+		t.Errorf("gproxy answered %q, haproxy %q", got, want)
+	}
+}
+
+// resetEnvCfg empties the environment but a few names, then sets one
+// again: "${...}" after it and env() at run time see what is left.
+const resetEnvCfg = `global
+    setenv GP_PORT %d
+    setenv GP_SET before
+    resetenv GP_PORT GP_KEEP GP_SET GP_MISSING
+    setenv GP_AFTER after
+    set-var proc.a str("${GP_DROP}x${GP_KEEP}")
+    set-var proc.p env(PATH)
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+frontend f
+    bind "127.0.0.1:${GP_PORT}"
+    http-request return status 200 content-type text/plain lf-string "keep=%%[env(GP_KEEP)] drop=%%[env(GP_DROP)] set=%%[env(GP_SET)] missing=%%[env(GP_MISSING)] after=%%[env(GP_AFTER)] path=%%[env(PATH)] a=%%[var(proc.a)] p=%%[var(proc.p)] q=${GP_DROP}-${GP_SET}"
+`
+
+// TestResetEnvMatchesHaproxy: resetenv keeps only the names it lists,
+// for the lines after it and at run time, as haproxy 2.6 does.
+func TestResetEnvMatchesHaproxy(t *testing.T) {
+	needHaproxy(t)
+	env := []string{"PATH=/usr/bin:/bin", "GP_KEEP=kept", "GP_DROP=dropped"}
+	port := func() int {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().(*net.TCPAddr).Port
+	}
+	want := serveOnce(t, haproxyBin, resetEnvCfg, port(), env)
+	got := serveOnce(t, gproxyBin, resetEnvCfg, port(), env)
+	if want != "keep=kept drop= set=before missing= after=after path= a=xkept p= q=-before" {
 		t.Errorf("haproxy answered %q", want)
 	}
 	if got != want {

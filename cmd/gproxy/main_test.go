@@ -221,10 +221,9 @@ func TestRefusedFeatures(t *testing.T) {
 	}{
 		// option forwardfor works (pkg/proxy's differential tests); the
 		// header rules it is often paired with are refused.
-		{"http-response track-sc0", "http-response track-sc0", head + `frontend f
+		{"http-response set-nice", "http-response set-nice", head + `frontend f
     bind 127.0.0.1:8080
-    stick-table type ip size 100k expire 30s store http_req_rate(10s)
-    http-response track-sc0 src <<
+    http-response set-nice 10 <<
     default_backend b
 backend b
     server s 127.0.0.1:9
@@ -268,6 +267,16 @@ backend b
     stats socket 127.0.0.1:9999 accept-proxy level admin <<
 ` + head + `frontend f
     bind 127.0.0.1:8080 accept-proxy
+    default_backend b
+backend b
+    server s 127.0.0.1:9
+`},
+		// The CLI is served in plaintext only: a stats socket asking
+		// for TLS must not be served unencrypted.
+		{"stats socket ssl", "'ssl'", `global
+    stats socket 127.0.0.1:9999 ssl crt site.pem level admin <<
+` + head + `frontend f
+    bind 127.0.0.1:8080
     default_backend b
 backend b
     server s 127.0.0.1:9

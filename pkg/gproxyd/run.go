@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,7 +144,22 @@ func applyEnv(ops []haproxycfg.EnvOp) {
 			}
 		case "unsetenv":
 			os.Unsetenv(op.Name)
+		case "resetenv":
+			resetEnv(op.Keep)
 		}
+	}
+}
+
+// resetEnv unsets every variable but those named, and gproxy's own
+// GPROXY_* plumbing between its processes (a re-executed child reads
+// its role there after applying the configuration again).
+func resetEnv(keep []string) {
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "GPROXY_") || slices.Contains(keep, name) {
+			continue
+		}
+		os.Unsetenv(name)
 	}
 }
 

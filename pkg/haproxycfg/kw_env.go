@@ -16,11 +16,13 @@ import (
 // Global.Env, which the daemon applies to its environment once the
 // configuration is loaded (env() then sees them, and child processes).
 
-// EnvOp is one setenv, presetenv or unsetenv line.
+// EnvOp is one setenv, presetenv, unsetenv or resetenv line.
 type EnvOp struct {
-	Op    string // "setenv", "presetenv" or "unsetenv"
+	Op    string // "setenv", "presetenv", "unsetenv" or "resetenv"
 	Name  string
 	Value string `json:",omitempty"`
+	// Keep are the names resetenv keeps; it unsets every other.
+	Keep []string `json:",omitempty"`
 }
 
 // envVal is an overlay entry: a value, or unset.
@@ -34,7 +36,28 @@ func (p *parser) lookupOverlay(name string, base func(string) (string, bool)) (s
 	if o, ok := p.envOver[name]; ok {
 		return o.v, o.set
 	}
+	if p.envReset {
+		return "", false
+	}
 	return base(name)
+}
+
+// resetEnv is `resetenv [NAME...]`: every variable but the names given
+// is unset (haproxy walks its environment and unsets the others).
+func (p *parser) resetEnv(args []string) {
+	var keep []string
+	over := map[string]envVal{}
+	for _, n := range args[1:] {
+		if n == "" {
+			break // haproxy stops at the first empty word
+		}
+		keep = append(keep, n)
+		if v, set := p.env(n); set {
+			over[n] = envVal{v: v, set: true}
+		}
+	}
+	p.envOver, p.envReset = over, true
+	p.cfg.Global.Env = append(p.cfg.Global.Env, EnvOp{Op: "resetenv", Keep: keep})
 }
 
 // validEnvName is what setenv(3) and unsetenv(3) accept.

@@ -25,6 +25,8 @@ var globalErrorLines = []string{
 	"unsetenv",
 	"unsetenv A=b",
 	"presetenv A=b c",
+	"resetenv",
+	"resetenv PATH HOME",
 }
 
 func TestGlobalEnvMessagesMatchHaproxy(t *testing.T) {

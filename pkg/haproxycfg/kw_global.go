@@ -23,6 +23,8 @@ func (p *parser) globalKeyword(args []string) {
 		p.localPeerKeyword(args)
 	case "setenv", "presetenv", "unsetenv":
 		p.envKeyword(args)
+	case "resetenv":
+		p.resetEnv(args)
 	case "set-var", "set-var-fmt":
 		p.globalSetVar(args)
 	case "tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.max-frame-size":
@@ -305,13 +307,22 @@ func (p *parser) globalStats(args []string) {
 					ok = false
 					break
 				}
-				if opt == "accept-proxy" {
+				switch {
+				case k.Class != Works:
+				case opt == "v4v6" || opt == "v6only" || opt == "transparent":
+					// About how an IP socket is bound only.
+					k.Class = Cosmetic
+				case opt == "accept-proxy":
 					// A PROXY header in front of the CLI: not read there.
 					k.Class, k.Group = Refused, grpProxyProtocol
-				}
-				if k.Class == Works {
-					// v4v6, v6only, transparent: about IP sockets only.
-					k.Class = Cosmetic
+				case opt == "proto":
+					// A mux in front of the CLI: not there.
+					k.Class, k.Group = Refused, grpHTTP
+				default:
+					// ssl, crt and the other TLS options: the CLI is served
+					// in plaintext only, so a socket asking for TLS is
+					// refused rather than served unencrypted.
+					k.Class, k.Group = Refused, grpTLS
 				}
 				if p.notImplemented(k, LocParsing, "stats", "", fmt.Sprintf("'stats socket' option '%s'", opt)) {
 					ok = false

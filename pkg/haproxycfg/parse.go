@@ -195,6 +195,9 @@ type parser struct {
 	// envOver is the environment as setenv, presetenv and unsetenv
 	// changed it so far (kw_env.go).
 	envOver map[string]envVal
+	// envReset: a resetenv line unset every variable the overlay does
+	// not hold.
+	envReset bool
 	// userlistExists says whether a userlist section of that name exists
 	// (http_auth arguments), asked once every section is read.
 	userlistExists func(name string) bool

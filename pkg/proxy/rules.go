@@ -288,7 +288,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
 				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
-				h.e.runStick(r.Action, r.Stick, px.Name, t, true)
+				h.e.runStick(r.Action, r.Stick, px.Name, t, true, 0)
 			default:
 				rr.apply(r, &rr.req, true)
 			}
@@ -841,7 +841,7 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				rr.redirected = true
 				return 0, "", nil, &p
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
-				h.e.runStick(r.Action, r.Stick, px.Name, &rr.txn, false)
+				h.e.runStick(r.Action, r.Stick, px.Name, &rr.txn, true, rr.res.Status)
 			default:
 				rr.apply(r, &rr.res, false)
 			}

@@ -54,7 +54,7 @@ func stickTCP(r *haproxycfg.TCPRule, t *sample.Txn) {
 	if t.Backend != "" && !r.Stick.Session {
 		px = t.Backend
 	}
-	e.runStick(r.Action, r.Stick, px, t, false)
+	e.runStick(r.Action, r.Stick, px, t, false, 0)
 }
 
 // trackMayChange reports whether a content rule's track-sc should wait
@@ -72,10 +72,11 @@ func trackMayChange(r *haproxycfg.TCPRule, t *sample.Txn) bool {
 }
 
 // runStick runs track-sc, sc-inc-gpc0/1 or sc-set-gpt0 from a rule of
-// proxy px; httpReq marks an http-request rule, whose track-sc counts the
-// request on the entry it starts tracking (haproxy's
-// http_action_track_sc).
-func (e *Engine) runStick(act haproxycfg.Action, sa *haproxycfg.StickAction, px string, t *sample.Txn, httpReq bool) {
+// proxy px; httpReq marks an http-request or http-response rule, whose
+// track-sc counts the request on the entry it starts tracking (haproxy's
+// http_action_track_sc); resStatus, the response's status for an
+// http-response rule, is counted then as an error or failure.
+func (e *Engine) runStick(act haproxycfg.Action, sa *haproxycfg.StickAction, px string, t *sample.Txn, httpReq bool, resStatus int) {
 	c, _ := t.Stick.(*sticktable.Counters)
 	if c == nil || sa == nil {
 		return
@@ -116,7 +117,10 @@ func (e *Engine) runStick(act haproxycfg.Action, sa *haproxycfg.StickAction, px 
 		} else {
 			c.Strm[sa.Slot] = ref
 		}
-		if httpReq {
+		switch {
+		case resStatus > 0:
+			c.TrackedOnResponse(sa.Slot, resStatus)
+		case httpReq:
 			ref.Add(1, sticktable.HTTPReqCnt, sticktable.HTTPReqRate)
 		}
 	case haproxycfg.ActIncGPC:

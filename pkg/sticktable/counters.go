@@ -151,6 +151,10 @@ type Counters struct {
 	// ended: EndStream released the stream's counters; they still
 	// receive the stream's last counts (errors, bytes).
 	ended bool
+	// early: the stream's counter i started tracking on the response
+	// (http-response track-sc) and had its error or failure counted
+	// then; the request's end does not count it again.
+	early [3]bool
 }
 
 // Slot is counter i as fetches see it; nil when not tracked.
@@ -181,10 +185,40 @@ func (c *Counters) each(f func(*Ref)) {
 func (c *Counters) HTTPRequest() { c.each(func(r *Ref) { r.Add(1, HTTPReqCnt, HTTPReqRate) }) }
 
 // HTTPError counts a request that ended in a 4xx or was denied.
-func (c *Counters) HTTPError() { c.each(func(r *Ref) { r.Add(1, HTTPErrCnt, HTTPErrRate) }) }
+func (c *Counters) HTTPError() { c.eachLate(func(r *Ref) { r.Add(1, HTTPErrCnt, HTTPErrRate) }) }
 
 // HTTPFailure counts a 5xx response other than 501 and 505.
-func (c *Counters) HTTPFailure() { c.each(func(r *Ref) { r.Add(1, HTTPFailCnt, HTTPFailRate) }) }
+func (c *Counters) HTTPFailure() { c.eachLate(func(r *Ref) { r.Add(1, HTTPFailCnt, HTTPFailRate) }) }
+
+// eachLate is each but for the counters tracked on the response, whose
+// error and failure were counted then (TrackedOnResponse).
+func (c *Counters) eachLate(f func(*Ref)) {
+	for i := 0; i < 3; i++ {
+		if r := c.Slot(i); r != nil && !(c.early[i] && r == c.Strm[i]) {
+			f(r)
+		}
+	}
+}
+
+// TrackedOnResponse counts on the stream's counter i, which an
+// http-response track-sc just took, the request and the response's
+// status, as haproxy's http_action_track_sc does: the entry missed the
+// request's start, and the error (4xx) or failure (5xx but 501 and 505)
+// counted when the response arrived.
+func (c *Counters) TrackedOnResponse(i, status int) {
+	r := c.Strm[i]
+	if r == nil {
+		return
+	}
+	r.Add(1, HTTPReqCnt, HTTPReqRate)
+	switch {
+	case status >= 400 && status < 500:
+		r.Add(1, HTTPErrCnt, HTTPErrRate)
+	case status >= 500 && status < 600 && status != 501 && status != 505:
+		r.Add(1, HTTPFailCnt, HTTPFailRate)
+	}
+	c.early[i] = true
+}
 
 // Bytes counts what the client sent and received.
 func (c *Counters) Bytes(in, out int64) {
@@ -236,7 +270,7 @@ func (c *Counters) ReleaseStream() {
 			c.Strm[i] = nil
 		}
 	}
-	c.ended = false
+	c.ended, c.early = false, [3]bool{}
 }
 
 // ReleaseSession releases the session's counters.
