@@ -58,6 +58,9 @@ type h1ServerConn struct {
 	ss     *srvSession // the session the connection serves; nil if shared
 	inIdle bool        // in cl.idle (under cl.mu)
 	timer  *time.Timer
+	peekFn func(fd uintptr) bool
+	peekN  int
+	peekOK bool
 }
 
 // testHookH1Client, when set, is given every h1Client made.
@@ -142,24 +145,30 @@ func (pc *h1ServerConn) alive() bool {
 	if pc.raw == nil {
 		return true
 	}
-	var buf [1]byte
-	n, ok := 0, false
-	err := pc.raw.Read(func(fd uintptr) bool {
-		m, _, e := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		switch {
-		case e == syscall.EAGAIN:
-			ok = true
-		case e == nil:
-			n = m
-		}
-		return true
-	})
-	if err != nil {
+	if pc.peekFn == nil {
+		pc.peekFn = pc.peek // made once: no closure per request
+	}
+	pc.peekN, pc.peekOK = 0, false
+	if err := pc.raw.Read(pc.peekFn); err != nil {
 		return false
 	}
 	// Bytes waiting on a TLS connection may be a record of the session
 	// (a ticket): the connection is alive unless the server closed it.
-	return ok || (pc.tls && n > 0)
+	return pc.peekOK || (pc.tls && pc.peekN > 0)
+}
+
+// peek looks at the socket without waiting: EAGAIN is an open, silent
+// connection (peekOK), else peekN bytes are waiting (0: the server's close).
+func (pc *h1ServerConn) peek(fd uintptr) bool {
+	var buf [1]byte
+	m, _, e := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	switch {
+	case e == syscall.EAGAIN:
+		pc.peekOK = true
+	case e == nil:
+		pc.peekN = m
+	}
+	return true
 }
 
 // get takes an idle connection for key that is still open, or nil.
@@ -190,8 +199,18 @@ func (cl *h1Client) get(key string) *h1ServerConn {
 	}
 }
 
-// put makes pc idle, or closes it after CloseIdleConnections.
+// put makes pc idle, or closes it after CloseIdleConnections or the end
+// of its session (an HTTP/2 client's stream may end after its session).
 func (cl *h1Client) put(pc *h1ServerConn) {
+	if ss := pc.ss; ss != nil {
+		ss.mu.Lock()
+		closed := ss.closed
+		ss.mu.Unlock()
+		if closed {
+			pc.close()
+			return
+		}
+	}
 	cl.mu.Lock()
 	if cl.closeIdle {
 		cl.mu.Unlock()
