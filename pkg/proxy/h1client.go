@@ -54,13 +54,16 @@ type h1ServerConn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	nwrite int64 // bytes written to the connection
-	reused bool
-	ss     *srvSession // the session the connection serves; nil if shared
-	inIdle bool        // in cl.idle (under cl.mu)
-	timer  *time.Timer
-	peekFn func(fd uintptr) bool
-	peekN  int
-	peekOK bool
+	// readLimit bounds what a response head may read (Go's client's
+	// 10 MiB: a server sending an endless head gets a 502, not our memory).
+	readLimit int64
+	reused    bool
+	ss        *srvSession // the session the connection serves; nil if shared
+	inIdle    bool        // in cl.idle (under cl.mu)
+	timer     *time.Timer
+	peekFn    func(fd uintptr) bool
+	peekN     int
+	peekOK    bool
 }
 
 // testHookH1Client, when set, is given every h1Client made.
@@ -116,9 +119,33 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1ServerConn, error
 		target.ss.trackH1(pc)
 	}
 	pc.conn = &headConn{Conn: c, t: cl.heads}
-	pc.br = bufio.NewReaderSize(pc.conn, 4096)
+	pc.readLimit = maxInt64
+	pc.br = bufio.NewReaderSize(h1Reader{pc}, 4096)
 	pc.bw = bufio.NewWriterSize(h1Writer{pc}, 4096)
 	return pc, nil
+}
+
+// maxRespHeadBytes is the most a response head (its 1xx included) reads.
+const maxRespHeadBytes = 10 << 20
+
+const maxInt64 = 1<<63 - 1
+
+var errH1HeadTooBig = errors.New("proxy: server response head over 10 MiB")
+
+// h1Reader reads a server connection within its readLimit.
+type h1Reader struct{ pc *h1ServerConn }
+
+func (r h1Reader) Read(p []byte) (int, error) {
+	pc := r.pc
+	if pc.readLimit <= 0 {
+		return 0, errH1HeadTooBig
+	}
+	if int64(len(p)) > pc.readLimit {
+		p = p[:pc.readLimit]
+	}
+	n, err := pc.conn.Read(p)
+	pc.readLimit -= int64(n)
+	return n, err
 }
 
 // h1Writer writes to a server connection; a body too big for the write
@@ -443,6 +470,7 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 	var resp *http.Response
 	var err error
 	first := true
+	pc.readLimit = maxRespHeadBytes
 	for {
 		if first {
 			if _, perr := pc.br.Peek(1); perr != nil {
@@ -466,6 +494,7 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 					resp, err = nil, terr
 					break
 				}
+				pc.readLimit = maxRespHeadBytes // as Go's client: each head its own limit once passed on
 			}
 			continue
 		}
@@ -474,6 +503,7 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 	mu.Lock()
 	headDone = true
 	mu.Unlock()
+	pc.readLimit = maxInt64 // no limit on bodies
 	if err != nil {
 		if wrote != nil {
 			if werr := <-wrote; werr != nil {

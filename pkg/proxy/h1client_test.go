@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,5 +106,42 @@ func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 	})
 	if n := be.accepted.Load(); n != 3 {
 		t.Errorf("server connections %d, want 3", n)
+	}
+}
+
+// A response head over 10 MiB is not read whole: the client gets a 502
+// (Go's client, used before, had the same bound).
+func TestH1ClientHeadTooBig(t *testing.T) {
+	cut := make(chan bool, 1) // the proxy stopped reading before 32 MiB
+	be := startBackend(t, func(c *net.TCPConn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nx-big: ")
+		chunk := []byte(strings.Repeat("a", 64<<10))
+		for i := 0; i < 32<<4; i++ {
+			if _, err := c.Write(chunk); err != nil {
+				cut <- true
+				return
+			}
+		}
+		cut <- false
+	})
+	_, _, bind := httpProxy(t, be.port)
+	c := dial(t, bind)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(deadline))
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nhost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want 502", resp.StatusCode)
+	}
+	if !<-cut {
+		t.Error("the proxy read the whole 32 MiB head")
 	}
 }
