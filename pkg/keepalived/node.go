@@ -51,8 +51,9 @@ type node struct {
 	// counter is safe for concurrent use).
 	expect vrrp.Expect
 
-	drops   [32]atomic.Uint64 // by vrrp.DropReason
-	lastLog [32]atomic.Int64  // unix nanos of the last drop logged, per reason
+	// drops is made by the first refused advert: most instances never
+	// refuse one, and its 512 bytes were a third of a node.
+	drops atomic.Pointer[dropCounts]
 
 	garpMu     sync.Mutex
 	garpCancel context.CancelFunc
@@ -465,6 +466,21 @@ func (n *node) handle(r vrrp.Received) {
 	n.fsm.Receive(vrrpfsm.Advert{Src: msg.Src, Priority: msg.Priority, AdvertInt: msg.AdvertInt, AHSeq: msg.Seq})
 }
 
+// dropCounts are an instance's refused adverts.
+type dropCounts struct {
+	n       [32]atomic.Uint64 // by vrrp.DropReason
+	lastLog [32]atomic.Int64  // unix nanos of the last drop logged, per reason
+}
+
+// dropCounts returns the instance's counts, made on first use.
+func (n *node) dropCounts() *dropCounts {
+	if d := n.drops.Load(); d != nil {
+		return d
+	}
+	n.drops.CompareAndSwap(nil, new(dropCounts))
+	return n.drops.Load()
+}
+
 // dropped counts a refused advert by reason and logs it as keepalived
 // does: every advert a peer sends at its interval (keepalived logs each),
 // but at most ten a second per reason so a flood cannot fill the logs.
@@ -474,18 +490,19 @@ func (n *node) dropped(err error, src netip.Addr) {
 		n.log.Warn().Msgf("(%s) dropped advert from %v: %v", n.cfg.Name, src, err)
 		return
 	}
+	dc := n.dropCounts()
 	r := int(de.Reason)
-	if r < 0 || r >= len(n.drops) {
+	if r < 0 || r >= len(dc.n) {
 		r = 0
 	}
-	n.drops[r].Add(1)
+	dc.n[r].Add(1)
 	if de.Reason == vrrp.DropVRID {
 		// Adverts of other virtual routers on the same link are normal.
 		return
 	}
 	now := time.Now().UnixNano()
-	last := n.lastLog[r].Load()
-	if now-last < int64(dropLogGap) || !n.lastLog[r].CompareAndSwap(last, now) {
+	last := dc.lastLog[r].Load()
+	if now-last < int64(dropLogGap) || !dc.lastLog[r].CompareAndSwap(last, now) {
 		return
 	}
 	detail := de.Detail
@@ -501,9 +518,13 @@ const dropLogGap = 100 * time.Millisecond
 // Drops returns the dropped adverts by reason.
 func (n *node) Drops() map[vrrp.DropReason]uint64 {
 	out := map[vrrp.DropReason]uint64{}
+	dc := n.drops.Load()
+	if dc == nil {
+		return out
+	}
 	for _, r := range vrrp.DropReasons() {
-		if int(r) < len(n.drops) {
-			if v := n.drops[r].Load(); v > 0 {
+		if int(r) < len(dc.n) {
+			if v := dc.n[r].Load(); v > 0 {
 				out[r] = v
 			}
 		}
