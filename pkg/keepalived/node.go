@@ -76,6 +76,10 @@ type node struct {
 	// vmac is the name of the instance's VMAC (use_vmac), "" for none.
 	vmac string
 
+	// unwatch end the instance's shared link and address watches
+	// (watch.go), called once its state machine stopped.
+	unwatch []func()
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -309,22 +313,26 @@ func (n *node) start(parent context.Context) {
 		}()
 	}
 	if !n.cfg.DontTrackPrimary {
-		n.watch(ctx, n.cfg.Interface, "", n.fsm.InterfaceUp)
+		n.watch(n.cfg.Interface, "", n.fsm.InterfaceUp)
 	}
 	for _, ti := range n.cfg.TrackInterfaces {
 		track := "interface:" + ti.Name
-		n.watch(ctx, ti.Name, "tracked ", func(up bool) { n.fsm.SetTrack(track, up) })
+		n.watch(ti.Name, "tracked ", func(up bool) { n.fsm.SetTrack(track, up) })
 	}
 	for _, dev := range n.vipLinks {
 		track := "interface:" + dev
-		n.watch(ctx, dev, "VIP ", func(up bool) { n.fsm.SetTrack(track, up) })
+		n.watch(dev, "VIP ", func(up bool) { n.fsm.SetTrack(track, up) })
 	}
-	n.watchVIPRemoval(ctx)
+	n.watchVIPRemoval()
 	n.watchVRoutes(ctx)
 	// The state machine runs on the daemon's loop, with every other
 	// instance's; once it stopped, a goroutine closes the instance down.
 	closeDown := func() {
 		cancel() // the receive loop and the watches end with the machine
+		for _, remove := range n.unwatch {
+			remove()
+		}
+		n.unwatch = nil
 		wg.Wait()
 		n.conn.Close()
 		n.helpers.Wait()
@@ -337,15 +345,18 @@ func (n *node) start(parent context.Context) {
 	}
 }
 
-// watch feeds an interface's link state to f until ctx ends, through the
+// watch feeds an interface's link state to f until the instance stops, through the
 // daemon's shared watch of that interface.
-func (n *node) watch(ctx context.Context, ifname, what string, f func(up bool)) {
+func (n *node) watch(ifname, what string, f func(up bool)) {
 	if n.env.Links == nil {
 		return
 	}
-	if err := n.env.watches.watchLink(ctx, n.env.Links, ifname, f); err != nil {
+	remove, err := n.env.watches.watchLink(n.env.Links, ifname, f)
+	if err != nil {
 		n.log.Warn().Msgf("(%s) cannot watch %sinterface %s: %v", n.cfg.Name, what, ifname, err)
+		return
 	}
+	n.unwatch = append(n.unwatch, remove)
 }
 
 // watchVIPRemoval notices a VIP (not no_track) deleted by someone else
@@ -353,7 +364,7 @@ func (n *node) watch(ctx context.Context, ifname, what string, f func(up bool)) 
 // MASTER, adding it again (keepalived 2.2.7 keepalived_netlink.c
 // address_is_ours, set_vrrp_backup). Our own removals happen outside
 // MASTER (holding is false), or are undone when the event arrives.
-func (n *node) watchVIPRemoval(ctx context.Context) {
+func (n *node) watchVIPRemoval() {
 	aw, ok := n.env.Links.(vip.AddrWatcher)
 	if !ok {
 		return
@@ -374,7 +385,7 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 	if len(tracked) == 0 {
 		return
 	}
-	err := n.env.watches.watchRemoved(ctx, aw, func(r vip.Removed) {
+	remove, err := n.env.watches.watchRemoved(aw, func(r vip.Removed) {
 		if !n.holding.Load() {
 			return
 		}
@@ -397,7 +408,9 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 	})
 	if err != nil {
 		n.log.Warn().Msgf("(%s) cannot watch its VIPs: %v", n.cfg.Name, err)
+		return
 	}
+	n.unwatch = append(n.unwatch, remove)
 }
 
 // stop resigns (priority 0 when MASTER), removes the VIPs and waits until
