@@ -555,6 +555,11 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	}
 	n.setVRoutes(true)
 	n.holding.Store(true)
+	if n.env.retrim != nil {
+		// The transition's garbage, and the stacks of its gratuitous ARP
+		// goroutines (garp_master_delay later), are returned once over.
+		n.env.retrim()
+	}
 	if len(n.vips) == 0 || n.env.GARP == nil {
 		return
 	}
