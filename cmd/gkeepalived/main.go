@@ -3,6 +3,15 @@
 // -r, -S, -G, -t, -v ...), reads keepalived.conf and runs its VRRP
 // instances. Installed as /usr/sbin/keepalived it is driven by Debian's init
 // script and systemd unit unchanged.
+//
+// The runtime does not re-read the CPU affinity and cgroup limit every
+// second to adjust GOMAXPROCS (Go 1.25's default): in an idle daemon that
+// check was a wake-up, a sched_getaffinity(2) and a pread(2) of the cgroup
+// file per second and process, a third of the system calls of a master
+// with one instance; keepalived's processes never change their own number
+// of threads either.
+//
+//go:debug updatemaxprocs=0
 package main
 
 import (

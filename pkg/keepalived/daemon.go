@@ -63,6 +63,9 @@ type Env struct {
 	Routes RouteManager
 
 	mail atomic.Pointer[notify.Mailer]
+	// retrim re-arms the daemon's memory trim (memtrim.go) after an
+	// instance became MASTER.
+	retrim func()
 }
 
 func (e *Env) mailer() *notify.Mailer { return e.mail.Load() }
@@ -104,8 +107,11 @@ type Daemon struct {
 	cfg     *keepalivedcfg.Config
 	nodes   map[string]*runningNode
 	scripts map[string]*runningScript
-	// trim returns start-up garbage to the kernel (memtrim.go).
+	// trim returns start-up garbage to the kernel (memtrim.go); trimMu
+	// guards it: instances re-arm it from the event loop, without mu.
 	trim    *time.Timer
+	trimMu  sync.Mutex
+	trimEnd bool                  // Stop ran: no more trims
 	groups  map[string]*syncGroup // running sync groups by name
 	procs   *runningProcs         // vrrp_track_process counting; nil = none configured
 	files   *runningFiles         // track_file watching; nil = none tracked
@@ -152,7 +158,9 @@ type runningScript struct {
 
 // NewDaemon returns a daemon that runs nothing yet.
 func NewDaemon(env *Env) *Daemon {
-	return &Daemon{env: env, nodes: map[string]*runningNode{}, scripts: map[string]*runningScript{}, groups: map[string]*syncGroup{}, stopWait: defaultStopWait}
+	d := &Daemon{env: env, nodes: map[string]*runningNode{}, scripts: map[string]*runningScript{}, groups: map[string]*syncGroup{}, stopWait: defaultStopWait}
+	env.retrim = d.armTrim
+	return d
 }
 
 // Start runs every instance of cfg. An instance that cannot start (missing
@@ -189,9 +197,12 @@ func (d *Daemon) Stop(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.stopBGP(ctx) // first: routers stop sending traffic before anything else stops
+	d.trimMu.Lock()
 	if d.trim != nil {
 		d.trim.Stop()
 	}
+	d.trimEnd = true
+	d.trimMu.Unlock()
 	d.stopFIFOScripts()
 	var wg sync.WaitGroup
 	for name, n := range d.nodes {

@@ -51,8 +51,9 @@ type node struct {
 	// counter is safe for concurrent use).
 	expect vrrp.Expect
 
-	drops   [32]atomic.Uint64 // by vrrp.DropReason
-	lastLog [32]atomic.Int64  // unix nanos of the last drop logged, per reason
+	// drops is made by the first refused advert: most instances never
+	// refuse one, and its 512 bytes were a third of a node.
+	drops atomic.Pointer[dropCounts]
 
 	garpMu     sync.Mutex
 	garpCancel context.CancelFunc
@@ -74,6 +75,10 @@ type node struct {
 	syncPeers []*node
 	// vmac is the name of the instance's VMAC (use_vmac), "" for none.
 	vmac string
+
+	// unwatch end the instance's shared link and address watches
+	// (watch.go), called once its state machine stopped.
+	unwatch []func()
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -308,22 +313,26 @@ func (n *node) start(parent context.Context) {
 		}()
 	}
 	if !n.cfg.DontTrackPrimary {
-		n.watch(ctx, n.cfg.Interface, "", n.fsm.InterfaceUp)
+		n.watch(n.cfg.Interface, "", n.fsm.InterfaceUp)
 	}
 	for _, ti := range n.cfg.TrackInterfaces {
 		track := "interface:" + ti.Name
-		n.watch(ctx, ti.Name, "tracked ", func(up bool) { n.fsm.SetTrack(track, up) })
+		n.watch(ti.Name, "tracked ", func(up bool) { n.fsm.SetTrack(track, up) })
 	}
 	for _, dev := range n.vipLinks {
 		track := "interface:" + dev
-		n.watch(ctx, dev, "VIP ", func(up bool) { n.fsm.SetTrack(track, up) })
+		n.watch(dev, "VIP ", func(up bool) { n.fsm.SetTrack(track, up) })
 	}
-	n.watchVIPRemoval(ctx)
+	n.watchVIPRemoval()
 	n.watchVRoutes(ctx)
 	// The state machine runs on the daemon's loop, with every other
 	// instance's; once it stopped, a goroutine closes the instance down.
 	closeDown := func() {
 		cancel() // the receive loop and the watches end with the machine
+		for _, remove := range n.unwatch {
+			remove()
+		}
+		n.unwatch = nil
 		wg.Wait()
 		n.conn.Close()
 		n.helpers.Wait()
@@ -336,15 +345,18 @@ func (n *node) start(parent context.Context) {
 	}
 }
 
-// watch feeds an interface's link state to f until ctx ends, through the
+// watch feeds an interface's link state to f until the instance stops, through the
 // daemon's shared watch of that interface.
-func (n *node) watch(ctx context.Context, ifname, what string, f func(up bool)) {
+func (n *node) watch(ifname, what string, f func(up bool)) {
 	if n.env.Links == nil {
 		return
 	}
-	if err := n.env.watches.watchLink(ctx, n.env.Links, ifname, f); err != nil {
+	remove, err := n.env.watches.watchLink(n.env.Links, ifname, f)
+	if err != nil {
 		n.log.Warn().Msgf("(%s) cannot watch %sinterface %s: %v", n.cfg.Name, what, ifname, err)
+		return
 	}
+	n.unwatch = append(n.unwatch, remove)
 }
 
 // watchVIPRemoval notices a VIP (not no_track) deleted by someone else
@@ -352,7 +364,7 @@ func (n *node) watch(ctx context.Context, ifname, what string, f func(up bool)) 
 // MASTER, adding it again (keepalived 2.2.7 keepalived_netlink.c
 // address_is_ours, set_vrrp_backup). Our own removals happen outside
 // MASTER (holding is false), or are undone when the event arrives.
-func (n *node) watchVIPRemoval(ctx context.Context) {
+func (n *node) watchVIPRemoval() {
 	aw, ok := n.env.Links.(vip.AddrWatcher)
 	if !ok {
 		return
@@ -373,7 +385,7 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 	if len(tracked) == 0 {
 		return
 	}
-	err := n.env.watches.watchRemoved(ctx, aw, func(r vip.Removed) {
+	remove, err := n.env.watches.watchRemoved(aw, func(r vip.Removed) {
 		if !n.holding.Load() {
 			return
 		}
@@ -396,7 +408,9 @@ func (n *node) watchVIPRemoval(ctx context.Context) {
 	})
 	if err != nil {
 		n.log.Warn().Msgf("(%s) cannot watch its VIPs: %v", n.cfg.Name, err)
+		return
 	}
+	n.unwatch = append(n.unwatch, remove)
 }
 
 // stop resigns (priority 0 when MASTER), removes the VIPs and waits until
@@ -465,6 +479,21 @@ func (n *node) handle(r vrrp.Received) {
 	n.fsm.Receive(vrrpfsm.Advert{Src: msg.Src, Priority: msg.Priority, AdvertInt: msg.AdvertInt, AHSeq: msg.Seq})
 }
 
+// dropCounts are an instance's refused adverts.
+type dropCounts struct {
+	n       [32]atomic.Uint64 // by vrrp.DropReason
+	lastLog [32]atomic.Int64  // unix nanos of the last drop logged, per reason
+}
+
+// dropCounts returns the instance's counts, made on first use.
+func (n *node) dropCounts() *dropCounts {
+	if d := n.drops.Load(); d != nil {
+		return d
+	}
+	n.drops.CompareAndSwap(nil, new(dropCounts))
+	return n.drops.Load()
+}
+
 // dropped counts a refused advert by reason and logs it as keepalived
 // does: every advert a peer sends at its interval (keepalived logs each),
 // but at most ten a second per reason so a flood cannot fill the logs.
@@ -474,18 +503,19 @@ func (n *node) dropped(err error, src netip.Addr) {
 		n.log.Warn().Msgf("(%s) dropped advert from %v: %v", n.cfg.Name, src, err)
 		return
 	}
+	dc := n.dropCounts()
 	r := int(de.Reason)
-	if r < 0 || r >= len(n.drops) {
+	if r < 0 || r >= len(dc.n) {
 		r = 0
 	}
-	n.drops[r].Add(1)
+	dc.n[r].Add(1)
 	if de.Reason == vrrp.DropVRID {
 		// Adverts of other virtual routers on the same link are normal.
 		return
 	}
 	now := time.Now().UnixNano()
-	last := n.lastLog[r].Load()
-	if now-last < int64(dropLogGap) || !n.lastLog[r].CompareAndSwap(last, now) {
+	last := dc.lastLog[r].Load()
+	if now-last < int64(dropLogGap) || !dc.lastLog[r].CompareAndSwap(last, now) {
 		return
 	}
 	detail := de.Detail
@@ -501,9 +531,13 @@ const dropLogGap = 100 * time.Millisecond
 // Drops returns the dropped adverts by reason.
 func (n *node) Drops() map[vrrp.DropReason]uint64 {
 	out := map[vrrp.DropReason]uint64{}
+	dc := n.drops.Load()
+	if dc == nil {
+		return out
+	}
 	for _, r := range vrrp.DropReasons() {
-		if int(r) < len(n.drops) {
-			if v := n.drops[r].Load(); v > 0 {
+		if int(r) < len(dc.n) {
+			if v := dc.n[r].Load(); v > 0 {
 				out[r] = v
 			}
 		}
@@ -521,6 +555,11 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	}
 	n.setVRoutes(true)
 	n.holding.Store(true)
+	if n.env.retrim != nil {
+		// The transition's garbage, and the stacks of its gratuitous ARP
+		// goroutines (garp_master_delay later), are returned once over.
+		n.env.retrim()
+	}
 	if len(n.vips) == 0 || n.env.GARP == nil {
 		return
 	}

@@ -50,6 +50,7 @@ const (
 // Main runs gkeepalived with keepalived's command line and returns the exit
 // status.
 func Main(argv []string, stdout, stderr io.Writer) int {
+	lowerGC() // until the start-up garbage is returned (memtrim.go)
 	args, err := ParseArgs(argv[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", progName(argv), err)

@@ -286,6 +286,7 @@ func (s *supervisor) run(started func(msg string)) int {
 			switch sig {
 			case syscall.SIGHUP:
 				sdnotify.Notify(sdnotify.Reloading)
+				lowerGC()
 				s.readConfig()
 				releaseMemory() // the parsed file's garbage
 				if c != nil {

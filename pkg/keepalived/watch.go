@@ -49,16 +49,19 @@ func (f *feed[T]) run(ch <-chan T, sticky bool, forget func()) {
 	forget()
 }
 
-// add registers cb until ctx is done; with sticky feeds cb gets the last
-// value at once. stop is called without locks once the last subscriber left.
-func (f *feed[T]) add(ctx context.Context, cb func(T), mu *sync.Mutex, gone func() bool) {
+// add registers cb until the returned remove is called; with sticky feeds
+// cb gets the last value at once. Once the last subscriber left, gone is
+// called under mu and the subscription ends if it says so. (The subscriber
+// removes itself when it stops: a context.AfterFunc per subscription cost
+// ~350 bytes per instance and watch.)
+func (f *feed[T]) add(cb func(T), mu *sync.Mutex, gone func() bool) (remove func()) {
 	f.deliver.Lock()
 	f.subs[&cb] = struct{}{}
 	if f.known {
 		cb(f.last)
 	}
 	f.deliver.Unlock()
-	context.AfterFunc(ctx, func() {
+	return func() {
 		f.deliver.Lock()
 		delete(f.subs, &cb)
 		empty := len(f.subs) == 0
@@ -71,12 +74,12 @@ func (f *feed[T]) add(ctx context.Context, cb func(T), mu *sync.Mutex, gone func
 				f.cancel()
 			}
 		}
-	})
+	}
 }
 
 // watchLink calls cb with the state of interface name (up or not), first
-// the current one, then each change, until ctx is done.
-func (h *watchHub) watchLink(ctx context.Context, lw vip.LinkWatcher, name string, cb func(up bool)) error {
+// the current one, then each change, until remove is called.
+func (h *watchHub) watchLink(lw vip.LinkWatcher, name string, cb func(up bool)) (remove func(), err error) {
 	h.mu.Lock()
 	f := h.links[name]
 	if f == nil {
@@ -85,7 +88,7 @@ func (h *watchHub) watchLink(ctx context.Context, lw vip.LinkWatcher, name strin
 		if err != nil {
 			cancel()
 			h.mu.Unlock()
-			return err
+			return nil, err
 		}
 		f = newFeed[bool](cancel)
 		if h.links == nil {
@@ -101,7 +104,7 @@ func (h *watchHub) watchLink(ctx context.Context, lw vip.LinkWatcher, name strin
 		})
 	}
 	h.mu.Unlock()
-	f.add(ctx, cb, &h.mu, func() bool {
+	remove = f.add(cb, &h.mu, func() bool {
 		// Still the current feed and nobody subscribed meanwhile.
 		if h.links[name] != f {
 			return false
@@ -114,12 +117,12 @@ func (h *watchHub) watchLink(ctx context.Context, lw vip.LinkWatcher, name strin
 		delete(h.links, name)
 		return true
 	})
-	return nil
+	return remove, nil
 }
 
 // watchRemoved calls cb with each address deleted from any interface until
-// ctx is done.
-func (h *watchHub) watchRemoved(ctx context.Context, aw vip.AddrWatcher, cb func(vip.Removed)) error {
+// remove is called.
+func (h *watchHub) watchRemoved(aw vip.AddrWatcher, cb func(vip.Removed)) (remove func(), err error) {
 	h.mu.Lock()
 	f := h.addrs
 	if f == nil {
@@ -128,7 +131,7 @@ func (h *watchHub) watchRemoved(ctx context.Context, aw vip.AddrWatcher, cb func
 		if err != nil {
 			cancel()
 			h.mu.Unlock()
-			return err
+			return nil, err
 		}
 		f = newFeed[vip.Removed](cancel)
 		h.addrs = f
@@ -141,7 +144,7 @@ func (h *watchHub) watchRemoved(ctx context.Context, aw vip.AddrWatcher, cb func
 		})
 	}
 	h.mu.Unlock()
-	f.add(ctx, cb, &h.mu, func() bool {
+	remove = f.add(cb, &h.mu, func() bool {
 		if h.addrs != f {
 			return false
 		}
@@ -153,5 +156,5 @@ func (h *watchHub) watchRemoved(ctx context.Context, aw vip.AddrWatcher, cb func
 		h.addrs = nil
 		return true
 	})
-	return nil
+	return remove, nil
 }

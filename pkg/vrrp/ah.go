@@ -70,27 +70,38 @@ type IPv4Datagram struct {
 // key is written as the advertisement's password. The advertisement's
 // checksum is computed first; the ICV covers it.
 func (d *IPv4Datagram) Marshal(key Key, unicast bool) ([]byte, error) {
+	return d.appendMarshal(nil, key, unicast)
+}
+
+// appendMarshal is Marshal appending to buf (the header first, then the
+// advert written in place): a sender reusing its buffer builds a datagram
+// without allocating.
+func (d *IPv4Datagram) appendMarshal(buf []byte, key Key, unicast bool) ([]byte, error) {
 	if !d.Src.Is4() || !d.Dst.Is4() {
 		return nil, fmt.Errorf("%w: IPv4 datagram from %v to %v", ErrIPHeader, d.Src, d.Dst)
 	}
-	adv := d.Advert
+	adv := &d.Advert
+	pass := adv.Password
 	if adv.Version == 2 && adv.AuthType == AuthPass {
 		adv.Password = key
 	}
-	payload, err := adv.Marshal(d.Src, d.Dst)
-	if err != nil {
-		return nil, err
-	}
-	d.Advert.Checksum = adv.Checksum
-	d.Advert.Password = adv.Password
 	ah := adv.Version == 2 && adv.AuthType == AuthAH
-	n := IPv4HeaderLen + len(payload)
+	hlen := IPv4HeaderLen
 	d.Protocol = ProtocolVRRP
 	if ah {
-		n += AHLen
+		hlen += AHLen
 		d.Protocol = ProtocolAH
 	}
-	b := make([]byte, n)
+	start := len(buf)
+	buf = append(buf, make([]byte, hlen)...)
+	buf, err := adv.appendMarshal(buf, d.Src, d.Dst)
+	if err != nil {
+		adv.Password = pass
+		return nil, err
+	}
+	b := buf[start:]
+	clear(b[:hlen])
+	n := len(b)
 	b[0] = 0x45
 	b[1] = d.TOS
 	binary.BigEndian.PutUint16(b[2:4], uint16(n))
@@ -108,15 +119,12 @@ func (d *IPv4Datagram) Marshal(key Key, unicast bool) ([]byte, error) {
 		binary.BigEndian.PutUint32(h[4:8], d.SPI)
 		binary.BigEndian.PutUint32(h[8:12], d.Seq)
 		d.NextHeader = ProtocolVRRP
-		copy(b[IPv4HeaderLen+AHLen:], payload)
 		d.ICV = computeICV(b, IPv4HeaderLen, key, unicast)
 		copy(h[12:], d.ICV[:])
-	} else {
-		copy(b[IPv4HeaderLen:], payload)
 	}
 	d.IPChecksum = checksum(b[:IPv4HeaderLen], 0)
 	binary.BigEndian.PutUint16(b[10:12], d.IPChecksum)
-	return b, nil
+	return buf, nil
 }
 
 // ParseIPv4 decodes a whole IPv4 datagram (IP header with options, AH when

@@ -14,7 +14,8 @@ type Conn interface {
 	// Send sends one datagram from Encoder.Encode to dst, the multicast
 	// group or a unicast peer. Over IPv4 b is the whole IP datagram and is
 	// sent as is (IP_HDRINCL); over IPv6 b is the VRRP message and the
-	// kernel adds the header and the checksum.
+	// kernel adds the header and the checksum. Send must not keep b once
+	// it returns: a Sender writes its next advert over it.
 	Send(b []byte, dst netip.Addr) error
 	// Receive blocks until a datagram arrives, ctx is done (it returns
 	// ctx.Err()) or the Conn is closed (net.ErrClosed). Datagrams are not

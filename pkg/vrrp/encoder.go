@@ -39,13 +39,20 @@ type Encoder struct {
 // of one call gets the same IP ID and AH sequence number, each incremented
 // once per call; the ID skips 0 because the kernel would replace it.
 func (e *Encoder) Encode(a *Advertisement, dsts ...netip.Addr) ([][]byte, error) {
+	return e.encodeInto(nil, a, dsts)
+}
+
+// encodeInto is Encode writing the datagrams over out's buffers (grown as
+// needed) instead of new ones: a Sender reuses them from one advert to the
+// next, so an advert costs no allocation.
+func (e *Encoder) encodeInto(out [][]byte, a *Advertisement, dsts []netip.Addr) ([][]byte, error) {
 	if len(dsts) == 0 {
 		return nil, fmt.Errorf("vrrp: encode VRID %d: no destination", a.VRID)
 	}
+	out = out[:0]
 	if !e.Src.Is4() {
-		out := make([][]byte, 0, len(dsts))
-		for _, dst := range dsts {
-			b, err := a.Marshal(e.Src, dst)
+		for i, dst := range dsts {
+			b, err := a.appendMarshal(bufAt(out, i), e.Src, dst)
 			if err != nil {
 				return nil, fmt.Errorf("vrrp: encode VRID %d to %v: %w", a.VRID, dst, err)
 			}
@@ -72,16 +79,23 @@ func (e *Encoder) Encode(a *Advertisement, dsts ...netip.Addr) ([][]byte, error)
 		d.Seq = seq
 		d.SPI = SPIFor(e.Src)
 	}
-	out := make([][]byte, 0, len(dsts))
-	for _, dst := range dsts {
+	for i, dst := range dsts {
 		d.Dst = dst
-		b, err := d.Marshal(e.Key, e.Unicast)
+		b, err := d.appendMarshal(bufAt(out, i), e.Key, e.Unicast)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp: encode VRID %d to %v: %w", a.VRID, dst, err)
 		}
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// bufAt returns the emptied buffer i of out's backing array, nil past it.
+func bufAt(out [][]byte, i int) []byte {
+	if i < cap(out) {
+		return out[:cap(out)][i][:0]
+	}
+	return nil
 }
 
 // LastID returns the IP ID of the last datagram built (0 before the first).

@@ -53,6 +53,51 @@ type sendKey struct {
 type muxSend struct {
 	conn *net.IPConn
 	refs int
+
+	// The IPv4 send path without allocation (send4): WriteToIP makes an
+	// IPAddr, its IP slice and a sockaddr per datagram, a master one per
+	// advert interval and instance.
+	mu    sync.Mutex
+	rc    syscall.RawConn
+	sa    syscall.SockaddrInet4
+	b     []byte
+	err   error
+	write func(fd uintptr) bool
+}
+
+// newMuxSend wraps a send socket.
+func newMuxSend(c *net.IPConn) *muxSend {
+	s := &muxSend{conn: c}
+	if rc, err := c.SyscallConn(); err == nil {
+		s.rc = rc
+		s.write = func(fd uintptr) bool {
+			s.err = syscall.Sendto(int(fd), s.b, 0, &s.sa)
+			return s.err != syscall.EAGAIN
+		}
+	}
+	return s
+}
+
+// send4 sends the IPv4 datagram b to dst as WriteToIP does (sendto(2)
+// with dst, waiting while the socket buffer is full). On failure the
+// datagram goes once more through WriteToIP, whose error (an *net.OpError
+// naming the socket and dst) is the one returned, as before.
+func (s *muxSend) send4(b []byte, dst netip.Addr) error {
+	if s.rc != nil {
+		s.mu.Lock()
+		s.b, s.sa.Addr = b, dst.As4()
+		err := s.rc.Write(s.write)
+		if err == nil {
+			err = s.err
+		}
+		s.b, s.err = nil, nil
+		s.mu.Unlock()
+		if err == nil {
+			return nil
+		}
+	}
+	_, err := s.conn.WriteToIP(b, &net.IPAddr{IP: dst.AsSlice()})
+	return err
 }
 
 type muxRecv struct {
@@ -118,7 +163,7 @@ func (m *Mux) Listen(cfg Config) (*MuxConn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("vrrp: send socket on %s: %w", ifi.Name, err)
 		}
-		s = &muxSend{conn: c}
+		s = newMuxSend(c)
 		m.sends[sk] = s
 	}
 	r := m.recvs[rk]
@@ -175,6 +220,9 @@ func (c *MuxConn) deliver(p Received) {
 func (c *MuxConn) Send(b []byte, dst netip.Addr) error {
 	if c.closed.Load() {
 		return net.ErrClosed
+	}
+	if c.cfg.Src.Is4() && dst.Is4() {
+		return c.send.send4(b, dst)
 	}
 	return sendOn(c.send.conn, c.cfg, b, dst)
 }

@@ -131,6 +131,12 @@ func (a *Advertisement) MarshalBinary() ([]byte, error) {
 // IPv4 when src is zero. keepalived computes the v3 pseudo-header with the
 // real destination, the peer's address in unicast mode.
 func (a *Advertisement) Marshal(src, dst netip.Addr) ([]byte, error) {
+	return a.appendMarshal(nil, src, dst)
+}
+
+// appendMarshal is Marshal appending to buf: a sender reusing its buffer
+// builds an advert without allocating.
+func (a *Advertisement) appendMarshal(buf []byte, src, dst netip.Addr) ([]byte, error) {
 	v6 := src.Is6() && !src.Is4In6()
 	if err := a.validate(v6); err != nil {
 		return nil, err
@@ -139,7 +145,10 @@ func (a *Advertisement) Marshal(src, dst netip.Addr) ([]byte, error) {
 	if needPseudo && (!src.IsValid() || !dst.IsValid() || src.Is6() != dst.Is6()) {
 		return nil, fmt.Errorf("%w (version %d)", ErrPseudoHeader, a.Version)
 	}
-	b := make([]byte, a.len(v6))
+	start := len(buf)
+	buf = append(buf, make([]byte, a.len(v6))...)
+	b := buf[start:]
+	clear(b)
 	b[0] = byte(a.Version<<4) | byte(a.Type)
 	b[1] = a.VRID
 	b[2] = a.Priority
@@ -152,7 +161,15 @@ func (a *Advertisement) Marshal(src, dst netip.Addr) ([]byte, error) {
 	}
 	off := HeaderLen
 	for _, ip := range a.Addresses {
-		off += copy(b[off:], ip.AsSlice())
+		switch {
+		case !ip.IsValid(): // as AsSlice: nothing written
+		case ip.Is4():
+			a4 := ip.As4()
+			off += copy(b[off:], a4[:])
+		default:
+			a16 := ip.As16()
+			off += copy(b[off:], a16[:])
+		}
 	}
 	if a.Version == 2 && !v6 {
 		copy(b[off:], a.Password[:])
@@ -163,7 +180,7 @@ func (a *Advertisement) Marshal(src, dst netip.Addr) ([]byte, error) {
 	}
 	a.Checksum = checksum(b, sum)
 	binary.BigEndian.PutUint16(b[6:8], a.Checksum)
-	return b, nil
+	return buf, nil
 }
 
 // validate checks what Marshal needs before writing.

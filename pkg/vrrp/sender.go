@@ -22,6 +22,9 @@ type Sender struct {
 	Dsts []netip.Addr
 
 	mu sync.Mutex
+	// bufs are the datagrams of the last advert, reused by the next:
+	// Conn.Send does not keep b.
+	bufs [][]byte
 }
 
 // SendAdvert sends the template with priority prio to every destination,
@@ -32,10 +35,11 @@ func (s *Sender) SendAdvert(prio uint8) error {
 	defer s.mu.Unlock()
 	a := s.Advert
 	a.Priority = prio
-	out, err := s.Enc.Encode(&a, s.Dsts...)
+	out, err := s.Enc.encodeInto(s.bufs, &a, s.Dsts)
 	if err != nil {
 		return err
 	}
+	s.bufs = out
 	var errs []error
 	for i, b := range out {
 		if err := s.Conn.Send(b, s.Dsts[i]); err != nil {

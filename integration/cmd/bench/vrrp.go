@@ -67,7 +67,11 @@ func (e *env) vrrp(ctx context.Context) error {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var firstErr error
-		for _, d := range []string{"keepalived", "gkeepalived"} {
+		daemons := []string{"keepalived", "gkeepalived"}
+		if e.o.vrrpOnly && e.o.baseBin != "" {
+			daemons = append(daemons, "gkeepalived-before")
+		}
+		for _, d := range daemons {
 			wg.Add(1)
 			go func(d string) {
 				defer wg.Done()
@@ -97,7 +101,7 @@ func (e *env) vrrpRun(ctx context.Context, exe, daemon string, n int) (vrrpResul
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", "--net", "--mount", "--propagation", "private",
 		exe, "-vrrp-child", daemon, "-vrrp-instances", fmt.Sprint(n),
-		"-out", e.o.out, "-vrrp-window", e.o.vrrpWindow.String())
+		"-out", e.o.out, "-vrrp-window", e.o.vrrpWindow.String(), "-before", e.o.baseBin)
 	cmd.Dir, _ = os.Getwd()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -165,9 +169,14 @@ func vrrpMeasure(daemon string, n int, o options) (vrrpResult, error) {
 		return r, err
 	}
 	prog := daemon
-	if daemon == "gkeepalived" {
+	switch daemon {
+	case "gkeepalived":
 		prog = filepath.Join(o.out, "tmp", "gkeepalived")
 		if prog, err = filepath.Abs(prog); err != nil {
+			return r, err
+		}
+	case "gkeepalived-before":
+		if prog, err = filepath.Abs(o.baseBin); err != nil {
 			return r, err
 		}
 	}
@@ -265,6 +274,20 @@ func runVRRP(ctx context.Context, o options) error {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", x.what, x.unit, x.better, num(x.ref), num(x.ours), ratio(x.ours, x.ref))
 	}
+	if o.baseBin != "" {
+		fmt.Fprintf(&b, "\nThe same run with the gkeepalived binary given with -before (%s):\n\n", o.baseBin)
+		b.WriteString("| instances | keepalived RSS KiB | before | ratio | after | ratio | keepalived CPU ms/s | before | ratio | after | ratio |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, n := range vrrpSizes {
+			k, g, old := r.vrrpOf("keepalived", n), r.vrrpOf("gkeepalived", n), r.vrrpOf("gkeepalived-before", n)
+			if k == nil || g == nil || old == nil {
+				continue
+			}
+			kc, gc, oc := vrrpCPU(k), vrrpCPU(g), vrrpCPU(old)
+			fmt.Fprintf(&b, "| %d | %d | %d | %s | %d | %s | %s | %s | %s | %s | %s |\n", n, k.RSSKiB,
+				old.RSSKiB, ratio(float64(old.RSSKiB), float64(k.RSSKiB)), g.RSSKiB, ratio(float64(g.RSSKiB), float64(k.RSSKiB)),
+				num(kc), num(oc), ratio(oc, kc), num(gc), ratio(gc, kc))
+		}
+	}
 	b.WriteString("\n## Raw figures\n\n```\n")
 	for _, v := range r.VRRP {
 		fmt.Fprintf(&b, "%s, %d instances: %d VIPs up after %v; %d processes, VmRSS %d KiB, Pss %d KiB, CPU %v over %v\n",
@@ -272,4 +295,19 @@ func runVRRP(ctx context.Context, o options) error {
 	}
 	b.WriteString("```\n")
 	return os.WriteFile(filepath.Join(o.out, "vrrp.md"), []byte(b.String()), 0o644)
+}
+
+// vrrpOf is the result of daemon with n instances, nil if none.
+func (r *results) vrrpOf(daemon string, n int) *vrrpResult {
+	for i := range r.VRRP {
+		if r.VRRP[i].Daemon == daemon && r.VRRP[i].Instances == n {
+			return &r.VRRP[i]
+		}
+	}
+	return nil
+}
+
+// vrrpCPU is a result's idle CPU in ms/s.
+func vrrpCPU(v *vrrpResult) float64 {
+	return float64(v.CPU) / float64(time.Millisecond) / v.Window.Seconds()
 }
