@@ -120,6 +120,12 @@ func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
 		{"ckb", "http", `    log-format "%b/%s %B %ST %tsc"
     log UDP local6
 `, []string{get("/ck"), get("/"), get("/nosrv"), garbage}},
+		// Stick counter fetches in a log-format: the stream's tracked
+		// counters as they are when the request is logged.
+		{"sclog", "http", `    log-format "sc0=%[sc0_http_req_cnt] err=%[sc0_http_err_cnt] g=%[sc0_get_gpc0] h=%[sc_http_req_cnt(0)] %ST"
+    http-request track-sc0 src table st
+    log UDP local6
+`, []string{get("/"), get("/404"), get("/")}},
 		{"tasap", "tcp", `    option tcplog
     option logasap
     log UDP local7
@@ -152,6 +158,7 @@ func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
 			"defaults\n    timeout client 5s\n    timeout server 5s\n    timeout connect 1s\n"+
 			"backend web\n    mode http\n    server s1 %s\n"+
 			"backend none\n    mode http\n"+
+			"backend st\n    stick-table type ip size 10 store http_req_cnt,http_err_cnt,gpc0\n"+
 			"backend ck\n    mode http\n    cookie SRV insert indirect nocache\n    server s1 %[1]s cookie a\n"+
 			"backend redisp\n    mode http\n    retries 1\n    option redispatch\n    server d1 127.0.0.1:%d\n"+
 			"backend tcp\n    mode tcp\n    server s1 %s\n"+

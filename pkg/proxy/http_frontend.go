@@ -566,11 +566,18 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s.BytesFromClient = d.n.Load() - int64(c.br.Buffered()) - read0
 		f.ctr.bytesIn.Add(s.BytesFromClient)
 		f.ctr.bytesOut.Add(s.BytesToClient)
+		var stkLog *sticktable.Counters
+		if c.stk != nil && s.Txn != nil {
+			// The log reads the stream's counters as they are before
+			// the stream releases them.
+			stkLog = &sticktable.Counters{Sess: c.stk.Sess, Strm: c.stk.Strm}
+		}
 		stickRequestEnd(c.stk, &s)
 		s.ActConn = int(e.actconn.Load())
 		s.FeConn = int(f.ctr.cur.Load())
 		if !c.nolog && !c.asapLogged {
 			s.Level = c.logLevel
+			logStick(&s, stkLog)
 			e.logSession(f.px, s)
 		}
 		c.rules, c.nolog, c.logLevel, c.asap, c.asapLogged = nil, false, 0, nil, false

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hapair/pkg/accesslog"
+	"hapair/pkg/sticktable"
 )
 
 // logASAP logs a mode http request when its response head is ready to go
@@ -52,7 +53,19 @@ func (h *h1Frontend) logASAP(c *h1Conn, s *accesslog.Session, be *Backend, srv *
 		l.SrvConn = srv.Conns()
 	}
 	l.Level = c.logLevel
+	logStick(&l, c.stk)
 	e.logSession(h.f.px, l)
+}
+
+// logStick gives the log's fetches the stream's tracked counters as they
+// are when it is logged (%[sc0_http_req_cnt]): track-sc rules may have
+// made them after the log's view of the request was taken.
+func logStick(s *accesslog.Session, stk *sticktable.Counters) {
+	if s.Txn != nil && stk != nil {
+		t := *s.Txn // the view may be shared with a log still being written
+		t.Stick = stk
+		s.Txn = &t
+	}
 }
 
 // tailBody is the body data among the bytes that followed a response
