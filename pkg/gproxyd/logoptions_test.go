@@ -28,6 +28,10 @@ var logOptionNormalizers = []normalizer{
 	// machine.
 	{regexp.MustCompile(`( \d+)/\d+/\+\d+ (\+\d+ )\+\d+ `), "$1/N/+N $2+N "},
 	{regexp.MustCompile(`( \d+)/\d+/\+\d+ `), "$1/N/+N "},
+	// mode http logasap: %TR/%Tw/%Tc/%Tr/+%Ta, and the custom format's
+	// times.
+	{regexp.MustCompile(` \d+/\d+/\d+/\d+/\+\d+ `), " N/N/N/N/+N "},
+	{regexp.MustCompile(` \+\d+ \+\d+ \+\d+( |$)`), " +Ta +Tt +Tu$1"},
 }
 
 // TestIntegrationLogOptionsLikeHaproxy runs haproxy 2.6 and gproxy on one
@@ -89,6 +93,34 @@ func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
 `, []string{"hello\n", "DEAD"}},
 		// Logged once connected: '+' before the times and bytes, counters
 		// still counting the session; a failed connect at the end.
+		// mode http: logged when the response head is ready, %B what
+		// the response held then (head after the cookie insertion and
+		// the body that came with it).
+		{"hasap", "http", `    option httplog
+    option logasap
+    log UDP local6
+`, []string{get("/ck"), get("/ck"), get("/"), get("/404"), get("/500"), get("/nosrv"), garbage}},
+		{"hasaplf", "http", `    log-format "%b/%s %B %U %Ta %Tt %Tu %ST %tsc %ac/%fc/%bc/%sc"
+    option logasap
+    log UDP local6
+`, []string{get("/"), get("/ck"), get("/404")}},
+		// Logged at the end (no response from a server). %U is left out:
+		// haproxy counts the request's HTX size there, gproxy the bytes
+		// read.
+		{"hasaperr", "http", `    log-format "%b/%s %B %ST %tsc %fc/%bc/%sc %Ta %Tt %Tu"
+    option logasap
+    log UDP local6
+`, []string{garbage, get("/nosrv"), get("/redisp")}},
+		// %B of a response with an inserted cookie, at the end.
+		{"ckb", "http", `    log-format "%b/%s %B %ST %tsc"
+    log UDP local6
+`, []string{get("/ck"), get("/"), get("/nosrv"), garbage}},
+		// Stick counter fetches in a log-format: the stream's tracked
+		// counters as they are when the request is logged.
+		{"sclog", "http", `    log-format "sc0=%[sc0_http_req_cnt] err=%[sc0_http_err_cnt] g=%[sc0_get_gpc0] h=%[sc_http_req_cnt(0)] %ST"
+    http-request track-sc0 src table st
+    log UDP local6
+`, []string{get("/"), get("/404"), get("/")}},
 		{"tasap", "tcp", `    option tcplog
     option logasap
     log UDP local7
@@ -121,12 +153,14 @@ func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
 			"defaults\n    timeout client 5s\n    timeout server 5s\n    timeout connect 1s\n"+
 			"backend web\n    mode http\n    server s1 %s\n"+
 			"backend none\n    mode http\n"+
+			"backend st\n    stick-table type ip size 10 store http_req_cnt,http_err_cnt,gpc0\n"+
+			"backend ck\n    mode http\n    cookie SRV insert indirect nocache\n    server s1 %[1]s cookie a\n"+
 			"backend redisp\n    mode http\n    retries 1\n    option redispatch\n    server d1 127.0.0.1:%d\n"+
 			"backend tcp\n    mode tcp\n    server s1 %s\n"+
 			"backend tdead\n    mode tcp\n    server d1 127.0.0.1:%d\n", web, dead, echo, dead)
 		for _, f := range fes {
 			ports[f.name] = freePort(t)
-			route := "    use_backend none if { path /nosrv }\n    use_backend redisp if { path /redisp }\n    default_backend web\n"
+			route := "    use_backend ck if { path /ck }\n    use_backend none if { path /nosrv }\n    use_backend redisp if { path /redisp }\n    default_backend web\n"
 			if f.mode == "tcp" {
 				ports[f.name+"-dead"] = freePort(t)
 				route = fmt.Sprintf("    bind 127.0.0.1:%d\n    use_backend tdead if { dst_port %d }\n    default_backend tcp\n", ports[f.name+"-dead"], ports[f.name+"-dead"])

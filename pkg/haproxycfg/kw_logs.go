@@ -220,14 +220,6 @@ func (p *parser) checkLogging(ps *proxyState) {
 		return
 	}
 	http := px.Mode == ModeHTTP
-	if http && px.Options.LogASAP && !ps.isDefault {
-		// Logging when the response head is there, with the bytes the
-		// buffer held then: not done by gproxy.
-		file, line := p.file, p.line
-		p.file, p.line = ps.logasapPos.File, ps.logasapPos.Line
-		p.refuseForm(grpLogs, LocParsing, "option", "", "'option logasap' in mode http")
-		p.file, p.line = file, line
-	}
 	opts := &sample.ParseOptions{ReadFile: p.readFile}
 	text := ""
 	switch {

@@ -294,7 +294,8 @@ type Options struct {
 	// are logged at err instead of info.
 	LogSeparateErrors bool `json:",omitempty"`
 	// LogASAP is `option logasap`: a mode tcp session is logged once its
-	// server connection is up, with '+' before %B, %Ta, %Tt and %Tu.
+	// server connection is up, a mode http request once its response
+	// head is ready, with '+' before %B, %Ta, %Tt and %Tu.
 	LogASAP bool `json:",omitempty"`
 	// IgnoreProbes is `option http-ignore-probes`: a connection closed
 	// or timed out before sending a byte is neither answered nor logged.

@@ -45,9 +45,6 @@ type persistence struct {
 	// a dated cookie (maxidle, maxlife) carried, 0 if none.
 	now                 int64
 	lastDate, firstDate int64
-	// inserted is the size of the set-cookie field inserted, as %B
-	// counts it (name and value).
-	inserted int
 }
 
 // newPersistence reads (and, per the mode, strips) the persistence cookie
@@ -377,7 +374,6 @@ func (p *persistence) response(status int, fields []header) []header {
 		b.WriteString(ck.Attrs)
 	}
 	out = append(out, header{"set-cookie", b.String()})
-	p.inserted = len("set-cookie") + b.Len()
 	p.sckState = sckInserted
 	if srv.cfg.Cookie != "" && direct {
 		p.sckState = sckUpdated // the same server, new dates

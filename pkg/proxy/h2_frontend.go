@@ -465,11 +465,6 @@ func (hc *h2Conn) serveOne(c *h1Conn, r *http.Request, accept time.Time, th time
 		s.Status, s.TermCause, s.TermState = http.StatusGatewayTimeout, termServerTimeout, 'H'
 		h.errorPage(c, &s, page504, false)
 	}
-	if req.persist != nil && s.BytesToClient > 0 {
-		// haproxy 2.6 does not count the persistence cookie it inserts
-		// in %B of an HTTP/2 stream (seen in h2_haproxy_test.go).
-		s.BytesToClient -= int64(req.persist.inserted)
-	}
 	end := e.now()
 	s.Tt = end.Sub(accept)
 	s.Ta = end.Sub(tFirst)
@@ -478,7 +473,7 @@ func (hc *h2Conn) serveOne(c *h1Conn, r *http.Request, accept time.Time, th time
 	f.ctr.bytesOut.Add(s.BytesToClient)
 	s.ActConn = int(e.actconn.Load())
 	s.FeConn = int(f.ctr.cur.Load())
-	if !c.nolog {
+	if !c.nolog && !c.asapLogged { // option logasap logged it already
 		e.logSession(f.px, s)
 	}
 }

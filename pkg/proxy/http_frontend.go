@@ -92,6 +92,11 @@ type h1Conn struct {
 	// nil without rules.
 	rules *ruleRun
 	nolog bool // the request is not logged (monitor-uri)
+	// asap logs the request when its response head is ready (`option
+	// logasap`), given the response's %B share then; nil otherwise.
+	// asapLogged: it did, the end of the request is not logged again.
+	asap       func(out int64)
+	asapLogged bool
 	// logLevel is set-log-level's: 0 the default, n the level n-1, -1
 	// silent (accesslog.Session.Level).
 	logLevel int8
@@ -531,14 +536,21 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s.BytesFromClient = d.n.Load() - int64(c.br.Buffered()) - read0
 		f.ctr.bytesIn.Add(s.BytesFromClient)
 		f.ctr.bytesOut.Add(s.BytesToClient)
+		var stkLog *sticktable.Counters
+		if c.stk != nil && s.Txn != nil {
+			// The log reads the stream's counters as they are before
+			// the stream releases them.
+			stkLog = &sticktable.Counters{Sess: c.stk.Sess, Strm: c.stk.Strm}
+		}
 		stickRequestEnd(c.stk, &s)
 		s.ActConn = int(e.actconn.Load())
 		s.FeConn = int(f.ctr.cur.Load())
-		if !c.nolog {
+		if !c.nolog && !c.asapLogged {
 			s.Level = c.logLevel
+			logStick(&s, stkLog)
 			e.logSession(f.px, s)
 		}
-		c.rules, c.nolog, c.logLevel = nil, false, 0
+		c.rules, c.nolog, c.logLevel, c.asap, c.asapLogged = nil, false, 0, nil, false
 		if !keep || h.isDraining() {
 			return
 		}
@@ -1032,7 +1044,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if entry != nil {
 		raw = entry.response()
 	}
+	if h.f.px.Options.LogASAP {
+		c.asap = func(out int64) { h.logASAP(c, s, be, srv, req, resp, entry, out) }
+	}
 	n, err := c.writeResponse(req, resp, compressResponse(h.f.px, be.px, algo, req, resp, raw), &keep)
+	c.asap = nil
 	n += c.interimBytes()
 	s.BytesToClient = n
 	be.ctr.bytesOut.Add(n)
@@ -1300,9 +1316,13 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 		ruled -= headSize(resp.Proto, reason, fields)
 	}
 	// The persistence cookie goes in after the rules, as haproxy inserts
-	// it; %B counts it.
+	// it; like the rules' changes, %B does not count it (haproxy counts
+	// the response as it came from the server).
+	var cookied int64
 	if req.persist != nil {
+		before := headSize(resp.Proto, reason, fields)
 		fields = req.persist.response(code, fields)
+		cookied = headSize(resp.Proto, reason, fields) - before
 	}
 	bw.WriteString("HTTP/1.1 ")
 	bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
@@ -1337,6 +1357,16 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	}
 	bw.WriteString("\r\n")
 	size += htxEOH
+	if c.asap != nil {
+		// htx->data when haproxy logs: the head as the rules left it,
+		// and the body that came with it.
+		asap := size
+		if resp.ContentLength < 0 && len(resp.TransferEncoding) > 0 {
+			asap -= htxEOT
+		}
+		c.asap(asap)
+	}
+	size -= cookied
 	if c.rules != nil {
 		// haproxy counts the head as the server sent it, and a body
 		// it does not send to a HEAD turned into another method.

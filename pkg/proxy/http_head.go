@@ -93,6 +93,22 @@ type headEntry struct {
 	mu       sync.Mutex
 	resp     []byte
 	interims [][]byte // interim 1xx heads not yet passed on
+	// tail is what came after the final response head in the read that
+	// ended it (the start of the body), at most maxTail bytes.
+	tail []byte
+}
+
+// maxTail bounds headEntry.tail: haproxy parses at most a buffer.
+const maxTail = 16 << 10
+
+// bodyTail is the body that arrived with the response head.
+func (e *headEntry) bodyTail() []byte {
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.tail
 }
 
 // nextInterim takes the oldest interim response head received, or nil.
@@ -236,6 +252,7 @@ func (c *headConn) capture(b []byte) {
 		}
 		c.cur.mu.Lock()
 		c.cur.resp = append([]byte(nil), head...)
+		c.cur.tail = append([]byte(nil), data[end:min(len(data), end+maxTail)]...)
 		c.cur.mu.Unlock()
 		c.cur, c.buf = nil, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -73,6 +74,16 @@ func init() {
 			}
 			return Value{Type: TypeInt, Int: int64(n)}, true
 		}})
+	// uuid([4]): a random RFC 4122 version 4 UUID, as haproxy's
+	// ha_generate_uuid prints it (lower-case hex), new at each call.
+	RegisterFetch(FetchDef{Name: "uuid", Args: ArgSpec{Types: []ArgType{ArgInt}}, Out: TypeStr,
+		Check: func(a []Arg, _ *ParseOptions) error {
+			if len(a) > 0 && a[0].Int != 4 {
+				return fmt.Errorf("Unsupported UUID version: '%d'", a[0].Int)
+			}
+			return nil
+		},
+		Fn: func(*Txn, []Arg) (Value, bool) { return Value{Type: TypeStr, Str: uuid4()}, true }})
 	for _, n := range []string{"nbproc", "proc"} {
 		RegisterFetch(FetchDef{Name: n, Out: TypeInt, Fn: func(*Txn, []Arg) (Value, bool) {
 			return Value{Type: TypeInt, Int: 1}, true
@@ -400,4 +411,23 @@ func urlHostPort(t *Txn) (host, port string, ok bool) {
 		port = "80"
 	}
 	return host, port, true
+}
+
+// uuid4 is a random version 4 UUID: 122 random bits, the version nibble
+// 4 and the variant bits 10.
+func uuid4() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	const hex = "0123456789abcdef"
+	out := make([]byte, 0, 36)
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out = append(out, '-')
+		}
+		out = append(out, hex[c>>4], hex[c&15])
+	}
+	return string(out)
 }
