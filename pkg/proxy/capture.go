@@ -144,10 +144,20 @@ func (h *h1Frontend) uniqueID(req *httpRequest, s *accesslog.Session) {
 	if t == nil {
 		t = requestTxn(req, s)
 	}
-	s.UniqueID = string(lg.UniqueID.Append(nil, t, s))
+	h.makeUniqueID(t, s)
 	if lg.UniqueIDHeader != "" {
 		req.headers = append(req.headers, header{strings.ToLower(lg.UniqueIDHeader), s.UniqueID})
 	}
+}
+
+// makeUniqueID makes the request's unique id once, on its first use (a
+// unique-id fetch in a rule, or once the backend is known), evaluating
+// the format on t as haproxy's stream_generate_unique_id does.
+func (h *h1Frontend) makeUniqueID(t *sample.Txn, s *accesslog.Session) string {
+	if s.UniqueID == "" && h.f.px.Logging.UniqueID != nil {
+		s.UniqueID = string(h.f.px.Logging.UniqueID.Append(nil, t, s))
+	}
+	return s.UniqueID
 }
 
 // requestTxn is what sample fetches see of a request for log-format

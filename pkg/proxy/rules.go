@@ -136,6 +136,9 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk}
 	rr.c, rr.e = c, h.e
 	rr.fe, rr.log = h.f.px, s
+	if h.f.px.Logging.UniqueID != nil {
+		rr.txn.UniqueID = func() string { return h.makeUniqueID(&rr.txn, s) }
+	}
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
 	rr.txn.Stream = true
 	if c.reqVars != nil {

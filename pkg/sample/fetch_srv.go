@@ -45,6 +45,12 @@ func init() {
 	srv("srv_weight", func(c ServerCounters) int { return c.Weight })
 	srv("srv_iweight", func(c ServerCounters) int { return c.IWeight })
 	srv("srv_uweight", func(c ServerCounters) int { return c.UWeight })
+	RegisterFetch(FetchDef{Name: "unique-id", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		if t.UniqueID == nil {
+			return Value{}, false
+		}
+		return Value{Type: TypeStr, Str: t.UniqueID()}, true
+	}})
 	RegisterFetch(FetchDef{Name: "be_sess_rate", Args: ArgSpec{Types: []ArgType{ArgBE}, Min: 1}, Out: TypeInt,
 		Fn: func(t *Txn, a []Arg) (Value, bool) {
 			si, ok := t.Env.(ServerInfo)

@@ -126,6 +126,10 @@ type Txn struct {
 	// Env answers the fetches about the running process (nbsrv, be_conn,
 	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
 	Env Env
+	// UniqueID gives the stream's unique id (`unique-id-format`), made
+	// on its first use as haproxy makes it; nil when the frontend has
+	// no format (the unique-id fetch then has no sample).
+	UniqueID func() string
 	// Stick holds the stream's tracked stick counters
 	// (*sticktable.Counters, which registers the sc_* fetches); nil when
 	// nothing is tracked.
