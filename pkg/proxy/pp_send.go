@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -163,16 +164,16 @@ func dialProxy(ctx context.Context, be *Backend, addr string, c net.Conn, timeou
 // backends whose servers take a PROXY header.
 type privateTransports struct {
 	mu sync.Mutex
-	m  map[*Backend]*h1Client
+	m  map[*Backend]*http.Transport
 }
 
-func (p *privateTransports) get(be *Backend, heads *headTable) *h1Client {
+func (p *privateTransports) get(be *Backend, heads *headTable) *http.Transport {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	tr := p.m[be]
 	if tr == nil {
 		if p.m == nil {
-			p.m = map[*Backend]*h1Client{}
+			p.m = map[*Backend]*http.Transport{}
 		}
 		tr = backendTransport(be, heads)
 		p.m[be] = tr
