@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hapair/pkg/porttest"
 )
 
 // envCfg changes the environment in the global section and shows it in
@@ -74,16 +76,8 @@ func serveOnce(t *testing.T, bin, cfg string, port int, env []string) string {
 func TestEnvKeywordsMatchHaproxy(t *testing.T) {
 	needHaproxy(t)
 	env := []string{"PATH=/usr/bin:/bin", "GP_PRE=fromenv", "GP_OVER=orig", "GP_GONE=x", "GP_GONE2=y"}
-	port := func() int {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return ln.Addr().(*net.TCPAddr).Port
-	}
-	want := serveOnce(t, haproxyBin, envCfg, port(), env)
-	got := serveOnce(t, gproxyBin, envCfg, port(), env)
+	want := serveOnce(t, haproxyBin, envCfg, porttest.Free(t), env)
+	got := serveOnce(t, gproxyBin, envCfg, porttest.Free(t), env)
 	if want != "pre=fromenv new=newval over=over gone= a=newval b=OVER n=42 c=fromenv-x none= q=over" {
 		t.Errorf("haproxy answered %q", want)
 	}
@@ -116,16 +110,8 @@ frontend f
 func TestResetEnvMatchesHaproxy(t *testing.T) {
 	needHaproxy(t)
 	env := []string{"PATH=/usr/bin:/bin", "GP_KEEP=kept", "GP_DROP=dropped"}
-	port := func() int {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return ln.Addr().(*net.TCPAddr).Port
-	}
-	want := serveOnce(t, haproxyBin, resetEnvCfg, port(), env)
-	got := serveOnce(t, gproxyBin, resetEnvCfg, port(), env)
+	want := serveOnce(t, haproxyBin, resetEnvCfg, porttest.Free(t), env)
+	got := serveOnce(t, gproxyBin, resetEnvCfg, porttest.Free(t), env)
 	if want != "keep=kept drop= set=before missing= after=after path= a=xkept p= q=-before" {
 		t.Errorf("haproxy answered %q", want)
 	}

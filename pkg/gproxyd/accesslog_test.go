@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 )
 
 // accessLogRequests go to every http frontend of the access-log test, one
@@ -126,7 +127,7 @@ func TestIntegrationAccessLogsLikeHaproxy(t *testing.T) {
 		fmt.Fprintf(&cfg, "defaults\n    timeout client 5s\n    timeout server 5s\n    timeout connect 1s\n"+
 			"backend web\n    mode http\n    server s1 %s\nbackend tcp\n    mode tcp\n    server s1 %s\n", web, echo)
 		for _, f := range fes {
-			ports[f.name] = freePort(t)
+			ports[f.name] = porttest.Free(t)
 			be := "web"
 			if f.mode == "tcp" {
 				be = "tcp"

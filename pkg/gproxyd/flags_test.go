@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 )
 
 // Command-line flags that change behaviour, each against the reference
@@ -58,7 +59,7 @@ func TestFlagChDir(t *testing.T) {
 func TestIntegrationFlagChDirDaemon(t *testing.T) {
 	needRoot(t)
 	be := echoBackend(t, "web01")
-	port := freePort(t)
+	port := porttest.Free(t)
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "etc")
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -132,7 +133,7 @@ func TestIntegrationFlagProxyMaxConn(t *testing.T) {
 	needRoot(t)
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "s.sock")
-	p1, p2 := freePort(t), freePort(t)
+	p1, p2 := porttest.Free(t), porttest.Free(t)
 	cfg := fmt.Sprintf("global\n  maxconn 100\n  stats socket %s level admin\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n"+
 		"frontend f\n  bind 127.0.0.1:%d\n  default_backend b\nfrontend g\n  bind 127.0.0.1:%d\n  maxconn 7\n  default_backend b\nbackend b\n  server s 127.0.0.1:9\n", sock, p1, p2)
 	path := filepath.Join(dir, "n.cfg")

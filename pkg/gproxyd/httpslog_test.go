@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 	"hapair/pkg/tlsconf/tlstest"
 )
 
@@ -75,7 +76,7 @@ func TestIntegrationHTTPSLogLikeHaproxy(t *testing.T) {
 		{"unknown SNI under strict-sni", with("bar.com", mkCert(ca)), false},
 	}
 	run := func(bin string) []string {
-		p1, p2, p3 := freePort(t), freePort(t), freePort(t)
+		p1, p2, p3 := porttest.Free(t), porttest.Free(t), porttest.Free(t)
 		cfg := fmt.Sprintf(`defaults
     mode http
     log stdout format raw local0

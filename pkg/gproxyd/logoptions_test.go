@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 )
 
 // logOptionNormalizers mask what differs between two runs on top of
@@ -50,7 +51,7 @@ func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
 	}
 	web := statusBackend(t)
 	echo := echoBackend(t, "tcp01")
-	dead := freePort(t)
+	dead := porttest.Free(t)
 	type fe struct {
 		name, mode, lines string
 		reqs              []string
@@ -162,17 +163,17 @@ func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
 			"backend tcp\n    mode tcp\n    server s1 %s\n"+
 			"backend tdead\n    mode tcp\n    server d1 127.0.0.1:%d\n", web, dead, echo, dead)
 		for _, f := range fes {
-			ports[f.name] = freePort(t)
+			ports[f.name] = porttest.Free(t)
 			route := "    use_backend ck if { path /ck }\n    use_backend none if { path /nosrv }\n    use_backend redisp if { path /redisp }\n    default_backend web\n"
 			if f.mode == "tcp" {
-				ports[f.name+"-dead"] = freePort(t)
+				ports[f.name+"-dead"] = porttest.Free(t)
 				route = fmt.Sprintf("    bind 127.0.0.1:%d\n    use_backend tdead if { dst_port %d }\n    default_backend tcp\n", ports[f.name+"-dead"], ports[f.name+"-dead"])
 			}
 			lines := strings.ReplaceAll(f.lines, "UDP", udp.LocalAddr().String())
 			fmt.Fprintf(&cfg, "frontend %s\n    bind 127.0.0.1:%d\n    mode %s\n%s%s", f.name, ports[f.name], f.mode, lines, route)
 		}
 		// The end marker: a frontend logging everything.
-		ports["end"] = freePort(t)
+		ports["end"] = porttest.Free(t)
 		fmt.Fprintf(&cfg, "frontend end\n    bind 127.0.0.1:%d\n    mode http\n    option httplog\n    log %s local0\n    default_backend web\n", ports["end"], udp.LocalAddr())
 		var bound []int
 		for name, port := range ports {
@@ -294,8 +295,8 @@ func TestIntegrationCaptureRulesLikeHaproxy(t *testing.T) {
 		"GARBAGE\r\n\r\n",
 	}
 	run := func(bin string) []string {
-		port := freePort(t)
-		port2 := freePort(t)
+		port := porttest.Free(t)
+		port2 := porttest.Free(t)
 		cfg := fmt.Sprintf(`defaults
     mode http
     timeout client 5s
@@ -373,7 +374,7 @@ func TestIntegrationTCPCaptureLikeHaproxy(t *testing.T) {
 	echo := echoBackend(t, "tcp01")
 	web := uidEchoBackend(t)
 	run := func(bin string) []string {
-		pt, ph := freePort(t), freePort(t)
+		pt, ph := porttest.Free(t), porttest.Free(t)
 		cfg := fmt.Sprintf(`defaults
     timeout client 5s
     timeout server 5s

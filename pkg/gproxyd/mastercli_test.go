@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 )
 
 // mcli sends input to a master CLI and returns everything it answers
@@ -120,7 +121,7 @@ func (r *masterRun) waitProc(re string) string {
 func masterScenario(t *testing.T, bin string) []string {
 	dir := t.TempDir()
 	be := echoBackend(t, "web01")
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", porttest.Free(t))
 	cfg := filepath.Join(dir, "haproxy.cfg")
 	good := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nlisten l\n    bind %s\n    server s %s\n", addr, be)
 	if err := os.WriteFile(cfg, []byte(good), 0o644); err != nil {
@@ -242,7 +243,7 @@ func TestIntegrationMasterSocketOptions(t *testing.T) {
 	needRoot(t)
 	be := echoBackend(t, "web01")
 	cfgFor := func() string {
-		return writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server s %s\n", freePort(t), be))
+		return writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server s %s\n", porttest.Free(t), be))
 	}
 	// run starts bin until its output matches until (or it exits), then
 	// stops it; it returns the exit code (-1 if stopped) and the output.
@@ -336,7 +337,7 @@ func TestIntegrationMasterLogLines(t *testing.T) {
 	needRoot(t)
 	scenario := func(bin string) string {
 		be := echoBackend(t, "web01")
-		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		addr := fmt.Sprintf("127.0.0.1:%d", porttest.Free(t))
 		good := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n", addr, be)
 		cfg := writeConfig(t, good)
 		sock := filepath.Join(t.TempDir(), "m.sock")
@@ -391,7 +392,7 @@ func TestIntegrationMasterWorkerKilled(t *testing.T) {
 	needRoot(t)
 	scenario := func(bin string) (int, string) {
 		be := echoBackend(t, "web01")
-		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		addr := fmt.Sprintf("127.0.0.1:%d", porttest.Free(t))
 		cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
 		sock := filepath.Join(t.TempDir(), "m.sock")
 		cmd, out := startGproxyBin(t, bin, "-W", "-S", sock, "-f", cfg)

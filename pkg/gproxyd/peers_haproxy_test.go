@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 )
 
 // The peers protocol against Debian's haproxy 2.6: a mixed pair (one
@@ -173,11 +174,11 @@ func stopProc(t *testing.T, cmd *exec.Cmd) {
 func peerPair(t *testing.T) (a, b peerNode) {
 	dir := t.TempDir()
 	addrs := map[string]string{
-		"a": fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		"b": fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"a": fmt.Sprintf("127.0.0.1:%d", porttest.Free(t)),
+		"b": fmt.Sprintf("127.0.0.1:%d", porttest.Free(t)),
 	}
-	a = peersConfig(t, dir, "a", addrs, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
-	b = peersConfig(t, dir, "b", addrs, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	a = peersConfig(t, dir, "a", addrs, fmt.Sprintf("127.0.0.1:%d", porttest.Free(t)))
+	b = peersConfig(t, dir, "b", addrs, fmt.Sprintf("127.0.0.1:%d", porttest.Free(t)))
 	return a, b
 }
 
@@ -284,9 +285,9 @@ func TestPeersWithHaproxyStickOn(t *testing.T) {
 		srv[i] = ln.Addr().String()
 	}
 	dir := t.TempDir()
-	peerAddr := map[string]string{"a": fmt.Sprintf("127.0.0.1:%d", freePort(t)), "b": fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	peerAddr := map[string]string{"a": fmt.Sprintf("127.0.0.1:%d", porttest.Free(t)), "b": fmt.Sprintf("127.0.0.1:%d", porttest.Free(t))}
 	node := func(me, other string) peerNode {
-		n := peerNode{name: me, http: fmt.Sprintf("127.0.0.1:%d", freePort(t)), sock: filepath.Join(dir, me+".sock"), cfg: filepath.Join(dir, me+".cfg")}
+		n := peerNode{name: me, http: fmt.Sprintf("127.0.0.1:%d", porttest.Free(t)), sock: filepath.Join(dir, me+".sock"), cfg: filepath.Join(dir, me+".cfg")}
 		text := fmt.Sprintf(`global
     localpeer %s
     stats socket %s level admin

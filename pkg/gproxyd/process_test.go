@@ -23,6 +23,7 @@ import (
 	"hapair/pkg/gproxyd"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 	"hapair/pkg/proxy"
 )
 
@@ -77,16 +78,6 @@ func echoBackend(t *testing.T, name string) string {
 		}
 	}()
 	return ln.Addr().String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func writeConfig(t *testing.T, text string) string {
@@ -184,7 +175,7 @@ func needRoot(t *testing.T) {
 func TestIntegrationDaemonPIDAndStop(t *testing.T) {
 	needRoot(t)
 	be := echoBackend(t, "web01")
-	port := freePort(t)
+	port := porttest.Free(t)
 	pidfile := filepath.Join(t.TempDir(), "haproxy.pid")
 	p := writeConfig(t, fmt.Sprintf("global\n    maxconn 100\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server web01 %s\n", port, be))
 	out, err := exec.Command(gproxyBin, "-f", p, "-D", "-p", pidfile).CombinedOutput()
@@ -234,7 +225,7 @@ func TestIntegrationDaemonPIDAndStop(t *testing.T) {
 func TestIntegrationSoftStopFinishesSessions(t *testing.T) {
 	needRoot(t)
 	be := echoBackend(t, "web01")
-	port := freePort(t)
+	port := porttest.Free(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	p := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\nlisten l\n    bind %s\n    server web01 %s\n", addr, be))
 	cmd, out := startGproxy(t, "-f", p)
@@ -292,7 +283,7 @@ func TestIntegrationReloadLosesNothing(t *testing.T) {
 	needRoot(t)
 	be1 := echoBackend(t, "old")
 	be2 := echoBackend(t, "new")
-	port := freePort(t)
+	port := porttest.Free(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	conf := func(be string) string {
 		return writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
@@ -372,7 +363,7 @@ func TestIntegrationReloadLosesNothing(t *testing.T) {
 func TestIntegrationFDLimitClamp(t *testing.T) {
 	needRoot(t)
 	be := echoBackend(t, "web01")
-	port := freePort(t)
+	port := porttest.Free(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	p := writeConfig(t, fmt.Sprintf("global\n    maxconn 20000\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server web01 %s\n", addr, be))
 	out := &lockedBuf{}
@@ -429,7 +420,7 @@ func TestIntegrationMasterWorkerReload(t *testing.T) {
 	needRoot(t)
 	be1 := echoBackend(t, "v1")
 	be2 := echoBackend(t, "v2")
-	port := freePort(t)
+	port := porttest.Free(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cfg := writeConfig(t, "")
 	write := func(body string) {
@@ -481,7 +472,7 @@ func TestIntegrationMasterWorkerReload(t *testing.T) {
 func TestIntegrationGlobalPidfileAndQuiet(t *testing.T) {
 	needRoot(t)
 	be := echoBackend(t, "web01")
-	port := freePort(t)
+	port := porttest.Free(t)
 	pidfile := filepath.Join(t.TempDir(), "global.pid")
 	p := writeConfig(t, fmt.Sprintf("global\n    quiet\n    pidfile %s\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server web01 %s\n", pidfile, port, be))
 	out, err := exec.Command(gproxyBin, "-c", "-f", p).CombinedOutput()
@@ -545,7 +536,7 @@ func waitGone(t *testing.T, pid int) {
 func TestIntegrationMasterSignalsDuringSoftStop(t *testing.T) {
 	needRoot(t)
 	be := echoBackend(t, "web01")
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", porttest.Free(t))
 	cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
 	cmd, out := startGproxy(t, "-W", "-f", cfg)
 	first, err := strconv.Atoi(waitOutput(t, out, regexp.MustCompile(`New worker \((\d+)\) forked`)))
@@ -629,7 +620,7 @@ time.sleep(5)`)
 	}
 	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
 	be := echoBackend(t, "web01")
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", porttest.Free(t))
 	ap := netip.MustParseAddrPort(addr)
 	decoy, err := proxy.ListenBind(haproxycfg.Bind{Host: ap.Addr().String(), Port: int(ap.Port()), Family: haproxycfg.FamilyIPv4})
 	if err != nil {
@@ -680,7 +671,7 @@ func socketInodes(t *testing.T, pid int) map[string]bool {
 func TestIntegrationSocketsFromStatsSocket(t *testing.T) {
 	needRoot(t)
 	be1, be2 := echoBackend(t, "old"), echoBackend(t, "new")
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", porttest.Free(t))
 	stats := filepath.Join(t.TempDir(), "admin.sock")
 	conf := func(be string) string {
 		return writeConfig(t, fmt.Sprintf("global\n    stats socket %s mode 600 level admin expose-fd listeners\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\nlisten l\n    bind %s\n    server s %s\n", stats, addr, be))
@@ -718,7 +709,7 @@ func TestIntegrationSocketsFromFails(t *testing.T) {
 	needRoot(t)
 	be := echoBackend(t, "web01")
 	dir := t.TempDir()
-	cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server s %s\n", freePort(t), be))
+	cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server s %s\n", porttest.Free(t), be))
 	pidRe := regexp.MustCompile(`\(\d+\)`)
 	run := func(bin string, args ...string) (int, []string) {
 		// Bounded: a start that ignored -x would serve until killed.
@@ -742,7 +733,7 @@ func TestIntegrationSocketsFromFails(t *testing.T) {
 	}
 
 	// A master (-W) starts anyway, as haproxy's does, binding anew.
-	port := freePort(t)
+	port := porttest.Free(t)
 	wcfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind 127.0.0.1:%d\n    server s %s\n", port, be))
 	_, wout := startGproxy(t, "-W", "-x", nothing, "-f", wcfg)
 	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
@@ -784,7 +775,7 @@ func TestIntegrationHardStopAfter(t *testing.T) {
 	needRoot(t)
 	for _, bin := range []string{"/usr/sbin/haproxy", gproxyBin} {
 		be := echoBackend(t, "web01")
-		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		addr := fmt.Sprintf("127.0.0.1:%d", porttest.Free(t))
 		cfg := writeConfig(t, fmt.Sprintf("global\n    hard-stop-after 300ms\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 60s\n    timeout server 60s\nlisten l\n    bind %s\n    server s %s\n", addr, be))
 		cmd, out := startGproxyBin(t, bin, "-db", "-f", cfg)
 		waitListening(t, addr)

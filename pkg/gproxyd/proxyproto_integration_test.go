@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 	"hapair/pkg/proxyproto"
 	"hapair/pkg/tlsconf/tlstest"
 )
@@ -198,7 +199,7 @@ func TestIntegrationProxyProtocolLikeHaproxy(t *testing.T) {
 		}
 		ports := map[string]int{}
 		for _, fe := range []string{"tcpfe", "httpfe", "expfe", "sslfe", "fetchfe", "ssltcp", "uidtcp", "uidhttp", "uidnone"} {
-			ports[fe] = freePort(t)
+			ports[fe] = porttest.Free(t)
 		}
 		cfg := fmt.Sprintf(`global
     tune.ssl.default-dh-param 2048

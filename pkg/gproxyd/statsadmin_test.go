@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 )
 
 // TestIntegrationStatsAdminLikeHaproxy runs one sequence of stats-page
@@ -41,7 +42,7 @@ func TestIntegrationStatsAdminLikeHaproxy(t *testing.T) {
 		{"GET", "/;csv", ""},
 	}
 	run := func(bin string) []string {
-		admin, ro := freePort(t), freePort(t)
+		admin, ro := porttest.Free(t), porttest.Free(t)
 		cfg := fmt.Sprintf(`defaults
     mode http
     timeout client 5s

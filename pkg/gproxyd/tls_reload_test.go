@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"hapair/pkg/porttest"
 	"hapair/pkg/tlsconf/tlstest"
 )
 
@@ -26,7 +27,7 @@ func TestIntegrationTLSCertReload(t *testing.T) {
 			crt := filepath.Join(dir, "site.pem")
 			tlstest.Write(t, crt, ca.Issue(t, tlstest.ECDSA, "v1.test", "v1.test").Bundle())
 			be := echoBackend(t, "web01")
-			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			addr := fmt.Sprintf("127.0.0.1:%d", porttest.Free(t))
 			cfg := writeConfig(t, fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s ssl crt %s\n    server s %s\n", addr, crt, be))
 			args := []string{"-f", cfg}
 			if mode == "-Ws" {

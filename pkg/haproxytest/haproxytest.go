@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"hapair/pkg/porttest"
 	"hapair/pkg/track"
 )
 
@@ -103,12 +104,7 @@ func WaitBound(t testing.TB, addr string) {
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return porttest.Free(t)
 }
 
 type lockedBuilder struct {

@@ -22,6 +22,7 @@ import (
 
 	"hapair/pkg/notify"
 	"hapair/pkg/notify/notifytest"
+	"hapair/pkg/porttest"
 )
 
 type logBuf struct {
@@ -166,16 +167,6 @@ func TestSubjects(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestAiosmtpd sends an alert to Debian's aiosmtpd, a real SMTP server,
 // and checks what it stored.
 func TestAiosmtpd(t *testing.T) {
@@ -184,7 +175,7 @@ func TestAiosmtpd(t *testing.T) {
 		t.Fatalf("%s: %v (install python3-aiosmtpd)", py, err)
 	}
 	dir := t.TempDir()
-	addr := freePort(t)
+	addr := porttest.FreeAddr(t)
 	td, _ := filepath.Abs("testdata")
 	cmd := exec.Command(py, "-m", "aiosmtpd", "-n", "-l", addr, "-c", "smtpsink.Sink", dir)
 	cmd.Env = append(os.Environ(), "PYTHONPATH="+td)
@@ -296,7 +287,7 @@ func TestSilentServer(t *testing.T) {
 }
 
 func TestNoServer(t *testing.T) {
-	addr := freePort(t) // nothing listens there now
+	addr := porttest.FreeAddr(t) // nothing listens there now
 	lb, log := newLogger()
 	m := &notify.Mailer{Server: addr, To: []string{"t@h"}, From: "f@h", Hostname: "h", Log: log}
 	startMailer(t, m)

@@ -10,19 +10,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"hapair/pkg/porttest"
 	"hapair/pkg/sample"
 	"hapair/pkg/sticktable"
 )
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 func newTestTable(name string) *sticktable.Table {
 	return sticktable.New(sticktable.Config{Name: name, Type: sticktable.KeyIP, Size: 1000, Expire: 10 * time.Minute,
@@ -72,7 +63,7 @@ func startSection(t *testing.T, local string, addrs map[string]string, tb *stick
 // TestReplicate: two sections replicate both ways, and a restarted one
 // learns the table back from its peer.
 func TestReplicate(t *testing.T) {
-	addrs := map[string]string{"a": freePort(t), "b": freePort(t)}
+	addrs := map[string]string{"a": porttest.FreeAddr(t), "b": porttest.FreeAddr(t)}
 	ta, tb := newTestTable("be"), newTestTable("be")
 	a := startSection(t, "a", addrs, ta, false)
 	defer a.Close()
@@ -124,7 +115,7 @@ func TestReplicate(t *testing.T) {
 
 // TestReload: an old process pushes its table to its replacement.
 func TestReload(t *testing.T) {
-	addrs := map[string]string{"a": freePort(t), "b": freePort(t)} // b never runs
+	addrs := map[string]string{"a": porttest.FreeAddr(t), "b": porttest.FreeAddr(t)} // b never runs
 	old := newTestTable("be")
 	a := startSection(t, "a", addrs, old, false)
 	var keys []string
@@ -155,7 +146,7 @@ func TestReload(t *testing.T) {
 // TestStatusCodes: a hello for another name, or from an unknown peer, is
 // refused with haproxy's codes.
 func TestStatusCodes(t *testing.T) {
-	addrs := map[string]string{"a": freePort(t), "b": freePort(t)}
+	addrs := map[string]string{"a": porttest.FreeAddr(t), "b": porttest.FreeAddr(t)}
 	a := startSection(t, "a", addrs, newTestTable("be"), false)
 	defer a.Close()
 	for _, c := range []struct{ hello, want string }{
@@ -183,7 +174,7 @@ func TestStatusCodes(t *testing.T) {
 // all (ns per replicated entry, over loopback).
 func BenchmarkReplicate(b *testing.B) {
 	t := &testing.T{}
-	addrs := map[string]string{"a": freePort(t), "b": freePort(t)}
+	addrs := map[string]string{"a": porttest.FreeAddr(t), "b": porttest.FreeAddr(t)}
 	big := func() *sticktable.Table {
 		return sticktable.New(sticktable.Config{Name: "be", Type: sticktable.KeyInteger, Size: 1 << 22, Expire: 10 * time.Minute,
 			Stores: []sticktable.Store{{Type: sticktable.ConnCnt}, {Type: sticktable.HTTPReqRate, Period: 10 * time.Second}}}, nil)
@@ -221,7 +212,7 @@ func TestInheritedListener(t *testing.T) {
 	}
 	// The section takes the descriptor over (and closes it), as gproxy
 	// takes an inherited one: f is not closed here.
-	addrs := map[string]string{"a": ln.Addr().String(), "b": freePort(t)}
+	addrs := map[string]string{"a": ln.Addr().String(), "b": porttest.FreeAddr(t)}
 	ta, tb := newTestTable("be"), newTestTable("be")
 	cfg := Config{Name: "mypeers", Local: "a", Listen: fmt.Sprintf("fd@%d", f.Fd()), PID: 1, Timers: fast,
 		Tables: []Table{{T: ta, Name: ta.Name()}},

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/porttest"
 	"hapair/pkg/sample"
 	"hapair/pkg/tlsconf"
 	"hapair/pkg/tlsconf/tlstest"
@@ -273,7 +274,7 @@ func BenchmarkTLSHandshake(b *testing.B) {
 	backend := startBackendB(b)
 	dir := b.TempDir()
 	tlstest.Write(b, filepath.Join(dir, "a.pem"), ca.Issue(b, tlstest.ECDSA, "a.test", "a.test").Bundle())
-	port := benchPort(b)
+	port := porttest.Free(b)
 	src := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten fe\n    bind 127.0.0.1:%d ssl crt %s/a.pem\n    server s1 %s\n", port, dir, backend)
 	p := filepath.Join(dir, "t.cfg")
 	tlstest.Write(b, p, []byte(src))
@@ -298,15 +299,6 @@ func BenchmarkTLSHandshake(b *testing.B) {
 		}
 		c.Close()
 	}
-}
-
-func benchPort(b *testing.B) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func startBackendB(b *testing.B) string {

@@ -12,6 +12,7 @@ import (
 
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 	"hapair/pkg/runtimeapi"
 	"hapair/pkg/stats"
 	"hapair/pkg/tlsconf/tlstest"
@@ -37,7 +38,7 @@ func TestIntegrationShowSSLCertHaproxy(t *testing.T) {
 	tlstest.Write(t, filepath.Join(dir, "certs", "b.pem.key"), ec.KeyPEM)
 	tlstest.Write(t, filepath.Join(dir, "client.pem"), ca.Issue(t, tlstest.ECDSA, "client").Bundle())
 	sock := filepath.Join(dir, "admin.sock")
-	port := freeTCPPort(t)
+	port := porttest.Free(t)
 	cfg := fmt.Sprintf(`global
     stats socket %s level admin
 defaults
@@ -76,15 +77,6 @@ listen l
 	if want, got := askSocket(t, sock, q), cmds.Exec(strings.Fields(q), runtimeapi.LevelAdmin)+"\n"; got != want {
 		t.Errorf("%s:\ngproxy:\n%s\nhaproxy:\n%s", q, got, want)
 	}
-}
-
-func freeTCPPort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // askSocket sends one command to haproxy's stats socket, waiting for the

@@ -18,6 +18,7 @@ import (
 
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
 	"hapair/pkg/proxy"
 	"hapair/pkg/runtimeapi"
 	"hapair/pkg/stats"
@@ -190,7 +191,7 @@ func startCLIPair(t *testing.T, dir string, fill func(sock string, port int) str
 	cfgs := map[string]string{}
 	for _, n := range []string{"hp", "gp"} {
 		socks[n] = filepath.Join(dir, n+".sock")
-		ports[n] = freeTCPPort(t)
+		ports[n] = porttest.Free(t)
 		cfgs[n] = fill(socks[n], ports[n])
 	}
 	haproxytest.Start(t, cfgs["hp"])
@@ -332,7 +333,7 @@ listen l
     bind 127.0.0.1:%d ssl crt-list %s crt %s/
 listen strict
     bind 127.0.0.1:%d ssl strict-sni crt %s crt-list %s
-`, sock, dir, port, path("list"), path("d"), freeTCPPort(t), path("d"), path("list"))
+`, sock, dir, port, path("list"), path("d"), porttest.Free(t), path("d"), path("list"))
 	})
 	for i, s := range []string{
 		"show ssl crt-list",

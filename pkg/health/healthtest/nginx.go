@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"hapair/pkg/porttest"
 )
 
 // Nginx is one nginx process serving on 127.0.0.1:Port. GET / answers
@@ -27,12 +29,7 @@ type Nginx struct {
 // FreePort returns a loopback TCP port that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return porttest.Free(t)
 }
 
 // StartNginx starts nginx with its own config, pid and temp directories;
