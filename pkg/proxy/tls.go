@@ -155,9 +155,16 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 			hc.owner.helloVers = max(hc.owner.helloVers, v)
 		}
 		hc.owner.hello.Store(true)
+		// A CA file committed on the stats socket since the listener
+		// started, or a verification result to keep, needs this
+		// handshake's own config.
+		var record func(tlsconf.VerifyResult)
 		if l.bind.RecordsResults() {
 			owner := hc.owner
-			return l.bind.ConfigRecording(l.cfg, func(r tlsconf.VerifyResult) { owner.verify = r }), nil
+			record = func(r tlsconf.VerifyResult) { owner.verify = r }
+		}
+		if c := l.bind.ForHandshake(l.cfg, record); c != nil {
+			return c, nil
 		}
 	}
 	return nil, nil

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,8 +59,100 @@ type Bind struct {
 	// CrtIgnore and CAIgnore are crt-ignore-err and ca-ignore-err: the
 	// verification errors the handshake goes on with, at depth 0 and above.
 	CrtIgnore, CAIgnore ErrSet
+	// Files, when set, are the bind's ca-file, ca-verify-file and
+	// crl-file as the stats socket may replace them; they take the place
+	// of ClientCAs, ClientCACerts, NameCAs and CRLs.
+	Files *BindFiles
 	// Now is the clock for certificate checks; nil means time.Now.
 	Now func() time.Time
+}
+
+// BindFiles are the CA and CRL files of a bind (each may be nil); the
+// handshakes use their contents of the moment.
+type BindFiles struct {
+	CA, Verify, CRL *CAFile
+	view            atomic.Pointer[bindView]
+}
+
+type bindView struct {
+	ca, verify, crl *CAContents
+	v               caView
+}
+
+// caView is what verifies a client's certificate.
+type caView struct {
+	clientCAs, nameCAs *x509.CertPool
+	separate           bool
+	certs              []*x509.Certificate
+	crls               []*CRL
+}
+
+// cas are the bind's CAs and CRLs of the moment.
+func (b *Bind) cas() *caView {
+	f := b.Files
+	if f == nil {
+		return &caView{b.ClientCAs, b.NameCAs, b.SeparateNames, b.ClientCACerts, b.CRLs}
+	}
+	ca, ver, crl := f.CA.Load(), f.Verify.Load(), f.CRL.Load()
+	if v := f.view.Load(); v != nil && v.ca == ca && v.verify == ver && v.crl == crl {
+		return &v.v
+	}
+	nv := &bindView{ca: ca, verify: ver, crl: crl}
+	// An empty file trusts nothing (a nil pool would be the system's).
+	nv.v.clientCAs = x509.NewCertPool()
+	if ca != nil {
+		nv.v.clientCAs, nv.v.certs = ca.Pool, ca.Certs
+	}
+	if f.CA != nil {
+		nv.v.nameCAs = nv.v.clientCAs
+	}
+	if f.Verify != nil {
+		nv.v.separate = true
+		if ver != nil {
+			nv.v.certs = append(slices.Clip(nv.v.certs), ver.Certs...)
+		}
+		nv.v.clientCAs = x509.NewCertPool()
+		for _, c := range nv.v.certs {
+			nv.v.clientCAs.AddCert(c)
+		}
+	}
+	if crl != nil {
+		nv.v.crls = crl.CRLs
+	}
+	f.view.Store(nv)
+	return &nv.v
+}
+
+// names are the CAs the certificate request names.
+func (v *caView) names() *x509.CertPool {
+	if v.separate {
+		return v.nameCAs
+	}
+	return v.clientCAs
+}
+
+// ForHandshake is base (made by Config) adjusted for one handshake: the
+// CA names of the moment when a CA file was replaced since, and the
+// verification's result handed to record when RecordsResults. Nil when
+// base fits as it is.
+func (b *Bind) ForHandshake(base *tls.Config, record func(VerifyResult)) *tls.Config {
+	rec := b.RecordsResults() && record != nil
+	names := base.ClientCAs
+	if base.ClientAuth != tls.NoClientCert && b.Files != nil {
+		names = b.cas().names()
+	}
+	if !rec && names == base.ClientCAs {
+		return nil
+	}
+	if rec {
+		c := b.ConfigRecording(base, record)
+		c.ClientCAs = names
+		return c
+	}
+	c := base.Clone()
+	c.GetConfigForClient = nil
+	c.ClientCAs = names
+	return c
 }
 
 // ErrSet is a set of OpenSSL verification error codes (X509_V_ERR_*,
@@ -148,10 +242,7 @@ func (b *Bind) Config() *tls.Config {
 		// The CertificateRequest names the CAs of ca-file, as haproxy's
 		// does (no-ca-names is not implemented): clients pick their
 		// certificate by them, and send none when none matches.
-		c.ClientCAs = b.ClientCAs
-		if b.SeparateNames {
-			c.ClientCAs = b.NameCAs
-		}
+		c.ClientCAs = b.cas().names()
 		// Verified here rather than by crypto/tls, to check the CRLs of
 		// every certificate of the chain, as haproxy's crl-file does
 		// (OpenSSL's CRL_CHECK_ALL).
@@ -188,9 +279,10 @@ func (b *Bind) VerifyClient(raw [][]byte) (VerifyResult, error) {
 		now = b.Now()
 	}
 	var errs []verifyErr
-	chain, complete := b.buildChain(certs, now, &errs)
+	v := b.cas()
+	chain, complete := v.buildChain(certs, now, &errs)
 	top := len(chain) - 1
-	if len(b.CRLs) > 0 {
+	if len(v.crls) > 0 {
 		// Every certificate, the root too (OpenSSL's CRL_CHECK_ALL: the
 		// root's own CA list covers it).
 		for i := 0; i <= top; i++ {
@@ -199,7 +291,7 @@ func (b *Bind) VerifyClient(raw [][]byte) (VerifyResult, error) {
 				errs = append(errs, verifyErr{i, vErrUnableToGetCRL})
 				break
 			}
-			if code := crlCode(chain[i], issuer, b.CRLs); code != 0 {
+			if code := crlCode(chain[i], issuer, v.crls); code != 0 {
 				errs = append(errs, verifyErr{i, code})
 			}
 		}
@@ -243,7 +335,7 @@ func (b *Bind) VerifyClient(raw [][]byte) (VerifyResult, error) {
 // buildChain finds the chain from the client's certificate to a trusted
 // CA, judging validity times apart (at the middle of the certificate's
 // life); without one, the certificates as sent, with the error.
-func (b *Bind) buildChain(certs []*x509.Certificate, now time.Time, errs *[]verifyErr) ([]*x509.Certificate, bool) {
+func (b *caView) buildChain(certs []*x509.Certificate, now time.Time, errs *[]verifyErr) ([]*x509.Certificate, bool) {
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
@@ -253,7 +345,7 @@ func (b *Bind) buildChain(certs []*x509.Certificate, now time.Time, errs *[]veri
 	for _, at := range []time.Time{leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 2), now} {
 		var chains [][]*x509.Certificate
 		chains, err = leaf.Verify(x509.VerifyOptions{
-			Roots: b.ClientCAs, Intermediates: inter, CurrentTime: at,
+			Roots: b.clientCAs, Intermediates: inter, CurrentTime: at,
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		})
 		if err == nil {
@@ -268,7 +360,7 @@ func (b *Bind) buildChain(certs []*x509.Certificate, now time.Time, errs *[]veri
 	// No time fits every certificate (a CA re-issued after its old
 	// leaf expired): OpenSSL still builds the chain by names and
 	// signatures, and reports the times apart.
-	if chain := chainByIssuer(certs, b.ClientCACerts); chain != nil {
+	if chain := chainByIssuer(certs, b.certs); chain != nil {
 		return chain, true
 	}
 	top := len(certs) - 1
@@ -357,7 +449,10 @@ type Server struct {
 	VerifyHost string
 	Cert       *Cert // `crt`: the client certificate as loaded
 	// Slot, when set, holds Cert as `commit ssl cert` replaces it.
-	Slot      *CertSlot
+	Slot *CertSlot
+	// Files, when set, are the ca-file and crl-file as the stats socket
+	// may replace them, in place of RootCAs and CRLs.
+	Files     *ServerFiles
 	NoTickets bool
 	// Reuse is ssl-reuse (the default): resume sessions with a cache.
 	Reuse bool
@@ -404,6 +499,24 @@ func (s *Server) Config(sni string, cache tls.ClientSessionCache) *tls.Config {
 	return c
 }
 
+// ServerFiles are a server's CA and CRL files (either may be nil).
+type ServerFiles struct{ CA, CRL *CAFile }
+
+func (s *Server) cas() (*x509.CertPool, []*CRL) {
+	if s.Files == nil {
+		return s.RootCAs, s.CRLs
+	}
+	pool := x509.NewCertPool() // an empty file trusts nothing
+	var crls []*CRL
+	if c := s.Files.CA.Load(); c != nil {
+		pool = c.Pool
+	}
+	if c := s.Files.CRL.Load(); c != nil {
+		crls = c.CRLs
+	}
+	return pool, crls
+}
+
 func (s *Server) verifyServer(cs tls.ConnectionState, host string) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("server sent no certificate")
@@ -416,14 +529,15 @@ func (s *Server) verifyServer(cs tls.ConnectionState, host string) error {
 	if s.Now != nil {
 		now = s.Now()
 	}
+	roots, crls := s.cas()
 	chains, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
-		Roots: s.RootCAs, Intermediates: inter, CurrentTime: now, DNSName: host,
+		Roots: roots, Intermediates: inter, CurrentTime: now, DNSName: host,
 	})
 	if err != nil {
 		return err
 	}
-	if len(s.CRLs) > 0 {
-		return checkCRLs(chains[0], s.CRLs, now)
+	if len(crls) > 0 {
+		return checkCRLs(chains[0], crls, now)
 	}
 	return nil
 }
