@@ -205,15 +205,51 @@ func (b *Bind) RecordsResults() bool { return b.CrtIgnore|b.CAIgnore != 0 }
 func (b *Bind) ConfigRecording(base *tls.Config, record func(VerifyResult)) *tls.Config {
 	c := base.Clone()
 	c.GetConfigForClient = nil
+	var last VerifyResult
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 		if len(raw) == 0 {
 			return nil
 		}
 		r, err := b.VerifyClient(raw)
 		record(r)
+		last = r
 		return err
 	}
+	// A resumed session keeps the result of its full handshake, as
+	// OpenSSL's session does: it travels in the ticket, which base's keys
+	// (shared by every connection of the bind) seal.
+	c.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		ss.Extra = append(ss.Extra, append([]byte(verifyExtraTag), encodeVerify(last)...))
+		return base.EncryptTicket(cs, ss)
+	}
+	c.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		ss, err := base.DecryptTicket(identity, cs)
+		if ss == nil || err != nil {
+			return ss, err
+		}
+		for _, e := range ss.Extra {
+			if v, ok := bytes.CutPrefix(e, []byte(verifyExtraTag)); ok {
+				if r, ok := decodeVerify(v); ok {
+					record(r)
+				}
+			}
+		}
+		return ss, nil
+	}
 	return c
+}
+
+// verifyExtraTag marks a VerifyResult in a session ticket's extra data.
+const verifyExtraTag = "gproxy-verify:"
+
+func encodeVerify(r VerifyResult) []byte {
+	return fmt.Appendf(nil, "%d %d %d %d", r.Verify, r.CrtErr, r.CAErr, r.CAErrDepth)
+}
+
+func decodeVerify(b []byte) (VerifyResult, bool) {
+	var r VerifyResult
+	_, err := fmt.Sscanf(string(b), "%d %d %d %d", &r.Verify, &r.CrtErr, &r.CAErr, &r.CAErrDepth)
+	return r, err == nil
 }
 
 // ErrClientCert marks a handshake refused for the client's certificate
@@ -483,7 +519,10 @@ func (s *Server) Config(sni string, cache tls.ClientSessionCache) *tls.Config {
 		}
 	}
 	if crt != nil {
-		c.Certificates = []tls.Certificate{crt.TLS}
+		// Sent whatever CA names the server's request lists, as OpenSSL
+		// does (crypto/tls would send none when they do not match).
+		tc := &crt.TLS
+		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return tc, nil }
 	}
 	if s.Verify {
 		// The name sent wins, else verifyhost, else the chain alone
