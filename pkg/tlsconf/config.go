@@ -385,7 +385,7 @@ func (b *caView) buildChain(certs []*x509.Certificate, now time.Time, errs *[]ve
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		})
 		if err == nil {
-			return chains[0], true
+			return b.toRoot(chains[0]), true
 		}
 	}
 	var inv x509.CertificateInvalidError
@@ -409,6 +409,31 @@ func (b *caView) buildChain(certs []*x509.Certificate, now time.Time, errs *[]ve
 		*errs = append(*errs, verifyErr{top, vErrUnableToGetIssuer})
 	}
 	return certs, false
+}
+
+// toRoot extends a chain that crypto/tls ended at a trusted intermediate
+// up to its self-signed root among the trusted CAs, as OpenSSL builds it
+// (without X509_V_FLAG_PARTIAL_CHAIN), so that every certificate's CRL
+// is checked.
+func (b *caView) toRoot(chain []*x509.Certificate) []*x509.Certificate {
+	for len(chain) < 10 {
+		top := chain[len(chain)-1]
+		if selfSigned(top) {
+			return chain
+		}
+		var next *x509.Certificate
+		for _, c := range b.certs {
+			if bytes.Equal(top.RawIssuer, c.RawSubject) && top.CheckSignatureFrom(c) == nil {
+				next = c
+				break
+			}
+		}
+		if next == nil {
+			return chain
+		}
+		chain = append(slices.Clip(chain), next)
+	}
+	return chain
 }
 
 func selfSigned(c *x509.Certificate) bool {
