@@ -320,10 +320,29 @@ func (c *Commands) commitCAOrCRL(k caKind, args []string) string {
 		return fail(fmt.Sprintf("The ongoing transaction is about '%s' but you are trying to set '%s'\n", tx.old.Path, path))
 	}
 	uses := c.caUses()[tx.old]
+	c.rebuildBinds(tx.old)
 	tx.old.Kind = k.kind
 	tx.old.Store(tx.next)
 	*tx = caTx{}
 	return "Committing " + path + strings.Repeat(".", uses) + "\nSuccess!\n"
+}
+
+// rebuildBinds tells the binds that verify with f that their TLS
+// contexts are rebuilt (the CA names they send are taken then).
+func (c *Commands) rebuildBinds(f *tlsconf.CAFile) {
+	if c.Source == nil || c.Source.Config == nil {
+		return
+	}
+	for _, px := range c.Source.Config.Proxies {
+		for _, b := range px.Binds {
+			if b.TLS == nil || b.TLS.Settings.Files == nil {
+				continue
+			}
+			if bf := b.TLS.Settings.Files; bf.CA == f || bf.Verify == f || bf.CRL == f {
+				bf.Rebuilt()
+			}
+		}
+	}
 }
 
 func (c *Commands) abortCAFile(args []string) string  { return c.abortCAOrCRL(kindCA, args) }

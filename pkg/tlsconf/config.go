@@ -72,11 +72,25 @@ type Bind struct {
 type BindFiles struct {
 	CA, Verify, CRL *CAFile
 	view            atomic.Pointer[bindView]
+	// names, once set, are the CAs the certificate request names.
+	names atomic.Pointer[CAContents]
+}
+
+// Rebuilt is called before one of the files' new contents is stored:
+// haproxy rebuilds the bind's TLS contexts then, taking the CA names of
+// the ca-file of the moment (before a ca-file's own commit, its former
+// contents), which stay until the next rebuild.
+func (f *BindFiles) Rebuilt() {
+	if c := f.CA.Load(); c != nil {
+		f.names.Store(c)
+	} else {
+		f.names.Store(&CAContents{Pool: x509.NewCertPool()})
+	}
 }
 
 type bindView struct {
-	ca, verify, crl *CAContents
-	v               caView
+	ca, verify, crl, names *CAContents
+	v                      caView
 }
 
 // caView is what verifies a client's certificate.
@@ -91,13 +105,17 @@ type caView struct {
 func (b *Bind) cas() *caView {
 	f := b.Files
 	if f == nil {
-		return &caView{b.ClientCAs, b.NameCAs, b.SeparateNames, b.ClientCACerts, b.CRLs}
+		names := b.ClientCAs
+		if b.SeparateNames {
+			names = b.NameCAs
+		}
+		return &caView{b.ClientCAs, names, b.SeparateNames, b.ClientCACerts, b.CRLs}
 	}
-	ca, ver, crl := f.CA.Load(), f.Verify.Load(), f.CRL.Load()
-	if v := f.view.Load(); v != nil && v.ca == ca && v.verify == ver && v.crl == crl {
+	ca, ver, crl, names := f.CA.Load(), f.Verify.Load(), f.CRL.Load(), f.names.Load()
+	if v := f.view.Load(); v != nil && v.ca == ca && v.verify == ver && v.crl == crl && v.names == names {
 		return &v.v
 	}
-	nv := &bindView{ca: ca, verify: ver, crl: crl}
+	nv := &bindView{ca: ca, verify: ver, crl: crl, names: names}
 	// An empty file trusts nothing (a nil pool would be the system's).
 	nv.v.clientCAs = x509.NewCertPool()
 	if ca != nil {
@@ -105,6 +123,9 @@ func (b *Bind) cas() *caView {
 	}
 	if f.CA != nil {
 		nv.v.nameCAs = nv.v.clientCAs
+		if names != nil {
+			nv.v.nameCAs = names.Pool
+		}
 	}
 	if f.Verify != nil {
 		nv.v.separate = true
@@ -125,10 +146,7 @@ func (b *Bind) cas() *caView {
 
 // names are the CAs the certificate request names.
 func (v *caView) names() *x509.CertPool {
-	if v.separate {
-		return v.nameCAs
-	}
-	return v.clientCAs
+	return v.nameCAs
 }
 
 // ForHandshake is base (made by Config) adjusted for one handshake: the
