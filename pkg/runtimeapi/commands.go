@@ -169,6 +169,9 @@ func (c *Commands) ExecPayload(args []string, payload *string, level Level) stri
 			continue
 		}
 		if cmd.level > level {
+			if msg, ok := deniedMsg[strings.Join(cmd.words, " ")]; ok {
+				return msg
+			}
 			return "Permission denied\n"
 		}
 		if cmd.runPayload != nil {
@@ -177,6 +180,14 @@ func (c *Commands) ExecPayload(args []string, payload *string, level Level) stri
 		return cmd.run(c, args)
 	}
 	return "Unknown command. Please enter one of the following commands only:\n" + strings.TrimPrefix(Help(level), "The following commands are valid at this level:\n")
+}
+
+// deniedMsg are the answers haproxy 2.6 gives instead of "Permission
+// denied" (its show ssl commands overwrite that message with another).
+var deniedMsg = map[string]string{
+	"show ssl cert":     "Can't allocate memory!\n",
+	"show ssl ca-file":  "Can't allocate memory!\n",
+	"show ssl crl-file": "Can't allocate memory!\n",
 }
 
 func hasPrefix(args, words []string) bool {
