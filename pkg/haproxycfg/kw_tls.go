@@ -493,36 +493,26 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		for _, c := range certs {
 			dh = dh || c.DHParams
 		}
-		if o.caFile != "" && set.Verify != "none" {
-			pool, certs, err := tlsconf.LoadCAs(fsys, o.caFile)
+		// haproxy loads the files whatever verify says, and only a bind
+		// that verifies uses them (and follows their commits).
+		files := &tlsconf.BindFiles{}
+		for _, f := range []struct {
+			path string
+			kind tlsconf.CAKind
+			dst  **tlsconf.CAFile
+		}{{o.caFile, tlsconf.KindCA, &files.CA}, {o.caVerifyFile, tlsconf.KindCA, &files.Verify}, {o.crlFile, tlsconf.KindCRL, &files.CRL}} {
+			if f.path == "" {
+				continue
+			}
+			cf, err := p.caFiles().Load(fsys, f.path, f.kind)
 			if err != nil {
 				p.alert("bind", "%s%s.", prefix, tlsErr(err))
 				return false
 			}
-			set.ClientCAs, set.ClientCACerts = pool, certs
+			*f.dst = cf
 		}
-		if o.caVerifyFile != "" && set.Verify != "none" {
-			// These CAs verify the client's certificate, but the
-			// certificate request names only ca-file's, as haproxy.
-			_, certs, err := tlsconf.LoadCAs(fsys, o.caVerifyFile)
-			if err != nil {
-				p.alert("bind", "%s%s.", prefix, tlsErr(err))
-				return false
-			}
-			set.NameCAs, set.SeparateNames = set.ClientCAs, true
-			set.ClientCACerts = append(set.ClientCACerts[:len(set.ClientCACerts):len(set.ClientCACerts)], certs...)
-			set.ClientCAs = x509.NewCertPool()
-			for _, c := range set.ClientCACerts {
-				set.ClientCAs.AddCert(c)
-			}
-		}
-		if o.crlFile != "" {
-			l, err := tlsconf.LoadCRL(fsys, o.crlFile)
-			if err != nil {
-				p.alert("bind", "%s%s.", prefix, tlsErr(err))
-				return false
-			}
-			set.CRLs = l
+		if set.Verify != "none" {
+			set.Files = files
 		}
 	}
 	if !p.resolveSuites(o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, dh, "bind", prefix) {
@@ -773,21 +763,38 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 	}
 	if p.readFile != nil {
 		fsys := tlsconf.OS{DelExt: p.tls.delExt}
-		if set.Verify {
-			pool, _, err := tlsconf.LoadCAs(fsys, o.caFile)
+		files := &tlsconf.ServerFiles{}
+		for _, f := range []struct {
+			path string
+			kind tlsconf.CAKind
+			dst  **tlsconf.CAFile
+		}{{o.caFile, tlsconf.KindCA, &files.CA}, {o.crlFile, tlsconf.KindCRL, &files.CRL}} {
+			if f.path == "" {
+				continue
+			}
+			cf, err := p.caFiles().Load(fsys, f.path, f.kind)
 			if err != nil {
 				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
 				return false
 			}
-			set.RootCAs = pool
+			*f.dst = cf
 		}
-		if o.crlFile != "" {
-			l, err := tlsconf.LoadCRL(fsys, o.crlFile)
-			if err != nil {
-				p.diag(Alert, LocBracket, kw, "%s%s.", prefix, tlsErr(err))
-				return false
+		if set.Verify {
+			// The contents as loaded; only a server with a certificate
+			// follows the commits of its files (haproxy rebuilds the
+			// TLS contexts of certificates, and a server without one
+			// has none).
+			if c := files.CA.Load(); c != nil {
+				set.RootCAs = c.Pool
+			} else {
+				set.RootCAs = x509.NewCertPool()
 			}
-			set.CRLs = l
+			if c := files.CRL.Load(); c != nil {
+				set.CRLs = c.CRLs
+			}
+			if len(o.crts) > 0 {
+				set.Files = files
+			}
 		}
 		if len(o.crts) > 0 {
 			c, err := tlsconf.LoadFile(fsys, o.crts[0])
@@ -873,6 +880,16 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 		count++
 	}
 	return out, entries, count, true
+}
+
+// caFiles is the configuration's CA and CRL files; haproxy's internal
+// HTTP client adds @system-ca.
+func (p *parser) caFiles() *tlsconf.CAFiles {
+	if p.cfg.CAFiles == nil {
+		p.cfg.CAFiles = &tlsconf.CAFiles{}
+		p.cfg.CAFiles.PutLazy("@system-ca", func() (*tlsconf.CAContents, error) { return tlsconf.LoadSystemCAs(tlsconf.SystemCADir) })
+	}
+	return p.cfg.CAFiles
 }
 
 // crtList is the configuration's crt-list (or directory) of path, one

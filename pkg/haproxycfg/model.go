@@ -46,6 +46,9 @@ type Config struct {
 	// CrtLists are the crt-list files and `crt` directories of the bind
 	// lines, each once (the stats socket's `show/del ssl crt-list`).
 	CrtLists []*tlsconf.CrtList `json:"-"`
+	// CAFiles are the ca-file, ca-verify-file and crl-file files of the
+	// bind and server lines, each once (`show/set/commit ssl ca-file`).
+	CAFiles *tlsconf.CAFiles `json:"-"`
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given

@@ -56,6 +56,60 @@ type tlsServerConn struct {
 	helloVers uint16
 	// sniRefused is a handshake refused by strict-sni.
 	sniRefused bool
+	// rand holds the first bytes each way, for the hellos' randoms.
+	rand helloRandoms
+}
+
+// helloRandoms keeps the first bytes read and written on a connection
+// under TLS: the ClientHello's and ServerHello's randoms are in them
+// (ssl_fc_client_random, ...), which crypto/tls does not report.
+type helloRandoms struct {
+	in, out   [43]byte
+	nin, nout int
+}
+
+func (r *helloRandoms) read(p []byte) {
+	if r.nin < len(r.in) {
+		r.nin += copy(r.in[r.nin:], p)
+	}
+}
+
+func (r *helloRandoms) wrote(p []byte) {
+	if r.nout < len(r.out) {
+		r.nout += copy(r.out[r.nout:], p)
+	}
+}
+
+// helloRandom is the random of a hello message of type typ (1 client, 2
+// server) at the start of b: record header (5), handshake header (4),
+// version (2), then 32 bytes; nil when b holds none.
+func helloRandom(b *[43]byte, n int, typ byte) []byte {
+	if n < len(b) || b[0] != 0x16 || b[5] != typ {
+		return nil
+	}
+	return append([]byte(nil), b[11:43]...)
+}
+
+// randomsConn feeds the bytes of a connection to a server to its
+// helloRandoms.
+type randomsConn struct {
+	net.Conn
+	r *helloRandoms
+}
+
+func (c randomsConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.r.nin < len(c.r.in) {
+		c.r.read(p[:n])
+	}
+	return n, err
+}
+
+func (c randomsConn) Write(p []byte) (int, error) {
+	if c.r.nout < len(c.r.out) {
+		c.r.wrote(p)
+	}
+	return c.Conn.Write(p)
 }
 
 // The process's TLS connections, both sides, as haproxy's `show info`
@@ -107,6 +161,7 @@ func ReadSSLRates(now time.Time) SSLRates {
 type serverTLSConn struct {
 	*tls.Conn
 	closed sync.Once
+	rand   helloRandoms
 }
 
 func (c *serverTLSConn) Close() error {
@@ -143,6 +198,21 @@ type helloConn struct {
 	owner *tlsServerConn
 }
 
+func (h *helloConn) Read(p []byte) (int, error) {
+	n, err := h.Conn.Read(p)
+	if r := &h.owner.rand; r.nin < len(r.in) {
+		r.read(p[:n])
+	}
+	return n, err
+}
+
+func (h *helloConn) Write(p []byte) (int, error) {
+	if r := &h.owner.rand; r.nout < len(r.out) {
+		r.wrote(p)
+	}
+	return h.Conn.Write(p)
+}
+
 // onHello records the ClientHello's arrival and the certificate the
 // store picks for it (GetCertificate picks the same), for the handshake
 // error and ssl_f_* fetches.
@@ -155,9 +225,16 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 			hc.owner.helloVers = max(hc.owner.helloVers, v)
 		}
 		hc.owner.hello.Store(true)
+		// A CA file committed on the stats socket since the listener
+		// started, or a verification result to keep, needs this
+		// handshake's own config.
+		var record func(tlsconf.VerifyResult)
 		if l.bind.RecordsResults() {
 			owner := hc.owner
-			return l.bind.ConfigRecording(l.cfg, func(r tlsconf.VerifyResult) { owner.verify = r }), nil
+			record = func(r tlsconf.VerifyResult) { owner.verify = r }
+		}
+		if c := l.bind.ForHandshake(l.cfg, record); c != nil {
+			return c, nil
 		}
 	}
 	return nil, nil
@@ -375,7 +452,8 @@ func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.Cli
 	if s.TLS.SNIFromClient {
 		name = clientSNI
 	}
-	tc := &serverTLSConn{Conn: tls.Client(c, s.TLS.Settings.Config(name, cache))}
+	tc := &serverTLSConn{}
+	tc.Conn = tls.Client(randomsConn{Conn: c, r: &tc.rand}, s.TLS.Settings.Config(name, cache))
 	sslOpened()
 	if !deadline.IsZero() {
 		_ = c.SetDeadline(deadline)
@@ -488,6 +566,14 @@ func (t tlsEnv) TLSLocalCert() *x509.Certificate {
 	return t.c.local
 }
 
+// TLSRandoms are the hellos' randoms (tlsconf.RandomFacts).
+func (t tlsEnv) TLSRandoms() (client, server []byte) {
+	if t.c == nil {
+		return nil, nil
+	}
+	return helloRandom(&t.c.rand.in, t.c.rand.nin, 1), helloRandom(&t.c.rand.out, t.c.rand.nout, 2)
+}
+
 func (t tlsEnv) TLSVerify() tlsconf.VerifyResult {
 	if t.c == nil {
 		return tlsconf.VerifyResult{}
@@ -536,7 +622,19 @@ func (t serverTLSEnv) ServerTLS() *tls.ConnectionState {
 	return &st
 }
 
+// ServerTLSRandoms are the server connection's hellos' randoms.
+func (t serverTLSEnv) ServerTLSRandoms() (client, server []byte) {
+	return helloRandom(&t.c.rand.out, t.c.rand.nout, 1), helloRandom(&t.c.rand.in, t.c.rand.nin, 2)
+}
+
 // The client side's facts pass through.
+
+func (t serverTLSEnv) TLSRandoms() (client, server []byte) {
+	if f, ok := t.Env.(tlsconf.RandomFacts); ok {
+		return f.TLSRandoms()
+	}
+	return nil, nil
+}
 
 func (t serverTLSEnv) TLS() *tls.ConnectionState {
 	if f, ok := t.Env.(tlsconf.TLSFacts); ok {

@@ -81,13 +81,19 @@ type command struct {
 // The commands gproxy implements, in the order `help` lists them
 // (alphabetical, as haproxy 2.6).
 var commands = []command{
+	{words: []string{"abort", "ssl", "ca-file"}, usage: "abort ssl ca-file <cafile>", desc: "abort a transaction for a CA file", level: LevelAdmin, run: (*Commands).abortCAFile},
 	{words: []string{"abort", "ssl", "cert"}, usage: "abort ssl cert <certfile>", desc: "abort a transaction for a certificate file", level: LevelAdmin, run: (*Commands).abortSSLCert},
+	{words: []string{"abort", "ssl", "crl-file"}, usage: "abort ssl crl-file <crlfile>", desc: "abort a transaction for a CRL file", level: LevelAdmin, run: (*Commands).abortCRLFile},
 	{[]string{"add", "server"}, "add server <bk>/<srv>", "create a new server", LevelAdmin, (*Commands).addServer, nil},
 	{words: []string{"add", "ssl", "crt-list"}, usage: "add ssl crt-list <list> <cert> [opts]*", desc: "add to crt-list file <list> a line <cert> or a payload", level: LevelAdmin, runPayload: (*Commands).addCrtList},
 	{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableUnreached, nil},
+	{words: []string{"commit", "ssl", "ca-file"}, usage: "commit ssl ca-file <cafile>", desc: "commit a CA file", level: LevelAdmin, run: (*Commands).commitCAFile},
 	{words: []string{"commit", "ssl", "cert"}, usage: "commit ssl cert <certfile>", desc: "commit a certificate file", level: LevelAdmin, run: (*Commands).commitSSLCert},
+	{words: []string{"commit", "ssl", "crl-file"}, usage: "commit ssl crl-file <crlfile>", desc: "commit a CRL file", level: LevelAdmin, run: (*Commands).commitCRLFile},
 	{[]string{"del", "server"}, "del server <bk>/<srv>", "remove a dynamically added server", LevelAdmin, (*Commands).delServer, nil},
+	{words: []string{"del", "ssl", "ca-file"}, usage: "del ssl ca-file <cafile>", desc: "delete an unused CA file", level: LevelAdmin, run: (*Commands).delCAFile},
 	{words: []string{"del", "ssl", "cert"}, usage: "del ssl cert <certfile>", desc: "delete an unused certificate file", level: LevelAdmin, run: (*Commands).delSSLCert},
+	{words: []string{"del", "ssl", "crl-file"}, usage: "del ssl crl-file <crlfile>", desc: "delete an unused CRL file", level: LevelAdmin, run: (*Commands).delCRLFile},
 	{words: []string{"del", "ssl", "crt-list"}, usage: "del ssl crt-list <list> <cert[:line]>", desc: "delete a line <cert> from crt-list file <list>", level: LevelAdmin, run: (*Commands).delCrtList},
 	{[]string{"disable", "agent"}, "disable agent", "disable agent checks", LevelAdmin, (*Commands).disableAgent, nil},
 	{[]string{"disable", "health"}, "disable health", "disable health checks", LevelAdmin, (*Commands).disableHealth, nil},
@@ -96,15 +102,21 @@ var commands = []command{
 	{[]string{"enable", "health"}, "enable health", "enable health checks", LevelAdmin, (*Commands).enableHealth, nil},
 	{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "take a server out of maintenance (use 'set server' instead)", LevelAdmin, (*Commands).enableServer, nil},
 	{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", LevelUser, (*Commands).getWeight, nil},
+	{words: []string{"new", "ssl", "ca-file"}, usage: "new ssl ca-file <cafile>", desc: "create a new CA file to be used in a crt-list", level: LevelAdmin, run: (*Commands).newCAFile},
 	{words: []string{"new", "ssl", "cert"}, usage: "new ssl cert <certfile>", desc: "create a new certificate file to be used in a crt-list or a directory", level: LevelAdmin, run: (*Commands).newSSLCert},
+	{words: []string{"new", "ssl", "crl-file"}, usage: "new ssl crlfile <crlfile>", desc: "create a new CRL file to be used in a crt-list", level: LevelAdmin, run: (*Commands).newCRLFile},
 	{[]string{"set", "maxconn", "server"}, "set maxconn server <bk>/<srv>", "change a server's maxconn setting", LevelAdmin, (*Commands).setMaxConnServer, nil},
 	{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, (*Commands).setServer, nil},
+	{words: []string{"set", "ssl", "ca-file"}, usage: "set ssl ca-file <cafile> <payload>", desc: "replace a CA file", level: LevelAdmin, runPayload: (*Commands).setCAFile},
 	{words: []string{"set", "ssl", "cert"}, usage: "set ssl cert <certfile> <payload>", desc: "replace a certificate file", level: LevelAdmin, runPayload: (*Commands).setSSLCert},
+	{words: []string{"set", "ssl", "crl-file"}, usage: "set ssl crl-file <crlfile> <payload>", desc: "replace a CRL file", level: LevelAdmin, runPayload: (*Commands).setCRLFile},
 	{[]string{"set", "table"}, "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", LevelUser, tableUnreached, nil},
 	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight, nil},
 	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo, nil},
 	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState, nil},
+	{words: []string{"show", "ssl", "ca-file"}, usage: "show ssl ca-file [<cafile>[:<index>]]", desc: "display the SSL CA files used in memory, or the details of a <cafile>, or a single certificate of index <index> of a CA file <cafile>", level: LevelOperator, run: (*Commands).showCAFile},
 	{words: []string{"show", "ssl", "cert"}, usage: "show ssl cert [<certfile>]", desc: "display the SSL certificates used in memory, or the details of a file", level: LevelOperator, run: (*Commands).showSSLCert},
+	{words: []string{"show", "ssl", "crl-file"}, usage: "show ssl crl-file [<crlfile[:<index>>]]", desc: "display the SSL CRL files used in memory, or the details of a <crlfile>, or a single CRL of index <index> of CRL file <crlfile>", level: LevelOperator, run: (*Commands).showCRLFile},
 	{words: []string{"show", "ssl", "crt-list"}, usage: "show ssl crt-list [-n] [<list>]", desc: "show the list of crt-lists or the content of a crt-list file <list>", level: LevelAdmin, run: (*Commands).showCrtList},
 	{[]string{"show", "stat"}, "show stat", "report counters for each proxy and server", LevelUser, (*Commands).showStat, nil},
 	{[]string{"show", "table"}, "show table <table> [<filter>]*", "report table usage stats or dump this table's contents (filter: data/key)", LevelUser, tableUnreached, nil},
@@ -157,6 +169,9 @@ func (c *Commands) ExecPayload(args []string, payload *string, level Level) stri
 			continue
 		}
 		if cmd.level > level {
+			if msg, ok := deniedMsg[strings.Join(cmd.words, " ")]; ok {
+				return msg
+			}
 			return "Permission denied\n"
 		}
 		if cmd.runPayload != nil {
@@ -165,6 +180,14 @@ func (c *Commands) ExecPayload(args []string, payload *string, level Level) stri
 		return cmd.run(c, args)
 	}
 	return "Unknown command. Please enter one of the following commands only:\n" + strings.TrimPrefix(Help(level), "The following commands are valid at this level:\n")
+}
+
+// deniedMsg are the answers haproxy 2.6 gives instead of "Permission
+// denied" (its show ssl commands overwrite that message with another).
+var deniedMsg = map[string]string{
+	"show ssl cert":     "Can't allocate memory!\n",
+	"show ssl ca-file":  "Can't allocate memory!\n",
+	"show ssl crl-file": "Can't allocate memory!\n",
 }
 
 func hasPrefix(args, words []string) bool {

@@ -6,7 +6,9 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
+	"math/big"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +33,10 @@ type sslCertState struct {
 	// The ongoing transaction: its file and new contents.
 	txPath string
 	txNew  *tlsconf.Parts
+	// The CA and CRL files' transactions (cafile.go), and the files
+	// when the configuration has none.
+	caTx, crlTx caTx
+	caFiles     *tlsconf.CAFiles
 }
 
 // certUser is one place that uses a file: a bind's store or a server.
@@ -152,24 +158,7 @@ func (c *Commands) showSSLCert(args []string) string {
 	if leaf == nil {
 		return b.String() + "OCSP Response Key: \n"
 	}
-	fmt.Fprintf(&b, "Serial: %X\n", leaf.SerialNumber.Bytes())
-	fmt.Fprintf(&b, "notBefore: %s\n", asn1Time(leaf.NotBefore))
-	fmt.Fprintf(&b, "notAfter: %s\n", asn1Time(leaf.NotAfter))
-	var san []string
-	for _, d := range leaf.DNSNames {
-		san = append(san, "DNS:"+d)
-	}
-	for _, ip := range leaf.IPAddresses {
-		san = append(san, "IP Address:"+ip.String())
-	}
-	for _, e := range leaf.EmailAddresses {
-		san = append(san, "email:"+e)
-	}
-	fmt.Fprintf(&b, "Subject Alternative Name: %s\n", strings.Join(san, ", "))
-	fmt.Fprintf(&b, "Algorithm: %s\n", keyAlgorithm(leaf))
-	fmt.Fprintf(&b, "SHA1 FingerPrint: %X\n", sha1.Sum(leaf.Raw))
-	fmt.Fprintf(&b, "Subject: %s\n", tlsconf.RawDN(leaf.RawSubject))
-	fmt.Fprintf(&b, "Issuer: %s\n", tlsconf.RawDN(leaf.RawIssuer))
+	certDetail(&b, leaf)
 	for _, der := range parts.Chain[1:] {
 		ch, err := x509.ParseCertificate(der)
 		if err != nil {
@@ -347,6 +336,54 @@ func (c *Commands) delSSLCert(args []string) string {
 	}
 	delete(c.ssl.added, path)
 	return fmt.Sprintf("Certificate '%s' deleted!\n", path)
+}
+
+// certDetail is haproxy's show_cert_detail for one certificate (`show
+// ssl cert FILE`, `show ssl ca-file FILE`), without its chain.
+func certDetail(b *strings.Builder, leaf *x509.Certificate) {
+	serial := fmt.Sprintf("%X", new(big.Int).Abs(leaf.SerialNumber).Bytes())
+	if serial == "" {
+		serial = "00" // the INTEGER's one content byte
+	}
+	fmt.Fprintf(b, "Serial: %s\n", serial)
+	fmt.Fprintf(b, "notBefore: %s\n", asn1Time(leaf.NotBefore))
+	fmt.Fprintf(b, "notAfter: %s\n", asn1Time(leaf.NotAfter))
+	fmt.Fprintf(b, "Subject Alternative Name: %s\n", sanOneline(leaf))
+	fmt.Fprintf(b, "Algorithm: %s\n", keyAlgorithm(leaf))
+	fmt.Fprintf(b, "SHA1 FingerPrint: %X\n", sha1.Sum(leaf.Raw))
+	fmt.Fprintf(b, "Subject: %s\n", tlsconf.RawDN(leaf.RawSubject))
+	fmt.Fprintf(b, "Issuer: %s\n", tlsconf.RawDN(leaf.RawIssuer))
+}
+
+// sanOneline is haproxy's ssl_sock_get_san_oneline: the subject
+// alternative names in their order, only the DNS ones written, ", "
+// between every two whatever their kind.
+func sanOneline(c *x509.Certificate) string {
+	for _, e := range c.Extensions {
+		if !e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 17}) {
+			continue
+		}
+		var seq asn1.RawValue
+		if _, err := asn1.Unmarshal(e.Value, &seq); err != nil {
+			return ""
+		}
+		var b strings.Builder
+		for rest, i := seq.Bytes, 0; len(rest) > 0; i++ {
+			var gn asn1.RawValue
+			var err error
+			if rest, err = asn1.Unmarshal(rest, &gn); err != nil {
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if gn.Class == asn1.ClassContextSpecific && gn.Tag == 2 {
+				b.WriteString("DNS:" + string(gn.Bytes))
+			}
+		}
+		return b.String()
+	}
+	return ""
 }
 
 // asn1Time is OpenSSL's ASN1_TIME_print: "Dec  3 23:41:40 2026 GMT".

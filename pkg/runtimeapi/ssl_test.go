@@ -99,3 +99,21 @@ func askSocket(t *testing.T, path, cmd string) string {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// haproxy 2.6's show ssl commands answer a user-level socket "Can't
+// allocate memory!" (their own message overwrites "Permission denied");
+// the other certificate commands say "Permission denied".
+func TestSSLShowDeniedMessage(t *testing.T) {
+	c := &runtimeapi.Commands{}
+	for cmd, want := range map[string]string{
+		"show ssl ca-file":  "Can't allocate memory!\n",
+		"show ssl crl-file": "Can't allocate memory!\n",
+		"show ssl cert":     "Can't allocate memory!\n",
+		"set ssl ca-file x": "Permission denied\n",
+		"new ssl ca-file x": "Permission denied\n",
+	} {
+		if got := c.Exec(strings.Fields(cmd), runtimeapi.LevelUser); got != want {
+			t.Errorf("%s at level user: %q, want %q", cmd, got, want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,8 +59,118 @@ type Bind struct {
 	// CrtIgnore and CAIgnore are crt-ignore-err and ca-ignore-err: the
 	// verification errors the handshake goes on with, at depth 0 and above.
 	CrtIgnore, CAIgnore ErrSet
+	// Files, when set, are the bind's ca-file, ca-verify-file and
+	// crl-file as the stats socket may replace them; they take the place
+	// of ClientCAs, ClientCACerts, NameCAs and CRLs.
+	Files *BindFiles
 	// Now is the clock for certificate checks; nil means time.Now.
 	Now func() time.Time
+}
+
+// BindFiles are the CA and CRL files of a bind (each may be nil); the
+// handshakes use their contents of the moment.
+type BindFiles struct {
+	CA, Verify, CRL *CAFile
+	view            atomic.Pointer[bindView]
+	// names, once set, are the CAs the certificate request names.
+	names atomic.Pointer[CAContents]
+}
+
+// Rebuilt is called before one of the files' new contents is stored:
+// haproxy rebuilds the bind's TLS contexts then, taking the CA names of
+// the ca-file of the moment (before a ca-file's own commit, its former
+// contents), which stay until the next rebuild.
+func (f *BindFiles) Rebuilt() {
+	if c := f.CA.Load(); c != nil {
+		f.names.Store(c)
+	} else {
+		f.names.Store(&CAContents{Pool: x509.NewCertPool()})
+	}
+}
+
+type bindView struct {
+	ca, verify, crl, names *CAContents
+	v                      caView
+}
+
+// caView is what verifies a client's certificate.
+type caView struct {
+	clientCAs, nameCAs *x509.CertPool
+	separate           bool
+	certs              []*x509.Certificate
+	crls               []*CRL
+}
+
+// cas are the bind's CAs and CRLs of the moment.
+func (b *Bind) cas() *caView {
+	f := b.Files
+	if f == nil {
+		names := b.ClientCAs
+		if b.SeparateNames {
+			names = b.NameCAs
+		}
+		return &caView{b.ClientCAs, names, b.SeparateNames, b.ClientCACerts, b.CRLs}
+	}
+	ca, ver, crl, names := f.CA.Load(), f.Verify.Load(), f.CRL.Load(), f.names.Load()
+	if v := f.view.Load(); v != nil && v.ca == ca && v.verify == ver && v.crl == crl && v.names == names {
+		return &v.v
+	}
+	nv := &bindView{ca: ca, verify: ver, crl: crl, names: names}
+	// An empty file trusts nothing (a nil pool would be the system's).
+	nv.v.clientCAs = x509.NewCertPool()
+	if ca != nil {
+		nv.v.clientCAs, nv.v.certs = ca.Pool, ca.Certs
+	}
+	if f.CA != nil {
+		nv.v.nameCAs = nv.v.clientCAs
+		if names != nil {
+			nv.v.nameCAs = names.Pool
+		}
+	}
+	if f.Verify != nil {
+		nv.v.separate = true
+		if ver != nil {
+			nv.v.certs = append(slices.Clip(nv.v.certs), ver.Certs...)
+		}
+		nv.v.clientCAs = x509.NewCertPool()
+		for _, c := range nv.v.certs {
+			nv.v.clientCAs.AddCert(c)
+		}
+	}
+	if crl != nil {
+		nv.v.crls = crl.CRLs
+	}
+	f.view.Store(nv)
+	return &nv.v
+}
+
+// names are the CAs the certificate request names.
+func (v *caView) names() *x509.CertPool {
+	return v.nameCAs
+}
+
+// ForHandshake is base (made by Config) adjusted for one handshake: the
+// CA names of the moment when a CA file was replaced since, and the
+// verification's result handed to record when RecordsResults. Nil when
+// base fits as it is.
+func (b *Bind) ForHandshake(base *tls.Config, record func(VerifyResult)) *tls.Config {
+	rec := b.RecordsResults() && record != nil
+	names := base.ClientCAs
+	if base.ClientAuth != tls.NoClientCert && b.Files != nil {
+		names = b.cas().names()
+	}
+	if !rec && names == base.ClientCAs {
+		return nil
+	}
+	if rec {
+		c := b.ConfigRecording(base, record)
+		c.ClientCAs = names
+		return c
+	}
+	c := base.Clone()
+	c.GetConfigForClient = nil
+	c.ClientCAs = names
+	return c
 }
 
 // ErrSet is a set of OpenSSL verification error codes (X509_V_ERR_*,
@@ -111,15 +223,51 @@ func (b *Bind) RecordsResults() bool { return b.CrtIgnore|b.CAIgnore != 0 }
 func (b *Bind) ConfigRecording(base *tls.Config, record func(VerifyResult)) *tls.Config {
 	c := base.Clone()
 	c.GetConfigForClient = nil
+	var last VerifyResult
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 		if len(raw) == 0 {
 			return nil
 		}
 		r, err := b.VerifyClient(raw)
 		record(r)
+		last = r
 		return err
 	}
+	// A resumed session keeps the result of its full handshake, as
+	// OpenSSL's session does: it travels in the ticket, which base's keys
+	// (shared by every connection of the bind) seal.
+	c.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		ss.Extra = append(ss.Extra, append([]byte(verifyExtraTag), encodeVerify(last)...))
+		return base.EncryptTicket(cs, ss)
+	}
+	c.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		ss, err := base.DecryptTicket(identity, cs)
+		if ss == nil || err != nil {
+			return ss, err
+		}
+		for _, e := range ss.Extra {
+			if v, ok := bytes.CutPrefix(e, []byte(verifyExtraTag)); ok {
+				if r, ok := decodeVerify(v); ok {
+					record(r)
+				}
+			}
+		}
+		return ss, nil
+	}
 	return c
+}
+
+// verifyExtraTag marks a VerifyResult in a session ticket's extra data.
+const verifyExtraTag = "gproxy-verify:"
+
+func encodeVerify(r VerifyResult) []byte {
+	return fmt.Appendf(nil, "%d %d %d %d", r.Verify, r.CrtErr, r.CAErr, r.CAErrDepth)
+}
+
+func decodeVerify(b []byte) (VerifyResult, bool) {
+	var r VerifyResult
+	_, err := fmt.Sscanf(string(b), "%d %d %d %d", &r.Verify, &r.CrtErr, &r.CAErr, &r.CAErrDepth)
+	return r, err == nil
 }
 
 // ErrClientCert marks a handshake refused for the client's certificate
@@ -148,10 +296,7 @@ func (b *Bind) Config() *tls.Config {
 		// The CertificateRequest names the CAs of ca-file, as haproxy's
 		// does (no-ca-names is not implemented): clients pick their
 		// certificate by them, and send none when none matches.
-		c.ClientCAs = b.ClientCAs
-		if b.SeparateNames {
-			c.ClientCAs = b.NameCAs
-		}
+		c.ClientCAs = b.cas().names()
 		// Verified here rather than by crypto/tls, to check the CRLs of
 		// every certificate of the chain, as haproxy's crl-file does
 		// (OpenSSL's CRL_CHECK_ALL).
@@ -188,9 +333,10 @@ func (b *Bind) VerifyClient(raw [][]byte) (VerifyResult, error) {
 		now = b.Now()
 	}
 	var errs []verifyErr
-	chain, complete := b.buildChain(certs, now, &errs)
+	v := b.cas()
+	chain, complete := v.buildChain(certs, now, &errs)
 	top := len(chain) - 1
-	if len(b.CRLs) > 0 {
+	if len(v.crls) > 0 {
 		// Every certificate, the root too (OpenSSL's CRL_CHECK_ALL: the
 		// root's own CA list covers it).
 		for i := 0; i <= top; i++ {
@@ -199,7 +345,7 @@ func (b *Bind) VerifyClient(raw [][]byte) (VerifyResult, error) {
 				errs = append(errs, verifyErr{i, vErrUnableToGetCRL})
 				break
 			}
-			if code := crlCode(chain[i], issuer, b.CRLs); code != 0 {
+			if code := crlCode(chain[i], issuer, v.crls); code != 0 {
 				errs = append(errs, verifyErr{i, code})
 			}
 		}
@@ -243,7 +389,7 @@ func (b *Bind) VerifyClient(raw [][]byte) (VerifyResult, error) {
 // buildChain finds the chain from the client's certificate to a trusted
 // CA, judging validity times apart (at the middle of the certificate's
 // life); without one, the certificates as sent, with the error.
-func (b *Bind) buildChain(certs []*x509.Certificate, now time.Time, errs *[]verifyErr) ([]*x509.Certificate, bool) {
+func (b *caView) buildChain(certs []*x509.Certificate, now time.Time, errs *[]verifyErr) ([]*x509.Certificate, bool) {
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
@@ -253,11 +399,11 @@ func (b *Bind) buildChain(certs []*x509.Certificate, now time.Time, errs *[]veri
 	for _, at := range []time.Time{leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 2), now} {
 		var chains [][]*x509.Certificate
 		chains, err = leaf.Verify(x509.VerifyOptions{
-			Roots: b.ClientCAs, Intermediates: inter, CurrentTime: at,
+			Roots: b.clientCAs, Intermediates: inter, CurrentTime: at,
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		})
 		if err == nil {
-			return chains[0], true
+			return b.toRoot(chains[0]), true
 		}
 	}
 	var inv x509.CertificateInvalidError
@@ -268,7 +414,7 @@ func (b *Bind) buildChain(certs []*x509.Certificate, now time.Time, errs *[]veri
 	// No time fits every certificate (a CA re-issued after its old
 	// leaf expired): OpenSSL still builds the chain by names and
 	// signatures, and reports the times apart.
-	if chain := chainByIssuer(certs, b.ClientCACerts); chain != nil {
+	if chain := chainByIssuer(certs, b.certs); chain != nil {
 		return chain, true
 	}
 	top := len(certs) - 1
@@ -281,6 +427,31 @@ func (b *Bind) buildChain(certs []*x509.Certificate, now time.Time, errs *[]veri
 		*errs = append(*errs, verifyErr{top, vErrUnableToGetIssuer})
 	}
 	return certs, false
+}
+
+// toRoot extends a chain that crypto/tls ended at a trusted intermediate
+// up to its self-signed root among the trusted CAs, as OpenSSL builds it
+// (without X509_V_FLAG_PARTIAL_CHAIN), so that every certificate's CRL
+// is checked.
+func (b *caView) toRoot(chain []*x509.Certificate) []*x509.Certificate {
+	for len(chain) < 10 {
+		top := chain[len(chain)-1]
+		if selfSigned(top) {
+			return chain
+		}
+		var next *x509.Certificate
+		for _, c := range b.certs {
+			if bytes.Equal(top.RawIssuer, c.RawSubject) && top.CheckSignatureFrom(c) == nil {
+				next = c
+				break
+			}
+		}
+		if next == nil {
+			return chain
+		}
+		chain = append(slices.Clip(chain), next)
+	}
+	return chain
 }
 
 func selfSigned(c *x509.Certificate) bool {
@@ -357,7 +528,10 @@ type Server struct {
 	VerifyHost string
 	Cert       *Cert // `crt`: the client certificate as loaded
 	// Slot, when set, holds Cert as `commit ssl cert` replaces it.
-	Slot      *CertSlot
+	Slot *CertSlot
+	// Files, when set, are the ca-file and crl-file as the stats socket
+	// may replace them, in place of RootCAs and CRLs.
+	Files     *ServerFiles
 	NoTickets bool
 	// Reuse is ssl-reuse (the default): resume sessions with a cache.
 	Reuse bool
@@ -388,7 +562,10 @@ func (s *Server) Config(sni string, cache tls.ClientSessionCache) *tls.Config {
 		}
 	}
 	if crt != nil {
-		c.Certificates = []tls.Certificate{crt.TLS}
+		// Sent whatever CA names the server's request lists, as OpenSSL
+		// does (crypto/tls would send none when they do not match).
+		tc := &crt.TLS
+		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return tc, nil }
 	}
 	if s.Verify {
 		// The name sent wins, else verifyhost, else the chain alone
@@ -404,6 +581,24 @@ func (s *Server) Config(sni string, cache tls.ClientSessionCache) *tls.Config {
 	return c
 }
 
+// ServerFiles are a server's CA and CRL files (either may be nil).
+type ServerFiles struct{ CA, CRL *CAFile }
+
+func (s *Server) cas() (*x509.CertPool, []*CRL) {
+	if s.Files == nil {
+		return s.RootCAs, s.CRLs
+	}
+	pool := x509.NewCertPool() // an empty file trusts nothing
+	var crls []*CRL
+	if c := s.Files.CA.Load(); c != nil {
+		pool = c.Pool
+	}
+	if c := s.Files.CRL.Load(); c != nil {
+		crls = c.CRLs
+	}
+	return pool, crls
+}
+
 func (s *Server) verifyServer(cs tls.ConnectionState, host string) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("server sent no certificate")
@@ -416,14 +611,15 @@ func (s *Server) verifyServer(cs tls.ConnectionState, host string) error {
 	if s.Now != nil {
 		now = s.Now()
 	}
+	roots, crls := s.cas()
 	chains, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
-		Roots: s.RootCAs, Intermediates: inter, CurrentTime: now, DNSName: host,
+		Roots: roots, Intermediates: inter, CurrentTime: now, DNSName: host,
 	})
 	if err != nil {
 		return err
 	}
-	if len(s.CRLs) > 0 {
-		return checkCRLs(chains[0], s.CRLs, now)
+	if len(crls) > 0 {
+		return checkCRLs(chains[0], crls, now)
 	}
 	return nil
 }

@@ -25,6 +25,11 @@ type CRL struct {
 	ThisUpdate time.Time
 	NextUpdate time.Time
 	Revoked    []*big.Int // serial numbers
+	// RevokedAt are their revocation dates.
+	RevokedAt []time.Time
+
+	raw     []byte
+	version int
 
 	tbs    []byte
 	sigAlg asn1.ObjectIdentifier
@@ -67,9 +72,10 @@ func ParseCRL(der []byte) (*CRL, error) {
 		return nil, fmt.Errorf("unsupported CRL signature algorithm %s", l.SignatureAlgorithm.Algorithm)
 	}
 	c := &CRL{RawIssuer: l.TBS.Issuer.FullBytes, ThisUpdate: l.TBS.ThisUpdate, NextUpdate: l.TBS.NextUpdate,
-		tbs: l.TBS.Raw, sigAlg: l.SignatureAlgorithm.Algorithm, sig: l.Signature.RightAlign()}
+		raw: der, version: l.TBS.Version, tbs: l.TBS.Raw, sigAlg: l.SignatureAlgorithm.Algorithm, sig: l.Signature.RightAlign()}
 	for _, r := range l.TBS.Revoked {
 		c.Revoked = append(c.Revoked, r.Serial)
+		c.RevokedAt = append(c.RevokedAt, r.Time)
 	}
 	return c, nil
 }

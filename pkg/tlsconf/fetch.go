@@ -32,6 +32,19 @@ type ConnErrFacts interface {
 	ConnErr() (code int, sslErr int64)
 }
 
+// RandomFacts extends TLSFacts with the randoms of the client
+// connection's ClientHello and ServerHello (ssl_fc_client_random,
+// ssl_fc_server_random); nil when unknown.
+type RandomFacts interface {
+	TLSRandoms() (client, server []byte)
+}
+
+// ServerRandomFacts is RandomFacts for the server connection
+// (ssl_bc_client_random, ssl_bc_server_random).
+type ServerRandomFacts interface {
+	ServerTLSRandoms() (client, server []byte)
+}
+
 // ServerTLSFacts extends sample.Env with the server connection of a
 // stream, for the ssl_bc_* and ssl_s_* fetches.
 type ServerTLSFacts interface {
@@ -83,6 +96,46 @@ func init() {
 				return sample.Value{}, false
 			}
 			return fn(st)
+		}})
+	}
+	// The hellos' randoms, binary (OpenSSL's SSL_get_client_random).
+	bin := func(b []byte) (sample.Value, bool) {
+		return sample.Value{Type: sample.TypeBin, Str: string(b)}, b != nil
+	}
+	for _, r := range []struct {
+		name   string
+		server bool
+	}{{"ssl_fc_client_random", false}, {"ssl_fc_server_random", true}} {
+		sample.RegisterFetch(sample.FetchDef{Name: r.name, Out: sample.TypeBin, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+			f, st := facts(t)
+			rf, ok := f.(RandomFacts)
+			if st == nil || !ok {
+				return sample.Value{}, false
+			}
+			c, s := rf.TLSRandoms()
+			if r.server {
+				return bin(s)
+			}
+			return bin(c)
+		}})
+	}
+	for _, r := range []struct {
+		name   string
+		server bool
+	}{{"ssl_bc_client_random", false}, {"ssl_bc_server_random", true}} {
+		sample.RegisterFetch(sample.FetchDef{Name: r.name, Out: sample.TypeBin, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+			if serverFacts(t) == nil {
+				return sample.Value{}, false
+			}
+			rf, ok := t.Env.(ServerRandomFacts)
+			if !ok {
+				return sample.Value{}, false
+			}
+			c, s := rf.ServerTLSRandoms()
+			if r.server {
+				return bin(s)
+			}
+			return bin(c)
 		}})
 	}
 	sample.RegisterFetch(sample.FetchDef{Name: "ssl_fc", Out: sample.TypeBool, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
