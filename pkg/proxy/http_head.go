@@ -140,8 +140,8 @@ func newHeadTable() *headTable {
 }
 
 // add registers a head and returns the placeholder target standing for
-// it, its entry and the function that forgets it.
-func (t *headTable) add(head []byte) (string, *headEntry, func()) {
+// it, its entry and the id to forget it by (forget).
+func (t *headTable) add(head []byte) (string, *headEntry, uint64) {
 	t.mu.Lock()
 	t.next++
 	id := t.next
@@ -149,11 +149,14 @@ func (t *headTable) add(head []byte) (string, *headEntry, func()) {
 	t.heads[id] = e
 	t.mu.Unlock()
 	var buf [96]byte
-	return string(strconv.AppendUint(append(buf[:0], t.prefix...), id, 10)), e, func() {
-		t.mu.Lock()
-		delete(t.heads, id)
-		t.mu.Unlock()
-	}
+	return string(strconv.AppendUint(append(buf[:0], t.prefix...), id, 10)), e, id
+}
+
+// forget drops the head registered under id.
+func (t *headTable) forget(id uint64) {
+	t.mu.Lock()
+	delete(t.heads, id)
+	t.mu.Unlock()
 }
 
 // lookup finds the entry of a request line "METHOD <placeholder> ...".

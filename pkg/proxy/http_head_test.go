@@ -158,7 +158,7 @@ func TestHeadConnReplacesOnlyPlaceholders(t *testing.T) {
 	if got.String() != want {
 		t.Errorf("wrote %q, want %q", got.String(), want)
 	}
-	forget()
+	tab.forget(forget)
 	if _, ok := tab.lookup([]byte("GET " + target + " HTTP/1.1\r\n")); ok {
 		t.Error("a forgotten head is still found")
 	}
