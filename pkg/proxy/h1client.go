@@ -52,8 +52,8 @@ type h1ServerConn struct {
 	raw    syscall.RawConn // the socket, for the check before reuse; nil if none
 	tls    bool            // the socket carries TLS: pending bytes are not a reply
 	br     *bufio.Reader
-	bw     *bufio.Writer
-	nwrite int64 // bytes written to the connection
+	bw     *bufio.Writer // made for the first request with a body
+	nwrite int64         // bytes written to the connection
 	// readLimit bounds what a response head may read (Go's client's
 	// 10 MiB: a server sending an endless head gets a 502, not our memory).
 	readLimit int64
@@ -121,7 +121,6 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1ServerConn, error
 	pc.conn = &headConn{Conn: c, t: cl.heads}
 	pc.readLimit = maxInt64
 	pc.br = bufio.NewReaderSize(h1Reader{pc}, 4096)
-	pc.bw = bufio.NewWriterSize(h1Writer{pc}, 4096)
 	return pc, nil
 }
 
@@ -528,12 +527,29 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 	return resp, nil
 }
 
-// write sends req: the head headConn substitutes, then the body.
+// write sends req: the head headConn substitutes, then the body. A
+// request without a body gets its registered head written directly (the
+// same bytes in the same single write, without Go's head built first).
 func (pc *h1ServerConn) write(req *http.Request) error {
 	start := pc.nwrite
-	err := req.Write(pc.bw)
-	if err == nil {
-		err = pc.bw.Flush()
+	var err error
+	hc, _ := pc.conn.(*headConn)
+	var e *headEntry
+	if hc != nil && (req.Body == nil || req.Body == http.NoBody) && req.URL != nil {
+		e, _ = hc.t.lookupTarget(req.URL.Opaque)
+	}
+	if e != nil {
+		var n int
+		n, err = hc.writeHead(e)
+		pc.nwrite += int64(n)
+	} else {
+		if pc.bw == nil {
+			pc.bw = bufio.NewWriterSize(h1Writer{pc}, 4096)
+		}
+		err = req.Write(pc.bw)
+		if err == nil {
+			err = pc.bw.Flush()
+		}
 	}
 	if err != nil && pc.nwrite == start {
 		return h1NothingWritten{err}

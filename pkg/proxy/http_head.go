@@ -183,6 +183,25 @@ func (t *headTable) lookup(p []byte) (*headEntry, bool) {
 	return e, ok
 }
 
+// lookupTarget finds the entry of a placeholder target, as lookup does
+// for a request line.
+func (t *headTable) lookupTarget(target string) (*headEntry, bool) {
+	if len(target) <= len(t.prefix) || target[:len(t.prefix)] != string(t.prefix) {
+		return nil, false
+	}
+	var id uint64
+	for _, d := range []byte(target[len(t.prefix):]) {
+		if d < '0' || d > '9' || id > (1<<64-1)/10-1 {
+			return nil, false
+		}
+		id = id*10 + uint64(d-'0')
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.heads[id]
+	return e, ok
+}
+
 var errHeadSplit = errors.New("proxy: request head split across writes")
 
 // headConn is a server connection that replaces the head Go's client
@@ -273,6 +292,17 @@ func headEnd(b []byte) int {
 		}
 	}
 	return -1
+}
+
+// writeHead writes the registered head of a request without a body in
+// one write, as Write does for Go's head of it, and starts capturing its
+// response: the h1Client sends it so, without building Go's head only to
+// replace it.
+func (c *headConn) writeHead(e *headEntry) (int, error) {
+	c.mu.Lock()
+	c.cur, c.buf = e, nil
+	c.mu.Unlock()
+	return c.Conn.Write(e.head)
 }
 
 func (c *headConn) Write(p []byte) (n int, err error) {
