@@ -30,8 +30,8 @@ import (
 // h1Frontend serves one `mode http` listener that proxies to a backend:
 // it reads HTTP/1.x requests itself, so that malformed or cut requests are
 // logged (<BADREQ>) and every httplog timer is measured as haproxy 2.6
-// does, and forwards each request with an http.Transport that keeps server
-// connections alive (or not: option http-server-close, httpclose). The
+// does, and forwards each request with an h1Client (h1client.go) that keeps
+// server connections alive (or not: option http-server-close, httpclose). The
 // stats page and the Prometheus exporter answer their own URIs
 // (http_local.go); errorfiles replace the built-in pages
 // (http_errorfile.go).
@@ -55,7 +55,7 @@ import (
 type h1Frontend struct {
 	e     *Engine
 	f     *Frontend
-	tr    *http.Transport // nil without a backend
+	tr    *h1Client // nil without a backend
 	mode  haproxycfg.HTTPConnMode
 	fwd   *haproxycfg.ForwardFor
 	heads *headTable // the heads tr sends (http_head.go)
@@ -356,40 +356,10 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 	go h.watch()
 }
 
-// backendTransport is the client side towards a backend's servers.
-func backendTransport(be *Backend, heads *headTable) *http.Transport {
-	bt := be.px.Timeouts
-	// No TCP keep-alive: haproxy's default without `option srvtcpka`.
-	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
-	return &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			target := dialTargetOf(ctx) // the real address, the session (srvreuse.go)
-			if target != nil {
-				addr = target.addr
-			}
-			c, err := dialServer(ctx, d, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			if be.pp {
-				if err := dialProxy(ctx, be, addr, c, bt.Connect); err != nil {
-					c.Close()
-					return nil, err
-				}
-			}
-			if c, err = dialTLS(ctx, be, network, addr, c, bt.Connect); err != nil {
-				return nil, err
-			}
-			if target != nil && target.ss != nil {
-				c = target.ss.track(c)
-			}
-			return &headConn{Conn: c, t: heads}, nil
-		},
-		ResponseHeaderTimeout: bt.Server,
-		MaxIdleConnsPerHost:   1 << 16, // haproxy: pool-max-conn -1, no limit
-		IdleConnTimeout:       firstSet(bt.HTTPKeepAlive, 90*time.Second),
-		DisableCompression:    true,
-	}
+// backendTransport is the client side towards a backend's servers
+// (h1client.go).
+func backendTransport(be *Backend, heads *headTable) *h1Client {
+	return newH1Client(be, heads)
 }
 
 // watch closes idle keep-alive connections on a soft stop (busy ones
@@ -876,10 +846,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			return nil
 		},
 	}
-	var forgets []func()
+	var forgetBuf [2]uint64 // the heads registered (one unless a retry changes the server)
+	forgets := forgetBuf[:0]
 	defer func() {
-		for _, f := range forgets {
-			f()
+		for _, id := range forgets {
+			rt.heads.forget(id)
 		}
 	}()
 	var out *http.Request
@@ -892,7 +863,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		c.ss = newSrvSession()
 	}
 	request := func() {
-		addr := srv.cfg.Address(int(s.Frontend.Port()))
+		addr := srv.cfgAddress(int(s.Frontend.Port()))
 		rctx := ctx
 		if rt.useH2(srv) {
 			out, rtp, entry = h2Request(req, extra, addr, sendName, srv.Name()), rt.h2, nil
@@ -902,7 +873,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		} else {
 			if entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
 				var target string
-				var forget func()
+				var forget uint64
 				head := req.appendHead(nil, extra, headMode)
 				if sendName != "" {
 					head = withServerName(head, sendName, srv.Name())
@@ -915,7 +886,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 					URL:        &url.URL{Scheme: "http", Opaque: target},
 					Proto:      "HTTP/1.1",
 					ProtoMajor: 1, ProtoMinor: 1,
-					Header: http.Header{"User-Agent": {""}}, // no Go default
+					Header: noUserAgent,
 					Body:   http.NoBody,
 					// http-server-close and httpclose: a new server
 					// connection for each request, closed after the response.
@@ -1106,6 +1077,20 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		rr.logResponse(s)
 	}
 	return keep
+}
+
+// noUserAgent is the header of every request given to Go's client: no
+// User-Agent of its own (the head sent is appendHead's). Shared, so
+// read only: the client does not modify a request's header.
+var noUserAgent = http.Header{"User-Agent": {""}}
+
+// cfgAddress is srv.cfg.Address(clientPort), without formatting it again
+// when the configured port is fixed (dialAddr, formatted once).
+func (s *Server) cfgAddress(clientPort int) string {
+	if s.dialAddr != "" {
+		return s.dialAddr
+	}
+	return s.cfg.Address(clientPort)
 }
 
 // drain reads the rest of a request body before an error reply, so the

@@ -140,8 +140,8 @@ func newHeadTable() *headTable {
 }
 
 // add registers a head and returns the placeholder target standing for
-// it, its entry and the function that forgets it.
-func (t *headTable) add(head []byte) (string, *headEntry, func()) {
+// it, its entry and the id to forget it by (forget).
+func (t *headTable) add(head []byte) (string, *headEntry, uint64) {
 	t.mu.Lock()
 	t.next++
 	id := t.next
@@ -149,11 +149,14 @@ func (t *headTable) add(head []byte) (string, *headEntry, func()) {
 	t.heads[id] = e
 	t.mu.Unlock()
 	var buf [96]byte
-	return string(strconv.AppendUint(append(buf[:0], t.prefix...), id, 10)), e, func() {
-		t.mu.Lock()
-		delete(t.heads, id)
-		t.mu.Unlock()
-	}
+	return string(strconv.AppendUint(append(buf[:0], t.prefix...), id, 10)), e, id
+}
+
+// forget drops the head registered under id.
+func (t *headTable) forget(id uint64) {
+	t.mu.Lock()
+	delete(t.heads, id)
+	t.mu.Unlock()
 }
 
 // lookup finds the entry of a request line "METHOD <placeholder> ...".
@@ -169,6 +172,25 @@ func (t *headTable) lookup(p []byte) (*headEntry, bool) {
 	}
 	var id uint64
 	for _, d := range rest[:end] {
+		if d < '0' || d > '9' || id > (1<<64-1)/10-1 {
+			return nil, false
+		}
+		id = id*10 + uint64(d-'0')
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.heads[id]
+	return e, ok
+}
+
+// lookupTarget finds the entry of a placeholder target, as lookup does
+// for a request line.
+func (t *headTable) lookupTarget(target string) (*headEntry, bool) {
+	if len(target) <= len(t.prefix) || target[:len(t.prefix)] != string(t.prefix) {
+		return nil, false
+	}
+	var id uint64
+	for _, d := range []byte(target[len(t.prefix):]) {
 		if d < '0' || d > '9' || id > (1<<64-1)/10-1 {
 			return nil, false
 		}
@@ -270,6 +292,17 @@ func headEnd(b []byte) int {
 		}
 	}
 	return -1
+}
+
+// writeHead writes the registered head of a request without a body in
+// one write, as Write does for Go's head of it, and starts capturing its
+// response: the h1Client sends it so, without building Go's head only to
+// replace it.
+func (c *headConn) writeHead(e *headEntry) (int, error) {
+	c.mu.Lock()
+	c.cur, c.buf = e, nil
+	c.mu.Unlock()
+	return c.Conn.Write(e.head)
 }
 
 func (c *headConn) Write(p []byte) (n int, err error) {

@@ -158,8 +158,38 @@ func TestHeadConnReplacesOnlyPlaceholders(t *testing.T) {
 	if got.String() != want {
 		t.Errorf("wrote %q, want %q", got.String(), want)
 	}
-	forget()
+	tab.forget(forget)
 	if _, ok := tab.lookup([]byte("GET " + target + " HTTP/1.1\r\n")); ok {
+		t.Error("a forgotten head is still found")
+	}
+}
+
+// A request without a body has its registered head written as is, in
+// one write, found by its placeholder target alone; other targets are not
+// taken for placeholders.
+func TestHeadConnWritesRegisteredHead(t *testing.T) {
+	tab := newHeadTable()
+	head := []byte("GET //a/b HTTP/1.1\r\nhost: t\r\n\r\n")
+	target, _, forget := tab.add(head)
+	e, ok := tab.lookupTarget(target)
+	if !ok {
+		t.Fatalf("lookupTarget(%q) found nothing", target)
+	}
+	var got bytes.Buffer
+	c := &headConn{Conn: &writeConn{w: &got}, t: tab}
+	if n, err := c.writeHead(e); n != len(head) || err != nil {
+		t.Fatalf("writeHead = %d, %v", n, err)
+	}
+	if got.String() != string(head) {
+		t.Errorf("wrote %q, want %q", got.String(), head)
+	}
+	for _, other := range []string{"", "/a/b", target + "x", target[:len(target)-1] + "-", "/.gproxy-0123-1", string(tab.prefix)} {
+		if _, ok := tab.lookupTarget(other); ok && other != target {
+			t.Errorf("lookupTarget(%q) found an entry", other)
+		}
+	}
+	tab.forget(forget)
+	if _, ok := tab.lookupTarget(target); ok {
 		t.Error("a forgotten head is still found")
 	}
 }

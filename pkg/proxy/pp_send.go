@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
-	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -164,16 +163,16 @@ func dialProxy(ctx context.Context, be *Backend, addr string, c net.Conn, timeou
 // backends whose servers take a PROXY header.
 type privateTransports struct {
 	mu sync.Mutex
-	m  map[*Backend]*http.Transport
+	m  map[*Backend]*h1Client
 }
 
-func (p *privateTransports) get(be *Backend, heads *headTable) *http.Transport {
+func (p *privateTransports) get(be *Backend, heads *headTable) *h1Client {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	tr := p.m[be]
 	if tr == nil {
 		if p.m == nil {
-			p.m = map[*Backend]*http.Transport{}
+			p.m = map[*Backend]*h1Client{}
 		}
 		tr = backendTransport(be, heads)
 		p.m[be] = tr

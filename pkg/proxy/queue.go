@@ -58,7 +58,6 @@ func (b *Backend) acquire(ctx context.Context, key balance.Key, avoid *Server, t
 		b.mu.Unlock()
 		return a, ErrNoServer
 	}
-	w := &waiter{key: key, ch: make(chan *Server, 1)}
 	if s != nil && key.Persist == nil && b.queueFirst() {
 		// haproxy's assign_server: with connections already waiting in
 		// the backend queue (and not all of them), the round-robin and
@@ -86,6 +85,12 @@ func (b *Backend) acquire(ctx context.Context, key balance.Key, avoid *Server, t
 			a.srv = srv
 			return a, ErrQueueFull
 		}
+	}
+	// Queued: the waiter is made only now (no allocation on the common
+	// path above).
+	w := &waiter{key: key, ch: make(chan *Server, 1)}
+	if s != nil {
+		srv := s.(*Server)
 		w.target = srv
 		a.sq = int(srv.ctr.queueCur.Load()) + 1
 		srv.ctr.queued(1)

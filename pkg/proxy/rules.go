@@ -997,7 +997,7 @@ var _ sample.Env = (*Engine)(nil)
 // route is how a frontend's requests reach one backend: its client
 // transport, head table and the combined HTTP options.
 type route struct {
-	tr    *http.Transport
+	tr    *h1Client
 	h2    *http2.Transport // nil when no server of the backend speaks HTTP/2 (h2_backend.go)
 	heads *headTable
 	mode  haproxycfg.HTTPConnMode

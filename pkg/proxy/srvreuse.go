@@ -30,9 +30,9 @@ import (
 // HTTP/2 client are one session, so concurrent streams open one server
 // connection each (haproxy may reuse another session's idle one).
 //
-// The pool is Go's http.Transport's: a session's requests are sent under
-// a key of their own (the URL host), so that the transport reuses only
-// the session's connections, and DialContext dials the server's real
+// The pool is h1Client's (h1client.go): a session's requests are sent
+// under a key of their own (the URL host), so that the client reuses only
+// the session's connections, and its dial goes to the server's real
 // address given in the request's context.
 
 // srvSession holds the server connections one client session opened.
@@ -41,6 +41,7 @@ type srvSession struct {
 	mu     sync.Mutex
 	conns  map[*sessConn]struct{}
 	h2     map[*Server]*http2.ClientConn // the session's HTTP/2 server connections
+	h1     map[*h1ServerConn]struct{}    // the session's HTTP/1 server connections (h1client.go)
 	closed bool
 }
 
@@ -68,6 +69,21 @@ func (ss *srvSession) track(c net.Conn) net.Conn {
 	return sc
 }
 
+// trackH1 registers an HTTP/1 connection of the session, taken out of
+// its client's idle pool when the session ends.
+func (ss *srvSession) trackH1(pc *h1ServerConn) {
+	ss.mu.Lock()
+	if ss.closed {
+		ss.mu.Unlock()
+		return
+	}
+	if ss.h1 == nil {
+		ss.h1 = map[*h1ServerConn]struct{}{}
+	}
+	ss.h1[pc] = struct{}{}
+	ss.mu.Unlock()
+}
+
 // close ends the session: its server connections close.
 func (ss *srvSession) close() {
 	if ss == nil {
@@ -75,11 +91,14 @@ func (ss *srvSession) close() {
 	}
 	ss.mu.Lock()
 	ss.closed = true
-	conns := ss.conns
-	ss.conns, ss.h2 = nil, nil
+	conns, h1 := ss.conns, ss.h1
+	ss.conns, ss.h2, ss.h1 = nil, nil, nil
 	ss.mu.Unlock()
 	for c := range conns {
 		c.Conn.Close()
+	}
+	for pc := range h1 {
+		pc.cl.drop(pc)
 	}
 }
 

@@ -346,11 +346,59 @@ func runProfileHTTP(ctx context.Context, o options) error {
 			return err
 		}
 	}
+	if err := straceHTTP(ctx, e, &b); err != nil {
+		return err
+	}
 	path := filepath.Join(o.out, "profile-http.md")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("written to %s\n", path)
+	return nil
+}
+
+// straceHTTP counts the system calls per request of haproxy and gproxy
+// (and the -before binary) as processes on the plain mode http
+// configuration, keep-alive and `Connection: close`: counts do not depend
+// on the machine's load as CPU figures do.
+func straceHTTP(ctx context.Context, e *env, b *strings.Builder) error {
+	if err := e.writeHTTPConfigs(); err != nil {
+		return err
+	}
+	cfg := filepath.Join(e.dir, httpCases[0].file)
+	b.WriteString("\n## System calls per request, mode http (strace -c -f on the running proxy)\n\n")
+	b.WriteString("bench/tmp/proxy-http.cfg; strace slows the proxies down several times: the counts are what matters, not the rates.\n\n")
+	names := []string{"haproxy", "gproxy"}
+	if e.o.baseBin != "" {
+		names = append(names, "gproxy-before")
+	}
+	for _, name := range names {
+		for _, c := range []struct {
+			id    string
+			extra []string
+		}{{"ka", nil}, {"close", []string{"-H", "Connection: close"}}} {
+			var p *proc
+			var err error
+			switch name {
+			case "haproxy":
+				p, err = e.startProxy("haproxy", nil, "haproxy", "-db", "-f", cfg)
+			case "gproxy-before":
+				p, err = e.startProxy(name, []string{"GOMAXPROCS=1"}, e.o.baseBin, "-db", "-f", cfg)
+			default:
+				p, err = e.startProxy("gproxy", []string{"GOMAXPROCS=1"}, filepath.Join(e.bin, "gproxy"), "-db", "-f", cfg)
+			}
+			if err != nil {
+				return err
+			}
+			table, total, w, err := straceRun(ctx, e, p.pid(), smallPath, c.extra)
+			p.stop()
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", name, c.id, err)
+			}
+			fmt.Printf("%s mode http %s: %.1f syscalls per request\n", name, c.id, float64(total)/float64(w.Requests))
+			fmt.Fprintf(b, "### %s, mode http, %s: %d requests, %.1f system calls per request\n\n```\n%s```\n\n", name, c.id, w.Requests, float64(total)/float64(w.Requests), table)
+		}
+	}
 	return nil
 }
 

@@ -1,0 +1,616 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// h1Client is the HTTP/1 client side towards a backend's servers, in
+// place of net/http.Transport: a request is written and its response
+// head read on the goroutine serving the client (Go's client hands each
+// request to two goroutines of its own per server connection), over
+// server connections pooled by the request's URL host (reuseHost: the
+// session's own key, or the server's address under `http-reuse always`).
+//
+// What a server and the rest of forward see is what Go's client gave
+// them: the head headConn substitutes, the body written by
+// http.Request.Write, the trace's ConnectDone, GotConn and Got1xxResponse,
+// the response parsed by http.ReadResponse, `timeout server` for the
+// response head once the request is written, an idle connection
+// closed after IdleConnTimeout or when the server closed it, a
+// replayable request retried once on a fresh connection when a reused
+// one turns out closed.
+type h1Client struct {
+	be          *Backend
+	heads       *headTable
+	dialer      *net.Dialer
+	respTimeout time.Duration // the response head, once the request is written
+	idleTimeout time.Duration
+
+	mu        sync.Mutex
+	idle      map[string][]*h1ServerConn // most recently used last
+	closeIdle bool                       // close connections as they become idle
+}
+
+// h1ServerConn is one server connection of an h1Client.
+type h1ServerConn struct {
+	cl     *h1Client
+	key    string
+	conn   net.Conn        // headConn over the dialled connection
+	raw    syscall.RawConn // the socket, for the check before reuse; nil if none
+	tls    bool            // the socket carries TLS: pending bytes are not a reply
+	br     *bufio.Reader
+	bw     *bufio.Writer // made for the first request with a body
+	nwrite int64         // bytes written to the connection
+	// readLimit bounds what a response head may read (Go's client's
+	// 10 MiB: a server sending an endless head gets a 502, not our memory).
+	readLimit int64
+	reused    bool
+	ss        *srvSession // the session the connection serves; nil if shared
+	inIdle    bool        // in cl.idle (under cl.mu)
+	timer     *time.Timer
+	peekFn    func(fd uintptr) bool
+	peekN     int
+	peekOK    bool
+}
+
+// testHookH1Client, when set, is given every h1Client made.
+var testHookH1Client atomic.Pointer[func(*h1Client)]
+
+func newH1Client(be *Backend, heads *headTable) *h1Client {
+	bt := be.px.Timeouts
+	cl := &h1Client{
+		be:    be,
+		heads: heads,
+		// No TCP keep-alive: haproxy's default without `option srvtcpka`.
+		dialer:      &net.Dialer{Timeout: bt.Connect, KeepAlive: -1},
+		respTimeout: bt.Server,
+		idleTimeout: firstSet(bt.HTTPKeepAlive, 90*time.Second),
+	}
+	if hook := testHookH1Client.Load(); hook != nil {
+		(*hook)(cl)
+	}
+	return cl
+}
+
+// dial opens a connection to the server at addr (the request's dial
+// target, else the URL host): TCP or a UNIX socket, the PROXY header,
+// TLS, given to the session.
+func (cl *h1Client) dial(ctx context.Context, addr string) (*h1ServerConn, error) {
+	be, bt := cl.be, cl.be.px.Timeouts
+	target := dialTargetOf(ctx) // the real address, the session (srvreuse.go)
+	if target != nil {
+		addr = target.addr
+	}
+	c, err := dialServer(ctx, cl.dialer, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	pc := &h1ServerConn{cl: cl}
+	if sc, ok := c.(syscall.Conn); ok {
+		pc.raw, _ = sc.SyscallConn()
+	}
+	if be.pp {
+		if err := dialProxy(ctx, be, addr, c, bt.Connect); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	base := c
+	if c, err = dialTLS(ctx, be, "tcp", addr, c, bt.Connect); err != nil {
+		return nil, err
+	}
+	pc.tls = c != base
+	if target != nil && target.ss != nil {
+		c = target.ss.track(c)
+		pc.ss = target.ss
+		target.ss.trackH1(pc)
+	}
+	pc.conn = &headConn{Conn: c, t: cl.heads}
+	pc.readLimit = maxInt64
+	pc.br = bufio.NewReaderSize(h1Reader{pc}, 4096)
+	return pc, nil
+}
+
+// maxRespHeadBytes is the most a response head (its 1xx included) reads.
+const maxRespHeadBytes = 10 << 20
+
+const maxInt64 = 1<<63 - 1
+
+var errH1HeadTooBig = errors.New("proxy: server response head over 10 MiB")
+
+// h1Reader reads a server connection within its readLimit.
+type h1Reader struct{ pc *h1ServerConn }
+
+func (r h1Reader) Read(p []byte) (int, error) {
+	pc := r.pc
+	if pc.readLimit <= 0 {
+		return 0, errH1HeadTooBig
+	}
+	if int64(len(p)) > pc.readLimit {
+		p = p[:pc.readLimit]
+	}
+	n, err := pc.conn.Read(p)
+	pc.readLimit -= int64(n)
+	return n, err
+}
+
+// h1Writer writes to a server connection; a body too big for the write
+// buffer goes straight to the connection (as Go's client writes it).
+type h1Writer struct{ pc *h1ServerConn }
+
+func (w h1Writer) Write(p []byte) (int, error) {
+	n, err := w.pc.conn.Write(p)
+	w.pc.nwrite += int64(n)
+	return n, err
+}
+
+func (w h1Writer) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{w}, r)
+}
+
+// alive tells whether an idle connection can take a request: nothing
+// arrived on it, not even the server's close (Go's client learns that
+// from the read it keeps pending on every idle connection).
+func (pc *h1ServerConn) alive() bool {
+	if pc.br.Buffered() > 0 {
+		return false
+	}
+	if pc.raw == nil {
+		return true
+	}
+	if pc.peekFn == nil {
+		pc.peekFn = pc.peek // made once: no closure per request
+	}
+	pc.peekN, pc.peekOK = 0, false
+	if err := pc.raw.Read(pc.peekFn); err != nil {
+		return false
+	}
+	// Bytes waiting on a TLS connection may be a record of the session
+	// (a ticket): the connection is alive unless the server closed it.
+	return pc.peekOK || (pc.tls && pc.peekN > 0)
+}
+
+// peek looks at the socket without waiting: EAGAIN is an open, silent
+// connection (peekOK), else peekN bytes are waiting (0: the server's close).
+func (pc *h1ServerConn) peek(fd uintptr) bool {
+	var buf [1]byte
+	m, _, e := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	switch {
+	case e == syscall.EAGAIN:
+		pc.peekOK = true
+	case e == nil:
+		pc.peekN = m
+	}
+	return true
+}
+
+// get takes an idle connection for key that is still open, or nil.
+func (cl *h1Client) get(key string) *h1ServerConn {
+	for {
+		cl.mu.Lock()
+		cl.closeIdle = false
+		list := cl.idle[key]
+		if len(list) == 0 {
+			cl.mu.Unlock()
+			return nil
+		}
+		pc := list[len(list)-1]
+		list[len(list)-1] = nil
+		if len(list) == 1 {
+			delete(cl.idle, key)
+		} else {
+			cl.idle[key] = list[:len(list)-1]
+		}
+		pc.inIdle = false
+		cl.mu.Unlock()
+		pc.timer.Stop()
+		if pc.alive() {
+			pc.reused = true
+			return pc
+		}
+		pc.close()
+	}
+}
+
+// put makes pc idle, or closes it after CloseIdleConnections or the end
+// of its session (an HTTP/2 client's stream may end after its session).
+func (cl *h1Client) put(pc *h1ServerConn) {
+	if ss := pc.ss; ss != nil {
+		ss.mu.Lock()
+		closed := ss.closed
+		ss.mu.Unlock()
+		if closed {
+			pc.close()
+			return
+		}
+	}
+	cl.mu.Lock()
+	if cl.closeIdle {
+		cl.mu.Unlock()
+		pc.close()
+		return
+	}
+	if cl.idle == nil {
+		cl.idle = map[string][]*h1ServerConn{}
+	}
+	cl.idle[pc.key] = append(cl.idle[pc.key], pc)
+	pc.inIdle = true
+	if pc.timer == nil {
+		pc.timer = time.AfterFunc(cl.idleTimeout, pc.expire)
+	} else {
+		pc.timer.Reset(cl.idleTimeout)
+	}
+	cl.mu.Unlock()
+}
+
+// expire closes pc if it is still idle.
+func (pc *h1ServerConn) expire() {
+	if pc.cl.drop(pc) {
+		pc.close()
+	}
+}
+
+// drop takes pc out of the idle pool; false if it was not there.
+func (cl *h1Client) drop(pc *h1ServerConn) bool {
+	cl.mu.Lock()
+	if !pc.inIdle {
+		cl.mu.Unlock()
+		return false
+	}
+	pc.inIdle = false
+	list := cl.idle[pc.key]
+	for i, x := range list {
+		if x == pc {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(cl.idle, pc.key)
+	} else {
+		cl.idle[pc.key] = list
+	}
+	cl.mu.Unlock()
+	if pc.timer != nil {
+		pc.timer.Stop()
+	}
+	return true
+}
+
+// close closes the connection and forgets it in its session.
+func (pc *h1ServerConn) close() {
+	pc.conn.Close()
+	if ss := pc.ss; ss != nil && ss.mu.TryLock() {
+		// Not waiting: the session closes what is left anyway.
+		delete(ss.h1, pc)
+		ss.mu.Unlock()
+	}
+}
+
+// CloseIdleConnections closes the idle connections, and those becoming
+// idle until the next request.
+func (cl *h1Client) CloseIdleConnections() {
+	cl.mu.Lock()
+	idle := cl.idle
+	cl.idle = nil
+	cl.closeIdle = true
+	for _, list := range idle {
+		for _, pc := range list {
+			pc.inIdle = false
+		}
+	}
+	cl.mu.Unlock()
+	for _, list := range idle {
+		for _, pc := range list {
+			pc.close()
+		}
+	}
+}
+
+var (
+	errH1MissingHost   = errors.New("proxy: request without a host")
+	errH1InvalidMethod = errors.New("proxy: invalid method")
+	errH1ServerClosed  = errors.New("proxy: server closed the connection before its response")
+)
+
+// h1NothingWritten is a write error before any byte reached the server.
+type h1NothingWritten struct{ error }
+
+func (e h1NothingWritten) Unwrap() error { return e.error }
+
+// h1ReadFirstError is a failure to read the response's first byte.
+type h1ReadFirstError struct{ error }
+
+func (e h1ReadFirstError) Unwrap() error { return e.error }
+
+// replayable is Go's client's rule for sending a request again.
+func replayable(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody {
+		return false
+	}
+	switch req.Method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "":
+		return true
+	}
+	return false
+}
+
+// RoundTrip sends req and reads its response head; the response body
+// gives the connection back when read to its end.
+func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL == nil || req.URL.Host == "" {
+		closeReqBody(req)
+		return nil, errH1MissingHost
+	}
+	if req.Method != "" && !httpguts.ValidHeaderFieldName(req.Method) {
+		closeReqBody(req)
+		return nil, errH1InvalidMethod
+	}
+	ctx := req.Context()
+	trace := httptrace.ContextClientTrace(ctx)
+	key := req.URL.Host
+	for {
+		if err := ctx.Err(); err != nil {
+			closeReqBody(req)
+			return nil, err
+		}
+		pc := cl.get(key)
+		if pc == nil {
+			var err error
+			if pc, err = cl.dial(ctx, key); err != nil {
+				closeReqBody(req)
+				return nil, err
+			}
+			pc.key = key
+		}
+		if trace != nil && trace.GotConn != nil {
+			trace.GotConn(httptrace.GotConnInfo{Conn: pc.conn, Reused: pc.reused})
+		}
+		resp, err := pc.roundTrip(ctx, req, trace)
+		if err == nil {
+			return resp, nil
+		}
+		if !pc.reused {
+			return nil, err
+		}
+		var nw h1NothingWritten
+		var rf h1ReadFirstError
+		switch {
+		case errors.As(err, &nw) && (req.Body == nil || req.Body == http.NoBody):
+		case replayable(req) && errors.As(err, &rf) && !isTimeout(err):
+		default:
+			return nil, err
+		}
+	}
+}
+
+func closeReqBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// aLongTimeAgo is a deadline in the past: the pending read returns.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
+	// A cancelled request (engine killed, `timeout server` on the body)
+	// closes the connection, ending the read in progress.
+	var cancelled chan struct{}
+	stop := func() bool { return true }
+	if ctx.Done() != nil {
+		cancelled = make(chan struct{})
+		stop = context.AfterFunc(ctx, func() {
+			close(cancelled)
+			pc.conn.Close()
+		})
+	}
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		pc.close()
+		if cancelled != nil {
+			select {
+			case <-cancelled:
+				return nil, ctx.Err()
+			default:
+			}
+		}
+		return nil, err
+	}
+
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	var (
+		mu       sync.Mutex
+		headDone bool
+		wrote    chan error // the body's writer's result
+	)
+	armHeadTimer := func() {
+		if pc.cl.respTimeout > 0 {
+			mu.Lock()
+			if !headDone {
+				_ = pc.conn.SetReadDeadline(time.Now().Add(pc.cl.respTimeout))
+			}
+			mu.Unlock()
+		}
+	}
+	if !hasBody {
+		if err := pc.write(req); err != nil {
+			return fail(err)
+		}
+		armHeadTimer()
+	} else {
+		// The body is written while the response is read: a server may
+		// answer before reading all of it.
+		wrote = make(chan error, 1)
+		go func() {
+			err := pc.write(req)
+			if err != nil {
+				pc.conn.Close()
+			} else {
+				armHeadTimer()
+			}
+			wrote <- err
+		}()
+	}
+
+	var resp *http.Response
+	var err error
+	first := true
+	pc.readLimit = maxRespHeadBytes
+	for {
+		if first {
+			if _, perr := pc.br.Peek(1); perr != nil {
+				err = perr
+				if perr == io.EOF {
+					err = errH1ServerClosed
+				}
+				err = h1ReadFirstError{err}
+				break
+			}
+			first = false
+		}
+		resp, err = http.ReadResponse(pc.br, req)
+		if err != nil {
+			break
+		}
+		code := resp.StatusCode
+		if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+			if trace != nil && trace.Got1xxResponse != nil {
+				if terr := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); terr != nil {
+					resp, err = nil, terr
+					break
+				}
+				pc.readLimit = maxRespHeadBytes // as Go's client: each head its own limit once passed on
+			}
+			continue
+		}
+		break
+	}
+	mu.Lock()
+	headDone = true
+	mu.Unlock()
+	pc.readLimit = maxInt64 // no limit on bodies
+	if err != nil {
+		if wrote != nil {
+			if werr := <-wrote; werr != nil {
+				err = werr
+			}
+		}
+		return fail(err)
+	}
+	if pc.cl.respTimeout > 0 {
+		_ = pc.conn.SetReadDeadline(time.Time{})
+	}
+	keep := !resp.Close && !req.Close && resp.StatusCode >= 200
+	b := &h1Body{pc: pc, r: resp.Body, keep: keep, wrote: wrote, stop: stop}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		b.r, b.keep = pc.br, false
+	}
+	resp.Body = b
+	if req.Method == http.MethodHead || resp.ContentLength == 0 {
+		// No body to wait for: the connection is free now.
+		b.finish(true)
+	}
+	return resp, nil
+}
+
+// write sends req: the head headConn substitutes, then the body. A
+// request without a body gets its registered head written directly (the
+// same bytes in the same single write, without Go's head built first).
+func (pc *h1ServerConn) write(req *http.Request) error {
+	start := pc.nwrite
+	var err error
+	hc, _ := pc.conn.(*headConn)
+	var e *headEntry
+	if hc != nil && (req.Body == nil || req.Body == http.NoBody) && req.URL != nil {
+		e, _ = hc.t.lookupTarget(req.URL.Opaque)
+	}
+	if e != nil {
+		var n int
+		n, err = hc.writeHead(e)
+		pc.nwrite += int64(n)
+	} else {
+		if pc.bw == nil {
+			pc.bw = bufio.NewWriterSize(h1Writer{pc}, 4096)
+		}
+		err = req.Write(pc.bw)
+		if err == nil {
+			err = pc.bw.Flush()
+		}
+	}
+	if err != nil && pc.nwrite == start {
+		return h1NothingWritten{err}
+	}
+	return err
+}
+
+// h1Body is a response body: read to its end it gives the connection
+// back to the pool (when both sides keep it), closed early it closes it.
+type h1Body struct {
+	pc    *h1ServerConn
+	r     io.Reader
+	keep  bool
+	wrote chan error
+	stop  func() bool
+	done  bool
+}
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.finish(true)
+	} else if err != nil {
+		b.finish(false)
+	}
+	return n, err
+}
+
+func (b *h1Body) Close() error {
+	if !b.done {
+		b.finish(false)
+	}
+	return nil
+}
+
+// finish gives the connection back or closes it.
+func (b *h1Body) finish(ok bool) {
+	b.done = true
+	if b.r != b.pc.br {
+		b.r = http.NoBody
+	}
+	stopped := b.stop()
+	keep := ok && b.keep && stopped
+	if keep && b.wrote != nil {
+		// The request must be written whole before the next one.
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case err := <-b.wrote:
+			keep = err == nil
+		case <-t.C:
+			keep = false
+		}
+		t.Stop()
+	}
+	if keep {
+		b.pc.reused = false
+		b.pc.cl.put(b.pc)
+		return
+	}
+	b.pc.close()
+}

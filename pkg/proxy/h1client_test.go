@@ -1,0 +1,147 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A server closing a kept-alive connection between two requests of one
+// client: the second request, a POST (never sent twice), goes over a new
+// server connection and succeeds, as it does through haproxy.
+func TestH1ClientServerClosedIdle(t *testing.T) {
+	closed := make(chan struct{}, 4)
+	be := startBackend(t, func(c *net.TCPConn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, req.Body)
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+		c.Close()
+		closed <- struct{}{}
+	})
+	_, _, bind := httpProxy(t, be.port)
+	c := dial(t, bind)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(deadline))
+	br := bufio.NewReader(c)
+	for i, msg := range []string{
+		"GET /a HTTP/1.1\r\nhost: x\r\n\r\n",
+		"POST /b HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc",
+	} {
+		if i > 0 {
+			<-closed // the server's close is in the proxy's socket
+		}
+		if _, err := io.WriteString(c, msg); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "ok" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, b)
+		}
+	}
+	if n := be.accepted.Load(); n != 2 {
+		t.Errorf("server connections %d, want 2", n)
+	}
+}
+
+// The idle server connections of a client session leave the pool when
+// the session ends.
+func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
+	be := startBackend(t, func(c *net.TCPConn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+		}
+	})
+	var mu sync.Mutex
+	var clients []*h1Client
+	hook := func(cl *h1Client) {
+		mu.Lock()
+		clients = append(clients, cl)
+		mu.Unlock()
+	}
+	testHookH1Client.Store(&hook)
+	t.Cleanup(func() { testHookH1Client.Store(nil) })
+	_, _, bind := httpProxy(t, be.port)
+	for i := 0; i < 3; i++ {
+		c := dial(t, bind)
+		_ = c.SetDeadline(time.Now().Add(deadline))
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nhost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.ReadAll(resp.Body)
+		c.Close()
+	}
+	mu.Lock()
+	if len(clients) != 1 {
+		t.Fatalf("%d HTTP/1 clients, want 1", len(clients))
+	}
+	cl := clients[0]
+	mu.Unlock()
+	eventually(t, "an empty pool", func() bool {
+		cl.mu.Lock()
+		defer cl.mu.Unlock()
+		return len(cl.idle) == 0
+	})
+	if n := be.accepted.Load(); n != 3 {
+		t.Errorf("server connections %d, want 3", n)
+	}
+}
+
+// A response head over 10 MiB is not read whole: the client gets a 502
+// (Go's client, used before, had the same bound).
+func TestH1ClientHeadTooBig(t *testing.T) {
+	cut := make(chan bool, 1) // the proxy stopped reading before 32 MiB
+	be := startBackend(t, func(c *net.TCPConn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nx-big: ")
+		chunk := []byte(strings.Repeat("a", 64<<10))
+		for i := 0; i < 32<<4; i++ {
+			if _, err := c.Write(chunk); err != nil {
+				cut <- true
+				return
+			}
+		}
+		cut <- false
+	})
+	_, _, bind := httpProxy(t, be.port)
+	c := dial(t, bind)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(deadline))
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nhost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want 502", resp.StatusCode)
+	}
+	if !<-cut {
+		t.Error("the proxy read the whole 32 MiB head")
+	}
+}
