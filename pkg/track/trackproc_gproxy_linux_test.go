@@ -63,9 +63,9 @@ func TestIntegrationProcessConnectorGproxyReloads(t *testing.T) {
 	go func() { w.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	var out strings.Builder
+	out := &lockedBuffer{}
 	cmd := exec.Command(bin, "-W", "-f", cfg)
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -79,8 +79,7 @@ func TestIntegrationProcessConnectorGproxyReloads(t *testing.T) {
 	nChanges := func() int { mu.Lock(); defer mu.Unlock(); return len(changes) }
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		// 30 s: on a machine loaded past 30, an old worker took more than
-		// 10 s to leave once (it exits within 0.1 s otherwise).
+		// 30 s: a machine loaded past 30 takes seconds to start a worker.
 		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 			if cond() {
 				return
@@ -111,13 +110,22 @@ func TestIntegrationProcessConnectorGproxyReloads(t *testing.T) {
 		return strings.TrimSpace(string(c))
 	}
 
+	// The master says "Loading success." once its new worker serves (and
+	// has been told to the old one to leave). A child seen before that may
+	// be the probe the Go runtime forks once to check pidfd support.
+	loaded := func() int { return strings.Count(out.String(), "Loading success.") }
 	waitFor("quorum gained when gproxy starts", func() bool { return w.Up("chk_haproxy") && nChanges() == 1 })
-	waitFor("a worker named haproxy", func() bool { return workers() != "" })
+	waitFor("a worker named haproxy", func() bool { return loaded() == 1 && workers() != "" && !strings.Contains(workers(), " ") })
 	for i := 1; i <= 3; i++ {
 		before := workers()
+		sent := time.Now()
 		if err := cmd.Process.Signal(syscall.SIGUSR2); err != nil {
 			t.Fatal(err)
 		}
+		waitFor(fmt.Sprintf("reload %d: the new worker serving", i), func() bool { return loaded() == i+1 })
+		started := time.Now()
+		// The old worker has no session: it leaves at once (haproxy's
+		// leaves as soon as its sessions end).
 		waitFor(fmt.Sprintf("reload %d: a new worker named haproxy alone", i), func() bool {
 			now := workers()
 			return now != "" && !strings.Contains(" "+now+" ", " "+before+" ") && !strings.Contains(now, " ")
@@ -128,11 +136,31 @@ func TestIntegrationProcessConnectorGproxyReloads(t *testing.T) {
 		if n := nChanges(); n != 1 || !w.Up("chk_haproxy") {
 			t.Fatalf("reload %d: %d quorum changes, up %v; want the quorum kept", i, n, w.Up("chk_haproxy"))
 		}
-		t.Logf("reload %d: worker %s → %s, %d tracked processes", i, before, workers(), w.Count("chk_haproxy"))
+		t.Logf("reload %d: worker %s → %s, new worker serving %.3f s after USR2, old one gone %.3f s later, %d tracked processes",
+			i, before, workers(), started.Sub(sent).Seconds(), time.Since(started).Seconds(), w.Count("chk_haproxy"))
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	<-exited
 	waitFor("quorum lost when gproxy stops", func() bool { return !w.Up("chk_haproxy") && nChanges() == 2 })
+}
+
+// lockedBuffer collects gproxy's output, written by os/exec's copying
+// goroutine while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
