@@ -298,6 +298,16 @@ func TestIntegrationSystemdInPlace(t *testing.T) {
 	if out, code := n.run("systemctl is-active haproxy keepalived"); code != 0 {
 		t.Errorf("services after going back to Debian's: %s", out)
 	}
+
+	// Ours again: gproxy and gkeepalived come back from their
+	// config-files state (postinst gets the old version in $2 while
+	// nothing runs); both daemons must be started, not only reloaded.
+	out = n.installOurs()
+	checkNoPrompt(t, "ours again", out)
+	if out, code := n.run("systemctl is-active haproxy keepalived"); code != 0 {
+		t.Errorf("services after installing ours again: %s", out)
+	}
+	n.waitFor("serving after installing ours again", "curl -sf -o /dev/null -m 2 "+url, 10*time.Second)
 }
 
 func firstOr(s []string, def string) string {
@@ -489,7 +499,7 @@ func TestIntegrationSystemdPair(t *testing.T) {
 		vipOn(holder, other, name)
 		time.Sleep(500 * time.Millisecond)
 		r := ld.stop()
-		tb.add(name, pkgs, r, fmt.Sprintf("action %.1f s; VIP served from %s %.1f s after it began %s %s", took.Seconds(), holder.name, time.Since(start).Seconds()-0.5, note, r.Errors))
+		tb.add(name, pkgs, r, fmt.Sprintf("action %.1f s; VIP served from %s %.1f s after it began %s %s %s", took.Seconds(), holder.name, time.Since(start).Seconds()-0.5, note, r.Errors, r.When))
 		if zero && r.Failed != 0 {
 			t.Errorf("%s: %d requests failed (%s), want none", name, r.Failed, r.Errors)
 		}
