@@ -545,7 +545,12 @@ func TestIntegrationSystemdPair(t *testing.T) {
 	failover("lb1 Debian's, lb2 ours")
 
 	// Then the master: its VIP moves to lb2 while lb1's packages change,
-	// and back when lb1's keepalived (ours) preempts.
+	// and back when lb1's keepalived (ours) preempts. Not asserted zero:
+	// when the master's keepalived stops in its prerm it resigns and drops
+	// the VIP at once while the backup takes it over only after its skew
+	// time (0.6 s), and the requests sent in that instant fail, 0 to 2
+	// per swap here, in both directions as in Debian's own --reinstall
+	// above (integration/AUDIT-15-16.md has the runs).
 	step("dpkg -i ours on lb1 (master)", "mixed → ours ×2", lb1, lb2, false, func() string { return swap(lb1, "ours") })
 	failover("ours ×2")
 
