@@ -26,17 +26,20 @@ type load struct {
 	failing bool
 	outage  time.Duration
 	errs    map[string]int
+	start   time.Time
+	when    []string // the first failures: seconds after start, error
 }
 
 type loadResult struct {
 	Served, Failed int
 	Outage         time.Duration
 	Errors         string
+	When           string // when the first failures happened
 }
 
 func startLoad(c *lab.Host, url string, workers int) *load {
 	ctx, cancel := context.WithCancel(context.Background())
-	ld := &load{cancel: cancel, lastOK: time.Now(), errs: map[string]int{}}
+	ld := &load{cancel: cancel, lastOK: time.Now(), errs: map[string]int{}, start: time.Now()}
 	for i := 0; i < workers; i++ {
 		ld.wg.Add(1)
 		go func() {
@@ -80,6 +83,9 @@ func (ld *load) record(code int, body []byte, err error) {
 		}
 	}
 	ld.errs[key]++
+	if len(ld.when) < 5 {
+		ld.when = append(ld.when, fmt.Sprintf("%s at +%.2f s", key, now.Sub(ld.start).Seconds()))
+	}
 }
 
 // stop ends the loop and returns its figures. An outage still going on at
@@ -98,7 +104,7 @@ func (ld *load) stop() loadResult {
 	for k, n := range ld.errs {
 		errs = append(errs, fmt.Sprintf("%d× %s", n, k))
 	}
-	return loadResult{Served: ld.served, Failed: ld.failed, Outage: ld.outage, Errors: strings.Join(errs, "; ")}
+	return loadResult{Served: ld.served, Failed: ld.failed, Outage: ld.outage, Errors: strings.Join(errs, "; "), When: strings.Join(ld.when, ", ")}
 }
 
 // table collects the figures of each step for the test's log (the

@@ -298,6 +298,16 @@ func TestIntegrationSystemdInPlace(t *testing.T) {
 	if out, code := n.run("systemctl is-active haproxy keepalived"); code != 0 {
 		t.Errorf("services after going back to Debian's: %s", out)
 	}
+
+	// Ours again: gproxy and gkeepalived come back from their
+	// config-files state (postinst gets the old version in $2 while
+	// nothing runs); both daemons must be started, not only reloaded.
+	out = n.installOurs()
+	checkNoPrompt(t, "ours again", out)
+	if out, code := n.run("systemctl is-active haproxy keepalived"); code != 0 {
+		t.Errorf("services after installing ours again: %s", out)
+	}
+	n.waitFor("serving after installing ours again", "curl -sf -o /dev/null -m 2 "+url, 10*time.Second)
 }
 
 func firstOr(s []string, def string) string {
@@ -489,7 +499,7 @@ func TestIntegrationSystemdPair(t *testing.T) {
 		vipOn(holder, other, name)
 		time.Sleep(500 * time.Millisecond)
 		r := ld.stop()
-		tb.add(name, pkgs, r, fmt.Sprintf("action %.1f s; VIP served from %s %.1f s after it began %s %s", took.Seconds(), holder.name, time.Since(start).Seconds()-0.5, note, r.Errors))
+		tb.add(name, pkgs, r, fmt.Sprintf("action %.1f s; VIP served from %s %.1f s after it began %s %s %s", took.Seconds(), holder.name, time.Since(start).Seconds()-0.5, note, r.Errors, r.When))
 		if zero && r.Failed != 0 {
 			t.Errorf("%s: %d requests failed (%s), want none", name, r.Failed, r.Errors)
 		}
@@ -535,7 +545,12 @@ func TestIntegrationSystemdPair(t *testing.T) {
 	failover("lb1 Debian's, lb2 ours")
 
 	// Then the master: its VIP moves to lb2 while lb1's packages change,
-	// and back when lb1's keepalived (ours) preempts.
+	// and back when lb1's keepalived (ours) preempts. Not asserted zero:
+	// when the master's keepalived stops in its prerm it resigns and drops
+	// the VIP at once while the backup takes it over only after its skew
+	// time (0.6 s), and the requests sent in that instant fail, 0 to 2
+	// per swap here, in both directions as in Debian's own --reinstall
+	// above (integration/AUDIT-15-16.md has the runs).
 	step("dpkg -i ours on lb1 (master)", "mixed → ours ×2", lb1, lb2, false, func() string { return swap(lb1, "ours") })
 	failover("ours ×2")
 

@@ -316,7 +316,7 @@ func (p *process) startWorker(lns map[string]*net.TCPListener) (*exec.Cmd, error
 	addrs := sortedKeys(lns)
 	var files []*os.File
 	for _, a := range addrs {
-		f, err := lns[a].File()
+		f, err := listenerFile(lns[a])
 		if err != nil {
 			return nil, fmt.Errorf("listener %s: %w", a, err)
 		}

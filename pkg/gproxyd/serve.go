@@ -315,7 +315,7 @@ func (p *process) reloadStandalone() {
 func listenerFiles(lns map[string]*net.TCPListener) (map[string]*os.File, error) {
 	out := make(map[string]*os.File, len(lns))
 	for a, ln := range lns {
-		f, err := ln.File()
+		f, err := listenerFile(ln)
 		if err != nil {
 			for _, f := range out {
 				f.Close()

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Listening sockets survive reloads: a new process takes the old one's
@@ -378,4 +380,31 @@ func InheritedListeners() (map[string]*net.TCPListener, error) {
 		out[addr] = ln.(*net.TCPListener)
 	}
 	return out, nil
+}
+
+// listenerFile duplicates ln's descriptor for another process (a worker's
+// ExtraFiles, an SCM_RIGHTS message) without putting the socket in
+// blocking mode. (*net.TCPListener).File returns a file whose Fd method,
+// which os/exec calls on every ExtraFiles entry, clears O_NONBLOCK; that
+// flag belongs to the socket shared by every process holding it (master,
+// old and new workers), so an old worker whose accept loop then called
+// accept4 blocked in the kernel until a client came, and its soft stop
+// hung in closing that listener: after a reload with no traffic it never
+// left. A descriptor wrapped with os.NewFile keeps its mode through Fd.
+func listenerFile(ln *net.TCPListener) (*os.File, error) {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	nfd := -1
+	var dupErr error
+	if err := rc.Control(func(fd uintptr) {
+		nfd, dupErr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return nil, err
+	}
+	if dupErr != nil {
+		return nil, os.NewSyscallError("fcntl", dupErr)
+	}
+	return os.NewFile(uintptr(nfd), "tcp:"+ln.Addr().String()), nil
 }
