@@ -55,6 +55,8 @@ type Snapshot struct {
 	InProgress bool
 	// Disabled: `disable health`; the stats then show no check.
 	Disabled bool
+	// HanaFails is hanafail: how many times `observe` reached error-limit.
+	HanaFails int64
 }
 
 // Monitor runs the checks of every server with `check` in an engine.
@@ -90,6 +92,17 @@ type check struct {
 	port      int    // set at run time (`set server check-port`); 0 = configured
 	addr      string // set at run time (`set server check-addr`); "" = configured
 	disabled  bool   // `disable health`
+
+	// consecErrs counts the errors `observe` saw in a row (haproxy's
+	// consecutive_errors); hanaFails the times they reached error-limit.
+	consecErrs int
+	hanaFails  int64
+	// poke asks the loop to check again within the given delay (on-error
+	// runs the next check at fastinter).
+	poke chan time.Duration
+	// rec serializes the results applied to the server: those of the
+	// checks and those on-error makes from live traffic.
+	rec sync.Mutex
 }
 
 // Start begins checking every server with `check` of the engine's backends.
@@ -128,7 +141,8 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 			if !cfg.Check {
 				continue
 			}
-			c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone}}
+			c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
+				poke: make(chan time.Duration, 1)}
 			if px.Check.Type == haproxycfg.CheckExternal {
 				g := opts.Global
 				if g == nil {
@@ -138,6 +152,9 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 				c.probe.ext.curConn = s.Conns
 			}
 			m.checks[s] = c
+			if cfg.Observe != haproxycfg.ObserveNone {
+				s.SetObserver(func(h proxy.Hana) { m.hana(c, h) })
+			}
 			m.wg.Add(1)
 			go m.loop(ctx, c)
 		}
@@ -210,12 +227,21 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 	defer m.wg.Done()
 	cfg := c.srv.Config()
 	// haproxy spreads the first checks over one interval.
-	t := time.NewTimer(rand.N(interval(cfg.Inter)))
+	first := rand.N(interval(cfg.Inter))
+	t := time.NewTimer(first)
+	due := time.Now().Add(first)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case d := <-c.poke:
+			// Sooner only, as haproxy requeues its check task.
+			if at := time.Now().Add(d); at.Before(due) {
+				t.Reset(d)
+				due = at
+			}
+			continue
 		case <-t.C:
 		}
 		if m.opts.BeforeCheck != nil {
@@ -244,6 +270,7 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 		d := next(cfg, c.st)
 		m.mu.Unlock()
 		t.Reset(d)
+		due = time.Now().Add(d)
 	}
 }
 
@@ -278,6 +305,8 @@ func (m *Monitor) Panics() int64 { return m.panics.Load() }
 // logged by log-health-checks, but the server's state is decided once
 // the check has ended, with the final result as its reason.
 func (m *Monitor) record(c *check, res Result) {
+	c.rec.Lock()
+	defer c.rec.Unlock()
 	m.mu.Lock()
 	wasUp := c.st.Up()
 	m.mu.Unlock()
@@ -302,10 +331,7 @@ func (m *Monitor) record(c *check, res Result) {
 	if up == wasUp {
 		return
 	}
-	why := fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds())
-	if c.srv.Backend().Proxy().Options.LogHealthChecks {
-		why = "" // the check's own line said it
-	}
+	why := m.why(c, res)
 	if up && !m.agentUp(c.srv) {
 		// haproxy's check_notify_success: the agent must agree.
 		return
@@ -314,6 +340,18 @@ func (m *Monitor) record(c *check, res Result) {
 		return // already down (the agent said so)
 	}
 	m.apply(c.srv, up, why)
+}
+
+// why is the ", reason: ..." of a state change a check result made; none
+// with log-health-checks (the check's own line said it).
+func (m *Monitor) why(c *check, res Result) string {
+	if c.srv.Backend().Proxy().Options.LogHealthChecks {
+		return ""
+	}
+	if res.Duration < 0 {
+		return ", reason: " + res.Reason()
+	}
+	return fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds())
 }
 
 // count applies one result to the health and, with log-health-checks,
@@ -326,6 +364,9 @@ func (m *Monitor) count(c *check, res Result) {
 	c.last, c.lastCheck = res, now
 	if _, failWhileUp := c.st.Record(res.Code.OK()); failWhileUp {
 		c.failures++
+	}
+	if res.Code.OK() {
+		c.consecErrs = 0 // haproxy: a passed check clears them
 	}
 	st := c.st
 	m.mu.Unlock()
@@ -340,8 +381,12 @@ func (m *Monitor) count(c *check, res Result) {
 	if res.Code.OK() {
 		verdict = "succeeded"
 	}
-	m.log(px, levelNotice, fmt.Sprintf("Health check for %sserver %s/%s %s, reason: %s, check duration: %dms, status: %s.",
-		kind, px.Name, c.srv.Name(), verdict, res.Reason(), res.Duration.Milliseconds(), st.Status(c.srv.Weight() == 0)))
+	dur := ""
+	if res.Duration >= 0 {
+		dur = fmt.Sprintf(", check duration: %dms", res.Duration.Milliseconds())
+	}
+	m.log(px, levelNotice, fmt.Sprintf("Health check for %sserver %s/%s %s, reason: %s%s, status: %s.",
+		kind, px.Name, c.srv.Name(), verdict, res.Reason(), dur, st.Status(c.srv.Weight() == 0)))
 }
 
 // apply sets a server's operational state, cuts sessions as its options
@@ -453,7 +498,7 @@ func (m *Monitor) Snapshot(s *proxy.Server) (Snapshot, bool) {
 		dt += m.opts.Now().Sub(c.downSince)
 	}
 	return Snapshot{State: c.st, Last: c.last, LastCheck: c.lastCheck, Failures: c.failures, Downs: c.downs, Downtime: dt,
-		Probe: c.probe, InProgress: c.running, Disabled: c.disabled}, true
+		Probe: c.probe, InProgress: c.running, Disabled: c.disabled, HanaFails: c.hanaFails}, true
 }
 
 // BackendDowns is how many times checks left a backend without any usable

@@ -102,6 +102,8 @@ type Server struct {
 	dynamic bool
 	// leftMaint: the administrative state changed since the start.
 	leftMaint atomic.Bool
+	// obs receives what traffic tells of the server (`observe`, observe.go).
+	obs atomic.Pointer[observer]
 }
 
 // Dynamic reports whether the server was created by `add server`.
