@@ -328,6 +328,11 @@ func (m *Monitor) record(c *check, res Result) {
 		c.downSince = time.Time{}
 	}
 	m.mu.Unlock()
+	if up && res.Code.OK() && c.srv.Stopping() && m.agentUp(c.srv) && c.srv.AdminState() != proxy.AdminMaint {
+		// haproxy's check_notify_success: a passed check ends a soft stop.
+		m.apply(c.srv, true, m.why(c, res))
+		return
+	}
 	if up == wasUp {
 		return
 	}
@@ -395,6 +400,7 @@ func (m *Monitor) count(c *check, res Result) {
 // track it, the last declared first as haproxy's list of trackers is.
 func (m *Monitor) apply(s *proxy.Server, up bool, why string) {
 	st := s.Stats()
+	wasStopping := s.Stopping()
 	s.SetUp(up)
 	// haproxy cuts the sessions before it logs the change; the message
 	// still counts them (they end asynchronously).
@@ -419,26 +425,38 @@ func (m *Monitor) apply(s *proxy.Server, up bool, why string) {
 		m.log(px, levelNotice, fmt.Sprintf("%s %s/%s is UP%s. %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.",
 			kind, px.Name, s.Name(), why, act, bck, running, 0, st.QueueCur))
 	} else {
-		m.log(px, levelAlert, fmt.Sprintf("%s %s/%s is DOWN%s. %s %d sessions active, %d requeued, %d remaining in queue.",
+		// haproxy sends no alert for a server that was soft-stopping.
+		level := levelAlert
+		if wasStopping {
+			level = levelNotice
+		}
+		m.log(px, level, fmt.Sprintf("%s %s/%s is DOWN%s. %s %d sessions active, %d requeued, %d remaining in queue.",
 			kind, px.Name, s.Name(), why, ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur))
-		if act+bck == 0 {
-			m.mu.Lock()
-			if m.bdowns == nil {
-				m.bdowns = map[*proxy.Backend]int64{}
-			}
-			m.bdowns[s.Backend()]++
-			m.mu.Unlock()
-			if m.opts.Log != nil {
-				m.opts.Log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
-			}
-			m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
+		if act+bck == 0 && !wasStopping {
+			m.noServer(s.Backend())
 		}
 	}
 	for _, t := range m.trackers[s] {
-		if t.Up() != up && t.AdminState() != proxy.AdminMaint {
+		if (t.Up() != up || t.Stopping()) && t.AdminState() != proxy.AdminMaint {
 			m.apply(t, up, fmt.Sprintf(" via %s/%s", px.Name, s.Name()))
 		}
 	}
+}
+
+// noServer counts and logs a backend left without a usable server
+// (haproxy's set_backend_down).
+func (m *Monitor) noServer(b *proxy.Backend) {
+	px := b.Proxy()
+	m.mu.Lock()
+	if m.bdowns == nil {
+		m.bdowns = map[*proxy.Backend]int64{}
+	}
+	m.bdowns[b]++
+	m.mu.Unlock()
+	if m.opts.Log != nil {
+		m.opts.Log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+	}
+	m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
 }
 
 // Tracked is the server s tracks (`track`), or nil.

@@ -142,6 +142,11 @@ func rowClass(r *Row) string {
 		return "maintain"
 	case proxy.StatusDrain:
 		return prefix + "draining"
+	case proxy.StatusNolb:
+		if r.Check != nil && r.Check.State.Health < r.Check.State.Rise+r.Check.State.Fall-1 {
+			return prefix + "going_down"
+		}
+		return prefix + "nolb"
 	}
 	if r.Check == nil {
 		if r.Stats.Status == proxy.StatusDown {

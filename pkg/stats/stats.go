@@ -220,6 +220,12 @@ func serverStatus(sv *proxy.Server, st proxy.Stats, snap *health.Snapshot) strin
 		if snap == nil || snap.State.Up() {
 			return "DRAIN"
 		}
+	case proxy.StatusNolb:
+		// haproxy: "NOLB", or "NOLB 1/3" while checks take it down.
+		if snap != nil && snap.State.Health < snap.State.Rise+snap.State.Fall-1 {
+			return fmt.Sprintf("NOLB %d/%d", snap.State.Health-snap.State.Rise+1, snap.State.Fall)
+		}
+		return "NOLB"
 	}
 	if snap == nil {
 		if st.Status == proxy.StatusDown {
@@ -249,8 +255,9 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	if s.UserWeight != nil {
 		uw = s.UserWeight(sv)
 	}
-	if sv.AdminState() == proxy.AdminDrain {
-		// haproxy shows the user weight of a draining server.
+	if sv.AdminState() == proxy.AdminDrain || sv.Stopping() {
+		// haproxy shows the user weight of a draining or soft-stopping
+		// server.
 		w = uw
 	}
 	m["weight"], m["uweight"] = itoa(w), itoa(uw)
