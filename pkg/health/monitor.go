@@ -76,6 +76,11 @@ type Monitor struct {
 	// declared first; tracked is the reverse. Both are set by Start.
 	trackers map[*proxy.Server][]*proxy.Server
 	tracked  map[*proxy.Server]*proxy.Server
+
+	// ctx ends every check; stops ends the checks of one dynamic server
+	// (`del server`).
+	ctx   context.Context
+	stops map[*proxy.Server]context.CancelFunc
 }
 
 type check struct {
@@ -113,7 +118,8 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Monitor{eng: eng, opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{}, agents: map[*proxy.Server]*agent{},
-		trackers: map[*proxy.Server][]*proxy.Server{}, tracked: map[*proxy.Server]*proxy.Server{}}
+		trackers: map[*proxy.Server][]*proxy.Server{}, tracked: map[*proxy.Server]*proxy.Server{},
+		ctx: ctx, stops: map[*proxy.Server]context.CancelFunc{}}
 	for _, b := range eng.Backends() {
 		for _, s := range b.Servers() {
 			cfg := s.Config()
@@ -129,37 +135,82 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 		}
 	}
 	for _, b := range eng.Backends() {
-		px := b.Proxy()
 		for _, s := range b.Servers() {
-			cfg := s.Config()
-			if cfg.Agent.Enabled {
-				a := newAgent(px, s)
-				m.agents[s] = a
-				m.wg.Add(1)
-				go m.agentLoop(ctx, a)
-			}
-			if !cfg.Check {
-				continue
-			}
-			c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
-				poke: make(chan time.Duration, 1)}
-			if px.Check.Type == haproxycfg.CheckExternal {
-				g := opts.Global
-				if g == nil {
-					g = &haproxycfg.Global{}
-				}
-				c.probe.ext = externalFor(g, px, cfg, s.ID(), interval(cfg.Inter))
-				c.probe.ext.curConn = s.Conns
-			}
-			m.checks[s] = c
-			if cfg.Observe != haproxycfg.ObserveNone {
-				s.SetObserver(func(h proxy.Hana) { m.hana(c, h) })
-			}
-			m.wg.Add(1)
-			go m.loop(ctx, c)
+			sctx, stop := context.WithCancel(ctx)
+			m.stops[s] = stop
+			m.startServer(sctx, s, false)
 		}
 	}
 	return m
+}
+
+// startServer starts the checks and agent of one server; those of a
+// dynamic server start disabled (`enable health`, `enable agent`).
+func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled bool) {
+	px := s.Backend().Proxy()
+	cfg := s.Config()
+	if cfg.Agent.Enabled {
+		a := newAgent(px, s)
+		a.disabled = disabled
+		m.agents[s] = a
+		m.wg.Add(1)
+		go m.agentLoop(ctx, a)
+	}
+	if !cfg.Check {
+		return
+	}
+	c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
+		poke: make(chan time.Duration, 1), disabled: disabled}
+	if px.Check.Type == haproxycfg.CheckExternal {
+		g := m.opts.Global
+		if g == nil {
+			g = &haproxycfg.Global{}
+		}
+		c.probe.ext = externalFor(g, px, cfg, s.ID(), interval(cfg.Inter))
+		c.probe.ext.curConn = s.Conns
+	}
+	m.checks[s] = c
+	if cfg.Observe != haproxycfg.ObserveNone {
+		s.SetObserver(func(h proxy.Hana) { m.hana(c, h) })
+	}
+	m.wg.Add(1)
+	go m.loop(ctx, c)
+}
+
+// AddServer starts the checks of a server `add server` created: its
+// health check and agent start disabled, as haproxy 2.6's, until `enable
+// health` and `enable agent`.
+func (m *Monitor) AddServer(s *proxy.Server) {
+	if m == nil {
+		return
+	}
+	cfg := s.Config()
+	if !cfg.Check && !cfg.Agent.Enabled {
+		return
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.mu.Lock()
+	m.stops[s] = cancel
+	m.startServer(ctx, s, true)
+	m.mu.Unlock()
+}
+
+// RemoveServer stops the checks of a server `del server` removed
+// (haproxy frees its check tasks with it).
+func (m *Monitor) RemoveServer(s *proxy.Server) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	stop := m.stops[s]
+	delete(m.stops, s)
+	delete(m.checks, s)
+	delete(m.agents, s)
+	m.mu.Unlock()
+	s.SetObserver(nil)
+	if stop != nil {
+		stop()
+	}
 }
 
 // ProbeFor is the check a server line asks for: its `addr` and `port`, the
