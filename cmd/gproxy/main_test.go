@@ -235,11 +235,11 @@ backend b
     http-reuse aggressive <<
     server s1 127.0.0.1:9
 `},
-		{"observe", "observe", head + `frontend f
+		{"check-via-socks4", "check-via-socks4", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b
 backend b
-    server s 127.0.0.1:9 check observe layer4 <<
+    server s 127.0.0.1:9 check check-via-socks4 <<
 `},
 		// HTTP/2 works towards servers, but not for HTTP health checks.
 		{"check-alpn", "check-alpn", head + `frontend f

@@ -29,27 +29,11 @@ backend b
 // rewrites (atomically), and after each reply prints the stats columns an
 // agent fills and the server state; then it drives the agent from the
 // stats socket.
-const agentScript = `
+const agentScript = agentLabFuncs + `
 reply() { echo "$2" > "$DIR/r.tmp"; mv "$DIR/r.tmp" "$DIR/r$1"; }
 reply 9401 "75%"; reply 9402 "up"
-# One process per agent (a fork per check is too slow on a loaded machine).
-for p in 9401 9402; do python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
-while True:
-    c, _ = s.accept()
-    try:
-        c.sendall(open(sys.argv[2], "rb").read())
-    except OSError:
-        pass
-    c.close()
-' $p "$DIR/r$p" & done
+for p in 9401 9402; do agent 127.0.0.1 $p "$DIR/r$p"; done
 socat TCP-LISTEN:9302,fork,reuseaddr SYSTEM:"echo x" 2>/dev/null &
-for p in 9401 9402; do
-  for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.05; done
-done
-c() { echo "$*" | socat -t 10 - "$DIR/s.sock"; }
 # pxname,svname,status,weight,check_status,check_code,last_chk,last_agt,agent_status,agent_code,
 # check_desc,agent_desc,check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health
 st() {
@@ -95,15 +79,8 @@ run "$BIN" x
 // stats CSV (last_agt, agent_*), the server state dump, the stats socket
 // commands on agents and health checks, and the log lines.
 func TestIntegrationAgentCheck(t *testing.T) {
-	requireRootAndHAProxy(t)
-	dir := t.TempDir()
-	cfg := strings.ReplaceAll(agentCfg, "$DIR", dir)
-	if err := os.WriteFile(filepath.Join(dir, "a.cfg"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	// One namespace run each: the script takes about 25 s per program.
-	ref := inPrivateNet(t, dir, "BIN=$HAPROXY\n"+agentScript)
-	got := inPrivateNet(t, dir, "BIN=$GPROXY\n"+agentScript)
+	ref, got := runAgentLab(t, agentCfg, agentScript)
 	// socat's complaints when a proxy closes first are noise, and so is
 	// an agent check timing out on a loaded machine (seen with both).
 	noise := regexp.MustCompile(`(?m)^.*(socat\[\d+\]|reason: Layer7 timeout).*\n`)
@@ -119,6 +96,43 @@ func TestIntegrationAgentCheck(t *testing.T) {
 	if nr != ng {
 		t.Errorf("gproxy differs from haproxy:\n%s\nhaproxy:\n%s\ngproxy:\n%s", lineDiff(nr, ng), ref, got)
 	}
+}
+
+// agentLabFuncs are the shell helpers of the agent scenarios: agent runs
+// a tiny agent on ADDR:PORT answering each connection with the content of
+// FILE (one process per agent: a fork per check is too slow on a loaded
+// machine) and waits until it listens; c sends a command to the stats
+// socket.
+const agentLabFuncs = `
+agent() { # agent ADDR PORT FILE
+  python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64)
+while True:
+    c, _ = s.accept()
+    try:
+        c.sendall(open(sys.argv[3], "rb").read())
+    except OSError:
+        pass
+    c.close()
+' "$@" &
+  for i in $(seq 100); do (exec 3<>/dev/tcp/$1/$2) 2>/dev/null && break; sleep 0.05; done
+}
+c() { echo "$*" | socat -t 10 - "$DIR/s.sock"; }
+`
+
+// runAgentLab writes cfg (its $DIR replaced) as a.cfg and runs script in a
+// private network once with BIN=haproxy, once with BIN=gproxy; it returns
+// both outputs.
+func runAgentLab(t *testing.T, cfg, script string) (ref, got string) {
+	t.Helper()
+	requireRootAndHAProxy(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.cfg"), []byte(strings.ReplaceAll(cfg, "$DIR", dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return inPrivateNet(t, dir, "BIN=$HAPROXY\n"+script), inPrivateNet(t, dir, "BIN=$GPROXY\n"+script)
 }
 
 // maskTimeouts blanks, in both outputs, a stats row where either side's

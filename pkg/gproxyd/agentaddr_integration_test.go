@@ -1,11 +1,6 @@
 package gproxyd_test
 
-import (
-	"os"
-	"path/filepath"
-	"strings"
-	"testing"
-)
+import "testing"
 
 // agentAddrCfg: s1's agent starts on a port with no agent behind it; s2
 // has a health check but no agent.
@@ -27,22 +22,10 @@ backend b
 // `set server ... agent-port|agent-addr`, tries the wrong forms, and
 // prints the answers, the weight, the state dump's agent columns and the
 // log.
-const agentAddrScript = `
-for a in "127.0.0.1 9401 up 50%" "127.0.0.2 9402 up 25%" "127.0.0.3 9403 drain 20%"; do set -- $a; python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64)
-while True:
-    c, _ = s.accept()
-    try:
-        c.sendall((" ".join(sys.argv[3:]) + "\n").encode())
-    except OSError:
-        pass
-    c.close()
-' $a & 
-  for i in $(seq 100); do (exec 3<>/dev/tcp/$1/$2) 2>/dev/null && break; sleep 0.05; done
+const agentAddrScript = agentLabFuncs + `
+for a in "127.0.0.1 9401 up 50%" "127.0.0.2 9402 up 25%" "127.0.0.3 9403 drain 20%"; do
+  set -- $a; echo "${*:3}" > "$DIR/r$2"; agent $1 $2 "$DIR/r$2"
 done
-c() { echo "$*" | socat -t 10 - "$DIR/s.sock"; }
 st() {
   c get weight b/s1
   # srv_agent_state without CHK_ST_INPROGRESS (0x01), which comes and goes.
@@ -80,14 +63,7 @@ sort -u "$DIR/log"
 // weight and state the reply there sets), the state dump's
 // srv_agent_addr/srv_agent_port columns and the log lines.
 func TestIntegrationAgentAddrCLI(t *testing.T) {
-	requireRootAndHAProxy(t)
-	dir := t.TempDir()
-	cfg := strings.ReplaceAll(agentAddrCfg, "$DIR", dir)
-	if err := os.WriteFile(filepath.Join(dir, "a.cfg"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ref := inPrivateNet(t, dir, "BIN=$HAPROXY\n"+agentAddrScript)
-	got := inPrivateNet(t, dir, "BIN=$GPROXY\n"+agentAddrScript)
+	ref, got := runAgentLab(t, agentAddrCfg, agentAddrScript)
 	if normalize(ref) != normalize(got) {
 		t.Errorf("gproxy differs from haproxy:\n%s\nhaproxy:\n%s\ngproxy:\n%s", lineDiff(normalize(ref), normalize(got)), ref, got)
 	}

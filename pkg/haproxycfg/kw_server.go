@@ -330,6 +330,49 @@ func (p *parser) server(args []string, def bool) {
 			} else {
 				srv.ShutdownBackupsOnUp = true
 			}
+		case "observe":
+			i++
+			switch val {
+			case "none":
+				srv.Observe = ObserveNone
+			case "layer4":
+				srv.Observe = ObserveLayer4
+			case "layer7":
+				// haproxy: an alert that does not stop the load; the
+				// server keeps its previous mode.
+				if p.cur.px.Mode != ModeHTTP {
+					p.diag(AlertNonFatal, LocBracket, kw, "%s'%s' can only be used in http proxies..", prefix, val)
+					break
+				}
+				srv.Observe = ObserveLayer7
+			case "":
+				fail("'%s' expects <mode> as argument.\n", opt)
+				return
+			default:
+				fail("'%s' expects one of 'none', 'layer4', 'layer7' but got '%s'\n", opt, val)
+				return
+			}
+		case "error-limit":
+			i++
+			if val == "" {
+				fail("'%s' expects an integer argument", opt)
+				return
+			}
+			if n := atoi(val); n <= 0 {
+				fail("%s has to be > 0.", opt)
+				return
+			} else {
+				srv.ErrorLimit = n
+			}
+		case "on-error":
+			i++
+			switch val {
+			case "fastinter", "fail-check", "sudden-death", "mark-down":
+				srv.OnError = val
+			default:
+				fail("'%s' expects one of 'fastinter', 'fail-check', 'sudden-death' or 'mark-down' but got '%s'", opt, val)
+				return
+			}
 		case "init-addr":
 			i++
 			if !hasVal || val == "" {

@@ -433,6 +433,16 @@ type Server struct {
 	// sessions of the backend's backup servers are cut when checks mark
 	// this active server up.
 	ShutdownBackupsOnUp bool
+	// Observe is `observe layer4|layer7`: live traffic to the server
+	// feeds its health (haproxy's health_adjust), for a server with
+	// `check` only; ObserveNone (zero) = off.
+	Observe Observe `json:",omitzero"`
+	// ErrorLimit is `error-limit N`, the consecutive errors seen by
+	// `observe` that trigger OnError; 0 = haproxy's default, 10.
+	ErrorLimit int `json:",omitzero"`
+	// OnError is `on-error fastinter|fail-check|sudden-death|mark-down`;
+	// "" = haproxy's default, fail-check.
+	OnError string `json:",omitempty"`
 	// Agent is the auxiliary agent check (`agent-check` and the
 	// `agent-*` settings); Agent.Enabled false: none.
 	Agent AgentCheck `json:",omitzero"`
@@ -647,3 +657,13 @@ func (p *Proxy) Server(name string) *Server {
 	}
 	return nil
 }
+
+// Observe is the traffic a server's `observe` watches.
+type Observe int
+
+// The `observe` modes.
+const (
+	ObserveNone   Observe = iota // `observe none` or no keyword
+	ObserveLayer4                // connection errors and successes
+	ObserveLayer7                // connection errors and HTTP responses
+)

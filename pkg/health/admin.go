@@ -12,6 +12,7 @@ import (
 // (runtimeapi's testdata/haproxy26_syslog_admin.txt).
 func SetAdmin(s *proxy.Server, a proxy.AdminState, logf func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string)) {
 	before := s.AdminState()
+	wasDown := !s.Up()
 	prevAct, prevBck := Usable(s.Backend())
 	s.SetAdminState(a)
 	if before == a || s.Unresolved() {
@@ -28,6 +29,11 @@ func SetAdmin(s *proxy.Server, a proxy.AdminState, logf func(px *haproxycfg.Prox
 	st := s.Stats()
 	name := fmt.Sprintf("%s %s/%s", kind, px.Name, s.Name())
 	switch {
+	case a == proxy.AdminMaint && wasDown:
+		// haproxy's srv_update_status for a server already stopped.
+		// It then appends the reason of the last change when it kept one
+		// (not with log-health-checks); gproxy does not.
+		logf(px, levelNotice, fmt.Sprintf("%s was DOWN and now enters maintenance.", name))
 	case a == proxy.AdminMaint:
 		logf(px, levelAlert, fmt.Sprintf("%s is going DOWN for maintenance. %s %d sessions active, %d requeued, %d remaining in queue.",
 			name, ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur))

@@ -27,6 +27,7 @@ type Code int
 // The check results, numbered as haproxy's HCHK_STATUS_*.
 const (
 	CodeNone    Code = 1  // INI: no check has completed yet
+	CodeHANA    Code = 4  // `observe` saw too many errors in live traffic (on-error)
 	CodeSOCKERR Code = 5  // local socket error, or an I/O error once connected
 	CodeL4OK    Code = 6  // TCP connect succeeded
 	CodeL4TOUT  Code = 7  // TCP connect timed out
@@ -42,7 +43,7 @@ const (
 )
 
 var codeNames = map[Code][2]string{
-	CodeNone: {"INI", "Initializing"}, CodeSOCKERR: {"SOCKERR", "Socket error"},
+	CodeNone: {"INI", "Initializing"}, CodeHANA: {"HANA", "Health analyze"}, CodeSOCKERR: {"SOCKERR", "Socket error"},
 	CodeL4OK: {"L4OK", "Layer4 check passed"}, CodeL4TOUT: {"L4TOUT", "Layer4 timeout"},
 	CodeL4CON: {"L4CON", "Layer4 connection problem"}, CodeL6OK: {"L6OK", "Layer6 check passed"},
 	CodeL6TOUT: {"L6TOUT", "Layer6 timeout"}, CodeL6RSP: {"L6RSP", "Layer6 invalid response"},
@@ -88,8 +89,10 @@ type Result struct {
 	Code Code
 	// HTTP is the check code (check_code): the HTTP status, the MySQL
 	// error number, the SMTP or LDAP result code.
-	HTTP     int
-	Info     string // the "info:" of logs, last_chk of the CSV
+	HTTP int
+	Info string // the "info:" of logs, last_chk of the CSV
+	// Duration is how long the check took; negative for a result no
+	// check made (HANA), whose log lines then give no duration.
 	Duration time.Duration
 	// Interim is a pass haproxy reports before the check ends
 	// (mysql-check's server version, ldap-check's "Success"): it is

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"fmt"
 	"time"
 
 	"hapair/pkg/proxy"
@@ -34,13 +35,66 @@ func (m *Monitor) Force(s *proxy.Server, up bool) (tracking bool) {
 		}
 	}
 	m.mu.Unlock()
-	if s.Up() == up || s.AdminState() == proxy.AdminMaint {
+	if (s.Up() == up && !(up && s.Stopping())) || s.AdminState() == proxy.AdminMaint {
 		// haproxy's srv_set_running/srv_set_stopped leave a server in
 		// maintenance as it is.
 		return false
 	}
 	m.apply(s, up, ", changed from CLI")
 	return false
+}
+
+// ForceStopping is `set server B/S health stopping` (from "CLI") or the
+// stats page's hnolb action (from "Web interface"): the check counter
+// goes to the top and the server soft-stops (NOLB: up, no load-balanced
+// traffic) with haproxy's "is stopping, changed from CLI" message, as do
+// the servers tracking it. Its next passed check brings it back up. It
+// reports whether the server is a tracking one.
+func (m *Monitor) ForceStopping(s *proxy.Server, from string) (tracking bool) {
+	if m.Tracked(s) != nil {
+		return true
+	}
+	now := m.opts.Now()
+	m.mu.Lock()
+	if c := m.checks[s]; c != nil {
+		c.st.Health = c.st.Rise + c.st.Fall - 1
+		if !c.downSince.IsZero() {
+			c.downtime += now.Sub(c.downSince)
+			c.downSince = time.Time{}
+		}
+	}
+	m.mu.Unlock()
+	m.stopping(s, ", changed from "+from)
+	return false
+}
+
+// stopping soft-stops a server and its trackers (haproxy's
+// srv_set_stopping): nothing for one in maintenance or already stopping.
+func (m *Monitor) stopping(s *proxy.Server, why string) {
+	if s.AdminState() == proxy.AdminMaint || s.Stopping() {
+		return
+	}
+	st := s.Stats()
+	act0, bck0 := Usable(s.Backend())
+	s.SetStopping()
+	act, bck := Usable(s.Backend())
+	px := s.Backend().Proxy()
+	kind := "Server"
+	if s.Backup() {
+		kind = "Backup Server"
+	}
+	running := ""
+	if act == 0 && bck > 0 {
+		running = " Running on backup."
+	}
+	m.log(px, levelNotice, fmt.Sprintf("%s %s/%s is stopping%s. %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.",
+		kind, px.Name, s.Name(), why, act, bck, running, 0, st.QueueCur))
+	if act+bck == 0 && act0+bck0 > 0 {
+		m.noServer(s.Backend())
+	}
+	for _, t := range m.trackers[s] {
+		m.stopping(t, fmt.Sprintf(" via %s/%s", px.Name, s.Name()))
+	}
 }
 
 // SetCheckPort points a server's health check at another port (`set

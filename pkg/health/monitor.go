@@ -55,6 +55,8 @@ type Snapshot struct {
 	InProgress bool
 	// Disabled: `disable health`; the stats then show no check.
 	Disabled bool
+	// HanaFails is hanafail: how many times `observe` reached error-limit.
+	HanaFails int64
 }
 
 // Monitor runs the checks of every server with `check` in an engine.
@@ -74,6 +76,11 @@ type Monitor struct {
 	// declared first; tracked is the reverse. Both are set by Start.
 	trackers map[*proxy.Server][]*proxy.Server
 	tracked  map[*proxy.Server]*proxy.Server
+
+	// ctx ends every check; stops ends the checks of one dynamic server
+	// (`del server`).
+	ctx   context.Context
+	stops map[*proxy.Server]context.CancelFunc
 }
 
 type check struct {
@@ -90,6 +97,17 @@ type check struct {
 	port      int    // set at run time (`set server check-port`); 0 = configured
 	addr      string // set at run time (`set server check-addr`); "" = configured
 	disabled  bool   // `disable health`
+
+	// consecErrs counts the errors `observe` saw in a row (haproxy's
+	// consecutive_errors); hanaFails the times they reached error-limit.
+	consecErrs int
+	hanaFails  int64
+	// poke asks the loop to check again within the given delay (on-error
+	// runs the next check at fastinter).
+	poke chan time.Duration
+	// rec serializes the results applied to the server: those of the
+	// checks and those on-error makes from live traffic.
+	rec sync.Mutex
 }
 
 // Start begins checking every server with `check` of the engine's backends.
@@ -100,7 +118,8 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Monitor{eng: eng, opts: opts, cancel: cancel, checks: map[*proxy.Server]*check{}, agents: map[*proxy.Server]*agent{},
-		trackers: map[*proxy.Server][]*proxy.Server{}, tracked: map[*proxy.Server]*proxy.Server{}}
+		trackers: map[*proxy.Server][]*proxy.Server{}, tracked: map[*proxy.Server]*proxy.Server{},
+		ctx: ctx, stops: map[*proxy.Server]context.CancelFunc{}}
 	for _, b := range eng.Backends() {
 		for _, s := range b.Servers() {
 			cfg := s.Config()
@@ -116,33 +135,82 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 		}
 	}
 	for _, b := range eng.Backends() {
-		px := b.Proxy()
 		for _, s := range b.Servers() {
-			cfg := s.Config()
-			if cfg.Agent.Enabled {
-				a := newAgent(px, s)
-				m.agents[s] = a
-				m.wg.Add(1)
-				go m.agentLoop(ctx, a)
-			}
-			if !cfg.Check {
-				continue
-			}
-			c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone}}
-			if px.Check.Type == haproxycfg.CheckExternal {
-				g := opts.Global
-				if g == nil {
-					g = &haproxycfg.Global{}
-				}
-				c.probe.ext = externalFor(g, px, cfg, s.ID(), interval(cfg.Inter))
-				c.probe.ext.curConn = s.Conns
-			}
-			m.checks[s] = c
-			m.wg.Add(1)
-			go m.loop(ctx, c)
+			sctx, stop := context.WithCancel(ctx)
+			m.stops[s] = stop
+			m.startServer(sctx, s, false)
 		}
 	}
 	return m
+}
+
+// startServer starts the checks and agent of one server; those of a
+// dynamic server start disabled (`enable health`, `enable agent`).
+func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled bool) {
+	px := s.Backend().Proxy()
+	cfg := s.Config()
+	if cfg.Agent.Enabled {
+		a := newAgent(px, s)
+		a.disabled = disabled
+		m.agents[s] = a
+		m.wg.Add(1)
+		go m.agentLoop(ctx, a)
+	}
+	if !cfg.Check {
+		return
+	}
+	c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
+		poke: make(chan time.Duration, 1), disabled: disabled}
+	if px.Check.Type == haproxycfg.CheckExternal {
+		g := m.opts.Global
+		if g == nil {
+			g = &haproxycfg.Global{}
+		}
+		c.probe.ext = externalFor(g, px, cfg, s.ID(), interval(cfg.Inter))
+		c.probe.ext.curConn = s.Conns
+	}
+	m.checks[s] = c
+	if cfg.Observe != haproxycfg.ObserveNone {
+		s.SetObserver(func(h proxy.Hana) { m.hana(c, h) })
+	}
+	m.wg.Add(1)
+	go m.loop(ctx, c)
+}
+
+// AddServer starts the checks of a server `add server` created: its
+// health check and agent start disabled, as haproxy 2.6's, until `enable
+// health` and `enable agent`.
+func (m *Monitor) AddServer(s *proxy.Server) {
+	if m == nil {
+		return
+	}
+	cfg := s.Config()
+	if !cfg.Check && !cfg.Agent.Enabled {
+		return
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.mu.Lock()
+	m.stops[s] = cancel
+	m.startServer(ctx, s, true)
+	m.mu.Unlock()
+}
+
+// RemoveServer stops the checks of a server `del server` removed
+// (haproxy frees its check tasks with it).
+func (m *Monitor) RemoveServer(s *proxy.Server) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	stop := m.stops[s]
+	delete(m.stops, s)
+	delete(m.checks, s)
+	delete(m.agents, s)
+	m.mu.Unlock()
+	s.SetObserver(nil)
+	if stop != nil {
+		stop()
+	}
 }
 
 // ProbeFor is the check a server line asks for: its `addr` and `port`, the
@@ -210,12 +278,21 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 	defer m.wg.Done()
 	cfg := c.srv.Config()
 	// haproxy spreads the first checks over one interval.
-	t := time.NewTimer(rand.N(interval(cfg.Inter)))
+	first := rand.N(interval(cfg.Inter))
+	t := time.NewTimer(first)
+	due := time.Now().Add(first)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case d := <-c.poke:
+			// Sooner only, as haproxy requeues its check task.
+			if at := time.Now().Add(d); at.Before(due) {
+				t.Reset(d)
+				due = at
+			}
+			continue
 		case <-t.C:
 		}
 		if m.opts.BeforeCheck != nil {
@@ -244,6 +321,7 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 		d := next(cfg, c.st)
 		m.mu.Unlock()
 		t.Reset(d)
+		due = time.Now().Add(d)
 	}
 }
 
@@ -278,6 +356,8 @@ func (m *Monitor) Panics() int64 { return m.panics.Load() }
 // logged by log-health-checks, but the server's state is decided once
 // the check has ended, with the final result as its reason.
 func (m *Monitor) record(c *check, res Result) {
+	c.rec.Lock()
+	defer c.rec.Unlock()
 	m.mu.Lock()
 	wasUp := c.st.Up()
 	m.mu.Unlock()
@@ -299,13 +379,15 @@ func (m *Monitor) record(c *check, res Result) {
 		c.downSince = time.Time{}
 	}
 	m.mu.Unlock()
+	if up && res.Code.OK() && c.srv.Stopping() && m.agentUp(c.srv) && c.srv.AdminState() != proxy.AdminMaint {
+		// haproxy's check_notify_success: a passed check ends a soft stop.
+		m.apply(c.srv, true, m.why(c, res))
+		return
+	}
 	if up == wasUp {
 		return
 	}
-	why := fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds())
-	if c.srv.Backend().Proxy().Options.LogHealthChecks {
-		why = "" // the check's own line said it
-	}
+	why := m.why(c, res)
 	if up && !m.agentUp(c.srv) {
 		// haproxy's check_notify_success: the agent must agree.
 		return
@@ -314,6 +396,18 @@ func (m *Monitor) record(c *check, res Result) {
 		return // already down (the agent said so)
 	}
 	m.apply(c.srv, up, why)
+}
+
+// why is the ", reason: ..." of a state change a check result made; none
+// with log-health-checks (the check's own line said it).
+func (m *Monitor) why(c *check, res Result) string {
+	if c.srv.Backend().Proxy().Options.LogHealthChecks {
+		return ""
+	}
+	if res.Duration < 0 {
+		return ", reason: " + res.Reason()
+	}
+	return fmt.Sprintf(", reason: %s, check duration: %dms", res.Reason(), res.Duration.Milliseconds())
 }
 
 // count applies one result to the health and, with log-health-checks,
@@ -326,6 +420,9 @@ func (m *Monitor) count(c *check, res Result) {
 	c.last, c.lastCheck = res, now
 	if _, failWhileUp := c.st.Record(res.Code.OK()); failWhileUp {
 		c.failures++
+	}
+	if res.Code.OK() {
+		c.consecErrs = 0 // haproxy: a passed check clears them
 	}
 	st := c.st
 	m.mu.Unlock()
@@ -340,8 +437,12 @@ func (m *Monitor) count(c *check, res Result) {
 	if res.Code.OK() {
 		verdict = "succeeded"
 	}
-	m.log(px, levelNotice, fmt.Sprintf("Health check for %sserver %s/%s %s, reason: %s, check duration: %dms, status: %s.",
-		kind, px.Name, c.srv.Name(), verdict, res.Reason(), res.Duration.Milliseconds(), st.Status(c.srv.Weight() == 0)))
+	dur := ""
+	if res.Duration >= 0 {
+		dur = fmt.Sprintf(", check duration: %dms", res.Duration.Milliseconds())
+	}
+	m.log(px, levelNotice, fmt.Sprintf("Health check for %sserver %s/%s %s, reason: %s%s, status: %s.",
+		kind, px.Name, c.srv.Name(), verdict, res.Reason(), dur, st.Status(c.srv.Weight() == 0)))
 }
 
 // apply sets a server's operational state, cuts sessions as its options
@@ -350,6 +451,7 @@ func (m *Monitor) count(c *check, res Result) {
 // track it, the last declared first as haproxy's list of trackers is.
 func (m *Monitor) apply(s *proxy.Server, up bool, why string) {
 	st := s.Stats()
+	wasStopping := s.Stopping()
 	s.SetUp(up)
 	// haproxy cuts the sessions before it logs the change; the message
 	// still counts them (they end asynchronously).
@@ -374,26 +476,38 @@ func (m *Monitor) apply(s *proxy.Server, up bool, why string) {
 		m.log(px, levelNotice, fmt.Sprintf("%s %s/%s is UP%s. %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.",
 			kind, px.Name, s.Name(), why, act, bck, running, 0, st.QueueCur))
 	} else {
-		m.log(px, levelAlert, fmt.Sprintf("%s %s/%s is DOWN%s. %s %d sessions active, %d requeued, %d remaining in queue.",
+		// haproxy sends no alert for a server that was soft-stopping.
+		level := levelAlert
+		if wasStopping {
+			level = levelNotice
+		}
+		m.log(px, level, fmt.Sprintf("%s %s/%s is DOWN%s. %s %d sessions active, %d requeued, %d remaining in queue.",
 			kind, px.Name, s.Name(), why, ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur))
-		if act+bck == 0 {
-			m.mu.Lock()
-			if m.bdowns == nil {
-				m.bdowns = map[*proxy.Backend]int64{}
-			}
-			m.bdowns[s.Backend()]++
-			m.mu.Unlock()
-			if m.opts.Log != nil {
-				m.opts.Log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
-			}
-			m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
+		if act+bck == 0 && !wasStopping {
+			m.noServer(s.Backend())
 		}
 	}
 	for _, t := range m.trackers[s] {
-		if t.Up() != up && t.AdminState() != proxy.AdminMaint {
+		if (t.Up() != up || t.Stopping()) && t.AdminState() != proxy.AdminMaint {
 			m.apply(t, up, fmt.Sprintf(" via %s/%s", px.Name, s.Name()))
 		}
 	}
+}
+
+// noServer counts and logs a backend left without a usable server
+// (haproxy's set_backend_down).
+func (m *Monitor) noServer(b *proxy.Backend) {
+	px := b.Proxy()
+	m.mu.Lock()
+	if m.bdowns == nil {
+		m.bdowns = map[*proxy.Backend]int64{}
+	}
+	m.bdowns[b]++
+	m.mu.Unlock()
+	if m.opts.Log != nil {
+		m.opts.Log(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
+	}
+	m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
 }
 
 // Tracked is the server s tracks (`track`), or nil.
@@ -453,7 +567,7 @@ func (m *Monitor) Snapshot(s *proxy.Server) (Snapshot, bool) {
 		dt += m.opts.Now().Sub(c.downSince)
 	}
 	return Snapshot{State: c.st, Last: c.last, LastCheck: c.lastCheck, Failures: c.failures, Downs: c.downs, Downtime: dt,
-		Probe: c.probe, InProgress: c.running, Disabled: c.disabled}, true
+		Probe: c.probe, InProgress: c.running, Disabled: c.disabled, HanaFails: c.hanaFails}, true
 }
 
 // BackendDowns is how many times checks left a backend without any usable

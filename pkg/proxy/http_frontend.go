@@ -936,6 +936,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		} else {
 			resp, err = rtp.RoundTrip(out)
 		}
+		if dialErr != nil && tConn.IsZero() && e.killed.Err() == nil {
+			srv.observe(HanaL4Err)
+		}
 		if err == nil || dialErr == nil || !tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
 			break
 		}
@@ -964,6 +967,19 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	if rr != nil && srvConn != nil {
 		rr.txn.Env = withServerTLS(rr.txn.Env, srvConn)
+	}
+	if !tConn.IsZero() {
+		// The stream reached the server (haproxy's sess_establish).
+		srv.observe(HanaL4OK)
+		switch {
+		case err == nil:
+			srv.observe(httpHana(resp.StatusCode))
+		case e.killed.Err() != nil || body.readErr() != nil:
+		case isTimeout(err):
+			srv.observe(HanaHTTPReadTimeout)
+		default:
+			srv.observe(HanaHTTPBrokenPipe)
+		}
 	}
 	if err != nil {
 		srv.ctr.connErrors.Add(1)

@@ -26,6 +26,10 @@ const (
 	StatusOpen // frontends that accept
 	StatusFull // frontends at their maxconn (or the process at its own)
 	StatusStop // frontends that no longer accept
+	// StatusNolb: a server up but soft-stopping (haproxy's STOPPING,
+	// `set server B/S health stopping`): no load-balanced traffic,
+	// persistent sessions still reach it.
+	StatusNolb
 )
 
 func (s Status) String() string {
@@ -44,6 +48,8 @@ func (s Status) String() string {
 		return "FULL"
 	case StatusStop:
 		return "STOP"
+	case StatusNolb:
+		return "NOLB"
 	}
 	return fmt.Sprintf("Status(%d)", int32(s))
 }
@@ -102,6 +108,25 @@ type Server struct {
 	dynamic bool
 	// leftMaint: the administrative state changed since the start.
 	leftMaint atomic.Bool
+	// obs receives what traffic tells of the server (`observe`, observe.go).
+	obs atomic.Pointer[observer]
+	// stopping: up but soft-stopping (haproxy's SRV_ST_STOPPING, NOLB).
+	stopping atomic.Bool
+}
+
+// Stopping reports whether the server is soft-stopping (NOLB): up, taking
+// no load-balanced traffic.
+func (s *Server) Stopping() bool { return s.stopping.Load() }
+
+// SetStopping makes a server soft-stop (haproxy's srv_set_stopping), from
+// up or down; SetUp ends it.
+func (s *Server) SetStopping() {
+	wasDown := s.down.Swap(false)
+	if !s.stopping.Swap(true) || wasDown {
+		s.warmFrom.Store(0)
+		s.changed.Store(s.be.now().UnixNano())
+		s.be.statusChanged(s)
+	}
 }
 
 // Dynamic reports whether the server was created by `add server`.
@@ -135,6 +160,8 @@ func (s *Server) Status() Status {
 		return StatusMaint
 	case s.down.Load():
 		return StatusDown
+	case s.stopping.Load():
+		return StatusNolb
 	case s.AdminState() == AdminDrain:
 		return StatusDrain
 	}
@@ -161,7 +188,8 @@ func (s *Server) SetAdminState(a AdminState) {
 // SetUp sets the operational state (health checks). A server going down
 // hands its queued connections back to the backend.
 func (s *Server) SetUp(up bool) {
-	if s.down.Swap(!up) != !up {
+	wasStopping := s.stopping.Swap(false)
+	if s.down.Swap(!up) != !up || wasStopping {
 		if up && s.AdminState() != AdminMaint {
 			s.startWarmup()
 		} else if !up {

@@ -339,6 +339,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	for attempt := 0; ; attempt++ {
 		conn, err = s.dial(log.Frontend.Port())
 		if err == nil {
+			s.srv.observe(HanaL4OK)
 			break
 		}
 		if e.killed.Err() != nil {
@@ -347,6 +348,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 		}
 		timedOut := isTimeout(err)
 		srv := s.srv
+		srv.observe(HanaL4Err)
 		if attempt >= retries {
 			srv.ctr.connErrors.Add(1)
 			be.ctr.connErrors.Add(1)

@@ -46,7 +46,7 @@ func (s *Server) Starting() bool {
 // algorithm takes weight changes, the user weight times
 // (16*elapsed+slowstart)/slowstart, as server_recalc_eweight computes it.
 func (s *Server) EWeight() int {
-	if s.AdminState() == AdminDrain {
+	if s.AdminState() == AdminDrain || s.stopping.Load() {
 		return 0
 	}
 	uw := int(s.weight.Load())

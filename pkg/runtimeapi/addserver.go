@@ -27,23 +27,26 @@ var dynRefused = map[string]bool{
 // message naming it: the server would otherwise run without it.
 var dynWorks = map[string]int{
 	"weight": 1, "maxconn": 1, "id": 1, "backup": 0, "no-backup": 0, "disabled": 0, "enabled": 0,
+	// health and agent checks, started disabled (`enable health|agent`)
+	"check": 0, "inter": 1, "fastinter": 1, "downinter": 1, "rise": 1, "fall": 1, "port": 1, "addr": 1,
+	"check-send-proxy": 0, "agent-check": 0, "agent-addr": 1, "agent-port": 1, "agent-inter": 1,
+	"agent-send": 1, "observe": 1, "error-limit": 1, "on-error": 1, "on-marked-down": 1, "on-marked-up": 1,
 }
 
 // Keywords of haproxy 2.6's server keyword table that it accepts on a
 // dynamic server and gproxy does not apply there yet.
 var dynNotYet = map[string]bool{
-	"addr": true, "agent-addr": true, "agent-check": true, "agent-inter": true, "agent-port": true,
-	"agent-send": true, "allow-0rtt": true, "alpn": true, "ca-file": true, "check": true,
-	"check-alpn": true, "check-proto": true, "check-send-proxy": true, "check-sni": true,
+	"allow-0rtt": true, "alpn": true, "ca-file": true,
+	"check-alpn": true, "check-proto": true, "check-sni": true,
 	"check-ssl": true, "check-via-socks4": true, "ciphers": true, "ciphersuites": true,
-	"crl-file": true, "crt": true, "downinter": true, "error-limit": true, "fall": true,
-	"fastinter": true, "force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
-	"force-tlsv12": true, "force-tlsv13": true, "inter": true, "maxqueue": true, "minconn": true,
+	"crl-file": true, "crt": true,
+	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
+	"force-tlsv12": true, "force-tlsv13": true, "maxqueue": true, "minconn": true,
 	"no-send-proxy": true, "no-send-proxy-v2": true, "no-ssl-reuse": true, "no-sslv3": true,
 	"no-tfo": true, "no-tls-tickets": true, "no-tlsv10": true, "no-tlsv11": true, "no-tlsv12": true,
-	"no-tlsv13": true, "npn": true, "observe": true, "on-error": true, "on-marked-down": true,
-	"on-marked-up": true, "pool-low-conn": true, "pool-max-conn": true, "pool-purge-delay": true,
-	"port": true, "proto": true, "proxy-v2-options": true, "rise": true, "send-proxy": true,
+	"no-tlsv13": true, "npn": true,
+	"pool-low-conn": true, "pool-max-conn": true, "pool-purge-delay": true,
+	"proto": true, "proxy-v2-options": true, "send-proxy": true,
 	"send-proxy-v2": true, "send-proxy-v2-ssl": true, "send-proxy-v2-ssl-cn": true,
 	"slowstart": true, "sni": true, "source": true, "ssl": true, "ssl-max-ver": true,
 	"ssl-min-ver": true, "tfo": true, "tls-tickets": true, "track": true, "usesrc": true,
@@ -70,10 +73,12 @@ func (c *Commands) addServer(args []string) string {
 		c.alertAdd(be, sv, msg)
 		return msg
 	}
-	if _, err := b.AddServer(sc); err != nil {
+	srv, err := b.AddServer(sc)
+	if err != nil {
 		c.alertAdd(be, sv, err.Error())
 		return err.Error() + "\n"
 	}
+	c.Source.Checks.AddServer(srv)
 	c.Logger.Info().Msgf("New server %s/%s registered.", be, sv)
 	return "New server registered.\n"
 }
@@ -116,10 +121,12 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 	var src strings.Builder
 	src.WriteString("backend '" + b.Name() + "'\n   ")
 	for _, w := range words {
-		if strings.ContainsAny(w, "'\n\r") {
+		if strings.ContainsAny(w, "\n\r") {
 			return nil, fmt.Sprintf("invalid character in '%s'.\n", strings.TrimSpace(w))
 		}
-		src.WriteString(" '" + w + "'")
+		// A quote the CLI passed on is part of the word (haproxy's CLI
+		// does not unquote): closed, escaped, reopened.
+		src.WriteString(" '" + strings.ReplaceAll(w, "'", `'\''`) + "'")
 	}
 	src.WriteString("\n")
 	cfg, diags, err := haproxycfg.Parse("cli", []byte(src.String()), haproxycfg.ParseOptions{})
@@ -171,17 +178,17 @@ func (c *Commands) delServer(args []string) string {
 	if err := b.DelServer(s); err != nil {
 		return err.Error()
 	}
+	c.Source.Checks.RemoveServer(s)
 	c.Logger.Info().Msgf("Server %s/%s deleted.", be, sv)
 	return "Server deleted."
 }
 
 // pinned reports whether a server may not be deleted: haproxy's
 // SRV_F_NON_PURGEABLE (a use-server target, a tracked server, a server
-// under DNS resolution), and, in gproxy, a server with health or agent
-// checks, whose check tasks are not stopped at run time.
+// under DNS resolution).
 func (c *Commands) pinned(b *proxy.Backend, s *proxy.Server) bool {
 	cfg := s.Config()
-	if cfg.DNS.Resolvers != "" || cfg.Check || cfg.Agent.Enabled {
+	if cfg.DNS.Resolvers != "" {
 		return true
 	}
 	for _, u := range b.Proxy().Rules.UseServers {

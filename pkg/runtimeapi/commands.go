@@ -432,6 +432,8 @@ func (c *Commands) showServersState(args []string) string {
 			op := 2 // SRV_ST_RUNNING
 			if st.Status == proxy.StatusMaint || st.Status == proxy.StatusDown {
 				op = 0 // SRV_ST_STOPPED
+			} else if s.Stopping() {
+				op = 3 // SRV_ST_STOPPING
 			}
 			admin := 0
 			if s.AdminState() == proxy.AdminMaint {

@@ -90,8 +90,9 @@ func (c *Commands) setServerFQDN(s *proxy.Server, args []string) string {
 	return "set server <b>/<s> fqdn: changing the name a server resolves is not implemented by gproxy.\n"
 }
 
-// setServerHealth is `set server B/S health up|down`: the server's state
-// changes at once, as if its checks had said so ("changed from CLI").
+// setServerHealth is `set server B/S health up|stopping|down`: the
+// server's state changes at once, as if its checks had said so ("changed
+// from CLI"); stopping soft-stops it (NOLB).
 func (c *Commands) setServerHealth(s *proxy.Server, args []string) string {
 	m := c.Source.Checks
 	var up bool
@@ -100,7 +101,13 @@ func (c *Commands) setServerHealth(s *proxy.Server, args []string) string {
 		up = true
 	case "down":
 	case "stopping":
-		return "'set server <srv> health stopping' is not implemented by gproxy.\n"
+		if m == nil {
+			return "health checks are not running.\n"
+		}
+		if m.ForceStopping(s, "CLI") {
+			return "cannot change health on a tracking server.\n"
+		}
+		return ""
 	default:
 		if m != nil && m.Tracked(s) != nil {
 			return "cannot change health on a tracking server.\n"

@@ -68,11 +68,14 @@ func (c *Commands) statsAction(s *proxy.Server, action string) bool {
 			return false
 		}
 		m.ForceAgent(s, action == "arunn")
+	case "hnolb":
+		if tracking || m == nil || cfg.TrackServer != "" {
+			return false
+		}
+		m.ForceStopping(s, "Web interface")
 	case "shutdown":
 		c.Source.Engine.ShutdownSessions(s)
 	default:
-		// hnolb: the NOLB health state is not implemented by gproxy; the
-		// page then says that nothing was processed.
 		return false
 	}
 	return true

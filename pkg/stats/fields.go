@@ -21,7 +21,7 @@ var columns = []struct{ name, kinds string }{
 	{"rate", "FtFhBtBhStSh"}, {"rate_lim", "FtFh"}, {"rate_max", "FtFhBtBhStSh"},
 	{"check_status", "?"}, {"check_code", "?"}, {"check_duration", "?"},
 	{"hrsp_1xx", "FhBhSh"}, {"hrsp_2xx", "FhBhSh"}, {"hrsp_3xx", "FhBhSh"}, {"hrsp_4xx", "FhBhSh"},
-	{"hrsp_5xx", "FhBhSh"}, {"hrsp_other", "FhBhSh"}, {"hanafail", ""},
+	{"hrsp_5xx", "FhBhSh"}, {"hrsp_other", "FhBhSh"}, {"hanafail", "?"},
 	{"req_rate", "FtFh"}, {"req_rate_max", "FtFh"}, {"req_tot", "FtFhBhSh"},
 	{"cli_abrt", "BtBhStSh"}, {"srv_abrt", "BtBhStSh"},
 	{"comp_in", "FtFhBtBh"}, {"comp_out", "FtFhBtBh"}, {"comp_byp", "FtFhBtBh"}, {"comp_rsp", "FtFhBtBh"},

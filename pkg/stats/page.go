@@ -3,6 +3,7 @@ package stats
 import (
 	"fmt"
 	"html"
+	"strconv"
 	"strings"
 	"time"
 
@@ -141,6 +142,11 @@ func rowClass(r *Row) string {
 		return "maintain"
 	case proxy.StatusDrain:
 		return prefix + "draining"
+	case proxy.StatusNolb:
+		if r.Check != nil && r.Check.State.Health < r.Check.State.Rise+r.Check.State.Fall-1 {
+			return prefix + "going_down"
+		}
+		return prefix + "nolb"
 	}
 	if r.Check == nil {
 		if r.Stats.Status == proxy.StatusDown {
@@ -358,7 +364,11 @@ func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends, ad
 			if c.Code.HasData() {
 				code += "/" + itoa(c.HTTP) // haproxy's "L7OK/200"
 			}
-			lastChk = tips(fmt.Sprintf(" %s in %dms", code, c.Duration.Milliseconds()), html.EscapeString(desc))
+			ms := strconv.FormatInt(c.Duration.Milliseconds(), 10)
+			if c.Duration < 0 {
+				ms = "18446744073709551615" // HANA: haproxy's -1 printed unsigned
+			}
+			lastChk = tips(fmt.Sprintf(" %s in %sms", code, ms), html.EscapeString(desc))
 		}
 		b.WriteString(tdac(humanTime(now.Sub(lastchg))+" "+html.EscapeString(status)) + tdac(lastChk))
 		act, bck := "Y", "-"

@@ -106,6 +106,8 @@ func serverMetrics() []metric {
 					return "MAINT"
 				case proxy.StatusDrain:
 					return "DRAIN"
+				case proxy.StatusNolb:
+					return "NOLB"
 				case proxy.StatusDown:
 					return "DOWN"
 				}

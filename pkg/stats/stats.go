@@ -220,6 +220,12 @@ func serverStatus(sv *proxy.Server, st proxy.Stats, snap *health.Snapshot) strin
 		if snap == nil || snap.State.Up() {
 			return "DRAIN"
 		}
+	case proxy.StatusNolb:
+		// haproxy: "NOLB", or "NOLB 1/3" while checks take it down.
+		if snap != nil && snap.State.Health < snap.State.Rise+snap.State.Fall-1 {
+			return fmt.Sprintf("NOLB %d/%d", snap.State.Health-snap.State.Rise+1, snap.State.Fall)
+		}
+		return "NOLB"
 	}
 	if snap == nil {
 		if st.Status == proxy.StatusDown {
@@ -249,8 +255,9 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	if s.UserWeight != nil {
 		uw = s.UserWeight(sv)
 	}
-	if sv.AdminState() == proxy.AdminDrain {
-		// haproxy shows the user weight of a draining server.
+	if sv.AdminState() == proxy.AdminDrain || sv.Stopping() {
+		// haproxy shows the user weight of a draining or soft-stopping
+		// server.
 		w = uw
 	}
 	m["weight"], m["uweight"] = itoa(w), itoa(uw)
@@ -288,6 +295,11 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 				m["check_status"] = "* " + m["check_status"]
 			}
 			m["check_duration"] = itoa(snap.Last.Duration.Milliseconds())
+			if snap.Last.Duration < 0 {
+				// No check made it (HANA): haproxy prints its -1 as
+				// an unsigned 64-bit number.
+				m["check_duration"] = "18446744073709551615"
+			}
 			m["check_desc"] = snap.Last.Code.Desc()
 			if snap.Last.Code.HasData() {
 				m["check_code"] = itoa(snap.Last.HTTP)
@@ -302,6 +314,19 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 		}
 	}
 	statusSnap := snapp
+	root := sv
+	for r := s.Checks.Tracked(root); r != nil; r = s.Checks.Tracked(r) {
+		root = r
+	}
+	if root.Config().Observe != haproxycfg.ObserveNone {
+		// haproxy fills hanafail when the end of the tracking chain
+		// has `observe`; the count is the server's own.
+		var n int64
+		if snapp != nil {
+			n = snapp.HanaFails
+		}
+		m["hanafail"] = itoa(n)
+	}
 	if ref := s.Checks.Tracked(sv); ref != nil {
 		// haproxy's tracked column, and the status computed with the
 		// health of the server at the end of the tracking chain.
@@ -342,10 +367,15 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	return &Row{Kind: KindServer, Proxy: px, Backend: b, Server: sv, Stats: st, Check: snapp, Fields: m}
 }
 
-// csvField quotes nothing: haproxy replaces the separators it cannot
-// print in a field.
+// csvField encodes a field as haproxy's csv_enc_append with automatic
+// quoting: a field holding a comma, a quote or a line break is quoted,
+// its quotes doubled ("Detected 2 consecutive errors, last one was: ..."
+// in last_chk, seen on haproxy 2.6.12).
 func csvField(s string) string {
-	return strings.NewReplacer(",", " ", "\n", " ", "\r", " ").Replace(s)
+	if !strings.ContainsAny(s, "\n\r,\"") {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
 // Filter selects rows as `show stat <iid> <type> <sid>` does: -1 means
