@@ -46,6 +46,9 @@ type Config struct {
 	// CrtLists are the crt-list files and `crt` directories of the bind
 	// lines, each once (the stats socket's `show/del ssl crt-list`).
 	CrtLists []*tlsconf.CrtList `json:"-"`
+	// PatRefs are the pattern references of the ACLs and maps, which the
+	// stats socket and the set-map/add-acl actions change at run time.
+	PatRefs *sample.PatRefs `json:"-"`
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given
