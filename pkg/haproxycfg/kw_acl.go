@@ -227,6 +227,9 @@ func (p *parser) parseCond(px *Proxy, args []string) (*sample.Cond, error) {
 // "default" resolvers exist, declared or built from /etc/resolv.conf
 // (httpclient_resolve_init). `show acl` lists them last.
 func (p *parser) finishPatRefs() {
+	for _, r := range p.mapRules {
+		r.MapRef = p.cfg.PatRefs.ByFile(r.Name)
+	}
 	if p.cfg.Resolver("default") == nil {
 		if p.readFile == nil {
 			return

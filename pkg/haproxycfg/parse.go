@@ -207,6 +207,9 @@ type parser struct {
 	httpErrors []*httpErrors
 	curErrors  *httpErrors
 	replyRefs  []replyRef
+	// mapRules are the set-map/del-map/add-acl/del-acl rules, given their
+	// file's pattern reference once every ACL and map is read.
+	mapRules []*Rule
 }
 
 func newParser(opts ParseOptions) *parser {

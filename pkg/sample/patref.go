@@ -357,7 +357,9 @@ func (ref *PatRef) SetOrAdd(key, value string) {
 	ref.mu.Lock()
 	defer ref.mu.Unlock()
 	if ref.find(key) != nil {
-		_ = ref.set(key, value)
+		if ref.changes(key, value) {
+			_ = ref.set(key, value)
+		}
 		return
 	}
 	_, _ = ref.load(ref.currGen, key, value, true, -1)
@@ -386,24 +388,30 @@ func (ref *PatRef) setElt(el *patElt, value string) error {
 	return nil
 }
 
-// set is pat_ref_set: every entry holding key gets value.
+// changes reports whether setting value changes an entry holding key.
+func (ref *PatRef) changes(key, value string) bool {
+	for _, el := range ref.elts {
+		if el.pattern == key && (!el.hasSmp || el.sample != value) {
+			return true
+		}
+	}
+	return false
+}
+
+// set is pat_ref_set: every entry holding key gets value. A value one
+// of the compiled forms cannot read leaves that entry as it was, and is
+// not an error (pat_ref_set still returns success then).
 func (ref *PatRef) set(key, value string) error {
 	found := false
-	var errs []string
 	for _, el := range ref.elts {
 		if el.pattern == key {
-			if err := ref.setElt(el, value); err != nil {
-				errs = append(errs, err.Error())
-			}
+			_ = ref.setElt(el, value)
 			found = true
 		}
 	}
 	ref.rebuildAll()
 	if !found {
 		return fmt.Errorf("entry not found")
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s", strings.Join(errs, ", "))
 	}
 	return nil
 }
