@@ -35,6 +35,7 @@ func TestIntegrationMapsACLsHaproxy(t *testing.T) {
 	write("ips.acl", "10.0.0.0/8\n192.168.0.0/16\n")
 	write("n.map", "/a 1\n/b 2\n")
 	write("blk.acl", "blocked1\n")
+	write("r.map", "^/r/([^/]*)/(.*)$ \\2-\\1\n")
 	socks, ports := startCLIPair(t, dir, func(sock string, port int) string {
 		return fmt.Sprintf(`global
     stats socket %[1]s level admin
@@ -57,7 +58,7 @@ frontend fe
     http-request set-map(%[3]s/none.map) a b
     http-request deny deny_status 403 if blocked || METH_POST
     http-request set-var(txn.n) path,map_str_int(%[3]s/n.map,-1)
-    http-request return status 200 content-type text/plain lf-string "m=%%[path,map(%[3]s/a.map,none)] b=%%[path,map_beg(%[3]s/a.map,none)] n=%%[var(txn.n)] p=%%[path,map_str(%[3]s/n.map,none)]\n" if !bad p || q
+    http-request return status 200 content-type text/plain lf-string "m=%%[path,map(%[3]s/a.map,none)] b=%%[path,map_beg(%[3]s/a.map,none)] n=%%[var(txn.n)] p=%%[path,map_str(%[3]s/n.map,none)] r=%%[path,map_regm(%[3]s/r.map,none)]\n" if !bad || p || q
     http-request return status 404
 `, sock, port, dir)
 	})
@@ -83,7 +84,7 @@ frontend fe
 	m, ips, nm := path("a.map"), path("ips.acl"), path("n.map")
 	steps := []string{
 		"show map", "show acl", "show map " + m, "show map #0", "show acl #1", "show acl " + ips,
-		"GET /foo", "GET /foox", "GET /a", "GET /bar",
+		"GET /foo", "GET /foox", "GET /a", "GET /bar", "GET /r/one/two", "get map " + path("r.map") + " /r/a/b",
 		"get map " + m + " /foo", "get map " + m + " /foo/x", "get map #0 /barx", "get map #0 10.1.2.3",
 		"get acl #2 /x", "get acl #3 www.EXAMPLE.com", "get map " + nm + " /b", "get acl #5 3",
 		"add map " + m + " /new newval", "GET /new",
@@ -97,7 +98,7 @@ frontend fe
 		"prepare map " + m, "add map @1 " + m + " /v1 one", "add map @3 " + m + " /v1 one",
 		"show map @1 " + m, "show map", "GET /v1", "GET /foo",
 		"commit map @1 " + m, "commit map @5 " + m, "show map " + m, "show map", "GET /v1", "GET /foo",
-		"clear acl #0", "show acl #0", "show acl",
+		"clear acl #0", "show acl #0", "show acl", "add acl #0 127.0.0.0/8", "GET /foo", "del acl #0 127.0.0.0/8", "GET /foo",
 		"GET /set?k=/x&v=hello", "GET /x", "GET /set?k=/x&v=again", "GET /x", "GET /del?k=/x", "GET /x",
 		"GET /block?u=bob", "GET /foo x-user:bob", "GET /foo x-user:blocked1", "GET /unblock?u=bob", "GET /foo x-user:bob",
 		"show map " + m, "show acl #3",
@@ -121,6 +122,9 @@ frontend fe
 		}
 		if got != want {
 			t.Errorf("%q:\ngproxy:\n%s\nhaproxy:\n%s", s, got, want)
+		}
+		if testing.Verbose() && strings.HasPrefix(s, "GET ") {
+			t.Logf("%s: %s", s, strings.TrimSpace(got))
 		}
 	}
 }

@@ -109,8 +109,19 @@ func splitMapLines(data []byte, fn func(line int, key, val string) error) error 
 func mapConv(_ *Txn, v Value, a []Arg) (Value, bool) {
 	cm := a[0].Data.(*compiledMap)
 	ps := cm.expr.set()
-	if i := ps.match(v); i >= 0 && ps.pats[i].hasValue {
-		return ps.pats[i].val, true
+	if i := ps.match(v); i >= 0 {
+		p := &ps.pats[i]
+		if !p.hasValue {
+			return Value{Type: TypeInt, Int: 1}, true // a match without data
+		}
+		if cm.expr.regm && p.re != nil {
+			// map_regm: the value's \N are the groups the regex matched
+			m := p.re.FindStringSubmatchIndex(v.Str)
+			if m != nil {
+				return Value{Type: TypeStr, Str: expandBackrefs(p.val.Str, v.Str, m)}, true
+			}
+		}
+		return p.val, true
 	}
 	if cm.hasD {
 		return cm.def, true
