@@ -227,6 +227,7 @@ func (p *parser) parseCond(px *Proxy, args []string) (*sample.Cond, error) {
 // "default" resolvers exist, declared or built from /etc/resolv.conf
 // (httpclient_resolve_init). `show acl` lists them last.
 func (p *parser) finishPatRefs() {
+	defer p.cfg.PatRefs.Finalize()
 	for _, r := range p.mapRules {
 		r.MapRef = p.cfg.PatRefs.ByFile(r.Name)
 	}

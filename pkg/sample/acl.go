@@ -280,6 +280,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 			"  If you wanted to force an int to match as a bool, please use '-m bool'.\n", orig[0]))
 	}
 	icase := false
+	var uid *int
 	loaded := false
 	explicitM := false
 	asMap := false
@@ -294,6 +295,11 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 			if len(args) < 2 || !isInt64Prefix(args[1]) {
 				return nil, syntaxErr("the argument of -u must be an integer")
 			}
+			id := int(int32(readInt64(args[1])))
+			if o.patRefs().idUsed(id) {
+				return nil, syntaxErr("the id is already used")
+			}
+			uid = &id
 			args = args[1:]
 		case "-f":
 			if !haveKind {
@@ -362,7 +368,7 @@ patterns:
 	}
 	ae.kind = kind
 	w := o.where()
-	ref := o.patRefs().inlineRef(fmt.Sprintf("acl '%s' file '%s' line %d", kwName, w.File, w.Line))
+	ref := o.patRefs().inlineRef(fmt.Sprintf("acl '%s' file '%s' line %d", kwName, w.File, w.Line), uid)
 	ae.pats, _ = ref.expr(kind, false, icase, dotted, false, TypeStr)
 	op := "eq"
 	for _, arg := range args {

@@ -2,6 +2,7 @@ package sample
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type PatRef struct {
 	IsACL     bool // used by an ACL
 	smp       bool // entries carry a value (two-column file)
 	ID        int
+	userID    bool // ID given by the ACL's -u
 	elts      []*patElt
 	currGen   uint32
 	nextGen   uint32
@@ -72,7 +74,9 @@ func (e *refExpr) set() *patternSet { return e.cur.Load() }
 func (r *PatRefs) add(ref *PatRef) *PatRef {
 	ref.owner = r
 	r.mu.Lock()
-	ref.ID = len(r.refs)
+	if !ref.userID {
+		ref.ID = -1 // set by Finalize
+	}
 	r.refs = append(r.refs, ref)
 	r.mu.Unlock()
 	return ref
@@ -187,9 +191,53 @@ func (r *PatRefs) fileRef(name string, isMap, smp bool, w Where, read func(strin
 	return ref, nil
 }
 
-// inlineRef is the reference of an ACL line's own patterns.
-func (r *PatRefs) inlineRef(display string) *PatRef {
-	return r.add(&PatRef{display: display, IsACL: true})
+// inlineRef is the reference of an ACL line's own patterns; uid is the
+// id -u gave (nil: none).
+func (r *PatRefs) inlineRef(display string, uid *int) *PatRef {
+	ref := &PatRef{display: display, IsACL: true}
+	if uid != nil {
+		ref.ID, ref.userID = *uid, true
+	}
+	return r.add(ref)
+}
+
+// idUsed is pat_ref_lookupid while parsing: only ids given by -u are
+// known then (the others are -1 until Finalize).
+func (r *PatRefs) idUsed(id int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ref := range r.refs {
+		if ref.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Finalize is pattern_finalize_config: the references without an id get
+// the smallest ones -u left free, in creation order, and the list is
+// sorted by id.
+func (r *PatRefs) Finalize() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	used := map[int]bool{}
+	for _, ref := range r.refs {
+		if ref.userID {
+			used[ref.ID] = true
+		}
+	}
+	next := 0
+	for _, ref := range r.refs {
+		if ref.userID {
+			continue
+		}
+		for used[next] {
+			next++
+		}
+		ref.ID = next
+		next++
+	}
+	sort.SliceStable(r.refs, func(i, j int) bool { return r.refs[i].ID < r.refs[j].ID })
 }
 
 // HTTPClientACLs adds the two references haproxy 2.6's internal HTTP
@@ -198,7 +246,7 @@ func (r *PatRefs) inlineRef(display string) *PatRef {
 // `var(txn.hc_ip) -m ip 0.0.0.0`): `show acl` lists them.
 func (r *PatRefs) HTTPClientACLs() {
 	for i := 0; i < 2; i++ {
-		ref := r.inlineRef("acl 'var' file 'httpclient' line 0")
+		ref := r.inlineRef("acl 'var' file 'httpclient' line 0", nil)
 		e, _ := ref.expr(mIP, false, false, false, false, TypeStr)
 		_ = e
 		_, _ = ref.load(ref.currGen, "0.0.0.0", "", false, 0)
