@@ -380,7 +380,26 @@ func (c *Commands) setServer(args []string) string {
 // showStat is `show stat [{<iid>|<proxy>} <type> <sid>]`: type is a mask
 // (1 frontends, 2 backends, 4 servers), -1 meaning all, as hatop's filters
 // use it.
+// unimplementedStatArgs names the words of `show stat` and `show info`
+// that change haproxy's output and gproxy does not implement (typed and
+// JSON formats, field descriptions, float values, the up/no-maint filters
+// and resolvers domain): gproxy refuses them rather than answer in
+// another format.
+func unimplementedStatArgs(cmd string, args []string, words ...string) string {
+	for _, a := range args {
+		for _, w := range words {
+			if a == w {
+				return fmt.Sprintf("gproxy does not implement '%s %s' (it prints haproxy's CSV/text form only).\n", cmd, a)
+			}
+		}
+	}
+	return ""
+}
+
 func (c *Commands) showStat(args []string) string {
+	if msg := unimplementedStatArgs("show stat", args[2:], "typed", "json", "desc", "no-maint", "up", "domain"); msg != "" {
+		return msg
+	}
 	var b strings.Builder
 	f := stats.Filter{IID: -1, Types: -1, SID: -1}
 	if len(args) >= 5 {
@@ -502,6 +521,9 @@ func dash(s string) string {
 }
 
 func (c *Commands) showInfo(args []string) string {
+	if msg := unimplementedStatArgs("show info", args[2:], "typed", "json", "desc", "float"); msg != "" {
+		return msg
+	}
 	src := c.Source
 	now := time.Now()
 	if src.Now != nil {
