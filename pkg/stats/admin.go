@@ -49,8 +49,8 @@ type pageRequest struct {
 	// otherFormat is ";typed", ";json" or ";json-schema": exports haproxy
 	// serves that gproxy does not implement.
 	otherFormat string
-	st                          string // ";st=" code shown in the page
-	scope                       string // proxies whose name contains it (any case)
+	st          string // ";st=" code shown in the page
+	scope       string // proxies whose name contains it (any case)
 }
 
 func parsePageRequest(rest string, refresh bool) pageRequest {
