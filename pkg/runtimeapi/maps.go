@@ -209,25 +209,43 @@ func (c *Commands) addMap(args []string, payload *string) string {
 	if payload == nil {
 		return add(args[3], arg(args, 4))
 	}
-	// one key (and value) a line: the key up to a blank, the value from
-	// the next non-blank to the end of the line
+	// As haproxy's loop: the key runs to the first blank or tab (across
+	// line ends: "k1\nk2 v" is the key "k1\nk2"), the value from the next
+	// non-blank to the end of the line.
+	var entries []sample.Entry
+	missing := ""
 	p := *payload
 	for p != "" {
-		line := p
-		if i := strings.IndexByte(p, '\n'); i >= 0 {
-			line, p = p[:i], p[i+1:]
-		} else {
-			p = ""
+		l := strings.IndexAny(p, " \t")
+		if l < 0 {
+			l = len(p)
 		}
-		key, value := line, ""
-		if i := strings.IndexAny(line, " \t"); i >= 0 {
-			key, value = line[:i], strings.TrimLeft(line[i+1:], " \t")
-		} else if k.isMap {
-			return fmt.Sprintf("Missing value for key '%s'.\n", key)
+		key := p[:l]
+		p = p[l:]
+		if p == "" && k.isMap {
+			missing = key
+			break
 		}
-		if msg := add(key, value); msg != "" {
-			return msg
+		if p != "" {
+			p = p[1:]
 		}
+		p = strings.TrimLeft(p, " \t")
+		l = strings.IndexByte(p, '\n')
+		if l < 0 {
+			l = len(p)
+		}
+		value := p[:l]
+		p = p[l:]
+		if p != "" {
+			p = p[1:]
+		}
+		entries = append(entries, sample.Entry{Pattern: key, Sample: value})
+	}
+	if err := ref.AddBatch(gen, cur, entries, k.isMap); err != nil {
+		return err.Error() + ".\n"
+	}
+	if missing != "" {
+		return fmt.Sprintf("Missing value for key '%s'.\n", missing)
 	}
 	return ""
 }

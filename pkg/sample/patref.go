@@ -40,6 +40,7 @@ type PatRef struct {
 	smp       bool // entries carry a value (two-column file)
 	ID        int
 	userID    bool // ID given by the ACL's -u
+	batch     bool // AddBatch compiles once at the end
 	elts      []*patElt
 	currGen   uint32
 	nextGen   uint32
@@ -333,10 +334,37 @@ func (ref *PatRef) load(gen uint32, pattern, sample string, hasSmp bool, line in
 	el.id = ref.owner.eltID()
 	ref.elts = append(ref.elts, el)
 	ref.entryCnt += uint64(len(ref.exprs))
-	if gen == ref.currGen {
+	if gen == ref.currGen && !ref.batch {
 		ref.rebuildAll()
 	}
 	return el, nil
+}
+
+// Entry is one pattern (and value) for AddBatch.
+type Entry struct{ Pattern, Sample string }
+
+// AddBatch is Add for the lines of a payload, compiled once at the end:
+// it stops at the first entry that fails, keeping those before, as
+// haproxy does.
+func (ref *PatRef) AddBatch(gen uint32, current bool, entries []Entry, hasSmp bool) error {
+	ref.mu.Lock()
+	defer ref.mu.Unlock()
+	if current {
+		gen = ref.currGen
+	}
+	ref.batch = true
+	defer func() {
+		ref.batch = false
+		if gen == ref.currGen {
+			ref.rebuildAll()
+		}
+	}()
+	for _, e := range entries {
+		if _, err := ref.load(gen, e.Pattern, e.Sample, hasSmp, -1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Description is the line `show map`/`show acl` prints for the reference.
