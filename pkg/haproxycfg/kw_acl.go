@@ -17,6 +17,8 @@ import (
 // its warnings are haproxy's, printed without a location.
 func (p *parser) sampleOptions() *sample.ParseOptions {
 	o := &sample.ParseOptions{
+		Refs:  p.cfg.PatRefs,
+		Where: sample.Where{File: p.file, Line: p.line},
 		Warn: func(msg string) {
 			p.diags = append(p.diags, Diagnostic{Severity: Warning, Pos: p.pos(), Keyword: "acl", Msg: msg, Style: LocNone})
 		},
@@ -218,4 +220,35 @@ func (p *parser) parseCond(px *Proxy, args []string) (*sample.Cond, error) {
 		p.addArgRefs(ps, "ACL keyword", "in", c.Refs())
 	}
 	return c, nil
+}
+
+// finishPatRefs adds the references haproxy 2.6's internal HTTP client
+// creates after the configuration: its rules hold two ACLs when the
+// "default" resolvers exist, declared or built from /etc/resolv.conf
+// (httpclient_resolve_init). `show acl` lists them last.
+func (p *parser) finishPatRefs() {
+	defer p.cfg.PatRefs.Finalize()
+	for _, r := range p.mapRules {
+		r.MapRef = p.cfg.PatRefs.ByFile(r.Name)
+	}
+	if p.cfg.Resolver("default") == nil {
+		if p.readFile == nil {
+			return
+		}
+		data, err := p.readFile("/etc/resolv.conf")
+		if err != nil || !resolvConfHasNameserver(data) {
+			return
+		}
+	}
+	p.cfg.PatRefs.HTTPClientACLs()
+}
+
+func resolvConfHasNameserver(data []byte) bool {
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			return true
+		}
+	}
+	return false
 }

@@ -220,7 +220,7 @@ func (p *parser) checkLogging(ps *proxyState) {
 		return
 	}
 	http := px.Mode == ModeHTTP
-	opts := &sample.ParseOptions{ReadFile: p.readFile}
+	opts := &sample.ParseOptions{ReadFile: p.readFile, Refs: p.cfg.PatRefs, Where: sample.Where{File: p.file, Line: p.line}}
 	text := ""
 	switch {
 	case st.from == "log-format":

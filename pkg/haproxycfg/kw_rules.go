@@ -387,6 +387,8 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "wait-for-body":
 		r.Action = ActWaitForBody
 		return p.waitForBodyArgs(r, rest, own)
+	case "set-map", "del-map", "add-acl", "del-acl":
+		return p.mapActionArgs(name, action, r, rest)
 	}
 	return 0, ruleError(fmt.Sprintf("'%s' is not implemented by gproxy", action))
 }
@@ -1362,4 +1364,39 @@ func parseSize(s string) (int64, byte) {
 		}
 	}
 	return v, 0
+}
+
+// mapActionArgs reads `set-map(FILE) KEY VALUE`, `del-map(FILE) KEY`,
+// `add-acl(FILE) KEY` and `del-acl(FILE) KEY` (parse_http_set_map): the
+// key and value are log-format strings, taken whatever the words are.
+func (p *parser) mapActionArgs(name, action string, r *Rule, rest []string) (int, ruleError) {
+	r.Action = map[string]Action{"set-map": ActSetMap, "del-map": ActDelMap, "add-acl": ActAddACL, "del-acl": ActDelACL}[name]
+	n := 1
+	if r.Action == ActSetMap {
+		n = 2
+	}
+	if len(rest) < n || rest[0] == "" || rest[n-1] == "" {
+		if n == 2 {
+			return 0, "expects exactly 2 arguments"
+		}
+		return 0, "expects exactly 1 arguments"
+	}
+	file, ok := strings.CutPrefix(action, name+"(")
+	file, ok2 := strings.CutSuffix(file, ")")
+	if !ok || !ok2 {
+		return 0, ruleError(fmt.Sprintf("gproxy expects the file as '%s(<file>)'", name))
+	}
+	r.Name = file
+	k, err := p.text(rest[0])
+	if err != nil {
+		return 0, ruleError(condError(err))
+	}
+	r.Key = &k
+	if n == 2 {
+		if r.Value, err = p.text(rest[1]); err != nil {
+			return 0, ruleError(condError(err))
+		}
+	}
+	p.mapRules = append(p.mapRules, r)
+	return n, ""
 }

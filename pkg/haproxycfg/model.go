@@ -49,6 +49,9 @@ type Config struct {
 	// CAFiles are the ca-file, ca-verify-file and crl-file files of the
 	// bind and server lines, each once (`show/set/commit ssl ca-file`).
 	CAFiles *tlsconf.CAFiles `json:"-"`
+	// PatRefs are the pattern references of the ACLs and maps, which the
+	// stats socket and the set-map/add-acl actions change at run time.
+	PatRefs *sample.PatRefs `json:"-"`
 }
 
 // Proxy returns the proxy with the given name and any of the kinds given

@@ -49,6 +49,10 @@ const (
 	ActExpectProxy                     // tcp-request connection: read a PROXY protocol header first
 	ActCapture                         // Expr as a string into the frontend's capture slot CaptureID
 	ActSetVarFmt                       // Var = the string Value makes
+	ActSetMap                          // in the map file Name: entry Key gets Value (added when absent)
+	ActDelMap                          // in the map file Name: remove the entries Key
+	ActAddACL                          // in the pattern file Name: add Key unless present
+	ActDelACL                          // in the pattern file Name: remove the entries Key
 )
 
 var actionNames = map[Action]string{
@@ -60,7 +64,7 @@ var actionNames = map[Action]string{
 	ActSetVar: "set-var", ActSetVarFmt: "set-var-fmt", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close", ActCapture: "capture",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
-	ActExpectProxy: "expect-proxy",
+	ActExpectProxy: "expect-proxy", ActSetMap: "set-map", ActDelMap: "del-map", ActAddACL: "add-acl", ActDelACL: "del-acl",
 }
 
 func (a Action) String() string { return actionNames[a] }
@@ -114,7 +118,12 @@ type Rule struct {
 	Return    *Return      // return
 	Cond      *sample.Cond `json:"-"` // nil: always
 	Stick     *StickAction // track-sc, sc-inc-gpc, sc-set-gpt0
-	Pos       Pos
+	// Key is the entry set-map, del-map, add-acl and del-acl name; MapRef
+	// the file's pattern reference (nil when no ACL or map loads the
+	// file: the rule then does nothing, as haproxy's).
+	Key    *Text          `json:",omitempty"`
+	MapRef *sample.PatRef `json:"-"`
+	Pos    Pos
 }
 
 // RedirectType is how a redirect builds its Location.

@@ -207,6 +207,9 @@ type parser struct {
 	httpErrors []*httpErrors
 	curErrors  *httpErrors
 	replyRefs  []replyRef
+	// mapRules are the set-map/del-map/add-acl/del-acl rules, given their
+	// file's pattern reference once every ACL and map is read.
+	mapRules []*Rule
 }
 
 func newParser(opts ParseOptions) *parser {
@@ -217,7 +220,7 @@ func newParser(opts ParseOptions) *parser {
 	p := &parser{
 		readFile: opts.ReadFile,
 		checkFD:  opts.CheckFD,
-		cfg:      &Config{Global: Global{UID: -1, GID: -1}},
+		cfg:      &Config{Global: Global{UID: -1, GID: -1}, PatRefs: sample.NewPatRefs()},
 		named:    map[string][]*proxyState{},
 		warned:   map[string]bool{},
 	}
@@ -595,6 +598,7 @@ func (p *parser) finish() (*Config, []Diagnostic, error) {
 	p.finishResolvers()
 	p.finishPeers()
 	p.validate()
+	p.finishPatRefs()
 	alerts := 0
 	var first *Diagnostic
 	for i := range p.diags {

@@ -603,6 +603,19 @@ func (rr *ruleRun) header(m *sample.Message, name string) (string, bool) {
 // apply runs a rule that changes the message (or the transaction).
 func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 	switch r.Action {
+	case haproxycfg.ActSetMap, haproxycfg.ActDelMap, haproxycfg.ActAddACL, haproxycfg.ActDelACL:
+		if r.MapRef == nil {
+			return // no ACL or map loads the file: haproxy finds no reference
+		}
+		key := rr.text(*r.Key)
+		switch r.Action {
+		case haproxycfg.ActSetMap:
+			r.MapRef.SetOrAdd(key, rr.text(r.Value))
+		case haproxycfg.ActAddACL:
+			r.MapRef.AddIfAbsent(key)
+		default:
+			r.MapRef.Delete(key)
+		}
 	case haproxycfg.ActSetLogLevel:
 		rr.c.logLevel = int8(r.LogLevel)
 	case haproxycfg.ActCapture:

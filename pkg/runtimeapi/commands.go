@@ -84,12 +84,20 @@ var commands = []command{
 	{words: []string{"abort", "ssl", "ca-file"}, usage: "abort ssl ca-file <cafile>", desc: "abort a transaction for a CA file", level: LevelAdmin, run: (*Commands).abortCAFile},
 	{words: []string{"abort", "ssl", "cert"}, usage: "abort ssl cert <certfile>", desc: "abort a transaction for a certificate file", level: LevelAdmin, run: (*Commands).abortSSLCert},
 	{words: []string{"abort", "ssl", "crl-file"}, usage: "abort ssl crl-file <crlfile>", desc: "abort a transaction for a CRL file", level: LevelAdmin, run: (*Commands).abortCRLFile},
+	{words: []string{"add", "acl"}, usage: "add acl [@<ver>] <acl> <pattern>", desc: "add an acl entry", level: LevelUser, runPayload: (*Commands).addMap},
+	{words: []string{"add", "map"}, usage: "add map [@<ver>] <map> <key> <val>", desc: "add a map entry (payload supported instead of key/val)", level: LevelUser, runPayload: (*Commands).addMap},
 	{[]string{"add", "server"}, "add server <bk>/<srv>", "create a new server", LevelAdmin, (*Commands).addServer, nil},
 	{words: []string{"add", "ssl", "crt-list"}, usage: "add ssl crt-list <list> <cert> [opts]*", desc: "add to crt-list file <list> a line <cert> or a payload", level: LevelAdmin, runPayload: (*Commands).addCrtList},
+	{words: []string{"clear", "acl"}, usage: "clear acl [@<ver>] <acl>", desc: "clear the contents of this acl", level: LevelUser, run: (*Commands).clearMap},
+	{words: []string{"clear", "map"}, usage: "clear map [@<ver>] <map>", desc: "clear the contents of this map", level: LevelUser, run: (*Commands).clearMap},
 	{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableUnreached, nil},
+	{words: []string{"commit", "acl"}, usage: "commit acl @<ver> <acl>", desc: "commit the ACL at this version", level: LevelUser, run: (*Commands).commitMap},
+	{words: []string{"commit", "map"}, usage: "commit map @<ver> <map>", desc: "commit the map at this version", level: LevelUser, run: (*Commands).commitMap},
 	{words: []string{"commit", "ssl", "ca-file"}, usage: "commit ssl ca-file <cafile>", desc: "commit a CA file", level: LevelAdmin, run: (*Commands).commitCAFile},
 	{words: []string{"commit", "ssl", "cert"}, usage: "commit ssl cert <certfile>", desc: "commit a certificate file", level: LevelAdmin, run: (*Commands).commitSSLCert},
 	{words: []string{"commit", "ssl", "crl-file"}, usage: "commit ssl crl-file <crlfile>", desc: "commit a CRL file", level: LevelAdmin, run: (*Commands).commitCRLFile},
+	{words: []string{"del", "acl"}, usage: "del acl <acl> [<key>|#<ref>]", desc: "delete acl entries matching <key>", level: LevelUser, run: (*Commands).delMap},
+	{words: []string{"del", "map"}, usage: "del map <map> [<key>|#<ref>]", desc: "delete map entries matching <key>", level: LevelUser, run: (*Commands).delMap},
 	{[]string{"del", "server"}, "del server <bk>/<srv>", "remove a dynamically added server", LevelAdmin, (*Commands).delServer, nil},
 	{words: []string{"del", "ssl", "ca-file"}, usage: "del ssl ca-file <cafile>", desc: "delete an unused CA file", level: LevelAdmin, run: (*Commands).delCAFile},
 	{words: []string{"del", "ssl", "cert"}, usage: "del ssl cert <certfile>", desc: "delete an unused certificate file", level: LevelAdmin, run: (*Commands).delSSLCert},
@@ -101,10 +109,15 @@ var commands = []command{
 	{[]string{"enable", "agent"}, "enable agent", "enable agent checks", LevelAdmin, (*Commands).enableAgent, nil},
 	{[]string{"enable", "health"}, "enable health", "enable health checks", LevelAdmin, (*Commands).enableHealth, nil},
 	{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "take a server out of maintenance (use 'set server' instead)", LevelAdmin, (*Commands).enableServer, nil},
+	{words: []string{"get", "acl"}, usage: "get acl <acl> <value>", desc: "report the patterns matching a sample for an ACL", level: LevelUser, run: (*Commands).getMap},
+	{words: []string{"get", "map"}, usage: "get map <acl> <value>", desc: "report the keys and values matching a sample for a map", level: LevelUser, run: (*Commands).getMap},
 	{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", LevelUser, (*Commands).getWeight, nil},
 	{words: []string{"new", "ssl", "ca-file"}, usage: "new ssl ca-file <cafile>", desc: "create a new CA file to be used in a crt-list", level: LevelAdmin, run: (*Commands).newCAFile},
 	{words: []string{"new", "ssl", "cert"}, usage: "new ssl cert <certfile>", desc: "create a new certificate file to be used in a crt-list or a directory", level: LevelAdmin, run: (*Commands).newSSLCert},
 	{words: []string{"new", "ssl", "crl-file"}, usage: "new ssl crlfile <crlfile>", desc: "create a new CRL file to be used in a crt-list", level: LevelAdmin, run: (*Commands).newCRLFile},
+	{words: []string{"prepare", "acl"}, usage: "prepare acl <acl>", desc: "prepare a new version for atomic ACL replacement", level: LevelUser, run: (*Commands).prepareMap},
+	{words: []string{"prepare", "map"}, usage: "prepare map <acl>", desc: "prepare a new version for atomic map replacement", level: LevelUser, run: (*Commands).prepareMap},
+	{words: []string{"set", "map"}, usage: "set map <map> [<key>|#<ref>] <value>", desc: "modify a map entry", level: LevelUser, run: (*Commands).setMap},
 	{[]string{"set", "maxconn", "server"}, "set maxconn server <bk>/<srv>", "change a server's maxconn setting", LevelAdmin, (*Commands).setMaxConnServer, nil},
 	{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, (*Commands).setServer, nil},
 	{words: []string{"set", "ssl", "ca-file"}, usage: "set ssl ca-file <cafile> <payload>", desc: "replace a CA file", level: LevelAdmin, runPayload: (*Commands).setCAFile},
@@ -112,7 +125,9 @@ var commands = []command{
 	{words: []string{"set", "ssl", "crl-file"}, usage: "set ssl crl-file <crlfile> <payload>", desc: "replace a CRL file", level: LevelAdmin, runPayload: (*Commands).setCRLFile},
 	{[]string{"set", "table"}, "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", LevelUser, tableUnreached, nil},
 	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight, nil},
+	{words: []string{"show", "acl"}, usage: "show acl [@<ver>] <acl>]", desc: "report available acls or dump an acl's contents", level: LevelUser, run: (*Commands).showMap},
 	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo, nil},
+	{words: []string{"show", "map"}, usage: "show map [@ver] [map]", desc: "report available maps or dump a map's contents", level: LevelUser, run: (*Commands).showMap},
 	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState, nil},
 	{words: []string{"show", "ssl", "ca-file"}, usage: "show ssl ca-file [<cafile>[:<index>]]", desc: "display the SSL CA files used in memory, or the details of a <cafile>, or a single certificate of index <index> of a CA file <cafile>", level: LevelOperator, run: (*Commands).showCAFile},
 	{words: []string{"show", "ssl", "cert"}, usage: "show ssl cert [<certfile>]", desc: "display the SSL certificates used in memory, or the details of a file", level: LevelOperator, run: (*Commands).showSSLCert},
@@ -388,7 +403,26 @@ func (c *Commands) setServer(args []string) string {
 // showStat is `show stat [{<iid>|<proxy>} <type> <sid>]`: type is a mask
 // (1 frontends, 2 backends, 4 servers), -1 meaning all, as hatop's filters
 // use it.
+// unimplementedStatArgs names the words of `show stat` and `show info`
+// that change haproxy's output and gproxy does not implement (typed and
+// JSON formats, field descriptions, float values, the up/no-maint filters
+// and resolvers domain): gproxy refuses them rather than answer in
+// another format.
+func unimplementedStatArgs(cmd string, args []string, words ...string) string {
+	for _, a := range args {
+		for _, w := range words {
+			if a == w {
+				return fmt.Sprintf("gproxy does not implement '%s %s' (it prints haproxy's CSV/text form only).\n", cmd, a)
+			}
+		}
+	}
+	return ""
+}
+
 func (c *Commands) showStat(args []string) string {
+	if msg := unimplementedStatArgs("show stat", args[2:], "typed", "json", "desc", "no-maint", "up", "domain"); msg != "" {
+		return msg
+	}
 	var b strings.Builder
 	f := stats.Filter{IID: -1, Types: -1, SID: -1}
 	if len(args) >= 5 {
@@ -512,6 +546,9 @@ func dash(s string) string {
 }
 
 func (c *Commands) showInfo(args []string) string {
+	if msg := unimplementedStatArgs("show info", args[2:], "typed", "json", "desc", "float"); msg != "" {
+		return msg
+	}
 	src := c.Source
 	now := time.Now()
 	if src.Now != nil {

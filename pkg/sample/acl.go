@@ -12,19 +12,19 @@ import (
 type aclExpr struct {
 	expr  *exprImpl
 	kind  matchKind
-	files []patternSet
-	pats  patternSet
+	files []*refExpr
+	pats  *refExpr
 }
 
 // match reports whether v (of the type the match method wants) matches
 // one of the sets.
 func (e *aclExpr) match(v Value) bool {
-	for i := range e.files {
-		if e.files[i].match(v) >= 0 {
+	for _, f := range e.files {
+		if f.set().match(v) >= 0 {
 			return true
 		}
 	}
-	return e.pats.match(v) >= 0
+	return e.pats.set().match(v) >= 0
 }
 
 type aclImpl struct {
@@ -280,6 +280,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 			"  If you wanted to force an int to match as a bool, please use '-m bool'.\n", orig[0]))
 	}
 	icase := false
+	var uid *int
 	loaded := false
 	explicitM := false
 	asMap := false
@@ -294,6 +295,11 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 			if len(args) < 2 || !isInt64Prefix(args[1]) {
 				return nil, syntaxErr("the argument of -u must be an integer")
 			}
+			id := int(int32(readInt64(args[1])))
+			if o.patRefs().idUsed(id) {
+				return nil, syntaxErr("the id is already used")
+			}
+			uid = &id
 			args = args[1:]
 		case "-f":
 			if !haveKind {
@@ -336,14 +342,19 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 		// -f files are read in order with the flags known so far
 		if len(files) > 0 {
 			for _, f := range files {
-				set := patternSet{kind: kind, icase: icase, dotted: dotted}
+				k := kind
 				if kind == mStr && kwName == "method" && !explicitM {
-					set.kind = mMeth
+					k = mMeth
 				}
-				if err := loadPatternFile(&set, f, asMap, o); err != nil {
-					return nil, err
+				ref, err := o.patRefs().fileRef(f, asMap, asMap, o.where(), o.readFn())
+				if err != nil {
+					return nil, syntaxErr("%s", err)
 				}
-				ae.files = append(ae.files, set)
+				e, err := ref.expr(k, false, icase, dotted, false, TypeStr)
+				if err != nil {
+					return nil, syntaxErr("%s", err)
+				}
+				ae.files = append(ae.files, e)
 			}
 			files = files[:0]
 		}
@@ -356,7 +367,9 @@ patterns:
 		kind = mMeth // the ACL keyword's own pat_match_meth
 	}
 	ae.kind = kind
-	ae.pats.kind, ae.pats.icase, ae.pats.dotted = kind, icase, dotted
+	w := o.where()
+	ref := o.patRefs().inlineRef(fmt.Sprintf("acl '%s' file '%s' line %d", kwName, w.File, w.Line), uid)
+	ae.pats, _ = ref.expr(kind, false, icase, dotted, false, TypeStr)
 	op := "eq"
 	for _, arg := range args {
 		if kind == mInt || kind == mLen {
@@ -371,7 +384,7 @@ patterns:
 				}
 			}
 		}
-		if err := ae.pats.add(arg); err != nil {
+		if _, err := ref.load(0, arg, "", false, 0); err != nil {
 			return nil, syntaxErr("%s", err)
 		}
 	}
@@ -446,29 +459,6 @@ func opRange(arg, op string, dotted bool) (string, error) {
 	}
 }
 
-// loadPatternFile reads `-f FILE` into ps: one pattern a line, or with
-// -M the first word of each line (a map file).
-func loadPatternFile(ps *patternSet, name string, asMap bool, o *ParseOptions) error {
-	if o == nil || o.ReadFile == nil {
-		return syntaxErr("failed to open pattern file <%s>", name)
-	}
-	data, err := o.ReadFile(name)
-	if err != nil {
-		return syntaxErr("failed to open pattern file <%s>", name)
-	}
-	return splitLines(data, func(line int, text string) error {
-		if asMap {
-			if i := strings.IndexAny(text, " \t"); i >= 0 {
-				text = text[:i]
-			}
-		}
-		if err := ps.add(text); err != nil {
-			return syntaxErr("%s at line %d of file '%s'", err, line, name)
-		}
-		return nil
-	})
-}
-
 // predefined are haproxy's default ACLs (default_acl_list in acl.c).
 var predefined = map[string][]string{
 	"TRUE":           {"always_true"},
@@ -497,12 +487,18 @@ var predefined = map[string][]string{
 
 // Predefined compiles one of haproxy's predefined ACLs; ok is false for
 // another name.
-func Predefined(name string) (*ACL, bool) {
+func Predefined(name string) (*ACL, bool) { return predefinedACL(name, nil) }
+
+func predefinedACL(name string, o *ParseOptions) (*ACL, bool) {
 	words, ok := predefined[name]
 	if !ok {
 		return nil, false
 	}
-	a, err := parseACL(name, words, nil)
+	var po *ParseOptions
+	if o != nil {
+		po = &ParseOptions{Refs: o.Refs, Where: o.Where}
+	}
+	a, err := parseACL(name, words, po)
 	if err != nil {
 		panic("sample: predefined ACL " + name + ": " + err.Error())
 	}
@@ -596,8 +592,13 @@ func parseCond(args []string, acls ACLSet, o *ParseOptions) (*Cond, error) {
 			i = end
 		} else if a = acls[w]; a == nil {
 			var ok bool
-			if a, ok = Predefined(w); !ok {
+			if a, ok = predefinedACL(w, o); !ok {
 				return nil, syntaxErr("no such ACL : '%s'", w)
+			}
+			if acls != nil {
+				// find_acl_default adds it to the proxy's ACLs: later
+				// uses share it (and its pattern reference)
+				acls[w] = a
 			}
 		}
 		suite = append(suite, condTerm{acl: a, neg: neg})

@@ -9,7 +9,7 @@ import (
 // several converters are shared per ParseOptions reader call.
 
 type compiledMap struct {
-	pats patternSet
+	expr *refExpr
 	def  Value
 	hasD bool
 }
@@ -43,7 +43,7 @@ func init() {
 			for _, n := range names {
 				RegisterConverter(ConvDef{Name: n, Args: ArgSpec{Types: []ArgType{ArgStr, ArgStr}, Min: 1},
 					In: m.in, Out: o.out,
-					Check: func(a []Arg, opt *ParseOptions) error { return loadMap(a, m.kind, o.out, opt) },
+					Check: func(a []Arg, opt *ParseOptions) error { return loadMap(a, m.kind, m.name == "regm", o.out, opt) },
 					Fn:    mapConv})
 			}
 		}
@@ -69,31 +69,17 @@ func parseMapValue(s string, out Type) (Value, error) {
 	return Value{Type: TypeStr, Str: s}, nil
 }
 
-func loadMap(a []Arg, kind matchKind, out Type, o *ParseOptions) error {
+func loadMap(a []Arg, kind matchKind, regm bool, out Type, o *ParseOptions) error {
 	name := a[0].Str
-	if o == nil || o.ReadFile == nil {
-		return syntaxErr("failed to open pattern file <%s>", name)
-	}
-	data, err := o.ReadFile(name)
-	if err != nil {
-		return syntaxErr("failed to open pattern file <%s>", name)
-	}
-	cm := &compiledMap{pats: patternSet{kind: kind}}
-	err = splitMapLines(data, func(line int, key, val string) error {
-		v, err := parseMapValue(val, out)
-		if err != nil {
-			return fmt.Errorf("unable to parse '%s' at line %d of file '%s'", val, line, name)
-		}
-		if err := cm.pats.add(key); err != nil {
-			return fmt.Errorf("%s at line %d of file '%s'", err, line, name)
-		}
-		p := &cm.pats.pats[len(cm.pats.pats)-1]
-		p.val, p.hasValue = v, true
-		return nil
-	})
+	ref, err := o.patRefs().fileRef(name, true, true, o.where(), o.readFn())
 	if err != nil {
 		return syntaxErr("%s", err)
 	}
+	e, err := ref.expr(kind, regm, false, false, true, out)
+	if err != nil {
+		return syntaxErr("%s", err)
+	}
+	cm := &compiledMap{expr: e}
 	if len(a) > 1 {
 		v, err := parseMapValue(a[1].Str, out)
 		if err != nil {
@@ -122,8 +108,20 @@ func splitMapLines(data []byte, fn func(line int, key, val string) error) error 
 
 func mapConv(_ *Txn, v Value, a []Arg) (Value, bool) {
 	cm := a[0].Data.(*compiledMap)
-	if i := cm.pats.match(v); i >= 0 {
-		return cm.pats.pats[i].val, true
+	ps := cm.expr.set()
+	if i := ps.match(v); i >= 0 {
+		p := &ps.pats[i]
+		if !p.hasValue {
+			return Value{Type: TypeInt, Int: 1}, true // a match without data
+		}
+		if cm.expr.regm && p.re != nil {
+			// map_regm: the value's \N are the groups the regex matched
+			m := p.re.FindStringSubmatchIndex(v.Str)
+			if m != nil {
+				return Value{Type: TypeStr, Str: expandBackrefs(p.val.Str, v.Str, m)}, true
+			}
+		}
+		return p.val, true
 	}
 	if cm.hasD {
 		return cm.def, true

@@ -63,6 +63,7 @@ type pattern struct {
 	prefix   netip.Prefix
 	val      Value // the map value
 	hasValue bool
+	elt      *patElt // the reference entry it was compiled from
 }
 
 // patternSet is the compiled patterns of one ACL expression or map.

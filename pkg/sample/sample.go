@@ -222,6 +222,12 @@ type ParseOptions struct {
 	// Warn receives haproxy's warnings about a parsed ACL (no pattern
 	// given, a space before '('), text without location; nil drops them.
 	Warn func(msg string)
+	// Refs receives the pattern references of ACLs and maps (nil: a
+	// private set, unreachable from the stats socket).
+	Refs *PatRefs
+	// Where is the configuration line being parsed, for the references'
+	// descriptions.
+	Where Where
 }
 
 // ParseExpr compiles "FETCH[(args)][,CONV[(args)]...]" (the text inside

@@ -46,13 +46,21 @@ var adminActions = map[string]bool{
 // stats URI as haproxy searches it (";up", ";csv", "scope=NAME"...).
 type pageRequest struct {
 	csv, up, noMaint, noRefresh bool
-	st                          string // ";st=" code shown in the page
-	scope                       string // proxies whose name contains it (any case)
+	// otherFormat is ";typed", ";json" or ";json-schema": exports haproxy
+	// serves that gproxy does not implement.
+	otherFormat string
+	st          string // ";st=" code shown in the page
+	scope       string // proxies whose name contains it (any case)
 }
 
 func parsePageRequest(rest string, refresh bool) pageRequest {
 	var p pageRequest
 	p.csv = strings.Contains(rest, ";csv")
+	for _, f := range []string{";typed", ";json"} {
+		if strings.Contains(rest, f) {
+			p.otherFormat = f
+		}
+	}
 	p.up = strings.Contains(rest, ";up")
 	p.noMaint = strings.Contains(rest, ";no-maint")
 	p.noRefresh = refresh && strings.Contains(rest, ";norefresh")

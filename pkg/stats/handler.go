@@ -66,6 +66,17 @@ func Handler(px *haproxycfg.Proxy, src *Source) http.Handler {
 			adminPost(w, r, px, src, uri, pr)
 			return
 		}
+		if pr.otherFormat != "" {
+			// haproxy answers these with its typed or JSON export, which
+			// gproxy does not write: say so rather than serve the page.
+			body := "gproxy does not implement the stats export '" + pr.otherFormat + "' (use ';csv').\n"
+			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.WriteHeader(http.StatusNotImplemented)
+			_, _ = w.Write([]byte(body))
+			return
+		}
 		w.Header().Set("Cache-Control", "no-cache")
 		if pr.csv {
 			w.Header().Set("Content-Type", "text/plain")

@@ -49,6 +49,10 @@ listen web
 		{"GET", "/haproxy?stats;csv;norefresh", 200, "text/plain", "# pxname,svname,"},
 		{"HEAD", "/haproxy?stats", 200, "text/html", ""},
 		{"GET", "/stats", 503, "text/html", "<html><body><h1>503 Service Unavailable</h1>"},
+		// haproxy's typed and JSON exports are refused, not served as HTML
+		{"GET", "/haproxy?stats;json", 501, "text/plain", "gproxy does not implement the stats export ';json'"},
+		{"GET", "/haproxy?stats;csv;typed", 501, "text/plain", "gproxy does not implement the stats export ';typed'"},
+		{"GET", "/haproxy?stats;json-schema", 501, "text/plain", "gproxy does not implement the stats export ';json'"},
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()

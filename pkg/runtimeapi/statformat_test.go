@@ -1,0 +1,52 @@
+package runtimeapi_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"hapair/pkg/haproxycfg"
+	"hapair/pkg/proxy"
+	"hapair/pkg/runtimeapi"
+	"hapair/pkg/stats"
+)
+
+// TestShowStatFormatsRefused: the typed/JSON forms, descriptions and
+// filters of `show stat` and `show info`, which gproxy does not write,
+// get an explicit refusal instead of the CSV or text form.
+func TestShowStatFormatsRefused(t *testing.T) {
+	cfg, _, err := haproxycfg.Parse("t.cfg", []byte(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1s
+    timeout server 1s
+listen web
+    bind 127.0.0.1:1
+    server s1 127.0.0.1:2
+`), haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := proxy.New(cfg, proxy.Options{Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := &runtimeapi.Commands{Source: &stats.Source{Config: cfg, Engine: eng, PID: os.Getpid(), Start: time.Now()}}
+	for _, c := range []string{"show stat typed", "show stat json", "show stat web 1 -1 up", "show stat no-maint", "show stat desc",
+		"show stat domain resolvers", "show info typed", "show info json", "show info float"} {
+		out := cmds.Exec(strings.Fields(c), runtimeapi.LevelAdmin)
+		if !strings.HasPrefix(out, "gproxy does not implement '") {
+			t.Errorf("%s: %.60q", c, out)
+		}
+	}
+	if out := cmds.Exec([]string{"show", "stat"}, runtimeapi.LevelAdmin); !strings.HasPrefix(out, "# pxname,") {
+		t.Errorf("show stat: %.60q", out)
+	}
+	if out := cmds.Exec([]string{"show", "info"}, runtimeapi.LevelAdmin); !strings.HasPrefix(out, "Name: HAProxy") {
+		t.Errorf("show info: %.60q", out)
+	}
+}
