@@ -31,7 +31,7 @@ func TestIntegrationCreateRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	ifi, err := m.Create("eth0", "vrrp.51", 51)
+	ifi, err := m.Create(Spec{Base: "eth0", Name: "vrrp.51", VRID: 51})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,20 +54,20 @@ func TestIntegrationCreateRemove(t *testing.T) {
 		}
 	}
 	before := run(t, "ip", "-o", "link", "show", "vrrp.51")
-	if _, err := m.Create("eth0", "vrrp.51", 51); err != nil {
+	if _, err := m.Create(Spec{Base: "eth0", Name: "vrrp.51", VRID: 51}); err != nil {
 		t.Fatal(err)
 	}
 	if after := run(t, "ip", "-o", "link", "show", "vrrp.51"); after != before {
 		t.Errorf("a matching VMAC was not kept:\n%s\n%s", before, after)
 	}
 	run(t, "ip", "link", "set", "vrrp.51", "address", "00:00:5e:00:01:34")
-	if _, err := m.Create("eth0", "vrrp.51", 51); err != nil {
+	if _, err := m.Create(Spec{Base: "eth0", Name: "vrrp.51", VRID: 51}); err != nil {
 		t.Fatal(err)
 	}
 	if l := run(t, "ip", "link", "show", "vrrp.51"); !strings.Contains(l, "00:00:5e:00:01:33") {
 		t.Errorf("a VMAC with the wrong MAC was not replaced:\n%s", l)
 	}
-	if _, err := m.Create("eth0", "eth1", 52); err == nil || !strings.Contains(err.Error(), "conflicts with existing interface") {
+	if _, err := m.Create(Spec{Base: "eth0", Name: "eth1", VRID: 52}); err == nil || !strings.Contains(err.Error(), "conflicts with existing interface") {
 		t.Errorf("Create over a veth: %v", err)
 	}
 	if err := m.Remove("vrrp.51"); err != nil {
