@@ -1,6 +1,7 @@
 package vmac
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -75,5 +76,55 @@ func TestIntegrationCreateRemove(t *testing.T) {
 	}
 	if l := run(t, "ip", "-o", "link"); strings.Contains(l, "vrrp.51") {
 		t.Errorf("vrrp.51 left:\n%s", l)
+	}
+}
+
+// TestIntegrationCreateIPv6: an IPv6 instance's VMAC has the MAC
+// 00:00:5e:00:02:VRID, IPv6 on, none of the IPv4 settings (on it or on the
+// base interface), and the given link-local address, nodad and
+// deprecated as keepalived adds it; without one (vmac_xmit_base) it has
+// no IPv6 address at all.
+func TestIntegrationCreateIPv6(t *testing.T) {
+	inNewNetns(t)
+	m, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ll := netip.MustParseAddr("fe80::1234:56ff:fe78:9abc")
+	ifi, err := m.Create(Spec{Base: "eth0", Name: "vrrp.51", VRID: 51, IPv6: true, LinkLocal: ll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ifi.HardwareAddr.String() != "00:00:5e:00:02:33" {
+		t.Errorf("MAC %v", ifi.HardwareAddr)
+	}
+	link := run(t, "ip", "-d", "link", "show", "vrrp.51")
+	for _, want := range []string{"vrrp.51@eth0", "UP", "link/ether 00:00:5e:00:02:33", "macvlan mode private", "addrgenmode none"} {
+		if !strings.Contains(link, want) {
+			t.Errorf("ip -d link lacks %q:\n%s", want, link)
+		}
+	}
+	for _, c := range []struct{ path, want string }{
+		{"ipv4/conf/vrrp.51/arp_ignore", "0"}, {"ipv4/conf/vrrp.51/accept_local", "0"},
+		{"ipv4/conf/vrrp.51/promote_secondaries", "0"}, {"ipv6/conf/vrrp.51/disable_ipv6", "0"},
+		{"ipv4/conf/eth0/arp_ignore", "0"}, {"ipv4/conf/eth0/arp_filter", "0"},
+	} {
+		if got := run(t, "cat", "/proc/sys/net/"+c.path); got != c.want {
+			t.Errorf("%s = %s, want %s", c.path, got, c.want)
+		}
+	}
+	addrs := run(t, "ip", "-6", "-o", "addr", "show", "dev", "vrrp.51")
+	if !strings.Contains(addrs, "inet6 "+ll.String()+"/64 scope link nodad deprecated") || strings.Count(addrs, "inet6") != 1 {
+		t.Errorf("vrrp.51's addresses:\n%s\nwant only %v/64 nodad deprecated", addrs, ll)
+	}
+	if err := m.Remove("vrrp.51"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Create(Spec{Base: "eth0", Name: "vrrp.52", VRID: 52, IPv6: true}); err != nil {
+		t.Fatal(err)
+	}
+	if addrs := run(t, "ip", "-6", "-o", "addr", "show", "dev", "vrrp.52"); addrs != "" {
+		t.Errorf("vrrp.52 (no link-local given) has addresses:\n%s", addrs)
 	}
 }
