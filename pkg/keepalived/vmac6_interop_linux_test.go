@@ -104,6 +104,7 @@ func kernelState6(t *testing.T, h *lab.Host) string {
 			fmt.Fprintf(&b, "route %s\n", mask(l))
 		}
 	}
+	b.WriteString(nftRuleset(t, h))
 	return b.String()
 }
 
@@ -113,6 +114,9 @@ type vmac6Run struct {
 	// address, lb1's eth0 MAC and link-local written MAC(eth0), LL(eth0).
 	advert string
 	na     string // lb1's unsolicited NA for the VIP, masked the same way
+	// reports: the VRRP MACs IGMP/MLD reports came from (keepalived's
+	// nftables rules send them from the base interface instead).
+	reports []string
 }
 
 // runVMAC6 runs the IPv6 VMAC configuration on both balancers with one
@@ -121,7 +125,7 @@ func runVMAC6(t *testing.T, i impl, extra string) vmac6Run {
 	p := newPair(t, i, i, true)
 	p.failLogs()
 	p.lb1.vip, p.lb2.vip = vip6, vip6
-	td, err := p.client.Start("tcpdump", "tcpdump", "-p", "-l", "-n", "-t", "-e", "-vv", "-i", "eth0", "ip6 proto 112 or (icmp6 and ip6[40] == 136)")
+	td, err := p.client.Start("tcpdump", "tcpdump", "-p", "-l", "-n", "-t", "-e", "-vv", "-i", "eth0", "ip6")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +155,7 @@ func runVMAC6(t *testing.T, i impl, extra string) vmac6Run {
 		}
 		return r.advert != "" && r.na != ""
 	})
+	r.reports = vmacReports(td.Log())
 	p.stop(p.lb1)
 	p.waitExited(p.lb1)
 	r.after = kernelState6(t, p.lb1.h)
@@ -185,10 +190,11 @@ func TestIntegrationVMACIPv6LikeKeepalived(t *testing.T) {
 	}
 	for _, c := range cases {
 		ka, ours := runs[c.name+"/"+string(kd)], runs[c.name+"/"+string(gk)]
-		t.Logf("%s: advert %s; NA %s; gkeepalived's MASTER:\n%s", c.name, ours.advert, ours.na, ours.master)
+		t.Logf("%s: advert %s; NA %s; reports from a VRRP MAC: keepalived %v, gkeepalived %v; gkeepalived's MASTER:\n%s", c.name, ours.advert, ours.na, ka.reports, ours.reports, ours.master)
 		for _, s := range []struct{ what, ka, gk string }{
 			{"MASTER", ka.master, ours.master}, {"BACKUP", ka.backup, ours.backup}, {"after stop", ka.after, ours.after},
 			{"advert source", ka.advert, ours.advert}, {"unsolicited NA", ka.na, ours.na},
+			{"reports from a VRRP MAC", fmt.Sprint(ka.reports), fmt.Sprint(ours.reports)},
 		} {
 			if s.ka != s.gk {
 				t.Errorf("%s: %s differs:\nkeepalived:\n%s\ngkeepalived:\n%s", c.name, s.what, s.ka, s.gk)

@@ -2,6 +2,7 @@ package vmac
 
 import (
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -126,5 +127,57 @@ func TestIntegrationCreateIPv6(t *testing.T) {
 	}
 	if addrs := run(t, "ip", "-6", "-o", "addr", "show", "dev", "vrrp.52"); addrs != "" {
 		t.Errorf("vrrp.52 (no link-local given) has addresses:\n%s", addrs)
+	}
+}
+
+// TestIntegrationNftablesReports: keepalived's nftables table that sends a
+// VMAC's IGMP/MLD reports from the base interface, per family, made once
+// even over a table a crashed process left, and deleted by Close.
+func TestIntegrationNftablesReports(t *testing.T) {
+	if _, err := os.Stat("/usr/sbin/nft"); err != nil {
+		t.Fatal("needs Debian's nftables package (/usr/sbin/nft) to read the rules back: apt-get install nftables")
+	}
+	inNewNetns(t)
+	crashed, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crashed.Create(Spec{Base: "eth0", Name: "vrrp.51", VRID: 51, IPv6: true}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New() // the respawned process: crashed never closes
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Create(Spec{Base: "eth0", Name: "vrrp.51", VRID: 51, IPv6: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Create(Spec{Base: "eth0", Name: "vrrp.52", VRID: 52}); err != nil {
+		t.Fatal(err)
+	}
+	rs := run(t, "nft", "list", "ruleset")
+	for _, want := range []string{
+		`table ip6 keepalived {`,
+		`icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr device oif map @vmac_map drop`,
+		`icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set drop`,
+		`table ip keepalived {`, `ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map @vmac_map drop`,
+		`elements = { "vrrp.51" }`,
+	} {
+		if strings.Count(rs, want) != 1 {
+			t.Errorf("nft list ruleset has %q %d times, want once:\n%s", want, strings.Count(rs, want), rs)
+		}
+	}
+	if n := strings.Count(rs, `type filter hook output priority filter - 1; policy accept;`); n != 2 {
+		t.Errorf("%d output chains, want one per family:\n%s", n, rs)
+	}
+	if err := m.Remove("vrrp.52"); err != nil {
+		t.Fatal(err)
+	}
+	if rs := run(t, "nft", "list", "map", "ip", "keepalived", "vmac_map"); strings.Contains(rs, "elements") {
+		t.Errorf("vrrp.52 still in the map after Remove:\n%s", rs)
+	}
+	m.Close()
+	if rs := run(t, "nft", "list", "ruleset"); rs != "" {
+		t.Errorf("after Close:\n%s", rs)
 	}
 }

@@ -33,6 +33,10 @@ type Manager struct {
 	// value, restored by Close.
 	savedRPFilter map[string]int
 	ours          map[string]bool
+	// nft: the nftables table keepalived keeps per family (true: IPv6),
+	// and what each VMAC added to it.
+	nft     map[bool]*nftTable
+	nftVMAC map[string]nftEntry
 	// Logf, if set, receives keepalived's NOTICE lines about rp_filter.
 	Logf func(format string, args ...any)
 }
@@ -48,7 +52,8 @@ func New() (*Manager, error) {
 		ns.Close()
 		return nil, fmt.Errorf("vmac: netlink socket: %w", err)
 	}
-	return &Manager{h: h, ns: ns, Sysctl: ProcSysctl{}, allRPFilter: -1, defaultRPFilter: -1, ours: map[string]bool{}, savedRPFilter: map[string]int{}}, nil
+	return &Manager{h: h, ns: ns, Sysctl: ProcSysctl{}, allRPFilter: -1, defaultRPFilter: -1, ours: map[string]bool{}, savedRPFilter: map[string]int{},
+		nft: map[bool]*nftTable{}, nftVMAC: map[string]nftEntry{}}, nil
 }
 
 // Close restores net.ipv4.conf.all.rp_filter if Create cleared it, and
@@ -74,6 +79,7 @@ func (m *Manager) Close() error {
 		}
 		m.allRPFilter = -1
 	}
+	m.nftClose()
 	m.mu.Unlock()
 	m.h.Close()
 	return m.ns.Close()
@@ -226,6 +232,7 @@ func (m *Manager) Create(s Spec) (*net.Interface, error) {
 	if err := m.h.LinkSetUp(link); err != nil {
 		return nil, fmt.Errorf("vmac: setting %s up: %w", name, err)
 	}
+	m.nftAdd(name, s.IPv6, link.Attrs().Index, parent.Attrs().Index)
 	if s.IPv6 && s.LinkLocal.IsValid() {
 		// The adverts' source: the instance's own link-local address, so
 		// they come from a non-VIP address but with the VRRP MAC.
@@ -242,6 +249,29 @@ func (m *Manager) Create(s Spec) (*net.Interface, error) {
 	return ifi, nil
 }
 
+// nftEntry is what a VMAC put in the nftables table.
+type nftEntry struct {
+	v6         bool
+	vmac, base int
+}
+
+// nftAdd puts the VMAC in keepalived's nftables table (nft_linux.go). As
+// keepalived, a failure is logged and the VMAC kept.
+func (m *Manager) nftAdd(name string, v6 bool, vmac, base int) {
+	if old, ok := m.nftVMAC[name]; ok && old != (nftEntry{v6, vmac, base}) {
+		_ = m.nftRemoveVMAC(old.v6, old.vmac, old.base)
+		delete(m.nftVMAC, name)
+	}
+	if len(m.nft) == 0 {
+		m.logf("use_vmac or no_accept/strict specified, but no firewall configured - using nftables")
+	}
+	if err := m.nftAddVMAC(v6, vmac, base); err != nil {
+		m.logf("%v", err)
+		return
+	}
+	m.nftVMAC[name] = nftEntry{v6, vmac, base}
+}
+
 // lftForever is INFINITY_LIFE_TIME.
 const lftForever = 0xffffffff
 
@@ -256,6 +286,12 @@ func (m *Manager) Remove(name string) error {
 		return fmt.Errorf("vmac: %s was not created here", name)
 	}
 	delete(m.ours, name)
+	if e, ok := m.nftVMAC[name]; ok {
+		delete(m.nftVMAC, name)
+		if err := m.nftRemoveVMAC(e.v6, e.vmac, e.base); err != nil {
+			m.logf("%v", err)
+		}
+	}
 	l, err := m.h.LinkByName(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
