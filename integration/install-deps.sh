@@ -11,13 +11,14 @@ set -eu
 # is the router of the ECMP lab (integration/scaleout); nghttp2-client
 # (h2load) for the HTTP/2 measures; dnsmasq as the real DNS server
 # run-time resolution follows (pkg/gproxyd dns); testssl.sh for
-# `make testssl`.
+# `make testssl`; nftables (the nft command) reads back the nftables table
+# use_vmac adds, compared with keepalived's (pkg/vmac, pkg/keepalived).
 PKGS="haproxy keepalived nginx-light rsyslog wrk python3-aiosmtpd socat tcpdump
 tshark psmisc iproute2 prometheus-haproxy-exporter hatop curl openssl
 util-linux procps dpkg-dev lintian tmux strace chromium systemd
 systemd-container mmdebstrap
 init-system-helpers sysvinit-utils adduser redis-server postgresql
-mariadb-server frr nghttp2-client dnsmasq-base testssl.sh"
+mariadb-server frr nghttp2-client dnsmasq-base testssl.sh nftables"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

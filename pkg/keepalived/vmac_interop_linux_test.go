@@ -10,6 +10,7 @@ package keepalived_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -112,6 +113,57 @@ func kernelState(t *testing.T, h *lab.Host) string {
 			}
 		}
 	}
+	b.WriteString(nftRuleset(t, h))
+	return b.String()
+}
+
+var mapData = regexp.MustCompile(`("vrrp\.\d+") : ("[^"]+"|\d+)`)
+
+// vmacReports lists the source MACs of the IGMP and MLD reports in a
+// capture (tcpdump -e -n), each once.
+func vmacReports(capture string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range strings.Split(capture, "\n") {
+		if !strings.Contains(l, "igmp v3 report") && !strings.Contains(l, "multicast listener report") {
+			continue
+		}
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "00:00:5e:00:0") && !seen[f[0]] {
+			seen[f[0]] = true
+			out = append(out, f[0])
+		}
+	}
+	return out
+}
+
+// nftRuleset is `nft list ruleset` on h: the table keepalived adds for
+// VMACs. Without Debian's nftables package (the nft command) it is left
+// out, and said.
+func nftRuleset(t *testing.T, h *lab.Host) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/sbin/nft"); err != nil {
+		t.Logf("no /usr/sbin/nft (apt-get install nftables): the nftables rules are not compared")
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := h.Run(ctx, "nft", "list", "ruleset")
+	if err != nil {
+		t.Fatalf("%s: nft list ruleset: %v\n%s", h.Name(), err, out)
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			// The map's data (the base interface's index) is shown by
+			// name for keepalived and as a number for gkeepalived: the
+			// library used (github.com/google/nftables) cannot tag a map's
+			// data as host byte order, which only nft's display reads.
+			// The kernel gets the same index (the reports leave from the
+			// base interface for both: vmacReports).
+			l = mapData.ReplaceAllString(l, `$1 : BASE-IFINDEX`)
+			fmt.Fprintf(&b, "nft %s\n", l)
+		}
+	}
 	return b.String()
 }
 
@@ -135,7 +187,10 @@ func advertSrcMAC(t *testing.T, client *lab.Host) string {
 type vmacRun struct {
 	master, backup string // kernelState of lb1 (MASTER) and lb2 (BACKUP)
 	srcMAC         string // an advert's source MAC
-	after          string // lb1's state after its daemon stopped
+	// reports: the VRRP MACs IGMP/MLD reports came from (keepalived's
+	// nftables rules send them from the base interface instead).
+	reports []string
+	after   string // lb1's state after its daemon stopped
 	// restored: a static route deleted by hand came back; resigned: the
 	// MASTER left MASTER when one of its virtual routes was deleted.
 	restored, resigned bool
@@ -159,6 +214,11 @@ func runVMAC(t *testing.T, i impl, extra string) vmacRun {
 			}
 		}
 	}
+	td, err := p.client.Start("tcpdump-reports", "tcpdump", "-p", "-l", "-n", "-e", "-i", "eth0", "igmp or ip6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // tcpdump has no ready signal
 	p.lb1.startHaproxy()
 	p.lb2.startHaproxy()
 	p.lb1.startDaemon(vmacConf("MASTER", 150, extra))
@@ -167,6 +227,7 @@ func runVMAC(t *testing.T, i impl, extra string) vmacRun {
 	poll(t, 15*time.Second, "lb2 BACKUP", func() bool { return strings.Contains(p.lb2.log(), backupLine) })
 	var r vmacRun
 	r.srcMAC = advertSrcMAC(t, p.client)
+	r.reports = vmacReports(td.Log())
 	r.master = kernelState(t, p.lb1.h)
 	r.backup = kernelState(t, p.lb2.h)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -229,9 +290,10 @@ func TestIntegrationVMACRoutesLikeKeepalived(t *testing.T) {
 	}
 	for _, c := range cases {
 		ka, ours := runs[c.name+"/"+string(kd)], runs[c.name+"/"+string(gk)]
-		t.Logf("%s: adverts from %s (keepalived) and %s (gkeepalived); gkeepalived's MASTER:\n%s", c.name, ka.srcMAC, ours.srcMAC, ours.master)
+		t.Logf("%s: adverts from %s (keepalived) and %s (gkeepalived); reports from a VRRP MAC: keepalived %v, gkeepalived %v; gkeepalived's MASTER:\n%s", c.name, ka.srcMAC, ours.srcMAC, ka.reports, ours.reports, ours.master)
 		for _, s := range []struct{ what, ka, gk string }{
 			{"MASTER", ka.master, ours.master}, {"BACKUP", ka.backup, ours.backup}, {"after stop", ka.after, ours.after},
+			{"reports from a VRRP MAC", fmt.Sprint(ka.reports), fmt.Sprint(ours.reports)},
 		} {
 			if s.ka != s.gk {
 				t.Errorf("%s: %s state differs:\nkeepalived:\n%s\ngkeepalived:\n%s", c.name, s.what, s.ka, s.gk)

@@ -8,13 +8,14 @@ import (
 
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/vip"
+	"hapair/pkg/vmac"
 	"hapair/pkg/vroute"
 )
 
 // VMACManager creates and removes use_vmac interfaces (pkg/vmac in
 // production).
 type VMACManager interface {
-	Create(base, name string, vrid uint8) (*net.Interface, error)
+	Create(vmac.Spec) (*net.Interface, error)
 	Remove(name string) error
 }
 
@@ -34,7 +35,10 @@ type RouteManager interface {
 // setupVMAC creates the instance's VMAC (use_vmac) and returns the
 // interface adverts are sent and received on: the VMAC, so they leave with
 // the VRRP MAC as their source, or the base interface with vmac_xmit_base.
-// VIPs are added to the VMAC (vipDev).
+// VIPs are added to the VMAC (vipDev). An IPv6 instance's VMAC has the
+// MAC 00:00:5e:00:02:VRID and, unless vmac_xmit_base, the instance's
+// source address (mcast_src_ip, else the base interface's link-local
+// address), which keepalived's set_link_local_address puts on it.
 func (n *node) setupVMAC(ifi *net.Interface) (*net.Interface, error) {
 	vc := n.cfg.VMAC
 	if vc == nil {
@@ -43,7 +47,11 @@ func (n *node) setupVMAC(ifi *net.Interface) (*net.Interface, error) {
 	if n.env.VMACs == nil {
 		return nil, fmt.Errorf("(%s) use_vmac: no VMAC support in this environment", n.cfg.Name)
 	}
-	vifi, err := n.env.VMACs.Create(ifi.Name, vc.Name, uint8(n.cfg.VRID))
+	spec := vmac.Spec{Base: ifi.Name, Name: vc.Name, VRID: uint8(n.cfg.VRID), IPv6: n.cfg.Family == 6}
+	if spec.IPv6 && !vc.XmitBase {
+		spec.LinkLocal = n.src
+	}
+	vifi, err := n.env.VMACs.Create(spec)
 	if err != nil {
 		n.log.Info().Msgf("(%s): Unable to create VMAC interface %s", n.cfg.Name, vc.Name)
 		return nil, fmt.Errorf("(%s) %w", n.cfg.Name, err)

@@ -14,6 +14,7 @@ import (
 
 	"hapair/pkg/track/tracktest"
 	"hapair/pkg/vip/viptest"
+	"hapair/pkg/vmac"
 	"hapair/pkg/vroute"
 	"hapair/pkg/vrrp/vrrptest"
 	"hapair/pkg/vrrpfsm"
@@ -86,12 +87,12 @@ type fakeVMACs struct {
 	live map[string]bool
 }
 
-func (f *fakeVMACs) Create(base, name string, vrid uint8) (*net.Interface, error) {
+func (f *fakeVMACs) Create(s vmac.Spec) (*net.Interface, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.live[name] = true
-	return &net.Interface{Index: 100 + int(vrid), Name: name, Flags: net.FlagUp | net.FlagMulticast,
-		HardwareAddr: net.HardwareAddr{0, 0, 0x5e, 0, 1, vrid}}, nil
+	f.live[s.Name] = true
+	return &net.Interface{Index: 100 + int(s.VRID), Name: s.Name, Flags: net.FlagUp | net.FlagMulticast,
+		HardwareAddr: net.HardwareAddr{0, 0, 0x5e, 0, 1, s.VRID}}, nil
 }
 
 func (f *fakeVMACs) Remove(name string) error {

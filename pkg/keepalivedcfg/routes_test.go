@@ -134,14 +134,11 @@ func TestRouteTableNamesFromIproute2(t *testing.T) {
 	}
 }
 
-// Issue 16's fail-closed items: use_vmac on an IPv6 instance (keepalived
-// gives it the MAC 00:00:5e:00:02:VRID; gkeepalived does not make that
-// VMAC yet) and track_bfd are refused with a message naming them, never
-// run differently.
-func TestVMACIPv6AndTrackBFDRefused(t *testing.T) {
+// Issue 16's fail-closed item: track_bfd is refused with a message naming
+// it, never run differently. (use_vmac on an IPv6 instance, refused
+// before, now works: TestIntegrationVMACIPv6LikeKeepalived.)
+func TestTrackBFDRefused(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
-		{"vrrp_instance V6 {\n interface eth0\n virtual_router_id 51\n priority 100\n use_vmac\n virtual_ipaddress {\n fd00::84/64\n }\n}\n",
-			"use_vmac on an IPv6 instance is not implemented by gkeepalived"},
 		{"vrrp_instance V4 {\n interface eth0\n virtual_router_id 51\n priority 100\n track_bfd {\n b1\n }\n virtual_ipaddress {\n 192.168.1.84/24\n }\n}\n",
 			"track_bfd"},
 	} {

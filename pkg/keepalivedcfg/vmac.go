@@ -7,7 +7,8 @@ import (
 
 // use_vmac [NAME] and vmac_xmit_base (vrrp_parser.c vrrp_vmac_handler,
 // vrrp.c vrrp_complete_instance): the instance's VIPs live on a macvlan
-// in private mode whose MAC is the VRRP MAC 00:00:5e:00:01:VRID.
+// in private mode whose MAC is the VRRP MAC 00:00:5e:00:01:VRID
+// (00:00:5e:00:02:VRID for an IPv6 instance).
 
 // VMAC is an instance's use_vmac setting.
 type VMAC struct {
@@ -130,10 +131,6 @@ func (p *parser) completeVMAC(in *Instance, strict bool) {
 	if strict && in.VMAC.XmitBase {
 		p.global(in.Pos, Error, classGeneral, "(%s) xmit_base is incompatible with strict mode - resetting", in.Name)
 		in.VMAC.XmitBase = false
-	}
-	if in.Family == 6 {
-		p.reportAt(in.VMAC.Pos, Fatal, classUnsupported, "(%s) use_vmac on an IPv6 instance is not implemented by gkeepalived - refusing this configuration", in.Name)
-		p.diags[len(p.diags)-1].extra = true
 	}
 	if !in.VMAC.named {
 		prefix := p.gs.vmacPrefix

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // in6AddrGenModeNone is IN6_ADDR_GEN_MODE_NONE: no link-local address
@@ -32,6 +33,10 @@ type Manager struct {
 	// value, restored by Close.
 	savedRPFilter map[string]int
 	ours          map[string]bool
+	// nft: the nftables table keepalived keeps per family (true: IPv6),
+	// and what each VMAC added to it.
+	nft     map[bool]*nftTable
+	nftVMAC map[string]nftEntry
 	// Logf, if set, receives keepalived's NOTICE lines about rp_filter.
 	Logf func(format string, args ...any)
 }
@@ -47,7 +52,8 @@ func New() (*Manager, error) {
 		ns.Close()
 		return nil, fmt.Errorf("vmac: netlink socket: %w", err)
 	}
-	return &Manager{h: h, ns: ns, Sysctl: ProcSysctl{}, allRPFilter: -1, defaultRPFilter: -1, ours: map[string]bool{}, savedRPFilter: map[string]int{}}, nil
+	return &Manager{h: h, ns: ns, Sysctl: ProcSysctl{}, allRPFilter: -1, defaultRPFilter: -1, ours: map[string]bool{}, savedRPFilter: map[string]int{},
+		nft: map[bool]*nftTable{}, nftVMAC: map[string]nftEntry{}}, nil
 }
 
 // Close restores net.ipv4.conf.all.rp_filter if Create cleared it, and
@@ -73,6 +79,7 @@ func (m *Manager) Close() error {
 		}
 		m.allRPFilter = -1
 	}
+	m.nftClose()
 	m.mu.Unlock()
 	m.h.Close()
 	return m.ns.Close()
@@ -132,26 +139,34 @@ func (m *Manager) raiseRPFilter(name string) error {
 	return m.Sysctl.Set(name, "rp_filter", m.allRPFilter)
 }
 
-// Create makes (or takes over) the VMAC name on base for vrid and returns
-// it, up. Equivalent to:
+// Create makes (or takes over) the VMAC s.Name on s.Base for s.VRID and
+// returns it, up. For an IPv4 instance, equivalent to:
 //
 //	ip link add link BASE name NAME address 00:00:5e:00:01:VRID type macvlan mode private
-//	ip link set NAME addrgenmode none; sysctl net.ipv6.conf.NAME.disable_ipv6=1
 //	sysctl net.ipv4.conf.NAME.{arp_ignore=1,accept_local=1,rp_filter=0,promote_secondaries=1}
 //	sysctl net.ipv4.conf.BASE.{arp_ignore=1,arp_filter=1}
+//	sysctl net.ipv6.conf.NAME.disable_ipv6=1; ip link set NAME addrgenmode none
 //	ip link set NAME up
+//
+// For an IPv6 one (keepalived sets no IPv4 sysctl then, and keeps IPv6):
+//
+//	ip link add link BASE name NAME address 00:00:5e:00:02:VRID type macvlan mode private
+//	sysctl net.ipv6.conf.NAME.disable_ipv6=0; ip link set NAME addrgenmode none
+//	ip link set NAME up
+//	ip addr add LINKLOCAL/64 dev NAME nodad preferred_lft 0   (unless vmac_xmit_base)
 //
 // A macvlan of that name on another interface, or with another MAC or mode,
 // is replaced (keepalived: "Removing old VMAC interface"); any other
 // interface of that name is an error.
-func (m *Manager) Create(base, name string, vrid uint8) (*net.Interface, error) {
+func (m *Manager) Create(s Spec) (*net.Interface, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	base, name := s.Base, s.Name
 	parent, err := m.h.LinkByName(base)
 	if err != nil {
 		return nil, fmt.Errorf("vmac: base interface %s: %w", base, err)
 	}
-	mac := MAC(vrid)
+	mac := s.mac()
 	create := true
 	if old, err := m.h.LinkByName(name); err == nil {
 		mv, ok := old.(*netlink.Macvlan)
@@ -172,8 +187,10 @@ func (m *Manager) Create(base, name string, vrid uint8) (*net.Interface, error) 
 		}
 	}
 	if create {
-		if err := m.clearRPFilter(base); err != nil {
-			return nil, err
+		if !s.IPv6 {
+			if err := m.clearRPFilter(base); err != nil {
+				return nil, err
+			}
 		}
 		la := netlink.NewLinkAttrs()
 		la.Name, la.ParentIndex, la.HardwareAddr = name, parent.Attrs().Index, mac
@@ -186,7 +203,7 @@ func (m *Manager) Create(base, name string, vrid uint8) (*net.Interface, error) 
 	if err != nil {
 		return nil, fmt.Errorf("vmac: %s: %w", name, err)
 	}
-	if create {
+	if create && !s.IPv6 {
 		for _, s := range vmacSettings {
 			if err := m.Sysctl.Set(name, s.name, s.v); err != nil {
 				return nil, err
@@ -200,8 +217,13 @@ func (m *Manager) Create(base, name string, vrid uint8) (*net.Interface, error) 
 			}
 		}
 	}
-	// No IPv6 on an IPv4 VMAC, and no link-local address from its MAC.
-	if err := m.Sysctl.Set("ipv6/"+name, "disable_ipv6", 1); err != nil {
+	// IPv6 only on an IPv6 VMAC, and never a link-local address made from
+	// its MAC (RFC 5798 Section 7.4).
+	disable := 1
+	if s.IPv6 {
+		disable = 0
+	}
+	if err := m.Sysctl.Set("ipv6/"+name, "disable_ipv6", disable); err != nil {
 		return nil, err
 	}
 	if err := m.h.LinkSetIP6AddrGenMode(link, in6AddrGenModeNone); err != nil {
@@ -210,12 +232,48 @@ func (m *Manager) Create(base, name string, vrid uint8) (*net.Interface, error) 
 	if err := m.h.LinkSetUp(link); err != nil {
 		return nil, fmt.Errorf("vmac: setting %s up: %w", name, err)
 	}
+	m.nftAdd(name, s.IPv6, link.Attrs().Index, parent.Attrs().Index)
+	if s.IPv6 && s.LinkLocal.IsValid() {
+		// The adverts' source: the instance's own link-local address, so
+		// they come from a non-VIP address but with the VRRP MAC.
+		a := &netlink.Addr{IPNet: &net.IPNet{IP: s.LinkLocal.AsSlice(), Mask: net.CIDRMask(64, 128)},
+			Flags: unix.IFA_F_NODAD, PreferedLft: 0, ValidLft: int(lftForever)}
+		if err := m.h.AddrAdd(link, a); err != nil && !errors.Is(err, syscall.EEXIST) {
+			return nil, fmt.Errorf("vmac: adding link-local address %v to %s: %w", s.LinkLocal, name, err)
+		}
+	}
 	ifi, err := net.InterfaceByIndex(link.Attrs().Index)
 	if err != nil {
 		return nil, fmt.Errorf("vmac: %s: %w", name, err)
 	}
 	return ifi, nil
 }
+
+// nftEntry is what a VMAC put in the nftables table.
+type nftEntry struct {
+	v6         bool
+	vmac, base int
+}
+
+// nftAdd puts the VMAC in keepalived's nftables table (nft_linux.go). As
+// keepalived, a failure is logged and the VMAC kept.
+func (m *Manager) nftAdd(name string, v6 bool, vmac, base int) {
+	if old, ok := m.nftVMAC[name]; ok && old != (nftEntry{v6, vmac, base}) {
+		_ = m.nftRemoveVMAC(old.v6, old.vmac, old.base)
+		delete(m.nftVMAC, name)
+	}
+	if len(m.nft) == 0 {
+		m.logf("use_vmac or no_accept/strict specified, but no firewall configured - using nftables")
+	}
+	if err := m.nftAddVMAC(v6, vmac, base); err != nil {
+		m.logf("%v", err)
+		return
+	}
+	m.nftVMAC[name] = nftEntry{v6, vmac, base}
+}
+
+// lftForever is INFINITY_LIFE_TIME.
+const lftForever = 0xffffffff
 
 // Remove deletes a VMAC this Manager created. Equivalent to
 // `ip link del NAME`. keepalived 2.2.7 leaves the base interface's
@@ -228,6 +286,12 @@ func (m *Manager) Remove(name string) error {
 		return fmt.Errorf("vmac: %s was not created here", name)
 	}
 	delete(m.ours, name)
+	if e, ok := m.nftVMAC[name]; ok {
+		delete(m.nftVMAC, name)
+		if err := m.nftRemoveVMAC(e.v6, e.vmac, e.base); err != nil {
+			m.logf("%v", err)
+		}
+	}
 	l, err := m.h.LinkByName(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
