@@ -833,7 +833,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPRequest, "strict-mode", Refused, 0, grpRules},
 	{CtxHTTPRequest, "tarpit", Works, 0, grpNone},
 	{CtxHTTPRequest, "track-sc(*)", Works, 0, grpNone},
-	{CtxHTTPRequest, "set-timeout", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-timeout", Works, 0, grpNone},
 	{CtxHTTPRequest, "wait-for-body", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-var-fmt(*)", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-var(*)", Works, 0, grpNone},

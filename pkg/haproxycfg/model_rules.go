@@ -49,6 +49,7 @@ const (
 	ActExpectProxy                     // tcp-request connection: read a PROXY protocol header first
 	ActCapture                         // Expr as a string into the frontend's capture slot CaptureID
 	ActSetVarFmt                       // Var = the string Value makes
+	ActSetTimeout                      // the stream's Name ("server" or "tunnel") timeout: Wait, or Expr in ms
 )
 
 var actionNames = map[Action]string{
@@ -60,7 +61,7 @@ var actionNames = map[Action]string{
 	ActSetVar: "set-var", ActSetVarFmt: "set-var-fmt", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close", ActCapture: "capture",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
-	ActExpectProxy: "expect-proxy",
+	ActExpectProxy: "expect-proxy", ActSetTimeout: "set-timeout",
 }
 
 func (a Action) String() string { return actionNames[a] }
@@ -90,17 +91,18 @@ const (
 // redirect rule.
 type Rule struct {
 	Action Action
-	Name   string        // header name (set/add/del/replace-header...) or variable (set-var/unset-var)
+	Name   string        // header name (set/add/del/replace-header...), variable (set-var/unset-var), or set-timeout's "server"/"tunnel")
 	Value  Text          // header value, path, query, URI, method
 	Match  NameMatch     // del-header -m
 	NameRe *sample.Regex `json:"-"` // del-header -m reg
 	Regex  *sample.Regex `json:"-"` // replace-header, replace-value
-	Expr   *sample.Expr  `json:"-"` // set-var, set-src
+	Expr   *sample.Expr  `json:"-"` // set-var, set-src, set-timeout (an integer in ms)
 	// Status is deny_status (deny, tarpit) or set-status's code; 0 = the
 	// action's default.
 	Status int
 	Reason string // set-status reason
-	// Wait and AtLeast are wait-for-body's `time` and `at-least`.
+	// Wait and AtLeast are wait-for-body's `time` and `at-least`; Wait
+	// is also set-timeout's constant value.
 	Wait    time.Duration `json:",omitempty"`
 	AtLeast int64         `json:",omitempty"`
 	// LogLevel is set-log-level's: the severity plus one, -1 for silent.

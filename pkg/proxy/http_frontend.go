@@ -361,6 +361,10 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 	bt := be.px.Timeouts
 	// No TCP keep-alive: haproxy's default without `option srvtcpka`.
 	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
+	hdrTimeout := bt.Server
+	if be.ownHdrTimer {
+		hdrTimeout = 0 // timed per request (settimeout.go)
+	}
 	return &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			target := dialTargetOf(ctx) // the real address, the session (srvreuse.go)
@@ -385,7 +389,7 @@ func backendTransport(be *Backend, heads *headTable) *http.Transport {
 			}
 			return &headConn{Conn: c, t: heads}, nil
 		},
-		ResponseHeaderTimeout: bt.Server,
+		ResponseHeaderTimeout: hdrTimeout,
 		MaxIdleConnsPerHost:   1 << 16, // haproxy: pool-max-conn -1, no limit
 		IdleConnTimeout:       firstSet(bt.HTTPKeepAlive, 90*time.Second),
 		DisableCompression:    true,
@@ -835,10 +839,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	srv.ctr.lastSession.Store(tAssigned.UnixNano())
 
 	if req.upgrade != "" {
-		return h.forwardUpgrade(c, req, s, be, rt, srv, tAssigned)
+		return h.forwardUpgrade(c, req, s, be, rt, srv, tAssigned, rr)
 	}
 	ctx, cancel := context.WithCancel(e.killed)
 	defer cancel()
+	srvTimeout, _ := streamTimeouts(rr, bt)
+	var ownHdr *hdrTimer // the head's wait, timed here (settimeout.go)
+	if be.ownHdrTimer {
+		ownHdr = &hdrTimer{d: srvTimeout, cancel: cancel}
+	}
 	var (
 		tConn   time.Time
 		dialErr error
@@ -863,6 +872,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			tConn, srvConn = e.now(), info.Conn
 		},
 		ConnectDone: func(_, _ string, err error) { dialErr = err },
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			if ownHdr != nil {
+				ownHdr.wrote()
+			}
+		},
 		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
 			// haproxy passes interim responses on (103 Early Hints...);
 			// a 100 Continue is the client's business (interim).
@@ -951,7 +965,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	for attempt := 0; ; attempt++ {
 		tConn, dialErr = time.Time{}, nil
 		if out.ProtoMajor == 2 {
-			ht := startH2HeaderTimer(bt.Server, cancel)
+			ht := startH2HeaderTimer(srvTimeout, cancel)
 			resp, err = rtp.RoundTrip(out)
 			if ht.stop() && err != nil {
 				err = fmt.Errorf("proxy: no response head within timeout server: %w", os.ErrDeadlineExceeded)
@@ -961,6 +975,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 				request()
 				attempt--
 				continue
+			}
+		} else if ownHdr != nil {
+			ownHdr.arm()
+			resp, err = rtp.RoundTrip(out)
+			if ownHdr.stop() && err != nil {
+				err = fmt.Errorf("proxy: no response head within timeout server: %w", os.ErrDeadlineExceeded)
 			}
 		} else {
 			resp, err = rtp.RoundTrip(out)
@@ -1050,7 +1070,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		return h.errorPage(c, s, page, false)
 	}
 	defer resp.Body.Close()
-	tb := &timedBody{r: resp.Body, d: bt.Server, cancel: cancel}
+	established(rr, s, bt)
+	tb := &timedBody{r: resp.Body, d: srvTimeout, cancel: cancel}
 	resp.Body = struct {
 		io.Reader
 		io.Closer

@@ -196,6 +196,10 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	}
 	rr.be = be
 	rr.writeBack(req)
+	if s.Txn != nil && s.Txn != t {
+		// The log's view of the stream (settimeout.go).
+		s.Txn.ServerTimeout, s.Txn.TunnelTimeout = t.ServerTimeout, t.TunnelTimeout
+	}
 	if rr.srcSet {
 		s.Client = rr.txn.Src
 	}
@@ -605,6 +609,8 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 	switch r.Action {
 	case haproxycfg.ActSetLogLevel:
 		rr.c.logLevel = int8(r.LogLevel)
+	case haproxycfg.ActSetTimeout:
+		applySetTimeout(r, &rr.txn)
 	case haproxycfg.ActCapture:
 		// The sample as a string, or no capture when it has none.
 		if v, ok := r.Expr.Eval(&rr.txn); ok {
