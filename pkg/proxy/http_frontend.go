@@ -123,6 +123,8 @@ type h1Conn struct {
 	// the request's first bytes through it); nil otherwise.
 	raw syscall.RawConn
 
+	reqs int // requests read on the connection (http_first_req)
+
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
 	interims int  // interim responses sent for it
@@ -555,6 +557,8 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			h.refusePRI(c, &s, tFirst)
 			return
 		}
+		req.notFirst = c.reqs > 0
+		c.reqs++
 		if h.rules != nil && !h.tcpContent(c, &s, req) {
 			return
 		}

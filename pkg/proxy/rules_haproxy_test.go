@@ -96,6 +96,8 @@ var ruleFrontends = []struct {
 	{"fforhdr", []string{"option forwardfor header X-Real-IP if-none"}},
 	{"fforexc", []string{"option forwardfor except 127.0.0.0/8"}},
 	{"monitor", []string{"monitor-uri /health"}},
+	{"firstreq", []string{"http-request set-header X-First %[http_first_req]", "http-response set-header X-First-Res %[http_first_req]",
+		"http-request return status 200 content-type text/plain lf-string \"again %[http_first_req]\" if !{ http_first_req } { path /two }"}},
 	{"origto", []string{"option originalto", "option forwardfor"}},
 	{"origtohdr", []string{"option originalto header X-Dst"}},
 	{"origtoexc", []string{"option originalto except 127.0.0.0/8"}},
@@ -456,7 +458,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	}
 	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
 		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
-		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
+		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "firstreq/keepalive": "again 0", "firstreq/post": "x-first: 1\r\n", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
 		"httperr/get": "x-p: /a/b\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ndenied /a/b", "httperr/post": "503 Busy",
 		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable",
 		"sclose/get": "connection: close\r\n\r\n", "dyncookie/get": "set-cookie: SRV=", "srvfetch/get": "x-srv: s", "pka/get": "somemiddle: 3\r\n\r\n",

@@ -140,6 +140,9 @@ type Txn struct {
 	// connection is established, which gives the unset ones the
 	// backend's values, as haproxy's stream does (0 is its "eternity").
 	ServerTimeout, TunnelTimeout int64
+	// NotFirst: the request is not the first of its connection
+	// (http_first_req is false), as every HTTP/2 stream in haproxy.
+	NotFirst bool
 
 	mayChange bool      // set by a fetch whose answer may change with more data
 	scratch   []Value   // values of multi-valued fetches, reused per Txn
