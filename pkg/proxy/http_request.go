@@ -44,10 +44,10 @@ type httpRequest struct {
 	// upgrade is the Upgrade header of an HTTP/1.1 request that also
 	// says "Connection: upgrade" (both are then forwarded; after a 101
 	// the connection becomes a tunnel); "" otherwise.
-	upgrade        string
+	upgrade string
 	// notFirst: an earlier request came on the same HTTP/1 connection,
 	// or the request is an HTTP/2 stream (http_first_req false).
-	notFirst bool
+	notFirst       bool
 	keepAlive      bool         // the client allows another request afterwards
 	expectContinue bool         // "Expect: 100-continue": the client waits before its body
 	size           int          // bytes of the head, CRLFs included
