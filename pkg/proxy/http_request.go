@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"hapair/pkg/sample"
 )
 
 // maxRequestHead is the largest request head accepted: haproxy 2.6's
@@ -337,38 +339,16 @@ func (r *httpRequest) readLine(br *bufio.Reader) (string, error) {
 	return string(buf), nil
 }
 
+// parseRequestLine splits the request line with the rules the mode tcp
+// fetches share (sample.SplitRequestLine); DEL is let through in the URI,
+// as haproxy's HTTP/1 mux does.
 func (r *httpRequest) parseRequestLine(line string) error {
-	// The three parts are separated by runs of spaces or tabs, as
-	// haproxy's parser eats them.
-	cut := func(s string) (string, string, bool) {
-		i := strings.IndexAny(s, " \t")
-		if i < 0 {
-			return s, "", false
-		}
-		return s[:i], strings.TrimLeft(s[i:], " \t"), true
-	}
-	m, rest, ok := cut(line)
-	if !ok || !isToken(m) {
+	m, uri, version, ok := sample.SplitRequestLine(line, true)
+	if !ok || !sample.ValidVersion(version) {
 		return errBadRequest
-	}
-	uri, version, ok := cut(rest)
-	if !ok || uri == "" || !validVersion(version) {
-		return errBadRequest
-	}
-	for i := 0; i < len(uri); i++ {
-		// DEL is let through, as haproxy does.
-		if c := uri[i]; c <= ' ' || c > 0x7f || c == '#' {
-			return errBadRequest
-		}
 	}
 	r.method, r.uri, r.version = m, uri, version
 	return nil
-}
-
-// validVersion accepts "HTTP/" digit "." digit, as haproxy 2.6 does: a
-// request claiming HTTP/2.0 over HTTP/1 syntax is served as HTTP/1.1.
-func validVersion(v string) bool {
-	return len(v) == 8 && strings.HasPrefix(v, "HTTP/") && isDigit(v[5]) && v[6] == '.' && isDigit(v[7])
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -579,6 +579,13 @@ var tcpRuleFrontends = []struct {
 	{"wpathrej", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
 	{"wpathpass", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /other }"}, 1},
 	{"whdr", []string{"tcp-request inspect-delay 2s", "tcp-request content accept if HTTP", "use_backend tbe2 if { req.hdr(host) -m str t } METH_GET"}, 1},
+	// "wl" frontends get the request lines of webLines: haproxy's raw
+	// parse takes runs of blanks between the parts, and refuses '#' and
+	// bytes above 0x7f in the URI (its path fetch then has no sample).
+	{"wlhash", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
+	{"wl8bit", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
+	{"wldel", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
+	{"wlblanks", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
 	{"wtrack", []string{"stick-table type string len 32 size 1k store gpc0", "tcp-request inspect-delay 2s",
 		"tcp-request content track-sc0 path", "tcp-request content sc-inc-gpc0(0)", "use_backend tbe2 if { sc0_get_gpc0 gt 0 }"}, 1},
 	// "r" sections are mode tcp listens whose server sends a banner first.
@@ -601,6 +608,14 @@ var tcpRuleFrontends = []struct {
 // webInTCP is what the "w" cases send: an HTTP request to a mode tcp
 // frontend.
 const webInTCP = "GET /admin/x HTTP/1.0\r\nHost: t\r\n\r\n"
+
+// webLines are the requests the "wl" cases send.
+var webLines = map[string]string{
+	"wlhash":   "GET /admin#x HTTP/1.0\r\nHost: t\r\n\r\n",
+	"wl8bit":   "GET /admin\xc3\xa9 HTTP/1.0\r\nHost: t\r\n\r\n",
+	"wldel":    "GET /admin\x7f HTTP/1.0\r\nHost: t\r\n\r\n",
+	"wlblanks": "GET  /admin \t HTTP/1.0\r\nHost: t\r\n\r\n",
+}
 
 // startBanner answers each connection with a banner at once, then, once
 // the client's half-close arrived, with what it received.
@@ -729,6 +744,8 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 				msg = ""
 			} else if strings.HasPrefix(fe.name, "h") {
 				msg = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+			} else if l, ok := webLines[fe.name]; ok {
+				msg = l
 			} else if strings.HasPrefix(fe.name, "w") {
 				msg = webInTCP
 			}
@@ -827,6 +844,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 		"racc": "BANNER hi\nbye:hello\n", "rrej": "", "rnocond": "", "rwait": "BANNER hi\nbye:hello\n",
 		"rgpc": "BANNER hi\nbye:hello\n", "rgpc2": "closed without a byte", "rclose": "BANNER hi\n",
 		"tvarconn": "two:hello\n", "tvarcont": "two:hello\n", "rvar": "", "wpathrej": "", "wpathpass": "one:" + webInTCP,
+		"wlhash": "one:" + webLines["wlhash"], "wl8bit": "one:" + webLines["wl8bit"], "wldel": "one:" + webLines["wldel"], "wlblanks": "",
 		"whdr": "two:" + webInTCP, "wtrack": "two:" + webInTCP, "tberej": "", "tbepass": "one:hello\n"} {
 		if got[name][0] != want {
 			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)
