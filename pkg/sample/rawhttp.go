@@ -10,6 +10,15 @@ import (
 // payload as an HTTP/1 request head (smp_prefetch_htx, "RAW mode"): a
 // `tcp-request content reject if { path_beg /admin }` rejects there. The
 // head is parsed again only when the payload grew.
+//
+// pkg/proxy's HTTP/1 parser shares the request line's rules
+// (SplitRequestLine) but not the rest: it reads a stream through bufio
+// with size limits and rewrites the head for forwarding (Connection,
+// Content-Length/Transfer-Encoding, authority), while this one must tell
+// an incomplete head from an invalid one on a byte slice and keep the
+// fields as sent. One parser for both would mean moving pkg/proxy's
+// below pkg/sample and giving it an incomplete state, for no gain in
+// what either answers.
 
 // rawState is the outcome of parsing the payload as a request head.
 type rawState uint8
