@@ -842,7 +842,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPRequest, "set-dst-port", Refused, 0, grpRules},
 	{CtxHTTPRequest, "set-mark", Refused, 0, grpRules},
 	{CtxHTTPRequest, "set-src", Works, 0, grpNone},
-	{CtxHTTPRequest, "set-src-port", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-src-port", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-tos", Refused, 0, grpRules},
 	{CtxHTTPRequest, "silent-drop", Refused, 0, grpRules},
 	{CtxHTTPRequest, "set-priority-class", Refused, 0, grpRules},

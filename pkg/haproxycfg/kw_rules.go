@@ -363,8 +363,11 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			}
 		}
 		return n, err
-	case "set-src":
+	case "set-src", "set-src-port":
 		r.Action = ActSetSrc
+		if name == "set-src-port" {
+			r.Action = ActSetSrcPort
+		}
 		return p.exprArg(r, rest, own)
 	case "capture":
 		r.Action = ActCapture

@@ -693,6 +693,19 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 	case haproxycfg.ActUnsetVar:
 		delete(rr.txn.Vars, r.Name)
 		rr.keepVar(r.Name, nil)
+	case haproxycfg.ActSetSrcPort:
+		// haproxy writes the port into the client's address, made
+		// 0.0.0.0 first when it has no port (a UNIX socket client).
+		if v, ok := r.Expr.Eval(&rr.txn); ok {
+			if v, ok = sample.Cast(v, sample.TypeInt); ok {
+				a := rr.txn.Src.Addr()
+				if !a.IsValid() {
+					a = netip.IPv4Unspecified()
+				}
+				rr.txn.Src = netip.AddrPortFrom(a, uint16(v.Int))
+				rr.srcSet = true
+			}
+		}
 	case haproxycfg.ActSetSrc:
 		if v, ok := r.Expr.Eval(&rr.txn); ok {
 			var a netip.Addr

@@ -124,6 +124,9 @@ var ruleFrontends = []struct {
 		"http-request unset-var(sess.first) if { path /two }"}},
 	{"setsrc", []string{"option forwardfor", "http-request set-src req.hdr(x-real-ip) if { req.hdr(x-real-ip) -m found }",
 		"http-request set-header X-Seen-Src 10.2 if { src 10.2.2.2 }"}},
+	{"setsrcport", []string{"option forwardfor", "http-request set-src-port int(4242)", "http-request set-header X-Src %[src]:%[src_port]"}},
+	{"setsrcport6", []string{"http-request set-src ipv6(2001:db8::7)", "http-request set-src-port req.hdr(x-port) if { req.hdr(x-port) -m found }",
+		"http-request set-src-port int(70000) if !{ req.hdr(x-port) -m found }", "http-request set-header X-Src %[src]:%[src_port]"}},
 	{"monfail", []string{"monitor-uri /health", "monitor fail if { nbsrv(be1) lt 5 }"}},
 	{"afterstatus", []string{"http-request return status 404 if { path /two }",
 		"http-after-response set-header X-Code 404 if { status 404 }"}},
@@ -258,6 +261,7 @@ var ruleExtraRequests = []struct {
 	{"authlist", "clear-empty", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic Y2xlYXI6\r\nConnection: close\r\n\r\n", 1},
 	{"usesrv", "dyn", "GET /dir/x HTTP/1.1\r\nHost: t\r\nX-Srv: s1\r\nConnection: close\r\n\r\n", 1},
 	{"usesrv", "dynnone", "GET /x HTTP/1.1\r\nHost: t\r\nX-Srv: nope\r\nConnection: close\r\n\r\n", 1},
+	{"setsrcport6", "xport", "GET /x HTTP/1.1\r\nHost: t\r\nX-Port: 8080\r\nConnection: close\r\n\r\n", 1},
 	{"condhdr", "otherhost", "GET /x HTTP/1.1\r\nHost: other\r\nx-dd: 2\r\nConnection: close\r\n\r\n", 1},
 }
 
@@ -458,7 +462,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	}
 	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
 		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
-		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "firstreq/keepalive": "again 0", "firstreq/post": "x-first: 1\r\n", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
+		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "firstreq/keepalive": "again 0", "setsrcport/get": "x-src: 127.0.0.1:4242", "setsrcport6/get": "x-src: 2001:db8::7:4464", "setsrcport6/xport": "x-src: 2001:db8::7:8080", "firstreq/post": "x-first: 1\r\n", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
 		"httperr/get": "x-p: /a/b\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ndenied /a/b", "httperr/post": "503 Busy",
 		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable",
 		"sclose/get": "connection: close\r\n\r\n", "dyncookie/get": "set-cookie: SRV=", "srvfetch/get": "x-srv: s", "pka/get": "somemiddle: 3\r\n\r\n",
