@@ -363,11 +363,8 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			}
 		}
 		return n, err
-	case "set-src", "set-src-port":
-		r.Action = ActSetSrc
-		if name == "set-src-port" {
-			r.Action = ActSetSrcPort
-		}
+	case "set-src", "set-src-port", "set-dst", "set-dst-port":
+		r.Action = map[string]Action{"set-src": ActSetSrc, "set-src-port": ActSetSrcPort, "set-dst": ActSetDst, "set-dst-port": ActSetDstPort}[name]
 		return p.exprArg(r, rest, own)
 	case "capture":
 		r.Action = ActCapture

@@ -16,6 +16,8 @@ var ruleErrorLines = []string{
 	"http-request set-timeout server 5s",
 	"http-request set-timeout server",
 	"http-request set-src-port",
+	"http-request set-dst",
+	"http-request set-dst-port foo(",
 	"http-request set-src-port foo(",
 	"http-request set-src-port int(1) bar",
 	"http-request deny deny_status 999",

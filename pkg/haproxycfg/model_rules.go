@@ -51,6 +51,8 @@ const (
 	ActSetVarFmt                       // Var = the string Value makes
 	ActSetTimeout                      // the stream's Name ("server" or "tunnel") timeout: Wait, or Expr in ms
 	ActSetSrcPort                      // the client port fetches and logs see: Expr as an integer
+	ActSetDst                          // the address the client reached, as fetches, originalto and port-less servers see it
+	ActSetDstPort                      // its port: Expr as an integer
 )
 
 var actionNames = map[Action]string{
@@ -62,7 +64,7 @@ var actionNames = map[Action]string{
 	ActSetVar: "set-var", ActSetVarFmt: "set-var-fmt", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close", ActCapture: "capture",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
-	ActExpectProxy: "expect-proxy", ActSetTimeout: "set-timeout", ActSetSrcPort: "set-src-port",
+	ActExpectProxy: "expect-proxy", ActSetTimeout: "set-timeout", ActSetSrcPort: "set-src-port", ActSetDst: "set-dst", ActSetDstPort: "set-dst-port",
 }
 
 func (a Action) String() string { return actionNames[a] }

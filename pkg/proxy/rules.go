@@ -94,6 +94,9 @@ type ruleRun struct {
 	be  *Backend
 	// srcSet: set-src replaced the client address fetches and forwardfor see.
 	srcSet bool
+	// dstSet: set-dst replaced the address the client reached, which
+	// fetches, originalto and servers without a port see.
+	dstSet bool
 	// head: the client asked with HEAD (set-method does not change
 	// what it expects back).
 	head   bool
@@ -202,6 +205,9 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	}
 	if rr.srcSet {
 		s.Client = rr.txn.Src
+	}
+	if rr.dstSet {
+		s.Frontend = rr.txn.Dst
 	}
 	return rr, be, false, keep
 }
@@ -693,20 +699,28 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 	case haproxycfg.ActUnsetVar:
 		delete(rr.txn.Vars, r.Name)
 		rr.keepVar(r.Name, nil)
-	case haproxycfg.ActSetSrcPort:
-		// haproxy writes the port into the client's address, made
-		// 0.0.0.0 first when it has no port (a UNIX socket client).
+	case haproxycfg.ActSetSrcPort, haproxycfg.ActSetDstPort:
+		// haproxy writes the port into the address, made 0.0.0.0 first
+		// when it has no port (a UNIX socket).
+		ap := &rr.txn.Src
+		if r.Action == haproxycfg.ActSetDstPort {
+			ap = &rr.txn.Dst
+		}
 		if v, ok := r.Expr.Eval(&rr.txn); ok {
 			if v, ok = sample.Cast(v, sample.TypeInt); ok {
-				a := rr.txn.Src.Addr()
+				a := ap.Addr()
 				if !a.IsValid() {
 					a = netip.IPv4Unspecified()
 				}
-				rr.txn.Src = netip.AddrPortFrom(a, uint16(v.Int))
-				rr.srcSet = true
+				*ap = netip.AddrPortFrom(a, uint16(v.Int))
+				rr.markAddrSet(r.Action)
 			}
 		}
-	case haproxycfg.ActSetSrc:
+	case haproxycfg.ActSetSrc, haproxycfg.ActSetDst:
+		ap := &rr.txn.Src
+		if r.Action == haproxycfg.ActSetDst {
+			ap = &rr.txn.Dst
+		}
 		if v, ok := r.Expr.Eval(&rr.txn); ok {
 			var a netip.Addr
 			switch v.Type {
@@ -718,10 +732,21 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 				a = netip.AddrFrom4([4]byte{byte(v.Int >> 24), byte(v.Int >> 16), byte(v.Int >> 8), byte(v.Int)})
 			}
 			if a.IsValid() {
-				rr.txn.Src = netip.AddrPortFrom(a, rr.txn.Src.Port())
-				rr.srcSet = true
+				*ap = netip.AddrPortFrom(a, ap.Port())
+				rr.markAddrSet(r.Action)
 			}
 		}
+	}
+}
+
+// markAddrSet notes that a rule replaced the client's address (set-src,
+// set-src-port) or the one it reached (set-dst, set-dst-port): the
+// stream then uses them in the place of the connection's.
+func (rr *ruleRun) markAddrSet(a haproxycfg.Action) {
+	if a == haproxycfg.ActSetDst || a == haproxycfg.ActSetDstPort {
+		rr.dstSet = true
+	} else {
+		rr.srcSet = true
 	}
 }
 
@@ -1125,6 +1150,9 @@ func (rr *ruleRun) logResponse(s *accesslog.Session) {
 	}
 	if rr.srcSet {
 		s.Client = rr.txn.Src
+	}
+	if rr.dstSet {
+		s.Frontend = rr.txn.Dst
 	}
 }
 

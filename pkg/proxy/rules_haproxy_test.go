@@ -127,6 +127,9 @@ var ruleFrontends = []struct {
 	{"setsrcport", []string{"option forwardfor", "http-request set-src-port int(4242)", "http-request set-header X-Src %[src]:%[src_port]"}},
 	{"setsrcport6", []string{"http-request set-src ipv6(2001:db8::7)", "http-request set-src-port req.hdr(x-port) if { req.hdr(x-port) -m found }",
 		"http-request set-src-port int(70000) if !{ req.hdr(x-port) -m found }", "http-request set-header X-Src %[src]:%[src_port]"}},
+	{"setdst", []string{"option originalto", "http-request set-dst ipv4(10.9.8.7)", "http-request set-header X-Dst %[dst]"}},
+	{"setdstport", []string{"option originalto except 10.0.0.0/8", "http-request set-dst-port int(B2PORT)", "http-request set-dst str(127.0.0.1)",
+		"http-request set-header X-Dst %[dst]:%[dst_port]", "use_backend bemap"}},
 	{"monfail", []string{"monitor-uri /health", "monitor fail if { nbsrv(be1) lt 5 }"}},
 	{"afterstatus", []string{"http-request return status 404 if { path /two }",
 		"http-after-response set-header X-Code 404 if { status 404 }"}},
@@ -180,7 +183,9 @@ var ruleFrontends = []struct {
 }
 
 // ruleBackends are the other sections of the suite.
-const ruleBackends = `http-errors errs
+const ruleBackends = `backend bemap
+    server s 127.0.0.1
+http-errors errs
     errorfile 503 ERRFILE
 userlist users
     group admins users sha256,bcrypt
@@ -313,7 +318,8 @@ defaults
     timeout connect 1s
     timeout tarpit 50ms
 `, logPort)
-	files := strings.NewReplacer("ERRFILE2", errfile+".2", "ERRFILE", errfile)
+	_, b2port, _ := strings.Cut(b2, ":")
+	files := strings.NewReplacer("ERRFILE2", errfile+".2", "ERRFILE", errfile, "B2PORT", b2port)
 	for _, fe := range ruleFrontends {
 		fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n", fe.name, port(fe.name))
 		for _, l := range fe.lines {
@@ -462,7 +468,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	}
 	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
 		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
-		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "firstreq/keepalive": "again 0", "setsrcport/get": "x-src: 127.0.0.1:4242", "setsrcport6/get": "x-src: 2001:db8::7:4464", "setsrcport6/xport": "x-src: 2001:db8::7:8080", "firstreq/post": "x-first: 1\r\n", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
+		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "firstreq/keepalive": "again 0", "setsrcport/get": "x-src: 127.0.0.1:4242", "setsrcport6/get": "x-src: 2001:db8::7:4464", "setsrcport6/xport": "x-src: 2001:db8::7:8080", "setdst/get": "x-original-to: 10.9.8.7", "setdstport/get": "backend two", "firstreq/post": "x-first: 1\r\n", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
 		"httperr/get": "x-p: /a/b\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ndenied /a/b", "httperr/post": "503 Busy",
 		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable",
 		"sclose/get": "connection: close\r\n\r\n", "dyncookie/get": "set-cookie: SRV=", "srvfetch/get": "x-srv: s", "pka/get": "somemiddle: 3\r\n\r\n",
