@@ -844,7 +844,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPRequest, "set-src", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-src-port", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-tos", Refused, 0, grpRules},
-	{CtxHTTPRequest, "silent-drop", Refused, 0, grpRules},
+	{CtxHTTPRequest, "silent-drop", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-priority-class", Refused, 0, grpRules},
 	{CtxHTTPRequest, "set-priority-offset", Refused, 0, grpRules},
 

@@ -188,6 +188,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "reject":
 		r.Action = ActReject
 		return 0, ""
+	case "silent-drop":
+		r.Action = ActSilentDrop
+		return 0, ""
 	case "deny", "tarpit":
 		r.Action = ActDeny
 		if name == "tarpit" {

@@ -17,6 +17,7 @@ var ruleErrorLines = []string{
 	"http-request set-timeout server",
 	"http-request set-src-port",
 	"http-request set-dst",
+	"http-request silent-drop foo",
 	"http-request set-dst-port foo(",
 	"http-request set-src-port foo(",
 	"http-request set-src-port int(1) bar",

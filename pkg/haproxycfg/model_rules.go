@@ -53,6 +53,7 @@ const (
 	ActSetSrcPort                      // the client port fetches and logs see: Expr as an integer
 	ActSetDst                          // the address the client reached, as fetches, originalto and port-less servers see it
 	ActSetDstPort                      // its port: Expr as an integer
+	ActSilentDrop                      // close the client's connection sending nothing (TCP_REPAIR)
 )
 
 var actionNames = map[Action]string{
@@ -64,7 +65,7 @@ var actionNames = map[Action]string{
 	ActSetVar: "set-var", ActSetVarFmt: "set-var-fmt", ActUnsetVar: "unset-var", ActSetSrc: "set-src",
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close", ActCapture: "capture",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
-	ActExpectProxy: "expect-proxy", ActSetTimeout: "set-timeout", ActSetSrcPort: "set-src-port", ActSetDst: "set-dst", ActSetDstPort: "set-dst-port",
+	ActExpectProxy: "expect-proxy", ActSetTimeout: "set-timeout", ActSetSrcPort: "set-src-port", ActSetDst: "set-dst", ActSetDstPort: "set-dst-port", ActSilentDrop: "silent-drop",
 }
 
 func (a Action) String() string { return actionNames[a] }

@@ -254,12 +254,19 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
 			case haproxycfg.ActTarpit:
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
-			case haproxycfg.ActReject:
+			case haproxycfg.ActReject, haproxycfg.ActSilentDrop:
 				// No reply: haproxy kills the connection (a reset), and
-				// logs no request time.
+				// logs no request time; silent-drop sends not even the
+				// reset (silentdrop.go).
 				s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
 				s.TR = -1
 				raw := tcpConnOf(c.nc)
+				if r.Action == haproxycfg.ActSilentDrop {
+					silence(raw)
+					if sc, ok := c.nc.(*h2StreamConn); ok {
+						silence(tcpConnOf(sc.parent))
+					}
+				}
 				killConn(raw)
 				if sc, ok := c.nc.(*h2StreamConn); ok {
 					// On HTTP/2 the whole connection goes, as in haproxy.
