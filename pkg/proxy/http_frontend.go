@@ -572,6 +572,17 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s.Tt = end.Sub(start)
 		s.Ta = end.Sub(tFirst)
 		s.BytesFromClient = d.n.Load() - int64(c.br.Buffered()) - read0
+		if req.upgrade == "" {
+			// haproxy counts the request in HTX form: the head as
+			// parsed, the body's data, one block ending a chunked one.
+			s.BytesFromClient = req.htx
+			if b := c.body; b != nil {
+				s.BytesFromClient += b.got.Load()
+				if req.chunked && b.complete() {
+					s.BytesFromClient += htxEOT
+				}
+			}
+		}
 		f.ctr.bytesIn.Add(s.BytesFromClient)
 		f.ctr.bytesOut.Add(s.BytesToClient)
 		var stkLog *sticktable.Counters
@@ -694,7 +705,9 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 	if s.Ti == 0 && from.After(s.Accept) {
 		s.Ti = from.Sub(s.Accept)
 	}
-	s.BytesFromClient = c.cnt.n.Load()
+	// haproxy counts %U in HTX form: a head its HTTP/1 parser refused
+	// never became HTX, so nothing was received (seen: 0 for a PR 400).
+	s.BytesFromClient = 0
 	s.ActConn = int(e.actconn.Load())
 	s.FeConn = int(h.f.ctr.cur.Load())
 	if s.Txn == nil {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"hapair/pkg/sample"
 )
@@ -47,6 +48,10 @@ type httpRequest struct {
 	// says "Connection: upgrade" (both are then forwarded; after a 101
 	// the connection becomes a tunnel); "" otherwise.
 	upgrade string
+	// htx is the head's size as haproxy 2.6 counts it in %U (HTX form:
+	// start line and fields as parsed, Connection close/keep-alive
+	// removed), set by readRequest.
+	htx int64
 	// notFirst: an earlier request came on the same HTTP/1 connection,
 	// or the request is an HTTP/2 stream (http_first_req false).
 	notFirst       bool
@@ -207,6 +212,10 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	}
 	if err := r.normalizeAuthority(hostSeen); err != nil {
 		return nil, err
+	}
+	r.htx = int64(htxStartLine+len(r.method)+len(r.uri)+len(r.version)) + htxEOH
+	for _, f := range r.headers {
+		r.htx += int64(len(f.name) + len(f.value))
 	}
 	r.keepAlive = r.http11()
 	if !r.http11() && slices.Contains(connTokens, "keep-alive") {
@@ -419,6 +428,9 @@ type bodyReader struct {
 	done          chan struct{} // closed at the end of the body
 	mu            sync.Mutex
 	err           error // the client's read error, set by the reading goroutine
+	// got counts the body bytes read from the client (decoded: chunk
+	// framing aside), for %U.
+	got atomic.Int64
 }
 
 // readErr is the error that ended the body early, if any.
@@ -471,6 +483,7 @@ func (b *bodyReader) read(p []byte) (n int, err error) {
 		f()
 	}
 	n, err = b.r.Read(p)
+	b.got.Add(int64(n))
 	if err == io.EOF {
 		b.r = nil
 		close(b.done)
