@@ -575,7 +575,11 @@ func (rr *ruleRun) returnPage(ret *haproxycfg.Return) errorPage {
 		body = []byte(rr.text(*ret.BodyFormat))
 	}
 	for _, hd := range ret.Headers {
-		p.headers = append(p.headers, header{strings.ToLower(hd.Name), rr.text(hd.Value)})
+		// A field whose value formats to nothing is left out, as
+		// haproxy's http_reply_to_htx does.
+		if v := rr.text(hd.Value); v != "" {
+			p.headers = append(p.headers, header{strings.ToLower(hd.Name), v})
+		}
 	}
 	if ret.Status != 204 && ret.Status != 304 {
 		p.headers = append(p.headers, header{"content-length", strconv.Itoa(len(body))})

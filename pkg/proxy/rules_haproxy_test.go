@@ -58,6 +58,7 @@ var ruleFrontends = []struct {
 	{"redirorder", []string{"redirect location /second", "http-request redirect location /first"}},
 	{"ret", []string{"http-request return status 200 content-type text/plain string hello hdr X-A b hdr X-B c"}},
 	{"retempty", []string{"http-request return status 404"}},
+	{"rethdrempty", []string{`http-request return status 200 hdr X-None "%[req.hdr(x-none)]" hdr X-Path "%[path]" hdr X-Var "%[var(txn.nope)]"`}},
 	{"uidfetch", []string{"unique-id-format U-%[path]-%[var(txn.v)]", "http-request set-header X-Uid %[unique-id]", "http-request set-var(txn.v) str(late)",
 		"http-response set-header X-Uid2 %[unique-id]"}},
 	{"uidnone", []string{"http-request set-header X-Uid %[unique-id]"}},
@@ -468,7 +469,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	}
 	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
 		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
-		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "firstreq/keepalive": "again 0", "setsrcport/get": "x-src: 127.0.0.1:4242", "setsrcport6/get": "x-src: 2001:db8::7:4464", "setsrcport6/xport": "x-src: 2001:db8::7:8080", "setdst/get": "x-original-to: 10.9.8.7", "setdstport/get": "backend two", "firstreq/post": "x-first: 1\r\n", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
+		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "firstreq/keepalive": "again 0", "setsrcport/get": "x-src: 127.0.0.1:4242", "setsrcport6/get": "x-src: 2001:db8::7:4464", "setsrcport6/xport": "x-src: 2001:db8::7:8080", "setdst/get": "x-original-to: 10.9.8.7", "rethdrempty/get": "HTTP/1.1 200 OK\r\nx-path: /a/b\r\ncontent-length: 0\r\n", "setdstport/get": "backend two", "firstreq/post": "x-first: 1\r\n", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
 		"httperr/get": "x-p: /a/b\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ndenied /a/b", "httperr/post": "503 Busy",
 		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable",
 		"sclose/get": "connection: close\r\n\r\n", "dyncookie/get": "set-cookie: SRV=", "srvfetch/get": "x-srv: s", "pka/get": "somemiddle: 3\r\n\r\n",
