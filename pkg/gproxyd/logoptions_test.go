@@ -108,10 +108,9 @@ func TestIntegrationLogOptionsLikeHaproxy(t *testing.T) {
     option logasap
     log UDP local6
 `, []string{get("/"), get("/ck"), get("/404")}},
-		// Logged at the end (no response from a server). %U is left out:
-		// haproxy counts the request's HTX size there, gproxy the bytes
-		// read.
-		{"hasaperr", "http", `    log-format "%b/%s %B %ST %tsc %fc/%bc/%sc %Ta %Tt %Tu"
+		// Logged at the end (no response from a server); %U is the
+		// request's HTX size, as haproxy counts it.
+		{"hasaperr", "http", `    log-format "%b/%s %B %U %ST %tsc %fc/%bc/%sc %Ta %Tt %Tu"
     option logasap
     log UDP local6
 `, []string{garbage, get("/nosrv"), get("/redisp")}},

@@ -188,6 +188,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 	case "reject":
 		r.Action = ActReject
 		return 0, ""
+	case "silent-drop":
+		r.Action = ActSilentDrop
+		return 0, ""
 	case "deny", "tarpit":
 		r.Action = ActDeny
 		if name == "tarpit" {
@@ -363,8 +366,8 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			}
 		}
 		return n, err
-	case "set-src":
-		r.Action = ActSetSrc
+	case "set-src", "set-src-port", "set-dst", "set-dst-port":
+		r.Action = map[string]Action{"set-src": ActSetSrc, "set-src-port": ActSetSrcPort, "set-dst": ActSetDst, "set-dst-port": ActSetDstPort}[name]
 		return p.exprArg(r, rest, own)
 	case "capture":
 		r.Action = ActCapture
@@ -389,8 +392,49 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 		return p.waitForBodyArgs(r, rest, own)
 	case "set-map", "del-map", "add-acl", "del-acl":
 		return p.mapActionArgs(name, action, r, rest)
+	case "set-timeout":
+		r.Action = ActSetTimeout
+		return p.setTimeoutArgs(r, rest)
 	}
 	return 0, ruleError(fmt.Sprintf("'%s' is not implemented by gproxy", action))
+}
+
+// setTimeoutArgs reads `http-request set-timeout server|tunnel
+// TIMEOUT|EXPR` as haproxy's parse_http_set_timeout and
+// cfg_parse_rule_set_timeout do, their messages included: a word that is
+// not a time is a sample expression (any fetch: haproxy checks no place).
+func (p *parser) setTimeoutArgs(r *Rule, rest []string) (int, ruleError) {
+	if len(rest) < 2 || rest[0] == "" || rest[1] == "" {
+		return 0, "expects exactly 2 arguments"
+	}
+	if !p.cur.isDefault && !p.cur.px.Kind.HasBackend() {
+		return 0, ruleError(fmt.Sprintf("proxy '%s' has no backend capability", p.cur.px.Name))
+	}
+	name, val := rest[0], rest[1]
+	if name != "server" && name != "tunnel" {
+		return 0, ruleError(fmt.Sprintf("'set-timeout' rule supports 'server'/'tunnel' (got '%s')", name))
+	}
+	r.Name = name
+	tv := parseTime(val)
+	switch tv.Err {
+	case timeOverflow:
+		return 0, ruleError(fmt.Sprintf("timer overflow in argument '%s' to rule 'set-timeout %s' (maximum value is 2147483647 ms or ~24.8 days)", val, name))
+	case timeBadChar:
+		e, err := sample.ParseExpr(val, p.sampleOptions())
+		if err != nil {
+			return 0, ruleError(fmt.Sprintf("unexpected character '%c' in rule 'set-timeout %s'", tv.BadChar, name))
+		}
+		r.Expr = e
+		return 2, ""
+	}
+	if tv.Trailing != 0 {
+		p.diag(Warning, LocNone, "http-request", "%s", trailingWarning(tv, val))
+	}
+	if tv.D == 0 {
+		return 0, ruleError(fmt.Sprintf("null value is not valid for a 'set-timeout %s' rule", name))
+	}
+	r.Wait = tv.D
+	return 2, ""
 }
 
 // exprArg reads the sample expression of set-var and set-src.

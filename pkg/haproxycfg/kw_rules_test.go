@@ -13,6 +13,14 @@ import (
 // frontend; TestRuleMessagesMatchHaproxy runs them through haproxy -c
 // and the parser and wants the same alerts.
 var ruleErrorLines = []string{
+	"http-request set-timeout server 5s",
+	"http-request set-timeout server",
+	"http-request set-src-port",
+	"http-request set-dst",
+	"http-request silent-drop foo",
+	"http-request set-dst-port foo(",
+	"http-request set-src-port foo(",
+	"http-request set-src-port int(1) bar",
 	"http-request deny deny_status 999",
 	"http-request deny deny_status",
 	"http-request deny foo",
@@ -79,6 +87,14 @@ var ruleErrorLines = []string{
 
 // backendRuleErrorLines are the same, each alone in a mode tcp backend.
 var backendRuleErrorLines = []string{
+	"http-request set-timeout client 3s",
+	"http-request set-timeout server 0",
+	"http-request set-timeout server 5x",
+	"http-request set-timeout tunnel abc",
+	"http-request set-timeout server 99999999999",
+	"http-request set-timeout server 1.5s",
+	"http-request set-timeout server 5s extra",
+	"http-request set-timeout server 1m30s if { always_false } foo",
 	"tcp-response",
 	"tcp-response foo",
 	"tcp-response content foo",

@@ -53,6 +53,11 @@ const (
 	ActDelMap                          // in the map file Name: remove the entries Key
 	ActAddACL                          // in the pattern file Name: add Key unless present
 	ActDelACL                          // in the pattern file Name: remove the entries Key
+	ActSetTimeout                      // the stream's Name ("server" or "tunnel") timeout: Wait, or Expr in ms
+	ActSetSrcPort                      // the client port fetches and logs see: Expr as an integer
+	ActSetDst                          // the address the client reached, as fetches, originalto and port-less servers see it
+	ActSetDstPort                      // its port: Expr as an integer
+	ActSilentDrop                      // close the client's connection sending nothing (TCP_REPAIR)
 )
 
 var actionNames = map[Action]string{
@@ -65,6 +70,7 @@ var actionNames = map[Action]string{
 	ActSetStatus: "set-status", ActAccept: "accept", ActReject: "reject", ActClose: "close", ActCapture: "capture",
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 	ActExpectProxy: "expect-proxy", ActSetMap: "set-map", ActDelMap: "del-map", ActAddACL: "add-acl", ActDelACL: "del-acl",
+	ActSetTimeout: "set-timeout", ActSetSrcPort: "set-src-port", ActSetDst: "set-dst", ActSetDstPort: "set-dst-port", ActSilentDrop: "silent-drop",
 }
 
 func (a Action) String() string { return actionNames[a] }
@@ -94,17 +100,18 @@ const (
 // redirect rule.
 type Rule struct {
 	Action Action
-	Name   string        // header name (set/add/del/replace-header...) or variable (set-var/unset-var)
+	Name   string        // header name (set/add/del/replace-header...), variable (set-var/unset-var), or set-timeout's "server"/"tunnel")
 	Value  Text          // header value, path, query, URI, method
 	Match  NameMatch     // del-header -m
 	NameRe *sample.Regex `json:"-"` // del-header -m reg
 	Regex  *sample.Regex `json:"-"` // replace-header, replace-value
-	Expr   *sample.Expr  `json:"-"` // set-var, set-src
+	Expr   *sample.Expr  `json:"-"` // set-var, set-src, set-timeout (an integer in ms)
 	// Status is deny_status (deny, tarpit) or set-status's code; 0 = the
 	// action's default.
 	Status int
 	Reason string // set-status reason
-	// Wait and AtLeast are wait-for-body's `time` and `at-least`.
+	// Wait and AtLeast are wait-for-body's `time` and `at-least`; Wait
+	// is also set-timeout's constant value.
 	Wait    time.Duration `json:",omitempty"`
 	AtLeast int64         `json:",omitempty"`
 	// LogLevel is set-log-level's: the severity plus one, -1 for silent.

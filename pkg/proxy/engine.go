@@ -130,7 +130,7 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		b := &Backend{px: px, hash: px.Balance.Hashed(), started: start, now: e.now, errs: errs}
+		b := &Backend{px: px, hash: px.Balance.Hashed(), started: start, now: e.now, errs: errs, ownHdrTimer: setsServerTimeout(cfg)}
 		set := &serverSet{}
 		for i, sc := range px.Servers {
 			s := &Server{cfg: sc, be: b, id: sc.ID}

@@ -79,6 +79,9 @@ func newH1Client(be *Backend, heads *headTable) *h1Client {
 		respTimeout: bt.Server,
 		idleTimeout: firstSet(bt.HTTPKeepAlive, 90*time.Second),
 	}
+	if be.ownHdrTimer {
+		cl.respTimeout = 0 // timed per request (settimeout.go), from the trace's WroteRequest
+	}
 	if hook := testHookH1Client.Load(); hook != nil {
 		(*hook)(cl)
 	}
@@ -438,6 +441,9 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 		wrote    chan error // the body's writer's result
 	)
 	armHeadTimer := func() {
+		if trace != nil && trace.WroteRequest != nil {
+			trace.WroteRequest(httptrace.WroteRequestInfo{})
+		}
 		if pc.cl.respTimeout > 0 {
 			mu.Lock()
 			if !headDone {

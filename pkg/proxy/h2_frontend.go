@@ -453,6 +453,7 @@ func (hc *h2Conn) serveOne(c *h1Conn, r *http.Request, accept time.Time, th time
 		h.badRequest(c, &s, tFirst, err)
 		return
 	}
+	req.notFirst = true // haproxy marks every HTTP/2 stream so
 	if h.rules != nil && !h.tcpContent(c, &s, req) {
 		return
 	}

@@ -123,6 +123,8 @@ type h1Conn struct {
 	// the request's first bytes through it); nil otherwise.
 	raw syscall.RawConn
 
+	reqs int // requests read on the connection (http_first_req)
+
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
 	interims int  // interim responses sent for it
@@ -521,6 +523,8 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			h.refusePRI(c, &s, tFirst)
 			return
 		}
+		req.notFirst = c.reqs > 0
+		c.reqs++
 		if h.rules != nil && !h.tcpContent(c, &s, req) {
 			return
 		}
@@ -534,6 +538,17 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		s.Tt = end.Sub(start)
 		s.Ta = end.Sub(tFirst)
 		s.BytesFromClient = d.n.Load() - int64(c.br.Buffered()) - read0
+		if req.upgrade == "" {
+			// haproxy counts the request in HTX form: the head as
+			// parsed, the body's data, one block ending a chunked one.
+			s.BytesFromClient = req.htx
+			if b := c.body; b != nil {
+				s.BytesFromClient += b.got.Load()
+				if req.chunked && b.complete() {
+					s.BytesFromClient += htxEOT
+				}
+			}
+		}
 		f.ctr.bytesIn.Add(s.BytesFromClient)
 		f.ctr.bytesOut.Add(s.BytesToClient)
 		var stkLog *sticktable.Counters
@@ -656,7 +671,9 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 	if s.Ti == 0 && from.After(s.Accept) {
 		s.Ti = from.Sub(s.Accept)
 	}
-	s.BytesFromClient = c.cnt.n.Load()
+	// haproxy counts %U in HTX form: a head its HTTP/1 parser refused
+	// never became HTX, so nothing was received (seen: 0 for a PR 400).
+	s.BytesFromClient = 0
 	s.ActConn = int(e.actconn.Load())
 	s.FeConn = int(h.f.ctr.cur.Load())
 	if s.Txn == nil {
@@ -805,10 +822,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	srv.ctr.lastSession.Store(tAssigned.UnixNano())
 
 	if req.upgrade != "" {
-		return h.forwardUpgrade(c, req, s, be, rt, srv, tAssigned)
+		return h.forwardUpgrade(c, req, s, be, rt, srv, tAssigned, rr)
 	}
 	ctx, cancel := context.WithCancel(e.killed)
 	defer cancel()
+	srvTimeout, _ := streamTimeouts(rr, bt)
+	var ownHdr *hdrTimer // the head's wait, timed here (settimeout.go)
+	if be.ownHdrTimer {
+		ownHdr = &hdrTimer{d: srvTimeout, cancel: cancel}
+	}
 	var (
 		tConn   time.Time
 		dialErr error
@@ -833,6 +855,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			tConn, srvConn = e.now(), info.Conn
 		},
 		ConnectDone: func(_, _ string, err error) { dialErr = err },
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			if ownHdr != nil {
+				ownHdr.wrote()
+			}
+		},
 		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
 			// haproxy passes interim responses on (103 Early Hints...);
 			// a 100 Continue is the client's business (interim).
@@ -922,7 +949,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	for attempt := 0; ; attempt++ {
 		tConn, dialErr = time.Time{}, nil
 		if out.ProtoMajor == 2 {
-			ht := startH2HeaderTimer(bt.Server, cancel)
+			ht := startH2HeaderTimer(srvTimeout, cancel)
 			resp, err = rtp.RoundTrip(out)
 			if ht.stop() && err != nil {
 				err = fmt.Errorf("proxy: no response head within timeout server: %w", os.ErrDeadlineExceeded)
@@ -932,6 +959,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 				request()
 				attempt--
 				continue
+			}
+		} else if ownHdr != nil {
+			ownHdr.arm()
+			resp, err = rtp.RoundTrip(out)
+			if ownHdr.stop() && err != nil {
+				err = fmt.Errorf("proxy: no response head within timeout server: %w", os.ErrDeadlineExceeded)
 			}
 		} else {
 			resp, err = rtp.RoundTrip(out)
@@ -1037,7 +1070,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		return h.errorPage(c, s, page, false)
 	}
 	defer resp.Body.Close()
-	tb := &timedBody{r: resp.Body, d: bt.Server, cancel: cancel}
+	established(rr, s, bt)
+	tb := &timedBody{r: resp.Body, d: srvTimeout, cancel: cancel}
 	resp.Body = struct {
 		io.Reader
 		io.Closer

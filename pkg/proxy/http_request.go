@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"hapair/pkg/sample"
 )
 
 // maxRequestHead is the largest request head accepted: haproxy 2.6's
@@ -44,7 +47,14 @@ type httpRequest struct {
 	// upgrade is the Upgrade header of an HTTP/1.1 request that also
 	// says "Connection: upgrade" (both are then forwarded; after a 101
 	// the connection becomes a tunnel); "" otherwise.
-	upgrade        string
+	upgrade string
+	// htx is the head's size as haproxy 2.6 counts it in %U (HTX form:
+	// start line and fields as parsed, Connection close/keep-alive
+	// removed), set by readRequest.
+	htx int64
+	// notFirst: an earlier request came on the same HTTP/1 connection,
+	// or the request is an HTTP/2 stream (http_first_req false).
+	notFirst       bool
 	keepAlive      bool         // the client allows another request afterwards
 	expectContinue bool         // "Expect: 100-continue": the client waits before its body
 	size           int          // bytes of the head, CRLFs included
@@ -203,6 +213,10 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	if err := r.normalizeAuthority(hostSeen); err != nil {
 		return nil, err
 	}
+	r.htx = int64(htxStartLine+len(r.method)+len(r.uri)+len(r.version)) + htxEOH
+	for _, f := range r.headers {
+		r.htx += int64(len(f.name) + len(f.value))
+	}
 	r.keepAlive = r.http11()
 	if !r.http11() && slices.Contains(connTokens, "keep-alive") {
 		r.keepAlive = true
@@ -334,38 +348,16 @@ func (r *httpRequest) readLine(br *bufio.Reader) (string, error) {
 	return string(buf), nil
 }
 
+// parseRequestLine splits the request line with the rules the mode tcp
+// fetches share (sample.SplitRequestLine); DEL is let through in the URI,
+// as haproxy's HTTP/1 mux does.
 func (r *httpRequest) parseRequestLine(line string) error {
-	// The three parts are separated by runs of spaces or tabs, as
-	// haproxy's parser eats them.
-	cut := func(s string) (string, string, bool) {
-		i := strings.IndexAny(s, " \t")
-		if i < 0 {
-			return s, "", false
-		}
-		return s[:i], strings.TrimLeft(s[i:], " \t"), true
-	}
-	m, rest, ok := cut(line)
-	if !ok || !isToken(m) {
+	m, uri, version, ok := sample.SplitRequestLine(line, true)
+	if !ok || !sample.ValidVersion(version) {
 		return errBadRequest
-	}
-	uri, version, ok := cut(rest)
-	if !ok || uri == "" || !validVersion(version) {
-		return errBadRequest
-	}
-	for i := 0; i < len(uri); i++ {
-		// DEL is let through, as haproxy does.
-		if c := uri[i]; c <= ' ' || c > 0x7f || c == '#' {
-			return errBadRequest
-		}
 	}
 	r.method, r.uri, r.version = m, uri, version
 	return nil
-}
-
-// validVersion accepts "HTTP/" digit "." digit, as haproxy 2.6 does: a
-// request claiming HTTP/2.0 over HTTP/1 syntax is served as HTTP/1.1.
-func validVersion(v string) bool {
-	return len(v) == 8 && strings.HasPrefix(v, "HTTP/") && isDigit(v[5]) && v[6] == '.' && isDigit(v[7])
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -436,6 +428,9 @@ type bodyReader struct {
 	done          chan struct{} // closed at the end of the body
 	mu            sync.Mutex
 	err           error // the client's read error, set by the reading goroutine
+	// got counts the body bytes read from the client (decoded: chunk
+	// framing aside), for %U.
+	got atomic.Int64
 }
 
 // readErr is the error that ended the body early, if any.
@@ -488,6 +483,7 @@ func (b *bodyReader) read(p []byte) (n int, err error) {
 		f()
 	}
 	n, err = b.r.Read(p)
+	b.got.Add(int64(n))
 	if err == io.EOF {
 		b.r = nil
 		close(b.done)

@@ -120,9 +120,10 @@ func readResponseHead(br *bufio.Reader) ([]byte, error) {
 // own and, after a 101, relays the tunnel. It returns whether the client
 // connection may serve another request (only when the server refused the
 // upgrade with a final response that allows it).
-func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Session, be *Backend, rt *route, srv *Server, tAssigned time.Time) bool {
+func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Session, be *Backend, rt *route, srv *Server, tAssigned time.Time, rr *ruleRun) bool {
 	e := h.e
 	bt := be.px.Timeouts
+	srvTimeout, tunTimeout := streamTimeouts(rr, bt)
 	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
 	sc, err := dialServer(e.killed, d, "tcp", srv.cfg.Address(int(s.Frontend.Port())))
 	tConn := e.now()
@@ -143,6 +144,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		return h.errorPage(c, s, page503, false)
 	}
 	s.Tc = tConn.Sub(tAssigned)
+	established(rr, s, bt)
 	extra := extraHeaders(rt.fwd, req, s.Client.Addr())
 	if rt.orig != nil {
 		extra = append(extra, originalTo(rt.orig, s.Frontend.Addr())...)
@@ -151,7 +153,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	if name := be.px.SendNameHeader; name != "" {
 		head = withServerName(head, name, srv.Name())
 	}
-	setDeadline(sc.SetWriteDeadline, e.now(), bt.Server)
+	setDeadline(sc.SetWriteDeadline, e.now(), srvTimeout)
 	if _, err := sc.Write(head); err != nil {
 		s.Status, s.TermCause, s.TermState = http.StatusBadGateway, termServer, 'H'
 		return h.errorPage(c, s, page502, false)
@@ -178,7 +180,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		}
 	}
 	sbr := bufio.NewReaderSize(sc, 4096)
-	setDeadline(sc.SetReadDeadline, e.now(), bt.Server)
+	setDeadline(sc.SetReadDeadline, e.now(), srvTimeout)
 	raw, err := readResponseHead(sbr)
 	if err == nil {
 		// Interim responses other than 101 go on to the client.
@@ -229,7 +231,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		s.TermCause, s.TermState = termClient, stateData
 		return false
 	}
-	toClient, _, cause := h.tunnel(c, sc, sbr, bt.Tunnel, h.f.px.Timeouts.Client, bt.Server)
+	toClient, _, cause := h.tunnel(c, sc, sbr, tunTimeout, h.f.px.Timeouts.Client, srvTimeout)
 	s.BytesToClient += toClient
 	be.ctr.bytesOut.Add(toClient)
 	srv.ctr.bytesOut.Add(toClient)

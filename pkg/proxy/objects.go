@@ -292,14 +292,19 @@ type Backend struct {
 	px *haproxycfg.Proxy
 	// set holds the servers; `add server` and `del server` replace it
 	// whole (dynsrv.go), so readers take it without a lock.
-	set     atomic.Pointer[serverSet]
-	policy  balance.Policy
-	hash    bool // hash-based policy: retries stay on the server
-	pp      bool // a server takes a PROXY header (pp_send.go)
-	ctr     counters
-	errs    errorFiles // errorfile replies by status
-	started time.Time
-	now     func() time.Time
+	set    atomic.Pointer[serverSet]
+	policy balance.Policy
+	hash   bool // hash-based policy: retries stay on the server
+	pp     bool // a server takes a PROXY header (pp_send.go)
+	// ownHdrTimer: some rule of the configuration may set a stream's
+	// server timeout (`http-request set-timeout server`), so the wait for
+	// a response head is timed per request (settimeout.go), not by the
+	// transport's fixed ResponseHeaderTimeout.
+	ownHdrTimer bool
+	ctr         counters
+	errs        errorFiles // errorfile replies by status
+	started     time.Time
+	now         func() time.Time
 
 	mu    sync.Mutex // guards the queue and server slot hand-over
 	queue []*waiter  // FIFO of connections waiting for a server slot

@@ -94,6 +94,9 @@ type ruleRun struct {
 	be  *Backend
 	// srcSet: set-src replaced the client address fetches and forwardfor see.
 	srcSet bool
+	// dstSet: set-dst replaced the address the client reached, which
+	// fetches, originalto and servers without a port see.
+	dstSet bool
 	// head: the client asked with HEAD (set-method does not change
 	// what it expects back).
 	head   bool
@@ -133,7 +136,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
 	}
 	rr.req.Body = body.buffered // option http-buffer-request
-	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk}
+	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk, NotFirst: req.notFirst}
 	rr.c, rr.e = c, h.e
 	rr.fe, rr.log = h.f.px, s
 	if h.f.px.Logging.UniqueID != nil {
@@ -196,8 +199,15 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	}
 	rr.be = be
 	rr.writeBack(req)
+	if s.Txn != nil && s.Txn != t {
+		// The log's view of the stream (settimeout.go).
+		s.Txn.ServerTimeout, s.Txn.TunnelTimeout = t.ServerTimeout, t.TunnelTimeout
+	}
 	if rr.srcSet {
 		s.Client = rr.txn.Src
+	}
+	if rr.dstSet {
+		s.Frontend = rr.txn.Dst
 	}
 	return rr, be, false, keep
 }
@@ -244,12 +254,19 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
 			case haproxycfg.ActTarpit:
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
-			case haproxycfg.ActReject:
+			case haproxycfg.ActReject, haproxycfg.ActSilentDrop:
 				// No reply: haproxy kills the connection (a reset), and
-				// logs no request time.
+				// logs no request time; silent-drop sends not even the
+				// reset (silentdrop.go).
 				s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
 				s.TR = -1
 				raw := tcpConnOf(c.nc)
+				if r.Action == haproxycfg.ActSilentDrop {
+					silence(raw)
+					if sc, ok := c.nc.(*h2StreamConn); ok {
+						silence(tcpConnOf(sc.parent))
+					}
+				}
 				killConn(raw)
 				if sc, ok := c.nc.(*h2StreamConn); ok {
 					// On HTTP/2 the whole connection goes, as in haproxy.
@@ -558,7 +575,11 @@ func (rr *ruleRun) returnPage(ret *haproxycfg.Return) errorPage {
 		body = []byte(rr.text(*ret.BodyFormat))
 	}
 	for _, hd := range ret.Headers {
-		p.headers = append(p.headers, header{strings.ToLower(hd.Name), rr.text(hd.Value)})
+		// A field whose value formats to nothing is left out, as
+		// haproxy's http_reply_to_htx does.
+		if v := rr.text(hd.Value); v != "" {
+			p.headers = append(p.headers, header{strings.ToLower(hd.Name), v})
+		}
 	}
 	if ret.Status != 204 && ret.Status != 304 {
 		p.headers = append(p.headers, header{"content-length", strconv.Itoa(len(body))})
@@ -618,6 +639,8 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 		}
 	case haproxycfg.ActSetLogLevel:
 		rr.c.logLevel = int8(r.LogLevel)
+	case haproxycfg.ActSetTimeout:
+		applySetTimeout(r, &rr.txn)
 	case haproxycfg.ActCapture:
 		// The sample as a string, or no capture when it has none.
 		if v, ok := r.Expr.Eval(&rr.txn); ok {
@@ -700,7 +723,28 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 	case haproxycfg.ActUnsetVar:
 		delete(rr.txn.Vars, r.Name)
 		rr.keepVar(r.Name, nil)
-	case haproxycfg.ActSetSrc:
+	case haproxycfg.ActSetSrcPort, haproxycfg.ActSetDstPort:
+		// haproxy writes the port into the address, made 0.0.0.0 first
+		// when it has no port (a UNIX socket).
+		ap := &rr.txn.Src
+		if r.Action == haproxycfg.ActSetDstPort {
+			ap = &rr.txn.Dst
+		}
+		if v, ok := r.Expr.Eval(&rr.txn); ok {
+			if v, ok = sample.Cast(v, sample.TypeInt); ok {
+				a := ap.Addr()
+				if !a.IsValid() {
+					a = netip.IPv4Unspecified()
+				}
+				*ap = netip.AddrPortFrom(a, uint16(v.Int))
+				rr.markAddrSet(r.Action)
+			}
+		}
+	case haproxycfg.ActSetSrc, haproxycfg.ActSetDst:
+		ap := &rr.txn.Src
+		if r.Action == haproxycfg.ActSetDst {
+			ap = &rr.txn.Dst
+		}
 		if v, ok := r.Expr.Eval(&rr.txn); ok {
 			var a netip.Addr
 			switch v.Type {
@@ -712,10 +756,21 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 				a = netip.AddrFrom4([4]byte{byte(v.Int >> 24), byte(v.Int >> 16), byte(v.Int >> 8), byte(v.Int)})
 			}
 			if a.IsValid() {
-				rr.txn.Src = netip.AddrPortFrom(a, rr.txn.Src.Port())
-				rr.srcSet = true
+				*ap = netip.AddrPortFrom(a, ap.Port())
+				rr.markAddrSet(r.Action)
 			}
 		}
+	}
+}
+
+// markAddrSet notes that a rule replaced the client's address (set-src,
+// set-src-port) or the one it reached (set-dst, set-dst-port): the
+// stream then uses them in the place of the connection's.
+func (rr *ruleRun) markAddrSet(a haproxycfg.Action) {
+	if a == haproxycfg.ActSetDst || a == haproxycfg.ActSetDstPort {
+		rr.dstSet = true
+	} else {
+		rr.srcSet = true
 	}
 }
 
@@ -1120,6 +1175,9 @@ func (rr *ruleRun) logResponse(s *accesslog.Session) {
 	if rr.srcSet {
 		s.Client = rr.txn.Src
 	}
+	if rr.dstSet {
+		s.Frontend = rr.txn.Dst
+	}
 }
 
 // headSize is the %B share of a response head (HTX form).
@@ -1150,7 +1208,7 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 		}
 	}
 	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk,
-		Vars: h.e.proc.load(c.sessVars), Stream: true}
+		Vars: h.e.proc.load(c.sessVars), Stream: true, NotFirst: req.notFirst}
 	act := tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s})
 	keepSessVars(&t, &c.sessVars)
 	c.reqVars = streamVars(&t)

@@ -58,6 +58,7 @@ var ruleFrontends = []struct {
 	{"redirorder", []string{"redirect location /second", "http-request redirect location /first"}},
 	{"ret", []string{"http-request return status 200 content-type text/plain string hello hdr X-A b hdr X-B c"}},
 	{"retempty", []string{"http-request return status 404"}},
+	{"rethdrempty", []string{`http-request return status 200 hdr X-None "%[req.hdr(x-none)]" hdr X-Path "%[path]" hdr X-Var "%[var(txn.nope)]"`}},
 	{"uidfetch", []string{"unique-id-format U-%[path]-%[var(txn.v)]", "http-request set-header X-Uid %[unique-id]", "http-request set-var(txn.v) str(late)",
 		"http-response set-header X-Uid2 %[unique-id]"}},
 	{"uidnone", []string{"http-request set-header X-Uid %[unique-id]"}},
@@ -96,6 +97,8 @@ var ruleFrontends = []struct {
 	{"fforhdr", []string{"option forwardfor header X-Real-IP if-none"}},
 	{"fforexc", []string{"option forwardfor except 127.0.0.0/8"}},
 	{"monitor", []string{"monitor-uri /health"}},
+	{"firstreq", []string{"http-request set-header X-First %[http_first_req]", "http-response set-header X-First-Res %[http_first_req]",
+		"http-request return status 200 content-type text/plain lf-string \"again %[http_first_req]\" if !{ http_first_req } { path /two }"}},
 	{"origto", []string{"option originalto", "option forwardfor"}},
 	{"origtohdr", []string{"option originalto header X-Dst"}},
 	{"origtoexc", []string{"option originalto except 127.0.0.0/8"}},
@@ -122,6 +125,12 @@ var ruleFrontends = []struct {
 		"http-request unset-var(sess.first) if { path /two }"}},
 	{"setsrc", []string{"option forwardfor", "http-request set-src req.hdr(x-real-ip) if { req.hdr(x-real-ip) -m found }",
 		"http-request set-header X-Seen-Src 10.2 if { src 10.2.2.2 }"}},
+	{"setsrcport", []string{"option forwardfor", "http-request set-src-port int(4242)", "http-request set-header X-Src %[src]:%[src_port]"}},
+	{"setsrcport6", []string{"http-request set-src ipv6(2001:db8::7)", "http-request set-src-port req.hdr(x-port) if { req.hdr(x-port) -m found }",
+		"http-request set-src-port int(70000) if !{ req.hdr(x-port) -m found }", "http-request set-header X-Src %[src]:%[src_port]"}},
+	{"setdst", []string{"option originalto", "http-request set-dst ipv4(10.9.8.7)", "http-request set-header X-Dst %[dst]"}},
+	{"setdstport", []string{"option originalto except 10.0.0.0/8", "http-request set-dst-port int(B2PORT)", "http-request set-dst str(127.0.0.1)",
+		"http-request set-header X-Dst %[dst]:%[dst_port]", "use_backend bemap"}},
 	{"monfail", []string{"monitor-uri /health", "monitor fail if { nbsrv(be1) lt 5 }"}},
 	{"afterstatus", []string{"http-request return status 404 if { path /two }",
 		"http-after-response set-header X-Code 404 if { status 404 }"}},
@@ -175,7 +184,9 @@ var ruleFrontends = []struct {
 }
 
 // ruleBackends are the other sections of the suite.
-const ruleBackends = `http-errors errs
+const ruleBackends = `backend bemap
+    server s 127.0.0.1
+http-errors errs
     errorfile 503 ERRFILE
 userlist users
     group admins users sha256,bcrypt
@@ -256,6 +267,7 @@ var ruleExtraRequests = []struct {
 	{"authlist", "clear-empty", "GET /auth HTTP/1.1\r\nHost: t\r\nAuthorization: Basic Y2xlYXI6\r\nConnection: close\r\n\r\n", 1},
 	{"usesrv", "dyn", "GET /dir/x HTTP/1.1\r\nHost: t\r\nX-Srv: s1\r\nConnection: close\r\n\r\n", 1},
 	{"usesrv", "dynnone", "GET /x HTTP/1.1\r\nHost: t\r\nX-Srv: nope\r\nConnection: close\r\n\r\n", 1},
+	{"setsrcport6", "xport", "GET /x HTTP/1.1\r\nHost: t\r\nX-Port: 8080\r\nConnection: close\r\n\r\n", 1},
 	{"condhdr", "otherhost", "GET /x HTTP/1.1\r\nHost: other\r\nx-dd: 2\r\nConnection: close\r\n\r\n", 1},
 }
 
@@ -307,7 +319,8 @@ defaults
     timeout connect 1s
     timeout tarpit 50ms
 `, logPort)
-	files := strings.NewReplacer("ERRFILE2", errfile+".2", "ERRFILE", errfile)
+	_, b2port, _ := strings.Cut(b2, ":")
+	files := strings.NewReplacer("ERRFILE2", errfile+".2", "ERRFILE", errfile, "B2PORT", b2port)
 	for _, fe := range ruleFrontends {
 		fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n", fe.name, port(fe.name))
 		for _, l := range fe.lines {
@@ -456,7 +469,7 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	}
 	for k, field := range map[string]string{"origto/get": "x-original-to: 127.0.0.1", "origtohdr/get": "x-dst: 127.0.0.1",
 		"ffor/get": "x-forwarded-for: 127.0.0.1", "hdrs/get": "x-set: again", "berules/get": "x-be-res: yes",
-		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
+		"afterdead/get": "x-after: dead", "earlyhint/get": "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\nlink: </script.js>; rel=preload; as=script\r\n\r\nHTTP/1.1 200", "sessvars/keepalive": "x-sess-seen: 1", "firstreq/keepalive": "again 0", "setsrcport/get": "x-src: 127.0.0.1:4242", "setsrcport6/get": "x-src: 2001:db8::7:4464", "setsrcport6/xport": "x-src: 2001:db8::7:8080", "setdst/get": "x-original-to: 10.9.8.7", "rethdrempty/get": "HTTP/1.1 200 OK\r\nx-path: /a/b\r\ncontent-length: 0\r\n", "setdstport/get": "backend two", "firstreq/post": "x-first: 1\r\n", "sessvars/post": "x-proc-seen: 1", "repluri/get": "GET /b?x=1/a HTTP/1.1", "replpath/get": "GET /x/b?x=1 HTTP/1.1", "replpathq/get": "GET /a/b/q/x=1 HTTP/1.1",
 		"httperr/get": "x-p: /a/b\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\ndenied /a/b", "httperr/post": "503 Busy",
 		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable",
 		"sclose/get": "connection: close\r\n\r\n", "dyncookie/get": "set-cookie: SRV=", "srvfetch/get": "x-srv: s", "pka/get": "somemiddle: 3\r\n\r\n",
@@ -577,6 +590,13 @@ var tcpRuleFrontends = []struct {
 	{"wpathrej", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
 	{"wpathpass", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /other }"}, 1},
 	{"whdr", []string{"tcp-request inspect-delay 2s", "tcp-request content accept if HTTP", "use_backend tbe2 if { req.hdr(host) -m str t } METH_GET"}, 1},
+	// "wl" frontends get the request lines of webLines: haproxy's raw
+	// parse takes runs of blanks between the parts, and refuses '#' and
+	// bytes above 0x7f in the URI (its path fetch then has no sample).
+	{"wlhash", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
+	{"wl8bit", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
+	{"wldel", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
+	{"wlblanks", []string{"tcp-request inspect-delay 2s", "tcp-request content reject if { path_beg /admin }"}, 1},
 	{"wtrack", []string{"stick-table type string len 32 size 1k store gpc0", "tcp-request inspect-delay 2s",
 		"tcp-request content track-sc0 path", "tcp-request content sc-inc-gpc0(0)", "use_backend tbe2 if { sc0_get_gpc0 gt 0 }"}, 1},
 	// "r" sections are mode tcp listens whose server sends a banner first.
@@ -599,6 +619,14 @@ var tcpRuleFrontends = []struct {
 // webInTCP is what the "w" cases send: an HTTP request to a mode tcp
 // frontend.
 const webInTCP = "GET /admin/x HTTP/1.0\r\nHost: t\r\n\r\n"
+
+// webLines are the requests the "wl" cases send.
+var webLines = map[string]string{
+	"wlhash":   "GET /admin#x HTTP/1.0\r\nHost: t\r\n\r\n",
+	"wl8bit":   "GET /admin\xc3\xa9 HTTP/1.0\r\nHost: t\r\n\r\n",
+	"wldel":    "GET /admin\x7f HTTP/1.0\r\nHost: t\r\n\r\n",
+	"wlblanks": "GET  /admin \t HTTP/1.0\r\nHost: t\r\n\r\n",
+}
 
 // startBanner answers each connection with a banner at once, then, once
 // the client's half-close arrived, with what it received.
@@ -727,6 +755,8 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 				msg = ""
 			} else if strings.HasPrefix(fe.name, "h") {
 				msg = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+			} else if l, ok := webLines[fe.name]; ok {
+				msg = l
 			} else if strings.HasPrefix(fe.name, "w") {
 				msg = webInTCP
 			}
@@ -825,6 +855,7 @@ func TestIntegrationTCPRulesHaproxy(t *testing.T) {
 		"racc": "BANNER hi\nbye:hello\n", "rrej": "", "rnocond": "", "rwait": "BANNER hi\nbye:hello\n",
 		"rgpc": "BANNER hi\nbye:hello\n", "rgpc2": "closed without a byte", "rclose": "BANNER hi\n",
 		"tvarconn": "two:hello\n", "tvarcont": "two:hello\n", "rvar": "", "wpathrej": "", "wpathpass": "one:" + webInTCP,
+		"wlhash": "one:" + webLines["wlhash"], "wl8bit": "one:" + webLines["wl8bit"], "wldel": "one:" + webLines["wldel"], "wlblanks": "",
 		"whdr": "two:" + webInTCP, "wtrack": "two:" + webInTCP, "tberej": "", "tbepass": "one:hello\n"} {
 		if got[name][0] != want {
 			t.Errorf("%s: the client received %q through gproxy, want %q", name, got[name][0], want)

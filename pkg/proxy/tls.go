@@ -540,6 +540,13 @@ func (v engineEnv) StickTables() *sticktable.Set {
 	return nil
 }
 
+func (v engineEnv) ProxyTimeouts(name string) (server, tunnel time.Duration, ok bool) {
+	if e := engineOf(v.Env); e != nil {
+		return e.ProxyTimeouts(name)
+	}
+	return 0, 0, false
+}
+
 func (t tlsEnv) TLS() *tls.ConnectionState {
 	if t.c == nil {
 		return nil

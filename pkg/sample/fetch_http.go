@@ -7,6 +7,14 @@ import (
 // HTTP fetches (configuration manual 7.3.6), read from Txn.Req/Txn.Res.
 
 func init() {
+	// http_first_req: the request is the first of its connection (the
+	// engine sets Txn.NotFirst). In mode tcp there is no HTTP request.
+	RegisterFetch(FetchDef{Name: "http_first_req", Out: TypeBool, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		if t.Req == nil {
+			return Value{}, false
+		}
+		return Value{Type: TypeBool, Bool: !t.NotFirst}, true
+	}})
 	str := func(name string, fn func(t *Txn) (string, bool)) {
 		RegisterFetch(FetchDef{Name: name, Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
 			s, ok := fn(t)

@@ -1,12 +1,24 @@
 package sample
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // HTTP fetches in mode tcp. haproxy 2.6 answers an HTTP request fetch
 // (path, hdr(), method...) in a tcp-mode rule by parsing the buffered
 // payload as an HTTP/1 request head (smp_prefetch_htx, "RAW mode"): a
 // `tcp-request content reject if { path_beg /admin }` rejects there. The
 // head is parsed again only when the payload grew.
+//
+// pkg/proxy's HTTP/1 parser shares the request line's rules
+// (SplitRequestLine) but not the rest: it reads a stream through bufio
+// with size limits and rewrites the head for forwarding (Connection,
+// Content-Length/Transfer-Encoding, authority), while this one must tell
+// an incomplete head from an invalid one on a byte slice and keep the
+// fields as sent. One parser for both would mean moving pkg/proxy's
+// below pkg/sample and giving it an incomplete state, for no gain in
+// what either answers.
 
 // rawState is the outcome of parsing the payload as a request head.
 type rawState uint8
@@ -66,6 +78,44 @@ func (t *Txn) withRawRequest(f *FetchDef, fn func()) (ok bool) {
 	return true
 }
 
+// SplitRequestLine splits an HTTP/1 request line as haproxy 2.6's h1
+// parser does, for pkg/proxy's request parser and for the mode tcp
+// fetches here: the parts are separated by runs of spaces or tabs, the
+// method is a token, the URI a run of visible ASCII without '#' (DEL
+// only with allowDEL: haproxy's HTTP/1 mux lets it through, its raw
+// parse of a tcp payload does not). ok is false when the method or the
+// URI is bad; version is what follows the URI, "" when nothing does
+// (ValidVersion tells whether it is one).
+func SplitRequestLine(line string, allowDEL bool) (method, uri, version string, ok bool) {
+	cut := func(s string) (string, string, bool) {
+		i := strings.IndexAny(s, " \t")
+		if i < 0 {
+			return s, "", false
+		}
+		return s[:i], strings.TrimLeft(s[i:], " \t"), true
+	}
+	method, rest, ok := cut(line)
+	if !ok || method == "" || !isToken([]byte(method)) {
+		return "", "", "", false
+	}
+	uri, version, _ = cut(rest)
+	if uri == "" {
+		return "", "", "", false
+	}
+	for i := 0; i < len(uri); i++ {
+		if c := uri[i]; c <= ' ' || c > 0x7f || c == '#' || c == 0x7f && !allowDEL {
+			return "", "", "", false
+		}
+	}
+	return method, uri, version, true
+}
+
+// ValidVersion accepts "HTTP/" digit "." digit, as haproxy 2.6 does (a
+// request claiming HTTP/2.0 over HTTP/1 syntax is served as HTTP/1.1).
+func ValidVersion(v string) bool {
+	return len(v) == 8 && strings.HasPrefix(v, "HTTP/") && isDigit(v[5]) && v[6] == '.' && isDigit(v[7])
+}
+
 // parseRequestHead reads an HTTP/1 request line and headers from b into m,
 // as haproxy's h1 parser accepts them: CRLF or bare LF line ends, folded
 // header lines joined with a space, an HTTP/0.9 "GET /uri" taken as
@@ -78,26 +128,20 @@ func parseRequestHead(b []byte, m *Message) rawState {
 		}
 		return rawIncomplete
 	}
-	meth, after, _ := bytes.Cut(line, []byte{' '})
-	uri, ver, hasVer := bytes.Cut(after, []byte{' '})
-	if len(meth) == 0 || !isToken(meth) || len(uri) == 0 || bytes.ContainsAny(uri, " \t") {
-		return rawInvalid
-	}
+	meth, uri, ver, ok := SplitRequestLine(string(line), false)
+	hasVer := ver != ""
 	switch {
+	case !ok:
+		return rawInvalid
 	case !hasVer:
-		if string(meth) != "GET" {
+		if meth != "GET" {
 			return rawInvalid
 		}
-		ver = []byte("HTTP/1.0")
-	case len(ver) != 8 || !bytes.HasPrefix(ver, []byte("HTTP/")) || !isDigit(ver[5]) || ver[6] != '.' || !isDigit(ver[7]):
+		ver = "HTTP/1.0"
+	case !ValidVersion(ver):
 		return rawInvalid
 	}
-	for _, c := range uri {
-		if c < 0x21 || c == 0x7f {
-			return rawInvalid
-		}
-	}
-	m.Method, m.URI, m.Version = string(meth), string(uri), string(ver)
+	m.Method, m.URI, m.Version = meth, uri, ver
 	if !hasVer {
 		return rawOK // HTTP/0.9: no headers follow
 	}

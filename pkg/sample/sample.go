@@ -134,6 +134,15 @@ type Txn struct {
 	// (*sticktable.Counters, which registers the sc_* fetches); nil when
 	// nothing is tracked.
 	Stick any
+	// ServerTimeout and TunnelTimeout are the stream's server and tunnel
+	// timeouts in milliseconds (cur_server_timeout, cur_tunnel_timeout):
+	// 0 until an `http-request set-timeout` rule sets one or the server
+	// connection is established, which gives the unset ones the
+	// backend's values, as haproxy's stream does (0 is its "eternity").
+	ServerTimeout, TunnelTimeout int64
+	// NotFirst: the request is not the first of its connection
+	// (http_first_req is false), as every HTTP/2 stream in haproxy.
+	NotFirst bool
 
 	mayChange bool      // set by a fetch whose answer may change with more data
 	scratch   []Value   // values of multi-valued fetches, reused per Txn
