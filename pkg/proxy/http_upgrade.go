@@ -225,8 +225,11 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		s.TermCause, s.TermState = termNormal, termNormal
 		return false
 	}
-	n, err := c.writeSwitching(resp, raw)
+	n, denied, err := c.writeSwitching(resp, raw, s)
 	s.BytesToClient = n
+	if denied {
+		return false
+	}
 	if err != nil {
 		s.TermCause, s.TermState = termClient, stateData
 		return false
@@ -255,35 +258,54 @@ func statusOf(raw []byte) int {
 }
 
 // writeSwitching writes a 101 head to the client with the fields as the
-// server sent them (names in lower case, as haproxy writes them) and
-// returns its size as haproxy counts it.
-func (c *h1Conn) writeSwitching(resp *http.Response, raw []byte) (int64, error) {
-	c.startResponse()
-	bw := c.writer()
+// server sent them (names in lower case, as haproxy writes them), after
+// the http-response rules, which haproxy runs on a 101 too, and returns
+// its size as haproxy counts it (the head as the server sent it). denied
+// is true when a rule denied the response: the client got the error page
+// instead and there is no tunnel.
+func (c *h1Conn) writeSwitching(resp *http.Response, raw []byte, s *accesslog.Session) (size int64, denied bool, err error) {
 	reason := strings.TrimLeft(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)), " ")
-	bw.WriteString("HTTP/1.1 101 ")
-	bw.WriteString(reason)
-	bw.WriteString("\r\n")
-	size := htxStartLine + int64(len("HTTP/1.1")+3+len(reason))
+	size = htxStartLine + int64(len("HTTP/1.1")+3+len(reason))
 	lines := strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
+	fields := make([]header, 0, len(lines))
 	for _, l := range lines[1:] {
 		name, value, ok := strings.Cut(l, ":")
 		if !ok {
 			continue
 		}
 		name, value = strings.ToLower(name), strings.Trim(value, " \t")
-		bw.WriteString(name)
-		bw.WriteString(": ")
-		bw.WriteString(value)
-		bw.WriteString("\r\n")
+		fields = append(fields, header{name, value})
 		size += int64(len(name) + len(value))
 	}
-	bw.WriteString("\r\n")
 	size += htxEOH
-	if err := bw.Flush(); err != nil {
-		return size, &clientWriteError{err}
+	code := http.StatusSwitchingProtocols
+	if c.rules != nil {
+		var page *errorPage
+		if code, reason, fields, page = c.rules.responseRules(c.h, code, reason, fields); page != nil {
+			keep := false
+			n, err := c.deniedResponse(*page, &keep, size, http.NoBody)
+			c.rules.logResponse(s)
+			return n, true, err
+		}
 	}
-	return size, nil
+	c.startResponse()
+	bw := c.writer()
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(code))
+	bw.WriteByte(' ')
+	bw.WriteString(reason)
+	bw.WriteString("\r\n")
+	for _, f := range fields {
+		bw.WriteString(f.name)
+		bw.WriteString(": ")
+		bw.WriteString(f.value)
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString("\r\n")
+	if err := bw.Flush(); err != nil {
+		return size, false, &clientWriteError{err}
+	}
+	return size, false, nil
 }
 
 // tunnel relays bytes both ways until both sides have closed, or until

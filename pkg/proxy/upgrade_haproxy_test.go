@@ -125,6 +125,9 @@ defaults
 listen ws
     bind 127.0.0.1:PORT
     timeout tunnel 1s
+    # haproxy runs the response rules on a 101 too.
+    http-response set-header X-Upgraded %[status]
+    http-response del-header connection if { res.hdr(x-drop) -m found }
     server s1 BACKEND
 `
 
