@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/health/healthtest"
+	"hapair/pkg/porttest"
 )
 
 type lockedBuffer struct {
@@ -60,12 +61,7 @@ func TestPanicInCheckFailsItOnly(t *testing.T) {
 	}
 	testHookProbe.Store(&hook)
 	t.Cleanup(func() { testHookProbe.Store(nil) })
-	front, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := front.Addr().(*net.TCPAddr).Port
-	front.Close()
+	port := porttest.Free(t)
 	cfg := fmt.Sprintf(`defaults
     mode tcp
     timeout connect 1s

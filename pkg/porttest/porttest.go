@@ -10,10 +10,17 @@
 // its fifteen backends swapping ~40% of their requests). Each port handed
 // out here is therefore locked (flock on a file under the temp directory,
 // released when the process exits) for the rest of the process's life.
+//
+// Ports are also drawn from below the kernel's ephemeral range
+// (ip_local_port_range): a port from that range, free a moment ago, may
+// become the source port of any outgoing connection before the proxy
+// under test binds it (haproxy then exits "Some protocols failed to start
+// their listeners", as TestIntegrationHTTPReuseHaproxy did in CI).
 package porttest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -47,12 +54,22 @@ func FreeAddr(t testing.TB) string {
 func free() (int, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	for try := 0; try < 200; try++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
+	lo, hi := below()
+	for try := 0; try < 500; try++ {
+		p := lo + rand.IntN(hi-lo)
+		if try >= 400 { // the range is crowded: what port 0 binding gives
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return 0, err
+			}
+			p = ln.Addr().(*net.TCPAddr).Port
+			ln.Close()
 		}
-		p := ln.Addr().(*net.TCPAddr).Port
+		// Free on every address, as a proxy binding *:p needs it.
+		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
+		if err != nil {
+			continue
+		}
 		ln.Close()
 		ok, err := claim(p)
 		if err != nil {
@@ -62,7 +79,26 @@ func free() (int, error) {
 			return p, nil
 		}
 	}
-	return 0, fmt.Errorf("no port left unclaimed after 200 tries")
+	return 0, fmt.Errorf("no port left unclaimed after 500 tries")
+}
+
+// below is the range ports are drawn from: under the ephemeral range the
+// kernel gives outgoing connections and port 0 bindings, above the
+// well-known and registered ports tests might meet (10000).
+func below() (lo, hi int) {
+	lo, hi = 10000, 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return lo, hi
+	}
+	var elo, ehi int
+	if _, err := fmt.Sscan(string(b), &elo, &ehi); err != nil {
+		return lo, hi
+	}
+	if elo-lo >= 2000 {
+		return lo, elo
+	}
+	return ehi + 1, 65536 // a machine whose ephemeral range starts low
 }
 
 // claim locks port p for this process; false when this process or

@@ -18,6 +18,7 @@ import (
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/porttest"
 )
 
 // deadline bounds every poll in these tests; nothing asserts on timing.
@@ -48,13 +49,7 @@ func listen(t *testing.T) (net.Listener, haproxycfg.Bind) {
 // deadPort is a loopback port nobody listens on.
 func deadPort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return p
+	return porttest.Free(t)
 }
 
 // backend is a small test server; handler runs per connection.

@@ -3,7 +3,6 @@ package track_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hapair/pkg/porttest"
 	"hapair/pkg/track"
 )
 
@@ -40,12 +40,7 @@ func TestIntegrationProcessConnectorGproxyReloads(t *testing.T) {
 	if err := os.Symlink("gproxy", bin); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := porttest.FreeAddr(t)
 	cfg := filepath.Join(dir, "haproxy.cfg")
 	conf := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind %s\n    server s 127.0.0.1:9\n", addr)
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
