@@ -420,8 +420,23 @@ func unimplementedStatArgs(cmd string, args []string, words ...string) string {
 }
 
 func (c *Commands) showStat(args []string) string {
-	if msg := unimplementedStatArgs("show stat", args[2:], "typed", "json", "desc", "no-maint", "up", "domain"); msg != "" {
+	// haproxy reads an optional <iid> <type> <sid> filter, then format
+	// words, the last of typed/json winning.
+	words := args[min(len(args), 2):]
+	if len(args) >= 5 {
+		words = args[5:]
+	}
+	if msg := unimplementedStatArgs("show stat", words, "json", "desc", "no-maint", "up"); msg != "" {
 		return msg
+	}
+	if msg := unimplementedStatArgs("show stat", args[min(len(args), 2):min(len(args), 3)], "domain"); msg != "" {
+		return msg
+	}
+	typed := false
+	for _, w := range words {
+		if w == "typed" {
+			typed = true
+		}
 	}
 	var b strings.Builder
 	f := stats.Filter{IID: -1, Types: -1, SID: -1}
@@ -439,6 +454,10 @@ func (c *Commands) showStat(args []string) string {
 			return "Require <iid> <type> <sid>.\n"
 		}
 		f.Types, f.SID = t, sid
+	}
+	if typed {
+		_ = c.Source.WriteTypedFiltered(&b, true, f)
+		return b.String()
 	}
 	_ = c.Source.WriteCSVFiltered(&b, true, f)
 	return b.String()
@@ -546,8 +565,14 @@ func dash(s string) string {
 }
 
 func (c *Commands) showInfo(args []string) string {
-	if msg := unimplementedStatArgs("show info", args[2:], "typed", "json", "desc", "float"); msg != "" {
+	if msg := unimplementedStatArgs("show info", args[2:], "json", "desc", "float"); msg != "" {
 		return msg
+	}
+	typed := false
+	for _, w := range args[2:] {
+		if w == "typed" {
+			typed = true
+		}
 	}
 	src := c.Source
 	now := time.Now()
@@ -603,6 +628,11 @@ func (c *Commands) showInfo(args []string) string {
 	}
 	var b strings.Builder
 	for _, f := range fields {
+		if typed {
+			m := infoTypes[f.k]
+			fmt.Fprintf(&b, "%d.%s.1:%s:%s\n", m.pos, f.k, m.tags, f.v)
+			continue
+		}
 		b.WriteString(f.k + ": " + f.v + "\n")
 	}
 	return b.String()

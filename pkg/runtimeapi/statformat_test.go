@@ -36,8 +36,8 @@ listen web
 		t.Fatal(err)
 	}
 	cmds := &runtimeapi.Commands{Source: &stats.Source{Config: cfg, Engine: eng, PID: os.Getpid(), Start: time.Now()}}
-	for _, c := range []string{"show stat typed", "show stat json", "show stat web 1 -1 up", "show stat no-maint", "show stat desc",
-		"show stat domain resolvers", "show info typed", "show info json", "show info float"} {
+	for _, c := range []string{"show stat json", "show stat web 1 -1 up", "show stat no-maint", "show stat desc",
+		"show stat domain resolvers", "show stat typed desc", "show info json", "show info float", "show info typed desc"} {
 		out := cmds.Exec(strings.Fields(c), runtimeapi.LevelAdmin)
 		if !strings.HasPrefix(out, "gproxy does not implement '") {
 			t.Errorf("%s: %.60q", c, out)
