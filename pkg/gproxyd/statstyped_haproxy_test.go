@@ -2,6 +2,7 @@ package gproxyd_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -31,16 +32,29 @@ import (
 var typedMasks = regexp.MustCompile(`^(.*\.(lastchg|downtime|lastsess|check_duration|qtime|ctime|rtime|ttime|qtime_max|ctime_max|rtime_max|ttime_max|need_conn_est|rate|rate_max|req_rate|req_rate_max|conn_rate|conn_rate_max|` +
 	`Nbthread|Pid|Uptime|Uptime_sec|Ulimit-n|Maxsock|CumConns|CumReq|Tasks|Jobs|Listeners|PoolAlloc_bytes|PoolUsed_bytes|Start_time_sec|MaxConnRate|MaxSessRate|ConnRate|SessRate|Idle_pct|node|TotalBytesOut|BytesOutRate)\.1:[^:]*:[^:]*:).*$`)
 
+// jsonMasks masks the same fields in the JSON exports, once split into
+// one field per line.
+var jsonMasks = regexp.MustCompile(`^(.*"name":"(` + strings.Split(strings.Split(typedMasks.String(), `\.(`)[1], `)\.1`)[0] + `)"\},.*,"value":)([^}]*)(\}\}.*)$`)
+
 func maskTyped(s string) string {
+	if strings.HasPrefix(s, "[") {
+		if !json.Valid([]byte(s)) {
+			return "invalid JSON: " + s
+		}
+		for _, sep := range []string{`},{"objType"`, `},{"field"`, `],[`} {
+			s = strings.ReplaceAll(s, sep, sep[:2]+"\n"+sep[2:])
+		}
+	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = typedMasks.ReplaceAllString(l, "${1}MASKED")
+		l = typedMasks.ReplaceAllString(l, "${1}MASKED")
+		lines[i] = jsonMasks.ReplaceAllString(l, "${1}MASKED${4}")
 	}
 	return strings.Join(lines, "\n")
 }
 
-// TestIntegrationShowTypedHaproxy: `show stat typed` (all rows, and with
-// <iid> <type> <sid> filters) and `show info typed` on haproxy 2.6's
+// TestIntegrationShowTypedHaproxy: `show stat typed|json` (all rows, and
+// with <iid> <type> <sid> filters) and `show info typed|json` on haproxy 2.6's
 // stats socket and gproxy's print the same lines, byte for byte, for
 // frontends, backends and servers in modes http and tcp, with and without
 // a health check, maxconn, backup and weight;
@@ -110,9 +124,14 @@ backend bt
 		}
 	}
 	for _, cmd := range []string{"show stat typed", "show stat 4 -1 -1 typed", "show stat bt 4 -1 typed",
-		"show stat -1 2 -1 typed", "show info typed"} {
-		want := maskTyped(cli(socks["hp"], cmd))
-		got := maskTyped(cli(socks["gp"], cmd))
+		"show stat -1 2 -1 typed", "show info typed", "show stat json", "show stat 4 -1 -1 json", "show stat bt 2 -1 typed json",
+		"show stat json typed", "show info json", "show info typed json"} {
+		want := maskTyped(askAll(t, socks["hp"], cmd))
+		got := maskTyped(askAll(t, socks["gp"], cmd))
+		if !strings.Contains(want, ".pxname.1:KNS:str:") && !strings.Contains(want, `"name":"pxname"}`) && !strings.Contains(want, "Name") ||
+			!strings.Contains(want, "MASKED") {
+			t.Errorf("%s: haproxy's answer is not the export, or nothing was masked:\n%.300s", cmd, want)
+		}
 		if want != got {
 			t.Errorf("%s: haproxy and gproxy differ:\n%s", cmd, typedDiff(want, got))
 		} else {
@@ -147,4 +166,22 @@ func typedDiff(want, got string) string {
 		return "same lines in another order"
 	}
 	return b.String()
+}
+
+// askAll sends one command to a stats socket and returns the whole answer
+// (a JSON export is one line longer than a bufio.Scanner takes).
+func askAll(t *testing.T, sock, cmd string) string {
+	t.Helper()
+	c, err := net.DialTimeout("unix", sock, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintln(c, cmd)
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	return string(b)
 }

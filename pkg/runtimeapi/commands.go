@@ -419,6 +419,19 @@ func unimplementedStatArgs(cmd string, args []string, words ...string) string {
 	return ""
 }
 
+// statFormat is the output format the words of `show stat` or `show info`
+// ask for: "typed", "json" or "" (CSV or text), the last word winning as
+// in haproxy.
+func statFormat(words []string) string {
+	format := ""
+	for _, w := range words {
+		if w == "typed" || w == "json" {
+			format = w
+		}
+	}
+	return format
+}
+
 func (c *Commands) showStat(args []string) string {
 	// haproxy reads an optional <iid> <type> <sid> filter, then format
 	// words, the last of typed/json winning.
@@ -426,18 +439,13 @@ func (c *Commands) showStat(args []string) string {
 	if len(args) >= 5 {
 		words = args[5:]
 	}
-	if msg := unimplementedStatArgs("show stat", words, "json", "desc", "no-maint", "up"); msg != "" {
+	if msg := unimplementedStatArgs("show stat", words, "desc", "no-maint", "up"); msg != "" {
 		return msg
 	}
 	if msg := unimplementedStatArgs("show stat", args[min(len(args), 2):min(len(args), 3)], "domain"); msg != "" {
 		return msg
 	}
-	typed := false
-	for _, w := range words {
-		if w == "typed" {
-			typed = true
-		}
-	}
+	format := statFormat(words)
 	var b strings.Builder
 	f := stats.Filter{IID: -1, Types: -1, SID: -1}
 	if len(args) >= 5 {
@@ -455,11 +463,14 @@ func (c *Commands) showStat(args []string) string {
 		}
 		f.Types, f.SID = t, sid
 	}
-	if typed {
+	switch format {
+	case "typed":
 		_ = c.Source.WriteTypedFiltered(&b, true, f)
-		return b.String()
+	case "json":
+		_ = c.Source.WriteJSONFiltered(&b, true, f)
+	default:
+		_ = c.Source.WriteCSVFiltered(&b, true, f)
 	}
-	_ = c.Source.WriteCSVFiltered(&b, true, f)
 	return b.String()
 }
 
@@ -565,15 +576,10 @@ func dash(s string) string {
 }
 
 func (c *Commands) showInfo(args []string) string {
-	if msg := unimplementedStatArgs("show info", args[2:], "json", "desc", "float"); msg != "" {
+	if msg := unimplementedStatArgs("show info", args[2:], "desc", "float"); msg != "" {
 		return msg
 	}
-	typed := false
-	for _, w := range args[2:] {
-		if w == "typed" {
-			typed = true
-		}
-	}
+	format := statFormat(args[2:])
 	src := c.Source
 	now := time.Now()
 	if src.Now != nil {
@@ -627,13 +633,28 @@ func (c *Commands) showInfo(args []string) string {
 		{"Start_time_sec", itoa(src.Start.Unix())}, {"Tainted", "0"},
 	}
 	var b strings.Builder
-	for _, f := range fields {
-		if typed {
-			m := infoTypes[f.k]
+	if format == "json" {
+		b.WriteByte('[')
+	}
+	for i, f := range fields {
+		m := infoTypes[f.k]
+		switch format {
+		case "typed":
 			fmt.Fprintf(&b, "%d.%s.1:%s:%s\n", m.pos, f.k, m.tags, f.v)
-			continue
+		case "json":
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"field":{"pos":%d,"name":"%s"},"processNum":1,`, m.pos, f.k)
+			tags, typ, _ := strings.Cut(m.tags, ":")
+			stats.JSONTagsValue(&b, tags, typ, f.v)
+			b.WriteByte('}')
+		default:
+			b.WriteString(f.k + ": " + f.v + "\n")
 		}
-		b.WriteString(f.k + ": " + f.v + "\n")
+	}
+	if format == "json" {
+		b.WriteString("]\n")
 	}
 	return b.String()
 }

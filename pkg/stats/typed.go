@@ -139,3 +139,70 @@ func filledEmpty(r *Row, name string) bool {
 	}
 	return false
 }
+
+// jsonTags are the words the JSON export writes for the tag letters.
+var (
+	jsonOrigin = map[byte]string{'M': "Metric", 'S': "Status", 'K': "Key", 'C': "Config", 'P': "Product"}
+	jsonNature = map[byte]string{'G': "Gauge", 'L': "Limit", 'm': "Min", 'M': "Max", 'R': "Rate", 'C': "Counter",
+		'D': "Duration", 'A': "Age", 'T': "Time", 'N': "Name", 'O': "Output", 'a': "Avg"}
+	jsonScope = map[byte]string{'P': "Process", 'S': "Service", 's': "System", 'C': "Cluster"}
+)
+
+// JSONTagsValue writes a field's tags and value as haproxy 2.6's JSON
+// exports do (stats_emit_json_field_tags and stats_emit_json_data_field):
+// `"tags":{...},"value":{"type":"u32","value":0}`, strings quoted as they
+// are, without escaping, as haproxy 2.6 writes them.
+func JSONTagsValue(b *strings.Builder, tags, typ, value string) {
+	word := func(m map[byte]string, i int) string {
+		if i < len(tags) && m[tags[i]] != "" {
+			return m[tags[i]]
+		}
+		return "Unknown"
+	}
+	fmt.Fprintf(b, `"tags":{"origin":"%s","nature":"%s","scope":"%s"},"value":{"type":"%s","value":`,
+		word(jsonOrigin, 0), word(jsonNature, 1), word(jsonScope, 2), typ)
+	if typ == "str" {
+		b.WriteString(`"` + value + `"}`)
+	} else {
+		b.WriteString(value + "}")
+	}
+}
+
+// WriteJSONFiltered writes the rows the filter selects as `show stat json`
+// does: an array of rows, each an array of its filled fields.
+func (s *Source) WriteJSONFiltered(w io.Writer, legends bool, f Filter) error {
+	c := *s
+	c.legends = legends
+	s = &c
+	var b strings.Builder
+	b.WriteByte('[')
+	first := true
+	for _, r := range s.Rows() {
+		if !f.match(r) {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		objType := [...]string{"Frontend", "Backend", "Server"}[r.Kind]
+		iid, sid := r.value(ColumnIndex("iid")), r.value(ColumnIndex("sid"))
+		b.WriteByte('[')
+		for i, fd := range typedFields(r) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"objType":"%s","proxyId":%s,"id":%s,"field":{"pos":%d,"name":"%s"},"processNum":1,`,
+				objType, iid, sid, fd.pos, fd.name)
+			JSONTagsValue(&b, fd.tags, fd.typ, fd.value)
+			b.WriteByte('}')
+		}
+		b.WriteByte(']')
+	}
+	b.WriteString("]\n")
+	_, err := io.WriteString(w, b.String())
+	if err != nil {
+		return fmt.Errorf("stats: writing JSON stats: %w", err)
+	}
+	return nil
+}
