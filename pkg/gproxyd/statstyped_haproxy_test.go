@@ -104,6 +104,8 @@ backend bh
     balance roundrobin
     server s1 %[4]s
     server s2 %[4]s check inter 2s
+    server s3 %[4]s disabled
+    server s4 127.0.0.1:1 check inter 2s fall 1
 backend bt
     mode tcp
     server t1 %[4]s maxconn 10
@@ -121,11 +123,12 @@ listen stats
 	// which would hide the format under value differences. Wait for s2's
 	// first check result on both.
 	ready := regexp.MustCompile(`(?m)^S\.4\.2\.36\.check_status\.1:MOP:str:L4OK$`)
+	down := regexp.MustCompile(`(?m)^S\.4\.4\.17\.status\.1:SGP:str:DOWN$`)
 	for _, n := range []string{"hp", "gp"} {
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			out := cli(socks[n], "show stat typed")
-			if ready.MatchString(out) {
+			out := askAll(t, socks[n], "show stat typed")
+			if ready.MatchString(out) && down.MatchString(out) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -136,7 +139,10 @@ listen stats
 	}
 	for _, cmd := range []string{"show stat typed", "show stat 4 -1 -1 typed", "show stat bt 4 -1 typed",
 		"show stat -1 2 -1 typed", "show info typed", "show stat json", "show stat 4 -1 -1 json", "show stat bt 2 -1 typed json",
-		"show stat json typed", "show info json", "show info typed json"} {
+		"show stat json typed", "show info json", "show info typed json",
+		// servers in maintenance (s3) and down (s4) hidden, backend
+		// statuses with their "(up/all)" count
+		"show stat typed up", "show stat no-maint json", "show stat bh 4 -1 typed no-maint up"} {
 		want := maskTyped(askAll(t, socks["hp"], cmd))
 		got := maskTyped(askAll(t, socks["gp"], cmd))
 		if !strings.Contains(want, ".pxname.1:KNS:str:") && !strings.Contains(want, `"name":"pxname"}`) && !strings.Contains(want, "Name") ||
@@ -154,7 +160,8 @@ listen stats
 	// ignores a scope shorter than two characters): the stats proxy's own
 	// counters count the page's requests, which gproxy does not all keep
 	// (its CSV shows the same).
-	for _, u := range []string{"/st;typed?scope=bh", "/st;json?scope=bt", "/st;csv;typed?scope=bt", "/st;typed;json;norefresh?scope=bh"} {
+	for _, u := range []string{"/st;typed?scope=bh", "/st;json?scope=bt", "/st;csv;typed?scope=bt", "/st;typed;json;norefresh?scope=bh",
+		"/st;typed;no-maint?scope=bh", "/st;json;up?scope=bh"} {
 		get := func(n string) string {
 			c := &http.Client{Timeout: 10 * time.Second}
 			res, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", statsPorts[n], u))

@@ -439,7 +439,7 @@ func (c *Commands) showStat(args []string) string {
 	if len(args) >= 5 {
 		words = args[5:]
 	}
-	if msg := unimplementedStatArgs("show stat", words, "desc", "no-maint", "up"); msg != "" {
+	if msg := unimplementedStatArgs("show stat", words, "desc"); msg != "" {
 		return msg
 	}
 	if msg := unimplementedStatArgs("show stat", args[min(len(args), 2):min(len(args), 3)], "domain"); msg != "" {
@@ -462,6 +462,10 @@ func (c *Commands) showStat(args []string) string {
 			return "Require <iid> <type> <sid>.\n"
 		}
 		f.Types, f.SID = t, sid
+	}
+	for _, w := range words {
+		f.HideDown = f.HideDown || w == "up"
+		f.HideMaint = f.HideMaint || w == "no-maint"
 	}
 	switch format {
 	case "typed":

@@ -15,9 +15,9 @@ import (
 )
 
 // TestShowStatFormatsRefused: the field descriptions, float values and
-// filters of `show stat` and `show info`, which gproxy does not write, get
-// an explicit refusal instead of the CSV or text form; typed and json are
-// answered in their own form (compared with haproxy's in pkg/gproxyd's
+// resolvers domain of `show stat` and `show info`, which gproxy does not write, get
+// an explicit refusal instead of the CSV or text form; typed and json, up
+// and no-maint are answered (compared with haproxy's in pkg/gproxyd's
 // TestIntegrationShowTypedHaproxy).
 func TestShowStatFormatsRefused(t *testing.T) {
 	cfg, _, err := haproxycfg.Parse("t.cfg", []byte(`
@@ -38,7 +38,7 @@ listen web
 		t.Fatal(err)
 	}
 	cmds := &runtimeapi.Commands{Source: &stats.Source{Config: cfg, Engine: eng, PID: os.Getpid(), Start: time.Now()}}
-	for _, c := range []string{"show stat web 1 -1 up", "show stat no-maint", "show stat desc",
+	for _, c := range []string{"show stat web 1 -1 typed desc", "show stat desc",
 		"show stat domain resolvers", "show stat typed desc", "show stat json desc", "show info float", "show info typed desc"} {
 		out := cmds.Exec(strings.Fields(c), runtimeapi.LevelAdmin)
 		if !strings.HasPrefix(out, "gproxy does not implement '") {
@@ -55,6 +55,8 @@ listen web
 		"show stat typed":         "F.",
 		"show stat json":          `[[{"objType":"Frontend",`,
 		"show stat web 2 -1 json": `[[{"objType":"Backend",`,
+		"show stat web 2 -1 up":   "# pxname,",
+		"show stat no-maint":      "# pxname,",
 		"show info typed":         "0.Name.1:POS:str:HAProxy\n",
 		"show info json":          `[{"field":{"pos":0,"name":"Name"},"processNum":1,`,
 	} {

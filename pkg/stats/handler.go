@@ -66,11 +66,10 @@ func Handler(px *haproxycfg.Proxy, src *Source) http.Handler {
 			adminPost(w, r, px, src, uri, pr)
 			return
 		}
-		if pr.format == "json-schema" || pr.format != "" && (pr.up || pr.noMaint) {
-			// haproxy answers these with its JSON schema, or filters
-			// the typed or JSON export, which gproxy does not do: say so
-			// rather than serve something else.
-			body := "gproxy does not implement the stats export '" + pr.format + "' with this request (use ';csv').\n"
+		if pr.format == "json-schema" {
+			// haproxy answers with its JSON schema, which gproxy does
+			// not write: say so rather than serve something else.
+			body := "gproxy does not implement the stats export '" + pr.format + "' (use ';json').\n"
 			w.Header().Set("Content-Type", "text/plain")
 			w.Header().Set("Cache-Control", "no-cache")
 			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -95,7 +94,7 @@ func Handler(px *haproxycfg.Proxy, src *Source) http.Handler {
 		if r.Method == http.MethodHead {
 			return
 		}
-		f := Filter{IID: -1, Types: -1, SID: -1, Scope: pr.scope}
+		f := Filter{IID: -1, Types: -1, SID: -1, Scope: pr.scope, HideDown: pr.up, HideMaint: pr.noMaint}
 		switch {
 		case pr.format == "json":
 			_ = src.WriteJSONFiltered(w, px.Stats.ShowLegends, f)

@@ -109,10 +109,7 @@ func (s *Source) WriteTypedFiltered(w io.Writer, legends bool, f Filter) error {
 	c.legends = legends
 	s = &c
 	var b strings.Builder
-	for _, r := range s.Rows() {
-		if !f.match(r) {
-			continue
-		}
+	for _, r := range s.filtered(f) {
 		kind := "FBS"[r.Kind]
 		iid, sid := r.value(ColumnIndex("iid")), r.value(ColumnIndex("sid"))
 		for _, fd := range typedFields(r) {
@@ -177,10 +174,7 @@ func (s *Source) WriteJSONFiltered(w io.Writer, legends bool, f Filter) error {
 	var b strings.Builder
 	b.WriteByte('[')
 	first := true
-	for _, r := range s.Rows() {
-		if !f.match(r) {
-			continue
-		}
+	for _, r := range s.filtered(f) {
 		if !first {
 			b.WriteByte(',')
 		}
