@@ -21,16 +21,16 @@ import (
 // typedMasks are the fields whose values differ between two processes
 // run side by side for reasons unrelated to the typed format compared
 // here: the clock (ages, averages and maxima of durations, rates over the
-// last second, uptime and start time), the process (pid, threads, memory
-// pools, tasks, jobs, file descriptor limits, host name) and haproxy's own
-// stats socket, which it counts as a listener and whose sessions it counts
-// as connections and requests and whose output it counts as bytes out;
-// and need_conn_est, haproxy's estimate of the idle server connections
-// to keep, which gproxy (reusing no server connection) leaves at 0. Their position, name, tags and type are
-// still compared; only the value is masked. The text `show info` and the
-// CSV differ in the same values.
+// last second, uptime and start time), the process (pid, threads, run
+// queue, memory pools, tasks, jobs, file descriptor limits, host name),
+// haproxy's own stats socket, which it counts as a listener, whose
+// sessions it counts as connections and requests and whose output it
+// counts as bytes out, and need_conn_est, haproxy's estimate of the idle
+// server connections to keep, which gproxy does not make (it prints 0).
+// Their position, name, tags and type are still compared; only the value
+// is masked. The text `show info` and the CSV differ in the same values.
 var typedMasks = regexp.MustCompile(`^(.*\.(lastchg|downtime|lastsess|check_duration|qtime|ctime|rtime|ttime|qtime_max|ctime_max|rtime_max|ttime_max|need_conn_est|rate|rate_max|req_rate|req_rate_max|conn_rate|conn_rate_max|` +
-	`Nbthread|Pid|Uptime|Uptime_sec|Ulimit-n|Maxsock|CumConns|CumReq|Tasks|Jobs|Listeners|PoolAlloc_bytes|PoolUsed_bytes|Start_time_sec|MaxConnRate|MaxSessRate|ConnRate|SessRate|Idle_pct|node|TotalBytesOut|BytesOutRate)\.1:[^:]*:[^:]*:).*$`)
+	`Nbthread|Pid|Uptime|Uptime_sec|Ulimit-n|Maxsock|CumConns|CumReq|Tasks|Jobs|Listeners|PoolAlloc_bytes|PoolUsed_bytes|Start_time_sec|MaxConnRate|MaxSessRate|ConnRate|SessRate|Idle_pct|Run_queue|node|TotalBytesOut|BytesOutRate)\.1:[^:]*:[^:]*:).*$`)
 
 // jsonMasks masks the same fields in the JSON exports, once split into
 // one field per line.
