@@ -419,10 +419,33 @@ func unimplementedStatArgs(cmd string, args []string, words ...string) string {
 	return ""
 }
 
+// statFormat is the output format the words of `show stat` or `show info`
+// ask for: "typed", "json" or "" (CSV or text), the last word winning as
+// in haproxy.
+func statFormat(words []string) string {
+	format := ""
+	for _, w := range words {
+		if w == "typed" || w == "json" {
+			format = w
+		}
+	}
+	return format
+}
+
 func (c *Commands) showStat(args []string) string {
-	if msg := unimplementedStatArgs("show stat", args[2:], "typed", "json", "desc", "no-maint", "up", "domain"); msg != "" {
+	// haproxy reads an optional <iid> <type> <sid> filter, then format
+	// words, the last of typed/json winning.
+	words := args[min(len(args), 2):]
+	if len(args) >= 5 {
+		words = args[5:]
+	}
+	if msg := unimplementedStatArgs("show stat", words, "desc"); msg != "" {
 		return msg
 	}
+	if msg := unimplementedStatArgs("show stat", args[min(len(args), 2):min(len(args), 3)], "domain"); msg != "" {
+		return msg
+	}
+	format := statFormat(words)
 	var b strings.Builder
 	f := stats.Filter{IID: -1, Types: -1, SID: -1}
 	if len(args) >= 5 {
@@ -440,7 +463,18 @@ func (c *Commands) showStat(args []string) string {
 		}
 		f.Types, f.SID = t, sid
 	}
-	_ = c.Source.WriteCSVFiltered(&b, true, f)
+	for _, w := range words {
+		f.HideDown = f.HideDown || w == "up"
+		f.HideMaint = f.HideMaint || w == "no-maint"
+	}
+	switch format {
+	case "typed":
+		_ = c.Source.WriteTypedFiltered(&b, true, f)
+	case "json":
+		_ = c.Source.WriteJSONFiltered(&b, true, f)
+	default:
+		_ = c.Source.WriteCSVFiltered(&b, true, f)
+	}
 	return b.String()
 }
 
@@ -546,9 +580,10 @@ func dash(s string) string {
 }
 
 func (c *Commands) showInfo(args []string) string {
-	if msg := unimplementedStatArgs("show info", args[2:], "typed", "json", "desc", "float"); msg != "" {
+	if msg := unimplementedStatArgs("show info", args[2:], "desc", "float"); msg != "" {
 		return msg
 	}
+	format := statFormat(args[2:])
 	src := c.Source
 	now := time.Now()
 	if src.Now != nil {
@@ -602,8 +637,28 @@ func (c *Commands) showInfo(args []string) string {
 		{"Start_time_sec", itoa(src.Start.Unix())}, {"Tainted", "0"},
 	}
 	var b strings.Builder
-	for _, f := range fields {
-		b.WriteString(f.k + ": " + f.v + "\n")
+	if format == "json" {
+		b.WriteByte('[')
+	}
+	for i, f := range fields {
+		m := infoTypes[f.k]
+		switch format {
+		case "typed":
+			fmt.Fprintf(&b, "%d.%s.1:%s:%s\n", m.pos, f.k, m.tags, f.v)
+		case "json":
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"field":{"pos":%d,"name":"%s"},"processNum":1,`, m.pos, f.k)
+			tags, typ, _ := strings.Cut(m.tags, ":")
+			stats.JSONTagsValue(&b, tags, typ, f.v)
+			b.WriteByte('}')
+		default:
+			b.WriteString(f.k + ": " + f.v + "\n")
+		}
+	}
+	if format == "json" {
+		b.WriteString("]\n")
 	}
 	return b.String()
 }

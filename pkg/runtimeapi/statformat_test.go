@@ -14,9 +14,11 @@ import (
 	"hapair/pkg/stats"
 )
 
-// TestShowStatFormatsRefused: the typed/JSON forms, descriptions and
-// filters of `show stat` and `show info`, which gproxy does not write,
-// get an explicit refusal instead of the CSV or text form.
+// TestShowStatFormatsRefused: the field descriptions, float values and
+// resolvers domain of `show stat` and `show info`, which gproxy does not write, get
+// an explicit refusal instead of the CSV or text form; typed and json, up
+// and no-maint are answered (compared with haproxy's in pkg/gproxyd's
+// TestIntegrationShowTypedHaproxy).
 func TestShowStatFormatsRefused(t *testing.T) {
 	cfg, _, err := haproxycfg.Parse("t.cfg", []byte(`
 defaults
@@ -36,8 +38,8 @@ listen web
 		t.Fatal(err)
 	}
 	cmds := &runtimeapi.Commands{Source: &stats.Source{Config: cfg, Engine: eng, PID: os.Getpid(), Start: time.Now()}}
-	for _, c := range []string{"show stat typed", "show stat json", "show stat web 1 -1 up", "show stat no-maint", "show stat desc",
-		"show stat domain resolvers", "show info typed", "show info json", "show info float"} {
+	for _, c := range []string{"show stat web 1 -1 typed desc", "show stat desc",
+		"show stat domain resolvers", "show stat typed desc", "show stat json desc", "show info float", "show info typed desc"} {
 		out := cmds.Exec(strings.Fields(c), runtimeapi.LevelAdmin)
 		if !strings.HasPrefix(out, "gproxy does not implement '") {
 			t.Errorf("%s: %.60q", c, out)
@@ -48,5 +50,18 @@ listen web
 	}
 	if out := cmds.Exec([]string{"show", "info"}, runtimeapi.LevelAdmin); !strings.HasPrefix(out, "Name: HAProxy") {
 		t.Errorf("show info: %.60q", out)
+	}
+	for c, prefix := range map[string]string{
+		"show stat typed":         "F.",
+		"show stat json":          `[[{"objType":"Frontend",`,
+		"show stat web 2 -1 json": `[[{"objType":"Backend",`,
+		"show stat web 2 -1 up":   "# pxname,",
+		"show stat no-maint":      "# pxname,",
+		"show info typed":         "0.Name.1:POS:str:HAProxy\n",
+		"show info json":          `[{"field":{"pos":0,"name":"Name"},"processNum":1,`,
+	} {
+		if out := cmds.Exec(strings.Fields(c), runtimeapi.LevelAdmin); !strings.HasPrefix(out, prefix) {
+			t.Errorf("%s: %.60q", c, out)
+		}
 	}
 }

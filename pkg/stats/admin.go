@@ -46,19 +46,21 @@ var adminActions = map[string]bool{
 // stats URI as haproxy searches it (";up", ";csv", "scope=NAME"...).
 type pageRequest struct {
 	csv, up, noMaint, noRefresh bool
-	// otherFormat is ";typed", ";json" or ";json-schema": exports haproxy
-	// serves that gproxy does not implement.
-	otherFormat string
-	st          string // ";st=" code shown in the page
-	scope       string // proxies whose name contains it (any case)
+	// format is "typed", "json" or "json-schema" for those exports
+	// (";typed", ";json", ";json-schema"), "" for the page or ";csv".
+	format string
+	st     string // ";st=" code shown in the page
+	scope  string // proxies whose name contains it (any case)
 }
 
 func parsePageRequest(rest string, refresh bool) pageRequest {
 	var p pageRequest
 	p.csv = strings.Contains(rest, ";csv")
-	for _, f := range []string{";typed", ";json"} {
-		if strings.Contains(rest, f) {
-			p.otherFormat = f
+	// As haproxy looks for them: ";typed" wins over ";csv", ";json" over
+	// both, ";json-schema" over all.
+	for _, f := range []string{"typed", "json", "json-schema"} {
+		if strings.Contains(rest, ";"+f) {
+			p.format = f
 		}
 	}
 	p.up = strings.Contains(rest, ";up")

@@ -66,10 +66,10 @@ func Handler(px *haproxycfg.Proxy, src *Source) http.Handler {
 			adminPost(w, r, px, src, uri, pr)
 			return
 		}
-		if pr.otherFormat != "" {
-			// haproxy answers these with its typed or JSON export, which
-			// gproxy does not write: say so rather than serve the page.
-			body := "gproxy does not implement the stats export '" + pr.otherFormat + "' (use ';csv').\n"
+		if pr.format == "json-schema" {
+			// haproxy answers with its JSON schema, which gproxy does
+			// not write: say so rather than serve something else.
+			body := "gproxy does not implement the stats export '" + pr.format + "' (use ';json').\n"
 			w.Header().Set("Content-Type", "text/plain")
 			w.Header().Set("Cache-Control", "no-cache")
 			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -77,19 +77,33 @@ func Handler(px *haproxycfg.Proxy, src *Source) http.Handler {
 			_, _ = w.Write([]byte(body))
 			return
 		}
+		// As haproxy's stats applet: the Refresh header goes with every
+		// format (the page, ;csv, ;typed, ;json) unless ;norefresh.
 		w.Header().Set("Cache-Control", "no-cache")
-		if pr.csv {
+		switch {
+		case pr.format == "json":
+			w.Header().Set("Content-Type", "application/json")
+		case pr.format == "typed" || pr.csv:
 			w.Header().Set("Content-Type", "text/plain")
-			if r.Method != http.MethodHead {
-				_ = src.WriteCSVFiltered(w, px.Stats.ShowLegends, Filter{IID: -1, Types: -1, SID: -1, Scope: pr.scope})
-			}
-			return
+		default:
+			w.Header().Set("Content-Type", "text/html")
 		}
-		w.Header().Set("Content-Type", "text/html")
 		if px.Stats.Refresh > 0 && !pr.noRefresh {
 			w.Header().Set("Refresh", strconv.Itoa(int(px.Stats.Refresh.Seconds())))
 		}
 		if r.Method == http.MethodHead {
+			return
+		}
+		f := Filter{IID: -1, Types: -1, SID: -1, Scope: pr.scope, HideDown: pr.up, HideMaint: pr.noMaint}
+		switch {
+		case pr.format == "json":
+			_ = src.WriteJSONFiltered(w, px.Stats.ShowLegends, f)
+			return
+		case pr.format == "typed":
+			_ = src.WriteTypedFiltered(w, px.Stats.ShowLegends, f)
+			return
+		case pr.csv:
+			_ = src.WriteCSVFiltered(w, px.Stats.ShowLegends, f)
 			return
 		}
 		var b strings.Builder

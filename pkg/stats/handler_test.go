@@ -49,10 +49,14 @@ listen web
 		{"GET", "/haproxy?stats;csv;norefresh", 200, "text/plain", "# pxname,svname,"},
 		{"HEAD", "/haproxy?stats", 200, "text/html", ""},
 		{"GET", "/stats", 503, "text/html", "<html><body><h1>503 Service Unavailable</h1>"},
-		// haproxy's typed and JSON exports are refused, not served as HTML
-		{"GET", "/haproxy?stats;json", 501, "text/plain", "gproxy does not implement the stats export ';json'"},
-		{"GET", "/haproxy?stats;csv;typed", 501, "text/plain", "gproxy does not implement the stats export ';typed'"},
-		{"GET", "/haproxy?stats;json-schema", 501, "text/plain", "gproxy does not implement the stats export ';json'"},
+		// haproxy's typed and JSON exports (;typed wins over ;csv, ;json
+		// over both); the JSON schema is refused, not served as something
+		// else
+		{"GET", "/haproxy?stats;json", 200, "application/json", `[[{"objType":"Frontend","proxyId":1,"id":0,"field":{"pos":0,"name":"pxname"},`},
+		{"GET", "/haproxy?stats;csv;typed", 200, "text/plain", "F.1.0.0.pxname.1:KNS:str:stats\n"},
+		{"GET", "/haproxy?stats;typed;json", 200, "application/json", "[["},
+		{"GET", "/haproxy?stats;json-schema", 501, "text/plain", "gproxy does not implement the stats export 'json-schema' (use ';json')"},
+		{"GET", "/haproxy?stats;typed;up", 200, "text/plain", "F.1.0.0.pxname.1:KNS:str:stats\n"},
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()

@@ -383,6 +383,53 @@ func csvField(s string) string {
 type Filter struct {
 	IID, Types, SID int
 	Scope           string // proxies whose name holds it, in any case (the page's scope)
+	// HideDown (`up`, `;up`) hides the servers in maintenance and those
+	// down for good; HideMaint (`no-maint`, `;no-maint`) those in
+	// maintenance. With either, a backend's status shows how many of its
+	// servers are up, "UP (1/2)", as haproxy's stats_fill_be_stats does.
+	HideDown, HideMaint bool
+}
+
+// filtered returns the rows f selects, with the backend statuses the
+// hiding filters change.
+func (s *Source) filtered(f Filter) []*Row {
+	var out []*Row
+	for _, r := range s.Rows() {
+		if !f.match(r) {
+			continue
+		}
+		if r.Kind == KindBackend && (f.HideDown || f.HideMaint) {
+			up, all := 0, 0
+			for _, sv := range r.Backend.Servers() {
+				all++
+				if st := sv.Stats().Status; st != proxy.StatusDown && st != proxy.StatusMaint {
+					up++
+				}
+			}
+			r.Fields["status"] += fmt.Sprintf(" (%d/%d)", up, all)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// hiddenServer tells whether the hiding filters drop a server row: as
+// haproxy, `no-maint` drops the servers in maintenance, `up` those too and
+// the down ones that no check or agent is bringing back (health 0).
+func (f Filter) hiddenServer(r *Row) bool {
+	if r.Kind != KindServer || !f.HideDown && !f.HideMaint {
+		return false
+	}
+	maint := r.Stats.Status == proxy.StatusMaint
+	if maint {
+		return true
+	}
+	if !f.HideDown || r.Stats.Status != proxy.StatusDown {
+		return false
+	}
+	check := r.Check != nil
+	agent := r.Fields["agent_health"] != ""
+	return !check && !agent || agent && r.Fields["agent_health"] == "0" || check && r.Check.State.Health == 0
 }
 
 func (f Filter) match(r *Row) bool {
@@ -393,6 +440,9 @@ func (f Filter) match(r *Row) bool {
 		return false
 	}
 	if f.Types != -1 && f.Types&(1<<r.Kind) == 0 {
+		return false
+	}
+	if f.hiddenServer(r) {
 		return false
 	}
 	return f.SID == -1 || r.Kind != KindServer || r.Server.ID() == f.SID
@@ -413,10 +463,7 @@ func (s *Source) WriteCSVFiltered(w io.Writer, legends bool, f Filter) error {
 	var b strings.Builder
 	b.WriteString(Header())
 	b.WriteByte('\n')
-	for _, r := range s.Rows() {
-		if !f.match(r) {
-			continue
-		}
+	for _, r := range s.filtered(f) {
 		for i := range columns {
 			b.WriteString(csvField(r.value(i)))
 			b.WriteByte(',')
