@@ -35,6 +35,15 @@ type tlsGlobal struct {
 	dhParams                           bool // tune.ssl.default-dh-param or ssl-dh-param-file given
 	delExt                             bool // ssl-load-extra-del-ext
 	crtLists                           map[string]*tlsconf.CrtList
+	pending                            []pendingEntry // crt-list lines with options, of the bind being read
+}
+
+// pendingEntry is a crt-list line's certificate whose options wait for
+// its bind's settings.
+type pendingEntry struct {
+	c     *tlsconf.Cert
+	o     *tlsconf.EntryOptions
+	where string
 }
 
 // sslOpts are the TLS options of one bind or server line before
@@ -445,6 +454,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		return false
 	}
 	dh := p.tls.dhParams
+	p.tls.pending = nil
 	if p.readFile != nil {
 		fsys := tlsconf.OS{DelExt: p.tls.delExt}
 		var certs []*tlsconf.Cert
@@ -518,7 +528,85 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if !p.resolveSuites(o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, dh, "bind", prefix) {
 		return false
 	}
+	if !p.resolveEntries(&set, o, addr, prefix) {
+		return false
+	}
 	b.TLS = &BindTLS{Settings: set, Pos: p.pos()}
+	return true
+}
+
+// resolveEntries makes the settings of the bind's crt-list lines with
+// options, as haproxy 2.6 makes a context per line: the line's verify,
+// CA and CRL files (under ca-base) and ALPN over the bind's, and its
+// ssl-min-ver/ssl-max-ver over the bind's resolved versions.
+func (p *parser) resolveEntries(set *tlsconf.Bind, o *sslOpts, addr, prefix string) bool {
+	pending := p.tls.pending
+	p.tls.pending = nil
+	for _, pe := range pending {
+		eo := pe.o
+		eb := *set
+		eb.Files = nil
+		if eo.Verify != "" {
+			eb.Verify = eo.Verify
+		}
+		if len(eo.ALPN) > 0 {
+			eb.ALPN = eo.ALPN
+		}
+		caFile, verFile, crlFile := o.caFile, o.caVerifyFile, o.crlFile
+		if eo.CAFile != "" {
+			caFile = joinBase(p.tls.caBase, eo.CAFile)
+		}
+		if eo.CAVerifyFile != "" {
+			verFile = joinBase(p.tls.caBase, eo.CAVerifyFile)
+		}
+		if eo.CRLFile != "" {
+			crlFile = joinBase(p.tls.caBase, eo.CRLFile)
+		}
+		if eb.Verify != "none" {
+			if caFile == "" && verFile == "" {
+				p.diag(Alert, LocNone, "bind", "Proxy '%s': %sverify is enabled but no CA file specified for bind '%s' at [%s:%d].", p.cur.px.Name, pe.where, addr, p.file, p.line)
+				return false
+			}
+			files := &tlsconf.BindFiles{}
+			fsys := tlsconf.OS{DelExt: p.tls.delExt}
+			for _, f := range []struct {
+				path string
+				kind tlsconf.CAKind
+				dst  **tlsconf.CAFile
+			}{{caFile, tlsconf.KindCA, &files.CA}, {verFile, tlsconf.KindCA, &files.Verify}, {crlFile, tlsconf.KindCRL, &files.CRL}} {
+				if f.path == "" {
+					continue
+				}
+				cf, err := p.caFiles().Load(fsys, f.path, f.kind)
+				if err != nil {
+					p.alert("bind", "%s%s%s.", prefix, pe.where, tlsErr(err))
+					return false
+				}
+				*f.dst = cf
+			}
+			eb.Files = files
+		}
+		lo, hi := set.MinVersion, set.MaxVersion
+		if eo.MinVer != "" {
+			lo = tlsconf.Versions[eo.MinVer]
+		}
+		if eo.MaxVer != "" {
+			hi = tlsconf.Versions[eo.MaxVer]
+		}
+		// As for the bind: OpenSSL 3's security level (set by the bind's
+		// ciphers, which the handshake keeps) refuses what is below TLSv1.2.
+		if lo < tls.VersionTLS12 && !strings.Contains(o.ciphers.val, "@SECLEVEL=0") {
+			lo = tls.VersionTLS12
+		}
+		if lo < tls.VersionTLS10 {
+			lo = tls.VersionTLS10
+		}
+		if lo > hi {
+			p.diag(Alert, LocNone, "bind", "Proxy '%s': %sno SSL/TLS version is enabled for bind '%s' at [%s:%d] (ssl-min-ver above ssl-max-ver, or only versions below TLSv1.2, which OpenSSL 3 refuses).", p.cur.px.Name, pe.where, addr, p.file, p.line)
+			return false
+		}
+		*pe.c.Entry = tlsconf.Entry{Bind: &eb, MinVersion: lo, MaxVersion: hi}
+	}
 	return true
 }
 
@@ -844,7 +932,7 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 		p.alert("bind", "%s'crt-list' : cannot open file '%s' : %s.", prefix, path, errnoText(err))
 		return nil, nil, 0, false
 	}
-	paths, filters, lines, err := tlsconf.ParseCrtList(data)
+	lines, err := tlsconf.ParseCrtList(data)
 	if err != nil {
 		p.alert("bind", "%scrt-list '%s' %v.", prefix, path, err)
 		return nil, nil, 0, false
@@ -852,7 +940,8 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 	var out []*tlsconf.Cert
 	var entries []*tlsconf.CrtListEntry
 	prev := "" // the last certificate path, when under crt-base
-	for i, cp := range paths {
+	for _, ln := range lines {
+		cp := ln.Path
 		if cp == "" {
 			// haproxy 2.6 takes a line of blanks as a second entry of the
 			// previous certificate, without filters, when that one's path
@@ -860,7 +949,7 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 			if prev == "" {
 				continue
 			}
-			cp, filters[i] = prev, nil
+			cp, ln.Filters, ln.Opts = prev, nil, nil
 		} else if p.tls.crtBase != "" && !strings.HasPrefix(cp, "/") {
 			prev = cp
 		} else {
@@ -868,12 +957,18 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 		}
 		c, err := tlsconf.LoadFile(fsys, joinBase(p.tls.crtBase, cp))
 		if err != nil {
-			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, lines[i], tlsErr(err))
+			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, ln.Line, tlsErr(err))
 			return nil, nil, 0, false
 		}
-		c.Filters = filters[i]
+		c.Filters = ln.Filters
+		if ln.Opts != nil {
+			// Resolved against the bind's settings once they are (see
+			// resolveEntries); the placeholder marks the certificate.
+			c.Entry = &tlsconf.Entry{}
+			p.tls.pending = append(p.tls.pending, pendingEntry{c, ln.Opts, fmt.Sprintf("crt-list '%s' line %d: ", path, ln.Line)})
+		}
 		out = append(out, c)
-		entries = append(entries, &tlsconf.CrtListEntry{Cert: c.Path, Line: lines[i], Filters: filters[i]})
+		entries = append(entries, &tlsconf.CrtListEntry{Cert: c.Path, Line: ln.Line, Filters: ln.Filters, Opts: ln.Opts})
 	}
 	count := strings.Count(string(data), "\n")
 	if len(data) > 0 && data[len(data)-1] != '\n' {

@@ -59,6 +59,7 @@ func (c *Commands) showCrtList(args []string) string {
 		if numbered {
 			fmt.Fprintf(&b, ":%d", e.Line)
 		}
+		b.WriteString(e.Opts.String())
 		for _, f := range e.Filters {
 			b.WriteString(" " + f)
 		}

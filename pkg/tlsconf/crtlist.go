@@ -33,6 +33,7 @@ type CrtListEntry struct {
 	Cert    string // the certificate file, as loaded (crt-base applied)
 	Line    int    // 1 = first line; 0 for a directory's files
 	Filters []string
+	Opts    *EntryOptions     // the line's bracketed options, nil for none
 	ids     map[*Store]uint64 // the entry's certificate in each bind's store
 }
 

@@ -1,0 +1,138 @@
+package tlsconf
+
+import (
+	"crypto/tls"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// EntryOptions are the bracketed options of a crt-list line
+// ("cert.pem [verify required ca-file ca.pem alpn h2] name") that gproxy
+// implements, as written (paths not yet under ca-base). An empty value
+// is an option the line does not set: the bind line's applies.
+type EntryOptions struct {
+	Verify                        string // none, optional, required
+	CAFile, CAVerifyFile, CRLFile string
+	ALPN                          []string
+	MinVer, MaxVer                string // haproxy's names (TLSv1.2)
+}
+
+// String is the options as haproxy 2.6's `show ssl crt-list` prints
+// them (" [alpn h2 verify required ...]"; ca-verify-file is not shown).
+func (o *EntryOptions) String() string {
+	if o == nil {
+		return ""
+	}
+	var w []string
+	if len(o.ALPN) > 0 {
+		w = append(w, "alpn "+strings.Join(o.ALPN, ","))
+	}
+	if o.Verify != "" {
+		w = append(w, "verify "+o.Verify)
+	}
+	if o.CAFile != "" {
+		w = append(w, "ca-file "+o.CAFile)
+	}
+	if o.CRLFile != "" {
+		w = append(w, "crl-file "+o.CRLFile)
+	}
+	if o.MinVer != "" {
+		w = append(w, "ssl-min-ver "+o.MinVer)
+	}
+	if o.MaxVer != "" {
+		w = append(w, "ssl-max-ver "+o.MaxVer)
+	}
+	return " [" + strings.Join(w, " ") + "]"
+}
+
+// crtListKeywords are haproxy 2.6's crt-list options with the number of
+// values each takes; those gproxy does not implement are refused by name.
+var crtListKeywords = map[string]int{
+	"allow-0rtt": 0, "alpn": 1, "ca-file": 1, "ca-verify-file": 1, "ciphers": 1, "ciphersuites": 1,
+	"crl-file": 1, "curves": 1, "ecdhe": 1, "no-ca-names": 0, "npn": 1, "ssl-min-ver": 1,
+	"ssl-max-ver": 1, "verify": 1,
+}
+
+// parseEntryOptions reads the words between a crt-list line's brackets.
+func parseEntryOptions(words []string, line int) (*EntryOptions, error) {
+	o := &EntryOptions{}
+	for i := 0; i < len(words); i++ {
+		kw := words[i]
+		n, known := crtListKeywords[kw]
+		if !known {
+			return nil, fmt.Errorf("line %d: unknown ssl keyword %s", line, kw)
+		}
+		if i+n >= len(words) {
+			return nil, fmt.Errorf("line %d: ssl args out of '[]' for %s", line, kw)
+		}
+		val := ""
+		if n > 0 {
+			val = words[i+1]
+		}
+		switch kw {
+		case "verify":
+			switch val {
+			case "none", "optional", "required":
+				o.Verify = val
+			default:
+				return nil, fmt.Errorf("line %d: 'verify' : unknown verify method '%s', only 'none', 'optional', and 'required' are supported", line, val)
+			}
+		case "ca-file":
+			o.CAFile = val
+		case "ca-verify-file":
+			o.CAVerifyFile = val
+		case "crl-file":
+			o.CRLFile = val
+		case "alpn":
+			o.ALPN = strings.Split(val, ",")
+		case "ssl-min-ver", "ssl-max-ver":
+			if _, ok := Versions[val]; !ok {
+				return nil, fmt.Errorf("line %d: '%s' : missing or invalid value '%s' (expected one of SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3)", line, kw, val)
+			}
+			if kw == "ssl-min-ver" {
+				o.MinVer = val
+			} else {
+				o.MaxVer = val
+			}
+		default:
+			// ciphers, ciphersuites, curves and ecdhe: haproxy 2.6 sets
+			// them on the entry's context, but the handshake keeps the
+			// lists of the bind's initial one, which crypto/tls cannot
+			// reproduce per name here; the others are not implemented.
+			return nil, fmt.Errorf("line %d: crt-list option '%s' is not implemented by gproxy (implemented: verify, ca-file, ca-verify-file, crl-file, alpn, ssl-min-ver, ssl-max-ver)", line, kw)
+		}
+		i += n
+	}
+	return o, nil
+}
+
+// Entry is what a crt-list line's options make of its bind's TLS
+// settings, resolved by the configuration: Bind is the bind's settings
+// with the line's verify, CA files and ALPN (as haproxy's context of the
+// line), MinVersion and MaxVersion the line's versions, which haproxy
+// applies only when the line's certificate is picked by the client's
+// server name (not as the default).
+type Entry struct {
+	Bind                   *Bind
+	MinVersion, MaxVersion uint16
+
+	once          sync.Once
+	byName, asDef *tls.Config
+}
+
+// Configs are the entry's tls.Configs, made once from base's clone (the
+// bind's listener config, whose session ticket keys crypto/tls keeps
+// using): when picked by name, and as the default.
+func (e *Entry) Configs(base *tls.Config) (byName, asDefault *tls.Config) {
+	e.once.Do(func() {
+		c := e.Bind.Config()
+		d := base.Clone()
+		d.GetConfigForClient = nil
+		d.ClientAuth, d.ClientCAs, d.VerifyPeerCertificate, d.NextProtos = c.ClientAuth, c.ClientCAs, c.VerifyPeerCertificate, c.NextProtos
+		n := d.Clone()
+		n.MinVersion, n.MaxVersion = e.MinVersion, e.MaxVersion
+		e.byName, e.asDef = n, d
+	})
+	return e.byName, e.asDef
+}
