@@ -455,6 +455,8 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	}
 	dh := p.tls.dhParams
 	p.tls.pending = nil
+	entryBase := &tlsconf.EntryBase{CAFile: o.caFile, CAVerifyFile: o.caVerifyFile, CRLFile: o.crlFile, CABase: p.tls.caBase,
+		LowVersions: strings.Contains(o.ciphers.val, "@SECLEVEL=0")}
 	if p.readFile != nil {
 		fsys := tlsconf.OS{DelExt: p.tls.delExt}
 		var certs []*tlsconf.Cert
@@ -495,7 +497,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		}
 		set.Store = tlsconf.NewStore(certs, o.strictSNI)
 		for _, ll := range lists {
-			ll.l.AddBind(tlsconf.ListBind{Store: set.Store, Pos: p.pos().String(), Strict: o.strictSNI}, ll.certs)
+			ll.l.AddBind(tlsconf.ListBind{Store: set.Store, Pos: p.pos().String(), Strict: o.strictSNI, Base: entryBase}, ll.certs)
 			if !slices.Contains(p.cfg.CrtLists, ll.l) {
 				p.cfg.CrtLists = append(p.cfg.CrtLists, ll.l)
 			}
@@ -528,7 +530,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if !p.resolveSuites(o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, dh, "bind", prefix) {
 		return false
 	}
-	if !p.resolveEntries(&set, o, addr, prefix) {
+	if !p.resolveEntries(&set, entryBase, addr, prefix) {
 		return false
 	}
 	b.TLS = &BindTLS{Settings: set, Pos: p.pos()}
@@ -536,76 +538,30 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 }
 
 // resolveEntries makes the settings of the bind's crt-list lines with
-// options, as haproxy 2.6 makes a context per line: the line's verify,
-// CA and CRL files (under ca-base) and ALPN over the bind's, and its
-// ssl-min-ver/ssl-max-ver over the bind's resolved versions.
-func (p *parser) resolveEntries(set *tlsconf.Bind, o *sslOpts, addr, prefix string) bool {
+// options (see tlsconf.ResolveEntry), and gives the bind's lists what the
+// stats socket's `add ssl crt-list` resolves its lines against.
+func (p *parser) resolveEntries(set *tlsconf.Bind, base *tlsconf.EntryBase, addr, prefix string) bool {
 	pending := p.tls.pending
 	p.tls.pending = nil
+	fsys := tlsconf.OS{DelExt: p.tls.delExt}
+	load := func(path string, kind tlsconf.CAKind) (*tlsconf.CAFile, error) {
+		return p.caFiles().Load(fsys, path, kind)
+	}
+	// A copy: the bind's settings as resolved (the model's copy is made
+	// from the same value).
+	s := *set
+	base.Settings = &s
 	for _, pe := range pending {
-		eo := pe.o
-		eb := *set
-		eb.Files = nil
-		if eo.Verify != "" {
-			eb.Verify = eo.Verify
-		}
-		if len(eo.ALPN) > 0 {
-			eb.ALPN = eo.ALPN
-		}
-		caFile, verFile, crlFile := o.caFile, o.caVerifyFile, o.crlFile
-		if eo.CAFile != "" {
-			caFile = joinBase(p.tls.caBase, eo.CAFile)
-		}
-		if eo.CAVerifyFile != "" {
-			verFile = joinBase(p.tls.caBase, eo.CAVerifyFile)
-		}
-		if eo.CRLFile != "" {
-			crlFile = joinBase(p.tls.caBase, eo.CRLFile)
-		}
-		if eb.Verify != "none" {
-			if caFile == "" && verFile == "" {
-				p.diag(Alert, LocNone, "bind", "Proxy '%s': %sverify is enabled but no CA file specified for bind '%s' at [%s:%d].", p.cur.px.Name, pe.where, addr, p.file, p.line)
-				return false
-			}
-			files := &tlsconf.BindFiles{}
-			fsys := tlsconf.OS{DelExt: p.tls.delExt}
-			for _, f := range []struct {
-				path string
-				kind tlsconf.CAKind
-				dst  **tlsconf.CAFile
-			}{{caFile, tlsconf.KindCA, &files.CA}, {verFile, tlsconf.KindCA, &files.Verify}, {crlFile, tlsconf.KindCRL, &files.CRL}} {
-				if f.path == "" {
-					continue
-				}
-				cf, err := p.caFiles().Load(fsys, f.path, f.kind)
-				if err != nil {
-					p.alert("bind", "%s%s%s.", prefix, pe.where, tlsErr(err))
-					return false
-				}
-				*f.dst = cf
-			}
-			eb.Files = files
-		}
-		lo, hi := set.MinVersion, set.MaxVersion
-		if eo.MinVer != "" {
-			lo = tlsconf.Versions[eo.MinVer]
-		}
-		if eo.MaxVer != "" {
-			hi = tlsconf.Versions[eo.MaxVer]
-		}
-		// As for the bind: OpenSSL 3's security level (set by the bind's
-		// ciphers, which the handshake keeps) refuses what is below TLSv1.2.
-		if lo < tls.VersionTLS12 && !strings.Contains(o.ciphers.val, "@SECLEVEL=0") {
-			lo = tls.VersionTLS12
-		}
-		if lo < tls.VersionTLS10 {
-			lo = tls.VersionTLS10
-		}
-		if lo > hi {
-			p.diag(Alert, LocNone, "bind", "Proxy '%s': %sno SSL/TLS version is enabled for bind '%s' at [%s:%d] (ssl-min-ver above ssl-max-ver, or only versions below TLSv1.2, which OpenSSL 3 refuses).", p.cur.px.Name, pe.where, addr, p.file, p.line)
+		e, err := tlsconf.ResolveEntry(base, pe.o, load)
+		switch {
+		case errors.Is(err, tlsconf.ErrEntryNoCA), errors.Is(err, tlsconf.ErrEntryNoVersion):
+			p.diag(Alert, LocNone, "bind", "Proxy '%s': %s%v for bind '%s' at [%s:%d].", p.cur.px.Name, pe.where, err, addr, p.file, p.line)
+			return false
+		case err != nil:
+			p.alert("bind", "%s%s%s.", prefix, pe.where, tlsErr(err))
 			return false
 		}
-		*pe.c.Entry = tlsconf.Entry{Bind: &eb, MinVersion: lo, MaxVersion: hi}
+		pe.c.Entry.Bind, pe.c.Entry.MinVersion, pe.c.Entry.MaxVersion = e.Bind, e.MinVersion, e.MaxVersion
 	}
 	return true
 }

@@ -2,6 +2,7 @@ package tlsconf
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -135,4 +136,98 @@ func (e *Entry) Configs(base *tls.Config) (byName, asDefault *tls.Config) {
 		e.byName, e.asDef = n, d
 	})
 	return e.byName, e.asDef
+}
+
+// EntryBase is what the options of a bind's crt-list lines are resolved
+// against: the bind's settings once resolved and its own CA, CA-verify
+// and CRL files (paths under ca-base, "" for none).
+type EntryBase struct {
+	Settings                      *Bind
+	CAFile, CAVerifyFile, CRLFile string
+	CABase                        string
+	// LowVersions is set when the bind's ciphers hold @SECLEVEL=0: OpenSSL
+	// 3 allows versions below TLSv1.2 then.
+	LowVersions bool
+}
+
+// Errors of ResolveEntry.
+var (
+	// ErrEntryNoCA is a line that verifies without a CA file.
+	ErrEntryNoCA = errors.New("verify is enabled but no CA file specified")
+	// ErrEntryNoVersion is a line whose versions leave none.
+	ErrEntryNoVersion = errors.New("no SSL/TLS version is enabled (ssl-min-ver above ssl-max-ver, or only versions below TLSv1.2, which OpenSSL 3 refuses)")
+)
+
+// ResolveEntry makes a crt-list line's settings as haproxy 2.6 makes the
+// line's context: its verify, CA and CRL files (relative paths under
+// ca-base) and ALPN over the bind's, and its ssl-min-ver/ssl-max-ver
+// over the bind's resolved versions. load finds a CA or CRL file by path
+// (from disk at start-up, among the loaded ones on the stats socket).
+func ResolveEntry(base *EntryBase, o *EntryOptions, load func(path string, kind CAKind) (*CAFile, error)) (*Entry, error) {
+	set := base.Settings
+	eb := *set
+	eb.Files = nil
+	if o.Verify != "" {
+		eb.Verify = o.Verify
+	}
+	if len(o.ALPN) > 0 {
+		eb.ALPN = o.ALPN
+	}
+	under := func(p string) string {
+		if base.CABase == "" || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "@") {
+			return p
+		}
+		return base.CABase + "/" + p
+	}
+	caFile, verFile, crlFile := base.CAFile, base.CAVerifyFile, base.CRLFile
+	if o.CAFile != "" {
+		caFile = under(o.CAFile)
+	}
+	if o.CAVerifyFile != "" {
+		verFile = under(o.CAVerifyFile)
+	}
+	if o.CRLFile != "" {
+		crlFile = under(o.CRLFile)
+	}
+	files := &BindFiles{}
+	for _, f := range []struct {
+		own  bool
+		path string
+		kind CAKind
+		dst  **CAFile
+	}{{o.CAFile != "", caFile, KindCA, &files.CA}, {o.CAVerifyFile != "", verFile, KindCA, &files.Verify}, {o.CRLFile != "", crlFile, KindCRL, &files.CRL}} {
+		// The line's own files are loaded whatever verify says, as
+		// haproxy loads them while reading the line.
+		if f.path == "" || (!f.own && eb.Verify == "none") {
+			continue
+		}
+		cf, err := load(f.path, f.kind)
+		if err != nil {
+			return nil, err
+		}
+		*f.dst = cf
+	}
+	if eb.Verify != "none" {
+		if caFile == "" && verFile == "" {
+			return nil, ErrEntryNoCA
+		}
+		eb.Files = files
+	}
+	lo, hi := set.MinVersion, set.MaxVersion
+	if o.MinVer != "" {
+		lo = Versions[o.MinVer]
+	}
+	if o.MaxVer != "" {
+		hi = Versions[o.MaxVer]
+	}
+	// As for the bind: OpenSSL 3's security level (set by the bind's
+	// ciphers, which the handshake keeps) refuses what is below TLSv1.2.
+	if lo < tls.VersionTLS12 && !base.LowVersions {
+		lo = tls.VersionTLS12
+	}
+	lo = max(lo, tls.VersionTLS10)
+	if lo > hi {
+		return nil, ErrEntryNoVersion
+	}
+	return &Entry{Bind: &eb, MinVersion: lo, MaxVersion: hi}, nil
 }

@@ -471,3 +471,17 @@ func parseCrtListLine(line string, n int) (CrtListLine, error) {
 	l.Filters = filters
 	return l, nil
 }
+
+// ParseCrtListLine reads one crt-list line given on the stats socket
+// (`add ssl crt-list LIST <<`), its errors worded as haproxy's
+// ("parsing [CLI:1]: ...").
+func ParseCrtListLine(line string) (CrtListLine, error) {
+	if len(strings.Fields(line)) == 0 {
+		return CrtListLine{}, nil
+	}
+	l, err := parseCrtListLine(line, 1)
+	if err != nil {
+		return l, errors.New("parsing [CLI:1]: " + strings.TrimPrefix(err.Error(), "line 1: "))
+	}
+	return l, nil
+}
