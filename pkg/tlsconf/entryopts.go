@@ -20,14 +20,16 @@ type EntryOptions struct {
 }
 
 // String is the options as haproxy 2.6's `show ssl crt-list` prints
-// them (" [alpn h2 verify required ...]"; ca-verify-file is not shown).
+// them (" [alpn h2\x00 verify required ...]": a NUL after the ALPN list,
+// and ca-verify-file is not shown).
 func (o *EntryOptions) String() string {
 	if o == nil {
 		return ""
 	}
 	var w []string
 	if len(o.ALPN) > 0 {
-		w = append(w, "alpn "+strings.Join(o.ALPN, ","))
+		// haproxy 2.6 ends the protocol list with a NUL byte.
+		w = append(w, "alpn "+strings.Join(o.ALPN, ",")+"\x00")
 	}
 	if o.Verify != "" {
 		w = append(w, "verify "+o.Verify)

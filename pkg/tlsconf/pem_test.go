@@ -136,10 +136,10 @@ func TestParseCrtList(t *testing.T) {
 		ls[1].Path != "b.pem" || strings.Join(ls[1].Filters, ",") != "x.test,*.w.test" || ls[1].Line != 4 {
 		t.Errorf("got %+v %+v", ls[0], ls[1])
 	}
-	if got, want := ls[2].Opts.String(), " [alpn h2,http/1.1 verify required ca-file ca.pem ssl-min-ver TLSv1.3]"; got != want || strings.Join(ls[2].Filters, ",") != "y.test" {
+	if got, want := ls[2].Opts.String(), " [alpn h2,http/1.1\x00 verify required ca-file ca.pem ssl-min-ver TLSv1.3]"; got != want || strings.Join(ls[2].Filters, ",") != "y.test" {
 		t.Errorf("options %q filters %v, want %q", got, ls[2].Filters, want)
 	}
-	if ls[3].Path != "d.pem" || ls[3].Opts.String() != " [alpn h2]" || strings.Join(ls[3].Filters, ",") != "z.test" {
+	if ls[3].Path != "d.pem" || ls[3].Opts.String() != " [alpn h2\x00]" || strings.Join(ls[3].Filters, ",") != "z.test" {
 		t.Errorf("got %+v", ls[3])
 	}
 	for bad, msg := range map[string]string{
