@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -125,8 +126,7 @@ type Entry struct {
 }
 
 // Configs are the entry's tls.Configs, made once from base's clone (the
-// bind's listener config, whose session ticket keys crypto/tls keeps
-// using): when picked by name, and as the default.
+// bind's listener config): when picked by name, and as the default.
 func (e *Entry) Configs(base *tls.Config) (byName, asDefault *tls.Config) {
 	e.once.Do(func() {
 		c := e.Bind.Config()
@@ -135,6 +135,17 @@ func (e *Entry) Configs(base *tls.Config) (byName, asDefault *tls.Config) {
 		d.ClientAuth, d.ClientCAs, d.VerifyPeerCertificate, d.NextProtos = c.ClientAuth, c.ClientCAs, c.VerifyPeerCertificate, c.NextProtos
 		n := d.Clone()
 		n.MinVersion, n.MaxVersion = e.MinVersion, e.MaxVersion
+		// Own ticket keys for each: a session resumes only where it was
+		// made, so one made under another line's CA (or none) never
+		// skips this line's client certificate check.
+		for _, c := range []*tls.Config{d, n} {
+			var k [32]byte
+			if _, err := rand.Read(k[:]); err == nil {
+				c.SetSessionTicketKeys([][32]byte{k})
+			} else {
+				c.SessionTicketsDisabled = true
+			}
+		}
 		e.byName, e.asDef = n, d
 	})
 	return e.byName, e.asDef

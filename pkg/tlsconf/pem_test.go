@@ -162,3 +162,26 @@ func TestParseCrtList(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCrtList: a crt-list file (or a line given on the stats
+// socket) never panics, and every line read back has a path and options
+// that print.
+func FuzzParseCrtList(f *testing.F) {
+	for _, s := range []string{"a.pem\n", "a.pem [verify required ca-file ca.pem alpn h2] x.test !y.test\n", "a.pem [", "a.pem ]", "[ a ]", "a.pem [ssl-min-ver TLSv1.3]*.x.test\n  \n#c\n", "a [alpn] b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ls, err := ParseCrtList([]byte(s))
+		if err == nil {
+			for _, l := range ls {
+				if l.Line != 0 && l.Path == "" {
+					t.Fatalf("line %d without a path: %+v", l.Line, l)
+				}
+				_ = l.Opts.String()
+			}
+		}
+		if l, err := ParseCrtListLine(s); err == nil {
+			_ = l.Opts.String()
+		}
+	})
+}
