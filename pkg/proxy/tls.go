@@ -219,7 +219,8 @@ func (h *helloConn) Write(p []byte) (int, error) {
 func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 	if hc, ok := h.Conn.(*helloConn); ok {
 		bind, base := l.bind, l.cfg
-		if c, byName, err := l.store.PickNamed(h.ServerName, tlsconf.ClientOf(h)); err == nil {
+		c, byName, pickErr := l.store.PickNamed(h.ServerName, tlsconf.ClientOf(h))
+		if pickErr == nil {
 			hc.owner.local = c.TLS.Leaf
 			if e := c.Entry; e != nil && e.Bind != nil {
 				// A crt-list line with options: its verify, CAs and ALPN,
@@ -236,6 +237,12 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 			hc.owner.helloVers = max(hc.owner.helloVers, v)
 		}
 		hc.owner.hello.Store(true)
+		if pickErr != nil {
+			// strict-sni without a match: refused here, before crypto/tls
+			// could resume a session without asking GetCertificate (as
+			// haproxy refuses in its ClientHello callback).
+			return nil, pickErr
+		}
 		// A CA file committed on the stats socket since the listener
 		// started, or a verification result to keep, needs this
 		// handshake's own config.
