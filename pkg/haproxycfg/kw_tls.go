@@ -35,6 +35,15 @@ type tlsGlobal struct {
 	dhParams                           bool // tune.ssl.default-dh-param or ssl-dh-param-file given
 	delExt                             bool // ssl-load-extra-del-ext
 	crtLists                           map[string]*tlsconf.CrtList
+	pending                            []pendingEntry // crt-list lines with options, of the bind being read
+}
+
+// pendingEntry is a crt-list line's certificate whose options wait for
+// its bind's settings.
+type pendingEntry struct {
+	c     *tlsconf.Cert
+	o     *tlsconf.EntryOptions
+	where string
 }
 
 // sslOpts are the TLS options of one bind or server line before
@@ -445,6 +454,9 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		return false
 	}
 	dh := p.tls.dhParams
+	p.tls.pending = nil
+	entryBase := &tlsconf.EntryBase{CAFile: o.caFile, CAVerifyFile: o.caVerifyFile, CRLFile: o.crlFile, CABase: p.tls.caBase,
+		LowVersions: strings.Contains(o.ciphers.val, "@SECLEVEL=0")}
 	if p.readFile != nil {
 		fsys := tlsconf.OS{DelExt: p.tls.delExt}
 		var certs []*tlsconf.Cert
@@ -485,7 +497,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		}
 		set.Store = tlsconf.NewStore(certs, o.strictSNI)
 		for _, ll := range lists {
-			ll.l.AddBind(tlsconf.ListBind{Store: set.Store, Pos: p.pos().String(), Strict: o.strictSNI}, ll.certs)
+			ll.l.AddBind(tlsconf.ListBind{Store: set.Store, Pos: p.pos().String(), Strict: o.strictSNI, Base: entryBase}, ll.certs)
 			if !slices.Contains(p.cfg.CrtLists, ll.l) {
 				p.cfg.CrtLists = append(p.cfg.CrtLists, ll.l)
 			}
@@ -518,7 +530,39 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if !p.resolveSuites(o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, dh, "bind", prefix) {
 		return false
 	}
+	if !p.resolveEntries(&set, entryBase, addr, prefix) {
+		return false
+	}
 	b.TLS = &BindTLS{Settings: set, Pos: p.pos()}
+	return true
+}
+
+// resolveEntries makes the settings of the bind's crt-list lines with
+// options (see tlsconf.ResolveEntry), and gives the bind's lists what the
+// stats socket's `add ssl crt-list` resolves its lines against.
+func (p *parser) resolveEntries(set *tlsconf.Bind, base *tlsconf.EntryBase, addr, prefix string) bool {
+	pending := p.tls.pending
+	p.tls.pending = nil
+	fsys := tlsconf.OS{DelExt: p.tls.delExt}
+	load := func(path string, kind tlsconf.CAKind) (*tlsconf.CAFile, error) {
+		return p.caFiles().Load(fsys, path, kind)
+	}
+	// A copy: the bind's settings as resolved (the model's copy is made
+	// from the same value).
+	s := *set
+	base.Settings = &s
+	for _, pe := range pending {
+		e, err := tlsconf.ResolveEntry(base, pe.o, load)
+		switch {
+		case errors.Is(err, tlsconf.ErrEntryNoCA), errors.Is(err, tlsconf.ErrEntryNoVersion):
+			p.diag(Alert, LocNone, "bind", "Proxy '%s': %s%v for bind '%s' at [%s:%d].", p.cur.px.Name, pe.where, err, addr, p.file, p.line)
+			return false
+		case err != nil:
+			p.alert("bind", "%s%s%s.", prefix, pe.where, tlsErr(err))
+			return false
+		}
+		pe.c.Entry.Bind, pe.c.Entry.MinVersion, pe.c.Entry.MaxVersion = e.Bind, e.MinVersion, e.MaxVersion
+	}
 	return true
 }
 
@@ -844,7 +888,7 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 		p.alert("bind", "%s'crt-list' : cannot open file '%s' : %s.", prefix, path, errnoText(err))
 		return nil, nil, 0, false
 	}
-	paths, filters, lines, err := tlsconf.ParseCrtList(data)
+	lines, err := tlsconf.ParseCrtList(data)
 	if err != nil {
 		p.alert("bind", "%scrt-list '%s' %v.", prefix, path, err)
 		return nil, nil, 0, false
@@ -852,7 +896,8 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 	var out []*tlsconf.Cert
 	var entries []*tlsconf.CrtListEntry
 	prev := "" // the last certificate path, when under crt-base
-	for i, cp := range paths {
+	for _, ln := range lines {
+		cp := ln.Path
 		if cp == "" {
 			// haproxy 2.6 takes a line of blanks as a second entry of the
 			// previous certificate, without filters, when that one's path
@@ -860,7 +905,7 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 			if prev == "" {
 				continue
 			}
-			cp, filters[i] = prev, nil
+			cp, ln.Filters, ln.Opts = prev, nil, nil
 		} else if p.tls.crtBase != "" && !strings.HasPrefix(cp, "/") {
 			prev = cp
 		} else {
@@ -868,12 +913,18 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 		}
 		c, err := tlsconf.LoadFile(fsys, joinBase(p.tls.crtBase, cp))
 		if err != nil {
-			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, lines[i], tlsErr(err))
+			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, ln.Line, tlsErr(err))
 			return nil, nil, 0, false
 		}
-		c.Filters = filters[i]
+		c.Filters = ln.Filters
+		if ln.Opts != nil {
+			// Resolved against the bind's settings once they are (see
+			// resolveEntries); the placeholder marks the certificate.
+			c.Entry = &tlsconf.Entry{}
+			p.tls.pending = append(p.tls.pending, pendingEntry{c, ln.Opts, fmt.Sprintf("crt-list '%s' line %d: ", path, ln.Line)})
+		}
 		out = append(out, c)
-		entries = append(entries, &tlsconf.CrtListEntry{Cert: c.Path, Line: lines[i], Filters: filters[i]})
+		entries = append(entries, &tlsconf.CrtListEntry{Cert: c.Path, Line: ln.Line, Filters: ln.Filters, Opts: ln.Opts})
 	}
 	count := strings.Count(string(data), "\n")
 	if len(data) > 0 && data[len(data)-1] != '\n' {

@@ -218,23 +218,44 @@ func (h *helloConn) Write(p []byte) (int, error) {
 // error and ssl_f_* fetches.
 func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 	if hc, ok := h.Conn.(*helloConn); ok {
-		if c, err := l.store.Pick(h.ServerName, tlsconf.ClientOf(h)); err == nil {
+		bind, base := l.bind, l.cfg
+		c, byName, pickErr := l.store.PickNamed(h.ServerName, tlsconf.ClientOf(h))
+		if pickErr == nil {
 			hc.owner.local = c.TLS.Leaf
+			if e := c.Entry; e != nil && e.Bind != nil {
+				// A crt-list line with options: its verify, CAs and ALPN,
+				// and its versions when picked by name, as haproxy
+				// switches to the line's context.
+				byNameCfg, defCfg := e.Configs(l.cfg)
+				bind, base = e.Bind, defCfg
+				if byName {
+					base = byNameCfg
+				}
+			}
 		}
 		for _, v := range h.SupportedVersions {
 			hc.owner.helloVers = max(hc.owner.helloVers, v)
 		}
 		hc.owner.hello.Store(true)
+		if pickErr != nil {
+			// strict-sni without a match: refused here, before crypto/tls
+			// could resume a session without asking GetCertificate (as
+			// haproxy refuses in its ClientHello callback).
+			return nil, pickErr
+		}
 		// A CA file committed on the stats socket since the listener
 		// started, or a verification result to keep, needs this
 		// handshake's own config.
 		var record func(tlsconf.VerifyResult)
-		if l.bind.RecordsResults() {
+		if bind.RecordsResults() {
 			owner := hc.owner
 			record = func(r tlsconf.VerifyResult) { owner.verify = r }
 		}
-		if c := l.bind.ForHandshake(l.cfg, record); c != nil {
+		if c := bind.ForHandshake(base, record); c != nil {
 			return c, nil
+		}
+		if base != l.cfg {
+			return base, nil
 		}
 	}
 	return nil, nil
@@ -254,6 +275,11 @@ func (e *Engine) wrapTLS(f *Frontend, i int, ln net.Listener) net.Listener {
 	}
 	if set.Now == nil {
 		set.Now = e.now
+	}
+	for _, c := range set.Store.Certs() {
+		if c.Entry != nil && c.Entry.Bind != nil && c.Entry.Bind.Now == nil {
+			c.Entry.Bind.Now = set.Now
+		}
 	}
 	tl := &tlsListener{Listener: ln, cfg: set.Config(), store: set.Store, bind: &set}
 	tl.cfg.GetConfigForClient = tl.onHello

@@ -59,6 +59,7 @@ func (c *Commands) showCrtList(args []string) string {
 		if numbered {
 			fmt.Fprintf(&b, ":%d", e.Line)
 		}
+		b.WriteString(e.Opts.String())
 		for _, f := range e.Filters {
 			b.WriteString(" " + f)
 		}
@@ -138,8 +139,8 @@ func (c *Commands) delCrtList(args []string) string {
 
 // addCrtList is `add ssl crt-list LIST CERT` or `add ssl crt-list LIST <<`
 // with one line "CERT [FILTER...]": an entry for a certificate file in
-// memory, loaded by every bind line of the list. Per-entry options
-// ("[...]") are not implemented by gproxy and refused.
+// memory, loaded by every bind line of the list, with the options
+// tlsconf.ParseCrtListLine implements.
 func (c *Commands) addCrtList(args []string, payload *string) string {
 	listPath := arg(args, 3)
 	if listPath == "" || (payload == nil && arg(args, 4) == "") {
@@ -155,27 +156,20 @@ func (c *Commands) addCrtList(args []string, payload *string) string {
 	}
 	var certPath string
 	var filters []string
+	var opts *tlsconf.EntryOptions
 	if payload != nil {
 		if *payload == "" || strings.Contains(*payload, "\n") {
 			// haproxy finds a newline in an empty payload too.
 			return fail("only one line of payload is supported!")
 		}
-		if strings.ContainsAny(*payload, "[]") {
-			return fail("per-certificate options ('[...]') are not implemented by gproxy")
+		ln, err := tlsconf.ParseCrtListLine(*payload)
+		if err != nil {
+			return fail(err.Error())
 		}
-		f := strings.Fields(*payload)
-		if len(f) == 0 {
+		if ln.Path == "" {
 			return fail("'add ssl crtlist' should contain the certificate name in the payload")
 		}
-		certPath, filters = f[0], f[1:]
-		for _, w := range filters {
-			if strings.HasPrefix(w, "!") && strings.Contains(w, "*") && w != "!*" {
-				return fail(fmt.Sprintf("negative SNI filter '%s': only '!*' and exact names are implemented by gproxy", w))
-			}
-			if !strings.HasPrefix(w, "!") && strings.Contains(w, "*") && !strings.HasPrefix(w, "*.") {
-				return fail(fmt.Sprintf("SNI filter '%s': only a leading '*.' wildcard is implemented by gproxy", w))
-			}
-		}
+		certPath, filters, opts = ln.Path, ln.Filters, ln.Opts
 	} else {
 		certPath = args[4]
 	}
@@ -202,11 +196,29 @@ func (c *Commands) addCrtList(args []string, payload *string) string {
 				return fail("file already exists in this directory!")
 			}
 		}
-		if len(filters) > 0 {
+		if len(filters) > 0 || opts != nil {
 			return fail("this is a directory, SSL configuration and filters are not allowed")
 		}
 	}
-	n := l.Add(crt, filters)
+	// No disk access at run time: the CA and CRL files of the line must
+	// be loaded already (at start-up, or by new/set/commit ssl ca-file).
+	cas := c.caFiles()
+	n, err := l.AddWithOptions(crt, filters, opts, func(path string, kind tlsconf.CAKind) (*tlsconf.CAFile, error) {
+		if f := cas.Get(path); f != nil && f.Load() != nil {
+			return f, nil
+		}
+		kw := "ca-file"
+		switch {
+		case kind == tlsconf.KindCRL:
+			kw = "crl-file"
+		case opts != nil && opts.CAVerifyFile != "" && strings.HasSuffix(path, opts.CAVerifyFile) && !strings.HasSuffix(path, opts.CAFile):
+			kw = "ca-verify-file"
+		}
+		return nil, fmt.Errorf("'%s' : unable to load %s", kw, path)
+	})
+	if err != nil {
+		return fail(err.Error())
+	}
 	delete(c.ssl.added, certPath) // used now
 	return fmt.Sprintf("Inserting certificate '%s' in crt-list '%s'%s\nSuccess!\n", certPath, l.Path, strings.Repeat(".", n))
 }

@@ -317,7 +317,8 @@ func TestIntegrationCrtListHaproxy(t *testing.T) {
 	tlstest.Write(t, path("b.pem"), ca.Issue(t, tlstest.ECDSA, "b.test", "b.test").Bundle())
 	tlstest.Write(t, path("d/x.pem"), ca.Issue(t, tlstest.RSA, "x.test", "x.test").Bundle())
 	tlstest.Write(t, path("d/y.pem"), ca.Issue(t, tlstest.RSA, "y.test", "y.test").Bundle())
-	tlstest.Write(t, path("list"), []byte("# certificates\na.pem one.test\n  \na.pem two.test *.wild.test !no.wild.test\nb.pem\n"))
+	tlstest.Write(t, path("list"), []byte("# certificates\na.pem one.test\n  \na.pem two.test *.wild.test !no.wild.test\nb.pem [alpn h2,http/1.1 verify optional ca-file "+path("ca.pem")+" ssl-min-ver TLSv1.2]\n"))
+	tlstest.Write(t, path("ca.pem"), ca.PEM)
 	n := ca.Issue(t, tlstest.ECDSA, "n.test", "n.test")
 	payload := func(b []byte) string { return strings.TrimRight(string(b), "\n") }
 	socks, ports := startCLIPair(t, dir, func(sock string, port int) string {
@@ -335,6 +336,29 @@ listen strict
     bind 127.0.0.1:%d ssl strict-sni crt %s crt-list %s
 `, sock, dir, port, path("list"), path("d"), porttest.Free(t), path("d"), path("list"))
 	})
+	// The options of the lines (from the file, and added on the socket):
+	// versions and ALPN.
+	probeOpts := func(when string) {
+		for _, sni := range []string{"opt.test", "b.test"} {
+			for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+				probe := func(port int) string {
+					c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", fmt.Sprintf("127.0.0.1:%d", port),
+						&tls.Config{ServerName: sni, InsecureSkipVerify: true, MinVersion: v, MaxVersion: v, NextProtos: []string{"h2", "http/1.1"}})
+					if err != nil {
+						return "refused"
+					}
+					defer c.Close()
+					return "alpn " + c.ConnectionState().NegotiatedProtocol
+				}
+				h, g := probe(ports["hp"]), probe(ports["gp"])
+				t.Logf("%s: SNI %q version %x: %s", when, sni, v, h)
+				if h != g {
+					t.Errorf("%s: SNI %q version %x: haproxy %s, gproxy %s", when, sni, v, h, g)
+				}
+			}
+		}
+	}
+	probeOpts("at start")
 	for i, s := range []string{
 		"show ssl crt-list",
 		"show ssl crt-list " + path("list"),
@@ -365,6 +389,12 @@ listen strict
 		"set ssl cert " + path("n.pem") + " <<\n" + payload(n.Bundle()) + "\n",
 		"commit ssl cert " + path("n.pem"),
 		"add ssl crt-list " + path("list") + "/ <<\n" + path("n.pem") + " new.test !x.new.test *.new.test\n",
+		"add ssl crt-list " + path("list") + " <<\n" + path("n.pem") + " [alpn h2 ssl-max-ver TLSv1.2] opt.test\n",
+		"add ssl crt-list " + path("list") + " <<\n" + path("n.pem") + " [verify required ca-file " + path("ca.pem") + "] opt2.test\n",
+		"add ssl crt-list " + path("list") + " <<\n" + path("n.pem") + " [ca-file " + path("nope.pem") + "] opt3.test\n",
+		"add ssl crt-list " + path("list") + " <<\n" + path("n.pem") + " [crl-file " + path("nope.pem") + "] opt3.test\n",
+		"add ssl crt-list " + path("list") + " <<\n" + path("n.pem") + " [foo] opt3.test\n",
+		"add ssl crt-list " + path("list") + " <<\n" + path("n.pem") + " [alpn] opt3.test\n",
 		"add ssl crt-list " + path("list") + " n.pem",
 		"add ssl crt-list " + path("list"),
 		"add ssl crt-list " + path("list") + " <<\n",
@@ -395,9 +425,12 @@ listen strict
 		if got != want {
 			t.Errorf("session %d %q:\ngproxy:\n%s\nhaproxy:\n%s", i, s, got, want)
 		}
+		if strings.Contains(s, "opt2.test") {
+			probeOpts("after the adds")
+		}
 	}
 	for _, sni := range []string{"one.test", "two.test", "a.wild.test", "no.wild.test", "x.test", "y.test", "b.test", "",
-		"n.test", "new.test", "a.new.test", "x.new.test"} {
+		"n.test", "new.test", "a.new.test", "x.new.test", "opt.test", "opt2.test"} {
 		if h, g := servedSHA1(ports["hp"], sni), servedSHA1(ports["gp"], sni); h != g {
 			t.Errorf("SNI %q after the deletions: haproxy serves %s, gproxy %s", sni, h, g)
 		}

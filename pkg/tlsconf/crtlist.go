@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,9 @@ type ListBind struct {
 	Pos string
 	// Strict is strict-sni: the default certificate is never served.
 	Strict bool
+	// Base is what the options of the lines added on the stats socket
+	// are resolved against (nil: options are refused).
+	Base *EntryBase
 }
 
 // CrtListEntry is one line of a crt-list (one file of a directory).
@@ -33,6 +37,7 @@ type CrtListEntry struct {
 	Cert    string // the certificate file, as loaded (crt-base applied)
 	Line    int    // 1 = first line; 0 for a directory's files
 	Filters []string
+	Opts    *EntryOptions     // the line's bracketed options, nil for none
 	ids     map[*Store]uint64 // the entry's certificate in each bind's store
 }
 
@@ -81,19 +86,44 @@ func (l *CrtList) SetEntries(e []*CrtListEntry, lines int) {
 // new handshakes, as `add ssl crt-list`; it returns how many binds took
 // it.
 func (l *CrtList) Add(c *Cert, filters []string) int {
+	n, _ := l.AddWithOptions(c, filters, nil, nil)
+	return n
+}
+
+// ErrNoEntryBase is a line with options added to a list whose bind lines
+// were read without their settings.
+var ErrNoEntryBase = errors.New("per-certificate options are not available for this crt-list")
+
+// AddWithOptions is Add for a line with options o (nil for none),
+// resolved for every bind line of the list (load finds their CA and CRL
+// files) before the line is added anywhere.
+func (l *CrtList) AddWithOptions(c *Cert, filters []string, o *EntryOptions, load func(path string, kind CAKind) (*CAFile, error)) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	entries := make([]*Entry, len(l.binds))
+	if o != nil {
+		for i, b := range l.binds {
+			if b.Base == nil || b.Base.Settings == nil {
+				return 0, ErrNoEntryBase
+			}
+			e, err := ResolveEntry(b.Base, o, load)
+			if err != nil {
+				return 0, err
+			}
+			entries[i] = e
+		}
+	}
 	l.lines++
-	e := &CrtListEntry{Cert: c.Path, Line: l.lines, Filters: filters, ids: map[*Store]uint64{}}
-	for _, b := range l.binds {
+	e := &CrtListEntry{Cert: c.Path, Line: l.lines, Filters: filters, Opts: o, ids: map[*Store]uint64{}}
+	for i, b := range l.binds {
 		nc := *c
-		nc.Filters, nc.id = filters, 0
+		nc.Filters, nc.Entry, nc.id = filters, entries[i], 0
 		nc.ensureID()
 		b.Store.add(&nc)
 		e.ids[b.Store] = nc.id
 	}
 	l.entries = append(l.entries, e)
-	return len(l.binds)
+	return len(l.binds), nil
 }
 
 // IsDefault tells whether the entry's certificate is the default of a

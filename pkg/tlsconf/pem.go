@@ -51,6 +51,9 @@ type Cert struct {
 	// Filters are the SNI names of a crt-list line; none: the
 	// certificate's own SANs (or CN).
 	Filters []string
+	// Entry is set by a crt-list line's options: the handshakes that
+	// pick this certificate use its settings.
+	Entry *Entry
 	// DHParams is set when the file holds DH PARAMETERS, which make
 	// haproxy offer DHE ciphers (gproxy cannot).
 	DHParams bool

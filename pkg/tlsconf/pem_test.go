@@ -128,14 +128,60 @@ func FuzzParsePEM(f *testing.F) {
 }
 
 func TestParseCrtList(t *testing.T) {
-	paths, filters, lines, err := ParseCrtList([]byte("# comment\n\na.pem\nb.pem  x.test *.w.test\n"))
-	if err != nil || strings.Join(paths, ",") != "a.pem,b.pem" || len(filters[0]) != 0 ||
-		strings.Join(filters[1], ",") != "x.test,*.w.test" || lines[1] != 4 {
-		t.Errorf("got %v %v %v %v", paths, filters, lines, err)
+	ls, err := ParseCrtList([]byte("# comment\n\na.pem\nb.pem  x.test *.w.test\nc.pem [verify required ca-file ca.pem alpn h2,http/1.1 ssl-min-ver TLSv1.3]  y.test\nd.pem[alpn h2]z.test\n"))
+	if err != nil || len(ls) != 4 {
+		t.Fatalf("got %+v %v", ls, err)
 	}
-	for _, bad := range []string{"a.pem [alpn h2]\n", "a.pem !*.x.test\n", "a.pem x*.test\n"} {
-		if _, _, _, err := ParseCrtList([]byte("ok.pem\n" + bad)); err == nil || !strings.Contains(err.Error(), "line 2") {
-			t.Errorf("%q: want an error at line 2, got %v", bad, err)
+	if ls[0].Path != "a.pem" || len(ls[0].Filters) != 0 || ls[0].Opts != nil ||
+		ls[1].Path != "b.pem" || strings.Join(ls[1].Filters, ",") != "x.test,*.w.test" || ls[1].Line != 4 {
+		t.Errorf("got %+v %+v", ls[0], ls[1])
+	}
+	if got, want := ls[2].Opts.String(), " [alpn h2,http/1.1\x00 verify required ca-file ca.pem ssl-min-ver TLSv1.3]"; got != want || strings.Join(ls[2].Filters, ",") != "y.test" {
+		t.Errorf("options %q filters %v, want %q", got, ls[2].Filters, want)
+	}
+	if ls[3].Path != "d.pem" || ls[3].Opts.String() != " [alpn h2\x00]" || strings.Join(ls[3].Filters, ",") != "z.test" {
+		t.Errorf("got %+v", ls[3])
+	}
+	for bad, msg := range map[string]string{
+		"a.pem !*.x.test\n":               "negative SNI filter",
+		"a.pem x*.test\n":                 "SNI filter",
+		"[alpn h2] a.pem\n":               "file must start with a cert",
+		"a.pem [alpn h2\n":                "without ']'",
+		"a.pem alpn h2]\n":                "missing '['",
+		"a.pem [alpn]\n":                  "ssl args out of '[]' for alpn",
+		"a.pem [foo]\n":                   "unknown ssl keyword foo",
+		"a.pem [ciphers HIGH]\n":          "'ciphers' is not implemented",
+		"a.pem [curves X25519]\n":         "'curves' is not implemented",
+		"a.pem [no-ca-names]\n":           "'no-ca-names' is not implemented",
+		"a.pem [verify maybe]\n":          "unknown verify method",
+		"a.pem [ssl-min-ver TLSv9]\n":     "invalid value",
+		"a.pem x.test [alpn h2] y.test\n": "between the certificate and '['",
+	} {
+		if _, err := ParseCrtList([]byte("ok.pem\n" + bad)); err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%q: want an error at line 2 with %q, got %v", bad, msg, err)
 		}
 	}
+}
+
+// FuzzParseCrtList: a crt-list file (or a line given on the stats
+// socket) never panics, and every line read back has a path and options
+// that print.
+func FuzzParseCrtList(f *testing.F) {
+	for _, s := range []string{"a.pem\n", "a.pem [verify required ca-file ca.pem alpn h2] x.test !y.test\n", "a.pem [", "a.pem ]", "[ a ]", "a.pem [ssl-min-ver TLSv1.3]*.x.test\n  \n#c\n", "a [alpn] b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ls, err := ParseCrtList([]byte(s))
+		if err == nil {
+			for _, l := range ls {
+				if l.Line != 0 && l.Path == "" {
+					t.Fatalf("line %d without a path: %+v", l.Line, l)
+				}
+				_ = l.Opts.String()
+			}
+		}
+		if l, err := ParseCrtListLine(s); err == nil {
+			_ = l.Opts.String()
+		}
+	})
 }

@@ -60,7 +60,7 @@ func (s *Store) Replace(c *Cert) int {
 		certs[i] = o
 		if o.Path == c.Path {
 			nc := *c
-			nc.Filters, nc.id = o.Filters, o.id
+			nc.Filters, nc.Entry, nc.id = o.Filters, o.Entry, o.id
 			certs[i] = &nc
 			if o == oldIx.def {
 				def = &nc
@@ -179,6 +179,13 @@ func kindOf(c *Cert) keyKind {
 // Pick returns the certificate for a server name ("" when the client
 // sent none) and a client's abilities.
 func (s *Store) Pick(name string, cl Client) (*Cert, error) {
+	c, _, err := s.PickNamed(name, cl)
+	return c, err
+}
+
+// PickNamed is Pick, telling also whether the certificate was picked by
+// the name (false for the default).
+func (s *Store) PickNamed(name string, cl Client) (*Cert, bool, error) {
 	ix := s.idx.Load()
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	if name != "" {
@@ -202,21 +209,21 @@ func (s *Store) Pick(name string, cl Client) (*Cert, error) {
 		}
 		switch {
 		case cl.ECDSA && first[kindECDSA] != nil:
-			return first[kindECDSA], nil
+			return first[kindECDSA], true, nil
 		case cl.RSA && first[kindRSA] != nil:
-			return first[kindRSA], nil
+			return first[kindRSA], true, nil
 		case first[kindOther] != nil:
-			return first[kindOther], nil
+			return first[kindOther], true, nil
 		case first[kindECDSA] != nil:
-			return first[kindECDSA], nil
+			return first[kindECDSA], true, nil
 		case first[kindRSA] != nil:
-			return first[kindRSA], nil
+			return first[kindRSA], true, nil
 		}
 	}
 	if s.strict || ix.def == nil {
-		return nil, ErrNoCertificate
+		return nil, false, ErrNoCertificate
 	}
-	return ix.def, nil
+	return ix.def, false, nil
 }
 
 // GetCertificate is tls.Config.GetCertificate.
@@ -350,14 +357,23 @@ func negates(c *Cert, name string) bool {
 	return false
 }
 
+// CrtListLine is one line of a crt-list file.
+type CrtListLine struct {
+	Path    string   // as written; "" for a line of blanks (see ParseCrtList)
+	Filters []string // SNI filters
+	Line    int
+	Opts    *EntryOptions // the bracketed options, nil without brackets
+}
+
 // ParseCrtList reads a crt-list file in the form gproxy implements: one
-// certificate per line, optionally followed by SNI filters (exact names
-// or "*.domain" wildcards, "!name" or "!*" negative ones); empty lines
-// and lines starting with '#' are skipped, a line of blanks is returned
-// as path "" at line 0 (see loadCrtList). Bracketed per-certificate options and
-// negative wildcards are refused,
-// with the line number. Paths are returned as written.
-func ParseCrtList(data []byte) (paths []string, filters [][]string, lines []int, err error) {
+// certificate per line, optionally followed by bracketed options (see
+// EntryOptions) and SNI filters (exact names or "*.domain" wildcards,
+// "!name" or "!*" negative ones); empty lines and lines starting with '#'
+// are skipped, a line of blanks is returned as path "" at line 0 (see
+// loadCrtList). Options gproxy does not implement and negative wildcards
+// are refused, with the line number. Paths are returned as written.
+func ParseCrtList(data []byte) ([]CrtListLine, error) {
+	var out []CrtListLine
 	for i, line := range strings.Split(string(data), "\n") {
 		// As haproxy 2.6: only a line starting with '#' is a comment.
 		if line == "" || line[0] == '#' || line[0] == '\r' {
@@ -368,29 +384,104 @@ func ParseCrtList(data []byte) (paths []string, filters [][]string, lines []int,
 			// A line of blanks: haproxy 2.6 reuses the certificate of the
 			// line before when its path was under crt-base; the caller
 			// decides (path "", line 0).
-			paths = append(paths, "")
-			filters = append(filters, nil)
-			lines = append(lines, 0)
+			out = append(out, CrtListLine{})
 			continue
 		}
-		if strings.ContainsAny(line, "[]") {
-			return nil, nil, nil, fmt.Errorf("line %d: per-certificate options ('[...]') are not implemented by gproxy", i+1)
+		l, err := parseCrtListLine(line, i+1)
+		if err != nil {
+			return nil, err
 		}
-		for _, w := range f[1:] {
-			switch {
-			case w == "!*", strings.HasPrefix(w, "!") && !strings.Contains(w, "*"):
-				// A negative filter: its line's certificate is not picked
-				// by that name, and without positive filters it is picked
-				// by none (only as the default).
-			case strings.HasPrefix(w, "!"):
-				return nil, nil, nil, fmt.Errorf("line %d: negative SNI filter '%s': only '!*' and exact names are implemented by gproxy", i+1, w)
-			case strings.Contains(w, "*") && !strings.HasPrefix(w, "*."):
-				return nil, nil, nil, fmt.Errorf("line %d: SNI filter '%s': only a leading '*.' wildcard is implemented by gproxy", i+1, w)
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// parseCrtListLine splits a line as haproxy 2.6's crtlist_parse_line:
+// blanks, '[' and ']' separate words; the brackets, after the
+// certificate, hold the options.
+func parseCrtListLine(line string, n int) (CrtListLine, error) {
+	var words []string
+	open, close := -1, -1
+	cur := -1 // start of the current word
+	flush := func(end int) {
+		if cur >= 0 {
+			words = append(words, line[cur:end])
+			cur = -1
+		}
+	}
+	for j := 0; j < len(line); j++ {
+		switch c := line[j]; {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f':
+			flush(j)
+		case c == '[':
+			flush(j)
+			if open >= 0 {
+				return CrtListLine{}, fmt.Errorf("line %d: too many '['", n)
+			}
+			if len(words) == 0 {
+				return CrtListLine{}, fmt.Errorf("line %d: file must start with a cert", n)
+			}
+			open = len(words)
+		case c == ']':
+			flush(j)
+			if close >= 0 {
+				return CrtListLine{}, fmt.Errorf("line %d: too many ']'", n)
+			}
+			if open < 0 {
+				return CrtListLine{}, fmt.Errorf("line %d: missing '['", n)
+			}
+			close = len(words)
+		default:
+			if cur < 0 {
+				cur = j
 			}
 		}
-		paths = append(paths, f[0])
-		filters = append(filters, f[1:])
-		lines = append(lines, i+1)
 	}
-	return paths, filters, lines, nil
+	flush(len(line))
+	l := CrtListLine{Path: words[0], Line: n}
+	filters := words[1:]
+	if open >= 0 {
+		if open > 1 {
+			// haproxy 2.6 drops the words between the certificate and '['.
+			return CrtListLine{}, fmt.Errorf("line %d: words between the certificate and '[': not implemented by gproxy", n)
+		}
+		if close < 0 {
+			// haproxy 2.6 takes the words after '[' as filters then.
+			return CrtListLine{}, fmt.Errorf("line %d: '[' without ']': not implemented by gproxy", n)
+		}
+		o, err := parseEntryOptions(words[open:close], n)
+		if err != nil {
+			return CrtListLine{}, err
+		}
+		l.Opts = o
+		filters = words[close:]
+	}
+	for _, w := range filters {
+		switch {
+		case w == "!*", strings.HasPrefix(w, "!") && !strings.Contains(w, "*"):
+			// A negative filter: its line's certificate is not picked
+			// by that name, and without positive filters it is picked
+			// by none (only as the default).
+		case strings.HasPrefix(w, "!"):
+			return CrtListLine{}, fmt.Errorf("line %d: negative SNI filter '%s': only '!*' and exact names are implemented by gproxy", n, w)
+		case strings.Contains(w, "*") && !strings.HasPrefix(w, "*."):
+			return CrtListLine{}, fmt.Errorf("line %d: SNI filter '%s': only a leading '*.' wildcard is implemented by gproxy", n, w)
+		}
+	}
+	l.Filters = filters
+	return l, nil
+}
+
+// ParseCrtListLine reads one crt-list line given on the stats socket
+// (`add ssl crt-list LIST <<`), its errors worded as haproxy's
+// ("parsing [CLI:1]: ...").
+func ParseCrtListLine(line string) (CrtListLine, error) {
+	if len(strings.Fields(line)) == 0 {
+		return CrtListLine{}, nil
+	}
+	l, err := parseCrtListLine(line, 1)
+	if err != nil {
+		return l, errors.New("parsing [CLI:1]: " + strings.TrimPrefix(err.Error(), "line 1: "))
+	}
+	return l, nil
 }
