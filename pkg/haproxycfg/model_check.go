@@ -85,6 +85,12 @@ type CheckRule struct {
 	// SendProxy is `connect send-proxy`: a PROXY protocol header first
 	// (a LOCAL one in version 2: the server's send-proxy-v2 picks it).
 	SendProxy bool `json:",omitempty"`
+	// SSL is `connect ssl`: the connection runs TLS with the server's TLS
+	// settings (ServerTLS.Settings, resolved for every server of a proxy
+	// with such a rule); SNI and ALPN are the rule's `sni` and `alpn`.
+	SSL  bool     `json:",omitempty"`
+	SNI  string   `json:",omitempty"`
+	ALPN []string `json:",omitempty"`
 
 	// send: Data is sent as is (tcp-check send, send-binary); HTTP is an
 	// http-check request.

@@ -154,6 +154,9 @@ type Probe struct {
 	Whole   time.Duration // bound on the whole check; 0 = none beyond Connect and Read
 	ext     *extCheck     // option external-check
 	TLS     *tls.Config   // check-ssl: the implicit connect runs TLS; nil in clear (tls.go)
+	// ServerTLS is the server's TLS settings, which `connect ssl` rules
+	// use with their own sni and alpn (nil when the proxy has none).
+	ServerTLS *haproxycfg.ServerTLS
 	// SendProxy is the server's PROXY protocol setting, which picks the
 	// header a check sends (proxy.go); DefaultProxy says whether the
 	// default connect sends one (check-send-proxy, or send-proxy on the

@@ -229,7 +229,7 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) *Probe {
 	}
 	inter := interval(s.Inter)
 	p := &Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter,
-		Type: px.Check.Type, TLS: checkTLS(s), SendProxy: s.SendProxy,
+		Type: px.Check.Type, TLS: checkTLS(s), ServerTLS: s.TLS, SendProxy: s.SendProxy,
 		// haproxy: checks on the traffic port inherit the server's pp_opts.
 		DefaultProxy: s.CheckSendProxy || (s.SendProxy.Any() && s.CheckPort == 0 && s.CheckAddr == "")}
 	if s.Sock.IsSet() && s.CheckAddr == "" && s.CheckPort == 0 {

@@ -197,13 +197,14 @@ func (r *runner) success() Result {
 		}
 		return withInfo(c, code, info)
 	case haproxycfg.RuleConnect:
-		if st.Step == 0 {
-			if r.tls {
-				return Result{Code: CodeL6OK}
-			}
-			return Result{Code: CodeL4OK}
+		c := CodeL4OK
+		if r.tls {
+			c = CodeL6OK
 		}
-		return withInfo(CodeL4OK, 0, "(tcp-check)")
+		if st.Step == 0 {
+			return Result{Code: c}
+		}
+		return withInfo(c, 0, "(tcp-check)")
 	}
 	return withInfo(CodeL7OK, 0, "(tcp-check)")
 }
@@ -235,7 +236,13 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 		if isTimeout(err) {
 			return withInfo(CodeL4TOUT, 0, r.stepSuffix()), false
 		}
-		return withInfo(CodeL4CON, 0, connectErrText(err)+r.stepSuffix()), false
+		text := connectErrText(err)
+		if r.p.ruleTLS(st) != nil {
+			// haproxy's TLS layer has already taken the connection
+			// and names the failure (conn_err_code_str).
+			text = "SSL handshake failure (" + errnoText(err) + ")"
+		}
+		return withInfo(CodeL4CON, 0, text+r.stepSuffix()), false
 	}
 	if st.SendProxy || (r.p.DefaultProxy && (st.Step == 0 || st.Default)) {
 		_ = c.SetWriteDeadline(time.Now().Add(r.p.Connect))
@@ -247,12 +254,14 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 		}
 	}
 	r.tls = false
-	if st.Step == 0 && r.p.TLS != nil {
-		// check-ssl applies to the implicit connect, as the server's
-		// default check settings do in haproxy.
-		tc, res, ok := r.p.handshake(cctx, c)
+	if cfg := r.p.ruleTLS(st); cfg != nil {
+		// check-ssl applies to the implicit connect and `connect
+		// default`, as the server's default check settings do in
+		// haproxy; `connect ssl` to its own step.
+		tc, res, ok := handshakeWith(cctx, c, cfg)
 		if !ok {
 			c.Close()
+			res.Info += r.stepSuffix()
 			return res, false
 		}
 		c, r.tls = tc, true

@@ -3,6 +3,8 @@ package health
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"net"
 
 	"hapair/pkg/haproxycfg"
@@ -18,19 +20,53 @@ func checkTLS(s *haproxycfg.Server) *tls.Config {
 	return s.TLS.Settings.Config(s.TLS.CheckSNI, nil)
 }
 
+// ruleTLS is the TLS configuration of a connect step: `connect ssl` with
+// the rule's sni and alpn (only those, as haproxy's
+// tcpcheck_eval_connect), the check's own settings on the implicit first
+// connect and `connect default`; nil in clear.
+func (p Probe) ruleTLS(st *Step) *tls.Config {
+	if st.SSL && p.ServerTLS != nil {
+		sni := st.SNI
+		if sni == "" && st.Default {
+			sni = p.ServerTLS.CheckSNI
+		}
+		c := p.ServerTLS.Settings.Config(sni, nil)
+		c.NextProtos = st.ALPN
+		return c
+	}
+	if st.Step == 0 || st.Default {
+		return p.TLS
+	}
+	return nil
+}
+
 // handshake runs the TLS handshake of a check over c when the probe has
 // TLS; the result is what a check that ends here reports (L4OK in
 // clear, L6OK, or haproxy's Layer6 failures).
 func (p Probe) handshake(ctx context.Context, c net.Conn) (net.Conn, Result, bool) {
-	if p.TLS == nil {
+	return handshakeWith(ctx, c, p.TLS)
+}
+
+func handshakeWith(ctx context.Context, c net.Conn, cfg *tls.Config) (net.Conn, Result, bool) {
+	if cfg == nil {
 		return c, Result{Code: CodeL4OK}, true
 	}
-	tc := tls.Client(c, p.TLS)
+	tc := tls.Client(c, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		if isTimeout(err) || ctx.Err() != nil {
 			return nil, Result{Code: CodeL6TOUT}, false
 		}
-		return nil, Result{Code: CodeL6RSP, Info: "SSL handshake failure"}, false
+		info := "SSL handshake failure"
+		var he x509.HostnameError
+		if errors.As(err, &he) {
+			// haproxy's CO_ER_SSL_MISMATCH(_SNI): the chain was good,
+			// the name not.
+			info = "Server presented an SSL certificate different from the configured one"
+			if cfg.ServerName != "" {
+				info = "Server presented an SSL certificate different from the expected one"
+			}
+		}
+		return nil, Result{Code: CodeL6RSP, Info: info}, false
 	}
 	return tc, Result{Code: CodeL6OK}, true
 }
