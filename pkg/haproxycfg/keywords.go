@@ -728,7 +728,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "agent-inter", Works, 1, grpNone},
 	{CtxServer, "agent-port", Works, 1, grpNone},
 	{CtxServer, "agent-send", Works, 1, grpNone},
-	{CtxServer, "check-alpn", Refused, 1, grpChecks},
+	{CtxServer, "check-alpn", Works, 1, grpNone},
 	{CtxServer, "check-proto", Refused, 1, grpChecks},
 	{CtxServer, "check-sni", Works, 1, grpNone},
 	{CtxServer, "error-limit", Works, 1, grpNone},

@@ -3,6 +3,7 @@ package haproxycfg
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -449,6 +450,10 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				}
 			}
 			r.ALPN = strings.Split(args[i], ",")
+			if http && slices.Contains(r.ALPN, "h2") {
+				// haproxy picks the check's mux by the protocol agreed.
+				return "HTTP health checks over HTTP/2 ('alpn h2') are not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration"
+			}
 		case "via-socks4", "proto":
 			return fmt.Sprintf("'%s' on a check connect rule is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration", args[i])
 		default:

@@ -54,6 +54,7 @@ type sslOpts struct {
 	ciphers, suites, curves   tlsText
 	strictSNI, noTickets      bool
 	sni, checkSNI, verifyHost string
+	checkALPN                 []string // check-alpn
 	noReuse                   bool
 	crtIgnore, caIgnore       tlsconf.ErrSet
 	seen                      bool
@@ -607,7 +608,7 @@ func (p *parser) serverTLSOption(srv *Server, cloned *bool, opts []string, i int
 	opt := opts[i]
 	switch opt {
 	case "ssl", "no-ssl", "check-ssl", "no-check-ssl", "verify", "verifyhost", "ca-file", "crl-file",
-		"crt", "sni", "check-sni", "alpn", "ciphers", "ciphersuites", "ssl-reuse", "no-ssl-reuse",
+		"crt", "sni", "check-sni", "check-alpn", "alpn", "ciphers", "ciphersuites", "ssl-reuse", "no-ssl-reuse",
 		"tls-tickets", "no-tls-tickets", "ssl-min-ver", "ssl-max-ver":
 		// (no `curves` on server lines in haproxy 2.6)
 	default:
@@ -677,6 +678,19 @@ func (p *parser) serverTLSOption(srv *Server, cloned *bool, opts []string, i int
 			o.sni = val
 		case "check-sni":
 			o.checkSNI = val
+		case "check-alpn":
+			for _, a := range strings.Split(val, ",") {
+				if len(a) > 255 {
+					p.diag(Alert, LocBracket, kw, "%s'check-alpn' : ALPN protocol name too long : '%s'", prefix, a)
+					return 0, true, false
+				}
+				if a == "" {
+					// haproxy sends an empty name; crypto/tls refuses one.
+					p.refuseForm(grpChecks, LocBracket, kw, prefix, "an empty protocol name in 'check-alpn'")
+					return 0, true, false
+				}
+			}
+			o.checkALPN = strings.Split(val, ",")
 		case "alpn":
 			o.alpn, o.alpnSet = strings.Split(val, ","), true
 		case "ciphers":
@@ -789,7 +803,7 @@ func (p *parser) resolveServerTLS(srv *Server, o sslOpts, checks bool, kw, prefi
 		return false
 	}
 	t := srv.TLS
-	t.Traffic, t.Checks, t.CheckSNI = o.ssl, checks, o.checkSNI
+	t.Traffic, t.Checks, t.CheckSNI, t.CheckALPN = o.ssl, checks, o.checkSNI, o.checkALPN
 	switch {
 	case o.sni == "":
 	case o.sni == "ssl_fc_sni":

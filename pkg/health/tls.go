@@ -17,13 +17,17 @@ func checkTLS(s *haproxycfg.Server) *tls.Config {
 	if s.TLS == nil || !s.TLS.Checks {
 		return nil
 	}
-	return s.TLS.Settings.Config(s.TLS.CheckSNI, nil)
+	c := s.TLS.Settings.Config(s.TLS.CheckSNI, nil)
+	if s.TLS.CheckALPN != nil {
+		c.NextProtos = s.TLS.CheckALPN
+	}
+	return c
 }
 
 // ruleTLS is the TLS configuration of a connect step: `connect ssl` with
-// the rule's sni and alpn (only those, as haproxy's
-// tcpcheck_eval_connect), the check's own settings on the implicit first
-// connect and `connect default`; nil in clear.
+// the rule's sni and alpn (the server's alpn when it has none: haproxy
+// sets that one on the server's TLS context), the check's own settings on
+// the implicit first connect and `connect default`; nil in clear.
 func (p Probe) ruleTLS(st *Step) *tls.Config {
 	if st.SSL && p.ServerTLS != nil {
 		sni := st.SNI
@@ -31,7 +35,12 @@ func (p Probe) ruleTLS(st *Step) *tls.Config {
 			sni = p.ServerTLS.CheckSNI
 		}
 		c := p.ServerTLS.Settings.Config(sni, nil)
-		c.NextProtos = st.ALPN
+		switch {
+		case st.ALPN != nil:
+			c.NextProtos = st.ALPN
+		case st.Default && p.ServerTLS.CheckALPN != nil:
+			c.NextProtos = p.ServerTLS.CheckALPN
+		}
 		return c
 	}
 	if st.Step == 0 || st.Default {
