@@ -13,7 +13,10 @@ import (
 // servers without `ssl`: s1 is a TLS server whose certificate names
 // foo.test (verified against the CA with the rule's sni), s2 the same
 // server checked with a name its certificate does not carry, s3 a clear
-// server (the handshake fails), s4 refuses; h1 is an HTTP server over TLS.
+// server (the handshake fails), s4 refuses, and s5 with an alpn list
+// (haproxy's TLS layer then names the error) (each in its own backend, so that
+// the counts of servers left do not depend on which goes down first); h1
+// is an HTTP server over TLS.
 const checkSSLCfg = `global
   stats socket SOCK level admin
 defaults
@@ -28,7 +31,16 @@ backend t
   server s1 127.0.0.1:9021 check inter 1s rise 2 fall 2 ca-file DIR/ca.pem
   tcp-check connect ssl sni foo.test alpn http/1.1
   server s3 127.0.0.1:9023 check inter 1s rise 2 fall 2 verify none
+backend t3
+  option tcp-check
+  option log-health-checks
+  tcp-check connect ssl
   server s4 127.0.0.1:9024 check inter 1s rise 2 fall 2 verify none
+backend t4
+  option tcp-check
+  option log-health-checks
+  tcp-check connect ssl alpn http/1.1
+  server s5 127.0.0.1:9025 check inter 1s rise 2 fall 2 verify none
 backend t2
   option tcp-check
   tcp-check connect port 9021 ssl sni bar.test comment tls
@@ -62,7 +74,7 @@ socat OPENSSL-LISTEN:9022,$tls SYSTEM:"head -c 10 >/dev/null; cat $DIR/r200" 2>/
 socat TCP-LISTEN:9023,fork,reuseaddr SYSTEM:"echo garbage-garbage-garbage; sleep 0.2" 2>/dev/null &
 for p in 9021 9022 9023; do for i in $(seq 100); do ss -Hltn "( sport = :$p )" | grep -q . && break; sleep 0.02; done; done
 proxies
-settle t/s1:UP:L6OK t/s3:DOWN:L6RSP t/s4:DOWN:L4CON t2/s2:DOWN:L6RSP h/h1:UP:L7OK
+settle t/s1:UP:L6OK t/s3:DOWN:L6RSP t3/s4:DOWN:L4CON t4/s5:DOWN:L4CON t2/s2:DOWN:L6RSP h/h1:UP:L7OK
 echo "== haproxy log"; grep -E 'Health check|Server |backend ' "$DIR/h.err"
 echo "== gproxy log"; grep -E 'Health check|Server |backend ' "$DIR/g.err"
 `
@@ -73,6 +85,7 @@ echo "== gproxy log"; grep -E 'Health check|Server |backend ' "$DIR/g.err"
 		`h t2/s2 DOWN L6RSP`,
 		`h h/h1 UP L7OK 200`,
 		`info: "SSL handshake failure at step 1 of tcp-check (connect)"`,
-		`info: "SSL handshake failure (Connection refused) at step 1 of tcp-check (connect)"`,
+		`t3/s4 failed, reason: Layer4 connection problem, info: "Connection refused at step 1 of tcp-check (connect)"`,
+		`t4/s5 failed, reason: Layer4 connection problem, info: "SSL handshake failure (Connection refused) at step 1 of tcp-check (connect)"`,
 	})
 }

@@ -237,9 +237,10 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 			return withInfo(CodeL4TOUT, 0, r.stepSuffix()), false
 		}
 		text := connectErrText(err)
-		if r.p.ruleTLS(st) != nil {
-			// haproxy's TLS layer has already taken the connection
-			// and names the failure (conn_err_code_str).
+		if r.p.ruleTLS(st) != nil && r.p.muxAfterALPN(st) {
+			// With an ALPN list haproxy installs the check's mux only
+			// after the handshake, so its TLS layer sees the error
+			// first and names it (conn_err_code_str).
 			text = "SSL handshake failure (" + errnoText(err) + ")"
 		}
 		return withInfo(CodeL4CON, 0, text+r.stepSuffix()), false

@@ -49,6 +49,13 @@ func (p Probe) ruleTLS(st *Step) *tls.Config {
 	return nil
 }
 
+// muxAfterALPN tells whether haproxy waits for the TLS handshake before
+// installing the check's mux (tcpcheck_eval_connect): when the rule or
+// the server's check-alpn gives protocols to offer.
+func (p Probe) muxAfterALPN(st *Step) bool {
+	return st.ALPN != nil || (p.ServerTLS != nil && p.ServerTLS.CheckALPN != nil)
+}
+
 // handshake runs the TLS handshake of a check over c when the probe has
 // TLS; the result is what a check that ends here reports (L4OK in
 // clear, L6OK, or haproxy's Layer6 failures).
