@@ -29,7 +29,14 @@ func checkTLS(s *haproxycfg.Server) *tls.Config {
 // sets that one on the server's TLS context), the check's own settings on
 // the implicit first connect and `connect default`; nil in clear.
 func (p Probe) ruleTLS(st *Step) *tls.Config {
-	if st.SSL && p.ServerTLS != nil {
+	if st.SSL && p.ServerTLS == nil {
+		// Never in clear: a server without TLS settings (none is made
+		// so) fails the handshake.
+		return &tls.Config{InsecureSkipVerify: true, VerifyConnection: func(tls.ConnectionState) error {
+			return errors.New("health: no TLS settings for a connect ssl rule")
+		}}
+	}
+	if st.SSL {
 		sni := st.SNI
 		if sni == "" && st.Default {
 			sni = p.ServerTLS.CheckSNI
