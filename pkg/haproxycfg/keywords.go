@@ -912,7 +912,7 @@ var keywordTable = []Keyword{
 	// CtxHTTPCheck
 	// expectations by log-format strings and sample expressions are refused
 	{CtxHTTPCheck, "expect", Works, 0, grpNone},
-	{CtxHTTPCheck, "disable-on-404", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "disable-on-404", Works, 0, grpNone},
 	{CtxHTTPCheck, "send-state", Refused, 0, grpChecks},
 	{CtxHTTPCheck, "comment", Works, 0, grpNone},
 	{CtxHTTPCheck, "connect", Works, 0, grpNone},

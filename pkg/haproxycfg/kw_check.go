@@ -300,6 +300,14 @@ func (p *parser) checkRule(args []string) {
 		p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s %s'", kw, sub))
 		return
 	}
+	if sub == "disable-on-404" {
+		if len(args) > 2 {
+			p.alert(kw, "'%s' cannot handle unexpected argument '%s'.", kw, args[2])
+			return
+		}
+		p.cur.px.Check.DisableOn404 = true
+		return
+	}
 	px, cs := p.cur.px, &p.cur.chk
 	own := &cs.tcpOwn
 	if http {
@@ -786,6 +794,10 @@ func statusRanges(v string) ([][2]int, string) {
 func (p *parser) finishChecks(ps *proxyState) {
 	p.finishExternal(ps)
 	c := &ps.px.Check
+	if c.DisableOn404 && c.Type >= CheckTCP && c.Type <= CheckSSLHello {
+		p.postDiag(Warning, Pos{}, "", "'%s' will be ignored for %s '%s' (requires 'option httpchk').", "disable-on-404", typeStr(ps.px.Kind), ps.px.Name)
+		c.DisableOn404 = false
+	}
 	if c.Type != CheckTCP && c.Type != CheckHTTP {
 		c.Rules = nil
 		return
@@ -954,6 +966,10 @@ func (p *parser) finishTracks() {
 			}
 			if !t.Check && t.TrackServer == "" {
 				alert("unable to use %s/%s for tracking as it does not have any check nor agent enabled.", tpx.Name, t.Name)
+				continue
+			}
+			if tpx != px && tpx.Check.DisableOn404 != px.Check.DisableOn404 {
+				alert("unable to use %s/%s fortracking: disable-on-404 option inconsistency.", tpx.Name, t.Name)
 				continue
 			}
 			loop := t

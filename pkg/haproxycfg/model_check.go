@@ -45,6 +45,10 @@ type Check struct {
 	// `expect status 200-399` last where haproxy adds them. Empty for the
 	// other types, whose steps are fixed by the protocol.
 	Rules []CheckRule
+	// DisableOn404 is `http-check disable-on-404`: a 404 answer to an HTTP
+	// check of a server that is up passes conditionally (L7OKC) and puts
+	// the server in NOLB (soft stop); haproxy's PR_O_DISABLE404.
+	DisableOn404 bool `json:",omitempty"`
 	// User is the user of mysql-check and pgsql-check ("" = none).
 	User string
 	// MySQLPre41 is `option mysql-check user U pre-41`.

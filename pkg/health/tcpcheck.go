@@ -167,6 +167,12 @@ func (p *Probe) run(ctx context.Context) Result {
 	return res
 }
 
+// cond404 tells whether an HTTP answer with this status passes
+// conditionally (disable-on-404 and a server up or stopping).
+func (p *Probe) cond404(status int) bool {
+	return p.DisableOn404 && status == 404 && p.ServerUp != nil && p.ServerUp()
+}
+
 // success is the result of a check whose steps all passed, named after
 // the last step run.
 func (r *runner) success() Result {
@@ -176,6 +182,9 @@ func (r *runner) success() Result {
 	st := &r.p.Steps[r.cur]
 	switch st.Action {
 	case haproxycfg.RuleExpect:
+		if r.p.cond404(r.code) {
+			return Result{Code: CodeL7OKC, HTTP: 404}
+		}
 		info := ""
 		switch {
 		case st.onOK != nil:
@@ -526,6 +535,10 @@ func (r *runner) expectHTTP(st *Step, last bool) evalResult {
 	}
 	last = last || h.done
 	r.code = h.status
+	if r.p.cond404(h.status) {
+		// haproxy skips the expect: the check ends L7OKC (success).
+		return evalContinue
+	}
 	c := CodeL7STS
 	if st.ErrStatus != "" {
 		c = codeByName(st.ErrStatus)
