@@ -242,11 +242,12 @@ backend b
     server s 127.0.0.1:9 check check-via-socks4 <<
 `},
 		// HTTP/2 works towards servers, but not for HTTP health checks.
-		{"check-alpn", "check-alpn", head + `frontend f
+		{"check-proto", "check-proto", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b
 backend b
-    server s 127.0.0.1:9 ssl verify none alpn h2 check check-alpn h2 <<
+    option httpchk
+    server s 127.0.0.1:9 check check-proto h1 <<
 `},
 		{"HTTP checks over HTTP/2", "HTTP health checks over HTTP/2", head + `frontend f
     bind 127.0.0.1:8080

@@ -728,7 +728,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "agent-inter", Works, 1, grpNone},
 	{CtxServer, "agent-port", Works, 1, grpNone},
 	{CtxServer, "agent-send", Works, 1, grpNone},
-	{CtxServer, "check-alpn", Refused, 1, grpChecks},
+	{CtxServer, "check-alpn", Works, 1, grpNone},
 	{CtxServer, "check-proto", Refused, 1, grpChecks},
 	{CtxServer, "check-sni", Works, 1, grpNone},
 	{CtxServer, "error-limit", Works, 1, grpNone},
@@ -912,7 +912,7 @@ var keywordTable = []Keyword{
 	// CtxHTTPCheck
 	// expectations by log-format strings and sample expressions are refused
 	{CtxHTTPCheck, "expect", Works, 0, grpNone},
-	{CtxHTTPCheck, "disable-on-404", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "disable-on-404", Works, 0, grpNone},
 	{CtxHTTPCheck, "send-state", Refused, 0, grpChecks},
 	{CtxHTTPCheck, "comment", Works, 0, grpNone},
 	{CtxHTTPCheck, "connect", Works, 0, grpNone},

@@ -3,6 +3,7 @@ package haproxycfg
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -44,10 +45,24 @@ type checkState struct {
 	used            *ruleSet // the rule set the check runs (own or inherited)
 	usedHTTP        bool     // used is an http-check set (else tcp-check)
 	defTCP          *ruleSet // the defaults section's own tcp-check set
+	// ssl is haproxy's PR_O_TCPCHK_SSL: a `connect ssl` rule was read in
+	// this section or its defaults, so every server of the proxy gets
+	// its TLS settings resolved (and verified) as for check-ssl.
+	ssl bool
+	// plain holds the TLS options of the servers that had neither `ssl`
+	// nor check-ssl, resolved at the end if ssl is set.
+	plain map[string]plainTLS
+}
+
+// plainTLS is a server line's TLS options kept for a `connect ssl` rule.
+type plainTLS struct {
+	raw    sslOpts
+	pos    Pos
+	prefix string
 }
 
 func (cs checkState) clone() checkState {
-	return checkState{used: cs.used.clone(), usedHTTP: cs.usedHTTP, defTCP: cs.tcpOwn.clone()}
+	return checkState{used: cs.used.clone(), usedHTTP: cs.usedHTTP, defTCP: cs.tcpOwn.clone(), ssl: cs.ssl}
 }
 
 // checkOption handles the options that choose a check type.
@@ -285,6 +300,14 @@ func (p *parser) checkRule(args []string) {
 		p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s %s'", kw, sub))
 		return
 	}
+	if sub == "disable-on-404" {
+		if len(args) > 2 {
+			p.alert(kw, "'%s' cannot handle unexpected argument '%s'.", kw, args[2])
+			return
+		}
+		p.cur.px.Check.DisableOn404 = true
+		return
+	}
 	px, cs := p.cur.px, &p.cur.chk
 	own := &cs.tcpOwn
 	if http {
@@ -312,6 +335,9 @@ func (p *parser) checkRule(args []string) {
 		r.comment, r.Comment = true, args[2]
 	case "connect":
 		msg = p.connectRule(rs, &r, args[2:], http)
+		if msg == "" && r.SSL {
+			cs.ssl = true
+		}
 	case "send", "send-binary":
 		if http {
 			msg = sendHTTPRule(&r, args[2:])
@@ -409,7 +435,34 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				return fmt.Sprintf("'addr' : invalid address: '%s'.", args[i])
 			}
 			r.Addr = h
-		case "via-socks4", "ssl", "sni", "alpn", "proto":
+		case "ssl":
+			r.SSL = true
+		case "sni":
+			if argAt(args, i+1) == "" {
+				return "'sni' expects a string as argument."
+			}
+			i++
+			r.SNI = args[i]
+		case "alpn":
+			if argAt(args, i+1) == "" {
+				return "'alpn' : missing the comma-delimited ALPN protocol suite"
+			}
+			i++
+			for _, a := range strings.Split(args[i], ",") {
+				if len(a) > 255 {
+					return fmt.Sprintf("'alpn' : ALPN protocol name too long : '%s'", a)
+				}
+				if a == "" {
+					// haproxy sends an empty name; crypto/tls refuses one.
+					return "an empty protocol name in 'alpn' is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration"
+				}
+			}
+			r.ALPN = strings.Split(args[i], ",")
+			if http && slices.Contains(r.ALPN, "h2") {
+				// haproxy picks the check's mux by the protocol agreed.
+				return "HTTP health checks over HTTP/2 ('alpn h2') are not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration"
+			}
+		case "via-socks4", "proto":
 			return fmt.Sprintf("'%s' on a check connect rule is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration", args[i])
 		default:
 			opts := "'comment', 'port', 'addr', 'send-proxy', 'via-socks4', 'ssl', 'sni', 'alpn', 'proto', 'linger' or 'default'"
@@ -741,6 +794,10 @@ func statusRanges(v string) ([][2]int, string) {
 func (p *parser) finishChecks(ps *proxyState) {
 	p.finishExternal(ps)
 	c := &ps.px.Check
+	if c.DisableOn404 && c.Type >= CheckTCP && c.Type <= CheckSSLHello {
+		p.postDiag(Warning, Pos{}, "", "'%s' will be ignored for %s '%s' (requires 'option httpchk').", "disable-on-404", typeStr(ps.px.Kind), ps.px.Name)
+		c.DisableOn404 = false
+	}
 	if c.Type != CheckTCP && c.Type != CheckHTTP {
 		c.Rules = nil
 		return
@@ -909,6 +966,10 @@ func (p *parser) finishTracks() {
 			}
 			if !t.Check && t.TrackServer == "" {
 				alert("unable to use %s/%s for tracking as it does not have any check nor agent enabled.", tpx.Name, t.Name)
+				continue
+			}
+			if tpx != px && tpx.Check.DisableOn404 != px.Check.DisableOn404 {
+				alert("unable to use %s/%s fortracking: disable-on-404 option inconsistency.", tpx.Name, t.Name)
 				continue
 			}
 			loop := t

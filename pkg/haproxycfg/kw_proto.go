@@ -143,7 +143,11 @@ func (s *Server) checksH2() bool {
 	if s.Proto != "" || s.TLS == nil || !s.TLS.Checks {
 		return false
 	}
-	for _, a := range s.TLS.Settings.ALPN {
+	alpn := s.TLS.Settings.ALPN
+	if s.TLS.CheckALPN != nil {
+		alpn = s.TLS.CheckALPN
+	}
+	for _, a := range alpn {
 		if a == "h2" {
 			return true
 		}

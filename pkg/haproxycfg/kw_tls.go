@@ -63,6 +63,7 @@ type sslOpts struct {
 	ciphers, suites, curves   tlsText
 	strictSNI, noTickets      bool
 	sni, checkSNI, verifyHost string
+	checkALPN                 []string // check-alpn
 	noReuse                   bool
 	crtIgnore, caIgnore       tlsconf.ErrSet
 	seen                      bool
@@ -651,7 +652,7 @@ func (p *parser) serverTLSOption(srv *Server, cloned *bool, opts []string, i int
 	opt := opts[i]
 	switch opt {
 	case "ssl", "no-ssl", "check-ssl", "no-check-ssl", "verify", "verifyhost", "ca-file", "crl-file",
-		"crt", "sni", "check-sni", "alpn", "ciphers", "ciphersuites", "ssl-reuse", "no-ssl-reuse",
+		"crt", "sni", "check-sni", "check-alpn", "alpn", "ciphers", "ciphersuites", "ssl-reuse", "no-ssl-reuse",
 		"tls-tickets", "no-tls-tickets", "ssl-min-ver", "ssl-max-ver":
 		// (no `curves` on server lines in haproxy 2.6)
 	default:
@@ -721,6 +722,19 @@ func (p *parser) serverTLSOption(srv *Server, cloned *bool, opts []string, i int
 			o.sni = val
 		case "check-sni":
 			o.checkSNI = val
+		case "check-alpn":
+			for _, a := range strings.Split(val, ",") {
+				if len(a) > 255 {
+					p.diag(Alert, LocBracket, kw, "%s'check-alpn' : ALPN protocol name too long : '%s'", prefix, a)
+					return 0, true, false
+				}
+				if a == "" {
+					// haproxy sends an empty name; crypto/tls refuses one.
+					p.refuseForm(grpChecks, LocBracket, kw, prefix, "an empty protocol name in 'check-alpn'")
+					return 0, true, false
+				}
+			}
+			o.checkALPN = strings.Split(val, ",")
 		case "alpn":
 			o.alpn, o.alpnSet = strings.Split(val, ","), true
 		case "ciphers":
@@ -736,15 +750,54 @@ func (p *parser) serverTLSOption(srv *Server, cloned *bool, opts []string, i int
 // finishServerTLS resolves a server line's TLS settings (not for
 // default-server, which only carries them to later servers).
 func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
-	if srv.TLS == nil {
-		return true
+	var o sslOpts
+	if srv.TLS != nil {
+		o = srv.TLS.raw
 	}
-	o := srv.TLS.raw
 	checks := o.checkSSL || (o.ssl && srv.CheckPort == 0 && srv.CheckAddr == "")
 	if !o.ssl && !checks {
-		srv.TLS = nil
-		return true
+		// A `connect ssl` check rule of the proxy needs the settings
+		// (haproxy prepares the server's TLS context for it, with its
+		// verify alerts); one read after this line resolves them at
+		// the end (finishRuleTLS).
+		cs := &p.cur.chk
+		if !cs.ssl {
+			if cs.plain == nil {
+				cs.plain = map[string]plainTLS{}
+			}
+			cs.plain[srv.Name] = plainTLS{raw: o, pos: p.pos(), prefix: prefix}
+			srv.TLS = nil
+			return true
+		}
+		srv.TLS = &ServerTLS{raw: o}
 	}
+	return p.resolveServerTLS(srv, o, checks, kw, prefix)
+}
+
+// finishRuleTLS resolves, at the end of the parse, the TLS settings of
+// the servers read before the proxy's first `connect ssl` rule.
+func (p *parser) finishRuleTLS(ps *proxyState) {
+	if !ps.chk.ssl {
+		return
+	}
+	file, line := p.file, p.line
+	defer func() { p.file, p.line = file, line }()
+	for _, s := range ps.px.Servers {
+		d, ok := ps.chk.plain[s.Name]
+		if s.TLS != nil || !ok {
+			continue
+		}
+		p.file, p.line = d.pos.File, d.pos.Line
+		s.TLS = &ServerTLS{raw: d.raw}
+		if !p.resolveServerTLS(s, d.raw, false, "server", d.prefix) {
+			s.TLS = nil
+		}
+	}
+}
+
+// resolveServerTLS turns the options o of a server line into its
+// settings; checks says its checks run TLS.
+func (p *parser) resolveServerTLS(srv *Server, o sslOpts, checks bool, kw, prefix string) bool {
 	g := &p.tls
 	var def sslOpts
 	for i := 0; i < len(g.srvOpts); i++ {
@@ -794,7 +847,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 		return false
 	}
 	t := srv.TLS
-	t.Traffic, t.Checks, t.CheckSNI = o.ssl, checks, o.checkSNI
+	t.Traffic, t.Checks, t.CheckSNI, t.CheckALPN = o.ssl, checks, o.checkSNI, o.checkALPN
 	switch {
 	case o.sni == "":
 	case o.sni == "ssl_fc_sni":

@@ -45,6 +45,10 @@ type Check struct {
 	// `expect status 200-399` last where haproxy adds them. Empty for the
 	// other types, whose steps are fixed by the protocol.
 	Rules []CheckRule
+	// DisableOn404 is `http-check disable-on-404`: a 404 answer to an HTTP
+	// check of a server that is up passes conditionally (L7OKC) and puts
+	// the server in NOLB (soft stop); haproxy's PR_O_DISABLE404.
+	DisableOn404 bool `json:",omitempty"`
 	// User is the user of mysql-check and pgsql-check ("" = none).
 	User string
 	// MySQLPre41 is `option mysql-check user U pre-41`.
@@ -85,6 +89,12 @@ type CheckRule struct {
 	// SendProxy is `connect send-proxy`: a PROXY protocol header first
 	// (a LOCAL one in version 2: the server's send-proxy-v2 picks it).
 	SendProxy bool `json:",omitempty"`
+	// SSL is `connect ssl`: the connection runs TLS with the server's TLS
+	// settings (ServerTLS.Settings, resolved for every server of a proxy
+	// with such a rule); SNI and ALPN are the rule's `sni` and `alpn`.
+	SSL  bool     `json:",omitempty"`
+	SNI  string   `json:",omitempty"`
+	ALPN []string `json:",omitempty"`
 
 	// send: Data is sent as is (tcp-check send, send-binary); HTTP is an
 	// http-check request.

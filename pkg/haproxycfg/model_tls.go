@@ -29,6 +29,10 @@ type ServerTLS struct {
 	Traffic  bool
 	Checks   bool
 	CheckSNI string
+	// CheckALPN is `check-alpn`: the protocols the implicit check
+	// connect (and `connect default`) offers instead of the server's
+	// `alpn`, which the others offer as haproxy's context default.
+	CheckALPN []string `json:",omitempty"`
 
 	raw sslOpts // the options as given, inherited by later servers from default-server
 }

@@ -110,6 +110,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		}
 		next++
 	}
+	p.finishRuleTLS(ps)
 	p.finishChecks(ps)
 	p.checkBindProto(px)
 	p.checkServerProto(px)

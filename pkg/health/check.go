@@ -38,7 +38,7 @@ const (
 	CodeL7TOUT  Code = 12 // no complete answer in time
 	CodeL7RSP   Code = 13 // not a valid answer of the protocol
 	CodeL7OK    Code = 15 // layer 7 answer accepted
-	CodeL7OKC   Code = 16 // conditionally passed (disable-on-404, refused by gproxy's parser)
+	CodeL7OKC   Code = 16 // conditionally passed (http-check disable-on-404)
 	CodeL7STS   Code = 17 // the answer says the service is not well
 )
 
@@ -154,6 +154,14 @@ type Probe struct {
 	Whole   time.Duration // bound on the whole check; 0 = none beyond Connect and Read
 	ext     *extCheck     // option external-check
 	TLS     *tls.Config   // check-ssl: the implicit connect runs TLS; nil in clear (tls.go)
+	// ServerTLS is the server's TLS settings, which `connect ssl` rules
+	// use with their own sni and alpn (nil when the proxy has none).
+	ServerTLS *haproxycfg.ServerTLS
+	// DisableOn404 is `http-check disable-on-404`; ServerUp tells
+	// whether the server is up or stopping (haproxy's next_state not
+	// STOPPED), when a 404 passes conditionally. nil: never.
+	DisableOn404 bool
+	ServerUp     func() bool
 	// SendProxy is the server's PROXY protocol setting, which picks the
 	// header a check sends (proxy.go); DefaultProxy says whether the
 	// default connect sends one (check-send-proxy, or send-proxy on the

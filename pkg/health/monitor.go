@@ -159,7 +159,9 @@ func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled boo
 	if !cfg.Check {
 		return
 	}
-	c := &check{srv: s, probe: ProbeFor(px, cfg), st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
+	probe := ProbeFor(px, cfg)
+	probe.ServerUp = s.Up
+	c := &check{srv: s, probe: probe, st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
 		poke: make(chan time.Duration, 1), disabled: disabled}
 	if px.Check.Type == haproxycfg.CheckExternal {
 		g := m.opts.Global
@@ -229,7 +231,7 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) *Probe {
 	}
 	inter := interval(s.Inter)
 	p := &Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter,
-		Type: px.Check.Type, TLS: checkTLS(s), SendProxy: s.SendProxy,
+		Type: px.Check.Type, TLS: checkTLS(s), ServerTLS: s.TLS, SendProxy: s.SendProxy, DisableOn404: px.Check.DisableOn404,
 		// haproxy: checks on the traffic port inherit the server's pp_opts.
 		DefaultProxy: s.CheckSendProxy || (s.SendProxy.Any() && s.CheckPort == 0 && s.CheckAddr == "")}
 	if s.Sock.IsSet() && s.CheckAddr == "" && s.CheckPort == 0 {
@@ -379,6 +381,14 @@ func (m *Monitor) record(c *check, res Result) {
 		c.downSince = time.Time{}
 	}
 	m.mu.Unlock()
+	if res.Code == CodeL7OKC {
+		// haproxy's check_notify_stopping: an up server (for its check
+		// and agent) soft-stops; a tracked one must be up.
+		if up && m.agentUp(c.srv) && c.srv.AdminState() != proxy.AdminMaint {
+			m.stopping(c.srv, m.why(c, res))
+		}
+		return
+	}
 	if up && res.Code.OK() && c.srv.Stopping() && m.agentUp(c.srv) && c.srv.AdminState() != proxy.AdminMaint {
 		// haproxy's check_notify_success: a passed check ends a soft stop.
 		m.apply(c.srv, true, m.why(c, res))
@@ -418,10 +428,10 @@ func (m *Monitor) count(c *check, res Result) {
 	m.mu.Lock()
 	prev, before := c.last.Code, c.st.Health
 	c.last, c.lastCheck = res, now
-	if _, failWhileUp := c.st.Record(res.Code.OK()); failWhileUp {
+	if _, failWhileUp := c.st.Record(res.Code.OK() || res.Code == CodeL7OKC); failWhileUp {
 		c.failures++
 	}
-	if res.Code.OK() {
+	if res.Code.OK() || res.Code == CodeL7OKC {
 		c.consecErrs = 0 // haproxy: a passed check clears them
 	}
 	st := c.st
@@ -437,12 +447,15 @@ func (m *Monitor) count(c *check, res Result) {
 	if res.Code.OK() {
 		verdict = "succeeded"
 	}
+	if res.Code == CodeL7OKC {
+		verdict = "conditionally succeeded"
+	}
 	dur := ""
 	if res.Duration >= 0 {
 		dur = fmt.Sprintf(", check duration: %dms", res.Duration.Milliseconds())
 	}
 	m.log(px, levelNotice, fmt.Sprintf("Health check for %sserver %s/%s %s, reason: %s%s, status: %s.",
-		kind, px.Name, c.srv.Name(), verdict, res.Reason(), dur, st.Status(c.srv.Weight() == 0)))
+		kind, px.Name, c.srv.Name(), verdict, res.Reason(), dur, st.Status(c.srv.UserWeight() == 0)))
 }
 
 // apply sets a server's operational state, cuts sessions as its options

@@ -167,6 +167,12 @@ func (p *Probe) run(ctx context.Context) Result {
 	return res
 }
 
+// cond404 tells whether an HTTP answer with this status passes
+// conditionally (disable-on-404 and a server up or stopping).
+func (p *Probe) cond404(status int) bool {
+	return p.DisableOn404 && status == 404 && p.ServerUp != nil && p.ServerUp()
+}
+
 // success is the result of a check whose steps all passed, named after
 // the last step run.
 func (r *runner) success() Result {
@@ -176,6 +182,9 @@ func (r *runner) success() Result {
 	st := &r.p.Steps[r.cur]
 	switch st.Action {
 	case haproxycfg.RuleExpect:
+		if r.p.cond404(r.code) {
+			return Result{Code: CodeL7OKC, HTTP: 404}
+		}
 		info := ""
 		switch {
 		case st.onOK != nil:
@@ -197,13 +206,14 @@ func (r *runner) success() Result {
 		}
 		return withInfo(c, code, info)
 	case haproxycfg.RuleConnect:
-		if st.Step == 0 {
-			if r.tls {
-				return Result{Code: CodeL6OK}
-			}
-			return Result{Code: CodeL4OK}
+		c := CodeL4OK
+		if r.tls {
+			c = CodeL6OK
 		}
-		return withInfo(CodeL4OK, 0, "(tcp-check)")
+		if st.Step == 0 {
+			return Result{Code: c}
+		}
+		return withInfo(c, 0, "(tcp-check)")
 	}
 	return withInfo(CodeL7OK, 0, "(tcp-check)")
 }
@@ -235,7 +245,14 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 		if isTimeout(err) {
 			return withInfo(CodeL4TOUT, 0, r.stepSuffix()), false
 		}
-		return withInfo(CodeL4CON, 0, connectErrText(err)+r.stepSuffix()), false
+		text := connectErrText(err)
+		if r.p.ruleTLS(st) != nil && r.p.muxAfterALPN(st) {
+			// With an ALPN list haproxy installs the check's mux only
+			// after the handshake, so its TLS layer sees the error
+			// first and names it (conn_err_code_str).
+			text = "SSL handshake failure (" + errnoText(err) + ")"
+		}
+		return withInfo(CodeL4CON, 0, text+r.stepSuffix()), false
 	}
 	if st.SendProxy || (r.p.DefaultProxy && (st.Step == 0 || st.Default)) {
 		_ = c.SetWriteDeadline(time.Now().Add(r.p.Connect))
@@ -247,12 +264,14 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 		}
 	}
 	r.tls = false
-	if st.Step == 0 && r.p.TLS != nil {
-		// check-ssl applies to the implicit connect, as the server's
-		// default check settings do in haproxy.
-		tc, res, ok := r.p.handshake(cctx, c)
+	if cfg := r.p.ruleTLS(st); cfg != nil {
+		// check-ssl applies to the implicit connect and `connect
+		// default`, as the server's default check settings do in
+		// haproxy; `connect ssl` to its own step.
+		tc, res, ok := handshakeWith(cctx, c, cfg)
 		if !ok {
 			c.Close()
+			res.Info += r.stepSuffix()
 			return res, false
 		}
 		c, r.tls = tc, true
@@ -516,6 +535,10 @@ func (r *runner) expectHTTP(st *Step, last bool) evalResult {
 	}
 	last = last || h.done
 	r.code = h.status
+	if r.p.cond404(h.status) {
+		// haproxy skips the expect: the check ends L7OKC (success).
+		return evalContinue
+	}
 	c := CodeL7STS
 	if st.ErrStatus != "" {
 		c = codeByName(st.ErrStatus)

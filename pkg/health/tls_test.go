@@ -82,3 +82,80 @@ func TestTLSChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectSSLRule: `tcp-check connect ssl sni NAME alpn LIST` sends the
+// rule's name and protocols (and only those: the server's check-sni is
+// for the implicit connect), verifies the certificate against the name,
+// and a mismatch is haproxy's "different from the expected one".
+func TestConnectSSLRule(t *testing.T) {
+	ca := tlstest.NewCA(t, "Test CA")
+	dir := t.TempDir()
+	tlstest.Write(t, filepath.Join(dir, "ca.pem"), ca.PEM)
+	l := ca.Issue(t, tlstest.ECDSA, "srv.test", "srv.test")
+	pair, err := tls.X509KeyPair(l.CertPEM, l.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan [2]string, 10)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"x-b", "x-a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				tc := c.(*tls.Conn)
+				tc.SetDeadline(time.Now().Add(5 * time.Second))
+				if tc.Handshake() == nil {
+					st := tc.ConnectionState()
+					seen <- [2]string{st.ServerName, st.NegotiatedProtocol}
+					tc.Write([]byte("+OK\r\n"))
+				}
+			}()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	for _, c := range []struct {
+		name, rule string
+		want       Result
+		seen       [2]string
+	}{
+		{"sni and alpn", "tcp-check connect ssl sni srv.test alpn x-a,x-c\n    tcp-check expect string +OK",
+			Result{Code: CodeL7OK, Info: "(tcp-check)"}, [2]string{"srv.test", "x-a"}},
+		{"connect last", "tcp-check connect ssl sni srv.test", Result{Code: CodeL6OK, Info: "(tcp-check)"}, [2]string{"srv.test", ""}},
+		{"wrong name", "tcp-check connect ssl sni other.test comment c",
+			Result{Code: CodeL6RSP, Info: "Server presented an SSL certificate different from the expected one at step 1 of tcp-check (connect) comment: 'c'"}, [2]string{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := fmt.Sprintf("backend b\n    option tcp-check\n    %s\n    server s 127.0.0.1:%d check check-sni nope.test verify required ca-file %s/ca.pem\n", c.rule, port, dir)
+			p := filepath.Join(dir, "t.cfg")
+			tlstest.Write(t, p, []byte(src))
+			cfg, diags, err := haproxycfg.ParseFiles([]string{p}, haproxycfg.ParseOptions{})
+			if err != nil {
+				t.Fatalf("%v %v", err, diags)
+			}
+			px := cfg.Proxies[0]
+			res := ProbeFor(px, px.Servers[0]).Run(context.Background(), time.Now)
+			res.Duration = 0
+			if res != c.want {
+				t.Errorf("got %+v, want %+v", res, c.want)
+			}
+			if c.seen != [2]string{} {
+				select {
+				case got := <-seen:
+					if got != c.seen {
+						t.Errorf("server saw %q, want %q", got, c.seen)
+					}
+				case <-time.After(5 * time.Second):
+					t.Error("server saw no handshake")
+				}
+			}
+		})
+	}
+}

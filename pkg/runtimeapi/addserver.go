@@ -151,6 +151,12 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 		// haproxy creates it without an address and never resolves it.
 		return nil, "a dynamic server named by a host name is not implemented by gproxy.\n"
 	}
+	if sc.Check && slices.ContainsFunc(b.Proxy().Check.Rules, func(r haproxycfg.CheckRule) bool { return r.SSL }) {
+		// Its checks would need TLS settings, which the options a
+		// dynamic server takes here cannot give (haproxy prepares them,
+		// with their verify alerts).
+		return nil, "a dynamic server with 'check' in a backend with 'connect ssl' check rules is not implemented by gproxy.\n"
+	}
 	if !slices.Contains(rest, "id") {
 		sc.ID = 0 // the backend gives the lowest free id
 	}

@@ -613,10 +613,18 @@ func (s *Server) verifyServer(cs tls.ConnectionState, host string) error {
 	}
 	roots, crls := s.cas()
 	chains, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
-		Roots: roots, Intermediates: inter, CurrentTime: now, DNSName: host,
+		Roots: roots, Intermediates: inter, CurrentTime: now,
 	})
 	if err != nil {
 		return err
+	}
+	// The name after the chain, as OpenSSL's callback at depth 0: an
+	// x509.HostnameError means the chain was good (haproxy's "different
+	// from the expected one").
+	if host != "" {
+		if err := cs.PeerCertificates[0].VerifyHostname(host); err != nil {
+			return err
+		}
 	}
 	if len(crls) > 0 {
 		return checkCRLs(chains[0], crls, now)
