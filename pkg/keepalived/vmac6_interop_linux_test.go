@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -99,11 +100,17 @@ func kernelState6(t *testing.T, h *lab.Host) string {
 			fmt.Fprintf(&b, "addr %s\n", mask(strings.Join(strings.Fields(strings.ReplaceAll(l, "\\", "")), " ")))
 		}
 	}
+	// Sorted: the kernel lists the local routes of one address on two
+	// interfaces in the order they were added (keepalived's and ours
+	// differed once at load, same routes).
+	var routes []string
 	for _, l := range strings.Split(run("ip", "-6", "route", "show", "table", "all"), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
-			fmt.Fprintf(&b, "route %s\n", mask(l))
+			routes = append(routes, "route "+mask(l)+"\n")
 		}
 	}
+	sort.Strings(routes)
+	b.WriteString(strings.Join(routes, ""))
 	b.WriteString(nftRuleset(t, h))
 	return b.String()
 }
