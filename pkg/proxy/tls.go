@@ -56,6 +56,9 @@ type tlsServerConn struct {
 	helloVers uint16
 	// sniRefused is a handshake refused by strict-sni.
 	sniRefused bool
+	// helloSNI is the ClientHello's server name, for a handshake refused
+	// in onHello, before crypto/tls records it (ssl_fc_sni in its log).
+	helloSNI string
 	// rand holds the first bytes each way, for the hellos' randoms.
 	rand helloRandoms
 }
@@ -236,6 +239,7 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 		for _, v := range h.SupportedVersions {
 			hc.owner.helloVers = max(hc.owner.helloVers, v)
 		}
+		hc.owner.helloSNI = h.ServerName
 		hc.owner.hello.Store(true)
 		if pickErr != nil {
 			// strict-sni without a match: refused here, before crypto/tls
@@ -324,8 +328,19 @@ func TLSState(c net.Conn) *tls.ConnectionState {
 	if tc == nil {
 		return nil
 	}
-	st := tc.ConnectionState()
+	st := tc.state()
 	return &st
+}
+
+// state is the connection's TLS state with the ClientHello's server name
+// when strict-sni refused the handshake in onHello, before crypto/tls
+// recorded it (OpenSSL has it then; not when it refuses the version).
+func (c *tlsServerConn) state() tls.ConnectionState {
+	st := c.ConnectionState()
+	if st.ServerName == "" && c.sniRefused {
+		st.ServerName = c.helloSNI
+	}
+	return st
 }
 
 // Handshake errors as haproxy names them (connection error codes
@@ -577,7 +592,7 @@ func (t tlsEnv) TLS() *tls.ConnectionState {
 	if t.c == nil {
 		return nil
 	}
-	st := t.c.ConnectionState()
+	st := t.c.state()
 	if !st.HandshakeComplete && t.c.errCode == 0 {
 		return nil
 	}
