@@ -22,33 +22,12 @@ func TestTLSChecks(t *testing.T) {
 	dir := t.TempDir()
 	tlstest.Write(t, filepath.Join(dir, "ca.pem"), ca.PEM)
 	serve := func(issuer *tlstest.CA) int {
-		l := issuer.Issue(t, tlstest.ECDSA, "srv.test", "srv.test")
-		pair, err := tls.X509KeyPair(l.CertPEM, l.KeyPEM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					c.SetDeadline(time.Now().Add(5 * time.Second))
-					buf := make([]byte, 512)
-					if n, _ := c.Read(buf); n > 0 {
-						c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
-					}
-				}()
+		return tlsCheckServer(t, issuer, nil, func(c *tls.Conn) {
+			buf := make([]byte, 512)
+			if n, _ := c.Read(buf); n > 0 {
+				c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
 			}
-		}()
-		return ln.Addr().(*net.TCPAddr).Port
+		})
 	}
 	good, bad := serve(ca), serve(other)
 	for _, c := range []struct {
@@ -91,36 +70,14 @@ func TestConnectSSLRule(t *testing.T) {
 	ca := tlstest.NewCA(t, "Test CA")
 	dir := t.TempDir()
 	tlstest.Write(t, filepath.Join(dir, "ca.pem"), ca.PEM)
-	l := ca.Issue(t, tlstest.ECDSA, "srv.test", "srv.test")
-	pair, err := tls.X509KeyPair(l.CertPEM, l.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
 	seen := make(chan [2]string, 10)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"x-b", "x-a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				tc := c.(*tls.Conn)
-				tc.SetDeadline(time.Now().Add(5 * time.Second))
-				if tc.Handshake() == nil {
-					st := tc.ConnectionState()
-					seen <- [2]string{st.ServerName, st.NegotiatedProtocol}
-					tc.Write([]byte("+OK\r\n"))
-				}
-			}()
+	port := tlsCheckServer(t, ca, []string{"x-b", "x-a"}, func(tc *tls.Conn) {
+		if tc.Handshake() == nil {
+			st := tc.ConnectionState()
+			seen <- [2]string{st.ServerName, st.NegotiatedProtocol}
+			tc.Write([]byte("+OK\r\n"))
 		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	})
 	for _, c := range []struct {
 		name, rule string
 		want       Result
@@ -158,4 +115,35 @@ func TestConnectSSLRule(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tlsCheckServer serves TLS on a loopback port with a certificate for
+// srv.test from issuer, offering protos by ALPN, and gives each accepted
+// connection to handle (5 s deadline); the test's cleanup closes it.
+func tlsCheckServer(t *testing.T, issuer *tlstest.CA, protos []string, handle func(*tls.Conn)) int {
+	t.Helper()
+	l := issuer.Issue(t, tlstest.ECDSA, "srv.test", "srv.test")
+	pair, err := tls.X509KeyPair(l.CertPEM, l.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: protos})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				handle(c.(*tls.Conn))
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
 }
