@@ -186,6 +186,38 @@ func (p *parser) globalKeyword(args []string) {
 			return
 		}
 		g.HardStopAfter = tv.D
+	case "max-spread-checks":
+		if p.tooMany(args, 1) {
+			return
+		}
+		if arg(1) == "" {
+			p.diag(Alert, LocParsingTight, kw, "'%s' expects an integer argument (0..50).", kw)
+			return
+		}
+		tv := parseTime(arg(1))
+		switch tv.Err {
+		case timeOverflow:
+			p.diag(Alert, LocParsingTight, kw, "timer overflow in argument <%s> to <%s>, maximum value is 2147483647 ms (~24.8 days).", arg(1), kw)
+			return
+		case timeBadChar:
+			p.diag(Alert, LocParsingTight, kw, "unsupported character '%c' in '%s' (wants an integer delay).", tv.BadChar, kw)
+			return
+		}
+		g.MaxSpreadChecks = tv.D
+	case "spread-checks":
+		if p.tooMany(args, 1) {
+			return
+		}
+		if arg(1) == "" {
+			p.diag(Alert, LocParsingTight, kw, "'%s' expects an integer argument (0..50).", kw)
+			return
+		}
+		n := atoi(arg(1)) // haproxy: atol, leading digits
+		if n < 0 || n > 50 {
+			p.diag(Alert, LocParsingTight, kw, "'spread-checks' needs a positive value in range 0..50.")
+			return
+		}
+		g.SpreadChecks = n
 	case "zero-warning":
 		if !p.tooMany(args, 0) {
 			g.ZeroWarning = true

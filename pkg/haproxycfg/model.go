@@ -111,6 +111,12 @@ type Global struct {
 	// HardStopAfter is `hard-stop-after`: how long a soft stop may last
 	// before the remaining sessions are closed; 0 = no limit.
 	HardStopAfter time.Duration
+	// MaxSpreadChecks is `max-spread-checks`: the longest delay over which
+	// the first checks are spread at start; 0 = the shortest check interval.
+	MaxSpreadChecks time.Duration `json:",omitempty"`
+	// SpreadChecks is `spread-checks`: each check interval is drawn within
+	// ± this percentage (0..50) of its nominal value.
+	SpreadChecks int `json:",omitempty"`
 	// ZeroWarning is `zero-warning`: any warning makes the configuration
 	// fail (-c exits 1, the start is refused), as haproxy's -dW.
 	ZeroWarning bool

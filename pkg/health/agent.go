@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -31,6 +30,7 @@ type agent struct {
 	addrSet   bool   // agent-addr configured or set at run time (SRV_F_AGENTADDR)
 	send      []byte
 	inter     time.Duration
+	first     time.Duration // delay of the first run after the start
 	connect   time.Duration
 	read      time.Duration // 0: the whole check is bounded by inter
 	st        State
@@ -57,6 +57,14 @@ const agentRise, agentFall = 1, 1
 // newAgent builds the agent of a server line: agent-addr, else the check
 // address, else the server's; agent-port, else the check port; agent-inter,
 // else the check's inter; timeouts as the health checks derive them.
+// agentInter is the agent's interval: agent-inter, else inter.
+func agentInter(cfg *haproxycfg.Server) time.Duration {
+	if cfg.Agent.Inter > 0 {
+		return cfg.Agent.Inter
+	}
+	return interval(cfg.Inter)
+}
+
 func newAgent(px *haproxycfg.Proxy, s *proxy.Server) *agent {
 	cfg := s.Config()
 	host := cfg.Agent.Addr
@@ -70,10 +78,7 @@ func newAgent(px *haproxycfg.Proxy, s *proxy.Server) *agent {
 	if port == 0 {
 		port = cfg.CheckPort
 	}
-	inter := cfg.Agent.Inter
-	if inter <= 0 {
-		inter = interval(cfg.Inter)
-	}
+	inter := agentInter(cfg)
 	a := &agent{srv: s, addr: net.JoinHostPort(host, strconv.Itoa(port)), addrSet: cfg.Agent.Addr != "", send: []byte(cfg.Agent.Send),
 		inter: inter, connect: inter, st: NewState(agentRise, agentFall), last: Result{Code: CodeNone}}
 	if px.Timeouts.Check > 0 {
@@ -87,7 +92,7 @@ func newAgent(px *haproxycfg.Proxy, s *proxy.Server) *agent {
 
 func (m *Monitor) agentLoop(ctx context.Context, a *agent) {
 	defer m.wg.Done()
-	t := time.NewTimer(rand.N(a.inter))
+	t := time.NewTimer(a.first)
 	defer t.Stop()
 	for {
 		select {
@@ -117,7 +122,7 @@ func (m *Monitor) agentLoop(ctx context.Context, a *agent) {
 				m.agentResult(a, r)
 			}
 		}
-		t.Reset(a.inter)
+		t.Reset(m.jitter(a.inter))
 	}
 }
 

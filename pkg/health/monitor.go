@@ -102,6 +102,8 @@ type check struct {
 	// consecutive_errors); hanaFails the times they reached error-limit.
 	consecErrs int
 	hanaFails  int64
+	// first is the delay of the first check after the start.
+	first time.Duration
 	// poke asks the loop to check again within the given delay (on-error
 	// runs the next check at fastinter).
 	poke chan time.Duration
@@ -134,24 +136,104 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 			}
 		}
 	}
+	first := firstRuns(eng, opts.Global)
 	for _, b := range eng.Backends() {
 		for _, s := range b.Servers() {
 			sctx, stop := context.WithCancel(ctx)
 			m.stops[s] = stop
-			m.startServer(sctx, s, false)
+			m.startServer(sctx, s, false, first[s])
 		}
 	}
 	return m
 }
 
+// firstRun is when a server's check and agent first run after the start.
+type firstRun struct{ check, agent time.Duration }
+
+// spreadThreshold is haproxy's SRV_CHK_INTER_THRES: shorter intervals do
+// not dictate the spread of the others.
+const spreadThreshold = time.Second
+
+// firstRuns places the first checks at start as haproxy's start_checks
+// does: the n-th of all checks and agents (configuration order, a
+// server's check before its agent) runs after n/total of the shortest
+// interval of at least one second, or of its own if longer, capped by
+// max-spread-checks. A config's first server is checked at once, the
+// others at fixed offsets.
+func firstRuns(eng *proxy.Engine, g *haproxycfg.Global) map[*proxy.Server]firstRun {
+	var total int
+	var mininter time.Duration
+	note := func(d time.Duration) {
+		total++
+		if d >= spreadThreshold && (mininter == 0 || d < mininter) {
+			mininter = d
+		}
+	}
+	each := func(f func(s *proxy.Server, cfg *haproxycfg.Server)) {
+		for _, b := range eng.Backends() {
+			for _, s := range b.Servers() {
+				f(s, s.Config())
+			}
+		}
+	}
+	each(func(_ *proxy.Server, cfg *haproxycfg.Server) {
+		if cfg.Check {
+			note(startInter(cfg))
+		}
+		if cfg.Agent.Enabled {
+			note(agentInter(cfg))
+		}
+	})
+	pos := 0
+	at := func(d time.Duration) time.Duration {
+		m := max(mininter, d)
+		if g != nil && g.MaxSpreadChecks > 0 && m > g.MaxSpreadChecks {
+			m = g.MaxSpreadChecks
+		}
+		pos++
+		return m * time.Duration(pos-1) / time.Duration(total)
+	}
+	runs := map[*proxy.Server]firstRun{}
+	each(func(s *proxy.Server, cfg *haproxycfg.Server) {
+		var r firstRun
+		if cfg.Check {
+			r.check = at(startInter(cfg))
+		}
+		if cfg.Agent.Enabled {
+			r.agent = at(agentInter(cfg))
+		}
+		runs[s] = r
+	})
+	return runs
+}
+
+// jitter is `spread-checks`: the interval d moved by a random amount
+// within ± its percentage of d, as haproxy draws each next check.
+func (m *Monitor) jitter(d time.Duration) time.Duration {
+	g := m.opts.Global
+	if g == nil || g.SpreadChecks <= 0 {
+		return d
+	}
+	r := d * time.Duration(g.SpreadChecks) / 100
+	return d + r - time.Duration(2*float64(r)*rand.Float64())
+}
+
+// startInter is a check's interval at start (haproxy's srv_getinter of a
+// server at health rise).
+func startInter(cfg *haproxycfg.Server) time.Duration {
+	return next(cfg, NewState(cfg.Rise, cfg.Fall))
+}
+
 // startServer starts the checks and agent of one server; those of a
-// dynamic server start disabled (`enable health`, `enable agent`).
-func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled bool) {
+// dynamic server start disabled (`enable health`, `enable agent`), and
+// run at once when enabled (haproxy: position 0 of 1).
+func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled bool, first firstRun) {
 	px := s.Backend().Proxy()
 	cfg := s.Config()
 	if cfg.Agent.Enabled {
 		a := newAgent(px, s)
 		a.disabled = disabled
+		a.first = first.agent
 		m.agents[s] = a
 		m.wg.Add(1)
 		go m.agentLoop(ctx, a)
@@ -162,7 +244,7 @@ func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled boo
 	probe := ProbeFor(px, cfg)
 	probe.ServerUp = s.Up
 	c := &check{srv: s, probe: probe, st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
-		poke: make(chan time.Duration, 1), disabled: disabled}
+		poke: make(chan time.Duration, 1), disabled: disabled, first: first.check}
 	if px.Check.Type == haproxycfg.CheckExternal {
 		g := m.opts.Global
 		if g == nil {
@@ -193,7 +275,7 @@ func (m *Monitor) AddServer(s *proxy.Server) {
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.mu.Lock()
 	m.stops[s] = cancel
-	m.startServer(ctx, s, true)
+	m.startServer(ctx, s, true, firstRun{})
 	m.mu.Unlock()
 }
 
@@ -279,10 +361,8 @@ func next(cfg *haproxycfg.Server, st State) time.Duration {
 func (m *Monitor) loop(ctx context.Context, c *check) {
 	defer m.wg.Done()
 	cfg := c.srv.Config()
-	// haproxy spreads the first checks over one interval.
-	first := rand.N(interval(cfg.Inter))
-	t := time.NewTimer(first)
-	due := time.Now().Add(first)
+	t := time.NewTimer(c.first)
+	due := time.Now().Add(c.first)
 	defer t.Stop()
 	for {
 		select {
@@ -320,7 +400,7 @@ func (m *Monitor) loop(ctx context.Context, c *check) {
 			m.record(c, res)
 		}
 		m.mu.Lock()
-		d := next(cfg, c.st)
+		d := m.jitter(next(cfg, c.st))
 		m.mu.Unlock()
 		t.Reset(d)
 		due = time.Now().Add(d)
