@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -176,37 +175,18 @@ func runVMAC6(t *testing.T, i impl, extra string) vmac6Run {
 // address, and the same unsolicited NA for the VIP.
 func TestIntegrationVMACIPv6LikeKeepalived(t *testing.T) {
 	t.Parallel()
-	cases := []struct{ name, extra string }{{"vmac", ""}, {"xmit_base", "    vmac_xmit_base"}}
-	var mu sync.Mutex
-	runs := map[string]vmac6Run{}
-	t.Run("labs", func(t *testing.T) {
-		for _, c := range cases {
-			for _, i := range []impl{kd, gk} {
-				t.Run(c.name+"/"+string(i), func(t *testing.T) {
-					t.Parallel()
-					r := runVMAC6(t, i, c.extra)
-					mu.Lock()
-					runs[c.name+"/"+string(i)] = r
-					mu.Unlock()
-				})
-			}
-		}
-	})
-	if t.Failed() {
+	runs, ok := runVMACLabs(t, runVMAC6)
+	if !ok {
 		return
 	}
-	for _, c := range cases {
+	for _, c := range vmacCases {
 		ka, ours := runs[c.name+"/"+string(kd)], runs[c.name+"/"+string(gk)]
 		t.Logf("%s: advert %s; NA %s; reports from a VRRP MAC: keepalived %v, gkeepalived %v; gkeepalived's MASTER:\n%s", c.name, ours.advert, ours.na, ka.reports, ours.reports, ours.master)
-		for _, s := range []struct{ what, ka, gk string }{
+		compareVMACStates(t, c.name, []vmacState{
 			{"MASTER", ka.master, ours.master}, {"BACKUP", ka.backup, ours.backup}, {"after stop", ka.after, ours.after},
 			{"advert source", ka.advert, ours.advert}, {"unsolicited NA", ka.na, ours.na},
 			{"reports from a VRRP MAC", fmt.Sprint(ka.reports), fmt.Sprint(ours.reports)},
-		} {
-			if s.ka != s.gk {
-				t.Errorf("%s: %s differs:\nkeepalived:\n%s\ngkeepalived:\n%s", c.name, s.what, s.ka, s.gk)
-			}
-		}
+		})
 		want := []string{"vrrp.51@eth0", "link/ether 00:00:5e:00:02:33", "macvlan mode private", "addrgenmode none",
 			"addr vrrp.51 inet6 fd00::84/64", "vrrp.51: ipv4.arp_ignore=0"}
 		if c.extra == "" {

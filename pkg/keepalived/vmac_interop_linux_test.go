@@ -268,37 +268,17 @@ func runVMAC(t *testing.T, i impl, extra string) vmacRun {
 // puts back on exit, are compared too.
 func TestIntegrationVMACRoutesLikeKeepalived(t *testing.T) {
 	t.Parallel()
-	cases := []struct{ name, extra string }{{"vmac", ""}, {"xmit_base", "    vmac_xmit_base"}}
-	var mu sync.Mutex
-	runs := map[string]vmacRun{}
-	// All four labs at once: each waits mostly for elections.
-	t.Run("labs", func(t *testing.T) {
-		for _, c := range cases {
-			for _, i := range []impl{kd, gk} {
-				t.Run(c.name+"/"+string(i), func(t *testing.T) {
-					t.Parallel()
-					r := runVMAC(t, i, c.extra)
-					mu.Lock()
-					runs[c.name+"/"+string(i)] = r
-					mu.Unlock()
-				})
-			}
-		}
-	})
-	if t.Failed() {
+	runs, ok := runVMACLabs(t, runVMAC)
+	if !ok {
 		return
 	}
-	for _, c := range cases {
+	for _, c := range vmacCases {
 		ka, ours := runs[c.name+"/"+string(kd)], runs[c.name+"/"+string(gk)]
 		t.Logf("%s: adverts from %s (keepalived) and %s (gkeepalived); reports from a VRRP MAC: keepalived %v, gkeepalived %v; gkeepalived's MASTER:\n%s", c.name, ka.srcMAC, ours.srcMAC, ka.reports, ours.reports, ours.master)
-		for _, s := range []struct{ what, ka, gk string }{
-			{"MASTER", ka.master, ours.master}, {"BACKUP", ka.backup, ours.backup}, {"after stop", ka.after, ours.after},
+		compareVMACStates(t, c.name, []vmacState{
+			{"MASTER state", ka.master, ours.master}, {"BACKUP state", ka.backup, ours.backup}, {"state after stop", ka.after, ours.after},
 			{"reports from a VRRP MAC", fmt.Sprint(ka.reports), fmt.Sprint(ours.reports)},
-		} {
-			if s.ka != s.gk {
-				t.Errorf("%s: %s state differs:\nkeepalived:\n%s\ngkeepalived:\n%s", c.name, s.what, s.ka, s.gk)
-			}
-		}
+		})
 		for _, want := range []string{"vrrp.51@eth0", "link/ether 00:00:5e:00:01:33", "macvlan mode private", "addrgenmode none",
 			"route blackhole 10.71.0.0/16 proto keepalived", "rule-4 300:\tfrom 10.80.0.0/16 lookup 101 proto keepalived", "addr vrrp.51 192.168.1.84/24"} {
 			if !strings.Contains(ours.master, want) {
@@ -318,6 +298,45 @@ func TestIntegrationVMACRoutesLikeKeepalived(t *testing.T) {
 		}
 		if c.extra != "" && (ka.srcMAC == vmacMAC || ours.srcMAC == vmacMAC) {
 			t.Errorf("%s: adverts' source MAC: keepalived %s, gkeepalived %s, want the base interface's", c.name, ka.srcMAC, ours.srcMAC)
+		}
+	}
+}
+
+// vmacCases are the two arrangements the VMAC kernel-state tests compare:
+// adverts from the VMAC, and from the base interface (vmac_xmit_base).
+var vmacCases = []struct{ name, extra string }{{"vmac", ""}, {"xmit_base", "    vmac_xmit_base"}}
+
+// runVMACLabs runs one lab per arrangement and daemon, all at once (each
+// waits mostly for elections), and returns their results by
+// "arrangement/daemon"; ok is false when a lab failed.
+func runVMACLabs[R any](t *testing.T, run func(t *testing.T, i impl, extra string) R) (runs map[string]R, ok bool) {
+	t.Helper()
+	var mu sync.Mutex
+	runs = map[string]R{}
+	t.Run("labs", func(t *testing.T) {
+		for _, c := range vmacCases {
+			for _, i := range []impl{kd, gk} {
+				t.Run(c.name+"/"+string(i), func(t *testing.T) {
+					t.Parallel()
+					r := run(t, i, c.extra)
+					mu.Lock()
+					runs[c.name+"/"+string(i)] = r
+					mu.Unlock()
+				})
+			}
+		}
+	})
+	return runs, !t.Failed()
+}
+
+// vmacState is one thing both daemons' labs must show alike.
+type vmacState struct{ what, ka, gk string }
+
+func compareVMACStates(t *testing.T, arrangement string, states []vmacState) {
+	t.Helper()
+	for _, s := range states {
+		if s.ka != s.gk {
+			t.Errorf("%s: %s differs:\nkeepalived:\n%s\ngkeepalived:\n%s", arrangement, s.what, s.ka, s.gk)
 		}
 	}
 }
