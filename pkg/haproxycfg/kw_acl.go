@@ -2,6 +2,7 @@ package haproxycfg
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"hapair/pkg/sample"
@@ -26,7 +27,88 @@ func (p *parser) sampleOptions() *sample.ParseOptions {
 	if p.readFile != nil {
 		o.ReadFile = p.readFile
 	}
+	if at := p.exprAt; at != nil {
+		ps := p.exprPS
+		o.Parsed = func(refs []sample.ArgRef) {
+			for _, r := range refs {
+				ps.argRefs = append(ps.argRefs, argRef{pos: p.pos(), ctx: at.ctx, where: at.where, late: at.late, ref: r})
+			}
+		}
+	}
 	return o
+}
+
+// exprPlace is where haproxy says a sample expression's argument was
+// written (its ARGC_* context), for the resolution alerts.
+type exprPlace struct {
+	ctx, where string
+	// late: haproxy compiles these once the whole configuration is read,
+	// so their alerts come after the others of the proxy.
+	late bool
+}
+
+var (
+	placeHRQ     = &exprPlace{ctx: "sample fetch keyword", where: "in http-request expression in"}
+	placeHRS     = &exprPlace{ctx: "sample fetch keyword", where: "in http-response response in"}
+	placeTrack   = &exprPlace{ctx: "sample fetch keyword", where: "in tracking rule in"}
+	placeStick   = &exprPlace{ctx: "sample fetch keyword", where: "in stick rule in"}
+	placeServer  = &exprPlace{ctx: "sample fetch keyword", where: "in server directive in"}
+	placeTRS     = &exprPlace{ctx: "sample fetch keyword", where: "in tcp-response content expression in"}
+	placeUBK     = &exprPlace{ctx: "sample fetch keyword", where: "in use_backend expression in", late: true}
+	placeLog     = &exprPlace{ctx: "sample fetch keyword", where: "in log-format string in", late: true}
+	placeLogSD   = &exprPlace{ctx: "sample fetch keyword", where: "in log-format-sd string in", late: true}
+	placeUID     = &exprPlace{ctx: "sample fetch keyword", where: "in unique-id-format string in", late: true}
+	placeBalance = &exprPlace{ctx: "sample fetch keyword", where: "in use-server or balance expression in", late: true}
+	placeTCP     = map[string]*exprPlace{
+		"connection": {ctx: "sample fetch keyword", where: "in tcp-request connection expression in"},
+		"session":    {ctx: "sample fetch keyword", where: "in tcp-request session expression in"},
+		"content":    {ctx: "sample fetch keyword", where: "in tcp-request content expression in"},
+	}
+)
+
+// exprPlaceOf is the place of the sample expressions of a proxy section's
+// line, as measured with haproxy 2.6's -c; nil for the lines whose
+// expressions haproxy does not resolve (a redirect's format) or that are
+// not tried here: their arguments stay unresolved, as before.
+func exprPlaceOf(args []string) *exprPlace {
+	action := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
+	}
+	switch args[0] {
+	case "http-request", "http-response", "http-after-response":
+		switch a := action(1); {
+		case strings.HasPrefix(a, "track-sc"):
+			return placeTrack
+		case args[0] == "http-request":
+			return placeHRQ
+		}
+		return placeHRS
+	case "http-check":
+		return placeHRS
+	case "tcp-request":
+		if strings.HasPrefix(action(2), "track-sc") {
+			return placeTrack
+		}
+		return placeTCP[action(1)]
+	case "tcp-response":
+		return placeTRS
+	case "stick":
+		return placeStick
+	case "server", "default-server", "server-template":
+		return placeServer
+	case "use_backend":
+		return placeUBK
+	case "log-format", "error-log-format":
+		return placeLog
+	case "log-format-sd":
+		return placeLogSD
+	case "unique-id-format":
+		return placeUID
+	}
+	return nil
 }
 
 // aclKeyword is `acl NAME FETCH[,CONV...] [FLAGS] PATTERNS...`.
@@ -65,6 +147,7 @@ type argRef struct {
 	pos   Pos
 	ctx   string // "ACL keyword", "sample fetch keyword"
 	where string // "in", "in http-request expression in", ...
+	late  bool   // reported after the others (see exprPlace)
 	ref   sample.ArgRef
 }
 
@@ -86,6 +169,7 @@ func (p *parser) addArgRefs(ps *proxyState, ctx, where string, refs []sample.Arg
 // proxy, as haproxy's.
 func (p *parser) resolveArgs(ps *proxyState) {
 	var errs []string
+	sort.SliceStable(ps.argRefs, func(i, j int) bool { return !ps.argRefs[i].late && ps.argRefs[j].late })
 	// proxy_fe_by_name / proxy_be_by_name: only proxies with the
 	// capability are found by name
 	find := func(name string, be bool) *Proxy {

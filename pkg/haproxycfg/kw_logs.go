@@ -239,6 +239,12 @@ func (p *parser) checkLogging(ps *proxyState) {
 		if s == "" {
 			return nil
 		}
+		place := map[string]*exprPlace{"log-format": placeLog, "log-format-sd": placeLogSD, "error-log-format": placeLog, "unique-id": placeUID}[what]
+		opts.Parsed = func(refs []sample.ArgRef) {
+			for _, r := range refs {
+				ps.argRefs = append(ps.argRefs, argRef{pos: pos, ctx: place.ctx, where: place.where, late: true, ref: r})
+			}
+		}
 		o.Sample, o.ASAP = opts, px.Options.LogASAP
 		f, err := logformat.ParseWith(s, o)
 		if err != nil {

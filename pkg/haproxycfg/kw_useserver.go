@@ -70,6 +70,10 @@ func (p *parser) compileBalanceExpr(ps *proxyState) {
 	if px.Balance != HashExpr && px.Balance != RDPCookie || px.BalanceArgs.Expr != nil {
 		return
 	}
+	if !ps.isDefault {
+		p.exprAt, p.exprPS = placeBalance, ps
+		defer func() { p.exprAt, p.exprPS = nil, nil }()
+	}
 	e, err := sample.ParseExpr(px.BalanceArgs.ExprText, p.sampleOptions())
 	if err != nil {
 		p.postDiag(Alert, Pos{}, "balance", "%s '%s' [%s:%d]: failed to parse 'balance hash' expression '%s' in : %s.",

@@ -174,16 +174,21 @@ type parser struct {
 	section     sectionKind
 	sectionName string // "global", "listen", ... for messages
 	cur         *proxyState
-	defaults    *proxyState              // the last defaults section
-	named       map[string][]*proxyState // named defaults sections, by name
-	proxies     []*proxyState
-	cond        []condFrame
-	userlist    *userlistState   // the userlist section being read
-	userlists   []*userlistState // every userlist, for the end checks
-	resolvers   *Resolvers       // the resolvers section being read
-	peers       *peersState      // the peers section being read
-	allPeers    []*Peers         // every peers section (kw_peers.go)
-	localPeer   string           // this process's peer name
+	// exprAt and exprPS: where the sample expressions compiled now were
+	// written, and the proxy that resolves their arguments (nil: not
+	// resolved).
+	exprAt    *exprPlace
+	exprPS    *proxyState
+	defaults  *proxyState              // the last defaults section
+	named     map[string][]*proxyState // named defaults sections, by name
+	proxies   []*proxyState
+	cond      []condFrame
+	userlist  *userlistState   // the userlist section being read
+	userlists []*userlistState // every userlist, for the end checks
+	resolvers *Resolvers       // the resolvers section being read
+	peers     *peersState      // the peers section being read
+	allPeers  []*Peers         // every peers section (kw_peers.go)
+	localPeer string           // this process's peer name
 	// localPeerCmdline: the name came from -L (`localpeer` is ignored).
 	localPeerCmdline bool
 	localPeerSet     bool // set by `localpeer`
@@ -437,7 +442,13 @@ func (p *parser) parseLine(raw string) {
 	case secGlobal:
 		p.globalKeyword(args)
 	case secDefaults, secProxy:
+		// A defaults section's expressions are resolved where they are
+		// used (haproxy: in each proxy), not here.
+		if p.section == secProxy && p.cur != nil {
+			p.exprAt, p.exprPS = exprPlaceOf(args), p.cur
+		}
 		p.proxyKeyword(args)
+		p.exprAt, p.exprPS = nil, nil
 	case secUserlist:
 		p.userlistKeyword(args)
 	case secHTTPErrors:

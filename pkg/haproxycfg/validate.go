@@ -76,12 +76,16 @@ func (p *parser) validate() {
 	}
 	p.checkDefaultsTracks()
 	for _, ps := range p.proxies {
+		// Before the resolution: its arguments are resolved with the
+		// others (haproxy compiles it at check time too).
+		p.compileBalanceExpr(ps)
+	}
+	for _, ps := range p.proxies {
 		p.resolveArgs(ps)
 	}
 	p.resolveErrors()
 	for _, ps := range p.proxies {
 		p.checkUseServers(ps)
-		p.compileBalanceExpr(ps)
 		p.setDynCookies(ps)
 	}
 	p.finishTracks()

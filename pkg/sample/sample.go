@@ -237,11 +237,24 @@ type ParseOptions struct {
 	// Where is the configuration line being parsed, for the references'
 	// descriptions.
 	Where Where
+	// Parsed, when set, receives the arguments naming configuration
+	// objects (backends, servers, tables, userlists) of each expression
+	// ParseExpr compiles, for the caller to resolve once every section is
+	// read. ACLs and conditions give theirs with Refs.
+	Parsed func(refs []ArgRef)
 }
 
 // ParseExpr compiles "FETCH[(args)][,CONV[(args)]...]" (the text inside
 // %[...] or a rule's sample argument).
-func ParseExpr(s string, o *ParseOptions) (*Expr, error) { return parseExpr(s, o) }
+func ParseExpr(s string, o *ParseOptions) (*Expr, error) {
+	e, err := parseExpr(s, o)
+	if err == nil && o != nil && o.Parsed != nil {
+		if refs := e.Refs(); len(refs) > 0 {
+			o.Parsed(refs)
+		}
+	}
+	return e, err
+}
 
 // ParseACL compiles the words after `acl NAME`: FETCH [FLAGS] PATTERNS...
 func ParseACL(name string, args []string, o *ParseOptions) (*ACL, error) {
