@@ -325,7 +325,8 @@ func (p *parser) stickArgs(action string, rest []string, own int, where sample.C
 // of the proxy running the rule.
 func (p *parser) checkStick(ps *proxyState) {
 	px := ps.px
-	check := func(sa *StickAction, _ Pos) {
+	rs := &px.Rules
+	check := func(sa *StickAction, content bool, cond *sample.Cond) {
 		if sa == nil || sa.Key == nil {
 			return
 		}
@@ -335,19 +336,33 @@ func (p *parser) checkStick(ps *proxyState) {
 		}
 		if p.cfg.StickTable(name) == nil {
 			p.postDiag(Alert, Pos{}, "track-sc", "Proxy '%s': unable to find table '%s' referenced by track-sc%d.", px.Name, name, sa.Slot)
+			return
+		}
+		if !content || !px.Kind.HasFrontend() || ps.isDefault {
+			return
+		}
+		// haproxy's advice on a frontend's tcp-request content
+		// track-sc: its key may not be there yet without an
+		// inspect-delay, and an HTTP frontend's errors never reach
+		// these rules, so a key not read from the request belongs to a
+		// session rule.
+		if _, atAccept := sa.Key.Needs(sample.AtFrontendTCPSession); rs.InspectDelay == 0 && !atAccept {
+			p.postDiag(Warning, Pos{}, "track-sc", "%s '%s' : a 'tcp-request content track-sc*' rule explicitly depending on request contents without any 'tcp-request inspect-delay' setting. This means that this rule will randomly find its contents. This can be fixed by setting the tcp-request inspect-delay.", typeStr(px.Kind), px.Name)
+		}
+		if px.Mode == ModeHTTP && !sa.Key.ReadsRequest() && !cond.ReadsRequest() {
+			p.postDiag(Warning, Pos{}, "track-sc", "%s '%s' : a 'tcp-request content track-sc*' rule not depending on request contents for an HTTP frontend should be executed at the session level, using a 'tcp-request session' rule (mandatory to track invalid HTTP requests).", typeStr(px.Kind), px.Name)
 		}
 	}
-	rs := &px.Rules
 	// haproxy's order: tcp-request connection, session, content, then
 	// http-request and http-response.
-	for _, set := range [][]*TCPRule{rs.TCPConnection, rs.TCPSession, rs.TCPContent} {
+	for i, set := range [][]*TCPRule{rs.TCPConnection, rs.TCPSession, rs.TCPContent} {
 		for _, r := range set {
-			check(r.Stick, r.Pos)
+			check(r.Stick, i == 2, r.Cond)
 		}
 	}
 	for _, set := range [][]*Rule{rs.HTTPRequest, rs.HTTPResponse} {
 		for _, r := range set {
-			check(r.Stick, r.Pos)
+			check(r.Stick, false, nil)
 		}
 	}
 }

@@ -644,6 +644,32 @@ func requestOnly(f *FetchDef) bool {
 	return use&(useHrqhv|useHrqbo|useL6req) != 0 && use&(useHrshv|useHrshp|useHrsbo|useL6res) == 0
 }
 
+// readsRequest is what haproxy's check_trk_action tests: the fetch reads
+// the request's buffer, headers, head or body.
+const readsRequest = useL6req | useHrqhv | useHrqhp | useHrqbo
+
+// ReadsRequest reports whether the expression's fetch reads the request's
+// contents (buffer, headers or body), not only the connection.
+func (e *Expr) ReadsRequest() bool { return useOf(e.impl.fetch)&readsRequest != 0 }
+
+// ReadsRequest reports whether any ACL of the condition reads the
+// request's contents.
+func (c *Cond) ReadsRequest() bool {
+	if c == nil {
+		return false
+	}
+	for _, suite := range c.impl.suites {
+		for _, term := range suite {
+			for _, e := range term.acl.impl.exprs {
+				if useOf(e.expr.fetch)&readsRequest != 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // NeedsAny is Needs for an expression used at several checkpoints (a
 // listen section's rule runs as frontend and as backend): ok when the
 // fetch is available at one of them.
