@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/porttest"
 	"hapair/pkg/runtimeapi"
 )
 
@@ -17,13 +18,7 @@ import (
 // reg-tests use) serves the CLI over TCP: one command per connection,
 // answered and closed, with no socket file left behind.
 func TestStatsSocketTCP(t *testing.T) {
-	// A free port, taken again by the socket.
-	probe, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := probe.Addr().String()
-	probe.Close()
+	addr := porttest.FreeAddr(t)
 	cfg, _, err := haproxycfg.Parse("s.cfg", []byte("global\n stats socket ipv4@"+addr+" level admin\n"), haproxycfg.ParseOptions{})
 	if err != nil {
 		t.Fatal(err)
