@@ -92,8 +92,16 @@ func TestIntegrationInteropV3Centisecond(t *testing.T) {
 			if got := statsCounter(t, st, "Priority Zero", "Received"); got < 1 {
 				t.Errorf("%s counted %d priority-0 adverts after lb1's daemon stopped, want >= 1", p.lb2, got)
 			}
-			if got := count(p.lb2.log(), masterLine); got != 2 {
+			// Twice: at the failover and at the handover. With 0.1 s
+			// adverts the master-down timer is ~0.35 s, so a loaded
+			// machine that stalls the master's sender that long makes
+			// lb2 take over for an advert or two, as it would with two
+			// keepalived: more is logged, not failed (the holders at
+			// each step are asserted above).
+			if got := count(p.lb2.log(), masterLine); got < 2 {
 				t.Errorf("%s entered MASTER %d times, want 2", p.lb2, got)
+			} else if got > 2 {
+				t.Logf("%s entered MASTER %d times (2 expected on a quiet machine)", p.lb2, got)
 			}
 			// What went on the wire: each balancer sent VRRPv3 adverts
 			// with the 10 cs interval, and nothing else.
