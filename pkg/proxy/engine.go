@@ -329,7 +329,7 @@ func (e *Engine) Serve(ctx context.Context) error {
 	}
 	for _, f := range e.frontends {
 		for i, ln := range f.lns {
-			ln = e.wrapProto(f, i, e.wrapTLS(f, i, e.wrapPP(f, i, ln)))
+			ln = e.wrapProto(f, i, e.wrapTLS(f, i, e.wrapPP(f, i, keepAliveOff(ln))))
 			if f.px.Mode == haproxycfg.ModeHTTP {
 				e.serveHTTP(f, ln)
 				continue

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 
 	"hapair/pkg/haproxycfg"
@@ -93,8 +94,8 @@ func ListenBind(b haproxycfg.Bind) (*net.TCPListener, error) {
 	}
 	// KeepAlive -1: accepted sockets get no TCP keep-alive, haproxy's
 	// default without `option clitcpka`. Listeners inherited from a master
-	// or an old process (net.FileListener) cannot carry this setting and
-	// keep Go's default.
+	// or an old process (net.FileListener) cannot carry this setting:
+	// keepAliveOff undoes Go's default on their connections.
 	lc := net.ListenConfig{KeepAlive: -1, Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		if err := c.Control(func(fd uintptr) { serr = o.apply(int(fd)) }); err != nil {
@@ -143,3 +144,47 @@ func Compatible(ln *net.TCPListener, b haproxycfg.Bind) bool {
 // errNotTransparent is haproxy's reason when `transparent` cannot be
 // honoured.
 var errNotTransparent = errors.New("cannot make receiving socket transparent")
+
+// keepAliveOff wraps a TCP listener so that its connections have no TCP
+// keep-alive. Go's accept turns it on (15 s probes) for a listener made by
+// net.FileListener, which a worker's inherited sockets are; haproxy never
+// sends probes without `option clitcpka`. The first connection tells
+// whether the listener is such one (one getsockopt); then each of its
+// connections costs one setsockopt, and the others nothing.
+func keepAliveOff(ln net.Listener) net.Listener {
+	if tl, ok := ln.(*net.TCPListener); ok {
+		return &kaOffListener{TCPListener: tl}
+	}
+	return ln
+}
+
+type kaOffListener struct {
+	*net.TCPListener
+	state atomic.Int32 // 0 not known yet, 1 keep-alive off, 2 on
+}
+
+func (l *kaOffListener) Accept() (net.Conn, error) {
+	c, err := l.TCPListener.AcceptTCP()
+	if err != nil {
+		return nil, err
+	}
+	switch l.state.Load() {
+	case 1:
+		return c, nil
+	case 0:
+		on := false
+		if rc, err := c.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) {
+				v, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
+				on = err == nil && v != 0
+			})
+		}
+		if !on {
+			l.state.Store(1)
+			return c, nil
+		}
+		l.state.Store(2)
+	}
+	_ = c.SetKeepAlive(false)
+	return c, nil
+}
