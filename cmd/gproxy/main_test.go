@@ -289,10 +289,11 @@ backend b
     server s 127.0.0.1:9 check on-marked-down shutdown-sessions <<
 `},
 		// From public configurations tried as a new user would (issue 10's
-		// audit, integration/AUDIT-10.md): keep-alive probes are on the wire and end
-		// the tunnels of vanished peers; it was a warning.
-		{"option tcpka", "option tcpka", head + `    timeout tunnel 2h
-    option tcpka <<
+		// audit, integration/AUDIT-10.md): closing with an RST instead of
+		// a FIN is on the wire. (`option tcpka`, refused here once, now
+		// works: TestIntegrationTCPKeepAliveLikeHaproxy.)
+		{"option nolinger", "option nolinger", head + `    timeout tunnel 2h
+    option nolinger <<
 frontend f
     bind 127.0.0.1:8080
     default_backend b

@@ -462,12 +462,12 @@ var keywordTable = []Keyword{
 	{CtxProxy, "description", Cosmetic, 0, grpNone},
 	// TCP and connection tuning
 	{CtxProxy, "backlog", Cosmetic, 0, grpNone},
-	{CtxProxy, "clitcpka-cnt", Cosmetic, 0, grpNone},
-	{CtxProxy, "clitcpka-idle", Cosmetic, 0, grpNone},
-	{CtxProxy, "clitcpka-intvl", Cosmetic, 0, grpNone},
-	{CtxProxy, "srvtcpka-cnt", Cosmetic, 0, grpNone},
-	{CtxProxy, "srvtcpka-idle", Cosmetic, 0, grpNone},
-	{CtxProxy, "srvtcpka-intvl", Cosmetic, 0, grpNone},
+	{CtxProxy, "clitcpka-cnt", Works, 0, grpNone},
+	{CtxProxy, "clitcpka-idle", Works, 0, grpNone},
+	{CtxProxy, "clitcpka-intvl", Works, 0, grpNone},
+	{CtxProxy, "srvtcpka-cnt", Works, 0, grpNone},
+	{CtxProxy, "srvtcpka-idle", Works, 0, grpNone},
+	{CtxProxy, "srvtcpka-intvl", Works, 0, grpNone},
 	{CtxProxy, "max-session-srv-conns", Cosmetic, 0, grpNone},
 	// haproxy 2.6 says it has no effect
 	{CtxProxy, "bind-process", Cosmetic, 0, grpNone},
@@ -533,9 +533,9 @@ var keywordTable = []Keyword{
 	// TCP keep-alive probes are on the wire and end sessions whose peer
 	// vanished: refused until the sockets get SO_KEEPALIVE as haproxy's
 	// (gproxy's have none, like haproxy's without these options).
-	{CtxOption, "clitcpka", Refused, 0, grpHTTP},
-	{CtxOption, "srvtcpka", Refused, 0, grpHTTP},
-	{CtxOption, "tcpka", Refused, 0, grpHTTP},
+	{CtxOption, "clitcpka", Works, 0, grpNone},
+	{CtxOption, "srvtcpka", Works, 0, grpNone},
+	{CtxOption, "tcpka", Works, 0, grpNone},
 	// TCP and buffering tuning, statistics counters
 	{CtxOption, "tcp-smart-accept", Cosmetic, 0, grpNone},
 	{CtxOption, "tcp-smart-connect", Cosmetic, 0, grpNone},

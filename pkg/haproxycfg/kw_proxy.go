@@ -95,6 +95,8 @@ func (p *parser) proxyKeyword(args []string) {
 		return ""
 	}
 	switch kw {
+	case "clitcpka-cnt", "srvtcpka-cnt", "clitcpka-idle", "srvtcpka-idle", "clitcpka-intvl", "srvtcpka-intvl":
+		p.tcpKeepAliveParam(args)
 	case "load-server-state-from-file", "server-state-file-name":
 		p.proxyServerState(args)
 	case "bind":
@@ -645,10 +647,54 @@ func (p *parser) timeout(kw, name string, rest []string) {
 	*dst = tv.D
 }
 
-// tcpKeepAliveOptions are refused, but their no- forms ask for what gproxy
-// does (no SO_KEEPALIVE on that side), as haproxy does by default
-// (`no option tcpka` is refused by haproxy 2.6 itself).
-var tcpKeepAliveOptions = map[string]bool{"clitcpka": true, "srvtcpka": true}
+// tcpKeepAliveParam is `clitcpka-cnt|-idle|-intvl` and the srvtcpka
+// ones (haproxy's proxy_parse_tcpka_*): a count read as C's strtol, or a
+// time in seconds unless a unit says otherwise, rounded up to a second.
+func (p *parser) tcpKeepAliveParam(args []string) {
+	kw, val := args[0], argAt(args, 1)
+	px := p.cur.px
+	if val == "" {
+		p.alert(kw, "'%s' expects an integer value", kw)
+		return
+	}
+	ka := &px.ServerKeepAlive
+	capOK, capName := p.cur.isDefault || px.Kind.HasBackend(), "backend"
+	if strings.HasPrefix(kw, "cli") {
+		ka = &px.ClientKeepAlive
+		capOK, capName = p.cur.isDefault || px.Kind.HasFrontend(), "frontend"
+	}
+	if strings.HasSuffix(kw, "-cnt") {
+		n, rest := strtol(val)
+		if rest != "" {
+			p.alert(kw, "'%s' : unexpected character '%c' in integer value '%s'", kw, rest[0], val)
+			return
+		}
+		ka.Count = n
+	} else {
+		t := val
+		if strings.Trim(t, "0123456789") == "" {
+			t += "s" // a bare number is seconds here
+		}
+		tv := parseTime(t)
+		switch tv.Err {
+		case timeOverflow:
+			p.alert(kw, "timer overflow in argument '%s' to '%s' (maximum value is 2147483647 ms or ~24.8 days)", val, kw)
+			return
+		case timeBadChar:
+			p.alert(kw, "unexpected character '%c' in argument to <%s>.\n", tv.BadChar, kw)
+			return
+		}
+		d := (tv.D + time.Second - 1).Truncate(time.Second)
+		if strings.HasSuffix(kw, "-idle") {
+			ka.Idle = d
+		} else {
+			ka.Interval = d
+		}
+	}
+	if !capOK {
+		p.warn(kw, "%s will be ignored because %s '%s' has no %s capability", kw, p.proxyTypeName(), px.Name, capName)
+	}
+}
 
 // option is `[no] option NAME ...` (section 4.2).
 func (p *parser) option(args []string, no bool) {
@@ -672,10 +718,6 @@ func (p *parser) option(args []string, no bool) {
 		return
 	}
 	if k.Class != Works {
-		if no && tcpKeepAliveOptions[name] {
-			// Off is what gproxy does: no keep-alive probes.
-			return
-		}
 		shown := "'option " + name + "'"
 		if no {
 			shown = "'no option " + name + "'"
@@ -684,6 +726,26 @@ func (p *parser) option(args []string, no bool) {
 		return
 	}
 	switch name {
+	case "tcpka":
+		if len(args) > 2 {
+			p.alert("option", "'option tcpka' cannot handle unexpected argument '%s'.", args[2])
+			return
+		}
+		kind := px.Kind
+		if p.cur.isDefault || kind.HasFrontend() {
+			px.ClientKeepAlive.On = true
+		}
+		if p.cur.isDefault || kind.HasBackend() {
+			px.ServerKeepAlive.On = true
+		}
+	case "clitcpka":
+		if p.needCap(name, true, "") {
+			px.ClientKeepAlive.On = !no
+		}
+	case "srvtcpka":
+		if p.needCap(name, false, "") {
+			px.ServerKeepAlive.On = !no
+		}
 	case "redispatch":
 		if p.needCap(name, false, "") {
 			px.Options.Redispatch = !no

@@ -600,7 +600,14 @@ type Proxy struct {
 	// DynamicCookieKey is `dynamic-cookie-key` (cookie ... dynamic).
 	DynamicCookieKey string `json:",omitempty"`
 	Timeouts         Timeouts
-	Retries          int // default 3
+	// ClientKeepAlive and ServerKeepAlive are `option clitcpka` and
+	// `option srvtcpka` (both: `option tcpka`) with their
+	// clitcpka-*/srvtcpka-* settings: TCP keep-alive probes on the
+	// frontend's accepted connections and on the backend's connections
+	// to servers.
+	ClientKeepAlive TCPKeepAlive `json:",omitempty"`
+	ServerKeepAlive TCPKeepAlive `json:",omitempty"`
+	Retries         int          // default 3
 	// HTTPReuse is `http-reuse`: "never", "safe" (haproxy's default,
 	// also for "") or "always" ("aggressive" is refused).
 	HTTPReuse string `json:",omitempty"`
@@ -676,3 +683,13 @@ const (
 	ObserveLayer4                // connection errors and successes
 	ObserveLayer7                // connection errors and HTTP responses
 )
+
+// TCPKeepAlive is one side's TCP keep-alive: off unless On; Count, Idle and
+// Interval (whole seconds) set TCP_KEEPCNT, TCP_KEEPIDLE and
+// TCP_KEEPINTVL when not zero, else the system's values stay.
+type TCPKeepAlive struct {
+	On       bool          `json:",omitempty"`
+	Count    int           `json:",omitempty"`
+	Idle     time.Duration `json:",omitempty"`
+	Interval time.Duration `json:",omitempty"`
+}

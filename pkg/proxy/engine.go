@@ -130,7 +130,7 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		b := &Backend{px: px, hash: px.Balance.Hashed(), started: start, now: e.now, errs: errs, ownHdrTimer: setsServerTimeout(cfg)}
+		b := &Backend{px: px, dialer: serverDialer(px, px.Timeouts.Connect), hash: px.Balance.Hashed(), started: start, now: e.now, errs: errs, ownHdrTimer: setsServerTimeout(cfg)}
 		set := &serverSet{}
 		for i, sc := range px.Servers {
 			s := &Server{cfg: sc, be: b, id: sc.ID}
@@ -329,7 +329,7 @@ func (e *Engine) Serve(ctx context.Context) error {
 	}
 	for _, f := range e.frontends {
 		for i, ln := range f.lns {
-			ln = e.wrapProto(f, i, e.wrapTLS(f, i, e.wrapPP(f, i, keepAliveOff(ln))))
+			ln = e.wrapProto(f, i, e.wrapTLS(f, i, e.wrapPP(f, i, clientKeepAlive(ln, f.px.ClientKeepAlive))))
 			if f.px.Mode == haproxycfg.ModeHTTP {
 				e.serveHTTP(f, ln)
 				continue

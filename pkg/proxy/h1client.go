@@ -72,10 +72,9 @@ var testHookH1Client atomic.Pointer[func(*h1Client)]
 func newH1Client(be *Backend, heads *headTable) *h1Client {
 	bt := be.px.Timeouts
 	cl := &h1Client{
-		be:    be,
-		heads: heads,
-		// No TCP keep-alive: haproxy's default without `option srvtcpka`.
-		dialer:      &net.Dialer{Timeout: bt.Connect, KeepAlive: -1},
+		be:          be,
+		heads:       heads,
+		dialer:      be.dialer,
 		respTimeout: bt.Server,
 		idleTimeout: firstSet(bt.HTTPKeepAlive, 90*time.Second),
 	}

@@ -61,7 +61,7 @@ func backendH2Transport(be *Backend) *http2.Transport {
 		return nil
 	}
 	bt := be.px.Timeouts
-	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
+	d := be.dialer
 	t := &http2.Transport{
 		AllowHTTP:          true,
 		DisableCompression: true,

@@ -124,7 +124,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	e := h.e
 	bt := be.px.Timeouts
 	srvTimeout, tunTimeout := streamTimeouts(rr, bt)
-	d := &net.Dialer{Timeout: bt.Connect, KeepAlive: -1}
+	d := be.dialer
 	sc, err := dialServer(e.killed, d, "tcp", srv.cfg.Address(int(s.Frontend.Port())))
 	tConn := e.now()
 	if err != nil {

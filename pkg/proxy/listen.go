@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"hapair/pkg/haproxycfg"
 )
@@ -145,28 +149,40 @@ func Compatible(ln *net.TCPListener, b haproxycfg.Bind) bool {
 // honoured.
 var errNotTransparent = errors.New("cannot make receiving socket transparent")
 
-// keepAliveOff wraps a TCP listener so that its connections have no TCP
-// keep-alive. Go's accept turns it on (15 s probes) for a listener made by
-// net.FileListener, which a worker's inherited sockets are; haproxy never
-// sends probes without `option clitcpka`. The first connection tells
-// whether the listener is such one (one getsockopt); then each of its
-// connections costs one setsockopt, and the others nothing.
-func keepAliveOff(ln net.Listener) net.Listener {
+// clientKeepAlive wraps a TCP listener so that its connections have TCP
+// keep-alive as the frontend's `option clitcpka` says: off without it
+// (haproxy's default), on with its clitcpka-* settings, else the
+// system's. Go's accept turns keep-alive on (15 s probes) for a listener
+// made by net.FileListener, which a -W worker's inherited sockets are:
+// without clitcpka the first connection tells (one getsockopt) whether
+// the listener is such one, and then each of its connections costs one
+// setsockopt, the others nothing.
+func clientKeepAlive(ln net.Listener, ka haproxycfg.TCPKeepAlive) net.Listener {
 	if tl, ok := ln.(*net.TCPListener); ok {
-		return &kaOffListener{TCPListener: tl}
+		l := &kaListener{TCPListener: tl, on: ka.On}
+		if ka.On {
+			l.cfg = systemKeepAlive(ka)
+		}
+		return l
 	}
 	return ln
 }
 
-type kaOffListener struct {
+type kaListener struct {
 	*net.TCPListener
-	state atomic.Int32 // 0 not known yet, 1 keep-alive off, 2 on
+	on    bool
+	cfg   net.KeepAliveConfig
+	state atomic.Int32 // without clitcpka: 0 not known yet, 1 keep-alive off, 2 on
 }
 
-func (l *kaOffListener) Accept() (net.Conn, error) {
+func (l *kaListener) Accept() (net.Conn, error) {
 	c, err := l.TCPListener.AcceptTCP()
 	if err != nil {
 		return nil, err
+	}
+	if l.on {
+		_ = c.SetKeepAliveConfig(l.cfg)
+		return c, nil
 	}
 	switch l.state.Load() {
 	case 1:
@@ -188,3 +204,64 @@ func (l *kaOffListener) Accept() (net.Conn, error) {
 	_ = c.SetKeepAlive(false)
 	return c, nil
 }
+
+// serverDialer is the dialer of a backend's connections to its servers:
+// connect timeout, and TCP keep-alive as `option srvtcpka` says (a fresh
+// socket keeps the system's values for the settings not given).
+func serverDialer(px *haproxycfg.Proxy, timeout time.Duration) *net.Dialer {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: -1}
+	if ka := px.ServerKeepAlive; ka.On {
+		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
+		if ka.Idle > 0 {
+			d.KeepAliveConfig.Idle = ka.Idle
+		}
+		if ka.Interval > 0 {
+			d.KeepAliveConfig.Interval = ka.Interval
+		}
+		if ka.Count > 0 {
+			d.KeepAliveConfig.Count = ka.Count
+		}
+	}
+	return d
+}
+
+// systemKeepAlive is ka with the system's values (net.ipv4.tcp_keepalive_*)
+// for the settings it does not give: an inherited listener's connections
+// carry Go's 15 s values, which haproxy never uses.
+func systemKeepAlive(ka haproxycfg.TCPKeepAlive) net.KeepAliveConfig {
+	sys := sysKeepAlive()
+	cfg := net.KeepAliveConfig{Enable: true, Idle: sys.Idle, Interval: sys.Interval, Count: sys.Count}
+	if ka.Idle > 0 {
+		cfg.Idle = ka.Idle
+	}
+	if ka.Interval > 0 {
+		cfg.Interval = ka.Interval
+	}
+	if ka.Count > 0 {
+		cfg.Count = ka.Count
+	}
+	return cfg
+}
+
+// sysKeepAlive reads the system's keep-alive settings once; -1 (leave
+// as is) for what cannot be read.
+var sysKeepAlive = sync.OnceValue(func() net.KeepAliveConfig {
+	read := func(name string) int {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/" + name)
+		if err != nil {
+			return -1
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || n <= 0 {
+			return -1
+		}
+		return n
+	}
+	secs := func(n int) time.Duration {
+		if n < 0 {
+			return -1
+		}
+		return time.Duration(n) * time.Second
+	}
+	return net.KeepAliveConfig{Idle: secs(read("tcp_keepalive_time")), Interval: secs(read("tcp_keepalive_intvl")), Count: read("tcp_keepalive_probes")}
+})

@@ -290,6 +290,9 @@ func (s *Server) Stats() Stats {
 // `listen`).
 type Backend struct {
 	px *haproxycfg.Proxy
+	// dialer connects to the servers (serverDialer), shared by every
+	// connection: one made per connection would be an allocation each.
+	dialer *net.Dialer
 	// set holds the servers; `add server` and `del server` replace it
 	// whole (dynsrv.go), so readers take it without a lock.
 	set    atomic.Pointer[serverSet]

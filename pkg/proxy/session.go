@@ -485,16 +485,14 @@ func usableActives(b *Backend) int {
 	return n
 }
 
-// dial connects to the current server within `timeout connect`. TCP
-// keep-alive stays off, as haproxy's default (no `option srvtcpka`): Go's
-// default would cost 4 setsockopt calls per connection.
+// dial connects to the current server within `timeout connect`, with TCP
+// keep-alive as `option srvtcpka` says (serverDialer).
 func (s *session) dial(clientPort uint16) (net.Conn, error) {
 	if s.srv.Unresolved() {
 		return nil, errNoAddress
 	}
-	d := net.Dialer{Timeout: s.bt.Connect, KeepAlive: -1}
 	addr := s.srv.dialAddress(int(clientPort))
-	c, err := dialServer(s.e.killed, &d, "tcp", addr)
+	c, err := dialServer(s.e.killed, s.be.dialer, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
