@@ -40,8 +40,10 @@ backend lc
 	script := `
 for n in 1 2 3; do socat TCP-LISTEN:900$n,bind=127.0.0.1,fork,reuseaddr SYSTEM:"echo srv$n" & done
 for i in $(seq 100); do [ "$(ss -Hltn | wc -l)" -ge 3 ] && break; sleep 0.05; done
-start() { rm -f "$DIR/s.sock"; "$1" -db -f "$DIR/a.cfg" 2>&1 | grep -v NOTICE & for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done; }
-stop() { kill $(pidof -s $(basename "$1")) 2>/dev/null; for i in $(seq 100); do [ -n "$(pidof $(basename "$1"))" ] || break; sleep 0.05; done; }
+# The proxy's messages go to a file printed once it is gone: through a
+# pipe (grep) they could come out after the next proxy's first lines.
+start() { rm -f "$DIR/s.sock" "$DIR/proxy.log"; "$1" -db -f "$DIR/a.cfg" > "$DIR/proxy.log" 2>&1 & for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done; }
+stop() { kill $(pidof -s $(basename "$1")) 2>/dev/null; for i in $(seq 100); do [ -n "$(pidof $(basename "$1"))" ] || break; sleep 0.05; done; grep -v NOTICE "$DIR/proxy.log"; }
 c() { echo "> $*"; echo "$*" | socat - "$DIR/s.sock"; }
 hits() { for i in 1 2 3 4 5 6; do socat -T2 -u TCP:127.0.0.1:8000 - 2>/dev/null || echo none; done | sort | uniq -c | tr -s ' \n' ' '; echo; }
 st() { c show servers state b | awk 'NF > 10 {$10 = "T"; print}'; c show stat | cut -d, -f1,2,18-21,28,29 | grep -v 'FRONTEND\|BACKEND'; }

@@ -55,8 +55,10 @@ backend c
 	}
 	script := `
 : > "$DIR/empty"; mount --bind "$DIR/empty" /etc/resolv.conf
-start() { rm -f "$DIR/s.sock"; "$1" -db -f "$DIR/a.cfg" 2>&1 | grep -v NOTICE & for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done; }
-stop() { kill $(pidof -s $(basename "$1")) 2>/dev/null; for i in $(seq 100); do [ -S "$DIR/s.sock" ] || break; [ -n "$(pidof $(basename "$1"))" ] || break; sleep 0.05; done; sleep 0.2; }
+# The proxy's messages go to a file printed once it is gone: through a
+# pipe (grep) they could come out after the next proxy's first lines.
+start() { rm -f "$DIR/s.sock" "$DIR/proxy.log"; "$1" -db -f "$DIR/a.cfg" > "$DIR/proxy.log" 2>&1 & for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done; }
+stop() { kill $(pidof -s $(basename "$1")) 2>/dev/null; for i in $(seq 100); do [ -S "$DIR/s.sock" ] || break; [ -n "$(pidof $(basename "$1"))" ] || break; sleep 0.05; done; sleep 0.2; for i in $(seq 100); do [ -n "$(pidof $(basename "$1"))" ] || break; sleep 0.05; done; grep -v NOTICE "$DIR/proxy.log"; }
 c() { echo "$*" | socat -t 10 - "$DIR/s.sock"; }
 st() { c show servers state | awk 'NF > 10 {print $2, $4, $5, $6, $7, $8, $9, $19}'; c show stat | cut -d, -f1,2,18,19 | grep -v 'FRONTEND\|BACKEND'; }
 run() {
