@@ -92,6 +92,9 @@ type h1Conn struct {
 	// nil without rules.
 	rules *ruleRun
 	nolog bool // the request is not logged (monitor-uri)
+	// acct is what the stats count at the end of the request being
+	// answered (httpstats.go).
+	acct streamAcct
 	// asap logs the request when its response head is ready (`option
 	// logasap`), given the response's %B share then; nil otherwise.
 	// asapLogged: it did, the end of the request is not logged again.
@@ -454,6 +457,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	if !ok || !e.tcpSession(f, nc, c.stk, &c.sessVars) {
 		return
 	}
+	f.ctr.session(start)
 	ssl := tlsOf(nc) != nil
 	sslCipher, sslVersion := tlsLogFields(nc)
 	e.connected(f, nc) // under the recover above
@@ -528,6 +532,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		if h.rules != nil && !h.tcpContent(c, &s, req) {
 			return
 		}
+		f.ctr.request(tFirst)
 		stickRequestStart(c.stk)
 		c.req = req
 		_ = nc.SetReadDeadline(time.Time{})
@@ -551,6 +556,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		}
 		f.ctr.bytesIn.Add(s.BytesFromClient)
 		f.ctr.bytesOut.Add(s.BytesToClient)
+		h.endStream(c, &s)
 		var stkLog *sticktable.Counters
 		if c.stk != nil && s.Txn != nil {
 			// The log reads the stream's counters as they are before
@@ -665,6 +671,7 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, stateRequest
 	}
 	stickBadRequest(c.stk, s.Status)
+	h.muxError(s.Status)
 	end := e.now()
 	s.Tt = end.Sub(s.Accept)
 	s.Ta = end.Sub(from)
@@ -741,9 +748,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	s.BackendName = be.Name()
 	h.uniqueID(req, s)
 	bt := be.px.Timeouts
-	be.ctr.open(tHead)
+	c.assignBackend(be, tHead)
 	defer func() {
-		be.ctr.cur.Add(-1)
+		c.leaveBackend()
 		s.BeConn = int(be.ctr.cur.Load())
 	}()
 	if be.px != h.f.px && be.px.Options.BufferRequest && !h.waitBody(c, rr, body, s, be.px.Timeouts.HTTPRequest, 0) {
@@ -811,12 +818,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		}
 	}()
 	s.ServerName = srv.Name()
+	c.acct.srv = srv
 	if rr != nil {
 		rr.txn.Server = srv.Name() // srv_name, srv_id
 	}
 	tAssigned := e.now()
 	s.Tw = tAssigned.Sub(tHead)
 	srv.ctr.total.Add(1)
+	be.ctr.lbConns.Add(1)
+	storeMax(&srv.ctr.estConns, srv.ctr.cur.Load())
 	srv.ctr.rate.add(tAssigned)
 	storeMax(&srv.ctr.maxRate, srv.ctr.rate.read(tAssigned))
 	srv.ctr.lastSession.Store(tAssigned.UnixNano())
@@ -853,8 +863,16 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	trace := &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) {
 			tConn, srvConn = e.now(), info.Conn
+			if info.Reused {
+				srv.ctr.reuses.Add(1)
+				be.ctr.reuses.Add(1)
+			}
 		},
-		ConnectDone: func(_, _ string, err error) { dialErr = err },
+		ConnectDone: func(_, _ string, err error) {
+			dialErr = err
+			srv.ctr.connects.Add(1)
+			be.ctr.connects.Add(1)
+		},
 		WroteRequest: func(httptrace.WroteRequestInfo) {
 			if ownHdr != nil {
 				ownHdr.wrote()
@@ -867,6 +885,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			if entry != nil {
 				raw = entry.nextInterim()
 			}
+			serverResponse(srv, code)
 			if code != http.StatusContinue {
 				c.interimResponse(code, raw)
 			}
@@ -995,8 +1014,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			}
 		}
 	}
+	c.acct.srv = srv // a retry may have moved it
 	if rr != nil && srv != nil {
-		rr.txn.Server = srv.Name() // a retry may have moved it
+		rr.txn.Server = srv.Name()
 	}
 	if rr != nil && srvConn != nil {
 		rr.txn.Env = withServerTLS(rr.txn.Env, srvConn)
@@ -1015,8 +1035,6 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		}
 	}
 	if err != nil {
-		srv.ctr.connErrors.Add(1)
-		be.ctr.connErrors.Add(1)
 		switch {
 		case e.killed.Err() != nil:
 			s.TermCause, s.TermState = termKilled, stateConnect
@@ -1027,6 +1045,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case errors.Is(body.readErr(), errBadRequest):
 			// A malformed chunked body: refused as a bad request.
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateData
+			h.f.ctr.failedReq.Add(1)
 			h.rawPage(c, http.StatusBadRequest, page400)
 			return false
 		case body.readErr() != nil:
@@ -1043,12 +1062,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case tConn.IsZero() && dialErr == nil:
 			// No connection was even tried: Go's client refused the
 			// request (a Host it cannot write). Answer as to a bad request.
-			srv.ctr.connErrors.Add(-1)
-			be.ctr.connErrors.Add(-1)
+			h.f.ctr.failedReq.Add(1)
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
 			h.rawPage(c, http.StatusBadRequest, page400)
 			return false
 		case tConn.IsZero():
+			srv.ctr.connErrors.Add(1)
+			be.ctr.connErrors.Add(1)
 			s.Status = http.StatusServiceUnavailable
 			s.TermCause, s.TermState = termServer, stateConnect
 			if isTimeout(dialErr) {
@@ -1065,11 +1085,14 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		if isTimeout(err) {
 			s.TermCause, page, s.Status = termServerTimeout, page504, http.StatusGatewayTimeout
 		}
-		be.ctr.srvAborts.Add(1)
-		srv.ctr.srvAborts.Add(1)
+		// No response: a failed response, not an abort (haproxy's
+		// http_wait_for_response).
+		be.ctr.failedResp.Add(1)
+		srv.ctr.failedResp.Add(1)
 		return h.errorPage(c, s, page, false)
 	}
 	defer resp.Body.Close()
+	serverResponse(srv, resp.StatusCode)
 	established(rr, s, bt)
 	tb := &timedBody{r: resp.Body, d: srvTimeout, cancel: cancel}
 	resp.Body = struct {
@@ -1101,8 +1124,6 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	c.asap = nil
 	n += c.interimBytes()
 	s.BytesToClient = n
-	be.ctr.bytesOut.Add(n)
-	srv.ctr.bytesOut.Add(n)
 	if err != nil {
 		var we *clientWriteError
 		if errors.As(err, &we) {
@@ -1116,6 +1137,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			s.TermCause, s.TermState = termServer, stateData
 			be.ctr.srvAborts.Add(1)
 			srv.ctr.srvAborts.Add(1)
+			be.ctr.failedResp.Add(1)
+			srv.ctr.failedResp.Add(1)
 			if isTimeout(err) {
 				s.TermCause = termServerTimeout
 			}

@@ -468,6 +468,8 @@ func (s *session) assigned(log *accesslog.Session, a assignment, err error, acce
 	s.srv = a.srv
 	log.ServerName = a.srv.Name()
 	a.srv.ctr.total.Add(1)
+	s.be.ctr.lbConns.Add(1)
+	storeMax(&a.srv.ctr.estConns, a.srv.ctr.cur.Load())
 	now := s.e.now()
 	a.srv.ctr.rate.add(now)
 	storeMax(&a.srv.ctr.maxRate, a.srv.ctr.rate.read(now))
@@ -492,6 +494,8 @@ func (s *session) dial(clientPort uint16) (net.Conn, error) {
 	if s.srv.Unresolved() {
 		return nil, errNoAddress
 	}
+	s.srv.ctr.connects.Add(1)
+	s.be.ctr.connects.Add(1)
 	d := net.Dialer{Timeout: s.bt.Connect, KeepAlive: -1}
 	addr := s.srv.dialAddress(int(clientPort))
 	c, err := dialServer(s.e.killed, &d, "tcp", addr)
