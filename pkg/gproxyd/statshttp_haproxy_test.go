@@ -109,8 +109,8 @@ var counterTraffic = []exchange{
 		"GET /redir HTTP/1.1\r\nHost: a",
 		"GET /redir2 HTTP/1.1\r\nHost: a",
 		"GET /mon HTTP/1.1\r\nHost: a",
-		"GET /stats HTTP/1.1\r\nHost: a",
-		"GET /stats;csv HTTP/1.1\r\nHost: a",
+		"HEAD /stats HTTP/1.1\r\nHost: a",
+		"HEAD /stats;csv HTTP/1.1\r\nHost: a",
 		"GET /none/x HTTP/1.1\r\nHost: a",
 		"GET /bdeny HTTP/1.1\r\nHost: a",
 		"GET /code/202 HTTP/1.1\r\nHost: a",
@@ -183,6 +183,7 @@ defaults
     timeout connect 5s
     timeout http-request 1s
     retries 0
+    http-reuse never
 frontend fe1
     bind 127.0.0.1:%[2]d
     monitor-uri /mon

@@ -85,7 +85,7 @@ type counters struct {
 	internalErrors atomic.Int64
 	// compIn, compOut: body bytes into and out of the compressor;
 	// compRsp: responses compressed.
-	compIn, compOut, compRsp atomic.Int64
+	compIn, compOut, compByp, compRsp atomic.Int64
 	// connects, reuses: server connections made, and reused, for a
 	// stream (backends and servers).
 	connects, reuses atomic.Int64
@@ -198,6 +198,7 @@ type Stats struct {
 	InternalErrors int64    // eint
 	CompIn         int64    // comp_in
 	CompOut        int64    // comp_out
+	CompBypassed   int64    // comp_byp
 	CompResponses  int64    // comp_rsp
 	Connects       int64    // connect: new server connections
 	Reuses         int64    // reuse: server connections reused
@@ -245,6 +246,7 @@ func (c *counters) snapshot(now time.Time) Stats {
 		InternalErrors: c.internalErrors.Load(),
 		CompIn:         c.compIn.Load(),
 		CompOut:        c.compOut.Load(),
+		CompBypassed:   c.compByp.Load(),
 		CompResponses:  c.compRsp.Load(),
 		Connects:       c.connects.Load(),
 		Reuses:         c.reuses.Load(),

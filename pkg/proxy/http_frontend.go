@@ -786,6 +786,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {
+		if e.killed.Err() == nil {
+			assignFailed(be, a.srv)
+		}
 		s.Status = http.StatusServiceUnavailable
 		switch {
 		case errors.Is(err, ErrNoServer):
@@ -1120,8 +1123,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if h.f.px.Options.LogASAP {
 		c.asap = func(out int64) { h.logASAP(c, s, be, srv, req, resp, entry, out) }
 	}
-	n, err := c.writeResponse(req, resp, compressResponse(h.f.px, be.px, algo, req, resp, raw), &keep)
+	raw, cc := compressResponse(h.f.px, be.px, algo, req, resp, raw)
+	n, err := c.writeResponse(req, resp, raw, &keep)
 	c.asap = nil
+	n = cc.account(n, err == nil, &h.f.ctr, &be.ctr)
 	n += c.interimBytes()
 	s.BytesToClient = n
 	if err != nil {

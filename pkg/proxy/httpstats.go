@@ -53,9 +53,17 @@ func (c *h1Conn) leaveBackend() {
 func (h *h1Frontend) endStream(c *h1Conn, s *accesslog.Session) {
 	c.leaveBackend()
 	h.f.ctr.response(s.Status)
-	if be := c.acct.be; be != nil {
+	be := c.acct.be
+	if be != nil {
 		be.ctr.response(s.Status)
 		be.ctr.cumReq.Add(1)
+	} else if fb := h.f.backend; fb != nil && fb.px == h.f.px {
+		// The stream's backend is its frontend's own proxy (haproxy's
+		// s->be before the switching rules): a listen's BACKEND row
+		// counts the bytes of what its frontend answered alone.
+		be = fb
+	}
+	if be != nil {
 		be.ctr.bytesIn.Add(s.BytesFromClient)
 		be.ctr.bytesOut.Add(s.BytesToClient)
 	}
@@ -115,6 +123,16 @@ func (c *h1Conn) deniedResponseCount() {
 	}
 	if srv := c.acct.srv; srv != nil {
 		srv.ctr.deniedResp.Add(1)
+	}
+}
+
+// assignFailed counts a stream that got no server (none usable, its
+// queue full or timed out) as a failed connection of the backend and of
+// the server it waited for, as haproxy's srv_redispatch_connect does.
+func assignFailed(be *Backend, srv *Server) {
+	be.ctr.connErrors.Add(1)
+	if srv != nil {
+		srv.ctr.connErrors.Add(1)
 	}
 }
 

@@ -1238,9 +1238,12 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 		return true
 	}
 	s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
-	// A denied request, and a stream ended without a status.
+	// A denied request, and a stream ended without a status; its head
+	// was received (%U).
 	h.f.ctr.deniedReq.Add(1)
 	h.f.ctr.response(-1)
+	s.BytesFromClient = req.htx
+	h.f.ctr.bytesIn.Add(s.BytesFromClient)
 	drainSocket(c.nc)
 	end := h.e.now()
 	s.Tt = end.Sub(s.Accept)

@@ -443,6 +443,9 @@ func (s *session) assigned(log *accesslog.Session, a assignment, err error, acce
 	if a.bq > log.BeQueue {
 		log.BeQueue = a.bq
 	}
+	if err != nil && s.e.killed.Err() == nil {
+		assignFailed(s.be, a.srv)
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNoServer):

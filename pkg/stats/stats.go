@@ -166,7 +166,7 @@ func (s *Source) frontendRow(f *proxy.Frontend) *Row {
 	}
 	m["dcon"], m["dses"] = itoa(st.Denied), itoa(st.DeniedSess)
 	m["dreq"], m["ereq"], m["intercepted"] = itoa(st.DeniedReq), itoa(st.FailedReq), itoa(st.Intercepted)
-	m["comp_in"], m["comp_out"], m["comp_rsp"] = itoa(st.CompIn), itoa(st.CompOut), itoa(st.CompResponses)
+	m["comp_in"], m["comp_out"], m["comp_byp"], m["comp_rsp"] = itoa(st.CompIn), itoa(st.CompOut), itoa(st.CompBypassed), itoa(st.CompResponses)
 	m["conn_rate"], m["conn_rate_max"], m["conn_tot"] = itoa(st.SessionRate), itoa(st.MaxSessionRate), itoa(st.Conns)
 	m["req_rate"], m["req_rate_max"], m["req_tot"] = itoa(st.ReqRate), itoa(st.MaxReqRate), itoa(st.Requests)
 	if px.Mode == haproxycfg.ModeHTTP {
@@ -204,7 +204,7 @@ func (s *Source) backendRow(b *proxy.Backend) *Row {
 	m["lbtot"], m["connect"], m["reuse"] = itoa(st.LBConns), itoa(st.Connects), itoa(st.Reuses)
 	m["cli_abrt"], m["srv_abrt"] = itoa(st.ClientAborts), itoa(st.ServerAborts)
 	m["dreq"], m["eresp"] = itoa(st.DeniedReq), itoa(st.FailedResp)
-	m["comp_in"], m["comp_out"], m["comp_rsp"] = itoa(st.CompIn), itoa(st.CompOut), itoa(st.CompResponses)
+	m["comp_in"], m["comp_out"], m["comp_byp"], m["comp_rsp"] = itoa(st.CompIn), itoa(st.CompOut), itoa(st.CompBypassed), itoa(st.CompResponses)
 	m["lastsess"] = secondsSince(now, st.LastSession)
 	if s.legends {
 		m["algo"] = b.Policy()
