@@ -127,6 +127,7 @@ type h1Conn struct {
 	raw syscall.RawConn
 
 	reqs int // requests read on the connection (http_first_req)
+	h2   bool // the connection speaks HTTP/2 (not counted in h1_*)
 
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
@@ -432,6 +433,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		drained := h.draining && len(h.conns) == 0
 		h.mu.Unlock()
 		nc.Close()
+		if !c.h2 {
+			// haproxy's HTTP/1 layer counts what it read (h1_bytes_in).
+			f.ctr.h1.bytesIn.Add(d.n.Load())
+		}
 		c.private.close()
 		c.ss.close()
 		stickConnEnd(c.stk)
@@ -462,6 +467,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	sslCipher, sslVersion := tlsLogFields(nc)
 	e.connected(f, nc) // under the recover above
 	if h.h2 != nil && h.useH2(nc) {
+		c.h2 = true
 		h.serveH2(c, c.cnt, start, th)
 		return
 	}
@@ -502,6 +508,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			return
 		}
 		if first && h.upgradeH2(c) {
+			c.h2 = true
 			h.serveUpgraded(c, start, th)
 			return
 		}

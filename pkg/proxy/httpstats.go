@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"net"
+	"sync"
 	"time"
 
 	"hapair/pkg/accesslog"
@@ -134,6 +136,39 @@ func assignFailed(be *Backend, srv *Server) {
 	if srv != nil {
 		srv.ctr.connErrors.Add(1)
 	}
+}
+
+// h1CountConn is a server connection of the HTTP/1 client, counted in
+// its backend's h1_* counters as haproxy's HTTP/1 multiplexer counts its
+// connections: open and total connections, bytes read and written (after
+// TLS).
+type h1CountConn struct {
+	net.Conn
+	ctr  *h1Counters
+	once sync.Once
+}
+
+func newH1CountConn(c net.Conn, ctr *h1Counters) *h1CountConn {
+	ctr.totalConns.Add(1)
+	ctr.openConns.Add(1)
+	return &h1CountConn{Conn: c, ctr: ctr}
+}
+
+func (c *h1CountConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.ctr.bytesIn.Add(int64(n))
+	return n, err
+}
+
+func (c *h1CountConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.ctr.bytesOut.Add(int64(n))
+	return n, err
+}
+
+func (c *h1CountConn) Close() error {
+	c.once.Do(func() { c.ctr.openConns.Add(-1) })
+	return c.Conn.Close()
 }
 
 // serverResponse counts a response head a server sent (interim or not).

@@ -172,6 +172,7 @@ func (s *Source) frontendRow(f *proxy.Frontend) *Row {
 	if px.Mode == haproxycfg.ModeHTTP {
 		m["h1_total_connections"], m["h1_total_streams"] = itoa(st.TotalSessions), itoa(st.TotalSessions)
 		m["h1_open_connections"], m["h1_open_streams"] = itoa(st.CurSessions), itoa(st.CurSessions)
+		m["h1_bytes_in"] = itoa(st.H1.BytesIn)
 	}
 	return &Row{Kind: KindFrontend, Proxy: px, Frontend: f, Stats: st, Fields: m}
 }
@@ -202,6 +203,12 @@ func (s *Source) backendRow(b *proxy.Backend) *Row {
 		}
 	}
 	m["lbtot"], m["connect"], m["reuse"] = itoa(st.LBConns), itoa(st.Connects), itoa(st.Reuses)
+	if px.Mode == haproxycfg.ModeHTTP {
+		// The server side's HTTP/1 connections (h2 servers not counted).
+		m["h1_open_connections"], m["h1_total_connections"] = itoa(st.H1.OpenConns), itoa(st.H1.TotalConns)
+		m["h1_total_streams"] = itoa(st.H1.TotalStreams)
+		m["h1_bytes_in"], m["h1_bytes_out"] = itoa(st.H1.BytesIn), itoa(st.H1.BytesOut)
+	}
 	m["cli_abrt"], m["srv_abrt"] = itoa(st.ClientAborts), itoa(st.ServerAborts)
 	m["dreq"], m["eresp"] = itoa(st.DeniedReq), itoa(st.FailedResp)
 	m["comp_in"], m["comp_out"], m["comp_byp"], m["comp_rsp"] = itoa(st.CompIn), itoa(st.CompOut), itoa(st.CompBypassed), itoa(st.CompResponses)
