@@ -126,7 +126,7 @@ type h1Conn struct {
 	// the request's first bytes through it); nil otherwise.
 	raw syscall.RawConn
 
-	reqs int // requests read on the connection (http_first_req)
+	reqs int  // requests read on the connection (http_first_req)
 	h2   bool // the connection speaks HTTP/2 (not counted in h1_*)
 
 	wmu      sync.Mutex
