@@ -793,8 +793,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {
-		if e.killed.Err() == nil {
-			assignFailed(be, a.srv)
+		if e.killed.Err() == nil && !errors.Is(err, ErrQueueFull) {
+			assignFailed(be, a.srv) // a full queue is counted by acquire
 		}
 		s.Status = http.StatusServiceUnavailable
 		switch {

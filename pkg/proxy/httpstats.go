@@ -128,9 +128,9 @@ func (c *h1Conn) deniedResponseCount() {
 	}
 }
 
-// assignFailed counts a stream that got no server (none usable, its
-// queue full or timed out) as a failed connection of the backend and of
-// the server it waited for, as haproxy's srv_redispatch_connect does.
+// assignFailed counts a stream that got no server (none usable, or its
+// wait in a queue timed out) as a failed connection of the backend and
+// of the server it waited for, as haproxy's srv_redispatch_connect does.
 func assignFailed(be *Backend, srv *Server) {
 	be.ctr.connErrors.Add(1)
 	if srv != nil {

@@ -443,8 +443,8 @@ func (s *session) assigned(log *accesslog.Session, a assignment, err error, acce
 	if a.bq > log.BeQueue {
 		log.BeQueue = a.bq
 	}
-	if err != nil && s.e.killed.Err() == nil {
-		assignFailed(s.be, a.srv)
+	if err != nil && s.e.killed.Err() == nil && !errors.Is(err, ErrQueueFull) {
+		assignFailed(s.be, a.srv) // a full queue is counted by acquire
 	}
 	switch {
 	case err == nil:
