@@ -151,7 +151,8 @@ func (c *h1Conn) interim() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if !c.started {
-		_, _ = io.WriteString(c.nc, "HTTP/1.1 100 Continue\r\n\r\n")
+		n, _ := io.WriteString(c.nc, "HTTP/1.1 100 Continue\r\n\r\n")
+		c.cnt.wn.Add(int64(n))
 		c.interims++
 	}
 }
@@ -184,7 +185,8 @@ func (c *h1Conn) interimResponse(code int, raw []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if !c.started {
-		_, _ = io.WriteString(c.nc, b.String())
+		n, _ := io.WriteString(c.nc, b.String())
+		c.cnt.wn.Add(int64(n))
 		c.interimSize += int64(size)
 	}
 }
@@ -206,6 +208,7 @@ func (c *h1Conn) interimBytes() int64 {
 type deadlineConn struct {
 	net.Conn
 	n    atomic.Int64
+	wn   atomic.Int64 // bytes written (h1_bytes_out)
 	idle atomic.Int64 // time.Duration; 0: deadlines are set by the caller
 	// pending were read (and counted) before the connection had a read
 	// buffer; they come first.
@@ -314,7 +317,9 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 	if t := time.Duration(d.idle.Load()); t > 0 {
 		_ = d.Conn.SetWriteDeadline(time.Now().Add(t))
 	}
-	return d.Conn.Write(p)
+	n, err := d.Conn.Write(p)
+	d.wn.Add(int64(n))
+	return n, err
 }
 
 // serveH1 starts the accept loop of a proxying `mode http` listener.
@@ -434,8 +439,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		h.mu.Unlock()
 		nc.Close()
 		if !c.h2 {
-			// haproxy's HTTP/1 layer counts what it read (h1_bytes_in).
+			// haproxy's HTTP/1 layer counts what it read and wrote
+			// (h1_bytes_in, h1_bytes_out).
 			f.ctr.h1.bytesIn.Add(d.n.Load())
+			f.ctr.h1.bytesOut.Add(d.wn.Load())
 		}
 		c.private.close()
 		c.ss.close()
@@ -487,6 +494,11 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		setDeadline(nc.SetReadDeadline, start, wait)
 		err := c.await()
 		h.setIdle(c, false)
+		if err == nil {
+			// Something arrived: haproxy's HTTP/1 layer makes a stream
+			// for it, even one it then refuses (h1_total_streams).
+			f.ctr.h1.totalStreams.Add(1)
+		}
 		s := accesslog.Session{
 			Client: client, Frontend: local, Accept: start,
 			FrontendName: f.Name(), BackendName: f.Name(), ServerName: "<NOSRV>",
@@ -701,7 +713,8 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 func (c *h1Conn) writeRaw(p string) {
 	c.startResponse()
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = io.WriteString(c.nc, p)
+	n, _ := io.WriteString(c.nc, p)
+	c.cnt.wn.Add(int64(n))
 }
 
 // forward sends one request to a server of the backend and the response

@@ -238,6 +238,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	}
 	toClient, _, cause := h.tunnel(c, sc, sbr, tunTimeout, h.f.px.Timeouts.Client, srvTimeout)
 	s.BytesToClient += toClient
+	c.cnt.wn.Add(toClient) // written past the counting connection
 	if cause != 0 {
 		s.TermCause, s.TermState = cause, stateData
 	} else {

@@ -170,9 +170,9 @@ func (s *Source) frontendRow(f *proxy.Frontend) *Row {
 	m["conn_rate"], m["conn_rate_max"], m["conn_tot"] = itoa(st.SessionRate), itoa(st.MaxSessionRate), itoa(st.Conns)
 	m["req_rate"], m["req_rate_max"], m["req_tot"] = itoa(st.ReqRate), itoa(st.MaxReqRate), itoa(st.Requests)
 	if px.Mode == haproxycfg.ModeHTTP {
-		m["h1_total_connections"], m["h1_total_streams"] = itoa(st.TotalSessions), itoa(st.TotalSessions)
+		m["h1_total_connections"], m["h1_total_streams"] = itoa(st.TotalSessions), itoa(st.H1.TotalStreams)
 		m["h1_open_connections"], m["h1_open_streams"] = itoa(st.CurSessions), itoa(st.CurSessions)
-		m["h1_bytes_in"] = itoa(st.H1.BytesIn)
+		m["h1_bytes_in"], m["h1_bytes_out"] = itoa(st.H1.BytesIn), itoa(st.H1.BytesOut)
 	}
 	return &Row{Kind: KindFrontend, Proxy: px, Frontend: f, Stats: st, Fields: m}
 }
