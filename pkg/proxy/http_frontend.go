@@ -437,13 +437,14 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		delete(h.conns, c)
 		drained := h.draining && len(h.conns) == 0
 		h.mu.Unlock()
-		nc.Close()
 		if !c.h2 {
 			// haproxy's HTTP/1 layer counts what it read and wrote
-			// (h1_bytes_in, h1_bytes_out).
+			// (h1_bytes_in, h1_bytes_out); before the close, which the
+			// stats show as the end of the session.
 			f.ctr.h1.bytesIn.Add(d.n.Load())
 			f.ctr.h1.bytesOut.Add(d.wn.Load())
 		}
+		nc.Close()
 		c.private.close()
 		c.ss.close()
 		stickConnEnd(c.stk)
@@ -674,8 +675,9 @@ func setDeadline(set func(time.Time) error, from time.Time, d time.Duration) {
 }
 
 // badRequest answers and logs a request that could not be read: 408 and
-// "cR" on timeout, 400 and "CR" without a reply when the client closed,
-// 400 and "PR" for a malformed head. haproxy counts no byte sent (%B 0)
+// "cR" on timeout, 400 and "CR" when the client closed (the reply is
+// written all the same, as haproxy does), 400 and "PR" for a malformed
+// head. haproxy counts no byte sent (%B 0)
 // for these replies, which its HTTP/1 layer writes itself.
 func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time, err error) {
 	e := h.e
@@ -688,6 +690,11 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 		h.rawPage(c, http.StatusBadRequest, page400)
 	default: // closed, reset
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, stateRequest
+		// haproxy's HTTP/1 layer still writes its 400 to a client that
+		// closed: it may have closed its sending side only.
+		if _, h2 := c.nc.(*h2StreamConn); !h2 {
+			h.rawPage(c, http.StatusBadRequest, page400)
+		}
 	}
 	stickBadRequest(c.stk, s.Status)
 	h.muxError(s.Status)
@@ -1112,7 +1119,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// http_wait_for_response).
 		be.ctr.failedResp.Add(1)
 		srv.ctr.failedResp.Add(1)
-		return h.errorPage(c, s, page, false)
+		// haproxy's 502 and 504 leave a client whose request was read
+		// whole connected (no "connection: close").
+		return h.errorPage(c, s, page, keep && body.complete())
 	}
 	defer resp.Body.Close()
 	serverResponse(srv, resp.StatusCode)
