@@ -218,6 +218,11 @@ func TestPrometheusExporter(t *testing.T) {
 		`haproxy_backend_status{proxy="web",state="UP"} 1`,
 		`haproxy_frontend_sessions_total{proxy="web"} 4`,
 		`haproxy_backend_active_servers{proxy="web"} 2`,
+		// HTTP counters, the class outermost as haproxy prints them
+		`haproxy_frontend_http_requests_total{proxy="web"} 4`,
+		`haproxy_frontend_http_responses_total{proxy="web",code="2xx"} 4`,
+		`haproxy_server_http_responses_total{proxy="web",server="web01",code="2xx"} 2`,
+		`haproxy_backend_http_responses_total{proxy="web",code="other"} 0`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("metrics lack %q", want)
