@@ -193,10 +193,17 @@ func TestPrometheusExporter(t *testing.T) {
 	for range 4 {
 		get(t, fmt.Sprintf("http://127.0.0.1:%d/", fe), "", "")
 	}
-	resp, body := get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", st), "", "")
-	if resp.StatusCode != 200 {
-		t.Fatalf("/metrics: %s", resp.Status)
-	}
+	var body string
+	// A stream's status is counted once its response is sent: the last
+	// one may still be ending.
+	healthtest.Eventually(t, "the 4 responses counted", func() bool {
+		resp, b := get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", st), "", "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("/metrics: %s", resp.Status)
+		}
+		body = b
+		return strings.Contains(body, `haproxy_frontend_http_responses_total{proxy="web",code="2xx"} 4`+"\n")
+	})
 	ref, _ := os.ReadFile("testdata/haproxy26_metrics.txt")
 	refTypes := types(string(ref))
 	gotTypes := types(body)
