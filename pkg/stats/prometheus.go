@@ -38,9 +38,9 @@ func httpMetrics(prefix string) []metric {
 	return []metric{
 		{name: prefix + "http_requests_total", typ: "counter", httpOnly: true, help: "Total number of HTTP requests processed by this object" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.Requests })},
 		{name: prefix + "http_responses_total", typ: "counter", httpOnly: true, codes: true, help: "Total number of HTTP responses with status 100-199 returned by this object" + sinceStart},
-		{name: prefix + "http_comp_bytes_in_total", typ: "counter", help: "Total number of bytes submitted to the HTTP compressor for this object" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.CompIn })},
-		{name: prefix + "http_comp_bytes_out_total", typ: "counter", help: "Total number of bytes emitted by the HTTP compressor for this object" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.CompOut })},
-		{name: prefix + "http_comp_bytes_bypassed_total", typ: "counter", help: "Total number of bytes that bypassed HTTP compression for this object" + sinceStart + " (CPU/memory/bandwidth limitation)", value: num(func(s proxy.Stats) int64 { return s.CompBypassed })},
+		{name: prefix + "http_comp_bytes_in_total", typ: "counter", httpOnly: true, help: "Total number of bytes submitted to the HTTP compressor for this object" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.CompIn })},
+		{name: prefix + "http_comp_bytes_out_total", typ: "counter", httpOnly: true, help: "Total number of bytes emitted by the HTTP compressor for this object" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.CompOut })},
+		{name: prefix + "http_comp_bytes_bypassed_total", typ: "counter", httpOnly: true, help: "Total number of bytes that bypassed HTTP compression for this object" + sinceStart + " (CPU/memory/bandwidth limitation)", value: num(func(s proxy.Stats) int64 { return s.CompBypassed })},
 		{name: prefix + "http_comp_responses_total", typ: "counter", httpOnly: true, help: "Total number of HTTP responses that were compressed for this object" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.CompResponses })},
 	}
 }
@@ -110,12 +110,13 @@ func backendLike(prefix string) []metric {
 		metric{name: prefix + "responses_denied_total", typ: "counter", help: "Total number of denied responses since process started", value: num(func(s proxy.Stats) int64 { return s.DeniedResp })},
 		metric{name: prefix + "connection_attempts_total", typ: "counter", help: "Total number of outgoing connection attempts on this backend/server" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.Connects })},
 		metric{name: prefix + "connection_reuses_total", typ: "counter", help: "Total number of reused connection on this backend/server" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.Reuses })},
-		metric{name: prefix + "http_responses_total", typ: "counter", httpOnly: true, codes: true, help: "Total number of HTTP responses with status 100-199 returned by this object" + sinceStart},
 	)
 }
 
 func backendMetrics() []metric {
 	m := backendLike("haproxy_backend_")
+	m = append(m, httpMetrics("haproxy_backend_")...)
+	m = append(m, metric{name: "haproxy_backend_requests_denied_total", typ: "counter", help: "Total number of denied requests since process started", value: num(func(s proxy.Stats) int64 { return s.DeniedReq })})
 	return append(m,
 		metric{name: "haproxy_backend_status", typ: "gauge", help: "Current status of the service, per state label value.", states: []string{"DOWN", "UP"}, state: field("status")},
 		metric{name: "haproxy_backend_weight", typ: "gauge", help: "Service weight.", value: field("weight")},
@@ -135,6 +136,7 @@ func backendMetrics() []metric {
 
 func serverMetrics() []metric {
 	m := backendLike("haproxy_server_")
+	m = append(m, metric{name: "haproxy_server_http_responses_total", typ: "counter", httpOnly: true, codes: true, help: "Total number of HTTP responses with status 100-199 returned by this object" + sinceStart})
 	return append(m,
 		metric{name: "haproxy_server_status", typ: "gauge", help: "Current status of the service, per state label value.", states: serverStates,
 			state: func(r *Row) string {
@@ -213,8 +215,7 @@ func (s *Source) WritePrometheus(w io.Writer) error {
 			}
 			for _, code := range codes {
 				for _, r := range rows {
-					if r.Kind != kind || (kind == KindBackend && len(r.Backend.Servers()) == 0 && r.Proxy.Stats.Enabled) ||
-						m.httpOnly && r.Proxy.Mode != haproxycfg.ModeHTTP {
+					if r.Kind != kind || m.httpOnly && r.Proxy.Mode != haproxycfg.ModeHTTP {
 						continue
 					}
 					if !header {
