@@ -118,10 +118,10 @@ listen stats
     stats refresh 5s
 `, socks[n], ports[n], tcpPort, srv.Addr(), statsPorts[n]), ports[n], tcpPort, statsPorts[n])
 	}
-	// No request goes through: gproxy keeps no hrsp_* counters and no
-	// server/backend bytes in for HTTP yet (its CSV shows the same zeros),
-	// which would hide the format under value differences. Wait for s2's
-	// first check result on both.
+	// No request goes through: this test is about the formats; the
+	// counters' values after traffic are TestIntegrationHTTPCountersHaproxy's
+	// (statshttp_haproxy_test.go). Wait for s2's first check result on
+	// both.
 	ready := regexp.MustCompile(`(?m)^S\.4\.2\.36\.check_status\.1:MOP:str:L4OK$`)
 	down := regexp.MustCompile(`(?m)^S\.4\.4\.17\.status\.1:SGP:str:DOWN$`)
 	for _, n := range []string{"hp", "gp"} {
@@ -158,8 +158,8 @@ listen stats
 	// The stats page's exports: ";typed" wins over ";csv", ";json" over
 	// both, as haproxy searches them. Scoped to one backend (haproxy
 	// ignores a scope shorter than two characters): the stats proxy's own
-	// counters count the page's requests, which gproxy does not all keep
-	// (its CSV shows the same).
+	// counters count the page's requests, whose bytes differ (the page's
+	// HTML is not haproxy's byte for byte).
 	for _, u := range []string{"/st;typed?scope=bh", "/st;json?scope=bt", "/st;csv;typed?scope=bt", "/st;typed;json;norefresh?scope=bh",
 		"/st;typed;no-maint?scope=bh", "/st;json;up?scope=bh"} {
 		get := func(n string) string {

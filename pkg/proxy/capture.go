@@ -16,6 +16,10 @@ import (
 // (%rt): from 0, one per stream, whether it is logged or not.
 func (e *Engine) nextStreamID() uint64 { return e.streams.Add(1) - 1 }
 
+// CumRequests is the number of streams (HTTP requests, TCP sessions)
+// created so far: haproxy's CumReq in `show info`.
+func (e *Engine) CumRequests() int64 { return int64(e.streams.Load()) }
+
 // captureRequest fills the request capture slots and the client cookie
 // capture (%hr, %CC) from the request head, as haproxy captures them once
 // the head is parsed: for each slot the last header of that name, its

@@ -7,6 +7,7 @@ import (
 	"compress/zlib"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"hapair/pkg/haproxycfg"
@@ -178,39 +179,40 @@ func etagValid(v string) bool {
 // (Content-Length removed, then "transfer-encoding: chunked", "vary:
 // Accept-Encoding" and "content-encoding" appended, a strong ETag made
 // weak)
-// and its body; it returns the raw head writeResponse then sends.
-func compressResponse(fe, be *haproxycfg.Proxy, algo string, req *httpRequest, resp *http.Response, raw []byte) []byte {
+// and its body; it returns the raw head writeResponse then sends, and
+// the compression's figures (nil when the response is not compressed).
+func compressResponse(fe, be *haproxycfg.Proxy, algo string, req *httpRequest, resp *http.Response, raw []byte) ([]byte, *compCount) {
 	if algo == "" || !req.http11() || resp.ProtoMajor != 1 || resp.ProtoMinor != 1 || req.method == http.MethodHead {
-		return raw
+		return raw, nil
 	}
 	switch resp.StatusCode {
 	case 200, 201, 202, 203:
 	default:
-		return raw
+		return raw, nil
 	}
 	chunked := len(resp.TransferEncoding) > 0 && resp.TransferEncoding[len(resp.TransferEncoding)-1] == "chunked"
 	if resp.ContentLength < 0 && !chunked || resp.ContentLength == 0 {
-		return raw // no known length (the close ends the body), or no body
+		return raw, nil // no known length (the close ends the body), or no body
 	}
 	h := resp.Header
 	if _, ok := h["Content-Encoding"]; ok {
-		return raw
+		return raw, nil
 	}
 	for _, v := range h["Cache-Control"] {
 		for _, e := range strings.Split(v, ",") {
 			if strings.EqualFold(strings.Trim(e, " \t"), "no-transform") {
-				return raw
+				return raw, nil
 			}
 		}
 	}
 	if et := h["Etag"]; len(et) > 1 || len(et) == 1 && !etagValid(et[0]) {
-		return raw
+		return raw, nil
 	}
 	_, types, _, _ := compSettings(fe, be)
 	if ct, ok := h["Content-Type"]; ok && len(ct) > 0 {
 		v := ct[0]
 		if len(v) >= 9 && strings.EqualFold(v[:9], "multipart") {
-			return raw
+			return raw, nil
 		}
 		if len(types) > 0 {
 			match := false
@@ -221,12 +223,16 @@ func compressResponse(fe, be *haproxycfg.Proxy, algo string, req *httpRequest, r
 				}
 			}
 			if !match {
-				return raw
+				return raw, nil
 			}
 		}
 	} else if len(types) > 0 {
-		return raw
+		return raw, nil
 	}
+	// %B counts the response as the server sent it: cc.headDelta is
+	// what the rewriting below adds to the head's share of it, as
+	// writeResponse counts it.
+	cc := &compCount{identity: algo == "identity"}
 
 	// The head: fields in the server's order without Content-Length,
 	// the strong ETag weakened, then the added fields.
@@ -234,6 +240,8 @@ func compressResponse(fe, be *haproxycfg.Proxy, algo string, req *httpRequest, r
 	var added []header
 	if !chunked {
 		added = append(added, header{"transfer-encoding", "chunked"})
+		cc.headDelta += int64(len("transfer-encoding")+len("chunked")) + htxEOT -
+			int64(len("content-length")+len(strconv.FormatInt(resp.ContentLength, 10)))
 	}
 	added = append(added, header{"vary", "Accept-Encoding"})
 	h.Add("Vary", "Accept-Encoding")
@@ -241,17 +249,75 @@ func compressResponse(fe, be *haproxycfg.Proxy, algo string, req *httpRequest, r
 		added = append(added, header{"content-encoding", uaName(algo)})
 		h.Add("Content-Encoding", uaName(algo))
 	}
+	for _, a := range added {
+		if a.name != "transfer-encoding" {
+			cc.headDelta += int64(len(a.name) + len(a.value))
+		}
+	}
 	h.Del("Content-Length")
 	if et := h.Get("Etag"); strings.HasPrefix(et, `"`) {
 		h.Set("Etag", "W/"+et)
+		cc.headDelta += 2
 	}
 	resp.ContentLength = -1
 	resp.TransferEncoding = []string{"chunked"}
 	raw = rewriteHead(raw, added)
 	if algo != "identity" {
-		resp.Body = newCompressor(algo, resp.Body)
+		resp.Body = newCompressor(algo, resp.Body, cc)
+	} else {
+		resp.Body = &countedBody{ReadCloser: resp.Body, n: &cc.in}
 	}
-	return raw
+	return raw, cc
+}
+
+// compCount is what a compressed response counts: the body bytes into
+// and out of the compressor (comp_in, comp_out; comp_byp for `identity`,
+// which haproxy runs at level 0) and the head's growth.
+type compCount struct {
+	in, out   int64
+	headDelta int64
+	identity  bool
+}
+
+// account puts a compressed response in the counters of its frontend and
+// backend (haproxy's comp_in, comp_out, comp_byp, comp_rsp) and returns
+// n, its %B, as the response the server sent (haproxy counts it before
+// compression). done: the response was sent whole (comp_rsp).
+func (cc *compCount) account(n int64, done bool, ctrs ...*counters) int64 {
+	if cc == nil {
+		return n
+	}
+	out := cc.out
+	if cc.identity {
+		out = cc.in
+	}
+	for _, c := range ctrs {
+		if c == nil {
+			continue
+		}
+		if cc.identity {
+			c.compByp.Add(cc.in)
+		} else {
+			c.compIn.Add(cc.in)
+			c.compOut.Add(cc.out)
+		}
+		if done {
+			c.compRsp.Add(1)
+		}
+	}
+	return n - out + cc.in - cc.headDelta
+}
+
+// countedBody counts what is read through it.
+type countedBody struct {
+	io.ReadCloser
+	n *int64
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	*b.n += int64(n)
+	return n, err
 }
 
 // rewriteHead drops Content-Length from a raw response head, weakens a
@@ -299,10 +365,11 @@ type compressor struct {
 	out  bytes.Buffer
 	buf  []byte
 	done bool
+	cc   *compCount // the bytes in and out
 }
 
-func newCompressor(algo string, src io.ReadCloser) *compressor {
-	c := &compressor{src: src, buf: make([]byte, 16<<10)}
+func newCompressor(algo string, src io.ReadCloser, cc *compCount) *compressor {
+	c := &compressor{src: src, buf: make([]byte, 16<<10), cc: cc}
 	switch algo {
 	case "gzip":
 		c.zw, _ = gzip.NewWriterLevel(&c.out, compressLevel)
@@ -321,6 +388,7 @@ func (c *compressor) Read(p []byte) (int, error) {
 		}
 		n, err := c.src.Read(c.buf)
 		if n > 0 {
+			c.cc.in += int64(n)
 			_, _ = c.zw.Write(c.buf[:n])
 		}
 		switch {
@@ -334,12 +402,15 @@ func (c *compressor) Read(p []byte) (int, error) {
 				return 0, err
 			}
 			n, _ := c.out.Read(p)
+			c.cc.out += int64(n)
 			return n, nil
 		case n > 0:
 			_ = c.zw.Flush()
 		}
 	}
-	return c.out.Read(p)
+	n, err := c.out.Read(p)
+	c.cc.out += int64(n)
+	return n, err
 }
 
 func (c *compressor) Close() error { return c.src.Close() }

@@ -60,12 +60,54 @@ type counters struct {
 	connErrors      atomic.Int64 // haproxy's econ
 	retries         atomic.Int64 // wretr
 	redispatches    atomic.Int64 // wredis
-	denied          atomic.Int64 // dcon: connections refused while full at stop
+	denied          atomic.Int64 // dcon: connections refused by tcp-request connection rules
+	deniedSess      atomic.Int64 // dses: sessions refused by tcp-request session rules
 	cliAborts       atomic.Int64 // cli_abrt
 	srvAborts       atomic.Int64 // srv_abrt
 	queueCur        atomic.Int64
 	queueMax        atomic.Int64
 	lastSession     atomic.Int64 // unix nanoseconds; 0 = never
+
+	// HTTP, counted as haproxy 2.6 counts them (stats.go's Stats names
+	// the columns): responses by class (0: other), requests and their
+	// rate, requests answered by the proxy itself, denied and failed
+	// requests and responses, rewrites that failed, internal errors.
+	rsp            [6]atomic.Int64
+	cumReq         atomic.Int64
+	reqRate        rate
+	maxReqRate     atomic.Int64
+	intercepted    atomic.Int64
+	deniedReq      atomic.Int64
+	deniedResp     atomic.Int64
+	failedReq      atomic.Int64
+	failedResp     atomic.Int64
+	failedRewrites atomic.Int64
+	internalErrors atomic.Int64
+	// compIn, compOut: body bytes into and out of the compressor;
+	// compRsp: responses compressed.
+	compIn, compOut, compByp, compRsp atomic.Int64
+	// connects, reuses: server connections made, and reused, for a
+	// stream (backends and servers).
+	connects, reuses atomic.Int64
+	// lbConns counts the servers load balancing picked (a backend's
+	// lbtot).
+	lbConns atomic.Int64
+	// conns counts accepted connections (a frontend's conn_tot, before
+	// the tcp-request connection rules; total counts sessions).
+	conns atomic.Int64
+	// estConns is haproxy's est_need_conns: the most server connections
+	// used at once (servers). haproxy also lowers it when it purges idle
+	// server connections (every pool-purge-delay); gproxy does not.
+	estConns atomic.Int64
+	h1       h1Counters
+}
+
+// h1Counters are haproxy's HTTP/1 multiplexer counters of a proxy: its
+// client side's on a frontend, its server side's on a backend.
+type h1Counters struct {
+	openConns, openStreams   atomic.Int64
+	totalConns, totalStreams atomic.Int64
+	bytesIn, bytesOut        atomic.Int64
 }
 
 func storeMax(m *atomic.Int64, v int64) {
@@ -80,6 +122,14 @@ func storeMax(m *atomic.Int64, v int64) {
 // open counts a new session.
 func (c *counters) open(now time.Time) {
 	storeMax(&c.max, c.cur.Add(1))
+	c.session(now)
+}
+
+// session counts a session whose connection open already counted
+// (total, rate, last session): an HTTP frontend counts the connection
+// when it accepts it, the session once the tcp-request connection and
+// session rules let it in, as haproxy does (cum_conn, cum_sess).
+func (c *counters) session(now time.Time) {
 	c.total.Add(1)
 	c.rate.add(now)
 	storeMax(&c.maxRate, c.rate.read(now))
@@ -87,6 +137,23 @@ func (c *counters) open(now time.Time) {
 }
 
 func (c *counters) queued(n int64) { storeMax(&c.queueMax, c.queueCur.Add(n)) }
+
+// request counts an HTTP request received (a frontend's req_tot).
+func (c *counters) request(now time.Time) {
+	c.cumReq.Add(1)
+	c.reqRate.add(now)
+	storeMax(&c.maxReqRate, c.reqRate.read(now))
+}
+
+// response counts a status in its class, haproxy's hrsp_1xx..5xx; any
+// other value, -1 for a stream that got no status, in hrsp_other.
+func (c *counters) response(status int) {
+	n := status / 100
+	if status < 100 || n > 5 {
+		n = 0
+	}
+	c.rsp[n].Add(1)
+}
 
 // Stats is a snapshot of the counters of a frontend, backend or server,
 // named after the columns of haproxy's stats CSV (management guide,
@@ -106,6 +173,7 @@ type Stats struct {
 	Retries        int64     // wretr
 	Redispatches   int64     // wredis
 	Denied         int64     // dcon
+	DeniedSess     int64     // dses
 	ClientAborts   int64     // cli_abrt
 	ServerAborts   int64     // srv_abrt
 	QueueCur       int64     // qcur
@@ -116,6 +184,36 @@ type Stats struct {
 	BackupServers  int       // bck
 	LastSession    time.Time // zero when never; lastsess = now - this
 	LastChange     time.Time // lastchg: last status change
+
+	Responses      [6]int64 // hrsp_other (0), hrsp_1xx..hrsp_5xx
+	Requests       int64    // req_tot
+	ReqRate        int64    // req_rate
+	MaxReqRate     int64    // req_rate_max
+	Intercepted    int64    // intercepted
+	DeniedReq      int64    // dreq
+	DeniedResp     int64    // dresp
+	FailedReq      int64    // ereq
+	FailedResp     int64    // eresp
+	FailedRewrites int64    // wrew
+	InternalErrors int64    // eint
+	CompIn         int64    // comp_in
+	CompOut        int64    // comp_out
+	CompBypassed   int64    // comp_byp
+	CompResponses  int64    // comp_rsp
+	Connects       int64    // connect: new server connections
+	Reuses         int64    // reuse: server connections reused
+	LBConns        int64    // lbtot (backends)
+	Conns          int64    // conn_tot (frontends)
+	NeedConns      int64    // need_conn_est (servers)
+	UsedConns      int64    // used_conn_cur (servers)
+	H1             H1Stats  // h1_* (frontends and backends)
+}
+
+// H1Stats are the HTTP/1 multiplexer's counters of a proxy.
+type H1Stats struct {
+	OpenConns, OpenStreams   int64
+	TotalConns, TotalStreams int64
+	BytesIn, BytesOut        int64
 }
 
 func (c *counters) snapshot(now time.Time) Stats {
@@ -131,10 +229,38 @@ func (c *counters) snapshot(now time.Time) Stats {
 		Retries:        c.retries.Load(),
 		Redispatches:   c.redispatches.Load(),
 		Denied:         c.denied.Load(),
+		DeniedSess:     c.deniedSess.Load(),
 		ClientAborts:   c.cliAborts.Load(),
 		ServerAborts:   c.srvAborts.Load(),
 		QueueCur:       c.queueCur.Load(),
 		QueueMax:       c.queueMax.Load(),
+		Requests:       c.cumReq.Load(),
+		ReqRate:        c.reqRate.read(now),
+		MaxReqRate:     c.maxReqRate.Load(),
+		Intercepted:    c.intercepted.Load(),
+		DeniedReq:      c.deniedReq.Load(),
+		DeniedResp:     c.deniedResp.Load(),
+		FailedReq:      c.failedReq.Load(),
+		FailedResp:     c.failedResp.Load(),
+		FailedRewrites: c.failedRewrites.Load(),
+		InternalErrors: c.internalErrors.Load(),
+		CompIn:         c.compIn.Load(),
+		CompOut:        c.compOut.Load(),
+		CompBypassed:   c.compByp.Load(),
+		CompResponses:  c.compRsp.Load(),
+		Connects:       c.connects.Load(),
+		Reuses:         c.reuses.Load(),
+		LBConns:        c.lbConns.Load(),
+		Conns:          c.conns.Load(),
+		NeedConns:      c.estConns.Load(),
+		H1: H1Stats{
+			OpenConns: c.h1.openConns.Load(), OpenStreams: c.h1.openStreams.Load(),
+			TotalConns: c.h1.totalConns.Load(), TotalStreams: c.h1.totalStreams.Load(),
+			BytesIn: c.h1.bytesIn.Load(), BytesOut: c.h1.bytesOut.Load(),
+		},
+	}
+	for i := range st.Responses {
+		st.Responses[i] = c.rsp[i].Load()
 	}
 	if ns := c.lastSession.Load(); ns != 0 {
 		st.LastSession = time.Unix(0, ns)

@@ -64,3 +64,25 @@ func TestGate(t *testing.T) {
 		t.Fatal("a gate without max is full")
 	}
 }
+
+// TestHTTPCounterClasses: a status counts in its class as haproxy's
+// rsp[status/100]; anything outside 100..599, and a stream without a
+// status (-1), in hrsp_other. Requests count with their rate's maximum.
+func TestHTTPCounterClasses(t *testing.T) {
+	var c counters
+	for _, st := range []int{100, 103, 200, 204, 301, 304, 400, 404, 408, 500, 503, 599, 600, 799, 99, -1, 0} {
+		c.response(st)
+	}
+	now := time.Unix(2000, 0)
+	for i := range 3 {
+		c.request(now.Add(time.Duration(i) * 100 * time.Millisecond))
+	}
+	s := c.snapshot(now.Add(300 * time.Millisecond))
+	want := [6]int64{5, 2, 2, 2, 3, 3} // other, 1xx..5xx
+	if s.Responses != want {
+		t.Errorf("responses by class %v, want %v", s.Responses, want)
+	}
+	if s.Requests != 3 || s.MaxReqRate != 3 || s.ReqRate != 3 {
+		t.Errorf("requests %d, rate %d, max %d; want 3, 3, 3", s.Requests, s.ReqRate, s.MaxReqRate)
+	}
+}

@@ -115,6 +115,7 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1ServerConn, error
 		return nil, err
 	}
 	pc.tls = c != base
+	c = newH1CountConn(c, &be.ctr.h1)
 	if target != nil && target.ss != nil {
 		c = target.ss.track(c)
 		pc.ss = target.ss
@@ -381,6 +382,7 @@ func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		if trace != nil && trace.GotConn != nil {
 			trace.GotConn(httptrace.GotConnInfo{Conn: pc.conn, Reused: pc.reused})
 		}
+		cl.be.ctr.h1.totalStreams.Add(1)
 		resp, err := pc.roundTrip(ctx, req, trace)
 		if err == nil {
 			return resp, nil

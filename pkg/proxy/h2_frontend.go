@@ -457,6 +457,7 @@ func (hc *h2Conn) serveOne(c *h1Conn, r *http.Request, accept time.Time, th time
 	if h.rules != nil && !h.tcpContent(c, &s, req) {
 		return
 	}
+	f.ctr.request(tFirst)
 	c.req = req
 	c.cnt.idle.Store(int64(f.px.Timeouts.Client))
 	h.forward(c, req, &s)
@@ -472,6 +473,7 @@ func (hc *h2Conn) serveOne(c *h1Conn, r *http.Request, accept time.Time, th time
 	s.BytesFromClient = c.cnt.n.Load() - int64(c.br.Buffered())
 	f.ctr.bytesIn.Add(s.BytesFromClient)
 	f.ctr.bytesOut.Add(s.BytesToClient)
+	h.endStream(c, &s)
 	s.ActConn = int(e.actconn.Load())
 	s.FeConn = int(f.ctr.cur.Load())
 	if !c.nolog && !c.asapLogged { // option logasap logged it already

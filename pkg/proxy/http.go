@@ -57,7 +57,9 @@ func (l *gateListener) Accept() (net.Conn, error) {
 		c.Close()
 		return nil, net.ErrClosed
 	}
-	f.ctr.open(e.now())
+	// The session is counted once the tcp-request rules accept it
+	// (h1Frontend.serve).
+	storeMax(&f.ctr.max, f.ctr.cur.Add(1))
 	e.wg.Add(1)
 	return &gatedConn{Conn: c, l: l}, nil
 }

@@ -92,6 +92,9 @@ type h1Conn struct {
 	// nil without rules.
 	rules *ruleRun
 	nolog bool // the request is not logged (monitor-uri)
+	// acct is what the stats count at the end of the request being
+	// answered (httpstats.go).
+	acct streamAcct
 	// asap logs the request when its response head is ready (`option
 	// logasap`), given the response's %B share then; nil otherwise.
 	// asapLogged: it did, the end of the request is not logged again.
@@ -123,7 +126,8 @@ type h1Conn struct {
 	// the request's first bytes through it); nil otherwise.
 	raw syscall.RawConn
 
-	reqs int // requests read on the connection (http_first_req)
+	reqs int  // requests read on the connection (http_first_req)
+	h2   bool // the connection speaks HTTP/2 (not counted in h1_*)
 
 	wmu      sync.Mutex
 	started  bool // the response to the current request has begun
@@ -147,7 +151,8 @@ func (c *h1Conn) interim() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if !c.started {
-		_, _ = io.WriteString(c.nc, "HTTP/1.1 100 Continue\r\n\r\n")
+		n, _ := io.WriteString(c.nc, "HTTP/1.1 100 Continue\r\n\r\n")
+		c.cnt.wn.Add(int64(n))
 		c.interims++
 	}
 }
@@ -180,7 +185,8 @@ func (c *h1Conn) interimResponse(code int, raw []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if !c.started {
-		_, _ = io.WriteString(c.nc, b.String())
+		n, _ := io.WriteString(c.nc, b.String())
+		c.cnt.wn.Add(int64(n))
 		c.interimSize += int64(size)
 	}
 }
@@ -202,6 +208,7 @@ func (c *h1Conn) interimBytes() int64 {
 type deadlineConn struct {
 	net.Conn
 	n    atomic.Int64
+	wn   atomic.Int64 // bytes written (h1_bytes_out)
 	idle atomic.Int64 // time.Duration; 0: deadlines are set by the caller
 	// pending were read (and counted) before the connection had a read
 	// buffer; they come first.
@@ -310,7 +317,9 @@ func (d *deadlineConn) Write(p []byte) (int, error) {
 	if t := time.Duration(d.idle.Load()); t > 0 {
 		_ = d.Conn.SetWriteDeadline(time.Now().Add(t))
 	}
-	return d.Conn.Write(p)
+	n, err := d.Conn.Write(p)
+	d.wn.Add(int64(n))
+	return n, err
 }
 
 // serveH1 starts the accept loop of a proxying `mode http` listener.
@@ -428,6 +437,13 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		delete(h.conns, c)
 		drained := h.draining && len(h.conns) == 0
 		h.mu.Unlock()
+		if !c.h2 {
+			// haproxy's HTTP/1 layer counts what it read and wrote
+			// (h1_bytes_in, h1_bytes_out); before the close, which the
+			// stats show as the end of the session.
+			f.ctr.h1.bytesIn.Add(d.n.Load())
+			f.ctr.h1.bytesOut.Add(d.wn.Load())
+		}
 		nc.Close()
 		c.private.close()
 		c.ss.close()
@@ -454,10 +470,12 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	if !ok || !e.tcpSession(f, nc, c.stk, &c.sessVars) {
 		return
 	}
+	f.ctr.session(start)
 	ssl := tlsOf(nc) != nil
 	sslCipher, sslVersion := tlsLogFields(nc)
 	e.connected(f, nc) // under the recover above
 	if h.h2 != nil && h.useH2(nc) {
+		c.h2 = true
 		h.serveH2(c, c.cnt, start, th)
 		return
 	}
@@ -477,6 +495,11 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		setDeadline(nc.SetReadDeadline, start, wait)
 		err := c.await()
 		h.setIdle(c, false)
+		if err == nil {
+			// Something arrived: haproxy's HTTP/1 layer makes a stream
+			// for it, even one it then refuses (h1_total_streams).
+			f.ctr.h1.totalStreams.Add(1)
+		}
 		s := accesslog.Session{
 			Client: client, Frontend: local, Accept: start,
 			FrontendName: f.Name(), BackendName: f.Name(), ServerName: "<NOSRV>",
@@ -498,6 +521,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			return
 		}
 		if first && h.upgradeH2(c) {
+			c.h2 = true
 			h.serveUpgraded(c, start, th)
 			return
 		}
@@ -528,6 +552,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		if h.rules != nil && !h.tcpContent(c, &s, req) {
 			return
 		}
+		f.ctr.request(tFirst)
 		stickRequestStart(c.stk)
 		c.req = req
 		_ = nc.SetReadDeadline(time.Time{})
@@ -551,6 +576,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		}
 		f.ctr.bytesIn.Add(s.BytesFromClient)
 		f.ctr.bytesOut.Add(s.BytesToClient)
+		h.endStream(c, &s)
 		var stkLog *sticktable.Counters
 		if c.stk != nil && s.Txn != nil {
 			// The log reads the stream's counters as they are before
@@ -649,8 +675,9 @@ func setDeadline(set func(time.Time) error, from time.Time, d time.Duration) {
 }
 
 // badRequest answers and logs a request that could not be read: 408 and
-// "cR" on timeout, 400 and "CR" without a reply when the client closed,
-// 400 and "PR" for a malformed head. haproxy counts no byte sent (%B 0)
+// "cR" on timeout, 400 and "CR" when the client closed (the reply is
+// written all the same, as haproxy does), 400 and "PR" for a malformed
+// head. haproxy counts no byte sent (%B 0)
 // for these replies, which its HTTP/1 layer writes itself.
 func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time, err error) {
 	e := h.e
@@ -663,8 +690,14 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 		h.rawPage(c, http.StatusBadRequest, page400)
 	default: // closed, reset
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, stateRequest
+		// haproxy's HTTP/1 layer still writes its 400 to a client that
+		// closed: it may have closed its sending side only.
+		if _, h2 := c.nc.(*h2StreamConn); !h2 {
+			h.rawPage(c, http.StatusBadRequest, page400)
+		}
 	}
 	stickBadRequest(c.stk, s.Status)
+	h.muxError(s.Status)
 	end := e.now()
 	s.Tt = end.Sub(s.Accept)
 	s.Ta = end.Sub(from)
@@ -687,7 +720,8 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 func (c *h1Conn) writeRaw(p string) {
 	c.startResponse()
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = io.WriteString(c.nc, p)
+	n, _ := io.WriteString(c.nc, p)
+	c.cnt.wn.Add(int64(n))
 }
 
 // forward sends one request to a server of the backend and the response
@@ -741,9 +775,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	s.BackendName = be.Name()
 	h.uniqueID(req, s)
 	bt := be.px.Timeouts
-	be.ctr.open(tHead)
+	c.assignBackend(be, tHead)
 	defer func() {
-		be.ctr.cur.Add(-1)
+		c.leaveBackend()
 		s.BeConn = int(be.ctr.cur.Load())
 	}()
 	if be.px != h.f.px && be.px.Options.BufferRequest && !h.waitBody(c, rr, body, s, be.px.Timeouts.HTTPRequest, 0) {
@@ -779,6 +813,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {
+		if e.killed.Err() == nil && !errors.Is(err, ErrQueueFull) {
+			assignFailed(be, a.srv) // a full queue is counted by acquire
+		}
 		s.Status = http.StatusServiceUnavailable
 		switch {
 		case errors.Is(err, ErrNoServer):
@@ -811,12 +848,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		}
 	}()
 	s.ServerName = srv.Name()
+	c.acct.srv = srv
 	if rr != nil {
 		rr.txn.Server = srv.Name() // srv_name, srv_id
 	}
 	tAssigned := e.now()
 	s.Tw = tAssigned.Sub(tHead)
 	srv.ctr.total.Add(1)
+	be.ctr.lbConns.Add(1)
+	storeMax(&srv.ctr.estConns, srv.ctr.cur.Load())
 	srv.ctr.rate.add(tAssigned)
 	storeMax(&srv.ctr.maxRate, srv.ctr.rate.read(tAssigned))
 	srv.ctr.lastSession.Store(tAssigned.UnixNano())
@@ -853,8 +893,16 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	trace := &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) {
 			tConn, srvConn = e.now(), info.Conn
+			if info.Reused {
+				srv.ctr.reuses.Add(1)
+				be.ctr.reuses.Add(1)
+			}
 		},
-		ConnectDone: func(_, _ string, err error) { dialErr = err },
+		ConnectDone: func(_, _ string, err error) {
+			dialErr = err
+			srv.ctr.connects.Add(1)
+			be.ctr.connects.Add(1)
+		},
 		WroteRequest: func(httptrace.WroteRequestInfo) {
 			if ownHdr != nil {
 				ownHdr.wrote()
@@ -867,6 +915,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			if entry != nil {
 				raw = entry.nextInterim()
 			}
+			serverResponse(srv, code)
 			if code != http.StatusContinue {
 				c.interimResponse(code, raw)
 			}
@@ -995,8 +1044,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			}
 		}
 	}
+	c.acct.srv = srv // a retry may have moved it
 	if rr != nil && srv != nil {
-		rr.txn.Server = srv.Name() // a retry may have moved it
+		rr.txn.Server = srv.Name()
 	}
 	if rr != nil && srvConn != nil {
 		rr.txn.Env = withServerTLS(rr.txn.Env, srvConn)
@@ -1015,8 +1065,6 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		}
 	}
 	if err != nil {
-		srv.ctr.connErrors.Add(1)
-		be.ctr.connErrors.Add(1)
 		switch {
 		case e.killed.Err() != nil:
 			s.TermCause, s.TermState = termKilled, stateConnect
@@ -1027,6 +1075,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case errors.Is(body.readErr(), errBadRequest):
 			// A malformed chunked body: refused as a bad request.
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateData
+			h.f.ctr.failedReq.Add(1)
 			h.rawPage(c, http.StatusBadRequest, page400)
 			return false
 		case body.readErr() != nil:
@@ -1043,12 +1092,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case tConn.IsZero() && dialErr == nil:
 			// No connection was even tried: Go's client refused the
 			// request (a Host it cannot write). Answer as to a bad request.
-			srv.ctr.connErrors.Add(-1)
-			be.ctr.connErrors.Add(-1)
+			h.f.ctr.failedReq.Add(1)
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
 			h.rawPage(c, http.StatusBadRequest, page400)
 			return false
 		case tConn.IsZero():
+			srv.ctr.connErrors.Add(1)
+			be.ctr.connErrors.Add(1)
 			s.Status = http.StatusServiceUnavailable
 			s.TermCause, s.TermState = termServer, stateConnect
 			if isTimeout(dialErr) {
@@ -1065,11 +1115,16 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		if isTimeout(err) {
 			s.TermCause, page, s.Status = termServerTimeout, page504, http.StatusGatewayTimeout
 		}
-		be.ctr.srvAborts.Add(1)
-		srv.ctr.srvAborts.Add(1)
-		return h.errorPage(c, s, page, false)
+		// No response: a failed response, not an abort (haproxy's
+		// http_wait_for_response).
+		be.ctr.failedResp.Add(1)
+		srv.ctr.failedResp.Add(1)
+		// haproxy's 502 and 504 leave a client whose request was read
+		// whole connected (no "connection: close").
+		return h.errorPage(c, s, page, keep && body.complete())
 	}
 	defer resp.Body.Close()
+	serverResponse(srv, resp.StatusCode)
 	established(rr, s, bt)
 	tb := &timedBody{r: resp.Body, d: srvTimeout, cancel: cancel}
 	resp.Body = struct {
@@ -1097,12 +1152,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if h.f.px.Options.LogASAP {
 		c.asap = func(out int64) { h.logASAP(c, s, be, srv, req, resp, entry, out) }
 	}
-	n, err := c.writeResponse(req, resp, compressResponse(h.f.px, be.px, algo, req, resp, raw), &keep)
+	raw, cc := compressResponse(h.f.px, be.px, algo, req, resp, raw)
+	n, err := c.writeResponse(req, resp, raw, &keep)
 	c.asap = nil
+	n = cc.account(n, err == nil, &h.f.ctr, &be.ctr)
 	n += c.interimBytes()
 	s.BytesToClient = n
-	be.ctr.bytesOut.Add(n)
-	srv.ctr.bytesOut.Add(n)
 	if err != nil {
 		var we *clientWriteError
 		if errors.As(err, &we) {
@@ -1116,6 +1171,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			s.TermCause, s.TermState = termServer, stateData
 			be.ctr.srvAborts.Add(1)
 			srv.ctr.srvAborts.Add(1)
+			be.ctr.failedResp.Add(1)
+			srv.ctr.failedResp.Add(1)
 			if isTimeout(err) {
 				s.TermCause = termServerTimeout
 			}

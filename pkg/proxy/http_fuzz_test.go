@@ -139,7 +139,7 @@ var fuzzSeeds = []string{
 
 // FuzzHTTPFrontend sends raw bytes as a client to a running mode http
 // frontend and checks that it never panics nor hangs: it answers a head
-// its parser refuses with 400, closes on a cut one, answers every request
+// its parser refuses with 400, a cut one with 400 or a close, every request
 // it accepts with a well-formed response, and still serves a normal
 // request afterwards.
 func FuzzHTTPFrontend(f *testing.F) {
@@ -155,9 +155,12 @@ func FuzzHTTPFrontend(f *testing.F) {
 			if !bytes.HasPrefix(out, []byte("HTTP/1.1 400 ")) {
 				t.Fatalf("bad request %q answered %q, want 400", raw, out)
 			}
-		case perr != nil: // empty or cut: closed without a word
-			if len(out) != 0 {
-				t.Fatalf("cut request %q answered %q, want a close", raw, out)
+		case perr != nil:
+			// Empty or cut, then the client's close of its sending side:
+			// haproxy 2.6 answers 400 all the same (seen with socat on
+			// "GET / HTTP/1.1", "" and a TLS record start).
+			if len(out) != 0 && !bytes.HasPrefix(out, []byte("HTTP/1.1 400 ")) {
+				t.Fatalf("cut request %q answered %q, want a 400 or a close", raw, out)
 			}
 		case len(out) == 0:
 			// Only a body cut by the client's close ends without a word.

@@ -102,6 +102,7 @@ func (h *h1Frontend) serveLocal(c *h1Conn, req *httpRequest, body *bodyReader, s
 		return h.errorPage(c, s, page503, keep && drain(body))
 	}
 	s.ServerName = name
+	c.intercepted(h.f)
 	s.Tw, s.Tc, s.Tr = 0, 0, 0
 	s.TermCause, s.TermState = 'L', stateRequest
 	hr := &http.Request{

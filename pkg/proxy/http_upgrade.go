@@ -185,6 +185,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	if err == nil {
 		// Interim responses other than 101 go on to the client.
 		for code := statusOf(raw); code/100 == 1 && code != http.StatusSwitchingProtocols && err == nil; code = statusOf(raw) {
+			serverResponse(srv, code)
 			c.interimResponse(code, raw)
 			raw, err = readResponseHead(sbr)
 		}
@@ -196,8 +197,8 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 			s.TermCause, page, status = termServerTimeout, page504, http.StatusGatewayTimeout
 		}
 		s.Status = status
-		be.ctr.srvAborts.Add(1)
-		srv.ctr.srvAborts.Add(1)
+		be.ctr.failedResp.Add(1)
+		srv.ctr.failedResp.Add(1)
 		return h.errorPage(c, s, page, false)
 	}
 	_ = sc.SetReadDeadline(time.Time{})
@@ -206,10 +207,11 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	resp, perr := http.ReadResponse(bufio.NewReader(io.MultiReader(bytes.NewReader(raw), sbr)), nil)
 	if perr != nil || (resp.StatusCode == http.StatusSwitchingProtocols && isWebSocket(req.upgrade) && resp.Header.Get("Sec-Websocket-Accept") == "") {
 		s.Status, s.TermCause, s.TermState = http.StatusBadGateway, termServer, 'H'
-		be.ctr.srvAborts.Add(1)
-		srv.ctr.srvAborts.Add(1)
+		be.ctr.failedResp.Add(1)
+		srv.ctr.failedResp.Add(1)
 		return h.errorPage(c, s, page502, false)
 	}
+	serverResponse(srv, resp.StatusCode)
 	s.Status = resp.StatusCode
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		// No upgrade: an ordinary response on a connection that is not
@@ -236,8 +238,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	}
 	toClient, _, cause := h.tunnel(c, sc, sbr, tunTimeout, h.f.px.Timeouts.Client, srvTimeout)
 	s.BytesToClient += toClient
-	be.ctr.bytesOut.Add(toClient)
-	srv.ctr.bytesOut.Add(toClient)
+	c.cnt.wn.Add(toClient) // written past the counting connection
 	if cause != 0 {
 		s.TermCause, s.TermState = cause, stateData
 	} else {

@@ -137,6 +137,7 @@ func retryServer(ctx context.Context, be *Backend, srv **Server, req *httpReques
 		s.Redisp = true
 		s.ServerName = next.Name()
 		next.ctr.total.Add(1)
+		be.ctr.lbConns.Add(1)
 		next.ctr.lastSession.Store(time.Now().UnixNano())
 	} else {
 		be.ctr.retries.Add(1)

@@ -105,6 +105,9 @@ type ruleRun struct {
 	c      *h1Conn
 	e      *Engine
 	denied int // the status of the page replacing a denied response
+	// denyRule: an http-response deny (not a return or redirect)
+	// replaced the response (dresp).
+	denyRule bool
 	// fe and log: the frontend whose capture slots capture rules fill,
 	// in the stream's log fields.
 	fe  *haproxycfg.Proxy
@@ -168,6 +171,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		s.TermCause, s.TermState = 'L', stateRequest
 		s.Status = code
 		c.nolog = true // haproxy does not log monitor requests
+		h.f.ctr.intercepted.Add(1)
 		return rr, nil, true, h.statusReply(c, rr, s, code, keep && drain(body))
 	}
 	if v, k := h.runRequestSet(c, rr, fe, body, s, keep); v == vReply {
@@ -188,6 +192,11 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 			be = b
 		}
 		break
+	}
+	if be != nil && localService(fe, req.method, req.uri) == "" {
+		// The switching rules give the stream its backend before the
+		// backend's rules run; the stats page is served before them.
+		c.assignBackend(be, h.e.now())
 	}
 	if be != nil && be.px != fe {
 		t.Backend = be.Name()
@@ -219,6 +228,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 	if px != h.f.px && len(px.Rules.TCPContent) > 0 && rr.backendContent(px) == haproxycfg.ActReject {
 		// A backend's content rules run once it is chosen; a reject
 		// closes the connection without a reply.
+		h.f.ctr.deniedReq.Add(1)
 		s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
 		return vReply, false
 	}
@@ -245,6 +255,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 					code = http.StatusForbidden
 				}
 				s.Status, s.TermCause, s.TermState = code, 'P', stateRequest
+				c.deniedRequest(h.f)
 				if r.Return != nil && (r.Return.ErrorFile != nil || r.Return.ProxyErrors) {
 					return vReply, h.fileReply(c, rr, s, r.Return, keep && drain(body))
 				}
@@ -253,6 +264,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				}
 				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
 			case haproxycfg.ActTarpit:
+				c.deniedRequest(h.f)
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
 			case haproxycfg.ActReject, haproxycfg.ActSilentDrop:
 				// No reply: haproxy kills the connection (a reset), and
@@ -260,6 +272,9 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				// reset (silentdrop.go).
 				s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
 				s.TR = -1
+				if r.Action == haproxycfg.ActReject {
+					c.rejectedRequest(h.f)
+				}
 				raw := tcpConnOf(c.nc)
 				if r.Action == haproxycfg.ActSilentDrop {
 					silence(raw)
@@ -286,6 +301,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				p := statusPage(http.StatusUnauthorized)
 				p.headers = append(p.headers[:len(p.headers):len(p.headers)], header{"www-authenticate", `Basic realm="` + realm + `"`})
 				s.Status, s.TermCause, s.TermState = http.StatusUnauthorized, 'L', stateRequest
+				c.intercepted(h.f)
 				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
 			case haproxycfg.ActRedirect:
 				p, ok := rr.redirectPage(r.Redirect)
@@ -293,6 +309,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 					continue
 				}
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
+				c.intercepted(h.f)
 				if body.complete() {
 					return vReply, h.localReply(c, rr, s, p, keep)
 				}
@@ -300,6 +317,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				h.reply(c, rr, s, p, true, false, true)
 				return vReply, false
 			case haproxycfg.ActReturn:
+				c.intercepted(h.f)
 				if r.Return.ErrorFile != nil || r.Return.ProxyErrors {
 					s.Status, s.TermCause, s.TermState = r.Return.Status, 'L', stateRequest
 					return vReply, h.fileReply(c, rr, s, r.Return, keep && drain(body))
@@ -899,6 +917,7 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 					p = rr.returnPage(r.Return)
 				}
 				p = rr.afterPage(h, p)
+				rr.denyRule = true
 				return 0, "", nil, &p
 			case haproxycfg.ActReturn:
 				p := rr.afterPage(h, rr.returnPage(r.Return))
@@ -1148,6 +1167,9 @@ func (h *h1Frontend) routeFor(be *Backend) *route {
 // haproxy counts the server's response in %B too, and logs no Tr.
 func (c *h1Conn) deniedResponse(p errorPage, keep *bool, serverSize int64, body io.Reader) (int64, error) {
 	c.rules.denied = p.code
+	if c.rules.denyRule {
+		c.deniedResponseCount()
+	}
 	n, _ := io.Copy(io.Discard, body)
 	serverSize += n
 	if c.req != nil && c.req.method == http.MethodHead {
@@ -1216,6 +1238,12 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 		return true
 	}
 	s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
+	// A denied request, and a stream ended without a status; its head
+	// was received (%U).
+	h.f.ctr.deniedReq.Add(1)
+	h.f.ctr.response(-1)
+	s.BytesFromClient = req.htx
+	h.f.ctr.bytesIn.Add(s.BytesFromClient)
 	drainSocket(c.nc)
 	end := h.e.now()
 	s.Tt = end.Sub(s.Accept)

@@ -443,6 +443,9 @@ func (s *session) assigned(log *accesslog.Session, a assignment, err error, acce
 	if a.bq > log.BeQueue {
 		log.BeQueue = a.bq
 	}
+	if err != nil && s.e.killed.Err() == nil && !errors.Is(err, ErrQueueFull) {
+		assignFailed(s.be, a.srv) // a full queue is counted by acquire
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNoServer):
@@ -468,6 +471,8 @@ func (s *session) assigned(log *accesslog.Session, a assignment, err error, acce
 	s.srv = a.srv
 	log.ServerName = a.srv.Name()
 	a.srv.ctr.total.Add(1)
+	s.be.ctr.lbConns.Add(1)
+	storeMax(&a.srv.ctr.estConns, a.srv.ctr.cur.Load())
 	now := s.e.now()
 	a.srv.ctr.rate.add(now)
 	storeMax(&a.srv.ctr.maxRate, a.srv.ctr.rate.read(now))
@@ -491,6 +496,8 @@ func (s *session) dial(clientPort uint16) (net.Conn, error) {
 	if s.srv.Unresolved() {
 		return nil, errNoAddress
 	}
+	s.srv.ctr.connects.Add(1)
+	s.be.ctr.connects.Add(1)
 	addr := s.srv.dialAddress(int(clientPort))
 	c, err := dialServer(s.e.killed, s.be.dialer, "tcp", addr)
 	if err != nil {

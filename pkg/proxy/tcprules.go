@@ -170,6 +170,7 @@ func engineOf(env sample.Env) *Engine {
 func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, accept time.Time, sess *map[string]sample.Value) bool {
 	rs := &f.px.Rules
 	pp := ppOf(c)
+	f.ctr.conns.Add(1) // conn_tot: every connection accepted
 	if len(rs.TCPConnection) == 0 && pp == nil {
 		return true
 	}
@@ -180,6 +181,7 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, ac
 	act, expect := tcpConnVerdict(rs.TCPConnection, &t)
 	keepSessVars(&t, sess)
 	if act == haproxycfg.ActReject {
+		f.ctr.denied.Add(1)
 		// haproxy resets a connection it rejects at this level.
 		if g, ok := c.(*gatedConn); ok {
 			c = g.Conn
@@ -215,6 +217,7 @@ func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters, s
 		act := tcpVerdict(rs.TCPSession, &t)
 		keepSessVars(&t, sess)
 		if act == haproxycfg.ActReject {
+			f.ctr.deniedSess.Add(1)
 			drainSocket(c)
 			return false
 		}

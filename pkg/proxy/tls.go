@@ -723,6 +723,8 @@ func withServerTLS(env sample.Env, c net.Conn) sample.Env {
 			c = v.Conn
 		case *sessConn:
 			c = v.Conn
+		case *h1CountConn:
+			c = v.Conn
 		default:
 			return env
 		}

@@ -617,7 +617,7 @@ func (c *Commands) showInfo(args []string) string {
 		{"Uptime_sec", itoa(up)}, {"Memmax_MB", "0"}, {"PoolAlloc_MB", "0"}, {"PoolUsed_MB", "0"}, {"PoolFailed", "0"},
 		{"Ulimit-n", itoa(lim.Cur)}, {"Maxsock", itoa(lim.Cur)},
 		{"Maxconn", itoa(src.Engine.MaxConn())}, {"Hard_maxconn", itoa(src.Engine.MaxConn())},
-		{"CurrConns", itoa(src.Engine.ActiveConns())}, {"CumConns", itoa(cum)}, {"CumReq", itoa(cum)},
+		{"CurrConns", itoa(src.Engine.ActiveConns())}, {"CumConns", itoa(cum)}, {"CumReq", itoa(src.Engine.CumRequests())},
 		{"MaxSslConns", "0"}, {"CurrSslConns", itoa(int(sslCur))}, {"CumSslConns", itoa(int(sslCum))},
 		{"Maxpipes", "0"}, {"PipesUsed", "0"}, {"PipesFree", "0"},
 		{"ConnRate", itoa(rate)}, {"ConnRateLimit", "0"}, {"MaxConnRate", itoa(maxRate)},

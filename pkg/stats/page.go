@@ -331,9 +331,9 @@ func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends, ad
 		b.WriteString("<tr class=\"frontend\">" + lead + name("Frontend") + "<td colspan=3></td>")
 		b.WriteString(td(u2h(st.SessionRate)) + td(u2h(st.MaxSessionRate)) + td("-"))
 		b.WriteString(td(u2h(st.CurSessions)) + td(u2h(st.MaxSessions)) + td(u2h(int64(r.Frontend.MaxConn()))))
-		b.WriteString(td(tips(u2h(st.TotalSessions), fmt.Sprintf("Cum. sessions: %d", st.TotalSessions))) + td("") + td(""))
+		b.WriteString(td(tips(u2h(st.TotalSessions), fmt.Sprintf("Cum. connections: %d, Cum. sessions: %d", st.Conns, st.TotalSessions)+httpTips(r))) + td("") + td(""))
 		b.WriteString(td(u2h(st.BytesIn)) + td(u2h(st.BytesOut)))
-		b.WriteString(td(u2h(st.Denied)) + td("0") + td("0") + td("") + td("") + td("") + td(""))
+		b.WriteString(td(u2h(st.DeniedReq)) + td(u2h(st.DeniedResp)) + td(u2h(st.FailedReq)) + td("") + td("") + td("") + td(""))
 		b.WriteString(tdac(r.Fields["status"]) + "<td class=ac colspan=8></td></tr>")
 	case KindServer:
 		b.WriteString("<tr class=\"" + rowClass(r) + "\">" + lead + name(r.Server.Name()))
@@ -344,10 +344,10 @@ func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends, ad
 		b.WriteString(td(u2h(st.QueueCur)) + td(u2h(st.QueueMax)) + td("-"))
 		b.WriteString(td(u2h(st.SessionRate)) + td(u2h(st.MaxSessionRate)) + td(""))
 		b.WriteString(td(u2h(st.CurSessions)) + td(u2h(st.MaxSessions)) + td(slim))
-		b.WriteString(td(tips(u2h(st.TotalSessions), fmt.Sprintf("Cum. sessions: %d", st.TotalSessions))) + td(u2h(st.TotalSessions)) + td(last))
+		b.WriteString(td(tips(u2h(st.TotalSessions), fmt.Sprintf("Cum. sessions: %d", st.TotalSessions)+httpTips(r))) + td(u2h(st.TotalSessions)) + td(last))
 		b.WriteString(td(u2h(st.BytesIn)) + td(u2h(st.BytesOut)))
-		b.WriteString(td("") + td("0") + td("") + td(u2h(st.ConnErrors)))
-		b.WriteString(td(tips("0", fmt.Sprintf("Connection resets during transfers: %d client, %d server", st.ClientAborts, st.ServerAborts))))
+		b.WriteString(td("") + td(u2h(st.DeniedResp)) + td("") + td(u2h(st.ConnErrors)))
+		b.WriteString(td(tips(u2h(st.FailedResp), fmt.Sprintf("Connection resets during transfers: %d client, %d server", st.ClientAborts, st.ServerAborts))))
 		b.WriteString(td(u2h(st.Retries)) + td(u2h(st.Redispatches)))
 		status := r.Fields["status"]
 		lastChk := ""
@@ -387,14 +387,36 @@ func (s *Source) writeRow(b *strings.Builder, r *Row, now time.Time, legends, ad
 		b.WriteString(td(u2h(st.QueueCur)) + td(u2h(st.QueueMax)) + td(""))
 		b.WriteString(td(u2h(st.SessionRate)) + td(u2h(st.MaxSessionRate)) + td(""))
 		b.WriteString(td(u2h(st.CurSessions)) + td(u2h(st.MaxSessions)) + td(u2h(int64(r.Backend.FullConn()))))
-		b.WriteString(td(tips(u2h(st.TotalSessions), fmt.Sprintf("Cum. sessions: %d", st.TotalSessions))) + td(u2h(st.TotalSessions)) + td(last))
+		b.WriteString(td(tips(u2h(st.TotalSessions), fmt.Sprintf("Cum. sessions: %d", st.TotalSessions)+httpTips(r))) + td(u2h(st.TotalSessions)) + td(last))
 		b.WriteString(td(u2h(st.BytesIn)) + td(u2h(st.BytesOut)))
-		b.WriteString(td(u2h(st.Denied)) + td("0") + td("") + td(u2h(st.ConnErrors)))
-		b.WriteString(td(tips("0", fmt.Sprintf("Connection resets during transfers: %d client, %d server", st.ClientAborts, st.ServerAborts))))
+		b.WriteString(td(u2h(st.DeniedReq)) + td(u2h(st.DeniedResp)) + td("") + td(u2h(st.ConnErrors)))
+		b.WriteString(td(tips(u2h(st.FailedResp), fmt.Sprintf("Connection resets during transfers: %d client, %d server", st.ClientAborts, st.ServerAborts))))
 		b.WriteString(td(u2h(st.Retries)) + td(u2h(st.Redispatches)))
 		b.WriteString(tdac(humanTime(now.Sub(lastchg))+" "+r.Fields["status"]) + tdac("&nbsp;"))
 		b.WriteString(tdac(r.Fields["weight"]+"/"+r.Fields["uweight"]) + tdac(r.Fields["act"]) + tdac(r.Fields["bck"]) + tdac("&nbsp;"))
 		dt, _ := time.ParseDuration(r.Fields["downtime"] + "s")
 		b.WriteString(td(r.Fields["chkdown"]) + td(humanTime(dt)) + td("") + "</tr>")
 	}
+}
+
+// httpTips is the HTTP part of a row's "Total" sessions tooltip, as
+// haproxy's page details it for mode http: requests, responses by class,
+// and on a frontend the intercepted requests; on a backend or server the
+// new and reused server connections first.
+func httpTips(r *Row) string {
+	if r.Proxy.Mode != haproxycfg.ModeHTTP {
+		return ""
+	}
+	st := r.Stats
+	var b strings.Builder
+	if r.Kind != KindFrontend {
+		fmt.Fprintf(&b, ", New connections: %d, Reused connections: %d", st.Connects, st.Reuses)
+	}
+	fmt.Fprintf(&b, ", Cum. HTTP requests: %d, HTTP 1xx responses: %d, HTTP 2xx responses: %d, Compressed 2xx: %d, HTTP 3xx responses: %d, HTTP 4xx responses: %d, HTTP 5xx responses: %d, other responses: %d",
+		st.Requests, st.Responses[1], st.Responses[2], st.CompResponses, st.Responses[3], st.Responses[4], st.Responses[5], st.Responses[0])
+	if r.Kind == KindFrontend {
+		fmt.Fprintf(&b, ", Intercepted requests: %d", st.Intercepted)
+	}
+	fmt.Fprintf(&b, ", Failed hdr rewrites: %d, Internal errors: %d", st.FailedRewrites, st.InternalErrors)
+	return b.String()
 }

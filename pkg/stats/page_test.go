@@ -193,10 +193,17 @@ func TestPrometheusExporter(t *testing.T) {
 	for range 4 {
 		get(t, fmt.Sprintf("http://127.0.0.1:%d/", fe), "", "")
 	}
-	resp, body := get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", st), "", "")
-	if resp.StatusCode != 200 {
-		t.Fatalf("/metrics: %s", resp.Status)
-	}
+	var body string
+	// A stream's status is counted once its response is sent: the last
+	// one may still be ending.
+	healthtest.Eventually(t, "the 4 responses counted", func() bool {
+		resp, b := get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", st), "", "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("/metrics: %s", resp.Status)
+		}
+		body = b
+		return strings.Contains(body, `haproxy_frontend_http_responses_total{proxy="web",code="2xx"} 4`+"\n")
+	})
 	ref, _ := os.ReadFile("testdata/haproxy26_metrics.txt")
 	refTypes := types(string(ref))
 	gotTypes := types(body)
@@ -218,6 +225,11 @@ func TestPrometheusExporter(t *testing.T) {
 		`haproxy_backend_status{proxy="web",state="UP"} 1`,
 		`haproxy_frontend_sessions_total{proxy="web"} 4`,
 		`haproxy_backend_active_servers{proxy="web"} 2`,
+		// HTTP counters, the class outermost as haproxy prints them
+		`haproxy_frontend_http_requests_total{proxy="web"} 4`,
+		`haproxy_frontend_http_responses_total{proxy="web",code="2xx"} 4`,
+		`haproxy_server_http_responses_total{proxy="web",server="web01",code="2xx"} 2`,
+		`haproxy_backend_http_responses_total{proxy="web",code="other"} 0`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("metrics lack %q", want)

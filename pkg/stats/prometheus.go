@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"hapair/pkg/haproxycfg"
 	"hapair/pkg/health"
 	"hapair/pkg/proxy"
 )
@@ -17,6 +18,31 @@ type metric struct {
 	value           func(r *Row) string // nil with states
 	states          []string            // per-state series ("state" label)
 	state           func(r *Row) string
+	// httpOnly: only mode http proxies have the family; codes: one
+	// series per status class ("code" label, the class outermost, as
+	// haproxy prints them), value then unused.
+	httpOnly, codes bool
+}
+
+// codeLabels are the "code" label values of http_responses_total, with
+// the index of their class in proxy.Stats.Responses.
+var codeLabels = []struct {
+	label string
+	i     int
+}{{"1xx", 1}, {"2xx", 2}, {"3xx", 3}, {"4xx", 4}, {"5xx", 5}, {"other", 0}}
+
+const sinceStart = " since the worker process started"
+
+// httpMetrics are the HTTP counter families a frontend or backend shares.
+func httpMetrics(prefix string) []metric {
+	return []metric{
+		{name: prefix + "http_requests_total", typ: "counter", httpOnly: true, help: "Total number of HTTP requests processed by this object" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.Requests })},
+		{name: prefix + "http_responses_total", typ: "counter", httpOnly: true, codes: true, help: "Total number of HTTP responses with status 100-199 returned by this object" + sinceStart},
+		{name: prefix + "http_comp_bytes_in_total", typ: "counter", httpOnly: true, help: "Total number of bytes submitted to the HTTP compressor for this object" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.CompIn })},
+		{name: prefix + "http_comp_bytes_out_total", typ: "counter", httpOnly: true, help: "Total number of bytes emitted by the HTTP compressor for this object" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.CompOut })},
+		{name: prefix + "http_comp_bytes_bypassed_total", typ: "counter", httpOnly: true, help: "Total number of bytes that bypassed HTTP compression for this object" + sinceStart + " (CPU/memory/bandwidth limitation)", value: num(func(s proxy.Stats) int64 { return s.CompBypassed })},
+		{name: prefix + "http_comp_responses_total", typ: "counter", httpOnly: true, help: "Total number of HTTP responses that were compressed for this object" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.CompResponses })},
+	}
 }
 
 func num(f func(st proxy.Stats) int64) func(r *Row) string {
@@ -50,8 +76,14 @@ func common(prefix string) []metric {
 
 func frontendMetrics() []metric {
 	m := common("haproxy_frontend_")
-	return append(m,
-		metric{name: "haproxy_frontend_requests_denied_total", typ: "counter", help: "Total number of denied requests.", value: num(func(s proxy.Stats) int64 { return s.Denied })},
+	return append(append(m,
+		metric{name: "haproxy_frontend_requests_denied_total", typ: "counter", help: "Total number of denied requests since process started", value: num(func(s proxy.Stats) int64 { return s.DeniedReq })},
+		metric{name: "haproxy_frontend_responses_denied_total", typ: "counter", help: "Total number of denied responses since process started", value: num(func(s proxy.Stats) int64 { return s.DeniedResp })},
+		metric{name: "haproxy_frontend_request_errors_total", typ: "counter", help: "Total number of invalid requests since process started", value: num(func(s proxy.Stats) int64 { return s.FailedReq })},
+		metric{name: "haproxy_frontend_denied_connections_total", typ: "counter", help: "Total number of incoming connections blocked on a listener/frontend by a tcp-request connection rule" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.Denied })},
+		metric{name: "haproxy_frontend_denied_sessions_total", typ: "counter", help: "Total number of incoming sessions blocked on a listener/frontend by a tcp-request connection rule" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.DeniedSess })},
+		metric{name: "haproxy_frontend_intercepted_requests_total", typ: "counter", httpOnly: true, help: "Total number of HTTP requests intercepted on the frontend (redirects/stats/services)" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.Intercepted })},
+		metric{name: "haproxy_frontend_http_requests_rate_max", typ: "gauge", httpOnly: true, help: "Highest value of http requests observed" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.MaxReqRate })},
 		metric{name: "haproxy_frontend_status", typ: "gauge", help: "Current status of the service, per state label value.", states: []string{"DOWN", "UP"},
 			state: func(r *Row) string {
 				if r.Fields["status"] == "OPEN" {
@@ -60,8 +92,8 @@ func frontendMetrics() []metric {
 				return "DOWN"
 			}},
 		metric{name: "haproxy_frontend_max_session_rate", typ: "gauge", help: "Maximum observed number of sessions per second.", value: num(func(s proxy.Stats) int64 { return s.MaxSessionRate })},
-		metric{name: "haproxy_frontend_connections_total", typ: "counter", help: "Total number of new connections.", value: num(func(s proxy.Stats) int64 { return s.TotalSessions })},
-	)
+		metric{name: "haproxy_frontend_connections_total", typ: "counter", help: "Total number of new connections.", value: num(func(s proxy.Stats) int64 { return s.Conns })},
+	), httpMetrics("haproxy_frontend_")...)
 }
 
 func backendLike(prefix string) []metric {
@@ -74,11 +106,17 @@ func backendLike(prefix string) []metric {
 		metric{name: prefix + "connection_errors_total", typ: "counter", help: "Total number of failed connections to server.", value: num(func(s proxy.Stats) int64 { return s.ConnErrors })},
 		metric{name: prefix + "retry_warnings_total", typ: "counter", help: "Total number of server connection retries.", value: num(func(s proxy.Stats) int64 { return s.Retries })},
 		metric{name: prefix + "redispatch_warnings_total", typ: "counter", help: "Total number of server redispatches.", value: num(func(s proxy.Stats) int64 { return s.Redispatches })},
+		metric{name: prefix + "response_errors_total", typ: "counter", help: "Total number of invalid responses" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.FailedResp })},
+		metric{name: prefix + "responses_denied_total", typ: "counter", help: "Total number of denied responses since process started", value: num(func(s proxy.Stats) int64 { return s.DeniedResp })},
+		metric{name: prefix + "connection_attempts_total", typ: "counter", help: "Total number of outgoing connection attempts on this backend/server" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.Connects })},
+		metric{name: prefix + "connection_reuses_total", typ: "counter", help: "Total number of reused connection on this backend/server" + sinceStart, value: num(func(s proxy.Stats) int64 { return s.Reuses })},
 	)
 }
 
 func backendMetrics() []metric {
 	m := backendLike("haproxy_backend_")
+	m = append(m, httpMetrics("haproxy_backend_")...)
+	m = append(m, metric{name: "haproxy_backend_requests_denied_total", typ: "counter", help: "Total number of denied requests since process started", value: num(func(s proxy.Stats) int64 { return s.DeniedReq })})
 	return append(m,
 		metric{name: "haproxy_backend_status", typ: "gauge", help: "Current status of the service, per state label value.", states: []string{"DOWN", "UP"}, state: field("status")},
 		metric{name: "haproxy_backend_weight", typ: "gauge", help: "Service weight.", value: field("weight")},
@@ -98,6 +136,7 @@ func backendMetrics() []metric {
 
 func serverMetrics() []metric {
 	m := backendLike("haproxy_server_")
+	m = append(m, metric{name: "haproxy_server_http_responses_total", typ: "counter", httpOnly: true, codes: true, help: "Total number of HTTP responses with status 100-199 returned by this object" + sinceStart})
 	return append(m,
 		metric{name: "haproxy_server_status", typ: "gauge", help: "Current status of the service, per state label value.", states: serverStates,
 			state: func(r *Row) string {
@@ -170,29 +209,28 @@ func (s *Source) WritePrometheus(w io.Writer) error {
 	emit := func(kind Kind, ms []metric) {
 		for _, m := range ms {
 			header := false
-			for _, r := range rows {
-				if r.Kind != kind || (kind == KindBackend && len(r.Backend.Servers()) == 0 && r.Proxy.Stats.Enabled) {
-					continue
-				}
-				if !header {
-					fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.typ)
-					header = true
-				}
-				labels := fmt.Sprintf("proxy=%q", r.Proxy.Name)
-				if kind == KindServer {
-					labels += fmt.Sprintf(",server=%q", r.Server.Name())
-				}
-				if m.states == nil {
-					fmt.Fprintf(&b, "%s{%s} %s\n", m.name, labels, m.value(r))
-					continue
-				}
-				cur := m.state(r)
-				for _, st := range m.states {
-					v := 0
-					if st == cur {
-						v = 1
+			codes := codeLabels[:1]
+			if m.codes {
+				codes = codeLabels
+			}
+			for _, code := range codes {
+				for _, r := range rows {
+					if r.Kind != kind || m.httpOnly && r.Proxy.Mode != haproxycfg.ModeHTTP {
+						continue
 					}
-					fmt.Fprintf(&b, "%s{%s,state=%q} %d\n", m.name, labels, st, v)
+					if !header {
+						fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.typ)
+						header = true
+					}
+					labels := fmt.Sprintf("proxy=%q", r.Proxy.Name)
+					if kind == KindServer {
+						labels += fmt.Sprintf(",server=%q", r.Server.Name())
+					}
+					if m.codes {
+						fmt.Fprintf(&b, "%s{%s,code=%q} %d\n", m.name, labels, code.label, r.Stats.Responses[code.i])
+						continue
+					}
+					m.emitOne(&b, r, labels)
 				}
 			}
 		}
@@ -205,4 +243,21 @@ func (s *Source) WritePrometheus(w io.Writer) error {
 		return fmt.Errorf("stats: writing metrics: %w", err)
 	}
 	return nil
+}
+
+// emitOne writes a row's series of a family: its value, or one series
+// per state.
+func (m metric) emitOne(b *strings.Builder, r *Row, labels string) {
+	if m.states == nil {
+		fmt.Fprintf(b, "%s{%s} %s\n", m.name, labels, m.value(r))
+		return
+	}
+	cur := m.state(r)
+	for _, st := range m.states {
+		v := 0
+		if st == cur {
+			v = 1
+		}
+		fmt.Fprintf(b, "%s{%s,state=%q} %d\n", m.name, labels, st, v)
+	}
 }

@@ -150,6 +150,9 @@ func (s *Source) common(px *haproxycfg.Proxy, st proxy.Stats, svname string, kin
 		"pid": "1", "iid": itoa(px.ID), "sid": itoa(sid), "type": itoa(kind),
 		"rate": itoa(st.SessionRate), "rate_max": itoa(st.MaxSessionRate),
 		"mode": px.Mode.String(), "-": "-",
+		"hrsp_1xx": itoa(st.Responses[1]), "hrsp_2xx": itoa(st.Responses[2]), "hrsp_3xx": itoa(st.Responses[3]),
+		"hrsp_4xx": itoa(st.Responses[4]), "hrsp_5xx": itoa(st.Responses[5]), "hrsp_other": itoa(st.Responses[0]),
+		"dresp": itoa(st.DeniedResp), "wrew": itoa(st.FailedRewrites), "eint": itoa(st.InternalErrors),
 	}
 }
 
@@ -161,12 +164,15 @@ func (s *Source) frontendRow(f *proxy.Frontend) *Row {
 	if st.Status == proxy.StatusStop {
 		m["status"] = "STOP"
 	}
-	m["dcon"] = itoa(st.Denied)
-	m["conn_rate"], m["conn_rate_max"], m["conn_tot"] = itoa(st.SessionRate), itoa(st.MaxSessionRate), itoa(st.TotalSessions)
+	m["dcon"], m["dses"] = itoa(st.Denied), itoa(st.DeniedSess)
+	m["dreq"], m["ereq"], m["intercepted"] = itoa(st.DeniedReq), itoa(st.FailedReq), itoa(st.Intercepted)
+	m["comp_in"], m["comp_out"], m["comp_byp"], m["comp_rsp"] = itoa(st.CompIn), itoa(st.CompOut), itoa(st.CompBypassed), itoa(st.CompResponses)
+	m["conn_rate"], m["conn_rate_max"], m["conn_tot"] = itoa(st.SessionRate), itoa(st.MaxSessionRate), itoa(st.Conns)
+	m["req_rate"], m["req_rate_max"], m["req_tot"] = itoa(st.ReqRate), itoa(st.MaxReqRate), itoa(st.Requests)
 	if px.Mode == haproxycfg.ModeHTTP {
-		m["req_rate"], m["req_rate_max"], m["req_tot"] = itoa(st.SessionRate), itoa(st.MaxSessionRate), itoa(st.TotalSessions)
-		m["h1_total_connections"], m["h1_total_streams"] = itoa(st.TotalSessions), itoa(st.TotalSessions)
+		m["h1_total_connections"], m["h1_total_streams"] = itoa(st.TotalSessions), itoa(st.H1.TotalStreams)
 		m["h1_open_connections"], m["h1_open_streams"] = itoa(st.CurSessions), itoa(st.CurSessions)
+		m["h1_bytes_in"], m["h1_bytes_out"] = itoa(st.H1.BytesIn), itoa(st.H1.BytesOut)
 	}
 	return &Row{Kind: KindFrontend, Proxy: px, Frontend: f, Stats: st, Fields: m}
 }
@@ -196,15 +202,21 @@ func (s *Source) backendRow(b *proxy.Backend) *Row {
 			m["downtime"] = secondsSince(now, st.LastChange)
 		}
 	}
-	m["lbtot"], m["connect"] = itoa(st.TotalSessions), itoa(st.TotalSessions)
+	m["lbtot"], m["connect"], m["reuse"] = itoa(st.LBConns), itoa(st.Connects), itoa(st.Reuses)
+	if px.Mode == haproxycfg.ModeHTTP {
+		// The server side's HTTP/1 connections (h2 servers not counted).
+		m["h1_open_connections"], m["h1_total_connections"] = itoa(st.H1.OpenConns), itoa(st.H1.TotalConns)
+		m["h1_total_streams"] = itoa(st.H1.TotalStreams)
+		m["h1_bytes_in"], m["h1_bytes_out"] = itoa(st.H1.BytesIn), itoa(st.H1.BytesOut)
+	}
 	m["cli_abrt"], m["srv_abrt"] = itoa(st.ClientAborts), itoa(st.ServerAborts)
+	m["dreq"], m["eresp"] = itoa(st.DeniedReq), itoa(st.FailedResp)
+	m["comp_in"], m["comp_out"], m["comp_byp"], m["comp_rsp"] = itoa(st.CompIn), itoa(st.CompOut), itoa(st.CompBypassed), itoa(st.CompResponses)
 	m["lastsess"] = secondsSince(now, st.LastSession)
 	if s.legends {
 		m["algo"] = b.Policy()
 	}
-	if px.Mode == haproxycfg.ModeHTTP {
-		m["req_tot"] = itoa(st.TotalSessions)
-	}
+	m["req_tot"] = itoa(st.Requests)
 	return &Row{Kind: KindBackend, Proxy: px, Backend: b, Stats: st, Fields: m}
 }
 
@@ -270,16 +282,16 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 	if st.LastChange.IsZero() {
 		m["lastchg"] = secondsSince(now, s.Start)
 	}
-	m["lbtot"], m["connect"] = itoa(st.TotalSessions), itoa(st.TotalSessions)
+	m["lbtot"], m["connect"], m["reuse"] = itoa(st.TotalSessions), itoa(st.Connects), itoa(st.Reuses)
 	m["cli_abrt"], m["srv_abrt"] = itoa(st.ClientAborts), itoa(st.ServerAborts)
+	m["eresp"] = itoa(st.FailedResp)
 	m["lastsess"] = secondsSince(now, st.LastSession)
 	if s.legends {
 		m["addr"] = sv.StatsAddr()
 	}
-	if px.Mode == haproxycfg.ModeHTTP {
-		m["req_tot"] = itoa(st.TotalSessions)
-	}
+	m["req_tot"] = itoa(st.Requests)
 	m["srv_icur"], m["used_conn_cur"] = "0", itoa(st.CurSessions)
+	m["need_conn_est"] = itoa(st.NeedConns)
 	var snapp *health.Snapshot
 	if snap, ok := s.Checks.Snapshot(sv); ok && !snap.Disabled {
 		snapp = &snap
