@@ -592,6 +592,11 @@ func (p *parser) resolveSuites(o *sslOpts, suites *[]uint16, curves *[]tls.Curve
 				prefix, at(o.ciphers), strings.Join(cl.Dropped, ", "), suiteNames(cl.Suites))
 		}
 		*suites = cl.Suites
+	} else {
+		// OpenSSL's default list, not crypto/tls's: it has the suites with
+		// RSA key exchange, which a client without a group in common
+		// (or without ECDHE) gets from haproxy.
+		*suites = tlsconf.DefaultSuites()
 	}
 	if o.suites.set {
 		dropped, err := tlsconf.CheckCipherSuites(o.suites.val, maxVer >= tls.VersionTLS13)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http/httptrace"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -255,14 +256,34 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 			owner := hc.owner
 			record = func(r tlsconf.VerifyResult) { owner.verify = r }
 		}
-		if c := bind.ForHandshake(base, record); c != nil {
-			return c, nil
+		hs := bind.ForHandshake(base, record)
+		if base.ClientAuth != tls.NoClientCert && offersTLS12Only(h, base) && bind.NeedsClientGroups(h.SupportedCurves) {
+			// OpenSSL also refuses a TLS 1.2 client certificate on a
+			// curve the client's own supported_groups leave out: this
+			// handshake's check needs them.
+			if hs == nil {
+				hs = base.Clone()
+				hs.GetConfigForClient = nil
+			}
+			hs.VerifyConnection = bind.CurveCheck(h.SupportedCurves)
+		}
+		if hs != nil {
+			return hs, nil
 		}
 		if base != l.cfg {
 			return base, nil
 		}
 	}
 	return nil, nil
+}
+
+// offersTLS12Only tells whether a handshake with the client of h under c
+// can settle on TLS 1.2 rather than 1.3.
+func offersTLS12Only(h *tls.ClientHelloInfo, c *tls.Config) bool {
+	if c.MaxVersion != 0 && c.MaxVersion < tls.VersionTLS13 {
+		return true
+	}
+	return !slices.Contains(h.SupportedVersions, tls.VersionTLS13)
 }
 
 // wrapTLS returns the listener of bind number i of f, TLS-terminating

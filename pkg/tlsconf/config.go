@@ -223,6 +223,7 @@ func (b *Bind) RecordsResults() bool { return b.CrtIgnore|b.CAIgnore != 0 }
 func (b *Bind) ConfigRecording(base *tls.Config, record func(VerifyResult)) *tls.Config {
 	c := base.Clone()
 	c.GetConfigForClient = nil
+	c.VerifyConnection = b.CurveCheck(nil)
 	var last VerifyResult
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 		if len(raw) == 0 {
@@ -307,6 +308,7 @@ func (b *Bind) Config() *tls.Config {
 			_, err := b.VerifyClient(raw)
 			return err
 		}
+		c.VerifyConnection = b.CurveCheck(nil)
 	}
 	return c
 }

@@ -133,6 +133,7 @@ func (e *Entry) Configs(base *tls.Config) (byName, asDefault *tls.Config) {
 		d := base.Clone()
 		d.GetConfigForClient = nil
 		d.ClientAuth, d.ClientCAs, d.VerifyPeerCertificate, d.NextProtos = c.ClientAuth, c.ClientCAs, c.VerifyPeerCertificate, c.NextProtos
+		d.VerifyConnection = c.VerifyConnection
 		n := d.Clone()
 		n.MinVersion, n.MaxVersion = e.MinVersion, e.MaxVersion
 		// Own ticket keys for each: a session resumes only where it was
