@@ -26,7 +26,10 @@ type tlsText struct {
 
 // tlsGlobal is the parser's copy of the global TLS defaults.
 type tlsGlobal struct {
-	crtBase, caBase                    string
+	crtBase, caBase string
+	// ocsp holds the OCSP responses by certificate ID, shared by the
+	// binds' certificates as haproxy shares them (tlsconf.ShareOCSP).
+	ocsp                               map[string]*tlsconf.OCSPShared
 	bindCiphers, bindSuites, bindCurve tlsText
 	srvCiphers, srvSuites, srvCurves   tlsText
 	bindOpts, srvOpts                  []string
@@ -483,6 +486,9 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 			cs, err := tlsconf.LoadPath(fsys, c)
 			if err != nil {
 				p.alert("bind", "%s%s.", prefix, tlsErr(err))
+				return false
+			}
+			if !p.ocspDiags(cs, prefix) {
 				return false
 			}
 			if st, err := fsys.Stat(c); err == nil && st.IsDir() {
@@ -974,6 +980,9 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, ln.Line, tlsErr(err))
 			return nil, nil, 0, false
 		}
+		if !p.ocspDiags([]*tlsconf.Cert{c}, prefix) {
+			return nil, nil, 0, false
+		}
 		c.Filters = ln.Filters
 		if ln.Opts != nil {
 			// Resolved against the bind's settings once they are (see
@@ -1014,4 +1023,25 @@ func (p *parser) crtList(path string, dir bool) *tlsconf.CrtList {
 		p.tls.crtLists[key] = l
 	}
 	return l
+}
+
+// ocspDiags reports what loading a bind's certificates found in their
+// FILE.ocsp as haproxy 2.6 does: an alert when no issuer gives the
+// certificate's OCSP ID, a warning (and no stapling) for a response it
+// would not staple. It reports whether the load goes on.
+func (p *parser) ocspDiags(cs []*tlsconf.Cert, prefix string) bool {
+	for _, c := range cs {
+		if c.OCSPErr != nil {
+			p.alert("bind", "%s%s.", prefix, c.OCSPErr)
+			return false
+		}
+		for _, w := range c.Warnings {
+			p.diag(Warning, LocNone, "bind", "%s", w)
+		}
+		if p.tls.ocsp == nil {
+			p.tls.ocsp = map[string]*tlsconf.OCSPShared{}
+		}
+		tlsconf.ShareOCSP(p.tls.ocsp, c)
+	}
+	return true
 }

@@ -277,6 +277,9 @@ var ErrClientCert = errors.New("SSL client certificate not trusted")
 
 // Config builds the listener's tls.Config.
 func (b *Bind) Config() *tls.Config {
+	if b.Store != nil {
+		b.Store.SetMaxVersion(b.MaxVersion)
+	}
 	c := &tls.Config{
 		GetCertificate:         b.Store.GetCertificate,
 		MinVersion:             b.MinVersion,

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // FS is how certificates are read: the real file system in the daemon,
@@ -58,6 +60,19 @@ type Cert struct {
 	// haproxy offer DHE ciphers (gproxy cannot).
 	DHParams bool
 	TLS      tls.Certificate // Leaf set, chain after the leaf, OCSPStaple from FILE.ocsp
+	// OCSPUntil is when the stapled response stops being sent (its
+	// nextUpdate less haproxy's 300 s skew).
+	OCSPUntil time.Time
+	// Warnings are haproxy's load warnings for the file (an OCSP
+	// response it would not staple), and OCSPErr its error when FILE.ocsp
+	// has no issuer to check it against; both for a bind's certificate
+	// only (haproxy ignores a server's FILE.ocsp).
+	Warnings []string
+	OCSPErr  error
+	// OCSP is the response stapled for the certificate's OCSP ID, shared
+	// by every certificate with that ID (ShareOCSP); nil: TLS.OCSPStaple.
+	OCSP    *OCSPShared
+	ocspKey string // the OCSP certificate ID (DER) when FILE.ocsp has an issuer
 
 	id uint64 // identity in a Store, kept when the certificate is replaced
 }
@@ -201,10 +216,37 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unable to load SSL certificate from PEM file '%s': %w", path, err)
 	}
-	if o, err := fsys.ReadFile(side + ".ocsp"); err == nil && len(o) > 0 {
-		c.OCSPStaple = o
+	out := &Cert{Path: path, DHParams: bytes.Contains(bundle, []byte("-----BEGIN DH PARAMETERS-----"))}
+	if b, err := fsys.ReadFile(side + ".sctl"); err == nil {
+		// Sent to clients asking for SCTs, as haproxy's custom extension.
+		if c.SignedCertificateTimestamps, err = parseSCTList(b); err != nil {
+			return nil, fmt.Errorf("'%s.sctl.sctl' is present but cannot be read or parsed'", side)
+		}
 	}
-	return &Cert{Path: path, TLS: c, DHParams: bytes.Contains(bundle, []byte("-----BEGIN DH PARAMETERS-----"))}, nil
+	if o, err := fsys.ReadFile(side + ".ocsp"); err == nil {
+		issuer, err := ocspIssuer(fsys, side, c.Leaf, c.Certificate[1:])
+		if err != nil {
+			return nil, err
+		}
+		var id ocspCertID
+		if issuer != nil {
+			id, err = ocspCertIDOf(c.Leaf, issuer)
+		}
+		// A response haproxy would not staple is a warning, not an error.
+		if issuer == nil || err != nil {
+			out.OCSPErr = fmt.Errorf(" '%s.ocsp' is present and activates OCSP but it is impossible to compute the OCSP certificate ID (maybe the issuer could not be found)'", path)
+		} else {
+			der, _ := asn1.Marshal(id)
+			out.ocspKey = string(der)
+			if until, err := checkOCSP(o, id, time.Now()); err != nil {
+				out.Warnings = append(out.Warnings, fmt.Sprintf("Loading: %s. Content will be ignored.", err))
+			} else {
+				c.OCSPStaple, out.OCSPUntil = o, until
+			}
+		}
+	}
+	out.TLS = c
+	return out, nil
 }
 
 // LoadPath loads a `crt` argument: a file, a bundle (see below), or a
@@ -330,4 +372,30 @@ func LoadCRL(fsys FS, path string) ([]*CRL, error) {
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// OCSPShared is the OCSP response haproxy keeps for one certificate ID,
+// process-wide (its cert_ocsp_tree): the last valid one loaded is
+// stapled by every certificate with that ID, even one whose own FILE.ocsp
+// was ignored.
+type OCSPShared struct {
+	Staple []byte
+	Until  time.Time
+}
+
+// ShareOCSP enters c, loaded for a bind after the certificates of reg,
+// in the responses by certificate ID, as haproxy does at load.
+func ShareOCSP(reg map[string]*OCSPShared, c *Cert) {
+	if c.ocspKey == "" {
+		return
+	}
+	sh := reg[c.ocspKey]
+	if sh == nil {
+		sh = &OCSPShared{}
+		reg[c.ocspKey] = sh
+	}
+	if c.TLS.OCSPStaple != nil {
+		sh.Staple, sh.Until = c.TLS.OCSPStaple, c.OCSPUntil
+	}
+	c.OCSP = sh
 }
