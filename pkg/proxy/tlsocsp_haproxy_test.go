@@ -156,7 +156,7 @@ func TestIntegrationTLSOCSPHaproxy(t *testing.T) {
 		}
 		var keep []string
 		for _, l := range lines {
-			if strings.Contains(l, "OCSP") {
+			if strings.Contains(l, "OCSP") || strings.Contains(l, ".sctl") {
 				keep = append(keep, pidRE.ReplaceAllString(l, "(PID)"))
 			}
 		}
@@ -178,6 +178,15 @@ func TestIntegrationTLSOCSPHaproxy(t *testing.T) {
 	cfg := fmt.Sprintf("frontend f\n    bind 127.0.0.1:1 ssl crt %s\n", filepath.Join(noIssuer, "site.pem"))
 	if w, g := check(true, cfg), check(false, cfg); w != g || !strings.Contains(w, "impossible to compute the OCSP certificate ID") {
 		t.Errorf("no issuer: haproxy\n%s\ngproxy\n%s", w, g)
+	}
+	// A FILE.sctl whose lengths do not add up: refused by both.
+	badSCT := filepath.Join(dir, "bad_sctl")
+	os.Mkdir(badSCT, 0o700)
+	os.WriteFile(filepath.Join(badSCT, "site.pem"), site, 0o600)
+	os.WriteFile(filepath.Join(badSCT, "site.pem.sctl"), []byte{0, 5, 0, 9, 'a', 'b'}, 0o600)
+	cfg = fmt.Sprintf("frontend f\n    bind 127.0.0.1:1 ssl crt %s\n", filepath.Join(badSCT, "site.pem"))
+	if w, g := check(true, cfg), check(false, cfg); w != g || !strings.Contains(w, "cannot be read or parsed") {
+		t.Errorf("bad .sctl: haproxy\n%s\ngproxy\n%s", w, g)
 	}
 
 	hp, gp := startPair(t, dir, names, fill)

@@ -220,7 +220,7 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 	if b, err := fsys.ReadFile(side + ".sctl"); err == nil {
 		// Sent to clients asking for SCTs, as haproxy's custom extension.
 		if c.SignedCertificateTimestamps, err = parseSCTList(b); err != nil {
-			return nil, fmt.Errorf("'%s.sctl.sctl' is present but cannot be read or parsed'", side)
+			return nil, fmt.Errorf(" '%s.sctl.sctl' is present but cannot be read or parsed'", side)
 		}
 	}
 	if o, err := fsys.ReadFile(side + ".ocsp"); err == nil {
