@@ -653,7 +653,7 @@ var keywordTable = []Keyword{
 	{CtxBind, "force-tlsv12", Works, 0, grpNone},
 	{CtxBind, "force-tlsv13", Works, 0, grpNone},
 	{CtxBind, "generate-certificates", Refused, 0, grpTLS},
-	{CtxBind, "no-ca-names", Refused, 0, grpTLS},
+	{CtxBind, "no-ca-names", Works, 0, grpNone},
 	{CtxBind, "no-sslv3", Works, 0, grpNone},
 	{CtxBind, "no-tls-tickets", Works, 0, grpNone},
 	{CtxBind, "no-tlsv10", Works, 0, grpNone},

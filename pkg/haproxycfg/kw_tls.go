@@ -65,6 +65,7 @@ type sslOpts struct {
 	force                     string
 	ciphers, suites, curves   tlsText
 	strictSNI, noTickets      bool
+	noCANames                 bool // bind no-ca-names
 	sni, checkSNI, verifyHost string
 	checkALPN                 []string // check-alpn
 	noReuse                   bool
@@ -325,6 +326,9 @@ func (p *parser) bindTLSOption(o *sslOpts, args []string, i int) (n int, handled
 	case "no-tls-tickets":
 		o.noTickets = true
 		return 0, true, true
+	case "no-ca-names":
+		o.noCANames = true
+		return 0, true, true
 	case "crt", "crt-list":
 		if !need() {
 			return 0, true, false
@@ -445,7 +449,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if !o.curves.set {
 		o.curves = g.bindCurve
 	}
-	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, Verify: o.verify, CrtIgnore: o.crtIgnore, CAIgnore: o.caIgnore}
+	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, NoCANames: o.noCANames, Verify: o.verify, CrtIgnore: o.crtIgnore, CAIgnore: o.caIgnore}
 	var ok bool
 	if set.MinVersion, set.MaxVersion, ok = p.versions(o, "bind", prefix); !ok {
 		return false
