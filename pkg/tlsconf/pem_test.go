@@ -152,7 +152,7 @@ func TestParseCrtList(t *testing.T) {
 		"a.pem alpn h2]\n":                "missing '['",
 		"a.pem [alpn]\n":                  "ssl args out of '[]' for alpn",
 		"a.pem [foo]\n":                   "unknown ssl keyword foo",
-		"a.pem [allow-0rtt]\n":           "'allow-0rtt' is not implemented",
+		"a.pem [allow-0rtt]\n":            "'allow-0rtt' is not implemented",
 		"a.pem [npn h2]\n":                "'npn' is not implemented",
 		"a.pem [curves X9]\n":             "'curves'",
 		"a.pem [ciphers FOO]\n":           "'ciphers'",
