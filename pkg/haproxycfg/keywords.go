@@ -297,7 +297,7 @@ var keywordTable = []Keyword{
 	// intermediate certificates for OCSP and chains: OCSP updates are not done
 	{CtxGlobal, "issuers-chain-path", Cosmetic, 0, grpNone},
 	{CtxGlobal, "ssl-load-extra-del-ext", Works, 0, grpNone},
-	{CtxGlobal, "ssl-load-extra-files", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-load-extra-files", Works, 0, grpNone},
 	{CtxGlobal, "ssl-mode-async", Cosmetic, 0, grpNone},
 	{CtxGlobal, "ssl-propquery", Cosmetic, 0, grpNone},
 	{CtxGlobal, "ssl-provider", Cosmetic, 0, grpNone},

@@ -35,8 +35,9 @@ type tlsGlobal struct {
 	bindOpts, srvOpts                  []string
 	bindOptsPos, srvOptsPos            Pos
 	serverVerifyNone                   bool
-	dhParams                           bool // tune.ssl.default-dh-param or ssl-dh-param-file given
-	delExt                             bool // ssl-load-extra-del-ext
+	dhParams                           bool               // tune.ssl.default-dh-param or ssl-dh-param-file given
+	delExt                             bool               // ssl-load-extra-del-ext
+	noExtra                            tlsconf.ExtraFiles // left out by ssl-load-extra-files
 	crtLists                           map[string]*tlsconf.CrtList
 	pending                            []pendingEntry // crt-list lines with options, of the bind being read
 }
@@ -116,6 +117,33 @@ func (p *parser) globalTLS(args []string) bool {
 			}
 			g.caBase = v
 		}
+	case "ssl-load-extra-files":
+		// The side files read with each certificate; "all" by default.
+		words := map[string]tlsconf.ExtraFiles{"bundle": tlsconf.ExtraBundle, "sctl": tlsconf.ExtraSCTL,
+			"ocsp": tlsconf.ExtraOCSP, "issuer": tlsconf.ExtraIssuer, "key": tlsconf.ExtraKey}
+		var set tlsconf.ExtraFiles
+		for i, a := range args[1:] {
+			switch {
+			case a == "none" || a == "all":
+				if i > 0 || len(args) > 2 {
+					p.alert(kw, "'%s' 'none' and 'all' can be only used alone", kw)
+					return true
+				}
+				if a == "all" {
+					set = tlsconf.ExtraAll
+				}
+			case words[a] != 0:
+				set |= words[a]
+			default:
+				p.alert(kw, "'%s' expects one or multiple arguments (none, all, bundle, sctl, ocsp, issuer).", kw)
+				return true
+			}
+		}
+		if len(args) < 2 {
+			p.alert(kw, "'%s' expects one or multiple arguments (none, all, bundle, sctl, ocsp, issuer).", kw)
+			return true
+		}
+		g.noExtra = tlsconf.ExtraAll &^ set
 	case "ssl-load-extra-del-ext":
 		// Side files are named without the certificate's ".crt".
 		if !p.tooMany(args, 0) {
@@ -466,7 +494,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	entryBase := &tlsconf.EntryBase{CAFile: o.caFile, CAVerifyFile: o.caVerifyFile, CRLFile: o.crlFile, CABase: p.tls.caBase,
 		LowVersions: strings.Contains(o.ciphers.val, "@SECLEVEL=0")}
 	if p.readFile != nil {
-		fsys := tlsconf.OS{DelExt: p.tls.delExt}
+		fsys := tlsconf.OS{DelExt: p.tls.delExt, NoExtra: p.tls.noExtra}
 		var certs []*tlsconf.Cert
 		// The crt-lists and directories, for the CLI (`show ssl
 		// crt-list`), with the certificates each gave this bind.
@@ -554,7 +582,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 func (p *parser) resolveEntries(set *tlsconf.Bind, base *tlsconf.EntryBase, addr, prefix string) bool {
 	pending := p.tls.pending
 	p.tls.pending = nil
-	fsys := tlsconf.OS{DelExt: p.tls.delExt}
+	fsys := tlsconf.OS{DelExt: p.tls.delExt, NoExtra: p.tls.noExtra}
 	load := func(path string, kind tlsconf.CAKind) (*tlsconf.CAFile, error) {
 		return p.caFiles().Load(fsys, path, kind)
 	}
@@ -874,7 +902,7 @@ func (p *parser) resolveServerTLS(srv *Server, o sslOpts, checks bool, kw, prefi
 		return false
 	}
 	if p.readFile != nil {
-		fsys := tlsconf.OS{DelExt: p.tls.delExt}
+		fsys := tlsconf.OS{DelExt: p.tls.delExt, NoExtra: p.tls.noExtra}
 		files := &tlsconf.ServerFiles{}
 		for _, f := range []struct {
 			path string

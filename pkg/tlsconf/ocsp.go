@@ -147,7 +147,7 @@ func ocspIssuer(fsys FS, side string, leaf *x509.Certificate, chain [][]byte) (*
 	}
 	path := side + ".issuer"
 	b, err := fsys.ReadFile(path)
-	if err != nil {
+	if err != nil || !extra(fsys, ExtraIssuer) {
 		return nil, nil
 	}
 	blk, _ := pem.Decode(b)

@@ -30,7 +30,31 @@ type FS interface {
 
 // OS is the real file system. DelExt is `ssl-load-extra-del-ext`: the
 // side files of "NAME.crt" are "NAME.key"... rather than "NAME.crt.key".
-type OS struct{ DelExt bool }
+type OS struct {
+	DelExt bool
+	// NoExtra are the side files ssl-load-extra-files leaves out (none:
+	// haproxy's default, all of them).
+	NoExtra ExtraFiles
+}
+
+// ExtraFiles is a set of the side files of ssl-load-extra-files.
+type ExtraFiles uint8
+
+// The side files and bundles, as ssl-load-extra-files names them.
+const (
+	ExtraBundle ExtraFiles = 1 << iota
+	ExtraSCTL
+	ExtraOCSP
+	ExtraIssuer
+	ExtraKey
+	ExtraAll = ExtraBundle | ExtraSCTL | ExtraOCSP | ExtraIssuer | ExtraKey
+)
+
+// extra tells whether fsys loads the side files of kind e.
+func extra(fsys FS, e ExtraFiles) bool {
+	o, ok := fsys.(OS)
+	return !ok || o.NoExtra&e == 0
+}
 
 // sideBase is the name side files are found by: path, without its ".crt"
 // when fsys says so (haproxy removes no other extension).
@@ -203,27 +227,31 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 	}
 	var key []byte
 	side := sideBase(fsys, path)
-	if !bytes.Contains(bundle, []byte("PRIVATE KEY-----")) {
+	if !bytes.Contains(bundle, []byte("PRIVATE KEY-----")) && extra(fsys, ExtraKey) {
 		if k, err := fsys.ReadFile(side + ".key"); err == nil {
 			key = k
 		}
 	}
 	c, err := ParsePEM(bundle, key)
 	if errors.Is(err, errNoKey) {
-		// haproxy names the side file it looked in last.
+		// haproxy names the side file it looked in last, the bundle
+		// when ssl-load-extra-files has it look in none.
+		if !extra(fsys, ExtraKey) {
+			return nil, fmt.Errorf("No Private Key found in '%s'", path)
+		}
 		return nil, fmt.Errorf("No Private Key found in '%s.key'", side)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("unable to load SSL certificate from PEM file '%s': %w", path, err)
 	}
 	out := &Cert{Path: path, DHParams: bytes.Contains(bundle, []byte("-----BEGIN DH PARAMETERS-----"))}
-	if b, err := fsys.ReadFile(side + ".sctl"); err == nil {
+	if b, err := fsys.ReadFile(side + ".sctl"); err == nil && extra(fsys, ExtraSCTL) {
 		// Sent to clients asking for SCTs, as haproxy's custom extension.
 		if c.SignedCertificateTimestamps, err = parseSCTList(b); err != nil {
 			return nil, fmt.Errorf(" '%s.sctl.sctl' is present but cannot be read or parsed'", side)
 		}
 	}
-	if o, err := fsys.ReadFile(side + ".ocsp"); err == nil {
+	if o, err := fsys.ReadFile(side + ".ocsp"); err == nil && extra(fsys, ExtraOCSP) {
 		issuer, err := ocspIssuer(fsys, side, c.Leaf, c.Certificate[1:])
 		if err != nil {
 			return nil, err
@@ -261,6 +289,9 @@ func LoadPath(fsys FS, path string) ([]*Cert, error) {
 		// as haproxy 2.6 does with ssl-load-extra-files' default.
 		var out []*Cert
 		for _, ext := range []string{".dsa", ".ecdsa", ".rsa"} {
+			if !extra(fsys, ExtraBundle) {
+				break
+			}
 			if _, e := fsys.Stat(path + ext); e != nil {
 				continue
 			}
