@@ -48,3 +48,25 @@ func TestHelloScan(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHelloScan: any bytes on the wire, cut into reads anywhere, give
+// the same random as in one read, and never a panic.
+func FuzzHelloScan(f *testing.F) {
+	var r [32]byte
+	f.Add(testHello(1, r, 10), uint8(3))
+	f.Add(bytes.Join([][]byte{testHello(2, helloRetryRandom, 5), {0x14, 3, 3, 0, 1, 1}, testHello(2, r, 0)}, nil), uint8(1))
+	f.Add([]byte{0x14, 3, 3, 0xff, 0xff}, uint8(2))
+	f.Fuzz(func(t *testing.T, b []byte, step uint8) {
+		var whole, cut helloScan
+		whole.feed(b)
+		n := int(step%64) + 1
+		for i := 0; i < len(b); i += n {
+			cut.feed(b[i:min(i+n, len(b))])
+		}
+		for _, typ := range []byte{1, 2} {
+			if w, c := whole.random(typ), cut.random(typ); !bytes.Equal(w, c) {
+				t.Errorf("%x in reads of %d: %x, in one read: %x", b, n, c, w)
+			}
+		}
+	})
+}
