@@ -53,7 +53,8 @@ func TestCrtListOptions(t *testing.T) {
 		{name: "verify with the bind's CA", list: "a.pem [verify required]\n", bind: "ca-file ca.pem"},
 		{name: "versions leave none", list: "a.pem [ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.2]\n", diag: "line 1: no SSL/TLS version is enabled"},
 		{name: "a missing CA file", list: "a.pem [ca-file nope.pem]\n", diag: "nope.pem"},
-		{name: "ciphers refused by name", list: "a.pem [ciphers HIGH]\n", diag: "line 1: crt-list option 'ciphers' is not implemented by gproxy", refused: true},
+		{name: "allow-0rtt refused by name", list: "a.pem [allow-0rtt]\n", diag: "line 1: crt-list option 'allow-0rtt' is not implemented by gproxy", refused: true},
+		{name: "ciphers gproxy lacks", list: "a.pem [ciphers ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA256]\n", diag: "line 1: 'ciphers' : AES128-SHA256 not implemented by gproxy", refused: true},
 		{name: "unknown option", list: "a.pem [foo]\n", diag: "line 1: unknown ssl keyword foo"},
 	}
 	for _, tc := range cases {

@@ -297,7 +297,7 @@ var keywordTable = []Keyword{
 	// intermediate certificates for OCSP and chains: OCSP updates are not done
 	{CtxGlobal, "issuers-chain-path", Cosmetic, 0, grpNone},
 	{CtxGlobal, "ssl-load-extra-del-ext", Works, 0, grpNone},
-	{CtxGlobal, "ssl-load-extra-files", Cosmetic, 0, grpNone},
+	{CtxGlobal, "ssl-load-extra-files", Works, 0, grpNone},
 	{CtxGlobal, "ssl-mode-async", Cosmetic, 0, grpNone},
 	{CtxGlobal, "ssl-propquery", Cosmetic, 0, grpNone},
 	{CtxGlobal, "ssl-provider", Cosmetic, 0, grpNone},
@@ -653,7 +653,7 @@ var keywordTable = []Keyword{
 	{CtxBind, "force-tlsv12", Works, 0, grpNone},
 	{CtxBind, "force-tlsv13", Works, 0, grpNone},
 	{CtxBind, "generate-certificates", Refused, 0, grpTLS},
-	{CtxBind, "no-ca-names", Refused, 0, grpTLS},
+	{CtxBind, "no-ca-names", Works, 0, grpNone},
 	{CtxBind, "no-sslv3", Works, 0, grpNone},
 	{CtxBind, "no-tls-tickets", Works, 0, grpNone},
 	{CtxBind, "no-tlsv10", Works, 0, grpNone},

@@ -26,14 +26,18 @@ type tlsText struct {
 
 // tlsGlobal is the parser's copy of the global TLS defaults.
 type tlsGlobal struct {
-	crtBase, caBase                    string
+	crtBase, caBase string
+	// ocsp holds the OCSP responses by certificate ID, shared by the
+	// binds' certificates as haproxy shares them (tlsconf.ShareOCSP).
+	ocsp                               map[string]*tlsconf.OCSPShared
 	bindCiphers, bindSuites, bindCurve tlsText
 	srvCiphers, srvSuites, srvCurves   tlsText
 	bindOpts, srvOpts                  []string
 	bindOptsPos, srvOptsPos            Pos
 	serverVerifyNone                   bool
-	dhParams                           bool // tune.ssl.default-dh-param or ssl-dh-param-file given
-	delExt                             bool // ssl-load-extra-del-ext
+	dhParams                           bool               // tune.ssl.default-dh-param or ssl-dh-param-file given
+	delExt                             bool               // ssl-load-extra-del-ext
+	noExtra                            tlsconf.ExtraFiles // left out by ssl-load-extra-files
 	crtLists                           map[string]*tlsconf.CrtList
 	pending                            []pendingEntry // crt-list lines with options, of the bind being read
 }
@@ -62,6 +66,7 @@ type sslOpts struct {
 	force                     string
 	ciphers, suites, curves   tlsText
 	strictSNI, noTickets      bool
+	noCANames                 bool // bind no-ca-names
 	sni, checkSNI, verifyHost string
 	checkALPN                 []string // check-alpn
 	noReuse                   bool
@@ -112,6 +117,33 @@ func (p *parser) globalTLS(args []string) bool {
 			}
 			g.caBase = v
 		}
+	case "ssl-load-extra-files":
+		// The side files read with each certificate; "all" by default.
+		words := map[string]tlsconf.ExtraFiles{"bundle": tlsconf.ExtraBundle, "sctl": tlsconf.ExtraSCTL,
+			"ocsp": tlsconf.ExtraOCSP, "issuer": tlsconf.ExtraIssuer, "key": tlsconf.ExtraKey}
+		var set tlsconf.ExtraFiles
+		for i, a := range args[1:] {
+			switch {
+			case a == "none" || a == "all":
+				if i > 0 || len(args) > 2 {
+					p.alert(kw, "'%s' 'none' and 'all' can be only used alone", kw)
+					return true
+				}
+				if a == "all" {
+					set = tlsconf.ExtraAll
+				}
+			case words[a] != 0:
+				set |= words[a]
+			default:
+				p.alert(kw, "'%s' expects one or multiple arguments (none, all, bundle, sctl, ocsp, issuer).", kw)
+				return true
+			}
+		}
+		if len(args) < 2 {
+			p.alert(kw, "'%s' expects one or multiple arguments (none, all, bundle, sctl, ocsp, issuer).", kw)
+			return true
+		}
+		g.noExtra = tlsconf.ExtraAll &^ set
 	case "ssl-load-extra-del-ext":
 		// Side files are named without the certificate's ".crt".
 		if !p.tooMany(args, 0) {
@@ -322,6 +354,9 @@ func (p *parser) bindTLSOption(o *sslOpts, args []string, i int) (n int, handled
 	case "no-tls-tickets":
 		o.noTickets = true
 		return 0, true, true
+	case "no-ca-names":
+		o.noCANames = true
+		return 0, true, true
 	case "crt", "crt-list":
 		if !need() {
 			return 0, true, false
@@ -442,7 +477,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if !o.curves.set {
 		o.curves = g.bindCurve
 	}
-	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, Verify: o.verify, CrtIgnore: o.crtIgnore, CAIgnore: o.caIgnore}
+	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, NoCANames: o.noCANames, Verify: o.verify, CrtIgnore: o.crtIgnore, CAIgnore: o.caIgnore}
 	var ok bool
 	if set.MinVersion, set.MaxVersion, ok = p.versions(o, "bind", prefix); !ok {
 		return false
@@ -459,7 +494,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	entryBase := &tlsconf.EntryBase{CAFile: o.caFile, CAVerifyFile: o.caVerifyFile, CRLFile: o.crlFile, CABase: p.tls.caBase,
 		LowVersions: strings.Contains(o.ciphers.val, "@SECLEVEL=0")}
 	if p.readFile != nil {
-		fsys := tlsconf.OS{DelExt: p.tls.delExt}
+		fsys := tlsconf.OS{DelExt: p.tls.delExt, NoExtra: p.tls.noExtra}
 		var certs []*tlsconf.Cert
 		// The crt-lists and directories, for the CLI (`show ssl
 		// crt-list`), with the certificates each gave this bind.
@@ -483,6 +518,9 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 			cs, err := tlsconf.LoadPath(fsys, c)
 			if err != nil {
 				p.alert("bind", "%s%s.", prefix, tlsErr(err))
+				return false
+			}
+			if !p.ocspDiags(cs, prefix) {
 				return false
 			}
 			if st, err := fsys.Stat(c); err == nil && st.IsDir() {
@@ -544,7 +582,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 func (p *parser) resolveEntries(set *tlsconf.Bind, base *tlsconf.EntryBase, addr, prefix string) bool {
 	pending := p.tls.pending
 	p.tls.pending = nil
-	fsys := tlsconf.OS{DelExt: p.tls.delExt}
+	fsys := tlsconf.OS{DelExt: p.tls.delExt, NoExtra: p.tls.noExtra}
 	load := func(path string, kind tlsconf.CAKind) (*tlsconf.CAFile, error) {
 		return p.caFiles().Load(fsys, path, kind)
 	}
@@ -592,6 +630,11 @@ func (p *parser) resolveSuites(o *sslOpts, suites *[]uint16, curves *[]tls.Curve
 				prefix, at(o.ciphers), strings.Join(cl.Dropped, ", "), suiteNames(cl.Suites))
 		}
 		*suites = cl.Suites
+	} else {
+		// OpenSSL's default list, not crypto/tls's: it has the suites with
+		// RSA key exchange, which a client without a group in common
+		// (or without ECDHE) gets from haproxy.
+		*suites = tlsconf.DefaultSuites()
 	}
 	if o.suites.set {
 		dropped, err := tlsconf.CheckCipherSuites(o.suites.val, maxVer >= tls.VersionTLS13)
@@ -859,7 +902,7 @@ func (p *parser) resolveServerTLS(srv *Server, o sslOpts, checks bool, kw, prefi
 		return false
 	}
 	if p.readFile != nil {
-		fsys := tlsconf.OS{DelExt: p.tls.delExt}
+		fsys := tlsconf.OS{DelExt: p.tls.delExt, NoExtra: p.tls.noExtra}
 		files := &tlsconf.ServerFiles{}
 		for _, f := range []struct {
 			path string
@@ -969,6 +1012,9 @@ func (p *parser) loadCrtList(fsys tlsconf.FS, path, prefix string) ([]*tlsconf.C
 			p.alert("bind", "%scrt-list '%s' line %d: %s.", prefix, path, ln.Line, tlsErr(err))
 			return nil, nil, 0, false
 		}
+		if !p.ocspDiags([]*tlsconf.Cert{c}, prefix) {
+			return nil, nil, 0, false
+		}
 		c.Filters = ln.Filters
 		if ln.Opts != nil {
 			// Resolved against the bind's settings once they are (see
@@ -1009,4 +1055,25 @@ func (p *parser) crtList(path string, dir bool) *tlsconf.CrtList {
 		p.tls.crtLists[key] = l
 	}
 	return l
+}
+
+// ocspDiags reports what loading a bind's certificates found in their
+// FILE.ocsp as haproxy 2.6 does: an alert when no issuer gives the
+// certificate's OCSP ID, a warning (and no stapling) for a response it
+// would not staple. It reports whether the load goes on.
+func (p *parser) ocspDiags(cs []*tlsconf.Cert, prefix string) bool {
+	for _, c := range cs {
+		if c.OCSPErr != nil {
+			p.alert("bind", "%s%s.", prefix, c.OCSPErr)
+			return false
+		}
+		for _, w := range c.Warnings {
+			p.diag(Warning, LocNone, "bind", "%s", w)
+		}
+		if p.tls.ocsp == nil {
+			p.tls.ocsp = map[string]*tlsconf.OCSPShared{}
+		}
+		tlsconf.ShareOCSP(p.tls.ocsp, c)
+	}
+	return true
 }

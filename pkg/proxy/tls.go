@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http/httptrace"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,34 +64,78 @@ type tlsServerConn struct {
 	rand helloRandoms
 }
 
-// helloRandoms keeps the first bytes read and written on a connection
-// under TLS: the ClientHello's and ServerHello's randoms are in them
+// helloRandoms follows the first records read and written on a
+// connection under TLS to the ClientHello's and ServerHello's randoms
 // (ssl_fc_client_random, ...), which crypto/tls does not report.
 type helloRandoms struct {
-	in, out   [43]byte
-	nin, nout int
+	in, out helloScan
 }
 
-func (r *helloRandoms) read(p []byte) {
-	if r.nin < len(r.in) {
-		r.nin += copy(r.in[r.nin:], p)
+func (r *helloRandoms) read(p []byte)  { r.in.feed(p) }
+func (r *helloRandoms) wrote(p []byte) { r.out.feed(p) }
+
+// helloRetryRandom is the random of a TLS 1.3 HelloRetryRequest, a
+// ServerHello in form (RFC 8446, section 4.1.3): OpenSSL reports the
+// ServerHello's that follows it.
+var helloRetryRandom = [32]byte{
+	0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+	0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+}
+
+// helloScan reads the records of one direction until the first hello
+// that is not a HelloRetryRequest, skipping ChangeCipherSpec records
+// (sent after a HelloRetryRequest for middlebox compatibility) and
+// HelloRetryRequests; head then holds its first 43 bytes: record header
+// (5), handshake header (4), version (2), random (32).
+type helloScan struct {
+	head [43]byte
+	n    int  // bytes of head filled
+	skip int  // bytes of a skipped record still to come
+	done bool // head holds the hello, or a record that is none
+}
+
+func (s *helloScan) feed(p []byte) {
+	for !s.done && len(p) > 0 {
+		if s.skip > 0 {
+			k := min(s.skip, len(p))
+			s.skip -= k
+			p = p[k:]
+			continue
+		}
+		k := copy(s.head[s.n:], p)
+		s.n += k
+		p = p[k:]
+		if s.n < 5 {
+			continue // p is used up
+		}
+		switch {
+		case s.head[0] == 0x14: // ChangeCipherSpec
+		case s.n < len(s.head):
+			continue // p is used up
+		case s.head[0] == 0x16 && s.head[5] == 2 && [32]byte(s.head[11:43]) == helloRetryRandom:
+		default:
+			s.done = true
+			return
+		}
+		// Skip the record; bytes of head past it start the next one.
+		size := 5 + (int(s.head[3])<<8 | int(s.head[4]))
+		if s.n <= size {
+			s.skip, s.n = size-s.n, 0
+			continue
+		}
+		next := append([]byte(nil), s.head[size:s.n]...)
+		s.n = 0
+		s.feed(next)
 	}
 }
 
-func (r *helloRandoms) wrote(p []byte) {
-	if r.nout < len(r.out) {
-		r.nout += copy(r.out[r.nout:], p)
-	}
-}
-
-// helloRandom is the random of a hello message of type typ (1 client, 2
-// server) at the start of b: record header (5), handshake header (4),
-// version (2), then 32 bytes; nil when b holds none.
-func helloRandom(b *[43]byte, n int, typ byte) []byte {
-	if n < len(b) || b[0] != 0x16 || b[5] != typ {
+// random is the random of the hello of type typ (1 client, 2 server)
+// found; nil when there was none.
+func (s *helloScan) random(typ byte) []byte {
+	if !s.done || s.n < len(s.head) || s.head[0] != 0x16 || s.head[5] != typ {
 		return nil
 	}
-	return append([]byte(nil), b[11:43]...)
+	return append([]byte(nil), s.head[11:43]...)
 }
 
 // randomsConn feeds the bytes of a connection to a server to its
@@ -102,14 +147,14 @@ type randomsConn struct {
 
 func (c randomsConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if c.r.nin < len(c.r.in) {
+	if !c.r.in.done {
 		c.r.read(p[:n])
 	}
 	return n, err
 }
 
 func (c randomsConn) Write(p []byte) (int, error) {
-	if c.r.nout < len(c.r.out) {
+	if !c.r.out.done {
 		c.r.wrote(p)
 	}
 	return c.Conn.Write(p)
@@ -203,14 +248,14 @@ type helloConn struct {
 
 func (h *helloConn) Read(p []byte) (int, error) {
 	n, err := h.Conn.Read(p)
-	if r := &h.owner.rand; r.nin < len(r.in) {
+	if r := &h.owner.rand; !r.in.done {
 		r.read(p[:n])
 	}
 	return n, err
 }
 
 func (h *helloConn) Write(p []byte) (int, error) {
-	if r := &h.owner.rand; r.nout < len(r.out) {
+	if r := &h.owner.rand; !r.out.done {
 		r.wrote(p)
 	}
 	return h.Conn.Write(p)
@@ -255,14 +300,34 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 			owner := hc.owner
 			record = func(r tlsconf.VerifyResult) { owner.verify = r }
 		}
-		if c := bind.ForHandshake(base, record); c != nil {
-			return c, nil
+		hs := bind.ForHandshake(base, record)
+		if base.ClientAuth != tls.NoClientCert && offersTLS12Only(h, base) && bind.NeedsClientGroups(h.SupportedCurves) {
+			// OpenSSL also refuses a TLS 1.2 client certificate on a
+			// curve the client's own supported_groups leave out: this
+			// handshake's check needs them.
+			if hs == nil {
+				hs = base.Clone()
+				hs.GetConfigForClient = nil
+			}
+			hs.VerifyConnection = bind.CurveCheck(h.SupportedCurves)
+		}
+		if hs != nil {
+			return hs, nil
 		}
 		if base != l.cfg {
 			return base, nil
 		}
 	}
 	return nil, nil
+}
+
+// offersTLS12Only tells whether a handshake with the client of h under c
+// can settle on TLS 1.2 rather than 1.3.
+func offersTLS12Only(h *tls.ClientHelloInfo, c *tls.Config) bool {
+	if c.MaxVersion != 0 && c.MaxVersion < tls.VersionTLS13 {
+		return true
+	}
+	return !slices.Contains(h.SupportedVersions, tls.VersionTLS13)
 }
 
 // wrapTLS returns the listener of bind number i of f, TLS-terminating
@@ -619,7 +684,7 @@ func (t tlsEnv) TLSRandoms() (client, server []byte) {
 	if t.c == nil {
 		return nil, nil
 	}
-	return helloRandom(&t.c.rand.in, t.c.rand.nin, 1), helloRandom(&t.c.rand.out, t.c.rand.nout, 2)
+	return t.c.rand.in.random(1), t.c.rand.out.random(2)
 }
 
 func (t tlsEnv) TLSVerify() tlsconf.VerifyResult {
@@ -672,7 +737,7 @@ func (t serverTLSEnv) ServerTLS() *tls.ConnectionState {
 
 // ServerTLSRandoms are the server connection's hellos' randoms.
 func (t serverTLSEnv) ServerTLSRandoms() (client, server []byte) {
-	return helloRandom(&t.c.rand.out, t.c.rand.nout, 1), helloRandom(&t.c.rand.in, t.c.rand.nin, 2)
+	return t.c.rand.out.random(1), t.c.rand.in.random(2)
 }
 
 // The client side's facts pass through.

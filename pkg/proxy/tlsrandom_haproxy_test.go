@@ -29,7 +29,7 @@ type wireRandoms struct {
 func (w *wireRandoms) Read(p []byte) (int, error) {
 	n, err := w.Conn.Read(p)
 	w.mu.Lock()
-	if len(w.in) < 43 {
+	if len(w.in) < 4096 {
 		w.in = append(w.in, p[:n]...)
 	}
 	w.mu.Unlock()
@@ -38,19 +38,33 @@ func (w *wireRandoms) Read(p []byte) (int, error) {
 
 func (w *wireRandoms) Write(p []byte) (int, error) {
 	w.mu.Lock()
-	if len(w.out) < 43 {
+	if len(w.out) < 4096 {
 		w.out = append(w.out, p...)
 	}
 	w.mu.Unlock()
 	return w.Conn.Write(p)
 }
 
-// random is the hex random of the hello at the start of b.
+// wireRandom is the hex random of the first hello in the records of b
+// that is not a HelloRetryRequest (RFC 8446 section 4.1.3: a ServerHello
+// with a fixed random, which OpenSSL does not report).
 func wireRandom(b []byte) string {
-	if len(b) < 43 {
-		return "short"
+	const hrr = "CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C"
+	for len(b) >= 43 {
+		size := 5 + int(b[3])<<8 + int(b[4])
+		if b[0] == 0x16 && (b[5] == 1 || b[5] == 2) {
+			if r := strings.ToUpper(hex.EncodeToString(b[11:43])); r != hrr {
+				return r
+			}
+		} else if b[0] != 0x14 {
+			break
+		}
+		if size > len(b) {
+			break
+		}
+		b = b[size:]
 	}
-	return strings.ToUpper(hex.EncodeToString(b[11:43]))
+	return "short"
 }
 
 // The hellos' randoms as haproxy 2.6 fetches them: ssl_fc_client_random
@@ -87,6 +101,24 @@ func TestIntegrationTLSRandomsHaproxy(t *testing.T) {
 			fmt.Fprintf(tc, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nwc: %s\r\nws: %s\r\n\r\n", c, s)
 		}
 	})
+	// The same, asking for a P-384 key share: a HelloRetryRequest to
+	// clients that sent X25519's.
+	srvHRR := haproxytest.Serve(t, deadline, func(c net.Conn) {
+		w := &wireRandoms{Conn: c}
+		tc := tls.Server(w, &tls.Config{Certificates: []tls.Certificate{cert}, CurvePreferences: []tls.CurveID{tls.CurveP384}})
+		br := bufio.NewReader(tc)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			req.Body.Close()
+			w.mu.Lock()
+			c, s := wireRandom(w.in), wireRandom(w.out)
+			w.mu.Unlock()
+			fmt.Fprintf(tc, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nwc: %s\r\nws: %s\r\n\r\n", c, s)
+		}
+	})
 	fill := func(ports map[string]int) string {
 		return fmt.Sprintf(`defaults
     mode http
@@ -100,28 +132,44 @@ frontend tls
     http-response set-header fc %%[var(txn.c)]/%%[var(txn.s)]
     http-response set-header bc %%[ssl_bc_client_random,hex]/%%[ssl_bc_server_random,hex]
     default_backend be
+frontend hrr
+    bind 127.0.0.1:%d ssl crt %s curves P-384
+    http-request set-var(txn.c) ssl_fc_client_random,hex
+    http-request set-var(txn.s) ssl_fc_server_random,hex
+    http-response set-header fc %%[var(txn.c)]/%%[var(txn.s)]
+    http-response set-header bc %%[ssl_bc_client_random,hex]/%%[ssl_bc_server_random,hex]
+    default_backend behrr
 frontend clear
     bind 127.0.0.1:%d
     http-request return status 200 hdr fc "%%[ssl_fc_client_random,hex]/%%[ssl_fc_server_random,hex]"
 backend be
     server s %s ssl verify none
-`, ports["tls"], filepath.Join(dir, "r.pem"), ports["clear"], srv.Addr())
+backend behrr
+    server s %s ssl verify none
+`, ports["tls"], filepath.Join(dir, "r.pem"), ports["hrr"], filepath.Join(dir, "r.pem"), ports["clear"], srv.Addr(), srvHRR.Addr())
 	}
-	hp, gp := startPair(t, dir, []string{"tls", "clear"}, fill)
+	hp, gp := startPair(t, dir, []string{"tls", "hrr", "clear"}, fill)
 	observe := func(ports map[string]int) map[string]string {
 		o := map[string]string{}
-		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
-			raw, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", ports["tls"]), deadline)
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13, 0} {
+			fe, k := "tls", fmt.Sprintf("%x", v)
+			cc := &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v}
+			if v == 0 {
+				// TLS 1.3 with an X25519 key share to a frontend and a
+				// server wanting P-384: a HelloRetryRequest on each side.
+				fe, k = "hrr", "hrr"
+				cc = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13, CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP384}}
+			}
+			raw, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", ports[fe]), deadline)
 			if err != nil {
 				t.Fatal(err)
 			}
 			w := &wireRandoms{Conn: raw}
-			c := tls.Client(w, &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v})
+			c := tls.Client(w, cc)
 			c.SetDeadline(time.Now().Add(deadline))
 			fmt.Fprintf(c, "GET / HTTP/1.1\r\nhost: x\r\n\r\n")
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 			c.Close()
-			k := fmt.Sprintf("%x", v)
 			if err != nil {
 				o[k] = err.Error()
 				continue
@@ -151,6 +199,7 @@ backend be
 	haproxytest.CompareObservations(t, "randoms", want, got, haproxytest.Equal, map[string]string{
 		"303 fc": "as on the wire", "304 fc": "as on the wire",
 		"303 bc": "as on the wire", "304 bc": "as on the wire",
+		"hrr fc": "as on the wire", "hrr bc": "as on the wire",
 		"clear fc": "/",
 	})
 }

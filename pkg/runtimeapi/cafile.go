@@ -174,10 +174,30 @@ func (c *Commands) showCAOrCRL(k caKind, args []string) string {
 		if index-1 >= len(contents.Certs) {
 			return ""
 		}
-		// OpenSSL's store keeps certificates before lists.
+		// OpenSSL's store keeps certificates before lists. haproxy puts
+		// each certificate in the CLI's output buffer (tune.bufsize, 16
+		// kB) as one block; when one does not fit, it waits for the
+		// buffer to drain and starts again with the header: a long
+		// listing has the header again every 16 kB or so.
+		header := b.String()
+		used := 0
+		var blk strings.Builder
 		for i := max(index-1, 0); i < len(contents.Certs); i++ {
-			fmt.Fprintf(&b, " \nCertificate #%d:\n", i+1)
-			certDetail(&b, contents.Certs[i])
+			blk.Reset()
+			if used == 0 {
+				blk.WriteString(header)
+			}
+			fmt.Fprintf(&blk, " \nCertificate #%d:\n", i+1)
+			certDetail(&blk, contents.Certs[i])
+			if used > 0 && used+blk.Len() > cliBufSize {
+				used = len(header)
+				b.WriteString(header)
+			}
+			used += blk.Len()
+			if i == max(index-1, 0) {
+				b.Reset() // the first block holds the header
+			}
+			b.WriteString(blk.String())
 			if index > 0 {
 				break
 			}
@@ -197,6 +217,10 @@ func (c *Commands) showCAOrCRL(k caKind, args []string) string {
 	}
 	return b.String()
 }
+
+// cliBufSize is haproxy's tune.bufsize, the size of the CLI's output
+// buffer.
+const cliBufSize = 16384
 
 func certCount(c *tlsconf.CAContents) int {
 	if c == nil {

@@ -184,3 +184,46 @@ listen l
 		}
 	}
 }
+
+// TestIntegrationLongCAFileListingHaproxy: `show ssl ca-file` of a file
+// with 120 CAs (about 40 kB) is haproxy's byte for byte, the header again
+// where each 16 kB output buffer starts.
+func TestIntegrationLongCAFileListingHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	dir := t.TempDir()
+	path := func(n string) string { return filepath.Join(dir, n) }
+	var many []byte
+	for i := range 120 {
+		// Names of several lengths, so that the blocks differ in size.
+		many = append(many, tlstest.NewCA(t, fmt.Sprintf("CA %d %s", i, strings.Repeat("x", i%29))).PEM...)
+	}
+	ca := tlstest.NewCA(t, "Server CA")
+	tlstest.Write(t, path("srv.pem"), ca.Issue(t, tlstest.ECDSA, "www.test", "www.test").Bundle())
+	tlstest.Write(t, path("many.pem"), many)
+	socks, _ := startCLIPair(t, dir, func(sock string, port int) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+listen l
+    bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional
+    http-request return status 200
+`, sock, port, path("srv.pem"), path("many.pem"))
+	})
+	for _, cmd := range []string{"show ssl ca-file " + path("many.pem"), "show ssl ca-file " + path("many.pem") + ":77"} {
+		want := askSocket(t, socks["hp"], cmd)
+		got := askSocket(t, socks["gp"], cmd)
+		if n := strings.Count(want, "Filename: "); !strings.Contains(cmd, ":") && (n < 3 || len(want) < 32768) {
+			t.Fatalf("haproxy's listing is %d bytes with %d headers: the file is too short to test this", len(want), n)
+		}
+		if want != got {
+			t.Errorf("%s: haproxy %d bytes, %d headers; gproxy %d bytes, %d headers", cmd, len(want), strings.Count(want, "Filename: "),
+				len(got), strings.Count(got, "Filename: "))
+		}
+	}
+}

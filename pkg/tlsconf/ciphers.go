@@ -329,3 +329,16 @@ func ParseCurves(s string) (ids []tls.CurveID, dropped []string, err error) {
 // that crypto/tls does not offer groups OpenSSL does not (its post-quantum
 // hybrid).
 var DefaultCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP521, tls.CurveP384}
+
+// DefaultSuites are OpenSSL 3's DEFAULT cipher list (TLS 1.2 and below)
+// less what crypto/tls lacks: haproxy's list without a `ciphers` line.
+// Unlike crypto/tls's own default it has the suites with RSA key
+// exchange (AES128-GCM-SHA256, AES256-GCM-SHA384, AES128-SHA,
+// AES256-SHA).
+func DefaultSuites() []uint16 {
+	cl, err := ParseCipherList("DEFAULT")
+	if err != nil {
+		return nil // cannot happen: TestCipherListMatchesOpenSSL reads DEFAULT
+	}
+	return cl.Suites
+}

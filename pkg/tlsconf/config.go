@@ -44,6 +44,9 @@ type Bind struct {
 	Curves     []tls.CurveID
 	ALPN       []string
 	NoTickets  bool
+	// NoCANames sends a certificate request without CA names (a crt-list
+	// line's no-ca-names).
+	NoCANames bool
 	// Verify is "none", "optional" or "required" (client certificates).
 	Verify    string
 	ClientCAs *x509.CertPool
@@ -156,7 +159,7 @@ func (v *caView) names() *x509.CertPool {
 func (b *Bind) ForHandshake(base *tls.Config, record func(VerifyResult)) *tls.Config {
 	rec := b.RecordsResults() && record != nil
 	names := base.ClientCAs
-	if base.ClientAuth != tls.NoClientCert && b.Files != nil {
+	if base.ClientAuth != tls.NoClientCert && b.Files != nil && !b.NoCANames {
 		names = b.cas().names()
 	}
 	if !rec && names == base.ClientCAs {
@@ -223,6 +226,7 @@ func (b *Bind) RecordsResults() bool { return b.CrtIgnore|b.CAIgnore != 0 }
 func (b *Bind) ConfigRecording(base *tls.Config, record func(VerifyResult)) *tls.Config {
 	c := base.Clone()
 	c.GetConfigForClient = nil
+	c.VerifyConnection = b.CurveCheck(nil)
 	var last VerifyResult
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 		if len(raw) == 0 {
@@ -276,6 +280,9 @@ var ErrClientCert = errors.New("SSL client certificate not trusted")
 
 // Config builds the listener's tls.Config.
 func (b *Bind) Config() *tls.Config {
+	if b.Store != nil {
+		b.Store.SetMaxVersion(b.MaxVersion)
+	}
 	c := &tls.Config{
 		GetCertificate:         b.Store.GetCertificate,
 		MinVersion:             b.MinVersion,
@@ -296,7 +303,9 @@ func (b *Bind) Config() *tls.Config {
 		// The CertificateRequest names the CAs of ca-file, as haproxy's
 		// does (no-ca-names is not implemented): clients pick their
 		// certificate by them, and send none when none matches.
-		c.ClientCAs = b.cas().names()
+		if !b.NoCANames {
+			c.ClientCAs = b.cas().names()
+		}
 		// Verified here rather than by crypto/tls, to check the CRLs of
 		// every certificate of the chain, as haproxy's crl-file does
 		// (OpenSSL's CRL_CHECK_ALL).
@@ -307,6 +316,7 @@ func (b *Bind) Config() *tls.Config {
 			_, err := b.VerifyClient(raw)
 			return err
 		}
+		c.VerifyConnection = b.CurveCheck(nil)
 	}
 	return c
 }

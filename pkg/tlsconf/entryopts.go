@@ -18,6 +18,11 @@ type EntryOptions struct {
 	CAFile, CAVerifyFile, CRLFile string
 	ALPN                          []string
 	MinVer, MaxVer                string // haproxy's names (TLSv1.2)
+	// Ciphers and CipherSuites are the line's lists, which the handshakes
+	// picking the line use; Curves and ECDHE are checked and shown only:
+	// haproxy 2.6's handshake keeps the bind's groups (measured).
+	Ciphers, CipherSuites, Curves, ECDHE string
+	NoCANames                            bool // no CA names in the certificate request
 }
 
 // String is the options as haproxy 2.6's `show ssl crt-list` prints
@@ -35,11 +40,19 @@ func (o *EntryOptions) String() string {
 	if o.Verify != "" {
 		w = append(w, "verify "+o.Verify)
 	}
+	if o.NoCANames {
+		w = append(w, "no-ca-names")
+	}
 	if o.CAFile != "" {
 		w = append(w, "ca-file "+o.CAFile)
 	}
 	if o.CRLFile != "" {
 		w = append(w, "crl-file "+o.CRLFile)
+	}
+	for _, kv := range [][2]string{{"ciphers", o.Ciphers}, {"ciphersuites", o.CipherSuites}, {"curves", o.Curves}, {"ecdhe", o.ECDHE}} {
+		if kv[1] != "" {
+			w = append(w, kv[0]+" "+kv[1])
+		}
 	}
 	if o.MinVer != "" {
 		w = append(w, "ssl-min-ver "+o.MinVer)
@@ -99,12 +112,31 @@ func parseEntryOptions(words []string, line int) (*EntryOptions, error) {
 			} else {
 				o.MaxVer = val
 			}
+		case "ciphers":
+			if _, err := ParseCipherList(val); err != nil {
+				return nil, fmt.Errorf("line %d: 'ciphers' : %v", line, err)
+			}
+			o.Ciphers = val
+		case "ciphersuites":
+			if _, err := CheckCipherSuites(val, false); err != nil {
+				return nil, fmt.Errorf("line %d: 'ciphersuites' : %v", line, err)
+			}
+			o.CipherSuites = val
+		case "curves", "ecdhe":
+			if _, _, err := ParseCurves(val); err != nil {
+				return nil, fmt.Errorf("line %d: '%s' : %v", line, kw, err)
+			}
+			if kw == "curves" {
+				o.Curves = val
+			} else {
+				o.ECDHE = val
+			}
+		case "no-ca-names":
+			o.NoCANames = true
 		default:
-			// ciphers, ciphersuites, curves and ecdhe: haproxy 2.6 sets
-			// them on the entry's context, but the handshake keeps the
-			// lists of the bind's initial one, which crypto/tls cannot
-			// reproduce per name here; the others are not implemented.
-			return nil, fmt.Errorf("line %d: crt-list option '%s' is not implemented by gproxy (implemented: verify, ca-file, ca-verify-file, crl-file, alpn, ssl-min-ver, ssl-max-ver)", line, kw)
+			// allow-0rtt and npn: crypto/tls has neither server 0-RTT nor NPN.
+			return nil, fmt.Errorf("line %d: crt-list option '%s' is not implemented by gproxy (crypto/tls has no %s)", line, kw,
+				map[string]string{"allow-0rtt": "0-RTT on the server side", "npn": "NPN"}[kw])
 		}
 		i += n
 	}
@@ -133,6 +165,10 @@ func (e *Entry) Configs(base *tls.Config) (byName, asDefault *tls.Config) {
 		d := base.Clone()
 		d.GetConfigForClient = nil
 		d.ClientAuth, d.ClientCAs, d.VerifyPeerCertificate, d.NextProtos = c.ClientAuth, c.ClientCAs, c.VerifyPeerCertificate, c.NextProtos
+		// The line's ciphers apply whether it was picked by name or as
+		// the default (haproxy's default context is the first line's).
+		d.CipherSuites = c.CipherSuites
+		d.VerifyConnection = c.VerifyConnection
 		n := d.Clone()
 		n.MinVersion, n.MaxVersion = e.MinVersion, e.MaxVersion
 		// Own ticket keys for each: a session resumes only where it was
@@ -241,6 +277,30 @@ func ResolveEntry(base *EntryBase, o *EntryOptions, load func(path string, kind 
 	lo = max(lo, tls.VersionTLS10)
 	if lo > hi {
 		return nil, ErrEntryNoVersion
+	}
+	if o.Ciphers != "" {
+		cl, err := ParseCipherList(o.Ciphers)
+		if err != nil {
+			return nil, fmt.Errorf("'ciphers' : %w", err)
+		}
+		if len(cl.Dropped) > 0 {
+			// The bind warns and goes on; a line has no warning channel,
+			// so what gproxy would leave out is refused.
+			return nil, fmt.Errorf("'ciphers' : %s not implemented by gproxy (crypto/tls): remove them from the line", strings.Join(cl.Dropped, ", "))
+		}
+		eb.Suites = cl.Suites
+	}
+	if o.CipherSuites != "" {
+		dropped, err := CheckCipherSuites(o.CipherSuites, hi >= tls.VersionTLS13)
+		if err != nil {
+			return nil, fmt.Errorf("'ciphersuites' : %w", err)
+		}
+		if len(dropped) > 0 {
+			return nil, fmt.Errorf("'ciphersuites' : %s not implemented by gproxy (crypto/tls): remove them from the line", strings.Join(dropped, ", "))
+		}
+	}
+	if o.NoCANames {
+		eb.NoCANames = true
 	}
 	return &Entry{Bind: &eb, MinVersion: lo, MaxVersion: hi}, nil
 }

@@ -54,6 +54,9 @@ const (
 	// ReasonCallbackFailed is haproxy's ClientHello callback refusing the
 	// connection: strict-sni without a certificate for the name.
 	ReasonCallbackFailed = 234 // SSL_R_CALLBACK_FAILED
+	// ReasonWrongCurve is a TLS 1.2 client certificate on a curve the
+	// handshake's groups leave out.
+	ReasonWrongCurve = 378 // SSL_R_WRONG_CURVE
 )
 
 var reasonText = map[int]string{
@@ -62,6 +65,7 @@ var reasonText = map[int]string{
 	ReasonNoPeerCert:       "peer did not return a certificate",
 	ReasonUnsupportedProto: "unsupported protocol",
 	ReasonCallbackFailed:   "callback failed",
+	ReasonWrongCurve:       "wrong curve",
 }
 
 // SSLErrCode is the OpenSSL error code of a reason (ssl_fc_err); 0 for 0.
@@ -95,6 +99,9 @@ func HandshakeReason(err error) int {
 	}
 	if errors.Is(err, ErrNoCertificate) {
 		return ReasonCallbackFailed
+	}
+	if errors.Is(err, ErrWrongCurve) {
+		return ReasonWrongCurve
 	}
 	s := err.Error()
 	switch {

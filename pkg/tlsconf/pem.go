@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // FS is how certificates are read: the real file system in the daemon,
@@ -28,7 +30,31 @@ type FS interface {
 
 // OS is the real file system. DelExt is `ssl-load-extra-del-ext`: the
 // side files of "NAME.crt" are "NAME.key"... rather than "NAME.crt.key".
-type OS struct{ DelExt bool }
+type OS struct {
+	DelExt bool
+	// NoExtra are the side files ssl-load-extra-files leaves out (none:
+	// haproxy's default, all of them).
+	NoExtra ExtraFiles
+}
+
+// ExtraFiles is a set of the side files of ssl-load-extra-files.
+type ExtraFiles uint8
+
+// The side files and bundles, as ssl-load-extra-files names them.
+const (
+	ExtraBundle ExtraFiles = 1 << iota
+	ExtraSCTL
+	ExtraOCSP
+	ExtraIssuer
+	ExtraKey
+	ExtraAll = ExtraBundle | ExtraSCTL | ExtraOCSP | ExtraIssuer | ExtraKey
+)
+
+// extra tells whether fsys loads the side files of kind e.
+func extra(fsys FS, e ExtraFiles) bool {
+	o, ok := fsys.(OS)
+	return !ok || o.NoExtra&e == 0
+}
 
 // sideBase is the name side files are found by: path, without its ".crt"
 // when fsys says so (haproxy removes no other extension).
@@ -58,6 +84,19 @@ type Cert struct {
 	// haproxy offer DHE ciphers (gproxy cannot).
 	DHParams bool
 	TLS      tls.Certificate // Leaf set, chain after the leaf, OCSPStaple from FILE.ocsp
+	// OCSPUntil is when the stapled response stops being sent (its
+	// nextUpdate less haproxy's 300 s skew).
+	OCSPUntil time.Time
+	// Warnings are haproxy's load warnings for the file (an OCSP
+	// response it would not staple), and OCSPErr its error when FILE.ocsp
+	// has no issuer to check it against; both for a bind's certificate
+	// only (haproxy ignores a server's FILE.ocsp).
+	Warnings []string
+	OCSPErr  error
+	// OCSP is the response stapled for the certificate's OCSP ID, shared
+	// by every certificate with that ID (ShareOCSP); nil: TLS.OCSPStaple.
+	OCSP    *OCSPShared
+	ocspKey string // the OCSP certificate ID (DER) when FILE.ocsp has an issuer
 
 	id uint64 // identity in a Store, kept when the certificate is replaced
 }
@@ -188,23 +227,54 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 	}
 	var key []byte
 	side := sideBase(fsys, path)
-	if !bytes.Contains(bundle, []byte("PRIVATE KEY-----")) {
+	if !bytes.Contains(bundle, []byte("PRIVATE KEY-----")) && extra(fsys, ExtraKey) {
 		if k, err := fsys.ReadFile(side + ".key"); err == nil {
 			key = k
 		}
 	}
 	c, err := ParsePEM(bundle, key)
 	if errors.Is(err, errNoKey) {
-		// haproxy names the side file it looked in last.
+		// haproxy names the side file it looked in last, the bundle
+		// when ssl-load-extra-files has it look in none.
+		if !extra(fsys, ExtraKey) {
+			return nil, fmt.Errorf("No Private Key found in '%s'", path)
+		}
 		return nil, fmt.Errorf("No Private Key found in '%s.key'", side)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("unable to load SSL certificate from PEM file '%s': %w", path, err)
 	}
-	if o, err := fsys.ReadFile(side + ".ocsp"); err == nil && len(o) > 0 {
-		c.OCSPStaple = o
+	out := &Cert{Path: path, DHParams: bytes.Contains(bundle, []byte("-----BEGIN DH PARAMETERS-----"))}
+	if b, err := fsys.ReadFile(side + ".sctl"); err == nil && extra(fsys, ExtraSCTL) {
+		// Sent to clients asking for SCTs, as haproxy's custom extension.
+		if c.SignedCertificateTimestamps, err = parseSCTList(b); err != nil {
+			return nil, fmt.Errorf(" '%s.sctl.sctl' is present but cannot be read or parsed'", side)
+		}
 	}
-	return &Cert{Path: path, TLS: c, DHParams: bytes.Contains(bundle, []byte("-----BEGIN DH PARAMETERS-----"))}, nil
+	if o, err := fsys.ReadFile(side + ".ocsp"); err == nil && extra(fsys, ExtraOCSP) {
+		issuer, err := ocspIssuer(fsys, side, c.Leaf, c.Certificate[1:])
+		if err != nil {
+			return nil, err
+		}
+		var id ocspCertID
+		if issuer != nil {
+			id, err = ocspCertIDOf(c.Leaf, issuer)
+		}
+		// A response haproxy would not staple is a warning, not an error.
+		if issuer == nil || err != nil {
+			out.OCSPErr = fmt.Errorf(" '%s.ocsp' is present and activates OCSP but it is impossible to compute the OCSP certificate ID (maybe the issuer could not be found)'", path)
+		} else {
+			der, _ := asn1.Marshal(id)
+			out.ocspKey = string(der)
+			if until, err := checkOCSP(o, id, time.Now()); err != nil {
+				out.Warnings = append(out.Warnings, fmt.Sprintf("Loading: %s. Content will be ignored.", err))
+			} else {
+				c.OCSPStaple, out.OCSPUntil = o, until
+			}
+		}
+	}
+	out.TLS = c
+	return out, nil
 }
 
 // LoadPath loads a `crt` argument: a file, a bundle (see below), or a
@@ -219,6 +289,9 @@ func LoadPath(fsys FS, path string) ([]*Cert, error) {
 		// as haproxy 2.6 does with ssl-load-extra-files' default.
 		var out []*Cert
 		for _, ext := range []string{".dsa", ".ecdsa", ".rsa"} {
+			if !extra(fsys, ExtraBundle) {
+				break
+			}
 			if _, e := fsys.Stat(path + ext); e != nil {
 				continue
 			}
@@ -330,4 +403,30 @@ func LoadCRL(fsys FS, path string) ([]*CRL, error) {
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// OCSPShared is the OCSP response haproxy keeps for one certificate ID,
+// process-wide (its cert_ocsp_tree): the last valid one loaded is
+// stapled by every certificate with that ID, even one whose own FILE.ocsp
+// was ignored.
+type OCSPShared struct {
+	Staple []byte
+	Until  time.Time
+}
+
+// ShareOCSP enters c, loaded for a bind after the certificates of reg,
+// in the responses by certificate ID, as haproxy does at load.
+func ShareOCSP(reg map[string]*OCSPShared, c *Cert) {
+	if c.ocspKey == "" {
+		return
+	}
+	sh := reg[c.ocspKey]
+	if sh == nil {
+		sh = &OCSPShared{}
+		reg[c.ocspKey] = sh
+	}
+	if c.TLS.OCSPStaple != nil {
+		sh.Staple, sh.Until = c.TLS.OCSPStaple, c.OCSPUntil
+	}
+	c.OCSP = sh
 }

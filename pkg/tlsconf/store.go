@@ -1,15 +1,18 @@
 package tlsconf
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Store picks a bind's certificate as haproxy 2.6 does: among the
@@ -26,6 +29,18 @@ type Store struct {
 	idx    atomic.Pointer[storeIndex]
 	mu     sync.Mutex // serializes Replace
 	strict bool
+	maxVer atomic.Uint32 // the bind's ssl-max-ver, 0 for TLS 1.3
+}
+
+// SetMaxVersion tells the store its bind's highest TLS version.
+func (s *Store) SetMaxVersion(v uint16) { s.maxVer.Store(uint32(v)) }
+
+// maxVersion is the highest version a handshake of the bind can reach.
+func (s *Store) maxVersion(*tls.ClientHelloInfo) uint16 {
+	if v := uint16(s.maxVer.Load()); v != 0 {
+		return v
+	}
+	return tls.VersionTLS13
 }
 
 type storeIndex struct {
@@ -231,6 +246,24 @@ func (s *Store) GetCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error)
 	c, err := s.Pick(h.ServerName, ClientOf(h))
 	if err != nil {
 		return nil, err
+	}
+	staple, until := c.TLS.OCSPStaple, c.OCSPUntil
+	if c.OCSP != nil {
+		staple, until = c.OCSP.Staple, c.OCSP.Until
+	}
+	if staple != nil && !until.IsZero() && time.Now().After(until) {
+		staple = nil // haproxy's stapling callback sends no expired response
+	}
+	// OpenSSL sends FILE.sctl's SCTs as a custom extension, which it
+	// adds in TLS 1.2 only.
+	noSCT := len(c.TLS.SignedCertificateTimestamps) > 0 && slices.Contains(h.SupportedVersions, tls.VersionTLS13) && s.maxVersion(h) >= tls.VersionTLS13
+	if !bytes.Equal(staple, c.TLS.OCSPStaple) || noSCT {
+		t := c.TLS
+		t.OCSPStaple = staple
+		if noSCT {
+			t.SignedCertificateTimestamps = nil
+		}
+		return &t, nil
 	}
 	return &c.TLS, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -15,7 +16,10 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +35,7 @@ import (
 const (
 	tlsRSAAddr = "127.77.0.2:8443"
 	tlsECAddr  = "127.77.0.2:8444"
+	tlsH2Addr  = "127.77.0.2:8445"
 )
 
 const tlsProxyCfg = `# make bench -tls: the same file for haproxy 2.6 and gproxy.
@@ -50,6 +55,12 @@ listen rsa
 
 listen ecdsa
 	bind ` + tlsECAddr + ` ssl crt {{DIR}}/tls/ecdsa.pem
+	server nginx ` + backendAddr + `
+
+# HTTP/2 to clients (ALPN h2), HTTP/1.1 keep-alive to nginx
+listen h2
+	mode http
+	bind ` + tlsH2Addr + ` ssl crt {{DIR}}/tls/ecdsa.pem alpn h2,http/1.1
 	server nginx ` + backendAddr + `
 `
 
@@ -120,6 +131,7 @@ func runTLS(ctx context.Context, o options) error {
 		{name: "resumed TLS 1.2 handshakes (tickets), ECDSA", unit: "hs/s"},
 		{name: "keep-alive 128 B responses over TLS", unit: "req/s"},
 		{name: "1 MiB bodies over TLS", unit: "MB/s"},
+		{name: "HTTP/2 128 B responses (h2load, ALPN h2, mode http)", unit: "req/s"},
 	}
 	for _, c := range cases {
 		c.rate = map[string]float64{}
@@ -154,6 +166,9 @@ func runTLS(ctx context.Context, o options) error {
 			return err
 		}
 		cases[4].rate[px.name] = w.perSec(w.Bytes) / 1e6
+		if cases[5].rate[px.name], err = runH2load(ctx, o, "https://"+tlsH2Addr+smallPath); err != nil {
+			return err
+		}
 		if p.exited() {
 			return fmt.Errorf("%s died: %s", px.name, p.logTail())
 		}
@@ -168,7 +183,8 @@ func runTLS(ctx context.Context, o options) error {
 	b.WriteString("Both proxies `mode tcp` with `ssl crt` in front of nginx (bench/results.md's setup), nbthread 1 /\n")
 	b.WriteString("GOMAXPROCS=1, pinned to CPU 1; the clients on CPU 0: handshakes are this program's crypto/tls\n")
 	b.WriteString("client with 16 connections at a time, each closed after its handshake (no session cache for\n")
-	b.WriteString("full handshakes; a shared one for resumed); requests are wrk 1 thread, 50 connections, https.\n\n")
+	b.WriteString("full handshakes; a shared one for resumed); requests are wrk 1 thread, 50 connections, https;\n")
+	b.WriteString("HTTP/2: h2load (nghttp2-client) 1 thread, 50 connections, 10 streams each, mode http.\n\n")
 	fmt.Fprintf(&b, "- date: %s; the run took %s\n- load average after: %s\n\n", began.UTC().Format("2006-01-02 15:04 UTC"),
 		time.Since(began).Round(time.Second), strings.TrimSpace(readFile("/proc/loadavg")))
 	b.WriteString("| case | unit | better | haproxy | gproxy | gproxy/haproxy |\n|---|---|---|---|---|---|\n")
@@ -211,4 +227,29 @@ func handshakes(ctx context.Context, addr string, dur time.Duration, cache tls.C
 	}
 	wg.Wait()
 	return float64(n.Load()) / dur.Seconds()
+}
+
+// h2loadRate is h2load's "finished in 6.00s, 12345.67 req/s, ..." line.
+var h2loadRate = regexp.MustCompile(`finished in [0-9.]+m?s, ([0-9.]+) req/s`)
+
+// runH2load runs h2load from nghttp2-client on the load CPU for o.dur:
+// o.conns connections with 10 concurrent streams each; requests per
+// second.
+func runH2load(ctx context.Context, o options, url string) (float64, error) {
+	secs := max(1, int(o.dur.Seconds()))
+	ctx, cancel := context.WithTimeout(ctx, o.dur+30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "taskset", "-c", cpuLoad, "h2load", "-t1", "-c", strconv.Itoa(o.conns), "-m10",
+		"-D", strconv.Itoa(secs), url).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("h2load %s: %w: %s", url, err, out)
+	}
+	m := h2loadRate.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("h2load %s: no rate in %s", url, out)
+	}
+	if !bytes.Contains(out, []byte(" 0 failed, 0 errored")) {
+		return 0, fmt.Errorf("h2load %s: failed requests: %s", url, out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
 }

@@ -21,7 +21,9 @@ import (
 // Key types.
 const (
 	RSA   = "rsa"
-	ECDSA = "ecdsa"
+	ECDSA = "ecdsa" // P-256
+	// ECDSAP384 is an ECDSA key on P-384.
+	ECDSAP384 = "ecdsa-p384"
 )
 
 var serial atomic.Int64
@@ -47,9 +49,12 @@ func newKey(t testing.TB, kind string) crypto.Signer {
 	t.Helper()
 	var k crypto.Signer
 	var err error
-	if kind == ECDSA {
+	switch kind {
+	case ECDSA:
 		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	} else {
+	case ECDSAP384:
+		k, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	default:
 		k, err = rsa.GenerateKey(rand.Reader, 2048)
 	}
 	if err != nil {
