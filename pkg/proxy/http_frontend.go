@@ -661,6 +661,9 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 	case errors.Is(err, errBadRequest):
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
 		h.rawPage(c, http.StatusBadRequest, page400)
+	case errors.Is(err, errUnknownCoding):
+		s.Status, s.TermCause, s.TermState = http.StatusUnprocessableEntity, 'P', stateRequest
+		h.rawPage(c, http.StatusUnprocessableEntity, page422)
 	default: // closed, reset
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, stateRequest
 	}
@@ -1338,6 +1341,9 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	reason = strings.TrimLeft(reason, " ")
 	var size int64
 	bodyless := req.method == http.MethodHead || code/100 == 1 || code == 204 || code == 304
+	// An HTTP/1.0 server's version goes on to the client, as haproxy
+	// passes any version below 1.1 (and writes 1.1 for the others).
+	http10 := resp.ProtoMajor == 1 && resp.ProtoMinor == 0
 	chunked := false
 	if !bodyless && resp.ContentLength < 0 {
 		if len(resp.TransferEncoding) > 0 {
@@ -1345,10 +1351,13 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 			// header and ends the message with a one-byte block.
 			size += int64(len("transfer-encoding")+len("chunked")) + htxEOT
 		}
-		if req.http11() {
+		if req.http11() && (!http10 || len(resp.TransferEncoding) > 0) {
 			chunked = true
-		} else {
-			*keep = false // the end of the body is the close
+		}
+		if !chunked || http10 {
+			// The end of the body is the close; haproxy closes after a
+			// chunked HTTP/1.0 response too.
+			*keep = false
 		}
 	}
 	fields, ordered := responseFields(raw, resp)
@@ -1374,7 +1383,11 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 		fields = req.persist.response(code, fields)
 		cookied = headSize(resp.Proto, reason, fields) - before
 	}
-	bw.WriteString("HTTP/1.1 ")
+	if http10 {
+		bw.WriteString("HTTP/1.0 ")
+	} else {
+		bw.WriteString("HTTP/1.1 ")
+	}
 	bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
 	bw.WriteByte(' ')
 	bw.WriteString(reason)
@@ -1399,10 +1412,14 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	if chunked && !teWritten {
 		bw.WriteString("transfer-encoding: chunked\r\n")
 	}
+	// As haproxy's HTTP/1 layer: "close" only in an HTTP/1.1 message,
+	// "keep-alive" when the client or the message is HTTP/1.0.
 	switch {
 	case !*keep:
-		bw.WriteString("connection: close\r\n")
-	case !req.http11():
+		if !http10 {
+			bw.WriteString("connection: close\r\n")
+		}
+	case !req.http11() || http10:
 		bw.WriteString("connection: keep-alive\r\n")
 	}
 	bw.WriteString("\r\n")

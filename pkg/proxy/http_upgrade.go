@@ -83,9 +83,16 @@ func (r *httpRequest) upgradeHead(extra []header) []byte {
 	b = append(b, " HTTP/1.1\r\n"...)
 	for _, hs := range [][]header{r.headers, extra} {
 		for _, h := range hs {
+			v := h.value
+			if h.name == "te" {
+				var ok bool
+				if v, ok = teTrailers(v); !ok {
+					continue
+				}
+			}
 			b = append(b, h.name...)
 			b = append(b, ": "...)
-			b = append(b, h.value...)
+			b = append(b, v...)
 			b = append(b, "\r\n"...)
 		}
 	}
