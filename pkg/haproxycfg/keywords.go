@@ -321,7 +321,7 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "insecure-setuid-wanted", Cosmetic, 0, grpNone},
 	{CtxGlobal, "h1-case-adjust", Cosmetic, 0, grpNone},
 	{CtxGlobal, "h1-case-adjust-file", Cosmetic, 0, grpNone},
-	{CtxGlobal, "h2-workaround-bogus-websocket-clients", Cosmetic, 0, grpNone},
+	{CtxGlobal, "h2-workaround-bogus-websocket-clients", Works, 0, grpNone},
 	{CtxGlobal, "localpeer", Works, 0, grpNone},
 	{CtxGlobal, "cluster-secret", Cosmetic, 0, grpNone},
 	// checks would send a v2 PROXY header with their own addresses instead of LOCAL

@@ -511,6 +511,11 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		c.started, c.interims, c.interimSize = false, 0, 0
 		c.wmu.Unlock()
 		req, err := readRequest(c.br)
+		if err == nil {
+			// Only an HTTP/1 client's handshake must carry its key:
+			// for an HTTP/2 one, the key is made on the server side.
+			err = req.checkWebSocketKey()
+		}
 		if err == nil && req.chunked {
 			buf, _ := c.br.Peek(c.br.Buffered())
 			err = checkBufferedChunks(buf)

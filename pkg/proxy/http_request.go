@@ -214,9 +214,6 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 			r.headers = slices.Delete(r.headers, clAt, clAt+1)
 		}
 	}
-	if err := r.checkWebSocketKey(); err != nil {
-		return nil, err
-	}
 	if err := r.normalizeAuthority(hostSeen); err != nil {
 		return nil, err
 	}
