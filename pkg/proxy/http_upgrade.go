@@ -277,7 +277,10 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		s.Status, s.TermCause, s.TermState = http.StatusBadGateway, termServer, 'H'
 		be.ctr.srvAborts.Add(1)
 		srv.ctr.srvAborts.Add(1)
-		return h.errorPage(c, s, page502, false)
+		// A handshake answer refused for its accept key leaves the
+		// client's connection open in haproxy 2.6 (seen with an HTTP/1.1
+		// client); the request was whole and sent.
+		return h.errorPage(c, s, page502, perr == nil && req.keepAlive && !req.chunked && req.contentLength <= 0)
 	}
 	s.Status = resp.StatusCode
 	if resp.StatusCode != http.StatusSwitchingProtocols {
