@@ -282,15 +282,12 @@ func h1wsExchange(t *testing.T, addr string) string {
 }
 
 // TestIntegrationWebSocketAnswerHaproxy: an HTTP/1.1 client's WebSocket
-// handshake, answered with a 101 that does or does not pass haproxy 2.6's
-// check (a Sec-WebSocket-Accept is needed, its value is not checked):
-// the client sees the same through haproxy and gproxy (the 502 keeps its
-// connection).
-//
-// Known difference, not covered: a 200 with "connection: upgrade" and "upgrade: websocket"
-// keeps both fields and the connection in haproxy, which also adds a
-// Sec-Websocket-Accept answering the client's key when there is none
-// (gproxy drops the two fields and closes).
+// handshake, answered in ways that do and do not pass haproxy 2.6's check
+// (a 101 needs a Sec-WebSocket-Accept, its value is not checked), or not
+// upgraded (a 200 naming the upgrade keeps its Connection and Upgrade
+// fields and gets the accept answering the client's key; the client's
+// connection goes on): the client sees the same through haproxy and
+// gproxy, the 502 included.
 func TestIntegrationWebSocketAnswerHaproxy(t *testing.T) {
 	const cfg = `
 defaults
@@ -303,7 +300,7 @@ listen ws
     bind FRONT
     server s1 BACKEND
 `
-	for _, mode := range []string{"good", "bad-accept", "101-no-connection"} {
+	for _, mode := range []string{"good", "bad-accept", "101-no-connection", "200-upgrade", "200-upgrade-accept", "refused"} {
 		t.Run(mode, func(t *testing.T) {
 			var seen [2]string
 			for i, start := range []func(t *testing.T, cfg, backend string) wireProxy{

@@ -88,6 +88,10 @@ type h1Conn struct {
 	// reused.
 	body *bodyReader
 	req  *httpRequest // the request being answered
+	// upgradeAnswer is set while an upgrade request's answer other than
+	// 101 is written: its Connection and Upgrade fields go on, as
+	// haproxy 2.6 passes them.
+	upgradeAnswer bool
 	// rules evaluates the response rules of the request being answered;
 	// nil without rules.
 	rules *ruleRun
@@ -1215,7 +1219,7 @@ var notForwarded = map[string]bool{
 // the list to mark its place. ok is false when raw is missing or does not
 // hold the same fields as Go's parse of it (then the caller falls back to
 // sortedFields).
-func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
+func responseFields(raw []byte, resp *http.Response, keepUpgrade bool) ([]header, bool) {
 	if raw == nil {
 		return nil, false
 	}
@@ -1254,11 +1258,12 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 		if name == "content-length" && resp.ContentLength < 0 && len(resp.TransferEncoding) > 0 {
 			continue // dropped beside chunked, as Go dropped it
 		}
-		if name != "transfer-encoding" && notForwarded[name] {
+		upg := name == "connection" || name == "upgrade"
+		if name != "transfer-encoding" && notForwarded[name] && !(keepUpgrade && upg) {
 			continue
 		}
 		out = append(out, header{name, value})
-		if name != "transfer-encoding" && name != "trailer" {
+		if name != "transfer-encoding" && name != "trailer" && !upg {
 			counted++
 		}
 	}
@@ -1285,6 +1290,35 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 		return nil, false
 	}
 	return out, true
+}
+
+// upgradeAnswerFields completes the fields of a non-101 answer to an
+// upgrade request as haproxy 2.6's HTTP/1 layer writes them: when they
+// name the upgrade in Connection and websocket in Upgrade and carry no
+// Sec-WebSocket-Accept, the one answering the client's key is added
+// last. connUpgrade reports a Connection field naming upgrade (no
+// "close" or "keep-alive" is added then).
+func upgradeAnswerFields(req *httpRequest, fields []header) (out []header, connUpgrade bool) {
+	ws, accept := false, false
+	for _, f := range fields {
+		switch f.name {
+		case "connection":
+			connUpgrade = connUpgrade || hasToken([]string{f.value}, "upgrade")
+		case "upgrade":
+			ws = ws || hasToken([]string{f.value}, "websocket")
+		case "sec-websocket-accept":
+			accept = true
+		}
+	}
+	if connUpgrade && ws && !accept {
+		for _, h := range req.headers {
+			if h.name == "sec-websocket-key" && len(h.value) == 24 {
+				fields = append(fields, header{"Sec-Websocket-Accept", webSocketAccept(h.value)}) // haproxy's spelling
+				break
+			}
+		}
+	}
+	return fields, connUpgrade
 }
 
 // lowerName is strings.ToLower(name), without allocating for the field
@@ -1365,7 +1399,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 			*keep = false
 		}
 	}
-	fields, ordered := responseFields(raw, resp)
+	fields, ordered := responseFields(raw, resp, c.upgradeAnswer)
 	if !ordered {
 		fields = sortedFields(resp)
 	}
@@ -1387,6 +1421,10 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 		before := headSize(resp.Proto, reason, fields)
 		fields = req.persist.response(code, fields)
 		cookied = headSize(resp.Proto, reason, fields) - before
+	}
+	connUpgrade := false
+	if c.upgradeAnswer && ordered {
+		fields, connUpgrade = upgradeAnswerFields(req, fields)
 	}
 	if http10 {
 		bw.WriteString("HTTP/1.0 ")
@@ -1420,6 +1458,8 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	// As haproxy's HTTP/1 layer: "close" only in an HTTP/1.1 message,
 	// "keep-alive" when the client or the message is HTTP/1.0.
 	switch {
+	case connUpgrade:
+		// haproxy leaves a Connection field naming upgrade as it is.
 	case !*keep:
 		if !http10 {
 			bw.WriteString("connection: close\r\n")

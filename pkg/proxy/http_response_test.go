@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 )
 
 // responseCases are server responses and what the client receives for
@@ -69,7 +71,7 @@ func checkKAResponses(t *testing.T, start func(t *testing.T, cfg, backend string
 	t.Helper()
 	for _, tc := range responseKACases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := start(t, headConfig, rawServer(t, tc.server))
+			p := start(t, headConfig, rawServerKA(t, tc.server))
 			got, _ := exchangeAll(t, p, startCaptureBackend(t), keepAliveRequests, 1)
 			if got != tc.client {
 				t.Errorf("the client got\n%q\nwant\n%q", got, tc.client)
@@ -91,6 +93,28 @@ func TestResponseVersionAsHaproxy(t *testing.T) {
 // the reference haproxy 2.6.12.
 func TestIntegrationResponseVersionHaproxy(t *testing.T) {
 	checkKAResponses(t, startWireHaproxy)
+}
+
+// rawServerKA answers every request with resp; it keeps its connection
+// for the next request when resp is delimited by its Content-Length
+// (else the close ends it), so that a proxy reusing it never races the
+// server's close.
+func rawServerKA(t *testing.T, resp string) string {
+	t.Helper()
+	loop := strings.Contains(resp, "Content-Length: 3\r\n") && !strings.Contains(resp, "Transfer-Encoding")
+	b := startBackend(t, func(c *net.TCPConn) {
+		_ = c.SetDeadline(time.Now().Add(deadline))
+		br := bufio.NewReader(c)
+		for {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, resp); err != nil || !loop {
+				return
+			}
+		}
+	})
+	return fmt.Sprintf("127.0.0.1:%d", b.port)
 }
 
 // rawServer answers every request with resp and closes.

@@ -284,18 +284,21 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	}
 	s.Status = resp.StatusCode
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		// No upgrade: an ordinary response on a connection that is not
-		// reused (the server was offered an upgrade).
+		// No upgrade: an ordinary response; the server's connection
+		// (offered an upgrade) is not reused, the client's goes on as
+		// after any response.
 		defer resp.Body.Close()
-		keep := false
+		keep := req.keepAlive && !req.chunked && req.contentLength <= 0
+		c.upgradeAnswer = true
 		n, err := c.writeResponse(req, resp, raw, &keep)
+		c.upgradeAnswer = false
 		s.BytesToClient = n
 		if err != nil {
 			s.TermCause, s.TermState = termServer, stateData
 			return false
 		}
 		s.TermCause, s.TermState = termNormal, termNormal
-		return false
+		return keep
 	}
 	n, denied, err := c.writeSwitching(resp, raw, s)
 	s.BytesToClient = n
