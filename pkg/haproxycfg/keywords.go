@@ -876,7 +876,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPResponse, "set-status", Works, 0, grpNone},
 	{CtxHTTPResponse, "strict-mode", Refused, 0, grpRules},
 	{CtxHTTPResponse, "track-sc(*)", Works, 0, grpNone},
-	{CtxHTTPResponse, "wait-for-body", Refused, 0, grpRules},
+	{CtxHTTPResponse, "wait-for-body", Works, 0, grpNone},
 	{CtxHTTPResponse, "set-var-fmt(*)", Works, 0, grpNone},
 	{CtxHTTPResponse, "set-var(*)", Works, 0, grpNone},
 	{CtxHTTPResponse, "unset-var(*)", Works, 0, grpNone},

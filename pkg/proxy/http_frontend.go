@@ -1407,7 +1407,10 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	if c.rules != nil {
 		ruled = headSize(resp.Proto, reason, fields)
 		var denied *errorPage
-		if code, reason, fields, denied = c.rules.responseRules(c.h, code, reason, fields); denied != nil {
+		c.rules.resp = resp
+		code, reason, fields, denied = c.rules.responseRules(c.h, code, reason, fields)
+		c.rules.resp = nil
+		if denied != nil {
 			return c.deniedResponse(*denied, keep, size+ruled, resp.Body)
 		}
 		bodyless = bodyless || c.rules.head

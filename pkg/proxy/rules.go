@@ -1,14 +1,18 @@
 package proxy
 
 import (
-	"golang.org/x/net/http2"
+	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
@@ -111,6 +115,11 @@ type ruleRun struct {
 	log *accesslog.Session
 	// redirected: that page is an http-response redirect (logged L).
 	redirected bool
+	// resp is the server's response while the response rules run on
+	// it (http-response wait-for-body reads its body ahead); nil on a 101.
+	resp *http.Response
+	// bodyTimeout: wait-for-body's time passed with the body incomplete.
+	bodyTimeout bool
 }
 
 // verdict is how a rule set ended.
@@ -911,6 +920,11 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				p = rr.afterPage(h, p)
 				rr.redirected = true
 				return 0, "", nil, &p
+			case haproxycfg.ActWaitForBody:
+				if !rr.waitResponseBody(r.Wait, r.AtLeast) {
+					p := rr.afterPage(h, page504)
+					return 0, "", nil, &p
+				}
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, &rr.txn, true, rr.res.Status)
 			default:
@@ -1159,10 +1173,73 @@ func (c *h1Conn) deniedResponse(p errorPage, keep *bool, serverSize int64, body 
 	return serverSize + p.htxSize(), nil
 }
 
+// waitResponseBody is `http-response wait-for-body time T [at-least
+// N]`: the server's body is read ahead until it is complete, fills the
+// buffer, or N bytes came; then res.body sees it and it is sent after
+// the head. false means T passed first (haproxy answers 504).
+func (rr *ruleRun) waitResponseBody(wait time.Duration, atLeast int64) bool {
+	resp := rr.resp
+	if resp == nil || rr.res.Body != nil || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
+		return true
+	}
+	// The server's body is read through a timedBody (`timeout
+	// server`), whose expiry cancels the exchange: T ends it the same way.
+	if sb, ok := resp.Body.(struct {
+		io.Reader
+		io.Closer
+	}); ok && wait > 0 {
+		if tb, ok := sb.Reader.(*timedBody); ok {
+			t := time.AfterFunc(wait, tb.expire)
+			defer t.Stop()
+		}
+	}
+	limit := int64(bufSize - maxRewrite)
+	buf := []byte{}
+	var tmp [4096]byte
+	var rerr error
+	for int64(len(buf)) < limit && (atLeast <= 0 || int64(len(buf)) < atLeast) {
+		n, err := resp.Body.Read(tmp[:min(int64(len(tmp)), limit-int64(len(buf)))])
+		buf = append(buf, tmp[:n]...)
+		if err != nil {
+			rerr = err
+			break
+		}
+	}
+	if errors.Is(rerr, os.ErrDeadlineExceeded) {
+		// What came counts in %B, as the rest of a denied response.
+		rr.bodyTimeout = true
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{bytes.NewReader(buf), resp.Body}
+		return false
+	}
+	rr.res.Body = buf
+	rest := io.Reader(resp.Body)
+	if rerr != nil {
+		rest = errorReader{rerr}
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(buf), rest), resp.Body}
+	return true
+}
+
+// errorReader gives err at once (the end, or the error, of a body read
+// ahead).
+type errorReader struct{ err error }
+
+func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
+
 // logResponse puts what the response rules changed in the log: the
 // final status, and haproxy's PH for a denied response.
 func (rr *ruleRun) logResponse(s *accesslog.Session) {
 	switch {
+	case rr.denied != 0 && rr.bodyTimeout:
+		// haproxy logs it as a response that never came (sR, no Tr).
+		s.Status, s.TermCause, s.TermState = rr.denied, termServerTimeout, 'R'
+		s.Tr = -1
 	case rr.denied != 0:
 		s.Status, s.TermCause, s.TermState = rr.denied, 'P', 'H'
 		if rr.redirected {
