@@ -357,10 +357,17 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 	if ext {
 		head.Method = http.MethodGet
 	}
+	// The HTTP/1 path passes an HTTP/1.0 server's chunked response on
+	// as it is: its chunks are decoded here too.
+	te10 := http10Chunked(br)
 	resp, err := http.ReadResponse(br, head)
 	for err == nil && resp.StatusCode/100 == 1 && resp.StatusCode != http.StatusSwitchingProtocols {
 		// Interim responses are not relayed (see the package comment).
+		te10 = http10Chunked(br)
 		resp, err = http.ReadResponse(br, head)
+	}
+	if err == nil && te10 {
+		chunkedHTTP10(resp)
 	}
 	if err != nil {
 		// No response: the request was dropped (silent-drop, reject, a

@@ -316,3 +316,39 @@ listen ws
 		})
 	}
 }
+
+// TestIntegrationH2HTTP10ServerHaproxy: an HTTP/2 client's request
+// answered by HTTP/1.0 servers (chunked, close-delimited, with a length):
+// the client gets the same status, fields and body through haproxy 2.6
+// and gproxy (the chunks decoded).
+func TestIntegrationH2HTTP10ServerHaproxy(t *testing.T) {
+	for _, server := range []string{
+		"HTTP/1.0 200 Ok\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n3\r\nok\n\r\n0\r\n\r\n",
+		"HTTP/1.0 200 OK\r\nX-A: 1\r\n\r\nclose-delimited\n",
+		"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n",
+	} {
+		var seen [2]string
+		for i, start := range []func(t *testing.T, cfg, backend string) wireProxy{
+			startWireHaproxy,
+			func(t *testing.T, cfg, backend string) wireProxy { return startWireGproxy(t, cfg, backend, nil) },
+		} {
+			p := start(t, h2wsConfig, rawServer(t, server))
+			tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, network, a)
+			}}
+			resp, err := (&http.Client{Transport: tr, Timeout: deadline}).Get("http://" + p.addr + "/")
+			if err != nil {
+				seen[i] = "error: " + err.Error()
+				continue
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			tr.CloseIdleConnections()
+			seen[i] = fmt.Sprintf("%d x-a=%q cl=%d %q %v", resp.StatusCode, resp.Header.Get("X-A"), resp.ContentLength, body, err)
+		}
+		if seen[0] != seen[1] {
+			t.Errorf("%q: gproxy %s, haproxy %s", server, seen[1], seen[0])
+		}
+	}
+}
