@@ -1182,9 +1182,16 @@ func (rr *ruleRun) waitResponseBody(wait time.Duration, atLeast int64) bool {
 	if resp == nil || rr.res.Body != nil || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
 		return true
 	}
+	// A body to compress is read ahead before the compression, as
+	// haproxy compresses what it forwards, after the rules.
+	src := &resp.Body
+	if cz, ok := resp.Body.(*compressor); ok {
+		src = &cz.src
+	}
+	body := *src
 	// The server's body is read through a timedBody (`timeout
 	// server`), whose expiry cancels the exchange: T ends it the same way.
-	if sb, ok := resp.Body.(struct {
+	if sb, ok := body.(struct {
 		io.Reader
 		io.Closer
 	}); ok && wait > 0 {
@@ -1198,7 +1205,7 @@ func (rr *ruleRun) waitResponseBody(wait time.Duration, atLeast int64) bool {
 	var tmp [4096]byte
 	var rerr error
 	for int64(len(buf)) < limit && (atLeast <= 0 || int64(len(buf)) < atLeast) {
-		n, err := resp.Body.Read(tmp[:min(int64(len(tmp)), limit-int64(len(buf)))])
+		n, err := body.Read(tmp[:min(int64(len(tmp)), limit-int64(len(buf)))])
 		buf = append(buf, tmp[:n]...)
 		if err != nil {
 			rerr = err
@@ -1208,21 +1215,21 @@ func (rr *ruleRun) waitResponseBody(wait time.Duration, atLeast int64) bool {
 	if errors.Is(rerr, os.ErrDeadlineExceeded) {
 		// What came counts in %B, as the rest of a denied response.
 		rr.bodyTimeout = true
-		resp.Body = struct {
+		*src = struct {
 			io.Reader
 			io.Closer
-		}{bytes.NewReader(buf), resp.Body}
+		}{bytes.NewReader(buf), body}
 		return false
 	}
 	rr.res.Body = buf
-	rest := io.Reader(resp.Body)
+	rest := io.Reader(body)
 	if rerr != nil {
 		rest = errorReader{rerr}
 	}
-	resp.Body = struct {
+	*src = struct {
 		io.Reader
 		io.Closer
-	}{io.MultiReader(bytes.NewReader(buf), rest), resp.Body}
+	}{io.MultiReader(bytes.NewReader(buf), rest), body}
 	return true
 }
 

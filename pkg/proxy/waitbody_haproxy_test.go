@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -88,5 +89,46 @@ func TestIntegrationWaitForBodyHaproxy(t *testing.T) {
 				t.Errorf("gproxy:\n%q\n%s %s\nhaproxy:\n%q\n%s %s", got[1].response, got[1].log, got[1].bytes, got[0].response, got[0].log, got[0].bytes)
 			}
 		})
+	}
+}
+
+// TestIntegrationWaitForBodyCompressedHaproxy: with compression, res.body
+// after wait-for-body is the server's body before compression, as in
+// haproxy 2.6, which compresses what it forwards after the rules.
+func TestIntegrationWaitForBodyCompressedHaproxy(t *testing.T) {
+	cfg := waitBodyConfig + "    compression algo gzip\n    compression type text/plain\n"
+	var seen [2]string
+	for i, start := range []func(t *testing.T, cfg, backend string) wireProxy{
+		startWireHaproxy,
+		func(t *testing.T, cfg, backend string) wireProxy { return startWireGproxy(t, cfg, backend, nil) },
+	} {
+		srv := haproxytest.Serve(t, deadline, func(c net.Conn) {
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nhelloworld"))
+			buf := make([]byte, 1)
+			c.Read(buf)
+		})
+		p := start(t, cfg, srv.Addr().String())
+		c, err := net.DialTimeout("tcp", p.addr, deadline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(deadline))
+		c.Write([]byte("GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		c.Close()
+		seen[i] = fmt.Sprintf("%d x-body=%q content-encoding=%q", resp.StatusCode, resp.Header.Get("X-Body"), resp.Header.Get("Content-Encoding"))
+	}
+	if seen[0] != seen[1] {
+		t.Errorf("gproxy %s, haproxy %s", seen[1], seen[0])
+	}
+	if want := `200 x-body="helloworld" content-encoding="gzip"`; seen[0] != want {
+		t.Errorf("haproxy: %s, want %s", seen[0], want)
 	}
 }
