@@ -111,6 +111,19 @@ type Session struct {
 	Txn *sample.Txn
 }
 
+// Captured reads capture slot id (sample.Captures, for capture.req.hdr
+// and capture.res.hdr).
+func (s *Session) Captured(response bool, id int) (string, bool) {
+	slots := s.ReqCaptures
+	if response {
+		slots = s.ResCaptures
+	}
+	if id < 0 || id >= len(slots) || !slots[id].Set {
+		return "", false
+	}
+	return slots[id].Value, true
+}
+
 // Capture is one capture slot: Set is false when nothing was captured
 // (haproxy's NULL slot), which %hrl prints as '-'.
 type Capture struct {

@@ -321,7 +321,7 @@ var keywordTable = []Keyword{
 	{CtxGlobal, "insecure-setuid-wanted", Cosmetic, 0, grpNone},
 	{CtxGlobal, "h1-case-adjust", Cosmetic, 0, grpNone},
 	{CtxGlobal, "h1-case-adjust-file", Cosmetic, 0, grpNone},
-	{CtxGlobal, "h2-workaround-bogus-websocket-clients", Cosmetic, 0, grpNone},
+	{CtxGlobal, "h2-workaround-bogus-websocket-clients", Works, 0, grpNone},
 	{CtxGlobal, "localpeer", Works, 0, grpNone},
 	{CtxGlobal, "cluster-secret", Cosmetic, 0, grpNone},
 	// checks would send a v2 PROXY header with their own addresses instead of LOCAL
@@ -876,7 +876,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPResponse, "set-status", Works, 0, grpNone},
 	{CtxHTTPResponse, "strict-mode", Refused, 0, grpRules},
 	{CtxHTTPResponse, "track-sc(*)", Works, 0, grpNone},
-	{CtxHTTPResponse, "wait-for-body", Refused, 0, grpRules},
+	{CtxHTTPResponse, "wait-for-body", Works, 0, grpNone},
 	{CtxHTTPResponse, "set-var-fmt(*)", Works, 0, grpNone},
 	{CtxHTTPResponse, "set-var(*)", Works, 0, grpNone},
 	{CtxHTTPResponse, "unset-var(*)", Works, 0, grpNone},

@@ -31,6 +31,10 @@ func (p *parser) globalKeyword(args []string) {
 		p.tuneH2(&g.H2, args)
 	case "server-state-file", "server-state-base":
 		p.globalServerState(args)
+	case "h2-workaround-bogus-websocket-clients":
+		if !p.tooMany(args, 0) {
+			g.H2.NoExtendedConnect = true
+		}
 	case "daemon":
 		if !p.tooMany(args, 0) {
 			g.Daemon = true

@@ -138,6 +138,10 @@ type H2Tuning struct {
 	InitialWindowSize    int // SETTINGS_INITIAL_WINDOW_SIZE, default 65535
 	MaxConcurrentStreams int // SETTINGS_MAX_CONCURRENT_STREAMS, default 100
 	MaxFrameSize         int // SETTINGS_MAX_FRAME_SIZE, default 16384
+	// NoExtendedConnect is `h2-workaround-bogus-websocket-clients`: no
+	// SETTINGS_ENABLE_CONNECT_PROTOCOL, so clients do not try WebSocket
+	// over HTTP/2 (RFC 8441).
+	NoExtendedConnect bool
 }
 
 // Facility is a syslog facility number (kern=0 ... local7=23).

@@ -171,7 +171,7 @@ func requestTxn(req *httpRequest, s *accesslog.Session) *sample.Txn {
 	for i, hd := range req.headers {
 		m.Headers[i] = sample.Header{Name: hd.name, Value: hd.value}
 	}
-	return &sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: s.FrontendName, Backend: s.BackendName, Req: m, NotFirst: req.notFirst}
+	return &sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: s.FrontendName, Backend: s.BackendName, Req: m, NotFirst: req.notFirst, Captures: s}
 }
 
 // LogUniqueID is the unique id of a stream that has none yet (mode tcp, or

@@ -2,13 +2,16 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/http/httputil"
 	"net/textproto"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -489,9 +492,13 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 			}
 			first = false
 		}
+		te10 := http10Chunked(pc.br)
 		resp, err = http.ReadResponse(pc.br, req)
 		if err != nil {
 			break
+		}
+		if te10 {
+			chunkedHTTP10(resp)
 		}
 		code := resp.StatusCode
 		if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
@@ -620,4 +627,64 @@ func (b *h1Body) finish(ok bool) {
 		return
 	}
 	b.pc.close()
+}
+
+// http10Chunked peeks at the response head about to be read: it tells
+// whether it is HTTP/1.0 with a Transfer-Encoding whose last coding is
+// chunked. Go's parse drops such a field (it ignores Transfer-Encoding
+// below HTTP/1.1); haproxy 2.6 decodes the chunks. Only HTTP/1.0 heads
+// are looked at past their first bytes.
+func http10Chunked(br *bufio.Reader) bool {
+	if b, _ := br.Peek(9); string(b) != "HTTP/1.0 " {
+		return false
+	}
+	for n := br.Buffered(); ; n++ {
+		b, err := br.Peek(n)
+		if end := headEnd(b); end >= 0 {
+			return lastCodingChunked(b[:end])
+		}
+		if err != nil {
+			return false // too long for the buffer, or cut: Go's parse decides
+		}
+		n = len(b)
+	}
+}
+
+// lastCodingChunked reports whether the last coding of the
+// Transfer-Encoding fields of head is chunked.
+func lastCodingChunked(head []byte) bool {
+	chunked := false
+	for len(head) > 0 {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i], head[i+1:]
+		} else {
+			head = nil
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || !strings.EqualFold(string(name), "transfer-encoding") {
+			continue
+		}
+		for _, c := range bytes.Split(value, []byte(",")) {
+			chunked = strings.EqualFold(string(bytes.Trim(c, " \t\r")), "chunked")
+		}
+	}
+	return chunked
+}
+
+// chunkedHTTP10 makes a chunked HTTP/1.0 response (see http10Chunked)
+// what haproxy makes of it: chunks decoded, no Content-Length, and the
+// server connection closed after it.
+func chunkedHTTP10(resp *http.Response) {
+	delete(resp.Header, "Content-Length")
+	resp.TransferEncoding = []string{"chunked"}
+	resp.ContentLength = -1
+	resp.Close = true
+	resp.Body = chunkedBody{httputil.NewChunkedReader(resp.Body), resp.Body}
+}
+
+// chunkedBody decodes chunks read from a response body.
+type chunkedBody struct {
+	io.Reader
+	io.Closer
 }

@@ -86,6 +86,7 @@ type h2Server struct {
 // accepted, as haproxy does.
 func newH2Server(h *h1Frontend) *h2Server {
 	t := h.e.cfg.Global.H2
+	enableH2ExtendedConnect()
 	s := &h2Server{
 		srv: &http2.Server{
 			MaxConcurrentStreams: uint32(firstInt(t.MaxConcurrentStreams, 100)),
@@ -237,6 +238,9 @@ func (h *h1Frontend) serveH2(c *h1Conn, conn net.Conn, start time.Time, th time.
 	// The server logs the connection errors it answers with GOAWAY (a
 	// bad frame, a bad preface): counted here instead.
 	base := &http.Server{ErrorLog: log.New(errorCounter(hc.badConn), "", 0)}
+	if h.e.cfg.Global.H2.NoExtendedConnect {
+		conn = &noExtConnectConn{Conn: conn}
+	}
 	srv.ServeConn(conn, &http2.ServeConnOpts{
 		Context:    h.e.killed,
 		BaseConfig: base,
@@ -308,7 +312,8 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 
 	reqR, reqW := io.Pipe()
 	respR, respW := io.Pipe()
-	sc := &h2StreamConn{parent: hc.c.nc, r: reqR, rw: reqW, w: respW, wr: respR, readIdle: h.stallTimeout()}
+	ext := r.Method == http.MethodConnect && r.Header.Get(":protocol") != ""
+	sc := &h2StreamConn{parent: hc.c.nc, r: reqR, rw: reqW, w: respW, wr: respR, readIdle: h.stallTimeout(), extConnect: ext}
 	go writeH1Request(reqW, r)
 
 	c := &h1Conn{nc: sc, cnt: &deadlineConn{Conn: sc}, h: h, private: hc.c.private, ss: hc.ss}
@@ -349,10 +354,20 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 		putReader(br)
 	}()
 	head := &http.Request{Method: r.Method}
+	if ext {
+		head.Method = http.MethodGet
+	}
+	// The HTTP/1 path passes an HTTP/1.0 server's chunked response on
+	// as it is: its chunks are decoded here too.
+	te10 := http10Chunked(br)
 	resp, err := http.ReadResponse(br, head)
 	for err == nil && resp.StatusCode/100 == 1 && resp.StatusCode != http.StatusSwitchingProtocols {
 		// Interim responses are not relayed (see the package comment).
+		te10 = http10Chunked(br)
 		resp, err = http.ReadResponse(br, head)
+	}
+	if err == nil && te10 {
+		chunkedHTTP10(resp)
 	}
 	if err != nil {
 		// No response: the request was dropped (silent-drop, reject, a
@@ -375,6 +390,14 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, ok := hdr["Content-Type"]; !ok {
 		hdr["Content-Type"] = nil
+	}
+	if ext && resp.StatusCode == http.StatusSwitchingProtocols {
+		// The upgrade is the extended CONNECT's 200 (RFC 8441 section
+		// 5), then the stream carries the tunnel.
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		hc.relayTunnel(w, br, respR, done)
+		return
 	}
 	w.WriteHeader(resp.StatusCode)
 	if resp.ContentLength < 0 {
@@ -414,6 +437,28 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// relayTunnel sends what the server sends after its 101 to the client
+// as DATA frames, each read as it arrives, until the server's side ends.
+func (hc *h2Conn) relayTunnel(w http.ResponseWriter, br *bufio.Reader, respR *io.PipeReader, done chan struct{}) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := br.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				respR.CloseWithError(&clientWriteError{werr})
+				<-done
+				panic(http.ErrAbortHandler)
+			}
+			w.(http.Flusher).Flush()
+		}
+		if rerr != nil {
+			return
+		}
+	}
+}
+
 var errStreamClosed = errors.New("http/2 stream closed")
 
 // stallTimeout is how long an HTTP/2 stream's body may pause: the
@@ -448,6 +493,9 @@ func (hc *h2Conn) serveOne(c *h1Conn, r *http.Request, accept time.Time, th time
 		err = checkBufferedChunks(buf)
 	}
 	s.Method, s.Version = r.Method, "HTTP/2.0"
+	if sc, ok := c.nc.(*h2StreamConn); ok && sc.extConnect {
+		s.Method = http.MethodGet
+	}
 	s.URI = hc.scheme + "://" + r.Host + r.RequestURI
 	if err != nil {
 		h.badRequest(c, &s, tFirst, err)
@@ -490,11 +538,19 @@ func writeH1Request(pw *io.PipeWriter, r *http.Request) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	b := (*bp)[:0]
-	target := r.RequestURI
-	if r.Method == http.MethodConnect || target == "" {
+	proto := ""
+	if r.Method == http.MethodConnect {
+		proto = r.Header.Get(":protocol")
+	}
+	target, method := r.RequestURI, r.Method
+	if proto != "" {
+		// An extended CONNECT (RFC 8441) is the GET of an HTTP/1.1
+		// upgrade to :protocol, as haproxy 2.6 converts it.
+		method = http.MethodGet
+	} else if r.Method == http.MethodConnect || target == "" {
 		target = r.Host
 	}
-	b = append(b, r.Method...)
+	b = append(b, method...)
 	b = append(b, ' ')
 	b = append(b, target...)
 	b = append(b, " HTTP/1.1\r\n"...)
@@ -506,7 +562,7 @@ func writeH1Request(pw *io.PipeWriter, r *http.Request) {
 	keys := make([]string, 0, len(r.Header))
 	for k := range r.Header {
 		switch k {
-		case "Host", "Cookie", "Expect", "Connection", "Transfer-Encoding":
+		case "Host", "Cookie", "Expect", "Connection", "Transfer-Encoding", ":protocol":
 			continue
 		}
 		keys = append(keys, k)
@@ -519,6 +575,11 @@ func writeH1Request(pw *io.PipeWriter, r *http.Request) {
 			b = append(b, v...)
 			b = append(b, "\r\n"...)
 		}
+	}
+	if proto != "" {
+		b = append(b, "upgrade: "...)
+		b = append(b, proto...)
+		b = append(b, "\r\nconnection: upgrade\r\n"...)
 	}
 	if cs := r.Header["Cookie"]; len(cs) > 0 {
 		b = append(b, "cookie: "...)
@@ -533,7 +594,9 @@ func writeH1Request(pw *io.PipeWriter, r *http.Request) {
 	// Go's server gives ContentLength 0 to a stream ended with its
 	// HEADERS (or declaring 0), -1 to a body of unknown length.
 	hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
-	chunked := hasBody && r.ContentLength < 0
+	// An extended CONNECT's DATA frames are the tunnel: raw bytes
+	// after the head.
+	chunked := hasBody && r.ContentLength < 0 && proto == ""
 	if chunked {
 		b = append(b, "transfer-encoding: chunked\r\n"...)
 	}
@@ -607,6 +670,9 @@ type h2StreamConn struct {
 	// is set when it expired.
 	readIdle time.Duration
 	stalled  atomic.Bool
+	// extConnect marks an RFC 8441 extended CONNECT (":protocol"), which
+	// reaches the HTTP/1 path as a GET with "connection: upgrade".
+	extConnect bool
 }
 
 // Read reads the request; a wait longer than readIdle fails it (haproxy

@@ -88,6 +88,10 @@ type h1Conn struct {
 	// reused.
 	body *bodyReader
 	req  *httpRequest // the request being answered
+	// upgradeAnswer is set while an upgrade request's answer other than
+	// 101 is written: its Connection and Upgrade fields go on, as
+	// haproxy 2.6 passes them.
+	upgradeAnswer bool
 	// rules evaluates the response rules of the request being answered;
 	// nil without rules.
 	rules *ruleRun
@@ -535,6 +539,11 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		c.started, c.interims, c.interimSize = false, 0, 0
 		c.wmu.Unlock()
 		req, err := readRequest(c.br)
+		if err == nil {
+			// Only an HTTP/1 client's handshake must carry its key:
+			// for an HTTP/2 one, the key is made on the server side.
+			err = req.checkWebSocketKey()
+		}
 		if err == nil && req.chunked {
 			buf, _ := c.br.Peek(c.br.Buffered())
 			err = checkBufferedChunks(buf)
@@ -688,6 +697,9 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 	case errors.Is(err, errBadRequest):
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
 		h.rawPage(c, http.StatusBadRequest, page400)
+	case errors.Is(err, errUnknownCoding):
+		s.Status, s.TermCause, s.TermState = http.StatusUnprocessableEntity, 'P', stateRequest
+		h.rawPage(c, http.StatusUnprocessableEntity, page422)
 	default: // closed, reset
 		s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, stateRequest
 		// haproxy's HTTP/1 layer still writes its 400 to a client that
@@ -1264,7 +1276,7 @@ var notForwarded = map[string]bool{
 // the list to mark its place. ok is false when raw is missing or does not
 // hold the same fields as Go's parse of it (then the caller falls back to
 // sortedFields).
-func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
+func responseFields(raw []byte, resp *http.Response, keepUpgrade bool) ([]header, bool) {
 	if raw == nil {
 		return nil, false
 	}
@@ -1303,11 +1315,12 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 		if name == "content-length" && resp.ContentLength < 0 && len(resp.TransferEncoding) > 0 {
 			continue // dropped beside chunked, as Go dropped it
 		}
-		if name != "transfer-encoding" && notForwarded[name] {
+		upg := name == "connection" || name == "upgrade"
+		if name != "transfer-encoding" && notForwarded[name] && !(keepUpgrade && upg) {
 			continue
 		}
 		out = append(out, header{name, value})
-		if name != "transfer-encoding" && name != "trailer" {
+		if name != "transfer-encoding" && name != "trailer" && !upg {
 			counted++
 		}
 	}
@@ -1334,6 +1347,35 @@ func responseFields(raw []byte, resp *http.Response) ([]header, bool) {
 		return nil, false
 	}
 	return out, true
+}
+
+// upgradeAnswerFields completes the fields of a non-101 answer to an
+// upgrade request as haproxy 2.6's HTTP/1 layer writes them: when they
+// name the upgrade in Connection and websocket in Upgrade and carry no
+// Sec-WebSocket-Accept, the one answering the client's key is added
+// last. connUpgrade reports a Connection field naming upgrade (no
+// "close" or "keep-alive" is added then).
+func upgradeAnswerFields(req *httpRequest, fields []header) (out []header, connUpgrade bool) {
+	ws, accept := false, false
+	for _, f := range fields {
+		switch f.name {
+		case "connection":
+			connUpgrade = connUpgrade || hasToken([]string{f.value}, "upgrade")
+		case "upgrade":
+			ws = ws || hasToken([]string{f.value}, "websocket")
+		case "sec-websocket-accept":
+			accept = true
+		}
+	}
+	if connUpgrade && ws && !accept {
+		for _, h := range req.headers {
+			if h.name == "sec-websocket-key" && len(h.value) == 24 {
+				fields = append(fields, header{"Sec-Websocket-Accept", webSocketAccept(h.value)}) // haproxy's spelling
+				break
+			}
+		}
+	}
+	return fields, connUpgrade
 }
 
 // lowerName is strings.ToLower(name), without allocating for the field
@@ -1395,6 +1437,9 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	reason = strings.TrimLeft(reason, " ")
 	var size int64
 	bodyless := req.method == http.MethodHead || code/100 == 1 || code == 204 || code == 304
+	// An HTTP/1.0 server's version goes on to the client, as haproxy
+	// passes any version below 1.1 (and writes 1.1 for the others).
+	http10 := resp.ProtoMajor == 1 && resp.ProtoMinor == 0
 	chunked := false
 	if !bodyless && resp.ContentLength < 0 {
 		if len(resp.TransferEncoding) > 0 {
@@ -1402,13 +1447,16 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 			// header and ends the message with a one-byte block.
 			size += int64(len("transfer-encoding")+len("chunked")) + htxEOT
 		}
-		if req.http11() {
+		if req.http11() && (!http10 || len(resp.TransferEncoding) > 0) {
 			chunked = true
-		} else {
-			*keep = false // the end of the body is the close
+		}
+		if !chunked || http10 {
+			// The end of the body is the close; haproxy closes after a
+			// chunked HTTP/1.0 response too.
+			*keep = false
 		}
 	}
-	fields, ordered := responseFields(raw, resp)
+	fields, ordered := responseFields(raw, resp, c.upgradeAnswer)
 	if !ordered {
 		fields = sortedFields(resp)
 	}
@@ -1416,7 +1464,10 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	if c.rules != nil {
 		ruled = headSize(resp.Proto, reason, fields)
 		var denied *errorPage
-		if code, reason, fields, denied = c.rules.responseRules(c.h, code, reason, fields); denied != nil {
+		c.rules.resp = resp
+		code, reason, fields, denied = c.rules.responseRules(c.h, code, reason, fields)
+		c.rules.resp = nil
+		if denied != nil {
 			return c.deniedResponse(*denied, keep, size+ruled, resp.Body)
 		}
 		bodyless = bodyless || c.rules.head
@@ -1431,7 +1482,15 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 		fields = req.persist.response(code, fields)
 		cookied = headSize(resp.Proto, reason, fields) - before
 	}
-	bw.WriteString("HTTP/1.1 ")
+	connUpgrade := false
+	if c.upgradeAnswer && ordered {
+		fields, connUpgrade = upgradeAnswerFields(req, fields)
+	}
+	if http10 {
+		bw.WriteString("HTTP/1.0 ")
+	} else {
+		bw.WriteString("HTTP/1.1 ")
+	}
 	bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
 	bw.WriteByte(' ')
 	bw.WriteString(reason)
@@ -1456,10 +1515,16 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	if chunked && !teWritten {
 		bw.WriteString("transfer-encoding: chunked\r\n")
 	}
+	// As haproxy's HTTP/1 layer: "close" only in an HTTP/1.1 message,
+	// "keep-alive" when the client or the message is HTTP/1.0.
 	switch {
+	case connUpgrade:
+		// haproxy leaves a Connection field naming upgrade as it is.
 	case !*keep:
-		bw.WriteString("connection: close\r\n")
-	case !req.http11():
+		if !http10 {
+			bw.WriteString("connection: close\r\n")
+		}
+	case !req.http11() || http10:
 		bw.WriteString("connection: keep-alive\r\n")
 	}
 	bw.WriteString("\r\n")

@@ -54,9 +54,16 @@ func (r *httpRequest) appendHead(b []byte, extra []header, mode haproxycfg.HTTPC
 		b = append(b, " HTTP/1.0\r\n"...)
 	}
 	for _, h := range r.headers {
+		v := h.value
+		if h.name == "te" {
+			var ok bool
+			if v, ok = teTrailers(v); !ok {
+				continue
+			}
+		}
 		b = append(b, h.name...)
 		b = append(b, ": "...)
-		b = append(b, h.value...)
+		b = append(b, v...)
 		b = append(b, "\r\n"...)
 	}
 	for _, h := range extra {
@@ -72,6 +79,18 @@ func (r *httpRequest) appendHead(b []byte, extra []header, mode haproxycfg.HTTPC
 		b = append(b, "connection: close\r\n"...)
 	}
 	return append(b, "\r\n"...)
+}
+
+// teTrailers is what haproxy 2.6's HTTP/1 layer sends of a TE field:
+// "trailers" when the value holds that word (compared as is) ending the
+// value or followed by a comma, else nothing (ok false): the other
+// codings, and "trailers" with parameters, are dropped.
+func teTrailers(v string) (string, bool) {
+	i := strings.Index(v, "trailers")
+	if i < 0 || (len(v) > i+8 && v[i+8] != ',') {
+		return "", false
+	}
+	return "trailers", true
 }
 
 // headTable holds the heads of the requests being sent, by placeholder.

@@ -28,6 +28,28 @@ listen web
 var headCases = []struct {
 	name, req, head, status string
 }{
+	// TE: only "trailers" goes on, as haproxy 2.6's HTTP/1 layer sends it
+	// (reg-test http-messaging/http_transfer_encoding).
+	{"te-trailers-gzip", "GET /te HTTP/1.1\r\nHost: t\r\nTE: trailers, gzip\r\nConnection: close\r\n\r\n",
+		"GET /te HTTP/1.1\r\nhost: t\r\nte: trailers\r\n\r\n", "200"},
+	{"te-gzip", "GET /te HTTP/1.1\r\nHost: t\r\nTE: gzip\r\nConnection: close\r\n\r\n",
+		"GET /te HTTP/1.1\r\nhost: t\r\n\r\n", "200"},
+	{"te-trailers-q", "GET /te HTTP/1.1\r\nHost: t\r\nTE: trailers;q=0.5\r\nConnection: close\r\n\r\n",
+		"GET /te HTTP/1.1\r\nhost: t\r\n\r\n", "200"},
+	{"te-gzip-trailers", "GET /te HTTP/1.1\r\nHost: t\r\nTE: gzip, trailers\r\nConnection: close\r\n\r\n",
+		"GET /te HTTP/1.1\r\nhost: t\r\nte: trailers\r\n\r\n", "200"},
+	{"te-trailers-space", "GET /te HTTP/1.1\r\nHost: t\r\nTE: trailers , gzip\r\nConnection: close\r\n\r\n",
+		"GET /te HTTP/1.1\r\nhost: t\r\n\r\n", "200"},
+	{"te-upper", "GET /te HTTP/1.1\r\nHost: t\r\nTE: Trailers\r\nConnection: close\r\n\r\n",
+		"GET /te HTTP/1.1\r\nhost: t\r\n\r\n", "200"},
+	{"te-xtrailers", "GET /te HTTP/1.1\r\nHost: t\r\nTE: xtrailers\r\nConnection: close\r\n\r\n",
+		"GET /te HTTP/1.1\r\nhost: t\r\nte: trailers\r\n\r\n", "200"},
+	// Transfer codings: only "chunked", once and last; another before it
+	// is a 422 (reg-test http-messaging/http_transfer_encoding).
+	{"te-gzip-chunked", "POST /te HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "", "422"},
+	{"te-gzip-chunked-fields", "POST /te HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "", "422"},
+	{"te-chunked-gzip", "POST /te HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", "", "400"},
+	{"te-gzip-only", "POST /te HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", "", "400"},
 	// issue 10: a target beginning with "//" reached the server as
 	// "http://evil.example/x".
 	{"double-slash", "GET //evil.example/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
@@ -201,3 +223,19 @@ type writeConn struct {
 }
 
 func (c *writeConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+// TestIntegrationUnknownCodingHaproxy compares, byte for byte, the reply
+// and the log fields of a request whose transfer codings haproxy 2.6
+// cannot undo (422, its HTTP/1 layer's page, "PR" in the log) and of
+// malformed codings (400, "PR"), through haproxy and gproxy.
+func TestIntegrationUnknownCodingHaproxy(t *testing.T) {
+	b := startCaptureBackend(t)
+	hp, gp := startWireHaproxy(t, headConfig, b.addr), startWireGproxy(t, headConfig, b.addr, nil)
+	for _, te := range []string{"gzip, chunked", "deflate,chunked", "chunked, gzip", "gzip"} {
+		req := "POST /te HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: " + te + "\r\n\r\n0\r\n\r\n"
+		want, got := exchange(t, hp, b, req), exchange(t, gp, b, req)
+		if got.response != want.response || got.log != want.log || got.bytes != want.bytes {
+			t.Errorf("Transfer-Encoding: %s: gproxy\n%q\n%s %s\nhaproxy\n%q\n%s %s", te, got.response, got.log, got.bytes, want.response, want.log, want.bytes)
+		}
+	}
+}

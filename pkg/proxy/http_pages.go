@@ -38,6 +38,9 @@ func newPage(code int, reason, text string, raw bool) errorPage {
 
 var (
 	page400 = newPage(400, "Bad request", "Your browser sent an invalid request.", true).String(false)
+	// haproxy's HTTP/1 layer writes this one without "Connection: close"
+	// (and closes).
+	page422 = strings.Replace(newPage(422, "Unprocessable Content", "The server cannot process the contained instructions.", true).String(false), "Connection: close\r\n", "", 1)
 	page408 = newPage(408, "Request Time-out", "Your browser didn't send a complete request in time.", true).String(false)
 	page502 = newPage(502, "Bad Gateway", "The server returned an invalid or incomplete response.", false)
 	page503 = newPage(503, "Service Unavailable", "No server is available to handle this request.", false)

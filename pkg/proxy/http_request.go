@@ -29,6 +29,9 @@ var (
 	errCutRequest = errors.New("proxy: connection closed in the middle of a request")
 	// errBadRequest means the head is malformed (haproxy's "PR", 400).
 	errBadRequest = errors.New("proxy: malformed request")
+	// errUnknownCoding means a transfer coding other than chunked comes
+	// before the final chunked one (haproxy's 422, logged "PR").
+	errUnknownCoding = errors.New("proxy: unsupported transfer coding")
 )
 
 // header is one request header field as received.
@@ -202,13 +205,14 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 		if te[len(te)-1] != "chunked" || n != 1 {
 			return nil, errBadRequest
 		}
+		if len(te) > 1 {
+			// Codings haproxy 2.6 cannot undo ("gzip, chunked").
+			return nil, errUnknownCoding
+		}
 		r.chunked, r.contentLength = true, -1
 		if clAt >= 0 {
 			r.headers = slices.Delete(r.headers, clAt, clAt+1)
 		}
-	}
-	if err := r.checkWebSocketKey(); err != nil {
-		return nil, err
 	}
 	if err := r.normalizeAuthority(hostSeen); err != nil {
 		return nil, err

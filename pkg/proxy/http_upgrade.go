@@ -3,6 +3,9 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -71,6 +74,58 @@ func (r *httpRequest) checkWebSocketKey() error {
 	return errBadRequest
 }
 
+// hasField reports whether fields hold one named name (lower case).
+func hasField(fields []header, name string) bool {
+	for _, f := range fields {
+		if f.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// newWebSocketKey makes a Sec-WebSocket-Key: 16 random bytes in base64
+// (RFC 6455 section 4.1).
+func newWebSocketKey() string {
+	var k [16]byte
+	_, _ = rand.Read(k[:])
+	return base64.StdEncoding.EncodeToString(k[:])
+}
+
+// webSocketAccept is the Sec-WebSocket-Accept answering key (RFC 6455
+// section 4.2.2).
+func webSocketAccept(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+// webSocketAccepted checks a server's answer to an upgrade as haproxy
+// 2.6 was seen checking it: a 101 to a WebSocket handshake must carry a
+// Sec-WebSocket-Accept; when the proxy made the key (an HTTP/2 client),
+// a 101 or a response with "connection: upgrade" and "upgrade:
+// websocket" must carry the one answering that key (the first field is
+// read).
+func webSocketAccepted(resp *http.Response, wsRequest bool, key string) bool {
+	accept := resp.Header["Sec-Websocket-Accept"]
+	if key != "" && (resp.StatusCode == http.StatusSwitchingProtocols || hasToken(resp.Header["Connection"], "upgrade") && hasToken(resp.Header["Upgrade"], "websocket")) {
+		return len(accept) > 0 && strings.EqualFold(accept[0], webSocketAccept(key))
+	}
+	return resp.StatusCode != http.StatusSwitchingProtocols || !wsRequest || len(accept) > 0 && accept[0] != ""
+}
+
+// hasToken reports whether one of the comma-separated values is tok
+// (compared without case).
+func hasToken(values []string, tok string) bool {
+	for _, vs := range values {
+		for _, v := range strings.Split(vs, ",") {
+			if strings.EqualFold(strings.Trim(v, " \t"), tok) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // upgradeHead is the head sent to the server for an upgrade request: the
 // request as received (its Connection and Upgrade fields included), then
 // the added fields; never "connection: close", which would deny the
@@ -83,9 +138,16 @@ func (r *httpRequest) upgradeHead(extra []header) []byte {
 	b = append(b, " HTTP/1.1\r\n"...)
 	for _, hs := range [][]header{r.headers, extra} {
 		for _, h := range hs {
+			v := h.value
+			if h.name == "te" {
+				var ok bool
+				if v, ok = teTrailers(v); !ok {
+					continue
+				}
+			}
 			b = append(b, h.name...)
 			b = append(b, ": "...)
-			b = append(b, h.value...)
+			b = append(b, v...)
 			b = append(b, "\r\n"...)
 		}
 	}
@@ -149,6 +211,13 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	if rt.orig != nil {
 		extra = append(extra, originalTo(rt.orig, s.Frontend.Addr())...)
 	}
+	wsKey := ""
+	if sc, ok := c.nc.(*h2StreamConn); ok && sc.extConnect && isWebSocket(req.upgrade) && !hasField(req.headers, "sec-websocket-key") && !hasField(extra, "sec-websocket-key") {
+		// An HTTP/2 client has no key to give: haproxy's HTTP/1 layer
+		// makes one for the server and checks its answer.
+		wsKey = newWebSocketKey()
+		extra = append(extra, header{"Sec-Websocket-Key", wsKey}) // haproxy's spelling
+	}
 	head := req.upgradeHead(extra)
 	if name := be.px.SendNameHeader; name != "" {
 		head = withServerName(head, name, srv.Name())
@@ -205,27 +274,33 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	tResp := e.now()
 	s.Tr = tResp.Sub(tConn)
 	resp, perr := http.ReadResponse(bufio.NewReader(io.MultiReader(bytes.NewReader(raw), sbr)), nil)
-	if perr != nil || (resp.StatusCode == http.StatusSwitchingProtocols && isWebSocket(req.upgrade) && resp.Header.Get("Sec-Websocket-Accept") == "") {
+	if perr != nil || !webSocketAccepted(resp, isWebSocket(req.upgrade), wsKey) {
 		s.Status, s.TermCause, s.TermState = http.StatusBadGateway, termServer, 'H'
 		be.ctr.failedResp.Add(1)
 		srv.ctr.failedResp.Add(1)
-		return h.errorPage(c, s, page502, false)
+		// A handshake answer refused for its accept key leaves the
+		// client's connection open in haproxy 2.6 (seen with an HTTP/1.1
+		// client); the request was whole and sent.
+		return h.errorPage(c, s, page502, perr == nil && req.keepAlive && !req.chunked && req.contentLength <= 0)
 	}
 	serverResponse(srv, resp.StatusCode)
 	s.Status = resp.StatusCode
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		// No upgrade: an ordinary response on a connection that is not
-		// reused (the server was offered an upgrade).
+		// No upgrade: an ordinary response; the server's connection
+		// (offered an upgrade) is not reused, the client's goes on as
+		// after any response.
 		defer resp.Body.Close()
-		keep := false
+		keep := req.keepAlive && !req.chunked && req.contentLength <= 0
+		c.upgradeAnswer = true
 		n, err := c.writeResponse(req, resp, raw, &keep)
+		c.upgradeAnswer = false
 		s.BytesToClient = n
 		if err != nil {
 			s.TermCause, s.TermState = termServer, stateData
 			return false
 		}
 		s.TermCause, s.TermState = termNormal, termNormal
-		return false
+		return keep
 	}
 	n, denied, err := c.writeSwitching(resp, raw, s)
 	s.BytesToClient = n

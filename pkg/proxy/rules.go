@@ -1,14 +1,18 @@
 package proxy
 
 import (
-	"golang.org/x/net/http2"
+	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
@@ -114,6 +118,11 @@ type ruleRun struct {
 	log *accesslog.Session
 	// redirected: that page is an http-response redirect (logged L).
 	redirected bool
+	// resp is the server's response while the response rules run on
+	// it (http-response wait-for-body reads its body ahead); nil on a 101.
+	resp *http.Response
+	// bodyTimeout: wait-for-body's time passed with the body incomplete.
+	bodyTimeout bool
 }
 
 // verdict is how a rule set ended.
@@ -139,7 +148,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
 	}
 	rr.req.Body = body.buffered // option http-buffer-request
-	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk, NotFirst: req.notFirst}
+	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk, NotFirst: req.notFirst, Captures: s}
 	rr.c, rr.e = c, h.e
 	rr.fe, rr.log = h.f.px, s
 	if h.f.px.Logging.UniqueID != nil {
@@ -930,6 +939,11 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				p = rr.afterPage(h, p)
 				rr.redirected = true
 				return 0, "", nil, &p
+			case haproxycfg.ActWaitForBody:
+				if !rr.waitResponseBody(r.Wait, r.AtLeast) {
+					p := rr.afterPage(h, page504)
+					return 0, "", nil, &p
+				}
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, &rr.txn, true, rr.res.Status)
 			default:
@@ -1181,10 +1195,80 @@ func (c *h1Conn) deniedResponse(p errorPage, keep *bool, serverSize int64, body 
 	return serverSize + p.htxSize(), nil
 }
 
+// waitResponseBody is `http-response wait-for-body time T [at-least
+// N]`: the server's body is read ahead until it is complete, fills the
+// buffer, or N bytes came; then res.body sees it and it is sent after
+// the head. false means T passed first (haproxy answers 504).
+func (rr *ruleRun) waitResponseBody(wait time.Duration, atLeast int64) bool {
+	resp := rr.resp
+	if resp == nil || rr.res.Body != nil || resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 {
+		return true
+	}
+	// A body to compress is read ahead before the compression, as
+	// haproxy compresses what it forwards, after the rules.
+	src := &resp.Body
+	if cz, ok := resp.Body.(*compressor); ok {
+		src = &cz.src
+	}
+	body := *src
+	// The server's body is read through a timedBody (`timeout
+	// server`), whose expiry cancels the exchange: T ends it the same way.
+	if sb, ok := body.(struct {
+		io.Reader
+		io.Closer
+	}); ok && wait > 0 {
+		if tb, ok := sb.Reader.(*timedBody); ok {
+			t := time.AfterFunc(wait, tb.expire)
+			defer t.Stop()
+		}
+	}
+	limit := int64(bufSize - maxRewrite)
+	buf := []byte{}
+	var tmp [4096]byte
+	var rerr error
+	for int64(len(buf)) < limit && (atLeast <= 0 || int64(len(buf)) < atLeast) {
+		n, err := body.Read(tmp[:min(int64(len(tmp)), limit-int64(len(buf)))])
+		buf = append(buf, tmp[:n]...)
+		if err != nil {
+			rerr = err
+			break
+		}
+	}
+	if errors.Is(rerr, os.ErrDeadlineExceeded) {
+		// What came counts in %B, as the rest of a denied response.
+		rr.bodyTimeout = true
+		*src = struct {
+			io.Reader
+			io.Closer
+		}{bytes.NewReader(buf), body}
+		return false
+	}
+	rr.res.Body = buf
+	rest := io.Reader(body)
+	if rerr != nil {
+		rest = errorReader{rerr}
+	}
+	*src = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(buf), rest), body}
+	return true
+}
+
+// errorReader gives err at once (the end, or the error, of a body read
+// ahead).
+type errorReader struct{ err error }
+
+func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
+
 // logResponse puts what the response rules changed in the log: the
 // final status, and haproxy's PH for a denied response.
 func (rr *ruleRun) logResponse(s *accesslog.Session) {
 	switch {
+	case rr.denied != 0 && rr.bodyTimeout:
+		// haproxy logs it as a response that never came (sR, no Tr).
+		s.Status, s.TermCause, s.TermState = rr.denied, termServerTimeout, 'R'
+		s.Tr = -1
 	case rr.denied != 0:
 		s.Status, s.TermCause, s.TermState = rr.denied, 'P', 'H'
 		if rr.redirected {
@@ -1230,7 +1314,7 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 		}
 	}
 	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk,
-		Vars: h.e.proc.load(c.sessVars), Stream: true, NotFirst: req.notFirst}
+		Vars: h.e.proc.load(c.sessVars), Stream: true, NotFirst: req.notFirst, Captures: s}
 	act := tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s})
 	keepSessVars(&t, &c.sessVars)
 	c.reqVars = streamVars(&t)

@@ -58,6 +58,15 @@ var ruleFrontends = []struct {
 	{"redirorder", []string{"redirect location /second", "http-request redirect location /first"}},
 	{"ret", []string{"http-request return status 200 content-type text/plain string hello hdr X-A b hdr X-B c"}},
 	{"retempty", []string{"http-request return status 404"}},
+	// capture.req.hdr / capture.res.hdr read the capture slots (the
+	// WebSocket accept key of reg-tests websocket and srv_ws).
+	// (httplog without the captures, which the suite's log parser does not take)
+	{"capfetch", []string{`log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %{+Q}r"`,
+		"capture request header X-Rep len 3", "http-request capture req.hdr(x-val) len 4",
+		"capture response header X-Resp len 4", "declare capture request len 8",
+		`http-request set-header X-Cap "%[capture.req.hdr(0)]|%[capture.req.hdr(1)]|%[capture.req.hdr(2)]|%[capture.req.hdr(9)]"`,
+		`http-request return status 200 hdr X-Accept "%[capture.req.hdr(0),concat(258EAFA5-E914-47DA-95CA-C5AB0DC85B11,,),sha1,base64]" if { path /one }`,
+		`http-response set-header X-Cap-Res "%[capture.res.hdr(0)]|%[capture.req.hdr(1)]"`}},
 	{"rethdrempty", []string{`http-request return status 200 hdr X-None "%[req.hdr(x-none)]" hdr X-Path "%[path]" hdr X-Var "%[var(txn.nope)]"`}},
 	{"uidfetch", []string{"unique-id-format U-%[path]-%[var(txn.v)]", "http-request set-header X-Uid %[unique-id]", "http-request set-var(txn.v) str(late)",
 		"http-response set-header X-Uid2 %[unique-id]"}},

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -103,6 +104,20 @@ func init() {
 		}
 		return Value{Type: TypeStr, Str: b}, true
 	}})
+	// capture.req.hdr(N) and capture.res.hdr(N): capture slot N of the
+	// frontend, as filled so far (by the head's captures, then the
+	// capture rules).
+	for _, dir := range []string{"req", "res"} {
+		res := dir == "res"
+		RegisterFetch(FetchDef{Name: "capture." + dir + ".hdr", Args: ArgSpec{Types: []ArgType{ArgInt}, Min: 1}, Out: TypeStr,
+			Fn: func(t *Txn, a []Arg) (Value, bool) {
+				if t.Captures == nil || a[0].Int < 0 || a[0].Int > math.MaxInt32 {
+					return Value{}, false
+				}
+				v, ok := t.Captures.Captured(res, int(a[0].Int))
+				return Value{Type: TypeStr, Str: v}, ok
+			}})
+	}
 	RegisterFetch(FetchDef{Name: "capture.req.method", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
 		if t.Req == nil {
 			return Value{}, false

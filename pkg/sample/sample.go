@@ -143,6 +143,9 @@ type Txn struct {
 	// NotFirst: the request is not the first of its connection
 	// (http_first_req is false), as every HTTP/2 stream in haproxy.
 	NotFirst bool
+	// Captures reads the stream's capture slots (capture.req.hdr,
+	// capture.res.hdr); nil outside an HTTP stream.
+	Captures Captures
 
 	mayChange bool      // set by a fetch whose answer may change with more data
 	scratch   []Value   // values of multi-valued fetches, reused per Txn
@@ -165,6 +168,13 @@ type Env interface {
 	SrvIsUp(backend, server string) bool // server state is UP
 	BeConn(backend string) int           // current connections of a backend
 	FeConn(frontend string) int          // current connections of a frontend
+}
+
+// Captures gives a stream's capture slots (`capture request|response
+// header`, `declare capture`), in declaration order: ok is false for an
+// id out of range or a slot nothing filled, haproxy's NULL slot.
+type Captures interface {
+	Captured(response bool, id int) (v string, ok bool)
 }
 
 // Expr is a compiled sample expression: one fetch and its converters,
