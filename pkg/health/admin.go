@@ -90,8 +90,15 @@ func (m *Monitor) MaintChange(s *proxy.Server, a proxy.AdminState) {
 	switch {
 	case a == proxy.AdminMaint && before != proxy.AdminMaint:
 		m.mu.Lock()
-		if c := m.checks[s]; c != nil && !c.disabled {
-			c.st.Health = 0
+		if c := m.checks[s]; c != nil {
+			if !c.disabled {
+				c.st.Health = 0
+			}
+			if s.Up() {
+				// "going DOWN for maintenance" is a DOWN
+				// transition (chkdown) too.
+				c.downs++
+			}
 		}
 		m.mu.Unlock()
 	case a != proxy.AdminMaint && before == proxy.AdminMaint:

@@ -536,6 +536,9 @@ func (c *Commands) showServersState(args []string) string {
 				if s.AdminState() == proxy.AdminMaint {
 					chkState |= 0x08 // CHK_ST_PAUSED
 				}
+				if snap.InProgress {
+					chkState |= 0x01 // CHK_ST_INPROGRESS
+				}
 				switch {
 				case snap.Last.Code == health.CodeNone:
 				case snap.Last.Code.OK():
