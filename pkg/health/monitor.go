@@ -160,6 +160,12 @@ func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled boo
 		return
 	}
 	probe := ProbeFor(px, cfg)
+	if s.Dynamic() {
+		// haproxy 2.6's init_srv_check: the checks of a dynamic server
+		// take neither its PROXY protocol nor its TLS settings
+		// (check-send-proxy asks for the header).
+		probe.DefaultProxy = cfg.CheckSendProxy
+	}
 	probe.ServerUp = s.Up
 	c := &check{srv: s, probe: probe, st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
 		poke: make(chan time.Duration, 1), disabled: disabled}
