@@ -3,6 +3,7 @@ package runtimeapi
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -152,6 +153,11 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 	if sc.DNS.Hostname != "" {
 		// haproxy creates it without an address and never resolves it.
 		return nil, "a dynamic server named by a host name is not implemented by gproxy.\n"
+	}
+	if _, err := netip.ParseAddr(sc.Agent.Addr); sc.Agent.Addr != "" && err != nil {
+		// haproxy resolves it while parsing the command; gproxy
+		// resolves names at start only.
+		return nil, "'agent-addr' with a host name is not implemented by gproxy for dynamic servers.\n"
 	}
 	if sc.Check && slices.ContainsFunc(b.Proxy().Check.Rules, func(r haproxycfg.CheckRule) bool { return r.SSL }) {
 		// Its checks would need TLS settings, which the options a
