@@ -178,6 +178,9 @@ func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled boo
 		c.probe.ext.curConn = s.Conns
 	}
 	m.checks[s] = c
+	if px.Check.SendState && px.Check.Type == haproxycfg.CheckHTTP {
+		probe.State = func() string { return m.sendState(c) }
+	}
 	if cfg.Observe != haproxycfg.ObserveNone {
 		s.SetObserver(func(h proxy.Hana) { m.hana(c, h) })
 	}
