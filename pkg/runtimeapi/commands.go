@@ -567,10 +567,10 @@ func (c *Commands) showServersState(args []string) string {
 			if s.Dynamic() && cfg.ID != 0 {
 				forcedID = 1 // `add server ... id N`
 			}
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d - 0 %d %s %s %d\n",
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d - %d %d %s %s %d\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState, forcedID,
-				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(c.Source.Checks.CheckAddr(s)), agAddr, agPort)
+				dash(cfg.DNS.Hostname), port, cfg.UseSSL, c.Source.Checks.CheckPort(s), dash(c.Source.Checks.CheckAddr(s)), agAddr, agPort)
 		}
 	}
 	return b.String()
