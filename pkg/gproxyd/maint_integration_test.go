@@ -25,7 +25,10 @@ backend b
 // is logged UP then DOWN again and counts one more failed check and one
 // more DOWN transition; "was DOWN and now enters maintenance" carries no
 // reason, for a server stopped by its check as for one stopped by hand.
-// Entering maintenance from UP counts a DOWN transition (chkdown).
+// Entering maintenance from UP counts a DOWN transition (chkdown). A
+// dynamic server's check starts at health 0: enabled before its check, its
+// first failure stops it without a failed check counted, and a fresh one
+// shows its check configured but neither enabled nor paused.
 func TestIntegrationMaintResetsCheck(t *testing.T) {
 	requireBins(t, "socat")
 	dir := t.TempDir()
@@ -77,7 +80,21 @@ settle b/s1:UP:L7OK
 cli enable server b/s2
 settle b/s2:DOWN:L4CON
 cols b/s1 b/s2 b/BACKEND
-logs
+# A dynamic server enabled before its check: health 0, so its first
+# failure stops it without counting a failed check.
+cli add server b/s4 127.0.0.1:9062 check inter 200ms rise 1 fall 1
+cli enable server b/s4
+cli enable health b/s4
+settle b/s4:DOWN:L4CON
+cols b/s4
+cli add server b/s5 127.0.0.1:9061 check inter 200ms rise 2 fall 2
+cols b/s5
+cli disable server b/s4
+settle b/s4:MAINT
+cols b/s4
+# haproxy prefixes a warning that follows a CLI command with "CLI : ".
+echo "== haproxy log"; grep -E 'Server |backend ' "$DIR/h.err" | sed 's/CLI : //'
+echo "== gproxy log"; grep -E 'Server |backend ' "$DIR/g.err"
 `
 	out := inLab(t, dir, script)
 	compareDBLab(t, out, []string{
@@ -86,6 +103,8 @@ logs
 		"Server b/s3 was DOWN and now enters maintenance.",
 		"Server b/s2 is UP/READY (leaving forced maintenance).",
 		"h b/s2 DOWN|2|2|L4CON",
+		"h b/s4 DOWN|0|1|L4CON",
+		"chkstate=2",
 	})
 	if t.Failed() {
 		t.Logf("lab output:\n%s", out)

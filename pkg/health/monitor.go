@@ -169,6 +169,12 @@ func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled boo
 	probe.ServerUp = s.Up
 	c := &check{srv: s, probe: probe, st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
 		poke: make(chan time.Duration, 1), disabled: disabled}
+	if s.Dynamic() {
+		// haproxy's health of a dynamic server's check starts at 0; it
+		// gets rise when the server leaves maintenance with its check
+		// enabled (MaintChange).
+		c.st.Health = 0
+	}
 	if px.Check.Type == haproxycfg.CheckExternal {
 		g := m.opts.Global
 		if g == nil {
@@ -402,6 +408,20 @@ func (m *Monitor) record(c *check, res Result) {
 		// haproxy's check_notify_success: a passed check ends a soft stop.
 		m.apply(c.srv, true, m.why(c, res))
 		return
+	}
+	if !up && !wasUp && !res.Code.OK() && c.srv.Up() && c.srv.AdminState() != proxy.AdminMaint && m.Tracked(c.srv) == nil && !m.hasAgent(c.srv) {
+		// haproxy's check_notify_failure stops a running server whose
+		// check health was already 0 (a dynamic server enabled before
+		// its check): a DOWN transition without a failed check counted.
+		m.mu.Lock()
+		c.downs++
+		c.downSince = now
+		m.mu.Unlock()
+		m.apply(c.srv, false, m.why(c, res))
+		return
+	}
+	if up && !wasUp && c.srv.Up() && !c.srv.Stopping() {
+		return // already running (srv_set_running has nothing to do)
 	}
 	if up == wasUp {
 		return

@@ -533,7 +533,10 @@ func (c *Commands) showServersState(args []string) string {
 				if snap.Disabled {
 					chkState = 0x02
 				}
-				if s.AdminState() == proxy.AdminMaint {
+				if s.AdminState() == proxy.AdminMaint && !snap.Disabled {
+					// haproxy pauses an enabled check when the server
+					// enters maintenance (a fresh dynamic server's
+					// check is not enabled: 2).
 					chkState |= 0x08 // CHK_ST_PAUSED
 				}
 				if snap.InProgress {
