@@ -77,14 +77,27 @@ func (m *Monitor) WeightSet(s *proxy.Server) {
 
 // MaintChange does to a server's health check what haproxy 2.6's
 // srv_update_status does when the server enters or leaves maintenance;
-// call it before SetAdmin. Entering pauses the check (the loop runs none
+// call it before SetAdmin, and the function it returns after: a check
+// result being applied is applied whole before the change, and none is
+// applied during it, as in haproxy where both run in one task at a time
+// (without it, `disable server` right after a check's failed line could
+// find the server still up). Entering pauses the check (the loop runs none
 // in maintenance; the stats blank its columns) and zeroes its health.
 // Leaving gives the check its rise health back ("start OK but check
 // immediately"), and the server comes back up at once if neither its
 // check, its agent nor the server it tracks holds it down.
-func (m *Monitor) MaintChange(s *proxy.Server, a proxy.AdminState) {
+func (m *Monitor) MaintChange(s *proxy.Server, a proxy.AdminState) (done func()) {
+	done = func() {}
 	if m == nil {
-		return
+		return done
+	}
+	m.mu.Lock()
+	if c := m.checks[s]; c != nil {
+		m.mu.Unlock()
+		c.rec.Lock()
+		done = c.rec.Unlock
+	} else {
+		m.mu.Unlock()
 	}
 	before := s.AdminState()
 	switch {
@@ -114,11 +127,12 @@ func (m *Monitor) MaintChange(s *proxy.Server, a proxy.AdminState) {
 			s.SetUp(true)
 		}
 	}
+	return done
 }
 
 // SetAdmin is the package function with the monitor's log.
 func (m *Monitor) SetAdmin(s *proxy.Server, a proxy.AdminState) {
-	m.MaintChange(s, a)
+	defer m.MaintChange(s, a)()
 	SetAdmin(s, a, func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string) {
 		if level != levelEmerg {
 			m.log(px, level, msg)

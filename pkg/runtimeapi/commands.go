@@ -266,7 +266,7 @@ func (c *Commands) enableServer(args []string) string {
 // neither check, agent nor tracking comes back up even if `set server
 // health down` had stopped it.
 func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
-	c.Source.Checks.MaintChange(s, a)
+	defer c.Source.Checks.MaintChange(s, a)()
 	cfg := s.Config()
 	if a != proxy.AdminMaint && s.AdminState() == proxy.AdminMaint && !s.Up() &&
 		!cfg.Check && !cfg.Agent.Enabled && cfg.TrackServer == "" {
