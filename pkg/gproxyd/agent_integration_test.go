@@ -42,8 +42,9 @@ st() {
     case "$out" in *'* '*) sleep 0.03;; *) break;; esac
   done
   echo "$out"
-  # srv_agent_state without CHK_ST_INPROGRESS (0x01), which comes and goes.
-  c show servers state b | awk 'NF > 10 {$10 = "T"; if ($15 % 2 == 1) $15 -= 1; print}'
+  # srv_check_state and srv_agent_state without CHK_ST_INPROGRESS (0x01),
+  # which comes and goes.
+  c show servers state b | awk 'NF > 10 {$10 = "T"; if ($14 % 2 == 1) $14 -= 1; if ($15 % 2 == 1) $15 -= 1; print}'
 }
 run() {
   rm -f "$DIR/s.sock"

@@ -195,6 +195,19 @@ func resolveConfig(ctx context.Context, cfg *haproxycfg.Config, lookup lookupFun
 			}
 			s.CheckAddr = a.String()
 		}
+		for _, s := range px.Servers {
+			if !isName(s.Agent.Addr) {
+				continue
+			}
+			// haproxy resolves agent-addr while parsing (str2ip).
+			a, ok := first(s.Agent.Addr, haproxycfg.FamilyAny)
+			if !ok {
+				add(haproxycfg.Alert, haproxycfg.LocBracket, s.Pos, "server", "'server %s/%s' : parsing agent-addr failed. Check if '%s' is correct address..", px.Name, s.Name, s.Agent.Addr)
+				bad[s.Pos.File] = true
+				continue
+			}
+			s.Agent.Addr = a.String()
+		}
 	}
 	seenLog := map[haproxycfg.Pos]bool{}
 	resolveLogs := func(logs []haproxycfg.LogTarget) {

@@ -136,6 +136,35 @@ backend b
 	}
 }
 
+// TestResolveConfigAgentAddr: an agent-addr given as a name is resolved
+// at start as haproxy's str2ip does while parsing (the first address), and
+// one that does not resolve is haproxy 2.6.12's alert (its "..").
+func TestResolveConfigAgentAddr(t *testing.T) {
+	const text = `defaults
+  mode tcp
+backend b
+  server s1 127.0.0.1:9 agent-check agent-port 9 agent-addr both.test
+  server s2 127.0.0.1:9 agent-check agent-port 9 agent-addr nosuch.test
+  server s3 127.0.0.1:9 agent-check agent-port 9 agent-addr [::1]
+`
+	hosts := fakeHosts(map[string][]string{"both.test": {"127.0.0.3", "::3"}})
+	cfg := parseCfg(t, text)
+	r := resolveConfig(context.Background(), cfg, hosts, false)
+	want := `[ALERT] config : [t.cfg:5] : 'server b/s2' : parsing agent-addr failed. Check if 'nosuch.test' is correct address..
+[ALERT] config : Error(s) found in configuration file : t.cfg
+`
+	if got := diagText(r.diags); got != want || r.ok() {
+		t.Errorf("diagnostics (ok=%v):\n%s\nwant:\n%s", r.ok(), got, want)
+	}
+	b := cfg.Proxies[0]
+	if a := b.Servers[0].Agent.Addr; a != "127.0.0.3" {
+		t.Errorf("agent-addr both.test: %q, want the first address", a)
+	}
+	if a := b.Servers[2].Agent.Addr; a != "::1" {
+		t.Errorf("agent-addr [::1]: %q", a)
+	}
+}
+
 // glibc's order for a name with A and AAAA records, as haproxy takes the
 // first (seen with haproxy 2.6 in a namespace): an unreachable IPv6 address
 // goes last, a reachable one goes first.

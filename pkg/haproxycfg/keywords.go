@@ -913,7 +913,7 @@ var keywordTable = []Keyword{
 	// expectations by log-format strings and sample expressions are refused
 	{CtxHTTPCheck, "expect", Works, 0, grpNone},
 	{CtxHTTPCheck, "disable-on-404", Works, 0, grpNone},
-	{CtxHTTPCheck, "send-state", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "send-state", Works, 0, grpNone},
 	{CtxHTTPCheck, "comment", Works, 0, grpNone},
 	{CtxHTTPCheck, "connect", Works, 0, grpNone},
 	{CtxHTTPCheck, "send", Works, 0, grpNone},

@@ -300,12 +300,16 @@ func (p *parser) checkRule(args []string) {
 		p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s %s'", kw, sub))
 		return
 	}
-	if sub == "disable-on-404" {
+	if sub == "disable-on-404" || sub == "send-state" {
 		if len(args) > 2 {
 			p.alert(kw, "'%s' cannot handle unexpected argument '%s'.", kw, args[2])
 			return
 		}
-		p.cur.px.Check.DisableOn404 = true
+		if sub == "send-state" {
+			p.cur.px.Check.SendState = true
+		} else {
+			p.cur.px.Check.DisableOn404 = true
+		}
 		return
 	}
 	px, cs := p.cur.px, &p.cur.chk
@@ -797,6 +801,10 @@ func (p *parser) finishChecks(ps *proxyState) {
 	if c.DisableOn404 && c.Type >= CheckTCP && c.Type <= CheckSSLHello {
 		p.postDiag(Warning, Pos{}, "", "'%s' will be ignored for %s '%s' (requires 'option httpchk').", "disable-on-404", typeStr(ps.px.Kind), ps.px.Name)
 		c.DisableOn404 = false
+	}
+	if c.SendState && c.Type >= CheckTCP && c.Type <= CheckSSLHello {
+		p.postDiag(Warning, Pos{}, "", "'%s' will be ignored for %s '%s' (requires 'option httpchk').", "send-state", typeStr(ps.px.Kind), ps.px.Name)
+		c.SendState = false
 	}
 	if c.Type != CheckTCP && c.Type != CheckHTTP {
 		c.Rules = nil

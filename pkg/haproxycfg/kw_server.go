@@ -243,14 +243,23 @@ func (p *parser) server(args []string, def bool) {
 				fail("'agent-addr' expects an address as argument.")
 				return
 			}
-			// An IP address only: haproxy resolves a name once while
-			// parsing, which gproxy does not do for agents.
-			a, err := netip.ParseAddr(strings.Trim(splitHostPort(val).Host, "[]"))
-			if err != nil || a.Zone() != "" {
+			// haproxy's str2ip: an IP address alone (no port; an IPv6
+			// one may be in brackets), or a name libc resolves once at
+			// start (gproxyd's resolveConfig, with this message on
+			// failure). libc's short forms (127.1) are refused.
+			lit := val
+			if len(lit) > 2 && lit[0] == '[' && lit[len(lit)-1] == ']' {
+				lit = lit[1 : len(lit)-1]
+			}
+			if a, err := netip.ParseAddr(lit); err == nil && a.Zone() == "" && (lit == val || a.Is6()) {
+				srv.Agent.Addr = a.Unmap().String()
+				break
+			}
+			if h, ok := checkHost(val, famAny); !ok || h == "" || strings.ContainsAny(h, ":[]") {
 				fail("parsing agent-addr failed. Check if '%s' is correct address.", val)
 				return
 			}
-			srv.Agent.Addr = a.Unmap().String()
+			srv.Agent.Addr = val
 		case "agent-send":
 			i++
 			if !hasVal {

@@ -54,6 +54,7 @@ type pendingEntry struct {
 // resolution (server options are inherited from default-server).
 type sslOpts struct {
 	ssl, checkSSL             bool
+	noSSL                     bool // `no-ssl` last (haproxy's use_ssl -1)
 	crts                      []string
 	crtList                   []bool // crts[i] is a crt-list file
 	caFile, crlFile           string
@@ -727,9 +728,9 @@ func (p *parser) serverTLSOption(srv *Server, cloned *bool, opts []string, i int
 	}
 	switch opt {
 	case "ssl":
-		o.ssl = true
+		o.ssl, o.noSSL = true, false
 	case "no-ssl":
-		o.ssl = false
+		o.ssl, o.noSSL = false, true
 	case "check-ssl":
 		o.checkSSL = true
 	case "no-check-ssl":
@@ -796,6 +797,12 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 	var o sslOpts
 	if srv.TLS != nil {
 		o = srv.TLS.raw
+	}
+	switch {
+	case o.ssl:
+		srv.UseSSL = 1
+	case o.noSSL:
+		srv.UseSSL = -1
 	}
 	checks := o.checkSSL || (o.ssl && srv.CheckPort == 0 && srv.CheckAddr == "")
 	if !o.ssl && !checks {

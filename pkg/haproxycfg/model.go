@@ -439,6 +439,10 @@ type Server struct {
 	Proto string `json:",omitempty"`
 	// TLS is `ssl`/`check-ssl` and their settings (model_tls.go); nil: clear text.
 	TLS *ServerTLS
+	// UseSSL is haproxy's use_ssl as `show servers state` writes it: 1
+	// after `ssl`, -1 after `no-ssl` (from the line or default-server),
+	// 0 when neither was given.
+	UseSSL int `json:",omitempty"`
 	// ShutdownOnDown is `on-marked-down shutdown-sessions`: the server's
 	// sessions are cut when checks mark it down.
 	ShutdownOnDown bool

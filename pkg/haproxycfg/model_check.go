@@ -49,6 +49,10 @@ type Check struct {
 	// check of a server that is up passes conditionally (L7OKC) and puts
 	// the server in NOLB (soft stop); haproxy's PR_O_DISABLE404.
 	DisableOn404 bool `json:",omitempty"`
+	// SendState is `http-check send-state`: HTTP checks carry the
+	// server's state as haproxy sees it in an X-Haproxy-Server-State
+	// header (PR_O2_CHK_SNDST).
+	SendState bool `json:",omitempty"`
 	// User is the user of mysql-check and pgsql-check ("" = none).
 	User string
 	// MySQLPre41 is `option mysql-check user U pre-41`.

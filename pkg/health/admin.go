@@ -48,7 +48,13 @@ func SetAdmin(s *proxy.Server, a proxy.AdminState, logf func(px *haproxycfg.Prox
 			logf(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
 		}
 	case before == proxy.AdminMaint:
-		logf(px, levelNotice, fmt.Sprintf("%s is UP/READY (leaving forced maintenance).", name))
+		// haproxy names the state the server is left in: DOWN when its
+		// checks or the server it tracks keep it down.
+		state := "UP"
+		if !s.Up() {
+			state = "DOWN"
+		}
+		logf(px, levelNotice, fmt.Sprintf("%s is %s/READY (leaving forced maintenance).", name, state))
 	case before == proxy.AdminDrain:
 		logf(px, levelNotice, fmt.Sprintf("%s is UP (leaving forced drain).", name))
 	}
@@ -69,8 +75,64 @@ func (m *Monitor) WeightSet(s *proxy.Server) {
 	m.log(px, levelNotice, fmt.Sprintf("%s %s/%s remains in forced drain mode.", kind, px.Name, s.Name()))
 }
 
+// MaintChange does to a server's health check what haproxy 2.6's
+// srv_update_status does when the server enters or leaves maintenance;
+// call it before SetAdmin, and the function it returns after: a check
+// result being applied is applied whole before the change, and none is
+// applied during it, as in haproxy where both run in one task at a time
+// (without it, `disable server` right after a check's failed line could
+// find the server still up). Entering pauses the check (the loop runs none
+// in maintenance; the stats blank its columns) and zeroes its health.
+// Leaving gives the check its rise health back ("start OK but check
+// immediately"), and the server comes back up at once if neither its
+// check, its agent nor the server it tracks holds it down.
+func (m *Monitor) MaintChange(s *proxy.Server, a proxy.AdminState) (done func()) {
+	done = func() {}
+	if m == nil {
+		return done
+	}
+	m.mu.Lock()
+	if c := m.checks[s]; c != nil {
+		m.mu.Unlock()
+		c.rec.Lock()
+		done = c.rec.Unlock
+	} else {
+		m.mu.Unlock()
+	}
+	before := s.AdminState()
+	switch {
+	case a == proxy.AdminMaint && before != proxy.AdminMaint:
+		m.mu.Lock()
+		if c := m.checks[s]; c != nil {
+			if !c.disabled {
+				c.st.Health = 0
+			}
+			if s.Up() {
+				// "going DOWN for maintenance" is a DOWN
+				// transition (chkdown) too.
+				c.downs++
+			}
+		}
+		m.mu.Unlock()
+	case a != proxy.AdminMaint && before == proxy.AdminMaint:
+		m.mu.Lock()
+		c := m.checks[s]
+		if c != nil && !c.disabled {
+			c.st.Health = c.st.Rise
+		}
+		checkOK := c == nil || c.disabled || c.st.Up()
+		t := m.tracked[s]
+		m.mu.Unlock()
+		if !s.Up() && checkOK && (t == nil || t.Up() && t.AdminState() != proxy.AdminMaint) && m.agentUp(s) {
+			s.SetUp(true)
+		}
+	}
+	return done
+}
+
 // SetAdmin is the package function with the monitor's log.
 func (m *Monitor) SetAdmin(s *proxy.Server, a proxy.AdminState) {
+	defer m.MaintChange(s, a)()
 	SetAdmin(s, a, func(px *haproxycfg.Proxy, level haproxycfg.Level, msg string) {
 		if level != levelEmerg {
 			m.log(px, level, msg)

@@ -168,6 +168,9 @@ type Probe struct {
 	// traffic port).
 	SendProxy    haproxycfg.SendProxy
 	DefaultProxy bool
+	// State, with `http-check send-state`, is the value of the
+	// X-Haproxy-Server-State header each HTTP check request carries.
+	State func() string
 }
 
 // Run performs one check. now is the clock used for the duration.

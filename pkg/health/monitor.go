@@ -242,9 +242,21 @@ func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled boo
 		return
 	}
 	probe := ProbeFor(px, cfg)
+	if s.Dynamic() {
+		// haproxy 2.6's init_srv_check: the checks of a dynamic server
+		// take neither its PROXY protocol nor its TLS settings
+		// (check-send-proxy asks for the header).
+		probe.DefaultProxy = cfg.CheckSendProxy
+	}
 	probe.ServerUp = s.Up
 	c := &check{srv: s, probe: probe, st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
 		poke: make(chan time.Duration, 1), disabled: disabled, first: first.check}
+	if s.Dynamic() {
+		// haproxy's health of a dynamic server's check starts at 0; it
+		// gets rise when the server leaves maintenance with its check
+		// enabled (MaintChange).
+		c.st.Health = 0
+	}
 	if px.Check.Type == haproxycfg.CheckExternal {
 		g := m.opts.Global
 		if g == nil {
@@ -254,6 +266,9 @@ func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled boo
 		c.probe.ext.curConn = s.Conns
 	}
 	m.checks[s] = c
+	if px.Check.SendState && px.Check.Type == haproxycfg.CheckHTTP {
+		probe.State = func() string { return m.sendState(c) }
+	}
 	if cfg.Observe != haproxycfg.ObserveNone {
 		s.SetObserver(func(h proxy.Hana) { m.hana(c, h) })
 	}
@@ -473,6 +488,20 @@ func (m *Monitor) record(c *check, res Result) {
 		// haproxy's check_notify_success: a passed check ends a soft stop.
 		m.apply(c.srv, true, m.why(c, res))
 		return
+	}
+	if !up && !wasUp && !res.Code.OK() && c.srv.Up() && c.srv.AdminState() != proxy.AdminMaint && m.Tracked(c.srv) == nil && !m.hasAgent(c.srv) {
+		// haproxy's check_notify_failure stops a running server whose
+		// check health was already 0 (a dynamic server enabled before
+		// its check): a DOWN transition without a failed check counted.
+		m.mu.Lock()
+		c.downs++
+		c.downSince = now
+		m.mu.Unlock()
+		m.apply(c.srv, false, m.why(c, res))
+		return
+	}
+	if up && !wasUp && c.srv.Up() && !c.srv.Stopping() {
+		return // already running (srv_set_running has nothing to do)
 	}
 	if up == wasUp {
 		return

@@ -127,7 +127,11 @@ func (p *Probe) run(ctx context.Context) Result {
 			case st.build != nil:
 				data = st.build(time.Now())
 			case st.HTTP != nil:
-				data = httpRequest(st.HTTP)
+				state := ""
+				if p.State != nil {
+					state = p.State()
+				}
+				data = httpRequest(st.HTTP, state)
 			}
 			// haproxy releases the input buffer at each send.
 			r.buf = r.buf[:0]
@@ -657,8 +661,9 @@ func headerMatch(st *Step, h *httpResponse) bool {
 // httpRequest is the check request as haproxy 2.6 sends it
 // (testdata/haproxy26_httpchk_*.txt): `OPTIONS / HTTP/1.0` by default,
 // header names in lower case, "connection: close" in HTTP/1.1, a
-// content-length with a body.
-func httpRequest(h *haproxycfg.HTTPRequest) []byte {
+// content-length with a body; after the request's own headers, the
+// server's state when state is not empty (http-check send-state).
+func httpRequest(h *haproxycfg.HTTPRequest, state string) []byte {
 	method, uri, version := h.Method, h.URI, h.Version
 	if method == "" {
 		method = "OPTIONS"
@@ -673,6 +678,9 @@ func httpRequest(h *haproxycfg.HTTPRequest) []byte {
 	b.WriteString(method + " " + uri + " " + version + "\r\n")
 	for _, kv := range h.Headers {
 		b.WriteString(strings.ToLower(kv[0]) + ": " + kv[1] + "\r\n")
+	}
+	if state != "" {
+		b.WriteString("x-haproxy-server-state: " + state + "\r\n")
 	}
 	if version == "HTTP/1.1" {
 		b.WriteString("connection: close\r\n")

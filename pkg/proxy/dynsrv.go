@@ -99,6 +99,12 @@ func (b *Backend) AddServer(sc *haproxycfg.Server) (*Server, error) {
 	s.weight.Store(int32(sc.Weight))
 	s.admin.Store(int32(AdminMaint))
 	s.dynamic = true
+	if sc.SendProxy.Any() {
+		// Connections to this backend now carry a PROXY header for
+		// this server (h1client.go); the frontends' private transports
+		// are made when first needed (http_frontend.go).
+		b.pp.Store(true)
+	}
 	// haproxy's check health of a dynamic server starts at 0, as after
 	// a maintenance.
 	s.maintSeen.Store(true)

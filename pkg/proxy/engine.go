@@ -145,8 +145,10 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 				s.admin.Store(int32(AdminMaint))
 			}
 			set.servers = append(set.servers, s)
-			b.pp = b.pp || sc.SendProxy.Any()
-			e.pp = e.pp || b.pp
+			if sc.SendProxy.Any() {
+				b.pp.Store(true)
+			}
+			e.pp = e.pp || b.pp.Load()
 			if sc.Backup {
 				set.backup = append(set.backup, s)
 			} else {

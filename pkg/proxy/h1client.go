@@ -107,7 +107,7 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1ServerConn, error
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
 	}
-	if be.pp {
+	if be.pp.Load() {
 		if err := dialProxy(ctx, be, addr, c, bt.Connect); err != nil {
 			c.Close()
 			return nil, err

@@ -987,7 +987,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 				target.ss = c.ss
 			}
 			rctx = withDialTarget(ctx, target)
-			if be.pp {
+			if be.pp.Load() {
 				// Connections carrying a client's PROXY header serve that
 				// client only (haproxy makes them private to the session).
 				if c.private == nil {

@@ -297,8 +297,8 @@ type Backend struct {
 	// whole (dynsrv.go), so readers take it without a lock.
 	set    atomic.Pointer[serverSet]
 	policy balance.Policy
-	hash   bool // hash-based policy: retries stay on the server
-	pp     bool // a server takes a PROXY header (pp_send.go)
+	hash   bool        // hash-based policy: retries stay on the server
+	pp     atomic.Bool // a server takes a PROXY header (pp_send.go); `add server` may set it
 	// ownHdrTimer: some rule of the configuration may set a stream's
 	// server timeout (`http-request set-timeout server`), so the wait for
 	// a response head is timed per request (settimeout.go), not by the

@@ -142,7 +142,7 @@ type ppKey struct{}
 // sendsProxy reports whether any server of be takes a PROXY header: its
 // HTTP connections then belong to one client connection each, as
 // haproxy makes them private.
-func sendsProxy(be *Backend) bool { return be != nil && be.pp }
+func sendsProxy(be *Backend) bool { return be != nil && be.pp.Load() }
 
 // dialProxy is the HTTP transport's PROXY step: the server at addr gets
 // the header of the client in ctx.

@@ -35,6 +35,15 @@ func (s *Server) warming() (int64, bool) {
 	return el, true
 }
 
+// WarmupSeconds is how many whole seconds of its slow start the server
+// has run; false when it is not in one.
+func (s *Server) WarmupSeconds() (int64, bool) {
+	if s.be.staticLB() {
+		return 0, false
+	}
+	return s.warming()
+}
+
 // Starting reports whether the server is in its slow start.
 func (s *Server) Starting() bool {
 	_, ok := s.warming()

@@ -3,6 +3,7 @@ package runtimeapi
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -31,6 +32,10 @@ var dynWorks = map[string]int{
 	"check": 0, "inter": 1, "fastinter": 1, "downinter": 1, "rise": 1, "fall": 1, "port": 1, "addr": 1,
 	"check-send-proxy": 0, "agent-check": 0, "agent-addr": 1, "agent-port": 1, "agent-inter": 1,
 	"agent-send": 1, "observe": 1, "error-limit": 1, "on-error": 1, "on-marked-down": 1, "on-marked-up": 1,
+	// PROXY protocol to the server (its checks send it only with
+	// check-send-proxy, as haproxy's dynamic servers)
+	"send-proxy": 0, "send-proxy-v2": 0, "send-proxy-v2-ssl": 0, "send-proxy-v2-ssl-cn": 0,
+	"no-send-proxy": 0, "no-send-proxy-v2": 0, "proxy-v2-options": 1,
 }
 
 // Keywords of haproxy 2.6's server keyword table that it accepts on a
@@ -42,13 +47,11 @@ var dynNotYet = map[string]bool{
 	"crl-file": true, "crt": true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
 	"force-tlsv12": true, "force-tlsv13": true, "maxqueue": true, "minconn": true,
-	"no-send-proxy": true, "no-send-proxy-v2": true, "no-ssl-reuse": true, "no-sslv3": true,
+	"no-ssl-reuse": true, "no-sslv3": true,
 	"no-tfo": true, "no-tls-tickets": true, "no-tlsv10": true, "no-tlsv11": true, "no-tlsv12": true,
 	"no-tlsv13": true, "npn": true,
 	"pool-low-conn": true, "pool-max-conn": true, "pool-purge-delay": true,
-	"proto": true, "proxy-v2-options": true, "send-proxy": true,
-	"send-proxy-v2": true, "send-proxy-v2-ssl": true, "send-proxy-v2-ssl-cn": true,
-	"slowstart": true, "sni": true, "source": true, "ssl": true, "ssl-max-ver": true,
+	"proto": true, "slowstart": true, "sni": true, "source": true, "ssl": true, "ssl-max-ver": true,
 	"ssl-min-ver": true, "tfo": true, "tls-tickets": true, "track": true, "usesrc": true,
 	"verify": true, "verifyhost": true, "ws": true,
 }
@@ -150,6 +153,11 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 	if sc.DNS.Hostname != "" {
 		// haproxy creates it without an address and never resolves it.
 		return nil, "a dynamic server named by a host name is not implemented by gproxy.\n"
+	}
+	if _, err := netip.ParseAddr(sc.Agent.Addr); sc.Agent.Addr != "" && err != nil {
+		// haproxy resolves it while parsing the command; gproxy
+		// resolves names at start only.
+		return nil, "'agent-addr' with a host name is not implemented by gproxy for dynamic servers.\n"
 	}
 	if sc.Check && slices.ContainsFunc(b.Proxy().Check.Rules, func(r haproxycfg.CheckRule) bool { return r.SSL }) {
 		// Its checks would need TLS settings, which the options a

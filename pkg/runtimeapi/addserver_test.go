@@ -21,7 +21,7 @@ func TestAddDelServerWhileServing(t *testing.T) {
 	e := start(t, "admin", s1)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", e.fe)
 	refusals := []struct{ in, want string }{
-		{"add server web/x " + s2.Addr() + " send-proxy", "'send-proxy' option is not implemented by gproxy for dynamic servers.\n"},
+		{"add server web/x " + s2.Addr() + " track web/s1", "'track' option is not implemented by gproxy for dynamic servers.\n"},
 		{"add server web/x " + s2.Addr() + " ssl verify none", "'ssl' option is not implemented by gproxy for dynamic servers.\n"},
 		{"add server web/x name.test:80", "a dynamic server named by a host name is not implemented by gproxy.\n"},
 		{"add server web/x 127.0.0.1:80 resolvers dns", "'resolvers' option is not accepted for dynamic server\n"},

@@ -266,6 +266,7 @@ func (c *Commands) enableServer(args []string) string {
 // neither check, agent nor tracking comes back up even if `set server
 // health down` had stopped it.
 func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
+	defer c.Source.Checks.MaintChange(s, a)()
 	cfg := s.Config()
 	if a != proxy.AdminMaint && s.AdminState() == proxy.AdminMaint && !s.Up() &&
 		!cfg.Check && !cfg.Agent.Enabled && cfg.TrackServer == "" {
@@ -532,8 +533,14 @@ func (c *Commands) showServersState(args []string) string {
 				if snap.Disabled {
 					chkState = 0x02
 				}
-				if s.AdminState() == proxy.AdminMaint {
+				if s.AdminState() == proxy.AdminMaint && !snap.Disabled {
+					// haproxy pauses an enabled check when the server
+					// enters maintenance (a fresh dynamic server's
+					// check is not enabled: 2).
 					chkState |= 0x08 // CHK_ST_PAUSED
+				}
+				if snap.InProgress {
+					chkState |= 0x01 // CHK_ST_INPROGRESS
 				}
 				switch {
 				case snap.Last.Code == health.CodeNone:
@@ -563,10 +570,10 @@ func (c *Commands) showServersState(args []string) string {
 			if s.Dynamic() && cfg.ID != 0 {
 				forcedID = 1 // `add server ... id N`
 			}
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d - 0 %d %s %s %d\n",
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d - %d %d %s %s %d\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState, forcedID,
-				dash(cfg.DNS.Hostname), port, c.Source.Checks.CheckPort(s), dash(c.Source.Checks.CheckAddr(s)), agAddr, agPort)
+				dash(cfg.DNS.Hostname), port, cfg.UseSSL, c.Source.Checks.CheckPort(s), dash(c.Source.Checks.CheckAddr(s)), agAddr, agPort)
 		}
 	}
 	return b.String()

@@ -301,7 +301,9 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 			down += now.Sub(st.LastChange)
 		}
 		m["downtime"] = itoa(int64(down / time.Second))
-		if snap.Last.Code != health.CodeNone {
+		// haproxy pauses the check of a server in maintenance and
+		// blanks its columns (the counters above stay).
+		if snap.Last.Code != health.CodeNone && sv.AdminState() != proxy.AdminMaint {
 			m["check_status"] = snap.Last.Code.String()
 			if snap.InProgress {
 				m["check_status"] = "* " + m["check_status"]
