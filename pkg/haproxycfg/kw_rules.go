@@ -484,11 +484,9 @@ func (p *parser) captureArgs(kw string, r *Rule, rest []string, own int) (int, r
 		if n <= 0 {
 			return 0, "length must be > 0"
 		}
-		if p.cur.isDefault {
-			// haproxy gives the slot to the defaults section, whose
-			// rules run for the proxies using it: not done by gproxy.
-			return 0, "a capture slot declared in a 'defaults' section is not implemented by gproxy"
-		}
+		// In a defaults section the slot is the defaults' own: the
+		// frontends using it start from its slots (proxy_defproxy_cpy)
+		// and run its rules first, which fill them.
 		r.CaptureID = px.Logging.AddCapture(false, n)
 	case rest[1] == "id":
 		id, err := strconv.ParseInt(rest[2], 10, 64)

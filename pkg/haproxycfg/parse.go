@@ -269,6 +269,9 @@ func (ps *proxyState) clone() *proxyState {
 	px.Binds, px.Servers, px.UseBackends = nil, nil, nil
 	px.DefaultBackend = ""
 	px.Logs = append([]LogTarget(nil), ps.px.Logs...)
+	// Each frontend adds its own capture slots after the defaults' ones.
+	px.Logging.ReqCaptures = append([]HeaderCapture(nil), ps.px.Logging.ReqCaptures...)
+	px.Logging.ResCaptures = append([]HeaderCapture(nil), ps.px.Logging.ResCaptures...)
 	if ps.px.ErrorFiles != nil {
 		px.ErrorFiles = make(map[int]ErrorFile, len(ps.px.ErrorFiles))
 		for code, ef := range ps.px.ErrorFiles {

@@ -28,6 +28,7 @@ func captureRequest(px *haproxycfg.Proxy, req *httpRequest, s *accesslog.Session
 		// with the connection's facts (ssl_fc_sni, fc_err).
 		s.Txn = requestTxn(req, s)
 		s.Txn.Env = env
+		s.Txn.Captured = capturedSlots(px, s)
 	}
 	if len(lg.ReqCaptures) > 0 {
 		if len(s.ReqCaptures) != len(lg.ReqCaptures) {
@@ -158,6 +159,24 @@ func (h *h1Frontend) makeUniqueID(t *sample.Txn, s *accesslog.Session) string {
 		s.UniqueID = string(h.f.px.Logging.UniqueID.Append(nil, t, s))
 	}
 	return s.UniqueID
+}
+
+// capturedSlots reads the stream's capture slots for the
+// capture.req.hdr/capture.res.hdr fetches; nil when the frontend has none.
+func capturedSlots(px *haproxycfg.Proxy, s *accesslog.Session) func(bool, int) (string, bool) {
+	if len(px.Logging.ReqCaptures) == 0 && len(px.Logging.ResCaptures) == 0 {
+		return nil
+	}
+	return func(response bool, slot int) (string, bool) {
+		slots := s.ReqCaptures
+		if response {
+			slots = s.ResCaptures
+		}
+		if slot < 0 || slot >= len(slots) || !slots[slot].Set {
+			return "", false
+		}
+		return slots[slot].Value, true
+	}
 }
 
 // requestTxn is what sample fetches see of a request for log-format

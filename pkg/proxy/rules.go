@@ -139,6 +139,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk, NotFirst: req.notFirst}
 	rr.c, rr.e = c, h.e
 	rr.fe, rr.log = h.f.px, s
+	rr.txn.Captured = capturedSlots(h.f.px, s)
 	if h.f.px.Logging.UniqueID != nil {
 		rr.txn.UniqueID = func() string { return h.makeUniqueID(&rr.txn, s) }
 	}

@@ -360,7 +360,7 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		return nil, true
 	}
 	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
-		Vars: s.e.proc.load(s.sessVars), Stream: true}
+		Vars: s.e.proc.load(s.sessVars), Stream: true, Captured: capturedSlots(f.px, log)}
 	s.txn = t
 	// An empty buffer, not none: an HTTP fetch then waits for a request
 	// head (haproxy parses the buffer as HTTP in mode tcp).

@@ -121,6 +121,19 @@ func init() {
 		}
 		return Value{Type: TypeStr, Str: t.Req.Version}, true
 	}})
+	for _, res := range []bool{false, true} {
+		name := "capture.req.hdr"
+		if res {
+			name = "capture.res.hdr"
+		}
+		RegisterFetch(FetchDef{Name: name, Args: ArgSpec{Types: []ArgType{ArgInt}, Min: 1}, Out: TypeStr, Fn: func(t *Txn, a []Arg) (Value, bool) {
+			if t.Captured == nil || a[0].Int < 0 || a[0].Int > 1<<20 {
+				return Value{}, false
+			}
+			v, ok := t.Captured(res, int(a[0].Int))
+			return Value{Type: TypeStr, Str: v}, ok
+		}})
+	}
 	RegisterFetch(FetchDef{Name: "capture.res.ver", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
 		if t.Res == nil {
 			return Value{}, false

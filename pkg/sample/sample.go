@@ -143,6 +143,10 @@ type Txn struct {
 	// NotFirst: the request is not the first of its connection
 	// (http_first_req is false), as every HTTP/2 stream in haproxy.
 	NotFirst bool
+	// Captured answers capture.req.hdr(N) and capture.res.hdr(N): slot
+	// N of the frontend's request (or response) captures, ok false when
+	// nothing was captured there; nil when the frontend has no slot.
+	Captured func(response bool, slot int) (string, bool)
 
 	mayChange bool      // set by a fetch whose answer may change with more data
 	scratch   []Value   // values of multi-valued fetches, reused per Txn
