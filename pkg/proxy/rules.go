@@ -190,6 +190,10 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		}
 		break
 	}
+	// The backend is the stream's from here: its own replies (return,
+	// deny...) go through its http-after-response rules and errorfiles
+	// too, as haproxy's s->be once the switching rules chose it.
+	rr.be = be
 	if be != nil && be.px != fe {
 		t.Backend = be.Name()
 		if v, k := h.runRequestSet(c, rr, be.px, body, s, keep); v == vReply {
@@ -198,7 +202,6 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	} else if be != nil {
 		t.Backend = be.Name()
 	}
-	rr.be = be
 	rr.writeBack(req)
 	if s.Txn != nil && s.Txn != t {
 		// The log's view of the stream (settimeout.go).
