@@ -729,15 +729,23 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		s.Status, s.TermCause, s.TermState = -1, termClient, stateRequest
 		return false
 	}
-	rt := h.routeFor(be)
 	if name := localService(h.f.px, req.method, req.uri); name != "" {
-		return h.serveLocal(c, req, body, s, name, keep)
+		return h.serveLocal(c, rr, h.local, req, body, s, name, keep)
+	}
+	if be != nil && be.px != h.f.px {
+		// The backend's stats page, as haproxy checks each proxy's
+		// `stats uri` once its http-request rules ran.
+		if name := localService(be.px, req.method, req.uri); name != "" {
+			s.BackendName = be.Name()
+			return h.serveLocal(c, rr, be.localHandler(e), req, body, s, name, keep)
+		}
 	}
 	if be == nil {
 		s.TermCause, s.TermState = termServer, stateConnect
 		s.Status = http.StatusServiceUnavailable
 		return h.errorPage(c, s, page503, keep && drain(body))
 	}
+	rt := h.routeFor(be)
 	s.BackendName = be.Name()
 	h.uniqueID(req, s)
 	bt := be.px.Timeouts

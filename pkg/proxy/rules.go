@@ -174,6 +174,11 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	if v, k := h.runRequestSet(c, rr, fe, body, s, keep); v == vReply {
 		return rr, nil, true, k
 	}
+	if localService(fe, req.method, req.uri) != "" {
+		// The frontend's stats page takes the request before any
+		// backend is chosen: no backend rules run, as in haproxy.
+		return rr, nil, false, keep
+	}
 	be = h.f.backend
 	for i := range fe.UseBackends {
 		u := &fe.UseBackends[i]
