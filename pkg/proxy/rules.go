@@ -1364,3 +1364,10 @@ func (rr *ruleRun) sendHints(c *h1Conn) {
 	rr.hints = rr.hints[:0]
 	c.interimResponse(http.StatusEarlyHints, []byte(b.String()))
 }
+
+// ProcVars is a copy of the process-wide variables (the stats socket's
+// `get var`).
+func (e *Engine) ProcVars() map[string]sample.Value { return e.proc.load(nil) }
+
+// SetProcVar stores a process-wide variable (the stats socket's `set var`).
+func (e *Engine) SetProcVar(name string, v sample.Value) { e.proc.store(name, &v) }
