@@ -264,9 +264,10 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 			case haproxycfg.ActTarpit:
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
 			case haproxycfg.ActReject, haproxycfg.ActSilentDrop:
-				// No reply: haproxy kills the connection (a reset), and
-				// logs no request time; silent-drop sends not even the
-				// reset (silentdrop.go).
+				// No reply and no request time logged. reject closes
+				// the connection after reading what the client sent, so
+				// the client sees a FIN (haproxy 2.6.12, measured);
+				// silent-drop sends nothing at all (silentdrop.go).
 				s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
 				s.TR = -1
 				raw := tcpConnOf(c.nc)
@@ -275,8 +276,12 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 					if sc, ok := c.nc.(*h2StreamConn); ok {
 						silence(tcpConnOf(sc.parent))
 					}
+					killConn(raw)
+				} else if _, h2 := c.nc.(*h2StreamConn); !h2 {
+					drainSocket(c.nc)
+				} else {
+					killConn(raw)
 				}
-				killConn(raw)
 				if sc, ok := c.nc.(*h2StreamConn); ok {
 					// On HTTP/2 the whole connection goes, as in haproxy.
 					killConn(tcpConnOf(sc.parent))
