@@ -327,7 +327,7 @@ var keywordTable = []Keyword{
 	// checks would send a v2 PROXY header with their own addresses instead of LOCAL
 	{CtxGlobal, "pp2-never-send-local", Refused, 0, grpProxyProtocol},
 	{CtxGlobal, "unix-bind", Refused, 0, grpAddress}, // prefix, owner and mode of UNIX sockets
-	{CtxGlobal, "expose-experimental-directives", Cosmetic, 0, grpNone},
+	{CtxGlobal, "expose-experimental-directives", Works, 0, grpNone},
 	// process tuning
 	{CtxGlobal, "close-spread-time", Cosmetic, 0, grpNone},
 	{CtxGlobal, "cpu-map", Cosmetic, 0, grpNone},
@@ -814,7 +814,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPRequest, "deny", Works, 0, grpNone},
 	{CtxHTTPRequest, "disable-l7-retry", Refused, 0, grpRules},
 	{CtxHTTPRequest, "early-hint", Works, 0, grpNone},
-	{CtxHTTPRequest, "normalize-uri", Refused, 0, grpRules},
+	{CtxHTTPRequest, "normalize-uri", Works, 0, grpNone},
 	{CtxHTTPRequest, "redirect", Works, 0, grpNone},
 	{CtxHTTPRequest, "reject", Works, 0, grpNone},
 	{CtxHTTPRequest, "replace-header", Works, 0, grpNone},

@@ -96,6 +96,11 @@ func (p *parser) httpRuleKeyword(args []string) {
 		p.httpRequest(args)
 		return
 	}
+	if action == "normalize-uri" && !p.experimental {
+		p.alert(kw, "'%s' action is experimental, must be allowed via a global 'expose-experimental-directives'", action)
+		p.abort = true
+		return
+	}
 	if p.cur.finalNoCond[kw] {
 		p.diag(Warning, LocParsingTight, kw, "previous '%s' action is final and has no condition attached, further entries are NOOP.", kw)
 	}
@@ -366,6 +371,9 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			}
 		}
 		return n, err
+	case "normalize-uri":
+		r.Action = ActNormalizeURI
+		return normalizeArgs(r, rest, own)
 	case "set-src", "set-src-port", "set-dst", "set-dst-port":
 		r.Action = map[string]Action{"set-src": ActSetSrc, "set-src-port": ActSetSrcPort, "set-dst": ActSetDst, "set-dst-port": ActSetDstPort}[name]
 		return p.exprArg(r, rest, own)
@@ -1441,4 +1449,43 @@ func (p *parser) mapActionArgs(name, action string, r *Rule, rest []string) (int
 	}
 	p.mapRules = append(p.mapRules, r)
 	return n, ""
+}
+
+// normalizeArgs reads normalize-uri's normalizer (haproxy's
+// parse_http_normalize_uri, messages included). As in haproxy 2.6, a
+// normalizer whose option is omitted before if/unless
+// ("path-strip-dotdot if ...") is left unset, which runs the first one,
+// path-merge-slashes.
+func normalizeArgs(r *Rule, rest []string, own int) (int, ruleError) {
+	if own == 0 || rest[0] == "" {
+		return 0, "missing argument <normalizer>"
+	}
+	next := ""
+	if len(rest) > 1 {
+		next = rest[1]
+	}
+	switch n := rest[0]; n {
+	case "path-merge-slashes", "path-strip-dot", "query-sort-by-name", "fragment-strip", "fragment-encode":
+		r.Normalizer = n
+		return 1, ""
+	case "path-strip-dotdot", "percent-to-uppercase", "percent-decode-unreserved":
+		opt := "strict"
+		if n == "path-strip-dotdot" {
+			opt = "full"
+		}
+		switch next {
+		case opt:
+			r.Normalizer = n + " " + opt
+			return 2, ""
+		case "":
+			r.Normalizer = n
+			return 1, ""
+		case "if", "unless":
+			r.Normalizer = "path-merge-slashes"
+			return 1, ""
+		}
+		return 0, ruleError(fmt.Sprintf("unknown argument '%s' for '%s' normalizer", next, n))
+	default:
+		return 0, ruleError(fmt.Sprintf("unknown normalizer '%s'", n))
+	}
 }

@@ -188,7 +188,10 @@ type parser struct {
 	localPeerCmdline bool
 	localPeerSet     bool // set by `localpeer`
 	abort            bool // stop reading the current file (haproxy's ERR_ABORT)
-	warned           map[string]bool
+	// experimental: the global section said expose-experimental-directives
+	// (normalize-uri needs it).
+	experimental bool
+	warned       map[string]bool
 	// textAt are the checkpoints of the rule being read: its log-format
 	// values may use only the fetches available there (nil: unchecked).
 	textAt []sample.Checkpoint

@@ -323,6 +323,15 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, t, true, 0)
+			case haproxycfg.ActNormalizeURI:
+				uri, ok := normalizeURI(rr.req.URI, r.Normalizer)
+				if !ok {
+					// A strict normalizer's malformed input: a bad
+					// request, as haproxy's ACT_RET_INV.
+					s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
+					return vReply, h.statusReply(c, rr, s, http.StatusBadRequest, false)
+				}
+				rr.req.URI = uri
 			default:
 				rr.apply(r, &rr.req, true)
 			}
