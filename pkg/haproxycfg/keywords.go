@@ -629,7 +629,7 @@ var keywordTable = []Keyword{
 	{CtxBind, "shards", Cosmetic, 1, grpNone},
 	{CtxBind, "thread", Cosmetic, 1, grpNone},
 	{CtxBind, "id", Cosmetic, 1, grpNone},
-	{CtxBind, "name", Cosmetic, 1, grpNone},
+	{CtxBind, "name", Works, 1, grpNone},
 	// UNIX socket and CLI settings: UNIX sockets are refused; `stats socket` reads its own
 	{CtxBind, "expose-fd", Cosmetic, 1, grpNone},
 	{CtxBind, "gid", Cosmetic, 1, grpNone},

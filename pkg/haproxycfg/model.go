@@ -340,6 +340,8 @@ type Bind struct {
 	// protocol header (v1 or v2) whose addresses replace the
 	// connection's (package proxyproto).
 	AcceptProxy bool `json:",omitempty"`
+	// Name is `name NAME`: the listener's name, which so_name fetches.
+	Name string `json:",omitempty"`
 	// Sock is set for a UNIX socket, abstract name or inherited descriptor
 	// (Host and Port are then unused).
 	Sock SockAddr

@@ -706,7 +706,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	keep := req.keepAlive && !h.isDraining() && h.mode != haproxycfg.HTTPClose
 	tHead := e.now()
 	s.TR = tHead.Sub(s.Accept.Add(s.Th + s.Ti))
-	captureRequest(h.f.px, req, s, envFor(e, c.nc))
+	captureRequest(h.f.px, req, s, envFor(e, c.nc), e.soName(h.f, c.nc))
 	if req.method == http.MethodConnect {
 		// Tunnels are not relayed: Go's client would take over the
 		// server connection.

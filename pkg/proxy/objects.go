@@ -393,6 +393,8 @@ type Frontend struct {
 	gate    gate
 	stopped atomic.Bool
 	lns     []net.Listener
+	// namedBinds: some bind has a name (so_name looks it up then).
+	namedBinds bool
 }
 
 // Name is the proxy's name.

@@ -173,7 +173,7 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, ac
 	if len(rs.TCPConnection) == 0 && pp == nil {
 		return true
 	}
-	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e, Vars: e.proc.load(*sess)}
+	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e, Vars: e.proc.load(*sess), SoName: e.soName(f, c)}
 	if stk != nil {
 		t.Stick = stk
 	}
@@ -208,7 +208,7 @@ func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters, s
 		return true
 	}
 	if len(rs.TCPSession) > 0 {
-		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess)}
+		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess), SoName: e.soName(f, c)}
 		if stk != nil {
 			t.Stick = stk
 		}
@@ -364,7 +364,7 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		return nil, true
 	}
 	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
-		Vars: s.e.proc.load(s.sessVars), Stream: true, Captured: capturedSlots(f.px, log)}
+		Vars: s.e.proc.load(s.sessVars), Stream: true, Captured: capturedSlots(f.px, log), SoName: s.e.soName(f, s.cli)}
 	s.txn = t
 	// An empty buffer, not none: an HTTP fetch then waits for a request
 	// head (haproxy parses the buffer as HTTP in mode tcp).
@@ -468,7 +468,7 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	t := s.txn
 	if t == nil {
 		t = &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
-			Vars: s.e.proc.load(s.sessVars), Stream: true}
+			Vars: s.e.proc.load(s.sessVars), Stream: true, SoName: s.e.soName(s.f, s.cli)}
 	}
 	t.Backend = s.be.px.Name
 	if s.srv != nil {
@@ -548,4 +548,54 @@ func killConn(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
+}
+
+// soName is the name of the listener of f that accepted c (`bind ...
+// name NAME`, the so_name fetch), found by the socket's own local
+// address (before any PROXY header): a listener bound to that address
+// first, else one bound to the wildcard address on its port.
+func (e *Engine) soName(f *Frontend, c net.Conn) string {
+	if !f.namedBinds {
+		return ""
+	}
+	for {
+		switch v := c.(type) {
+		case *h2StreamConn:
+			c = v.parent
+			continue
+		case *tlsServerConn:
+			c = v.raw
+			continue
+		case *gatedConn:
+			c = v.Conn
+			continue
+		case *ppConn:
+			c = v.Conn
+			continue
+		}
+		break
+	}
+	local := c.LocalAddr()
+	if local == nil {
+		return ""
+	}
+	wild := ""
+	for i, ln := range f.lns {
+		if i >= len(f.px.Binds) {
+			break
+		}
+		la := ln.Addr()
+		if la.Network() != local.Network() {
+			continue
+		}
+		if la.String() == local.String() {
+			return f.px.Binds[i].Name
+		}
+		if lt, ok := la.(*net.TCPAddr); ok && lt.IP.IsUnspecified() {
+			if ct, ok := local.(*net.TCPAddr); ok && ct.Port == lt.Port && wild == "" {
+				wild = f.px.Binds[i].Name
+			}
+		}
+	}
+	return wild
 }

@@ -54,6 +54,9 @@ func init() {
 	// ssl_fc stays false until the TLS package registers the real one.
 	boolConst("ssl_fc", false)
 
+	RegisterFetch(FetchDef{Name: "so_name", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		return Value{Type: TypeStr, Str: t.SoName}, t.SoName != ""
+	}})
 	RegisterFetch(FetchDef{Name: "fe_name", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
 		return Value{Type: TypeStr, Str: t.Frontend}, t.Frontend != ""
 	}})

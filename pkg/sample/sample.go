@@ -147,6 +147,9 @@ type Txn struct {
 	// N of the frontend's request (or response) captures, ok false when
 	// nothing was captured there; nil when the frontend has no slot.
 	Captured func(response bool, slot int) (string, bool)
+	// SoName is the name of the listener the client connected to
+	// (`bind ... name NAME`, so_name); "" when it has none.
+	SoName string
 
 	mayChange bool      // set by a fetch whose answer may change with more data
 	scratch   []Value   // values of multi-valued fetches, reused per Txn
