@@ -557,7 +557,7 @@ var keywordTable = []Keyword{
 	{CtxOption, "http-pretend-keepalive", Works, 0, grpNone},
 	{CtxOption, "http-buffer-request", Works, 0, grpNone},
 	{CtxOption, "http-use-proxy-header", Refused, 0, grpHTTP},
-	{CtxOption, "http-restrict-req-hdr-names", Refused, 0, grpHTTP},
+	{CtxOption, "http-restrict-req-hdr-names", Works, 0, grpNone},
 	{CtxOption, "h1-case-adjust-bogus-client", Refused, 0, grpHTTP},
 	{CtxOption, "h1-case-adjust-bogus-server", Refused, 0, grpHTTP},
 	{CtxOption, "accept-invalid-http-request", Refused, 0, grpHTTP},

@@ -315,6 +315,12 @@ type Options struct {
 	// BufferRequest is `option http-buffer-request`: the request body is
 	// waited for (whole, or a buffer full) before the rules run.
 	BufferRequest bool `json:",omitempty"`
+	// RestrictHdrNames is `option http-restrict-req-hdr-names`: "delete"
+	// removes the request header fields whose name has a character other
+	// than a letter, a digit or '-', "reject" answers 403 to such a
+	// request, "" (preserve) keeps them. Checked after the proxy's
+	// http-request rules.
+	RestrictHdrNames string `json:",omitempty"`
 	// PretendKeepAlive is `option http-pretend-keepalive`: the server is
 	// not told the connection closes after the response (it still does).
 	PretendKeepAlive bool `json:",omitempty"`

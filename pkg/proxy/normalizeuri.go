@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"slices"
 	"sort"
 	"strings"
+
+	"hapair/pkg/sample"
 )
 
 // `http-request normalize-uri` (configuration manual 4.2, haproxy 2.6's
@@ -200,4 +203,25 @@ func percentRewrite(p string, strict, decode bool) (string, bool) {
 		b.WriteByte('%')
 	}
 	return b.String(), true
+}
+
+// restrictHeaderNames applies `option http-restrict-req-hdr-names`: the
+// fields whose name has a character other than a letter, a digit or '-'
+// are removed, or (reject) make it report true, the request then being
+// denied.
+func restrictHeaderNames(m *sample.Message, reject bool) bool {
+	bad := func(name string) bool {
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return true
+			}
+		}
+		return false
+	}
+	if reject {
+		return slices.ContainsFunc(m.Headers, func(hd sample.Header) bool { return bad(hd.Name) })
+	}
+	m.Headers = slices.DeleteFunc(m.Headers, func(hd sample.Header) bool { return bad(hd.Name) })
+	return false
 }

@@ -39,7 +39,7 @@ type httpRules struct {
 // rule or a conditional or dynamic use_backend.
 func needRules(e *Engine, f *Frontend) bool {
 	px := f.px
-	if !px.Rules.Empty() {
+	if !px.Rules.Empty() || px.Options.RestrictHdrNames != "" {
 		return true
 	}
 	for _, u := range px.UseBackends {
@@ -48,7 +48,7 @@ func needRules(e *Engine, f *Frontend) bool {
 		}
 	}
 	for _, b := range reachable(e, f) {
-		if !b.px.Rules.Empty() || b.px.BalanceArgs.Expr != nil {
+		if !b.px.Rules.Empty() || b.px.BalanceArgs.Expr != nil || b.px.Options.RestrictHdrNames != "" {
 			return true
 		}
 	}
@@ -233,7 +233,15 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 		return vReply, false
 	}
 	defer rr.sendHints(c)
-	for _, set := range [][]*haproxycfg.Rule{px.Rules.HTTPRequest, px.Rules.Redirects} {
+	for si, set := range [][]*haproxycfg.Rule{px.Rules.HTTPRequest, px.Rules.Redirects} {
+		if si == 1 && px.Options.RestrictHdrNames != "" && restrictHeaderNames(&rr.req, px.Options.RestrictHdrNames == "reject") {
+			// A header name outside [0-9A-Za-z-] under `option
+			// http-restrict-req-hdr-names reject`: denied, as haproxy
+			// checks once the proxy's http-request rules ran.
+			rr.sendHints(c)
+			s.Status, s.TermCause, s.TermState = http.StatusForbidden, 'P', stateRequest
+			return vReply, h.statusReply(c, rr, s, http.StatusForbidden, keep && drain(body))
+		}
 	rules:
 		for _, r := range set {
 			if r.Action != haproxycfg.ActEarlyHint {
