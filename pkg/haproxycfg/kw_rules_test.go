@@ -90,6 +90,11 @@ var ruleErrorLines = []string{
 	"EXP http-request normalize-uri percent-to-uppercase loose",
 	"EXP http-request normalize-uri percent-decode-unreserved strict extra",
 	"EXP http-request normalize-uri path-strip-dot extra",
+	"option http-restrict-req-hdr-names",
+	"option http-restrict-req-hdr-names bogus",
+	"option http-restrict-req-hdr-names delete extra",
+	"no option http-restrict-req-hdr-names",
+	"bind 127.0.0.1:3 name",
 }
 
 // backendRuleErrorLines are the same, each alone in a mode tcp backend.
