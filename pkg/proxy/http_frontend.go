@@ -707,6 +707,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	tHead := e.now()
 	s.TR = tHead.Sub(s.Accept.Add(s.Th + s.Ti))
 	captureRequest(h.f.px, req, s, envFor(e, c.nc), e.soName(h.f, c.nc))
+	if s.Txn != nil {
+		s.Txn.ProxyTLV = ppTLVOf(c.nc)
+	}
 	if req.method == http.MethodConnect {
 		// Tunnels are not relayed: Go's client would take over the
 		// server connection.

@@ -137,7 +137,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	}
 	rr.req.Body = body.buffered // option http-buffer-request
 	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk, NotFirst: req.notFirst,
-		SoName: h.e.soName(h.f, c.nc)}
+		SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 	rr.c, rr.e = c, h.e
 	rr.fe, rr.log = h.f.px, s
 	rr.txn.Captured = capturedSlots(h.f.px, s)
@@ -1240,7 +1240,7 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 		}
 	}
 	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk,
-		Vars: h.e.proc.load(c.sessVars), Stream: true, NotFirst: req.notFirst, SoName: h.e.soName(h.f, c.nc)}
+		Vars: h.e.proc.load(c.sessVars), Stream: true, NotFirst: req.notFirst, SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 	act := tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s})
 	keepSessVars(&t, &c.sessVars)
 	c.reqVars = streamVars(&t)

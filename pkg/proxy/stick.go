@@ -312,5 +312,5 @@ func (h *h1Frontend) stickTxn(c *h1Conn, req *httpRequest, s *accesslog.Session,
 		}
 	}
 	return &sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Backend: be.Name(), Req: m, Env: h.e, Stick: c.stk, NotFirst: req.notFirst,
-		SoName: h.e.soName(h.f, c.nc)}
+		SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 }
