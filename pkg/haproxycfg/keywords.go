@@ -840,10 +840,10 @@ var keywordTable = []Keyword{
 	{CtxHTTPRequest, "unset-var(*)", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-dst", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-dst-port", Works, 0, grpNone},
-	{CtxHTTPRequest, "set-mark", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-mark", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-src", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-src-port", Works, 0, grpNone},
-	{CtxHTTPRequest, "set-tos", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-tos", Works, 0, grpNone},
 	{CtxHTTPRequest, "silent-drop", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-priority-class", Refused, 0, grpRules},
 	{CtxHTTPRequest, "set-priority-offset", Refused, 0, grpRules},
@@ -880,8 +880,8 @@ var keywordTable = []Keyword{
 	{CtxHTTPResponse, "set-var-fmt(*)", Works, 0, grpNone},
 	{CtxHTTPResponse, "set-var(*)", Works, 0, grpNone},
 	{CtxHTTPResponse, "unset-var(*)", Works, 0, grpNone},
-	{CtxHTTPResponse, "set-mark", Refused, 0, grpRules},
-	{CtxHTTPResponse, "set-tos", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-mark", Works, 0, grpNone},
+	{CtxHTTPResponse, "set-tos", Works, 0, grpNone},
 	{CtxHTTPResponse, "silent-drop", Refused, 0, grpRules},
 
 	// CtxHTTPAfterResponse

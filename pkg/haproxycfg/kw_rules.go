@@ -371,6 +371,22 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			}
 		}
 		return n, err
+	case "set-mark", "set-tos":
+		r.Action = map[string]Action{"set-mark": ActSetMark, "set-tos": ActSetTOS}[name]
+		if own == 0 || rest[0] == "" {
+			return 0, "expects exactly 1 argument (integer/hex value)"
+		}
+		n, end := strtolBase0(rest[0])
+		if end != "" {
+			return 0, ruleError(fmt.Sprintf("invalid character starting at '%s' (integer/hex value expected)", end))
+		}
+		if name == "set-mark" {
+			n = int64(uint32(n)) // strtoul into an unsigned int
+		} else {
+			n = int64(int32(n)) // strtol into an int
+		}
+		r.Num = n
+		return 1, ""
 	case "normalize-uri":
 		r.Action = ActNormalizeURI
 		return normalizeArgs(r, rest, own)
@@ -1488,4 +1504,51 @@ func normalizeArgs(r *Rule, rest []string, own int) (int, ruleError) {
 	default:
 		return 0, ruleError(fmt.Sprintf("unknown normalizer '%s'", n))
 	}
+}
+
+// strtolBase0 is C's strtol(s, &end, 0): blanks, a sign, then a hex
+// (0x), octal (0) or decimal number; it returns the value (wrapped as
+// the C conversion does for a 64-bit long) and what follows it.
+func strtolBase0(s string) (int64, string) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r') {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	digit := func(c byte) int {
+		switch {
+		case c >= '0' && c <= '9':
+			return int(c - '0')
+		case c >= 'a' && c <= 'z':
+			return int(c-'a') + 10
+		case c >= 'A' && c <= 'Z':
+			return int(c-'A') + 10
+		}
+		return 99
+	}
+	base := 10
+	if i < len(s) && s[i] == '0' {
+		base = 8
+		if i+1 < len(s) && (s[i+1] == 'x' || s[i+1] == 'X') && i+2 < len(s) && digit(s[i+2]) < 16 {
+			base, i = 16, i+2
+		}
+	}
+	start := i
+	var n uint64
+	for i < len(s) && digit(s[i]) < base {
+		n = n*uint64(base) + uint64(digit(s[i]))
+		i++
+	}
+	if i == start && base != 8 {
+		return 0, s // no digits: strtol consumes nothing
+	}
+	v := int64(n)
+	if neg {
+		v = -v
+	}
+	return v, s[i:]
 }

@@ -95,6 +95,10 @@ var ruleErrorLines = []string{
 	"option http-restrict-req-hdr-names delete extra",
 	"no option http-restrict-req-hdr-names",
 	"bind 127.0.0.1:3 name",
+	"http-request set-mark",
+	"http-request set-mark 0xzz",
+	"http-request set-tos 12a",
+	"http-response set-mark 1x",
 }
 
 // backendRuleErrorLines are the same, each alone in a mode tcp backend.

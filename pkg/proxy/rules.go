@@ -332,6 +332,8 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, t, true, 0)
+			case haproxycfg.ActSetMark, haproxycfg.ActSetTOS:
+				rr.setSockOpt(r)
 			case haproxycfg.ActNormalizeURI:
 				uri, ok := normalizeURI(rr.req.URI, r.Normalizer)
 				if !ok {
@@ -945,6 +947,8 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				return 0, "", nil, &p
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, &rr.txn, true, rr.res.Status)
+			case haproxycfg.ActSetMark, haproxycfg.ActSetTOS:
+				rr.setSockOpt(r)
 			default:
 				rr.apply(r, &rr.res, false)
 			}
@@ -1394,3 +1398,24 @@ func (e *Engine) ProcVars() map[string]sample.Value { return e.proc.load(nil) }
 
 // SetProcVar stores a process-wide variable (the stats socket's `set var`).
 func (e *Engine) SetProcVar(name string, v sample.Value) { e.proc.store(name, &v) }
+
+// setSockOpt runs set-mark and set-tos on the client's connection (the
+// whole connection under HTTP/2, as haproxy's session connection).
+func (rr *ruleRun) setSockOpt(r *haproxycfg.Rule) {
+	if rr.c == nil {
+		return
+	}
+	nc := rr.c.nc
+	if sc, ok := nc.(*h2StreamConn); ok {
+		nc = sc.parent
+	}
+	raw := tcpConnOf(nc)
+	if p, ok := raw.(*ppConn); ok {
+		raw = p.Conn
+	}
+	if r.Action == haproxycfg.ActSetMark {
+		setMark(raw, int(r.Num))
+	} else {
+		setTOS(raw, int(r.Num))
+	}
+}
