@@ -327,7 +327,7 @@ var keywordTable = []Keyword{
 	// checks would send a v2 PROXY header with their own addresses instead of LOCAL
 	{CtxGlobal, "pp2-never-send-local", Refused, 0, grpProxyProtocol},
 	{CtxGlobal, "unix-bind", Refused, 0, grpAddress}, // prefix, owner and mode of UNIX sockets
-	{CtxGlobal, "expose-experimental-directives", Cosmetic, 0, grpNone},
+	{CtxGlobal, "expose-experimental-directives", Works, 0, grpNone},
 	// process tuning
 	{CtxGlobal, "close-spread-time", Cosmetic, 0, grpNone},
 	{CtxGlobal, "cpu-map", Cosmetic, 0, grpNone},
@@ -557,7 +557,7 @@ var keywordTable = []Keyword{
 	{CtxOption, "http-pretend-keepalive", Works, 0, grpNone},
 	{CtxOption, "http-buffer-request", Works, 0, grpNone},
 	{CtxOption, "http-use-proxy-header", Refused, 0, grpHTTP},
-	{CtxOption, "http-restrict-req-hdr-names", Refused, 0, grpHTTP},
+	{CtxOption, "http-restrict-req-hdr-names", Works, 0, grpNone},
 	{CtxOption, "h1-case-adjust-bogus-client", Refused, 0, grpHTTP},
 	{CtxOption, "h1-case-adjust-bogus-server", Refused, 0, grpHTTP},
 	{CtxOption, "accept-invalid-http-request", Refused, 0, grpHTTP},
@@ -629,7 +629,7 @@ var keywordTable = []Keyword{
 	{CtxBind, "shards", Cosmetic, 1, grpNone},
 	{CtxBind, "thread", Cosmetic, 1, grpNone},
 	{CtxBind, "id", Cosmetic, 1, grpNone},
-	{CtxBind, "name", Cosmetic, 1, grpNone},
+	{CtxBind, "name", Works, 1, grpNone},
 	// UNIX socket and CLI settings: UNIX sockets are refused; `stats socket` reads its own
 	{CtxBind, "expose-fd", Cosmetic, 1, grpNone},
 	{CtxBind, "gid", Cosmetic, 1, grpNone},
@@ -814,7 +814,7 @@ var keywordTable = []Keyword{
 	{CtxHTTPRequest, "deny", Works, 0, grpNone},
 	{CtxHTTPRequest, "disable-l7-retry", Refused, 0, grpRules},
 	{CtxHTTPRequest, "early-hint", Works, 0, grpNone},
-	{CtxHTTPRequest, "normalize-uri", Refused, 0, grpRules},
+	{CtxHTTPRequest, "normalize-uri", Works, 0, grpNone},
 	{CtxHTTPRequest, "redirect", Works, 0, grpNone},
 	{CtxHTTPRequest, "reject", Works, 0, grpNone},
 	{CtxHTTPRequest, "replace-header", Works, 0, grpNone},
@@ -840,10 +840,10 @@ var keywordTable = []Keyword{
 	{CtxHTTPRequest, "unset-var(*)", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-dst", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-dst-port", Works, 0, grpNone},
-	{CtxHTTPRequest, "set-mark", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-mark", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-src", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-src-port", Works, 0, grpNone},
-	{CtxHTTPRequest, "set-tos", Refused, 0, grpRules},
+	{CtxHTTPRequest, "set-tos", Works, 0, grpNone},
 	{CtxHTTPRequest, "silent-drop", Works, 0, grpNone},
 	{CtxHTTPRequest, "set-priority-class", Refused, 0, grpRules},
 	{CtxHTTPRequest, "set-priority-offset", Refused, 0, grpRules},
@@ -880,8 +880,8 @@ var keywordTable = []Keyword{
 	{CtxHTTPResponse, "set-var-fmt(*)", Works, 0, grpNone},
 	{CtxHTTPResponse, "set-var(*)", Works, 0, grpNone},
 	{CtxHTTPResponse, "unset-var(*)", Works, 0, grpNone},
-	{CtxHTTPResponse, "set-mark", Refused, 0, grpRules},
-	{CtxHTTPResponse, "set-tos", Refused, 0, grpRules},
+	{CtxHTTPResponse, "set-mark", Works, 0, grpNone},
+	{CtxHTTPResponse, "set-tos", Works, 0, grpNone},
 	{CtxHTTPResponse, "silent-drop", Refused, 0, grpRules},
 
 	// CtxHTTPAfterResponse

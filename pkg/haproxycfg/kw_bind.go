@@ -42,6 +42,14 @@ func (p *parser) bindKeyword(args []string) {
 			}
 			i += 2
 			continue
+		case "name":
+			if i+1 >= len(args) || args[i+1] == "" {
+				p.alert("bind", "'bind %s' in section '%s' : '%s' : missing name", args[1], p.sectionName, opt)
+				return
+			}
+			tmpl.Name = args[i+1]
+			i += 2
+			continue
 		}
 		k, ok := lookup(CtxBind, opt)
 		n := k.Args

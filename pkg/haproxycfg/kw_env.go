@@ -1,6 +1,8 @@
 package haproxycfg
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	"hapair/pkg/sample"
@@ -148,37 +150,71 @@ func (p *parser) globalSetVar(args []string) {
 		p.alert(kw, "'%s': cannot set variable '%s', only scope 'proc' is permitted in the global section.", kw, name)
 		return
 	}
-	t := &sample.Txn{Env: parserEnv{p: p}}
-	var v sample.Value
-	if kw == "set-var-fmt" {
-		p.textAt = []sample.Checkpoint{sample.AtConfigParser}
-		f, err := p.text(args[2])
-		p.textAt = nil
-		if err != nil {
-			p.alert(kw, "%s", condError(err))
-			return
-		}
-		v = sample.Value{Type: sample.TypeStr, Str: f.Raw}
-		if f.Format != nil {
-			v.Str = string(f.Format.Append(nil, t, nil))
-		}
-	} else {
-		e, err := sample.ParseExpr(args[2], p.sampleOptions())
-		if err != nil {
-			p.alert(kw, "%s", condError(err))
-			return
-		}
-		if needs, ok := e.Needs(sample.AtConfigParser); !ok {
-			p.alert(kw, "fetch method 'set-var(%s)' extracts information from '%s', none of which is available here", name, needs)
-			return
-		}
-		var ok bool
-		if v, ok = e.Eval(t); !ok {
-			return
-		}
+	v, set, err := p.procVarValue(name, args[2], kw == "set-var-fmt", p.cfg.Global.Vars)
+	if err != nil {
+		p.alert(kw, "%s", err)
+		return
+	}
+	if !set {
+		return
 	}
 	if p.cfg.Global.Vars == nil {
 		p.cfg.Global.Vars = map[string]sample.Value{}
 	}
 	p.cfg.Global.Vars[name] = v
+}
+
+// procVarValue evaluates the value of `set-var NAME EXPR` or `set-var-fmt
+// NAME FMT` (format) where only the configuration parser's fetches work
+// (constants, env(), var() of the process variables in vars); set is
+// false when the expression gives no sample.
+func (p *parser) procVarValue(name, text string, format bool, vars map[string]sample.Value) (v sample.Value, set bool, err error) {
+	t := &sample.Txn{Env: parserEnv{p: p}, Vars: vars}
+	if format {
+		p.textAt = []sample.Checkpoint{sample.AtConfigParser}
+		f, err := p.text(text)
+		p.textAt = nil
+		if err != nil {
+			return v, false, errors.New(condError(err))
+		}
+		v = sample.Value{Type: sample.TypeStr, Str: f.Raw}
+		if f.Format != nil {
+			v.Str = string(f.Format.Append(nil, t, nil))
+		}
+		return v, true, nil
+	}
+	e, err := sample.ParseExpr(text, p.sampleOptions())
+	if err != nil {
+		return v, false, errors.New(condError(err))
+	}
+	if needs, ok := e.Needs(sample.AtConfigParser); !ok {
+		return v, false, fmt.Errorf("fetch method 'set-var(%s)' extracts information from '%s', none of which is available here", name, needs)
+	}
+	v, set = e.Eval(t)
+	return v, set, nil
+}
+
+// CLISetVar evaluates the stats socket's `set var NAME [expr|fmt] TEXT`
+// (format: fmt) as haproxy 2.6 does, against the process variables vars:
+// the value to store (set false when the expression gave no sample), or
+// the error the socket prints.
+func CLISetVar(name, text string, format bool, vars map[string]sample.Value) (v sample.Value, set bool, err error) {
+	scope, _, _ := strings.Cut(name, ".")
+	switch scope {
+	case "proc", "sess", "txn", "req", "res":
+	default:
+		return v, false, fmt.Errorf("invalid variable name '%s'. A variable name must be start by its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'", name)
+	}
+	if strings.Contains(name, ",") {
+		return v, false, fmt.Errorf("conditions on the variable ('%s') are not implemented by gproxy", name)
+	}
+	p := newParser(ParseOptions{})
+	p.file = "CLI"
+	if v, set, err = p.procVarValue(name, text, format, vars); err != nil {
+		return v, false, err
+	}
+	if scope != "proc" {
+		return v, false, fmt.Errorf("'set var': cannot set variable '%s', only scope 'proc' is permitted here.", name)
+	}
+	return v, set, nil
 }

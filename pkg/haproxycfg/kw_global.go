@@ -27,6 +27,8 @@ func (p *parser) globalKeyword(args []string) {
 		p.resetEnv(args)
 	case "set-var", "set-var-fmt":
 		p.globalSetVar(args)
+	case "expose-experimental-directives":
+		p.experimental = true
 	case "tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.max-frame-size":
 		p.tuneH2(&g.H2, args)
 	case "server-state-file", "server-state-base":

@@ -16,6 +16,7 @@ var optionsNoNegation = map[string]bool{
 	"forwardfor": true, "originalto": true, "ssl-hello-chk": true, "smtpchk": true,
 	"pgsql-check": true, "redis-check": true, "mysql-check": true, "ldap-check": true,
 	"spop-check": true, "tcp-check": true, "external-check": true, "tcpka": true,
+	"http-restrict-req-hdr-names": true,
 }
 
 // legacyTimeouts are the pre-2.1 spellings, still accepted by gproxy.
@@ -781,6 +782,25 @@ func (p *parser) option(args []string, no bool) {
 		}
 	case "http-buffer-request":
 		px.Options.BufferRequest = !no
+	case "http-restrict-req-hdr-names":
+		const expects = "option 'http-restrict-req-hdr-names' expects 'preserve', 'reject' or 'delete' option."
+		switch v := argAt(args, 2); v {
+		case "":
+			p.alert("option", "missing parameter. %s", expects)
+			return
+		case "preserve", "delete", "reject":
+			if len(args) > 3 {
+				p.alert("option", "'option' cannot handle unexpected argument '%s'.", args[3])
+				return
+			}
+			px.Options.RestrictHdrNames = v
+			if v == "preserve" {
+				px.Options.RestrictHdrNames = ""
+			}
+		default:
+			p.alert("option", "invalid parameter '%s'. %s", v, expects)
+			return
+		}
 	case "http-pretend-keepalive":
 		if p.needCap(name, false, "") {
 			px.Options.PretendKeepAlive = !no

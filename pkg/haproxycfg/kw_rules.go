@@ -96,6 +96,11 @@ func (p *parser) httpRuleKeyword(args []string) {
 		p.httpRequest(args)
 		return
 	}
+	if action == "normalize-uri" && !p.experimental {
+		p.alert(kw, "'%s' action is experimental, must be allowed via a global 'expose-experimental-directives'", action)
+		p.abort = true
+		return
+	}
 	if p.cur.finalNoCond[kw] {
 		p.diag(Warning, LocParsingTight, kw, "previous '%s' action is final and has no condition attached, further entries are NOOP.", kw)
 	}
@@ -366,6 +371,25 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			}
 		}
 		return n, err
+	case "set-mark", "set-tos":
+		r.Action = map[string]Action{"set-mark": ActSetMark, "set-tos": ActSetTOS}[name]
+		if own == 0 || rest[0] == "" {
+			return 0, "expects exactly 1 argument (integer/hex value)"
+		}
+		n, end := strtolBase0(rest[0])
+		if end != "" {
+			return 0, ruleError(fmt.Sprintf("invalid character starting at '%s' (integer/hex value expected)", end))
+		}
+		if name == "set-mark" {
+			n = int64(uint32(n)) // strtoul into an unsigned int
+		} else {
+			n = int64(int32(n)) // strtol into an int
+		}
+		r.Num = n
+		return 1, ""
+	case "normalize-uri":
+		r.Action = ActNormalizeURI
+		return normalizeArgs(r, rest, own)
 	case "set-src", "set-src-port", "set-dst", "set-dst-port":
 		r.Action = map[string]Action{"set-src": ActSetSrc, "set-src-port": ActSetSrcPort, "set-dst": ActSetDst, "set-dst-port": ActSetDstPort}[name]
 		return p.exprArg(r, rest, own)
@@ -484,11 +508,9 @@ func (p *parser) captureArgs(kw string, r *Rule, rest []string, own int) (int, r
 		if n <= 0 {
 			return 0, "length must be > 0"
 		}
-		if p.cur.isDefault {
-			// haproxy gives the slot to the defaults section, whose
-			// rules run for the proxies using it: not done by gproxy.
-			return 0, "a capture slot declared in a 'defaults' section is not implemented by gproxy"
-		}
+		// In a defaults section the slot is the defaults' own: the
+		// frontends using it start from its slots (proxy_defproxy_cpy)
+		// and run its rules first, which fill them.
 		r.CaptureID = px.Logging.AddCapture(false, n)
 	case rest[1] == "id":
 		id, err := strconv.ParseInt(rest[2], 10, 64)
@@ -1443,4 +1465,90 @@ func (p *parser) mapActionArgs(name, action string, r *Rule, rest []string) (int
 	}
 	p.mapRules = append(p.mapRules, r)
 	return n, ""
+}
+
+// normalizeArgs reads normalize-uri's normalizer (haproxy's
+// parse_http_normalize_uri, messages included). As in haproxy 2.6, a
+// normalizer whose option is omitted before if/unless
+// ("path-strip-dotdot if ...") is left unset, which runs the first one,
+// path-merge-slashes.
+func normalizeArgs(r *Rule, rest []string, own int) (int, ruleError) {
+	if own == 0 || rest[0] == "" {
+		return 0, "missing argument <normalizer>"
+	}
+	next := ""
+	if len(rest) > 1 {
+		next = rest[1]
+	}
+	switch n := rest[0]; n {
+	case "path-merge-slashes", "path-strip-dot", "query-sort-by-name", "fragment-strip", "fragment-encode":
+		r.Normalizer = n
+		return 1, ""
+	case "path-strip-dotdot", "percent-to-uppercase", "percent-decode-unreserved":
+		opt := "strict"
+		if n == "path-strip-dotdot" {
+			opt = "full"
+		}
+		switch next {
+		case opt:
+			r.Normalizer = n + " " + opt
+			return 2, ""
+		case "":
+			r.Normalizer = n
+			return 1, ""
+		case "if", "unless":
+			r.Normalizer = "path-merge-slashes"
+			return 1, ""
+		}
+		return 0, ruleError(fmt.Sprintf("unknown argument '%s' for '%s' normalizer", next, n))
+	default:
+		return 0, ruleError(fmt.Sprintf("unknown normalizer '%s'", n))
+	}
+}
+
+// strtolBase0 is C's strtol(s, &end, 0): blanks, a sign, then a hex
+// (0x), octal (0) or decimal number; it returns the value (wrapped as
+// the C conversion does for a 64-bit long) and what follows it.
+func strtolBase0(s string) (int64, string) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r') {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	digit := func(c byte) int {
+		switch {
+		case c >= '0' && c <= '9':
+			return int(c - '0')
+		case c >= 'a' && c <= 'z':
+			return int(c-'a') + 10
+		case c >= 'A' && c <= 'Z':
+			return int(c-'A') + 10
+		}
+		return 99
+	}
+	base := 10
+	if i < len(s) && s[i] == '0' {
+		base = 8
+		if i+1 < len(s) && (s[i+1] == 'x' || s[i+1] == 'X') && i+2 < len(s) && digit(s[i+2]) < 16 {
+			base, i = 16, i+2
+		}
+	}
+	start := i
+	var n uint64
+	for i < len(s) && digit(s[i]) < base {
+		n = n*uint64(base) + uint64(digit(s[i]))
+		i++
+	}
+	if i == start && base != 8 {
+		return 0, s // no digits: strtol consumes nothing
+	}
+	v := int64(n)
+	if neg {
+		v = -v
+	}
+	return v, s[i:]
 }

@@ -83,6 +83,22 @@ var ruleErrorLines = []string{
 	"use_backend be foo",
 	"tcp-response content accept",
 	"tcp-response inspect-delay 1s",
+	"http-request normalize-uri path-merge-slashes", // no expose-experimental-directives
+	"EXP http-request normalize-uri bogus",
+	"EXP http-request normalize-uri",
+	"EXP http-request normalize-uri path-strip-dotdot bad",
+	"EXP http-request normalize-uri percent-to-uppercase loose",
+	"EXP http-request normalize-uri percent-decode-unreserved strict extra",
+	"EXP http-request normalize-uri path-strip-dot extra",
+	"option http-restrict-req-hdr-names",
+	"option http-restrict-req-hdr-names bogus",
+	"option http-restrict-req-hdr-names delete extra",
+	"no option http-restrict-req-hdr-names",
+	"bind 127.0.0.1:3 name",
+	"http-request set-mark",
+	"http-request set-mark 0xzz",
+	"http-request set-tos 12a",
+	"http-response set-mark 1x",
 }
 
 // backendRuleErrorLines are the same, each alone in a mode tcp backend.
@@ -119,6 +135,10 @@ func TestRuleMessagesMatchHaproxy(t *testing.T) {
 	for i, line := range lines {
 		src := "defaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n" +
 			"frontend fe\n    bind 127.0.0.1:1\n    " + line + "\n    default_backend be\nbackend be\n    server s 127.0.0.1:2\n"
+		if l, ok := strings.CutPrefix(line, "EXP "); ok {
+			// normalize-uri is experimental: allowed by the global section.
+			src = "global\n    expose-experimental-directives\n" + strings.Replace(src, line, l, 1)
+		}
 		if i >= len(ruleErrorLines) {
 			src = "defaults\n    mode tcp\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n" +
 				"frontend fe\n    bind 127.0.0.1:1\n    default_backend be\nbackend be\n    " + line + "\n    server s 127.0.0.1:2\n"

@@ -325,6 +325,12 @@ type Options struct {
 	// BufferRequest is `option http-buffer-request`: the request body is
 	// waited for (whole, or a buffer full) before the rules run.
 	BufferRequest bool `json:",omitempty"`
+	// RestrictHdrNames is `option http-restrict-req-hdr-names`: "delete"
+	// removes the request header fields whose name has a character other
+	// than a letter, a digit or '-', "reject" answers 403 to such a
+	// request, "" (preserve) keeps them. Checked after the proxy's
+	// http-request rules.
+	RestrictHdrNames string `json:",omitempty"`
 	// PretendKeepAlive is `option http-pretend-keepalive`: the server is
 	// not told the connection closes after the response (it still does).
 	PretendKeepAlive bool `json:",omitempty"`
@@ -350,6 +356,8 @@ type Bind struct {
 	// protocol header (v1 or v2) whose addresses replace the
 	// connection's (package proxyproto).
 	AcceptProxy bool `json:",omitempty"`
+	// Name is `name NAME`: the listener's name, which so_name fetches.
+	Name string `json:",omitempty"`
 	// Sock is set for a UNIX socket, abstract name or inherited descriptor
 	// (Host and Port are then unused).
 	Sock SockAddr

@@ -58,6 +58,9 @@ const (
 	ActSetDst                          // the address the client reached, as fetches, originalto and port-less servers see it
 	ActSetDstPort                      // its port: Expr as an integer
 	ActSilentDrop                      // close the client's connection sending nothing (TCP_REPAIR)
+	ActNormalizeURI                    // rewrite the URI with Normalizer
+	ActSetMark                         // the netfilter mark of the client connection's packets: Num
+	ActSetTOS                          // the TOS (traffic class) of the client connection's packets: Num
 )
 
 var actionNames = map[Action]string{
@@ -71,6 +74,7 @@ var actionNames = map[Action]string{
 	ActEarlyHint: "early-hint", ActWaitForBody: "wait-for-body", ActSetLogLevel: "set-log-level", ActReplacePath: "replace-path", ActReplacePathQ: "replace-pathq", ActReplaceURI: "replace-uri",
 	ActExpectProxy: "expect-proxy", ActSetMap: "set-map", ActDelMap: "del-map", ActAddACL: "add-acl", ActDelACL: "del-acl",
 	ActSetTimeout: "set-timeout", ActSetSrcPort: "set-src-port", ActSetDst: "set-dst", ActSetDstPort: "set-dst-port", ActSilentDrop: "silent-drop",
+	ActNormalizeURI: "normalize-uri", ActSetMark: "set-mark", ActSetTOS: "set-tos",
 }
 
 func (a Action) String() string { return actionNames[a] }
@@ -130,7 +134,12 @@ type Rule struct {
 	// file: the rule then does nothing, as haproxy's).
 	Key    *Text          `json:",omitempty"`
 	MapRef *sample.PatRef `json:"-"`
-	Pos    Pos
+	// Normalizer is normalize-uri's: "path-merge-slashes",
+	// "path-strip-dotdot full", "percent-to-uppercase strict"...
+	Normalizer string `json:",omitempty"`
+	// Num is set-mark's mark or set-tos's value.
+	Num int64 `json:",omitempty"`
+	Pos Pos
 }
 
 // RedirectType is how a redirect builds its Location.

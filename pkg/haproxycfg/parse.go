@@ -193,7 +193,10 @@ type parser struct {
 	localPeerCmdline bool
 	localPeerSet     bool // set by `localpeer`
 	abort            bool // stop reading the current file (haproxy's ERR_ABORT)
-	warned           map[string]bool
+	// experimental: the global section said expose-experimental-directives
+	// (normalize-uri needs it).
+	experimental bool
+	warned       map[string]bool
 	// textAt are the checkpoints of the rule being read: its log-format
 	// values may use only the fetches available there (nil: unchecked).
 	textAt []sample.Checkpoint
@@ -274,6 +277,9 @@ func (ps *proxyState) clone() *proxyState {
 	px.Binds, px.Servers, px.UseBackends = nil, nil, nil
 	px.DefaultBackend = ""
 	px.Logs = append([]LogTarget(nil), ps.px.Logs...)
+	// Each frontend adds its own capture slots after the defaults' ones.
+	px.Logging.ReqCaptures = append([]HeaderCapture(nil), ps.px.Logging.ReqCaptures...)
+	px.Logging.ResCaptures = append([]HeaderCapture(nil), ps.px.Logging.ResCaptures...)
 	if ps.px.ErrorFiles != nil {
 		px.ErrorFiles = make(map[int]ErrorFile, len(ps.px.ErrorFiles))
 		for code, ef := range ps.px.ErrorFiles {

@@ -25,13 +25,14 @@ func (e *Engine) CumRequests() int64 { return int64(e.streams.Load()) }
 // the head is parsed: for each slot the last header of that name, its
 // value cut at the slot's length (haproxy overwrites the slot at each); for `capture cookie NAME` the first
 // cookie whose name starts with NAME, "name=value" cut at its length.
-func captureRequest(px *haproxycfg.Proxy, req *httpRequest, s *accesslog.Session, env sample.Env) {
+func captureRequest(px *haproxycfg.Proxy, req *httpRequest, s *accesslog.Session, env sample.Env, soName string) {
 	lg := &px.Logging
 	if lg.Access.HasExpr() || lg.StructuredData.HasExpr() {
 		// The log line evaluates %[...] on the request as it arrived,
 		// with the connection's facts (ssl_fc_sni, fc_err).
 		s.Txn = requestTxn(req, s)
 		s.Txn.Env = env
+		s.Txn.SoName = soName
 	}
 	if len(lg.ReqCaptures) > 0 {
 		if len(s.ReqCaptures) != len(lg.ReqCaptures) {

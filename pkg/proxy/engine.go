@@ -284,6 +284,7 @@ func (e *Engine) Bind() error {
 	for _, f := range e.frontends {
 		f.lns = f.lns[:0]
 		for _, b := range f.px.Binds {
+			f.namedBinds = f.namedBinds || b.Name != ""
 			a := b.Address()
 			ln := e.listeners[a]
 			if ln == nil {

@@ -752,7 +752,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	keep := req.keepAlive && !h.isDraining() && h.mode != haproxycfg.HTTPClose
 	tHead := e.now()
 	s.TR = tHead.Sub(s.Accept.Add(s.Th + s.Ti))
-	captureRequest(h.f.px, req, s, envFor(e, c.nc))
+	captureRequest(h.f.px, req, s, envFor(e, c.nc), e.soName(h.f, c.nc))
+	if s.Txn != nil {
+		s.Txn.ProxyTLV = ppTLVOf(c.nc)
+	}
 	if req.method == http.MethodConnect {
 		// Tunnels are not relayed: Go's client would take over the
 		// server connection.
@@ -775,15 +778,23 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		s.Status, s.TermCause, s.TermState = -1, termClient, stateRequest
 		return false
 	}
-	rt := h.routeFor(be)
 	if name := localService(h.f.px, req.method, req.uri); name != "" {
-		return h.serveLocal(c, req, body, s, name, keep)
+		return h.serveLocal(c, rr, h.local, req, body, s, name, keep)
+	}
+	if be != nil && be.px != h.f.px {
+		// The backend's stats page, as haproxy checks each proxy's
+		// `stats uri` once its http-request rules ran.
+		if name := localService(be.px, req.method, req.uri); name != "" {
+			s.BackendName = be.Name()
+			return h.serveLocal(c, rr, be.localHandler(e), req, body, s, name, keep)
+		}
 	}
 	if be == nil {
 		s.TermCause, s.TermState = termServer, stateConnect
 		s.Status = http.StatusServiceUnavailable
 		return h.errorPage(c, s, page503, keep && drain(body))
 	}
+	rt := h.routeFor(be)
 	s.BackendName = be.Name()
 	h.uniqueID(req, s)
 	bt := be.px.Timeouts

@@ -95,8 +95,8 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 // exporter (Options.HTTPHandler), logged as haproxy logs its applets:
 // server <STATS> or <PROMEX>, zero timers, termination "LR". Without a
 // handler the request gets the 503 page.
-func (h *h1Frontend) serveLocal(c *h1Conn, req *httpRequest, body *bodyReader, s *accesslog.Session, name string, keep bool) bool {
-	if h.local == nil {
+func (h *h1Frontend) serveLocal(c *h1Conn, rr *ruleRun, local http.Handler, req *httpRequest, body *bodyReader, s *accesslog.Session, name string, keep bool) bool {
+	if local == nil {
 		s.TermCause, s.TermState = termServer, stateConnect
 		s.Status = http.StatusServiceUnavailable
 		return h.errorPage(c, s, page503, keep && drain(body))
@@ -138,15 +138,21 @@ func (h *h1Frontend) serveLocal(c *h1Conn, req *httpRequest, body *bodyReader, s
 	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, net.Addr(net.TCPAddrFromAddrPort(s.Frontend)))
 	hr = hr.WithContext(ctx)
 	rec := &bufferedResponse{header: http.Header{}}
-	h.local.ServeHTTP(rec, hr)
+	local.ServeHTTP(rec, hr)
 	if rec.code == 0 {
 		rec.code = http.StatusOK
 	}
 	if !drain(body) {
 		keep = false
 	}
-	s.Status = rec.code
-	n, err := c.writeLocal(req, rec, keep)
+	p := localHead(rec)
+	if rr != nil {
+		// Its response goes through the http-after-response rules, the
+		// backend's then the frontend's, as a server's would.
+		p = rr.afterPage(h, p)
+	}
+	s.Status = p.code
+	n, err := c.writeLocal(req, p, rec.body.Bytes(), keep)
 	s.BytesToClient = n
 	if err != nil {
 		s.TermCause, s.TermState = termClient, stateData
@@ -155,18 +161,11 @@ func (h *h1Frontend) serveLocal(c *h1Conn, req *httpRequest, body *bodyReader, s
 	return keep
 }
 
-// writeLocal sends a local service's response and returns its size as
-// haproxy counts it (%B, HTX form).
-func (c *h1Conn) writeLocal(req *httpRequest, rec *bufferedResponse, keep bool) (int64, error) {
-	c.startResponse()
-	bw := c.writer()
-	reason := http.StatusText(rec.code)
-	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(rec.code))
-	bw.WriteByte(' ')
-	bw.WriteString(reason)
-	bw.WriteString("\r\n")
-	size := htxStartLine + int64(len("HTTP/1.1")+3+len(reason)) + htxEOH
+// localHead is a local service's status and header fields as haproxy
+// sends them: names in lower case, sorted, without the Date,
+// Content-Length and Connection fields the writer sets.
+func localHead(rec *bufferedResponse) errorPage {
+	p := errorPage{code: rec.code, reason: http.StatusText(rec.code)}
 	rec.header.Del("Date")
 	rec.header.Del("Content-Length")
 	rec.header.Del("Connection")
@@ -177,16 +176,33 @@ func (c *h1Conn) writeLocal(req *httpRequest, rec *bufferedResponse, keep bool) 
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range rec.header[k] {
-			bw.WriteString(strings.ToLower(k))
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
-			size += int64(len(k) + len(v))
+			p.headers = append(p.headers, header{strings.ToLower(k), v})
 		}
 	}
-	bodyless := req.method == http.MethodHead || rec.code == http.StatusNoContent || rec.code == http.StatusNotModified
-	if !bodyless || rec.body.Len() > 0 {
-		cl := strconv.Itoa(rec.body.Len())
+	return p
+}
+
+// writeLocal sends a local service's response and returns its size as
+// haproxy counts it (%B, HTX form).
+func (c *h1Conn) writeLocal(req *httpRequest, p errorPage, body []byte, keep bool) (int64, error) {
+	c.startResponse()
+	bw := c.writer()
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(p.code))
+	bw.WriteByte(' ')
+	bw.WriteString(p.reason)
+	bw.WriteString("\r\n")
+	size := htxStartLine + int64(len("HTTP/1.1")+3+len(p.reason)) + htxEOH
+	for _, hd := range p.headers {
+		bw.WriteString(hd.name)
+		bw.WriteString(": ")
+		bw.WriteString(hd.value)
+		bw.WriteString("\r\n")
+		size += int64(len(hd.name) + len(hd.value))
+	}
+	bodyless := req.method == http.MethodHead || p.code == http.StatusNoContent || p.code == http.StatusNotModified
+	if !bodyless || len(body) > 0 {
+		cl := strconv.Itoa(len(body))
 		bw.WriteString("content-length: ")
 		bw.WriteString(cl)
 		bw.WriteString("\r\n")
@@ -200,11 +216,21 @@ func (c *h1Conn) writeLocal(req *httpRequest, rec *bufferedResponse, keep bool) 
 	}
 	bw.WriteString("\r\n")
 	if !bodyless {
-		bw.Write(rec.body.Bytes())
-		size += int64(rec.body.Len())
+		bw.Write(body)
+		size += int64(len(body))
 	}
 	if err := bw.Flush(); err != nil {
 		return size, &clientWriteError{err}
 	}
 	return size, nil
+}
+
+// localHandler is the backend's stats page or exporter handler.
+func (b *Backend) localHandler(e *Engine) http.Handler {
+	b.localOnce.Do(func() {
+		if e.opts.HTTPHandler != nil {
+			b.local = e.opts.HTTPHandler(b.px)
+		}
+	})
+	return b.local
 }

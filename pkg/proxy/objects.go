@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -306,8 +307,12 @@ type Backend struct {
 	ownHdrTimer bool
 	ctr         counters
 	errs        errorFiles // errorfile replies by status
-	started     time.Time
-	now         func() time.Time
+	// local answers the requests for the backend's own stats page or
+	// exporter (`stats enable` in a backend), made on first use.
+	local     http.Handler
+	localOnce sync.Once
+	started   time.Time
+	now       func() time.Time
 
 	mu    sync.Mutex // guards the queue and server slot hand-over
 	queue []*waiter  // FIFO of connections waiting for a server slot
@@ -391,6 +396,8 @@ type Frontend struct {
 	gate    gate
 	stopped atomic.Bool
 	lns     []net.Listener
+	// namedBinds: some bind has a name (so_name looks it up then).
+	namedBinds bool
 }
 
 // Name is the proxy's name.

@@ -366,3 +366,13 @@ func partialV2(b []byte) *proxyproto.Header {
 	}
 	return &h
 }
+
+// ppTLVOf reads the TLVs of the PROXY header c arrived with
+// (fc_pp_authority, fc_pp_unique_id); nil when it had none (yet).
+func ppTLVOf(c net.Conn) func(uint8) ([]byte, bool) {
+	pp := ppOf(c)
+	if pp == nil || pp.header == nil {
+		return nil
+	}
+	return pp.header.TLV
+}

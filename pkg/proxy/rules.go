@@ -43,7 +43,7 @@ type httpRules struct {
 // rule or a conditional or dynamic use_backend.
 func needRules(e *Engine, f *Frontend) bool {
 	px := f.px
-	if !px.Rules.Empty() {
+	if !px.Rules.Empty() || px.Options.RestrictHdrNames != "" {
 		return true
 	}
 	for _, u := range px.UseBackends {
@@ -52,7 +52,7 @@ func needRules(e *Engine, f *Frontend) bool {
 		}
 	}
 	for _, b := range reachable(e, f) {
-		if !b.px.Rules.Empty() || b.px.BalanceArgs.Expr != nil {
+		if !b.px.Rules.Empty() || b.px.BalanceArgs.Expr != nil || b.px.Options.RestrictHdrNames != "" {
 			return true
 		}
 	}
@@ -148,7 +148,8 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
 	}
 	rr.req.Body = body.buffered // option http-buffer-request
-	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk, NotFirst: req.notFirst, Captures: s}
+	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk, NotFirst: req.notFirst, Captures: s,
+		SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 	rr.c, rr.e = c, h.e
 	rr.fe, rr.log = h.f.px, s
 	if h.f.px.Logging.UniqueID != nil {
@@ -186,6 +187,11 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	if v, k := h.runRequestSet(c, rr, fe, body, s, keep); v == vReply {
 		return rr, nil, true, k
 	}
+	if localService(fe, req.method, req.uri) != "" {
+		// The frontend's stats page takes the request before any
+		// backend is chosen: no backend rules run, as in haproxy.
+		return rr, nil, false, keep
+	}
 	be = h.f.backend
 	for i := range fe.UseBackends {
 		u := &fe.UseBackends[i]
@@ -207,6 +213,10 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		// backend's rules run; the stats page is served before them.
 		c.assignBackend(be, h.e.now())
 	}
+	// The backend is the stream's from here: its own replies (return,
+	// deny...) go through its http-after-response rules and errorfiles
+	// too, as haproxy's s->be once the switching rules chose it.
+	rr.be = be
 	if be != nil && be.px != fe {
 		t.Backend = be.Name()
 		if v, k := h.runRequestSet(c, rr, be.px, body, s, keep); v == vReply {
@@ -215,7 +225,6 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	} else if be != nil {
 		t.Backend = be.Name()
 	}
-	rr.be = be
 	rr.writeBack(req)
 	if s.Txn != nil && s.Txn != t {
 		// The log's view of the stream (settimeout.go).
@@ -242,7 +251,15 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 		return vReply, false
 	}
 	defer rr.sendHints(c)
-	for _, set := range [][]*haproxycfg.Rule{px.Rules.HTTPRequest, px.Rules.Redirects} {
+	for si, set := range [][]*haproxycfg.Rule{px.Rules.HTTPRequest, px.Rules.Redirects} {
+		if si == 1 && px.Options.RestrictHdrNames != "" && restrictHeaderNames(&rr.req, px.Options.RestrictHdrNames == "reject") {
+			// A header name outside [0-9A-Za-z-] under `option
+			// http-restrict-req-hdr-names reject`: denied, as haproxy
+			// checks once the proxy's http-request rules ran.
+			rr.sendHints(c)
+			s.Status, s.TermCause, s.TermState = http.StatusForbidden, 'P', stateRequest
+			return vReply, h.statusReply(c, rr, s, http.StatusForbidden, keep && drain(body))
+		}
 	rules:
 		for _, r := range set {
 			if r.Action != haproxycfg.ActEarlyHint {
@@ -276,9 +293,10 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				c.deniedRequest(h.f)
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
 			case haproxycfg.ActReject, haproxycfg.ActSilentDrop:
-				// No reply: haproxy kills the connection (a reset), and
-				// logs no request time; silent-drop sends not even the
-				// reset (silentdrop.go).
+				// No reply and no request time logged. reject closes
+				// the connection after reading what the client sent, so
+				// the client sees a FIN (haproxy 2.6.12, measured);
+				// silent-drop sends nothing at all (silentdrop.go).
 				s.Status, s.TermCause, s.TermState = -1, 'P', stateRequest
 				s.TR = -1
 				if r.Action == haproxycfg.ActReject {
@@ -290,8 +308,12 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 					if sc, ok := c.nc.(*h2StreamConn); ok {
 						silence(tcpConnOf(sc.parent))
 					}
+					killConn(raw)
+				} else if _, h2 := c.nc.(*h2StreamConn); !h2 {
+					drainSocket(c.nc)
+				} else {
+					killConn(raw)
 				}
-				killConn(raw)
 				if sc, ok := c.nc.(*h2StreamConn); ok {
 					// On HTTP/2 the whole connection goes, as in haproxy.
 					killConn(tcpConnOf(sc.parent))
@@ -336,6 +358,17 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, t, true, 0)
+			case haproxycfg.ActSetMark, haproxycfg.ActSetTOS:
+				rr.setSockOpt(r)
+			case haproxycfg.ActNormalizeURI:
+				uri, ok := normalizeURI(rr.req.URI, r.Normalizer)
+				if !ok {
+					// A strict normalizer's malformed input: a bad
+					// request, as haproxy's ACT_RET_INV.
+					s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
+					return vReply, h.statusReply(c, rr, s, http.StatusBadRequest, false)
+				}
+				rr.req.URI = uri
 			default:
 				rr.apply(r, &rr.req, true)
 			}
@@ -946,6 +979,8 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				}
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, &rr.txn, true, rr.res.Status)
+			case haproxycfg.ActSetMark, haproxycfg.ActSetTOS:
+				rr.setSockOpt(r)
 			default:
 				rr.apply(r, &rr.res, false)
 			}
@@ -1314,7 +1349,7 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 		}
 	}
 	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk,
-		Vars: h.e.proc.load(c.sessVars), Stream: true, NotFirst: req.notFirst, Captures: s}
+		Vars: h.e.proc.load(c.sessVars), Stream: true, NotFirst: req.notFirst, Captures: s, SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 	act := tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s})
 	keepSessVars(&t, &c.sessVars)
 	c.reqVars = streamVars(&t)
@@ -1466,4 +1501,32 @@ func (rr *ruleRun) sendHints(c *h1Conn) {
 	b.WriteString("\r\n")
 	rr.hints = rr.hints[:0]
 	c.interimResponse(http.StatusEarlyHints, []byte(b.String()))
+}
+
+// ProcVars is a copy of the process-wide variables (the stats socket's
+// `get var`).
+func (e *Engine) ProcVars() map[string]sample.Value { return e.proc.load(nil) }
+
+// SetProcVar stores a process-wide variable (the stats socket's `set var`).
+func (e *Engine) SetProcVar(name string, v sample.Value) { e.proc.store(name, &v) }
+
+// setSockOpt runs set-mark and set-tos on the client's connection (the
+// whole connection under HTTP/2, as haproxy's session connection).
+func (rr *ruleRun) setSockOpt(r *haproxycfg.Rule) {
+	if rr.c == nil {
+		return
+	}
+	nc := rr.c.nc
+	if sc, ok := nc.(*h2StreamConn); ok {
+		nc = sc.parent
+	}
+	raw := tcpConnOf(nc)
+	if p, ok := raw.(*ppConn); ok {
+		raw = p.Conn
+	}
+	if r.Action == haproxycfg.ActSetMark {
+		setMark(raw, int(r.Num))
+	} else {
+		setTOS(raw, int(r.Num))
+	}
 }

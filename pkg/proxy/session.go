@@ -307,7 +307,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	if len(be.px.Rules.UseServers) > 0 || be.px.BalanceArgs.Expr != nil {
 		t := s.txn
 		if t == nil {
-			t = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Env: envFor(e, s.cli), Stick: s.stk}
+			t = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Env: envFor(e, s.cli), Stick: s.stk, SoName: e.soName(s.f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
 		}
 		t.Backend = be.Name()
 		key.Sample, key.SampleOK = balanceSample(be, t)
@@ -319,7 +319,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	if len(be.px.StickRules) > 0 {
 		// A server chosen by use-server is not looked up (haproxy's
 		// SF_ASSIGNED), but the store rules still run.
-		t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Backend: be.Name(), Payload: pending, Env: envFor(e, s.cli), Stick: s.stk}
+		t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Backend: be.Name(), Payload: pending, Env: envFor(e, s.cli), Stick: s.stk, SoName: e.soName(s.f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
 		var ss *Server
 		if ss, stores = e.stickMatch(be, t, key.Persist != nil); ss != nil {
 			key.Persist = ss

@@ -17,8 +17,8 @@ import (
 // `http-request silent-drop` run by haproxy 2.6.12 and by gproxy (both
 // as root, so TCP_REPAIR works): the client sees nothing at all, no
 // reply, no FIN, no reset, where a request the rule does not drop is
-// answered. (`http-request reject` is not compared here: haproxy 2.6.12
-// closes with a FIN where gproxy resets; noted for its own fix.)
+// answered. (`http-request reject`, which closes with a FIN, is compared
+// by gproxyd's TestIntegrationRejectCloseLikeHaproxy.)
 
 func silentDropConfig(port int, srv string) string {
 	return fmt.Sprintf(`defaults

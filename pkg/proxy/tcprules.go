@@ -174,7 +174,7 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, ac
 	if len(rs.TCPConnection) == 0 && pp == nil {
 		return true
 	}
-	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e, Vars: e.proc.load(*sess)}
+	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e, Vars: e.proc.load(*sess), SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
 	if stk != nil {
 		t.Stick = stk
 	}
@@ -210,7 +210,7 @@ func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters, s
 		return true
 	}
 	if len(rs.TCPSession) > 0 {
-		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess)}
+		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess), SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
 		if stk != nil {
 			t.Stick = stk
 		}
@@ -218,7 +218,8 @@ func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters, s
 		keepSessVars(&t, sess)
 		if act == haproxycfg.ActReject {
 			f.ctr.deniedSess.Add(1)
-			drainSocket(c)
+			// Closed without reading: what the client sent makes it a
+			// reset, as with haproxy 2.6.12 (measured).
 			return false
 		}
 	}
@@ -255,8 +256,10 @@ func tcpConnVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) (act haproxycfg.Ac
 }
 
 // drainSocket reads what already arrived on c without waiting, so that
-// closing it sends a FIN rather than a reset (haproxy drains the same
-// way before closing a connection it refuses).
+// closing it sends a FIN rather than a reset: haproxy's conn_sock_drain
+// before closing a connection it refuses (tcp-request content reject,
+// http-request reject) reads until nothing is left, whatever the size
+// (a 100 kB body sent before the reject still gets a FIN).
 func drainSocket(c net.Conn) {
 	if tc, ok := c.(*tlsServerConn); ok {
 		c = tc.raw
@@ -272,11 +275,12 @@ func drainSocket(c net.Conn) {
 	if err != nil {
 		return
 	}
-	var buf [4096]byte
+	var buf [16384]byte
 	// Control, not Read: a relay goroutine may be waiting in a read of
-	// c, holding its read lock; the reads here never block.
+	// c, holding its read lock; the reads here never block. The bound
+	// (64 MiB) only keeps a client that sends fast from holding us.
 	_ = rc.Control(func(fd uintptr) {
-		for i := 0; i < 16; i++ {
+		for i := 0; i < 4096; i++ {
 			n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_DONTWAIT)
 			if n <= 0 || err != nil {
 				break
@@ -363,7 +367,7 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		return nil, true
 	}
 	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
-		Vars: s.e.proc.load(s.sessVars), Stream: true}
+		Vars: s.e.proc.load(s.sessVars), Stream: true, Captures: log, SoName: s.e.soName(f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
 	s.txn = t
 	// An empty buffer, not none: an HTTP fetch then waits for a request
 	// head (haproxy parses the buffer as HTTP in mode tcp).
@@ -467,7 +471,7 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	t := s.txn
 	if t == nil {
 		t = &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
-			Vars: s.e.proc.load(s.sessVars), Stream: true}
+			Vars: s.e.proc.load(s.sessVars), Stream: true, SoName: s.e.soName(s.f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
 	}
 	t.Backend = s.be.px.Name
 	if s.srv != nil {
@@ -547,4 +551,54 @@ func killConn(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
+}
+
+// soName is the name of the listener of f that accepted c (`bind ...
+// name NAME`, the so_name fetch), found by the socket's own local
+// address (before any PROXY header): a listener bound to that address
+// first, else one bound to the wildcard address on its port.
+func (e *Engine) soName(f *Frontend, c net.Conn) string {
+	if !f.namedBinds {
+		return ""
+	}
+	for {
+		switch v := c.(type) {
+		case *h2StreamConn:
+			c = v.parent
+			continue
+		case *tlsServerConn:
+			c = v.raw
+			continue
+		case *gatedConn:
+			c = v.Conn
+			continue
+		case *ppConn:
+			c = v.Conn
+			continue
+		}
+		break
+	}
+	local := c.LocalAddr()
+	if local == nil {
+		return ""
+	}
+	wild := ""
+	for i, ln := range f.lns {
+		if i >= len(f.px.Binds) {
+			break
+		}
+		la := ln.Addr()
+		if la.Network() != local.Network() {
+			continue
+		}
+		if la.String() == local.String() {
+			return f.px.Binds[i].Name
+		}
+		if lt, ok := la.(*net.TCPAddr); ok && lt.IP.IsUnspecified() {
+			if ct, ok := local.(*net.TCPAddr); ok && ct.Port == lt.Port && wild == "" {
+				wild = f.px.Binds[i].Name
+			}
+		}
+	}
+	return wild
 }

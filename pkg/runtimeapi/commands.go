@@ -76,6 +76,9 @@ type command struct {
 	// line ending with "<<", then lines up to an empty one), is run
 	// instead of run; payload is nil when none was given.
 	runPayload func(c *Commands, args []string, payload *string) string
+	// experimental: only in a session's experimental mode, and only
+	// listed by help there (haproxy's ACCESS_EXPERIMENTAL).
+	experimental bool
 }
 
 // The commands gproxy implements, in the order `help` lists them
@@ -86,11 +89,11 @@ var commands = []command{
 	{words: []string{"abort", "ssl", "crl-file"}, usage: "abort ssl crl-file <crlfile>", desc: "abort a transaction for a CRL file", level: LevelAdmin, run: (*Commands).abortCRLFile},
 	{words: []string{"add", "acl"}, usage: "add acl [@<ver>] <acl> <pattern>", desc: "add an acl entry", level: LevelUser, runPayload: (*Commands).addMap},
 	{words: []string{"add", "map"}, usage: "add map [@<ver>] <map> <key> <val>", desc: "add a map entry (payload supported instead of key/val)", level: LevelUser, runPayload: (*Commands).addMap},
-	{[]string{"add", "server"}, "add server <bk>/<srv>", "create a new server", LevelAdmin, (*Commands).addServer, nil},
+	{[]string{"add", "server"}, "add server <bk>/<srv>", "create a new server", LevelAdmin, (*Commands).addServer, nil, false},
 	{words: []string{"add", "ssl", "crt-list"}, usage: "add ssl crt-list <list> <cert> [opts]*", desc: "add to crt-list file <list> a line <cert> or a payload", level: LevelAdmin, runPayload: (*Commands).addCrtList},
 	{words: []string{"clear", "acl"}, usage: "clear acl [@<ver>] <acl>", desc: "clear the contents of this acl", level: LevelUser, run: (*Commands).clearMap},
 	{words: []string{"clear", "map"}, usage: "clear map [@<ver>] <map>", desc: "clear the contents of this map", level: LevelUser, run: (*Commands).clearMap},
-	{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableUnreached, nil},
+	{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableUnreached, nil, false},
 	{words: []string{"commit", "acl"}, usage: "commit acl @<ver> <acl>", desc: "commit the ACL at this version", level: LevelUser, run: (*Commands).commitMap},
 	{words: []string{"commit", "map"}, usage: "commit map @<ver> <map>", desc: "commit the map at this version", level: LevelUser, run: (*Commands).commitMap},
 	{words: []string{"commit", "ssl", "ca-file"}, usage: "commit ssl ca-file <cafile>", desc: "commit a CA file", level: LevelAdmin, run: (*Commands).commitCAFile},
@@ -98,44 +101,46 @@ var commands = []command{
 	{words: []string{"commit", "ssl", "crl-file"}, usage: "commit ssl crl-file <crlfile>", desc: "commit a CRL file", level: LevelAdmin, run: (*Commands).commitCRLFile},
 	{words: []string{"del", "acl"}, usage: "del acl <acl> [<key>|#<ref>]", desc: "delete acl entries matching <key>", level: LevelUser, run: (*Commands).delMap},
 	{words: []string{"del", "map"}, usage: "del map <map> [<key>|#<ref>]", desc: "delete map entries matching <key>", level: LevelUser, run: (*Commands).delMap},
-	{[]string{"del", "server"}, "del server <bk>/<srv>", "remove a dynamically added server", LevelAdmin, (*Commands).delServer, nil},
+	{[]string{"del", "server"}, "del server <bk>/<srv>", "remove a dynamically added server", LevelAdmin, (*Commands).delServer, nil, false},
 	{words: []string{"del", "ssl", "ca-file"}, usage: "del ssl ca-file <cafile>", desc: "delete an unused CA file", level: LevelAdmin, run: (*Commands).delCAFile},
 	{words: []string{"del", "ssl", "cert"}, usage: "del ssl cert <certfile>", desc: "delete an unused certificate file", level: LevelAdmin, run: (*Commands).delSSLCert},
 	{words: []string{"del", "ssl", "crl-file"}, usage: "del ssl crl-file <crlfile>", desc: "delete an unused CRL file", level: LevelAdmin, run: (*Commands).delCRLFile},
 	{words: []string{"del", "ssl", "crt-list"}, usage: "del ssl crt-list <list> <cert[:line]>", desc: "delete a line <cert> from crt-list file <list>", level: LevelAdmin, run: (*Commands).delCrtList},
-	{[]string{"disable", "agent"}, "disable agent", "disable agent checks", LevelAdmin, (*Commands).disableAgent, nil},
-	{[]string{"disable", "health"}, "disable health", "disable health checks", LevelAdmin, (*Commands).disableHealth, nil},
-	{[]string{"disable", "server"}, "disable server (DEPRECATED)", "put a server in maintenance (use 'set server' instead)", LevelAdmin, (*Commands).disableServer, nil},
-	{[]string{"enable", "agent"}, "enable agent", "enable agent checks", LevelAdmin, (*Commands).enableAgent, nil},
-	{[]string{"enable", "health"}, "enable health", "enable health checks", LevelAdmin, (*Commands).enableHealth, nil},
-	{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "take a server out of maintenance (use 'set server' instead)", LevelAdmin, (*Commands).enableServer, nil},
+	{[]string{"disable", "agent"}, "disable agent", "disable agent checks", LevelAdmin, (*Commands).disableAgent, nil, false},
+	{[]string{"disable", "health"}, "disable health", "disable health checks", LevelAdmin, (*Commands).disableHealth, nil, false},
+	{[]string{"disable", "server"}, "disable server (DEPRECATED)", "put a server in maintenance (use 'set server' instead)", LevelAdmin, (*Commands).disableServer, nil, false},
+	{[]string{"enable", "agent"}, "enable agent", "enable agent checks", LevelAdmin, (*Commands).enableAgent, nil, false},
+	{[]string{"enable", "health"}, "enable health", "enable health checks", LevelAdmin, (*Commands).enableHealth, nil, false},
+	{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "take a server out of maintenance (use 'set server' instead)", LevelAdmin, (*Commands).enableServer, nil, false},
 	{words: []string{"get", "acl"}, usage: "get acl <acl> <value>", desc: "report the patterns matching a sample for an ACL", level: LevelUser, run: (*Commands).getMap},
 	{words: []string{"get", "map"}, usage: "get map <acl> <value>", desc: "report the keys and values matching a sample for a map", level: LevelUser, run: (*Commands).getMap},
-	{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", LevelUser, (*Commands).getWeight, nil},
+	{words: []string{"get", "var"}, usage: "get var <name>", desc: "retrieve contents of a process-wide variable", level: LevelOperator, run: (*Commands).getVar},
+	{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", LevelUser, (*Commands).getWeight, nil, false},
 	{words: []string{"new", "ssl", "ca-file"}, usage: "new ssl ca-file <cafile>", desc: "create a new CA file to be used in a crt-list", level: LevelAdmin, run: (*Commands).newCAFile},
 	{words: []string{"new", "ssl", "cert"}, usage: "new ssl cert <certfile>", desc: "create a new certificate file to be used in a crt-list or a directory", level: LevelAdmin, run: (*Commands).newSSLCert},
 	{words: []string{"new", "ssl", "crl-file"}, usage: "new ssl crlfile <crlfile>", desc: "create a new CRL file to be used in a crt-list", level: LevelAdmin, run: (*Commands).newCRLFile},
 	{words: []string{"prepare", "acl"}, usage: "prepare acl <acl>", desc: "prepare a new version for atomic ACL replacement", level: LevelUser, run: (*Commands).prepareMap},
 	{words: []string{"prepare", "map"}, usage: "prepare map <acl>", desc: "prepare a new version for atomic map replacement", level: LevelUser, run: (*Commands).prepareMap},
 	{words: []string{"set", "map"}, usage: "set map <map> [<key>|#<ref>] <value>", desc: "modify a map entry", level: LevelUser, run: (*Commands).setMap},
-	{[]string{"set", "maxconn", "server"}, "set maxconn server <bk>/<srv>", "change a server's maxconn setting", LevelAdmin, (*Commands).setMaxConnServer, nil},
-	{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, (*Commands).setServer, nil},
+	{[]string{"set", "maxconn", "server"}, "set maxconn server <bk>/<srv>", "change a server's maxconn setting", LevelAdmin, (*Commands).setMaxConnServer, nil, false},
+	{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, (*Commands).setServer, nil, false},
 	{words: []string{"set", "ssl", "ca-file"}, usage: "set ssl ca-file <cafile> <payload>", desc: "replace a CA file", level: LevelAdmin, runPayload: (*Commands).setCAFile},
 	{words: []string{"set", "ssl", "cert"}, usage: "set ssl cert <certfile> <payload>", desc: "replace a certificate file", level: LevelAdmin, runPayload: (*Commands).setSSLCert},
 	{words: []string{"set", "ssl", "crl-file"}, usage: "set ssl crl-file <crlfile> <payload>", desc: "replace a CRL file", level: LevelAdmin, runPayload: (*Commands).setCRLFile},
-	{[]string{"set", "table"}, "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", LevelUser, tableUnreached, nil},
-	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight, nil},
+	{[]string{"set", "table"}, "set table <table> key <k> [data.* <v>]*", "update or create a table entry's data", LevelUser, tableUnreached, nil, false},
+	{words: []string{"set", "var"}, usage: "set var <name> [fmt|expr] {<fmt>|<expr>}", desc: "set variable from an expression or a format", level: LevelOperator, run: (*Commands).setVar, experimental: true},
+	{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*Commands).setWeight, nil, false},
 	{words: []string{"show", "acl"}, usage: "show acl [@<ver>] <acl>]", desc: "report available acls or dump an acl's contents", level: LevelUser, run: (*Commands).showMap},
-	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo, nil},
+	{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, (*Commands).showInfo, nil, false},
 	{words: []string{"show", "map"}, usage: "show map [@ver] [map]", desc: "report available maps or dump a map's contents", level: LevelUser, run: (*Commands).showMap},
-	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState, nil},
+	{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*Commands).showServersState, nil, false},
 	{words: []string{"show", "ssl", "ca-file"}, usage: "show ssl ca-file [<cafile>[:<index>]]", desc: "display the SSL CA files used in memory, or the details of a <cafile>, or a single certificate of index <index> of a CA file <cafile>", level: LevelOperator, run: (*Commands).showCAFile},
 	{words: []string{"show", "ssl", "cert"}, usage: "show ssl cert [<certfile>]", desc: "display the SSL certificates used in memory, or the details of a file", level: LevelOperator, run: (*Commands).showSSLCert},
 	{words: []string{"show", "ssl", "crl-file"}, usage: "show ssl crl-file [<crlfile[:<index>>]]", desc: "display the SSL CRL files used in memory, or the details of a <crlfile>, or a single CRL of index <index> of CRL file <crlfile>", level: LevelOperator, run: (*Commands).showCRLFile},
 	{words: []string{"show", "ssl", "crt-list"}, usage: "show ssl crt-list [-n] [<list>]", desc: "show the list of crt-lists or the content of a crt-list file <list>", level: LevelAdmin, run: (*Commands).showCrtList},
-	{[]string{"show", "stat"}, "show stat", "report counters for each proxy and server", LevelUser, (*Commands).showStat, nil},
-	{[]string{"show", "table"}, "show table <table> [<filter>]*", "report table usage stats or dump this table's contents (filter: data/key)", LevelUser, tableUnreached, nil},
-	{[]string{"show", "version"}, "show version", "show version of the current process", LevelUser, func(*Commands, []string) string { return stats.Version + "\n" }, nil},
+	{[]string{"show", "stat"}, "show stat", "report counters for each proxy and server", LevelUser, (*Commands).showStat, nil, false},
+	{[]string{"show", "table"}, "show table <table> [<filter>]*", "report table usage stats or dump this table's contents (filter: data/key)", LevelUser, tableUnreached, nil, false},
+	{[]string{"show", "version"}, "show version", "show version of the current process", LevelUser, func(*Commands, []string) string { return stats.Version + "\n" }, nil, false},
 }
 
 // session-level commands, listed last by help as haproxy does.
@@ -148,11 +153,15 @@ var sessionHelp = [][2]string{
 }
 
 // Help is the command list for a level.
-func Help(level Level) string {
+func Help(level Level) string { return help(level, false) }
+
+// help is the command list for a level, with the experimental commands in
+// experimental mode.
+func help(level Level, experimental bool) string {
 	var b strings.Builder
 	b.WriteString("The following commands are valid at this level:\n")
 	for _, c := range commands {
-		if c.level <= level {
+		if c.level <= level && (!c.experimental || experimental) {
 			fmt.Fprintf(&b, "  %-39s : %s\n", c.usage, c.desc)
 		}
 	}
@@ -170,6 +179,13 @@ func (c *Commands) Exec(args []string, level Level) string {
 
 // ExecPayload is Exec for a command given a payload (nil: none).
 func (c *Commands) ExecPayload(args []string, payload *string, level Level) string {
+	return c.ExecMode(args, payload, level, false)
+}
+
+// ExecMode is ExecPayload in a session whose experimental mode is on or
+// off (`experimental-mode on`).
+func (c *Commands) ExecMode(args []string, payload *string, level Level, experimental bool) string {
+	Help := func(level Level) string { return help(level, experimental) }
 	if len(args) == 0 {
 		return "Unknown command. Please enter one of the following commands only:\n" + strings.TrimPrefix(Help(level), "The following commands are valid at this level:\n")
 	}
@@ -182,6 +198,9 @@ func (c *Commands) ExecPayload(args []string, payload *string, level Level) stri
 	for _, cmd := range commands {
 		if !hasPrefix(args, cmd.words) {
 			continue
+		}
+		if cmd.experimental && !experimental {
+			return "This command is restricted to experimental mode only.\n"
 		}
 		if cmd.level > level {
 			if msg, ok := deniedMsg[strings.Join(cmd.words, " ")]; ok {

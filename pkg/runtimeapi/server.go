@@ -204,7 +204,7 @@ func ServeConn(c net.Conn, cmds *Commands, level Level, timeout time.Duration) {
 	}
 	r := bufio.NewReaderSize(c, 4096)
 	w := bufio.NewWriter(c)
-	interactive := false
+	interactive, experimental := false, false
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(timeout))
 		line, err := readLine(r)
@@ -256,14 +256,16 @@ func ServeConn(c net.Conn, cmds *Commands, level Level, timeout time.Duration) {
 			case len(args) > 0 && args[0] == "user":
 				level = LevelUser
 				w.WriteString("\n")
+			case len(args) > 0 && args[0] == "experimental-mode":
+				w.WriteString(experimentalMode(args, &experimental, level))
 			case len(args) > 0 && args[0] == "operator" && level >= LevelOperator:
 				level = LevelOperator
 				w.WriteString("\n")
 			case payload != nil && i == len(lineCmds)-1 && len(args) > 0 && args[len(args)-1] == "<<":
-				w.WriteString(cmds.ExecPayload(args[:len(args)-1], payload, level))
+				w.WriteString(cmds.ExecMode(args[:len(args)-1], payload, level, experimental))
 				w.WriteString("\n")
 			default:
-				w.WriteString(cmds.Exec(args, level))
+				w.WriteString(cmds.ExecMode(args, nil, level, experimental))
 				w.WriteString("\n")
 			}
 			if quit {

@@ -229,9 +229,7 @@ func parseACLExpr(args []string, o *ParseOptions) (*aclExpr, error) {
 				}
 			}
 			ex.convs = append(ex.convs, convStep{def: c, args: a})
-			if c.Out != TypeAny {
-				ex.out = c.Out
-			}
+			ex.out = c.Out // TypeAny (json_query) too: any converter may follow
 			rest = r
 		}
 		if len(ex.convs) == 0 {

@@ -17,9 +17,9 @@ const (
 	ArgStr  ArgType = iota // string
 	ArgInt                 // integer (Int)
 	ArgIPv4                // IPv4 address (Addr)
-	ArgMsk4                // IPv4 mask, dotted or bit count (Int holds the bits)
+	ArgMsk4                // IPv4 mask, dotted or bit count (Addr holds the mask)
 	ArgIPv6                // IPv6 address (Addr)
-	ArgMsk6                // IPv6 mask, bit count (Int holds the bits)
+	ArgMsk6                // IPv6 mask, hex groups or bit count (Addr holds the mask)
 	ArgTime                // delay, in milliseconds by default (Int, ms)
 	ArgSize                // size with k/m/g suffix (Int)
 	ArgFE                  // frontend name (Str)
@@ -168,11 +168,11 @@ func parseArgs(in string, spec ArgSpec) (args []Arg, rest string, n int, errPos 
 				}
 				goto end
 			}
-			bits, ok := parseMask(word, t == ArgMsk6)
+			m, ok := parseMask(word, t == ArgMsk6)
 			if !ok {
 				return nil, in, pos, pos, parseErr()
 			}
-			a.Int = int64(bits)
+			a.Addr = m
 		case ArgTime:
 			if word == "" {
 				if e := emptyErr(); e != nil {
@@ -242,32 +242,35 @@ func isInt64Prefix(s string) bool {
 	return i == len(s)
 }
 
-// parseMask reads a mask as a bit count, or for IPv4 also a dotted mask.
-func parseMask(s string, v6 bool) (int, bool) {
-	max := 32
+// parseMask reads a mask as haproxy's str2mask/str2mask6 do: a bit count,
+// or an address written out (dotted for IPv4, hex groups for IPv6), whose
+// bits need not be contiguous (ipmask(24,ffff::ff00) is valid).
+func parseMask(s string, v6 bool) (netip.Addr, bool) {
+	sep, max := ".", 32
 	if v6 {
-		max = 128
+		sep, max = ":", 128
 	}
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n <= max && s[0] != '+' && s[0] != '-' {
-		return n, true
+	if strings.Contains(s, sep) {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" || a.Is6() != v6 {
+			return netip.Addr{}, false
+		}
+		return a, true
+	}
+	// strtol: an optional sign, then digits, all of the word.
+	d := strings.TrimPrefix(strings.TrimPrefix(s, "+"), "-")
+	n, err := strconv.ParseUint(d, 10, 16)
+	if d == "" || err != nil || n > uint64(max) || (n != 0 && strings.HasPrefix(s, "-")) {
+		return netip.Addr{}, false
+	}
+	var b [16]byte
+	for i := 0; i < int(n); i++ {
+		b[i/8] |= 0x80 >> (i % 8)
 	}
 	if v6 {
-		return 0, false
+		return netip.AddrFrom16(b), true
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		return 0, false
-	}
-	b := a.As4()
-	m := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	bits := 0
-	for bits < 32 && m&(1<<31>>bits) != 0 {
-		bits++
-	}
-	if bits < 32 && m<<bits != 0 {
-		return 0, false // not contiguous
-	}
-	return bits, true
+	return netip.AddrFrom4([4]byte(b[:4])), true
 }
 
 // parseTimeMS reads a haproxy delay (default unit ms; us, ms, s, m, h, d).

@@ -109,18 +109,15 @@ func init() {
 
 	RegisterConverter(ConvDef{Name: "ipmask", Args: ArgSpec{Types: []ArgType{ArgMsk4, ArgMsk6}, Min: 1}, In: TypeAddr, Out: TypeIPv4,
 		Fn: func(_ *Txn, v Value, a []Arg) (Value, bool) {
-			bits := int(a[0].Int)
-			if v.Addr.Is6() {
+			ad := v.Addr.Unmap() // a v4-mapped address is masked as IPv4
+			m := a[0].Addr
+			if ad.Is6() {
 				if len(a) < 2 {
-					return Value{}, false
+					return Value{}, false // IPv6 needs the second mask
 				}
-				bits = int(a[1].Int)
+				m = a[1].Addr
 			}
-			p, err := v.Addr.Prefix(bits)
-			if err != nil {
-				return Value{}, false
-			}
-			return Value{Type: TypeAddr, Addr: p.Addr()}, true
+			return Value{Type: TypeAddr, Addr: andAddr(ad, m)}, true
 		}})
 
 	fieldCheck := func(a []Arg, _ *ParseOptions) error {
@@ -630,3 +627,19 @@ func expandBackrefs(repl, s string, m []int) string {
 }
 
 var _ = netip.Addr{}
+
+// andAddr masks a with m, bit by bit (both of the same family).
+func andAddr(a, m netip.Addr) netip.Addr {
+	if a.Is4() {
+		x, y := a.As4(), m.As4()
+		for i := range x {
+			x[i] &= y[i]
+		}
+		return netip.AddrFrom4(x)
+	}
+	x, y := a.As16(), m.As16()
+	for i := range x {
+		x[i] &= y[i]
+	}
+	return netip.AddrFrom16(x)
+}

@@ -198,9 +198,7 @@ func parseExprWords(words []string, idx *int, prefix bool, o *ParseOptions) (*Ex
 		}
 		rest = r
 		e.impl.convs = append(e.impl.convs, convStep{def: c, args: cargs})
-		if c.Out != TypeAny {
-			e.impl.out = c.Out
-		}
+		e.impl.out = c.Out // TypeAny (json_query) too: any converter may follow
 	}
 	return e, rest, nil
 }

@@ -54,6 +54,18 @@ func init() {
 	// ssl_fc stays false until the TLS package registers the real one.
 	boolConst("ssl_fc", false)
 
+	for name, typ := range map[string]uint8{"fc_pp_authority": 0x02, "fc_pp_unique_id": 0x05} {
+		RegisterFetch(FetchDef{Name: name, Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+			if t.ProxyTLV == nil {
+				return Value{}, false
+			}
+			v, ok := t.ProxyTLV(typ)
+			return Value{Type: TypeStr, Str: string(v)}, ok
+		}})
+	}
+	RegisterFetch(FetchDef{Name: "so_name", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		return Value{Type: TypeStr, Str: t.SoName}, t.SoName != ""
+	}})
 	RegisterFetch(FetchDef{Name: "fe_name", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
 		return Value{Type: TypeStr, Str: t.Frontend}, t.Frontend != ""
 	}})

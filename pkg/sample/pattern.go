@@ -287,8 +287,12 @@ func parseIPPattern(text string) (netip.Prefix, error) {
 	}
 	bits := a.BitLen()
 	if hasMask {
-		n, ok := parseMask(mask, a.Is6())
-		if !ok {
+		m, ok := parseMask(mask, a.Is6())
+		if a.Is6() && strings.Contains(mask, ":") {
+			ok = false // str62net takes a bit count only
+		}
+		n, contiguous := maskBits(m)
+		if !ok || !contiguous {
 			return netip.Prefix{}, bad
 		}
 		bits = n
@@ -298,6 +302,21 @@ func parseIPPattern(text string) (netip.Prefix, error) {
 		return netip.Prefix{}, bad
 	}
 	return p, nil
+}
+
+// maskBits is the bit count of a contiguous mask.
+func maskBits(m netip.Addr) (int, bool) {
+	b := m.AsSlice()
+	n := 0
+	for n < len(b)*8 && b[n/8]&(0x80>>(n%8)) != 0 {
+		n++
+	}
+	for i := n; i < len(b)*8; i++ {
+		if b[i/8]&(0x80>>(i%8)) != 0 {
+			return 0, false
+		}
+	}
+	return n, true
 }
 
 // parseHex is parse_binary for hex patterns.

@@ -146,6 +146,13 @@ type Txn struct {
 	// Captures reads the stream's capture slots (capture.req.hdr,
 	// capture.res.hdr); nil outside an HTTP stream.
 	Captures Captures
+	// SoName is the name of the listener the client connected to
+	// (`bind ... name NAME`, so_name); "" when it has none.
+	SoName string
+	// ProxyTLV gives the value of a TLV of the PROXY protocol header the
+	// connection began with (fc_pp_authority, fc_pp_unique_id); nil
+	// without one.
+	ProxyTLV func(typ uint8) ([]byte, bool)
 
 	mayChange bool      // set by a fetch whose answer may change with more data
 	scratch   []Value   // values of multi-valued fetches, reused per Txn
