@@ -1,0 +1,47 @@
+package vrrpfsm
+
+import (
+	"testing"
+	"time"
+)
+
+// The Loop's timerfd timer keeps time.Timer's contract: it fires once
+// after Reset, and Stop or Reset leave no stale expiry in C.
+func TestFDTimer(t *testing.T) {
+	tm, err := newFDTimer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm.Stop() {
+		t.Error("Stop of a new timer reported it armed")
+	}
+	tm.Reset(time.Millisecond)
+	select {
+	case <-tm.C():
+	case <-time.After(30 * time.Second):
+		t.Fatal("armed timer did not fire within 30 s")
+	}
+	// Expired and maybe delivered: Reset must drop that expiry.
+	tm.Reset(time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	if tm.Reset(time.Hour) {
+		t.Error("Reset of an expired timer reported it armed")
+	}
+	select {
+	case <-tm.C():
+		t.Fatal("stale expiry in C after Reset")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if !tm.Stop() {
+		t.Error("Stop of an armed timer reported it stopped")
+	}
+	if tm.Stop() {
+		t.Error("second Stop reported the timer armed")
+	}
+	tm.Reset(0) // expires at once
+	select {
+	case <-tm.C():
+	case <-time.After(30 * time.Second):
+		t.Fatal("Reset(0) did not fire within 30 s")
+	}
+}
