@@ -29,9 +29,20 @@ type fdTimer struct {
 	rc syscall.RawConn
 	c  chan time.Time
 
-	mu  sync.Mutex // orders set against the reader's delivery
-	gen uint64     // incremented by each Stop and Reset
+	mu       sync.Mutex // orders set against the reader's delivery
+	gen      uint64     // incremented by each Stop and Reset
+	fdArmed  bool       // the timerfd may be armed
+	short    *time.Timer
+	shortGen uint64 // gen when short was armed
 }
+
+// shortTimer is the longest wait left to a runtime timer. Instances
+// started together have deadlines microseconds apart: a timerfd for each
+// cost a read, a set and a poll per instance (three times the CPU of
+// runtime timers at 100 instances), while sysmon, the reason for the
+// timerfd, is awake anyway at such short intervals (its polls back off to
+// 10 ms only).
+const shortTimer = 10 * time.Millisecond
 
 // itimerspec is struct itimerspec of linux/time.h (64-bit time_t).
 type itimerspec struct {
@@ -77,6 +88,7 @@ func (t *fdTimer) read() {
 		t.mu.Lock()
 		// An expiry read before a Stop or Reset that came since is stale.
 		if gen == t.gen {
+			t.fdArmed = false
 			select {
 			case t.c <- time.Now():
 			default:
@@ -90,11 +102,6 @@ func (t *fdTimer) C() <-chan time.Time { return t.c }
 
 // set arms the timer d from now (disarms it with d < 0) and empties c.
 func (t *fdTimer) set(d time.Duration) bool {
-	var its, old itimerspec
-	if d >= 0 {
-		// A zero it_value disarms: expire at once instead.
-		its.value = syscall.NsecToTimespec(max(int64(d), 1))
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.gen++
@@ -102,13 +109,53 @@ func (t *fdTimer) set(d time.Duration) bool {
 	case <-t.c:
 	default:
 	}
+	was := t.short != nil && t.short.Stop()
+	if d >= 0 && d < shortTimer {
+		if t.fdArmed {
+			was = t.settime(-1) || was
+		}
+		t.shortGen = t.gen
+		if t.short == nil {
+			t.short = time.AfterFunc(d, t.fireShort)
+		} else {
+			t.short.Reset(d)
+		}
+		return was
+	}
+	if d < 0 && !t.fdArmed {
+		return was
+	}
+	return t.settime(d) || was
+}
+
+// settime arms the timerfd d from now, or disarms it with d < 0; it
+// reports whether it was armed. t.mu is held.
+func (t *fdTimer) settime(d time.Duration) bool {
+	var its, old itimerspec
+	if d >= 0 {
+		// A zero it_value disarms: expire at once instead.
+		its.value = syscall.NsecToTimespec(max(int64(d), 1))
+	}
 	_, _, e := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, t.fd, 0,
 		uintptr(unsafe.Pointer(&its)), uintptr(unsafe.Pointer(&old)), 0, 0)
 	if e != 0 {
 		// Only EBADF or EFAULT: not reachable with our own descriptor.
 		panic(os.NewSyscallError("timerfd_settime", e))
 	}
+	t.fdArmed = d >= 0
 	return old.value.Sec != 0 || old.value.Nsec != 0
+}
+
+// fireShort delivers the expiry of short unless a Stop or Reset came since.
+func (t *fdTimer) fireShort() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.shortGen == t.gen {
+		select {
+		case t.c <- time.Now():
+		default:
+		}
+	}
 }
 
 func (t *fdTimer) Stop() bool                 { return t.set(-1) }

@@ -44,4 +44,26 @@ func TestFDTimer(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Reset(0) did not fire within 30 s")
 	}
+	// Past shortTimer the timerfd times it, and a short Reset replaces it.
+	tm.Reset(shortTimer + time.Millisecond)
+	select {
+	case <-tm.C():
+	case <-time.After(30 * time.Second):
+		t.Fatal("timerfd-timed timer did not fire within 30 s")
+	}
+	tm.Reset(time.Hour)
+	tm.Reset(time.Millisecond)
+	select {
+	case <-tm.C():
+	case <-time.After(30 * time.Second):
+		t.Fatal("short Reset of a long timer did not fire within 30 s")
+	}
+	tm.Reset(time.Millisecond)
+	tm.Reset(2 * shortTimer)
+	tm.Stop()
+	select {
+	case <-tm.C():
+		t.Fatal("expiry in C after Stop")
+	case <-time.After(3 * shortTimer):
+	}
 }
