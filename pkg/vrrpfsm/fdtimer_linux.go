@@ -158,5 +158,16 @@ func (t *fdTimer) fireShort() {
 	}
 }
 
+// close stops the timer for good and ends its reader.
+func (t *fdTimer) close() {
+	t.mu.Lock()
+	t.gen++
+	if t.short != nil {
+		t.short.Stop()
+	}
+	t.mu.Unlock()
+	t.f.Close()
+}
+
 func (t *fdTimer) Stop() bool                 { return t.set(-1) }
 func (t *fdTimer) Reset(d time.Duration) bool { return t.set(d) }

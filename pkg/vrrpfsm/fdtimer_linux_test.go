@@ -67,3 +67,21 @@ func TestFDTimer(t *testing.T) {
 	case <-time.After(3 * shortTimer):
 	}
 }
+
+// A loop of Run's own closes its timerfd when its instance stops: no
+// descriptor nor reader goroutine left per Run.
+func TestLoopClosesFDTimer(t *testing.T) {
+	l := NewLoop(nil)
+	l.run() // no instance: returns at once, as after the last one stopped
+	if l.timer != nil {
+		t.Fatalf("loop kept its timer %T after its goroutine ended", l.timer)
+	}
+	tm, err := newFDTimer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.close()
+	if _, err := tm.f.Stat(); err == nil {
+		t.Error("timerfd still open after close")
+	}
+}

@@ -116,6 +116,12 @@ func (l *Loop) run() {
 		if l.count == 0 && len(l.ready) == 0 {
 			// Under mu: the next Start's goroutine owns the timer.
 			l.timer.Stop()
+			if t, ok := l.timer.(*fdTimer); ok {
+				// Its descriptor and reader go with the goroutine: a
+				// loop of Run's own is not used again.
+				t.close()
+				l.timer = nil
+			}
 			l.timerSet = false
 			l.running = false
 			l.mu.Unlock()
