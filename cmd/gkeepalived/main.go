@@ -27,5 +27,16 @@ import (
 func init() { runtime.MemProfileRate = 0 }
 
 func main() {
+	// One P unless GOMAXPROCS says otherwise: keepalived runs each of its
+	// processes on one thread, and an idle master is woken once per
+	// advert. With a P per CPU, each advert's timer woke a second thread
+	// (the runtime hands work to an idle P: futex wake-ups), the send's
+	// EPOLLOUT woke the thread parked in the poller, and resetting the
+	// timer broke that poll again (eventfd write and read): 12 thread
+	// wake-ups per advert where keepalived has one. Set in the process,
+	// not in the environment, so that scripts do not inherit it.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	os.Exit(keepalived.Main(os.Args, os.Stdout, os.Stderr))
 }

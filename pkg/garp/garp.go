@@ -12,11 +12,13 @@
 package garp
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/packet"
@@ -73,6 +75,7 @@ type Sender interface {
 // Conn is a packet socket on one interface that only sends: a BPF filter
 // drops everything it would receive (keepalived's if_setsockopt_no_receive).
 type Conn struct {
+	mu  sync.Mutex // RawSender's: announce6 opens c6 on first use
 	ifi *net.Interface
 	c   *packet.Conn
 	c6  *packet.Conn // for IPv6 NAs, opened on first use
@@ -129,8 +132,76 @@ func Send(ifi *net.Interface, ip netip.Addr) error {
 	return c.Announce(ip)
 }
 
-// RawSender is the Sender that uses Send.
+// RawSender is the Sender of the daemon: one send-only packet socket per
+// interface, opened by its first announcement and kept, as keepalived keeps
+// its ARP and NA sockets open (vrrp_arp.c, vrrp_ndisc.c) instead of one
+// socket per frame. Closing a packet socket waits for an RCU grace period
+// in the kernel (milliseconds): with 1,000 instances becoming master at
+// once, each GARP's close blocked a thread, and the runtime started a new
+// one for the others (219 threads in the VRRP process, each with its
+// stacks resident for the life of the process).
 type RawSender struct{}
 
-// Send implements Sender.
-func (RawSender) Send(ifi *net.Interface, ip netip.Addr) error { return Send(ifi, ip) }
+// sockets are RawSender's open sockets, by interface index.
+var sockets struct {
+	sync.Mutex
+	m map[int]*Conn
+}
+
+// Send implements Sender. A socket that fails is closed, and the frame sent
+// once more as Send sends it (a new socket), whose error is returned: an
+// interface deleted or recreated gets a fresh socket, and errors read as
+// before.
+func (RawSender) Send(ifi *net.Interface, ip netip.Addr) error {
+	if len(ifi.HardwareAddr) != 6 {
+		return fmt.Errorf("garp: %s: %w", ifi.Name, ErrNoHardwareAddr)
+	}
+	c := cachedConn(ifi)
+	if c != nil {
+		c.mu.Lock()
+		err := c.Announce(ip)
+		c.mu.Unlock()
+		if err == nil {
+			return nil
+		}
+		dropConn(ifi.Index, c)
+	}
+	return Send(ifi, ip)
+}
+
+// cachedConn is the socket for ifi, opened now if needed (nil if that
+// fails: Send then reports the error). A socket opened for another name or
+// hardware address under this index is replaced.
+func cachedConn(ifi *net.Interface) *Conn {
+	sockets.Lock()
+	defer sockets.Unlock()
+	c := sockets.m[ifi.Index]
+	if c != nil && c.ifi.Name == ifi.Name && bytes.Equal(c.ifi.HardwareAddr, ifi.HardwareAddr) {
+		return c
+	}
+	if c != nil {
+		delete(sockets.m, ifi.Index)
+		go c.Close() // see RawSender: a close waits
+	}
+	own := *ifi
+	own.HardwareAddr = bytes.Clone(ifi.HardwareAddr)
+	c, err := Dial(&own)
+	if err != nil {
+		return nil
+	}
+	if sockets.m == nil {
+		sockets.m = map[int]*Conn{}
+	}
+	sockets.m[ifi.Index] = c
+	return c
+}
+
+// dropConn closes c unless it was already replaced.
+func dropConn(index int, c *Conn) {
+	sockets.Lock()
+	if sockets.m[index] == c {
+		delete(sockets.m, index)
+	}
+	sockets.Unlock()
+	go c.Close()
+}

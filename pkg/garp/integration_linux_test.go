@@ -125,3 +125,78 @@ func TestIntegrationSend(t *testing.T) {
 		break
 	}
 }
+
+// RawSender keeps one socket per interface: frames as Send's, the socket
+// reused by the next announcement, replaced when the interface's hardware
+// address changed, and an interface gone reported as Send reports it.
+func TestIntegrationRawSenderKeepsSocket(t *testing.T) {
+	ifi, peer := vethInNewNetns(t)
+	capture, err := packet.Listen(peer, packet.Raw, etherTypeARP, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capture.Close()
+	buf := make([]byte, 1500)
+	expect := func(hw net.HardwareAddr, ip netip.Addr) {
+		t.Helper()
+		want, _ := Frame(hw, ip)
+		capture.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			n, _, err := capture.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("no GARP for %s from %s on veth1: %v", ip, hw, err)
+			}
+			if bytes.Equal(buf[:n], want) {
+				return
+			}
+		}
+	}
+	var s RawSender
+	vip1, vip2 := netip.MustParseAddr("192.168.1.84"), netip.MustParseAddr("192.168.1.85")
+	if err := s.Send(ifi, vip1); err != nil {
+		t.Fatal(err)
+	}
+	expect(ifi.HardwareAddr, vip1)
+	first := cachedConnOf(ifi.Index)
+	if err := s.Send(ifi, vip2); err != nil {
+		t.Fatal(err)
+	}
+	expect(ifi.HardwareAddr, vip2)
+	if c := cachedConnOf(ifi.Index); c == nil || c != first {
+		t.Fatalf("second announcement on veth0 used socket %p, the first %p: want the same", c, first)
+	}
+
+	link, err := netlink.LinkByName("veth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw := net.HardwareAddr{0x02, 0, 0, 0, 0x77, 0x01}
+	if err := netlink.LinkSetHardwareAddr(link, hw); err != nil {
+		t.Fatal(err)
+	}
+	ifi2, err := net.InterfaceByName("veth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(ifi2, vip1); err != nil {
+		t.Fatal(err)
+	}
+	expect(hw, vip1)
+	if c := cachedConnOf(ifi.Index); c == first {
+		t.Error("socket of the old hardware address kept after the change")
+	}
+
+	if err := netlink.LinkDel(link); err != nil {
+		t.Fatal(err)
+	}
+	got, want := s.Send(ifi2, vip2), Send(ifi2, vip2)
+	if got == nil || want == nil || got.Error() != want.Error() {
+		t.Errorf("send on a deleted interface: RawSender %v, Send %v: want the same error", got, want)
+	}
+}
+
+func cachedConnOf(index int) *Conn {
+	sockets.Lock()
+	defer sockets.Unlock()
+	return sockets.m[index]
+}

@@ -62,6 +62,28 @@ func (s *Spacing) reserve(ifindex int, v6 bool, now time.Time) (bool, time.Time)
 	return true, time.Time{}
 }
 
+// sent pushes the interface's next send to interval after now, the end of
+// a send: keepalived sets its next GARP time after sending (vrrp_arp.c
+// send_gratuitous_arp_immediate, timer_add_now). A reservation alone
+// counted from before the send, so a send delayed after its reservation
+// (a loaded machine, a single P) left the next one under the interval on
+// the wire.
+func (s *Spacing) sent(ifindex int, v6 bool, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	interval := s.arp
+	if v6 {
+		interval = s.na
+	}
+	if interval <= 0 {
+		return
+	}
+	k := spacingKey{ifindex, v6}
+	if at := now.Add(interval); s.nextSend != nil && at.After(s.nextSend[k]) {
+		s.nextSend[k] = at
+	}
+}
+
 // Announcement is one address to announce on one interface.
 type Announcement struct {
 	Ifi *net.Interface
@@ -111,7 +133,13 @@ func (an *Announcer) Announce(a Announcement) {
 		return
 	}
 	an.mu.Unlock()
+	an.send(a)
+}
+
+// send sends a reserved announcement and moves the spacing past it.
+func (an *Announcer) send(a Announcement) {
 	an.Send(a)
+	an.Spacing.sent(a.Ifi.Index, is6(a.IP), an.Clock.Now())
 }
 
 func (an *Announcer) isSeen(a Announcement) bool {
@@ -167,7 +195,7 @@ func (an *Announcer) flush() time.Time {
 	}
 	an.mu.Unlock()
 	for _, a := range due {
-		an.Send(a)
+		an.send(a)
 	}
 	return next
 }

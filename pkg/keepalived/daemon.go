@@ -453,7 +453,7 @@ func (d *Daemon) stopNodes(nodes []*runningNode) {
 // removes them as it starts: "(VI_1) removing VIPs."). An owner at 255
 // takes them again at once.
 func (d *Daemon) removeStaleVIPs(cfg *keepalivedcfg.Config) {
-	removeStaleVIPs(d.env.Log, d.env.VIPs, cfg)
+	removeStale(d.env.Log, d.env.VIPs, vipsOf(cfg))
 }
 
 func (d *Daemon) startScript(sc *keepalivedcfg.Script, topts track.Options) (*runningScript, error) {

@@ -56,7 +56,8 @@ type node struct {
 	drops atomic.Pointer[dropCounts]
 
 	garpMu     sync.Mutex
-	garpCancel context.CancelFunc
+	garpCancel context.CancelFunc // non-nil while MASTER (lowerprio.go)
+	garpGen    uint32             // counts the schedules started
 	// helpers are the goroutines the instance started besides its state
 	// machine and receive loop: link watches, the GARP schedule.
 	helpers sync.WaitGroup
@@ -595,6 +596,8 @@ func (n *node) BecomeMaster(ctx context.Context) {
 		n.garpCancel()
 	}
 	n.garpCancel = cancel
+	n.garpGen++
+	gen := n.garpGen
 	n.garpMu.Unlock()
 	n.notifyMu.Lock()
 	g := n.garp
@@ -621,12 +624,30 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	// spaced (vrrp_garp_interval, vrrp_gna_interval): started on the first
 	// burst that needs it, not one parked goroutine per MASTER.
 	var runOnce sync.Once
+	announcer := false // under runOnce
 	n.helpers.Add(1)
 	go func() {
 		defer n.helpers.Done()
+		defer func() {
+			// A schedule without refresh ends garp_master_delay after the
+			// transition: its context (and Done channel, ~200 bytes, in
+			// the instance's children) would live until LeaveMaster. The
+			// announcer, if started, still sends what it queued under it.
+			runOnce.Do(func() {})
+			if announcer {
+				return
+			}
+			cancel()
+			n.garpMu.Lock()
+			if n.garpGen == gen {
+				n.garpCancel = garpOver // still MASTER for lowerprio.go
+			}
+			n.garpMu.Unlock()
+		}()
 		garp.Schedule(gctx, clk, gcfg, func() {
 			if n.env.garpSpaced.Load() {
 				runOnce.Do(func() {
+					announcer = true
 					n.helpers.Add(1) // within a counted goroutine: Wait cannot have returned
 					go func() {
 						defer n.helpers.Done()
@@ -640,6 +661,9 @@ func (n *node) BecomeMaster(ctx context.Context) {
 		})
 	}()
 }
+
+// garpOver is garpCancel once the transition's schedule ended by itself.
+var garpOver context.CancelFunc = func() {}
 
 // detailf logs a line keepalived writes only with -D (log_detail).
 func (n *node) detailf(format string, args ...any) {

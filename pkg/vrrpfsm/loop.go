@@ -100,6 +100,13 @@ func (l *Loop) schedule(in *Instance) {
 
 func (l *Loop) run() {
 	if l.timer == nil {
+		if _, sys := l.clk.(systemClock); sys {
+			if t, err := newFDTimer(); err == nil {
+				l.timer = t
+			}
+		}
+	}
+	if l.timer == nil {
 		l.timer = l.clk.NewTimer(time.Hour)
 		l.timer.Stop()
 	}
@@ -109,6 +116,12 @@ func (l *Loop) run() {
 		if l.count == 0 && len(l.ready) == 0 {
 			// Under mu: the next Start's goroutine owns the timer.
 			l.timer.Stop()
+			if t, ok := l.timer.(*fdTimer); ok {
+				// Its descriptor and reader go with the goroutine: a
+				// loop of Run's own is not used again.
+				t.close()
+				l.timer = nil
+			}
 			l.timerSet = false
 			l.running = false
 			l.mu.Unlock()
@@ -169,7 +182,8 @@ func (l *Loop) rearm() {
 	if l.timerSet && next.Equal(l.deadline) {
 		return
 	}
-	l.timer.Stop()
+	// Reset alone: a Timer's Reset leaves no stale value in C (one
+	// system call per advert less on the timerfd).
 	d := next.Sub(l.clk.Now())
 	if d < 0 {
 		d = 0
