@@ -64,6 +64,8 @@ type h1ServerConn struct {
 	peekFn    func(fd uintptr) bool
 	peekN     int
 	peekOK    bool
+	// released: br went back to h1Readers (close, once).
+	released atomic.Bool
 }
 
 // testHookH1Client, when set, is given every h1Client made.
@@ -88,12 +90,50 @@ func newH1Client(be *Backend, heads *headTable) *h1Client {
 	return cl
 }
 
+// h1Send is what forward gives h1Client beside a request, in place of
+// the values and the trace a RoundTripper finds in the request's
+// context: no context is made per request, only for a dial.
+type h1Send struct {
+	ctx    context.Context        // the request's: its end cancels the exchange
+	target *dialTarget            // where to dial, for which session; nil: the URL host
+	pp     *ppClient              // the client whose PROXY header a new connection sends
+	trace  *httptrace.ClientTrace // nil: none
+	// entry is the head to write for a request without a body; nil: the
+	// head registered under the request's placeholder target, if any.
+	entry *headEntry
+	// fromCtx: ctx itself carries target, pp and trace (RoundTrip).
+	fromCtx bool
+
+	tgt dialTarget // target's room
+	ppv ppClient   // pp's room
+}
+
+// dialContext is the context a dial reads its target, PROXY client and
+// trace from (dialTLS, dialProxy, net.Dialer's ConnectDone).
+func (s *h1Send) dialContext() context.Context {
+	ctx := s.ctx
+	if s.fromCtx {
+		return ctx
+	}
+	if s.target != nil {
+		ctx = withDialTarget(ctx, s.target)
+	}
+	if s.pp != nil {
+		ctx = context.WithValue(ctx, ppKey{}, *s.pp)
+	}
+	if s.trace != nil {
+		ctx = httptrace.WithClientTrace(ctx, s.trace)
+	}
+	return ctx
+}
+
 // dial opens a connection to the server at addr (the request's dial
 // target, else the URL host): TCP or a UNIX socket, the PROXY header,
 // TLS, given to the session.
-func (cl *h1Client) dial(ctx context.Context, addr string) (*h1ServerConn, error) {
+func (cl *h1Client) dial(s *h1Send, addr string) (*h1ServerConn, error) {
 	be, bt := cl.be, cl.be.px.Timeouts
-	target := dialTargetOf(ctx) // the real address, the session (srvreuse.go)
+	ctx := s.dialContext()
+	target := s.target // the real address, the session (srvreuse.go)
 	if target != nil {
 		addr = target.addr
 	}
@@ -123,9 +163,15 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1ServerConn, error
 	}
 	pc.conn = &headConn{Conn: c, t: cl.heads}
 	pc.readLimit = maxInt64
-	pc.br = bufio.NewReaderSize(h1Reader{pc}, 4096)
+	pc.br = h1Readers.Get().(*bufio.Reader)
+	pc.br.Reset(h1Reader{pc})
 	return pc, nil
 }
+
+// h1Readers hold the read buffers of server connections: a connection
+// takes one when dialled and gives it back when closed (with
+// `Connection: close` that is a buffer per request).
+var h1Readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // maxRespHeadBytes is the most a response head (its 1xx included) reads.
 const maxRespHeadBytes = 10 << 20
@@ -296,9 +342,15 @@ func (cl *h1Client) drop(pc *h1ServerConn) bool {
 // close closes the connection and forgets it in its session.
 func (pc *h1ServerConn) close() {
 	pc.conn.Close()
+	// Nothing reads br once the connection is closed: close runs on the
+	// goroutine reading it, or on an idle connection.
+	if pc.released.CompareAndSwap(false, true) {
+		pc.br.Reset(nil)
+		h1Readers.Put(pc.br)
+	}
 	if ss := pc.ss; ss != nil && ss.mu.TryLock() {
 		// Not waiting: the session closes what is left anyway.
-		delete(ss.h1, pc)
+		ss.h1.remove(pc)
 		ss.mu.Unlock()
 	}
 }
@@ -354,6 +406,12 @@ func replayable(req *http.Request) bool {
 // RoundTrip sends req and reads its response head; the response body
 // gives the connection back when read to its end.
 func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	return cl.send(req, &h1Send{ctx: ctx, target: dialTargetOf(ctx), trace: httptrace.ContextClientTrace(ctx), fromCtx: true})
+}
+
+// send is RoundTrip with the request's facts given in s.
+func (cl *h1Client) send(req *http.Request, s *h1Send) (*http.Response, error) {
 	if req.URL == nil || req.URL.Host == "" {
 		closeReqBody(req)
 		return nil, errH1MissingHost
@@ -362,8 +420,7 @@ func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeReqBody(req)
 		return nil, errH1InvalidMethod
 	}
-	ctx := req.Context()
-	trace := httptrace.ContextClientTrace(ctx)
+	ctx, trace := s.ctx, s.trace
 	key := req.URL.Host
 	for {
 		if err := ctx.Err(); err != nil {
@@ -373,7 +430,7 @@ func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		pc := cl.get(key)
 		if pc == nil {
 			var err error
-			if pc, err = cl.dial(ctx, key); err != nil {
+			if pc, err = cl.dial(s, key); err != nil {
 				closeReqBody(req)
 				return nil, err
 			}
@@ -382,7 +439,7 @@ func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		if trace != nil && trace.GotConn != nil {
 			trace.GotConn(httptrace.GotConnInfo{Conn: pc.conn, Reused: pc.reused})
 		}
-		resp, err := pc.roundTrip(ctx, req, trace)
+		resp, err := pc.roundTrip(ctx, req, trace, s.entry)
 		if err == nil {
 			return resp, nil
 		}
@@ -409,7 +466,7 @@ func closeReqBody(req *http.Request) {
 // aLongTimeAgo is a deadline in the past: the pending read returns.
 var aLongTimeAgo = time.Unix(1, 0)
 
-func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
+func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace, entry *headEntry) (*http.Response, error) {
 	// A cancelled request (engine killed, `timeout server` on the body)
 	// closes the connection, ending the read in progress.
 	var cancelled chan struct{}
@@ -453,7 +510,7 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 		}
 	}
 	if !hasBody {
-		if err := pc.write(req); err != nil {
+		if err := pc.write(req, entry); err != nil {
 			return fail(err)
 		}
 		armHeadTimer()
@@ -462,7 +519,7 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 		// answer before reading all of it.
 		wrote = make(chan error, 1)
 		go func() {
-			err := pc.write(req)
+			err := pc.write(req, entry)
 			if err != nil {
 				pc.conn.Close()
 			} else {
@@ -487,6 +544,15 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 				break
 			}
 			first = false
+		}
+		if buf, _ := pc.br.Peek(pc.br.Buffered()); len(buf) > 0 {
+			// The common head, whole in the buffer: parsed in place.
+			var n int
+			var ok bool
+			if resp, n, ok = parseRespHead(buf, req); ok {
+				_, _ = pc.br.Discard(n)
+				break
+			}
 		}
 		resp, err = http.ReadResponse(pc.br, req)
 		if err != nil {
@@ -522,6 +588,14 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 	}
 	keep := !resp.Close && !req.Close && resp.StatusCode >= 200
 	b := &h1Body{pc: pc, r: resp.Body, keep: keep, wrote: wrote, stop: stop}
+	if resp.Body == nil { // parsed in place (parseRespHead)
+		if resp.ContentLength == 0 {
+			b.r = http.NoBody
+		} else {
+			b.lim = h1BodyReader{br: pc.br, n: resp.ContentLength}
+			b.r = &b.lim
+		}
+	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		b.r, b.keep = pc.br, false
 	}
@@ -536,15 +610,15 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 // write sends req: the head headConn substitutes, then the body. A
 // request without a body gets its registered head written directly (the
 // same bytes in the same single write, without Go's head built first).
-func (pc *h1ServerConn) write(req *http.Request) error {
+func (pc *h1ServerConn) write(req *http.Request, e *headEntry) error {
 	start := pc.nwrite
 	var err error
 	hc, _ := pc.conn.(*headConn)
-	var e *headEntry
-	if hc != nil && (req.Body == nil || req.Body == http.NoBody) && req.URL != nil {
+	noBody := req.Body == nil || req.Body == http.NoBody
+	if e == nil && hc != nil && noBody && req.URL != nil {
 		e, _ = hc.t.lookupTarget(req.URL.Opaque)
 	}
-	if e != nil {
+	if e != nil && hc != nil && noBody {
 		var n int
 		n, err = hc.writeHead(e)
 		pc.nwrite += int64(n)
@@ -572,6 +646,7 @@ type h1Body struct {
 	wrote chan error
 	stop  func() bool
 	done  bool
+	lim   h1BodyReader // the body of a head parsed in place
 }
 
 func (b *h1Body) Read(p []byte) (int, error) {

@@ -882,6 +882,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}()
 	var out *http.Request
 	var rtp http.RoundTripper
+	var h1 *h1Client // the HTTP/1 path, given h1s directly
+	h1s := &h1Send{ctx: ctx, trace: trace}
 	// request makes out for srv: over HTTP/2 when it speaks it
 	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
 	reuse, sendName := be.px.HTTPReuse, be.px.SendNameHeader
@@ -892,6 +894,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	request := func() {
 		addr := srv.cfgAddress(int(s.Frontend.Port()))
 		rctx := ctx
+		h1 = nil
 		if rt.useH2(srv) {
 			out, rtp, entry = h2Request(req, extra, addr, sendName, srv.Name()), rt.h2, nil
 			if reuse != "always" {
@@ -900,14 +903,21 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		} else {
 			if entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
 				var target string
-				var forget uint64
 				head := req.appendHead(nil, extra, headMode)
 				if sendName != "" {
 					head = withServerName(head, sendName, srv.Name())
 				}
 				builtFor = srv
-				target, entry, forget = rt.heads.add(head)
-				forgets = append(forgets, forget)
+				if !req.chunked && req.contentLength <= 0 {
+					// Written as it is by h1Client (h1s.entry).
+					entry = &headEntry{head: head}
+				} else {
+					// Swapped in for Go's head of the body's request
+					// under a placeholder target (headConn).
+					var forget uint64
+					target, entry, forget = rt.heads.add(head)
+					forgets = append(forgets, forget)
+				}
 				out = &http.Request{
 					Method:     req.method,
 					URL:        &url.URL{Scheme: "http", Opaque: target},
@@ -920,20 +930,21 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 					Close: rt.mode != haproxycfg.HTTPKeepAlive,
 				}
 			}
-			out.URL.Host, rtp = reuseHost(reuse, c.ss, srv, addr), rt.tr
-			target := &dialTarget{addr: addr, srv: srv}
+			out.URL.Host, h1 = reuseHost(reuse, c.ss, srv, addr), rt.tr
+			h1s.tgt = dialTarget{addr: addr, srv: srv}
 			if reuse != "always" {
-				target.ss = c.ss
+				h1s.tgt.ss = c.ss
 			}
-			rctx = withDialTarget(ctx, target)
+			h1s.target, h1s.entry, h1s.pp = &h1s.tgt, entry, nil
 			if be.pp {
 				// Connections carrying a client's PROXY header serve that
 				// client only (haproxy makes them private to the session).
 				if c.private == nil {
 					c.private = &privateTransports{}
 				}
-				rtp = c.private.get(be, rt.heads)
-				rctx = context.WithValue(rctx, ppKey{}, ppClient{src: s.Client, dst: s.Frontend, conn: c.nc, uid: s.UniqueID})
+				h1 = c.private.get(be, rt.heads)
+				h1s.ppv = ppClient{src: s.Client, dst: s.Frontend, conn: c.nc, uid: s.UniqueID}
+				h1s.pp = &h1s.ppv
 			}
 		}
 		switch {
@@ -942,7 +953,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case req.contentLength > 0:
 			out.Body, out.ContentLength = body, req.contentLength
 		}
-		out = out.WithContext(httptrace.WithClientTrace(rctx, trace))
+		if h1 == nil {
+			out = out.WithContext(httptrace.WithClientTrace(rctx, trace))
+		}
 	}
 	request()
 	var resp *http.Response
@@ -962,12 +975,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			}
 		} else if ownHdr != nil {
 			ownHdr.arm()
-			resp, err = rtp.RoundTrip(out)
+			resp, err = h1.send(out, h1s)
 			if ownHdr.stop() && err != nil {
 				err = fmt.Errorf("proxy: no response head within timeout server: %w", os.ErrDeadlineExceeded)
 			}
 		} else {
-			resp, err = rtp.RoundTrip(out)
+			resp, err = h1.send(out, h1s)
 		}
 		if dialErr != nil && tConn.IsZero() && e.killed.Err() == nil {
 			srv.observe(HanaL4Err)
