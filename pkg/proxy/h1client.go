@@ -66,6 +66,49 @@ type h1ServerConn struct {
 	peekOK    bool
 	// released: br went back to h1Readers (close, once).
 	released atomic.Bool
+
+	// The exchange in progress (roundTrip).
+	aborted  atomic.Bool // the request's context ended: the connection is closed
+	abortFn  func()      // pc.abort, made once
+	stop     func() bool // stops the context's callback; false if it ran
+	hooks    h1Hooks
+	hmu      sync.Mutex
+	headDone bool // the response head is read: no deadline for it any more
+}
+
+// alwaysStopped is the stop of a request whose context never ends.
+func alwaysStopped() bool { return true }
+
+// abort ends the exchange of a request whose context ended.
+func (pc *h1ServerConn) abort() {
+	pc.aborted.Store(true)
+	pc.conn.Close()
+}
+
+// fail ends an exchange that failed: the connection is closed, the error
+// is the context's when it ended.
+func (pc *h1ServerConn) fail(ctx context.Context, err error) (*http.Response, error) {
+	pc.stop()
+	pc.close()
+	if pc.aborted.Load() {
+		return nil, ctx.Err()
+	}
+	return nil, err
+}
+
+// armHeadTimer starts the wait for the response head once the request
+// is written.
+func (pc *h1ServerConn) armHeadTimer() {
+	if pc.hooks != nil {
+		pc.hooks.wroteRequest()
+	}
+	if pc.cl.respTimeout > 0 {
+		pc.hmu.Lock()
+		if !pc.headDone {
+			_ = pc.conn.SetReadDeadline(time.Now().Add(pc.cl.respTimeout))
+		}
+		pc.hmu.Unlock()
+	}
 }
 
 // testHookH1Client, when set, is given every h1Client made.
@@ -94,10 +137,10 @@ func newH1Client(be *Backend, heads *headTable) *h1Client {
 // the values and the trace a RoundTripper finds in the request's
 // context: no context is made per request, only for a dial.
 type h1Send struct {
-	ctx    context.Context        // the request's: its end cancels the exchange
-	target *dialTarget            // where to dial, for which session; nil: the URL host
-	pp     *ppClient              // the client whose PROXY header a new connection sends
-	trace  *httptrace.ClientTrace // nil: none
+	ctx    context.Context // the request's: its end cancels the exchange
+	target *dialTarget     // where to dial, for which session; nil: the URL host
+	pp     *ppClient       // the client whose PROXY header a new connection sends
+	hooks  h1Hooks         // nil: none
 	// entry is the head to write for a request without a body; nil: the
 	// head registered under the request's placeholder target, if any.
 	entry *headEntry
@@ -121,10 +164,50 @@ func (s *h1Send) dialContext() context.Context {
 	if s.pp != nil {
 		ctx = context.WithValue(ctx, ppKey{}, *s.pp)
 	}
-	if s.trace != nil {
-		ctx = httptrace.WithClientTrace(ctx, s.trace)
+	if s.hooks != nil {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{ConnectDone: s.hooks.connectDone})
 	}
 	return ctx
+}
+
+// h1Hooks are told what becomes of a request h1Client sends: forward's
+// state (fwdState) takes them without a closure each, RoundTrip passes
+// them on to the request's httptrace.ClientTrace.
+type h1Hooks interface {
+	connectDone(network, addr string, err error) // a dial's connect (and TLS handshake) ended
+	gotConn(c net.Conn, reused bool)
+	wroteRequest()
+	// got1xx is an interim response; handled is false when nobody
+	// listens (the head then counts against the next one's limit).
+	got1xx(code int, h textproto.MIMEHeader) (handled bool, err error)
+}
+
+// traceHooks are the hooks of an httptrace.ClientTrace.
+type traceHooks struct{ t *httptrace.ClientTrace }
+
+func (h traceHooks) connectDone(network, addr string, err error) {
+	if h.t.ConnectDone != nil {
+		h.t.ConnectDone(network, addr, err)
+	}
+}
+
+func (h traceHooks) gotConn(c net.Conn, reused bool) {
+	if h.t.GotConn != nil {
+		h.t.GotConn(httptrace.GotConnInfo{Conn: c, Reused: reused})
+	}
+}
+
+func (h traceHooks) wroteRequest() {
+	if h.t.WroteRequest != nil {
+		h.t.WroteRequest(httptrace.WroteRequestInfo{})
+	}
+}
+
+func (h traceHooks) got1xx(code int, hd textproto.MIMEHeader) (bool, error) {
+	if h.t.Got1xxResponse == nil {
+		return false, nil
+	}
+	return true, h.t.Got1xxResponse(code, hd)
 }
 
 // dial opens a connection to the server at addr (the request's dial
@@ -342,16 +425,21 @@ func (cl *h1Client) drop(pc *h1ServerConn) bool {
 // close closes the connection and forgets it in its session.
 func (pc *h1ServerConn) close() {
 	pc.conn.Close()
-	// Nothing reads br once the connection is closed: close runs on the
-	// goroutine reading it, or on an idle connection.
-	if pc.released.CompareAndSwap(false, true) {
-		pc.br.Reset(nil)
-		h1Readers.Put(pc.br)
-	}
+	pc.release()
 	if ss := pc.ss; ss != nil && ss.mu.TryLock() {
 		// Not waiting: the session closes what is left anyway.
 		ss.h1.remove(pc)
 		ss.mu.Unlock()
+	}
+}
+
+// release gives br back to h1Readers. Nothing reads br once the
+// connection is closed: close runs on the goroutine reading it, or on an
+// idle connection.
+func (pc *h1ServerConn) release() {
+	if pc.released.CompareAndSwap(false, true) {
+		pc.br.Reset(nil)
+		h1Readers.Put(pc.br)
 	}
 }
 
@@ -407,7 +495,11 @@ func replayable(req *http.Request) bool {
 // gives the connection back when read to its end.
 func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	return cl.send(req, &h1Send{ctx: ctx, target: dialTargetOf(ctx), trace: httptrace.ContextClientTrace(ctx), fromCtx: true})
+	s := &h1Send{ctx: ctx, target: dialTargetOf(ctx), fromCtx: true}
+	if t := httptrace.ContextClientTrace(ctx); t != nil {
+		s.hooks = traceHooks{t}
+	}
+	return cl.send(req, s)
 }
 
 // send is RoundTrip with the request's facts given in s.
@@ -420,7 +512,7 @@ func (cl *h1Client) send(req *http.Request, s *h1Send) (*http.Response, error) {
 		closeReqBody(req)
 		return nil, errH1InvalidMethod
 	}
-	ctx, trace := s.ctx, s.trace
+	ctx, hooks := s.ctx, s.hooks
 	key := req.URL.Host
 	for {
 		if err := ctx.Err(); err != nil {
@@ -436,10 +528,10 @@ func (cl *h1Client) send(req *http.Request, s *h1Send) (*http.Response, error) {
 			}
 			pc.key = key
 		}
-		if trace != nil && trace.GotConn != nil {
-			trace.GotConn(httptrace.GotConnInfo{Conn: pc.conn, Reused: pc.reused})
+		if hooks != nil {
+			hooks.gotConn(pc.conn, pc.reused)
 		}
-		resp, err := pc.roundTrip(ctx, req, trace, s.entry)
+		resp, err := pc.roundTrip(ctx, req, hooks, s.entry)
 		if err == nil {
 			return resp, nil
 		}
@@ -466,54 +558,29 @@ func closeReqBody(req *http.Request) {
 // aLongTimeAgo is a deadline in the past: the pending read returns.
 var aLongTimeAgo = time.Unix(1, 0)
 
-func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace, entry *headEntry) (*http.Response, error) {
+func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, hooks h1Hooks, entry *headEntry) (*http.Response, error) {
 	// A cancelled request (engine killed, `timeout server` on the body)
-	// closes the connection, ending the read in progress.
-	var cancelled chan struct{}
-	stop := func() bool { return true }
+	// closes the connection, ending the read in progress. The state of
+	// the exchange lives on pc (one request at a time): no closure per
+	// request. A reused connection has no callback of an earlier request
+	// left: finish keeps it only when its stop succeeded.
+	pc.aborted.Store(false)
+	pc.stop = alwaysStopped
 	if ctx.Done() != nil {
-		cancelled = make(chan struct{})
-		stop = context.AfterFunc(ctx, func() {
-			close(cancelled)
-			pc.conn.Close()
-		})
-	}
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		pc.close()
-		if cancelled != nil {
-			select {
-			case <-cancelled:
-				return nil, ctx.Err()
-			default:
-			}
+		if pc.abortFn == nil {
+			pc.abortFn = pc.abort
 		}
-		return nil, err
+		pc.stop = context.AfterFunc(ctx, pc.abortFn)
 	}
+	pc.hooks, pc.headDone = hooks, false
 
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	var (
-		mu       sync.Mutex
-		headDone bool
-		wrote    chan error // the body's writer's result
-	)
-	armHeadTimer := func() {
-		if trace != nil && trace.WroteRequest != nil {
-			trace.WroteRequest(httptrace.WroteRequestInfo{})
-		}
-		if pc.cl.respTimeout > 0 {
-			mu.Lock()
-			if !headDone {
-				_ = pc.conn.SetReadDeadline(time.Now().Add(pc.cl.respTimeout))
-			}
-			mu.Unlock()
-		}
-	}
+	var wrote chan error // the body's writer's result
 	if !hasBody {
 		if err := pc.write(req, entry); err != nil {
-			return fail(err)
+			return pc.fail(ctx, err)
 		}
-		armHeadTimer()
+		pc.armHeadTimer()
 	} else {
 		// The body is written while the response is read: a server may
 		// answer before reading all of it.
@@ -523,7 +590,7 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 			if err != nil {
 				pc.conn.Close()
 			} else {
-				armHeadTimer()
+				pc.armHeadTimer()
 			}
 			wrote <- err
 		}()
@@ -560,20 +627,23 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 		}
 		code := resp.StatusCode
 		if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
-			if trace != nil && trace.Got1xxResponse != nil {
-				if terr := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); terr != nil {
+			if hooks != nil {
+				handled, terr := hooks.got1xx(code, textproto.MIMEHeader(resp.Header))
+				if terr != nil {
 					resp, err = nil, terr
 					break
 				}
-				pc.readLimit = maxRespHeadBytes // as Go's client: each head its own limit once passed on
+				if handled {
+					pc.readLimit = maxRespHeadBytes // as Go's client: each head its own limit once passed on
+				}
 			}
 			continue
 		}
 		break
 	}
-	mu.Lock()
-	headDone = true
-	mu.Unlock()
+	pc.hmu.Lock()
+	pc.headDone = true
+	pc.hmu.Unlock()
 	pc.readLimit = maxInt64 // no limit on bodies
 	if err != nil {
 		if wrote != nil {
@@ -581,13 +651,13 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 				err = werr
 			}
 		}
-		return fail(err)
+		return pc.fail(ctx, err)
 	}
 	if pc.cl.respTimeout > 0 {
 		_ = pc.conn.SetReadDeadline(time.Time{})
 	}
 	keep := !resp.Close && !req.Close && resp.StatusCode >= 200
-	b := &h1Body{pc: pc, r: resp.Body, keep: keep, wrote: wrote, stop: stop}
+	b := &h1Body{pc: pc, r: resp.Body, keep: keep, wrote: wrote, stop: pc.stop}
 	if resp.Body == nil { // parsed in place (parseRespHead)
 		if resp.ContentLength == 0 {
 			b.r = http.NoBody

@@ -831,11 +831,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if be.ownHdrTimer {
 		ownHdr = &hdrTimer{d: srvTimeout, cancel: cancel}
 	}
-	var (
-		tConn   time.Time
-		dialErr error
-		srvConn net.Conn // the server connection (ssl_s_*, ssl_bc_* fetches)
-	)
+	// What becomes of the request as it is sent (the HTTP/1 client's
+	// hooks, or an HTTP/2 trace's): one allocation.
+	st := &fwdState{e: e, c: c, ownHdr: ownHdr}
+	st.send.ctx, st.send.hooks = ctx, st
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
 	algo := compressRequest(h.f.px, be.px, req)
@@ -849,30 +848,6 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// still closes after the response (out.Close).
 		headMode = haproxycfg.HTTPKeepAlive
 	}
-	var entry *headEntry // the HTTP/1 head sent and the response head received
-	trace := &httptrace.ClientTrace{
-		GotConn: func(info httptrace.GotConnInfo) {
-			tConn, srvConn = e.now(), info.Conn
-		},
-		ConnectDone: func(_, _ string, err error) { dialErr = err },
-		WroteRequest: func(httptrace.WroteRequestInfo) {
-			if ownHdr != nil {
-				ownHdr.wrote()
-			}
-		},
-		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
-			// haproxy passes interim responses on (103 Early Hints...);
-			// a 100 Continue is the client's business (interim).
-			var raw []byte
-			if entry != nil {
-				raw = entry.nextInterim()
-			}
-			if code != http.StatusContinue {
-				c.interimResponse(code, raw)
-			}
-			return nil
-		},
-	}
 	var forgetBuf [2]uint64 // the heads registered (one unless a retry changes the server)
 	forgets := forgetBuf[:0]
 	defer func() {
@@ -882,8 +857,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}()
 	var out *http.Request
 	var rtp http.RoundTripper
-	var h1 *h1Client // the HTTP/1 path, given h1s directly
-	h1s := &h1Send{ctx: ctx, trace: trace}
+	var h1 *h1Client // the HTTP/1 path, given st.send directly
+	h1s := &st.send
 	// request makes out for srv: over HTTP/2 when it speaks it
 	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
 	reuse, sendName := be.px.HTTPReuse, be.px.SendNameHeader
@@ -896,12 +871,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		rctx := ctx
 		h1 = nil
 		if rt.useH2(srv) {
-			out, rtp, entry = h2Request(req, extra, addr, sendName, srv.Name()), rt.h2, nil
+			out, rtp, st.entry = h2Request(req, extra, addr, sendName, srv.Name()), rt.h2, nil
 			if reuse != "always" {
-				rtp = &sessionH2{rt: rt, ss: c.ss, srv: srv, addr: addr, trace: func() { tConn = e.now() }}
+				rtp = &sessionH2{rt: rt, ss: c.ss, srv: srv, addr: addr, trace: st.h2Conn}
 			}
 		} else {
-			if entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
+			if st.entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
 				var target string
 				head := req.appendHead(nil, extra, headMode)
 				if sendName != "" {
@@ -910,12 +885,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 				builtFor = srv
 				if !req.chunked && req.contentLength <= 0 {
 					// Written as it is by h1Client (h1s.entry).
-					entry = &headEntry{head: head}
+					st.entry = &headEntry{head: head}
 				} else {
 					// Swapped in for Go's head of the body's request
 					// under a placeholder target (headConn).
 					var forget uint64
-					target, entry, forget = rt.heads.add(head)
+					target, st.entry, forget = rt.heads.add(head)
 					forgets = append(forgets, forget)
 				}
 				out = &http.Request{
@@ -935,7 +910,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			if reuse != "always" {
 				h1s.tgt.ss = c.ss
 			}
-			h1s.target, h1s.entry, h1s.pp = &h1s.tgt, entry, nil
+			h1s.target, h1s.entry, h1s.pp = &h1s.tgt, st.entry, nil
 			if be.pp {
 				// Connections carrying a client's PROXY header serve that
 				// client only (haproxy makes them private to the session).
@@ -954,13 +929,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			out.Body, out.ContentLength = body, req.contentLength
 		}
 		if h1 == nil {
-			out = out.WithContext(httptrace.WithClientTrace(rctx, trace))
+			out = out.WithContext(httptrace.WithClientTrace(rctx, st.clientTrace()))
 		}
 	}
 	request()
 	var resp *http.Response
 	for attempt := 0; ; attempt++ {
-		tConn, dialErr = time.Time{}, nil
+		st.tConn, st.dialErr = time.Time{}, nil
 		if out.ProtoMajor == 2 {
 			ht := startH2HeaderTimer(srvTimeout, cancel)
 			resp, err = rtp.RoundTrip(out)
@@ -982,16 +957,16 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		} else {
 			resp, err = h1.send(out, h1s)
 		}
-		if dialErr != nil && tConn.IsZero() && e.killed.Err() == nil {
+		if st.dialErr != nil && st.tConn.IsZero() && e.killed.Err() == nil {
 			srv.observe(HanaL4Err)
 		}
-		if err == nil || dialErr == nil || !tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
+		if err == nil || st.dialErr == nil || !st.tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
 			break
 		}
 		// The connection was refused or timed out: retry after haproxy's
 		// turn-around time, min(timeout connect, 1s), if it was refused.
 		s.Retries++
-		retryWait, rerr := retryServer(e.killed, be, &srv, req, s, attempt, isTimeout(dialErr))
+		retryWait, rerr := retryServer(e.killed, be, &srv, req, s, attempt, isTimeout(st.dialErr))
 		if rerr != nil {
 			s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
 			return h.errorPage(c, s, page503, false)
@@ -1011,10 +986,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if rr != nil && srv != nil {
 		rr.txn.Server = srv.Name() // a retry may have moved it
 	}
-	if rr != nil && srvConn != nil {
-		rr.txn.Env = withServerTLS(rr.txn.Env, srvConn)
+	if rr != nil && st.srvConn != nil {
+		rr.txn.Env = withServerTLS(rr.txn.Env, st.srvConn)
 	}
-	if !tConn.IsZero() {
+	if !st.tConn.IsZero() {
 		// The stream reached the server (haproxy's sess_establish).
 		srv.observe(HanaL4OK)
 		switch {
@@ -1033,8 +1008,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		switch {
 		case e.killed.Err() != nil:
 			s.TermCause, s.TermState = termKilled, stateConnect
-			if !tConn.IsZero() {
-				s.Tc, s.TermState = tConn.Sub(tAssigned), 'H'
+			if !st.tConn.IsZero() {
+				s.Tc, s.TermState = st.tConn.Sub(tAssigned), 'H'
 			}
 			return false
 		case errors.Is(body.readErr(), errBadRequest):
@@ -1045,15 +1020,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case body.readErr() != nil:
 			// The client went away while sending its body: haproxy logs
 			// "CL" and no status.
-			if !tConn.IsZero() {
-				s.Tc = tConn.Sub(tAssigned)
+			if !st.tConn.IsZero() {
+				s.Tc = st.tConn.Sub(tAssigned)
 			}
 			s.Status = -1
 			s.TermCause, s.TermState = termClient, 'L'
 			be.ctr.cliAborts.Add(1)
 			srv.ctr.cliAborts.Add(1)
 			return false
-		case tConn.IsZero() && dialErr == nil:
+		case st.tConn.IsZero() && st.dialErr == nil:
 			// No connection was even tried: Go's client refused the
 			// request (a Host it cannot write). Answer as to a bad request.
 			srv.ctr.connErrors.Add(-1)
@@ -1061,17 +1036,17 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
 			h.rawPage(c, http.StatusBadRequest, page400)
 			return false
-		case tConn.IsZero():
+		case st.tConn.IsZero():
 			s.Status = http.StatusServiceUnavailable
 			s.TermCause, s.TermState = termServer, stateConnect
-			if isTimeout(dialErr) {
+			if isTimeout(st.dialErr) {
 				s.TermCause = termServerTimeout
 			}
 			// No byte reached a server: like haproxy, the client's
 			// connection goes on once its body is read.
 			return h.errorPage(c, s, page503, keep && drain(body))
 		}
-		s.Tc = tConn.Sub(tAssigned)
+		s.Tc = st.tConn.Sub(tAssigned)
 		s.TermCause, s.TermState = termServer, 'H'
 		page := page502
 		s.Status = http.StatusBadGateway
@@ -1094,8 +1069,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		resp.Status = strconv.Itoa(resp.StatusCode)
 	}
 	tResp := e.now()
-	s.Tc = tConn.Sub(tAssigned)
-	s.Tr = tResp.Sub(tConn)
+	s.Tc = st.tConn.Sub(tAssigned)
+	s.Tr = tResp.Sub(st.tConn)
 	s.Status = resp.StatusCode
 	captureResponse(h.f.px, resp, s)
 	if !body.complete() {
@@ -1104,11 +1079,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		keep = false
 	}
 	var raw []byte
-	if entry != nil {
-		raw = entry.response()
+	if st.entry != nil {
+		raw = st.entry.response()
 	}
 	if h.f.px.Options.LogASAP {
-		c.asap = func(out int64) { h.logASAP(c, s, be, srv, req, resp, entry, out) }
+		c.asap = func(out int64) { h.logASAP(c, s, be, srv, req, resp, st.entry, out) }
 	}
 	n, err := c.writeResponse(req, resp, compressResponse(h.f.px, be.px, algo, req, resp, raw), &keep)
 	c.asap = nil
@@ -1140,6 +1115,55 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		rr.logResponse(s)
 	}
 	return keep
+}
+
+// fwdState is what becomes of a request as forward sends it, written by
+// the HTTP/1 client's hooks (h1Hooks) or an HTTP/2 trace.
+type fwdState struct {
+	e       *Engine
+	c       *h1Conn
+	ownHdr  *hdrTimer  // the head's wait, timed by forward (settimeout.go)
+	tConn   time.Time  // the server connection was had (sent or reused)
+	dialErr error      // the last connect's
+	srvConn net.Conn   // the server connection (ssl_s_*, ssl_bc_* fetches)
+	entry   *headEntry // the HTTP/1 head sent and the response head received
+	send    h1Send
+}
+
+func (st *fwdState) connectDone(_, _ string, err error) { st.dialErr = err }
+
+func (st *fwdState) gotConn(c net.Conn, _ bool) { st.tConn, st.srvConn = st.e.now(), c }
+
+func (st *fwdState) wroteRequest() {
+	if st.ownHdr != nil {
+		st.ownHdr.wrote()
+	}
+}
+
+func (st *fwdState) got1xx(code int, _ textproto.MIMEHeader) (bool, error) {
+	// haproxy passes interim responses on (103 Early Hints...); a 100
+	// Continue is the client's business (interim).
+	var raw []byte
+	if st.entry != nil {
+		raw = st.entry.nextInterim()
+	}
+	if code != http.StatusContinue {
+		st.c.interimResponse(code, raw)
+	}
+	return true, nil
+}
+
+// h2Conn is an HTTP/2 session connection's GotConn (sessionH2).
+func (st *fwdState) h2Conn() { st.tConn = st.e.now() }
+
+// clientTrace is the trace of a request sent over HTTP/2.
+func (st *fwdState) clientTrace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GotConn:        func(info httptrace.GotConnInfo) { st.gotConn(info.Conn, info.Reused) },
+		ConnectDone:    st.connectDone,
+		WroteRequest:   func(httptrace.WroteRequestInfo) { st.wroteRequest() },
+		Got1xxResponse: func(code int, h textproto.MIMEHeader) error { _, err := st.got1xx(code, h); return err },
+	}
 }
 
 // noUserAgent is the header of every request given to Go's client: no

@@ -131,7 +131,9 @@ func (ss *srvSession) close() {
 		c.Conn.Close()
 	}
 	for _, pc := range h1 {
-		pc.cl.drop(pc)
+		if pc.cl.drop(pc) {
+			pc.release() // idle, and closed above
+		}
 	}
 }
 
