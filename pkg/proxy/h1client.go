@@ -71,6 +71,9 @@ type h1ServerConn struct {
 	aborted  atomic.Bool // the request's context ended: the connection is closed
 	abortFn  func()      // pc.abort, made once
 	stop     func() bool // stops the context's callback; false if it ran
+	stopFn   func() bool // pc.stopExchange, made once
+	killStop func() bool // stops the engine kill's callback (forward's requests)
+	send     *h1Send     // forward's request, whose cancel aborts the exchange
 	hooks    h1Hooks
 	hmu      sync.Mutex
 	headDone bool // the response head is read: no deadline for it any more
@@ -85,13 +88,28 @@ func (pc *h1ServerConn) abort() {
 	pc.conn.Close()
 }
 
+// stopExchange is the stop of a request of forward's: no abort once it
+// returns; false if the exchange was aborted.
+func (pc *h1ServerConn) stopExchange() bool {
+	ok := pc.killStop()
+	if s := pc.send; s != nil {
+		s.detach(pc)
+		pc.send = nil
+	}
+	return ok && !pc.aborted.Load()
+}
+
 // fail ends an exchange that failed: the connection is closed, the error
 // is the context's when it ended.
 func (pc *h1ServerConn) fail(ctx context.Context, err error) (*http.Response, error) {
 	pc.stop()
 	pc.close()
 	if pc.aborted.Load() {
-		return nil, ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// The engine's kill, seen before its cancel reached ctx.
+		return nil, context.Canceled
 	}
 	return nil, err
 }
@@ -146,9 +164,46 @@ type h1Send struct {
 	entry *headEntry
 	// fromCtx: ctx itself carries target, pp and trace (RoundTrip).
 	fromCtx bool
+	// kill is the engine's kill, which ends the exchange (forward's
+	// requests: ctx's end is abort, called by forward's cancel).
+	kill context.Context
+
+	amu      sync.Mutex
+	cur      *h1ServerConn // the exchange in progress
+	canceled bool          // abort was called
 
 	tgt dialTarget // target's room
 	ppv ppClient   // pp's room
+}
+
+// abort ends the request: the exchange in progress, and any started
+// after, has its connection closed (what the end of a request's context
+// does to a RoundTrip's).
+func (s *h1Send) abort() {
+	s.amu.Lock()
+	s.canceled = true
+	if pc := s.cur; pc != nil {
+		pc.abort()
+	}
+	s.amu.Unlock()
+}
+
+// attach makes pc the exchange abort ends.
+func (s *h1Send) attach(pc *h1ServerConn) {
+	s.amu.Lock()
+	s.cur = pc
+	if s.canceled {
+		pc.abort()
+	}
+	s.amu.Unlock()
+}
+
+func (s *h1Send) detach(pc *h1ServerConn) {
+	s.amu.Lock()
+	if s.cur == pc {
+		s.cur = nil
+	}
+	s.amu.Unlock()
 }
 
 // dialContext is the context a dial reads its target, PROXY client and
@@ -341,11 +396,10 @@ func (cl *h1Client) get(key string) *h1ServerConn {
 		}
 		pc := list[len(list)-1]
 		list[len(list)-1] = nil
-		if len(list) == 1 {
-			delete(cl.idle, key)
-		} else {
-			cl.idle[key] = list[:len(list)-1]
-		}
+		// An emptied list stays, for put to append to without
+		// allocating (a session's one connection goes back and forth);
+		// close forgets it when it is still empty.
+		cl.idle[key] = list[:len(list)-1]
 		pc.inIdle = false
 		cl.mu.Unlock()
 		pc.timer.Stop()
@@ -426,6 +480,12 @@ func (cl *h1Client) drop(pc *h1ServerConn) bool {
 func (pc *h1ServerConn) close() {
 	pc.conn.Close()
 	pc.release()
+	cl := pc.cl
+	cl.mu.Lock()
+	if list, ok := cl.idle[pc.key]; ok && len(list) == 0 {
+		delete(cl.idle, pc.key)
+	}
+	cl.mu.Unlock()
 	if ss := pc.ss; ss != nil && ss.mu.TryLock() {
 		// Not waiting: the session closes what is left anyway.
 		ss.h1.remove(pc)
@@ -531,7 +591,7 @@ func (cl *h1Client) send(req *http.Request, s *h1Send) (*http.Response, error) {
 		if hooks != nil {
 			hooks.gotConn(pc.conn, pc.reused)
 		}
-		resp, err := pc.roundTrip(ctx, req, hooks, s.entry)
+		resp, err := pc.roundTrip(ctx, req, s)
 		if err == nil {
 			return resp, nil
 		}
@@ -558,18 +618,29 @@ func closeReqBody(req *http.Request) {
 // aLongTimeAgo is a deadline in the past: the pending read returns.
 var aLongTimeAgo = time.Unix(1, 0)
 
-func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, hooks h1Hooks, entry *headEntry) (*http.Response, error) {
+func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1Send) (*http.Response, error) {
+	hooks, entry := s.hooks, s.entry
 	// A cancelled request (engine killed, `timeout server` on the body)
 	// closes the connection, ending the read in progress. The state of
 	// the exchange lives on pc (one request at a time): no closure per
 	// request. A reused connection has no callback of an earlier request
 	// left: finish keeps it only when its stop succeeded.
 	pc.aborted.Store(false)
+	if pc.abortFn == nil {
+		pc.abortFn, pc.stopFn = pc.abort, pc.stopExchange
+	}
 	pc.stop = alwaysStopped
-	if ctx.Done() != nil {
-		if pc.abortFn == nil {
-			pc.abortFn = pc.abort
+	switch {
+	case !s.fromCtx:
+		// forward's request: its cancel calls s.abort, the engine's
+		// kill is watched here (no callback on a context per request).
+		pc.killStop = alwaysStopped
+		if s.kill != nil && s.kill.Done() != nil {
+			pc.killStop = context.AfterFunc(s.kill, pc.abortFn)
 		}
+		pc.send, pc.stop = s, pc.stopFn
+		s.attach(pc)
+	case ctx.Done() != nil:
 		pc.stop = context.AfterFunc(ctx, pc.abortFn)
 	}
 	pc.hooks, pc.headDone = hooks, false

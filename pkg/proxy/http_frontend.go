@@ -824,17 +824,21 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if req.upgrade != "" {
 		return h.forwardUpgrade(c, req, s, be, rt, srv, tAssigned, rr)
 	}
-	ctx, cancel := context.WithCancel(e.killed)
+	ctx, ctxCancel := context.WithCancel(e.killed)
+	// What becomes of the request as it is sent (the HTTP/1 client's
+	// hooks, or an HTTP/2 trace's): one allocation.
+	st := &fwdState{e: e, c: c, ctxCancel: ctxCancel}
+	st.send.ctx, st.send.hooks, st.send.kill = ctx, st, e.killed
+	// cancel ends the request: its context, and the HTTP/1 exchange in
+	// progress (which watches no context of its own).
+	cancel := st.cancel
 	defer cancel()
 	srvTimeout, _ := streamTimeouts(rr, bt)
 	var ownHdr *hdrTimer // the head's wait, timed here (settimeout.go)
 	if be.ownHdrTimer {
 		ownHdr = &hdrTimer{d: srvTimeout, cancel: cancel}
+		st.ownHdr = ownHdr
 	}
-	// What becomes of the request as it is sent (the HTTP/1 client's
-	// hooks, or an HTTP/2 trace's): one allocation.
-	st := &fwdState{e: e, c: c, ownHdr: ownHdr}
-	st.send.ctx, st.send.hooks = ctx, st
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
 	algo := compressRequest(h.f.px, be.px, req)
@@ -1059,11 +1063,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	defer resp.Body.Close()
 	established(rr, s, bt)
-	tb := &timedBody{r: resp.Body, d: srvTimeout, cancel: cancel}
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{tb, resp.Body}
+	st.tb = timedBody{r: resp.Body, c: resp.Body, d: srvTimeout, cancel: cancel}
+	resp.Body = &st.tb
 	if resp.ProtoMajor == 2 {
 		// An HTTP/2 status has no reason: haproxy passes none on.
 		resp.Status = strconv.Itoa(resp.StatusCode)
@@ -1128,6 +1129,15 @@ type fwdState struct {
 	srvConn net.Conn   // the server connection (ssl_s_*, ssl_bc_* fetches)
 	entry   *headEntry // the HTTP/1 head sent and the response head received
 	send    h1Send
+	tb      timedBody // the response body as forward reads it
+
+	ctxCancel context.CancelFunc
+}
+
+// cancel ends the request: its context and its HTTP/1 exchange.
+func (st *fwdState) cancel() {
+	st.ctxCancel()
+	st.send.abort()
 }
 
 func (st *fwdState) connectDone(_, _ string, err error) { st.dialErr = err }
@@ -1495,11 +1505,14 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 // server silent that long has its request cancelled.
 type timedBody struct {
 	r       io.Reader
+	c       io.Closer // the body's (Close is not timed)
 	d       time.Duration
 	cancel  func()
 	expired atomic.Bool
 	t       *time.Timer // made at the first read, re-armed at the next ones
 }
+
+func (b *timedBody) Close() error { return b.c.Close() }
 
 func (b *timedBody) expire() {
 	b.expired.Store(true)
