@@ -889,7 +889,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 				builtFor = srv
 				if !req.chunked && req.contentLength <= 0 {
 					// Written as it is by h1Client (h1s.entry).
-					st.entry = &headEntry{head: head}
+					st.ent = headEntry{head: head}
+					st.entry = &st.ent
 				} else {
 					// Swapped in for Go's head of the body's request
 					// under a placeholder target (headConn).
@@ -897,9 +898,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 					target, st.entry, forget = rt.heads.add(head)
 					forgets = append(forgets, forget)
 				}
-				out = &http.Request{
+				// In st: nothing keeps the request once sent (a
+				// retry sends this one again, or builds the next).
+				st.url = url.URL{Scheme: "http", Opaque: target}
+				st.out = http.Request{
 					Method:     req.method,
-					URL:        &url.URL{Scheme: "http", Opaque: target},
+					URL:        &st.url,
 					Proto:      "HTTP/1.1",
 					ProtoMajor: 1, ProtoMinor: 1,
 					Header: noUserAgent,
@@ -908,6 +912,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 					// connection for each request, closed after the response.
 					Close: rt.mode != haproxycfg.HTTPKeepAlive,
 				}
+				out = &st.out
 			}
 			out.URL.Host, h1 = reuseHost(reuse, c.ss, srv, addr), rt.tr
 			h1s.tgt = dialTarget{addr: addr, srv: srv}
@@ -1130,6 +1135,10 @@ type fwdState struct {
 	entry   *headEntry // the HTTP/1 head sent and the response head received
 	send    h1Send
 	tb      timedBody // the response body as forward reads it
+	// The room of the HTTP/1 request given to h1Client.
+	out http.Request
+	url url.URL
+	ent headEntry
 
 	ctxCancel context.CancelFunc
 }
