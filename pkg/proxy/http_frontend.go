@@ -824,11 +824,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if req.upgrade != "" {
 		return h.forwardUpgrade(c, req, s, be, rt, srv, tAssigned, rr)
 	}
-	ctx, ctxCancel := context.WithCancel(e.killed)
 	// What becomes of the request as it is sent (the HTTP/1 client's
-	// hooks, or an HTTP/2 trace's): one allocation.
-	st := &fwdState{e: e, c: c, ctxCancel: ctxCancel}
-	st.send.ctx, st.send.hooks, st.send.kill = ctx, st, e.killed
+	// hooks, or an HTTP/2 trace's): one allocation. An HTTP/1 request
+	// has no context of its own: the engine's kill and cancel (abort)
+	// end its exchange; an HTTP/2 one gets its context (st.context).
+	st := &fwdState{e: e, c: c}
+	st.send.ctx, st.send.hooks, st.send.kill = e.killed, st, e.killed
 	// cancel ends the request: its context, and the HTTP/1 exchange in
 	// progress (which watches no context of its own).
 	cancel := st.cancel
@@ -872,7 +873,6 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	request := func() {
 		addr := srv.cfgAddress(int(s.Frontend.Port()))
-		rctx := ctx
 		h1 = nil
 		if rt.useH2(srv) {
 			out, rtp, st.entry = h2Request(req, extra, addr, sendName, srv.Name()), rt.h2, nil
@@ -938,7 +938,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			out.Body, out.ContentLength = body, req.contentLength
 		}
 		if h1 == nil {
-			out = out.WithContext(httptrace.WithClientTrace(rctx, st.clientTrace()))
+			out = out.WithContext(httptrace.WithClientTrace(st.context(), st.clientTrace()))
 		}
 	}
 	request()
@@ -1140,12 +1140,34 @@ type fwdState struct {
 	url url.URL
 	ent headEntry
 
+	mu        sync.Mutex // ctx and its cancel: cancel may come from a timer
+	ctx       context.Context
 	ctxCancel context.CancelFunc
+	canceled  bool
+}
+
+// context is the request's context, made for an HTTP/2 server (the
+// HTTP/1 client needs none); already ended after cancel.
+func (st *fwdState) context() context.Context {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ctx == nil {
+		st.ctx, st.ctxCancel = context.WithCancel(st.e.killed)
+		if st.canceled {
+			st.ctxCancel()
+		}
+	}
+	return st.ctx
 }
 
 // cancel ends the request: its context and its HTTP/1 exchange.
 func (st *fwdState) cancel() {
-	st.ctxCancel()
+	st.mu.Lock()
+	st.canceled = true
+	if st.ctxCancel != nil {
+		st.ctxCancel()
+	}
+	st.mu.Unlock()
 	st.send.abort()
 }
 
