@@ -72,7 +72,9 @@ func parseRespHead(buf []byte, req *http.Request) (resp *http.Response, n int, o
 	// One string holds the head: keys (when sent in canonical case) and
 	// values are parts of it.
 	head := string(raw)
-	resp = &http.Response{
+	room := &respRoom{}
+	resp = &room.resp
+	*resp = http.Response{
 		Status:     head[9 : nl-1],
 		StatusCode: code,
 		Proto:      head[:8],
@@ -81,7 +83,10 @@ func parseRespHead(buf []byte, req *http.Request) (resp *http.Response, n int, o
 		Request:    req,
 	}
 	h := make(http.Header, fields)
-	vals := make([]string, fields)
+	vals := room.vals[:]
+	if fields > len(vals) {
+		vals = make([]string, fields)
+	}
 	var contentLength string
 	lens := 0
 	for p := head[nl+1:]; len(p) > 0; {
@@ -141,6 +146,13 @@ func parseRespHead(buf []byte, req *http.Request) (resp *http.Response, n int, o
 		resp.Close = true // the body ends with the connection
 	}
 	return resp, n, true
+}
+
+// respRoom is a parsed response with room for the values of its fields
+// (one allocation for both when they fit).
+type respRoom struct {
+	resp http.Response
+	vals [12]string
 }
 
 func indexByteString(s string, c byte) int {
