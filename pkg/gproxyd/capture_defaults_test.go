@@ -73,7 +73,7 @@ backend web
 		for _, p := range []int{port, port2} {
 			for _, r := range reqs {
 				before := out.count()
-				resp := exchange(t, fmt.Sprintf("127.0.0.1:%d", p), r)
+				resp := rawExchange(t, fmt.Sprintf("127.0.0.1:%d", p), r)
 				resps = append(resps, date.ReplaceAllString(resp, ""))
 				out.waitFor(t, before+1)
 			}
@@ -95,9 +95,9 @@ backend web
 	}
 }
 
-// exchange sends req and returns everything the proxy answers until it
+// rawExchange sends req and returns everything the proxy answers until it
 // closes, at most 5 s.
-func exchange(t *testing.T, addr, req string) string {
+func rawExchange(t *testing.T, addr, req string) string {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {

@@ -62,7 +62,7 @@ func TestIntegrationNormalizeURILikeHaproxy(t *testing.T) {
 		var out []string
 		for i := range normalizers {
 			for _, u := range normalizeTargets {
-				resp := exchange(t, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("GET %s HTTP/1.1\r\nHost: h\r\nX-N: %d\r\nConnection: close\r\n\r\n", u, i))
+				resp := rawExchange(t, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("GET %s HTTP/1.1\r\nHost: h\r\nX-N: %d\r\nConnection: close\r\n\r\n", u, i))
 				head, body, _ := strings.Cut(date.ReplaceAllString(resp, ""), "\r\n\r\n")
 				status, _, _ := strings.Cut(head, "\r\n")
 				out = append(out, fmt.Sprintf("%s %s: %s %s", normalizers[i], u, status, body))
@@ -70,7 +70,7 @@ func TestIntegrationNormalizeURILikeHaproxy(t *testing.T) {
 		}
 		for i, n := range unconditionalNormalizers {
 			for _, u := range normalizeTargets {
-				resp := exchange(t, fmt.Sprintf("127.0.0.1:%d", ports[i+1]), fmt.Sprintf("GET %s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", u))
+				resp := rawExchange(t, fmt.Sprintf("127.0.0.1:%d", ports[i+1]), fmt.Sprintf("GET %s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", u))
 				head, body, _ := strings.Cut(date.ReplaceAllString(resp, ""), "\r\n\r\n")
 				status, _, _ := strings.Cut(head, "\r\n")
 				out = append(out, fmt.Sprintf("%s (always) %s: %s %s", n, u, status, body))

@@ -64,7 +64,7 @@ backend b
 		defer stop()
 		var out []string
 		for _, hd := range headers {
-			resp := exchange(t, fmt.Sprintf("127.0.0.1:%d", ph), hd+"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+			resp := rawExchange(t, fmt.Sprintf("127.0.0.1:%d", ph), hd+"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
 			out = append(out, date.ReplaceAllString(resp, ""))
 			tcp := closeKind(t, fmt.Sprintf("127.0.0.1:%d", pt), hd+"hello\r\n\r\n")
 			if strings.HasPrefix(tcp, "data ") {

@@ -69,7 +69,7 @@ frontend echo
 		var out []string
 		for _, port := range p[:5] {
 			for _, r := range []string{req, clean} {
-				resp := exchange(t, fmt.Sprintf("127.0.0.1:%d", port), r)
+				resp := rawExchange(t, fmt.Sprintf("127.0.0.1:%d", port), r)
 				out = append(out, date.ReplaceAllString(resp, ""))
 			}
 		}

@@ -53,7 +53,7 @@ backend b
 		defer stop()
 		for _, port := range p[:5] {
 			before := out.count()
-			resp := exchange(t, fmt.Sprintf("127.0.0.1:%d", port), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+			resp := rawExchange(t, fmt.Sprintf("127.0.0.1:%d", port), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
 			resps = append(resps, date.ReplaceAllString(resp, ""))
 			out.waitFor(t, before+1)
 		}

@@ -52,7 +52,7 @@ backend be
 		defer stop()
 		var out []string
 		for _, p := range paths {
-			resp := exchange(t, fmt.Sprintf("127.0.0.1:%d", port), "GET "+p+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+			resp := rawExchange(t, fmt.Sprintf("127.0.0.1:%d", port), "GET "+p+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
 			head, _, _ := strings.Cut(resp, "\r\n\r\n")
 			lines := strings.Split(head, "\r\n")
 			kept := []string{p + " " + lines[0]}
