@@ -67,6 +67,69 @@ type h1ServerConn struct {
 	peekFn    func(fd uintptr) bool
 	peekN     int
 	peekOK    bool
+	// released: br went back to h1Readers (close, once).
+	released atomic.Bool
+
+	// The exchange in progress (roundTrip).
+	aborted  atomic.Bool // the request's context ended: the connection is closed
+	abortFn  func()      // pc.abort, made once
+	stop     func() bool // stops the context's callback; false if it ran
+	stopFn   func() bool // pc.stopExchange, made once
+	killStop func() bool // stops the engine kill's callback (forward's requests)
+	send     *h1Send     // forward's request, whose cancel aborts the exchange
+	hooks    h1Hooks
+	hmu      sync.Mutex
+	headDone bool // the response head is read: no deadline for it any more
+}
+
+// alwaysStopped is the stop of a request whose context never ends.
+func alwaysStopped() bool { return true }
+
+// abort ends the exchange of a request whose context ended.
+func (pc *h1ServerConn) abort() {
+	pc.aborted.Store(true)
+	pc.conn.Close()
+}
+
+// stopExchange is the stop of a request of forward's: no abort once it
+// returns; false if the exchange was aborted.
+func (pc *h1ServerConn) stopExchange() bool {
+	ok := pc.killStop()
+	if s := pc.send; s != nil {
+		s.detach(pc)
+		pc.send = nil
+	}
+	return ok && !pc.aborted.Load()
+}
+
+// fail ends an exchange that failed: the connection is closed, the error
+// is the context's when it ended.
+func (pc *h1ServerConn) fail(ctx context.Context, err error) (*http.Response, error) {
+	pc.stop()
+	pc.close()
+	if pc.aborted.Load() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// The engine's kill, seen before its cancel reached ctx.
+		return nil, context.Canceled
+	}
+	return nil, err
+}
+
+// armHeadTimer starts the wait for the response head once the request
+// is written.
+func (pc *h1ServerConn) armHeadTimer() {
+	if pc.hooks != nil {
+		pc.hooks.wroteRequest()
+	}
+	if pc.cl.respTimeout > 0 {
+		pc.hmu.Lock()
+		if !pc.headDone {
+			_ = pc.conn.SetReadDeadline(time.Now().Add(pc.cl.respTimeout))
+		}
+		pc.hmu.Unlock()
+	}
 }
 
 // testHookH1Client, when set, is given every h1Client made.
@@ -90,12 +153,127 @@ func newH1Client(be *Backend, heads *headTable) *h1Client {
 	return cl
 }
 
+// h1Send is what forward gives h1Client beside a request, in place of
+// the values and the trace a RoundTripper finds in the request's
+// context: no context is made per request, only for a dial.
+type h1Send struct {
+	ctx    context.Context // the request's: its end cancels the exchange
+	target *dialTarget     // where to dial, for which session; nil: the URL host
+	pp     *ppClient       // the client whose PROXY header a new connection sends
+	hooks  h1Hooks         // nil: none
+	// entry is the head to write for a request without a body; nil: the
+	// head registered under the request's placeholder target, if any.
+	entry *headEntry
+	// fromCtx: ctx itself carries target, pp and trace (RoundTrip).
+	fromCtx bool
+	// kill is the engine's kill, which ends the exchange (forward's
+	// requests: ctx's end is abort, called by forward's cancel).
+	kill context.Context
+
+	amu      sync.Mutex
+	cur      *h1ServerConn // the exchange in progress
+	canceled bool          // abort was called
+
+	tgt dialTarget // target's room
+	ppv ppClient   // pp's room
+}
+
+// abort ends the request: the exchange in progress, and any started
+// after, has its connection closed (what the end of a request's context
+// does to a RoundTrip's).
+func (s *h1Send) abort() {
+	s.amu.Lock()
+	s.canceled = true
+	if pc := s.cur; pc != nil {
+		pc.abort()
+	}
+	s.amu.Unlock()
+}
+
+// attach makes pc the exchange abort ends.
+func (s *h1Send) attach(pc *h1ServerConn) {
+	s.amu.Lock()
+	s.cur = pc
+	if s.canceled {
+		pc.abort()
+	}
+	s.amu.Unlock()
+}
+
+func (s *h1Send) detach(pc *h1ServerConn) {
+	s.amu.Lock()
+	if s.cur == pc {
+		s.cur = nil
+	}
+	s.amu.Unlock()
+}
+
+// dialContext is the context a dial reads its target, PROXY client and
+// trace from (dialTLS, dialProxy, net.Dialer's ConnectDone).
+func (s *h1Send) dialContext() context.Context {
+	ctx := s.ctx
+	if s.fromCtx {
+		return ctx
+	}
+	if s.target != nil {
+		ctx = withDialTarget(ctx, s.target)
+	}
+	if s.pp != nil {
+		ctx = context.WithValue(ctx, ppKey{}, *s.pp)
+	}
+	if s.hooks != nil {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{ConnectDone: s.hooks.connectDone})
+	}
+	return ctx
+}
+
+// h1Hooks are told what becomes of a request h1Client sends: forward's
+// state (fwdState) takes them without a closure each, RoundTrip passes
+// them on to the request's httptrace.ClientTrace.
+type h1Hooks interface {
+	connectDone(network, addr string, err error) // a dial's connect (and TLS handshake) ended
+	gotConn(c net.Conn, reused bool)
+	wroteRequest()
+	// got1xx is an interim response; handled is false when nobody
+	// listens (the head then counts against the next one's limit).
+	got1xx(code int, h textproto.MIMEHeader) (handled bool, err error)
+}
+
+// traceHooks are the hooks of an httptrace.ClientTrace.
+type traceHooks struct{ t *httptrace.ClientTrace }
+
+func (h traceHooks) connectDone(network, addr string, err error) {
+	if h.t.ConnectDone != nil {
+		h.t.ConnectDone(network, addr, err)
+	}
+}
+
+func (h traceHooks) gotConn(c net.Conn, reused bool) {
+	if h.t.GotConn != nil {
+		h.t.GotConn(httptrace.GotConnInfo{Conn: c, Reused: reused})
+	}
+}
+
+func (h traceHooks) wroteRequest() {
+	if h.t.WroteRequest != nil {
+		h.t.WroteRequest(httptrace.WroteRequestInfo{})
+	}
+}
+
+func (h traceHooks) got1xx(code int, hd textproto.MIMEHeader) (bool, error) {
+	if h.t.Got1xxResponse == nil {
+		return false, nil
+	}
+	return true, h.t.Got1xxResponse(code, hd)
+}
+
 // dial opens a connection to the server at addr (the request's dial
 // target, else the URL host): TCP or a UNIX socket, the PROXY header,
 // TLS, given to the session.
-func (cl *h1Client) dial(ctx context.Context, addr string) (*h1ServerConn, error) {
+func (cl *h1Client) dial(s *h1Send, addr string) (*h1ServerConn, error) {
 	be, bt := cl.be, cl.be.px.Timeouts
-	target := dialTargetOf(ctx) // the real address, the session (srvreuse.go)
+	ctx := s.dialContext()
+	target := s.target // the real address, the session (srvreuse.go)
 	if target != nil {
 		addr = target.addr
 	}
@@ -126,9 +304,15 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1ServerConn, error
 	}
 	pc.conn = &headConn{Conn: c, t: cl.heads}
 	pc.readLimit = maxInt64
-	pc.br = bufio.NewReaderSize(h1Reader{pc}, 4096)
+	pc.br = h1Readers.Get().(*bufio.Reader)
+	pc.br.Reset(h1Reader{pc})
 	return pc, nil
 }
+
+// h1Readers hold the read buffers of server connections: a connection
+// takes one when dialled and gives it back when closed (with
+// `Connection: close` that is a buffer per request).
+var h1Readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // maxRespHeadBytes is the most a response head (its 1xx included) reads.
 const maxRespHeadBytes = 10 << 20
@@ -215,11 +399,10 @@ func (cl *h1Client) get(key string) *h1ServerConn {
 		}
 		pc := list[len(list)-1]
 		list[len(list)-1] = nil
-		if len(list) == 1 {
-			delete(cl.idle, key)
-		} else {
-			cl.idle[key] = list[:len(list)-1]
-		}
+		// An emptied list stays, for put to append to without
+		// allocating (a session's one connection goes back and forth);
+		// close forgets it when it is still empty.
+		cl.idle[key] = list[:len(list)-1]
 		pc.inIdle = false
 		cl.mu.Unlock()
 		pc.timer.Stop()
@@ -299,10 +482,27 @@ func (cl *h1Client) drop(pc *h1ServerConn) bool {
 // close closes the connection and forgets it in its session.
 func (pc *h1ServerConn) close() {
 	pc.conn.Close()
+	pc.release()
+	cl := pc.cl
+	cl.mu.Lock()
+	if list, ok := cl.idle[pc.key]; ok && len(list) == 0 {
+		delete(cl.idle, pc.key)
+	}
+	cl.mu.Unlock()
 	if ss := pc.ss; ss != nil && ss.mu.TryLock() {
 		// Not waiting: the session closes what is left anyway.
-		delete(ss.h1, pc)
+		ss.h1.remove(pc)
 		ss.mu.Unlock()
+	}
+}
+
+// release gives br back to h1Readers. Nothing reads br once the
+// connection is closed: close runs on the goroutine reading it, or on an
+// idle connection.
+func (pc *h1ServerConn) release() {
+	if pc.released.CompareAndSwap(false, true) {
+		pc.br.Reset(nil)
+		h1Readers.Put(pc.br)
 	}
 }
 
@@ -357,6 +557,16 @@ func replayable(req *http.Request) bool {
 // RoundTrip sends req and reads its response head; the response body
 // gives the connection back when read to its end.
 func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	s := &h1Send{ctx: ctx, target: dialTargetOf(ctx), fromCtx: true}
+	if t := httptrace.ContextClientTrace(ctx); t != nil {
+		s.hooks = traceHooks{t}
+	}
+	return cl.send(req, s)
+}
+
+// send is RoundTrip with the request's facts given in s.
+func (cl *h1Client) send(req *http.Request, s *h1Send) (*http.Response, error) {
 	if req.URL == nil || req.URL.Host == "" {
 		closeReqBody(req)
 		return nil, errH1MissingHost
@@ -365,8 +575,7 @@ func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeReqBody(req)
 		return nil, errH1InvalidMethod
 	}
-	ctx := req.Context()
-	trace := httptrace.ContextClientTrace(ctx)
+	ctx, hooks := s.ctx, s.hooks
 	key := req.URL.Host
 	for {
 		if err := ctx.Err(); err != nil {
@@ -376,17 +585,17 @@ func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		pc := cl.get(key)
 		if pc == nil {
 			var err error
-			if pc, err = cl.dial(ctx, key); err != nil {
+			if pc, err = cl.dial(s, key); err != nil {
 				closeReqBody(req)
 				return nil, err
 			}
 			pc.key = key
 		}
-		if trace != nil && trace.GotConn != nil {
-			trace.GotConn(httptrace.GotConnInfo{Conn: pc.conn, Reused: pc.reused})
+		if hooks != nil {
+			hooks.gotConn(pc.conn, pc.reused)
 		}
 		cl.be.ctr.h1.totalStreams.Add(1)
-		resp, err := pc.roundTrip(ctx, req, trace)
+		resp, err := pc.roundTrip(ctx, req, s)
 		if err == nil {
 			return resp, nil
 		}
@@ -413,64 +622,50 @@ func closeReqBody(req *http.Request) {
 // aLongTimeAgo is a deadline in the past: the pending read returns.
 var aLongTimeAgo = time.Unix(1, 0)
 
-func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
+func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1Send) (*http.Response, error) {
+	hooks, entry := s.hooks, s.entry
 	// A cancelled request (engine killed, `timeout server` on the body)
-	// closes the connection, ending the read in progress.
-	var cancelled chan struct{}
-	stop := func() bool { return true }
-	if ctx.Done() != nil {
-		cancelled = make(chan struct{})
-		stop = context.AfterFunc(ctx, func() {
-			close(cancelled)
-			pc.conn.Close()
-		})
+	// closes the connection, ending the read in progress. The state of
+	// the exchange lives on pc (one request at a time): no closure per
+	// request. A reused connection has no callback of an earlier request
+	// left: finish keeps it only when its stop succeeded.
+	pc.aborted.Store(false)
+	if pc.abortFn == nil {
+		pc.abortFn, pc.stopFn = pc.abort, pc.stopExchange
 	}
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		pc.close()
-		if cancelled != nil {
-			select {
-			case <-cancelled:
-				return nil, ctx.Err()
-			default:
-			}
+	pc.stop = alwaysStopped
+	switch {
+	case !s.fromCtx:
+		// forward's request: its cancel calls s.abort, the engine's
+		// kill is watched here (no callback on a context per request).
+		pc.killStop = alwaysStopped
+		if s.kill != nil && s.kill.Done() != nil {
+			pc.killStop = context.AfterFunc(s.kill, pc.abortFn)
 		}
-		return nil, err
+		pc.send, pc.stop = s, pc.stopFn
+		s.attach(pc)
+	case ctx.Done() != nil:
+		pc.stop = context.AfterFunc(ctx, pc.abortFn)
 	}
+	pc.hooks, pc.headDone = hooks, false
 
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	var (
-		mu       sync.Mutex
-		headDone bool
-		wrote    chan error // the body's writer's result
-	)
-	armHeadTimer := func() {
-		if trace != nil && trace.WroteRequest != nil {
-			trace.WroteRequest(httptrace.WroteRequestInfo{})
-		}
-		if pc.cl.respTimeout > 0 {
-			mu.Lock()
-			if !headDone {
-				_ = pc.conn.SetReadDeadline(time.Now().Add(pc.cl.respTimeout))
-			}
-			mu.Unlock()
-		}
-	}
+	var wrote chan error // the body's writer's result
 	if !hasBody {
-		if err := pc.write(req); err != nil {
-			return fail(err)
+		if err := pc.write(req, entry); err != nil {
+			return pc.fail(ctx, err)
 		}
-		armHeadTimer()
+		pc.armHeadTimer()
 	} else {
 		// The body is written while the response is read: a server may
 		// answer before reading all of it.
 		wrote = make(chan error, 1)
 		go func() {
-			err := pc.write(req)
+			err := pc.write(req, entry)
 			if err != nil {
 				pc.conn.Close()
 			} else {
-				armHeadTimer()
+				pc.armHeadTimer()
 			}
 			wrote <- err
 		}()
@@ -492,6 +687,15 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 			}
 			first = false
 		}
+		if buf, _ := pc.br.Peek(pc.br.Buffered()); len(buf) > 0 {
+			// The common head, whole in the buffer: parsed in place.
+			var n int
+			var ok bool
+			if resp, n, ok = parseRespHead(buf, req); ok {
+				_, _ = pc.br.Discard(n)
+				break
+			}
+		}
 		te10 := http10Chunked(pc.br)
 		resp, err = http.ReadResponse(pc.br, req)
 		if err != nil {
@@ -502,20 +706,23 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 		}
 		code := resp.StatusCode
 		if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
-			if trace != nil && trace.Got1xxResponse != nil {
-				if terr := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); terr != nil {
+			if hooks != nil {
+				handled, terr := hooks.got1xx(code, textproto.MIMEHeader(resp.Header))
+				if terr != nil {
 					resp, err = nil, terr
 					break
 				}
-				pc.readLimit = maxRespHeadBytes // as Go's client: each head its own limit once passed on
+				if handled {
+					pc.readLimit = maxRespHeadBytes // as Go's client: each head its own limit once passed on
+				}
 			}
 			continue
 		}
 		break
 	}
-	mu.Lock()
-	headDone = true
-	mu.Unlock()
+	pc.hmu.Lock()
+	pc.headDone = true
+	pc.hmu.Unlock()
 	pc.readLimit = maxInt64 // no limit on bodies
 	if err != nil {
 		if wrote != nil {
@@ -523,13 +730,21 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 				err = werr
 			}
 		}
-		return fail(err)
+		return pc.fail(ctx, err)
 	}
 	if pc.cl.respTimeout > 0 {
 		_ = pc.conn.SetReadDeadline(time.Time{})
 	}
 	keep := !resp.Close && !req.Close && resp.StatusCode >= 200
-	b := &h1Body{pc: pc, r: resp.Body, keep: keep, wrote: wrote, stop: stop}
+	b := &h1Body{pc: pc, r: resp.Body, keep: keep, wrote: wrote, stop: pc.stop}
+	if resp.Body == nil { // parsed in place (parseRespHead)
+		if resp.ContentLength == 0 {
+			b.r = http.NoBody
+		} else {
+			b.lim = h1BodyReader{br: pc.br, n: resp.ContentLength}
+			b.r = &b.lim
+		}
+	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		b.r, b.keep = pc.br, false
 	}
@@ -544,15 +759,15 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, trace 
 // write sends req: the head headConn substitutes, then the body. A
 // request without a body gets its registered head written directly (the
 // same bytes in the same single write, without Go's head built first).
-func (pc *h1ServerConn) write(req *http.Request) error {
+func (pc *h1ServerConn) write(req *http.Request, e *headEntry) error {
 	start := pc.nwrite
 	var err error
 	hc, _ := pc.conn.(*headConn)
-	var e *headEntry
-	if hc != nil && (req.Body == nil || req.Body == http.NoBody) && req.URL != nil {
+	noBody := req.Body == nil || req.Body == http.NoBody
+	if e == nil && hc != nil && noBody && req.URL != nil {
 		e, _ = hc.t.lookupTarget(req.URL.Opaque)
 	}
-	if e != nil {
+	if e != nil && hc != nil && noBody {
 		var n int
 		n, err = hc.writeHead(e)
 		pc.nwrite += int64(n)
@@ -580,6 +795,7 @@ type h1Body struct {
 	wrote chan error
 	stop  func() bool
 	done  bool
+	lim   h1BodyReader // the body of a head parsed in place
 }
 
 func (b *h1Body) Read(p []byte) (int, error) {

@@ -57,7 +57,8 @@ func TestH1ClientServerClosedIdle(t *testing.T) {
 }
 
 // The idle server connections of a client session leave the pool when
-// the session ends.
+// the session ends, whether the session sent one request or several (its
+// connection then went out of the pool and back).
 func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 	be := startBackend(t, func(c *net.TCPConn) {
 		br := bufio.NewReader(c)
@@ -83,14 +84,19 @@ func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		c := dial(t, bind)
 		_ = c.SetDeadline(time.Now().Add(deadline))
-		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nhost: x\r\n\r\n"); err != nil {
-			t.Fatal(err)
+		br := bufio.NewReader(c)
+		for j := 0; j <= i; j++ {
+			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nhost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(b) != "ok" {
+				t.Fatalf("session %d, request %d: %d %q", i, j, resp.StatusCode, b)
+			}
 		}
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.ReadAll(resp.Body)
 		c.Close()
 	}
 	mu.Lock()

@@ -887,18 +887,22 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if req.upgrade != "" {
 		return h.forwardUpgrade(c, req, s, be, rt, srv, tAssigned, rr)
 	}
-	ctx, cancel := context.WithCancel(e.killed)
+	// What becomes of the request as it is sent (the HTTP/1 client's
+	// hooks, or an HTTP/2 trace's): one allocation. An HTTP/1 request
+	// has no context of its own: the engine's kill and cancel (abort)
+	// end its exchange; an HTTP/2 one gets its context (st.context).
+	st := &fwdState{e: e, c: c}
+	st.send.ctx, st.send.hooks, st.send.kill = e.killed, st, e.killed
+	// cancel ends the request: its context, and the HTTP/1 exchange in
+	// progress (which watches no context of its own).
+	cancel := st.cancel
 	defer cancel()
 	srvTimeout, _ := streamTimeouts(rr, bt)
 	var ownHdr *hdrTimer // the head's wait, timed here (settimeout.go)
 	if be.ownHdrTimer {
 		ownHdr = &hdrTimer{d: srvTimeout, cancel: cancel}
+		st.ownHdr = ownHdr
 	}
-	var (
-		tConn   time.Time
-		dialErr error
-		srvConn net.Conn // the server connection (ssl_s_*, ssl_bc_* fetches)
-	)
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
 	algo := compressRequest(h.f.px, be.px, req)
@@ -912,39 +916,6 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// still closes after the response (out.Close).
 		headMode = haproxycfg.HTTPKeepAlive
 	}
-	var entry *headEntry // the HTTP/1 head sent and the response head received
-	trace := &httptrace.ClientTrace{
-		GotConn: func(info httptrace.GotConnInfo) {
-			tConn, srvConn = e.now(), info.Conn
-			if info.Reused {
-				srv.ctr.reuses.Add(1)
-				be.ctr.reuses.Add(1)
-			}
-		},
-		ConnectDone: func(_, _ string, err error) {
-			dialErr = err
-			srv.ctr.connects.Add(1)
-			be.ctr.connects.Add(1)
-		},
-		WroteRequest: func(httptrace.WroteRequestInfo) {
-			if ownHdr != nil {
-				ownHdr.wrote()
-			}
-		},
-		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
-			// haproxy passes interim responses on (103 Early Hints...);
-			// a 100 Continue is the client's business (interim).
-			var raw []byte
-			if entry != nil {
-				raw = entry.nextInterim()
-			}
-			serverResponse(srv, code)
-			if code != http.StatusContinue {
-				c.interimResponse(code, raw)
-			}
-			return nil
-		},
-	}
 	var forgetBuf [2]uint64 // the heads registered (one unless a retry changes the server)
 	forgets := forgetBuf[:0]
 	defer func() {
@@ -954,6 +925,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}()
 	var out *http.Request
 	var rtp http.RoundTripper
+	var h1 *h1Client // the HTTP/1 path, given st.send directly
+	h1s := &st.send
 	// request makes out for srv: over HTTP/2 when it speaks it
 	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
 	reuse, sendName := be.px.HTTPReuse, be.px.SendNameHeader
@@ -963,26 +936,38 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	}
 	request := func() {
 		addr := srv.cfgAddress(int(s.Frontend.Port()))
-		rctx := ctx
+		st.srv, st.be = srv, be
+		h1 = nil
 		if rt.useH2(srv) {
-			out, rtp, entry = h2Request(req, extra, addr, sendName, srv.Name()), rt.h2, nil
+			out, rtp, st.entry = h2Request(req, extra, addr, sendName, srv.Name()), rt.h2, nil
 			if reuse != "always" {
-				rtp = &sessionH2{rt: rt, ss: c.ss, srv: srv, addr: addr, trace: func() { tConn = e.now() }}
+				rtp = &sessionH2{rt: rt, ss: c.ss, srv: srv, addr: addr, trace: st.h2Conn}
 			}
 		} else {
-			if entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
+			if st.entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
 				var target string
-				var forget uint64
 				head := req.appendHead(nil, extra, headMode)
 				if sendName != "" {
 					head = withServerName(head, sendName, srv.Name())
 				}
 				builtFor = srv
-				target, entry, forget = rt.heads.add(head)
-				forgets = append(forgets, forget)
-				out = &http.Request{
+				if !req.chunked && req.contentLength <= 0 {
+					// Written as it is by h1Client (h1s.entry).
+					st.ent = headEntry{head: head}
+					st.entry = &st.ent
+				} else {
+					// Swapped in for Go's head of the body's request
+					// under a placeholder target (headConn).
+					var forget uint64
+					target, st.entry, forget = rt.heads.add(head)
+					forgets = append(forgets, forget)
+				}
+				// In st: nothing keeps the request once sent (a
+				// retry sends this one again, or builds the next).
+				st.url = url.URL{Scheme: "http", Opaque: target}
+				st.out = http.Request{
 					Method:     req.method,
-					URL:        &url.URL{Scheme: "http", Opaque: target},
+					URL:        &st.url,
 					Proto:      "HTTP/1.1",
 					ProtoMajor: 1, ProtoMinor: 1,
 					Header: noUserAgent,
@@ -991,21 +976,23 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 					// connection for each request, closed after the response.
 					Close: rt.mode != haproxycfg.HTTPKeepAlive,
 				}
+				out = &st.out
 			}
-			out.URL.Host, rtp = reuseHost(reuse, c.ss, srv, addr), rt.tr
-			target := &dialTarget{addr: addr, srv: srv}
+			out.URL.Host, h1 = reuseHost(reuse, c.ss, srv, addr), rt.tr
+			h1s.tgt = dialTarget{addr: addr, srv: srv}
 			if reuse != "always" {
-				target.ss = c.ss
+				h1s.tgt.ss = c.ss
 			}
-			rctx = withDialTarget(ctx, target)
+			h1s.target, h1s.entry, h1s.pp = &h1s.tgt, st.entry, nil
 			if be.pp.Load() {
 				// Connections carrying a client's PROXY header serve that
 				// client only (haproxy makes them private to the session).
 				if c.private == nil {
 					c.private = &privateTransports{}
 				}
-				rtp = c.private.get(be, rt.heads)
-				rctx = context.WithValue(rctx, ppKey{}, ppClient{src: s.Client, dst: s.Frontend, conn: c.nc, uid: s.UniqueID})
+				h1 = c.private.get(be, rt.heads)
+				h1s.ppv = ppClient{src: s.Client, dst: s.Frontend, conn: c.nc, uid: s.UniqueID}
+				h1s.pp = &h1s.ppv
 			}
 		}
 		switch {
@@ -1014,12 +1001,14 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case req.contentLength > 0:
 			out.Body, out.ContentLength = body, req.contentLength
 		}
-		out = out.WithContext(httptrace.WithClientTrace(rctx, trace))
+		if h1 == nil {
+			out = out.WithContext(httptrace.WithClientTrace(st.context(), st.clientTrace()))
+		}
 	}
 	request()
 	var resp *http.Response
 	for attempt := 0; ; attempt++ {
-		tConn, dialErr = time.Time{}, nil
+		st.tConn, st.dialErr = time.Time{}, nil
 		if out.ProtoMajor == 2 {
 			ht := startH2HeaderTimer(srvTimeout, cancel)
 			resp, err = rtp.RoundTrip(out)
@@ -1034,23 +1023,23 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			}
 		} else if ownHdr != nil {
 			ownHdr.arm()
-			resp, err = rtp.RoundTrip(out)
+			resp, err = h1.send(out, h1s)
 			if ownHdr.stop() && err != nil {
 				err = fmt.Errorf("proxy: no response head within timeout server: %w", os.ErrDeadlineExceeded)
 			}
 		} else {
-			resp, err = rtp.RoundTrip(out)
+			resp, err = h1.send(out, h1s)
 		}
-		if dialErr != nil && tConn.IsZero() && e.killed.Err() == nil {
+		if st.dialErr != nil && st.tConn.IsZero() && e.killed.Err() == nil {
 			srv.observe(HanaL4Err)
 		}
-		if err == nil || dialErr == nil || !tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
+		if err == nil || st.dialErr == nil || !st.tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
 			break
 		}
 		// The connection was refused or timed out: retry after haproxy's
 		// turn-around time, min(timeout connect, 1s), if it was refused.
 		s.Retries++
-		retryWait, rerr := retryServer(e.killed, be, &srv, req, s, attempt, isTimeout(dialErr))
+		retryWait, rerr := retryServer(e.killed, be, &srv, req, s, attempt, isTimeout(st.dialErr))
 		if rerr != nil {
 			s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
 			return h.errorPage(c, s, page503, false)
@@ -1071,10 +1060,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if rr != nil && srv != nil {
 		rr.txn.Server = srv.Name()
 	}
-	if rr != nil && srvConn != nil {
-		rr.txn.Env = withServerTLS(rr.txn.Env, srvConn)
+	if rr != nil && st.srvConn != nil {
+		rr.txn.Env = withServerTLS(rr.txn.Env, st.srvConn)
 	}
-	if !tConn.IsZero() {
+	if !st.tConn.IsZero() {
 		// The stream reached the server (haproxy's sess_establish).
 		srv.observe(HanaL4OK)
 		switch {
@@ -1091,8 +1080,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		switch {
 		case e.killed.Err() != nil:
 			s.TermCause, s.TermState = termKilled, stateConnect
-			if !tConn.IsZero() {
-				s.Tc, s.TermState = tConn.Sub(tAssigned), 'H'
+			if !st.tConn.IsZero() {
+				s.Tc, s.TermState = st.tConn.Sub(tAssigned), 'H'
 			}
 			return false
 		case errors.Is(body.readErr(), errBadRequest):
@@ -1104,34 +1093,34 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		case body.readErr() != nil:
 			// The client went away while sending its body: haproxy logs
 			// "CL" and no status.
-			if !tConn.IsZero() {
-				s.Tc = tConn.Sub(tAssigned)
+			if !st.tConn.IsZero() {
+				s.Tc = st.tConn.Sub(tAssigned)
 			}
 			s.Status = -1
 			s.TermCause, s.TermState = termClient, 'L'
 			be.ctr.cliAborts.Add(1)
 			srv.ctr.cliAborts.Add(1)
 			return false
-		case tConn.IsZero() && dialErr == nil:
+		case st.tConn.IsZero() && st.dialErr == nil:
 			// No connection was even tried: Go's client refused the
 			// request (a Host it cannot write). Answer as to a bad request.
 			h.f.ctr.failedReq.Add(1)
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
 			h.rawPage(c, http.StatusBadRequest, page400)
 			return false
-		case tConn.IsZero():
+		case st.tConn.IsZero():
 			srv.ctr.connErrors.Add(1)
 			be.ctr.connErrors.Add(1)
 			s.Status = http.StatusServiceUnavailable
 			s.TermCause, s.TermState = termServer, stateConnect
-			if isTimeout(dialErr) {
+			if isTimeout(st.dialErr) {
 				s.TermCause = termServerTimeout
 			}
 			// No byte reached a server: like haproxy, the client's
 			// connection goes on once its body is read.
 			return h.errorPage(c, s, page503, keep && drain(body))
 		}
-		s.Tc = tConn.Sub(tAssigned)
+		s.Tc = st.tConn.Sub(tAssigned)
 		s.TermCause, s.TermState = termServer, 'H'
 		page := page502
 		s.Status = http.StatusBadGateway
@@ -1149,18 +1138,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	defer resp.Body.Close()
 	serverResponse(srv, resp.StatusCode)
 	established(rr, s, bt)
-	tb := &timedBody{r: resp.Body, d: srvTimeout, cancel: cancel}
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{tb, resp.Body}
+	st.tb = timedBody{r: resp.Body, c: resp.Body, d: srvTimeout, cancel: cancel}
+	resp.Body = &st.tb
 	if resp.ProtoMajor == 2 {
 		// An HTTP/2 status has no reason: haproxy passes none on.
 		resp.Status = strconv.Itoa(resp.StatusCode)
 	}
 	tResp := e.now()
-	s.Tc = tConn.Sub(tAssigned)
-	s.Tr = tResp.Sub(tConn)
+	s.Tc = st.tConn.Sub(tAssigned)
+	s.Tr = tResp.Sub(st.tConn)
 	s.Status = resp.StatusCode
 	captureResponse(h.f.px, resp, s)
 	if !body.complete() {
@@ -1169,11 +1155,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		keep = false
 	}
 	var raw []byte
-	if entry != nil {
-		raw = entry.response()
+	if st.entry != nil {
+		raw = st.entry.response()
 	}
 	if h.f.px.Options.LogASAP {
-		c.asap = func(out int64) { h.logASAP(c, s, be, srv, req, resp, entry, out) }
+		c.asap = func(out int64) { h.logASAP(c, s, be, srv, req, resp, st.entry, out) }
 	}
 	raw, cc := compressResponse(h.f.px, be.px, algo, req, resp, raw)
 	n, err := c.writeResponse(req, resp, raw, &keep)
@@ -1207,6 +1193,109 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		rr.logResponse(s)
 	}
 	return keep
+}
+
+// fwdState is what becomes of a request as forward sends it, written by
+// the HTTP/1 client's hooks (h1Hooks) or an HTTP/2 trace.
+type fwdState struct {
+	e       *Engine
+	c       *h1Conn
+	ownHdr  *hdrTimer  // the head's wait, timed by forward (settimeout.go)
+	tConn   time.Time  // the server connection was had (sent or reused)
+	dialErr error      // the last connect's
+	srvConn net.Conn   // the server connection (ssl_s_*, ssl_bc_* fetches)
+	entry   *headEntry // the HTTP/1 head sent and the response head received
+	// srv and be are the server and backend of the current attempt,
+	// whose counters the hooks keep (connects, reuses, 1xx statuses).
+	srv  *Server
+	be   *Backend
+	send h1Send
+	tb   timedBody // the response body as forward reads it
+	// The room of the HTTP/1 request given to h1Client.
+	out http.Request
+	url url.URL
+	ent headEntry
+
+	mu        sync.Mutex // ctx and its cancel: cancel may come from a timer
+	ctx       context.Context
+	ctxCancel context.CancelFunc
+	canceled  bool
+}
+
+// context is the request's context, made for an HTTP/2 server (the
+// HTTP/1 client needs none); already ended after cancel.
+func (st *fwdState) context() context.Context {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ctx == nil {
+		st.ctx, st.ctxCancel = context.WithCancel(st.e.killed)
+		if st.canceled {
+			st.ctxCancel()
+		}
+	}
+	return st.ctx
+}
+
+// cancel ends the request: its context and its HTTP/1 exchange.
+func (st *fwdState) cancel() {
+	st.mu.Lock()
+	st.canceled = true
+	if st.ctxCancel != nil {
+		st.ctxCancel()
+	}
+	st.mu.Unlock()
+	st.send.abort()
+}
+
+func (st *fwdState) connectDone(_, _ string, err error) {
+	st.dialErr = err
+	if st.srv != nil {
+		st.srv.ctr.connects.Add(1)
+		st.be.ctr.connects.Add(1)
+	}
+}
+
+func (st *fwdState) gotConn(c net.Conn, reused bool) {
+	st.tConn, st.srvConn = st.e.now(), c
+	if reused && st.srv != nil {
+		st.srv.ctr.reuses.Add(1)
+		st.be.ctr.reuses.Add(1)
+	}
+}
+
+func (st *fwdState) wroteRequest() {
+	if st.ownHdr != nil {
+		st.ownHdr.wrote()
+	}
+}
+
+func (st *fwdState) got1xx(code int, _ textproto.MIMEHeader) (bool, error) {
+	// haproxy passes interim responses on (103 Early Hints...); a 100
+	// Continue is the client's business (interim).
+	var raw []byte
+	if st.entry != nil {
+		raw = st.entry.nextInterim()
+	}
+	if st.srv != nil {
+		serverResponse(st.srv, code)
+	}
+	if code != http.StatusContinue {
+		st.c.interimResponse(code, raw)
+	}
+	return true, nil
+}
+
+// h2Conn is an HTTP/2 session connection's GotConn (sessionH2).
+func (st *fwdState) h2Conn() { st.tConn = st.e.now() }
+
+// clientTrace is the trace of a request sent over HTTP/2.
+func (st *fwdState) clientTrace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GotConn:        func(info httptrace.GotConnInfo) { st.gotConn(info.Conn, info.Reused) },
+		ConnectDone:    st.connectDone,
+		WroteRequest:   func(httptrace.WroteRequestInfo) { st.wroteRequest() },
+		Got1xxResponse: func(code int, h textproto.MIMEHeader) error { _, err := st.got1xx(code, h); return err },
+	}
 }
 
 // noUserAgent is the header of every request given to Go's client: no
@@ -1591,11 +1680,14 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 // server silent that long has its request cancelled.
 type timedBody struct {
 	r       io.Reader
+	c       io.Closer // the body's (Close is not timed)
 	d       time.Duration
 	cancel  func()
 	expired atomic.Bool
 	t       *time.Timer // made at the first read, re-armed at the next ones
 }
+
+func (b *timedBody) Close() error { return b.c.Close() }
 
 func (b *timedBody) expire() {
 	b.expired.Store(true)

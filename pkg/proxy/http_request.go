@@ -64,6 +64,7 @@ type httpRequest struct {
 	persist        *persistence // cookie persistence (cookie.go); nil without
 	bodyStart      []byte       // the body received with the head, for url_param (lb.go)
 	eol            int          // length of the last line's end: 1 (LF) or 2 (CRLF)
+	inBuf          string       // the rest of a head found whole in the read buffer
 }
 
 // readRequest reads and checks one request head with the rules of haproxy
@@ -76,6 +77,15 @@ type httpRequest struct {
 // CRLF or a bare LF.
 func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	r := &httpRequest{contentLength: -1}
+	if n := br.Buffered(); n > 0 {
+		// The common head, whole in the buffer: one string for all its
+		// lines (readLine takes them from it as it would from br).
+		if buf, _ := br.Peek(n); len(buf) > 0 {
+			if end := headEnd(buf); end > 0 && end <= maxRequestHead {
+				r.inBuf = string(buf[:end])
+			}
+		}
+	}
 	line, err := r.readLine(br)
 	if err != nil {
 		if r.size == 0 && errors.Is(err, io.EOF) {
@@ -312,6 +322,17 @@ func (r *httpRequest) http11() bool { return r.version >= "HTTP/1.1" }
 
 // readLine returns one line without its CRLF or LF, counting it in r.size.
 func (r *httpRequest) readLine(br *bufio.Reader) (string, error) {
+	if r.inBuf != "" {
+		i := strings.IndexByte(r.inBuf, '\n') + 1 // the head ends with a line end
+		line := r.inBuf[:i]
+		r.inBuf = r.inBuf[i:]
+		_, _ = br.Discard(i)
+		r.size += i
+		if r.size > maxRequestHead {
+			return "", errBadRequest
+		}
+		return r.endLine(line)
+	}
 	var buf []byte
 	for {
 		b, err := br.ReadSlice('\n')
@@ -338,18 +359,23 @@ func (r *httpRequest) readLine(br *bufio.Reader) (string, error) {
 		}
 		return "", err
 	}
-	buf = buf[:len(buf)-1]
+	return r.endLine(string(buf))
+}
+
+// endLine checks a line read whole and returns it without its end.
+func (r *httpRequest) endLine(line string) (string, error) {
+	line = line[:len(line)-1]
 	r.eol = 1
-	if n := len(buf); n > 0 && buf[n-1] == '\r' {
-		buf = buf[:n-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
 		r.eol = 2
 	}
-	for _, c := range buf {
-		if c == '\r' || c == 0 {
+	for i := 0; i < len(line); i++ {
+		if c := line[i]; c == '\r' || c == 0 {
 			return "", errBadRequest
 		}
 	}
-	return string(buf), nil
+	return line, nil
 }
 
 // parseRequestLine splits the request line with the rules the mode tcp
@@ -445,18 +471,22 @@ func (b *bodyReader) readErr() error {
 }
 
 func newBodyReader(br *bufio.Reader, req *httpRequest) *bodyReader {
-	b := &bodyReader{br: br, done: make(chan struct{})}
+	b := &bodyReader{br: br, done: closedDone}
 	switch {
 	case req.chunked:
 		b.ch = true
 		b.r = &chunkReader{br: br}
+		b.done = make(chan struct{})
 	case req.contentLength > 0:
 		b.r = &lengthReader{br: br, left: req.contentLength}
-	default:
-		close(b.done)
+		b.done = make(chan struct{})
 	}
 	return b
 }
+
+// closedDone is the done of every body-less request: closed, never
+// closed again (read closes done only with a body reader).
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (b *bodyReader) Read(p []byte) (n int, err error) {
 	if len(b.pre) > 0 {

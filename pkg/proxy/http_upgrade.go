@@ -35,15 +35,17 @@ func (r *httpRequest) upgradeRequested(fields []header) bool {
 		return false
 	}
 	conn, upg := false, false
-	for _, f := range fields {
-		switch strings.ToLower(f.name) {
-		case "connection":
-			for _, v := range strings.Split(f.value, ",") {
-				if strings.EqualFold(strings.Trim(v, " \t"), "upgrade") {
+	for _, f := range fields { // names are tokens: ASCII case folding
+		switch {
+		case strings.EqualFold(f.name, "connection"):
+			for v, more := f.value, true; more; {
+				var tok string
+				tok, v, more = strings.Cut(v, ",")
+				if strings.EqualFold(strings.Trim(tok, " \t"), "upgrade") {
 					conn = true
 				}
 			}
-		case "upgrade":
+		case strings.EqualFold(f.name, "upgrade"):
 			upg = true
 		}
 	}

@@ -123,6 +123,21 @@ type ruleRun struct {
 	resp *http.Response
 	// bodyTimeout: wait-for-body's time passed with the body incomplete.
 	bodyTimeout bool
+
+	// Room for the header lists of a request of common size (a ruleRun
+	// is one request's): no allocation per list.
+	reqRoom [12]sample.Header
+	resRoom [12]sample.Header
+	outRoom [12]header
+	pxRoom  [2]*haproxycfg.Proxy
+}
+
+// headerRoom is room[:0] when n fields fit in it, else a new list.
+func headerRoom[T any](room []T, n int) []T {
+	if n <= len(room) {
+		return room[:0]
+	}
+	return make([]T, 0, n)
 }
 
 // verdict is how a rule set ended.
@@ -140,7 +155,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	hr := h.rules
 	rr = &ruleRun{head: req.method == http.MethodHead}
 	rr.req = sample.Message{Method: req.method, URI: req.uri, Version: req.version}
-	rr.req.Headers = make([]sample.Header, 0, len(req.headers)+4)
+	rr.req.Headers = headerRoom(rr.reqRoom[:], len(req.headers)+4)
 	for _, hd := range req.headers {
 		if hd.name == "connection" && hd.value == "" {
 			continue
@@ -927,7 +942,7 @@ func (rr *ruleRun) writeBack(req *httpRequest) {
 func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields []header) (int, string, []header, *errorPage) {
 	rr.res = sample.Message{Status: code, Version: "HTTP/1.1"}
 	rr.reason = reason
-	rr.res.Headers = make([]sample.Header, 0, len(fields)+4)
+	rr.res.Headers = headerRoom(rr.resRoom[:], len(fields)+4)
 	te := -1
 	for i, f := range fields {
 		if f.name == "transfer-encoding" {
@@ -987,7 +1002,7 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 		}
 	}
 	rr.after(h, &rr.res)
-	out := make([]header, 0, len(rr.res.Headers)+1)
+	out := headerRoom(rr.outRoom[:], len(rr.res.Headers)+1)
 	for i, hd := range rr.res.Headers {
 		if i == te {
 			out = append(out, header{"transfer-encoding", ""})
@@ -1003,9 +1018,11 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 // proxies are the proxies whose response rules apply, backend first.
 func (rr *ruleRun) proxies(h *h1Frontend) []*haproxycfg.Proxy {
 	if rr.be != nil && rr.be.px != h.f.px {
-		return []*haproxycfg.Proxy{rr.be.px, h.f.px}
+		rr.pxRoom = [2]*haproxycfg.Proxy{rr.be.px, h.f.px}
+		return rr.pxRoom[:2]
 	}
-	return []*haproxycfg.Proxy{h.f.px}
+	rr.pxRoom[0] = h.f.px
+	return rr.pxRoom[:1]
 }
 
 // after runs the http-after-response rules on a response message.

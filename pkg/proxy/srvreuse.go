@@ -39,10 +39,49 @@ import (
 type srvSession struct {
 	id     uint64
 	mu     sync.Mutex
-	conns  map[*sessConn]struct{}
+	conns  connSet[*sessConn]
 	h2     map[*Server]*http2.ClientConn // the session's HTTP/2 server connections
-	h1     map[*h1ServerConn]struct{}    // the session's HTTP/1 server connections (h1client.go)
+	h1     connSet[*h1ServerConn]        // the session's HTTP/1 server connections (h1client.go)
 	closed bool
+	// The last reuseHost of the session: its next requests go to the
+	// same server as a rule.
+	hostSrv        *Server
+	hostAddr, host string
+}
+
+// connSet holds a session's connections of one kind: one or two as a
+// rule, kept in place (a map per session cost two allocations each).
+type connSet[T comparable] struct {
+	in   [2]T
+	list []T
+}
+
+func (s *connSet[T]) add(x T) {
+	if s.list == nil {
+		s.list = s.in[:0]
+	}
+	s.list = append(s.list, x)
+}
+
+func (s *connSet[T]) remove(x T) {
+	for i, y := range s.list {
+		if y == x {
+			last := len(s.list) - 1
+			var zero T
+			s.list[i], s.list[last] = s.list[last], zero
+			s.list = s.list[:last]
+			return
+		}
+	}
+}
+
+// take empties the set for good and returns what it held: the slice may
+// be the set's own room, which nothing writes once the session is closed
+// (add is never called then, remove finds the set empty).
+func (s *connSet[T]) take() []T {
+	out := s.list
+	s.list = nil
+	return out
 }
 
 var srvSessionIDs atomic.Uint64
@@ -61,10 +100,7 @@ func (ss *srvSession) track(c net.Conn) net.Conn {
 		c.Close()
 		return sc
 	}
-	if ss.conns == nil {
-		ss.conns = map[*sessConn]struct{}{}
-	}
-	ss.conns[sc] = struct{}{}
+	ss.conns.add(sc)
 	ss.mu.Unlock()
 	return sc
 }
@@ -77,10 +113,7 @@ func (ss *srvSession) trackH1(pc *h1ServerConn) {
 		ss.mu.Unlock()
 		return
 	}
-	if ss.h1 == nil {
-		ss.h1 = map[*h1ServerConn]struct{}{}
-	}
-	ss.h1[pc] = struct{}{}
+	ss.h1.add(pc)
 	ss.mu.Unlock()
 }
 
@@ -91,14 +124,16 @@ func (ss *srvSession) close() {
 	}
 	ss.mu.Lock()
 	ss.closed = true
-	conns, h1 := ss.conns, ss.h1
-	ss.conns, ss.h2, ss.h1 = nil, nil, nil
+	conns, h1 := ss.conns.take(), ss.h1.take()
+	ss.h2 = nil
 	ss.mu.Unlock()
-	for c := range conns {
+	for _, c := range conns {
 		c.Conn.Close()
 	}
-	for pc := range h1 {
-		pc.cl.drop(pc)
+	for _, pc := range h1 {
+		if pc.cl.drop(pc) {
+			pc.release() // idle, and closed above
+		}
 	}
 }
 
@@ -113,7 +148,7 @@ func (c *sessConn) Close() error {
 	// connection while the session dials under it (sessionH2.conn); the
 	// session closes what is left anyway.
 	if c.ss.mu.TryLock() {
-		delete(c.ss.conns, c)
+		c.ss.conns.remove(c)
 		c.ss.mu.Unlock()
 	}
 	return c.Conn.Close()
@@ -148,6 +183,11 @@ func reuseHost(mode string, ss *srvSession, srv *Server, addr string) string {
 	if mode == "always" || ss == nil {
 		return addr
 	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.hostSrv == srv && ss.hostAddr == addr {
+		return ss.host
+	}
 	b := make([]byte, 0, 48)
 	b = append(b, 's')
 	b = strconv.AppendUint(b, ss.id, 10)
@@ -155,7 +195,8 @@ func reuseHost(mode string, ss *srvSession, srv *Server, addr string) string {
 	b = strconv.AppendInt(b, int64(srv.id), 10)
 	b = append(b, ".gproxy.invalid:"...)
 	b = strconv.AppendInt(b, int64(addrPortNum(addr)), 10)
-	return string(b)
+	ss.hostSrv, ss.hostAddr, ss.host = srv, addr, string(b)
+	return ss.host
 }
 
 // sessionH2 sends a request to an HTTP/2 server over the session's own
@@ -194,13 +235,10 @@ func (s *sessionH2) conn(ctx context.Context) (*http2.ClientConn, error) {
 		return nil, err
 	}
 	sc := &sessConn{Conn: c, ss: ss}
-	if ss.conns == nil {
-		ss.conns = map[*sessConn]struct{}{}
-	}
-	ss.conns[sc] = struct{}{}
+	ss.conns.add(sc)
 	cc, err := s.rt.h2.NewClientConn(sc)
 	if err != nil {
-		delete(ss.conns, sc)
+		ss.conns.remove(sc)
 		c.Close()
 		return nil, err
 	}

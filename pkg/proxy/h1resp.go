@@ -1,0 +1,234 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"net/textproto"
+	"strconv"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// parseRespHead parses a server's response head found whole at the start
+// of buf, in place: the common case of a final response with a
+// Content-Length (or none) and plain fields, giving the http.Response
+// that http.ReadResponse gives for the same bytes without its textproto
+// reader, per-line strings and transfer reader. ok is false for any head
+// outside that case (interim responses, Transfer-Encoding, folded or
+// malformed lines, bare LF or CR, a HEAD request...): the caller leaves
+// those to http.ReadResponse, which also reports the errors. n is the
+// head's length, blank line included. The body reader is not set.
+//
+// FuzzRespHead checks every head this accepts against http.ReadResponse.
+func parseRespHead(buf []byte, req *http.Request) (resp *http.Response, n int, ok bool) {
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
+	if end < 0 || (req != nil && req.Method == http.MethodHead) {
+		return nil, 0, false
+	}
+	n = end + 4
+	raw := buf[:end+2] // each line with its CRLF
+	// Status line: HTTP/1.x, three digits, then the reason after a space.
+	if len(raw) < 14 || string(raw[:7]) != "HTTP/1." || (raw[7] != '0' && raw[7] != '1') || raw[8] != ' ' ||
+		raw[9] < '2' || raw[9] > '5' || !isDigit(raw[10]) || !isDigit(raw[11]) {
+		return nil, 0, false
+	}
+	nl := bytes.IndexByte(raw, '\n')
+	if nl < 13 || raw[nl-1] != '\r' || (nl > 13 && raw[12] != ' ') {
+		return nil, 0, false
+	}
+	for _, c := range raw[9 : nl-1] {
+		if c == '\r' || c == '\n' {
+			return nil, 0, false
+		}
+	}
+	code := int(raw[9]-'0')*100 + int(raw[10]-'0')*10 + int(raw[11]-'0')
+	// The fields: count them and check their bytes first.
+	fields := 0
+	for p := raw[nl+1:]; len(p) > 0; {
+		i := bytes.IndexByte(p, '\n')
+		if i < 1 || p[i-1] != '\r' {
+			return nil, 0, false
+		}
+		line := p[:i-1]
+		p = p[i+1:]
+		colon := bytes.IndexByte(line, ':')
+		if colon < 1 {
+			return nil, 0, false
+		}
+		for _, c := range line[:colon] {
+			if !validFieldNameByte(c) {
+				return nil, 0, false
+			}
+		}
+		for _, c := range line[colon+1:] {
+			if !validFieldValueByte(c) {
+				return nil, 0, false
+			}
+		}
+		fields++
+	}
+	// One string holds the head: keys (when sent in canonical case) and
+	// values are parts of it.
+	head := string(raw)
+	room := &respRoom{}
+	resp = &room.resp
+	*resp = http.Response{
+		Status:     head[9 : nl-1],
+		StatusCode: code,
+		Proto:      head[:8],
+		ProtoMajor: 1,
+		ProtoMinor: int(raw[7] - '0'),
+		Request:    req,
+	}
+	h := make(http.Header, fields)
+	vals := room.vals[:]
+	if fields > len(vals) {
+		vals = make([]string, fields)
+	}
+	var contentLength string
+	lens := 0
+	for p := head[nl+1:]; len(p) > 0; {
+		i := indexByteString(p, '\n')
+		line := p[:i-1]
+		p = p[i+1:]
+		colon := indexByteString(line, ':')
+		key := textproto.CanonicalMIMEHeaderKey(line[:colon])
+		value := trimOWS(line[colon+1:])
+		switch key {
+		case "Transfer-Encoding", "Pragma", "Trailer":
+			// Go's reader moves or adds fields for these.
+			return nil, 0, false
+		case "Content-Length":
+			lens++
+			contentLength = value
+		}
+		if vv := h[key]; vv == nil {
+			vals[0] = value
+			h[key], vals = vals[:1:1], vals[1:]
+		} else {
+			h[key] = append(vv, value)
+		}
+	}
+	resp.Header = h
+	// Connection: Go's shouldClose, which drops an HTTP/1.1 "close".
+	conn := h["Connection"]
+	hasClose := httpguts.HeaderValuesContainsToken(conn, "close")
+	if resp.ProtoMinor == 0 {
+		resp.Close = hasClose || !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
+	} else {
+		resp.Close = hasClose
+		if hasClose {
+			delete(h, "Connection")
+		}
+	}
+	// The body's length: Go's fixLength for a response to a non-HEAD
+	// request without Transfer-Encoding.
+	switch {
+	case lens > 1:
+		return nil, 0, false
+	case lens == 1:
+		if contentLength == "" {
+			return nil, 0, false
+		}
+		cl, err := strconv.ParseUint(contentLength, 10, 63)
+		if err != nil {
+			return nil, 0, false
+		}
+		resp.ContentLength = int64(cl)
+	default:
+		resp.ContentLength = -1
+	}
+	if code == 204 || code == 304 {
+		resp.ContentLength = 0
+	} else if resp.ContentLength < 0 {
+		resp.Close = true // the body ends with the connection
+	}
+	return resp, n, true
+}
+
+// respRoom is a parsed response with room for the values of its fields
+// (one allocation for both when they fit).
+type respRoom struct {
+	resp http.Response
+	vals [12]string
+}
+
+func indexByteString(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// trimOWS trims spaces and tabs at both ends, as Go's reader trims a
+// field's line and then its value.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// validFieldNameByte is a token byte (RFC 9110 tchar).
+func validFieldNameByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// validFieldValueByte is a byte Go's reader accepts in a field value:
+// VCHAR, SP, HTAB and obs-text.
+func validFieldValueByte(c byte) bool {
+	return c == '\t' || (c >= 0x20 && c != 0x7f)
+}
+
+// h1BodyReader reads a response body parsed by parseRespHead from the
+// server connection's reader: n bytes, or to the connection's end when
+// n < 0, with Go's body's errors (io.ErrUnexpectedEOF for a body cut
+// short, io.EOF along with the last bytes).
+type h1BodyReader struct {
+	br     *bufio.Reader
+	n      int64
+	sawEOF bool
+}
+
+func (r *h1BodyReader) Read(p []byte) (int, error) {
+	if r.sawEOF {
+		return 0, io.EOF
+	}
+	if r.n == 0 {
+		r.sawEOF = true
+		return 0, io.EOF
+	}
+	if r.n > 0 && int64(len(p)) > r.n {
+		p = p[:r.n]
+	}
+	n, err := r.br.Read(p)
+	if r.n > 0 {
+		r.n -= int64(n)
+	}
+	if err == io.EOF {
+		r.sawEOF = true
+		if r.n > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	if err == nil && n > 0 && r.n == 0 {
+		err = io.EOF
+		r.sawEOF = true
+	}
+	return n, err
+}
