@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"hapair/pkg/health/healthtest"
 	"hapair/pkg/stats"
@@ -36,8 +37,21 @@ backend bh
 `, healthtest.FreePort(t)))
 	all := stats.Filter{IID: -1, Types: -1, SID: -1}
 	var c, ty, js bytes.Buffer
-	if err := e.src.WriteCSVFiltered(&c, true, all); err != nil {
-		t.Fatal(err)
+	// The first server's check runs at once (haproxy's start_checks
+	// spread), the next one an hour later: the three dumps are taken
+	// once its result is in, so that they show the same state.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c.Reset()
+		if err := e.src.WriteCSVFiltered(&c, true, all); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(c.String(), "L4CON") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server a's first check has no result after 10 s:\n%s", c.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if err := e.src.WriteTypedFiltered(&ty, true, all); err != nil {
 		t.Fatal(err)
