@@ -60,33 +60,8 @@ func (m *Monitor) sendState(c *check) string {
 	return out
 }
 
-// totalWeight is haproxy's lbprm.tot_weight on the user's scale: the
-// effective weights of the usable active servers, else of the backups
-// (the first one only without `option allbackups`).
+// totalWeight is haproxy's lbprm.tot_weight on the user's scale.
 func totalWeight(b *proxy.Backend) int {
-	var act, bck, wact, wbck, wfirst int
-	for _, s := range b.Servers() {
-		if !s.Usable() || s.Weight() == 0 {
-			continue
-		}
-		if s.Backup() {
-			if bck == 0 {
-				wfirst = s.EWeight()
-			}
-			bck++
-			wbck += s.EWeight()
-		} else {
-			act++
-			wact += s.EWeight()
-		}
-	}
-	w := wact
-	switch {
-	case act > 0:
-	case bck > 0 && !b.Proxy().Options.AllBackups:
-		w = wfirst
-	default:
-		w = wbck
-	}
-	return (w + 15) / 16
+	_, _, w := b.InUse()
+	return w
 }

@@ -337,6 +337,40 @@ func (b *Backend) Proxy() *haproxycfg.Proxy { return b.px }
 // Servers are the backend's servers in configuration order (by id).
 func (b *Backend) Servers() []*Server { return b.pool().servers }
 
+// InUse counts the servers taking new traffic, active and backup, and the
+// weight in use (haproxy's act, bck and tot_weight, from recount_servers
+// and update_backend_weight): the actives' effective weights, or when no
+// active is left the first backup's, or with `option allbackups` every
+// backup's; in 16ths, rounded up at the end (the user's scale). Read by
+// the stats' BACKEND row and by http-check send-state.
+func (b *Backend) InUse() (act, bck, weight int) {
+	var wact, wbck, wfirst int
+	for _, sv := range b.Servers() {
+		if !sv.Usable() || sv.Weight() == 0 {
+			continue
+		}
+		if sv.Backup() {
+			if bck == 0 {
+				wfirst = sv.EWeight()
+			}
+			bck++
+			wbck += sv.EWeight()
+		} else {
+			act++
+			wact += sv.EWeight()
+		}
+	}
+	w := wact
+	switch {
+	case act > 0:
+	case bck > 0 && !b.px.Options.AllBackups:
+		w = wfirst
+	default:
+		w = wbck
+	}
+	return act, bck, (w + 15) / 16
+}
+
 // Server returns the named server, or nil.
 func (b *Backend) Server(name string) *Server {
 	for _, s := range b.Servers() {

@@ -188,7 +188,7 @@ func (s *Source) backendRow(b *proxy.Backend) *Row {
 	if len(b.Servers()) > 0 && !backendUp(b) {
 		m["status"] = "DOWN"
 	}
-	act, bck, weight := backendServers(b)
+	act, bck, weight := b.InUse()
 	m["weight"], m["uweight"] = itoa(weight), itoa(weight)
 	m["act"], m["bck"] = itoa(act), itoa(bck)
 	m["chkdown"] = itoa(s.Checks.BackendDowns(b))
@@ -500,37 +500,4 @@ func backendUp(b *proxy.Backend) bool {
 		}
 	}
 	return false
-}
-
-// backendServers counts the servers taking new traffic, active and backup,
-// and the weight in use (haproxy's act, bck and weight of a BACKEND row,
-// from recount_servers and update_backend_weight): the actives' effective
-// weights, or when no active is left the first backup's, or with `option
-// allbackups` every backup's; in 16ths, rounded up at the end.
-func backendServers(b *proxy.Backend) (act, bck, weight int) {
-	var wact, wbck, wfirst int
-	for _, sv := range b.Servers() {
-		if !sv.Usable() || sv.Weight() == 0 {
-			continue
-		}
-		if sv.Backup() {
-			if bck == 0 {
-				wfirst = sv.EWeight()
-			}
-			bck++
-			wbck += sv.EWeight()
-		} else {
-			act++
-			wact += sv.EWeight()
-		}
-	}
-	w := wact
-	switch {
-	case act > 0:
-	case bck > 0 && !b.Proxy().Options.AllBackups:
-		w = wfirst
-	default:
-		w = wbck
-	}
-	return act, bck, (w + 15) / 16
 }
