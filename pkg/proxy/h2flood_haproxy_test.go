@@ -193,10 +193,18 @@ func TestIntegrationH2FloodHaproxy(t *testing.T) {
 					t.Errorf("the reset flood was not counted in H2ProtocolErrors")
 				}
 			case "streams":
-				// The streams over the limit are refused by both; how many
-				// got an answer meanwhile depends on timing.
-				if !strings.Contains(want, "REFUSED_STREAM") || !strings.Contains(got, "REFUSED_STREAM") || strings.Contains(got, "closed=true") {
-					t.Errorf("haproxy %s, gproxy %s", want, got)
+				// The streams over the limit are refused. haproxy's
+				// `return` answers a stream without waiting for its body,
+				// so on a quiet machine it may have answered (and
+				// cancelled) each before the next arrived: all 300
+				// answered, none over the limit (seen in CI). gproxy waits
+				// for the body (issue 11's notes), so its first 100 stay
+				// open and the others are refused.
+				if !strings.Contains(want, "REFUSED_STREAM") && !strings.Contains(want, "answers=300") {
+					t.Errorf("haproxy %s", want)
+				}
+				if !strings.Contains(got, "REFUSED_STREAM") || strings.Contains(got, "closed=true") {
+					t.Errorf("gproxy %s", got)
 				}
 			}
 		})
