@@ -26,40 +26,21 @@ type stateRecorder struct {
 
 func startStateRecorder(t *testing.T, code int) *stateRecorder {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &stateRecorder{addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	r := &stateRecorder{}
+	ln := haproxytest.Serve(t, 5*time.Second, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+			l, err := br.ReadString('\n')
+			if err != nil || l == "\r\n" {
+				break
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				br := bufio.NewReader(c)
-				for {
-					l, err := br.ReadString('\n')
-					if err != nil || l == "\r\n" {
-						break
-					}
-					if v, ok := strings.CutPrefix(l, "x-haproxy-server-state: "); ok {
-						r.add(strings.TrimRight(v, "\r\n"))
-					}
-				}
-				fmt.Fprintf(c, "HTTP/1.1 %d X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n", code)
-			}()
+			if v, ok := strings.CutPrefix(l, "x-haproxy-server-state: "); ok {
+				r.add(strings.TrimRight(v, "\r\n"))
+			}
 		}
-	}()
+		fmt.Fprintf(c, "HTTP/1.1 %d X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n", code)
+	})
+	r.addr = ln.Addr().String()
 	return r
 }
 
