@@ -108,6 +108,7 @@ var fuzzSeeds = []string{
 	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 40\r\n\r\nabc",
 	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
 	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\nContent-Length: 1\r\n\r\nx",
+	"POAT / HTTP/1.9\r\n#nth:\r\nTransfer-Encoding:,Chunked \n\r\n000000000000000",
 	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
 	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello",
@@ -154,6 +155,12 @@ func FuzzHTTPFrontend(f *testing.F) {
 		case errors.Is(perr, errBadRequest):
 			if !bytes.HasPrefix(out, []byte("HTTP/1.1 400 ")) {
 				t.Fatalf("bad request %q answered %q, want 400", raw, out)
+			}
+		case errors.Is(perr, errUnknownCoding):
+			// A coding other than chunked, an empty one too (",chunked"):
+			// haproxy 2.6 answers 422 (checked with socat).
+			if !bytes.HasPrefix(out, []byte("HTTP/1.1 422 ")) {
+				t.Fatalf("request %q with an unknown coding answered %q, want 422", raw, out)
 			}
 		case perr != nil:
 			// Empty or cut, then the client's close of its sending side:
