@@ -426,7 +426,7 @@ func systemEnv(log zerolog.Logger, detail bool) (*Env, func(), error) {
 		VIPs:        nl,
 		Links:       nl,
 		GARP:        garp.RawSender{},
-		GARPClock:   garp.RealClock{},
+		GARPClock:   &garp.Timers{},
 		Clock:       vrrpfsm.SystemClock(),
 		TrackRunner: &track.Runner{Log: log},
 		Notifier:    &notify.Notifier{Log: log},
