@@ -31,7 +31,7 @@ type node struct {
 	deleted atomic.Bool
 	cfg     *keepalivedcfg.Instance
 	env     *Env
-	log     zerolog.Logger
+	log     *zerolog.Logger // the daemon's (env.Log): a copy was 112 bytes per instance
 	ifi     *net.Interface
 	src     netip.Addr
 	dsts    []netip.Addr
@@ -91,7 +91,7 @@ type node struct {
 // opens its sockets, but starts nothing.
 func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scripts notify.Scripts) (*node, error) {
 	n := &node{cfg: cfg, env: env, scripts: scripts, smtpAlert: cfg.SMTPAlert, garp: cfg.GARP, done: make(chan struct{})}
-	n.log = env.Log
+	n.log = &env.Log
 	ifi, addrs, err := env.Interfaces(cfg.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("(%s) interface %s: %w", cfg.Name, cfg.Interface, err)
@@ -384,17 +384,14 @@ func (n *node) watchVIPRemoval() {
 	if !ok {
 		return
 	}
-	// A slice, not a map: an instance has a few VIPs, and a map costs
-	// over a KiB per instance.
-	type trackedVIP struct {
-		key vip.Removed
-		v   vip.VIP
-	}
-	var tracked []trackedVIP
+	// The indexes in n.vips of the tracked ones (n.vips does not change
+	// once made): not a map (over a KiB per instance) nor copies of the
+	// VIPs (~200 bytes each).
+	var tracked []int
 	all := append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...)
 	for i, v := range all {
 		if !v.NoTrack && i < len(n.vips) {
-			tracked = append(tracked, trackedVIP{vip.Removed{Dev: n.vips[i].Dev, Addr: v.Addr()}, n.vips[i]})
+			tracked = append(tracked, i)
 		}
 	}
 	if len(tracked) == 0 {
@@ -406,9 +403,9 @@ func (n *node) watchVIPRemoval() {
 		}
 		var v vip.VIP
 		found := false
-		for _, t := range tracked {
-			if t.key == r {
-				v, found = t.v, true
+		for _, i := range tracked {
+			if t := n.vips[i]; t.Dev == r.Dev && t.Prefix.Addr() == r.Addr {
+				v, found = t, true
 				break
 			}
 		}
