@@ -632,7 +632,15 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	t := &garpTenure{}
 	ended := func() {
 		// A schedule without refresh ends garp_master_delay after the
-		// transition: the instance keeps nothing of it until LeaveMaster.
+		// transition: the instance keeps nothing of it until LeaveMaster,
+		// unless its announcer runs (still sending what it queued, until
+		// LeaveMaster or the instance's end stops it).
+		t.mu.Lock()
+		announcing := t.done != nil
+		t.mu.Unlock()
+		if announcing {
+			return
+		}
 		t.over.Store(true)
 		n.garpMu.Lock()
 		if n.garpCur == t {
