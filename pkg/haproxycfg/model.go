@@ -7,6 +7,7 @@ import (
 
 	"hapair/pkg/sample"
 	"hapair/pkg/sticktable"
+	"hapair/pkg/syslogmsg"
 )
 
 // This file is the validated model that parsing produces and the runtime
@@ -145,10 +146,10 @@ type H2Tuning struct {
 }
 
 // Facility is a syslog facility number (kern=0 ... local7=23).
-type Facility int
+type Facility = syslogmsg.Facility
 
 // Level is a syslog severity (emerg=0 ... debug=7).
-type Level int
+type Level = syslogmsg.Level
 
 // LogTarget is one `log` line: where to send and which facility/levels.
 type LogTarget struct {

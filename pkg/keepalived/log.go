@@ -7,7 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"hapair/pkg/syslog"
+	"hapair/pkg/syslogmsg"
 )
 
 // lineWriter turns zerolog's JSON events back into keepalived's plain
@@ -27,7 +27,7 @@ const ctimeLayout = "Mon Jan _2 15:04:05 2006"
 func (w *lineWriter) Write(p []byte) (int, error) { return w.WriteLevel(zerolog.InfoLevel, p) }
 
 func (w *lineWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
-	msg := syslog.EventMessage(p)
+	msg := syslogmsg.EventMessage(p)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.console != nil || w.file != nil {

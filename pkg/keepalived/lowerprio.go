@@ -42,7 +42,7 @@ func (n *node) LowerPrioAdvert() {
 	// set garp_lower_prio_repeat, when their VIPs are set.
 	for _, m := range n.syncPeers {
 		m.garpMu.Lock()
-		master := m.garpCancel != nil
+		master := m.garpStop != nil
 		m.garpMu.Unlock()
 		if master {
 			m.lowerPrioGARPs()

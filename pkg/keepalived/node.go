@@ -31,7 +31,7 @@ type node struct {
 	deleted atomic.Bool
 	cfg     *keepalivedcfg.Instance
 	env     *Env
-	log     zerolog.Logger
+	log     *zerolog.Logger // the daemon's (env.Log): a copy was 112 bytes per instance
 	ifi     *net.Interface
 	src     netip.Addr
 	dsts    []netip.Addr
@@ -55,9 +55,11 @@ type node struct {
 	// refuse one, and its 512 bytes were a third of a node.
 	drops atomic.Pointer[dropCounts]
 
-	garpMu     sync.Mutex
-	garpCancel context.CancelFunc // non-nil while MASTER (lowerprio.go)
-	garpGen    uint32             // counts the schedules started
+	garpMu sync.Mutex
+	// garpStop ends the MASTER tenure's gratuitous ARP schedule; non-nil
+	// while MASTER (lowerprio.go).
+	garpStop func()
+	garpCur  *garpTenure // the schedule under way, nil once it ended
 	// helpers are the goroutines the instance started besides its state
 	// machine and receive loop: link watches, the GARP schedule.
 	helpers sync.WaitGroup
@@ -89,7 +91,7 @@ type node struct {
 // opens its sockets, but starts nothing.
 func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scripts notify.Scripts) (*node, error) {
 	n := &node{cfg: cfg, env: env, scripts: scripts, smtpAlert: cfg.SMTPAlert, garp: cfg.GARP, done: make(chan struct{})}
-	n.log = env.Log
+	n.log = &env.Log
 	ifi, addrs, err := env.Interfaces(cfg.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("(%s) interface %s: %w", cfg.Name, cfg.Interface, err)
@@ -336,13 +338,25 @@ func (n *node) start(parent context.Context) {
 		n.unwatch = nil
 		wg.Wait()
 		n.conn.Close()
+		n.stopGARP() // a schedule still running (no LeaveMaster) ends here
 		n.helpers.Wait()
 		n.removeVMAC()
 		close(n.done)
 	}
-	if err := n.env.fsmLoop().Start(ctx, n.fsm, closeDown); err != nil {
+	// Stopped by n.cancel or the end of parent, not by watching ctx: a
+	// context.AfterFunc on the instance's own context made it a children
+	// map and a Done channel, ~0.4 KiB per instance.
+	stopFSM, err := n.env.fsmLoop().Launch(ctx, n.fsm, closeDown)
+	if err != nil {
 		n.log.Error().Msgf("(%s) %v", n.cfg.Name, err)
 		go closeDown()
+		return
+	}
+	unhook := context.AfterFunc(parent, stopFSM)
+	n.cancel = func() {
+		unhook()
+		stopFSM()
+		cancel()
 	}
 }
 
@@ -370,17 +384,14 @@ func (n *node) watchVIPRemoval() {
 	if !ok {
 		return
 	}
-	// A slice, not a map: an instance has a few VIPs, and a map costs
-	// over a KiB per instance.
-	type trackedVIP struct {
-		key vip.Removed
-		v   vip.VIP
-	}
-	var tracked []trackedVIP
+	// The indexes in n.vips of the tracked ones (n.vips does not change
+	// once made): not a map (over a KiB per instance) nor copies of the
+	// VIPs (~200 bytes each).
+	var tracked []int
 	all := append(append([]keepalivedcfg.VIP(nil), n.cfg.VIPs...), n.cfg.ExcludedVIPs...)
 	for i, v := range all {
 		if !v.NoTrack && i < len(n.vips) {
-			tracked = append(tracked, trackedVIP{vip.Removed{Dev: n.vips[i].Dev, Addr: v.Addr()}, n.vips[i]})
+			tracked = append(tracked, i)
 		}
 	}
 	if len(tracked) == 0 {
@@ -392,9 +403,9 @@ func (n *node) watchVIPRemoval() {
 		}
 		var v vip.VIP
 		found := false
-		for _, t := range tracked {
-			if t.key == r {
-				v, found = t.v, true
+		for _, i := range tracked {
+			if t := n.vips[i]; t.Dev == r.Dev && t.Prefix.Addr() == r.Addr {
+				v, found = t, true
 				break
 			}
 		}
@@ -557,8 +568,7 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	n.setVRoutes(true)
 	n.holding.Store(true)
 	if n.env.retrim != nil {
-		// The transition's garbage, and the stacks of its gratuitous ARP
-		// goroutines (garp_master_delay later), are returned once over.
+		// The transition's garbage is returned once over.
 		n.env.retrim()
 	}
 	if len(n.vips) == 0 || n.env.GARP == nil {
@@ -588,17 +598,6 @@ func (n *node) BecomeMaster(ctx context.Context) {
 	if len(anns) == 0 {
 		return
 	}
-	// Under the instance's context: the schedule (garp_master_refresh
-	// repeats forever) ends with the instance even if LeaveMaster never runs.
-	gctx, cancel := context.WithCancel(ctx)
-	n.garpMu.Lock()
-	if n.garpCancel != nil {
-		n.garpCancel()
-	}
-	n.garpCancel = cancel
-	n.garpGen++
-	gen := n.garpGen
-	n.garpMu.Unlock()
 	n.notifyMu.Lock()
 	g := n.garp
 	n.notifyMu.Unlock()
@@ -620,50 +619,112 @@ func (n *node) BecomeMaster(ctx context.Context) {
 			n.detailf("Sending gratuitous ARP on %s for %v", a.Ifi.Name, a.IP)
 		}
 	}}
-	// The announcer's goroutine only matters when announcements are
-	// spaced (vrrp_garp_interval, vrrp_gna_interval): started on the first
-	// burst that needs it, not one parked goroutine per MASTER.
-	var runOnce sync.Once
-	announcer := false // under runOnce
-	n.helpers.Add(1)
-	go func() {
-		defer n.helpers.Done()
-		defer func() {
-			// A schedule without refresh ends garp_master_delay after the
-			// transition: its context (and Done channel, ~200 bytes, in
-			// the instance's children) would live until LeaveMaster. The
-			// announcer, if started, still sends what it queued under it.
-			runOnce.Do(func() {})
-			if announcer {
-				return
-			}
-			cancel()
-			n.garpMu.Lock()
-			if n.garpGen == gen {
-				n.garpCancel = garpOver // still MASTER for lowerprio.go
-			}
-			n.garpMu.Unlock()
-		}()
-		garp.Schedule(gctx, clk, gcfg, func() {
-			if n.env.garpSpaced.Load() {
-				runOnce.Do(func() {
-					announcer = true
-					n.helpers.Add(1) // within a counted goroutine: Wait cannot have returned
-					go func() {
-						defer n.helpers.Done()
-						an.Run(gctx.Done())
-					}()
-				})
-			}
-			for _, a := range anns {
-				an.Announce(a)
-			}
-		})
-	}()
+	n.garpMu.Lock()
+	if n.garpStop != nil {
+		n.garpStop()
+		n.garpCur, n.garpStop = nil, nil
+	}
+	n.garpMu.Unlock()
+	// The first burst goes out now, from the instance's transition as
+	// keepalived's vrrp_state_become_master sends it; the later ones from
+	// timers: no goroutine waits for them (a parked goroutine per MASTER
+	// left a descriptor the runtime never frees).
+	t := &garpTenure{}
+	ended := func() {
+		// A schedule without refresh ends garp_master_delay after the
+		// transition: the instance keeps nothing of it until LeaveMaster,
+		// unless its announcer runs (still sending what it queued, until
+		// LeaveMaster or the instance's end stops it).
+		t.mu.Lock()
+		announcing := t.done != nil
+		t.mu.Unlock()
+		if announcing {
+			return
+		}
+		t.over.Store(true)
+		n.garpMu.Lock()
+		if n.garpCur == t {
+			n.garpCur, n.garpStop = nil, garpOver // still MASTER for lowerprio.go
+		}
+		n.garpMu.Unlock()
+	}
+	t.stopSched = garp.Start(clk, gcfg, func() {
+		// The announcer's goroutine only matters when announcements are
+		// spaced (vrrp_garp_interval, vrrp_gna_interval): started on the
+		// first round that needs it, not one parked goroutine per MASTER.
+		if n.env.garpSpaced.Load() {
+			t.startAnnouncer(n, an)
+		}
+		for _, a := range anns {
+			an.Announce(a)
+		}
+	}, ended)
+	n.garpMu.Lock()
+	if t.over.Load() {
+		n.garpStop = garpOver
+	} else {
+		n.garpCur, n.garpStop = t, t.stop
+	}
+	n.garpMu.Unlock()
 }
 
-// garpOver is garpCancel once the transition's schedule ended by itself.
-var garpOver context.CancelFunc = func() {}
+// garpOver is garpStop once the transition's schedule ended by itself.
+var garpOver = func() {}
+
+// garpTenure is one MASTER tenure's gratuitous ARP schedule and, when
+// announcements are spaced, its announcer's goroutine.
+type garpTenure struct {
+	stopSched func() // set once garp.Start returned
+	over      atomic.Bool
+
+	mu    sync.Mutex
+	done  chan struct{} // ends the announcer; nil until it runs
+	ended bool
+}
+
+// startAnnouncer starts the announcer's goroutine once, unless the tenure
+// ended; n.helpers counts it.
+func (t *garpTenure) startAnnouncer(n *node, an *garp.Announcer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done != nil || t.ended {
+		return
+	}
+	t.done = make(chan struct{})
+	// From a round of the schedule, which closeDown stops (waiting for
+	// the round) before its Wait.
+	n.helpers.Add(1)
+	go func(done <-chan struct{}) {
+		defer n.helpers.Done()
+		an.Run(done)
+	}(t.done)
+}
+
+// stop ends the schedule (waiting for a round under way) and the
+// announcer; pending spaced announcements are dropped, as keepalived does
+// when the instance leaves MASTER.
+func (t *garpTenure) stop() {
+	t.stopSched()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.ended {
+		t.ended = true
+		if t.done != nil {
+			close(t.done)
+		}
+	}
+}
+
+// stopGARP ends the MASTER tenure's gratuitous ARP schedule, if any.
+func (n *node) stopGARP() {
+	n.garpMu.Lock()
+	defer n.garpMu.Unlock()
+	if n.garpStop != nil {
+		n.garpStop()
+		n.garpCur, n.garpStop = nil, nil
+	}
+	n.stopLowerPrioGARPs()
+}
 
 // detailf logs a line keepalived writes only with -D (log_detail).
 func (n *node) detailf(format string, args ...any) {
@@ -677,13 +738,7 @@ func (n *node) detailf(format string, args ...any) {
 // LeaveMaster implements vrrpfsm.Effects.
 func (n *node) LeaveMaster(ctx context.Context) {
 	n.holding.Store(false)
-	n.garpMu.Lock()
-	if n.garpCancel != nil {
-		n.garpCancel()
-		n.garpCancel = nil
-	}
-	n.stopLowerPrioGARPs()
-	n.garpMu.Unlock()
+	n.stopGARP()
 	n.setVRoutes(false)
 	n.log.Info().Msgf("(%s) removing VIPs.", n.cfg.Name)
 	for _, v := range n.vips {

@@ -17,11 +17,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"hapair/pkg/garp"
-	"hapair/pkg/haproxycfg"
 	"hapair/pkg/keepalivedcfg"
 	"hapair/pkg/notify"
 	"hapair/pkg/reexec"
-	"hapair/pkg/syslog"
+	"hapair/pkg/syslogmsg"
 	"hapair/pkg/track"
 	"hapair/pkg/vip"
 	"hapair/pkg/vmac"
@@ -199,13 +198,13 @@ func newLogger(args Args, stderr io.Writer, ident string, pid int) (zerolog.Logg
 		}
 	}
 	if !args.NoSyslog {
-		fac := haproxycfg.Facility(3) // daemon
+		fac := syslogmsg.Facility(3) // daemon
 		if args.LogFacility >= 0 {
-			fac = haproxycfg.Facility(16 + args.LogFacility)
+			fac = syslogmsg.Facility(16 + args.LogFacility)
 		} else if args.LogFacility == -2 {
-			fac = haproxycfg.Facility(1) // user
+			fac = syslogmsg.Facility(1) // user
 		}
-		if lw, err := syslog.NewLocalWriter(syslog.DevLog, ident, fac, pid, time.Now); err == nil {
+		if lw, err := syslogmsg.NewLocalWriter(syslogmsg.DevLog, ident, fac, pid, time.Now); err == nil {
 			w.sys = lw
 			closers = append(closers, func() { lw.Close() })
 		}
@@ -426,7 +425,7 @@ func systemEnv(log zerolog.Logger, detail bool) (*Env, func(), error) {
 		VIPs:        nl,
 		Links:       nl,
 		GARP:        garp.RawSender{},
-		GARPClock:   garp.RealClock{},
+		GARPClock:   &garp.Timers{},
 		Clock:       vrrpfsm.SystemClock(),
 		TrackRunner: &track.Runner{Log: log},
 		Notifier:    &notify.Notifier{Log: log},

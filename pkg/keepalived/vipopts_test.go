@@ -127,7 +127,7 @@ vrrp_instance G {
 	start := time.Unix(1700000000, 0)
 	clk := garptest.NewClock(start)
 	snd := &timedSender{clk: clk, start: start}
-	startOwner(t, cfg, viptest.New("eth0", "eth1"), "G", func(e *Env) {
+	d := startOwner(t, cfg, viptest.New("eth0", "eth1"), "G", func(e *Env) {
 		e.GARP, e.GARPClock = snd, clk
 		e.Interfaces = func(name string) (*net.Interface, []netip.Prefix, error) {
 			idx := map[string]int{"eth0": 2, "eth1": 3}[name]
@@ -141,6 +141,14 @@ vrrp_instance G {
 	}
 	if got := snd.String(); got != want {
 		t.Errorf("announcements:\n%s\nwant:\n%s", got, want)
+	}
+	// The announcer of the spaced announcements ends with the instance
+	// (its schedule ended long before): the daemon stops.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.Stop(ctx)
+	if ctx.Err() != nil {
+		t.Error("the daemon did not stop within 10 s: the instance's announcer still runs")
 	}
 }
 

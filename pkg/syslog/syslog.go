@@ -28,19 +28,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxycfg"
-)
-
-// Severities (RFC 3164, Section 4.1.1), as haproxy names them in `log`
-// lines.
-const (
-	Emerg   haproxycfg.Level = 0
-	Alert   haproxycfg.Level = 1
-	Crit    haproxycfg.Level = 2
-	Err     haproxycfg.Level = 3
-	Warning haproxycfg.Level = 4
-	Notice  haproxycfg.Level = 5
-	Info    haproxycfg.Level = 6
-	Debug   haproxycfg.Level = 7
+	"hapair/pkg/syslogmsg"
 )
 
 // MaxLen is haproxy's default maximum length of one syslog message, header
@@ -49,57 +37,6 @@ const MaxLen = 1024
 
 // DefaultPort is the syslog UDP port used when a target has none.
 const DefaultPort = 514
-
-// ErrBadTarget is returned by New for a target it cannot send to: an
-// unknown network, an unparsable address, or a facility or level out of
-// range.
-var ErrBadTarget = errors.New("syslog: bad log target")
-
-var monthNames = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
-// AppendHeader appends haproxy's header for one message,
-// "<PRI>Mmm dd hh:mm:ss tag[pid]: ", to b. The time is printed in t's
-// location, as haproxy prints local time. A pid <= 0 leaves out "[pid]".
-func AppendHeader(b []byte, facility haproxycfg.Facility, level haproxycfg.Level, t time.Time, tag string, pid int) []byte {
-	b = append(b, '<')
-	b = strconv.AppendInt(b, int64(facility)*8+int64(level), 10)
-	b = append(b, '>')
-	b = AppendTimestamp(b, t)
-	b = append(b, ' ')
-	if tag == "" {
-		return b
-	}
-	b = append(b, tag...)
-	if pid > 0 {
-		b = append(b, '[')
-		b = strconv.AppendInt(b, int64(pid), 10)
-		b = append(b, ']')
-	}
-	return append(b, ':', ' ')
-}
-
-// AppendTimestamp appends the RFC 3164 TIMESTAMP "Mmm dd hh:mm:ss" (RFC 3164,
-// Section 4.1.2): a day of month below 10 is padded with a space, not a zero.
-func AppendTimestamp(b []byte, t time.Time) []byte {
-	b = append(b, monthNames[t.Month()-1]...)
-	b = append(b, ' ')
-	d := t.Day()
-	if d < 10 {
-		b = append(b, ' ', byte('0'+d))
-	} else {
-		b = append(b, byte('0'+d/10), byte('0'+d%10))
-	}
-	b = append(b, ' ')
-	b = append2(b, t.Hour())
-	b = append(b, ':')
-	b = append2(b, t.Minute())
-	b = append(b, ':')
-	return append2(b, t.Second())
-}
-
-func append2(b []byte, v int) []byte {
-	return append(b, byte('0'+v/10), byte('0'+v%10))
-}
 
 // Header formats of a `log ... format F` line (haproxy configuration
 // manual, section 3.1, "log"). An empty format is haproxy's default, which
@@ -218,14 +155,7 @@ func AppendFormattedHost(b []byte, format string, facility haproxycfg.Facility, 
 		b = append(b, ' ')
 	case FormatRaw:
 	}
-	for len(msg) > 0 && (msg[len(msg)-1] == '\n' || msg[len(msg)-1] == 0) {
-		msg = msg[:len(msg)-1]
-	}
-	b = append(b, msg...)
-	if maxLen > 0 && len(b)-start > maxLen {
-		b = b[:start+maxLen]
-	}
-	return append(b, '\n')
+	return syslogmsg.AppendBody(b, start, msg, maxLen)
 }
 
 func appendOrNil(b []byte, v string) []byte {

@@ -194,10 +194,13 @@ func New(cfg Config, clk Clock, snd Sender, fx Effects, log zerolog.Logger) *Ins
 		state:        Init,
 		base:         cfg.Priority,
 		eff:          cfg.Priority,
-		tracks:       make(map[string]*trackEntry),
 		ifDown:       cfg.InterfaceDown,
 		wantMaster:   cfg.InitialState == Master,
 		masterAdvInt: cfg.AdvertInt,
+	}
+	if len(cfg.Tracks) > 0 {
+		// Only then: an empty map was ~100 bytes per instance.
+		in.tracks = make(map[string]*trackEntry, len(cfg.Tracks))
 	}
 	for _, t := range cfg.Tracks {
 		if _, dup := in.tracks[t.Name]; dup {

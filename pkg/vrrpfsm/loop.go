@@ -49,10 +49,25 @@ func NewLoop(clk Clock) *Loop {
 // its own, and returns at once. stopped, if not nil, is called from a new
 // goroutine once the instance stopped (its Done is closed then).
 func (l *Loop) Start(ctx context.Context, in *Instance, stopped func()) error {
+	stop, err := l.Launch(ctx, in, stopped)
+	if err != nil {
+		return err
+	}
+	// Stopping is an event like the others: no goroutine waits for ctx.
+	context.AfterFunc(ctx, stop)
+	return nil
+}
+
+// Launch is Start without watching ctx: the instance runs until stop is
+// called (ctx is still the one its Effects receive). A caller that stops
+// its instances itself saves what watching a context of its own costs:
+// the context's children map and Done channel and the AfterFunc's
+// context, ~0.4 KiB per instance.
+func (l *Loop) Launch(ctx context.Context, in *Instance, stopped func()) (stop func(), err error) {
 	first := false
 	in.runOnce.Do(func() { first = true })
 	if !first {
-		return ErrRunning
+		return nil, ErrRunning
 	}
 	in.qmu.Lock()
 	in.loop = l
@@ -70,14 +85,16 @@ func (l *Loop) Start(ctx context.Context, in *Instance, stopped func()) error {
 	}
 	l.mu.Unlock()
 	l.signal()
-	// Stopping is an event like the others: no goroutine waits for ctx.
-	context.AfterFunc(ctx, func() {
-		in.qmu.Lock()
-		in.stopReq = true
-		in.qmu.Unlock()
-		l.schedule(in)
-	})
-	return nil
+	return in.requestStop, nil
+}
+
+// requestStop asks the loop to stop in (its Start's context is done).
+func (in *Instance) requestStop() {
+	in.qmu.Lock()
+	in.stopReq = true
+	l := in.loop
+	in.qmu.Unlock()
+	l.schedule(in)
 }
 
 func (l *Loop) signal() {

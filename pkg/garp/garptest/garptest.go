@@ -14,6 +14,7 @@ import (
 type waiter struct {
 	at time.Time
 	c  chan time.Time
+	f  *func() // AfterFunc's function, called from a goroutine of its own
 }
 
 // Clock is a manual clock: time moves only by Advance or Step.
@@ -56,9 +57,36 @@ func (c *Clock) Advance(d time.Duration) {
 	c.fire()
 }
 
+// AfterFunc calls f from a goroutine of its own once the fake time has
+// moved d forward (at the next Advance or Step if d <= 0), as
+// time.AfterFunc; it counts as a waiter until then. stop removes the call
+// if it has not fired and reports whether it did.
+func (c *Clock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fp := &f
+	c.waiters = append(c.waiters, waiter{at: c.now.Add(d), f: fp})
+	sort.SliceStable(c.waiters, func(i, j int) bool { return c.waiters[i].at.Before(c.waiters[j].at) })
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, w := range c.waiters {
+			if w.f == fp {
+				c.waiters = append(c.waiters[:i:i], c.waiters[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
+}
+
 func (c *Clock) fire() {
 	for len(c.waiters) > 0 && !c.waiters[0].at.After(c.now) {
-		c.waiters[0].c <- c.now
+		if w := c.waiters[0]; w.f != nil {
+			go (*w.f)()
+		} else {
+			w.c <- c.now
+		}
 		c.waiters = c.waiters[1:]
 	}
 }
@@ -76,7 +104,8 @@ func (c *Clock) Step() bool {
 	return true
 }
 
-// Waiters returns how many After channels have not fired yet.
+// Waiters returns how many After channels and AfterFunc calls have not
+// fired yet.
 func (c *Clock) Waiters() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -1,4 +1,4 @@
-package syslog
+package syslogmsg
 
 import (
 	"fmt"
@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"hapair/pkg/haproxycfg"
 )
 
 // DevLog is the local syslog socket.
@@ -30,7 +28,7 @@ const localMaxLen = 8192
 type LocalWriter struct {
 	path     string
 	tag      string
-	facility haproxycfg.Facility
+	facility Facility
 	pid      int
 	now      func() time.Time
 
@@ -44,7 +42,7 @@ type LocalWriter struct {
 
 // NewLocalWriter returns a writer to the unix datagram socket at path
 // (normally DevLog), tagging lines "tag[pid]: " with the given facility.
-func NewLocalWriter(path, tag string, facility haproxycfg.Facility, pid int, now func() time.Time) (*LocalWriter, error) {
+func NewLocalWriter(path, tag string, facility Facility, pid int, now func() time.Time) (*LocalWriter, error) {
 	if facility < 0 || facility > 23 {
 		return nil, fmt.Errorf("%w: facility %d out of range 0..23", ErrBadTarget, facility)
 	}
@@ -63,11 +61,11 @@ func (w *LocalWriter) open() {
 	}
 }
 
-// Level maps a zerolog level to a syslog severity. Fatal and panic map to
+// LevelOf maps a zerolog level to a syslog severity. Fatal and panic map to
 // crit and alert rather than emerg (zerolog's own syslog adapter uses
 // emerg), because common syslog configurations broadcast emerg to every
 // terminal.
-func Level(l zerolog.Level) haproxycfg.Level {
+func LevelOf(l zerolog.Level) Level {
 	switch l {
 	case zerolog.TraceLevel, zerolog.DebugLevel:
 		return Debug
@@ -111,7 +109,7 @@ func (w *LocalWriter) WriteLevel(level zerolog.Level, p []byte) (int, error) {
 			return len(p), nil
 		}
 	}
-	w.buf = AppendMessage(w.buf[:0], w.facility, Level(level), now, w.tag, w.pid, string(p), localMaxLen)
+	w.buf = AppendMessage(w.buf[:0], w.facility, LevelOf(level), now, w.tag, w.pid, string(p), localMaxLen)
 	// The line feed AppendMessage adds is haproxy's habit on the wire;
 	// local syslog daemons strip it, but glibc does not send one.
 	w.buf = w.buf[:len(w.buf)-1]
@@ -141,3 +139,14 @@ func (w *LocalWriter) Close() error {
 }
 
 var _ zerolog.LevelWriter = (*LocalWriter)(nil)
+
+// sendto sends without blocking (MSG_DONTWAIT), whatever the socket's mode,
+// retrying only when a signal interrupted the call.
+func sendto(fd int, b []byte, sa syscall.Sockaddr) error {
+	for {
+		err := syscall.Sendto(fd, b, syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, sa)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}

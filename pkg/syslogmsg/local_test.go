@@ -1,4 +1,4 @@
-package syslog
+package syslogmsg
 
 import (
 	"net"
@@ -132,3 +132,8 @@ func TestNewLocalWriterBadArgs(t *testing.T) {
 		t.Error("facility 24 accepted")
 	}
 }
+
+// daemon is the facility of the tests' writers (3, as keepalived's default).
+const daemon Facility = 3
+
+func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }

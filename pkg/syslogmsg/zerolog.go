@@ -1,4 +1,4 @@
-package syslog
+package syslogmsg
 
 import (
 	"encoding/json"
