@@ -114,8 +114,8 @@ func TestBGPFollowsTrackScript(t *testing.T) {
 		}
 		return track.Exit{Exited: true, Status: 1}
 	}
-	var logs strings.Builder
-	log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: &logs}))
+	var logs syncBuilder
+	log := zerolog.New(&logs)
 	d := NewDaemon(testEnv(vrrptest.NewLink(), 2, "10.0.1.11/24", nil, log, starter, tracktest.NewStarter()))
 	if err := d.Start(context.Background(), cfg); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ type testNode struct {
 	d       *Daemon
 	vips    *viptest.Manager
 	haproxy atomic.Bool // what `killall -0 haproxy` finds
-	log     *strings.Builder
+	log     *syncBuilder
 }
 
 func seedConfig(t *testing.T, master bool) *keepalivedcfg.Config {
@@ -54,7 +55,7 @@ func seedConfig(t *testing.T, master bool) *keepalivedcfg.Config {
 
 func startTestNode(t *testing.T, link *vrrptest.Link, name string, index int, addr string, cfg *keepalivedcfg.Config) *testNode {
 	t.Helper()
-	n := &testNode{name: name, vips: viptest.New("eth0"), log: &strings.Builder{}}
+	n := &testNode{name: name, vips: viptest.New("eth0"), log: &syncBuilder{}}
 	n.haproxy.Store(true)
 	starter := tracktest.NewStarter()
 	starter.Auto = func(cmd track.Command) track.Exit {
@@ -63,7 +64,7 @@ func startTestNode(t *testing.T, link *vrrptest.Link, name string, index int, ad
 		}
 		return track.Exit{Exited: true, Status: 1}
 	}
-	log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: n.log})).With().Str("node", name).Logger()
+	log := zerolog.New(n.log).With().Str("node", name).Logger()
 	n.d = NewDaemon(testEnv(link, index, addr, n.vips, log, starter, tracktest.NewStarter()))
 	if err := n.d.Start(context.Background(), cfg); err != nil {
 		t.Fatalf("%s: %v", name, err)
@@ -94,9 +95,23 @@ func testEnv(link *vrrptest.Link, index int, addr string, vips *viptest.Manager,
 	}
 }
 
-type lockedBuilder struct{ b *strings.Builder }
+// syncBuilder is a log sink that tests read while daemons write to it.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
 
-func (l *lockedBuilder) Write(p []byte) (int, error) { return l.b.Write(p) }
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 var seedVIP = netip.MustParsePrefix("192.168.1.84/32")
 

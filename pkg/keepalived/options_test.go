@@ -112,8 +112,8 @@ func TestConfigOptionsUseConfigID(t *testing.T) {
 
 // TestDumpConf: -d logs the configuration as keepalived's dump_data_vrrp.
 func TestDumpConf(t *testing.T) {
-	var buf strings.Builder
-	log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: &buf}))
+	var buf syncBuilder
+	log := zerolog.New(&buf)
 	d := NewDaemon(testEnv(vrrptest.NewLink(), 2, "192.168.1.80/24", viptest.New("eth0"), log, tracktest.NewStarter(), tracktest.NewStarter()))
 	if err := d.Start(context.Background(), seedConfig(t, true)); err != nil {
 		t.Fatal(err)

@@ -38,13 +38,13 @@ type settingsNode struct {
 	vips  *viptest.Manager
 	garps *garptest.Sender
 	clock *garptest.Clock
-	log   *strings.Builder
+	log   *syncBuilder
 }
 
 func startSettingsNode(t *testing.T, link *vrrptest.Link, index int, addr string, cfg *keepalivedcfg.Config) *settingsNode {
 	t.Helper()
-	n := &settingsNode{vips: viptest.New("eth0"), garps: &garptest.Sender{}, clock: garptest.NewClock(time.Unix(1e9, 0)), log: &strings.Builder{}}
-	log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: n.log}))
+	n := &settingsNode{vips: viptest.New("eth0"), garps: &garptest.Sender{}, clock: garptest.NewClock(time.Unix(1e9, 0)), log: &syncBuilder{}}
+	log := zerolog.New(n.log)
 	env := testEnv(link, index, addr, n.vips, log, tracktest.NewStarter(), tracktest.NewStarter())
 	env.GARP, env.GARPClock = n.garps, n.clock
 	n.d = NewDaemon(env)
@@ -294,8 +294,8 @@ func TestVIPInterfaceTracked(t *testing.T) {
 		return parseConf(t, strings.NewReplacer("51", strconv.Itoa(vrid), "@LOWER@", "", "192.168.1.84/24", "192.168.1.84/24\n    10.9.9.9/24 dev eth1"+opt).Replace(lowerPrioConf))
 	}
 	start := func(index int, addr string, cfg *keepalivedcfg.Config) *settingsNode {
-		n := &settingsNode{vips: viptest.New("eth0", "eth1"), garps: &garptest.Sender{}, clock: garptest.NewClock(time.Unix(1e9, 0)), log: &strings.Builder{}}
-		log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: n.log}))
+		n := &settingsNode{vips: viptest.New("eth0", "eth1"), garps: &garptest.Sender{}, clock: garptest.NewClock(time.Unix(1e9, 0)), log: &syncBuilder{}}
+		log := zerolog.New(n.log)
 		env := testEnv(vrrptest.NewLink(), index, addr, n.vips, log, tracktest.NewStarter(), tracktest.NewStarter())
 		n.d = NewDaemon(env)
 		if err := n.d.Start(context.Background(), cfg); err != nil {

@@ -24,7 +24,7 @@ import (
 // links, and waits until instance name is MASTER.
 func startOwner(t *testing.T, cfg *keepalivedcfg.Config, vips *viptest.Manager, name string, tune func(*Env)) *Daemon {
 	t.Helper()
-	log := zerolog.New(zerolog.SyncWriter(&lockedBuilder{b: &strings.Builder{}}))
+	log := zerolog.New(&syncBuilder{})
 	env := testEnv(vrrptest.NewLink(), 2, "10.0.0.1/24", vips, log, tracktest.NewStarter(), tracktest.NewStarter())
 	if tune != nil {
 		tune(env)
