@@ -538,6 +538,11 @@ func (s *Server) Address(clientPort int) string {
 	return Bind{Host: s.Host, Port: port}.Address()
 }
 
+// IsAnyHost reports whether a server host is the any address (0.0.0.0 or
+// ::): haproxy then connects to the address the client reached, with the
+// server's port, or the client's when the server has none.
+func IsAnyHost(h string) bool { return h == "0.0.0.0" || h == "::" }
+
 // Cookie is a `cookie NAME [options]` line (section 4.2, "cookie"):
 // persistence by a cookie naming the server.
 type Cookie struct {

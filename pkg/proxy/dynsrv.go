@@ -93,7 +93,7 @@ func (b *Backend) AddServer(sc *haproxycfg.Server) (*Server, error) {
 			s.id++
 		}
 	}
-	if sc.Port != 0 {
+	if sc.Port != 0 && !haproxycfg.IsAnyHost(sc.Host) {
 		s.dialAddr = sc.Address(0)
 	}
 	s.weight.Store(int32(sc.Weight))

@@ -137,7 +137,7 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 			if s.id == 0 {
 				s.id = i + 1
 			}
-			if sc.Port != 0 {
+			if sc.Port != 0 && !haproxycfg.IsAnyHost(sc.Host) {
 				s.dialAddr = sc.Address(0)
 			}
 			s.weight.Store(int32(sc.Weight))

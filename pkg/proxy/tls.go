@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http/httptrace"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -527,9 +526,7 @@ func dialTLS(ctx context.Context, be *Backend, network, addr string, c net.Conn,
 		if sc.TLS == nil || !sc.TLS.Traffic {
 			continue
 		}
-		_, port, _ := net.SplitHostPort(addr)
-		p, _ := strconv.Atoi(port)
-		if sc.Address(p) == addr {
+		if s.dialsTo(addr) {
 			var dl time.Time
 			if timeout > 0 {
 				dl = time.Now().Add(timeout)
