@@ -475,6 +475,9 @@ type Server struct {
 	// server takes the state of that one (TrackBackend is resolved to
 	// the server's own backend when not given); "" = no tracking.
 	TrackBackend, TrackServer string
+	// Referenced: a sample argument names the server (srv_conn(b/s)...),
+	// so `del server` refuses it (haproxy's SRV_F_NON_PURGEABLE).
+	Referenced bool `json:",omitempty"`
 	// DNS is the server's name and its run-time resolution
 	// (model_resolvers.go).
 	DNS ServerDNS `json:",omitzero"`

@@ -121,9 +121,9 @@ func (m *Monitor) MaintChange(s *proxy.Server, a proxy.AdminState) (done func())
 			c.st.Health = c.st.Rise
 		}
 		checkOK := c == nil || c.disabled || c.st.Up()
-		t := m.tracked[s]
 		m.mu.Unlock()
-		if !s.Up() && checkOK && (t == nil || t.Up() && t.AdminState() != proxy.AdminMaint) && m.agentUp(s) {
+		t := m.Tracked(s)
+		if !s.Up() && checkOK && (t == nil || t.Up() && !t.InMaint()) && m.agentUp(s) {
 			s.SetUp(true)
 		}
 	}
@@ -143,4 +143,5 @@ func (m *Monitor) SetAdmin(s *proxy.Server, a proxy.AdminState) {
 		}
 		m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
 	})
+	m.MaintFollow(s)
 }

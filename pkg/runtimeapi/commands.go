@@ -292,6 +292,7 @@ func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
 		s.SetUp(true)
 	}
 	health.SetAdmin(s, a, c.log)
+	c.Source.Checks.MaintFollow(s)
 }
 
 // Syslog levels of the state-change messages.
@@ -531,6 +532,9 @@ func (c *Commands) showServersState(args []string) string {
 				// haproxy keeps a dynamic server's `disabled` flag
 				// after `enable server`.
 				admin |= 0x04 // SRV_ADMF_CMAINT
+			}
+			if s.InheritedMaint() != nil {
+				admin |= 0x02 // SRV_ADMF_IMAINT
 			}
 			if s.Unresolved() {
 				admin |= 0x20 // SRV_ADMF_RMAINT: no address at start
