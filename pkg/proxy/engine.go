@@ -143,6 +143,9 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 			s.weight.Store(int32(sc.Weight))
 			if sc.Disabled {
 				s.admin.Store(int32(AdminMaint))
+				// haproxy's check health of a `disabled` server is 0
+				// from the start, as after a maintenance.
+				s.maintSeen.Store(true)
 			}
 			set.servers = append(set.servers, s)
 			if sc.SendProxy.Any() {

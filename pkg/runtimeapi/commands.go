@@ -546,8 +546,8 @@ func (c *Commands) showServersState(args []string) string {
 			if s.MaintSeen() {
 				chkHealth = 0 // haproxy zeroes it in maintenance; only a check restores it
 			}
-			if s.Dynamic() && cfg.Disabled {
-				chkState = 0x08 // CHK_ST_PAUSED, set by `disabled`
+			if cfg.Disabled {
+				chkState = 0x08 // CHK_ST_PAUSED, set by `disabled` (static servers too)
 			}
 			if snap, ok := c.Source.Checks.Snapshot(s); ok {
 				chkStatus = snap.Last.Code.Num()
