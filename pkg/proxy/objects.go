@@ -116,9 +116,46 @@ type Server struct {
 	// via is the tracked server whose maintenance this one inherits
 	// (haproxy's SRV_ADMF_IMAINT), nil when none.
 	via atomic.Pointer[Server]
+	// ssl is `set server ... ssl on|off`: 0 = as configured, 1 on, 2 off.
+	ssl atomic.Int32
 	// pinned: something points at the server, which `del server` then
 	// refuses (haproxy's SRV_F_NON_PURGEABLE, never cleared).
 	pinned atomic.Bool
+}
+
+// TLSOn reports whether new connections to the server use TLS: `ssl` on
+// its line, or `set server ... ssl` since.
+func (s *Server) TLSOn() bool {
+	switch s.ssl.Load() {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	return s.cfg.TLS != nil && s.cfg.TLS.Traffic
+}
+
+// UseSSL is haproxy's use_ssl as `show servers state` writes it: the
+// configured value until `set server ... ssl` sets 1 or 0.
+func (s *Server) UseSSL() int {
+	switch s.ssl.Load() {
+	case 1:
+		return 1
+	case 2:
+		return 0
+	}
+	return s.cfg.UseSSL
+}
+
+// SetTLS is `set server ... ssl on|off` for a server whose TLS settings
+// are prepared (cfg.TLS set); idle connections of the other kind are not
+// reused (h1client.go), as haproxy's srv_cleanup_connections drops them.
+func (s *Server) SetTLS(on bool) {
+	v := int32(2)
+	if on {
+		v = 1
+	}
+	s.ssl.Store(v)
 }
 
 // Pin marks the server as pointed at (a tracker was added at run time).

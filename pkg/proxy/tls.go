@@ -523,7 +523,7 @@ func dialTLS(ctx context.Context, be *Backend, network, addr string, c net.Conn,
 	}
 	for _, s := range servers {
 		sc := s.cfg
-		if sc.TLS == nil || !sc.TLS.Traffic {
+		if !s.TLSOn() {
 			continue
 		}
 		if s.dialsTo(addr) {
@@ -548,7 +548,7 @@ func dialTLS(ctx context.Context, be *Backend, network, addr string, c net.Conn,
 // serverTLS wraps a connection to a server in TLS when the server has
 // `ssl`; sni is the client's SNI for `sni ssl_fc_sni`.
 func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.ClientSessionCache, deadline time.Time) (net.Conn, error) {
-	if s.TLS == nil || !s.TLS.Traffic {
+	if s.TLS == nil {
 		return c, nil
 	}
 	name := s.TLS.SNI
@@ -576,7 +576,7 @@ func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.Cli
 // server has `ssl`, within what is left of `timeout connect`.
 func (s *session) serverTLS(c net.Conn) (net.Conn, error) {
 	sc := s.srv.cfg
-	if sc.TLS == nil || !sc.TLS.Traffic {
+	if !s.srv.TLSOn() {
 		return c, nil
 	}
 	sni := ""
