@@ -84,6 +84,13 @@ run() {
   c enable server b/t1
   c enable server b/srv
   st
+  # A tracker added while its tracked server is in maintenance starts
+  # stopped, and haproxy does not bring it up when that one leaves it.
+  c disable server b/srv
+  c add server b/d5 127.0.0.1:9001 track srv
+  c enable server b/d5
+  c enable server b/srv
+  c show servers state b | awk '$4 == "d5" {$10 = "T"; print}'
   # A tracker that was down (its tracked server's check fails).
   c disable server p/px
   c show stat | cut -d, -f1,2,18 | grep '^p,'

@@ -667,6 +667,9 @@ func (m *Monitor) trackersOf(s *proxy.Server) []*proxy.Server {
 // Track makes s track ref (`add server ... track`): it follows ref's
 // operational state and maintenance from now on, first among ref's
 // trackers as haproxy links a new one, and ref may no longer be deleted.
+// As haproxy 2.6 (measured), it takes ref's state as it is, stopped when
+// ref is in maintenance, without inheriting that maintenance: leaving it
+// later does not bring s up.
 func (m *Monitor) Track(s, ref *proxy.Server) {
 	if m == nil {
 		return
@@ -676,10 +679,7 @@ func (m *Monitor) Track(s, ref *proxy.Server) {
 	m.tracked[s] = ref
 	m.tmu.Unlock()
 	ref.Pin()
-	s.SetUp(ref.Up())
-	if ref.InMaint() {
-		s.SetInheritedMaint(ref)
-	}
+	s.SetUp(ref.Up() && !ref.InMaint())
 }
 
 // untrack forgets a deleted server's tracking link.
