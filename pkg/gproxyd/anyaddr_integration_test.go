@@ -83,6 +83,8 @@ for i in $(seq 100); do [ "$(ss -Hltn | wc -l)" -ge 16 ] && break; sleep 0.05; d
 start() { rm -f "$DIR/s.sock" "$DIR/proxy.log"; "$1" -db -f "$DIR/a.cfg" > "$DIR/proxy.log" 2>&1 & for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done; }
 stop() { kill $(pidof -s $(basename "$1")) 2>/dev/null; for i in $(seq 100); do [ -n "$(pidof $(basename "$1"))" ] || break; sleep 0.05; done; grep -v NOTICE "$DIR/proxy.log" | grep -v 'Server checks/down is DOWN'; }
 c() { echo "$*" | socat - "$DIR/s.sock"; }
+# q: c for a reader that may stop early (grep -q): no broken-pipe message.
+q() { echo "$*" | socat - "$DIR/s.sock" 2>/dev/null; }
 run() {
   start "$1"
   for a in 2 3; do echo "direct $a: $(socat -T2 -u TCP:127.0.0.$a:8000 - 2>&1)"; done
@@ -98,7 +100,7 @@ run() {
   c set server fixed/s addr 127.0.0.3 port 9081
   echo "fixed: $(curl -s -m 2 http://127.0.0.2:8080/fixed)"
   # The checks: "up" reaches the local host's 9000, "down" port 0.
-  for i in $(seq 100); do c show stat | grep -q '^checks,up,.*,UP,' && c show stat | grep -q '^checks,down,.*,DOWN,' && break; sleep 0.1; done
+  for i in $(seq 100); do q show stat | grep -q '^checks,up,.*,UP,' && q show stat | grep -q '^checks,down,.*,DOWN,' && break; sleep 0.1; done
   c show stat | grep -v FRONTEND | cut -d, -f1,2,18,37,74
   # Masked: the time, and whether a check is in flight (check_state 1).
   c show servers state | awk 'NF > 10 {$10 = "T"; if ($14 ~ /^[0-9]+$/ && $14 % 2) $14--; print}'

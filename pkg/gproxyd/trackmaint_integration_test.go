@@ -49,14 +49,14 @@ backend p
 socat TCP-LISTEN:9001,bind=127.0.0.1,fork,reuseaddr SYSTEM:"echo up" 2>/dev/null &
 for i in $(seq 100); do [ "$(ss -Hltn | wc -l)" -ge 1 ] && break; sleep 0.05; done
 start() { rm -f "$DIR/s.sock" "$DIR/proxy.log"; "$1" -db -f "$DIR/a.cfg" > "$DIR/proxy.log" 2>&1 & for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done; }
-stop() { kill $(pidof -s $(basename "$1")) 2>/dev/null; for i in $(seq 100); do [ -n "$(pidof $(basename "$1"))" ] || break; sleep 0.05; done; grep -v NOTICE "$DIR/proxy.log"; }
+stop() { kill $(pidof -s $(basename "$1")) 2>/dev/null; for i in $(seq 100); do [ -n "$(pidof $(basename "$1"))" ] || break; sleep 0.05; done; grep -v NOTICE "$DIR/proxy.log" | sed 's/check duration: [0-9]*ms/check duration: Nms/'; }
 c() { echo "> $*"; echo "$*" | socat - "$DIR/s.sock"; }
 # Masked: the time of the last change, and a check in flight (check_state 1).
 st() { c show servers state b | awk 'NF > 10 {$10 = "T"; if ($14 ~ /^[0-9]+$/ && $14 % 2) $14--; print}'; c show stat | cut -d, -f1,2,18 | grep -v 'FRONTEND\|BACKEND'; }
 run() {
   start "$1"
-  for i in $(seq 100); do echo "show stat" | socat - "$DIR/s.sock" | grep -q '^b,srv,.*,UP,' && break; sleep 0.1; done
-  for i in $(seq 100); do echo "show stat" | socat - "$DIR/s.sock" | grep -q '^p,pt,.*,DOWN,' && break; sleep 0.1; done
+  for i in $(seq 100); do echo "show stat" | socat - "$DIR/s.sock" 2>/dev/null | grep -q '^b,srv,.*,UP,' && break; sleep 0.1; done
+  for i in $(seq 100); do echo "show stat" | socat - "$DIR/s.sock" 2>/dev/null | grep -q '^p,pt,.*,DOWN,' && break; sleep 0.1; done
   c add server b/d0 127.0.0.1:9001 track b/nc
   c add server b/d0 127.0.0.1:9001 track nope/srv
   c add server b/d0 127.0.0.1:9001 track b/nope
@@ -97,7 +97,7 @@ run() {
   # Out of it, the check fails again: both go DOWN (awaited, so that
   # both logs end with it).
   c enable server p/px
-  for i in $(seq 100); do echo "show stat" | socat - "$DIR/s.sock" | grep -q '^p,pt,.*,DOWN,' && break; sleep 0.1; done
+  for i in $(seq 100); do echo "show stat" | socat - "$DIR/s.sock" 2>/dev/null | grep -q '^p,pt,.*,DOWN,' && break; sleep 0.1; done
   stop "$1"
 }
 echo '== haproxy'; run "$HAPROXY"; echo '== gproxy'; run "$GPROXY"
