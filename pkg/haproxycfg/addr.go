@@ -280,13 +280,15 @@ func (p *parser) serverAddr(id, arg string) (host string, port int, sock SockAdd
 	}
 	hp := splitHostPort(addr)
 	h, okh := checkHost(hp.Host, fam)
-	if okh && hp.HasPort && (hp.Host == "" || hp.Host == "*") || hp.Host == "0.0.0.0" || hp.Host == "::" || hp.Host == "[::]" {
-		// haproxy connects such a server to the address the client
-		// reached (as with a transparent proxy).
-		p.refuseForm(grpRouting, LocBracket, "server", id+" : ", fmt.Sprintf("a server on any address ('%s': the client's destination)", arg))
-		return "", 0, sock, false
+	if okh && (h == "" || h == "0.0.0.0" || h == "::") {
+		// Any address (":", "*", "0.0.0.0", "[::]", and unset variables
+		// around the colon): haproxy connects such a server to the
+		// address the client reached (backend.c, alloc_dst_address).
+		if h == "" {
+			h = "0.0.0.0"
+		}
 	}
-	if !okh || hp.Host == "" || hp.Host == "*" {
+	if !okh {
 		p.diag(Alert, LocBracket, "server", "%s : invalid address: '%s' in '%s'", id, hp.Host, arg)
 		return "", 0, sock, false
 	}

@@ -222,10 +222,12 @@ func (p *parser) resolveArgs(ps *proxyState) {
 					continue
 				}
 			}
-			if px.Server(sname) == nil {
+			srv := px.Server(sname)
+			if srv == nil {
 				errs = append(errs, fmt.Sprintf("%sunable to find server '%s' in proxy '%s', referenced in %s.", at, sname, pname, of))
 				continue
 			}
+			srv.Referenced = true
 			a.Str = pname + "/" + sname
 		case sample.ArgTab:
 			name := a.Str

@@ -2,6 +2,7 @@ package haproxycfg
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -439,6 +440,11 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				return fmt.Sprintf("'addr' : invalid address: '%s'.", args[i])
 			}
 			r.Addr = h
+			if n, ok := parsePortNum(hp.Port); hp.HasPort && ok && r.Port == 0 {
+				// The address's port, unless `port` came first (haproxy
+				// connects there: get_host_port of connect.addr).
+				r.Port = n
+			}
 		case "ssl":
 			r.SSL = true
 		case "sni":
@@ -806,13 +812,14 @@ func (p *parser) finishChecks(ps *proxyState) {
 		p.postDiag(Warning, Pos{}, "", "'%s' will be ignored for %s '%s' (requires 'option httpchk').", "send-state", typeStr(ps.px.Kind), ps.px.Name)
 		c.SendState = false
 	}
-	if c.Type != CheckTCP && c.Type != CheckHTTP {
-		c.Rules = nil
-		return
-	}
 	var rules []rawRule
 	if ps.chk.used != nil {
 		rules = append(rules, ps.chk.used.rules...)
+	}
+	p.checkPorts(ps, rules)
+	if c.Type != CheckTCP && c.Type != CheckHTTP {
+		c.Rules = nil
+		return
 	}
 	if c.Type == CheckHTTP {
 		first := -1
@@ -877,6 +884,56 @@ func (p *parser) finishChecks(ps *proxyState) {
 		out = append(out, r.CheckRule)
 	}
 	c.Rules = out
+}
+
+// checkPorts refuses, as haproxy's init_srv_check, a checked server on
+// an IP address without a port when nothing gives its check one: no
+// `port`, and no first `connect` rule with a port (rules in the order
+// they were declared, an option's own first).
+func (p *parser) checkPorts(ps *proxyState, rules []rawRule) {
+	if !ps.px.Kind.HasBackend() {
+		return
+	}
+	hasPort := func(r rawRule) bool {
+		if r.Port != 0 {
+			return true
+		}
+		hp := splitHostPort(r.Addr)
+		n, ok := parsePortNum(hp.Port)
+		return hp.HasPort && ok && n != 0
+	}
+	c := &ps.px.Check
+	for _, s := range ps.px.Servers {
+		if !s.Check || s.CheckPort != 0 || s.Port != 0 || s.Sock.IsSet() {
+			continue
+		}
+		// Names are resolved after this in haproxy, and an any address
+		// is not an address to it (is_inet_addr).
+		if a, err := netip.ParseAddr(s.Host); err != nil || a.IsUnspecified() {
+			continue
+		}
+		where := fmt.Sprintf("config: %s '%s': server '%s' has neither service port nor check port", typeStr(ps.px.Kind), ps.px.Name, s.Name)
+		var first *rawRule
+		for i := range rules {
+			if !rules[i].comment {
+				first = &rules[i]
+				break
+			}
+		}
+		switch {
+		case c.Type == CheckConnect || c.Type == CheckExternal || c.Type == CheckTCP && first == nil:
+			p.postDiag(Alert, Pos{}, "", "%s.", where)
+		case c.Type != CheckTCP && c.Type != CheckHTTP || first.Action != RuleConnect || !hasPort(*first):
+			p.postDiag(Alert, Pos{}, "", "%s nor tcp_check rule 'connect' with port information.", where)
+		default:
+			for _, r := range rules {
+				if !r.comment && r.Action == RuleConnect && !hasPort(r) {
+					p.postDiag(Alert, Pos{}, "", "%s, and a tcp_check rule 'connect' with no port information.", where)
+					break
+				}
+			}
+		}
+	}
 }
 
 // externalCheck is `external-check command CMD` and `external-check path

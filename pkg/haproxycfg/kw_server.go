@@ -465,7 +465,8 @@ func (p *parser) server(args []string, def bool) {
 		fail("server %s does not have agent port. Agent check has been disabled", name)
 		return
 	}
-	if !p.finishServerTLS(&srv, kw, prefix) {
+	defSSL := p.cur.defSrv.TLS != nil && p.cur.defSrv.TLS.raw.ssl
+	if !p.finishServerTLS(&srv, defSSL, kw, prefix) {
 		return
 	}
 	px := p.cur.px

@@ -793,7 +793,11 @@ func (p *parser) serverTLSOption(srv *Server, cloned *bool, opts []string, i int
 
 // finishServerTLS resolves a server line's TLS settings (not for
 // default-server, which only carries them to later servers).
-func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
+//
+// defSSL says the default-server had `ssl`: haproxy then prepares the TLS
+// settings of a server that does not use it (SRV_F_DEFSRV_USE_SSL), which
+// `set server ... ssl on` turns on at run time (Settings set, Traffic off).
+func (p *parser) finishServerTLS(srv *Server, defSSL bool, kw, prefix string) bool {
 	var o sslOpts
 	if srv.TLS != nil {
 		o = srv.TLS.raw
@@ -805,7 +809,7 @@ func (p *parser) finishServerTLS(srv *Server, kw, prefix string) bool {
 		srv.UseSSL = -1
 	}
 	checks := o.checkSSL || (o.ssl && srv.CheckPort == 0 && srv.CheckAddr == "")
-	if !o.ssl && !checks {
+	if !o.ssl && !checks && !defSSL {
 		// A `connect ssl` check rule of the proxy needs the settings
 		// (haproxy prepares the server's TLS context for it, with its
 		// verify alerts); one read after this line resolves them at

@@ -476,6 +476,9 @@ type Server struct {
 	// server takes the state of that one (TrackBackend is resolved to
 	// the server's own backend when not given); "" = no tracking.
 	TrackBackend, TrackServer string
+	// Referenced: a sample argument names the server (srv_conn(b/s)...),
+	// so `del server` refuses it (haproxy's SRV_F_NON_PURGEABLE).
+	Referenced bool `json:",omitempty"`
 	// DNS is the server's name and its run-time resolution
 	// (model_resolvers.go).
 	DNS ServerDNS `json:",omitzero"`
@@ -538,6 +541,11 @@ func (s *Server) Address(clientPort int) string {
 	}
 	return Bind{Host: s.Host, Port: port}.Address()
 }
+
+// IsAnyHost reports whether a server host is the any address (0.0.0.0 or
+// ::): haproxy then connects to the address the client reached, with the
+// server's port, or the client's when the server has none.
+func IsAnyHost(h string) bool { return h == "0.0.0.0" || h == "::" }
 
 // Cookie is a `cookie NAME [options]` line (section 4.2, "cookie"):
 // persistence by a cookie naming the server.

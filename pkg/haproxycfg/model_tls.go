@@ -23,7 +23,8 @@ type ServerTLS struct {
 	// `sni ssl_fc_sni`: the name the client sent to our frontend.
 	SNI           string
 	SNIFromClient bool
-	// Traffic is `ssl`: requests go to the server over TLS. Checks is
+	// Traffic is `ssl`: requests go to the server over TLS (`set server
+	// ... ssl on|off` changes it at run time: proxy.Server.TLSOn). Checks is
 	// `check-ssl` (or `ssl` with `check` and no `port`/`addr`
 	// elsewhere, as haproxy): health checks use TLS, CheckSNI as name.
 	Traffic  bool

@@ -55,10 +55,11 @@ func TestTLSSettings(t *testing.T) {
 					t.Errorf("server TLS %+v", s)
 				}
 			}},
+		// s2's settings are prepared, unused (`set server ssl on` uses them).
 		{name: "default-server carries ssl, no-ssl undoes it", src: "backend b\n    default-server ssl verify none sni str(api.test)\n    server s1 127.0.0.1:443\n    server s2 127.0.0.1:80 no-ssl\n",
 			check: func(t *testing.T, c *Config) {
 				s1, s2 := c.Proxies[0].Servers[0], c.Proxies[0].Servers[1]
-				if s1.TLS == nil || s1.TLS.SNI != "api.test" || s2.TLS != nil {
+				if s1.TLS == nil || s1.TLS.SNI != "api.test" || s2.TLS == nil || s2.TLS.Traffic || s2.TLS.Checks {
 					t.Errorf("s1 %+v s2 %+v", s1.TLS, s2.TLS)
 				}
 			}},

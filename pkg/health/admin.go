@@ -15,9 +15,10 @@ func SetAdmin(s *proxy.Server, a proxy.AdminState, logf func(px *haproxycfg.Prox
 	wasDown := !s.Up()
 	prevAct, prevBck := Usable(s.Backend())
 	s.SetAdminState(a)
-	if before == a || s.Unresolved() {
+	if before == a || s.Unresolved() || a == proxy.AdminMaint && s.InheritedMaint() != nil {
 		// A server without an address stays in maintenance
-		// (resolution): haproxy reports no change.
+		// (resolution), one in the maintenance of the server it
+		// tracks enters the forced one: haproxy reports no change.
 		return
 	}
 	px := s.Backend().Proxy()
@@ -47,6 +48,9 @@ func SetAdmin(s *proxy.Server, a proxy.AdminState, logf func(px *haproxycfg.Prox
 			// haproxy's srv_update_status: set_backend_down.
 			logf(px, levelEmerg, fmt.Sprintf("backend %s has no server available!", px.Name))
 		}
+	case before == proxy.AdminMaint && s.InheritedMaint() != nil:
+		via := s.InheritedMaint()
+		logf(px, levelNotice, fmt.Sprintf("%s is leaving forced maintenance but remains in maintenance via %s/%s.", name, via.Backend().Name(), via.Name()))
 	case before == proxy.AdminMaint:
 		// haproxy names the state the server is left in: DOWN when its
 		// checks or the server it tracks keep it down.
@@ -121,9 +125,9 @@ func (m *Monitor) MaintChange(s *proxy.Server, a proxy.AdminState) (done func())
 			c.st.Health = c.st.Rise
 		}
 		checkOK := c == nil || c.disabled || c.st.Up()
-		t := m.tracked[s]
 		m.mu.Unlock()
-		if !s.Up() && checkOK && (t == nil || t.Up() && t.AdminState() != proxy.AdminMaint) && m.agentUp(s) {
+		t := m.Tracked(s)
+		if !s.Up() && checkOK && (t == nil || t.Up() && !t.InMaint()) && m.agentUp(s) {
 			s.SetUp(true)
 		}
 	}
@@ -143,4 +147,5 @@ func (m *Monitor) SetAdmin(s *proxy.Server, a proxy.AdminState) {
 		}
 		m.opts.Logger.Error().Msgf("backend '%s' has no server available!", px.Name)
 	})
+	m.MaintFollow(s)
 }

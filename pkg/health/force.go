@@ -71,7 +71,7 @@ func (m *Monitor) ForceStopping(s *proxy.Server, from string) (tracking bool) {
 // stopping soft-stops a server and its trackers (haproxy's
 // srv_set_stopping): nothing for one in maintenance or already stopping.
 func (m *Monitor) stopping(s *proxy.Server, why string) {
-	if s.AdminState() == proxy.AdminMaint || s.Stopping() {
+	if s.InMaint() || s.Stopping() {
 		return
 	}
 	st := s.Stats()
@@ -92,7 +92,7 @@ func (m *Monitor) stopping(s *proxy.Server, why string) {
 	if act+bck == 0 && act0+bck0 > 0 {
 		m.noServer(s.Backend())
 	}
-	for _, t := range m.trackers[s] {
+	for _, t := range m.trackersOf(s) {
 		m.stopping(t, fmt.Sprintf(" via %s/%s", px.Name, s.Name()))
 	}
 }

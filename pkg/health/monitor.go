@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -74,8 +75,10 @@ type Monitor struct {
 
 	// trackers are the servers tracking each server (`track`), the last
 	// declared first; tracked is the reverse. Both are set by Start.
+	// tmu guards both (`add server ... track` changes them at run time).
 	trackers map[*proxy.Server][]*proxy.Server
 	tracked  map[*proxy.Server]*proxy.Server
+	tmu      sync.RWMutex
 
 	// ctx ends every check; stops ends the checks of one dynamic server
 	// (`del server`).
@@ -133,6 +136,17 @@ func Start(eng *proxy.Engine, opts Options) *Monitor {
 					m.trackers[ref] = append([]*proxy.Server{s}, m.trackers[ref]...)
 					m.tracked[s] = ref
 				}
+			}
+		}
+	}
+	// Trackers of a server `disabled` in the configuration start in its
+	// maintenance (a chain of them in as many rounds).
+	for changed := true; changed; {
+		changed = false
+		for s, ref := range m.tracked {
+			if ref.InMaint() && s.InheritedMaint() == nil {
+				s.SetInheritedMaint(ref)
+				changed = true
 			}
 		}
 	}
@@ -306,6 +320,7 @@ func (m *Monitor) RemoveServer(s *proxy.Server) {
 	delete(m.checks, s)
 	delete(m.agents, s)
 	m.mu.Unlock()
+	m.untrack(s)
 	s.SetObserver(nil)
 	if stop != nil {
 		stop()
@@ -609,8 +624,8 @@ func (m *Monitor) apply(s *proxy.Server, up bool, why string) {
 			m.noServer(s.Backend())
 		}
 	}
-	for _, t := range m.trackers[s] {
-		if (t.Up() != up || t.Stopping()) && t.AdminState() != proxy.AdminMaint {
+	for _, t := range m.trackersOf(s) {
+		if (t.Up() != up || t.Stopping()) && !t.InMaint() {
 			m.apply(t, up, fmt.Sprintf(" via %s/%s", px.Name, s.Name()))
 		}
 	}
@@ -637,7 +652,101 @@ func (m *Monitor) Tracked(s *proxy.Server) *proxy.Server {
 	if m == nil {
 		return nil
 	}
+	m.tmu.RLock()
+	defer m.tmu.RUnlock()
 	return m.tracked[s]
+}
+
+// trackersOf is a copy of the servers tracking s, the last added first.
+func (m *Monitor) trackersOf(s *proxy.Server) []*proxy.Server {
+	m.tmu.RLock()
+	defer m.tmu.RUnlock()
+	return slices.Clone(m.trackers[s])
+}
+
+// Track makes s track ref (`add server ... track`): it follows ref's
+// operational state and maintenance from now on, first among ref's
+// trackers as haproxy links a new one, and ref may no longer be deleted.
+// As haproxy 2.6 (measured), it takes ref's state as it is, stopped when
+// ref is in maintenance, without inheriting that maintenance: leaving it
+// later does not bring s up.
+func (m *Monitor) Track(s, ref *proxy.Server) {
+	if m == nil {
+		return
+	}
+	m.tmu.Lock()
+	m.trackers[ref] = append([]*proxy.Server{s}, m.trackers[ref]...)
+	m.tracked[s] = ref
+	m.tmu.Unlock()
+	ref.Pin()
+	s.SetUp(ref.Up() && !ref.InMaint())
+}
+
+// untrack forgets a deleted server's tracking link.
+func (m *Monitor) untrack(s *proxy.Server) {
+	m.tmu.Lock()
+	defer m.tmu.Unlock()
+	ref := m.tracked[s]
+	if ref == nil {
+		return
+	}
+	delete(m.tracked, s)
+	m.trackers[ref] = slices.DeleteFunc(slices.Clone(m.trackers[ref]), func(o *proxy.Server) bool { return o == s })
+}
+
+// MaintFollow passes a server's entering or leaving maintenance on to
+// the servers tracking it, and to theirs, as haproxy's
+// srv_update_status does with SRV_ADMF_IMAINT: call it after the server's
+// own change was logged.
+func (m *Monitor) MaintFollow(s *proxy.Server) {
+	if m == nil {
+		return
+	}
+	px := s.Backend().Proxy()
+	entering := s.InMaint()
+	for _, t := range m.trackersOf(s) {
+		tpx := t.Backend().Proxy()
+		kind := "Server"
+		if t.Backup() {
+			kind = "Backup Server"
+		}
+		name := fmt.Sprintf("%s %s/%s", kind, tpx.Name, t.Name())
+		if entering {
+			if t.InheritedMaint() != nil {
+				continue
+			}
+			wasDown := !t.Up()
+			if !t.SetInheritedMaint(s) {
+				continue // in forced maintenance already: no word
+			}
+			act, bck := Usable(t.Backend())
+			st := t.Stats()
+			if wasDown {
+				m.log(tpx, levelNotice, fmt.Sprintf("%s was DOWN and now enters maintenance via %s/%s.", name, px.Name, s.Name()))
+			} else {
+				m.log(tpx, levelAlert, fmt.Sprintf("%s is going DOWN for maintenance via %s/%s. %s %d sessions active, %d requeued, %d remaining in queue.",
+					name, px.Name, s.Name(), ServersLeft(act, bck), st.CurSessions, 0, st.QueueCur))
+				if act+bck == 0 {
+					m.noServer(t.Backend())
+				}
+			}
+		} else {
+			if t.InheritedMaint() == nil {
+				continue
+			}
+			if !t.SetInheritedMaint(nil) {
+				m.log(tpx, levelNotice, name+" remains in forced maintenance.")
+				continue
+			}
+			t.SetUp(s.Up())
+			state := "UP"
+			if !t.Up() {
+				state = "DOWN"
+			}
+			m.log(tpx, levelNotice, fmt.Sprintf("%s is %s/READY (leaving maintenance).", name, state))
+		}
+		m.MaintFollow(t)
+	}
 }
 
 func (m *Monitor) log(px *haproxycfg.Proxy, level haproxycfg.Level, msg string) {

@@ -93,7 +93,7 @@ func (b *Backend) AddServer(sc *haproxycfg.Server) (*Server, error) {
 			s.id++
 		}
 	}
-	if sc.Port != 0 {
+	if sc.Port != 0 && !haproxycfg.IsAnyHost(sc.Host) {
 		s.dialAddr = sc.Address(0)
 	}
 	s.weight.Store(int32(sc.Weight))
@@ -126,7 +126,7 @@ func (b *Backend) AddServer(sc *haproxycfg.Server) (*Server, error) {
 // DelServer is `del server`: the server leaves the backend; it must be in
 // maintenance with no connection and none waiting for it.
 func (b *Backend) DelServer(s *Server) error {
-	if s.AdminState() != AdminMaint {
+	if !s.InMaint() {
 		return ErrNotInMaint
 	}
 	b.mu.Lock()

@@ -137,12 +137,15 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 			if s.id == 0 {
 				s.id = i + 1
 			}
-			if sc.Port != 0 {
+			if sc.Port != 0 && !haproxycfg.IsAnyHost(sc.Host) {
 				s.dialAddr = sc.Address(0)
 			}
 			s.weight.Store(int32(sc.Weight))
 			if sc.Disabled {
 				s.admin.Store(int32(AdminMaint))
+				// haproxy's check health of a `disabled` server is 0
+				// from the start, as after a maintenance.
+				s.maintSeen.Store(true)
 			}
 			set.servers = append(set.servers, s)
 			if sc.SendProxy.Any() {

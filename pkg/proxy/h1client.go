@@ -583,6 +583,11 @@ func (cl *h1Client) send(req *http.Request, s *h1Send) (*http.Response, error) {
 			return nil, err
 		}
 		pc := cl.get(key)
+		if pc != nil && s.target != nil && s.target.srv != nil && pc.tls != s.target.srv.TLSOn() {
+			// `set server ... ssl` changed since it was opened.
+			pc.close()
+			pc = nil
+		}
 		if pc == nil {
 			var err error
 			if pc, err = cl.dial(s, key); err != nil {

@@ -93,7 +93,7 @@ func backendH2Transport(be *Backend) *http2.Transport {
 // serverAt is the server of be dialled at addr, or nil.
 func serverAt(be *Backend, addr string) *Server {
 	for _, s := range be.Servers() {
-		if s.cfg.Address(addrPortNum(addr)) == addr {
+		if s.dialsTo(addr) {
 			return s
 		}
 	}

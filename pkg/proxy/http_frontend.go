@@ -935,7 +935,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		c.ss = newSrvSession()
 	}
 	request := func() {
-		addr := srv.cfgAddress(int(s.Frontend.Port()))
+		addr := srv.target(s.Frontend)
 		st.srv, st.be = srv, be
 		h1 = nil
 		if rt.useH2(srv) {
@@ -1302,15 +1302,6 @@ func (st *fwdState) clientTrace() *httptrace.ClientTrace {
 // User-Agent of its own (the head sent is appendHead's). Shared, so
 // read only: the client does not modify a request's header.
 var noUserAgent = http.Header{"User-Agent": {""}}
-
-// cfgAddress is srv.cfg.Address(clientPort), without formatting it again
-// when the configured port is fixed (dialAddr, formatted once).
-func (s *Server) cfgAddress(clientPort int) string {
-	if s.dialAddr != "" {
-		return s.dialAddr
-	}
-	return s.cfg.Address(clientPort)
-}
 
 // drain reads the rest of a request body before an error reply, so the
 // connection can go on; false if it could not.

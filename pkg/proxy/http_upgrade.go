@@ -189,7 +189,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 	bt := be.px.Timeouts
 	srvTimeout, tunTimeout := streamTimeouts(rr, bt)
 	d := be.dialer
-	sc, err := dialServer(e.killed, d, "tcp", srv.cfg.Address(int(s.Frontend.Port())))
+	sc, err := dialServer(e.killed, d, "tcp", srv.target(s.Frontend))
 	tConn := e.now()
 	if err != nil {
 		srv.ctr.connErrors.Add(1)

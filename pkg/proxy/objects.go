@@ -113,6 +113,84 @@ type Server struct {
 	obs atomic.Pointer[observer]
 	// stopping: up but soft-stopping (haproxy's SRV_ST_STOPPING, NOLB).
 	stopping atomic.Bool
+	// via is the tracked server whose maintenance this one inherits
+	// (haproxy's SRV_ADMF_IMAINT), nil when none.
+	via atomic.Pointer[Server]
+	// ssl is `set server ... ssl on|off`: 0 = as configured, 1 on, 2 off.
+	ssl atomic.Int32
+	// pinned: something points at the server, which `del server` then
+	// refuses (haproxy's SRV_F_NON_PURGEABLE, never cleared).
+	pinned atomic.Bool
+}
+
+// TLSOn reports whether new connections to the server use TLS: `ssl` on
+// its line, or `set server ... ssl` since.
+func (s *Server) TLSOn() bool {
+	switch s.ssl.Load() {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	return s.cfg.TLS != nil && s.cfg.TLS.Traffic
+}
+
+// UseSSL is haproxy's use_ssl as `show servers state` writes it: the
+// configured value until `set server ... ssl` sets 1 or 0.
+func (s *Server) UseSSL() int {
+	switch s.ssl.Load() {
+	case 1:
+		return 1
+	case 2:
+		return 0
+	}
+	return s.cfg.UseSSL
+}
+
+// SetTLS is `set server ... ssl on|off` for a server whose TLS settings
+// are prepared (cfg.TLS set); idle connections of the other kind are not
+// reused (h1client.go), as haproxy's srv_cleanup_connections drops them.
+func (s *Server) SetTLS(on bool) {
+	v := int32(2)
+	if on {
+		v = 1
+	}
+	s.ssl.Store(v)
+}
+
+// Pin marks the server as pointed at (a tracker was added at run time).
+func (s *Server) Pin() { s.pinned.Store(true) }
+
+// Pinned reports whether Pin was called.
+func (s *Server) Pinned() bool { return s.pinned.Load() }
+
+// InheritedMaint is the tracked server whose maintenance the server is in
+// (`track`: haproxy's SRV_ADMF_IMAINT), or nil.
+func (s *Server) InheritedMaint() *Server { return s.via.Load() }
+
+// InMaint reports whether the server is in maintenance, forced or
+// inherited from the server it tracks.
+func (s *Server) InMaint() bool { return s.AdminState() == AdminMaint || s.via.Load() != nil }
+
+// SetInheritedMaint puts the server in the maintenance of via, the server
+// it tracks, or takes it out of it (nil). It reports whether the server
+// entered or left maintenance by it: not when forced maintenance holds
+// the server anyway.
+func (s *Server) SetInheritedMaint(via *Server) bool {
+	forced := s.AdminState() == AdminMaint
+	old := s.via.Swap(via)
+	if (old == nil) == (via == nil) {
+		return false
+	}
+	if via != nil {
+		s.maintSeen.Store(true)
+	} else if !forced && !s.down.Load() {
+		s.startWarmup()
+	}
+	s.leftMaint.Store(true)
+	s.changed.Store(s.be.now().UnixNano())
+	s.be.statusChanged(s)
+	return !forced
 }
 
 // Stopping reports whether the server is soft-stopping (NOLB): up, taking
@@ -157,7 +235,7 @@ func (s *Server) AdminState() AdminState { return AdminState(s.admin.Load()) }
 // Status combines the administrative and operational states.
 func (s *Server) Status() Status {
 	switch {
-	case s.AdminState() == AdminMaint || s.Unresolved():
+	case s.InMaint() || s.Unresolved():
 		return StatusMaint
 	case s.down.Load():
 		return StatusDown
@@ -177,7 +255,7 @@ func (s *Server) SetAdminState(a AdminState) {
 		if a == AdminMaint {
 			s.maintSeen.Store(true)
 		}
-		if old == AdminMaint && !s.down.Load() {
+		if old == AdminMaint && !s.down.Load() && s.via.Load() == nil {
 			// Leaving maintenance up starts the slow start.
 			s.startWarmup()
 		}
@@ -191,7 +269,7 @@ func (s *Server) SetAdminState(a AdminState) {
 func (s *Server) SetUp(up bool) {
 	wasStopping := s.stopping.Swap(false)
 	if s.down.Swap(!up) != !up || wasStopping {
-		if up && s.AdminState() != AdminMaint {
+		if up && !s.InMaint() {
 			s.startWarmup()
 		} else if !up {
 			s.warmFrom.Store(0)
@@ -235,7 +313,7 @@ func (s *Server) UserWeight() int { return int(s.weight.Load()) }
 
 // Usable reports whether the server may take traffic (balance.Server).
 func (s *Server) Usable() bool {
-	return s.AdminState() != AdminMaint && !s.down.Load() && !s.Unresolved()
+	return !s.InMaint() && !s.down.Load() && !s.Unresolved()
 }
 
 // Full reports whether the server is at its maxconn (balance.Server),

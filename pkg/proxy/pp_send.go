@@ -151,8 +151,14 @@ func dialProxy(ctx context.Context, be *Backend, addr string, c net.Conn, timeou
 	if !ok {
 		return nil
 	}
+	if t := dialTargetOf(ctx); t != nil && t.srv != nil {
+		if t.srv.cfg.SendProxy.Any() {
+			return sendProxy(c, t.srv.cfg, cl, timeout)
+		}
+		return nil
+	}
 	for _, s := range be.Servers() {
-		if s.cfg.SendProxy.Any() && s.dialAddress(int(cl.dst.Port())) == addr {
+		if s.cfg.SendProxy.Any() && s.target(cl.dst) == addr {
 			return sendProxy(c, s.cfg, cl, timeout)
 		}
 	}

@@ -34,14 +34,15 @@ func (s *Server) Host() string {
 // Unresolved reports whether the server has no address.
 func (s *Server) Unresolved() bool { return s.Host() == "" && !s.cfg.Sock.IsSet() }
 
-// StatsAddr is the address the stats show: host:port, or the host alone
-// when the port is the client's or there is no address.
+// StatsAddr is the address the stats show: host:port, with port 0 when
+// the port is the client's (haproxy prints its svc_port), or "" when
+// there is no address.
 func (s *Server) StatsAddr() string {
 	if s.cfg.Sock.IsSet() {
 		return s.cfg.Address(0)
 	}
 	h := s.Host()
-	if s.Port() == 0 || h == "" {
+	if h == "" {
 		return h
 	}
 	return haproxycfg.Bind{Host: h, Port: s.Port()}.Address()
@@ -55,18 +56,47 @@ func (s *Server) Port() int {
 	return s.cfg.Port
 }
 
-// dialAddress is where a connection for a client on clientPort goes.
-func (s *Server) dialAddress(clientPort int) string {
+// target is where a connection for a client that reached dst goes: the
+// server's address (set at run time, else configured) and port, the
+// client's port when the server has none, and the client's destination
+// address when the server is on any address (0.0.0.0 or ::), as
+// haproxy's alloc_dst_address.
+func (s *Server) target(dst netip.AddrPort) string {
 	if r := s.rt.Load(); r != nil {
-		if r.dial != "" {
+		if r.dial != "" && !haproxycfg.IsAnyHost(r.host) {
 			return r.dial
 		}
-		return haproxycfg.Bind{Host: r.host, Port: clientPort}.Address()
+		return anyTarget(r.host, r.port, dst)
 	}
 	if s.dialAddr != "" {
 		return s.dialAddr
 	}
-	return s.cfg.Address(clientPort)
+	if s.cfg.Sock.IsSet() {
+		return s.cfg.Address(0)
+	}
+	return anyTarget(s.cfg.Host, s.cfg.Port, dst)
+}
+
+// dialsTo reports whether a connection to addr may be one to s (the HTTP
+// transports' dials, which know the address only).
+func (s *Server) dialsTo(addr string) bool {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return s.cfg.Sock.IsSet() && s.cfg.Address(0) == addr
+	}
+	return s.target(ap) == addr
+}
+
+// anyTarget is host:port with the client's destination standing for an
+// any address and for a zero port.
+func anyTarget(host string, port int, dst netip.AddrPort) string {
+	if port == 0 {
+		port = int(dst.Port())
+	}
+	if haproxycfg.IsAnyHost(host) && dst.Addr().IsValid() {
+		host = dst.Addr().Unmap().String()
+	}
+	return haproxycfg.Bind{Host: host, Port: port}.Address()
 }
 
 // SetAddr gives the server a new address; the zero Addr takes it away,

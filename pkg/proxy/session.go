@@ -337,7 +337,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 	retries := be.px.Retries
 	var conn net.Conn
 	for attempt := 0; ; attempt++ {
-		conn, err = s.dial(log.Frontend.Port())
+		conn, err = s.dial(log.Frontend)
 		if err == nil {
 			s.srv.observe(HanaL4OK)
 			break
@@ -492,13 +492,13 @@ func usableActives(b *Backend) int {
 
 // dial connects to the current server within `timeout connect`, with TCP
 // keep-alive as `option srvtcpka` says (serverDialer).
-func (s *session) dial(clientPort uint16) (net.Conn, error) {
+func (s *session) dial(dst netip.AddrPort) (net.Conn, error) {
 	if s.srv.Unresolved() {
 		return nil, errNoAddress
 	}
 	s.srv.ctr.connects.Add(1)
 	s.be.ctr.connects.Add(1)
-	addr := s.srv.dialAddress(int(clientPort))
+	addr := s.srv.target(dst)
 	c, err := dialServer(s.e.killed, s.be.dialer, "tcp", addr)
 	if err != nil {
 		return nil, err

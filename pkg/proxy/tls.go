@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http/httptrace"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -524,12 +523,10 @@ func dialTLS(ctx context.Context, be *Backend, network, addr string, c net.Conn,
 	}
 	for _, s := range servers {
 		sc := s.cfg
-		if sc.TLS == nil || !sc.TLS.Traffic {
+		if !s.TLSOn() {
 			continue
 		}
-		_, port, _ := net.SplitHostPort(addr)
-		p, _ := strconv.Atoi(port)
-		if sc.Address(p) == addr {
+		if s.dialsTo(addr) {
 			var dl time.Time
 			if timeout > 0 {
 				dl = time.Now().Add(timeout)
@@ -551,7 +548,7 @@ func dialTLS(ctx context.Context, be *Backend, network, addr string, c net.Conn,
 // serverTLS wraps a connection to a server in TLS when the server has
 // `ssl`; sni is the client's SNI for `sni ssl_fc_sni`.
 func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.ClientSessionCache, deadline time.Time) (net.Conn, error) {
-	if s.TLS == nil || !s.TLS.Traffic {
+	if s.TLS == nil {
 		return c, nil
 	}
 	name := s.TLS.SNI
@@ -579,7 +576,7 @@ func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.Cli
 // server has `ssl`, within what is left of `timeout connect`.
 func (s *session) serverTLS(c net.Conn) (net.Conn, error) {
 	sc := s.srv.cfg
-	if sc.TLS == nil || !sc.TLS.Traffic {
+	if !s.srv.TLSOn() {
 		return c, nil
 	}
 	sni := ""

@@ -52,7 +52,7 @@ var dynNotYet = map[string]bool{
 	"no-tlsv13": true, "npn": true,
 	"pool-low-conn": true, "pool-max-conn": true, "pool-purge-delay": true,
 	"proto": true, "slowstart": true, "sni": true, "source": true, "ssl": true, "ssl-max-ver": true,
-	"ssl-min-ver": true, "tfo": true, "tls-tickets": true, "track": true, "usesrc": true,
+	"ssl-min-ver": true, "tfo": true, "tls-tickets": true, "usesrc": true,
 	"verify": true, "verifyhost": true, "ws": true,
 }
 
@@ -76,12 +76,22 @@ func (c *Commands) addServer(args []string) string {
 		c.alertAdd(be, sv, msg)
 		return msg
 	}
+	var ref *proxy.Server
+	if sc.TrackServer != "" {
+		if ref, msg = c.trackTarget(b, sc); ref == nil {
+			c.alertAdd(be, sv, msg)
+			return msg + "\n"
+		}
+	}
 	srv, err := b.AddServer(sc)
 	if err != nil {
 		c.alertAdd(be, sv, err.Error())
 		return err.Error() + "\n"
 	}
 	c.Source.Checks.AddServer(srv)
+	if ref != nil {
+		c.Source.Checks.Track(srv, ref)
+	}
 	c.Logger.Info().Msgf("New server %s/%s registered.", be, sv)
 	return "New server registered.\n"
 }
@@ -103,10 +113,21 @@ func (c *Commands) alertAdd(be, sv, msg string) {
 // On error it returns haproxy's message.
 func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.Server, string) {
 	words := []string{"server", name}
+	var track string
 	if len(rest) > 0 {
 		words = append(words, rest[0])
 		for i := 1; i < len(rest); i++ {
 			kw := rest[i]
+			if kw == "track" {
+				// Resolved against the running backends (trackTarget),
+				// which the parser of this one line does not know.
+				if i+1 >= len(rest) || rest[i+1] == "" {
+					return nil, "'track' expects [<proxy>/]<server> as argument..\n"
+				}
+				track = rest[i+1]
+				i++
+				continue
+			}
 			if n, ok := dynWorks[kw]; ok {
 				words = append(words, rest[i:min(i+1+n, len(rest))]...)
 				i += n
@@ -165,10 +186,44 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 		// with their verify alerts).
 		return nil, "a dynamic server with 'check' in a backend with 'connect ssl' check rules is not implemented by gproxy.\n"
 	}
+	if track != "" {
+		if sc.Check {
+			return nil, "unable to enable checks and tracking at the same time!\n"
+		}
+		sc.TrackBackend, sc.TrackServer = b.Name(), track
+		if i := strings.LastIndexByte(track, '/'); i >= 0 {
+			sc.TrackBackend, sc.TrackServer = track[:i], track[i+1:]
+		}
+	}
 	if !slices.Contains(rest, "id") {
 		sc.ID = 0 // the backend gives the lowest free id
 	}
 	return sc, ""
+}
+
+// trackTarget is the server a dynamic server's `track` names, checked as
+// haproxy's srv_set_track does, or nil and haproxy's message.
+func (c *Commands) trackTarget(b *proxy.Backend, sc *haproxycfg.Server) (*proxy.Server, string) {
+	tb := c.Source.Engine.Backend(sc.TrackBackend)
+	if tb == nil {
+		return nil, fmt.Sprintf("unable to find required proxy '%s' for tracking.", sc.TrackBackend)
+	}
+	ref := tb.Server(sc.TrackServer)
+	if ref == nil {
+		return nil, fmt.Sprintf("unable to find required server '%s' for tracking.", sc.TrackServer)
+	}
+	name := tb.Name() + "/" + ref.Name()
+	rc := ref.Config()
+	switch {
+	case ref.Dynamic():
+		return nil, fmt.Sprintf("unable to use %s for tracking as it is a dynamic server.", name)
+	case !rc.Check && !rc.Agent.Enabled && rc.TrackServer == "":
+		return nil, fmt.Sprintf("unable to use %s for tracking as it does not have any check nor agent enabled.", name)
+	case tb != b && tb.Proxy().Check.DisableOn404 != b.Proxy().Check.DisableOn404:
+		// haproxy's words, space missing included.
+		return nil, fmt.Sprintf("unable to use %s fortracking: disable-on-404 option inconsistency.", name)
+	}
+	return ref, ""
 }
 
 // delServer is `del server <bk>/<srv>`: only a server in maintenance with
@@ -202,7 +257,7 @@ func (c *Commands) delServer(args []string) string {
 // under DNS resolution).
 func (c *Commands) pinned(b *proxy.Backend, s *proxy.Server) bool {
 	cfg := s.Config()
-	if cfg.DNS.Resolvers != "" {
+	if cfg.DNS.Resolvers != "" || cfg.Referenced || s.Pinned() {
 		return true
 	}
 	for _, u := range b.Proxy().Rules.UseServers {

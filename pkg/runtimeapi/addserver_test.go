@@ -15,13 +15,13 @@ import (
 // TestAddDelServerWhileServing adds, enables, disables and deletes servers
 // while requests flow (run with -race): every request is answered, and
 // the options gproxy does not apply to a dynamic server are refused by
-// name instead of being ignored.
+// name instead of being ignored; so is a `track` of no server.
 func TestAddDelServerWhileServing(t *testing.T) {
 	s1, s2 := healthtest.StartNginx(t, "s1"), healthtest.StartNginx(t, "s2")
 	e := start(t, "admin", s1)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", e.fe)
 	refusals := []struct{ in, want string }{
-		{"add server web/x " + s2.Addr() + " track web/s1", "'track' option is not implemented by gproxy for dynamic servers.\n"},
+		{"add server web/x " + s2.Addr() + " track web/nope", "unable to find required server 'nope' for tracking.\n"},
 		{"add server web/x " + s2.Addr() + " ssl verify none", "'ssl' option is not implemented by gproxy for dynamic servers.\n"},
 		{"add server web/x name.test:80", "a dynamic server named by a host name is not implemented by gproxy.\n"},
 		{"add server web/x 127.0.0.1:80 resolvers dns", "'resolvers' option is not accepted for dynamic server\n"},

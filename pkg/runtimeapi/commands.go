@@ -292,6 +292,7 @@ func (c *Commands) setAdmin(s *proxy.Server, a proxy.AdminState) {
 		s.SetUp(true)
 	}
 	health.SetAdmin(s, a, c.log)
+	c.Source.Checks.MaintFollow(s)
 }
 
 // Syslog levels of the state-change messages.
@@ -365,6 +366,27 @@ func (c *Commands) setWeight(args []string) string {
 	return c.applyWeight(s, arg(args, 3))
 }
 
+// setServerSSL is `set server <b>/<s> ssl on|off`: a server whose TLS
+// settings were prepared (its own `ssl`, or the default-server's) starts
+// or stops using TLS for its new connections, with haproxy 2.6's answers.
+func setServerSSL(s *proxy.Server, v string) string {
+	if s.Dynamic() {
+		return "'set server <srv> ssl' not supported on dynamic servers\n"
+	}
+	if s.Config().TLS == nil {
+		return "'set server <srv> ssl' cannot be set.  default-server should define ssl settings\n"
+	}
+	switch v {
+	case "on":
+		s.SetTLS(true)
+	case "off":
+		s.SetTLS(false)
+	default:
+		return "'set server <srv> ssl' expects 'on' or 'off'.\n"
+	}
+	return "server ssl setting updated.\n"
+}
+
 func (c *Commands) setServer(args []string) string {
 	s, msg := c.lookup(arg(args, 2))
 	if s == nil {
@@ -416,6 +438,8 @@ func (c *Commands) setServer(args []string) string {
 		return c.setServerCheckPort(s, args)
 	case "check-addr":
 		return c.setServerCheckAddr(s, args)
+	case "ssl":
+		return setServerSSL(s, arg(args, 4))
 	}
 	return "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
 }
@@ -532,6 +556,9 @@ func (c *Commands) showServersState(args []string) string {
 				// after `enable server`.
 				admin |= 0x04 // SRV_ADMF_CMAINT
 			}
+			if s.InheritedMaint() != nil {
+				admin |= 0x02 // SRV_ADMF_IMAINT
+			}
 			if s.Unresolved() {
 				admin |= 0x20 // SRV_ADMF_RMAINT: no address at start
 			}
@@ -542,8 +569,8 @@ func (c *Commands) showServersState(args []string) string {
 			if s.MaintSeen() {
 				chkHealth = 0 // haproxy zeroes it in maintenance; only a check restores it
 			}
-			if s.Dynamic() && cfg.Disabled {
-				chkState = 0x08 // CHK_ST_PAUSED, set by `disabled`
+			if cfg.Disabled {
+				chkState = 0x08 // CHK_ST_PAUSED, set by `disabled` (static servers too)
 			}
 			if snap, ok := c.Source.Checks.Snapshot(s); ok {
 				chkStatus = snap.Last.Code.Num()
@@ -592,7 +619,7 @@ func (c *Commands) showServersState(args []string) string {
 			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d - %d %d %s %s %d\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState, forcedID,
-				dash(cfg.DNS.Hostname), port, cfg.UseSSL, c.Source.Checks.CheckPort(s), dash(c.Source.Checks.CheckAddr(s)), agAddr, agPort)
+				dash(cfg.DNS.Hostname), port, s.UseSSL(), c.Source.Checks.CheckPort(s), dash(c.Source.Checks.CheckAddr(s)), agAddr, agPort)
 		}
 	}
 	return b.String()

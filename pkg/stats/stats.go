@@ -227,6 +227,10 @@ func serverStatus(sv *proxy.Server, st proxy.Stats, snap *health.Snapshot) strin
 		if sv.Unresolved() {
 			return "MAINT (resolution)"
 		}
+		if via := sv.InheritedMaint(); via != nil {
+			// The server it tracks, even when that one inherits it.
+			return "MAINT (via " + via.Backend().Name() + "/" + via.Name() + ")"
+		}
 		return "MAINT"
 	case proxy.StatusDrain:
 		if snap == nil || snap.State.Up() {
