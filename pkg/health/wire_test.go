@@ -343,7 +343,7 @@ func TestRequestMatchesHAProxy(t *testing.T) {
 		var got []byte
 		for _, st := range p.Steps {
 			if st.HTTP != nil {
-				got = httpRequest(st.HTTP, "")
+				got = httpRequest(st.HTTP, "", nil)
 			}
 		}
 		if string(got) != string(want) {
