@@ -268,14 +268,14 @@ func overwriteSend(old, nw *HTTPRequest) {
 		old.Method = nw.Method
 	}
 	if nw.URI != "" {
-		old.URI = nw.URI
+		old.URI, old.URIFmt = nw.URI, nw.URIFmt
 	}
 	if nw.Version != "" {
 		old.Version = nw.Version
 	}
-	old.Headers = nw.Headers
+	old.Headers, old.HeaderFmts = nw.Headers, nw.HeaderFmts
 	if nw.HasBody {
-		old.Body, old.HasBody = nw.Body, true
+		old.Body, old.HasBody, old.BodyFmt = nw.Body, true, nw.BodyFmt
 	}
 }
 
@@ -302,6 +302,16 @@ func (p *parser) checkRule(args []string) {
 	}
 	k, ok := lookup(ctx, sub)
 	if !ok {
+		// haproxy finds its action keywords by prefix: "set-var" alone
+		// or "set-varx" reach the variable parser and its messages.
+		for _, v := range []string{"set-var-fmt", "set-var", "unset-var"} {
+			if strings.HasPrefix(sub, v) {
+				k, ok = lookup(ctx, v+"(*)")
+				break
+			}
+		}
+	}
+	if !ok {
 		if http {
 			p.alert(kw, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '%s'", sub)
 		} else {
@@ -314,8 +324,11 @@ func (p *parser) checkRule(args []string) {
 		return
 	}
 	verb := sub
-	if i := strings.IndexByte(sub, '('); i > 0 {
-		verb = sub[:i]
+	for _, v := range []string{"set-var-fmt", "set-var", "unset-var"} {
+		if strings.HasPrefix(sub, v) {
+			verb = v
+			break
+		}
 	}
 	if sub == "disable-on-404" || sub == "send-state" {
 		if len(args) > 2 {
@@ -660,7 +673,8 @@ func (p *parser) checkFormat(s, what string) (f *logformat.Format, msg, refused 
 func (p *parser) sendLFRule(r *rawRule, sub string, args []string) (msg, refused string) {
 	r.Action = RuleSend
 	if argAt(args, 0) == "" {
-		return fmt.Sprintf("'%s' expects a string as argument", sub), ""
+		// sic: haproxy's words in this order
+		return fmt.Sprintf("'string' expects a %s as argument", sub), ""
 	}
 	for i := 1; i < len(args); i++ {
 		if args[i] != "comment" {
@@ -785,7 +799,7 @@ func (p *parser) expectRule(r *rawRule, args []string, http bool) (msg, refused 
 			i++
 		case "string", "rstring", "binary", "rbinary":
 			if http && (a == "binary" || a == "rbinary") {
-				return fmt.Sprintf("'%s' only supports 'status', 'rstatus', 'hdr', 'fhdr', 'string' and 'rstring' but got '%s' as argument", kw, a), ""
+				return badHTTPExpect(a), ""
 			}
 			if r.Match != "" {
 				return "only on pattern expected", ""
@@ -809,7 +823,7 @@ func (p *parser) expectRule(r *rawRule, args []string, http bool) (msg, refused 
 			i++
 		case "status", "rstatus":
 			if !http {
-				return fmt.Sprintf("'%s' only supports 'min-recv', '[!]binary', '[!]string', '[!]rstring', '[!]string-lf' or comment but got '%s' as argument", kw, a), ""
+				return badTCPExpect(a), ""
 			}
 			if r.Match != "" {
 				return "only on pattern expected", ""
@@ -830,7 +844,7 @@ func (p *parser) expectRule(r *rawRule, args []string, http bool) (msg, refused 
 			i++
 		case "hdr", "fhdr":
 			if !http {
-				return fmt.Sprintf("'%s' only supports 'min-recv', '[!]binary', '[!]string', '[!]rstring', '[!]string-lf' or comment but got '%s' as argument", kw, a), ""
+				return badTCPExpect(a), ""
 			}
 			if r.Match != "" {
 				return "only on pattern expected", ""
@@ -903,7 +917,7 @@ func (p *parser) expectRule(r *rawRule, args []string, http bool) (msg, refused 
 			i = j
 		case "string-lf", "binary-lf":
 			if http && a == "binary-lf" {
-				return fmt.Sprintf("'%s' only supports 'status', 'rstatus', 'hdr', 'fhdr', 'string' and 'rstring' but got '%s' as argument", kw, a), ""
+				return badHTTPExpect(a), ""
 			}
 			if r.Match != "" {
 				return "only on pattern expected", ""
@@ -970,9 +984,9 @@ func (p *parser) expectRule(r *rawRule, args []string, http bool) (msg, refused 
 			}
 		default:
 			if http {
-				return fmt.Sprintf("'%s' only supports 'min-recv', 'comment', 'on-success', 'on-error', 'ok-status', 'error-status', 'tout-status', 'status-code', '[!]status', '[!]rstatus', '[!]hdr', '[!]fhdr', '[!]string', '[!]rstring' but got '%s' as argument", kw, a), ""
+				return badHTTPExpect(a), ""
 			}
-			return fmt.Sprintf("'%s' only supports 'min-recv', 'comment', 'on-success', 'on-error', 'ok-status', 'error-status', 'tout-status', 'status-code', '[!]binary', '[!]string', '[!]rstring', '[!]string-lf' or '[!]binary-lf' but got '%s' as argument", kw, a), ""
+			return badTCPExpect(a), ""
 		}
 	}
 	if r.Match == "" {
@@ -993,6 +1007,16 @@ func (p *parser) expectRule(r *rawRule, args []string, http bool) (msg, refused 
 		*m.dst = f
 	}
 	return "", ""
+}
+
+// badHTTPExpect is haproxy's bad_http_kw message, quotes as written.
+func badHTTPExpect(a string) string {
+	return fmt.Sprintf("'only supports min-recv, [!]string', '[!]rstring', '[!]string-lf', '[!]status', '[!]rstatus', [!]hdr, [!]fhdr or comment but got '%s' as argument.", a)
+}
+
+// badTCPExpect is haproxy's bad_tcp_kw message, quotes as written.
+func badTCPExpect(a string) string {
+	return fmt.Sprintf("'only supports min-recv, '[!]binary', '[!]string', '[!]rstring', '[!]string-lf''[!]rbinary', '[!]binary-lf' or comment but got '%s' as argument.", a)
 }
 
 // matchMethod checks a `-m` method of http-check expect hdr; a log-format

@@ -887,15 +887,17 @@ func httpRequest(h *haproxycfg.HTTPRequest, state string, lf func(*logformat.For
 	if state != "" {
 		b.WriteString("x-haproxy-server-state: " + state + "\r\n")
 	}
-	if version == "HTTP/1.1" {
-		b.WriteString("connection: close\r\n")
-	}
 	body := h.Body
 	if h.BodyFmt != nil {
 		body = lf(h.BodyFmt)
 	}
+	// haproxy 2.6.12 writes the length before "connection: close"
+	// (measured: TestIntegrationCheckVarsAndFormats).
 	if h.HasBody && body != "" {
 		b.WriteString("content-length: " + strconv.Itoa(len(body)) + "\r\n")
+	}
+	if version == "HTTP/1.1" {
+		b.WriteString("connection: close\r\n")
 	}
 	b.WriteString("\r\n")
 	if h.HasBody {
