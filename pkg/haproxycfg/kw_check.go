@@ -464,14 +464,23 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				return "'port' expects a port number or a sample expression as argument."
 			}
 			i++
-			n, err := strconv.Atoi(args[i])
-			if err != nil {
-				return fmt.Sprintf("port given by a sample expression ('%s') is not implemented by gproxy", args[i])
+			r.Port, r.PortExpr = 0, nil
+			n, err := strconv.ParseUint(args[i], 10, 32)
+			if err != nil || strings.HasPrefix(args[i], "+") {
+				e, perr := sample.ParseExpr(args[i], p.sampleOptions())
+				if perr != nil {
+					return fmt.Sprintf("error detected while parsing port expression : %s", condError(perr))
+				}
+				if needs, ok := e.Needs(sample.AtTCPCheck); !ok {
+					return fmt.Sprintf("error detected while parsing port expression :  fetch method '%s' extracts information from '%s', none of which is available here.\n", args[i], srcNames(needs))
+				}
+				r.PortExpr = e
+				continue
 			}
 			if n < 1 || n > 65535 {
 				return fmt.Sprintf("expects a valid TCP port (from range 1 to 65535) or a sample expression, got %s.", args[i])
 			}
-			r.Port = n
+			r.Port = int(n)
 		case "addr":
 			if argAt(args, i+1) == "" {
 				return "'addr' expects <ipv4|ipv6> as argument."
@@ -483,6 +492,14 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				return fmt.Sprintf("'addr' : invalid address: '%s'.", args[i])
 			}
 			r.Addr = h
+			if hp.Port != "" {
+				// the address's port, used when the rule has no `port`
+				n, err := strconv.Atoi(hp.Port)
+				if err != nil || n < 1 || n > 65535 {
+					return fmt.Sprintf("'addr' : invalid address: '%s'.", args[i])
+				}
+				r.AddrPort = n
+			}
 		case "ssl":
 			r.SSL = true
 		case "sni":

@@ -341,15 +341,28 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 	r.buf = r.buf[:0]
 	r.linger = st.Linger
 	addr := r.p.Addr
-	if st.Addr != "" || st.Port != 0 {
-		host, port, _ := net.SplitHostPort(addr)
+	// haproxy's port: the rule's `port` (a number or an expression),
+	// the port written in its `addr`, then the check's own.
+	port := st.Port
+	if port == 0 && st.PortExpr != nil {
+		if v, ok := st.PortExpr.Eval(r.sampleTxn()); ok {
+			if v, ok = sample.Cast(v, sample.TypeInt); ok {
+				port = int(uint16(v.Int))
+			}
+		}
+	}
+	if port == 0 {
+		port = st.AddrPort
+	}
+	if st.Addr != "" || port != 0 {
+		host, p, _ := net.SplitHostPort(addr)
 		if st.Addr != "" {
 			host = st.Addr
 		}
-		if st.Port != 0 {
-			port = strconv.Itoa(st.Port)
+		if port != 0 {
+			p = strconv.Itoa(port)
 		}
-		addr = net.JoinHostPort(host, port)
+		addr = net.JoinHostPort(host, p)
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.p.Connect)
 	defer cancel()
