@@ -94,13 +94,13 @@ type CheckRule struct {
 	Pos     Pos
 
 	// connect
-	Port   int    // 0 = the server's check port
-	Addr   string // "" = the server's check address
+	Port int    // 0 = the server's check port
+	Addr string // "" = the server's check address
 	// AddrPort is the port written in `addr` (0: none), used when the
 	// rule has no `port`; PortExpr is `port EXPR`, evaluated per check.
 	AddrPort int          `json:",omitempty"`
 	PortExpr *sample.Expr `json:"-"`
-	Linger bool   // close with a FIN: without it, haproxy closes check connections with a reset
+	Linger   bool         // close with a FIN: without it, haproxy closes check connections with a reset
 	// Default is `connect default`: the server's check settings apply
 	// (check-ssl, check-send-proxy), as on the implicit first connect.
 	Default bool `json:",omitempty"`
