@@ -90,6 +90,29 @@ backend h3
   option httpchk GET /
   http-check expect hdr name x-srv value-lf "%[var(check.nope)]"
   server s 127.0.0.1:PORT33
+backend h4
+  mode http
+  option httpchk
+  http-check send meth GET uri /st ver HTTP/1.1 hdr host example hdr x-a b body-lf "x%[str(y)]"
+  http-check expect fhdr name x-req value "GET /st example 2 xy b"
+  server s 127.0.0.1:7240 check-proto h2
+backend h5
+  mode http
+  option httpchk GET /h2
+  server s 127.0.0.1:7240 proto h2
+`
+
+// h2ServerCfg is an HTTP/2 server (haproxy itself, prior knowledge in
+// clear text) that answers with the request it got in x-req.
+const h2ServerCfg = `defaults
+  mode http
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend h2
+  bind 127.0.0.1:7240 proto h2
+  option http-buffer-request
+  http-request return status 200 hdr x-req "%[method] %[path] %[req.hdr(host)] %[req.hdr(content-length)] %[req.body] %[req.hdr(x-a)]"
 `
 
 // checkVarsServers records what each check sent (one repr per line in
@@ -147,23 +170,26 @@ threading.Event().wait()
 // set-var, set-var-fmt, unset-var and log-format values (send-lf,
 // send-binary-lf, expect string-lf/binary-lf, uri-lf, body-lf, header
 // values, name-lf/value-lf, on-success/on-error, status-code), and
-// send-binary with expect binary/rbinary: the same bytes reach the
-// servers from both proxies, and the same states, check columns and check
-// lines follow.
+// send-binary with expect binary/rbinary, and HTTP checks over HTTP/2
+// (check-proto h2, proto h2): the same bytes reach the servers from both
+// proxies, and the same states, check columns and check lines follow.
 func TestIntegrationCheckVarsAndFormats(t *testing.T) {
 	requireBins(t, "socat", "/usr/bin/python3")
 	dir := t.TempDir()
 	writeCfg(t, dir, checkVarsCfg)
-	if err := os.WriteFile(filepath.Join(dir, "srv.py"), []byte(checkVarsServers), 0o644); err != nil {
-		t.Fatal(err)
+	for name, text := range map[string]string{"srv.py": checkVarsServers, "h2.cfg": h2ServerCfg} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	script := dbLabFuncs + `
 ports="21 22 23 24 25 26 27 31 32 33"
 all=""; for p in $ports; do all="$all 70$p 71$p"; done
 /usr/bin/python3 "$DIR/srv.py" $all > "$DIR/srv.out" 2>&1 &
+"$HAPROXY" -db -f "$DIR/h2.cfg" 2>"$DIR/h2.err" &
 for i in $(seq 100); do grep -q ready "$DIR/srv.out" 2>/dev/null && break; sleep 0.05; done
 proxies
-settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP
+settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP h4/s:UP:L7OK h5/s:UP:L7OK
 for p in $ports; do
   echo "h req.$p $(sort -u "$DIR/req.70$p" | tr '\n' '|')"
   echo "g req.$p $(sort -u "$DIR/req.71$p" | tr '\n' '|')"
@@ -191,6 +217,8 @@ logs
 		`h1/s UP L7OK 200 200 s`,
 		`h2/s DOWN L7RSP  HTTP content check did not match`,
 		`h3/s DOWN L7RSP  log-format string evaluated to an empty string`,
+		`h h4/s UP L7OK 200 `,
+		`h h5/s UP L7OK 200 `,
 		`h h1 2 0 1`,
 		`h t2 0 0 0`,
 	})

@@ -729,7 +729,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "agent-port", Works, 1, grpNone},
 	{CtxServer, "agent-send", Works, 1, grpNone},
 	{CtxServer, "check-alpn", Works, 1, grpNone},
-	{CtxServer, "check-proto", Refused, 1, grpChecks},
+	{CtxServer, "check-proto", Works, 1, grpNone},
 	{CtxServer, "check-sni", Works, 1, grpNone},
 	{CtxServer, "error-limit", Works, 1, grpNone},
 	{CtxServer, "observe", Works, 1, grpNone},

@@ -428,6 +428,22 @@ func (p *parser) server(args []string, def bool) {
 				p.diag(Alert, LocBracket, kw, "%s'proto' :  unknown MUX protocol '%s'.", prefix, val)
 				return
 			}
+		case "check-proto":
+			i++
+			if !hasVal || val == "" {
+				fail("'check-proto' : missing value")
+				return
+			}
+			switch val {
+			case "h2", "h1", "none":
+				srv.CheckProto = val
+			case "fcgi":
+				p.refuseForm(grpChecks, LocBracket, kw, prefix, "server option 'check-proto fcgi'")
+				return
+			default:
+				p.diag(Alert, LocBracket, kw, "%s'check-proto' :  unknown MUX protocol '%s'.", prefix, val)
+				return
+			}
 		default:
 			k, known := lookup(CtxServer, opt)
 			if !known {

@@ -179,6 +179,9 @@ type Probe struct {
 	Backend, Server string
 	Env             sample.Env
 	Vars            ProcVars
+	// H2: HTTP checks speak HTTP/2 with prior knowledge (check-proto h2,
+	// or the server's proto h2) on the default connect.
+	H2 bool
 }
 
 // ProcVars is the process-wide variables (proc.*), which check rules read

@@ -331,7 +331,7 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) *Probe {
 	}
 	inter := interval(s.Inter)
 	p := &Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter,
-		Backend: px.Name, Server: s.Name,
+		Backend: px.Name, Server: s.Name, H2: px.Check.Type == haproxycfg.CheckHTTP && s.CheckH2Clear(),
 		Type: px.Check.Type, TLS: checkTLS(s), ServerTLS: s.TLS, SendProxy: s.SendProxy, DisableOn404: px.Check.DisableOn404,
 		// haproxy: checks on the traffic port inherit the server's pp_opts.
 		DefaultProxy: s.CheckSendProxy || (s.SendProxy.Any() && s.CheckPort == 0 && s.CheckAddr == "")}

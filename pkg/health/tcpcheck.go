@@ -60,6 +60,10 @@ type runner struct {
 	res    Result
 	linger bool // the connect step asked for a FIN rather than a reset
 	tls    bool // the connection runs TLS (check-ssl)
+	// useH2: the connection speaks HTTP/2 (h2check.go); h2 is its state
+	// once the request is sent.
+	useH2 bool
+	h2    *h2Conn
 	// interim is a pass reported by the last expect step before the
 	// check ends (Result.Interim).
 	interim *Result
@@ -216,6 +220,14 @@ func (p *Probe) run(ctx context.Context) Result {
 				if p.State != nil {
 					state = p.State()
 				}
+				if r.useH2 {
+					if err := r.sendH2(st.HTTP, state); err != nil {
+						return r.connErr(err, false)
+					}
+					mustRead = true
+					i++
+					continue
+				}
 				data = httpRequest(st.HTTP, state, r.lf)
 			case st.Fmt != nil:
 				data = st.Fmt.Append(nil, r.sampleTxn(), nil)
@@ -339,6 +351,9 @@ func (r *runner) success() Result {
 func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result, bool) {
 	r.close()
 	r.buf = r.buf[:0]
+	// the server's check protocol applies to the default connect only,
+	// as haproxy installs check->mux_proto there
+	r.h2, r.useH2 = nil, r.p.H2 && (st.Step == 0 || st.Default)
 	r.linger = st.Linger
 	addr := r.p.Addr
 	// haproxy's port: the rule's `port` (a number or an expression),
@@ -419,6 +434,9 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 // recv reads what the server sent, once; it stops the check on a timeout,
 // an error with nothing read, or an empty answer.
 func (r *runner) recv(st *Step, last *bool) (Result, bool) {
+	if r.h2 != nil {
+		return r.recvH2(st, last)
+	}
 	if len(r.buf) >= bufSize {
 		*last = true
 		return Result{}, false
@@ -873,49 +891,22 @@ func headerMatch(st *Step, h *httpResponse, npat, vpat string) bool {
 // fields); a header whose value comes out empty is left out, an empty
 // URI is "/", as haproxy's tcpcheck_eval_send does.
 func httpRequest(h *haproxycfg.HTTPRequest, state string, lf func(*logformat.Format) string) []byte {
-	method, uri, version := h.Method, h.URI, h.Version
-	if h.URIFmt != nil {
-		uri = lf(h.URIFmt)
-	}
-	if method == "" {
-		method = "OPTIONS"
-	}
-	if uri == "" {
-		uri = "/"
-	}
-	if version == "" {
-		version = "HTTP/1.0"
-	}
+	method, uri, version, hdrs, body := requestParts(h, state, lf)
 	var b strings.Builder
 	b.WriteString(method + " " + uri + " " + version + "\r\n")
-	for i, kv := range h.Headers {
-		v := kv[1]
-		if i < len(h.HeaderFmts) && h.HeaderFmts[i] != nil {
-			if v = lf(h.HeaderFmts[i]); v == "" {
-				continue
-			}
-		}
-		b.WriteString(strings.ToLower(kv[0]) + ": " + v + "\r\n")
-	}
-	if state != "" {
-		b.WriteString("x-haproxy-server-state: " + state + "\r\n")
-	}
-	body := h.Body
-	if h.BodyFmt != nil {
-		body = lf(h.BodyFmt)
+	for _, kv := range hdrs {
+		b.WriteString(kv[0] + ": " + kv[1] + "\r\n")
 	}
 	// haproxy 2.6.12 writes the length before "connection: close"
 	// (measured: TestIntegrationCheckVarsAndFormats).
-	if h.HasBody && body != "" {
+	if body != "" {
 		b.WriteString("content-length: " + strconv.Itoa(len(body)) + "\r\n")
 	}
 	if version == "HTTP/1.1" {
 		b.WriteString("connection: close\r\n")
 	}
 	b.WriteString("\r\n")
-	if h.HasBody {
-		b.WriteString(body)
-	}
+	b.WriteString(body)
 	return []byte(b.String())
 }
 
