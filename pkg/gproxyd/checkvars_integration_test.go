@@ -12,6 +12,7 @@ import (
 // recording servers show what each proxy sent.
 const checkVarsCfg = `global
   stats socket SOCK level admin
+  set-var proc.g str(G)
 defaults
   timeout connect 1s
   timeout client 5s
@@ -69,6 +70,12 @@ backend t7
   tcp-check expect string "echo:a= p1 S ."
   tcp-check expect string-lf "%[res.payload(0,5)]" on-success "got %[res.len] bytes"
   server s 127.0.0.1:PORT27
+backend t8
+  mode tcp
+  option tcp-check
+  tcp-check send-lf "src=%[src] dst=%[dst] be=%[be_name] srv=%[srv_name] nb=%[nbsrv] up=%[srv_is_up(t8/s)] g=%[var(proc.g)] bin=%[bin(414200)] d=%[env(NOPE)] beconn=%[be_conn]\r\n"
+  tcp-check expect string +PONG
+  server s 127.0.0.1:PORT28
 backend h1
   mode http
   option httpchk
@@ -183,13 +190,13 @@ func TestIntegrationCheckVarsAndFormats(t *testing.T) {
 		}
 	}
 	script := dbLabFuncs + `
-ports="21 22 23 24 25 26 27 31 32 33"
+ports="21 22 23 24 25 26 27 28 31 32 33"
 all=""; for p in $ports; do all="$all 70$p 71$p"; done
 /usr/bin/python3 "$DIR/srv.py" $all > "$DIR/srv.out" 2>&1 &
 "$HAPROXY" -db -f "$DIR/h2.cfg" 2>"$DIR/h2.err" &
 for i in $(seq 100); do grep -q ready "$DIR/srv.out" 2>/dev/null && break; sleep 0.05; done
 proxies
-settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP h4/s:UP:L7OK h5/s:UP:L7OK
+settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK t8/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP h4/s:UP:L7OK h5/s:UP:L7OK
 for p in $ports; do
   echo "h req.$p $(sort -u "$DIR/req.70$p" | tr '\n' '|')"
   echo "g req.$p $(sort -u "$DIR/req.71$p" | tr '\n' '|')"
@@ -206,6 +213,9 @@ logs
 		`h req.23 b'PING s t3\r\n'|`,
 		`h req.24 b'PING\r\n'|`,
 		`h req.27 b'a= p1 S .\r\n'|`,
+		// a check has no client: src and dst are empty; a binary sample
+		// stops at its first NUL
+		`h req.28 b'src= dst= be=t8 srv=s nb=1 up=1 g=G bin=AB d= beconn=0\r\n'|`,
 		`h req.31 b'GET /health?srv=s HTTP/1.1\r\nx-be: h1\r\ncontent-length: 6\r\nconnection: close\r\n\r\nfrom s'|`,
 		`h req.32 b'OPTIONS / HTTP/1.0\r\n\r\n'|`,
 		// a send's comment stays with the send
