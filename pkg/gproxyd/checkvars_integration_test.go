@@ -107,6 +107,13 @@ backend h5
   mode http
   option httpchk GET /h2
   server s 127.0.0.1:7240 proto h2
+backend h6
+  mode http
+  option httpchk
+  http-check connect port 7240 proto h2
+  http-check send meth GET uri /p
+  http-check expect status 200 on-success "%[res.ver] %[status]"
+  server s 127.0.0.1:PORT33
 `
 
 // h2ServerCfg is an HTTP/2 server (haproxy itself, prior knowledge in
@@ -178,7 +185,7 @@ threading.Event().wait()
 // send-binary-lf, expect string-lf/binary-lf, uri-lf, body-lf, header
 // values, name-lf/value-lf, on-success/on-error, status-code), and
 // send-binary with expect binary/rbinary, and HTTP checks over HTTP/2
-// (check-proto h2, proto h2): the same bytes reach the servers from both
+// (check-proto h2, proto h2, connect proto h2): the same bytes reach the servers from both
 // proxies, and the same states, check columns and check lines follow.
 func TestIntegrationCheckVarsAndFormats(t *testing.T) {
 	requireBins(t, "socat", "/usr/bin/python3")
@@ -196,7 +203,7 @@ all=""; for p in $ports; do all="$all 70$p 71$p"; done
 "$HAPROXY" -db -f "$DIR/h2.cfg" 2>"$DIR/h2.err" &
 for i in $(seq 100); do grep -q ready "$DIR/srv.out" 2>/dev/null && break; sleep 0.05; done
 proxies
-settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK t8/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP h4/s:UP:L7OK h5/s:UP:L7OK
+settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK t8/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP h4/s:UP:L7OK h5/s:UP:L7OK h6/s:UP:L7OK
 for p in $ports; do
   echo "h req.$p $(sort -u "$DIR/req.70$p" | tr '\n' '|')"
   echo "g req.$p $(sort -u "$DIR/req.71$p" | tr '\n' '|')"
@@ -229,6 +236,7 @@ logs
 		`h3/s DOWN L7RSP  log-format string evaluated to an empty string`,
 		`h h4/s UP L7OK 200 `,
 		`h h5/s UP L7OK 200 `,
+		`h h6/s UP L7OK 200 2.0 200`,
 		`h h1 2 0 1`,
 		`h t2 0 0 0`,
 	})

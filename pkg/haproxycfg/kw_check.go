@@ -527,7 +527,25 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				// haproxy picks the check's mux by the protocol agreed.
 				return "HTTP health checks over HTTP/2 ('alpn h2') are not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration"
 			}
-		case "via-socks4", "proto":
+		case "proto":
+			if argAt(args, i+1) == "" {
+				return fmt.Sprintf("'%s' expects a MUX protocol as argument.", args[i])
+			}
+			i++
+			kw := "tcp-check"
+			if http {
+				kw = "http-check"
+			}
+			switch v := args[i]; {
+			case v != "h2" && v != "h1" && v != "fcgi" && v != "none":
+				return fmt.Sprintf("'%s' : unknown MUX protocol '%s'.", args[i-1], v)
+			case (v == "none") == http:
+				return fmt.Sprintf("'%s' : invalid MUX protocol '%s' for %s", args[i-1], v, kw)
+			case v == "fcgi":
+				return "'proto fcgi' on a check connect rule is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration"
+			}
+			r.Proto = args[i]
+		case "via-socks4":
 			return fmt.Sprintf("'%s' on a check connect rule is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration", args[i])
 		default:
 			opts := "'comment', 'port', 'addr', 'send-proxy', 'via-socks4', 'ssl', 'sni', 'alpn', 'proto', 'linger' or 'default'"
@@ -536,6 +554,9 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 			}
 			return fmt.Sprintf("expects %s but got '%s' as argument.", opts, args[i])
 		}
+	}
+	if r.Proto == "h2" && r.SSL {
+		return "'proto h2' with 'ssl' on a check connect rule (HTTP/2 checks over TLS) is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration"
 	}
 	return ""
 }

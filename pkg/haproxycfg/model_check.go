@@ -113,6 +113,9 @@ type CheckRule struct {
 	SSL  bool     `json:",omitempty"`
 	SNI  string   `json:",omitempty"`
 	ALPN []string `json:",omitempty"`
+	// Proto is `connect proto NAME`: "h2" speaks HTTP/2 with prior
+	// knowledge, "h1" and "none" the default.
+	Proto string `json:",omitempty"`
 
 	// send: Data is sent as is (tcp-check send, send-binary); HTTP is an
 	// http-check request.

@@ -353,7 +353,7 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 	r.buf = r.buf[:0]
 	// the server's check protocol applies to the default connect only,
 	// as haproxy installs check->mux_proto there
-	r.h2, r.useH2 = nil, r.p.H2 && (st.Step == 0 || st.Default)
+	r.h2, r.useH2 = nil, r.p.Type == haproxycfg.CheckHTTP && (st.Proto == "h2" || (st.Proto == "" && r.p.H2 && (st.Step == 0 || st.Default)))
 	r.linger = st.Linger
 	addr := r.p.Addr
 	// haproxy's port: the rule's `port` (a number or an expression),
