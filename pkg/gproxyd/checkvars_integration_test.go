@@ -13,6 +13,7 @@ import (
 const checkVarsCfg = `global
   stats socket SOCK level admin
   set-var proc.g str(G)
+  set-var proc.p int(PORT30)
 defaults
   timeout connect 1s
   timeout client 5s
@@ -84,6 +85,13 @@ backend t9
   tcp-check set-var(check.prev) str(X)
   tcp-check set-var(sess.prev) str(Y)
   server s 127.0.0.1:PORT29
+backend t10
+  mode tcp
+  option tcp-check
+  tcp-check connect port var(proc.p)
+  tcp-check send "port\r\n"
+  tcp-check expect string +PONG
+  server s 127.0.0.1:9
 backend h1
   mode http
   option httpchk
@@ -205,13 +213,13 @@ func TestIntegrationCheckVarsAndFormats(t *testing.T) {
 		}
 	}
 	script := dbLabFuncs + `
-ports="21 22 23 24 25 26 27 28 29 31 32 33"
+ports="21 22 23 24 25 26 27 28 29 30 31 32 33"
 all=""; for p in $ports; do all="$all 70$p 71$p"; done
 /usr/bin/python3 "$DIR/srv.py" $all > "$DIR/srv.out" 2>&1 &
 "$HAPROXY" -db -f "$DIR/h2.cfg" 2>"$DIR/h2.err" &
 for i in $(seq 100); do grep -q ready "$DIR/srv.out" 2>/dev/null && break; sleep 0.05; done
 proxies
-settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK t8/s:UP:L7OK t9/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP h4/s:UP:L7OK h5/s:UP:L7OK h6/s:UP:L7OK
+settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK t8/s:UP:L7OK t9/s:UP:L7OK t10/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP h4/s:UP:L7OK h5/s:UP:L7OK h6/s:UP:L7OK
 # a few checks of t9, whose variables must not outlive a check
 for i in $(seq 100); do [ "$(wc -l < "$DIR/req.7029")" -ge 3 ] && [ "$(wc -l < "$DIR/req.7129")" -ge 3 ] && break; sleep 0.1; done
 for p in $ports; do
@@ -235,6 +243,8 @@ logs
 		`h req.28 b'src= dst= be=t8 srv=s nb=1 up=1 g=G bin=AB d= beconn=0\r\n'|`,
 		// check.* and sess.* start empty at every check
 		`h req.29 b'prev= sess=\r\n'|`,
+		// connect port EXPR
+		`h req.30 b'port\r\n'|`,
 		`h req.31 b'GET /health?srv=s HTTP/1.1\r\nx-be: h1\r\ncontent-length: 6\r\nconnection: close\r\n\r\nfrom s'|`,
 		`h req.32 b'OPTIONS / HTTP/1.0\r\n\r\n'|`,
 		// a send's comment stays with the send

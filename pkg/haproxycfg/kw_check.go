@@ -492,11 +492,26 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				return fmt.Sprintf("'addr' : invalid address: '%s'.", args[i])
 			}
 			r.Addr = h
-			if hp.Port != "" {
-				// the address's port, used when the rule has no `port`
-				n, err := strconv.Atoi(hp.Port)
-				if err != nil || n < 1 || n > 65535 {
-					return fmt.Sprintf("'addr' : invalid address: '%s'.", args[i])
+			// the address's port, used when the rule has no `port`,
+			// read as haproxy's str2sa_range reads it (0 or none: none)
+			if ps := hp.Port; ps != "" {
+				switch {
+				case ps[0] == '+' || ps[0] == '-':
+					return fmt.Sprintf("'addr' : port offset not permitted here in '%s'.", args[i])
+				case strings.Contains(ps, "-"):
+					return fmt.Sprintf("'addr' : port range not permitted here in '%s'.", args[i])
+				case ps[0] < '0' || ps[0] > '9':
+					return fmt.Sprintf("'addr' : invalid character '%c' in port number '%s' in '%s'\n.", ps[0], ps, args[i])
+				}
+				n := 0
+				for _, c := range ps {
+					if c < '0' || c > '9' || n > 65535 {
+						break
+					}
+					n = n*10 + int(c-'0')
+				}
+				if n > 65535 {
+					return fmt.Sprintf("'addr' : invalid port '%s'.", ps)
 				}
 				r.AddrPort = n
 			}
