@@ -44,7 +44,7 @@ backend t4
   option tcp-check
   tcp-check set-var-fmt(check.hex) "%[str(+PONG),hex]"
   tcp-check send-binary-lf "%[str(PING),hex]0D0A"
-  tcp-check expect binary-lf "%[var(check.hex)]"
+  tcp-check expect binary-lf "%[var(check.hex)]" status-code "str(7),add(0)"
   server s 127.0.0.1:PORT24
 backend t5
   mode tcp
@@ -249,6 +249,7 @@ logs
 		`h req.32 b'OPTIONS / HTTP/1.0\r\n\r\n'|`,
 		// a send's comment stays with the send
 		`t2/s DOWN L7RSP  TCPCHK did not match content (binary regex) at step 2 `,
+		`h t4/s UP L7OK 7 (tcp-check)`,
 		// the status-code is kept, not shown below L7OK
 		`t5/s DOWN L7RSP  no s in answer`,
 		`t6/s DOWN L7RSP  log-format string evaluated to an empty string comment: unset`,
