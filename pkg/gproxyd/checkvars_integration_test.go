@@ -212,7 +212,7 @@ func TestIntegrationCheckVarsAndFormats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	script := dbLabFuncs + `
+	script := dbLabFuncs + snapFunc + `
 ports="21 22 23 24 25 26 27 28 29 30 31 32 33"
 all=""; for p in $ports; do all="$all 70$p 71$p"; done
 /usr/bin/python3 "$DIR/srv.py" $all > "$DIR/srv.out" 2>&1 &
@@ -220,6 +220,7 @@ all=""; for p in $ports; do all="$all 70$p 71$p"; done
 for i in $(seq 100); do grep -q ready "$DIR/srv.out" 2>/dev/null && break; sleep 0.05; done
 proxies
 settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK t8/s:UP:L7OK t9/s:UP:L7OK t10/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP h4/s:UP:L7OK h5/s:UP:L7OK h6/s:UP:L7OK
+snap t1/s t2/s t3/s t4/s t5/s t6/s t7/s t8/s t9/s t10/s h1/s h2/s h3/s h4/s h5/s h6/s
 # a few checks of t9, whose variables must not outlive a check
 for i in $(seq 100); do [ "$(wc -l < "$DIR/req.7029")" -ge 3 ] && [ "$(wc -l < "$DIR/req.7129")" -ge 3 ] && break; sleep 0.1; done
 for p in $ports; do

@@ -4,6 +4,20 @@ import (
 	"testing"
 )
 
+// snapFunc prints both proxies' views of servers as settle does, once no
+// check of theirs is in flight (haproxy clears last_chk meanwhile).
+const snapFunc = `
+snap() { # snap SERVER...: both views of the servers once neither proxy runs a check of them
+  for i in $(seq 50); do
+    hs=$(stats "$DIR/h.sock"); gs=$(stats "$DIR/g.sock"); busy=0
+    for s in "$@"; do printf '%s\n%s\n' "$hs" "$gs" | grep -q "^$s [A-Z]* \\* " && busy=1; done
+    [ $busy = 0 ] && break
+    sleep 0.05
+  done
+  for s in "$@"; do echo "h $(echo "$hs" | grep "^$s ")"; echo "g $(echo "$gs" | grep "^$s ")"; done
+}
+`
+
 const ldapLabCfg = `global
   stats socket SOCK level admin
 defaults
@@ -33,7 +47,7 @@ func TestIntegrationLDAPChecks(t *testing.T) {
 	requireBins(t, "socat", "/usr/sbin/slapd")
 	dir := t.TempDir()
 	writeCfg(t, dir, ldapLabCfg)
-	script := dbLabFuncs + `
+	script := dbLabFuncs + snapFunc + `
 printf 'include /etc/ldap/schema/core.schema\npidfile %s/slapd.pid\nargsfile %s/slapd.args\n' "$DIR" "$DIR" > "$DIR/slapd.conf"
 slapd_start() {
   /usr/sbin/slapd -h ldap://127.0.0.1:389/ -f "$DIR/slapd.conf" -d 0 >>"$DIR/slapd.out" 2>&1 &
@@ -49,9 +63,11 @@ for p in 9001 9002; do for i in $(seq 100); do ss -Hltn "( sport = :$p )" | grep
 proxies
 echo "== up"
 settle ldap/s:UP:L7OK notldap/s:DOWN:L7RSP silent/s:DOWN:L7RSP
+snap ldap/s notldap/s silent/s
 kill $slapd_pid; wait $slapd_pid 2>/dev/null
 echo "== stopped"
 settle ldap/s:DOWN:L4CON
+snap ldap/s
 slapd_start
 echo "== started"
 settle ldap/s:UP:L7OK
