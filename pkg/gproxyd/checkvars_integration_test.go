@@ -123,6 +123,12 @@ backend h5
   mode http
   option httpchk GET /h2
   server s 127.0.0.1:7240 proto h2
+backend h7
+  mode http
+  option httpchk GET /d
+  # not inherited by the server (haproxy's srv_settings_cpy): HTTP/1
+  default-server check-proto h2
+  server s 127.0.0.1:PORT34 check
 backend h6
   mode http
   option httpchk
@@ -213,14 +219,14 @@ func TestIntegrationCheckVarsAndFormats(t *testing.T) {
 		}
 	}
 	script := dbLabFuncs + snapFunc + `
-ports="21 22 23 24 25 26 27 28 29 30 31 32 33"
+ports="21 22 23 24 25 26 27 28 29 30 31 32 33 34"
 all=""; for p in $ports; do all="$all 70$p 71$p"; done
 /usr/bin/python3 "$DIR/srv.py" $all > "$DIR/srv.out" 2>&1 &
 "$HAPROXY" -db -f "$DIR/h2.cfg" 2>"$DIR/h2.err" &
 for i in $(seq 100); do grep -q ready "$DIR/srv.out" 2>/dev/null && break; sleep 0.05; done
 proxies
-settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK t8/s:UP:L7OK t9/s:UP:L7OK t10/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP h4/s:UP:L7OK h5/s:UP:L7OK h6/s:UP:L7OK
-snap t1/s t2/s t3/s t4/s t5/s t6/s t7/s t8/s t9/s t10/s h1/s h2/s h3/s h4/s h5/s h6/s
+settle t1/s:UP:L7OK t2/s:DOWN:L7RSP t3/s:UP:L7OK t4/s:UP:L7OK t5/s:DOWN:L7RSP t6/s:DOWN:L7RSP t7/s:UP:L7OK t8/s:UP:L7OK t9/s:UP:L7OK t10/s:UP:L7OK h1/s:UP:L7OK h2/s:DOWN:L7RSP h3/s:DOWN:L7RSP h4/s:UP:L7OK h5/s:UP:L7OK h6/s:UP:L7OK h7/s:UP:L7OK
+snap t1/s t2/s t3/s t4/s t5/s t6/s t7/s t8/s t9/s t10/s h1/s h2/s h3/s h4/s h5/s h6/s h7/s
 # a few checks of t9, whose variables must not outlive a check
 for i in $(seq 100); do [ "$(wc -l < "$DIR/req.7029")" -ge 3 ] && [ "$(wc -l < "$DIR/req.7129")" -ge 3 ] && break; sleep 0.1; done
 for p in $ports; do
@@ -248,6 +254,7 @@ logs
 		`h req.30 b'port\r\n'|`,
 		`h req.31 b'GET /health?srv=s HTTP/1.1\r\nx-be: h1\r\ncontent-length: 6\r\nconnection: close\r\n\r\nfrom s'|`,
 		`h req.32 b'OPTIONS / HTTP/1.0\r\n\r\n'|`,
+		`h req.34 b'GET /d HTTP/1.0\r\n\r\n'|`,
 		// a send's comment stays with the send
 		`t2/s DOWN L7RSP  TCPCHK did not match content (binary regex) at step 2 `,
 		`h t4/s UP L7OK 7 (tcp-check)`,

@@ -26,6 +26,12 @@ func (p *parser) server(args []string, def bool) {
 	}
 	srv := p.cur.defSrv // a copy: options apply to this server only
 	srv.Pos = p.pos()
+	if !def {
+		// haproxy 2.6's srv_settings_cpy does not copy check-proto from
+		// default-server (measured: `default-server check-proto none`
+		// with option httpchk is valid, the server's checks speak HTTP/1)
+		srv.CheckProto = ""
+	}
 	prefix := "" // haproxy's "'server be/name' : " in front of option errors
 	opts := args[1:]
 	if !def {
