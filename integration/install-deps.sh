@@ -12,13 +12,15 @@ set -eu
 # (h2load) for the HTTP/2 measures; dnsmasq as the real DNS server
 # run-time resolution follows (pkg/gproxyd dns); testssl.sh for
 # `make testssl`; nftables (the nft command) reads back the nftables table
-# use_vmac adds, compared with keepalived's (pkg/vmac, pkg/keepalived).
+# use_vmac adds, compared with keepalived's (pkg/vmac, pkg/keepalived); slapd
+# (OpenLDAP) for the ldap-check lab (pkg/gproxyd ldap), ldap-utils to probe it.
 PKGS="haproxy keepalived nginx-light rsyslog wrk python3-aiosmtpd socat tcpdump
 tshark psmisc iproute2 prometheus-haproxy-exporter hatop curl openssl
 util-linux procps dpkg-dev lintian tmux strace chromium systemd
 systemd-container mmdebstrap
 init-system-helpers sysvinit-utils adduser redis-server postgresql
-mariadb-server frr nghttp2-client dnsmasq-base testssl.sh nftables"
+mariadb-server frr nghttp2-client dnsmasq-base testssl.sh nftables
+slapd ldap-utils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

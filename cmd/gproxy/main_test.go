@@ -241,20 +241,20 @@ backend b
 backend b
     server s 127.0.0.1:9 check check-via-socks4 <<
 `},
-		// HTTP/2 works towards servers, but not for HTTP health checks.
-		{"check-proto", "check-proto", head + `frontend f
+		// HTTP health checks speak HTTP/2 in clear text, not over TLS.
+		{"check-proto fcgi", "check-proto fcgi", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b
 backend b
     option httpchk
-    server s 127.0.0.1:9 check check-proto h1 <<
+    server s 127.0.0.1:9 check check-proto fcgi <<
 `},
-		{"HTTP checks over HTTP/2", "HTTP health checks over HTTP/2", head + `frontend f
+		{"HTTP checks over HTTP/2 with TLS", "HTTP health checks over HTTP/2 with TLS", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b
 backend b
     option httpchk
-    server s 127.0.0.1:9 proto h2 check <<
+    server s 127.0.0.1:9 proto h2 check check-ssl verify none <<
 `},
 		// send-proxy-v2 works; the TLVs naming OpenSSL's certificate
 		// algorithms are not sent yet.

@@ -26,6 +26,8 @@ func FuzzParse(f *testing.F) {
 		"listen l\n tcp-request content accept if\n tcp-request inspect-delay\n", "userlist u\n user a groups\n group g users\n",
 		"frontend f\n http-request del-header a -m\n http-request replace-uri (\n use_backend %[\n",
 		"frontend f\n http-request set-var(txn.\n http-request unset-var(\n redirect prefix / code\n",
+		"backend b\n option tcp-check\n tcp-check set-var(check.\n tcp-check send-lf %[\n tcp-check expect binary-lf\n tcp-check connect port %[x\n",
+		"backend b\n option httpchk\n http-check send uri-lf %[ hdr a %\n http-check expect hdr name-lf % value-lf\n server s 1.2.3.4:80 check check-proto\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -729,7 +729,7 @@ var keywordTable = []Keyword{
 	{CtxServer, "agent-port", Works, 1, grpNone},
 	{CtxServer, "agent-send", Works, 1, grpNone},
 	{CtxServer, "check-alpn", Works, 1, grpNone},
-	{CtxServer, "check-proto", Refused, 1, grpChecks},
+	{CtxServer, "check-proto", Works, 1, grpNone},
 	{CtxServer, "check-sni", Works, 1, grpNone},
 	{CtxServer, "error-limit", Works, 1, grpNone},
 	{CtxServer, "observe", Works, 1, grpNone},
@@ -910,16 +910,15 @@ var keywordTable = []Keyword{
 	{CtxTCPResponse, "content", Works, 0, grpNone},
 
 	// CtxHTTPCheck
-	// expectations by log-format strings and sample expressions are refused
 	{CtxHTTPCheck, "expect", Works, 0, grpNone},
 	{CtxHTTPCheck, "disable-on-404", Works, 0, grpNone},
 	{CtxHTTPCheck, "send-state", Works, 0, grpNone},
 	{CtxHTTPCheck, "comment", Works, 0, grpNone},
 	{CtxHTTPCheck, "connect", Works, 0, grpNone},
 	{CtxHTTPCheck, "send", Works, 0, grpNone},
-	{CtxHTTPCheck, "set-var-fmt(*)", Refused, 0, grpChecks},
-	{CtxHTTPCheck, "set-var(*)", Refused, 0, grpChecks},
-	{CtxHTTPCheck, "unset-var(*)", Refused, 0, grpChecks},
+	{CtxHTTPCheck, "set-var-fmt(*)", Works, 0, grpNone},
+	{CtxHTTPCheck, "set-var(*)", Works, 0, grpNone},
+	{CtxHTTPCheck, "unset-var(*)", Works, 0, grpNone},
 
 	// CtxTCPCheck
 	{CtxTCPCheck, "comment", Works, 0, grpNone},
@@ -927,11 +926,11 @@ var keywordTable = []Keyword{
 	{CtxTCPCheck, "send", Works, 0, grpNone},
 	{CtxTCPCheck, "send-binary", Works, 0, grpNone},
 	{CtxTCPCheck, "expect", Works, 0, grpNone},
-	{CtxTCPCheck, "send-lf", Refused, 0, grpLogs},
-	{CtxTCPCheck, "send-binary-lf", Refused, 0, grpLogs},
-	{CtxTCPCheck, "set-var-fmt(*)", Refused, 0, grpChecks},
-	{CtxTCPCheck, "set-var(*)", Refused, 0, grpChecks},
-	{CtxTCPCheck, "unset-var(*)", Refused, 0, grpChecks},
+	{CtxTCPCheck, "send-lf", Works, 0, grpNone},
+	{CtxTCPCheck, "send-binary-lf", Works, 0, grpNone},
+	{CtxTCPCheck, "set-var-fmt(*)", Works, 0, grpNone},
+	{CtxTCPCheck, "set-var(*)", Works, 0, grpNone},
+	{CtxTCPCheck, "unset-var(*)", Works, 0, grpNone},
 
 	// CtxLogTarget
 	// an IP address (UDP syslog) or a UNIX datagram socket path

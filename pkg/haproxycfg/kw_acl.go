@@ -53,6 +53,7 @@ var (
 	placeTrack   = &exprPlace{ctx: "sample fetch keyword", where: "in tracking rule in"}
 	placeStick   = &exprPlace{ctx: "sample fetch keyword", where: "in stick rule in"}
 	placeServer  = &exprPlace{ctx: "sample fetch keyword", where: "in server directive in"}
+	placeTCK     = &exprPlace{ctx: "sample fetch keyword", where: "in tcp-check expression in"}
 	placeTRS     = &exprPlace{ctx: "sample fetch keyword", where: "in tcp-response content expression in"}
 	placeUBK     = &exprPlace{ctx: "sample fetch keyword", where: "in use_backend expression in", late: true}
 	placeLog     = &exprPlace{ctx: "sample fetch keyword", where: "in log-format string in", late: true}
@@ -86,8 +87,14 @@ func exprPlaceOf(args []string) *exprPlace {
 			return placeHRQ
 		}
 		return placeHRS
-	case "http-check":
-		return placeHRS
+	case "http-check", "tcp-check":
+		// haproxy parses a check's set-var in its tcp-check context
+		// (ARGC_TCK), the other expressions and formats of check rules
+		// as a server's (ARGC_SRV).
+		if a := action(1); strings.HasPrefix(a, "set-var") || strings.HasPrefix(a, "unset-var") {
+			return placeTCK
+		}
+		return placeServer
 	case "tcp-request":
 		if strings.HasPrefix(action(2), "track-sc") {
 			return placeTrack

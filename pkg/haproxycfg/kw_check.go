@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"hapair/pkg/logformat"
+	"hapair/pkg/sample"
 )
 
 // The health-check keywords: `option httpchk|tcp-check|redis-check|
@@ -31,6 +34,12 @@ type rawRule struct {
 type ruleSet struct {
 	rules []rawRule
 	next  int // the index of the next rule
+}
+
+// skip reports whether haproxy's rule walks pass over the rule
+// (get_first/last/next_tcpcheck_rule skip comments and action rules).
+func (r *rawRule) skip() bool {
+	return r.comment || r.Action == RuleSetVar || r.Action == RuleUnsetVar
 }
 
 func (rs *ruleSet) clone() *ruleSet {
@@ -193,8 +202,8 @@ func (p *parser) checkOption(name string, args []string) {
 // does; it returns an error message, or "".
 func addHTTPRule(rs *ruleSet, chk rawRule) string {
 	first := func() int {
-		for i, r := range rs.rules {
-			if !r.comment {
+		for i := range rs.rules {
+			if !rs.rules[i].skip() {
 				return i
 			}
 		}
@@ -218,10 +227,14 @@ func addHTTPRule(rs *ruleSet, chk rawRule) string {
 	}
 	last := -1
 	for i := len(rs.rules) - 1; i >= 0; i-- {
-		if !rs.rules[i].comment {
+		if !rs.rules[i].skip() {
 			last = i
 			break
 		}
+	}
+	if chk.skip() {
+		rs.rules = append(rs.rules, chk)
+		return ""
 	}
 	if last >= 0 && !(rs.rules[last].Action == RuleSend && rs.rules[last].fromOpt) {
 		r := rs.rules[last]
@@ -256,20 +269,20 @@ func overwriteSend(old, nw *HTTPRequest) {
 		old.Method = nw.Method
 	}
 	if nw.URI != "" {
-		old.URI = nw.URI
+		old.URI, old.URIFmt = nw.URI, nw.URIFmt
 	}
 	if nw.Version != "" {
 		old.Version = nw.Version
 	}
-	old.Headers = nw.Headers
+	old.Headers, old.HeaderFmts = nw.Headers, nw.HeaderFmts
 	if nw.HasBody {
-		old.Body, old.HasBody = nw.Body, true
+		old.Body, old.HasBody, old.BodyFmt = nw.Body, true, nw.BodyFmt
 	}
 }
 
 func nextRule(rules []rawRule, i int) int {
 	for j := i + 1; j < len(rules); j++ {
-		if !rules[j].comment {
+		if !rules[j].skip() {
 			return j
 		}
 	}
@@ -290,6 +303,16 @@ func (p *parser) checkRule(args []string) {
 	}
 	k, ok := lookup(ctx, sub)
 	if !ok {
+		// haproxy finds its action keywords by prefix: "set-var" alone
+		// or "set-varx" reach the variable parser and its messages.
+		for _, v := range []string{"set-var-fmt", "set-var", "unset-var"} {
+			if strings.HasPrefix(sub, v) {
+				k, ok = lookup(ctx, v+"(*)")
+				break
+			}
+		}
+	}
+	if !ok {
 		if http {
 			p.alert(kw, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '%s'", sub)
 		} else {
@@ -300,6 +323,13 @@ func (p *parser) checkRule(args []string) {
 	if k.Class != Works {
 		p.notImplemented(k, LocParsing, kw, "", fmt.Sprintf("'%s %s'", kw, sub))
 		return
+	}
+	verb := sub
+	for _, v := range []string{"set-var-fmt", "set-var", "unset-var"} {
+		if strings.HasPrefix(sub, v) {
+			verb = v
+			break
+		}
 	}
 	if sub == "disable-on-404" || sub == "send-state" {
 		if len(args) > 2 {
@@ -345,24 +375,38 @@ func (p *parser) checkRule(args []string) {
 		}
 	case "send", "send-binary":
 		if http {
-			msg = sendHTTPRule(&r, args[2:])
+			var refused string
+			msg, refused = p.sendHTTPRule(&r, args[2:])
+			if refused != "" {
+				p.refuseForm(grpLogs, LocParsing, kw, "", refused)
+				return
+			}
 		} else {
 			msg = sendRule(&r, sub, args[2:])
 		}
 	case "send-lf", "send-binary-lf":
-		// Hook for the log-format work: once logformat.Parse is
-		// implemented, compile args[2] here into CheckRule (a *logformat.Format
-		// field) and let health's send step Append it per run, as the
-		// protocol checks' build functions do (presets.go); string-lf,
-		// binary-lf and %[...] in on-success/on-error follow the same path.
-		p.refuseForm(grpLogs, LocParsing, kw, "", fmt.Sprintf("'%s %s' (a log-format string)", kw, sub))
-		return
+		var refused string
+		msg, refused = p.sendLFRule(&r, sub, args[2:])
+		if refused != "" {
+			p.refuseForm(grpLogs, LocParsing, kw, "", refused)
+			return
+		}
 	case "expect":
 		var refused string
-		msg, refused = expectRule(&r, args[2:], http)
+		msg, refused = p.expectRule(&r, args[2:], http)
 		if refused != "" {
 			p.refuseForm(grpChecks, LocParsing, kw, "", refused)
 			return
+		}
+	default:
+		switch verb {
+		case "set-var", "set-var-fmt", "unset-var":
+			var refused string
+			msg, refused = p.varRule(&r, verb, sub, args[2:])
+			if refused != "" {
+				p.refuseForm(grpChecks, LocParsing, kw, "", refused)
+				return
+			}
 		}
 	}
 	if msg != "" {
@@ -396,7 +440,7 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 		if o.Action == RuleConnect && !o.comment {
 			break
 		}
-		if o.comment || (o.Action == RuleSend && o.fromOpt) {
+		if o.skip() || (o.Action == RuleSend && o.fromOpt) {
 			continue
 		}
 		return "first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset"
@@ -421,14 +465,23 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				return "'port' expects a port number or a sample expression as argument."
 			}
 			i++
-			n, err := strconv.Atoi(args[i])
-			if err != nil {
-				return fmt.Sprintf("port given by a sample expression ('%s') is not implemented by gproxy", args[i])
+			r.Port, r.PortExpr = 0, nil
+			n, err := strconv.ParseUint(args[i], 10, 32)
+			if err != nil || strings.HasPrefix(args[i], "+") {
+				e, perr := sample.ParseExpr(args[i], p.sampleOptions())
+				if perr != nil {
+					return fmt.Sprintf("error detected while parsing port expression : %s", condError(perr))
+				}
+				if needs, ok := e.Needs(sample.AtTCPCheck); !ok {
+					return fmt.Sprintf("error detected while parsing port expression :  fetch method '%s' extracts information from '%s', none of which is available here.\n", args[i], srcNames(needs))
+				}
+				r.PortExpr = e
+				continue
 			}
 			if n < 1 || n > 65535 {
 				return fmt.Sprintf("expects a valid TCP port (from range 1 to 65535) or a sample expression, got %s.", args[i])
 			}
-			r.Port = n
+			r.Port = int(n)
 		case "addr":
 			if argAt(args, i+1) == "" {
 				return "'addr' expects <ipv4|ipv6> as argument."
@@ -440,10 +493,28 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				return fmt.Sprintf("'addr' : invalid address: '%s'.", args[i])
 			}
 			r.Addr = h
-			if n, ok := parsePortNum(hp.Port); hp.HasPort && ok && r.Port == 0 {
-				// The address's port, unless `port` came first (haproxy
-				// connects there: get_host_port of connect.addr).
-				r.Port = n
+			// the address's port, used when the rule has no `port`,
+			// read as haproxy's str2sa_range reads it (0 or none: none)
+			if ps := hp.Port; ps != "" {
+				switch {
+				case ps[0] == '+' || ps[0] == '-':
+					return fmt.Sprintf("'addr' : port offset not permitted here in '%s'.", args[i])
+				case strings.Contains(ps, "-"):
+					return fmt.Sprintf("'addr' : port range not permitted here in '%s'.", args[i])
+				case ps[0] < '0' || ps[0] > '9':
+					return fmt.Sprintf("'addr' : invalid character '%c' in port number '%s' in '%s'\n.", ps[0], ps, args[i])
+				}
+				n := 0
+				for _, c := range ps {
+					if c < '0' || c > '9' || n > 65535 {
+						break
+					}
+					n = n*10 + int(c-'0')
+				}
+				if n > 65535 {
+					return fmt.Sprintf("'addr' : invalid port '%s'.", ps)
+				}
+				r.AddrPort = n
 			}
 		case "ssl":
 			r.SSL = true
@@ -472,7 +543,25 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 				// haproxy picks the check's mux by the protocol agreed.
 				return "HTTP health checks over HTTP/2 ('alpn h2') are not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration"
 			}
-		case "via-socks4", "proto":
+		case "proto":
+			if argAt(args, i+1) == "" {
+				return fmt.Sprintf("'%s' expects a MUX protocol as argument.", args[i])
+			}
+			i++
+			kw := "tcp-check"
+			if http {
+				kw = "http-check"
+			}
+			switch v := args[i]; {
+			case v != "h2" && v != "h1" && v != "fcgi" && v != "none":
+				return fmt.Sprintf("'%s' : unknown MUX protocol '%s'.", args[i-1], v)
+			case (v == "none") == http:
+				return fmt.Sprintf("'%s' : invalid MUX protocol '%s' for %s", args[i-1], v, kw)
+			case v == "fcgi":
+				return "'proto fcgi' on a check connect rule is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration"
+			}
+			r.Proto = args[i]
+		case "via-socks4":
 			return fmt.Sprintf("'%s' on a check connect rule is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration", args[i])
 		default:
 			opts := "'comment', 'port', 'addr', 'send-proxy', 'via-socks4', 'ssl', 'sni', 'alpn', 'proto', 'linger' or 'default'"
@@ -481,6 +570,9 @@ func (p *parser) connectRule(rs *ruleSet, r *rawRule, args []string, http bool) 
 			}
 			return fmt.Sprintf("expects %s but got '%s' as argument.", opts, args[i])
 		}
+	}
+	if r.Proto == "h2" && r.SSL {
+		return "'proto h2' with 'ssl' on a check connect rule (HTTP/2 checks over TLS) is not implemented by gproxy (health-check rules): remove it, or keep haproxy for this configuration"
 	}
 	return ""
 }
@@ -532,51 +624,199 @@ func hexBytes(s string) ([]byte, string) {
 	return out, ""
 }
 
-func sendHTTPRule(r *rawRule, args []string) string {
+// sendHTTPRule reads `http-check send` as haproxy's
+// parse_tcpcheck_send_http; it returns a syntax error, or the form gproxy
+// refuses.
+func (p *parser) sendHTTPRule(r *rawRule, args []string) (msg, refused string) {
 	r.Action = RuleSend
 	req := &HTTPRequest{}
 	r.HTTP = req
+	uriLF, bodyLF, host := false, false, -1
 	for i := 0; i < len(args); i++ {
 		val := argAt(args, i+1)
 		switch args[i] {
-		case "meth", "uri", "ver", "body", "comment":
+		case "meth", "uri", "uri-lf", "ver", "body", "body-lf", "comment":
 			if val == "" {
-				return fmt.Sprintf("'%s' expects a string as argument.", args[i])
+				return fmt.Sprintf("'%s' expects a string as argument.", args[i]), ""
 			}
 			i++
 			switch args[i-1] {
 			case "meth":
 				req.Method = val
-			case "uri":
-				req.URI = val
+			case "uri", "uri-lf":
+				req.URI, uriLF = val, args[i-1] == "uri-lf"
 			case "ver":
 				req.Version = val
-			case "body":
-				req.Body, req.HasBody = val, true
+			case "body", "body-lf":
+				req.Body, req.HasBody, bodyLF = val, true, args[i-1] == "body-lf"
 			case "comment":
 				r.Comment = val
 			}
 		case "hdr":
 			if val == "" || argAt(args, i+2) == "" {
-				return "'hdr' expects <name> and <value> as arguments"
+				return "'hdr' expects <name> and <value> as arguments", ""
 			}
-			if strings.Contains(args[i+2], "%") {
-				return "a log-format header value is not implemented by gproxy (log formats and targets): remove it, or keep haproxy for this configuration"
+			switch {
+			case strings.EqualFold(val, "host"):
+				if host >= 0 {
+					return fmt.Sprintf("'%s' header already defined (previous value is '%s')", val, req.Headers[host][1]), ""
+				}
+				host = len(req.Headers)
+				fallthrough
+			case !strings.EqualFold(val, "content-length") && !strings.EqualFold(val, "transfer-encoding"):
+				// haproxy drops these two: it writes the body's length itself.
+				req.Headers = append(req.Headers, [2]string{val, args[i+2]})
 			}
-			req.Headers = append(req.Headers, [2]string{val, args[i+2]})
 			i += 2
-		case "uri-lf", "body-lf":
-			return fmt.Sprintf("'%s' (a log-format string) is not implemented by gproxy (log formats and targets): remove it, or keep haproxy for this configuration", args[i])
 		default:
-			return fmt.Sprintf("expects 'comment', 'meth', 'uri', 'uri-lf', 'ver', 'hdr', 'body' or 'body-lf' but got '%s' as argument.", args[i])
+			return fmt.Sprintf("expects 'comment', 'meth', 'uri', 'uri-lf', 'ver', 'hdr', 'body' or 'body-lf' but got '%s' as argument.", args[i]), ""
 		}
 	}
-	return ""
+	if uriLF {
+		f, m, ref := p.checkFormat(req.URI, "uri-lf")
+		if m != "" || ref != "" {
+			return m, ref
+		}
+		req.URIFmt = f
+	}
+	// Every header value is a log-format string in haproxy.
+	for i, h := range req.Headers {
+		if !strings.Contains(h[1], "%") {
+			continue
+		}
+		f, m, ref := p.checkFormat(h[1], "hdr")
+		if m != "" || ref != "" {
+			if m != "" {
+				// haproxy prints the log-format parser's words alone here
+				m = strings.TrimSuffix(strings.TrimPrefix(m, "'"+h[1]+"' invalid log-format string ("), ").\n")
+			}
+			return m, ref
+		}
+		if req.HeaderFmts == nil {
+			req.HeaderFmts = make([]*logformat.Format, len(req.Headers))
+		}
+		req.HeaderFmts[i] = f
+	}
+	if bodyLF {
+		f, m, ref := p.checkFormat(req.Body, "body-lf")
+		if m != "" || ref != "" {
+			return m, ref
+		}
+		req.BodyFmt = f
+	}
+	return "", ""
+}
+
+// checkFormat compiles a log-format value of a check rule as haproxy's
+// parse_logformat_string with SMP_VAL_BE_CHK_RUL: no HTTP encoding, only
+// the fetches a check has. gproxy evaluates the sample expressions
+// (%[...]) and plain text; the other fields (%ci, %b, %T...), which
+// haproxy fills from a check's session, are refused.
+func (p *parser) checkFormat(s, what string) (f *logformat.Format, msg, refused string) {
+	f, err := logformat.ParseWith(s, logformat.Options{Sample: p.sampleOptions(), HTTP: true, At: []sample.Checkpoint{sample.AtTCPCheck}})
+	if err != nil {
+		return nil, fmt.Sprintf("'%s' invalid log-format string (%s).\n", s, condError(err)), ""
+	}
+	if f.HasFields() {
+		return nil, "", fmt.Sprintf("a log-format field other than %%[...] in a check rule's '%s' value ('%s')", what, s)
+	}
+	return f, "", ""
+}
+
+// sendLFRule reads `tcp-check send-lf FMT` and `send-binary-lf FMT`.
+func (p *parser) sendLFRule(r *rawRule, sub string, args []string) (msg, refused string) {
+	r.Action = RuleSend
+	if argAt(args, 0) == "" {
+		// sic: haproxy's words in this order
+		return fmt.Sprintf("'string' expects a %s as argument", sub), ""
+	}
+	for i := 1; i < len(args); i++ {
+		if args[i] != "comment" {
+			return fmt.Sprintf("expects 'comment' but got '%s' as argument.", args[i]), ""
+		}
+		if argAt(args, i+1) == "" {
+			return "'comment' expects a string as argument.", ""
+		}
+		i++
+		r.Comment = args[i]
+	}
+	f, m, ref := p.checkFormat(args[0], sub)
+	if m != "" || ref != "" {
+		return m, ref
+	}
+	r.Fmt, r.Binary = f, sub == "send-binary-lf"
+	return "", ""
+}
+
+// varRule reads `set-var(NAME) EXPR`, `set-var-fmt(NAME) FMT` and
+// `unset-var(NAME)` as haproxy's parse_store for tcp-check rules; sub is
+// the keyword as written. Words after the value are ignored, as haproxy
+// ignores them in check rules.
+func (p *parser) varRule(r *rawRule, verb, sub string, args []string) (msg, refused string) {
+	errf := func(format string, a ...any) (string, string) {
+		return fmt.Sprintf("'%s' : ", verb) + fmt.Sprintf(format, a...), ""
+	}
+	inner := strings.TrimPrefix(sub, verb)
+	if !strings.HasPrefix(inner, "(") {
+		return errf("invalid or incomplete action '%s'. Expects 'set-var(<var-name>)', 'set-var-fmt(<var-name>)' or 'unset-var(<var-name>)'", sub)
+	}
+	inner, ok := strings.CutSuffix(inner[1:], ")")
+	if !ok {
+		return errf("incomplete argument after action '%s'. Expects 'set-var(<var-name>)', 'set-var-fmt(<var-name>)' or 'unset-var(<var-name>)'", sub)
+	}
+	name, conds, hasConds := strings.Cut(inner, ",")
+	if hasConds && conds != "" && verb == "unset-var" {
+		return errf("unset-var does not expect parameters after the variable name. Only \"set-var\" and \"set-var-fmt\" manage conditions")
+	}
+	scope, _, _ := strings.Cut(name, ".")
+	switch scope {
+	case "proc", "sess", "txn", "req", "res", "check":
+	default:
+		return errf("invalid variable name '%s'. A variable name must be start by its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'", name)
+	}
+	if hasConds && conds != "" {
+		return "", fmt.Sprintf("a condition on a variable ('%s') in '%s'", conds, sub)
+	}
+	r.Var = name
+	switch verb {
+	case "unset-var":
+		r.Action = RuleUnsetVar
+		return "", ""
+	case "set-var-fmt":
+		r.Action = RuleSetVar
+		if argAt(args, 0) == "" {
+			// haproxy 2.6 accepts it and crashes when the rule runs
+			// (action_store evaluates a missing expression).
+			return errf("gproxy requires a non-empty format (haproxy 2.6 accepts none or an empty one, then crashes when the rule runs)")
+		}
+		f, m, ref := p.checkFormat(args[0], sub)
+		if m != "" {
+			return errf("%s", strings.TrimSuffix(strings.TrimPrefix(m, "'"+args[0]+"' invalid log-format string ("), ").\n"))
+		}
+		if ref != "" {
+			return "", ref
+		}
+		r.Fmt = f
+		return "", ""
+	}
+	r.Action = RuleSetVar
+	if argAt(args, 0) == "" {
+		return errf("missing fetch method")
+	}
+	e, err := sample.ParseExpr(args[0], p.sampleOptions())
+	if err != nil {
+		return errf("%s", condError(err))
+	}
+	if needs, ok := e.Needs(sample.AtTCPCheck); !ok {
+		return errf("fetch method '%s' extracts information from '%s', none of which is available here", sub, srcNames(needs))
+	}
+	r.VarExpr = e
+	return "", ""
 }
 
 // expectRule reads `expect [!] MATCH PATTERN [options]`; it returns a
 // syntax error, or the form gproxy refuses.
-func expectRule(r *rawRule, args []string, http bool) (msg, refused string) {
+func (p *parser) expectRule(r *rawRule, args []string, http bool) (msg, refused string) {
 	r.Action = RuleExpect
 	kw := "tcp-check"
 	if http {
@@ -613,7 +853,7 @@ func expectRule(r *rawRule, args []string, http bool) (msg, refused string) {
 			i++
 		case "string", "rstring", "binary", "rbinary":
 			if http && (a == "binary" || a == "rbinary") {
-				return fmt.Sprintf("'%s' only supports 'status', 'rstatus', 'hdr', 'fhdr', 'string' and 'rstring' but got '%s' as argument", kw, a), ""
+				return badHTTPExpect(a), ""
 			}
 			if r.Match != "" {
 				return "only on pattern expected", ""
@@ -637,7 +877,7 @@ func expectRule(r *rawRule, args []string, http bool) (msg, refused string) {
 			i++
 		case "status", "rstatus":
 			if !http {
-				return fmt.Sprintf("'%s' only supports 'min-recv', '[!]binary', '[!]string', '[!]rstring', '[!]string-lf' or comment but got '%s' as argument", kw, a), ""
+				return badTCPExpect(a), ""
 			}
 			if r.Match != "" {
 				return "only on pattern expected", ""
@@ -658,19 +898,17 @@ func expectRule(r *rawRule, args []string, http bool) (msg, refused string) {
 			i++
 		case "hdr", "fhdr":
 			if !http {
-				return fmt.Sprintf("'%s' only supports 'min-recv', '[!]binary', '[!]string', '[!]rstring', '[!]string-lf' or comment but got '%s' as argument", kw, a), ""
+				return badTCPExpect(a), ""
 			}
 			if r.Match != "" {
 				return "only on pattern expected", ""
 			}
 			h := &HeaderMatch{Full: a == "fhdr"}
 			j := i + 1
-			if argAt(args, j) != "name" || argAt(args, j+1) == "" {
-				if argAt(args, j) == "name-lf" {
-					return "", fmt.Sprintf("'http-check expect %s name-lf' (a log-format string)", a)
-				}
+			if (argAt(args, j) != "name" && argAt(args, j) != "name-lf") || argAt(args, j+1) == "" {
 				return fmt.Sprintf("'%s' expects at the name keyword as first argument followed by a pattern", a), ""
 			}
+			nameLF := args[j] == "name-lf"
 			j++
 			h.NameMatch = "str"
 			if args[j] == "-m" {
@@ -678,30 +916,46 @@ func expectRule(r *rawRule, args []string, http bool) (msg, refused string) {
 					return fmt.Sprintf("'%s' : '%s' expects at a matching pattern ('str', 'beg', 'end', 'sub' or 'reg')", a, args[j]), ""
 				}
 				h.NameMatch = args[j+1]
+				if msg := matchMethod(a, h.NameMatch, nameLF); msg != "" {
+					return msg, ""
+				}
 				j += 2
 			}
 			h.Name = argAt(args, j)
-			if argAt(args, j+1) == "value" {
+			valueLF := false
+			if v := argAt(args, j+1); v == "value" || v == "value-lf" {
+				valueLF = v == "value-lf"
 				j += 2
 				h.ValueMatch = "str"
 				if argAt(args, j) == "-m" {
+					if argAt(args, j+1) == "" {
+						return fmt.Sprintf("'%s' : '%s' expects at a matching pattern ('str', 'beg', 'end', 'sub' or 'reg')", a, args[j]), ""
+					}
 					h.ValueMatch = argAt(args, j+1)
+					if msg := matchMethod(a, h.ValueMatch, valueLF); msg != "" {
+						return msg, ""
+					}
 					j += 2
 				}
 				if argAt(args, j) == "" {
 					return fmt.Sprintf("'%s' expect a pattern with the value keyword", a), ""
 				}
 				h.Value, h.HasValue = args[j], true
-			} else if argAt(args, j+1) == "value-lf" {
-				return "", fmt.Sprintf("'http-check expect %s value-lf' (a log-format string)", a)
 			}
-			for _, m := range []string{h.NameMatch, h.ValueMatch} {
-				switch m {
-				case "", "str", "beg", "end", "sub":
-				case "reg":
-				default:
-					return fmt.Sprintf("'%s' : '-m' only supports 'str', 'beg', 'end', 'sub' or 'reg' (got '%s')", a, m), ""
+			if nameLF {
+				f, m, ref := p.checkFormat(h.Name, "name-lf")
+				if m != "" || ref != "" {
+					return m, ref
 				}
+				h.NameFmt = f
+			}
+			if valueLF {
+				f, m, ref := p.checkFormat(h.Value, "value-lf")
+				if m != "" || ref != "" {
+					// haproxy names the name pattern in this message
+					return strings.Replace(m, "'"+h.Value+"'", "'"+h.Name+"'", 1), ref
+				}
+				h.ValueFmt = f
 			}
 			if h.NameMatch == "reg" {
 				if _, err := regexp.Compile(h.Name); err != nil {
@@ -715,7 +969,23 @@ func expectRule(r *rawRule, args []string, http bool) (msg, refused string) {
 			}
 			r.Match, r.Header = a, h
 			i = j
-		case "string-lf", "binary-lf", "custom":
+		case "string-lf", "binary-lf":
+			if http && a == "binary-lf" {
+				return badHTTPExpect(a), ""
+			}
+			if r.Match != "" {
+				return "only on pattern expected", ""
+			}
+			if val == "" {
+				return fmt.Sprintf("'%s' expects a <pattern> as argument", a), ""
+			}
+			f, m, ref := p.checkFormat(val, a)
+			if m != "" || ref != "" {
+				return m, ref
+			}
+			r.Match, r.Pattern, r.Fmt, r.Binary = a, val, f, a == "binary-lf"
+			i++
+		case "custom":
 			return "", fmt.Sprintf("'%s expect %s'", kw, a)
 		case "comment", "on-success", "on-error", "ok-status", "error-status", "tout-status", "status-code":
 			if inPattern {
@@ -729,16 +999,17 @@ func expectRule(r *rawRule, args []string, http bool) (msg, refused string) {
 			case "comment":
 				r.Comment = val
 			case "on-success", "on-error":
-				if strings.Contains(val, "%") {
-					return "", fmt.Sprintf("a log-format '%s' string ('%s') in '%s expect'", a, val, kw)
-				}
 				if a == "on-success" {
 					r.OnOK = val
 				} else {
 					r.OnError = val
 				}
 			case "status-code":
-				return "", fmt.Sprintf("'status-code %s' (a sample expression) in '%s expect'", val, kw)
+				e, err := sample.ParseExpr(val, p.sampleOptions())
+				if err != nil {
+					return fmt.Sprintf("error detected while parsing status-code expression : %s", condError(err)), ""
+				}
+				r.StatusCode = e
 			case "ok-status":
 				v := strings.ToUpper(val)
 				if v != "L7OK" && v != "L7OKC" && v != "L6OK" && v != "L4OK" {
@@ -767,15 +1038,54 @@ func expectRule(r *rawRule, args []string, http bool) (msg, refused string) {
 			}
 		default:
 			if http {
-				return fmt.Sprintf("'%s' only supports 'min-recv', 'comment', 'on-success', 'on-error', 'ok-status', 'error-status', 'tout-status', 'status-code', '[!]status', '[!]rstatus', '[!]hdr', '[!]fhdr', '[!]string', '[!]rstring' but got '%s' as argument", kw, a), ""
+				return badHTTPExpect(a), ""
 			}
-			return fmt.Sprintf("'%s' only supports 'min-recv', 'comment', 'on-success', 'on-error', 'ok-status', 'error-status', 'tout-status', 'status-code', '[!]binary', '[!]string', '[!]rstring', '[!]string-lf' or '[!]binary-lf' but got '%s' as argument", kw, a), ""
+			return badTCPExpect(a), ""
 		}
 	}
 	if r.Match == "" {
 		return "expects at least a matching pattern as arguments", ""
 	}
+	for _, m := range []struct {
+		src string
+		dst **logformat.Format
+		kw  string
+	}{{r.OnOK, &r.OnOKFmt, "on-success"}, {r.OnError, &r.OnErrorFmt, "on-error"}} {
+		if !strings.Contains(m.src, "%") {
+			continue
+		}
+		f, msg, ref := p.checkFormat(m.src, m.kw)
+		if msg != "" || ref != "" {
+			return msg, ref
+		}
+		*m.dst = f
+	}
 	return "", ""
+}
+
+// badHTTPExpect is haproxy's bad_http_kw message, quotes as written.
+func badHTTPExpect(a string) string {
+	return fmt.Sprintf("'only supports min-recv, [!]string', '[!]rstring', '[!]string-lf', '[!]status', '[!]rstatus', [!]hdr, [!]fhdr or comment but got '%s' as argument.", a)
+}
+
+// badTCPExpect is haproxy's bad_tcp_kw message, quotes as written.
+func badTCPExpect(a string) string {
+	return fmt.Sprintf("'only supports min-recv, '[!]binary', '[!]string', '[!]rstring', '[!]string-lf''[!]rbinary', '[!]binary-lf' or comment but got '%s' as argument.", a)
+}
+
+// matchMethod checks a `-m` method of http-check expect hdr; a log-format
+// pattern cannot be a regex.
+func matchMethod(kw, m string, lf bool) string {
+	switch m {
+	case "str", "beg", "end", "sub":
+	case "reg":
+		if lf {
+			return fmt.Sprintf("'%s': log-format string is not supported with a regex matching method", kw)
+		}
+	default:
+		return fmt.Sprintf("'%s' : '-m' only supports 'str', 'beg', 'end', 'sub' or 'reg' (got '%s')", kw, m)
+	}
+	return ""
 }
 
 // statusRanges reads `status 200`, `200-399`, `200,302,400-499`.
@@ -823,8 +1133,8 @@ func (p *parser) finishChecks(ps *proxyState) {
 	}
 	if c.Type == CheckHTTP {
 		first := -1
-		for i, r := range rules {
-			if !r.comment {
+		for i := range rules {
+			if !rules[i].skip() {
 				first = i
 				break
 			}
@@ -840,7 +1150,7 @@ func (p *parser) finishChecks(ps *proxyState) {
 		}
 		last := -1
 		for i := len(rules) - 1; i >= 0; i-- {
-			if !rules[i].comment {
+			if !rules[i].skip() {
 				last = i
 				break
 			}
@@ -851,8 +1161,8 @@ func (p *parser) finishChecks(ps *proxyState) {
 		}
 	}
 	first := -1
-	for i, r := range rules {
-		if !r.comment {
+	for i := range rules {
+		if !rules[i].skip() {
 			first = i
 			break
 		}
@@ -871,6 +1181,12 @@ func (p *parser) finishChecks(ps *proxyState) {
 			comment = ""
 		}
 		prev, prevComment = r.Action, false
+		if r.Action == RuleSetVar || r.Action == RuleUnsetVar {
+			// haproxy's action rules take no comment and end one
+			comment = ""
+			out = append(out, r.CheckRule)
+			continue
+		}
 		if r.Comment == "" {
 			r.Comment = comment
 		}
@@ -915,7 +1231,7 @@ func (p *parser) checkPorts(ps *proxyState, rules []rawRule) {
 		where := fmt.Sprintf("config: %s '%s': server '%s' has neither service port nor check port", typeStr(ps.px.Kind), ps.px.Name, s.Name)
 		var first *rawRule
 		for i := range rules {
-			if !rules[i].comment {
+			if !rules[i].skip() {
 				first = &rules[i]
 				break
 			}
@@ -927,7 +1243,7 @@ func (p *parser) checkPorts(ps *proxyState, rules []rawRule) {
 			p.postDiag(Alert, Pos{}, "", "%s nor tcp_check rule 'connect' with port information.", where)
 		default:
 			for _, r := range rules {
-				if !r.comment && r.Action == RuleConnect && !hasPort(r) {
+				if !r.skip() && r.Action == RuleConnect && !hasPort(r) {
 					p.postDiag(Alert, Pos{}, "", "%s, and a tcp_check rule 'connect' with no port information.", where)
 					break
 				}

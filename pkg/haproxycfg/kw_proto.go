@@ -111,11 +111,30 @@ func (p *parser) checkServerProto(px *Proxy) {
 			p.postDiag(Alert, s.Pos, "server", "'server %s/%s' : server option 'proto fcgi' is not implemented by gproxy (FastCGI): remove it, or keep haproxy for this configuration.", px.Name, s.Name)
 			continue
 		}
-		if px.Mode != ModeHTTP || !s.Check || px.Check.Type != CheckHTTP || !s.checksH2() {
+		if s.Check && s.CheckProto != "" {
+			// haproxy's init_srv_check: an explicit check-proto must
+			// suit the check type.
+			if httpMux := s.CheckProto != "none"; httpMux != (px.Check.Type == CheckHTTP) {
+				p.postDiag(Alert, Pos{}, "", "config: %s '%s': server '%s' uses an incompatible MUX protocol for the selected check type", px.Kind, px.Name, s.Name)
+				continue
+			}
+		}
+		if !s.Check || px.Check.Type != CheckHTTP || !s.checksH2() || s.CheckH2Clear() {
 			continue
 		}
-		p.postDiag(Alert, s.Pos, "server", "'server %s/%s' : HTTP health checks over HTTP/2 ('proto h2' or 'alpn h2' with 'check') are not implemented by gproxy (health-check rules): use a tcp check, or keep haproxy for this configuration.", px.Name, s.Name)
+		p.postDiag(Alert, s.Pos, "server", "'server %s/%s' : HTTP health checks over HTTP/2 with TLS ('proto h2', 'check-proto h2' or 'alpn h2' with 'check-ssl') are not implemented by gproxy (health-check rules): use a tcp check, or keep haproxy for this configuration.", px.Name, s.Name)
 	}
+}
+
+// CheckH2Clear tells whether the server's HTTP checks speak HTTP/2 with
+// prior knowledge in clear text, which gproxy does: `check-proto h2`, or
+// the server's `proto h2` when check-proto is not set, without TLS on
+// the checks.
+func (s *Server) CheckH2Clear() bool {
+	if s.TLS != nil && s.TLS.Checks {
+		return false
+	}
+	return s.CheckProto == "h2" || (s.CheckProto == "" && s.Proto == "h2")
 }
 
 // SpeaksH2 tells whether traffic to the server may be HTTP/2: `proto
@@ -137,6 +156,9 @@ func (s *Server) SpeaksH2() bool {
 
 // checksH2 tells whether the server's health checks may speak HTTP/2.
 func (s *Server) checksH2() bool {
+	if s.CheckProto != "" {
+		return s.CheckProto == "h2"
+	}
 	if s.Proto == "h2" {
 		return true
 	}

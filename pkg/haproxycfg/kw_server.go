@@ -26,6 +26,12 @@ func (p *parser) server(args []string, def bool) {
 	}
 	srv := p.cur.defSrv // a copy: options apply to this server only
 	srv.Pos = p.pos()
+	if !def {
+		// haproxy 2.6's srv_settings_cpy does not copy check-proto from
+		// default-server (measured: `default-server check-proto none`
+		// with option httpchk is valid, the server's checks speak HTTP/1)
+		srv.CheckProto = ""
+	}
 	prefix := "" // haproxy's "'server be/name' : " in front of option errors
 	opts := args[1:]
 	if !def {
@@ -426,6 +432,22 @@ func (p *parser) server(args []string, def bool) {
 				srv.Proto = val
 			default:
 				p.diag(Alert, LocBracket, kw, "%s'proto' :  unknown MUX protocol '%s'.", prefix, val)
+				return
+			}
+		case "check-proto":
+			i++
+			if !hasVal || val == "" {
+				fail("'check-proto' : missing value")
+				return
+			}
+			switch val {
+			case "h2", "h1", "none":
+				srv.CheckProto = val
+			case "fcgi":
+				p.refuseForm(grpChecks, LocBracket, kw, prefix, "server option 'check-proto fcgi'")
+				return
+			default:
+				p.diag(Alert, LocBracket, kw, "%s'check-proto' :  unknown MUX protocol '%s'.", prefix, val)
 				return
 			}
 		default:

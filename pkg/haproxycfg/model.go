@@ -446,6 +446,9 @@ type Server struct {
 	// ALPN says: "h2" (HTTP/2, prior knowledge in clear text), "h1",
 	// "none" (mode tcp); "" lets ALPN decide (HTTP/1.1 without it).
 	Proto string `json:",omitempty"`
+	// CheckProto is `check-proto NAME`, the protocol of the checks ("":
+	// the server's Proto when it suits the check type).
+	CheckProto string `json:",omitempty"`
 	// TLS is `ssl`/`check-ssl` and their settings (model_tls.go); nil: clear text.
 	TLS *ServerTLS
 	// UseSSL is haproxy's use_ssl as `show servers state` writes it: 1

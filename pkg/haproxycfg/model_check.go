@@ -1,5 +1,10 @@
 package haproxycfg
 
+import (
+	"hapair/pkg/logformat"
+	"hapair/pkg/sample"
+)
+
 // The health-check part of the model: what `option httpchk`, `option
 // tcp-check`, the protocol checks (`option redis-check`...) and the
 // `tcp-check` / `http-check` rules ask for (configuration manual, sections
@@ -71,6 +76,11 @@ const (
 	RuleConnect RuleAction = iota
 	RuleSend
 	RuleExpect
+	// RuleSetVar is `set-var(NAME) EXPR` or `set-var-fmt(NAME) FMT`,
+	// RuleUnsetVar `unset-var(NAME)`: haproxy's action rules, which take
+	// a step number but never become the check's current step.
+	RuleSetVar
+	RuleUnsetVar
 )
 
 // CheckRule is one `tcp-check`/`http-check` connect, send or expect.
@@ -84,9 +94,13 @@ type CheckRule struct {
 	Pos     Pos
 
 	// connect
-	Port   int    // 0 = the server's check port
-	Addr   string // "" = the server's check address
-	Linger bool   // close with a FIN: without it, haproxy closes check connections with a reset
+	Port int    // 0 = the server's check port
+	Addr string // "" = the server's check address
+	// AddrPort is the port written in `addr` (0: none), used when the
+	// rule has no `port`; PortExpr is `port EXPR`, evaluated per check.
+	AddrPort int          `json:",omitempty"`
+	PortExpr *sample.Expr `json:"-"`
+	Linger   bool         // close with a FIN: without it, haproxy closes check connections with a reset
 	// Default is `connect default`: the server's check settings apply
 	// (check-ssl, check-send-proxy), as on the implicit first connect.
 	Default bool `json:",omitempty"`
@@ -99,11 +113,24 @@ type CheckRule struct {
 	SSL  bool     `json:",omitempty"`
 	SNI  string   `json:",omitempty"`
 	ALPN []string `json:",omitempty"`
+	// Proto is `connect proto NAME`: "h2" speaks HTTP/2 with prior
+	// knowledge, "h1" and "none" the default.
+	Proto string `json:",omitempty"`
 
 	// send: Data is sent as is (tcp-check send, send-binary); HTTP is an
 	// http-check request.
 	Data []byte
 	HTTP *HTTPRequest
+	// Fmt is the log-format value of send-lf and send-binary-lf (the
+	// bytes to send) and of expect string-lf and binary-lf (the pattern),
+	// evaluated at each run; Binary: its text is hex, decoded then.
+	Fmt    *logformat.Format `json:"-"`
+	Binary bool              `json:",omitempty"`
+
+	// set-var, set-var-fmt (Fmt), unset-var: the variable's full name
+	// ("check.path") and the sample expression of set-var.
+	Var     string       `json:",omitempty"`
+	VarExpr *sample.Expr `json:"-"`
 
 	// expect
 	Match   string // string, rstring, binary, rbinary, status, rstatus, hdr, fhdr
@@ -117,6 +144,11 @@ type CheckRule struct {
 	OnError  string // `on-error` text
 	// OKStatus, ErrStatus, ToutStatus override the result (L7OK, L7STS...); "" = default.
 	OKStatus, ErrStatus, ToutStatus string
+	// OnOKFmt and OnErrorFmt are on-success and on-error texts holding
+	// log-format fields (OnOK and OnError then hold the source).
+	OnOKFmt, OnErrorFmt *logformat.Format `json:"-"`
+	// StatusCode is `status-code EXPR`: the check code reported.
+	StatusCode *sample.Expr `json:"-"`
 }
 
 // HTTPRequest is the request of an HTTP check (`option httpchk` and
@@ -124,8 +156,16 @@ type CheckRule struct {
 type HTTPRequest struct {
 	Method, URI, Version string // "" = OPTIONS, /, HTTP/1.0
 	Headers              [][2]string
-	Body                 string
-	HasBody              bool
+	// HeaderFmts holds, beside Headers, the log-format of each value
+	// that has fields (nil for a plain value): haproxy reads every
+	// `hdr` value as a log-format string and leaves out a header whose
+	// value comes out empty.
+	HeaderFmts []*logformat.Format `json:"-"`
+	Body       string
+	HasBody    bool
+	// URIFmt and BodyFmt are `uri-lf` and `body-lf` (URI and Body then
+	// hold the source text).
+	URIFmt, BodyFmt *logformat.Format `json:"-"`
 }
 
 // HeaderMatch is `http-check expect hdr|fhdr name [-m M] NAME [value [-m M] V]`.
@@ -134,4 +174,7 @@ type HeaderMatch struct {
 	Value, ValueMatch string // "" Value with ValueMatch "" = any value
 	HasValue          bool
 	Full              bool // fhdr: the whole value, commas included
+	// NameFmt and ValueFmt are `name-lf` and `value-lf` (Name and Value
+	// then hold the source text).
+	NameFmt, ValueFmt *logformat.Format `json:"-"`
 }

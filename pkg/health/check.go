@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/sample"
 )
 
 // Code is a check's result as haproxy's stats show it (check_status), as in
@@ -171,6 +172,24 @@ type Probe struct {
 	// State, with `http-check send-state`, is the value of the
 	// X-Haproxy-Server-State header each HTTP check request carries.
 	State func() string
+	// Backend and Server name the checked server for the rules' sample
+	// fetches (be_name, srv_name); Env answers the fetches about the
+	// running process, Vars holds the process-wide variables (proc.*).
+	// Both may be nil.
+	Backend, Server string
+	Env             sample.Env
+	Vars            ProcVars
+	// H2: HTTP checks speak HTTP/2 with prior knowledge (check-proto h2,
+	// or the server's proto h2) on the default connect.
+	H2 bool
+}
+
+// ProcVars is the process-wide variables (proc.*), which check rules read
+// and set as every other rule does.
+type ProcVars interface {
+	ProcVars() map[string]sample.Value
+	SetProcVar(name string, v sample.Value)
+	UnsetProcVar(name string)
 }
 
 // Run performs one check. now is the clock used for the duration.

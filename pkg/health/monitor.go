@@ -263,6 +263,9 @@ func (m *Monitor) startServer(ctx context.Context, s *proxy.Server, disabled boo
 		probe.DefaultProxy = cfg.CheckSendProxy
 	}
 	probe.ServerUp = s.Up
+	if m.eng != nil {
+		probe.Env, probe.Vars = m.eng, m.eng
+	}
 	c := &check{srv: s, probe: probe, st: NewState(cfg.Rise, cfg.Fall), last: Result{Code: CodeNone},
 		poke: make(chan time.Duration, 1), disabled: disabled, first: first.check}
 	if s.Dynamic() {
@@ -343,6 +346,7 @@ func ProbeFor(px *haproxycfg.Proxy, s *haproxycfg.Server) *Probe {
 	}
 	inter := interval(s.Inter)
 	p := &Probe{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Connect: inter, Read: inter, Whole: inter,
+		Backend: px.Name, Server: s.Name, H2: px.Check.Type == haproxycfg.CheckHTTP && s.CheckH2Clear(),
 		Type: px.Check.Type, TLS: checkTLS(s), ServerTLS: s.TLS, SendProxy: s.SendProxy, DisableOn404: px.Check.DisableOn404,
 		// haproxy: checks on the traffic port inherit the server's pp_opts.
 		DefaultProxy: s.CheckSendProxy || (s.SendProxy.Any() && s.CheckPort == 0 && s.CheckAddr == "")}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"hapair/pkg/haproxycfg"
+	"hapair/pkg/logformat"
+	"hapair/pkg/sample"
 )
 
 // The rule engine of haproxy 2.6's checks (src/tcpcheck.c, tcpcheck_main):
@@ -58,10 +60,78 @@ type runner struct {
 	res    Result
 	linger bool // the connect step asked for a FIN rather than a reset
 	tls    bool // the connection runs TLS (check-ssl)
+	// useH2: the connection speaks HTTP/2 (h2check.go); h2 is its state
+	// once the request is sent.
+	useH2 bool
+	h2    *h2Conn
 	// interim is a pass reported by the last expect step before the
 	// check ends (Result.Interim).
 	interim *Result
 	expire  time.Time
+	// vars are the check's variables (check.*, sess.*: a check is a
+	// session of its own in haproxy, both start empty at each run) and
+	// the process's (proc.*); nil until a rule needs them.
+	vars map[string]sample.Value
+	txn  sample.Txn
+}
+
+// sampleTxn is what the rules' sample fetches read in a check, as
+// haproxy's check session gives them: the backend and server checked,
+// the variables, and what the server answered so far (the payload, or
+// the HTTP response of an HTTP check).
+func (r *runner) sampleTxn() *sample.Txn {
+	if r.vars == nil {
+		r.vars = map[string]sample.Value{}
+		if r.p.Vars != nil {
+			for k, v := range r.p.Vars.ProcVars() {
+				r.vars[k] = v
+			}
+		}
+	}
+	t := &r.txn
+	*t = sample.Txn{Backend: r.p.Backend, Server: r.p.Server, Env: r.p.Env, Vars: r.vars, InResponse: true}
+	if r.p.Type == haproxycfg.CheckHTTP {
+		if len(r.buf) > 0 {
+			if h, ok := parseHTTP(r.buf, true); ok && h != nil {
+				t.Res = h.message()
+			}
+		}
+	} else {
+		// haproxy's payload fetches read the check's input buffer
+		t.ResPayload = r.buf
+	}
+	return t
+}
+
+// setVar runs set-var, set-var-fmt and unset-var. Only the scopes a
+// check has are kept: check, sess and proc; haproxy finds no txn, req
+// or res variables in a check and drops them.
+func (r *runner) setVar(st *Step) {
+	scope, _, _ := strings.Cut(st.Var, ".")
+	if scope != "check" && scope != "sess" && scope != "proc" {
+		return
+	}
+	t := r.sampleTxn()
+	if st.Action == haproxycfg.RuleUnsetVar {
+		delete(r.vars, st.Var)
+		if scope == "proc" && r.p.Vars != nil {
+			r.p.Vars.UnsetProcVar(st.Var)
+		}
+		return
+	}
+	var v sample.Value
+	if st.Fmt != nil {
+		v = sample.Value{Type: sample.TypeStr, Str: string(st.Fmt.Append(nil, t, nil))}
+	} else {
+		var ok bool
+		if v, ok = st.VarExpr.Eval(t); !ok {
+			return
+		}
+	}
+	r.vars[st.Var] = v
+	if scope == "proc" && r.p.Vars != nil {
+		r.p.Vars.SetProcVar(st.Var, v)
+	}
 }
 
 // close ends the connection as haproxy does: with a reset (SO_LINGER 0)
@@ -82,8 +152,22 @@ func compile(rules []haproxycfg.CheckRule) []Step {
 	steps := make([]Step, len(rules))
 	for i, r := range rules {
 		st := Step{CheckRule: r, head: i}
-		if r.Action == haproxycfg.RuleExpect && i > 0 && rules[i-1].Action == haproxycfg.RuleExpect {
-			st.head = steps[i-1].head
+		if r.Action == haproxycfg.RuleExpect {
+			// haproxy's expect.head: a wait goes back to the first
+			// inverted expect of the run of expects before this one
+			// (variables and comments between them), or to this one.
+			for j := i - 1; j >= 0; j-- {
+				pr := &rules[j]
+				if pr.Action == haproxycfg.RuleExpect {
+					if pr.Inverse {
+						st.head = j
+					}
+					continue
+				}
+				if pr.Action != haproxycfg.RuleSetVar && pr.Action != haproxycfg.RuleUnsetVar {
+					break
+				}
+			}
 		}
 		switch r.Match {
 		case "rstring", "rbinary", "rstatus":
@@ -120,8 +204,13 @@ func (p *Probe) run(ctx context.Context) Result {
 				return res
 			}
 			mustRead, last = true, false
+		case haproxycfg.RuleSetVar, haproxycfg.RuleUnsetVar:
+			// an action rule: never the current step
+			r.setVar(st)
 		case haproxycfg.RuleSend:
 			r.cur = i
+			// haproxy releases the input buffer at each send.
+			r.buf = r.buf[:0]
 			data := st.Data
 			switch {
 			case st.build != nil:
@@ -131,14 +220,33 @@ func (p *Probe) run(ctx context.Context) Result {
 				if p.State != nil {
 					state = p.State()
 				}
-				data = httpRequest(st.HTTP, state)
+				if r.useH2 {
+					if err := r.sendH2(st.HTTP, state); err != nil {
+						return r.connErr(err, false)
+					}
+					mustRead = true
+					i++
+					continue
+				}
+				data = httpRequest(st.HTTP, state, r.lf)
+			case st.Fmt != nil:
+				data = st.Fmt.Append(nil, r.sampleTxn(), nil)
+				if st.Binary && len(data) > 0 {
+					b, ok := unhex(data)
+					if !ok {
+						return withInfo(CodeL7RSP, 0, fmt.Sprintf("tcp-check send : failed to build log-format string at step %d", st.Step))
+					}
+					data = b
+				}
 			}
-			// haproxy releases the input buffer at each send.
-			r.buf = r.buf[:0]
+			mustRead = true
+			if len(data) == 0 {
+				// haproxy sends nothing for an empty log-format value
+				break
+			}
 			if _, err := r.conn.Write(data); err != nil {
 				return r.connErr(err, false)
 			}
-			mustRead = true
 		case haproxycfg.RuleExpect:
 			r.cur = i
 			if mustRead {
@@ -171,6 +279,27 @@ func (p *Probe) run(ctx context.Context) Result {
 	return res
 }
 
+// lf evaluates a log-format value for the HTTP request.
+func (r *runner) lf(f *logformat.Format) string {
+	return string(f.Append(nil, r.sampleTxn(), nil))
+}
+
+// unhex is haproxy's parse_binary on a log-format value's text.
+func unhex(b []byte) ([]byte, bool) {
+	if len(b)%2 != 0 {
+		return nil, false
+	}
+	out := make([]byte, len(b)/2)
+	for i := range out {
+		n, err := strconv.ParseUint(string(b[2*i:2*i+2]), 16, 8)
+		if err != nil {
+			return nil, false
+		}
+		out[i] = byte(n)
+	}
+	return out, true
+}
+
 // cond404 tells whether an HTTP answer with this status passes
 // conditionally (disable-on-404 and a server up or stopping).
 func (p *Probe) cond404(status int) bool {
@@ -193,17 +322,14 @@ func (r *runner) success() Result {
 		switch {
 		case st.onOK != nil:
 			info = st.onOK(r.buf)
+		case st.OnOKFmt != nil:
+			info = string(st.OnOKFmt.Append(nil, r.sampleTxn(), nil))
 		case st.OnOK != "":
 			info = st.OnOK
 		case r.p.Type == haproxycfg.CheckTCP:
 			info = "(tcp-check)"
 		}
-		code := r.code
-		if st.code != nil {
-			if n, ok := st.code(r.buf); ok {
-				code = n
-			}
-		}
+		code := r.stepCode(st)
 		c := CodeL7OK
 		if st.OKStatus != "" {
 			c = codeByName(st.OKStatus)
@@ -225,17 +351,33 @@ func (r *runner) success() Result {
 func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result, bool) {
 	r.close()
 	r.buf = r.buf[:0]
+	// the server's check protocol applies to the default connect only,
+	// as haproxy installs check->mux_proto there
+	r.h2, r.useH2 = nil, r.p.Type == haproxycfg.CheckHTTP && (st.Proto == "h2" || (st.Proto == "" && r.p.H2 && (st.Step == 0 || st.Default)))
 	r.linger = st.Linger
 	addr := r.p.Addr
-	if st.Addr != "" || st.Port != 0 {
-		host, port, _ := net.SplitHostPort(addr)
+	// haproxy's port: the rule's `port` (a number or an expression),
+	// the port written in its `addr`, then the check's own.
+	port := st.Port
+	if port == 0 && st.PortExpr != nil {
+		if v, ok := st.PortExpr.Eval(r.sampleTxn()); ok {
+			if v, ok = sample.Cast(v, sample.TypeInt); ok {
+				port = int(uint16(v.Int))
+			}
+		}
+	}
+	if port == 0 {
+		port = st.AddrPort
+	}
+	if st.Addr != "" || port != 0 {
+		host, p, _ := net.SplitHostPort(addr)
 		if st.Addr != "" {
 			host = st.Addr
 		}
-		if st.Port != 0 {
-			port = strconv.Itoa(st.Port)
+		if port != 0 {
+			p = strconv.Itoa(port)
 		}
-		addr = net.JoinHostPort(host, port)
+		addr = net.JoinHostPort(host, p)
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.p.Connect)
 	defer cancel()
@@ -292,6 +434,9 @@ func (r *runner) connect(ctx context.Context, st *Step, whole time.Time) (Result
 // recv reads what the server sent, once; it stops the check on a timeout,
 // an error with nothing read, or an empty answer.
 func (r *runner) recv(st *Step, last *bool) (Result, bool) {
+	if r.h2 != nil {
+		return r.recvH2(st, last)
+	}
 	if len(r.buf) >= bufSize {
 		*last = true
 		return Result{}, false
@@ -398,10 +543,33 @@ func (r *runner) expect(st *Step, last bool) evalResult {
 			return evalWait
 		}
 	}
+	var pat []byte // string-lf, binary-lf: the pattern of this run
+	if st.Fmt != nil {
+		pat = st.Fmt.Append(nil, r.sampleTxn(), nil)
+		info := ""
+		switch {
+		case len(pat) == 0:
+			info = "log-format string evaluated to an empty string"
+		case st.Binary:
+			var ok bool
+			if pat, ok = unhex(pat); !ok {
+				info = "Failed to parse hexastring resulting of eval of a log-format string"
+			}
+		}
+		if info != "" {
+			r.fail(st, CodeL7RSP, false, info)
+			return evalStop
+		}
+		if !last && len(r.buf) < len(pat) {
+			return evalWait
+		}
+	}
 	var match bool
 	switch st.Match {
 	case "string", "binary":
 		match = bytes.Contains(r.buf, []byte(st.Pattern))
+	case "string-lf", "binary-lf":
+		match = len(r.buf) >= len(pat) && bytes.Contains(r.buf, pat)
 	case "rstring":
 		match = st.re.Match(r.buf)
 	case "rbinary":
@@ -429,6 +597,8 @@ func (r *runner) fail(st *Step, c Code, matched bool, info string) {
 	case info != "":
 	case st.onError != nil:
 		msg = st.onError(r.buf)
+	case st.OnErrorFmt != nil:
+		msg = string(st.OnErrorFmt.Append(nil, r.sampleTxn(), nil))
 	case st.OnError != "":
 		msg = st.OnError
 	case r.p.Type != haproxycfg.CheckTCP:
@@ -448,6 +618,10 @@ func (r *runner) fail(st *Step, c Code, matched bool, info string) {
 			msg += fmt.Sprintf(" (regex) at step %d", st.Step)
 		case "rbinary":
 			msg += fmt.Sprintf(" (binary regex) at step %d", st.Step)
+		case "string-lf":
+			msg += fmt.Sprintf(" (log-format string) at step %d", st.Step)
+		case "binary-lf":
+			msg += fmt.Sprintf(" (log-format binary) at step %d", st.Step)
 		case "hdr", "fhdr":
 			msg += fmt.Sprintf(" (header pattern) at step %d", st.Step)
 		}
@@ -455,22 +629,45 @@ func (r *runner) fail(st *Step, c Code, matched bool, info string) {
 	if st.Comment != "" {
 		msg += " comment: " + st.Comment
 	}
+	r.res = withInfo(c, r.stepCode(st), msg)
+}
+
+// stepCode is the check code an expect step reports: a protocol's own
+// (mysql's error number...), `status-code EXPR`, or the HTTP status.
+func (r *runner) stepCode(st *Step) int {
 	code := r.code
 	if st.code != nil {
 		if n, ok := st.code(r.buf); ok {
 			code = n
 		}
 	}
-	r.res = withInfo(c, code, msg)
+	if st.StatusCode != nil {
+		if v, ok := st.StatusCode.Eval(r.sampleTxn()); ok {
+			if v, ok = sample.Cast(v, sample.TypeInt); ok {
+				code = int(v.Int)
+			}
+		}
+	}
+	return code
 }
 
 // httpResponse is an HTTP check's answer.
 type httpResponse struct {
 	status  int
+	version string
 	reason  string
 	headers [][2]string
 	body    []byte
 	done    bool // the whole message arrived
+}
+
+// message is the answer as the sample fetches read it (status, res.hdr...).
+func (h *httpResponse) message() *sample.Message {
+	m := &sample.Message{Version: h.version, Status: h.status, Body: h.body}
+	for _, kv := range h.headers {
+		m.Headers = append(m.Headers, sample.Header{Name: kv[0], Value: kv[1]})
+	}
+	return m
 }
 
 // parseHTTP reads an HTTP/1 answer from buf; nil with ok when more data
@@ -498,7 +695,7 @@ func parseHTTP(buf []byte, last bool) (*httpResponse, bool) {
 	if err != nil || code < 100 {
 		return nil, false
 	}
-	h := &httpResponse{status: code}
+	h := &httpResponse{status: code, version: sl[:8]}
 	if len(sl) > 13 {
 		h.reason = sl[13:]
 	}
@@ -565,11 +762,25 @@ func (r *runner) expectHTTP(st *Step, last bool) evalResult {
 			desc = h.reason
 		}
 	case "hdr", "fhdr":
-		match = headerMatch(st, h)
+		hm := st.Header
+		npat, vpat := hm.Name, hm.Value
+		for _, f := range []struct {
+			lf  *logformat.Format
+			dst *string
+		}{{hm.NameFmt, &npat}, {hm.ValueFmt, &vpat}} {
+			if f.lf == nil {
+				continue
+			}
+			if *f.dst = string(f.lf.Append(nil, r.sampleTxn(), nil)); *f.dst == "" {
+				r.fail(st, CodeL7RSP, false, "log-format string evaluated to an empty string")
+				return evalStop
+			}
+		}
+		match = headerMatch(st, h, npat, vpat)
 		if st.OnError == "" {
 			desc = h.reason
 		}
-	case "string", "rstring":
+	case "string", "rstring", "string-lf":
 		if st.ErrStatus == "" {
 			c = CodeL7RSP
 		}
@@ -583,12 +794,23 @@ func (r *runner) expectHTTP(st *Step, last bool) evalResult {
 			r.fail(st, c, false, desc)
 			return evalStop
 		}
-		if !last && ((st.Match == "string" && len(h.body) < len(st.Pattern)) || (st.MinRecv > 0 && len(h.body) < st.MinRecv)) {
+		var pat []byte
+		if st.Fmt != nil {
+			if pat = st.Fmt.Append(nil, r.sampleTxn(), nil); len(pat) == 0 {
+				r.fail(st, CodeL7RSP, false, "log-format string evaluated to an empty string")
+				return evalStop
+			}
+		}
+		if !last && ((st.Match == "string" && len(h.body) < len(st.Pattern)) || (st.Fmt != nil && len(h.body) < len(pat)) ||
+			(st.MinRecv > 0 && len(h.body) < st.MinRecv)) {
 			return evalWait
 		}
-		if st.Match == "string" {
+		switch st.Match {
+		case "string":
 			match = bytes.Contains(h.body, []byte(st.Pattern))
-		} else {
+		case "string-lf":
+			match = bytes.Contains(h.body, pat)
+		default:
 			match = st.re.Match(h.body)
 		}
 		if !match && !last && st.MinRecv == -1 {
@@ -608,11 +830,13 @@ func (r *runner) expectHTTP(st *Step, last bool) evalResult {
 	return evalStop
 }
 
-func headerMatch(st *Step, h *httpResponse) bool {
+// headerMatch tells whether a header of h matches the name pattern npat
+// and, when the step has one, the value pattern vpat.
+func headerMatch(st *Step, h *httpResponse, npat, vpat string) bool {
 	hm := st.Header
 	for _, kv := range h.headers {
 		name := strings.ToLower(kv[0])
-		pat := strings.ToLower(hm.Name)
+		pat := strings.ToLower(npat)
 		var ok bool
 		switch hm.NameMatch {
 		case "str":
@@ -640,13 +864,13 @@ func headerMatch(st *Step, h *httpResponse) bool {
 			v = strings.Trim(v, " \t")
 			switch hm.ValueMatch {
 			case "str":
-				ok = v == hm.Value
+				ok = v == vpat
 			case "beg":
-				ok = strings.HasPrefix(v, hm.Value)
+				ok = strings.HasPrefix(v, vpat)
 			case "end":
-				ok = strings.HasSuffix(v, hm.Value)
+				ok = strings.HasSuffix(v, vpat)
 			case "sub":
-				ok = strings.Contains(v, hm.Value)
+				ok = strings.Contains(v, vpat)
 			case "reg":
 				ok = st.hvalue.MatchString(v)
 			}
@@ -662,36 +886,27 @@ func headerMatch(st *Step, h *httpResponse) bool {
 // (testdata/haproxy26_httpchk_*.txt): `OPTIONS / HTTP/1.0` by default,
 // header names in lower case, "connection: close" in HTTP/1.1, a
 // content-length with a body; after the request's own headers, the
-// server's state when state is not empty (http-check send-state).
-func httpRequest(h *haproxycfg.HTTPRequest, state string) []byte {
-	method, uri, version := h.Method, h.URI, h.Version
-	if method == "" {
-		method = "OPTIONS"
-	}
-	if uri == "" {
-		uri = "/"
-	}
-	if version == "" {
-		version = "HTTP/1.0"
-	}
+// server's state when state is not empty (http-check send-state). lf
+// evaluates the log-format values (uri-lf, body-lf, header values with
+// fields); a header whose value comes out empty is left out, an empty
+// URI is "/", as haproxy's tcpcheck_eval_send does.
+func httpRequest(h *haproxycfg.HTTPRequest, state string, lf func(*logformat.Format) string) []byte {
+	method, uri, version, hdrs, body := requestParts(h, state, lf)
 	var b strings.Builder
 	b.WriteString(method + " " + uri + " " + version + "\r\n")
-	for _, kv := range h.Headers {
-		b.WriteString(strings.ToLower(kv[0]) + ": " + kv[1] + "\r\n")
+	for _, kv := range hdrs {
+		b.WriteString(kv[0] + ": " + kv[1] + "\r\n")
 	}
-	if state != "" {
-		b.WriteString("x-haproxy-server-state: " + state + "\r\n")
+	// haproxy 2.6.12 writes the length before "connection: close"
+	// (measured: TestIntegrationCheckVarsAndFormats).
+	if body != "" {
+		b.WriteString("content-length: " + strconv.Itoa(len(body)) + "\r\n")
 	}
 	if version == "HTTP/1.1" {
 		b.WriteString("connection: close\r\n")
 	}
-	if h.HasBody && h.Body != "" {
-		b.WriteString("content-length: " + strconv.Itoa(len(h.Body)) + "\r\n")
-	}
 	b.WriteString("\r\n")
-	if h.HasBody {
-		b.WriteString(h.Body)
-	}
+	b.WriteString(body)
 	return []byte(b.String())
 }
 

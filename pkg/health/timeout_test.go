@@ -72,7 +72,9 @@ frontend f
 	if sn.Last.Code != health.CodeL4TOUT || sn.Last.Duration < 400*time.Millisecond {
 		t.Errorf("last check %v in %v, want L4TOUT after inter (400ms), not timeout connect", sn.Last.Code, sn.Last.Duration)
 	}
-	if !sink.has(`^<1>Server b/s is DOWN, reason: Layer4 timeout, check duration: 4\d\dms\. 0 active and 0 backup servers left\.`) {
+	// The duration is bounded below above; on a loaded machine it can
+	// run past 500ms (seen: 587ms), so the line's figure is not pinned.
+	if !sink.has(`^<1>Server b/s is DOWN, reason: Layer4 timeout, check duration: \d+ms\. 0 active and 0 backup servers left\.`) {
 		t.Errorf("no L4 timeout line in:\n%s", sink.dump())
 	}
 }

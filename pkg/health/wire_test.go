@@ -313,7 +313,7 @@ func TestHTTPCheckRules(t *testing.T) {
 	if got, want := runProbe(p), (Result{Code: CodeL7OK, HTTP: 200}); got != want {
 		t.Errorf("200: %+v, want %+v", got, want)
 	}
-	if got, want := string(fs.sent()), "POST /check HTTP/1.1\r\nhost: db.example\r\nconnection: close\r\ncontent-length: 4\r\n\r\nping"; got != want {
+	if got, want := string(fs.sent()), "POST /check HTTP/1.1\r\nhost: db.example\r\ncontent-length: 4\r\nconnection: close\r\n\r\nping"; got != want {
 		t.Errorf("sent %q, want %q", got, want)
 	}
 	status.set("503 Service Unavailable")
@@ -343,7 +343,7 @@ func TestRequestMatchesHAProxy(t *testing.T) {
 		var got []byte
 		for _, st := range p.Steps {
 			if st.HTTP != nil {
-				got = httpRequest(st.HTTP, "")
+				got = httpRequest(st.HTTP, "", nil)
 			}
 		}
 		if string(got) != string(want) {

@@ -82,3 +82,17 @@ func (f *Format) MarshalText() ([]byte, error) { return []byte(f.impl.src), nil 
 // HasExpr reports whether the format holds sample expressions (%[...]),
 // which need the stream's request and response (accesslog.Session.Txn).
 func (f *Format) HasExpr() bool { return f != nil && f.impl.exprs }
+
+// HasFields reports whether the format holds fields other than sample
+// expressions (%ci, %b, %T...), which need a stream's log data.
+func (f *Format) HasFields() bool {
+	if f == nil {
+		return false
+	}
+	for _, n := range f.impl.nodes {
+		if n.kind == kVar {
+			return true
+		}
+	}
+	return false
+}

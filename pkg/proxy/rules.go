@@ -1527,6 +1527,9 @@ func (e *Engine) ProcVars() map[string]sample.Value { return e.proc.load(nil) }
 // SetProcVar stores a process-wide variable (the stats socket's `set var`).
 func (e *Engine) SetProcVar(name string, v sample.Value) { e.proc.store(name, &v) }
 
+// UnsetProcVar removes a process-wide variable (a check's unset-var).
+func (e *Engine) UnsetProcVar(name string) { e.proc.store(name, nil) }
+
 // setSockOpt runs set-mark and set-tos on the client's connection (the
 // whole connection under HTTP/2, as haproxy's session connection).
 func (rr *ruleRun) setSockOpt(r *haproxycfg.Rule) {

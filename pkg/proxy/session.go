@@ -91,10 +91,17 @@ func (s *session) terminate(cause, state byte) {
 
 // abort records the cause and closes both connections, which ends the
 // copies in progress.
-func (s *session) abort(cause byte) {
+func (s *session) abort(cause byte) { s.abortAs(cause, 0) }
+
+// abortAs is abort with the termination state to log; 0 is the session's
+// state at that moment.
+func (s *session) abortAs(cause, state byte) {
 	s.mu.Lock()
 	if s.cause == 0 {
-		s.cause, s.tstate = cause, s.state
+		if state == 0 {
+			state = s.state
+		}
+		s.cause, s.tstate = cause, state
 	}
 	s.aborted = true
 	sc := s.sc

@@ -40,7 +40,9 @@ func (e *Engine) shutdown(cause byte, match func(*Server) bool) int {
 	}
 	e.mu.Unlock()
 	for _, s := range cut {
-		s.abort(cause)
+		// haproxy's stream_shutdown records the cause alone: its logs
+		// read "D-" and "U-" (TestIntegrationShutdownBackupSessions).
+		s.abortAs(cause, '-')
 	}
 	return len(cut)
 }
