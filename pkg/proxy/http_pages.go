@@ -42,6 +42,9 @@ var (
 	// (and closes).
 	page422 = strings.Replace(newPage(422, "Unprocessable Content", "The server cannot process the contained instructions.", true).String(false), "Connection: close\r\n", "", 1)
 	page408 = newPage(408, "Request Time-out", "Your browser didn't send a complete request in time.", true).String(false)
+	// The stream's 400 (`option abortonclose`): lower-case fields, an
+	// errorfile's if there is one.
+	page400Abort = newPage(400, "Bad request", "Your browser sent an invalid request.", false)
 	page502 = newPage(502, "Bad Gateway", "The server returned an invalid or incomplete response.", false)
 	page503 = newPage(503, "Service Unavailable", "No server is available to handle this request.", false)
 	page504 = newPage(504, "Gateway Time-out", "The server didn't respond in time.", false)
