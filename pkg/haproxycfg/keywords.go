@@ -562,7 +562,7 @@ var keywordTable = []Keyword{
 	{CtxOption, "h1-case-adjust-bogus-server", Refused, 0, grpHTTP},
 	{CtxOption, "accept-invalid-http-request", Refused, 0, grpHTTP},
 	{CtxOption, "accept-invalid-http-response", Refused, 0, grpHTTP},
-	{CtxOption, "abortonclose", Works, 0, grpHTTP},
+	{CtxOption, "abortonclose", Works, 0, grpNone},
 	{CtxOption, "checkcache", Refused, 0, grpHTTP},
 	{CtxOption, "nolinger", Refused, 0, grpHTTP},
 	{CtxOption, "ssl-hello-chk", Works, 0, grpNone},

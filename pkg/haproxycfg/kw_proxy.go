@@ -759,6 +759,7 @@ func (p *parser) option(args []string, no bool) {
 		}
 		if p.needCap(name, false, "") {
 			px.Options.AbortOnClose = !no
+			p.cur.abortPos = p.pos()
 		}
 	case "allbackups":
 		if p.needCap(name, false, "") {

@@ -138,6 +138,7 @@ type proxyState struct {
 	defBEPos          Pos // where default_backend was set (maybe in defaults)
 	httplogPos        Pos // where `option httplog` was set
 	logasapPos        Pos // where `option logasap` was set
+	abortPos          Pos // where `option abortonclose` was set
 	stickPos          Pos // where `stick-table` was set (kw_stick.go)
 	// logs holds the log-format strings until the proxy's mode is known
 	// (kw_logs.go).
@@ -293,7 +294,7 @@ func (ps *proxyState) clone() *proxyState {
 	}
 	px.Rules = ps.px.Rules.clone()
 	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
-		httplogPos: ps.httplogPos, logasapPos: ps.logasapPos, logs: ps.logs, chk: ps.chk.clone(),
+		httplogPos: ps.httplogPos, logasapPos: ps.logasapPos, abortPos: ps.abortPos, logs: ps.logs, chk: ps.chk.clone(),
 		errOps: append([]errOp(nil), ps.errOps...)}
 }
 
