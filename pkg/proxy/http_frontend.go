@@ -1081,7 +1081,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			}
 		}
 	}
-	aw.end() // the response head came, or the request failed
+	aw.end()         // the response head came, or the request failed
 	c.acct.srv = srv // a retry may have moved it
 	if rr != nil && srv != nil {
 		rr.txn.Server = srv.Name()

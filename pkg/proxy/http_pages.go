@@ -45,9 +45,9 @@ var (
 	// The stream's 400 (`option abortonclose`): lower-case fields, an
 	// errorfile's if there is one.
 	page400Abort = newPage(400, "Bad request", "Your browser sent an invalid request.", false)
-	page502 = newPage(502, "Bad Gateway", "The server returned an invalid or incomplete response.", false)
-	page503 = newPage(503, "Service Unavailable", "No server is available to handle this request.", false)
-	page504 = newPage(504, "Gateway Time-out", "The server didn't respond in time.", false)
+	page502      = newPage(502, "Bad Gateway", "The server returned an invalid or incomplete response.", false)
+	page503      = newPage(503, "Service Unavailable", "No server is available to handle this request.", false)
+	page504      = newPage(504, "Gateway Time-out", "The server didn't respond in time.", false)
 	// Ours: haproxy relays CONNECT tunnels, we refuse them.
 	page501 = newPage(501, "Not Implemented", "The proxy does not relay CONNECT tunnels.", false)
 )

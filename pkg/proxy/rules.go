@@ -171,7 +171,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		rr.txn.UniqueID = func() string { return h.makeUniqueID(&rr.txn, s) }
 	}
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
-	rr.txn.Stream = true
+	rr.txn.Stream, rr.txn.Keeper = true, rr
 	if c.reqVars != nil {
 		if rr.txn.Vars == nil {
 			rr.txn.Vars = map[string]sample.Value{}
@@ -782,19 +782,10 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 		}
 	case haproxycfg.ActSetVar:
 		if v, ok := r.Expr.Eval(&rr.txn); ok {
-			if rr.txn.Vars == nil {
-				rr.txn.Vars = map[string]sample.Value{}
-			}
-			rr.txn.Vars[r.Name] = v
-			rr.keepVar(r.Name, &v)
+			rr.setVar(r.Name, v, r.VarCond)
 		}
 	case haproxycfg.ActSetVarFmt:
-		v := sample.Value{Type: sample.TypeStr, Str: rr.text(r.Value)}
-		if rr.txn.Vars == nil {
-			rr.txn.Vars = map[string]sample.Value{}
-		}
-		rr.txn.Vars[r.Name] = v
-		rr.keepVar(r.Name, &v)
+		rr.setVar(r.Name, sample.Value{Type: sample.TypeStr, Str: rr.text(r.Value)}, r.VarCond)
 	case haproxycfg.ActUnsetVar:
 		delete(rr.txn.Vars, r.Name)
 		rr.keepVar(r.Name, nil)
@@ -1366,7 +1357,7 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 		}
 	}
 	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk,
-		Vars: h.e.proc.load(c.sessVars), Stream: true, NotFirst: req.notFirst, Captures: s, SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
+		Vars: h.e.proc.load(c.sessVars), Stream: true, Keeper: h.e, NotFirst: req.notFirst, Captures: s, SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 	act := tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s})
 	keepSessVars(&t, &c.sessVars)
 	c.reqVars = streamVars(&t)
@@ -1463,6 +1454,36 @@ func (rr *ruleRun) keepVar(name string, v *sample.Value) {
 		rr.c.sessVars[name] = *v
 	case strings.HasPrefix(name, "proc.") && rr.e != nil:
 		rr.e.proc.store(name, v)
+	}
+}
+
+// setVar stores v in variable name under the conditions c, and keeps
+// it beyond the request (sess.*, proc.*); a variable the conditions
+// created without a value is kept too.
+func (rr *ruleRun) setVar(name string, v sample.Value, c sample.VarCond) {
+	if c == 0 {
+		if rr.txn.Vars == nil {
+			rr.txn.Vars = map[string]sample.Value{}
+		}
+		rr.txn.Vars[name] = v
+		rr.keepVar(name, &v)
+		return
+	}
+	rr.txn.SetVar(name, v, c)
+	if got, ok := rr.txn.Vars[name]; ok {
+		rr.keepVar(name, &got)
+	}
+}
+
+// KeepVar is the set-var and unset-var converters' (sample.VarKeeper).
+func (rr *ruleRun) KeepVar(name string, v *sample.Value) { rr.keepVar(name, v) }
+
+// KeepVar keeps the process variables the set-var and unset-var
+// converters set in the TCP rules (sample.VarKeeper); their sess.*
+// variables are kept with the connection (keepSessVars).
+func (e *Engine) KeepVar(name string, v *sample.Value) {
+	if strings.HasPrefix(name, "proc.") {
+		e.proc.store(name, v)
 	}
 }
 

@@ -106,10 +106,16 @@ func tcpVar(r *haproxycfg.Rule, t *sample.Txn) {
 		}
 		return
 	}
-	if t.Vars == nil {
-		t.Vars = map[string]sample.Value{}
+	if r.VarCond != 0 {
+		if !t.SetVar(r.Name, v, r.VarCond) {
+			return
+		}
+	} else {
+		if t.Vars == nil {
+			t.Vars = map[string]sample.Value{}
+		}
+		t.Vars[r.Name] = v
 	}
-	t.Vars[r.Name] = v
 	if e := engineOf(t.Env); proc && e != nil {
 		e.proc.store(r.Name, &v)
 	}
@@ -174,7 +180,7 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, ac
 	if len(rs.TCPConnection) == 0 && pp == nil {
 		return true
 	}
-	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e, Vars: e.proc.load(*sess), SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
+	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e, Vars: e.proc.load(*sess), Keeper: e, SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
 	if stk != nil {
 		t.Stick = stk
 	}
@@ -210,7 +216,7 @@ func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters, s
 		return true
 	}
 	if len(rs.TCPSession) > 0 {
-		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess), SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
+		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess), Keeper: e, SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
 		if stk != nil {
 			t.Stick = stk
 		}
@@ -367,7 +373,7 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		return nil, true
 	}
 	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
-		Vars: s.e.proc.load(s.sessVars), Stream: true, Captures: log, SoName: s.e.soName(f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
+		Vars: s.e.proc.load(s.sessVars), Stream: true, Keeper: s.e, Captures: log, SoName: s.e.soName(f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
 	s.txn = t
 	// An empty buffer, not none: an HTTP fetch then waits for a request
 	// head (haproxy parses the buffer as HTTP in mode tcp).
@@ -471,7 +477,7 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	t := s.txn
 	if t == nil {
 		t = &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
-			Vars: s.e.proc.load(s.sessVars), Stream: true, SoName: s.e.soName(s.f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
+			Vars: s.e.proc.load(s.sessVars), Stream: true, Keeper: s.e, SoName: s.e.soName(s.f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
 	}
 	t.Backend = s.be.px.Name
 	if s.srv != nil {

@@ -154,7 +154,7 @@ func init() {
 	RegisterFetch(FetchDef{Name: "var", Args: ArgSpec{Types: []ArgType{ArgStr, ArgStr}, Min: 1}, Out: TypeAny,
 		Check: func(a []Arg, _ *ParseOptions) error { return checkVarName(a[0].Str) },
 		Fn: func(t *Txn, a []Arg) (Value, bool) {
-			if v, ok := t.Vars[a[0].Str]; ok {
+			if v, ok := t.LookupVar(a[0].Str); ok {
 				return v, true
 			}
 			if len(a) > 1 && a[1].Str != "" {
