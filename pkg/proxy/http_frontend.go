@@ -118,6 +118,12 @@ type h1Conn struct {
 	// reqVars are the txn.* and req.* variables the frontend's
 	// tcp-request content rules set for the request being read.
 	reqVars map[string]sample.Value
+	// reqLastRule is the tcp-request content rule that ended those
+	// rules for the request being read (last_rule_file); zero if none.
+	reqLastRule haproxycfg.Pos
+	// ruleTxn is what the rules of the request being answered saw; its
+	// last rule goes to the log line (last_rule_file). nil without rules.
+	ruleTxn *sample.Txn
 	h       *h1Frontend
 	one     [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
@@ -595,12 +601,15 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		stickRequestEnd(c.stk, &s)
 		s.ActConn = int(e.actconn.Load())
 		s.FeConn = int(f.ctr.cur.Load())
+		if rt := c.ruleTxn; rt != nil && s.Txn != nil {
+			s.Txn.LastRuleFile, s.Txn.LastRuleLine = rt.LastRuleFile, rt.LastRuleLine
+		}
 		if !c.nolog && !c.asapLogged {
 			s.Level = c.logLevel
 			logStick(&s, stkLog)
 			e.logSession(f.px, s)
 		}
-		c.rules, c.nolog, c.logLevel, c.asap, c.asapLogged = nil, false, 0, nil, false
+		c.rules, c.nolog, c.logLevel, c.asap, c.asapLogged, c.ruleTxn = nil, false, 0, nil, false, nil
 		if !keep || h.isDraining() {
 			return
 		}

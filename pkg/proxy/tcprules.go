@@ -32,6 +32,16 @@ func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
 	return tcpVerdictCap(set, t, nil)
 }
 
+// tcpLastRule records a verdict rule as the one that ended the rules
+// (last_rule_file): accept, reject, close and silent-drop end them in
+// haproxy; the other actions let the next rules run.
+func tcpLastRule(t *sample.Txn, r *haproxycfg.TCPRule) {
+	switch r.Action {
+	case haproxycfg.ActAccept, haproxycfg.ActReject, haproxycfg.ActClose, haproxycfg.ActSilentDrop:
+		t.LastRuleFile, t.LastRuleLine = r.Pos.File, r.Pos.Line
+	}
+}
+
 // tcpCaps is where tcp-request content capture rules store what they
 // capture: the frontend's request slots in the stream's log fields.
 type tcpCaps struct {
@@ -72,6 +82,7 @@ func tcpVerdictCap(set []*haproxycfg.TCPRule, t *sample.Txn, caps *tcpCaps) hapr
 				tcpVar(r.Var, t) // not final either
 				continue
 			}
+			tcpLastRule(t, r)
 			return r.Action
 		}
 	}
@@ -255,6 +266,7 @@ func tcpConnVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) (act haproxycfg.Ac
 				tcpVar(r.Var, t) // not final either
 				continue
 			}
+			tcpLastRule(t, r)
 			return r.Action, expect
 		}
 	}
@@ -329,6 +341,7 @@ func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool, from *i
 				tcpVar(r.Var, t)
 				continue
 			}
+			tcpLastRule(t, r)
 			return r.Action, true
 		}
 	}
