@@ -258,7 +258,7 @@ var keywordTable = []Keyword{
 	{CtxSection, "http-errors", Works, 0, grpNone},
 	{CtxSection, "ring", Refused, 0, grpSections},
 	{CtxSection, "cache", Refused, 0, grpSections},
-	{CtxSection, "fcgi-app", Refused, 0, grpSections},
+	{CtxSection, "fcgi-app", Works, 0, grpNone},
 	{CtxSection, "log-forward", Refused, 0, grpSections},
 
 	// CtxGlobal

@@ -120,6 +120,7 @@ const (
 	secDefaults
 	secProxy
 	secIgnored // a section haproxy has and gproxy refuses
+	secFCGIApp // parsed, never served (kw_fcgi.go)
 	secUserlist
 	secHTTPErrors
 )
@@ -163,6 +164,10 @@ type proxyState struct {
 }
 
 type parser struct {
+	// fcgiApps are the fcgi-app sections, fcgiCur the one being read
+	// (nil after a bad header).
+	fcgiApps []*fcgiApp
+	fcgiCur  *fcgiApp
 	env      envFunc
 	readFile func(string) ([]byte, error) // nil: referenced files are not read
 	checkFD  func(int) error              // nil: inherited descriptors are not checked
@@ -433,6 +438,9 @@ func (p *parser) parseLine(raw string) {
 	case "peers":
 		p.startPeers(args)
 		return
+	case "fcgi-app":
+		p.startFCGIApp(args)
+		return
 	}
 	if k, ok := lookup(CtxSection, args[0]); ok {
 		// A section kind gproxy does not implement: its lines are
@@ -464,6 +472,8 @@ func (p *parser) parseLine(raw string) {
 		p.resolversKeyword(args)
 	case secPeers:
 		p.peersKeyword(args)
+	case secFCGIApp:
+		p.fcgiAppKeyword(args)
 	case secIgnored:
 	}
 }
@@ -616,6 +626,7 @@ func (p *parser) finish() (*Config, []Diagnostic, error) {
 	p.finishResolvers()
 	p.finishPeers()
 	p.validate()
+	p.finishFCGIApps()
 	p.finishPatRefs()
 	alerts := 0
 	var first *Diagnostic
