@@ -26,6 +26,9 @@ func FuzzParse(f *testing.F) {
 		"listen l\n tcp-request content accept if\n tcp-request inspect-delay\n", "userlist u\n user a groups\n group g users\n",
 		"frontend f\n http-request del-header a -m\n http-request replace-uri (\n use_backend %[\n",
 		"frontend f\n http-request set-var(txn.\n http-request unset-var(\n redirect prefix / code\n",
+		"frontend f\n http-request set-var(txn.a,ifset,,x) str()\n http-request set-header a %[str(),set-var(txn.b,iflt)]\n",
+		"global\n set-var proc.a,ifexists,bogus int(1)\nfcgi-app a\n docroot /x\n index\nfcgi-app\n docroot\n",
+		"defaults\n option abortonclose x\nlisten l\n option abortonclose\n",
 	} {
 		f.Add([]byte(s))
 	}
