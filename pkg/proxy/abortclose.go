@@ -10,9 +10,11 @@ import (
 
 // abortWatch is `option abortonclose` for a request read whole: while it
 // waits for a server (queue, connect, response head), a close of the
-// client's side (a read of nothing, or a reset) ends it, as haproxy's
-// stream does on the read0 of its request channel. Data from the client
-// (a pipelined request) ends the watch: that client did not close.
+// client's side (its FIN, or a reset) ends it, as haproxy's stream does on
+// the read0 of its request channel, even behind data not read yet (a
+// pipelined request, a TLS close_notify): the peer's shutdown is asked of
+// the socket (POLLRDHUP), whose edge-triggered poller wakes the watch
+// again when it comes.
 type abortWatch struct {
 	ctx    context.Context // ended by the client's close (or the engine's kill)
 	cancel context.CancelFunc
@@ -22,9 +24,10 @@ type abortWatch struct {
 	done   chan struct{}
 }
 
-// watchAbort starts watching the client of rc; nil when nc is not a plain
-// TCP connection (a TLS client's close comes as data first).
-func watchAbort(parent context.Context, nc net.Conn, rc syscall.RawConn) *abortWatch {
+// watchAbort starts watching the client of nc, a TCP connection (under
+// TLS too); nil for other connections.
+func watchAbort(parent context.Context, nc net.Conn) *abortWatch {
+	rc := rawConn(nc)
 	if rc == nil {
 		return nil
 	}
@@ -47,8 +50,14 @@ func (w *abortWatch) run(rc syscall.RawConn) {
 			return false
 		case n == 0 || err != nil:
 			w.closed.Store(true)
+			return true
 		}
-		return true
+		// Data waits: closed only if the peer shut its side behind it.
+		if peerShut(fd) {
+			w.closed.Store(true)
+			return true
+		}
+		return false
 	})
 	if w.closed.Load() {
 		w.cancel()
@@ -76,4 +85,28 @@ func (w *abortWatch) end() {
 	<-w.done
 	_ = w.nc.SetReadDeadline(time.Time{})
 	w.cancel()
+}
+
+// clientTCP is the TCP connection under a client's connection (its TLS
+// layer and accept gate removed); another kind when there is none.
+func clientTCP(c net.Conn) net.Conn {
+	for {
+		switch x := c.(type) {
+		case *gatedConn:
+			c = x.Conn
+		case *tlsServerConn:
+			c = x.raw
+		default:
+			return c
+		}
+	}
+}
+
+// overTLS reports whether a client's connection is TLS.
+func overTLS(c net.Conn) bool {
+	if g, ok := c.(*gatedConn); ok {
+		c = g.Conn
+	}
+	_, ok := c.(*tlsServerConn)
+	return ok
 }

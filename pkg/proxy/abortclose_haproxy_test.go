@@ -2,15 +2,18 @@ package proxy
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"hapair/pkg/haproxytest"
+	"hapair/pkg/tlsconf/tlstest"
 )
 
 // `option abortonclose` through haproxy 2.6.12 and gproxy (reg-test
@@ -145,4 +148,45 @@ func TestIntegrationAbortOnCloseHaproxy(t *testing.T) {
 		t.Errorf("gproxy:\n%s\nhaproxy:\n%s", strings.Join(got[1], "\n"), strings.Join(got[0], "\n"))
 	}
 	t.Logf("haproxy:\n%s", strings.Join(got[0], "\n"))
+}
+
+// TestIntegrationAbortOnCloseTLSHaproxy: a TLS client that goes away
+// (TCP close, no close_notify) while the server prepares its answer: an
+// error to haproxy's TLS layer, logged CD with no status and no reply.
+func TestIntegrationAbortOnCloseTLSHaproxy(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "Test CA")
+	pem := filepath.Join(dir, "site.pem")
+	tlstest.Write(t, pem, ca.Issue(t, tlstest.ECDSA, "site.test", "site.test").Bundle())
+	cfg := strings.Replace(abortCloseConfig, "bind FRONT", "bind FRONT ssl crt "+pem, 1)
+	var got [2]string
+	for i, start := range []func(t *testing.T, cfg, backend string) wireProxy{
+		startWireHaproxy,
+		func(t *testing.T, cfg, backend string) wireProxy { return startWireGproxy(t, cfg, backend, nil) },
+	} {
+		c := strings.ReplaceAll(cfg, "DEADADDR", fmt.Sprintf("127.0.0.1:%d", deadPort(t)))
+		p := start(t, c, abortServer(t, make(chan struct{})))
+		n := len(p.logs())
+		raw, err := net.DialTimeout("tcp", p.addr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = raw.SetDeadline(time.Now().Add(deadline))
+		tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+		if _, err := io.WriteString(tc, "GET /wait HTTP/1.1\r\nHost: t\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond) // the request reaches the server
+		raw.Close()                        // no close_notify
+		eventually(t, "the log line", func() bool { return len(p.logs()) > n })
+		f, err := httpLogFields(p.logs()[n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = strings.Join([]string{f[2], f[3], f[4], f[5], f[8]}, " ")
+	}
+	if got[0] != got[1] {
+		t.Errorf("gproxy: %s\nhaproxy: %s", got[1], got[0])
+	}
+	t.Logf("haproxy: %s", got[0])
 }

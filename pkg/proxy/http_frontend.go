@@ -845,8 +845,8 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	// `option abortonclose`: the client's close aborts the request until
 	// its response head comes.
 	var aw *abortWatch
-	if be.px.Options.AbortOnClose && body.complete() && c.br.Buffered() == 0 && len(c.cnt.pending) == 0 {
-		aw = watchAbort(e.killed, c.nc, c.raw)
+	if be.px.Options.AbortOnClose && body.complete() {
+		aw = watchAbort(e.killed, clientTCP(c.nc))
 		defer aw.end()
 	}
 	reqCtx := aw.context(e.killed)
@@ -1127,10 +1127,16 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 				s.Status, s.TermCause, s.TermState = -1, termClient, stateConnect
 				return false
 			}
+			s.Tc = st.tConn.Sub(tAssigned)
+			if overTLS(c.nc) {
+				// A TLS client's end without close_notify is an error
+				// to haproxy's TLS layer: no reply, "CD" (measured).
+				s.Status, s.TermCause, s.TermState = -1, termClient, stateData
+				return false
+			}
 			// Closed while the server prepared its response: haproxy
 			// answers its 400 page to what may be a half-closed client
 			// (CH), and closes the server connection.
-			s.Tc = st.tConn.Sub(tAssigned)
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, 'H'
 			h.errorPage(c, s, page400Abort, false)
 			if h.errorFile(http.StatusBadRequest) == nil {
