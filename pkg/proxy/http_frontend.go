@@ -1139,6 +1139,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			// (CH), and closes the server connection.
 			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, 'H'
 			h.errorPage(c, s, page400Abort, false)
+			// What the client sent after its request is read, so that the
+			// close is a FIN, not a reset losing the page.
+			drainSocket(c.nc)
 			if h.errorFile(http.StatusBadRequest) == nil {
 				// haproxy's %B of this page counts a "connection: close"
 				// field (measured: 206 bytes).
