@@ -114,6 +114,15 @@ func TestIntegrationAccessLogsLikeHaproxy(t *testing.T) {
     log-format "%ci %f %b/%s %ts %B %U %{+Q}ft %ID rt=%rt"
     unique-id-format rt%rt-%f
 `, false},
+		// last_rule_file/line: the rule that ended a rule set (file masked
+		// to whether it is set: the two runs' paths differ).
+		{"lr", "http", `    log stdout format raw local0
+    log-format "%f %ST %HU lr=%[last_rule_line] f=%[last_rule_file,length,bool]"
+    tcp-request inspect-delay 1s
+    tcp-request content accept if { path_beg /a }
+    http-request deny if { path /empty }
+    http-response allow if { capture.req.uri -m beg /post }
+`, false},
 		{"lvl", "http", `    log stderr format priority local4
     log-format "%f %ST %HU"
     http-request set-log-level err if { path /empty }

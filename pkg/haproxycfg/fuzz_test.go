@@ -28,6 +28,9 @@ func FuzzParse(f *testing.F) {
 		"frontend f\n http-request set-var(txn.\n http-request unset-var(\n redirect prefix / code\n",
 		"backend b\n option tcp-check\n tcp-check set-var(check.\n tcp-check send-lf %[\n tcp-check expect binary-lf\n tcp-check connect port %[x\n",
 		"backend b\n option httpchk\n http-check send uri-lf %[ hdr a %\n http-check expect hdr name-lf % value-lf\n server s 1.2.3.4:80 check check-proto\n",
+		"frontend f\n http-request set-var(txn.a,ifset,,x) str()\n http-request set-header a %[str(),set-var(txn.b,iflt)]\n",
+		"global\n set-var proc.a,ifexists,bogus int(1)\nfcgi-app a\n docroot /x\n index\nfcgi-app\n docroot\n",
+		"defaults\n option abortonclose x\nlisten l\n option abortonclose\n",
 	} {
 		f.Add([]byte(s))
 	}

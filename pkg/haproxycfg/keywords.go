@@ -258,7 +258,7 @@ var keywordTable = []Keyword{
 	{CtxSection, "http-errors", Works, 0, grpNone},
 	{CtxSection, "ring", Refused, 0, grpSections},
 	{CtxSection, "cache", Refused, 0, grpSections},
-	{CtxSection, "fcgi-app", Refused, 0, grpSections},
+	{CtxSection, "fcgi-app", Works, 0, grpNone},
 	{CtxSection, "log-forward", Refused, 0, grpSections},
 
 	// CtxGlobal
@@ -562,7 +562,7 @@ var keywordTable = []Keyword{
 	{CtxOption, "h1-case-adjust-bogus-server", Refused, 0, grpHTTP},
 	{CtxOption, "accept-invalid-http-request", Refused, 0, grpHTTP},
 	{CtxOption, "accept-invalid-http-response", Refused, 0, grpHTTP},
-	{CtxOption, "abortonclose", Refused, 0, grpHTTP},
+	{CtxOption, "abortonclose", Works, 0, grpNone},
 	{CtxOption, "checkcache", Refused, 0, grpHTTP},
 	{CtxOption, "nolinger", Refused, 0, grpHTTP},
 	{CtxOption, "ssl-hello-chk", Works, 0, grpNone},

@@ -32,6 +32,9 @@ func example(k Keyword) (string, int) {
 		}
 		return "listen p\n " + name + sub + "\n", 2
 	case CtxOption:
+		if name == "abortonclose" { // works in mode http only
+			return "listen p\n mode http\n option " + name + "\n", 3
+		}
 		return "listen p\n option " + name + "\n", 2
 	case CtxTimeout:
 		return "listen p\n timeout " + name + " 1s\n", 2
@@ -301,5 +304,23 @@ func TestKeywordTableMatchesHaproxy(t *testing.T) {
 	}
 	if n < 300 {
 		t.Fatalf("only %d keywords read from haproxy -dKcfg:\n%s", n, out)
+	}
+}
+
+// TestAbortOnCloseModeTCP: `option abortonclose` works in mode http; a
+// mode tcp backend that gets it (here from defaults) is refused at the
+// option's line, an HTTP one is not.
+func TestAbortOnCloseModeTCP(t *testing.T) {
+	src := "defaults\n option abortonclose\nlisten t\n bind :8\nlisten h\n mode http\n bind :9\n"
+	_, diags, err := Parse("a.cfg", []byte(src), ParseOptions{})
+	var alerts []string
+	for _, d := range diags {
+		if d.Severity == Alert {
+			alerts = append(alerts, d.FormatWithPID(1))
+		}
+	}
+	want := "[ALERT]    (1) : config : parsing [a.cfg:2] : 'option abortonclose' in mode tcp (proxy 't') is not implemented by gproxy; it works in mode http."
+	if !errors.Is(err, ErrInvalid) || len(alerts) != 1 || alerts[0] != want {
+		t.Errorf("err %v, alerts:\n%s\nwant:\n%s", err, strings.Join(alerts, "\n"), want)
 	}
 }

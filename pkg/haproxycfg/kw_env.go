@@ -134,16 +134,24 @@ func (p *parser) globalSetVar(args []string) {
 		p.alert(kw, "'%s' requires a process-wide variable name ('proc.<name>') and %s.", kw, what)
 		return
 	}
-	name := args[1]
+	name, conds, _ := strings.Cut(args[1], ",")
+	var cond sample.VarCond
+	if conds != "" {
+		for _, c := range strings.Split(conds, ",") {
+			if c == "" {
+				break // haproxy stops at an empty condition
+			}
+			if err := sample.ParseVarCond(&cond, c); err != nil {
+				p.alert(kw, "%s", err)
+				return
+			}
+		}
+	}
 	scope, _, _ := strings.Cut(name, ".")
 	switch scope {
 	case "proc", "sess", "txn", "req", "res":
 	default:
 		p.alert(kw, "invalid variable name '%s'. A variable name must be start by its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'", name)
-		return
-	}
-	if strings.Contains(name, ",") {
-		p.alert(kw, "conditions on the variable ('%s') are not implemented by gproxy", name)
 		return
 	}
 	if scope != "proc" {
@@ -161,7 +169,8 @@ func (p *parser) globalSetVar(args []string) {
 	if p.cfg.Global.Vars == nil {
 		p.cfg.Global.Vars = map[string]sample.Value{}
 	}
-	p.cfg.Global.Vars[name] = v
+	t := sample.Txn{Vars: p.cfg.Global.Vars}
+	t.SetVar(name, v, cond)
 }
 
 // procVarValue evaluates the value of `set-var NAME EXPR` or `set-var-fmt

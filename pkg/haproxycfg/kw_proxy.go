@@ -751,6 +751,16 @@ func (p *parser) option(args []string, no bool) {
 		if p.needCap(name, false, "") {
 			px.Options.Redispatch = !no
 		}
+	case "abortonclose":
+		// haproxy checks its arguments before its capability.
+		if len(args) > 2 {
+			p.alert("option", "'option %s' cannot handle unexpected argument '%s'.", name, args[2])
+			return
+		}
+		if p.needCap(name, false, "") {
+			px.Options.AbortOnClose = !no
+			p.cur.abortPos = p.pos()
+		}
 	case "allbackups":
 		if p.needCap(name, false, "") {
 			px.Options.AllBackups = !no

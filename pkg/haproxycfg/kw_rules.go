@@ -337,8 +337,18 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 			return 0, ruleError(fmt.Sprintf("invalid variable '%s'. Expects '%s(<var-name>)'", action, name))
 		}
 		vname, flags, _ := strings.Cut(v, ",")
+		if flags != "" && r.Action == ActUnsetVar {
+			return 0, ruleError("unset-var does not expect parameters after the variable name. Only \"set-var\" and \"set-var-fmt\" manage conditions")
+		}
 		if flags != "" {
-			return 0, ruleError(fmt.Sprintf("conditions on the variable ('%s') are not implemented by gproxy", flags))
+			for _, f := range strings.Split(flags, ",") {
+				if f == "" {
+					break // haproxy stops at an empty condition
+				}
+				if err := sample.ParseVarCond(&r.VarCond, f); err != nil {
+					return 0, ruleError(err.Error())
+				}
+			}
 		}
 		scope, _, _ := strings.Cut(vname, ".")
 		switch scope {

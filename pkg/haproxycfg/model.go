@@ -323,6 +323,10 @@ type Options struct {
 	// LogHealthChecks is `option log-health-checks`: every check whose
 	// result or health changes is logged, not only state changes.
 	LogHealthChecks bool
+	// AbortOnClose is `option abortonclose`: a client that closes while
+	// its request waits for a server (queue, connect, response head)
+	// aborts it.
+	AbortOnClose bool `json:",omitempty"`
 	// BufferRequest is `option http-buffer-request`: the request body is
 	// waited for (whole, or a buffer full) before the rules run.
 	BufferRequest bool `json:",omitempty"`

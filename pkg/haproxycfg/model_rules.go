@@ -137,6 +137,9 @@ type Rule struct {
 	// Normalizer is normalize-uri's: "path-merge-slashes",
 	// "path-strip-dotdot full", "percent-to-uppercase strict"...
 	Normalizer string `json:",omitempty"`
+	// VarCond are set-var's and set-var-fmt's conditions
+	// ("set-var(txn.x,ifnotset)").
+	VarCond sample.VarCond `json:",omitempty"`
 	// Num is set-mark's mark or set-tos's value.
 	Num int64 `json:",omitempty"`
 	Pos Pos

@@ -120,6 +120,7 @@ const (
 	secDefaults
 	secProxy
 	secIgnored // a section haproxy has and gproxy refuses
+	secFCGIApp // parsed, never served (kw_fcgi.go)
 	secUserlist
 	secHTTPErrors
 )
@@ -138,6 +139,7 @@ type proxyState struct {
 	defBEPos          Pos // where default_backend was set (maybe in defaults)
 	httplogPos        Pos // where `option httplog` was set
 	logasapPos        Pos // where `option logasap` was set
+	abortPos          Pos // where `option abortonclose` was set
 	stickPos          Pos // where `stick-table` was set (kw_stick.go)
 	// logs holds the log-format strings until the proxy's mode is known
 	// (kw_logs.go).
@@ -162,6 +164,10 @@ type proxyState struct {
 }
 
 type parser struct {
+	// fcgiApps are the fcgi-app sections, fcgiCur the one being read
+	// (nil after a bad header).
+	fcgiApps []*fcgiApp
+	fcgiCur  *fcgiApp
 	env      envFunc
 	readFile func(string) ([]byte, error) // nil: referenced files are not read
 	checkFD  func(int) error              // nil: inherited descriptors are not checked
@@ -293,7 +299,7 @@ func (ps *proxyState) clone() *proxyState {
 	}
 	px.Rules = ps.px.Rules.clone()
 	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
-		httplogPos: ps.httplogPos, logasapPos: ps.logasapPos, logs: ps.logs, chk: ps.chk.clone(),
+		httplogPos: ps.httplogPos, logasapPos: ps.logasapPos, abortPos: ps.abortPos, logs: ps.logs, chk: ps.chk.clone(),
 		errOps: append([]errOp(nil), ps.errOps...)}
 }
 
@@ -432,6 +438,9 @@ func (p *parser) parseLine(raw string) {
 	case "peers":
 		p.startPeers(args)
 		return
+	case "fcgi-app":
+		p.startFCGIApp(args)
+		return
 	}
 	if k, ok := lookup(CtxSection, args[0]); ok {
 		// A section kind gproxy does not implement: its lines are
@@ -463,6 +472,8 @@ func (p *parser) parseLine(raw string) {
 		p.resolversKeyword(args)
 	case secPeers:
 		p.peersKeyword(args)
+	case secFCGIApp:
+		p.fcgiAppKeyword(args)
 	case secIgnored:
 	}
 }
@@ -615,6 +626,7 @@ func (p *parser) finish() (*Config, []Diagnostic, error) {
 	p.finishResolvers()
 	p.finishPeers()
 	p.validate()
+	p.finishFCGIApps()
 	p.finishPatRefs()
 	alerts := 0
 	var first *Diagnostic

@@ -167,6 +167,11 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		}
 	}
 
+	if px.Mode == ModeTCP && px.Kind.HasBackend() && px.Options.AbortOnClose && !px.Disabled {
+		// Served in mode http only: a TCP client's close while queued or
+		// connecting is not watched.
+		p.postDiag(Alert, ps.abortPos, "option", "'option abortonclose' in mode tcp (%s '%s') is not implemented by gproxy; it works in mode http.", typeStr(px.Kind), px.Name)
+	}
 	if px.Disabled || !advise {
 		return
 	}

@@ -118,6 +118,12 @@ type h1Conn struct {
 	// reqVars are the txn.* and req.* variables the frontend's
 	// tcp-request content rules set for the request being read.
 	reqVars map[string]sample.Value
+	// reqLastRule is the tcp-request content rule that ended those
+	// rules for the request being read (last_rule_file); zero if none.
+	reqLastRule haproxycfg.Pos
+	// ruleTxn is what the rules of the request being answered saw; its
+	// last rule goes to the log line (last_rule_file). nil without rules.
+	ruleTxn *sample.Txn
 	h       *h1Frontend
 	one     [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
@@ -595,12 +601,15 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		stickRequestEnd(c.stk, &s)
 		s.ActConn = int(e.actconn.Load())
 		s.FeConn = int(f.ctr.cur.Load())
+		if rt := c.ruleTxn; rt != nil && s.Txn != nil {
+			s.Txn.LastRuleFile, s.Txn.LastRuleLine = rt.LastRuleFile, rt.LastRuleLine
+		}
 		if !c.nolog && !c.asapLogged {
 			s.Level = c.logLevel
 			logStick(&s, stkLog)
 			e.logSession(f.px, s)
 		}
-		c.rules, c.nolog, c.logLevel, c.asap, c.asapLogged = nil, false, 0, nil, false
+		c.rules, c.nolog, c.logLevel, c.asap, c.asapLogged, c.ruleTxn = nil, false, 0, nil, false, nil
 		if !keep || h.isDraining() {
 			return
 		}
@@ -833,7 +842,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			key.Persist = ss
 		}
 	}
-	a, err := be.acquire(e.killed, key, nil, bt.EffectiveQueue())
+	// `option abortonclose`: the client's close aborts the request until
+	// its response head comes.
+	var aw *abortWatch
+	if be.px.Options.AbortOnClose && body.complete() {
+		aw = watchAbort(e.killed, clientTCP(c.nc))
+		defer aw.end()
+	}
+	reqCtx := aw.context(e.killed)
+	a, err := be.acquire(reqCtx, key, nil, bt.EffectiveQueue())
 	s.SrvQueue, s.BeQueue = a.sq, a.bq
 	if err != nil {
 		if e.killed.Err() == nil && !errors.Is(err, ErrQueueFull) {
@@ -850,6 +867,12 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			s.ServerName = a.srv.Name()
 			s.Tw = e.now().Sub(tHead)
 			s.TermCause, s.TermState = termServer, stateQueue
+		case aw.aborted():
+			// haproxy logs no status and closes (CQ).
+			s.Tw = e.now().Sub(tHead)
+			s.Status, s.TermCause, s.TermState = -1, termClient, stateQueue
+			be.ctr.cliAborts.Add(1)
+			return false
 		default:
 			s.Tw = e.now().Sub(tHead)
 			s.TermCause, s.TermState = termKilled, stateQueue
@@ -892,7 +915,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	// has no context of its own: the engine's kill and cancel (abort)
 	// end its exchange; an HTTP/2 one gets its context (st.context).
 	st := &fwdState{e: e, c: c}
-	st.send.ctx, st.send.hooks, st.send.kill = e.killed, st, e.killed
+	// A connect in progress is not aborted by the client's close: haproxy
+	// checks it between attempts and once connected.
+	st.send.ctx, st.send.hooks, st.send.kill = e.killed, st, reqCtx
 	// cancel ends the request: its context, and the HTTP/1 exchange in
 	// progress (which watches no context of its own).
 	cancel := st.cancel
@@ -1033,13 +1058,18 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		if st.dialErr != nil && st.tConn.IsZero() && e.killed.Err() == nil {
 			srv.observe(HanaL4Err)
 		}
-		if err == nil || st.dialErr == nil || !st.tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil {
+		if err == nil || st.dialErr == nil || !st.tConn.IsZero() || attempt >= be.px.Retries || e.killed.Err() != nil || aw.aborted() {
 			break
 		}
 		// The connection was refused or timed out: retry after haproxy's
 		// turn-around time, min(timeout connect, 1s), if it was refused.
 		s.Retries++
-		retryWait, rerr := retryServer(e.killed, be, &srv, req, s, attempt, isTimeout(st.dialErr))
+		retryWait, rerr := retryServer(reqCtx, be, &srv, req, s, attempt, isTimeout(st.dialErr))
+		if rerr != nil && aw.aborted() {
+			s.Status, s.TermCause, s.TermState = -1, termClient, stateConnect
+			be.ctr.cliAborts.Add(1)
+			return false
+		}
 		if rerr != nil {
 			s.Status, s.TermCause, s.TermState = http.StatusServiceUnavailable, termServer, stateConnect
 			return h.errorPage(c, s, page503, false)
@@ -1052,10 +1082,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			}
 			select {
 			case <-time.After(wait):
-			case <-e.killed.Done():
+			case <-reqCtx.Done():
+			}
+			if aw.aborted() {
+				err = context.Canceled
+				break
 			}
 		}
 	}
+	aw.end()         // the response head came, or the request failed
 	c.acct.srv = srv // a retry may have moved it
 	if rr != nil && srv != nil {
 		rr.txn.Server = srv.Name()
@@ -1082,6 +1117,35 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			s.TermCause, s.TermState = termKilled, stateConnect
 			if !st.tConn.IsZero() {
 				s.Tc, s.TermState = st.tConn.Sub(tAssigned), 'H'
+			}
+			return false
+		case aw.aborted():
+			be.ctr.cliAborts.Add(1)
+			srv.ctr.cliAborts.Add(1)
+			if st.tConn.IsZero() {
+				// Closed while connecting: no status, nothing sent (CC).
+				s.Status, s.TermCause, s.TermState = -1, termClient, stateConnect
+				return false
+			}
+			s.Tc = st.tConn.Sub(tAssigned)
+			if overTLS(c.nc) {
+				// A TLS client's end without close_notify is an error
+				// to haproxy's TLS layer: no reply, "CD" (measured).
+				s.Status, s.TermCause, s.TermState = -1, termClient, stateData
+				return false
+			}
+			// Closed while the server prepared its response: haproxy
+			// answers its 400 page to what may be a half-closed client
+			// (CH), and closes the server connection.
+			s.Status, s.TermCause, s.TermState = http.StatusBadRequest, termClient, 'H'
+			h.errorPage(c, s, page400Abort, false)
+			// What the client sent after its request is read, so that the
+			// close is a FIN, not a reset losing the page.
+			drainSocket(c.nc)
+			if h.errorFile(http.StatusBadRequest) == nil {
+				// haproxy's %B of this page counts a "connection: close"
+				// field (measured: 206 bytes).
+				s.BytesToClient += int64(len("connection") + len("close"))
 			}
 			return false
 		case errors.Is(body.readErr(), errBadRequest):
@@ -1228,7 +1292,7 @@ func (st *fwdState) context() context.Context {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.ctx == nil {
-		st.ctx, st.ctxCancel = context.WithCancel(st.e.killed)
+		st.ctx, st.ctxCancel = context.WithCancel(st.send.kill)
 		if st.canceled {
 			st.ctxCancel()
 		}

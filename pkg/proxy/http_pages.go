@@ -42,9 +42,12 @@ var (
 	// (and closes).
 	page422 = strings.Replace(newPage(422, "Unprocessable Content", "The server cannot process the contained instructions.", true).String(false), "Connection: close\r\n", "", 1)
 	page408 = newPage(408, "Request Time-out", "Your browser didn't send a complete request in time.", true).String(false)
-	page502 = newPage(502, "Bad Gateway", "The server returned an invalid or incomplete response.", false)
-	page503 = newPage(503, "Service Unavailable", "No server is available to handle this request.", false)
-	page504 = newPage(504, "Gateway Time-out", "The server didn't respond in time.", false)
+	// The stream's 400 (`option abortonclose`): lower-case fields, an
+	// errorfile's if there is one.
+	page400Abort = newPage(400, "Bad request", "Your browser sent an invalid request.", false)
+	page502      = newPage(502, "Bad Gateway", "The server returned an invalid or incomplete response.", false)
+	page503      = newPage(503, "Service Unavailable", "No server is available to handle this request.", false)
+	page504      = newPage(504, "Gateway Time-out", "The server didn't respond in time.", false)
 	// Ours: haproxy relays CONNECT tunnels, we refuse them.
 	page501 = newPage(501, "Not Implemented", "The proxy does not relay CONNECT tunnels.", false)
 )

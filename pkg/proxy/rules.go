@@ -167,11 +167,12 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 	rr.c, rr.e = c, h.e
 	rr.fe, rr.log = h.f.px, s
+	c.ruleTxn = &rr.txn
 	if h.f.px.Logging.UniqueID != nil {
 		rr.txn.UniqueID = func() string { return h.makeUniqueID(&rr.txn, s) }
 	}
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
-	rr.txn.Stream = true
+	rr.txn.Stream, rr.txn.Keeper = true, rr
 	if c.reqVars != nil {
 		if rr.txn.Vars == nil {
 			rr.txn.Vars = map[string]sample.Value{}
@@ -180,6 +181,10 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 			rr.txn.Vars[k] = v
 		}
 		c.reqVars = nil
+	}
+	if c.reqLastRule.File != "" {
+		lastRule(&rr.txn, c.reqLastRule)
+		c.reqLastRule = haproxycfg.Pos{}
 	}
 	t := &rr.txn
 	fe := hr.fe
@@ -289,8 +294,10 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 					rr.hints = append(rr.hints, header{strings.ToLower(r.Name), rr.text(r.Value)})
 				}
 			case haproxycfg.ActAllow:
+				lastRule(t, r.Pos)
 				break rules
 			case haproxycfg.ActDeny:
+				lastRule(t, r.Pos)
 				code := r.Status
 				if code == 0 {
 					code = http.StatusForbidden
@@ -305,9 +312,11 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				}
 				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
 			case haproxycfg.ActTarpit:
+				lastRule(t, r.Pos)
 				c.deniedRequest(h.f)
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
 			case haproxycfg.ActReject, haproxycfg.ActSilentDrop:
+				lastRule(t, r.Pos)
 				// No reply and no request time logged. reject closes
 				// the connection after reading what the client sent, so
 				// the client sees a FIN (haproxy 2.6.12, measured);
@@ -340,6 +349,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 					return vReply, false
 				}
 			case haproxycfg.ActAuth:
+				defer lastRule(t, r.Pos) // after the reply, as return
 				realm := r.Realm
 				if realm == "" {
 					realm = px.Name
@@ -354,6 +364,9 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				if !ok {
 					continue
 				}
+				// Recorded once the reply ran the http-after-response rules
+				// (they do not see it in haproxy), as for return.
+				defer lastRule(t, r.Pos)
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
 				c.intercepted(h.f)
 				if body.complete() {
@@ -363,6 +376,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				h.reply(c, rr, s, p, true, false, true)
 				return vReply, false
 			case haproxycfg.ActReturn:
+				defer lastRule(t, r.Pos)
 				c.intercepted(h.f)
 				if r.Return.ErrorFile != nil || r.Return.ProxyErrors {
 					s.Status, s.TermCause, s.TermState = r.Return.Status, 'L', stateRequest
@@ -378,6 +392,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 			case haproxycfg.ActNormalizeURI:
 				uri, ok := normalizeURI(rr.req.URI, r.Normalizer)
 				if !ok {
+					lastRule(t, r.Pos)
 					// A strict normalizer's malformed input: a bad
 					// request, as haproxy's ACT_RET_INV.
 					s.Status, s.TermCause, s.TermState = http.StatusBadRequest, 'P', stateRequest
@@ -782,19 +797,10 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 		}
 	case haproxycfg.ActSetVar:
 		if v, ok := r.Expr.Eval(&rr.txn); ok {
-			if rr.txn.Vars == nil {
-				rr.txn.Vars = map[string]sample.Value{}
-			}
-			rr.txn.Vars[r.Name] = v
-			rr.keepVar(r.Name, &v)
+			rr.setVar(r.Name, v, r.VarCond)
 		}
 	case haproxycfg.ActSetVarFmt:
-		v := sample.Value{Type: sample.TypeStr, Str: rr.text(r.Value)}
-		if rr.txn.Vars == nil {
-			rr.txn.Vars = map[string]sample.Value{}
-		}
-		rr.txn.Vars[r.Name] = v
-		rr.keepVar(r.Name, &v)
+		rr.setVar(r.Name, sample.Value{Type: sample.TypeStr, Str: rr.text(r.Value)}, r.VarCond)
 	case haproxycfg.ActUnsetVar:
 		delete(rr.txn.Vars, r.Name)
 		rr.keepVar(r.Name, nil)
@@ -963,8 +969,10 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 			}
 			switch r.Action {
 			case haproxycfg.ActAllow:
+				lastRule(&rr.txn, r.Pos)
 				break rules
 			case haproxycfg.ActDeny:
+				lastRule(&rr.txn, r.Pos)
 				code := r.Status
 				if code == 0 {
 					code = http.StatusBadGateway
@@ -978,6 +986,7 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				return 0, "", nil, &p
 			case haproxycfg.ActReturn:
 				p := rr.afterPage(h, rr.returnPage(r.Return))
+				lastRule(&rr.txn, r.Pos) // after: http-after-response does not see it
 				return 0, "", nil, &p
 			case haproxycfg.ActRedirect:
 				p, ok := rr.redirectPage(r.Redirect)
@@ -985,6 +994,7 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 					continue
 				}
 				p = rr.afterPage(h, p)
+				lastRule(&rr.txn, r.Pos) // after, as return
 				rr.redirected = true
 				return 0, "", nil, &p
 			case haproxycfg.ActWaitForBody:
@@ -1366,10 +1376,11 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 		}
 	}
 	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk,
-		Vars: h.e.proc.load(c.sessVars), Stream: true, NotFirst: req.notFirst, Captures: s, SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
+		Vars: h.e.proc.load(c.sessVars), Stream: true, Keeper: h.e, NotFirst: req.notFirst, Captures: s, SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 	act := tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s})
 	keepSessVars(&t, &c.sessVars)
 	c.reqVars = streamVars(&t)
+	c.reqLastRule = haproxycfg.Pos{File: t.LastRuleFile, Line: t.LastRuleLine}
 	if act != haproxycfg.ActReject {
 		return true
 	}
@@ -1463,6 +1474,40 @@ func (rr *ruleRun) keepVar(name string, v *sample.Value) {
 		rr.c.sessVars[name] = *v
 	case strings.HasPrefix(name, "proc.") && rr.e != nil:
 		rr.e.proc.store(name, v)
+	}
+}
+
+// lastRule records the rule that ended a rule set's evaluation
+// (last_rule_file, last_rule_line).
+func lastRule(t *sample.Txn, p haproxycfg.Pos) { t.LastRuleFile, t.LastRuleLine = p.File, p.Line }
+
+// setVar stores v in variable name under the conditions c, and keeps
+// it beyond the request (sess.*, proc.*); a variable the conditions
+// created without a value is kept too.
+func (rr *ruleRun) setVar(name string, v sample.Value, c sample.VarCond) {
+	if c == 0 {
+		if rr.txn.Vars == nil {
+			rr.txn.Vars = map[string]sample.Value{}
+		}
+		rr.txn.Vars[name] = v
+		rr.keepVar(name, &v)
+		return
+	}
+	rr.txn.SetVar(name, v, c)
+	if got, ok := rr.txn.Vars[name]; ok {
+		rr.keepVar(name, &got)
+	}
+}
+
+// KeepVar is the set-var and unset-var converters' (sample.VarKeeper).
+func (rr *ruleRun) KeepVar(name string, v *sample.Value) { rr.keepVar(name, v) }
+
+// KeepVar keeps the process variables the set-var and unset-var
+// converters set in the TCP rules (sample.VarKeeper); their sess.*
+// variables are kept with the connection (keepSessVars).
+func (e *Engine) KeepVar(name string, v *sample.Value) {
+	if strings.HasPrefix(name, "proc.") {
+		e.proc.store(name, v)
 	}
 }
 

@@ -32,6 +32,16 @@ func tcpVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) haproxycfg.Action {
 	return tcpVerdictCap(set, t, nil)
 }
 
+// tcpLastRule records a verdict rule as the one that ended the rules
+// (last_rule_file): accept, reject, close and silent-drop end them in
+// haproxy; the other actions let the next rules run.
+func tcpLastRule(t *sample.Txn, r *haproxycfg.TCPRule) {
+	switch r.Action {
+	case haproxycfg.ActAccept, haproxycfg.ActReject, haproxycfg.ActClose, haproxycfg.ActSilentDrop:
+		t.LastRuleFile, t.LastRuleLine = r.Pos.File, r.Pos.Line
+	}
+}
+
 // tcpCaps is where tcp-request content capture rules store what they
 // capture: the frontend's request slots in the stream's log fields.
 type tcpCaps struct {
@@ -72,6 +82,7 @@ func tcpVerdictCap(set []*haproxycfg.TCPRule, t *sample.Txn, caps *tcpCaps) hapr
 				tcpVar(r.Var, t) // not final either
 				continue
 			}
+			tcpLastRule(t, r)
 			return r.Action
 		}
 	}
@@ -106,10 +117,16 @@ func tcpVar(r *haproxycfg.Rule, t *sample.Txn) {
 		}
 		return
 	}
-	if t.Vars == nil {
-		t.Vars = map[string]sample.Value{}
+	if r.VarCond != 0 {
+		if !t.SetVar(r.Name, v, r.VarCond) {
+			return
+		}
+	} else {
+		if t.Vars == nil {
+			t.Vars = map[string]sample.Value{}
+		}
+		t.Vars[r.Name] = v
 	}
-	t.Vars[r.Name] = v
 	if e := engineOf(t.Env); proc && e != nil {
 		e.proc.store(r.Name, &v)
 	}
@@ -174,7 +191,7 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, ac
 	if len(rs.TCPConnection) == 0 && pp == nil {
 		return true
 	}
-	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e, Vars: e.proc.load(*sess), SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
+	t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: e, Vars: e.proc.load(*sess), Keeper: e, SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
 	if stk != nil {
 		t.Stick = stk
 	}
@@ -210,7 +227,7 @@ func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters, s
 		return true
 	}
 	if len(rs.TCPSession) > 0 {
-		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess), SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
+		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess), Keeper: e, SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
 		if stk != nil {
 			t.Stick = stk
 		}
@@ -249,6 +266,7 @@ func tcpConnVerdict(set []*haproxycfg.TCPRule, t *sample.Txn) (act haproxycfg.Ac
 				tcpVar(r.Var, t) // not final either
 				continue
 			}
+			tcpLastRule(t, r)
 			return r.Action, expect
 		}
 	}
@@ -323,6 +341,7 @@ func tcpVerdictMore(set []*haproxycfg.TCPRule, t *sample.Txn, last bool, from *i
 				tcpVar(r.Var, t)
 				continue
 			}
+			tcpLastRule(t, r)
 			return r.Action, true
 		}
 	}
@@ -367,7 +386,7 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 		return nil, true
 	}
 	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
-		Vars: s.e.proc.load(s.sessVars), Stream: true, Captures: log, SoName: s.e.soName(f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
+		Vars: s.e.proc.load(s.sessVars), Stream: true, Keeper: s.e, Captures: log, SoName: s.e.soName(f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
 	s.txn = t
 	// An empty buffer, not none: an HTTP fetch then waits for a request
 	// head (haproxy parses the buffer as HTTP in mode tcp).
@@ -471,7 +490,7 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	t := s.txn
 	if t == nil {
 		t = &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
-			Vars: s.e.proc.load(s.sessVars), Stream: true, SoName: s.e.soName(s.f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
+			Vars: s.e.proc.load(s.sessVars), Stream: true, Keeper: s.e, SoName: s.e.soName(s.f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
 	}
 	t.Backend = s.be.px.Name
 	if s.srv != nil {

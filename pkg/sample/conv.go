@@ -145,7 +145,7 @@ func init() {
 	RegisterConverter(ConvDef{Name: "strcmp", Args: ArgSpec{Types: []ArgType{ArgStr}, Min: 1}, In: TypeStr, Out: TypeInt,
 		Check: func(a []Arg, _ *ParseOptions) error { return checkVarName(a[0].Str) },
 		Fn: func(t *Txn, v Value, a []Arg) (Value, bool) {
-			o, ok := t.Vars[a[0].Str]
+			o, ok := t.LookupVar(a[0].Str)
 			if !ok {
 				return Value{}, false
 			}
@@ -169,7 +169,7 @@ func init() {
 		Fn: func(t *Txn, v Value, a []Arg) (Value, bool) {
 			s := v.Str + a[0].Str
 			if len(a) > 1 && a[1].Str != "" {
-				if o, ok := t.Vars[a[1].Str]; ok {
+				if o, ok := t.LookupVar(a[1].Str); ok {
 					s += o.String()
 				}
 			}
@@ -228,7 +228,7 @@ func operand(t *Txn, a Arg) (int64, bool) {
 	if a.Type == ArgInt {
 		return a.Int, true
 	}
-	v, ok := t.Vars[a.Str]
+	v, ok := t.LookupVar(a.Str)
 	if !ok {
 		return 0, false
 	}

@@ -142,7 +142,7 @@ func init() {
 		Fn: func(t *Txn, v Value, a []Arg) (Value, bool) {
 			key := []byte(a[1].Str)
 			if a[1].Type == ArgVar {
-				kv, ok := t.Vars[a[1].Str]
+				kv, ok := t.LookupVar(a[1].Str)
 				if !ok {
 					return Value{}, false
 				}
@@ -171,7 +171,7 @@ func init() {
 			return nil
 		},
 		Fn: func(t *Txn, v Value, a []Arg) (Value, bool) {
-			o, ok := t.Vars[a[0].Str]
+			o, ok := t.LookupVar(a[0].Str)
 			if !ok {
 				return Value{}, false
 			}

@@ -151,10 +151,16 @@ func init() {
 			return Value{Type: TypeBool, Bool: t.Env.SrvIsUp(be, srv)}, true
 		}})
 
+	RegisterFetch(FetchDef{Name: "last_rule_file", Out: TypeStr, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		return Value{Type: TypeStr, Str: t.LastRuleFile}, t.LastRuleFile != ""
+	}})
+	RegisterFetch(FetchDef{Name: "last_rule_line", Out: TypeInt, Fn: func(t *Txn, _ []Arg) (Value, bool) {
+		return Value{Type: TypeInt, Int: int64(t.LastRuleLine)}, t.LastRuleFile != ""
+	}})
 	RegisterFetch(FetchDef{Name: "var", Args: ArgSpec{Types: []ArgType{ArgStr, ArgStr}, Min: 1}, Out: TypeAny,
 		Check: func(a []Arg, _ *ParseOptions) error { return checkVarName(a[0].Str) },
 		Fn: func(t *Txn, a []Arg) (Value, bool) {
-			if v, ok := t.Vars[a[0].Str]; ok {
+			if v, ok := t.LookupVar(a[0].Str); ok {
 				return v, true
 			}
 			if len(a) > 1 && a[1].Str != "" {

@@ -361,7 +361,7 @@ func init() {
 			// The variable's content then the suffix, both optional.
 			item := ""
 			if a[1].Str != "" {
-				if o, ok := t.Vars[a[1].Str]; ok {
+				if o, ok := t.LookupVar(a[1].Str); ok {
 					item = o.String()
 				}
 			}

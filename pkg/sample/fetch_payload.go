@@ -7,6 +7,9 @@ func init() {
 	for _, n := range []string{"req.len", "req_len"} {
 		RegisterFetch(FetchDef{Name: n, Out: TypeInt, Fn: func(t *Txn, _ []Arg) (Value, bool) {
 			t.MayChange()
+			if t.Req != nil {
+				return Value{Type: TypeInt, Int: htxLen(t)}, true
+			}
 			return Value{Type: TypeInt, Int: int64(len(t.Payload))}, true
 		}})
 	}
@@ -448,4 +451,20 @@ func payloadAt(t *Txn, buf []byte, off, n int64) (Value, bool) {
 		return Value{}, false
 	}
 	return Value{Type: TypeBin, Str: string(buf[off : off+n])}, true
+}
+
+// htxLen is req.len on an HTTP stream: haproxy 2.6 counts the request's
+// HTX data, its start line and fields as the rules see them plus a fixed
+// overhead (the start line's 20 bytes of header, the end of headers'
+// 1), and the body bytes buffered; nothing once the request was sent.
+func htxLen(t *Txn) int64 {
+	if t.ReqGone {
+		return 0
+	}
+	m := t.Req
+	n := 20 + len(m.Method) + len(m.URI) + len(m.Version) + 1 + len(m.Body)
+	for _, h := range m.Headers {
+		n += len(h.Name) + len(h.Value)
+	}
+	return int64(n)
 }

@@ -117,3 +117,31 @@ func FuzzJSONQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFIX runs the FIX converters on any buffer: no panic; a valid
+// message has its BeginString and MsgType; a buffer cut short of a valid
+// message is never invalid, only incomplete (more data may come).
+func FuzzFIX(f *testing.F) {
+	f.Add([]byte("8=FIX.4.4\x019=45\x0135=A\x0149=CLIENT1\x0156=EXECUTOR\x0134=1\x0198=0\x01108=30\x0110=138\x01"))
+	f.Add([]byte("8=FIXT.1.1\x019=20\x0135=A\x0115000=x\x011500=y\x0110=088\x01"))
+	f.Add([]byte("8=FIX.4.4\x019=5\x0135=A\x01=x\x0110=000\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st := fixValidate(b)
+		for _, id := range []uint32{fixBeginStr, fixBodyLength, fixMsgType, fixCheckSum, 49} {
+			fixTagValue(b, id)
+		}
+		if st != fixValid {
+			return
+		}
+		for _, id := range []uint32{fixBeginStr, fixMsgType} {
+			if _, _, ok := fixTagValue(b, id); !ok {
+				t.Fatalf("valid %q: no tag %d", b, id)
+			}
+		}
+		for i := fixMinSize; i < len(b); i++ {
+			if fixValidate(b[:i]) == fixInvalid {
+				t.Fatalf("valid %q: its first %d bytes are invalid", b, i)
+			}
+		}
+	})
+}

@@ -108,6 +108,14 @@ type Txn struct {
 	ResPayload []byte
 	// Vars holds set-var values by full name ("txn.foo", "sess.bar").
 	Vars map[string]Value
+	// LastRuleFile and LastRuleLine are where the last rule that ended
+	// a rule set's evaluation was declared (last_rule_file,
+	// last_rule_line); "" before one did.
+	LastRuleFile string
+	LastRuleLine int
+	// Keeper keeps what the set-var and unset-var converters set beyond
+	// Vars; nil keeps nothing more.
+	Keeper VarKeeper
 	// Now is the time date() and http_date read; zero means the wall
 	// clock (tests set it).
 	Now time.Time
