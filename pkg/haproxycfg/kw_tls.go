@@ -26,10 +26,7 @@ type tlsText struct {
 
 // tlsGlobal is the parser's copy of the global TLS defaults.
 type tlsGlobal struct {
-	crtBase, caBase string
-	// ocsp holds the OCSP responses by certificate ID, shared by the
-	// binds' certificates as haproxy shares them (tlsconf.ShareOCSP).
-	ocsp                               map[string]*tlsconf.OCSPShared
+	crtBase, caBase                    string
 	bindCiphers, bindSuites, bindCurve tlsText
 	srvCiphers, srvSuites, srvCurves   tlsText
 	bindOpts, srvOpts                  []string
@@ -1077,10 +1074,10 @@ func (p *parser) ocspDiags(cs []*tlsconf.Cert, prefix string) bool {
 		for _, w := range c.Warnings {
 			p.diag(Warning, LocNone, "bind", "%s", w)
 		}
-		if p.tls.ocsp == nil {
-			p.tls.ocsp = map[string]*tlsconf.OCSPShared{}
+		if p.cfg.OCSP == nil {
+			p.cfg.OCSP = &tlsconf.OCSPResponses{}
 		}
-		tlsconf.ShareOCSP(p.tls.ocsp, c)
+		p.cfg.OCSP.Share(c)
 	}
 	return true
 }
