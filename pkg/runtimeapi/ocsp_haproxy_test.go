@@ -216,7 +216,7 @@ frontend f
 	// response), so that a change making both print nothing would fail.
 	for q, want := range map[string]string{
 		"show ssl ocsp-response " + siteKey: "Revocation Reason: keyCompromise (0x1)",
-		"show ssl cert " + path("site.pem"):  "OCSP Response Key: " + siteKey,
+		"show ssl cert " + path("site.pem"): "OCSP Response Key: " + siteKey,
 	} {
 		if got := askSocket(t, socks["gp"], q); !strings.Contains(got, want) {
 			t.Errorf("%s: no %q in\n%s", q, want, got)
