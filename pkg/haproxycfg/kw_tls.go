@@ -64,6 +64,7 @@ type sslOpts struct {
 	force                     string
 	ciphers, suites, curves   tlsText
 	strictSNI, noTickets      bool
+	preferClient              bool
 	noCANames                 bool // bind no-ca-names
 	sni, checkSNI, verifyHost string
 	checkALPN                 []string // check-alpn
@@ -169,12 +170,13 @@ func (p *parser) globalTLS(args []string) bool {
 				switch args[i] {
 				case "no-tls-tickets":
 				case "prefer-client-ciphers":
-					// crypto/tls picks by its own preference (or the
-					// client's for ChaCha20): not the same as OpenSSL's.
-					p.refuseForm(grpTLS, LocParsing, kw, "", fmt.Sprintf("'%s' option 'prefer-client-ciphers'", kw))
-					return true
+					if kw == "ssl-default-server-options" {
+						// haproxy 2.6 knows it for binds only.
+						p.alert(kw, "unknown option '%s' on global statement '%s'.", args[i], kw)
+						return true
+					}
 				default:
-					p.alert(kw, "unknown '%s' option '%s'.", kw, args[i])
+					p.alert(kw, "unknown option '%s' on global statement '%s'.", args[i], kw)
 					return true
 				}
 				n = 0
@@ -352,6 +354,9 @@ func (p *parser) bindTLSOption(o *sslOpts, args []string, i int) (n int, handled
 	case "no-tls-tickets":
 		o.noTickets = true
 		return 0, true, true
+	case "prefer-client-ciphers":
+		o.preferClient = true
+		return 0, true, true
 	case "no-ca-names":
 		o.noCANames = true
 		return 0, true, true
@@ -455,8 +460,11 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	for i := 0; i < len(g.bindOpts); i++ {
 		n, _ := p.sslVersionOpt(&def, g.bindOpts, i, "bind", prefix)
 		if n < 0 {
-			if g.bindOpts[i] == "no-tls-tickets" {
+			switch g.bindOpts[i] {
+			case "no-tls-tickets":
 				def.noTickets = true
+			case "prefer-client-ciphers":
+				def.preferClient = true
 			}
 			n = 0
 		}
@@ -466,6 +474,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		o.minVer, o.maxVer, o.force, o.no = def.minVer, def.maxVer, def.force, def.no
 	}
 	o.noTickets = o.noTickets || def.noTickets
+	o.preferClient = o.preferClient || def.preferClient
 	if !o.ciphers.set {
 		o.ciphers = g.bindCiphers
 	}
@@ -475,7 +484,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if !o.curves.set {
 		o.curves = g.bindCurve
 	}
-	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, NoCANames: o.noCANames, Verify: o.verify, CrtIgnore: o.crtIgnore, CAIgnore: o.caIgnore}
+	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, PreferClientCiphers: o.preferClient, NoCANames: o.noCANames, Verify: o.verify, CrtIgnore: o.crtIgnore, CAIgnore: o.caIgnore}
 	var ok bool
 	if set.MinVersion, set.MaxVersion, ok = p.versions(o, "bind", prefix); !ok {
 		return false

@@ -311,6 +311,16 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 			}
 			hs.VerifyConnection = bind.CurveCheck(h.SupportedCurves)
 		}
+		if bind.PreferClientCiphers && pickErr == nil {
+			// prefer-client-ciphers: the client's first usable suite.
+			eff := hs
+			if eff == nil {
+				eff = base
+			}
+			if pc := tlsconf.ClientOrder(h, eff, c); pc != nil {
+				return pc, nil
+			}
+		}
 		if hs != nil {
 			return hs, nil
 		}

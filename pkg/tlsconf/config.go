@@ -44,6 +44,9 @@ type Bind struct {
 	Curves     []tls.CurveID
 	ALPN       []string
 	NoTickets  bool
+	// PreferClientCiphers is prefer-client-ciphers: the suite is the
+	// client's first usable one (ClientOrder).
+	PreferClientCiphers bool
 	// NoCANames sends a certificate request without CA names (a crt-list
 	// line's no-ca-names).
 	NoCANames bool
