@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -39,9 +40,14 @@ type tlsListener struct {
 // ClientHello was read and parsed (haproxy's "empty handshake" test).
 type tlsServerConn struct {
 	*tls.Conn
-	raw   net.Conn
-	hello atomic.Bool
-	luid  int // the bind's number in its frontend (haproxy's listener id)
+	raw net.Conn
+	// ownSID is the session id OpenSSL would make up for the session
+	// (ssl_fc_session_id), drawn at the first fetch.
+	ownSID     []byte
+	ownSIDOnce sync.Once
+	noTickets  bool // the bind sends no session tickets
+	hello      atomic.Bool
+	luid       int // the bind's number in its frontend (haproxy's listener id)
 	// local is the certificate presented (ssl_f_*), set with hello.
 	local *x509.Certificate
 	// verify is the client certificate's verification result, kept
@@ -92,9 +98,28 @@ type helloScan struct {
 	n    int  // bytes of head filled
 	skip int  // bytes of a skipped record still to come
 	done bool // head holds the hello, or a record that is none
+	// sid is the hello's session id after the random: its length byte,
+	// then the id; sn bytes of it filled (ssl_fc_session_id).
+	sid [33]byte
+	sn  int
+}
+
+// full tells whether the scan wants no more bytes.
+func (s *helloScan) full() bool {
+	return s.done && (s.sn > 0 && s.sn >= 1+int(min(s.sid[0], 32)) || s.random(s.head[5]) == nil)
 }
 
 func (s *helloScan) feed(p []byte) {
+	if s.done {
+		if s.random(s.head[5]) != nil && (s.sn == 0 || s.sn < 1+int(min(s.sid[0], 32))) {
+			k := copy(s.sid[s.sn:], p)
+			s.sn += k
+			if s.sn > 0 && s.sn > 1+int(min(s.sid[0], 32)) {
+				s.sn = 1 + int(min(s.sid[0], 32))
+			}
+		}
+		return
+	}
 	for !s.done && len(p) > 0 {
 		if s.skip > 0 {
 			k := min(s.skip, len(p))
@@ -115,6 +140,7 @@ func (s *helloScan) feed(p []byte) {
 		case s.head[0] == 0x16 && s.head[5] == 2 && [32]byte(s.head[11:43]) == helloRetryRandom:
 		default:
 			s.done = true
+			s.feed(p)
 			return
 		}
 		// Skip the record; bytes of head past it start the next one.
@@ -127,6 +153,15 @@ func (s *helloScan) feed(p []byte) {
 		s.n = 0
 		s.feed(next)
 	}
+}
+
+// sessionID is the session id of the hello of type typ (1 client, 2
+// server); ok false when not seen whole.
+func (s *helloScan) sessionID(typ byte) (id []byte, ok bool) {
+	if s.random(typ) == nil || s.sn == 0 || s.sid[0] > 32 || s.sn < 1+int(s.sid[0]) {
+		return nil, false
+	}
+	return append([]byte(nil), s.sid[1:1+s.sid[0]]...), true
 }
 
 // random is the random of the hello of type typ (1 client, 2 server)
@@ -147,14 +182,14 @@ type randomsConn struct {
 
 func (c randomsConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if !c.r.in.done {
+	if !c.r.in.full() {
 		c.r.read(p[:n])
 	}
 	return n, err
 }
 
 func (c randomsConn) Write(p []byte) (int, error) {
-	if !c.r.out.done {
+	if !c.r.out.full() {
 		c.r.wrote(p)
 	}
 	return c.Conn.Write(p)
@@ -222,7 +257,7 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &tlsServerConn{raw: c}
+	tc := &tlsServerConn{raw: c, noTickets: l.cfg.SessionTicketsDisabled}
 	sslOpened()
 	countRate(&sslSess, &sslSessMax)
 	// One tls.Config for every connection of the bind: its session
@@ -248,14 +283,14 @@ type helloConn struct {
 
 func (h *helloConn) Read(p []byte) (int, error) {
 	n, err := h.Conn.Read(p)
-	if r := &h.owner.rand; !r.in.done {
+	if r := &h.owner.rand; !r.in.full() {
 		r.read(p[:n])
 	}
 	return n, err
 }
 
 func (h *helloConn) Write(p []byte) (int, error) {
-	if r := &h.owner.rand; !r.out.done {
+	if r := &h.owner.rand; !r.out.full() {
 		r.wrote(p)
 	}
 	return h.Conn.Write(p)
@@ -687,6 +722,40 @@ func (t tlsEnv) TLSLocalCert() *x509.Certificate {
 		return nil
 	}
 	return t.c.local
+}
+
+// TLSSessionID is ssl_fc_session_id as OpenSSL under haproxy 2.6 has
+// it (tlsconf.SessionIDFacts), measured: a resumed TLS 1.2 session's id
+// is the one the client offered (echoed in the ServerHello); a new TLS
+// 1.2 session has none when a ticket carries it (the client offered the
+// ticket extension, which crypto/tls does not report: assumed, as every
+// usual client does) and else a random id of the server's; a TLS 1.3
+// session always has a random id of the server's, never sent.
+func (t tlsEnv) TLSSessionID() ([]byte, bool) {
+	if t.c == nil {
+		return nil, false
+	}
+	st := t.c.ConnectionState()
+	if !st.HandshakeComplete {
+		return nil, false
+	}
+	if st.Version <= tls.VersionTLS12 {
+		if st.DidResume {
+			id, ok := t.c.rand.out.sessionID(2)
+			if !ok || len(id) == 0 {
+				return nil, false
+			}
+			return id, true
+		}
+		if !t.c.noTickets {
+			return nil, false
+		}
+	}
+	t.c.ownSIDOnce.Do(func() {
+		t.c.ownSID = make([]byte, 32)
+		_, _ = rand.Read(t.c.ownSID)
+	})
+	return t.c.ownSID, true
 }
 
 // TLSRandoms are the hellos' randoms (tlsconf.RandomFacts).
