@@ -99,24 +99,34 @@ type helloScan struct {
 	skip int  // bytes of a skipped record still to come
 	done bool // head holds the hello, or a record that is none
 	// sid is the hello's session id after the random: its length byte,
-	// then the id; sn bytes of it filled (ssl_fc_session_id).
-	sid [33]byte
-	sn  int
+	// then the id; sn bytes of it filled, left bytes of the hello's
+	// record not read yet (ssl_fc_session_id).
+	sid  [33]byte
+	sn   int
+	left int
+}
+
+// sidWant is how many bytes of sid the hello's session id takes.
+func (s *helloScan) sidWant() int {
+	if s.sn == 0 {
+		return 1
+	}
+	return 1 + int(min(s.sid[0], 32))
 }
 
 // full tells whether the scan wants no more bytes.
 func (s *helloScan) full() bool {
-	return s.done && (s.sn > 0 && s.sn >= 1+int(min(s.sid[0], 32)) || s.random(s.head[5]) == nil)
+	return s.done && (s.random(s.head[5]) == nil || s.left <= 0 || s.sn >= s.sidWant())
 }
 
 func (s *helloScan) feed(p []byte) {
 	if s.done {
-		if s.random(s.head[5]) != nil && (s.sn == 0 || s.sn < 1+int(min(s.sid[0], 32))) {
-			k := copy(s.sid[s.sn:], p)
+		// The session id, within the hello's record.
+		for len(p) > 0 && !s.full() {
+			k := copy(s.sid[s.sn:s.sidWant()], p[:min(len(p), s.left)])
 			s.sn += k
-			if s.sn > 0 && s.sn > 1+int(min(s.sid[0], 32)) {
-				s.sn = 1 + int(min(s.sid[0], 32))
-			}
+			s.left -= k
+			p = p[k:]
 		}
 		return
 	}
@@ -140,6 +150,7 @@ func (s *helloScan) feed(p []byte) {
 		case s.head[0] == 0x16 && s.head[5] == 2 && [32]byte(s.head[11:43]) == helloRetryRandom:
 		default:
 			s.done = true
+			s.left = 5 + (int(s.head[3])<<8 | int(s.head[4])) - len(s.head)
 			s.feed(p)
 			return
 		}
@@ -158,7 +169,7 @@ func (s *helloScan) feed(p []byte) {
 // sessionID is the session id of the hello of type typ (1 client, 2
 // server); ok false when not seen whole.
 func (s *helloScan) sessionID(typ byte) (id []byte, ok bool) {
-	if s.random(typ) == nil || s.sn == 0 || s.sid[0] > 32 || s.sn < 1+int(s.sid[0]) {
+	if s.random(typ) == nil || s.sn == 0 || s.sid[0] > 32 || s.sn < s.sidWant() {
 		return nil, false
 	}
 	return append([]byte(nil), s.sid[1:1+s.sid[0]]...), true
