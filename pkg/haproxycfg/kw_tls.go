@@ -576,6 +576,9 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if !p.resolveSuites(o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, dh, "bind", prefix) {
 		return false
 	}
+	if o.suites.set {
+		set.Suites13 = tlsconf.SuiteOrder13(o.suites.val)
+	}
 	if !p.resolveEntries(&set, entryBase, addr, prefix) {
 		return false
 	}

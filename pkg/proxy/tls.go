@@ -46,8 +46,10 @@ type tlsServerConn struct {
 	ownSID     []byte
 	ownSIDOnce sync.Once
 	noTickets  bool // the bind sends no session tickets
-	hello      atomic.Bool
-	luid       int // the bind's number in its frontend (haproxy's listener id)
+	// helloRaw is the start of the ClientHello as read, until onHello.
+	helloRaw []byte
+	hello    atomic.Bool
+	luid     int // the bind's number in its frontend (haproxy's listener id)
 	// local is the certificate presented (ssl_f_*), set with hello.
 	local *x509.Certificate
 	// verify is the client certificate's verification result, kept
@@ -297,8 +299,15 @@ func (h *helloConn) Read(p []byte) (int, error) {
 	if r := &h.owner.rand; !r.in.full() {
 		r.read(p[:n])
 	}
+	if o := h.owner; !o.hello.Load() && len(o.helloRaw) < maxHelloRaw {
+		// The ClientHello's first record, for its key shares.
+		o.helloRaw = append(o.helloRaw, p[:min(n, maxHelloRaw-len(o.helloRaw))]...)
+	}
 	return n, err
 }
+
+// maxHelloRaw bounds the ClientHello bytes kept: a record's most.
+const maxHelloRaw = 5 + 16384
 
 func (h *helloConn) Write(p []byte) (int, error) {
 	if r := &h.owner.rand; !r.out.full() {
@@ -357,15 +366,23 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 			}
 			hs.VerifyConnection = bind.CurveCheck(h.SupportedCurves)
 		}
+		eff := hs
+		if eff == nil {
+			eff = base
+		}
+		// The TLS 1.3 suite can be chosen for crypto/tls only when it
+		// sends no HelloRetryRequest (see tlsconf.ClientOrder).
+		shares, sharesOK := tlsconf.KeyShares(hc.owner.helloRaw)
+		hc.owner.helloRaw = nil
+		rewrite13 := sharesOK && !tlsconf.RetryPossible(h, eff, shares)
 		if bind.PreferClientCiphers && pickErr == nil {
 			// prefer-client-ciphers: the client's first usable suite.
-			eff := hs
-			if eff == nil {
-				eff = base
-			}
-			if pc := tlsconf.ClientOrder(h, eff, c); pc != nil {
+			if pc := tlsconf.ClientOrder(h, eff, c, rewrite13); pc != nil {
 				return pc, nil
 			}
+		} else if rewrite13 {
+			// The bind's TLS 1.3 order, as OpenSSL follows it.
+			tlsconf.ServerOrder13(h, eff, bind.Suites13)
 		}
 		if hs != nil {
 			return hs, nil

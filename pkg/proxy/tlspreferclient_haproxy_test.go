@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,4 +131,81 @@ func curlSuite(addr, sni string, args ...string) string {
 		return m[1] + " " + m[2]
 	}
 	return "refused"
+}
+
+// Without prefer-client-ciphers haproxy 2.6 takes the TLS 1.3 suite by
+// the bind's `ciphersuites` order (OpenSSL's default: AES-256 first),
+// ChaCha20 first for a client whose first suite is a ChaCha20 one;
+// crypto/tls alone would take its own (AES-128 first). The same suite
+// from gproxy for openssl s_client's, curl's and Go's offers
+// (tlsconf.ServerOrder13). TLS 1.2 still follows crypto/tls's order
+// (AUDIT-12).
+func TestIntegrationTLSServerOrder13Haproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	for _, c := range []string{"openssl", "curl"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Fatalf("needs the %s command: %v", c, err)
+		}
+	}
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "Order CA")
+	tlstest.Write(t, filepath.Join(dir, "ecdsa.pem"), ca.Issue(t, tlstest.ECDSA, "site.test", "site.test").Bundle())
+	fill := func(ports map[string]int) string {
+		return fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend default
+    bind 127.0.0.1:%[1]d ssl crt %[4]s/ecdsa.pem
+    http-request return status 200
+frontend mozilla
+    bind 127.0.0.1:%[2]d ssl crt %[4]s/ecdsa.pem ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+    http-request return status 200
+frontend chacha
+    bind 127.0.0.1:%[3]d ssl crt %[4]s/ecdsa.pem ciphersuites TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384
+    http-request return status 200
+`, ports["default"], ports["mozilla"], ports["chacha"], dir)
+	}
+	hp, gp := startPair(t, dir, []string{"default", "mozilla", "chacha"}, fill)
+	offers := []string{
+		"", // openssl's default list
+		"TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384",
+		"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384",
+		"TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256",
+		"TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256",
+		"TLS_AES_256_GCM_SHA384",
+	}
+	observe := func(ports map[string]int) map[string]string {
+		o := map[string]string{}
+		for _, fe := range []string{"default", "mozilla", "chacha"} {
+			addr := fmt.Sprintf("127.0.0.1:%d", ports[fe])
+			for _, c := range offers {
+				args := []string{"-tls1_3"}
+				if c != "" {
+					args = append(args, "-ciphersuites", c)
+				}
+				o[fe+" "+c] = sClientSummary(addr, "site.test", args...)
+			}
+			o[fe+" curl"] = curlSuite(addr, "site.test")
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: deadline}, "tcp", addr, &tls.Config{ServerName: "site.test", InsecureSkipVerify: true})
+			if err != nil {
+				o[fe+" go"] = "refused"
+				continue
+			}
+			o[fe+" go"] = tls.CipherSuiteName(conn.ConnectionState().CipherSuite)
+			conn.Close()
+		}
+		return o
+	}
+	want, got := observe(hp), observe(gp)
+	haproxytest.CompareObservations(t, "frontend offer", want, got, haproxytest.Equal, map[string]string{
+		"default ":             "TLS_AES_256_GCM_SHA384 X25519",
+		"default curl":         "TLSv1.3 TLS_AES_256_GCM_SHA384",
+		"default go":           "TLS_AES_256_GCM_SHA384",
+		"mozilla curl":         "TLSv1.3 TLS_AES_128_GCM_SHA256",
+		"default " + offers[1]: "TLS_CHACHA20_POLY1305_SHA256 X25519",
+	})
 }
