@@ -300,15 +300,6 @@ frontend f
 backend b
     server s 127.0.0.1:9
 `},
-		// Mozilla's recommended TLS options: the server's cipher order.
-		{"prefer-client-ciphers", "prefer-client-ciphers", `global
-    ssl-default-bind-options prefer-client-ciphers ssl-min-ver TLSv1.2 <<
-` + head + `frontend f
-    bind 127.0.0.1:8443 ssl crt site.pem
-    default_backend b
-backend b
-    server s 127.0.0.1:9
-`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

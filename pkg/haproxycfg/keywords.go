@@ -660,7 +660,7 @@ var keywordTable = []Keyword{
 	{CtxBind, "no-tlsv11", Works, 0, grpNone},
 	{CtxBind, "no-tlsv12", Works, 0, grpNone},
 	{CtxBind, "no-tlsv13", Works, 0, grpNone},
-	{CtxBind, "prefer-client-ciphers", Refused, 0, grpTLS},
+	{CtxBind, "prefer-client-ciphers", Works, 0, grpNone},
 	{CtxBind, "strict-sni", Works, 0, grpNone},
 	{CtxBind, "alpn", Works, 1, grpNone},
 	{CtxBind, "ca-file", Works, 1, grpNone},

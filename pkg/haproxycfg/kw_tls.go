@@ -26,10 +26,7 @@ type tlsText struct {
 
 // tlsGlobal is the parser's copy of the global TLS defaults.
 type tlsGlobal struct {
-	crtBase, caBase string
-	// ocsp holds the OCSP responses by certificate ID, shared by the
-	// binds' certificates as haproxy shares them (tlsconf.ShareOCSP).
-	ocsp                               map[string]*tlsconf.OCSPShared
+	crtBase, caBase                    string
 	bindCiphers, bindSuites, bindCurve tlsText
 	srvCiphers, srvSuites, srvCurves   tlsText
 	bindOpts, srvOpts                  []string
@@ -67,6 +64,7 @@ type sslOpts struct {
 	force                     string
 	ciphers, suites, curves   tlsText
 	strictSNI, noTickets      bool
+	preferClient              bool
 	noCANames                 bool // bind no-ca-names
 	sni, checkSNI, verifyHost string
 	checkALPN                 []string // check-alpn
@@ -172,12 +170,13 @@ func (p *parser) globalTLS(args []string) bool {
 				switch args[i] {
 				case "no-tls-tickets":
 				case "prefer-client-ciphers":
-					// crypto/tls picks by its own preference (or the
-					// client's for ChaCha20): not the same as OpenSSL's.
-					p.refuseForm(grpTLS, LocParsing, kw, "", fmt.Sprintf("'%s' option 'prefer-client-ciphers'", kw))
-					return true
+					if kw == "ssl-default-server-options" {
+						// haproxy 2.6 knows it for binds only.
+						p.alert(kw, "unknown option '%s' on global statement '%s'.", args[i], kw)
+						return true
+					}
 				default:
-					p.alert(kw, "unknown '%s' option '%s'.", kw, args[i])
+					p.alert(kw, "unknown option '%s' on global statement '%s'.", args[i], kw)
 					return true
 				}
 				n = 0
@@ -355,6 +354,9 @@ func (p *parser) bindTLSOption(o *sslOpts, args []string, i int) (n int, handled
 	case "no-tls-tickets":
 		o.noTickets = true
 		return 0, true, true
+	case "prefer-client-ciphers":
+		o.preferClient = true
+		return 0, true, true
 	case "no-ca-names":
 		o.noCANames = true
 		return 0, true, true
@@ -458,8 +460,11 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	for i := 0; i < len(g.bindOpts); i++ {
 		n, _ := p.sslVersionOpt(&def, g.bindOpts, i, "bind", prefix)
 		if n < 0 {
-			if g.bindOpts[i] == "no-tls-tickets" {
+			switch g.bindOpts[i] {
+			case "no-tls-tickets":
 				def.noTickets = true
+			case "prefer-client-ciphers":
+				def.preferClient = true
 			}
 			n = 0
 		}
@@ -469,6 +474,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 		o.minVer, o.maxVer, o.force, o.no = def.minVer, def.maxVer, def.force, def.no
 	}
 	o.noTickets = o.noTickets || def.noTickets
+	o.preferClient = o.preferClient || def.preferClient
 	if !o.ciphers.set {
 		o.ciphers = g.bindCiphers
 	}
@@ -478,7 +484,7 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	if !o.curves.set {
 		o.curves = g.bindCurve
 	}
-	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, NoCANames: o.noCANames, Verify: o.verify, CrtIgnore: o.crtIgnore, CAIgnore: o.caIgnore}
+	set := tlsconf.Bind{ALPN: o.alpn, NoTickets: o.noTickets, PreferClientCiphers: o.preferClient, NoCANames: o.noCANames, Verify: o.verify, CrtIgnore: o.crtIgnore, CAIgnore: o.caIgnore}
 	var ok bool
 	if set.MinVersion, set.MaxVersion, ok = p.versions(o, "bind", prefix); !ok {
 		return false
@@ -569,6 +575,9 @@ func (p *parser) finishBindTLS(o *sslOpts, b *Bind, addr string) bool {
 	}
 	if !p.resolveSuites(o, &set.Suites, &set.Curves, &set.MinVersion, set.MaxVersion, dh, "bind", prefix) {
 		return false
+	}
+	if o.suites.set {
+		set.Suites13 = tlsconf.SuiteOrder13(o.suites.val)
 	}
 	if !p.resolveEntries(&set, entryBase, addr, prefix) {
 		return false
@@ -1081,10 +1090,10 @@ func (p *parser) ocspDiags(cs []*tlsconf.Cert, prefix string) bool {
 		for _, w := range c.Warnings {
 			p.diag(Warning, LocNone, "bind", "%s", w)
 		}
-		if p.tls.ocsp == nil {
-			p.tls.ocsp = map[string]*tlsconf.OCSPShared{}
+		if p.cfg.OCSP == nil {
+			p.cfg.OCSP = &tlsconf.OCSPResponses{}
 		}
-		tlsconf.ShareOCSP(p.tls.ocsp, c)
+		p.cfg.OCSP.Share(c)
 	}
 	return true
 }

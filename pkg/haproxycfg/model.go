@@ -50,6 +50,10 @@ type Config struct {
 	// CAFiles are the ca-file, ca-verify-file and crl-file files of the
 	// bind and server lines, each once (`show/set/commit ssl ca-file`).
 	CAFiles *tlsconf.CAFiles `json:"-"`
+	// OCSP are the OCSP responses of the binds' certificates by
+	// certificate ID (`show/set ssl ocsp-response`); nil when none has a
+	// FILE.ocsp.
+	OCSP *tlsconf.OCSPResponses `json:"-"`
 	// PatRefs are the pattern references of the ACLs and maps, which the
 	// stats socket and the set-map/add-acl actions change at run time.
 	PatRefs *sample.PatRefs `json:"-"`

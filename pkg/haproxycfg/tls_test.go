@@ -95,7 +95,21 @@ func TestTLSSettings(t *testing.T) {
 		{name: "sni ssl_fc_sni in mode http", src: "backend b\n    mode http\n    server s 127.0.0.1:443 ssl verify none sni ssl_fc_sni\n", diag: "'sni ssl_fc_sni' in mode http", alert: true},
 		{name: "sni expression", src: "backend b\n    mode tcp\n    server s 127.0.0.1:443 ssl verify none sni req.hdr(host)\n", diag: "'sni req.hdr(host)'", alert: true},
 		{name: "no certificate", src: "frontend f\n    bind :443 ssl\n", diag: "no SSL certificate specified for bind ':443' at [t.cfg:2]", alert: true},
-		{name: "prefer-client-ciphers in the defaults", src: "global\n    ssl-default-bind-options no-sslv3 prefer-client-ciphers\n", diag: "option 'prefer-client-ciphers' is not implemented by gproxy", alert: true},
+		{name: "prefer-client-ciphers in the defaults", src: "global\n    ssl-default-bind-options no-sslv3 prefer-client-ciphers\nfrontend f\n    bind :443 ssl crt /x.pem\nfrontend g\n    bind :444 ssl crt /x.pem prefer-client-ciphers\n",
+			check: func(t *testing.T, c *Config) {
+				for _, px := range c.Proxies {
+					if !px.Binds[0].TLS.Settings.PreferClientCiphers {
+						t.Errorf("%s: prefer-client-ciphers not set", px.Name)
+					}
+				}
+			}},
+		{name: "prefer-client-ciphers on a bind only", src: "frontend f\n    bind :443 ssl crt /x.pem prefer-client-ciphers\nfrontend g\n    bind :444 ssl crt /x.pem\n",
+			check: func(t *testing.T, c *Config) {
+				if !c.Proxies[0].Binds[0].TLS.Settings.PreferClientCiphers || c.Proxies[1].Binds[0].TLS.Settings.PreferClientCiphers {
+					t.Errorf("prefer-client-ciphers: f %v, g %v", c.Proxies[0].Binds[0].TLS.Settings.PreferClientCiphers, c.Proxies[1].Binds[0].TLS.Settings.PreferClientCiphers)
+				}
+			}},
+		{name: "prefer-client-ciphers is no server option", src: "global\n    ssl-default-server-options prefer-client-ciphers\n", diag: "t.cfg:2] : unknown option 'prefer-client-ciphers' on global statement 'ssl-default-server-options'.", alert: true},
 		{name: "crt-base", src: "global\n    crt-base /etc/ssl/private\nfrontend f\n    bind :443 ssl crt site.pem\n"},
 	}
 	for _, c := range cases {

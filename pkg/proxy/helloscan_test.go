@@ -12,6 +12,15 @@ func testHello(typ byte, r [32]byte, extra int) []byte {
 	return append([]byte{0x16, 3, 3, 0, byte(len(body))}, body...)
 }
 
+// shortRecord cuts the hello record h n bytes after its random, its
+// headers saying so.
+func shortRecord(h []byte, n int) []byte {
+	h = append([]byte(nil), h[:43+n]...)
+	h[4] = byte(len(h) - 5)
+	h[8] = byte(len(h) - 9)
+	return h
+}
+
 // TestHelloScan: the random reported is the first hello's, or after a
 // HelloRetryRequest (and the ChangeCipherSpec that may follow it) the
 // next ServerHello's, however the bytes are cut into reads.
@@ -47,6 +56,38 @@ func TestHelloScan(t *testing.T) {
 			}
 		}
 	}
+	// The session id after the random, read within the hello's record.
+	sid := bytes.Repeat([]byte{0xab}, 32)
+	withSID := func(id []byte, extra int) []byte {
+		body := append([]byte{byte(len(id))}, id...)
+		body = append(body, make([]byte, extra)...)
+		h := testHello(2, r1, len(body))
+		copy(h[43:], body)
+		return h
+	}
+	for _, c := range []struct {
+		name   string
+		stream []byte
+		want   []byte
+		ok     bool
+	}{
+		{"32 bytes", withSID(sid, 10), sid, true},
+		{"empty", append(withSID(nil, 10), ccs...), []byte{}, true},
+		{"cut in the id", withSID(sid, 10)[:60], nil, false},
+		{"record ends in the id", append(shortRecord(withSID(sid, 0), 5), ccs...), nil, false},
+		{"over 32", withSID(bytes.Repeat([]byte{1}, 40), 0), nil, false},
+	} {
+		for _, step := range []int{1, 3, 44, 1000} {
+			var s helloScan
+			for i := 0; i < len(c.stream); i += step {
+				s.feed(c.stream[i:min(i+step, len(c.stream))])
+			}
+			got, ok := s.sessionID(2)
+			if ok != c.ok || !bytes.Equal(got, c.want) {
+				t.Errorf("session id %s, reads of %d: %x %v, want %x %v", c.name, step, got, ok, c.want, c.ok)
+			}
+		}
+	}
 }
 
 // FuzzHelloScan: any bytes on the wire, cut into reads anywhere, give
@@ -66,6 +107,11 @@ func FuzzHelloScan(f *testing.F) {
 		for _, typ := range []byte{1, 2} {
 			if w, c := whole.random(typ), cut.random(typ); !bytes.Equal(w, c) {
 				t.Errorf("%x in reads of %d: %x, in one read: %x", b, n, c, w)
+			}
+			w, wok := whole.sessionID(typ)
+			c, cok := cut.sessionID(typ)
+			if wok != cok || !bytes.Equal(w, c) {
+				t.Errorf("%x in reads of %d: session id %x %v, in one read: %x %v", b, n, c, cok, w, wok)
 			}
 		}
 	})

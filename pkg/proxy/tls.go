@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -38,9 +39,16 @@ type tlsListener struct {
 // ClientHello was read and parsed (haproxy's "empty handshake" test).
 type tlsServerConn struct {
 	*tls.Conn
-	raw   net.Conn
-	hello atomic.Bool
-	luid  int // the bind's number in its frontend (haproxy's listener id)
+	raw net.Conn
+	// ownSID is the session id OpenSSL would make up for the session
+	// (ssl_fc_session_id), drawn at the first fetch.
+	ownSID     []byte
+	ownSIDOnce sync.Once
+	noTickets  bool // the bind sends no session tickets
+	// helloRaw is the start of the ClientHello as read, until onHello.
+	helloRaw []byte
+	hello    atomic.Bool
+	luid     int // the bind's number in its frontend (haproxy's listener id)
 	// local is the certificate presented (ssl_f_*), set with hello.
 	local *x509.Certificate
 	// verify is the client certificate's verification result, kept
@@ -91,9 +99,38 @@ type helloScan struct {
 	n    int  // bytes of head filled
 	skip int  // bytes of a skipped record still to come
 	done bool // head holds the hello, or a record that is none
+	// sid is the hello's session id after the random: its length byte,
+	// then the id; sn bytes of it filled, left bytes of the hello's
+	// record not read yet (ssl_fc_session_id).
+	sid  [33]byte
+	sn   int
+	left int
+}
+
+// sidWant is how many bytes of sid the hello's session id takes.
+func (s *helloScan) sidWant() int {
+	if s.sn == 0 {
+		return 1
+	}
+	return 1 + int(min(s.sid[0], 32))
+}
+
+// full tells whether the scan wants no more bytes.
+func (s *helloScan) full() bool {
+	return s.done && (s.random(s.head[5]) == nil || s.left <= 0 || s.sn >= s.sidWant())
 }
 
 func (s *helloScan) feed(p []byte) {
+	if s.done {
+		// The session id, within the hello's record.
+		for len(p) > 0 && !s.full() {
+			k := copy(s.sid[s.sn:s.sidWant()], p[:min(len(p), s.left)])
+			s.sn += k
+			s.left -= k
+			p = p[k:]
+		}
+		return
+	}
 	for !s.done && len(p) > 0 {
 		if s.skip > 0 {
 			k := min(s.skip, len(p))
@@ -114,6 +151,8 @@ func (s *helloScan) feed(p []byte) {
 		case s.head[0] == 0x16 && s.head[5] == 2 && [32]byte(s.head[11:43]) == helloRetryRandom:
 		default:
 			s.done = true
+			s.left = 5 + (int(s.head[3])<<8 | int(s.head[4])) - len(s.head)
+			s.feed(p)
 			return
 		}
 		// Skip the record; bytes of head past it start the next one.
@@ -126,6 +165,15 @@ func (s *helloScan) feed(p []byte) {
 		s.n = 0
 		s.feed(next)
 	}
+}
+
+// sessionID is the session id of the hello of type typ (1 client, 2
+// server); ok false when not seen whole.
+func (s *helloScan) sessionID(typ byte) (id []byte, ok bool) {
+	if s.random(typ) == nil || s.sn == 0 || s.sid[0] > 32 || s.sn < s.sidWant() {
+		return nil, false
+	}
+	return append([]byte(nil), s.sid[1:1+s.sid[0]]...), true
 }
 
 // random is the random of the hello of type typ (1 client, 2 server)
@@ -146,14 +194,14 @@ type randomsConn struct {
 
 func (c randomsConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if !c.r.in.done {
+	if !c.r.in.full() {
 		c.r.read(p[:n])
 	}
 	return n, err
 }
 
 func (c randomsConn) Write(p []byte) (int, error) {
-	if !c.r.out.done {
+	if !c.r.out.full() {
 		c.r.wrote(p)
 	}
 	return c.Conn.Write(p)
@@ -221,7 +269,7 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &tlsServerConn{raw: c}
+	tc := &tlsServerConn{raw: c, noTickets: l.cfg.SessionTicketsDisabled}
 	sslOpened()
 	countRate(&sslSess, &sslSessMax)
 	// One tls.Config for every connection of the bind: its session
@@ -247,14 +295,21 @@ type helloConn struct {
 
 func (h *helloConn) Read(p []byte) (int, error) {
 	n, err := h.Conn.Read(p)
-	if r := &h.owner.rand; !r.in.done {
+	if r := &h.owner.rand; !r.in.full() {
 		r.read(p[:n])
+	}
+	if o := h.owner; !o.hello.Load() && len(o.helloRaw) < maxHelloRaw {
+		// The ClientHello's first record, for its key shares.
+		o.helloRaw = append(o.helloRaw, p[:min(n, maxHelloRaw-len(o.helloRaw))]...)
 	}
 	return n, err
 }
 
+// maxHelloRaw bounds the ClientHello bytes kept: a record's most.
+const maxHelloRaw = 5 + 16384
+
 func (h *helloConn) Write(p []byte) (int, error) {
-	if r := &h.owner.rand; !r.out.done {
+	if r := &h.owner.rand; !r.out.full() {
 		r.wrote(p)
 	}
 	return h.Conn.Write(p)
@@ -309,6 +364,24 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 				hs.GetConfigForClient = nil
 			}
 			hs.VerifyConnection = bind.CurveCheck(h.SupportedCurves)
+		}
+		eff := hs
+		if eff == nil {
+			eff = base
+		}
+		// The TLS 1.3 suite can be chosen for crypto/tls only when it
+		// sends no HelloRetryRequest (see tlsconf.ClientOrder).
+		shares, sharesOK := tlsconf.KeyShares(hc.owner.helloRaw)
+		hc.owner.helloRaw = nil
+		rewrite13 := sharesOK && !tlsconf.RetryPossible(h, eff, shares)
+		if bind.PreferClientCiphers && pickErr == nil {
+			// prefer-client-ciphers: the client's first usable suite.
+			if pc := tlsconf.ClientOrder(h, eff, c, rewrite13); pc != nil {
+				return pc, nil
+			}
+		} else if rewrite13 {
+			// The bind's TLS 1.3 order, as OpenSSL follows it.
+			tlsconf.ServerOrder13(h, eff, bind.Suites13)
 		}
 		if hs != nil {
 			return hs, nil
@@ -674,6 +747,40 @@ func (t tlsEnv) TLSLocalCert() *x509.Certificate {
 		return nil
 	}
 	return t.c.local
+}
+
+// TLSSessionID is ssl_fc_session_id as OpenSSL under haproxy 2.6 has
+// it (tlsconf.SessionIDFacts), measured: a resumed TLS 1.2 session's id
+// is the one the client offered (echoed in the ServerHello); a new TLS
+// 1.2 session has none when a ticket carries it (the client offered the
+// ticket extension, which crypto/tls does not report: assumed, as every
+// usual client does) and else a random id of the server's; a TLS 1.3
+// session always has a random id of the server's, never sent.
+func (t tlsEnv) TLSSessionID() ([]byte, bool) {
+	if t.c == nil {
+		return nil, false
+	}
+	st := t.c.ConnectionState()
+	if !st.HandshakeComplete {
+		return nil, false
+	}
+	if st.Version <= tls.VersionTLS12 {
+		if st.DidResume {
+			id, ok := t.c.rand.out.sessionID(2)
+			if !ok || len(id) == 0 {
+				return nil, false
+			}
+			return id, true
+		}
+		if !t.c.noTickets {
+			return nil, false
+		}
+	}
+	t.c.ownSIDOnce.Do(func() {
+		t.c.ownSID = make([]byte, 32)
+		_, _ = rand.Read(t.c.ownSID)
+	})
+	return t.c.ownSID, true
 }
 
 // TLSRandoms are the hellos' randoms (tlsconf.RandomFacts).

@@ -126,11 +126,7 @@ func (c *Commands) showSSLCert(args []string) string {
 		return b.String()
 	}
 	const notFound = "Can't display the certificate: Not found or the certificate is a bundle!\n"
-	name := args[3]
-	if strings.HasSuffix(name, ".ocsp") {
-		// The OCSP response's details are not printed by gproxy.
-		return notFound
-	}
+	name, ocsp := strings.CutSuffix(args[3], ".ocsp")
 	var parts tlsconf.Parts
 	status := "Unused"
 	if rest, ok := strings.CutPrefix(name, "*"); ok {
@@ -149,14 +145,18 @@ func (c *Commands) showSSLCert(args []string) string {
 			status = "Used"
 		}
 	}
+	if ocsp {
+		return c.showCertOCSP(parts, strings.HasPrefix(name, "*"))
+	}
 	leaf := parts.Leaf()
 	if leaf == nil {
 		status = "Empty"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Filename: %s\nStatus: %s\n", name, status)
+	key := fmt.Sprintf("OCSP Response Key: %x\n", tlsconf.OCSPKeyOf(parts.OCSP))
 	if leaf == nil {
-		return b.String() + "OCSP Response Key: \n"
+		return b.String() + key
 	}
 	certDetail(&b, leaf)
 	for _, der := range parts.Chain[1:] {
@@ -167,8 +167,8 @@ func (c *Commands) showSSLCert(args []string) string {
 		fmt.Fprintf(&b, "Chain Subject: %s\n", tlsconf.RawDN(ch.RawSubject))
 		fmt.Fprintf(&b, "Chain Issuer: %s\n", tlsconf.RawDN(ch.RawIssuer))
 	}
-	// The OCSP certificate id is printed only for a loaded .ocsp response.
-	b.WriteString("OCSP Response Key: \n")
+	// The ID of the file's OCSP response's first single response.
+	b.WriteString(key)
 	return b.String()
 }
 
@@ -262,6 +262,11 @@ func (c *Commands) commitSSLCert(args []string) string {
 	crt, err := c.ssl.txNew.Cert(path)
 	if err != nil {
 		return fail(fmt.Sprintf("inconsistencies between private key and certificate loaded '%s'.\n", path))
+	}
+	// The new response goes to the OCSP tree before handshakes see the
+	// certificate, as haproxy's commit loads it.
+	if crt.OCSPFile != nil {
+		c.ocspResponses(true).Share(crt)
 	}
 	var b strings.Builder
 	b.WriteString("Committing " + path)

@@ -44,6 +44,12 @@ type Bind struct {
 	Curves     []tls.CurveID
 	ALPN       []string
 	NoTickets  bool
+	// PreferClientCiphers is prefer-client-ciphers: the suite is the
+	// client's first usable one (ClientOrder).
+	PreferClientCiphers bool
+	// Suites13 are the TLS 1.3 suites in the bind's order (`ciphersuites`;
+	// nil: OpenSSL's default order), which ServerOrder13 follows.
+	Suites13 []uint16
 	// NoCANames sends a certificate request without CA names (a crt-list
 	// line's no-ca-names).
 	NoCANames bool

@@ -39,6 +39,12 @@ type RandomFacts interface {
 	TLSRandoms() (client, server []byte)
 }
 
+// SessionIDFacts extends TLSFacts with the client connection's session
+// id as OpenSSL has it (ssl_fc_session_id); ok false for none.
+type SessionIDFacts interface {
+	TLSSessionID() ([]byte, bool)
+}
+
 // ServerRandomFacts is RandomFacts for the server connection
 // (ssl_bc_client_random, ssl_bc_server_random).
 type ServerRandomFacts interface {
@@ -138,6 +144,17 @@ func init() {
 			return bin(c)
 		}})
 	}
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_fc_session_id", Out: sample.TypeBin, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		sf, ok := t.Env.(SessionIDFacts)
+		if !ok {
+			return sample.Value{}, false
+		}
+		id, ok := sf.TLSSessionID()
+		if !ok {
+			return sample.Value{}, false
+		}
+		return bin(id)
+	}})
 	sample.RegisterFetch(sample.FetchDef{Name: "ssl_fc", Out: sample.TypeBool, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
 		_, st := facts(t)
 		return boolean(st != nil)

@@ -58,6 +58,7 @@ type ocspRevokedInfo struct {
 }
 
 type ocspCertID struct {
+	Raw           asn1.RawContent
 	HashAlgorithm pkix.AlgorithmIdentifier
 	NameHash      []byte
 	KeyHash       []byte
@@ -85,7 +86,9 @@ func ocspCertIDOf(leaf, issuer *x509.Certificate) (ocspCertID, error) {
 		return ocspCertID{}, err
 	}
 	nh, kh := sha1.Sum(issuer.RawSubject), sha1.Sum(spki.PublicKey.RightAlign())
-	return ocspCertID{HashAlgorithm: pkix.AlgorithmIdentifier{Algorithm: oidSHA1}, NameHash: nh[:], KeyHash: kh[:], Serial: leaf.SerialNumber}, nil
+	// OpenSSL writes the algorithm's NULL parameters: they are part of
+	// the ID haproxy prints.
+	return ocspCertID{HashAlgorithm: pkix.AlgorithmIdentifier{Algorithm: oidSHA1, Parameters: asn1.NullRawValue}, NameHash: nh[:], KeyHash: kh[:], Serial: leaf.SerialNumber}, nil
 }
 
 func (id ocspCertID) equal(o ocspCertID) bool {
@@ -96,44 +99,60 @@ func (id ocspCertID) equal(o ocspCertID) bool {
 // checkOCSP judges a FILE.ocsp response for the certificate whose ID is
 // id as haproxy 2.6 does at load: an error is its warning's text (the
 // response is then not stapled); otherwise the date from which it is
-// stapled no more (nextUpdate less the skew).
-func checkOCSP(der []byte, id ocspCertID, now time.Time) (time.Time, error) {
+// stapled no more (nextUpdate less the skew). A nil id checks no ID, as
+// `set ssl ocsp-response`.
+func checkOCSP(der []byte, id *ocspCertID, now time.Time) (time.Time, error) {
+	until, _, err := checkOCSPID(der, id, now)
+	return until, err
+}
+
+// checkOCSPID is checkOCSP, also returning the single response's
+// certificate ID (DER).
+func checkOCSPID(der []byte, id *ocspCertID, now time.Time) (time.Time, []byte, error) {
+	until, sr, err := checkOCSPSingle(der, id, now)
+	if err != nil {
+		return until, nil, err
+	}
+	return until, sr.CertID.Raw, nil
+}
+
+func checkOCSPSingle(der []byte, id *ocspCertID, now time.Time) (time.Time, *ocspSingleResponse, error) {
 	var r ocspResponse
 	if rest, err := asn1.Unmarshal(der, &r); err != nil || len(rest) > 0 {
-		return time.Time{}, errors.New("Unable to parse OCSP response")
+		return time.Time{}, nil, errors.New("Unable to parse OCSP response")
 	}
 	if r.Status != 0 {
-		return time.Time{}, errors.New("OCSP response status not successful")
+		return time.Time{}, nil, errors.New("OCSP response status not successful")
 	}
 	var b ocspBasicResponse
 	if !r.Response.ResponseType.Equal(oidOCSPBasic) {
-		return time.Time{}, errors.New("Failed to get basic response from OCSP Response")
+		return time.Time{}, nil, errors.New("Failed to get basic response from OCSP Response")
 	}
 	if _, err := asn1.Unmarshal(r.Response.Response, &b); err != nil {
-		return time.Time{}, errors.New("Failed to get basic response from OCSP Response")
+		return time.Time{}, nil, errors.New("Failed to get basic response from OCSP Response")
 	}
 	n := len(b.TBSResponseData.Responses)
 	if n > 1 {
-		return time.Time{}, fmt.Errorf("OCSP response ignored because contains multiple single responses (%d)", n)
+		return time.Time{}, nil, fmt.Errorf("OCSP response ignored because contains multiple single responses (%d)", n)
 	}
 	if n == 0 {
-		return time.Time{}, errors.New("Failed to get OCSP single response")
+		return time.Time{}, nil, errors.New("Failed to get OCSP single response")
 	}
 	sr := b.TBSResponseData.Responses[0]
 	if !bool(sr.Good) && sr.Revoked.RevocationTime.IsZero() {
-		return time.Time{}, errors.New("OCSP single response: certificate status is unknown")
+		return time.Time{}, nil, errors.New("OCSP single response: certificate status is unknown")
 	}
 	if sr.NextUpdate.IsZero() {
-		return time.Time{}, errors.New("OCSP single response: missing nextupdate")
+		return time.Time{}, nil, errors.New("OCSP single response: missing nextupdate")
 	}
 	// OpenSSL's OCSP_check_validity(this, next, skew, -1).
 	if sr.ThisUpdate.After(now.Add(ocspSkew)) || sr.NextUpdate.Before(now.Add(-ocspSkew)) || sr.NextUpdate.Before(sr.ThisUpdate) {
-		return time.Time{}, errors.New("OCSP single response: no longer valid.")
+		return time.Time{}, nil, errors.New("OCSP single response: no longer valid.")
 	}
-	if !sr.CertID.equal(id) {
-		return time.Time{}, errors.New("OCSP single response: Certificate ID does not match certificate and issuer")
+	if id != nil && !sr.CertID.equal(*id) {
+		return time.Time{}, nil, errors.New("OCSP single response: Certificate ID does not match certificate and issuer")
 	}
-	return sr.NextUpdate.Add(-ocspSkew), nil
+	return sr.NextUpdate.Add(-ocspSkew), &sr, nil
 }
 
 // ocspIssuer finds the certificate that issued leaf for its OCSP ID as

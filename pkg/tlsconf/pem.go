@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -97,6 +99,11 @@ type Cert struct {
 	// by every certificate with that ID (ShareOCSP); nil: TLS.OCSPStaple.
 	OCSP    *OCSPShared
 	ocspKey string // the OCSP certificate ID (DER) when FILE.ocsp has an issuer
+	// OCSPFile is FILE.ocsp as loaded, stapled or not (`show ssl cert`'s
+	// "OCSP Response Key"), and ocspIssuer the issuer it was checked
+	// against when it came from FILE.issuer.
+	OCSPFile   []byte
+	ocspIssuer []byte
 
 	id uint64 // identity in a Store, kept when the certificate is replaced
 }
@@ -256,6 +263,10 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 		if err != nil {
 			return nil, err
 		}
+		out.OCSPFile = o
+		if issuer != nil && !inChain(issuer, c.Certificate[1:]) {
+			out.ocspIssuer = issuer.Raw
+		}
 		var id ocspCertID
 		if issuer != nil {
 			id, err = ocspCertIDOf(c.Leaf, issuer)
@@ -266,7 +277,7 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 		} else {
 			der, _ := asn1.Marshal(id)
 			out.ocspKey = string(der)
-			if until, err := checkOCSP(o, id, time.Now()); err != nil {
+			if until, err := checkOCSP(o, &id, time.Now()); err != nil {
 				out.Warnings = append(out.Warnings, fmt.Sprintf("Loading: %s. Content will be ignored.", err))
 			} else {
 				c.OCSPStaple, out.OCSPUntil = o, until
@@ -275,6 +286,15 @@ func LoadFile(fsys FS, path string) (*Cert, error) {
 	}
 	out.TLS = c
 	return out, nil
+}
+
+func inChain(c *x509.Certificate, chain [][]byte) bool {
+	for _, raw := range chain {
+		if bytes.Equal(raw, c.Raw) {
+			return true
+		}
+	}
+	return false
 }
 
 // LoadPath loads a `crt` argument: a file, a bundle (see below), or a
@@ -408,25 +428,134 @@ func LoadCRL(fsys FS, path string) ([]*CRL, error) {
 // OCSPShared is the OCSP response haproxy keeps for one certificate ID,
 // process-wide (its cert_ocsp_tree): the last valid one loaded is
 // stapled by every certificate with that ID, even one whose own FILE.ocsp
-// was ignored.
+// was ignored. `set ssl ocsp-response` and `commit ssl cert` replace it
+// while handshakes read it.
 type OCSPShared struct {
-	Staple []byte
-	Until  time.Time
+	v atomic.Pointer[ocspStaple]
 }
 
-// ShareOCSP enters c, loaded for a bind after the certificates of reg,
-// in the responses by certificate ID, as haproxy does at load.
-func ShareOCSP(reg map[string]*OCSPShared, c *Cert) {
+type ocspStaple struct {
+	der   []byte
+	until time.Time
+}
+
+// Load is the response (nil: none valid was loaded) and when it stops
+// being stapled.
+func (s *OCSPShared) Load() ([]byte, time.Time) {
+	if p := s.v.Load(); p != nil {
+		return p.der, p.until
+	}
+	return nil, time.Time{}
+}
+
+func (s *OCSPShared) store(der []byte, until time.Time) {
+	s.v.Store(&ocspStaple{der: der, until: until})
+}
+
+// OCSPResponses are the OCSP responses by certificate ID (DER), haproxy's
+// cert_ocsp_tree: filled at load by the binds' certificates with a
+// FILE.ocsp, read by the stats socket's `show ssl ocsp-response`.
+type OCSPResponses struct {
+	mu sync.Mutex
+	m  map[string]*OCSPShared
+}
+
+// ShareOCSP enters c, loaded for a bind after the certificates already
+// in r, in the responses by certificate ID, as haproxy does at load and
+// at `commit ssl cert`.
+func (r *OCSPResponses) Share(c *Cert) {
 	if c.ocspKey == "" {
 		return
 	}
-	sh := reg[c.ocspKey]
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]*OCSPShared{}
+	}
+	sh := r.m[c.ocspKey]
 	if sh == nil {
 		sh = &OCSPShared{}
-		reg[c.ocspKey] = sh
+		r.m[c.ocspKey] = sh
 	}
 	if c.TLS.OCSPStaple != nil {
-		sh.Staple, sh.Until = c.TLS.OCSPStaple, c.OCSPUntil
+		sh.store(c.TLS.OCSPStaple, c.OCSPUntil)
 	}
 	c.OCSP = sh
+}
+
+// ocspKeyLen is haproxy's OCSP_MAX_CERTID_ASN1_LENGTH: its tree's keys
+// are the IDs zero-padded to this length.
+const ocspKeyLen = 128
+
+// Keys are the certificate IDs, in haproxy's tree order (the IDs
+// zero-padded to 128 bytes, compared as bytes).
+func (r *OCSPResponses) Keys() [][]byte {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([][]byte, 0, len(r.m))
+	for k := range r.m {
+		out = append(out, []byte(k))
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(padKey(out[i]), padKey(out[j])) < 0 })
+	return out
+}
+
+func padKey(k []byte) []byte {
+	p := make([]byte, max(ocspKeyLen, len(k)))
+	copy(p, k)
+	return p
+}
+
+// Lookup finds the entry whose ID, zero-padded as haproxy's keys, is
+// key zero-padded (haproxy looks up the hex given on the CLI that way).
+func (r *OCSPResponses) Lookup(key []byte) ([]byte, *OCSPShared, bool) {
+	if r == nil || len(key) > ocspKeyLen {
+		return nil, nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	want := padKey(key)
+	for k, sh := range r.m {
+		if bytes.Equal(padKey([]byte(k)), want) {
+			return []byte(k), sh, true
+		}
+	}
+	return nil, nil, false
+}
+
+// Update is `set ssl ocsp-response`: the response replaces the one of
+// the certificate ID it is for, when haproxy 2.6 would take it; the
+// error is haproxy's message.
+func (r *OCSPResponses) Update(der []byte, now time.Time) error {
+	until, id, err := checkOCSPID(der, nil, now)
+	if err != nil {
+		return err
+	}
+	if len(id) > ocspKeyLen {
+		return errors.New("OCSP single response: Certificate ID too long")
+	}
+	_, sh, ok := r.Lookup(id)
+	if !ok {
+		return errors.New("OCSP single response: Certificate ID does not match any certificate or issuer")
+	}
+	sh.store(der, until)
+	return nil
+}
+
+// OCSPKeyOf is the certificate ID of the first single response of an
+// OCSP response (haproxy's "OCSP Response Key" of `show ssl cert`), nil
+// when it has none.
+func OCSPKeyOf(der []byte) []byte {
+	var r ocspResponse
+	if _, err := asn1.Unmarshal(der, &r); err != nil {
+		return nil
+	}
+	var b ocspBasicResponse
+	if _, err := asn1.Unmarshal(r.Response.Response, &b); err != nil || len(b.TBSResponseData.Responses) == 0 {
+		return nil
+	}
+	return b.TBSResponseData.Responses[0].CertID.Raw
 }

@@ -249,7 +249,7 @@ func (s *Store) GetCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error)
 	}
 	staple, until := c.TLS.OCSPStaple, c.OCSPUntil
 	if c.OCSP != nil {
-		staple, until = c.OCSP.Staple, c.OCSP.Until
+		staple, until = c.OCSP.Load()
 	}
 	if staple != nil && !until.IsZero() && time.Now().After(until) {
 		staple = nil // haproxy's stapling callback sends no expired response

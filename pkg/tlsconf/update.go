@@ -5,11 +5,13 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Parts are the pieces of a certificate file that haproxy's CLI updates
@@ -37,7 +39,11 @@ func PartsOf(c *Cert) Parts {
 	if c == nil {
 		return Parts{}
 	}
-	return Parts{Chain: c.TLS.Certificate, Key: c.TLS.PrivateKey, DHParams: c.DHParams, OCSP: c.TLS.OCSPStaple}
+	o := c.OCSPFile
+	if o == nil {
+		o = c.TLS.OCSPStaple
+	}
+	return Parts{Chain: c.TLS.Certificate, Key: c.TLS.PrivateKey, DHParams: c.DHParams, OCSP: o, Issuer: c.ocspIssuer}
 }
 
 // SetPEM replaces the certificate, chain, key and DH parameters with a PEM
@@ -140,9 +146,30 @@ func (p Parts) Cert(path string) (*Cert, error) {
 	if !keyMatches(leaf.PublicKey, p.Key) {
 		return nil, ErrKeyMismatch
 	}
-	return &Cert{Path: path, DHParams: p.DHParams, TLS: tls.Certificate{
-		Certificate: p.Chain, PrivateKey: p.Key, Leaf: leaf, OCSPStaple: p.OCSP,
-	}}, nil
+	c := &Cert{Path: path, DHParams: p.DHParams, TLS: tls.Certificate{
+		Certificate: p.Chain, PrivateKey: p.Key, Leaf: leaf,
+	}, OCSPFile: p.OCSP, ocspIssuer: p.Issuer}
+	if p.OCSP != nil {
+		// As at load: stapled when valid for the certificate's ID, whose
+		// issuer is in the chain or the .issuer part.
+		var issuer *x509.Certificate
+		for _, raw := range append(p.Chain[1:len(p.Chain):len(p.Chain)], p.Issuer) {
+			if ic, err := x509.ParseCertificate(raw); err == nil && issued(ic, leaf) {
+				issuer = ic
+				break
+			}
+		}
+		if issuer != nil {
+			if id, err := ocspCertIDOf(leaf, issuer); err == nil {
+				der, _ := asn1.Marshal(id)
+				c.ocspKey = string(der)
+				if until, err := checkOCSP(p.OCSP, &id, time.Now()); err == nil {
+					c.TLS.OCSPStaple, c.OCSPUntil = p.OCSP, until
+				}
+			}
+		}
+	}
+	return c, nil
 }
 
 // Leaf is the parsed leaf certificate, nil for empty parts.

@@ -116,6 +116,10 @@ func run(ctx context.Context, o options) error {
 	if err := e.httpThroughput(ctx); err != nil {
 		return err
 	}
+	// (h) TLS: keep-alive, a handshake per request, HTTP/2.
+	if err := e.tlsThroughput(ctx); err != nil {
+		return err
+	}
 	// (d) latency at a fixed rate: 30% of the slowest (a), the same rate
 	// for every target.
 	minA := 0.0

@@ -21,6 +21,7 @@ type targetResult struct {
 	MaxHeld, MaxFDs                int // connections held when trying idleMax, descriptors then
 	MaxErr                         string
 	HTTP                           map[string]httpRun // mode http runs by case id ("http-ka", "l7-close"...)
+	TLS                            map[string]tlsRun  // TLS runs by case id ("ka", "close", "h2")
 }
 
 type results struct {
@@ -144,6 +145,7 @@ func (r *results) rows() []row {
 		rows[i].refName = "haproxy"
 	}
 	rows = append(rows, r.httpRows()...)
+	rows = append(rows, r.tlsRows()...)
 	vr := func(d string, n int) *vrrpResult {
 		for i := range r.VRRP {
 			if r.VRRP[i].Daemon == d && r.VRRP[i].Instances == n {
@@ -203,6 +205,7 @@ func (r *results) raw() string {
 			b.WriteString("\n")
 		}
 		httpRaw(&b, t)
+		tlsRaw(&b, t)
 		if l := t.Latency; l != nil {
 			fmt.Fprintf(&b, "  (d) %d req/s over %d connections: %d samples (%.0f/s), p50 %v p99 %v p99.9 %v, %d late, %d errors\n",
 				l.Rate, l.Conns, l.Samples, l.Achieved, l.P50, l.P99, l.P999, l.Late, l.Errors)
@@ -259,7 +262,13 @@ alone (nbthread 1 / GOMAXPROCS=1, pinned as above), keep-alive and with "Connect
 haproxy's http-reuse safe over a new one, see bench/NOTES.md), with two configurations: bench/tmp/proxy-http.cfg (mode http, one server) and
 bench/tmp/proxy-l7.cfg (typical L7 rules: 12 ACLs, three deny rules whose conditions are
 false, option forwardfor, two set-header, one use_backend, option httplog to a UDP collector
-this program drains); its ours/direct column compares with direct (a) and (b).
+this program drains); its ours/direct column compares with direct (a) and (b). (h) is TLS
+termination (bench/tmp/proxy-tls.cfg, an ECDSA P-256 certificate, TLS 1.3): keep-alive requests and
+a new connection per request (wrk offers its last session: resumed TLS 1.3 handshakes) over TLS in mode tcp
+(wrk https), HTTP/2 with ALPN h2 in mode http (h2load from nghttp2-client, 1 thread, 50
+connections, 10 streams each); each proxy runs each case twice for 3 s, in the order haproxy,
+gproxy, gproxy, haproxy, so that outside load changing during the run weighs on both alike.
+"bench -tls" (bench/tls.md) has the handshake, resumption and 1 MiB rows.
 
 `)
 	b.WriteString(r.table())

@@ -229,27 +229,48 @@ func handshakes(ctx context.Context, addr string, dur time.Duration, cache tls.C
 	return float64(n.Load()) / dur.Seconds()
 }
 
-// h2loadRate is h2load's "finished in 6.00s, 12345.67 req/s, ..." line.
-var h2loadRate = regexp.MustCompile(`finished in [0-9.]+m?s, ([0-9.]+) req/s`)
+// h2loadDone is h2load's "finished in 6.00s, 12345.67 req/s, ..." line and
+// h2loadTotal its "requests: 74074 total, ..." line.
+var (
+	h2loadDone  = regexp.MustCompile(`finished in ([0-9.]+)(m?s), [0-9.]+ req/s`)
+	h2loadTotal = regexp.MustCompile(`requests: ([0-9]+) total`)
+)
 
 // runH2load runs h2load from nghttp2-client on the load CPU for o.dur:
 // o.conns connections with 10 concurrent streams each; requests per
 // second.
 func runH2load(ctx context.Context, o options, url string) (float64, error) {
+	n, d, err := h2loadRun(ctx, o, url)
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / d.Seconds(), nil
+}
+
+// h2loadRun is runH2load's requests completed and the time h2load took.
+func h2loadRun(ctx context.Context, o options, url string) (int64, time.Duration, error) {
 	secs := max(1, int(o.dur.Seconds()))
 	ctx, cancel := context.WithTimeout(ctx, o.dur+30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "taskset", "-c", cpuLoad, "h2load", "-t1", "-c", strconv.Itoa(o.conns), "-m10",
 		"-D", strconv.Itoa(secs), url).CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("h2load %s: %w: %s", url, err, out)
+		return 0, 0, fmt.Errorf("h2load %s: %w: %s", url, err, out)
 	}
-	m := h2loadRate.FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("h2load %s: no rate in %s", url, out)
+	m, t := h2loadDone.FindSubmatch(out), h2loadTotal.FindSubmatch(out)
+	if m == nil || t == nil {
+		return 0, 0, fmt.Errorf("h2load %s: no rate in %s", url, out)
 	}
 	if !bytes.Contains(out, []byte(" 0 failed, 0 errored")) {
-		return 0, fmt.Errorf("h2load %s: failed requests: %s", url, out)
+		return 0, 0, fmt.Errorf("h2load %s: failed requests: %s", url, out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	d, err := time.ParseDuration(string(m[1]) + string(m[2]))
+	if err != nil || d <= 0 {
+		return 0, 0, fmt.Errorf("h2load %s: duration in %q", url, m[0])
+	}
+	n, err := strconv.ParseInt(string(t[1]), 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("h2load %s: %w", url, err)
+	}
+	return n, d, nil
 }
