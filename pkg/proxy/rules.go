@@ -116,8 +116,9 @@ type ruleRun struct {
 	// in the stream's log fields.
 	fe  *haproxycfg.Proxy
 	log *accesslog.Session
-	// redirected: that page is an http-response redirect (logged L).
-	redirected bool
+	// localReply: that page is an http-response redirect or return
+	// (logged L, where a deny is P).
+	localReply bool
 	// resp is the server's response while the response rules run on
 	// it (http-response wait-for-body reads its body ahead); nil on a 101.
 	resp *http.Response
@@ -234,6 +235,8 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	rr.be = be
 	if be != nil && be.px != fe {
 		t.Backend = be.Name()
+		// The backend's own replies are logged on it.
+		s.BackendName = be.Name()
 		if v, k := h.runRequestSet(c, rr, be.px, body, s, keep); v == vReply {
 			return rr, nil, true, k
 		}
@@ -658,11 +661,27 @@ func (rr *ruleRun) returnPage(ret *haproxycfg.Return) errorPage {
 	}
 	if ret.Status != 204 && ret.Status != 304 {
 		p.headers = append(p.headers, header{"content-length", strconv.Itoa(len(body))})
+	} else {
+		// haproxy adds "content-length: 0" to these too, and counts it
+		// in %B, but its HTTP/1 layer does not send it (measured).
+		p.htxExtra = len("content-length") + len("0")
 	}
 	if ret.ContentType != "" {
 		p.headers = append(p.headers, header{"content-type", ret.ContentType})
 	}
 	p.body = string(body)
+	return p
+}
+
+// responseReturnPage is returnPage for an http-response return or deny:
+// haproxy builds the reply in place of the server's response, which its
+// fetches then no longer see (a `status` or `res.hdr` in the body's
+// lf-string is empty, measured on haproxy 2.6.12).
+func (rr *ruleRun) responseReturnPage(ret *haproxycfg.Return) errorPage {
+	res := rr.txn.Res
+	rr.txn.Res = nil
+	p := rr.returnPage(ret)
+	rr.txn.Res = res
 	return p
 }
 
@@ -971,13 +990,14 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				}
 				p := statusPage(code)
 				if r.Return != nil {
-					p = rr.returnPage(r.Return)
+					p = rr.responseReturnPage(r.Return)
 				}
 				p = rr.afterPage(h, p)
 				rr.denyRule = true
 				return 0, "", nil, &p
 			case haproxycfg.ActReturn:
-				p := rr.afterPage(h, rr.returnPage(r.Return))
+				p := rr.afterPage(h, rr.responseReturnPage(r.Return))
+				rr.localReply = true
 				return 0, "", nil, &p
 			case haproxycfg.ActRedirect:
 				p, ok := rr.redirectPage(r.Redirect)
@@ -985,7 +1005,7 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 					continue
 				}
 				p = rr.afterPage(h, p)
-				rr.redirected = true
+				rr.localReply = true
 				return 0, "", nil, &p
 			case haproxycfg.ActWaitForBody:
 				if !rr.waitResponseBody(r.Wait, r.AtLeast) {
@@ -1323,7 +1343,7 @@ func (rr *ruleRun) logResponse(s *accesslog.Session) {
 		s.Tr = -1
 	case rr.denied != 0:
 		s.Status, s.TermCause, s.TermState = rr.denied, 'P', 'H'
-		if rr.redirected {
+		if rr.localReply {
 			s.TermCause = 'L'
 		}
 		s.Tr = -1
