@@ -486,11 +486,17 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
 	c.raw = rawConn(nc)
 	t := f.px.Timeouts
-	reqTimeout := firstSet(t.HTTPRequest, t.Client)
+	// haproxy's HTTP/1 layer closes a connection waiting for a request at
+	// the first of `timeout client` and its idle date: `timeout
+	// http-request` for the first request, `timeout http-keep-alive`
+	// (else http-request) for the next ones (h1_set_idle_expiration,
+	// h1_refresh_timeout); measured: keep-alive 6s with client 300ms
+	// closes after 300 ms.
+	reqTimeout := shortestSet(t.HTTPRequest, t.Client)
 	for first := true; ; first = false {
 		wait := reqTimeout
 		if !first {
-			wait = firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client)
+			wait = shortestSet(firstSet(t.HTTPKeepAlive, t.HTTPRequest), t.Client)
 			if !h.setIdle(c, true) {
 				return
 			}

@@ -1,0 +1,295 @@
+package gproxyd_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hapair/pkg/haproxytest"
+	"hapair/pkg/porttest"
+)
+
+// namedServers starts HTTP servers that answer with their name in
+// X-Server.
+func namedServers(t *testing.T, names ...string) []string {
+	t.Helper()
+	var addrs []string
+	for _, n := range names {
+		ln, err := net.Listen("tcp", porttest.FreeAddr(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Server", n)
+			w.Header().Set("Content-Length", "3")
+			io.WriteString(w, "ok\n")
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		addrs = append(addrs, ln.Addr().String())
+	}
+	return addrs
+}
+
+// startPair runs cfg (a format with %[1]s for the stats socket and
+// %[N]d for the ports of names, N = 2...) in haproxy and in gproxy and
+// returns, for "hp" and "gp", the ports by name and the stdout lines.
+func startPair(t *testing.T, names []string, cfg func(sock string, ports map[string]int) string) (map[string]map[string]int, map[string]*lineBuf) {
+	t.Helper()
+	ports := map[string]map[string]int{}
+	outs := map[string]*lineBuf{}
+	dir := t.TempDir()
+	for _, n := range []string{"hp", "gp"} {
+		ports[n] = map[string]int{}
+		var list []int
+		for _, name := range names {
+			ports[n][name] = porttest.Free(t)
+			list = append(list, ports[n][name])
+		}
+		bin := haproxytest.Bin
+		if n == "gp" {
+			bin = gproxyBin
+		}
+		outs[n], _, _ = startDB(t, bin, cfg(dir+"/"+n+".sock", ports[n]), list...)
+	}
+	return ports, outs
+}
+
+// keepAliveFronts are the frontends of the idle keep-alive test: the
+// idle time allowed between two requests is `timeout http-keep-alive`,
+// else `timeout http-request`, else `timeout client`.
+var keepAliveFronts = []struct{ name, lines string }{
+	{"ka", "timeout http-keep-alive 300ms"},
+	{"kahr", "timeout http-request 300ms"},
+	{"kacli", "timeout client 300ms"},
+	{"kalong", "timeout http-keep-alive 6s\n    timeout client 300ms"},
+	{"kaboth", "timeout http-keep-alive 300ms\n    timeout http-request 6s"},
+	{"kaclose", "timeout http-keep-alive 300ms\n    option http-server-close"},
+	// "first" frontends: the client sends nothing at all.
+	{"firstcli", "timeout http-request 6s\n    timeout client 300ms"},
+	{"firsthr", "timeout http-request 300ms"},
+}
+
+// idleAfterResponse sends one keep-alive request, reads the response,
+// then waits at most 4 s for the proxy to close the idle connection: it
+// returns the status line and what the client saw then.
+func idleAfterResponse(t *testing.T, port int) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET /idle HTTP/1.1\r\nHost: t\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return "no response: " + err.Error()
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	_ = c.SetReadDeadline(time.Now().Add(4 * time.Second))
+	rest, err := io.ReadAll(br)
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("%s, still open after 4 s (%q)", resp.Status, rest)
+	case err != nil:
+		return fmt.Sprintf("%s, then %q and %v", resp.Status, rest, err)
+	}
+	return fmt.Sprintf("%s, then %q and a close", resp.Status, rest)
+}
+
+// idleFirst connects, sends nothing and returns what the proxy sent in at
+// most 4 s, and whether it closed.
+func idleFirst(t *testing.T, port int) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(4 * time.Second))
+	b, err := io.ReadAll(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Sprintf("%q, still open after 4 s", b)
+	}
+	return fmt.Sprintf("%q, then %v", b, err)
+}
+
+// TestIntegrationKeepAliveTimeoutHaproxy: an idle keep-alive client is
+// closed by the timeout haproxy 2.6.12 applies, silently, and logged
+// once; gproxy must do the same.
+func TestIntegrationKeepAliveTimeoutHaproxy(t *testing.T) {
+	srv := namedServers(t, "s1")[0]
+	var names []string
+	for _, f := range keepAliveFronts {
+		names = append(names, f.name)
+	}
+	ports, outs := startPair(t, names, func(sock string, ports map[string]int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `global
+    stats socket %s level admin
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    log-format "%%ft %%b/%%s %%ST %%B %%tsc %%{+Q}r"
+    timeout client 6s
+    timeout server 5s
+    timeout connect 1s
+`, sock)
+		for _, f := range keepAliveFronts {
+			fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n    %s\n    default_backend be\n", f.name, ports[f.name], f.lines)
+		}
+		fmt.Fprintf(&b, "backend be\n    server s1 %s\n", srv)
+		return b.String()
+	})
+	got := map[string]map[string]string{"hp": {}, "gp": {}}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, n := range []string{"hp", "gp"} {
+		for _, f := range keepAliveFronts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var r string
+				if strings.HasPrefix(f.name, "first") {
+					r = idleFirst(t, ports[n][f.name])
+				} else {
+					r = idleAfterResponse(t, ports[n][f.name])
+				}
+				mu.Lock()
+				got[n][f.name] = r
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	for _, f := range keepAliveFronts {
+		if got["hp"][f.name] != got["gp"][f.name] {
+			t.Errorf("%s (%s):\nhaproxy: %s\ngproxy:  %s", f.name, f.lines, got["hp"][f.name], got["gp"][f.name])
+		}
+	}
+	for name, want := range map[string]string{"ka": "200 OK, then \"\" and a close", "kalong": "200 OK, then \"\" and a close",
+		"kahr": "200 OK, then \"\" and a close", "firstcli": "HTTP/1.1 408", "firsthr": "HTTP/1.1 408"} {
+		if !strings.Contains(got["hp"][name], want) {
+			t.Errorf("%s: haproxy: %s, want %s", name, got["hp"][name], want)
+		}
+	}
+	logs := map[string][]string{}
+	for _, n := range []string{"hp", "gp"} {
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			logs[n] = logs[n][:0]
+			for _, l := range outs[n].lines() {
+				if strings.Contains(l, "/idle") || strings.Contains(l, "BADREQ") || strings.HasPrefix(l, "first") {
+					logs[n] = append(logs[n], l)
+				}
+			}
+			if len(logs[n]) >= len(keepAliveFronts) || time.Now().After(end) {
+				break
+			}
+		}
+		// Give a late line (a 408 logged at the close) its chance.
+		time.Sleep(300 * time.Millisecond)
+		logs[n] = logs[n][:0]
+		for _, l := range outs[n].lines() {
+			if strings.Contains(l, "/idle") || strings.Contains(l, "BADREQ") || strings.HasPrefix(l, "first") {
+				logs[n] = append(logs[n], l)
+			}
+		}
+		sort.Strings(logs[n])
+	}
+	if strings.Join(logs["hp"], "\n") != strings.Join(logs["gp"], "\n") {
+		t.Errorf("logs differ\nhaproxy:\n%s\ngproxy:\n%s", strings.Join(logs["hp"], "\n"), strings.Join(logs["gp"], "\n"))
+	}
+}
+
+// TestIntegrationBalanceRandomHaproxy: `balance random` draws at random,
+// so the draws are not compared; what is compared is the set of servers
+// taken (weights respected, a disabled or weight 0 server never taken)
+// over 200 requests through each proxy.
+func TestIntegrationBalanceRandomHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy: %v", err)
+	}
+	srv := namedServers(t, "s1", "s2", "s3", "s4", "s5")
+	backs := []string{"rnd", "rnd2", "rnd3"}
+	ports, _ := startPair(t, backs, func(sock string, ports map[string]int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+`, sock)
+		for _, name := range backs {
+			algo := map[string]string{"rnd": "random", "rnd2": "random(2)", "rnd3": "random(3)"}[name]
+			fmt.Fprintf(&b, "listen %s\n    bind 127.0.0.1:%d\n    balance %s\n", name, ports[name], algo)
+			fmt.Fprintf(&b, "    server s1 %s weight 10\n    server s2 %s weight 10\n    server s3 %s weight 30\n", srv[0], srv[1], srv[2])
+			fmt.Fprintf(&b, "    server s4 %s disabled\n    server s5 %s weight 0\n", srv[3], srv[4])
+		}
+		return b.String()
+	})
+	const n = 200
+	for _, name := range backs {
+		counts := map[string]map[string]int{}
+		for _, p := range []string{"hp", "gp"} {
+			counts[p] = map[string]int{}
+			for i := 0; i < n; i++ {
+				counts[p][serverOf(t, ports[p][name])]++
+			}
+		}
+		for _, p := range []string{"hp", "gp"} {
+			c := counts[p]
+			var set []string
+			for s := range c {
+				set = append(set, s)
+			}
+			sort.Strings(set)
+			if strings.Join(set, ",") != "s1,s2,s3" {
+				t.Errorf("%s through %s: servers %v, want s1,s2,s3", name, p, c)
+			}
+			// Weights 1:1:3 (expected 40, 40, 120 of 200 for plain
+			// random): each far from 0, s3 ahead (a 4-sigma margin).
+			if name == "rnd" && (c["s1"] < 15 || c["s2"] < 15 || c["s3"] < c["s1"]+20 || c["s3"] < c["s2"]+20) {
+				t.Errorf("%s through %s: %v does not follow the weights 1:1:3", name, p, c)
+			}
+		}
+		t.Logf("%s: haproxy %v, gproxy %v", name, counts["hp"], counts["gp"])
+	}
+}
+
+// serverOf sends one request and returns the X-Server of the answer.
+func serverOf(t *testing.T, port int) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return resp.Status
+	}
+	return resp.Header.Get("X-Server")
+}
