@@ -293,3 +293,134 @@ func serverOf(t *testing.T, port int) string {
 	}
 	return resp.Header.Get("X-Server")
 }
+
+// replyRules are the frontends of the early reply test: rules that
+// answer without the request's body.
+var replyRules = []struct{ name, lines string }{
+	{"ret", "http-request return status 200 content-type text/plain string hello"},
+	{"deny", "http-request deny"},
+	{"denyst", "http-request deny deny_status 429 content-type text/plain string slow"},
+	{"auth", "http-request auth realm R"},
+	{"redir", "http-request redirect location /x"},
+}
+
+// earlyExchange sends a POST head and part (or all) of its body, reads
+// the reply, then sends the rest and a second request and returns what
+// the client saw.
+func earlyExchange(t *testing.T, port int, whole bool) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := "abc"
+	if whole {
+		body = "abcdefghij"
+	}
+	fmt.Fprintf(c, "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n%s", body)
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return "no reply within 3 s: " + err.Error()
+	}
+	b, _ := io.ReadAll(resp.Body)
+	var hdr []string
+	for k, v := range resp.Header {
+		hdr = append(hdr, k+": "+strings.Join(v, ","))
+	}
+	sort.Strings(hdr)
+	if resp.Close {
+		hdr = append(hdr, "(connection: close)")
+	}
+	out := fmt.Sprintf("%s %v %q", resp.Status, hdr, b)
+	if !whole {
+		_, _ = io.WriteString(c, "defghij")
+	}
+	_, _ = io.WriteString(c, "GET /second HTTP/1.1\r\nHost: t\r\n\r\n")
+	if r2, err := http.ReadResponse(br, nil); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			out += ", then nothing in 3 s"
+		} else {
+			out += ", then no second reply"
+		}
+	} else {
+		out += ", then " + r2.Status
+		r2.Body.Close()
+	}
+	return out
+}
+
+// TestIntegrationReplyBeforeBodyHaproxy: haproxy answers a deny,
+// return, auth or redirect at once, without waiting for the body; when
+// the body had not all arrived it closes after the reply, else the
+// connection goes on.
+func TestIntegrationReplyBeforeBodyHaproxy(t *testing.T) {
+	srv := namedServers(t, "s1")[0]
+	var names []string
+	for _, f := range replyRules {
+		names = append(names, f.name)
+	}
+	ports, outs := startPair(t, names, func(sock string, ports map[string]int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `global
+    stats socket %s level admin
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    log-format "%%ft %%b/%%s %%ST %%B %%tsc %%{+Q}r"
+    timeout client 6s
+    timeout server 5s
+    timeout connect 1s
+`, sock)
+		for _, f := range replyRules {
+			fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n    %s if { path /p }\n    default_backend be\n", f.name, ports[f.name], f.lines)
+		}
+		fmt.Fprintf(&b, "backend be\n    server s1 %s\n", srv)
+		return b.String()
+	})
+	got := map[string][]string{}
+	for _, n := range []string{"hp", "gp"} {
+		for _, f := range replyRules {
+			for _, whole := range []bool{false, true} {
+				got[n] = append(got[n], fmt.Sprintf("%s whole=%v: %s", f.name, whole, earlyExchange(t, ports[n][f.name], whole)))
+			}
+		}
+	}
+	for i := range got["hp"] {
+		if got["hp"][i] != got["gp"][i] {
+			t.Errorf("haproxy: %s\ngproxy:  %s", got["hp"][i], got["gp"][i])
+		}
+	}
+	for _, want := range []string{`ret whole=false: 200 OK [Content-Length: 5 Content-Type: text/plain (connection: close)] "hello", then no second reply`,
+		`ret whole=true: 200 OK [Content-Length: 5 Content-Type: text/plain] "hello", then 200 OK`} {
+		found := false
+		for _, h := range got["hp"] {
+			found = found || h == want
+		}
+		if !found {
+			t.Errorf("haproxy's exchanges lack %q:\n%s", want, strings.Join(got["hp"], "\n"))
+		}
+	}
+	logs := map[string][]string{}
+	for _, n := range []string{"hp", "gp"} {
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			logs[n] = logs[n][:0]
+			for _, l := range outs[n].lines() {
+				if strings.Contains(l, "HTTP/1.1") {
+					logs[n] = append(logs[n], l)
+				}
+			}
+			if len(logs[n]) >= len(got[n])+strings.Count(strings.Join(got[n], "\n"), "then 200 OK") || time.Now().After(end) {
+				break
+			}
+		}
+		sort.Strings(logs[n])
+	}
+	if strings.Join(logs["hp"], "\n") != strings.Join(logs["gp"], "\n") {
+		t.Errorf("logs differ\nhaproxy:\n%s\ngproxy:\n%s", strings.Join(logs["hp"], "\n"), strings.Join(logs["gp"], "\n"))
+	}
+}

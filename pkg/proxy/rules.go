@@ -276,7 +276,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 			// checks once the proxy's http-request rules ran.
 			rr.sendHints(c)
 			s.Status, s.TermCause, s.TermState = http.StatusForbidden, 'P', stateRequest
-			return vReply, h.statusReply(c, rr, s, http.StatusForbidden, keep && drain(body))
+			return vReply, h.statusReply(c, rr, s, http.StatusForbidden, h.replyKeep(c, body, keep))
 		}
 	rules:
 		for _, r := range set {
@@ -301,12 +301,12 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				s.Status, s.TermCause, s.TermState = code, 'P', stateRequest
 				c.deniedRequest(h.f)
 				if r.Return != nil && (r.Return.ErrorFile != nil || r.Return.ProxyErrors) {
-					return vReply, h.fileReply(c, rr, s, r.Return, keep && drain(body))
+					return vReply, h.fileReply(c, rr, s, r.Return, h.replyKeep(c, body, keep))
 				}
 				if r.Return != nil {
-					return vReply, h.localReply(c, rr, s, rr.returnPage(r.Return), keep && drain(body))
+					return vReply, h.localReply(c, rr, s, rr.returnPage(r.Return), h.replyKeep(c, body, keep))
 				}
-				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
+				return vReply, h.statusReply(c, rr, s, code, h.replyKeep(c, body, keep))
 			case haproxycfg.ActTarpit:
 				c.deniedRequest(h.f)
 				return vReply, h.tarpit(c, rr, s, r, px, body, keep)
@@ -351,7 +351,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				p.headers = append(p.headers[:len(p.headers):len(p.headers)], header{"www-authenticate", `Basic realm="` + realm + `"`})
 				s.Status, s.TermCause, s.TermState = http.StatusUnauthorized, 'L', stateRequest
 				c.intercepted(h.f)
-				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
+				return vReply, h.localReply(c, rr, s, p, h.replyKeep(c, body, keep))
 			case haproxycfg.ActRedirect:
 				p, ok := rr.redirectPage(r.Redirect)
 				if !ok {
@@ -369,11 +369,11 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				c.intercepted(h.f)
 				if r.Return.ErrorFile != nil || r.Return.ProxyErrors {
 					s.Status, s.TermCause, s.TermState = r.Return.Status, 'L', stateRequest
-					return vReply, h.fileReply(c, rr, s, r.Return, keep && drain(body))
+					return vReply, h.fileReply(c, rr, s, r.Return, h.replyKeep(c, body, keep))
 				}
 				p := rr.returnPage(r.Return)
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
-				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
+				return vReply, h.localReply(c, rr, s, p, h.replyKeep(c, body, keep))
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, t, true, 0)
 			case haproxycfg.ActSetMark, haproxycfg.ActSetTOS:
@@ -435,6 +435,38 @@ func (h *h1Frontend) tarpit(c *h1Conn, rr *ruleRun, s *accesslog.Session, r *hap
 // http-after-response rules; it returns whether the connection goes on.
 func (h *h1Frontend) localReply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p errorPage, keep bool) bool {
 	return h.reply(c, rr, s, p, keep, false, false)
+}
+
+// replyKeep is whether the connection may go on after a rule's reply
+// (deny, return, auth): haproxy answers at once, keeping the connection
+// when the request's whole body had arrived, else closing it after the
+// reply ("connection: close") without waiting for the body (measured on
+// haproxy 2.6.12: a POST whose body is late gets its return at once).
+// Under `Expect: 100-continue` the client waits for the interim response
+// before sending the body: that body is read as before.
+func (h *h1Frontend) replyKeep(c *h1Conn, body *bodyReader, keep bool) bool {
+	if _, h2 := c.nc.(*h2StreamConn); h2 || body.first != nil {
+		return keep && drain(body)
+	}
+	if keep && !body.complete() {
+		// What already arrived: a read that finds nothing ends at once
+		// (the connection's own per-read client timeout set aside).
+		idle := c.cnt.idle.Swap(0)
+		_ = c.nc.SetReadDeadline(time.Now().Add(time.Millisecond))
+		_, err := io.Copy(io.Discard, io.LimitReader(body, 1<<20))
+		_ = c.nc.SetReadDeadline(time.Time{})
+		c.cnt.idle.Store(idle)
+		if err == nil && body.complete() {
+			return true
+		}
+	}
+	if !body.complete() {
+		// Read what arrived so that the close is a FIN, not a reset
+		// that could take the reply with it.
+		drainSocket(c.nc)
+		return false
+	}
+	return keep
 }
 
 // statusReply is localReply for a status page an errorfile may replace.
