@@ -424,3 +424,87 @@ defaults
 		t.Errorf("logs differ\nhaproxy:\n%s\ngproxy:\n%s", strings.Join(logs["hp"], "\n"), strings.Join(logs["gp"], "\n"))
 	}
 }
+
+// closeDelimitedServer answers every request with a response whose body
+// ends with the close (no Content-Length, no chunking).
+func closeDelimitedServer(t *testing.T) string {
+	t.Helper()
+	ln := haproxytest.Serve(t, 10*time.Second, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if l == "\r\n" {
+				break
+			}
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello world, close-delimited\n")
+	})
+	return ln.Addr().String()
+}
+
+// TestIntegrationCloseDelimitedHaproxy: a server response delimited by
+// its close reaches an HTTP/1.1 client as it came, with "connection:
+// close", the client's connection closing after it (haproxy 2.6.12);
+// compressed, it is chunked.
+func TestIntegrationCloseDelimitedHaproxy(t *testing.T) {
+	srv := closeDelimitedServer(t)
+	names := []string{"plain", "gzip"}
+	ports, _ := startPair(t, names, func(sock string, ports map[string]int) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+frontend plain
+    bind 127.0.0.1:%d
+    default_backend be
+frontend gzip
+    bind 127.0.0.1:%d
+    compression algo gzip
+    compression type text/plain
+    default_backend be
+backend be
+    server s1 %s
+`, sock, ports["plain"], ports["gzip"], srv)
+	})
+	reqs := map[string]string{
+		"keepalive": "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n",
+		"http10":    "GET / HTTP/1.0\r\n\r\n",
+		"head":      "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n",
+		"gzip":      "GET / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+	}
+	for _, name := range names {
+		for rn, raw := range reqs {
+			got := map[string]string{}
+			for _, p := range []string{"hp", "gp"} {
+				c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", ports[p][name]), 2*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+				io.WriteString(c, raw)
+				b, err := io.ReadAll(c)
+				c.Close()
+				end := "closed"
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					end = "still open after 3 s"
+				} else if err != nil {
+					end = "error"
+				}
+				got[p] = fmt.Sprintf("%q (%s)", b, end)
+			}
+			if got["hp"] != got["gp"] {
+				t.Errorf("%s/%s:\nhaproxy: %s\ngproxy:  %s", name, rn, got["hp"], got["gp"])
+			}
+			if name == "plain" && rn == "keepalive" && !strings.Contains(got["hp"], `connection: close\r\n\r\nhello world, close-delimited\n" (closed)`) {
+				t.Errorf("haproxy: %s, want the body as it came, then a close", got["hp"])
+			}
+		}
+	}
+}

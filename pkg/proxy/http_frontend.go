@@ -1554,7 +1554,12 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 			// header and ends the message with a one-byte block.
 			size += int64(len("transfer-encoding")+len("chunked")) + htxEOT
 		}
-		if req.http11() && (!http10 || len(resp.TransferEncoding) > 0) {
+		// haproxy chunks only a body whose end its framing knew (a
+		// server's chunked response, an HTTP/2 server's): a
+		// close-delimited HTTP/1 response goes on as it came, the
+		// client's connection closing after it (measured on 2.6.12:
+		// "connection: close", no transfer-encoding).
+		if req.http11() && (len(resp.TransferEncoding) > 0 || resp.ProtoMajor >= 2) {
 			chunked = true
 		}
 		if !chunked || http10 {
