@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -42,11 +44,13 @@ func namedServers(t *testing.T, names ...string) []string {
 
 // startPair runs cfg (a format with %[1]s for the stats socket and
 // %[N]d for the ports of names, N = 2...) in haproxy and in gproxy and
-// returns, for "hp" and "gp", the ports by name and the stdout lines.
-func startPair(t *testing.T, names []string, cfg func(sock string, ports map[string]int) string) (map[string]map[string]int, map[string]*lineBuf) {
+// returns, for "hp" and "gp", the ports by name, the stdout lines and
+// the stats socket.
+func startPair(t *testing.T, names []string, cfg func(sock string, ports map[string]int) string) (map[string]map[string]int, map[string]*lineBuf, map[string]string) {
 	t.Helper()
 	ports := map[string]map[string]int{}
 	outs := map[string]*lineBuf{}
+	socks := map[string]string{}
 	dir := t.TempDir()
 	for _, n := range []string{"hp", "gp"} {
 		ports[n] = map[string]int{}
@@ -59,9 +63,10 @@ func startPair(t *testing.T, names []string, cfg func(sock string, ports map[str
 		if n == "gp" {
 			bin = gproxyBin
 		}
-		outs[n], _, _ = startDB(t, bin, cfg(dir+"/"+n+".sock", ports[n]), list...)
+		socks[n] = filepath.Join(dir, n+".sock")
+		outs[n], _, _ = startDB(t, bin, cfg(socks[n], ports[n]), list...)
 	}
-	return ports, outs
+	return ports, outs, socks
 }
 
 // keepAliveFronts are the frontends of the idle keep-alive test: the
@@ -137,7 +142,7 @@ func TestIntegrationKeepAliveTimeoutHaproxy(t *testing.T) {
 	for _, f := range keepAliveFronts {
 		names = append(names, f.name)
 	}
-	ports, outs := startPair(t, names, func(sock string, ports map[string]int) string {
+	ports, outs, _ := startPair(t, names, func(sock string, ports map[string]int) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, `global
     stats socket %s level admin
@@ -226,7 +231,7 @@ func TestIntegrationBalanceRandomHaproxy(t *testing.T) {
 	}
 	srv := namedServers(t, "s1", "s2", "s3", "s4", "s5")
 	backs := []string{"rnd", "rnd2", "rnd3"}
-	ports, _ := startPair(t, backs, func(sock string, ports map[string]int) string {
+	ports, _, _ := startPair(t, backs, func(sock string, ports map[string]int) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, `global
     stats socket %s level admin
@@ -363,7 +368,7 @@ func TestIntegrationReplyBeforeBodyHaproxy(t *testing.T) {
 	for _, f := range replyRules {
 		names = append(names, f.name)
 	}
-	ports, outs := startPair(t, names, func(sock string, ports map[string]int) string {
+	ports, outs, _ := startPair(t, names, func(sock string, ports map[string]int) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, `global
     stats socket %s level admin
@@ -452,7 +457,7 @@ func closeDelimitedServer(t *testing.T) string {
 func TestIntegrationCloseDelimitedHaproxy(t *testing.T) {
 	srv := closeDelimitedServer(t)
 	names := []string{"plain", "gzip"}
-	ports, _ := startPair(t, names, func(sock string, ports map[string]int) string {
+	ports, _, _ := startPair(t, names, func(sock string, ports map[string]int) string {
 		return fmt.Sprintf(`global
     stats socket %s level admin
 defaults
@@ -506,5 +511,76 @@ backend be
 				t.Errorf("haproxy: %s, want the body as it came, then a close", got["hp"])
 			}
 		}
+	}
+}
+
+// TestIntegrationH2BytesInHaproxy: %U and the frontend's bin of HTTP/2
+// requests (curl, prior knowledge) count what haproxy 2.6.12 counts: the
+// request in HTX form (absolute URI, "HTTP/2.0", host from :authority,
+// cookies joined, body data), not its HTTP/1 form.
+func TestIntegrationH2BytesInHaproxy(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatalf("needs curl: %v", err)
+	}
+	srv := namedServers(t, "s1")[0]
+	ports, outs, socks := startPair(t, []string{"fe"}, func(sock string, ports map[string]int) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    log-format "%%ST %%B %%U %%{+Q}r"
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 %s
+`, sock, ports["fe"], srv)
+	})
+	curls := [][]string{
+		{"/abc"},
+		{"-H", "X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "/abc?x=1"},
+		{"-d", "hello=1", "/post"},
+		{"-H", "Transfer-Encoding: chunked", "-d", "hello=1", "/chunked"},
+		{"-b", "a=1", "-b", "b=2", "/cookies"},
+	}
+	logs := map[string][]string{}
+	for _, p := range []string{"hp", "gp"} {
+		for _, args := range curls {
+			url := fmt.Sprintf("http://127.0.0.1:%d%s", ports[p]["fe"], args[len(args)-1])
+			a := append([]string{"-s", "-o", "/dev/null", "--max-time", "5", "--http2-prior-knowledge"}, args[:len(args)-1]...)
+			if out, err := exec.Command("curl", append(a, url)...).CombinedOutput(); err != nil {
+				t.Fatalf("curl %v: %v %s", args, err, out)
+			}
+		}
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			logs[p] = logs[p][:0]
+			for _, l := range outs[p].lines() {
+				if strings.Contains(l, "HTTP/2.0") {
+					logs[p] = append(logs[p], strings.ReplaceAll(l, fmt.Sprint(ports[p]["fe"]), "PORT"))
+				}
+			}
+			if len(logs[p]) >= len(curls) || time.Now().After(end) {
+				break
+			}
+		}
+	}
+	if strings.Join(logs["hp"], "\n") != strings.Join(logs["gp"], "\n") {
+		t.Errorf("logs differ\nhaproxy:\n%s\ngproxy:\n%s", strings.Join(logs["hp"], "\n"), strings.Join(logs["gp"], "\n"))
+	}
+	if len(logs["hp"]) == 0 || !strings.HasPrefix(logs["hp"][0], "200 132 107 ") {
+		t.Errorf("haproxy logged %q, want curl's first GET as 107 bytes in", logs["hp"])
+	}
+	bin := map[string]string{}
+	for _, p := range []string{"hp", "gp"} {
+		m, _ := parseStat(t, askAll(t, socks[p], "show stat"))
+		bin[p] = m["fe/FRONTEND.bin"] + " " + m["be/BACKEND.bin"]
+	}
+	if bin["hp"] != bin["gp"] {
+		t.Errorf("bin (frontend, backend): haproxy %s, gproxy %s", bin["hp"], bin["gp"])
 	}
 }
