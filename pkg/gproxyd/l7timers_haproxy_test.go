@@ -575,12 +575,41 @@ backend be
 	if len(logs["hp"]) == 0 || !strings.HasPrefix(logs["hp"][0], "200 132 107 ") {
 		t.Errorf("haproxy logged %q, want curl's first GET as 107 bytes in", logs["hp"])
 	}
-	bin := map[string]string{}
+	// Then an HTTP/1 request, and an HTTP/2 one whose content-length
+	// lies (a stream protocol error: RST_STREAM).
 	for _, p := range []string{"hp", "gp"} {
-		m, _ := parseStat(t, askAll(t, socks[p], "show stat"))
-		bin[p] = m["fe/FRONTEND.bin"] + " " + m["be/BACKEND.bin"]
+		url := fmt.Sprintf("http://127.0.0.1:%d", ports[p]["fe"])
+		_ = exec.Command("curl", "-s", "-o", "/dev/null", "--max-time", "5", url+"/h1").Run()
+		_ = exec.Command("curl", "-s", "-o", "/dev/null", "--max-time", "5", "--http2-prior-knowledge", "-d", "hello=1", "-H", "Content-Length: 3", url+"/bad").Run()
 	}
-	if bin["hp"] != bin["gp"] {
-		t.Errorf("bin (frontend, backend): haproxy %s, gproxy %s", bin["hp"], bin["gp"])
+	stats := map[string]map[string]string{}
+	for _, p := range []string{"hp", "gp"} {
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			m, busy := parseStat(t, askAll(t, socks[p], "show stat"))
+			stats[p] = m
+			if !busy && m["fe/FRONTEND.h2_open_connections"] == "0" || time.Now().After(end) {
+				break
+			}
+		}
 	}
+	var cols []string
+	for k := range stats["hp"] {
+		if strings.HasPrefix(k, "fe/FRONTEND.h2_") {
+			cols = append(cols, k)
+		}
+	}
+	sort.Strings(cols)
+	// h1_bytes_in is left out: on a connection that turns out to be
+	// HTTP/2, haproxy counts whatever its first read got.
+	cols = append(cols, "fe/FRONTEND.bin", "be/BACKEND.bin", "fe/FRONTEND.h1_total_streams", "fe/FRONTEND.h1_total_connections")
+	for _, k := range cols {
+		if stats["hp"][k] != stats["gp"][k] {
+			t.Errorf("%s: haproxy %s, gproxy %s", k, stats["hp"][k], stats["gp"][k])
+		}
+	}
+	if stats["hp"]["fe/FRONTEND.h2_headers_rcvd"] != "6" || stats["hp"]["fe/FRONTEND.h2_detected_strm_protocol_errors"] != "1" {
+		t.Errorf("haproxy counted h2_headers_rcvd %s, h2_detected_strm_protocol_errors %s; want 6 and 1",
+			stats["hp"]["fe/FRONTEND.h2_headers_rcvd"], stats["hp"]["fe/FRONTEND.h2_detected_strm_protocol_errors"])
+	}
+	t.Logf("%d columns compared", len(cols))
 }

@@ -238,6 +238,11 @@ func (h *h1Frontend) serveH2(c *h1Conn, conn net.Conn, start time.Time, th time.
 	// The server logs the connection errors it answers with GOAWAY (a
 	// bad frame, a bad preface): counted here instead.
 	base := &http.Server{ErrorLog: log.New(errorCounter(hc.badConn), "", 0)}
+	ctr := &h.f.ctr.h2
+	conn = newH2CountedConn(conn, ctr)
+	ctr.openConns.Add(1)
+	ctr.totalConns.Add(1)
+	defer ctr.openConns.Add(-1)
 	if h.e.cfg.Global.H2.NoExtendedConnect {
 		conn = &noExtConnectConn{Conn: conn}
 	}
@@ -302,6 +307,11 @@ func (s *h2Server) conf(count func(string)) *http2.Server {
 // the HTTP/1 request path; the HTTP/1.1 answer written there comes back.
 func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 	h := hc.h
+	// haproxy's h2_backend_open_streams and h2_backend_total_streams
+	// count a frontend's streams too.
+	h.f.ctr.h2.openStreams.Add(1)
+	h.f.ctr.h2.totalStreams.Add(1)
+	defer h.f.ctr.h2.openStreams.Add(-1)
 	now := h.e.now()
 	hc.mu.Lock()
 	accept, th, first := now, time.Duration(0), hc.first

@@ -505,6 +505,13 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		setDeadline(nc.SetReadDeadline, start, wait)
 		err := c.await()
 		h.setIdle(c, false)
+		if err == nil && first && h.upgradeH2(c) {
+			// The HTTP/2 preface: haproxy's HTTP/1 layer hands the
+			// connection over without making a stream of it.
+			c.h2 = true
+			h.serveUpgraded(c, start, th)
+			return
+		}
 		if err == nil {
 			// Something arrived: haproxy's HTTP/1 layer makes a stream
 			// for it, even one it then refuses (h1_total_streams).
@@ -528,11 +535,6 @@ func (h *h1Frontend) serve(nc net.Conn) {
 				return
 			}
 			h.badRequest(c, &s, start, err)
-			return
-		}
-		if first && h.upgradeH2(c) {
-			c.h2 = true
-			h.serveUpgraded(c, start, th)
 			return
 		}
 		tFirst := e.now()
