@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
+
 	"hapair/pkg/haproxytest"
 	"hapair/pkg/porttest"
 )
@@ -612,4 +615,71 @@ backend be
 			stats["hp"]["fe/FRONTEND.h2_headers_rcvd"], stats["hp"]["fe/FRONTEND.h2_detected_strm_protocol_errors"])
 	}
 	t.Logf("%d columns compared", len(cols))
+}
+
+// TestIntegrationH2ServerReuseHaproxy: requests sent as streams over an
+// HTTP/2 server connection the session already had count as reuses in
+// `show stat` (connect, reuse), as haproxy 2.6.12 counts them.
+func TestIntegrationH2ServerReuseHaproxy(t *testing.T) {
+	ln, err := net.Listen("tcp", porttest.FreeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2s := &http2.Server{}
+	srv := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "3")
+		io.WriteString(w, "ok\n")
+	}), h2s)}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	ports, _, socks := startPair(t, []string{"fe"}, func(sock string, ports map[string]int) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 %s proto h2
+`, sock, ports["fe"], ln.Addr())
+	})
+	for _, p := range []string{"hp", "gp"} {
+		// Three requests on one client connection, then one alone.
+		for _, raw := range []string{"GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\nGET /3 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+			"GET /4 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"} {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", ports[p]["fe"]), 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, raw)
+			b, _ := io.ReadAll(c)
+			c.Close()
+			if n := strings.Count(string(b), "HTTP/1.1 200"); n != strings.Count(raw, "GET") {
+				t.Fatalf("%s: %d answers to %q:\n%s", p, n, raw, b)
+			}
+		}
+	}
+	stats := map[string]map[string]string{}
+	for _, p := range []string{"hp", "gp"} {
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			m, busy := parseStat(t, askAll(t, socks[p], "show stat"))
+			stats[p] = m
+			if !busy || time.Now().After(end) {
+				break
+			}
+		}
+	}
+	for _, k := range []string{"be/s1.connect", "be/s1.reuse", "be/BACKEND.connect", "be/BACKEND.reuse", "be/s1.stot", "be/BACKEND.req_tot"} {
+		if stats["hp"][k] != stats["gp"][k] {
+			t.Errorf("%s: haproxy %s, gproxy %s", k, stats["hp"][k], stats["gp"][k])
+		}
+	}
+	if stats["hp"]["be/s1.reuse"] == "0" || stats["hp"]["be/s1.reuse"] == "" {
+		t.Errorf("haproxy counted no reuse: %v", stats["hp"]["be/s1.reuse"])
+	}
 }

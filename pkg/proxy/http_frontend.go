@@ -1294,8 +1294,15 @@ func (st *fwdState) got1xx(code int, _ textproto.MIMEHeader) (bool, error) {
 	return true, nil
 }
 
-// h2Conn is an HTTP/2 session connection's GotConn (sessionH2).
-func (st *fwdState) h2Conn() { st.tConn = st.e.now() }
+// h2Conn is an HTTP/2 session connection's GotConn (sessionH2): a
+// stream on a connection the session had is a reuse to haproxy.
+func (st *fwdState) h2Conn(reused bool) {
+	st.tConn = st.e.now()
+	if reused && st.srv != nil {
+		st.srv.ctr.reuses.Add(1)
+		st.be.ctr.reuses.Add(1)
+	}
+}
 
 // clientTrace is the trace of a request sent over HTTP/2.
 func (st *fwdState) clientTrace() *httptrace.ClientTrace {
