@@ -1317,14 +1317,19 @@ func (rr *ruleRun) waitResponseBody(wait time.Duration, atLeast int64) bool {
 	body := *src
 	// The server's body is read through a timedBody (`timeout
 	// server`), whose expiry cancels the exchange: T ends it the same way.
-	if sb, ok := body.(struct {
+	var tb *timedBody
+	switch b := body.(type) {
+	case *timedBody:
+		tb = b
+	case struct {
 		io.Reader
 		io.Closer
-	}); ok && wait > 0 {
-		if tb, ok := sb.Reader.(*timedBody); ok {
-			t := time.AfterFunc(wait, tb.expire)
-			defer t.Stop()
-		}
+	}:
+		tb, _ = b.Reader.(*timedBody)
+	}
+	if tb != nil && wait > 0 {
+		t := time.AfterFunc(wait, tb.expire)
+		defer t.Stop()
 	}
 	limit := int64(bufSize - maxRewrite)
 	buf := []byte{}
