@@ -239,7 +239,7 @@ func (h *h1Frontend) serveH2(c *h1Conn, conn net.Conn, start time.Time, th time.
 	// bad frame, a bad preface): counted here instead.
 	base := &http.Server{ErrorLog: log.New(errorCounter(hc.badConn), "", 0)}
 	ctr := &h.f.ctr.h2
-	conn = newH2CountedConn(conn, ctr)
+	conn = newH2CountedConn(conn, ctr, true)
 	ctr.openConns.Add(1)
 	ctr.totalConns.Add(1)
 	defer ctr.openConns.Add(-1)

@@ -98,20 +98,32 @@ func (s *frameScan) done() {
 	}
 }
 
-// h2CountedConn counts the frames an HTTP/2 client connection carries
-// in the frontend's h2 counters, as haproxy's mux counts them.
+// h2CountedConn counts the frames an HTTP/2 connection carries in its
+// proxy's h2 counters, as haproxy's mux counts them: a client's in the
+// frontend's, a server's in the backend's.
 type h2CountedConn struct {
 	net.Conn
 	in, out frameScan
+	ctr     *h2Counters
+	server  bool // a connection to a server, counted open until closed
+	closed  atomic.Bool
 }
 
-func newH2CountedConn(c net.Conn, ctr *h2Counters) *h2CountedConn {
-	hc := &h2CountedConn{Conn: c}
-	// haproxy counts the client's first SETTINGS twice: once as the
+// newH2CountedConn wraps a connection from a client (fromClient: its
+// bytes begin with the client preface) or to a server (ours do).
+func newH2CountedConn(c net.Conn, ctr *h2Counters, fromClient bool) *h2CountedConn {
+	hc := &h2CountedConn{Conn: c, ctr: ctr, server: !fromClient}
+	inPreface, outPreface := len(http2.ClientPreface), 0
+	if !fromClient {
+		inPreface, outPreface = 0, len(http2.ClientPreface)
+		ctr.openConns.Add(1)
+		ctr.totalConns.Add(1)
+	}
+	// haproxy counts the peer's first SETTINGS twice: once as the
 	// preface's and once when it processes it (measured: 3 for a curl
 	// connection's SETTINGS and ACK).
 	firstSettings := true
-	hc.in = frameScan{preface: len(http2.ClientPreface), on: func(t http2.FrameType, f http2.Flags, _ []byte) {
+	hc.in = frameScan{preface: inPreface, on: func(t http2.FrameType, f http2.Flags, _ []byte) {
 		switch t {
 		case http2.FrameHeaders:
 			ctr.headersRcvd.Add(1)
@@ -129,7 +141,7 @@ func newH2CountedConn(c net.Conn, ctr *h2Counters) *h2CountedConn {
 			ctr.goawayRcvd.Add(1)
 		}
 	}}
-	hc.out = frameScan{on: func(t http2.FrameType, _ http2.Flags, head []byte) {
+	hc.out = frameScan{preface: outPreface, on: func(t http2.FrameType, _ http2.Flags, head []byte) {
 		switch t {
 		case http2.FrameRSTStream:
 			ctr.rstResp.Add(1)
@@ -156,4 +168,13 @@ func (c *h2CountedConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.out.feed(p[:n])
 	return n, err
+}
+
+// Close ends the connection; a server connection leaves the open
+// connections count once (serveH2 counts the client side's).
+func (c *h2CountedConn) Close() error {
+	if c.server && c.closed.CompareAndSwap(false, true) {
+		c.ctr.openConns.Add(-1)
+	}
+	return c.Conn.Close()
 }

@@ -1298,16 +1298,25 @@ func (st *fwdState) got1xx(code int, _ textproto.MIMEHeader) (bool, error) {
 // stream on a connection the session had is a reuse to haproxy.
 func (st *fwdState) h2Conn(reused bool) {
 	st.tConn = st.e.now()
+	st.h2Stream()
 	if reused && st.srv != nil {
 		st.srv.ctr.reuses.Add(1)
 		st.be.ctr.reuses.Add(1)
 	}
 }
 
+// h2Stream counts a stream opened on an HTTP/2 server connection
+// (h2_backend_total_streams; the open streams gauge is not kept).
+func (st *fwdState) h2Stream() {
+	if st.be != nil {
+		st.be.ctr.h2.totalStreams.Add(1)
+	}
+}
+
 // clientTrace is the trace of a request sent over HTTP/2.
 func (st *fwdState) clientTrace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
-		GotConn:        func(info httptrace.GotConnInfo) { st.gotConn(info.Conn, info.Reused) },
+		GotConn:        func(info httptrace.GotConnInfo) { st.h2Stream(); st.gotConn(info.Conn, info.Reused) },
 		ConnectDone:    st.connectDone,
 		WroteRequest:   func(httptrace.WroteRequestInfo) { st.wroteRequest() },
 		Got1xxResponse: func(code int, h textproto.MIMEHeader) error { _, err := st.got1xx(code, h); return err },
