@@ -82,3 +82,17 @@ func (f *Format) MarshalText() ([]byte, error) { return []byte(f.impl.src), nil 
 // HasExpr reports whether the format holds sample expressions (%[...]),
 // which need the stream's request and response (accesslog.Session.Txn).
 func (f *Format) HasExpr() bool { return f != nil && f.impl.exprs }
+
+// ReadsResponse reports whether a sample expression of the format reads
+// the response.
+func (f *Format) ReadsResponse() bool {
+	if f == nil {
+		return false
+	}
+	for _, n := range f.impl.nodes {
+		if n.expr != nil && n.expr.ReadsResponse() {
+			return true
+		}
+	}
+	return false
+}
