@@ -199,7 +199,7 @@ var ruleFrontends = []struct {
 	// after-response rules still applied.
 	{"respret", []string{"http-request set-var(txn.p) path", "http-request set-var(txn.m) method",
 		// (A response fetch in a hdr value makes haproxy 2.6.12 drop the
-		// whole reply, the client getting a bare close: not compared.)
+		// whole reply, the client getting a bare close: gproxy refuses it.)
 		`http-response return status 201 content-type text/plain string made hdr X-R "%[var(txn.m)]" if { var(txn.p) -m beg /a }`,
 		"http-response return status 503 content-type text/html file ERRFILE if { var(txn.m) -m str POST }",
 		`http-response return content-type text/plain lf-string "st=%[status] p=%[var(txn.p)]" if { var(txn.p) -m str /one }`,
