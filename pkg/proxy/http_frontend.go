@@ -491,10 +491,11 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	// http-request` for the first request, `timeout http-keep-alive`
 	// (else http-request) for the next ones (h1_set_idle_expiration,
 	// h1_refresh_timeout); measured: keep-alive 6s with client 300ms
-	// closes after 300 ms.
-	reqTimeout := shortestSet(t.HTTPRequest, t.Client)
+	// closes after 300 ms. Once bytes come, the head has `timeout
+	// http-request` (haproxy's client timeout then restarts at each read).
+	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	for first := true; ; first = false {
-		wait := reqTimeout
+		wait := shortestSet(t.HTTPRequest, t.Client)
 		if !first {
 			wait = shortestSet(firstSet(t.HTTPKeepAlive, t.HTTPRequest), t.Client)
 			if !h.setIdle(c, true) {
@@ -542,6 +543,8 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		read0 := d.n.Load() - int64(c.br.Buffered())
 		if !first {
 			setDeadline(nc.SetReadDeadline, tFirst, reqTimeout)
+		} else if wait != reqTimeout {
+			setDeadline(nc.SetReadDeadline, start, reqTimeout)
 		}
 		c.wmu.Lock()
 		c.started, c.interims, c.interimSize = false, 0, 0
