@@ -725,6 +725,11 @@ func (p *parser) replyArgs(kw string, rest []string, status int) (*Return, int, 
 			if err != nil {
 				return nil, 0, ruleError(condError(err))
 			}
+			if kw == "http-response" && t.Format.ReadsResponse() {
+				// Measured on haproxy 2.6.12: the reply is dropped and
+				// the client gets a bare close.
+				return nil, 0, ruleError(fmt.Sprintf("a 'hdr' value reading the response on '%s' is not implemented by gproxy (haproxy 2.6 drops such a reply)", kw))
+			}
 			ret.Headers = append(ret.Headers, ReturnHeader{Name: val, Value: t})
 			n++
 		case "errorfile", "errorfiles", "default-errorfiles":

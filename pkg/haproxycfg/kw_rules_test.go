@@ -1,6 +1,7 @@
 package haproxycfg
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -169,6 +170,35 @@ func TestRuleMessagesMatchHaproxy(t *testing.T) {
 		}
 		if strings.Join(want, "\n") != strings.Join(got, "\n") {
 			t.Errorf("%q:\nhaproxy:\n%s\ngproxy:\n%s", line, strings.Join(want, "\n"), strings.Join(got, "\n"))
+		}
+	}
+}
+
+// TestResponseReturnHdrReadingResponse: an http-response return or deny
+// whose hdr value reads the response is refused (haproxy 2.6.12 accepts
+// it but drops the reply: the client gets a bare close, measured with
+// status, res.hdr, res.hdr_cnt and res.ver); other values are served.
+func TestResponseReturnHdrReadingResponse(t *testing.T) {
+	for _, tc := range []struct {
+		line    string
+		refused bool
+	}{
+		{`http-response return status 201 hdr X-R "%[status]"`, true},
+		{`http-response return status 201 hdr X-R "x%[res.hdr(x-a)]"`, true},
+		{`http-response deny deny_status 502 hdr X-R "%[res.ver]"`, true},
+		{`http-response return status 201 hdr X-R "%[var(txn.p)]" hdr X-S "%ST"`, false},
+		{`http-response return status 201 lf-string "%[status]"`, false},
+		{`http-request return status 201 hdr X-R "%[req.hdr(x-a)]"`, false},
+	} {
+		src := "defaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n" +
+			"frontend fe\n    bind 127.0.0.1:1\n    " + tc.line + "\n    default_backend be\nbackend be\n    server s 127.0.0.1:2\n"
+		_, diags, err := Parse("r.cfg", []byte(src), ParseOptions{})
+		msg := fmt.Sprint(err, diags)
+		if refused := strings.Contains(msg, "reading the response on 'http-response' is not implemented by gproxy"); refused != tc.refused {
+			t.Errorf("%s: refused %v, want %v: %s", tc.line, refused, tc.refused, msg)
+		}
+		if tc.refused && !strings.Contains(msg, "r.cfg:8") {
+			t.Errorf("%s: the alert names no file:line: %s", tc.line, msg)
 		}
 	}
 }

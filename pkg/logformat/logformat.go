@@ -96,3 +96,17 @@ func (f *Format) HasFields() bool {
 	}
 	return false
 }
+
+// ReadsResponse reports whether a sample expression of the format reads
+// the response.
+func (f *Format) ReadsResponse() bool {
+	if f == nil {
+		return false
+	}
+	for _, n := range f.impl.nodes {
+		if n.expr != nil && n.expr.ReadsResponse() {
+			return true
+		}
+	}
+	return false
+}

@@ -529,15 +529,16 @@ func splitValues(v string) []string {
 }
 
 // redispatched records that a retry went back to load balancing: the
-// request is no longer direct (the response gets a new cookie), and the
-// cookie state becomes D when the server changed (haproxy 2.6.12 logs a
-// valid cookie redispatched from a refusing server as "DI").
+// request is no longer direct (the response gets a new cookie), and a
+// valid cookie's state becomes D when the server changed (haproxy 2.6.12
+// logs a valid cookie redispatched from a refusing server as "DI"; a
+// request without a cookie stays N, as in its assign_server_and_queue).
 func (p *persistence) redispatched(moved bool) {
 	if p == nil {
 		return
 	}
 	p.srv = nil
-	if moved {
+	if moved && p.ckState == ckValid {
 		p.ckState = ckDown
 	}
 }

@@ -100,6 +100,7 @@ type counters struct {
 	// server connections (every pool-purge-delay); gproxy does not.
 	estConns atomic.Int64
 	h1       h1Counters
+	h2       h2Counters
 }
 
 // h1Counters are haproxy's HTTP/1 multiplexer counters of a proxy: its
@@ -207,6 +208,7 @@ type Stats struct {
 	NeedConns      int64    // need_conn_est (servers)
 	UsedConns      int64    // used_conn_cur (servers)
 	H1             H1Stats  // h1_* (frontends and backends)
+	H2             H2Stats  // h2_* (frontends)
 }
 
 // H1Stats are the HTTP/1 multiplexer's counters of a proxy.
@@ -258,6 +260,7 @@ func (c *counters) snapshot(now time.Time) Stats {
 			TotalConns: c.h1.totalConns.Load(), TotalStreams: c.h1.totalStreams.Load(),
 			BytesIn: c.h1.bytesIn.Load(), BytesOut: c.h1.bytesOut.Load(),
 		},
+		H2: c.h2.snapshot(),
 	}
 	for i := range st.Responses {
 		st.Responses[i] = c.rsp[i].Load()

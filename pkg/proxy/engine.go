@@ -130,7 +130,7 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		b := &Backend{px: px, dialer: serverDialer(px, px.Timeouts.Connect), hash: px.Balance.Hashed(), started: start, now: e.now, errs: errs, ownHdrTimer: setsServerTimeout(cfg)}
+		b := &Backend{px: px, dialer: serverDialer(px, px.Timeouts.Connect), hash: px.Balance.Hashed() || px.Balance == haproxycfg.HashExpr || px.Balance == haproxycfg.RDPCookie, started: start, now: e.now, errs: errs, ownHdrTimer: setsServerTimeout(cfg)}
 		set := &serverSet{}
 		for i, sc := range px.Servers {
 			s := &Server{cfg: sc, be: b, id: sc.ID}

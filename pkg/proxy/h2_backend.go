@@ -85,7 +85,7 @@ func backendH2Transport(be *Backend) *http2.Transport {
 				return nil, errServerNotH2
 			}
 		}
-		return c, nil
+		return newH2CountedConn(c, &be.ctr.h2, false), nil
 	}
 	return t
 }

@@ -29,6 +29,18 @@ func firstSet(ds ...time.Duration) time.Duration {
 	return 0
 }
 
+// shortestSet is the shortest of the set (non-zero) durations, 0 when
+// none is.
+func shortestSet(ds ...time.Duration) time.Duration {
+	var m time.Duration
+	for _, d := range ds {
+		if d > 0 && (m == 0 || d < m) {
+			m = d
+		}
+	}
+	return m
+}
+
 // gateListener applies global and frontend maxconn to an http.Server and
 // counts its connections as sessions of the frontend.
 type gateListener struct {

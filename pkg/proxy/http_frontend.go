@@ -492,11 +492,18 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
 	c.raw = rawConn(nc)
 	t := f.px.Timeouts
+	// haproxy's HTTP/1 layer closes a connection waiting for a request at
+	// the first of `timeout client` and its idle date: `timeout
+	// http-request` for the first request, `timeout http-keep-alive`
+	// (else http-request) for the next ones (h1_set_idle_expiration,
+	// h1_refresh_timeout); measured: keep-alive 6s with client 300ms
+	// closes after 300 ms. Once bytes come, the head has `timeout
+	// http-request` (haproxy's client timeout then restarts at each read).
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	for first := true; ; first = false {
-		wait := reqTimeout
+		wait := shortestSet(t.HTTPRequest, t.Client)
 		if !first {
-			wait = firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client)
+			wait = shortestSet(firstSet(t.HTTPKeepAlive, t.HTTPRequest), t.Client)
 			if !h.setIdle(c, true) {
 				return
 			}
@@ -505,6 +512,13 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		setDeadline(nc.SetReadDeadline, start, wait)
 		err := c.await()
 		h.setIdle(c, false)
+		if err == nil && first && h.upgradeH2(c) {
+			// The HTTP/2 preface: haproxy's HTTP/1 layer hands the
+			// connection over without making a stream of it.
+			c.h2 = true
+			h.serveUpgraded(c, start, th)
+			return
+		}
 		if err == nil {
 			// Something arrived: haproxy's HTTP/1 layer makes a stream
 			// for it, even one it then refuses (h1_total_streams).
@@ -530,16 +544,13 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			h.badRequest(c, &s, start, err)
 			return
 		}
-		if first && h.upgradeH2(c) {
-			c.h2 = true
-			h.serveUpgraded(c, start, th)
-			return
-		}
 		tFirst := e.now()
 		s.Ti = tFirst.Sub(start) - s.Th
 		read0 := d.n.Load() - int64(c.br.Buffered())
 		if !first {
 			setDeadline(nc.SetReadDeadline, tFirst, reqTimeout)
+		} else if wait != reqTimeout {
+			setDeadline(nc.SetReadDeadline, start, reqTimeout)
 		}
 		c.wmu.Lock()
 		c.started, c.interims, c.interimSize = false, 0, 0
@@ -842,6 +853,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			key.Persist = ss
 		}
 	}
+	req.direct, _ = key.Persist.(*Server)
 	// `option abortonclose`: the client's close aborts the request until
 	// its response head comes.
 	var aw *abortWatch
@@ -1349,13 +1361,29 @@ func (st *fwdState) got1xx(code int, _ textproto.MIMEHeader) (bool, error) {
 	return true, nil
 }
 
-// h2Conn is an HTTP/2 session connection's GotConn (sessionH2).
-func (st *fwdState) h2Conn() { st.tConn = st.e.now() }
+// h2Conn is an HTTP/2 session connection's GotConn (sessionH2): a
+// stream on a connection the session had is a reuse to haproxy.
+func (st *fwdState) h2Conn(reused bool) {
+	st.tConn = st.e.now()
+	st.h2Stream()
+	if reused && st.srv != nil {
+		st.srv.ctr.reuses.Add(1)
+		st.be.ctr.reuses.Add(1)
+	}
+}
+
+// h2Stream counts a stream opened on an HTTP/2 server connection
+// (h2_backend_total_streams; the open streams gauge is not kept).
+func (st *fwdState) h2Stream() {
+	if st.be != nil {
+		st.be.ctr.h2.totalStreams.Add(1)
+	}
+}
 
 // clientTrace is the trace of a request sent over HTTP/2.
 func (st *fwdState) clientTrace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
-		GotConn:        func(info httptrace.GotConnInfo) { st.gotConn(info.Conn, info.Reused) },
+		GotConn:        func(info httptrace.GotConnInfo) { st.h2Stream(); st.gotConn(info.Conn, info.Reused) },
 		ConnectDone:    st.connectDone,
 		WroteRequest:   func(httptrace.WroteRequestInfo) { st.wroteRequest() },
 		Got1xxResponse: func(code int, h textproto.MIMEHeader) error { _, err := st.got1xx(code, h); return err },
@@ -1602,7 +1630,12 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 			// header and ends the message with a one-byte block.
 			size += int64(len("transfer-encoding")+len("chunked")) + htxEOT
 		}
-		if req.http11() && (!http10 || len(resp.TransferEncoding) > 0) {
+		// haproxy chunks only a body whose end its framing knew (a
+		// server's chunked response, an HTTP/2 server's): a
+		// close-delimited HTTP/1 response goes on as it came, the
+		// client's connection closing after it (measured on 2.6.12:
+		// "connection: close", no transfer-encoding).
+		if req.http11() && (len(resp.TransferEncoding) > 0 || resp.ProtoMajor >= 2) {
 			chunked = true
 		}
 		if !chunked || http10 {

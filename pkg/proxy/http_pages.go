@@ -25,6 +25,9 @@ type errorPage struct {
 	headers []header
 	body    string
 	raw     bool // written by the HTTP/1 layer: header names as is, always closing
+	// htxExtra: bytes haproxy counts in %B for fields its HTTP/1 layer
+	// does not write (a return's content-length on a 204 or 304).
+	htxExtra int
 }
 
 func newPage(code int, reason, text string, raw bool) errorPage {
@@ -86,7 +89,7 @@ func (p errorPage) String(keep bool) string {
 
 // htxSize is what haproxy logs as %B for the page.
 func (p errorPage) htxSize() int64 {
-	n := htxStartLine + len("HTTP/1.1") + 3 + len(p.reason) + htxEOH + len(p.body)
+	n := htxStartLine + len("HTTP/1.1") + 3 + len(p.reason) + htxEOH + len(p.body) + p.htxExtra
 	for _, h := range p.headers {
 		n += len(h.name) + len(h.value)
 	}

@@ -58,13 +58,16 @@ type httpRequest struct {
 	// notFirst: an earlier request came on the same HTTP/1 connection,
 	// or the request is an HTTP/2 stream (http_first_req false).
 	notFirst       bool
-	keepAlive      bool         // the client allows another request afterwards
-	expectContinue bool         // "Expect: 100-continue": the client waits before its body
-	size           int          // bytes of the head, CRLFs included
-	persist        *persistence // cookie persistence (cookie.go); nil without
-	bodyStart      []byte       // the body received with the head, for url_param (lb.go)
-	eol            int          // length of the last line's end: 1 (LF) or 2 (CRLF)
-	inBuf          string       // the rest of a head found whole in the read buffer
+	keepAlive      bool // the client allows another request afterwards
+	expectContinue bool // "Expect: 100-continue": the client waits before its body
+	size           int  // bytes of the head, CRLFs included
+	// direct: the server persistence chose (a cookie, use-server or a
+	// stick match: haproxy's SF_DIRECT), which retries stay on.
+	direct    *Server
+	persist   *persistence // cookie persistence (cookie.go); nil without
+	bodyStart []byte       // the body received with the head, for url_param (lb.go)
+	eol       int          // length of the last line's end: 1 (LF) or 2 (CRLF)
+	inBuf     string       // the rest of a head found whole in the read buffer
 }
 
 // readRequest reads and checks one request head with the rules of haproxy

@@ -104,23 +104,25 @@ func peekBody(be *Backend, br *bufio.Reader, req *httpRequest) {
 // retryServer applies haproxy's choice for a failed connection in mode
 // http (stream_choose_redispatch): with `option redispatch`, the retry
 // goes back to load balancing when the server is not usable, on the last
-// retry, or at each retry for a roundrobin-kind algorithm over more than
-// one usable server when no cookie chose the server; otherwise it retries
-// the same server. It updates *srv, the counters and the log, and reports
+// retry, or at each retry for an algorithm that is not a hash, over more
+// than one usable server, when no cookie chose the server; otherwise it
+// retries the same server. (haproxy 2.6.0's code read "roundrobin kind";
+// 2.6.12 redispatches `balance first` and leastconn at once too,
+// measured: %rc "+1" with retries 2.) It updates *srv, the counters and the log, and reports
 // whether to wait haproxy's turn-around time first; err when no server
 // can be had (the caller answers 503).
 func retryServer(ctx context.Context, be *Backend, srv **Server, req *httpRequest, s *accesslog.Session, attempt int, timedOut bool) (wait bool, err error) {
 	cur := *srv
 	active := usableActives(be)
-	direct := req.persist.direct(cur)
-	rr := be.px.Balance == haproxycfg.RoundRobin || be.px.Balance == haproxycfg.StaticRR || be.px.Balance == haproxycfg.Random
-	if !be.px.Options.Redispatch || !(!cur.Usable() || attempt+1 == be.px.Retries || (!direct && active > 1 && rr)) {
+	direct := req.persist.direct(cur) || req.direct == cur
+	if !be.px.Options.Redispatch || !(!cur.Usable() || attempt+1 == be.px.Retries || (!direct && active > 1 && !be.hash)) {
 		be.ctr.retries.Add(1)
 		cur.ctr.retries.Add(1)
 		return !timedOut, nil
 	}
 	be.release(cur)
 	*srv = nil
+	req.direct = nil
 	a, err := be.acquire(ctx, balance.Key{Client: s.Client.Addr(), Req: req}, cur, be.px.Timeouts.EffectiveQueue())
 	if err != nil {
 		return false, err
@@ -144,7 +146,7 @@ func retryServer(ctx context.Context, be *Backend, srv **Server, req *httpReques
 		cur.ctr.retries.Add(1)
 	}
 	// No turn-around wait when load balancing moved the request on.
-	return !timedOut && (!rr || active <= 1), nil
+	return !timedOut && (be.hash || active <= 1), nil
 }
 
 // errStaticWeight is haproxy's answer to `set weight` on a backend whose

@@ -376,7 +376,7 @@ type Backend struct {
 	// whole (dynsrv.go), so readers take it without a lock.
 	set    atomic.Pointer[serverSet]
 	policy balance.Policy
-	hash   bool        // hash-based policy: retries stay on the server
+	hash   bool        // hash-based policy (haproxy's BE_LB_KIND_HI, `hash` and rdp-cookie too): retries stay on the server
 	pp     atomic.Bool // a server takes a PROXY header (pp_send.go); `add server` may set it
 	// ownHdrTimer: some rule of the configuration may set a stream's
 	// server timeout (`http-request set-timeout server`), so the wait for

@@ -116,8 +116,9 @@ type ruleRun struct {
 	// in the stream's log fields.
 	fe  *haproxycfg.Proxy
 	log *accesslog.Session
-	// redirected: that page is an http-response redirect (logged L).
-	redirected bool
+	// localReply: that page is an http-response redirect or return
+	// (logged L, where a deny is P).
+	localReply bool
 	// resp is the server's response while the response rules run on
 	// it (http-response wait-for-body reads its body ahead); nil on a 101.
 	resp *http.Response
@@ -239,6 +240,8 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	rr.be = be
 	if be != nil && be.px != fe {
 		t.Backend = be.Name()
+		// The backend's own replies are logged on it.
+		s.BackendName = be.Name()
 		if v, k := h.runRequestSet(c, rr, be.px, body, s, keep); v == vReply {
 			return rr, nil, true, k
 		}
@@ -278,7 +281,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 			// checks once the proxy's http-request rules ran.
 			rr.sendHints(c)
 			s.Status, s.TermCause, s.TermState = http.StatusForbidden, 'P', stateRequest
-			return vReply, h.statusReply(c, rr, s, http.StatusForbidden, keep && drain(body))
+			return vReply, h.statusReply(c, rr, s, http.StatusForbidden, h.replyKeep(c, body, keep))
 		}
 	rules:
 		for _, r := range set {
@@ -305,12 +308,12 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				s.Status, s.TermCause, s.TermState = code, 'P', stateRequest
 				c.deniedRequest(h.f)
 				if r.Return != nil && (r.Return.ErrorFile != nil || r.Return.ProxyErrors) {
-					return vReply, h.fileReply(c, rr, s, r.Return, keep && drain(body))
+					return vReply, h.fileReply(c, rr, s, r.Return, h.replyKeep(c, body, keep))
 				}
 				if r.Return != nil {
-					return vReply, h.localReply(c, rr, s, rr.returnPage(r.Return), keep && drain(body))
+					return vReply, h.localReply(c, rr, s, rr.returnPage(r.Return), h.replyKeep(c, body, keep))
 				}
-				return vReply, h.statusReply(c, rr, s, code, keep && drain(body))
+				return vReply, h.statusReply(c, rr, s, code, h.replyKeep(c, body, keep))
 			case haproxycfg.ActTarpit:
 				lastRule(t, r.Pos)
 				c.deniedRequest(h.f)
@@ -358,7 +361,7 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				p.headers = append(p.headers[:len(p.headers):len(p.headers)], header{"www-authenticate", `Basic realm="` + realm + `"`})
 				s.Status, s.TermCause, s.TermState = http.StatusUnauthorized, 'L', stateRequest
 				c.intercepted(h.f)
-				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
+				return vReply, h.localReply(c, rr, s, p, h.replyKeep(c, body, keep))
 			case haproxycfg.ActRedirect:
 				p, ok := rr.redirectPage(r.Redirect)
 				if !ok {
@@ -380,11 +383,11 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 				c.intercepted(h.f)
 				if r.Return.ErrorFile != nil || r.Return.ProxyErrors {
 					s.Status, s.TermCause, s.TermState = r.Return.Status, 'L', stateRequest
-					return vReply, h.fileReply(c, rr, s, r.Return, keep && drain(body))
+					return vReply, h.fileReply(c, rr, s, r.Return, h.replyKeep(c, body, keep))
 				}
 				p := rr.returnPage(r.Return)
 				s.Status, s.TermCause, s.TermState = p.code, 'L', stateRequest
-				return vReply, h.localReply(c, rr, s, p, keep && drain(body))
+				return vReply, h.localReply(c, rr, s, p, h.replyKeep(c, body, keep))
 			case haproxycfg.ActTrackSC, haproxycfg.ActIncGPC, haproxycfg.ActSetGPT:
 				h.e.runStick(r.Action, r.Stick, px.Name, t, true, 0)
 			case haproxycfg.ActSetMark, haproxycfg.ActSetTOS:
@@ -447,6 +450,38 @@ func (h *h1Frontend) tarpit(c *h1Conn, rr *ruleRun, s *accesslog.Session, r *hap
 // http-after-response rules; it returns whether the connection goes on.
 func (h *h1Frontend) localReply(c *h1Conn, rr *ruleRun, s *accesslog.Session, p errorPage, keep bool) bool {
 	return h.reply(c, rr, s, p, keep, false, false)
+}
+
+// replyKeep is whether the connection may go on after a rule's reply
+// (deny, return, auth): haproxy answers at once, keeping the connection
+// when the request's whole body had arrived, else closing it after the
+// reply ("connection: close") without waiting for the body (measured on
+// haproxy 2.6.12: a POST whose body is late gets its return at once).
+// Under `Expect: 100-continue` the client waits for the interim response
+// before sending the body: that body is read as before.
+func (h *h1Frontend) replyKeep(c *h1Conn, body *bodyReader, keep bool) bool {
+	if _, h2 := c.nc.(*h2StreamConn); h2 || body.first != nil {
+		return keep && drain(body)
+	}
+	if keep && !body.complete() {
+		// What already arrived: a read that finds nothing ends at once
+		// (the connection's own per-read client timeout set aside).
+		idle := c.cnt.idle.Swap(0)
+		_ = c.nc.SetReadDeadline(time.Now().Add(time.Millisecond))
+		_, err := io.Copy(io.Discard, io.LimitReader(body, 1<<20))
+		_ = c.nc.SetReadDeadline(time.Time{})
+		c.cnt.idle.Store(idle)
+		if err == nil && body.complete() {
+			return true
+		}
+	}
+	if !body.complete() {
+		// Read what arrived so that the close is a FIN, not a reset
+		// that could take the reply with it.
+		drainSocket(c.nc)
+		return false
+	}
+	return keep
 }
 
 // statusReply is localReply for a status page an errorfile may replace.
@@ -673,11 +708,27 @@ func (rr *ruleRun) returnPage(ret *haproxycfg.Return) errorPage {
 	}
 	if ret.Status != 204 && ret.Status != 304 {
 		p.headers = append(p.headers, header{"content-length", strconv.Itoa(len(body))})
+	} else {
+		// haproxy adds "content-length: 0" to these too, and counts it
+		// in %B, but its HTTP/1 layer does not send it (measured).
+		p.htxExtra = len("content-length") + len("0")
 	}
 	if ret.ContentType != "" {
 		p.headers = append(p.headers, header{"content-type", ret.ContentType})
 	}
 	p.body = string(body)
+	return p
+}
+
+// responseReturnPage is returnPage for an http-response return or deny:
+// haproxy builds the reply in place of the server's response, which its
+// fetches then no longer see (a `status` or `res.hdr` in the body's
+// lf-string is empty, measured on haproxy 2.6.12).
+func (rr *ruleRun) responseReturnPage(ret *haproxycfg.Return) errorPage {
+	res := rr.txn.Res
+	rr.txn.Res = nil
+	p := rr.returnPage(ret)
+	rr.txn.Res = res
 	return p
 }
 
@@ -979,14 +1030,15 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				}
 				p := statusPage(code)
 				if r.Return != nil {
-					p = rr.returnPage(r.Return)
+					p = rr.responseReturnPage(r.Return)
 				}
 				p = rr.afterPage(h, p)
 				rr.denyRule = true
 				return 0, "", nil, &p
 			case haproxycfg.ActReturn:
-				p := rr.afterPage(h, rr.returnPage(r.Return))
+				p := rr.afterPage(h, rr.responseReturnPage(r.Return))
 				lastRule(&rr.txn, r.Pos) // after: http-after-response does not see it
+				rr.localReply = true
 				return 0, "", nil, &p
 			case haproxycfg.ActRedirect:
 				p, ok := rr.redirectPage(r.Redirect)
@@ -995,7 +1047,7 @@ func (rr *ruleRun) responseRules(h *h1Frontend, code int, reason string, fields 
 				}
 				p = rr.afterPage(h, p)
 				lastRule(&rr.txn, r.Pos) // after, as return
-				rr.redirected = true
+				rr.localReply = true
 				return 0, "", nil, &p
 			case haproxycfg.ActWaitForBody:
 				if !rr.waitResponseBody(r.Wait, r.AtLeast) {
@@ -1275,14 +1327,19 @@ func (rr *ruleRun) waitResponseBody(wait time.Duration, atLeast int64) bool {
 	body := *src
 	// The server's body is read through a timedBody (`timeout
 	// server`), whose expiry cancels the exchange: T ends it the same way.
-	if sb, ok := body.(struct {
+	var tb *timedBody
+	switch b := body.(type) {
+	case *timedBody:
+		tb = b
+	case struct {
 		io.Reader
 		io.Closer
-	}); ok && wait > 0 {
-		if tb, ok := sb.Reader.(*timedBody); ok {
-			t := time.AfterFunc(wait, tb.expire)
-			defer t.Stop()
-		}
+	}:
+		tb, _ = b.Reader.(*timedBody)
+	}
+	if tb != nil && wait > 0 {
+		t := time.AfterFunc(wait, tb.expire)
+		defer t.Stop()
 	}
 	limit := int64(bufSize - maxRewrite)
 	buf := []byte{}
@@ -1333,7 +1390,7 @@ func (rr *ruleRun) logResponse(s *accesslog.Session) {
 		s.Tr = -1
 	case rr.denied != 0:
 		s.Status, s.TermCause, s.TermState = rr.denied, 'P', 'H'
-		if rr.redirected {
+		if rr.localReply {
 			s.TermCause = 'L'
 		}
 		s.Tr = -1

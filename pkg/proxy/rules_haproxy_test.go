@@ -190,6 +190,34 @@ var ruleFrontends = []struct {
 		"http-response redirect location /empty%[res.hdr(x-none)] ignore-empty if METH_POST",
 		"http-response redirect location /set set-cookie S=1 if METH_POST", "http-after-response set-header X-After r"}},
 	{"httperrdef", []string{"errorfile 503 ERRFILE", "http-error status 503 default-errorfiles", "http-request deny deny_status 503"}},
+	// Dynamic backend names: a header, then a map of path prefixes; a
+	// name that is no backend (or empty) falls to the next rule, then to
+	// default_backend.
+	{"usebedyn", []string{"use_backend %[req.hdr(x-be)] if { req.hdr(x-be) -m found }", "use_backend %[path,map_beg(MAPFILE)]"}},
+	{"usebemap", []string{"use_backend %[path,map_beg(MAPFILE,be2)]"}},
+	// http-response return: replaces the server's response, with the
+	// after-response rules still applied.
+	{"respret", []string{"http-request set-var(txn.p) path", "http-request set-var(txn.m) method",
+		// (A response fetch in a hdr value makes haproxy 2.6.12 drop the
+		// whole reply, the client getting a bare close: gproxy refuses it.)
+		`http-response return status 201 content-type text/plain string made hdr X-R "%[var(txn.m)]" if { var(txn.p) -m beg /a }`,
+		"http-response return status 503 content-type text/html file ERRFILE if { var(txn.m) -m str POST }",
+		`http-response return content-type text/plain lf-string "st=%[status] p=%[var(txn.p)]" if { var(txn.p) -m str /one }`,
+		"http-response return status 404 if { var(txn.m) -m str HEAD }", "http-after-response set-header X-After %[status]"}},
+	{"respreterr", []string{"http-request set-var(txn.p) path", "http-request set-var(txn.m) method",
+		"http-response return status 503 content-type text/plain string busy if { var(txn.p) -m str /one }",
+		"http-response return status 302 hdr Location /gone if { var(txn.p) -m str /two }", "http-response return status 204 if { var(txn.m) -m str POST }"}},
+	// http-after-response replace-header / replace-value on the server's
+	// responses and on the proxy's own replies.
+	{"afterrepl", []string{`http-after-response replace-header X-Resp (a+)-(b+) [\2]`, "http-after-response replace-value X-List ^two$ 2",
+		`http-after-response replace-header Content-Type ^text/(.*)$ app/\1`, "http-request deny deny_status 503 if METH_POST",
+		`http-request return status 200 content-type text/html string x if { path /two }`}},
+	// Process state fetches: srv_is_up (a disabled server is down),
+	// be_conn, fe_conn, in rules and in returned bodies.
+	{"procstate", []string{`http-request return status 200 content-type text/plain lf-string "up=%[srv_is_up(be1/s1)] maint=%[srv_is_up(bemaint/s)] be=%[be_conn(be1)] fe=%[fe_conn] fe2=%[fe_conn(deny)] " if { path /one }`,
+		"use_backend bemaint if !{ srv_is_up(be2/s2) }", "use_backend be2 if !{ srv_is_up(bemaint/s) } METH_POST",
+		"http-request set-header X-Fe-Conn %[fe_conn]", "http-request deny deny_status 429 if { fe_conn gt 5 }",
+		"http-response set-header X-Be-Conn %[be_conn(be1)]-%[be_conn(be2)]"}},
 }
 
 // ruleBackends are the other sections of the suite.
@@ -211,6 +239,8 @@ backend bedead
     server dead DEAD
 backend be1
     server s1 B1
+backend bemaint
+    server s B1 disabled
 backend be2
     server s2 B2
 backend beus
@@ -278,6 +308,14 @@ var ruleExtraRequests = []struct {
 	{"usesrv", "dynnone", "GET /x HTTP/1.1\r\nHost: t\r\nX-Srv: nope\r\nConnection: close\r\n\r\n", 1},
 	{"setsrcport6", "xport", "GET /x HTTP/1.1\r\nHost: t\r\nX-Port: 8080\r\nConnection: close\r\n\r\n", 1},
 	{"condhdr", "otherhost", "GET /x HTTP/1.1\r\nHost: other\r\nx-dd: 2\r\nConnection: close\r\n\r\n", 1},
+	{"usebedyn", "be2", "GET /x HTTP/1.1\r\nHost: t\r\nX-Be: be2\r\nConnection: close\r\n\r\n", 1},
+	{"usebedyn", "berules", "GET /redirect-me HTTP/1.1\r\nHost: t\r\nX-Be: berules\r\nConnection: close\r\n\r\n", 1},
+	{"usebedyn", "nope", "GET /dir/x HTTP/1.1\r\nHost: t\r\nX-Be: nope\r\nConnection: close\r\n\r\n", 1},
+	{"usebedyn", "empty", "GET /dir/x HTTP/1.1\r\nHost: t\r\nX-Be:\r\nConnection: close\r\n\r\n", 1},
+	{"usebedyn", "case", "GET /x HTTP/1.1\r\nHost: t\r\nX-Be: BE2\r\nConnection: close\r\n\r\n", 1},
+	{"usebedyn", "twice", "GET /x HTTP/1.1\r\nHost: t\r\nX-Be: be2\r\nX-Be: berules\r\nConnection: close\r\n\r\n", 1},
+	{"usebemap", "nomatch", "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
+	{"afterrepl", "twolocal", "GET /two HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1},
 }
 
 // startEchoServer answers every request with its name and the request
@@ -329,7 +367,7 @@ defaults
     timeout tarpit 50ms
 `, logPort)
 	_, b2port, _ := strings.Cut(b2, ":")
-	files := strings.NewReplacer("ERRFILE2", errfile+".2", "ERRFILE", errfile, "B2PORT", b2port)
+	files := strings.NewReplacer("ERRFILE2", errfile+".2", "ERRFILE", errfile, "B2PORT", b2port, "MAPFILE", errfile+".map")
 	for _, fe := range ruleFrontends {
 		fmt.Fprintf(&b, "frontend %s\n    bind 127.0.0.1:%d\n", fe.name, port(fe.name))
 		for _, l := range fe.lines {
@@ -412,6 +450,10 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 	if err := os.WriteFile(errfile, []byte("HTTP/1.1 503 Busy\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbusy\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// usebedyn's map: path prefixes to backend names, one not a backend.
+	if err := os.WriteFile(errfile+".map", []byte("/dir be2\n/form berules\n/one nope\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(errfile+".2", []byte("HTTP/1.1 503 Other\r\nContent-Length: 6\r\n\r\nother\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +525,12 @@ func TestIntegrationRulesHaproxy(t *testing.T) {
 		"errfilesorder/get": "503 Other", "denyerrf/get": "503 Busy", "denyerrf/head10": "503 Busy", "httperrdef/get": "503 Service Unavailable",
 		"sclose/get": "connection: close\r\n\r\n", "dyncookie/get": "set-cookie: SRV=", "srvfetch/get": "x-srv: s", "pka/get": "somemiddle: 3\r\n\r\n",
 		"bufreq/post": "x-body: hello\r\nx-body-len: 5\r\n", "waitbody/post": "len=5 body=hello",
-		"errloc/get": "location: http://example.com/down?x=1", "errloc/post": "location: /forbidden"} {
+		"errloc/get": "location: http://example.com/down?x=1", "errloc/post": "location: /forbidden",
+		"usebedyn/be2": "backend two", "usebedyn/berules": "location: /be-redirect", "usebemap/nomatch": "backend two",
+		"usebemap/post": "x-be-res: yes", "respret/get": "HTTP/1.1 201 Created", "respret/keepalive": "st= p=/one",
+		"respret/post": "503 Busy", "respreterr/post": "HTTP/1.1 204 No Content", "afterrepl/get": "x-resp: [bb]\r\n",
+		"afterrepl/twolocal": "content-type: app/html", "procstate/keepalive": "up=1 maint=0 be=0 fe=1 fe2=0",
+		"procstate/post": "backend two"} {
 		if !strings.Contains(got[k].response, field) {
 			t.Errorf("%s: gproxy's exchange lacks %q\n%s", k, field, got[k].response)
 		}

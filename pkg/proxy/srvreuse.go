@@ -208,31 +208,33 @@ type sessionH2 struct {
 	ss    *srvSession
 	srv   *Server
 	addr  string
-	trace func() // the request's GotConn
+	trace func(reused bool) // the request's GotConn
 }
 
 func (s *sessionH2) RoundTrip(req *http.Request) (*http.Response, error) {
-	cc, err := s.conn(req.Context())
+	cc, reused, err := s.conn(req.Context())
 	if err != nil {
 		return nil, err
 	}
-	s.trace()
+	s.trace(reused)
 	return cc.RoundTrip(req)
 }
 
-func (s *sessionH2) conn(ctx context.Context) (*http2.ClientConn, error) {
+// conn is the session's connection to the server, reused (a new stream
+// on it, which haproxy counts as a reuse) or dialled.
+func (s *sessionH2) conn(ctx context.Context) (*http2.ClientConn, bool, error) {
 	ss := s.ss
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if cc := ss.h2[s.srv]; cc != nil && cc.CanTakeNewRequest() {
-		return cc, nil
+		return cc, true, nil
 	}
 	if ss.closed {
-		return nil, net.ErrClosed
+		return nil, false, net.ErrClosed
 	}
 	c, err := s.rt.h2.DialTLSContext(ctx, "tcp", s.addr, nil)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	sc := &sessConn{Conn: c, ss: ss}
 	ss.conns.add(sc)
@@ -240,11 +242,11 @@ func (s *sessionH2) conn(ctx context.Context) (*http2.ClientConn, error) {
 	if err != nil {
 		ss.conns.remove(sc)
 		c.Close()
-		return nil, err
+		return nil, false, err
 	}
 	if ss.h2 == nil {
 		ss.h2 = map[*Server]*http2.ClientConn{}
 	}
 	ss.h2[s.srv] = cc
-	return cc, nil
+	return cc, false, nil
 }

@@ -894,6 +894,8 @@ func withServerTLS(env sample.Env, c net.Conn) sample.Env {
 			c = v.Conn
 		case *h1CountConn:
 			c = v.Conn
+		case *h2CountedConn:
+			c = v.Conn
 		default:
 			return env
 		}

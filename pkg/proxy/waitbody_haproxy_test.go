@@ -29,7 +29,9 @@ defaults
     option httplog
     timeout connect 2s
     timeout client 5s
-    timeout server 5s
+    # Longer than the exchange's deadline: the 504s must come from
+    # wait-for-body's time (a server timeout would give the same 504).
+    timeout server 20s
 listen web
     bind FRONT
     http-response wait-for-body time 1s if { status eq 200 }

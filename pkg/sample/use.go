@@ -635,6 +635,12 @@ func (e *Expr) Needs(ck Checkpoint) (needs string, ok bool) {
 	return sourceNamesOf(useOf(f)), false
 }
 
+// ReadsResponse reports whether the expression's fetch reads the
+// response (its status line, headers, body or buffer).
+func (e *Expr) ReadsResponse() bool {
+	return useOf(e.impl.fetch)&(useHrshv|useHrshp|useHrsbo|useL6res) != 0
+}
+
 // requestOnly reports whether f reads only what haproxy no longer holds
 // once the request went to the server (its headers, body or buffer, not
 // the persistent parts such as the method): such a fetch finds nothing in

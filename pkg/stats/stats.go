@@ -173,6 +173,7 @@ func (s *Source) frontendRow(f *proxy.Frontend) *Row {
 		m["h1_total_connections"], m["h1_total_streams"] = itoa(st.TotalSessions), itoa(st.H1.TotalStreams)
 		m["h1_open_connections"], m["h1_open_streams"] = itoa(st.CurSessions), itoa(st.CurSessions)
 		m["h1_bytes_in"], m["h1_bytes_out"] = itoa(st.H1.BytesIn), itoa(st.H1.BytesOut)
+		h2Fields(m, st.H2)
 	}
 	return &Row{Kind: KindFrontend, Proxy: px, Frontend: f, Stats: st, Fields: m}
 }
@@ -208,6 +209,7 @@ func (s *Source) backendRow(b *proxy.Backend) *Row {
 		m["h1_open_connections"], m["h1_total_connections"] = itoa(st.H1.OpenConns), itoa(st.H1.TotalConns)
 		m["h1_total_streams"] = itoa(st.H1.TotalStreams)
 		m["h1_bytes_in"], m["h1_bytes_out"] = itoa(st.H1.BytesIn), itoa(st.H1.BytesOut)
+		h2Fields(m, st.H2)
 	}
 	m["cli_abrt"], m["srv_abrt"] = itoa(st.ClientAborts), itoa(st.ServerAborts)
 	m["dreq"], m["eresp"] = itoa(st.DeniedReq), itoa(st.FailedResp)
@@ -504,4 +506,15 @@ func backendUp(b *proxy.Backend) bool {
 		}
 	}
 	return false
+}
+
+// h2Fields are the h2_* columns: the HTTP/2 multiplexer's counters of a
+// frontend (its clients) or a backend (its servers).
+func h2Fields(m map[string]string, h2 proxy.H2Stats) {
+	m["h2_headers_rcvd"], m["h2_data_rcvd"], m["h2_settings_rcvd"] = itoa(h2.HeadersRcvd), itoa(h2.DataRcvd), itoa(h2.SettingsRcvd)
+	m["h2_rst_stream_rcvd"], m["h2_goaway_rcvd"] = itoa(h2.RstRcvd), itoa(h2.GoawayRcvd)
+	m["h2_detected_conn_protocol_errors"], m["h2_detected_strm_protocol_errors"] = itoa(h2.ConnProtoErr), itoa(h2.StrmProtoErr)
+	m["h2_rst_stream_resp"], m["h2_goaway_resp"] = itoa(h2.RstResp), itoa(h2.GoawayResp)
+	m["h2_open_connections"], m["h2_backend_open_streams"] = itoa(h2.OpenConns), itoa(h2.OpenStreams)
+	m["h2_total_connections"], m["h2_backend_total_streams"] = itoa(h2.TotalConns), itoa(h2.TotalStreams)
 }
