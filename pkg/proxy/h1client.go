@@ -75,7 +75,10 @@ type h1ServerConn struct {
 	abortFn  func()      // pc.abort, made once
 	stop     func() bool // stops the context's callback; false if it ran
 	stopFn   func() bool // pc.stopExchange, made once
-	killStop func() bool // stops the engine kill's callback (forward's requests)
+	// killStop stops the engine kill's callback, registered once per
+	// connection by its first request of forward's (not per request):
+	// the kill aborts whatever exchange runs on it, or closes it idle.
+	killStop func() bool
 	send     *h1Send     // forward's request, whose cancel aborts the exchange
 	hooks    h1Hooks
 	hmu      sync.Mutex
@@ -94,12 +97,13 @@ func (pc *h1ServerConn) abort() {
 // stopExchange is the stop of a request of forward's: no abort once it
 // returns; false if the exchange was aborted.
 func (pc *h1ServerConn) stopExchange() bool {
-	ok := pc.killStop()
 	if s := pc.send; s != nil {
 		s.detach(pc)
 		pc.send = nil
 	}
-	return ok && !pc.aborted.Load()
+	// A kill whose callback runs now closes the connection after this
+	// returns: the pool drops it, as every exchange after a kill fails.
+	return !pc.aborted.Load()
 }
 
 // fail ends an exchange that failed: the connection is closed, the error
@@ -482,6 +486,7 @@ func (cl *h1Client) drop(pc *h1ServerConn) bool {
 // close closes the connection and forgets it in its session.
 func (pc *h1ServerConn) close() {
 	pc.conn.Close()
+	pc.stopKill()
 	pc.release()
 	cl := pc.cl
 	cl.mu.Lock()
@@ -493,6 +498,14 @@ func (pc *h1ServerConn) close() {
 		// Not waiting: the session closes what is left anyway.
 		ss.h1.remove(pc)
 		ss.mu.Unlock()
+	}
+}
+
+// stopKill forgets the engine kill's callback of a connection that
+// ends (the kill context would keep it otherwise).
+func (pc *h1ServerConn) stopKill() {
+	if pc.killStop != nil {
+		pc.killStop()
 	}
 }
 
@@ -638,8 +651,7 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 	case !s.fromCtx:
 		// forward's request: its cancel calls s.abort, the engine's
 		// kill is watched here (no callback on a context per request).
-		pc.killStop = alwaysStopped
-		if s.kill != nil && s.kill.Done() != nil {
+		if pc.killStop == nil && s.kill != nil && s.kill.Done() != nil {
 			pc.killStop = context.AfterFunc(s.kill, pc.abortFn)
 		}
 		pc.send, pc.stop = s, pc.stopFn
@@ -650,6 +662,10 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 	pc.hooks, pc.headDone = hooks, false
 
 	hasBody := req.Body != nil && req.Body != http.NoBody
+	hc, _ := pc.conn.(*headConn)
+	if entry == nil && hc != nil && !hasBody && req.URL != nil {
+		entry, _ = hc.t.lookupTarget(req.URL.Opaque)
+	}
 	var wrote chan error // the body's writer's result
 	if !hasBody {
 		if err := pc.write(req, entry); err != nil {
@@ -687,14 +703,24 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 			}
 			first = false
 		}
-		if buf, _ := pc.br.Peek(pc.br.Buffered()); len(buf) > 0 {
+		buf, _ := pc.br.Peek(pc.br.Buffered())
+		if len(buf) > 0 {
 			// The common head, whole in the buffer: parsed in place.
-			var n int
-			var ok bool
-			if resp, n, ok = parseRespHead(buf, req); ok {
+			if room, n, ok := parseRespHead(buf, req); ok {
+				resp = &room.resp
+				if hc != nil {
+					hc.parsedInPlace()
+				}
+				if entry != nil {
+					entry.setParsed(room, buf[n:])
+				}
 				_, _ = pc.br.Discard(n)
 				break
 			}
+		}
+		if hc != nil {
+			// Go's reader parses it: the capture sees it from its start.
+			hc.capturePending(buf)
 		}
 		te10 := http10Chunked(pc.br)
 		resp, err = http.ReadResponse(pc.br, req)
@@ -764,9 +790,6 @@ func (pc *h1ServerConn) write(req *http.Request, e *headEntry) error {
 	var err error
 	hc, _ := pc.conn.(*headConn)
 	noBody := req.Body == nil || req.Body == http.NoBody
-	if e == nil && hc != nil && noBody && req.URL != nil {
-		e, _ = hc.t.lookupTarget(req.URL.Opaque)
-	}
 	if e != nil && hc != nil && noBody {
 		var n int
 		n, err = hc.writeHead(e)
@@ -809,6 +832,20 @@ func (b *h1Body) Read(p []byte) (int, error) {
 		b.finish(false)
 	}
 	return n, err
+}
+
+// ready reports that the next Read returns without reading the
+// connection: the body is done, or read from what is buffered.
+func (b *h1Body) ready() bool {
+	switch {
+	case b.done:
+		return true
+	case b.wrote != nil:
+		return false // its end may wait for the request's writer
+	case b.r == &b.lim:
+		return b.lim.sawEOF || b.lim.n == 0 || b.pc.br.Buffered() > 0
+	}
+	return b.r == http.NoBody
 }
 
 func (b *h1Body) Close() error {

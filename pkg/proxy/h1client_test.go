@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -58,7 +59,8 @@ func TestH1ClientServerClosedIdle(t *testing.T) {
 
 // The idle server connections of a client session leave the pool when
 // the session ends, whether the session sent one request or several (its
-// connection then went out of the pool and back).
+// connection then went out of the pool and back); the engine's kill
+// watches none of them any more (a callback per server connection).
 func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 	be := startBackend(t, func(c *net.TCPConn) {
 		br := bufio.NewReader(c)
@@ -80,7 +82,7 @@ func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 	}
 	testHookH1Client.Store(&hook)
 	t.Cleanup(func() { testHookH1Client.Store(nil) })
-	_, _, bind := httpProxy(t, be.port)
+	e, _, bind := httpProxy(t, be.port)
 	for i := 0; i < 3; i++ {
 		c := dial(t, bind)
 		_ = c.SetDeadline(time.Now().Add(deadline))
@@ -113,6 +115,24 @@ func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 	if n := be.accepted.Load(); n != 3 {
 		t.Errorf("server connections %d, want 3", n)
 	}
+	eventually(t, "no callback left on the engine's kill", func() bool {
+		return killCallbacks(t, e) == 0
+	})
+}
+
+// killCallbacks counts what waits on the engine's kill context (its
+// children: context.AfterFunc registrations and derived contexts).
+func killCallbacks(t *testing.T, e *Engine) int {
+	t.Helper()
+	v := reflect.ValueOf(e.killed)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		t.Fatalf("engine kill context is a %T", e.killed)
+	}
+	ch := v.Elem().FieldByName("children")
+	if !ch.IsValid() || ch.Kind() != reflect.Map {
+		t.Fatalf("no children map in %T (the context package changed)", e.killed)
+	}
+	return ch.Len()
 }
 
 // A response head over 10 MiB is not read whole: the client gets a 502
