@@ -71,15 +71,15 @@ type h1ServerConn struct {
 	released atomic.Bool
 
 	// The exchange in progress (roundTrip).
-	aborted  atomic.Bool // the request's context ended: the connection is closed
-	abortFn  func()      // pc.abort, made once
-	stop     func() bool // stops the context's callback; false if it ran
-	stopFn   func() bool // pc.stopExchange, made once
+	aborted atomic.Bool // the request's context ended: the connection is closed
+	abortFn func()      // pc.abort, made once
+	stop    func() bool // stops the context's callback; false if it ran
+	stopFn  func() bool // pc.stopExchange, made once
 	// killStop stops the engine kill's callback, registered once per
 	// connection by its first request of forward's (not per request):
 	// the kill aborts whatever exchange runs on it, or closes it idle.
 	killStop func() bool
-	send     *h1Send     // forward's request, whose cancel aborts the exchange
+	send     *h1Send // forward's request, whose cancel aborts the exchange
 	hooks    h1Hooks
 	hmu      sync.Mutex
 	headDone bool // the response head is read: no deadline for it any more
