@@ -688,6 +688,7 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 	}
 
 	var resp *http.Response
+	var room *respRoom // resp's, when parsed in place
 	var err error
 	first := true
 	pc.readLimit = maxRespHeadBytes
@@ -706,7 +707,9 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 		buf, _ := pc.br.Peek(pc.br.Buffered())
 		if len(buf) > 0 {
 			// The common head, whole in the buffer: parsed in place.
-			if room, n, ok := parseRespHead(buf, req); ok {
+			var n int
+			var ok bool
+			if room, n, ok = parseRespHead(buf, req); ok {
 				resp = &room.resp
 				if hc != nil {
 					hc.parsedInPlace()
@@ -762,7 +765,13 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 		_ = pc.conn.SetReadDeadline(time.Time{})
 	}
 	keep := !resp.Close && !req.Close && resp.StatusCode >= 200
-	b := &h1Body{pc: pc, r: resp.Body, keep: keep, wrote: wrote, stop: pc.stop}
+	var b *h1Body
+	if room != nil && resp == &room.resp {
+		b = &room.body // one allocation with the response
+	} else {
+		b = new(h1Body)
+	}
+	*b = h1Body{pc: pc, r: resp.Body, keep: keep, wrote: wrote, stop: pc.stop}
 	if resp.Body == nil { // parsed in place (parseRespHead)
 		if resp.ContentLength == 0 {
 			b.r = http.NoBody

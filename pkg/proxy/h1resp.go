@@ -166,6 +166,7 @@ type respRoom struct {
 	fieldList []header // the fields in order (lower-cased names)
 	vals      [12]string
 	fields    [12]header
+	body      h1Body // the response's body (h1ServerConn.roundTrip)
 }
 
 func indexByteString(s string, c byte) int {

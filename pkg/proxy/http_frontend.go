@@ -895,12 +895,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	st.send.ctx, st.send.hooks, st.send.kill = e.killed, st, e.killed
 	// cancel ends the request: its context, and the HTTP/1 exchange in
 	// progress (which watches no context of its own).
-	cancel := st.cancel
-	defer cancel()
+	defer st.cancel()
 	srvTimeout, _ := streamTimeouts(rr, bt)
 	var ownHdr *hdrTimer // the head's wait, timed here (settimeout.go)
 	if be.ownHdrTimer {
-		ownHdr = &hdrTimer{d: srvTimeout, cancel: cancel}
+		ownHdr = &hdrTimer{d: srvTimeout, cancel: st.cancel}
 		st.ownHdr = ownHdr
 	}
 	// The server receives the head appendHead writes, in place of the one
@@ -1011,7 +1010,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	for attempt := 0; ; attempt++ {
 		st.tConn, st.dialErr = time.Time{}, nil
 		if out.ProtoMajor == 2 {
-			ht := startH2HeaderTimer(srvTimeout, cancel)
+			ht := startH2HeaderTimer(srvTimeout, st.cancel)
 			resp, err = rtp.RoundTrip(out)
 			if ht.stop() && err != nil {
 				err = fmt.Errorf("proxy: no response head within timeout server: %w", os.ErrDeadlineExceeded)
@@ -1139,7 +1138,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	defer resp.Body.Close()
 	serverResponse(srv, resp.StatusCode)
 	established(rr, s, bt)
-	st.tb = timedBody{r: resp.Body, c: resp.Body, d: srvTimeout, cancel: cancel}
+	st.tb = timedBody{r: resp.Body, c: resp.Body, d: srvTimeout, st: st}
 	resp.Body = &st.tb
 	if resp.ProtoMajor == 2 {
 		// An HTTP/2 status has no reason: haproxy passes none on.
@@ -1163,7 +1162,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		raw, parsed = st.entry.final(algo != "")
 	}
 	if h.f.px.Options.LogASAP {
-		c.asap = func(out int64) { h.logASAP(c, s, be, srv, req, resp, st.entry, out) }
+		// Copies: srv and resp captured by reference would be on the
+		// heap for every request.
+		asapSrv, asapResp := srv, resp
+		c.asap = func(out int64) { h.logASAP(c, s, be, asapSrv, req, asapResp, st.entry, out) }
 	}
 	raw, cc := compressResponse(h.f.px, be.px, algo, req, resp, raw)
 	if cc != nil {
@@ -1627,7 +1629,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	} else {
 		bw.WriteString("HTTP/1.1 ")
 	}
-	bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
+	writeStatusCode(bw, code)
 	bw.WriteByte(' ')
 	bw.WriteString(reason)
 	bw.WriteString("\r\n")
@@ -1712,13 +1714,25 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	return size, nil
 }
 
+// writeStatusCode writes a status code without a buffer escaping to
+// the heap (bufio's Write may pass its argument on).
+func writeStatusCode(bw *bufio.Writer, code int) {
+	if code < 100 || code > 999 {
+		bw.WriteString(strconv.Itoa(code))
+		return
+	}
+	bw.WriteByte(byte('0' + code/100))
+	bw.WriteByte(byte('0' + code/10%10))
+	bw.WriteByte(byte('0' + code%10))
+}
+
 // timedBody applies `timeout server` to each read of a server's body: a
 // server silent that long has its request cancelled.
 type timedBody struct {
 	r       io.Reader
 	c       io.Closer // the body's (Close is not timed)
 	d       time.Duration
-	cancel  func()
+	st      *fwdState // cancelled when the server is silent for d
 	expired atomic.Bool
 	t       *time.Timer // made at the first read, re-armed at the next ones
 }
@@ -1727,7 +1741,7 @@ func (b *timedBody) Close() error { return b.c.Close() }
 
 func (b *timedBody) expire() {
 	b.expired.Store(true)
-	b.cancel()
+	b.st.cancel()
 }
 
 // readyReader is a body that can tell a read will not wait for the
