@@ -21,6 +21,15 @@ type targetResult struct {
 	MaxHeld, MaxFDs                int // connections held when trying idleMax, descriptors then
 	MaxErr                         string
 	HTTP                           map[string]httpRun // mode http runs by case id ("http-ka", "l7-close"...)
+	IdleByMode                     map[string]idleRun // -http-only: idle connections by mode ("tcp", "http")
+}
+
+// idleRun is the proxy's memory and descriptors before and after
+// opening n idle connections (each after one request).
+type idleRun struct {
+	N                   int
+	RSSBefore, RSSAfter int64 // KiB
+	FDBefore, FDAfter   int
 }
 
 type results struct {
