@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http/httptrace"
-	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -130,45 +128,9 @@ func listenAny(b haproxycfg.Bind) (net.Listener, error) {
 // dialServer connects to a server address: host:port, or the token
 // haproxycfg.Server.Address gives a server on a UNIX socket or an abstract
 // name.
-//
-// An IP address and port is dialled without net's resolver (its address
-// list, the strings and contexts of a DialContext per connection): the
-// same connect, the same error, and the same httptrace events.
 func dialServer(ctx context.Context, d *net.Dialer, network, addr string) (net.Conn, error) {
 	if sa, ok := haproxycfg.ParseDialToken(addr); ok {
 		return d.DialContext(ctx, "unix", sa.UnixName())
 	}
-	if network == "tcp" && d.LocalAddr == nil {
-		if ap, err := netip.ParseAddrPort(addr); err == nil {
-			return dialTCPAddr(ctx, d, ap)
-		}
-	}
 	return d.DialContext(ctx, network, addr)
-}
-
-// dialTCPAddr is DialContext's connect to one IP address: its trace's
-// ConnectStart and ConnectDone, its error without a source address.
-func dialTCPAddr(ctx context.Context, d *net.Dialer, ap netip.AddrPort) (net.Conn, error) {
-	trace := httptrace.ContextClientTrace(ctx)
-	var ra string
-	if trace != nil && (trace.ConnectStart != nil || trace.ConnectDone != nil) {
-		ra = net.TCPAddrFromAddrPort(ap).String()
-		if trace.ConnectStart != nil {
-			trace.ConnectStart("tcp", ra)
-		}
-	}
-	c, err := d.DialTCP(ctx, "tcp", netip.AddrPort{}, ap)
-	if err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) {
-			oe.Source = nil // DialContext's error names no local address
-		}
-	}
-	if trace != nil && trace.ConnectDone != nil {
-		trace.ConnectDone("tcp", ra, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
