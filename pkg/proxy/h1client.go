@@ -42,6 +42,10 @@ type h1Client struct {
 	respTimeout time.Duration // the response head, once the request is written
 	idleTimeout time.Duration
 
+	// killWatches counts the connections whose callback the engine's
+	// kill still holds (stopKill forgets one).
+	killWatches atomic.Int64
+
 	mu        sync.Mutex
 	idle      map[string][]*h1ServerConn // most recently used last
 	closeIdle bool                       // close connections as they become idle
@@ -359,7 +363,7 @@ func (w h1Writer) ReadFrom(r io.Reader) (int64, error) {
 // arrived on it, not even the server's close (Go's client learns that
 // from the read it keeps pending on every idle connection).
 func (pc *h1ServerConn) alive() bool {
-	if pc.br.Buffered() > 0 {
+	if pc.br != nil && pc.br.Buffered() > 0 {
 		return false
 	}
 	if pc.raw == nil {
@@ -412,6 +416,10 @@ func (cl *h1Client) get(key string) *h1ServerConn {
 		pc.timer.Stop()
 		if pc.alive() {
 			pc.reused = true
+			if pc.br == nil {
+				pc.br = h1Readers.Get().(*bufio.Reader)
+				pc.br.Reset(h1Reader{pc})
+			}
 			return pc
 		}
 		pc.close()
@@ -429,6 +437,13 @@ func (cl *h1Client) put(pc *h1ServerConn) {
 			pc.close()
 			return
 		}
+	}
+	if pc.br.Buffered() == 0 {
+		// Idle, it holds no read buffer (get gives it one): bytes
+		// buffered would make it unusable anyway (alive).
+		pc.br.Reset(nil)
+		h1Readers.Put(pc.br)
+		pc.br = nil
 	}
 	cl.mu.Lock()
 	if cl.closeIdle {
@@ -504,8 +519,8 @@ func (pc *h1ServerConn) close() {
 // stopKill forgets the engine kill's callback of a connection that
 // ends (the kill context would keep it otherwise).
 func (pc *h1ServerConn) stopKill() {
-	if pc.killStop != nil {
-		pc.killStop()
+	if pc.killStop != nil && pc.killStop() {
+		pc.cl.killWatches.Add(-1)
 	}
 }
 
@@ -513,7 +528,7 @@ func (pc *h1ServerConn) stopKill() {
 // connection is closed: close runs on the goroutine reading it, or on an
 // idle connection.
 func (pc *h1ServerConn) release() {
-	if pc.released.CompareAndSwap(false, true) {
+	if pc.released.CompareAndSwap(false, true) && pc.br != nil {
 		pc.br.Reset(nil)
 		h1Readers.Put(pc.br)
 	}
@@ -653,6 +668,7 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 		// kill is watched here (no callback on a context per request).
 		if pc.killStop == nil && s.kill != nil && s.kill.Done() != nil {
 			pc.killStop = context.AfterFunc(s.kill, pc.abortFn)
+			pc.cl.killWatches.Add(1)
 		}
 		pc.send, pc.stop = s, pc.stopFn
 		s.attach(pc)
@@ -884,7 +900,9 @@ func (b *h1Body) finish(ok bool) {
 		t.Stop()
 	}
 	if keep {
-		b.pc.reused = false
+		// An idle connection keeps nothing of the exchange: its hooks
+		// hold the request's state and, through it, the response.
+		b.pc.reused, b.pc.hooks = false, nil
 		b.pc.cl.put(b.pc)
 		return
 	}
