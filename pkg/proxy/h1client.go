@@ -42,6 +42,10 @@ type h1Client struct {
 	respTimeout time.Duration // the response head, once the request is written
 	idleTimeout time.Duration
 
+	// killWatches counts the connections whose callback the engine's
+	// kill still holds (stopKill forgets one).
+	killWatches atomic.Int64
+
 	mu        sync.Mutex
 	idle      map[string][]*h1ServerConn // most recently used last
 	closeIdle bool                       // close connections as they become idle
@@ -71,12 +75,15 @@ type h1ServerConn struct {
 	released atomic.Bool
 
 	// The exchange in progress (roundTrip).
-	aborted  atomic.Bool // the request's context ended: the connection is closed
-	abortFn  func()      // pc.abort, made once
-	stop     func() bool // stops the context's callback; false if it ran
-	stopFn   func() bool // pc.stopExchange, made once
-	killStop func() bool // stops the engine kill's callback (forward's requests)
-	send     *h1Send     // forward's request, whose cancel aborts the exchange
+	aborted atomic.Bool // the request's context ended: the connection is closed
+	abortFn func()      // pc.abort, made once
+	stop    func() bool // stops the context's callback; false if it ran
+	stopFn  func() bool // pc.stopExchange, made once
+	// killStop stops the engine kill's callback, registered once per
+	// connection by its first request of forward's (not per request):
+	// the kill aborts whatever exchange runs on it, or closes it idle.
+	killStop func() bool
+	send     *h1Send // forward's request, whose cancel aborts the exchange
 	hooks    h1Hooks
 	hmu      sync.Mutex
 	headDone bool // the response head is read: no deadline for it any more
@@ -94,12 +101,13 @@ func (pc *h1ServerConn) abort() {
 // stopExchange is the stop of a request of forward's: no abort once it
 // returns; false if the exchange was aborted.
 func (pc *h1ServerConn) stopExchange() bool {
-	ok := pc.killStop()
 	if s := pc.send; s != nil {
 		s.detach(pc)
 		pc.send = nil
 	}
-	return ok && !pc.aborted.Load()
+	// A kill whose callback runs now closes the connection after this
+	// returns: the pool drops it, as every exchange after a kill fails.
+	return !pc.aborted.Load()
 }
 
 // fail ends an exchange that failed: the connection is closed, the error
@@ -355,7 +363,7 @@ func (w h1Writer) ReadFrom(r io.Reader) (int64, error) {
 // arrived on it, not even the server's close (Go's client learns that
 // from the read it keeps pending on every idle connection).
 func (pc *h1ServerConn) alive() bool {
-	if pc.br.Buffered() > 0 {
+	if pc.br != nil && pc.br.Buffered() > 0 {
 		return false
 	}
 	if pc.raw == nil {
@@ -408,6 +416,10 @@ func (cl *h1Client) get(key string) *h1ServerConn {
 		pc.timer.Stop()
 		if pc.alive() {
 			pc.reused = true
+			if pc.br == nil {
+				pc.br = h1Readers.Get().(*bufio.Reader)
+				pc.br.Reset(h1Reader{pc})
+			}
 			return pc
 		}
 		pc.close()
@@ -425,6 +437,13 @@ func (cl *h1Client) put(pc *h1ServerConn) {
 			pc.close()
 			return
 		}
+	}
+	if pc.br.Buffered() == 0 {
+		// Idle, it holds no read buffer (get gives it one): bytes
+		// buffered would make it unusable anyway (alive).
+		pc.br.Reset(nil)
+		h1Readers.Put(pc.br)
+		pc.br = nil
 	}
 	cl.mu.Lock()
 	if cl.closeIdle {
@@ -482,6 +501,7 @@ func (cl *h1Client) drop(pc *h1ServerConn) bool {
 // close closes the connection and forgets it in its session.
 func (pc *h1ServerConn) close() {
 	pc.conn.Close()
+	pc.stopKill()
 	pc.release()
 	cl := pc.cl
 	cl.mu.Lock()
@@ -496,11 +516,19 @@ func (pc *h1ServerConn) close() {
 	}
 }
 
+// stopKill forgets the engine kill's callback of a connection that
+// ends (the kill context would keep it otherwise).
+func (pc *h1ServerConn) stopKill() {
+	if pc.killStop != nil && pc.killStop() {
+		pc.cl.killWatches.Add(-1)
+	}
+}
+
 // release gives br back to h1Readers. Nothing reads br once the
 // connection is closed: close runs on the goroutine reading it, or on an
 // idle connection.
 func (pc *h1ServerConn) release() {
-	if pc.released.CompareAndSwap(false, true) {
+	if pc.released.CompareAndSwap(false, true) && pc.br != nil {
 		pc.br.Reset(nil)
 		h1Readers.Put(pc.br)
 	}
@@ -643,9 +671,9 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 	case !s.fromCtx:
 		// forward's request: its cancel calls s.abort, the engine's
 		// kill is watched here (no callback on a context per request).
-		pc.killStop = alwaysStopped
-		if s.kill != nil && s.kill.Done() != nil {
+		if pc.killStop == nil && s.kill != nil && s.kill.Done() != nil {
 			pc.killStop = context.AfterFunc(s.kill, pc.abortFn)
+			pc.cl.killWatches.Add(1)
 		}
 		pc.send, pc.stop = s, pc.stopFn
 		s.attach(pc)
@@ -655,6 +683,10 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 	pc.hooks, pc.headDone = hooks, false
 
 	hasBody := req.Body != nil && req.Body != http.NoBody
+	hc, _ := pc.conn.(*headConn)
+	if entry == nil && hc != nil && !hasBody && req.URL != nil {
+		entry, _ = hc.t.lookupTarget(req.URL.Opaque)
+	}
 	var wrote chan error // the body's writer's result
 	if !hasBody {
 		if err := pc.write(req, entry); err != nil {
@@ -677,6 +709,7 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 	}
 
 	var resp *http.Response
+	var room *respRoom // resp's, when parsed in place
 	var err error
 	first := true
 	pc.readLimit = maxRespHeadBytes
@@ -692,14 +725,26 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 			}
 			first = false
 		}
-		if buf, _ := pc.br.Peek(pc.br.Buffered()); len(buf) > 0 {
+		buf, _ := pc.br.Peek(pc.br.Buffered())
+		if len(buf) > 0 {
 			// The common head, whole in the buffer: parsed in place.
 			var n int
 			var ok bool
-			if resp, n, ok = parseRespHead(buf, req); ok {
+			if room, n, ok = parseRespHead(buf, req); ok {
+				resp = &room.resp
+				if hc != nil {
+					hc.parsedInPlace()
+				}
+				if entry != nil {
+					entry.setParsed(room, buf[n:])
+				}
 				_, _ = pc.br.Discard(n)
 				break
 			}
+		}
+		if hc != nil {
+			// Go's reader parses it: the capture sees it from its start.
+			hc.capturePending(buf)
 		}
 		te10 := http10Chunked(pc.br)
 		resp, err = http.ReadResponse(pc.br, req)
@@ -741,7 +786,13 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 		_ = pc.conn.SetReadDeadline(time.Time{})
 	}
 	keep := !resp.Close && !req.Close && resp.StatusCode >= 200
-	b := &h1Body{pc: pc, r: resp.Body, keep: keep, wrote: wrote, stop: pc.stop}
+	var b *h1Body
+	if room != nil && resp == &room.resp {
+		b = &room.body // one allocation with the response
+	} else {
+		b = new(h1Body)
+	}
+	*b = h1Body{pc: pc, r: resp.Body, keep: keep, wrote: wrote, stop: pc.stop}
 	if resp.Body == nil { // parsed in place (parseRespHead)
 		if resp.ContentLength == 0 {
 			b.r = http.NoBody
@@ -769,9 +820,6 @@ func (pc *h1ServerConn) write(req *http.Request, e *headEntry) error {
 	var err error
 	hc, _ := pc.conn.(*headConn)
 	noBody := req.Body == nil || req.Body == http.NoBody
-	if e == nil && hc != nil && noBody && req.URL != nil {
-		e, _ = hc.t.lookupTarget(req.URL.Opaque)
-	}
 	if e != nil && hc != nil && noBody {
 		var n int
 		n, err = hc.writeHead(e)
@@ -816,6 +864,20 @@ func (b *h1Body) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// ready reports that the next Read returns without reading the
+// connection: the body is done, or read from what is buffered.
+func (b *h1Body) ready() bool {
+	switch {
+	case b.done:
+		return true
+	case b.wrote != nil:
+		return false // its end may wait for the request's writer
+	case b.r == &b.lim:
+		return b.lim.sawEOF || b.lim.n == 0 || b.pc.br.Buffered() > 0
+	}
+	return b.r == http.NoBody
+}
+
 func (b *h1Body) Close() error {
 	if !b.done {
 		b.finish(false)
@@ -843,7 +905,9 @@ func (b *h1Body) finish(ok bool) {
 		t.Stop()
 	}
 	if keep {
-		b.pc.reused = false
+		// An idle connection keeps nothing of the exchange: its hooks
+		// hold the request's state and, through it, the response.
+		b.pc.reused, b.pc.hooks = false, nil
 		b.pc.cl.put(b.pc)
 		return
 	}

@@ -58,7 +58,9 @@ func TestH1ClientServerClosedIdle(t *testing.T) {
 
 // The idle server connections of a client session leave the pool when
 // the session ends, whether the session sent one request or several (its
-// connection then went out of the pool and back).
+// connection then went out of the pool and back); the engine's kill
+// watches none of them any more (a callback per server connection).
+// While idle, a connection holds no read buffer nor its last exchange.
 func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 	be := startBackend(t, func(c *net.TCPConn) {
 		br := bufio.NewReader(c)
@@ -97,6 +99,28 @@ func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 				t.Fatalf("session %d, request %d: %d %q", i, j, resp.StatusCode, b)
 			}
 		}
+		// The session's idle server connection holds neither a read
+		// buffer nor the last exchange's state.
+		eventually(t, "an idle connection without buffer or hooks", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(clients) != 1 {
+				return false
+			}
+			cl := clients[0]
+			cl.mu.Lock()
+			defer cl.mu.Unlock()
+			n := 0
+			for _, list := range cl.idle {
+				for _, pc := range list {
+					if pc.br != nil || pc.hooks != nil {
+						return false
+					}
+					n++
+				}
+			}
+			return n == 1
+		})
 		c.Close()
 	}
 	mu.Lock()
@@ -113,6 +137,9 @@ func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 	if n := be.accepted.Load(); n != 3 {
 		t.Errorf("server connections %d, want 3", n)
 	}
+	eventually(t, "no callback left on the engine's kill", func() bool {
+		return cl.killWatches.Load() == 0
+	})
 }
 
 // A response head over 10 MiB is not read whole: the client gets a 502

@@ -21,8 +21,12 @@ import (
 // those to http.ReadResponse, which also reports the errors. n is the
 // head's length, blank line included. The body reader is not set.
 //
+// The room also holds the head (raw, the lines without the blank one)
+// and its fields in order as writeResponse passes them on (fields: names
+// lower-cased, values trimmed), so that the head is not split again.
+//
 // FuzzRespHead checks every head this accepts against http.ReadResponse.
-func parseRespHead(buf []byte, req *http.Request) (resp *http.Response, n int, ok bool) {
+func parseRespHead(buf []byte, req *http.Request) (room *respRoom, n int, ok bool) {
 	end := bytes.Index(buf, []byte("\r\n\r\n"))
 	if end < 0 || (req != nil && req.Method == http.MethodHead) {
 		return nil, 0, false
@@ -72,8 +76,8 @@ func parseRespHead(buf []byte, req *http.Request) (resp *http.Response, n int, o
 	// One string holds the head: keys (when sent in canonical case) and
 	// values are parts of it.
 	head := string(raw)
-	room := &respRoom{}
-	resp = &room.resp
+	room = &respRoom{raw: head}
+	resp := &room.resp
 	*resp = http.Response{
 		Status:     head[9 : nl-1],
 		StatusCode: code,
@@ -87,6 +91,10 @@ func parseRespHead(buf []byte, req *http.Request) (resp *http.Response, n int, o
 	if fields > len(vals) {
 		vals = make([]string, fields)
 	}
+	flds := room.fields[:0]
+	if fields > len(room.fields) {
+		flds = make([]header, 0, fields)
+	}
 	var contentLength string
 	lens := 0
 	for p := head[nl+1:]; len(p) > 0; {
@@ -96,6 +104,7 @@ func parseRespHead(buf []byte, req *http.Request) (resp *http.Response, n int, o
 		colon := indexByteString(line, ':')
 		key := textproto.CanonicalMIMEHeaderKey(line[:colon])
 		value := trimOWS(line[colon+1:])
+		flds = append(flds, header{lowerName(line[:colon]), value})
 		switch key {
 		case "Transfer-Encoding", "Pragma", "Trailer":
 			// Go's reader moves or adds fields for these.
@@ -112,6 +121,7 @@ func parseRespHead(buf []byte, req *http.Request) (resp *http.Response, n int, o
 		}
 	}
 	resp.Header = h
+	room.fieldList = flds
 	// Connection: Go's shouldClose, which drops an HTTP/1.1 "close".
 	conn := h["Connection"]
 	hasClose := httpguts.HeaderValuesContainsToken(conn, "close")
@@ -145,14 +155,18 @@ func parseRespHead(buf []byte, req *http.Request) (resp *http.Response, n int, o
 	} else if resp.ContentLength < 0 {
 		resp.Close = true // the body ends with the connection
 	}
-	return resp, n, true
+	return room, n, true
 }
 
 // respRoom is a parsed response with room for the values of its fields
-// (one allocation for both when they fit).
+// and their list (one allocation for all when they fit).
 type respRoom struct {
-	resp http.Response
-	vals [12]string
+	resp      http.Response
+	raw       string   // the head's lines, each with its CRLF, not the blank line
+	fieldList []header // the fields in order (lower-cased names)
+	vals      [12]string
+	fields    [12]header
+	body      h1Body // the response's body (h1ServerConn.roundTrip)
 }
 
 func indexByteString(s string, c byte) int {

@@ -68,10 +68,11 @@ func TestRespHead(t *testing.T) {
 // it tells whether parseRespHead took the head.
 func checkRespHead(t *testing.T, data []byte, req *http.Request) bool {
 	t.Helper()
-	got, n, ok := parseRespHead(data, req)
+	room, n, ok := parseRespHead(data, req)
 	if !ok {
 		return false
 	}
+	got := &room.resp
 	br := bufio.NewReaderSize(bytes.NewReader(data), len(data)+16)
 	want, err := http.ReadResponse(br, req)
 	if err != nil {
@@ -98,6 +99,18 @@ func checkRespHead(t *testing.T, data []byte, req *http.Request) bool {
 	} {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%q: %s %#v, Go's %#v", data, c.name, c.got, c.want)
+		}
+	}
+	// The fields passed on, in order: as responseFields makes them from
+	// the head's bytes beside Go's parse (which it must agree with).
+	if room.raw != string(data[:n-2]) {
+		t.Errorf("%q: raw head %q", data, room.raw)
+	}
+	for _, keepUpgrade := range []bool{false, true} {
+		wf, wok := responseFields(data[:n], want, keepUpgrade)
+		gf := forwardedFields(append([]header(nil), room.fieldList...), got, keepUpgrade)
+		if !wok || len(gf)+len(wf) > 0 && !reflect.DeepEqual(gf, wf) {
+			t.Errorf("%q (upgrade answer %v): fields %q, from the raw head %q (%v)", data, keepUpgrade, gf, wf, wok)
 		}
 	}
 	// The body as h1Client reads it, with small reads.

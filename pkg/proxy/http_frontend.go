@@ -932,12 +932,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	st.send.ctx, st.send.hooks, st.send.kill = e.killed, st, reqCtx
 	// cancel ends the request: its context, and the HTTP/1 exchange in
 	// progress (which watches no context of its own).
-	cancel := st.cancel
-	defer cancel()
+	defer st.cancel()
 	srvTimeout, _ := streamTimeouts(rr, bt)
 	var ownHdr *hdrTimer // the head's wait, timed here (settimeout.go)
 	if be.ownHdrTimer {
-		ownHdr = &hdrTimer{d: srvTimeout, cancel: cancel}
+		ownHdr = &hdrTimer{d: srvTimeout, cancel: st.cancel}
 		st.ownHdr = ownHdr
 	}
 	// The server receives the head appendHead writes, in place of the one
@@ -990,13 +989,14 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 				builtFor = srv
 				if !req.chunked && req.contentLength <= 0 {
 					// Written as it is by h1Client (h1s.entry).
-					st.ent = headEntry{head: head}
+					st.ent = headEntry{head: head, wantTail: h.f.px.Options.LogASAP}
 					st.entry = &st.ent
 				} else {
 					// Swapped in for Go's head of the body's request
 					// under a placeholder target (headConn).
 					var forget uint64
 					target, st.entry, forget = rt.heads.add(head)
+					st.entry.wantTail = h.f.px.Options.LogASAP
 					forgets = append(forgets, forget)
 				}
 				// In st: nothing keeps the request once sent (a
@@ -1047,7 +1047,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	for attempt := 0; ; attempt++ {
 		st.tConn, st.dialErr = time.Time{}, nil
 		if out.ProtoMajor == 2 {
-			ht := startH2HeaderTimer(srvTimeout, cancel)
+			ht := startH2HeaderTimer(srvTimeout, st.cancel)
 			resp, err = rtp.RoundTrip(out)
 			if ht.stop() && err != nil {
 				err = fmt.Errorf("proxy: no response head within timeout server: %w", os.ErrDeadlineExceeded)
@@ -1214,7 +1214,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	defer resp.Body.Close()
 	serverResponse(srv, resp.StatusCode)
 	established(rr, s, bt)
-	st.tb = timedBody{r: resp.Body, c: resp.Body, d: srvTimeout, cancel: cancel}
+	st.tb = timedBody{r: resp.Body, c: resp.Body, d: srvTimeout, st: st}
 	resp.Body = &st.tb
 	if resp.ProtoMajor == 2 {
 		// An HTTP/2 status has no reason: haproxy passes none on.
@@ -1230,15 +1230,24 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// it cannot be told from a next request.
 		keep = false
 	}
+	// The head as the server sent it: its fields when parsed in place
+	// (the raw head only for a compression to rewrite), else its bytes.
 	var raw []byte
+	var parsed []header
 	if st.entry != nil {
-		raw = st.entry.response()
+		raw, parsed = st.entry.final(algo != "")
 	}
 	if h.f.px.Options.LogASAP {
-		c.asap = func(out int64) { h.logASAP(c, s, be, srv, req, resp, st.entry, out) }
+		// Copies: srv and resp captured by reference would be on the
+		// heap for every request.
+		asapSrv, asapResp := srv, resp
+		c.asap = func(out int64) { h.logASAP(c, s, be, asapSrv, req, asapResp, st.entry, out) }
 	}
 	raw, cc := compressResponse(h.f.px, be.px, algo, req, resp, raw)
-	n, err := c.writeResponse(req, resp, raw, &keep)
+	if cc != nil {
+		parsed = nil // raw is rewritten
+	}
+	n, err := c.writeResponse(req, resp, raw, parsed, &keep)
 	c.asap = nil
 	n = cc.account(n, err == nil, &h.f.ctr, &be.ctr)
 	n += c.interimBytes()
@@ -1495,15 +1504,11 @@ func responseFields(raw []byte, resp *http.Response, keepUpgrade bool) ([]header
 		}
 		name = lowerName(name)
 		value = strings.Trim(value, " \t")
-		if name == "content-length" && resp.ContentLength < 0 && len(resp.TransferEncoding) > 0 {
-			continue // dropped beside chunked, as Go dropped it
-		}
-		upg := name == "connection" || name == "upgrade"
-		if name != "transfer-encoding" && notForwarded[name] && !(keepUpgrade && upg) {
+		if !forwardedField(name, resp, keepUpgrade) {
 			continue
 		}
 		out = append(out, header{name, value})
-		if name != "transfer-encoding" && name != "trailer" && !upg {
+		if name != "transfer-encoding" && name != "trailer" && name != "connection" && name != "upgrade" {
 			counted++
 		}
 	}
@@ -1530,6 +1535,32 @@ func responseFields(raw []byte, resp *http.Response, keepUpgrade bool) ([]header
 		return nil, false
 	}
 	return out, true
+}
+
+// forwardedField tells whether a response field (name lower-cased)
+// goes on to the client; Transfer-Encoding stays to mark its place.
+func forwardedField(name string, resp *http.Response, keepUpgrade bool) bool {
+	switch name {
+	case "content-length":
+		// Dropped beside chunked, as Go's parse drops it.
+		return resp.ContentLength >= 0 || len(resp.TransferEncoding) == 0
+	case "connection", "upgrade":
+		return keepUpgrade
+	}
+	return true
+}
+
+// forwardedFields keeps the fields of a head parsed in place
+// (parseRespHead) that go on to the client, as responseFields does for
+// a raw head; fields' room is reused.
+func forwardedFields(fields []header, resp *http.Response, keepUpgrade bool) []header {
+	out := fields[:0]
+	for _, f := range fields {
+		if forwardedField(f.name, resp, keepUpgrade) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // upgradeAnswerFields completes the fields of a non-101 answer to an
@@ -1607,7 +1638,11 @@ func sortedFields(resp *http.Response) []header {
 // and the body, chunked towards an HTTP/1.1 client when the server gave no
 // length. It returns what haproxy counts as bytes sent (%B): the size of
 // the response in its internal HTX form (see htxSize).
-func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte, keep *bool) (int64, error) {
+//
+// parsed are the head's fields in order when it was parsed in place
+// (parseRespHead), else nil: the fields come from raw then, or from
+// resp's header map.
+func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte, parsed []header, keep *bool) (int64, error) {
 	c.startResponse()
 	bw := c.writer()
 	code := resp.StatusCode
@@ -1644,8 +1679,11 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 			*keep = false
 		}
 	}
-	fields, ordered := responseFields(raw, resp, c.upgradeAnswer)
-	if !ordered {
+	var fields []header
+	ordered := true
+	if parsed != nil {
+		fields = forwardedFields(parsed, resp, c.upgradeAnswer)
+	} else if fields, ordered = responseFields(raw, resp, c.upgradeAnswer); !ordered {
 		fields = sortedFields(resp)
 	}
 	var ruled int64 // what the rules changed in the head's %B (counted as received)
@@ -1679,7 +1717,7 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	} else {
 		bw.WriteString("HTTP/1.1 ")
 	}
-	bw.Write(strconv.AppendInt(nb[:0], int64(code), 10))
+	writeStatusCode(bw, code)
 	bw.WriteByte(' ')
 	bw.WriteString(reason)
 	bw.WriteString("\r\n")
@@ -1764,13 +1802,25 @@ func (c *h1Conn) writeResponse(req *httpRequest, resp *http.Response, raw []byte
 	return size, nil
 }
 
+// writeStatusCode writes a status code without a buffer escaping to
+// the heap (bufio's Write may pass its argument on).
+func writeStatusCode(bw *bufio.Writer, code int) {
+	if code < 100 || code > 999 {
+		bw.WriteString(strconv.Itoa(code))
+		return
+	}
+	bw.WriteByte(byte('0' + code/100))
+	bw.WriteByte(byte('0' + code/10%10))
+	bw.WriteByte(byte('0' + code%10))
+}
+
 // timedBody applies `timeout server` to each read of a server's body: a
 // server silent that long has its request cancelled.
 type timedBody struct {
 	r       io.Reader
 	c       io.Closer // the body's (Close is not timed)
 	d       time.Duration
-	cancel  func()
+	st      *fwdState // cancelled when the server is silent for d
 	expired atomic.Bool
 	t       *time.Timer // made at the first read, re-armed at the next ones
 }
@@ -1779,11 +1829,18 @@ func (b *timedBody) Close() error { return b.c.Close() }
 
 func (b *timedBody) expire() {
 	b.expired.Store(true)
-	b.cancel()
+	b.st.cancel()
 }
+
+// readyReader is a body that can tell a read will not wait for the
+// server (what came with the head is buffered): no timer for it.
+type readyReader interface{ ready() bool }
 
 func (b *timedBody) Read(p []byte) (int, error) {
 	if b.d <= 0 {
+		return b.r.Read(p)
+	}
+	if rr, ok := b.r.(readyReader); ok && rr.ready() {
 		return b.r.Read(p)
 	}
 	if b.t == nil {

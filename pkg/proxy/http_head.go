@@ -115,6 +115,39 @@ type headEntry struct {
 	// tail is what came after the final response head in the read that
 	// ended it (the start of the body), at most maxTail bytes.
 	tail []byte
+	// A final head parsed in place (parseRespHead) is not captured:
+	// parsedRaw holds its lines, parsed its fields in order; tail is
+	// kept then only when wantTail (logasap counts it).
+	parsedRaw string
+	parsed    []header
+	wantTail  bool
+}
+
+// setParsed records the final response head parsed in place, and the
+// body that came with it when wanted.
+func (e *headEntry) setParsed(room *respRoom, tail []byte) {
+	e.mu.Lock()
+	e.parsedRaw, e.parsed = room.raw, room.fieldList
+	if e.wantTail && e.tail == nil {
+		e.tail = append([]byte(nil), tail[:min(len(tail), maxTail)]...)
+	}
+	e.mu.Unlock()
+}
+
+// final is the server's final response head: its fields in order when
+// it was parsed in place (else nil), and its bytes when captured, or
+// when parsed in place and wantRaw (else nil).
+func (e *headEntry) final(wantRaw bool) ([]byte, []header) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.parsed == nil {
+		return e.resp, nil
+	}
+	raw := e.resp
+	if raw == nil && wantRaw {
+		raw = append([]byte(e.parsedRaw), "\r\n"...)
+	}
+	return raw, e.parsed
 }
 
 // maxTail bounds headEntry.tail: haproxy parses at most a buffer.
@@ -140,13 +173,6 @@ func (e *headEntry) nextInterim() []byte {
 	h := e.interims[0]
 	e.interims = e.interims[1:]
 	return h
-}
-
-// response is the server's response head, byte for byte, or nil.
-func (e *headEntry) response() []byte {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.resp
 }
 
 func newHeadTable() *headTable {
@@ -238,6 +264,9 @@ type headConn struct {
 	mu  sync.Mutex
 	cur *headEntry // the request whose response is being read
 	buf []byte     // the response head so far
+	// pending is the request written by writeHead: its response is
+	// captured only if it is not parsed in place (capturePending).
+	pending *headEntry
 }
 
 // maxRespHead bounds a captured response head; a longer one is not kept.
@@ -256,6 +285,32 @@ func (c *headConn) Read(p []byte) (int, error) {
 func (c *headConn) capture(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.captureLocked(b)
+}
+
+// capturePending starts capturing the response of the request writeHead
+// wrote, whose first bytes (read) are already read: the response is not
+// parsed in place. The capture sees the same bytes as when it starts
+// with the first read.
+func (c *headConn) capturePending(read []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == nil {
+		return
+	}
+	c.cur, c.buf, c.pending = c.pending, nil, nil
+	c.captureLocked(read)
+}
+
+// parsedInPlace ends the wait of writeHead's request: its response
+// head was parsed in place.
+func (c *headConn) parsedInPlace() {
+	c.mu.Lock()
+	c.pending = nil
+	c.mu.Unlock()
+}
+
+func (c *headConn) captureLocked(b []byte) {
 	for c.cur != nil && len(b) > 0 {
 		// A head whole in one read is not copied first (the common
 		// case); a head split over reads is gathered in c.buf.
@@ -314,12 +369,13 @@ func headEnd(b []byte) int {
 }
 
 // writeHead writes the registered head of a request without a body in
-// one write, as Write does for Go's head of it, and starts capturing its
-// response: the h1Client sends it so, without building Go's head only to
-// replace it.
+// one write, as Write does for Go's head of it: the h1Client sends it
+// so, without building Go's head only to replace it. Its response is
+// captured only if the client does not parse it in place
+// (capturePending).
 func (c *headConn) writeHead(e *headEntry) (int, error) {
 	c.mu.Lock()
-	c.cur, c.buf = e, nil
+	c.cur, c.buf, c.pending = nil, nil, e
 	c.mu.Unlock()
 	return c.Conn.Write(e.head)
 }
@@ -341,7 +397,7 @@ func (c *headConn) Write(p []byte) (n int, err error) {
 	}
 	head := e.head
 	c.mu.Lock()
-	c.cur, c.buf = e, nil
+	c.cur, c.buf, c.pending = e, nil, nil
 	c.mu.Unlock()
 	end := bytes.Index(p, []byte("\r\n\r\n"))
 	if end < 0 {

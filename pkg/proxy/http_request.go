@@ -68,6 +68,9 @@ type httpRequest struct {
 	bodyStart []byte       // the body received with the head, for url_param (lb.go)
 	eol       int          // length of the last line's end: 1 (LF) or 2 (CRLF)
 	inBuf     string       // the rest of a head found whole in the read buffer
+	// headerRoom holds headers when they fit (one allocation with the
+	// request).
+	headerRoom [8]header
 }
 
 // readRequest reads and checks one request head with the rules of haproxy
@@ -130,8 +133,11 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	var te, connTokens, kept []string
 	clAt, connAt, hostSeen := -1, -1, false
 	upgrade := r.upgradeRequested(fields)
-	if len(fields) > 0 {
+	switch {
+	case len(fields) >= len(r.headerRoom):
 		r.headers = make([]header, 0, len(fields)+1)
+	case len(fields) > 0:
+		r.headers = r.headerRoom[:0]
 	}
 	for _, f := range fields {
 		name, value := lowerName(f.name), f.value

@@ -294,7 +294,7 @@ func (h *h1Frontend) forwardUpgrade(c *h1Conn, req *httpRequest, s *accesslog.Se
 		defer resp.Body.Close()
 		keep := req.keepAlive && !req.chunked && req.contentLength <= 0
 		c.upgradeAnswer = true
-		n, err := c.writeResponse(req, resp, raw, &keep)
+		n, err := c.writeResponse(req, resp, raw, nil, &keep)
 		c.upgradeAnswer = false
 		s.BytesToClient = n
 		if err != nil {

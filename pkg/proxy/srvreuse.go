@@ -133,6 +133,7 @@ func (ss *srvSession) close() {
 	for _, pc := range h1 {
 		if pc.cl.drop(pc) {
 			pc.release() // idle, and closed above
+			pc.stopKill()
 		}
 	}
 }

@@ -278,6 +278,9 @@ func runHTTPOnly(ctx context.Context, o options) error {
 	if err := e.httpThroughput(ctx); err != nil {
 		return err
 	}
+	if err := e.idleByMode(ctx); err != nil {
+		return err
+	}
 	e.result.LoadAfter = strings.TrimSpace(readFile("/proc/loadavg"))
 	e.result.Took = time.Since(began).Round(time.Second)
 	var b strings.Builder
@@ -304,6 +307,25 @@ func runHTTPOnly(ctx context.Context, o options) error {
 			}
 		}
 	}
+	fmt.Fprintf(&b, "\nRSS and descriptors per idle connection (%d client connections, each idle after one request; the proxy's VmRSS and open descriptors before and 2 s after opening them):\n\n", o.idle)
+	b.WriteString("| mode | haproxy KiB/conn | gproxy KiB/conn | ratio | haproxy fds/conn | gproxy fds/conn |")
+	if o.baseBin != "" {
+		b.WriteString(" gproxy before KiB/conn |")
+	}
+	b.WriteString("\n|---|---|---|---|---|---|")
+	if o.baseBin != "" {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, mode := range []string{"tcp", "http"} {
+		h, g := e.result.get("haproxy").IdleByMode[mode], e.result.get("gproxy").IdleByMode[mode]
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |", mode, num(h.perConnKiB()), num(g.perConnKiB()),
+			ratio(g.perConnKiB(), h.perConnKiB()), num(h.perConnFDs()), num(g.perConnFDs()))
+		if o.baseBin != "" {
+			fmt.Fprintf(&b, " %s |", num(e.result.get("gproxy-before").IdleByMode[mode].perConnKiB()))
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("\n## Raw figures\n\n```\n")
 	for _, name := range []string{"haproxy", "gproxy", "gproxy-before"} {
 		if e.result.get(name).HTTP == nil {
@@ -311,6 +333,11 @@ func runHTTPOnly(ctx context.Context, o options) error {
 		}
 		fmt.Fprintf(&b, "%s:\n", name)
 		httpRaw(&b, e.result.get(name))
+		for _, mode := range []string{"tcp", "http"} {
+			if r, ok := e.result.get(name).IdleByMode[mode]; ok {
+				fmt.Fprintf(&b, "  (e) mode %s, %d idle: VmRSS %d -> %d KiB, fds %d -> %d\n", mode, r.N, r.RSSBefore, r.RSSAfter, r.FDBefore, r.FDAfter)
+			}
+		}
 	}
 	b.WriteString("```\n")
 	fmt.Print(b.String())
@@ -516,4 +543,81 @@ func startEngine(ctx context.Context, src string) (*proxy.Engine, func(), error)
 		return nil, nil, err
 	}
 	return eng, stop, nil
+}
+
+func (r idleRun) perConnKiB() float64 {
+	if r.N == 0 {
+		return 0
+	}
+	return float64(r.RSSAfter-r.RSSBefore) / float64(r.N)
+}
+
+func (r idleRun) perConnFDs() float64 {
+	if r.N == 0 {
+		return 0
+	}
+	return float64(r.FDAfter-r.FDBefore) / float64(r.N)
+}
+
+// idleByMode measures the memory and descriptors per idle connection of
+// each proxy in mode tcp (proxy.cfg) and mode http (proxy-http.cfg):
+// -idle client connections, each idle after one request (in mode http
+// the proxy keeps the session's server connection, as both do with
+// http-reuse safe).
+func (e *env) idleByMode(ctx context.Context) error {
+	names := []string{"haproxy", "gproxy"}
+	if e.o.baseBin != "" {
+		names = append(names, "gproxy-before")
+	}
+	for _, mode := range []string{"tcp", "http"} {
+		cfg := filepath.Join(e.dir, "proxy.cfg")
+		if mode == "http" {
+			cfg = filepath.Join(e.dir, httpCases[0].file)
+		}
+		for _, name := range names {
+			var p *proc
+			var err error
+			switch name {
+			case "haproxy":
+				p, err = e.startProxy("haproxy", nil, "haproxy", "-db", "-f", cfg)
+			case "gproxy-before":
+				p, err = e.startProxy(name, []string{"GOMAXPROCS=1"}, e.o.baseBin, "-db", "-f", cfg)
+			default:
+				p, err = e.startProxy("gproxy", []string{"GOMAXPROCS=1"}, filepath.Join(e.bin, "gproxy"), "-db", "-f", cfg)
+			}
+			if err != nil {
+				return err
+			}
+			r, err := e.idleRun(ctx, p)
+			p.stop()
+			if err != nil {
+				return fmt.Errorf("%s mode %s idle: %w", name, mode, err)
+			}
+			t := e.result.get(name)
+			if t.IdleByMode == nil {
+				t.IdleByMode = map[string]idleRun{}
+			}
+			t.IdleByMode[mode] = r
+			fmt.Printf("%-8s mode %-4s %d idle: VmRSS %d -> %d KiB (%.2f KiB/conn), fds %d -> %d\n", name, mode, r.N,
+				r.RSSBefore, r.RSSAfter, r.perConnKiB(), r.FDBefore, r.FDAfter)
+		}
+	}
+	return nil
+}
+
+func (e *env) idleRun(ctx context.Context, p *proc) (idleRun, error) {
+	time.Sleep(time.Second)
+	pid := p.pid()
+	r := idleRun{N: e.o.idle}
+	r.RSSBefore, _ = statusKiB(pid, "VmRSS")
+	r.FDBefore = fdCount(pid)
+	s := &idleSet{}
+	defer s.close()
+	if err := s.open(ctx, proxyAddr, smallPath, e.o.idle); err != nil {
+		return r, fmt.Errorf("%d of %d idle connections: %w", len(s.hs), e.o.idle, err)
+	}
+	time.Sleep(2 * time.Second)
+	r.RSSAfter, _ = statusKiB(pid, "VmRSS")
+	r.FDAfter = fdCount(pid)
+	return r, s.check()
 }

@@ -22,6 +22,15 @@ type targetResult struct {
 	MaxErr                         string
 	HTTP                           map[string]httpRun // mode http runs by case id ("http-ka", "l7-close"...)
 	TLS                            map[string]tlsRun  // TLS runs by case id ("ka", "close", "h2")
+	IdleByMode                     map[string]idleRun // -http-only: idle connections by mode ("tcp", "http")
+}
+
+// idleRun is the proxy's memory and descriptors before and after
+// opening n idle connections (each after one request).
+type idleRun struct {
+	N                   int
+	RSSBefore, RSSAfter int64 // KiB
+	FDBefore, FDAfter   int
 }
 
 type results struct {
