@@ -40,6 +40,7 @@ func TestEveryModelFieldIsRead(t *testing.T) {
 		"haproxycfg.ErrorMessage.Truncated": "for -c's warning; the runtime serves the cut content",
 		"haproxycfg.Peers.Disabled":         "applied while parsing: a disabled section is not in Config.Peers",
 		"haproxycfg.Peers.Local":            "the same name as Config.LocalPeer, which the runtime reads",
+		"haproxycfg.Server.CheckProto":      "read through Server.CheckH2Clear, which pkg/health calls for each checked server",
 	}
 	var bad []string
 	for _, f := range unread {
