@@ -560,8 +560,12 @@ func TestIntegrationCheckAnswers(t *testing.T) {
 printf 'HTTP/1.1 500 Oops\r\ncontent-length: 3\r\n\r\nabc' > "$DIR/r500"
 printf 'HTTP/1.1 200 OK\r\ncontent-length: 3\r\nx-role: replica\r\n\r\nabc' > "$DIR/r200"
 printf '+POERR\r\n' > "$DIR/rpo"
-socat TCP-LISTEN:9001,fork,reuseaddr SYSTEM:'echo SSH-2.0-OpenSSH' 2>/dev/null &
-socat TCP-LISTEN:9002,fork,reuseaddr SYSTEM:'true' 2>/dev/null &
+# The servers that answer nothing useful read the check's request before
+# closing: a close with the request unread is a reset, which either proxy
+# then reports as SOCKERR or L7RSP depending on which it saw first (CI:
+# haproxy SOCKERR, gproxy L7RSP on empty/s).
+socat TCP-LISTEN:9001,fork,reuseaddr SYSTEM:'echo SSH-2.0-OpenSSH; timeout 1 cat >/dev/null' 2>/dev/null &
+socat TCP-LISTEN:9002,fork,reuseaddr SYSTEM:'timeout 1 cat >/dev/null' 2>/dev/null &
 socat TCP-LISTEN:9004,fork,reuseaddr SYSTEM:"head -c 10 >/dev/null; cat $DIR/r500" 2>/dev/null &
 socat TCP-LISTEN:9005,fork,reuseaddr SYSTEM:"head -c 10 >/dev/null; cat $DIR/r200" 2>/dev/null &
 socat TCP-LISTEN:9006,fork,reuseaddr SYSTEM:"head -c 4 >/dev/null; cat $DIR/rpo" 2>/dev/null &
