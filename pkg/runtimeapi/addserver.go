@@ -75,7 +75,10 @@ func (c *Commands) addServer(args []string) string {
 	if !b.DynamicLB() {
 		return proxy.ErrStaticLB.Error()
 	}
-	sc, msg := parseDynServer(b, sv, args[3:], &haproxycfg.DynamicServer{Running: c.Source.Config, CAFiles: c.caFiles()})
+	c.ssl.mu.Lock()
+	cas := c.caFiles()
+	c.ssl.mu.Unlock()
+	sc, msg := parseDynServer(b, sv, args[3:], &haproxycfg.DynamicServer{Running: c.Source.Config, CAFiles: cas})
 	if sc == nil {
 		c.alertAdd(be, sv, msg)
 		return msg
