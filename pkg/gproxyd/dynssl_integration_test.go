@@ -168,4 +168,3 @@ backend bt
 		t.Logf("haproxy:\n%s\n%s\n%s", strings.Join(ref.answers, "\n"), strings.Join(ref.seen, "\n"), strings.Join(ref.state, "\n"))
 	}
 }
-
