@@ -983,6 +983,7 @@ func (p *parser) resolveServerTLS(srv *Server, o sslOpts, checks bool, kw, prefi
 // with `new ssl ca-file`). A client certificate (`crt`) and a CRL are
 // refused by the runtime API before this.
 func (p *parser) resolveDynTLS(t *ServerTLS, set tlsconf.Server, o sslOpts, kw, prefix string) bool {
+	var ca *tlsconf.CAFile
 	if o.caFile != "" {
 		var f *tlsconf.CAFile
 		if p.dyn.CAFiles != nil {
@@ -992,12 +993,30 @@ func (p *parser) resolveDynTLS(t *ServerTLS, set tlsconf.Server, o sslOpts, kw, 
 			p.diag(Alert, LocBracket, kw, "%s'ca-file' : unable to load %s", prefix, o.caFile)
 			return false
 		}
+		ca = f
 		if set.Verify {
 			if c := f.Load(); c != nil {
 				set.RootCAs = c.Pool
 			} else {
 				set.RootCAs = x509.NewCertPool()
 			}
+		}
+	}
+	if len(o.crts) > 0 {
+		var c *tlsconf.Cert
+		if p.dyn.Cert != nil {
+			c = p.dyn.Cert(o.crts[0])
+		}
+		if c == nil {
+			// haproxy's ssl_sock_load_srv_cert without create_if_none
+			p.diag(Alert, LocBracket, kw, "%sunable to stat SSL certificate '%s'.", prefix, o.crts[0])
+			return false
+		}
+		set.Cert, set.Slot = c, tlsconf.NewCertSlot(c)
+		if set.Verify {
+			// As a configured server with a certificate: it follows
+			// the commits of its CA file.
+			set.Files = &tlsconf.ServerFiles{CA: ca}
 		}
 	}
 	t.Settings = set

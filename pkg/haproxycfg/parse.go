@@ -39,6 +39,9 @@ type ParseOptions struct {
 type DynamicServer struct {
 	Running *Config          // the configuration gproxy started with
 	CAFiles *tlsconf.CAFiles // the CA files in memory (`show ssl ca-file`)
+	// Cert is the certificate file in memory of that path (`show ssl
+	// cert`), or nil.
+	Cert func(path string) *tlsconf.Cert
 }
 
 // Parse reads one configuration text named name (used in diagnostics). It

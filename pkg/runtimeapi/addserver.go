@@ -39,7 +39,7 @@ var dynWorks = map[string]int{
 	// TLS to the server and its checks (a ca-file from the CA files in
 	// memory), the multiplexer (proto h2: the backend's HTTP/2 client
 	// takes it)
-	"ssl": 0, "verify": 1, "ca-file": 1, "sni": 1, "alpn": 1, "check-ssl": 0, "proto": 1,
+	"ssl": 0, "verify": 1, "ca-file": 1, "sni": 1, "alpn": 1, "check-ssl": 0, "proto": 1, "crt": 1,
 }
 
 // Keywords of haproxy 2.6's server keyword table that it accepts on a
@@ -48,7 +48,7 @@ var dynNotYet = map[string]bool{
 	"allow-0rtt": true,
 	"check-alpn": true, "check-proto": true, "check-sni": true,
 	"check-via-socks4": true, "ciphers": true, "ciphersuites": true,
-	"crl-file": true, "crt": true,
+	"crl-file":    true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
 	"force-tlsv12": true, "force-tlsv13": true, "maxqueue": true, "minconn": true,
 	"no-ssl-reuse": true, "no-sslv3": true,
@@ -78,7 +78,7 @@ func (c *Commands) addServer(args []string) string {
 	c.ssl.mu.Lock()
 	cas := c.caFiles()
 	c.ssl.mu.Unlock()
-	sc, msg := parseDynServer(b, sv, args[3:], &haproxycfg.DynamicServer{Running: c.Source.Config, CAFiles: cas})
+	sc, msg := parseDynServer(b, sv, args[3:], &haproxycfg.DynamicServer{Running: c.Source.Config, CAFiles: cas, Cert: c.serverCert})
 	if sc == nil {
 		c.alertAdd(be, sv, msg)
 		return msg
