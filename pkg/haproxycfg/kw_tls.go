@@ -907,7 +907,10 @@ func (p *parser) resolveServerTLS(srv *Server, o sslOpts, checks bool, kw, prefi
 		set.Verify = !g.serverVerifyNone
 	}
 	if set.Verify && o.caFile == "" {
-		if o.verify == "" {
+		// haproxy words a dynamic server's by the global setting alone
+		// (ssl_sock_prepare_srv_ctx): "by default" even after an
+		// explicit `verify required`.
+		if o.verify == "" || p.dyn != nil && !g.serverVerifyNone {
 			p.diag(Alert, LocBracket, kw, "%sverify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", prefix)
 		} else {
 			p.diag(Alert, LocBracket, kw, "%sverify is enabled but no CA file specified.", prefix)
@@ -990,7 +993,7 @@ func (p *parser) resolveDynTLS(t *ServerTLS, set tlsconf.Server, o sslOpts, kw, 
 			f = p.dyn.CAFiles.Get(o.caFile)
 		}
 		if f == nil || f.Kind != tlsconf.KindCA {
-			p.diag(Alert, LocBracket, kw, "%s'ca-file' : unable to load %s", prefix, o.caFile)
+			p.diag(Alert, LocBracket, kw, "%s'ca-file' : unable to load %s.", prefix, o.caFile)
 			return false
 		}
 		ca = f
