@@ -31,6 +31,9 @@ func (r *seenRecorder) ServeHTTP(w http.ResponseWriter, q *http.Request) {
 	line := fmt.Sprintf("%s %s %s", q.Method, q.URL.Path, q.Proto)
 	if q.TLS != nil {
 		line += fmt.Sprintf(" tls sni=%q alpn=%q", q.TLS.ServerName, q.TLS.NegotiatedProtocol)
+		if len(q.TLS.PeerCertificates) > 0 {
+			line += " client=" + q.TLS.PeerCertificates[0].Subject.CommonName
+		}
 	}
 	r.mu.Lock()
 	r.seen = append(r.seen, line)
@@ -62,13 +65,16 @@ func TestIntegrationAddServerSSLH2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
+	client := filepath.Join(dir, "client.pem")
+	tlstest.Write(t, client, ca.Issue(t, tlstest.RSA, "client.test").Bundle())
 	rec := &seenRecorder{}
 	tlsAddr := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := &http.Server{Handler: rec, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}}
+		srv := &http.Server{Handler: rec, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}, ClientAuth: tls.RequestClientCert}}
 		if err := http2.ConfigureServer(srv, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -102,10 +108,13 @@ frontend fe
 backend bs
     balance random
 backend ba
+    # a0 loads the certificate file at start, at another address: gproxy
+    # confuses two servers at one address when ALPN refuses h2
+    server a0 %s ssl verify none crt %s disabled
 backend bh
 backend bt
     mode tcp
-`, sock, port)
+`, sock, port, h2cAddr, client)
 		_, _, stop := startDB(t, bin, cfg, port)
 		defer stop()
 		var res result
@@ -121,14 +130,22 @@ backend bt
 			"enable server bs/t1",
 			"add server ba/t2 " + tlsAddr + " ssl verify none alpn h2,http/1.1",
 			"enable server ba/t2",
+			"add server ba/t3 " + tlsAddr + " ssl verify none crt " + filepath.Join(dir, "nope.pem"),
+			"add server ba/t3 " + tlsAddr + " ssl verify none crt " + client + " alpn http/1.1",
+			"show ssl cert " + client,
 			"add server bh/h2 " + h2cAddr + " proto h2",
 			"enable server bh/h2",
 		} {
 			res.answers = append(res.answers, maskLoopbackPort(c+": "+strings.TrimSpace(cli(sock, c))))
 		}
-		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-		for _, path := range []string{"/s1", "/a1", "/h1"} {
-			resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		for _, path := range []string{"/s1", "/a1", "/a2", "/h1"} {
+			if path == "/a2" {
+				// ba/t3 (with its client certificate) now takes /a.
+				cli(sock, "disable server ba/t2")
+				cli(sock, "enable server ba/t3")
+			}
+			resp, err := hc.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
 			if err != nil {
 				res.seen = append(res.seen, path+": "+err.Error())
 				continue
@@ -159,7 +176,7 @@ backend bt
 		}
 	}
 	// What the comparison stands on: haproxy served each added server.
-	for _, want := range []string{`GET /s1 HTTP/1.1 tls sni="foo.test" alpn="http/1.1"`, `GET /a1 HTTP/2.0 tls sni="" alpn="h2"`, `GET /h1 HTTP/2.0`} {
+	for _, want := range []string{`GET /s1 HTTP/1.1 tls sni="foo.test" alpn="http/1.1"`, `GET /a1 HTTP/2.0 tls sni="" alpn="h2"`, `GET /a2 HTTP/1.1 tls sni="" alpn="http/1.1" client=client.test`, `GET /h1 HTTP/2.0`} {
 		if !slices.Contains(ref.seen, want) {
 			t.Errorf("haproxy's servers were expected to see %q", want)
 		}
