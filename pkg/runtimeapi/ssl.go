@@ -134,9 +134,9 @@ func (c *Commands) serverCert(path string) *tlsconf.Cert {
 // lookup finds a file: its current contents and whether bind lines or
 // servers use it (ok false: no such file).
 func (c *Commands) lookupCert(path string) (parts tlsconf.Parts, used, ok bool) {
-	certs, _ := c.sslCerts()
+	certs, users := c.sslCerts()
 	if crt := certs[path]; crt != nil {
-		return tlsconf.PartsOf(crt), true, true
+		return tlsconf.PartsOf(crt), len(users[path]) > 0, true
 	}
 	if p := c.ssl.added[path]; p != nil {
 		return *p, false, true
