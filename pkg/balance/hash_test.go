@@ -283,3 +283,29 @@ func TestBalanceFactor(t *testing.T) {
 		t.Fatalf("balanced load: picked %s, want the key's own s1", name(got))
 	}
 }
+
+// TestSetIDPlacesDynamicServer: a server added at run time (SetID) sits on
+// the consistent ring and random's ring at the points its id gives, as if
+// it had been configured with that id; DropID forgets it.
+func TestSetIDPlacesDynamicServer(t *testing.T) {
+	for _, cfg := range []HashConfig{{Kind: KeyRandom}, {Kind: KeySource, Consistent: true}} {
+		_, ss := pool(1, 2, 1)
+		want := NewHash(cfg, []Member{{ss[0], 1, 1}, {ss[1], 7, 2}, {ss[2], 3, 1}}).ringFor(ss)
+		h := NewHash(cfg, []Member{{ss[0], 1, 1}})
+		h.SetID(ss[1], 7)
+		h.SetID(ss[2], 3)
+		got := h.ringFor(ss)
+		if len(got) != len(want) {
+			t.Fatalf("%v: ring of %d points, want %d", cfg.Kind, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].key != want[i].key || got[i].s != want[i].s {
+				t.Fatalf("%v: point %d = %08x %s, want %08x %s", cfg.Kind, i, got[i].key, name(got[i].s), want[i].key, name(want[i].s))
+			}
+		}
+		h.DropID(ss[1])
+		if _, ok := h.ids[ss[1]]; ok {
+			t.Errorf("%v: DropID kept the server's id", cfg.Kind)
+		}
+	}
+}

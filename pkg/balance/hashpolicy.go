@@ -101,6 +101,25 @@ func NewHash(cfg HashConfig, servers []Member) *Hash {
 	return h
 }
 
+// SetID places a server added at run time on the ring by its id, as
+// haproxy's dynamic servers (consistent hashing and random only: the
+// map-based algorithms take no server at run time).
+func (h *Hash) SetID(s Server, id int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ids == nil {
+		h.ids = map[Server]int{}
+	}
+	h.ids[s] = id
+}
+
+// DropID forgets a server deleted at run time.
+func (h *Hash) DropID(s Server) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.ids, s)
+}
+
 // NewSource returns a `balance source` policy with map-based hashing over
 // servers identified by their place in the pool.
 func NewSource() *Hash { return &Hash{cfg: HashConfig{Kind: KeySource}, last: -1} }

@@ -155,6 +155,9 @@ func (s *Server) SpeaksH2() bool {
 }
 
 // checksH2 tells whether the server's health checks may speak HTTP/2.
+// ChecksH2 tells whether the server's HTTP checks would speak HTTP/2.
+func (s *Server) ChecksH2() bool { return s.checksH2() }
+
 func (s *Server) checksH2() bool {
 	if s.CheckProto != "" {
 		return s.CheckProto == "h2"

@@ -818,6 +818,11 @@ func (p *parser) finishServerTLS(srv *Server, defSSL bool, kw, prefix string) bo
 		srv.UseSSL = -1
 	}
 	checks := o.checkSSL || (o.ssl && srv.CheckPort == 0 && srv.CheckAddr == "")
+	if p.dyn != nil {
+		// haproxy's init_srv_check: a dynamic server's checks use TLS
+		// only with an explicit check-ssl.
+		checks = o.checkSSL
+	}
 	if !o.ssl && !checks && !defSSL {
 		// A `connect ssl` check rule of the proxy needs the settings
 		// (haproxy prepares the server's TLS context for it, with its
@@ -902,7 +907,10 @@ func (p *parser) resolveServerTLS(srv *Server, o sslOpts, checks bool, kw, prefi
 		set.Verify = !g.serverVerifyNone
 	}
 	if set.Verify && o.caFile == "" {
-		if o.verify == "" {
+		// haproxy words a dynamic server's by the global setting alone
+		// (ssl_sock_prepare_srv_ctx): "by default" even after an
+		// explicit `verify required`.
+		if o.verify == "" || p.dyn != nil && !g.serverVerifyNone {
 			p.diag(Alert, LocBracket, kw, "%sverify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", prefix)
 		} else {
 			p.diag(Alert, LocBracket, kw, "%sverify is enabled but no CA file specified.", prefix)
@@ -920,6 +928,9 @@ func (p *parser) resolveServerTLS(srv *Server, o sslOpts, checks bool, kw, prefi
 	default:
 		p.refuseForm(grpRules, LocBracket, kw, prefix, fmt.Sprintf("'sni %s' (only 'str(NAME)' and 'ssl_fc_sni' are implemented)", o.sni))
 		return false
+	}
+	if p.dyn != nil {
+		return p.resolveDynTLS(t, set, o, kw, prefix)
 	}
 	if p.readFile != nil {
 		fsys := tlsconf.OS{DelExt: p.tls.delExt, NoExtra: p.tls.noExtra}
@@ -963,6 +974,52 @@ func (p *parser) resolveServerTLS(srv *Server, o sslOpts, checks bool, kw, prefi
 				return false
 			}
 			set.Cert, set.Slot = c, tlsconf.NewCertSlot(c)
+		}
+	}
+	t.Settings = set
+	return true
+}
+
+// resolveDynTLS ends resolveServerTLS for a dynamic server: haproxy 2.6
+// loads no file for it (srv_parse_ca_file without create_if_none), so its
+// `ca-file` must name a CA file already in memory (loaded at start or made
+// with `new ssl ca-file`). A client certificate (`crt`) and a CRL are
+// refused by the runtime API before this.
+func (p *parser) resolveDynTLS(t *ServerTLS, set tlsconf.Server, o sslOpts, kw, prefix string) bool {
+	var ca *tlsconf.CAFile
+	if o.caFile != "" {
+		var f *tlsconf.CAFile
+		if p.dyn.CAFiles != nil {
+			f = p.dyn.CAFiles.Get(o.caFile)
+		}
+		if f == nil || f.Kind != tlsconf.KindCA {
+			p.diag(Alert, LocBracket, kw, "%s'ca-file' : unable to load %s.", prefix, o.caFile)
+			return false
+		}
+		ca = f
+		if set.Verify {
+			if c := f.Load(); c != nil {
+				set.RootCAs = c.Pool
+			} else {
+				set.RootCAs = x509.NewCertPool()
+			}
+		}
+	}
+	if len(o.crts) > 0 {
+		var c *tlsconf.Cert
+		if p.dyn.Cert != nil {
+			c = p.dyn.Cert(o.crts[0])
+		}
+		if c == nil {
+			// haproxy's ssl_sock_load_srv_cert without create_if_none
+			p.diag(Alert, LocBracket, kw, "%sunable to stat SSL certificate '%s'.", prefix, o.crts[0])
+			return false
+		}
+		set.Cert, set.Slot = c, tlsconf.NewCertSlot(c)
+		if set.Verify {
+			// As a configured server with a certificate: it follows
+			// the commits of its CA file.
+			set.Files = &tlsconf.ServerFiles{CA: ca}
 		}
 	}
 	t.Settings = set

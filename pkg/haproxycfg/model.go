@@ -24,6 +24,8 @@ func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
 
 // Config is a whole haproxy configuration, possibly read from several files.
 type Config struct {
+	// tls is the global TLS defaults, read again for dynamic servers.
+	tls     tlsGlobal
 	Global  Global
 	Proxies []*Proxy // listen, frontend and backend sections, in file order
 	Files   []string // the files read, in order

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"hapair/pkg/sample"
+	"hapair/pkg/tlsconf"
 	"os"
 	"sort"
 	"strconv"
@@ -26,6 +27,21 @@ type ParseOptions struct {
 	// LocalPeer is the -L argument: this process's name in `peers`
 	// sections. Empty: the global `localpeer`, else the host name.
 	LocalPeer string
+	// Dynamic is set when the text is one server line of `add server`
+	// (the runtime API): its TLS options take the running
+	// configuration's global TLS defaults, and a `ca-file` names a CA
+	// file already in memory (haproxy 2.6 loads none for a dynamic
+	// server); checks use TLS only with `check-ssl`.
+	Dynamic *DynamicServer
+}
+
+// DynamicServer is what a dynamic server line is read against.
+type DynamicServer struct {
+	Running *Config          // the configuration gproxy started with
+	CAFiles *tlsconf.CAFiles // the CA files in memory (`show ssl ca-file`)
+	// Cert is the certificate file in memory of that path (`show ssl
+	// cert`), or nil.
+	Cert func(path string) *tlsconf.Cert
 }
 
 // Parse reads one configuration text named name (used in diagnostics). It
@@ -216,6 +232,7 @@ type parser struct {
 	// (http_auth arguments), asked once every section is read.
 	userlistExists func(name string) bool
 	tls            tlsGlobal // global TLS defaults (kw_tls.go)
+	dyn            *DynamicServer
 	// httpErrors are the http-errors sections; curErrors the one being
 	// read; replyRefs the http replies naming one (kw_errors.go).
 	httpErrors []*httpErrors
@@ -239,6 +256,13 @@ func newParser(opts ParseOptions) *parser {
 		warned:   map[string]bool{},
 	}
 	p.userlistExists = func(name string) bool { return p.cfg.Userlist(name) != nil }
+	if d := opts.Dynamic; d != nil {
+		p.dyn = d
+		if d.Running != nil {
+			p.tls = d.Running.tls
+			p.tls.crtLists, p.tls.pending = nil, nil
+		}
+	}
 	p.localPeer, p.localPeerCmdline = localPeerName(opts), opts.LocalPeer != ""
 	p.env = func(name string) (string, bool) {
 		switch name {
@@ -628,6 +652,7 @@ func (p *parser) finish() (*Config, []Diagnostic, error) {
 	p.validate()
 	p.finishFCGIApps()
 	p.finishPatRefs()
+	p.cfg.tls = p.tls
 	alerts := 0
 	var first *Diagnostic
 	for i := range p.diags {

@@ -34,9 +34,6 @@ var (
 	// (haproxy's algorithms without BE_LB_PROP_DYN: static-rr and
 	// map-based hashing).
 	ErrStaticLB = errors.New("Backend must use a dynamic load balancing to support dynamic servers.")
-	// ErrDynamicHash: haproxy takes dynamic servers with consistent
-	// hashing and random; gproxy's hash ring is built once and does not.
-	ErrDynamicHash = errors.New("dynamic servers with a hash-based or random balance are not implemented by gproxy.")
 	// ErrServerExists: the name is taken in the backend.
 	ErrServerExists = errors.New("Already exists a server with the same name in backend.")
 	// ErrNotInMaint: only a server in maintenance may be deleted.
@@ -65,9 +62,6 @@ func (b *Backend) AddServer(sc *haproxycfg.Server) (*Server, error) {
 	if !b.DynamicLB() {
 		return nil, ErrStaticLB
 	}
-	if _, hashed := b.policy.(*balance.Hash); hashed {
-		return nil, ErrDynamicHash
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	old := b.pool()
@@ -95,6 +89,11 @@ func (b *Backend) AddServer(sc *haproxycfg.Server) (*Server, error) {
 	}
 	if sc.Port != 0 && !haproxycfg.IsAnyHost(sc.Host) {
 		s.dialAddr = sc.Address(0)
+	}
+	if h, ok := b.policy.(*balance.Hash); ok {
+		// Consistent hashing and random place a server on the ring by
+		// its id (haproxy's chash_init_server_tree for the new server).
+		h.SetID(s, s.id)
 	}
 	s.weight.Store(int32(sc.Weight))
 	s.admin.Store(int32(AdminMaint))
@@ -157,5 +156,8 @@ func (b *Backend) DelServer(s *Server) error {
 		}
 	}
 	b.set.Store(set)
+	if h, ok := b.policy.(*balance.Hash); ok {
+		h.DropID(s)
+	}
 	return nil
 }

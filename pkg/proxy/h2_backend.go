@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"hapair/pkg/haproxycfg"
 )
 
 // HTTP/2 to servers, as haproxy 2.6 speaks it: to a server with `proto
@@ -48,12 +50,15 @@ import (
 var errServerNotH2 = errors.New("proxy: server did not choose h2 by ALPN")
 
 // backendH2Transport is the HTTP/2 client towards the servers of be that
-// may speak it; nil when none does.
+// may speak it; nil when none does and none can be added (`add server ...
+// proto h2` or `alpn h2` needs the client ready: it is made here for every
+// HTTP backend that takes dynamic servers, and opens no connection until
+// such a server is used).
 func backendH2Transport(be *Backend) *http2.Transport {
 	if be == nil {
 		return nil
 	}
-	h2 := false
+	h2 := be.px.Mode == haproxycfg.ModeHTTP && be.DynamicLB()
 	for _, s := range be.Servers() {
 		h2 = h2 || s.cfg.SpeaksH2()
 	}

@@ -36,24 +36,28 @@ var dynWorks = map[string]int{
 	// check-send-proxy, as haproxy's dynamic servers)
 	"send-proxy": 0, "send-proxy-v2": 0, "send-proxy-v2-ssl": 0, "send-proxy-v2-ssl-cn": 0,
 	"no-send-proxy": 0, "no-send-proxy-v2": 0, "proxy-v2-options": 1,
+	// TLS to the server and its checks (a ca-file from the CA files in
+	// memory), the multiplexer (proto h2: the backend's HTTP/2 client
+	// takes it)
+	"ssl": 0, "verify": 1, "ca-file": 1, "sni": 1, "alpn": 1, "check-ssl": 0, "proto": 1, "crt": 1,
 }
 
 // Keywords of haproxy 2.6's server keyword table that it accepts on a
 // dynamic server and gproxy does not apply there yet.
 var dynNotYet = map[string]bool{
-	"allow-0rtt": true, "alpn": true, "ca-file": true,
+	"allow-0rtt": true,
 	"check-alpn": true, "check-proto": true, "check-sni": true,
-	"check-ssl": true, "check-via-socks4": true, "ciphers": true, "ciphersuites": true,
-	"crl-file": true, "crt": true,
+	"check-via-socks4": true, "ciphers": true, "ciphersuites": true,
+	"crl-file":    true,
 	"force-sslv3": true, "force-tlsv10": true, "force-tlsv11": true,
 	"force-tlsv12": true, "force-tlsv13": true, "maxqueue": true, "minconn": true,
 	"no-ssl-reuse": true, "no-sslv3": true,
 	"no-tfo": true, "no-tls-tickets": true, "no-tlsv10": true, "no-tlsv11": true, "no-tlsv12": true,
 	"no-tlsv13": true, "npn": true,
 	"pool-low-conn": true, "pool-max-conn": true, "pool-purge-delay": true,
-	"proto": true, "slowstart": true, "sni": true, "source": true, "ssl": true, "ssl-max-ver": true,
+	"slowstart": true, "source": true, "ssl-max-ver": true,
 	"ssl-min-ver": true, "tfo": true, "tls-tickets": true, "usesrc": true,
-	"verify": true, "verifyhost": true, "ws": true,
+	"verifyhost": true, "ws": true,
 }
 
 // addServer is `add server <bk>/<srv> <addr>[:<port>] [options]`
@@ -71,7 +75,10 @@ func (c *Commands) addServer(args []string) string {
 	if !b.DynamicLB() {
 		return proxy.ErrStaticLB.Error()
 	}
-	sc, msg := parseDynServer(b, sv, args[3:])
+	c.ssl.mu.Lock()
+	cas := c.caFiles()
+	c.ssl.mu.Unlock()
+	sc, msg := parseDynServer(b, sv, args[3:], &haproxycfg.DynamicServer{Running: c.Source.Config, CAFiles: cas, Cert: c.serverCert})
 	if sc == nil {
 		c.alertAdd(be, sv, msg)
 		return msg
@@ -111,9 +118,10 @@ func (c *Commands) alertAdd(be, sv, msg string) {
 // configuration parser, as haproxy runs its server-line parser, without the
 // default-server settings (haproxy 2.6 ignores them for dynamic servers).
 // On error it returns haproxy's message.
-func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.Server, string) {
+func parseDynServer(b *proxy.Backend, name string, rest []string, dyn *haproxycfg.DynamicServer) (*haproxycfg.Server, string) {
 	words := []string{"server", name}
 	var track string
+	muxBad := false
 	if len(rest) > 0 {
 		words = append(words, rest[0])
 		for i := 1; i < len(rest); i++ {
@@ -125,6 +133,15 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 					return nil, "'track' expects [<proxy>/]<server> as argument..\n"
 				}
 				track = rest[i+1]
+				i++
+				continue
+			}
+			if kw == "proto" && i+1 < len(rest) && !muxUsable(rest[i+1], b.Proxy().Mode) {
+				// Answered after the line parsed, as haproxy's
+				// cli_parse_add_server; the word is left out so that
+				// the parser of the synthetic backend does not answer
+				// with the configuration's message.
+				muxBad = true
 				i++
 				continue
 			}
@@ -143,7 +160,12 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 		}
 	}
 	var src strings.Builder
-	src.WriteString("backend '" + b.Name() + "'\n   ")
+	src.WriteString("backend '" + b.Name() + "'\n")
+	if b.Proxy().Mode == haproxycfg.ModeHTTP {
+		// The server line's checks of its options by mode (proto).
+		src.WriteString("    mode http\n")
+	}
+	src.WriteString("   ")
 	for _, w := range words {
 		if strings.ContainsAny(w, "\n\r") {
 			return nil, fmt.Sprintf("invalid character in '%s'.\n", strings.TrimSpace(w))
@@ -153,7 +175,7 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 		src.WriteString(" '" + strings.ReplaceAll(w, "'", `'\''`) + "'")
 	}
 	src.WriteString("\n")
-	cfg, diags, err := haproxycfg.Parse("cli", []byte(src.String()), haproxycfg.ParseOptions{})
+	cfg, diags, err := haproxycfg.Parse("cli", []byte(src.String()), haproxycfg.ParseOptions{Dynamic: dyn})
 	if err != nil || cfg == nil {
 		for _, d := range diags {
 			if d.Severity == haproxycfg.Alert {
@@ -171,6 +193,9 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 		return nil, "'server' expects <name> and <addr>[:<port>] as arguments.\n"
 	}
 	sc := px.Servers[0]
+	if muxBad {
+		return nil, "MUX protocol is not usable for server.\n"
+	}
 	if sc.DNS.Hostname != "" {
 		// haproxy creates it without an address and never resolves it.
 		return nil, "a dynamic server named by a host name is not implemented by gproxy.\n"
@@ -186,6 +211,10 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 		// with their verify alerts).
 		return nil, "a dynamic server with 'check' in a backend with 'connect ssl' check rules is not implemented by gproxy.\n"
 	}
+	if sc.Check && b.Proxy().Check.Type == haproxycfg.CheckHTTP && sc.ChecksH2() && !sc.CheckH2Clear() {
+		// As for a server of the configuration (checkServerProto).
+		return nil, "HTTP health checks over HTTP/2 with TLS ('proto h2' or 'alpn h2' with 'check-ssl') are not implemented by gproxy for dynamic servers.\n"
+	}
 	if track != "" {
 		if sc.Check {
 			return nil, "unable to enable checks and tracking at the same time!\n"
@@ -199,6 +228,19 @@ func parseDynServer(b *proxy.Backend, name string, rest []string) (*haproxycfg.S
 		sc.ID = 0 // the backend gives the lowest free id
 	}
 	return sc, ""
+}
+
+// muxUsable tells whether haproxy 2.6 has a backend multiplexer of that
+// name for the mode (conn_get_best_mux_entry); an unknown name is left to
+// the server line's parser.
+func muxUsable(name string, mode haproxycfg.Mode) bool {
+	switch name {
+	case "h1", "h2", "fcgi":
+		return mode == haproxycfg.ModeHTTP
+	case "none":
+		return mode != haproxycfg.ModeHTTP
+	}
+	return true
 }
 
 // trackTarget is the server a dynamic server's `track` names, checked as

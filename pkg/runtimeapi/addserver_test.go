@@ -22,7 +22,7 @@ func TestAddDelServerWhileServing(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/", e.fe)
 	refusals := []struct{ in, want string }{
 		{"add server web/x " + s2.Addr() + " track web/nope", "unable to find required server 'nope' for tracking.\n"},
-		{"add server web/x " + s2.Addr() + " ssl verify none", "'ssl' option is not implemented by gproxy for dynamic servers.\n"},
+		{"add server web/x " + s2.Addr() + " ssl ciphers HIGH", "'ciphers' option is not implemented by gproxy for dynamic servers.\n"},
 		{"add server web/x name.test:80", "a dynamic server named by a host name is not implemented by gproxy.\n"},
 		{"add server web/x 127.0.0.1:80 resolvers dns", "'resolvers' option is not accepted for dynamic server\n"},
 		{"del server web/s1", "Only servers in maintenance mode can be deleted."},

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"hapair/pkg/haproxycfg"
 	"hapair/pkg/tlsconf"
 )
 
@@ -37,6 +38,10 @@ type sslCertState struct {
 	// when the configuration has none.
 	caTx, crlTx caTx
 	caFiles     *tlsconf.CAFiles
+	// kept are the last committed contents of each server certificate
+	// file: a file whose servers were all deleted stays in memory,
+	// unused, as in haproxy's ckch tree.
+	kept map[string]*tlsconf.Cert
 }
 
 // certUser is one place that uses a file: a bind's store or a server.
@@ -75,26 +80,63 @@ func (c *Commands) sslCerts() (map[string]*tlsconf.Cert, map[string][]certUser) 
 				}
 			}
 		}
+	}
+	// The servers that run now (dynamic ones included, deleted ones
+	// not) use their files.
+	var live []*haproxycfg.Server
+	if e := c.Source.Engine; e != nil {
+		for _, b := range e.Backends() {
+			for _, s := range b.Servers() {
+				live = append(live, s.Config())
+			}
+		}
+	} else {
+		for _, px := range c.Source.Config.Proxies {
+			live = append(live, px.Servers...)
+		}
+	}
+	for _, s := range live {
+		if s.TLS == nil || s.TLS.Settings.Slot == nil {
+			continue
+		}
+		crt := s.TLS.Settings.Slot.Load()
+		if out[crt.Path] == nil {
+			out[crt.Path] = crt
+		}
+		users[crt.Path] = append(users[crt.Path], certUser{slot: s.TLS.Settings.Slot})
+	}
+	for _, px := range c.Source.Config.Proxies {
 		for _, s := range px.Servers {
 			if s.TLS == nil || s.TLS.Settings.Slot == nil {
 				continue
 			}
 			crt := s.TLS.Settings.Slot.Load()
 			if out[crt.Path] == nil {
+				if k := c.ssl.kept[crt.Path]; k != nil {
+					crt = k
+				}
 				out[crt.Path] = crt
 			}
-			users[crt.Path] = append(users[crt.Path], certUser{slot: s.TLS.Settings.Slot})
 		}
 	}
 	return out, users
 }
 
+// serverCert is the certificate file in memory a dynamic server's `crt`
+// names (haproxy 2.6 loads none for a dynamic server), or nil.
+func (c *Commands) serverCert(path string) *tlsconf.Cert {
+	c.ssl.mu.Lock()
+	defer c.ssl.mu.Unlock()
+	certs, _ := c.sslCerts()
+	return certs[path]
+}
+
 // lookup finds a file: its current contents and whether bind lines or
 // servers use it (ok false: no such file).
 func (c *Commands) lookupCert(path string) (parts tlsconf.Parts, used, ok bool) {
-	certs, _ := c.sslCerts()
+	certs, users := c.sslCerts()
 	if crt := certs[path]; crt != nil {
-		return tlsconf.PartsOf(crt), true, true
+		return tlsconf.PartsOf(crt), len(users[path]) > 0, true
 	}
 	if p := c.ssl.added[path]; p != nil {
 		return *p, false, true
@@ -282,6 +324,10 @@ func (c *Commands) commitSSLCert(args []string) string {
 	if p := c.ssl.added[path]; p != nil {
 		*p = *c.ssl.txNew
 	}
+	if c.ssl.kept == nil {
+		c.ssl.kept = map[string]*tlsconf.Cert{}
+	}
+	c.ssl.kept[path] = crt
 	c.ssl.txPath, c.ssl.txNew = "", nil
 	b.WriteString("\nSuccess!\n")
 	return b.String()
