@@ -20,7 +20,6 @@ type srvItem struct {
 	key      uint32
 	lastSeen time.Time
 	ar       *item
-	arName   string
 	servers  []*requester // attached servers, in attachment order
 }
 
@@ -210,10 +209,10 @@ func (r *Resolver) follow(sec *section, q *requester, target string) {
 	if q.dns.PreferIPv4 {
 		typ = dns.TypeA
 	}
-	k := resKey{sec, target, typ}
+	k := resKey{sec, strings.ToLower(target), typ}
 	res := r.byKey[k]
 	if res == nil {
-		res = &resolution{r: r, sec: sec, name: target, prefer: typ, wake: make(chan struct{}, 1)}
+		res = &resolution{r: r, sec: sec, name: k.name, prefer: typ, wake: make(chan struct{}, 1)}
 		r.byKey[k] = res
 		if r.ctx != nil {
 			r.wg.Add(1)
