@@ -153,8 +153,10 @@ func (res *resolution) checkSRV(now time.Time) {
 			q.maint = false
 			q.srv.SetAddrPort(mustAddr(q.srv.Host()), port)
 			px := q.srv.Backend().Proxy()
+			// haproxy's srvrq_update_srv_status clears the flag without
+			// the "administratively READY thanks to valid DNS answer"
+			// line of a server's own resolution (measured).
 			res.r.log(px, levelNotice, fmt.Sprintf("Server %s/%s ('%s') is UP/READY (resolves again).", px.Name, q.srv.Name(), q.fqdn))
-			res.r.log(px, levelNotice, fmt.Sprintf("Server %s/%s administratively READY thanks to valid DNS answer.", px.Name, q.srv.Name()))
 		} else if !has && !q.maint {
 			res.enterMaint(q, "entry removed from SRV record")
 		}
