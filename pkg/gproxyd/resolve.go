@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"hapair/pkg/haproxycfg"
@@ -260,6 +261,11 @@ func resolveConfig(ctx context.Context, cfg *haproxycfg.Config, lookup lookupFun
 			methods := s.InitAddr
 			if methods == nil {
 				methods = []string{"last", "libc"}
+				if s.DNS.Resolvers != "" {
+					// haproxy's srv_iterate_initaddr: a server
+					// resolved at run time does not fail the start.
+					methods = append(methods, "none")
+				}
 			}
 			done, libcFailed := false, false
 			for _, m := range methods {
@@ -275,6 +281,11 @@ func resolveConfig(ctx context.Context, cfg *haproxycfg.Config, lookup lookupFun
 						done = true
 					}
 				case "libc":
+					if strings.HasPrefix(s.Host, "_") {
+						// An SRV name: haproxy's libc method skips
+						// servers without a host name of their own.
+						continue
+					}
 					if a, ok := first(s.Host, haproxycfg.FamilyAny); ok {
 						s.Host = a.String()
 						done = true

@@ -57,6 +57,10 @@ backend b
   server s9 nosuch.test:80 init-addr libc,none
   server s10 v4.test:80 init-addr last
   server s12 192.0.2.7:80 init-addr none
+  server s13 nosuch.test:80 resolvers dns
+  server s14 _http._tcp.web.test resolvers dns
+resolvers dns
+  nameserver ns1 127.0.0.53:53
 `
 	hosts := fakeHosts(map[string][]string{"both.test": {"::1", "127.0.0.3"}, "v4.test": {"127.0.0.2"}})
 	cfg := parseCfg(t, text)
@@ -65,6 +69,7 @@ backend b
 [WARNING] config : [t.cfg:7] : 'server b/s5' : could not resolve address 'nosuch.test', falling back to configured address.
 [WARNING] config : [t.cfg:10] : 'server b/s9' : could not resolve address 'nosuch.test', disabling server.
 [ALERT] config : [t.cfg:11] : 'server b/s10' : no method found to resolve address 'v4.test'.
+[WARNING] config : [t.cfg:13] : 'server b/s13' : could not resolve address 'nosuch.test', disabling server.
 [ALERT] config : Failed to initialize server(s) addr.
 `
 	if got := diagText(r.diags); got != want || r.ok() {
@@ -77,7 +82,9 @@ backend b
 			t.Errorf("server %s has no address but is still checked", s.Name)
 		}
 	}
-	for name, h := range map[string]string{"s1": "::1", "s4": "", "s5": "10.0.0.9", "s7": "10.1.1.1", "s8": "", "s9": "", "s12": "192.0.2.7"} {
+	// s13: haproxy adds "none" to the default methods of a server with
+	// resolvers; s14 (an SRV name) has no host name for libc.
+	for name, h := range map[string]string{"s1": "::1", "s4": "", "s5": "10.0.0.9", "s7": "10.1.1.1", "s8": "", "s9": "", "s12": "192.0.2.7", "s13": "", "s14": ""} {
 		if hostOf[name] != h {
 			t.Errorf("server %s: address %q, want %q", name, hostOf[name], h)
 		}
@@ -89,6 +96,7 @@ backend b
 	want = `[WARNING] config : [t.cfg:5] : 'server b/s3' : could not resolve address 'nosuch.test', disabling server.
 [WARNING] config : [t.cfg:7] : 'server b/s5' : could not resolve address 'nosuch.test', falling back to configured address.
 [WARNING] config : [t.cfg:10] : 'server b/s9' : could not resolve address 'nosuch.test', disabling server.
+[WARNING] config : [t.cfg:13] : 'server b/s13' : could not resolve address 'nosuch.test', disabling server.
 `
 	if got := diagText(r.diags); got != want || !r.ok() {
 		t.Errorf("-dr diagnostics (ok=%v):\n%s\nwant:\n%s", r.ok(), got, want)

@@ -224,7 +224,7 @@ func serverDNSOption(srv *Server, opts []string, i int, fail func(string, ...any
 			case "prevent-dup-ip":
 				srv.DNS.AllowDupIP = false
 			case "ignore-weight":
-				// SRV weights only; SRV names are refused (finishResolvers).
+				srv.DNS.IgnoreWeight = true
 			default:
 				fail("'%s' : unknown resolve-opts option '%s', supported methods are 'allow-dup-ip', 'ignore-weight', and 'prevent-dup-ip'.", opt, o)
 				return 1, true, false
@@ -307,9 +307,12 @@ func templateRange(s string) (lo, hi int, ok bool) {
 func (p *parser) finishResolvers() {
 	for _, px := range p.cfg.Proxies {
 		for _, s := range px.Servers {
-			if strings.HasPrefix(s.DNS.Hostname, "_") {
+			if strings.HasPrefix(s.DNS.Hostname, "_") && (s.DNS.Resolvers == "" || px.LoadServerState != "") {
+				// Filled from SRV answers only with resolvers; the
+				// matching of a state file's servers to the records
+				// (haproxy's named_servers) is not implemented.
 				p.diags = append(p.diags, Diagnostic{Severity: Alert, Pos: s.Pos, Keyword: "server", Style: LocBracket,
-					Msg: fmt.Sprintf("'server %s/%s' : SRV records ('%s') are not implemented by gproxy.", px.Name, s.Name, s.DNS.Hostname)})
+					Msg: fmt.Sprintf("'server %s/%s' : SRV records ('%s') without 'resolvers' or with a server state file are not implemented by gproxy.", px.Name, s.Name, s.DNS.Hostname)})
 				continue
 			}
 			if s.DNS.Resolvers == "" {

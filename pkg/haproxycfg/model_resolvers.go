@@ -53,8 +53,9 @@ type ServerDNS struct {
 	// AllowDupIP is `resolve-opts allow-dup-ip`: several servers of the
 	// backend may take the same address.
 	AllowDupIP bool
-	// `resolve-opts ignore-weight` is about SRV weights: names of SRV
-	// records (_service._proto.name) are refused, so it has nothing to do.
+	// IgnoreWeight is `resolve-opts ignore-weight`: the weights of SRV
+	// records leave the server's weight alone.
+	IgnoreWeight bool
 }
 
 // Resolver returns the resolvers section of that name, or nil.

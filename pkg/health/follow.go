@@ -3,6 +3,7 @@ package health
 import (
 	"net"
 	"strconv"
+	"strings"
 )
 
 // followAddr points a server's check at its current address when DNS
@@ -20,6 +21,11 @@ func followAddr(c *check) {
 	}
 	if c.addr != "" {
 		host = c.addr
+	}
+	if strings.HasPrefix(cfg.DNS.Hostname, "_") && cfg.CheckPort == 0 {
+		// A server filled from SRV records: checked on the record's
+		// port (haproxy's svc_port).
+		port = strconv.Itoa(c.srv.Port())
 	}
 	if c.port != 0 {
 		port = strconv.Itoa(c.port)

@@ -98,6 +98,8 @@ type Server struct {
 	changed   atomic.Int64 // unix nanoseconds of the last status change
 	ctr       counters
 	rt        atomic.Pointer[runtimeAddr] // address set at run time (resolution.go)
+	fqdn      atomic.Pointer[string]      // name set at run time from an SRV record
+	fqdnSet   atomic.Bool                 // SRV_ADMF_HMAINT
 	// warmFrom is the unix second a slow start began (haproxy's
 	// last_change of a STARTING server); 0 when the server runs at full
 	// weight (slowstart.go).

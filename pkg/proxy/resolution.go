@@ -128,3 +128,19 @@ func (s *Server) SetAddrPort(a netip.Addr, port int) bool {
 // balancer never picks one, so it only guards against a future path that
 // would.
 var errNoAddress = errors.New("server has no address (its name did not resolve at start)")
+
+// SetFQDN records the name a server took at run time (from an SRV
+// record; "" when it lost it): `show servers state` shows it and haproxy
+// flags the server SRV_ADMF_HMAINT from then on.
+func (s *Server) SetFQDN(name string) {
+	s.fqdn.Store(&name)
+	s.fqdnSet.Store(true)
+}
+
+// FQDN is the name set at run time, and whether one ever was.
+func (s *Server) FQDN() (string, bool) {
+	if p := s.fqdn.Load(); p != nil {
+		return *p, s.fqdnSet.Load()
+	}
+	return "", false
+}

@@ -44,6 +44,11 @@ type resolution struct {
 	lastValid      time.Time
 	lastResolution time.Time
 	items          []*item // ordered by key, then arrival
+	// srv is set for an SRV query (prefer is dns.TypeSRV).
+	srv *srvState
+	// stopped: an A/AAAA resolution for SRV targets left without
+	// servers (guarded by r.mu).
+	stopped bool
 }
 
 // requester is a server following the name.
@@ -55,6 +60,22 @@ type requester struct {
 	// server in maintenance (resolution). Servers start in it when
 	// their name did not resolve at start.
 	maint bool
+	// Of a server filled from SRV records: its record, the name it took
+	// from it, the record's port while it has no address, and the
+	// A/AAAA resolution of the target when no additional record gave
+	// the address.
+	srvItem *srvItem
+	fqdn    string
+	follow  *resolution
+}
+
+// hostname is the server's name as haproxy's messages show it: the one
+// an SRV record gave, else the configured one.
+func (q *requester) hostname() string {
+	if q.fqdn != "" {
+		return q.fqdn
+	}
+	return q.dns.Hostname
 }
 
 // item is one address record of the answers, kept until it has been
@@ -71,6 +92,12 @@ type item struct {
 func (res *resolution) loop(ctx context.Context) {
 	defer res.r.wg.Done()
 	for {
+		res.r.mu.Lock()
+		stopped := res.stopped
+		res.r.mu.Unlock()
+		if stopped {
+			return
+		}
 		start := res.r.opts.Now()
 		res.resolve(ctx)
 		if ctx.Err() != nil {
@@ -105,26 +132,29 @@ func (res *resolution) resolve(ctx context.Context) {
 	last := statusTimeout
 	for try := 0; try < max(cfg.ResolveRetries, 1); try++ {
 		deadline := res.r.opts.Now().Add(cfg.TimeoutRetry)
-		a, got := res.query(ctx, res.prefer, cfg.TimeoutRetry)
+		a, got := res.query(ctx, res.queryType(), cfg.TimeoutRetry)
 		if ctx.Err() != nil {
 			return
 		}
 		if a != nil {
-			res.valid(a)
+			res.validAny(a)
 			return
 		}
 		if got != statusNone {
 			last = got
-			a, got2 := res.query(ctx, other(res.prefer), cfg.TimeoutRetry)
-			if ctx.Err() != nil {
-				return
-			}
-			if a != nil {
-				res.valid(a)
-				return
-			}
-			if got2 != statusNone {
-				last = got2
+			// No A/AAAA fallback for an SRV query.
+			if res.srv == nil {
+				a, got2 := res.query(ctx, other(res.prefer), cfg.TimeoutRetry)
+				if ctx.Err() != nil {
+					return
+				}
+				if a != nil {
+					res.valid(a)
+					return
+				}
+				if got2 != statusNone {
+					last = got2
+				}
 			}
 			// Wait for the end of the retry period before the next try.
 			if d := deadline.Sub(res.r.opts.Now()); d > 0 && try+1 < max(cfg.ResolveRetries, 1) {
@@ -138,7 +168,20 @@ func (res *resolution) resolve(ctx context.Context) {
 			last = statusTimeout
 		}
 	}
+	if res.srv != nil {
+		res.failedSRV(last)
+		return
+	}
 	res.failed(last)
+}
+
+// validAny applies a valid answer of either kind.
+func (res *resolution) validAny(a *answer) {
+	if res.srv != nil {
+		res.validSRV(a)
+		return
+	}
+	res.valid(a)
 }
 
 func other(t uint16) uint16 {
@@ -193,7 +236,8 @@ func classify(m *dns.Msg, typ uint16) status {
 		return statusNX
 	case m.Rcode == dns.RcodeRefused:
 		return statusRefused
-	case m.Rcode != dns.RcodeSuccess, m.Truncated, len(m.Answer) == 0:
+	case m.Rcode != dns.RcodeSuccess, m.Truncated && typ != dns.TypeSRV, len(m.Answer) == 0:
+		// haproxy reads a truncated SRV answer as it is.
 		return statusOther
 	}
 	for _, rr := range m.Answer {
@@ -202,6 +246,14 @@ func classify(m *dns.Msg, typ uint16) status {
 		}
 	}
 	return statusOther
+}
+
+// queryType is the type a resolution asks first.
+func (res *resolution) queryType() uint16 {
+	if res.srv != nil {
+		return dns.TypeSRV
+	}
+	return res.prefer
 }
 
 // valid applies a valid answer: the records are merged into the kept
@@ -380,7 +432,7 @@ func (res *resolution) update(q *requester, noIP bool, now time.Time) bool {
 		q.maint = false
 		px := q.srv.Backend().Proxy()
 		// The address was set by the answer; the server is back.
-		res.r.log(px, levelNotice, fmt.Sprintf("Server %s/%s ('%s') is UP/READY (resolves again).", px.Name, q.srv.Name(), q.dns.Hostname))
+		res.r.log(px, levelNotice, fmt.Sprintf("Server %s/%s ('%s') is UP/READY (resolves again).", px.Name, q.srv.Name(), q.hostname()))
 		res.r.log(px, levelNotice, fmt.Sprintf("Server %s/%s administratively READY thanks to valid DNS answer.", px.Name, q.srv.Name()))
 		return true
 	case statusNX:

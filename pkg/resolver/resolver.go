@@ -48,6 +48,18 @@ type Resolver struct {
 	// lines of one answer stay together.
 	mu     sync.Mutex
 	byServ map[*proxy.Server]*resolution
+	// byKey holds the resolutions by section, name and type; SRV
+	// answers add A/AAAA ones for their targets (guarded by mu).
+	byKey map[resKey]*resolution
+	ctx   context.Context
+}
+
+// resKey names a resolution: haproxy shares one per section, name and
+// query type.
+type resKey struct {
+	sec  *section
+	name string
+	typ  uint16
 }
 
 // section is one resolvers section in use.
@@ -65,14 +77,8 @@ func Start(eng *proxy.Engine, cfg *haproxycfg.Config, opts Options) (*Resolver, 
 	if opts.ResolvConf == "" {
 		opts.ResolvConf = "/etc/resolv.conf"
 	}
-	r := &Resolver{opts: opts, byServ: map[*proxy.Server]*resolution{}}
+	r := &Resolver{opts: opts, byServ: map[*proxy.Server]*resolution{}, byKey: map[resKey]*resolution{}}
 	sections := map[string]*section{}
-	type key struct {
-		sec  *section
-		name string
-		typ  uint16
-	}
-	byKey := map[key]*resolution{}
 	var all []*resolution
 	for _, b := range eng.Backends() {
 		for _, s := range b.Servers() {
@@ -103,19 +109,36 @@ func Start(eng *proxy.Engine, cfg *haproxycfg.Config, opts Options) (*Resolver, 
 			if d.PreferIPv4 {
 				typ = dns.TypeA
 			}
-			k := key{sec, dns.Fqdn(strings.ToLower(d.Hostname)), typ}
-			res := byKey[k]
+			isSRV := strings.HasPrefix(d.Hostname, "_")
+			if isSRV {
+				// One SRV query per backend and name (haproxy's
+				// find_srvrq_by_name looks in the server's proxy).
+				typ = dns.TypeSRV
+			}
+			k := resKey{sec, dns.Fqdn(strings.ToLower(d.Hostname)), typ}
+			if isSRV {
+				k.name = b.Name() + "\x00" + k.name
+			}
+			res := r.byKey[k]
 			if res == nil {
-				res = &resolution{r: r, sec: sec, name: k.name, prefer: typ, wake: make(chan struct{}, 1)}
-				byKey[k] = res
+				res = &resolution{r: r, sec: sec, name: dns.Fqdn(strings.ToLower(d.Hostname)), prefer: typ, wake: make(chan struct{}, 1)}
+				if isSRV {
+					res.srv = &srvState{}
+				}
+				r.byKey[k] = res
 				all = append(all, res)
 			}
-			res.reqs = append(res.reqs, &requester{srv: s, dns: d, maint: s.Unresolved()})
+			q := &requester{srv: s, dns: d, maint: s.Unresolved()}
+			if isSRV {
+				res.srv.free = append(res.srv.free, q)
+			} else {
+				res.reqs = append(res.reqs, q)
+			}
 			r.byServ[s] = res
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
+	r.cancel, r.ctx = cancel, ctx
 	for _, res := range all {
 		r.wg.Add(1)
 		go res.loop(ctx)
@@ -140,7 +163,9 @@ func (r *Resolver) Trigger(s *proxy.Server) {
 		return
 	}
 	res := r.byServ[s]
-	if res == nil {
+	if res == nil || res.srv != nil {
+		// haproxy's check asks the server's own A/AAAA resolution;
+		// an SRV server's follow-up one runs on its own timer here.
 		return
 	}
 	r.mu.Lock()

@@ -567,6 +567,16 @@ func (c *Commands) showServersState(args []string) string {
 			if s.AdminState() == proxy.AdminDrain {
 				admin |= 0x08 // SRV_ADMF_FDRAIN
 			}
+			fqdn, srvrecord := cfg.DNS.Hostname, ""
+			if strings.HasPrefix(fqdn, "_") {
+				// A server filled from SRV records: no name of its
+				// own until a record gives it one.
+				fqdn, srvrecord = "", cfg.DNS.Hostname
+			}
+			if name, set := s.FQDN(); set {
+				fqdn = name
+				admin |= 0x40 // SRV_ADMF_HMAINT: the name was set at run time
+			}
 			chkStatus, chkResult, chkHealth, chkState := 1, 0, max(cfg.Rise, 1), 0
 			if s.MaintSeen() {
 				chkHealth = 0 // haproxy zeroes it in maintenance; only a check restores it
@@ -618,10 +628,10 @@ func (c *Commands) showServersState(args []string) string {
 			if s.Dynamic() && cfg.ID != 0 {
 				forcedID = 1 // `add server ... id N`
 			}
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d - %d %d %s %s %d\n",
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d %d 0 %d %s %d %s %d %d %s %s %d\n",
 				px.ID, px.Name, s.ID(), s.Name(), dash(s.Host()), op, admin, c.UserWeight(s), s.ConfigWeight(),
 				int64(now.Sub(changed)/time.Second), chkStatus, chkResult, chkHealth, chkState, agState, forcedID,
-				dash(cfg.DNS.Hostname), port, s.UseSSL(), c.Source.Checks.CheckPort(s), dash(c.Source.Checks.CheckAddr(s)), agAddr, agPort)
+				dash(fqdn), port, dash(srvrecord), s.UseSSL(), c.Source.Checks.CheckPort(s), dash(c.Source.Checks.CheckAddr(s)), agAddr, agPort)
 		}
 	}
 	return b.String()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"hapair/pkg/proxy"
 )
@@ -84,6 +85,8 @@ func (c *Commands) setServerFQDN(s *proxy.Server, args []string) string {
 		return "set server <b>/<s> fqdn requires a FQDN.\n"
 	case s.Config().DNS.Resolvers == "":
 		return "set server <b>/<s> fqdn failed because no resolution is configured.\n"
+	case strings.HasPrefix(s.Config().DNS.Hostname, "_"):
+		return "set server <b>/<s> fqdn failed because SRV resolution is configured.\n"
 	case name == s.Config().DNS.Hostname:
 		return "no need to change the FDQN by 'stats socket command'\n"
 	}
