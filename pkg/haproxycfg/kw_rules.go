@@ -402,7 +402,24 @@ func (p *parser) ruleArgs(kw, action string, r *Rule, rest []string) (int, ruleE
 		return normalizeArgs(r, rest, own)
 	case "set-src", "set-src-port", "set-dst", "set-dst-port":
 		r.Action = map[string]Action{"set-src": ActSetSrc, "set-src-port": ActSetSrcPort, "set-dst": ActSetDst, "set-dst-port": ActSetDstPort}[name]
-		return p.exprArg(r, rest, own)
+		n, err := p.exprArg(r, rest, own)
+		if err != "" {
+			return n, err
+		}
+		// haproxy checks the expression as an http-request one at every
+		// level (tcp_parse_set_src_dst): HTTP headers pass at
+		// tcp-request connection too, a response never does.
+		var at []sample.Checkpoint
+		if p.cur.isDefault || p.cur.px.Kind.HasFrontend() {
+			at = append(at, sample.AtFrontendHTTPRequest)
+		}
+		if p.cur.isDefault || p.cur.px.Kind.HasBackend() {
+			at = append(at, sample.AtBackendHTTPRequest)
+		}
+		if needs, ok := r.Expr.NeedsAny(at...); !ok {
+			return 0, ruleError(fmt.Sprintf("fetch method '%s' extracts information from '%s', none of which is available here", rest[0], srcNames(needs)))
+		}
+		return n, ""
 	case "capture":
 		r.Action = ActCapture
 		return p.captureArgs(kw, r, rest, own)
@@ -930,7 +947,7 @@ func (p *parser) tcpRuleKeyword(args []string) {
 		p.tcpCapture(args, sub)
 		return
 	default:
-		if isVarAction(action) {
+		if isVarAction(action) || isAddrActionName(action) {
 			p.tcpVarRule(args, sub, action)
 			return
 		}
@@ -1112,6 +1129,17 @@ func (p *parser) tcpResponseKeyword(args []string) {
 		return
 	}
 	rs.TCPResponse = append(rs.TCPResponse, &TCPRule{Action: act, Cond: cond, Pos: p.pos()})
+}
+
+// isAddrActionName reports whether a tcp-request action is set-src,
+// set-src-port, set-dst or set-dst-port, which every level runs: on the
+// connection's addresses, the session's or the stream's.
+func isAddrActionName(a string) bool {
+	switch a {
+	case "set-src", "set-src-port", "set-dst", "set-dst-port":
+		return true
+	}
+	return false
 }
 
 // isVarAction reports whether a rule action is set-var(...),

@@ -75,7 +75,7 @@ func (h *h1Frontend) errorFile(code int) *errReply {
 func (h *h1Frontend) replyPage(c *h1Conn, rr *ruleRun, s *accesslog.Session, ret *haproxycfg.Return) errorPage {
 	if rr == nil {
 		rr = &ruleRun{c: c, e: h.e}
-		rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Env: envFor(h.e, c.nc), Captures: s}
+		rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, FcSrc: c.fcSrc, FcDst: c.fcDst, Frontend: h.f.Name(), Env: envFor(h.e, c.nc), Captures: s}
 		if req := c.req; req != nil {
 			rr.req = sample.Message{Method: req.method, URI: req.uri, Version: req.version}
 			for _, hd := range req.headers {

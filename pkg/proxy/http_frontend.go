@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"net/textproto"
 	"net/url"
 	"os"
@@ -145,6 +146,9 @@ type h1Conn struct {
 	// interimSize is the %B share of the other interim responses passed
 	// on (interimResponse).
 	interimSize int64
+	// fcSrc and fcDst are the connection's own addresses (fc_src,
+	// fc_dst), which a PROXY header and session rules do not change.
+	fcSrc, fcDst netip.AddrPort
 }
 
 // startResponse marks the response as begun: no interim 100 may follow.
@@ -480,6 +484,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	if !ok || !e.tcpSession(f, nc, c.stk, &c.sessVars) {
 		return
 	}
+	c.fcSrc, c.fcDst = fcAddrs(nc)
 	f.ctr.session(start)
 	ssl := tlsOf(nc) != nil
 	sslCipher, sslVersion := tlsLogFields(nc)
@@ -744,7 +749,7 @@ func (h *h1Frontend) badRequest(c *h1Conn, s *accesslog.Session, from time.Time,
 	if s.Txn == nil {
 		// No stream: the log's fetches still see the connection
 		// (fc_err, ssl_fc_sni), as haproxy's sess_log does.
-		s.Txn = &sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Env: envFor(e, c.nc)}
+		s.Txn = &sample.Txn{Src: s.Client, Dst: s.Frontend, FcSrc: c.fcSrc, FcDst: c.fcDst, Frontend: h.f.Name(), Env: envFor(e, c.nc)}
 	}
 	e.logSession(h.f.px, *s)
 }

@@ -72,7 +72,7 @@ func (e *Engine) wrapPP(f *Frontend, i int, ln net.Listener) net.Listener {
 		return ln
 	}
 	always := f.px.Binds[i].AcceptProxy
-	if !always && !expectsProxy(f.px) {
+	if !always && !expectsProxy(f.px) && !setsAddrs(f.px) {
 		return ln
 	}
 	return &ppListener{Listener: ln, always: always, luid: i + 1}
@@ -87,29 +87,72 @@ func expectsProxy(px *haproxycfg.Proxy) bool {
 	return false
 }
 
+// setsAddrs reports whether px has tcp-request connection or session
+// rules that change the client's addresses: its connections then keep
+// them in a ppConn.
+func setsAddrs(px *haproxycfg.Proxy) bool {
+	for _, set := range [][]*haproxycfg.TCPRule{px.Rules.TCPConnection, px.Rules.TCPSession} {
+		for _, r := range set {
+			if r.Var != nil && isAddrAction(r.Var.Action) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ppConn is an accepted connection that may carry a PROXY header; once
 // read, its addresses are the header's. It passes the data path's fast
 // paths (splice, the raw socket) to the connection under it.
+//
+// Its addresses have haproxy 2.6's two levels: the connection's (fc_src,
+// fc_dst: the socket's, or as tcp-request connection rules set them)
+// and the session's (src, dst: a PROXY header's, or as tcp-request
+// session rules set them), which RemoteAddr and LocalAddr give.
 type ppConn struct {
 	net.Conn
-	always   bool // accept-proxy: the header is required
-	luid     int
-	src, dst net.Addr // from the header; nil: the connection's own
-	header   *proxyproto.Header
+	always       bool // accept-proxy: the header is required
+	luid         int
+	src, dst     net.Addr // the session's; nil: the connection's
+	fcSrc, fcDst net.Addr // the connection's; nil: the socket's
+	header       *proxyproto.Header
 }
 
 func (c *ppConn) RemoteAddr() net.Addr {
 	if c.src != nil {
 		return c.src
 	}
-	return c.Conn.RemoteAddr()
+	return c.connRemote()
 }
 
 func (c *ppConn) LocalAddr() net.Addr {
 	if c.dst != nil {
 		return c.dst
 	}
+	return c.connLocal()
+}
+
+func (c *ppConn) connRemote() net.Addr {
+	if c.fcSrc != nil {
+		return c.fcSrc
+	}
+	return c.Conn.RemoteAddr()
+}
+
+func (c *ppConn) connLocal() net.Addr {
+	if c.fcDst != nil {
+		return c.fcDst
+	}
 	return c.Conn.LocalAddr()
+}
+
+// fcAddrs are the connection-level addresses of a client connection
+// (fc_src, fc_dst), which a PROXY header and session rules leave alone.
+func fcAddrs(c net.Conn) (src, dst netip.AddrPort) {
+	if pp := ppOf(c); pp != nil {
+		return addrPort(pp.connRemote()), addrPort(pp.connLocal())
+	}
+	return addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
 }
 
 // SyscallConn is the socket's, for the data path's raw reads.

@@ -164,7 +164,7 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 		rr.req.Headers = append(rr.req.Headers, sample.Header{Name: hd.name, Value: hd.value})
 	}
 	rr.req.Body = body.buffered // option http-buffer-request
-	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk, NotFirst: req.notFirst, Captures: s,
+	rr.txn = sample.Txn{Src: s.Client, Dst: s.Frontend, FcSrc: c.fcSrc, FcDst: c.fcDst, Frontend: h.f.Name(), Req: &rr.req, Env: envFor(h.e, c.nc), Stick: c.stk, NotFirst: req.notFirst, Captures: s,
 		SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 	rr.c, rr.e = c, h.e
 	rr.fe, rr.log = h.f.px, s
@@ -413,7 +413,14 @@ func (h *h1Frontend) runRequestSet(c *h1Conn, rr *ruleRun, px *haproxycfg.Proxy,
 // backendContent runs a backend's tcp-request content rules on the
 // request: their variables are the request's.
 func (rr *ruleRun) backendContent(px *haproxycfg.Proxy) haproxycfg.Action {
+	src, dst := rr.txn.Src, rr.txn.Dst
 	act := tcpVerdict(px.Rules.TCPContent, &rr.txn)
+	if rr.txn.Src != src {
+		rr.srcSet = true
+	}
+	if rr.txn.Dst != dst {
+		rr.dstSet = true
+	}
 	if rr.c != nil {
 		keepSessVars(&rr.txn, &rr.c.sessVars)
 	}
@@ -855,44 +862,60 @@ func (rr *ruleRun) apply(r *haproxycfg.Rule, m *sample.Message, isReq bool) {
 	case haproxycfg.ActUnsetVar:
 		delete(rr.txn.Vars, r.Name)
 		rr.keepVar(r.Name, nil)
-	case haproxycfg.ActSetSrcPort, haproxycfg.ActSetDstPort:
-		// haproxy writes the port into the address, made 0.0.0.0 first
-		// when it has no port (a UNIX socket).
-		ap := &rr.txn.Src
-		if r.Action == haproxycfg.ActSetDstPort {
-			ap = &rr.txn.Dst
-		}
-		if v, ok := r.Expr.Eval(&rr.txn); ok {
-			if v, ok = sample.Cast(v, sample.TypeInt); ok {
-				a := ap.Addr()
-				if !a.IsValid() {
-					a = netip.IPv4Unspecified()
-				}
-				*ap = netip.AddrPortFrom(a, uint16(v.Int))
-				rr.markAddrSet(r.Action)
-			}
-		}
-	case haproxycfg.ActSetSrc, haproxycfg.ActSetDst:
-		ap := &rr.txn.Src
-		if r.Action == haproxycfg.ActSetDst {
-			ap = &rr.txn.Dst
-		}
-		if v, ok := r.Expr.Eval(&rr.txn); ok {
-			var a netip.Addr
-			switch v.Type {
-			case sample.TypeAddr:
-				a = v.Addr
-			case sample.TypeStr, sample.TypeBin:
-				a, _ = netip.ParseAddr(v.Str)
-			case sample.TypeInt:
-				a = netip.AddrFrom4([4]byte{byte(v.Int >> 24), byte(v.Int >> 16), byte(v.Int >> 8), byte(v.Int)})
-			}
-			if a.IsValid() {
-				*ap = netip.AddrPortFrom(a, ap.Port())
-				rr.markAddrSet(r.Action)
-			}
+	case haproxycfg.ActSetSrc, haproxycfg.ActSetDst, haproxycfg.ActSetSrcPort, haproxycfg.ActSetDstPort:
+		if setAddr(r, &rr.txn) {
+			rr.markAddrSet(r.Action)
 		}
 	}
+}
+
+// isAddrAction tells the actions that change the client's addresses.
+func isAddrAction(a haproxycfg.Action) bool {
+	switch a {
+	case haproxycfg.ActSetSrc, haproxycfg.ActSetDst, haproxycfg.ActSetSrcPort, haproxycfg.ActSetDstPort:
+		return true
+	}
+	return false
+}
+
+// setAddr runs a set-src, set-dst, set-src-port or set-dst-port rule on
+// t's addresses, as haproxy's tcp_action_req_set_*: the address keeps its
+// port, a port goes into the address (made 0.0.0.0 first when it has
+// none, a UNIX socket). It reports whether the rule set one.
+func setAddr(r *haproxycfg.Rule, t *sample.Txn) bool {
+	ap := &t.Src
+	if r.Action == haproxycfg.ActSetDst || r.Action == haproxycfg.ActSetDstPort {
+		ap = &t.Dst
+	}
+	v, ok := r.Expr.Eval(t)
+	if !ok {
+		return false
+	}
+	if r.Action == haproxycfg.ActSetSrcPort || r.Action == haproxycfg.ActSetDstPort {
+		if v, ok = sample.Cast(v, sample.TypeInt); !ok {
+			return false
+		}
+		a := ap.Addr()
+		if !a.IsValid() {
+			a = netip.IPv4Unspecified()
+		}
+		*ap = netip.AddrPortFrom(a, uint16(v.Int))
+		return true
+	}
+	var a netip.Addr
+	switch v.Type {
+	case sample.TypeAddr:
+		a = v.Addr
+	case sample.TypeStr, sample.TypeBin:
+		a, _ = netip.ParseAddr(v.Str)
+	case sample.TypeInt:
+		a = netip.AddrFrom4([4]byte{byte(v.Int >> 24), byte(v.Int >> 16), byte(v.Int >> 8), byte(v.Int)})
+	}
+	if !a.IsValid() {
+		return false
+	}
+	*ap = netip.AddrPortFrom(a, ap.Port())
+	return true
 }
 
 // markAddrSet notes that a rule replaced the client's address (set-src,
@@ -1432,9 +1455,11 @@ func (h *h1Frontend) tcpContent(c *h1Conn, s *accesslog.Session, req *httpReques
 			m.Headers = append(m.Headers, sample.Header{Name: hd.name, Value: hd.value})
 		}
 	}
-	t := sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk,
+	t := sample.Txn{Src: s.Client, Dst: s.Frontend, FcSrc: c.fcSrc, FcDst: c.fcDst, Frontend: h.f.Name(), Req: &m, Env: envFor(h.e, c.nc), Stick: c.stk,
 		Vars: h.e.proc.load(c.sessVars), Stream: true, Keeper: h.e, NotFirst: req.notFirst, Captures: s, SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 	act := tcpVerdictCap(set, &t, &tcpCaps{h.f.px, s})
+	// set-src/set-dst here are the stream's (this request's).
+	s.Client, s.Frontend = t.Src, t.Dst
 	keepSessVars(&t, &c.sessVars)
 	c.reqVars = streamVars(&t)
 	c.reqLastRule = haproxycfg.Pos{File: t.LastRuleFile, Line: t.LastRuleLine}

@@ -315,6 +315,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 		t := s.txn
 		if t == nil {
 			t = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Env: envFor(e, s.cli), Stick: s.stk, SoName: e.soName(s.f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
+			t.FcSrc, t.FcDst = fcAddrs(s.cli)
 		}
 		t.Backend = be.Name()
 		key.Sample, key.SampleOK = balanceSample(be, t)
@@ -327,6 +328,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 		// A server chosen by use-server is not looked up (haproxy's
 		// SF_ASSIGNED), but the store rules still run.
 		t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: s.f.Name(), Backend: be.Name(), Payload: pending, Env: envFor(e, s.cli), Stick: s.stk, SoName: e.soName(s.f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
+		t.FcSrc, t.FcDst = fcAddrs(s.cli)
 		var ss *Server
 		if ss, stores = e.stickMatch(be, t, key.Persist != nil); ss != nil {
 			key.Persist = ss

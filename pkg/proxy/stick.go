@@ -311,6 +311,6 @@ func (h *h1Frontend) stickTxn(c *h1Conn, req *httpRequest, s *accesslog.Session,
 			m.Headers = append(m.Headers, sample.Header{Name: hd.name, Value: hd.value})
 		}
 	}
-	return &sample.Txn{Src: s.Client, Dst: s.Frontend, Frontend: h.f.Name(), Backend: be.Name(), Req: m, Env: h.e, Stick: c.stk, NotFirst: req.notFirst, Captures: s,
+	return &sample.Txn{Src: s.Client, Dst: s.Frontend, FcSrc: c.fcSrc, FcDst: c.fcDst, Frontend: h.f.Name(), Backend: be.Name(), Req: m, Env: h.e, Stick: c.stk, NotFirst: req.notFirst, Captures: s,
 		SoName: h.e.soName(h.f, c.nc), ProxyTLV: ppTLVOf(c.nc)}
 }

@@ -94,6 +94,12 @@ func tcpVerdictCap(set []*haproxycfg.TCPRule, t *sample.Txn, caps *tcpCaps) hapr
 // and session rules: t.Stream false) only sess.* and proc.* variables
 // can be set, as in haproxy.
 func tcpVar(r *haproxycfg.Rule, t *sample.Txn) {
+	if isAddrAction(r.Action) {
+		// set-src, set-dst...: on t's addresses; the caller keeps them
+		// at its level (connection, session or stream).
+		setAddr(r, t)
+		return
+	}
 	proc := strings.HasPrefix(r.Name, "proc.")
 	if !t.Stream && !proc && !strings.HasPrefix(r.Name, "sess.") {
 		return
@@ -195,8 +201,19 @@ func (e *Engine) tcpAccept(f *Frontend, c net.Conn, stk *sticktable.Counters, ac
 	if stk != nil {
 		t.Stick = stk
 	}
+	src, dst := t.Src, t.Dst
 	act, expect := tcpConnVerdict(rs.TCPConnection, &t)
 	keepSessVars(&t, sess)
+	if pp != nil {
+		// set-src/set-dst at this level change the connection's own
+		// addresses (fc_src...), which a PROXY header then hides.
+		if t.Src != src {
+			pp.fcSrc = net.TCPAddrFromAddrPort(t.Src)
+		}
+		if t.Dst != dst {
+			pp.fcDst = net.TCPAddrFromAddrPort(t.Dst)
+		}
+	}
 	if act == haproxycfg.ActReject {
 		f.ctr.denied.Add(1)
 		// haproxy resets a connection it rejects at this level.
@@ -228,11 +245,22 @@ func (e *Engine) tcpSession(f *Frontend, c net.Conn, stk *sticktable.Counters, s
 	}
 	if len(rs.TCPSession) > 0 {
 		t := sample.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Frontend: f.Name(), Env: envFor(e, c), Vars: e.proc.load(*sess), Keeper: e, SoName: e.soName(f, c), ProxyTLV: ppTLVOf(c)}
+		t.FcSrc, t.FcDst = fcAddrs(c)
 		if stk != nil {
 			t.Stick = stk
 		}
+		src, dst := t.Src, t.Dst
 		act := tcpVerdict(rs.TCPSession, &t)
 		keepSessVars(&t, sess)
+		if pp := ppOf(c); pp != nil {
+			// The session's addresses (src, dst), as a PROXY header's.
+			if t.Src != src {
+				pp.src = net.TCPAddrFromAddrPort(t.Src)
+			}
+			if t.Dst != dst {
+				pp.dst = net.TCPAddrFromAddrPort(t.Dst)
+			}
+		}
 		if act == haproxycfg.ActReject {
 			f.ctr.deniedSess.Add(1)
 			// Closed without reading: what the client sent makes it a
@@ -387,7 +415,11 @@ func (s *session) inspect(log *accesslog.Session) ([]byte, bool) {
 	}
 	t := &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
 		Vars: s.e.proc.load(s.sessVars), Stream: true, Keeper: s.e, Captures: log, SoName: s.e.soName(f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
+	t.FcSrc, t.FcDst = fcAddrs(s.cli)
 	s.txn = t
+	// set-src/set-dst here are the stream's: its log, balancing and
+	// PROXY line to the server follow them.
+	defer func() { log.Client, log.Frontend = t.Src, t.Dst }()
 	// An empty buffer, not none: an HTTP fetch then waits for a request
 	// head (haproxy parses the buffer as HTTP in mode tcp).
 	buf := []byte{}
@@ -491,6 +523,7 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	if t == nil {
 		t = &sample.Txn{Src: s.log.Client, Dst: s.log.Frontend, Frontend: s.f.Name(), Env: envFor(s.e, s.cli), Stick: s.stk,
 			Vars: s.e.proc.load(s.sessVars), Stream: true, Keeper: s.e, SoName: s.e.soName(s.f, s.cli), ProxyTLV: ppTLVOf(s.cli)}
+		t.FcSrc, t.FcDst = fcAddrs(s.cli)
 	}
 	t.Backend = s.be.px.Name
 	if s.srv != nil {

@@ -38,8 +38,18 @@ func init() {
 	dst := func(t *Txn) netip.AddrPort { return t.Dst }
 	addr("src", src)
 	addr("dst", dst)
-	addr("fc_src", src)
-	addr("fc_dst", dst)
+	addr("fc_src", func(t *Txn) netip.AddrPort {
+		if t.FcSrc.IsValid() {
+			return t.FcSrc
+		}
+		return t.Src
+	})
+	addr("fc_dst", func(t *Txn) netip.AddrPort {
+		if t.FcDst.IsValid() {
+			return t.FcDst
+		}
+		return t.Dst
+	})
 
 	boolConst := func(name string, b bool) {
 		RegisterFetch(FetchDef{Name: name, Out: TypeBool, Fn: func(*Txn, []Arg) (Value, bool) {

@@ -165,6 +165,11 @@ type Txn struct {
 	mayChange bool      // set by a fetch whose answer may change with more data
 	scratch   []Value   // values of multi-valued fetches, reused per Txn
 	raw       *rawCache // Payload parsed as an HTTP request (mode tcp)
+	// FcSrc and FcDst are the connection's own addresses (fc_src,
+	// fc_dst): the socket's, or as `tcp-request connection` rules set
+	// them; a PROXY header and later set-src/set-dst change Src/Dst only.
+	// Unset, the fc_* fetches read Src and Dst.
+	FcSrc, FcDst netip.AddrPort
 }
 
 // MayChange is called by a fetch whose answer (or absence of answer)
