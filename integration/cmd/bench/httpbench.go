@@ -508,6 +508,11 @@ func profileHTTPCase(ctx context.Context, e *env, o options, hc httpCase, b *str
 // startEngine parses cfg and serves it with gproxy's engine in this
 // process; stop ends it.
 func startEngine(ctx context.Context, src string) (*proxy.Engine, func(), error) {
+	return startEngineAt(ctx, src, proxyAddr)
+}
+
+// startEngineAt is startEngine for a configuration that listens on addr.
+func startEngineAt(ctx context.Context, src, addr string) (*proxy.Engine, func(), error) {
 	cfg, diags, err := haproxycfg.Parse("proxy.cfg", []byte(src), haproxycfg.ParseOptions{})
 	if err != nil {
 		return nil, nil, err
@@ -538,7 +543,7 @@ func startEngine(ctx context.Context, src string) (*proxy.Engine, func(), error)
 		defer c2()
 		eng.Wait(wctx)
 	}
-	if err := waitTCP(nil, proxyAddr); err != nil {
+	if err := waitTCP(nil, addr); err != nil {
 		stop()
 		return nil, nil, err
 	}
@@ -619,5 +624,8 @@ func (e *env) idleRun(ctx context.Context, p *proc) (idleRun, error) {
 	time.Sleep(2 * time.Second)
 	r.RSSAfter, _ = statusKiB(pid, "VmRSS")
 	r.FDAfter = fdCount(pid)
+	c0, w0 := cpuTime(pid), time.Now()
+	time.Sleep(3 * time.Second)
+	r.CPU, r.Window = cpuTime(pid)-c0, time.Since(w0)
 	return r, s.check()
 }

@@ -24,6 +24,52 @@ type wrkResult struct {
 	Bytes    int64
 	Duration time.Duration
 	Errors   int64 // connect+read+write+timeout+non-2xx
+	Load     loadCPU
+}
+
+// loadCPU is what the client and the server used over one run: the
+// client's (wrk's, h2load's) user+system time from its rusage, nginx's
+// from its processes' schedstat. Both are the "machine" a proxy sits
+// between: a proxy that costs less per request than the two together is
+// not what limits the rate on two cores.
+type loadCPU struct {
+	Client, Server time.Duration
+}
+
+func (l loadCPU) add(o loadCPU) loadCPU { return loadCPU{l.Client + o.Client, l.Server + o.Server} }
+
+// total is client and server together.
+func (l loadCPU) total() time.Duration { return l.Client + l.Server }
+
+// nginxPIDs are nginx's master and worker (set by prepare) whose CPU each
+// load run records.
+var nginxPIDs []int
+
+// serverCPU is the CPU time nginx's processes have used so far.
+func serverCPU() time.Duration {
+	var sum time.Duration
+	for _, p := range nginxPIDs {
+		sum += cpuTime(p)
+	}
+	return sum
+}
+
+// clientCPU is the user+system time of a finished client command (taskset
+// execs the client in place: its rusage is the client's).
+func clientCPU(cmd *exec.Cmd) time.Duration {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// wrkCPUs is the CPU list wrk runs on: the load CPU unless the options
+// say otherwise (the unpinned 2-thread case).
+func (o options) wrkCPUs() string {
+	if o.loadCPUs != "" {
+		return o.loadCPUs
+	}
+	return cpuLoad
 }
 
 func (r wrkResult) perSec(n int64) float64 { return float64(n) / r.Duration.Seconds() }
@@ -35,21 +81,25 @@ const wrkScript = `done = function(summary, latency, requests)
 end
 `
 
-// runWrk runs wrk (one thread) on the load CPU against url.
+// runWrk runs wrk (one thread) on the load CPU against url; its result
+// holds wrk's and nginx's CPU over the run.
 func runWrk(ctx context.Context, dir string, o options, url string, extra ...string) (wrkResult, error) {
 	script := filepath.Join(dir, "report.lua")
 	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
 		return wrkResult{}, err
 	}
-	args := []string{"-c", cpuLoad, "wrk", "-t1", "-c", strconv.Itoa(o.conns), "-d", o.dur.String(), "-s", script}
+	args := []string{"-c", o.wrkCPUs(), "wrk", "-t1", "-c", strconv.Itoa(o.conns), "-d", o.dur.String(), "-s", script}
 	args = append(args, extra...)
 	args = append(args, url)
 	ctx, cancel := context.WithTimeout(ctx, o.dur+30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "taskset", args...).CombinedOutput()
+	s0 := serverCPU()
+	cmd := exec.CommandContext(ctx, "taskset", args...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk %s: %w: %s", url, err, out)
 	}
+	load := loadCPU{Client: clientCPU(cmd), Server: serverCPU() - s0}
 	for _, l := range strings.Split(string(out), "\n") {
 		if f, ok := strings.CutPrefix(l, "BENCH "); ok {
 			var r wrkResult
@@ -58,6 +108,7 @@ func runWrk(ctx context.Context, dir string, o options, url string, extra ...str
 				return wrkResult{}, fmt.Errorf("wrk output %q: %w", l, err)
 			}
 			r.Duration = time.Duration(us) * time.Microsecond
+			r.Load = load
 			return r, nil
 		}
 	}

@@ -60,6 +60,7 @@ type tlsRun struct {
 	Requests int64
 	Dur      time.Duration
 	CPU      ticks
+	Load     loadCPU // wrk's or h2load's and nginx's CPU over the rounds
 }
 
 func (r tlsRun) rate() float64 {
@@ -111,6 +112,7 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 			t0, _ := cpuSplit(p.pid())
 			var n int64
 			var d time.Duration
+			var load loadCPU
 			switch c.id {
 			case "ka", "close":
 				var extra []string
@@ -125,9 +127,9 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 					p.stop()
 					return fmt.Errorf("%s TLS %s: %w", name, c.id, err)
 				}
-				n, d = w.Requests, w.Duration
+				n, d, load = w.Requests, w.Duration, w.Load
 			case "h2":
-				n, d, err = h2loadRun(ctx, half, "https://"+tlsH2Addr+smallPath)
+				n, d, load, err = h2loadRun(ctx, half, "https://"+tlsH2Addr+smallPath)
 				if err != nil {
 					p.stop()
 					return fmt.Errorf("%s TLS %s: %w", name, c.id, err)
@@ -140,6 +142,7 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 			run := r.TLS[c.id]
 			run.Requests += n
 			run.Dur += d
+			run.Load = run.Load.add(load)
 			cpu := t1.sub(t0)
 			run.CPU.U += cpu.U
 			run.CPU.S += cpu.S
