@@ -513,7 +513,8 @@ func startEngine(ctx context.Context, src string) (*proxy.Engine, func(), error)
 
 // startEngineAt is startEngine for a configuration that listens on addr.
 func startEngineAt(ctx context.Context, src, addr string) (*proxy.Engine, func(), error) {
-	cfg, diags, err := haproxycfg.Parse("proxy.cfg", []byte(src), haproxycfg.ParseOptions{})
+	// ReadFile: the certificates named by `ssl crt` are read while parsing.
+	cfg, diags, err := haproxycfg.Parse("proxy.cfg", []byte(src), haproxycfg.ParseOptions{ReadFile: os.ReadFile})
 	if err != nil {
 		return nil, nil, err
 	}
