@@ -119,10 +119,10 @@ func runProfileTLS(ctx context.Context, o options) error {
 	return nil
 }
 
-// wrkErr makes wrk's counted errors (refused, reset, non-2xx) an error.
+// wrkErr makes answers other than 2xx an error.
 func wrkErr(w wrkResult, err error) error {
-	if err == nil && w.Errors > 0 {
-		return fmt.Errorf("%d errors (wrk)", w.Errors)
+	if err == nil {
+		return w.answered()
 	}
 	return err
 }

@@ -61,6 +61,7 @@ type tlsRun struct {
 	Dur      time.Duration
 	CPU      ticks
 	Load     loadCPU // wrk's or h2load's and nginx's CPU over the rounds
+	Errors   int64   // wrk's socket errors and timeouts
 }
 
 func (r tlsRun) rate() float64 {
@@ -113,6 +114,7 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 			var n int64
 			var d time.Duration
 			var load loadCPU
+			var errs int64
 			switch c.id {
 			case "ka", "close":
 				var extra []string
@@ -120,14 +122,14 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 					extra = []string{"-H", "Connection: close"}
 				}
 				w, err := runWrk(ctx, e.dir, half, "https://"+tlsECAddr+smallPath, extra...)
-				if err == nil && w.Errors > 0 {
-					err = fmt.Errorf("%d errors (wrk)", w.Errors)
+				if err == nil {
+					err = w.answered()
 				}
 				if err != nil {
 					p.stop()
 					return fmt.Errorf("%s TLS %s: %w", name, c.id, err)
 				}
-				n, d, load = w.Requests, w.Duration, w.Load
+				n, d, load, errs = w.Requests, w.Duration, w.Load, w.Errors
 			case "h2":
 				n, d, load, err = h2loadRun(ctx, half, "https://"+tlsH2Addr+smallPath)
 				if err != nil {
@@ -143,6 +145,7 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 			run.Requests += n
 			run.Dur += d
 			run.Load = run.Load.add(load)
+			run.Errors += errs
 			cpu := t1.sub(t0)
 			run.CPU.U += cpu.U
 			run.CPU.S += cpu.S
@@ -181,7 +184,8 @@ func tlsRaw(b *strings.Builder, t *targetResult) {
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(b, "  (h) TLS %s: %d requests in %v (two rounds); proxy CPU user %v sys %v\n", c.id,
-			tr.Requests, tr.Dur.Round(time.Millisecond), ticksDur(tr.CPU.U), ticksDur(tr.CPU.S))
+		fmt.Fprintf(b, "  (h) TLS %s: %d requests in %v (two rounds), %d errors; proxy CPU user %v sys %v; client CPU %v, nginx %v\n", c.id,
+			tr.Requests, tr.Dur.Round(time.Millisecond), tr.Errors, ticksDur(tr.CPU.U), ticksDur(tr.CPU.S),
+			tr.Load.Client.Round(time.Millisecond), tr.Load.Server.Round(time.Millisecond))
 	}
 }

@@ -75,8 +75,8 @@ func (e *env) twoThreads(ctx context.Context) (err error) {
 			threads := threadCount(p.pid())
 			died := p.exited()
 			p.stop()
-			if werr == nil && w.Errors > 0 {
-				werr = fmt.Errorf("%d errors (wrk)", w.Errors)
+			if werr == nil {
+				werr = w.answered()
 			}
 			if werr != nil {
 				return fmt.Errorf("(i) %s mode %s: %w", name, m.mode, werr)
@@ -95,6 +95,7 @@ func (e *env) twoThreads(ctx context.Context) (err error) {
 			run.CPU.U += cpu.U
 			run.CPU.S += cpu.S
 			run.Load = run.Load.add(w.Load)
+			run.Errors += w.Errors
 			r.TwoThread[m.mode] = run
 			fmt.Printf("%-8s (i) 2 threads, mode %-4s %10.0f req/s, proxy CPU %.1f µs/req (%d threads), wrk %v nginx %v over %v\n", name, m.mode,
 				w.perSec(w.Requests), cpuPerReq(cpu, w.Requests), threads, w.Load.Client.Round(time.Millisecond),
@@ -138,8 +139,8 @@ func twoThreadRaw(b *strings.Builder, t *targetResult) {
 		}
 		pct := func(d time.Duration) float64 { return 100 * d.Seconds() / tr.Dur.Seconds() }
 		proxy := time.Duration(tr.CPU.U+tr.CPU.S) * clockTick
-		fmt.Fprintf(b, "  (i) 2 threads, mode %s: %d requests in %v (two rounds); proxy CPU user %v sys %v (%.0f%% of a core), wrk %v (%.0f%%), nginx %v (%.0f%%)\n",
-			m.mode, tr.Requests, tr.Dur.Round(time.Millisecond), ticksDur(tr.CPU.U), ticksDur(tr.CPU.S), pct(proxy),
+		fmt.Fprintf(b, "  (i) 2 threads, mode %s: %d requests in %v (two rounds), %d errors; proxy CPU user %v sys %v (%.0f%% of a core), wrk %v (%.0f%%), nginx %v (%.0f%%)\n",
+			m.mode, tr.Requests, tr.Dur.Round(time.Millisecond), tr.Errors, ticksDur(tr.CPU.U), ticksDur(tr.CPU.S), pct(proxy),
 			tr.Load.Client.Round(time.Millisecond), pct(tr.Load.Client), tr.Load.Server.Round(time.Millisecond), pct(tr.Load.Server))
 	}
 }
