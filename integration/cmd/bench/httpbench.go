@@ -244,9 +244,9 @@ func httpRaw(b *strings.Builder, t *targetResult) {
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(b, "  (g) %s, %s: wrk %d requests, %d bytes in %v, %d errors; proxy CPU user %v sys %v; wrk CPU %v, nginx %v\n", hc.name, c,
+			fmt.Fprintf(b, "  (g) %s, %s: wrk %d requests, %d bytes in %v, %d errors; proxy CPU user %v sys %v; wrk CPU %v, nginx %v; %s\n", hc.name, c,
 				hr.W.Requests, hr.W.Bytes, hr.W.Duration.Round(1e6), hr.W.Errors,
-				ticksDur(hr.CPU.U), ticksDur(hr.CPU.S), hr.W.Load.Client.Round(time.Millisecond), hr.W.Load.Server.Round(time.Millisecond))
+				ticksDur(hr.CPU.U), ticksDur(hr.CPU.S), hr.W.Load.Client.Round(time.Millisecond), hr.W.Load.Server.Round(time.Millisecond), busyText(hr.W.Busy))
 		}
 	}
 }

@@ -116,7 +116,7 @@ func (r *results) limitSection() string {
 	if h.TwoThread != nil && g.TwoThread != nil {
 		b.WriteString("\n(i) unpinned, 2 threads: share of one core each process used over the run (200% is both cores,\n")
 		b.WriteString("which other work on the machine also uses; the load average is at the top):\n\n")
-		b.WriteString("| mode | proxy | req/s | proxy | wrk | nginx | sum |\n|---|---|---|---|---|---|---|\n")
+		b.WriteString("| mode | proxy | req/s | proxy | wrk | nginx | sum | both CPUs busy (every process) | other work |\n|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range twoThreadModes {
 			for _, p := range []struct {
 				name string
@@ -128,7 +128,9 @@ func (r *results) limitSection() string {
 				}
 				pct := func(d time.Duration) float64 { return 100 * d.Seconds() / tr.Dur.Seconds() }
 				px, cl, sv := pct(tickDur(tr.CPU)), pct(tr.Load.Client), pct(tr.Load.Server)
-				fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f%% | %.0f%% | %.0f%% | %.0f%% |\n", m.mode, p.name, tr.rate(), px, cl, sv, px+cl+sv)
+				busy := 100 * tr.BusySec / tr.Dur.Seconds()
+				fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% |\n", m.mode, p.name, tr.rate(), px, cl, sv, px+cl+sv,
+					busy, max(0, busy-(px+cl+sv)))
 			}
 		}
 	}

@@ -26,6 +26,41 @@ type wrkResult struct {
 	Errors   int64 // connect+read+write+timeout+non-2xx
 	Status   int64 // non-2xx responses alone
 	Load     loadCPU
+	Busy     [2]float64 // share of the run each of CPU 0 and 1 was busy, all processes (/proc/stat)
+}
+
+// cpuJiffies is /proc/stat's busy and total time of CPU 0 and CPU 1.
+type cpuJiffies struct{ busy, total [2]int64 }
+
+func readJiffies() cpuJiffies {
+	var j cpuJiffies
+	for _, l := range strings.Split(readFile("/proc/stat"), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 9 || (f[0] != "cpu0" && f[0] != "cpu1") {
+			continue
+		}
+		i := int(f[0][3] - '0')
+		for k, v := range f[1:9] { // user nice system idle iowait irq softirq steal
+			n, _ := strconv.ParseInt(v, 10, 64)
+			j.total[i] += n
+			if k != 3 && k != 4 {
+				j.busy[i] += n
+			}
+		}
+	}
+	return j
+}
+
+// busySince is the share of time each CPU was busy since j0.
+func busySince(j0 cpuJiffies) [2]float64 {
+	j1 := readJiffies()
+	var b [2]float64
+	for i := range b {
+		if t := j1.total[i] - j0.total[i]; t > 0 {
+			b[i] = float64(j1.busy[i]-j0.busy[i]) / float64(t)
+		}
+	}
+	return b
 }
 
 // answered fails when the proxy answered with a status other than 2xx:
@@ -105,13 +140,14 @@ func runWrk(ctx context.Context, dir string, o options, url string, extra ...str
 	args = append(args, url)
 	ctx, cancel := context.WithTimeout(ctx, o.dur+30*time.Second)
 	defer cancel()
-	s0 := serverCPU()
+	s0, j0 := serverCPU(), readJiffies()
 	cmd := exec.CommandContext(ctx, "taskset", args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk %s: %w: %s", url, err, out)
 	}
 	load := loadCPU{Client: clientCPU(cmd), Server: serverCPU() - s0}
+	busy := busySince(j0)
 	for _, l := range strings.Split(string(out), "\n") {
 		if f, ok := strings.CutPrefix(l, "BENCH "); ok {
 			var r wrkResult
@@ -120,7 +156,7 @@ func runWrk(ctx context.Context, dir string, o options, url string, extra ...str
 				return wrkResult{}, fmt.Errorf("wrk output %q: %w", l, err)
 			}
 			r.Duration = time.Duration(us) * time.Microsecond
-			r.Load = load
+			r.Load, r.Busy = load, busy
 			return r, nil
 		}
 	}

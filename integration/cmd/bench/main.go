@@ -132,7 +132,12 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		cmd := exec.Command("taskset", append([]string{"-c", cpu, exe}, os.Args[1:]...)...)
+		// In a network namespace of its own: the loopback addresses below
+		// are the same in every copy of this program, and benches of
+		// other worktrees run at the same time on this machine (two
+		// proxies with SO_REUSEPORT on one address share its connections;
+		// a second nginx fails to bind and the first one answers).
+		cmd := exec.Command("unshare", append([]string{"--net", "--", "taskset", "-c", cpu, exe}, os.Args[1:]...)...)
 		cmd.Env = append(os.Environ(), envPinned+"=1")
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 		signal.Ignore(os.Interrupt, syscall.SIGTERM) // the child gets them and cleans up
@@ -144,6 +149,10 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: ip link set lo up in the bench's network namespace: %v: %s\n", err, out)
+		os.Exit(1)
 	}
 	if err := raiseNOFILE(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

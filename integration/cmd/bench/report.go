@@ -254,7 +254,7 @@ func (r *results) raw() string {
 			if name != "direct" {
 				fmt.Fprintf(&b, "; proxy CPU user %v sys %v", time.Duration(c.cpu.U)*clockTick, time.Duration(c.cpu.S)*clockTick)
 			}
-			fmt.Fprintf(&b, "; wrk CPU %v, nginx %v", c.w.Load.Client.Round(time.Millisecond), c.w.Load.Server.Round(time.Millisecond))
+			fmt.Fprintf(&b, "; wrk CPU %v, nginx %v; %s", c.w.Load.Client.Round(time.Millisecond), c.w.Load.Server.Round(time.Millisecond), busyText(c.w.Busy))
 			b.WriteString("\n")
 		}
 		httpRaw(&b, t)
@@ -285,6 +285,13 @@ func (r *results) raw() string {
 			v.Daemon, v.Instances, v.VIPs, v.Master.Round(time.Millisecond), v.Procs, v.RSSKiB, v.PSSKiB, v.CPU, v.Window.Round(time.Millisecond))
 	}
 	return b.String()
+}
+
+// busyText is how busy both CPUs were over a run, every process
+// counted: beside the bench's own processes' CPU it shows the other
+// work that shared the cores.
+func busyText(b [2]float64) string {
+	return fmt.Sprintf("CPU 0 busy %.0f%%, CPU 1 %.0f%%", 100*b[0], 100*b[1])
 }
 
 func orOK(s string) string {

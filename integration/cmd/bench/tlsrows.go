@@ -62,6 +62,7 @@ type tlsRun struct {
 	CPU      ticks
 	Load     loadCPU // wrk's or h2load's and nginx's CPU over the rounds
 	Errors   int64   // wrk's socket errors and timeouts
+	BusySec  float64 // seconds CPU 0 and CPU 1 were busy over the wrk rounds, every process
 }
 
 func (r tlsRun) rate() float64 {
@@ -115,6 +116,7 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 			var d time.Duration
 			var load loadCPU
 			var errs int64
+			var busy float64
 			switch c.id {
 			case "ka", "close":
 				var extra []string
@@ -130,6 +132,7 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 					return fmt.Errorf("%s TLS %s: %w", name, c.id, err)
 				}
 				n, d, load, errs = w.Requests, w.Duration, w.Load, w.Errors
+				busy = (w.Busy[0] + w.Busy[1]) * w.Duration.Seconds()
 			case "h2":
 				n, d, load, err = h2loadRun(ctx, half, "https://"+tlsH2Addr+smallPath)
 				if err != nil {
@@ -146,6 +149,7 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 			run.Dur += d
 			run.Load = run.Load.add(load)
 			run.Errors += errs
+			run.BusySec += busy
 			cpu := t1.sub(t0)
 			run.CPU.U += cpu.U
 			run.CPU.S += cpu.S

@@ -96,6 +96,7 @@ func (e *env) twoThreads(ctx context.Context) (err error) {
 			run.CPU.S += cpu.S
 			run.Load = run.Load.add(w.Load)
 			run.Errors += w.Errors
+			run.BusySec += (w.Busy[0] + w.Busy[1]) * w.Duration.Seconds()
 			r.TwoThread[m.mode] = run
 			fmt.Printf("%-8s (i) 2 threads, mode %-4s %10.0f req/s, proxy CPU %.1f µs/req (%d threads), wrk %v nginx %v over %v\n", name, m.mode,
 				w.perSec(w.Requests), cpuPerReq(cpu, w.Requests), threads, w.Load.Client.Round(time.Millisecond),
@@ -142,5 +143,6 @@ func twoThreadRaw(b *strings.Builder, t *targetResult) {
 		fmt.Fprintf(b, "  (i) 2 threads, mode %s: %d requests in %v (two rounds), %d errors; proxy CPU user %v sys %v (%.0f%% of a core), wrk %v (%.0f%%), nginx %v (%.0f%%)\n",
 			m.mode, tr.Requests, tr.Dur.Round(time.Millisecond), tr.Errors, ticksDur(tr.CPU.U), ticksDur(tr.CPU.S), pct(proxy),
 			tr.Load.Client.Round(time.Millisecond), pct(tr.Load.Client), tr.Load.Server.Round(time.Millisecond), pct(tr.Load.Server))
+		fmt.Fprintf(b, "      both CPUs busy %.0f%% of 200%% (every process on the machine)\n", 100*tr.BusySec/tr.Dur.Seconds())
 	}
 }
