@@ -171,7 +171,7 @@ func (r *results) rows() []row {
 	rows = append(rows,
 		row{what: "(e) RSS per idle proxied connection (" + n + ")", unit: "KiB", better: "↓", ref: perConn(h), ours: perConn(g)},
 		row{what: "(e) descriptors per idle proxied connection", unit: "fds", better: "↓", ref: fdPer(h), ours: fdPer(g)},
-		row{what: "(e) CPU with " + n + " idle connections", unit: "ms/s", better: "↓", ref: idle(h), ours: idle(g), zeroOK: true},
+		row{what: "(e) CPU with " + n + " idle connections", unit: "ms/s", better: "↓", ref: idle(h), ours: idle(g), zeroOK: h.IdleWindow > 0 && g.IdleWindow > 0},
 		row{what: fmt.Sprintf("(e) idle connections held of %d tried (fd limit %d)", r.IdleMax, fdLimit), unit: "conns", better: "↑", ref: float64(h.MaxHeld), ours: float64(g.MaxHeld)},
 	)
 	if hi, gi := h.IdleByMode["http"], g.IdleByMode["http"]; hi.N > 0 && gi.N > 0 {
@@ -184,7 +184,7 @@ func (r *results) rows() []row {
 		rows = append(rows,
 			row{what: fmt.Sprintf("(e) RSS per idle proxied connection, mode http (%d)", hi.N), unit: "KiB", better: "↓", ref: hi.perConnKiB(), ours: gi.perConnKiB()},
 			row{what: "(e) descriptors per idle proxied connection, mode http", unit: "fds", better: "↓", ref: hi.perConnFDs(), ours: gi.perConnFDs()},
-			row{what: fmt.Sprintf("(e) CPU with %d idle connections, mode http", hi.N), unit: "ms/s", better: "↓", ref: idleCPU(hi), ours: idleCPU(gi), zeroOK: true},
+			row{what: fmt.Sprintf("(e) CPU with %d idle connections, mode http", hi.N), unit: "ms/s", better: "↓", ref: idleCPU(hi), ours: idleCPU(gi), zeroOK: hi.Window > 0 && gi.Window > 0},
 		)
 	}
 	rows = append(rows,
