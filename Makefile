@@ -4,7 +4,7 @@ BIN      := bin
 GOFLAGS  ?= -trimpath
 export CGO_ENABLED := 0
 
-.PHONY: all build test unit integration fuzz vet demo bench bench-vrrp deb deps clean regtests testssl
+.PHONY: all build test unit integration fuzz vet demo bench bench-vrrp bench-profiles deb deps clean regtests testssl
 
 all: build
 
@@ -61,6 +61,14 @@ bench: deps build
 # testssl.sh against haproxy and gproxy on the same TLS frontend: bench/testssl.md.
 testssl: deps build
 	./integration/testssl/run.sh
+
+# CPU and allocation profiles and both proxies' system calls per request
+# for every case of bench/results.md: bench/profile.md ((a)-(c)),
+# profile-http.md ((g)), profile-tls.md ((h)).
+bench-profiles: deps build
+	$(GO) run ./integration/cmd/bench -profile
+	$(GO) run ./integration/cmd/bench -profile-http
+	$(GO) run ./integration/cmd/bench -profile-tls
 
 # Only the VRRP rows (1, 100, 1,000 instances): bench/vrrp.md.
 bench-vrrp: build

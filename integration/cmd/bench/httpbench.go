@@ -185,17 +185,17 @@ func (e *env) httpThroughput(ctx context.Context) error {
 				if p.exited() {
 					return fmt.Errorf("%s died during %s %s: %s", name, hc.name, c.id, p.logTail())
 				}
-				if w.Errors > 0 {
+				if err := w.answered(); err != nil {
 					p.stop()
-					return fmt.Errorf("%s %s %s: %d errors (wrk)", name, hc.name, c.id, w.Errors)
+					return fmt.Errorf("%s %s %s: %w", name, hc.name, c.id, err)
 				}
 				r := e.result.get(name)
 				if r.HTTP == nil {
 					r.HTTP = map[string]httpRun{}
 				}
 				r.HTTP[hc.id+"-"+c.id] = httpRun{W: w, CPU: t1.sub(t0)}
-				fmt.Printf("%-8s %-22s %-5s %10.0f req/s, proxy CPU %.1f µs/req\n", name, hc.name, c.id,
-					w.perSec(w.Requests), cpuPerReq(t1.sub(t0), w.Requests))
+				fmt.Printf("%-8s %-22s %-5s %10.0f req/s, proxy CPU %.1f µs/req, errors %d\n", name, hc.name, c.id,
+					w.perSec(w.Requests), cpuPerReq(t1.sub(t0), w.Requests), w.Errors)
 			}
 			p.stop()
 		}
@@ -244,9 +244,9 @@ func httpRaw(b *strings.Builder, t *targetResult) {
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(b, "  (g) %s, %s: wrk %d requests, %d bytes in %v, %d errors; proxy CPU user %v sys %v\n", hc.name, c,
+			fmt.Fprintf(b, "  (g) %s, %s: wrk %d requests, %d bytes in %v, %d errors; proxy CPU user %v sys %v; wrk CPU %v, nginx %v; %s\n", hc.name, c,
 				hr.W.Requests, hr.W.Bytes, hr.W.Duration.Round(1e6), hr.W.Errors,
-				ticksDur(hr.CPU.U), ticksDur(hr.CPU.S))
+				ticksDur(hr.CPU.U), ticksDur(hr.CPU.S), hr.W.Load.Client.Round(time.Millisecond), hr.W.Load.Server.Round(time.Millisecond), busyText(hr.W.Busy))
 		}
 	}
 }
@@ -508,7 +508,13 @@ func profileHTTPCase(ctx context.Context, e *env, o options, hc httpCase, b *str
 // startEngine parses cfg and serves it with gproxy's engine in this
 // process; stop ends it.
 func startEngine(ctx context.Context, src string) (*proxy.Engine, func(), error) {
-	cfg, diags, err := haproxycfg.Parse("proxy.cfg", []byte(src), haproxycfg.ParseOptions{})
+	return startEngineAt(ctx, src, proxyAddr)
+}
+
+// startEngineAt is startEngine for a configuration that listens on addr.
+func startEngineAt(ctx context.Context, src, addr string) (*proxy.Engine, func(), error) {
+	// ReadFile: the certificates named by `ssl crt` are read while parsing.
+	cfg, diags, err := haproxycfg.Parse("proxy.cfg", []byte(src), haproxycfg.ParseOptions{ReadFile: os.ReadFile})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -538,7 +544,7 @@ func startEngine(ctx context.Context, src string) (*proxy.Engine, func(), error)
 		defer c2()
 		eng.Wait(wctx)
 	}
-	if err := waitTCP(nil, proxyAddr); err != nil {
+	if err := waitTCP(nil, addr); err != nil {
 		stop()
 		return nil, nil, err
 	}
@@ -619,5 +625,8 @@ func (e *env) idleRun(ctx context.Context, p *proc) (idleRun, error) {
 	time.Sleep(2 * time.Second)
 	r.RSSAfter, _ = statusKiB(pid, "VmRSS")
 	r.FDAfter = fdCount(pid)
+	c0, w0 := cpuTime(pid), time.Now()
+	time.Sleep(3 * time.Second)
+	r.CPU, r.Window = cpuTime(pid)-c0, time.Since(w0)
 	return r, s.check()
 }

@@ -24,40 +24,139 @@ type wrkResult struct {
 	Bytes    int64
 	Duration time.Duration
 	Errors   int64 // connect+read+write+timeout+non-2xx
+	Status   int64 // non-2xx responses alone
+	Load     loadCPU
+	Busy     [2]float64 // share of the run each of CPU 0 and 1 was busy, all processes (/proc/stat)
+}
+
+// cpuJiffies is /proc/stat's busy and total time of CPU 0 and CPU 1.
+type cpuJiffies struct{ busy, total [2]int64 }
+
+func readJiffies() cpuJiffies {
+	var j cpuJiffies
+	for _, l := range strings.Split(readFile("/proc/stat"), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 9 || (f[0] != "cpu0" && f[0] != "cpu1") {
+			continue
+		}
+		i := int(f[0][3] - '0')
+		for k, v := range f[1:9] { // user nice system idle iowait irq softirq steal
+			n, _ := strconv.ParseInt(v, 10, 64)
+			j.total[i] += n
+			if k != 3 && k != 4 {
+				j.busy[i] += n
+			}
+		}
+	}
+	return j
+}
+
+// busySince is the share of time each CPU was busy since j0.
+func busySince(j0 cpuJiffies) [2]float64 {
+	j1 := readJiffies()
+	var b [2]float64
+	for i := range b {
+		if t := j1.total[i] - j0.total[i]; t > 0 {
+			b[i] = float64(j1.busy[i]-j0.busy[i]) / float64(t)
+		}
+	}
+	return b
+}
+
+// answered fails when the proxy answered with a status other than 2xx:
+// its figures would not measure the case. Socket errors and timeouts
+// (wrk's 2 s), which a loaded machine causes for either proxy, stay
+// figures: counted in Errors and printed with the raw figures.
+func (r wrkResult) answered() error {
+	if r.Status > 0 {
+		return fmt.Errorf("%d of %d responses were not 2xx (wrk)", r.Status, r.Requests)
+	}
+	return nil
+}
+
+// loadCPU is what the client and the server used over one run: the
+// client's (wrk's, h2load's) user+system time from its rusage, nginx's
+// from its processes' schedstat. Both are the "machine" a proxy sits
+// between: a proxy that costs less per request than the two together is
+// not what limits the rate on two cores.
+type loadCPU struct {
+	Client, Server time.Duration
+}
+
+func (l loadCPU) add(o loadCPU) loadCPU { return loadCPU{l.Client + o.Client, l.Server + o.Server} }
+
+// total is client and server together.
+func (l loadCPU) total() time.Duration { return l.Client + l.Server }
+
+// nginxPIDs are nginx's master and worker (set by prepare) whose CPU each
+// load run records.
+var nginxPIDs []int
+
+// serverCPU is the CPU time nginx's processes have used so far.
+func serverCPU() time.Duration {
+	var sum time.Duration
+	for _, p := range nginxPIDs {
+		sum += cpuTime(p)
+	}
+	return sum
+}
+
+// clientCPU is the user+system time of a finished client command (taskset
+// execs the client in place: its rusage is the client's).
+func clientCPU(cmd *exec.Cmd) time.Duration {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// wrkCPUs is the CPU list wrk runs on: the load CPU unless the options
+// say otherwise (the unpinned 2-thread case).
+func (o options) wrkCPUs() string {
+	if o.loadCPUs != "" {
+		return o.loadCPUs
+	}
+	return cpuLoad
 }
 
 func (r wrkResult) perSec(n int64) float64 { return float64(n) / r.Duration.Seconds() }
 
 const wrkScript = `done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("BENCH %d %d %d %d\n", summary.requests, summary.bytes,
-    summary.duration, e.connect + e.read + e.write + e.timeout + e.status))
+  io.write(string.format("BENCH %d %d %d %d %d\n", summary.requests, summary.bytes,
+    summary.duration, e.connect + e.read + e.write + e.timeout + e.status, e.status))
 end
 `
 
-// runWrk runs wrk (one thread) on the load CPU against url.
+// runWrk runs wrk (one thread) on the load CPU against url; its result
+// holds wrk's and nginx's CPU over the run.
 func runWrk(ctx context.Context, dir string, o options, url string, extra ...string) (wrkResult, error) {
 	script := filepath.Join(dir, "report.lua")
 	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
 		return wrkResult{}, err
 	}
-	args := []string{"-c", cpuLoad, "wrk", "-t1", "-c", strconv.Itoa(o.conns), "-d", o.dur.String(), "-s", script}
+	args := []string{"-c", o.wrkCPUs(), "wrk", "-t1", "-c", strconv.Itoa(o.conns), "-d", o.dur.String(), "-s", script}
 	args = append(args, extra...)
 	args = append(args, url)
 	ctx, cancel := context.WithTimeout(ctx, o.dur+30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "taskset", args...).CombinedOutput()
+	s0, j0 := serverCPU(), readJiffies()
+	cmd := exec.CommandContext(ctx, "taskset", args...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk %s: %w: %s", url, err, out)
 	}
+	load := loadCPU{Client: clientCPU(cmd), Server: serverCPU() - s0}
+	busy := busySince(j0)
 	for _, l := range strings.Split(string(out), "\n") {
 		if f, ok := strings.CutPrefix(l, "BENCH "); ok {
 			var r wrkResult
 			var us int64
-			if _, err := fmt.Sscan(f, &r.Requests, &r.Bytes, &us, &r.Errors); err != nil {
+			if _, err := fmt.Sscan(f, &r.Requests, &r.Bytes, &us, &r.Errors, &r.Status); err != nil {
 				return wrkResult{}, fmt.Errorf("wrk output %q: %w", l, err)
 			}
 			r.Duration = time.Duration(us) * time.Microsecond
+			r.Load, r.Busy = load, busy
 			return r, nil
 		}
 	}

@@ -3,8 +3,10 @@
 // of ratios with the raw figures to bench/results.md. Needs root (the VRRP
 // part runs in private network namespaces).
 //
-//	go run ./integration/cmd/bench [-out bench] [-d 6s] [-idle 3000] [-idle-max 5000] [-vrrp-window 20s]
+//	go run ./integration/cmd/bench [-out bench] [-d 6s] [-idle 5000] [-idle-max 8000] [-vrrp-window 20s]
 //	go run ./integration/cmd/bench -profile   # gproxy's engine in-process, pprof of (a)-(c): bench/profile.md
+//	go run ./integration/cmd/bench -profile-http # the same for the mode http rows (g): bench/profile-http.md
+//	go run ./integration/cmd/bench -profile-tls  # the same for the TLS and HTTP/2 rows (h): bench/profile-tls.md
 //	go run ./integration/cmd/bench -proto     # relay prototypes (splice, buffered, adaptive): bench/proto.md
 //	go run ./integration/cmd/bench -tls       # TLS termination against haproxy: bench/tls.md
 //	go run ./integration/cmd/bench -http-only # only the mode http rows: bench/http.md
@@ -47,7 +49,46 @@ type options struct {
 	vrrpOnly   bool
 	httpOnly   bool
 	profHTTP   bool
+	profTLS    bool
 	baseBin    string // with -http-only: a gproxy binary to measure too, as "before"
+	loadCPUs   string // CPU list for wrk and h2load; "" is cpuLoad
+	skipVRRP   bool
+}
+
+// fdLimit is this process's RLIMIT_NOFILE hard limit, which main also
+// makes the soft limit of every process the bench starts.
+var fdLimit uint64
+
+// raiseNOFILE sets the soft descriptor limit to the hard one. Go raises
+// its own soft limit at start but gives children the original one back;
+// an explicit Setrlimit makes the raised limit the one children inherit
+// (haproxy, gproxy and nginx then all start with it).
+func raiseNOFILE() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("getrlimit NOFILE: %w", err)
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("setrlimit NOFILE %d: %w", lim.Max, err)
+	}
+	fdLimit = lim.Max
+	return nil
+}
+
+// fitIdle caps the idle-connection counts to what the descriptor limit
+// allows: the proxy needs two descriptors per proxied connection (client
+// and server side) and this program one, with some to spare.
+func (o *options) fitIdle() {
+	most := int(fdLimit/2) - 500
+	if o.idle > most {
+		fmt.Printf("bench: -idle %d needs more than %d descriptors; using %d\n", o.idle, fdLimit, most)
+		o.idle = most
+	}
+	if o.idleMax > most {
+		fmt.Printf("bench: -idle-max %d needs more than %d descriptors; using %d\n", o.idleMax, fdLimit, most)
+		o.idleMax = most
+	}
 }
 
 func main() {
@@ -55,15 +96,17 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench", "directory for results.md (tmp/ under it holds configs, logs, binaries)")
 	flag.DurationVar(&o.dur, "d", 6*time.Second, "length of each load case")
 	flag.IntVar(&o.conns, "c", 50, "wrk connections")
-	flag.IntVar(&o.idle, "idle", 3000, "idle proxied connections for the RSS case (10,000 would need 20,000+ descriptors in the proxy: the hard limit here is 20,000)")
-	flag.IntVar(&o.idleMax, "idle-max", 5000, "then add connections up to this many and report how many the proxy holds")
+	flag.IntVar(&o.idle, "idle", 5000, "idle proxied connections for the RSS case, in mode tcp and mode http (the proxy needs two descriptors each: capped to half the RLIMIT_NOFILE hard limit, 20,000 here)")
+	flag.IntVar(&o.idleMax, "idle-max", 8000, "then add connections up to this many and report how many the proxy holds (mode tcp; haproxy's maxconn is 9000)")
 	flag.DurationVar(&o.vrrpWindow, "vrrp-window", 20*time.Second, "idle CPU/RSS window per VRRP daemon")
+	flag.BoolVar(&o.skipVRRP, "skip-vrrp", false, "leave the VRRP rows out of the comparison (a quicker check of the proxy rows)")
 	flag.BoolVar(&o.profile, "profile", false, "instead of the comparison, run gproxy's engine in this process and write CPU profiles of (a)-(c) to <out>/profile.md")
 	flag.BoolVar(&o.proto, "proto", false, "instead of the comparison, measure minimal relay prototypes (splice, buffered, adaptive) in this process; writes <out>/proto.md")
 	flag.BoolVar(&o.tls, "tls", false, "instead of the comparison, measure TLS termination (handshakes, requests over TLS) against haproxy; writes <out>/tls.md")
 	flag.BoolVar(&o.vrrpOnly, "vrrp-only", false, "instead of the comparison, run only the VRRP rows (1, 100, 1,000 instances); writes <out>/vrrp.md")
 	flag.BoolVar(&o.httpOnly, "http-only", false, "instead of the comparison, run only the mode http rows (plain and L7 rules, keep-alive and close); writes <out>/http.md")
 	flag.BoolVar(&o.profHTTP, "profile-http", false, "instead of the comparison, run gproxy's engine in this process with the mode http configurations and write CPU and allocation profiles to <out>/profile-http.md")
+	flag.BoolVar(&o.profTLS, "profile-tls", false, "instead of the comparison, run gproxy's engine in this process with the TLS configuration of the (h) rows (keep-alive, new connection, HTTP/2) and write CPU and allocation profiles and both proxies' system calls to <out>/profile-tls.md")
 	flag.StringVar(&o.baseBin, "before", "", "with -http-only: also measure this gproxy binary (e.g. built from the branch point), as gproxy-before, in the same run (with -profile-http: its system calls per request); with -vrrp-only, this gkeepalived binary as gkeepalived-before")
 	child := flag.String("vrrp-child", "", "internal: run one VRRP daemon measurement inside a private namespace")
 	childN := flag.Int("vrrp-instances", 1, "internal")
@@ -81,7 +124,7 @@ func main() {
 	// runs the engine itself, by running again under taskset.
 	if os.Getenv(envPinned) == "" {
 		cpu := cpuLoad
-		if o.profile || o.proto || o.profHTTP {
+		if o.profile || o.proto || o.profHTTP || o.profTLS {
 			cpu = cpuProxy
 		}
 		exe, err := os.Executable()
@@ -89,7 +132,12 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		cmd := exec.Command("taskset", append([]string{"-c", cpu, exe}, os.Args[1:]...)...)
+		// In a network namespace of its own: the loopback addresses below
+		// are the same in every copy of this program, and benches of
+		// other worktrees run at the same time on this machine (two
+		// proxies with SO_REUSEPORT on one address share its connections;
+		// a second nginx fails to bind and the first one answers).
+		cmd := exec.Command("unshare", append([]string{"--net", "--", "taskset", "-c", cpu, exe}, os.Args[1:]...)...)
 		cmd.Env = append(os.Environ(), envPinned+"=1")
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 		signal.Ignore(os.Interrupt, syscall.SIGTERM) // the child gets them and cleans up
@@ -102,6 +150,15 @@ func main() {
 		}
 		return
 	}
+	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: ip link set lo up in the bench's network namespace: %v: %s\n", err, out)
+		os.Exit(1)
+	}
+	if err := raiseNOFILE(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	o.fitIdle()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
@@ -116,6 +173,8 @@ func main() {
 		err = runVRRP(ctx, o)
 	case o.profHTTP:
 		err = runProfileHTTP(ctx, o)
+	case o.profTLS:
+		err = runProfileTLS(ctx, o)
 	case o.httpOnly:
 		err = runHTTPOnly(ctx, o)
 	default:

@@ -97,6 +97,9 @@ func waitTCP(p *proc, addr string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if p == nil {
+		return fmt.Errorf("nothing listens on %s after 10 s", addr)
+	}
 	return fmt.Errorf("%s: nothing listens on %s after 10 s", p.name, addr)
 }
 

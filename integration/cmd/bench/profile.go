@@ -175,30 +175,46 @@ var straceTotal = regexp.MustCompile(`(?m)^\s*100\.00\s+\S+\s+\S+\s+(\d+)\s+(?:\
 // straceRun attaches strace -c -f to pid for one 3-second wrk run and
 // returns strace's table, the total number of calls and wrk's counts.
 func straceRun(ctx context.Context, e *env, pid int, path string, extra []string) (string, int64, wrkResult, error) {
+	var w wrkResult
+	table, total, _, err := straceLoad(ctx, e, pid, func(o options) (int64, error) {
+		var err error
+		w, err = runWrk(ctx, e.dir, o, "http://"+proxyAddr+path, extra...)
+		return w.Requests, err
+	})
+	return table, total, w, err
+}
+
+// straceLoad attaches strace -c -f to pid while load runs for 3 seconds
+// and returns strace's table, the total number of calls and the number of
+// requests load reports.
+func straceLoad(ctx context.Context, e *env, pid int, load func(o options) (int64, error)) (string, int64, int64, error) {
 	out := filepath.Join(e.dir, fmt.Sprintf("strace-%d.txt", pid))
 	st := exec.Command("strace", "-c", "-f", "-o", out, "-p", strconv.Itoa(pid))
 	if err := st.Start(); err != nil {
-		return "", 0, wrkResult{}, err
+		return "", 0, 0, err
 	}
 	time.Sleep(500 * time.Millisecond) // attached
 	o := e.o
 	o.dur = 3 * time.Second
-	w, werr := runWrk(ctx, e.dir, o, "http://"+proxyAddr+path, extra...)
+	n, lerr := load(o)
 	_ = st.Process.Signal(os.Interrupt)
 	_ = st.Wait()
-	if werr != nil {
-		return "", 0, w, werr
+	if lerr != nil {
+		return "", 0, n, lerr
+	}
+	if n == 0 {
+		return "", 0, 0, errors.New("no request completed under strace")
 	}
 	tb, err := os.ReadFile(out)
 	if err != nil {
-		return "", 0, w, err
+		return "", 0, n, err
 	}
 	m := straceTotal.FindSubmatch(tb)
 	if m == nil {
-		return string(tb), 0, w, errors.New("no total in strace -c output")
+		return string(tb), 0, n, errors.New("no total in strace -c output")
 	}
-	n, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return string(tb), n, w, nil
+	total, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return string(tb), total, n, nil
 }
 
 // idleBreakdown opens o.idle connections through the in-process engine and

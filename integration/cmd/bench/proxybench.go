@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -79,6 +80,7 @@ type env struct {
 	nginx  *proc
 	procs  []*proc
 	result *results
+	vrrpMu sync.Mutex // result.VRRP, firstErr of concurrent vrrpAt calls
 }
 
 func run(ctx context.Context, o options) error {
@@ -94,6 +96,24 @@ func run(ctx context.Context, o options) error {
 	}
 	e.result.machine()
 	e.result.LoadBefore = strings.TrimSpace(readFile("/proc/loadavg"))
+	// One VRRP instance is measured over two minutes, in which each
+	// daemon uses about 0.1 ms of CPU a second: it runs beside the proxy
+	// rows, which keeps make bench within its time.
+	ctx, cancel := context.WithCancel(ctx)
+	var vrrp1 sync.WaitGroup
+	var vrrp1Err error
+	if !o.skipVRRP {
+		vrrp1.Add(1)
+		go func() {
+			defer vrrp1.Done()
+			vrrp1Err = e.vrrpAt(ctx, vrrpSizes[:1])
+		}()
+	}
+	// On an early return, end that measurement before cleaning up.
+	defer func() {
+		cancel()
+		vrrp1.Wait()
+	}()
 
 	targets := []target{
 		{name: "direct", addr: backendAddr},
@@ -120,6 +140,10 @@ func run(ctx context.Context, o options) error {
 	if err := e.tlsThroughput(ctx); err != nil {
 		return err
 	}
+	// (i) 2 threads each, unpinned, keep-alive in mode tcp and http.
+	if err := e.twoThreads(ctx); err != nil {
+		return err
+	}
 	// (d) latency at a fixed rate: 30% of the slowest (a), the same rate
 	// for every target.
 	minA := 0.0
@@ -137,16 +161,33 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	// (e) memory with idle proxied connections.
+	// (d) the same rate through each proxy in mode http.
+	for _, t := range httpTargets(e) {
+		if err := e.latency(ctx, t, rate); err != nil {
+			return err
+		}
+	}
+	// (e) memory with idle proxied connections, mode tcp then mode http.
 	for _, t := range targets[1:] {
 		if err := e.idleMemory(ctx, t); err != nil {
 			return err
 		}
 	}
+	for _, t := range httpTargets(e) {
+		if err := e.idleHTTP(ctx, t); err != nil {
+			return err
+		}
+	}
 	e.nginx.stop()
 
-	if err := e.vrrp(ctx); err != nil {
-		return err
+	if !o.skipVRRP {
+		if err := e.vrrpAt(ctx, vrrpSizes[1:]); err != nil {
+			return err
+		}
+	}
+	vrrp1.Wait()
+	if vrrp1Err != nil {
+		return vrrp1Err
 	}
 	e.result.LoadAfter = strings.TrimSpace(readFile("/proc/loadavg"))
 	e.result.Took = time.Since(began).Round(time.Second)
@@ -212,13 +253,21 @@ func (e *env) prepare() error {
 	if err := h.do(); err != nil {
 		return fmt.Errorf("nginx: GET %s: %w", bigPath, err)
 	}
+	// nginx answered: its worker is up; record master and worker for
+	// the server CPU of each run.
+	nginxPIDs = tree(p.pid())
 	return nil
 }
 
 // startProxy starts a proxy on the proxy CPU and waits until a request
 // through it is answered.
 func (e *env) startProxy(name string, env []string, argv ...string) (*proc, error) {
-	p, err := startProc(e.dir, name, cpuProxy, env, argv...)
+	return e.startProxyOn(cpuProxy, name, env, argv...)
+}
+
+// startProxyOn is startProxy on the CPU list cpus.
+func (e *env) startProxyOn(cpus, name string, env []string, argv ...string) (*proc, error) {
+	p, err := startProc(e.dir, name, cpus, env, argv...)
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +344,54 @@ func (e *env) latency(ctx context.Context, t target, rate int) error {
 	if err != nil {
 		return fmt.Errorf("%s (d): %w", t.name, err)
 	}
-	e.result.get(t.name).Latency = rr
-	fmt.Printf("%-8s (d) %d req/s     p50 %v p99 %v p99.9 %v (late %d, errors %d)\n", t.name, rate, rr.P50, rr.P99, rr.P999, rr.Late, rr.Errors)
+	name, mode := t.name, "tcp"
+	if n, ok := strings.CutSuffix(t.name, httpSuffix); ok {
+		name, mode = n, "http"
+		e.result.get(name).LatencyHTTP = rr
+	} else {
+		e.result.get(name).Latency = rr
+	}
+	fmt.Printf("%-8s (d) mode %-4s %d req/s     p50 %v p99 %v p99.9 %v (late %d, errors %d)\n", name, mode, rate, rr.P50, rr.P99, rr.P999, rr.Late, rr.Errors)
+	return nil
+}
+
+// httpSuffix marks a target that runs the mode http configuration.
+const httpSuffix = " (http)"
+
+// httpTargets are haproxy and gproxy with bench/tmp/proxy-http.cfg
+// (written by httpThroughput), pinned as in mode tcp.
+func httpTargets(e *env) []target {
+	cfg := filepath.Join(e.dir, httpCases[0].file)
+	return []target{
+		{name: "haproxy" + httpSuffix, addr: proxyAddr, start: func() (*proc, error) {
+			return e.startProxy("haproxy", nil, "haproxy", "-db", "-f", cfg)
+		}},
+		{name: "gproxy" + httpSuffix, addr: proxyAddr, start: func() (*proc, error) {
+			return e.startProxy("gproxy", []string{"GOMAXPROCS=1"}, filepath.Join(e.bin, "gproxy"), "-db", "-f", cfg)
+		}},
+	}
+}
+
+// idleHTTP is (e) in mode http: RSS, descriptors and CPU per idle
+// connection at the same count as in mode tcp.
+func (e *env) idleHTTP(ctx context.Context, t target) error {
+	p, err := t.start()
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	name := strings.TrimSuffix(t.name, httpSuffix)
+	r, err := e.idleRun(ctx, p)
+	if err != nil {
+		return fmt.Errorf("%s (e) mode http: %w", name, err)
+	}
+	tr := e.result.get(name)
+	if tr.IdleByMode == nil {
+		tr.IdleByMode = map[string]idleRun{}
+	}
+	tr.IdleByMode["http"] = r
+	fmt.Printf("%-8s (e) mode http %d idle: VmRSS %d -> %d KiB (%.2f KiB/conn), fds %d -> %d, CPU %v over %v\n", name, r.N,
+		r.RSSBefore, r.RSSAfter, r.perConnKiB(), r.FDBefore, r.FDAfter, r.CPU, r.Window.Round(time.Millisecond))
 	return nil
 }
 

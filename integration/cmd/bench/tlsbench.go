@@ -240,37 +240,41 @@ var (
 // o.conns connections with 10 concurrent streams each; requests per
 // second.
 func runH2load(ctx context.Context, o options, url string) (float64, error) {
-	n, d, err := h2loadRun(ctx, o, url)
+	n, d, _, err := h2loadRun(ctx, o, url)
 	if err != nil {
 		return 0, err
 	}
 	return float64(n) / d.Seconds(), nil
 }
 
-// h2loadRun is runH2load's requests completed and the time h2load took.
-func h2loadRun(ctx context.Context, o options, url string) (int64, time.Duration, error) {
+// h2loadRun is runH2load's requests completed, the time h2load took and
+// h2load's and nginx's CPU over the run.
+func h2loadRun(ctx context.Context, o options, url string) (int64, time.Duration, loadCPU, error) {
 	secs := max(1, int(o.dur.Seconds()))
 	ctx, cancel := context.WithTimeout(ctx, o.dur+30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "taskset", "-c", cpuLoad, "h2load", "-t1", "-c", strconv.Itoa(o.conns), "-m10",
-		"-D", strconv.Itoa(secs), url).CombinedOutput()
+	s0 := serverCPU()
+	cmd := exec.CommandContext(ctx, "taskset", "-c", o.wrkCPUs(), "h2load", "-t1", "-c", strconv.Itoa(o.conns), "-m10",
+		"-D", strconv.Itoa(secs), url)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, 0, fmt.Errorf("h2load %s: %w: %s", url, err, out)
+		return 0, 0, loadCPU{}, fmt.Errorf("h2load %s: %w: %s", url, err, out)
 	}
+	load := loadCPU{Client: clientCPU(cmd), Server: serverCPU() - s0}
 	m, t := h2loadDone.FindSubmatch(out), h2loadTotal.FindSubmatch(out)
 	if m == nil || t == nil {
-		return 0, 0, fmt.Errorf("h2load %s: no rate in %s", url, out)
+		return 0, 0, loadCPU{}, fmt.Errorf("h2load %s: no rate in %s", url, out)
 	}
 	if !bytes.Contains(out, []byte(" 0 failed, 0 errored")) {
-		return 0, 0, fmt.Errorf("h2load %s: failed requests: %s", url, out)
+		return 0, 0, loadCPU{}, fmt.Errorf("h2load %s: failed requests: %s", url, out)
 	}
 	d, err := time.ParseDuration(string(m[1]) + string(m[2]))
 	if err != nil || d <= 0 {
-		return 0, 0, fmt.Errorf("h2load %s: duration in %q", url, m[0])
+		return 0, 0, loadCPU{}, fmt.Errorf("h2load %s: duration in %q", url, m[0])
 	}
 	n, err := strconv.ParseInt(string(t[1]), 10, 64)
 	if err != nil {
-		return 0, 0, fmt.Errorf("h2load %s: %w", url, err)
+		return 0, 0, loadCPU{}, fmt.Errorf("h2load %s: %w", url, err)
 	}
-	return n, d, nil
+	return n, d, load, nil
 }

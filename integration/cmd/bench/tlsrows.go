@@ -60,6 +60,9 @@ type tlsRun struct {
 	Requests int64
 	Dur      time.Duration
 	CPU      ticks
+	Load     loadCPU // wrk's or h2load's and nginx's CPU over the rounds
+	Errors   int64   // wrk's socket errors and timeouts
+	BusySec  float64 // seconds CPU 0 and CPU 1 were busy over the wrk rounds, every process
 }
 
 func (r tlsRun) rate() float64 {
@@ -111,6 +114,9 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 			t0, _ := cpuSplit(p.pid())
 			var n int64
 			var d time.Duration
+			var load loadCPU
+			var errs int64
+			var busy float64
 			switch c.id {
 			case "ka", "close":
 				var extra []string
@@ -118,16 +124,17 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 					extra = []string{"-H", "Connection: close"}
 				}
 				w, err := runWrk(ctx, e.dir, half, "https://"+tlsECAddr+smallPath, extra...)
-				if err == nil && w.Errors > 0 {
-					err = fmt.Errorf("%d errors (wrk)", w.Errors)
+				if err == nil {
+					err = w.answered()
 				}
 				if err != nil {
 					p.stop()
 					return fmt.Errorf("%s TLS %s: %w", name, c.id, err)
 				}
-				n, d = w.Requests, w.Duration
+				n, d, load, errs = w.Requests, w.Duration, w.Load, w.Errors
+				busy = (w.Busy[0] + w.Busy[1]) * w.Duration.Seconds()
 			case "h2":
-				n, d, err = h2loadRun(ctx, half, "https://"+tlsH2Addr+smallPath)
+				n, d, load, err = h2loadRun(ctx, half, "https://"+tlsH2Addr+smallPath)
 				if err != nil {
 					p.stop()
 					return fmt.Errorf("%s TLS %s: %w", name, c.id, err)
@@ -140,6 +147,9 @@ func (e *env) tlsThroughput(ctx context.Context) error {
 			run := r.TLS[c.id]
 			run.Requests += n
 			run.Dur += d
+			run.Load = run.Load.add(load)
+			run.Errors += errs
+			run.BusySec += busy
 			cpu := t1.sub(t0)
 			run.CPU.U += cpu.U
 			run.CPU.S += cpu.S
@@ -178,7 +188,8 @@ func tlsRaw(b *strings.Builder, t *targetResult) {
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(b, "  (h) TLS %s: %d requests in %v (two rounds); proxy CPU user %v sys %v\n", c.id,
-			tr.Requests, tr.Dur.Round(time.Millisecond), ticksDur(tr.CPU.U), ticksDur(tr.CPU.S))
+		fmt.Fprintf(b, "  (h) TLS %s: %d requests in %v (two rounds), %d errors; proxy CPU user %v sys %v; client CPU %v, nginx %v\n", c.id,
+			tr.Requests, tr.Dur.Round(time.Millisecond), tr.Errors, ticksDur(tr.CPU.U), ticksDur(tr.CPU.S),
+			tr.Load.Client.Round(time.Millisecond), tr.Load.Server.Round(time.Millisecond))
 	}
 }

@@ -71,13 +71,20 @@ vrrp_instance VI_%d {
 // vrrp measures keepalived and gkeepalived side by side (each alone in its
 // own network namespace) with 1, 100 and 1,000 instances.
 func (e *env) vrrp(ctx context.Context) error {
+	return e.vrrpAt(ctx, vrrpSizes)
+}
+
+// vrrpAt is vrrp for the instance counts sizes; calls may run at the
+// same time (make bench measures one instance, whose window is two
+// minutes, while it measures the proxies).
+func (e *env) vrrpAt(ctx context.Context, sizes []int) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	for _, n := range vrrpSizes {
+	for _, n := range sizes {
 		var wg sync.WaitGroup
-		var mu sync.Mutex
+		mu := &e.vrrpMu
 		var firstErr error
 		daemons := []string{"keepalived", "gkeepalived"}
 		if e.o.vrrpOnly && e.o.baseBin != "" {
