@@ -187,6 +187,10 @@ func runTLS(ctx context.Context, o options) error {
 	}
 	half := o
 	half.dur = max(time.Second, o.dur/2)
+	cryptoOps, err := cryptoCosts(ctx)
+	if err != nil {
+		return err
+	}
 	for _, px := range order {
 		p, err := startProc(e.dir, px.name+"-tls", cpuProxy, px.env, px.argv...)
 		if err != nil {
@@ -290,6 +294,7 @@ func runTLS(ctx context.Context, o options) error {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString("\n" + cryptoTable(cryptoOps))
 	b.WriteString("\nRaw figures (both rounds): \n\n")
 	for _, c := range cases {
 		for _, n := range names {
