@@ -111,17 +111,27 @@ func cryptoCosts(ctx context.Context) ([]cryptoOp, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.name, err)
 		}
-		m := o.re.FindSubmatch(out)
-		if m == nil {
-			return nil, fmt.Errorf("openssl speed: no %s figure in %q", o.name, out)
-		}
-		perSec, err := strconv.ParseFloat(string(m[1]), 64)
-		if err != nil || perSec <= 0 {
-			return nil, fmt.Errorf("openssl speed: %s: %q", o.name, m[1])
+		perSec, err := speedRate(out, o.re)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.name, err)
 		}
 		res = append(res, cryptoOp{name: o.name, goUs: g, sslUs: o.mul * 1e6 / perSec})
 	}
 	return res, nil
+}
+
+// speedRate is the operations per second `openssl speed` printed on the
+// line re matches (its first group).
+func speedRate(out []byte, re *regexp.Regexp) (float64, error) {
+	m := re.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("openssl speed: no figure for %s in %q", re, out)
+	}
+	perSec, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil || perSec <= 0 {
+		return 0, fmt.Errorf("openssl speed: %q is no rate", m[1])
+	}
+	return perSec, nil
 }
 
 // cryptoTable is cryptoCosts' table for tls.md.
