@@ -647,7 +647,13 @@ func (p *parser) resolveSuites(o *sslOpts, suites *[]uint16, curves *[]tls.Curve
 		*suites = tlsconf.DefaultSuites()
 	}
 	if o.suites.set {
-		dropped, err := tlsconf.CheckCipherSuites(o.suites.val, maxVer >= tls.VersionTLS13)
+		check := tlsconf.CheckCipherSuites
+		if kw == "bind" {
+			// A bind enforces fewer than three TLS 1.3 suites by
+			// rewriting ClientHellos (tlsconf.RestrictSuites13).
+			check = tlsconf.CheckBindCipherSuites
+		}
+		dropped, err := check(o.suites.val, maxVer >= tls.VersionTLS13)
 		if err != nil {
 			p.alert(kw, "%s'ciphersuites'%s : %v.", prefix, at(o.suites), err)
 			return false

@@ -2,6 +2,7 @@ package haproxycfg
 
 import (
 	"crypto/tls"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -35,6 +36,13 @@ func TestTLSSettings(t *testing.T) {
 			diag: "t.cfg:7] : 'bind :443' in section 'frontend' : 'ciphers' (set at t.cfg:2) : DHE-RSA-AES128-GCM-SHA256, DHE-RSA-AES256-GCM-SHA384 not offered"},
 		{name: "PROFILE=SYSTEM", src: "global\n    ssl-default-bind-ciphers PROFILE=SYSTEM\n", diag: "t.cfg:2] : 'ssl-default-bind-ciphers' : 'PROFILE=SYSTEM'", alert: true},
 		{name: "narrower TLS 1.3 suites", src: "frontend f\n    bind :443 ssl crt /x.pem ciphersuites TLS_AES_256_GCM_SHA384\n",
+			check: func(t *testing.T, c *Config) {
+				// Taken out of each ClientHello (tlsconf.RestrictSuites13).
+				if s := c.Proxies[0].Binds[0].TLS.Settings; !slices.Equal(s.Suites13, []uint16{tls.TLS_AES_256_GCM_SHA384}) {
+					t.Errorf("suites13 %x", s.Suites13)
+				}
+			}},
+		{name: "narrower TLS 1.3 suites on a server", src: "backend b\n    server s 192.0.2.1:443 ssl verify none ciphersuites TLS_AES_256_GCM_SHA384\n",
 			diag: "leaves out TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256", alert: true},
 		{name: "narrower TLS 1.3 suites with TLS 1.3 off", src: "frontend f\n    bind :443 ssl crt /x.pem ciphersuites TLS_AES_256_GCM_SHA384 ssl-max-ver TLSv1.2\n"},
 		{name: "curves without a usable one", src: "frontend f\n    bind :443 ssl crt /x.pem curves X448\n", diag: "no curve of 'X448'", alert: true},

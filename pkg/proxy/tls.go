@@ -374,6 +374,21 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 		shares, sharesOK := tlsconf.KeyShares(hc.owner.helloRaw)
 		hc.owner.helloRaw = nil
 		rewrite13 := sharesOK && !tlsconf.RetryPossible(h, eff, shares)
+		if tlsconf.Restricts13(bind.Suites13) && !offersTLS12Only(h, eff) {
+			// `ciphersuites` naming fewer than three TLS 1.3 suites: the
+			// others are taken out of the ClientHello. Not possible when
+			// a HelloRetryRequest may follow (crypto/tls would find the
+			// second ClientHello changed): then a client offering a suite
+			// left out is refused, where OpenSSL would pick one of the
+			// list; crypto/tls might pick the other.
+			if !rewrite13 {
+				if tlsconf.Offers13Outside(h, bind.Suites13) {
+					return nil, errRestrict13Retry
+				}
+			} else {
+				tlsconf.RestrictSuites13(h, bind.Suites13)
+			}
+		}
 		if bind.PreferClientCiphers && pickErr == nil {
 			// prefer-client-ciphers: the client's first usable suite.
 			if pc := tlsconf.ClientOrder(h, eff, c, rewrite13); pc != nil {
@@ -392,6 +407,10 @@ func (l *tlsListener) onHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
 	}
 	return nil, nil
 }
+
+// errRestrict13Retry refuses a handshake whose TLS 1.3 suite the bind's
+// `ciphersuites` could not choose (onHello).
+var errRestrict13Retry = errors.New("tls: the bind's TLS 1.3 'ciphersuites' cannot be applied to a ClientHello a HelloRetryRequest may follow")
 
 // offersTLS12Only tells whether a handshake with the client of h under c
 // can settle on TLS 1.2 rather than 1.3.

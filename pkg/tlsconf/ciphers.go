@@ -324,6 +324,18 @@ func ParseCurves(s string) (ids []tls.CurveID, dropped []string, err error) {
 	return ids, dropped, nil
 }
 
+// CheckBindCipherSuites checks a bind's `ciphersuites`: unlike a
+// server's or a crt-list line's, it may name fewer than the three TLS 1.3
+// suites crypto/tls has, which the bind leaves out of each ClientHello
+// (RestrictSuites13); with TLS 1.3 enabled it must name one of them.
+func CheckBindCipherSuites(s string, tls13 bool) (dropped []string, err error) {
+	dropped, err = CheckCipherSuites(s, false)
+	if err == nil && tls13 && len(SuiteOrder13(s)) == 0 {
+		return CheckCipherSuites(s, true) // its "no TLS 1.3 cipher suite" error
+	}
+	return dropped, err
+}
+
 // DefaultCurves are OpenSSL 3's default groups less those crypto/tls
 // lacks (X448, ffdhe*): X25519, P-256, P-521, P-384. Set explicitly so
 // that crypto/tls does not offer groups OpenSSL does not (its post-quantum

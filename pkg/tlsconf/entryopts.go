@@ -298,6 +298,12 @@ func ResolveEntry(base *EntryBase, o *EntryOptions, load func(path string, kind 
 		if len(dropped) > 0 {
 			return nil, fmt.Errorf("'ciphersuites' : %s not implemented by gproxy (crypto/tls): remove them from the line", strings.Join(dropped, ", "))
 		}
+		if Restricts13(set.Suites13) {
+			// The bind takes suites out of every ClientHello before the
+			// line is picked; what a line's own list then does under
+			// haproxy was not measured.
+			return nil, fmt.Errorf("'ciphersuites' : a crt-list line's own list under a bind whose 'ciphersuites' names fewer than three TLS 1.3 suites is not implemented by gproxy")
+		}
 	}
 	if o.NoCANames {
 		eb.NoCANames = true

@@ -186,6 +186,50 @@ func ServerOrder13(h *tls.ClientHelloInfo, cfg *tls.Config, order []uint16) {
 	}
 }
 
+// unofferedSuite13 stands, in a rewritten ClientHello, for a TLS 1.3
+// suite the bind leaves out: TLS_AES_128_CCM_SHA256, which crypto/tls
+// does not implement and so never picks.
+const unofferedSuite13 = 0x1304
+
+// Restricts13 tells whether a bind's TLS 1.3 suites (`ciphersuites`, nil
+// for OpenSSL's default) leave out one crypto/tls has.
+func Restricts13(allowed []uint16) bool {
+	if allowed == nil {
+		return false
+	}
+	for _, id := range tls13Offered {
+		if !slices.Contains(allowed, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// Offers13Outside tells whether h offers a TLS 1.3 suite crypto/tls has
+// that allowed leaves out.
+func Offers13Outside(h *tls.ClientHelloInfo, allowed []uint16) bool {
+	for _, id := range h.CipherSuites {
+		if slices.Contains(tls13Offered, id) && !slices.Contains(allowed, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// RestrictSuites13 leaves the TLS 1.3 suites allowed leaves out of h's
+// list, by the rewrite ClientOrder describes (callers rewrite only when
+// RetryPossible says no HelloRetryRequest can come). With none left,
+// crypto/tls ends the handshake with a handshake_failure alert ("no
+// cipher suite supported by both client and server"), as OpenSSL does
+// (SSL_R_NO_SHARED_CIPHER).
+func RestrictSuites13(h *tls.ClientHelloInfo, allowed []uint16) {
+	for i, id := range h.CipherSuites {
+		if slices.Contains(tls13Offered, id) && !slices.Contains(allowed, id) {
+			h.CipherSuites[i] = unofferedSuite13
+		}
+	}
+}
+
 // KeyShares are the groups of the key_share extension of the ClientHello
 // whose first bytes on the wire are raw (RFC 8446, section 4.2.8); ok
 // false when raw holds no whole ClientHello in its first record.

@@ -105,3 +105,39 @@ func FuzzKeyShares(f *testing.F) {
 		KeyShares(b)
 	})
 }
+
+// A bind's narrower `ciphersuites` takes the other TLS 1.3 suites out of
+// the hello, leaving TLS 1.2 suites and GREASE alone; then ServerOrder13
+// picks among those left, and with none left crypto/tls finds no suite.
+func TestRestrictSuites13(t *testing.T) {
+	const grease = 0x0a0a
+	aes256 := []uint16{tls.TLS_AES_256_GCM_SHA384}
+	if Restricts13(nil) || Restricts13([]uint16{tls.TLS_CHACHA20_POLY1305_SHA256, tls.TLS_AES_128_GCM_SHA256, tls.TLS_AES_256_GCM_SHA384}) {
+		t.Error("OpenSSL's default or all three suites restrict")
+	}
+	if !Restricts13(aes256) {
+		t.Error("one suite does not restrict")
+	}
+	offer := []uint16{grease, tls.TLS_AES_128_GCM_SHA256, tls.TLS_CHACHA20_POLY1305_SHA256, tls.TLS_AES_256_GCM_SHA384, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
+	h := &tls.ClientHelloInfo{CipherSuites: slices.Clone(offer), SupportedVersions: []uint16{tls.VersionTLS13, tls.VersionTLS12}}
+	if !Offers13Outside(h, aes256) {
+		t.Error("a hello with AES-128 and ChaCha20 offers nothing outside AES-256")
+	}
+	RestrictSuites13(h, aes256)
+	want := []uint16{grease, unofferedSuite13, unofferedSuite13, tls.TLS_AES_256_GCM_SHA384, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
+	if !slices.Equal(h.CipherSuites, want) {
+		t.Fatalf("restricted hello %x, want %x", h.CipherSuites, want)
+	}
+	if Offers13Outside(h, aes256) {
+		t.Error("the restricted hello still offers a suite left out")
+	}
+	ServerOrder13(h, &tls.Config{}, aes256)
+	if !slices.Equal(h.CipherSuites, want) {
+		t.Errorf("ServerOrder13 after the restriction: %x, want %x", h.CipherSuites, want)
+	}
+	only128 := &tls.ClientHelloInfo{CipherSuites: []uint16{tls.TLS_AES_128_GCM_SHA256}}
+	RestrictSuites13(only128, aes256)
+	if slices.ContainsFunc(only128.CipherSuites, func(id uint16) bool { return slices.Contains(tls13Offered, id) }) {
+		t.Errorf("a hello offering only AES-128 keeps a TLS 1.3 suite crypto/tls has: %x", only128.CipherSuites)
+	}
+}

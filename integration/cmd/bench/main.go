@@ -107,7 +107,7 @@ func main() {
 	flag.BoolVar(&o.httpOnly, "http-only", false, "instead of the comparison, run only the mode http rows (plain and L7 rules, keep-alive and close); writes <out>/http.md")
 	flag.BoolVar(&o.profHTTP, "profile-http", false, "instead of the comparison, run gproxy's engine in this process with the mode http configurations and write CPU and allocation profiles to <out>/profile-http.md")
 	flag.BoolVar(&o.profTLS, "profile-tls", false, "instead of the comparison, run gproxy's engine in this process with the TLS configuration of the (h) rows (keep-alive, new connection, HTTP/2) and write CPU and allocation profiles and both proxies' system calls to <out>/profile-tls.md")
-	flag.StringVar(&o.baseBin, "before", "", "with -http-only: also measure this gproxy binary (e.g. built from the branch point), as gproxy-before, in the same run (with -profile-http: its system calls per request); with -vrrp-only, this gkeepalived binary as gkeepalived-before")
+	flag.StringVar(&o.baseBin, "before", "", "with -http-only or -tls: also measure this gproxy binary (e.g. built from the branch point), as gproxy-before, in the same run (with -profile-http: its system calls per request); with -vrrp-only, this gkeepalived binary as gkeepalived-before")
 	child := flag.String("vrrp-child", "", "internal: run one VRRP daemon measurement inside a private namespace")
 	childN := flag.Int("vrrp-instances", 1, "internal")
 	flag.Parse()

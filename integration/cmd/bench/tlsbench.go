@@ -89,8 +89,37 @@ func selfSigned(path string, key crypto.Signer) error {
 }
 
 type tlsCase struct {
-	name, unit string
-	rate       map[string]float64 // proxy -> value
+	name, unit, per string
+	// done and took are what each proxy did (handshakes, requests or
+	// MB) and in how long; cpu its CPU meanwhile, summed over rounds.
+	done map[string]float64
+	took map[string]time.Duration
+	cpu  map[string]ticks
+	// errs are wrk's errors (timeouts of 1 MiB bodies on a loaded machine).
+	errs map[string]int64
+}
+
+func (c *tlsCase) add(name string, n float64, d time.Duration, cpu ticks) {
+	c.done[name] += n
+	c.took[name] += d
+	t := c.cpu[name]
+	c.cpu[name] = ticks{t.U + cpu.U, t.S + cpu.S}
+}
+
+func (c *tlsCase) rate(name string) float64 {
+	if c.took[name] <= 0 {
+		return 0
+	}
+	return c.done[name] / c.took[name].Seconds()
+}
+
+// cpuPer is the proxy's CPU in µs per unit done (handshake, request, MB).
+func (c *tlsCase) cpuPer(name string) float64 {
+	if c.done[name] == 0 {
+		return 0
+	}
+	t := c.cpu[name]
+	return float64(int64(t.U+t.S)*int64(clockTick)) / 1e3 / c.done[name]
 }
 
 func runTLS(ctx context.Context, o options) error {
@@ -126,25 +155,43 @@ func runTLS(ctx context.Context, o options) error {
 		return err
 	}
 	cases := []*tlsCase{
-		{name: "full TLS 1.3 handshakes, RSA 2048", unit: "hs/s"},
-		{name: "full TLS 1.3 handshakes, ECDSA P-256", unit: "hs/s"},
-		{name: "resumed TLS 1.2 handshakes (tickets), ECDSA", unit: "hs/s"},
-		{name: "keep-alive 128 B responses over TLS", unit: "req/s"},
-		{name: "1 MiB bodies over TLS", unit: "MB/s"},
-		{name: "HTTP/2 128 B responses (h2load, ALPN h2, mode http)", unit: "req/s"},
+		{name: "full TLS 1.3 handshakes, RSA 2048", unit: "hs/s", per: "handshake"},
+		{name: "full TLS 1.3 handshakes, ECDSA P-256", unit: "hs/s", per: "handshake"},
+		{name: "resumed TLS 1.2 handshakes (tickets), ECDSA", unit: "hs/s", per: "handshake"},
+		{name: "keep-alive 128 B responses over TLS", unit: "req/s", per: "request"},
+		{name: "1 MiB bodies over TLS", unit: "MB/s", per: "MB"},
+		{name: "HTTP/2 128 B responses (h2load, ALPN h2, mode http)", unit: "req/s", per: "request"},
 	}
 	for _, c := range cases {
-		c.rate = map[string]float64{}
+		c.done, c.took, c.cpu, c.errs = map[string]float64{}, map[string]time.Duration{}, map[string]ticks{}, map[string]int64{}
 	}
-	proxies := []struct {
+	type proxy struct {
 		name string
 		env  []string
 		argv []string
-	}{
-		{"haproxy", nil, []string{"haproxy", "-db", "-f", cfg}},
-		{"gproxy", []string{"GOMAXPROCS=1"}, []string{filepath.Join(e.bin, "gproxy"), "-db", "-f", cfg}},
 	}
-	for _, px := range proxies {
+	hap := proxy{"haproxy", nil, []string{"haproxy", "-db", "-f", cfg}}
+	gp := proxy{"gproxy", []string{"GOMAXPROCS=1"}, []string{filepath.Join(e.bin, "gproxy"), "-db", "-f", cfg}}
+	names := []string{"haproxy", "gproxy"}
+	// Two rounds of half the case length, in mirrored order, so that
+	// outside load drifting during the run weighs on every proxy alike.
+	order := []proxy{hap, gp, gp, hap}
+	if o.baseBin != "" {
+		bb, err := filepath.Abs(o.baseBin)
+		if err != nil {
+			return err
+		}
+		bp := proxy{"gproxy-before", []string{"GOMAXPROCS=1"}, []string{bb, "-db", "-f", cfg}}
+		names = append(names, bp.name)
+		order = []proxy{hap, gp, bp, bp, gp, hap}
+	}
+	half := o
+	half.dur = max(time.Second, o.dur/2)
+	cryptoOps, err := cryptoCosts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, px := range order {
 		p, err := startProc(e.dir, px.name+"-tls", cpuProxy, px.env, px.argv...)
 		if err != nil {
 			return err
@@ -153,28 +200,53 @@ func runTLS(ctx context.Context, o options) error {
 		if err := waitTCP(p, tlsECAddr); err != nil {
 			return err
 		}
-		cases[0].rate[px.name] = handshakes(ctx, tlsRSAAddr, o.dur, nil)
-		cases[1].rate[px.name] = handshakes(ctx, tlsECAddr, o.dur, nil)
-		cases[2].rate[px.name] = handshakes(ctx, tlsECAddr, o.dur, tls.NewLRUClientSessionCache(64))
-		w, err := runWrk(ctx, e.dir, o, "https://"+tlsECAddr+smallPath)
-		if err != nil {
-			return err
+		// measure runs one case and charges the proxy's CPU meanwhile.
+		measure := func(c *tlsCase, f func() (float64, time.Duration, error)) error {
+			t0, _ := cpuSplit(p.pid())
+			n, d, err := f()
+			t1, _ := cpuSplit(p.pid())
+			if err != nil {
+				return fmt.Errorf("%s, %s: %w", px.name, c.name, err)
+			}
+			c.add(px.name, n, d, t1.sub(t0))
+			return nil
 		}
-		cases[3].rate[px.name] = w.perSec(w.Requests)
-		w, err = runWrk(ctx, e.dir, o, "https://"+tlsECAddr+bigPath)
-		if err != nil {
-			return err
+		hs := func(addr string, cache tls.ClientSessionCache) func() (float64, time.Duration, error) {
+			return func() (float64, time.Duration, error) {
+				n := handshakes(ctx, addr, half.dur, cache)
+				return float64(n), half.dur, nil
+			}
 		}
-		cases[4].rate[px.name] = w.perSec(w.Bytes) / 1e6
-		if cases[5].rate[px.name], err = runH2load(ctx, o, "https://"+tlsH2Addr+smallPath); err != nil {
-			return err
+		wrk := func(c *tlsCase, path string, mb bool) func() (float64, time.Duration, error) {
+			return func() (float64, time.Duration, error) {
+				w, err := runWrk(ctx, e.dir, half, "https://"+tlsECAddr+path)
+				c.errs[px.name] += w.Errors
+				if mb {
+					return float64(w.Bytes) / 1e6, w.Duration, err
+				}
+				return float64(w.Requests), w.Duration, err
+			}
+		}
+		steps := []func() (float64, time.Duration, error){
+			hs(tlsRSAAddr, nil), hs(tlsECAddr, nil), hs(tlsECAddr, tls.NewLRUClientSessionCache(64)),
+			wrk(cases[3], smallPath, false), wrk(cases[4], bigPath, true),
+			func() (float64, time.Duration, error) {
+				n, d, _, err := h2loadRun(ctx, half, "https://"+tlsH2Addr+smallPath)
+				return float64(n), d, err
+			},
+		}
+		for i, c := range cases {
+			if err := measure(c, steps[i]); err != nil {
+				p.stop()
+				return err
+			}
 		}
 		if p.exited() {
 			return fmt.Errorf("%s died: %s", px.name, p.logTail())
 		}
 		p.stop()
 		for _, c := range cases {
-			fmt.Printf("%-8s %-45s %10.0f %s\n", px.name, c.name, c.rate[px.name], c.unit)
+			fmt.Printf("%-13s %-52s %10.0f %s %8.1f µs/%s\n", px.name, c.name, c.rate(px.name), c.unit, c.cpuPer(px.name), c.per)
 		}
 	}
 	var b strings.Builder
@@ -184,19 +256,63 @@ func runTLS(ctx context.Context, o options) error {
 	b.WriteString("GOMAXPROCS=1, pinned to CPU 1; the clients on CPU 0: handshakes are this program's crypto/tls\n")
 	b.WriteString("client with 16 connections at a time, each closed after its handshake (no session cache for\n")
 	b.WriteString("full handshakes; a shared one for resumed); requests are wrk 1 thread, 50 connections, https;\n")
-	b.WriteString("HTTP/2: h2load (nghttp2-client) 1 thread, 50 connections, 10 streams each, mode http.\n\n")
-	fmt.Fprintf(&b, "- date: %s; the run took %s\n- load average after: %s\n\n", began.UTC().Format("2006-01-02 15:04 UTC"),
+	b.WriteString("HTTP/2: h2load (nghttp2-client) 1 thread, 50 connections, 10 streams each, mode http.\n")
+	b.WriteString("Each proxy runs every case twice for half the case length, in mirrored order (haproxy,\n")
+	b.WriteString("gproxy[, gproxy-before, gproxy-before], gproxy, haproxy); CPU is the proxy's utime+stime\n")
+	b.WriteString("from /proc over each case divided by what it served: the rate depends on the clients\n")
+	b.WriteString("(on a shared CPU), the CPU per unit on the proxy.\n\n")
+	fmt.Fprintf(&b, "- date: %s; the run took %s\n- load average after: %s\n", began.UTC().Format("2006-01-02 15:04 UTC"),
 		time.Since(began).Round(time.Second), strings.TrimSpace(readFile("/proc/loadavg")))
-	b.WriteString("| case | unit | better | haproxy | gproxy | gproxy/haproxy |\n|---|---|---|---|---|---|\n")
+	if o.baseBin != "" {
+		fmt.Fprintf(&b, "- gproxy-before: %s\n", o.baseBin)
+	}
+	b.WriteString("\n| case | unit | better |")
+	sep := "|---|---|---|"
+	for _, n := range names {
+		b.WriteString(" " + n + " |")
+		sep += "---|"
+	}
+	for _, n := range names[1:] {
+		b.WriteString(" " + n + "/haproxy |")
+		sep += "---|"
+	}
+	b.WriteString("\n" + sep + "\n")
 	for _, c := range cases {
-		fmt.Fprintf(&b, "| %s | %s | ↑ | %s | %s | %s |\n", c.name, c.unit, num(c.rate["haproxy"]), num(c.rate["gproxy"]), ratio(c.rate["gproxy"], c.rate["haproxy"]))
+		fmt.Fprintf(&b, "| %s | %s | ↑ |", c.name, c.unit)
+		for _, n := range names {
+			b.WriteString(" " + num(c.rate(n)) + " |")
+		}
+		for _, n := range names[1:] {
+			b.WriteString(" " + ratio(c.rate(n), c.rate("haproxy")) + " |")
+		}
+		fmt.Fprintf(&b, "\n| proxy CPU per %s | µs | ↓ |", c.per)
+		for _, n := range names {
+			b.WriteString(" " + num(c.cpuPer(n)) + " |")
+		}
+		for _, n := range names[1:] {
+			b.WriteString(" " + ratio(c.cpuPer(n), c.cpuPer("haproxy")) + " |")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n" + cryptoTable(cryptoOps))
+	b.WriteString("\nRaw figures (both rounds): \n\n")
+	for _, c := range cases {
+		for _, n := range names {
+			t := c.cpu[n]
+			fmt.Fprintf(&b, "- %s, %s: %.0f %s in %v; CPU user %v sys %v", c.name, n, c.done[n], strings.TrimSuffix(c.unit, "/s"),
+				c.took[n].Round(time.Millisecond), ticksDur(t.U), ticksDur(t.S))
+			if c.errs[n] > 0 {
+				fmt.Fprintf(&b, "; %d wrk errors", c.errs[n])
+			}
+			b.WriteString("\n")
+		}
 	}
 	return os.WriteFile(filepath.Join(o.out, "tls.md"), []byte(b.String()), 0o644)
 }
 
 // handshakes counts complete handshakes per second over dur, with 16
 // connections at a time; cache set means resumed TLS 1.2 handshakes.
-func handshakes(ctx context.Context, addr string, dur time.Duration, cache tls.ClientSessionCache) float64 {
+func handshakes(ctx context.Context, addr string, dur time.Duration, cache tls.ClientSessionCache) int64 {
 	cfg := &tls.Config{InsecureSkipVerify: true, ServerName: "bench.test"}
 	if cache != nil {
 		cfg.ClientSessionCache = cache
@@ -226,7 +342,7 @@ func handshakes(ctx context.Context, addr string, dur time.Duration, cache tls.C
 		}()
 	}
 	wg.Wait()
-	return float64(n.Load()) / dur.Seconds()
+	return n.Load()
 }
 
 // h2loadDone is h2load's "finished in 6.00s, 12345.67 req/s, ..." line and
