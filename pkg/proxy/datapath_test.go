@@ -38,6 +38,7 @@ func TestIdleSessionDescriptors(t *testing.T) {
 	ln, bind := listen(t)
 	px := listenProxy("d", bind, server("s1", be.port))
 	e, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	evpoll() // the process's one epoll set for relays, opened at the first session
 	before := openFDs(t)
 
 	conns := make([]*net.TCPConn, 0, n)

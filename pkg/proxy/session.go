@@ -67,6 +67,9 @@ type session struct {
 	srvFin    atomic.Bool  // the server sent its FIN
 	srvKilled atomic.Bool  // a tcp-response close killed the server connection
 	in, out   atomic.Int64 // bytes from and to the client
+	left      atomic.Int32 // relay directions not ended
+	dirs      [2]relayDir  // client to server, server to client
+	poller    *evPoller    // the epoll set the directions park in; nil: goroutines wait
 
 	fe, bt haproxycfg.Timeouts // frontend and backend timeouts
 
@@ -104,11 +107,16 @@ func (s *session) abortAs(cause, state byte) {
 		s.cause, s.tstate = cause, state
 	}
 	s.aborted = true
-	sc := s.sc
+	sc, evented := s.sc, s.poller != nil
 	s.mu.Unlock()
 	s.cli.Close()
 	if sc != nil {
 		sc.Close()
+	}
+	if evented {
+		// Parked directions see no event from a closed socket.
+		s.dirs[0].kick()
+		s.dirs[1].kick()
 	}
 }
 
@@ -676,50 +684,193 @@ func (s *session) writeBegin() {
 
 func (s *session) writeEnd() { s.writing.Add(-1) }
 
-// relay starts copying both ways, one goroutine per direction; the one
-// that ends last finishes the session.
+// relay starts copying both ways; the direction that ends last finishes
+// the session. With the process's epoll set (evpoll), a direction whose
+// socket has nothing to read parks there and its goroutine ends: an idle
+// session holds no goroutine; the set's next event starts one again.
 func (s *session) relay() {
 	s.lastAct.Store(s.e.now().UnixNano())
 	s.ackCli.Store(ackUnread)
 	s.ackSrv.Store(ackUnread)
 	s.watchdog = time.AfterFunc(s.step(), s.tick)
-	var left atomic.Int32
-	left.Store(2)
-	end := func() {
-		if left.Add(-1) == 0 {
-			s.finished.Store(true)
-			s.watchdog.Stop()
-			s.finish()
+	s.left.Store(2)
+	s.dirs[0] = relayDir{s: s, src: s.cli, dst: s.sc, fromClient: true}
+	s.dirs[1] = relayDir{s: s, src: s.sc, dst: s.cli}
+	if p := evpoll(); p != nil {
+		s.evented(p)
+	}
+	go s.dirs[0].serve()
+	go func() {
+		if len(s.be.px.Rules.TCPResponse) > 0 && !s.respond() {
+			s.dirs[1].end()
+			return
+		}
+		s.dirs[1].serve()
+	}()
+}
+
+// evented adds both sockets to the epoll set, or neither: a TLS or
+// otherwise wrapped connection is read through Go's API.
+func (s *session) evented(p *evPoller) {
+	for i := range s.dirs {
+		d := &s.dirs[i]
+		if relayRaw(d.src) == nil {
+			return
 		}
 	}
-	go func() {
-		defer end()
-		defer s.recoverPanic("relay")
-		s.pipe(s.cli, s.sc, true)
+	for i := range s.dirs {
+		d := &s.dirs[i]
+		d.rc = relayRaw(d.src)
+		d.state.Store(dirRunning)
+		if !p.add(d) {
+			for j := 0; j < i; j++ {
+				p.remove(&s.dirs[j])
+			}
+			for j := range s.dirs {
+				s.dirs[j].rc = nil
+			}
+			return
+		}
+	}
+	// Under the lock: abort reads it to kick parked directions.
+	s.mu.Lock()
+	s.poller = p
+	s.mu.Unlock()
+}
+
+// relayRaw is a plain socket's raw connection (a PROXY-protocol wrapper
+// gives its socket's); nil for TLS and other wrapped connections.
+func relayRaw(c net.Conn) syscall.RawConn {
+	switch c.(type) {
+	case *net.TCPConn, *ppConn:
+	default:
+		return nil
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// respond runs the tcp-response rules on what the server sends first and
+// forwards it; false when the direction ended there.
+func (s *session) respond() bool {
+	defer s.recoverPanic("relay")
+	first, ok := s.inspectResponse()
+	if !ok {
+		return false
+	}
+	if len(first) > 0 {
+		s.writeBegin()
+		_, err := s.cli.Write(first)
+		s.writeEnd()
+		if err != nil {
+			if !s.isAborted() {
+				s.abort(termClient)
+			}
+			return false
+		}
+		s.moved(int64(len(first)), false)
+	}
+	return true
+}
+
+// States of an evented relay direction.
+const (
+	dirRunning = iota // a goroutine serves it
+	dirPending        // and an event came meanwhile: read again before parking
+	dirIdle           // parked in the epoll set, no goroutine
+	dirDone
+)
+
+// relayDir is one direction of a session's relay.
+type relayDir struct {
+	s          *session
+	src, dst   net.Conn
+	fromClient bool
+	rc         syscall.RawConn // src's, when evented
+	tok        int32           // key in the poller's table
+	state      atomic.Int32
+	hup        atomic.Bool // the set saw the peer shut (EPOLLRDHUP, HUP, ERR)
+}
+
+// serve runs the direction on this goroutine until it parks or ends.
+func (d *relayDir) serve() {
+	parked := false
+	defer func() {
+		if !parked {
+			d.end()
+		}
 	}()
-	go func() {
-		defer end()
-		defer s.recoverPanic("relay")
-		if len(s.be.px.Rules.TCPResponse) > 0 {
-			first, ok := s.inspectResponse()
-			if !ok {
+	defer d.s.recoverPanic("relay")
+	parked = d.s.pipe(d)
+}
+
+// end marks the direction done; the last one finishes the session.
+func (d *relayDir) end() {
+	s := d.s
+	d.state.Store(dirDone)
+	if s.left.Add(-1) == 0 {
+		if s.poller != nil {
+			s.poller.remove(&s.dirs[0])
+			s.poller.remove(&s.dirs[1])
+		}
+		s.finished.Store(true)
+		s.watchdog.Stop()
+		s.finish()
+	}
+}
+
+// wake is the poller's: src has news. An idle direction gets a goroutine;
+// a running one reads again before it parks.
+func (d *relayDir) wake(hup bool) {
+	if hup {
+		d.hup.Store(true)
+	}
+	for {
+		switch d.state.Load() {
+		case dirIdle:
+			if d.state.CompareAndSwap(dirIdle, dirRunning) {
+				go d.serve()
 				return
 			}
-			if len(first) > 0 {
-				s.writeBegin()
-				_, err := s.cli.Write(first)
-				s.writeEnd()
-				if err != nil {
-					if !s.isAborted() {
-						s.abort(termClient)
-					}
-					return
-				}
-				s.moved(int64(len(first)), false)
+		case dirRunning:
+			if d.state.CompareAndSwap(dirRunning, dirPending) {
+				return
 			}
+		default:
+			return
 		}
-		s.pipe(s.sc, s.cli, false)
-	}()
+	}
+}
+
+// park leaves the direction to the poller; false when an event came since
+// the last read (read again). A session aborted meanwhile is not parked:
+// its closed sockets would bring no event.
+func (d *relayDir) park() bool {
+	if !d.state.CompareAndSwap(dirRunning, dirIdle) {
+		d.state.Store(dirRunning) // pending
+		return false
+	}
+	if d.s.isAborted() {
+		// abort's kick may have taken it already; then that goroutine
+		// ends it.
+		return !d.state.CompareAndSwap(dirIdle, dirRunning)
+	}
+	return true
+}
+
+// kick gives a parked direction a goroutine again, so that it sees its
+// closed socket and ends.
+func (d *relayDir) kick() {
+	if d.state.CompareAndSwap(dirIdle, dirRunning) {
+		go d.serve()
+	}
 }
 
 type closeWriter interface{ CloseWrite() error }
@@ -732,24 +883,30 @@ const copyBuf = 16 << 10
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b }}
 
 // pipe copies src to dst until src's EOF, then passes the FIN on with
-// CloseWrite while the other direction keeps going.
+// CloseWrite while the other direction keeps going; true when the
+// direction parked instead (evented, nothing to read).
 //
 // An idle direction holds no buffer and no pipe: it waits for readability
-// through the raw connection and reads into a pooled buffer only once data
-// is there. Go's splice takes a pipe (2 descriptors) before it waits, so
-// splicing idle directions would triple a session's descriptors. A read
-// that fills the buffer marks a bulk transfer, which is handed to io.Copy
-// (splice(2) between two *net.TCPConn) until the data pauses, if one of
-// the engine's MaxPipes pipes is free; splice moves a MiB in ~11 system
-// calls where 16 KiB copies need ~130.
+// (in the epoll set, or through the raw connection) and reads into a
+// pooled buffer only once data is there. Go's splice takes a pipe (2
+// descriptors) before it waits, so splicing idle directions would triple
+// a session's descriptors. A read that fills the buffer marks a bulk
+// transfer, which is handed to io.Copy (splice(2) between two
+// *net.TCPConn) until the data pauses, if one of the engine's MaxPipes
+// pipes is free; splice moves a MiB in ~11 system calls where 16 KiB
+// copies need ~130.
 //
 // Inactivity timeouts are the watchdog's business: the buffered loop sets
 // no deadline (it publishes its counters per chunk), the splice phase a
 // read deadline only to publish its counters and to return to the
 // buffered loop. No write deadline is ever set: Go's splice drops the
 // bytes already in its pipe when a write times out.
-func (s *session) pipe(src, dst net.Conn, fromClient bool) {
-	srcSide, err := s.copyLoop(src, dst, fromClient)
+func (s *session) pipe(d *relayDir) (parked bool) {
+	src, dst, fromClient := d.src, d.dst, d.fromClient
+	srcSide, err, parked := s.copyLoop(d)
+	if parked {
+		return true
+	}
 	if err == nil {
 		var otherDone bool
 		if fromClient {
@@ -769,20 +926,20 @@ func (s *session) pipe(src, dst net.Conn, fromClient bool) {
 		// client-fin/server-fin may now be shorter than the watchdog's
 		// period: look again sooner.
 		s.watchdog.Reset(s.step())
-		return
+		return false
 	}
 	if s.isAborted() {
-		return
+		return false
 	}
 	if fromClient && !srcSide && s.srvKilled.Load() {
 		// A tcp-response close shut the server side: what the client
 		// still sends is dropped until its FIN, as haproxy does.
 		if _, err := io.Copy(io.Discard, src); err == nil || s.isAborted() {
 			s.cliFin.Store(true)
-			return
+			return false
 		}
 		s.abort(termClient)
-		return
+		return false
 	}
 	if srcSide == fromClient {
 		s.be.ctr.cliAborts.Add(1)
@@ -793,17 +950,31 @@ func (s *session) pipe(src, dst net.Conn, fromClient bool) {
 		s.srv.ctr.srvAborts.Add(1)
 		s.abort(termServer)
 	}
+	return false
 }
 
+// errWouldBlock: an evented read found nothing.
+var errWouldBlock = errors.New("would block")
+
 // copyLoop copies until src's EOF (nil) or an error, and says whether the
-// error is src's (a read) or dst's (a write).
-func (s *session) copyLoop(src, dst net.Conn, fromClient bool) (srcSide bool, err error) {
+// error is src's (a read) or dst's (a write); or parks the direction.
+func (s *session) copyLoop(d *relayDir) (srcSide bool, err error, parked bool) {
+	src, dst, fromClient := d.src, d.dst, d.fromClient
 	var rc syscall.RawConn
-	if sc, ok := src.(syscall.Conn); ok {
-		rc, _ = sc.SyscallConn()
+	if d.rc == nil {
+		if sc, ok := src.(syscall.Conn); ok {
+			rc, _ = sc.SyscallConn()
+		}
 	}
 	for {
-		bp, n, rerr := readReady(src, rc)
+		var bp *[]byte
+		var n int
+		var rerr error
+		if d.rc != nil {
+			bp, n, rerr = readOnce(src, d.rc)
+		} else {
+			bp, n, rerr = readReady(src, rc)
+		}
 		var werr error
 		if n > 0 {
 			s.lastAct.Store(s.e.now().UnixNano())
@@ -820,21 +991,62 @@ func (s *session) copyLoop(src, dst net.Conn, fromClient bool) (srcSide bool, er
 		}
 		switch {
 		case werr != nil:
-			return false, werr
+			return false, werr, false
 		case rerr == io.EOF:
-			return true, nil
+			return true, nil, false
+		case rerr == errWouldBlock:
+			if d.park() {
+				return false, nil, true
+			}
 		case rerr != nil:
-			return true, rerr
+			return true, rerr, false
 		case full && s.e.takePipe():
 			s.writeBegin()
 			srcSide, err := s.splice(src, dst, fromClient)
 			s.writeEnd()
 			s.e.putPipe()
 			if err != io.ErrNoProgress {
-				return srcSide, err
+				return srcSide, err, false
+			}
+		case !full && d.rc != nil && !d.hup.Load():
+			// A short read emptied the socket (haproxy's
+			// fd_cant_recv): the next data or the peer's FIN is a new
+			// event. Once the set saw the FIN, read on to the EOF.
+			if d.park() {
+				return false, nil, true
 			}
 		}
 	}
+}
+
+// readOnce reads src once without waiting, into a pooled buffer, which
+// the caller puts back; errWouldBlock when nothing is there, io.EOF at
+// the end.
+func readOnce(src net.Conn, rc syscall.RawConn) (bp *[]byte, n int, err error) {
+	bp = bufPool.Get().(*[]byte)
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		for {
+			n, serr = syscall.Read(int(fd), *bp)
+			if serr != syscall.EINTR {
+				break
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		// Closed (abort): no read happened.
+		bufPool.Put(bp)
+		return nil, 0, err
+	case serr == syscall.EAGAIN:
+		bufPool.Put(bp)
+		return nil, 0, errWouldBlock
+	case serr != nil:
+		return bp, 0, &net.OpError{Op: "read", Net: "tcp", Source: src.LocalAddr(), Addr: src.RemoteAddr(), Err: os.NewSyscallError("read", serr)}
+	case n == 0:
+		return bp, 0, io.EOF
+	}
+	return bp, n, nil
 }
 
 // readReady waits until src is readable, holding no buffer meanwhile, and
