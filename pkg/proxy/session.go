@@ -696,12 +696,21 @@ func (s *session) relay() {
 	s.left.Store(2)
 	s.dirs[0] = relayDir{s: s, src: s.cli, dst: s.sc, fromClient: true}
 	s.dirs[1] = relayDir{s: s, src: s.sc, dst: s.cli}
-	if p := evpoll(); p != nil {
-		s.evented(p)
+	inspect := len(s.be.px.Rules.TCPResponse) > 0
+	if s.evented(evpoll()) {
+		// The directions start parked: adding a socket to the set
+		// reports at once what it has to read already, so a session
+		// takes no goroutine and no read that finds nothing.
+		s.startParked(&s.dirs[0])
+		if !inspect {
+			s.startParked(&s.dirs[1])
+			return
+		}
+	} else {
+		go s.dirs[0].serve()
 	}
-	go s.dirs[0].serve()
 	go func() {
-		if len(s.be.px.Rules.TCPResponse) > 0 && !s.respond() {
+		if inspect && !s.respond() {
 			s.dirs[1].end()
 			return
 		}
@@ -709,33 +718,52 @@ func (s *session) relay() {
 	}()
 }
 
+// startParked leaves a direction added to the set to the poller, or to a
+// goroutine when an event came already.
+func (s *session) startParked(d *relayDir) {
+	if !d.state.CompareAndSwap(dirRunning, dirIdle) {
+		d.state.Store(dirRunning)
+		go d.serve()
+		return
+	}
+	if s.isAborted() {
+		// Aborted before abort could see the set: its closed sockets
+		// bring no event.
+		d.kick()
+	}
+}
+
 // evented adds both sockets to the epoll set, or neither: a TLS or
 // otherwise wrapped connection is read through Go's API.
-func (s *session) evented(p *evPoller) {
+func (s *session) evented(p *evPoller) bool {
+	if p == nil {
+		return false
+	}
 	for i := range s.dirs {
 		d := &s.dirs[i]
 		if relayRaw(d.src) == nil {
-			return
+			return false
 		}
 	}
 	for i := range s.dirs {
 		d := &s.dirs[i]
-		d.rc = relayRaw(d.src)
+		d.rc, d.wrc = relayRaw(d.src), relayRaw(d.dst)
 		d.state.Store(dirRunning)
 		if !p.add(d) {
 			for j := 0; j < i; j++ {
 				p.remove(&s.dirs[j])
 			}
 			for j := range s.dirs {
-				s.dirs[j].rc = nil
+				s.dirs[j].rc, s.dirs[j].wrc = nil, nil
 			}
-			return
+			return false
 		}
 	}
 	// Under the lock: abort reads it to kick parked directions.
 	s.mu.Lock()
 	s.poller = p
 	s.mu.Unlock()
+	return true
 }
 
 // relayRaw is a plain socket's raw connection (a PROXY-protocol wrapper
@@ -793,7 +821,8 @@ type relayDir struct {
 	s          *session
 	src, dst   net.Conn
 	fromClient bool
-	rc         syscall.RawConn // src's, when evented
+	rc, wrc    syscall.RawConn // src's and dst's, when evented
+	carry      carry           // serveInline's handover to serve
 	tok        int32           // key in the poller's table
 	state      atomic.Int32
 	hup        atomic.Bool // the set saw the peer shut (EPOLLRDHUP, HUP, ERR)
@@ -826,8 +855,9 @@ func (d *relayDir) end() {
 	}
 }
 
-// wake is the poller's: src has news. An idle direction gets a goroutine;
-// a running one reads again before it parks.
+// wake is the poller's: src has news. An idle direction is served on the
+// poller's goroutine (serveInline); a running one reads again before it
+// parks.
 func (d *relayDir) wake(hup bool) {
 	if hup {
 		d.hup.Store(true)
@@ -836,7 +866,7 @@ func (d *relayDir) wake(hup bool) {
 		switch d.state.Load() {
 		case dirIdle:
 			if d.state.CompareAndSwap(dirIdle, dirRunning) {
-				go d.serve()
+				d.serveInline()
 				return
 			}
 		case dirRunning:
@@ -847,6 +877,66 @@ func (d *relayDir) wake(hup bool) {
 			return
 		}
 	}
+}
+
+// serveInline serves an event on the poller's goroutine: a chunk that the
+// destination takes at once is copied here, without a goroutine, as an
+// event loop does. Whatever would wait or take long goes to a goroutine
+// of the direction's own, with what was read (d.carry): a write the peer
+// cannot take now, a read that filled the buffer (bulk: splice), the end
+// of the stream, an error.
+func (d *relayDir) serveInline() {
+	s := d.s
+	handed := false
+	defer func() {
+		if r := recover(); r != nil {
+			s.e.recovered("relay", s.f.Name(), r)
+			s.abort(termInternal)
+			if !handed {
+				go d.serve()
+			}
+		}
+	}()
+	hand := func(c carry) {
+		handed = true
+		d.carry = c
+		go d.serve()
+	}
+	for {
+		bp, n, rerr := readOnce(d.src, d.rc)
+		switch {
+		case rerr == errWouldBlock:
+			if d.park() {
+				return
+			}
+			continue
+		case rerr != nil || n == copyBuf:
+			hand(carry{ok: true, bp: bp, n: n, err: rerr})
+			return
+		}
+		s.lastAct.Store(s.e.now().UnixNano())
+		wn, werr := writeOnce(d.wrc, (*bp)[:n])
+		if wn < n || werr != nil {
+			// The goroutine writes the rest, or meets the error again.
+			hand(carry{ok: true, bp: bp, n: n, off: wn})
+			return
+		}
+		bufPool.Put(bp)
+		s.moved(int64(n), d.fromClient)
+		if !d.hup.Load() && d.park() {
+			return
+		}
+	}
+}
+
+// carry is what serveInline read and could not finish: the goroutine it
+// starts begins with it.
+type carry struct {
+	ok  bool
+	bp  *[]byte // pooled; nil with err
+	n   int     // bytes read
+	off int     // of which already written
+	err error   // the read's
 }
 
 // park leaves the direction to the poller; false when an event came since
@@ -968,18 +1058,22 @@ func (s *session) copyLoop(d *relayDir) (srcSide bool, err error, parked bool) {
 	}
 	for {
 		var bp *[]byte
-		var n int
+		var n, off int
 		var rerr error
-		if d.rc != nil {
+		switch {
+		case d.carry.ok:
+			bp, n, off, rerr = d.carry.bp, d.carry.n, d.carry.off, d.carry.err
+			d.carry = carry{}
+		case d.rc != nil:
 			bp, n, rerr = readOnce(src, d.rc)
-		} else {
+		default:
 			bp, n, rerr = readReady(src, rc)
 		}
 		var werr error
-		if n > 0 {
+		if n > off {
 			s.lastAct.Store(s.e.now().UnixNano())
 			s.writeBegin()
-			_, werr = dst.Write((*bp)[:n])
+			_, werr = dst.Write((*bp)[off:n])
 			s.writeEnd()
 		}
 		full := n == copyBuf
@@ -1047,6 +1141,30 @@ func readOnce(src net.Conn, rc syscall.RawConn) (bp *[]byte, n int, err error) {
 		return bp, 0, io.EOF
 	}
 	return bp, n, nil
+}
+
+// writeOnce writes b without waiting; it returns how much the socket
+// took (0 when it would block).
+func writeOnce(rc syscall.RawConn, b []byte) (n int, err error) {
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		for {
+			n, serr = syscall.Write(int(fd), b)
+			if serr != syscall.EINTR {
+				break
+			}
+		}
+	})
+	if n < 0 {
+		n = 0
+	}
+	if err != nil {
+		return n, err
+	}
+	if serr == syscall.EAGAIN {
+		return n, nil
+	}
+	return n, serr
 }
 
 // readReady waits until src is readable, holding no buffer meanwhile, and
