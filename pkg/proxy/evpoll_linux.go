@@ -84,6 +84,19 @@ func (p *evPoller) add(d *relayDir) bool {
 	return true
 }
 
+// quiet stops (false) or restarts (true) d's events: a direction that
+// splices waits in Go's netpoller, and the set's events for every segment
+// would only wake the poller. Restarting reports data already there.
+func (p *evPoller) quiet(d *relayDir, on bool) {
+	ev := syscall.EpollEvent{Fd: d.tok}
+	if on {
+		ev.Events = relayEvents
+	}
+	_ = d.rc.Control(func(fd uintptr) {
+		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
+	})
+}
+
 // remove forgets d; its socket leaves the set when it is closed.
 func (p *evPoller) remove(d *relayDir) {
 	if d.tok == 0 {

@@ -11,3 +11,5 @@ func evpoll() *evPoller { return nil }
 func (p *evPoller) add(d *relayDir) bool { return false }
 
 func (p *evPoller) remove(d *relayDir) {}
+
+func (p *evPoller) quiet(d *relayDir, on bool) {}

@@ -1095,10 +1095,16 @@ func (s *session) copyLoop(d *relayDir) (srcSide bool, err error, parked bool) {
 		case rerr != nil:
 			return true, rerr, false
 		case full && s.e.takePipe():
+			if d.rc != nil {
+				s.poller.quiet(d, false)
+			}
 			s.writeBegin()
 			srcSide, err := s.splice(src, dst, fromClient)
 			s.writeEnd()
 			s.e.putPipe()
+			if d.rc != nil {
+				s.poller.quiet(d, true)
+			}
 			if err != io.ErrNoProgress {
 				return srcSide, err, false
 			}
