@@ -842,17 +842,26 @@ func (d *relayDir) serve() {
 
 // end marks the direction done; the last one finishes the session.
 func (d *relayDir) end() {
-	s := d.s
-	d.state.Store(dirDone)
-	if s.left.Add(-1) == 0 {
-		if s.poller != nil {
-			s.poller.remove(&s.dirs[0])
-			s.poller.remove(&s.dirs[1])
-		}
-		s.finished.Store(true)
-		s.watchdog.Stop()
-		s.finish()
+	if d.done() {
+		d.s.endRelay()
 	}
+}
+
+// done marks the direction done; true for the last one.
+func (d *relayDir) done() bool {
+	d.state.Store(dirDone)
+	return d.s.left.Add(-1) == 0
+}
+
+// endRelay finishes the session once both directions are done.
+func (s *session) endRelay() {
+	if s.poller != nil {
+		s.poller.remove(&s.dirs[0])
+		s.poller.remove(&s.dirs[1])
+	}
+	s.finished.Store(true)
+	s.watchdog.Stop()
+	s.finish()
 }
 
 // wake is the poller's: src has news. An idle direction is served on the
@@ -910,11 +919,20 @@ func (d *relayDir) serveInline() {
 				return
 			}
 			continue
+		case rerr == io.EOF:
+			// The FIN is passed on here; the session's end (closes,
+			// log) runs on a goroutine, off the poller.
+			bufPool.Put(bp)
+			s.srcEOF(d)
+			handed = true
+			if d.done() {
+				go s.endRelay()
+			}
+			return
 		case rerr != nil || n == copyBuf:
 			hand(carry{ok: true, bp: bp, n: n, err: rerr})
 			return
 		}
-		s.lastAct.Store(s.e.now().UnixNano())
 		wn, werr := writeOnce(d.wrc, (*bp)[:n])
 		if wn < n || werr != nil {
 			// The goroutine writes the rest, or meets the error again.
@@ -992,30 +1010,13 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b 
 // buffered loop. No write deadline is ever set: Go's splice drops the
 // bytes already in its pipe when a write times out.
 func (s *session) pipe(d *relayDir) (parked bool) {
-	src, dst, fromClient := d.src, d.dst, d.fromClient
+	src, fromClient := d.src, d.fromClient
 	srcSide, err, parked := s.copyLoop(d)
 	if parked {
 		return true
 	}
 	if err == nil {
-		var otherDone bool
-		if fromClient {
-			s.cliFin.Store(true)
-			otherDone = s.srvFin.Load()
-		} else {
-			s.srvFin.Store(true)
-			otherDone = s.cliFin.Load()
-		}
-		// When the other direction already ended, dst sent its FIN and
-		// has no unread data: closing it at the end of the session,
-		// right after this, sends our FIN; a shutdown would be one more
-		// system call per connection.
-		if cw, ok := dst.(closeWriter); ok && !otherDone {
-			_ = cw.CloseWrite()
-		}
-		// client-fin/server-fin may now be shorter than the watchdog's
-		// period: look again sooner.
-		s.watchdog.Reset(s.step())
+		s.srcEOF(d)
 		return false
 	}
 	if s.isAborted() {
@@ -1041,6 +1042,29 @@ func (s *session) pipe(d *relayDir) (parked bool) {
 		s.abort(termServer)
 	}
 	return false
+}
+
+// srcEOF passes the FIN of d's source on while the other direction keeps
+// going.
+func (s *session) srcEOF(d *relayDir) {
+	var otherDone bool
+	if d.fromClient {
+		s.cliFin.Store(true)
+		otherDone = s.srvFin.Load()
+	} else {
+		s.srvFin.Store(true)
+		otherDone = s.cliFin.Load()
+	}
+	// When the other direction already ended, dst sent its FIN and has
+	// no unread data: closing it at the end of the session, right after
+	// this, sends our FIN; a shutdown would be one more system call per
+	// connection.
+	if cw, ok := d.dst.(closeWriter); ok && !otherDone {
+		_ = cw.CloseWrite()
+	}
+	// client-fin/server-fin may now be shorter than the watchdog's
+	// period: look again sooner.
+	s.watchdog.Reset(s.step())
 }
 
 // errWouldBlock: an evented read found nothing.
