@@ -38,6 +38,7 @@ func TestIdleSessionDescriptors(t *testing.T) {
 	ln, bind := listen(t)
 	px := listenProxy("d", bind, server("s1", be.port))
 	e, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	evpoll() // the process's one epoll set for relays, opened at the first session
 	before := openFDs(t)
 
 	conns := make([]*net.TCPConn, 0, n)
@@ -113,4 +114,72 @@ func TestBulkWithoutPipes(t *testing.T) {
 	if n := int64(len(bulk)); l.BytesFromClient != n || l.BytesToClient != n || ts(l) != "--" {
 		t.Fatalf("log bytes from/to client %d/%d state %s, want %d/%d --", l.BytesFromClient, l.BytesToClient, ts(l), n, n)
 	}
+}
+
+// relayGoroutines counts the goroutines serving a relay direction.
+func relayGoroutines() int {
+	buf := make([]byte, 4<<20)
+	n := runtime.Stack(buf, true)
+	return bytes.Count(buf[:n], []byte("proxy.(*session).pipe("))
+}
+
+// An idle session holds no goroutine (haproxy holds no thread per
+// connection either): both directions wait in the epoll set, and the
+// next data, bulk or not, the FINs, and the timeout still come through,
+// with the log counting every byte.
+func TestIdleSessionWithoutGoroutines(t *testing.T) {
+	if evpoll() == nil {
+		t.Skip("no epoll set on this system: directions keep their goroutines")
+	}
+	const n = 20
+	be := startBackend(t, bufEcho)
+	ln, bind := listen(t)
+	px := listenProxy("g", bind, server("s1", be.port))
+	px.Timeouts.Client = 5 * time.Second
+	e, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	conns := make([]*net.TCPConn, 0, n)
+	for i := 0; i < n; i++ {
+		c := dial(t, bind)
+		roundTrip(t, c, "hello")
+		conns = append(conns, c)
+	}
+	eventually(t, "every session established", func() bool { return e.ActiveConns() == n })
+	eventually(t, "no relay goroutine while the sessions are idle", func() bool { return relayGoroutines() == 0 })
+
+	// Woken from the set: small exchanges, then a bulk one (splice on a
+	// goroutine), then idle again.
+	roundTrip(t, conns[1], "again")
+	bulk := bytes.Repeat([]byte("0123456789abcdef"), 1<<15) // 512 KiB
+	go func() { _, _ = conns[1].Write(bulk) }()
+	_ = conns[1].SetReadDeadline(time.Now().Add(deadline))
+	got := make([]byte, len(bulk))
+	if _, err := io.ReadFull(conns[1], got); err != nil || !bytes.Equal(got, bulk) {
+		t.Fatalf("bulk echo: %v (intact: %v)", err, bytes.Equal(got, bulk))
+	}
+	eventually(t, "no relay goroutine once idle again", func() bool { return relayGoroutines() == 0 })
+
+	// The client's FIN reaches the server, whose FIN comes back (bufEcho
+	// closes its write side at EOF).
+	_ = conns[1].CloseWrite()
+	_ = conns[1].SetReadDeadline(time.Now().Add(deadline))
+	if b, err := io.ReadAll(conns[1]); err != nil || len(b) != 0 {
+		t.Fatalf("after the client's FIN: read %q, %v; want EOF", b, err)
+	}
+	// The others, idle in the set, time out (timeout client 5s): cD.
+	sink.wait(t, n)
+	want := int64(len("hello") + len("again") + len(bulk))
+	var closed int
+	for _, l := range sink.all() {
+		switch {
+		case l.BytesFromClient == want && l.BytesToClient == want && ts(l) == "--":
+			closed++
+		case l.BytesFromClient == 5 && l.BytesToClient == 5 && ts(l) == "cD":
+		default:
+			t.Errorf("log: bytes %d/%d, termination %s; want %d both and --, or 5 both and cD", l.BytesFromClient, l.BytesToClient, ts(l), want)
+		}
+	}
+	if closed != 1 {
+		t.Errorf("%d sessions logged with every byte and --, want 1", closed)
+	}
+	eventually(t, "every session ended", func() bool { return e.ActiveConns() == 0 })
 }

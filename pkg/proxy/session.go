@@ -67,6 +67,9 @@ type session struct {
 	srvFin    atomic.Bool  // the server sent its FIN
 	srvKilled atomic.Bool  // a tcp-response close killed the server connection
 	in, out   atomic.Int64 // bytes from and to the client
+	left      atomic.Int32 // relay directions not ended
+	dirs      [2]relayDir  // client to server, server to client
+	poller    *evPoller    // the epoll set the directions park in; nil: goroutines wait
 
 	fe, bt haproxycfg.Timeouts // frontend and backend timeouts
 
@@ -104,11 +107,16 @@ func (s *session) abortAs(cause, state byte) {
 		s.cause, s.tstate = cause, state
 	}
 	s.aborted = true
-	sc := s.sc
+	sc, evented := s.sc, s.poller != nil
 	s.mu.Unlock()
 	s.cli.Close()
 	if sc != nil {
 		sc.Close()
+	}
+	if evented {
+		// Parked directions see no event from a closed socket.
+		s.dirs[0].kick()
+		s.dirs[1].kick()
 	}
 }
 
@@ -678,50 +686,301 @@ func (s *session) writeBegin() {
 
 func (s *session) writeEnd() { s.writing.Add(-1) }
 
-// relay starts copying both ways, one goroutine per direction; the one
-// that ends last finishes the session.
+// relay starts copying both ways; the direction that ends last finishes
+// the session. With the process's epoll set (evpoll), a direction whose
+// socket has nothing to read parks there and its goroutine ends: an idle
+// session holds no goroutine; the set's next event starts one again.
 func (s *session) relay() {
 	s.lastAct.Store(s.e.now().UnixNano())
 	s.ackCli.Store(ackUnread)
 	s.ackSrv.Store(ackUnread)
 	s.watchdog = time.AfterFunc(s.step(), s.tick)
-	var left atomic.Int32
-	left.Store(2)
-	end := func() {
-		if left.Add(-1) == 0 {
-			s.finished.Store(true)
-			s.watchdog.Stop()
-			s.finish()
+	s.left.Store(2)
+	s.dirs[0] = relayDir{s: s, src: s.cli, dst: s.sc, fromClient: true}
+	s.dirs[1] = relayDir{s: s, src: s.sc, dst: s.cli}
+	inspect := len(s.be.px.Rules.TCPResponse) > 0
+	if s.evented(evpoll()) {
+		// The directions start parked: adding a socket to the set
+		// reports at once what it has to read already, so a session
+		// takes no goroutine and no read that finds nothing.
+		s.startParked(&s.dirs[0])
+		if !inspect {
+			s.startParked(&s.dirs[1])
+			return
 		}
+	} else {
+		go s.dirs[0].serve()
 	}
 	go func() {
-		defer end()
-		defer s.recoverPanic("relay")
-		s.pipe(s.cli, s.sc, true)
+		if inspect && !s.respond() {
+			s.dirs[1].end()
+			return
+		}
+		s.dirs[1].serve()
 	}()
-	go func() {
-		defer end()
-		defer s.recoverPanic("relay")
-		if len(s.be.px.Rules.TCPResponse) > 0 {
-			first, ok := s.inspectResponse()
-			if !ok {
+}
+
+// startParked leaves a direction added to the set to the poller, or to a
+// goroutine when an event came already.
+func (s *session) startParked(d *relayDir) {
+	if !d.state.CompareAndSwap(dirRunning, dirIdle) {
+		d.state.Store(dirRunning)
+		go d.serve()
+		return
+	}
+	if s.isAborted() {
+		// Aborted before abort could see the set: its closed sockets
+		// bring no event.
+		d.kick()
+	}
+}
+
+// evented adds both sockets to the epoll set, or neither: a TLS or
+// otherwise wrapped connection is read through Go's API.
+func (s *session) evented(p *evPoller) bool {
+	if p == nil {
+		return false
+	}
+	for i := range s.dirs {
+		d := &s.dirs[i]
+		if relayRaw(d.src) == nil {
+			return false
+		}
+	}
+	for i := range s.dirs {
+		d := &s.dirs[i]
+		d.rc, d.wrc = relayRaw(d.src), relayRaw(d.dst)
+		d.state.Store(dirRunning)
+		if !p.add(d) {
+			for j := 0; j < i; j++ {
+				p.remove(&s.dirs[j])
+			}
+			for j := range s.dirs {
+				s.dirs[j].rc, s.dirs[j].wrc = nil, nil
+			}
+			return false
+		}
+	}
+	// Under the lock: abort reads it to kick parked directions.
+	s.mu.Lock()
+	s.poller = p
+	s.mu.Unlock()
+	return true
+}
+
+// relayRaw is a plain socket's raw connection (a PROXY-protocol wrapper
+// gives its socket's); nil for TLS and other wrapped connections.
+func relayRaw(c net.Conn) syscall.RawConn {
+	switch c.(type) {
+	case *net.TCPConn, *ppConn:
+	default:
+		return nil
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// respond runs the tcp-response rules on what the server sends first and
+// forwards it; false when the direction ended there.
+func (s *session) respond() bool {
+	defer s.recoverPanic("relay")
+	first, ok := s.inspectResponse()
+	if !ok {
+		return false
+	}
+	if len(first) > 0 {
+		s.writeBegin()
+		_, err := s.cli.Write(first)
+		s.writeEnd()
+		if err != nil {
+			if !s.isAborted() {
+				s.abort(termClient)
+			}
+			return false
+		}
+		s.moved(int64(len(first)), false)
+	}
+	return true
+}
+
+// States of an evented relay direction.
+const (
+	dirRunning = iota // a goroutine serves it
+	dirPending        // and an event came meanwhile: read again before parking
+	dirIdle           // parked in the epoll set, no goroutine
+	dirDone
+)
+
+// relayDir is one direction of a session's relay.
+type relayDir struct {
+	s          *session
+	src, dst   net.Conn
+	fromClient bool
+	rc, wrc    syscall.RawConn // src's and dst's, when evented
+	carry      carry           // serveInline's handover to serve
+	tok        int32           // key in the poller's table
+	state      atomic.Int32
+	hup        atomic.Bool // the set saw the peer shut (EPOLLRDHUP, HUP, ERR)
+}
+
+// serve runs the direction on this goroutine until it parks or ends.
+func (d *relayDir) serve() {
+	parked := false
+	defer func() {
+		if !parked {
+			d.end()
+		}
+	}()
+	defer d.s.recoverPanic("relay")
+	parked = d.s.pipe(d)
+}
+
+// end marks the direction done; the last one finishes the session.
+func (d *relayDir) end() {
+	if d.done() {
+		d.s.endRelay()
+	}
+}
+
+// done marks the direction done; true for the last one.
+func (d *relayDir) done() bool {
+	d.state.Store(dirDone)
+	return d.s.left.Add(-1) == 0
+}
+
+// endRelay finishes the session once both directions are done.
+func (s *session) endRelay() {
+	if s.poller != nil {
+		s.poller.remove(&s.dirs[0])
+		s.poller.remove(&s.dirs[1])
+	}
+	s.finished.Store(true)
+	s.watchdog.Stop()
+	s.finish()
+}
+
+// wake is the poller's: src has news. An idle direction is served on the
+// poller's goroutine (serveInline); a running one reads again before it
+// parks.
+func (d *relayDir) wake(hup bool) {
+	if hup {
+		d.hup.Store(true)
+	}
+	for {
+		switch d.state.Load() {
+		case dirIdle:
+			if d.state.CompareAndSwap(dirIdle, dirRunning) {
+				d.serveInline()
 				return
 			}
-			if len(first) > 0 {
-				s.writeBegin()
-				_, err := s.cli.Write(first)
-				s.writeEnd()
-				if err != nil {
-					if !s.isAborted() {
-						s.abort(termClient)
-					}
-					return
-				}
-				s.moved(int64(len(first)), false)
+		case dirRunning:
+			if d.state.CompareAndSwap(dirRunning, dirPending) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// serveInline serves an event on the poller's goroutine: a chunk that the
+// destination takes at once is copied here, without a goroutine, as an
+// event loop does. Whatever would wait or take long goes to a goroutine
+// of the direction's own, with what was read (d.carry): a write the peer
+// cannot take now, a read that filled the buffer (bulk: splice), the end
+// of the stream, an error.
+func (d *relayDir) serveInline() {
+	s := d.s
+	handed := false
+	defer func() {
+		if r := recover(); r != nil {
+			s.e.recovered("relay", s.f.Name(), r)
+			s.abort(termInternal)
+			if !handed {
+				go d.serve()
 			}
 		}
-		s.pipe(s.sc, s.cli, false)
 	}()
+	hand := func(c carry) {
+		handed = true
+		d.carry = c
+		go d.serve()
+	}
+	for {
+		bp, n, rerr := readOnce(d.src, d.rc)
+		switch {
+		case rerr == errWouldBlock:
+			if d.park() {
+				return
+			}
+			continue
+		case rerr == io.EOF:
+			// The FIN is passed on here; the session's end (closes,
+			// log) runs on a goroutine, off the poller.
+			bufPool.Put(bp)
+			s.srcEOF(d)
+			handed = true
+			if d.done() {
+				go s.endRelay()
+			}
+			return
+		case rerr != nil || n == copyBuf:
+			hand(carry{ok: true, bp: bp, n: n, err: rerr})
+			return
+		}
+		wn, werr := writeOnce(d.wrc, (*bp)[:n])
+		if wn < n || werr != nil {
+			// The goroutine writes the rest, or meets the error again.
+			hand(carry{ok: true, bp: bp, n: n, off: wn})
+			return
+		}
+		bufPool.Put(bp)
+		s.moved(int64(n), d.fromClient)
+		if !d.hup.Load() && d.park() {
+			return
+		}
+	}
+}
+
+// carry is what serveInline read and could not finish: the goroutine it
+// starts begins with it.
+type carry struct {
+	ok  bool
+	bp  *[]byte // pooled; nil with err
+	n   int     // bytes read
+	off int     // of which already written
+	err error   // the read's
+}
+
+// park leaves the direction to the poller; false when an event came since
+// the last read (read again). A session aborted meanwhile is not parked:
+// its closed sockets would bring no event.
+func (d *relayDir) park() bool {
+	if !d.state.CompareAndSwap(dirRunning, dirIdle) {
+		d.state.Store(dirRunning) // pending
+		return false
+	}
+	if d.s.isAborted() {
+		// abort's kick may have taken it already; then that goroutine
+		// ends it.
+		return !d.state.CompareAndSwap(dirIdle, dirRunning)
+	}
+	return true
+}
+
+// kick gives a parked direction a goroutine again, so that it sees its
+// closed socket and ends.
+func (d *relayDir) kick() {
+	if d.state.CompareAndSwap(dirIdle, dirRunning) {
+		go d.serve()
+	}
 }
 
 type closeWriter interface{ CloseWrite() error }
@@ -734,57 +993,46 @@ const copyBuf = 16 << 10
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b }}
 
 // pipe copies src to dst until src's EOF, then passes the FIN on with
-// CloseWrite while the other direction keeps going.
+// CloseWrite while the other direction keeps going; true when the
+// direction parked instead (evented, nothing to read).
 //
 // An idle direction holds no buffer and no pipe: it waits for readability
-// through the raw connection and reads into a pooled buffer only once data
-// is there. Go's splice takes a pipe (2 descriptors) before it waits, so
-// splicing idle directions would triple a session's descriptors. A read
-// that fills the buffer marks a bulk transfer, which is handed to io.Copy
-// (splice(2) between two *net.TCPConn) until the data pauses, if one of
-// the engine's MaxPipes pipes is free; splice moves a MiB in ~11 system
-// calls where 16 KiB copies need ~130.
+// (in the epoll set, or through the raw connection) and reads into a
+// pooled buffer only once data is there. Go's splice takes a pipe (2
+// descriptors) before it waits, so splicing idle directions would triple
+// a session's descriptors. A read that fills the buffer marks a bulk
+// transfer, which is handed to io.Copy (splice(2) between two
+// *net.TCPConn) until the data pauses, if one of the engine's MaxPipes
+// pipes is free; splice moves a MiB in ~11 system calls where 16 KiB
+// copies need ~130.
 //
 // Inactivity timeouts are the watchdog's business: the buffered loop sets
 // no deadline (it publishes its counters per chunk), the splice phase a
 // read deadline only to publish its counters and to return to the
 // buffered loop. No write deadline is ever set: Go's splice drops the
 // bytes already in its pipe when a write times out.
-func (s *session) pipe(src, dst net.Conn, fromClient bool) {
-	srcSide, err := s.copyLoop(src, dst, fromClient)
+func (s *session) pipe(d *relayDir) (parked bool) {
+	src, fromClient := d.src, d.fromClient
+	srcSide, err, parked := s.copyLoop(d)
+	if parked {
+		return true
+	}
 	if err == nil {
-		var otherDone bool
-		if fromClient {
-			s.cliFin.Store(true)
-			otherDone = s.srvFin.Load()
-		} else {
-			s.srvFin.Store(true)
-			otherDone = s.cliFin.Load()
-		}
-		// When the other direction already ended, dst sent its FIN and
-		// has no unread data: closing it at the end of the session,
-		// right after this, sends our FIN; a shutdown would be one more
-		// system call per connection.
-		if cw, ok := dst.(closeWriter); ok && !otherDone {
-			_ = cw.CloseWrite()
-		}
-		// client-fin/server-fin may now be shorter than the watchdog's
-		// period: look again sooner.
-		s.watchdog.Reset(s.step())
-		return
+		s.srcEOF(d)
+		return false
 	}
 	if s.isAborted() {
-		return
+		return false
 	}
 	if fromClient && !srcSide && s.srvKilled.Load() {
 		// A tcp-response close shut the server side: what the client
 		// still sends is dropped until its FIN, as haproxy does.
 		if _, err := io.Copy(io.Discard, src); err == nil || s.isAborted() {
 			s.cliFin.Store(true)
-			return
+			return false
 		}
 		s.abort(termClient)
-		return
+		return false
 	}
 	if srcSide == fromClient {
 		s.be.ctr.cliAborts.Add(1)
@@ -795,22 +1043,63 @@ func (s *session) pipe(src, dst net.Conn, fromClient bool) {
 		s.srv.ctr.srvAborts.Add(1)
 		s.abort(termServer)
 	}
+	return false
 }
 
+// srcEOF passes the FIN of d's source on while the other direction keeps
+// going.
+func (s *session) srcEOF(d *relayDir) {
+	var otherDone bool
+	if d.fromClient {
+		s.cliFin.Store(true)
+		otherDone = s.srvFin.Load()
+	} else {
+		s.srvFin.Store(true)
+		otherDone = s.cliFin.Load()
+	}
+	// When the other direction already ended, dst sent its FIN and has
+	// no unread data: closing it at the end of the session, right after
+	// this, sends our FIN; a shutdown would be one more system call per
+	// connection.
+	if cw, ok := d.dst.(closeWriter); ok && !otherDone {
+		_ = cw.CloseWrite()
+	}
+	// client-fin/server-fin may now be shorter than the watchdog's
+	// period: look again sooner.
+	s.watchdog.Reset(s.step())
+}
+
+// errWouldBlock: an evented read found nothing.
+var errWouldBlock = errors.New("would block")
+
 // copyLoop copies until src's EOF (nil) or an error, and says whether the
-// error is src's (a read) or dst's (a write).
-func (s *session) copyLoop(src, dst net.Conn, fromClient bool) (srcSide bool, err error) {
+// error is src's (a read) or dst's (a write); or parks the direction.
+func (s *session) copyLoop(d *relayDir) (srcSide bool, err error, parked bool) {
+	src, dst, fromClient := d.src, d.dst, d.fromClient
 	var rc syscall.RawConn
-	if sc, ok := src.(syscall.Conn); ok {
-		rc, _ = sc.SyscallConn()
+	if d.rc == nil {
+		if sc, ok := src.(syscall.Conn); ok {
+			rc, _ = sc.SyscallConn()
+		}
 	}
 	for {
-		bp, n, rerr := readReady(src, rc)
+		var bp *[]byte
+		var n, off int
+		var rerr error
+		switch {
+		case d.carry.ok:
+			bp, n, off, rerr = d.carry.bp, d.carry.n, d.carry.off, d.carry.err
+			d.carry = carry{}
+		case d.rc != nil:
+			bp, n, rerr = readOnce(src, d.rc)
+		default:
+			bp, n, rerr = readReady(src, rc)
+		}
 		var werr error
-		if n > 0 {
+		if n > off {
 			s.lastAct.Store(s.e.now().UnixNano())
 			s.writeBegin()
-			_, werr = dst.Write((*bp)[:n])
+			_, werr = dst.Write((*bp)[off:n])
 			s.writeEnd()
 		}
 		full := n == copyBuf
@@ -822,21 +1111,92 @@ func (s *session) copyLoop(src, dst net.Conn, fromClient bool) (srcSide bool, er
 		}
 		switch {
 		case werr != nil:
-			return false, werr
+			return false, werr, false
 		case rerr == io.EOF:
-			return true, nil
+			return true, nil, false
+		case rerr == errWouldBlock:
+			if d.park() {
+				return false, nil, true
+			}
 		case rerr != nil:
-			return true, rerr
+			return true, rerr, false
 		case full && s.e.takePipe():
+			if d.rc != nil {
+				s.poller.quiet(d, false)
+			}
 			s.writeBegin()
 			srcSide, err := s.splice(src, dst, fromClient)
 			s.writeEnd()
 			s.e.putPipe()
+			if d.rc != nil {
+				s.poller.quiet(d, true)
+			}
 			if err != io.ErrNoProgress {
-				return srcSide, err
+				return srcSide, err, false
+			}
+		case !full && d.rc != nil && !d.hup.Load():
+			// A short read emptied the socket (haproxy's
+			// fd_cant_recv): the next data or the peer's FIN is a new
+			// event. Once the set saw the FIN, read on to the EOF.
+			if d.park() {
+				return false, nil, true
 			}
 		}
 	}
+}
+
+// readOnce reads src once without waiting, into a pooled buffer, which
+// the caller puts back; errWouldBlock when nothing is there, io.EOF at
+// the end.
+func readOnce(src net.Conn, rc syscall.RawConn) (bp *[]byte, n int, err error) {
+	bp = bufPool.Get().(*[]byte)
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		for {
+			n, serr = syscall.Read(int(fd), *bp)
+			if serr != syscall.EINTR {
+				break
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		// Closed (abort): no read happened.
+		bufPool.Put(bp)
+		return nil, 0, err
+	case serr == syscall.EAGAIN:
+		bufPool.Put(bp)
+		return nil, 0, errWouldBlock
+	case serr != nil:
+		return bp, 0, &net.OpError{Op: "read", Net: "tcp", Source: src.LocalAddr(), Addr: src.RemoteAddr(), Err: os.NewSyscallError("read", serr)}
+	case n == 0:
+		return bp, 0, io.EOF
+	}
+	return bp, n, nil
+}
+
+// writeOnce writes b without waiting; it returns how much the socket
+// took (0 when it would block).
+func writeOnce(rc syscall.RawConn, b []byte) (n int, err error) {
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		for {
+			n, serr = syscall.Write(int(fd), b)
+			if serr != syscall.EINTR {
+				break
+			}
+		}
+	})
+	if n < 0 {
+		n = 0
+	}
+	if err != nil {
+		return n, err
+	}
+	if serr == syscall.EAGAIN {
+		return n, nil
+	}
+	return n, serr
 }
 
 // readReady waits until src is readable, holding no buffer meanwhile, and

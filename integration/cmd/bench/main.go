@@ -10,6 +10,7 @@
 //	go run ./integration/cmd/bench -proto     # relay prototypes (splice, buffered, adaptive): bench/proto.md
 //	go run ./integration/cmd/bench -tls       # TLS termination against haproxy: bench/tls.md
 //	go run ./integration/cmd/bench -http-only # only the mode http rows: bench/http.md
+//	go run ./integration/cmd/bench -tcp-only [-before BIN] [-rounds 2] [-strace] # mode tcp rows: bench/tcp.md
 //
 // Everything runs on loopback 127.77.0.0/24 (nginx, the proxies, wrk). The
 // proxy under test is pinned to CPU 1, nginx, wrk and this program's load
@@ -53,6 +54,9 @@ type options struct {
 	baseBin    string // with -http-only: a gproxy binary to measure too, as "before"
 	loadCPUs   string // CPU list for wrk and h2load; "" is cpuLoad
 	skipVRRP   bool
+	tcpOnly    bool
+	rounds     int  // -tcp-only: rounds over the targets
+	strace     bool // -tcp-only: also count system calls per request
 }
 
 // fdLimit is this process's RLIMIT_NOFILE hard limit, which main also
@@ -107,7 +111,10 @@ func main() {
 	flag.BoolVar(&o.httpOnly, "http-only", false, "instead of the comparison, run only the mode http rows (plain and L7 rules, keep-alive and close); writes <out>/http.md")
 	flag.BoolVar(&o.profHTTP, "profile-http", false, "instead of the comparison, run gproxy's engine in this process with the mode http configurations and write CPU and allocation profiles to <out>/profile-http.md")
 	flag.BoolVar(&o.profTLS, "profile-tls", false, "instead of the comparison, run gproxy's engine in this process with the TLS configuration of the (h) rows (keep-alive, new connection, HTTP/2) and write CPU and allocation profiles and both proxies' system calls to <out>/profile-tls.md")
-	flag.StringVar(&o.baseBin, "before", "", "with -http-only or -tls: also measure this gproxy binary (e.g. built from the branch point), as gproxy-before, in the same run (with -profile-http: its system calls per request); with -vrrp-only, this gkeepalived binary as gkeepalived-before")
+	flag.StringVar(&o.baseBin, "before", "", "with -http-only, -tcp-only or -tls: also measure this gproxy binary (e.g. built from the branch point), as gproxy-before, in the same run (with -profile-http: its system calls per request); with -vrrp-only, this gkeepalived binary as gkeepalived-before")
+	flag.BoolVar(&o.tcpOnly, "tcp-only", false, "instead of the comparison, run only the mode tcp rows (a)-(c) with CPU per request and (e) RSS per idle connection, for haproxy, gproxy and -before BINARY; writes <out>/tcp.md")
+	flag.IntVar(&o.rounds, "rounds", 2, "with -tcp-only: rounds over the targets, alternating their order")
+	flag.BoolVar(&o.strace, "strace", false, "with -tcp-only: also count each target's system calls per request (strace -c -f)")
 	child := flag.String("vrrp-child", "", "internal: run one VRRP daemon measurement inside a private namespace")
 	childN := flag.Int("vrrp-instances", 1, "internal")
 	flag.Parse()
@@ -177,6 +184,8 @@ func main() {
 		err = runProfileTLS(ctx, o)
 	case o.httpOnly:
 		err = runHTTPOnly(ctx, o)
+	case o.tcpOnly:
+		err = runTCPOnly(ctx, o)
 	default:
 		err = run(ctx, o)
 	}
