@@ -348,6 +348,7 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 	if needRules(e, f) {
 		h.rules = newHTTPRules(e, f, &routeCache{e: e, f: f})
 	}
+	workers := newWorkerPool(h.serve, e.stop)
 	e.acceptWG.Add(1)
 	go func() {
 		defer e.acceptWG.Done()
@@ -371,7 +372,7 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 				}
 				continue
 			}
-			go h.serve(c)
+			workers.run(c)
 		}
 	}()
 	go h.watch()
