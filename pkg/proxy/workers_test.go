@@ -2,10 +2,10 @@ package proxy
 
 import (
 	"net"
-	"sync"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
