@@ -374,10 +374,16 @@ func headEnd(b []byte) int {
 // captured only if the client does not parse it in place
 // (capturePending).
 func (c *headConn) writeHead(e *headEntry) (int, error) {
+	c.prepareHead(e)
+	return c.Conn.Write(e.head)
+}
+
+// prepareHead readies the capture of the response to e's head, which the
+// caller writes itself (h1ServerConn.sendWait); nil forgets it.
+func (c *headConn) prepareHead(e *headEntry) {
 	c.mu.Lock()
 	c.cur, c.buf, c.pending = nil, nil, e
 	c.mu.Unlock()
-	return c.Conn.Write(e.head)
 }
 
 func (c *headConn) Write(p []byte) (n int, err error) {
