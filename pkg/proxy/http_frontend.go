@@ -128,6 +128,8 @@ type h1Conn struct {
 	one     [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
+	// clientText is the client's address as forwardfor writes it.
+	clientText addrText
 	// ss holds the server connections of the client's session
 	// (srvreuse.go); nil until the first request forwarded.
 	ss *srvSession
@@ -943,7 +945,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
 	algo := compressRequest(h.f.px, be.px, req)
-	extra := extraHeaders(rt.fwd, req, s.Client.Addr())
+	extra := appendExtraHeaders(st.extra[:0], &c.clientText, rt.fwd, req, s.Client.Addr())
 	if rt.orig != nil {
 		extra = append(extra, originalTo(rt.orig, s.Frontend.Addr())...)
 	}
@@ -1297,10 +1299,12 @@ type fwdState struct {
 	be   *Backend
 	send h1Send
 	tb   timedBody // the response body as forward reads it
-	// The room of the HTTP/1 request given to h1Client.
-	out http.Request
-	url url.URL
-	ent headEntry
+	// The room of the HTTP/1 request given to h1Client, and of the
+	// fields forwardfor and originalto add.
+	extra [2]header
+	out   http.Request
+	url   url.URL
+	ent   headEntry
 
 	mu        sync.Mutex // ctx and its cancel: cancel may come from a timer
 	ctx       context.Context

@@ -447,6 +447,12 @@ func (e *Engine) httpOptions(f *Frontend) (haproxycfg.HTTPConnMode, *haproxycfg.
 // own (a client-sent X-Forwarded-For is kept, as haproxy keeps it, and the
 // server finds the true address in the last one).
 func extraHeaders(fwd *haproxycfg.ForwardFor, req *httpRequest, client netip.Addr) []header {
+	return appendExtraHeaders(nil, nil, fwd, req, client)
+}
+
+// appendExtraHeaders is extraHeaders appended to room, the client's
+// address formatted by text (nil: formatted anew).
+func appendExtraHeaders(room []header, text *addrText, fwd *haproxycfg.ForwardFor, req *httpRequest, client netip.Addr) []header {
 	if fwd == nil || !client.IsValid() {
 		return nil
 	}
@@ -465,5 +471,23 @@ func extraHeaders(fwd *haproxycfg.ForwardFor, req *httpRequest, client netip.Add
 			}
 		}
 	}
-	return []header{{name, client.String()}}
+	return append(room, header{name, text.of(client)})
+}
+
+// addrText keeps the text of the last address formatted: a client
+// connection's address, the same for each of its requests, is formatted
+// once (forwardfor's field).
+type addrText struct {
+	a netip.Addr
+	s string
+}
+
+func (t *addrText) of(a netip.Addr) string {
+	if t == nil {
+		return a.String()
+	}
+	if t.s == "" || t.a != a {
+		t.a, t.s = a, a.String()
+	}
+	return t.s
 }

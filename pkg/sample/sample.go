@@ -162,9 +162,12 @@ type Txn struct {
 	// without one.
 	ProxyTLV func(typ uint8) ([]byte, bool)
 
-	mayChange bool      // set by a fetch whose answer may change with more data
-	scratch   []Value   // values of multi-valued fetches, reused per Txn
-	raw       *rawCache // Payload parsed as an HTTP request (mode tcp)
+	mayChange bool    // set by a fetch whose answer may change with more data
+	scratch   []Value // values of multi-valued fetches, reused per Txn
+	// scratchRoom is scratch's first room: an ACL on a header (one
+	// value, most often) allocates nothing per request.
+	scratchRoom [2]Value
+	raw         *rawCache // Payload parsed as an HTTP request (mode tcp)
 }
 
 // MayChange is called by a fetch whose answer (or absence of answer)
