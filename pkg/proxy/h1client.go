@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/http/httputil"
 	"net/textproto"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -830,6 +831,10 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 			return pc.fail(ctx, err)
 		}
 		pc.armHeadTimer()
+		// The response cannot be there yet: the goroutines ready to
+		// run go first, and the read after them more often finds it
+		// than ends in EAGAIN (a new connection has no sendWait).
+		runtime.Gosched()
 	}
 	if hasBody {
 		// The body is written while the response is read: a server may
