@@ -86,3 +86,15 @@ func (s *sessionLogs) errorLine(px *haproxycfg.Proxy, l *syslog.Logger, level ha
 		l.Log(level, line)
 	}
 }
+
+// SessionLogger is the access log gproxy sends for cfg (each proxy's log
+// targets and format, as Run sets up), for an engine another program runs
+// in its own process (the bench's in-process profile of the L7 case);
+// stop closes its sockets.
+func SessionLogger(cfg *haproxycfg.Config) (log func(*haproxycfg.Proxy, accesslog.Session), stop func(), err error) {
+	s, err := newSessionLogs(cfg, os.Getpid())
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.session, s.Close, nil
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"hapair/pkg/gproxyd"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/proxy"
 )
@@ -517,8 +518,15 @@ func startEngine(ctx context.Context, src string) (*proxy.Engine, func(), error)
 			return nil, nil, fmt.Errorf("proxy.cfg: %v", d)
 		}
 	}
-	eng, err := proxy.New(cfg, proxy.Options{Logger: zerolog.Nop()})
+	// The access log as gproxy sends it (the L7 case logs to the UDP
+	// collector): formatting and sending are part of a request's cost.
+	sessionLog, stopLog, err := gproxyd.SessionLogger(cfg)
 	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := proxy.New(cfg, proxy.Options{Logger: zerolog.Nop(), SessionLog: sessionLog})
+	if err != nil {
+		stopLog()
 		return nil, nil, err
 	}
 	if err := eng.Bind(); err != nil {
@@ -537,6 +545,7 @@ func startEngine(ctx context.Context, src string) (*proxy.Engine, func(), error)
 		wctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
 		defer c2()
 		eng.Wait(wctx)
+		stopLog()
 	}
 	if err := waitTCP(nil, proxyAddr); err != nil {
 		stop()
