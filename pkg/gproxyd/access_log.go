@@ -4,6 +4,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
@@ -66,7 +67,10 @@ func (s *sessionLogs) accessLine(px *haproxycfg.Proxy, sess *accesslog.Session) 
 	if sd := px.Logging.StructuredData; sd != nil {
 		l.LogSD(level, string(*bp), string(sd.Append(nil, nil, sess)))
 	} else {
-		l.Log(level, string(*bp))
+		// The line is read, not kept, by Log (it formats it into its own
+		// buffer and sends it before returning): a view of the pooled
+		// buffer, not a copy per line.
+		l.Log(level, unsafe.String(unsafe.SliceData(*bp), len(*bp)))
 	}
 	a.bufs.Put(bp)
 }
