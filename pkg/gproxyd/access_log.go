@@ -4,6 +4,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"hapair/pkg/accesslog"
 	"hapair/pkg/haproxycfg"
@@ -66,7 +67,10 @@ func (s *sessionLogs) accessLine(px *haproxycfg.Proxy, sess *accesslog.Session) 
 	if sd := px.Logging.StructuredData; sd != nil {
 		l.LogSD(level, string(*bp), string(sd.Append(nil, nil, sess)))
 	} else {
-		l.Log(level, string(*bp))
+		// The line is read, not kept, by Log (it formats it into its own
+		// buffer and sends it before returning): a view of the pooled
+		// buffer, not a copy per line.
+		l.Log(level, unsafe.String(unsafe.SliceData(*bp), len(*bp)))
 	}
 	a.bufs.Put(bp)
 }
@@ -85,4 +89,16 @@ func (s *sessionLogs) errorLine(px *haproxycfg.Proxy, l *syslog.Logger, level ha
 	} else {
 		l.Log(level, line)
 	}
+}
+
+// SessionLogger is the access log gproxy sends for cfg (each proxy's log
+// targets and format, as Run sets up), for an engine another program runs
+// in its own process (the bench's in-process profile of the L7 case);
+// stop closes its sockets.
+func SessionLogger(cfg *haproxycfg.Config) (log func(*haproxycfg.Proxy, accesslog.Session), stop func(), err error) {
+	s, err := newSessionLogs(cfg, os.Getpid())
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.session, s.Close, nil
 }

@@ -189,6 +189,18 @@ func appendIP(b []byte, ap netip.AddrPort, opts uint8) []byte {
 		}
 		return b
 	}
+	if a.Zone() == "" {
+		// Digits, dots, colons and hex letters: nothing to escape, and
+		// appended without a string made per line.
+		if opts&optQuote != 0 {
+			b = append(b, '"')
+		}
+		b = a.AppendTo(b)
+		if opts&optQuote != 0 {
+			b = append(b, '"')
+		}
+		return b
+	}
 	return appendText(b, a.String(), opts)
 }
 

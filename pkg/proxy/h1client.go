@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/http/httputil"
 	"net/textproto"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,17 @@ type h1ServerConn struct {
 	peekFn    func(fd uintptr) bool
 	peekN     int
 	peekOK    bool
+	// unchecked: taken idle, its check before reuse (alive) is left to
+	// roundTrip, which makes it with the request's write (sendWait).
+	unchecked bool
+	cnt       *h1CountConn // the counting layer, for sendWait's write
+	// sendWait's state: the callback made once, the head to write, what
+	// became of the write (the request's hooks, bytes written, error).
+	swFn    func(fd uintptr) bool
+	swHead  []byte
+	swHooks h1Hooks
+	swN     int
+	swState uint8
 	// released: br went back to h1Readers (close, once).
 	released atomic.Bool
 
@@ -304,7 +316,8 @@ func (cl *h1Client) dial(s *h1Send, addr string) (*h1ServerConn, error) {
 		return nil, err
 	}
 	pc.tls = c != base
-	c = newH1CountConn(c, &be.ctr.h1)
+	pc.cnt = newH1CountConn(c, &be.ctr.h1)
+	c = pc.cnt
 	if target != nil && target.ss != nil {
 		c = target.ss.track(c)
 		pc.ss = target.ss
@@ -369,6 +382,16 @@ func (pc *h1ServerConn) alive() bool {
 	if pc.raw == nil {
 		return true
 	}
+	if !pc.tls {
+		// roundTrip checks it, with the request's write when it can.
+		pc.unchecked = true
+		return true
+	}
+	return pc.check()
+}
+
+// check peeks at the socket of an idle connection (alive).
+func (pc *h1ServerConn) check() bool {
 	if pc.peekFn == nil {
 		pc.peekFn = pc.peek // made once: no closure per request
 	}
@@ -603,7 +626,7 @@ func (cl *h1Client) send(req *http.Request, s *h1Send) (*http.Response, error) {
 		closeReqBody(req)
 		return nil, errH1InvalidMethod
 	}
-	ctx, hooks := s.ctx, s.hooks
+	ctx := s.ctx
 	key := req.URL.Host
 	for {
 		if err := ctx.Err(); err != nil {
@@ -624,13 +647,12 @@ func (cl *h1Client) send(req *http.Request, s *h1Send) (*http.Response, error) {
 			}
 			pc.key = key
 		}
-		if hooks != nil {
-			hooks.gotConn(pc.conn, pc.reused)
-		}
-		cl.be.ctr.h1.totalStreams.Add(1)
 		resp, err := pc.roundTrip(ctx, req, s)
 		if err == nil {
 			return resp, nil
+		}
+		if err == errIdleClosed {
+			continue // seen before anything was sent or counted: another
 		}
 		if !pc.reused {
 			return nil, err
@@ -644,6 +666,80 @@ func (cl *h1Client) send(req *http.Request, s *h1Send) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// errIdleClosed is roundTrip's for an idle connection found closed (or
+// sent to) by its check before reuse: send takes another, as get does.
+var errIdleClosed = errors.New("proxy: idle server connection closed")
+
+// begin reports the connection the request goes out on (what send did
+// before roundTrip): its trace, the stream counted.
+func (pc *h1ServerConn) begin(hooks h1Hooks) {
+	if hooks != nil {
+		hooks.gotConn(pc.conn, pc.reused)
+	}
+	pc.cl.be.ctr.h1.totalStreams.Add(1)
+}
+
+// sendWait's outcomes.
+const (
+	swIdleClosed = iota + 1 // the check found the connection unusable: nothing written
+	swWritten               // the head went out whole: the wait for the response followed
+	swPartial               // swN bytes went out (maybe 0), the rest is left to the caller
+)
+
+// sendWait checks a reused connection, writes a request head and waits
+// for the response's first bytes in one turn of the socket's poller: the
+// wait begins before the write, so the readiness of the response is not
+// lost, and the first read of the response finds it (else Go's poller
+// forgets a readiness it saw before a read begins: each wait would start
+// with a read ending in EAGAIN). The check is alive's (a peek, after
+// which nothing that arrives is missed), made with the hooks given only
+// once it passed. A write that does not go out whole, a deadline or a
+// close leaves the rest to the ordinary write and read, which then see
+// the same.
+func (pc *h1ServerConn) sendWait(head []byte, hooks h1Hooks) {
+	if pc.swFn == nil {
+		pc.swFn = pc.sendWaitStep // made once: no closure per request
+	}
+	pc.swHead, pc.swHooks, pc.swN, pc.swState = head, hooks, 0, 0
+	_ = pc.raw.Read(pc.swFn)
+	pc.swHead, pc.swHooks = nil, nil
+}
+
+// sendWaitStep is sendWait's callback: first the check and the write,
+// then (called again once readable) the end of the wait.
+func (pc *h1ServerConn) sendWaitStep(fd uintptr) bool {
+	if pc.swState != 0 {
+		return true // readable: the response (or the server's close) came
+	}
+	pc.peekN, pc.peekOK = 0, false
+	pc.peek(fd)
+	if !pc.peekOK {
+		pc.swState = swIdleClosed
+		return true
+	}
+	pc.begin(pc.swHooks)
+	pc.swState = swPartial
+	var n int
+	var err error
+	for {
+		n, err = syscall.Write(int(fd), pc.swHead)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if n > 0 {
+		pc.swN = n
+		pc.nwrite += int64(n)
+		pc.cnt.ctr.bytesOut.Add(int64(n))
+	}
+	if err != nil || n != len(pc.swHead) {
+		return true
+	}
+	pc.swState = swWritten
+	pc.armHeadTimer() // the deadline applies to the wait that follows
+	return false
 }
 
 func closeReqBody(req *http.Request) {
@@ -688,12 +784,59 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 		entry, _ = hc.t.lookupTarget(req.URL.Opaque)
 	}
 	var wrote chan error // the body's writer's result
-	if !hasBody {
+	switch {
+	case !hasBody && pc.unchecked && entry != nil && hc != nil && pc.cnt != nil:
+		pc.unchecked = false
+		hc.prepareHead(entry)
+		pc.sendWait(entry.head, hooks)
+		switch pc.swState {
+		case swIdleClosed:
+			hc.prepareHead(nil)
+			pc.stop()
+			pc.close()
+			return nil, errIdleClosed
+		case 0:
+			// Closed (aborted) before the check: the ordinary way
+			// fails as before.
+			pc.begin(hooks)
+			if err := pc.write(req, entry); err != nil {
+				return pc.fail(ctx, err)
+			}
+			pc.armHeadTimer()
+		case swPartial:
+			// The rest the ordinary way, which reports its error.
+			start := pc.nwrite - int64(pc.swN)
+			n, err := hc.Conn.Write(entry.head[pc.swN:])
+			pc.nwrite += int64(n)
+			if err != nil {
+				if pc.nwrite == start {
+					err = h1NothingWritten{err}
+				}
+				return pc.fail(ctx, err)
+			}
+			pc.armHeadTimer()
+		}
+	case pc.unchecked && !pc.check():
+		pc.unchecked = false
+		pc.stop()
+		pc.close()
+		return nil, errIdleClosed
+	default:
+		pc.unchecked = false
+		pc.begin(hooks)
+		if hasBody {
+			break
+		}
 		if err := pc.write(req, entry); err != nil {
 			return pc.fail(ctx, err)
 		}
 		pc.armHeadTimer()
-	} else {
+		// The response cannot be there yet: the goroutines ready to
+		// run go first, and the read after them more often finds it
+		// than ends in EAGAIN (a new connection has no sendWait).
+		runtime.Gosched()
+	}
+	if hasBody {
 		// The body is written while the response is read: a server may
 		// answer before reading all of it.
 		wrote = make(chan error, 1)

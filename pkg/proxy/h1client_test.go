@@ -12,34 +12,81 @@ import (
 )
 
 // A server closing a kept-alive connection between two requests of one
-// client: the second request, a POST (never sent twice), goes over a new
-// server connection and succeeds, as it does through haproxy.
+// client: the second request goes over a new server connection and
+// succeeds, as it does through haproxy; the closed connection counts
+// neither as a reuse nor as a stream. A POST (never sent twice) is checked
+// before its write; a GET's check is made with its write (sendWait).
 func TestH1ClientServerClosedIdle(t *testing.T) {
-	closed := make(chan struct{}, 4)
+	for _, second := range []string{
+		"POST /b HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc",
+		"GET /b HTTP/1.1\r\nhost: x\r\n\r\n",
+	} {
+		t.Run(second[:strings.IndexByte(second, ' ')], func(t *testing.T) {
+			closed := make(chan struct{}, 4)
+			be := startBackend(t, func(c *net.TCPConn) {
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, req.Body)
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+				c.Close()
+				closed <- struct{}{}
+			})
+			e, _, bind := httpProxy(t, be.port)
+			c := dial(t, bind)
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(deadline))
+			br := bufio.NewReader(c)
+			for i, msg := range []string{"GET /a HTTP/1.1\r\nhost: x\r\n\r\n", second} {
+				if i > 0 {
+					<-closed // the server's close is in the proxy's socket
+				}
+				if _, err := io.WriteString(c, msg); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != 200 || string(b) != "ok" {
+					t.Fatalf("request %d: %d %q", i, resp.StatusCode, b)
+				}
+			}
+			if n := be.accepted.Load(); n != 2 {
+				t.Errorf("server connections %d, want 2", n)
+			}
+			st := e.Backend("web").Stats()
+			if st.Connects != 2 || st.Reuses != 0 || st.H1.TotalStreams != 2 {
+				t.Errorf("backend connects %d, reuses %d, h1 streams %d; want 2, 0, 2", st.Connects, st.Reuses, st.H1.TotalStreams)
+			}
+		})
+	}
+}
+
+// A server keeping its connection: the second request reuses it (one
+// connection, one reuse, two streams), its check made with its write.
+func TestH1ClientReuseCounted(t *testing.T) {
 	be := startBackend(t, func(c *net.TCPConn) {
 		br := bufio.NewReader(c)
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			return
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
 		}
-		_, _ = io.Copy(io.Discard, req.Body)
-		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-		c.Close()
-		closed <- struct{}{}
 	})
-	_, _, bind := httpProxy(t, be.port)
+	e, sink, bind := httpProxy(t, be.port)
 	c := dial(t, bind)
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(deadline))
 	br := bufio.NewReader(c)
-	for i, msg := range []string{
-		"GET /a HTTP/1.1\r\nhost: x\r\n\r\n",
-		"POST /b HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\nabc",
-	} {
-		if i > 0 {
-			<-closed // the server's close is in the proxy's socket
-		}
-		if _, err := io.WriteString(c, msg); err != nil {
+	for i := 0; i < 3; i++ {
+		if _, err := io.WriteString(c, "GET /a HTTP/1.1\r\nhost: x\r\n\r\n"); err != nil {
 			t.Fatal(err)
 		}
 		resp, err := http.ReadResponse(br, nil)
@@ -51,8 +98,13 @@ func TestH1ClientServerClosedIdle(t *testing.T) {
 			t.Fatalf("request %d: %d %q", i, resp.StatusCode, b)
 		}
 	}
-	if n := be.accepted.Load(); n != 2 {
-		t.Errorf("server connections %d, want 2", n)
+	sink.wait(t, 3)
+	if n := be.accepted.Load(); n != 1 {
+		t.Errorf("server connections %d, want 1", n)
+	}
+	st := e.Backend("web").Stats()
+	if st.Connects != 1 || st.Reuses != 2 || st.H1.TotalStreams != 3 {
+		t.Errorf("backend connects %d, reuses %d, h1 streams %d; want 1, 2, 3", st.Connects, st.Reuses, st.H1.TotalStreams)
 	}
 }
 

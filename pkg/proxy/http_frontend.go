@@ -13,6 +13,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,6 +130,8 @@ type h1Conn struct {
 	one     [1]byte // the first byte of a request, read without a buffer
 	// broken: a panic ended the connection; its buffers are not reused.
 	broken bool
+	// clientText is the client's address as forwardfor writes it.
+	clientText addrText
 	// ss holds the server connections of the client's session
 	// (srvreuse.go); nil until the first request forwarded.
 	ss *srvSession
@@ -352,6 +355,7 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 	if needRules(e, f) {
 		h.rules = newHTTPRules(e, f, &routeCache{e: e, f: f})
 	}
+	workers := newWorkerPool(h.serve, e.stop)
 	e.acceptWG.Add(1)
 	go func() {
 		defer e.acceptWG.Done()
@@ -375,7 +379,7 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 				}
 				continue
 			}
-			go h.serve(c)
+			workers.run(c)
 		}
 	}()
 	go h.watch()
@@ -515,6 +519,14 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		}
 		d.idle.Store(0)
 		setDeadline(nc.SetReadDeadline, start, wait)
+		// The client has just got its response (or connected): its
+		// request is likely not there yet. The other goroutines ready to
+		// run go first, so that await's read more often finds it than
+		// ends in EAGAIN and a wait in the poller (whose readiness Go
+		// forgets before each read): a keep-alive request under load
+		// then costs a read less (strace: 0.76 -> 0.08 reads ending in
+		// EAGAIN per request).
+		runtime.Gosched()
 		err := c.await()
 		h.setIdle(c, false)
 		if err == nil && first && h.upgradeH2(c) {
@@ -947,7 +959,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	// The server receives the head appendHead writes, in place of the one
 	// Go's client writes for this placeholder target (http_head.go).
 	algo := compressRequest(h.f.px, be.px, req)
-	extra := extraHeaders(rt.fwd, req, s.Client.Addr())
+	extra := appendExtraHeaders(st.extra[:0], &c.clientText, rt.fwd, req, s.Client.Addr())
 	if rt.orig != nil {
 		extra = append(extra, originalTo(rt.orig, s.Frontend.Addr())...)
 	}
@@ -1301,10 +1313,12 @@ type fwdState struct {
 	be   *Backend
 	send h1Send
 	tb   timedBody // the response body as forward reads it
-	// The room of the HTTP/1 request given to h1Client.
-	out http.Request
-	url url.URL
-	ent headEntry
+	// The room of the HTTP/1 request given to h1Client, and of the
+	// fields forwardfor and originalto add.
+	extra [2]header
+	out   http.Request
+	url   url.URL
+	ent   headEntry
 
 	mu        sync.Mutex // ctx and its cancel: cancel may come from a timer
 	ctx       context.Context

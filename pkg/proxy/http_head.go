@@ -374,10 +374,16 @@ func headEnd(b []byte) int {
 // captured only if the client does not parse it in place
 // (capturePending).
 func (c *headConn) writeHead(e *headEntry) (int, error) {
+	c.prepareHead(e)
+	return c.Conn.Write(e.head)
+}
+
+// prepareHead readies the capture of the response to e's head, which the
+// caller writes itself (h1ServerConn.sendWait); nil forgets it.
+func (c *headConn) prepareHead(e *headEntry) {
 	c.mu.Lock()
 	c.cur, c.buf, c.pending = nil, nil, e
 	c.mu.Unlock()
-	return c.Conn.Write(e.head)
 }
 
 func (c *headConn) Write(p []byte) (n int, err error) {
@@ -441,6 +447,12 @@ func (e *Engine) httpOptions(f *Frontend) (haproxycfg.HTTPConnMode, *haproxycfg.
 // own (a client-sent X-Forwarded-For is kept, as haproxy keeps it, and the
 // server finds the true address in the last one).
 func extraHeaders(fwd *haproxycfg.ForwardFor, req *httpRequest, client netip.Addr) []header {
+	return appendExtraHeaders(nil, nil, fwd, req, client)
+}
+
+// appendExtraHeaders is extraHeaders appended to room, the client's
+// address formatted by text (nil: formatted anew).
+func appendExtraHeaders(room []header, text *addrText, fwd *haproxycfg.ForwardFor, req *httpRequest, client netip.Addr) []header {
 	if fwd == nil || !client.IsValid() {
 		return nil
 	}
@@ -459,5 +471,23 @@ func extraHeaders(fwd *haproxycfg.ForwardFor, req *httpRequest, client netip.Add
 			}
 		}
 	}
-	return []header{{name, client.String()}}
+	return append(room, header{name, text.of(client)})
+}
+
+// addrText keeps the text of the last address formatted: a client
+// connection's address, the same for each of its requests, is formatted
+// once (forwardfor's field).
+type addrText struct {
+	a netip.Addr
+	s string
+}
+
+func (t *addrText) of(a netip.Addr) string {
+	if t == nil {
+		return a.String()
+	}
+	if t.s == "" || t.a != a {
+		t.a, t.s = a, a.String()
+	}
+	return t.s
 }

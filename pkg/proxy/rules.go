@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -170,7 +171,8 @@ func (h *h1Frontend) requestRules(c *h1Conn, req *httpRequest, body *bodyReader,
 	rr.fe, rr.log = h.f.px, s
 	c.ruleTxn = &rr.txn
 	if h.f.px.Logging.UniqueID != nil {
-		rr.txn.UniqueID = func() string { return h.makeUniqueID(&rr.txn, s) }
+		run := rr // not the result variable: the closure would move it to the heap
+		rr.txn.UniqueID = func() string { return h.makeUniqueID(&run.txn, s) }
 	}
 	rr.txn.Vars = h.e.proc.load(c.sessVars)
 	rr.txn.Stream, rr.txn.Keeper = true, rr
@@ -1006,13 +1008,45 @@ func (rr *ruleRun) writeBack(req *httpRequest) {
 	req.method, req.uri = rr.req.Method, rr.req.URI
 	hs := req.headers[:0]
 	for _, hd := range rr.req.Headers {
-		name := strings.ToLower(hd.Name)
+		name := lowerFieldName(hd.Name)
 		if name == "host" {
 			req.host = hd.Value
 		}
 		hs = append(hs, header{name, hd.Value})
 	}
 	req.headers = hs
+}
+
+// lowerNames are field names lower-cased by lowerFieldName: the names
+// rules add (set-header, add-header) are the config's, written as the
+// config spells them, the same on every request.
+var (
+	lowerNames     sync.Map // string -> string
+	lowerNamesSize atomic.Int32
+)
+
+// lowerFieldName is strings.ToLower(name), which allocates for a name
+// with upper case letters; those of the config's rules are kept (up to
+// 1024 names: beyond, each is lower-cased anew).
+func lowerFieldName(name string) string {
+	upper := false
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' || c >= 0x80 {
+			upper = true
+			break
+		}
+	}
+	if !upper {
+		return name
+	}
+	if l, ok := lowerNames.Load(name); ok {
+		return l.(string)
+	}
+	l := strings.ToLower(name)
+	if lowerNamesSize.Add(1) <= 1024 {
+		lowerNames.Store(name, l)
+	}
+	return l
 }
 
 // responseRules runs the backend's then the frontend's http-response

@@ -156,3 +156,31 @@ func BenchmarkRulesNoneTCP(b *testing.B) {
 		c.Close()
 	}
 }
+
+// BenchmarkRulesL7 has the rules of `make bench`'s L7 case
+// (integration/cmd/bench, proxy-l7.cfg) but its use_backend: a dozen
+// ACLs, three deny rules whose conditions are false, forwardfor and two
+// set-header.
+func BenchmarkRulesL7(b *testing.B) {
+	benchHTTPProxy(b, strings.Join([]string{
+		" option forwardfor",
+		" acl is_static path_beg /static /images /css /js",
+		" acl is_api path_beg /api",
+		" acl is_admin path_beg /admin",
+		" acl host_www hdr(host) -i www.example.com example.com",
+		" acl is_post method POST",
+		" acl is_get method GET HEAD",
+		" acl has_auth req.hdr(authorization) -m found",
+		" acl bad_ua hdr_sub(user-agent) -i sqlmap nikto",
+		" acl internal src 10.0.0.0/8 192.168.0.0/16",
+		" acl is_html path_end .html",
+		" acl is_json hdr(content-type) -m sub json",
+		" acl is_upload path_beg /upload",
+		" http-request deny if bad_ua",
+		" http-request deny if is_admin !internal",
+		" http-request deny if is_upload !is_post",
+		" http-request set-header X-Forwarded-Proto http",
+		" http-request set-header X-Bench gproxy",
+		"",
+	}, "\n"))
+}

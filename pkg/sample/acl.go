@@ -56,6 +56,9 @@ func (a *ACL) test(t *Txn) bool { return a.testTri(t, true) == triPass }
 
 func (a *ACL) testTri(t *Txn, final bool) int {
 	res := triFail
+	if t.scratch == nil {
+		t.scratch = t.scratchRoom[:0]
+	}
 	for _, e := range a.impl.exprs {
 		mt := e.kind.matchType()
 		t.mayChange = false

@@ -162,9 +162,12 @@ type Txn struct {
 	// without one.
 	ProxyTLV func(typ uint8) ([]byte, bool)
 
-	mayChange bool      // set by a fetch whose answer may change with more data
-	scratch   []Value   // values of multi-valued fetches, reused per Txn
-	raw       *rawCache // Payload parsed as an HTTP request (mode tcp)
+	mayChange bool    // set by a fetch whose answer may change with more data
+	scratch   []Value // values of multi-valued fetches, reused per Txn
+	// scratchRoom is scratch's first room: an ACL on a header (one
+	// value, most often) allocates nothing per request.
+	scratchRoom [2]Value
+	raw         *rawCache // Payload parsed as an HTTP request (mode tcp)
 	// FcSrc and FcDst are the connection's own addresses (fc_src,
 	// fc_dst): the socket's, or as `tcp-request connection` rules set
 	// them; a PROXY header and later set-src/set-dst change Src/Dst only.

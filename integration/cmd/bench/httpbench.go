@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"hapair/pkg/gproxyd"
 	"hapair/pkg/haproxycfg"
 	"hapair/pkg/proxy"
 )
@@ -523,8 +524,15 @@ func startEngineAt(ctx context.Context, src, addr string) (*proxy.Engine, func()
 			return nil, nil, fmt.Errorf("proxy.cfg: %v", d)
 		}
 	}
-	eng, err := proxy.New(cfg, proxy.Options{Logger: zerolog.Nop()})
+	// The access log as gproxy sends it (the L7 case logs to the UDP
+	// collector): formatting and sending are part of a request's cost.
+	sessionLog, stopLog, err := gproxyd.SessionLogger(cfg)
 	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := proxy.New(cfg, proxy.Options{Logger: zerolog.Nop(), SessionLog: sessionLog})
+	if err != nil {
+		stopLog()
 		return nil, nil, err
 	}
 	if err := eng.Bind(); err != nil {
@@ -543,6 +551,7 @@ func startEngineAt(ctx context.Context, src, addr string) (*proxy.Engine, func()
 		wctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
 		defer c2()
 		eng.Wait(wctx)
+		stopLog()
 	}
 	if err := waitTCP(nil, addr); err != nil {
 		stop()
