@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"net/textproto"
+	"strconv"
 )
 
 // h2Resp turns the HTTP/1.1 response that the request path writes for an
@@ -22,6 +24,8 @@ type h2Resp struct {
 	left   int64  // body bytes still to come (respLength), or of the chunk
 	length int64  // the declared length, -1 without
 	line   []byte // a chunk size or trailer line not whole yet
+	excess int64  // chunk framing beyond what net/http allows for the data
+	http10 bool   // chunks of an HTTP/1.0 server: no trailer
 	err    error  // why the response cannot go on (sticky)
 }
 
@@ -163,31 +167,31 @@ func (r *h2Resp) takeHead(p []byte) ([]byte, bool) {
 // startResponse sends the response of head, or skips it if it is an
 // interim one, and sets how its body comes.
 func (r *h2Resp) startResponse(head []byte) {
-	var resp *http.Response
-	var room *respRoom
-	chunked := false
-	if room, _, _ = parseRespHead(head, nil); room != nil && r.method != http.MethodHead {
-		resp = &room.resp
-	} else {
-		var err error
-		resp, err = http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), &http.Request{Method: r.method})
-		if err != nil || resp.StatusCode < 100 {
-			r.err = errBadH1Response
-			return
-		}
-		if resp.StatusCode/100 == 1 && resp.StatusCode != http.StatusSwitchingProtocols {
-			// Interim responses are not relayed (see the package
-			// comment); the final one follows.
-			r.state = respHead
-			return
-		}
-		// The HTTP/1 path passes an HTTP/1.0 server's chunked response
-		// on as it is: its chunks are decoded here too.
-		if len(head) > 9 && string(head[:9]) == "HTTP/1.0 " && lastCodingChunked(head) {
-			chunkedHTTP10(resp)
-		}
-		chunked = len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked"
+	if r.method != http.MethodHead && r.fastHead(head) {
+		return
 	}
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), &http.Request{Method: r.method})
+	if err != nil || resp.StatusCode < 100 {
+		r.err = errBadH1Response
+		return
+	}
+	if resp.StatusCode/100 == 1 && resp.StatusCode != http.StatusSwitchingProtocols {
+		// Interim responses are not relayed (see the package comment);
+		// the final one follows.
+		r.state = respHead
+		return
+	}
+	// The HTTP/1 path passes an HTTP/1.0 server's chunked response on as
+	// it is: its chunks are decoded here too.
+	if len(head) > 9 && string(head[:9]) == "HTTP/1.0 " && lastCodingChunked(head) {
+		chunkedHTTP10(resp)
+		r.http10 = true
+	}
+	r.sendHead(resp, len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked")
+}
+
+// sendHead sends the head of resp and sets how its body comes.
+func (r *h2Resp) sendHead(resp *http.Response, chunked bool) {
 	hdr := r.w.Header()
 	for k, vs := range resp.Header {
 		switch k {
@@ -198,12 +202,7 @@ func (r *h2Resp) startResponse(head []byte) {
 	}
 	// Only what the server (or the proxy's own page) sent: no Date or
 	// sniffed Content-Type added by Go's server.
-	if _, ok := hdr["Date"]; !ok {
-		hdr["Date"] = nil
-	}
-	if _, ok := hdr["Content-Type"]; !ok {
-		hdr["Content-Type"] = nil
-	}
+	noDateType(hdr)
 	if r.ext && resp.StatusCode == http.StatusSwitchingProtocols {
 		// The upgrade is the extended CONNECT's 200 (RFC 8441 section
 		// 5), then the stream carries the tunnel.
@@ -212,24 +211,40 @@ func (r *h2Resp) startResponse(head []byte) {
 		r.w.(http.Flusher).Flush()
 		return
 	}
-	r.w.WriteHeader(resp.StatusCode)
-	r.length = resp.ContentLength
-	noBody := r.method == http.MethodHead || resp.StatusCode/100 == 1 ||
-		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified
+	r.bodyAfter(resp.StatusCode, resp.ContentLength, chunked)
+}
+
+// noDateType keeps Go's server from adding a Date or a sniffed
+// Content-Type: only what the server (or the proxy's own page) sent.
+func noDateType(hdr http.Header) {
+	if _, ok := hdr["Date"]; !ok {
+		hdr["Date"] = nil
+	}
+	if _, ok := hdr["Content-Type"]; !ok {
+		hdr["Content-Type"] = nil
+	}
+}
+
+// bodyAfter sends the status and sets how the body comes.
+func (r *h2Resp) bodyAfter(code int, length int64, chunked bool) {
+	r.w.WriteHeader(code)
+	r.length = length
+	noBody := r.method == http.MethodHead || code/100 == 1 ||
+		code == http.StatusNoContent || code == http.StatusNotModified
 	switch {
 	case noBody:
 		r.state = respDone
 	case chunked:
 		r.state, r.length = respChunkSize, -1
-	case resp.ContentLength >= 0:
-		r.state, r.left = respLength, resp.ContentLength
+	case length >= 0:
+		r.state, r.left = respLength, length
 		if r.left == 0 {
 			r.state = respDone
 		}
 	default:
 		r.state = respUntilEnd
 	}
-	if resp.ContentLength < 0 && r.state != respDone {
+	if length < 0 && r.state != respDone {
 		// No length: the head leaves now, without a content-length Go's
 		// server would add for a body that fits one frame.
 		r.w.(http.Flusher).Flush()
@@ -240,14 +255,34 @@ func (r *h2Resp) startResponse(head []byte) {
 // net/http's chunked reader and trailer reader take them.
 func (r *h2Resp) chunkLine(line []byte) {
 	if r.state == respTrailer {
-		if len(bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))) == 0 {
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		if len(line) == 0 {
 			r.state = respDone
+			return
 		}
-		return // trailers are not relayed (nor were they by Go's reader)
+		// Trailers are not relayed (nor were they by Go's reader), but
+		// a malformed one failed the body.
+		colon := bytes.IndexByte(line, ':')
+		if colon < 1 {
+			r.err = errBadH1Response
+			return
+		}
+		for _, c := range line[:colon] {
+			if !validFieldNameByte(c) {
+				r.err = errBadH1Response
+				return
+			}
+		}
+		return
 	}
-	// As net/http/internal's chunked reader: trailing white space off,
-	// then the extension.
-	line = bytes.TrimRight(line, " \t\r\n")
+	// The size line ends with CRLF and has no other CR; white space
+	// before it and the extension are dropped (net/http/internal).
+	if cr := bytes.IndexByte(line, '\r'); cr < 0 || cr != len(line)-2 || len(line)-2 >= 4096 {
+		r.err = errBadH1Response
+		return
+	}
+	r.excess += int64(len(line))
+	line = bytes.TrimRight(line[:len(line)-2], " \t")
 	if i := bytes.IndexByte(line, ';'); i >= 0 {
 		line = line[:i]
 	}
@@ -255,7 +290,7 @@ func (r *h2Resp) chunkLine(line []byte) {
 		r.err = errBadH1Response
 		return
 	}
-	var size int64
+	var size uint64
 	for _, c := range line {
 		var d byte
 		switch {
@@ -269,17 +304,25 @@ func (r *h2Resp) chunkLine(line []byte) {
 			r.err = errBadH1Response
 			return
 		}
-		size = size<<4 | int64(d)
+		size = size<<4 | uint64(d)
 	}
-	if size < 0 {
+	// Go's reader refuses chunks whose framing outweighs their data.
+	r.excess = max(r.excess-16-2*int64(size), 0)
+	if r.excess > 16*1024 || size > 1<<62 {
 		r.err = errBadH1Response
 		return
 	}
 	if size == 0 {
+		if r.http10 {
+			// httputil's reader of an HTTP/1.0 server's chunks ends
+			// there, reading no trailer.
+			r.state = respDone
+			return
+		}
 		r.state = respTrailer
 		return
 	}
-	r.state, r.left = respChunkData, size
+	r.state, r.left = respChunkData, int64(size)
 }
 
 // complete tells, once the request path is over, whether the response
@@ -297,3 +340,104 @@ func (r *h2Resp) complete() bool {
 
 // started tells whether a final head was sent.
 func (r *h2Resp) started() bool { return r.state != respHead }
+
+// fastHead sends a plain final head (parseRespHead's case) straight into
+// the stream's fields, with the same checks and the same result as
+// http.ReadResponse (FuzzH2Resp): one string for the head and one slice
+// for the values. It returns false, having sent nothing, for any other
+// head.
+func (r *h2Resp) fastHead(buf []byte) bool {
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
+	if end < 0 || end+4 != len(buf) {
+		return false
+	}
+	raw := buf[:end+2]
+	if len(raw) < 14 || string(raw[:7]) != "HTTP/1." || (raw[7] != '0' && raw[7] != '1') || raw[8] != ' ' ||
+		raw[9] < '2' || raw[9] > '5' || !isDigit(raw[10]) || !isDigit(raw[11]) {
+		return false
+	}
+	nl := bytes.IndexByte(raw, '\n')
+	if nl < 13 || raw[nl-1] != '\r' || (nl > 13 && raw[12] != ' ') {
+		return false
+	}
+	for _, c := range raw[9 : nl-1] {
+		if c == '\r' || c == '\n' {
+			return false
+		}
+	}
+	code := int(raw[9]-'0')*100 + int(raw[10]-'0')*10 + int(raw[11]-'0')
+	fields := 0
+	for p := raw[nl+1:]; len(p) > 0; {
+		i := bytes.IndexByte(p, '\n')
+		if i < 1 || p[i-1] != '\r' {
+			return false
+		}
+		line := p[:i-1]
+		p = p[i+1:]
+		colon := bytes.IndexByte(line, ':')
+		if colon < 1 {
+			return false
+		}
+		for _, c := range line[:colon] {
+			if !validFieldNameByte(c) {
+				return false
+			}
+		}
+		for _, c := range line[colon+1:] {
+			if !validFieldValueByte(c) {
+				return false
+			}
+		}
+		if name := line[:colon]; bytes.EqualFold(name, []byte("transfer-encoding")) ||
+			bytes.EqualFold(name, []byte("pragma")) || bytes.EqualFold(name, []byte("trailer")) {
+			// Go's reader moves or adds fields for these.
+			return false
+		}
+		fields++
+	}
+	head := string(raw)
+	vals := make([]string, fields)
+	hdr := r.w.Header()
+	var contentLength string
+	lens := 0
+	for p := head[nl+1:]; len(p) > 0; {
+		i := indexByteString(p, '\n')
+		line := p[:i-1]
+		p = p[i+1:]
+		colon := indexByteString(line, ':')
+		key := textproto.CanonicalMIMEHeaderKey(line[:colon])
+		value := trimOWS(line[colon+1:])
+		switch key {
+		case "Content-Length":
+			lens++
+			contentLength = value
+		case "Connection", "Keep-Alive", "Proxy-Connection", "Upgrade":
+			continue
+		}
+		if vv := hdr[key]; vv == nil {
+			vals[0] = value
+			hdr[key], vals = vals[:1:1], vals[1:]
+		} else {
+			hdr[key] = append(vv, value)
+		}
+	}
+	length := int64(-1)
+	switch {
+	case lens > 1:
+		clear(hdr)
+		return false
+	case lens == 1:
+		cl, err := strconv.ParseUint(contentLength, 10, 63)
+		if contentLength == "" || err != nil {
+			clear(hdr)
+			return false
+		}
+		length = int64(cl)
+	}
+	if code == 204 || code == 304 {
+		length = 0
+	}
+	noDateType(hdr)
+	r.bodyAfter(code, length, false)
+	return true
+}
