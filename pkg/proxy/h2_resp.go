@@ -61,7 +61,8 @@ func (r *h2Resp) write(p []byte) (int, error) {
 			if !ok {
 				return n, nil // more of the head to come
 			}
-			wrote = true
+			// A head with a length waits for the body's first bytes (one
+			// without was sent already, see bodyAfter).
 		case respLength:
 			k := int(min(int64(len(p)), r.left))
 			r.send(p[:k])
