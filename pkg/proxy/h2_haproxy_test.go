@@ -625,12 +625,13 @@ backend b
 	}
 	logs := serveHTTPLogged(t, cfg, map[string]net.Listener{gaddr: ln}, nil, nil)
 	// GET of 1 MB, the client's window left at 65535 bytes: what ends it.
-	stall := func(addr string) string {
+	// The connection stays open until the caller closes it (once the
+	// line was logged: the log's connection counts then include it).
+	stall := func(addr string) (string, net.Conn) {
 		c, err := net.DialTimeout("tcp", addr, deadline)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
 		c.SetDeadline(time.Now().Add(deadline))
 		io.WriteString(c, http2.ClientPreface)
 		fr := http2.NewFramer(c, c)
@@ -644,7 +645,7 @@ backend b
 		for {
 			f, err := fr.ReadFrame()
 			if err != nil {
-				return "closed: " + err.Error()
+				return "closed: " + err.Error(), c
 			}
 			switch f := f.(type) {
 			case *http2.SettingsFrame:
@@ -652,20 +653,22 @@ backend b
 					fr.WriteSettingsAck()
 				}
 			case *http2.RSTStreamFrame:
-				return "RST_STREAM " + f.ErrCode.String()
+				return "RST_STREAM " + f.ErrCode.String(), c
 			case *http2.GoAwayFrame:
-				return "GOAWAY " + f.ErrCode.String()
+				return "GOAWAY " + f.ErrCode.String(), c
 			}
 		}
 	}
-	want := stall(haddr)
+	want, hc := stall(haddr)
 	raw := sink.Wait(1, deadline)
+	hc.Close()
 	d, err := syslogtest.Parse(raw[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := stall(gaddr)
+	got, gc := stall(gaddr)
 	eventually(t, "the stalled stream logged", func() bool { return len(logs()) == 1 })
+	gc.Close()
 	if want != "GOAWAY NO_ERROR" {
 		t.Errorf("haproxy: the client saw %q", want)
 	}

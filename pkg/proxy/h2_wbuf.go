@@ -53,6 +53,9 @@ func (c *coalescedConn) Write(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
+	if c.buf == nil {
+		c.buf = getWbuf()
+	}
 	c.buf = append(c.buf, p...)
 	if len(c.buf) >= coalesceMax && !c.writing {
 		// Enough for a system call of its own: no wait for the flusher.
@@ -74,6 +77,9 @@ func (c *coalescedConn) writeOut() {
 	for len(c.buf) > 0 && c.err == nil {
 		out := c.buf
 		c.buf = c.spare[:0]
+		if c.buf == nil {
+			c.buf = getWbuf()
+		}
 		c.writing = true
 		c.mu.Unlock()
 		_, err := c.Conn.Write(out)
@@ -85,11 +91,23 @@ func (c *coalescedConn) writeOut() {
 		}
 		c.cond.Broadcast()
 	}
-	if cap(c.spare) > coalesceMax {
-		c.spare = nil // a burst's buffer is not kept for an idle connection
+	if len(c.buf) == 0 && !c.writing {
+		// Nothing waits: an idle connection keeps no buffer.
+		putWbuf(c.buf)
+		putWbuf(c.spare)
+		c.buf, c.spare = nil, nil
 	}
-	if len(c.buf) == 0 && cap(c.buf) > coalesceMax {
-		c.buf = nil
+}
+
+// wbufs are the coalescedConns' buffers while they have bytes to send.
+var wbufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func getWbuf() []byte { return (*wbufs.Get().(*[]byte))[:0] }
+
+func putWbuf(b []byte) {
+	if b != nil && cap(b) <= coalesceMax*2 {
+		b = b[:0]
+		wbufs.Put(&b)
 	}
 }
 
