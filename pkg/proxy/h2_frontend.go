@@ -239,12 +239,12 @@ func (h *h1Frontend) serveH2(c *h1Conn, conn net.Conn, start time.Time, th time.
 	// bad frame, a bad preface): counted here instead.
 	base := &http.Server{ErrorLog: log.New(errorCounter(hc.badConn), "", 0)}
 	ctr := &h.f.ctr.h2
-	// Go's server reads each frame's header and payload with a system call
-	// each: reads go through a buffer, writes are gathered (h2_wbuf.go).
-	// Not pooled: the server's reading goroutine may outlive ServeConn.
-	if _, ok := conn.(*bufferedConn); !ok {
-		conn = &bufferedConn{Conn: conn, r: bufio.NewReaderSize(conn, 4096)}
-	}
+	// Writes are gathered (h2_wbuf.go). Reads are not buffered although Go's
+	// server reads each frame's header and payload with a system call each:
+	// with a buffer its reader outruns the goroutine that flushes its
+	// writes, and a PING flood fills its queue of control frames, which it
+	// answers by closing the connection (TestIntegrationH2FloodHaproxy,
+	// where haproxy answers every PING).
 	conn = newH2CountedConn(newCoalescedConn(conn), ctr, true)
 	ctr.openConns.Add(1)
 	ctr.totalConns.Add(1)
