@@ -239,7 +239,13 @@ func (h *h1Frontend) serveH2(c *h1Conn, conn net.Conn, start time.Time, th time.
 	// bad frame, a bad preface): counted here instead.
 	base := &http.Server{ErrorLog: log.New(errorCounter(hc.badConn), "", 0)}
 	ctr := &h.f.ctr.h2
-	conn = newH2CountedConn(conn, ctr, true)
+	// Writes are gathered (h2_wbuf.go). Reads are not buffered although Go's
+	// server reads each frame's header and payload with a system call each:
+	// with a buffer its reader outruns the goroutine that flushes its
+	// writes, and a PING flood fills its queue of control frames, which it
+	// answers by closing the connection (TestIntegrationH2FloodHaproxy,
+	// where haproxy answers every PING).
+	conn = newH2CountedConn(newCoalescedConn(conn), ctr, true)
 	ctr.openConns.Add(1)
 	ctr.totalConns.Add(1)
 	defer ctr.openConns.Add(-1)
@@ -304,7 +310,8 @@ func (s *h2Server) conf(count func(string)) *http2.Server {
 }
 
 // stream serves one HTTP/2 stream: its request, as HTTP/1.1, goes through
-// the HTTP/1 request path; the HTTP/1.1 answer written there comes back.
+// the HTTP/1 request path on this goroutine; the HTTP/1.1 answer written
+// there becomes the stream's response as it is written (h2Resp).
 func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 	h := hc.h
 	// haproxy's h2_backend_open_streams and h2_backend_total_streams
@@ -320,11 +327,23 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	hc.mu.Unlock()
 
-	reqR, reqW := io.Pipe()
-	respR, respW := io.Pipe()
 	ext := r.Method == http.MethodConnect && r.Header.Get(":protocol") != ""
-	sc := &h2StreamConn{parent: hc.c.nc, r: reqR, rw: reqW, w: respW, wr: respR, readIdle: h.stallTimeout(), extConnect: ext}
-	go writeH1Request(reqW, r)
+	method := r.Method
+	if ext {
+		method = http.MethodGet
+	}
+	sc := &h2StreamConn{parent: hc.c.nc, readIdle: h.stallTimeout(), extConnect: ext,
+		out: h2Resp{w: w, method: method, ext: ext}}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	head, hasBody := h1RequestHead((*bp)[:0], r)
+	if hasBody {
+		// The body comes as the client sends it: through a pipe.
+		sc.r, sc.rw = io.Pipe()
+		go writeH1Request(sc.rw, r)
+	} else {
+		sc.pending = head
+	}
 
 	c := &h1Conn{nc: sc, cnt: &deadlineConn{Conn: sc}, h: h, private: hc.c.private, ss: hc.ss}
 	hc.mu.Lock()
@@ -332,10 +351,7 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 		c.sessVars = maps.Clone(hc.sessVars)
 	}
 	hc.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer respW.Close()
+	func() {
 		defer func() {
 			if p := recover(); p != nil {
 				h.e.recovered("http/2 stream", h.f.Name(), p)
@@ -350,122 +366,13 @@ func (hc *h2Conn) stream(w http.ResponseWriter, r *http.Request) {
 			hc.mu.Unlock()
 		}
 	}()
-	defer func() {
-		// The stream is over for the client: what the path still writes
-		// or reads fails, and the path ends (and logs).
-		respR.CloseWithError(errStreamClosed)
-		reqR.CloseWithError(errStreamClosed)
-		<-done
-		_ = sc.SetDeadline(time.Time{}) // no timer outlives the stream
-	}()
-	br := getReader(respR)
-	defer func() {
-		<-done // nothing reads br any more
-		putReader(br)
-	}()
-	head := &http.Request{Method: r.Method}
-	if ext {
-		head.Method = http.MethodGet
-	}
-	// The HTTP/1 path passes an HTTP/1.0 server's chunked response on
-	// as it is: its chunks are decoded here too.
-	te10 := http10Chunked(br)
-	resp, err := http.ReadResponse(br, head)
-	for err == nil && resp.StatusCode/100 == 1 && resp.StatusCode != http.StatusSwitchingProtocols {
-		// Interim responses are not relayed (see the package comment).
-		te10 = http10Chunked(br)
-		resp, err = http.ReadResponse(br, head)
-	}
-	if err == nil && te10 {
-		chunkedHTTP10(resp)
-	}
-	if err != nil {
-		// No response: the request was dropped (silent-drop, reject, a
-		// cut server connection): the stream is reset.
+	// The stream is over for the client: what the path left reading
+	// fails, and no timer outlives the stream.
+	sc.end()
+	if !sc.out.complete() {
+		// No response (silent-drop, reject, a cut server connection), or
+		// a body cut: the stream is reset, as haproxy does.
 		panic(http.ErrAbortHandler)
-	}
-	defer resp.Body.Close()
-	hdr := w.Header()
-	for k, vs := range resp.Header {
-		switch k {
-		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
-			continue
-		}
-		hdr[k] = vs
-	}
-	// Only what the server (or the proxy's own page) sent: no Date or
-	// sniffed Content-Type added by Go's server.
-	if _, ok := hdr["Date"]; !ok {
-		hdr["Date"] = nil
-	}
-	if _, ok := hdr["Content-Type"]; !ok {
-		hdr["Content-Type"] = nil
-	}
-	if ext && resp.StatusCode == http.StatusSwitchingProtocols {
-		// The upgrade is the extended CONNECT's 200 (RFC 8441 section
-		// 5), then the stream carries the tunnel.
-		w.WriteHeader(http.StatusOK)
-		w.(http.Flusher).Flush()
-		hc.relayTunnel(w, br, respR, done)
-		return
-	}
-	w.WriteHeader(resp.StatusCode)
-	if resp.ContentLength < 0 {
-		// No length: the head leaves now, without a content-length Go's
-		// server would add for a body that fits one frame.
-		w.(http.Flusher).Flush()
-	}
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	buf := *bp
-	var sent int64
-	for {
-		n, rerr := resp.Body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				respR.CloseWithError(&clientWriteError{werr})
-				<-done
-				panic(http.ErrAbortHandler)
-			}
-			sent += int64(n)
-			// What arrived leaves at once, as haproxy forwards it, but
-			// the last bytes, which go with END_STREAM in one write.
-			if br.Buffered() == 0 && rerr == nil && sent != resp.ContentLength {
-				w.(http.Flusher).Flush()
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			// The server's body was cut: the stream is reset, as haproxy
-			// does.
-			respR.CloseWithError(errStreamClosed)
-			<-done
-			panic(http.ErrAbortHandler)
-		}
-	}
-}
-
-// relayTunnel sends what the server sends after its 101 to the client
-// as DATA frames, each read as it arrives, until the server's side ends.
-func (hc *h2Conn) relayTunnel(w http.ResponseWriter, br *bufio.Reader, respR *io.PipeReader, done chan struct{}) {
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	buf := *bp
-	for {
-		n, rerr := br.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				respR.CloseWithError(&clientWriteError{werr})
-				<-done
-				panic(http.ErrAbortHandler)
-			}
-			w.(http.Flusher).Flush()
-		}
-		if rerr != nil {
-			return
-		}
 	}
 }
 
@@ -568,7 +475,24 @@ func h2RequestHTX(req *httpRequest, uri string, body *bodyReader) int64 {
 func writeH1Request(pw *io.PipeWriter, r *http.Request) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	b := (*bp)[:0]
+	b, hasBody := h1RequestHead((*bp)[:0], r)
+	if _, err := pw.Write(b); err != nil || !hasBody {
+		pw.CloseWithError(err)
+		return
+	}
+	buf := (*bp)[:cap(*bp)]
+	var err error
+	if r.ContentLength < 0 && r.Header.Get(":protocol") == "" {
+		err = copyChunked(pw, r.Body, buf)
+	} else {
+		_, err = io.CopyBuffer(pw, struct{ io.Reader }{r.Body}, buf)
+	}
+	pw.CloseWithError(err)
+}
+
+// h1RequestHead appends the HTTP/1.1 head of writeH1Request to b, and
+// tells whether a body follows.
+func h1RequestHead(b []byte, r *http.Request) ([]byte, bool) {
 	proto := ""
 	if r.Method == http.MethodConnect {
 		proto = r.Header.Get(":protocol")
@@ -590,7 +514,8 @@ func writeH1Request(pw *io.PipeWriter, r *http.Request) {
 		b = append(b, r.Host...)
 		b = append(b, "\r\n"...)
 	}
-	keys := make([]string, 0, len(r.Header))
+	var kb [16]string
+	keys := kb[:0]
 	for k := range r.Header {
 		switch k {
 		case "Host", "Cookie", "Expect", "Connection", "Transfer-Encoding", ":protocol":
@@ -627,23 +552,11 @@ func writeH1Request(pw *io.PipeWriter, r *http.Request) {
 	hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 	// An extended CONNECT's DATA frames are the tunnel: raw bytes
 	// after the head.
-	chunked := hasBody && r.ContentLength < 0 && proto == ""
-	if chunked {
+	if hasBody && r.ContentLength < 0 && proto == "" {
 		b = append(b, "transfer-encoding: chunked\r\n"...)
 	}
 	b = append(b, "\r\n"...)
-	if _, err := pw.Write(b); err != nil || !hasBody {
-		pw.CloseWithError(err)
-		return
-	}
-	buf := (*bp)[:cap(*bp)]
-	var err error
-	if chunked {
-		err = copyChunked(pw, r.Body, buf)
-	} else {
-		_, err = io.CopyBuffer(pw, struct{ io.Reader }{r.Body}, buf)
-	}
-	pw.CloseWithError(err)
+	return b, hasBody
 }
 
 // appendLower appends s lower-cased (ASCII).
@@ -685,18 +598,22 @@ func copyChunked(w io.Writer, r io.Reader, buf []byte) error {
 }
 
 // h2StreamConn is one HTTP/2 stream seen by the HTTP/1 request path as a
-// connection: reads give the request in HTTP/1.1 form, writes take the
-// response; the addresses and TLS facts are the client connection's.
-// Deadlines are kept with timers that fail the blocked call, so `timeout
-// client` bounds a stalled upload or a client that reads nothing.
+// connection: reads give the request in HTTP/1.1 form (the head from
+// memory, a body through a pipe), writes take the response (h2Resp); the
+// addresses and TLS facts are the client connection's. Deadlines are kept
+// with timers that fail the blocked call, so `timeout client` bounds a
+// stalled upload or a client that reads nothing.
 type h2StreamConn struct {
-	parent net.Conn
-	r      *io.PipeReader
-	rw     *io.PipeWriter // the writing end of r, failed by a read deadline
-	w      *io.PipeWriter
-	wr     *io.PipeReader // the reading end of w, failed by a write deadline
-	mu     sync.Mutex
-	rt, wt *time.Timer
+	parent  net.Conn
+	pending []byte         // the request's head, not read yet
+	r       *io.PipeReader // the body after it; nil without
+	rw      *io.PipeWriter // the writing end of r, failed by a read deadline
+	out     h2Resp
+	mu      sync.Mutex
+	rt, wt  *time.Timer
+	ended   bool        // the handler is returning: the stream's writer is gone
+	wexp    bool        // the write deadline passed
+	closed  atomic.Bool // closed by the request path
 	// readIdle bounds each wait for the client's body (0: none); stalled
 	// is set when it expired.
 	readIdle time.Duration
@@ -710,6 +627,20 @@ type h2StreamConn struct {
 // bounds a stalled HTTP/2 upload with the server's timeout, not the
 // client's: the stream stays active).
 func (s *h2StreamConn) Read(p []byte) (int, error) {
+	if len(s.pending) > 0 {
+		n := copy(p, s.pending)
+		s.pending = s.pending[n:]
+		return n, nil
+	}
+	if s.r == nil {
+		s.mu.Lock()
+		ended := s.ended
+		s.mu.Unlock()
+		if ended {
+			return 0, io.ErrClosedPipe
+		}
+		return 0, io.EOF
+	}
 	if s.readIdle > 0 {
 		s.mu.Lock()
 		s.rt = rearm(s.rt, time.Now().Add(s.readIdle), s.readExpired)
@@ -717,11 +648,46 @@ func (s *h2StreamConn) Read(p []byte) (int, error) {
 	}
 	return s.r.Read(p)
 }
-func (s *h2StreamConn) Write(p []byte) (int, error) { return s.w.Write(p) }
-func (s *h2StreamConn) Close() error {
-	s.r.CloseWithError(net.ErrClosed)
-	return s.w.Close()
+
+// Write takes the response, on the handler's goroutine (the request
+// path runs there).
+func (s *h2StreamConn) Write(p []byte) (int, error) {
+	if s.closed.Load() {
+		return 0, io.ErrClosedPipe
+	}
+	n, err := s.out.write(p)
+	if err != nil {
+		s.mu.Lock()
+		if s.wexp {
+			err = os.ErrDeadlineExceeded
+		}
+		s.mu.Unlock()
+	}
+	return n, err
 }
+
+// Close ends the response (a body without length ends there) and the
+// request's body.
+func (s *h2StreamConn) Close() error {
+	if s.r != nil {
+		s.r.CloseWithError(net.ErrClosed)
+	}
+	s.closed.Store(true)
+	return nil
+}
+
+// end marks the stream over: reads fail from now on and the timers stop.
+func (s *h2StreamConn) end() {
+	s.mu.Lock()
+	s.ended = true
+	s.rt = rearm(s.rt, time.Time{}, nil)
+	s.wt = rearm(s.wt, time.Time{}, nil)
+	s.mu.Unlock()
+	if s.r != nil {
+		s.r.CloseWithError(errStreamClosed)
+	}
+}
+
 func (s *h2StreamConn) LocalAddr() net.Addr  { return s.parent.LocalAddr() }
 func (s *h2StreamConn) RemoteAddr() net.Addr { return s.parent.RemoteAddr() }
 
@@ -741,15 +707,30 @@ func (s *h2StreamConn) SetReadDeadline(time.Time) error { return nil }
 func (s *h2StreamConn) SetWriteDeadline(t time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.wt = rearm(s.wt, t, s.writeExpired)
+	if !s.ended {
+		s.wt = rearm(s.wt, t, s.writeExpired)
+	}
 	return nil
 }
 
 func (s *h2StreamConn) readExpired() {
 	s.stalled.Store(true)
-	s.rw.CloseWithError(os.ErrDeadlineExceeded)
+	if s.rw != nil {
+		s.rw.CloseWithError(os.ErrDeadlineExceeded)
+	}
 }
-func (s *h2StreamConn) writeExpired() { s.wr.CloseWithError(os.ErrDeadlineExceeded) }
+
+// writeExpired resets the stream, which fails a write blocked on the
+// client's flow control, as the pipe to the handler failed before.
+func (s *h2StreamConn) writeExpired() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return
+	}
+	s.wexp = true
+	_ = http.NewResponseController(s.out.w).SetWriteDeadline(time.Unix(1, 0))
+}
 
 // rearm moves timer t (made on first use) to deadline d, calling fire
 // then; a zero d stops it. A deadline set again after it fired finds the

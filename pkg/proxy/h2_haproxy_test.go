@@ -583,3 +583,101 @@ backend b
 		t.Errorf("log line:\nhaproxy %s\ngproxy  %s", w, g)
 	}
 }
+
+// TestIntegrationH2StalledClientHaproxy: a client that never opens its
+// flow-control window for a large response. Both proxies end the stream
+// at `timeout client` and log it "cD" (haproxy with a GOAWAY a timeout
+// later, gproxy with RST_STREAM INTERNAL_ERROR at once, then GOAWAY when
+// the connection idled out): the client is not left waiting. The bytes
+// logged (%B) are what each had taken when the client stopped, and
+// differ (buffers).
+func TestIntegrationH2StalledClientHaproxy(t *testing.T) {
+	if _, err := os.Stat(haproxytest.Bin); err != nil {
+		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
+	}
+	sink := syslogtest.NewSink(t)
+	back := h2Backend(t, "s1")
+	const tmpl = `defaults
+    mode http
+    option httplog
+    log 127.0.0.1:%d local0
+    timeout connect 1s
+    timeout client 500ms
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d proto h2
+    default_backend b
+backend b
+    server s1 %s
+`
+	hport, gport := deadPort(t), deadPort(t)
+	haproxytest.Start(t, fmt.Sprintf(tmpl, sink.Port(), hport, back))
+	haddr := fmt.Sprintf("127.0.0.1:%d", hport)
+	haproxytest.WaitBound(t, haddr)
+	gaddr := fmt.Sprintf("127.0.0.1:%d", gport)
+	ln, err := net.Listen("tcp", gaddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags, err := haproxycfg.Parse("t.cfg", []byte(fmt.Sprintf(tmpl, sink.Port(), gport, back)), haproxycfg.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	logs := serveHTTPLogged(t, cfg, map[string]net.Listener{gaddr: ln}, nil, nil)
+	// GET of 1 MB, the client's window left at 65535 bytes: what ends it.
+	// The connection stays open until the caller closes it (once the
+	// line was logged: the log's connection counts then include it).
+	stall := func(addr string) (string, net.Conn) {
+		c, err := net.DialTimeout("tcp", addr, deadline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(deadline))
+		io.WriteString(c, http2.ClientPreface)
+		fr := http2.NewFramer(c, c)
+		fr.WriteSettings()
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "x.test"}, {":path", "/big?size=1000000"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true, EndStream: true})
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return "closed: " + err.Error(), c
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck()
+				}
+			case *http2.RSTStreamFrame:
+				return "RST_STREAM " + f.ErrCode.String(), c
+			case *http2.GoAwayFrame:
+				return "GOAWAY " + f.ErrCode.String(), c
+			}
+		}
+	}
+	want, hc := stall(haddr)
+	raw := sink.Wait(1, deadline)
+	hc.Close()
+	d, err := syslogtest.Parse(raw[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, gc := stall(gaddr)
+	eventually(t, "the stalled stream logged", func() bool { return len(logs()) == 1 })
+	gc.Close()
+	if want != "GOAWAY NO_ERROR" {
+		t.Errorf("haproxy: the client saw %q", want)
+	}
+	if got != "RST_STREAM INTERNAL_ERROR" {
+		t.Errorf("gproxy: the client saw %q", got)
+	}
+	bytesMask := regexp.MustCompile(`^(\S+ \S+ \S+ T \d+ )\d+ `)
+	mask := func(l string) string { return bytesMask.ReplaceAllString(maskLog(l), "${1}B ") }
+	if w, g := mask(d.Msg), mask(logs()[0]); w != g || !strings.Contains(w, " cD-- ") {
+		t.Errorf("log line:\nhaproxy %s\ngproxy  %s", w, g)
+	}
+}
