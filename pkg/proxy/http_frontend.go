@@ -1039,7 +1039,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			out.Body, out.ContentLength = body, req.contentLength
 		}
 		if h1 == nil {
-			out = out.WithContext(httptrace.WithClientTrace(st.context(), st.clientTrace()))
+			ctx := st.context()
+			if out.ProtoMajor == 2 {
+				// The dial's TLS settings and ALPN verdict are the
+				// request's server's, as on the HTTP/1 path (servers may
+				// share an address).
+				// Its own (x/net may still dial with it after a retry).
+				ctx = withDialTarget(ctx, &dialTarget{addr: addr, srv: srv})
+			}
+			out = out.WithContext(httptrace.WithClientTrace(ctx, st.clientTrace()))
 		}
 	}
 	request()
