@@ -967,7 +967,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
 	reuse, sendName := be.px.HTTPReuse, be.px.SendNameHeader
 	var builtFor *Server // the server the HTTP/1 head names
-	if reuse != "always" && c.ss == nil {
+	if c.ss == nil {
+		// Its HTTP/2 server connections (safe, never), its HTTP/1 ones
+		// (never) and the key of its requests' pool (reuseHost).
 		c.ss = newSrvSession()
 	}
 	request := func() {
@@ -1017,10 +1019,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			}
 			out.URL.Host, h1 = reuseHost(reuse, c.ss, srv, addr), rt.tr
 			h1s.tgt = dialTarget{addr: addr, srv: srv}
-			if reuse != "always" {
+			if reuse == "never" {
+				// Private: the session's own (haproxy's
+				// conn_set_private); else in its server's pool.
 				h1s.tgt.ss = c.ss
 			}
 			h1s.target, h1s.entry, h1s.pp = &h1s.tgt, st.entry, nil
+			h1s.notFirst = req.notFirst
 			if be.pp.Load() {
 				// Connections carrying a client's PROXY header serve that
 				// client only (haproxy makes them private to the session).

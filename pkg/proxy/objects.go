@@ -86,9 +86,10 @@ type Server struct {
 	dialAddr string
 	be       *Backend
 	id       int
-	admin    atomic.Int32 // AdminState
-	down     atomic.Bool  // operational state from health checks
-	weight   atomic.Int32 // configured or set at run time
+	pool     atomic.Uint64 // poolID, set on first use (srvreuse.go)
+	admin    atomic.Int32  // AdminState
+	down     atomic.Bool   // operational state from health checks
+	weight   atomic.Int32  // configured or set at run time
 	// maxconn is the limit set at run time (an agent's "maxconn:N")
 	// plus one; 0: the configured one.
 	maxconn atomic.Int64
@@ -403,6 +404,10 @@ type Backend struct {
 	// warm is set while some server is in a slow start: a ticker then
 	// lets queued connections take the slots the ramp frees.
 	warm atomic.Bool
+	// fds is the engine's descriptor estimate and poolThreads the
+	// threads counted by the servers' idle pools (idlepool.go).
+	fds         *fdGauge
+	poolThreads int
 }
 
 // FullConn is the backend's fullconn (its slim in the stats).
