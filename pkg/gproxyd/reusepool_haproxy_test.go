@@ -61,8 +61,34 @@ func settled(n *atomic.Int64) int64 {
 	return last
 }
 
+// reuseBackends are the backends of the test: a name, its http-reuse
+// and its server's pool options.
+var reuseBackends = []struct{ name, reuse, opts string }{
+	{"safe", "safe", ""},
+	{"aggressive", "aggressive", ""},
+	{"always", "always", ""},
+	{"never", "never", ""},
+	{"lowconn", "safe", "pool-low-conn 2"},
+	{"maxconn0", "always", "pool-max-conn 0"},
+	{"maxconn2", "safe", "pool-max-conn 2 pool-low-conn 5"},
+	{"purge0", "safe", "pool-purge-delay 0"},
+}
+
 func TestIntegrationHTTPReusePoolHaproxy(t *testing.T) {
-	modes := []string{"safe", "aggressive", "always", "never"}
+	for _, g := range []string{"", "tune.pool-low-fd-ratio 0", "tune.pool-high-fd-ratio 0"} {
+		name := g
+		if name == "" {
+			name = "defaults"
+		}
+		t.Run(name, func(t *testing.T) { testReusePool(t, g) })
+	}
+}
+
+func testReusePool(t *testing.T, global string) {
+	var modes []string
+	for _, b := range reuseBackends {
+		modes = append(modes, b.name)
+	}
 	servers := map[string]map[string]*poolServer{"hp": {}, "gp": {}}
 	addrs := map[string]map[string]string{"hp": {}, "gp": {}}
 	for _, p := range []string{"hp", "gp"} {
@@ -82,6 +108,7 @@ func TestIntegrationHTTPReusePoolHaproxy(t *testing.T) {
 		var b strings.Builder
 		fmt.Fprintf(&b, `global
     nbthread 1
+    %s
     stats socket %s level admin
 defaults
     mode http
@@ -90,12 +117,16 @@ defaults
     timeout connect 2s
 frontend fe
     bind 127.0.0.1:%d
-`, sock, ports["fe"])
+`, global, sock, ports["fe"])
 		for _, m := range modes {
 			fmt.Fprintf(&b, "    use_backend %s if { path_beg /%s/ }\n", m, m)
 		}
-		for _, m := range modes {
-			fmt.Fprintf(&b, "backend %s\n    http-reuse %s\n    server s1 %s pool-purge-delay 1m\n", m, m, addrs[p][m])
+		for _, be := range reuseBackends {
+			opts := be.opts
+			if !strings.Contains(opts, "pool-purge-delay") {
+				opts += " pool-purge-delay 1m"
+			}
+			fmt.Fprintf(&b, "backend %s\n    http-reuse %s\n    server s1 %s %s\n", be.name, be.reuse, addrs[p][be.name], opts)
 		}
 		return b.String()
 	})
@@ -149,7 +180,7 @@ frontend fe
 			got[p][m+" open after them"] = fmt.Sprint(settled(&ps.open))
 		}
 	}
-	if got["hp"]["safe connections"] != "1 2 3 1 1 4 1" || got["hp"]["never open after them"] != "0" {
+	if (global == "" && got["hp"]["safe connections"] != "1 2 3 1 1 4 1") || got["hp"]["never open after them"] != "0" {
 		t.Fatalf("haproxy did not behave as expected: %v", got["hp"])
 	}
 	n := 0

@@ -427,6 +427,9 @@ func (cl *h1Client) pool(key string, srv *Server) *h1Pool {
 		}
 		p = &h1Pool{key: key, srv: srv, shared: !cl.private && cl.reuse != "never" && srv != nil}
 		cl.pools[key] = p
+		if p.shared {
+			srv.pools.add(cl, p)
+		}
 	}
 	return p
 }

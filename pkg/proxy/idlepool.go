@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -97,7 +98,8 @@ type h1Pool struct {
 	safe   []*h1ServerConn // oldest first (shared pools only)
 	// used counts the pool's connections out of its lists (dialled or
 	// taken, not closed); maxUsed the most at once since the last purge;
-	// estNeed haproxy's est_need_conns.
+	// estNeed haproxy's est_need_conns (at least the most used at once
+	// since the last purge, decaying by halves at each purge).
 	used, maxUsed, estNeed int
 	purge                  *time.Timer // armed while connections are idle
 	purgeArmed             bool
@@ -128,7 +130,9 @@ func (p *h1Pool) use(pc *h1ServerConn) {
 	p.show()
 	pc.state = pcUsed
 	p.used++
+	// As haproxy's srv_use_conn: both follow the connections in use.
 	p.maxUsed = max(p.maxUsed, p.used)
+	p.estNeed = max(p.estNeed, p.used)
 }
 
 // takeFront takes the oldest connection of *list.
@@ -325,4 +329,56 @@ func poolThreads(cfg *haproxycfg.Config) int {
 		return cfg.Global.NbThread
 	}
 	return max(runtime.GOMAXPROCS(0), 1)
+}
+
+// serverPools are the pools holding a server's idle connections (one
+// per HTTP/1 client that reached it): haproxy closes them when the server
+// enters maintenance, goes down, or changes address or TLS
+// (srv_cleanup_connections).
+type serverPools struct {
+	mu    sync.Mutex
+	pools []poolRef
+}
+
+type poolRef struct {
+	cl *h1Client
+	p  *h1Pool
+}
+
+// add registers p of cl.
+func (sp *serverPools) add(cl *h1Client, p *h1Pool) {
+	sp.mu.Lock()
+	sp.pools = append(sp.pools, poolRef{cl, p})
+	sp.mu.Unlock()
+}
+
+// cleanupIdle closes the server's idle connections.
+func (s *Server) cleanupIdle() {
+	s.pools.mu.Lock()
+	refs := s.pools.pools
+	s.pools.mu.Unlock()
+	for _, r := range refs {
+		r.cl.closePoolIdle(r.p)
+	}
+}
+
+// closePoolIdle closes the idle connections of p.
+func (cl *h1Client) closePoolIdle(p *h1Pool) {
+	cl.mu.Lock()
+	var idle []*h1ServerConn
+	for _, l := range [][]*h1ServerConn{p.idle, p.safe} {
+		for _, pc := range l {
+			pc.state = pcNone
+			idle = append(idle, pc)
+		}
+	}
+	p.idle, p.safe = p.idle[:0], p.safe[:0]
+	p.show()
+	cl.mu.Unlock()
+	for _, pc := range idle {
+		if pc.timer != nil {
+			pc.timer.Stop()
+		}
+		pc.close()
+	}
 }

@@ -87,6 +87,7 @@ type Server struct {
 	be       *Backend
 	id       int
 	pool     atomic.Uint64 // poolID, set on first use (srvreuse.go)
+	pools    serverPools   // where its idle connections wait (idlepool.go)
 	admin    atomic.Int32  // AdminState
 	down     atomic.Bool   // operational state from health checks
 	weight   atomic.Int32  // configured or set at run time
@@ -159,6 +160,7 @@ func (s *Server) SetTLS(on bool) {
 		v = 1
 	}
 	s.ssl.Store(v)
+	s.cleanupIdle()
 }
 
 // Pin marks the server as pointed at (a tracker was added at run time).
@@ -257,6 +259,7 @@ func (s *Server) SetAdminState(a AdminState) {
 		s.leftMaint.Store(true)
 		if a == AdminMaint {
 			s.maintSeen.Store(true)
+			s.cleanupIdle()
 		}
 		if old == AdminMaint && !s.down.Load() && s.via.Load() == nil {
 			// Leaving maintenance up starts the slow start.
@@ -276,6 +279,7 @@ func (s *Server) SetUp(up bool) {
 			s.startWarmup()
 		} else if !up {
 			s.warmFrom.Store(0)
+			s.cleanupIdle()
 		}
 		s.changed.Store(s.be.now().UnixNano())
 		s.be.statusChanged(s)
