@@ -340,9 +340,8 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 		h.h2 = newH2Server(h)
 	}
 	if f.backend != nil {
-		h.heads = newHeadTable()
-		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
-		h.tr = backendTransport(f.backend, h.heads)
+		h.tr = f.backend.transport(e)
+		h.heads = h.tr.heads
 	}
 	h.def = &route{tr: h.tr, h2: backendH2Transport(f.backend), heads: h.heads, mode: h.mode, fwd: h.fwd, orig: originalToFor(f.px, f.backend)}
 	if needRules(e, f) {
@@ -381,6 +380,18 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 // (h1client.go).
 func backendTransport(be *Backend, heads *headTable) *h1Client {
 	return newH1Client(be, heads)
+}
+
+// transport is the backend's HTTP/1 client, made on first use and shared
+// by every frontend and listener that sends to it: its servers' idle
+// connections are one pool each, as haproxy's (idlepool.go).
+func (be *Backend) transport(e *Engine) *h1Client {
+	be.h1Once.Do(func() {
+		heads := newHeadTable()
+		heads.panicked = func(r any) { e.recovered("server write", be.Name(), r) }
+		be.h1 = backendTransport(be, heads)
+	})
+	return be.h1
 }
 
 // watch closes idle keep-alive connections on a soft stop (busy ones

@@ -412,6 +412,9 @@ type Backend struct {
 	// threads counted by the servers' idle pools (idlepool.go).
 	fds         *fdGauge
 	poolThreads int
+	// h1 is the HTTP/1 client towards the servers (transport).
+	h1     *h1Client
+	h1Once sync.Once
 }
 
 // FullConn is the backend's fullconn (its slim in the stats).
