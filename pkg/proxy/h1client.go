@@ -478,16 +478,19 @@ func (cl *h1Client) put(pc *h1ServerConn) {
 			return
 		}
 	}
-	if pc.br.Buffered() == 0 {
-		// Idle, it holds no read buffer (get gives it one): bytes
-		// buffered would make it unusable anyway (alive).
-		pc.br.Reset(nil)
-		h1Readers.Put(pc.br)
-		pc.br = nil
+	if pc.br.Buffered() > 0 {
+		// Bytes after the response: unusable (haproxy's h1_detach
+		// closes such a connection rather than keep it idle).
+		pc.close()
+		return
 	}
+	// Idle, it holds no read buffer (get gives it one).
+	pc.br.Reset(nil)
+	h1Readers.Put(pc.br)
+	pc.br = nil
 	cl.mu.Lock()
 	p := pc.pool
-	if cl.closeIdle || p == nil || (p.shared && !cl.admit(p, pc.nreq > 1)) {
+	if cl.closeIdle || p == nil || (p.shared && !cl.admit(p, pc.nreq > 1) && !cl.sweepAdmit(p, pc.nreq > 1)) {
 		cl.mu.Unlock()
 		pc.close()
 		return

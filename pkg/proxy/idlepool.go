@@ -105,6 +105,7 @@ type h1Pool struct {
 	purgeArmed             bool
 	// shown: the lists' lengths last added to the server's counters.
 	shownIdle, shownSafe int
+	swept                time.Time // the last sweepAdmit
 }
 
 func (p *h1Pool) nIdle() int { return len(p.idle) + len(p.safe) }
@@ -237,6 +238,45 @@ func (cl *h1Client) admit(p *h1Pool, safe bool) bool {
 		return false
 	}
 	return p.used+n <= max(p.used, p.estNeed)+settings.LowConn
+}
+
+// sweepAdmit is admit again once the idle connections their server
+// closed are out of the lists: haproxy's leave them as the close is
+// read; gproxy, which keeps no read pending on an idle connection, looks
+// at them (a peek each) before refusing one, at most once a second per
+// pool. Under cl.mu.
+func (cl *h1Client) sweepAdmit(p *h1Pool, safe bool) bool {
+	now := time.Now()
+	if p.nIdle() == 0 || now.Sub(p.swept) < time.Second {
+		return false
+	}
+	p.swept = now
+	var dead []*h1ServerConn
+	for _, list := range []*[]*h1ServerConn{&p.idle, &p.safe} {
+		kept := (*list)[:0]
+		for _, pc := range *list {
+			if pc.alive() {
+				kept = append(kept, pc)
+			} else {
+				pc.state = pcNone
+				dead = append(dead, pc)
+			}
+		}
+		clear((*list)[len(kept):])
+		*list = kept
+	}
+	if len(dead) == 0 {
+		return false
+	}
+	p.show()
+	for _, pc := range dead {
+		if pc.timer != nil {
+			pc.timer.Stop()
+		}
+		// Closed without cl.mu's help: its state is pcNone.
+		go pc.close()
+	}
+	return cl.admit(p, safe)
 }
 
 // purgeIdle is the pool's purge (srv_cleanup_idle_conns): half the idle

@@ -164,3 +164,55 @@ func TestIdlePoolTake(t *testing.T) {
 		t.Errorf("always: a first request did not take the idle connection")
 	}
 }
+
+// tcpPair is a loopback TCP connection: the client side and the server's.
+func tcpPair(t *testing.T) (client *net.TCPConn, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s
+}
+
+// A connection refused by the pool is kept after all when an idle one
+// its server closed leaves the lists (haproxy drops that one as soon as
+// it reads the close; gproxy looks before refusing).
+func TestIdlePoolSweepAdmit(t *testing.T) {
+	cl, p := poolFixture(t, "safe", haproxycfg.DefaultIdlePool, 0)
+	c, s := tcpPair(t)
+	raw, _ := c.SyscallConn()
+	dead := &h1ServerConn{cl: cl, conn: c, raw: raw, pool: p, state: pcIdle}
+	cl.mu.Lock()
+	p.idle = append(p.idle, dead)
+	p.used = 1
+	if cl.admit(p, false) {
+		t.Fatal("a second idle connection admitted without need")
+	}
+	cl.mu.Unlock()
+	s.Close()
+	// The close reaches the client's socket: a peek sees it.
+	for end := time.Now().Add(5 * time.Second); dead.alive() && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+	}
+	cl.mu.Lock()
+	ok := cl.sweepAdmit(p, false)
+	n := len(p.idle)
+	again := cl.sweepAdmit(p, false) // within the second: no second look
+	cl.mu.Unlock()
+	if !ok || n != 0 || dead.state != pcNone {
+		t.Errorf("after the server's close: admitted %v, %d idle, state %d; want true, 0, %d", ok, n, dead.state, pcNone)
+	}
+	if again {
+		t.Errorf("a second sweep within the second")
+	}
+}
