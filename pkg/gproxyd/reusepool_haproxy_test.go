@@ -171,7 +171,7 @@ frontend fe
 			got[p][m+" connections"] = strings.Join(ids, " ")
 			got[p][m+" open with the clients"] = fmt.Sprint(settled(&ps.open))
 			st, _ := parseStat(t, askAll(t, socks[p], "show stat"))
-			for _, col := range []string{"connect", "reuse", "srv_icur", "idle_conn_cur", "safe_conn_cur", "src_ilim"} {
+			for _, col := range []string{"connect", "reuse", "srv_icur", "idle_conn_cur", "safe_conn_cur", "src_ilim", "used_conn_cur", "need_conn_est"} {
 				got[p][m+" "+col] = st[m+"/s1."+col]
 			}
 			for _, c := range clients {
