@@ -151,6 +151,18 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			srv.MaxConn = n
+		case "max-reuse":
+			// haproxy 2.6 applies it to HTTP/2 (and FastCGI) server
+			// connections only: ignored for HTTP/1 servers, refused below
+			// for HTTP/2 ones.
+			i++
+			if !hasVal || val == "" {
+				fail("'%s' expects <value> as argument.", opt)
+				return
+			}
+			srv.maxReuse, srv.maxReuseSet = atoi(val), true
+			k, _ := lookup(CtxServer, opt)
+			p.notImplemented(k, LocBracket, kw, prefix, fmt.Sprintf("server option '%s %s'", opt, val))
 		case "pool-max-conn", "pool-low-conn", "pool-purge-delay":
 			i++
 			if !hasVal || val == "" {
@@ -519,6 +531,10 @@ func (p *parser) server(args []string, def bool) {
 	}
 	defSSL := p.cur.defSrv.TLS != nil && p.cur.defSrv.TLS.raw.ssl
 	if !p.finishServerTLS(&srv, defSSL, kw, prefix) {
+		return
+	}
+	if srv.maxReuseSet && srv.maxReuse >= 0 && srv.SpeaksH2() {
+		p.refuseForm(grpHTTP, LocBracket, kw, prefix, "server option 'max-reuse' on an HTTP/2 server")
 		return
 	}
 	px := p.cur.px

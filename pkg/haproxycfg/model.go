@@ -433,6 +433,10 @@ type Server struct {
 	// IdlePool is `pool-max-conn`, `pool-low-conn` and
 	// `pool-purge-delay` when any is set (nil: haproxy's defaults).
 	IdlePool *IdlePool `json:",omitempty"`
+	// maxReuse is `max-reuse` (maxReuseSet: given), which haproxy 2.6
+	// applies to HTTP/2 server connections only (refused there).
+	maxReuse    int
+	maxReuseSet bool
 	// MaxQueue is `maxqueue`: at most this many connections wait in
 	// the server's queue (0 = no limit).
 	MaxQueue int `json:",omitempty"`
