@@ -209,6 +209,10 @@ func TestIntegrationHTTPCountersHaproxy(t *testing.T) {
 		}
 		startDB(t, bin, fmt.Sprintf(`global
     maxconn 1000
+    # One thread: haproxy keeps a first idle server connection per
+    # thread, on the thread of the session; gproxy counts nbthread
+    # such connections per server (pkg/proxy/idlepool.go).
+    nbthread 1
     stats socket %[1]s level admin
 defaults
     mode http
@@ -217,7 +221,9 @@ defaults
     timeout connect 5s
     timeout http-request 1s
     retries 0
-    http-reuse never
+    # http-reuse safe: no purge of the idle server connections, whose
+    # count is read long after the traffic.
+    default-server pool-purge-delay 1m
 frontend fe1
     bind 127.0.0.1:%[2]d
     monitor-uri /mon

@@ -29,6 +29,23 @@ func (p *parser) globalKeyword(args []string) {
 		p.globalSetVar(args)
 	case "expose-experimental-directives":
 		p.experimental = true
+	case "tune.pool-high-fd-ratio", "tune.pool-low-fd-ratio":
+		if p.tooMany(args, 1) {
+			return
+		}
+		n := -1
+		if arg(1) != "" {
+			n = atoi(arg(1))
+		}
+		if n < 0 || n > 100 {
+			p.alert(kw, "'%s' expects an integer argument between 0 and 100.", kw)
+			return
+		}
+		if kw == "tune.pool-high-fd-ratio" {
+			g.PoolHighFDRatio = &n
+		} else {
+			g.PoolLowFDRatio = &n
+		}
 	case "tune.h2.header-table-size", "tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.max-frame-size":
 		p.tuneH2(&g.H2, args)
 	case "server-state-file", "server-state-base":

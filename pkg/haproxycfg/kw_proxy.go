@@ -1127,8 +1127,8 @@ func (p *parser) errorFile(args []string) {
 }
 
 // httpReuse reads `http-reuse never|safe|aggressive|always` (section 4.2,
-// "http-reuse") with haproxy's words. "aggressive" reuses, for a first
-// request, only connections that served two requests: not implemented.
+// "http-reuse") with haproxy's words (the pool's rules: pkg/proxy's
+// idlepool.go).
 func (p *parser) httpReuse(args []string) {
 	kw := args[0]
 	p.needCap(kw, false, "") // warned; set anyway, as haproxy does
@@ -1137,10 +1137,7 @@ func (p *parser) httpReuse(args []string) {
 		val = args[1]
 	}
 	switch val {
-	case "never", "safe", "always":
-	case "aggressive":
-		p.refuseForm(grpHTTP, LocParsing, kw, "", "'http-reuse aggressive'")
-		return
+	case "never", "safe", "aggressive", "always":
 	default:
 		p.alert(kw, "'%s' only supports 'never', 'safe', 'aggressive', 'always'.", kw)
 		return

@@ -151,6 +151,48 @@ func (p *parser) server(args []string, def bool) {
 				return
 			}
 			srv.MaxConn = n
+		case "max-reuse":
+			// haproxy 2.6 applies it to HTTP/2 (and FastCGI) server
+			// connections only: ignored for HTTP/1 servers, refused below
+			// for HTTP/2 ones.
+			i++
+			if !hasVal || val == "" {
+				fail("'%s' expects <value> as argument.", opt)
+				return
+			}
+			srv.maxReuse, srv.maxReuseSet = atoi(val), true
+			k, _ := lookup(CtxServer, opt)
+			p.notImplemented(k, LocBracket, kw, prefix, fmt.Sprintf("server option '%s %s'", opt, val))
+		case "pool-max-conn", "pool-low-conn", "pool-purge-delay":
+			i++
+			if !hasVal || val == "" {
+				fail("'%s' expects <value> as argument.", opt)
+				return
+			}
+			pool := srv.Pool() // a copy: default-server's stays as it is
+			switch opt {
+			case "pool-max-conn":
+				n := atoi(val)
+				if n < -1 {
+					fail("'%s' must be >= -1", opt)
+					return
+				}
+				pool.MaxConn = n
+			case "pool-low-conn":
+				pool.LowConn = atoi(val)
+			default:
+				tv := parseTime(val)
+				switch {
+				case tv.Err == timeBadChar:
+					fail("unexpected character '%c' in argument to <%s>.", tv.BadChar, opt)
+					return
+				case tv.Err == timeOverflow:
+					fail("timer overflow in argument '%s' to '%s' (maximum value is 2147483647 ms or ~24.8 days)", val, opt)
+					return
+				}
+				pool.PurgeDelay = tv.D
+			}
+			srv.IdlePool = &pool
 		case "minconn", "maxqueue":
 			// haproxy reads both with atol: no error, garbage is 0.
 			i++
@@ -489,6 +531,10 @@ func (p *parser) server(args []string, def bool) {
 	}
 	defSSL := p.cur.defSrv.TLS != nil && p.cur.defSrv.TLS.raw.ssl
 	if !p.finishServerTLS(&srv, defSSL, kw, prefix) {
+		return
+	}
+	if srv.maxReuseSet && srv.maxReuse >= 0 && srv.SpeaksH2() {
+		p.refuseForm(grpHTTP, LocBracket, kw, prefix, "server option 'max-reuse' on an HTTP/2 server")
 		return
 	}
 	px := p.cur.px

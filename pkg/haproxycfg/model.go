@@ -115,6 +115,12 @@ type Global struct {
 	// CrtBase is `crt-base`: where relative certificate paths are.
 	CrtBase      string        `json:",omitempty"`
 	StatsTimeout time.Duration // 0 = not set (haproxy's default is 10s)
+	// PoolHighFDRatio and PoolLowFDRatio are `tune.pool-high-fd-ratio`
+	// and `tune.pool-low-fd-ratio` (percent of the process's descriptors,
+	// 0..100; nil: haproxy's 25 and 20): above the high one no server
+	// connection is kept idle, above the low one only a server's first.
+	PoolHighFDRatio *int `json:",omitempty"`
+	PoolLowFDRatio  *int `json:",omitempty"`
 	// HardStopAfter is `hard-stop-after`: how long a soft stop may last
 	// before the remaining sessions are closed; 0 = no limit.
 	HardStopAfter time.Duration
@@ -424,6 +430,13 @@ type Server struct {
 	// limit grows from MinConn to MaxConn with the backend's load. After
 	// parsing it is never above MaxConn; 0 means MaxConn (a static limit).
 	MinConn int `json:",omitempty"`
+	// IdlePool is `pool-max-conn`, `pool-low-conn` and
+	// `pool-purge-delay` when any is set (nil: haproxy's defaults).
+	IdlePool *IdlePool `json:",omitempty"`
+	// maxReuse is `max-reuse` (maxReuseSet: given), which haproxy 2.6
+	// applies to HTTP/2 server connections only (refused there).
+	maxReuse    int
+	maxReuseSet bool
 	// MaxQueue is `maxqueue`: at most this many connections wait in
 	// the server's queue (0 = no limit).
 	MaxQueue int `json:",omitempty"`
@@ -647,7 +660,7 @@ type Proxy struct {
 	ServerKeepAlive TCPKeepAlive `json:",omitempty"`
 	Retries         int          // default 3
 	// HTTPReuse is `http-reuse`: "never", "safe" (haproxy's default,
-	// also for "") or "always" ("aggressive" is refused).
+	// also for ""), "aggressive" or "always".
 	HTTPReuse string `json:",omitempty"`
 	// SendNameHeader is `http-send-name-header NAME`, lower-cased: the
 	// field set to the server's name on requests to HTTP/1 servers.
@@ -730,4 +743,29 @@ type TCPKeepAlive struct {
 	Count    int           `json:",omitempty"`
 	Idle     time.Duration `json:",omitempty"`
 	Interval time.Duration `json:",omitempty"`
+}
+
+// IdlePool is how many idle connections a server keeps (haproxy 2.6's
+// srv_add_to_idle_list and its purge task).
+type IdlePool struct {
+	// MaxConn is `pool-max-conn`: at most this many idle connections
+	// (-1: no limit, 0: none kept).
+	MaxConn int
+	// LowConn is `pool-low-conn`: idle connections kept beyond the
+	// server's estimated need.
+	LowConn int
+	// PurgeDelay is `pool-purge-delay`: how often the idle connections
+	// over the need are halved (0: none kept).
+	PurgeDelay time.Duration
+}
+
+// DefaultIdlePool is haproxy 2.6's: no limit, none beyond the need, 5 s.
+var DefaultIdlePool = IdlePool{MaxConn: -1, PurgeDelay: 5 * time.Second}
+
+// Pool is the server's idle pool settings, haproxy's defaults when unset.
+func (s *Server) Pool() IdlePool {
+	if s.IdlePool == nil {
+		return DefaultIdlePool
+	}
+	return *s.IdlePool
 }

@@ -99,8 +99,11 @@ type counters struct {
 	// used at once (servers). haproxy also lowers it when it purges idle
 	// server connections (every pool-purge-delay); gproxy does not.
 	estConns atomic.Int64
-	h1       h1Counters
-	h2       h2Counters
+	// idleConns and safeConns are the server's connections in its
+	// pools' idle and safe lists (idlepool.go).
+	idleConns, safeConns atomic.Int64
+	h1                   h1Counters
+	h2                   h2Counters
 }
 
 // h1Counters are haproxy's HTTP/1 multiplexer counters of a proxy: its
@@ -207,6 +210,8 @@ type Stats struct {
 	Conns          int64    // conn_tot (frontends)
 	NeedConns      int64    // need_conn_est (servers)
 	UsedConns      int64    // used_conn_cur (servers)
+	IdleConns      int64    // idle_conn_cur (servers)
+	SafeConns      int64    // safe_conn_cur (servers)
 	H1             H1Stats  // h1_* (frontends and backends)
 	H2             H2Stats  // h2_* (frontends)
 }
@@ -255,6 +260,8 @@ func (c *counters) snapshot(now time.Time) Stats {
 		LBConns:        c.lbConns.Load(),
 		Conns:          c.conns.Load(),
 		NeedConns:      c.estConns.Load(),
+		IdleConns:      c.idleConns.Load(),
+		SafeConns:      c.safeConns.Load(),
 		H1: H1Stats{
 			OpenConns: c.h1.openConns.Load(), OpenStreams: c.h1.openStreams.Load(),
 			TotalConns: c.h1.totalConns.Load(), TotalStreams: c.h1.totalStreams.Load(),

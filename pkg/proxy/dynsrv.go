@@ -156,6 +156,10 @@ func (b *Backend) DelServer(s *Server) error {
 		}
 	}
 	b.set.Store(set)
+	// Its idle connections (those that came back to the pool after its
+	// maintenance began: haproxy refuses the deletion while it has
+	// some) go with it.
+	defer s.cleanupIdle()
 	if h, ok := b.policy.(*balance.Hash); ok {
 		h.DropID(s)
 	}

@@ -122,6 +122,11 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		e.listeners[a] = ln
 	}
 	start := e.now()
+	binds := 0
+	for _, px := range cfg.Proxies {
+		binds += len(px.Binds)
+	}
+	fds, threads := newFDGauge(cfg, &e.actconn, binds), poolThreads(cfg)
 	for _, px := range cfg.Proxies {
 		if !px.Kind.HasBackend() {
 			continue
@@ -130,7 +135,7 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		b := &Backend{px: px, dialer: serverDialer(px, px.Timeouts.Connect), hash: px.Balance.Hashed() || px.Balance == haproxycfg.HashExpr || px.Balance == haproxycfg.RDPCookie, started: start, now: e.now, errs: errs, ownHdrTimer: setsServerTimeout(cfg)}
+		b := &Backend{px: px, dialer: serverDialer(px, px.Timeouts.Connect), hash: px.Balance.Hashed() || px.Balance == haproxycfg.HashExpr || px.Balance == haproxycfg.RDPCookie, started: start, now: e.now, errs: errs, ownHdrTimer: setsServerTimeout(cfg), fds: fds, poolThreads: threads}
 		set := &serverSet{}
 		for i, sc := range px.Servers {
 			s := &Server{cfg: sc, be: b, id: sc.ID}

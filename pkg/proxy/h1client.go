@@ -47,9 +47,16 @@ type h1Client struct {
 	// kill still holds (stopKill forgets one).
 	killWatches atomic.Int64
 
+	// reuse is the backend's `http-reuse`; private: the client serves
+	// one client connection (its PROXY header), whose pools are its own.
+	reuse   string
+	private bool
+	fds     *fdGauge // the engine's descriptor estimate; nil: no limit
+	threads int      // haproxy threads the per-thread rule counts
+
 	mu        sync.Mutex
-	idle      map[string][]*h1ServerConn // most recently used last
-	closeIdle bool                       // close connections as they become idle
+	pools     map[string]*h1Pool // by key (reuseHost), idlepool.go
+	closeIdle bool               // close connections as they become idle
 }
 
 // h1ServerConn is one server connection of an h1Client.
@@ -67,7 +74,10 @@ type h1ServerConn struct {
 	readLimit int64
 	reused    bool
 	ss        *srvSession // the session the connection serves; nil if shared
-	inIdle    bool        // in cl.idle (under cl.mu)
+	pool      *h1Pool     // its pool, which counts it (idlepool.go)
+	state     pcState     // in pool's lists or used (under cl.mu)
+	nreq      int         // requests sent on it
+	counted   bool        // counted in cl.fds
 	timer     *time.Timer
 	peekFn    func(fd uintptr) bool
 	peekN     int
@@ -163,9 +173,15 @@ func newH1Client(be *Backend, heads *headTable) *h1Client {
 		dialer:      be.dialer,
 		respTimeout: bt.Server,
 		idleTimeout: firstSet(bt.HTTPKeepAlive, 90*time.Second),
+		reuse:       be.px.HTTPReuse,
+		fds:         be.fds,
+		threads:     max(be.poolThreads, 1),
 	}
 	if be.ownHdrTimer {
 		cl.respTimeout = 0 // timed per request (settimeout.go), from the trace's WroteRequest
+	}
+	if cl.reuse == "" {
+		cl.reuse = "safe"
 	}
 	if hook := testHookH1Client.Load(); hook != nil {
 		(*hook)(cl)
@@ -189,6 +205,9 @@ type h1Send struct {
 	// kill is the engine's kill, which ends the exchange (forward's
 	// requests: ctx's end is abort, called by forward's cancel).
 	kill context.Context
+	// notFirst: a later request of its session (haproxy's TX_NOT_FIRST),
+	// which may take an idle connection under `http-reuse safe`.
+	notFirst bool
 
 	amu      sync.Mutex
 	cur      *h1ServerConn // the exchange in progress
@@ -324,6 +343,10 @@ func (cl *h1Client) dial(s *h1Send, addr string) (*h1ServerConn, error) {
 		target.ss.trackH1(pc)
 	}
 	pc.conn = &headConn{Conn: c, t: cl.heads}
+	if cl.fds != nil {
+		cl.fds.servers.Add(1)
+		pc.counted = true
+	}
 	pc.readLimit = maxInt64
 	pc.br = h1Readers.Get().(*bufio.Reader)
 	pc.br.Reset(h1Reader{pc})
@@ -390,6 +413,15 @@ func (pc *h1ServerConn) alive() bool {
 	return pc.check()
 }
 
+// aliveNow is alive with the peek made at once, where no request
+// follows to make it (the idle pool's sweep).
+func (pc *h1ServerConn) aliveNow() bool {
+	if pc.br != nil && pc.br.Buffered() > 0 {
+		return false
+	}
+	return pc.raw == nil || pc.check()
+}
+
 // check peeks at the socket of an idle connection (alive).
 func (pc *h1ServerConn) check() bool {
 	if pc.peekFn == nil {
@@ -418,23 +450,39 @@ func (pc *h1ServerConn) peek(fd uintptr) bool {
 	return true
 }
 
-// get takes an idle connection for key that is still open, or nil.
-func (cl *h1Client) get(key string) *h1ServerConn {
+// pool is the pool of key, made for srv on first use. Under cl.mu.
+func (cl *h1Client) pool(key string, srv *Server) *h1Pool {
+	p := cl.pools[key]
+	if p == nil {
+		if cl.pools == nil {
+			cl.pools = map[string]*h1Pool{}
+		}
+		p = &h1Pool{key: key, srv: srv, shared: !cl.private && cl.reuse != "never" && srv != nil}
+		cl.pools[key] = p
+		if p.shared {
+			srv.pools.add(cl, p)
+		}
+	}
+	return p
+}
+
+// get takes an idle connection for key that is still open, or nil:
+// notFirst is a later request of its session (idlepool.go).
+func (cl *h1Client) get(key string, notFirst bool) *h1ServerConn {
 	for {
 		cl.mu.Lock()
 		cl.closeIdle = false
-		list := cl.idle[key]
-		if len(list) == 0 {
+		p := cl.pools[key]
+		if p == nil {
 			cl.mu.Unlock()
 			return nil
 		}
-		pc := list[len(list)-1]
-		list[len(list)-1] = nil
-		// An emptied list stays, for put to append to without
-		// allocating (a session's one connection goes back and forth);
-		// close forgets it when it is still empty.
-		cl.idle[key] = list[:len(list)-1]
-		pc.inIdle = false
+		pc := cl.takeIdle(p, notFirst)
+		if pc == nil {
+			cl.mu.Unlock()
+			return nil
+		}
+		p.use(pc)
 		cl.mu.Unlock()
 		pc.timer.Stop()
 		if pc.alive() {
@@ -449,8 +497,9 @@ func (cl *h1Client) get(key string) *h1ServerConn {
 	}
 }
 
-// put makes pc idle, or closes it after CloseIdleConnections or the end
-// of its session (an HTTP/2 client's stream may end after its session).
+// put makes pc idle, or closes it: after CloseIdleConnections, the end
+// of its session (an HTTP/2 client's stream may end after its session),
+// or when its server's pool does not take it (idlepool.go).
 func (cl *h1Client) put(pc *h1ServerConn) {
 	if ss := pc.ss; ss != nil {
 		ss.mu.Lock()
@@ -461,24 +510,35 @@ func (cl *h1Client) put(pc *h1ServerConn) {
 			return
 		}
 	}
-	if pc.br.Buffered() == 0 {
-		// Idle, it holds no read buffer (get gives it one): bytes
-		// buffered would make it unusable anyway (alive).
-		pc.br.Reset(nil)
-		h1Readers.Put(pc.br)
-		pc.br = nil
+	if pc.br.Buffered() > 0 {
+		// Bytes after the response: unusable (haproxy's h1_detach
+		// closes such a connection rather than keep it idle).
+		pc.close()
+		return
 	}
+	// Idle, it holds no read buffer (get gives it one).
+	pc.br.Reset(nil)
+	h1Readers.Put(pc.br)
+	pc.br = nil
 	cl.mu.Lock()
-	if cl.closeIdle {
+	p := pc.pool
+	if cl.closeIdle || p == nil || (p.shared && !cl.admit(p, pc.nreq > 1) && !cl.sweepAdmit(p, pc.nreq > 1)) {
 		cl.mu.Unlock()
 		pc.close()
 		return
 	}
-	if cl.idle == nil {
-		cl.idle = map[string][]*h1ServerConn{}
+	p.used--
+	if p.shared && pc.nreq > 1 {
+		pc.state = pcSafe
+		p.safe = append(p.safe, pc)
+	} else {
+		pc.state = pcIdle
+		p.idle = append(p.idle, pc)
 	}
-	cl.idle[pc.key] = append(cl.idle[pc.key], pc)
-	pc.inIdle = true
+	if p.shared {
+		cl.armPurge(p)
+		p.show()
+	}
 	if pc.timer == nil {
 		pc.timer = time.AfterFunc(cl.idleTimeout, pc.expire)
 	} else {
@@ -497,23 +557,19 @@ func (pc *h1ServerConn) expire() {
 // drop takes pc out of the idle pool; false if it was not there.
 func (cl *h1Client) drop(pc *h1ServerConn) bool {
 	cl.mu.Lock()
-	if !pc.inIdle {
+	p := pc.pool
+	switch {
+	case p != nil && pc.state == pcIdle:
+		removeConn(&p.idle, pc)
+	case p != nil && pc.state == pcSafe:
+		removeConn(&p.safe, pc)
+	default:
 		cl.mu.Unlock()
 		return false
 	}
-	pc.inIdle = false
-	list := cl.idle[pc.key]
-	for i, x := range list {
-		if x == pc {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(cl.idle, pc.key)
-	} else {
-		cl.idle[pc.key] = list
-	}
+	pc.state = pcNone
+	p.show()
+	cl.forgetPool(p)
 	cl.mu.Unlock()
 	if pc.timer != nil {
 		pc.timer.Stop()
@@ -521,15 +577,33 @@ func (cl *h1Client) drop(pc *h1ServerConn) bool {
 	return true
 }
 
-// close closes the connection and forgets it in its session.
+// forgetPool drops a session's pool once it holds no connection (a
+// server's stays). Under cl.mu.
+func (cl *h1Client) forgetPool(p *h1Pool) {
+	if !p.shared && p.used == 0 && p.nIdle() == 0 && cl.pools[p.key] == p {
+		delete(cl.pools, p.key)
+	}
+}
+
+// close closes the connection and forgets it in its pool and session.
 func (pc *h1ServerConn) close() {
 	pc.conn.Close()
 	pc.stopKill()
 	pc.release()
 	cl := pc.cl
 	cl.mu.Lock()
-	if list, ok := cl.idle[pc.key]; ok && len(list) == 0 {
-		delete(cl.idle, pc.key)
+	if p := pc.pool; p != nil {
+		switch pc.state {
+		case pcUsed:
+			p.used--
+		case pcIdle:
+			removeConn(&p.idle, pc)
+		case pcSafe:
+			removeConn(&p.safe, pc)
+		}
+		pc.state = pcNone
+		p.show()
+		cl.forgetPool(p)
 	}
 	cl.mu.Unlock()
 	if ss := pc.ss; ss != nil && ss.mu.TryLock() {
@@ -547,11 +621,17 @@ func (pc *h1ServerConn) stopKill() {
 	}
 }
 
-// release gives br back to h1Readers. Nothing reads br once the
-// connection is closed: close runs on the goroutine reading it, or on an
-// idle connection.
+// release gives br back to h1Readers and the descriptor back to the
+// engine's count. Nothing reads br once the connection is closed: close
+// runs on the goroutine reading it, or on an idle connection.
 func (pc *h1ServerConn) release() {
-	if pc.released.CompareAndSwap(false, true) && pc.br != nil {
+	if !pc.released.CompareAndSwap(false, true) {
+		return
+	}
+	if pc.counted {
+		pc.cl.fds.servers.Add(-1)
+	}
+	if pc.br != nil {
 		pc.br.Reset(nil)
 		h1Readers.Put(pc.br)
 	}
@@ -561,19 +641,21 @@ func (pc *h1ServerConn) release() {
 // idle until the next request.
 func (cl *h1Client) CloseIdleConnections() {
 	cl.mu.Lock()
-	idle := cl.idle
-	cl.idle = nil
-	cl.closeIdle = true
-	for _, list := range idle {
-		for _, pc := range list {
-			pc.inIdle = false
+	var idle []*h1ServerConn
+	for _, p := range cl.pools {
+		for _, l := range [][]*h1ServerConn{p.idle, p.safe} {
+			for _, pc := range l {
+				pc.state = pcNone
+				idle = append(idle, pc)
+			}
 		}
+		p.idle, p.safe = nil, nil
+		p.show()
 	}
+	cl.closeIdle = true
 	cl.mu.Unlock()
-	for _, list := range idle {
-		for _, pc := range list {
-			pc.close()
-		}
+	for _, pc := range idle {
+		pc.close()
 	}
 }
 
@@ -633,19 +715,31 @@ func (cl *h1Client) send(req *http.Request, s *h1Send) (*http.Response, error) {
 			closeReqBody(req)
 			return nil, err
 		}
-		pc := cl.get(key)
+		var srv *Server
+		if s.target != nil {
+			srv = s.target.srv
+		}
+		pc := cl.get(key, s.notFirst)
 		if pc != nil && s.target != nil && s.target.srv != nil && pc.tls != s.target.srv.TLSOn() {
 			// `set server ... ssl` changed since it was opened.
 			pc.close()
 			pc = nil
 		}
 		if pc == nil {
+			cl.mu.Lock()
+			p := cl.pool(key, srv)
+			cl.mu.Unlock()
+			cl.killOneIdle(p) // over the high descriptor count
 			var err error
 			if pc, err = cl.dial(s, key); err != nil {
 				closeReqBody(req)
 				return nil, err
 			}
 			pc.key = key
+			cl.mu.Lock()
+			pc.pool = p
+			p.use(pc)
+			cl.mu.Unlock()
 		}
 		resp, err := pc.roundTrip(ctx, req, s)
 		if err == nil {
@@ -675,6 +769,7 @@ var errIdleClosed = errors.New("proxy: idle server connection closed")
 // begin reports the connection the request goes out on (what send did
 // before roundTrip): its trace, the stream counted.
 func (pc *h1ServerConn) begin(hooks h1Hooks) {
+	pc.nreq++
 	if hooks != nil {
 		hooks.gotConn(pc.conn, pc.reused)
 	}

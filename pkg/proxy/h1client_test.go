@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"hapair/pkg/haproxycfg"
 )
 
 // A server closing a kept-alive connection between two requests of one
@@ -108,12 +111,23 @@ func TestH1ClientReuseCounted(t *testing.T) {
 	}
 }
 
-// The idle server connections of a client session leave the pool when
-// the session ends, whether the session sent one request or several (its
-// connection then went out of the pool and back); the engine's kill
-// watches none of them any more (a callback per server connection).
-// While idle, a connection holds no read buffer nor its last exchange.
+// Under `http-reuse never` the idle server connections of a client
+// session leave the pool when the session ends, whether the session sent
+// one request or several (its connection then went out of the pool and
+// back); the engine's kill watches none of them any more (a callback per
+// server connection). Under `safe` they go to the server's pool as
+// haproxy's srv_add_to_idle_list decides (idlepool.go): the first
+// session's connection stays idle, the next sessions' first requests
+// open their own (closed after, the pool having its one), their later
+// requests take the idle one, which then stays in the safe list. While
+// idle, a connection holds no read buffer nor its last exchange.
 func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
+	for _, mode := range []string{"never", "safe"} {
+		t.Run(mode, func(t *testing.T) { testSessionEndPool(t, mode) })
+	}
+}
+
+func testSessionEndPool(t *testing.T, mode string) {
 	be := startBackend(t, func(c *net.TCPConn) {
 		br := bufio.NewReader(c)
 		for {
@@ -134,7 +148,23 @@ func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 	}
 	testHookH1Client.Store(&hook)
 	t.Cleanup(func() { testHookH1Client.Store(nil) })
-	_, _, bind := httpProxy(t, be.port)
+	ln, bind := listen(t)
+	px := listenProxy("web", bind, server("s1", be.port))
+	px.Mode = haproxycfg.ModeHTTP
+	px.HTTPReuse = mode
+	run(t, &haproxycfg.Config{Global: haproxycfg.Global{NbThread: 1}, Proxies: []*haproxycfg.Proxy{px}}, ln)
+	pooled := func(cl *h1Client) (n int, clean bool) {
+		clean = true
+		for _, p := range cl.pools {
+			for _, l := range [][]*h1ServerConn{p.idle, p.safe} {
+				for _, pc := range l {
+					clean = clean && pc.br == nil && pc.hooks == nil
+					n++
+				}
+			}
+		}
+		return n, clean
+	}
 	for i := 0; i < 3; i++ {
 		c := dial(t, bind)
 		_ = c.SetDeadline(time.Now().Add(deadline))
@@ -151,9 +181,7 @@ func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 				t.Fatalf("session %d, request %d: %d %q", i, j, resp.StatusCode, b)
 			}
 		}
-		// The session's idle server connection holds neither a read
-		// buffer nor the last exchange's state.
-		eventually(t, "an idle connection without buffer or hooks", func() bool {
+		eventually(t, "one idle connection without buffer or hooks", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			if len(clients) != 1 {
@@ -162,16 +190,8 @@ func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 			cl := clients[0]
 			cl.mu.Lock()
 			defer cl.mu.Unlock()
-			n := 0
-			for _, list := range cl.idle {
-				for _, pc := range list {
-					if pc.br != nil || pc.hooks != nil {
-						return false
-					}
-					n++
-				}
-			}
-			return n == 1
+			n, clean := pooled(cl)
+			return n == 1 && clean
 		})
 		c.Close()
 	}
@@ -181,16 +201,21 @@ func TestH1ClientSessionEndEmptiesPool(t *testing.T) {
 	}
 	cl := clients[0]
 	mu.Unlock()
-	eventually(t, "an empty pool", func() bool {
+	want := 0 // idle connections once the sessions ended
+	if mode == "safe" {
+		want = 1
+	}
+	eventually(t, fmt.Sprintf("%d idle connections", want), func() bool {
 		cl.mu.Lock()
 		defer cl.mu.Unlock()
-		return len(cl.idle) == 0
+		n, _ := pooled(cl)
+		return n == want
 	})
 	if n := be.accepted.Load(); n != 3 {
 		t.Errorf("server connections %d, want 3", n)
 	}
-	eventually(t, "no callback left on the engine's kill", func() bool {
-		return cl.killWatches.Load() == 0
+	eventually(t, "no callback left on the engine's kill but the idle connections'", func() bool {
+		return cl.killWatches.Load() == int64(want)
 	})
 }
 

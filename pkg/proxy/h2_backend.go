@@ -83,7 +83,13 @@ func backendH2Transport(be *Backend) *http2.Transport {
 			return nil, err
 		}
 		if tc, ok := c.(interface{ ConnectionState() tls.ConnectionState }); ok && tc.ConnectionState().NegotiatedProtocol != "h2" {
-			if srv := serverAt(be, addr); srv != nil && srv.cfg.Proto != "h2" {
+			// The request's server (dialTarget): others may share its
+			// address without offering h2.
+			srv := serverAt(be, addr)
+			if t := dialTargetOf(ctx); t != nil && t.srv != nil {
+				srv = t.srv
+			}
+			if srv != nil && srv.cfg.Proto != "h2" {
 				// ALPN chose HTTP/1.1 or nothing: HTTP/1.1 it is.
 				srv.alpnH1.Store(true)
 				c.Close()

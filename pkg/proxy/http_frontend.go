@@ -347,9 +347,8 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 		h.h2 = newH2Server(h)
 	}
 	if f.backend != nil {
-		h.heads = newHeadTable()
-		h.heads.panicked = func(r any) { e.recovered("server write", f.Name(), r) }
-		h.tr = backendTransport(f.backend, h.heads)
+		h.tr = f.backend.transport(e)
+		h.heads = h.tr.heads
 	}
 	h.def = &route{tr: h.tr, h2: backendH2Transport(f.backend), heads: h.heads, mode: h.mode, fwd: h.fwd, orig: originalToFor(f.px, f.backend)}
 	if needRules(e, f) {
@@ -389,6 +388,18 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 // (h1client.go).
 func backendTransport(be *Backend, heads *headTable) *h1Client {
 	return newH1Client(be, heads)
+}
+
+// transport is the backend's HTTP/1 client, made on first use and shared
+// by every frontend and listener that sends to it: its servers' idle
+// connections are one pool each, as haproxy's (idlepool.go).
+func (be *Backend) transport(e *Engine) *h1Client {
+	be.h1Once.Do(func() {
+		heads := newHeadTable()
+		heads.panicked = func(r any) { e.recovered("server write", be.Name(), r) }
+		be.h1 = backendTransport(be, heads)
+	})
+	return be.h1
 }
 
 // watch closes idle keep-alive connections on a soft stop (busy ones
@@ -984,7 +995,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
 	reuse, sendName := be.px.HTTPReuse, be.px.SendNameHeader
 	var builtFor *Server // the server the HTTP/1 head names
-	if reuse != "always" && c.ss == nil {
+	if c.ss == nil {
+		// Its HTTP/2 server connections (safe, never), its HTTP/1 ones
+		// (never) and the key of its requests' pool (reuseHost).
 		c.ss = newSrvSession()
 	}
 	request := func() {
@@ -1034,10 +1047,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			}
 			out.URL.Host, h1 = reuseHost(reuse, c.ss, srv, addr), rt.tr
 			h1s.tgt = dialTarget{addr: addr, srv: srv}
-			if reuse != "always" {
+			if reuse == "never" {
+				// Private: the session's own (haproxy's
+				// conn_set_private); else in its server's pool.
 				h1s.tgt.ss = c.ss
 			}
 			h1s.target, h1s.entry, h1s.pp = &h1s.tgt, st.entry, nil
+			h1s.notFirst = req.notFirst
 			if be.pp.Load() {
 				// Connections carrying a client's PROXY header serve that
 				// client only (haproxy makes them private to the session).
@@ -1056,7 +1072,15 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 			out.Body, out.ContentLength = body, req.contentLength
 		}
 		if h1 == nil {
-			out = out.WithContext(httptrace.WithClientTrace(st.context(), st.clientTrace()))
+			ctx := st.context()
+			if out.ProtoMajor == 2 {
+				// The dial's TLS settings and ALPN verdict are the
+				// request's server's, as on the HTTP/1 path (servers may
+				// share an address).
+				// Its own (x/net may still dial with it after a retry).
+				ctx = withDialTarget(ctx, &dialTarget{addr: addr, srv: srv})
+			}
+			out = out.WithContext(httptrace.WithClientTrace(ctx, st.clientTrace()))
 		}
 	}
 	request()

@@ -86,9 +86,11 @@ type Server struct {
 	dialAddr string
 	be       *Backend
 	id       int
-	admin    atomic.Int32 // AdminState
-	down     atomic.Bool  // operational state from health checks
-	weight   atomic.Int32 // configured or set at run time
+	pool     atomic.Uint64 // poolID, set on first use (srvreuse.go)
+	pools    serverPools   // where its idle connections wait (idlepool.go)
+	admin    atomic.Int32  // AdminState
+	down     atomic.Bool   // operational state from health checks
+	weight   atomic.Int32  // configured or set at run time
 	// maxconn is the limit set at run time (an agent's "maxconn:N")
 	// plus one; 0: the configured one.
 	maxconn atomic.Int64
@@ -158,6 +160,7 @@ func (s *Server) SetTLS(on bool) {
 		v = 1
 	}
 	s.ssl.Store(v)
+	s.cleanupIdle()
 }
 
 // Pin marks the server as pointed at (a tracker was added at run time).
@@ -256,6 +259,7 @@ func (s *Server) SetAdminState(a AdminState) {
 		s.leftMaint.Store(true)
 		if a == AdminMaint {
 			s.maintSeen.Store(true)
+			s.cleanupIdle()
 		}
 		if old == AdminMaint && !s.down.Load() && s.via.Load() == nil {
 			// Leaving maintenance up starts the slow start.
@@ -275,6 +279,7 @@ func (s *Server) SetUp(up bool) {
 			s.startWarmup()
 		} else if !up {
 			s.warmFrom.Store(0)
+			s.cleanupIdle()
 		}
 		s.changed.Store(s.be.now().UnixNano())
 		s.be.statusChanged(s)
@@ -403,6 +408,13 @@ type Backend struct {
 	// warm is set while some server is in a slow start: a ticker then
 	// lets queued connections take the slots the ramp frees.
 	warm atomic.Bool
+	// fds is the engine's descriptor estimate and poolThreads the
+	// threads counted by the servers' idle pools (idlepool.go).
+	fds         *fdGauge
+	poolThreads int
+	// h1 is the HTTP/1 client towards the servers (transport).
+	h1     *h1Client
+	h1Once sync.Once
 }
 
 // FullConn is the backend's fullconn (its slim in the stats).

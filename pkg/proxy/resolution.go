@@ -115,7 +115,10 @@ func (s *Server) SetAddrPort(a netip.Addr, port int) bool {
 		}
 	}
 	was := s.Unresolved()
-	s.rt.Store(r)
+	if old := s.rt.Swap(r); old == nil || *old != *r {
+		// Connections to the old address are not reused.
+		s.cleanupIdle()
+	}
 	if was != s.Unresolved() {
 		s.changed.Store(s.be.now().UnixNano())
 		s.be.statusChanged(s)

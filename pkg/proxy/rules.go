@@ -1292,9 +1292,8 @@ func (rc *routeCache) get(be *Backend) *route {
 	if r := rc.m[be]; r != nil {
 		return r
 	}
-	heads := newHeadTable()
-	heads.panicked = func(r any) { rc.e.recovered("server write", rc.f.Name(), r) }
-	r := &route{tr: backendTransport(be, heads), h2: backendH2Transport(be), heads: heads}
+	tr := be.transport(rc.e)
+	r := &route{tr: tr, h2: backendH2Transport(be), heads: tr.heads}
 	r.mode, r.fwd = httpOptionsFor(rc.f.px, be)
 	r.orig = originalToFor(rc.f.px, be)
 	if rc.m == nil {

@@ -14,26 +14,28 @@ import (
 // Server connection reuse (`http-reuse`), as a server sees it from
 // haproxy 2.6 (backend.c, connect_server; mux_h1.c, h1_detach):
 //
-//   - "safe", the default: the first request of a client session goes
-//     over a new server connection, kept for the session's next requests;
-//   - "never": the same, the connections never serving another session;
-//   - "always": any idle connection to the server serves any request.
+//   - "never": a session's server connections are its own (private),
+//     reused by its later requests and closed with it;
+//   - "safe", the default, "aggressive" and "always": a server
+//     connection whose response ended goes to its server's pool, shared
+//     by every session, if the pool takes it (idlepool.go: the
+//     descriptor ratios, pool-max-conn, the estimated need); a session's
+//     later request takes an idle connection there, a first request
+//     opens a new one under "safe", takes one that served two requests
+//     under "aggressive", any under "always".
 //
-// With "safe", haproxy may give a session's later requests an idle
-// connection another session opened; an HTTP/1 client has one request at
-// a time, so its own connection is always idle then, and the server sees
-// the same connections opened either way. gproxy keeps a session's
-// connections for that session under "safe" too, and closes them when the
-// client's connection ends (haproxy keeps them idle for other sessions
-// until its pool is purged): the count and the order of the connections a
-// server sees are haproxy's, their close comes earlier. The streams of an
-// HTTP/2 client are one session, so concurrent streams open one server
-// connection each (haproxy may reuse another session's idle one).
+// The streams of an HTTP/2 client are later requests (haproxy marks
+// every stream so). HTTP/2 servers: under "safe", "aggressive" and
+// "never" each client session has its own connection to a server
+// (sessionH2; haproxy attaches an HTTP/2 server connection to the
+// session that opened it under "safe", and may give it to another
+// session once idle); under "always" every client shares them (x/net's
+// pool).
 //
-// The pool is h1Client's (h1client.go): a session's requests are sent
-// under a key of their own (the URL host), so that the client reuses only
-// the session's connections, and its dial goes to the server's real
-// address given in the request's context.
+// The pool is h1Client's (h1client.go): requests are sent under a key
+// (reuseHost: the session's own under "never", else the server's), and
+// the dial goes to the server's real address given in the request's
+// dialTarget.
 
 // srvSession holds the server connections one client session opened.
 type srvSession struct {
@@ -176,12 +178,14 @@ func dialTargetOf(ctx context.Context) *dialTarget {
 	return t
 }
 
-// reuseHost is the URL host a request to srv at addr is sent under: the
-// address itself when connections are shared (`http-reuse always`), else
-// a name of the session's own, so that Go's pool gives the request only
-// the session's connections.
+// reuseHost is the URL host a request to srv at addr is sent under, the
+// key of its pool (idlepool.go): under `http-reuse never` a name of the
+// session's own, so that the request gets only the session's
+// connections; else one of the server's, whose pool every session
+// shares (servers may share an address; haproxy's connection hash names
+// the server).
 func reuseHost(mode string, ss *srvSession, srv *Server, addr string) string {
-	if mode == "always" || ss == nil {
+	if ss == nil {
 		return addr
 	}
 	ss.mu.Lock()
@@ -190,14 +194,31 @@ func reuseHost(mode string, ss *srvSession, srv *Server, addr string) string {
 		return ss.host
 	}
 	b := make([]byte, 0, 48)
-	b = append(b, 's')
-	b = strconv.AppendUint(b, ss.id, 10)
-	b = append(b, '-')
-	b = strconv.AppendInt(b, int64(srv.id), 10)
+	if mode == "never" {
+		b = append(b, 's')
+		b = strconv.AppendUint(b, ss.id, 10)
+		b = append(b, '-')
+	} else {
+		b = append(b, 'p')
+	}
+	b = strconv.AppendUint(b, srv.poolID(), 10)
 	b = append(b, ".gproxy.invalid:"...)
 	b = strconv.AppendInt(b, int64(addrPortNum(addr)), 10)
 	ss.hostSrv, ss.hostAddr, ss.host = srv, addr, string(b)
 	return ss.host
+}
+
+var serverPoolIDs atomic.Uint64
+
+// poolID numbers the server for the keys of its pools: unique in the
+// process (a server deleted and added again under its name and id is
+// another server, with other connections).
+func (s *Server) poolID() uint64 {
+	if id := s.pool.Load(); id != 0 {
+		return id
+	}
+	s.pool.CompareAndSwap(0, serverPoolIDs.Add(1))
+	return s.pool.Load()
 }
 
 // sessionH2 sends a request to an HTTP/2 server over the session's own

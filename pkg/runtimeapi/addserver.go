@@ -40,6 +40,8 @@ var dynWorks = map[string]int{
 	// memory), the multiplexer (proto h2: the backend's HTTP/2 client
 	// takes it)
 	"ssl": 0, "verify": 1, "ca-file": 1, "sni": 1, "alpn": 1, "check-ssl": 0, "proto": 1, "crt": 1,
+	// its idle connections' pool (pkg/proxy/idlepool.go)
+	"pool-low-conn": 1, "pool-max-conn": 1, "pool-purge-delay": 1,
 }
 
 // Keywords of haproxy 2.6's server keyword table that it accepts on a
@@ -54,7 +56,6 @@ var dynNotYet = map[string]bool{
 	"no-ssl-reuse": true, "no-sslv3": true,
 	"no-tfo": true, "no-tls-tickets": true, "no-tlsv10": true, "no-tlsv11": true, "no-tlsv12": true,
 	"no-tlsv13": true, "npn": true,
-	"pool-low-conn": true, "pool-max-conn": true, "pool-purge-delay": true,
 	"slowstart": true, "source": true, "ssl-max-ver": true,
 	"ssl-min-ver": true, "tfo": true, "tls-tickets": true, "usesrc": true,
 	"verifyhost": true, "ws": true,

@@ -35,7 +35,7 @@ var columns = []struct{ name, kinds string }{
 	{"conn_rate", "FtFh"}, {"conn_rate_max", "FtFh"}, {"conn_tot", "FtFh"}, {"intercepted", "Fh"},
 	{"dcon", "FtFh"}, {"dses", "FtFh"}, {"wrew", "FtFhBtBhStSh"},
 	{"connect", "BtBhStSh"}, {"reuse", "BtBhStSh"}, {"cache_lookups", "FhBh"}, {"cache_hits", "FhBh"},
-	{"srv_icur", "StSh"}, {"src_ilim", ""},
+	{"srv_icur", "StSh"}, {"src_ilim", "?"},
 	{"qtime_max", "BtBhStSh"}, {"ctime_max", "BtBhStSh"}, {"rtime_max", "BtBhStSh"}, {"ttime_max", "BtBhStSh"},
 	{"eint", "FtFhBtBhStSh"},
 	{"idle_conn_cur", "StSh"}, {"safe_conn_cur", "StSh"}, {"used_conn_cur", "StSh"}, {"need_conn_est", "StSh"},

@@ -296,7 +296,11 @@ func (s *Source) serverRow(b *proxy.Backend, sv *proxy.Server) *Row {
 		m["addr"] = sv.StatsAddr()
 	}
 	m["req_tot"] = itoa(st.Requests)
-	m["srv_icur"], m["used_conn_cur"] = "0", itoa(st.CurSessions)
+	m["srv_icur"], m["used_conn_cur"] = itoa(st.IdleConns+st.SafeConns), itoa(st.CurSessions)
+	m["idle_conn_cur"], m["safe_conn_cur"] = itoa(st.IdleConns), itoa(st.SafeConns)
+	if n := cfg.Pool().MaxConn; n != -1 {
+		m["src_ilim"] = itoa(n) // pool-max-conn, when set
+	}
 	m["need_conn_est"] = itoa(st.NeedConns)
 	var snapp *health.Snapshot
 	if snap, ok := s.Checks.Snapshot(sv); ok && !snap.Disabled {
