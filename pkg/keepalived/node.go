@@ -215,7 +215,7 @@ func newNode(env *Env, cfg *keepalivedcfg.Instance, tracks []vrrpfsm.Track, scri
 			env.Notifier.NotifyFIFOs(notify.Event{Name: cfg.Name, State: label, Priority: prio})
 		}
 	}
-	n.fsm = vrrpfsm.New(fcfg, env.Clock, n.sender, n, env.Log)
+	n.fsm = vrrpfsm.NewShared(fcfg, env.Clock, n.sender, n, &env.Log)
 	n.removeStaleOnVMAC(context.Background())
 	n.setVRoutes(false)
 	ok = true
