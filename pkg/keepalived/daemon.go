@@ -170,6 +170,7 @@ func (d *Daemon) Start(ctx context.Context, cfg *keepalivedcfg.Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.ctx, d.cancel = context.WithCancel(ctx)
+	context.AfterFunc(d.ctx, d.stopFSMs)
 	d.removeStaleVIPs(cfg)
 	d.apply(cfg)
 	d.scheduleTrim()
@@ -235,6 +236,19 @@ func (d *Daemon) Stop(ctx context.Context) {
 	}
 	if d.cancel != nil {
 		d.cancel()
+	}
+}
+
+// stopFSMs stops the state machine of every running instance once the
+// daemon's context ends (each closes down as when stopped), as one
+// context.AfterFunc for the daemon instead of one per instance.
+func (d *Daemon) stopFSMs() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, n := range d.nodes {
+		if n.stopFSM != nil {
+			n.stopFSM()
+		}
 	}
 }
 

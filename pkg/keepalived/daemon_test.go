@@ -292,3 +292,37 @@ func TestDaemonReloadKeepsUnchangedInstance(t *testing.T) {
 		t.Errorf("the changed instance did not release its VIP before restarting: %v", lb1.vips.Ops()[ops:])
 	}
 }
+
+// TestDaemonContextEndStopsInstances: when the context given to Start ends
+// without a Stop, every instance stops as on Stop (a MASTER resigns and
+// removes its VIPs), the one AfterFunc of the daemon doing it.
+func TestDaemonContextEndStopsInstances(t *testing.T) {
+	link := vrrptest.NewLink()
+	vips := viptest.New("eth0")
+	logs := &syncBuilder{}
+	starter := tracktest.NewStarter()
+	starter.Auto = func(track.Command) track.Exit { return track.Exit{Exited: true, Status: 0} }
+	log := zerolog.New(logs)
+	d := NewDaemon(testEnv(link, 2, "192.168.1.80/24", vips, log, starter, tracktest.NewStarter()))
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := d.Start(ctx, seedConfig(t, true)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		d.Stop(sctx)
+	})
+	n := &testNode{name: "lb1", d: d, vips: vips, log: logs}
+	waitFor(t, 8*time.Second, "lb1 holds the VIP", func() bool { return n.hasVIP() && n.state() == vrrpfsm.Master })
+	cancel()
+	waitFor(t, 10*time.Second, "lb1 stopped without the VIP", func() bool { return !n.hasVIP() && n.state() == vrrpfsm.Stop })
+	frames := link.Frames()
+	last, err := vrrp.ParseIPv4(frames[len(frames)-1].Packet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.Advert.Priority != 0 {
+		t.Errorf("last advert at priority %d, want the resignation's 0", last.Advert.Priority)
+	}
+}

@@ -124,7 +124,7 @@ type Instance struct {
 	clk  Clock
 	snd  Sender
 	fx   Effects
-	log  zerolog.Logger
+	log  *zerolog.Logger // shared: a copy was 112 bytes per instance
 	name string
 
 	done    chan struct{}
@@ -178,6 +178,12 @@ type Instance struct {
 // New returns an instance in state Init. cfg is normalized as described on
 // Config; log receives keepalived's lines as messages.
 func New(cfg Config, clk Clock, snd Sender, fx Effects, log zerolog.Logger) *Instance {
+	return NewShared(cfg, clk, snd, fx, &log)
+}
+
+// NewShared is New with a logger the caller keeps unchanged while the
+// instance runs (a daemon's, shared by all its instances).
+func NewShared(cfg Config, clk Clock, snd Sender, fx Effects, log *zerolog.Logger) *Instance {
 	cfg = cfg.normalize()
 	if clk == nil {
 		clk = SystemClock()

@@ -23,10 +23,11 @@ import (
 type Loop struct {
 	clk Clock
 
-	mu      sync.Mutex // guards ready, running, count
+	mu      sync.Mutex // guards ready, running, count, parked
 	ready   []*Instance
 	running bool
-	count   int // instances started and not stopped
+	count   int     // instances started and not stopped
+	parked  *fdWait // the goroutine waits on it, to be woken by the next schedule
 	wake    chan struct{}
 
 	// Owned by the loop's goroutine.
@@ -83,8 +84,9 @@ func (l *Loop) Launch(ctx context.Context, in *Instance, stopped func()) (stop f
 		l.running = true
 		go l.run()
 	}
+	w := l.unpark()
 	l.mu.Unlock()
-	l.signal()
+	l.signal(w)
 	return in.requestStop, nil
 }
 
@@ -97,7 +99,20 @@ func (in *Instance) requestStop() {
 	l.schedule(in)
 }
 
-func (l *Loop) signal() {
+// unpark returns the wait the loop's goroutine is parked on, if it is,
+// for signal to end it; mu is held.
+func (l *Loop) unpark() *fdWait {
+	w := l.parked
+	l.parked = nil
+	return w
+}
+
+// signal wakes the loop's goroutine: w is what unpark returned.
+func (l *Loop) signal(w *fdWait) {
+	if w != nil {
+		w.wake()
+		return
+	}
 	select {
 	case l.wake <- struct{}{}:
 	default:
@@ -111,16 +126,16 @@ func (l *Loop) schedule(in *Instance) {
 		in.inReady = true
 		l.ready = append(l.ready, in)
 	}
+	w := l.unpark()
 	l.mu.Unlock()
-	l.signal()
+	l.signal(w)
 }
 
 func (l *Loop) run() {
-	if l.timer == nil {
-		if _, sys := l.clk.(systemClock); sys {
-			if t, err := newFDTimer(); err == nil {
-				l.timer = t
-			}
+	if _, sys := l.clk.(systemClock); sys {
+		if w, err := newFDWait(); err == nil {
+			l.runFD(w)
+			return
 		}
 	}
 	if l.timer == nil {
@@ -128,23 +143,9 @@ func (l *Loop) run() {
 		l.timer.Stop()
 	}
 	for {
-		l.process()
-		l.mu.Lock()
-		if l.count == 0 && len(l.ready) == 0 {
-			// Under mu: the next Start's goroutine owns the timer.
-			l.timer.Stop()
-			if t, ok := l.timer.(*fdTimer); ok {
-				// Its descriptor and reader go with the goroutine: a
-				// loop of Run's own is not used again.
-				t.close()
-				l.timer = nil
-			}
-			l.timerSet = false
-			l.running = false
-			l.mu.Unlock()
+		if l.turn(false) {
 			return
 		}
-		l.mu.Unlock()
 		var tc <-chan time.Time
 		if l.timerSet {
 			tc = l.timer.C()
@@ -154,6 +155,47 @@ func (l *Loop) run() {
 		case <-tc:
 			l.timerSet = false
 		}
+	}
+}
+
+// turn handles what is due and reports whether the goroutine ends (no
+// instance left). fired says the timer expired. Otherwise, with an fdWait
+// as the timer, the goroutine is parked on it from now on as far as
+// schedule knows: the wait is set before mu is taken here, so a schedule
+// that sees it parked wakes it after that.
+func (l *Loop) turn(fired bool) bool {
+	l.mu.Lock()
+	l.parked = nil
+	l.mu.Unlock()
+	if l.timerSet && (fired || !l.deadline.After(l.clk.Now())) {
+		l.timerSet = false
+	}
+	for {
+		l.process()
+		l.mu.Lock()
+		if len(l.ready) > 0 {
+			l.mu.Unlock()
+			continue
+		}
+		if l.count == 0 {
+			// Under mu: the next Start's goroutine makes its own wait
+			// or owns the timer.
+			l.timer.Stop()
+			if _, ok := l.timer.(*fdWait); ok {
+				// Its descriptor goes with the goroutine: a loop of
+				// Run's own is not used again.
+				l.timer = nil
+			}
+			l.timerSet = false
+			l.running = false
+			l.mu.Unlock()
+			return true
+		}
+		if w, ok := l.timer.(*fdWait); ok {
+			l.parked = w
+		}
+		l.mu.Unlock()
+		return false
 	}
 }
 
