@@ -228,11 +228,11 @@ func TestRefusedFeatures(t *testing.T) {
 backend b
     server s 127.0.0.1:9
 `},
-		{"http-reuse", "http-reuse", head + `frontend f
+		{"tcp-response-http", "tcp-response", head + `frontend f
     bind 127.0.0.1:8080
     default_backend b
 backend b
-    http-reuse aggressive <<
+    tcp-response content accept if TRUE <<
     server s1 127.0.0.1:9
 `},
 		{"check-via-socks4", "check-via-socks4", head + `frontend f

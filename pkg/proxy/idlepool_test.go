@@ -202,7 +202,7 @@ func TestIdlePoolSweepAdmit(t *testing.T) {
 	cl.mu.Unlock()
 	s.Close()
 	// The close reaches the client's socket: a peek sees it.
-	for end := time.Now().Add(5 * time.Second); dead.alive() && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+	for end := time.Now().Add(5 * time.Second); dead.aliveNow() && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 	}
 	cl.mu.Lock()
 	ok := cl.sweepAdmit(p, false)
