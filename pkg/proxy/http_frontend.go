@@ -1151,6 +1151,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if rr != nil && st.srvConn != nil {
 		rr.txn.Env = withServerTLS(rr.txn.Env, st.srvConn)
 	}
+	if st.srvConn != nil {
+		// %si:%sp and %bi:%bp: both ends of the server connection.
+		s.ServerAddr, s.BackendSrc = addrPort(st.srvConn.RemoteAddr()), addrPort(st.srvConn.LocalAddr())
+	}
 	if !st.tConn.IsZero() {
 		// The stream reached the server (haproxy's sess_establish).
 		srv.observe(HanaL4OK)

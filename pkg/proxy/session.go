@@ -520,6 +520,8 @@ func (s *session) dial(dst netip.AddrPort) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// %si:%sp and %bi:%bp: both ends of the server connection.
+	s.log.ServerAddr, s.log.BackendSrc = addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
 	if s.srv.cfg.SendProxy.UniqueID && s.log.UniqueID == "" && s.f.px.Logging.UniqueID != nil {
 		// haproxy makes the stream's unique id for the header; the log
 		// line then shows the same one.
