@@ -383,8 +383,12 @@ type Backend struct {
 	// whole (dynsrv.go), so readers take it without a lock.
 	set    atomic.Pointer[serverSet]
 	policy balance.Policy
-	hash   bool        // hash-based policy (haproxy's BE_LB_KIND_HI, `hash` and rdp-cookie too): retries stay on the server
-	pp     atomic.Bool // a server takes a PROXY header (pp_send.go); `add server` may set it
+	// dispatch is the `dispatch` address as a server that no list holds
+	// (no stats row, no checks, no queue): every connection goes to it,
+	// logged as <NOSRV> as haproxy does; nil without.
+	dispatch *Server
+	hash     bool        // hash-based policy (haproxy's BE_LB_KIND_HI, `hash` and rdp-cookie too): retries stay on the server
+	pp       atomic.Bool // a server takes a PROXY header (pp_send.go); `add server` may set it
 	// ownHdrTimer: some rule of the configuration may set a stream's
 	// server timeout (`http-request set-timeout server`), so the wait for
 	// a response head is timed per request (settimeout.go), not by the
