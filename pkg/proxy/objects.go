@@ -478,7 +478,12 @@ func (b *Backend) Server(name string) *Server {
 }
 
 // Policy is the `balance` keyword in effect.
-func (b *Backend) Policy() string { return b.policy.String() }
+func (b *Backend) Policy() string {
+	if b.dispatch != nil {
+		return "none" // haproxy's algorithm of a dispatch backend
+	}
+	return b.policy.String()
+}
 
 // Status is UP while at least one server is usable, else DOWN.
 func (b *Backend) Status() Status {
