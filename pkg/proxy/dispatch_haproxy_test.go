@@ -27,6 +27,8 @@ import (
 var dispatchProxies = []struct{ name, lines, mode, want string }{
 	{"dtcp", "mode tcp\n    option tcplog\n    dispatch {TCP}", "tcp", "one:hello\n"},
 	{"dhttp", "mode http\n    option httplog\n    dispatch {HTTP}", "http", "HTTP/1.1 200 OK"},
+	// srv_name finds no server behind a dispatch address.
+	{"dsrvname", "mode http\n    option httplog\n    http-response set-status 201 if { srv_name -m found }\n    dispatch {HTTP}", "http", "HTTP/1.1 200 OK"},
 	// Refused connections: retried, then a 503 (an SC close in mode tcp).
 	{"dhdown", "mode http\n    option httplog\n    retries 1\n    dispatch {DEAD}", "http", "HTTP/1.1 503 Service Unavailable"},
 	// option redispatch: the last retry goes back to the (same) address.

@@ -936,7 +936,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	s.ServerName = srv.Name()
 	c.acct.srv = srv
 	if rr != nil {
-		rr.txn.Server = srv.Name() // srv_name, srv_id
+		rr.txn.Server = srv.fetchName() // srv_name, srv_id
 	}
 	tAssigned := e.now()
 	s.Tw = tAssigned.Sub(tHead)
@@ -1148,7 +1148,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	aw.end()         // the response head came, or the request failed
 	c.acct.srv = srv // a retry may have moved it
 	if rr != nil && srv != nil {
-		rr.txn.Server = srv.Name()
+		rr.txn.Server = srv.fetchName()
 	}
 	if rr != nil && st.srvConn != nil {
 		rr.txn.Env = withServerTLS(rr.txn.Env, st.srvConn)

@@ -222,6 +222,15 @@ func (s *Server) MaintSeen() bool { return s.maintSeen.Load() }
 // Name is the server's name.
 func (s *Server) Name() string { return s.cfg.Name }
 
+// fetchName is the server's name for srv_name and srv_id: none for a
+// dispatch address, which haproxy's fetches find no server for.
+func (s *Server) fetchName() string {
+	if s == s.be.dispatch {
+		return ""
+	}
+	return s.cfg.Name
+}
+
 // ID is the server's position in its backend, from 1 (haproxy's sid).
 func (s *Server) ID() int { return s.id }
 
