@@ -225,7 +225,7 @@ func (s *Server) Name() string { return s.cfg.Name }
 // fetchName is the server's name for srv_name and srv_id: none for a
 // dispatch address, which haproxy's fetches find no server for.
 func (s *Server) fetchName() string {
-	if s == s.be.dispatch {
+	if s.be != nil && s == s.be.dispatch {
 		return ""
 	}
 	return s.cfg.Name
