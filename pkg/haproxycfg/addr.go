@@ -396,3 +396,64 @@ func (p *parser) refuseAddr(style LocStyle, kw, prefix, pfx, arg string) {
 	}
 	p.notImplemented(k, style, kw, prefix, shown)
 }
+
+// dispatchAddr parses the address of `dispatch`: an IP address with a
+// mandatory port (haproxy's str2sa_range with PA_O_PORT_MAND), in
+// haproxy's words for bad input. Forms gproxy does not serve (socket
+// paths, host names haproxy resolves at start-up) are refused.
+func (p *parser) dispatchAddr(arg string) (host string, port int, ok bool) {
+	const kw = "dispatch"
+	orig := arg
+	if arg = envExpand(arg, p.env); arg == "" {
+		p.alert(kw, "'%s' : '%s' resolves to an empty address (environment variable missing?)\n", kw, orig)
+		return "", 0, false
+	}
+	addr, fam, pfx := stripPrefix(arg, false)
+	switch {
+	case strings.HasPrefix(pfx, "udp") || pfx == "uxdg":
+		p.alert(kw, "'%s' : dgram-type address not acceptable in '%s'\n", kw, orig)
+		return "", 0, false
+	case fam == famUnix || fam == famOther:
+		p.refuseAddr(LocParsing, kw, "'dispatch' : ", pfx, orig)
+		return "", 0, false
+	}
+	hp := splitHostPort(addr)
+	h, okh := checkHost(hp.Host, fam)
+	if !okh {
+		p.alert(kw, "'%s' : invalid address: '%s' in '%s'\n", kw, hp.Host, orig)
+		return "", 0, false
+	}
+	if !hp.HasPort || hp.Port == "" {
+		p.alert(kw, "'%s' : missing port specification in '%s'", kw, orig)
+		return "", 0, false
+	}
+	switch {
+	case hp.Port[0] == '+' || hp.Port[0] == '-':
+		p.alert(kw, "'%s' : port offset not permitted here in '%s'", kw, orig)
+		return "", 0, false
+	case strings.IndexByte(hp.Port, '-') >= 0:
+		p.alert(kw, "'%s' : port range not permitted here in '%s'", kw, orig)
+		return "", 0, false
+	}
+	for j := 0; j < len(hp.Port); j++ {
+		if c := hp.Port[j]; c < '0' || c > '9' {
+			p.alert(kw, "'%s' : invalid character '%c' in port number '%s' in '%s'\n", kw, c, hp.Port, orig)
+			return "", 0, false
+		}
+	}
+	n, okp := parsePortNum(hp.Port)
+	if !okp || n == 0 {
+		p.alert(kw, "'%s' : invalid port '%s'", kw, hp.Port)
+		return "", 0, false
+	}
+	if isHostname(h) {
+		// haproxy resolves it once at start-up; gproxy's resolver order
+		// may pick another address.
+		p.refuseForm(grpRouting, LocParsing, kw, "'dispatch' : ", fmt.Sprintf("a host name ('%s')", hp.Host))
+		return "", 0, false
+	}
+	if h == "" {
+		h = "0.0.0.0" // any address: Linux connects it to the local host, as haproxy does
+	}
+	return h, n, true
+}

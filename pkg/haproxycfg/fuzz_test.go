@@ -31,6 +31,7 @@ func FuzzParse(f *testing.F) {
 		"frontend f\n http-request set-var(txn.a,ifset,,x) str()\n http-request set-header a %[str(),set-var(txn.b,iflt)]\n",
 		"global\n set-var proc.a,ifexists,bogus int(1)\nfcgi-app a\n docroot /x\n index\nfcgi-app\n docroot\n",
 		"defaults\n option abortonclose x\nlisten l\n option abortonclose\n",
+		"defaults\n dispatch\nbackend b\n dispatch [::1\n dispatch ${A}:1\n dispatch 1:+\nfrontend f\n dispatch 1.2.3.4:\nlisten l\n balance\n dispatch :1\n",
 		"global\n tune.pool-high-fd-ratio 101\n tune.pool-low-fd-ratio\nbackend b\n http-reuse aggressive\n default-server pool-max-conn -1\n server s 1.2.3.4:80 pool-purge-delay 1x pool-low-conn pool-max-conn -2\n",
 	} {
 		f.Add([]byte(s))

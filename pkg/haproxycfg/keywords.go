@@ -486,7 +486,7 @@ var keywordTable = []Keyword{
 	{CtxProxy, "monitor", Works, 0, grpNone},
 	{CtxProxy, "monitor-uri", Works, 0, grpNone},
 	{CtxProxy, "cookie", Works, 0, grpNone},
-	{CtxProxy, "dispatch", Refused, 0, grpRouting},
+	{CtxProxy, "dispatch", Works, 0, grpNone},
 	{CtxProxy, "force-persist", Refused, 0, grpRouting},
 	{CtxProxy, "ignore-persist", Refused, 0, grpRouting},
 	{CtxProxy, "persist", Refused, 0, grpRouting},

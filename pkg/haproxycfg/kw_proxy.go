@@ -279,6 +279,8 @@ func (p *parser) proxyKeyword(args []string) {
 		p.stickTable(args)
 	case "stick":
 		p.stickRule(args)
+	case "dispatch":
+		p.dispatch(args)
 	case "redisp", "redispatch":
 		p.alert(kw, "keyword '%s' directive is not supported anymore since HAProxy 2.1. Use 'option redispatch'.", kw)
 	case "block":
@@ -339,6 +341,7 @@ func (p *parser) balance(args []string) {
 		return ""
 	}
 	fail := func(format string, a ...any) { p.alert("balance", "balance "+format, a...) }
+	p.cur.balanceSet = true
 	px := p.cur.px
 	algo := arg(1)
 	var ba BalanceArgs
@@ -1147,4 +1150,22 @@ func (p *parser) httpReuse(args []string) {
 		return
 	}
 	p.cur.px.HTTPReuse = val
+}
+
+// dispatch is `dispatch ADDR:PORT`. As haproxy, a frontend gets a warning
+// but its address is still checked.
+func (p *parser) dispatch(args []string) {
+	if p.notInDefaults(args[0]) {
+		return
+	}
+	backend := p.needCap(args[0], false, "")
+	addr := ""
+	if len(args) > 1 {
+		addr = args[1]
+	}
+	host, port, ok := p.dispatchAddr(addr)
+	if !ok || p.tooMany(args, 1) || !backend {
+		return
+	}
+	p.cur.px.Dispatch = &Server{Name: "<NOSRV>", Host: host, Port: port, Weight: 1, Pos: p.pos()}
 }

@@ -670,9 +670,14 @@ type Proxy struct {
 	DefaultBackend string
 	UseBackends    []UseBackend
 	Servers        []*Server
-	Check          Check // health checks of the servers with `check`
-	Stats          Stats
-	Disabled       bool
+	// Dispatch is `dispatch ADDR:PORT`: the address every connection
+	// goes to in a backend without servers nor balance (haproxy's
+	// PR_O_DISPATCH). Its Name is "<NOSRV>", what haproxy logs for it;
+	// it has no stats row and no checks. nil: none.
+	Dispatch *Server `json:",omitempty"`
+	Check    Check   // health checks of the servers with `check`
+	Stats    Stats
+	Disabled bool
 	// ID is haproxy's iid (the stats "iid" column): proxies numbered in
 	// file order from 1, or from 2 when a global `stats socket` exists
 	// (haproxy's internal GLOBAL proxy takes 1); `id N` sets it explicitly.

@@ -147,6 +147,10 @@ type proxyState struct {
 	defSrv    Server // default-server values applied to later servers
 	isDefault bool
 	name      string // defaults sections only ("" when unnamed)
+	// balanceSet: a `balance` line (here or in the defaults) set the
+	// algorithm; Balance alone cannot tell, as it holds the built-in
+	// roundrobin. haproxy ignores `dispatch` then.
+	balanceSet bool
 	// tcpCaptureContent counts tcp-request content capture rules
 	// reading the request's contents (warned without inspect-delay).
 	tcpCaptureContent int
@@ -322,7 +326,7 @@ func (ps *proxyState) clone() *proxyState {
 		px.Compression = &Compression{Algos: append([]string(nil), c.Algos...), Types: append([]string(nil), c.Types...)}
 	}
 	px.Rules = ps.px.Rules.clone()
-	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos,
+	return &proxyState{px: &px, defSrv: ps.defSrv, defBEPos: ps.defBEPos, balanceSet: ps.balanceSet,
 		httplogPos: ps.httplogPos, logasapPos: ps.logasapPos, abortPos: ps.abortPos, logs: ps.logs, chk: ps.chk.clone(),
 		errOps: append([]errOp(nil), ps.errOps...)}
 }

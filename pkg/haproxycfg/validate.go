@@ -114,6 +114,7 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 		}
 		next++
 	}
+	dispatchIgnored := p.checkDispatch(ps)
 	p.finishRuleTLS(ps)
 	p.finishChecks(ps)
 	p.checkBindProto(px)
@@ -224,6 +225,9 @@ func (p *parser) checkProxy(ps *proxyState, advise bool) {
 	if px.Kind.HasFrontend() && len(px.Binds) == 0 {
 		p.postDiag(Warning, Pos{}, "bind", "%s '%s' has no 'bind' directive. Please declare it as a backend if this was intended.", typeStr(px.Kind), px.Name)
 	}
+	if dispatchIgnored {
+		p.postDiag(Warning, Pos{}, "dispatch", "dispatch address of %s '%s' will be ignored in balance mode.", typeStr(px.Kind), px.Name)
+	}
 	t := px.Timeouts
 	if px.Kind.HasFrontend() && t.Client == 0 || px.Kind.HasBackend() && (t.Connect == 0 || t.Server == 0) {
 		p.postDiag(Warning, Pos{}, "timeout", "missing timeouts for %s '%s'.\n"+
@@ -272,4 +276,37 @@ func (p *parser) checkDefaultsTracks() {
 	for _, d := range ds {
 		p.checkStick(d)
 	}
+}
+
+// checkDispatch applies haproxy's rules for `dispatch`: a balance
+// algorithm (own or from defaults) makes it ignored, which it reports
+// for the warning. gproxy refuses the uses whose outcome it does not
+// reproduce: servers next to it (haproxy then leaves them unused but
+// still lets persistence pick them), and what looks at the server a
+// connection went to (stick store, cookie, http-send-name-header).
+func (p *parser) checkDispatch(ps *proxyState) (ignored bool) {
+	px := ps.px
+	d := px.Dispatch
+	if d == nil {
+		return false
+	}
+	if ps.balanceSet {
+		px.Dispatch = nil
+		return true
+	}
+	refuse := func(what string) {
+		p.postDiag(Alert, d.Pos, "dispatch", "'dispatch' in %s '%s' with %s is not implemented by gproxy (%s): %s.",
+			typeStr(px.Kind), px.Name, what, grpRouting, grpRouting.hint())
+	}
+	switch {
+	case len(px.Servers) > 0:
+		refuse("servers")
+	case len(px.StickRules) > 0:
+		refuse("stick rules")
+	case px.Cookie != nil:
+		refuse("a cookie")
+	case px.SendNameHeader != "":
+		refuse("http-send-name-header")
+	}
+	return false
 }

@@ -45,6 +45,9 @@ var (
 // DynamicLB reports whether the backend's algorithm takes servers at run
 // time in haproxy 2.6 (BE_LB_PROP_DYN).
 func (b *Backend) DynamicLB() bool {
+	if b.dispatch != nil {
+		return false // no algorithm at all (haproxy's lbprm.algo is 0)
+	}
 	switch b.px.Balance {
 	case haproxycfg.StaticRR:
 		return false
@@ -164,4 +167,14 @@ func (b *Backend) DelServer(s *Server) error {
 		h.DropID(s)
 	}
 	return nil
+}
+
+// reuseMode is the backend's `http-reuse`; connections to a dispatch
+// address are private to their client's session whatever it says, as
+// haproxy's connect_server makes a connection without a server.
+func (b *Backend) reuseMode() string {
+	if b.dispatch != nil {
+		return "never"
+	}
+	return b.px.HTTPReuse
 }

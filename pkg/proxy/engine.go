@@ -164,6 +164,10 @@ func New(cfg *haproxycfg.Config, opts Options) (*Engine, error) {
 			}
 		}
 		b.set.Store(set)
+		if d := px.Dispatch; d != nil {
+			b.dispatch = &Server{cfg: d, be: b, dialAddr: d.Address(0)}
+			b.dispatch.weight.Store(1)
+		}
 		if b.policy, err = newPolicy(b); err != nil {
 			return nil, fmt.Errorf("%s: backend %s: %w", px.Pos, px.Name, err)
 		}

@@ -173,7 +173,7 @@ func newH1Client(be *Backend, heads *headTable) *h1Client {
 		dialer:      be.dialer,
 		respTimeout: bt.Server,
 		idleTimeout: firstSet(bt.HTTPKeepAlive, 90*time.Second),
-		reuse:       be.px.HTTPReuse,
+		reuse:       be.reuseMode(),
 		fds:         be.fds,
 		threads:     max(be.poolThreads, 1),
 	}

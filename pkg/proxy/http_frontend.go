@@ -936,12 +936,14 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	s.ServerName = srv.Name()
 	c.acct.srv = srv
 	if rr != nil {
-		rr.txn.Server = srv.Name() // srv_name, srv_id
+		rr.txn.Server = srv.fetchName() // srv_name, srv_id
 	}
 	tAssigned := e.now()
 	s.Tw = tAssigned.Sub(tHead)
 	srv.ctr.total.Add(1)
-	be.ctr.lbConns.Add(1)
+	if srv != be.dispatch { // no load balancing for a dispatch address
+		be.ctr.lbConns.Add(1)
+	}
 	storeMax(&srv.ctr.estConns, srv.ctr.cur.Load())
 	srv.ctr.rate.add(tAssigned)
 	storeMax(&srv.ctr.maxRate, srv.ctr.rate.read(tAssigned))
@@ -993,7 +995,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	h1s := &st.send
 	// request makes out for srv: over HTTP/2 when it speaks it
 	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
-	reuse, sendName := be.px.HTTPReuse, be.px.SendNameHeader
+	reuse, sendName := be.reuseMode(), be.px.SendNameHeader
 	var builtFor *Server // the server the HTTP/1 head names
 	if c.ss == nil {
 		// Its HTTP/2 server connections (safe, never), its HTTP/1 ones
@@ -1146,7 +1148,7 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	aw.end()         // the response head came, or the request failed
 	c.acct.srv = srv // a retry may have moved it
 	if rr != nil && srv != nil {
-		rr.txn.Server = srv.Name()
+		rr.txn.Server = srv.fetchName()
 	}
 	if rr != nil && st.srvConn != nil {
 		rr.txn.Env = withServerTLS(rr.txn.Env, st.srvConn)

@@ -222,6 +222,15 @@ func (s *Server) MaintSeen() bool { return s.maintSeen.Load() }
 // Name is the server's name.
 func (s *Server) Name() string { return s.cfg.Name }
 
+// fetchName is the server's name for srv_name and srv_id: none for a
+// dispatch address, which haproxy's fetches find no server for.
+func (s *Server) fetchName() string {
+	if s.be != nil && s == s.be.dispatch {
+		return ""
+	}
+	return s.cfg.Name
+}
+
 // ID is the server's position in its backend, from 1 (haproxy's sid).
 func (s *Server) ID() int { return s.id }
 
@@ -383,8 +392,12 @@ type Backend struct {
 	// whole (dynsrv.go), so readers take it without a lock.
 	set    atomic.Pointer[serverSet]
 	policy balance.Policy
-	hash   bool        // hash-based policy (haproxy's BE_LB_KIND_HI, `hash` and rdp-cookie too): retries stay on the server
-	pp     atomic.Bool // a server takes a PROXY header (pp_send.go); `add server` may set it
+	// dispatch is the `dispatch` address as a server that no list holds
+	// (no stats row, no checks, no queue): every connection goes to it,
+	// logged as <NOSRV> as haproxy does; nil without.
+	dispatch *Server
+	hash     bool        // hash-based policy (haproxy's BE_LB_KIND_HI, `hash` and rdp-cookie too): retries stay on the server
+	pp       atomic.Bool // a server takes a PROXY header (pp_send.go); `add server` may set it
 	// ownHdrTimer: some rule of the configuration may set a stream's
 	// server timeout (`http-request set-timeout server`), so the wait for
 	// a response head is timed per request (settimeout.go), not by the
@@ -474,7 +487,12 @@ func (b *Backend) Server(name string) *Server {
 }
 
 // Policy is the `balance` keyword in effect.
-func (b *Backend) Policy() string { return b.policy.String() }
+func (b *Backend) Policy() string {
+	if b.dispatch != nil {
+		return "none" // haproxy's algorithm of a dispatch backend
+	}
+	return b.policy.String()
+}
 
 // Status is UP while at least one server is usable, else DOWN.
 func (b *Backend) Status() Status {

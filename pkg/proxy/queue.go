@@ -49,6 +49,13 @@ type assignment struct {
 func (b *Backend) acquire(ctx context.Context, key balance.Key, avoid *Server, timeout time.Duration) (assignment, error) {
 	var a assignment
 	var av balance.Server
+	if b.dispatch != nil {
+		// haproxy's assign_server: a backend without balance and with
+		// a dispatch address sends there, unlimited.
+		takeSlot(b.dispatch)
+		a.srv = b.dispatch
+		return a, nil
+	}
 	if avoid != nil {
 		av = avoid
 	}

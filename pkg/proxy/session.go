@@ -488,7 +488,9 @@ func (s *session) assigned(log *accesslog.Session, a assignment, err error, acce
 	s.srv = a.srv
 	log.ServerName = a.srv.Name()
 	a.srv.ctr.total.Add(1)
-	s.be.ctr.lbConns.Add(1)
+	if a.srv != s.be.dispatch { // no load balancing for a dispatch address
+		s.be.ctr.lbConns.Add(1)
+	}
 	storeMax(&a.srv.ctr.estConns, a.srv.ctr.cur.Load())
 	now := s.e.now()
 	a.srv.ctr.rate.add(now)

@@ -527,7 +527,7 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	}
 	t.Backend = s.be.px.Name
 	if s.srv != nil {
-		t.Server = s.srv.Name()
+		t.Server = s.srv.fetchName()
 	}
 	var buf []byte
 	deadline := time.Now().Add(rs.ResInspectDelay)
