@@ -1151,6 +1151,9 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if rr != nil && st.srvConn != nil {
 		rr.txn.Env = withServerTLS(rr.txn.Env, st.srvConn)
 	}
+	if rr != nil {
+		rr.txn.SrvConn = srvConnFacts(st.srvConn, st.dialErr)
+	}
 	if !st.tConn.IsZero() {
 		// The stream reached the server (haproxy's sess_establish).
 		srv.observe(HanaL4OK)

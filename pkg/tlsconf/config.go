@@ -591,7 +591,10 @@ func (s *Server) Config(sni string, cache tls.ClientSessionCache) *tls.Config {
 			host = s.VerifyHost
 		}
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
-			return s.verifyServer(cs, host)
+			if err := s.verifyServer(cs, host); err != nil {
+				return serverVerifyError{err}
+			}
+			return nil
 		}
 	}
 	return c
@@ -647,3 +650,10 @@ func (s *Server) verifyServer(cs tls.ConnectionState, host string) error {
 	}
 	return nil
 }
+
+// serverVerifyError is a server certificate refused by `verify required`
+// (OpenSSL's "certificate verify failed" for ssl_bc_err); its text is
+// the reason's.
+type serverVerifyError struct{ error }
+
+func (e serverVerifyError) Unwrap() error { return e.error }

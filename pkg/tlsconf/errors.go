@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -57,6 +58,9 @@ const (
 	// ReasonWrongCurve is a TLS 1.2 client certificate on a curve the
 	// handshake's groups leave out.
 	ReasonWrongCurve = 378 // SSL_R_WRONG_CURVE
+	// ReasonWrongVersion is a server answering a ClientHello with
+	// something that is not TLS (a clear-text HTTP server).
+	ReasonWrongVersion = 267 // SSL_R_WRONG_VERSION_NUMBER
 )
 
 var reasonText = map[int]string{
@@ -66,6 +70,7 @@ var reasonText = map[int]string{
 	ReasonUnsupportedProto: "unsupported protocol",
 	ReasonCallbackFailed:   "callback failed",
 	ReasonWrongCurve:       "wrong curve",
+	ReasonWrongVersion:     "wrong version number",
 }
 
 // SSLErrCode is the OpenSSL error code of a reason (ssl_fc_err); 0 for 0.
@@ -111,6 +116,22 @@ func HandshakeReason(err error) int {
 		return ReasonUnsupportedProto
 	case strings.Contains(s, "client didn't provide a certificate"):
 		return ReasonNoPeerCert
+	}
+	return 0
+}
+
+// ServerHandshakeReason maps a crypto/tls client handshake error (gproxy
+// connecting to a server) to the OpenSSL reason haproxy's ssl_bc_err
+// gives for the same server, 0 when gproxy cannot tell it.
+func ServerHandshakeReason(err error) int {
+	var rh tls.RecordHeaderError
+	var sv serverVerifyError
+	switch {
+	case errors.As(err, &sv):
+		return ReasonCertVerifyFailed
+	case errors.As(err, &rh) && rh.RecordHeader[1] != 3:
+		// OpenSSL checks the first record's major version first.
+		return ReasonWrongVersion
 	}
 	return 0
 }
