@@ -1151,8 +1151,18 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if rr != nil && st.srvConn != nil {
 		rr.txn.Env = withServerTLS(rr.txn.Env, st.srvConn)
 	}
-	if rr != nil {
-		rr.txn.SrvConn = srvConnFacts(st.srvConn, st.dialErr)
+	if sc := srvConnFacts(st.srvConn, st.dialErr); sc != nil {
+		if rr != nil {
+			rr.txn.SrvConn = sc
+		}
+		if s.Txn != nil {
+			// The log line's fetches see the server connection too,
+			// still the stream's when haproxy logs.
+			s.Txn.SrvConn = sc
+			if st.srvConn != nil {
+				s.Txn.Env = withServerTLS(s.Txn.Env, st.srvConn)
+			}
+		}
 	}
 	if !st.tConn.IsZero() {
 		// The stream reached the server (haproxy's sess_establish).
