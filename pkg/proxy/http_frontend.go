@@ -1428,8 +1428,8 @@ func (st *fwdState) got1xx(code int, _ textproto.MIMEHeader) (bool, error) {
 
 // h2Conn is an HTTP/2 session connection's GotConn (sessionH2): a
 // stream on a connection the session had is a reuse to haproxy.
-func (st *fwdState) h2Conn(reused bool) {
-	st.tConn = st.e.now()
+func (st *fwdState) h2Conn(c net.Conn, reused bool) {
+	st.tConn, st.srvConn = st.e.now(), c
 	st.h2Stream()
 	if reused && st.srv != nil {
 		st.srv.ctr.reuses.Add(1)

@@ -18,10 +18,10 @@ import (
 // bc_err, bc_err_str, ssl_bc_err and ssl_bc_err_str (the server
 // connection's errors) in http-response and http-after-response rules,
 // under haproxy 2.6 and gproxy: the same headers for TLS 1.2 and 1.3
-// servers, a clear-text one, a TLS handshake with a clear-text server
-// (wrong version number), a server certificate refused by `verify
-// required` (certificate verify failed), and a refused connect (no
-// connection: no sample).
+// servers (HTTP/1.1 and HTTP/2), a clear-text one, a TLS handshake with
+// a clear-text server (wrong version number), a server certificate
+// refused by `verify required` (certificate verify failed), and a
+// refused connect (no connection: no sample).
 func TestIntegrationTLSServerErrFetchesHaproxy(t *testing.T) {
 	if _, err := os.Stat(haproxytest.Bin); err != nil {
 		t.Fatalf("needs the real haproxy (apt-get install haproxy): %v", err)
@@ -51,6 +51,7 @@ func TestIntegrationTLSServerErrFetchesHaproxy(t *testing.T) {
 frontend fe
     bind 127.0.0.1:%d
     use_backend be13 if { path_beg /13 }
+    use_backend h2 if { path_beg /h2 }
     use_backend clear if { path_beg /clear }
     use_backend notls if { path_beg /notls }
     use_backend vfail if { path_beg /vfail }
@@ -61,6 +62,8 @@ backend be12
     server s 127.0.0.1:%[6]d ssl verify none ssl-max-ver TLSv1.2
 backend be13
     server s 127.0.0.1:%[6]d ssl verify none ssl-min-ver TLSv1.3
+backend h2
+    server s 127.0.0.1:%[6]d ssl verify none alpn h2
 backend clear
     server s 127.0.0.1:%[7]d
 backend notls
@@ -70,7 +73,7 @@ backend vfail
 backend dead
     server s 127.0.0.1:%[8]d
 frontend tls
-    bind 127.0.0.1:%[2]d ssl crt %[5]s/srv.pem
+    bind 127.0.0.1:%[2]d ssl crt %[5]s/srv.pem alpn h2,http/1.1
     http-request return status 200
 frontend plain
     bind 127.0.0.1:%[3]d
@@ -78,7 +81,7 @@ frontend plain
 `, ports["fe"], ports["tls"], ports["plain"], rules.String(), dir, ref["tls"], ref["plain"], dead)
 	}
 	hp, gp := startPair(t, dir, []string{"fe", "tls", "plain"}, fill)
-	paths := []string{"/12", "/13", "/clear", "/notls", "/vfail", "/dead"}
+	paths := []string{"/12", "/13", "/h2", "/clear", "/notls", "/vfail", "/dead"}
 	observe := func(ports map[string]int) map[string]string {
 		o := map[string]string{}
 		for _, path := range paths {
@@ -108,6 +111,7 @@ frontend plain
 	want, got := observe(hp), observe(gp)
 	haproxytest.CompareObservations(t, "fetch/bcerr", want, got, haproxytest.Equal, map[string]string{
 		"/12 response bc_err":         "0",
+		"/h2 response ssl_bc_err":     "0",
 		"/13 after bc_err_str":        "Success",
 		"/12 after ssl_bc_err":        "0",
 		"/clear after ssl_bc_err":     "",
