@@ -655,8 +655,8 @@ func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.Cli
 	}
 	if err := tc.Handshake(); err != nil {
 		tc.Close()
-		if r := tlsconf.ServerHandshakeReason(err); r != 0 {
-			err = serverHandshakeError{err, r}
+		if code, r := tlsconf.ServerHandshakeError(err); r != 0 {
+			err = serverHandshakeError{err, code, r}
 		}
 		return nil, err
 	}
@@ -908,7 +908,7 @@ func (t serverTLSEnv) ConnErr() (int, int64) {
 // haproxy keeps the failed connection.
 type serverHandshakeError struct {
 	error
-	reason int
+	code, reason int // haproxy's connection error code, OpenSSL's reason
 }
 
 func (e serverHandshakeError) Unwrap() error { return e.error }
@@ -920,7 +920,7 @@ func srvConnFacts(c net.Conn, dialErr error) *sample.SrvConn {
 	if c == nil {
 		var he serverHandshakeError
 		if errors.As(dialErr, &he) {
-			return &sample.SrvConn{Err: tlsconf.ConnErrSSLHandshake, TLS: true, SSLErr: tlsconf.SSLErrCode(he.reason)}
+			return &sample.SrvConn{Err: he.code, TLS: true, SSLErr: tlsconf.SSLErrCode(he.reason)}
 		}
 		return nil
 	}

@@ -20,7 +20,8 @@ import (
 // under haproxy 2.6 and gproxy: the same headers for TLS 1.2 and 1.3
 // servers (HTTP/1.1 and HTTP/2), a clear-text one, a TLS handshake with
 // a clear-text server (wrong version number), a server certificate
-// refused by `verify required` (certificate verify failed), and a
+// refused by `verify required` (certificate verify failed), one whose
+// name is not the SNI's or verifyhost's (the two mismatch codes), and a
 // refused connect (no connection: no sample).
 func TestIntegrationTLSServerErrFetchesHaproxy(t *testing.T) {
 	if _, err := os.Stat(haproxytest.Bin); err != nil {
@@ -30,6 +31,7 @@ func TestIntegrationTLSServerErrFetchesHaproxy(t *testing.T) {
 	ca := tlstest.NewCA(t, "Err CA")
 	tlstest.Write(t, filepath.Join(dir, "srv.pem"), ca.Issue(t, tlstest.RSA, "srv.test", "srv.test").Bundle())
 	tlstest.Write(t, filepath.Join(dir, "other.pem"), tlstest.NewCA(t, "Other CA").PEM)
+	tlstest.Write(t, filepath.Join(dir, "ca.pem"), ca.PEM)
 	fetches := []string{"bc_err", "bc_err_str", "ssl_bc_err", "ssl_bc_err_str", "ssl_bc_err,hex"}
 	var rules strings.Builder
 	for i, f := range fetches {
@@ -55,6 +57,9 @@ frontend fe
     use_backend clear if { path_beg /clear }
     use_backend notls if { path_beg /notls }
     use_backend vfail if { path_beg /vfail }
+    use_backend sni if { path_beg /sni }
+    use_backend vhost if { path_beg /vhost }
+    use_backend vok if { path_beg /vok }
     use_backend dead if { path_beg /dead }
     default_backend be12
 %[4]s
@@ -70,6 +75,12 @@ backend notls
     server s 127.0.0.1:%[7]d ssl verify none
 backend vfail
     server s 127.0.0.1:%[6]d ssl verify required ca-file %[5]s/other.pem
+backend sni
+    server s 127.0.0.1:%[6]d ssl verify required ca-file %[5]s/ca.pem sni str(wrong.test)
+backend vhost
+    server s 127.0.0.1:%[6]d ssl verify required ca-file %[5]s/ca.pem verifyhost wrong.test
+backend vok
+    server s 127.0.0.1:%[6]d ssl verify required ca-file %[5]s/ca.pem sni str(srv.test)
 backend dead
     server s 127.0.0.1:%[8]d
 frontend tls
@@ -81,7 +92,7 @@ frontend plain
 `, ports["fe"], ports["tls"], ports["plain"], rules.String(), dir, ref["tls"], ref["plain"], dead)
 	}
 	hp, gp := startPair(t, dir, []string{"fe", "tls", "plain"}, fill)
-	paths := []string{"/12", "/13", "/h2", "/clear", "/notls", "/vfail", "/dead"}
+	paths := []string{"/12", "/13", "/h2", "/clear", "/notls", "/vfail", "/sni", "/vhost", "/vok", "/dead"}
 	observe := func(ports map[string]int) map[string]string {
 		o := map[string]string{}
 		for _, path := range paths {
@@ -120,6 +131,9 @@ frontend plain
 		"/notls after ssl_bc_err_str": "error:0A00010B:SSL routines::wrong version number",
 		"/vfail after ssl_bc_err_str": "error:0A000086:SSL routines::certificate verify failed",
 		"/vfail after bc_err_str":     "SSL handshake failure",
+		"/sni after bc_err":           "33",
+		"/vhost after bc_err_str":     "Server presented an SSL certificate different from the configured one",
+		"/vok after bc_err":           "0",
 		"/dead after bc_err":          "",
 		"/dead status":                "HTTP/1.1 503 Service Unavailable",
 	})

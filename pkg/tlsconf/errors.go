@@ -11,13 +11,15 @@ import (
 // include/haproxy/connection-t.h), for fc_err and fc_err_str: the ones
 // gproxy's client connections can end with.
 const (
-	ConnErrNone         = 0
-	ConnErrSSLEmpty     = 24
-	ConnErrSSLAbort     = 25
-	ConnErrSSLTimeout   = 26
-	ConnErrSSLCAFail    = 30
-	ConnErrSSLCrtFail   = 31
-	ConnErrSSLHandshake = 34
+	ConnErrNone           = 0
+	ConnErrSSLEmpty       = 24
+	ConnErrSSLAbort       = 25
+	ConnErrSSLTimeout     = 26
+	ConnErrSSLCAFail      = 30
+	ConnErrSSLCrtFail     = 31
+	ConnErrSSLMismatch    = 32
+	ConnErrSSLMismatchSNI = 33
+	ConnErrSSLHandshake   = 34
 )
 
 // ConnErrText is haproxy's text for a connection error code (its
@@ -36,6 +38,10 @@ func ConnErrText(code int) string {
 		return "SSL client CA chain cannot be verified"
 	case ConnErrSSLCrtFail:
 		return "SSL client certificate not trusted"
+	case ConnErrSSLMismatch:
+		return "Server presented an SSL certificate different from the configured one"
+	case ConnErrSSLMismatchSNI:
+		return "Server presented an SSL certificate different from the expected one"
 	case ConnErrSSLHandshake:
 		return "SSL handshake failure"
 	}
@@ -120,18 +126,22 @@ func HandshakeReason(err error) int {
 	return 0
 }
 
-// ServerHandshakeReason maps a crypto/tls client handshake error (gproxy
-// connecting to a server) to the OpenSSL reason haproxy's ssl_bc_err
-// gives for the same server, 0 when gproxy cannot tell it.
-func ServerHandshakeReason(err error) int {
+// ServerHandshakeError maps a crypto/tls client handshake error (gproxy
+// connecting to a server) to the connection error code and OpenSSL
+// reason haproxy's bc_err and ssl_bc_err give for the same server;
+// reason 0 when gproxy cannot tell it.
+func ServerHandshakeError(err error) (code, reason int) {
 	var rh tls.RecordHeaderError
 	var sv serverVerifyError
 	switch {
 	case errors.As(err, &sv):
-		return ReasonCertVerifyFailed
+		if sv.mismatch != 0 {
+			return sv.mismatch, ReasonCertVerifyFailed
+		}
+		return ConnErrSSLHandshake, ReasonCertVerifyFailed
 	case errors.As(err, &rh) && rh.RecordHeader[1] != 3:
 		// OpenSSL checks the first record's major version first.
-		return ReasonWrongVersion
+		return ConnErrSSLHandshake, ReasonWrongVersion
 	}
-	return 0
+	return ConnErrSSLHandshake, 0
 }
