@@ -1151,7 +1151,10 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if rr != nil && st.srvConn != nil {
 		rr.txn.Env = withServerTLS(rr.txn.Env, st.srvConn)
 	}
-	if sc := srvConnFacts(st.srvConn, st.dialErr); sc != nil {
+	if sc := srvConnFacts(st.srvConn, st.dialErr); sc != nil && !(err != nil && remoteAlert(err)) {
+		// (A server's alert after crypto/tls's handshake, as a TLS 1.3
+		// server refusing the client certificate sends it, ends
+		// haproxy's handshake: its codes are not known here.)
 		if rr != nil {
 			rr.txn.SrvConn = sc
 		}

@@ -928,6 +928,12 @@ func srvConnFacts(c net.Conn, dialErr error) *sample.SrvConn {
 	return &sample.SrvConn{TLS: isTLS}
 }
 
+// remoteAlert reports whether err is a TLS alert the server sent.
+func remoteAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
+}
+
 // withServerTLS is env with the facts of server connection c when it is
 // TLS, else env itself.
 func withServerTLS(env sample.Env, c net.Conn) sample.Env {
