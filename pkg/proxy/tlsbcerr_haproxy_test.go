@@ -128,7 +128,7 @@ frontend plain
 	want, got := observe(hp), observe(gp)
 	// A TLS 1.3 server refusing the client certificate alerts after
 	// crypto/tls's handshake, within haproxy's: haproxy gives 43 "SSL
-	// fatal error" and the alert's code (and a 503, gproxy a 502);
+	// fatal error" and the alert's code (seen with its 503);
 	// gproxy, which cannot tell them, must give no sample.
 	for _, f := range fetches {
 		for _, where := range []string{" response ", " after "} {
@@ -140,9 +140,8 @@ frontend plain
 			delete(got, k)
 		}
 	}
-	if want["/crq status"] != "HTTP/1.1 503 Service Unavailable" {
-		t.Errorf("/crq: haproxy %q", want["/crq status"])
-	}
+	// (haproxy's status depends on whether the request went before
+	// the alert came: 503 or 502.)
 	delete(want, "/crq status")
 	delete(got, "/crq status")
 	haproxytest.CompareObservations(t, "fetch/bcerr", want, got, haproxytest.Equal, map[string]string{
