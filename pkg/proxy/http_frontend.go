@@ -1157,6 +1157,22 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		// %si:%sp and %bi:%bp: both ends of the server connection.
 		s.ServerAddr, s.BackendSrc = addrPort(st.srvConn.RemoteAddr()), addrPort(st.srvConn.LocalAddr())
 	}
+	if sc := srvConnFacts(st.srvConn, st.dialErr); sc != nil && !(err != nil && remoteAlert(err)) {
+		// (A server's alert after crypto/tls's handshake, as a TLS 1.3
+		// server refusing the client certificate sends it, ends
+		// haproxy's handshake: its codes are not known here.)
+		if rr != nil {
+			rr.txn.SrvConn = sc
+		}
+		if s.Txn != nil {
+			// The log line's fetches see the server connection too,
+			// still the stream's when haproxy logs.
+			s.Txn.SrvConn = sc
+			if st.srvConn != nil {
+				s.Txn.Env = withServerTLS(s.Txn.Env, st.srvConn)
+			}
+		}
+	}
 	if !st.tConn.IsZero() {
 		// The stream reached the server (haproxy's sess_establish).
 		srv.observe(HanaL4OK)
@@ -1421,8 +1437,8 @@ func (st *fwdState) got1xx(code int, _ textproto.MIMEHeader) (bool, error) {
 
 // h2Conn is an HTTP/2 session connection's GotConn (sessionH2): a
 // stream on a connection the session had is a reuse to haproxy.
-func (st *fwdState) h2Conn(reused bool) {
-	st.tConn = st.e.now()
+func (st *fwdState) h2Conn(c net.Conn, reused bool) {
+	st.tConn, st.srvConn = st.e.now(), c
 	st.h2Stream()
 	if reused && st.srv != nil {
 		st.srv.ctr.reuses.Add(1)

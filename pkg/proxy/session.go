@@ -46,6 +46,8 @@ type session struct {
 	srv *Server
 	cli net.Conn
 	txn *sample.Txn // what tcp-request content rules saw (use-server reads it); nil without
+	// srvFacts is the server connection as bc_err and ssl_bc_err read it.
+	srvFacts *sample.SrvConn
 
 	mu      sync.Mutex
 	sc      net.Conn // server connection once established
@@ -209,6 +211,17 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 	}
 }
 
+// noteSrvConn keeps what bc_err and ssl_bc_err read of the session's
+// server connection c, or of its last connect's error, for the
+// tcp-response rules and the log line.
+func (s *session) noteSrvConn(log *accesslog.Session, c net.Conn, err error) {
+	s.srvFacts = srvConnFacts(c, err)
+	if s.srvFacts != nil && log.Txn == nil {
+		// As the log format's own view (logformat), with the connection.
+		log.Txn = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: log.FrontendName, Backend: log.BackendName, SrvConn: s.srvFacts}
+	}
+}
+
 // finish closes the session's connections, accounts for it and logs it.
 func (s *session) finish() {
 	if !s.ending.CompareAndSwap(false, true) {
@@ -367,6 +380,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 		srv := s.srv
 		srv.observe(HanaL4Err)
 		if attempt >= retries {
+			s.noteSrvConn(log, nil, err)
 			srv.ctr.connErrors.Add(1)
 			be.ctr.connErrors.Add(1)
 			if timedOut {
@@ -426,6 +440,7 @@ func (s *session) run(log *accesslog.Session, accept time.Time) bool {
 		}
 	}
 	stickStored(stores, s.srv)
+	s.noteSrvConn(log, conn, nil)
 	s.mu.Lock()
 	s.sc = conn
 	aborted := s.aborted

@@ -43,6 +43,7 @@ type srvSession struct {
 	mu     sync.Mutex
 	conns  connSet[*sessConn]
 	h2     map[*Server]*http2.ClientConn // the session's HTTP/2 server connections
+	h2c    map[*Server]net.Conn          // and their connections (bc_err, ssl_bc_*)
 	h1     connSet[*h1ServerConn]        // the session's HTTP/1 server connections (h1client.go)
 	closed bool
 	// The last reuseHost of the session: its next requests go to the
@@ -230,33 +231,33 @@ type sessionH2 struct {
 	ss    *srvSession
 	srv   *Server
 	addr  string
-	trace func(reused bool) // the request's GotConn
+	trace func(c net.Conn, reused bool) // the request's GotConn
 }
 
 func (s *sessionH2) RoundTrip(req *http.Request) (*http.Response, error) {
-	cc, reused, err := s.conn(req.Context())
+	cc, c, reused, err := s.conn(req.Context())
 	if err != nil {
 		return nil, err
 	}
-	s.trace(reused)
+	s.trace(c, reused)
 	return cc.RoundTrip(req)
 }
 
 // conn is the session's connection to the server, reused (a new stream
 // on it, which haproxy counts as a reuse) or dialled.
-func (s *sessionH2) conn(ctx context.Context) (*http2.ClientConn, bool, error) {
+func (s *sessionH2) conn(ctx context.Context) (*http2.ClientConn, net.Conn, bool, error) {
 	ss := s.ss
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if cc := ss.h2[s.srv]; cc != nil && cc.CanTakeNewRequest() {
-		return cc, true, nil
+		return cc, ss.h2c[s.srv], true, nil
 	}
 	if ss.closed {
-		return nil, false, net.ErrClosed
+		return nil, nil, false, net.ErrClosed
 	}
 	c, err := s.rt.h2.DialTLSContext(ctx, "tcp", s.addr, nil)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	sc := &sessConn{Conn: c, ss: ss}
 	ss.conns.add(sc)
@@ -264,11 +265,11 @@ func (s *sessionH2) conn(ctx context.Context) (*http2.ClientConn, bool, error) {
 	if err != nil {
 		ss.conns.remove(sc)
 		c.Close()
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if ss.h2 == nil {
-		ss.h2 = map[*Server]*http2.ClientConn{}
+		ss.h2, ss.h2c = map[*Server]*http2.ClientConn{}, map[*Server]net.Conn{}
 	}
-	ss.h2[s.srv] = cc
-	return cc, false, nil
+	ss.h2[s.srv], ss.h2c[s.srv] = cc, c
+	return cc, c, false, nil
 }

@@ -529,6 +529,7 @@ func (s *session) inspectResponse() ([]byte, bool) {
 	if s.srv != nil {
 		t.Server = s.srv.fetchName()
 	}
+	t.SrvConn = s.srvFacts
 	var buf []byte
 	deadline := time.Now().Add(rs.ResInspectDelay)
 	done := rs.ResInspectDelay <= 0

@@ -655,6 +655,9 @@ func serverTLS(s *haproxycfg.Server, c net.Conn, clientSNI string, cache tls.Cli
 	}
 	if err := tc.Handshake(); err != nil {
 		tc.Close()
+		if code, r := tlsconf.ServerHandshakeError(err); r != 0 {
+			err = serverHandshakeError{err, code, r}
+		}
 		return nil, err
 	}
 	if !tc.ConnectionState().DidResume {
@@ -898,6 +901,37 @@ func (t serverTLSEnv) ConnErr() (int, int64) {
 		return f.ConnErr()
 	}
 	return 0, 0
+}
+
+// serverHandshakeError is a failed handshake with a server whose OpenSSL
+// reason gproxy knows: the stream keeps it for bc_err and ssl_bc_err, as
+// haproxy keeps the failed connection.
+type serverHandshakeError struct {
+	error
+	code, reason int // haproxy's connection error code, OpenSSL's reason
+}
+
+func (e serverHandshakeError) Unwrap() error { return e.error }
+
+// srvConnFacts is what bc_err and ssl_bc_err read of a stream's server
+// connection c (nil for none) or, without one, of its last connect's
+// error: nil when haproxy would have no connection either.
+func srvConnFacts(c net.Conn, dialErr error) *sample.SrvConn {
+	if c == nil {
+		var he serverHandshakeError
+		if errors.As(dialErr, &he) {
+			return &sample.SrvConn{Err: he.code, TLS: true, SSLErr: tlsconf.SSLErrCode(he.reason)}
+		}
+		return nil
+	}
+	_, isTLS := withServerTLS(nil, c).(serverTLSEnv)
+	return &sample.SrvConn{TLS: isTLS}
+}
+
+// remoteAlert reports whether err is a TLS alert the server sent.
+func remoteAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
 }
 
 // withServerTLS is env with the facts of server connection c when it is

@@ -90,6 +90,17 @@ type Message struct {
 	Body []byte
 }
 
+// SrvConn is what a stream's server connection ended its handshake with.
+type SrvConn struct {
+	// Err is haproxy's connection error code (CO_ER_*): 0, or that of a
+	// failed TLS handshake.
+	Err int
+	// TLS is set for a TLS connection, SSLErr its OpenSSL error code (0
+	// when the handshake went through).
+	TLS    bool
+	SSLErr int64
+}
+
 // Txn is what fetches read: one stream, from the connection to the
 // current HTTP exchange. The engine fills it; fields it cannot know yet
 // are zero (Req nil in mode tcp, Res nil before the response).
@@ -131,6 +142,10 @@ type Txn struct {
 	// txn.*, req.* and res.* variables can be set then, not in the
 	// connection and session rules.
 	Stream bool
+	// SrvConn is the stream's server connection as bc_err and ssl_bc_err
+	// read it: nil before one, and after a connect that failed below TLS
+	// (haproxy then has no connection on the stream).
+	SrvConn *SrvConn
 	// Env answers the fetches about the running process (nbsrv, be_conn,
 	// srv_is_up, stick tables, TLS); nil in tests that do not need it.
 	Env Env

@@ -591,7 +591,19 @@ func (s *Server) Config(sni string, cache tls.ClientSessionCache) *tls.Config {
 			host = s.VerifyHost
 		}
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
-			return s.verifyServer(cs, host)
+			if err := s.verifyServer(cs, host); err != nil {
+				ve := serverVerifyError{error: err}
+				var he x509.HostnameError
+				if errors.As(err, &he) {
+					// haproxy's code tells whether the name was the SNI.
+					ve.mismatch = ConnErrSSLMismatch
+					if sni != "" {
+						ve.mismatch = ConnErrSSLMismatchSNI
+					}
+				}
+				return ve
+			}
+			return nil
 		}
 	}
 	return c
@@ -647,3 +659,13 @@ func (s *Server) verifyServer(cs tls.ConnectionState, host string) error {
 	}
 	return nil
 }
+
+// serverVerifyError is a server certificate refused by `verify required`
+// (OpenSSL's "certificate verify failed" for ssl_bc_err); its text is
+// the reason's.
+type serverVerifyError struct {
+	error
+	mismatch int // ConnErrSSLMismatch* for a name mismatch, else 0
+}
+
+func (e serverVerifyError) Unwrap() error { return e.error }

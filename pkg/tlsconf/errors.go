@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,13 +11,15 @@ import (
 // include/haproxy/connection-t.h), for fc_err and fc_err_str: the ones
 // gproxy's client connections can end with.
 const (
-	ConnErrNone         = 0
-	ConnErrSSLEmpty     = 24
-	ConnErrSSLAbort     = 25
-	ConnErrSSLTimeout   = 26
-	ConnErrSSLCAFail    = 30
-	ConnErrSSLCrtFail   = 31
-	ConnErrSSLHandshake = 34
+	ConnErrNone           = 0
+	ConnErrSSLEmpty       = 24
+	ConnErrSSLAbort       = 25
+	ConnErrSSLTimeout     = 26
+	ConnErrSSLCAFail      = 30
+	ConnErrSSLCrtFail     = 31
+	ConnErrSSLMismatch    = 32
+	ConnErrSSLMismatchSNI = 33
+	ConnErrSSLHandshake   = 34
 )
 
 // ConnErrText is haproxy's text for a connection error code (its
@@ -35,6 +38,10 @@ func ConnErrText(code int) string {
 		return "SSL client CA chain cannot be verified"
 	case ConnErrSSLCrtFail:
 		return "SSL client certificate not trusted"
+	case ConnErrSSLMismatch:
+		return "Server presented an SSL certificate different from the configured one"
+	case ConnErrSSLMismatchSNI:
+		return "Server presented an SSL certificate different from the expected one"
 	case ConnErrSSLHandshake:
 		return "SSL handshake failure"
 	}
@@ -57,6 +64,9 @@ const (
 	// ReasonWrongCurve is a TLS 1.2 client certificate on a curve the
 	// handshake's groups leave out.
 	ReasonWrongCurve = 378 // SSL_R_WRONG_CURVE
+	// ReasonWrongVersion is a server answering a ClientHello with
+	// something that is not TLS (a clear-text HTTP server).
+	ReasonWrongVersion = 267 // SSL_R_WRONG_VERSION_NUMBER
 )
 
 var reasonText = map[int]string{
@@ -66,6 +76,7 @@ var reasonText = map[int]string{
 	ReasonUnsupportedProto: "unsupported protocol",
 	ReasonCallbackFailed:   "callback failed",
 	ReasonWrongCurve:       "wrong curve",
+	ReasonWrongVersion:     "wrong version number",
 }
 
 // SSLErrCode is the OpenSSL error code of a reason (ssl_fc_err); 0 for 0.
@@ -113,4 +124,24 @@ func HandshakeReason(err error) int {
 		return ReasonNoPeerCert
 	}
 	return 0
+}
+
+// ServerHandshakeError maps a crypto/tls client handshake error (gproxy
+// connecting to a server) to the connection error code and OpenSSL
+// reason haproxy's bc_err and ssl_bc_err give for the same server;
+// reason 0 when gproxy cannot tell it.
+func ServerHandshakeError(err error) (code, reason int) {
+	var rh tls.RecordHeaderError
+	var sv serverVerifyError
+	switch {
+	case errors.As(err, &sv):
+		if sv.mismatch != 0 {
+			return sv.mismatch, ReasonCertVerifyFailed
+		}
+		return ConnErrSSLHandshake, ReasonCertVerifyFailed
+	case errors.As(err, &rh) && rh.RecordHeader[1] != 3:
+		// OpenSSL checks the first record's major version first.
+		return ConnErrSSLHandshake, ReasonWrongVersion
+	}
+	return ConnErrSSLHandshake, 0
 }

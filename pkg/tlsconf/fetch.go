@@ -382,6 +382,38 @@ func init() {
 	sample.RegisterFetch(sample.FetchDef{Name: "ssl_bc", Out: sample.TypeBool, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
 		return boolean(serverFacts(t) != nil)
 	}})
+	// bc_err and ssl_bc_err: the server connection's errors, none
+	// before one (haproxy's fetches find no connection on the stream).
+	sample.RegisterFetch(sample.FetchDef{Name: "bc_err", Out: sample.TypeInt, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		if t == nil || t.SrvConn == nil {
+			return sample.Value{}, false
+		}
+		return integer(int64(t.SrvConn.Err))
+	}})
+	sample.RegisterFetch(sample.FetchDef{Name: "bc_err_str", Out: sample.TypeStr, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		if t == nil || t.SrvConn == nil {
+			return sample.Value{}, false
+		}
+		if s := ConnErrText(t.SrvConn.Err); s != "" {
+			return str(s)
+		}
+		return sample.Value{}, false
+	}})
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_bc_err", Out: sample.TypeInt, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		if t == nil || t.SrvConn == nil || !t.SrvConn.TLS {
+			return sample.Value{}, false
+		}
+		return integer(t.SrvConn.SSLErr)
+	}})
+	sample.RegisterFetch(sample.FetchDef{Name: "ssl_bc_err_str", Out: sample.TypeStr, Fn: func(t *sample.Txn, _ []sample.Arg) (sample.Value, bool) {
+		if t == nil || t.SrvConn == nil || !t.SrvConn.TLS {
+			return sample.Value{}, false
+		}
+		if s := SSLErrString(t.SrvConn.SSLErr); s != "" {
+			return str(s)
+		}
+		return sample.Value{}, false
+	}})
 	onServer("ssl_bc_protocol", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) { return str(VersionName(st.Version)) })
 	onServer("ssl_bc_cipher", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) { return str(SuiteName(st.CipherSuite)) })
 	onServer("ssl_bc_alpn", sample.TypeStr, func(st *tls.ConnectionState) (sample.Value, bool) {
