@@ -109,6 +109,9 @@ type Session struct {
 	// the request and response heads; nil when the format has none (the
 	// connection's fields are then taken from the fields above).
 	Txn *sample.Txn
+	// SrvFacts is the server connection as bc_err and ssl_bc_err read it
+	// when Txn is nil (mode tcp): the log format's own view takes it.
+	SrvFacts *sample.SrvConn
 }
 
 // Captured reads capture slot id (sample.Captures, for capture.req.hdr

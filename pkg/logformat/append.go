@@ -43,7 +43,7 @@ func (f formatImpl) appendTo(b []byte, t *sample.Txn, l *accesslog.Session) []by
 	if t == nil && f.exprs {
 		t = l.Txn
 		if t == nil {
-			t = &sample.Txn{Src: l.Client, Dst: l.Frontend, Frontend: l.FrontendName, Backend: l.BackendName}
+			t = &sample.Txn{Src: l.Client, Dst: l.Frontend, Frontend: l.FrontendName, Backend: l.BackendName, SrvConn: l.SrvFacts}
 			if f.http && l.Method == "" {
 				// No request was parsed: haproxy logs it without a
 				// stream, so without a backend.

@@ -216,10 +216,7 @@ func (e *Engine) handle(f *Frontend, c net.Conn) {
 // tcp-response rules and the log line.
 func (s *session) noteSrvConn(log *accesslog.Session, c net.Conn, err error) {
 	s.srvFacts = srvConnFacts(c, err)
-	if s.srvFacts != nil && log.Txn == nil {
-		// As the log format's own view (logformat), with the connection.
-		log.Txn = &sample.Txn{Src: log.Client, Dst: log.Frontend, Frontend: log.FrontendName, Backend: log.BackendName, SrvConn: s.srvFacts}
-	}
+	log.SrvFacts = s.srvFacts
 }
 
 // finish closes the session's connections, accounts for it and logs it.

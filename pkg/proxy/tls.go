@@ -924,9 +924,15 @@ func srvConnFacts(c net.Conn, dialErr error) *sample.SrvConn {
 		}
 		return nil
 	}
-	_, isTLS := withServerTLS(nil, c).(serverTLSEnv)
-	return &sample.SrvConn{TLS: isTLS}
+	if _, isTLS := withServerTLS(nil, c).(serverTLSEnv); isTLS {
+		return &tlsSrvConn
+	}
+	return &plainSrvConn
 }
+
+// The facts of every established server connection, shared (readers
+// never write them): a session allocates none.
+var plainSrvConn, tlsSrvConn = sample.SrvConn{}, sample.SrvConn{TLS: true}
 
 // remoteAlert reports whether err is a TLS alert the server sent.
 func remoteAlert(err error) bool {
