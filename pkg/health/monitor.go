@@ -474,16 +474,6 @@ func (m *Monitor) Panics() int64 { return m.panics.Load() }
 func (m *Monitor) record(c *check, res Result) {
 	c.rec.Lock()
 	defer c.rec.Unlock()
-	if !c.disabled && c.srv.AdminState() == proxy.AdminMaint {
-		// A check that was running when the server entered maintenance:
-		// haproxy keeps its status but, the check being paused, changes
-		// neither its health nor the server (process_chk_conn notifies
-		// only an unpaused check).
-		m.mu.Lock()
-		c.last, c.lastCheck = res, m.opts.Now()
-		m.mu.Unlock()
-		return
-	}
 	m.mu.Lock()
 	wasUp := c.st.Up()
 	m.mu.Unlock()

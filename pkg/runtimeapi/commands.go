@@ -601,6 +601,10 @@ func (c *Commands) showServersState(args []string) string {
 					chkState |= 0x01 // CHK_ST_INPROGRESS
 				}
 				switch {
+				case snap.InProgress:
+					// haproxy forgets the result when a check starts
+					// (set_server_check_status with HCHK_STATUS_START).
+					chkResult = 0
 				case snap.Last.Code == health.CodeNone:
 				case snap.Last.Code.OK():
 					chkResult = 3 // CHK_RES_PASSED
