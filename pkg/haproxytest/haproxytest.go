@@ -92,13 +92,10 @@ func exited(pid int) bool {
 	return err != nil || info.Signo != 0
 }
 
-// allBound tells whether something listens on each address, without
-// connecting (a probe would be logged).
+// allBound tells whether something listens on each address.
 func allBound(addrs []string) bool {
 	for _, a := range addrs {
-		l, err := net.Listen("tcp", a)
-		if err == nil {
-			l.Close()
+		if !Listening(a) {
 			return false
 		}
 	}
@@ -181,12 +178,7 @@ func WaitExit(t testing.TB, cmd *exec.Cmd) {
 func WaitBound(t testing.TB, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return
-		}
-		l.Close()
+	for !Listening(addr) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s not listening after 10s", addr)
 		}
