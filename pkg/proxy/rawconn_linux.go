@@ -37,7 +37,12 @@ type rawSock struct {
 	closed chan struct{}
 
 	rch, wch chan struct{} // an event for a waiting reader or writer (capacity 1)
-	rready   atomic.Bool   // readable since the last Read began (for attach)
+	// rready: the socket may have something to read (data, the FIN):
+	// set by a read event and by a read that got something, cleared by a
+	// read that found nothing. attach needs it: an edge that came before
+	// is not repeated, and a read that left data or the FIN behind does
+	// not bring one.
+	rready atomic.Bool
 	hup      atomic.Bool   // the peer shut its side (EPOLLRDHUP, HUP, ERR)
 	dir      atomic.Pointer[relayDir]
 
@@ -100,7 +105,9 @@ func (c *rawSock) attach(d *relayDir) {
 	if c.hup.Load() {
 		d.hup.Store(true)
 	}
-	if c.rready.Load() {
+	// A read event no reader took (one that came as a read gave up on
+	// its deadline) counts too.
+	if c.rready.Load() || len(c.rch) > 0 {
 		d.wake(c.hup.Load())
 	}
 }
@@ -218,8 +225,8 @@ func (c *rawSock) Read(b []byte) (int, error) {
 			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		}
 		drainSig(c.rch)
-		c.rready.Store(false)
 		n, err := ignoringEINTRIO(syscall.Read, c.fd, b)
+		c.rready.Store(err != syscall.EAGAIN)
 		switch {
 		case err == syscall.EAGAIN:
 			if werr := c.wait(false); werr != nil {
@@ -382,10 +389,11 @@ func (c *rawSock) rawIO(write bool, f func(fd uintptr) bool) error {
 			return os.ErrDeadlineExceeded
 		}
 		drainSig(ch)
+		done := f(uintptr(c.fd))
 		if !write {
-			c.rready.Store(false)
+			c.rready.Store(done) // f waits again when it found nothing
 		}
-		if f(uintptr(c.fd)) {
+		if done {
 			return nil
 		}
 		if err := c.wait(write); err != nil {
@@ -489,8 +497,8 @@ func spliceRaw(dst, src *rawSock) (written int64, err error) {
 			return written, src.opErr("read", os.ErrDeadlineExceeded)
 		}
 		drainSig(src.rch)
-		src.rready.Store(false)
 		n, serr := unix.Splice(src.fd, nil, p.w, nil, spliceMax, flags)
+		src.rready.Store(serr != syscall.EAGAIN)
 		switch {
 		case serr == syscall.EINTR:
 			continue
