@@ -43,8 +43,8 @@ type rawSock struct {
 	// is not repeated, and a read that left data or the FIN behind does
 	// not bring one.
 	rready atomic.Bool
-	hup      atomic.Bool   // the peer shut its side (EPOLLRDHUP, HUP, ERR)
-	dir      atomic.Pointer[relayDir]
+	hup    atomic.Bool // the peer shut its side (EPOLLRDHUP, HUP, ERR)
+	dir    atomic.Pointer[relayDir]
 
 	rdl, wdl atomic.Int64 // deadlines, unix nanoseconds; 0: none
 
