@@ -532,8 +532,13 @@ func (s *session) dial(dst netip.AddrPort) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	// %si:%sp and %bi:%bp: both ends of the server connection.
-	s.log.ServerAddr, s.log.BackendSrc = addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
+	// %si:%sp and %bi:%bp: both ends of the server connection. A raw
+	// socket asks its local address (getsockname) only when a log line or
+	// a unique id may print it: nothing else reads it, as in haproxy.
+	s.log.ServerAddr = addrPort(c.RemoteAddr())
+	if !raw || s.f.px.Logging.UniqueID != nil || (s.e.opts.SessionLog != nil && len(s.f.px.Logs) > 0) {
+		s.log.BackendSrc = addrPort(c.LocalAddr())
+	}
 	if s.srv.cfg.SendProxy.UniqueID && s.log.UniqueID == "" && s.f.px.Logging.UniqueID != nil {
 		// haproxy makes the stream's unique id for the header; the log
 		// line then shows the same one.
