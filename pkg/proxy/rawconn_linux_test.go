@@ -72,3 +72,36 @@ func TestRawShortSessions(t *testing.T) {
 		}
 	}
 }
+
+// A plain mode tcp session's two sockets are raw ones (only in the
+// relay's epoll set), its log has both ends of each connection, and its
+// server side's local address is asked only because the session logs.
+func TestRawSessionSockets(t *testing.T) {
+	if evpoll() == nil {
+		t.Skip("no epoll set on this system")
+	}
+	be := startBackend(t, bufEcho)
+	ln, bind := listen(t)
+	px := listenProxy("raws", bind, server("s1", be.port))
+	e, sink := run(t, &haproxycfg.Config{Proxies: []*haproxycfg.Proxy{px}}, ln)
+	c := dial(t, bind)
+	roundTrip(t, c, "hello")
+	e.mu.Lock()
+	for s := range e.sessions {
+		s.mu.Lock()
+		cli, sc := rawOf(s.cli), rawOf(s.sc)
+		s.mu.Unlock()
+		if cli == nil || sc == nil {
+			t.Errorf("session sockets %T and %T, want raw ones", s.cli, s.sc)
+		}
+	}
+	e.mu.Unlock()
+	c.Close()
+	l := sink.wait(t, 1)
+	if l.Client != c.LocalAddr().(*net.TCPAddr).AddrPort() || l.Frontend.Port() != uint16(bind.Port) {
+		t.Errorf("logged client %v frontend %v, want %v and port %d", l.Client, l.Frontend, c.LocalAddr(), bind.Port)
+	}
+	if l.ServerAddr.Port() != uint16(be.port) || !l.BackendSrc.IsValid() || l.BackendSrc.Port() == 0 {
+		t.Errorf("logged server %v from %v, want port %d from a valid address", l.ServerAddr, l.BackendSrc, be.port)
+	}
+}
