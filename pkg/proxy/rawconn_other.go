@@ -9,7 +9,7 @@ import (
 
 // rawSock exists on Linux only (rawconn_linux.go): elsewhere sessions
 // keep Go's sockets.
-type rawSock struct{}
+type rawSock struct{ net.Conn }
 
 func rawOf(c net.Conn) *rawSock { return nil }
 
