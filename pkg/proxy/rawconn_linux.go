@@ -134,8 +134,6 @@ func (c *rawSock) decref() {
 	}
 }
 
-func (c *rawSock) isClosed() bool { return c.refs.Load()&1 != 0 }
-
 // Close forgets the socket and closes it once no operation uses it; the
 // waiting ones return net.ErrClosed.
 func (c *rawSock) Close() error {
