@@ -85,8 +85,10 @@ type Engine struct {
 
 	mu        sync.Mutex
 	listeners map[string]net.Listener
-	sessions  map[*session]struct{}
-	serving   bool
+	// rawListeners are in the relay's epoll set: out of it before closing.
+	rawListeners []*rawListener
+	sessions     map[*session]struct{}
+	serving      bool
 
 	stop     chan struct{} // closed by SoftStop/Close: accept loops end
 	stopOnce sync.Once
@@ -344,7 +346,7 @@ func (e *Engine) Serve(ctx context.Context) error {
 	}
 	for _, f := range e.frontends {
 		for i, ln := range f.lns {
-			ln = e.wrapProto(f, i, e.wrapTLS(f, i, e.wrapPP(f, i, clientKeepAlive(ln, f.px.ClientKeepAlive))))
+			ln = e.wrapProto(f, i, e.wrapTLS(f, i, e.wrapPP(f, i, e.clientListener(f, i, ln))))
 			if f.px.Mode == haproxycfg.ModeHTTP {
 				e.serveHTTP(f, ln)
 				continue
@@ -431,6 +433,9 @@ func (e *Engine) stopAccepting() {
 		defer e.mu.Unlock()
 		for _, f := range e.frontends {
 			f.stopped.Store(true)
+		}
+		for _, rl := range e.rawListeners {
+			rl.unregister()
 		}
 		for _, ln := range e.listeners {
 			ln.Close()

@@ -19,8 +19,16 @@ type evPoller struct {
 	f    *os.File
 
 	mu   sync.Mutex
-	dirs map[int32]*relayDir
+	dirs map[int32]evTarget
 	next int32
+}
+
+// evTarget is what a token of the set stands for: a relay direction's
+// source socket (a net.Conn also in Go's netpoller) or a rawSock.
+type evTarget interface{ event(ev uint32) }
+
+func (d *relayDir) event(ev uint32) {
+	d.wake(ev&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0)
 }
 
 var (
@@ -40,7 +48,7 @@ func evpoll() *evPoller {
 			syscall.Close(fd)
 			return
 		}
-		p := &evPoller{epfd: fd, f: os.NewFile(uintptr(fd), "relay-epoll"), dirs: map[int32]*relayDir{}}
+		p := &evPoller{epfd: fd, f: os.NewFile(uintptr(fd), "relay-epoll"), dirs: map[int32]evTarget{}}
 		rc, err := p.f.SyscallConn()
 		if err != nil {
 			p.f.Close()
@@ -55,9 +63,8 @@ func evpoll() *evPoller {
 // relayEvents are what a relayed socket is watched for.
 const relayEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | uint32(1<<31) // EPOLLET
 
-// add watches d's source socket; false when it cannot (the direction
-// then waits in Go's netpoller as before).
-func (p *evPoller) add(d *relayDir) bool {
+// token gives t a key of the set.
+func (p *evPoller) token(t evTarget) int32 {
 	p.mu.Lock()
 	for {
 		p.next++
@@ -69,8 +76,42 @@ func (p *evPoller) add(d *relayDir) bool {
 		}
 	}
 	tok := p.next
-	p.dirs[tok] = d
+	p.dirs[tok] = t
 	p.mu.Unlock()
+	return tok
+}
+
+// register adds a rawSock's socket to the set for good: read and write
+// events, edge-triggered; Close forgets it.
+func (p *evPoller) register(c *rawSock) error {
+	c.tok = p.token(c)
+	ev := syscall.EpollEvent{Events: rawEvents, Fd: c.tok}
+	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+		p.forget(c.tok)
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return nil
+}
+
+// rawEvents are what a rawSock's socket is watched for.
+const rawEvents = syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | uint32(1<<31) // EPOLLET
+
+// forget drops a token; the socket leaves the set when it is closed.
+func (p *evPoller) forget(tok int32) {
+	p.mu.Lock()
+	delete(p.dirs, tok)
+	p.mu.Unlock()
+}
+
+// add watches d's source socket; false when it cannot (the direction
+// then waits in Go's netpoller as before). A rawSock is in the set
+// already: d takes its read events.
+func (p *evPoller) add(d *relayDir) bool {
+	if d.raw != nil {
+		d.raw.attach(d)
+		return true
+	}
+	tok := p.token(d)
 	d.tok = tok
 	var err error
 	cerr := d.rc.Control(func(fd uintptr) {
@@ -88,6 +129,9 @@ func (p *evPoller) add(d *relayDir) bool {
 // splices waits in Go's netpoller, and the set's events for every segment
 // would only wake the poller. Restarting reports data already there.
 func (p *evPoller) quiet(d *relayDir, on bool) {
+	if d.raw != nil {
+		return // its splice waits in the set
+	}
 	ev := syscall.EpollEvent{Fd: d.tok}
 	if on {
 		ev.Events = relayEvents
@@ -99,11 +143,15 @@ func (p *evPoller) quiet(d *relayDir, on bool) {
 
 // remove forgets d; its socket leaves the set when it is closed.
 func (p *evPoller) remove(d *relayDir) {
+	if d.raw != nil {
+		d.raw.detach(d)
+		return
+	}
 	if d.tok == 0 {
 		return
 	}
 	p.mu.Lock()
-	if p.dirs[d.tok] == d {
+	if t, ok := p.dirs[d.tok].(*relayDir); ok && t == d {
 		delete(p.dirs, d.tok)
 	}
 	p.mu.Unlock()
@@ -115,7 +163,7 @@ func (p *evPoller) remove(d *relayDir) {
 // without resetting the readiness an event may have left meanwhile.
 func (p *evPoller) loop(rc syscall.RawConn) {
 	events := make([]syscall.EpollEvent, 128)
-	dirs := make([]*relayDir, 0, len(events))
+	dirs := make([]evTarget, 0, len(events))
 	_ = rc.Read(func(fd uintptr) bool {
 		for {
 			n, err := syscall.EpollWait(int(fd), events, 0)
@@ -133,7 +181,7 @@ func (p *evPoller) loop(rc syscall.RawConn) {
 			p.mu.Unlock()
 			for i, d := range dirs {
 				if d != nil {
-					d.wake(events[i].Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0)
+					d.event(events[i].Events)
 				}
 				dirs[i] = nil
 			}

@@ -149,6 +149,30 @@ func Compatible(ln *net.TCPListener, b haproxycfg.Bind) bool {
 // honoured.
 var errNotTransparent = errors.New("cannot make receiving socket transparent")
 
+// clientListener is the listener of f's bind i as the sessions take it:
+// plain mode tcp binds accept raw sockets (rawListen: only in the relay's
+// epoll set); the others get Go's connections with clientKeepAlive.
+func (e *Engine) clientListener(f *Frontend, i int, ln net.Listener) net.Listener {
+	if f.px.Mode != haproxycfg.ModeHTTP && i < len(f.px.Binds) && f.px.Binds[i].TLS == nil {
+		var ka *net.KeepAliveConfig
+		if f.px.ClientKeepAlive.On {
+			cfg := systemKeepAlive(f.px.ClientKeepAlive)
+			ka = &cfg
+		}
+		// A specific address, not transparent: it is every accepted
+		// socket's local address, no getsockname needed.
+		var local *net.TCPAddr
+		if la, ok := ln.Addr().(*net.TCPAddr); ok && !la.IP.IsUnspecified() && !f.px.Binds[i].Transparent {
+			local = la
+		}
+		if rl := rawListen(ln, ka, local, e.stop); rl != nil {
+			e.rawListeners = append(e.rawListeners, rl) // Serve holds e.mu
+			return rl
+		}
+	}
+	return clientKeepAlive(ln, f.px.ClientKeepAlive)
+}
+
 // clientKeepAlive wraps a TCP listener so that its connections have TCP
 // keep-alive as the frontend's `option clitcpka` says: off without it
 // (haproxy's default), on with its clitcpka-* settings, else the

@@ -188,7 +188,7 @@ func (c *ppConn) CloseWrite() error {
 
 // SetLinger reaches the TCP socket (a rejected connection is reset).
 func (c *ppConn) SetLinger(sec int) error {
-	if tc, ok := c.Conn.(*net.TCPConn); ok {
+	if tc, ok := c.Conn.(interface{ SetLinger(int) error }); ok {
 		return tc.SetLinger(sec)
 	}
 	return nil

@@ -530,12 +530,27 @@ func (s *session) dial(dst netip.AddrPort) (net.Conn, error) {
 	s.srv.ctr.connects.Add(1)
 	s.be.ctr.connects.Add(1)
 	addr := s.srv.target(dst)
-	c, err := dialServer(s.e.killed, s.be.dialer, "tcp", addr)
+	var c net.Conn
+	var err error
+	raw := false
+	if !s.srv.TLSOn() && rawOf(s.cli) != nil {
+		// A plain session whose client socket is raw: the server's
+		// is too (a non-blocking connect waited on in the relay's set).
+		c, raw, err = dialRaw(s.e.killed, s.be.dialer, addr)
+	}
+	if !raw {
+		c, err = dialServer(s.e.killed, s.be.dialer, "tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}
-	// %si:%sp and %bi:%bp: both ends of the server connection.
-	s.log.ServerAddr, s.log.BackendSrc = addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
+	// %si:%sp and %bi:%bp: both ends of the server connection. A raw
+	// socket asks its local address (getsockname) only when a log line or
+	// a unique id may print it: nothing else reads it, as in haproxy.
+	s.log.ServerAddr = addrPort(c.RemoteAddr())
+	if !raw || s.f.px.Logging.UniqueID != nil || (s.e.opts.SessionLog != nil && len(s.f.px.Logs) > 0) {
+		s.log.BackendSrc = addrPort(c.LocalAddr())
+	}
 	if s.srv.cfg.SendProxy.UniqueID && s.log.UniqueID == "" && s.f.px.Logging.UniqueID != nil {
 		// haproxy makes the stream's unique id for the header; the log
 		// line then shows the same one.
@@ -766,13 +781,14 @@ func (s *session) evented(p *evPoller) bool {
 	for i := range s.dirs {
 		d := &s.dirs[i]
 		d.rc, d.wrc = relayRaw(d.src), relayRaw(d.dst)
+		d.raw = rawOf(d.src)
 		d.state.Store(dirRunning)
 		if !p.add(d) {
 			for j := 0; j < i; j++ {
 				p.remove(&s.dirs[j])
 			}
 			for j := range s.dirs {
-				s.dirs[j].rc, s.dirs[j].wrc = nil, nil
+				s.dirs[j].rc, s.dirs[j].wrc, s.dirs[j].raw = nil, nil, nil
 			}
 			return false
 		}
@@ -788,7 +804,7 @@ func (s *session) evented(p *evPoller) bool {
 // gives its socket's); nil for TLS and other wrapped connections.
 func relayRaw(c net.Conn) syscall.RawConn {
 	switch c.(type) {
-	case *net.TCPConn, *ppConn:
+	case *net.TCPConn, *ppConn, *rawSock:
 	default:
 		return nil
 	}
@@ -840,6 +856,7 @@ type relayDir struct {
 	src, dst   net.Conn
 	fromClient bool
 	rc, wrc    syscall.RawConn // src's and dst's, when evented
+	raw        *rawSock        // src, when it lives in the set only (attached, not added)
 	carry      carry           // serveInline's handover to serve
 	tok        int32           // key in the poller's table
 	state      atomic.Int32

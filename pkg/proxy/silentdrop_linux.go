@@ -13,7 +13,7 @@ import (
 // needs CAP_NET_ADMIN); failing that, a TTL (hop limit) of 1, so that the
 // reset dies at the first router (it still reaches a local client).
 func silence(nc net.Conn) {
-	c, _ := nc.(*net.TCPConn)
+	c := plainSocket(nc)
 	if c == nil {
 		return
 	}

@@ -26,7 +26,7 @@ func setTOS(c net.Conn, tos int) {
 }
 
 func sockopt(nc net.Conn, f func(fd int, v6 bool)) {
-	c, _ := nc.(*net.TCPConn)
+	c := plainSocket(nc)
 	if c == nil {
 		return
 	}

@@ -601,7 +601,7 @@ func tcpConnOf(c net.Conn) net.Conn {
 // killConn makes closing c reset it, as haproxy kills a server
 // connection (no lingering, no half-close).
 func killConn(c net.Conn) {
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := c.(interface{ SetLinger(int) error }); ok {
 		_ = tc.SetLinger(0)
 	}
 }
