@@ -993,6 +993,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	var rtp http.RoundTripper
 	var h1 *h1Client // the HTTP/1 path, given st.send directly
 	h1s := &st.send
+	// A head parsed in place goes in st; its header map is built only
+	// for the readers of the map (response captures, compression):
+	// writeResponse and the rules read the ordered fields.
+	lg := &h.f.px.Logging
+	h1s.room, h1s.noHeader = &st.room, algo == "" && len(lg.ResCaptures) == 0 && lg.Cookie.Name == ""
 	// request makes out for srv: over HTTP/2 when it speaks it
 	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
 	reuse, sendName := be.reuseMode(), be.px.SendNameHeader
@@ -1349,6 +1354,7 @@ type fwdState struct {
 	out   http.Request
 	url   url.URL
 	ent   headEntry
+	room  respRoom // the response head parsed in place, its body
 
 	mu        sync.Mutex // ctx and its cancel: cancel may come from a timer
 	ctx       context.Context
