@@ -792,7 +792,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if hook := testHookRequest.Load(); hook != nil {
 		(*hook)(req.uri)
 	}
-	body := newBodyReader(c.br, req)
+	// What becomes of the request as it is sent (the HTTP/1 client's
+	// hooks, or an HTTP/2 trace's), its body reader, the head sent and
+	// the response head received: one allocation. An HTTP/1 request
+	// has no context of its own: the engine's kill and cancel (abort)
+	// end its exchange; an HTTP/2 one gets its context (st.context).
+	st := &fwdState{e: e, c: c}
+	body := st.body.init(c.br, req)
 	c.body = body
 	if req.expectContinue {
 		body.first = c.interim
@@ -952,11 +958,6 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if req.upgrade != "" {
 		return h.forwardUpgrade(c, req, s, be, rt, srv, tAssigned, rr)
 	}
-	// What becomes of the request as it is sent (the HTTP/1 client's
-	// hooks, or an HTTP/2 trace's): one allocation. An HTTP/1 request
-	// has no context of its own: the engine's kill and cancel (abort)
-	// end its exchange; an HTTP/2 one gets its context (st.context).
-	st := &fwdState{e: e, c: c}
 	// A connect in progress is not aborted by the client's close: haproxy
 	// checks it between attempts and once connected.
 	st.send.ctx, st.send.hooks, st.send.kill = e.killed, st, reqCtx
@@ -1019,7 +1020,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		} else {
 			if st.entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
 				var target string
-				head := req.appendHead(nil, extra, headMode)
+				var room []byte
+				if n := req.headCap(extra); n <= len(st.headRoom) && !st.headUsed {
+					// The first head goes in st (a retry's next one is
+					// built apart: the first may still be registered).
+					room, st.headUsed = st.headRoom[:0:n], true
+				}
+				head := req.appendHead(room, extra, headMode)
 				if sendName != "" {
 					head = withServerName(head, sendName, srv.Name())
 				}
@@ -1355,6 +1362,11 @@ type fwdState struct {
 	url   url.URL
 	ent   headEntry
 	room  respRoom // the response head parsed in place, its body
+	body  bodyReader
+	// headRoom holds the first head sent to a server when it fits (a
+	// head without cookies does).
+	headRoom [512]byte
+	headUsed bool
 
 	mu        sync.Mutex // ctx and its cancel: cancel may come from a timer
 	ctx       context.Context
