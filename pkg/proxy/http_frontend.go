@@ -1662,13 +1662,40 @@ func upgradeAnswerFields(req *httpRequest, fields []header) (out []header, connU
 // lowerName is strings.ToLower(name), without allocating for the field
 // names servers commonly send.
 func lowerName(name string) string {
-	for _, c := range commonFields {
-		if len(c) == len(name) && strings.EqualFold(c, name) {
-			return c
+	if len(name) < len(commonByLen) && name != "" {
+		first := name[0] | 0x20 // common names start with a letter
+		for _, c := range commonByLen[len(name)] {
+			if c[0] == first && equalLower(c, name) {
+				return c
+			}
 		}
 	}
 	return strings.ToLower(name)
 }
+
+// equalLower tells whether name is lower (lower-case ASCII, same length)
+// but for the case of its letters.
+func equalLower(lower, name string) bool {
+	for i := 0; i < len(name); i++ {
+		b := name[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if b != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// commonByLen are commonFields by their length: lowerName compares a
+// name with the few of its length, each by its first letter first.
+var commonByLen = func() (t [32][]string) {
+	for _, c := range commonFields {
+		t[len(c)] = append(t[len(c)], c)
+	}
+	return t
+}()
 
 // commonFields are lower-case field names frequent in requests and
 // responses.
