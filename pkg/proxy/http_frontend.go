@@ -233,6 +233,10 @@ type deadlineConn struct {
 	// pendingBuf holds pending when it is a pooled buffer (readRaw).
 	pendingBuf *[]byte
 	raw        rawRead
+	// rc is the plain TCP connection under Conn (nil otherwise): a write
+	// it takes at once needs no deadline (rawWrite).
+	rc syscall.RawConn
+	rw rawWrite
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
@@ -331,12 +335,59 @@ func rawConn(nc net.Conn) syscall.RawConn {
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
+	var done int
 	if t := time.Duration(d.idle.Load()); t > 0 {
+		if d.rc != nil && len(p) > 0 {
+			// The deadline bounds a wait for room in the socket: a write
+			// the socket takes whole at once (the common response) is
+			// made without arming it (a clock read and a poller timer
+			// per write). Anything else (EAGAIN, part written, an error,
+			// a deadline passed) goes on below as before, from where the
+			// try stopped.
+			done = d.rw.write(d.rc, p)
+			if done == len(p) {
+				d.wn.Add(int64(done))
+				return done, nil
+			}
+		}
 		_ = d.Conn.SetWriteDeadline(time.Now().Add(t))
 	}
-	n, err := d.Conn.Write(p)
+	n, err := d.Conn.Write(p[done:])
+	n += done
 	d.wn.Add(int64(n))
 	return n, err
+}
+
+// rawWrite is the state of a write tried once on the socket, without
+// waiting (deadlineConn.Write).
+type rawWrite struct {
+	fn func(fd uintptr) bool
+	p  []byte
+	n  int
+}
+
+// write tries p once and returns what the socket took.
+func (w *rawWrite) write(rc syscall.RawConn, p []byte) int {
+	if w.fn == nil {
+		w.fn = w.try // once per connection: no closure per write
+	}
+	w.p, w.n = p, 0
+	_ = rc.Write(w.fn) // its error (closed, deadline passed) is Write's below
+	w.p = nil
+	return w.n
+}
+
+func (w *rawWrite) try(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), w.p)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == nil && n > 0 {
+			w.n = n
+		}
+		return true // never waits: Write does, with its deadline
+	}
 }
 
 // serveH1 starts the accept loop of a proxying `mode http` listener.
@@ -511,6 +562,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	}
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
 	c.raw = rawConn(nc)
+	d.rc = c.raw
 	t := f.px.Timeouts
 	// haproxy's HTTP/1 layer closes a connection waiting for a request at
 	// the first of `timeout client` and its idle date: `timeout
