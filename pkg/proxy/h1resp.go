@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -93,13 +94,18 @@ func parseRespHead(buf []byte, req *http.Request, room *respRoom, withHeader boo
 	lens := 0
 	hasClose, hasKeepAlive := false, false
 	// One string holds the head: names (when common) and values are
-	// parts of it.
-	head := string(raw)
+	// parts of it. A room's first head is copied into the room itself.
+	var head string
+	if !room.headUsed && len(raw) <= len(room.headBuf) {
+		head = room.keepHead(raw)
+	} else {
+		head = string(raw)
+	}
 	for p := head[nl+1:]; len(p) > 0; {
-		i := indexByteString(p, '\n')
+		i := strings.IndexByte(p, '\n')
 		line := p[:i-1]
 		p = p[i+1:]
-		colon := indexByteString(line, ':')
+		colon := strings.IndexByte(line, ':')
 		name := lowerName(line[:colon])
 		value := trimOWS(line[colon+1:])
 		flds = append(flds, header{name, value})
@@ -177,10 +183,10 @@ func (room *respRoom) fillHeader() {
 		vals = make([]string, fields)
 	}
 	for p := lines; len(p) > 0; {
-		i := indexByteString(p, '\n')
+		i := strings.IndexByte(p, '\n')
 		line := p[:i-1]
 		p = p[i+1:]
-		colon := indexByteString(line, ':')
+		colon := strings.IndexByte(line, ':')
 		key := textproto.CanonicalMIMEHeaderKey(line[:colon])
 		value := trimOWS(line[colon+1:])
 		if vv := h[key]; vv == nil {
@@ -203,19 +209,21 @@ type respRoom struct {
 	raw       string   // the head's lines, each with its CRLF, not the blank line
 	fieldList []header // the fields in order (lower-cased names)
 	statusEnd int      // the status line's '\n' in raw
+	headUsed  bool     // headBuf holds a head
 	dropConn  bool     // an HTTP/1.1 "Connection: close", not in Go's header map
 	vals      [12]string
 	fields    [12]header
 	body      h1Body // the response's body (h1ServerConn.roundTrip)
+	headBuf   [512]byte
 }
 
-func indexByteString(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
+// keepHead copies raw into the room's buffer and returns it as a string,
+// once per room: the bytes are never written again, so the string stays
+// what it is (as unsafe.String requires) while anything refers to it.
+func (room *respRoom) keepHead(raw []byte) string {
+	room.headUsed = true
+	n := copy(room.headBuf[:], raw)
+	return unsafe.String(&room.headBuf[0], n)
 }
 
 // trimOWS trims spaces and tabs at both ends, as Go's reader trims a
