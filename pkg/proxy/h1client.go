@@ -208,6 +208,12 @@ type h1Send struct {
 	// notFirst: a later request of its session (haproxy's TX_NOT_FIRST),
 	// which may take an idle connection under `http-reuse safe`.
 	notFirst bool
+	// room, when set, takes a response head parsed in place (one
+	// allocation with the caller's request); noHeader leaves that
+	// response's Header map unbuilt (nil): the caller reads only the
+	// ordered fields its head entry gets.
+	room     *respRoom
+	noHeader bool
 
 	amu      sync.Mutex
 	cur      *h1ServerConn // the exchange in progress
@@ -968,7 +974,9 @@ func (pc *h1ServerConn) roundTrip(ctx context.Context, req *http.Request, s *h1S
 			// The common head, whole in the buffer: parsed in place.
 			var n int
 			var ok bool
-			if room, n, ok = parseRespHead(buf, req); ok {
+			// Without an entry the fields reach nobody but through
+			// the map: it is built then.
+			if room, n, ok = parseRespHead(buf, req, s.room, !s.noHeader || entry == nil); ok {
 				resp = &room.resp
 				if hc != nil {
 					hc.parsedInPlace()

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
+	"unsafe"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -24,9 +26,14 @@ import (
 // The room also holds the head (raw, the lines without the blank one)
 // and its fields in order as writeResponse passes them on (fields: names
 // lower-cased, values trimmed), so that the head is not split again.
+// room is filled when given (the caller's, one allocation with its
+// request), else allocated. The header map is built only when withHeader is
+// true (else resp.Header stays nil until fillHeader): the common
+// forward reads the ordered fields, and the map cost two allocations and
+// a canonical key per field.
 //
 // FuzzRespHead checks every head this accepts against http.ReadResponse.
-func parseRespHead(buf []byte, req *http.Request) (room *respRoom, n int, ok bool) {
+func parseRespHead(buf []byte, req *http.Request, room *respRoom, withHeader bool) (_ *respRoom, n int, ok bool) {
 	end := bytes.Index(buf, []byte("\r\n\r\n"))
 	if end < 0 || (req != nil && req.Method == http.MethodHead) {
 		return nil, 0, false
@@ -73,10 +80,49 @@ func parseRespHead(buf []byte, req *http.Request) (room *respRoom, n int, ok boo
 		}
 		fields++
 	}
-	// One string holds the head: keys (when sent in canonical case) and
-	// values are parts of it.
-	head := string(raw)
-	room = &respRoom{raw: head}
+	// The names are tokens (checked above): Go's canonical key of a name
+	// is then equal to it but for case, so the lower-cased names below
+	// decide as the keys of Go's map would.
+	if room == nil {
+		room = new(respRoom)
+	}
+	flds := room.fields[:0]
+	if fields > len(room.fields) {
+		flds = make([]header, 0, fields)
+	}
+	var contentLength string
+	lens := 0
+	hasClose, hasKeepAlive := false, false
+	// One string holds the head: names (when common) and values are
+	// parts of it. A room's first head is copied into the room itself.
+	var head string
+	if !room.headUsed && len(raw) <= len(room.headBuf) {
+		head = room.keepHead(raw)
+	} else {
+		head = string(raw)
+	}
+	for p := head[nl+1:]; len(p) > 0; {
+		i := strings.IndexByte(p, '\n')
+		line := p[:i-1]
+		p = p[i+1:]
+		colon := strings.IndexByte(line, ':')
+		name := lowerName(line[:colon])
+		value := trimOWS(line[colon+1:])
+		flds = append(flds, header{name, value})
+		switch name {
+		case "transfer-encoding", "pragma", "trailer":
+			// Go's reader moves or adds fields for these.
+			return nil, 0, false
+		case "content-length":
+			lens++
+			contentLength = value
+		case "connection":
+			// Go's shouldClose reads every Connection field's tokens.
+			hasClose = hasClose || httpguts.HeaderValuesContainsToken([]string{value}, "close")
+			hasKeepAlive = hasKeepAlive || httpguts.HeaderValuesContainsToken([]string{value}, "keep-alive")
+		}
+	}
+	room.raw, room.fieldList, room.statusEnd = head, flds, nl
 	resp := &room.resp
 	*resp = http.Response{
 		Status:     head[9 : nl-1],
@@ -86,52 +132,13 @@ func parseRespHead(buf []byte, req *http.Request) (room *respRoom, n int, ok boo
 		ProtoMinor: int(raw[7] - '0'),
 		Request:    req,
 	}
-	h := make(http.Header, fields)
-	vals := room.vals[:]
-	if fields > len(vals) {
-		vals = make([]string, fields)
-	}
-	flds := room.fields[:0]
-	if fields > len(room.fields) {
-		flds = make([]header, 0, fields)
-	}
-	var contentLength string
-	lens := 0
-	for p := head[nl+1:]; len(p) > 0; {
-		i := indexByteString(p, '\n')
-		line := p[:i-1]
-		p = p[i+1:]
-		colon := indexByteString(line, ':')
-		key := textproto.CanonicalMIMEHeaderKey(line[:colon])
-		value := trimOWS(line[colon+1:])
-		flds = append(flds, header{lowerName(line[:colon]), value})
-		switch key {
-		case "Transfer-Encoding", "Pragma", "Trailer":
-			// Go's reader moves or adds fields for these.
-			return nil, 0, false
-		case "Content-Length":
-			lens++
-			contentLength = value
-		}
-		if vv := h[key]; vv == nil {
-			vals[0] = value
-			h[key], vals = vals[:1:1], vals[1:]
-		} else {
-			h[key] = append(vv, value)
-		}
-	}
-	resp.Header = h
-	room.fieldList = flds
 	// Connection: Go's shouldClose, which drops an HTTP/1.1 "close".
-	conn := h["Connection"]
-	hasClose := httpguts.HeaderValuesContainsToken(conn, "close")
+	room.dropConn = false
 	if resp.ProtoMinor == 0 {
-		resp.Close = hasClose || !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
+		resp.Close = hasClose || !hasKeepAlive
 	} else {
 		resp.Close = hasClose
-		if hasClose {
-			delete(h, "Connection")
-		}
+		room.dropConn = hasClose
 	}
 	// The body's length: Go's fixLength for a response to a non-HEAD
 	// request without Transfer-Encoding.
@@ -155,7 +162,44 @@ func parseRespHead(buf []byte, req *http.Request) (room *respRoom, n int, ok boo
 	} else if resp.ContentLength < 0 {
 		resp.Close = true // the body ends with the connection
 	}
+	if withHeader {
+		room.fillHeader()
+	}
 	return room, n, true
+}
+
+// fillHeader builds resp.Header as http.ReadResponse does, from the head
+// parseRespHead took (its fields' original names, canonical keys).
+func (room *respRoom) fillHeader() {
+	resp := &room.resp
+	if resp.Header != nil {
+		return
+	}
+	lines := room.raw[room.statusEnd+1:]
+	fields := strings.Count(lines, "\n")
+	h := make(http.Header, fields)
+	vals := room.vals[:]
+	if fields > len(vals) {
+		vals = make([]string, fields)
+	}
+	for p := lines; len(p) > 0; {
+		i := strings.IndexByte(p, '\n')
+		line := p[:i-1]
+		p = p[i+1:]
+		colon := strings.IndexByte(line, ':')
+		key := textproto.CanonicalMIMEHeaderKey(line[:colon])
+		value := trimOWS(line[colon+1:])
+		if vv := h[key]; vv == nil {
+			vals[0] = value
+			h[key], vals = vals[:1:1], vals[1:]
+		} else {
+			h[key] = append(vv, value)
+		}
+	}
+	if room.dropConn {
+		delete(h, "Connection")
+	}
+	resp.Header = h
 }
 
 // respRoom is a parsed response with room for the values of its fields
@@ -164,18 +208,22 @@ type respRoom struct {
 	resp      http.Response
 	raw       string   // the head's lines, each with its CRLF, not the blank line
 	fieldList []header // the fields in order (lower-cased names)
+	statusEnd int      // the status line's '\n' in raw
+	headUsed  bool     // headBuf holds a head
+	dropConn  bool     // an HTTP/1.1 "Connection: close", not in Go's header map
 	vals      [12]string
 	fields    [12]header
 	body      h1Body // the response's body (h1ServerConn.roundTrip)
+	headBuf   [512]byte
 }
 
-func indexByteString(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
+// keepHead copies raw into the room's buffer and returns it as a string,
+// once per room: the bytes are never written again, so the string stays
+// what it is (as unsafe.String requires) while anything refers to it.
+func (room *respRoom) keepHead(raw []byte) string {
+	room.headUsed = true
+	n := copy(room.headBuf[:], raw)
+	return unsafe.String(&room.headBuf[0], n)
 }
 
 // trimOWS trims spaces and tabs at both ends, as Go's reader trims a

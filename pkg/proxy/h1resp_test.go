@@ -68,11 +68,24 @@ func TestRespHead(t *testing.T) {
 // it tells whether parseRespHead took the head.
 func checkRespHead(t *testing.T, data []byte, req *http.Request) bool {
 	t.Helper()
-	room, n, ok := parseRespHead(data, req)
+	room, n, ok := parseRespHead(data, req, nil, true)
 	if !ok {
 		return false
 	}
 	got := &room.resp
+	// Without the map (forward's common case), the same response once
+	// fillHeader builds it, in a room used before.
+	lazy := &respRoom{resp: http.Response{Header: http.Header{"X": nil}}, fields: [12]header{{"a", "b"}}}
+	if _, ln, lok := parseRespHead(data, req, lazy, false); !lok || ln != n {
+		t.Fatalf("%q: taken with the map, not without (%v, %d)", data, lok, ln)
+	}
+	if lazy.resp.Header != nil {
+		t.Errorf("%q: header map built", data)
+	}
+	lazy.fillHeader()
+	if !reflect.DeepEqual(lazy.resp, room.resp) || !reflect.DeepEqual(lazy.fieldList, room.fieldList) {
+		t.Errorf("%q: built later %#v, at once %#v", data, lazy.resp, room.resp)
+	}
 	br := bufio.NewReaderSize(bytes.NewReader(data), len(data)+16)
 	want, err := http.ReadResponse(br, req)
 	if err != nil {

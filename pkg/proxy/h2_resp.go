@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
 )
 
 // h2Resp turns the HTTP/1.1 response that the request path writes for an
@@ -402,10 +403,10 @@ func (r *h2Resp) fastHead(buf []byte) bool {
 	var contentLength string
 	lens := 0
 	for p := head[nl+1:]; len(p) > 0; {
-		i := indexByteString(p, '\n')
+		i := strings.IndexByte(p, '\n')
 		line := p[:i-1]
 		p = p[i+1:]
-		colon := indexByteString(line, ':')
+		colon := strings.IndexByte(line, ':')
 		key := textproto.CanonicalMIMEHeaderKey(line[:colon])
 		value := trimOWS(line[colon+1:])
 		switch key {

@@ -233,6 +233,10 @@ type deadlineConn struct {
 	// pendingBuf holds pending when it is a pooled buffer (readRaw).
 	pendingBuf *[]byte
 	raw        rawRead
+	// rc is the plain TCP connection under Conn (nil otherwise): a write
+	// it takes at once needs no deadline (rawWrite).
+	rc syscall.RawConn
+	rw rawWrite
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
@@ -331,12 +335,59 @@ func rawConn(nc net.Conn) syscall.RawConn {
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
+	var done int
 	if t := time.Duration(d.idle.Load()); t > 0 {
+		if d.rc != nil && len(p) > 0 {
+			// The deadline bounds a wait for room in the socket: a write
+			// the socket takes whole at once (the common response) is
+			// made without arming it (a clock read and a poller timer
+			// per write). Anything else (EAGAIN, part written, an error,
+			// a deadline passed) goes on below as before, from where the
+			// try stopped.
+			done = d.rw.write(d.rc, p)
+			if done == len(p) {
+				d.wn.Add(int64(done))
+				return done, nil
+			}
+		}
 		_ = d.Conn.SetWriteDeadline(time.Now().Add(t))
 	}
-	n, err := d.Conn.Write(p)
+	n, err := d.Conn.Write(p[done:])
+	n += done
 	d.wn.Add(int64(n))
 	return n, err
+}
+
+// rawWrite is the state of a write tried once on the socket, without
+// waiting (deadlineConn.Write).
+type rawWrite struct {
+	fn func(fd uintptr) bool
+	p  []byte
+	n  int
+}
+
+// write tries p once and returns what the socket took.
+func (w *rawWrite) write(rc syscall.RawConn, p []byte) int {
+	if w.fn == nil {
+		w.fn = w.try // once per connection: no closure per write
+	}
+	w.p, w.n = p, 0
+	_ = rc.Write(w.fn) // its error (closed, deadline passed) is Write's below
+	w.p = nil
+	return w.n
+}
+
+func (w *rawWrite) try(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), w.p)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == nil && n > 0 {
+			w.n = n
+		}
+		return true // never waits: Write does, with its deadline
+	}
 }
 
 // serveH1 starts the accept loop of a proxying `mode http` listener.
@@ -511,6 +562,7 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	}
 	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
 	c.raw = rawConn(nc)
+	d.rc = c.raw
 	t := f.px.Timeouts
 	// haproxy's HTTP/1 layer closes a connection waiting for a request at
 	// the first of `timeout client` and its idle date: `timeout
@@ -792,7 +844,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if hook := testHookRequest.Load(); hook != nil {
 		(*hook)(req.uri)
 	}
-	body := newBodyReader(c.br, req)
+	// What becomes of the request as it is sent (the HTTP/1 client's
+	// hooks, or an HTTP/2 trace's), its body reader, the head sent and
+	// the response head received: one allocation. An HTTP/1 request
+	// has no context of its own: the engine's kill and cancel (abort)
+	// end its exchange; an HTTP/2 one gets its context (st.context).
+	st := &fwdState{e: e, c: c}
+	body := st.body.init(c.br, req)
 	c.body = body
 	if req.expectContinue {
 		body.first = c.interim
@@ -952,11 +1010,6 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	if req.upgrade != "" {
 		return h.forwardUpgrade(c, req, s, be, rt, srv, tAssigned, rr)
 	}
-	// What becomes of the request as it is sent (the HTTP/1 client's
-	// hooks, or an HTTP/2 trace's): one allocation. An HTTP/1 request
-	// has no context of its own: the engine's kill and cancel (abort)
-	// end its exchange; an HTTP/2 one gets its context (st.context).
-	st := &fwdState{e: e, c: c}
 	// A connect in progress is not aborted by the client's close: haproxy
 	// checks it between attempts and once connected.
 	st.send.ctx, st.send.hooks, st.send.kill = e.killed, st, reqCtx
@@ -993,6 +1046,11 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 	var rtp http.RoundTripper
 	var h1 *h1Client // the HTTP/1 path, given st.send directly
 	h1s := &st.send
+	// A head parsed in place goes in st; its header map is built only
+	// for the readers of the map (response captures, compression):
+	// writeResponse and the rules read the ordered fields.
+	lg := &h.f.px.Logging
+	h1s.room, h1s.noHeader = &st.room, algo == "" && len(lg.ResCaptures) == 0 && lg.Cookie.Name == ""
 	// request makes out for srv: over HTTP/2 when it speaks it
 	// (h2_backend.go), else the HTTP/1.1 head appendHead writes.
 	reuse, sendName := be.reuseMode(), be.px.SendNameHeader
@@ -1014,7 +1072,13 @@ func (h *h1Frontend) forward(c *h1Conn, req *httpRequest, s *accesslog.Session) 
 		} else {
 			if st.entry == nil || out.ProtoMajor != 1 || (sendName != "" && builtFor != srv) {
 				var target string
-				head := req.appendHead(nil, extra, headMode)
+				var room []byte
+				if n := req.headCap(extra); n <= len(st.headRoom) && !st.headUsed {
+					// The first head goes in st (a retry's next one is
+					// built apart: the first may still be registered).
+					room, st.headUsed = st.headRoom[:0:n], true
+				}
+				head := req.appendHead(room, extra, headMode)
 				if sendName != "" {
 					head = withServerName(head, sendName, srv.Name())
 				}
@@ -1365,6 +1429,12 @@ type fwdState struct {
 	out   http.Request
 	url   url.URL
 	ent   headEntry
+	room  respRoom // the response head parsed in place, its body
+	body  bodyReader
+	// headRoom holds the first head sent to a server when it fits (a
+	// head without cookies does).
+	headRoom [512]byte
+	headUsed bool
 
 	mu        sync.Mutex // ctx and its cancel: cancel may come from a timer
 	ctx       context.Context
@@ -1660,13 +1730,40 @@ func upgradeAnswerFields(req *httpRequest, fields []header) (out []header, connU
 // lowerName is strings.ToLower(name), without allocating for the field
 // names servers commonly send.
 func lowerName(name string) string {
-	for _, c := range commonFields {
-		if len(c) == len(name) && strings.EqualFold(c, name) {
-			return c
+	if len(name) < len(commonByLen) && name != "" {
+		first := name[0] | 0x20 // common names start with a letter
+		for _, c := range commonByLen[len(name)] {
+			if c[0] == first && equalLower(c, name) {
+				return c
+			}
 		}
 	}
 	return strings.ToLower(name)
 }
+
+// equalLower tells whether name is lower (lower-case ASCII, same length)
+// but for the case of its letters.
+func equalLower(lower, name string) bool {
+	for i := 0; i < len(name); i++ {
+		b := name[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if b != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// commonByLen are commonFields by their length: lowerName compares a
+// name with the few of its length, each by its first letter first.
+var commonByLen = func() (t [32][]string) {
+	for _, c := range commonFields {
+		t[len(c)] = append(t[len(c)], c)
+	}
+	return t
+}()
 
 // commonFields are lower-case field names frequent in requests and
 // responses.

@@ -36,14 +36,7 @@ import (
 func (r *httpRequest) appendHead(b []byte, extra []header, mode haproxycfg.HTTPConnMode) []byte {
 	if b == nil {
 		// One allocation of the exact size.
-		n := len(r.method) + 1 + len(r.uri) + len(" HTTP/1.1\r\n") + len("connection: keep-alive\r\n") + 2
-		for _, h := range r.headers {
-			n += len(h.name) + len(h.value) + 4
-		}
-		for _, h := range extra {
-			n += len(h.name) + len(h.value) + 4
-		}
-		b = make([]byte, 0, n)
+		b = make([]byte, 0, r.headCap(extra))
 	}
 	b = append(b, r.method...)
 	b = append(b, ' ')
@@ -79,6 +72,18 @@ func (r *httpRequest) appendHead(b []byte, extra []header, mode haproxycfg.HTTPC
 		b = append(b, "connection: close\r\n"...)
 	}
 	return append(b, "\r\n"...)
+}
+
+// headCap is the most appendHead writes for r and extra.
+func (r *httpRequest) headCap(extra []header) int {
+	n := len(r.method) + 1 + len(r.uri) + len(" HTTP/1.1\r\n") + len("connection: keep-alive\r\n") + 2
+	for _, h := range r.headers {
+		n += len(h.name) + len(h.value) + 4
+	}
+	for _, h := range extra {
+		n += len(h.name) + len(h.value) + 4
+	}
+	return n
 }
 
 // teTrailers is what haproxy 2.6's HTTP/1 layer sends of a TE field:

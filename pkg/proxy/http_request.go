@@ -480,7 +480,12 @@ func (b *bodyReader) readErr() error {
 }
 
 func newBodyReader(br *bufio.Reader, req *httpRequest) *bodyReader {
-	b := &bodyReader{br: br, done: closedDone}
+	return new(bodyReader).init(br, req)
+}
+
+// init sets a zero b up as newBodyReader's, in its caller's room.
+func (b *bodyReader) init(br *bufio.Reader, req *httpRequest) *bodyReader {
+	b.br, b.done = br, closedDone
 	switch {
 	case req.chunked:
 		b.ch = true

@@ -194,6 +194,7 @@ type target struct {
 	cfg    haproxycfg.LogTarget
 	maxLen int
 	sa     syscall.Sockaddr // a template: see sockaddr
+	raw    rawAddr          // sa encoded once for sendto (send)
 	af     int
 	fd     int // `log stdout` / `log stderr`: the descriptor written to; -1 for sockets
 	smp    *sampler
@@ -340,6 +341,7 @@ func resolve(tc haproxycfg.LogTarget) (target, error) {
 		} else {
 			t.sa, t.af = &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}, syscall.AF_INET6
 		}
+		t.raw = encodeAddr(t.sa)
 		return t, nil
 	}
 	return target{}, fmt.Errorf("%w: %s: network %q (want udp or unixgram)", ErrBadTarget, where, tc.Network)
@@ -406,7 +408,7 @@ func (l *Logger) LogSD(level haproxycfg.Level, msg, sd string) {
 			l.failed.Add(1)
 			continue
 		}
-		l.count(sendto(fd, *bp, t.sockaddr()))
+		l.count(t.send(fd, *bp))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -383,5 +384,41 @@ func TestAppendFormattedHost(t *testing.T) {
 	l.Log(Err, "x")
 	if got := drain(t, sink); len(got) != 1 || got[0] != "<131>Dec  4 08:58:56 myhost gtag[9]: x\n" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestLoggerSendAllocs: a line to a UDP target, IPv4 or IPv6, is sent
+// without an allocation (the address is encoded once, not copied per
+// line), and arrives.
+func TestLoggerSendAllocs(t *testing.T) {
+	for _, network := range []string{"udp4", "udp6"} {
+		ip := net.IPv4(127, 0, 0, 1)
+		if network == "udp6" {
+			ip = net.IPv6loopback
+		}
+		c, err := net.ListenUDP(network, &net.UDPAddr{IP: ip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		l, err := New([]haproxycfg.LogTarget{{Network: "udp", Address: c.LocalAddr().String(), Facility: local0, MaxLevel: Debug}},
+			"haproxy", 3, fixedClock(time.Date(2026, time.March, 9, 1, 2, 3, 0, time.UTC)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		l.Log(Info, "one line")
+		buf := make([]byte, 2048)
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, _, err := c.ReadFrom(buf)
+		if err != nil || string(buf[:n]) != "<134>Mar  9 01:02:03 haproxy[3]: one line\n" {
+			t.Errorf("%s: got %q, %v", network, buf[:n], err)
+		}
+		if a := testing.AllocsPerRun(20, func() { l.Log(Info, "one line") }); a != 0 && runtime.GOOS == "linux" {
+			t.Errorf("%s: %v allocations per line", network, a)
+		}
+		if l.Failed() != 0 {
+			t.Errorf("%s: %d failed sends", network, l.Failed())
+		}
 	}
 }
