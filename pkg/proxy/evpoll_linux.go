@@ -6,9 +6,11 @@ import (
 	"syscall"
 )
 
-// evPoller is the process's own epoll set for the mode tcp relay: each
-// relayed socket is added once, edge-triggered, and an idle direction
-// waits there with no goroutine (and so no stack). The set itself is
+// evPoller is the process's own epoll set for the mode tcp relay and for
+// idle HTTP/1 keep-alive clients: each relayed socket is added once,
+// edge-triggered, and an idle direction waits there with no goroutine (and
+// so no stack); an idle keep-alive client is armed there once per idle
+// period (watch, rearm). The set itself is
 // waited on through Go's netpoller (an epoll descriptor is pollable), so
 // that no thread blocks in epoll_wait; its events say, besides
 // readability, whether the peer shut its side (EPOLLRDHUP), which lets a
@@ -18,10 +20,15 @@ type evPoller struct {
 	epfd int
 	f    *os.File
 
-	mu   sync.Mutex
-	dirs map[int32]*relayDir
-	next int32
+	mu      sync.Mutex
+	targets map[int32]evTarget
+	next    int32
 }
+
+// evTarget is what the poller calls when a watched socket has news: hup
+// says the set saw the peer shut (EPOLLRDHUP, HUP, ERR). It runs on the
+// poller's goroutine and must not block.
+type evTarget interface{ wake(hup bool) }
 
 var (
 	evOnce   sync.Once
@@ -40,7 +47,7 @@ func evpoll() *evPoller {
 			syscall.Close(fd)
 			return
 		}
-		p := &evPoller{epfd: fd, f: os.NewFile(uintptr(fd), "relay-epoll"), dirs: map[int32]*relayDir{}}
+		p := &evPoller{epfd: fd, f: os.NewFile(uintptr(fd), "relay-epoll"), targets: map[int32]evTarget{}}
 		rc, err := p.f.SyscallConn()
 		if err != nil {
 			p.f.Close()
@@ -58,43 +65,61 @@ const relayEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | uint32(1<<31) // EPOL
 // add watches d's source socket; false when it cannot (the direction
 // then waits in Go's netpoller as before).
 func (p *evPoller) add(d *relayDir) bool {
+	tok, ok := p.watch(d.rc, d, relayEvents)
+	d.tok = tok
+	return ok
+}
+
+// watch adds rc's socket to the set with events; t hears of them. It
+// returns the token that rearm and forget take; false when the socket
+// cannot be added.
+func (p *evPoller) watch(rc syscall.RawConn, t evTarget, events uint32) (int32, bool) {
 	p.mu.Lock()
 	for {
 		p.next++
 		if p.next <= 0 {
 			p.next = 1
 		}
-		if p.dirs[p.next] == nil {
+		if p.targets[p.next] == nil {
 			break
 		}
 	}
 	tok := p.next
-	p.dirs[tok] = d
+	p.targets[tok] = t
 	p.mu.Unlock()
-	d.tok = tok
 	var err error
-	cerr := d.rc.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: relayEvents, Fd: tok}
+	cerr := rc.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: events, Fd: tok}
 		err = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
 	})
 	if cerr != nil || err != nil {
-		p.remove(d)
-		return false
+		p.forget(tok)
+		return 0, false
 	}
-	return true
+	return tok, true
+}
+
+// rearm sets the events of a watched socket again (EPOLL_CTL_MOD): with
+// EPOLLONESHOT, what it asks for is reported once more, at once if the
+// socket is ready already.
+func (p *evPoller) rearm(rc syscall.RawConn, tok int32, events uint32) bool {
+	var err error
+	cerr := rc.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: events, Fd: tok}
+		err = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
+	})
+	return cerr == nil && err == nil
 }
 
 // quiet stops (false) or restarts (true) d's events: a direction that
 // splices waits in Go's netpoller, and the set's events for every segment
 // would only wake the poller. Restarting reports data already there.
 func (p *evPoller) quiet(d *relayDir, on bool) {
-	ev := syscall.EpollEvent{Fd: d.tok}
+	var events uint32
 	if on {
-		ev.Events = relayEvents
+		events = relayEvents
 	}
-	_ = d.rc.Control(func(fd uintptr) {
-		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
-	})
+	p.rearm(d.rc, d.tok, events)
 }
 
 // remove forgets d; its socket leaves the set when it is closed.
@@ -102,12 +127,16 @@ func (p *evPoller) remove(d *relayDir) {
 	if d.tok == 0 {
 		return
 	}
-	p.mu.Lock()
-	if p.dirs[d.tok] == d {
-		delete(p.dirs, d.tok)
-	}
-	p.mu.Unlock()
+	p.forget(d.tok)
 	d.tok = 0
+}
+
+// forget drops tok's target: an event still queued for it finds nothing.
+// The socket leaves the set when it is closed.
+func (p *evPoller) forget(tok int32) {
+	p.mu.Lock()
+	delete(p.targets, tok)
+	p.mu.Unlock()
 }
 
 // loop dispatches the set's events for the life of the process. It stays
@@ -115,7 +144,7 @@ func (p *evPoller) remove(d *relayDir) {
 // without resetting the readiness an event may have left meanwhile.
 func (p *evPoller) loop(rc syscall.RawConn) {
 	events := make([]syscall.EpollEvent, 128)
-	dirs := make([]*relayDir, 0, len(events))
+	targets := make([]evTarget, 0, len(events))
 	_ = rc.Read(func(fd uintptr) bool {
 		for {
 			n, err := syscall.EpollWait(int(fd), events, 0)
@@ -125,17 +154,17 @@ func (p *evPoller) loop(rc syscall.RawConn) {
 			if err != nil {
 				return true
 			}
-			dirs = dirs[:0]
+			targets = targets[:0]
 			p.mu.Lock()
 			for i := 0; i < n; i++ {
-				dirs = append(dirs, p.dirs[events[i].Fd])
+				targets = append(targets, p.targets[events[i].Fd])
 			}
 			p.mu.Unlock()
-			for i, d := range dirs {
-				if d != nil {
-					d.wake(events[i].Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0)
+			for i, t := range targets {
+				if t != nil {
+					t.wake(events[i].Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0)
 				}
-				dirs[i] = nil
+				targets[i] = nil
 			}
 			if n < len(events) {
 				return false // drained: the next event is a new edge
