@@ -752,6 +752,9 @@ func (h *h1Frontend) requests(c *h1Conn, first bool) (parked bool) {
 			e.logSession(f.px, s)
 		}
 		c.rules, c.nolog, c.logLevel, c.asap, c.asapLogged, c.ruleTxn = nil, false, 0, nil, false, nil
+		// The request is answered: an idle connection does not keep it
+		// (~500 bytes with its fields).
+		c.req = nil
 		if !keep || h.isDraining() {
 			return false
 		}
