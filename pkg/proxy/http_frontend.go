@@ -528,11 +528,11 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		return
 	}
 	c.lp = h1Loop{
-		start: start, th: th, ssl: ssl, sslCipher: sslCipher, sslVersion: sslVersion,
+		start: start, ssl: ssl, sslCipher: sslCipher, sslVersion: sslVersion,
 		client: addrPort(nc.RemoteAddr()), local: addrPort(nc.LocalAddr()),
 	}
 	c.raw = rawConn(nc)
-	parked = h.requests(c, true)
+	parked = h.requests(c, true, th)
 }
 
 // resume goes on with a connection parked between two requests, on a
@@ -545,7 +545,7 @@ func (h *h1Frontend) resume(c *h1Conn) {
 		}
 	}()
 	defer h.recoverConn(c)
-	parked = h.requests(c, false)
+	parked = h.requests(c, false, 0)
 }
 
 // recoverConn, deferred: a panic closes this connection only (the cleanup
@@ -583,10 +583,11 @@ func (h *h1Frontend) end(c *h1Conn) {
 }
 
 // h1Loop is what the request loop keeps between two requests, so that a
-// connection parked while idle resumes on any goroutine.
+// connection parked while idle resumes on any goroutine. (The handshake
+// time, which only the first request logs, is not kept: h1Conn then fits
+// the 512-byte size class.)
 type h1Loop struct {
 	start                 time.Time // the accept, then the end of the previous request
-	th                    time.Duration
 	client, local         netip.AddrPort
 	ssl                   bool
 	sslCipher, sslVersion string
@@ -594,10 +595,11 @@ type h1Loop struct {
 
 // requests reads and answers requests until the connection ends (false)
 // or parks while idle (true): then it is not c's goroutine's any more.
-func (h *h1Frontend) requests(c *h1Conn, first bool) (parked bool) {
+// th is the handshake's time, logged with the first request.
+func (h *h1Frontend) requests(c *h1Conn, first bool, th time.Duration) (parked bool) {
 	e, f, nc, d := h.e, h.f, c.nc, c.cnt
 	lp := &c.lp
-	start, th, client, local := lp.start, lp.th, lp.client, lp.local
+	start, client, local := lp.start, lp.client, lp.local
 	ssl, sslCipher, sslVersion := lp.ssl, lp.sslCipher, lp.sslVersion
 	// woken: resumed from the poller, the request is likely there.
 	woken := !first
