@@ -62,6 +62,14 @@ func evpoll() *evPoller {
 // relayEvents are what a relayed socket is watched for.
 const relayEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | uint32(1<<31) // EPOLLET
 
+// An idle HTTP/1 client's socket is added disarmed (parkAdded), then
+// armed for one event each time it parks (parkEvents): level-triggered,
+// so what is there already is reported at once.
+const (
+	parkAdded  = syscall.EPOLLONESHOT
+	parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+)
+
 // add watches d's source socket; false when it cannot (the direction
 // then waits in Go's netpoller as before).
 func (p *evPoller) add(d *relayDir) bool {

@@ -18,6 +18,8 @@ func (p *evPoller) quiet(d *relayDir, on bool) {}
 
 type evTarget interface{ wake(hup bool) }
 
+const parkAdded, parkEvents = 0, 0
+
 func (p *evPoller) watch(rc syscall.RawConn, t evTarget, events uint32) (int32, bool) {
 	return 0, false
 }

@@ -788,9 +788,6 @@ type h1Park struct {
 	resume func() // h.resume(c), made once
 }
 
-// parkEvents are what a parked client is watched for, once.
-const parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
-
 // wake is the poller's, the timer's and kick's: a parked connection
 // resumes on a worker.
 func (p *h1Park) wake(bool) {
@@ -842,7 +839,7 @@ func (h *h1Frontend) idleWait(c *h1Conn, start time.Time, wait time.Duration) (p
 		p.resume = func() { h.resume(c) }
 		c.pk = p
 		// Added disarmed: armed when it parks.
-		tok, ok := evpoll().watch(c.raw, p, syscall.EPOLLONESHOT)
+		tok, ok := evpoll().watch(c.raw, p, parkAdded)
 		if !ok {
 			c.noPark = true
 			return false, nil
