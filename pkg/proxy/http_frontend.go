@@ -71,6 +71,9 @@ type h1Frontend struct {
 	proto string    // the bind's `proto`: "h2", "h1" or "" (ALPN decides)
 	h2    *h2Server // HTTP/2 (h2_frontend.go); nil with `proto h1`
 
+	// workers run new connections and resume parked ones.
+	workers *workerPool
+
 	mu       sync.Mutex
 	conns    map[*h1Conn]bool // true while idle between two requests
 	draining bool
@@ -139,6 +142,12 @@ type h1Conn struct {
 	// raw is the system connection of a plain TCP client (await reads
 	// the request's first bytes through it); nil otherwise.
 	raw syscall.RawConn
+	// lp is the request loop's state between two requests; pk parks the
+	// connection in the poller while it waits for the next one (nil
+	// until its first idle period; noPark: the poller refused it).
+	lp     h1Loop
+	pk     *h1Park
+	noPark bool
 
 	reqs int  // requests read on the connection (http_first_req)
 	h2   bool // the connection speaks HTTP/2 (not counted in h1_*)
@@ -270,9 +279,33 @@ func (d *deadlineConn) readRaw(rc syscall.RawConn) error {
 	if r.fn == nil {
 		r.fn = r.try // once per connection: the callback does not allocate per call
 	}
+	return d.rawReadWith(rc, r.fn)
+}
+
+// readNow is readRaw without the wait: false when nothing is there.
+func (d *deadlineConn) readNow(rc syscall.RawConn) (bool, error) {
+	r := &d.raw
+	if r.once == nil {
+		r.once = func(fd uintptr) bool {
+			r.try(fd)
+			return true
+		}
+	}
+	err := d.rawReadWith(rc, r.once)
+	if err == errWouldBlock {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (d *deadlineConn) rawReadWith(rc syscall.RawConn, fn func(uintptr) bool) error {
+	r := &d.raw
 	r.n, r.err, r.got = 0, nil, nil
-	err := rc.Read(r.fn)
+	err := rc.Read(fn)
 	n, got := r.n, r.got
+	if err == nil && r.err == syscall.EAGAIN {
+		return errWouldBlock
+	}
 	if err == nil && r.err != nil {
 		err = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", r.err)}
 	}
@@ -293,10 +326,11 @@ func (d *deadlineConn) readRaw(rc syscall.RawConn) error {
 
 // rawRead is the state of readRaw's callback.
 type rawRead struct {
-	fn  func(fd uintptr) bool
-	n   int
-	err error
-	got *[]byte
+	fn   func(fd uintptr) bool // try, waiting for readability
+	once func(fd uintptr) bool // try, not waiting
+	n    int
+	err  error
+	got  *[]byte
 }
 
 // try reads into a pooled buffer; nothing there gives the buffer back and
@@ -406,6 +440,7 @@ func (e *Engine) serveH1(f *Frontend, ln net.Listener, local http.Handler) {
 		h.rules = newHTTPRules(e, f, &routeCache{e: e, f: f})
 	}
 	workers := newWorkerPool(h.serve, e.stop)
+	h.workers = workers
 	e.acceptWG.Add(1)
 	go func() {
 		defer e.acceptWG.Done()
@@ -465,6 +500,9 @@ func (h *h1Frontend) watch() {
 	for c, idle := range h.conns {
 		if idle {
 			c.nc.Close()
+			// A connection parked in the poller hears nothing of
+			// its socket's close (it leaves the set): it is woken.
+			c.pk.kick()
 		}
 	}
 	h.mu.Unlock()
@@ -472,6 +510,7 @@ func (h *h1Frontend) watch() {
 	h.mu.Lock()
 	for c := range h.conns {
 		c.nc.Close()
+		c.pk.kick()
 	}
 	h.mu.Unlock()
 	if h.tr != nil {
@@ -500,7 +539,8 @@ func (h *h1Frontend) isDraining() bool {
 	return h.draining
 }
 
-// serve runs the requests of one client connection.
+// serve runs the requests of one client connection, until it ends or
+// parks between two requests (idleWait): a later event resumes it.
 func (h *h1Frontend) serve(nc net.Conn) {
 	e, f := h.e, h.f
 	d := &deadlineConn{Conn: nc}
@@ -512,36 +552,14 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	h.conns[c] = false
 	killed := e.killed.Err() != nil
 	h.mu.Unlock()
+	parked := false
 	defer func() {
-		h.mu.Lock()
-		delete(h.conns, c)
-		drained := h.draining && len(h.conns) == 0
-		h.mu.Unlock()
-		if !c.h2 {
-			// haproxy's HTTP/1 layer counts what it read and wrote
-			// (h1_bytes_in, h1_bytes_out); before the close, which the
-			// stats show as the end of the session.
-			f.ctr.h1.bytesIn.Add(d.n.Load())
-			f.ctr.h1.bytesOut.Add(d.wn.Load())
-		}
-		nc.Close()
-		c.private.close()
-		c.ss.close()
-		stickConnEnd(c.stk)
-		c.release(true)
-		if drained && h.tr != nil {
-			h.def.closeIdle()
+		if !parked {
+			h.end(c)
 		}
 	}()
-	defer func() {
-		// A panic closes this connection only (the deferred cleanup
-		// above still runs); the other connections go on.
-		if r := recover(); r != nil {
-			e.recovered("http session", f.Name(), r)
-			c.broken = true
-		}
-	}()
-	start := e.now() // the accept, then the end of the previous request
+	defer h.recoverConn(c)
+	start := e.now() // the accept
 	if killed || !e.tcpAccept(f, nc, c.stk, start, &c.sessVars) {
 		return
 	}
@@ -560,9 +578,83 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		h.serveH2(c, c.cnt, start, th)
 		return
 	}
-	client, local := addrPort(nc.RemoteAddr()), addrPort(nc.LocalAddr())
+	c.lp = h1Loop{
+		start: start, ssl: ssl, sslCipher: sslCipher, sslVersion: sslVersion,
+		client: addrPort(nc.RemoteAddr()), local: addrPort(nc.LocalAddr()),
+	}
 	c.raw = rawConn(nc)
 	d.rc = c.raw
+	parked = h.requests(c, true, th)
+}
+
+// resume goes on with a connection parked between two requests, on a
+// worker, once the poller, its timer or a stop woke it.
+func (h *h1Frontend) resume(c *h1Conn) {
+	parked := false
+	defer func() {
+		if !parked {
+			h.end(c)
+		}
+	}()
+	defer h.recoverConn(c)
+	parked = h.requests(c, false, 0)
+}
+
+// recoverConn, deferred: a panic closes this connection only (the cleanup
+// deferred before it still runs); the other connections go on.
+func (h *h1Frontend) recoverConn(c *h1Conn) {
+	if r := recover(); r != nil {
+		h.e.recovered("http session", h.f.Name(), r)
+		c.broken = true
+	}
+}
+
+// end closes a connection whose requests are over.
+func (h *h1Frontend) end(c *h1Conn) {
+	f, d := h.f, c.cnt
+	c.pk.stop()
+	h.mu.Lock()
+	delete(h.conns, c)
+	drained := h.draining && len(h.conns) == 0
+	h.mu.Unlock()
+	if !c.h2 {
+		// haproxy's HTTP/1 layer counts what it read and wrote
+		// (h1_bytes_in, h1_bytes_out); before the close, which the
+		// stats show as the end of the session.
+		f.ctr.h1.bytesIn.Add(d.n.Load())
+		f.ctr.h1.bytesOut.Add(d.wn.Load())
+	}
+	c.nc.Close()
+	c.private.close()
+	c.ss.close()
+	stickConnEnd(c.stk)
+	c.release(true)
+	if drained && h.tr != nil {
+		h.def.closeIdle()
+	}
+}
+
+// h1Loop is what the request loop keeps between two requests, so that a
+// connection parked while idle resumes on any goroutine. (The handshake
+// time, which only the first request logs, is not kept: h1Conn then fits
+// the 512-byte size class.)
+type h1Loop struct {
+	start                 time.Time // the accept, then the end of the previous request
+	client, local         netip.AddrPort
+	ssl                   bool
+	sslCipher, sslVersion string
+}
+
+// requests reads and answers requests until the connection ends (false)
+// or parks while idle (true): then it is not c's goroutine's any more.
+// th is the handshake's time, logged with the first request.
+func (h *h1Frontend) requests(c *h1Conn, first bool, th time.Duration) (parked bool) {
+	e, f, nc, d := h.e, h.f, c.nc, c.cnt
+	lp := &c.lp
+	start, client, local := lp.start, lp.client, lp.local
+	ssl, sslCipher, sslVersion := lp.ssl, lp.sslCipher, lp.sslVersion
+	// woken: resumed from the poller, the request is likely there.
+	woken := !first
 	t := f.px.Timeouts
 	// haproxy's HTTP/1 layer closes a connection waiting for a request at
 	// the first of `timeout client` and its idle date: `timeout
@@ -572,32 +664,45 @@ func (h *h1Frontend) serve(nc net.Conn) {
 	// closes after 300 ms. Once bytes come, the head has `timeout
 	// http-request` (haproxy's client timeout then restarts at each read).
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
-	for first := true; ; first = false {
+	for ; ; first = false {
 		wait := shortestSet(t.HTTPRequest, t.Client)
 		if !first {
 			wait = shortestSet(firstSet(t.HTTPKeepAlive, t.HTTPRequest), t.Client)
 			if !h.setIdle(c, true) {
-				return
+				return false
 			}
 		}
 		d.idle.Store(0)
 		setDeadline(nc.SetReadDeadline, start, wait)
-		// The client has just got its response (or connected): its
-		// request is likely not there yet. The other goroutines ready to
-		// run go first, so that await's read more often finds it than
-		// ends in EAGAIN and a wait in the poller (whose readiness Go
-		// forgets before each read): a keep-alive request under load
-		// then costs a read less (strace: 0.76 -> 0.08 reads ending in
-		// EAGAIN per request).
-		runtime.Gosched()
-		err := c.await()
+		if !woken {
+			// The client has just got its response (or connected):
+			// its request is likely not there yet. The other
+			// goroutines ready to run go first, so that the read more
+			// often finds it than ends in EAGAIN and a wait in the
+			// poller (whose readiness Go forgets before each read): a
+			// keep-alive request under load then costs a read less
+			// (strace: 0.76 -> 0.08 reads ending in EAGAIN per
+			// request).
+			runtime.Gosched()
+		}
+		woken = false
+		var err error
+		if !first && c.parkable() {
+			var parked bool
+			if parked, err = h.idleWait(c, start, wait); parked {
+				return true
+			}
+		}
+		if err == nil {
+			err = c.await()
+		}
 		h.setIdle(c, false)
 		if err == nil && first && h.upgradeH2(c) {
 			// The HTTP/2 preface: haproxy's HTTP/1 layer hands the
 			// connection over without making a stream of it.
 			c.h2 = true
 			h.serveUpgraded(c, start, th)
-			return
+			return false
 		}
 		if err == nil {
 			// Something arrived: haproxy's HTTP/1 layer makes a stream
@@ -619,10 +724,10 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			// (408 cR on timeout, 400 CR on close); with `option
 			// http-ignore-probes` it is closed silently, uncounted.
 			if !first || e.killed.Err() != nil || f.px.Options.IgnoreProbes {
-				return
+				return false
 			}
 			h.badRequest(c, &s, start, err)
-			return
+			return false
 		}
 		tFirst := e.now()
 		s.Ti = tFirst.Sub(start) - s.Th
@@ -647,16 +752,16 @@ func (h *h1Frontend) serve(nc net.Conn) {
 		}
 		if err != nil {
 			h.badRequest(c, &s, tFirst, err)
-			return
+			return false
 		}
 		if strings.EqualFold(req.method, "PRI") {
 			h.refusePRI(c, &s, tFirst)
-			return
+			return false
 		}
 		req.notFirst = c.reqs > 0
 		c.reqs++
 		if h.rules != nil && !h.tcpContent(c, &s, req) {
-			return
+			return false
 		}
 		f.ctr.request(tFirst)
 		stickRequestStart(c.stk)
@@ -701,11 +806,145 @@ func (h *h1Frontend) serve(nc net.Conn) {
 			e.logSession(f.px, s)
 		}
 		c.rules, c.nolog, c.logLevel, c.asap, c.asapLogged, c.ruleTxn = nil, false, 0, nil, false, nil
+		// The request is answered: an idle connection does not keep it
+		// (~500 bytes with its fields).
+		c.req = nil
 		if !keep || h.isDraining() {
-			return
+			return false
 		}
 		c.release(false)
 		start = end
+		lp.start = end
+	}
+}
+
+// States of a connection's h1Park.
+const (
+	parkRunning = iota // a goroutine serves the connection
+	parkIdle           // parked: no goroutine, the poller or the timer wakes it
+	parkDone           // ended
+)
+
+// h1Park waits for a keep-alive client's next request with no goroutine,
+// as haproxy's connections wait in its poller: the socket is in the
+// process's epoll set (evpoll), armed once per idle period
+// (level-triggered, one-shot: data or a close already there is reported
+// at once), and a timer stands for the read deadline. Whichever of the
+// event, the timer or a stop (kick) comes first resumes the request loop
+// on a worker; the others find the state running and do nothing.
+type h1Park struct {
+	c      *h1Conn
+	state  atomic.Int32
+	tok    int32 // in the poller's table; 0 until the socket is added
+	timer  *time.Timer
+	resume func() // h.resume(c), made once
+}
+
+// wake is the poller's, the timer's and kick's: a parked connection
+// resumes on a worker.
+func (p *h1Park) wake(bool) {
+	if p.state.CompareAndSwap(parkIdle, parkRunning) {
+		p.c.h.workers.runFunc(p.resume)
+	}
+}
+
+// event is the poller's: a parked connection resumes on any news, its
+// read tells which.
+func (p *h1Park) event(uint32) { p.wake(false) }
+
+// kick wakes a parked connection, so that it sees its closed socket or
+// the stop; nil-safe.
+func (p *h1Park) kick() {
+	if p != nil {
+		p.wake(false)
+	}
+}
+
+// stop ends the parking of a connection that ends; nil-safe.
+func (p *h1Park) stop() {
+	if p == nil {
+		return
+	}
+	p.state.Store(parkDone)
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	if p.tok != 0 {
+		evpoll().forget(p.tok)
+	}
+}
+
+// parkable: the connection may wait for its next request in the poller,
+// being a plain TCP one with nothing read ahead.
+func (c *h1Conn) parkable() bool {
+	return c.raw != nil && !c.noPark && c.br == nil && len(c.cnt.pending) == 0 && evpoll() != nil
+}
+
+// errParkStop ends a parked connection that a stop woke.
+var errParkStop = errors.New("stopping")
+
+// idleWait waits for the next request on a kept-alive connection: what
+// the socket has is read at once (into pending, c.br then set); with
+// nothing there the connection parks (true) and this goroutine must leave
+// it alone. Its error is the read's, or a timeout at the deadline (start
+// + wait, none with wait 0) as the read deadline would give.
+func (h *h1Frontend) idleWait(c *h1Conn, start time.Time, wait time.Duration) (parked bool, err error) {
+	p := c.pk
+	if p == nil {
+		p = &h1Park{c: c}
+		p.resume = func() { h.resume(c) }
+		c.pk = p
+		// Added disarmed: armed when it parks.
+		tok, ok := evpoll().watch(c.raw, p, parkAdded)
+		if !ok {
+			c.noPark = true
+			return false, nil
+		}
+		p.tok = tok
+	}
+	var deadline time.Time
+	if wait > 0 {
+		deadline = start.Add(wait)
+		if p.timer == nil {
+			p.timer = time.AfterFunc(time.Until(deadline), p.kick)
+		} else {
+			p.timer.Reset(time.Until(deadline))
+		}
+	}
+	for {
+		got, err := c.cnt.readNow(c.raw)
+		if err != nil || got {
+			if p.timer != nil {
+				p.timer.Stop()
+			}
+			if got {
+				c.br = getReader(c.cnt)
+			}
+			return false, err
+		}
+		// From here another goroutine may resume c: this one touches
+		// only the state, the socket and the poller.
+		p.state.Store(parkIdle)
+		if !evpoll().rearm(c.raw, p.tok, parkEvents) {
+			if !p.state.CompareAndSwap(parkIdle, parkRunning) {
+				return true, nil // woken meanwhile: resumed elsewhere
+			}
+			c.noPark = true
+			return false, nil
+		}
+		// A stop or the deadline that came before the state said idle
+		// woke nobody.
+		stopping := h.isDraining()
+		if !stopping && (deadline.IsZero() || time.Now().Before(deadline)) {
+			return true, nil
+		}
+		if !p.state.CompareAndSwap(parkIdle, parkRunning) {
+			return true, nil
+		}
+		if stopping {
+			return false, errParkStop
+		}
+		return false, os.ErrDeadlineExceeded
 	}
 }
 
