@@ -3,6 +3,7 @@ package vrrpfsm_test
 import (
 	"context"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,6 +88,50 @@ func TestLoopInstancesDueTogetherStayTogether(t *testing.T) {
 			if len(sent) != k+1 || !sent[k].At.Equal(at) {
 				t.Fatalf("instance %d after advert %d: sent %v, want %d adverts, the last at %v", i+1, k, sent, k+1, at)
 			}
+		}
+	}
+}
+
+// TestLoopNoAdvertsBackToBack: a pass that lasted longer than the advert
+// interval (here each send takes 2 s of the fake clock) times the next
+// advert from the clock, not from the pass: a full interval after the
+// send, not at once.
+func TestLoopNoAdvertsBackToBack(t *testing.T) {
+	clk := fsmtest.NewClock(t0)
+	cfg := vrrpfsm.Config{Name: "VI_1", VRID: 51, Priority: 100, AdvertInt: time.Second,
+		InitialState: vrrpfsm.Master, Address: netip.MustParseAddr("192.168.1.80")}
+	var slow atomic.Int32 // sends left that take 2 s
+	snd := &fsmtest.Sender{Clock: clk}
+	snd.OnSend = func(uint8) {
+		if slow.Add(-1) >= 0 {
+			clk.Advance(2 * time.Second)
+		}
+	}
+	in := vrrpfsm.New(cfg, clk, snd, &fsmtest.Effects{}, zerolog.Nop())
+	if _, err := vrrpfsm.NewLoop(clk).Launch(context.Background(), in, nil); err != nil {
+		t.Fatal(err)
+	}
+	in.Sync()
+	down, _ := clk.Next()
+	clk.AdvanceTo(down)
+	in.Sync()
+	if st := in.Status().State; st != vrrpfsm.Master {
+		t.Fatalf("state %v, want MASTER", st)
+	}
+	slow.Store(3)
+	for k := 0; k < 4; k++ {
+		next, _ := clk.Next()
+		clk.AdvanceTo(next)
+		in.Sync()
+	}
+	sent := snd.Sent()
+	if len(sent) < 5 {
+		t.Fatalf("%d adverts, want 5 (MASTER's and four timed)", len(sent))
+	}
+	// Adverts 1-3 took 2 s each: 2-4 follow them.
+	for k := 2; k <= 4; k++ {
+		if gap := sent[k].At.Sub(sent[k-1].At); gap < 3*time.Second {
+			t.Errorf("advert %d %v after the one before, which took 2 s: want the interval after it (3 s)", k, gap)
 		}
 	}
 }

@@ -117,6 +117,18 @@ func (in *Instance) finish() {
 // machine times its deadlines. Only on the loop's goroutine.
 func (in *Instance) now() time.Time { return in.loop.now }
 
+// advertAt is the deadline of a master's next advert, d after the pass's
+// time; after the clock's reading instead when the pass has lasted d or
+// more (slow Effects of many transitions), so that no instance sends two
+// adverts back to back.
+func (in *Instance) advertAt(d time.Duration) time.Time {
+	t := in.now().Add(d)
+	if now := in.clk.Now(); !t.After(now) {
+		return now.Add(d)
+	}
+	return t
+}
+
 // late reports how long after its deadline the state's timer is handled.
 func (in *Instance) late() {
 	if in.cfg.OnLate == nil {
@@ -336,7 +348,7 @@ func (in *Instance) transition(from, to State, why Reason) {
 func (in *Instance) gotoMaster(from State, why Reason) {
 	now := in.now()
 	in.state = Master
-	in.sands = now.Add(in.cfg.AdvertInt)
+	in.sands = in.advertAt(in.cfg.AdvertInt)
 	in.arm()
 	in.send(in.eff)
 	if !in.vipSet {

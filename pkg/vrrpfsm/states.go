@@ -109,7 +109,7 @@ func (in *Instance) masterStep(ev event, fired, stop bool) (State, Reason, bool)
 		return Stop, ReasonShutdown, true
 	case fired:
 		in.send(in.eff)
-		in.sands = in.now().Add(in.cfg.AdvertInt)
+		in.sands = in.advertAt(in.cfg.AdvertInt)
 		in.arm()
 	case ev.kind == evVIPGone:
 		return Backup, ReasonVIPRemoved, true
@@ -119,7 +119,7 @@ func (in *Instance) masterStep(ev event, fired, stop bool) (State, Reason, bool)
 		}
 		// Having answered, the next advert is one interval away.
 		if !in.cfg.LowerPrioNoAdvert {
-			in.sands = in.now().Add(in.cfg.AdvertInt)
+			in.sands = in.advertAt(in.cfg.AdvertInt)
 			in.arm()
 		}
 	default:
