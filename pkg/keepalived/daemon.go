@@ -402,9 +402,14 @@ func (d *Daemon) apply(cfg *keepalivedcfg.Config) {
 	d.groups = groups
 	d.subscribeProcesses(cfg, isNew)
 	d.subscribeFiles(cfg, isNew)
+	// The new instances start together, in one pass of the loop (see
+	// vrrpfsm.Loop.Hold): their timers then stay in step, one wake-up
+	// for all of them, as keepalived's.
+	release := d.env.fsmLoop().Hold()
 	for _, n := range created {
 		n.start(d.ctx)
 	}
+	release()
 	// Scripts start after the instances so the first verdict reaches them.
 	for _, sc := range cfg.Scripts {
 		if !used[sc.Name] {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -39,9 +40,12 @@ type tuning struct {
 	mu       sync.Mutex
 	max      int           // max_auto_priority; 0: never raise
 	minDelay time.Duration // min_auto_priority_delay
-	cur      int           // current SCHED_RR priority; 0: SCHED_OTHER
-	locked   bool
-	xcpu     chan os.Signal
+	// minLate is minDelay for late's first check, without mu: a timer
+	// handled in time (every advert of a master) takes no lock.
+	minLate atomic.Int64
+	cur     int // current SCHED_RR priority; 0: SCHED_OTHER
+	locked  bool
+	xcpu    chan os.Signal
 }
 
 const (
@@ -62,6 +66,7 @@ func (t *tuning) apply(g keepalivedcfg.Global) {
 	if t.minDelay <= 0 {
 		t.minDelay = time.Second
 	}
+	t.minLate.Store(int64(t.minDelay))
 	if g.VRRPNoSwap {
 		if err := syscall.Mlockall(syscall.MCL_CURRENT | syscall.MCL_FUTURE | mclOnFault); err != nil {
 			t.log.Info().Msgf("Unable to lock process in memory - %s", strerror(err))
@@ -94,6 +99,9 @@ func (t *tuning) resetLocked() {
 
 // late is vrrpfsm.Config.OnLate: a timer ran late by d.
 func (t *tuning) late(d time.Duration) {
+	if d <= time.Duration(t.minLate.Load()) {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if d <= t.minDelay {

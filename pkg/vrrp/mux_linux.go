@@ -58,25 +58,40 @@ type muxSend struct {
 	// The IPv4 send path without allocation (send4): WriteToIP makes an
 	// IPAddr, its IP slice and a sockaddr per datagram, a master one per
 	// advert interval and instance.
-	mu    sync.Mutex
-	rc    syscall.RawConn
-	sa    syscall.RawSockaddrInet4
-	b     []byte
-	err   error
-	write func(fd uintptr) bool
+	mu sync.Mutex
+	// fd is conn's descriptor (-1: unknown), on which send4 calls
+	// sendto(2) itself while closed is false: no RawConn.Write (its
+	// descriptor lock and poller checks, a closure) unless the socket
+	// buffer is full.
+	fd     int
+	closed bool // conn is closed or closing: fd may be another file's
+	rc     syscall.RawConn
+	sa     syscall.RawSockaddrInet4
+	b      []byte
+	err    error
+	write  func(fd uintptr) bool
 }
 
 // newMuxSend wraps a send socket.
 func newMuxSend(c *net.IPConn) *muxSend {
-	s := &muxSend{conn: c, sa: syscall.RawSockaddrInet4{Family: syscall.AF_INET}}
+	s := &muxSend{conn: c, fd: -1, sa: syscall.RawSockaddrInet4{Family: syscall.AF_INET}}
 	if rc, err := c.SyscallConn(); err == nil {
 		s.rc = rc
 		s.write = func(fd uintptr) bool {
 			s.err = sendtoRaw(fd, s.b, &s.sa)
 			return s.err != syscall.EAGAIN
 		}
+		rc.Control(func(fd uintptr) { s.fd = int(fd) })
 	}
 	return s
+}
+
+// close closes the socket; send4 no longer uses its descriptor.
+func (s *muxSend) close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return s.conn.Close()
 }
 
 // sendtoRaw is sendto(2) on the non-blocking socket fd without the
@@ -106,12 +121,20 @@ func sendtoRaw(fd uintptr, b []byte, sa *syscall.RawSockaddrInet4) error {
 func (s *muxSend) send4(b []byte, dst netip.Addr) error {
 	if s.rc != nil {
 		s.mu.Lock()
-		s.b, s.sa.Addr = b, dst.As4()
-		err := s.rc.Write(s.write)
-		if err == nil {
-			err = s.err
+		s.sa.Addr = dst.As4()
+		var err error = syscall.EBADF
+		if s.fd >= 0 && !s.closed {
+			err = sendtoRaw(uintptr(s.fd), b, &s.sa)
 		}
-		s.b, s.err = nil, nil
+		if err == syscall.EAGAIN {
+			// The buffer is full: wait for room in the poller.
+			s.b = b
+			err = s.rc.Write(s.write)
+			if err == nil {
+				err = s.err
+			}
+			s.b, s.err = nil, nil
+		}
 		s.mu.Unlock()
 		if err == nil {
 			return nil
@@ -302,7 +325,7 @@ func (c *MuxConn) Close() error {
 	}
 	if c.send.refs--; c.send.refs == 0 {
 		delete(m.sends, c.sk)
-		errs = append(errs, c.send.conn.Close())
+		errs = append(errs, c.send.close())
 	}
 	m.mu.Unlock()
 	c.mu.Lock()

@@ -2,8 +2,11 @@ package vrrp
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/netip"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -155,5 +158,56 @@ func TestIntegrationMux(t *testing.T) {
 				t.Errorf("after closing every instance the process holds %d descriptors, had %d", got, before)
 			}
 		})
+	}
+}
+
+// TestIntegrationMuxSendClosed: a send racing the close of its socket's
+// last user fails as a send on a closed socket does, and does not write on
+// the descriptor number, which the next socket opened may reuse.
+func TestIntegrationMuxSendClosed(t *testing.T) {
+	l := newLab(t)
+	m := NewMux()
+	var c *MuxConn
+	if err := inNS(l.a, func() (err error) {
+		c, err = m.Listen(Config{IfIndex: l.ifA, Src: labA, VRID: 51})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := c.send
+	a := Advertisement{Version: 2, Type: 1, VRID: 51, Priority: 100, AdvertInt: time.Second, Addresses: []netip.Addr{labVIP}}
+	out, err := (&Encoder{Src: labA}).Encode(&a, GroupIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.send4(out[0], GroupIPv4); err != nil {
+		t.Fatalf("send on the open socket: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Raw sockets, on which a send would succeed, until one has the
+	// closed socket's number.
+	reused := false
+	for i := 0; i < 8 && !reused; i++ {
+		var fd int
+		if err := inNS(l.a, func() (err error) {
+			fd, err = syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, ProtocolVRRP)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		defer syscall.Close(fd)
+		reused = fd == s.fd
+	}
+	if !reused {
+		t.Fatalf("descriptor %d not reused", s.fd)
+	}
+	// To the peer: a destination the new socket can reach.
+	if err := s.send4(out[0], labB); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("send after close: %v, want net.ErrClosed", err)
+	}
+	if err := c.Send(out[0], labB); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Send after Close: %v, want net.ErrClosed", err)
 	}
 }

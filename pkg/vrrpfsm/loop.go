@@ -23,14 +23,25 @@ import (
 type Loop struct {
 	clk Clock
 
-	mu      sync.Mutex // guards ready, running, count, parked
+	mu      sync.Mutex // guards ready, running, count, parked, held, pending
 	ready   []*Instance
+	held    int         // Hold calls not released
+	pending []*Instance // launched while held: started at the release
 	running bool
 	count   int     // instances started and not stopped
 	parked  *fdWait // the goroutine waits on it, to be woken by the next schedule
 	wake    chan struct{}
 
 	// Owned by the loop's goroutine.
+	// now is the time of the pass over what is due, keepalived's
+	// time_now (set once per pass by its thread scheduler): the instances
+	// handled in one pass time their next deadline from it, so that
+	// instances due together stay due together and wake the loop once,
+	// as keepalived's one read timeout per socket does. With a clock
+	// reading of its own, each instance's deadline fell later by the
+	// handling of those before it, and 1,000 masters drifted apart into
+	// as many wake-ups a second as instances.
+	now      time.Time
 	timers   timerHeap
 	timer    Timer
 	deadline time.Time // of timer, when timerSet
@@ -78,8 +89,12 @@ func (l *Loop) Launch(ctx context.Context, in *Instance, stopped func()) (stop f
 	l.mu.Lock()
 	l.count++
 	in.starting = true
-	l.ready = append(l.ready, in)
-	in.inReady = true
+	in.inReady = true // also while pending: a schedule adds nothing
+	if l.held > 0 {
+		l.pending = append(l.pending, in)
+	} else {
+		l.ready = append(l.ready, in)
+	}
 	if !l.running {
 		l.running = true
 		go l.run()
@@ -88,6 +103,31 @@ func (l *Loop) Launch(ctx context.Context, in *Instance, stopped func()) (stop f
 	l.mu.Unlock()
 	l.signal(w)
 	return in.requestStop, nil
+}
+
+// Hold defers the start of the instances launched until release is
+// called (once; later calls do nothing): then they all start in one pass
+// of the loop, from one reading of the clock, as keepalived's
+// vrrp_init_state starts every instance from one time_now. Instances
+// started together thus time their master-down timers, and once MASTER
+// their adverts, from the same instant and wake the loop once for all
+// (see Loop.now); launched one pass each, they kept the spread of the
+// launches. The instances already running are not held.
+func (l *Loop) Hold() (release func()) {
+	l.mu.Lock()
+	l.held++
+	l.mu.Unlock()
+	return sync.OnceFunc(func() {
+		l.mu.Lock()
+		l.held--
+		if l.held == 0 {
+			l.ready = append(l.ready, l.pending...)
+			l.pending = nil
+		}
+		w := l.unpark()
+		l.mu.Unlock()
+		l.signal(w)
+	})
 }
 
 // requestStop asks the loop to stop in (its Start's context is done).
@@ -205,6 +245,7 @@ func (l *Loop) process() {
 	for {
 		did := false
 		now := l.clk.Now()
+		l.now = now
 		for len(l.timers) > 0 && !l.timers[0].sands.After(now) {
 			in := l.timers[0]
 			in.drain()

@@ -40,7 +40,7 @@ func (in *Instance) drain() {
 			in.dispatch(event{kind: evForce}, false, false)
 		case stop:
 			in.dispatch(event{}, false, true)
-		case in.timerOn && !in.sands.After(in.clk.Now()):
+		case in.timerOn && !in.sands.After(in.now()):
 			in.timerOn = false
 			in.loop.setTimer(in, false)
 			in.late()
@@ -113,6 +113,22 @@ func (in *Instance) finish() {
 	}
 }
 
+// now is the time of the loop's pass (Loop.now), from which the state
+// machine times its deadlines. Only on the loop's goroutine.
+func (in *Instance) now() time.Time { return in.loop.now }
+
+// advertAt is the deadline of a master's next advert, d after the pass's
+// time; after the clock's reading instead when the pass has lasted d or
+// more (slow Effects of many transitions), so that no instance sends two
+// adverts back to back.
+func (in *Instance) advertAt(d time.Duration) time.Time {
+	t := in.now().Add(d)
+	if now := in.clk.Now(); !t.After(now) {
+		return now.Add(d)
+	}
+	return t
+}
+
 // late reports how long after its deadline the state's timer is handled.
 func (in *Instance) late() {
 	if in.cfg.OnLate == nil {
@@ -158,7 +174,7 @@ func (in *Instance) start() (State, Reason) {
 	}
 	in.recomputePriority()
 	faults, pending := in.faults()
-	now := in.clk.Now()
+	now := in.now()
 	gst := Backup
 	if in.grp != nil {
 		gst = in.grp.start(in)
@@ -248,7 +264,7 @@ func (in *Instance) stamp(now time.Time, why Reason) {
 func (in *Instance) transition(from, to State, why Reason) {
 	in.log.Debug().Str("from", from.String()).Str("to", to.String()).Str("reason", why.String()).
 		Msgf("%s: %s -> %s (%s)", in.name, from, to, why)
-	now := in.clk.Now()
+	now := in.now()
 	forced := in.forcing
 	defer func() {
 		if in.grp != nil {
@@ -330,9 +346,9 @@ func (in *Instance) transition(from, to State, why Reason) {
 // gotoMaster: send an advert first so the old master drops the addresses
 // before our gratuitous ARPs, then take the addresses.
 func (in *Instance) gotoMaster(from State, why Reason) {
-	now := in.clk.Now()
+	now := in.now()
 	in.state = Master
-	in.sands = now.Add(in.cfg.AdvertInt)
+	in.sands = in.advertAt(in.cfg.AdvertInt)
 	in.arm()
 	in.send(in.eff)
 	if !in.vipSet {

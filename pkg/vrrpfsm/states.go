@@ -15,7 +15,7 @@ func (in *Instance) backupStep(ev event, fired, stop bool) (State, Reason, bool)
 			// wait a whole master-down interval again
 			// (vrrp_sync.c vrrp_sync_can_goto_master).
 			in.msDown = in.msDownTimer()
-			in.sands = in.clk.Now().Add(in.msDown)
+			in.sands = in.now().Add(in.msDown)
 			in.arm()
 			break
 		}
@@ -33,7 +33,7 @@ func (in *Instance) backupStep(ev event, fired, stop bool) (State, Reason, bool)
 
 func (in *Instance) backupRx(a Advert) {
 	in.countRx(a)
-	now := in.clk.Now()
+	now := in.now()
 	prio := int(a.Priority)
 	ignore := false
 	switch {
@@ -109,7 +109,7 @@ func (in *Instance) masterStep(ev event, fired, stop bool) (State, Reason, bool)
 		return Stop, ReasonShutdown, true
 	case fired:
 		in.send(in.eff)
-		in.sands = in.clk.Now().Add(in.cfg.AdvertInt)
+		in.sands = in.advertAt(in.cfg.AdvertInt)
 		in.arm()
 	case ev.kind == evVIPGone:
 		return Backup, ReasonVIPRemoved, true
@@ -119,7 +119,7 @@ func (in *Instance) masterStep(ev event, fired, stop bool) (State, Reason, bool)
 		}
 		// Having answered, the next advert is one interval away.
 		if !in.cfg.LowerPrioNoAdvert {
-			in.sands = in.clk.Now().Add(in.cfg.AdvertInt)
+			in.sands = in.advertAt(in.cfg.AdvertInt)
 			in.arm()
 		}
 	default:

@@ -152,7 +152,7 @@ func (in *Instance) forced() (State, Reason, bool) {
 	to, hold := in.grp.take(in)
 	if hold && in.state == Backup {
 		in.msDown = in.msDownTimer()
-		in.sands = in.clk.Now().Add(in.msDown)
+		in.sands = in.now().Add(in.msDown)
 		in.arm()
 	}
 	if to == Init || to == in.state {
