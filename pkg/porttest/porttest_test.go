@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TestFreeNeverRepeats asks for many ports and checks none comes twice,
@@ -25,7 +26,13 @@ func TestFreeNeverRepeats(t *testing.T) {
 func TestFreeAcrossProcesses(t *testing.T) {
 	if os.Getenv("PORTTEST_CHILD") != "" {
 		os.Stdout.WriteString(strconv.Itoa(Free(t)) + "\n")
-		select {} // hold the lock until killed
+		// Hold the lock until killed. Not select{}: run directly, without
+		// -test.timeout, the binary has no timer pending, so the runtime
+		// would call that a deadlock and exit, releasing the lock (seen
+		// once under load, when the child died before the claim below).
+		for {
+			time.Sleep(time.Hour)
+		}
 	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestFreeAcrossProcesses$")
 	cmd.Env = append(os.Environ(), "PORTTEST_CHILD=1")
