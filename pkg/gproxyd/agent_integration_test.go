@@ -32,6 +32,7 @@ backend b
 const agentScript = agentLabFuncs + `
 reply() { echo "$2" > "$DIR/r.tmp"; mv "$DIR/r.tmp" "$DIR/r$1"; }
 reply 9401 "75%"; reply 9402 "up"
+rm -f "$DIR"/r*.served # left by the other program's run
 for p in 9401 9402; do agent 127.0.0.1 $p "$DIR/r$p"; done
 socat TCP-LISTEN:9302,fork,reuseaddr SYSTEM:"echo x" 2>/dev/null &
 # pxname,svname,status,weight,check_status,check_code,last_chk,last_agt,agent_status,agent_code,
@@ -50,14 +51,15 @@ run() {
   rm -f "$DIR/s.sock"
   reply 9401 "75%"
   "$1" -db -f "$DIR/a.cfg" 2>&1 | grep -v NOTICE | sed -e 's/check duration: [0-9]*ms/check duration: Nms/' > "$DIR/log.$2" &
+  logger=$!
   for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done
-  sleep 1
+  sleep 1; served "$DIR/r9401"; served "$DIR/r9402"
   echo "## 75%"; st
   for r in "down" "up 50% # all good" "drain" "maint" "ready up" "stopped # bye" "up bogus 30%" "x%" "maxconn:7 fail" "up, ready, 100%"; do
-    reply 9401 "$r"; sleep 0.9; echo "## $r"; st
+    reply 9401 "$r"; sleep 0.9; served "$DIR/r9401"; echo "## $r"; st
   done
   # A reply without health from now on: only the commands move it.
-  reply 9401 "ready"; sleep 0.9
+  reply 9401 "ready"; sleep 0.9; served "$DIR/r9401"
   echo "## cli"
   for cmd in "help" "set server b/s1 agent down" "set server b/s1 agent sideways" "disable agent b/s1" "set server b/s1 agent up" \
       "enable agent b/s1" "set server b/s1 agent up" "enable agent b/s3" "enable health b/s3" "disable health b/s2" \
@@ -68,7 +70,8 @@ run() {
   c help | grep -E '^  (enable|disable) (agent|health)|^  set maxconn server'
   c show stat | cut -d, -f1,2,7 | grep '^b,s3'
   st
-  kill $(pidof -s $(basename "$1")); sleep 0.5
+  # The log is complete once the pipeline has drained.
+  kill $(pidof -s $(basename "$1")); wait $logger
   cat "$DIR/log.$2"
 }
 run "$BIN" x
@@ -113,7 +116,11 @@ s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64)
 while True:
     c, _ = s.accept()
     try:
-        c.sendall(open(sys.argv[3], "rb").read())
+        r = open(sys.argv[3], "rb").read()
+        c.sendall(r)
+        # served (see below) waits for this.
+        with open(sys.argv[3] + ".served", "ab") as f:
+            f.write(r)
     except OSError:
         pass
     c.close()
@@ -121,6 +128,11 @@ while True:
   for i in $(seq 100); do (exec 3<>/dev/tcp/$1/$2) 2>/dev/null && break; sleep 0.05; done
 }
 c() { echo "$*" | socat -t 10 - "$DIR/s.sock"; }
+# served FILE: waits (500 polls, some 10 s) until the agent has sent FILE's
+# current content, so that a check has read what the script just wrote.
+served() {
+  for i in $(seq 500); do [ "$(tail -n 1 "$1.served" 2>/dev/null)" = "$(cat "$1")" ] && break; sleep 0.02; done
+}
 `
 
 // runAgentLab writes cfg (its $DIR replaced) as a.cfg and runs script in a

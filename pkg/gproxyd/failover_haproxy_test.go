@@ -98,7 +98,14 @@ defaults
 `, sock)
 	for _, sec := range failoverSections {
 		fmt.Fprintf(&b, "listen %s\n    bind 127.0.0.1:%d\n    %s\n", sec.name, ports[sec.name], sec.lines)
-		check := " check inter 100ms fall 1 rise 1"
+		// `inter` is also the whole check's timeout (haproxy's and
+		// ours, without `timeout check`): at 100 ms a loaded machine
+		// timed out checks of healthy servers, so one proxy saw s2 (or
+		// the restarted s1) DOWN while the other did not, and they
+		// answered differently. A 2 s inter keeps healthy servers UP;
+		// downinter still brings a restarted s1 back within 100 ms, and
+		// waitStatus polls for every change the test makes.
+		check := " check inter 2s downinter 100ms fall 1 rise 1"
 		if strings.Contains(sec.lines, "#nocheck") {
 			check = ""
 		}
