@@ -222,7 +222,32 @@ func startDB(t *testing.T, bin, cfg string, ports ...int) (out, errOut *lineBuf,
 	for _, p := range ports {
 		haproxytest.WaitBound(t, fmt.Sprintf("127.0.0.1:%d", p))
 	}
+	// The frontends can be bound before the stats socket listens: a
+	// command sent then got no answer. A connection without a command is
+	// not logged.
+	for _, l := range strings.Split(cfg, "\n") {
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == "stats" && f[1] == "socket" && strings.HasPrefix(f[2], "/") {
+			waitUnixListening(t, f[2])
+		}
+	}
 	return out, errOut, stop
+}
+
+// waitUnixListening waits at most 10 s until a unix socket accepts.
+func waitUnixListening(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats socket %s not listening after 10 s: %v", path, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // normalizedLines returns lines through normalizeLog, then through each of

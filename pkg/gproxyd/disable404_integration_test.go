@@ -34,6 +34,9 @@ func TestIntegrationDisableOn404(t *testing.T) {
 	script := dbLabFuncs + `
 printf 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok' > "$DIR/r200"
 printf 'HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\nno' > "$DIR/r404"
+# put SRC DST: replace an answer at once (cp truncates first: a check
+# reading it then got an empty answer, "Layer7 invalid response").
+put() { cp "$1" "$2.tmp" && mv "$2.tmp" "$2"; }
 cp "$DIR/r200" "$DIR/a1"; cp "$DIR/r200" "$DIR/a2"
 for n in 1 2; do
   socat TCP-LISTEN:903$n,fork,reuseaddr SYSTEM:"head -c 10 >/dev/null; cat $DIR/a$n" 2>/dev/null &
@@ -41,13 +44,13 @@ for n in 1 2; do
 done
 proxies
 settle b/s1:UP:L7OK c/s2:UP:L7OK
-cp "$DIR/r404" "$DIR/a1"; cp "$DIR/r404" "$DIR/a2"
+put "$DIR/r404" "$DIR/a1"; put "$DIR/r404" "$DIR/a2"
 settle b/s1:NOLB:L7OKC c/s2:NOLB:L7OKC
-cp "$DIR/r200" "$DIR/a1"; cp "$DIR/r200" "$DIR/a2"
+put "$DIR/r200" "$DIR/a1"; put "$DIR/r200" "$DIR/a2"
 settle b/s1:UP:L7OK c/s2:UP:L7OK
-printf 'HTTP/1.1 500 Oops\r\ncontent-length: 2\r\n\r\nko' > "$DIR/a1"
+printf 'HTTP/1.1 500 Oops\r\ncontent-length: 2\r\n\r\nko' > "$DIR/r500"; put "$DIR/r500" "$DIR/a1"
 settle b/s1:DOWN:L7STS
-cp "$DIR/r404" "$DIR/a1"
+put "$DIR/r404" "$DIR/a1"
 settle 'b/s1:DOWN:L7STS 404'
 echo "== haproxy log"; grep -E 'Health check|Server |backend ' "$DIR/h.err"
 echo "== gproxy log"; grep -E 'Health check|Server |backend ' "$DIR/g.err"

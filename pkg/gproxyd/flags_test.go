@@ -184,7 +184,9 @@ func cli(sock, command string) string {
 		return ""
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	// Generous: a TLS command (commit ssl, add server ssl) on a loaded
+	// machine took more than 3 s, and the answer came back empty.
+	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
 	fmt.Fprintln(c, command)
 	var b strings.Builder
 	sc := bufio.NewScanner(c)

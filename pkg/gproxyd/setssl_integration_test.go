@@ -44,8 +44,11 @@ backend test1
 	script := `
 socat OPENSSL-LISTEN:9443,cert=$DIR/srv.pem,verify=0,fork,reuseaddr SYSTEM:"echo tls" 2>/dev/null &
 for i in $(seq 100); do [ "$(ss -Hltn | wc -l)" -ge 1 ] && break; sleep 0.05; done
-start() { rm -f "$DIR/s.sock" "$DIR/proxy.log"; "$1" -db -f "$DIR/a.cfg" > "$DIR/proxy.log" 2>&1 & for i in $(seq 100); do [ -S "$DIR/s.sock" ] && break; sleep 0.05; done; }
-stop() { kill $(pidof -s $(basename "$1")) 2>/dev/null; for i in $(seq 100); do [ -n "$(pidof $(basename "$1"))" ] || break; sleep 0.05; done; grep -v NOTICE "$DIR/proxy.log"; }
+# Bounds for a loaded machine: start waits until the stats socket accepts
+# (its file exists from bind, before listen), stop until the process is
+# gone (the next one binds the same port), at most 20 s each.
+start() { rm -f "$DIR/s.sock" "$DIR/proxy.log"; "$1" -db -f "$DIR/a.cfg" > "$DIR/proxy.log" 2>&1 & for i in $(seq 400); do socat -u /dev/null "UNIX-CONNECT:$DIR/s.sock" 2>/dev/null && break; sleep 0.05; done; }
+stop() { kill $(pidof -s $(basename "$1")) 2>/dev/null; for i in $(seq 400); do [ -n "$(pidof $(basename "$1"))" ] || break; sleep 0.05; done; grep -v NOTICE "$DIR/proxy.log"; }
 c() { echo "> $*"; echo "$*" | socat - "$DIR/s.sock"; }
 st() { c show servers state $1 | awk 'NF > 10 {$10 = "T"; print}'; }
 # Traffic goes to www1 alone (the others in maintenance).
